@@ -1,0 +1,51 @@
+"""Per-session limits that end a session cleanly as failed, with the reason recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .messages import Usage
+
+__all__ = ["BudgetExceeded", "BudgetTracker", "Budgets"]
+
+CostFunction = Callable[[str, Usage], float | None]
+
+
+@dataclass(frozen=True)
+class Budgets:
+    max_steps: int = 12
+    max_tokens: int = 200_000
+    max_wall_seconds: float = 600.0
+    max_usd: float | None = None
+
+
+class BudgetExceeded(Exception):
+    """A control-flow signal, not a failure of the engine: the session ends as failed."""
+
+
+@dataclass
+class BudgetTracker:
+    budgets: Budgets
+    started: float
+    cost: CostFunction | None = None
+    steps: int = 0
+    usage: Usage = field(default_factory=Usage)
+    usd: float = 0.0
+
+    def before_model_call(self, now: float) -> None:
+        b = self.budgets
+        if self.steps >= b.max_steps:
+            raise BudgetExceeded(f"step budget exhausted ({b.max_steps} model turns)")
+        if self.usage.total >= b.max_tokens:
+            raise BudgetExceeded(f"token budget exhausted ({self.usage.total} of {b.max_tokens})")
+        if now - self.started >= b.max_wall_seconds:
+            raise BudgetExceeded(f"time budget exhausted ({b.max_wall_seconds:.0f}s)")
+        if b.max_usd is not None and self.usd >= b.max_usd:
+            raise BudgetExceeded(f"cost budget exhausted (${self.usd:.4f} of ${b.max_usd:.2f})")
+
+    def record(self, model: str, usage: Usage) -> None:
+        self.steps += 1
+        self.usage = self.usage + usage
+        if self.cost is not None:
+            self.usd += self.cost(model, usage) or 0.0

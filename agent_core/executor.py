@@ -1,0 +1,211 @@
+"""The executor: validation, the approval gate, and side effects bracketed by tickets.
+
+Per call, in the model's order: an unknown tool or invalid arguments become an error the
+model can read; a gated call becomes a capsule (never a call); an identical call already
+denied in this thread is refused without a new card; everything else runs —
+``parallel_safe`` neighbours together, the rest one at a time. Every side effect writes
+an intent ticket before and a result ticket after, so a crash in between is visible as
+*uncertain* and is never re-run on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from approvals import Capsule, args_sha256, build_capsule, write_capsule, write_pointer
+from sessions import new_approval_id
+
+from .messages import (
+    AssistantMessage,
+    EventMessage,
+    ToolCall,
+    ToolResultMessage,
+    ToolStatus,
+    UserMessage,
+)
+from .session_run import SessionRun
+from .tools import Tool, ToolContext
+
+__all__ = ["Runnable", "execute", "run_calls"]
+
+
+@dataclass(frozen=True)
+class Runnable:
+    call: ToolCall
+    tool: Tool
+    arguments: dict[str, object]
+
+
+def _error(call: ToolCall, text: str) -> ToolResultMessage:
+    return ToolResultMessage(call_id=call.id, name=call.name, content=text, status="error")
+
+
+def _earlier_denial(run: SessionRun, digest: str) -> str | None:
+    for message in reversed(run.transcript):
+        if (
+            isinstance(message, ToolResultMessage | EventMessage)
+            and message.status == "denied"
+            and message.args_sha256 == digest
+        ):
+            return message.content if isinstance(message, ToolResultMessage) else message.text
+    return None
+
+
+def _reason(run: SessionRun, assistant: AssistantMessage) -> str:
+    if assistant.text.strip():
+        return assistant.text.strip()[:500]
+    for message in reversed(run.transcript):
+        if isinstance(message, UserMessage):
+            return f"asked: {message.text.strip()[:480]}"
+    return ""
+
+
+async def execute(
+    run: SessionRun,
+    tool: Tool,
+    call_id: str,
+    arguments: dict[str, object],
+    *,
+    approval_id: str = "",
+) -> ToolResultMessage:
+    """Run one call between an intent and a result ticket."""
+    digest = args_sha256(tool.name, dict(arguments))
+    if run.rt.killed():
+        return ToolResultMessage(
+            call_id=call_id,
+            name=tool.name,
+            content="not run: the kill switch is on",
+            status="error",
+        )
+    run.files.write_ticket(
+        "intent",
+        {"call_id": call_id, "tool": tool.name, "args_sha256": digest, "approval_id": approval_id},
+    )
+    run.trace("tool_started", {"call_id": call_id, "tool": tool.name, "arguments": arguments})
+    context = ToolContext(
+        home=run.rt.home.root,
+        session_id=run.id,
+        workspace=run.files.workspace,
+        thread=run.thread,
+        requester=run.requester,
+        approval_id=approval_id,
+    )
+    status: ToolStatus = "ok"
+    try:
+        content = await asyncio.wait_for(
+            tool.call(dict(arguments), context), timeout=run.rt.tool_timeout_seconds
+        )
+    except TimeoutError:
+        status, content = "error", f"timed out after {run.rt.tool_timeout_seconds:.0f}s"
+    except Exception as exc:  # a tool's failure is data for the model, not a crash of ours
+        status, content = "error", f"{type(exc).__name__}: {exc}"
+    run.files.write_ticket(
+        "result", {"call_id": call_id, "tool": tool.name, "status": status, "content": content}
+    )
+    run.trace("tool_finished", {"call_id": call_id, "status": status, "content": content})
+    return ToolResultMessage(
+        call_id=call_id,
+        name=tool.name,
+        content=content,
+        status=status,
+        args_sha256=digest,
+        approval_id=approval_id,
+    )
+
+
+async def _run_parallel(run: SessionRun, group: Sequence[Runnable]) -> None:
+    results = await asyncio.gather(*(execute(run, r.tool, r.call.id, r.arguments) for r in group))
+    for result in results:
+        run.append(result)
+
+
+def _triage(
+    run: SessionRun, assistant: AssistantMessage
+) -> tuple[list[Runnable | ToolResultMessage], list[Runnable]]:
+    ordered: list[Runnable | ToolResultMessage] = []
+    gated: list[Runnable] = []
+    for call in assistant.tool_calls:
+        tool = run.rt.registry.get(call.name)
+        if tool is None:
+            known = ", ".join(run.rt.registry.names())
+            ordered.append(_error(call, f"unknown tool {call.name!r}; available: {known}"))
+            continue
+        if call.parse_error or call.arguments is None:
+            ordered.append(_error(call, call.parse_error or "arguments missing"))
+            continue
+        try:
+            arguments = tool.validate(call.arguments)
+        except ValueError as exc:
+            ordered.append(_error(call, str(exc)))
+            continue
+        runnable = Runnable(call=call, tool=tool, arguments=arguments)
+        if not tool.gated(arguments):
+            ordered.append(runnable)
+            continue
+        digest = args_sha256(tool.name, arguments)
+        denial = _earlier_denial(run, digest)
+        if denial is not None:
+            text = f"refused: an identical call was denied in this thread ({denial}). Do not retry."
+            ordered.append(
+                ToolResultMessage(
+                    call_id=call.id,
+                    name=call.name,
+                    content=text,
+                    status="refused",
+                    args_sha256=digest,
+                )
+            )
+            continue
+        gated.append(runnable)
+    return ordered, gated
+
+
+async def run_calls(run: SessionRun, assistant: AssistantMessage) -> list[Capsule]:
+    """Execute what may run now; return capsules for what must wait for a person."""
+    ordered, gated = _triage(run, assistant)
+    group: list[Runnable] = []
+    for item in ordered:
+        if isinstance(item, Runnable) and item.tool.parallel_safe:
+            group.append(item)
+            continue
+        if group:
+            await _run_parallel(run, group)
+            group = []
+        if isinstance(item, Runnable):
+            run.append(await execute(run, item.tool, item.call.id, item.arguments))
+        else:
+            run.append(item)
+    if group:
+        await _run_parallel(run, group)
+    return _capsules(run, assistant, gated)
+
+
+def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable]) -> list[Capsule]:
+    if not gated:
+        return []
+    ids = tuple(new_approval_id() for _ in gated)
+    now = run.rt.clock.now()
+    capsules = []
+    for approval_id, item in zip(ids, gated, strict=True):
+        capsule = build_capsule(
+            approval_id=approval_id,
+            batch=ids,
+            session_id=run.id,
+            thread=run.thread,
+            call_id=item.call.id,
+            tool=item.tool.name,
+            tool_version=item.tool.version,
+            arguments=dict(item.arguments),
+            requester=run.requester,
+            reason=_reason(run, assistant),
+            policy=run.rt.policy.rule_for(item.tool.name),
+            now=now,
+        )
+        # Pointer first: a capsule is never unreachable by its id.
+        write_pointer(run.rt.home, approval_id, run.id)
+        write_capsule(run.files.directory, capsule)
+        run.trace("approval_requested", capsule.model_dump(mode="json"))
+        capsules.append(capsule)
+    return capsules

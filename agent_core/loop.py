@@ -1,0 +1,124 @@
+"""The drain-run-check loop of one session.
+
+Model turn → the assistant message is recorded *before* any tool runs → calls are
+executed or parked → repeat until the model answers without calls, a person must
+decide, a budget runs out, or the kill switch is on. Every way out leaves the session in
+a terminal state with its reason, and tells the thread.
+"""
+
+from __future__ import annotations
+
+import time
+
+from approvals import Capsule, approval_row, record_path, write_record
+from sessions import AlreadyExistsError, SessionState
+
+from .budgets import BudgetExceeded, BudgetTracker
+from .executor import run_calls
+from .messages import AssistantMessage
+from .mirror import mirror_approval
+from .parsing import to_tool_call
+from .runtime import Runtime
+from .session_run import SessionRun
+
+__all__ = ["park", "post_cards", "run_loop", "say"]
+
+
+async def say(run: SessionRun, text: str) -> None:
+    """Post to the thread between two tickets, so recovery can re-post a lost reply."""
+    name = run.files.write_ticket("reply", {"text": text})
+    try:
+        await run.rt.surface.reply(run.thread, text)
+    except Exception as exc:  # the thread missing a message must not lose the session
+        run.trace("reply_failed", {"ticket": name, "error": f"{type(exc).__name__}: {exc}"})
+        return
+    run.files.write_ticket("reply-sent", {"ticket": name})
+
+
+async def post_cards(rt: Runtime, capsules: list[Capsule]) -> None:
+    """Post each card and save where it landed, beside its capsule."""
+    for capsule in capsules:
+        session_dir = rt.home.session_dir(capsule.session_id)
+        if record_path(session_dir, capsule.id, "card").exists():
+            continue
+        card = await rt.surface.post_card(capsule)
+        if card is None:
+            continue
+        try:
+            write_record(record_path(session_dir, capsule.id, "card"), card)
+        except AlreadyExistsError:
+            continue
+        await mirror_approval(rt, capsule.id)
+
+
+async def park(run: SessionRun, capsules: list[Capsule]) -> None:
+    """End the session awaiting approval; the cards go out after the state is durable."""
+    await run.rt.index.put_approvals([approval_row(c) for c in capsules])
+    ids = ", ".join(c.id for c in capsules)
+    await run.finish(SessionState.AWAITING_APPROVAL, f"waiting for {ids}")
+    await post_cards(run.rt, capsules)
+
+
+async def run_loop(run: SessionRun) -> None:
+    rt = run.rt
+    tracker = BudgetTracker(rt.budgets, started=time.monotonic(), cost=rt.cost)
+    while True:
+        if rt.killed():
+            await say(run, "The kill switch is on: I stopped before doing anything more.")
+            await run.finish(SessionState.CANCELLED, "kill switch")
+            return
+        try:
+            tracker.before_model_call(time.monotonic())
+        except BudgetExceeded as exc:
+            await say(run, f"I stopped here: {exc}. Mention me to continue.")
+            await run.finish(SessionState.FAILED, str(exc))
+            return
+        try:
+            reply = await rt.model.complete(
+                system=rt.system_prompt, messages=run.transcript, tools=rt.registry.specs()
+            )
+        except Exception as exc:  # any provider failure ends the session cleanly
+            reason = f"model call failed: {type(exc).__name__}: {exc}"
+            run.trace("model_error", {"error": reason})
+            await say(
+                run,
+                f"I could not get an answer from the model ({exc}). "
+                "Your message is saved; mention me to try again.",
+            )
+            await run.finish(SessionState.FAILED, reason)
+            return
+        tracker.record(reply.model, reply.usage)
+        assistant = AssistantMessage(
+            text=reply.text,
+            tool_calls=tuple(to_tool_call(c) for c in reply.tool_calls),
+            stop_reason=reply.stop_reason,
+            model=reply.model or rt.model.name,
+            usage=reply.usage,
+        )
+        run.append(assistant)
+        run.trace(
+            "model_turn",
+            {
+                "model": assistant.model,
+                "stop_reason": assistant.stop_reason,
+                "text": assistant.text,
+                "tool_calls": [c.model_dump(mode="json") for c in assistant.tool_calls],
+                "usage": assistant.usage.model_dump(),
+                "session_tokens": tracker.usage.total,
+                "session_usd": round(tracker.usd, 6),
+            },
+        )
+        if assistant.text.strip():
+            await say(run, assistant.text)
+        if not assistant.tool_calls:
+            if reply.stop_reason in ("max_tokens", "refusal"):
+                note = (
+                    "ran out of output tokens" if reply.stop_reason == "max_tokens" else "refused"
+                )
+                await say(run, f"(The model {note}; the answer above may be incomplete.)")
+            await run.finish(SessionState.COMPLETED, reply.stop_reason)
+            return
+        parked = await run_calls(run, assistant)
+        if parked:
+            await park(run, parked)
+            return

@@ -1,0 +1,152 @@
+"""The offline model: a small rule-based stand-in so signoff runs with no API key.
+
+It understands ``status of <service>``, ``restart <service>``, ``deploy <service>
+<version>`` and ``scale <service> to <n>``, says what it can do otherwise, and
+summarises tool results. It speaks through tool calls like a real model, so everything
+around it — gates, capsules, resume — is the real path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+
+from .messages import (
+    AssistantMessage,
+    EventMessage,
+    Message,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+)
+from .model import ModelReply, RawToolCall, ToolSpec
+
+__all__ = ["OfflineModel"]
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_SERVICE = r"([a-z][a-z0-9_-]{0,30})"
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"\bstatus\s+(?:of\s+)?(?:the\s+)?{_SERVICE}\b"), "service_status"),
+    (re.compile(rf"\bhow\s+is\s+(?:the\s+)?{_SERVICE}\b"), "service_status"),
+    (re.compile(rf"\brestart\s+(?:the\s+)?{_SERVICE}\b"), "restart_service"),
+    (
+        re.compile(
+            rf"\bdeploy\s+(?:the\s+)?{_SERVICE}(?:\s+service)?\s+(?:version\s+|to\s+)?(\S+)"
+        ),
+        "deploy_service",
+    ),
+    (re.compile(rf"\bscale\s+(?:the\s+)?{_SERVICE}(?:\s+service)?\s+to\s+(\d+)"), "scale_service"),
+]
+
+HELP = (
+    "I run offline, so I understand a few requests:\n"
+    "• `status of <service>`\n"
+    "• `restart <service>`\n"
+    "• `deploy <service> <version>`\n"
+    "• `scale <service> to <n>`\n"
+    "Services: api, web, worker, db. Restarts, deploys and scaling wait for a human approval."
+)
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+class OfflineModel:
+    @property
+    def name(self) -> str:
+        return "offline"
+
+    async def complete(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        usage_in = _tokens(system) + sum(_tokens(m.model_dump_json()) for m in messages[-20:])
+        last = messages[-1] if messages else None
+        if isinstance(last, ToolResultMessage | EventMessage):
+            text = self._summarise(messages)
+            return self._reply(text=text, usage_in=usage_in)
+        if isinstance(last, UserMessage):
+            known = {t.name for t in tools}
+            call = self._understand(last.text, known)
+            if call is not None:
+                name, args = call
+                call_id = (
+                    "call_" + hashlib.sha256(f"{last.ts}{name}{args}".encode()).hexdigest()[:12]
+                )
+                return self._reply(
+                    text="",
+                    calls=(RawToolCall(id=call_id, name=name, arguments=json.dumps(args)),),
+                    usage_in=usage_in,
+                )
+        return self._reply(text=HELP, usage_in=usage_in)
+
+    def _reply(
+        self, *, text: str, usage_in: int, calls: tuple[RawToolCall, ...] = ()
+    ) -> ModelReply:
+        out = _tokens(text) + sum(_tokens(str(c.arguments)) for c in calls)
+        return ModelReply(
+            text=text,
+            tool_calls=calls,
+            stop_reason="tool_use" if calls else "end_turn",
+            usage=Usage(input_tokens=usage_in, output_tokens=out),
+            model="offline",
+        )
+
+    @staticmethod
+    def _understand(text: str, known: set[str]) -> tuple[str, dict[str, object]] | None:
+        plain = _MENTION.sub(" ", text).lower()
+        for pattern, name in _PATTERNS:
+            match = pattern.search(plain)
+            if not match or name not in known:
+                continue
+            service = match.group(1)
+            if name == "deploy_service":
+                return name, {"service": service, "version": match.group(2).strip(".,!?")}
+            if name == "scale_service":
+                return name, {"service": service, "replicas": int(match.group(2))}
+            return name, {"service": service}
+        return None
+
+    @staticmethod
+    def _summarise(messages: Sequence[Message]) -> str:
+        """Describe every result since the model last spoke."""
+        recent: list[ToolResultMessage | EventMessage] = []
+        for message in reversed(messages):
+            if isinstance(message, ToolResultMessage | EventMessage):
+                recent.append(message)
+            elif isinstance(message, AssistantMessage | UserMessage):
+                break
+        lines = [_describe(m) for m in reversed(recent)]
+        return "\n".join(line for line in lines if line) or "Nothing to report."
+
+
+def _describe(message: ToolResultMessage | EventMessage) -> str:
+    if isinstance(message, EventMessage):
+        return message.text
+    status = message.status
+    if status == "ok":
+        return f"✅ `{message.name}` finished: {_brief(message.content)}"
+    if status == "pending":
+        return f"⏳ `{message.name}` is waiting for approval."
+    if status in ("denied", "refused"):
+        return f"🚫 I did not run `{message.name}`: {message.content}"
+    if status == "expired":
+        return f"⌛ `{message.name}` was not run: {message.content}"
+    if status == "uncertain":
+        return f"⚠️ `{message.name}` may or may not have run: {message.content}"
+    return f"❌ `{message.name}` failed: {message.content}"
+
+
+def _brief(content: str) -> str:
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError:
+        return content[:300]
+    if isinstance(data, dict):
+        nested = data.get("state")
+        state: dict[str, object] = nested if isinstance(nested, dict) else data
+        parts = [f"{k}={v}" for k, v in state.items() if k not in ("key",)]
+        return ", ".join(parts)[:300]
+    return content[:300]

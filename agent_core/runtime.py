@@ -1,0 +1,43 @@
+"""Everything a session run depends on, passed explicitly instead of kept in globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from approvals import GroupResolver, NoGroups, Policy
+from sessions import Clock, Home, Index, SessionStore, SystemClock
+
+from .budgets import Budgets, CostFunction
+from .model import Model
+from .surface import Surface
+from .tools import ToolRegistry
+
+__all__ = ["SYSTEM_PROMPT", "Runtime"]
+
+SYSTEM_PROMPT = (
+    "You are signoff, an operations assistant in a Slack thread. Use the tools to answer. "
+    "Some tools change production and wait for a human approval: call them directly and "
+    "the runtime asks a person; never ask people to type 'yes'. If a call is denied or "
+    "expires, do not retry the same call; explain and offer alternatives. Be brief."
+)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    home: Home
+    store: SessionStore
+    index: Index
+    model: Model
+    registry: ToolRegistry
+    surface: Surface
+    policy: Policy = field(default_factory=Policy)
+    groups: GroupResolver = field(default_factory=NoGroups)
+    clock: Clock = field(default_factory=SystemClock)
+    budgets: Budgets = field(default_factory=Budgets)
+    cost: CostFunction | None = None
+    system_prompt: str = SYSTEM_PROMPT
+    tool_timeout_seconds: float = 120.0
+
+    def killed(self) -> bool:
+        """The kill switch is a file, re-read before every model call and tool call."""
+        return self.home.kill_switch.exists()

@@ -1,0 +1,93 @@
+"""One running session: its files, its transcript in memory, and how it ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sessions import SessionFiles, SessionRecord, SessionState, StaleStateError, ThreadKey
+
+from .messages import (
+    AssistantMessage,
+    EventMessage,
+    Message,
+    ToolResultMessage,
+    UserMessage,
+    message_adapter,
+)
+from .runtime import Runtime
+
+__all__ = ["SessionRun"]
+
+
+class SessionRun:
+    def __init__(self, rt: Runtime, record: SessionRecord) -> None:
+        self.rt = rt
+        self.record = record
+        self.files = SessionFiles(rt.home.session_dir(record.id), clock=rt.clock)
+        self.transcript: list[Message] = [
+            message_adapter.validate_python(m) for m in self.files.read_transcript()
+        ]
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def thread(self) -> ThreadKey:
+        return self.record.thread
+
+    def append(self, message: Message) -> None:
+        """Durably record a message before anything acts on it."""
+        self.files.append_transcript(message.model_dump(mode="json"))
+        self.transcript.append(message)
+
+    def trace(self, kind: str, data: dict[str, Any] | None = None) -> None:
+        self.files.trace(kind, data)
+
+    @property
+    def requester(self) -> str:
+        for message in reversed(self.transcript):
+            if isinstance(message, UserMessage) and message.user:
+                return message.user
+        return ""
+
+    def unresolved_calls(self) -> list[tuple[AssistantMessage, str]]:
+        """(assistant message, call id) for every call with no result slot yet, in order."""
+        answered = {m.call_id for m in self.transcript if isinstance(m, ToolResultMessage)}
+        out: list[tuple[AssistantMessage, str]] = []
+        for message in self.transcript:
+            if isinstance(message, AssistantMessage):
+                out.extend((message, c.id) for c in message.tool_calls if c.id not in answered)
+        return out
+
+    def pending_placeholders(self) -> list[ToolResultMessage]:
+        """Calls answered "pending approval" whose outcome was not told yet."""
+        told = {
+            m.approval_id for m in self.transcript if isinstance(m, EventMessage) and m.approval_id
+        }
+        return [
+            m
+            for m in self.transcript
+            if isinstance(m, ToolResultMessage)
+            and m.status == "pending"
+            and m.approval_id
+            and m.approval_id not in told
+        ]
+
+    async def start(self) -> None:
+        self.record = self.rt.store.transition(
+            self.id, expected=SessionState.CREATED, new=SessionState.RUNNING
+        )
+        await self.rt.index.put_session(self.record)
+        self.trace("session_started", {"cause": self.record.cause, "parent": self.record.parent_id})
+
+    async def finish(self, state: SessionState, reason: str = "") -> None:
+        self.trace("session_ended", {"state": state.value, "reason": reason})
+        try:
+            self.record = self.rt.store.transition(
+                self.id, expected=SessionState.RUNNING, new=state, reason=reason
+            )
+        except StaleStateError:
+            # Another process (recovery) closed it first; the disk wins, never overwrite.
+            self.record = self.rt.store.load(self.id)
+        await self.rt.index.put_session(self.record)

@@ -1,0 +1,210 @@
+"""The tool registry: ``@tool`` turns a typed function into a validated, gated tool.
+
+The JSON schema comes from the signature (pydantic) and the description from the
+docstring. Arguments are validated before anything else happens; a tool that
+``requires_human_approval`` (a bool, or a predicate over the validated arguments) is
+never called by the loop, only by resume, from a capsule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_type_hints, overload
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from sessions import ThreadKey
+
+from .model import ToolSpec
+
+__all__ = ["Tool", "ToolContext", "ToolRegistry", "tool"]
+
+ApprovalRule = bool | Callable[[dict[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may know about the call; declare a parameter of this type to get it."""
+
+    home: Path
+    session_id: str
+    workspace: Path
+    thread: ThreadKey
+    requester: str
+    # Set for approved calls: the idempotency key a tool can pass to the system it changes.
+    approval_id: str = ""
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    fn: Callable[..., Any]
+    params: type[BaseModel]
+    context_param: str | None
+    requires_human_approval: ApprovalRule
+    parallel_safe: bool
+    version: str
+
+    @property
+    def spec(self) -> ToolSpec:
+        return ToolSpec(name=self.name, description=self.description, input_schema=self.schema)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        schema = self.params.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        return schema
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Validated, normalized arguments; raises ValueError with a readable message."""
+        try:
+            model = self.params.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                for e in exc.errors()[:5]
+            )
+            raise ValueError(f"invalid arguments for {self.name}: {problems}") from None
+        return model.model_dump(mode="json")
+
+    def gated(self, arguments: dict[str, Any]) -> bool:
+        rule = self.requires_human_approval
+        return bool(rule(arguments)) if callable(rule) else bool(rule)
+
+    async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
+        kwargs = dict(self.params.model_validate(arguments))
+        if self.context_param:
+            kwargs[self.context_param] = context
+        result = self.fn(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, str):
+            return result
+        return json.dumps(result, sort_keys=True, default=str)
+
+
+_ARG_LINE = re.compile(r"^\s*(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
+
+
+def _docstring(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
+    """The summary and the ``Args:`` section of a Google-style docstring."""
+    doc = inspect.getdoc(fn) or ""
+    summary_lines: list[str] = []
+    params: dict[str, str] = {}
+    in_args = False
+    for line in doc.splitlines():
+        if line.strip().lower() in ("args:", "arguments:", "parameters:"):
+            in_args = True
+            continue
+        if in_args:
+            match = _ARG_LINE.match(line)
+            if match:
+                params[match.group(1)] = match.group(2).strip()
+            elif line.strip() and not line.startswith((" ", "\t")):
+                in_args = False
+        elif not in_args:
+            summary_lines.append(line)
+    return "\n".join(summary_lines).strip(), params
+
+
+def _build(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    requires_human_approval: ApprovalRule,
+    parallel_safe: bool,
+    version: str | None,
+) -> Tool:
+    hints = get_type_hints(fn, include_extras=True)
+    description, docs = _docstring(fn)
+    fields: dict[str, Any] = {}
+    context_param: str | None = None
+    for pname, param in inspect.signature(fn).parameters.items():
+        annotation = hints.get(pname, Any)
+        if annotation is ToolContext:
+            context_param = pname
+            continue
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[pname] = (annotation, Field(default, description=docs.get(pname)))
+    tool_name = name or fn.__name__
+    params = create_model(f"{tool_name}_args", __config__=ConfigDict(extra="forbid"), **fields)
+    schema_text = json.dumps(params.model_json_schema(), sort_keys=True)
+    return Tool(
+        name=tool_name,
+        description=description or tool_name,
+        fn=fn,
+        params=params,
+        context_param=context_param,
+        requires_human_approval=requires_human_approval,
+        parallel_safe=parallel_safe,
+        # A request that waited for days must not run against a changed signature.
+        version=version or hashlib.sha256(schema_text.encode()).hexdigest()[:12],
+    )
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    requires_human_approval: ApprovalRule = False,
+    parallel_safe: bool = False,
+    version: str | None = None,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    requires_human_approval: ApprovalRule = False,
+    parallel_safe: bool = False,
+    version: str | None = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Decorate a function as a tool; usable bare (``@tool``) or with options."""
+
+    def wrap(f: Callable[..., Any]) -> Tool:
+        return _build(
+            f,
+            name=name,
+            requires_human_approval=requires_human_approval,
+            parallel_safe=parallel_safe,
+            version=version,
+        )
+
+    return wrap(fn) if fn is not None else wrap
+
+
+class ToolRegistry:
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for t in tools:
+            self.register(t)
+
+    def register(self, t: Tool) -> Tool:
+        if t.name in self._tools:
+            raise ValueError(f"tool {t.name!r} is registered twice")
+        self._tools[t.name] = t
+        return t
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def specs(self) -> list[ToolSpec]:
+        return [self._tools[n].spec for n in self.names()]

@@ -1,0 +1,60 @@
+"""May this person decide this request, now?
+
+Checked at decision time, not when the card was posted: group membership is resolved
+on the click, and both the rule captured in the capsule and the rule in force now must
+allow the person, so tightening a policy applies to requests already waiting.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .policy import PolicyRule
+
+__all__ = ["GroupResolver", "NoGroups", "StaticGroups", "authorize"]
+
+
+class GroupResolver(Protocol):
+    async def members(self, group_id: str) -> frozenset[str]: ...
+
+
+class NoGroups:
+    """Without a Slack connection no group has members: group-only rules fail closed."""
+
+    async def members(self, group_id: str) -> frozenset[str]:
+        return frozenset()
+
+
+class StaticGroups:
+    def __init__(self, groups: dict[str, frozenset[str]]) -> None:
+        self._groups = groups
+
+    async def members(self, group_id: str) -> frozenset[str]:
+        return self._groups.get(group_id, frozenset())
+
+
+async def _allowed_by(rule: PolicyRule, user: str, requester: str, groups: GroupResolver) -> str:
+    """ "" when allowed, else the reason for a refusal."""
+    if user == requester and not rule.allow_self_approval:
+        return "you asked for this call, so someone else must decide it"
+    if rule.open_to_anyone or user in rule.approver_users:
+        return ""
+    for group in rule.approver_groups:
+        if user in await groups.members(group):
+            return ""
+    return f"you are not an approver for this tool (approvers: {rule.describe()})"
+
+
+async def authorize(
+    *,
+    user: str,
+    requester: str,
+    snapshot: PolicyRule,
+    current: PolicyRule,
+    groups: GroupResolver,
+) -> str:
+    for rule in (snapshot, current):
+        refusal = await _allowed_by(rule, user, requester, groups)
+        if refusal:
+            return refusal
+    return ""

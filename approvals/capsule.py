@@ -1,0 +1,135 @@
+"""The approval capsule: the exact call a person is asked to approve.
+
+A capsule is create-only and lives in the session that asked. What executes later is
+read back from it, never re-asked of the model, and only if its arguments still hash to
+the SHA-256 that the approver saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError, field_validator
+
+from sessions import (
+    CorruptRecordError,
+    NotFoundError,
+    Record,
+    ThreadKey,
+    canonical_json,
+    check_approval_id,
+    check_session_id,
+    create_only,
+    new_approval_id,
+    utc_iso,
+)
+
+from .errors import CapsuleError, HashMismatchError
+from .policy import PolicyRule
+
+__all__ = ["Capsule", "args_sha256", "build_capsule", "load_capsule", "write_capsule"]
+
+
+def args_sha256(tool: str, arguments: dict[str, Any]) -> str:
+    """The hash of a call: the tool name and its canonical arguments."""
+    return hashlib.sha256(
+        canonical_json({"tool": tool, "arguments": arguments}).encode()
+    ).hexdigest()
+
+
+class Capsule(Record):
+    schema_version: Literal[1] = 1
+    id: str
+    session_id: str
+    thread: ThreadKey
+    # Every approval id asked in the same model turn: the child runs when all are decided.
+    batch: tuple[str, ...]
+    call_id: str
+    tool: str
+    tool_version: str
+    arguments: dict[str, Any]
+    args_sha256: str
+    requester: str
+    reason: str
+    policy: PolicyRule
+    created_at: str
+    expires_at: str
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return check_approval_id(value)
+
+    @field_validator("session_id")
+    @classmethod
+    def _session(cls, value: str) -> str:
+        return check_session_id(value)
+
+    @property
+    def short_hash(self) -> str:
+        return self.args_sha256[:12]
+
+    def verify_hash(self) -> None:
+        actual = args_sha256(self.tool, self.arguments)
+        if actual != self.args_sha256:
+            raise HashMismatchError(
+                f"{self.id}: arguments hash to {actual[:12]}, capsule says {self.short_hash}"
+            )
+
+
+def build_capsule(
+    *,
+    session_id: str,
+    thread: ThreadKey,
+    call_id: str,
+    tool: str,
+    tool_version: str,
+    arguments: dict[str, Any],
+    requester: str,
+    reason: str,
+    policy: PolicyRule,
+    now: datetime,
+    batch: tuple[str, ...] = (),
+    approval_id: str | None = None,
+) -> Capsule:
+    approval_id = approval_id or new_approval_id()
+    return Capsule(
+        id=approval_id,
+        session_id=session_id,
+        thread=thread,
+        batch=batch or (approval_id,),
+        call_id=call_id,
+        tool=tool,
+        tool_version=tool_version,
+        arguments=arguments,
+        args_sha256=args_sha256(tool, arguments),
+        requester=requester,
+        reason=reason,
+        policy=policy,
+        created_at=utc_iso(now),
+        expires_at=utc_iso(now + timedelta(seconds=policy.expires_after_seconds)),
+    )
+
+
+def write_capsule(session_dir: Path, capsule: Capsule) -> Path:
+    path = session_dir / "approvals" / f"{capsule.id}.json"
+    create_only(path, capsule.model_dump_json(indent=2).encode())
+    return path
+
+
+def load_capsule(session_dir: Path, approval_id: str) -> Capsule:
+    path = session_dir / "approvals" / f"{check_approval_id(approval_id)}.json"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"no approval {approval_id}") from exc
+    try:
+        capsule = Capsule.model_validate_json(raw)
+    except ValidationError as exc:
+        raise CorruptRecordError(f"{path}: {exc.errors()[0]['msg']}") from exc
+    if capsule.id != approval_id or capsule.session_id != session_dir.name:
+        raise CapsuleError(f"{path}: capsule names {capsule.id} in {capsule.session_id}")
+    return capsule

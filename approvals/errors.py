@@ -1,0 +1,43 @@
+"""Errors of the approvals package.
+
+    ApprovalsError
+    ├── PolicyError          the policy file is malformed, names unknown keys or bad ids;
+    │                        raised at load, so a bad policy stops start-up (fail closed)
+    ├── CapsuleError         a capsule that cannot be trusted
+    │   └── HashMismatchError    its arguments no longer hash to the recorded SHA-256,
+    │                            or the decision approved a different hash
+    └── AlreadyClaimedError  an approved call was already started once (I2)
+
+Outcomes that are normal answers — unauthorized clicker, already decided, vote counted —
+are not errors: they are ``DecisionResult`` values.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyClaimedError",
+    "ApprovalsError",
+    "CapsuleError",
+    "HashMismatchError",
+    "PolicyError",
+]
+
+
+class ApprovalsError(Exception):
+    pass
+
+
+class PolicyError(ApprovalsError, ValueError):
+    pass
+
+
+class CapsuleError(ApprovalsError):
+    pass
+
+
+class HashMismatchError(CapsuleError):
+    pass
+
+
+class AlreadyClaimedError(ApprovalsError):
+    pass

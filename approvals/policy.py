@@ -1,0 +1,155 @@
+"""Who may approve what: a TOML file validated at load, failing closed.
+
+    [default]
+    approvers = ["U01ALICE", "S0OPS"]   # Slack user ids (U…/W…) and user-group ids (S…)
+    quorum = 1
+    allow_self_approval = false
+    expires_after = "24h"               # s, m, h or d
+    on_expiry = "expire"                # or "deny"
+
+    [tools.deploy_service]
+    approvers = ["S0RELEASE"]
+    quorum = 2
+
+A ``[tools.<name>]`` table overrides the default key by key. With no file, a gated tool
+needs one approval from anyone except the requester, and expires after 24 hours.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import PolicyError
+
+__all__ = ["Policy", "PolicyRule", "load_policy", "parse_duration"]
+
+_USER = re.compile(r"[UW][A-Z0-9]{2,39}")
+_GROUP = re.compile(r"S[A-Z0-9]{2,39}")
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 30m, 24h, 7d)")
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+class PolicyRule(BaseModel):
+    """The rule that applies to one tool; snapshotted into each capsule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    approver_users: tuple[str, ...] = ()
+    approver_groups: tuple[str, ...] = ()
+    quorum: int = Field(default=1, ge=1, le=20)
+    allow_self_approval: bool = False
+    expires_after_seconds: int = Field(default=86400, gt=0)
+    on_expiry: Literal["expire", "deny"] = "expire"
+
+    @property
+    def open_to_anyone(self) -> bool:
+        return not self.approver_users and not self.approver_groups
+
+    def describe(self) -> str:
+        who = " ".join([*self.approver_users, *self.approver_groups]) or "anyone"
+        self_part = "" if self.allow_self_approval else ", not the requester"
+        return f"{self.quorum} of {who}{self_part}"
+
+
+class _RuleInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approvers: list[str] | None = None
+    quorum: int | None = Field(default=None, ge=1, le=20)
+    allow_self_approval: bool | None = None
+    expires_after: str | None = None
+    on_expiry: Literal["expire", "deny"] | None = None
+
+    @field_validator("approvers")
+    @classmethod
+    def _ids(cls, value: list[str] | None) -> list[str] | None:
+        for item in value or []:
+            if not (_USER.fullmatch(item) or _GROUP.fullmatch(item)):
+                raise ValueError(f"{item!r} is not a Slack user id (U…/W…) or user-group id (S…)")
+        return value
+
+    @field_validator("expires_after")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    def apply(self, base: PolicyRule) -> PolicyRule:
+        update: dict[str, Any] = {}
+        if self.approvers is not None:
+            update["approver_users"] = tuple(a for a in self.approvers if _USER.fullmatch(a))
+            update["approver_groups"] = tuple(a for a in self.approvers if _GROUP.fullmatch(a))
+        if self.quorum is not None:
+            update["quorum"] = self.quorum
+        if self.allow_self_approval is not None:
+            update["allow_self_approval"] = self.allow_self_approval
+        if self.expires_after is not None:
+            update["expires_after_seconds"] = parse_duration(self.expires_after)
+        if self.on_expiry is not None:
+            update["on_expiry"] = self.on_expiry
+        return base.model_copy(update=update)
+
+
+class _FileInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+    default: _RuleInput = Field(default_factory=_RuleInput)
+    tools: dict[str, _RuleInput] = Field(default_factory=dict)
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default: PolicyRule = PolicyRule()
+    tools: Mapping[str, PolicyRule] = Field(default_factory=dict)
+    source: str = "built-in default"
+
+    def rule_for(self, tool: str) -> PolicyRule:
+        return self.tools.get(tool, self.default)
+
+    def check_tools(self, known: set[str]) -> None:
+        unknown = sorted(set(self.tools) - known)
+        if unknown:
+            raise PolicyError(f"{self.source}: policy names unknown tools: {', '.join(unknown)}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> Policy:
+        try:
+            parsed = _FileInput.model_validate(dict(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise PolicyError(f"{source}: {where}: {first['msg']}") from exc
+        default = parsed.default.apply(PolicyRule())
+        tools = {name: rule.apply(default) for name, rule in parsed.tools.items()}
+        return cls(default=default, tools=tools, source=source)
+
+
+def load_policy(path: Path | None) -> Policy:
+    if path is None:
+        return Policy()
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise PolicyError(f"policy file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
+    return Policy.from_mapping(data, source=str(path))

@@ -1,0 +1,91 @@
+"""signoff's storage: session directories a person can ``ls`` and ``cat``.
+
+Imports nothing else of signoff. Everything durable is written through ``atomic``;
+``index`` is a rebuildable cache over the files.
+"""
+
+from .atomic import append_line, canonical_json, create_only, replace_atomically
+from .clock import Clock, FixedClock, SystemClock, utc_iso
+from .errors import (
+    AlreadyExistsError,
+    CorruptRecordError,
+    IllegalTransitionError,
+    InvalidIdError,
+    NotFoundError,
+    SessionsError,
+    StaleStateError,
+    TamperedError,
+)
+from .files import SessionFiles
+from .home import Home, default_home
+from .ids import (
+    check_approval_id,
+    check_session_id,
+    check_slack_id,
+    check_slack_ts,
+    new_approval_id,
+    new_session_id,
+)
+from .inbox import Inbox, InboxMessage
+from .index import ApprovalRow, Index, SessionRow
+from .jsonl import read_jsonl
+from .locks import file_lock, file_lock_async, try_file_lock
+from .manifest import VerifyReport, seal, verify
+from .queue import WorkQueue
+from .records import TERMINAL_STATES, Record, SessionRecord, SessionState, ThreadKey, Transition
+from .reindex import ApprovalScanner, reindex
+from .store import SessionStore
+from .threads import ThreadDir, iter_thread_keys, lineage
+
+__all__ = [
+    "TERMINAL_STATES",
+    "AlreadyExistsError",
+    "ApprovalRow",
+    "ApprovalScanner",
+    "Clock",
+    "CorruptRecordError",
+    "FixedClock",
+    "Home",
+    "IllegalTransitionError",
+    "Inbox",
+    "InboxMessage",
+    "Index",
+    "InvalidIdError",
+    "NotFoundError",
+    "Record",
+    "SessionFiles",
+    "SessionRecord",
+    "SessionRow",
+    "SessionState",
+    "SessionStore",
+    "SessionsError",
+    "StaleStateError",
+    "SystemClock",
+    "TamperedError",
+    "ThreadDir",
+    "ThreadKey",
+    "Transition",
+    "VerifyReport",
+    "WorkQueue",
+    "append_line",
+    "canonical_json",
+    "check_approval_id",
+    "check_session_id",
+    "check_slack_id",
+    "check_slack_ts",
+    "create_only",
+    "default_home",
+    "file_lock",
+    "file_lock_async",
+    "iter_thread_keys",
+    "lineage",
+    "new_approval_id",
+    "new_session_id",
+    "read_jsonl",
+    "reindex",
+    "replace_atomically",
+    "seal",
+    "try_file_lock",
+    "utc_iso",
+    "verify",
+]

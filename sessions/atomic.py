@@ -1,0 +1,100 @@
+"""Durable file primitives: every record signoff keeps goes through these.
+
+Atomic replace is temp file in the same directory, fsync, rename, fsync the directory,
+so a reader sees the old bytes or the new bytes and a crash leaves one of the two.
+Create-only writes use a hard link from the temp file, which fails with EEXIST when the
+target exists: the file appears complete or not at all, and the first writer wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from .errors import AlreadyExistsError
+
+__all__ = [
+    "append_line",
+    "canonical_json",
+    "create_only",
+    "fsync_dir",
+    "replace_atomically",
+]
+
+# Benchmarks and throwaway demos may turn fsync off; correctness tests never do.
+_FSYNC = os.environ.get("SIGNOFF_FSYNC", "1") != "0"
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON spelling used for hashing and for records: sorted keys, no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fsync_dir(path: Path) -> None:
+    if not _FSYNC:
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_temp(directory: Path, data: bytes) -> Path:
+    tmp = directory / f".tmp-{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        if _FSYNC:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    return tmp
+
+
+def replace_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    tmp = _write_temp(path.parent, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def create_only(path: Path, data: bytes) -> None:
+    """Create ``path`` with ``data``; raise AlreadyExistsError if it exists.
+
+    The file is never visible half-written: it is linked into place only when complete.
+    """
+    tmp = _write_temp(path.parent, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError as exc:
+        raise AlreadyExistsError(str(path)) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one newline-terminated record and fsync it before returning.
+
+    O_APPEND makes each write land whole at the end even with several writers; a torn
+    last line after a crash is tolerated by readers (see ``read_jsonl``).
+    """
+    data = (line.rstrip("\n") + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+        if _FSYNC:
+            os.fdatasync(fd)
+    finally:
+        os.close(fd)

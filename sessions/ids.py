@@ -1,0 +1,54 @@
+"""Identifiers: random, validated, and the only way a name from outside reaches a path."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from .errors import InvalidIdError
+
+__all__ = [
+    "check_approval_id",
+    "check_session_id",
+    "check_slack_id",
+    "check_slack_ts",
+    "new_approval_id",
+    "new_session_id",
+]
+
+_SESSION = re.compile(r"sess_[0-9a-f]{12}")
+_APPROVAL = re.compile(r"appr_[0-9a-f]{16}")
+_SLACK_ID = re.compile(r"[A-Z0-9][A-Z0-9_]{1,39}")
+_SLACK_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
+
+
+def new_session_id() -> str:
+    return f"sess_{secrets.token_hex(6)}"
+
+
+def new_approval_id() -> str:
+    # 64 random bits: ids are capabilities a button carries, so they must not collide or be guessed.
+    return f"appr_{secrets.token_hex(8)}"
+
+
+def _check(pattern: re.Pattern[str], value: object, what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        shown = repr(value)[:60]
+        raise InvalidIdError(f"not a valid {what}: {shown}")
+    return value
+
+
+def check_session_id(value: object) -> str:
+    return _check(_SESSION, value, "session id (expected sess_ and 12 hex digits)")
+
+
+def check_approval_id(value: object) -> str:
+    return _check(_APPROVAL, value, "approval id (expected appr_ and 16 hex digits)")
+
+
+def check_slack_id(value: object) -> str:
+    return _check(_SLACK_ID, value, "Slack id (team, channel or user)")
+
+
+def check_slack_ts(value: object) -> str:
+    return _check(_SLACK_TS, value, "Slack timestamp")

@@ -1,0 +1,120 @@
+"""A per-thread Maildir: messages that were acked but not yet recorded in a session.
+
+``tmp/`` → ``new/`` when a message is durable (only then may Slack be acked);
+``new/`` → ``cur/`` only after the message is recorded in a session. A message's file
+name is its Slack ``ts`` (unique in a channel), so the hard link into ``new/`` is the
+dedupe: a redelivery, or the ``message`` twin of an ``app_mention``, fails with EEXIST.
+Moving to ``cur/`` links before it unlinks, so a message is always in ``new/`` or
+``cur/`` and a late duplicate can always see that it was already taken.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from .atomic import _FSYNC, fsync_dir
+from .errors import CorruptRecordError
+from .ids import check_slack_ts
+from .records import Record, ThreadKey
+
+__all__ = ["Inbox", "InboxMessage"]
+
+
+class InboxMessage(Record):
+    schema_version: Literal[1] = 1
+    thread: ThreadKey
+    ts: str
+    user: str
+    text: str
+    event_id: str = ""
+    received_at: str
+
+    @property
+    def key(self) -> str:
+        return self.ts
+
+
+class Inbox:
+    def __init__(self, thread_dir: Path) -> None:
+        self.root = thread_dir / "inbox"
+        self.tmp, self.new, self.cur = (self.root / n for n in ("tmp", "new", "cur"))
+
+    def ensure(self) -> None:
+        for path in (self.tmp, self.new, self.cur):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def deliver(self, message: InboxMessage) -> bool:
+        """Store ``message`` durably; False when it is a duplicate. Safe across processes."""
+        key = check_slack_ts(message.ts)
+        if (self.cur / key).exists() or (self.new / key).exists():
+            return False
+        self.ensure()
+        tmp = self.tmp / f"{key}.{secrets.token_hex(4)}"
+        data = message.model_dump_json().encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+            if _FSYNC:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, self.new / key)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        if (self.cur / key).exists():
+            # It was consumed between our check and our link: take our copy back.
+            (self.new / key).unlink(missing_ok=True)
+            return False
+        fsync_dir(self.new)
+        return True
+
+    def pending(self) -> list[InboxMessage]:
+        """Messages in ``new/``, oldest first."""
+        try:
+            names = os.listdir(self.new)
+        except FileNotFoundError:
+            return []
+        out = [self._read(self.new / n) for n in names if not n.startswith(".")]
+        return sorted(out, key=lambda m: (float(m.ts), m.ts))
+
+    def mark_consumed(self, key: str) -> None:
+        key = check_slack_ts(key)
+        try:
+            os.link(self.new / key, self.cur / key)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            return
+        fsync_dir(self.cur)
+        (self.new / key).unlink(missing_ok=True)
+        fsync_dir(self.new)
+
+    def consumed(self) -> list[InboxMessage]:
+        try:
+            names = os.listdir(self.cur)
+        except FileNotFoundError:
+            return []
+        return [self._read(self.cur / n) for n in names if not n.startswith(".")]
+
+    def clean_tmp(self) -> None:
+        """Leftovers in tmp/ were never acked (a crash before the link): drop them."""
+        try:
+            for name in os.listdir(self.tmp):
+                (self.tmp / name).unlink(missing_ok=True)
+        except FileNotFoundError:
+            return
+
+    @staticmethod
+    def _read(path: Path) -> InboxMessage:
+        try:
+            return InboxMessage.model_validate_json(path.read_bytes())
+        except (ValidationError, ValueError) as exc:
+            raise CorruptRecordError(f"{path}: not an inbox message") from exc

@@ -1,0 +1,62 @@
+"""Cross-process locks on files (``fcntl.flock``).
+
+An asyncio.Lock only serializes one process; a CLI decision, a second bot replica or a
+recovery run are other processes, so every lock that guards state lives on disk.
+flock locks belong to the open file description, so two opens in one process exclude
+each other too, which keeps tasks in one event loop honest as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+__all__ = ["file_lock", "file_lock_async", "try_file_lock"]
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing), blocking until it is free."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def try_file_lock(path: Path) -> Iterator[bool]:
+    """Yield True holding the lock, or False at once when someone else holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+@asynccontextmanager
+async def file_lock_async(path: Path, *, poll: float = 0.005) -> AsyncIterator[None]:
+    """The async form: polls with LOCK_NB so a waiting task never blocks the event loop."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        delay = poll
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        yield
+    finally:
+        os.close(fd)

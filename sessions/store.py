@@ -1,0 +1,143 @@
+"""Session directories: creation, loading, and the forward-only state machine.
+
+A session is created complete or not at all: it is assembled in a hidden directory and
+renamed into place. State changes are a compare-and-set under a per-session flock, so a
+stale writer in another process fails with StaleStateError instead of moving the session
+backwards or overwriting a newer state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .atomic import create_only, fsync_dir, replace_atomically
+from .clock import Clock, SystemClock, utc_iso
+from .errors import (
+    CorruptRecordError,
+    IllegalTransitionError,
+    NotFoundError,
+    StaleStateError,
+)
+from .home import Home
+from .ids import new_session_id
+from .locks import file_lock
+from .manifest import seal
+from .records import SessionRecord, SessionState, ThreadKey, Transition
+
+__all__ = ["ALLOWED", "SessionStore"]
+
+S = SessionState
+ALLOWED: dict[SessionState, frozenset[SessionState]] = {
+    S.CREATED: frozenset({S.RUNNING, S.FAILED, S.CANCELLED}),
+    S.RUNNING: frozenset({S.COMPLETED, S.FAILED, S.AWAITING_APPROVAL, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.FAILED: frozenset(),
+    S.AWAITING_APPROVAL: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+SUBDIRS = ("tickets", "approvals", "workspace", "logs")
+
+
+class SessionStore:
+    def __init__(self, home: Home, *, clock: Clock | None = None) -> None:
+        self.home = home
+        self.clock = clock or SystemClock()
+
+    def create(
+        self,
+        *,
+        thread: ThreadKey,
+        parent_id: str | None,
+        cause: str,
+        session_md: str,
+        transcript: bytes = b"",
+    ) -> SessionRecord:
+        """Create a session directory with its first records, atomically."""
+        self.home.ensure()
+        session_id = new_session_id()
+        now = utc_iso(self.clock.now())
+        record = SessionRecord(
+            id=session_id,
+            parent_id=parent_id,
+            thread=thread,
+            state=SessionState.CREATED,
+            created_at=now,
+            transitions=(Transition(state=SessionState.CREATED, at=now, reason=cause),),
+            cause=cause,
+        )
+        staging = self.home.sessions_dir / f".new-{session_id}"
+        staging.mkdir()
+        try:
+            for sub in SUBDIRS:
+                (staging / sub).mkdir()
+            create_only(staging / "SESSION.md", session_md.encode())
+            create_only(staging / "transcript.jsonl", transcript)
+            create_only(staging / "session.json", record.model_dump_json(indent=2).encode())
+            os.rename(staging, self.home.session_dir(session_id))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        fsync_dir(self.home.sessions_dir)
+        return record
+
+    def load(self, session_id: str) -> SessionRecord:
+        path = self.home.session_dir(session_id) / "session.json"
+        return _read_record(path, session_id)
+
+    def exists(self, session_id: str) -> bool:
+        return (self.home.session_dir(session_id) / "session.json").exists()
+
+    def transition(
+        self,
+        session_id: str,
+        *,
+        expected: SessionState,
+        new: SessionState,
+        reason: str = "",
+    ) -> SessionRecord:
+        """Move ``expected`` → ``new`` or raise; seals the session when ``new`` is terminal."""
+        if new not in ALLOWED[expected]:
+            raise IllegalTransitionError(f"{session_id}: {expected} → {new} is not allowed")
+        directory = self.home.session_dir(session_id)
+        with file_lock(directory / "state.lock"):
+            current = self.load(session_id)
+            if current.state != expected:
+                raise StaleStateError(
+                    f"{session_id} is {current.state}, not {expected}; refusing to move it to {new}"
+                )
+            moved = current.model_copy(
+                update={
+                    "state": new,
+                    "transitions": (
+                        *current.transitions,
+                        Transition(state=new, at=utc_iso(self.clock.now()), reason=reason),
+                    ),
+                }
+            )
+            replace_atomically(directory / "session.json", moved.model_dump_json(indent=2).encode())
+            if moved.terminal:
+                seal(directory)
+        return moved
+
+    def all_ids(self) -> list[str]:
+        try:
+            names = os.listdir(self.home.sessions_dir)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if n.startswith("sess_"))
+
+
+def _read_record(path: Path, session_id: str) -> SessionRecord:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"no session {session_id}") from exc
+    try:
+        return SessionRecord.model_validate_json(raw)
+    except ValidationError as exc:
+        raise CorruptRecordError(f"{path}: {exc.errors()[0]['msg']}") from exc
