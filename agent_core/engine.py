@@ -40,6 +40,7 @@ from sessions import (
     ThreadDir,
     ThreadKey,
     WorkQueue,
+    failpoint,
     reindex,
     try_file_lock,
     utc_iso,
@@ -110,7 +111,10 @@ class Engine:
         tdir = ThreadDir(self.rt.home, message.thread)
         tdir.ensure()
         fresh = tdir.inbox.deliver(message)
-        if fresh:
+        failpoint("ingest.after_link")
+        # A redelivery of a message still waiting in new/ may follow a crash that came
+        # before the queue marker: mark and wake again, so it is never stranded.
+        if fresh or tdir.inbox.waiting(message.key):
             WorkQueue(self.rt.home).mark(message.thread)
             self.wake(message.thread)
         return fresh
@@ -161,6 +165,7 @@ class Engine:
             groups=rt.groups,
             clock=rt.clock,
         )
+        failpoint("decision.after_decision_file")
         if isinstance(result, Decided | AlreadyDecided):
             # Also for AlreadyDecided: finishing what an interrupted process left is idempotent.
             await self._after_decision(result.capsule, result.decision)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from approvals import Capsule, args_sha256, build_capsule, write_capsule, write_pointer
-from sessions import new_approval_id
+from sessions import failpoint, new_approval_id
 
 from .messages import (
     AssistantMessage,
@@ -83,6 +83,7 @@ async def execute(
         "intent",
         {"call_id": call_id, "tool": tool.name, "args_sha256": digest, "approval_id": approval_id},
     )
+    failpoint("executor.after_intent")
     run.trace("tool_started", {"call_id": call_id, "tool": tool.name, "arguments": arguments})
     context = ToolContext(
         home=run.rt.home.root,
@@ -101,6 +102,7 @@ async def execute(
         status, content = "error", f"timed out after {run.rt.tool_timeout_seconds:.0f}s"
     except Exception as exc:  # a tool's failure is data for the model, not a crash of ours
         status, content = "error", f"{type(exc).__name__}: {exc}"
+    failpoint("executor.after_tool_call")
     run.files.write_ticket(
         "result", {"call_id": call_id, "tool": tool.name, "status": status, "content": content}
     )
@@ -176,6 +178,10 @@ async def run_calls(run: SessionRun, assistant: AssistantMessage) -> list[Capsul
         if isinstance(item, Runnable):
             run.append(await execute(run, item.tool, item.call.id, item.arguments))
         else:
+            run.trace(
+                "tool_rejected",
+                {"call_id": item.call_id, "status": item.status, "content": item.content},
+            )
             run.append(item)
     if group:
         await _run_parallel(run, group)
@@ -206,6 +212,7 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
         # Pointer first: a capsule is never unreachable by its id.
         write_pointer(run.rt.home, approval_id, run.id)
         write_capsule(run.files.directory, capsule)
+        failpoint("gate.after_capsule")
         run.trace("approval_requested", capsule.model_dump(mode="json"))
         capsules.append(capsule)
     return capsules

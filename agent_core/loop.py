@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from approvals import Capsule, approval_row, record_path, write_record
-from sessions import AlreadyExistsError, SessionState
+from sessions import AlreadyExistsError, SessionState, failpoint
 
 from .budgets import BudgetExceeded, BudgetTracker
 from .executor import run_calls
@@ -56,6 +56,7 @@ async def park(run: SessionRun, capsules: list[Capsule]) -> None:
     await run.rt.index.put_approvals([approval_row(c) for c in capsules])
     ids = ", ".join(c.id for c in capsules)
     await run.finish(SessionState.AWAITING_APPROVAL, f"waiting for {ids}")
+    failpoint("gate.after_park")
     await post_cards(run.rt, capsules)
 
 
@@ -96,6 +97,7 @@ async def run_loop(run: SessionRun) -> None:
             usage=reply.usage,
         )
         run.append(assistant)
+        failpoint("loop.after_assistant_recorded")
         run.trace(
             "model_turn",
             {
@@ -116,6 +118,7 @@ async def run_loop(run: SessionRun) -> None:
                     "ran out of output tokens" if reply.stop_reason == "max_tokens" else "refused"
                 )
                 await say(run, f"(The model {note}; the answer above may be incomplete.)")
+            failpoint("loop.before_finish")
             await run.finish(SessionState.COMPLETED, reply.stop_reason)
             return
         parked = await run_calls(run, assistant)

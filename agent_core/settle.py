@@ -28,7 +28,7 @@ from approvals import (
     record_path,
     write_record,
 )
-from sessions import verify
+from sessions import failpoint, verify
 
 from .executor import execute, run_calls
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
@@ -122,6 +122,7 @@ async def realize(
     now = run.rt.clock.now().isoformat()
     try:
         claim(session_dir, capsule.id, by_session=run.id, at=now)
+        failpoint("resume.after_claim")
     except AlreadyClaimedError:
         return "uncertain", (
             f"approved by {who}; the call was started once before and its result was not "
@@ -130,6 +131,7 @@ async def realize(
     tool = run.rt.registry.get(capsule.tool)
     assert tool is not None  # checked by _refusal
     result = await execute(run, tool, capsule.call_id, capsule.arguments, approval_id=capsule.id)
+    failpoint("resume.after_tool_run")
     write_record(
         record_path(session_dir, capsule.id, "result"),
         ExecutionResult(
@@ -140,6 +142,7 @@ async def realize(
             output=result.content,
         ),
     )
+    failpoint("resume.after_result_record")
     return result.status, result.content
 
 
@@ -156,6 +159,10 @@ async def _gated(
             out.parked.append(capsule)
         return None
     out.told.append(capsule.id)
+    run.trace(
+        "decision_applied",
+        {"approval_id": capsule.id, "verdict": decision.verdict, "by": list(decision.deciders)},
+    )
     return await realize(run, session_dir, capsule, decision)
 
 

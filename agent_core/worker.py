@@ -18,6 +18,7 @@ from sessions import (
     ThreadDir,
     ThreadKey,
     WorkQueue,
+    failpoint,
     file_lock_async,
     utc_iso,
 )
@@ -74,6 +75,7 @@ async def _start_child(
         session_md=_session_md(tdir.thread, head, cause),
         transcript=transcript,
     )
+    failpoint("drain.after_child_created")
     await rt.index.put_session(record)
     tdir.set_head(record.id)
     await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
@@ -98,6 +100,7 @@ def _record_messages(run: SessionRun, tdir: ThreadDir, pending: list[InboxMessag
         if message.ts not in recorded:
             run.append(UserMessage(text=message.text, user=message.user, ts=message.ts))
             run.trace("message", message.model_dump(mode="json"))
+        failpoint("drain.after_message_recorded")
         tdir.inbox.mark_consumed(message.key)
 
 

@@ -16,6 +16,7 @@ from .errors import (
     StaleStateError,
     TamperedError,
 )
+from .failpoints import failpoint
 from .files import SessionFiles
 from .home import Home, default_home
 from .ids import (
@@ -75,6 +76,7 @@ __all__ = [
     "check_slack_ts",
     "create_only",
     "default_home",
+    "failpoint",
     "file_lock",
     "file_lock_async",
     "iter_thread_keys",

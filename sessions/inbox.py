@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from .atomic import _FSYNC, fsync_dir
 from .errors import CorruptRecordError
+from .failpoints import failpoint
 from .ids import check_slack_ts
 from .records import Record, ThreadKey
 
@@ -63,6 +64,7 @@ class Inbox:
                 os.fsync(fd)
         finally:
             os.close(fd)
+        failpoint("ingest.after_tmp_write")
         try:
             os.link(tmp, self.new / key)
         except FileExistsError:
@@ -75,6 +77,10 @@ class Inbox:
             return False
         fsync_dir(self.new)
         return True
+
+    def waiting(self, key: str) -> bool:
+        """Is this message stored but not yet recorded in a session?"""
+        return (self.new / check_slack_ts(key)).exists()
 
     def pending(self) -> list[InboxMessage]:
         """Messages in ``new/``, oldest first."""

@@ -1,0 +1,107 @@
+"""Settings from the environment, validated at start-up: fail closed, say what is wrong.
+
+Tokens come from the environment only; they are kept out of ``repr`` so they never
+reach a log, a trace or a card.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from agent_core.demo_fleet import demo_registry
+from agent_core.tools import Tool, ToolRegistry
+from approvals import Policy, load_policy
+
+__all__ = ["ConfigError", "Settings", "load_registry"]
+
+KNOWN = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "SIGNOFF_HOME",
+    "SIGNOFF_MODEL",
+    "SIGNOFF_POLICY",
+    "SIGNOFF_TOOLS",
+)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    home: Path
+    model: str = "offline"
+    policy_path: Path | None = None
+    tool_modules: tuple[str, ...] = ()
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN must be a bot token (xoxb-…)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("SLACK_APP_TOKEN must be an app-level token (xapp-…)")
+        return value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        tools = get("SIGNOFF_TOOLS")
+        try:
+            return cls(
+                home=Path(get("SIGNOFF_HOME") or Path.cwd() / ".signoff").resolve(),
+                model=get("SIGNOFF_MODEL") or "offline",
+                policy_path=Path(p) if (p := get("SIGNOFF_POLICY")) else None,
+                tool_modules=tuple(t.strip() for t in tools.split(",") if t.strip())
+                if tools
+                else (),
+                slack_bot_token=get("SLACK_BOT_TOKEN"),
+                slack_app_token=get("SLACK_APP_TOKEN"),
+                slack_api_url=get("SLACK_API_URL"),
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "settings"
+            raise ConfigError(f"configuration: {field}: {first['msg']}") from None
+
+    def policy(self) -> Policy:
+        return load_policy(self.policy_path)
+
+
+def load_registry(modules: tuple[str, ...]) -> ToolRegistry:
+    """The demo fleet plus every ``Tool`` a SIGNOFF_TOOLS module exposes in ``TOOLS``."""
+    registry = demo_registry()
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"SIGNOFF_TOOLS: cannot import {name}: {exc}") from exc
+        tools = getattr(module, "TOOLS", None)
+        if not isinstance(tools, list | tuple) or not all(isinstance(t, Tool) for t in tools):
+            raise ConfigError(f"SIGNOFF_TOOLS: {name} must define TOOLS, a list of @tool functions")
+        for item in tools:
+            registry.register(item)
+    return registry
