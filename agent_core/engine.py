@@ -183,10 +183,20 @@ class Engine:
         self.wake(capsule.thread)
 
     async def sweep(self) -> int:
+        """Expire what is due; returns how many requests it finished."""
         results = await sweep_expired(self.rt.home, self.rt.index, clock=self.rt.clock)
         for result in results:
             await self._after_decision(result.capsule, result.decision)
         return len(results)
+
+    async def post_missing_cards(self) -> int:
+        """Cards whose posting failed or was cut short by a crash go out again (I6)."""
+        rt, posted = self.rt, 0
+        for approval in await rt.index.approvals(status="pending", limit=100_000):
+            if approval.card_ts is None and rt.store.load(approval.session_id).terminal:
+                await post_cards(rt, [locate(rt.home, approval.id)[1]])
+                posted += 1
+        return posted
 
     # recovery ---------------------------------------------------------------------
     async def recover(self) -> dict[str, int]:
@@ -217,9 +227,7 @@ class Engine:
                 await mirror_approval(rt, approval.id)
                 wake.add(approval.thread)
                 counts["decisions"] += 1
-            elif approval.card_ts is None and rt.store.load(approval.session_id).terminal:
-                await post_cards(rt, [locate(rt.home, approval.id)[1]])
-                counts["cards"] += 1
+        counts["cards"] = await self.post_missing_cards()
         for approval in await rt.index.approvals(untold=True, limit=100_000):
             wake.add(approval.thread)
         counts["expired"] = await self.sweep()

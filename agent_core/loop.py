@@ -8,6 +8,7 @@ a terminal state with its reason, and tells the thread.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from approvals import Capsule, approval_row, record_path, write_record
@@ -22,6 +23,8 @@ from .runtime import Runtime
 from .session_run import SessionRun
 
 __all__ = ["park", "post_cards", "run_loop", "say"]
+
+log = logging.getLogger("signoff.loop")
 
 
 async def say(run: SessionRun, text: str) -> None:
@@ -41,7 +44,12 @@ async def post_cards(rt: Runtime, capsules: list[Capsule]) -> None:
         session_dir = rt.home.session_dir(capsule.session_id)
         if record_path(session_dir, capsule.id, "card").exists():
             continue
-        card = await rt.surface.post_card(capsule)
+        try:
+            card = await rt.surface.post_card(capsule)
+        except Exception:
+            # The request is durable without its card; the sweep posts it again later.
+            log.exception("could not post the card for %s", capsule.id)
+            continue
         if card is None:
             continue
         try:

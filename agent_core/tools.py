@@ -124,7 +124,10 @@ def _build(
     parallel_safe: bool,
     version: str | None,
 ) -> Tool:
-    hints = get_type_hints(fn, include_extras=True)
+    # Tools defined inside functions (tests, plugins) name ToolContext from a local import.
+    closure = inspect.getclosurevars(fn)
+    local = {"ToolContext": ToolContext, **closure.nonlocals, **closure.globals}
+    hints = get_type_hints(fn, localns=local, include_extras=True)
     description, docs = _docstring(fn)
     fields: dict[str, Any] = {}
     context_param: str | None = None

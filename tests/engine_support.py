@@ -1,0 +1,85 @@
+"""Helpers for engine tests (imported by test modules; not a test module itself)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from agent_core.messages import UserMessage, message_adapter
+from agent_core.model import ModelReply, RawToolCall
+from agent_core.surface import RecordingSurface
+from sessions import (
+    Home,
+    InboxMessage,
+    SessionFiles,
+    SessionStore,
+    ThreadDir,
+    ThreadKey,
+    lineage,
+    utc_iso,
+)
+
+THREAD = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100")
+
+
+def message(
+    text: str, *, ts: str, user: str = "U0ALICE", thread: ThreadKey = THREAD
+) -> InboxMessage:
+    return InboxMessage(
+        thread=thread,
+        ts=ts,
+        user=user,
+        text=text,
+        received_at=utc_iso(datetime(2026, 11, 2, 9, 0, tzinfo=UTC)),
+        event_id=f"Ev{ts.replace('.', '')}",
+    )
+
+
+def call(name: str, arguments: Any, call_id: str = "call_1", text: str = "") -> ModelReply:
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return ModelReply(
+        text=text,
+        tool_calls=(RawToolCall(id=call_id, name=name, arguments=raw),),
+        stop_reason="tool_use",
+    )
+
+
+def text(value: str) -> ModelReply:
+    return ModelReply(text=value, stop_reason="end_turn")
+
+
+def head(home: Home, thread: ThreadKey = THREAD) -> str:
+    value = ThreadDir(home, thread).head()
+    assert value is not None
+    return value
+
+
+def chain(home: Home, thread: ThreadKey = THREAD) -> list[Any]:
+    return lineage(SessionStore(home), head(home, thread))
+
+
+def transcript(home: Home, session_id: str | None = None) -> list[Any]:
+    sid = session_id or head(home)
+    files = SessionFiles(home.session_dir(sid))
+    return [message_adapter.validate_python(m) for m in files.read_transcript()]
+
+
+def user_ts(home: Home) -> list[str]:
+    return [m.ts for m in transcript(home) if isinstance(m, UserMessage)]
+
+
+def fleet(home: Home) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((home.root / "fleet.json").read_text())
+    return data
+
+
+def restarts(home: Home, service: str = "api") -> int:
+    try:
+        return int(fleet(home)["services"][service]["restarts"])
+    except FileNotFoundError:
+        return 0
+
+
+def replies(surface: RecordingSurface) -> list[str]:
+    return [t for _, t in surface.replies]

@@ -1,0 +1,312 @@
+"""The design's invariants I1–I6, each asserted by name."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from engine_support import THREAD, call, chain, fleet, message, restarts, text, transcript, user_ts
+
+from agent_core.demo_fleet import demo_registry
+from agent_core.messages import ToolResultMessage
+from agent_core.scripted import ScriptedModel
+from agent_core.session_run import SessionRun
+from agent_core.settle import settle
+from agent_core.surface import RecordingSurface
+from approvals import (
+    AlreadyDecided,
+    Decided,
+    Decision,
+    load_decision,
+    record_path,
+    write_record,
+)
+from sessions import (
+    IllegalTransitionError,
+    SessionState,
+    SessionStore,
+    StaleStateError,
+    ThreadDir,
+    reindex,
+    verify,
+)
+
+
+async def park_restart(make_engine: Any, surface: RecordingSurface) -> Any:
+    engine = await make_engine()
+    await engine.ingest(message("<@U0BOT> restart api", ts="1700000000.000100"))
+    await engine.idle()
+    assert len(surface.cards) == 1
+    return engine, surface.cards[0]
+
+
+# I1 ----------------------------------------------------------------------------------
+async def test_I1_gated_call_does_not_run_on_the_models_word(make_engine, surface, home):
+    engine, capsule = await park_restart(make_engine, surface)
+    assert restarts(home) == 0
+    assert capsule.tool == "restart_service" and capsule.arguments == {"service": "api"}
+    parked = chain(home)[-1]
+    assert parked.state == SessionState.AWAITING_APPROVAL
+    tickets = os.listdir(home.session_dir(parked.id) / "tickets")
+    assert not [t for t in tickets if t.endswith("-intent.json")]
+
+
+async def test_I1_gate_sits_before_the_call_in_a_mixed_batch(make_engine, surface, home):
+    both = ScriptedModel(
+        [
+            lambda _: call("service_status", {"service": "api"}, "c1").model_copy(
+                update={
+                    "tool_calls": (
+                        call("service_status", {"service": "api"}, "c1").tool_calls[0],
+                        call("restart_service", {"service": "api"}, "c2").tool_calls[0],
+                    )
+                }
+            )
+        ]
+    )
+    engine = await make_engine(model=both)
+    await engine.ingest(message("status then restart", ts="1700000000.000100"))
+    await engine.idle()
+    results = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
+    assert [(r.call_id, r.status) for r in results] == [("c1", "ok")]
+    assert restarts(home) == 0 and len(surface.cards) == 1
+
+
+async def test_I1_a_decision_for_another_hash_does_not_run(make_engine, surface, home):
+    engine, capsule = await park_restart(make_engine, surface)
+    session_dir = home.session_dir(capsule.session_id)
+    forged = Decision(
+        approval_id=capsule.id,
+        verdict="approved",
+        deciders=("U0BOB",),
+        at="2026-11-02T09:05:00.000Z",
+        args_sha256="0" * 64,
+    )
+    write_record(record_path(session_dir, capsule.id, "decision"), forged)
+    engine.wake(THREAD)
+    await engine.idle()
+    assert restarts(home) == 0
+    result = [m for m in transcript(home) if isinstance(m, ToolResultMessage)][-1]
+    assert result.status == "error" and "different argument hash" in result.content
+
+
+async def test_I1_predicate_gates_only_risky_arguments(make_engine, surface, home):
+    from agent_core.tools import ToolContext, ToolRegistry, tool
+
+    ran: list[int] = []
+
+    @tool(requires_human_approval=lambda args: args["replicas"] > 10)
+    def resize(replicas: int, ctx: ToolContext) -> str:
+        """Resize the pool."""
+        ran.append(replicas)
+        return "ok"
+
+    model = ScriptedModel(
+        [
+            call("resize", {"replicas": 3}, "c1"),
+            call("resize", {"replicas": 50}, "c2"),
+            text("done"),
+        ]
+    )
+    engine = await make_engine(model=model, registry=ToolRegistry([resize]))
+    await engine.ingest(message("resize", ts="1700000000.000100"))
+    await engine.idle()
+    assert ran == [3]
+    assert [c.arguments for c in surface.cards] == [{"replicas": 50}]
+
+
+# I2 ----------------------------------------------------------------------------------
+async def test_I2_an_approved_call_runs_at_most_once(make_engine, surface, home, clock):
+    engine, capsule = await park_restart(make_engine, surface)
+    assert isinstance(await engine.decide(capsule.id, user="U0BOB", approve=True), Decided)
+    await engine.idle()
+    again = await engine.decide(capsule.id, user="U0CAROL", approve=True)
+    assert isinstance(again, AlreadyDecided) and again.decision.deciders == ("U0BOB",)
+    await engine.recover()
+    engine.wake(THREAD)
+    await engine.idle()
+    assert restarts(home) == 1
+    assert [h["key"] for h in fleet(home)["history"]] == [capsule.id]
+
+
+async def test_I2_resettling_uses_the_recorded_result_or_reports_uncertain(
+    make_engine, surface, home
+):
+    engine, capsule = await park_restart(make_engine, surface)
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert restarts(home) == 1
+    parked_dir = home.session_dir(capsule.session_id)
+    store = SessionStore(home)
+
+    async def replay() -> ToolResultMessage:
+        # A second child of the parked session, as if the first child's work were lost.
+        record = store.create(
+            thread=THREAD,
+            parent_id=capsule.session_id,
+            cause="test",
+            session_md="",
+            transcript=(parked_dir / "transcript.jsonl").read_bytes(),
+        )
+        run = SessionRun(engine.rt, record)
+        await run.start()
+        await settle(run)
+        return [m for m in run.transcript if isinstance(m, ToolResultMessage)][-1]
+
+    first = await replay()
+    assert first.status == "ok" and restarts(home) == 1
+    record_path(parked_dir, capsule.id, "result").unlink()
+    second = await replay()
+    assert second.status == "uncertain" and restarts(home) == 1
+
+
+# I3 ----------------------------------------------------------------------------------
+async def test_I3_an_ingested_message_is_on_disk_and_processed_once(make_engine, home):
+    engine = await make_engine(model=ScriptedModel([text("hello")]))
+    m = message("hi", ts="1700000000.000100")
+    assert await engine.ingest(m) is True
+    assert (ThreadDir(home, THREAD).inbox.new / m.ts).exists() or user_ts(home) == [m.ts]
+    twin = m.model_copy(update={"event_id": "EvOTHER"})  # the message/app_mention twin
+    assert await engine.ingest(m) is False
+    assert await engine.ingest(twin) is False
+    await engine.idle()
+    assert user_ts(home) == [m.ts]
+    assert await engine.ingest(m) is False  # a late redelivery after processing
+    await engine.idle()
+    assert user_ts(home) == [m.ts]
+    assert len(chain(home)) == 1
+
+
+async def test_I3_a_failing_model_loses_no_message(make_engine, home, surface):
+    model = ScriptedModel([RuntimeError("provider down"), text("back")])
+    engine = await make_engine(model=model)
+    await engine.ingest(message("first", ts="1700000000.000100"))
+    await engine.idle()
+    assert chain(home)[-1].state == SessionState.FAILED
+    assert "provider down" in chain(home)[-1].reason
+    assert any("could not get an answer" in t for _, t in surface.replies)
+    await engine.ingest(message("again", ts="1700000000.000200"))
+    await engine.idle()
+    assert user_ts(home) == ["1700000000.000100", "1700000000.000200"]
+
+
+# I4 ----------------------------------------------------------------------------------
+async def test_I4_state_never_moves_backwards_and_ended_sessions_are_sealed(
+    make_engine, surface, home
+):
+    engine, capsule = await park_restart(make_engine, surface)
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    store = SessionStore(home)
+    for record in chain(home):
+        assert record.terminal
+        assert verify(home.session_dir(record.id)).ok
+        assert verify(home.session_dir(record.id)).sealed
+        with pytest.raises(IllegalTransitionError):
+            store.transition(record.id, expected=record.state, new=SessionState.RUNNING)
+    fresh = store.create(thread=THREAD, parent_id=None, cause="t", session_md="")
+    stale = SessionStore(home)  # another process that read "created" earlier
+    store.transition(fresh.id, expected=SessionState.CREATED, new=SessionState.RUNNING)
+    with pytest.raises(StaleStateError):
+        stale.transition(fresh.id, expected=SessionState.CREATED, new=SessionState.CANCELLED)
+    store.transition(fresh.id, expected=SessionState.RUNNING, new=SessionState.COMPLETED)
+    with pytest.raises(StaleStateError):
+        stale.transition(fresh.id, expected=SessionState.RUNNING, new=SessionState.FAILED)
+    assert store.load(fresh.id).state == SessionState.COMPLETED
+
+
+async def test_I4_tampering_with_a_sealed_session_is_detected_and_resume_refuses(
+    make_engine, surface, home
+):
+    engine, capsule = await park_restart(make_engine, surface)
+    capsule_path = home.session_dir(capsule.session_id) / "approvals" / f"{capsule.id}.json"
+    data = json.loads(capsule_path.read_text())
+    data["arguments"] = {"service": "db"}
+    capsule_path.write_text(json.dumps(data))
+    report = verify(home.session_dir(capsule.session_id))
+    assert not report.ok and any(capsule.id in p for p in report.problems)
+    from approvals import HashMismatchError
+
+    with pytest.raises(HashMismatchError):
+        await engine.decide(capsule.id, user="U0BOB", approve=True)
+    assert restarts(home, "db") == 0 and restarts(home) == 0
+
+
+async def test_I4_tampering_with_hash_and_arguments_together_is_caught_by_the_seal(
+    make_engine, surface, home
+):
+    from approvals import args_sha256
+
+    engine, capsule = await park_restart(make_engine, surface)
+    path = home.session_dir(capsule.session_id) / "approvals" / f"{capsule.id}.json"
+    data = json.loads(path.read_text())
+    data["arguments"] = {"service": "db"}
+    data["args_sha256"] = args_sha256("restart_service", {"service": "db"})
+    path.write_text(json.dumps(data))
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert restarts(home, "db") == 0
+    result = [m for m in transcript(home) if isinstance(m, ToolResultMessage)][-1]
+    assert result.status == "error" and "modified after it was sealed" in result.content
+
+
+# I5 ----------------------------------------------------------------------------------
+async def test_I5_deleting_the_index_loses_nothing(make_engine, surface, home):
+    engine, capsule = await park_restart(make_engine, surface)
+    await engine.ingest(message("status of web", ts="1700000000.000300"))
+    await engine.idle()
+    before_sessions = sorted((r.id, r.state) for r in await engine.rt.index.sessions(limit=100))
+    before_pending = [a.id for a in await engine.rt.index.approvals(status="pending")]
+    await engine.close()
+    for suffix in ("", "-wal", "-shm"):
+        (home.root / f"index.sqlite3{suffix}").unlink(missing_ok=True)
+    engine = await make_engine()  # opening without an index rebuilds it
+    after_sessions = sorted((r.id, r.state) for r in await engine.rt.index.sessions(limit=100))
+    assert after_sessions == before_sessions
+    assert [a.id for a in await engine.rt.index.approvals(status="pending")] == before_pending
+    assert (await engine.rt.index.approval(capsule.id)).card_ts is not None  # type: ignore[union-attr]
+    assert await engine.rt.index.thread_head(THREAD) == chain(home)[-1].id
+    assert await engine.rt.index.seen("Ev1700000000000100")
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert restarts(home) == 1
+    counts = await reindex(home)
+    assert counts["sessions"] == len(after_sessions) + 1
+
+
+# I6 ----------------------------------------------------------------------------------
+async def test_I6_a_pending_approval_survives_with_nothing_in_memory(make_engine, surface, home):
+    engine, capsule = await park_restart(make_engine, surface)
+    await engine.close()
+    other_surface = RecordingSurface()
+    engine = await make_engine(surface=other_surface)
+    counts = await engine.recover()
+    assert counts["crashed"] == 0
+    pending = await engine.rt.index.approvals(status="pending")
+    assert [a.id for a in pending] == [capsule.id]
+    result = await engine.decide(capsule.id, user="U0BOB", approve=True)
+    assert isinstance(result, Decided)
+    await engine.idle()
+    assert restarts(home) == 1
+    assert other_surface.updates and other_surface.updates[0][0] == capsule.id
+    assert load_decision(home.session_dir(capsule.session_id), capsule.id) is not None
+
+
+async def test_I6_a_card_that_failed_to_post_is_posted_by_recovery(make_engine, home):
+    class Broken(RecordingSurface):
+        async def post_card(self, capsule):  # type: ignore[no-untyped-def]
+            raise ConnectionError("socket dropped")
+
+    engine = await make_engine(surface=Broken())
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    assert not engine.errors  # the worker carried on; the request is durable without a card
+    assert [a.card_ts for a in await engine.rt.index.approvals(status="pending")] == [None]
+    await engine.close()
+    good = RecordingSurface()
+    engine = await make_engine(surface=good)
+    counts = await engine.recover()
+    assert counts["cards"] == 1 and len(good.cards) == 1
+    assert demo_registry().get("restart_service") is not None
