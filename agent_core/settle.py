@@ -9,7 +9,6 @@ new message and crash recovery alike, so all three behave the same.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from approvals import (
     Capsule,
     Decision,
     ExecutionResult,
+    capsule_ids,
     claim,
     expire,
     expired,
@@ -57,12 +57,10 @@ def _scan(run: SessionRun, wanted: set[str]) -> _Origins:
     current = run.record.parent_id
     while current is not None and wanted - set(found.capsules) - set(found.intents):
         directory = run.rt.home.session_dir(current)
-        for name in sorted(os.listdir(directory / "approvals")):
-            stem, _, ext = name.partition(".")
-            if ext == "json" and stem.startswith("appr_"):
-                capsule = load_capsule(directory, stem)
-                if capsule.call_id in wanted:
-                    found.capsules.setdefault(capsule.call_id, (directory, capsule))
+        for approval_id in capsule_ids(directory):
+            capsule = load_capsule(directory, approval_id)
+            if capsule.call_id in wanted:
+                found.capsules.setdefault(capsule.call_id, (directory, capsule))
         for ticket in _tickets(run, directory):
             call_id = str(ticket.get("call_id", ""))
             if call_id in wanted:

@@ -8,7 +8,7 @@ that arrives mid-turn is picked up by the same worker.
 
 from __future__ import annotations
 
-from approvals import load_decision, locate
+from approvals import capsule_ids, load_decision, locate
 from sessions import (
     IllegalTransitionError,
     InboxMessage,
@@ -57,9 +57,9 @@ def _decided_work(rt: Runtime, head: SessionRecord) -> bool:
             return True
     if head.state != SessionState.AWAITING_APPROVAL:
         return False
-    directory = rt.home.session_dir(head.id) / "approvals"
-    ids = [n[:-5] for n in (p.name for p in directory.iterdir()) if n.count(".") == 1]
-    return bool(ids) and all(load_decision(directory.parent, i) is not None for i in ids)
+    directory = rt.home.session_dir(head.id)
+    ids = capsule_ids(directory)
+    return bool(ids) and all(load_decision(directory, i) is not None for i in ids)
 
 
 async def _start_child(

@@ -4,7 +4,14 @@ Imports ``sessions`` only. A newcomer following a click reads ``decisions.decide
 """
 
 from .authorize import GroupResolver, NoGroups, StaticGroups, authorize
-from .capsule import Capsule, args_sha256, build_capsule, load_capsule, write_capsule
+from .capsule import (
+    Capsule,
+    args_sha256,
+    build_capsule,
+    capsule_ids,
+    load_capsule,
+    write_capsule,
+)
 from .decisions import (
     SYSTEM,
     AlreadyDecided,
@@ -76,6 +83,7 @@ __all__ = [
     "args_sha256",
     "authorize",
     "build_capsule",
+    "capsule_ids",
     "claim",
     "decide",
     "expire",

@@ -8,6 +8,8 @@ the SHA-256 that the approver saw.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +32,16 @@ from sessions import (
 from .errors import CapsuleError, HashMismatchError
 from .policy import PolicyRule
 
-__all__ = ["Capsule", "args_sha256", "build_capsule", "load_capsule", "write_capsule"]
+__all__ = [
+    "Capsule",
+    "args_sha256",
+    "build_capsule",
+    "capsule_ids",
+    "load_capsule",
+    "write_capsule",
+]
+
+_CAPSULE_FILE = re.compile(r"(appr_[0-9a-f]{16})\.json")
 
 
 def args_sha256(tool: str, arguments: dict[str, Any]) -> str:
@@ -118,6 +129,15 @@ def write_capsule(session_dir: Path, capsule: Capsule) -> Path:
     path = session_dir / "approvals" / f"{capsule.id}.json"
     create_only(path, capsule.model_dump_json(indent=2).encode())
     return path
+
+
+def capsule_ids(session_dir: Path) -> list[str]:
+    """The approval ids of the capsules a session holds (not their decisions or votes)."""
+    try:
+        names = os.listdir(session_dir / "approvals")
+    except FileNotFoundError:
+        return []
+    return sorted(m.group(1) for n in names if (m := _CAPSULE_FILE.fullmatch(n)))
 
 
 def load_capsule(session_dir: Path, approval_id: str) -> Capsule:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from sessions import ApprovalRow, SessionRecord
 
-from .capsule import Capsule, load_capsule
+from .capsule import Capsule, capsule_ids, load_capsule
 from .decisions import load_decision
 from .records import CardRef, Decision, Told, read_optional, record_path
 
@@ -51,12 +50,5 @@ def row_from_disk(session_dir: Path, capsule: Capsule) -> ApprovalRow:
 
 
 def scan_session_approvals(session_dir: Path, record: SessionRecord) -> Iterator[ApprovalRow]:
-    try:
-        names = sorted(os.listdir(session_dir / "approvals"))
-    except FileNotFoundError:
-        return
-    for name in names:
-        stem, _, ext = name.partition(".")
-        if ext != "json" or not stem.startswith("appr_"):
-            continue
-        yield row_from_disk(session_dir, load_capsule(session_dir, stem))
+    for approval_id in capsule_ids(session_dir):
+        yield row_from_disk(session_dir, load_capsule(session_dir, approval_id))

@@ -7,11 +7,10 @@ tokens, tool calls and results, approvals and their decisions.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
-from approvals import load_capsule, load_decision
+from approvals import capsule_ids, load_capsule, load_decision
 from sessions import (
     Home,
     SessionFiles,
@@ -74,14 +73,7 @@ def _event_lines(event: dict[str, Any]) -> Iterator[str]:
 
 def _decisions(home: Home, record: SessionRecord) -> Iterator[str]:
     directory = home.session_dir(record.id)
-    try:
-        names = sorted(os.listdir(directory / "approvals"))
-    except FileNotFoundError:
-        return
-    for name in names:
-        stem, _, ext = name.partition(".")
-        if ext != "json" or not stem.startswith("appr_"):
-            continue
+    for stem in capsule_ids(directory):
         capsule = load_capsule(directory, stem)
         decision = load_decision(directory, stem)
         if decision is None:

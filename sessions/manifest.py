@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from .atomic import replace_atomically
@@ -18,6 +19,8 @@ __all__ = ["MANIFEST", "VerifyReport", "seal", "verify"]
 
 MANIFEST = "MANIFEST.sha256"
 _SKIP = {MANIFEST, "state.lock"}
+# A capsule file: the one thing in approvals/ that must never appear after the seal.
+_CAPSULE = re.compile(r"appr_[0-9a-f]{16}\.json")
 
 
 def _digest(path: Path) -> str:
@@ -44,7 +47,7 @@ def _late_file(relpath: str) -> bool:
     parts = relpath.split(os.sep)
     if parts[0] != "approvals" or len(parts) < 2:
         return False
-    return not (len(parts) == 2 and parts[1].endswith(".json") and parts[1].count(".") == 1)
+    return not (len(parts) == 2 and _CAPSULE.fullmatch(parts[1]))
 
 
 def seal(directory: Path) -> None:
