@@ -1,0 +1,131 @@
+"""The signoff command line, in-process (main(argv)) and as a console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SIGNOFF_HOME", str(tmp_path / "h"))
+    monkeypatch.delenv("SIGNOFF_POLICY", raising=False)
+    monkeypatch.delenv("SIGNOFF_MODEL", raising=False)
+    return tmp_path / "h"
+
+
+def say(text: str, ts: str) -> int:
+    return main(["say", "--as", "U0ALICE", "--channel", "C0OPS", "--thread", "1700000000.000100",
+                 "--ts", ts, text])  # fmt: skip
+
+
+def pending_id(capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    assert main(["pending"]) == 0
+    out = capsys.readouterr().out
+    return out.split()[0]
+
+
+def test_chat_approve_trace_verify_reindex(cli_home, capsys):
+    assert say("<@U0BOT> restart api", "1700000000.000100") == 0
+    approval = pending_id(capsys)
+    assert approval.startswith("appr_")
+    assert main(["approve", approval, "--as", "U0ALICE"]) == 1
+    assert "someone else must decide" in capsys.readouterr().out
+    assert main(["approve", approval, "--as", "U0BOB"]) == 0
+    assert "approved by U0BOB" in capsys.readouterr().out
+    assert main(["deny", approval, "--as", "U0CAROL"]) == 1
+    assert "already decided: approved by U0BOB" in capsys.readouterr().out
+    assert main(["sessions"]) == 0
+    listing = capsys.readouterr().out
+    session = listing.split()[0]
+    assert "completed" in listing
+    assert "awaiting_approval" in listing
+    assert main(["trace", session]) == 0
+    trace = capsys.readouterr().out
+    assert "restart_service" in trace
+    assert f"{approval} approved by U0BOB" in trace
+    assert main(["verify"]) == 0
+    assert "2 session(s), 0 with problems" in capsys.readouterr().out
+    (cli_home / "index.sqlite3").unlink()
+    assert main(["reindex"]) == 0
+    assert "sessions=2" in capsys.readouterr().out
+    assert main(["pending"]) == 0
+    assert "nothing is waiting" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["../../etc/passwd", "sess_123", "sess_../../../x", "SESS_0123456789ab", "sess_0123456789ab/..",
+     "/tmp/sess_0123456789ab", "sess_0123456789a\x00", "sess_０１２３４５６７８９ab"],
+)  # fmt: skip
+def test_malformed_session_ids_are_refused_before_any_path(cli_home, capsys, bad):
+    assert main(["trace", bad]) == 2
+    err = capsys.readouterr().err
+    assert "not a valid session id" in err
+    assert main(["verify", bad]) == 2
+
+
+@pytest.mark.parametrize("bad", ["appr_../../x", "appr_123", "sess_0123456789ab", ""])
+def test_malformed_approval_ids_are_refused(cli_home, capsys, bad):
+    assert main(["approve", bad, "--as", "U0BOB"]) == 2
+    assert "not a valid approval id" in capsys.readouterr().err
+
+
+def test_unknown_ids_and_users(cli_home, capsys):
+    assert main(["trace", "sess_0123456789ab"]) == 2
+    assert "no session sess_0123456789ab" in capsys.readouterr().err
+    assert main(["approve", "appr_0123456789abcdef", "--as", "U0BOB"]) == 2
+    assert "no approval appr_0123456789abcdef" in capsys.readouterr().err
+    assert say("restart api", "1700000000.000100") == 0
+    approval = pending_id(capsys)
+    assert main(["approve", approval, "--as", "../../bob"]) == 2
+    assert "not a valid Slack id" in capsys.readouterr().err
+
+
+def test_bad_configuration_fails_closed(cli_home, capsys, monkeypatch, tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[default]\napprovers = ["bob"]\n')
+    monkeypatch.setenv("SIGNOFF_POLICY", str(policy))
+    assert say("restart api", "1700000000.000100") == 2
+    assert "'bob' is not a Slack user id" in capsys.readouterr().err
+    policy.write_text("[tools.launch_missiles]\nquorum = 2\n")
+    assert say("restart api", "1700000000.000100") == 2
+    assert "unknown tools: launch_missiles" in capsys.readouterr().err
+    monkeypatch.delenv("SIGNOFF_POLICY")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xapp-wrong-kind")
+    assert main(["sessions"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_BOT_TOKEN must be a bot token" in err
+    assert "xapp-wrong-kind" not in err
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    monkeypatch.setenv("SIGNOFF_MODEL", "nonsense")
+    assert say("hi", "1700000000.000200") == 2
+    assert "SIGNOFF_MODEL" in capsys.readouterr().err
+
+
+def test_verify_reports_tampering(cli_home, capsys):
+    assert say("status of api", "1700000000.000100") == 0
+    capsys.readouterr()
+    sessions = list((cli_home / "sessions").iterdir())
+    (sessions[0] / "transcript.jsonl").write_text("{}\n")
+    assert main(["verify"]) == 1
+    assert "TAMPERED: changed: transcript.jsonl" in capsys.readouterr().out
+
+
+def test_demo_runs_as_a_console_script(tmp_path):
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    exe = Path(sys.executable).with_name("signoff")
+    done = subprocess.run(
+        [str(exe), "demo", "--home", str(tmp_path / "demo")],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "demo finished: everything as expected" in done.stdout
+    assert "api restarts = 1" in done.stdout
