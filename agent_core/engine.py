@@ -132,15 +132,20 @@ class Engine:
         self._tasks[thread] = asyncio.get_running_loop().create_task(self._work(thread))
 
     async def _work(self, thread: ThreadKey) -> None:
-        while True:
-            self._again.discard(thread)
-            try:
-                await process_thread(self.rt, thread)
-            except Exception as exc:  # logged and kept: the disk state lets recovery retry
-                log.exception("worker for %s failed", thread.label())
-                self.errors.append(exc)
-            if thread not in self._again:
-                return
+        try:
+            while True:
+                self._again.discard(thread)
+                try:
+                    await process_thread(self.rt, thread)
+                except Exception as exc:  # logged and kept: the disk state lets recovery retry
+                    log.exception("worker for %s failed", thread.label())
+                    self.errors.append(exc)
+                if thread not in self._again:
+                    return
+        finally:
+            # Parked threads cost nothing in memory: a finished worker leaves no trace here.
+            if self._tasks.get(thread) is asyncio.current_task():
+                del self._tasks[thread]
 
     async def idle(self) -> None:
         """Wait until no worker runs (tests and shutdown)."""

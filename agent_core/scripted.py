@@ -19,9 +19,12 @@ class ScriptedModel:
     running out of steps is a test failure and raises.
     """
 
-    def __init__(self, steps: Sequence[Step], *, repeat_last: bool = False) -> None:
+    def __init__(
+        self, steps: Sequence[Step], *, repeat_last: bool = False, record: bool = True
+    ) -> None:
         self._steps = list(steps)
         self._repeat_last = repeat_last
+        self._record = record
         self.calls: list[Sequence[Message]] = []
 
     @property
@@ -31,7 +34,8 @@ class ScriptedModel:
     async def complete(
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> ModelReply:
-        self.calls.append(list(messages))
+        if self._record:
+            self.calls.append(list(messages))
         if not self._steps:
             raise AssertionError("ScriptedModel ran out of steps")
         step = self._steps[0] if self._repeat_last and len(self._steps) == 1 else self._steps.pop(0)

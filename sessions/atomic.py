@@ -21,11 +21,23 @@ __all__ = [
     "canonical_json",
     "create_only",
     "fsync_dir",
+    "fsync_file",
+    "set_fsync",
     "replace_atomically",
 ]
 
-# Benchmarks and throwaway demos may turn fsync off; correctness tests never do.
+# Benchmarks may turn fsync off to populate large homes quickly; nothing else does.
 _FSYNC = os.environ.get("SIGNOFF_FSYNC", "1") != "0"
+
+
+def set_fsync(enabled: bool) -> None:
+    global _FSYNC
+    _FSYNC = enabled
+
+
+def fsync_file(fd: int) -> None:
+    if _FSYNC:
+        os.fsync(fd)
 
 
 def canonical_json(value: Any) -> str:
@@ -51,8 +63,7 @@ def _write_temp(directory: Path, data: bytes) -> Path:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        if _FSYNC:
-            os.fsync(fd)
+        fsync_file(fd)
     finally:
         os.close(fd)
     return tmp

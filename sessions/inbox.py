@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from .atomic import _FSYNC, fsync_dir
+from .atomic import fsync_dir, fsync_file
 from .errors import CorruptRecordError
 from .failpoints import failpoint
 from .ids import check_slack_ts
@@ -60,8 +60,7 @@ class Inbox:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             os.write(fd, data)
-            if _FSYNC:
-                os.fsync(fd)
+            fsync_file(fd)
         finally:
             os.close(fd)
         failpoint("ingest.after_tmp_write")

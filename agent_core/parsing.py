@@ -1,0 +1,299 @@
+"""Defensive parsing of tool-call arguments as LLMs send them: fenced, commented, truncated,
+Python-flavoured or double-encoded. What has one obvious reading is repaired (and recorded, so
+the engine can decide whether to trust it); anything else becomes a short error shown to the
+model so it can retry. Nothing raises: a parser crash would cost the turn, not one call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from json import JSONDecodeError
+from typing import Any, cast
+
+from .messages import ToolCall
+from .model import RawToolCall
+
+__all__ = ["MAX_ARGUMENT_BYTES", "MAX_DEPTH", "ParsedArguments", "parse_arguments", "to_tool_call"]
+
+MAX_ARGUMENT_BYTES = 256 * 1024
+MAX_DEPTH = 64
+
+_HINT = 'send a single JSON object like {"service": "api"}'
+_TOO_DEEP = f"arguments are nested too deeply (over {MAX_DEPTH} levels); send a flatter object"
+_NON_FINITE = "arguments contain NaN, Infinity or a number too large; send finite numbers"
+_NAME_HINT = "send the exact name of one of the available tools"
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# The closing fence is optional: a reply cut off by max_tokens never gets one.
+_FENCE_RE = re.compile(r"```[\w+-]*[^\S\n]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_TRAILING_COMMA_RE = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|,(?=\s*[}\]])', re.DOTALL)
+_TOKEN_RE = re.compile(
+    r"""(?P<q>["'])(?P<body>(?:\\.|(?!(?P=q))[^\\])*)(?P<end>(?P=q)|\\?\Z)"""
+    r"|(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))"
+    r"|(?P<word>[A-Za-z_$][\w$-]*)(?P<colon>(?=\s*:))?"
+    r"""|[^"'/{}\[\],:A-Za-z_$]+|.""",
+    re.DOTALL,
+)
+_ESCAPE_RE = re.compile(r'\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)|[\x00-\x1f"]', re.DOTALL)
+_PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
+_WS = " \t\n\r"  # JSON's whitespace; str.strip() would also drop e.g. U+2028, which JSON rejects
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedArguments:
+    """Either ``arguments`` or ``error`` is set; ``repairs`` says what had to be fixed."""
+
+    arguments: dict[str, Any] | None
+    error: str | None = None
+    repaired: bool = False
+    repairs: tuple[str, ...] = ()
+
+
+class _Reject(Exception):
+    """A definite problem: reported to the model as is, no further repair attempted."""
+
+
+def parse_arguments(raw: str | dict[str, Any] | None) -> ParsedArguments:
+    """Parse tool-call arguments as a provider sent them; never raises."""
+    repairs: list[str] = []
+    try:
+        if isinstance(raw, dict):
+            arguments: dict[str, Any] = _check(raw, 1, repairs)
+        elif isinstance(raw, str) or raw is None:
+            arguments = _parse_text(raw or "", repairs, level=0)
+        else:
+            raise _Reject(f"arguments must be a JSON object, not {type(raw).__name__}; {_HINT}")
+    except _Reject as exc:
+        return ParsedArguments(arguments=None, error=str(exc))
+    except Exception as exc:  # a parser bug must cost one call, not the whole turn
+        return ParsedArguments(arguments=None, error=f"arguments could not be parsed ({exc!r:.80})")
+    return ParsedArguments(arguments=arguments, repaired=bool(repairs), repairs=tuple(repairs))
+
+
+def to_tool_call(raw: RawToolCall, *, index: int = 0) -> ToolCall:
+    """Build the transcript's ``ToolCall``; never raises. Pass ``index`` (position in the
+    reply) so generated ids stay distinct when a model repeats a call without ids."""
+    parsed = parse_arguments(raw.arguments)
+    name = raw.name.strip().strip("\"'`").strip()
+    name_error = None
+    if not name:
+        name_error = f"tool name is empty; {_NAME_HINT}"
+    elif not _NAME_RE.fullmatch(name):
+        name = _show(name)
+        rule = 'use 1-64 letters, digits, "_", "." or "-"'
+        name_error = f'tool name "{name}" is not valid ({rule}); {_NAME_HINT}'
+    call_id = _SURROGATE_RE.sub("\ufffd", raw.id)
+    if not call_id.strip():
+        # Deterministic, so replaying or resuming a session generates the same id again.
+        seed = f"{index}\x00{raw.name}\x00{raw.arguments!r}".encode("utf-8", "surrogatepass")
+        call_id = "call_" + hashlib.sha256(seed).hexdigest()[:16]
+    raw_text = raw.arguments if isinstance(raw.arguments, str) else None
+    return ToolCall(
+        id=call_id,
+        name=name,
+        arguments=parsed.arguments,
+        # Lone surrogates cannot be encoded as UTF-8, so they would break the transcript write.
+        raw_arguments=None if raw_text is None else _SURROGATE_RE.sub("\ufffd", raw_text),
+        parse_error=" ".join(e for e in (name_error, parsed.error) if e) or None,
+    )
+
+
+def _show(text: str, limit: int = 64) -> str:
+    """Printable, truncated form of untrusted text for messages."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[:limit])
+    return shown[:limit] + ("..." if len(shown) > limit or len(text) > limit else "")
+
+
+def _note(repairs: list[str], what: str) -> None:
+    if what not in repairs:
+        repairs.append(what)
+
+
+def _parse_text(text: str, repairs: list[str], *, level: int) -> dict[str, Any]:
+    # Checked before any work, so an oversized input costs one encode, not repair attempts.
+    size = len(text) if len(text) > MAX_ARGUMENT_BYTES else len(text.encode("utf-8", "replace"))
+    if size > MAX_ARGUMENT_BYTES:
+        raise _Reject(f"arguments are over {MAX_ARGUMENT_BYTES} bytes; send a smaller JSON object")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+        repairs.append("stripped BOM")
+    if not text.strip():
+        if level:
+            raise _Reject(f"arguments contain no JSON object; {_HINT}")
+        repairs.append("empty arguments treated as {}")
+        return {}
+    try:
+        return _as_object(_loads(text, repairs), repairs, level)
+    except JSONDecodeError as exc:
+        error = exc
+    candidate = text.strip(_WS)
+    fence, brace = candidate.find("```"), candidate.find("{")
+    # A fence after the first brace is more likely markdown inside a string value.
+    if fence >= 0 and (brace < 0 or fence < brace) and (m := _FENCE_RE.search(candidate)):
+        if candidate[: m.start()].strip() or candidate[m.end() :].strip():
+            _note(repairs, "removed surrounding text")
+        candidate = m.group(1).strip()
+        _note(repairs, "stripped code fence")
+        if not candidate:
+            raise _Reject(f"arguments contain only a code fence, no JSON object; {_HINT}")
+    start = candidate.find("{")
+    # Prose before the object is cut; '"' or a bracket there means the brace is inside JSON.
+    if start > 0 and not any(c in candidate[:start] for c in '"[]}'):
+        candidate = candidate[start:]
+        _note(repairs, "removed surrounding text")
+    if candidate != text:
+        try:
+            return _as_object(_loads(candidate, repairs), repairs, level)
+        except JSONDecodeError as exc:
+            error = exc
+    try:
+        fixed, rest = _normalize(candidate, repairs)
+        if rest.strip(_WS):
+            if "{" in rest:
+                raise _Reject(f"arguments contain more than one JSON object; {_HINT}")
+            _note(repairs, "removed surrounding text")
+        # Whole strings are matched (and kept) so a comma inside one is never touched.
+        if (cleaned := _TRAILING_COMMA_RE.sub(lambda c: c.group(1) or "", fixed)) != fixed:
+            fixed = cleaned
+            _note(repairs, "removed trailing comma")
+        return _as_object(_loads(fixed, repairs), repairs, level)
+    except JSONDecodeError:  # the model sent the original, so report the original's error
+        where = f"{error.msg.removesuffix(' at')} at line {error.lineno} column {error.colno}"
+        raise _Reject(f"arguments are not valid JSON: {where}; {_HINT}") from None
+
+
+def _as_object(value: Any, repairs: list[str], level: int) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return cast("dict[str, Any]", _check(value, 1, repairs))
+    if value is None and not level:
+        repairs.append("null arguments treated as {}")
+        return {}
+    if isinstance(value, str) and level < 2 and value.lstrip().startswith("{"):
+        repairs.append("decoded double-encoded JSON string")
+        return _parse_text(value, repairs, level=level + 1)
+    kinds = {"list": "an array", "str": "a string", "bool": "a boolean", "NoneType": "null"}
+    kind = kinds.get(type(value).__name__, "a number")
+    raise _Reject(f"arguments must be a JSON object, not {kind}; {_HINT}")
+
+
+def _loads(text: str, repairs: list[str]) -> Any:
+    """Strict ``json.loads`` that rejects non-finite numbers and notes duplicate keys."""
+    duplicates: list[str] = []
+
+    def hook(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(obj := dict(items)) < len(items) and len(duplicates) < 5:
+            counts = Counter(key for key, _ in items)
+            duplicates.extend(
+                f'duplicate key "{_show(k, 40)}": kept last value' for k in obj if counts[k] > 1
+            )
+        return obj
+
+    try:
+        value = json.loads(text, object_pairs_hook=hook, parse_float=_num, parse_constant=_num)
+    except RecursionError:  # json's C scanner guards its recursion; _check enforces MAX_DEPTH
+        raise _Reject(_TOO_DEEP) from None
+    except JSONDecodeError:
+        raise
+    except ValueError:  # int() refuses literals over 4300 digits
+        raise _Reject("arguments contain an integer with too many digits; send a string") from None
+    # Noted only after success: a failed attempt's duplicates describe text we discard.
+    for note in duplicates[:5]:  # a few examples tell the model enough
+        _note(repairs, note)
+    return value
+
+
+def _num(literal: str) -> float:
+    number = float(literal)  # "NaN", "Infinity" and "1e999" all arrive here
+    if not math.isfinite(number):
+        raise _Reject(_NON_FINITE)
+    return number
+
+
+def _check(value: Any, depth: int, repairs: list[str]) -> Any:
+    """Validate a decoded value as JSON; replace lone surrogates, which UTF-8 cannot encode."""
+    if isinstance(value, str):
+        if _SURROGATE_RE.search(value):
+            _note(repairs, "replaced invalid unicode")
+        return _SURROGATE_RE.sub("\ufffd", value)
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return _num(repr(value))
+    if isinstance(value, list | tuple | dict) and depth > MAX_DEPTH:
+        raise _Reject(_TOO_DEEP)
+    if isinstance(value, list | tuple):
+        return [_check(item, depth + 1, repairs) for item in value]
+    if not isinstance(value, dict):
+        raise _Reject(f"arguments contain a {type(value).__name__} value, not JSON; {_HINT}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise _Reject(f"arguments have a non-string key ({type(key).__name__}); {_HINT}")
+        out[_check(key, depth, repairs)] = _check(item, depth + 1, repairs)
+    return out
+
+
+def _normalize(text: str, repairs: list[str]) -> tuple[str, str]:
+    """Rewrite JSON-ish text as JSON in one pass; return it and the text after the value."""
+    out: list[str] = []
+    stack: list[str] = []
+    expect_key = False
+    for m in _TOKEN_RE.finditer(text):
+        token = m.group()
+        if m["comment"]:
+            _note(repairs, "stripped comments")
+            continue
+        if m["q"]:
+            if m["q"] == "'":
+                _note(repairs, "converted single quotes")
+            token = '"' + _ESCAPE_RE.sub(lambda e: _escape(e.group(), repairs), m["body"]) + '"'
+            if m["end"] != m["q"]:
+                _note(repairs, "closed truncated string")
+        elif m["word"]:
+            # Only a bare word followed by ':' where a key belongs is unambiguously a key.
+            if expect_key and m["colon"] is not None:
+                token = f'"{token}"'
+                _note(repairs, "quoted unquoted keys")
+            elif token in _PY_LITERALS and not expect_key:
+                token = _PY_LITERALS[token]
+                _note(repairs, "converted Python literals")
+        elif token in ("{", "["):
+            stack.append(token)
+            if len(stack) > MAX_DEPTH:
+                raise _Reject(_TOO_DEEP)
+            expect_key = token == "{"
+        elif token in ("}", "]"):
+            if not stack or stack.pop() != ("{" if token == "}" else "["):
+                # Mismatched brackets have no safe reading.
+                raise JSONDecodeError("mismatched bracket", text, m.start())
+            if not stack:
+                return "".join(out) + token, text[m.end() :]
+            expect_key = False
+        elif token in (",", ":"):
+            expect_key = token == "," and stack[-1:] == ["{"]
+        out.append(token)
+    if stack or "closed truncated string" in repairs:
+        _note(repairs, "closed truncated JSON")
+        out.extend("}" if b == "{" else "]" for b in reversed(stack))
+    return "".join(out), ""
+
+
+def _escape(found: str, repairs: list[str]) -> str:
+    """Turn one escape or raw character inside a string literal into valid JSON."""
+    if found == '"':  # only a single-quoted string can hold a bare double quote
+        return '\\"'
+    if len(found) == 1 or found[1] < " ":
+        _note(repairs, "escaped control characters")
+        return ("\\\\" if len(found) > 1 else "") + json.dumps(found[-1])[1:-1]
+    if found[1] in '"\\/bfnrt' or len(found) == 6:
+        return found
+    _note(repairs, "fixed invalid escapes")
+    if len(found) == 4:  # Python's "\x41"
+        return "\\u00" + found[2:]
+    # "\'" is Python's too; "\d" in a regex or "C:\Users" meant a literal backslash.
+    return ("" if found[1] == "'" else "\\\\") + found[1]

@@ -1,0 +1,29 @@
+"""Run the benchmarks and print their tables: ``python -m bench [--quick]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+
+from . import engine_bench
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="1k and 10k sessions only")
+    parser.add_argument("--only", choices=["turn", "memory", "scale", "providers", "slack"])
+    args = parser.parse_args()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        os.environ.pop(name, None)
+    counts = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    if args.only in (None, "turn"):
+        print(asyncio.run(engine_bench.per_turn()))
+    if args.only in (None, "memory"):
+        print(asyncio.run(engine_bench.parked_memory()))
+    if args.only in (None, "scale"):
+        print(asyncio.run(engine_bench.scale_table(counts)))
+
+
+if __name__ == "__main__":
+    main()

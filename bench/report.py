@@ -1,0 +1,34 @@
+"""Small helpers to time things and print tables with ratios against a baseline."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+__all__ = ["ms", "p99", "table"]
+
+
+def p99(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [list(map(str, header)), *[list(map(str, r)) for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    line = "+".join("-" * (w + 2) for w in widths)
+    out = [f"\n{title}", line]
+    for n, row in enumerate(cells):
+        out.append("|".join(f" {c:<{w}} " for c, w in zip(row, widths, strict=True)))
+        if n == 0:
+            out.append(line)
+    out.append(line)
+    return "\n".join(out)
