@@ -22,8 +22,8 @@ __all__ = [
     "create_only",
     "fsync_dir",
     "fsync_file",
-    "set_fsync",
     "replace_atomically",
+    "set_fsync",
 ]
 
 # Benchmarks may turn fsync off to populate large homes quickly; nothing else does.
