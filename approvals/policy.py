@@ -33,6 +33,7 @@ _USER = re.compile(r"[UW][A-Z0-9]{2,39}")
 _GROUP = re.compile(r"S[A-Z0-9]{2,39}")
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_EXPIRY_SECONDS = 365 * 86400
 
 
 def parse_duration(text: str) -> int:
@@ -42,6 +43,8 @@ def parse_duration(text: str) -> int:
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    if seconds > MAX_EXPIRY_SECONDS:
+        raise ValueError("a request may wait at most 365d")
     return seconds
 
 
@@ -54,7 +57,7 @@ class PolicyRule(BaseModel):
     approver_groups: tuple[str, ...] = ()
     quorum: int = Field(default=1, ge=1, le=20)
     allow_self_approval: bool = False
-    expires_after_seconds: int = Field(default=86400, gt=0)
+    expires_after_seconds: int = Field(default=86400, gt=0, le=MAX_EXPIRY_SECONDS)
     on_expiry: Literal["expire", "deny"] = "expire"
 
     @property

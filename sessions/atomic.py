@@ -19,6 +19,7 @@ from .errors import AlreadyExistsError
 __all__ = [
     "append_line",
     "canonical_json",
+    "complete_lines",
     "create_only",
     "fsync_dir",
     "fsync_file",
@@ -64,8 +65,11 @@ def _write_temp(directory: Path, data: bytes) -> Path:
             written = os.write(fd, view)
             view = view[written:]
         fsync_file(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        tmp.unlink(missing_ok=True)  # a full disk must not leave litter behind
+        raise
+    os.close(fd)
     return tmp
 
 
@@ -95,6 +99,12 @@ def create_only(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def complete_lines(data: bytes) -> bytes:
+    """``data`` without a torn final record (bytes after the last newline)."""
+    cut = data.rfind(b"\n")
+    return data[: cut + 1] if cut >= 0 else b""
+
+
 def append_line(path: Path, line: str) -> None:
     """Append one newline-terminated record and fsync it before returning.
 
@@ -102,8 +112,13 @@ def append_line(path: Path, line: str) -> None:
     last line after a crash is tolerated by readers (see ``read_jsonl``).
     """
     data = (line.rstrip("\n") + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # A crash tore the last record: end it, so the torn bytes stay one bad line
+            # at the end (skipped by readers) instead of merging with this record.
+            data = b"\n" + data
         os.write(fd, data)
         if _FSYNC:
             os.fdatasync(fd)

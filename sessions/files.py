@@ -95,7 +95,7 @@ class SessionFiles:
             "kind": kind,
         }
         body = canonical_json(data or {})
-        if len(body) > INLINE_LIMIT:
+        if len(body.encode()) > INLINE_LIMIT:
             payload_dir = self.directory / "logs" / "payloads"
             payload_dir.mkdir(exist_ok=True)
             name = f"{seq:06d}-{kind}.json"

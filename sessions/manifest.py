@@ -19,8 +19,11 @@ __all__ = ["MANIFEST", "VerifyReport", "seal", "verify"]
 
 MANIFEST = "MANIFEST.sha256"
 _SKIP = {MANIFEST, "state.lock"}
-# A capsule file: the one thing in approvals/ that must never appear after the seal.
-_CAPSULE = re.compile(r"appr_[0-9a-f]{16}\.json")
+# After the seal only these may appear, and only beside a capsule the manifest lists.
+_CAPSULE = re.compile(r"approvals/(appr_[0-9a-f]{16})\.json")
+_LATE = re.compile(r"(appr_[0-9a-f]{16})\.(?:card|decision|claim|result|told)\.json")
+_VOTE_DIR = re.compile(r"(appr_[0-9a-f]{16})\.votes")
+_USER_FILE = re.compile(r"[A-Z0-9][A-Z0-9_]{1,39}\.json")
 
 
 def _digest(path: Path) -> str:
@@ -42,12 +45,18 @@ def _files(directory: Path) -> list[str]:
     return found
 
 
-def _late_file(relpath: str) -> bool:
-    """Records that legitimately arrive after the session ended, next to its capsules."""
+def _late_file(relpath: str, capsules: set[str]) -> bool:
+    """Records that legitimately arrive after the session ended, beside a sealed capsule."""
     parts = relpath.split(os.sep)
-    if parts[0] != "approvals" or len(parts) < 2:
+    if parts[0] != "approvals":
         return False
-    return not (len(parts) == 2 and _CAPSULE.fullmatch(parts[1]))
+    if len(parts) == 2:
+        match = _LATE.fullmatch(parts[1])
+    elif len(parts) == 3:
+        match = _VOTE_DIR.fullmatch(parts[1]) if _USER_FILE.fullmatch(parts[2]) else None
+    else:
+        return False
+    return match is not None and match.group(1) in capsules
 
 
 def seal(directory: Path) -> None:
@@ -82,7 +91,8 @@ def verify(directory: Path) -> VerifyReport:
             problems.append(f"missing: {rel}")
         elif _digest(path) != digest:
             problems.append(f"changed: {rel}")
+    capsules = {m.group(1) for rel in listed if (m := _CAPSULE.fullmatch(rel))}
     for rel in _files(directory):
-        if rel not in listed and not _late_file(rel):
+        if rel not in listed and not _late_file(rel, capsules):
             problems.append(f"added after seal: {rel}")
     return VerifyReport(problems, sealed=True)

@@ -40,7 +40,10 @@ async def reindex(home: Home, *, scan_approvals: ApprovalScanner | None = None) 
                 continue
             batch.append(record)
             if scan_approvals is not None:
-                approvals.extend(scan_approvals(home.session_dir(session_id), record))
+                try:
+                    approvals.extend(scan_approvals(home.session_dir(session_id), record))
+                except (SessionsError, ValueError):
+                    problems += 1  # one bad capsule must not stop the rebuild
             if len(batch) >= 1000:
                 await fresh.put_sessions(batch)
                 batch.clear()

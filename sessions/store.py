@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .atomic import create_only, fsync_dir, replace_atomically
+from .atomic import complete_lines, create_only, fsync_dir, replace_atomically
 from .clock import Clock, SystemClock, utc_iso
 from .errors import (
     CorruptRecordError,
@@ -76,7 +76,7 @@ class SessionStore:
             for sub in SUBDIRS:
                 (staging / sub).mkdir()
             create_only(staging / "SESSION.md", session_md.encode())
-            create_only(staging / "transcript.jsonl", transcript)
+            create_only(staging / "transcript.jsonl", complete_lines(transcript))
             create_only(staging / "session.json", record.model_dump_json(indent=2).encode())
             os.rename(staging, self.home.session_dir(session_id))
         except BaseException:

@@ -1,0 +1,601 @@
+"""Unit tests for the thread inbox (Maildir), the SQLite index and reindex."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_support import THREAD, message
+
+import approvals
+from approvals import PolicyRule, build_capsule, finalize, write_capsule, write_pointer
+from sessions import (
+    ApprovalRow,
+    CorruptRecordError,
+    FixedClock,
+    Home,
+    Inbox,
+    InboxMessage,
+    Index,
+    InvalidIdError,
+    SessionRecord,
+    SessionState,
+    SessionStore,
+    ThreadDir,
+    ThreadKey,
+    reindex,
+    utc_iso,
+)
+
+S = SessionState
+OTHER = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000099.000200")
+
+
+def _inbox(home: Home, thread: ThreadKey = THREAD) -> Inbox:
+    tdir = ThreadDir(home, thread)
+    tdir.ensure()
+    return tdir.inbox
+
+
+# inbox ----------------------------------------------------------------------------------
+def test_deliver_stores_the_message_in_new(home: Home) -> None:
+    inbox = _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    assert inbox.deliver(msg) is True
+    assert os.listdir(inbox.new) == ["1700000000.000100"]
+    assert InboxMessage.model_validate_json((inbox.new / msg.ts).read_bytes()) == msg
+    assert os.listdir(inbox.tmp) == []
+    assert inbox.waiting(msg.ts)
+    assert inbox.pending() == [msg]
+    assert inbox.consumed() == []
+
+
+def test_deliver_creates_the_maildir_on_first_use(home: Home) -> None:
+    inbox = ThreadDir(home, THREAD).inbox
+    assert not inbox.root.exists()
+    assert inbox.deliver(message("hi", ts="1.000001")) is True
+    assert inbox.pending()[0].text == "hi"
+
+
+def test_duplicate_delivery_is_refused(home: Home) -> None:
+    inbox = _inbox(home)
+    first = message("restart api", ts="1700000000.000100")
+    twin = first.model_copy(update={"text": "restart api (message twin)", "event_id": "EvTwin"})
+    assert inbox.deliver(first) is True
+    assert inbox.deliver(first) is False
+    assert inbox.deliver(twin) is False
+    assert inbox.pending() == [first]
+    assert os.listdir(inbox.tmp) == []
+
+
+def test_consumed_message_is_not_redelivered(home: Home) -> None:
+    inbox = _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    inbox.deliver(msg)
+    inbox.mark_consumed(msg.ts)
+    assert os.listdir(inbox.new) == []
+    assert os.listdir(inbox.cur) == [msg.ts]
+    assert not inbox.waiting(msg.ts)
+    assert inbox.deliver(msg) is False
+    assert os.listdir(inbox.new) == []
+    assert inbox.pending() == []
+    assert inbox.consumed() == [msg]
+
+
+def test_mark_consumed_is_idempotent(home: Home) -> None:
+    inbox = _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    inbox.deliver(msg)
+    inbox.mark_consumed(msg.ts)
+    inbox.mark_consumed(msg.ts)
+    assert os.listdir(inbox.cur) == [msg.ts]
+    assert os.listdir(inbox.new) == []
+    # Never delivered: nothing to move, nothing created.
+    inbox.mark_consumed("1700000005.000000")
+    assert os.listdir(inbox.cur) == [msg.ts]
+    with pytest.raises(InvalidIdError):
+        inbox.mark_consumed("../../HEAD")
+
+
+def test_mark_consumed_finishes_a_move_cut_short(home: Home) -> None:
+    """A crash between link into cur/ and unlink from new/ leaves both; consuming again heals."""
+    inbox = _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    inbox.deliver(msg)
+    os.link(inbox.new / msg.ts, inbox.cur / msg.ts)
+    inbox.mark_consumed(msg.ts)
+    assert os.listdir(inbox.new) == []
+    assert os.listdir(inbox.cur) == [msg.ts]
+
+
+def test_pending_is_sorted_by_numeric_ts(home: Home) -> None:
+    inbox = _inbox(home)
+    stamps = ["1700000002.000000", "1700000000.000100", "999999999.900000", "1700000000.000099"]
+    for ts in stamps:
+        assert inbox.deliver(message(f"m{ts}", ts=ts))
+    assert [m.ts for m in inbox.pending()] == [
+        "999999999.900000",
+        "1700000000.000099",
+        "1700000000.000100",
+        "1700000002.000000",
+    ]
+
+
+def test_deliver_rejects_a_ts_that_would_be_a_path(home: Home) -> None:
+    inbox = _inbox(home)
+    evil = message("x", ts="1.1").model_copy(update={"ts": "../../../HEAD"})
+    with pytest.raises(InvalidIdError):
+        inbox.deliver(evil)
+    assert os.listdir(inbox.new) == []
+    assert os.listdir(inbox.tmp) == []
+    assert not (ThreadDir(home, THREAD).path / "HEAD").exists()
+
+
+def test_corrupt_inbox_file_raises(home: Home) -> None:
+    inbox = _inbox(home)
+    (inbox.new / "1700000000.000100").write_text("{not a message")
+    with pytest.raises(CorruptRecordError):
+        inbox.pending()
+
+
+def test_concurrent_deliveries_of_one_message_have_one_winner(home: Home) -> None:
+    inbox = _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    barrier = threading.Barrier(8)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def deliverer() -> None:
+        # Each thread uses its own Inbox object, as separate processes would.
+        mine = ThreadDir(home, THREAD).inbox
+        barrier.wait()
+        outcome = mine.deliver(msg)
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=deliverer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert sorted(results) == [False] * 7 + [True]
+    assert os.listdir(inbox.new) == [msg.ts]
+    assert os.listdir(inbox.tmp) == []
+
+
+def _hook_link(
+    monkeypatch: pytest.MonkeyPatch, match: Callable[[Path, Path], bool], action: Callable[[], None]
+) -> list[str]:
+    """Run ``action`` once, right before the first os.link(src, dst) that ``match`` selects."""
+    real = os.link
+    fired: list[str] = []
+
+    def link(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if not fired and match(Path(src), Path(dst)):
+            fired.append(f"{src} -> {dst}")
+            action()
+        real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "link", link)
+    return fired
+
+
+def test_consumer_runs_between_a_duplicates_check_and_its_link(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The late copy passed its "already here?" check while new/ and cur/ were empty;
+    the first copy is delivered and consumed before the late copy links into new/."""
+    late, first, consumer = _inbox(home), _inbox(home), _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    outcomes: dict[str, bool] = {}
+
+    def deliver_and_consume() -> None:
+        outcomes["first"] = first.deliver(msg)
+        consumer.mark_consumed(msg.ts)
+
+    fired = _hook_link(
+        monkeypatch,
+        lambda src, dst: src.parent == late.tmp and dst.parent == late.new,
+        deliver_and_consume,
+    )
+    outcomes["late"] = late.deliver(msg)
+    assert fired
+    assert outcomes == {"first": True, "late": False}
+    assert os.listdir(late.new) == []
+    assert os.listdir(late.cur) == [msg.ts]
+    assert os.listdir(late.tmp) == []
+    assert late.pending() == []
+
+
+def test_duplicate_arrives_while_the_consumer_is_mid_move(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer has linked new→cur but not yet unlinked new/ when the duplicate comes."""
+    inbox, late = _inbox(home), _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    assert inbox.deliver(msg) is True
+    outcomes: dict[str, bool] = {}
+
+    def duplicate() -> None:
+        outcomes["late"] = late.deliver(msg)
+
+    real_unlink = Path.unlink
+    fired: list[bool] = []
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if not fired and self == inbox.new / msg.ts:
+            fired.append(True)
+            # cur/ has its link already (the consumer links before it unlinks).
+            assert (inbox.cur / msg.ts).exists()
+            duplicate()
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    inbox.mark_consumed(msg.ts)
+    assert fired
+    assert outcomes == {"late": False}
+    assert os.listdir(inbox.new) == []
+    assert os.listdir(inbox.cur) == [msg.ts]
+
+
+def test_consumer_links_between_a_duplicates_check_and_its_link(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The duplicate passed its check before the first copy arrived; the first copy is
+    delivered and linked into cur/ (not yet unlinked from new/) when the duplicate links."""
+    late, first = _inbox(home), _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    outcomes: dict[str, bool] = {}
+
+    def deliver_and_half_consume() -> None:
+        outcomes["first"] = first.deliver(msg)
+        os.link(first.new / msg.ts, first.cur / msg.ts)
+
+    fired = _hook_link(
+        monkeypatch,
+        lambda src, dst: src.parent == late.tmp and dst.parent == late.new,
+        deliver_and_half_consume,
+    )
+    outcomes["late"] = late.deliver(msg)
+    assert fired
+    first.mark_consumed(msg.ts)  # the consumer finishes its move
+    assert outcomes == {"first": True, "late": False}
+    assert os.listdir(late.new) == []
+    assert os.listdir(late.cur) == [msg.ts]
+    assert late.pending() == []
+
+
+def test_clean_tmp_drops_unacked_leftovers(home: Home) -> None:
+    inbox = _inbox(home)
+    msg = message("kept", ts="1700000000.000100")
+    inbox.deliver(msg)
+    (inbox.tmp / "1700000001.000000.deadbeef").write_text("crashed before link")
+    (inbox.tmp / "1700000002.000000.cafef00d").write_text("crashed before link")
+    inbox.clean_tmp()
+    assert os.listdir(inbox.tmp) == []
+    assert inbox.pending() == [msg]
+    ThreadDir(home, OTHER).inbox.clean_tmp()  # no inbox yet: nothing to do, no error
+
+
+# index ----------------------------------------------------------------------------------
+def _session(home: Home, clock: FixedClock, thread: ThreadKey = THREAD, **kw: Any) -> SessionRecord:
+    return SessionStore(home, clock=clock).create(
+        thread=thread,
+        parent_id=kw.get("parent_id"),
+        cause=kw.get("cause", "message"),
+        session_md="#\n",
+    )
+
+
+def _row(n: int, **changes: Any) -> ApprovalRow:
+    base = ApprovalRow(
+        id=f"appr_{n:016x}",
+        session_id="sess_0123456789ab",
+        thread=THREAD,
+        tool="restart_service",
+        args_sha256="ab" * 32,
+        requester="U0ALICE",
+        status="pending",
+        created_at=f"2026-11-02T09:0{n}:00.000Z",
+        expires_at=f"2026-11-03T09:0{n}:00.000Z",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+async def test_index_sessions_round_trip(home: Home, clock: FixedClock) -> None:
+    store = SessionStore(home, clock=clock)
+    a = _session(home, clock)
+    clock.advance(timedelta(minutes=1))
+    b = _session(home, clock, parent_id=a.id)
+    clock.advance(timedelta(minutes=1))
+    c = _session(home, clock, thread=OTHER)
+    b = store.transition(b.id, expected=S.CREATED, new=S.RUNNING)
+    clock.advance(timedelta(minutes=1))
+    b = store.transition(b.id, expected=S.RUNNING, new=S.COMPLETED, reason="done")
+    index = await Index.open(home.index_path)
+    try:
+        await index.put_session(a)
+        await index.put_sessions([b, c])
+        rows = await index.sessions()
+        assert [r.id for r in rows] == [b.id, c.id, a.id]  # newest update first
+        row_b = rows[0]
+        assert row_b.parent_id == a.id
+        assert row_b.thread == THREAD
+        assert row_b.state == "completed"
+        assert row_b.reason == "done"
+        assert row_b.cause == "message"
+        assert row_b.created_at == b.created_at
+        assert row_b.updated_at == b.transitions[-1].at
+        assert [r.id for r in await index.sessions(states=["created"])] == [c.id, a.id]
+        assert [r.id for r in await index.sessions(thread=OTHER)] == [c.id]
+        assert [r.id for r in await index.sessions(states=["completed", "running"])] == [b.id]
+        assert len(await index.sessions(limit=1)) == 1
+        # A later put replaces the row.
+        a2 = store.transition(a.id, expected=S.CREATED, new=S.CANCELLED)
+        await index.put_session(a2)
+        assert [r.state for r in await index.sessions(thread=THREAD) if r.id == a.id] == [
+            "cancelled"
+        ]
+        assert (await index.counts())["sessions"] == 3
+    finally:
+        await index.close()
+
+
+async def test_index_threads(home: Home) -> None:
+    index = await Index.open(home.index_path)
+    try:
+        assert await index.thread_head(THREAD) is None
+        await index.put_thread(THREAD, "sess_0123456789ab", "2026-11-02T09:00:00.000Z")
+        await index.put_thread(OTHER, None, "2026-11-02T09:00:00.000Z")
+        assert await index.thread_head(THREAD) == "sess_0123456789ab"
+        assert await index.thread_head(OTHER) is None
+        await index.put_thread(THREAD, "sess_ba9876543210", "2026-11-02T09:01:00.000Z")
+        assert await index.thread_head(THREAD) == "sess_ba9876543210"
+        assert (await index.counts())["threads"] == 2
+    finally:
+        await index.close()
+
+
+async def test_index_approvals_and_filters(home: Home) -> None:
+    pending = _row(1, approvers="U0BOB S0OPS")
+    decided_untold = _row(
+        2, status="approved", decided_by="U0BOB", decided_at="2026-11-02T10:00:00.000Z"
+    )
+    decided_told = _row(3, status="denied", decided_by="U0BOB", told_in="sess_ba9876543210")
+    other_session = _row(4, session_id="sess_ffffffffffff", card_channel="C0OPS", card_ts="1.2")
+    index = await Index.open(home.index_path)
+    try:
+        await index.put_approvals([pending, decided_untold, decided_told, other_session])
+        assert await index.approval(pending.id) == pending
+        assert await index.approval(other_session.id) == other_session
+        assert await index.approval("appr_ffffffffffffffff") is None
+        assert await index.approvals() == [pending, decided_untold, decided_told, other_session]
+        assert await index.approvals(status="pending") == [pending, other_session]
+        assert await index.approvals(session_id="sess_ffffffffffff") == [other_session]
+        # due_before is inclusive, on the ISO text.
+        assert await index.approvals(due_before=pending.expires_at) == [pending]
+        assert await index.approvals(due_before="2026-11-03T09:02:59.999Z") == [
+            pending,
+            decided_untold,
+        ]
+        assert await index.approvals(due_before="2026-11-02T00:00:00.000Z") == []
+        assert await index.approvals(status="pending", due_before="2026-11-03T09:09:00.000Z") == [
+            pending,
+            other_session,
+        ]
+        assert await index.approvals(untold=True) == [decided_untold]
+        assert await index.approvals(limit=2) == [pending, decided_untold]
+        # Replace: the pending one is now decided and told.
+        done = dataclasses.replace(pending, status="expired", told_in="sess_ba9876543210")
+        await index.put_approvals([done])
+        assert await index.approval(pending.id) == done
+        assert await index.approvals(status="pending") == [other_session]
+        assert (await index.counts())["approvals"] == 4
+    finally:
+        await index.close()
+
+
+async def test_mark_seen_is_false_the_second_time(home: Home) -> None:
+    index = await Index.open(home.index_path)
+    try:
+        assert await index.seen("Ev1") is False
+        assert await index.mark_seen("Ev1", "2026-11-02T09:00:00.000Z") is True
+        assert await index.mark_seen("Ev1", "2026-11-02T09:05:00.000Z") is False
+        assert await index.seen("Ev1") is True
+        assert await index.mark_seen("Ev2", "2026-11-02T09:05:00.000Z") is True
+        assert (await index.counts())["seen_events"] == 2
+    finally:
+        await index.close()
+
+
+async def test_index_survives_reopen(home: Home, clock: FixedClock) -> None:
+    record = _session(home, clock)
+    index = await Index.open(home.index_path)
+    await index.put_session(record)
+    await index.mark_seen("Ev1", "2026-11-02T09:00:00.000Z")
+    await index.close()
+    index = await Index.open(home.index_path)
+    try:
+        assert [r.id for r in await index.sessions()] == [record.id]
+        assert await index.mark_seen("Ev1", "2026-11-02T09:00:00.000Z") is False
+    finally:
+        await index.close()
+
+
+# reindex --------------------------------------------------------------------------------
+async def _populate(home: Home, clock: FixedClock, index: Index) -> dict[str, Any]:
+    """Build a small home the way the engine does: files first, then index rows."""
+    store = SessionStore(home, clock=clock)
+    tdir = ThreadDir(home, THREAD)
+    tdir.ensure()
+    odir = ThreadDir(home, OTHER)
+    odir.ensure()
+
+    m1 = message("restart api", ts="1700000000.000100")
+    m2 = message("and the worker", ts="1700000000.000200")
+    m3 = message("status?", ts="1700000099.000200", thread=OTHER)
+    for inbox, msg in ((tdir.inbox, m1), (tdir.inbox, m2), (odir.inbox, m3)):
+        assert inbox.deliver(msg)
+        await index.mark_seen(msg.event_id, msg.received_at)
+    tdir.inbox.mark_consumed(m1.ts)
+
+    parent = _session(home, clock)
+    store.transition(parent.id, expected=S.CREATED, new=S.RUNNING)
+    rule = PolicyRule(approver_users=("U0BOB",), approver_groups=("S0OPS",))
+    capsules = []
+    for n, service in enumerate(("api", "worker")):
+        cap = build_capsule(
+            session_id=parent.id,
+            thread=THREAD,
+            call_id=f"call_{n}",
+            tool="restart_service",
+            tool_version="1",
+            arguments={"service": service},
+            requester="U0ALICE",
+            reason="it is stuck",
+            policy=rule,
+            now=clock.now(),
+        )
+        write_capsule(home.session_dir(parent.id), cap)
+        write_pointer(home, cap.id, parent.id)
+        capsules.append(cap)
+    parent = store.transition(parent.id, expected=S.RUNNING, new=S.AWAITING_APPROVAL)
+    clock.advance(timedelta(minutes=3))
+    child = _session(home, clock, parent_id=parent.id, cause="decision")
+    parent_dir = home.session_dir(parent.id)
+    result = finalize(
+        parent_dir,
+        capsules[0],
+        verdict="approved",
+        deciders=("U0BOB",),
+        at=utc_iso(clock.now()),
+    )
+    assert isinstance(result, approvals.Decided)
+    approvals.write_record(
+        approvals.record_path(parent_dir, capsules[0].id, "card"),
+        approvals.CardRef(approval_id=capsules[0].id, channel="C0OPS", ts="1700000000.000300"),
+    )
+    approvals.write_record(
+        approvals.record_path(parent_dir, capsules[0].id, "told"),
+        approvals.Told(approval_id=capsules[0].id, session_id=child.id, at=utc_iso(clock.now())),
+    )
+    tdir.set_head(child.id)
+    other = _session(home, clock, thread=OTHER)
+    other = store.transition(other.id, expected=S.CREATED, new=S.FAILED, reason="model down")
+    odir.set_head(other.id)
+
+    for record in (parent, child, other):
+        await index.put_session(record)
+    for thread, head in ((THREAD, child.id), (OTHER, other.id)):
+        await index.put_thread(thread, head, utc_iso(clock.now()))
+    await index.put_approvals([approvals.row_from_disk(parent_dir, cap) for cap in capsules])
+    return {
+        "sessions": [parent, child, other],
+        "capsules": capsules,
+        "events": [m1.event_id, m2.event_id, m3.event_id],
+        "heads": {THREAD: child.id, OTHER: other.id},
+    }
+
+
+async def _snapshot(index: Index) -> dict[str, Any]:
+    return {
+        "sessions": await index.sessions(limit=1000),
+        "approvals": await index.approvals(limit=1000),
+        "heads": {t: await index.thread_head(t) for t in (THREAD, OTHER)},
+    }
+
+
+async def test_reindex_rebuilds_what_the_index_had(home: Home, clock: FixedClock) -> None:
+    index = await Index.open(home.index_path)
+    try:
+        made = await _populate(home, clock, index)
+        before = await _snapshot(index)
+        before_counts = await index.counts()
+    finally:
+        await index.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home.index_path}{suffix}").unlink(missing_ok=True)
+
+    counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
+    assert counts == {**before_counts, "unreadable_sessions": 0}
+    assert counts["sessions"] == 3 and counts["approvals"] == 2 and counts["threads"] == 2
+    assert not Path(f"{home.root / 'index.sqlite3.rebuild'}").exists()
+
+    index = await Index.open(home.index_path)
+    try:
+        after = await _snapshot(index)
+        assert after == before
+        assert after["heads"] == made["heads"]
+        for event_id in made["events"]:
+            assert await index.seen(event_id)
+        first, second = made["capsules"]
+        row = await index.approval(first.id)
+        assert row is not None
+        assert (row.status, row.decided_by, row.card_ts, row.approvers) == (
+            "approved",
+            "U0BOB",
+            "1700000000.000300",
+            "U0BOB S0OPS",
+        )
+        assert row.told_in == made["sessions"][1].id
+        assert row.args_sha256 == first.args_sha256
+        pending = await index.approval(second.id)
+        assert pending is not None and pending.status == "pending" and pending.told_in is None
+    finally:
+        await index.close()
+
+
+async def test_reindex_replaces_stale_rows(home: Home, clock: FixedClock) -> None:
+    record = _session(home, clock)
+    index = await Index.open(home.index_path)
+    try:
+        ghost = _session(home, clock)
+        await index.put_sessions([record, ghost])
+        await index.put_approvals([_row(1)])
+    finally:
+        await index.close()
+    import shutil
+
+    shutil.rmtree(home.session_dir(ghost.id))
+    counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
+    assert counts["sessions"] == 1 and counts["approvals"] == 0
+    index = await Index.open(home.index_path)
+    try:
+        assert [r.id for r in await index.sessions()] == [record.id]
+        assert await index.approvals() == []
+    finally:
+        await index.close()
+
+
+async def test_reindex_skips_and_counts_unreadable_sessions(home: Home, clock: FixedClock) -> None:
+    good = _session(home, clock)
+    corrupt = _session(home, clock)
+    (home.session_dir(corrupt.id) / "session.json").write_text("{torn")
+    empty = _session(home, clock)
+    (home.session_dir(empty.id) / "session.json").unlink()
+    counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
+    assert counts["unreadable_sessions"] == 2
+    assert counts["sessions"] == 1
+    index = await Index.open(home.index_path)
+    try:
+        assert [r.id for r in await index.sessions()] == [good.id]
+    finally:
+        await index.close()
+
+
+async def test_reindex_without_an_approval_scanner(home: Home, clock: FixedClock) -> None:
+    index = await Index.open(home.index_path)
+    try:
+        await _populate(home, clock, index)
+    finally:
+        await index.close()
+    counts = await reindex(home)
+    assert counts["sessions"] == 3
+    assert counts["approvals"] == 0
+    assert counts["seen_events"] == 3
