@@ -9,6 +9,7 @@ signoff say --as U --channel C [--thread TS] TEXT    chat from the terminal
 signoff recover                  start-up recovery once, then drain
 signoff verify [session-id]      check sealed sessions against their manifests
 signoff reindex                  rebuild index.sqlite3 from the directories
+    signoff run                      the Slack bot on Socket Mode
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("verify", help="verify sealed sessions against their manifests")
     check.add_argument("session_id", nargs="?")
     sub.add_parser("reindex", help="rebuild index.sqlite3 from the directories")
+    sub.add_parser(
+        "run", help="run the Slack bot (Socket Mode; needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)"
+    )
     return parser
 
 
@@ -204,6 +208,15 @@ def _run(argv: Sequence[str] | None) -> int:
         return asyncio.run(_recover(settings))
     if args.command == "verify":
         return _verify(settings, args.session_id)
+    if args.command == "run":
+        import logging
+
+        from .app import run_bot
+
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        )
+        return asyncio.run(run_bot(settings))
     if args.command == "reindex":
         counts = asyncio.run(reindex(Home(settings.home), scan_approvals=scan_session_approvals))
         print("rebuilt index: " + " ".join(f"{k}={v}" for k, v in counts.items()))

@@ -177,7 +177,12 @@ class Index:
 
     # reads ----------------------------------------------------------------------
     async def sessions(
-        self, *, states: Sequence[str] = (), thread: ThreadKey | None = None, limit: int = 50
+        self,
+        *,
+        states: Sequence[str] = (),
+        thread: ThreadKey | None = None,
+        channel: str | None = None,
+        limit: int = 50,
     ) -> list[SessionRow]:
         where: list[str] = []
         params: list[Any] = []
@@ -187,6 +192,9 @@ class Index:
         if thread is not None:
             where.append("team = ? AND channel = ? AND thread_ts = ?")
             params.extend([thread.team, thread.channel, thread.thread_ts])
+        if channel is not None:
+            where.append("channel = ?")
+            params.append(channel)
         sql = "SELECT * FROM sessions"
         if where:
             sql += " WHERE " + " AND ".join(where)
