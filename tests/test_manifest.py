@@ -1,0 +1,65 @@
+"""manifest.yml: valid by the manifest schema's rules, and exactly what the code uses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def _code() -> str:
+    return "\n".join(p.read_text() for p in (ROOT / "bot").glob("*.py"))
+
+
+def test_required_fields_and_limits_of_the_v1_schema():
+    assert MANIFEST["_metadata"]["major_version"] == 1
+    info = MANIFEST["display_information"]
+    assert 0 < len(info["name"]) <= 35
+    assert len(info["description"]) <= 140
+    assert re.fullmatch(r"#[0-9a-fA-F]{3,6}", info["background_color"])
+    bot = MANIFEST["features"]["bot_user"]
+    assert 0 < len(bot["display_name"]) <= 80
+    for command in MANIFEST["features"]["slash_commands"]:
+        assert command["command"].startswith("/") and len(command["command"]) <= 32
+        assert 0 < len(command["description"]) <= 2000
+        assert "url" not in command  # Socket Mode needs no request URL
+    settings = MANIFEST["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True
+    assert "request_url" not in settings["interactivity"]
+    assert "request_url" not in settings["event_subscriptions"]
+    assert len(MANIFEST["oauth_config"]["scopes"]["bot"]) <= 255
+
+
+def test_events_and_command_match_the_handlers():
+    code = _code()
+    assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "message.channels",
+    }
+    assert '"app_mention"' in code and '"message"' in code
+    commands = [c["command"] for c in MANIFEST["features"]["slash_commands"]]
+    assert commands == ["/signoff"]
+    assert 'app.command("/signoff")' in code
+
+
+def test_every_scope_is_used_and_every_used_method_has_its_scope():
+    code = _code()
+    needs = {
+        "chat:write": ["chat_postMessage", "chat_update", "chat_postEphemeral"],
+        "reactions:write": ["reactions_add"],
+        "files:write": ["files_upload_v2"],
+        "usergroups:read": ["usergroups_users_list"],
+        "commands": ["app.command("],
+        "app_mentions:read": ['"app_mention"'],
+        "channels:history": ['"message"'],
+    }
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert scopes == set(needs)
+    for scope, uses in needs.items():
+        assert any(use in code for use in uses), f"{scope} is granted but unused"
