@@ -1,0 +1,56 @@
+"""`python -m localslack --port 0`: run a LocalSlack until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import logging
+
+from localslack.config import Timing, WorkspaceConfig
+from localslack.server import LocalSlack
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m localslack", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--ack-timeout", type=float, default=Timing().ack_timeout)
+    parser.add_argument("--rate-limits", action="store_true", help="enforce Slack rate tiers")
+    parser.add_argument(
+        "--events",
+        default=",".join(WorkspaceConfig().subscribed_events),
+        help="comma-separated bot events to deliver",
+    )
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    base = WorkspaceConfig()
+    config = dataclasses.replace(
+        base,
+        rate_limits=args.rate_limits,
+        subscribed_events=tuple(e for e in args.events.split(",") if e),
+        timing=dataclasses.replace(base.timing, ack_timeout=args.ack_timeout),
+    )
+    async with LocalSlack(config, host=args.host, port=args.port) as slack:
+        # Printed first and flushed so a parent process can read the address from stdout.
+        print(f"LocalSlack listening on {slack.url}", flush=True)
+        print(f"  api_url   {slack.api_url}", flush=True)
+        print(f"  control   {slack.url}/_control", flush=True)
+        print(f"  bot_token {slack.bot_token}", flush=True)
+        print(f"  app_token {slack.app_token}", flush=True)
+        await asyncio.Event().wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+
+
+if __name__ == "__main__":
+    main()

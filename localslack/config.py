@@ -1,0 +1,141 @@
+"""Workspace configuration: who exists, which tokens are valid, and how impatient the fake is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "DEFAULT_SCOPES",
+    "BotSpec",
+    "ChannelSpec",
+    "GroupSpec",
+    "Timing",
+    "UserSpec",
+    "WorkspaceConfig",
+]
+
+# Scopes a typical chat-ops bot asks for; `chat:write.public` is deliberately absent so that
+# posting into a channel the bot has not joined fails with `not_in_channel`, as in production.
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "app_mentions:read",
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "files:read",
+    "files:write",
+    "groups:history",
+    "reactions:read",
+    "reactions:write",
+    "usergroups:read",
+    "users:read",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserSpec:
+    id: str
+    name: str
+    real_name: str = ""
+    email: str = ""
+    is_admin: bool = False
+    tz: str = "Europe/London"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BotSpec:
+    user_id: str = "U0SIGNOFF"
+    bot_id: str = "B0SIGNOFF"
+    app_id: str = "A0SIGNOFF"
+    name: str = "signoff"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelSpec:
+    id: str
+    name: str
+    members: tuple[str, ...]
+    is_private: bool = False
+    topic: str = ""
+    purpose: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupSpec:
+    id: str
+    handle: str
+    name: str
+    members: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    """Every delay the fake applies; tests shrink these to run fast."""
+
+    ack_timeout: float = 3.0
+    max_event_retries: int = 3
+    # Delay between an ack timeout and the redelivery, per attempt. Slack's Socket Mode schedule
+    # is undocumented (HTTP mode uses ~0 s, 1 min, 5 min); immediate keeps tests quick.
+    retry_delays: tuple[float, ...] = (0.0, 0.0, 0.0)
+    trigger_ttl: float = 3.0
+    response_url_ttl: float = 30 * 60.0
+    response_url_max_uses: int = 5
+    server_ping_interval: float | None = 10.0
+    approximate_connection_time: int = 18060
+
+
+def _default_users() -> tuple[UserSpec, ...]:
+    return (
+        UserSpec(id="U0ALICE", name="alice", real_name="Alice Archer", is_admin=True),
+        UserSpec(id="U0BOB", name="bob", real_name="Bob Baker"),
+        UserSpec(id="U0CAROL", name="carol", real_name="Carol Cooper"),
+        UserSpec(id="U0DAVE", name="dave", real_name="Dave Dyer"),
+    )
+
+
+def _default_channels() -> tuple[ChannelSpec, ...]:
+    bot = BotSpec().user_id
+    humans = ("U0ALICE", "U0BOB", "U0CAROL", "U0DAVE")
+    return (
+        ChannelSpec(id="C0GENERAL", name="general", members=(*humans, bot)),
+        ChannelSpec(id="C0OPS", name="ops", members=("U0ALICE", "U0BOB", "U0CAROL", bot)),
+        ChannelSpec(id="C0RANDOM", name="random", members=humans),
+        ChannelSpec(
+            id="C0PRIVATE", name="incident-private", members=("U0ALICE", bot), is_private=True
+        ),
+    )
+
+
+def _default_groups() -> tuple[GroupSpec, ...]:
+    return (
+        GroupSpec(
+            id="S0APPROVERS", handle="approvers", name="Approvers", members=("U0ALICE", "U0BOB")
+        ),
+        GroupSpec(id="S0ONCALL", handle="oncall", name="On-call", members=("U0CAROL",)),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkspaceConfig:
+    """Everything a LocalSlack instance starts from; use dataclasses.replace() to vary it."""
+
+    team_id: str = "T0LOCAL"
+    team_name: str = "LocalSlack"
+    team_domain: str = "localslack"
+    bot_token: str = "xoxb-local-0000-bot-token"
+    app_token: str = "xapp-1-A0SIGNOFF-0000-local-app-token"
+    # The legacy verification token Slack still stamps on every payload.
+    verification_token: str = "localverificationtoken"
+    bot: BotSpec = field(default_factory=BotSpec)
+    users: tuple[UserSpec, ...] = field(default_factory=_default_users)
+    channels: tuple[ChannelSpec, ...] = field(default_factory=_default_channels)
+    groups: tuple[GroupSpec, ...] = field(default_factory=_default_groups)
+    subscribed_events: tuple[str, ...] = ("app_mention", "message.channels")
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    timing: Timing = field(default_factory=Timing)
+    max_sockets: int = 10
+    rate_limits: bool = False
+    delivery: Literal["random", "round_robin"] = "random"
+    seed: int | None = None

@@ -1,0 +1,191 @@
+"""Events API payloads generated from workspace changes, filtered by the app's subscriptions."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+from localslack.config import WorkspaceConfig
+from localslack.deliveries import Delivery
+from localslack.ids import Clock, IdSource, TsSource
+from localslack.records import JSON, Channel
+from localslack.socketmode import SocketHub
+from localslack.textfmt import mentioned_users
+
+__all__ = ["EventPublisher"]
+
+# Message keys that belong to the stored message but never appear in the event.
+_HISTORY_ONLY = (
+    "reply_count",
+    "reply_users",
+    "reply_users_count",
+    "latest_reply",
+    "is_locked",
+    "subscribed",
+    "reactions",
+)
+
+
+class EventPublisher:
+    def __init__(
+        self,
+        *,
+        config: WorkspaceConfig,
+        ids: IdSource,
+        clock: Clock,
+        ts: TsSource,
+        hub: SocketHub,
+        rng: random.Random,
+    ) -> None:
+        self._config = config
+        self._ids = ids
+        self._clock = clock
+        self._ts = ts
+        self._hub = hub
+        self._rng = rng
+
+    def subscribed(self, name: str) -> bool:
+        return name in self._config.subscribed_events
+
+    def _message_subscription(self, channel: Channel) -> str:
+        return "message.groups" if channel.is_private else "message.channels"
+
+    def _can_see(self, channel: Channel) -> bool:
+        # Slack only sends message events for conversations the app's bot user is in.
+        return self._config.bot.user_id in channel.members
+
+    def callback(self, event: JSON) -> JSON:
+        """The outer `event_callback` object (notes §4.1)."""
+        cfg = self._config
+        return {
+            "token": cfg.verification_token,
+            "team_id": cfg.team_id,
+            "context_team_id": cfg.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": cfg.bot.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": self._ids.event_id(),
+            "event_time": int(self._clock()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": cfg.team_id,
+                    "user_id": cfg.bot.user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": self._ids.event_context(),
+        }
+
+    async def _publish(self, event: JSON) -> Delivery:
+        body = self.callback(event)
+        return await self._hub.deliver(
+            type="events_api",
+            payload=body,
+            accepts_response_payload=False,
+            event_id=body["event_id"],
+        )
+
+    def _message_event(self, channel: Channel, message: JSON) -> JSON:
+        event = {k: copy.deepcopy(v) for k, v in message.items() if k not in _HISTORY_ONLY}
+        event.update(channel=channel.id, event_ts=message["ts"], channel_type="channel")
+        if message.get("files"):
+            event["subtype"] = "file_share"
+        # A parent message carries thread_ts only once it has replies; the event is for the
+        # message as it was posted.
+        if event.get("thread_ts") == message["ts"]:
+            event.pop("thread_ts")
+        return event
+
+    async def message_posted(self, channel: Channel, message: JSON) -> list[Delivery]:
+        """`message` (if subscribed) and, for a human mentioning the bot, `app_mention`."""
+        events: list[JSON] = []
+        visible = self._can_see(channel)
+        if visible and self.subscribed(self._message_subscription(channel)):
+            events.append(self._message_event(channel, message))
+        author = message.get("user")
+        is_human = "bot_id" not in message and author != self._config.bot.user_id
+        if (
+            visible
+            and is_human
+            and self.subscribed("app_mention")
+            and self._config.bot.user_id in mentioned_users(str(message.get("text", "")))
+        ):
+            events.append(self._app_mention(channel, message))
+        # Slack makes no ordering promise between the two copies; neither should tests.
+        self._rng.shuffle(events)
+        return [await self._publish(event) for event in events]
+
+    def _app_mention(self, channel: Channel, message: JSON) -> JSON:
+        event: JSON = {
+            "type": "app_mention",
+            "user": message["user"],
+            "text": message["text"],
+            "ts": message["ts"],
+            "team": message.get("team", self._config.team_id),
+            "channel": channel.id,
+            "event_ts": message["ts"],
+        }
+        for key in ("client_msg_id", "blocks"):
+            if key in message:
+                event[key] = copy.deepcopy(message[key])
+        if message.get("thread_ts") and message["thread_ts"] != message["ts"]:
+            event["thread_ts"] = message["thread_ts"]
+            event["parent_user_id"] = message.get("parent_user_id")
+        return event
+
+    async def message_changed(self, channel: Channel, new: JSON, previous: JSON) -> None:
+        if not (self._can_see(channel) and self.subscribed(self._message_subscription(channel))):
+            return
+        now = self._ts.next()
+        await self._publish(
+            {
+                "type": "message",
+                "subtype": "message_changed",
+                "message": copy.deepcopy(new),
+                "previous_message": copy.deepcopy(previous),
+                "channel": channel.id,
+                "hidden": True,
+                "ts": now,
+                "event_ts": now,
+                "channel_type": "channel",
+            }
+        )
+
+    async def message_deleted(self, channel: Channel, previous: JSON) -> None:
+        if not (self._can_see(channel) and self.subscribed(self._message_subscription(channel))):
+            return
+        now = self._ts.next()
+        await self._publish(
+            {
+                "type": "message",
+                "subtype": "message_deleted",
+                "previous_message": copy.deepcopy(previous),
+                "channel": channel.id,
+                "hidden": True,
+                "deleted_ts": previous["ts"],
+                "ts": now,
+                "event_ts": now,
+                "channel_type": "channel",
+            }
+        )
+
+    async def reaction(
+        self, *, added: bool, channel: Channel, message: JSON, user: str, name: str
+    ) -> None:
+        kind = "reaction_added" if added else "reaction_removed"
+        if not (self._can_see(channel) and self.subscribed(kind)):
+            return
+        await self._publish(
+            {
+                "type": kind,
+                "user": user,
+                "reaction": name,
+                "item_user": message.get("user"),
+                "item": {"type": "message", "channel": channel.id, "ts": message["ts"]},
+                "event_ts": self._ts.next(),
+            }
+        )

@@ -1,0 +1,192 @@
+"""LocalSlack: wires the services together and runs them on one aiohttp port."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+from aiohttp import web
+
+from localslack import (
+    methods_chat,
+    methods_conversations,
+    methods_directory,
+    methods_files,
+    methods_reactions,
+    methods_views,
+)
+from localslack.config import WorkspaceConfig
+from localslack.control_http import control_routes
+from localslack.controls import Controls
+from localslack.events import EventPublisher
+from localslack.faults import FaultInjector
+from localslack.ids import Clock, IdSource, TsSource, system_clock
+from localslack.interactions import Interactions
+from localslack.messages import MessageOps
+from localslack.ratelimit import RateLimiter
+from localslack.responseurl import ResponseUrls
+from localslack.runtime import Runtime
+from localslack.socketmode import SocketHub
+from localslack.state import Workspace
+from localslack.views import Views
+from localslack.webapi import Method, WebApi
+
+__all__ = ["LocalSlack"]
+
+
+def _all_methods() -> dict[str, Method]:
+    return {
+        **methods_directory.METHODS,
+        **methods_chat.METHODS,
+        **methods_conversations.METHODS,
+        **methods_reactions.METHODS,
+        **methods_views.METHODS,
+        **methods_files.METHODS,
+    }
+
+
+class LocalSlack(Controls):
+    """A Slack workspace on loopback. Use `async with LocalSlack(config) as slack:` or
+    start()/stop(). `clock` drives timestamps and expiries (response_url, triggers);
+    `monotonic` drives rate-limit buckets."""
+
+    def __init__(
+        self,
+        config: WorkspaceConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock = system_clock,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        cfg = config or WorkspaceConfig()
+        self.config = cfg
+        self._host = host
+        self._port = port
+        rng = random.Random(cfg.seed)
+        ids = IdSource(rng=rng, clock=clock)
+        ts = TsSource(clock=clock)
+        workspace = Workspace(config=cfg, ts=ts, clock=clock)
+        hub = SocketHub(config=cfg, ids=ids, clock=clock, rng=rng)
+        events = EventPublisher(config=cfg, ids=ids, clock=clock, ts=ts, hub=hub, rng=rng)
+        messages = MessageOps(config=cfg, workspace=workspace, events=events, ids=ids)
+        views = Views(config=cfg, workspace=workspace, ids=ids, clock=clock)
+        response_urls = ResponseUrls(
+            config=cfg, workspace=workspace, messages=messages, ids=ids, clock=clock
+        )
+        interactions = Interactions(
+            config=cfg,
+            workspace=workspace,
+            hub=hub,
+            messages=messages,
+            views=views,
+            response_urls=response_urls,
+        )
+        self._rt = Runtime(
+            config=cfg,
+            clock=clock,
+            ids=ids,
+            workspace=workspace,
+            hub=hub,
+            events=events,
+            messages=messages,
+            views=views,
+            response_urls=response_urls,
+            interactions=interactions,
+        )
+        self._api = WebApi(
+            runtime=self._rt,
+            methods=_all_methods(),
+            faults=FaultInjector(),
+            limiter=RateLimiter(enabled=cfg.rate_limits, clock=monotonic),
+        )
+        self._runner: web.AppRunner | None = None
+
+    # -- addresses ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if not self._rt.base_url:
+            raise RuntimeError("LocalSlack is not started")
+        return self._rt.base_url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def bot_token(self) -> str:
+        return self.config.bot_token
+
+    @property
+    def app_token(self) -> str:
+        return self.config.app_token
+
+    @property
+    def workspace(self) -> Workspace:
+        return self._rt.workspace
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _build_app(self) -> web.Application:
+        rt = self._rt
+        app = web.Application()
+
+        async def upload(request: web.Request) -> web.Response:
+            return await methods_files.upload(rt, request)
+
+        async def download(request: web.Request) -> web.Response:
+            return await methods_files.download(rt, request)
+
+        async def index(request: web.Request) -> web.Response:
+            return web.json_response({"ok": True, "service": "localslack", **self.describe()})
+
+        app.router.add_route("*", "/api/{method}", self._api.handle)
+        app.router.add_get("/link/", rt.hub.handle)
+        app.router.add_get("/link", rt.hub.handle)
+        app.router.add_post("/response/{token}", rt.response_urls.handle)
+        app.router.add_post("/upload/{file_id}", upload)
+        app.router.add_get("/files-pri/{key}/{name}", download)
+        app.router.add_get("/", index)
+        app.router.add_routes(control_routes(self))
+        return app
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("LocalSlack is already started")
+        runner = web.AppRunner(self._build_app(), handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        await site.start()
+        self._runner = runner
+        bound_port = runner.addresses[0][1]
+        public_host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host
+        self._rt.base_url = f"http://{public_host}:{bound_port}"
+        self._rt.response_urls.base_url = self._rt.base_url
+
+    async def stop(self) -> None:
+        if self._runner is None:
+            return
+        self._rt.workspace.watch.cancel_all()
+        self._rt.workspace.ephemeral_watch.cancel_all()
+        await self._rt.hub.close()
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def __aenter__(self) -> LocalSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

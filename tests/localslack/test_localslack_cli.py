@@ -1,0 +1,40 @@
+"""`python -m localslack` runs standalone and prints where it listens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from localslack_testkit import PROXY_VARS
+from slack_sdk.web.async_client import AsyncWebClient
+
+import localslack
+
+
+async def test_module_entry_point_serves_the_web_api() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "localslack",
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        cwd=Path(localslack.__file__).resolve().parents[1],
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        first = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        assert first.startswith("LocalSlack listening on http://127.0.0.1:")
+        url = first.split()[-1]
+        client = AsyncWebClient(token="xoxb-local-0000-bot-token", base_url=f"{url}/api/")
+        assert (await client.auth_test())["user_id"] == "U0SIGNOFF"
+    finally:
+        proc.terminate()
+        await proc.wait()
