@@ -1,0 +1,70 @@
+"""End-to-end fixtures: localslack plus the real bot (slack_bolt + slack_sdk) in one loop."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.app import SignoffBot
+from bot.config import Settings
+from localslack import LocalSlack, Timing, WorkspaceConfig
+from sessions import FixedClock
+
+for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    os.environ.pop(_var, None)
+
+FAST = Timing(ack_timeout=1.0, server_ping_interval=None)
+BOT = "U0SIGNOFF"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    async with LocalSlack(WorkspaceConfig(seed=7, timing=FAST)) as server:
+        yield server
+
+
+@pytest.fixture
+def e2e_clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(slack: LocalSlack, tmp_path: Path) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        slack_bot_token=SecretStr(slack.bot_token),
+        slack_app_token=SecretStr(slack.app_token),
+        slack_api_url=slack.api_url,
+    )
+
+
+BotFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def start_bot(settings: Settings, e2e_clock: FixedClock) -> AsyncIterator[BotFactory]:
+    running: list[SignoffBot] = []
+
+    async def factory(**changes: Any) -> SignoffBot:
+        bot = await SignoffBot.build(settings.model_copy(update=changes), clock=e2e_clock)
+        await bot.start()
+        running.append(bot)
+        return bot
+
+    yield factory
+    for bot in running:
+        if bot.handler.accepting:
+            await bot.stop(grace=5)
+
+
+@pytest.fixture
+async def bot(start_bot: BotFactory, slack: LocalSlack) -> SignoffBot:
+    started: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    return started
