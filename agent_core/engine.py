@@ -108,16 +108,23 @@ class Engine:
     # ingest -----------------------------------------------------------------------
     async def ingest(self, message: InboxMessage) -> bool:
         """Store a message durably; True if new. Only after this returns may Slack be acked."""
+        # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
+        fresh, waiting = await asyncio.to_thread(self._store, message)
+        if waiting:
+            self.wake(message.thread)
+        return fresh
+
+    def _store(self, message: InboxMessage) -> tuple[bool, bool]:
         tdir = ThreadDir(self.rt.home, message.thread)
         tdir.ensure()
         fresh = tdir.inbox.deliver(message)
         failpoint("ingest.after_link")
         # A redelivery of a message still waiting in new/ may follow a crash that came
         # before the queue marker: mark and wake again, so it is never stranded.
-        if fresh or tdir.inbox.waiting(message.key):
+        waiting = fresh or tdir.inbox.waiting(message.key)
+        if waiting:
             WorkQueue(self.rt.home).mark(message.thread)
-            self.wake(message.thread)
-        return fresh
+        return fresh, waiting
 
     async def remember_event(self, event_id: str) -> bool:
         """The fast path of dedupe by event id; the inbox's file names are the durable one."""

@@ -52,7 +52,7 @@ class Inbox:
         self,
         condition: Callable[[], bool],
         *,
-        timeout: float = 3.0,  # noqa: ASYNC109 - test helper with a bounded wait
+        timeout: float = 3.0,
     ) -> None:
         async with asyncio.timeout(timeout):
             while not condition():
