@@ -96,13 +96,16 @@ class Engine:
     async def close(self) -> None:
         await self.idle()
         await self.rt.index.close()
+        aclose = getattr(self.rt.model, "aclose", None)
+        if callable(aclose):
+            await aclose()  # provider models hold HTTP connection pools
 
     @staticmethod
     async def open_index(home: Home) -> Index:
         """Open the index, rebuilding it from the directories when it is missing (I5)."""
         home.ensure()
         if not home.index_path.exists():
-            await reindex(home, scan_approvals=scan_session_approvals)
+            await reindex(home, scan_approvals=scan_session_approvals, if_missing=True)
         return await Index.open(home.index_path)
 
     # ingest -----------------------------------------------------------------------
@@ -225,10 +228,14 @@ class Engine:
                 )
                 wake.add(record.thread)
                 continue
-            with try_file_lock(ThreadDir(rt.home, record.thread).lock_path) as free:
+            tdir = ThreadDir(rt.home, record.thread)
+            with try_file_lock(tdir.lock_path) as free:
                 if not free:
                     continue  # a live process is running it
-                await close_crashed(rt, record)
+                if tdir.head() != record.id:
+                    # Not HEAD: nothing continues from it, so just close it. A crashed
+                    # HEAD is left to the worker, which closes it *and* continues it.
+                    await close_crashed(rt, record)
             counts["crashed"] += 1
             wake.add(record.thread)
         for thread in WorkQueue(rt.home).threads():

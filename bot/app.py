@@ -31,7 +31,7 @@ from .commands import register_commands
 from .config import ConfigError, Settings, load_registry
 from .groups import SlackGroups
 from .ingest import EventIngest
-from .models import build_model
+from .models import build_budgets, build_cost, build_model
 from .payloads import MessageEvent
 from .slack_surface import SlackSurface
 from .socket import SignoffSocketModeHandler
@@ -82,6 +82,8 @@ class SignoffBot:
             clock=clock,
             policy=settings.policy(),
             groups=groups,
+            budgets=build_budgets(settings),
+            cost=build_cost(settings),
         )
         app = AsyncApp(client=client, process_before_response=False)
         register_actions(app, engine, surface)
@@ -128,7 +130,7 @@ class SignoffBot:
         await self.ingest.drain()
         with contextlib.suppress(Exception):
             await self.handler.close_async()  # type: ignore[no-untyped-call]
-        await self.engine.rt.index.close()
+        await self.engine.close()
 
 
 async def run_bot(settings: Settings) -> int:

@@ -10,6 +10,7 @@ signoff recover                  start-up recovery once, then drain
 signoff verify [session-id]      check sealed sessions against their manifests
 signoff reindex                  rebuild index.sqlite3 from the directories
     signoff run                      the Slack bot on Socket Mode
+    signoff doctor                   check SIGNOFF_MODEL with one cheap call
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from sessions import (
 )
 
 from .config import ConfigError, Settings, load_registry
-from .models import build_model
+from .models import build_budgets, build_cost, build_model
 from .trace_view import render_lineage, render_session_list
 
 __all__ = ["main"]
@@ -77,9 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("verify", help="verify sealed sessions against their manifests")
     check.add_argument("session_id", nargs="?")
     sub.add_parser("reindex", help="rebuild index.sqlite3 from the directories")
+    sub.add_parser("doctor", help="check the configured model with one cheap call")
     sub.add_parser(
         "run", help="run the Slack bot (Socket Mode; needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)"
     )
+    dev = sub.add_parser("dev", help="the bot and a local Slack in your browser (no workspace)")
+    dev.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--clock-offset", default="0", help="shift the clock, e.g. 2d or 36h")
     return parser
 
 
@@ -91,6 +97,8 @@ async def _engine(settings: Settings, surface: RecordingSurface) -> Engine:
         registry=registry,
         surface=surface,
         policy=settings.policy(),
+        budgets=build_budgets(settings),
+        cost=build_cost(settings),
     )
 
 
@@ -173,6 +181,17 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _doctor(settings: Settings) -> int:
+    import os
+
+    from agent_core.providers import doctor
+
+    report = await doctor(settings.model, env=os.environ)
+    latency = f" ({report.latency_ms:.0f} ms)" if report.latency_ms is not None else ""
+    print(f"{'ok' if report.ok else 'problem'}: {report.message}{latency}")
+    return 0 if report.ok else 1
+
+
 def _verify(settings: Settings, session_id: str | None) -> int:
     home = Home(settings.home)
     ids = [check_session_id(session_id)] if session_id else SessionStore(home).all_ids()
@@ -208,6 +227,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return asyncio.run(_recover(settings))
     if args.command == "verify":
         return _verify(settings, args.session_id)
+    if args.command == "doctor":
+        return asyncio.run(_doctor(settings))
     if args.command == "run":
         import logging
 
@@ -217,6 +238,15 @@ def _run(argv: Sequence[str] | None) -> int:
             level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
         )
         return asyncio.run(run_bot(settings))
+    if args.command == "dev":
+        import logging
+
+        from .dev import run_dev
+
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+        return asyncio.run(
+            run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)
+        )
     if args.command == "reindex":
         counts = asyncio.run(reindex(Home(settings.home), scan_approvals=scan_session_approvals))
         print("rebuilt index: " + " ".join(f"{k}={v}" for k, v in counts.items()))

@@ -28,6 +28,9 @@ KNOWN = (
     "SIGNOFF_MODEL",
     "SIGNOFF_POLICY",
     "SIGNOFF_TOOLS",
+    "SIGNOFF_BUDGET_TOKENS",
+    "SIGNOFF_BUDGET_USD",
+    "SIGNOFF_PRICE_TABLE",
 )
 
 
@@ -46,6 +49,10 @@ class Settings(BaseModel):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    # Per-session budgets: tokens always, USD when the model has a price.
+    budget_tokens: int = Field(default=200_000, gt=0)
+    budget_usd: float | None = Field(default=None, gt=0)
+    price_table: Path | None = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -81,6 +88,9 @@ class Settings(BaseModel):
                 slack_bot_token=get("SLACK_BOT_TOKEN"),
                 slack_app_token=get("SLACK_APP_TOKEN"),
                 slack_api_url=get("SLACK_API_URL"),
+                budget_tokens=get("SIGNOFF_BUDGET_TOKENS") or 200_000,
+                budget_usd=get("SIGNOFF_BUDGET_USD"),
+                price_table=Path(p) if (p := get("SIGNOFF_PRICE_TABLE")) else None,
             )
         except ValidationError as exc:
             first = exc.errors()[0]

@@ -1,18 +1,41 @@
-"""Choosing the model from ``SIGNOFF_MODEL``: ``offline`` (the default) needs no key."""
+"""The model and its costs, from settings: ``offline`` (the default) needs no key."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
+from agent_core.budgets import Budgets, CostFunction
+from agent_core.messages import Usage
 from agent_core.model import Model
 from agent_core.offline import OfflineModel
+from agent_core.providers import ProviderConfigError, cost_usd, load_price_table, model_from_spec
 
-from .config import ConfigError
+from .config import ConfigError, Settings
 
-__all__ = ["build_model"]
+__all__ = ["build_budgets", "build_cost", "build_model"]
 
 
 def build_model(spec: str, env: Mapping[str, str] | None = None) -> Model:
-    if spec == "offline":
-        return OfflineModel()
-    raise ConfigError(f"SIGNOFF_MODEL: unknown model {spec!r}")
+    """``SIGNOFF_MODEL`` → a Model; keys and base URLs come from the environment."""
+    try:
+        model = model_from_spec(spec, env=os.environ if env is None else env)
+    except ProviderConfigError as exc:
+        raise ConfigError(f"SIGNOFF_MODEL: {exc}") from None
+    return OfflineModel() if model is None else model
+
+
+def build_cost(settings: Settings) -> CostFunction:
+    try:
+        prices = load_price_table(settings.price_table)
+    except ProviderConfigError as exc:
+        raise ConfigError(f"SIGNOFF_PRICE_TABLE: {exc}") from None
+
+    def cost(model: str, usage: Usage) -> float | None:
+        return cost_usd(model, usage, prices=prices)
+
+    return cost
+
+
+def build_budgets(settings: Settings) -> Budgets:
+    return Budgets(max_tokens=settings.budget_tokens, max_usd=settings.budget_usd)

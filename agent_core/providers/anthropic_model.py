@@ -1,0 +1,133 @@
+"""``Model`` over the Anthropic Messages API, through the official ``anthropic`` SDK."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..messages import Message
+from ..model import ModelReply, ToolSpec
+from .base import ProviderModel
+from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
+from .errors import Failure
+from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
+from .settings import ModelSettings
+
+__all__ = ["DEFAULT_ANTHROPIC_BASE_URL", "AnthropicModel", "classify_anthropic_error"]
+
+if TYPE_CHECKING:
+    from anthropic.types import Message as AnthropicMessage
+
+DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+
+
+def _text(body: object) -> str | None:
+    return body[:300] if isinstance(body, str) else None
+
+
+def classify_anthropic_error(exc: Exception) -> Failure | None:
+    """An ``anthropic`` SDK exception as a ``Failure``; ``None`` for anything else."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APITimeoutError):
+        return Failure("timeout", detail="timed out")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return Failure("connection", detail=describe_connection_error(exc))
+    if isinstance(exc, anthropic.APIStatusError):
+        return Failure(
+            "status",
+            status=exc.status_code,
+            error_type=str(exc.type) if exc.type else None,
+            error_code=exc.error_code,
+            api_message=exc.api_message or _text(exc.body),
+            request_id=exc.request_id,
+            retry_after=parse_retry_after(exc.response.headers),
+        )
+    return None
+
+
+class AnthropicModel(ProviderModel):
+    """Claude via ``POST /v1/messages``; ``name`` is ``anthropic:<model>``."""
+
+    provider = "anthropic"
+    label = "Anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    base_url_env = "ANTHROPIC_BASE_URL"
+    path = "/v1/messages"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        settings: ModelSettings | None = None,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        import anthropic  # lazily: the SDK takes about a second to import
+
+        super().__init__(
+            model,
+            api_key=api_key,
+            base_url=base_url or DEFAULT_ANTHROPIC_BASE_URL,
+            settings=settings,
+            sleep=sleep,
+            rng=rng,
+        )
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=self._base_url,
+            max_retries=0,
+            timeout=self._settings.timeout_s,
+        )
+
+    def _classify(self, exc: Exception) -> Failure | None:
+        return classify_anthropic_error(exc)
+
+    def request(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> dict[str, Any]:
+        """The JSON body ``complete`` sends: the conversion layer's whole output."""
+        body: dict[str, Any] = {
+            "model": self._model,
+            "max_tokens": self._settings.max_tokens,
+            "messages": to_anthropic(messages),
+        }
+        if system:
+            body["system"] = system
+        if tools:
+            body["tools"] = tools_to_anthropic(tools)
+        return body
+
+    async def complete(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        from anthropic.types import Message as AnthropicMessage
+
+        body = self.request(system=system, messages=messages, tools=tools)
+
+        async def attempt() -> AnthropicMessage:
+            message: AnthropicMessage = await self._client.messages.create(**body)
+            return message
+
+        reply = await self._call(attempt)
+        return self._parse(
+            reply, AnthropicMessage, lambda: from_anthropic(reply, fallback_model=self._model)
+        )
+
+    async def ping(self, *, policy: RetryPolicy | None = None) -> None:
+        """One cheapest-possible call (1 output token) to prove key, model and route."""
+
+        async def attempt() -> AnthropicMessage:
+            return await self._client.messages.create(
+                model=self._model,
+                max_tokens=1,
+                messages=[{"role": "user", "content": "ping"}],
+            )
+
+        await self._call(attempt, policy=policy)
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,133 @@
+"""What the Anthropic and OpenAI adapters share: identity, the retry loop, error mapping.
+
+The API key lives only in the SDK client and in ``_secret`` (used to scrub server text);
+it is in no ``repr``, log line or exception message.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from ..model import ModelReply
+from .errors import Failure, ProviderError, ProviderResponseError, error_from_failure
+from .retry import RetryPolicy, Sleep, call_with_retries
+from .settings import ModelSettings
+
+__all__ = ["ProviderModel", "display_url"]
+
+T = TypeVar("T")
+
+
+def display_url(url: str) -> str:
+    """``url`` without credentials, query or fragment: safe to show and log."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class ProviderModel:
+    """Base of the SDK-backed ``Model`` implementations."""
+
+    provider: ClassVar[str] = ""
+    """The ``SIGNOFF_MODEL`` prefix: ``anthropic``, ``openai``, ``openai-compatible``."""
+    label: ClassVar[str] = ""
+    """How the provider is named to users: "Anthropic", "OpenAI", ..."""
+    key_env: ClassVar[str] = ""
+    base_url_env: ClassVar[str] = ""
+    path: ClassVar[str] = ""
+    """The API path called, shown in connection and 404 messages."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str,
+        settings: ModelSettings | None = None,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._model = model
+        self._secret = api_key
+        self._base_url = base_url
+        self._settings = settings or ModelSettings()
+        self._sleep = sleep
+        self._rng = rng
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}:{self._model}"
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def base_url(self) -> str:
+        return display_url(self._base_url)
+
+    @property
+    def settings(self) -> ModelSettings:
+        return self._settings
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self._model!r}, base_url={self.base_url!r})"
+
+    def _classify(self, exc: Exception) -> Failure | None:
+        raise NotImplementedError
+
+    def _endpoint(self) -> str:
+        return self.base_url.rstrip("/") + self.path
+
+    def _give_up(self, failure: Failure, attempts: int) -> ProviderError:
+        return error_from_failure(
+            failure,
+            provider=self.label,
+            attempts=attempts,
+            model=self._model,
+            endpoint=self._endpoint(),
+            key_env=self.key_env,
+            base_url_env=self.base_url_env,
+            secret=self._secret,
+            timeout_s=self._settings.timeout_s,
+        )
+
+    async def _call(
+        self, attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy | None = None
+    ) -> T:
+        return await call_with_retries(
+            attempt,
+            classify=self._classify,
+            give_up=self._give_up,
+            policy=policy or self._settings.retry,
+            sleep=self._sleep,
+            rng=self._rng,
+            label=self.name,
+        )
+
+    def _unreadable(self, exc: Exception) -> ProviderResponseError:
+        return ProviderResponseError(
+            f"{self.label} sent a reply signoff cannot read ({type(exc).__name__}).",
+            provider=self.label,
+        )
+
+    def _parse(self, reply: object, kind: type, parse: Callable[[], ModelReply]) -> ModelReply:
+        """``parse()`` the SDK's reply; ``ProviderResponseError`` if it is not a ``kind``
+        (the SDK hands back the raw text of a non-JSON 2xx) or does not convert."""
+        if not isinstance(reply, kind):
+            raise ProviderResponseError(
+                f"{self.label} at {self._endpoint()} answered with something that is not an "
+                "API reply. Check the base URL.",
+                provider=self.label,
+            )
+        try:
+            return parse()
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise self._unreadable(exc) from None

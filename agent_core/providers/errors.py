@@ -1,0 +1,258 @@
+"""Errors raised by the provider adapters, and how an API failure becomes one.
+
+Every error a ``Model.complete`` call raises on purpose is a ``ProviderError``; its
+``str()`` is a short sentence fit to show a user in the thread. Nothing in any message or
+``repr`` ever contains the API key: server-supplied text is scrubbed before use.
+
+    ProviderError                       transient  when
+    ├── ProviderConfigError             no         bad SIGNOFF_MODEL, missing key / base URL,
+    │                                              unreadable price table
+    ├── ProviderAuthError               no         401 invalid key, 403 permission denied
+    ├── ProviderQuotaError              no         out of credit / spend limit (429 with a
+    │                                              quota code, 402)
+    ├── ProviderRequestError            no         400/413/422, other 4xx: the request was refused
+    │   └── ProviderModelNotFoundError  no         404 for the model name
+    ├── ProviderResponseError           no         2xx whose body we cannot use
+    ├── ProviderRateLimitError          yes        429 after retries were exhausted
+    ├── ProviderOverloadedError         yes        529 / 503 / overloaded_error after retries
+    ├── ProviderServerError             yes        408/409/other 5xx after retries
+    ├── ProviderTimeoutError            yes        no answer within the timeout, after retries
+    └── ProviderConnectionError         yes        connection refused / DNS / TLS, after retries
+
+``transient`` says whether the same call could succeed later without anyone changing the
+configuration; the retry loop has already spent its attempts either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+__all__ = [
+    "Failure",
+    "ProviderAuthError",
+    "ProviderConfigError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderModelNotFoundError",
+    "ProviderOverloadedError",
+    "ProviderQuotaError",
+    "ProviderRateLimitError",
+    "ProviderRequestError",
+    "ProviderResponseError",
+    "ProviderServerError",
+    "ProviderTimeoutError",
+    "error_from_failure",
+    "scrub",
+]
+
+_QUOTA_CODES = frozenset(
+    {"insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached"}
+)
+_MAX_DETAIL = 300
+
+
+class ProviderError(Exception):
+    """A model call failed; ``str(err)`` is the user-presentable reason."""
+
+    transient: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status: int | None = None,
+        attempts: int = 1,
+        request_id: str | None = None,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.attempts = attempts
+        self.request_id = request_id
+        self.error_type = error_type
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, provider={self.provider!r}, "
+            f"status={self.status!r}, attempts={self.attempts!r})"
+        )
+
+
+class ProviderConfigError(ProviderError):
+    """The configuration cannot work: fix the environment, not the network.
+
+    ``reason`` is one of ``bad_spec``, ``missing_key``, ``missing_base_url``,
+    ``bad_base_url``, ``bad_price_table``.
+    """
+
+    def __init__(self, message: str, *, reason: str, provider: str = "") -> None:
+        super().__init__(message, provider=provider, attempts=0)
+        self.reason = reason
+
+
+class ProviderAuthError(ProviderError):
+    """The key was rejected (401) or lacks permission (403)."""
+
+
+class ProviderQuotaError(ProviderError):
+    """The account is out of credit or over a spend limit: waiting will not help."""
+
+
+class ProviderRequestError(ProviderError):
+    """The API refused the request as malformed or too large (4xx)."""
+
+
+class ProviderModelNotFoundError(ProviderRequestError):
+    """The model name is unknown to the API (404)."""
+
+
+class ProviderResponseError(ProviderError):
+    """The API answered 2xx but the body is not a usable reply."""
+
+
+class ProviderRateLimitError(ProviderError):
+    transient = True
+
+
+class ProviderOverloadedError(ProviderError):
+    transient = True
+
+
+class ProviderServerError(ProviderError):
+    transient = True
+
+
+class ProviderTimeoutError(ProviderError):
+    transient = True
+
+
+class ProviderConnectionError(ProviderError):
+    transient = True
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed attempt, reduced to what the retry policy and the message need."""
+
+    kind: Literal["status", "timeout", "connection"]
+    status: int | None = None
+    error_type: str | None = None
+    error_code: str | None = None
+    api_message: str | None = None
+    request_id: str | None = None
+    retry_after: float | None = None
+    detail: str = ""
+
+    @property
+    def is_quota(self) -> bool:
+        return self.status == 402 or (
+            self.status == 429
+            and (self.error_code in _QUOTA_CODES or self.error_type in _QUOTA_CODES)
+        )
+
+    @property
+    def retryable(self) -> bool:
+        if self.kind != "status":
+            return True
+        if self.status is None or self.is_quota:
+            return False
+        return self.status in (408, 409, 429) or self.status >= 500
+
+
+def scrub(text: str | None, secret: str) -> str:
+    """``text`` with ``secret`` removed, shortened to a readable length."""
+    if not text:
+        return ""
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "[redacted]")
+    text = " ".join(text.split())
+    if len(text) > _MAX_DETAIL:
+        text = text[: _MAX_DETAIL - 1] + "…"
+    return text
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt" if n == 1 else f"{n} attempts"
+
+
+def _looks_like_model(f: Failure, model: str) -> bool:
+    markers = " ".join(x for x in (f.error_type, f.error_code, f.api_message) if x).lower()
+    return "model" in markers or "not_found_error" in markers or (bool(model) and model in markers)
+
+
+def error_from_failure(
+    f: Failure,
+    *,
+    provider: str,
+    attempts: int,
+    model: str,
+    endpoint: str,
+    key_env: str,
+    base_url_env: str,
+    secret: str,
+    timeout_s: float,
+) -> ProviderError:
+    """The ``ProviderError`` for the last failed attempt of a call."""
+    detail = scrub(f.api_message, secret)
+    said = f": {detail}" if detail else ""
+    rid = f" (request-id {f.request_id})" if f.request_id else ""
+    kind = f" {f.error_code or f.error_type}" if (f.error_code or f.error_type) else ""
+
+    def build(cls: type[ProviderError], msg: str) -> ProviderError:
+        return cls(
+            msg,
+            provider=provider,
+            status=f.status,
+            attempts=attempts,
+            request_id=f.request_id,
+            error_type=f.error_code or f.error_type,
+            retry_after=f.retry_after,
+        )
+
+    tried = _attempts(attempts)
+    if f.kind == "timeout":
+        msg = f"{provider} did not answer within {timeout_s:g} s ({tried})."
+        return build(ProviderTimeoutError, msg)
+    if f.kind == "connection":
+        msg = f"Cannot reach {provider} at {endpoint} ({f.detail or 'connection failed'}) after {tried}."
+        return build(ProviderConnectionError, msg)
+    status = f.status or 0
+    if status == 401:
+        msg = f"{provider} rejected the API key (401{kind}). Check {key_env}.{rid}"
+        return build(ProviderAuthError, msg)
+    if status == 403:
+        msg = f"{provider} refused access (403{kind}){said}{rid}"
+        return build(ProviderAuthError, msg)
+    if f.is_quota:
+        msg = f"{provider} account is out of credit or over its spend limit ({status}{kind}){said}"
+        return build(ProviderQuotaError, msg + rid)
+    if status == 404:
+        if _looks_like_model(f, model):
+            msg = (
+                f"{provider} does not know the model '{model}' (404{kind}){said}. "
+                f"Check SIGNOFF_MODEL.{rid}"
+            )
+            return build(ProviderModelNotFoundError, msg)
+        msg = (
+            f"{provider} has no such endpoint at {endpoint} (404). "
+            f"Check {base_url_env} (for OpenAI-style servers it usually ends in /v1).{rid}"
+        )
+        return build(ProviderRequestError, msg)
+    if status == 429:
+        wait = f"; it asks to retry after {f.retry_after:g} s" if f.retry_after else ""
+        msg = f"{provider} is rate limiting us (429) after {tried}{wait}.{rid}"
+        return build(ProviderRateLimitError, msg)
+    if status in (503, 529) or f.error_type == "overloaded_error":
+        msg = f"{provider} is overloaded ({status}) after {tried}; try again in a few minutes.{rid}"
+        return build(ProviderOverloadedError, msg)
+    if f.retryable:
+        msg = f"{provider} had a server error ({status}{kind}) after {tried}{said}{rid}"
+        return build(ProviderServerError, msg)
+    msg = f"{provider} rejected the request ({status}{kind}){said}{rid}"
+    return build(ProviderRequestError, msg)

@@ -1,0 +1,169 @@
+"""``Model`` over OpenAI Chat Completions, through the official ``openai`` SDK.
+
+``OpenAICompatibleModel`` is the same adapter pointed at any server that speaks Chat
+Completions with tools (vLLM, llama.cpp ``llama-server``, Ollama, ...). It sends the
+classic ``max_tokens``, which those servers understand, where OpenAI itself gets
+``max_completion_tokens`` (required by its reasoning models).
+
+Why not the Responses API: Chat Completions is the one dialect OpenAI and every
+compatible server share, so one tested code path serves both; what Responses adds for
+OpenAI's own models (server-side state, reasoning items carried between turns) would
+need transcript fields we do not store, so it would not resume on another provider.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..messages import Message
+from ..model import ModelReply, ToolSpec
+from .base import ProviderModel
+from .convert_openai import from_openai, to_openai, tools_to_openai
+from .errors import Failure
+from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
+from .settings import ModelSettings
+
+__all__ = [
+    "DEFAULT_OPENAI_BASE_URL",
+    "OpenAICompatibleModel",
+    "OpenAIModel",
+    "classify_openai_error",
+]
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletion
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+PING_OUTPUT_TOKENS = 16
+"""OpenAI reasoning models may refuse a 1-token budget; 16 is still next to free."""
+
+
+def _str(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def classify_openai_error(exc: Exception) -> Failure | None:
+    """An ``openai`` SDK exception as a ``Failure``; ``None`` for anything else."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return Failure("timeout", detail="timed out")
+    if isinstance(exc, openai.APIConnectionError):
+        return Failure("connection", detail=describe_connection_error(exc))
+    if isinstance(exc, openai.APIStatusError):
+        body = exc.body
+        message: str | None = None
+        if isinstance(body, dict):
+            message = _str(body.get("message")) or _str(body.get("detail"))
+        elif isinstance(body, str):
+            message = body[:300]
+        return Failure(
+            "status",
+            status=exc.status_code,
+            error_type=_str(exc.type),
+            error_code=_str(exc.code),
+            api_message=message,
+            request_id=exc.request_id,
+            retry_after=parse_retry_after(exc.response.headers),
+        )
+    return None
+
+
+class OpenAIModel(ProviderModel):
+    """OpenAI via ``POST {base_url}/chat/completions``; ``name`` is ``openai:<model>``."""
+
+    provider = "openai"
+    label = "OpenAI"
+    key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
+    path = "/chat/completions"
+    limit_param: ClassVar[str] = "max_completion_tokens"
+    ping_tokens: ClassVar[int] = PING_OUTPUT_TOKENS
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        settings: ModelSettings | None = None,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        import openai  # lazily: the SDK takes about half a second to import
+
+        super().__init__(
+            model,
+            api_key=api_key,
+            base_url=base_url or DEFAULT_OPENAI_BASE_URL,
+            settings=settings,
+            sleep=sleep,
+            rng=rng,
+        )
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=self._base_url,
+            max_retries=0,
+            timeout=self._settings.timeout_s,
+        )
+
+    def _classify(self, exc: Exception) -> Failure | None:
+        return classify_openai_error(exc)
+
+    def request(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> dict[str, Any]:
+        """The JSON body ``complete`` sends: the conversion layer's whole output."""
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": to_openai(system, messages),
+            self.limit_param: self._settings.max_tokens,
+        }
+        if tools:
+            body["tools"] = tools_to_openai(tools)
+        return body
+
+    async def complete(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        from openai.types.chat import ChatCompletion
+
+        body = self.request(system=system, messages=messages, tools=tools)
+
+        async def attempt() -> ChatCompletion:
+            completion: ChatCompletion = await self._client.chat.completions.create(**body)
+            return completion
+
+        reply = await self._call(attempt)
+        return self._parse(
+            reply, ChatCompletion, lambda: from_openai(reply, fallback_model=self._model)
+        )
+
+    async def ping(self, *, policy: RetryPolicy | None = None) -> None:
+        """One near-free call to prove key, model and route."""
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": [{"role": "user", "content": "ping"}],
+            self.limit_param: self.ping_tokens,
+        }
+
+        async def attempt() -> ChatCompletion:
+            completion: ChatCompletion = await self._client.chat.completions.create(**body)
+            return completion
+
+        await self._call(attempt, policy=policy)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+class OpenAICompatibleModel(OpenAIModel):
+    """A Chat Completions server at ``OPENAI_BASE_URL``; ``name`` is
+    ``openai-compatible:<model>``."""
+
+    provider = "openai-compatible"
+    label = "OpenAI-compatible server"
+    limit_param = "max_tokens"
+    ping_tokens = 1

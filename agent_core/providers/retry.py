@@ -1,0 +1,170 @@
+"""Our own retry loop, the same for every provider (the SDKs' retries are switched off).
+
+One call is tried up to ``RetryPolicy.max_attempts`` times. Timeouts, connection errors
+and HTTP 408/409/429/5xx (incl. Anthropic's 529) are retried; other 4xx and quota errors
+are not. The wait before a retry is the server's ``retry-after-ms`` / ``retry-after``
+when it sent one (a wait longer than ``max_retry_after_s`` ends the call at once), else
+exponential backoff with jitter. ``sleep`` and ``rng`` are injectable so tests never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .errors import Failure, ProviderError
+
+__all__ = [
+    "RetryPolicy",
+    "Sleep",
+    "call_with_retries",
+    "describe_connection_error",
+    "parse_retry_after",
+]
+
+log = logging.getLogger("agent_core.providers")
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently one model call is retried."""
+
+    max_attempts: int = 4
+    base_delay_s: float = 1.0
+    max_delay_s: float = 20.0
+    jitter: float = 0.5
+    """Fraction of each backoff that is randomised away: the wait is in [d*(1-j), d]."""
+    max_retry_after_s: float = 60.0
+    """A server asking us to wait longer than this ends the call instead."""
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError("jitter must be within [0, 1]")
+
+    def backoff(self, retry_number: int, rng: random.Random) -> float:
+        """The wait before retry ``retry_number`` (1 for the first retry)."""
+        delay = min(self.max_delay_s, self.base_delay_s * 2.0 ** (retry_number - 1))
+        return delay * (1.0 - self.jitter * rng.random())
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, then ``retry-after``
+    (seconds or an HTTP date). ``None`` when absent or unreadable."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            ms = float(raw_ms)
+        except ValueError:
+            ms = -1.0
+        if ms >= 0:
+            return ms / 1000.0
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds)
+
+
+def describe_connection_error(exc: BaseException) -> str:
+    """A short, secret-free reason for a transport failure (walks the cause chain)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    texts: list[str] = []
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cur, socket.gaierror):
+            return "host name not found"
+        if isinstance(cur, ssl.SSLError):
+            return "TLS handshake failed"
+        texts.append(str(cur).lower())
+        cur = cur.__cause__ or cur.__context__
+    joined = " ".join(texts)
+    if "refused" in joined or "all connection attempts failed" in joined:
+        return "connection refused"
+    if "name or service not known" in joined or "nodename nor servname" in joined:
+        return "host name not found"
+    if "ssl" in joined or "certificate" in joined:
+        return "TLS handshake failed"
+    if "disconnected" in joined or "reset" in joined or "closed" in joined:
+        return "connection dropped"
+    return "connection failed"
+
+
+def _summary(f: Failure) -> str:
+    if f.kind != "status":
+        return f.detail or f.kind
+    parts = [str(f.status), f.error_code or f.error_type or ""]
+    if f.request_id:
+        parts.append(f"request-id {f.request_id}")
+    return " ".join(p for p in parts if p)
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    classify: Callable[[Exception], Failure | None],
+    give_up: Callable[[Failure, int], ProviderError],
+    policy: RetryPolicy,
+    sleep: Sleep | None = None,
+    rng: random.Random | None = None,
+    label: str = "model call",
+) -> T:
+    """``await attempt()`` until it succeeds or the policy says stop.
+
+    ``classify`` turns an SDK exception into a ``Failure`` (``None``: not ours, re-raised
+    untouched); ``give_up`` turns the last failure and the attempt count into the
+    ``ProviderError`` raised. Cancellation is never retried or wrapped.
+    """
+    do_sleep = sleep or asyncio.sleep
+    jitter_rng = rng or random.Random()
+    number = 0
+    while True:
+        number += 1
+        try:
+            return await attempt()
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+        delay: float | None
+        if not failure.retryable or number >= policy.max_attempts:
+            delay = None
+        elif failure.retry_after is not None:
+            honour = failure.retry_after <= policy.max_retry_after_s
+            delay = failure.retry_after if honour else None
+        else:
+            delay = policy.backoff(number, jitter_rng)
+        if delay is None:
+            log.warning("%s failed after %d attempt(s): %s", label, number, _summary(failure))
+            raise give_up(failure, number) from None
+        log.warning(
+            "%s attempt %d/%d failed (%s); retrying in %.2f s",
+            label,
+            number,
+            policy.max_attempts,
+            _summary(failure),
+            delay,
+        )
+        await do_sleep(delay)

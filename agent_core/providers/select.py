@@ -1,0 +1,157 @@
+"""``SIGNOFF_MODEL`` to a ``Model``.
+
+Spec grammar (whitespace around parts is ignored, the provider is case-insensitive, the
+model name is everything after the first ``:`` so ``openai-compatible:llama3.1:8b``
+works)::
+
+    offline | "" (unset)            -> None: the engine uses its built-in offline model
+    anthropic:<model>               needs ANTHROPIC_API_KEY; ANTHROPIC_BASE_URL optional
+    openai:<model>                  needs OPENAI_API_KEY; OPENAI_BASE_URL optional
+    openai-compatible:<model>       needs OPENAI_BASE_URL; OPENAI_API_KEY optional
+                                    (a placeholder key is sent when unset)
+
+Only the ``env`` mapping given is read for these variables (the SDKs still read a few
+of their own optional ones from ``os.environ``, e.g. ``OPENAI_ORG_ID``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .anthropic_model import AnthropicModel
+from .base import display_url
+from .errors import ProviderConfigError
+from .openai_model import OpenAICompatibleModel, OpenAIModel
+from .retry import Sleep
+from .settings import ModelSettings
+
+__all__ = [
+    "COMPATIBLE_PLACEHOLDER_KEY",
+    "PROVIDERS",
+    "ModelSpec",
+    "model_from_spec",
+    "parse_spec",
+]
+
+PROVIDERS = ("anthropic", "openai", "openai-compatible")
+COMPATIBLE_PLACEHOLDER_KEY = "not-needed"
+_USAGE = "use offline, anthropic:<model>, openai:<model> or openai-compatible:<model>"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    provider: str
+    model: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+def parse_spec(spec: str) -> ModelSpec | None:
+    """The parsed spec, ``None`` for offline; ``ProviderConfigError`` when malformed."""
+    text = spec.strip()
+    if not text or text.lower() == "offline":
+        return None
+    provider, sep, model = text.partition(":")
+    provider, model = provider.strip().lower(), model.strip()
+    if not sep:
+        raise ProviderConfigError(
+            f"SIGNOFF_MODEL={spec!r} is not a model spec: {_USAGE}.", reason="bad_spec"
+        )
+    if provider not in PROVIDERS:
+        raise ProviderConfigError(
+            f"SIGNOFF_MODEL={spec!r} names an unknown provider {provider!r}: {_USAGE}.",
+            reason="bad_spec",
+        )
+    if not model or any(ch.isspace() for ch in model):
+        raise ProviderConfigError(
+            f"SIGNOFF_MODEL={spec!r} names no valid model after '{provider}:': {_USAGE}.",
+            reason="bad_spec",
+        )
+    return ModelSpec(provider, model)
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _base_url(env: Mapping[str, str], name: str) -> str | None:
+    url = _get(env, name)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProviderConfigError(
+            f"{name}={display_url(url)!r} is not an http(s) URL.", reason="bad_base_url"
+        )
+    return url
+
+
+def _key(env: Mapping[str, str], name: str, spec: ModelSpec) -> str:
+    key = _get(env, name)
+    if key is None:
+        raise ProviderConfigError(
+            f"SIGNOFF_MODEL={spec} needs {name}, which is not set.",
+            reason="missing_key",
+            provider=spec.provider,
+        )
+    return key
+
+
+def model_from_spec(
+    spec: str,
+    *,
+    env: Mapping[str, str],
+    settings: ModelSettings | None = None,
+    sleep: Sleep | None = None,
+    rng: random.Random | None = None,
+) -> AnthropicModel | OpenAIModel | None:
+    """The ``Model`` that ``spec`` (the value of ``SIGNOFF_MODEL``) selects.
+
+    Returns ``None`` for ``offline`` (or an empty spec): the offline model lives elsewhere
+    in ``agent_core`` and the engine picks it. Raises ``ProviderConfigError`` for a
+    malformed spec, a missing key or a missing/invalid base URL. No network I/O.
+    Call ``await model.aclose()`` when done with it.
+    """
+    parsed = parse_spec(spec)
+    if parsed is None:
+        return None
+    if parsed.provider == "anthropic":
+        return AnthropicModel(
+            parsed.model,
+            api_key=_key(env, "ANTHROPIC_API_KEY", parsed),
+            base_url=_base_url(env, "ANTHROPIC_BASE_URL"),
+            settings=settings,
+            sleep=sleep,
+            rng=rng,
+        )
+    if parsed.provider == "openai":
+        return OpenAIModel(
+            parsed.model,
+            api_key=_key(env, "OPENAI_API_KEY", parsed),
+            base_url=_base_url(env, "OPENAI_BASE_URL"),
+            settings=settings,
+            sleep=sleep,
+            rng=rng,
+        )
+    base_url = _base_url(env, "OPENAI_BASE_URL")
+    if base_url is None:
+        raise ProviderConfigError(
+            f"SIGNOFF_MODEL={parsed} needs OPENAI_BASE_URL, the server's Chat Completions "
+            "base URL (e.g. http://127.0.0.1:11434/v1 for Ollama, http://127.0.0.1:8000/v1 "
+            "for vLLM).",
+            reason="missing_base_url",
+            provider=parsed.provider,
+        )
+    return OpenAICompatibleModel(
+        parsed.model,
+        api_key=_get(env, "OPENAI_API_KEY") or COMPATIBLE_PLACEHOLDER_KEY,
+        base_url=base_url,
+        settings=settings,
+        sleep=sleep,
+        rng=rng,
+    )

@@ -1,0 +1,27 @@
+"""How each model call is made: output limit, per-attempt timeout, retry policy.
+
+Sampling options (temperature etc.) are left at each provider's default on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .retry import RetryPolicy
+
+__all__ = ["ModelSettings"]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    max_tokens: int = 4096
+    """Upper bound on the reply's output tokens (``max_tokens`` / ``max_completion_tokens``)."""
+    timeout_s: float = 120.0
+    """Per attempt: connect + send + wait for the whole (non-streamed) reply."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")

@@ -1,0 +1,202 @@
+"""Plumbing shared by the fake provider servers: a local aiohttp server on 127.0.0.1 with
+an ephemeral port, a queue of scripted replies, and a record of every request.
+
+Use a concrete fake (``fake_anthropic.FakeAnthropic``, ``fake_openai.FakeOpenAI``)::
+
+    async with FakeAnthropic() as server:
+        server.reply("hello")
+        ... AnthropicModel("m", api_key="k", base_url=server.base_url) ...
+        assert server.requests[0].body["model"] == "m"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+from aiohttp import web
+
+__all__ = ["FakeServer", "RecordedRequest", "Scripted", "unused_port"]
+
+
+def unused_port() -> int:
+    """A localhost port nothing listens on (connection refused when dialled)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    """Header names lower-cased."""
+    body: Any
+    """The parsed JSON body (``None`` if it was not JSON)."""
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """One scripted response: status, JSON (or raw text) body, extra headers, delay."""
+
+    status: int = 200
+    body: Any = None
+    text: str | None = None
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class FakeServer:
+    """Base class: subclasses set ``path``/``request_id_header`` and build the bodies."""
+
+    path: ClassVar[str] = ""
+    request_id_header: ClassVar[str] = "request-id"
+    request_id_prefix: ClassVar[str] = "req_fake_"
+    unauthorized_message: ClassVar[str] = "invalid x-api-key"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        default_text: str | None = None,
+        strict: bool = True,
+    ) -> None:
+        """``api_key``: when set, requests carrying another key get the provider's 401.
+        ``default_text``: reply with this text once the script is used up (else 500).
+        ``strict``: check each request against the API's documented conversation rules
+        and answer 400 ``invalid_request_error`` (script untouched) when one is broken;
+        the reasons are kept in ``rejections``."""
+        self.api_key = api_key
+        self.default_text = default_text
+        self.strict = strict
+        self.requests: list[RecordedRequest] = []
+        self.rejections: list[str] = []
+        self._script: deque[Scripted] = deque()
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> Self:
+        app = web.Application()
+        app.router.add_post(self.path, self._handle)
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = int(self._runner.addresses[0][1])
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``, the server root."""
+        return f"http://127.0.0.1:{self._port}"
+
+    # -- scripting ---------------------------------------------------------------------
+    def enqueue(self, item: Scripted) -> Self:
+        self._script.append(item)
+        return self
+
+    def raw(
+        self,
+        status: int,
+        text: str,
+        *,
+        content_type: str = "text/html",
+        headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A non-JSON response (a proxy's HTML page, say)."""
+        return self.enqueue(
+            Scripted(status=status, text=text, content_type=content_type, headers=headers or {})
+        )
+
+    @property
+    def pending(self) -> int:
+        """Scripted replies not consumed yet."""
+        return len(self._script)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # -- for subclasses ----------------------------------------------------------------
+    def ok_body(self, text: str, request_body: Any) -> Any:
+        raise NotImplementedError
+
+    def error_body(self, status: int, message: str) -> Any:
+        raise NotImplementedError
+
+    def validate(self, body: Any) -> str | None:
+        """Why the real API would refuse ``body`` with a 400, or ``None``."""
+        return None
+
+    def presented_key(self, headers: Mapping[str, str]) -> str | None:
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:]
+        return headers.get("x-api-key")
+
+    def fill(self, body: Any, request_body: Any) -> Any:
+        """Last-moment edits to a scripted body (e.g. echo the requested model)."""
+        return body
+
+    # -- serving -----------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            parsed: Any = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.requests.append(RecordedRequest(request.method, request.path, headers, parsed))
+        problem = self.validate(parsed) if self.strict else None
+        if self.api_key is not None and self.presented_key(headers) != self.api_key:
+            item = Scripted(status=401, body=self.error_body(401, self.unauthorized_message))
+        elif problem is not None:
+            self.rejections.append(problem)
+            item = Scripted(status=400, body=self.error_body(400, problem))
+        elif self._script:
+            item = self._script.popleft()
+        elif self.default_text is not None:
+            item = Scripted(body=self.ok_body(self.default_text, parsed))
+        else:
+            item = Scripted(status=500, body=self.error_body(500, "fake: no scripted reply left"))
+        if item.delay:
+            await asyncio.sleep(item.delay)
+        out_headers = {self.request_id_header: f"{self.request_id_prefix}{self.next_id()}"}
+        out_headers.update(item.headers)
+        if item.text is not None:
+            return web.Response(
+                status=item.status,
+                text=item.text,
+                content_type=item.content_type,
+                headers=out_headers,
+            )
+        return web.json_response(
+            self.fill(item.body, parsed), status=item.status, headers=out_headers
+        )

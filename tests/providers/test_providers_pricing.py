@@ -1,0 +1,101 @@
+"""Price table and cost_usd."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent_core.messages import Usage
+from agent_core.providers import (
+    DEFAULT_PRICES,
+    Price,
+    PriceTable,
+    ProviderConfigError,
+    cost_usd,
+    load_price_table,
+)
+
+MILLION = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+
+
+def test_default_table_knows_both_providers() -> None:
+    assert cost_usd("claude-sonnet-4-5", MILLION) == pytest.approx(18.0)
+    assert cost_usd("gpt-4o-mini", MILLION) == pytest.approx(0.75)
+    assert cost_usd("gpt-4o", Usage(input_tokens=2000, output_tokens=500)) == pytest.approx(
+        (2000 * 2.5 + 500 * 10) / 1e6
+    )
+    assert any(name.startswith("claude-") for name in DEFAULT_PRICES)
+    assert any(name.startswith("gpt-") for name in DEFAULT_PRICES)
+
+
+def test_lookup_rules() -> None:
+    assert cost_usd("anthropic:claude-haiku-4-5", MILLION) == pytest.approx(6.0)
+    assert cost_usd("claude-sonnet-4-5-20250929", MILLION) == pytest.approx(18.0)
+    assert cost_usd("gpt-4o-2024-08-06", MILLION) == pytest.approx(12.5)
+    assert cost_usd("openai:GPT-4o", MILLION) == pytest.approx(12.5)
+    assert cost_usd("gpt-4o-mini-2024-07-18", MILLION) == pytest.approx(0.75)
+
+
+def test_unknown_model_has_no_price() -> None:
+    assert cost_usd("openai-compatible:llama3.1:8b", MILLION) is None
+    assert cost_usd("claude-opus-4-7-experimental", MILLION) is None
+    assert cost_usd("", MILLION) is None
+
+
+def test_zero_usage_costs_zero() -> None:
+    assert cost_usd("gpt-4o", Usage()) == 0.0
+
+
+def test_toml_file_overrides_and_extends(tmp_path: Path) -> None:
+    path = tmp_path / "prices.toml"
+    path.write_text(
+        '[models."gpt-4o"]\ninput = 1.0\noutput = 2.0\n\n'
+        '[models."llama3.1:8b"]\ninput = 0\noutput = 0\n'
+    )
+    table = load_price_table(path)
+    assert cost_usd("gpt-4o", MILLION, prices=table) == pytest.approx(3.0)
+    assert cost_usd("openai-compatible:llama3.1:8b", MILLION, prices=table) == 0.0
+    assert cost_usd("claude-sonnet-4-5", MILLION, prices=table) == pytest.approx(18.0)
+
+
+def test_json_file_can_replace_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(
+        json.dumps({"replace_defaults": True, "models": {"my-model": {"input": 1, "output": 1}}})
+    )
+    table = load_price_table(str(path))
+    assert len(table) == 1
+    assert table.cost_usd("my-model", MILLION) == pytest.approx(2.0)
+    assert table.cost_usd("gpt-4o", MILLION) is None
+    empty = PriceTable({})
+    assert cost_usd("gpt-4o", MILLION, prices=empty) is None
+
+
+def test_no_path_is_the_default_table() -> None:
+    assert load_price_table().lookup("gpt-4o") == Price(2.5, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        ("bad.toml", "[models\n", "Cannot use the price table"),
+        ("neg.json", '{"models": {"x": {"input": -1, "output": 1}}}', "non-negative"),
+        ("str.json", '{"models": {"x": {"input": "1", "output": 1}}}', "models.x.input"),
+        ("nomodels.json", '{"prices": {}}', 'missing "models"'),
+        ("list.json", "[1, 2]", "top level"),
+    ],
+)
+def test_bad_files_are_config_errors(tmp_path: Path, name: str, text: str, problem: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ProviderConfigError, match=problem) as info:
+        load_price_table(path)
+    assert info.value.reason == "bad_price_table"
+    assert str(path) in str(info.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ProviderConfigError, match="Cannot use the price table"):
+        load_price_table(tmp_path / "nope.toml")

@@ -1,0 +1,100 @@
+"""The API key never shows up in an exception message, repr, traceback or log line."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+import pytest
+from fake_anthropic import FakeAnthropic
+from fake_openai import FakeOpenAI
+from fake_provider_http import unused_port
+from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
+
+from agent_core.messages import UserMessage
+from agent_core.providers import AnthropicModel, OpenAIModel, ProviderError, doctor
+
+ASK = [UserMessage(text="hi")]
+LOGGERS = ("", "agent_core", "anthropic", "openai", "httpx2", "httpcore2", "httpx", "httpcore")
+
+
+def assert_clean(err: BaseException, key: str) -> None:
+    rendered = "".join(traceback.format_exception(err))
+    for text in (str(err), repr(err), rendered, *map(str, err.args)):
+        assert key not in text
+    assert err.__cause__ is None
+
+
+@pytest.fixture
+def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+async def test_anthropic_key_never_leaks(all_logs: pytest.LogCaptureFixture) -> None:
+    async with FakeAnthropic() as api:
+        echo = f"bad key {ANTHROPIC_KEY} rejected"
+        api.error(401, message=echo)
+        api.error(400, message=echo)
+        api.error(529, message=echo)
+        api.error(529, message=echo)
+        api.reply("late", delay=1.0)
+        api.reply("fine")
+        model = AnthropicModel(
+            "claude-sonnet-4-6",
+            api_key=ANTHROPIC_KEY,
+            base_url=api.base_url,
+            settings=fast(attempts=2, timeout_s=0.2),
+            sleep=SleepRecorder(),
+        )
+        errors: list[ProviderError] = []
+        for _ in range(4):
+            try:
+                await model.complete(system="", messages=ASK, tools=[])
+            except ProviderError as caught:
+                errors.append(caught)
+        assert [type(e).__name__ for e in errors] == [
+            "ProviderAuthError",
+            "ProviderRequestError",
+            "ProviderOverloadedError",
+        ]
+        assert "[redacted]" in str(errors[1])
+        for err in errors:
+            assert_clean(err, ANTHROPIC_KEY)
+        assert ANTHROPIC_KEY not in repr(model)
+        await model.aclose()
+    assert all_logs.records, "expected some log output to inspect"
+    assert ANTHROPIC_KEY not in all_logs.text
+    assert all(ANTHROPIC_KEY not in r.getMessage() for r in all_logs.records)
+
+
+async def test_openai_key_never_leaks(all_logs: pytest.LogCaptureFixture) -> None:
+    refused = f"http://127.0.0.1:{unused_port()}/v1"
+    async with FakeOpenAI() as api:
+        api.error(401, f"Incorrect API key provided: {OPENAI_KEY}.")
+        api.error(500, f"boom {OPENAI_KEY}")
+        model = OpenAIModel(
+            "gpt-4o",
+            api_key=OPENAI_KEY,
+            base_url=api.base_url,
+            settings=fast(attempts=1),
+            sleep=SleepRecorder(),
+        )
+        offline = OpenAIModel(
+            "gpt-4o", api_key=OPENAI_KEY, base_url=refused, settings=fast(attempts=1)
+        )
+        errors: list[ProviderError] = []
+        for m in (model, model, offline):
+            with pytest.raises(ProviderError) as info:
+                await m.complete(system="", messages=ASK, tools=[])
+            errors.append(info.value)
+        for err in errors:
+            assert_clean(err, OPENAI_KEY)
+        report = await doctor(
+            "openai:gpt-4o", env={"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": refused}
+        )
+        assert OPENAI_KEY not in report.message and OPENAI_KEY not in repr(report)
+        await model.aclose()
+        await offline.aclose()
+    assert OPENAI_KEY not in all_logs.text
