@@ -24,6 +24,8 @@ from approvals import (
     Decided,
     Refused,
     VoteCounted,
+    authorize,
+    load_decision,
     locate,
     read_optional,
     record_path,
@@ -119,8 +121,21 @@ def register_actions(app: AsyncApp, engine: Engine, surface: SlackSurface) -> No
         if payload.actions[0].action_id == APPROVE:
             await clicks.decide(channel=channel, user=user, approval_id=approval_id, approve=True)
             return
-        # Deny: ask for an optional reason. trigger_id lives ~3 s, so open the modal now.
-        _, capsule = locate(engine.rt.home, approval_id)
+        # Deny: ask for an optional reason — but only someone who may still deny it.
+        session_dir, capsule = locate(engine.rt.home, approval_id)
+        existing = load_decision(session_dir, approval_id)
+        refusal = await authorize(
+            user=user,
+            requester=capsule.requester,
+            snapshot=capsule.policy,
+            current=engine.rt.policy.rule_for(capsule.tool),
+            groups=engine.rt.groups,
+        )
+        if existing is not None or refusal:
+            # The real decision path says exactly why (already decided, or not allowed).
+            await clicks.decide(channel=channel, user=user, approval_id=approval_id, approve=False)
+            return
+        # trigger_id lives ~3 s, so the modal opens now; the submission is authorized again.
         try:
             await client.views_open(
                 trigger_id=payload.trigger_id, view=deny_modal(capsule, channel=channel)

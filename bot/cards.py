@@ -48,13 +48,13 @@ def fallback_text(capsule: Capsule, decision: Decision | None = None) -> str:
     return f"{capsule.tool}: {decision.verdict}"
 
 
-def _outcome(decision: Decision) -> str:
+def _outcome(capsule: Capsule, decision: Decision) -> str:
     who = ", ".join("signoff" if d == "signoff" else f"<@{d}>" for d in decision.deciders)
     icon = {"approved": "✅ Approved", "denied": "🚫 Denied", "expired": "⌛ Expired"}[
         decision.verdict
     ]
     if decision.verdict == "expired" or decision.deciders == ("signoff",):
-        line = f"{icon}: no decision before {decision.at}"
+        line = f"{icon}: no decision before {capsule.expires_at}"
     else:
         line = f"{icon} by {who} at {decision.at}"
     if decision.reason and decision.deciders != ("signoff",):
@@ -103,7 +103,7 @@ def card_blocks(
             {
                 "type": "section",
                 "block_id": f"outcome-{version}",
-                "text": {"type": "mrkdwn", "text": _outcome(decision)},
+                "text": {"type": "mrkdwn", "text": _outcome(capsule, decision)},
             }
         )
         return blocks

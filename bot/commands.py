@@ -89,9 +89,13 @@ async def answer(
                 return "No sessions in this channel yet.", None
             session_id = latest[0].id
         try:
-            text = render_lineage(engine.rt.home, session_id)
+            record = engine.rt.store.load(session_id)
         except NotFoundError:
             return f"No session {session_id}.", None
+        if record.thread.channel != command.channel_id:
+            # A trace shows the conversation: only where that conversation happened.
+            return f"`{session_id}` belongs to another channel; run the command there.", None
+        text = render_lineage(engine.rt.home, session_id)
         if len(text) <= INLINE_LIMIT:
             return f"```{text}```", None
         return f"The trace of `{session_id}` is long; it is uploaded as a file here.", text

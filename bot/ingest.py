@@ -95,7 +95,12 @@ class EventIngest:
             event_id=callback.event_id,
             received_at=utc_iso(self.engine.rt.clock.now()),
         )
-        fresh = await self.engine.ingest(message)
+        try:
+            fresh = await self.engine.ingest(message)
+        except BaseException:
+            # Not stored, so not acked: the redelivery must not look like a duplicate.
+            self._recent.pop(callback.event_id, None)
+            raise
         self._spawn(self.engine.remember_event(callback.event_id))
         if not fresh:
             return "duplicate: message"

@@ -23,9 +23,17 @@ FAST = Timing(ack_timeout=1.0, server_ping_interval=None)
 BOT = "U0SIGNOFF"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slack_timing(timing): run this test's LocalSlack with these Timing values"
+    )
+
+
 @pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(WorkspaceConfig(seed=7, timing=FAST)) as server:
+async def slack(request: pytest.FixtureRequest) -> AsyncIterator[LocalSlack]:
+    marker = request.node.get_closest_marker("slack_timing")
+    timing = marker.args[0] if marker else FAST
+    async with LocalSlack(WorkspaceConfig(seed=7, timing=timing)) as server:
         yield server
 
 
@@ -51,8 +59,12 @@ BotFactory = Callable[..., Any]
 async def start_bot(settings: Settings, e2e_clock: FixedClock) -> AsyncIterator[BotFactory]:
     running: list[SignoffBot] = []
 
-    async def factory(**changes: Any) -> SignoffBot:
-        bot = await SignoffBot.build(settings.model_copy(update=changes), clock=e2e_clock)
+    async def factory(*, ping_interval: float = 10, **changes: Any) -> SignoffBot:
+        """A started bot; ``changes`` are Settings fields, ``ping_interval`` the Socket Mode
+        client's (a smaller one notices a dead socket sooner)."""
+        bot = await SignoffBot.build(
+            settings.model_copy(update=changes), clock=e2e_clock, ping_interval=ping_interval
+        )
         await bot.start()
         running.append(bot)
         return bot

@@ -1,0 +1,234 @@
+"""Helpers shared by the end-to-end tests (a uniquely named plain module: pytest puts this
+rootless test directory on ``sys.path``, so test files import it by name).
+
+Everything here drives or reads LocalSlack through its control API, or reads what the bot
+left on disk (``SIGNOFF_HOME``), never the bot's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from localslack import Interaction, LocalSlack
+
+OPS = "C0OPS"
+BOT_USER = "U0SIGNOFF"
+CARD_TITLE = "Approval needed"
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
+
+
+# -- acting --------------------------------------------------------------------------------
+
+
+async def mention(
+    slack: LocalSlack, text: str, *, user: str = "U0ALICE", thread_ts: str | None = None
+) -> str:
+    return await slack.post_message(
+        channel=OPS, user=user, text=f"<@{BOT_USER}> {text}", thread_ts=thread_ts
+    )
+
+
+async def stale_click(
+    slack: LocalSlack,
+    *,
+    ts: str,
+    user: str,
+    action_id: str,
+    blocks: list[dict[str, Any]],
+    channel: str = OPS,
+) -> Interaction:
+    """A click from a client that still renders an older version of the message.
+
+    LocalSlack only clicks buttons the stored message has now, and a decided card has none
+    left; real Slack clients can still show (and send) the old card for a moment. So the old
+    blocks are put back for the instant LocalSlack builds the payload (synchronously, before
+    its first await), then restored unless the bot already replaced them.
+    """
+    live = slack.workspace.get(channel, ts)
+    assert live is not None, f"no message {channel}/{ts}"
+    current = live.get("blocks")
+    stale = [dict(b) for b in blocks]
+    live["blocks"] = stale
+    try:
+        return await slack.click_button(channel=channel, ts=ts, user=user, action_id=action_id)
+    finally:
+        if live.get("blocks") is stale:
+            if current is None:
+                live.pop("blocks", None)
+            else:
+                live["blocks"] = current
+
+
+# -- observing Slack -----------------------------------------------------------------------
+
+
+async def bot_reply(slack: LocalSlack, thread: str, contains: str, timeout: float = 10) -> dict:
+    return await slack.wait_for_message(
+        channel=OPS, thread_ts=thread, from_bot=True, text_contains=contains, timeout=timeout
+    )
+
+
+async def wait_card(slack: LocalSlack, thread: str, timeout: float = 10) -> dict:
+    return await bot_reply(slack, thread, CARD_TITLE, timeout=timeout)
+
+
+async def ephemeral(slack: LocalSlack, user: str, contains: str, timeout: float = 10) -> dict:
+    return await slack.wait_for_ephemeral(user=user, text_contains=contains, timeout=timeout)
+
+
+def bot_messages(slack: LocalSlack, thread: str, contains: str = "") -> list[dict]:
+    """The bot's replies in a thread (the parent excluded) whose text contains ``contains``."""
+    return [
+        m
+        for m in slack.thread(channel=OPS, ts=thread)
+        if m.get("bot_id") and m["ts"] != thread and contains in str(m.get("text", ""))
+    ]
+
+
+def cards(slack: LocalSlack, thread: str) -> list[dict]:
+    """Approval cards in the thread, open or decided (a decided card keeps its header)."""
+    return [
+        m
+        for m in bot_messages(slack, thread)
+        if any(
+            b.get("type") == "header" and CARD_TITLE in b["text"]["text"]
+            for b in m.get("blocks") or []
+        )
+    ]
+
+
+def has_buttons(message: dict | None) -> bool:
+    return message is not None and any(b.get("type") == "actions" for b in message["blocks"])
+
+
+def approval_id_of(card: dict) -> str:
+    values = {e["value"] for e in card["blocks"][-1]["elements"]}
+    assert len(values) == 1, values
+    return next(iter(values))
+
+
+def outcome_text(message: dict | None) -> str:
+    assert message is not None
+    return " ".join(
+        b["text"]["text"] for b in message["blocks"] if b["block_id"].startswith("outcome-")
+    )
+
+
+def ephemeral_texts(slack: LocalSlack, user: str) -> list[str]:
+    return [str(e.get("text", "")) for e in slack.ephemeral_messages(user=user)]
+
+
+async def until(
+    condition: Callable[[], Any], *, timeout: float = 10, every: float = 0.02, what: str = ""
+) -> Any:
+    """Poll ``condition`` until it returns something truthy (for state on disk)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what or condition}")
+        await asyncio.sleep(every)
+
+
+# -- reading the bot's disk ----------------------------------------------------------------
+
+
+def fleet(home: Path) -> dict[str, Any]:
+    path = home / "fleet.json"
+    if not path.exists():
+        return {"services": {}, "history": []}
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def restarts(home: Path, service: str = "api") -> int:
+    return int(fleet(home)["services"].get(service, {}).get("restarts", 0))
+
+
+def session_states(home: Path) -> dict[str, str]:
+    root = home / "sessions"
+    if not root.exists():
+        return {}
+    return {
+        p.name: json.loads((p / "session.json").read_text())["state"]
+        for p in sorted(root.iterdir())
+        if p.name.startswith("sess_")
+    }
+
+
+def session_record(home: Path, session_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((home / "sessions" / session_id / "session.json").read_text())
+    return data
+
+
+def lineage(home: Path, thread_ts: str, *, team: str = "T0LOCAL", channel: str = OPS) -> list[str]:
+    """Session ids of a thread, oldest first, following parent links back from HEAD."""
+    head = home / "threads" / team / channel / thread_ts / "HEAD"
+    chain: list[str] = []
+    current: str | None = head.read_text().strip() if head.exists() else None
+    while current:
+        chain.append(current)
+        current = session_record(home, current)["parent_id"]
+    return chain[::-1]
+
+
+def approvals_dir(home: Path, approval_id: str) -> Path:
+    pointer = json.loads((home / "approvals" / approval_id).read_text())
+    return home / "sessions" / pointer["session"] / "approvals"
+
+
+def decision(home: Path, approval_id: str) -> dict[str, Any] | None:
+    path = approvals_dir(home, approval_id) / f"{approval_id}.decision.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def capsule(home: Path, approval_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (approvals_dir(home, approval_id) / f"{approval_id}.json").read_text()
+    )
+    return data
+
+
+def card_record(home: Path, approval_id: str) -> dict[str, Any] | None:
+    if not (home / "approvals" / approval_id).exists():
+        return None
+    path = approvals_dir(home, approval_id) / f"{approval_id}.card.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def inbox_waiting(home: Path) -> list[Path]:
+    """Messages stored but not yet recorded in a session, over every thread."""
+    return sorted(p for p in (home / "threads").glob("*/*/*/inbox/new/*") if p.is_file())
+
+
+def write_policy(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """A child environment with no proxy (slack_sdk ignores NO_PROXY) and no stray config."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PROXY_VARS
+        and "proxy" not in k.lower()
+        and not k.startswith(("SIGNOFF_", "SLACK_"))
+    }
+    env.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", **extra)
+    return env

@@ -1,0 +1,209 @@
+"""``/signoff`` through LocalSlack: every answer is ephemeral (via the ``response_url``) and
+goes to the person who typed the command only; a long trace is uploaded as a file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    bot_reply,
+    ephemeral,
+    ephemeral_texts,
+    lineage,
+    mention,
+    until,
+    wait_card,
+    write_policy,
+)
+
+from bot.app import SignoffBot
+from bot.config import Settings
+from localslack import LocalSlack
+from sessions import FixedClock
+
+GROUP_POLICY = '[tools.restart_service]\napprovers = ["S0APPROVERS"]\n'
+
+
+async def signoff(slack: LocalSlack, user: str, text: str, contains: str) -> str:
+    """Run ``/signoff <text>`` as ``user``; the ephemeral answer that contains ``contains``."""
+    before = len(ephemeral_texts(slack, user))
+    interaction = await slack.slash_command(command="/signoff", user=user, channel=OPS, text=text)
+    answer = await ephemeral(slack, user, contains)
+    delivery = await slack.wait_for_ack(interaction.envelope_id)
+    assert not delivery.user_saw_error and not delivery.late_ack
+    assert len(ephemeral_texts(slack, user)) == before + 1  # one answer per command
+    assert answer["channel"] == OPS
+    return str(answer["text"])
+
+
+async def test_help_and_unknown_verbs(slack: LocalSlack, bot: SignoffBot):
+    text = await signoff(slack, "U0CAROL", "help", "/signoff trace [session-id]")
+    for verb in ("sessions", "pending", "help"):
+        assert f"`/signoff {verb}" in text
+    assert await signoff(slack, "U0CAROL", "", "/signoff pending") == text  # bare = help
+    unknown = await signoff(slack, "U0CAROL", "frobnicate now", "I don't know")
+    assert unknown.startswith("I don't know `frobnicate now`")
+    assert "`/signoff trace" in unknown  # it says what is possible instead
+    # Nobody else saw any of it, and nothing was posted in the channel.
+    assert ephemeral_texts(slack, "U0ALICE") == []
+    assert not [m for m in slack.messages(channel=OPS) if m.get("bot_id")]
+
+
+async def test_sessions_lists_this_channels_sessions(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
+):
+    assert "No sessions in this channel yet" in await signoff(
+        slack, "U0BOB", "sessions", "No sessions"
+    )
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,")
+    await bot.engine.idle()
+    e2e_clock.advance(timedelta(minutes=1))
+    await slack.post_message(channel=OPS, user="U0ALICE", text="status of db", thread_ts=thread)
+    await bot_reply(slack, thread, "service=db,")
+    await bot.engine.idle()
+    text = await signoff(slack, "U0BOB", "sessions", "Recent sessions here")
+    ids = lineage(settings.home, thread)
+    assert len(ids) == 2
+    for sid in ids:
+        assert f"`{sid}` completed (thread {thread}" in text
+
+
+async def test_pending_lists_what_waits_for_me_and_not_my_own_requests(
+    slack: LocalSlack, start_bot, tmp_path: Path
+):
+    policy = write_policy(tmp_path / "group.toml", GROUP_POLICY)
+    bot: SignoffBot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await bot.engine.idle()
+
+    # Bob is in S0APPROVERS: it waits for him.
+    mine = await signoff(slack, "U0BOB", "pending", "waiting for you")
+    assert mine.startswith("1 request(s) waiting for you:")
+    assert f"`{approval}`" in mine
+    assert "`restart_service` asked by <@U0ALICE>" in mine
+    # Alice asked for it (and may not approve her own request); Carol is not an approver.
+    assert await signoff(slack, "U0ALICE", "pending", "Nothing is waiting") == (
+        "Nothing is waiting for your decision."
+    )
+    await signoff(slack, "U0CAROL", "pending", "Nothing is waiting")
+
+    # Once decided, it waits for nobody.
+    from bot.cards import APPROVE
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished")
+    await bot.engine.idle()
+    await signoff(slack, "U0BOB", "pending", "Nothing is waiting")
+
+
+async def test_trace_shows_the_lineage_inline_and_rejects_bad_ids(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
+):
+    assert "No sessions in this channel yet" in await signoff(slack, "U0BOB", "trace", "No ")
+    thread = await mention(slack, "status of web")
+    await bot_reply(slack, thread, "service=web,")
+    await bot.engine.idle()
+    e2e_clock.advance(timedelta(minutes=1))
+    await slack.post_message(channel=OPS, user="U0BOB", text="status of db", thread_ts=thread)
+    await bot_reply(slack, thread, "service=db,")
+    await bot.engine.idle()
+    first, second = lineage(settings.home, thread)
+
+    latest = await signoff(slack, "U0CAROL", "trace", "```")
+    assert latest.startswith("```") and latest.endswith("```")
+    assert f"C0OPS/{thread}: 2 session(s)" in latest
+    assert latest.index(first) < latest.index(second)  # oldest first
+    assert f"▶ {second}" in latest  # the latest session is the one marked
+    for expected in ("status of web", "status of db", "service_status", "<U0ALICE>", "<U0BOB>"):
+        assert expected in latest
+
+    older = await signoff(slack, "U0CAROL", f"trace {first}", f"▶ {first}")
+    assert f"C0OPS/{thread}: 2 session(s)" in older and second in older
+    assert await signoff(slack, "U0CAROL", "trace here", f"▶ {second}") == latest
+
+    bad = await signoff(slack, "U0CAROL", "trace not-an-id", "session id")
+    assert "expected sess_ and 12 hex digits" in bad
+    assert "Try `/signoff sessions`" in bad
+    missing = await signoff(slack, "U0CAROL", "trace sess_0123456789ab", "No session")
+    assert missing == "No session sess_0123456789ab."
+    assert slack.files() == []
+
+
+async def test_a_long_trace_is_uploaded_as_a_file(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
+):
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,")
+    services = ["web", "worker", "db", "api", "web", "worker", "db"]
+    for n, service in enumerate(services):
+        e2e_clock.advance(timedelta(minutes=1))
+        ts = await slack.post_message(
+            channel=OPS, user="U0ALICE", text=f"status of {service} ({n})", thread_ts=thread
+        )
+        await slack.wait_for_message(
+            channel=OPS,
+            thread_ts=thread,
+            from_bot=True,
+            text_contains=f"service={service},",
+            after_ts=ts,
+            timeout=10,
+        )
+        await bot.engine.idle()
+    ids = lineage(settings.home, thread)
+    assert len(ids) == len(services) + 1
+
+    text = await signoff(slack, "U0ALICE", "trace", "uploaded as a file")
+    assert f"`{ids[-1]}`" in text
+    # The answer goes out first, then the upload: wait for the file to be shared.
+    shared_msg = await slack.wait_for_message(
+        channel=OPS, predicate=lambda m: bool(m.get("files")), timeout=10
+    )
+    uploaded = slack.files()
+    assert len(uploaded) == 1
+    assert shared_msg["files"][0]["id"] == uploaded[0]["id"]
+    upload = uploaded[0]
+    assert upload["title"] == "signoff trace"
+    content = slack.file_content(upload["id"]).decode()
+    assert len(content) > 2800
+    assert f"C0OPS/{thread}: {len(ids)} session(s)" in content
+    for sid in ids:
+        assert sid in content
+    # It was shared in the channel the command came from.
+    shared = [m for m in slack.messages(channel=OPS) if m.get("files")]
+    assert len(shared) == 1 and shared[0]["files"][0]["id"] == upload["id"]
+    assert "Trace requested by <@U0ALICE>" in shared[0]["text"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (confidentiality): bot/commands.py:81-92 (answer) renders `/signoff trace "
+    "<session-id>` for any session, whatever channel it belongs to; a member of #ops who is "
+    "not in #incident-private reads that channel's conversation (and a long one is uploaded "
+    "into the channel the command came from, for everyone there)",
+)
+async def test_trace_does_not_show_a_private_channels_session_elsewhere(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+):
+    secret = await slack.post_message(
+        channel="C0PRIVATE", user="U0ALICE", text="<@U0SIGNOFF> status of db"
+    )
+    await slack.wait_for_message(
+        channel="C0PRIVATE", thread_ts=secret, from_bot=True, text_contains="service=db,"
+    )
+    await bot.engine.idle()
+    (session_id,) = lineage(settings.home, secret, channel="C0PRIVATE")
+    await slack.slash_command(
+        command="/signoff", user="U0BOB", channel=OPS, text=f"trace {session_id}"
+    )
+    await until(lambda: ephemeral_texts(slack, "U0BOB"), what="an answer")
+    (answer,) = ephemeral_texts(slack, "U0BOB")
+    assert "C0PRIVATE" not in answer
+    assert "status of db" not in answer

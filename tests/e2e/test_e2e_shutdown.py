@@ -1,0 +1,135 @@
+"""Graceful stop while a turn runs (SIGTERM's path, ``SignoffBot.stop``): no exception, no
+new envelopes taken, the running turn either finishes within the grace period or is left
+for the next start's recovery; either way every session ends terminal and every message is
+answered exactly once.
+
+The turn is held inside the model call by a gate the test controls. A turn still held when
+the grace period runs out is ended the way a process exit ends it: the task dies with
+``CancelledError`` at its await, leaving its session ``running`` on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from signoff_e2e_kit import (
+    OPS,
+    TERMINAL,
+    bot_messages,
+    bot_reply,
+    inbox_waiting,
+    lineage,
+    mention,
+    session_record,
+    session_states,
+    until,
+)
+
+from bot.app import SignoffBot
+from bot.config import Settings
+from localslack import LocalSlack
+
+
+class ModelGate:
+    """Holds the bot's first model call until released (or killed)."""
+
+    def __init__(self, bot: SignoffBot) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.killed = False
+        model = bot.engine.rt.model
+        self._think = model.complete
+        model.complete = self.complete  # type: ignore[method-assign]
+
+    async def complete(self, **kwargs: Any) -> Any:
+        if not self.entered.is_set():
+            self.entered.set()
+            await self.release.wait()
+            if self.killed:
+                raise asyncio.CancelledError  # the process is gone
+        return await self._think(**kwargs)
+
+    def kill(self) -> None:
+        self.killed = True
+        self.release.set()
+
+
+def answers(slack: LocalSlack, thread: str, service: str) -> int:
+    return len(bot_messages(slack, thread, f"service={service},"))
+
+
+async def test_stop_lets_the_running_turn_finish_and_leaves_new_messages_to_the_next_start(
+    slack: LocalSlack, start_bot, settings: Settings
+):
+    home = settings.home
+    first: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    gate = ModelGate(first)
+    thread = await mention(slack, "status of api")
+    await asyncio.wait_for(gate.entered.wait(), timeout=10)
+
+    stopping = asyncio.create_task(first.stop(grace=10))
+    await until(lambda: not first.handler.accepting, what="the bot to stop accepting")
+    # Sent while the bot stops: it must not be taken now, nor lost.
+    late = await slack.post_message(
+        channel=OPS, user="U0BOB", text="status of db", thread_ts=thread
+    )
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # still waiting for the running turn
+    gate.release.set()
+    await asyncio.wait_for(stopping, timeout=10)  # no exception
+    assert stopping.exception() is None
+    await bot_reply(slack, thread, "service=api,")
+    assert list(session_states(home).values()) == ["completed"]
+    assert answers(slack, thread, "db") == 0
+    taken = [
+        d
+        for d in slack.deliveries(type="events_api")
+        if d.payload["event"].get("ts") == late and d.acked
+    ]
+    assert taken == []
+
+    second: SignoffBot = await start_bot()
+    await bot_reply(slack, thread, "service=db,")
+    await second.engine.idle()
+    states = session_states(home)
+    assert len(states) == 2 and set(states.values()) == {"completed"}
+    assert answers(slack, thread, "api") == 1
+    assert answers(slack, thread, "db") == 1
+    assert inbox_waiting(home) == []
+
+
+async def test_turn_outliving_the_grace_period_is_recovered_by_the_next_start(
+    slack: LocalSlack, start_bot, settings: Settings
+):
+    home = settings.home
+    first: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    gate = ModelGate(first)
+    thread = await mention(slack, "status of worker")
+    await asyncio.wait_for(gate.entered.wait(), timeout=10)
+
+    began = time.monotonic()
+    await first.stop(grace=0.3)  # returns, without an exception, though the turn still runs
+    assert time.monotonic() - began < 3
+    gate.kill()  # ... and then the process exits
+    await asyncio.sleep(0.05)
+    (crashed,) = lineage(home, thread)
+    assert session_states(home)[crashed] == "running"
+    assert answers(slack, thread, "worker") == 0
+
+    second: SignoffBot = await start_bot()
+    await bot_reply(slack, thread, "service=worker,")
+    await second.engine.idle()
+    states = session_states(home)
+    assert set(states.values()) <= TERMINAL
+    chain = lineage(home, thread)
+    assert chain[0] == crashed and len(chain) == 2
+    assert states[crashed] == "failed"
+    assert session_record(home, crashed)["transitions"][-1]["reason"].startswith("crashed")
+    assert states[chain[1]] == "completed"
+    assert session_record(home, chain[1])["cause"] == "recovery"
+    assert answers(slack, thread, "worker") == 1
+    assert inbox_waiting(home) == []
