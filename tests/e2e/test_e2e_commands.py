@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
@@ -182,13 +181,6 @@ async def test_a_long_trace_is_uploaded_as_a_file(
     assert "Trace requested by <@U0ALICE>" in shared[0]["text"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (confidentiality): bot/commands.py:81-92 (answer) renders `/signoff trace "
-    "<session-id>` for any session, whatever channel it belongs to; a member of #ops who is "
-    "not in #incident-private reads that channel's conversation (and a long one is uploaded "
-    "into the channel the command came from, for everyone there)",
-)
 async def test_trace_does_not_show_a_private_channels_session_elsewhere(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
 ):

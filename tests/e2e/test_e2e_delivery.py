@@ -105,12 +105,6 @@ async def test_redelivered_mention_is_answered_once(
     assert inbox_waiting(settings.home) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: bot/ingest.py:88 marks the event id as seen before engine.ingest (line 98) "
-    "stores the message; when storing raises, the envelope is left unacked, and its "
-    "redelivery is acked as 'duplicate: event id' without being stored: the message is lost",
-)
 @quick_acks
 async def test_event_the_bot_failed_to_store_is_stored_when_redelivered(
     slack: LocalSlack, settings: Settings, start_bot

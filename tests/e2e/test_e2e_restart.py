@@ -197,13 +197,6 @@ async def test_a_request_expired_while_no_bot_ran_is_expired_by_the_next_one(
     assert len(bot_messages(slack, thread, "was not run")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: bot/cards.py:57 (_outcome) renders an expired card as 'no decision before "
-    "{decision.at}', the time the sweep ran, not the request's deadline (capsule.expires_at); "
-    "after downtime the card names a deadline up to days late, and disagrees with the thread "
-    "reply, which quotes expires_at",
-)
 async def test_an_expired_card_names_the_deadline_not_the_time_of_the_sweep(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
 ):
