@@ -12,7 +12,7 @@ import logging
 import time
 
 from approvals import Capsule, approval_row, record_path, write_record
-from sessions import AlreadyExistsError, SessionState, failpoint
+from sessions import AlreadyExistsError, SessionFiles, SessionRecord, SessionState, failpoint
 
 from .budgets import BudgetExceeded, BudgetTracker
 from .executor import run_calls
@@ -22,7 +22,7 @@ from .parsing import to_tool_call
 from .runtime import Runtime
 from .session_run import SessionRun
 
-__all__ = ["park", "post_cards", "run_loop", "say"]
+__all__ = ["lost_replies", "park", "post_cards", "run_loop", "say"]
 
 log = logging.getLogger("signoff.loop")
 
@@ -36,6 +36,29 @@ async def say(run: SessionRun, text: str) -> None:
         run.trace("reply_failed", {"ticket": name, "error": f"{type(exc).__name__}: {exc}"})
         return
     run.files.write_ticket("reply-sent", {"ticket": name})
+
+
+def lost_replies(rt: Runtime, crashed: SessionRecord) -> list[str]:
+    """What a crashed session meant to say in the thread but may not have said.
+
+    A reply ticket without its reply-sent ticket, or an answer recorded in the
+    transcript with no reply ticket at all (a crash between the two). Posting twice is
+    allowed by the Surface contract; losing an answer is not.
+    """
+    directory = rt.home.session_dir(crashed.id)
+    tickets = SessionFiles(directory, clock=rt.clock).read_tickets()
+    sent = {t.get("ticket") for t in tickets if t.get("kind") == "reply-sent"}
+    ticketed = [t for t in tickets if t.get("kind") == "reply"]
+    lost = [str(t.get("text", "")) for t in ticketed if t.get("file") not in sent]
+    inherited = 0
+    if crashed.parent_id is not None:
+        inherited = len(SessionFiles(rt.home.session_dir(crashed.parent_id)).read_transcript())
+    said = {str(t.get("text", "")) for t in ticketed}
+    for record in SessionFiles(directory).read_transcript()[inherited:]:
+        text = str(record.get("text", "")).strip()
+        if record.get("role") == "assistant" and text and record.get("text") not in said:
+            lost.append(str(record["text"]))
+    return lost
 
 
 async def post_cards(rt: Runtime, capsules: list[Capsule]) -> None:

@@ -9,12 +9,14 @@ new message and crash recovery alike, so all three behave the same.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from approvals import (
     AlreadyClaimedError,
     Capsule,
+    Claim,
     Decision,
     ExecutionResult,
     capsule_ids,
@@ -28,7 +30,7 @@ from approvals import (
     record_path,
     write_record,
 )
-from sessions import failpoint, verify
+from sessions import AlreadyExistsError, failpoint, verify
 
 from .executor import execute, run_calls
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
@@ -63,9 +65,16 @@ def _scan(run: SessionRun, wanted: set[str]) -> _Origins:
                 found.capsules.setdefault(capsule.call_id, (directory, capsule))
         for ticket in _tickets(run, directory):
             call_id = str(ticket.get("call_id", ""))
-            if call_id in wanted:
-                target = found.intents if ticket.get("kind") == "intent" else found.results
-                target.setdefault(call_id, ticket)
+            if call_id not in wanted:
+                continue
+            gated_by = ticket.get("approval_id")
+            if isinstance(gated_by, str) and gated_by:
+                # An approved call interrupted mid-run is still a gated call: settle it
+                # through its capsule, so its claim, result and "told" stay consistent.
+                found.capsules.setdefault(call_id, locate(run.rt.home, gated_by))
+                continue
+            target = found.intents if ticket.get("kind") == "intent" else found.results
+            target.setdefault(call_id, ticket)
         current = run.rt.store.load(current).parent_id
     return found
 
@@ -122,6 +131,9 @@ async def realize(
         claim(session_dir, capsule.id, by_session=run.id, at=now)
         failpoint("resume.after_claim")
     except AlreadyClaimedError:
+        finished = _claimed_result(run, session_dir, capsule)
+        if finished is not None:
+            return finished
         return "uncertain", (
             f"approved by {who}; the call was started once before and its result was not "
             "recorded (a crash). It is not re-run automatically: check the system first."
@@ -142,6 +154,30 @@ async def realize(
     )
     failpoint("resume.after_result_record")
     return result.status, result.content
+
+
+def _claimed_result(
+    run: SessionRun, session_dir: Path, capsule: Capsule
+) -> tuple[ToolStatus, str] | None:
+    """The result ticket the claiming session wrote before a crash cut it short, if any."""
+    claimed = read_optional(record_path(session_dir, capsule.id, "claim"), Claim)
+    if claimed is None:
+        return None
+    for ticket in _tickets(run, run.rt.home.session_dir(claimed.session_id)):
+        if ticket.get("kind") == "result" and ticket.get("call_id") == capsule.call_id:
+            ok = ticket.get("status") == "ok"
+            output = str(ticket.get("content", ""))
+            result = ExecutionResult(
+                approval_id=capsule.id,
+                session_id=claimed.session_id,
+                at=claimed.at,
+                ok=ok,
+                output=output,
+            )
+            with contextlib.suppress(AlreadyExistsError):
+                write_record(record_path(session_dir, capsule.id, "result"), result)
+            return ("ok" if ok else "error"), output
+    return None
 
 
 async def _gated(

@@ -23,7 +23,7 @@ from sessions import (
     utc_iso,
 )
 
-from .loop import park, post_cards, run_loop
+from .loop import lost_replies, park, post_cards, run_loop, say
 from .messages import AssistantMessage, UserMessage
 from .mirror import mark_told
 from .runtime import Runtime
@@ -75,9 +75,11 @@ async def _start_child(
         session_md=_session_md(tdir.thread, head, cause),
         transcript=transcript,
     )
+    # HEAD first: a crash from here on leaves a non-terminal HEAD that the next worker
+    # closes and continues, instead of an orphan nobody looks at.
+    tdir.set_head(record.id)
     failpoint("drain.after_child_created")
     await rt.index.put_session(record)
-    tdir.set_head(record.id)
     await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
     run = SessionRun(rt, record)
     await run.start()
@@ -114,14 +116,16 @@ async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
     tdir.ensure()
     queue = WorkQueue(rt.home)
     async with file_lock_async(tdir.lock_path):
+        tdir.inbox.clean_tmp(older_than=60.0)
         while True:
             if rt.killed():
                 return
             head_id = tdir.head()
             head = rt.store.load(head_id) if head_id else None
             cause = ""
+            crashed: SessionRecord | None = None
             if head is not None and not head.terminal:
-                head = await close_crashed(rt, head)
+                head = crashed = await close_crashed(rt, head)
                 cause = "recovery"
             pending = tdir.inbox.pending()
             if pending:
@@ -134,6 +138,9 @@ async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
                     continue
                 return
             run = await _start_child(rt, tdir, head, cause)
+            if crashed is not None:
+                for text in lost_replies(rt, crashed):
+                    await say(run, text)
             _record_messages(run, tdir, pending)
             outcome = await settle(run)
             for approval_id in outcome.told:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -109,13 +110,26 @@ class Inbox:
             return []
         return [self._read(self.cur / n) for n in names if not n.startswith(".")]
 
-    def clean_tmp(self) -> None:
-        """Leftovers in tmp/ were never acked (a crash before the link): drop them."""
+    def clean_tmp(self, *, older_than: float = 0.0) -> int:
+        """Drop leftovers in tmp/: never linked, so never acked (a crash mid-delivery).
+
+        ``older_than`` spares files a concurrent delivery may still be writing.
+        """
+        removed = 0
+        cutoff = time.time() - older_than
         try:
-            for name in os.listdir(self.tmp):
-                (self.tmp / name).unlink(missing_ok=True)
+            names = os.listdir(self.tmp)
         except FileNotFoundError:
-            return
+            return 0
+        for name in names:
+            path = self.tmp / name
+            try:
+                if path.stat().st_mtime <= cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
     @staticmethod
     def _read(path: Path) -> InboxMessage:

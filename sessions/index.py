@@ -84,10 +84,11 @@ class Index:
     @classmethod
     async def open(cls, path: Path) -> Index:
         conn = await aiosqlite.connect(path)
+        # Before anything else: switching to WAL itself may wait for another process.
+        await conn.execute("PRAGMA busy_timeout=5000")
         await conn.execute("PRAGMA journal_mode=WAL")
         # The files are the durable copy; the index may lose its last commits on power loss.
         await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
         await conn.executescript(SCHEMA)
         await conn.commit()
         return cls(conn, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from .clock import SystemClock, utc_iso
 from .errors import SessionsError
 from .home import Home
 from .index import ApprovalRow, Index
+from .locks import file_lock_async
 from .records import SessionRecord
 from .store import SessionStore
 from .threads import ThreadDir, iter_thread_keys
@@ -20,12 +22,24 @@ __all__ = ["ApprovalScanner", "reindex"]
 ApprovalScanner = Callable[[Path, SessionRecord], Iterable[ApprovalRow]]
 
 
-async def reindex(home: Home, *, scan_approvals: ApprovalScanner | None = None) -> dict[str, int]:
-    """Build a fresh index next to the old one and swap it in; returns row counts."""
+async def reindex(
+    home: Home, *, scan_approvals: ApprovalScanner | None = None, if_missing: bool = False
+) -> dict[str, int]:
+    """Build a fresh index next to the old one and swap it in; returns row counts.
+
+    Serialized across processes by a lock, so two processes that start on a home without
+    an index do not rebuild it over each other; ``if_missing`` skips the rebuild when
+    another process finished one while this one waited.
+    """
     home.ensure()
-    fresh_path = home.root / "index.sqlite3.rebuild"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{fresh_path}{suffix}").unlink(missing_ok=True)
+    async with file_lock_async(home.root / "index.lock"):
+        if if_missing and home.index_path.exists():
+            return {}
+        return await _rebuild(home, scan_approvals)
+
+
+async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[str, int]:
+    fresh_path = home.root / f"index.sqlite3.rebuild-{secrets.token_hex(4)}"
     store = SessionStore(home)
     fresh = await Index.open(fresh_path)
     problems = 0

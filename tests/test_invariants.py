@@ -157,9 +157,17 @@ async def test_I2_resettling_uses_the_recorded_result_or_reports_uncertain(
 
     first = await replay()
     assert first.status == "ok" and restarts(home) == 1
+    # Without result.json, the claiming session's result ticket still tells the outcome.
     record_path(parked_dir, capsule.id, "result").unlink()
     second = await replay()
-    assert second.status == "uncertain" and restarts(home) == 1
+    assert second.status == "ok" and restarts(home) == 1
+    # With neither (a crash between the tool's effect and any record), it is uncertain.
+    record_path(parked_dir, capsule.id, "result").unlink()
+    claim = json.loads(record_path(parked_dir, capsule.id, "claim").read_text())
+    for ticket in (home.session_dir(claim["session_id"]) / "tickets").glob("*-result.json"):
+        ticket.unlink()
+    third = await replay()
+    assert third.status == "uncertain" and restarts(home) == 1
 
 
 # I3 ----------------------------------------------------------------------------------
