@@ -62,6 +62,9 @@ log = logging.getLogger("signoff.engine")
 class Engine:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        # The loop the engine (and its index connection) lives on. Ingest may be called
+        # from another loop — the bot acks on a socket thread — and hands wake-ups here.
+        self._loop = asyncio.get_running_loop()
         self._tasks: dict[ThreadKey, asyncio.Task[None]] = {}
         self._again: set[ThreadKey] = set()
         self.errors: list[BaseException] = []
@@ -114,8 +117,18 @@ class Engine:
         # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
         fresh, waiting = await asyncio.to_thread(self._store, message)
         if waiting:
-            self.wake(message.thread)
+            self._wake_from_anywhere(message.thread)
         return fresh
+
+    def _wake_from_anywhere(self, thread: ThreadKey) -> None:
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self._loop:
+            self.wake(thread)
+        else:
+            self._loop.call_soon_threadsafe(self.wake, thread)
 
     def _store(self, message: InboxMessage) -> tuple[bool, bool]:
         tdir = ThreadDir(self.rt.home, message.thread)
@@ -131,7 +144,10 @@ class Engine:
 
     async def remember_event(self, event_id: str) -> bool:
         """The fast path of dedupe by event id; the inbox's file names are the durable one."""
-        return await self.rt.index.mark_seen(event_id, utc_iso(self.rt.clock.now()))
+        mark = self.rt.index.mark_seen(event_id, utc_iso(self.rt.clock.now()))
+        if asyncio.get_running_loop() is self._loop:
+            return await mark
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(mark, self._loop))
 
     # workers ----------------------------------------------------------------------
     def wake(self, thread: ThreadKey) -> None:

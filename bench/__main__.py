@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import os
 
-from . import engine_bench
+from . import engine_bench, providers_bench, slack_bench
 
 
 def main() -> None:
@@ -23,6 +23,10 @@ def main() -> None:
         print(asyncio.run(engine_bench.parked_memory()))
     if args.only in (None, "scale"):
         print(asyncio.run(engine_bench.scale_table(counts)))
+    if args.only in (None, "slack"):
+        print(asyncio.run(slack_bench.ack_table()))
+    if args.only in (None, "providers"):
+        providers_bench._print(providers_bench.run())
 
 
 if __name__ == "__main__":

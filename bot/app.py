@@ -34,7 +34,7 @@ from .ingest import EventIngest
 from .models import build_budgets, build_cost, build_model
 from .payloads import MessageEvent
 from .slack_surface import SlackSurface
-from .socket import SignoffSocketModeHandler
+from .socket import SignoffSocketModeHandler, SocketThread
 
 __all__ = ["SignoffBot", "run_bot", "web_client"]
 
@@ -60,6 +60,7 @@ class SignoffBot:
     app: AsyncApp
     handler: SignoffSocketModeHandler
     ingest: EventIngest
+    socket: SocketThread
     sweep_every: float = 30.0
 
     @classmethod
@@ -98,15 +99,24 @@ class SignoffBot:
             bot_id=str(me.get("bot_id") or ""),
             on_taken=taken,
         )
-        handler = SignoffSocketModeHandler(
-            app, settings.slack_app_token.get_secret_value(), ingest, ping_interval=ping_interval
-        )
-        return cls(engine=engine, app=app, handler=handler, ingest=ingest)
+        socket = SocketThread()
+        socket.start()
+        app_token = settings.slack_app_token.get_secret_value()
+        app_loop = asyncio.get_running_loop()
+
+        async def make_handler() -> SignoffSocketModeHandler:
+            # Built on the socket thread: the client binds to the loop it is created in.
+            return SignoffSocketModeHandler(
+                app, app_token, ingest, app_loop=app_loop, ping_interval=ping_interval
+            )
+
+        handler = await socket.call(make_handler())
+        return cls(engine=engine, app=app, handler=handler, ingest=ingest, socket=socket)
 
     async def start(self) -> None:
         counts = await self.engine.recover()
         log.info("recovered: %s", counts)
-        await self.handler.connect_async()  # type: ignore[no-untyped-call]
+        await self.socket.call(self.handler.connect_async())  # type: ignore[no-untyped-call]
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _sweep_forever(self) -> None:
@@ -122,14 +132,15 @@ class SignoffBot:
         self.handler.accepting = False
         self._sweeper.cancel()
         with contextlib.suppress(Exception):
-            await self.handler.disconnect_async()  # type: ignore[no-untyped-call]
+            await self.socket.call(self.handler.disconnect_async())  # type: ignore[no-untyped-call]
         try:
             await asyncio.wait_for(self.engine.idle(), timeout=grace)
         except TimeoutError:
             log.warning("turns still running after %.0fs; recovery will continue them", grace)
-        await self.ingest.drain()
+        await self.socket.call(self.ingest.drain())
         with contextlib.suppress(Exception):
-            await self.handler.close_async()  # type: ignore[no-untyped-call]
+            await self.socket.call(self.handler.close_async())  # type: ignore[no-untyped-call]
+        await self.socket.stop()
         await self.engine.close()
 
 
