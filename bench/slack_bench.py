@@ -52,8 +52,9 @@ class Control:
             body["thread_ts"] = thread_ts
         return str((await self.call("POST", "/messages", **body))["ts"])
 
-    async def deliveries(self) -> list[dict[str, Any]]:
-        return list((await self.call("GET", "/deliveries?type=events_api"))["deliveries"])
+    async def deliveries(self, *, payload: bool = False) -> list[dict[str, Any]]:
+        query = "/deliveries?type=events_api" + ("&payload=1" if payload else "")
+        return list((await self.call("GET", query))["deliveries"])
 
 
 def _start_localslack() -> tuple[subprocess.Popen[str], str]:
@@ -83,11 +84,10 @@ async def _phase(kind: str) -> tuple[list[float], list[float]]:
     try:
         async with aiohttp.ClientSession() as session:
             control = Control(url, session)
-            closer = await _start_app(kind, url, home)
-            await _wait(control, lambda: _has_socket(control))
+            # Everything is posted before the app connects: localslack queues the envelopes
+            # and sends them all the moment the socket opens — a real burst, the same for
+            # both apps, not one paced by this load generator.
             parents = [await control.post(f"thread {i}") for i in range(THREADS)]
-            await _wait(control, lambda: _all_acked(control, THREADS))
-            before = len(await control.deliveries())
             gate = asyncio.Semaphore(25)
 
             async def mention(i: int) -> None:
@@ -97,13 +97,15 @@ async def _phase(kind: str) -> tuple[list[float], list[float]]:
                     )
 
             await asyncio.gather(*(mention(i) for i in range(MENTIONS)))
-            await _wait(control, lambda: _all_acked(control, before + 2 * MENTIONS))
-            burst = (await control.deliveries())[before:]
+            closer, idle = await _start_app(kind, url, home)
+            await _wait(control, lambda: _all_acked(control, THREADS + 2 * MENTIONS))
+            burst = (await control.deliveries(payload=True))[: THREADS + 2 * MENTIONS]
             latencies = [
                 d["acked_at"] - d["sent_at"] for d in burst if d["acked_at"] and d["sent_at"]
             ]
             replies: list[float] = []
             if kind == "signoff":
+                await idle()  # the burst's 500 turns are done; now one mention at a time
                 for i in range(20):
                     start = time.perf_counter()
                     ts = await control.post(f"<@U0SIGNOFF> status of web {i}")
@@ -144,7 +146,11 @@ async def _start_app(kind: str, url: str, home: Path) -> Any:
         app.event("message")(noop)
         handler = AsyncSocketModeHandler(app, APP_TOKEN)
         await handler.connect_async()
-        return handler.close_async
+
+        async def nothing() -> None:
+            return None
+
+        return handler.close_async, nothing
     settings = Settings(
         home=home, slack_bot_token=SecretStr(BOT_TOKEN), slack_app_token=SecretStr(APP_TOKEN),
         slack_api_url=url + "/api/",
@@ -155,7 +161,7 @@ async def _start_app(kind: str, url: str, home: Path) -> Any:
     async def close() -> None:
         await bot.stop(grace=60)
 
-    return close
+    return close, bot.engine.idle
 
 
 async def ack_table() -> str:
