@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "run", help="run the Slack bot (Socket Mode; needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)"
     )
+    dev = sub.add_parser("dev", help="the bot and a local Slack in your browser (no workspace)")
+    dev.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--clock-offset", default="0", help="shift the clock, e.g. 2d or 36h")
     return parser
 
 
@@ -234,6 +238,15 @@ def _run(argv: Sequence[str] | None) -> int:
             level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
         )
         return asyncio.run(run_bot(settings))
+    if args.command == "dev":
+        import logging
+
+        from .dev import run_dev
+
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+        return asyncio.run(
+            run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)
+        )
     if args.command == "reindex":
         counts = asyncio.run(reindex(Home(settings.home), scan_approvals=scan_session_approvals))
         print("rebuilt index: " + " ".join(f"{k}={v}" for k, v in counts.items()))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from localslack import (
     methods_reactions,
     methods_views,
 )
+from localslack.addons import Addons
 from localslack.config import WorkspaceConfig
 from localslack.control_http import control_routes
 from localslack.controls import Controls
@@ -30,6 +32,7 @@ from localslack.responseurl import ResponseUrls
 from localslack.runtime import Runtime
 from localslack.socketmode import SocketHub
 from localslack.state import Workspace
+from localslack.ui import UiOptions
 from localslack.views import Views
 from localslack.webapi import Method, WebApi
 
@@ -50,7 +53,8 @@ def _all_methods() -> dict[str, Method]:
 class LocalSlack(Controls):
     """A Slack workspace on loopback. Use `async with LocalSlack(config) as slack:` or
     start()/stop(). `clock` drives timestamps and expiries (response_url, triggers);
-    `monotonic` drives rate-limit buckets."""
+    `monotonic` drives rate-limit buckets. `state_file` keeps the workspace across restarts,
+    `ui` configures the browser UI at /ui/, `routes` are the hosting app's own pages."""
 
     def __init__(
         self,
@@ -60,6 +64,9 @@ class LocalSlack(Controls):
         port: int = 0,
         clock: Clock = system_clock,
         monotonic: Callable[[], float] = time.monotonic,
+        state_file: str | Path | None = None,
+        ui: UiOptions | None = None,
+        routes: Iterable[web.AbstractRouteDef] = (),
     ) -> None:
         cfg = config or WorkspaceConfig()
         self.config = cfg
@@ -103,6 +110,8 @@ class LocalSlack(Controls):
             limiter=RateLimiter(enabled=cfg.rate_limits, clock=monotonic),
         )
         self._runner: web.AppRunner | None = None
+        # Change feed, state file, browser UI, extra routes: see addons.py.
+        self.addons = Addons(self, state_file=state_file, ui=ui, routes=routes)
 
     # -- addresses ----------------------------------------------------------------------------
 
@@ -145,6 +154,8 @@ class LocalSlack(Controls):
             return await methods_files.download(rt, request)
 
         async def index(request: web.Request) -> web.Response:
+            if "text/html" in request.headers.get("Accept", ""):
+                raise web.HTTPFound("/ui/")  # a browser: show the UI
             return web.json_response({"ok": True, "service": "localslack", **self.describe()})
 
         app.router.add_route("*", "/api/{method}", self._api.handle)
@@ -155,6 +166,7 @@ class LocalSlack(Controls):
         app.router.add_get("/files-pri/{key}/{name}", download)
         app.router.add_get("/", index)
         app.router.add_routes(control_routes(self))
+        self.addons.mount(app)
         return app
 
     async def start(self) -> None:

@@ -1,0 +1,183 @@
+"""``signoff dev``: the whole bot in a browser, with no Slack workspace and no API key.
+
+One process runs LocalSlack (a Slack-compatible server on loopback, with its browser UI)
+and the real bot (Bolt on Socket Mode) against it, on the offline model and the demo
+fleet. Everything persists under ``$SIGNOFF_HOME``: the bot's sessions as always, and the
+chat itself in ``dev/localslack-state.json``, so a restart keeps every thread and card.
+
+``--clock-offset 2d`` starts the engine (and the chat's clock) two days ahead: stop, start
+again "days later", and approve a card from before.
+
+LocalSlack knows nothing of signoff; the signoff pages (sessions, approvals, traces) are
+routes this module hands it to serve next to the chat (see ``dev_pages``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import signal
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from localslack import LocalSlack, WorkspaceConfig
+from localslack.ui import UiOptions
+from sessions import Home
+
+from .app import SignoffBot
+from .config import ConfigError, Settings
+from .dev_pages import DevPages
+
+__all__ = ["DEV_POLICY", "OffsetClock", "dev_settings", "parse_offset", "run_dev"]
+
+log = logging.getLogger("signoff.dev")
+
+# Written once into $SIGNOFF_HOME/dev/policy.toml when SIGNOFF_POLICY is not set. Requests
+# wait a week (so "two days later" still finds them open); deploys need two approvals.
+DEV_POLICY = """\
+# The policy `signoff dev` uses unless SIGNOFF_POLICY names another file. Edit freely.
+[default]
+expires_after = "7d"
+
+[tools.deploy_service]
+quorum = 2
+"""
+
+_OFFSET = re.compile(r"(\d+)([smhd])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+
+
+def parse_offset(text: str) -> timedelta:
+    """`2d`, `36h`, `1d12h`, `90m`, `0`; a leading `-` goes back in time."""
+    raw = text.strip()
+    sign = -1 if raw.startswith("-") else 1
+    body = raw.lstrip("+-")
+    if body == "0":
+        return timedelta(0)
+    parts = _OFFSET.findall(body)
+    if not parts or "".join(n + u for n, u in parts) != body:
+        raise ConfigError(f"--clock-offset: not a duration: {text!r} (use e.g. 2d, 36h, 1d12h)")
+    return timedelta(seconds=sign * sum(int(n) * _UNIT[u] for n, u in parts))
+
+
+@dataclass(frozen=True)
+class OffsetClock:
+    """The system clock shifted by a fixed offset (a sessions.Clock, and a float clock for
+    LocalSlack through ``timestamp``)."""
+
+    offset: timedelta = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def timestamp(self) -> float:
+        return time.time() + self.offset.total_seconds()
+
+
+def dev_settings(settings: Settings, slack: LocalSlack) -> Settings:
+    """The user's settings pointed at LocalSlack, with the dev policy unless one is set."""
+    policy = settings.policy_path
+    if policy is None:
+        policy = settings.home / "dev" / "policy.toml"
+        if not policy.exists():
+            policy.parent.mkdir(parents=True, exist_ok=True)
+            policy.write_text(DEV_POLICY)
+    return Settings(
+        home=settings.home,
+        model=settings.model,
+        policy_path=policy,
+        tool_modules=settings.tool_modules,
+        slack_bot_token=SecretStr(slack.bot_token),
+        slack_app_token=SecretStr(slack.app_token),
+        slack_api_url=slack.api_url,
+    )
+
+
+def _workspace(
+    pages: DevPages, offset: OffsetClock, state: Path, host: str, port: int
+) -> LocalSlack:
+    ui = UiOptions(
+        title="signoff dev",
+        links=(("Sessions & approvals", "/signoff/"),),
+        message_link=("trace", "/signoff/thread?channel={channel}&thread_ts={thread_ts}&ts={ts}"),
+        default_user="U0ALICE",
+        default_channel="C0OPS",
+    )
+    return LocalSlack(
+        WorkspaceConfig(team_name="signoff dev"),
+        host=host,
+        port=port,
+        clock=offset.timestamp,
+        state_file=state,
+        ui=ui,
+        routes=pages.routes(),
+    )
+
+
+async def run_dev(settings: Settings, *, host: str, port: int, clock_offset: str) -> int:
+    # slack_sdk ignores NO_PROXY: a proxy would swallow every call to 127.0.0.1.
+    for name in _PROXY_VARS:
+        os.environ.pop(name, None)
+    offset = OffsetClock(parse_offset(clock_offset))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)  # also during start-up: stop right after it
+    home = Home(settings.home)
+    home.ensure()
+    state = settings.home / "dev" / "localslack-state.json"
+    pages = DevPages(home, team=WorkspaceConfig().team_id, people=_people())
+    slack = _workspace(pages, offset, state, host, port)
+    try:
+        await slack.start()
+    except OSError as exc:
+        print(f"signoff dev: cannot listen on {host}:{port}: {exc.strerror}", flush=True)
+        print("signoff dev: try another port with --port", flush=True)
+        return 2
+    except ValueError as exc:  # an unreadable state file
+        print(f"signoff dev: {exc}", flush=True)
+        return 2
+    bot: SignoffBot | None = None
+    started = False
+    try:
+        bot = await SignoffBot.build(dev_settings(settings, slack), clock=offset)
+        pages.engine = bot.engine
+        await bot.start()
+        started = True
+        await slack.wait_for_sockets(1, timeout=15)
+        _announce(settings, state, offset, slack.url)
+        await stop.wait()
+        print("signoff dev: stopping (letting running turns finish)", flush=True)
+    finally:
+        if started and bot is not None:
+            await bot.stop(grace=10)
+        elif bot is not None:
+            await bot.engine.close()
+        await slack.stop()
+    print("signoff dev: stopped; run it again to carry on where you left off", flush=True)
+    return 0
+
+
+def _people() -> dict[str, str]:
+    config = WorkspaceConfig()
+    names = {u.id: u.name for u in config.users}
+    names[config.bot.user_id] = config.bot.name
+    return names
+
+
+def _announce(settings: Settings, state: Path, offset: OffsetClock, url: str) -> None:
+    print(f"signoff dev: data in {settings.home} (the chat itself: {state})", flush=True)
+    print(f"signoff dev: model {settings.model}, tools: the demo fleet", flush=True)
+    if offset.offset:
+        print(
+            f"signoff dev: clock offset {offset.offset}: it is now {offset.now():%Y-%m-%d %H:%M} UTC",
+            flush=True,
+        )
+    print(f"signoff dev: open {url}/ (Ctrl-C stops)", flush=True)

@@ -1,0 +1,278 @@
+"""The signoff pages of ``signoff dev``: sessions, pending approvals, and a thread's trace as a
+timeline — the data ``/signoff trace`` gives, read from the same files.
+
+Plain server-rendered HTML (aiohttp routes that LocalSlack serves next to its chat UI);
+the chat links here from every thread message and card through
+``/signoff/thread?channel=…&thread_ts=…&ts=…``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterator, Mapping
+from html import escape
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from agent_core.engine import Engine
+from approvals import CardRef, capsule_ids, load_capsule, load_decision, read_optional, record_path
+from sessions import (
+    Home,
+    NotFoundError,
+    SessionFiles,
+    SessionRecord,
+    SessionsError,
+    SessionStore,
+    ThreadDir,
+    ThreadKey,
+    check_session_id,
+    lineage,
+)
+
+from .trace_view import render_lineage
+
+__all__ = ["DevPages"]
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+
+_STYLE = """
+body{font:14px/1.45 -apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#1d1c1d}
+nav{background:#3f0e40;color:#fff;padding:10px 20px;display:flex;gap:18px}nav a{color:#fff}
+main{padding:16px 24px;max-width:1100px}h1{font-size:20px}h2{font-size:16px;margin-top:26px}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e4e4e4;padding:5px 8px;
+text-align:left;vertical-align:top}th{font-size:12px;color:#616061}code{font:12px Menlo,monospace}
+.state{border-radius:10px;padding:1px 8px;font-size:12px;background:#eee}
+.state.completed,.state.approved{background:#d9f2e6}.state.failed,.state.denied{background:#fbe0e7}
+.state.awaiting_approval,.state.pending{background:#fff1cc}
+.session{border:1px solid #ddd;border-radius:8px;margin:14px 0;padding:10px 14px}
+.session.marked{border-color:#1264a3;box-shadow:0 0 0 2px #cfe3f5}
+.tl{list-style:none;margin:8px 0 0;padding:0 0 0 14px;border-left:2px solid #ddd}
+.tl li{margin:0 0 8px;position:relative}.tl li:before{content:"";position:absolute;left:-20px;
+top:6px;width:10px;height:10px;border-radius:50%;background:#bbb}
+.tl .t{color:#616061;font:12px Menlo,monospace;margin-right:8px}.tl .d{color:#444;margin-left:22px}
+.approval{background:#fffbea;border:1px solid #f0dc9a;border-radius:6px;padding:6px 10px}
+.approval.hl{outline:3px solid #1264a3}details pre{white-space:pre-wrap;background:#f8f8f8;
+padding:8px;border-radius:4px;font:12px/1.5 Menlo,monospace}.dim{color:#616061}
+"""
+
+
+def _page(title: str, body: str, *, refresh: int | None = None) -> web.Response:
+    meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
+    html = (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title>{meta}'
+        f"<style>{_STYLE}</style></head><body><nav><b>signoff</b>"
+        '<a href="/ui/">← chat</a><a href="/signoff/">sessions &amp; approvals</a></nav>'
+        f"<main>{body}</main></body></html>"
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _chat_link(thread: ThreadKey, label: str) -> str:
+    query = urlencode({"c": thread.channel, "t": thread.thread_ts})
+    return f'<a href="/ui/#{query}">{escape(label)}</a>'
+
+
+class DevPages:
+    def __init__(self, home: Home, *, team: str, people: Mapping[str, str]) -> None:
+        self.home = home
+        self.team = team
+        self.people = dict(people)
+        self.engine: Engine | None = None
+
+    def who(self, user: str) -> str:
+        return escape("@" + self.people[user] if user in self.people else user)
+
+    def text(self, value: object, limit: int = 300) -> str:
+        """Escaped and shortened, with Slack's `<@U…>` shown as `@name`."""
+        plain = _MENTION.sub(lambda m: "@" + self.people.get(m.group(1), m.group(1)), str(value))
+        return _short(plain, limit)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/signoff/", self.overview),
+            web.get("/signoff/trace/{session_id}", self.trace),
+            web.get("/signoff/thread", self.thread),
+        ]
+
+    # -- overview ------------------------------------------------------------------------
+
+    async def overview(self, request: web.Request) -> web.Response:
+        if self.engine is None:
+            return _page("signoff", "<p>signoff is starting…</p>", refresh=1)
+        index = self.engine.rt.index
+        pending = await index.approvals(status="pending", limit=200)
+        sessions = await index.sessions(limit=100)
+        rows = []
+        for a in pending:
+            try:
+                args = _short(load_capsule(self.home.session_dir(a.session_id), a.id).arguments)
+            except SessionsError:
+                args = ""
+            rows.append(
+                f"<tr><td><code>{escape(a.id)}</code></td><td><b>{escape(a.tool)}</b> "
+                f"<code>{args}</code></td><td>{self.who(a.requester)}</td>"
+                f"<td>{escape(a.approvers or 'anyone but the requester')}</td>"
+                f"<td>{escape(a.expires_at)}</td><td>{_chat_link(a.thread, 'card')} · "
+                f'<a href="/signoff/trace/{quote(a.session_id)}?approval={quote(a.id)}#{quote(a.id)}">'
+                "trace</a></td></tr>"
+            )
+        body = [f"<h1>Pending approvals ({len(pending)})</h1>"]
+        if rows:
+            body.append(
+                "<table class='pending'><tr><th>id</th><th>call</th><th>requested by</th>"
+                "<th>approvers</th><th>expires</th><th></th></tr>" + "".join(rows) + "</table>"
+            )
+        else:
+            body.append("<p class='dim'>Nothing is waiting for a decision.</p>")
+        body.append(f"<h2>Recent sessions ({len(sessions)})</h2>")
+        body.append(
+            "<table class='sessions'><tr><th>session</th><th>state</th><th>thread</th>"
+            "<th>updated</th><th>reason</th></tr>"
+        )
+        for s in sessions:
+            body.append(
+                f'<tr><td><a href="/signoff/trace/{quote(s.id)}"><code>{escape(s.id)}</code></a>'
+                f"</td><td><span class='state {escape(s.state)}'>{escape(s.state)}</span></td>"
+                f"<td>{_chat_link(s.thread, s.thread.label())}</td><td>{escape(s.updated_at)}</td>"
+                f"<td>{_short(s.reason, 90)}</td></tr>"
+            )
+        body.append("</table>")
+        return _page("signoff: sessions and approvals", "".join(body), refresh=10)
+
+    # -- thread -> trace -----------------------------------------------------------------
+
+    async def thread(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            key = ThreadKey(team=self.team, channel=q["channel"], thread_ts=q["thread_ts"])
+            head = ThreadDir(self.home, key).head()
+        except (KeyError, ValueError, SessionsError):
+            raise web.HTTPBadRequest(text="channel and thread_ts are required") from None
+        if head is None:
+            return _page("signoff: no session", "<p>signoff has no session in this thread.</p>")
+        store = SessionStore(self.home)
+        target = f"/signoff/trace/{quote(head)}"
+        for record in lineage(store, head):
+            directory = self.home.session_dir(record.id)
+            for approval_id in capsule_ids(directory):
+                card = read_optional(record_path(directory, approval_id, "card"), CardRef)
+                if card is not None and card.ts == q.get("ts"):
+                    target += f"?approval={quote(approval_id)}#{quote(approval_id)}"
+        raise web.HTTPFound(target)
+
+    # -- trace ---------------------------------------------------------------------------
+
+    async def trace(self, request: web.Request) -> web.Response:
+        try:
+            session_id = check_session_id(request.match_info["session_id"])
+            body = await asyncio.to_thread(
+                self._trace_body, session_id, request.query.get("approval", "")
+            )
+        except NotFoundError:
+            raise web.HTTPNotFound(text="no such session") from None
+        except SessionsError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        return _page(f"signoff trace {session_id}", body)
+
+    def _trace_body(self, session_id: str, highlight: str) -> str:
+        store = SessionStore(self.home)
+        record = store.load(session_id)
+        head = ThreadDir(self.home, record.thread).head() or session_id
+        chain = lineage(store, head)
+        if all(s.id != session_id for s in chain):
+            chain = lineage(store, session_id)
+        out = [
+            f"<h1>Thread {_chat_link(record.thread, record.thread.label())}: "
+            f"{len(chain)} session(s)</h1>"
+        ]
+        for item in chain:
+            out.append("".join(self._session(item, marked=item.id == session_id, hl=highlight)))
+        text = escape(render_lineage(self.home, session_id))
+        out.append(
+            f"<details><summary>As text (what /signoff trace shows)</summary><pre>{text}</pre></details>"
+        )
+        return "".join(out)
+
+    def _session(self, record: SessionRecord, *, marked: bool, hl: str) -> Iterator[str]:
+        events = SessionFiles(self.home.session_dir(record.id)).read_trace()
+        ended = record.transitions[-1].at if record.terminal else "…"
+        yield f"<section class='session{' marked' if marked else ''}' id='{escape(record.id)}'>"
+        yield (
+            f"<b><code>{escape(record.id)}</code></b> "
+            f"<span class='state {record.state.value}'>{record.state.value}</span> "
+            f"<span class='dim'>cause={escape(record.cause)} · {escape(record.created_at)} → "
+            f"{escape(ended)}</span>"
+        )
+        if record.reason and record.terminal:
+            yield f"<div class='dim'>reason: {_short(record.reason)}</div>"
+        yield "<ul class='tl'>"
+        for event in events:
+            yield from self._event(event)
+        yield from self._approvals(record, hl)
+        yield "</ul></section>"
+
+    def _event(self, event: dict[str, Any]) -> Iterator[str]:
+        kind = str(event.get("kind", "?"))
+        data: dict[str, Any] = event.get("data") or {}
+        at = escape(str(event.get("at", ""))[11:23])
+        if kind in ("session_started", "session_ended"):
+            return
+        if kind == "message":
+            head = f"💬 {self.who(str(data.get('user', '?')))} {self.text(data.get('text', ''))}"
+            detail = ""
+        elif kind == "model_turn":
+            usage = data.get("usage") or {}
+            head = (
+                f"🧠 {escape(str(data.get('model')))} ({usage.get('input_tokens', 0)}→"
+                f"{usage.get('output_tokens', 0)} tokens, {escape(str(data.get('stop_reason')))})"
+            )
+            calls = [
+                f"↳ <code>{escape(str(c.get('name')))}({_short(c.get('arguments', c.get('raw_arguments')), 160)})</code>"
+                for c in data.get("tool_calls") or []
+            ]
+            detail = "<br>".join(([self.text(data["text"])] if data.get("text") else []) + calls)
+        elif kind == "tool_started":
+            head = f"▶ <code>{escape(str(data.get('tool')))}</code> {_short(data.get('arguments'), 160)}"
+            detail = ""
+        elif kind == "tool_finished":
+            head = f"◀ {escape(str(data.get('status')))}"
+            detail = _short(data.get("content", ""), 400)
+        elif kind == "approval_requested":
+            head = f"✋ approval requested: <code>{escape(str(data.get('tool')))}</code>"
+            detail = f"{_short(data.get('arguments'), 200)} · expires {escape(str(data.get('expires_at')))}"
+        else:
+            head, detail = f"· {escape(kind)}", _short(data, 200)
+        raw = escape(json.dumps(event, indent=1, ensure_ascii=False, default=str)[:4000])
+        yield (
+            f"<li class='ev ev-{escape(kind)}'><span class='t'>{at}</span>{head}"
+            + (f"<div class='d'>{detail}</div>" if detail else "")
+            + f"<details class='d'><summary class='dim'>raw</summary><pre>{raw}</pre></details></li>"
+        )
+
+    def _approvals(self, record: SessionRecord, hl: str) -> Iterator[str]:
+        directory = self.home.session_dir(record.id)
+        for approval_id in capsule_ids(directory):
+            capsule = load_capsule(directory, approval_id)
+            decision = load_decision(directory, approval_id)
+            if decision is None:
+                outcome = f"⏳ pending, expires {escape(capsule.expires_at)}"
+            else:
+                who = ", ".join(self.who(d) for d in decision.deciders)
+                why = f": {self.text(decision.reason)}" if decision.reason else ""
+                outcome = f"⚖ <b>{decision.verdict}</b> by {who} at {escape(decision.at)}{why}"
+            yield (
+                f"<li id='{escape(approval_id)}' class='approval{' hl' if approval_id == hl else ''}'>"
+                f"<code>{escape(approval_id)}</code> <code>{escape(capsule.tool)}"
+                f"({_short(capsule.arguments, 200)})</code> requested by {self.who(capsule.requester)}"
+                f" · hash <code>{escape(capsule.short_hash)}</code><br>{outcome}</li>"
+            )

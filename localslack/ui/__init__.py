@@ -1,0 +1,8 @@
+"""A browser UI for LocalSlack: plain HTML, CSS and JavaScript served by the same aiohttp app,
+with live updates over Server-Sent Events. No build step and nothing fetched from the
+network: open ``http://127.0.0.1:<port>/`` (or ``/ui/``)."""
+
+from localslack.ui.options import UiOptions, compose_text
+from localslack.ui.routes import ui_routes
+
+__all__ = ["UiOptions", "compose_text", "ui_routes"]

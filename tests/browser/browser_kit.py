@@ -1,0 +1,99 @@
+"""Helpers for the browser tests: `signoff dev` as a subprocess, and where things live."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Debian's package; SIGNOFF_CHROMIUM points elsewhere (a path that does not exist skips).
+CHROMIUM = Path(os.environ.get("SIGNOFF_CHROMIUM") or "/usr/bin/chromium")
+SHOTS = ROOT / "artifacts" / "screenshots"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+_URL = re.compile(r"signoff dev: open (http://\S+?)/? ")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class DevProcess:
+    """`signoff dev` as a real process: started, read until it prints its URL, stopped with
+    SIGTERM (and it must exit 0)."""
+
+    def __init__(self, home: Path, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        env["SIGNOFF_HOME"] = str(home)
+        env.pop("SIGNOFF_POLICY", None)
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "dev", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.url = self._wait_for_url()
+        self.startup_seconds = time.monotonic() - self.started
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def _wait_for_url(self, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+            if match := _URL.search(line):
+                return match.group(1)
+        self.proc.kill()
+        raise AssertionError("signoff dev did not print its URL:\n" + "".join(self.lines))
+
+    def output(self) -> str:
+        while True:
+            try:
+                line = self._queue.get_nowait()
+            except queue.Empty:
+                return "".join(self.lines)
+            if line is None:
+                return "".join(self.lines)
+            self.lines.append(line)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> str:
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=timeout)
+        time.sleep(0.05)
+        out = self.output()
+        assert code == 0, f"signoff dev exited with {code}:\n{out}"
+        return out

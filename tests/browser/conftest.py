@@ -1,0 +1,74 @@
+"""Browser tests: `signoff dev` in a subprocess, driven through headless Chromium.
+
+Chromium comes from Debian's package (/usr/bin/chromium; `.ci/install-browser` installs it)
+and is driven by Playwright for Python; Playwright's own browser download is never used.
+Without either, the browser tests skip and say why; the other tests here still run.
+Screenshots go to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_kit import CHROMIUM, LAUNCH_ARGS, SHOTS, DevProcess
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (run .ci/install-browser)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests need the playwright package: pip install -e '.[dev]'")
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(target: Any, name: str) -> Path:
+        path = SHOTS / f"{request.node.name}-{name}.png"
+        target.screenshot(path=str(path))
+        return path
+
+    return take
+
+
+@pytest.fixture
+def dev() -> Iterator[Callable[..., DevProcess]]:
+    started: list[DevProcess] = []
+
+    def start(home: Path, *args: str) -> DevProcess:
+        process = DevProcess(home, *args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.wait()

@@ -1,0 +1,173 @@
+"""LocalSlack's UI on its own (no bot): Block Kit and mrkdwn rendering, files, reactions,
+ephemeral messages, escaping, and live updates from changes made outside the page."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from localslack import LocalSlack, WorkspaceConfig
+
+pytest.importorskip("playwright", reason="browser tests need the playwright package")
+from playwright.sync_api import expect
+
+T = TypeVar("T")
+OPS = "C0OPS"
+MRKDWN = (
+    "*bold* _italic_ ~strike~ `code` <https://example.com/x?a=1&amp;b=2|a link> "
+    "<@U0BOB> <#C0OPS> <!here> :white_check_mark:\n&gt; quoted &lt;tag&gt;\n```multi\nline```"
+)
+BLOCKS: list[dict[str, Any]] = [
+    {"type": "header", "text": {"type": "plain_text", "text": "Everything at once"}},
+    {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": MRKDWN},
+        "accessory": {
+            "type": "button",
+            "action_id": "more",
+            "text": {"type": "plain_text", "text": "More"},
+        },
+    },
+    {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": "*Left*\none"},
+            {"type": "plain_text", "text": "Right *not bold*"},
+        ],
+    },
+    {
+        "type": "context",
+        "elements": [
+            {"type": "image", "image_url": "https://example.com/a.png", "alt_text": "avatar"},
+            {"type": "mrkdwn", "text": "context _note_"},
+        ],
+    },
+    {"type": "divider"},
+    {"type": "image", "image_url": "https://example.com/b.png", "alt_text": "a chart"},
+    {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "go",
+                "style": "primary",
+                "value": "1",
+                "text": {"type": "plain_text", "text": "Go"},
+            },
+            {
+                "type": "button",
+                "action_id": "stop",
+                "style": "danger",
+                "text": {"type": "plain_text", "text": "Stop"},
+            },
+        ],
+    },
+]
+
+
+class BackgroundSlack:
+    """A LocalSlack on its own event loop in a thread, so a sync browser test can use it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.slack = LocalSlack(WorkspaceConfig())
+        self.run(self.slack.start())
+        self.client = AsyncWebClient(token=self.slack.bot_token, base_url=self.slack.api_url)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+
+    def close(self) -> None:
+        self.run(self.slack.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundSlack]:
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    running = BackgroundSlack()
+    yield running
+    running.close()
+
+
+def test_block_kit_files_reactions_and_ephemerals_render(
+    page: Any, workspace: BackgroundSlack, shot: Any, tmp_path: Path
+) -> None:
+    slack, client = workspace.slack, workspace.client
+    human = workspace.run(
+        slack.post_message(channel=OPS, user="U0ALICE", text="<script>alert(1)</script> & *b*")
+    )
+    posted = workspace.run(client.chat_postMessage(channel=OPS, text="fallback", blocks=BLOCKS))
+    workspace.run(slack.add_reaction(channel=OPS, ts=posted["ts"], user="U0BOB", name="tada"))
+    workspace.run(
+        client.files_upload_v2(
+            channel=OPS, content="hello file", filename="notes.txt", title="Notes"
+        )
+    )
+    workspace.run(client.chat_postEphemeral(channel=OPS, user="U0ALICE", text="just for _you_"))
+
+    page.goto(f"{slack.url}/ui/#c=C0OPS&u=U0ALICE")
+    expect(page.locator("#conn")).to_have_text("● live")
+    typed = page.locator(f".msg[data-ts='{human}'] .msg-body")
+    expect(typed).to_have_text("<script>alert(1)</script> & b")
+    card = page.locator(f".msg[data-ts='{posted['ts']}']")
+    expect(card.locator(".bk-header")).to_have_text("Everything at once")
+    text = card.locator(".bk-text").first
+    expect(text.locator("b")).to_have_text("bold")
+    expect(text.locator("i")).to_have_text("italic")
+    expect(text.locator("s")).to_have_text("strike")
+    expect(text.locator("code")).to_have_text("code")
+    link = text.locator("a")
+    expect(link).to_have_text("a link")
+    expect(link).to_have_attribute("href", "https://example.com/x?a=1&b=2")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(text.locator(".mention")).to_have_text(["@bob", "#ops", "@here"])
+    expect(text).to_contain_text("✅")
+    expect(text.locator("blockquote")).to_have_text("quoted <tag>")
+    expect(text.locator(".code-block")).to_have_text("multi\nline")
+    expect(card.locator(".bk-section .bk-button")).to_have_text("More")
+    fields = card.locator(".bk-field-cell")
+    expect(fields).to_have_count(2)
+    expect(fields.nth(0).locator("b")).to_have_text("Left")
+    expect(fields.nth(1)).to_have_text("Right *not bold*")
+    expect(card.locator(".bk-context")).to_contain_text("avatar")
+    expect(card.locator(".bk-context i")).to_have_text("note")
+    expect(card.locator("hr.bk-divider")).to_have_count(1)
+    expect(card.locator("[data-block-type=image]")).to_contain_text("a chart")
+    expect(card.locator(".bk-actions .bk-button.primary")).to_have_text("Go")
+    expect(card.locator(".bk-actions .bk-button.danger")).to_have_text("Stop")
+    expect(page.locator("img")).to_have_count(0)  # nothing is fetched from the network
+
+    upload = page.locator(".file", has_text="Notes")
+    expect(upload).to_contain_text("notes.txt")
+    upload.locator("summary").click()
+    expect(upload.locator("pre")).to_have_text("hello file")
+
+    reaction = card.locator(".reaction[data-name=tada]")
+    expect(reaction).to_have_text("🎉 1")
+    reaction.click()  # Alice joins in
+    expect(reaction).to_have_text("🎉 2")
+    expect(reaction).to_have_class("reaction mine")
+
+    mine = page.locator(".msg.ephemeral", has_text="just for you")
+    expect(mine.locator("i")).to_have_text("you")
+    shot(page, "rendered")
+    page.locator(".person[data-user=U0BOB]").click()
+    expect(page.locator(".msg.ephemeral")).to_have_count(0)
+    page.locator(".person[data-user=U0ALICE]").click()
+    mine.locator(".dismiss").click()
+    expect(page.locator(".msg.ephemeral")).to_have_count(0)
+
+    # A change made elsewhere shows up without a reload.
+    workspace.run(slack.post_message(channel=OPS, user="U0CAROL", text="from elsewhere"))
+    expect(page.locator(".msg", has_text="from elsewhere")).to_be_visible()
