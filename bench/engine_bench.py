@@ -181,19 +181,29 @@ async def parked_memory(count: int = 10_000) -> str:
     )  # fmt: skip
 
 
-def _populate(home: Home, total: int) -> None:
-    """``total`` completed sessions, cloned by hard links from one template (fast)."""
-    store = SessionStore(home)
-    template = store.create(
+def _template(home: Home) -> tuple[SessionRecord, Path]:
+    record = SessionStore(home).create(
         thread=_thread(0), parent_id=None, cause="message", session_md="bench filler\n"
     )
-    template_dir = home.session_dir(template.id)
-    files = SessionFiles(template_dir)
+    directory = home.session_dir(record.id)
+    files = SessionFiles(directory)
     files.append_transcript({"role": "user", "text": "filler", "user": "U0ALICE", "ts": "1.1"})
     files.trace("message", {"text": "filler"})
+    return record, directory
+
+
+def _populate(home: Home, total: int) -> None:
+    """``total`` completed sessions, cloned by hard links from a template (fast).
+
+    A fresh template every 50,000 clones: ext4 allows 65,000 links to one file.
+    """
     now = "2026-01-01T00:00:00.000Z"
     records: list[SessionRecord] = []
+    templates: list[Path] = []
     for i in range(total):
+        if i % 50_000 == 0:
+            template, template_dir = _template(home)
+            templates.append(template_dir)
         sid = f"sess_{i:012x}"
         target = home.sessions_dir / sid
         shutil.copytree(template_dir, target, copy_function=os.link)
@@ -211,7 +221,8 @@ def _populate(home: Home, total: int) -> None:
         (target / "session.json").unlink()
         (target / "session.json").write_text(record.model_dump_json())
         records.append(record)
-    shutil.rmtree(template_dir)
+    for directory in templates:
+        shutil.rmtree(directory)
     _pending_index.extend(records)
 
 
