@@ -41,9 +41,12 @@ from sessions import (
     ThreadKey,
     WorkQueue,
     failpoint,
+    file_lock_async,
     reindex,
+    seal,
     try_file_lock,
     utc_iso,
+    verify,
 )
 
 from .loop import post_cards
@@ -225,7 +228,9 @@ class Engine:
         rt, posted = self.rt, 0
         for approval in await rt.index.approvals(status="pending", limit=100_000):
             if approval.card_ts is None and rt.store.load(approval.session_id).terminal:
-                await post_cards(rt, [locate(rt.home, approval.id)[1]])
+                # Under the thread lock: the worker that parked it may be posting it now.
+                async with file_lock_async(ThreadDir(rt.home, approval.thread).lock_path):
+                    await post_cards(rt, [locate(rt.home, approval.id)[1]])
                 posted += 1
         return posted
 
@@ -238,6 +243,9 @@ class Engine:
         for row in await rt.index.sessions(states=("created", "running"), limit=100_000):
             record = rt.store.load(row.id)
             if record.terminal:
+                directory = rt.home.session_dir(record.id)
+                if not verify(directory).sealed:
+                    seal(directory)  # a crash came between the final state and its seal
                 await rt.index.put_session(record)  # the index lagged one step
                 await rt.index.put_approvals(
                     scan_session_approvals(rt.home.session_dir(record.id), record)

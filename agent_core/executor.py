@@ -143,7 +143,11 @@ def _triage(
             ordered.append(_error(call, str(exc)))
             continue
         runnable = Runnable(call=call, tool=tool, arguments=arguments)
-        if not tool.gated(arguments):
+        try:
+            needs_person = tool.gated(arguments)
+        except Exception:
+            needs_person = True  # a rule that cannot decide fails closed: a person decides
+        if not needs_person:
             ordered.append(runnable)
             continue
         digest = args_sha256(tool.name, arguments)
@@ -205,6 +209,7 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
             tool_version=item.tool.version,
             arguments=dict(item.arguments),
             requester=run.requester,
+            requesters=run.requesters,
             reason=_reason(run, assistant),
             policy=run.rt.policy.rule_for(item.tool.name),
             now=now,

@@ -8,6 +8,7 @@ a terminal state with its reason, and tells the thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -65,20 +66,17 @@ async def post_cards(rt: Runtime, capsules: list[Capsule]) -> None:
     """Post each card and save where it landed, beside its capsule."""
     for capsule in capsules:
         session_dir = rt.home.session_dir(capsule.session_id)
-        if record_path(session_dir, capsule.id, "card").exists():
-            continue
-        try:
-            card = await rt.surface.post_card(capsule)
-        except Exception:
-            # The request is durable without its card; the sweep posts it again later.
-            log.exception("could not post the card for %s", capsule.id)
-            continue
-        if card is None:
-            continue
-        try:
-            write_record(record_path(session_dir, capsule.id, "card"), card)
-        except AlreadyExistsError:
-            continue
+        if not record_path(session_dir, capsule.id, "card").exists():
+            try:
+                card = await rt.surface.post_card(capsule)
+            except Exception:
+                # The request is durable without its card; the sweep posts it again later.
+                log.exception("could not post the card for %s", capsule.id)
+                card = None
+            if card is not None:
+                with contextlib.suppress(AlreadyExistsError):
+                    write_record(record_path(session_dir, capsule.id, "card"), card)
+        # With or without a card, the index must list the request as pending.
         await mirror_approval(rt, capsule.id)
 
 

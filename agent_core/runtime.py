@@ -12,7 +12,12 @@ from .model import Model
 from .surface import Surface
 from .tools import ToolRegistry
 
-__all__ = ["SYSTEM_PROMPT", "Runtime"]
+__all__ = ["SYSTEM_PROMPT", "KillSwitchOn", "Runtime"]
+
+
+class KillSwitchOn(Exception):
+    """A control-flow signal: stop before the next model call or tool call."""
+
 
 SYSTEM_PROMPT = (
     "You are signoff, an operations assistant in a Slack thread. Use the tools to answer. "

@@ -46,10 +46,27 @@ class SessionRun:
 
     @property
     def requester(self) -> str:
+        askers = self.requesters
+        return askers[0] if askers else ""
+
+    @property
+    def requesters(self) -> tuple[str, ...]:
+        """Authors of the messages the model is answering: those since its last reply.
+
+        Two people's messages may be drained into one turn; either may have supplied the
+        arguments, so neither may approve the result (four eyes, not two).
+        """
+        authors: list[str] = []
         for message in reversed(self.transcript):
-            if isinstance(message, UserMessage) and message.user:
-                return message.user
-        return ""
+            if isinstance(message, AssistantMessage) and not message.tool_calls:
+                break
+            if isinstance(message, UserMessage) and message.user and message.user not in authors:
+                authors.append(message.user)
+        if not authors:
+            for message in reversed(self.transcript):
+                if isinstance(message, UserMessage) and message.user:
+                    return (message.user,)
+        return tuple(reversed(authors))
 
     def unresolved_calls(self) -> list[tuple[AssistantMessage, str]]:
         """(assistant message, call id) for every call with no result slot yet, in order."""

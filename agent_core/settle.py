@@ -34,6 +34,7 @@ from sessions import AlreadyExistsError, failpoint, verify
 
 from .executor import execute, run_calls
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
+from .runtime import KillSwitchOn
 from .session_run import SessionRun
 
 __all__ = ["SettleOutcome", "realize", "settle"]
@@ -94,6 +95,10 @@ def _refusal(run: SessionRun, session_dir: Path, capsule: Capsule, decision: Dec
     except Exception as exc:
         return str(exc)
     report = verify(session_dir)
+    if not report.sealed:
+        # A session that asked for approval ended, so it is sealed; no seal means the
+        # manifest was removed, and nothing that session holds can be trusted.
+        return "the requesting session has no seal (MANIFEST.sha256 is missing)"
     if not report.ok:
         return "the requesting session was modified after it was sealed: " + "; ".join(
             report.problems[:3]
@@ -126,6 +131,9 @@ async def realize(
     recorded = read_optional(record_path(session_dir, capsule.id, "result"), ExecutionResult)
     if recorded is not None:
         return ("ok" if recorded.ok else "error"), recorded.output
+    if run.rt.killed():
+        # Frozen, not spent: the approval stays unclaimed and runs once the switch is off.
+        raise KillSwitchOn
     now = run.rt.clock.now().isoformat()
     try:
         claim(session_dir, capsule.id, by_session=run.id, at=now)

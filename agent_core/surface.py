@@ -13,7 +13,7 @@ from typing import Protocol
 from approvals import Capsule, CardRef, Decision
 from sessions import ThreadKey
 
-__all__ = ["RecordingSurface", "Surface"]
+__all__ = ["RecordingSurface", "Surface", "TerminalSurface"]
 
 
 class Surface(Protocol):
@@ -48,10 +48,30 @@ class RecordingSurface:
                 f"  └ expires {capsule.expires_at}   [Approve] [Deny]   id {capsule.id}"
             )
         ts = f"{1700000000 + len(self.cards)}.000100"
-        return CardRef(approval_id=capsule.id, channel=capsule.thread.channel, ts=ts)
+        return CardRef(
+            approval_id=capsule.id,
+            channel=capsule.thread.channel,
+            ts=ts,
+            args_sha256=capsule.args_sha256,
+        )
 
     async def update_card(self, capsule: Capsule, decision: Decision, card: CardRef) -> None:
         self.updates.append((capsule.id, decision))
         if self.echo:
             who = ", ".join(decision.deciders)
             print(f"  ┌ card {capsule.id} locked: {decision.verdict} by {who} at {decision.at}")
+
+
+class TerminalSurface(RecordingSurface):
+    """The CLI without Slack: prints everything, and posts no card anywhere.
+
+    ``post_card`` returns None, so no card is recorded as posted: if a bot later runs on
+    the same home, its sweep posts the card to Slack for real.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(echo=True)
+
+    async def post_card(self, capsule: Capsule) -> CardRef | None:
+        await super().post_card(capsule)
+        return None

@@ -26,7 +26,7 @@ from sessions import (
 from .loop import lost_replies, park, post_cards, run_loop, say
 from .messages import AssistantMessage, UserMessage
 from .mirror import mark_told
-from .runtime import Runtime
+from .runtime import KillSwitchOn, Runtime
 from .session_run import SessionRun
 from .settle import settle
 
@@ -142,7 +142,11 @@ async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
                 for text in lost_replies(rt, crashed):
                     await say(run, text)
             _record_messages(run, tdir, pending)
-            outcome = await settle(run)
+            try:
+                outcome = await settle(run)
+            except KillSwitchOn:
+                await run.finish(SessionState.CANCELLED, "kill switch")
+                return
             for approval_id in outcome.told:
                 await mark_told(rt, approval_id, run.id)
             await post_cards(rt, [c for c in outcome.parked if c.session_id != run.id])

@@ -33,9 +33,11 @@ class StaticGroups:
         return self._groups.get(group_id, frozenset())
 
 
-async def _allowed_by(rule: PolicyRule, user: str, requester: str, groups: GroupResolver) -> str:
-    """ "" when allowed, else the reason for a refusal."""
-    if user == requester and not rule.allow_self_approval:
+async def _allowed_by(
+    rule: PolicyRule, user: str, askers: tuple[str, ...], groups: GroupResolver
+) -> str:
+    """The reason for a refusal, or "" when allowed."""
+    if user in askers and not rule.allow_self_approval:
         return "you asked for this call, so someone else must decide it"
     if rule.open_to_anyone or user in rule.approver_users:
         return ""
@@ -48,13 +50,14 @@ async def _allowed_by(rule: PolicyRule, user: str, requester: str, groups: Group
 async def authorize(
     *,
     user: str,
-    requester: str,
+    requester: str | tuple[str, ...],
     snapshot: PolicyRule,
     current: PolicyRule,
     groups: GroupResolver,
 ) -> str:
+    askers = (requester,) if isinstance(requester, str) else requester
     for rule in (snapshot, current):
-        refusal = await _allowed_by(rule, user, requester, groups)
+        refusal = await _allowed_by(rule, user, askers, groups)
         if refusal:
             return refusal
     return ""

@@ -64,6 +64,9 @@ class Capsule(Record):
     arguments: dict[str, Any]
     args_sha256: str
     requester: str
+    # Everyone whose messages the model answered in this turn: none of them may approve
+    # it (unless self-approval is allowed). ``requester`` is the first, for display.
+    requesters: tuple[str, ...] = ()
     reason: str
     policy: PolicyRule
     created_at: str
@@ -82,6 +85,10 @@ class Capsule(Record):
     @property
     def short_hash(self) -> str:
         return self.args_sha256[:12]
+
+    @property
+    def askers(self) -> tuple[str, ...]:
+        return self.requesters or (self.requester,)
 
     def verify_hash(self) -> None:
         actual = args_sha256(self.tool, self.arguments)
@@ -103,6 +110,7 @@ def build_capsule(
     reason: str,
     policy: PolicyRule,
     now: datetime,
+    requesters: tuple[str, ...] = (),
     batch: tuple[str, ...] = (),
     approval_id: str | None = None,
 ) -> Capsule:
@@ -118,6 +126,7 @@ def build_capsule(
         arguments=arguments,
         args_sha256=args_sha256(tool, arguments),
         requester=requester,
+        requesters=requesters or (requester,),
         reason=reason,
         policy=policy,
         created_at=utc_iso(now),

@@ -16,8 +16,18 @@ from sessions import AlreadyExistsError, Clock, Home, check_slack_id, utc_iso
 
 from .authorize import GroupResolver, authorize
 from .capsule import Capsule, load_capsule
+from .errors import HashMismatchError
 from .policy import Policy
-from .records import Decision, Verdict, Vote, read_optional, record_path, session_of, write_record
+from .records import (
+    CardRef,
+    Decision,
+    Verdict,
+    Vote,
+    read_optional,
+    record_path,
+    session_of,
+    write_record,
+)
 
 __all__ = [
     "AlreadyDecided",
@@ -73,10 +83,20 @@ DecisionResult = Decided | AlreadyDecided | VoteCounted | AlreadyVoted | Refused
 
 
 def locate(home: Home, approval_id: str) -> tuple[Path, Capsule]:
-    """The capsule an approval id names, found through its pointer (no index needed)."""
+    """The capsule an approval id names, found through its pointer (no index needed).
+
+    Its arguments must still hash to its recorded hash, and that hash must be the one
+    its card showed the approvers.
+    """
     session_dir = home.session_dir(session_of(home, approval_id))
     capsule = load_capsule(session_dir, approval_id)
     capsule.verify_hash()
+    card = read_optional(record_path(session_dir, approval_id, "card"), CardRef)
+    if card is not None and card.args_sha256 and card.args_sha256 != capsule.args_sha256:
+        raise HashMismatchError(
+            f"{approval_id}: the card showed hash {card.args_sha256[:12]}, "
+            f"the capsule now holds {capsule.short_hash}"
+        )
     return session_dir, capsule
 
 
@@ -148,7 +168,7 @@ async def decide(
         return AlreadyDecided(result.capsule, result.decision)
     refusal = await authorize(
         user=user,
-        requester=capsule.requester,
+        requester=capsule.askers,
         snapshot=capsule.policy,
         current=policy.rule_for(capsule.tool),
         groups=groups,

@@ -11,6 +11,9 @@
     approvers = ["S0RELEASE"]
     quorum = 2
 
+    [tools.service_status_report]
+    approvers = ["anyone"]              # explicitly open; an empty list is an error
+
 A ``[tools.<name>]`` table overrides the default key by key. With no file, a gated tool
 needs one approval from anyone except the requester, and expires after 24 hours.
 """
@@ -34,6 +37,8 @@ _GROUP = re.compile(r"S[A-Z0-9]{2,39}")
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_EXPIRY_SECONDS = 365 * 86400
+# Said explicitly, so that opening a tool to everyone is never an accident.
+ANYONE = "anyone"
 
 
 def parse_duration(text: str) -> int:
@@ -82,6 +87,11 @@ class _RuleInput(BaseModel):
     @field_validator("approvers")
     @classmethod
     def _ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            # An empty list reads like "nobody" but would mean "anyone": refuse it.
+            raise ValueError('an empty approvers list is ambiguous; write ["anyone"] to open it')
+        if value == [ANYONE]:
+            return value
         for item in value or []:
             if not (_USER.fullmatch(item) or _GROUP.fullmatch(item)):
                 raise ValueError(f"{item!r} is not a Slack user id (U…/W…) or user-group id (S…)")
@@ -96,7 +106,9 @@ class _RuleInput(BaseModel):
 
     def apply(self, base: PolicyRule) -> PolicyRule:
         update: dict[str, Any] = {}
-        if self.approvers is not None:
+        if self.approvers == [ANYONE]:
+            update["approver_users"], update["approver_groups"] = (), ()
+        elif self.approvers is not None:
             update["approver_users"] = tuple(a for a in self.approvers if _USER.fullmatch(a))
             update["approver_groups"] = tuple(a for a in self.approvers if _GROUP.fullmatch(a))
         if self.quorum is not None:

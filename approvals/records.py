@@ -58,6 +58,8 @@ class CardRef(Record):
     approval_id: str
     channel: str
     ts: str
+    # The hash the card showed: a decision is refused if the capsule no longer matches it.
+    args_sha256: str = ""
 
 
 class Vote(Record):
@@ -139,7 +141,8 @@ def _pointer(home: Home, approval_id: str) -> Path:
 
 def write_pointer(home: Home, approval_id: str, session_id: str) -> None:
     (home.root / "approvals").mkdir(parents=True, exist_ok=True)
-    create_only(_pointer(home, approval_id), json.dumps({"session": session_id}).encode())
+    record = {"schema_version": 1, "session": session_id}
+    create_only(_pointer(home, approval_id), json.dumps(record).encode())
 
 
 def session_of(home: Home, approval_id: str) -> str:

@@ -76,8 +76,14 @@ class Clicks:
                 approval_id, user=user, approve=approve, reason=reason
             )
         except (SessionsError, ApprovalsError) as exc:
+            # The details (paths, hashes) go to the log, not to the person clicking.
             log.warning("decision on %s refused: %s", approval_id, exc)
-            await self._tell(channel, user, f"This request cannot be decided: {exc}")
+            await self._tell(
+                channel,
+                user,
+                "This request cannot be decided: it failed its integrity check or cannot be "
+                "read. An operator can run `signoff verify` to see why.",
+            )
             return
         if isinstance(result, Refused):
             await self._tell(channel, user, f"You may not decide this request: {result.reason}.")
@@ -126,7 +132,7 @@ def register_actions(app: AsyncApp, engine: Engine, surface: SlackSurface) -> No
         existing = load_decision(session_dir, approval_id)
         refusal = await authorize(
             user=user,
-            requester=capsule.requester,
+            requester=capsule.askers,
             snapshot=capsule.policy,
             current=engine.rt.policy.rule_for(capsule.tool),
             groups=engine.rt.groups,

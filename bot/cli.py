@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from agent_core.engine import Engine
-from agent_core.surface import RecordingSurface
+from agent_core.surface import Surface, TerminalSurface
 from approvals import (
     AlreadyDecided,
     ApprovalsError,
@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _engine(settings: Settings, surface: RecordingSurface) -> Engine:
+async def _engine(settings: Settings, surface: Surface) -> Engine:
     registry = load_registry(settings.tool_modules)
     return await Engine.open(
         home=Home(settings.home),
@@ -102,8 +102,20 @@ async def _engine(settings: Settings, surface: RecordingSurface) -> Engine:
     )
 
 
+def _surface(settings: Settings) -> Surface:
+    """Slack when the bot's tokens are set (cards update, replies reach the thread)."""
+    if settings.slack_bot_token is None:
+        return TerminalSurface()
+    from .app import web_client
+    from .slack_surface import SlackSurface
+
+    return SlackSurface(
+        web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    )
+
+
 async def _decide(settings: Settings, args: argparse.Namespace) -> int:
-    engine = await _engine(settings, RecordingSurface(echo=True))
+    engine = await _engine(settings, _surface(settings))
     try:
         result = await engine.decide(
             args.approval_id, user=args.user, approve=args.command == "approve", reason=args.reason
@@ -129,7 +141,7 @@ async def _decide(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _say(settings: Settings, args: argparse.Namespace) -> int:
-    engine = await _engine(settings, RecordingSurface(echo=True))
+    engine = await _engine(settings, TerminalSurface())
     try:
         now = engine.rt.clock.now()
         ts = args.ts or f"{int(now.timestamp()):010d}.{now.microsecond:06d}"
@@ -146,7 +158,7 @@ async def _say(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _recover(settings: Settings) -> int:
-    engine = await _engine(settings, RecordingSurface(echo=True))
+    engine = await _engine(settings, _surface(settings))
     try:
         counts = await engine.recover()
         await engine.idle()

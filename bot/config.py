@@ -20,6 +20,8 @@ from approvals import Policy, load_policy
 
 __all__ = ["ConfigError", "Settings", "load_registry"]
 
+# Every SIGNOFF_* variable signoff reads; any other is a typo and stops start-up. The last
+# four steer tests and benchmarks only.
 KNOWN = (
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
@@ -31,6 +33,10 @@ KNOWN = (
     "SIGNOFF_BUDGET_TOKENS",
     "SIGNOFF_BUDGET_USD",
     "SIGNOFF_PRICE_TABLE",
+    "SIGNOFF_FAILPOINT",
+    "SIGNOFF_FSYNC",
+    "SIGNOFF_CHROMIUM",
+    "SIGNOFF_UPDATE_SCREENSHOT",
 )
 
 
@@ -76,6 +82,11 @@ class Settings(BaseModel):
             value = env.get(name, "").strip()
             return value or None
 
+        unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN[:10])}"
+            )
         tools = get("SIGNOFF_TOOLS")
         try:
             return cls(

@@ -89,14 +89,13 @@ def dev_settings(settings: Settings, slack: LocalSlack) -> Settings:
         if not policy.exists():
             policy.parent.mkdir(parents=True, exist_ok=True)
             policy.write_text(DEV_POLICY)
-    return Settings(
-        home=settings.home,
-        model=settings.model,
-        policy_path=policy,
-        tool_modules=settings.tool_modules,
-        slack_bot_token=SecretStr(slack.bot_token),
-        slack_app_token=SecretStr(slack.app_token),
-        slack_api_url=slack.api_url,
+    return settings.model_copy(
+        update={
+            "policy_path": policy,
+            "slack_bot_token": SecretStr(slack.bot_token),
+            "slack_app_token": SecretStr(slack.app_token),
+            "slack_api_url": slack.api_url,
+        }
     )
 
 

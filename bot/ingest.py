@@ -23,7 +23,7 @@ from sessions import InboxMessage, InvalidIdError, ThreadDir, ThreadKey, utc_iso
 
 from .payloads import EventCallback, MessageEvent
 
-__all__ = ["EventIngest"]
+__all__ = ["EventIngest", "StillStoring"]
 
 log = logging.getLogger("signoff.ingest")
 
@@ -31,6 +31,10 @@ log = logging.getLogger("signoff.ingest")
 _ACCEPTED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
 Taken = Callable[[MessageEvent], Awaitable[None]]
+
+
+class StillStoring(Exception):
+    """A redelivered event whose first copy is still being written: do not ack it yet."""
 
 
 class EventIngest:
@@ -48,6 +52,7 @@ class EventIngest:
         self.bot_id = bot_id
         self.on_taken = on_taken
         self._recent: OrderedDict[str, None] = OrderedDict()
+        self._storing: set[str] = set()
         self._window = window
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -55,10 +60,12 @@ class EventIngest:
         if event_id in self._recent:
             self._recent.move_to_end(event_id)
             return True
+        return False
+
+    def _remember(self, event_id: str) -> None:
         self._recent[event_id] = None
         if len(self._recent) > self._window:
             self._recent.popitem(last=False)
-        return False
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
@@ -87,6 +94,10 @@ class EventIngest:
             return "ignored: not a thread signoff takes part in"
         if self._seen_recently(callback.event_id):
             return "duplicate: event id"
+        if callback.event_id in self._storing:
+            # A redelivery while the first copy is still being written: acking it would
+            # be a promise the first write might not keep, so it stays unacked.
+            raise StillStoring(callback.event_id)
         message = InboxMessage(
             thread=thread,
             ts=event.ts,
@@ -95,12 +106,13 @@ class EventIngest:
             event_id=callback.event_id,
             received_at=utc_iso(self.engine.rt.clock.now()),
         )
+        self._storing.add(callback.event_id)
         try:
             fresh = await self.engine.ingest(message)
-        except BaseException:
-            # Not stored, so not acked: the redelivery must not look like a duplicate.
-            self._recent.pop(callback.event_id, None)
-            raise
+        finally:
+            self._storing.discard(callback.event_id)
+        # Only a stored message makes its event id a duplicate.
+        self._remember(callback.event_id)
         self._spawn(self.engine.remember_event(callback.event_id))
         if not fresh:
             return "duplicate: message"

@@ -78,7 +78,10 @@ class SlackSurface:
             blocks=card_blocks(capsule),
         )
         return CardRef(
-            approval_id=capsule.id, channel=str(response["channel"]), ts=str(response["ts"])
+            approval_id=capsule.id,
+            channel=str(response["channel"]),
+            ts=str(response["ts"]),
+            args_sha256=capsule.args_sha256,
         )
 
     async def update_card(self, capsule: Capsule, decision: Decision, card: CardRef) -> None:

@@ -28,7 +28,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from .ingest import EventIngest
+from .ingest import EventIngest, StillStoring
 
 __all__ = ["SignoffSocketModeHandler", "SocketThread"]
 
@@ -60,6 +60,12 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             return
         try:
             outcome = await self.ingest.handle(req.payload)
+        except StillStoring:
+            log.info(
+                "event %s is still being stored; leaving this copy unacked",
+                req.payload.get("event_id"),
+            )
+            return
         except Exception:
             log.exception(
                 "could not store event %s; leaving it unacked", req.payload.get("event_id")

@@ -427,7 +427,7 @@ def test_locate_follows_the_pointer(home: Home, clock: FixedClock) -> None:
     assert session_dir == home.session_dir(capsule.session_id)
     assert found == capsule
     pointer = json.loads((home.root / "approvals" / capsule.id).read_text())
-    assert pointer == {"session": capsule.session_id}
+    assert pointer == {"schema_version": 1, "session": capsule.session_id}
     # The pointer is create-only: an approval id cannot be redirected to another session.
     with pytest.raises(AlreadyExistsError):
         write_pointer(home, capsule.id, "sess_0123456789ab")

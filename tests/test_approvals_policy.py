@@ -117,11 +117,13 @@ def test_full_file_merges_tool_tables_key_by_key(tmp_path: Path) -> None:
 def test_a_tool_table_can_open_a_tool_to_anyone(tmp_path: Path) -> None:
     policy = load_policy(
         _policy_file(
-            tmp_path, '[default]\napprovers = ["U01ALICE"]\n[tools.ping]\napprovers = []\n'
+            tmp_path, '[default]\napprovers = ["U01ALICE"]\n[tools.ping]\napprovers = ["anyone"]\n'
         )
     )
     assert not policy.default.open_to_anyone
     assert policy.rule_for("ping").open_to_anyone
+    with pytest.raises(PolicyError, match="empty approvers list is ambiguous"):
+        load_policy(_policy_file(tmp_path, "[tools.ping]\napprovers = []\n"))
 
 
 # policy: errors -------------------------------------------------------------------------
@@ -191,12 +193,10 @@ def test_bad_durations(tmp_path: Path, table: str, value: str) -> None:
 
 def test_an_absurd_duration_is_rejected_at_load(tmp_path: Path) -> None:
     path = _policy_file(tmp_path, '[default]\nexpires_after = "9999999d"\n')
-    try:
-        policy = load_policy(path)
-    except PolicyError:
-        return
-    # Accepted: then a capsule must still be buildable with it.
-    _capsule(policy.default, session_id="sess_0123456789ab")
+    with pytest.raises(PolicyError, match="at most 365d"):
+        load_policy(path)
+    longest = load_policy(_policy_file(tmp_path, '[default]\nexpires_after = "365d"\n'))
+    _capsule(longest.default, session_id="sess_0123456789ab")  # still buildable
 
 
 @pytest.mark.parametrize("value", ['"never"', '"approve"', '"Expire"', "true"])

@@ -129,3 +129,9 @@ def test_demo_runs_as_a_console_script(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "demo finished: everything as expected" in done.stdout
     assert "api restarts = 1" in done.stdout
+
+
+def test_an_unknown_signoff_variable_is_a_typo_that_stops_start_up(cli_home, capsys, monkeypatch):
+    monkeypatch.setenv("SIGNOFF_MODLE", "offline")
+    assert main(["sessions"]) == 2
+    assert "unknown setting SIGNOFF_MODLE" in capsys.readouterr().err

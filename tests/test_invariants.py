@@ -242,22 +242,67 @@ async def test_I4_tampering_with_a_sealed_session_is_detected_and_resume_refuses
     assert restarts(home, "db") == 0 and restarts(home) == 0
 
 
-async def test_I4_tampering_with_hash_and_arguments_together_is_caught_by_the_seal(
-    make_engine, surface, home
-):
+def _forge_capsule(home, capsule, arguments):  # type: ignore[no-untyped-def]
+    """Rewrite a capsule's arguments *and* its hash, as a careful attacker would."""
     from approvals import args_sha256
 
-    engine, capsule = await park_restart(make_engine, surface)
     path = home.session_dir(capsule.session_id) / "approvals" / f"{capsule.id}.json"
     data = json.loads(path.read_text())
-    data["arguments"] = {"service": "db"}
-    data["args_sha256"] = args_sha256("restart_service", {"service": "db"})
+    data["arguments"] = arguments
+    data["args_sha256"] = args_sha256(capsule.tool, arguments)
     path.write_text(json.dumps(data))
+
+
+async def test_I4_a_forged_capsule_is_refused_by_the_card_hash_then_by_the_seal(
+    make_engine, surface, home
+):
+    from approvals import HashMismatchError, record_path
+
+    engine, capsule = await park_restart(make_engine, surface)
+    _forge_capsule(home, capsule, {"service": "db"})
+    # The card recorded the hash the approvers saw: the forged capsule no longer matches.
+    with pytest.raises(HashMismatchError, match="the card showed hash"):
+        await engine.decide(capsule.id, user="U0BOB", approve=True)
+    # Deleting the card record too: the decision is taken, but the seal refuses the run.
+    record_path(home.session_dir(capsule.session_id), capsule.id, "card").unlink()
     await engine.decide(capsule.id, user="U0BOB", approve=True)
     await engine.idle()
     assert restarts(home, "db") == 0
     result = [m for m in transcript(home) if isinstance(m, ToolResultMessage)][-1]
     assert result.status == "error" and "modified after it was sealed" in result.content
+
+
+async def test_I4_deleting_the_seal_does_not_let_a_forged_capsule_run(make_engine, surface, home):
+    from approvals import record_path
+
+    engine, capsule = await park_restart(make_engine, surface)
+    session_dir = home.session_dir(capsule.session_id)
+    _forge_capsule(home, capsule, {"service": "db"})
+    record_path(session_dir, capsule.id, "card").unlink()
+    (session_dir / "MANIFEST.sha256").unlink()
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert restarts(home, "db") == 0
+    result = [m for m in transcript(home) if isinstance(m, ToolResultMessage)][-1]
+    assert result.status == "error" and "has no seal" in result.content
+
+
+async def test_I4_recovery_seals_a_session_that_ended_without_its_seal(make_engine, home):
+    from sessions import SessionStore
+
+    engine = await make_engine()
+    await engine.ingest(message("status of api", ts="1700000000.000100"))
+    await engine.idle()
+    done = chain(home)[-1]
+    (home.session_dir(done.id) / "MANIFEST.sha256").unlink()  # a crash before the seal
+    # The index still believes it runs, as it would after such a crash.
+    running = done.model_copy(update={"state": SessionState.RUNNING})
+    await engine.rt.index.put_session(running)
+    await engine.recover()
+    await engine.idle()
+    assert verify(home.session_dir(done.id)).sealed
+    assert verify(home.session_dir(done.id)).ok
+    assert SessionStore(home).load(done.id).state == SessionState.COMPLETED
 
 
 # I5 ----------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""Who may not approve, rules that cannot decide, and approvals frozen by the kill switch."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from engine_support import THREAD, call, chain, message, restarts, text, transcript
+
+from agent_core.messages import ToolResultMessage
+from agent_core.scripted import ScriptedModel
+from agent_core.tools import ToolRegistry, tool
+from approvals import Decided, Refused
+from bot.ingest import EventIngest, StillStoring
+from sessions import SessionState
+
+
+async def test_everyone_whose_message_the_model_answered_is_a_requester(make_engine, home, surface):
+    model = ScriptedModel([call("restart_service", {"service": "api"}), text("done")])
+    engine = await make_engine(model=model)
+    # Two messages drained into one turn: either author may have supplied the arguments.
+    engine._store(message("restart api", ts="1700000000.000100", user="U0ALICE"))
+    engine._store(message("+1, please do", ts="1700000000.000200", user="U0BOB"))
+    engine.wake(THREAD)
+    await engine.idle()
+    capsule = surface.cards[0]
+    assert set(capsule.requesters) == {"U0ALICE", "U0BOB"}
+    for asker in ("U0ALICE", "U0BOB"):
+        refused = await engine.decide(capsule.id, user=asker, approve=True)
+        assert isinstance(refused, Refused)
+        assert "someone else must decide" in refused.reason
+    assert isinstance(await engine.decide(capsule.id, user="U0CAROL", approve=True), Decided)
+    await engine.idle()
+    assert restarts(home) == 1
+
+
+async def test_a_gate_rule_that_raises_fails_closed(make_engine, home, surface):
+    ran: list[int] = []
+
+    def broken_rule(args: dict[str, Any]) -> bool:
+        raise KeyError("replicas")
+
+    @tool(requires_human_approval=broken_rule)
+    def resize(size: int) -> str:
+        """Resize."""
+        ran.append(size)
+        return "ok"
+
+    model = ScriptedModel([call("resize", {"size": 3}), text("waiting")])
+    engine = await make_engine(model=model, registry=ToolRegistry([resize]))
+    await engine.ingest(message("resize", ts="1700000000.000100"))
+    await engine.idle()
+    assert ran == []
+    assert [c.tool for c in surface.cards] == ["resize"]
+    assert chain(home)[-1].state == SessionState.AWAITING_APPROVAL
+    assert engine.errors == []
+
+
+async def test_the_kill_switch_freezes_an_approved_call_without_spending_it(
+    make_engine, home, surface
+):
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    capsule = surface.cards[0]
+    home.kill_switch.write_text("incident")
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert restarts(home) == 0
+    claim = home.session_dir(capsule.session_id) / "approvals" / f"{capsule.id}.claim.json"
+    assert not claim.exists()
+    home.kill_switch.unlink()
+    engine.wake(THREAD)
+    await engine.idle()
+    assert restarts(home) == 1
+    result = next(m for m in transcript(home) if isinstance(m, ToolResultMessage) and m.approval_id)
+    assert result.status == "ok"
+
+
+async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(make_engine):
+    engine = await make_engine(model=ScriptedModel([text("hi")]))
+    gate = asyncio.Event()
+    original = engine.ingest
+
+    async def slow_ingest(m: Any) -> bool:
+        await gate.wait()
+        return await original(m)
+
+    engine.ingest = slow_ingest  # type: ignore[method-assign]
+    ingest = EventIngest(engine, bot_user_id="U0SIGNOFF", bot_id="B0SIGNOFF")
+    payload = {
+        "type": "event_callback",
+        "team_id": "T0LOCAL",
+        "event_id": "Ev1",
+        "event": {"type": "app_mention", "channel": "C0OPS", "user": "U0ALICE", "text": "hi", "ts": "1700000000.000100"},
+    }  # fmt: skip
+    first = asyncio.create_task(ingest.handle(payload))
+    await asyncio.sleep(0.01)
+    try:
+        await ingest.handle(payload)
+        raise AssertionError("the redelivery should not have been acked")
+    except StillStoring:
+        pass
+    gate.set()
+    assert await first == "stored"
+    assert await ingest.handle(payload) == "duplicate: event id"
+    await ingest.drain()
