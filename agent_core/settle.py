@@ -30,7 +30,7 @@ from approvals import (
     record_path,
     write_record,
 )
-from sessions import AlreadyExistsError, failpoint, verify
+from sessions import AlreadyExistsError, SessionFiles, failpoint, verify
 
 from .executor import execute, run_calls
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
@@ -81,8 +81,6 @@ def _scan(run: SessionRun, wanted: set[str]) -> _Origins:
 
 
 def _tickets(run: SessionRun, directory: Path) -> list[dict[str, object]]:
-    from sessions import SessionFiles
-
     return SessionFiles(directory, clock=run.rt.clock).read_tickets()
 
 

@@ -30,8 +30,9 @@ class SessionFiles:
         self.directory = directory
         self.clock = clock or SystemClock()
         self.session_id = directory.name
-        self._trace_seq = sum(1 for _ in read_jsonl(self.trace_path))
-        self._ticket_seq = len(self.ticket_names())
+        # Counted on the first write, not here: most SessionFiles only read.
+        self._trace_seq: int | None = None
+        self._ticket_seq: int | None = None
 
     @property
     def transcript_path(self) -> Path:
@@ -63,6 +64,8 @@ class SessionFiles:
         """Create ``tickets/<seq>-<kind>.json``; never overwrites. Returns the file name."""
         record = {"schema_version": 1, "kind": kind, "at": utc_iso(self.clock.now()), **body}
         data = json.dumps(record, indent=2, sort_keys=True).encode()
+        if self._ticket_seq is None:
+            self._ticket_seq = len(self.ticket_names())
         while True:
             self._ticket_seq += 1
             name = f"{self._ticket_seq:06d}-{kind}.json"
@@ -85,6 +88,8 @@ class SessionFiles:
 
     # trace ----------------------------------------------------------------------
     def trace(self, kind: str, data: dict[str, Any] | None = None) -> None:
+        if self._trace_seq is None:
+            self._trace_seq = sum(1 for _ in read_jsonl(self.trace_path))
         self._trace_seq += 1
         seq = self._trace_seq
         event: dict[str, Any] = {
