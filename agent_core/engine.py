@@ -42,11 +42,11 @@ from sessions import (
     WorkQueue,
     failpoint,
     file_lock_async,
+    is_sealed,
     reindex,
     seal,
     try_file_lock,
     utc_iso,
-    verify,
 )
 
 from .loop import post_cards
@@ -226,8 +226,9 @@ class Engine:
     async def post_missing_cards(self) -> int:
         """Cards whose posting failed or was cut short by a crash go out again (I6)."""
         rt, posted = self.rt, 0
-        for approval in await rt.index.approvals(status="pending", limit=100_000):
-            if approval.card_ts is None and rt.store.load(approval.session_id).terminal:
+        rows = await rt.index.approvals(status="pending", card_missing=True, limit=100_000)
+        for approval in rows:
+            if rt.store.load(approval.session_id).terminal:
                 # Under the thread lock: the worker that parked it may be posting it now.
                 async with file_lock_async(ThreadDir(rt.home, approval.thread).lock_path):
                     await post_cards(rt, [locate(rt.home, approval.id)[1]])
@@ -244,12 +245,10 @@ class Engine:
             record = rt.store.load(row.id)
             if record.terminal:
                 directory = rt.home.session_dir(record.id)
-                if not verify(directory).sealed:
+                if not is_sealed(directory):
                     seal(directory)  # a crash came between the final state and its seal
                 await rt.index.put_session(record)  # the index lagged one step
-                await rt.index.put_approvals(
-                    scan_session_approvals(rt.home.session_dir(record.id), record)
-                )
+                await rt.index.put_approvals(scan_session_approvals(directory, record))
                 wake.add(record.thread)
                 continue
             tdir = ThreadDir(rt.home, record.thread)

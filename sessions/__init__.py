@@ -31,7 +31,7 @@ from .inbox import Inbox, InboxMessage
 from .index import ApprovalRow, Index, SessionRow
 from .jsonl import read_jsonl
 from .locks import file_lock, file_lock_async, try_file_lock
-from .manifest import VerifyReport, seal, verify
+from .manifest import VerifyReport, is_sealed, seal, verify
 from .queue import WorkQueue
 from .records import TERMINAL_STATES, Record, SessionRecord, SessionState, ThreadKey, Transition
 from .reindex import ApprovalScanner, reindex
@@ -79,6 +79,7 @@ __all__ = [
     "failpoint",
     "file_lock",
     "file_lock_async",
+    "is_sealed",
     "iter_thread_keys",
     "lineage",
     "new_approval_id",

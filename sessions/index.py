@@ -210,6 +210,7 @@ class Index:
         session_id: str | None = None,
         due_before: str | None = None,
         untold: bool = False,
+        card_missing: bool = False,
         limit: int = 100,
     ) -> list[ApprovalRow]:
         where: list[str] = []
@@ -225,6 +226,8 @@ class Index:
             params.append(due_before)
         if untold:
             where.append("status != 'pending' AND told_in IS NULL")
+        if card_missing:
+            where.append("card_ts IS NULL")
         sql = "SELECT * FROM approvals"
         if where:
             sql += " WHERE " + " AND ".join(where)

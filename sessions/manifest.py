@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .atomic import replace_atomically
 
-__all__ = ["MANIFEST", "VerifyReport", "seal", "verify"]
+__all__ = ["MANIFEST", "VerifyReport", "is_sealed", "seal", "verify"]
 
 MANIFEST = "MANIFEST.sha256"
 _SKIP = {MANIFEST, "state.lock"}
@@ -64,6 +64,11 @@ def seal(directory: Path) -> None:
     replace_atomically(directory / MANIFEST, ("\n".join(lines) + "\n").encode())
 
 
+def is_sealed(directory: Path) -> bool:
+    """Whether the session was sealed (not whether the seal still holds: ``verify``)."""
+    return (directory / MANIFEST).exists()
+
+
 class VerifyReport:
     def __init__(self, problems: list[str], sealed: bool) -> None:
         self.problems = problems
@@ -75,9 +80,9 @@ class VerifyReport:
 
 
 def verify(directory: Path) -> VerifyReport:
-    manifest = directory / MANIFEST
-    if not manifest.exists():
+    if not is_sealed(directory):
         return VerifyReport([], sealed=False)
+    manifest = directory / MANIFEST
     listed: dict[str, str] = {}
     problems: list[str] = []
     for line in manifest.read_text().splitlines():

@@ -390,6 +390,7 @@ async def test_index_approvals_and_filters(home: Home) -> None:
             other_session,
         ]
         assert await index.approvals(untold=True) == [decided_untold]
+        assert await index.approvals(status="pending", card_missing=True) == [pending]
         assert await index.approvals(limit=2) == [pending, decided_untold]
         # Replace: the pending one is now decided and told.
         done = dataclasses.replace(pending, status="expired", told_in="sess_ba9876543210")
