@@ -192,7 +192,7 @@ def _template(home: Home) -> tuple[SessionRecord, Path]:
     return record, directory
 
 
-def _populate(home: Home, total: int) -> None:
+def _populate(home: Home, total: int) -> list[SessionRecord]:
     """``total`` completed sessions, cloned by hard links from a template (fast).
 
     A fresh template every 50,000 clones: ext4 allows 65,000 links to one file.
@@ -223,18 +223,14 @@ def _populate(home: Home, total: int) -> None:
         records.append(record)
     for directory in templates:
         shutil.rmtree(directory)
-    _pending_index.extend(records)
+    return records
 
 
-_pending_index: list[SessionRecord] = []
-
-
-async def _index_filler(home: Home) -> None:
+async def _index_filler(home: Home, records: list[SessionRecord]) -> None:
     idx = await Engine.open_index(home)
-    for start in range(0, len(_pending_index), 5000):
-        await idx.put_sessions(_pending_index[start : start + 5000])
+    for start in range(0, len(records), 5000):
+        await idx.put_sessions(records[start : start + 5000])
     await idx.close()
-    _pending_index.clear()
 
 
 started_at: list[float] = []
@@ -252,8 +248,7 @@ async def at_scale(total: int) -> dict[str, float]:
     home = Home(root)
     home.ensure()
     atomic.set_fsync(False)
-    _populate(home, total)
-    await _index_filler(home)
+    await _index_filler(home, _populate(home, total))
     registry = ToolRegistry([bench_action])
     gated = ModelReply(
         tool_calls=(RawToolCall(id="c1", name="bench_action", arguments='{"n":1}'),),
