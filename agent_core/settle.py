@@ -19,6 +19,7 @@ from approvals import (
     Claim,
     Decision,
     ExecutionResult,
+    HashMismatchError,
     capsule_ids,
     claim,
     expire,
@@ -72,7 +73,8 @@ def _scan(run: SessionRun, wanted: set[str]) -> _Origins:
             if isinstance(gated_by, str) and gated_by:
                 # An approved call interrupted mid-run is still a gated call: settle it
                 # through its capsule, so its claim, result and "told" stay consistent.
-                found.capsules.setdefault(call_id, locate(run.rt.home, gated_by))
+                if call_id not in found.capsules:
+                    found.capsules[call_id] = locate(run.rt.home, gated_by)
                 continue
             target = found.intents if ticket.get("kind") == "intent" else found.results
             target.setdefault(call_id, ticket)
@@ -90,7 +92,7 @@ def _refusal(run: SessionRun, session_dir: Path, capsule: Capsule, decision: Dec
         return "the decision approved a different argument hash"
     try:
         capsule.verify_hash()
-    except Exception as exc:
+    except HashMismatchError as exc:
         return str(exc)
     report = verify(session_dir)
     if not report.sealed:
