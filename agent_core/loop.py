@@ -73,6 +73,7 @@ async def post_cards(rt: Runtime, capsules: list[Capsule]) -> None:
                 # The request is durable without its card; the sweep posts it again later.
                 log.exception("could not post the card for %s", capsule.id)
                 card = None
+            failpoint("card.after_post")
             if card is not None:
                 with contextlib.suppress(AlreadyExistsError):
                     write_record(record_path(session_dir, capsule.id, "card"), card)

@@ -75,6 +75,7 @@ async def _start_child(
         session_md=_session_md(tdir.thread, head, cause),
         transcript=transcript,
     )
+    failpoint("drain.after_session_created")
     # HEAD first: a crash from here on leaves a non-terminal HEAD that the next worker
     # closes and continues, instead of an orphan nobody looks at.
     tdir.set_head(record.id)
@@ -126,6 +127,7 @@ async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
             crashed: SessionRecord | None = None
             if head is not None and not head.terminal:
                 head = crashed = await close_crashed(rt, head)
+                failpoint("recovery.after_close")
                 cause = "recovery"
             pending = tdir.inbox.pending()
             if pending:

@@ -121,7 +121,11 @@ for line in sys.stdin:
 
 
 def cli_env(
-    home: Path, *, failpoint: str | None = None, policy: Path | None = None
+    home: Path,
+    *,
+    failpoint: str | None = None,
+    policy: Path | None = None,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """A clean environment: no proxies, no stray failpoint or config from the caller."""
     env = {
@@ -138,6 +142,7 @@ def cli_env(
         env["SIGNOFF_FAILPOINT"] = failpoint
     if policy is not None:
         env["SIGNOFF_POLICY"] = str(policy)
+    env.update(extra or {})
     return env
 
 
@@ -283,9 +288,11 @@ def cli(
     frozen: str | None = None,
     policy: Path | None = None,
     fresh: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Done:
-    """Run ``signoff <args>`` to the end in its own process."""
-    env = cli_env(home, failpoint=failpoint, policy=policy)
+    """Run ``signoff <args>`` to the end in its own process (``env``: extra variables)."""
+    extra = env
+    env = cli_env(home, failpoint=failpoint, policy=policy, extra=extra)
     if fresh:
         proc = subprocess.run(
             launcher_argv(args, frozen=frozen),

