@@ -1,106 +1,123 @@
-"""The engine: what the Slack bot (or the CLI) calls.
+"""The engine: what the Slack bot and the CLI call, and all they call.
 
-    ingest(message)          durable in the thread inbox, then woken; the bot acks after
-    decide(approval, user)   authorize now, first decision wins, lock the card, resume
-    sweep()                  expire what is due (index-driven, injectable clock)
-    recover()                start-up: close crashed sessions, drain inboxes, finish
-                             interrupted decisions, post missing cards
+    ingest(message)                 durable in the thread inbox, then woken; the bot acks after
+    check_click(value, channel, ts) is this button a live card's? (no trust in the payload)
+    decide(approval, user, ...)     authorize now, first decision wins, wake the thread
+    may_decide(approval, user)      would a click by this person be accepted?
+    pending_for(user, channels)     what this person may decide now
+    history(session)                a thread's sessions, events and approvals, for traces
+    sweep() / recover()             expire what is due and re-wake stranded work / start-up
 
 Nothing about a pending approval lives only in memory (I6): the tasks kept here are
-wake-ups, and every one of them is re-derived from disk by ``recover``.
+wake-ups, and every one of them is re-derived from disk by ``recover``. What the engine
+says in Slack is queued in the outbox and sent by ``delivery``, never awaited here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import dataclasses
 import logging
 from typing import Any
 
 from approvals import (
     AlreadyDecided,
-    Capsule,
-    CardRef,
+    ApprovalRequest,
     Decided,
-    Decision,
     DecisionResult,
-    decide,
-    locate,
-    read_optional,
-    record_path,
+    record_decision,
     scan_session_approvals,
     sweep_expired,
 )
+from approvals.forms import DenyForm, record_deny_form, take_deny_form
 from sessions import (
     Clock,
     Home,
     InboxMessage,
     Index,
+    Outbox,
+    OutboxEntry,
     SessionStore,
     SystemClock,
     ThreadDir,
     ThreadKey,
     WorkQueue,
+    check_approval_id,
+    check_slack_id,
     failpoint,
-    file_lock_async,
-    is_sealed,
     reindex,
-    seal,
-    try_file_lock,
     utc_iso,
 )
 
-from .loop import post_cards
+from .delivery import Backoff, Delivery
 from .mirror import mirror_approval
-from .model import Model
+from .queries import PendingApproval, Queries
+from .recovery import find_work
 from .runtime import Runtime
 from .surface import Surface
-from .tools import ToolRegistry
-from .worker import close_crashed, process_thread
+from .worker import process_thread
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "PendingApproval"]
 
 log = logging.getLogger("signoff.engine")
 
 
-class Engine:
-    def __init__(self, rt: Runtime) -> None:
+class Engine(Queries):
+    def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt
+        self.delivery = delivery
         # The loop the engine (and its index connection) lives on. Ingest may be called
         # from another loop — the bot acks on a socket thread — and hands wake-ups here.
         self._loop = asyncio.get_running_loop()
         self._tasks: dict[ThreadKey, asyncio.Task[None]] = {}
         self._again: set[ThreadKey] = set()
-        self.errors: list[BaseException] = []
+        self._failures: dict[ThreadKey, int] = {}
+        # The latest worker failures (bounded): for operators and tests to look at.
+        self.errors: collections.deque[BaseException] = collections.deque(maxlen=100)
 
     @classmethod
     async def open(
         cls,
         *,
         home: Home,
-        model: Model,
-        registry: ToolRegistry,
-        surface: Surface,
+        surface: Surface | None,
         clock: Clock | None = None,
+        delivery_poll: float = 1.0,
+        delivery_backoff: Backoff | None = None,
         **options: Any,
     ) -> Engine:
-        """Open the index and build the runtime; ``options`` are further Runtime fields."""
+        """Open the index and build the runtime; ``options`` are Runtime fields.
+
+        ``surface`` is where queued Slack writes are delivered; None (a terminal without
+        Slack tokens) leaves them queued for the bot.
+        """
         clock = clock or SystemClock()
         index = await cls.open_index(home)
-        rt = Runtime(
-            home=home,
-            store=SessionStore(home, clock=clock),
-            index=index,
-            model=model,
-            registry=registry,
-            surface=surface,
-            clock=clock,
-            **options,
-        )
-        rt.policy.check_tools(set(registry.names()))
-        return cls(rt)
+        try:
+            store = SessionStore(home, clock=clock)
+            rt = Runtime(home=home, store=store, index=index, clock=clock, **options)
+            rt.policy.check_tools(set(rt.registry.names()))
+        except BaseException:
+            await index.close()  # a bad configuration must not leave the index thread running
+            raise
+        delivery = None
+        if surface is not None:
+            delivery = Delivery(
+                home=home,
+                surface=surface,
+                clock=clock,
+                poll=delivery_poll,
+                backoff=delivery_backoff,
+            )
+            rt = dataclasses.replace(rt, outbox_written=delivery.wake)
+            delivery.start()
+        return cls(rt, delivery)
 
-    async def close(self) -> None:
-        await self.idle()
+    async def close(self, *, flush: float = 5.0) -> None:
+        await self.idle_workers()
+        if self.delivery is not None:
+            await self.delivery.stop(flush=flush)
         await self.rt.index.close()
         aclose = getattr(self.rt.model, "aclose", None)
         if callable(aclose):
@@ -114,6 +131,14 @@ class Engine:
             await reindex(home, scan_approvals=scan_session_approvals, if_missing=True)
         return await Index.open(home.index_path)
 
+    @property
+    def home(self) -> Home:
+        return self.rt.home
+
+    @property
+    def clock(self) -> Clock:
+        return self.rt.clock
+
     # ingest -----------------------------------------------------------------------
     async def ingest(self, message: InboxMessage) -> bool:
         """Store a message durably; True if new. Only after this returns may Slack be acked."""
@@ -122,6 +147,10 @@ class Engine:
         if waiting:
             self._wake_from_anywhere(message.thread)
         return fresh
+
+    def knows_thread(self, thread: ThreadKey) -> bool:
+        """Has signoff taken part in this thread (so follow-ups need no mention)?"""
+        return ThreadDir(self.rt.home, thread).path.exists()
 
     def _wake_from_anywhere(self, thread: ThreadKey) -> None:
         try:
@@ -166,32 +195,50 @@ class Engine:
                 self._again.discard(thread)
                 try:
                     await process_thread(self.rt, thread)
-                except Exception as exc:  # logged and kept: the disk state lets recovery retry
-                    log.exception("worker for %s failed", thread.label())
+                    self._failures.pop(thread, None)
+                except Exception as exc:
                     self.errors.append(exc)
+                    # The disk still says what is left to do: try again after a pause (and
+                    # the sweep re-wakes every thread with queued work, should this die).
+                    failures = self._failures[thread] = self._failures.get(thread, 0) + 1
+                    delay = min(60.0, 0.25 * 2 ** (failures - 1))
+                    log.exception("worker for %s failed; retrying in %.1fs", thread.label(), delay)
+                    self._loop.call_later(delay, self.wake, thread)
+                    return
                 if thread not in self._again:
                     return
         finally:
             # Parked threads cost nothing in memory: a finished worker leaves no trace here.
             if self._tasks.get(thread) is asyncio.current_task():
                 del self._tasks[thread]
+            if self.delivery is not None:
+                self.delivery.wake()
 
-    async def idle(self) -> None:
-        """Wait until no worker runs (tests and shutdown)."""
+    async def idle_workers(self) -> None:
         while True:
             running = [t for t in self._tasks.values() if not t.done()]
             if not running:
                 return
             await asyncio.gather(*running, return_exceptions=True)
 
-    # decisions --------------------------------------------------------------------
+    async def idle(self) -> None:
+        """Wait until no worker runs and nothing can be delivered now (tests, shutdown)."""
+        while True:
+            await self.idle_workers()
+            if self.delivery is not None:
+                await self.delivery.idle()
+            if not any(not t.done() for t in self._tasks.values()):
+                return
+
+    # clicks and decisions ---------------------------------------------------------
     async def decide(
         self, approval_id: str, *, user: str, approve: bool, reason: str = ""
     ) -> DecisionResult:
         rt = self.rt
-        result = await decide(
-            rt.home,
-            approval_id,
+        user = check_slack_id(user)  # before any look-up: a bad id never reaches a path
+        request = ApprovalRequest.open(rt.home, check_approval_id(approval_id), clock=rt.clock)
+        result = await record_decision(
+            request,
             user=user,
             approve=approve,
             reason=reason,
@@ -200,78 +247,55 @@ class Engine:
             clock=rt.clock,
         )
         failpoint("decision.after_decision_file")
+        rt.outbox_written()
         if isinstance(result, Decided | AlreadyDecided):
-            # Also for AlreadyDecided: finishing what an interrupted process left is idempotent.
-            await self._after_decision(result.capsule, result.decision)
+            # The call starts now; the card's update is queued and sent beside it.
+            await mirror_approval(rt, request)
+            self.wake(request.thread)
         return result
 
-    async def _after_decision(self, capsule: Capsule, decision: Decision) -> None:
-        await mirror_approval(self.rt, capsule.id)
-        session_dir = self.rt.home.session_dir(capsule.session_id)
-        card = read_optional(record_path(session_dir, capsule.id, "card"), CardRef)
-        if card is not None:
-            try:
-                await self.rt.surface.update_card(capsule, decision, card)
-            except Exception:
-                log.exception("could not update the card of %s", capsule.id)
-        self.wake(capsule.thread)
+    def open_deny_form(self, *, view_id: str, approval_id: str, user: str) -> None:
+        now = utc_iso(self.rt.clock.now())
+        form = DenyForm(view_id=view_id, approval_id=approval_id, user=user, opened_at=now)
+        record_deny_form(self.rt.home, form)
 
+    def take_deny_form(self, *, view_id: str, user: str) -> str | None:
+        """The approval a submitted deny form is for, if the bot opened it for ``user``."""
+        form = take_deny_form(self.rt.home, view_id=view_id, user=user)
+        return form.approval_id if form else None
+
+    def notify(self, thread: ThreadKey, *, user: str, text: str, key: str) -> None:
+        """Queue an ephemeral note to ``user`` in ``thread`` (a refusal, a vote counted)."""
+        entry = OutboxEntry(
+            id=f"notice-{key}",
+            kind="notice",
+            thread=thread,
+            created_at=utc_iso(self.rt.clock.now()),
+            seq=Outbox.next_seq(),
+            text=text,
+            user=user,
+        )
+        if Outbox(self.rt.home).enqueue(entry):
+            self.rt.outbox_written()
+
+    # sweeping and recovery --------------------------------------------------------
     async def sweep(self) -> int:
-        """Expire what is due; returns how many requests it finished."""
+        """Expire what is due, and wake every thread that still has queued work."""
         results = await sweep_expired(self.rt.home, self.rt.index, clock=self.rt.clock)
         for result in results:
-            await self._after_decision(result.capsule, result.decision)
+            request = ApprovalRequest.open(self.rt.home, result.capsule.id, clock=self.rt.clock)
+            await mirror_approval(self.rt, request)
+            self.wake(result.capsule.thread)
+        for thread in WorkQueue(self.rt.home).threads():
+            if thread not in self._tasks:
+                self.wake(thread)
+        if self.delivery is not None:
+            self.delivery.wake()
         return len(results)
 
-    async def post_missing_cards(self) -> int:
-        """Cards whose posting failed or was cut short by a crash go out again (I6)."""
-        rt, posted = self.rt, 0
-        rows = await rt.index.approvals(status="pending", card_missing=True, limit=100_000)
-        for approval in rows:
-            if rt.store.load(approval.session_id).terminal:
-                # Under the thread lock: the worker that parked it may be posting it now.
-                async with file_lock_async(ThreadDir(rt.home, approval.thread).lock_path):
-                    await post_cards(rt, [locate(rt.home, approval.id)[1]])
-                posted += 1
-        return posted
-
-    # recovery ---------------------------------------------------------------------
     async def recover(self) -> dict[str, int]:
-        """Design flow 7; costs what is in flight, not what is stored."""
-        rt = self.rt
-        counts = {"crashed": 0, "threads": 0, "decisions": 0, "cards": 0}
-        wake: set[ThreadKey] = set()
-        for row in await rt.index.sessions(states=("created", "running"), limit=100_000):
-            record = rt.store.load(row.id)
-            if record.terminal:
-                directory = rt.home.session_dir(record.id)
-                if not is_sealed(directory):
-                    seal(directory)  # a crash came between the final state and its seal
-                await rt.index.put_session(record)  # the index lagged one step
-                await rt.index.put_approvals(scan_session_approvals(directory, record))
-                wake.add(record.thread)
-                continue
-            tdir = ThreadDir(rt.home, record.thread)
-            with try_file_lock(tdir.lock_path) as free:
-                if not free:
-                    continue  # a live process is running it
-                if tdir.head() != record.id:
-                    # Not HEAD: nothing continues from it, so just close it. A crashed
-                    # HEAD is left to the worker, which closes it *and* continues it.
-                    await close_crashed(rt, record)
-            counts["crashed"] += 1
-            wake.add(record.thread)
-        for thread in WorkQueue(rt.home).threads():
-            wake.add(thread)
-        for approval in await rt.index.approvals(status="pending", limit=100_000):
-            session_dir = rt.home.session_dir(approval.session_id)
-            if record_path(session_dir, approval.id, "decision").exists():
-                await mirror_approval(rt, approval.id)
-                wake.add(approval.thread)
-                counts["decisions"] += 1
-        counts["cards"] = await self.post_missing_cards()
-        for approval in await rt.index.approvals(untold=True, limit=100_000):
-            wake.add(approval.thread)
+        """Design flow 7: costs what is in flight, not what is stored."""
+        wake, counts = await find_work(self.rt)
         counts["expired"] = await self.sweep()
         for thread in wake:
             self.wake(thread)

@@ -14,8 +14,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from approvals import Capsule, args_sha256, build_capsule, write_capsule, write_pointer
-from sessions import failpoint, new_approval_id
+from approvals import ApprovalRequest, Capsule, args_sha256, build_capsule
+from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, utc_iso
 
 from .messages import (
     AssistantMessage,
@@ -80,8 +80,13 @@ async def execute(
             status="error",
         )
     run.files.write_ticket(
-        "intent",
-        {"call_id": call_id, "tool": tool.name, "args_sha256": digest, "approval_id": approval_id},
+        IntentTicket(
+            at=utc_iso(run.rt.clock.now()),
+            call_id=call_id,
+            tool=tool.name,
+            args_sha256=digest,
+            approval_id=approval_id,
+        )
     )
     failpoint("executor.after_intent")
     run.trace("tool_started", {"call_id": call_id, "tool": tool.name, "arguments": arguments})
@@ -104,7 +109,13 @@ async def execute(
         status, content = "error", f"{type(exc).__name__}: {exc}"
     failpoint("executor.after_tool_call")
     run.files.write_ticket(
-        "result", {"call_id": call_id, "tool": tool.name, "status": status, "content": content}
+        ResultTicket(
+            at=utc_iso(run.rt.clock.now()),
+            call_id=call_id,
+            tool=tool.name,
+            status="ok" if status == "ok" else "error",
+            content=content,
+        )
     )
     run.trace("tool_finished", {"call_id": call_id, "status": status, "content": content})
     return ToolResultMessage(
@@ -214,10 +225,9 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
             policy=run.rt.policy.rule_for(item.tool.name),
             now=now,
         )
-        # Pointer first: a capsule is never unreachable by its id.
-        write_pointer(run.rt.home, approval_id, run.id)
-        write_capsule(run.files.directory, capsule)
+        ApprovalRequest.create(run.rt.home, capsule, clock=run.rt.clock)
         failpoint("gate.after_capsule")
         run.trace("approval_requested", capsule.model_dump(mode="json"))
         capsules.append(capsule)
+    run.rt.outbox_written()
     return capsules

@@ -8,86 +8,65 @@ a terminal state with its reason, and tells the thread.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 
-from approvals import Capsule, approval_row, record_path, write_record
-from sessions import AlreadyExistsError, SessionFiles, SessionRecord, SessionState, failpoint
+from approvals import ApprovalRequest, Capsule
+from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, utc_iso
 
 from .budgets import BudgetExceeded, BudgetTracker
 from .executor import run_calls
 from .messages import AssistantMessage
-from .mirror import mirror_approval
 from .parsing import to_tool_call
 from .runtime import Runtime
 from .session_run import SessionRun
 
-__all__ = ["lost_replies", "park", "post_cards", "run_loop", "say"]
+__all__ = ["park", "queue_reply", "run_loop", "say"]
 
 log = logging.getLogger("signoff.loop")
 
 
-async def say(run: SessionRun, text: str) -> None:
-    """Post to the thread between two tickets, so recovery can re-post a lost reply."""
-    name = run.files.write_ticket("reply", {"text": text})
-    try:
-        await run.rt.surface.reply(run.thread, text)
-    except Exception as exc:  # the thread missing a message must not lose the session
-        run.trace("reply_failed", {"ticket": name, "error": f"{type(exc).__name__}: {exc}"})
-        return
-    run.files.write_ticket("reply-sent", {"ticket": name})
+def queue_reply(
+    rt: Runtime,
+    thread: ThreadKey,
+    session_id: str,
+    key: str,
+    text: str,
+    *,
+    people: tuple[str, ...] = (),
+) -> bool:
+    """Queue a reply in the thread; ``key`` names what it is within its session."""
+    entry = OutboxEntry(
+        id=f"reply-{session_id}-{key}",
+        kind="reply",
+        thread=thread,
+        created_at=utc_iso(rt.clock.now()),
+        seq=Outbox.next_seq(),
+        text=text,
+        session_id=session_id,
+        mentions=people,
+    )
+    queued = rt.outbox.enqueue(entry)
+    if queued:
+        rt.outbox_written()
+    return queued
 
 
-def lost_replies(rt: Runtime, crashed: SessionRecord) -> list[str]:
-    """What a crashed session meant to say in the thread but may not have said.
-
-    A reply ticket without its reply-sent ticket, or an answer recorded in the
-    transcript with no reply ticket at all (a crash between the two). Posting twice is
-    allowed by the Surface contract; losing an answer is not.
-    """
-    directory = rt.home.session_dir(crashed.id)
-    tickets = SessionFiles(directory, clock=rt.clock).read_tickets()
-    sent = {t.get("ticket") for t in tickets if t.get("kind") == "reply-sent"}
-    ticketed = [t for t in tickets if t.get("kind") == "reply"]
-    lost = [str(t.get("text", "")) for t in ticketed if t.get("file") not in sent]
-    inherited = 0
-    if crashed.parent_id is not None:
-        inherited = len(SessionFiles(rt.home.session_dir(crashed.parent_id)).read_transcript())
-    said = {str(t.get("text", "")) for t in ticketed}
-    for record in SessionFiles(directory).read_transcript()[inherited:]:
-        text = str(record.get("text", "")).strip()
-        if record.get("role") == "assistant" and text and record.get("text") not in said:
-            lost.append(str(record["text"]))
-    return lost
-
-
-async def post_cards(rt: Runtime, capsules: list[Capsule]) -> None:
-    """Post each card and save where it landed, beside its capsule."""
-    for capsule in capsules:
-        session_dir = rt.home.session_dir(capsule.session_id)
-        if not record_path(session_dir, capsule.id, "card").exists():
-            try:
-                card = await rt.surface.post_card(capsule)
-            except Exception:
-                # The request is durable without its card; the sweep posts it again later.
-                log.exception("could not post the card for %s", capsule.id)
-                card = None
-            failpoint("card.after_post")
-            if card is not None:
-                with contextlib.suppress(AlreadyExistsError):
-                    write_record(record_path(session_dir, capsule.id, "card"), card)
-        # With or without a card, the index must list the request as pending.
-        await mirror_approval(rt, capsule.id)
+async def say(run: SessionRun, key: str, text: str) -> None:
+    """Say ``text`` in the thread; it is durable (and will be sent) when this returns."""
+    people = run.people() if "<@" in text else ()
+    if queue_reply(run.rt, run.thread, run.id, key, text, people=people):
+        run.trace("reply_queued", {"key": key, "chars": len(text)})
 
 
 async def park(run: SessionRun, capsules: list[Capsule]) -> None:
-    """End the session awaiting approval; the cards go out after the state is durable."""
-    await run.rt.index.put_approvals([approval_row(c) for c in capsules])
+    """End the session awaiting approval; the cards were queued with their capsules."""
+    rows = [ApprovalRequest(run.rt.home, c, clock=run.rt.clock).row() for c in capsules]
+    await run.rt.index.put_approvals(rows)
     ids = ", ".join(c.id for c in capsules)
     await run.finish(SessionState.AWAITING_APPROVAL, f"waiting for {ids}")
     failpoint("gate.after_park")
-    await post_cards(run.rt, capsules)
+    run.rt.outbox_written()
 
 
 async def run_loop(run: SessionRun) -> None:
@@ -95,13 +74,15 @@ async def run_loop(run: SessionRun) -> None:
     tracker = BudgetTracker(rt.budgets, started=time.monotonic(), cost=rt.cost)
     while True:
         if rt.killed():
-            await say(run, "The kill switch is on: I stopped before doing anything more.")
+            await say(
+                run, "killswitch", "The kill switch is on: I stopped before doing anything more."
+            )
             await run.finish(SessionState.CANCELLED, "kill switch")
             return
         try:
             tracker.before_model_call(time.monotonic())
         except BudgetExceeded as exc:
-            await say(run, f"I stopped here: {exc}. Mention me to continue.")
+            await say(run, "budget", f"I stopped here: {exc}. Mention me to continue.")
             await run.finish(SessionState.FAILED, str(exc))
             return
         try:
@@ -113,6 +94,7 @@ async def run_loop(run: SessionRun) -> None:
             run.trace("model_error", {"error": reason})
             await say(
                 run,
+                "model-error",
                 f"I could not get an answer from the model ({exc}). "
                 "Your message is saved; mention me to try again.",
             )
@@ -127,6 +109,7 @@ async def run_loop(run: SessionRun) -> None:
             usage=reply.usage,
         )
         run.append(assistant)
+        position = len(run.transcript) - 1
         failpoint("loop.after_assistant_recorded")
         run.trace(
             "model_turn",
@@ -141,13 +124,15 @@ async def run_loop(run: SessionRun) -> None:
             },
         )
         if assistant.text.strip():
-            await say(run, assistant.text)
+            await say(run, f"m{position}", assistant.text)
         if not assistant.tool_calls:
             if reply.stop_reason in ("max_tokens", "refusal"):
                 note = (
                     "ran out of output tokens" if reply.stop_reason == "max_tokens" else "refused"
                 )
-                await say(run, f"(The model {note}; the answer above may be incomplete.)")
+                await say(
+                    run, "incomplete", f"(The model {note}; the answer above may be incomplete.)"
+                )
             failpoint("loop.before_finish")
             await run.finish(SessionState.COMPLETED, reply.stop_reason)
             return

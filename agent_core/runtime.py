@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from approvals import GroupResolver, NoGroups, Policy
-from sessions import Clock, Home, Index, SessionStore, SystemClock
+from sessions import Clock, Home, Index, Outbox, SessionStore, SystemClock
 
 from .budgets import Budgets, CostFunction
 from .model import Model
-from .surface import Surface
 from .tools import ToolRegistry
 
 __all__ = ["SYSTEM_PROMPT", "KillSwitchOn", "Runtime"]
@@ -27,6 +27,10 @@ SYSTEM_PROMPT = (
 )
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Runtime:
     home: Home
@@ -34,7 +38,6 @@ class Runtime:
     index: Index
     model: Model
     registry: ToolRegistry
-    surface: Surface
     policy: Policy = field(default_factory=Policy)
     groups: GroupResolver = field(default_factory=NoGroups)
     clock: Clock = field(default_factory=SystemClock)
@@ -42,6 +45,12 @@ class Runtime:
     cost: CostFunction | None = None
     system_prompt: str = SYSTEM_PROMPT
     tool_timeout_seconds: float = 120.0
+    # Called after something was queued for Slack, so delivery need not wait for its poll.
+    outbox_written: Callable[[], None] = _nothing
+
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(self.home)
 
     def killed(self) -> bool:
         """The kill switch is a file, re-read before every model call and tool call."""

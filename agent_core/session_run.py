@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sessions import SessionFiles, SessionRecord, SessionState, StaleStateError, ThreadKey
+from approvals import ApprovalRequest, ApprovalsError
+from sessions import (
+    SessionFiles,
+    SessionRecord,
+    SessionsError,
+    SessionState,
+    StaleStateError,
+    ThreadKey,
+    TraceKind,
+)
 
 from .messages import (
     AssistantMessage,
@@ -41,7 +50,7 @@ class SessionRun:
         self.files.append_transcript(message.model_dump(mode="json"))
         self.transcript.append(message)
 
-    def trace(self, kind: str, data: dict[str, Any] | None = None) -> None:
+    def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
         self.files.trace(kind, data)
 
     @property
@@ -67,6 +76,23 @@ class SessionRun:
                 if isinstance(message, UserMessage) and message.user:
                     return (message.user,)
         return tuple(reversed(authors))
+
+    def people(self) -> tuple[str, ...]:
+        """Users this thread knows: who wrote in it and who decided its approvals."""
+        found = {m.user for m in self.transcript if isinstance(m, UserMessage) and m.user}
+        asked = {
+            m.approval_id
+            for m in self.transcript
+            if isinstance(m, ToolResultMessage | EventMessage) and m.approval_id
+        }
+        for approval_id in asked:
+            try:
+                decision = ApprovalRequest.open(self.rt.home, approval_id).decision()
+            except (SessionsError, ApprovalsError):
+                continue
+            if decision is not None:
+                found.update(decision.deciders)
+        return tuple(sorted(found))
 
     def unresolved_calls(self) -> list[tuple[AssistantMessage, str]]:
         """(assistant message, call id) for every call with no result slot yet, in order."""

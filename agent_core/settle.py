@@ -5,36 +5,41 @@ stored call from its capsule, or report denied/expired), calls a crash interrupt
 (read the recorded result, or report *uncertain* when an intent has no result), and
 calls that never started (triaged again as if new). One resolver serves a decision, a
 new message and crash recovery alike, so all three behave the same.
+
+Telling an outcome is ordered so that a crash at any point repeats nothing: the result
+record, then the told record, then the transcript, then the thread's marker is closed.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from approvals import (
+    SYSTEM,
     AlreadyClaimedError,
+    ApprovalRequest,
     Capsule,
-    Claim,
     Decision,
     ExecutionResult,
     HashMismatchError,
     capsule_ids,
-    claim,
     expire,
     expired,
     load_capsule,
-    load_decision,
-    locate,
-    read_optional,
-    record_path,
-    write_record,
 )
-from sessions import AlreadyExistsError, SessionFiles, failpoint, verify
+from sessions import (
+    IntentTicket,
+    ResultTicket,
+    SessionFiles,
+    ThreadDir,
+    failpoint,
+    utc_iso,
+    verify,
+)
 
 from .executor import execute, run_calls
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
+from .mirror import mirror_approval
 from .runtime import KillSwitchOn
 from .session_run import SessionRun
 
@@ -50,51 +55,52 @@ class SettleOutcome:
 
 @dataclass
 class _Origins:
-    capsules: dict[str, tuple[Path, Capsule]] = field(default_factory=dict)
-    intents: dict[str, dict[str, object]] = field(default_factory=dict)
-    results: dict[str, dict[str, object]] = field(default_factory=dict)
+    approvals: dict[str, ApprovalRequest] = field(default_factory=dict)
+    intents: dict[str, IntentTicket] = field(default_factory=dict)
+    results: dict[str, ResultTicket] = field(default_factory=dict)
 
 
 def _scan(run: SessionRun, wanted: set[str]) -> _Origins:
     """Walk the lineage back from the parent until every wanted call id is explained."""
     found = _Origins()
+    home, clock = run.rt.home, run.rt.clock
     current = run.record.parent_id
-    while current is not None and wanted - set(found.capsules) - set(found.intents):
-        directory = run.rt.home.session_dir(current)
+    while current is not None and wanted - set(found.approvals) - set(found.intents):
+        directory = home.session_dir(current)
         for approval_id in capsule_ids(directory):
             capsule = load_capsule(directory, approval_id)
             if capsule.call_id in wanted:
-                found.capsules.setdefault(capsule.call_id, (directory, capsule))
-        for ticket in _tickets(run, directory):
-            call_id = str(ticket.get("call_id", ""))
-            if call_id not in wanted:
+                found.approvals.setdefault(
+                    capsule.call_id, ApprovalRequest(home, capsule, clock=clock)
+                )
+        for ticket in SessionFiles(directory, clock=clock).read_tickets():
+            if not isinstance(ticket, IntentTicket | ResultTicket) or ticket.call_id not in wanted:
                 continue
-            gated_by = ticket.get("approval_id")
-            if isinstance(gated_by, str) and gated_by:
+            if isinstance(ticket, IntentTicket) and ticket.approval_id:
                 # An approved call interrupted mid-run is still a gated call: settle it
-                # through its capsule, so its claim, result and "told" stay consistent.
-                if call_id not in found.capsules:
-                    found.capsules[call_id] = locate(run.rt.home, gated_by)
-                continue
-            target = found.intents if ticket.get("kind") == "intent" else found.results
-            target.setdefault(call_id, ticket)
+                # through its approval, so its claim, result and "told" stay consistent.
+                if ticket.call_id not in found.approvals:
+                    found.approvals[ticket.call_id] = ApprovalRequest.open(
+                        home, ticket.approval_id, clock=clock
+                    )
+            elif isinstance(ticket, IntentTicket):
+                found.intents.setdefault(ticket.call_id, ticket)
+            else:
+                found.results.setdefault(ticket.call_id, ticket)
         current = run.rt.store.load(current).parent_id
     return found
 
 
-def _tickets(run: SessionRun, directory: Path) -> list[dict[str, object]]:
-    return SessionFiles(directory, clock=run.rt.clock).read_tickets()
-
-
-def _refusal(run: SessionRun, session_dir: Path, capsule: Capsule, decision: Decision) -> str:
+def _refusal(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:
     """Why an approved call must not run, or "" when it may (I1)."""
+    capsule = request.capsule
     if decision.args_sha256 != capsule.args_sha256:
         return "the decision approved a different argument hash"
     try:
-        capsule.verify_hash()
+        request.verify()
     except HashMismatchError as exc:
         return str(exc)
-    report = verify(session_dir)
+    report = verify(request.session_dir)
     if not report.sealed:
         # A session that asked for approval ended, so it is sealed; no seal means the
         # manifest was removed, and nothing that session holds can be trusted.
@@ -111,11 +117,15 @@ def _refusal(run: SessionRun, session_dir: Path, capsule: Capsule, decision: Dec
     return ""
 
 
+def _deciders(decision: Decision) -> str:
+    return ", ".join(f"<@{d}>" if d != SYSTEM else SYSTEM for d in decision.deciders)
+
+
 async def realize(
-    run: SessionRun, session_dir: Path, capsule: Capsule, decision: Decision
+    run: SessionRun, request: ApprovalRequest, decision: Decision
 ) -> tuple[ToolStatus, str]:
     """Turn a final decision into an outcome; an approved call runs here, at most once."""
-    who = ", ".join(f"<@{d}>" if d != "signoff" else "signoff" for d in decision.deciders)
+    capsule, who = request.capsule, _deciders(decision)
     if decision.verdict == "denied":
         why = f": {decision.reason}" if decision.reason else ""
         return "denied", f"denied by {who} at {decision.at}{why}. Do not retry this call."
@@ -124,22 +134,21 @@ async def realize(
             f"no decision before {capsule.expires_at}; the request expired and the call did not "
             "run. Ask again only if it is still needed."
         )
-    refusal = _refusal(run, session_dir, capsule, decision)
+    refusal = _refusal(run, request, decision)
     if refusal:
         run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})
         return "error", f"approved by {who} but not run: {refusal}. Ask again if still needed."
-    recorded = read_optional(record_path(session_dir, capsule.id, "result"), ExecutionResult)
+    recorded = request.result()
     if recorded is not None:
         return ("ok" if recorded.ok else "error"), recorded.output
     if run.rt.killed():
         # Frozen, not spent: the approval stays unclaimed and runs once the switch is off.
         raise KillSwitchOn
-    now = run.rt.clock.now().isoformat()
     try:
-        claim(session_dir, capsule.id, by_session=run.id, at=now)
+        request.claim(by_session=run.id, at=utc_iso(run.rt.clock.now()))
         failpoint("resume.after_claim")
     except AlreadyClaimedError:
-        finished = _claimed_result(run, session_dir, capsule)
+        finished = _claimed_result(run, request)
         if finished is not None:
             return finished
         return "uncertain", (
@@ -150,62 +159,83 @@ async def realize(
     assert tool is not None  # checked by _refusal
     result = await execute(run, tool, capsule.call_id, capsule.arguments, approval_id=capsule.id)
     failpoint("resume.after_tool_run")
-    write_record(
-        record_path(session_dir, capsule.id, "result"),
+    request.record_result(
         ExecutionResult(
             approval_id=capsule.id,
             session_id=run.id,
-            at=run.rt.clock.now().isoformat(),
+            at=utc_iso(run.rt.clock.now()),
             ok=result.status == "ok",
             output=result.content,
-        ),
+        )
     )
     failpoint("resume.after_result_record")
     return result.status, result.content
 
 
-def _claimed_result(
-    run: SessionRun, session_dir: Path, capsule: Capsule
-) -> tuple[ToolStatus, str] | None:
+def _claimed_result(run: SessionRun, request: ApprovalRequest) -> tuple[ToolStatus, str] | None:
     """The result ticket the claiming session wrote before a crash cut it short, if any."""
-    claimed = read_optional(record_path(session_dir, capsule.id, "claim"), Claim)
+    claimed = request.claimed()
     if claimed is None:
         return None
-    for ticket in _tickets(run, run.rt.home.session_dir(claimed.session_id)):
-        if ticket.get("kind") == "result" and ticket.get("call_id") == capsule.call_id:
-            ok = ticket.get("status") == "ok"
-            output = str(ticket.get("content", ""))
-            result = ExecutionResult(
-                approval_id=capsule.id,
-                session_id=claimed.session_id,
-                at=claimed.at,
-                ok=ok,
-                output=output,
+    directory = run.rt.home.session_dir(claimed.session_id)
+    for ticket in SessionFiles(directory).read_tickets():
+        if isinstance(ticket, ResultTicket) and ticket.call_id == request.capsule.call_id:
+            ok = ticket.status == "ok"
+            request.record_result(
+                ExecutionResult(
+                    approval_id=request.id,
+                    session_id=claimed.session_id,
+                    at=claimed.at,
+                    ok=ok,
+                    output=ticket.content,
+                )
             )
-            with contextlib.suppress(AlreadyExistsError):
-                write_record(record_path(session_dir, capsule.id, "result"), result)
-            return ("ok" if ok else "error"), output
+            return ("ok" if ok else "error"), ticket.content
     return None
 
 
 async def _gated(
-    run: SessionRun, session_dir: Path, capsule: Capsule, out: SettleOutcome
+    run: SessionRun, request: ApprovalRequest, out: SettleOutcome
 ) -> tuple[ToolStatus, str] | None:
-    decision = load_decision(session_dir, capsule.id)
-    if decision is None and expired(capsule, run.rt.clock.now()):
-        decision = expire(session_dir, capsule, now=run.rt.clock.now()).decision
+    """The outcome to tell, or None while the approval still waits for a person."""
+    now = run.rt.clock.now()
+    decision = request.decision()
+    if decision is None and expired(request.capsule, now):
+        decision = expire(request, now=now).decision
     if decision is None:
-        out.waiting.append(capsule.id)
-        if not record_path(session_dir, capsule.id, "card").exists():
-            # A crash came between the capsule and its card: post it now (I6).
-            out.parked.append(capsule)
+        out.waiting.append(request.id)
+        request.reopen()  # a crash may have come between the capsule and its card
+        await mirror_approval(run.rt, request)
         return None
-    out.told.append(capsule.id)
     run.trace(
         "decision_applied",
-        {"approval_id": capsule.id, "verdict": decision.verdict, "by": list(decision.deciders)},
+        {"approval_id": request.id, "verdict": decision.verdict, "by": list(decision.deciders)},
     )
-    return await realize(run, session_dir, capsule, decision)
+    outcome = await realize(run, request, decision)
+    request.mark_told(session_id=run.id, at=utc_iso(run.rt.clock.now()))
+    out.told.append(request.id)
+    return outcome
+
+
+async def _tell_late(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> None:
+    """An outcome that arrives after the conversation moved on is told as an event."""
+    outcome = await _gated(run, request, out)
+    if outcome is None:
+        return
+    status, content = outcome
+    capsule = request.capsule
+    run.append(
+        EventMessage(
+            text=f"Outcome of the earlier `{capsule.tool}` request ({capsule.id}): {status}: "
+            f"{content}",
+            approval_id=capsule.id,
+            call_id=capsule.call_id,
+            status=status,
+            args_sha256=capsule.args_sha256,
+        )
+    )
+    request.finish()
+    await mirror_approval(run.rt, request)
 
 
 async def settle(run: SessionRun) -> SettleOutcome:
@@ -215,12 +245,12 @@ async def settle(run: SessionRun) -> SettleOutcome:
     not_started: list[tuple[AssistantMessage, str]] = []
     for assistant, call_id in open_calls:
         call = next(c for c in assistant.tool_calls if c.id == call_id)
-        if call_id in origins.capsules:
-            session_dir, capsule = origins.capsules[call_id]
-            outcome = await _gated(run, session_dir, capsule, out)
+        request = origins.approvals.get(call_id)
+        if request is not None:
+            outcome = await _gated(run, request, out)
             status, content = outcome or (
                 "pending",
-                f"waiting for approval {capsule.id}; the call has not run.",
+                f"waiting for approval {request.id}; the call has not run.",
             )
             run.append(
                 ToolResultMessage(
@@ -228,19 +258,19 @@ async def settle(run: SessionRun) -> SettleOutcome:
                     name=call.name,
                     content=content,
                     status=status,
-                    args_sha256=capsule.args_sha256,
-                    approval_id=capsule.id,
+                    args_sha256=request.capsule.args_sha256,
+                    approval_id=request.id,
                 )
             )
+            if outcome is not None:
+                request.finish()
+                await mirror_approval(run.rt, request)
         elif call_id in origins.results:
             ticket = origins.results[call_id]
-            status = "ok" if ticket.get("status") == "ok" else "error"
+            status = "ok" if ticket.status == "ok" else "error"
             run.append(
                 ToolResultMessage(
-                    call_id=call_id,
-                    name=call.name,
-                    content=str(ticket.get("content")),
-                    status=status,
+                    call_id=call_id, name=call.name, content=ticket.content, status=status
                 )
             )
         elif call_id in origins.intents:
@@ -258,20 +288,34 @@ async def settle(run: SessionRun) -> SettleOutcome:
     if not_started:
         calls = tuple(c for a, cid in not_started for c in a.tool_calls if c.id == cid)
         out.parked.extend(await run_calls(run, AssistantMessage(tool_calls=calls)))
-    for placeholder in run.pending_placeholders():
-        session_dir, capsule = locate(run.rt.home, placeholder.approval_id)
-        outcome = await _gated(run, session_dir, capsule, out)
-        if outcome is None:
-            continue
-        status, content = outcome
-        run.append(
-            EventMessage(
-                text=f"Outcome of the earlier `{capsule.tool}` request ({capsule.id}): {status}: "
-                f"{content}",
-                approval_id=capsule.id,
-                call_id=capsule.call_id,
-                status=status,
-                args_sha256=capsule.args_sha256,
-            )
-        )
+    handled = {request.id for request in origins.approvals.values()}
+    for approval_id in _to_tell(run):
+        if approval_id not in handled:
+            request = ApprovalRequest.open(run.rt.home, approval_id, clock=run.rt.clock)
+            await _tell_late(run, request, out)
     return out
+
+
+def _to_tell(run: SessionRun) -> list[str]:
+    """Approvals whose outcome the conversation still waits for, outside a result slot.
+
+    Calls answered "pending" (the thread moved on before the decision), and any approval
+    the thread still has open that the transcript never mentions (a safety net: an open
+    approval must always end told, or its thread would wake forever).
+    """
+    ids = [m.approval_id for m in run.pending_placeholders()]
+    mentioned = {
+        m.approval_id
+        for m in run.transcript
+        if isinstance(m, ToolResultMessage | EventMessage) and m.approval_id
+    }
+    for approval_id in ThreadDir(run.rt.home, run.thread).open_approvals():
+        fresh = approval_id not in mentioned and approval_id not in ids
+        if fresh and not _asked_here(run, approval_id):
+            ids.append(approval_id)
+    return ids
+
+
+def _asked_here(run: SessionRun, approval_id: str) -> bool:
+    """Is this approval the capsule of a call that now waits in this very session?"""
+    return approval_id in capsule_ids(run.files.directory)

@@ -1,8 +1,10 @@
-"""Where the engine speaks: the Slack bot implements this, the demo prints it.
+"""Where queued writes are delivered: the Slack bot implements this, tests record it.
 
-Every method must be safe to call again after a crash (at-least-once): posting a reply
-twice is tolerable, losing it is not. ``post_card`` returns where the card landed so
-that a decision days later can update it without a ``response_url``.
+The engine never calls a surface directly: everything it says is an outbox entry first
+(``sessions.Outbox``), and ``delivery.Delivery`` hands each entry to a surface. So a
+surface method may be called again for the same entry after a crash or an error whose
+outcome was unknown; ``check_first`` then asks it to look for what already landed and
+adopt it instead of posting twice.
 """
 
 from __future__ import annotations
@@ -10,68 +12,126 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from approvals import Capsule, CardRef, Decision
-from sessions import ThreadKey
+from approvals import Capsule, CardRef, Decision, ExecutionResult
+from sessions import OutboxEntry, ThreadKey
 
-__all__ = ["RecordingSurface", "Surface", "TerminalSurface"]
+__all__ = ["CardView", "Delivered", "DeliveryError", "RecordingSurface", "Surface"]
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What an approval's card must show now (rendered from disk at send time)."""
+
+    capsule: Capsule
+    decision: Decision | None = None
+    voters: tuple[str, ...] = ()
+    result: ExecutionResult | None = None
+    # Where the card is, once posted: then it is updated in place.
+    card: CardRef | None = None
+
+    @property
+    def version(self) -> str:
+        """What the card shows, in a word: two views with one version render the same."""
+        verdict = self.decision.verdict if self.decision else "open"
+        ran = "" if self.result is None else ("-ran" if self.result.ok else "-failed")
+        return f"{verdict}{ran}-{len(self.voters)}"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    channel: str = ""
+    ts: str = ""
+    # Found already in the thread (an earlier attempt had landed), not posted now.
+    adopted: bool = False
+
+
+class DeliveryError(Exception):
+    """A delivery that did not happen (or may have): what to do next is in the fields.
+
+    ``permanent``: retrying cannot help (channel gone, archived): record and move on.
+    ``retry_after``: seconds the far side asked us to wait (a 429).
+    ``ambiguous``: it may have landed (a 5xx, a dropped connection): look before retrying.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
 
 
 class Surface(Protocol):
-    async def reply(self, thread: ThreadKey, text: str) -> None: ...
+    async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered: ...
 
-    async def post_card(self, capsule: Capsule) -> CardRef | None: ...
+    async def show_card(
+        self, entry: OutboxEntry, view: CardView, *, check_first: bool
+    ) -> Delivered: ...
 
-    async def update_card(self, capsule: Capsule, decision: Decision, card: CardRef) -> None: ...
+    async def notify(self, entry: OutboxEntry) -> Delivered: ...
 
 
 @dataclass
 class RecordingSurface:
-    """Keeps everything said, for tests and the terminal demo."""
+    """Keeps everything delivered, for tests and the terminal demo.
+
+    ``replies``, ``cards`` (each card posted) and ``updates`` (each decided card shown)
+    keep the shapes tests read; ``delivered`` keeps every entry id, so a test can count
+    duplicates.
+    """
 
     replies: list[tuple[ThreadKey, str]] = field(default_factory=list)
     cards: list[Capsule] = field(default_factory=list)
     updates: list[tuple[str, Decision]] = field(default_factory=list)
+    notices: list[tuple[str, str]] = field(default_factory=list)
+    delivered: list[str] = field(default_factory=list)
     echo: bool = False
 
-    async def reply(self, thread: ThreadKey, text: str) -> None:
-        self.replies.append((thread, text))
+    async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered:
+        if check_first and entry.id in self.delivered:
+            return Delivered(entry.thread.channel, "", adopted=True)
+        self.delivered.append(entry.id)
+        self.replies.append((entry.thread, entry.text))
         if self.echo:
-            print(f"  signoff › {text}")
+            print(f"  signoff › {entry.text}")
+        return Delivered(entry.thread.channel, f"{1700000000 + len(self.delivered)}.000200")
 
-    async def post_card(self, capsule: Capsule) -> CardRef | None:
-        self.cards.append(capsule)
-        if self.echo:
-            args = ", ".join(f"{k}={v!r}" for k, v in capsule.arguments.items())
-            print(
-                f"  ┌ approval needed: {capsule.tool}({args})  hash {capsule.short_hash}\n"
-                f"  │ asked by {capsule.requester}; {capsule.policy.describe()}\n"
-                f"  └ expires {capsule.expires_at}   [Approve] [Deny]   id {capsule.id}"
+    async def show_card(
+        self, entry: OutboxEntry, view: CardView, *, check_first: bool
+    ) -> Delivered:
+        capsule, decision = view.capsule, view.decision
+        self.delivered.append(entry.id)
+        if view.card is None:
+            self.cards.append(capsule)
+            if self.echo:
+                args = ", ".join(f"{k}={v!r}" for k, v in capsule.arguments.items())
+                print(
+                    f"  ┌ approval needed: {capsule.tool}({args})  hash {capsule.short_hash}\n"
+                    f"  │ asked by {capsule.requester}; {capsule.policy.describe()}\n"
+                    f"  └ expires {capsule.expires_at}   [Approve] [Deny]   id {capsule.id}"
+                )
+            ts = f"{1700000000 + len(self.cards)}.000100"
+            if decision is None:
+                return Delivered(capsule.thread.channel, ts)
+            view = CardView(
+                capsule, decision, card=CardRef(approval_id=capsule.id, channel="", ts=ts)
             )
-        ts = f"{1700000000 + len(self.cards)}.000100"
-        return CardRef(
-            approval_id=capsule.id,
-            channel=capsule.thread.channel,
-            ts=ts,
-            args_sha256=capsule.args_sha256,
-        )
+        if decision is not None and all(i != capsule.id for i, _ in self.updates):
+            self.updates.append((capsule.id, decision))
+            if self.echo:
+                who = ", ".join(decision.deciders)
+                print(f"  ┌ card {capsule.id} locked: {decision.verdict} by {who} at {decision.at}")
+        card = view.card
+        return Delivered(card.channel if card else "", card.ts if card else "")
 
-    async def update_card(self, capsule: Capsule, decision: Decision, card: CardRef) -> None:
-        self.updates.append((capsule.id, decision))
-        if self.echo:
-            who = ", ".join(decision.deciders)
-            print(f"  ┌ card {capsule.id} locked: {decision.verdict} by {who} at {decision.at}")
-
-
-class TerminalSurface(RecordingSurface):
-    """The CLI without Slack: prints everything, and posts no card anywhere.
-
-    ``post_card`` returns None, so no card is recorded as posted: if a bot later runs on
-    the same home, its sweep posts the card to Slack for real.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(echo=True)
-
-    async def post_card(self, capsule: Capsule) -> CardRef | None:
-        await super().post_card(capsule)
-        return None
+    async def notify(self, entry: OutboxEntry) -> Delivered:
+        self.delivered.append(entry.id)
+        self.notices.append((entry.user, entry.text))
+        return Delivered(entry.thread.channel, "")

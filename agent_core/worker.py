@@ -1,18 +1,32 @@
 """The thread worker: one at a time per thread, across processes (design flow 2).
 
-Under the thread's flock it closes a session a crash left running, starts a child of
-HEAD, records each inbox message (moving it to ``cur/`` only after it is recorded),
-settles open calls, and runs the loop. It repeats while there is work, so a message
-that arrives mid-turn is picked up by the same worker.
+Under the thread's flock it asks one question until the answer is "nothing": what does
+this thread need? A message waiting in the inbox, a session a crash left open, or an
+approval that was decided (or is due to expire) whose outcome the conversation has not
+heard yet. Any of these starts a child of HEAD, which records the messages, settles open
+calls (``settle``) and runs the loop.
+
+Orderings that make crashes harmless:
+- a child's id is derived from its parent (``ThreadDir.next_session_id``), so a child a
+  crash created before HEAD moved is found and adopted, never orphaned;
+- a crashed session is closed only after its child exists and is HEAD, so no kill
+  leaves a closed session that nothing continues;
+- the thread's work-queue marker is cleared only when the answer is "nothing".
 """
 
 from __future__ import annotations
 
-from approvals import capsule_ids, load_decision, locate
+import logging
+from datetime import datetime
+
+from approvals import ApprovalRequest, ApprovalsError, expired
 from sessions import (
+    AlreadyExistsError,
     IllegalTransitionError,
     InboxMessage,
+    SessionFiles,
     SessionRecord,
+    SessionsError,
     SessionState,
     StaleStateError,
     ThreadDir,
@@ -23,43 +37,101 @@ from sessions import (
     utc_iso,
 )
 
-from .loop import lost_replies, park, post_cards, run_loop, say
-from .messages import AssistantMessage, UserMessage
-from .mirror import mark_told
+from .loop import park, queue_reply, run_loop
+from .messages import AssistantMessage, EventMessage, ToolResultMessage, UserMessage
 from .runtime import KillSwitchOn, Runtime
 from .session_run import SessionRun
 from .settle import settle
 
 __all__ = ["close_crashed", "process_thread"]
 
+log = logging.getLogger("signoff.worker")
 
-async def close_crashed(rt: Runtime, record: SessionRecord) -> SessionRecord:
-    """A session found non-terminal by the lock holder was left by a crash."""
+CRASHED = "crashed: the process stopped while this session ran"
+
+
+async def close_crashed(rt: Runtime, record: SessionRecord, *, successor: str = "") -> None:
+    """Close a session a crash left open (its successor, if any, already continues it)."""
+    reason = f"{CRASHED}; {successor} continues it" if successor else CRASHED
     try:
         record = rt.store.transition(
-            record.id,
-            expected=record.state,
-            new=SessionState.FAILED,
-            reason="crashed: the process stopped while this session ran; a child continues it",
+            record.id, expected=record.state, new=SessionState.FAILED, reason=reason
         )
     except (StaleStateError, IllegalTransitionError):
         record = rt.store.load(record.id)
     await rt.index.put_session(record)
-    return record
 
 
-def _decided_work(rt: Runtime, head: SessionRecord) -> bool:
-    """Does HEAD wait on approvals that are now all decided?"""
-    run = SessionRun(rt, head)
-    for placeholder in run.pending_placeholders():
-        session_dir, _ = locate(rt.home, placeholder.approval_id)
-        if load_decision(session_dir, placeholder.approval_id) is not None:
+async def _current_head(rt: Runtime, tdir: ThreadDir) -> SessionRecord | None:
+    head_id = tdir.adopt_head(rt.store)
+    if head_id is None:
+        return None
+    head = rt.store.load(head_id)
+    # Only HEAD may be open: an older session still open is one a crash left behind.
+    parent_id = head.parent_id
+    while parent_id is not None:
+        parent = rt.store.load(parent_id)
+        if parent.terminal:
+            break
+        await close_crashed(rt, parent, successor=head.id)
+        parent_id = parent.parent_id
+    return head
+
+
+def _told_in(messages: list[object], approval_id: str) -> bool:
+    """Does the conversation hold this approval's outcome (not just "pending")?"""
+    for m in messages:
+        if isinstance(m, EventMessage) and m.approval_id == approval_id:
             return True
-    if head.state != SessionState.AWAITING_APPROVAL:
+        told = isinstance(m, ToolResultMessage) and m.status != "pending"
+        if told and getattr(m, "approval_id", "") == approval_id:
+            return True
+    return False
+
+
+def _decided_work(rt: Runtime, tdir: ThreadDir, head: SessionRecord | None) -> bool:
+    """Is an approval asked in this thread decided (or due) but not told yet?"""
+    ids = tdir.open_approvals()
+    if not ids:
         return False
-    directory = rt.home.session_dir(head.id)
-    ids = capsule_ids(directory)
-    return bool(ids) and all(load_decision(directory, i) is not None for i in ids)
+    heard = SessionRun(rt, head).transcript if head is not None else []
+    now = rt.clock.now()
+    work = False
+    for approval_id in ids:
+        try:
+            request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
+        except (SessionsError, ApprovalsError) as exc:
+            # Unreadable or tampered: settle reports it (it never runs); that is work too.
+            log.warning("open approval %s cannot be read: %s", approval_id, exc)
+            work = True
+            continue
+        if _told_in(list(heard), approval_id):
+            request.finish()  # a crash came between telling and closing the marker
+        elif all(_ready(rt, other, now) for other in request.capsule.batch):
+            # A model turn that asked for several calls resumes when all are decided.
+            work = True
+    return work
+
+
+def _ready(rt: Runtime, approval_id: str, now: datetime) -> bool:
+    """Decided, or due to expire (settle expires it)."""
+    try:
+        request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
+    except (SessionsError, ApprovalsError):
+        return True  # unreadable: settle reports it, so it holds nothing up
+    return request.decision() is not None or expired(request.capsule, now)
+
+
+def _cause(
+    rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, pending: list[InboxMessage]
+) -> str:
+    if head is not None and not head.terminal:
+        return "recovery"
+    if pending:
+        return "message"
+    if _decided_work(rt, tdir, head):
+        return "decision"
+    return ""
 
 
 async def _start_child(
@@ -68,33 +140,48 @@ async def _start_child(
     transcript = b""
     if head is not None:
         transcript = (rt.home.session_dir(head.id) / "transcript.jsonl").read_bytes()
-    record = rt.store.create(
-        thread=tdir.thread,
-        parent_id=head.id if head else None,
-        cause=cause,
-        session_md=_session_md(tdir.thread, head, cause),
-        transcript=transcript,
-    )
+    session_id = tdir.next_session_id(head.id if head else None)
+    try:
+        record = rt.store.create(
+            thread=tdir.thread,
+            parent_id=head.id if head else None,
+            cause=cause,
+            session_md=_session_md(rt, tdir.thread, head, cause),
+            transcript=transcript,
+            session_id=session_id,
+        )
+    except AlreadyExistsError:
+        record = rt.store.load(session_id)  # adopt_head runs first; this is belt and braces
     failpoint("drain.after_session_created")
-    # HEAD first: a crash from here on leaves a non-terminal HEAD that the next worker
-    # closes and continues, instead of an orphan nobody looks at.
     tdir.set_head(record.id)
     failpoint("drain.after_child_created")
     await rt.index.put_session(record)
     await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
     run = SessionRun(rt, record)
-    await run.start()
+    if record.state == SessionState.CREATED:
+        await run.start()
     return run
 
 
-def _session_md(thread: ThreadKey, head: SessionRecord | None, cause: str) -> str:
+def _session_md(rt: Runtime, thread: ThreadKey, head: SessionRecord | None, cause: str) -> str:
     parent = f"`{head.id}` ({head.state.value})" if head else "none: first session of the thread"
-    from .runtime import SYSTEM_PROMPT
-
     return (
         f"# Session in thread {thread.label()}\n\n"
-        f"- cause: {cause}\n- parent: {parent}\n\n## System prompt\n\n{SYSTEM_PROMPT}\n"
+        f"- cause: {cause}\n- parent: {parent}\n\n## System prompt\n\n{rt.system_prompt}\n"
     )
+
+
+def _requeue_replies(rt: Runtime, crashed: SessionRecord) -> None:
+    """Queue every answer the crashed session gave; ids make this a no-op for queued ones."""
+    own = SessionFiles(rt.home.session_dir(crashed.id)).read_transcript()
+    start = 0
+    if crashed.parent_id is not None:
+        start = len(SessionFiles(rt.home.session_dir(crashed.parent_id)).read_transcript())
+    for index in range(start, len(own)):
+        record = own[index]
+        text = str(record.get("text") or "")
+        if record.get("role") == "assistant" and text.strip():
+            queue_reply(rt, crashed.thread, crashed.id, f"m{index}", text)
 
 
 def _record_messages(run: SessionRun, tdir: ThreadDir, pending: list[InboxMessage]) -> None:
@@ -121,42 +208,43 @@ async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
         while True:
             if rt.killed():
                 return
-            head_id = tdir.head()
-            head = rt.store.load(head_id) if head_id else None
-            cause = ""
-            crashed: SessionRecord | None = None
-            if head is not None and not head.terminal:
-                head = crashed = await close_crashed(rt, head)
-                failpoint("recovery.after_close")
-                cause = "recovery"
+            head = await _current_head(rt, tdir)
             pending = tdir.inbox.pending()
-            if pending:
-                cause = cause or "message"
-            elif not cause and head is not None and _decided_work(rt, head):
-                cause = "decision"
+            cause = _cause(rt, tdir, head, pending)
             if not cause:
                 queue.clear(thread)
                 if tdir.inbox.pending():
+                    queue.mark(thread)  # arrived between the look and the clear
                     continue
                 return
-            run = await _start_child(rt, tdir, head, cause)
-            if crashed is not None:
-                for text in lost_replies(rt, crashed):
-                    await say(run, text)
-            _record_messages(run, tdir, pending)
-            try:
-                outcome = await settle(run)
-            except KillSwitchOn:
-                await run.finish(SessionState.CANCELLED, "kill switch")
+            if not await _turn(rt, tdir, head, cause, pending):
                 return
-            for approval_id in outcome.told:
-                await mark_told(rt, approval_id, run.id)
-            await post_cards(rt, [c for c in outcome.parked if c.session_id != run.id])
-            own = [c for c in outcome.parked if c.session_id == run.id]
-            if own:
-                await park(run, own)
-                continue
-            if _needs_model(run):
-                await run_loop(run)
-            else:
-                await run.finish(SessionState.COMPLETED, "nothing to do")
+
+
+async def _turn(
+    rt: Runtime,
+    tdir: ThreadDir,
+    head: SessionRecord | None,
+    cause: str,
+    pending: list[InboxMessage],
+) -> bool:
+    """One child session; False when the worker must stop (the kill switch)."""
+    run = await _start_child(rt, tdir, head, cause)
+    if head is not None and not head.terminal:
+        await close_crashed(rt, head, successor=run.id)
+        failpoint("recovery.after_close")
+        _requeue_replies(rt, head)
+    _record_messages(run, tdir, pending)
+    try:
+        outcome = await settle(run)
+    except KillSwitchOn:
+        await run.finish(SessionState.CANCELLED, "kill switch")
+        return False
+    if outcome.parked:
+        await park(run, outcome.parked)
+        return True
+    if _needs_model(run):
+        await run_loop(run)
+    else:
+        await run.finish(SessionState.COMPLETED, "nothing to do")
+    return True

@@ -1,17 +1,11 @@
 """Approval as data: capsules, the policy that governs them, and first-wins decisions.
 
-Imports ``sessions`` only. A newcomer following a click reads ``decisions.decide``.
+Imports ``sessions`` only. One approval's whole life is owned by ``ApprovalRequest``
+(``request.py``); a newcomer following a click reads ``decisions.record_decision``.
 """
 
 from .authorize import GroupResolver, NoGroups, StaticGroups, authorize
-from .capsule import (
-    Capsule,
-    args_sha256,
-    build_capsule,
-    capsule_ids,
-    load_capsule,
-    write_capsule,
-)
+from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_capsule
 from .decisions import (
     SYSTEM,
     AlreadyDecided,
@@ -23,9 +17,8 @@ from .decisions import (
     decide,
     expire,
     expired,
-    finalize,
-    load_decision,
-    locate,
+    may_decide,
+    record_decision,
 )
 from .errors import (
     AlreadyClaimedError,
@@ -36,28 +29,16 @@ from .errors import (
 )
 from .expiry import sweep_expired
 from .policy import Policy, PolicyRule, load_policy, parse_duration
-from .records import (
-    CardRef,
-    Claim,
-    Decision,
-    ExecutionResult,
-    Told,
-    Verdict,
-    Vote,
-    claim,
-    read_optional,
-    record_path,
-    session_of,
-    write_pointer,
-    write_record,
-)
-from .scan import approval_row, row_from_disk, scan_session_approvals
+from .records import CardRef, Claim, Decision, ExecutionResult, Told, Verdict, Vote
+from .request import ApprovalRequest, Stage
+from .scan import scan_session_approvals
 
 __all__ = [
     "SYSTEM",
     "AlreadyClaimedError",
     "AlreadyDecided",
     "AlreadyVoted",
+    "ApprovalRequest",
     "ApprovalsError",
     "Capsule",
     "CapsuleError",
@@ -74,33 +55,24 @@ __all__ = [
     "PolicyError",
     "PolicyRule",
     "Refused",
+    "Stage",
     "StaticGroups",
     "Told",
     "Verdict",
     "Vote",
     "VoteCounted",
-    "approval_row",
     "args_sha256",
     "authorize",
     "build_capsule",
     "capsule_ids",
-    "claim",
     "decide",
     "expire",
     "expired",
-    "finalize",
     "load_capsule",
-    "load_decision",
     "load_policy",
-    "locate",
+    "may_decide",
     "parse_duration",
-    "read_optional",
-    "record_path",
-    "row_from_disk",
+    "record_decision",
     "scan_session_approvals",
-    "session_of",
     "sweep_expired",
-    "write_capsule",
-    "write_pointer",
-    "write_record",
 ]

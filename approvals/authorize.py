@@ -35,15 +35,15 @@ class StaticGroups:
 
 async def _allowed_by(
     rule: PolicyRule, user: str, askers: tuple[str, ...], groups: GroupResolver
-) -> str:
-    """The reason for a refusal, or "" when allowed."""
+) -> str | None:
+    """The reason for a refusal, or None when allowed."""
     if user in askers and not rule.allow_self_approval:
         return "you asked for this call, so someone else must decide it"
     if rule.open_to_anyone or user in rule.approver_users:
-        return ""
+        return None
     for group in rule.approver_groups:
         if user in await groups.members(group):
-            return ""
+            return None
     return f"you are not an approver for this tool (approvers: {rule.describe()})"
 
 
@@ -54,10 +54,11 @@ async def authorize(
     snapshot: PolicyRule,
     current: PolicyRule,
     groups: GroupResolver,
-) -> str:
+) -> str | None:
+    """Why ``user`` may not decide, or None: both rules must allow them."""
     askers = (requester,) if isinstance(requester, str) else requester
     for rule in (snapshot, current):
         refusal = await _allowed_by(rule, user, askers, groups)
-        if refusal:
+        if refusal is not None:
             return refusal
-    return ""
+    return None

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from sessions import Clock, Home, Index, NotFoundError, utc_iso
+import logging
 
-from .decisions import AlreadyDecided, Decided, expire, expired, load_decision, locate
+from sessions import Clock, Home, Index, SessionsError, utc_iso
+
+from .decisions import AlreadyDecided, Decided, expire, expired
+from .errors import ApprovalsError
+from .request import ApprovalRequest
 
 __all__ = ["sweep_expired"]
+
+log = logging.getLogger("signoff.approvals")
 
 
 async def sweep_expired(
@@ -15,19 +21,21 @@ async def sweep_expired(
     """Expire every pending request that is due; returns the decisions now on disk.
 
     A row the index still calls pending may already be decided on disk (the index lags):
-    that decision is returned as AlreadyDecided so the caller can finish what a crash
-    interrupted (mirror it, update the card, resume).
+    that decision is returned as AlreadyDecided so the caller can mirror it. Every due row
+    is visited (the index is paged through, with no cap), and one unreadable request is
+    logged and skipped rather than stopping the sweep for all the others.
     """
     now = clock.now()
     out: list[Decided | AlreadyDecided] = []
-    for row in await index.approvals(status="pending", due_before=utc_iso(now), limit=1000):
+    async for row in index.iter_approvals(status="pending", due_before=utc_iso(now)):
         try:
-            session_dir, capsule = locate(home, row.id)
-        except NotFoundError:
+            request = ApprovalRequest.open(home, row.id, clock=clock)
+        except (SessionsError, ApprovalsError) as exc:
+            log.warning("expiry sweep skips %s: %s", row.id, exc)
             continue
-        existing = load_decision(session_dir, row.id)
+        existing = request.decision()
         if existing is not None:
-            out.append(AlreadyDecided(capsule, existing))
-        elif expired(capsule, now):
-            out.append(expire(session_dir, capsule, now=now))
+            out.append(AlreadyDecided(request.capsule, existing))
+        elif expired(request.capsule, now):
+            out.append(expire(request, now=now))
     return out

@@ -8,49 +8,42 @@
     approvals/<id>.result.json         and how it ended
     approvals/<id>.told.json           the session that told the model the outcome
 
-Plus ``$SIGNOFF_HOME/approvals/<id>``, a pointer to the session, so that a button that
-carries only the approval id finds its capsule without the index.
+Plus ``$SIGNOFF_HOME/approvals/<id>``, a ``Pointer`` to the session, so that a button that
+carries only the approval id finds its capsule without the index. Only ``request.py``
+turns these names into paths.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import ValidationError
 
-from sessions import (
-    AlreadyExistsError,
-    CorruptRecordError,
-    Home,
-    NotFoundError,
-    Record,
-    check_approval_id,
-    check_session_id,
-    create_only,
-)
-
-from .errors import AlreadyClaimedError
+from sessions import CorruptRecordError, Record, create_only
 
 __all__ = [
     "CardRef",
     "Claim",
     "Decision",
     "ExecutionResult",
+    "Pointer",
     "Told",
     "Verdict",
     "Vote",
-    "claim",
     "read_optional",
-    "record_path",
-    "session_of",
-    "write_pointer",
     "write_record",
 ]
 
 Verdict = Literal["approved", "denied", "expired"]
 R = TypeVar("R", bound=Record)
+
+
+class Pointer(Record):
+    """``$SIGNOFF_HOME/approvals/<id>``: which session holds the capsule."""
+
+    schema_version: Literal[1] = 1
+    session: str
 
 
 class CardRef(Record):
@@ -107,10 +100,6 @@ class ExecutionResult(Record):
     output: str
 
 
-def record_path(session_dir: Path, approval_id: str, suffix: str) -> Path:
-    return session_dir / "approvals" / f"{check_approval_id(approval_id)}.{suffix}.json"
-
-
 def write_record(path: Path, record: Record) -> None:
     create_only(path, record.model_dump_json(indent=2).encode())
 
@@ -124,32 +113,3 @@ def read_optional(path: Path, model: type[R]) -> R | None:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         raise CorruptRecordError(f"{path}: {exc.errors()[0]['msg']}") from exc
-
-
-def claim(session_dir: Path, approval_id: str, *, by_session: str, at: str) -> Claim:
-    record = Claim(approval_id=approval_id, session_id=by_session, at=at)
-    try:
-        write_record(record_path(session_dir, approval_id, "claim"), record)
-    except AlreadyExistsError as exc:
-        raise AlreadyClaimedError(f"{approval_id} was already started once") from exc
-    return record
-
-
-def _pointer(home: Home, approval_id: str) -> Path:
-    return home.root / "approvals" / check_approval_id(approval_id)
-
-
-def write_pointer(home: Home, approval_id: str, session_id: str) -> None:
-    (home.root / "approvals").mkdir(parents=True, exist_ok=True)
-    record = {"schema_version": 1, "session": session_id}
-    create_only(_pointer(home, approval_id), json.dumps(record).encode())
-
-
-def session_of(home: Home, approval_id: str) -> str:
-    try:
-        data: Any = json.loads(_pointer(home, approval_id).read_bytes())
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"no approval {approval_id}") from exc
-    except json.JSONDecodeError as exc:
-        raise CorruptRecordError(f"approval pointer {approval_id}: {exc}") from exc
-    return check_session_id(data.get("session") if isinstance(data, dict) else None)

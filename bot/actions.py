@@ -1,14 +1,20 @@
 """Approve and Deny clicks, and the deny-reason modal (design flow 5).
 
 Each handler acks first (Slack allows 3 s), then works. A click is checked against
-storage, never trusted: the button's value must be a well-formed approval id, the click
-must come from the message the card was posted as, and the clicker is authorized now.
-Whoever cannot decide, or comes too late, is told ephemerally; the request stays as it is.
+storage, never trusted: ``Engine.check_click`` wants a well-formed approval id from the
+message the card was posted as; ``Engine.decide`` authorizes the clicker now. Whoever
+cannot decide, or comes too late, is told ephemerally in the card's thread (queued like
+every Slack write); the request stays as it is.
+
+The deny modal is bound to the click that opened it: the bot records the view id it
+opened for that person, and a submission for any other view, or from anyone else, is
+refused.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,98 +23,88 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.engine import Engine
 from approvals import (
+    SYSTEM,
     AlreadyDecided,
     AlreadyVoted,
     ApprovalsError,
-    CardRef,
+    Capsule,
     Decided,
+    DecisionResult,
     Refused,
     VoteCounted,
-    authorize,
-    load_decision,
-    locate,
-    read_optional,
-    record_path,
 )
-from sessions import SessionsError, check_approval_id
+from sessions import SessionsError, ThreadKey
 
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
 from .payloads import BlockActionsPayload, ViewSubmission
-from .slack_surface import SlackSurface
+from .slack_text import Mrkdwn, escape, join, literal, mentions
 
-__all__ = ["register_actions"]
+__all__ = ["register_actions", "what_to_tell"]
 
 log = logging.getLogger("signoff.actions")
 
+CANNOT_READ = literal(
+    "This request cannot be decided: it failed its integrity check or cannot be read. "
+    "An operator can run `signoff verify` to see why."
+)
+
+
+def what_to_tell(result: DecisionResult) -> Mrkdwn | None:
+    """The ephemeral answer to the person who decided (None: the card says it all)."""
+    if isinstance(result, Refused):
+        return join(
+            literal("You may not decide this request: "), escape(result.reason), literal(".")
+        )
+    if isinstance(result, AlreadyDecided):
+        d = result.decision
+        who = literal("signoff (expiry)") if d.deciders == (SYSTEM,) else mentions(d.deciders)
+        return join(literal(f"Already decided: {d.verdict} by "), who, literal(f" at {d.at}."))
+    if isinstance(result, AlreadyVoted):
+        return literal("You already approved this request; it needs someone else too.")
+    if isinstance(result, VoteCounted):
+        return literal(f"Your approval is counted: {result.approvals} of {result.quorum}.")
+    assert isinstance(result, Decided)
+    return None
+
 
 class Clicks:
-    def __init__(self, engine: Engine, surface: SlackSurface) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.surface = surface
 
-    async def _tell(self, channel: str, user: str, text: str) -> None:
-        await self.surface.ephemeral(channel=channel, user=user, text=text)
+    def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None:
+        if thread is None:
+            log.info("cannot tell %s (no thread to tell them in): %s", user, text)
+            return
+        key = f"{user.lower()}-{secrets.token_hex(6)}"
+        self.engine.notify(thread, user=user, text=text, key=key)
 
-    def _check(self, payload: BlockActionsPayload) -> tuple[str, CardRef | None] | str:
-        """(approval id, card) for a genuine click, or why it is not one."""
+    async def decide(self, capsule: Capsule, *, user: str, approve: bool, reason: str = "") -> None:
         try:
-            approval_id = check_approval_id(payload.actions[0].value)
-            session_dir, _ = locate(self.engine.rt.home, approval_id)
-        except SessionsError as exc:
-            return (
-                "This button does not name a request signoff knows."
-                if "no approval" in str(exc)
-                else "This button is not valid."
-            )
-        except ApprovalsError:
-            return "This request failed its integrity check; it cannot be decided."
-        card = read_optional(record_path(session_dir, approval_id, "card"), CardRef)
-        c = payload.container
-        if card is not None and (c.message_ts != card.ts or c.channel_id != card.channel):
-            return "This button does not belong to that request's card."
-        return approval_id, card
-
-    async def decide(
-        self, *, channel: str, user: str, approval_id: str, approve: bool, reason: str = ""
-    ) -> None:
-        try:
-            result = await self.engine.decide(
-                approval_id, user=user, approve=approve, reason=reason
-            )
+            result = await self.engine.decide(capsule.id, user=user, approve=approve, reason=reason)
         except (SessionsError, ApprovalsError) as exc:
             # The details (paths, hashes) go to the log, not to the person clicking.
-            log.warning("decision on %s refused: %s", approval_id, exc)
-            await self._tell(
-                channel,
-                user,
-                "This request cannot be decided: it failed its integrity check or cannot be "
-                "read. An operator can run `signoff verify` to see why.",
-            )
+            log.warning("decision on %s refused: %s", capsule.id, exc)
+            self.tell(capsule.thread, user, CANNOT_READ)
             return
-        if isinstance(result, Refused):
-            await self._tell(channel, user, f"You may not decide this request: {result.reason}.")
-        elif isinstance(result, AlreadyDecided):
-            d = result.decision
-            who = ", ".join(f"<@{x}>" if x != "signoff" else "signoff (expiry)" for x in d.deciders)
-            await self._tell(channel, user, f"Already decided: {d.verdict} by {who} at {d.at}.")
-        elif isinstance(result, AlreadyVoted):
-            await self._tell(
-                channel, user, "You already approved this request; it needs someone else too."
-            )
-        elif isinstance(result, VoteCounted):
-            await self._tell(
-                channel, user, f"Your approval is counted: {result.approvals} of {result.quorum}."
-            )
-            session_dir = self.engine.rt.home.session_dir(result.capsule.session_id)
-            card = read_optional(record_path(session_dir, approval_id, "card"), CardRef)
-            if card is not None:
-                await self.surface.show_votes(result.capsule, card, result.approvals)
-        else:
-            assert isinstance(result, Decided)
+        answer = what_to_tell(result)
+        if answer is not None:
+            self.tell(capsule.thread, user, answer)
 
 
-def register_actions(app: AsyncApp, engine: Engine, surface: SlackSurface) -> None:
-    clicks = Clicks(engine, surface)
+def _thread_of(payload: BlockActionsPayload) -> ThreadKey | None:
+    """The thread a click came from (for answers when no request could be read)."""
+    c = payload.container
+    team = payload.team.id if payload.team else payload.user.team_id
+    try:
+        return ThreadKey(
+            team=team or "", channel=c.channel_id or "", thread_ts=c.thread_ts or c.message_ts or ""
+        )
+    except ValueError:
+        return None
+
+
+def register_actions(app: AsyncApp, engine: Engine) -> None:
+    clicks = Clicks(engine)
 
     async def on_click(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
@@ -117,61 +113,64 @@ def register_actions(app: AsyncApp, engine: Engine, surface: SlackSurface) -> No
         except ValidationError:
             log.warning("malformed block_actions payload")
             return
-        channel = payload.channel.id if payload.channel else payload.container.channel_id or ""
-        user = payload.user.id
-        checked = clicks._check(payload)
+        user, action = payload.user.id, payload.actions[0]
+        c = payload.container
+        checked = engine.check_click(action.value, channel=c.channel_id, message_ts=c.message_ts)
         if isinstance(checked, str):
-            await clicks._tell(channel, user, checked)
+            clicks.tell(_thread_of(payload), user, literal(checked))
             return
-        approval_id, _ = checked
-        if payload.actions[0].action_id == APPROVE:
-            await clicks.decide(channel=channel, user=user, approval_id=approval_id, approve=True)
+        capsule = checked
+        if action.action_id == APPROVE:
+            await clicks.decide(capsule, user=user, approve=True)
             return
-        # Deny: ask for an optional reason — but only someone who may still deny it.
-        session_dir, capsule = locate(engine.rt.home, approval_id)
-        existing = load_decision(session_dir, approval_id)
-        refusal = await authorize(
-            user=user,
-            requester=capsule.askers,
-            snapshot=capsule.policy,
-            current=engine.rt.policy.rule_for(capsule.tool),
-            groups=engine.rt.groups,
-        )
-        if existing is not None or refusal:
-            # The real decision path says exactly why (already decided, or not allowed).
-            await clicks.decide(channel=channel, user=user, approval_id=approval_id, approve=False)
+        # Deny: ask for an optional reason, but only someone who may still deny it.
+        if await engine.may_decide(capsule.id, user=user) is not None:
+            # The decision path says exactly why (already decided, expired, not allowed).
+            await clicks.decide(capsule, user=user, approve=False)
             return
-        # trigger_id lives ~3 s, so the modal opens now; the submission is authorized again.
         try:
-            await client.views_open(
-                trigger_id=payload.trigger_id, view=deny_modal(capsule, channel=channel)
+            # trigger_id lives ~3 s, so the modal opens now; the submission is checked again.
+            opened = await client.views_open(
+                trigger_id=payload.trigger_id, view=deny_modal(capsule)
             )
-        except SlackApiError as exc:
-            log.info(
-                "could not open the deny modal (%s); denying without a reason",
-                exc.response.get("error"),
+            engine.open_deny_form(
+                view_id=str(opened["view"]["id"]), approval_id=capsule.id, user=user
             )
-            await clicks.decide(channel=channel, user=user, approval_id=approval_id, approve=False)
+        except (SlackApiError, KeyError, TypeError, ValueError) as exc:
+            log.info("could not open the deny modal (%s); denying without a reason", exc)
+            await clicks.decide(capsule, user=user, approve=False)
 
     async def on_deny_reason(ack: Any, body: dict[str, Any]) -> None:
         await ack()
         try:
             payload = ViewSubmission.model_validate(body)
-            approval_id, _, channel = payload.view.private_metadata.partition("|")
-            approval_id = check_approval_id(approval_id)
+            approval_id = engine.take_deny_form(view_id=payload.view.id, user=payload.user.id)
         except (ValidationError, SessionsError):
             log.warning("malformed deny-reason submission")
             return
+        if approval_id is None:
+            log.warning(
+                "deny-reason submission for view %r by %s: not a form signoff opened for them",
+                payload.view.id,
+                payload.user.id,
+            )
+            return
+        capsule = engine_capsule(engine, approval_id)
+        if capsule is None:
+            return
         value = payload.view.state.values.get("reason", {}).get("reason", {}).get("value")
         reason = str(value).strip() if value else ""
-        await clicks.decide(
-            channel=channel,
-            user=payload.user.id,
-            approval_id=approval_id,
-            approve=False,
-            reason=reason,
-        )
+        await clicks.decide(capsule, user=payload.user.id, approve=False, reason=reason)
 
     app.action(APPROVE)(on_click)
     app.action(DENY)(on_click)
     app.view(DENY_MODAL)(on_deny_reason)
+
+
+def engine_capsule(engine: Engine, approval_id: str) -> Capsule | None:
+    """The capsule of a request named by a form (its card may be anywhere)."""
+    try:
+        return engine.capsule(approval_id)
+    except (SessionsError, ApprovalsError) as exc:
+        log.warning("deny form names %s, which cannot be read: %s", approval_id, exc)
+        return None

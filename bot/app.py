@@ -1,7 +1,8 @@
 """``signoff run``: the bot on Socket Mode, wired from validated settings.
 
 Start-up: ``auth.test`` (who am I), open the engine, recover (design flow 7), connect.
-While running, a sweep expires due requests and re-posts cards that failed to post.
+While running, the engine delivers its outbox to Slack, and a sweep every few seconds
+expires due requests and re-wakes any thread whose work is still queued.
 On SIGTERM or SIGINT: stop taking envelopes (Slack redelivers what was not acked), let
 running turns reach a durable point for a grace period, then close. Nothing is lost if
 the grace period runs out: recovery continues it on the next start.
@@ -41,17 +42,32 @@ __all__ = ["SignoffBot", "run_bot", "web_client"]
 log = logging.getLogger("signoff")
 
 
-def web_client(token: str, base_url: str | None) -> AsyncWebClient:
-    """A client that honours Retry-After on 429 and retries connection and 5xx errors."""
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url or "https://slack.com/api/",
-        retry_handlers=[
+def web_client(token: str, base_url: str | None, *, retries: bool = True) -> AsyncWebClient:
+    """A client for Slack's Web API.
+
+    With ``retries`` it honours Retry-After on 429 and retries connection and 5xx errors
+    (for reads and idempotent calls). The outbox's client has none: a retried post whose
+    first attempt landed would post twice, so delivery retries itself, after looking.
+    """
+    handlers = (
+        [
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        ]
+        if retries
+        else []
     )
+    return AsyncWebClient(
+        token=token, base_url=base_url or "https://slack.com/api/", retry_handlers=handlers
+    )
+
+
+def slack_surface(settings: Settings) -> SlackSurface:
+    """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens."""
+    assert settings.slack_bot_token is not None
+    token = settings.slack_bot_token.get_secret_value()
+    return SlackSurface(web_client(token, settings.slack_api_url, retries=False))
 
 
 @dataclass
@@ -61,7 +77,8 @@ class SignoffBot:
     handler: SignoffSocketModeHandler
     ingest: EventIngest
     socket: SocketThread
-    sweep_every: float = 30.0
+    surface: SlackSurface
+    sweep_every: float = 5.0
 
     @classmethod
     async def build(
@@ -73,7 +90,7 @@ class SignoffBot:
             )
         client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
         me = await client.auth_test()
-        surface = SlackSurface(client)
+        surface = slack_surface(settings)
         groups = SlackGroups(client)
         engine = await Engine.open(
             home=Home(settings.home),
@@ -87,8 +104,8 @@ class SignoffBot:
             cost=build_cost(settings),
         )
         app = AsyncApp(client=client, process_before_response=False)
-        register_actions(app, engine, surface)
-        register_commands(app, engine, surface, groups)
+        register_actions(app, engine)
+        register_commands(app, engine, client)
 
         async def taken(event: MessageEvent) -> None:
             await surface.working(channel=event.channel, ts=event.ts)
@@ -111,7 +128,9 @@ class SignoffBot:
             )
 
         handler = await socket.call(make_handler())
-        return cls(engine=engine, app=app, handler=handler, ingest=ingest, socket=socket)
+        return cls(
+            engine=engine, app=app, handler=handler, ingest=ingest, socket=socket, surface=surface
+        )
 
     async def start(self) -> None:
         counts = await self.engine.recover()
@@ -124,7 +143,6 @@ class SignoffBot:
             await asyncio.sleep(self.sweep_every)
             try:
                 await self.engine.sweep()
-                await self.engine.post_missing_cards()
             except Exception:
                 log.exception("sweep failed; trying again later")
 

@@ -19,9 +19,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from agent_core.engine import Engine
-from agent_core.surface import Surface, TerminalSurface
+from agent_core.history import thread_history
 from approvals import (
     AlreadyDecided,
     ApprovalsError,
@@ -33,6 +34,7 @@ from approvals import (
 from sessions import (
     Home,
     InboxMessage,
+    Outbox,
     SessionsError,
     SessionStore,
     ThreadKey,
@@ -44,7 +46,7 @@ from sessions import (
 
 from .config import ConfigError, Settings, load_registry
 from .models import build_budgets, build_cost, build_model
-from .trace_view import render_lineage, render_session_list
+from .trace_view import render_history, render_session_list
 
 __all__ = ["main"]
 
@@ -89,12 +91,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _engine(settings: Settings, surface: Surface) -> Engine:
-    registry = load_registry(settings.tool_modules)
+async def _engine(settings: Settings) -> Engine:
+    """The engine for one command.
+
+    With the bot's Slack tokens it delivers what it queues (cards, replies) itself, unless
+    a running bot holds the home's delivery; without them, everything it queues waits in
+    the outbox for the bot, and is printed here (``QueuedEcho``).
+    """
+    surface = None
+    if settings.slack_bot_token is not None:
+        from .app import slack_surface
+
+        surface = slack_surface(settings)
     return await Engine.open(
         home=Home(settings.home),
         model=build_model(settings.model),
-        registry=registry,
+        registry=load_registry(settings.tool_modules),
         surface=surface,
         policy=settings.policy(),
         budgets=build_budgets(settings),
@@ -102,20 +114,28 @@ async def _engine(settings: Settings, surface: Surface) -> Engine:
     )
 
 
-def _surface(settings: Settings) -> Surface:
-    """Slack when the bot's tokens are set (cards update, replies reach the thread)."""
-    if settings.slack_bot_token is None:
-        return TerminalSurface()
-    from .app import web_client
-    from .slack_surface import SlackSurface
+class QueuedEcho:
+    """Prints what a command queued for Slack, so a terminal user sees the answers."""
 
-    return SlackSurface(
-        web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    )
+    def __init__(self, home: Path) -> None:
+        self.outbox = Outbox(Home(home))
+        self.before = {e.id for e in self.outbox.pending()}
+
+    def print_new(self) -> None:
+        for entry in self.outbox.pending():
+            if entry.id in self.before:
+                continue
+            if entry.kind == "reply":
+                print(f"  signoff › {entry.text}")
+            elif entry.kind == "card":
+                print(f"  ┌ card {entry.approval_id}: queued for Slack ({entry.id})")
+            else:
+                print(f"  (to {entry.user}) {entry.text}")
 
 
 async def _decide(settings: Settings, args: argparse.Namespace) -> int:
-    engine = await _engine(settings, _surface(settings))
+    echo = QueuedEcho(settings.home)
+    engine = await _engine(settings)
     try:
         result = await engine.decide(
             args.approval_id, user=args.user, approve=args.command == "approve", reason=args.reason
@@ -123,6 +143,7 @@ async def _decide(settings: Settings, args: argparse.Namespace) -> int:
         await engine.idle()
     finally:
         await engine.close()
+    echo.print_new()
     if isinstance(result, Decided):
         print(f"{result.decision.verdict} by {args.user}")
         return 0
@@ -141,9 +162,10 @@ async def _decide(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _say(settings: Settings, args: argparse.Namespace) -> int:
-    engine = await _engine(settings, TerminalSurface())
+    echo = QueuedEcho(settings.home)
+    engine = await _engine(settings.model_copy(update={"slack_bot_token": None}))
     try:
-        now = engine.rt.clock.now()
+        now = engine.clock.now()
         ts = args.ts or f"{int(now.timestamp()):010d}.{now.microsecond:06d}"
         thread = ThreadKey(team=args.team, channel=args.channel, thread_ts=args.thread or ts)
         message = InboxMessage(
@@ -151,19 +173,22 @@ async def _say(settings: Settings, args: argparse.Namespace) -> int:
         )
         fresh = await engine.ingest(message)
         await engine.idle()
-        print(f"thread {thread.label()}" + ("" if fresh else " (duplicate message ignored)"))
     finally:
         await engine.close()
+    echo.print_new()
+    print(f"thread {thread.label()}" + ("" if fresh else " (duplicate message ignored)"))
     return 0
 
 
 async def _recover(settings: Settings) -> int:
-    engine = await _engine(settings, _surface(settings))
+    echo = QueuedEcho(settings.home)
+    engine = await _engine(settings)
     try:
         counts = await engine.recover()
         await engine.idle()
     finally:
         await engine.close()
+    echo.print_new()
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0
 
@@ -227,7 +252,9 @@ def _run(argv: Sequence[str] | None) -> int:
         return asyncio.run(run_demo(args.home))
     settings = Settings.from_env()
     if args.command == "trace":
-        print(render_lineage(Home(settings.home), check_session_id(args.session_id)))
+        print(
+            render_history(thread_history(Home(settings.home), check_session_id(args.session_id)))
+        )
         return 0
     if args.command in ("sessions", "pending"):
         return asyncio.run(_list(settings, args))

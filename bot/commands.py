@@ -1,4 +1,8 @@
-"""``/signoff``: trace, sessions, pending, help (design flow 8). Answers are ephemeral."""
+"""``/signoff``: trace, sessions, pending, help (design flow 8). Answers are ephemeral.
+
+``pending`` shows what this person may decide (the same check a click makes), from the
+channels they are in. Every answer is rendered by ``slack_text``.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,21 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
-from approvals import GroupResolver
 from sessions import NotFoundError, SessionsError, check_session_id
 
+from .membership import ChannelMembers
 from .payloads import SlashCommand
-from .slack_surface import SlackSurface
-from .trace_view import render_lineage
+from .slack_text import Mrkdwn, code_block, escape, join, literal, mention
+from .trace_view import render_history
 
 __all__ = ["HELP", "answer", "register_commands"]
 
 log = logging.getLogger("signoff.commands")
 
-HELP = (
+HELP = literal(
     "*signoff* runs an agent in this channel; risky actions wait for a person's approval.\n"
     "• `/signoff trace [session-id]`: the session lineage of a thread (default: the latest here)\n"
     "• `/signoff sessions`: recent sessions in this channel\n"
@@ -31,43 +36,47 @@ HELP = (
 INLINE_LIMIT = 2800
 
 
-async def _pending_for(engine: Engine, groups: GroupResolver, user: str) -> str:
-    rows = await engine.rt.index.approvals(status="pending", limit=500)
-    mine = []
-    for row in rows:
-        ids = row.approvers.split()
-        allowed = not ids or user in ids
-        for group in (i for i in ids if i.startswith("S")):
-            allowed = allowed or user in await groups.members(group)
-        if allowed and row.requester != user:
-            mine.append(row)
+async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mrkdwn:
+    async def visible(channel: str) -> bool:
+        return await members.is_member(channel, user)
+
+    mine = await engine.pending_for(user, visible=visible, limit=20)
     if not mine:
-        return "Nothing is waiting for your decision."
-    lines = [f"{len(mine)} request(s) waiting for you:"]
-    for row in mine[:20]:
-        where = f"<#{row.thread.channel}>"
+        return literal("Nothing is waiting for your decision.")
+    lines = [literal(f"{len(mine)} request(s) waiting for you:")]
+    for item in mine:
+        c = item.capsule
+        progress = f" ({len(item.voters)} of {c.policy.quorum} so far)" if item.voters else ""
         lines.append(
-            f"• `{row.tool}` asked by <@{row.requester}> in {where}, expires {row.expires_at} (`{row.id}`)"
+            join(
+                literal("• `"),
+                escape(c.tool),
+                literal("` asked by "),
+                mention(c.requester),
+                literal(f" in <#{c.thread.channel}>, expires {c.expires_at}{progress} (`{c.id}`)"),
+            )
         )
-    return "\n".join(lines)
+    return join(*lines, sep="\n")
 
 
-async def _sessions_here(engine: Engine, channel: str) -> str:
-    rows = await engine.rt.index.sessions(channel=channel, limit=15)
+async def _sessions_here(engine: Engine, channel: str) -> Mrkdwn:
+    rows = await engine.sessions(channel=channel, limit=15)
     if not rows:
-        return "No sessions in this channel yet."
-    lines = ["Recent sessions here:"]
+        return literal("No sessions in this channel yet.")
+    lines = [literal("Recent sessions here:")]
     for row in rows:
-        reason = f" — {row.reason[:80]}" if row.reason else ""
-        lines.append(
-            f"• `{row.id}` {row.state} (thread {row.thread.thread_ts}, {row.updated_at}){reason}"
+        line = literal(
+            f"• `{row.id}` {row.state} (thread {row.thread.thread_ts}, {row.updated_at})"
         )
-    return "\n".join(lines)
+        if row.reason:
+            line = join(line, literal(" — "), escape(row.reason[:80]))
+        lines.append(line)
+    return join(*lines, sep="\n")
 
 
 async def answer(
-    engine: Engine, groups: GroupResolver, command: SlashCommand
-) -> tuple[str, str | None]:
+    engine: Engine, members: ChannelMembers, command: SlashCommand
+) -> tuple[Mrkdwn, str | None]:
     """(short answer, long text to upload or None) for one command."""
     words = command.text.split()
     verb = words[0].lower() if words else "help"
@@ -76,35 +85,42 @@ async def answer(
     if verb == "sessions" and len(words) == 1:
         return await _sessions_here(engine, command.channel_id), None
     if verb == "pending" and len(words) == 1:
-        return await _pending_for(engine, groups, command.user_id), None
+        return await _pending_for(engine, members, command.user_id), None
     if verb == "trace" and len(words) <= 2:
         if len(words) == 2 and words[1] != "here":
             try:
                 session_id = check_session_id(words[1])
             except SessionsError as exc:
-                return f"{exc}. Try `/signoff sessions` to see session ids.", None
+                return join(
+                    escape(str(exc)), literal(". Try `/signoff sessions` to see session ids.")
+                ), None
         else:
-            latest = await engine.rt.index.sessions(channel=command.channel_id, limit=1)
+            latest = await engine.sessions(channel=command.channel_id, limit=1)
             if not latest:
-                return "No sessions in this channel yet.", None
+                return literal("No sessions in this channel yet."), None
             session_id = latest[0].id
         try:
-            record = engine.rt.store.load(session_id)
+            record = engine.session(session_id)
         except NotFoundError:
-            return f"No session {session_id}.", None
+            return literal(f"No session {session_id}."), None
         if record.thread.channel != command.channel_id:
             # A trace shows the conversation: only where that conversation happened.
-            return f"`{session_id}` belongs to another channel; run the command there.", None
-        text = render_lineage(engine.rt.home, session_id)
+            return literal(
+                f"`{session_id}` belongs to another channel; run the command there."
+            ), None
+        text = render_history(engine.history(session_id))
         if len(text) <= INLINE_LIMIT:
-            return f"```{text}```", None
-        return f"The trace of `{session_id}` is long; it is uploaded as a file here.", text
-    return f"I don't know `{command.text[:60]}`. " + HELP.split("\n", 1)[1], None
+            return code_block(text), None
+        return literal(f"The trace of `{session_id}` is long; it is uploaded as a file here."), text
+    rest = HELP.split("\n", 1)[1]
+    return join(
+        literal("I don't know `"), escape(command.text[:60]), literal("`. "), literal(rest)
+    ), None
 
 
-def register_commands(
-    app: AsyncApp, engine: Engine, surface: SlackSurface, groups: GroupResolver
-) -> None:
+def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> None:
+    members = ChannelMembers(client)
+
     async def on_command(ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         try:
@@ -112,15 +128,15 @@ def register_commands(
         except ValidationError:
             log.warning("malformed slash command payload")
             return
-        short, long_text = await answer(engine, groups, command)
+        short, long_text = await answer(engine, members, command)
         await respond(text=short, response_type="ephemeral", replace_original=False)
         if long_text is not None:
-            await surface.client.files_upload_v2(
+            await client.files_upload_v2(
                 channel=command.channel_id,
                 content=long_text,
                 filename="signoff-trace.txt",
                 title="signoff trace",
-                initial_comment=f"Trace requested by <@{command.user_id}>",
+                initial_comment=join(literal("Trace requested by "), mention(command.user_id)),
             )
 
     app.command("/signoff")(on_command)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from agent_core.demo_fleet import demo_registry, read_fleet
 from agent_core.engine import Engine
+from agent_core.history import thread_history
 from agent_core.offline import OfflineModel
 from agent_core.surface import RecordingSurface
 from approvals import Policy
 from sessions import FixedClock, Home, InboxMessage, ThreadDir, ThreadKey, utc_iso, verify
 
-from .trace_view import render_lineage
+from .trace_view import render_history
 
 __all__ = ["run_demo"]
 
@@ -50,7 +51,7 @@ async def _open(home: Home, clock: FixedClock, surface: RecordingSurface) -> Eng
 async def _post(engine: Engine, thread: ThreadKey, user: str, text: str, ts: str) -> None:
     print(f"  <{user}> {text}")
     message = InboxMessage(
-        thread=thread, ts=ts, user=user, text=text, received_at=utc_iso(engine.rt.clock.now())
+        thread=thread, ts=ts, user=user, text=text, received_at=utc_iso(engine.clock.now())
     )
     await engine.ingest(message)
     await engine.idle()
@@ -103,7 +104,7 @@ async def run_demo(home_arg: str | None) -> int:
     _say("The thread's trace")
     head = ThreadDir(home, thread).head()
     assert head is not None
-    print(render_lineage(home, head))
+    print(render_history(thread_history(home, head)))
     sealed = [verify(p) for p in sorted(home.sessions_dir.iterdir()) if p.name.startswith("sess_")]
     print(f"verify: {sum(r.ok for r in sealed)} of {len(sealed)} sessions match their manifests")
     ok = restarts == 1 and len(surface.cards) == cards_before and all(r.ok for r in sealed)

@@ -19,21 +19,17 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from agent_core.engine import Engine
-from approvals import CardRef, capsule_ids, load_capsule, load_decision, read_optional, record_path
+from agent_core.history import SessionHistory, thread_history
 from sessions import (
     Home,
     NotFoundError,
-    SessionFiles,
-    SessionRecord,
     SessionsError,
-    SessionStore,
-    ThreadDir,
     ThreadKey,
+    TraceEvent,
     check_session_id,
-    lineage,
 )
 
-from .trace_view import render_lineage
+from .trace_view import render_history
 
 __all__ = ["DevPages"]
 
@@ -109,19 +105,16 @@ class DevPages:
     async def overview(self, request: web.Request) -> web.Response:
         if self.engine is None:
             return _page("signoff", "<p>signoff is starting…</p>", refresh=1)
-        index = self.engine.rt.index
-        pending = await index.approvals(status="pending", limit=200)
-        sessions = await index.sessions(limit=100)
+        pending = await self.engine.waiting(limit=200)
+        sessions = await self.engine.sessions(limit=100)
         rows = []
-        for a in pending:
-            try:
-                args = _short(load_capsule(self.home.session_dir(a.session_id), a.id).arguments)
-            except SessionsError:
-                args = ""
+        for item in pending:
+            a = item.capsule
+            approvers = " ".join([*a.policy.approver_users, *a.policy.approver_groups])
             rows.append(
                 f"<tr><td><code>{escape(a.id)}</code></td><td><b>{escape(a.tool)}</b> "
-                f"<code>{args}</code></td><td>{self.who(a.requester)}</td>"
-                f"<td>{escape(a.approvers or 'anyone but the requester')}</td>"
+                f"<code>{_short(a.arguments)}</code></td><td>{self.who(a.requester)}</td>"
+                f"<td>{escape(approvers or 'anyone but the requester')}</td>"
                 f"<td>{escape(a.expires_at)}</td><td>{_chat_link(a.thread, 'card')} · "
                 f'<a href="/signoff/trace/{quote(a.session_id)}?approval={quote(a.id)}#{quote(a.id)}">'
                 "trace</a></td></tr>"
@@ -153,20 +146,20 @@ class DevPages:
 
     async def thread(self, request: web.Request) -> web.Response:
         q = request.query
+        if self.engine is None:
+            return _page("signoff", "<p>signoff is starting…</p>", refresh=1)
         try:
             key = ThreadKey(team=self.team, channel=q["channel"], thread_ts=q["thread_ts"])
-            head = ThreadDir(self.home, key).head()
+            head = self.engine.thread_head(key)
         except (KeyError, ValueError, SessionsError):
             raise web.HTTPBadRequest(text="channel and thread_ts are required") from None
         if head is None:
             return _page("signoff: no session", "<p>signoff has no session in this thread.</p>")
-        store = SessionStore(self.home)
         target = f"/signoff/trace/{quote(head)}"
-        for record in lineage(store, head):
-            directory = self.home.session_dir(record.id)
-            for approval_id in capsule_ids(directory):
-                card = read_optional(record_path(directory, approval_id, "card"), CardRef)
-                if card is not None and card.ts == q.get("ts"):
+        for session in self.engine.history(head).sessions:
+            for state in session.approvals:
+                if state.card is not None and state.card.ts == q.get("ts"):
+                    approval_id = state.capsule.id
                     target += f"?approval={quote(approval_id)}#{quote(approval_id)}"
         raise web.HTTPFound(target)
 
@@ -185,26 +178,23 @@ class DevPages:
         return _page(f"signoff trace {session_id}", body)
 
     def _trace_body(self, session_id: str, highlight: str) -> str:
-        store = SessionStore(self.home)
-        record = store.load(session_id)
-        head = ThreadDir(self.home, record.thread).head() or session_id
-        chain = lineage(store, head)
-        if all(s.id != session_id for s in chain):
-            chain = lineage(store, session_id)
+        history = thread_history(self.home, session_id)
+        thread = history.thread
         out = [
-            f"<h1>Thread {_chat_link(record.thread, record.thread.label())}: "
-            f"{len(chain)} session(s)</h1>"
+            f"<h1>Thread {_chat_link(thread, thread.label())}: "
+            f"{len(history.sessions)} session(s)</h1>"
         ]
-        for item in chain:
-            out.append("".join(self._session(item, marked=item.id == session_id, hl=highlight)))
-        text = escape(render_lineage(self.home, session_id))
+        for item in history.sessions:
+            marked = item.record.id == session_id
+            out.append("".join(self._session(item, marked=marked, hl=highlight)))
+        text = escape(render_history(history))
         out.append(
             f"<details><summary>As text (what /signoff trace shows)</summary><pre>{text}</pre></details>"
         )
         return "".join(out)
 
-    def _session(self, record: SessionRecord, *, marked: bool, hl: str) -> Iterator[str]:
-        events = SessionFiles(self.home.session_dir(record.id)).read_trace()
+    def _session(self, session: SessionHistory, *, marked: bool, hl: str) -> Iterator[str]:
+        record, events = session.record, session.events
         ended = record.transitions[-1].at if record.terminal else "…"
         yield f"<section class='session{' marked' if marked else ''}' id='{escape(record.id)}'>"
         yield (
@@ -218,14 +208,14 @@ class DevPages:
         yield "<ul class='tl'>"
         for event in events:
             yield from self._event(event)
-        yield from self._approvals(record, hl)
+        yield from self._approvals(session, hl)
         yield "</ul></section>"
 
-    def _event(self, event: dict[str, Any]) -> Iterator[str]:
-        kind = str(event.get("kind", "?"))
-        data: dict[str, Any] = event.get("data") or {}
-        at = escape(str(event.get("at", ""))[11:23])
-        if kind in ("session_started", "session_ended"):
+    def _event(self, event: TraceEvent) -> Iterator[str]:
+        kind = event.kind
+        data: dict[str, Any] = event.detail
+        at = escape(event.at[11:23])
+        if kind in ("session_started", "session_ended", "reply_queued"):
             return
         if kind == "message":
             head = f"💬 {self.who(str(data.get('user', '?')))} {self.text(data.get('text', ''))}"
@@ -252,18 +242,17 @@ class DevPages:
             detail = f"{_short(data.get('arguments'), 200)} · expires {escape(str(data.get('expires_at')))}"
         else:
             head, detail = f"· {escape(kind)}", _short(data, 200)
-        raw = escape(json.dumps(event, indent=1, ensure_ascii=False, default=str)[:4000])
+        dump = event.model_dump(mode="json", exclude_none=True)
+        raw = escape(json.dumps(dump, indent=1, ensure_ascii=False, default=str)[:4000])
         yield (
             f"<li class='ev ev-{escape(kind)}'><span class='t'>{at}</span>{head}"
             + (f"<div class='d'>{detail}</div>" if detail else "")
             + f"<details class='d'><summary class='dim'>raw</summary><pre>{raw}</pre></details></li>"
         )
 
-    def _approvals(self, record: SessionRecord, hl: str) -> Iterator[str]:
-        directory = self.home.session_dir(record.id)
-        for approval_id in capsule_ids(directory):
-            capsule = load_capsule(directory, approval_id)
-            decision = load_decision(directory, approval_id)
+    def _approvals(self, session: SessionHistory, hl: str) -> Iterator[str]:
+        for state in session.approvals:
+            capsule, decision, approval_id = state.capsule, state.decision, state.capsule.id
             if decision is None:
                 outcome = f"⏳ pending, expires {escape(capsule.expires_at)}"
             else:

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent_core.engine import Engine
-from sessions import InboxMessage, InvalidIdError, ThreadDir, ThreadKey, utc_iso
+from sessions import InboxMessage, InvalidIdError, ThreadKey, utc_iso
 
 from .payloads import EventCallback, MessageEvent
 
@@ -90,7 +90,7 @@ class EventIngest:
             )
         except (InvalidIdError, ValidationError):
             return "rejected: malformed channel or timestamp"
-        if event.type == "message" and not ThreadDir(self.engine.rt.home, thread).path.exists():
+        if event.type == "message" and not self.engine.knows_thread(thread):
             return "ignored: not a thread signoff takes part in"
         if self._seen_recently(callback.event_id):
             return "duplicate: event id"
@@ -104,7 +104,7 @@ class EventIngest:
             user=event.user,
             text=html.unescape(event.text),
             event_id=callback.event_id,
-            received_at=utc_iso(self.engine.rt.clock.now()),
+            received_at=utc_iso(self.engine.clock.now()),
         )
         self._storing.add(callback.event_id)
         try:

@@ -46,6 +46,11 @@ class _Id(_Payload):
     id: str
 
 
+class _User(_Payload):
+    id: str
+    team_id: str | None = None
+
+
 class _Container(_Payload):
     type: str = "message"
     message_ts: str | None = None
@@ -62,7 +67,7 @@ class BlockAction(_Payload):
 
 class BlockActionsPayload(_Payload):
     type: str
-    user: _Id
+    user: _User
     team: _Id | None = None
     channel: _Id | None = None
     container: _Container = Field(default_factory=_Container)

@@ -1,10 +1,17 @@
-"""The engine's Surface on Slack's Web API.
+"""Delivering the outbox to Slack's Web API (the engine's ``Surface``).
 
-Replies always go to the originating thread (``thread_ts`` as a string). Long answers are
-split at paragraph boundaries into a few messages, or uploaded as a file when even that
-would flood the thread — never rejected. Cards are posted with ``chat.postMessage`` and
-updated days later with ``chat.update`` on the stored channel and ts, because a
-``response_url`` only lives for 30 minutes.
+Every post carries its outbox entry id in the message ``metadata``. When delivery says an
+earlier attempt may have landed (``check_first``), the thread is read with
+``conversations.replies`` (``include_all_metadata``) and what is already there is adopted
+instead of posted again, so a crash never doubles a reply or a card.
+
+Replies go to the originating thread (``thread_ts`` as a string), split at paragraph
+boundaries, or uploaded as a file when even that would flood the thread. Cards are posted
+with ``chat.postMessage`` and updated days later with ``chat.update`` on the stored
+channel and ts, because a ``response_url`` only lives for 30 minutes.
+
+This client does not retry by itself: a retried post whose first attempt landed would
+post twice. Delivery retries, after looking.
 """
 
 from __future__ import annotations
@@ -15,17 +22,46 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from approvals import Capsule, CardRef, Decision
-from sessions import ThreadKey
+from agent_core.surface import CardView, Delivered, DeliveryError
+from sessions import OutboxEntry, ThreadKey
 
 from .cards import card_blocks, fallback_text
+from .slack_text import escape_reply
 
-__all__ = ["SlackSurface", "split_message"]
+__all__ = ["METADATA_TYPE", "SlackSurface", "split_message"]
 
 log = logging.getLogger("signoff.slack")
 
 MESSAGE_LIMIT = 3500
 MAX_PARTS = 4
+METADATA_TYPE = "signoff_outbox"
+# Errors that no retry can fix: the entry is recorded as failed and delivery moves on.
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "too_many_attachments",
+        "user_not_in_channel",
+        "user_not_found",
+        "thread_not_found",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+    }
+)
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -46,71 +82,159 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return [p for p in parts if p.strip()] or [""]
 
 
+def delivery_error(exc: Exception) -> DeliveryError:
+    """What a failed call means for delivery."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        error = str(exc.response.get("error") or "") if exc.response else ""
+        if status == 429 or error == "ratelimited":
+            headers = getattr(exc.response, "headers", {}) or {}
+            after = headers.get("Retry-After") or headers.get("retry-after") or "1"
+            return DeliveryError(f"ratelimited ({after}s)", retry_after=float(after))
+        if error in PERMANENT:
+            return DeliveryError(error, permanent=True)
+        return DeliveryError(error or f"HTTP {status}", ambiguous=True)
+    return DeliveryError(f"{type(exc).__name__}: {exc}", ambiguous=True)
+
+
+def _metadata(entry: OutboxEntry, **extra: Any) -> dict[str, Any]:
+    return {"event_type": METADATA_TYPE, "event_payload": {"entry": entry.id, **extra}}
+
+
 class SlackSurface:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def reply(self, thread: ThreadKey, text: str) -> None:
-        parts = split_message(text)
-        if len(parts) > MAX_PARTS:
-            await self.upload(thread, text, title="Full answer", comment=parts[0][:1000] + "\n…")
-            return
-        for part in parts:
-            await self.client.chat_postMessage(
-                channel=thread.channel, thread_ts=str(thread.thread_ts), text=part, mrkdwn=True
-            )
-
-    async def upload(self, thread: ThreadKey, content: str, *, title: str, comment: str) -> None:
-        await self.client.files_upload_v2(
-            channel=thread.channel,
-            thread_ts=str(thread.thread_ts),
-            content=content,
-            filename=f"{title.lower().replace(' ', '-')}.txt",
-            title=title,
-            initial_comment=comment,
-        )
-
-    async def post_card(self, capsule: Capsule) -> CardRef | None:
-        response = await self.client.chat_postMessage(
-            channel=capsule.thread.channel,
-            thread_ts=str(capsule.thread.thread_ts),
-            text=fallback_text(capsule),
-            blocks=card_blocks(capsule),
-        )
-        return CardRef(
-            approval_id=capsule.id,
-            channel=str(response["channel"]),
-            ts=str(response["ts"]),
-            args_sha256=capsule.args_sha256,
-        )
-
-    async def update_card(self, capsule: Capsule, decision: Decision, card: CardRef) -> None:
-        await self.client.chat_update(
-            channel=card.channel,
-            ts=card.ts,
-            text=fallback_text(capsule, decision),
-            blocks=card_blocks(capsule, decision),
-        )
-
-    async def show_votes(self, capsule: Capsule, card: CardRef, votes: int) -> None:
-        await self.client.chat_update(
-            channel=card.channel,
-            ts=card.ts,
-            text=fallback_text(capsule),
-            blocks=card_blocks(capsule, votes=votes),
-        )
-
-    async def ephemeral(
-        self, *, channel: str, user: str, text: str, thread_ts: str | None = None
-    ) -> None:
-        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
-        if thread_ts:
-            kwargs["thread_ts"] = thread_ts
+    async def _call(self, method: str, **kwargs: Any) -> Any:
         try:
-            await self.client.chat_postEphemeral(**kwargs)
-        except SlackApiError as exc:
-            log.warning("could not tell %s ephemerally: %s", user, exc.response.get("error"))
+            return await getattr(self.client, method)(**kwargs)
+        except Exception as exc:
+            raise delivery_error(exc) from exc
 
+    async def _thread(self, thread: ThreadKey) -> list[dict[str, Any]]:
+        """The thread's messages with their metadata (to adopt what already landed)."""
+        messages: list[dict[str, Any]] = []
+        cursor = ""
+        while True:
+            try:
+                page = await self.client.conversations_replies(
+                    channel=thread.channel,
+                    ts=thread.thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor or None,
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") == "thread_not_found":
+                    return messages
+                raise delivery_error(exc) from exc
+            except Exception as exc:
+                raise delivery_error(exc) from exc
+            messages.extend(page.get("messages") or [])
+            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or ""
+            if not cursor:
+                return messages
+
+    @staticmethod
+    def _ours(message: dict[str, Any]) -> dict[str, Any]:
+        meta = message.get("metadata") or {}
+        if meta.get("event_type") != METADATA_TYPE:
+            return {}
+        payload = meta.get("event_payload")
+        return payload if isinstance(payload, dict) else {}
+
+    # replies ----------------------------------------------------------------------
+    async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered:
+        thread = entry.thread
+        parts = split_message(escape_reply(entry.text, people=entry.mentions))
+        upload = len(parts) > MAX_PARTS
+        if upload:
+            parts = [parts[0][:1000] + "\n… (the full answer is attached)"]
+        landed: dict[int, str] = {}
+        filename = f"{entry.id}.txt"
+        file_landed = False
+        if check_first:
+            for message in await self._thread(thread):
+                payload = self._ours(message)
+                if payload.get("entry") == entry.id:
+                    landed[int(payload.get("part", 0))] = str(message["ts"])
+                if any(f.get("name") == filename for f in message.get("files") or []):
+                    file_landed = True
+        first = landed.get(0, "")
+        for index, part in enumerate(parts):
+            if index in landed:
+                continue
+            response = await self._call(
+                "chat_postMessage",
+                channel=thread.channel,
+                thread_ts=str(thread.thread_ts),
+                text=part,
+                mrkdwn=True,
+                metadata=_metadata(entry, part=index),
+            )
+            first = first or str(response["ts"])
+        if upload and not file_landed:
+            try:
+                await self.client.files_upload_v2(
+                    channel=thread.channel,
+                    thread_ts=str(thread.thread_ts),
+                    content=entry.text,
+                    filename=filename,
+                    title="Full answer",
+                )
+            except Exception as exc:
+                raise delivery_error(exc) from exc
+        adopted = len(landed) == len(parts) and (file_landed or not upload)
+        return Delivered(thread.channel, first, adopted=adopted)
+
+    # cards ------------------------------------------------------------------------
+    async def show_card(
+        self, entry: OutboxEntry, view: CardView, *, check_first: bool
+    ) -> Delivered:
+        capsule = view.capsule
+        card = (view.card.channel, view.card.ts) if view.card else None
+        adopted = False
+        if card is None and check_first:
+            for message in await self._thread(capsule.thread):
+                if self._ours(message).get("approval") == capsule.id:
+                    card, adopted = (capsule.thread.channel, str(message["ts"])), True
+                    break
+        if card is None:
+            response = await self._call(
+                "chat_postMessage",
+                channel=capsule.thread.channel,
+                thread_ts=str(capsule.thread.thread_ts),
+                text=fallback_text(view),
+                blocks=card_blocks(view),
+                metadata=_metadata(entry, approval=capsule.id),
+            )
+            return Delivered(str(response["channel"]), str(response["ts"]))
+        channel, ts = card
+        if adopted or view.decision is not None or view.voters:
+            # Updating to what is on disk is idempotent: a repeat shows the same card.
+            await self._call(
+                "chat_update",
+                channel=channel,
+                ts=ts,
+                text=fallback_text(view),
+                blocks=card_blocks(view),
+            )
+        return Delivered(channel, ts, adopted=adopted)
+
+    # notices ----------------------------------------------------------------------
+    async def notify(self, entry: OutboxEntry) -> Delivered:
+        """An ephemeral note (its text was rendered by ``slack_text``) in the card's thread."""
+        thread = entry.thread
+        await self._call(
+            "chat_postEphemeral",
+            channel=thread.channel,
+            user=entry.user,
+            text=entry.text,
+            thread_ts=str(thread.thread_ts),
+        )
+        return Delivered(thread.channel, "")
+
+    # outside the outbox -----------------------------------------------------------
     async def working(self, *, channel: str, ts: str) -> None:
         """Show that a message was taken: a reaction, best effort."""
         try:
@@ -118,3 +242,5 @@ class SlackSurface:
         except SlackApiError as exc:
             if exc.response.get("error") != "already_reacted":
                 log.info("could not react to %s/%s: %s", channel, ts, exc.response.get("error"))
+        except Exception as exc:  # a reaction is a courtesy; never fail ingest for it
+            log.info("could not react to %s/%s: %s", channel, ts, exc)

@@ -2,25 +2,18 @@
 
 The same rendering serves ``signoff trace`` and ``/signoff trace``: sessions oldest to
 newest, each with its state and reason, then its events — messages, model turns with
-tokens, tool calls and results, approvals and their decisions.
+tokens, tool calls and results, approvals and their decisions. It is plain text: Slack
+shows it inside an escaped code block (``slack_text.code_block``) or as a file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from approvals import capsule_ids, load_capsule, load_decision
-from sessions import (
-    Home,
-    SessionFiles,
-    SessionRecord,
-    SessionStore,
-    ThreadDir,
-    lineage,
-)
+from agent_core.history import SessionHistory, ThreadHistory
+from sessions import TraceEvent
 
-__all__ = ["render_lineage", "render_session_list"]
+__all__ = ["render_history", "render_session_list"]
 
 _MAX_FIELD = 300
 
@@ -35,10 +28,8 @@ def _clock(at: str) -> str:
     return at[11:23] if len(at) >= 23 else at
 
 
-def _event_lines(event: dict[str, Any]) -> Iterator[str]:
-    kind = event.get("kind", "?")
-    data: dict[str, Any] = event.get("data") or {}
-    at = _clock(str(event.get("at", "")))
+def _event_lines(event: TraceEvent) -> Iterator[str]:
+    kind, data, at = event.kind, event.detail, _clock(event.at)
     if kind == "message":
         yield f"  {at}  💬 <{data.get('user', '?')}> {_short(data.get('text', ''))}"
     elif kind == "model_turn":
@@ -65,33 +56,33 @@ def _event_lines(event: dict[str, Any]) -> Iterator[str]:
             f"({_short(data.get('arguments'), 120)}) hash {str(data.get('args_sha256', ''))[:12]}"
             f" expires {data.get('expires_at')}"
         )
-    elif kind in ("session_started", "session_ended"):
+    elif kind in ("session_started", "session_ended", "reply_queued"):
         return
     else:
         yield f"  {at}  · {kind} {_short(data, 200)}"
 
 
-def _decisions(home: Home, record: SessionRecord) -> Iterator[str]:
-    directory = home.session_dir(record.id)
-    for stem in capsule_ids(directory):
-        capsule = load_capsule(directory, stem)
-        decision = load_decision(directory, stem)
+def _approval_lines(session: SessionHistory) -> Iterator[str]:
+    for state in session.approvals:
+        capsule, decision = state.capsule, state.decision
         if decision is None:
-            yield f"  ⏳ {stem} {capsule.tool} pending, expires {capsule.expires_at}"
+            yield f"  ⏳ {capsule.id} {capsule.tool} pending, expires {capsule.expires_at}"
         else:
             who = ", ".join(decision.deciders)
-            why = f": {decision.reason}" if decision.reason else ""
-            yield f"  ⚖ {stem} {decision.verdict} by {who} at {decision.at}{why}"
+            why = f": {_short(decision.reason)}" if decision.reason else ""
+            yield (
+                f"  ⚖ {capsule.id} {decision.verdict} by {who} at {decision.at}{why}"
+                f" ({state.stage.value})"
+            )
 
 
-def render_session(home: Home, record: SessionRecord, *, marker: bool = False) -> Iterator[str]:
-    files = SessionFiles(home.session_dir(record.id))
-    events = files.read_trace()
+def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
+    record, events = session.record, session.events
     tokens = sum(
-        int((e.get("data") or {}).get("usage", {}).get("input_tokens", 0))
-        + int((e.get("data") or {}).get("usage", {}).get("output_tokens", 0))
+        int((e.detail.get("usage") or {}).get("input_tokens", 0))
+        + int((e.detail.get("usage") or {}).get("output_tokens", 0))
         for e in events
-        if e.get("kind") == "model_turn"
+        if e.kind == "model_turn"
     )
     arrow = "▶ " if marker else ""
     ended = record.transitions[-1].at if record.terminal else "…"
@@ -103,20 +94,14 @@ def render_session(home: Home, record: SessionRecord, *, marker: bool = False) -
         yield f"  reason: {_short(record.reason)}"
     for event in events:
         yield from _event_lines(event)
-    yield from _decisions(home, record)
+    yield from _approval_lines(session)
 
 
-def render_lineage(home: Home, session_id: str) -> str:
-    """The whole thread that ``session_id`` belongs to, oldest session first."""
-    store = SessionStore(home)
-    record = store.load(session_id)
-    head = ThreadDir(home, record.thread).head() or session_id
-    chain = lineage(store, head)
-    if all(s.id != session_id for s in chain):
-        chain = lineage(store, session_id)
-    lines = [f"thread {record.thread.label()}: {len(chain)} session(s)", ""]
-    for item in chain:
-        lines.extend(render_session(home, item, marker=item.id == session_id))
+def render_history(history: ThreadHistory) -> str:
+    """The whole thread, oldest session first; the asked-for session is marked."""
+    lines = [f"thread {history.thread.label()}: {len(history.sessions)} session(s)", ""]
+    for session in history.sessions:
+        lines.extend(_session_lines(session, marker=session.record.id == history.focus))
         lines.append("")
     return "\n".join(lines)
 

@@ -32,11 +32,14 @@ from .index import ApprovalRow, Index, SessionRow
 from .jsonl import read_jsonl
 from .locks import file_lock, file_lock_async, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, verify
+from .outbox import Outbox, OutboxDone, OutboxEntry
 from .queue import WorkQueue
 from .records import TERMINAL_STATES, Record, SessionRecord, SessionState, ThreadKey, Transition
 from .reindex import ApprovalScanner, reindex
 from .store import SessionStore
 from .threads import ThreadDir, iter_thread_keys, lineage
+from .tickets import IntentTicket, ResultTicket, Ticket
+from .trace import TraceEvent, TraceKind
 
 __all__ = [
     "TERMINAL_STATES",
@@ -51,9 +54,14 @@ __all__ = [
     "Inbox",
     "InboxMessage",
     "Index",
+    "IntentTicket",
     "InvalidIdError",
     "NotFoundError",
+    "Outbox",
+    "OutboxDone",
+    "OutboxEntry",
     "Record",
+    "ResultTicket",
     "SessionFiles",
     "SessionRecord",
     "SessionRow",
@@ -65,6 +73,9 @@ __all__ = [
     "TamperedError",
     "ThreadDir",
     "ThreadKey",
+    "Ticket",
+    "TraceEvent",
+    "TraceKind",
     "Transition",
     "VerifyReport",
     "WorkQueue",

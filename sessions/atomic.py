@@ -84,10 +84,11 @@ def replace_atomically(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def create_only(path: Path, data: bytes) -> None:
+def create_only(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
     """Create ``path`` with ``data``; raise AlreadyExistsError if it exists.
 
     The file is never visible half-written: it is linked into place only when complete.
+    ``sync_dir=False`` leaves the directory fsync to a caller that batches several files.
     """
     tmp = _write_temp(path.parent, data)
     try:
@@ -96,7 +97,8 @@ def create_only(path: Path, data: bytes) -> None:
         raise AlreadyExistsError(str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def complete_lines(data: bytes) -> bytes:

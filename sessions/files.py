@@ -13,16 +13,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from .atomic import append_line, canonical_json, create_only
 from .clock import Clock, SystemClock, utc_iso
 from .errors import AlreadyExistsError, CorruptRecordError
 from .jsonl import read_jsonl
+from .tickets import IntentTicket, ResultTicket, Ticket, ticket_adapter
+from .trace import INLINE_LIMIT, TraceEvent, TraceKind
 
 __all__ = ["INLINE_LIMIT", "SessionFiles"]
-
-# Events larger than this go to logs/payloads/ and the trace keeps a reference with the
-# hash: the trace never drops anything, it only moves big things beside itself.
-INLINE_LIMIT = 4096
 
 
 class SessionFiles:
@@ -46,6 +46,9 @@ class SessionFiles:
     def workspace(self) -> Path:
         return self.directory / "workspace"
 
+    def now(self) -> str:
+        return utc_iso(self.clock.now())
+
     # transcript -----------------------------------------------------------------
     def append_transcript(self, record: dict[str, Any]) -> None:
         append_line(self.transcript_path, canonical_json({"schema_version": 1, **record}))
@@ -60,64 +63,60 @@ class SessionFiles:
         except FileNotFoundError:
             return []
 
-    def write_ticket(self, kind: str, body: dict[str, Any]) -> str:
+    def write_ticket(self, ticket: IntentTicket | ResultTicket) -> str:
         """Create ``tickets/<seq>-<kind>.json``; never overwrites. Returns the file name."""
-        record = {"schema_version": 1, "kind": kind, "at": utc_iso(self.clock.now()), **body}
-        data = json.dumps(record, indent=2, sort_keys=True).encode()
+        data = ticket.model_dump_json(indent=2).encode()
         if self._ticket_seq is None:
             self._ticket_seq = len(self.ticket_names())
         while True:
             self._ticket_seq += 1
-            name = f"{self._ticket_seq:06d}-{kind}.json"
+            name = f"{self._ticket_seq:06d}-{ticket.kind}.json"
             try:
                 create_only(self.directory / "tickets" / name, data)
                 return name
             except AlreadyExistsError:
                 continue
 
-    def read_tickets(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def read_tickets(self) -> list[Ticket]:
+        out: list[Ticket] = []
         for name in self.ticket_names():
             path = self.directory / "tickets" / name
             try:
-                record = json.loads(path.read_bytes())
-            except json.JSONDecodeError as exc:
-                raise CorruptRecordError(f"{path}: {exc}") from exc
-            out.append({"file": name, **record})
+                out.append(ticket_adapter.validate_json(path.read_bytes()))
+            except (ValidationError, ValueError) as exc:
+                raise CorruptRecordError(f"{path}: not a ticket") from exc
         return out
 
     # trace ----------------------------------------------------------------------
-    def trace(self, kind: str, data: dict[str, Any] | None = None) -> None:
+    def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
         if self._trace_seq is None:
             self._trace_seq = sum(1 for _ in read_jsonl(self.trace_path))
         self._trace_seq += 1
         seq = self._trace_seq
-        event: dict[str, Any] = {
-            "schema_version": 1,
-            "seq": seq,
-            "at": utc_iso(self.clock.now()),
-            "session": self.session_id,
-            "kind": kind,
-        }
-        body = canonical_json(data or {})
-        if len(body.encode()) > INLINE_LIMIT:
+        body = canonical_json(data or {}).encode()
+        extra: dict[str, Any] = {"data": data or {}}
+        if len(body) > INLINE_LIMIT:
             payload_dir = self.directory / "logs" / "payloads"
             payload_dir.mkdir(exist_ok=True)
             name = f"{seq:06d}-{kind}.json"
-            create_only(payload_dir / name, body.encode())
-            event["payload_ref"] = f"payloads/{name}"
-            event["payload_sha256"] = hashlib.sha256(body.encode()).hexdigest()
-            event["payload_bytes"] = len(body.encode())
-        else:
-            event["data"] = data or {}
-        append_line(self.trace_path, canonical_json(event))
+            create_only(payload_dir / name, body)
+            extra = {
+                "payload_ref": f"payloads/{name}",
+                "payload_sha256": hashlib.sha256(body).hexdigest(),
+                "payload_bytes": len(body),
+            }
+        event = TraceEvent(seq=seq, at=self.now(), session=self.session_id, kind=kind, **extra)
+        append_line(self.trace_path, event.model_dump_json(exclude_none=True))
 
-    def read_trace(self, *, resolve_payloads: bool = True) -> list[dict[str, Any]]:
-        events = list(read_jsonl(self.trace_path))
-        if resolve_payloads:
-            for event in events:
-                ref = event.get("payload_ref")
-                if isinstance(ref, str):
-                    path = self.trace_path.parent / ref
-                    event["data"] = json.loads(path.read_bytes())
+    def read_trace(self, *, resolve_payloads: bool = True) -> list[TraceEvent]:
+        events: list[TraceEvent] = []
+        for raw in read_jsonl(self.trace_path):
+            try:
+                event = TraceEvent.model_validate(raw)
+            except ValidationError as exc:
+                raise CorruptRecordError(f"{self.trace_path}: not a trace event") from exc
+            if resolve_payloads and event.payload_ref:
+                path = self.trace_path.parent / event.payload_ref
+                event = event.model_copy(update={"data": json.loads(path.read_bytes())})
+            events.append(event)
         return events

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
@@ -12,6 +13,8 @@ __all__ = [
     "check_session_id",
     "check_slack_id",
     "check_slack_ts",
+    "child_session_id",
+    "first_session_id",
     "new_approval_id",
     "new_session_id",
 ]
@@ -24,6 +27,23 @@ _SLACK_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 
 def new_session_id() -> str:
     return f"sess_{secrets.token_hex(6)}"
+
+
+def child_session_id(parent_id: str) -> str:
+    """The one id a child of ``parent_id`` can have.
+
+    A thread's lineage is a line: each session has at most one child. Deriving the child's
+    id from its parent makes that a fact of the filesystem (a second child cannot be
+    created), and lets a worker find a child a crash left before HEAD pointed to it.
+    """
+    digest = hashlib.sha256(f"child:{check_session_id(parent_id)}".encode()).hexdigest()
+    return f"sess_{digest[:12]}"
+
+
+def first_session_id(team: str, channel: str, thread_ts: str) -> str:
+    """The id of a thread's first session (see ``child_session_id``)."""
+    digest = hashlib.sha256(f"first:{team}/{channel}/{thread_ts}".encode()).hexdigest()
+    return f"sess_{digest[:12]}"
 
 
 def new_approval_id() -> str:

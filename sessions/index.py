@@ -3,17 +3,21 @@
 Never the only copy of anything (I5): every row can be rebuilt by ``reindex`` from the
 files, and the files are always written first, so after a crash the index lags the disk
 by at most one step and readers that act on a row re-read the file.
+
+Every statement's cursor is closed before the call returns: a cursor left for the garbage
+collector resets its statement on the database thread while the next write runs there
+(``sqlite3.InterfaceError`` under load).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from .index_rows import ApprovalRow, SessionRow, approval_filter, approval_row, session_row
 from .records import SessionRecord, ThreadKey
 
 __all__ = ["ApprovalRow", "Index", "SessionRow"]
@@ -43,39 +47,6 @@ CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at TEXT 
 """
 
 
-@dataclass(frozen=True)
-class SessionRow:
-    id: str
-    parent_id: str | None
-    thread: ThreadKey
-    state: str
-    cause: str
-    reason: str
-    created_at: str
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class ApprovalRow:
-    id: str
-    session_id: str
-    thread: ThreadKey
-    tool: str
-    args_sha256: str
-    requester: str
-    status: str
-    created_at: str
-    expires_at: str
-    decided_by: str | None = None
-    decided_at: str | None = None
-    card_channel: str | None = None
-    card_ts: str | None = None
-    # Space-separated user and group ids the policy names; "" means anyone but the requester.
-    approvers: str = ""
-    # The session that told the model the outcome; decided rows without it are unfinished.
-    told_in: str | None = None
-
-
 class Index:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
@@ -96,8 +67,16 @@ class Index:
     async def close(self) -> None:
         await self._conn.close()
 
-    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await self._conn.execute(sql, params)
+    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write and its commit; returns the rows it changed."""
+        async with self._conn.execute(sql, params) as cursor:
+            changed = cursor.rowcount
+        await self._conn.commit()
+        return changed
+
+    async def _exec_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._conn.executemany(sql, rows):
+            pass
         await self._conn.commit()
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
@@ -105,12 +84,16 @@ class Index:
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    async def ping(self) -> bool:
+        """Does the index answer? (readiness)"""
+        return bool(await self._rows("SELECT 1"))
+
     # writes ---------------------------------------------------------------------
     async def put_session(self, record: SessionRecord) -> None:
         await self.put_sessions([record])
 
     async def put_sessions(self, records: Iterable[SessionRecord]) -> None:
-        await self._conn.executemany(
+        await self._exec_many(
             "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
                 (
@@ -128,7 +111,6 @@ class Index:
                 for r in records
             ],
         )
-        await self._conn.commit()
 
     async def put_thread(self, thread: ThreadKey, head: str | None, at: str) -> None:
         await self._exec(
@@ -137,7 +119,7 @@ class Index:
         )
 
     async def put_approvals(self, rows: Iterable[ApprovalRow]) -> None:
-        await self._conn.executemany(
+        await self._exec_many(
             "INSERT OR REPLACE INTO approvals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
@@ -162,15 +144,13 @@ class Index:
                 for a in rows
             ],
         )
-        await self._conn.commit()
 
     async def mark_seen(self, event_id: str, at: str) -> bool:
         """Record an event id; False when it was seen before."""
-        cursor = await self._conn.execute(
+        changed = await self._exec(
             "INSERT OR IGNORE INTO seen_events VALUES (?, ?)", (event_id, at)
         )
-        await self._conn.commit()
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def seen(self, event_id: str) -> bool:
         rows = await self._rows("SELECT 1 FROM seen_events WHERE event_id = ?", (event_id,))
@@ -201,7 +181,7 @@ class Index:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY updated_at DESC, id LIMIT ?"
         params.append(limit)
-        return [_session_row(r) for r in await self._rows(sql, params)]
+        return [session_row(r) for r in await self._rows(sql, params)]
 
     async def approvals(
         self,
@@ -213,31 +193,64 @@ class Index:
         card_missing: bool = False,
         limit: int = 100,
     ) -> list[ApprovalRow]:
-        where: list[str] = []
-        params: list[Any] = []
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if session_id is not None:
-            where.append("session_id = ?")
-            params.append(session_id)
-        if due_before is not None:
-            where.append("expires_at <= ?")
-            params.append(due_before)
-        if untold:
-            where.append("status != 'pending' AND told_in IS NULL")
-        if card_missing:
-            where.append("card_ts IS NULL")
+        where, params = approval_filter(status, session_id, due_before, untold, card_missing)
         sql = "SELECT * FROM approvals"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at, id LIMIT ?"
-        params.append(limit)
-        return [_approval_row(r) for r in await self._rows(sql, params)]
+        return [approval_row(r) for r in await self._rows(sql, [*params, limit])]
+
+    async def iter_approvals(
+        self,
+        *,
+        status: str | None = None,
+        due_before: str | None = None,
+        untold: bool = False,
+        page: int = 1000,
+    ) -> AsyncIterator[ApprovalRow]:
+        """Every matching row, oldest first, a page at a time: no cap, no row skipped."""
+        where, params = approval_filter(status, None, due_before, untold, False)
+        async for row in self._pages("approvals", ("created_at", "id"), where, params, page):
+            yield approval_row(row)
+
+    async def iter_sessions(
+        self, *, states: Sequence[str] = (), page: int = 1000
+    ) -> AsyncIterator[SessionRow]:
+        """Every session in ``states``, by id, a page at a time."""
+        where: list[str] = []
+        if states:
+            where.append(f"state IN ({','.join('?' * len(states))})")
+        async for row in self._pages("sessions", ("id",), where, list(states), page):
+            yield session_row(row)
+
+    async def _pages(
+        self, table: str, keys: tuple[str, ...], where: list[str], params: list[Any], page: int
+    ) -> AsyncIterator[aiosqlite.Row]:
+        """Keyset pagination: each page starts after the last row's ``keys``."""
+        columns = ", ".join(keys)
+        after: tuple[Any, ...] = ("",) * len(keys)
+        while True:
+            marks = ", ".join("?" * len(keys))
+            clauses = [f"({columns}) > ({marks})", *where]
+            sql = f"SELECT * FROM {table} WHERE {' AND '.join(clauses)} ORDER BY {columns} LIMIT ?"
+            rows = await self._rows(sql, [*after, *params, page])
+            for row in rows:
+                yield row
+            if len(rows) < page:
+                return
+            after = tuple(rows[-1][k] for k in keys)
+
+    async def session_states(self) -> dict[str, int]:
+        rows = await self._rows("SELECT state, COUNT(*) AS n FROM sessions GROUP BY state")
+        return {str(r["state"]): int(r["n"]) for r in rows}
+
+    async def approval_statuses(self) -> dict[str, int]:
+        rows = await self._rows("SELECT status, COUNT(*) AS n FROM approvals GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
 
     async def approval(self, approval_id: str) -> ApprovalRow | None:
         rows = await self._rows("SELECT * FROM approvals WHERE id = ?", (approval_id,))
-        return _approval_row(rows[0]) if rows else None
+        return approval_row(rows[0]) if rows else None
 
     async def thread_head(self, thread: ThreadKey) -> str | None:
         rows = await self._rows(
@@ -252,40 +265,3 @@ class Index:
             rows = await self._rows(f"SELECT COUNT(*) AS n FROM {table}")
             out[table] = int(rows[0]["n"])
         return out
-
-
-def _thread(row: aiosqlite.Row) -> ThreadKey:
-    return ThreadKey(team=row["team"], channel=row["channel"], thread_ts=row["thread_ts"])
-
-
-def _session_row(row: aiosqlite.Row) -> SessionRow:
-    return SessionRow(
-        id=row["id"],
-        parent_id=row["parent_id"],
-        thread=_thread(row),
-        state=row["state"],
-        cause=row["cause"],
-        reason=row["reason"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _approval_row(row: aiosqlite.Row) -> ApprovalRow:
-    return ApprovalRow(
-        id=row["id"],
-        session_id=row["session_id"],
-        thread=_thread(row),
-        tool=row["tool"],
-        args_sha256=row["args_sha256"],
-        requester=row["requester"],
-        status=row["status"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        decided_by=row["decided_by"],
-        decided_at=row["decided_at"],
-        card_channel=row["card_channel"],
-        card_ts=row["card_ts"],
-        approvers=row["approvers"],
-        told_in=row["told_in"],
-    )

@@ -8,7 +8,9 @@ backwards or overwriting a newer state.
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from pydantic import ValidationError
 from .atomic import complete_lines, create_only, fsync_dir, replace_atomically
 from .clock import Clock, SystemClock, utc_iso
 from .errors import (
+    AlreadyExistsError,
     CorruptRecordError,
     IllegalTransitionError,
     NotFoundError,
@@ -56,10 +59,18 @@ class SessionStore:
         cause: str,
         session_md: str,
         transcript: bytes = b"",
+        session_id: str | None = None,
     ) -> SessionRecord:
-        """Create a session directory with its first records, atomically."""
+        """Create a session directory with its first records, atomically.
+
+        ``session_id`` (the worker passes the thread's next id) makes creation create-only:
+        AlreadyExistsError when that session exists.
+        """
         self.home.ensure()
-        session_id = new_session_id()
+        session_id = session_id or new_session_id()
+        final = self.home.session_dir(session_id)
+        if final.exists():
+            raise AlreadyExistsError(f"session {session_id} exists")
         now = utc_iso(self.clock.now())
         record = SessionRecord(
             id=session_id,
@@ -70,7 +81,8 @@ class SessionStore:
             transitions=(Transition(state=SessionState.CREATED, at=now, reason=cause),),
             cause=cause,
         )
-        staging = self.home.sessions_dir / f".new-{session_id}"
+        # Random: a crash may leave a half-built staging directory for the same id.
+        staging = self.home.sessions_dir / f".new-{session_id}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
             for sub in SUBDIRS:
@@ -78,7 +90,12 @@ class SessionStore:
             create_only(staging / "SESSION.md", session_md.encode())
             create_only(staging / "transcript.jsonl", complete_lines(transcript))
             create_only(staging / "session.json", record.model_dump_json(indent=2).encode())
-            os.rename(staging, self.home.session_dir(session_id))
+            os.rename(staging, final)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise AlreadyExistsError(f"session {session_id} exists") from exc
+            raise
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

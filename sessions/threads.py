@@ -1,4 +1,9 @@
-"""Threads on disk: the HEAD pointer, the per-thread lock, the inbox, and lineage."""
+"""Threads on disk: the HEAD pointer, the per-thread lock, the inbox, open approvals, lineage.
+
+``approvals/<approval_id>`` markers in a thread's directory say which approvals asked in
+this thread are not finished (their outcome not yet in the conversation). The worker
+treats a decided one as work, whatever state the session that asked is in.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .atomic import replace_atomically
+from .atomic import fsync_dir, replace_atomically
 from .errors import CorruptRecordError
 from .home import Home
-from .ids import check_session_id
+from .ids import check_approval_id, check_session_id, child_session_id, first_session_id
 from .inbox import Inbox
 from .records import SessionRecord, ThreadKey
 from .store import SessionStore
@@ -22,6 +27,7 @@ class ThreadDir:
         self.thread = thread
         self.path = home.thread_dir(thread)
         self.inbox = Inbox(self.path)
+        self._open = self.path / "approvals"
 
     def ensure(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -31,6 +37,7 @@ class ThreadDir:
     def lock_path(self) -> Path:
         return self.path / "lock"
 
+    # HEAD -------------------------------------------------------------------------
     def head(self) -> str | None:
         try:
             value = (self.path / "HEAD").read_text().strip()
@@ -43,6 +50,52 @@ class ThreadDir:
 
     def set_head(self, session_id: str) -> None:
         replace_atomically(self.path / "HEAD", (check_session_id(session_id) + "\n").encode())
+
+    def next_session_id(self, head: str | None) -> str:
+        """The id the next session of this thread must have."""
+        if head is None:
+            t = self.thread
+            return first_session_id(t.team, t.channel, t.thread_ts)
+        return child_session_id(head)
+
+    def adopt_head(self, store: SessionStore) -> str | None:
+        """HEAD, moved forward over sessions a crash created before HEAD could point to them."""
+        head = self.head()
+        moved = head
+        while store.exists(candidate := self.next_session_id(moved)):
+            moved = candidate
+        if moved != head and moved is not None:
+            self.set_head(moved)
+        return moved
+
+    # open approvals ---------------------------------------------------------------
+    def open_approval(self, approval_id: str) -> None:
+        path = self._open / check_approval_id(approval_id)
+        if path.exists():
+            return
+        self._open.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+        fsync_dir(self._open)
+
+    def close_approval(self, approval_id: str) -> None:
+        try:
+            (self._open / check_approval_id(approval_id)).unlink()
+        except FileNotFoundError:
+            return
+        fsync_dir(self._open)
+
+    def open_approvals(self) -> list[str]:
+        try:
+            names = os.listdir(self._open)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in sorted(names):
+            try:
+                out.append(check_approval_id(name))
+            except ValueError:
+                continue
+        return out
 
 
 def iter_thread_keys(home: Home) -> Iterator[ThreadKey]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agent_core.messages import UserMessage, message_adapter
 from agent_core.model import ModelReply, RawToolCall
 from agent_core.surface import RecordingSurface
+from approvals import Decision
 from sessions import (
     Home,
     InboxMessage,
@@ -83,3 +85,13 @@ def restarts(home: Home, service: str = "api") -> int:
 
 def replies(surface: RecordingSurface) -> list[str]:
     return [t for _, t in surface.replies]
+
+
+def record_path(session_dir: Path, approval_id: str, suffix: str) -> Path:
+    """Where an approval's record lives (the documented layout, docs/storage.md)."""
+    return session_dir / "approvals" / f"{approval_id}.{suffix}.json"
+
+
+def load_decision(session_dir: Path, approval_id: str) -> Decision | None:
+    path = record_path(session_dir, approval_id, "decision")
+    return Decision.model_validate_json(path.read_bytes()) if path.exists() else None

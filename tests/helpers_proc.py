@@ -468,6 +468,14 @@ def decision(home: Path, approval_id: str) -> dict[str, Any] | None:
     return data
 
 
+def outbox_entries(home: Path) -> list[dict[str, Any]]:
+    """Everything ever queued for Slack: pending, or sent (a done record keeps its entry)."""
+    root = home / "outbox"
+    entries = [json.loads(p.read_text()) for p in sorted(root.glob("pending/*.json"))]
+    entries += [json.loads(p.read_text())["entry"] for p in sorted(root.glob("done/*/*.json"))]
+    return entries
+
+
 def all_approval_ids(home: Path) -> list[str]:
     root = home / "approvals"
     return sorted(p.name for p in root.iterdir()) if root.exists() else []

@@ -20,6 +20,7 @@ from approvals import (
     AlreadyClaimedError,
     AlreadyDecided,
     AlreadyVoted,
+    ApprovalRequest,
     Capsule,
     Decided,
     GroupResolver,
@@ -31,14 +32,8 @@ from approvals import (
     StaticGroups,
     VoteCounted,
     build_capsule,
-    claim,
     decide,
-    load_decision,
-    locate,
-    record_path,
     sweep_expired,
-    write_capsule,
-    write_pointer,
 )
 from sessions import (
     AlreadyExistsError,
@@ -79,8 +74,7 @@ def _park(
         policy=rule or PolicyRule(),
         now=clock.now(),
     )
-    write_capsule(home.session_dir(record.id), capsule)
-    write_pointer(home, capsule.id, record.id)
+    ApprovalRequest.create(home, capsule, clock=clock)
     store.transition(record.id, expected=SessionState.RUNNING, new=SessionState.AWAITING_APPROVAL)
     return capsule
 
@@ -109,7 +103,8 @@ async def _decide(
 
 
 def _decision_on_disk(home: Home, capsule: Capsule) -> approvals.Decision | None:
-    return load_decision(home.session_dir(capsule.session_id), capsule.id)
+    # Read without verifying the capsule: tests look at the decision even of tampered ones.
+    return ApprovalRequest(home, capsule).decision()
 
 
 def _tree(root: Path) -> list[str]:
@@ -263,7 +258,9 @@ async def test_deny_records_the_reason(home: Home, clock: FixedClock) -> None:
     assert result.decision.reason == "change freeze"
     assert result.decision.deciders == ("U0BOB",)
     on_disk = json.loads(
-        record_path(home.session_dir(capsule.session_id), capsule.id, "decision").read_text()
+        (
+            home.session_dir(capsule.session_id) / "approvals" / f"{capsule.id}.decision.json"
+        ).read_text()
     )
     assert on_disk["verdict"] == "denied"
     assert on_disk["reason"] == "change freeze"
@@ -415,22 +412,23 @@ async def test_a_tampered_capsule_cannot_be_decided(home: Home, clock: FixedCloc
     data["arguments"] = {"service": "database"}
     path.write_text(json.dumps(data))
     with pytest.raises(HashMismatchError):
-        locate(home, capsule.id)
+        ApprovalRequest.open(home, capsule.id)
     with pytest.raises(HashMismatchError):
         await _decide(home, capsule, "U0BOB", clock)
     assert _decision_on_disk(home, capsule) is None
 
 
-def test_locate_follows_the_pointer(home: Home, clock: FixedClock) -> None:
+def test_open_follows_the_pointer(home: Home, clock: FixedClock) -> None:
     capsule = _park(home, clock)
-    session_dir, found = locate(home, capsule.id)
-    assert session_dir == home.session_dir(capsule.session_id)
-    assert found == capsule
+    request = ApprovalRequest.open(home, capsule.id)
+    assert request.session_dir == home.session_dir(capsule.session_id)
+    assert request.capsule == capsule
     pointer = json.loads((home.root / "approvals" / capsule.id).read_text())
     assert pointer == {"schema_version": 1, "session": capsule.session_id}
     # The pointer is create-only: an approval id cannot be redirected to another session.
+    moved = capsule.model_copy(update={"session_id": "sess_0123456789ab"})
     with pytest.raises(AlreadyExistsError):
-        write_pointer(home, capsule.id, "sess_0123456789ab")
+        ApprovalRequest.create(home, moved)
 
 
 # concurrency across processes -----------------------------------------------------------
@@ -483,7 +481,7 @@ def test_concurrent_decisions_from_processes_have_one_winner(home: Home, clock: 
     assert on_disk is not None
     assert on_disk.deciders == (winner[0],)
     assert on_disk.verdict == winner[2]
-    assert on_disk.reason == ("" if on_disk.verdict == "approved" else f"by {winner[0]}")
+    assert on_disk.reason == f"by {winner[0]}"  # an approval's reason is kept too
     # Every loser was told the same winner.
     assert {(v, d) for _, _, v, d in outcomes} == {(on_disk.verdict, on_disk.deciders)}
 
@@ -492,21 +490,18 @@ def test_concurrent_decisions_from_processes_have_one_winner(home: Home, clock: 
 async def test_claim_twice_raises(home: Home, clock: FixedClock) -> None:
     capsule = _park(home, clock)
     await _decide(home, capsule, "U0BOB", clock)
-    session_dir = home.session_dir(capsule.session_id)
-    first = claim(session_dir, capsule.id, by_session="sess_0123456789ab", at=utc_iso(clock.now()))
+    request = ApprovalRequest.open(home, capsule.id)
+    first = request.claim(by_session="sess_0123456789ab", at=utc_iso(clock.now()))
     assert first.session_id == "sess_0123456789ab"
     with pytest.raises(AlreadyClaimedError, match=capsule.id):
-        claim(session_dir, capsule.id, by_session="sess_ba9876543210", at=utc_iso(clock.now()))
-    stored = approvals.read_optional(record_path(session_dir, capsule.id, "claim"), approvals.Claim)
-    assert stored == first
+        request.claim(by_session="sess_ba9876543210", at=utc_iso(clock.now()))
+    assert ApprovalRequest.open(home, capsule.id).claimed() == first
 
 
 # expiry sweep ---------------------------------------------------------------------------
 async def _index_with(home: Home, capsules: list[Capsule]) -> Index:
     index = await Index.open(home.index_path)
-    await index.put_approvals(
-        [approvals.row_from_disk(home.session_dir(c.session_id), c) for c in capsules]
-    )
+    await index.put_approvals([ApprovalRequest(home, c).row() for c in capsules])
     return index
 
 
@@ -570,9 +565,11 @@ async def test_sweep_ignores_rows_not_pending_and_rows_without_files(
     capsule = _park(home, clock, PolicyRule(expires_after_seconds=60))
     index = await _index_with(home, [capsule])
     try:
-        ghost = dataclasses.replace(approvals.approval_row(capsule), id="appr_ffffffffffffffff")
+        ghost = dataclasses.replace(
+            ApprovalRequest(home, capsule).row(), id="appr_ffffffffffffffff"
+        )
         decided = dataclasses.replace(
-            approvals.approval_row(capsule), id="appr_eeeeeeeeeeeeeeee", status="approved"
+            ApprovalRequest(home, capsule).row(), id="appr_eeeeeeeeeeeeeeee", status="approved"
         )
         await index.put_approvals([ghost, decided])
         clock.advance(timedelta(hours=1))

@@ -23,8 +23,8 @@ from approvals import (
     load_capsule,
     load_policy,
     parse_duration,
-    write_capsule,
 )
+from approvals.capsule import write_capsule
 from sessions import (
     AlreadyExistsError,
     CorruptRecordError,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from approvals import Decision, PolicyRule, build_capsule
+from agent_core.surface import CardView
+from approvals import Capsule, Decision, PolicyRule, build_capsule
 from bot.cards import APPROVE, DENY, card_blocks, deny_modal
 from bot.slack_surface import MESSAGE_LIMIT, split_message
 from sessions import ThreadKey
@@ -12,7 +13,7 @@ from sessions import ThreadKey
 THREAD = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100")
 
 
-def capsule(arguments: dict[str, object], reason: str = "asked: restart api") -> object:
+def capsule(arguments: dict[str, object], reason: str = "asked: restart api") -> Capsule:
     return build_capsule(
         session_id="sess_0123456789ab",
         thread=THREAD,
@@ -47,20 +48,20 @@ def _check_limits(blocks: list[dict]) -> None:
 
 def test_open_card_carries_only_the_approval_id_in_its_buttons():
     c = capsule({"service": "api", "version": "1.5.0"})
-    blocks = card_blocks(c)  # type: ignore[arg-type]
+    blocks = card_blocks(CardView(c))
     _check_limits(blocks)
     buttons = blocks[-1]["elements"]
     assert [b["action_id"] for b in buttons] == [APPROVE, DENY]
-    assert {b["value"] for b in buttons} == {c.id}  # type: ignore[attr-defined]
+    assert {b["value"] for b in buttons} == {c.id}
     text = str(blocks)
-    assert c.short_hash in text  # type: ignore[attr-defined]
+    assert c.short_hash in text
     assert "0 of 2 approvals" in text
     assert "<@U0ALICE>" in text
 
 
 def test_huge_and_hostile_arguments_are_truncated_and_escaped():
     c = capsule({"payload": "x" * 50_000, "evil": "```<!channel> & <@U0BOB>```"}, reason="y" * 5000)
-    blocks = card_blocks(c)  # type: ignore[arg-type]
+    blocks = card_blocks(CardView(c))
     _check_limits(blocks)
     text = str(blocks)
     assert "more characters; full call in the trace" in text
@@ -71,26 +72,26 @@ def test_huge_and_hostile_arguments_are_truncated_and_escaped():
 def test_decided_card_has_no_buttons_and_says_who_and_when():
     c = capsule({"service": "api"})
     decision = Decision(
-        approval_id=c.id,  # type: ignore[attr-defined]
+        approval_id=c.id,
         verdict="denied",
         deciders=("U0BOB",),
         at="2026-11-04T10:00:00.000Z",
         reason="freeze",
-        args_sha256=c.args_sha256,  # type: ignore[attr-defined]
+        args_sha256=c.args_sha256,
     )
-    blocks = card_blocks(c, decision)  # type: ignore[arg-type]
+    blocks = card_blocks(CardView(c, decision))
     _check_limits(blocks)
     assert all(b["type"] != "actions" for b in blocks)
     assert "Denied by <@U0BOB> at 2026-11-04T10:00:00.000Z" in str(blocks)
     assert "freeze" in str(blocks)
-    open_ids = {b["block_id"] for b in card_blocks(c)}  # type: ignore[arg-type]
+    open_ids = {b["block_id"] for b in card_blocks(CardView(c))}
     assert open_ids.isdisjoint({b["block_id"] for b in blocks})  # new ids, so clients redraw
 
 
-def test_deny_modal_remembers_request_and_channel():
+def test_deny_modal_remembers_the_request():
     c = capsule({"service": "api"})
-    modal = deny_modal(c, channel="C0OPS")  # type: ignore[arg-type]
-    assert modal["private_metadata"] == f"{c.id}|C0OPS"  # type: ignore[attr-defined]
+    modal = deny_modal(c)
+    assert modal["private_metadata"] == c.id
     assert modal["blocks"][1]["optional"] is True
 
 

@@ -47,6 +47,7 @@ from helpers_proc import (
     fleet,
     head_transcript,
     ok,
+    outbox_entries,
     pending_ids,
     restarts,
     say,
@@ -70,6 +71,7 @@ class Spec:
     point: str
     # plain: "status of api" (non-gated); gated: "restart api" crashing in `say`;
     # approved: "restart api" asked normally, crashing in `approve` (the child that runs it)
+    # recovered: "status of api" crashing once in `say`, then in the `recover` that continues it
     path: str
 
     @property
@@ -82,7 +84,9 @@ class Spec:
 SPECS = [
     Spec("ingest.after_tmp_write", "plain"),
     Spec("ingest.after_link", "plain"),
+    Spec("drain.after_session_created", "plain"),
     Spec("drain.after_child_created", "plain"),
+    Spec("recovery.after_close", "recovered"),
     Spec("drain.after_message_recorded", "plain"),
     Spec("loop.after_assistant_recorded", "plain"),
     Spec("executor.after_intent", "plain"),
@@ -123,10 +127,15 @@ class Run:
 
 def run_scenario(spec: Spec, root: Path) -> Run:
     home = root / "home"
-    text = STATUS if spec.path == "plain" else RESTART
+    text = RESTART if spec.path in ("gated", "approved") else STATUS
     outputs: list[str] = []
     approval_id = ""
-    if spec.path == "approved":
+    if spec.path == "recovered":
+        first = say(home, text, ts=THREAD_TS, failpoint="loop.after_assistant_recorded")
+        assert first.returncode == -9, describe(first)
+        outputs.append(first.stdout)
+        killed = cli(home, "recover", failpoint=spec.point)
+    elif spec.path == "approved":
         outputs.append(ok(say(home, text, ts=THREAD_TS)).stdout)
         ids = pending_ids(home)
         assert len(ids) == 1, ids
@@ -222,12 +231,12 @@ def only_call(home: Path, name: str) -> str:
 
 
 def no_reply_lost(run: Run, home: Path) -> None:
-    """Every answer the model gave in the thread was posted at least once."""
-    said = run.said()
+    """Every answer the model gave is in the outbox (queued for Slack or sent), once."""
+    queued = [e["text"] for e in outbox_entries(home) if e["kind"] == "reply"]
     for message in head_transcript(home):
         text = (message.get("text") or "").strip() if message.get("role") == "assistant" else ""
         if text:
-            assert text in said, f"never posted to the thread: {text!r}"
+            assert queued.count(text) == 1, f"queued {queued.count(text)} times: {text!r}"
 
 
 def plain_ran_once(run: Run) -> None:
@@ -271,9 +280,9 @@ def still_pending_then_approvable(run: Run, tmp_path: Path) -> None:
     approval_id = run.approval_id
     assert approval_id, "no capsule was written"
     assert run.pending == [approval_id], "the approval is not pending after recovery"
-    # Without Slack the CLI shows the card in the terminal and records none as posted,
-    # so a bot on this home posts it to Slack for real at its next sweep.
-    assert f"id {approval_id}" in run.said(), "the card was not shown: nobody is asked"
+    # Without Slack the CLI queues the card for the bot and records none as posted.
+    cards = [e for e in outbox_entries(home) if e.get("approval_id") == approval_id]
+    assert cards, "the card was never queued: nobody is asked"
     card = approvals_dir_of(home, approval_id) / f"{approval_id}.card.json"
     assert not card.exists()
     assert restarts(home) == 0
@@ -308,7 +317,10 @@ def _with_tmp(check: Callable[[Run], None]) -> Callable[[Run, Path], None]:
 OUTCOMES: dict[str, Callable[[Run, Path], None]] = {
     "ingest.after_tmp_write": _with_tmp(plain_ran_once),
     "ingest.after_link": _with_tmp(plain_ran_once),
+    "drain.after_session_created": _with_tmp(plain_ran_once),
     "drain.after_child_created": _with_tmp(plain_ran_once),
+    # Crashed after the model asked for the call, then again while continuing it.
+    "recovery.after_close": _with_tmp(plain_ran_once),
     "drain.after_message_recorded": _with_tmp(plain_ran_once),
     # The call was recorded but never started: recovery runs it (triaged as new).
     "loop.after_assistant_recorded": _with_tmp(plain_ran_once),
@@ -350,9 +362,14 @@ def test_crash_finishes_the_decided_request(spec: Spec, run: Run) -> None:
     assert told.exists(), "the outcome never reached the model (or was not recorded as told)"
 
 
+# Reached only while delivering to Slack: tests/test_lifecycle_regressions.py (test_5) kills
+# there with LocalSlack and checks that no second card is posted.
+SLACK_ONLY = {"card.after_post"}
+
+
 def test_every_scenario_has_an_outcome_check() -> None:
     assert sorted(OUTCOMES) == sorted(s.id for s in SPECS)
-    assert {s.point for s in SPECS} == set(POINTS)
+    assert {s.point for s in SPECS} | SLACK_ONLY == set(POINTS)
 
 
 # the failpoints themselves ----------------------------------------------------------------
@@ -363,7 +380,7 @@ def test_every_failpoint_is_reachable_in_the_source() -> None:
         for path in sorted((REPO / package).rglob("*.py")):
             for name in pattern.findall(path.read_text()):
                 calls.setdefault(name, []).append(str(path.relative_to(REPO)))
-    assert len(POINTS) == len(set(POINTS)) == 14
+    assert len(POINTS) == len(set(POINTS)) == 17
     missing = [p for p in POINTS if p not in calls]
     assert not missing, f"failpoints named in POINTS but never called: {missing}"
     unknown = sorted(set(calls) - set(POINTS))

@@ -53,7 +53,6 @@ async def test_a_gate_rule_that_raises_fails_closed(make_engine, home, surface):
     assert ran == []
     assert [c.tool for c in surface.cards] == ["resize"]
     assert chain(home)[-1].state == SessionState.AWAITING_APPROVAL
-    assert engine.errors == []
 
 
 async def test_the_kill_switch_freezes_an_approved_call_without_spending_it(

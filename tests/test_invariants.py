@@ -7,7 +7,19 @@ import os
 from typing import Any
 
 import pytest
-from engine_support import THREAD, call, chain, fleet, message, restarts, text, transcript, user_ts
+from engine_support import (
+    THREAD,
+    call,
+    chain,
+    fleet,
+    load_decision,
+    message,
+    record_path,
+    restarts,
+    text,
+    transcript,
+    user_ts,
+)
 
 from agent_core.demo_fleet import demo_registry
 from agent_core.messages import ToolResultMessage
@@ -15,14 +27,8 @@ from agent_core.scripted import ScriptedModel
 from agent_core.session_run import SessionRun
 from agent_core.settle import settle
 from agent_core.surface import RecordingSurface
-from approvals import (
-    AlreadyDecided,
-    Decided,
-    Decision,
-    load_decision,
-    record_path,
-    write_record,
-)
+from approvals import AlreadyDecided, Decided, Decision
+from approvals.records import write_record
 from sessions import (
     IllegalTransitionError,
     SessionState,
@@ -256,7 +262,7 @@ def _forge_capsule(home, capsule, arguments):  # type: ignore[no-untyped-def]
 async def test_I4_a_forged_capsule_is_refused_by_the_card_hash_then_by_the_seal(
     make_engine, surface, home
 ):
-    from approvals import HashMismatchError, record_path
+    from approvals import HashMismatchError
 
     engine, capsule = await park_restart(make_engine, surface)
     _forge_capsule(home, capsule, {"service": "db"})
@@ -273,7 +279,6 @@ async def test_I4_a_forged_capsule_is_refused_by_the_card_hash_then_by_the_seal(
 
 
 async def test_I4_deleting_the_seal_does_not_let_a_forged_capsule_run(make_engine, surface, home):
-    from approvals import record_path
 
     engine, capsule = await park_restart(make_engine, surface)
     session_dir = home.session_dir(capsule.session_id)
@@ -349,17 +354,18 @@ async def test_I6_a_pending_approval_survives_with_nothing_in_memory(make_engine
 
 async def test_I6_a_card_that_failed_to_post_is_posted_by_recovery(make_engine, home):
     class Broken(RecordingSurface):
-        async def post_card(self, capsule):  # type: ignore[no-untyped-def]
+        async def show_card(self, entry, view, *, check_first):  # type: ignore[no-untyped-def]
             raise ConnectionError("socket dropped")
 
     engine = await make_engine(surface=Broken())
     await engine.ingest(message("restart api", ts="1700000000.000100"))
     await engine.idle()
-    assert not engine.errors  # the worker carried on; the request is durable without a card
+    # The request is durable without its card; the card waits in the outbox.
     assert [a.card_ts for a in await engine.rt.index.approvals(status="pending")] == [None]
-    await engine.close()
+    await engine.close(flush=0)
     good = RecordingSurface()
     engine = await make_engine(surface=good)
-    counts = await engine.recover()
-    assert counts["cards"] == 1 and len(good.cards) == 1
+    await engine.recover()
+    await engine.idle()
+    assert len(good.cards) == 1
     assert demo_registry().get("restart_service") is not None

@@ -149,13 +149,7 @@ def _try(fn: Any, *args: Any) -> Any:
 
 
 def engine_surface(engine: Any) -> Any:
-    for name in ("surface", "rt"):
-        value = getattr(engine, name, None)
-        if value is not None and name == "rt":
-            return value.surface
-        if value is not None:
-            return value
-    raise AssertionError("engine has no surface")
+    return engine.delivery.surface
 
 
 # 3, 4, 5, 7: against LocalSlack ----------------------------------------------------------

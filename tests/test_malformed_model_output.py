@@ -57,7 +57,7 @@ async def test_corpus_case_through_the_engine(make_engine, home, surface, case: 
     engine = await make_engine(model=ScriptedModel([reply, text("understood")]))
     await engine.ingest(message("do it", ts="1700000000.000100"))
     await engine.idle()
-    assert engine.errors == []
+    assert list(engine.errors) == []
     assert all(s.terminal for s in chain(home))
     assert restarts(home) == 0
     results = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
@@ -78,7 +78,7 @@ async def test_broken_replies_through_the_engine(make_engine, home, name: str, r
     engine = await make_engine(model=ScriptedModel([reply, text("ok")]))
     await engine.ingest(message("go", ts="1700000000.000100"))
     await engine.idle()
-    assert engine.errors == []
+    assert list(engine.errors) == []
     assert all(s.terminal for s in chain(home))
     assert restarts(home) == 0
     for result in (m for m in transcript(home) if isinstance(m, ToolResultMessage)):

@@ -14,7 +14,7 @@ import pytest
 from engine_support import THREAD, message
 
 import approvals
-from approvals import PolicyRule, build_capsule, finalize, write_capsule, write_pointer
+from approvals import ApprovalRequest, Decision, PolicyRule, build_capsule
 from sessions import (
     ApprovalRow,
     CorruptRecordError,
@@ -463,29 +463,22 @@ async def _populate(home: Home, clock: FixedClock, index: Index) -> dict[str, An
             policy=rule,
             now=clock.now(),
         )
-        write_capsule(home.session_dir(parent.id), cap)
-        write_pointer(home, cap.id, parent.id)
+        ApprovalRequest.create(home, cap, clock=clock)
         capsules.append(cap)
     parent = store.transition(parent.id, expected=S.RUNNING, new=S.AWAITING_APPROVAL)
     clock.advance(timedelta(minutes=3))
     child = _session(home, clock, parent_id=parent.id, cause="decision")
-    parent_dir = home.session_dir(parent.id)
-    result = finalize(
-        parent_dir,
-        capsules[0],
+    first = ApprovalRequest(home, capsules[0], clock=clock)
+    decision = Decision(
+        approval_id=first.id,
         verdict="approved",
         deciders=("U0BOB",),
         at=utc_iso(clock.now()),
+        args_sha256=first.capsule.args_sha256,
     )
-    assert isinstance(result, approvals.Decided)
-    approvals.write_record(
-        approvals.record_path(parent_dir, capsules[0].id, "card"),
-        approvals.CardRef(approval_id=capsules[0].id, channel="C0OPS", ts="1700000000.000300"),
-    )
-    approvals.write_record(
-        approvals.record_path(parent_dir, capsules[0].id, "told"),
-        approvals.Told(approval_id=capsules[0].id, session_id=child.id, at=utc_iso(clock.now())),
-    )
+    assert first.write_decision(decision) is None
+    first.record_card(channel="C0OPS", ts="1700000000.000300")
+    first.mark_told(session_id=child.id, at=utc_iso(clock.now()))
     tdir.set_head(child.id)
     other = _session(home, clock, thread=OTHER)
     other = store.transition(other.id, expected=S.CREATED, new=S.FAILED, reason="model down")
@@ -495,7 +488,7 @@ async def _populate(home: Home, clock: FixedClock, index: Index) -> dict[str, An
         await index.put_session(record)
     for thread, head in ((THREAD, child.id), (OTHER, other.id)):
         await index.put_thread(thread, head, utc_iso(clock.now()))
-    await index.put_approvals([approvals.row_from_disk(parent_dir, cap) for cap in capsules])
+    await index.put_approvals([ApprovalRequest(home, cap).row() for cap in capsules])
     return {
         "sessions": [parent, child, other],
         "capsules": capsules,

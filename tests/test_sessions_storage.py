@@ -28,8 +28,10 @@ from sessions import (
     FixedClock,
     Home,
     IllegalTransitionError,
+    IntentTicket,
     InvalidIdError,
     NotFoundError,
+    ResultTicket,
     SessionFiles,
     SessionRecord,
     SessionState,
@@ -554,7 +556,7 @@ def test_terminal_transition_writes_a_sha256sum_manifest(home: Home, clock: Fixe
     store.transition(record.id, expected=S.CREATED, new=S.RUNNING)
     files = SessionFiles(directory, clock=clock)
     files.append_transcript({"role": "user", "text": "hi"})
-    files.write_ticket("intent", {"tool": "x"})
+    files.write_ticket(_intent("x"))
     (directory / "workspace" / "out.txt").write_text("artifact")
     store.transition(record.id, expected=S.RUNNING, new=S.COMPLETED)
 
@@ -705,24 +707,35 @@ def test_seal_and_verify_skip_lock_and_temp_files(tmp_path: Path) -> None:
 
 
 # files ----------------------------------------------------------------------------------
+def _intent(tool: str, call_id: str = "call_1") -> IntentTicket:
+    return IntentTicket(
+        at="2026-11-02T09:00:00.000Z", call_id=call_id, tool=tool, args_sha256="0" * 64
+    )
+
+
 def test_tickets_are_numbered_and_create_only(home: Home, clock: FixedClock) -> None:
     record = _new_session(home, clock)
     directory = home.session_dir(record.id)
     files = SessionFiles(directory, clock=clock)
-    assert files.write_ticket("intent", {"tool": "restart", "n": 1}) == "000001-intent.json"
-    assert files.write_ticket("result", {"ok": True}) == "000002-result.json"
-    tickets = files.read_tickets()
-    assert [t["file"] for t in tickets] == ["000001-intent.json", "000002-result.json"]
-    assert tickets[0] == {
-        "file": "000001-intent.json",
+    intent = _intent("restart")
+    result = ResultTicket(
+        at="2026-11-02T09:00:01.000Z", call_id="call_1", tool="restart", status="ok", content="done"
+    )
+    assert files.write_ticket(intent) == "000001-intent.json"
+    assert files.write_ticket(result) == "000002-result.json"
+    assert files.read_tickets() == [intent, result]
+    on_disk = json.loads((directory / "tickets" / "000001-intent.json").read_text())
+    assert on_disk == {
         "schema_version": 1,
         "kind": "intent",
         "at": "2026-11-02T09:00:00.000Z",
+        "call_id": "call_1",
         "tool": "restart",
-        "n": 1,
+        "args_sha256": "0" * 64,
+        "approval_id": "",
     }
     # A reopened SessionFiles continues the numbering.
-    assert SessionFiles(directory).write_ticket("note", {}) == "000003-note.json"
+    assert SessionFiles(directory).write_ticket(_intent("again")) == "000003-intent.json"
     with pytest.raises(AlreadyExistsError):
         create_only(directory / "tickets" / "000001-intent.json", b"{}")
 
@@ -731,10 +744,16 @@ def test_a_second_writer_never_overwrites_a_ticket(home: Home, clock: FixedClock
     directory = home.session_dir(_new_session(home, clock).id)
     first = SessionFiles(directory, clock=clock)
     second = SessionFiles(directory, clock=clock)  # same starting sequence number
-    assert first.write_ticket("intent", {"who": "first"}) == "000001-intent.json"
-    assert second.write_ticket("intent", {"who": "second"}) == "000002-intent.json"
-    by_file = {t["file"]: t["who"] for t in first.read_tickets()}
-    assert by_file == {"000001-intent.json": "first", "000002-intent.json": "second"}
+    assert first.write_ticket(_intent("first")) == "000001-intent.json"
+    assert second.write_ticket(_intent("second")) == "000002-intent.json"
+    assert [t.tool for t in first.read_tickets()] == ["first", "second"]  # type: ignore[union-attr]
+
+
+def test_a_ticket_of_unknown_shape_is_corrupt(home: Home, clock: FixedClock) -> None:
+    directory = home.session_dir(_new_session(home, clock).id)
+    (directory / "tickets" / "000001-note.json").write_text('{"kind": "note"}')
+    with pytest.raises(CorruptRecordError):
+        SessionFiles(directory).read_tickets()
 
 
 def test_corrupt_ticket_raises(home: Home, clock: FixedClock) -> None:
@@ -748,18 +767,18 @@ def test_small_trace_events_stay_inline(home: Home, clock: FixedClock) -> None:
     directory = home.session_dir(_new_session(home, clock).id)
     files = SessionFiles(directory, clock=clock)
     files.trace("session_started", {"cause": "message"})
-    files.trace("ping")
+    files.trace("session_ended")
     events = files.read_trace()
-    assert [(e["seq"], e["kind"], e["data"]) for e in events] == [
+    assert [(e.seq, e.kind, e.data) for e in events] == [
         (1, "session_started", {"cause": "message"}),
-        (2, "ping", {}),
+        (2, "session_ended", {}),
     ]
-    assert events[0]["session"] == directory.name
-    assert events[0]["schema_version"] == 1
+    assert events[0].session == directory.name
+    assert events[0].schema_version == 1
     assert not (directory / "logs" / "payloads").exists()
     # The sequence continues in a reopened SessionFiles.
-    SessionFiles(directory, clock=clock).trace("again")
-    assert [e["seq"] for e in files.read_trace()] == [1, 2, 3]
+    SessionFiles(directory, clock=clock).trace("message")
+    assert [e.seq for e in files.read_trace()] == [1, 2, 3]
 
 
 def test_large_trace_events_go_to_payloads_and_are_never_dropped(
@@ -779,19 +798,19 @@ def test_large_trace_events_go_to_payloads_and_are_never_dropped(
     assert event["payload_sha256"] == hashlib.sha256(body).hexdigest()
     assert event["payload_bytes"] == len(body)
     assert json.loads(body) == big
-    assert files.read_trace()[0]["data"] == big
-    assert "data" not in files.read_trace(resolve_payloads=False)[0]
+    assert files.read_trace()[0].data == big
+    assert files.read_trace(resolve_payloads=False)[0].data is None
 
 
 def test_trace_inline_limit_boundary(home: Home, clock: FixedClock) -> None:
     directory = home.session_dir(_new_session(home, clock).id)
     files = SessionFiles(directory, clock=clock)
     overhead = len('{"x":""}')
-    files.trace("at_limit", {"x": "a" * (INLINE_LIMIT - overhead)})
-    files.trace("over_limit", {"x": "a" * (INLINE_LIMIT - overhead + 1)})
+    files.trace("message", {"x": "a" * (INLINE_LIMIT - overhead)})
+    files.trace("message", {"x": "a" * (INLINE_LIMIT - overhead + 1)})
     at_limit, over_limit = files.read_trace(resolve_payloads=False)
-    assert "data" in at_limit and "payload_ref" not in at_limit
-    assert "payload_ref" in over_limit and over_limit["payload_bytes"] == INLINE_LIMIT + 1
+    assert at_limit.data is not None and at_limit.payload_ref is None
+    assert over_limit.payload_ref is not None and over_limit.payload_bytes == INLINE_LIMIT + 1
 
 
 def test_trace_limit_counts_bytes_not_characters(home: Home, clock: FixedClock) -> None:
@@ -799,7 +818,7 @@ def test_trace_limit_counts_bytes_not_characters(home: Home, clock: FixedClock) 
     files = SessionFiles(directory, clock=clock)
     files.trace("tool_finished", {"x": "€" * 3000})  # 3000 characters, 9000 bytes
     (event,) = files.read_trace(resolve_payloads=False)
-    assert "payload_ref" in event
+    assert event.payload_ref is not None
 
 
 def test_read_jsonl_tolerates_a_torn_final_line(tmp_path: Path) -> None:

@@ -1,0 +1,307 @@
+"""Delivery: the outbox drained to a surface, in order per thread, until each entry lands.
+
+One process per home drains (an flock on ``outbox/drain.lock``): the bot while it runs, or
+a CLI process with Slack tokens when no bot does. Entries of one thread go out in the
+order they were queued; threads go out side by side. A failure is retried with backoff
+(honouring the far side's Retry-After) and stops only on a permanent error, which is
+recorded. Whenever an earlier attempt may have landed (every entry found pending at start,
+and any entry whose last attempt ended ambiguously) the surface is asked to look first and
+adopt what is already in the thread, so nothing is posted twice.
+
+A card entry means "show this approval's card as it is now": the card is rendered from
+disk at send time, so however late or repeated, it shows the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from approvals import ApprovalRequest, ApprovalsError
+from sessions import (
+    Clock,
+    Home,
+    Outbox,
+    OutboxDone,
+    OutboxEntry,
+    SessionsError,
+    SystemClock,
+    ThreadKey,
+    failpoint,
+    utc_iso,
+)
+
+from .surface import CardView, Delivered, DeliveryError, Surface
+
+__all__ = ["Backoff", "Delivery"]
+
+log = logging.getLogger("signoff.delivery")
+
+Listener = Callable[[OutboxEntry, Delivered | DeliveryError], None]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial: float = 0.5
+    maximum: float = 60.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.maximum, self.initial * self.factor ** max(0, attempt - 1)))
+
+
+def card_view(request: ApprovalRequest) -> CardView:
+    result = request.result()
+    return CardView(
+        capsule=request.capsule,
+        decision=request.decision(),
+        voters=tuple(v.user for v in request.votes() if v.approve),
+        result=result,
+        card=request.card(),
+    )
+
+
+class Delivery:
+    def __init__(
+        self,
+        *,
+        home: Home,
+        surface: Surface,
+        clock: Clock | None = None,
+        poll: float = 1.0,
+        backoff: Backoff | None = None,
+        max_lanes: int = 16,
+        listener: Listener | None = None,
+    ) -> None:
+        self.home = home
+        self.outbox = Outbox(home)
+        self.surface = surface
+        self.clock = clock or SystemClock()
+        self.poll = poll
+        self.backoff = backoff or Backoff()
+        self.max_lanes = max_lanes
+        self.listener = listener
+        self._wake = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._lanes: dict[ThreadKey, asyncio.Task[None]] = {}
+        self._not_before: dict[ThreadKey, float] = {}
+        self._attempts: dict[str, int] = {}
+        self._check_first: set[str] = set()
+        self._first_pass = True
+        self._lock_fd: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def owner(self) -> bool:
+        """Does this process hold the home's drain lock?"""
+        if self._lock_fd is None:
+            path = self.outbox.root / "drain.lock"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._lock_fd = fd
+        return True
+
+    async def stop(self, *, flush: float = 0.0) -> None:
+        """Stop draining; first wait up to ``flush`` seconds for what can go out now."""
+        if flush > 0 and self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.idle(), timeout=flush)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for task in list(self._lanes.values()):
+            task.cancel()
+        await asyncio.gather(*self._lanes.values(), return_exceptions=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    async def idle(self) -> None:
+        """Wait until nothing can be delivered right now (sent, or waiting for a retry)."""
+        while self._task is not None and self.owner:
+            if not self._lanes:
+                now = time.monotonic()
+                if not any(
+                    self._not_before.get(e.thread, 0.0) <= now for e in self.outbox.pending()
+                ):
+                    return
+                self.wake()
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=0.05)
+
+    # scheduling -------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self.owner:
+                    self._schedule()
+            except Exception:  # a bad entry or a full disk must not stop delivery for good
+                log.exception("delivery pass failed; trying again")
+            timeout = self.poll
+            if self._not_before:
+                soonest = min(self._not_before.values()) - time.monotonic()
+                timeout = max(0.01, min(timeout, soonest))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            self._wake.clear()
+
+    def _schedule(self) -> None:
+        entries = self.outbox.pending()
+        if self._first_pass:
+            # Any of these may have been sent just before the last process died.
+            self._check_first.update(e.id for e in entries)
+            self._first_pass = False
+        lanes: dict[ThreadKey, list[OutboxEntry]] = {}
+        for entry in entries:
+            lanes.setdefault(entry.thread, []).append(entry)
+        now = time.monotonic()
+        for thread, batch in lanes.items():
+            if thread in self._lanes or self._not_before.get(thread, 0.0) > now:
+                continue
+            if len(self._lanes) >= self.max_lanes:
+                break
+            self._not_before.pop(thread, None)
+            task = asyncio.get_running_loop().create_task(self._lane(thread, batch))
+            self._lanes[thread] = task
+
+    async def _lane(self, thread: ThreadKey, batch: list[OutboxEntry]) -> None:
+        finished: list[OutboxDone] = []
+        try:
+            skip: set[str] = set()
+            for entry in batch:
+                if entry.id in skip:
+                    continue
+                try:
+                    results = await self._deliver(entry, batch)
+                except DeliveryError as exc:
+                    if exc.permanent:
+                        log.warning("gave up on %s: %s", entry.id, exc.reason)
+                        finished.append(self._done(entry, "failed", error=exc.reason))
+                        self._notify(entry, exc)
+                        continue
+                    self._retry_later(thread, entry, exc)
+                    return
+                except (SessionsError, ApprovalsError) as exc:
+                    log.warning("cannot deliver %s: %s", entry.id, exc)
+                    finished.append(self._done(entry, "failed", error=str(exc)))
+                    continue
+                except Exception as exc:
+                    log.exception("delivery of %s failed", entry.id)
+                    self._retry_later(
+                        thread, entry, DeliveryError(f"{type(exc).__name__}", ambiguous=True)
+                    )
+                    return
+                for done in results:
+                    finished.append(done)
+                    skip.add(done.id)
+        finally:
+            if finished:
+                self.outbox.complete(finished)
+            self._lanes.pop(thread, None)
+            self._changed.set()
+            self.wake()
+
+    def _retry_later(self, thread: ThreadKey, entry: OutboxEntry, exc: DeliveryError) -> None:
+        attempt = self._attempts.get(entry.id, 0) + 1
+        self._attempts[entry.id] = attempt
+        if exc.ambiguous:
+            self._check_first.add(entry.id)
+        delay = exc.retry_after if exc.retry_after is not None else self.backoff.delay(attempt)
+        self._not_before[thread] = time.monotonic() + delay
+        log.info("will retry %s in %.1fs (attempt %d): %s", entry.id, delay, attempt, exc.reason)
+        self._notify(entry, exc)
+
+    # one entry --------------------------------------------------------------------
+    async def _deliver(self, entry: OutboxEntry, batch: list[OutboxEntry]) -> list[OutboxDone]:
+        check_first = entry.id in self._check_first
+        results, shown = [entry], ""
+        if entry.kind == "reply":
+            delivered = await self.surface.post_reply(entry, check_first=check_first)
+        elif entry.kind == "notice":
+            delivered = await self.surface.notify(entry)
+        else:
+            request = ApprovalRequest.open(self.home, entry.approval_id, clock=self.clock)
+            # Every card entry of this approval in the batch is answered by one render.
+            results = [e for e in batch if e.kind == "card" and e.approval_id == entry.approval_id]
+            check_first = check_first or any(e.id in self._check_first for e in results)
+            view = card_view(request)
+            shown = view.version
+            if view.card is not None and self._last_shown(request) == shown:
+                card = view.card  # Slack shows this already: no call at all
+                return [
+                    self._done(e, "skipped", channel=card.channel, ts=card.ts, shown=shown)
+                    for e in results
+                ]
+            delivered = await self.surface.show_card(entry, view, check_first=check_first)
+            if view.card is None and delivered.ts:
+                failpoint("card.after_post")
+                request.record_card(channel=delivered.channel, ts=delivered.ts)
+        self._notify(entry, delivered)
+        outcome: Literal["sent", "adopted"] = "adopted" if delivered.adopted else "sent"
+        for item in results:
+            self._attempts.pop(item.id, None)
+            self._check_first.discard(item.id)
+        return [
+            self._done(item, outcome, channel=delivered.channel, ts=delivered.ts, shown=shown)
+            for item in results
+        ]
+
+    def _last_shown(self, request: ApprovalRequest) -> str:
+        """The version the card showed last (from its done entries), or ""."""
+        whys = ["requested", "decided", "told"]
+        whys += [f"votes-{n}" for n in range(1, len(request.votes()) + 1)]
+        done = [d for why in whys if (d := self.outbox.done(f"card-{request.id}-{why}"))]
+        shown = [d for d in done if d.shown and d.outcome != "failed"]
+        return max(shown, key=lambda d: d.at).shown if shown else ""
+
+    def _done(
+        self,
+        entry: OutboxEntry,
+        outcome: Literal["sent", "adopted", "failed", "skipped"],
+        *,
+        channel: str = "",
+        ts: str = "",
+        error: str = "",
+        shown: str = "",
+    ) -> OutboxDone:
+        return OutboxDone(
+            id=entry.id,
+            entry=entry,
+            at=utc_iso(self.clock.now()),
+            outcome=outcome,
+            channel=channel,
+            ts=ts,
+            error=error[:500],
+            shown=shown,
+        )
+
+    def _notify(self, entry: OutboxEntry, what: Delivered | DeliveryError) -> None:
+        if self.listener is None:
+            return
+        try:
+            self.listener(entry, what)
+        except Exception:  # an observer must never break delivery
+            log.exception("delivery listener failed")

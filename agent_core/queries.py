@@ -1,0 +1,136 @@
+"""What the bot and the CLI may ask the engine: clicks, permissions, what waits, history.
+
+A mixin of ``Engine`` (so the bot still talks to one object); every answer is read
+from disk through ``ApprovalRequest`` and the index, never kept in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+
+from approvals import ApprovalRequest, ApprovalsError, Capsule, expired, may_decide
+from sessions import (
+    CorruptRecordError,
+    InvalidIdError,
+    NotFoundError,
+    SessionRecord,
+    SessionRow,
+    SessionsError,
+    ThreadDir,
+    ThreadKey,
+    check_approval_id,
+)
+
+from .history import ThreadHistory, thread_history
+from .runtime import Runtime
+
+__all__ = ["PendingApproval", "Queries"]
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    capsule: Capsule
+    voters: tuple[str, ...]
+
+
+class Queries:
+    rt: Runtime
+
+    def check_click(
+        self, value: str, *, channel: str | None, message_ts: str | None
+    ) -> Capsule | str:
+        """The request a button names, if the click came from that request's card; else why not."""
+        try:
+            request = ApprovalRequest.open(
+                self.rt.home, check_approval_id(value), clock=self.rt.clock
+            )
+        except InvalidIdError:
+            return "This button is not valid."
+        except NotFoundError:
+            return "This button does not name a request signoff knows."
+        except (ApprovalsError, CorruptRecordError):
+            return "This request failed its integrity check; it cannot be decided."
+        card = request.card()
+        if card is not None and (message_ts != card.ts or channel != card.channel):
+            return "This button does not belong to that request's card."
+        return request.capsule
+
+    def capsule(self, approval_id: str) -> Capsule:
+        """The request an id names (verified: its hash, and the hash its card showed)."""
+        return ApprovalRequest.open(self.rt.home, approval_id, clock=self.rt.clock).capsule
+
+    async def may_decide(self, approval_id: str, *, user: str) -> str | None:
+        """Why ``user`` may not decide this request now (decided, expired, not allowed)."""
+        rt = self.rt
+        request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
+        decision = request.decision()
+        if decision is not None:
+            return f"it was already decided: {decision.verdict}"
+        if expired(request.capsule, rt.clock.now()):
+            return "it has expired"
+        return await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)
+
+    # reading ----------------------------------------------------------------------
+    async def pending_for(
+        self,
+        user: str,
+        *,
+        visible: Callable[[str], Awaitable[bool]] | None = None,
+        limit: int = 20,
+    ) -> list[PendingApproval]:
+        """What ``user`` may decide now: the same check a click makes, per request.
+
+        ``visible(channel)`` limits it to channels the person can see (they are in).
+        """
+        rt, out = self.rt, []
+        seen: dict[str, bool] = {}
+        async for row in rt.index.iter_approvals(status="pending"):
+            channel = row.thread.channel
+            if visible is not None:
+                if channel not in seen:
+                    seen[channel] = await visible(channel)
+                if not seen[channel]:
+                    continue
+            try:
+                request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+            except (SessionsError, ApprovalsError):
+                continue
+            if request.decision() is not None or expired(request.capsule, rt.clock.now()):
+                continue
+            if await may_decide(request, user=user, policy=rt.policy, groups=rt.groups):
+                continue
+            voters = tuple(v.user for v in request.votes() if v.approve)
+            out.append(PendingApproval(request.capsule, voters))
+            if len(out) >= limit:
+                break
+        return out
+
+    async def waiting(self, *, limit: int = 200) -> list[PendingApproval]:
+        """Every request still waiting for a decision (an operator's view), oldest first."""
+        rt, out = self.rt, []
+        async for row in rt.index.iter_approvals(status="pending"):
+            try:
+                request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+            except (SessionsError, ApprovalsError):
+                continue
+            if request.decision() is None:
+                voters = tuple(v.user for v in request.votes() if v.approve)
+                out.append(PendingApproval(request.capsule, voters))
+            if len(out) >= limit:
+                break
+        return out
+
+    def thread_head(self, thread: ThreadKey) -> str | None:
+        return ThreadDir(self.rt.home, thread).head()
+
+    async def sessions(
+        self, *, channel: str | None = None, states: Collection[str] = (), limit: int = 50
+    ) -> list[SessionRow]:
+        return await self.rt.index.sessions(channel=channel, states=tuple(states), limit=limit)
+
+    def session(self, session_id: str) -> SessionRecord:
+        return self.rt.store.load(session_id)
+
+    def history(self, session_id: str) -> ThreadHistory:
+        return thread_history(self.rt.home, session_id)

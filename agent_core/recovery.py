@@ -1,0 +1,100 @@
+"""Start-up recovery (design flow 7): find what a crash left in motion, and wake it.
+
+It costs what is in flight, not what is stored: threads with a work-queue marker (a
+message not yet recorded, a decision not yet told, a session that was running), sessions
+the index says were open, and approvals the index says were decided but not told. Each
+thread found is woken; its worker, under the thread lock, does the rest. Nothing here
+is capped: every list is paged through.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+
+from approvals import ApprovalRequest, ApprovalsError, scan_session_approvals
+from sessions import (
+    SessionsError,
+    ThreadDir,
+    ThreadKey,
+    WorkQueue,
+    is_sealed,
+    lineage,
+    seal,
+    try_file_lock,
+)
+
+from .runtime import Runtime
+from .worker import close_crashed
+
+__all__ = ["find_work"]
+
+log = logging.getLogger("signoff.recovery")
+
+
+def _clean_staging(rt: Runtime, *, older_than: float = 60.0) -> int:
+    """Half-built session directories a crash left: never visible, safe to remove."""
+    removed = 0
+    cutoff = time.time() - older_than
+    try:
+        entries = list(rt.home.sessions_dir.iterdir())
+    except FileNotFoundError:
+        return 0
+    for path in entries:
+        if path.name.startswith(".new-") and path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, int]) -> None:
+    async for row in rt.index.iter_sessions(states=("created", "running")):
+        try:
+            record = rt.store.load(row.id)
+        except SessionsError as exc:
+            log.warning("recovery skips session %s: %s", row.id, exc)
+            continue
+        directory = rt.home.session_dir(record.id)
+        if record.terminal:
+            if not is_sealed(directory):
+                seal(directory)  # a crash came between the final state and its seal
+            await rt.index.put_session(record)  # the index lagged one step
+            await rt.index.put_approvals(scan_session_approvals(directory, record))
+            wake.add(record.thread)
+            continue
+        counts["crashed"] += 1
+        wake.add(record.thread)
+        tdir = ThreadDir(rt.home, record.thread)
+        with try_file_lock(tdir.lock_path) as free:
+            if not free:
+                continue  # a live process is running it
+            head = tdir.adopt_head(rt.store)
+            chain = {s.id for s in lineage(rt.store, head)} if head else set()
+            if record.id not in chain:
+                # Not on the thread's line (a version before deterministic ids could leave
+                # one): nothing continues from it, so it is only closed.
+                await close_crashed(rt, record)
+                counts["orphans"] += 1
+
+
+async def find_work(rt: Runtime) -> tuple[set[ThreadKey], dict[str, int]]:
+    """The threads to wake after a restart, and what was found."""
+    counts = {"crashed": 0, "orphans": 0, "queued": 0, "untold": 0, "staging": 0}
+    counts["staging"] = _clean_staging(rt)
+    wake: set[ThreadKey] = set()
+    await _open_sessions(rt, wake, counts)
+    for thread in WorkQueue(rt.home).threads():
+        wake.add(thread)
+        counts["queued"] += 1
+    async for row in rt.index.iter_approvals(untold=True):
+        try:
+            request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+        except (SessionsError, ApprovalsError) as exc:
+            log.warning("recovery skips approval %s: %s", row.id, exc)
+            continue
+        if request.told() is None:
+            request.reopen()
+            wake.add(request.thread)
+            counts["untold"] += 1
+    return wake, counts

@@ -1,0 +1,266 @@
+"""One approval, from request to the model being told: the only owner of its files.
+
+    requested ─▶ carded ─▶ decided(approved|denied|expired) ─▶ claimed ─▶ executed ─▶ told
+
+Each arrow is a create-only typed record beside the capsule (``records.py``). Whoever
+moves an approval forward does it through an ``ApprovalRequest``, which also keeps the
+two things outside the session directory in step: the thread's open-approval marker
+(so the thread's worker sees a decision whatever state the asking session is in) and the
+card's outbox entries (so Slack shows the true state, whoever decided and whenever).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from sessions import (
+    AlreadyExistsError,
+    ApprovalRow,
+    Clock,
+    CorruptRecordError,
+    Home,
+    NotFoundError,
+    Outbox,
+    OutboxEntry,
+    SystemClock,
+    ThreadDir,
+    ThreadKey,
+    check_approval_id,
+    check_session_id,
+    create_only,
+    utc_iso,
+)
+
+from .capsule import Capsule, load_capsule, write_capsule
+from .errors import AlreadyClaimedError, HashMismatchError
+from .records import (
+    CardRef,
+    Claim,
+    Decision,
+    ExecutionResult,
+    Pointer,
+    Told,
+    Vote,
+    read_optional,
+    write_record,
+)
+
+__all__ = ["ApprovalRequest", "Stage"]
+
+
+class Stage(StrEnum):
+    REQUESTED = "requested"
+    CARDED = "carded"
+    DECIDED = "decided"
+    CLAIMED = "claimed"
+    EXECUTED = "executed"
+    TOLD = "told"
+
+
+def _pointer_path(home: Home, approval_id: str) -> Path:
+    return home.root / "approvals" / check_approval_id(approval_id)
+
+
+class ApprovalRequest:
+    """A handle on one approval's files; reads are fresh, writes are create-only."""
+
+    def __init__(self, home: Home, capsule: Capsule, *, clock: Clock | None = None) -> None:
+        self.home = home
+        self.capsule = capsule
+        self.clock = clock or SystemClock()
+        self.session_dir = home.session_dir(capsule.session_id)
+
+    # finding and creating ---------------------------------------------------------
+    @classmethod
+    def open(cls, home: Home, approval_id: str, *, clock: Clock | None = None) -> ApprovalRequest:
+        """The approval a button's id names, through its pointer (no index needed).
+
+        Its arguments must still hash to its recorded hash, and that hash must be the one
+        its card showed the approvers (HashMismatchError otherwise).
+        """
+        path = _pointer_path(home, approval_id)
+        try:
+            pointer = Pointer.model_validate_json(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"no approval {approval_id}") from exc
+        except ValueError as exc:
+            raise CorruptRecordError(f"approval pointer {approval_id}: {exc}") from exc
+        session_dir = home.session_dir(check_session_id(pointer.session))
+        request = cls(home, load_capsule(session_dir, approval_id), clock=clock)
+        request.verify()
+        return request
+
+    @classmethod
+    def create(cls, home: Home, capsule: Capsule, *, clock: Clock | None = None) -> ApprovalRequest:
+        """Write the pointer, the capsule, the thread's marker, and queue its card.
+
+        Pointer first, so a capsule is never unreachable by its id; a crash between the
+        steps leaves the asking session running, and resuming it calls ``reopen``.
+        """
+        path = _pointer_path(home, capsule.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        create_only(path, Pointer(session=capsule.session_id).model_dump_json().encode())
+        write_capsule(home.session_dir(capsule.session_id), capsule)
+        request = cls(home, capsule, clock=clock)
+        request.reopen()
+        return request
+
+    def reopen(self) -> None:
+        """Make sure a waiting approval is seen by its thread and has its card queued."""
+        ThreadDir(self.home, self.thread).open_approval(self.id)
+        self.queue_card("requested")
+
+    @property
+    def id(self) -> str:
+        return self.capsule.id
+
+    @property
+    def thread(self) -> ThreadKey:
+        return self.capsule.thread
+
+    def _path(self, suffix: str) -> Path:
+        return self.session_dir / "approvals" / f"{self.id}.{suffix}.json"
+
+    # what happened so far ---------------------------------------------------------
+    def card(self) -> CardRef | None:
+        return read_optional(self._path("card"), CardRef)
+
+    def decision(self) -> Decision | None:
+        return read_optional(self._path("decision"), Decision)
+
+    def claimed(self) -> Claim | None:
+        return read_optional(self._path("claim"), Claim)
+
+    def result(self) -> ExecutionResult | None:
+        return read_optional(self._path("result"), ExecutionResult)
+
+    def told(self) -> Told | None:
+        return read_optional(self._path("told"), Told)
+
+    def votes(self) -> list[Vote]:
+        directory = self.session_dir / "approvals" / f"{self.id}.votes"
+        try:
+            names = sorted(n for n in directory.iterdir() if n.name.endswith(".json"))
+        except FileNotFoundError:
+            return []
+        found = [v for n in names if (v := read_optional(n, Vote)) is not None]
+        return sorted(found, key=lambda v: (v.at, v.user))
+
+    def stage(self) -> Stage:
+        for stage, present in (
+            (Stage.TOLD, self._path("told")),
+            (Stage.EXECUTED, self._path("result")),
+            (Stage.CLAIMED, self._path("claim")),
+            (Stage.DECIDED, self._path("decision")),
+            (Stage.CARDED, self._path("card")),
+        ):
+            if present.exists():
+                return stage
+        return Stage.REQUESTED
+
+    def verify(self) -> None:
+        self.capsule.verify_hash()
+        card = self.card()
+        if card is not None and card.args_sha256 and card.args_sha256 != self.capsule.args_sha256:
+            raise HashMismatchError(
+                f"{self.id}: the card showed hash {card.args_sha256[:12]}, "
+                f"the capsule now holds {self.capsule.short_hash}"
+            )
+
+    # moving forward ---------------------------------------------------------------
+    def queue_card(self, why: str) -> bool:
+        """Queue "show this card as it is now" in Slack; once per ``why``."""
+        entry = OutboxEntry(
+            id=f"card-{self.id}-{why}",
+            kind="card",
+            thread=self.thread,
+            created_at=utc_iso(self.clock.now()),
+            seq=Outbox.next_seq(),
+            approval_id=self.id,
+        )
+        return Outbox(self.home).enqueue(entry)
+
+    def record_card(self, *, channel: str, ts: str) -> CardRef:
+        card = CardRef(
+            approval_id=self.id, channel=channel, ts=ts, args_sha256=self.capsule.args_sha256
+        )
+        try:
+            write_record(self._path("card"), card)
+        except AlreadyExistsError:
+            existing = self.card()
+            assert existing is not None
+            return existing
+        return card
+
+    def write_decision(self, decision: Decision) -> Decision | None:
+        """The final decision; returns the one that already existed if someone was first."""
+        try:
+            write_record(self._path("decision"), decision)
+        except AlreadyExistsError:
+            return self.decision()
+        return None
+
+    def write_vote(self, vote: Vote) -> bool:
+        """False when this person voted already."""
+        directory = self.session_dir / "approvals" / f"{self.id}.votes"
+        directory.mkdir(exist_ok=True)
+        try:
+            write_record(directory / f"{vote.user}.json", vote)
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def claim(self, *, by_session: str, at: str) -> Claim:
+        """Start the approved call: at most once, across processes (I2)."""
+        record = Claim(approval_id=self.id, session_id=by_session, at=at)
+        try:
+            write_record(self._path("claim"), record)
+        except AlreadyExistsError as exc:
+            raise AlreadyClaimedError(f"{self.id} was already started once") from exc
+        return record
+
+    def record_result(self, result: ExecutionResult) -> ExecutionResult:
+        try:
+            write_record(self._path("result"), result)
+        except AlreadyExistsError:
+            existing = self.result()
+            assert existing is not None
+            return existing
+        return result
+
+    def mark_told(self, *, session_id: str, at: str) -> None:
+        """The outcome is being told in ``session_id``; the card shows the final state."""
+        try:
+            write_record(
+                self._path("told"), Told(approval_id=self.id, session_id=session_id, at=at)
+            )
+        except AlreadyExistsError:
+            pass
+        self.queue_card("decided")  # a no-op unless a crash cut the decider short
+        self.queue_card("told")
+
+    def finish(self) -> None:
+        """The outcome is in the conversation: the thread no longer waits on this approval."""
+        ThreadDir(self.home, self.thread).close_approval(self.id)
+
+    # the index --------------------------------------------------------------------
+    def row(self) -> ApprovalRow:
+        c, decision, card, told = self.capsule, self.decision(), self.card(), self.told()
+        return ApprovalRow(
+            id=c.id,
+            session_id=c.session_id,
+            thread=c.thread,
+            tool=c.tool,
+            args_sha256=c.args_sha256,
+            requester=c.requester,
+            status=decision.verdict if decision else "pending",
+            created_at=c.created_at,
+            expires_at=c.expires_at,
+            decided_by=" ".join(decision.deciders) if decision else None,
+            decided_at=decision.at if decision else None,
+            card_channel=card.channel if card else None,
+            card_ts=card.ts if card else None,
+            approvers=" ".join([*c.policy.approver_users, *c.policy.approver_groups]),
+            told_in=told.session_id if told else None,
+        )

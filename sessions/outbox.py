@@ -1,0 +1,166 @@
+"""The Slack outbox: every write that matters is on disk before it is sent.
+
+    outbox/pending/<id>.json            an OutboxEntry, create-only: queued, not yet sent
+    outbox/done/<shard>/<id>.json       an OutboxDone: sent, adopted, or given up (why)
+
+An entry's id is chosen by whoever queues it and says what it is (``reply-<session>-m7``,
+``card-<approval>-decided``), so queueing the same thing twice is a no-op, and an entry
+that was already sent is never queued again. The sender records ``done`` (fsynced) before
+it removes the pending file, so a crash leaves an entry pending or done, never neither.
+The done records are sharded by a hash of the id so no directory grows without bound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError, field_validator
+
+from .atomic import create_only, fsync_dir
+from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError
+from .home import Home
+from .records import Record, ThreadKey
+
+__all__ = ["Outbox", "OutboxDone", "OutboxEntry", "check_entry_id"]
+
+_ENTRY_ID = re.compile(r"[a-z][a-z0-9_.-]{0,159}")
+
+
+def check_entry_id(value: str) -> str:
+    if not _ENTRY_ID.fullmatch(value):
+        raise InvalidIdError(f"not a valid outbox entry id: {value[:60]!r}")
+    return value
+
+
+class OutboxEntry(Record):
+    """One Slack write: a reply in a thread, a card to show as it is now, or a notice."""
+
+    schema_version: Literal[1] = 1
+    id: str
+    kind: Literal["reply", "card", "notice"]
+    thread: ThreadKey
+    created_at: str
+    # Nanoseconds at queueing: entries of one thread are sent in this order.
+    seq: int
+    text: str = ""
+    session_id: str = ""  # reply: the session that said it
+    approval_id: str = ""  # card: the approval whose card should show its current state
+    user: str = ""  # notice: the one person who sees it (an ephemeral message)
+    # reply: user ids signoff holds for this thread (authors, deciders); only these may
+    # render as mentions in text a model wrote.
+    mentions: tuple[str, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return check_entry_id(value)
+
+
+class OutboxDone(Record):
+    """How an entry ended; it keeps the entry, so ``done/`` reads as a log of what was sent."""
+
+    schema_version: Literal[1] = 1
+    id: str
+    entry: OutboxEntry
+    at: str
+    # sent: by this process; adopted: found already in Slack after a crash; failed: a
+    # permanent error (recorded, logged, not retried); skipped: nothing left to send.
+    outcome: Literal["sent", "adopted", "failed", "skipped"]
+    channel: str = ""
+    ts: str = ""
+    error: str = ""
+    # card: the version it showed, so an update that would show the same is skipped.
+    shown: str = ""
+
+
+class Outbox:
+    def __init__(self, home: Home) -> None:
+        self.root = home.root / "outbox"
+        self.pending_dir = self.root / "pending"
+        self.done_dir = self.root / "done"
+
+    def _pending(self, entry_id: str) -> Path:
+        return self.pending_dir / f"{check_entry_id(entry_id)}.json"
+
+    def _done(self, entry_id: str) -> Path:
+        shard = hashlib.sha256(entry_id.encode()).hexdigest()[:2]
+        return self.done_dir / shard / f"{check_entry_id(entry_id)}.json"
+
+    @staticmethod
+    def next_seq() -> int:
+        return time.time_ns()
+
+    def enqueue(self, entry: OutboxEntry) -> bool:
+        """Queue ``entry``; False when it is queued already or was sent before."""
+        if self._done(entry.id).exists():
+            return False
+        self.pending_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            create_only(self._pending(entry.id), entry.model_dump_json().encode())
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def queued(self, entry_id: str) -> bool:
+        return self._pending(entry_id).exists() or self._done(entry_id).exists()
+
+    def pending(self) -> list[OutboxEntry]:
+        """What waits to be sent, oldest first; leftovers of a finished send are cleared."""
+        try:
+            names = os.listdir(self.pending_dir)
+        except FileNotFoundError:
+            return []
+        out: list[OutboxEntry] = []
+        for name in names:
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            path = self.pending_dir / name
+            try:
+                entry = OutboxEntry.model_validate_json(path.read_bytes())
+            except FileNotFoundError:
+                continue  # sent meanwhile by another drainer
+            except (ValidationError, ValueError) as exc:
+                raise CorruptRecordError(f"{path}: not an outbox entry") from exc
+            if self._done(entry.id).exists():
+                path.unlink(missing_ok=True)  # a crash came between done and the unlink
+                continue
+            out.append(entry)
+        return sorted(out, key=lambda e: (e.seq, e.id))
+
+    def depth(self) -> int:
+        try:
+            return sum(1 for n in os.listdir(self.pending_dir) if n.endswith(".json"))
+        except FileNotFoundError:
+            return 0
+
+    def done(self, entry_id: str) -> OutboxDone | None:
+        path = self._done(entry_id)
+        try:
+            return OutboxDone.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (ValidationError, ValueError) as exc:
+            raise CorruptRecordError(f"{path}: not an outbox result") from exc
+
+    def complete(self, results: list[OutboxDone]) -> None:
+        """Record each result, then drop its pending entry; directories are synced once."""
+        shards: set[Path] = set()
+        for result in results:
+            path = self._done(result.id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                create_only(path, result.model_dump_json().encode(), sync_dir=False)
+            except AlreadyExistsError:
+                pass  # another drainer finished it first: the first record stands
+            shards.add(path.parent)
+        for shard in shards:
+            fsync_dir(shard)
+        for result in results:
+            self._pending(result.id).unlink(missing_ok=True)
+        if results:
+            fsync_dir(self.pending_dir)

@@ -1,0 +1,50 @@
+"""Trace events: everything that happened in a session, in order, never dropped.
+
+Each line of ``logs/trace.jsonl`` is a ``TraceEvent``. Its ``data`` is the event's own
+detail; when that detail is larger than ``INLINE_LIMIT`` it is stored beside the trace in
+``logs/payloads/`` and the event keeps a reference with its SHA-256 instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from .records import Record
+
+__all__ = ["INLINE_LIMIT", "TraceEvent", "TraceKind"]
+
+INLINE_LIMIT = 4096
+
+TraceKind = Literal[
+    "session_started",
+    "session_ended",
+    "message",
+    "model_turn",
+    "model_error",
+    "tool_started",
+    "tool_finished",
+    "tool_rejected",
+    "approval_requested",
+    "decision_applied",
+    "approved_call_refused",
+    "approved_call_deferred",
+    "reply_queued",
+    "reply_failed",
+]
+
+
+class TraceEvent(Record):
+    schema_version: Literal[1] = 1
+    seq: int
+    at: str
+    session: str
+    kind: TraceKind
+    data: dict[str, Any] | None = None
+    payload_ref: str | None = None
+    payload_sha256: str | None = None
+    payload_bytes: int | None = None
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """The event's data (resolved from its payload file when read with payloads)."""
+        return self.data or {}
