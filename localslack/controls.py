@@ -8,7 +8,7 @@ from typing import Literal
 from localslack.controls_chaos import ChaosControls
 from localslack.deliveries import Delivery
 from localslack.errors import ControlError
-from localslack.faults import SURFACE_ERRORS, Fault
+from localslack.faults import SURFACE_ERRORS, Fault, SurfaceError
 from localslack.interactions import Interaction
 from localslack.methods_reactions import apply_reaction
 from localslack.observe import Observations
@@ -17,10 +17,6 @@ from localslack.records import Channel
 from localslack.view_actions import click_view_button
 
 __all__ = ["Controls"]
-
-SurfaceError = Literal[
-    "unknown_method", "not_allowed_token_type", "feature_not_enabled", "missing_scope"
-]
 
 
 class Controls(ChaosControls, AgentObservations, Observations):

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from localslack.errors import SlackError
 
-__all__ = ["SURFACE_ERRORS", "Fault", "FaultInjector"]
+__all__ = ["SURFACE_ERRORS", "Fault", "FaultInjector", "SurfaceError"]
 
 # What a workspace without a method answers, as the fallback paths of apps meet it.
-SURFACE_ERRORS = (
-    "unknown_method",
-    "not_allowed_token_type",
-    "feature_not_enabled",
-    "missing_scope",
-)
+SurfaceError = Literal[
+    "unknown_method", "not_allowed_token_type", "feature_not_enabled", "missing_scope"
+]
+SURFACE_ERRORS: tuple[str, ...] = get_args(SurfaceError)
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """chat.startStream / chat.appendStream / chat.stopStream (records in streams.py).
 
-``startStream`` posts the bot message that will grow (in ``thread_ts``'s thread, which must
-exist) and answers its ``channel`` and ``ts``; outside DMs it needs ``recipient_user_id`` and
-``recipient_team_id`` (``missing_recipient_user_id`` / ``missing_recipient_team_id``), and
-``task_display_mode`` is ``timeline`` (default) or ``plan``. ``appendStream`` needs
+``startStream`` posts the bot message that will grow (in ``thread_ts``'s thread, which is
+required and must exist) and answers its ``channel`` and ``ts``; outside DMs it needs
+``recipient_user_id`` and ``recipient_team_id`` (``missing_recipient_user_id`` /
+``missing_recipient_team_id``), and ``task_display_mode`` is ``timeline`` (default) or ``plan``. ``appendStream`` needs
 ``markdown_text`` or ``chunks`` (``no_text``). ``stopStream`` may add text, chunks, ``blocks``
 (rendered under the text) and ``metadata``, and moves the thread's agent session, if there
 is one, to ``session_status`` (default ``active``). Once stopped (by the app, or by a person
@@ -76,7 +76,9 @@ def _show(rt: Runtime, channel: Channel, message: JSON, record: StreamRecord) ->
 
 
 async def start_stream(rt: Runtime, req: ApiRequest) -> JSON:
-    require_args(req.args, "channel")
+    # Streams are replies to a person (thread_ts is required in Slack's reference and in
+    # slack_sdk, though newer docs mention top-level streams in channels).
+    require_args(req.args, "channel", "thread_ts")
     channel = require_channel(rt, req.args)
     require_member(rt, channel, posting=True)
     thread_ts = req.args.text("thread_ts")
