@@ -98,7 +98,8 @@ class StreamRecord:
     recipient_team_id: str | None
     started_at: float
     state: Literal["streaming", "stopped"] = "streaming"
-    stopped_by: Literal["app", "user"] | None = None
+    # app: chat.stopStream; user: a person stopped the agent; expired: abandoned (restart).
+    stopped_by: Literal["app", "user", "expired"] | None = None
     stopped_at: float | None = None
     text: str = ""
     plan_title: str | None = None
