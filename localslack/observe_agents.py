@@ -32,6 +32,11 @@ class AgentObservations:
         found = self._rt.statuses.get(channel=channel, thread_ts=thread_ts)
         return None if found is None else found.to_dict(app_name=self._rt.config.bot.name)
 
+    def thread_statuses(self, *, channel: str | None = None) -> list[JSON]:
+        """Every thread status shown now (in `channel`)."""
+        name = self._rt.config.bot.name
+        return [s.to_dict(app_name=name) for s in self._rt.statuses.current(channel=channel)]
+
     def status_history(
         self, *, channel: str | None = None, thread_ts: str | None = None
     ) -> list[JSON]:
