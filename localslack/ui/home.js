@@ -51,6 +51,7 @@ function renderAppTabs() {
   }
 }
 
+// Also used for buttons in modals (messages.js): any button in a view.
 function onHomeButton(view) {
   return async (block, element, node) => {
     const click = async () => {

@@ -195,7 +195,8 @@ function renderModal(views) {
   const key = `${view.id}:${view.hash}:${JSON.stringify(view.errors || {})}`;
   if (key === app.modalKey) return;  // keep what the person is typing
   app.modalKey = key;
-  const ctx = { ...ctxBase, errors: view.errors || {}, onButton: () => {} };
+  // Buttons in a modal send block_actions from the view, like those in a Home tab.
+  const ctx = { ...ctxBase, errors: view.errors || {}, onButton: onHomeButton(view) };
   modal.querySelector(".modal-title").innerHTML = BlockKit.textObject(view.title, ctx);
   const body = modal.querySelector(".modal-body");
   body.replaceChildren(BlockKit.blocks(view.blocks, ctx));

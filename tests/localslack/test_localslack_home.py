@@ -170,3 +170,38 @@ async def test_opening_home_publishes_and_a_click_comes_from_the_view(
 
     with pytest.raises(ControlError):
         await slack.click_view_button(user="U0CAROL", action_id="approve")  # no Home tab yet
+
+
+async def test_a_button_in_an_open_modal_comes_from_that_view(
+    slack: LocalSlack, web: AsyncWebClient
+) -> None:
+    card = await web.chat_postMessage(
+        channel="C0OPS",
+        text="card",
+        blocks=[
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "details",
+                        "text": {"type": "plain_text", "text": "Details"},
+                    }
+                ],
+            }
+        ],
+    )
+    click = await slack.click_button(channel="C0OPS", ts=card["ts"], user="U0ALICE")
+    modal = {
+        "type": "modal",
+        "callback_id": "details",
+        "title": {"type": "plain_text", "text": "Details"},
+        "blocks": home("in a modal")["blocks"],
+    }
+    opened = (await web.views_open(trigger_id=click.trigger_id, view=modal))["view"]
+    inside = await slack.click_view_button(user="U0ALICE", view_id=opened["id"], value="req-7")
+    assert inside.payload["container"] == {"type": "view", "view_id": opened["id"]}
+    assert inside.payload["view"]["type"] == "modal"
+    assert inside.payload["actions"][0]["action_id"] == "approve"
+    with pytest.raises(ControlError):  # not Bob's modal
+        await slack.click_view_button(user="U0BOB", view_id=opened["id"], value="req-7")
