@@ -109,3 +109,23 @@ async def test_bolt_sees_each_duplicate(slack: LocalSlack, app: AsyncApp) -> Non
             await changed.wait()
     # Bolt does no deduplication: the app must, by event_id.
     assert len(calls) == expected and len(set(calls)) == 5
+
+
+async def test_bolt_set_status_and_say_stream_in_a_channel_thread(
+    slack: LocalSlack, app: AsyncApp
+) -> None:
+    async def on_mention(event: JSONDict, set_status: Any, say_stream: Any) -> None:
+        await set_status(status="is thinking…", loading_messages=["Reading the runbook"])
+        streamer = await say_stream(buffer_size=8)
+        await streamer.append(markdown_text="All **green**")
+        await streamer.stop()
+
+    app.event("app_mention")(on_mention)
+    app.event("message")(ignore)
+    ask = await slack.post_message(channel="C0OPS", user="U0CAROL", text="<@U0SIGNOFF> status?")
+    record = await slack.wait_for_stream(channel="C0OPS", thread_ts=ask)
+    assert record["text"] == "All **green**"
+    # Bolt fills the recipient from the event: the person who asked.
+    assert (record["recipient_user_id"], record["recipient_team_id"]) == ("U0CAROL", "T0LOCAL")
+    changes = slack.status_history(channel="C0OPS", thread_ts=ask)
+    assert [(c["status"], c["cause"]) for c in changes] == [("is thinking…", "set"), ("", "reply")]
