@@ -30,12 +30,15 @@ class AgentObservations:
     def thread_status(self, *, channel: str, thread_ts: str) -> JSON | None:
         """What the thread shows now (None when nothing), timeouts applied."""
         found = self._rt.statuses.get(channel=channel, thread_ts=thread_ts)
-        return None if found is None else found.to_dict(app_name=self._rt.config.bot.name)
+        if found is None:
+            return None
+        return found.to_dict(app_name=self._rt.config.bot.name, now=self._rt.clock())
 
     def thread_statuses(self, *, channel: str | None = None) -> list[JSON]:
         """Every thread status shown now (in `channel`)."""
-        name = self._rt.config.bot.name
-        return [s.to_dict(app_name=name) for s in self._rt.statuses.current(channel=channel)]
+        name, now = self._rt.config.bot.name, self._rt.clock()
+        current = self._rt.statuses.current(channel=channel)
+        return [s.to_dict(app_name=name, now=now) for s in current]
 
     def status_history(
         self, *, channel: str | None = None, thread_ts: str | None = None

@@ -36,7 +36,7 @@ class ThreadStatus:
     def expires_at(self) -> float:
         return self.set_at + STATUS_TTL
 
-    def to_dict(self, *, app_name: str) -> JSON:
+    def to_dict(self, *, app_name: str, now: float) -> JSON:
         return {
             "channel": self.channel,
             "thread_ts": self.thread_ts,
@@ -44,6 +44,7 @@ class ThreadStatus:
             "loading_messages": list(self.loading_messages),
             "set_at": self.set_at,
             "expires_at": self.expires_at,
+            "expires_in": max(0.0, self.expires_at - now),
             "shown_as": f"{app_name} {self.status}",
         }
 

@@ -24,16 +24,14 @@ def surfaces(server: LocalSlack, *, channel: str, messages: list[JSON]) -> JSON:
         if record is not None:
             message["stream"] = {k: record[k] for k in _STREAM_KEYS}
     statuses = server.thread_statuses(channel=channel)
-    now = server._rt.clock()
     stoppable = "agent_session_stopped" in server.describe()["subscribed_events"]
     sessions = {
         s["thread_ts"]: {**s, "stoppable": stoppable and s["status"] == "processing"}
         for s in server.agent_sessions(channel=channel)
     }
     # The page refreshes itself when the next status times out (no event announces that).
-    refresh_in = min((s["expires_at"] - now for s in statuses), default=None)
     return {
         "statuses": {s["thread_ts"]: s for s in statuses},
         "sessions": sessions,
-        "refresh_in": None if refresh_in is None else max(0.0, refresh_in),
+        "refresh_in": min((s["expires_in"] for s in statuses), default=None),
     }
