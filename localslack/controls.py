@@ -197,7 +197,10 @@ class Controls(ChaosControls, AgentObservations, Observations):
             extra["req_method"] = method
         elif error == "missing_scope":
             scopes = self._api.scopes_for(method)
-            extra["needed"] = needed or (scopes[0] if scopes else "chat:write")
+            wanted = needed or (scopes[0] if scopes else None)
+            if wanted is None:
+                raise ControlError("missing_argument", f"needed: {method} declares no scope")
+            extra["needed"] = wanted
             extra["provided"] = ",".join(self._rt.config.scopes)
         return self._api.faults.add(method=method, error=error, count=None, extra=extra)
 

@@ -4,6 +4,7 @@ does."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from localslack import LocalSlack
+from localslack import ControlError, LocalSlack, WorkspaceConfig
 
 OPS = "C0OPS"
 META = {"event_type": "signoff_outbox", "event_payload": {"entry": "e-1", "n": 1}}
@@ -126,11 +127,21 @@ async def test_metadata_payload_comes_back_only_when_asked(
     assert stored is not None and stored["metadata"] == changed
 
 
-async def test_declared_metadata_events_keep_their_payload(config: Any) -> None:
-    import dataclasses
-
+async def test_declared_metadata_events_keep_their_payload(config: WorkspaceConfig) -> None:
     declared = dataclasses.replace(config, declared_metadata_events=("signoff_outbox",))
     async with LocalSlack(declared) as slack:
         web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
         posted = await web.chat_postMessage(channel=OPS, text="x", metadata=META)
         assert posted["message"]["metadata"] == META
+
+
+async def test_missing_scope_names_what_is_needed(slack: LocalSlack, web: AsyncWebClient) -> None:
+    with pytest.raises(ControlError) as info:  # views.publish takes no scope of its own
+        slack.lack_surface(method="views.publish", error="missing_scope")
+    assert info.value.code == "missing_argument"
+    slack.lack_surface(method="views.publish", error="missing_scope", needed="assistant:write")
+    body = await expect_error(
+        web.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": []}),
+        "missing_scope",
+    )
+    assert body["needed"] == "assistant:write"
