@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import sys
 
 from localslack.config import Timing, WorkspaceConfig
 from localslack.server import LocalSlack
@@ -23,18 +24,34 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(WorkspaceConfig().subscribed_events),
         help="comma-separated bot events to deliver",
     )
+    parser.add_argument(
+        "--scopes",
+        default=",".join(WorkspaceConfig().scopes),
+        help="comma-separated bot scopes (add assistant:write to make the app an agent)",
+    )
+    parser.add_argument("--home-tab", action="store_true", help="enable the app's Home tab")
+    parser.add_argument(
+        "--messages-tab", choices=("on", "read_only", "off"), default="on", help="the DM tab"
+    )
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
 
-async def _serve(args: argparse.Namespace) -> None:
+def _config(args: argparse.Namespace) -> WorkspaceConfig:
     base = WorkspaceConfig()
     config = dataclasses.replace(
         base,
         rate_limits=args.rate_limits,
+        scopes=tuple(dict.fromkeys(s for s in args.scopes.split(",") if s)),
         subscribed_events=tuple(e for e in args.events.split(",") if e),
+        home_tab_enabled=args.home_tab,
+        messages_tab=args.messages_tab,
         timing=dataclasses.replace(base.timing, ack_timeout=args.ack_timeout),
     )
+    return config
+
+
+async def _serve(args: argparse.Namespace, config: WorkspaceConfig) -> None:
     async with LocalSlack(config, host=args.host, port=args.port) as slack:
         # Printed first and flushed so a parent process can read the address from stdout.
         print(f"LocalSlack listening on {slack.url}", flush=True)
@@ -47,9 +64,14 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
+    try:
+        config = _config(args)
+    except ValueError as exc:  # e.g. an event subscribed without its scope
+        print(f"localslack: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+        asyncio.run(_serve(args, config))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ __all__ = [
     "interactive_elements",
     "normalize_blocks",
     "validate_blocks",
+    "validate_home",
     "validate_modal",
 ]
 
@@ -153,6 +154,25 @@ def validate_modal(view: Any) -> list[str]:
             collector.text_object(view[key], f"/view/{key}", limit=24, plain_only=True)
     collector.max_len(view.get("private_metadata"), 3000, "/view/private_metadata")
     collector.max_len(view.get("callback_id"), 255, "/view/callback_id")
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        collector.add("must provide an array", "/view/blocks")
+        return collector.errors
+    collector.errors.extend(validate_blocks(blocks, limit=MAX_MODAL_BLOCKS, pointer="/view/blocks"))
+    return collector.errors
+
+
+def validate_home(view: Any) -> list[str]:
+    """A Home tab view (views.publish): type home, up to 100 blocks, no title or buttons."""
+    collector = _Collector()
+    if not isinstance(view, dict):
+        collector.add("must provide an object", "/view")
+        return collector.errors
+    if view.get("type") != "home":
+        collector.add("must be home", "/view/type")
+    collector.max_len(view.get("private_metadata"), 3000, "/view/private_metadata")
+    collector.max_len(view.get("callback_id"), 255, "/view/callback_id")
+    collector.max_len(view.get("external_id"), 255, "/view/external_id")
     blocks = view.get("blocks")
     if not isinstance(blocks, list):
         collector.add("must provide an array", "/view/blocks")

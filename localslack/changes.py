@@ -101,7 +101,8 @@ class ChangeFeed:
             self.bump()
             return False  # never "found": keep observing until the watch is cancelled
 
-        for watch in (rt.workspace.watch, rt.workspace.ephemeral_watch):
+        ws = rt.workspace
+        for watch in (ws.watch, ws.ephemeral_watch, ws.surface_watch):
             self._watchers.append(asyncio.ensure_future(watch.wait(observe, existing=())))
 
     async def close(self) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 
 __all__ = [
     "DEFAULT_SCOPES",
+    "EVENT_SCOPES",
     "BotSpec",
     "ChannelSpec",
     "GroupSpec",
@@ -26,11 +27,27 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "files:read",
     "files:write",
     "groups:history",
+    "groups:read",
+    "im:history",
+    "im:read",
+    "im:write",
     "reactions:read",
     "reactions:write",
     "usergroups:read",
     "users:read",
 )
+
+
+# The scope Slack's app settings require before an app may subscribe to a bot event; events
+# missing here need none.
+EVENT_SCOPES: dict[str, str] = {
+    "app_mention": "app_mentions:read",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,8 +151,23 @@ class WorkspaceConfig:
     groups: tuple[GroupSpec, ...] = field(default_factory=_default_groups)
     subscribed_events: tuple[str, ...] = ("app_mention", "message.channels")
     scopes: tuple[str, ...] = DEFAULT_SCOPES
+    # App Home settings, as in the manifest's features.app_home: the Home tab is off unless
+    # enabled; the Messages tab lets people write to the app ("on"), only read ("read_only"),
+    # or is hidden ("off": the app cannot post into its DMs either).
+    home_tab_enabled: bool = False
+    messages_tab: Literal["on", "read_only", "off"] = "on"
+    # Message metadata event types the app declared in its manifest: readers get their
+    # event_payload without asking for include_all_metadata.
+    declared_metadata_events: tuple[str, ...] = ()
     timing: Timing = field(default_factory=Timing)
     max_sockets: int = 10
     rate_limits: bool = False
     delivery: Literal["random", "round_robin"] = "random"
     seed: int | None = None
+
+    def __post_init__(self) -> None:
+        # Slack's app settings refuse a bot event whose scope the app lacks; so does this.
+        for event in self.subscribed_events:
+            needed = EVENT_SCOPES.get(event)
+            if needed is not None and needed not in self.scopes:
+                raise ValueError(f"subscribing to {event} needs the {needed} scope")

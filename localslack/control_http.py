@@ -1,63 +1,22 @@
-"""HTTP control API under /_control/: the in-process Controls methods, as JSON over HTTP."""
+"""HTTP control API under /_control/: the in-process Controls methods, as JSON over HTTP
+(the AI-app surfaces are in control_http_agents.py, chaos in control_http_chaos.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from aiohttp import web
 
+from localslack.control_http_agents import agent_routes
+from localslack.control_http_chaos import chaos_routes
+from localslack.control_http_kit import Route as _Route
+from localslack.control_http_kit import guard as _guard
+from localslack.control_http_kit import ok as _ok
+from localslack.control_http_kit import opt_bool as _opt_bool
+from localslack.control_http_kit import opt_int
+from localslack.control_http_kit import params as _params
+from localslack.control_http_kit import required as _required
 from localslack.controls import Controls
-from localslack.errors import ControlError, SlackError
 
 __all__ = ["control_routes"]
-
-_Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-async def _params(request: web.Request) -> dict[str, Any]:
-    params: dict[str, Any] = {key: request.query.get(key) for key in request.query}
-    if request.body_exists:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ControlError("invalid_json") from None
-        if not isinstance(body, dict):
-            raise ControlError("invalid_json", "expected an object")
-        params.update(body)
-    return params
-
-
-def _opt_bool(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    return str(value).lower() in ("1", "true", "yes")
-
-
-def _required(params: dict[str, Any], *names: str) -> list[str]:
-    missing = [n for n in names if not params.get(n)]
-    if missing:
-        raise ControlError("missing_argument", ", ".join(missing))
-    return [str(params[n]) for n in names]
-
-
-def _ok(**data: Any) -> web.Response:
-    return web.json_response({"ok": True, **data})
-
-
-def _guard(handler: _Route) -> _Route:
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ControlError as exc:
-            body = {"ok": False, "error": exc.code, "detail": exc.detail}
-            return web.json_response(body, status=exc.status)
-        except SlackError as exc:
-            return web.json_response(exc.body(), status=400)
-        except TimeoutError:
-            return web.json_response({"ok": False, "error": "timeout"}, status=408)
-
-    return guarded
 
 
 def control_routes(server: Controls) -> list[web.RouteDef]:
@@ -169,13 +128,16 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
     async def add_fault(request: web.Request) -> web.Response:
         p = await _params(request)
         (method,) = _required(p, "method")
-        retry_after = p.get("retry_after")
+        # "count": null (or "always": true) means every call, until cleared.
+        always = _opt_bool(p.get("always")) or ("count" in p and p["count"] is None)
         fault = server.inject_fault(
             method=method,
             error=p.get("error"),
-            count=int(p.get("count") or 1),
-            status=int(p.get("status") or 200),
-            retry_after=None if retry_after is None else int(retry_after),
+            count=None if always else (opt_int(p.get("count")) or 1),
+            status=opt_int(p.get("status")) or 200,
+            retry_after=opt_int(p.get("retry_after")),
+            after_commit=bool(_opt_bool(p.get("after_commit"))),
+            drop_connection=bool(_opt_bool(p.get("drop_connection"))),
         )
         return _ok(fault=fault.to_dict())
 
@@ -247,4 +209,5 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         ("GET", "/files", files),
         ("GET", "/files/{file_id}", file_content),
     ]
+    table += agent_routes(server) + chaos_routes(server)
     return [web.route(verb, f"/_control{path}", _guard(handler)) for verb, path, handler in table]

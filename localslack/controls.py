@@ -1,19 +1,25 @@
 """The in-process control API: act as humans and break things on purpose (observing lives in
-observe.py)."""
+observe.py and observe_agents.py, seeded chaos in controls_chaos.py)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
+from localslack.controls_chaos import ChaosControls
+from localslack.deliveries import Delivery
 from localslack.errors import ControlError
-from localslack.faults import Fault
+from localslack.faults import SURFACE_ERRORS, Fault, SurfaceError
 from localslack.interactions import Interaction
 from localslack.methods_reactions import apply_reaction
 from localslack.observe import Observations
+from localslack.observe_agents import AgentObservations
 from localslack.records import Channel
+from localslack.view_actions import click_view_button
 
 __all__ = ["Controls"]
 
 
-class Controls(Observations):
+class Controls(ChaosControls, AgentObservations, Observations):
     """Mixed into LocalSlack; the HTTP control routes call exactly these methods."""
 
     # -- acting as humans ---------------------------------------------------------------------
@@ -26,6 +32,9 @@ class Controls(Observations):
             raise ControlError("channel_not_found", channel, status=404)
         if user not in chan.members:
             raise ControlError("not_in_channel", f"{user} is not a member of {chan.id}")
+        if chan.is_im and self._rt.config.messages_tab != "on":
+            # Slack lets people read a read-only (or hidden) Messages tab but not write in it.
+            raise ControlError("messages_tab_read_only", f"{user} cannot write to the app")
         return chan
 
     async def post_message(
@@ -83,6 +92,67 @@ class Controls(Observations):
             command=command, user=user, channel=channel, text=text
         )
 
+    async def open_app_home(
+        self, *, user: str, tab: Literal["home", "messages"] = "home"
+    ) -> Delivery | None:
+        """The person opens the app's Home (or Messages) tab: `app_home_opened`, when the app
+        subscribes to it (None otherwise)."""
+        return await self._rt.homes.open(user=user, tab=tab)
+
+    async def click_view_button(
+        self,
+        *,
+        user: str,
+        view_id: str | None = None,
+        action_id: str | None = None,
+        value: str | None = None,
+        block_id: str | None = None,
+    ) -> Interaction:
+        """Click a button in the person's Home tab (or, with `view_id`, an open modal)."""
+        return await click_view_button(
+            self._rt,
+            user=user,
+            view_id=view_id,
+            action_id=action_id,
+            value=value,
+            block_id=block_id,
+        )
+
+    async def stop_agent_session(
+        self, *, user: str, channel: str, thread_ts: str
+    ) -> Delivery | None:
+        """The person clicks the stop button of the thread's processing agent session: its
+        streams stop and `agent_session_stopped` goes out. The session's status stays as it
+        is (the app must move it). Refused where Slack shows no stop button."""
+        rt = self._rt
+        if user not in rt.workspace.users:
+            raise ControlError("user_not_found", user, status=404)
+        chan = rt.workspace.channel(channel)
+        if chan is None or (chan.is_private and user not in chan.members):
+            raise ControlError("channel_not_found", channel, status=404)
+        parent = rt.workspace.thread_parent(chan.id, thread_ts)
+        session = (
+            None if parent is None else rt.sessions.get(channel=chan.id, thread_ts=parent["ts"])
+        )
+        if session is None:
+            raise ControlError("no_agent_session", f"{chan.id}/{thread_ts}", status=404)
+        if session.status != "processing":
+            raise ControlError("no_stop_button", f"the session is {session.status}, not processing")
+        if not rt.events.subscribed("agent_session_stopped"):
+            raise ControlError(
+                "no_stop_button", "the app does not subscribe to agent_session_stopped"
+            )
+        stopped = rt.streams.in_thread(channel=chan.id, thread_ts=session.thread_ts)
+        for record in stopped:
+            rt.streams.stop(record, by="user")
+        rt.sessions.stop_clicked(session, user=user)
+        return await rt.events.agent_session_stopped(
+            user=user,
+            channel=chan.id,
+            thread_ts=session.thread_ts,
+            streaming_message_ts=[r.ts for r in stopped],
+        )
+
     # -- resetting and breaking things --------------------------------------------------------
 
     def clear_calls(self) -> None:
@@ -93,13 +163,49 @@ class Controls(Observations):
         *,
         method: str,
         error: str | None = None,
-        count: int = 1,
+        count: int | None = 1,
         status: int = 200,
         retry_after: int | None = None,
+        after_commit: bool = False,
+        drop_connection: bool = False,
     ) -> Fault:
+        """The next `count` calls of `method` (every call with None; "*" for any method)
+        fail. With `after_commit` the method takes effect first (the message is stored and
+        announced) and only the answer fails: `status` (say 500) or, with
+        `drop_connection`, no answer at all. See faults.py."""
         return self._api.faults.add(
-            method=method, error=error, count=count, status=status, retry_after=retry_after
+            method=method,
+            error=error,
+            count=count,
+            status=status,
+            retry_after=retry_after,
+            after_commit=after_commit,
+            drop_connection=drop_connection,
         )
+
+    def lack_surface(
+        self, *, method: str, error: SurfaceError = "unknown_method", needed: str | None = None
+    ) -> Fault:
+        """From now on `method` answers as in a workspace without it, until
+        :meth:`clear_faults` (or :meth:`remove_fault`): `unknown_method`,
+        `not_allowed_token_type`, `feature_not_enabled`, or `missing_scope` with `needed`
+        (default: the method's own scope) and the `provided` scopes."""
+        if error not in SURFACE_ERRORS:
+            raise ControlError("invalid_error", f"{error!r}: one of {', '.join(SURFACE_ERRORS)}")
+        extra: dict[str, str] = {}
+        if error == "unknown_method":
+            extra["req_method"] = method
+        elif error == "missing_scope":
+            scopes = self._api.scopes_for(method)
+            wanted = needed or (scopes[0] if scopes else None)
+            if wanted is None:
+                raise ControlError("missing_argument", f"needed: {method} declares no scope")
+            extra["needed"] = wanted
+            extra["provided"] = ",".join(self._rt.config.scopes)
+        return self._api.faults.add(method=method, error=error, count=None, extra=extra)
+
+    def remove_fault(self, fault: Fault) -> None:
+        self._api.faults.remove(fault)
 
     def clear_faults(self) -> None:
         self._api.faults.clear()

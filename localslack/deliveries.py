@@ -35,6 +35,8 @@ class Delivery:
     timed_out: bool = False
     user_saw_error: bool = False
     redelivered_as: str | None = None
+    # Set on the extra copies a chaos test asked for (see chaos.py): the first envelope's id.
+    duplicate_of: str | None = None
     extra: JSON = field(default_factory=dict)
 
     def envelope(self) -> JSON:
@@ -83,6 +85,7 @@ class Delivery:
             "timed_out": self.timed_out,
             "user_saw_error": self.user_saw_error,
             "redelivered_as": self.redelivered_as,
+            "duplicate_of": self.duplicate_of,
             "created_at": self.created_at,
             "sent_at": self.sent_at,
             "acked_at": self.acked_at,

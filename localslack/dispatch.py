@@ -1,4 +1,5 @@
-"""Envelope delivery: pick a live socket (or queue), time the ack, redeliver or give up."""
+"""Envelope delivery: pick a live socket (or queue), time the ack, redeliver or give up; and,
+when a chaos test asks (chaos.py), send new events more than once and drop sockets."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from localslack.background import Background
+from localslack.chaos import Chaos
 from localslack.config import WorkspaceConfig
 from localslack.deliveries import Delivery, DeliveryLog
 from localslack.ids import Clock, IdSource
@@ -41,6 +43,7 @@ class Dispatcher:
         background: Background,
         live: Callable[[], Sequence[Outlet]],
         send: Callable[[Outlet, JSON], Awaitable[bool]],
+        chaos: Chaos,
     ) -> None:
         self._config = config
         self._timing = config.timing
@@ -50,6 +53,7 @@ class Dispatcher:
         self._background = background
         self._live = live
         self._send = send
+        self._chaos = chaos
         self._queue: deque[Delivery] = deque()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._round_robin = 0
@@ -65,6 +69,29 @@ class Dispatcher:
         event_id: str | None = None,
         retry_attempt: int = 0,
     ) -> Delivery:
+        delivery = self._new(type, payload, accepts_response_payload, event_id, retry_attempt)
+        await self._dispatch(delivery)
+        copies = self._chaos.copies() if type == "events_api" and not retry_attempt else 1
+        extra = [
+            self._new(type, payload, accepts_response_payload, event_id, 0)
+            for _ in range(copies - 1)
+        ]
+        for duplicate in extra:
+            duplicate.duplicate_of = delivery.envelope_id
+            await self._dispatch(duplicate)
+        if extra:
+            ids = [delivery.envelope_id, *(d.envelope_id for d in extra)]
+            self._chaos.duplicated(event_id=event_id, envelope_ids=ids)
+        return delivery
+
+    def _new(
+        self,
+        type: str,
+        payload: JSON,
+        accepts_response_payload: bool,
+        event_id: str | None,
+        retry_attempt: int,
+    ) -> Delivery:
         delivery = Delivery(
             envelope_id=self._ids.envelope_id(),
             type=type,
@@ -76,7 +103,6 @@ class Dispatcher:
             retry_reason="timeout" if retry_attempt else "",
         )
         self.log.add(delivery)
-        await self._dispatch(delivery)
         return delivery
 
     def _pick(self, live: Sequence[Outlet]) -> Outlet:
@@ -86,16 +112,27 @@ class Dispatcher:
         return self._rng.choice(live)
 
     async def _dispatch(self, delivery: Delivery) -> None:
+        drop_at = self._chaos.drop_point()
         while live := self._live():
             sock = self._pick(live)
+            if drop_at == "before_send":
+                drop_at = None
+                self._drop(sock.id, "before_send", delivery)
+                continue
             if await self._send(sock, delivery.envelope()):
                 delivery.sent_at = self._clock()
                 delivery.socket_id = sock.id
                 self._arm_timer(delivery)
                 self.log.changed(delivery)
+                if drop_at == "after_send":
+                    self._drop(sock.id, "after_send", delivery)
                 return
         # Nobody is listening: Slack holds the envelope until an app connection appears.
         self._queue.append(delivery)
+
+    def _drop(self, socket_id: str, trigger: str, delivery: Delivery) -> None:
+        ids = self._chaos.drop(socket_id)
+        self._chaos.dropped(trigger=trigger, socket_ids=ids, envelope_id=delivery.envelope_id)
 
     async def flush(self) -> None:
         while self._queue and self._live():

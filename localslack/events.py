@@ -1,4 +1,11 @@
-"""Events API payloads generated from workspace changes, filtered by the app's subscriptions."""
+"""Events API payloads generated from workspace changes, filtered by the app's subscriptions.
+
+Message events go out as ``message.channels``, ``message.groups`` (private channels,
+``channel_type: "group"``) or ``message.im`` (DMs with the app, ``channel_type: "im"``),
+each only when subscribed (and the config refuses a subscription without its scope). A DM
+never yields ``app_mention``. Message metadata travels in message events without its
+``event_payload`` unless the app declared the event type (see metadata.py). Besides messages:
+reactions, ``app_home_opened`` and ``agent_session_stopped``."""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import random
 from localslack.config import WorkspaceConfig
 from localslack.deliveries import Delivery
 from localslack.ids import Clock, IdSource, TsSource
+from localslack.metadata import visible_metadata
 from localslack.records import JSON, Channel
 from localslack.socketmode import SocketHub
 from localslack.textfmt import mentioned_users
@@ -48,7 +56,17 @@ class EventPublisher:
         return name in self._config.subscribed_events
 
     def _message_subscription(self, channel: Channel) -> str:
+        if channel.is_im:
+            return "message.im"
         return "message.groups" if channel.is_private else "message.channels"
+
+    def _wants_messages(self, channel: Channel) -> bool:
+        return self._can_see(channel) and self.subscribed(self._message_subscription(channel))
+
+    def _shown(self, message: JSON) -> JSON:
+        return visible_metadata(
+            message, include_all=False, declared=self._config.declared_metadata_events
+        )
 
     def _can_see(self, channel: Channel) -> bool:
         # Slack only sends message events for conversations the app's bot user is in.
@@ -90,8 +108,9 @@ class EventPublisher:
         )
 
     def _message_event(self, channel: Channel, message: JSON) -> JSON:
-        event = {k: copy.deepcopy(v) for k, v in message.items() if k not in _HISTORY_ONLY}
-        event.update(channel=channel.id, event_ts=message["ts"], channel_type="channel")
+        shown = self._shown(message)
+        event = {k: copy.deepcopy(v) for k, v in shown.items() if k not in _HISTORY_ONLY}
+        event.update(channel=channel.id, event_ts=message["ts"], channel_type=channel.channel_type)
         if message.get("files"):
             event["subtype"] = "file_share"
         # A parent message carries thread_ts only once it has replies; the event is for the
@@ -104,12 +123,13 @@ class EventPublisher:
         """`message` (if subscribed) and, for a human mentioning the bot, `app_mention`."""
         events: list[JSON] = []
         visible = self._can_see(channel)
-        if visible and self.subscribed(self._message_subscription(channel)):
+        if self._wants_messages(channel):
             events.append(self._message_event(channel, message))
         author = message.get("user")
         is_human = "bot_id" not in message and author != self._config.bot.user_id
         if (
             visible
+            and not channel.is_im
             and is_human
             and self.subscribed("app_mention")
             and self._config.bot.user_id in mentioned_users(str(message.get("text", "")))
@@ -138,38 +158,38 @@ class EventPublisher:
         return event
 
     async def message_changed(self, channel: Channel, new: JSON, previous: JSON) -> None:
-        if not (self._can_see(channel) and self.subscribed(self._message_subscription(channel))):
+        if not self._wants_messages(channel):
             return
         now = self._ts.next()
         await self._publish(
             {
                 "type": "message",
                 "subtype": "message_changed",
-                "message": copy.deepcopy(new),
-                "previous_message": copy.deepcopy(previous),
+                "message": self._shown(new),
+                "previous_message": self._shown(previous),
                 "channel": channel.id,
                 "hidden": True,
                 "ts": now,
                 "event_ts": now,
-                "channel_type": "channel",
+                "channel_type": channel.channel_type,
             }
         )
 
     async def message_deleted(self, channel: Channel, previous: JSON) -> None:
-        if not (self._can_see(channel) and self.subscribed(self._message_subscription(channel))):
+        if not self._wants_messages(channel):
             return
         now = self._ts.next()
         await self._publish(
             {
                 "type": "message",
                 "subtype": "message_deleted",
-                "previous_message": copy.deepcopy(previous),
+                "previous_message": self._shown(previous),
                 "channel": channel.id,
                 "hidden": True,
                 "deleted_ts": previous["ts"],
                 "ts": now,
                 "event_ts": now,
-                "channel_type": "channel",
+                "channel_type": channel.channel_type,
             }
         )
 
@@ -186,6 +206,41 @@ class EventPublisher:
                 "reaction": name,
                 "item_user": message.get("user"),
                 "item": {"type": "message", "channel": channel.id, "ts": message["ts"]},
+                "event_ts": self._ts.next(),
+            }
+        )
+
+    async def app_home_opened(
+        self, *, user: str, channel: str, tab: str, view: JSON | None
+    ) -> Delivery | None:
+        """A person opened the app's Home (``tab="home"``) or Messages tab; `view` is their
+        published Home tab, sent only for the home tab and only once one was published."""
+        if not self.subscribed("app_home_opened"):
+            return None
+        event: JSON = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": channel,
+            "tab": tab,
+            "event_ts": self._ts.next(),
+        }
+        if view is not None and tab == "home":
+            event["view"] = view
+        return await self._publish(event)
+
+    async def agent_session_stopped(
+        self, *, user: str, channel: str, thread_ts: str, streaming_message_ts: list[str]
+    ) -> Delivery | None:
+        """A person clicked the stop button of a processing agent session."""
+        if not self.subscribed("agent_session_stopped"):
+            return None
+        return await self._publish(
+            {
+                "type": "agent_session_stopped",
+                "user": user,
+                "channel": channel,
+                "thread_ts": thread_ts,
+                "streaming_message_ts": list(streaming_message_ts),
                 "event_ts": self._ts.next(),
             }
         )

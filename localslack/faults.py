@@ -1,11 +1,28 @@
-"""Scripted Web API failures: "the next N calls of method X fail like this"."""
+"""Scripted Web API failures: "the next N calls of method X fail like this" (or every call).
+
+A fault fires either before the method runs (nothing happens on Slack's side: the usual
+error) or, with ``after_commit``, after it ran: the message is stored and its events go out,
+but the client gets the error, which is the case where a client that retries posts twice.
+``drop_connection`` closes the TCP connection instead of answering (slack_sdk's default
+connection-error handler then retries once on its own). A workspace that lacks a surface
+is a fault that never runs out (``count=None``) with the error such a workspace gives.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
-__all__ = ["Fault", "FaultInjector"]
+from localslack.errors import SlackError
+
+__all__ = ["SURFACE_ERRORS", "Fault", "FaultInjector", "SurfaceError"]
+
+# What a workspace without a method answers, as the fallback paths of apps meet it.
+SurfaceError = Literal[
+    "unknown_method", "not_allowed_token_type", "feature_not_enabled", "missing_scope"
+]
+SURFACE_ERRORS: tuple[str, ...] = get_args(SurfaceError)
 
 
 @dataclass
@@ -14,10 +31,31 @@ class Fault:
     error: str
     status: int
     retry_after: int | None
-    remaining: int
+    # None: every matching call, for as long as the fault stays.
+    remaining: int | None
+    after_commit: bool = False
+    drop_connection: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    fired: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "method": self.method,
+            "error": self.error,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "remaining": self.remaining,
+            "after_commit": self.after_commit,
+            "drop_connection": self.drop_connection,
+            "extra": copy.deepcopy(self.extra),
+            "fired": self.fired,
+        }
+
+    def as_error(self) -> SlackError:
+        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        return SlackError(
+            self.error, status=self.status, headers=headers, extra=copy.deepcopy(self.extra)
+        )
 
 
 class FaultInjector:
@@ -29,12 +67,17 @@ class FaultInjector:
         *,
         method: str,
         error: str | None = None,
-        count: int = 1,
+        count: int | None = 1,
         status: int = 200,
         retry_after: int | None = None,
+        after_commit: bool = False,
+        drop_connection: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> Fault:
         """`method="*"` matches every method. A 429 defaults to error `ratelimited` and
         Retry-After 1, because that is the only shape Slack's clients know how to retry."""
+        if count is not None and count < 1:
+            raise ValueError("count must be at least 1 (or None for every call)")
         if status == 429:
             error = error or "ratelimited"
             retry_after = 1 if retry_after is None else retry_after
@@ -44,19 +87,28 @@ class FaultInjector:
             status=status,
             retry_after=retry_after,
             remaining=count,
+            after_commit=after_commit,
+            drop_connection=drop_connection,
+            extra=dict(extra or {}),
         )
         self._faults.append(fault)
         return fault
 
     def take(self, method: str) -> Fault | None:
         for fault in self._faults:
-            if fault.remaining > 0 and fault.method in (method, "*"):
-                fault.remaining -= 1
+            if fault.method in (method, "*") and (fault.remaining is None or fault.remaining > 0):
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                fault.fired += 1
                 return fault
         return None
+
+    def remove(self, fault: Fault) -> None:
+        if fault in self._faults:
+            self._faults.remove(fault)
 
     def clear(self) -> None:
         self._faults.clear()
 
     def pending(self) -> list[Fault]:
-        return [f for f in self._faults if f.remaining > 0]
+        return [f for f in self._faults if f.remaining is None or f.remaining > 0]

@@ -18,7 +18,7 @@ from localslack.socketmode import SocketHub
 from localslack.state import Workspace
 from localslack.views import Views
 
-__all__ = ["Interaction", "Interactions"]
+__all__ = ["Interaction", "Interactions", "find_button"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Interaction:
         }
 
 
-def _find_button(
+def find_button(
     blocks: list[Any], *, action_id: str | None, value: str | None, block_id: str | None
 ) -> tuple[str, JSON]:
     for block in blocks:
@@ -95,6 +95,10 @@ class Interactions:
     def _team(self) -> JSON:
         return {"id": self._config.team_id, "domain": self._config.team_domain}
 
+    def base_payload(self, kind: str, user: str) -> JSON:
+        """The fields every interaction payload of `kind` from `user` starts with."""
+        return self._common(kind, user)
+
     def _common(self, kind: str, user: str) -> JSON:
         return {
             "type": kind,
@@ -129,7 +133,7 @@ class Interactions:
             if item is None or item.channel != chan.id:
                 raise ControlError("message_not_found", f"{channel}/{ts}", status=404)
             source, thread_ts, is_ephemeral = item.message, item.thread_ts, True
-        found_block, button = _find_button(
+        found_block, button = find_button(
             source.get("blocks") or [], action_id=action_id, value=value, block_id=block_id
         )
         container: JSON = {

@@ -1,4 +1,5 @@
-"""Posting, editing and deleting messages: state changes plus the events they cause."""
+"""Posting, editing and deleting messages: state changes plus the events they cause (and the
+thread status a reply from the app clears)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from localslack.ids import IdSource
 from localslack.records import JSON, Channel, Ephemeral
 from localslack.state import Workspace
 from localslack.textfmt import escape_user_text, rich_text_blocks
+from localslack.thread_status import ThreadStatuses
 
 __all__ = ["MessageOps"]
 
@@ -25,11 +27,13 @@ class MessageOps:
         workspace: Workspace,
         events: EventPublisher,
         ids: IdSource,
+        statuses: ThreadStatuses,
     ) -> None:
         self._config = config
         self._ws = workspace
         self._events = events
         self._ids = ids
+        self._statuses = statuses
 
     # -- shaping ------------------------------------------------------------------------------
 
@@ -124,6 +128,8 @@ class MessageOps:
         self._ws.store(channel.id, message)
         if parent is not None:
             self._ws.refresh_thread_summary(channel.id, parent)
+            if "bot_id" in message:
+                self._statuses.replied(channel=channel.id, thread_ts=parent["ts"])
         self._ws.published(channel.id, message)
         await self._events.message_posted(channel, message)
         return message
@@ -136,6 +142,7 @@ class MessageOps:
         text: str | None,
         blocks: list[Any] | None,
         attachments: list[Any] | None,
+        metadata: JSON | None = None,
     ) -> JSON:
         message = self._ws.get(channel.id, ts)
         if message is None:
@@ -143,6 +150,8 @@ class MessageOps:
         previous = copy.deepcopy(message)
         if text is not None:
             message["text"] = text
+        if metadata is not None:
+            message["metadata"] = metadata
         # chat.update keeps the old blocks/attachments unless new ones (possibly empty) are given.
         if blocks is not None:
             if blocks:

@@ -1,32 +1,36 @@
-"""chat.* methods."""
+"""chat.* methods (the streaming ones are in methods_stream.py)."""
 
 from __future__ import annotations
 
-import copy
-
 from localslack.errors import SlackError
+from localslack.metadata import parse_metadata, visible_metadata
 from localslack.methods_common import content, require_channel, require_member
 from localslack.records import JSON
 from localslack.runtime import Runtime
 from localslack.webapi import ApiRequest, Method
 
-__all__ = ["METHODS"]
+__all__ = ["METHODS", "shown"]
+
+
+def shown(rt: Runtime, message: JSON) -> JSON:
+    """A message as a chat.* response carries it (metadata without its payload)."""
+    return visible_metadata(message, include_all=False, declared=rt.config.declared_metadata_events)
 
 
 async def post_message(rt: Runtime, req: ApiRequest) -> JSON:
     channel = require_channel(rt, req.args)
     require_member(rt, channel, posting=True)
     body = content(req.args)
-    metadata = req.args.get("metadata")
+    metadata = parse_metadata(req.args.get("metadata"))
     message = await rt.messages.post_bot(
         channel,
         text=body.text,
         blocks=body.blocks,
         attachments=body.attachments,
         thread_ts=req.args.text("thread_ts"),
-        extra={"metadata": metadata} if isinstance(metadata, dict) else None,
+        extra={"metadata": metadata} if metadata is not None else None,
     )
-    return {"channel": channel.id, "ts": message["ts"], "message": copy.deepcopy(message)}
+    return {"channel": channel.id, "ts": message["ts"], "message": shown(rt, message)}
 
 
 def _own_message(rt: Runtime, channel_id: str, ts: str | None, *, denied: str) -> JSON:
@@ -44,13 +48,18 @@ async def update(rt: Runtime, req: ApiRequest) -> JSON:
     _own_message(rt, channel.id, ts, denied="cant_update_message")
     body = content(req.args)
     message = await rt.messages.update(
-        channel, ts or "", text=body.text, blocks=body.blocks, attachments=body.attachments
+        channel,
+        ts or "",
+        text=body.text,
+        blocks=body.blocks,
+        attachments=body.attachments,
+        metadata=parse_metadata(req.args.get("metadata")),
     )
     return {
         "channel": channel.id,
         "ts": message["ts"],
         "text": message.get("text", ""),
-        "message": copy.deepcopy(message),
+        "message": shown(rt, message),
     }
 
 
@@ -99,9 +108,9 @@ async def get_permalink(rt: Runtime, req: ApiRequest) -> JSON:
 
 
 METHODS: dict[str, Method] = {
-    "chat.postMessage": Method(post_message),
-    "chat.update": Method(update),
-    "chat.delete": Method(delete),
-    "chat.postEphemeral": Method(post_ephemeral),
+    "chat.postMessage": Method(post_message, scopes=("chat:write",)),
+    "chat.update": Method(update, scopes=("chat:write",)),
+    "chat.delete": Method(delete, scopes=("chat:write",)),
+    "chat.postEphemeral": Method(post_ephemeral, scopes=("chat:write",)),
     "chat.getPermalink": Method(get_permalink),
 }

@@ -1,4 +1,5 @@
-"""Checks shared by Web API methods: channel access and message content validation."""
+"""Checks shared by Web API methods: scopes, required arguments, channel access and message
+content validation."""
 
 from __future__ import annotations
 
@@ -11,9 +12,51 @@ from localslack.records import Channel
 from localslack.runtime import Runtime
 from localslack.webapi import Args
 
-__all__ = ["MAX_TEXT_LENGTH", "Content", "content", "require_channel", "require_member"]
+__all__ = [
+    "MAX_TEXT_LENGTH",
+    "Content",
+    "content",
+    "history_scope",
+    "invalid_arguments",
+    "require_args",
+    "require_channel",
+    "require_member",
+    "require_scope",
+]
 
 MAX_TEXT_LENGTH = 40_000
+
+
+def missing_scope(rt: Runtime, needed: str) -> SlackError:
+    return SlackError(
+        "missing_scope", extra={"needed": needed, "provided": ",".join(rt.config.scopes)}
+    )
+
+
+def require_scope(rt: Runtime, *any_of: str) -> None:
+    """Slack's `missing_scope` (with `needed` and `provided`) unless one of the scopes is held."""
+    if any_of and not any(scope in rt.config.scopes for scope in any_of):
+        raise missing_scope(rt, any_of[0])
+
+
+def history_scope(channel: Channel) -> str:
+    """The scope reading a conversation's messages takes."""
+    if channel.is_im:
+        return "im:history"
+    return "groups:history" if channel.is_private else "channels:history"
+
+
+def invalid_arguments(*messages: str) -> SlackError:
+    """Slack's answer to arguments that break a method's schema."""
+    return SlackError(
+        "invalid_arguments", extra={"response_metadata": {"messages": list(messages)}}
+    )
+
+
+def require_args(args: Args, *names: str) -> None:
+    missing = [n for n in names if args.get(n) is None]
+    if missing:
+        raise invalid_arguments(*(f"[ERROR] missing required field: {n}" for n in missing))
 
 
 def require_channel(rt: Runtime, args: Args, *, key: str = "channel") -> Channel:
@@ -26,6 +69,8 @@ def require_channel(rt: Runtime, args: Args, *, key: str = "channel") -> Channel
 
 def require_member(rt: Runtime, channel: Channel, *, posting: bool = False) -> None:
     if rt.config.bot.user_id in channel.members:
+        if posting and channel.is_im and rt.config.messages_tab == "off":
+            raise SlackError("messages_tab_disabled")
         return
     if posting and "chat:write.public" in rt.config.scopes and not channel.is_private:
         return

@@ -1,4 +1,8 @@
-"""conversations.* read methods."""
+"""conversations.* methods: reading (history, replies, info, members) and opening a DM.
+
+Reading takes the scope of the conversation's kind (channels:, groups: or im:history;
+channels:, groups: or im:read for info and members). Message metadata comes back without its
+``event_payload`` unless ``include_all_metadata`` is true (see metadata.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +10,14 @@ import base64
 import copy
 
 from localslack.errors import SlackError
-from localslack.methods_common import require_channel, require_member
-from localslack.records import JSON
+from localslack.metadata import visible_metadata
+from localslack.methods_common import (
+    history_scope,
+    require_channel,
+    require_member,
+    require_scope,
+)
+from localslack.records import JSON, Channel
 from localslack.runtime import Runtime
 from localslack.webapi import ApiRequest, Args, Method
 
@@ -53,8 +63,21 @@ def _in_window(message: JSON, args: Args) -> bool:
     return latest is None or ts < latest or (ts == latest and inclusive)
 
 
+def _read_scope(channel: Channel) -> str:
+    if channel.is_im:
+        return "im:read"
+    return "groups:read" if channel.is_private else "channels:read"
+
+
+def _shown(rt: Runtime, messages: list[JSON], args: Args) -> list[JSON]:
+    include_all = args.flag("include_all_metadata")
+    declared = rt.config.declared_metadata_events
+    return [visible_metadata(m, include_all=include_all, declared=declared) for m in messages]
+
+
 async def info(rt: Runtime, req: ApiRequest) -> JSON:
     channel = require_channel(rt, req.args)
+    require_scope(rt, _read_scope(channel))
     data = channel.info(viewer=rt.config.bot.user_id)
     if req.args.flag("include_num_members"):
         data["num_members"] = len(channel.members)
@@ -63,6 +86,7 @@ async def info(rt: Runtime, req: ApiRequest) -> JSON:
 
 async def replies(rt: Runtime, req: ApiRequest) -> JSON:
     channel = require_channel(rt, req.args)
+    require_scope(rt, history_scope(channel))
     require_member(rt, channel)
     ts = req.args.text("ts")
     if ts is None:
@@ -73,22 +97,42 @@ async def replies(rt: Runtime, req: ApiRequest) -> JSON:
         raise SlackError("thread_not_found")
     thread = [parent, *rt.workspace.replies(channel.id, parent["ts"])]
     thread = [m for m in thread if m is parent or _in_window(m, req.args)]
-    return _page(thread, req.args, default_limit=1000, key="messages")
+    return _page(_shown(rt, thread, req.args), req.args, default_limit=1000, key="messages")
 
 
 async def history(rt: Runtime, req: ApiRequest) -> JSON:
     channel = require_channel(rt, req.args)
+    require_scope(rt, history_scope(channel))
     require_member(rt, channel)
     top_level = [
         m
         for m in reversed(rt.workspace.messages(channel.id))
         if m.get("thread_ts") in (None, m["ts"]) and _in_window(m, req.args)
     ]
-    return _page(top_level, req.args, default_limit=100, key="messages")
+    return _page(_shown(rt, top_level, req.args), req.args, default_limit=100, key="messages")
+
+
+async def open_conversation(rt: Runtime, req: ApiRequest) -> JSON:
+    """conversations.open for one person: the DM between them and the app. (Group DMs and
+    reopening by `channel` are not modelled.)"""
+    users = [u for u in (req.args.text("users") or "").split(",") if u]
+    if not users:
+        raise SlackError("users_list_not_supplied")
+    if len(users) > 1:
+        raise SlackError("not_implemented", extra={"detail": "localslack opens 1:1 DMs only"})
+    if not rt.workspace.is_user(users[0]) or users[0] == rt.config.bot.user_id:
+        raise SlackError("user_not_found")
+    channel = rt.workspace.channel(users[0])
+    if channel is None:
+        raise SlackError("user_not_found")
+    # Every DM with the app exists from the start, so Slack's "already open" answer applies.
+    found = channel.info(viewer=rt.config.bot.user_id) if req.args.flag("return_im") else {}
+    return {"no_op": True, "already_open": True, "channel": {"id": channel.id, **found}}
 
 
 async def members(rt: Runtime, req: ApiRequest) -> JSON:
     channel = require_channel(rt, req.args)
+    require_scope(rt, _read_scope(channel))
     everyone = [{"id": uid} for uid in sorted(channel.members)]
     page = _page(everyone, req.args, default_limit=100, key="members")
     page["members"] = [m["id"] for m in page["members"]]
@@ -101,4 +145,5 @@ METHODS: dict[str, Method] = {
     "conversations.replies": Method(replies),
     "conversations.history": Method(history),
     "conversations.members": Method(members),
+    "conversations.open": Method(open_conversation, scopes=("im:write",)),
 }

@@ -87,8 +87,8 @@ async def usergroups_users_list(rt: Runtime, req: ApiRequest) -> JSON:
 METHODS: dict[str, Method] = {
     "auth.test": Method(auth_test),
     "apps.connections.open": Method(connections_open, token="app"),
-    "users.info": Method(users_info),
-    "users.list": Method(users_list),
-    "usergroups.list": Method(usergroups_list),
-    "usergroups.users.list": Method(usergroups_users_list),
+    "users.info": Method(users_info, scopes=("users:read",)),
+    "users.list": Method(users_list, scopes=("users:read",)),
+    "usergroups.list": Method(usergroups_list, scopes=("usergroups:read",)),
+    "usergroups.users.list": Method(usergroups_users_list, scopes=("usergroups:read",)),
 }

@@ -113,7 +113,7 @@ async def download(rt: Runtime, request: web.Request) -> web.Response:
 
 
 METHODS: dict[str, Method] = {
-    "files.getUploadURLExternal": Method(get_upload_url),
-    "files.completeUploadExternal": Method(complete_upload),
-    "files.info": Method(file_info),
+    "files.getUploadURLExternal": Method(get_upload_url, scopes=("files:write",)),
+    "files.completeUploadExternal": Method(complete_upload, scopes=("files:write",)),
+    "files.info": Method(file_info, scopes=("files:read",)),
 }

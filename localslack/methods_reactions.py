@@ -67,4 +67,7 @@ async def remove(rt: Runtime, req: ApiRequest) -> JSON:
     return await _react(rt, req, added=False)
 
 
-METHODS: dict[str, Method] = {"reactions.add": Method(add), "reactions.remove": Method(remove)}
+METHODS: dict[str, Method] = {
+    "reactions.add": Method(add, scopes=("reactions:write",)),
+    "reactions.remove": Method(remove, scopes=("reactions:write",)),
+}

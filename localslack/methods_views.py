@@ -1,4 +1,4 @@
-"""views.open / views.push / views.update."""
+"""views.open / views.push / views.update (modals) and views.publish (Home tabs, home.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,15 @@ async def update_view(rt: Runtime, req: ApiRequest) -> JSON:
     return {"view": record.to_api()}
 
 
+async def publish_view(rt: Runtime, req: ApiRequest) -> JSON:
+    record = rt.homes.publish(
+        user_id=req.args.text("user_id"), view=req.args.get("view"), hash=req.args.text("hash")
+    )
+    return {"view": record.to_api()}
+
+
 METHODS: dict[str, Method] = {
+    "views.publish": Method(publish_view),
     "views.open": Method(open_view),
     "views.push": Method(push_view),
     "views.update": Method(update_view),

@@ -44,7 +44,10 @@ class Observations:
                     "is_private": c.is_private,
                     "members": sorted(c.members),
                 }
-                for c in rt.workspace.channels.values()
+                for c in rt.workspace.named_channels()
+            ],
+            "ims": [
+                {"id": c.id, "user": c.im_user} for c in rt.workspace.channels.values() if c.is_im
             ],
             "groups": [
                 {"id": g.id, "handle": g.handle, "members": list(g.members)} for g in cfg.groups

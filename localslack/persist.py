@@ -1,10 +1,13 @@
 """An optional state file: the workspace survives a restart of LocalSlack.
 
-What a person would see in Slack is kept: channels (with members, topic and purpose),
-every message with its thread summary, reactions and edits, ephemeral messages, uploaded
-files (bytes as base64) and the last message timestamp, so new messages sort after the
-old ones whatever the clock says. What only lives for seconds or minutes in Slack is not:
-sockets and envelopes, trigger ids, response_urls, open modals, the API call log.
+What a person would see in Slack is kept: channels and DMs (with members, topic and
+purpose), every message with its thread summary, reactions, edits and metadata, ephemeral
+messages, uploaded files (bytes as base64), published Home tabs, streamed messages' tasks and
+chunks, and the last message timestamp, so new messages sort after the old ones whatever
+the clock says. What only lives for seconds or minutes in Slack is not: sockets and
+envelopes, trigger ids, response_urls, open modals, thread statuses, agent sessions, the API
+call log. A stream still open when the state was saved comes back ended (``expired``), as
+Slack ends streams their app abandoned.
 
 The file is one JSON document, replaced atomically (temporary file, fsync, rename). It is
 written shortly after changes (changes in one burst share a write) and on stop; it is read
@@ -23,8 +26,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from localslack.records import JSON, Channel, Ephemeral, StoredFile
+from localslack.records import JSON, Channel, Ephemeral, StoredFile, ViewRecord
 from localslack.runtime import Runtime
+from localslack.streams import StreamRecord
 
 __all__ = ["SCHEMA", "StateFile", "restore", "snapshot"]
 
@@ -45,6 +49,8 @@ def snapshot(rt: Runtime) -> JSON:
         "messages": {cid: ws.messages(cid) for cid in ws.channels},
         "ephemerals": [dataclasses.asdict(e) for e in ws.ephemerals if not e.deleted],
         "files": [_file_to_json(f) for f in ws.files.values() if f.completed],
+        "home_views": [dataclasses.asdict(v) for v in ws.home_views.values()],
+        "streams": [r.to_dict() for r in rt.streams.all()],
     }
 
 
@@ -84,6 +90,14 @@ def restore(rt: Runtime, data: JSON) -> None:
     for item in data.get("files", []):
         stored = _file_from_json(item)
         ws.files[stored.id] = stored
+    for item in data.get("home_views", []):
+        view = ViewRecord(**item)
+        ws.home_views[view.user] = view
+    for item in data.get("streams", []):
+        record = StreamRecord.from_dict(item)
+        if record.state == "streaming":
+            record.state, record.stopped_by = "stopped", "expired"
+        rt.streams.records[(record.channel, record.ts)] = record
     # Timestamps stay strictly increasing across restarts, even with a clock set back.
     ws.ts._last = max(ws.ts._last, int(data.get("last_ts") or 0))
 

@@ -49,6 +49,15 @@ METHOD_TIERS: dict[str, str] = {
     "files.getUploadURLExternal": "tier4",
     "files.completeUploadExternal": "tier4",
     "files.info": "tier4",
+    "views.publish": "tier4",
+    "conversations.open": "tier3",
+    # Slack's reference: startStream and stopStream Tier 2, appendStream Tier 4.
+    "chat.startStream": "tier2",
+    "chat.appendStream": "tier4",
+    "chat.stopStream": "tier2",
+    # "Special" for setStatus (undocumented numbers): generous, as for postMessage's bursts.
+    "assistant.threads.setStatus": "tier4",
+    "agents.sessions.setStatus": "tier3",
 }
 
 

@@ -13,6 +13,9 @@ JSON = dict[str, Any]
 
 @dataclass
 class Channel:
+    """A conversation: a public or private channel, or the DM (``is_im``) between one person
+    (``im_user``) and the app. Private channels may carry Slack's legacy ``G`` ids."""
+
     id: str
     name: str
     is_private: bool
@@ -21,14 +24,35 @@ class Channel:
     topic: str = ""
     purpose: str = ""
     creator: str = ""
+    is_im: bool = False
+    im_user: str = ""
+
+    @property
+    def channel_type(self) -> str:
+        """The `channel_type` of message events: im, group (private) or channel."""
+        if self.is_im:
+            return "im"
+        return "group" if self.is_private else "channel"
 
     def info(self, *, viewer: str) -> JSON:
         """conversations.info's `channel` object as seen by `viewer`."""
+        if self.is_im:
+            return {
+                "id": self.id,
+                "created": self.created,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": self.im_user,
+                "is_user_deleted": False,
+                "priority": 0,
+            }
+        # Private channels created before 2021 have G ids and is_group instead of is_channel.
+        legacy_group = self.is_private and self.id.startswith("G")
         return {
             "id": self.id,
             "name": self.name,
-            "is_channel": True,
-            "is_group": False,
+            "is_channel": not legacy_group,
+            "is_group": legacy_group,
             "is_im": False,
             "is_mpim": False,
             "is_private": self.is_private,
@@ -149,6 +173,8 @@ class ViewRecord:
 
     def to_api(self, *, state_values: JSON | None = None) -> JSON:
         d = self.definition
+        if d.get("type") == "home":
+            return self._home_api(state_values)
         return {
             "id": self.id,
             "team_id": self.team_id,
@@ -165,6 +191,30 @@ class ViewRecord:
             "submit": d.get("submit"),
             "previous_view_id": self.previous_view_id,
             "root_view_id": self.root_view_id,
+            "app_id": self.app_id,
+            "external_id": d.get("external_id", ""),
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+
+    def _home_api(self, state_values: JSON | None) -> JSON:
+        """A Home tab as views.publish and app_home_opened show it (no title or buttons)."""
+        d = self.definition
+        return {
+            "id": self.id,
+            "team_id": self.team_id,
+            "type": "home",
+            "close": None,
+            "submit": None,
+            "blocks": d.get("blocks", []),
+            "private_metadata": d.get("private_metadata", ""),
+            "callback_id": d.get("callback_id", ""),
+            "state": {"values": state_values or {}},
+            "hash": self.hash,
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "root_view_id": self.root_view_id,
+            "previous_view_id": None,
             "app_id": self.app_id,
             "external_id": d.get("external_id", ""),
             "app_installed_team_id": self.team_id,

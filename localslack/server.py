@@ -11,19 +11,24 @@ from types import TracebackType
 from aiohttp import web
 
 from localslack import (
+    methods_assistant,
     methods_chat,
     methods_conversations,
     methods_directory,
     methods_files,
     methods_reactions,
+    methods_stream,
     methods_views,
 )
 from localslack.addons import Addons
+from localslack.agent_sessions import AgentSessions
+from localslack.chaos import Chaos
 from localslack.config import WorkspaceConfig
 from localslack.control_http import control_routes
 from localslack.controls import Controls
 from localslack.events import EventPublisher
 from localslack.faults import FaultInjector
+from localslack.home import HomeTabs
 from localslack.ids import Clock, IdSource, TsSource, system_clock
 from localslack.interactions import Interactions
 from localslack.messages import MessageOps
@@ -32,6 +37,8 @@ from localslack.responseurl import ResponseUrls
 from localslack.runtime import Runtime
 from localslack.socketmode import SocketHub
 from localslack.state import Workspace
+from localslack.streams import Streams
+from localslack.thread_status import ThreadStatuses
 from localslack.ui import UiOptions
 from localslack.views import Views
 from localslack.webapi import Method, WebApi
@@ -47,6 +54,8 @@ def _all_methods() -> dict[str, Method]:
         **methods_reactions.METHODS,
         **methods_views.METHODS,
         **methods_files.METHODS,
+        **methods_assistant.METHODS,
+        **methods_stream.METHODS,
     }
 
 
@@ -76,9 +85,13 @@ class LocalSlack(Controls):
         ids = IdSource(rng=rng, clock=clock)
         ts = TsSource(clock=clock)
         workspace = Workspace(config=cfg, ts=ts, clock=clock)
-        hub = SocketHub(config=cfg, ids=ids, clock=clock, rng=rng)
+        chaos = Chaos(clock=clock)
+        hub = SocketHub(config=cfg, ids=ids, clock=clock, rng=rng, chaos=chaos)
         events = EventPublisher(config=cfg, ids=ids, clock=clock, ts=ts, hub=hub, rng=rng)
-        messages = MessageOps(config=cfg, workspace=workspace, events=events, ids=ids)
+        statuses = ThreadStatuses(clock=clock, watch=workspace.surface_watch)
+        messages = MessageOps(
+            config=cfg, workspace=workspace, events=events, ids=ids, statuses=statuses
+        )
         views = Views(config=cfg, workspace=workspace, ids=ids, clock=clock)
         response_urls = ResponseUrls(
             config=cfg, workspace=workspace, messages=messages, ids=ids, clock=clock
@@ -102,6 +115,11 @@ class LocalSlack(Controls):
             views=views,
             response_urls=response_urls,
             interactions=interactions,
+            statuses=statuses,
+            sessions=AgentSessions(clock=clock, watch=workspace.surface_watch),
+            streams=Streams(clock=clock, watch=workspace.surface_watch),
+            homes=HomeTabs(config=cfg, workspace=workspace, ids=ids, events=events),
+            chaos=chaos,
         )
         self._api = WebApi(
             runtime=self._rt,
@@ -187,6 +205,8 @@ class LocalSlack(Controls):
             return
         self._rt.workspace.watch.cancel_all()
         self._rt.workspace.ephemeral_watch.cancel_all()
+        self._rt.workspace.surface_watch.cancel_all()
+        await self._rt.chaos.close()
         await self._rt.hub.close()
         await self._runner.cleanup()
         self._runner = None

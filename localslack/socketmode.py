@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aiohttp import WSMsgType, web
 
 from localslack.background import Background
+from localslack.chaos import Chaos
 from localslack.config import WorkspaceConfig
 from localslack.deliveries import Delivery
 from localslack.dispatch import Dispatcher, Outlet
@@ -39,7 +40,13 @@ class LiveSocket:
 
 class SocketHub:
     def __init__(
-        self, *, config: WorkspaceConfig, ids: IdSource, clock: Clock, rng: random.Random
+        self,
+        *,
+        config: WorkspaceConfig,
+        ids: IdSource,
+        clock: Clock,
+        rng: random.Random,
+        chaos: Chaos,
     ) -> None:
         self._config = config
         self._timing = config.timing
@@ -59,7 +66,9 @@ class SocketHub:
             background=self._background,
             live=self._live,
             send=self._send_envelope,
+            chaos=chaos,
         )
+        chaos.drop = lambda socket_id: self.drop(socket_id=socket_id)
         self.log = self._dispatcher.log
         self.ack_listeners = self._dispatcher.ack_listeners
         self.answer_pings = True

@@ -1,4 +1,6 @@
-"""The workspace model: directory (users, channels, groups) plus message history and threads."""
+"""The workspace model: directory (users, channels, DMs, groups) plus message history and
+threads. Every person has a DM with the app (id ``D`` + the user id without its ``U``), as
+Slack opens one when the app is installed or first written to."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ from localslack.ids import Clock, TsSource
 from localslack.records import JSON, Channel, Ephemeral, StoredFile, Trigger, ViewRecord
 from localslack.watch import MessageWatch
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "im_channel_id"]
+
+
+def im_channel_id(user_id: str) -> str:
+    return "D" + user_id[1:]
 
 
 class Workspace:
@@ -33,6 +39,17 @@ class Workspace:
             )
             for c in config.channels
         }
+        for user in config.users:
+            im = Channel(
+                id=im_channel_id(user.id),
+                name="",
+                is_private=True,
+                members={user.id, config.bot.user_id},
+                created=created,
+                is_im=True,
+                im_user=user.id,
+            )
+            self.channels[im.id] = im
         self.groups: dict[str, GroupSpec] = {g.id: g for g in config.groups}
         # Per channel, ts -> message; ts values are issued monotonically so insertion order is
         # chronological order.
@@ -40,9 +57,14 @@ class Workspace:
         self.ephemerals: list[Ephemeral] = []
         self.files: dict[str, StoredFile] = {}
         self.views: dict[str, ViewRecord] = {}
+        # Published Home tabs, one per person.
+        self.home_views: dict[str, ViewRecord] = {}
         self.triggers: dict[str, Trigger] = {}
         self.watch = MessageWatch()
         self.ephemeral_watch = MessageWatch()
+        # Thread statuses, agent sessions, streams, Home tabs: what the browser and waiting
+        # tests follow besides messages (see observe_agents.py).
+        self.surface_watch = MessageWatch()
 
     # -- directory -------------------------------------------------------------------------
 
@@ -51,13 +73,20 @@ class Workspace:
         return self.config.bot.user_id
 
     def channel(self, ref: str | None) -> Channel | None:
-        """Resolve a channel id or name (`#ops`/`ops`), as chat.postMessage accepts both."""
+        """Resolve a channel id or name (`#ops`/`ops`), as chat.postMessage accepts both, or a
+        user id, which means that person's DM with the app."""
         if not ref:
             return None
         if ref in self.channels:
             return self.channels[ref]
+        if ref in self.users:
+            return self.channels.get(im_channel_id(ref))
         name = ref.removeprefix("#")
-        return next((c for c in self.channels.values() if c.name == name), None)
+        return next((c for c in self.channels.values() if name and c.name == name), None)
+
+    def named_channels(self) -> list[Channel]:
+        """Public and private channels, without the DMs."""
+        return [c for c in self.channels.values() if not c.is_im]
 
     def is_user(self, user_id: str) -> bool:
         return user_id in self.users or user_id == self.bot_user_id

@@ -1,4 +1,12 @@
-"""Web API plumbing: argument merging, token checks, faults, rate limits and the call log."""
+"""Web API plumbing: argument merging, token and scope checks, faults, rate limits and the
+call log.
+
+A call goes: unknown method, token (`not_authed`, `invalid_auth`, `not_allowed_token_type`),
+a scripted fault that fires before the method, scopes (`missing_scope` with `needed` and
+`provided`; a method lists the scopes any one of which will do), rate limits, the method,
+then a scripted fault that fires after it (the effects stay, the answer is an error or a
+dropped connection). Each call is logged as an :class:`ApiCall`, including whether the method
+took effect (`committed`) and whether the client got an answer at all (`dropped`)."""
 
 from __future__ import annotations
 
@@ -73,6 +81,9 @@ Handler = Callable[[Runtime, ApiRequest], Awaitable[JSON]]
 class Method:
     handler: Handler
     token: Literal["bot", "app"] = "bot"
+    # Any one of these scopes lets the call through; empty means none is needed (or the
+    # method checks per conversation type itself).
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,10 @@ class ApiCall:
     ok: bool
     error: str | None
     at: float
+    # The method ran and its effects stay, whatever the client was told.
+    committed: bool = False
+    # The connection was closed without an answer (status is then 0).
+    dropped: bool = False
 
     def to_dict(self) -> JSON:
         return {
@@ -92,7 +107,13 @@ class ApiCall:
             "ok": self.ok,
             "error": self.error,
             "at": self.at,
+            "committed": self.committed,
+            "dropped": self.dropped,
         }
+
+
+class _Dropped(Exception):
+    """Abort the connection instead of answering."""
 
 
 async def merge_args(request: web.Request) -> tuple[dict[str, Any], str | None]:
@@ -141,13 +162,23 @@ class WebApi:
         cfg = self._rt.config
         return {cfg.bot_token: "bot", cfg.app_token: "app"}.get(token)
 
-    async def handle(self, request: web.Request) -> web.Response:
+    def scopes_for(self, method: str) -> tuple[str, ...]:
+        spec = self._methods.get(method)
+        return spec.scopes if spec is not None else ()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         args: dict[str, Any] = {}
         status, body, headers = 200, {}, {}
+        progress = {"committed": False}
         try:
             args, token = await merge_args(request)
-            body = await self._call(method, args, token, request)
+            body = await self._call(method, args, token, request, progress)
+        except _Dropped:
+            self._log(method, args, status=0, body={}, progress=progress, dropped=True)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client
         except SlackError as exc:
             status, body, headers = exc.status, exc.body(), exc.headers
         except Exception:
@@ -157,20 +188,39 @@ class WebApi:
         else:
             body = {"ok": True, **body}
             headers = {"x-oauth-scopes": ",".join(self._rt.config.scopes)}
+        self._log(method, args, status=status, body=body, progress=progress, dropped=False)
+        return web.json_response(body, status=status, headers=headers)
+
+    def _log(
+        self,
+        method: str,
+        args: dict[str, Any],
+        *,
+        status: int,
+        body: JSON,
+        progress: dict[str, bool],
+        dropped: bool,
+    ) -> None:
         self.calls.append(
             ApiCall(
                 method=method,
                 args=copy.deepcopy(args),
                 status=status,
                 ok=bool(body.get("ok")),
-                error=body.get("error"),
+                error="connection_dropped" if dropped else body.get("error"),
                 at=self._rt.clock(),
+                committed=progress["committed"],
+                dropped=dropped,
             )
         )
-        return web.json_response(body, status=status, headers=headers)
 
     async def _call(
-        self, method: str, args: dict[str, Any], token: str | None, request: web.Request
+        self,
+        method: str,
+        args: dict[str, Any],
+        token: str | None,
+        request: web.Request,
+        progress: dict[str, bool],
     ) -> JSON:
         spec = self._methods.get(method)
         if spec is None:
@@ -183,13 +233,26 @@ class WebApi:
         if kind != spec.token:
             raise SlackError("not_allowed_token_type")
         fault = self.faults.take(method)
-        if fault is not None:
-            headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-            raise SlackError(fault.error, status=fault.status, headers=headers)
+        if fault is not None and not fault.after_commit:
+            if fault.drop_connection:
+                raise _Dropped
+            raise fault.as_error()
+        cfg = self._rt.config
+        if spec.scopes and not any(scope in cfg.scopes for scope in spec.scopes):
+            raise SlackError(
+                "missing_scope",
+                extra={"needed": spec.scopes[0], "provided": ",".join(cfg.scopes)},
+            )
         channel = args.get("channel") or args.get("channel_id")
         retry_after = self.limiter.check(
             method, token=token, channel=channel if isinstance(channel, str) else None
         )
         if retry_after is not None:
             raise SlackError("ratelimited", status=429, headers={"Retry-After": str(retry_after)})
-        return await spec.handler(self._rt, ApiRequest(method, Args(args), token, request))
+        body = await spec.handler(self._rt, ApiRequest(method, Args(args), token, request))
+        progress["committed"] = True
+        if fault is not None:
+            if fault.drop_connection:
+                raise _Dropped
+            raise fault.as_error()
+        return body

@@ -1,5 +1,5 @@
 // The LocalSlack page: pick a person, read channels and threads, post, click, react, answer
-// modals. The server says "something changed" over Server-Sent Events; the page then fetches
+// modals, open the app's Home and Messages tabs (home.js), watch agents work (agents.js). The server says "something changed" over Server-Sent Events; the page then fetches
 // what it shows (/_ui/api/state), so a missed event costs nothing.
 "use strict";
 
@@ -7,7 +7,7 @@
 
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
-  return { c: params.get("c"), t: params.get("t"), u: params.get("u") };
+  return { c: params.get("c"), t: params.get("t"), u: params.get("u"), tab: params.get("tab") };
 }
 
 function writeHash() {
@@ -15,6 +15,7 @@ function writeHash() {
   params.set("c", app.channel);
   if (app.thread) params.set("t", app.thread);
   params.set("u", app.user);
+  if (isAppPage()) params.set("tab", app.tab);
   history.replaceState(null, "", `#${params.toString()}`);
 }
 
@@ -31,6 +32,14 @@ function applyLocation() {
   const wanted = visible.find((x) => x.id === c || x.name === c);
   const fallback = visible.find((x) => x.id === app.boot.ui.default_channel)
     || visible.find((x) => x.members.includes(app.user)) || visible[0];
+  const im = myIm();
+  const tab = readHash().tab;
+  if (im && (c === im.id || tab)) {  // the app's page (a link may carry another person's DM)
+    app.channel = im.id;
+    app.tab = tab === "home" && app.boot.app.home_tab_enabled ? "home" : "messages";
+    app.thread = c === im.id && t ? t : null;
+    return;
+  }
   app.channel = (wanted || fallback).id;
   app.thread = wanted && t ? t : null;
 }
@@ -61,6 +70,17 @@ function renderSidebar() {
     node.addEventListener("click", (event) => { event.preventDefault(); selectChannel(c.id); });
     channels.appendChild(node);
   }
+  const apps = $("#apps");
+  apps.replaceChildren();
+  const entry = el("a", `channel app-entry${isAppPage() ? " active" : ""}`,
+    `<span class="avatar bot mini">${esc(app.boot.bot.name[0].toUpperCase())}</span> ${esc(app.boot.bot.name)}`);
+  entry.href = "#";
+  entry.dataset.app = app.boot.bot.user_id;
+  entry.addEventListener("click", (event) => {
+    event.preventDefault();
+    openApp(app.boot.app.home_tab_enabled ? "home" : "messages");
+  });
+  apps.appendChild(entry);
   const links = $("#links");
   links.replaceChildren();
   for (const link of app.boot.ui.links) {
@@ -69,20 +89,38 @@ function renderSidebar() {
     node.target = "_blank";
     links.appendChild(node);
   }
-  const chan = channelInfo(app.channel);
   const me = person(app.user);
+  $("#whoami").textContent = `You are ${me.real_name} (@${me.name})`;
+  $("#thread-composer textarea").placeholder = `Reply as ${me.real_name}…`;
+  renderAppTabs();
+  const box = $("#composer textarea");
+  if (isAppPage()) {
+    $("#channel-title").innerHTML = `${esc(app.boot.bot.name)} <span class="badge">APP</span>`;
+    $("#channel-members").textContent = "";
+    const readOnly = app.boot.app.messages_tab !== "on";
+    box.disabled = readOnly;
+    box.placeholder = readOnly ? `Sending messages to ${app.boot.bot.name} has been turned off.`
+      : `Message ${app.boot.bot.name} as ${me.real_name}`;
+    return;
+  }
+  const chan = channelInfo(app.channel);
   $("#channel-title").textContent = `${chan.is_private ? "🔒 " : "#"}${chan.name}`;
   $("#channel-members").textContent = `${chan.members.length} members`;
-  $("#whoami").textContent = `You are ${me.real_name} (@${me.name})`;
-  $("#composer textarea").placeholder = `Message #${chan.name} as ${me.real_name} — @${app.boot.bot.name} to ask the bot, /command for slash commands`;
-  $("#thread-composer textarea").placeholder = `Reply as ${me.real_name}…`;
+  box.disabled = false;
+  box.placeholder = `Message #${chan.name} as ${me.real_name} — @${app.boot.bot.name} to ask the bot, /command for slash commands`;
 }
 
 function selectUser(id) {
+  const onApp = isAppPage();
   app.user = id;
   localStorage.setItem("localslack.user", id);
-  const chan = channelInfo(app.channel);
-  if (!canSee(chan)) { app.channel = app.boot.channels.find(canSee).id; app.thread = null; }
+  if (onApp) {
+    app.channel = myIm().id;  // the app's page, as this person sees it
+    app.thread = null;
+  } else if (!canSee(channelInfo(app.channel))) {
+    app.channel = app.boot.channels.find(canSee).id;
+    app.thread = null;
+  }
   app.modalKey = null;
   writeHash();
   renderSidebar();
@@ -92,6 +130,7 @@ function selectUser(id) {
 function selectChannel(id) {
   app.channel = id;
   app.thread = null;
+  app.tab = null;
   writeHash();
   renderSidebar();
   refresh();
@@ -116,12 +155,22 @@ async function refresh(options = {}) {
       const data = await api(`/_ui/api/state?${query}`);
       const channelChanged = !app.data || app.data.channel !== data.channel;
       app.data = data;
-      renderList($("#messages"), data.messages, { inThread: false, empty: "No messages yet. Say hello!", jump: channelChanged || options.jump });
+      const onHome = isAppPage() && app.tab === "home";
+      $("#home").hidden = !onHome;
+      $("#messages").hidden = onHome;
+      $("#composer").hidden = onHome;
+      if (onHome) {
+        await refreshHome();
+      } else {
+        renderList($("#messages"), data.messages, { inThread: false, empty: "No messages yet. Say hello!", jump: channelChanged || options.jump });
+      }
       const pane = $("#thread");
-      pane.hidden = !data.thread;
+      pane.hidden = !data.thread || onHome;
       if (data.thread) {
         renderList($("#thread-messages"), data.thread, { inThread: true, empty: "", jump: options.jump });
       }
+      renderThreadExtras(data);
+      scheduleStatusRefresh(data);
       renderModal(data.views);
       document.body.dataset.revision = data.revision;
     } while (app.again);

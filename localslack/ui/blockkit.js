@@ -246,6 +246,8 @@ const BlockKit = (() => {
         return input(b, ctx);
       case "rich_text":
         return richText(b, ctx);
+      case "markdown":
+        return el("div", "bk-markdown", Markdown.render(b.text || "", ctx));
       default:
         return el("div", "bk-unsupported", esc(`[${b.type} block]`));
     }
@@ -263,5 +265,5 @@ const BlockKit = (() => {
     return node;
   }
 
-  return { blocks, mrkdwn, textObject, esc, emoji, el };
+  return { blocks, mrkdwn, textObject, esc, emoji, el, entity, unent };
 })();

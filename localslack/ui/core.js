@@ -5,7 +5,7 @@
 const { esc, el } = BlockKit;
 const $ = (sel) => document.querySelector(sel);
 const app = {
-  boot: null, user: null, channel: null, thread: null, data: null,
+  boot: null, user: null, channel: null, thread: null, data: null, tab: null,
   modalKey: null, refreshing: false, again: false,
 };
 const REACTIONS = ["white_check_mark", "eyes", "+1", "tada", "x"];

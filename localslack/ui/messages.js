@@ -125,6 +125,9 @@ function messageNode(message, { inThread }) {
   const content = el("div", "msg-body");
   if (message.subtype === "tombstone") {
     content.innerHTML = '<span class="dim">This message was deleted.</span>';
+  } else if (message.stream) {
+    content.appendChild(streamContent(message, ctx));
+    if (blocks.length) content.appendChild(BlockKit.blocks(message.blocks, ctx));
   } else if (blocks.length) {
     content.appendChild(BlockKit.blocks(message.blocks, ctx));
   } else if (message.text) {
@@ -133,6 +136,8 @@ function messageNode(message, { inThread }) {
   body.appendChild(content);
   for (const file of message.files || []) body.appendChild(fileCard(file));
   if ((message.reactions || []).length) body.appendChild(reactionsRow(message));
+  const status = !inThread && app.data && app.data.statuses && app.data.statuses[message.ts];
+  if (status) body.appendChild(statusLine(status));
   if (!inThread && message.reply_count) {
     const summary = el("button", "thread-summary",
       `💬 ${message.reply_count} ${message.reply_count === 1 ? "reply" : "replies"} <span class="dim">last reply ${esc(clock(message.latest_reply))}</span>`);
@@ -190,7 +195,8 @@ function renderModal(views) {
   const key = `${view.id}:${view.hash}:${JSON.stringify(view.errors || {})}`;
   if (key === app.modalKey) return;  // keep what the person is typing
   app.modalKey = key;
-  const ctx = { ...ctxBase, errors: view.errors || {}, onButton: () => {} };
+  // Buttons in a modal send block_actions from the view, like those in a Home tab.
+  const ctx = { ...ctxBase, errors: view.errors || {}, onButton: onHomeButton(view) };
   modal.querySelector(".modal-title").innerHTML = BlockKit.textObject(view.title, ctx);
   const body = modal.querySelector(".modal-body");
   body.replaceChildren(BlockKit.blocks(view.blocks, ctx));

@@ -1,6 +1,7 @@
 """The browser UI's HTTP side: static files under /ui/, a JSON API under /_ui/api/, files, and
 a Server-Sent Events stream (/_ui/events) that says "something changed" (the page then
-fetches what it shows). Every action goes through the same control methods tests use.
+fetches what it shows). Every action goes through the same control methods tests use; the
+App Home and agent-session actions are in routes_agents.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from localslack.changes import ChangeFeed
 from localslack.errors import ControlError, SlackError
 from localslack.methods_reactions import apply_reaction
 from localslack.records import JSON
+from localslack.ui.decorate import surfaces
 from localslack.ui.options import UiOptions, compose_text
+from localslack.ui.routes_agents import agent_ui_routes
 
 if TYPE_CHECKING:
     from localslack.server import LocalSlack
@@ -26,9 +29,12 @@ __all__ = ["ui_routes"]
 
 _STATIC = Path(__file__).parent
 _ASSETS = {
+    "agents.js": "text/javascript",
     "app.js": "text/javascript",
     "blockkit.js": "text/javascript",
     "core.js": "text/javascript",
+    "home.js": "text/javascript",
+    "markdown.js": "text/javascript",
     "messages.js": "text/javascript",
     "style.css": "text/css",
 }
@@ -85,6 +91,11 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
                 {"id": u.id, "name": u.name, "real_name": u.real_name or u.name} for u in cfg.users
             ],
             "channels": described["channels"],
+            "ims": described["ims"],
+            "app": {
+                "home_tab_enabled": cfg.home_tab_enabled,
+                "messages_tab": cfg.messages_tab,
+            },
             "ui": {
                 "title": options.title,
                 "links": [{"label": label, "url": url} for label, url in options.links],
@@ -138,6 +149,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
                 thread += [e for e in ephemerals if e.get("thread_ts") == thread_ts]
         messages = [m for m in server.messages(channel=channel_id) if _top_level(m)]
         messages += [e for e in ephemerals if not e.get("thread_ts")]
+        around = surfaces(server, channel=channel_id, messages=[*messages, *(thread or [])])
         return web.json_response(
             {
                 "ok": True,
@@ -146,6 +158,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
                 "messages": sorted(messages, key=lambda m: str(m.get("ts"))),
                 "thread": None if thread is None else sorted(thread, key=lambda m: str(m["ts"])),
                 "views": server.open_views(user=user),
+                **around,
             }
         )
 
@@ -271,5 +284,6 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         ("POST", "/_ui/api/dismiss", dismiss),
         ("GET", "/_ui/files/{file_id}", file),
         ("GET", "/_ui/events", events),
+        *agent_ui_routes(server, need=_need, body=_body),
     ]
     return [web.route(verb, path, _guard(handler)) for verb, path, handler in table]

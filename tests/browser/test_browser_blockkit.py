@@ -3,21 +3,16 @@ ephemeral messages, escaping, and live updates from changes made outside the pag
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
-
-from localslack import LocalSlack, WorkspaceConfig
+from background_slack import BackgroundSlack
 
 pytest.importorskip("playwright", reason="browser tests need the playwright package")
 from playwright.sync_api import expect
 
-T = TypeVar("T")
 OPS = "C0OPS"
 MRKDWN = (
     "*bold* _italic_ ~strike~ `code` <https://example.com/x?a=1&amp;b=2|a link> "
@@ -69,26 +64,6 @@ BLOCKS: list[dict[str, Any]] = [
         ],
     },
 ]
-
-
-class BackgroundSlack:
-    """A LocalSlack on its own event loop in a thread, so a sync browser test can use it."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-        self.slack = LocalSlack(WorkspaceConfig())
-        self.run(self.slack.start())
-        self.client = AsyncWebClient(token=self.slack.bot_token, base_url=self.slack.api_url)
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
-
-    def close(self) -> None:
-        self.run(self.slack.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
 
 
 @pytest.fixture

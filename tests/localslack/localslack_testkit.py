@@ -4,9 +4,12 @@ puts this rootless test directory on sys.path)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -15,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from localslack import LocalSlack
 
-__all__ = ["PROXY_VARS", "Inbox", "close_client", "connect_socket_client"]
+__all__ = ["PROXY_VARS", "Inbox", "close_client", "connect_socket_client", "running_bolt"]
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
@@ -76,3 +79,17 @@ async def connect_socket_client(
 
 async def close_client(client: SocketModeClient) -> None:
     await client.close()  # type: ignore[no-untyped-call]  # unannotated in slack_sdk
+
+
+@contextlib.asynccontextmanager
+async def running_bolt(slack: LocalSlack) -> AsyncIterator[AsyncApp]:
+    """A real Bolt AsyncApp connected over Socket Mode; register listeners on it."""
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    bolt = AsyncApp(client=client)
+    handler = AsyncSocketModeHandler(bolt, app_token=slack.app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in bolt
+    await slack.wait_for_sockets(1)
+    try:
+        yield bolt
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in bolt

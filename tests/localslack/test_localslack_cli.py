@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,3 +39,18 @@ async def test_module_entry_point_serves_the_web_api() -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+def test_a_subscription_without_its_scope_exits_2_with_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "localslack", "--scopes", "chat:write", "--events", "message.im"],
+        cwd=Path(localslack.__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={k: v for k, v in os.environ.items() if k not in PROXY_VARS},
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "localslack: subscribing to message.im needs the im:history scope"
+    ]

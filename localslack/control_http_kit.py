@@ -1,0 +1,82 @@
+"""Shared plumbing of the HTTP control routes: reading parameters (query string merged with
+a JSON body), required ones, and turning control errors, Slack errors, timeouts and bad
+values into JSON answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from localslack.errors import ControlError, SlackError
+
+__all__ = ["Route", "guard", "ok", "opt_bool", "opt_float", "opt_int", "params", "required"]
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def params(request: web.Request) -> dict[str, Any]:
+    found: dict[str, Any] = {key: request.query.get(key) for key in request.query}
+    if request.body_exists:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ControlError("invalid_json") from None
+        if not isinstance(body, dict):
+            raise ControlError("invalid_json", "expected an object")
+        found.update(body)
+    return found
+
+
+def opt_bool(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def opt_int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ControlError("invalid_argument", f"{value!r} is not a whole number") from None
+
+
+def opt_float(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ControlError("invalid_argument", f"{value!r} is not a number") from None
+
+
+def required(found: dict[str, Any], *names: str) -> list[str]:
+    missing = [n for n in names if not found.get(n)]
+    if missing:
+        raise ControlError("missing_argument", ", ".join(missing))
+    return [str(found[n]) for n in names]
+
+
+def ok(**data: Any) -> web.Response:
+    return web.json_response({"ok": True, **data})
+
+
+def guard(handler: Route) -> Route:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ControlError as exc:
+            body = {"ok": False, "error": exc.code, "detail": exc.detail}
+            return web.json_response(body, status=exc.status)
+        except SlackError as exc:
+            return web.json_response(exc.body(), status=400)
+        except TimeoutError:
+            return web.json_response({"ok": False, "error": "timeout"}, status=408)
+        except ValueError as exc:  # a control refusing a value (a probability of 2, say)
+            body = {"ok": False, "error": "invalid_argument", "detail": str(exc)}
+            return web.json_response(body, status=400)
+
+    return guarded

@@ -1,0 +1,63 @@
+"""The page's App Home and agent actions: open the app's Home or Messages tab (the app hears
+``app_home_opened``), read the Home tab, click its buttons, and stop an agent session."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from localslack.errors import ControlError
+
+if TYPE_CHECKING:
+    from localslack.server import LocalSlack
+
+__all__ = ["agent_ui_routes"]
+
+_Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Need = Callable[..., list[str]]
+Body = Callable[[web.Request], Awaitable[dict[str, Any]]]
+
+
+def agent_ui_routes(server: LocalSlack, *, need: Need, body: Body) -> list[tuple[str, str, _Route]]:
+    async def home(request: web.Request) -> web.Response:
+        (user,) = need(dict(request.query), "user")
+        if user not in server.workspace.users:
+            raise ControlError("user_not_found", user, status=404)
+        return web.json_response({"ok": True, "view": server.home_view(user=user)})
+
+    async def opened(request: web.Request) -> web.Response:
+        p = await body(request)
+        user, tab = need(p, "user", "tab")
+        if tab not in ("home", "messages"):
+            raise ControlError("invalid_tab", tab)
+        delivery = await server.open_app_home(
+            user=user, tab="home" if tab == "home" else "messages"
+        )
+        return web.json_response({"ok": True, "sent": delivery is not None})
+
+    async def click_view(request: web.Request) -> web.Response:
+        p = await body(request)
+        (user,) = need(p, "user")
+        done = await server.click_view_button(
+            user=user,
+            view_id=p.get("view_id"),
+            action_id=p.get("action_id"),
+            value=p.get("value"),
+            block_id=p.get("block_id"),
+        )
+        return web.json_response({"ok": True, "envelope_id": done.envelope_id})
+
+    async def stop_session(request: web.Request) -> web.Response:
+        p = await body(request)
+        user, channel, thread_ts = need(p, "user", "channel", "thread_ts")
+        await server.stop_agent_session(user=user, channel=channel, thread_ts=thread_ts)
+        return web.json_response({"ok": True})
+
+    return [
+        ("GET", "/_ui/api/home", home),
+        ("POST", "/_ui/api/home_opened", opened),
+        ("POST", "/_ui/api/click_view", click_view),
+        ("POST", "/_ui/api/stop_session", stop_session),
+    ]
