@@ -3,6 +3,9 @@ observe.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from localslack.deliveries import Delivery
 from localslack.errors import ControlError
 from localslack.faults import Fault
 from localslack.interactions import Interaction
@@ -81,6 +84,34 @@ class Controls(Observations):
     ) -> Interaction:
         return await self._rt.interactions.slash_command(
             command=command, user=user, channel=channel, text=text
+        )
+
+    async def send_envelope(
+        self,
+        *,
+        type: str,
+        payload: Any,
+        accepts_response_payload: bool | None = None,
+        event_id: str | None = None,
+    ) -> Delivery:
+        """Deliver a Socket Mode envelope exactly as given, for what the workspace would never
+        generate: forged, malformed or fuzzed payloads (``payload`` may be any JSON value).
+
+        Delivery, ack timing and redelivery work as for any envelope; ``event_id`` (for
+        redelivery) defaults to the payload's own when it has one. The workspace is not
+        touched, and an ack's response payload is recorded but not applied.
+        """
+        if accepts_response_payload is None:
+            accepts_response_payload = type != "events_api"
+        if event_id is None and type == "events_api" and isinstance(payload, dict):
+            found = payload.get("event_id")
+            event_id = found if isinstance(found, str) else None
+        return await self._rt.hub.deliver(
+            type=type,
+            payload=payload,
+            accepts_response_payload=accepts_response_payload,
+            event_id=event_id,
+            raw=True,
         )
 
     # -- resetting and breaking things --------------------------------------------------------

@@ -8,7 +8,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from localslack.background import Background
 from localslack.config import WorkspaceConfig
@@ -60,10 +60,11 @@ class Dispatcher:
         self,
         *,
         type: str,
-        payload: JSON,
+        payload: Any,
         accepts_response_payload: bool,
         event_id: str | None = None,
         retry_attempt: int = 0,
+        raw: bool = False,
     ) -> Delivery:
         delivery = Delivery(
             envelope_id=self._ids.envelope_id(),
@@ -74,6 +75,7 @@ class Dispatcher:
             event_id=event_id,
             retry_attempt=retry_attempt,
             retry_reason="timeout" if retry_attempt else "",
+            raw=raw,
         )
         self.log.add(delivery)
         await self._dispatch(delivery)
@@ -133,6 +135,7 @@ class Dispatcher:
             accepts_response_payload=original.accepts_response_payload,
             event_id=original.event_id,
             retry_attempt=attempt + 1,
+            raw=original.raw,
         )
         original.redelivered_as = retry.envelope_id
 
