@@ -21,6 +21,7 @@ from .files import SessionFiles
 from .home import Home, default_home
 from .ids import (
     check_approval_id,
+    check_quarantine_id,
     check_session_id,
     check_slack_id,
     check_slack_ts,
@@ -32,6 +33,7 @@ from .index import ApprovalRow, Index, SessionRow
 from .jsonl import read_jsonl
 from .locks import file_lock, file_lock_async, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, verify
+from .quarantine import Quarantine, QuarantineRecord
 from .queue import WorkQueue
 from .records import TERMINAL_STATES, Record, SessionRecord, SessionState, ThreadKey, Transition
 from .reindex import ApprovalScanner, reindex
@@ -53,6 +55,8 @@ __all__ = [
     "Index",
     "InvalidIdError",
     "NotFoundError",
+    "Quarantine",
+    "QuarantineRecord",
     "Record",
     "SessionFiles",
     "SessionRecord",
@@ -71,6 +75,7 @@ __all__ = [
     "append_line",
     "canonical_json",
     "check_approval_id",
+    "check_quarantine_id",
     "check_session_id",
     "check_slack_id",
     "check_slack_ts",
