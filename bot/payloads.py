@@ -316,3 +316,5 @@ class SlashCommand(Routing):
     channel_id: SlackId
     team_id: SlackIdOrEmpty = ""
     trigger_id: Label = ""
+    # Always sent; the only way to answer (respond()) outside the 3 s of the ack.
+    response_url: SlackUrl

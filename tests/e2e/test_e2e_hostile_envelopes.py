@@ -164,6 +164,8 @@ def block_actions(action_id: str = "retired_button", **fields: Any) -> dict:
                 "user_id": "U0BOB",
                 "channel_id": OPS,
                 "team_id": "T0LOCAL",
+                # Never called: the fallback answers in its ack.
+                "response_url": "https://hooks.slack.com/commands/T0LOCAL/1/x",
             },
             {"text": "signoff has no `/deploy` command; try `/signoff help`."},
         ),
