@@ -41,7 +41,7 @@ from sessions import (
 )
 
 from .cli_engine import checked_config, decide, recover, say, writable_home
-from .cli_read import existing_home, list_index, show_quarantine, show_trace, verify_sessions
+from .cli_read import list_index, show_quarantine, show_trace, verify_sessions
 from .config import ConfigError, Settings
 
 __all__ = ["main"]
@@ -182,7 +182,9 @@ def _run(argv: Sequence[str] | None) -> int:
             run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)
         )
     if args.command == "reindex":
-        counts = asyncio.run(reindex(existing_home(home), scan_approvals=scan_session_approvals))
+        counts = asyncio.run(
+            reindex(writable_home(settings), scan_approvals=scan_session_approvals)
+        )
         print("rebuilt index: " + " ".join(f"{k}={v}" for k, v in counts.items()))
         return 0
     raise AssertionError(args.command)

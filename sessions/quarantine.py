@@ -61,6 +61,14 @@ def _encode(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True, allow_nan=False, sort_keys=True)
 
 
+def _describe(payload: object) -> str:
+    # Not JSON (NaN, a structure nested past the recursion limit): keep what repr shows.
+    try:
+        return repr(payload)
+    except RecursionError:
+        return f"<{type(payload).__name__} nested too deeply to show>"
+
+
 class Quarantine:
     def __init__(self, home: Home, *, clock: Clock, daily_limit: int = 10_000) -> None:
         self.root = home.quarantine_dir
@@ -84,8 +92,8 @@ class Quarantine:
         try:
             text = _encode(payload)
             kept: Any = payload
-        except (TypeError, ValueError):
-            text, kept = repr(payload), None
+        except (TypeError, ValueError, RecursionError):
+            text, kept = _describe(payload), None
         excerpt = ""
         if len(text) > MAX_PAYLOAD_BYTES or kept is None:
             kept, excerpt = None, text[: MAX_PAYLOAD_BYTES // 4]
