@@ -84,24 +84,30 @@ class Index:
     @classmethod
     async def open(cls, path: Path) -> Index:
         conn = await aiosqlite.connect(path)
+        conn.row_factory = aiosqlite.Row  # set once, before any statement runs
         # Before anything else: switching to WAL itself may wait for another process.
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA journal_mode=WAL")
         # The files are the durable copy; the index may lose its last commits on power loss.
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.executescript(SCHEMA)
+        for pragma in ("busy_timeout=5000", "journal_mode=WAL", "synchronous=NORMAL"):
+            async with conn.execute(f"PRAGMA {pragma}"):
+                pass
+        async with conn.executescript(SCHEMA):
+            pass
         await conn.commit()
         return cls(conn, path)
 
     async def close(self) -> None:
         await self._conn.close()
 
+    # Every cursor is closed with ``async with``, on aiosqlite's thread. One left to the
+    # garbage collector is finalized on whichever thread collects it, racing the statement
+    # the connection's thread is running (CPython's sqlite3 is not safe for that); under
+    # load it showed as "InterfaceError: bad parameter or other API misuse".
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await self._conn.execute(sql, params)
+        async with self._conn.execute(sql, params):
+            pass
         await self._conn.commit()
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        self._conn.row_factory = aiosqlite.Row
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
@@ -110,7 +116,7 @@ class Index:
         await self.put_sessions([record])
 
     async def put_sessions(self, records: Iterable[SessionRecord]) -> None:
-        await self._conn.executemany(
+        async with self._conn.executemany(
             "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
                 (
@@ -127,7 +133,8 @@ class Index:
                 )
                 for r in records
             ],
-        )
+        ):
+            pass
         await self._conn.commit()
 
     async def put_thread(self, thread: ThreadKey, head: str | None, at: str) -> None:
@@ -137,7 +144,7 @@ class Index:
         )
 
     async def put_approvals(self, rows: Iterable[ApprovalRow]) -> None:
-        await self._conn.executemany(
+        async with self._conn.executemany(
             "INSERT OR REPLACE INTO approvals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
@@ -161,16 +168,18 @@ class Index:
                 )
                 for a in rows
             ],
-        )
+        ):
+            pass
         await self._conn.commit()
 
     async def mark_seen(self, event_id: str, at: str) -> bool:
         """Record an event id; False when it was seen before."""
-        cursor = await self._conn.execute(
+        async with self._conn.execute(
             "INSERT OR IGNORE INTO seen_events VALUES (?, ?)", (event_id, at)
-        )
+        ) as cursor:
+            fresh = cursor.rowcount == 1
         await self._conn.commit()
-        return cursor.rowcount == 1
+        return fresh
 
     async def seen(self, event_id: str) -> bool:
         rows = await self._rows("SELECT 1 FROM seen_events WHERE event_id = ?", (event_id,))
