@@ -25,11 +25,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
-from sessions import Clock, Home
+from sessions import Clock, Home, SystemClock
 
 from .actions import register_actions
 from .commands import register_commands
 from .config import ConfigError, Settings, load_registry
+from .fallback import register_fallbacks
 from .groups import SlackGroups
 from .ingest import EventIngest
 from .models import build_budgets, build_cost, build_model
@@ -106,12 +107,15 @@ class SignoffBot:
         app = AsyncApp(client=client, process_before_response=False)
         register_actions(app, engine)
         register_commands(app, engine, client)
+        register_fallbacks(app)  # last: Bolt runs the first listener that matches
 
         async def taken(event: MessageEvent) -> None:
             await surface.working(channel=event.channel, ts=event.ts)
 
         ingest = EventIngest(
             engine,
+            home=Home(settings.home),
+            clock=clock or SystemClock(),
             bot_user_id=str(me["user_id"]),
             bot_id=str(me.get("bot_id") or ""),
             on_taken=taken,

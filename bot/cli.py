@@ -1,6 +1,8 @@
 """The ``signoff`` command line.
 
 signoff demo                     the embedded default: a scripted end-to-end run
+signoff dev                      the bot and a local Slack in the browser
+signoff run                      the Slack bot on Socket Mode
 signoff sessions [--state S]     recent sessions
 signoff trace <session-id>       the thread's lineage, readable in a terminal
 signoff pending                  approvals waiting for a decision
@@ -8,214 +10,113 @@ signoff approve|deny <appr-id> --as <user-id> [--reason TEXT]
 signoff say --as U --channel C [--thread TS] TEXT    chat from the terminal
 signoff recover                  start-up recovery once, then drain
 signoff verify [session-id]      check sealed sessions against their manifests
+signoff quarantine [quar-id]     what arrived from Slack but could never be processed
 signoff reindex                  rebuild index.sqlite3 from the directories
-    signoff run                      the Slack bot on Socket Mode
-    signoff doctor                   check SIGNOFF_MODEL with one cheap call
+signoff doctor                   check SIGNOFF_MODEL with one cheap call
+
+Exit status: 0 done; 1 a check found a problem or a decision was refused; 2 a usage or
+configuration error, or an id that names nothing (one line on stderr, never a
+traceback); 141 when the reader of the output went away (``signoff sessions | head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
+import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from importlib.metadata import PackageNotFoundError, version
 
-from agent_core.engine import Engine
-from agent_core.history import thread_history
 from approvals import (
-    AlreadyDecided,
     ApprovalsError,
-    Decided,
-    Refused,
-    VoteCounted,
     scan_session_approvals,
 )
 from sessions import (
     Home,
-    InboxMessage,
-    Outbox,
     SessionsError,
-    SessionStore,
-    ThreadKey,
-    check_session_id,
     reindex,
-    utc_iso,
-    verify,
 )
 
-from .config import ConfigError, Settings, load_registry
-from .models import build_budgets, build_cost, build_model
-from .trace_view import render_history, render_session_list
+from .cli_engine import checked_config, decide, recover, say, writable_home
+from .cli_read import list_index, show_quarantine, show_trace, verify_sessions
+from .config import ConfigError, Settings
 
 __all__ = ["main"]
+
+
+# One line each, shown in `signoff --help` and as the description of `signoff CMD --help`.
+COMMANDS = {
+    "demo": "run the scripted end-to-end demo (no Slack, no API key)",
+    "dev": "run the bot and a local Slack in your browser (no workspace needed)",
+    "run": "run the Slack bot on Socket Mode (needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)",
+    "sessions": "list recent sessions",
+    "trace": "show the lineage of a session's thread",
+    "pending": "list approvals waiting for a decision",
+    "approve": "approve a pending request as a Slack user",
+    "deny": "deny a pending request as a Slack user",
+    "say": "post a message into a thread from the terminal",
+    "recover": "run start-up recovery once and drain pending work",
+    "verify": "check sealed sessions against their manifests",
+    "quarantine": "list what arrived from Slack but could never be processed, or show one",
+    "reindex": "rebuild index.sqlite3 from the directories",
+    "doctor": "check the configured model with one cheap call",
+}
+
+
+def _day(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, not {value!r}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return version("signoff")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signoff", description="Slack chat-ops with human sign-off"
     )
+    parser.add_argument("--version", action="version", version=f"signoff {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the scripted end-to-end demo (no Slack, no API key)")
-    demo.add_argument("--home", help="keep the demo's data here instead of a temporary directory")
-    sessions = sub.add_parser("sessions", help="list recent sessions")
-    sessions.add_argument("--state", action="append", default=[])
-    sessions.add_argument("--limit", type=int, default=30)
-    trace = sub.add_parser("trace", help="show the lineage of a session's thread")
-    trace.add_argument("session_id")
-    sub.add_parser("pending", help="list approvals waiting for a decision")
+    cmd = {
+        name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()
+    }
+    cmd["demo"].add_argument(
+        "--home", help="keep the demo's data here, not in a temporary directory"
+    )
+    cmd["sessions"].add_argument("--state", action="append", default=[])
+    cmd["sessions"].add_argument("--limit", type=int, default=30)
+    cmd["trace"].add_argument("session_id")
     for verb in ("approve", "deny"):
-        cmd = sub.add_parser(verb, help=f"{verb} a pending request as a Slack user")
-        cmd.add_argument("approval_id")
-        cmd.add_argument("--as", dest="user", required=True, help="the deciding Slack user id")
-        cmd.add_argument("--reason", default="")
-    say = sub.add_parser("say", help="post a message into a thread from the terminal")
+        cmd[verb].add_argument("approval_id")
+        cmd[verb].add_argument(
+            "--as", dest="user", required=True, help="the deciding Slack user id"
+        )
+        cmd[verb].add_argument("--reason", default="")
+    say = cmd["say"]
     say.add_argument("--as", dest="user", required=True)
     say.add_argument("--team", default="T0LOCAL")
     say.add_argument("--channel", required=True)
     say.add_argument("--thread", help="thread ts; default: a new thread")
     say.add_argument("--ts", help="message ts; default: derived from the clock")
     say.add_argument("text")
-    sub.add_parser("recover", help="run start-up recovery once and drain pending work")
-    check = sub.add_parser("verify", help="verify sealed sessions against their manifests")
-    check.add_argument("session_id", nargs="?")
-    sub.add_parser("reindex", help="rebuild index.sqlite3 from the directories")
-    sub.add_parser("doctor", help="check the configured model with one cheap call")
-    sub.add_parser(
-        "run", help="run the Slack bot (Socket Mode; needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)"
-    )
-    dev = sub.add_parser("dev", help="the bot and a local Slack in your browser (no workspace)")
+    cmd["verify"].add_argument("session_id", nargs="?")
+    quarantine = cmd["quarantine"]
+    quarantine.add_argument("item", nargs="?", help="a quar_… id: show that item's payload")
+    quarantine.add_argument("--day", type=_day, help="only that UTC day (YYYY-MM-DD)")
+    quarantine.add_argument("--limit", type=int, default=30)
+    dev = cmd["dev"]
     dev.add_argument("--port", type=int, default=3000, help="0 picks a free port")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--clock-offset", default="0", help="shift the clock, e.g. 2d or 36h")
     return parser
-
-
-async def _engine(settings: Settings) -> Engine:
-    """The engine for one command.
-
-    With the bot's Slack tokens it delivers what it queues (cards, replies) itself, unless
-    a running bot holds the home's delivery; without them, everything it queues waits in
-    the outbox for the bot, and is printed here (``QueuedEcho``).
-    """
-    surface = None
-    if settings.slack_bot_token is not None:
-        from .app import slack_surface
-
-        surface = slack_surface(settings)
-    return await Engine.open(
-        home=Home(settings.home),
-        model=build_model(settings.model),
-        registry=load_registry(settings.tool_modules),
-        surface=surface,
-        policy=settings.policy(),
-        budgets=build_budgets(settings),
-        cost=build_cost(settings),
-    )
-
-
-class QueuedEcho:
-    """Prints what a command queued for Slack, so a terminal user sees the answers."""
-
-    def __init__(self, home: Path) -> None:
-        self.outbox = Outbox(Home(home))
-        self.before = {e.id for e in self.outbox.pending()}
-
-    def print_new(self) -> None:
-        for entry in self.outbox.pending():
-            if entry.id in self.before:
-                continue
-            if entry.kind == "reply":
-                print(f"  signoff › {entry.text}")
-            elif entry.kind == "card":
-                print(f"  ┌ card {entry.approval_id}: queued for Slack ({entry.id})")
-            else:
-                print(f"  (to {entry.user}) {entry.text}")
-
-
-async def _decide(settings: Settings, args: argparse.Namespace) -> int:
-    echo = QueuedEcho(settings.home)
-    engine = await _engine(settings)
-    try:
-        result = await engine.decide(
-            args.approval_id, user=args.user, approve=args.command == "approve", reason=args.reason
-        )
-        await engine.idle()
-    finally:
-        await engine.close()
-    echo.print_new()
-    if isinstance(result, Decided):
-        print(f"{result.decision.verdict} by {args.user}")
-        return 0
-    if isinstance(result, AlreadyDecided):
-        d = result.decision
-        print(f"already decided: {d.verdict} by {', '.join(d.deciders)} at {d.at}")
-        return 1
-    if isinstance(result, VoteCounted):
-        print(f"vote counted: {result.approvals} of {result.quorum} approvals")
-        return 0
-    if isinstance(result, Refused):
-        print(f"refused: {result.reason}")
-        return 1
-    print("you already voted on this request")
-    return 1
-
-
-async def _say(settings: Settings, args: argparse.Namespace) -> int:
-    echo = QueuedEcho(settings.home)
-    engine = await _engine(settings.model_copy(update={"slack_bot_token": None}))
-    try:
-        now = engine.clock.now()
-        ts = args.ts or f"{int(now.timestamp()):010d}.{now.microsecond:06d}"
-        thread = ThreadKey(team=args.team, channel=args.channel, thread_ts=args.thread or ts)
-        message = InboxMessage(
-            thread=thread, ts=ts, user=args.user, text=args.text, received_at=utc_iso(now)
-        )
-        fresh = await engine.ingest(message)
-        await engine.idle()
-    finally:
-        await engine.close()
-    echo.print_new()
-    print(f"thread {thread.label()}" + ("" if fresh else " (duplicate message ignored)"))
-    return 0
-
-
-async def _recover(settings: Settings) -> int:
-    echo = QueuedEcho(settings.home)
-    engine = await _engine(settings)
-    try:
-        counts = await engine.recover()
-        await engine.idle()
-    finally:
-        await engine.close()
-    echo.print_new()
-    print(" ".join(f"{k}={v}" for k, v in counts.items()))
-    return 0
-
-
-async def _list(settings: Settings, args: argparse.Namespace) -> int:
-    index = await Engine.open_index(Home(settings.home))
-    try:
-        if args.command == "sessions":
-            rows = await index.sessions(states=args.state, limit=args.limit)
-            print(
-                render_session_list(
-                    [(r.id, r.state, r.thread.label(), r.updated_at, r.reason) for r in rows]
-                )
-            )
-        else:
-            pending = await index.approvals(status="pending", limit=500)
-            if not pending:
-                print("nothing is waiting for a decision")
-            for a in pending:
-                who = a.approvers or "anyone but the requester"
-                print(
-                    f"{a.id}  {a.tool:<16} requested by {a.requester}  approvers: {who}  "
-                    f"expires {a.expires_at}  session {a.session_id}"
-                )
-    finally:
-        await index.close()
-    return 0
 
 
 async def _doctor(settings: Settings) -> int:
@@ -229,21 +130,6 @@ async def _doctor(settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def _verify(settings: Settings, session_id: str | None) -> int:
-    home = Home(settings.home)
-    ids = [check_session_id(session_id)] if session_id else SessionStore(home).all_ids()
-    bad = 0
-    for sid in ids:
-        report = verify(home.session_dir(sid))
-        if not report.ok:
-            bad += 1
-            print(f"{sid}: TAMPERED: " + "; ".join(report.problems))
-        elif session_id:
-            print(f"{sid}: {'ok (sealed)' if report.sealed else 'not sealed yet (still open)'}")
-    print(f"verified {len(ids)} session(s), {bad} with problems")
-    return 1 if bad else 0
-
-
 def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
@@ -251,21 +137,21 @@ def _run(argv: Sequence[str] | None) -> int:
 
         return asyncio.run(run_demo(args.home))
     settings = Settings.from_env()
+    home = Home(settings.home)
     if args.command == "trace":
-        print(
-            render_history(thread_history(Home(settings.home), check_session_id(args.session_id)))
-        )
-        return 0
+        return show_trace(home, args.session_id)
     if args.command in ("sessions", "pending"):
-        return asyncio.run(_list(settings, args))
+        return asyncio.run(list_index(home, args))
+    if args.command == "quarantine":
+        return show_quarantine(home, args)
     if args.command in ("approve", "deny"):
-        return asyncio.run(_decide(settings, args))
+        return asyncio.run(decide(settings, args))
     if args.command == "say":
-        return asyncio.run(_say(settings, args))
+        return asyncio.run(say(settings, args))
     if args.command == "recover":
-        return asyncio.run(_recover(settings))
+        return asyncio.run(recover(settings))
     if args.command == "verify":
-        return _verify(settings, args.session_id)
+        return verify_sessions(home, args.session_id)
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "run":
@@ -273,6 +159,8 @@ def _run(argv: Sequence[str] | None) -> int:
 
         from .app import run_bot
 
+        checked_config(settings)
+        writable_home(settings)
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
         )
@@ -282,12 +170,21 @@ def _run(argv: Sequence[str] | None) -> int:
 
         from .dev import run_dev
 
+        # The dev policy file, once written, is the user's to edit: check it like any other.
+        dev_policy = settings.home / "dev" / "policy.toml"
+        checked_config(
+            settings,
+            policy_path=settings.policy_path or (dev_policy if dev_policy.is_file() else None),
+        )
+        writable_home(settings)
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
         return asyncio.run(
             run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)
         )
     if args.command == "reindex":
-        counts = asyncio.run(reindex(Home(settings.home), scan_approvals=scan_session_approvals))
+        counts = asyncio.run(
+            reindex(writable_home(settings), scan_approvals=scan_session_approvals)
+        )
         print("rebuilt index: " + " ".join(f"{k}={v}" for k, v in counts.items()))
         return 0
     raise AssertionError(args.command)
@@ -295,9 +192,22 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _run(argv)
+        code = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:
+        # The reader left (`signoff sessions | head`): stop quietly, like coreutils.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass  # stdout has no descriptor (captured in tests): nothing left to flush
+        return 128 + signal.SIGPIPE
     except (SessionsError, ApprovalsError, ConfigError) as exc:
         print(f"signoff: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"signoff: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
 
 

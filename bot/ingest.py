@@ -1,10 +1,19 @@
 """Events → the thread inbox (design flow 1), and only then the ack.
 
 The socket handler calls ``EventIngest.handle`` for every ``events_api`` envelope and
-acks when it returns; if it raises (a full disk), the envelope is not acked and Slack
-redelivers it. Dedupe is twofold: a short in-memory window of event ids answers fast,
-and the inbox's file names (the message ``ts``) make the durable decision, which also
-folds a mention's ``message`` and ``app_mention`` twins into one.
+acks unless the outcome is ``deferred``. The event is judged in three steps:
+
+1. Is it for signoff? Other event types, bots' posts, edits, direct messages and
+   ``message`` events outside signoff's threads are ``ignored``; a payload too broken
+   to tell is ``dropped``.
+2. Is every field it stores valid (``payloads.EventCallback``)? If not, the envelope can
+   never be stored, so it is acked and its payload ``quarantined`` for a person.
+3. Store it. Only a failing disk (``OSError``) leaves it unacked, for Slack to deliver
+   again.
+
+Dedupe is twofold: a short in-memory window of event ids answers fast, and the inbox's
+file names (the message ``ts``) make the durable decision, which also folds a mention's
+``message`` and ``app_mention`` twins into one.
 """
 
 from __future__ import annotations
@@ -12,45 +21,66 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 
-from agent_core.engine import Engine
-from sessions import InboxMessage, InvalidIdError, ThreadKey, utc_iso
+from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, utc_iso
 
-from .payloads import EventCallback, MessageEvent
+from .envelopes import Fate, Outcome
+from .payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
+from .slack_fields import describe, shown
 
-__all__ = ["EventIngest", "StillStoring"]
+__all__ = ["EventIngest", "IngestTarget"]
 
 log = logging.getLogger("signoff.ingest")
 
 # Plain user messages only: edits, deletions, joins and bot posts are not requests.
-_ACCEPTED_SUBTYPES = {None, "thread_broadcast", "file_share"}
+_ACCEPTED_SUBTYPES = (None, "thread_broadcast", "file_share")
+_EVENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 Taken = Callable[[MessageEvent], Awaitable[None]]
 
 
-class StillStoring(Exception):
-    """A redelivered event whose first copy is still being written: do not ack it yet."""
+class IngestTarget(Protocol):
+    """What ingest asks of the engine."""
+
+    async def ingest(self, message: InboxMessage) -> bool: ...
+
+    async def remember_event(self, event_id: str) -> bool: ...
+
+    def knows_thread(self, thread: ThreadKey) -> bool: ...
+
+
+def _ref(event_id: object) -> str:
+    if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id):
+        return event_id
+    return f"(event id {shown(event_id, 40)})"
 
 
 class EventIngest:
     def __init__(
         self,
-        engine: Engine,
+        engine: IngestTarget,
         *,
+        home: Home,
+        clock: Clock,
         bot_user_id: str,
         bot_id: str,
         on_taken: Taken | None = None,
         window: int = 10_000,
+        quarantine: Quarantine | None = None,
     ) -> None:
         self.engine = engine
+        self.home = home
+        self.clock = clock
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.on_taken = on_taken
+        self.quarantine = quarantine or Quarantine(home, clock=clock)
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._storing: set[str] = set()
         self._window = window
@@ -70,72 +100,140 @@ class EventIngest:
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._done)
 
-    async def handle(self, payload: dict[str, Any]) -> str:
-        """Store the message if it is one for us; returns what happened, for logs and tests."""
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Best effort (a reaction, the fast dedupe row): the message itself is stored.
+            log.warning("after storing an event: %s: %s", type(exc).__name__, exc)
+
+    async def handle(self, payload: JsonValue) -> Outcome:
+        """Judge and store one ``events_api`` payload; the outcome says whether to ack."""
+        judged = self._for_signoff(payload)
+        if isinstance(judged, Outcome):
+            return judged
+        ref = _ref(judged.event_id)
         try:
             callback = EventCallback.model_validate(payload)
         except ValidationError as exc:
-            # Redelivery cannot fix a malformed payload: ack it, and say so in the log.
-            log.warning("malformed event payload: %s", exc.errors()[0]["msg"])
-            return "rejected: malformed payload"
-        event = callback.event
-        why = self._ignored(event)
-        if why:
-            return f"ignored: {why}"
+            return await self._quarantine(payload, describe(exc), ref=ref)
         try:
-            thread = ThreadKey(
-                team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts or event.ts
+            return await self._store(callback)
+        except OSError as exc:
+            # The disk, not the payload: Slack's redelivery is the retry.
+            return Outcome(fate=Fate.DEFERRED, reason=f"could not store: {exc}", ref=ref)
+        except Exception as exc:  # a bug of ours: keep the payload, say so loudly
+            reason = f"could not store: {type(exc).__name__}: {shown(str(exc), 200)}"
+            outcome = await self._quarantine(payload, reason, ref=ref)
+            return Outcome(fate=outcome.fate, reason=outcome.reason, ref=outcome.ref, error=exc)
+
+    def _for_signoff(self, payload: JsonValue) -> EventEnvelope | Outcome:
+        """The envelope when it is addressed to signoff; otherwise why it is not taken."""
+        try:
+            envelope = EventEnvelope.model_validate(payload)
+        except ValidationError as exc:
+            kind = payload.get("type") if isinstance(payload, dict) else None
+            if isinstance(kind, str) and kind != "event_callback":
+                return Outcome(fate=Fate.IGNORED, reason=f"not an event_callback: {shown(kind)}")
+            return Outcome(fate=Fate.DROPPED, reason=describe(exc))
+        ref = _ref(envelope.event_id)
+        why = self._ignored(envelope.event)
+        if why:
+            return Outcome(fate=Fate.IGNORED, reason=why, ref=ref)
+        if envelope.event.type == "message":
+            # Plain messages are for signoff only in threads it takes part in.
+            thread = self._thread_of(envelope)
+            if thread is None:
+                return Outcome(
+                    fate=Fate.DROPPED, reason="message without a valid team, channel or ts", ref=ref
+                )
+            if not self.engine.knows_thread(thread):
+                return Outcome(
+                    fate=Fate.IGNORED, reason="not a thread signoff takes part in", ref=ref
+                )
+        return envelope
+
+    def _ignored(self, event: EventHead) -> str:
+        if event.type not in ("app_mention", "message"):
+            return f"event type {shown(event.type)}"
+        if event.subtype not in _ACCEPTED_SUBTYPES:
+            return f"message subtype {shown(event.subtype)}"
+        if event.bot_id or event.user == self.bot_user_id:
+            mine = event.bot_id == self.bot_id or event.user == self.bot_user_id
+            return "the bot's own message" if mine else "another bot's message"
+        if event.channel_type == "im":
+            return "a direct message (not supported)"
+        return ""
+
+    @staticmethod
+    def _thread_of(envelope: EventEnvelope) -> ThreadKey | None:
+        event = envelope.event
+        try:
+            return ThreadKey.model_validate(
+                {
+                    "team": envelope.team_id,
+                    "channel": event.channel,
+                    "thread_ts": event.thread_ts or event.ts,
+                }
             )
-        except (InvalidIdError, ValidationError):
-            return "rejected: malformed channel or timestamp"
-        if event.type == "message" and not self.engine.knows_thread(thread):
-            return "ignored: not a thread signoff takes part in"
-        if self._seen_recently(callback.event_id):
-            return "duplicate: event id"
-        if callback.event_id in self._storing:
+        except ValidationError:
+            return None
+
+    async def _quarantine(self, payload: JsonValue, reason: str, *, ref: str) -> Outcome:
+        event_id = payload.get("event_id") if isinstance(payload, dict) else None
+        try:
+            record = await asyncio.to_thread(
+                self.quarantine.put,
+                source="events_api",
+                reason=reason,
+                payload=payload,
+                event_id=event_id if isinstance(event_id, str) else "",
+            )
+        except OSError as exc:
+            return Outcome(
+                fate=Fate.DEFERRED, reason=f"{reason}; could not quarantine: {exc}", ref=ref
+            )
+        if record is None:
+            return Outcome(
+                fate=Fate.DROPPED, reason=f"{reason} (quarantine full for today)", ref=ref
+            )
+        return Outcome(fate=Fate.QUARANTINED, reason=f"{reason} (as {record.id})", ref=ref)
+
+    async def _store(self, callback: EventCallback) -> Outcome:
+        event, event_id = callback.event, callback.event_id
+        if self._seen_recently(event_id):
+            return Outcome(fate=Fate.DUPLICATE, reason="event id seen", ref=event_id)
+        if event_id in self._storing:
             # A redelivery while the first copy is still being written: acking it would
             # be a promise the first write might not keep, so it stays unacked.
-            raise StillStoring(callback.event_id)
+            return Outcome(
+                fate=Fate.DEFERRED, reason="its first copy is still being stored", ref=event_id
+            )
         message = InboxMessage(
-            thread=thread,
+            thread=ThreadKey(
+                team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts or event.ts
+            ),
             ts=event.ts,
             user=event.user,
-            text=html.unescape(event.text),
-            event_id=callback.event_id,
-            received_at=utc_iso(self.engine.clock.now()),
+            # Slack escapes &, < and > in message text; the inbox keeps what the person typed.
+            text=html.unescape(event.text or ""),
+            event_id=event_id,
+            received_at=utc_iso(self.clock.now()),
         )
-        self._storing.add(callback.event_id)
+        self._storing.add(event_id)
         try:
             fresh = await self.engine.ingest(message)
         finally:
-            self._storing.discard(callback.event_id)
+            self._storing.discard(event_id)
         # Only a stored message makes its event id a duplicate.
-        self._remember(callback.event_id)
-        self._spawn(self.engine.remember_event(callback.event_id))
+        self._remember(event_id)
+        self._spawn(self.engine.remember_event(event_id))
         if not fresh:
-            return "duplicate: message"
+            return Outcome(fate=Fate.DUPLICATE, reason="message already stored", ref=event_id)
         if self.on_taken is not None:
             self._spawn(self.on_taken(event))
-        return "stored"
-
-    def _ignored(self, event: MessageEvent) -> str:
-        if event.type not in ("app_mention", "message"):
-            return f"event type {event.type}"
-        if event.subtype not in _ACCEPTED_SUBTYPES:
-            return f"message subtype {event.subtype}"
-        if event.bot_id or event.user == self.bot_user_id:
-            return (
-                "a bot's own message"
-                if event.bot_id == self.bot_id or event.user == self.bot_user_id
-                else "another bot"
-            )
-        if not event.user or not event.ts or not event.channel:
-            return "no user, channel or ts"
-        if event.channel_type == "im":
-            return "direct messages are not supported"
-        return ""
+        return Outcome(fate=Fate.STORED, ref=event_id)
 
     async def drain(self) -> None:
         """Wait for background work (reactions, seen-event rows) to finish."""

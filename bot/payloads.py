@@ -1,20 +1,56 @@
-"""The parts of Slack's payloads signoff reads, as frozen models.
+"""What Slack sends signoff, as frozen models: the boundary every payload passes first.
 
-Slack adds fields freely, so unknown fields are ignored here; what we read is typed and
-validated, and a payload that lacks it is rejected with a clear error instead of a
-KeyError deep inside a handler.
+Slack adds fields freely, so unknown fields are ignored; every field signoff (or Bolt, to
+route a payload) reads is typed and checked here (``slack_fields``), so a payload that is
+off is refused with a clear reason before any listener or the inbox sees it. A listener
+that starts reading a new field adds it here, so that it is checked too.
+
+Shapes follow Slack's reference: the Events API ``event_callback`` (``app_mention``,
+``message``), and the interaction payloads ``block_actions``, ``block_suggestion``,
+``view_submission``, ``view_closed``, ``shortcut`` and ``message_action``; slash commands.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    Strict,
+    StringConstraints,
+)
+
+from sessions import check_slack_id
+
+from .slack_fields import (
+    MAX_TEXT,
+    ActionId,
+    EventId,
+    Label,
+    SlackId,
+    SlackTs,
+    SlackUrl,
+    Text,
+)
 
 __all__ = [
+    "INTERACTIONS",
     "BlockAction",
     "BlockActionsPayload",
+    "BlockSuggestion",
     "EventCallback",
+    "EventEnvelope",
+    "EventHead",
+    "Interaction",
     "MessageEvent",
+    "Routing",
+    "Shortcut",
     "SlashCommand",
+    "ViewClosed",
     "ViewSubmission",
 ]
 
@@ -23,78 +59,262 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+def _maybe_id(value: str) -> str:
+    return value and check_slack_id(value)
+
+
+def _json_text(value: JsonValue) -> JsonValue:
+    # Free-form parts (a modal's input values) may be read as text: every string in them
+    # must be text, and they stay small.
+    pending, budget = [value], MAX_TEXT * 4
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            budget -= len(item)
+            item.encode("utf-8")  # UnicodeEncodeError is a ValueError: a validation error
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        if budget < 0:
+            raise ValueError(f"more than {MAX_TEXT * 4} characters")
+    return value
+
+
+SlackIdOrEmpty = Annotated[str, Strict(), AfterValidator(_maybe_id)]
+JsonText = Annotated[JsonValue, AfterValidator(_json_text)]
+
+# -- events ---------------------------------------------------------------------------
+
+
+class EventHead(_Payload):
+    """Enough of any event to tell whether it is for signoff; its values are not used."""
+
+    type: Label
+    subtype: JsonValue = None
+    user: JsonValue = None
+    bot_id: JsonValue = None
+    channel: JsonValue = None
+    channel_type: JsonValue = None
+    ts: JsonValue = None
+    thread_ts: JsonValue = None
+
+
+class EventEnvelope(_Payload):
+    """An ``event_callback`` before its event is trusted."""
+
+    type: Literal["event_callback"]
+    event: EventHead
+    event_id: JsonValue = None
+    team_id: JsonValue = None
+
+
 class MessageEvent(_Payload):
-    type: str
-    channel: str = ""
-    user: str = ""
-    text: str = ""
-    ts: str = ""
-    thread_ts: str | None = None
-    bot_id: str | None = None
-    subtype: str | None = None
-    channel_type: str | None = None
+    """A person's message (``app_mention`` or ``message``): what the inbox stores, checked."""
+
+    type: Literal["app_mention", "message"]
+    channel: SlackId
+    user: SlackId
+    text: Text | None = None
+    ts: SlackTs
+    thread_ts: SlackTs | None = None
+    subtype: Literal["thread_broadcast", "file_share"] | None = None
+    channel_type: Label | None = None
 
 
 class EventCallback(_Payload):
-    type: str
-    team_id: str
-    event_id: str
+    type: Literal["event_callback"]
+    team_id: SlackId
+    event_id: EventId
     event: MessageEvent
 
 
-class _Id(_Payload):
-    id: str
+# -- what Bolt reads to route an interaction or a command -------------------------------
+
+
+class _Team(_Payload):
+    id: SlackId | None = None
+    enterprise_id: SlackId | None = None
+    domain: Label | None = None
 
 
 class _User(_Payload):
-    id: str
-    team_id: str | None = None
+    id: SlackId
+    team_id: SlackId | None = None
+    username: Label | None = None
+    name: Label | None = None
 
 
-class _Container(_Payload):
-    type: str = "message"
-    message_ts: str | None = None
-    channel_id: str | None = None
-    thread_ts: str | None = None
-    is_ephemeral: bool = False
+class _Channel(_Payload):
+    id: SlackId
+    name: Label | None = None
+
+
+class _Authorization(_Payload):
+    enterprise_id: SlackId | None = None
+    team_id: SlackId | None = None
+    user_id: SlackId | None = None
+    is_bot: bool | None = None
+    is_enterprise_install: bool | None = None
+
+
+class _ResponseUrl(_Payload):
+    response_url: SlackUrl
+    block_id: Label | None = None
+    action_id: Label | None = None
+    channel_id: SlackId | None = None
+
+
+class _Message(_Payload):
+    ts: SlackTs | None = None
+    thread_ts: SlackTs | None = None
+    user: SlackId | None = None
+    bot_id: SlackId | None = None
+
+
+class Routing(_Payload):
+    """Every field Bolt reads to route a payload and build a listener's context.
+
+    Bolt indexes these without checking their types; a listener must never run on a
+    payload where they are off. Fields that would route the payload elsewhere (an event
+    inside an interaction, a custom-function execution) are refused.
+    """
+
+    authorizations: tuple[_Authorization, ...] | None = None
+    is_enterprise_install: bool | None = None
+    enterprise: SlackId | _Team | None = None
+    enterprise_id: SlackId | None = None
+    team: SlackId | _Team | None = None
+    team_id: SlackIdOrEmpty | None = None
+    user: SlackId | _User | None = None
+    user_id: SlackId | None = None
+    channel: SlackId | _Channel | None = None
+    channel_id: SlackId | None = None
+    thread_ts: SlackTs | None = None
+    message: _Message | None = None
+    response_url: SlackUrl | None = None
+    response_urls: tuple[_ResponseUrl, ...] | None = None
+    event: None = None
+    previous_message: None = None
+    item: None = None
+    assistant_thread: None = None
+    function_execution_id: None = None
+    function_data: None = None
+    bot_access_token: None = None
+
+
+# -- interactions -----------------------------------------------------------------------
 
 
 class BlockAction(_Payload):
-    action_id: str
-    value: str = ""
-    block_id: str = ""
+    action_id: ActionId
+    block_id: ActionId = ""
+    value: Label = ""
+    type: Label = ""
 
 
-class BlockActionsPayload(_Payload):
-    type: str
-    user: _User
-    team: _Id | None = None
-    channel: _Id | None = None
-    container: _Container = Field(default_factory=_Container)
-    trigger_id: str = ""
-    actions: tuple[BlockAction, ...]
+class _Container(_Payload):
+    type: Label = "message"
+    message_ts: SlackTs | None = None
+    channel_id: SlackId | None = None
+    thread_ts: SlackTs | None = None
+    is_ephemeral: bool = False
+    view_id: Label | None = None
 
 
 class _ViewState(_Payload):
-    values: dict[str, dict[str, dict[str, object]]] = Field(default_factory=dict)
+    values: dict[ActionId, dict[ActionId, dict[str, JsonText]]] = Field(default_factory=dict)
 
 
 class _View(_Payload):
-    id: str = ""
-    callback_id: str = ""
-    private_metadata: str = ""
+    id: Label = ""
+    callback_id: ActionId
+    type: Label = "modal"
+    hash: Label = ""
+    private_metadata: Label = ""
     state: _ViewState = Field(default_factory=_ViewState)
+    team_id: SlackId | None = None
+    app_installed_team_id: SlackId | None = None
 
 
-class ViewSubmission(_Payload):
-    type: str
-    user: _Id
+class Interaction(Routing):
+    """What every interaction payload shares; a ``command`` key would route it as a command."""
+
+    type: Label
+    user: _User
+    command: None = None
+
+
+class BlockActionsPayload(Interaction):
+    type: Literal["block_actions"]
+    user: _User
+    team: _Team | None = None
+    channel: _Channel | None = None
+    container: _Container = Field(default_factory=_Container)
+    trigger_id: Label = ""
+    view: _View | None = None
+    actions: tuple[BlockAction, ...] = Field(min_length=1)
+
+
+class BlockSuggestion(Interaction):
+    type: Literal["block_suggestion"]
+    user: _User
+    action_id: ActionId
+    block_id: ActionId = ""
+    value: Text = ""
+    view: _View | None = None
+
+
+class ViewSubmission(Interaction):
+    type: Literal["view_submission"]
+    user: _User
     view: _View
+    trigger_id: Label = ""
 
 
-class SlashCommand(_Payload):
-    command: str
-    text: str = ""
-    user_id: str
-    channel_id: str
-    team_id: str = ""
+class ViewClosed(Interaction):
+    type: Literal["view_closed"]
+    user: _User
+    view: _View
+    is_cleared: bool = False
+
+
+class Shortcut(Interaction):
+    """A global shortcut (``shortcut``) or a message shortcut (``message_action``)."""
+
+    type: Literal["shortcut", "message_action"]
+    user: _User
+    callback_id: ActionId
+    trigger_id: Label = ""
+
+
+# The interaction types signoff hands to its listeners; others are acked and ignored.
+INTERACTIONS: dict[str, type[Interaction]] = {
+    "block_actions": BlockActionsPayload,
+    "block_suggestion": BlockSuggestion,
+    "view_submission": ViewSubmission,
+    "view_closed": ViewClosed,
+    "shortcut": Shortcut,
+    "message_action": Shortcut,
+}
+
+
+# -- slash commands ---------------------------------------------------------------------
+
+
+class SlashCommand(Routing):
+    # No ``type``: Bolt routes by keys, and an interaction's keys must not ride along.
+    type: None = None
+    actions: None = None
+    view: None = None
+    callback_id: None = None
+    action_id: None = None
+    command: Annotated[str, StringConstraints(strict=True, pattern=r"^/[A-Za-z0-9_.\-]{1,31}$")]
+    text: Text = ""
+    user_id: SlackId
+    channel_id: SlackId
+    team_id: SlackIdOrEmpty = ""
+    trigger_id: Label = ""
+    # Always sent; the only way to answer (respond()) outside the 3 s of the ack.
+    response_url: SlackUrl

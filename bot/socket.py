@@ -4,10 +4,14 @@ Bolt acks an event *before* its listener runs, so a crash right after the ack wo
 the message. Here ``events_api`` envelopes bypass Bolt's dispatch: the message is written
 durably to the thread inbox first, then the envelope is acked on the socket.
 
+Every envelope ends acked, except when storage fails for now (see ``envelopes``), and
+leaves one log line. Interactions and slash commands are checked against
+``payloads`` first — Bolt indexes payloads without checking them — and then handed to
+Bolt on the main loop, where the engine lives; they ack within 3 s and do their work
+after. What no listener takes is acked anyway: Bolt would leave it unacked.
+
 The socket client runs on a dedicated thread and event loop, so an ack never waits
 behind the engine's turns (their fsyncs and model calls run on the main loop).
-Interactions and slash commands are handed to Bolt on the main loop, where the engine
-lives; they ack within 3 s and do their work after.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -28,12 +32,17 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from .ingest import EventIngest, StillStoring
+from .envelopes import Fate, Outcome, screen_command, screen_interaction
+from .ingest import EventIngest
+from .slack_fields import shown
 
 __all__ = ["SignoffSocketModeHandler", "SocketThread"]
 
 log = logging.getLogger("signoff.socket")
 T = TypeVar("T")
+
+_TYPES = ("events_api", "interactive", "slash_commands")
+FrameRunner = Callable[[dict[str, Any], str], Awaitable[None]]
 
 
 class SignoffSocketModeHandler(AsyncSocketModeHandler):
@@ -50,40 +59,99 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         self.ingest = ingest
         self.app_loop = app_loop
         self.accepting = True
+        self._guard_frames(self.client)
+
+    def _guard_frames(self, client: SocketModeClient) -> None:
+        """Ack envelopes the SDK cannot turn into a request (no payload, or one that is not
+        an object): it would log a traceback for them and leave them unacked forever."""
+        run: FrameRunner = client.run_message_listeners
+
+        async def guarded(message: dict[str, Any], raw_message: str) -> None:
+            envelope_id = message.get("envelope_id")
+            payload = message.get("payload")
+            if (
+                self.accepting
+                and isinstance(envelope_id, str)
+                and not ("type" in message and isinstance(payload, dict | str))
+            ):
+                outcome = Outcome(
+                    fate=Fate.DROPPED, reason=f"unusable envelope: payload {shown(payload)}"
+                )
+                log.log(outcome.level, outcome.line(f"envelope {shown(envelope_id)}"))
+                await client.send_socket_mode_response(SocketModeResponse(envelope_id=envelope_id))
+                return
+            await run(message, raw_message)
+
+        client.run_message_listeners = guarded  # type: ignore[method-assign]
 
     # Bolt narrows the client type the same way (and silences mypy the same way).
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         if not self.accepting:
             return  # shutting down: whatever is not acked, Slack delivers again
-        if req.type != "events_api":
-            await self._bolt(client, req)
-            return
-        try:
+        if req.type == "events_api":
             outcome = await self.ingest.handle(req.payload)
-        except StillStoring:
-            log.info(
-                "event %s is still being stored; leaving this copy unacked",
-                req.payload.get("event_id"),
-            )
-            return
-        except Exception:
-            log.exception(
-                "could not store event %s; leaving it unacked", req.payload.get("event_id")
-            )
-            return
-        log.debug("event %s: %s", req.payload.get("event_id"), outcome)
-        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+        elif req.type in ("interactive", "slash_commands"):
+            outcome = await self._interaction(client, req)
+        else:
+            outcome = Outcome(fate=Fate.IGNORED, reason=f"envelope type {shown(req.type)}")
+        if outcome.fate is not Fate.HANDLED:
+            what = req.type if req.type in _TYPES else f"envelope type {shown(req.type, 30)}"
+            log.log(outcome.level, outcome.line(what), exc_info=outcome.error)
+        if outcome.acked and outcome.fate is not Fate.HANDLED:
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
-    async def _bolt(self, client: SocketModeClient, req: SocketModeRequest) -> None:
-        if self.app_loop is None or self.app_loop is asyncio.get_running_loop():
-            await super().handle(client, req)
-            return
-        start = time.time()
-        dispatched = asyncio.run_coroutine_threadsafe(
-            run_async_bolt_app(self.app, req), self.app_loop
+    async def _interaction(self, client: SocketModeClient, req: SocketModeRequest) -> Outcome:
+        screen = screen_interaction if req.type == "interactive" else screen_command
+        refused = screen(req.payload)
+        if refused is None:
+            return await self._bolt(client, req)
+        if refused.fate is not Fate.QUARANTINED:
+            return refused
+        return await self._quarantine(req, refused)
+
+    async def _quarantine(self, req: SocketModeRequest, refused: Outcome) -> Outcome:
+        try:
+            record = await asyncio.to_thread(
+                self.ingest.quarantine.put,
+                source=req.type,
+                reason=refused.reason,
+                payload=req.payload,
+            )
+        except OSError as exc:
+            # Interactions are never redelivered: acking now at least spares the user an error.
+            return Outcome(
+                fate=Fate.DROPPED, reason=f"{refused.reason}; could not quarantine: {exc}"
+            )
+        if record is None:
+            return Outcome(
+                fate=Fate.DROPPED, reason=f"{refused.reason} (quarantine full for today)"
+            )
+        return Outcome(
+            fate=Fate.QUARANTINED, reason=refused.reason, ref=record.id, error=refused.error
         )
-        response = await asyncio.wrap_future(dispatched)
+
+    async def _bolt(self, client: SocketModeClient, req: SocketModeRequest) -> Outcome:
+        start = time.time()
+        try:
+            if self.app_loop is None or self.app_loop is asyncio.get_running_loop():
+                response = await run_async_bolt_app(self.app, req)
+            else:
+                dispatched = asyncio.run_coroutine_threadsafe(
+                    run_async_bolt_app(self.app, req), self.app_loop
+                )
+                response = await asyncio.wrap_future(dispatched)
+        except Exception as exc:  # the screening let through what Bolt cannot route: a bug
+            refused = Outcome(
+                fate=Fate.QUARANTINED, reason=f"Bolt could not dispatch it: {exc!r}", error=exc
+            )
+            return await self._quarantine(req, refused)
+        if response.status != 200:
+            # No listener matched, or none acked in time: Bolt would leave it unacked.
+            return Outcome(
+                fate=Fate.IGNORED, reason=f"no listener took it (Bolt status {response.status})"
+            )
         await send_async_response(client, req, response, start)
+        return Outcome(fate=Fate.HANDLED)
 
 
 class SocketThread:

@@ -15,6 +15,7 @@ from localslack.control_http_kit import opt_int
 from localslack.control_http_kit import params as _params
 from localslack.control_http_kit import required as _required
 from localslack.controls import Controls
+from localslack.errors import ControlError
 
 __all__ = ["control_routes"]
 
@@ -111,6 +112,20 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         )
         return _ok(**done.to_dict())
 
+    async def envelope(request: web.Request) -> web.Response:
+        p = await _params(request)
+        (kind,) = _required(p, "type")
+        if "payload" not in p:
+            raise ControlError("missing_argument", "payload")
+        event_id = p.get("event_id")
+        done = await server.send_envelope(
+            type=kind,
+            payload=p["payload"],
+            accepts_response_payload=_opt_bool(p.get("accepts_response_payload")),
+            event_id=None if event_id is None else str(event_id),
+        )
+        return _ok(delivery=done.to_dict())
+
     async def calls(request: web.Request) -> web.Response:
         method = (await _params(request)).get("method")
         return _ok(calls=[c.to_dict() for c in server.calls(method)])
@@ -195,6 +210,7 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         ("POST", "/views/submit", submit),
         ("GET", "/views", views),
         ("POST", "/commands", command),
+        ("POST", "/envelopes", envelope),
         ("GET", "/calls", calls),
         ("DELETE", "/calls", clear_calls),
         ("GET", "/deliveries", deliveries),

@@ -3,7 +3,7 @@ observe.py and observe_agents.py, seeded chaos in controls_chaos.py)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from localslack.controls_chaos import ChaosControls
 from localslack.deliveries import Delivery
@@ -151,6 +151,34 @@ class Controls(ChaosControls, AgentObservations, Observations):
             channel=chan.id,
             thread_ts=session.thread_ts,
             streaming_message_ts=[r.ts for r in stopped],
+        )
+
+    async def send_envelope(
+        self,
+        *,
+        type: str,
+        payload: Any,
+        accepts_response_payload: bool | None = None,
+        event_id: str | None = None,
+    ) -> Delivery:
+        """Deliver a Socket Mode envelope exactly as given, for what the workspace would never
+        generate: forged, malformed or fuzzed payloads (``payload`` may be any JSON value).
+
+        Delivery, ack timing and redelivery work as for any envelope; ``event_id`` (for
+        redelivery) defaults to the payload's own when it has one. The workspace is not
+        touched, and an ack's response payload is recorded but not applied.
+        """
+        if accepts_response_payload is None:
+            accepts_response_payload = type != "events_api"
+        if event_id is None and type == "events_api" and isinstance(payload, dict):
+            found = payload.get("event_id")
+            event_id = found if isinstance(found, str) else None
+        return await self._rt.hub.deliver(
+            type=type,
+            payload=payload,
+            accepts_response_payload=accepts_response_payload,
+            event_id=event_id,
+            raw=True,
         )
 
     # -- resetting and breaking things --------------------------------------------------------

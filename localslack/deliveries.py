@@ -6,6 +6,7 @@ import asyncio
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from localslack.records import JSON
 
@@ -18,7 +19,9 @@ DeliveryPredicate = Callable[["Delivery"], bool]
 class Delivery:
     envelope_id: str
     type: str
-    payload: JSON
+    # An object for everything the workspace generates; a raw envelope (Controls.send_envelope)
+    # may carry any JSON value, as a misbehaving peer could.
+    payload: Any
     accepts_response_payload: bool
     created_at: float
     event_id: str | None = None
@@ -37,6 +40,8 @@ class Delivery:
     redelivered_as: str | None = None
     # Set on the extra copies a chaos test asked for (see chaos.py): the first envelope's id.
     duplicate_of: str | None = None
+    # Sent as given through Controls.send_envelope: no workspace state stands behind it.
+    raw: bool = False
     extra: JSON = field(default_factory=dict)
 
     def envelope(self) -> JSON:
@@ -62,11 +67,13 @@ class Delivery:
     @property
     def kind(self) -> str:
         """What is inside: the event type, the interaction type, or the slash command."""
+        payload = self.payload if isinstance(self.payload, dict) else {}
         if self.type == "events_api":
-            return str(self.payload.get("event", {}).get("type", ""))
+            event = payload.get("event")
+            return str(event.get("type", "")) if isinstance(event, dict) else ""
         if self.type == "slash_commands":
-            return str(self.payload.get("command", ""))
-        return str(self.payload.get("type", ""))
+            return str(payload.get("command", ""))
+        return str(payload.get("type", ""))
 
     def to_dict(self, *, with_payload: bool = False) -> JSON:
         summary: JSON = {
@@ -86,6 +93,7 @@ class Delivery:
             "user_saw_error": self.user_saw_error,
             "redelivered_as": self.redelivered_as,
             "duplicate_of": self.duplicate_of,
+            "raw": self.raw,
             "created_at": self.created_at,
             "sent_at": self.sent_at,
             "acked_at": self.acked_at,

@@ -9,7 +9,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from localslack.background import Background
 from localslack.chaos import Chaos
@@ -64,16 +64,17 @@ class Dispatcher:
         self,
         *,
         type: str,
-        payload: JSON,
+        payload: Any,
         accepts_response_payload: bool,
         event_id: str | None = None,
         retry_attempt: int = 0,
+        raw: bool = False,
     ) -> Delivery:
-        delivery = self._new(type, payload, accepts_response_payload, event_id, retry_attempt)
+        delivery = self._new(type, payload, accepts_response_payload, event_id, retry_attempt, raw)
         await self._dispatch(delivery)
         copies = self._chaos.copies() if type == "events_api" and not retry_attempt else 1
         extra = [
-            self._new(type, payload, accepts_response_payload, event_id, 0)
+            self._new(type, payload, accepts_response_payload, event_id, 0, raw)
             for _ in range(copies - 1)
         ]
         for duplicate in extra:
@@ -91,6 +92,7 @@ class Dispatcher:
         accepts_response_payload: bool,
         event_id: str | None,
         retry_attempt: int,
+        raw: bool = False,
     ) -> Delivery:
         delivery = Delivery(
             envelope_id=self._ids.envelope_id(),
@@ -101,6 +103,7 @@ class Dispatcher:
             event_id=event_id,
             retry_attempt=retry_attempt,
             retry_reason="timeout" if retry_attempt else "",
+            raw=raw,
         )
         self.log.add(delivery)
         return delivery
@@ -170,6 +173,7 @@ class Dispatcher:
             accepts_response_payload=original.accepts_response_payload,
             event_id=original.event_id,
             retry_attempt=attempt + 1,
+            raw=original.raw,
         )
         original.redelivered_as = retry.envelope_id
 

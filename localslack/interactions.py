@@ -239,6 +239,8 @@ class Interactions:
     # -- ack payloads -------------------------------------------------------------------------
 
     async def _on_ack(self, delivery: Delivery) -> None:
+        if delivery.raw:
+            return  # no command or modal of the workspace stands behind a raw envelope
         try:
             if delivery.type == "slash_commands" and delivery.ack_payload:
                 await self._command_response(delivery, delivery.ack_payload)

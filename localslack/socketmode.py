@@ -8,6 +8,7 @@ import contextlib
 import json
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -198,15 +199,17 @@ class SocketHub:
         self,
         *,
         type: str,
-        payload: JSON,
+        payload: Any,
         accepts_response_payload: bool,
         event_id: str | None = None,
+        raw: bool = False,
     ) -> Delivery:
         return await self._dispatcher.deliver(
             type=type,
             payload=payload,
             accepts_response_payload=accepts_response_payload,
             event_id=event_id,
+            raw=raw,
         )
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ from .files import SessionFiles
 from .home import Home, default_home
 from .ids import (
     check_approval_id,
+    check_quarantine_id,
     check_session_id,
     check_slack_id,
     check_slack_ts,
@@ -33,6 +34,7 @@ from .jsonl import read_jsonl
 from .locks import file_lock, file_lock_async, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, verify
 from .outbox import Outbox, OutboxDone, OutboxEntry
+from .quarantine import Quarantine, QuarantineRecord
 from .queue import WorkQueue
 from .records import TERMINAL_STATES, Record, SessionRecord, SessionState, ThreadKey, Transition
 from .reindex import ApprovalScanner, reindex
@@ -60,6 +62,8 @@ __all__ = [
     "Outbox",
     "OutboxDone",
     "OutboxEntry",
+    "Quarantine",
+    "QuarantineRecord",
     "Record",
     "ResultTicket",
     "SessionFiles",
@@ -82,6 +86,7 @@ __all__ = [
     "append_line",
     "canonical_json",
     "check_approval_id",
+    "check_quarantine_id",
     "check_session_id",
     "check_slack_id",
     "check_slack_ts",

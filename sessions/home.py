@@ -33,6 +33,11 @@ class Home:
         return self.root / "threads"
 
     @property
+    def quarantine_dir(self) -> Path:
+        # Payloads that were acked but could never be processed (sessions/quarantine.py).
+        return self.root / "quarantine"
+
+    @property
     def kill_switch(self) -> Path:
         # A file whose presence stops every model call and tool call, re-read each time.
         return self.root / "KILL"

@@ -10,6 +10,7 @@ from .errors import InvalidIdError
 
 __all__ = [
     "check_approval_id",
+    "check_quarantine_id",
     "check_session_id",
     "check_slack_id",
     "check_slack_ts",
@@ -21,6 +22,7 @@ __all__ = [
 
 _SESSION = re.compile(r"sess_[0-9a-f]{12}")
 _APPROVAL = re.compile(r"appr_[0-9a-f]{16}")
+_QUARANTINE = re.compile(r"quar_[0-9a-f]{16}")
 _SLACK_ID = re.compile(r"[A-Z0-9][A-Z0-9_]{1,39}")
 _SLACK_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 
@@ -64,6 +66,10 @@ def check_session_id(value: object) -> str:
 
 def check_approval_id(value: object) -> str:
     return _check(_APPROVAL, value, "approval id (expected appr_ and 16 hex digits)")
+
+
+def check_quarantine_id(value: object) -> str:
+    return _check(_QUARANTINE, value, "quarantine id (expected quar_ and 16 hex digits)")
 
 
 def check_slack_id(value: object) -> str:

@@ -55,12 +55,14 @@ class Index:
     @classmethod
     async def open(cls, path: Path) -> Index:
         conn = await aiosqlite.connect(path)
+        conn.row_factory = aiosqlite.Row  # set once, before any statement runs
         # Before anything else: switching to WAL itself may wait for another process.
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA journal_mode=WAL")
         # The files are the durable copy; the index may lose its last commits on power loss.
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.executescript(SCHEMA)
+        for pragma in ("busy_timeout=5000", "journal_mode=WAL", "synchronous=NORMAL"):
+            async with conn.execute(f"PRAGMA {pragma}"):
+                pass
+        async with conn.executescript(SCHEMA):
+            pass
         await conn.commit()
         return cls(conn, path)
 
@@ -80,7 +82,6 @@ class Index:
         await self._conn.commit()
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        self._conn.row_factory = aiosqlite.Row
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from engine_support import THREAD, call, chain, message, restarts, text, transcript
@@ -11,7 +10,6 @@ from agent_core.messages import ToolResultMessage
 from agent_core.scripted import ScriptedModel
 from agent_core.tools import ToolRegistry, tool
 from approvals import Decided, Refused
-from bot.ingest import EventIngest, StillStoring
 from sessions import SessionState
 
 
@@ -74,33 +72,3 @@ async def test_the_kill_switch_freezes_an_approved_call_without_spending_it(
     assert restarts(home) == 1
     result = next(m for m in transcript(home) if isinstance(m, ToolResultMessage) and m.approval_id)
     assert result.status == "ok"
-
-
-async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(make_engine):
-    engine = await make_engine(model=ScriptedModel([text("hi")]))
-    gate = asyncio.Event()
-    original = engine.ingest
-
-    async def slow_ingest(m: Any) -> bool:
-        await gate.wait()
-        return await original(m)
-
-    engine.ingest = slow_ingest  # type: ignore[method-assign]
-    ingest = EventIngest(engine, bot_user_id="U0SIGNOFF", bot_id="B0SIGNOFF")
-    payload = {
-        "type": "event_callback",
-        "team_id": "T0LOCAL",
-        "event_id": "Ev1",
-        "event": {"type": "app_mention", "channel": "C0OPS", "user": "U0ALICE", "text": "hi", "ts": "1700000000.000100"},
-    }  # fmt: skip
-    first = asyncio.create_task(ingest.handle(payload))
-    await asyncio.sleep(0.01)
-    try:
-        await ingest.handle(payload)
-        raise AssertionError("the redelivery should not have been acked")
-    except StillStoring:
-        pass
-    gate.set()
-    assert await first == "stored"
-    assert await ingest.handle(payload) == "duplicate: event id"
-    await ingest.drain()

@@ -186,3 +186,25 @@ async def test_interactions_sockets_and_deliveries_over_http(
     dropped = await call(http, "POST", "/sockets/drop", json={})
     assert dropped["sockets"] == [sock["id"]]
     assert (await call(http, "GET", "/sockets"))["sockets"] == []
+
+
+async def test_raw_envelopes_over_http(
+    slack: LocalSlack, http: aiohttp.ClientSession, inbox: Inbox, socket_client: SocketModeClient
+) -> None:
+    sent = await call(
+        http,
+        "POST",
+        "/envelopes",
+        json={"type": "slash_commands", "payload": {"command": "/nope", "text": "\ud83d"}},
+    )
+    delivery = sent["delivery"]
+    assert (delivery["type"], delivery["kind"], delivery["raw"]) == (
+        "slash_commands",
+        "/nope",
+        True,
+    )
+    await slack.wait_for_ack(delivery["envelope_id"])
+    [request] = [r for r in inbox.requests if r.envelope_id == delivery["envelope_id"]]
+    assert request.payload == {"command": "/nope", "text": "\ud83d"}
+    missing = await call(http, "POST", "/envelopes", json={"type": "interactive"}, expect=400)
+    assert (missing["error"], missing["detail"]) == ("missing_argument", "payload")

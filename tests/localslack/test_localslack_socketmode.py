@@ -316,3 +316,38 @@ async def test_edits_and_reactions_generate_subscribed_events(config: WorkspaceC
     assert reaction["event"]["reaction"] == "eyes"
     assert reaction["event"]["item"] == {"type": "message", "channel": "C0OPS", "ts": posted["ts"]}
     assert reaction["event"]["item_user"] == "U0SIGNOFF"
+
+
+async def test_raw_envelopes_go_out_as_given_and_are_tracked_like_any_other(
+    config: WorkspaceConfig,
+) -> None:
+    quick = dataclasses.replace(config, timing=Timing(ack_timeout=0.15, server_ping_interval=None))
+    async with LocalSlack(quick) as slack:
+        frames: list[dict[str, object]] = []
+        silent = Inbox(ack=False)
+        client = await connect_socket_client(slack, silent)
+        client.message_listeners.append(lambda _c, message, _raw: _record(frames, message))
+        try:
+            forged = {"type": "event_callback", "event_id": "EvFORGED1", "event": {"ts": 1}}
+            event = await slack.send_envelope(type="events_api", payload=forged)
+            junk = await slack.send_envelope(type="interactive", payload=[1, "two", None])
+            assert (event.event_id, event.accepts_response_payload, event.raw) == (
+                "EvFORGED1",
+                False,
+                True,
+            )
+            assert junk.accepts_response_payload is True and junk.kind == ""
+            # Unacked, the event is redelivered with the same event id; the junk is not.
+            await slack.wait_for_delivery(lambda d: d.retry_attempt == 3 and d.timed_out)
+            assert [d.retry_attempt for d in slack.deliveries(type="events_api")] == [0, 1, 2, 3]
+            assert {d.event_id for d in slack.deliveries(type="events_api")} == {"EvFORGED1"}
+            sent = [f for f in frames if f.get("envelope_id") == junk.envelope_id]
+            assert [f["payload"] for f in sent] == [[1, "two", None]]
+            assert slack.deliveries(type="interactive")[0].user_saw_error
+        finally:
+            await close_client(client)
+        assert {f["payload"] == forged for f in frames if f.get("type") == "events_api"} == {True}
+
+
+async def _record(frames: list[dict[str, object]], message: dict[str, object]) -> None:
+    frames.append(message)

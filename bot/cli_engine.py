@@ -1,0 +1,145 @@
+"""The commands that open the engine: ``say``, ``approve``, ``deny``, ``recover``.
+
+Configuration is checked before anything is opened (the tools a policy names exist, the
+home can be written), so a mistake ends the command with one line and leaves nothing
+running behind it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from agent_core.engine import Engine
+from agent_core.tools import ToolRegistry
+from approvals import AlreadyDecided, Decided, Policy, Refused, VoteCounted, load_policy
+from sessions import Home, InboxMessage, Outbox, ThreadKey, utc_iso
+
+from .config import ConfigError, Settings, load_registry
+from .models import build_budgets, build_cost, build_model
+
+__all__ = ["checked_config", "decide", "recover", "say", "writable_home"]
+
+
+def writable_home(settings: Settings) -> Home:
+    """The home, created if missing; a ConfigError naming it when that is impossible."""
+    home = Home(settings.home)
+    try:
+        home.ensure()
+    except OSError as exc:
+        raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {exc.strerror or exc}") from None
+    return home
+
+
+def checked_config(
+    settings: Settings, *, policy_path: Path | None = None
+) -> tuple[ToolRegistry, Policy]:
+    """The registry and the policy, checked against each other before anything is opened."""
+    registry = load_registry(settings.tool_modules)
+    policy = load_policy(policy_path) if policy_path is not None else settings.policy()
+    policy.check_tools(set(registry.names()))
+    return registry, policy
+
+
+async def _engine(settings: Settings) -> Engine:
+    """The engine for one command.
+
+    With the bot's Slack tokens it delivers what it queues (cards, replies) itself, unless
+    a running bot holds the home's delivery; without them, everything it queues waits in
+    the outbox for the bot, and is printed here (``QueuedEcho``).
+    """
+    registry, policy = checked_config(settings)
+    surface = None
+    if settings.slack_bot_token is not None:
+        from .app import slack_surface
+
+        surface = slack_surface(settings)
+    return await Engine.open(
+        home=writable_home(settings),
+        model=build_model(settings.model),
+        registry=registry,
+        surface=surface,
+        policy=policy,
+        budgets=build_budgets(settings),
+        cost=build_cost(settings),
+    )
+
+
+class QueuedEcho:
+    """Prints what a command queued for Slack, so a terminal user sees the answers."""
+
+    def __init__(self, home: Path) -> None:
+        self.outbox = Outbox(Home(home))
+        self.before = {e.id for e in self.outbox.pending()}
+
+    def print_new(self) -> None:
+        for entry in self.outbox.pending():
+            if entry.id in self.before:
+                continue
+            if entry.kind == "reply":
+                print(f"  signoff › {entry.text}")
+            elif entry.kind == "card":
+                print(f"  ┌ card {entry.approval_id}: queued for Slack ({entry.id})")
+            else:
+                print(f"  (to {entry.user}) {entry.text}")
+
+
+async def decide(settings: Settings, args: argparse.Namespace) -> int:
+    engine = await _engine(settings)
+    echo = QueuedEcho(settings.home)
+    try:
+        result = await engine.decide(
+            args.approval_id, user=args.user, approve=args.command == "approve", reason=args.reason
+        )
+        await engine.idle()
+    finally:
+        await engine.close()
+    echo.print_new()
+    if isinstance(result, Decided):
+        print(f"{result.decision.verdict} by {args.user}")
+        return 0
+    if isinstance(result, AlreadyDecided):
+        d = result.decision
+        print(f"already decided: {d.verdict} by {', '.join(d.deciders)} at {d.at}")
+        return 1
+    if isinstance(result, VoteCounted):
+        print(f"vote counted: {result.approvals} of {result.quorum} approvals")
+        return 0
+    if isinstance(result, Refused):
+        print(f"refused: {result.reason}")
+        return 1
+    print("you already voted on this request")
+    return 1
+
+
+async def say(settings: Settings, args: argparse.Namespace) -> int:
+    # Chat from a terminal: whatever it queues waits for a bot, never goes out from here.
+    engine = await _engine(settings.model_copy(update={"slack_bot_token": None}))
+    echo = QueuedEcho(settings.home)
+    try:
+        now = engine.clock.now()
+        ts = args.ts or f"{int(now.timestamp()):010d}.{now.microsecond:06d}"
+        thread = ThreadKey(team=args.team, channel=args.channel, thread_ts=args.thread or ts)
+        message = InboxMessage(
+            thread=thread, ts=ts, user=args.user, text=args.text, received_at=utc_iso(now)
+        )
+        fresh = await engine.ingest(message)
+        await engine.idle()
+    finally:
+        await engine.close()
+    echo.print_new()
+    print(f"thread {thread.label()}" + ("" if fresh else " (duplicate message ignored)"))
+    return 0
+
+
+async def recover(settings: Settings) -> int:
+    engine = await _engine(settings)
+    echo = QueuedEcho(settings.home)
+    try:
+        counts = await engine.recover()
+        await engine.idle()
+    finally:
+        await engine.close()
+    echo.print_new()
+    print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0

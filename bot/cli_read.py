@@ -1,0 +1,124 @@
+"""The read-only commands: ``sessions``, ``pending``, ``trace``, ``verify``, ``quarantine``.
+
+They look at a home that exists and create nothing: a mistyped ``SIGNOFF_HOME`` is
+reported, not answered with an empty list from a fresh ``.signoff``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from agent_core.engine import Engine
+from agent_core.history import thread_history
+from sessions import (
+    Home,
+    NotFoundError,
+    Quarantine,
+    QuarantineRecord,
+    SessionStore,
+    SystemClock,
+    check_session_id,
+    verify,
+)
+
+from .config import ConfigError
+from .trace_view import render_history, render_session_list
+
+__all__ = ["existing_home", "list_index", "show_quarantine", "show_trace", "verify_sessions"]
+
+
+def existing_home(home: Home) -> Home:
+    """``home`` if it is a directory; otherwise a ConfigError that says so."""
+    if not home.root.exists():
+        raise ConfigError(
+            f"no signoff home at {home.root} (set SIGNOFF_HOME; `signoff say`, `run` or "
+            "`dev` create one)"
+        )
+    if not home.root.is_dir():
+        raise ConfigError(f"SIGNOFF_HOME {home.root} is not a directory")
+    return home
+
+
+async def list_index(home: Home, args: argparse.Namespace) -> int:
+    index = await Engine.open_index(existing_home(home))
+    try:
+        if args.command == "sessions":
+            rows = await index.sessions(states=args.state, limit=args.limit)
+            print(
+                render_session_list(
+                    [(r.id, r.state, r.thread.label(), r.updated_at, r.reason) for r in rows]
+                )
+            )
+            return 0
+        pending = await index.approvals(status="pending", limit=500)
+        if not pending:
+            print("nothing is waiting for a decision")
+        for a in pending:
+            who = a.approvers or "anyone but the requester"
+            print(
+                f"{a.id}  {a.tool:<16} requested by {a.requester}  approvers: {who}  "
+                f"expires {a.expires_at}  session {a.session_id}"
+            )
+    finally:
+        await index.close()
+    return 0
+
+
+def show_trace(home: Home, session_id: str) -> int:
+    session_id = check_session_id(session_id)  # a malformed id is the more precise error
+    print(render_history(thread_history(existing_home(home), session_id)))
+    return 0
+
+
+def verify_sessions(home: Home, session_id: str | None) -> int:
+    """0 when every session checked is intact, 1 when one is not."""
+    if session_id is None:
+        ids = SessionStore(existing_home(home)).all_ids()
+    else:
+        sid = check_session_id(session_id)  # a malformed id is the more precise error
+        if not existing_home(home).session_dir(sid).is_dir():
+            raise NotFoundError(f"no session {sid}")
+        ids = [sid]
+    bad = 0
+    for sid in ids:
+        report = verify(home.session_dir(sid))
+        if not report.ok:
+            bad += 1
+            print(f"{sid}: TAMPERED: " + "; ".join(report.problems))
+        elif session_id:
+            print(f"{sid}: {'ok (sealed)' if report.sealed else 'not sealed yet (still open)'}")
+    print(f"verified {len(ids)} session(s), {bad} with problems")
+    return 1 if bad else 0
+
+
+def _printable(text: str) -> str:
+    # Quarantined values came from outside: escape what a terminal would act on.
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def _line(record: QuarantineRecord) -> str:
+    event = f"  {_printable(record.event_id)}" if record.event_id else ""
+    return (
+        f"{record.id}  {record.at}  {_printable(record.source):<14}{event}  "
+        f"{_printable(record.reason)}"
+    )
+
+
+def show_quarantine(home: Home, args: argparse.Namespace) -> int:
+    quarantine = Quarantine(existing_home(home), clock=SystemClock())
+    if args.item:
+        record = quarantine.get(args.item)
+        print(_line(record))
+        payload = record.payload if record.excerpt == "" else record.excerpt
+        print(json.dumps(payload, indent=2, ensure_ascii=True, sort_keys=True))
+        return 0
+    shown = 0
+    for record in quarantine.records(day=args.day):
+        if shown == args.limit:
+            print(f"… more; see {home.quarantine_dir} or use --day / --limit")
+            break
+        print(_line(record))
+        shown += 1
+    print(f"{shown} item(s)" if shown else "nothing is quarantined")
+    return 0

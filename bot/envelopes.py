@@ -1,0 +1,100 @@
+"""What became of a Socket Mode envelope: one outcome, one log line, an ack or not.
+
+Every envelope ends in exactly one of these (counted by kind for metrics):
+
+    stored       a person's message, durable in its thread's inbox
+    duplicate    already stored (a redelivery, or a mention's ``message`` twin)
+    handled      an interaction or command, handed to its listener
+    ignored      well-formed, and not for signoff (another event type, a bot's post, ...)
+    dropped      malformed, and nothing shows it was addressed to signoff
+    quarantined  addressed to signoff and malformed: kept in $SIGNOFF_HOME/quarantine
+    deferred     not acked, so Slack delivers it again: storage failed (a full disk, a
+                 permission) or the first copy is still being written
+
+Only ``deferred`` leaves the envelope unacked; redelivery cannot repair anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import JsonValue, ValidationError
+
+from .payloads import INTERACTIONS, SlashCommand
+from .slack_fields import describe, shown
+
+__all__ = ["Fate", "Outcome", "screen_command", "screen_interaction"]
+
+
+class Fate(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    HANDLED = "handled"
+    IGNORED = "ignored"
+    DROPPED = "dropped"
+    QUARANTINED = "quarantined"
+    DEFERRED = "deferred"
+
+
+_LEVELS = {
+    Fate.STORED: logging.DEBUG,
+    Fate.DUPLICATE: logging.DEBUG,
+    Fate.HANDLED: logging.DEBUG,
+    Fate.IGNORED: logging.DEBUG,
+    Fate.DROPPED: logging.WARNING,
+    Fate.QUARANTINED: logging.WARNING,
+    Fate.DEFERRED: logging.WARNING,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    fate: Fate
+    reason: str = ""
+    # The payload's event id, or the quarantine record's id: for the log line.
+    ref: str = ""
+    # An error of signoff's own (a bug) that led here: logged with its traceback.
+    error: BaseException | None = None
+
+    @property
+    def acked(self) -> bool:
+        return self.fate is not Fate.DEFERRED
+
+    @property
+    def level(self) -> int:
+        return logging.ERROR if self.error is not None else _LEVELS[self.fate]
+
+    def line(self, envelope: str) -> str:
+        """The one log line for this envelope."""
+        ref = f" {self.ref}" if self.ref else ""
+        ack = "" if self.acked else "; left unacked for Slack to deliver again"
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{envelope}{ref} {self.fate.value}{reason}{ack}"
+
+
+def screen_interaction(payload: JsonValue) -> Outcome | None:
+    """None when the payload may go to the listeners; otherwise why not."""
+    if not isinstance(payload, dict):
+        return Outcome(fate=Fate.DROPPED, reason=f"payload is not an object: {shown(payload)}")
+    kind = payload.get("type")
+    model = INTERACTIONS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        fate = Fate.IGNORED if isinstance(kind, str) else Fate.DROPPED
+        return Outcome(fate=fate, reason=f"not an interaction signoff handles: {shown(kind)}")
+    try:
+        model.model_validate(payload)
+    except ValidationError as exc:
+        return Outcome(fate=Fate.QUARANTINED, reason=f"{kind}: {describe(exc)}")
+    return None
+
+
+def screen_command(payload: JsonValue) -> Outcome | None:
+    if not isinstance(payload, dict):
+        return Outcome(fate=Fate.DROPPED, reason=f"payload is not an object: {shown(payload)}")
+    try:
+        SlashCommand.model_validate(payload)
+    except ValidationError as exc:
+        return Outcome(fate=Fate.QUARANTINED, reason=f"slash command: {describe(exc)}")
+    return None

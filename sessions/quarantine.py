@@ -1,0 +1,161 @@
+"""Quarantine: what arrived for signoff but can never be processed, kept for a person.
+
+Redelivery cannot repair a malformed payload, so it is acked; so that acking it loses
+nothing, the raw payload is kept here with the reason and the time, one create-only file
+per item, sharded by UTC day so no directory grows without bound::
+
+    quarantine/2026-11-02/091503123456-quar_0123456789abcdef.json
+
+A day holds at most ``daily_limit`` items: a storm of bad input cannot fill the disk,
+and what is past the limit is only logged. Files are written with every non-ASCII
+character escaped, so a payload that is not valid Unicode (a lone surrogate) is kept
+exactly as it came.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import JsonValue, ValidationError
+
+from .atomic import create_only
+from .clock import Clock, utc_iso
+from .errors import CorruptRecordError, NotFoundError
+from .home import Home
+from .ids import check_quarantine_id
+from .records import Record
+
+__all__ = ["Quarantine", "QuarantineRecord"]
+
+# A payload bigger than this is kept as a prefix of its JSON text (Slack's own envelopes
+# are far smaller; this bounds what one bad frame can cost on disk).
+MAX_PAYLOAD_BYTES = 256 * 1024
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class QuarantineRecord(Record):
+    schema_version: Literal[1] = 1
+    id: str
+    at: str
+    # Where it came from: the Socket Mode envelope type (events_api, interactive, ...).
+    source: str
+    reason: str
+    # The payload's own event id when it had one (kept as given: it may be malformed).
+    event_id: str = ""
+    payload: JsonValue = None
+    # The payload's size as JSON; when over MAX_PAYLOAD_BYTES, ``payload`` is None and
+    # ``excerpt`` holds the start of its JSON text.
+    size: int = 0
+    excerpt: str = ""
+
+
+def _encode(value: Any) -> str:
+    # ASCII-only JSON: lone surrogates survive as \ud800 escapes; NaN is not JSON.
+    return json.dumps(value, ensure_ascii=True, allow_nan=False, sort_keys=True)
+
+
+def _describe(payload: object) -> str:
+    # Not JSON (NaN, a structure nested past the recursion limit): keep what repr shows.
+    try:
+        return repr(payload)
+    except RecursionError:
+        return f"<{type(payload).__name__} nested too deeply to show>"
+
+
+class Quarantine:
+    def __init__(self, home: Home, *, clock: Clock, daily_limit: int = 10_000) -> None:
+        self.root = home.quarantine_dir
+        self.clock = clock
+        self.daily_limit = daily_limit
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def put(
+        self, *, source: str, reason: str, payload: object, event_id: str = ""
+    ) -> QuarantineRecord | None:
+        """Keep ``payload`` durably; None when today's shard is full (the caller logs it).
+
+        Raises OSError when the disk refuses: that is a temporary failure, and the caller
+        leaves the envelope unacked.
+        """
+        now = self.clock.now()
+        day = now.strftime("%Y-%m-%d")
+        if not self._reserve(day):
+            return None
+        try:
+            text = _encode(payload)
+            kept: Any = payload
+        except (TypeError, ValueError, RecursionError):
+            text, kept = _describe(payload), None
+        excerpt = ""
+        if len(text) > MAX_PAYLOAD_BYTES or kept is None:
+            kept, excerpt = None, text[: MAX_PAYLOAD_BYTES // 4]
+        record = QuarantineRecord(
+            id=f"quar_{secrets.token_hex(8)}",
+            at=utc_iso(now),
+            source=source[:64],
+            reason=reason[:1000],
+            event_id=event_id[:128],
+            payload=kept,
+            size=len(text),
+            excerpt=excerpt,
+        )
+        directory = self.root / day
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"{now.strftime('%H%M%S%f')}-{record.id}.json"
+        create_only(directory / name, _encode(record.model_dump()).encode("ascii"))
+        return record
+
+    def _reserve(self, day: str) -> bool:
+        with self._lock:
+            count = self._counts.get(day)
+            if count is None:
+                try:
+                    count = len(os.listdir(self.root / day))
+                except FileNotFoundError:
+                    count = 0
+            if count >= self.daily_limit:
+                self._counts[day] = count
+                return False
+            self._counts[day] = count + 1
+            return True
+
+    def records(self, *, day: str | None = None) -> Iterator[QuarantineRecord]:
+        """Newest first; only ``day`` (YYYY-MM-DD) when given."""
+        for path in self._paths(day):
+            yield self._read(path)
+
+    def get(self, record_id: str) -> QuarantineRecord:
+        record_id = check_quarantine_id(record_id)
+        for path in self._paths(None):
+            if path.name.endswith(f"-{record_id}.json"):
+                return self._read(path)
+        raise NotFoundError(f"no quarantined item {record_id}")
+
+    def _paths(self, day: str | None) -> Iterator[Path]:
+        try:
+            days = sorted((d for d in os.listdir(self.root) if _DAY.fullmatch(d)), reverse=True)
+        except FileNotFoundError:
+            return
+        for name in days:
+            if day is not None and name != day:
+                continue
+            directory = self.root / name
+            files = [f for f in os.listdir(directory) if f.endswith(".json")]
+            for file in sorted(files, reverse=True):
+                yield directory / file
+
+    @staticmethod
+    def _read(path: Path) -> QuarantineRecord:
+        try:
+            # json.loads, not pydantic's parser: the escapes of a lone surrogate must load.
+            return QuarantineRecord.model_validate(json.loads(path.read_bytes()))
+        except (ValidationError, ValueError) as exc:
+            raise CorruptRecordError(f"{path}: not a quarantine record") from exc

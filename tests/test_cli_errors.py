@@ -1,0 +1,159 @@
+"""Every configuration or usage error ends the ``signoff`` command with one clear line and
+exit 2, never a traceback or a hang; a missing home is reported, not created.
+
+These run the console script in a subprocess: a hang (a thread left open) or a traceback
+printed at interpreter exit only shows there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sessions import FixedClock, Home, Quarantine
+
+SIGNOFF = str(Path(sys.executable).with_name("signoff"))
+READ_ONLY = [["sessions"], ["pending"], ["trace", "sess_0123456789ab"], ["verify"], ["quarantine"]]
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if "proxy" not in k.lower() and not k.startswith(("SIGNOFF_", "SLACK_"))
+    }
+    return {**env, "SIGNOFF_HOME": str(home), **extra}
+
+
+def signoff(
+    *args: str, env: dict[str, str], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SIGNOFF, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert lines[0].startswith("signoff: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api"],
+        ["approve", "appr_0123456789abcdef", "--as", "U0BOB"],
+        ["recover"],
+        ["run"],
+        ["dev", "--port", "0"],
+    ],
+)
+def test_a_policy_naming_an_unknown_tool_exits_2_at_once(tmp_path, command):
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[tools.launch_missiles]\nquorum = 2\n")
+    env = env_for(
+        tmp_path / "home",
+        SIGNOFF_POLICY=str(policy),
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_APP_TOKEN="xapp-test",
+        SLACK_API_URL="http://127.0.0.1:9/api/",  # never reached: the policy stops start-up
+    )
+    line = one_error_line(signoff(*command, env=env, timeout=20))
+    assert "policy names unknown tools: launch_missiles" in line
+    assert str(policy) in line
+
+
+def test_verify_of_an_unknown_session_says_so(tmp_path):
+    env = env_for(tmp_path / "home")
+    assert signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "hi", env=env).returncode == 0
+    line = one_error_line(signoff("verify", "sess_0123456789ab", env=env))
+    assert line == "signoff: error: no session sess_0123456789ab"
+
+
+@pytest.mark.parametrize("command", READ_ONLY)
+def test_read_only_commands_on_a_missing_home_say_so_and_create_nothing(tmp_path, command):
+    home = tmp_path / "typo" / ".signoff"
+    line = one_error_line(signoff(*command, env=env_for(home)))
+    assert f"no signoff home at {home}" in line
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_home_that_cannot_be_created_or_is_a_file_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    line = one_error_line(signoff("say", "--as", "U0A", "--channel", "C0OPS", "hi",
+                                  env=env_for(blocker / "home")))  # fmt: skip
+    assert "cannot use SIGNOFF_HOME" in line and str(blocker / "home") in line
+    line = one_error_line(signoff("sessions", env=env_for(blocker)))
+    assert f"SIGNOFF_HOME {blocker} is not a directory" in line
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+    env = env_for(tmp_path / "home")
+    for n in range(3):
+        ts = f"1700000000.00010{n}"
+        said = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "--ts", ts, "hi", env=env)
+        assert said.returncode == 0, said.stderr
+    # Like `signoff sessions | head -0`: the reader is gone before the first write.
+    child = subprocess.Popen(
+        [SIGNOFF, "sessions"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=30) == 128 + signal.SIGPIPE
+    assert err == ""
+
+
+def test_version_and_a_description_for_every_command(tmp_path):
+    env = env_for(tmp_path / "home")
+    version = signoff("--version", env=env)
+    assert version.returncode == 0
+    assert re.fullmatch(r"signoff \d+\.\d+\.\d+\S*\n", version.stdout)
+    listing = signoff("--help", env=env).stdout
+    commands = re.search(r"\{([a-z,]+)\}", listing)
+    assert commands is not None
+    names = commands.group(1).split(",")
+    assert {"run", "dev", "quarantine", "verify", "sessions"} <= set(names)
+    for name in names:
+        line = re.search(rf"^    {name}\s+(\S.*)$", listing, re.MULTILINE)
+        assert line is not None, f"{name} has no description in --help"
+        own = signoff(name, "--help", env=env)
+        assert own.returncode == 0 and line.group(1).strip()[:20] in " ".join(own.stdout.split())
+
+
+def test_quarantine_lists_and_shows_what_was_kept(tmp_path):
+    home = Home(tmp_path / "home")
+    home.ensure()
+    quarantine = Quarantine(home, clock=FixedClock())
+    kept = quarantine.put(
+        source="events_api",
+        reason="event.ts: not a valid Slack timestamp: 'x'",
+        payload={"event": {"text": "a\ud800\nb"}},
+        event_id="Ev\ud800",
+    )
+    assert kept is not None
+    env = env_for(home.root)
+    listing = signoff("quarantine", env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert kept.id in listing.stdout and "events_api" in listing.stdout
+    assert "not a valid Slack timestamp" in listing.stdout
+    assert "1 item(s)" in listing.stdout
+    shown = signoff("quarantine", kept.id, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert '"text": "a\\ud800\\nb"' in shown.stdout
+    one_error_line(signoff("quarantine", "quar_0000000000000000", env=env))
+    one_error_line(signoff("quarantine", "../../etc/passwd", env=env))
+    empty = Home(tmp_path / "empty")
+    empty.ensure()
+    assert "nothing is quarantined" in signoff("quarantine", env=env_for(empty.root)).stdout

@@ -1,0 +1,221 @@
+"""EventIngest judges every events_api payload: stored, duplicate, ignored, dropped,
+quarantined or deferred (the only one left unacked), each with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from engine_support import text as said
+
+from agent_core.scripted import ScriptedModel
+from bot.envelopes import Fate
+from bot.ingest import EventIngest
+from sessions import FixedClock, Home, InboxMessage, Quarantine, ThreadDir, ThreadKey
+
+TS = "1700000000.000100"
+
+
+def payload(event_id: str = "Ev1", **fields: Any) -> dict[str, Any]:
+    event = {
+        "type": "app_mention",
+        "channel": "C0OPS",
+        "user": "U0ALICE",
+        "text": "<@U0SIGNOFF> hi &amp; &lt;b&gt;",
+        "ts": TS,
+        **fields,
+    }
+    return {
+        "type": "event_callback",
+        "team_id": "T0LOCAL",
+        "event_id": event_id,
+        "event": {k: v for k, v in event.items() if v is not None},
+    }
+
+
+class Disk:
+    """An engine's ingest side on a disk that may fail, and a record of what was stored."""
+
+    def __init__(self, *, fail: BaseException | None = None) -> None:
+        self.fail = fail
+        self.stored: dict[str, InboxMessage] = {}
+        self.seen: list[str] = []
+        self.home: Home | None = None  # set by ingest_for: threads signoff knows are on disk
+
+    async def ingest(self, message: InboxMessage) -> bool:
+        if self.fail is not None:
+            raise self.fail
+        fresh = message.ts not in self.stored
+        self.stored.setdefault(message.ts, message)
+        return fresh
+
+    async def remember_event(self, event_id: str) -> bool:
+        self.seen.append(event_id)
+        return True
+
+    def knows_thread(self, thread: ThreadKey) -> bool:
+        return self.home is not None and ThreadDir(self.home, thread).path.exists()
+
+
+def ingest_for(target: Any, home: Home, clock: FixedClock, **options: Any) -> EventIngest:
+    if isinstance(target, Disk):
+        target.home = home
+    return EventIngest(
+        target, home=home, clock=clock, bot_user_id="U0SIGNOFF", bot_id="B0SIGNOFF", **options
+    )
+
+
+async def test_a_mention_is_stored_as_the_person_typed_it(home, clock):
+    disk = Disk()
+    ingest = ingest_for(disk, home, clock)
+    outcome = await ingest.handle(payload())
+    assert (outcome.fate, outcome.ref, outcome.acked) == (Fate.STORED, "Ev1", True)
+    assert disk.stored[TS].text == "<@U0SIGNOFF> hi & <b>"
+    assert disk.stored[TS].thread == ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=TS)
+    assert (await ingest.handle(payload())).fate is Fate.DUPLICATE  # the same event id
+    twin = payload("Ev2", type="message")
+    ThreadDir(home, disk.stored[TS].thread).ensure()
+    assert (await ingest.handle(twin)).fate is Fate.DUPLICATE  # the same message
+    await ingest.drain()
+    assert disk.seen == ["Ev1", "Ev2"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fate", "reason"),
+    [
+        (payload(type="reaction_added"), Fate.IGNORED, "event type 'reaction_added'"),
+        (payload(subtype="message_changed"), Fate.IGNORED, "subtype 'message_changed'"),
+        (payload(bot_id="B0SIGNOFF"), Fate.IGNORED, "the bot's own message"),
+        (payload(bot_id="B0OTHER"), Fate.IGNORED, "another bot's message"),
+        (payload(user="U0SIGNOFF"), Fate.IGNORED, "the bot's own message"),
+        (payload(channel_type="im"), Fate.IGNORED, "direct message"),
+        (payload(type="message"), Fate.IGNORED, "not a thread signoff takes part in"),
+        (payload(type="message", channel="c/../x"), Fate.DROPPED, "without a valid team"),
+        ({"type": "app_rate_limited"}, Fate.IGNORED, "not an event_callback"),
+        ({"type": "event_callback", "event": "x"}, Fate.DROPPED, "event:"),
+        ({"type": "event_callback"}, Fate.DROPPED, "event: field required"),
+        ([1, 2], Fate.DROPPED, "payload"),
+        (
+            payload(ts="1.2.3", thread_ts=TS),
+            Fate.QUARANTINED,
+            "event.ts: not a valid Slack timestamp",
+        ),
+        (payload(thread_ts="soon"), Fate.QUARANTINED, "event.thread_ts"),
+        (payload(text="a\ud800"), Fate.QUARANTINED, "event.text: not valid Unicode"),
+        (payload(text="a" * 40_001), Fate.QUARANTINED, "at most 40000 characters"),
+        (payload(text=["a"]), Fate.QUARANTINED, "event.text"),
+        (payload(user=None), Fate.QUARANTINED, "event.user: field required"),
+        (payload(event_id="Ev/../1"), Fate.QUARANTINED, "event_id: string should match"),
+        (payload(event_id=7), Fate.QUARANTINED, "event_id"),
+        ({**payload(), "team_id": "t0local"}, Fate.QUARANTINED, "team_id: not a valid Slack id"),
+    ],
+)
+async def test_each_payload_gets_one_outcome_with_its_reason(home, clock, body, fate, reason):
+    disk = Disk()
+    ingest = ingest_for(disk, home, clock)
+    outcome = await ingest.handle(copy.deepcopy(body))
+    assert outcome.fate is fate
+    assert reason.lower() in outcome.reason.lower()
+    assert outcome.acked and disk.stored == {}
+    line = outcome.line("events_api")
+    assert "\n" not in line and line.isascii()
+    kept = list(Quarantine(home, clock=clock).records())
+    assert len(kept) == (fate is Fate.QUARANTINED)
+    if kept:
+        # The payload is kept exactly, even when it is not valid Unicode.
+        assert kept[0].payload == body
+        assert kept[0].reason in outcome.reason
+        assert kept[0].at == "2026-11-02T09:00:00.000Z"
+        assert kept[0].id in outcome.reason
+
+
+async def test_a_message_in_a_thread_signoff_takes_part_in_is_stored(home, clock):
+    disk = Disk()
+    ThreadDir(home, ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=TS)).ensure()
+    ingest = ingest_for(disk, home, clock)
+    reply = payload(type="message", ts="1700000000.000200", thread_ts=TS, text="and web?")
+    assert (await ingest.handle(reply)).fate is Fate.STORED
+    broken = payload("Ev3", type="message", ts="1700000000.000300", thread_ts=TS, text="\udc00")
+    assert (await ingest.handle(broken)).fate is Fate.QUARANTINED
+
+
+async def test_a_failing_disk_leaves_the_event_unacked_and_nothing_quarantined(home, clock):
+    ingest = ingest_for(Disk(fail=OSError(28, "No space left on device")), home, clock)
+    outcome = await ingest.handle(payload())
+    assert (outcome.fate, outcome.acked) == (Fate.DEFERRED, False)
+    assert "No space left on device" in outcome.reason
+    assert list(Quarantine(home, clock=clock).records()) == []
+    # Nothing was remembered: the redelivery is judged afresh.
+    ingest.engine = Disk()
+    assert (await ingest.handle(payload())).fate is Fate.STORED
+
+
+async def test_a_bug_while_storing_quarantines_the_payload_and_carries_the_error(home, clock):
+    ingest = ingest_for(Disk(fail=KeyError("oops")), home, clock)
+    outcome = await ingest.handle(payload())
+    assert outcome.fate is Fate.QUARANTINED and isinstance(outcome.error, KeyError)
+    assert "could not store: KeyError" in outcome.reason
+    [kept] = Quarantine(home, clock=clock).records()
+    assert kept.payload == payload()
+
+
+async def test_a_full_quarantine_drops_with_a_reason_and_a_failing_one_defers(
+    home, clock, tmp_path
+):
+    ingest = ingest_for(
+        Disk(), home, clock, quarantine=Quarantine(home, clock=clock, daily_limit=1)
+    )
+    assert (await ingest.handle(payload("Ev1", ts="x"))).fate is Fate.QUARANTINED
+    full = await ingest.handle(payload("Ev2", ts="x"))
+    assert full.fate is Fate.DROPPED and "quarantine full for today" in full.reason
+    # A quarantine that cannot be written (here a file stands where its directory goes;
+    # root ignores permission bits) is a storage failure like any other.
+    broken = Home(tmp_path / "broken")
+    broken.root.mkdir()
+    broken.quarantine_dir.write_text("")
+    ingest = ingest_for(Disk(), broken, clock)
+    refused = await ingest.handle(payload("Ev3", ts="x"))
+    assert refused.fate is Fate.DEFERRED and "could not quarantine" in refused.reason
+
+
+async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(make_engine, home, clock):
+    engine = await make_engine(model=ScriptedModel([said("hi")]))
+    gate = asyncio.Event()
+    original = engine.ingest
+
+    async def slow_ingest(m: InboxMessage) -> bool:
+        await gate.wait()
+        return await original(m)
+
+    engine.ingest = slow_ingest  # type: ignore[method-assign]
+    ingest = ingest_for(engine, home, clock)
+    first = asyncio.create_task(ingest.handle(payload()))
+    await asyncio.sleep(0.01)
+    again = await ingest.handle(payload())
+    assert (again.fate, again.acked) == (Fate.DEFERRED, False)
+    assert "still being stored" in again.reason
+    gate.set()
+    assert (await first).fate is Fate.STORED
+    assert (await ingest.handle(payload())).fate is Fate.DUPLICATE
+    await ingest.drain()
+
+
+def test_quarantine_records_are_create_only_files_sharded_by_day(home, clock):
+    quarantine = Quarantine(home, clock=clock)
+    first = quarantine.put(source="events_api", reason="r1", payload={"a": "\ud800"})
+    clock.advance(timedelta(hours=20))
+    second = quarantine.put(source="interactive", reason="r2", payload=float("nan"))
+    assert first is not None and second is not None
+    days = sorted(p.name for p in home.quarantine_dir.iterdir())
+    assert days == ["2026-11-02", "2026-11-03"]
+    assert [r.id for r in quarantine.records()] == [second.id, first.id]
+    assert [r.id for r in quarantine.records(day="2026-11-02")] == [first.id]
+    assert quarantine.get(first.id).payload == {"a": "\ud800"}
+    assert second.payload is None and second.excerpt == "nan"
+    [path] = (home.quarantine_dir / "2026-11-02").iterdir()
+    assert path.read_bytes().isascii()
+    assert json.loads(path.read_text())["schema_version"] == 1
