@@ -9,6 +9,7 @@ from sessions import Clock, Home, Index, SessionStore, SystemClock
 
 from .budgets import Budgets, CostFunction
 from .model import Model
+from .observe import NullObserver, Observer
 from .surface import Surface
 from .tools import ToolRegistry
 
@@ -42,6 +43,8 @@ class Runtime:
     cost: CostFunction | None = None
     system_prompt: str = SYSTEM_PROMPT
     tool_timeout_seconds: float = 120.0
+    # Where the engine reports what happened (logs, metrics); it never raises into a turn.
+    observer: Observer = field(default_factory=NullObserver)
 
     def killed(self) -> bool:
         """The kill switch is a file, re-read before every model call and tool call."""

@@ -21,6 +21,7 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
 from slack_bolt.app.async_app import AsyncApp
@@ -28,7 +29,11 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from agent_core.observe import EnvelopeAcked, MessageOutcome, MessageStored, NullObserver, Observer
+from sessions import InvalidIdError, ThreadKey
+
 from .ingest import EventIngest, StillStoring
+from .socket_link import SignoffSocketModeClient
 
 __all__ = ["SignoffSocketModeHandler", "SocketThread"]
 
@@ -37,6 +42,8 @@ T = TypeVar("T")
 
 
 class SignoffSocketModeHandler(AsyncSocketModeHandler):
+    client: SignoffSocketModeClient
+
     def __init__(
         self,
         app: AsyncApp,
@@ -45,8 +52,21 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         *,
         app_loop: asyncio.AbstractEventLoop | None = None,
         ping_interval: float = 10,
+        observer: Observer | None = None,
     ) -> None:
-        super().__init__(app, app_token=app_token, ping_interval=ping_interval)
+        # Bolt's __init__ only builds its client and registers ``handle``; this builds a
+        # client that reports its link state and can be stopped for good instead.
+        self.app = app
+        self.app_token = app_token
+        self.observer: Observer = observer or NullObserver()
+        self.client = SignoffSocketModeClient(
+            observer=self.observer,
+            app_token=app_token,
+            logger=app.logger,
+            web_client=app.client,
+            ping_interval=ping_interval,
+        )
+        self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
         self.ingest = ingest
         self.app_loop = app_loop
         self.accepting = True
@@ -55,8 +75,9 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         if not self.accepting:
             return  # shutting down: whatever is not acked, Slack delivers again
+        arrived = time.perf_counter()
         if req.type != "events_api":
-            await self._bolt(client, req)
+            await self._bolt(client, req, arrived)
             return
         try:
             outcome = await self.ingest.handle(req.payload)
@@ -71,19 +92,70 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
                 "could not store event %s; leaving it unacked", req.payload.get("event_id")
             )
             return
-        log.debug("event %s: %s", req.payload.get("event_id"), outcome)
-        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+        self.observer.emit(stored_event(req.payload, outcome))
+        await self._ack(client, SocketModeResponse(envelope_id=req.envelope_id), req, arrived)
 
-    async def _bolt(self, client: SocketModeClient, req: SocketModeRequest) -> None:
-        if self.app_loop is None or self.app_loop is asyncio.get_running_loop():
-            await super().handle(client, req)
+    async def _ack(
+        self, client: SocketModeClient, response: SocketModeResponse, req: Any, arrived: float
+    ) -> None:
+        try:
+            await client.send_socket_mode_response(response)
+        except Exception as exc:
+            # The link went down after the work was done: Slack redelivers, dedupe absorbs it.
+            log.info(
+                "could not ack envelope %s (%s); Slack will redeliver it", req.envelope_id, exc
+            )
             return
-        start = time.time()
-        dispatched = asyncio.run_coroutine_threadsafe(
-            run_async_bolt_app(self.app, req), self.app_loop
+        self.observer.emit(
+            EnvelopeAcked(envelope_type=str(req.type), seconds=time.perf_counter() - arrived)
         )
-        response = await asyncio.wrap_future(dispatched)
-        await send_async_response(client, req, response, start)
+
+    async def _bolt(self, client: SocketModeClient, req: SocketModeRequest, arrived: float) -> None:
+        if self.app_loop is None or self.app_loop is asyncio.get_running_loop():
+            response = await run_async_bolt_app(self.app, req)
+        else:
+            dispatched = asyncio.run_coroutine_threadsafe(
+                run_async_bolt_app(self.app, req), self.app_loop
+            )
+            response = await asyncio.wrap_future(dispatched)
+        await send_async_response(client, req, response, time.time())
+        self.observer.emit(
+            EnvelopeAcked(envelope_type=str(req.type), seconds=time.perf_counter() - arrived)
+        )
+
+
+_EVENT_TYPES = {"app_mention", "message"}
+
+
+def stored_event(payload: dict[str, Any], outcome: str) -> MessageStored:
+    """What ``EventIngest.handle`` said, as an event: its outcome string's first word."""
+    kind, _, reason = outcome.partition(": ")
+    verdict: MessageOutcome = {
+        "stored": "stored",
+        "duplicate": "duplicate",
+        "ignored": "ignored",
+        "quarantined": "quarantined",
+    }.get(kind, "dropped")  # type: ignore[assignment]
+    event = payload.get("event")
+    event = event if isinstance(event, dict) else {}
+    event_type = str(event.get("type", ""))
+    thread: ThreadKey | None = None
+    if verdict in ("stored", "duplicate"):
+        try:
+            thread = ThreadKey(
+                team=str(payload.get("team_id", "")),
+                channel=str(event.get("channel", "")),
+                thread_ts=str(event.get("thread_ts") or event.get("ts", "")),
+            )
+        except (InvalidIdError, ValidationError):
+            thread = None
+    return MessageStored(
+        thread=thread,
+        event_type=event_type if event_type in _EVENT_TYPES else "other",
+        outcome=verdict,
+        reason=reason if verdict != "stored" else "",
+        event_id=str(payload.get("event_id", ""))[:40],
+    )
 
 
 class SocketThread:
