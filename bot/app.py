@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from dataclasses import dataclass, field
 
 from slack_bolt.app.async_app import AsyncApp
@@ -245,6 +247,17 @@ def _link_check(handler: SignoffSocketModeHandler) -> Check:
     return check
 
 
+def _announce(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Nobody reads stdout any more: carry on (logs go to stderr), and point stdout at
+        # /dev/null so that the interpreter's last flush does not fail at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 async def run_bot(settings: Settings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -254,9 +267,8 @@ async def run_bot(settings: Settings) -> int:
     try:
         await bot.start()
         where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
-        print(
-            f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it",
-            flush=True,
+        _announce(
+            f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
         )
         await stop.wait()
         log.info("stopping: no new work; letting running turns finish (up to %.0fs)", bot.drain_s)
