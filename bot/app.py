@@ -38,6 +38,7 @@ from .config import ConfigError, Settings, load_registry
 from .event_log import EventLog
 from .groups import SlackGroups
 from .ingest import EventIngest
+from .logs import log_event
 from .metrics import Metrics
 from .models import build_budgets, build_cost, build_model
 from .ops_http import Check, OpsServer, home_writable, index_answers
@@ -195,7 +196,7 @@ class SignoffBot:
                 log.warning("%s; carrying on without /healthz, /readyz and /metrics", exc)
                 self.ops = None
         counts = await self.engine.recover()
-        log.info("recovered: %s", counts)
+        log_event(log, "recovered", data=counts)
         await self.socket.call(self.handler.connect_async())  # type: ignore[no-untyped-call]
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
@@ -271,8 +272,8 @@ async def run_bot(settings: Settings) -> int:
             f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
         )
         await stop.wait()
-        log.info("stopping: no new work; letting running turns finish (up to %.0fs)", bot.drain_s)
+        log_event(log, "stopping", drain_s=bot.drain_s)
     finally:
         await bot.stop()
-    log.info("stopped")
+    log_event(log, "stopped")
     return 0

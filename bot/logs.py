@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Literal, TypeAlias
 
@@ -63,9 +64,11 @@ def log_event(
     approval_id: str | None = None,
     tool: str | None = None,
     text: str | None = None,
+    data: Mapping[str, Field] | None = None,
     **fields: Field,
 ) -> None:
-    """One structured record: ``event`` names what happened, the ids say to what.
+    """One structured record: ``event`` names what happened, the ids say to what, and
+    ``fields`` (or a ready-made ``data`` mapping) what else is worth knowing.
 
     ``text`` (what a person or the model wrote) is kept only when ``logger`` is at DEBUG."""
     if not logger.isEnabledFor(level):
@@ -81,7 +84,7 @@ def log_event(
         "tool": tool,
     }
     out: dict[str, Field] = {k: v for k, v in ids.items() if v is not None}
-    for key, value in fields.items():
+    for key, value in {**(data or {}), **fields}.items():
         if value is not None:
             out[f"{key}_" if key in _RESERVED else key] = value
     if text is not None and logger.isEnabledFor(logging.DEBUG):

@@ -92,8 +92,9 @@ class OpsServer:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ConfigError(
-                f"SIGNOFF_HTTP: cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+                f"SIGNOFF_HTTP: cannot listen on {self.host}:{self.port}: {reason}"
             ) from None
         self._runner = runner
         if self.port == 0:  # an ephemeral port (tests): learn which

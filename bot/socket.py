@@ -62,7 +62,8 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         self.client = SignoffSocketModeClient(
             observer=self.observer,
             app_token=app_token,
-            logger=app.logger,
+            # Its reconnect chatter is the SDK's; socket_up/socket_down say it for operators.
+            logger=logging.getLogger("slack_sdk.socket_mode"),
             web_client=app.client,
             ping_interval=ping_interval,
         )
