@@ -93,7 +93,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
                 "could not store event %s; leaving it unacked", req.payload.get("event_id")
             )
             return
-        self.observer.emit(stored_event(req.payload, outcome))
+        self.observer.emit(_stored_event(req.payload, outcome))
         await self._ack(client, SocketModeResponse(envelope_id=req.envelope_id), req, arrived)
 
     async def _ack(
@@ -128,7 +128,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
 _EVENT_TYPES = {"app_mention", "message"}
 
 
-def stored_event(payload: dict[str, Any], outcome: str) -> MessageStored:
+def _stored_event(payload: dict[str, Any], outcome: str) -> MessageStored:
     """What ``EventIngest.handle`` said, as an event: its outcome string's first word."""
     kind, _, reason = outcome.partition(": ")
     verdict: MessageOutcome = {
