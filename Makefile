@@ -8,11 +8,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: dev demo check browser lint typecheck test bench clean
 
+# pip speaks as it goes (what it collects, builds and installs), and the time is printed at
+# the end: on a fresh clone this is the minute a person would otherwise wait in silence.
 $(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(STAMP)
+	@echo "==> setting up $(VENV): signoff and its dev tools (about a minute on a fresh clone)"
+	@t0=$$(date +%s); \
+	  $(PY) -m venv $(VENV) && \
+	  echo "==> [1/2] pip itself" && \
+	  $(BIN)/pip install --upgrade --progress-bar off pip | grep -v '^Requirement already satisfied' ; \
+	  echo "==> [2/2] signoff with its dependencies and dev tools" && \
+	  $(BIN)/pip install --progress-bar off -e '.[dev]' && \
+	  touch $(STAMP) && \
+	  echo "==> $(VENV) ready in $$(( $$(date +%s) - t0 )) s"
 
 dev: $(STAMP)
 	$(BIN)/signoff dev

@@ -10,6 +10,7 @@ from sessions import Clock, Home, Index, Outbox, SessionStore, SystemClock
 
 from .budgets import Budgets, CostFunction
 from .model import Model
+from .observe import NullObserver, Observer
 from .tools import ToolRegistry
 
 __all__ = ["SYSTEM_PROMPT", "KillSwitchOn", "Runtime"]
@@ -45,6 +46,8 @@ class Runtime:
     cost: CostFunction | None = None
     system_prompt: str = SYSTEM_PROMPT
     tool_timeout_seconds: float = 120.0
+    # Where the engine reports what happened (logs, metrics); it never raises into a turn.
+    observer: Observer = field(default_factory=NullObserver)
     # Called after something was queued for Slack, so delivery need not wait for its poll.
     outbox_written: Callable[[], None] = _nothing
 

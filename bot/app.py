@@ -3,18 +3,23 @@
 Start-up: ``auth.test`` (who am I), open the engine, recover (design flow 7), connect.
 While running, the engine delivers its outbox to Slack, and a sweep every few seconds
 expires due requests and re-wakes any thread whose work is still queued.
-On SIGTERM or SIGINT: stop taking envelopes (Slack redelivers what was not acked), let
-running turns reach a durable point for a grace period, then close. Nothing is lost if
-the grace period runs out: recovery continues it on the next start.
+On SIGTERM or SIGINT: stop taking envelopes (Slack redelivers what was not acked), close
+the Socket Mode link so that it cannot reconnect, let running turns reach a durable point
+for ``SIGNOFF_DRAIN_S``, then close. Nothing is lost if the drain runs out: recovery
+continues it on the next start.
+
+Operators get ``/healthz``, ``/readyz`` and ``/metrics`` on ``SIGNOFF_HTTP`` (``ops_http``),
+counted from the events every part reports to one observer (``metrics``, ``event_log``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
 import signal
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -25,16 +30,22 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
+from agent_core.observe import Observer, guarded
 from sessions import Clock, Home, SystemClock
 
 from .actions import register_actions
 from .commands import register_commands
 from .config import ConfigError, Settings, load_registry
+from .event_log import EventLog
 from .fallback import register_fallbacks
 from .groups import SlackGroups
 from .ingest import EventIngest
+from .logs import log_event
+from .metrics import Metrics
 from .models import build_budgets, build_cost, build_model
+from .ops_http import Check, OpsServer, home_writable, index_answers
 from .payloads import MessageEvent
+from .slack_calls import ObservedAttempts
 from .slack_surface import SlackSurface
 from .socket import SignoffSocketModeHandler, SocketThread
 
@@ -43,32 +54,37 @@ __all__ = ["SignoffBot", "run_bot", "web_client"]
 log = logging.getLogger("signoff")
 
 
-def web_client(token: str, base_url: str | None, *, retries: bool = True) -> AsyncWebClient:
-    """A client for Slack's Web API.
+def web_client(
+    token: str,
+    base_url: str | None,
+    *,
+    observer: Observer | None = None,
+    retries: bool = True,
+) -> AsyncWebClient:
+    """A client for Slack's Web API; with ``observer``, every attempt is reported first.
 
     With ``retries`` it honours Retry-After on 429 and retries connection and 5xx errors
     (for reads and idempotent calls). The outbox's client has none: a retried post whose
     first attempt landed would post twice, so delivery retries itself, after looking.
     """
-    handlers = (
-        [
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ]
-        if retries
-        else []
-    )
+    watch = [ObservedAttempts(observer)] if observer is not None else []
+    retrying = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
     return AsyncWebClient(
-        token=token, base_url=base_url or "https://slack.com/api/", retry_handlers=handlers
+        token=token,
+        base_url=base_url or "https://slack.com/api/",
+        retry_handlers=[*watch, *(retrying if retries else [])],
     )
 
 
-def slack_surface(settings: Settings) -> SlackSurface:
+def slack_surface(settings: Settings, *, observer: Observer | None = None) -> SlackSurface:
     """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens."""
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
-    return SlackSurface(web_client(token, settings.slack_api_url, retries=False))
+    return SlackSurface(web_client(token, settings.slack_api_url, observer=observer, retries=False))
 
 
 @dataclass
@@ -78,20 +94,35 @@ class SignoffBot:
     handler: SignoffSocketModeHandler
     ingest: EventIngest
     socket: SocketThread
-    surface: SlackSurface
+    metrics: Metrics
+    ops: OpsServer | None = None
     sweep_every: float = 5.0
+    drain_s: float = 20.0
+    # `signoff dev` carries on without operator HTTP when its port is taken; `run` stops.
+    http_required: bool = True
+    _sweeper: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _stopped: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     async def build(
-        cls, settings: Settings, *, clock: Clock | None = None, ping_interval: float = 10
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        ping_interval: float = 10,
+        http_required: bool = True,
     ) -> SignoffBot:
         if settings.slack_bot_token is None or settings.slack_app_token is None:
             raise ConfigError(
                 "signoff run needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…)"
             )
-        client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+        metrics = Metrics()
+        observer = guarded([metrics, EventLog()])
+        client = web_client(
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, observer=observer
+        )
         me = await client.auth_test()
-        surface = slack_surface(settings)
+        surface = slack_surface(settings, observer=observer)
         groups = SlackGroups(client)
         engine = await Engine.open(
             home=Home(settings.home),
@@ -103,42 +134,89 @@ class SignoffBot:
             groups=groups,
             budgets=build_budgets(settings),
             cost=build_cost(settings),
+            observer=observer,
         )
-        app = AsyncApp(client=client, process_before_response=False)
-        register_actions(app, engine)
-        register_commands(app, engine, client)
-        register_fallbacks(app)  # last: Bolt runs the first listener that matches
+        socket: SocketThread | None = None
+        try:
+            app = AsyncApp(client=client, process_before_response=False)
+            register_actions(app, engine)
+            register_commands(app, engine, client)
+            register_fallbacks(app)  # last: Bolt runs the first listener that matches
 
-        async def taken(event: MessageEvent) -> None:
-            await surface.working(channel=event.channel, ts=event.ts)
+            async def taken(event: MessageEvent) -> None:
+                await surface.working(channel=event.channel, ts=event.ts)
 
-        ingest = EventIngest(
-            engine,
-            home=Home(settings.home),
-            clock=clock or SystemClock(),
-            bot_user_id=str(me["user_id"]),
-            bot_id=str(me.get("bot_id") or ""),
-            on_taken=taken,
-        )
-        socket = SocketThread()
-        socket.start()
-        app_token = settings.slack_app_token.get_secret_value()
-        app_loop = asyncio.get_running_loop()
-
-        async def make_handler() -> SignoffSocketModeHandler:
-            # Built on the socket thread: the client binds to the loop it is created in.
-            return SignoffSocketModeHandler(
-                app, app_token, ingest, app_loop=app_loop, ping_interval=ping_interval
+            ingest = EventIngest(
+                engine,
+                home=Home(settings.home),
+                clock=clock or SystemClock(),
+                bot_user_id=str(me["user_id"]),
+                bot_id=str(me.get("bot_id") or ""),
+                on_taken=taken,
             )
+            socket = SocketThread()
+            socket.start()
+            app_token = settings.slack_app_token.get_secret_value()
+            app_loop = asyncio.get_running_loop()
 
-        handler = await socket.call(make_handler())
+            async def make_handler() -> SignoffSocketModeHandler:
+                # Built on the socket thread: the client binds to the loop it is created in.
+                return SignoffSocketModeHandler(
+                    app,
+                    app_token,
+                    ingest,
+                    app_loop=app_loop,
+                    ping_interval=ping_interval,
+                    observer=observer,
+                )
+
+            handler = await socket.call(make_handler())
+        except BaseException:
+            if socket is not None:
+                await socket.stop()
+            await engine.close()
+            raise
+        # Until the engine has a counting method of its own, the index answers.
+        metrics.bind(
+            counts=engine.rt.index.tally, link_up=lambda: handler.client.link_problem() is None
+        )
+        ops = None
+        if (bind := settings.http_bind) is not None:
+            home = Home(settings.home)
+            ops = OpsServer(
+                host=bind[0],
+                port=bind[1],
+                metrics=metrics,
+                home=home,
+                checks={
+                    "socket": _link_check(handler),
+                    "home": home_writable(home),
+                    "index": index_answers(engine.rt.index),
+                },
+            )
         return cls(
-            engine=engine, app=app, handler=handler, ingest=ingest, socket=socket, surface=surface
+            engine=engine,
+            app=app,
+            handler=handler,
+            ingest=ingest,
+            socket=socket,
+            metrics=metrics,
+            ops=ops,
+            drain_s=settings.drain_s,
+            http_required=http_required,
         )
 
     async def start(self) -> None:
+        if self.ops is not None:
+            try:
+                await self.ops.start()
+            except ConfigError as exc:
+                if self.http_required:
+                    raise
+                log.warning("%s; carrying on without /healthz, /readyz and /metrics", exc)
+                self.ops = None
         counts = await self.engine.recover()
-        log.info("recovered: %s", counts)
+        log_event(log, "recovered", data=counts)
         await self.socket.call(self.handler.connect_async())  # type: ignore[no-untyped-call]
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
@@ -150,31 +228,71 @@ class SignoffBot:
             except Exception:
                 log.exception("sweep failed; trying again later")
 
-    async def stop(self, *, grace: float = 20.0) -> None:
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Drain, then close everything ``build`` and ``start`` opened; safe to call twice
+        and after a failed ``start``.
+
+        No new work is taken and the Socket Mode link is closed for good first (what is
+        not acked, Slack delivers again later); running turns get ``grace`` seconds
+        (``SIGNOFF_DRAIN_S``), then are cut where they stand, for recovery to continue.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        grace = self.drain_s if grace is None else grace
         self.handler.accepting = False
-        self._sweeper.cancel()
-        with contextlib.suppress(Exception):
-            await self.socket.call(self.handler.disconnect_async())  # type: ignore[no-untyped-call]
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        try:
+            await self.socket.call(self.handler.client.stop())
+        except Exception:
+            log.exception("could not close the Socket Mode link cleanly")
         try:
             await asyncio.wait_for(self.engine.idle(), timeout=grace)
         except TimeoutError:
             log.warning("turns still running after %.0fs; recovery will continue them", grace)
-        await self.socket.call(self.ingest.drain())
-        with contextlib.suppress(Exception):
-            await self.socket.call(self.handler.close_async())  # type: ignore[no-untyped-call]
-        await self.socket.stop()
-        await self.engine.close()
+        try:
+            await self.socket.call(self.ingest.drain())
+        finally:
+            await self.socket.stop()
+            await self.engine.close()
+            if self.ops is not None:
+                await self.ops.stop()
+
+
+def _link_check(handler: SignoffSocketModeHandler) -> Check:
+    async def check() -> str | None:
+        return handler.client.link_problem()
+
+    return check
+
+
+def _announce(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Nobody reads stdout any more: carry on (logs go to stderr), and point stdout at
+        # /dev/null so that the interpreter's last flush does not fail at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 async def run_bot(settings: Settings) -> int:
-    bot = await SignoffBot.build(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await bot.start()
-    print(f"signoff is running (data in {settings.home}); Ctrl-C or SIGTERM stops it", flush=True)
-    await stop.wait()
-    print("signoff: stopping: no new work; letting running turns finish", flush=True)
-    await bot.stop()
+        loop.add_signal_handler(sig, stop.set)  # also during start-up: stop right after it
+    bot = await SignoffBot.build(settings)
+    try:
+        await bot.start()
+        where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
+        _announce(
+            f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
+        )
+        await stop.wait()
+        log_event(log, "stopping", drain_s=bot.drain_s)
+    finally:
+        await bot.stop()
+    log_event(log, "stopped")
     return 0

@@ -155,20 +155,16 @@ def _run(argv: Sequence[str] | None) -> int:
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "run":
-        import logging
-
         from .app import run_bot
+        from .logs import setup_logging
 
         checked_config(settings)
         writable_home(settings)
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-        )
+        setup_logging(format=settings.log_format, level=settings.log_level or "INFO")
         return asyncio.run(run_bot(settings))
     if args.command == "dev":
-        import logging
-
         from .dev import run_dev
+        from .logs import setup_logging
 
         # The dev policy file, once written, is the user's to edit: check it like any other.
         dev_policy = settings.home / "dev" / "policy.toml"
@@ -177,7 +173,7 @@ def _run(argv: Sequence[str] | None) -> int:
             policy_path=settings.policy_path or (dev_policy if dev_policy.is_file() else None),
         )
         writable_home(settings)
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+        setup_logging(format=settings.log_format, level=settings.log_level or "WARNING")
         return asyncio.run(
             run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)
         )

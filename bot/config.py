@@ -18,7 +18,7 @@ from agent_core.demo_fleet import demo_registry
 from agent_core.tools import Tool, ToolRegistry
 from approvals import Policy, load_policy
 
-__all__ = ["ConfigError", "Settings", "load_registry"]
+__all__ = ["ConfigError", "Settings", "load_registry", "parse_bind"]
 
 # Every SIGNOFF_* variable signoff reads; any other is a typo and stops start-up. The last
 # four steer tests and benchmarks only.
@@ -33,6 +33,10 @@ KNOWN = (
     "SIGNOFF_BUDGET_TOKENS",
     "SIGNOFF_BUDGET_USD",
     "SIGNOFF_PRICE_TABLE",
+    "SIGNOFF_HTTP",
+    "SIGNOFF_LOG_FORMAT",
+    "SIGNOFF_LOG_LEVEL",
+    "SIGNOFF_DRAIN_S",
     "SIGNOFF_FAILPOINT",
     "SIGNOFF_FSYNC",
     "SIGNOFF_CHROMIUM",
@@ -59,6 +63,24 @@ class Settings(BaseModel):
     budget_tokens: int = Field(default=200_000, gt=0)
     budget_usd: float | None = Field(default=None, gt=0)
     price_table: Path | None = None
+    # Operators: where /healthz, /readyz and /metrics listen ("off": nowhere), the log
+    # format (None: text on a terminal, JSON otherwise) and level (None: the command's
+    # default), and how long SIGTERM lets running turns finish.
+    http: str = "127.0.0.1:9464"
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    drain_s: float = Field(default=20.0, ge=0, le=3600)
+
+    @field_validator("http")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        parse_bind(value)
+        return value
+
+    @property
+    def http_bind(self) -> tuple[str, int] | None:
+        """(host, port) for the operators' HTTP server, or None when it is off."""
+        return parse_bind(self.http)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -85,7 +107,7 @@ class Settings(BaseModel):
         unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)
         if unknown:
             raise ConfigError(
-                f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN[:10])}"
+                f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN[:-4])}"
             )
         tools = get("SIGNOFF_TOOLS")
         try:
@@ -102,6 +124,10 @@ class Settings(BaseModel):
                 budget_tokens=get("SIGNOFF_BUDGET_TOKENS") or 200_000,
                 budget_usd=get("SIGNOFF_BUDGET_USD"),
                 price_table=Path(p) if (p := get("SIGNOFF_PRICE_TABLE")) else None,
+                http=get("SIGNOFF_HTTP") or "127.0.0.1:9464",
+                log_format=(get("SIGNOFF_LOG_FORMAT") or "").lower() or None,
+                log_level=(get("SIGNOFF_LOG_LEVEL") or "").upper() or None,
+                drain_s=get("SIGNOFF_DRAIN_S") or 20.0,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -110,6 +136,18 @@ class Settings(BaseModel):
 
     def policy(self) -> Policy:
         return load_policy(self.policy_path)
+
+
+def parse_bind(text: str) -> tuple[str, int] | None:
+    """``host:port`` (``[::1]:9464`` for IPv6) or ``off``; raises ValueError otherwise."""
+    value = text.strip()
+    if value.lower() == "off":
+        return None
+    host, sep, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"must be host:port (e.g. 127.0.0.1:9464) or off, not {text!r}")
+    return host, int(port)
 
 
 def load_registry(modules: tuple[str, ...]) -> ToolRegistry:

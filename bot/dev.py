@@ -146,19 +146,21 @@ async def run_dev(settings: Settings, *, host: str, port: int, clock_offset: str
     bot: SignoffBot | None = None
     started = False
     try:
-        bot = await SignoffBot.build(dev_settings(settings, slack), clock=offset)
+        bot = await SignoffBot.build(
+            dev_settings(settings, slack), clock=offset, http_required=False
+        )
         pages.engine = bot.engine
         await bot.start()
         started = True
         await slack.wait_for_sockets(1, timeout=15)
-        _announce(settings, state, offset, slack.url)
+        _announce(settings, state, offset, slack.url, bot.ops.url if bot.ops else None)
         await stop.wait()
         print("signoff dev: stopping (letting running turns finish)", flush=True)
     finally:
         if started and bot is not None:
-            await bot.stop(grace=10)
+            await bot.stop(grace=min(settings.drain_s, 10))
         elif bot is not None:
-            await bot.engine.close()
+            await bot.stop(grace=1)
         await slack.stop()
     print("signoff dev: stopped; run it again to carry on where you left off", flush=True)
     return 0
@@ -171,7 +173,9 @@ def _people() -> dict[str, str]:
     return names
 
 
-def _announce(settings: Settings, state: Path, offset: OffsetClock, url: str) -> None:
+def _announce(
+    settings: Settings, state: Path, offset: OffsetClock, url: str, ops: str | None
+) -> None:
     print(f"signoff dev: data in {settings.home} (the chat itself: {state})", flush=True)
     print(f"signoff dev: model {settings.model}, tools: the demo fleet", flush=True)
     if offset.offset:
@@ -179,4 +183,6 @@ def _announce(settings: Settings, state: Path, offset: OffsetClock, url: str) ->
             f"signoff dev: clock offset {offset.offset}: it is now {offset.now():%Y-%m-%d %H:%M} UTC",
             flush=True,
         )
+    if ops is not None:
+        print(f"signoff dev: health and metrics: {ops}/readyz, {ops}/metrics", flush=True)
     print(f"signoff dev: open {url}/ (Ctrl-C stops)", flush=True)

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
 from slack_bolt.app.async_app import AsyncApp
@@ -32,9 +33,13 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from agent_core.observe import EnvelopeAcked, MessageOutcome, MessageStored, NullObserver, Observer
+from sessions import InvalidIdError, ThreadKey
+
 from .envelopes import Fate, Outcome, screen_command, screen_interaction
 from .ingest import EventIngest
 from .slack_fields import shown
+from .socket_link import SignoffSocketModeClient
 
 __all__ = ["SignoffSocketModeHandler", "SocketThread"]
 
@@ -46,6 +51,8 @@ FrameRunner = Callable[[dict[str, Any], str], Awaitable[None]]
 
 
 class SignoffSocketModeHandler(AsyncSocketModeHandler):
+    client: SignoffSocketModeClient
+
     def __init__(
         self,
         app: AsyncApp,
@@ -54,8 +61,22 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         *,
         app_loop: asyncio.AbstractEventLoop | None = None,
         ping_interval: float = 10,
+        observer: Observer | None = None,
     ) -> None:
-        super().__init__(app, app_token=app_token, ping_interval=ping_interval)
+        # Bolt's __init__ only builds its client and registers ``handle``; this builds a
+        # client that reports its link state and can be stopped for good instead.
+        self.app = app
+        self.app_token = app_token
+        self.observer: Observer = observer or NullObserver()
+        self.client = SignoffSocketModeClient(
+            observer=self.observer,
+            app_token=app_token,
+            # Its reconnect chatter is the SDK's; socket_up/socket_down say it for operators.
+            logger=logging.getLogger("slack_sdk.socket_mode"),
+            web_client=app.client,
+            ping_interval=ping_interval,
+        )
+        self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
         self.ingest = ingest
         self.app_loop = app_loop
         self.accepting = True
@@ -88,23 +109,43 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         if not self.accepting:
             return  # shutting down: whatever is not acked, Slack delivers again
+        arrived = time.perf_counter()
         if req.type == "events_api":
             outcome = await self.ingest.handle(req.payload)
+            self.observer.emit(_stored_event(req.payload, outcome))
         elif req.type in ("interactive", "slash_commands"):
-            outcome = await self._interaction(client, req)
+            outcome = await self._interaction(client, req, arrived)
         else:
             outcome = Outcome(fate=Fate.IGNORED, reason=f"envelope type {shown(req.type)}")
         if outcome.fate is not Fate.HANDLED:
             what = req.type if req.type in _TYPES else f"envelope type {shown(req.type, 30)}"
             log.log(outcome.level, outcome.line(what), exc_info=outcome.error)
         if outcome.acked and outcome.fate is not Fate.HANDLED:
-            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            await self._ack(client, req, arrived)
 
-    async def _interaction(self, client: SocketModeClient, req: SocketModeRequest) -> Outcome:
+    async def _ack(self, client: SocketModeClient, req: SocketModeRequest, arrived: float) -> None:
+        try:
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+        except Exception as exc:
+            # The link went down after the work was done: Slack redelivers, dedupe absorbs it.
+            log.info(
+                "could not ack envelope %s (%s); Slack will redeliver it", req.envelope_id, exc
+            )
+            return
+        self._acked(req, arrived)
+
+    def _acked(self, req: SocketModeRequest, arrived: float) -> None:
+        self.observer.emit(
+            EnvelopeAcked(envelope_type=str(req.type), seconds=time.perf_counter() - arrived)
+        )
+
+    async def _interaction(
+        self, client: SocketModeClient, req: SocketModeRequest, arrived: float
+    ) -> Outcome:
         screen = screen_interaction if req.type == "interactive" else screen_command
         refused = screen(req.payload)
         if refused is None:
-            return await self._bolt(client, req)
+            return await self._bolt(client, req, arrived)
         if refused.fate is not Fate.QUARANTINED:
             return refused
         return await self._quarantine(req, refused)
@@ -130,7 +171,9 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             fate=Fate.QUARANTINED, reason=refused.reason, ref=record.id, error=refused.error
         )
 
-    async def _bolt(self, client: SocketModeClient, req: SocketModeRequest) -> Outcome:
+    async def _bolt(
+        self, client: SocketModeClient, req: SocketModeRequest, arrived: float
+    ) -> Outcome:
         start = time.time()
         try:
             if self.app_loop is None or self.app_loop is asyncio.get_running_loop():
@@ -151,7 +194,43 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
                 fate=Fate.IGNORED, reason=f"no listener took it (Bolt status {response.status})"
             )
         await send_async_response(client, req, response, start)
+        self._acked(req, arrived)
         return Outcome(fate=Fate.HANDLED)
+
+
+_EVENT_TYPES = {"app_mention", "message"}
+_OUTCOMES: dict[Fate, MessageOutcome] = {
+    Fate.STORED: "stored",
+    Fate.DUPLICATE: "duplicate",
+    Fate.IGNORED: "ignored",
+    Fate.QUARANTINED: "quarantined",
+}
+
+
+def _stored_event(payload: Any, outcome: Outcome) -> MessageStored:
+    """What ``EventIngest.handle`` decided, as an event for logs and metrics."""
+    verdict = _OUTCOMES.get(outcome.fate, "dropped")
+    body = payload if isinstance(payload, dict) else {}
+    event = body.get("event")
+    event = event if isinstance(event, dict) else {}
+    event_type = str(event.get("type", ""))
+    thread: ThreadKey | None = None
+    if verdict in ("stored", "duplicate"):
+        try:
+            thread = ThreadKey(
+                team=str(body.get("team_id", "")),
+                channel=str(event.get("channel", "")),
+                thread_ts=str(event.get("thread_ts") or event.get("ts", "")),
+            )
+        except (InvalidIdError, ValidationError):
+            thread = None
+    return MessageStored(
+        thread=thread,
+        event_type=event_type if event_type in _EVENT_TYPES else "other",
+        outcome=verdict,
+        reason=outcome.reason if verdict != "stored" else "",
+        event_id=str(body.get("event_id", ""))[:40],
+    )
 
 
 class SocketThread:

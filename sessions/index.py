@@ -85,10 +85,6 @@ class Index:
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
-    async def ping(self) -> bool:
-        """Does the index answer? (readiness)"""
-        return bool(await self._rows("SELECT 1"))
-
     # writes ---------------------------------------------------------------------
     async def put_session(self, record: SessionRecord) -> None:
         await self.put_sessions([record])
@@ -259,6 +255,19 @@ class Index:
             (thread.team, thread.channel, thread.thread_ts),
         )
         return str(rows[0]["head"]) if rows and rows[0]["head"] else None
+
+    async def ping(self) -> None:
+        """Raises unless the database answers (readiness)."""
+        await self._rows("SELECT 1")
+
+    async def tally(self) -> dict[str, Any]:
+        """Sessions by state and pending approvals (covered by indexes: cheap to scrape)."""
+        rows = await self._rows("SELECT state, COUNT(*) AS n FROM sessions GROUP BY state")
+        pending = await self._rows("SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'")
+        return {
+            "sessions": {str(r["state"]): int(r["n"]) for r in rows},
+            "approvals_pending": int(pending[0]["n"]),
+        }
 
     async def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

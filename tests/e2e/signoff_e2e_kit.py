@@ -230,5 +230,8 @@ def clean_env(**extra: str) -> dict[str, str]:
         and "proxy" not in k.lower()
         and not k.startswith(("SIGNOFF_", "SLACK_"))
     }
-    env.update(PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", **extra)
+    # Operator HTTP on an ephemeral port: never the default 9464 another process may hold.
+    env.update(
+        PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", SIGNOFF_HTTP="127.0.0.1:0", **extra
+    )
     return env

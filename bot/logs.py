@@ -1,0 +1,193 @@
+"""Logs for operators: JSON lines (or text on a terminal) with the ids of what happened.
+
+    log_event(log, "decision", approval_id=..., session_id=..., verdict="approved")
+
+writes one record whose JSON line is
+``{"ts": "…Z", "level": "info", "logger": "signoff.events", "event": "decision",
+"approval_id": "appr_…", "session_id": "sess_…", "verdict": "approved"}``. Plain
+``log.info("…")`` calls still work: their text becomes ``event``, as in structlog.
+
+What people and models wrote is data, not telemetry: ``text=`` is kept only when the
+logger is at DEBUG. Tokens and keys are never passed to a log call; ``RedactSecrets``
+scrubs anything shaped like one anyway (a library's exception message, a URL), as defence
+in depth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import IO, Any, Literal, TypeAlias
+
+from sessions import ThreadKey
+
+__all__ = [
+    "LogFormat",
+    "RedactSecrets",
+    "log_event",
+    "redact",
+    "setup_logging",
+]
+
+LogFormat: TypeAlias = Literal["json", "text"]
+Field: TypeAlias = str | int | float | bool | None
+
+# Slack bot/user/app tokens, OpenAI and Anthropic keys (sk-…, sk-ant-…), Bearer headers.
+_SECRET = re.compile(
+    r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{6,}"
+    r"|\bsk-[A-Za-z0-9_-]{8,}"
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
+)
+_IDS = ("team", "channel", "thread_ts", "session_id", "approval_id", "tool")
+_STRUCTURED = "signoff_fields"
+_RESERVED = {"ts", "level", "logger", "event", "exc"}
+
+
+def redact(text: str) -> str:
+    return _SECRET.sub("[redacted]", text)
+
+
+def log_event(
+    logger: logging.Logger,
+    event: str,
+    *,
+    level: int = logging.INFO,
+    thread: ThreadKey | None = None,
+    team: str | None = None,
+    channel: str | None = None,
+    thread_ts: str | None = None,
+    session_id: str | None = None,
+    approval_id: str | None = None,
+    tool: str | None = None,
+    text: str | None = None,
+    data: Mapping[str, Field] | None = None,
+    **fields: Field,
+) -> None:
+    """One structured record: ``event`` names what happened, the ids say to what, and
+    ``fields`` (or a ready-made ``data`` mapping) what else is worth knowing.
+
+    ``text`` (what a person or the model wrote) is kept only when ``logger`` is at DEBUG."""
+    if not logger.isEnabledFor(level):
+        return
+    if thread is not None:
+        team, channel, thread_ts = thread.team, thread.channel, thread.thread_ts
+    ids = {
+        "team": team,
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "session_id": session_id,
+        "approval_id": approval_id,
+        "tool": tool,
+    }
+    out: dict[str, Field] = {k: v for k, v in ids.items() if v is not None}
+    for key, value in {**(data or {}), **fields}.items():
+        if value is not None:
+            out[f"{key}_" if key in _RESERVED else key] = value
+    if text is not None and logger.isEnabledFor(logging.DEBUG):
+        out["text"] = text
+    logger.log(level, event, extra={_STRUCTURED: out})
+
+
+class RedactSecrets(logging.Filter):
+    """Scrubs token- and key-shaped strings from the message, fields and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, ()
+        fields = getattr(record, _STRUCTURED, None)
+        if fields:
+            setattr(
+                record,
+                _STRUCTURED,
+                {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()},
+            )
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        line.update(getattr(record, _STRUCTURED, None) or {})
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, _STRUCTURED, None) or {}
+        tail = "".join(f" {k}={v}" for k, v in fields.items())
+        line = (
+            f"{_timestamp(record)} {record.levelname:<7} {record.name}: {record.getMessage()}{tail}"
+        )
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        return line
+
+
+# Libraries that would print payloads (Bolt's "unhandled request" warning quotes the whole
+# body, message text included) or chatter on every reconnect: kept at WARNING or above
+# unless the operator asked for DEBUG.
+_QUIET = {
+    "slack_bolt": logging.ERROR,
+    "slack_sdk": logging.WARNING,
+    "aiohttp.access": logging.WARNING,
+}
+
+
+def setup_logging(
+    *,
+    format: LogFormat | None = None,
+    level: int | str = logging.INFO,
+    stream: IO[str] | None = None,
+) -> logging.Handler:
+    """Route every logger to one handler on ``stream`` (stderr): JSON lines unless the
+    stream is a terminal or ``format`` says otherwise. Replaces handlers set before."""
+    stream = stream if stream is not None else sys.stderr
+    if format is None:
+        format = "text" if _isatty(stream) else "json"
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if format == "json" else TextFormatter())
+    handler.addFilter(RedactSecrets())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    numeric = logging.getLevelName(level) if isinstance(level, str) else level
+    root.setLevel(numeric)
+    for name, floor in _QUIET.items():
+        logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else floor)
+    return handler
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

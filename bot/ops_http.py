@@ -1,0 +1,140 @@
+"""HTTP for operators on ``SIGNOFF_HTTP`` (default ``127.0.0.1:9464``): health, readiness,
+metrics.
+
+    GET /healthz   200 {"status": "ok"} while the event loop answers (it serves this)
+    GET /readyz    200 when every check passes; else 503 naming each problem
+    GET /metrics   Prometheus text format
+
+The server runs on the engine's event loop on purpose: a loop stuck in a blocking call
+stops answering ``/healthz``, which is what a liveness probe is for. Checks are
+``async () -> problem | None`` each bounded by a timeout, so a hung index reads as "not
+ready", not as a hung probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from sessions import Home, Index
+
+from .config import ConfigError
+from .metrics import CONTENT_TYPE, Metrics
+
+__all__ = ["Check", "OpsServer", "home_writable", "index_answers"]
+
+Check = Callable[[], Awaitable[str | None]]
+_CHECK_TIMEOUT = 2.0
+
+
+def home_writable(home: Home) -> Check:
+    def probe() -> str | None:
+        try:
+            with tempfile.NamedTemporaryFile(dir=home.root, prefix=".readyz-"):
+                pass
+        except OSError as exc:
+            return f"{home.root} is not writable: {exc.strerror or exc}"
+        return None
+
+    async def check() -> str | None:
+        return await asyncio.to_thread(probe)
+
+    return check
+
+
+def index_answers(index: Index) -> Check:
+    async def check() -> str | None:
+        try:
+            await index.ping()
+        except Exception as exc:
+            return f"the index does not answer: {type(exc).__name__}: {exc}"
+        return None
+
+    return check
+
+
+class OpsServer:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        metrics: Metrics,
+        checks: Mapping[str, Check],
+        home: Home | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.checks = dict(checks)
+        self.home = home
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ConfigError(
+                f"SIGNOFF_HTTP: cannot listen on {self.host}:{self.port}: {reason}"
+            ) from None
+        self._runner = runner
+        if self.port == 0:  # an ephemeral port (tests): learn which
+            server = getattr(site, "_server", None)
+            sockets = getattr(server, "sockets", None) or []
+            if sockets:
+                self.port = int(sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def problems(self) -> dict[str, str]:
+        async def run(name: str, check: Check) -> tuple[str, str | None]:
+            try:
+                return name, await asyncio.wait_for(check(), timeout=_CHECK_TIMEOUT)
+            except TimeoutError:
+                return name, f"{name}: no answer within {_CHECK_TIMEOUT:.0f}s"
+            except Exception as exc:
+                return name, f"{name}: {type(exc).__name__}: {exc}"
+
+        results = await asyncio.gather(*(run(n, c) for n, c in self.checks.items()))
+        return {name: problem for name, problem in results if problem is not None}
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "pid": os.getpid()})
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        problems = await self.problems()
+        body: dict[str, Any] = {
+            "ready": not problems,
+            "checks": {name: problems.get(name, "ok") for name in self.checks},
+            "problems": sorted(problems.values()),
+        }
+        if self.home is not None and Path(self.home.kill_switch).exists():
+            # Ready (it answers, and says so), but doing nothing until KILL is removed.
+            body["kill_switch"] = True
+        return web.json_response(body, status=503 if problems else 200)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        text = await self.metrics.render()
+        return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE})

@@ -1,0 +1,93 @@
+"""The Socket Mode link: whether it is up, and a way to stop it that stays stopped.
+
+Up means: Slack said ``hello`` on the session the client holds now, and that session has
+not closed since. A drop without a close frame (a dead network) shows as the session's
+``closed`` flag, which aiohttp sets as soon as the read fails; a stale link (pings
+unanswered) as the client's ``stale`` flag. Readiness and ``signoff_socket_connected``
+read this at request time, so they never lag behind an event that was not delivered.
+
+``stop()`` is the drain's first step. The SDK reconnects from four places (its monitor,
+a close frame, a ``disconnect`` envelope, a reconnect already in flight); marking the
+client closed turns off the first three, and ``connect`` below closes whatever the fourth
+still opens.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import WSMessage
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+
+from agent_core.observe import NullObserver, Observer, SocketLinkChanged
+
+__all__ = ["SignoffSocketModeClient"]
+
+log = logging.getLogger("signoff.socket")
+
+
+class SignoffSocketModeClient(SocketModeClient):
+    def __init__(self, *, observer: Observer | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.observer: Observer = observer or NullObserver()
+        self._hello_session: object | None = None
+        self.message_listeners.append(self._on_message)
+        self.on_close_listeners.append(self._on_close)
+
+    def link_problem(self) -> str | None:
+        """None while the link is up; otherwise what is wrong, for ``/readyz``."""
+        session = self.current_session
+        if self.closed:
+            return "socket mode: stopped"
+        if session is None or self._hello_session is None:
+            return "socket mode: not connected yet (no hello received)"
+        if session is not self._hello_session:
+            return "socket mode: reconnecting (no hello on the new connection yet)"
+        if session.closed:
+            return "socket mode: connection lost"
+        if self.stale:
+            return "socket mode: connection stale (pings unanswered)"
+        return None
+
+    async def _on_message(self, client: Any, message: dict[str, Any], raw: str | None) -> None:
+        kind = message.get("type")
+        if kind == "hello":
+            self._hello_session = self.current_session
+            self.observer.emit(SocketLinkChanged(up=True, reason="hello"))
+        elif kind == "disconnect":
+            # Slack asks us to move to a new connection; the SDK does so right away.
+            self.observer.emit(
+                SocketLinkChanged(up=False, reason=f"disconnect: {message.get('reason', '')}")
+            )
+
+    async def _on_close(self, message: WSMessage) -> None:
+        if not self.closed:
+            self.observer.emit(SocketLinkChanged(up=False, reason="closed by the server"))
+
+    async def connect(self) -> None:
+        if self.closed:
+            return
+        previous = self.current_session
+        if previous is not None and previous is self._hello_session:
+            # The old link is being replaced: lost, stale, or Slack asked for a refresh.
+            self._hello_session = None
+            self.observer.emit(SocketLinkChanged(up=False, reason="reconnecting"))
+        await super().connect()  # type: ignore[no-untyped-call]
+        session = self.current_session
+        if self.closed and session is not None and not session.closed:
+            # A reconnect that was in flight when stop() ran: do not keep its connection.
+            await session.close()
+
+    async def connect_to_new_endpoint(self, force: bool = False) -> None:
+        if not self.closed:  # not even a new URL once stopped
+            await super().connect_to_new_endpoint(force=force)
+
+    async def stop(self) -> None:
+        """Close the link for good: no reconnect from any path, the sockets closed."""
+        self.default_auto_reconnect_enabled = False
+        self.auto_reconnect_enabled = False
+        was_up = self.link_problem() is None
+        await self.close()  # type: ignore[no-untyped-call]
+        if was_up:
+            self.observer.emit(SocketLinkChanged(up=False, reason="stopping"))

@@ -1,0 +1,114 @@
+"""``signoff run`` as an operator meets it: JSON logs on stderr, HTTP on SIGNOFF_HTTP, and
+every way out (SIGTERM, a taken port, a reader that went away) ends the process promptly.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import aiohttp
+import pytest
+from ops_kit import RunProcess, free_port
+from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, wait_card
+
+from bot.cards import APPROVE
+from bot.config import Settings
+from localslack import LocalSlack
+
+CODEWORD = "pineapple-7"  # only in what people wrote
+
+
+async def connected(slack: LocalSlack, run: RunProcess) -> None:
+    try:
+        await slack.wait_for_sockets(1, timeout=30)
+    except TimeoutError:
+        raise AssertionError("signoff run never connected:\n" + run.stderr()) from None
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+async def test_json_logs_carry_the_ids_and_never_a_secret(
+    slack: LocalSlack, settings: Settings, tmp_path: Path, level: str
+):
+    run = RunProcess(
+        slack, settings.home, tmp_path / "logs", http_port=free_port(), SIGNOFF_LOG_LEVEL=level
+    )
+    try:
+        await connected(slack, run)
+        thread = await mention(slack, f"status of api, codeword {CODEWORD}")
+        await bot_reply(slack, thread, "service=api,")
+        asked = await mention(slack, f"restart api ({CODEWORD})")
+        card = await wait_card(slack, asked)
+        await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+        await bot_reply(slack, asked, "restart_service` finished")
+        async with aiohttp.ClientSession() as http, http.get(run.url + "/metrics") as response:
+            assert response.status == 200
+        run.terminate()
+        assert await run.exit_code(timeout=20) == 0, run.stderr()
+    finally:
+        run.kill()
+
+    lines = run.log_lines()  # every line is JSON
+    assert lines
+    for line in lines:
+        assert {"ts", "level", "event", "logger"} <= set(line), line
+        assert line["ts"].endswith("Z")
+    stderr = run.stderr()
+    for secret in run.secrets:
+        assert secret not in stderr
+    stored = [line for line in lines if line["event"] == "message_stored"]
+    assert {(s["team"], s["channel"], s["thread_ts"]) for s in stored} == {
+        ("T0LOCAL", OPS, thread),
+        ("T0LOCAL", OPS, asked),
+    }
+    events = {line["event"] for line in lines}
+    assert {"socket_up", "socket_down", "stopped"} <= events
+    assert approval_id_of(card).startswith("appr_")
+    if level == "INFO":
+        assert {line["level"] for line in lines} <= {"info", "warning", "error"}
+        assert CODEWORD not in stderr  # what people wrote stays out of INFO logs
+        assert "service=api," not in stderr  # and what the bot answered
+    else:
+        assert "debug" in {line["level"] for line in lines}
+
+
+async def test_a_taken_http_port_exits_2_with_one_line(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = RunProcess(slack, settings.home, tmp_path / "logs", http_port=port)
+        try:
+            # It opened the engine and the socket thread before finding the port taken:
+            # it must close both and leave, not hang on them.
+            assert await run.exit_code(timeout=30) == 2
+        finally:
+            run.kill()
+    errors = [line for line in run.stderr().splitlines() if "Traceback" in line]
+    assert errors == []
+    assert run.stderr().splitlines()[-1] == (
+        f"signoff: error: SIGNOFF_HTTP: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert slack.sockets() == []
+
+
+async def test_a_closed_stdout_neither_stops_nor_hangs_the_bot(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+):
+    run = RunProcess(
+        slack, settings.home, tmp_path / "logs", http_port=free_port(), stdout=subprocess.PIPE
+    )
+    assert run.proc.stdout is not None
+    run.proc.stdout.close()  # whoever read our stdout is gone
+    try:
+        await connected(slack, run)
+        thread = await mention(slack, "status of db")
+        await bot_reply(slack, thread, "service=db,")
+        run.terminate()
+        assert await run.exit_code(timeout=20) == 0, run.stderr()
+    finally:
+        run.kill()
+    assert "Traceback" not in run.stderr()

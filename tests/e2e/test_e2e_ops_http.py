@@ -1,0 +1,173 @@
+"""Operators' HTTP on a running bot: readiness follows the Socket Mode link, and /metrics
+(parsed with prometheus_client's own parser) moves with what the bot does.
+
+The bot is the real one (Bolt, slack_sdk) against LocalSlack; the link is cut the way a
+network cuts it (``drop_sockets``: a TCP abort, no close frame).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+from signoff_e2e_kit import approval_id_of, bot_reply, mention, wait_card
+
+from bot.app import SignoffBot
+from bot.cards import APPROVE
+from localslack import LocalSlack
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def get(bot: SignoffBot, path: str) -> tuple[int, Any]:
+    assert bot.ops is not None
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(bot.ops.url + path, timeout=aiohttp.ClientTimeout(total=5)) as response,
+    ):
+        if response.content_type == "application/json":
+            return response.status, await response.json()
+        return response.status, await response.text()
+
+
+async def scrape(bot: SignoffBot) -> Samples:
+    status, text = await get(bot, "/metrics")
+    assert status == 200
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def ready_status(bot: SignoffBot) -> int:
+    status, _ = await get(bot, "/readyz")
+    return status
+
+
+async def wait_status(bot: SignoffBot, expected: int, timeout: float = 15) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (status := await ready_status(bot)) != expected:
+        assert asyncio.get_running_loop().time() < deadline, f"/readyz stayed {status}"
+        await asyncio.sleep(0.05)
+
+
+async def test_readyz_fails_while_the_socket_is_down_and_recovers_after_the_reconnect(
+    slack: LocalSlack, start_bot
+):
+    bot: SignoffBot = await start_bot(ping_interval=1)
+    await slack.wait_for_sockets(1, timeout=5)
+    await wait_status(bot, 200)
+    status, body = await get(bot, "/readyz")
+    assert body == {
+        "ready": True,
+        "checks": {"socket": "ok", "home": "ok", "index": "ok"},
+        "problems": [],
+    }
+    assert value(await scrape(bot), "signoff_socket_connected") == 1
+
+    assert slack.drop_sockets() == ["socket-1"]
+    await wait_status(bot, 503)
+    status, body = await get(bot, "/readyz")
+    assert status == 503 and body["ready"] is False
+    assert body["checks"]["home"] == "ok" and body["checks"]["index"] == "ok"
+    assert body["checks"]["socket"].startswith("socket mode:")
+    assert body["problems"] == [body["checks"]["socket"]]
+    assert (await get(bot, "/healthz"))[0] == 200  # alive, just not ready
+
+    await slack.wait_for_connections(2, timeout=15)
+    await wait_status(bot, 200)
+    assert value(await scrape(bot), "signoff_socket_connected") == 1
+    # And it carries messages again.
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,")
+
+
+async def test_stop_turns_readiness_off_and_closes_the_port(slack: LocalSlack, start_bot):
+    bot: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await wait_status(bot, 200)
+    assert bot.ops is not None
+    url = bot.ops.url
+    await bot.stop(grace=1)
+    async with aiohttp.ClientSession() as http:
+        try:
+            async with http.get(url + "/healthz") as response:
+                raise AssertionError(f"still serving after stop: {response.status}")
+        except aiohttp.ClientConnectionError:
+            pass
+
+
+async def test_metrics_move_with_a_mention_an_approval_and_a_tool_call(
+    slack: LocalSlack, start_bot
+):
+    bot: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    before = await scrape(bot)
+    assert value(before, "signoff_events_total", type="app_mention", outcome="stored") == 0
+    assert value(before, "signoff_approvals_pending") == 0
+    assert value(before, "signoff_approvals_total", outcome="requested") == 0  # exists at 0
+    assert ("signoff_approvals_total", (("outcome", "expired"),)) in before
+
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    await bot.engine.idle()
+    parked = await scrape(bot)
+    # A mention arrives as app_mention and as its message twin: one stored, one duplicate.
+    assert (
+        value(parked, "signoff_events_total", type="app_mention", outcome="stored")
+        + value(parked, "signoff_events_total", type="message", outcome="stored")
+        == 1
+    )
+    assert value(parked, "signoff_ack_seconds_count") >= 1
+    assert (
+        0
+        < value(parked, "signoff_ack_seconds_sum")
+        < value(parked, "signoff_ack_seconds_count") * 3
+    )
+    assert (
+        value(parked, "signoff_slack_api_calls_total", method="chat.postMessage", outcome="ok") >= 1
+    )
+    assert value(parked, "signoff_slack_api_calls_total", method="auth.test", outcome="ok") == 1
+    assert value(parked, "signoff_approvals_pending") == 1
+    assert value(parked, "signoff_sessions", state="awaiting_approval") == 1
+
+    # A rate limit on the next post: counted apart, then the retry succeeds.
+    slack.inject_fault(method="chat.postMessage", status=429, retry_after=1, count=1)
+    await slack.click_button(channel="C0OPS", ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished")
+    await bot.engine.idle()
+    after = await scrape(bot)
+    assert value(after, "signoff_approvals_pending") == 0
+    assert value(after, "signoff_sessions", state="completed") >= 1
+    assert value(after, "signoff_slack_api_calls_total", method="chat.update", outcome="ok") >= 1
+    assert (
+        value(
+            after, "signoff_slack_api_calls_total", method="chat.postMessage", outcome="ratelimited"
+        )
+        == 1
+    )
+    assert value(after, "signoff_ack_seconds_count") > value(parked, "signoff_ack_seconds_count")
+    assert approval_id_of(card).startswith("appr_")
+
+
+async def test_events_for_other_threads_are_counted_as_ignored(slack: LocalSlack, start_bot):
+    bot: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    # A plain channel message, not in a thread signoff takes part in.
+    await slack.post_message(channel="C0OPS", user="U0ALICE", text="lunch?")
+
+    async def ignored() -> float:
+        return value(await scrape(bot), "signoff_events_total", type="message", outcome="ignored")
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while await ignored() < 1:
+        assert asyncio.get_running_loop().time() < deadline, "the message was never counted"
+        await asyncio.sleep(0.05)
+    assert value(await scrape(bot), "signoff_events_total", type="message", outcome="stored") == 0
