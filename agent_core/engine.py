@@ -96,12 +96,13 @@ class Engine:
             clock=clock,
             **options,
         )
-        rt.policy.check_tools(set(registry.names()))
+        registry.check_policy(rt.policy)
         return cls(rt)
 
     async def close(self) -> None:
         await self.idle()
         await self.rt.index.close()
+        await self.rt.registry.aclose()  # MCP servers stop
         aclose = getattr(self.rt.model, "aclose", None)
         if callable(aclose):
             await aclose()  # provider models hold HTTP connection pools

@@ -24,17 +24,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
-from sessions import Clock, Home
+from sessions import Clock
 
 from .actions import register_actions
 from .commands import register_commands
-from .config import ConfigError, Settings, load_registry
+from .config import ConfigError, Settings
 from .groups import SlackGroups
 from .ingest import EventIngest
-from .models import build_budgets, build_cost, build_model
 from .payloads import MessageEvent
 from .slack_surface import SlackSurface
 from .socket import SignoffSocketModeHandler, SocketThread
+from .tooling import open_engine
 
 __all__ = ["SignoffBot", "run_bot", "web_client"]
 
@@ -75,17 +75,7 @@ class SignoffBot:
         me = await client.auth_test()
         surface = SlackSurface(client)
         groups = SlackGroups(client)
-        engine = await Engine.open(
-            home=Home(settings.home),
-            model=build_model(settings.model),
-            registry=load_registry(settings.tool_modules),
-            surface=surface,
-            clock=clock,
-            policy=settings.policy(),
-            groups=groups,
-            budgets=build_budgets(settings),
-            cost=build_cost(settings),
-        )
+        engine = await open_engine(settings, surface=surface, clock=clock, groups=groups)
         app = AsyncApp(client=client, process_before_response=False)
         register_actions(app, engine, surface)
         register_commands(app, engine, surface, groups)

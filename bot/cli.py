@@ -42,8 +42,8 @@ from sessions import (
     verify,
 )
 
-from .config import ConfigError, Settings, load_registry
-from .models import build_budgets, build_cost, build_model
+from .config import ConfigError, Settings
+from .tooling import open_engine
 from .trace_view import render_lineage, render_session_list
 
 __all__ = ["main"]
@@ -90,16 +90,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _engine(settings: Settings, surface: Surface) -> Engine:
-    registry = load_registry(settings.tool_modules)
-    return await Engine.open(
-        home=Home(settings.home),
-        model=build_model(settings.model),
-        registry=registry,
-        surface=surface,
-        policy=settings.policy(),
-        budgets=build_budgets(settings),
-        cost=build_cost(settings),
-    )
+    """The same tools as ``signoff run``: an approval decided here may run its call."""
+    return await open_engine(settings, surface=surface)
 
 
 def _surface(settings: Settings) -> Surface:

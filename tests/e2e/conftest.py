@@ -49,6 +49,7 @@ def settings(slack: LocalSlack, tmp_path: Path) -> Settings:
         slack_bot_token=SecretStr(slack.bot_token),
         slack_app_token=SecretStr(slack.app_token),
         slack_api_url=slack.api_url,
+        demo_tools=True,  # these tests drive the simulated fleet
     )
 
 
