@@ -121,7 +121,7 @@ class McpConnection:
                     self._ready.cancel()
                 else:
                     self._ready.set_exception(exc)
-            elif not self._stop.is_set():
+            elif not self._stop.is_set() and not isinstance(exc, asyncio.CancelledError):
                 log.warning("MCP server %s: connection ended: %s", self.server, describe_error(exc))
             if isinstance(exc, asyncio.CancelledError):
                 raise
@@ -168,15 +168,6 @@ class McpConnection:
             self._broken = True
             raise ServerDown(describe_error(exc)) from None
         return tools
-
-    async def ping(self) -> None:
-        client = self._session_client()
-        try:
-            with anyio.fail_after(min(self.spec.timeout_seconds, 10.0)):
-                await client.send_ping()
-        except (MCPError, TimeoutError, *_BROKEN) as exc:
-            self._broken = True
-            raise ServerDown(describe_error(exc)) from None
 
     async def call(
         self, name: str, arguments: dict[str, Any], *, approval_id: str

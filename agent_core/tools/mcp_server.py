@@ -7,10 +7,10 @@ Its tools appear to the model as ``<server>__<tool>``, filtered by ``include`` a
 Life cycle: ``start`` connects once (a server that is down does not stop signoff: its
 tools are offered once it answers). A watcher re-lists the tools every
 ``health_interval`` seconds, which also notices a server that died; it then reconnects
-(for stdio: starts the process again) with a growing back-off. A call pings first and
-reconnects if needed; ``unavailable`` (asked by resume before it claims an approved call)
-reconnects and re-lists, so the version an approval is checked against is the schema the
-server advertises at that moment. ``aclose`` stops the watcher and the server.
+(for stdio: starts the process again) with a growing back-off. A call
+re-lists first (reconnecting if needed), and so does ``unavailable`` (asked by resume
+before it claims an approved call), so the version an approval is checked against is the
+schema the server advertises at that moment. ``aclose`` stops the watcher and the server.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class McpServer:
         return self._errlog
 
     async def start(self) -> None:
-        reason = await self.ensure(refresh=True)
+        reason = await self.ensure()
         if reason:
             log.warning("%s; its tools are offered once it answers", reason)
         self._watcher = asyncio.create_task(self._watch(), name=f"mcp-watch-{self.name}")
@@ -134,7 +134,7 @@ class McpServer:
             if self._closed:
                 return
             was_down = bool(self._down)
-            reason = await self.ensure(refresh=True)
+            reason = await self.ensure()
             if reason:
                 backoff = min(backoff * 2, _MAX_BACKOFF) if was_down else 1.0
                 if not was_down:
@@ -144,18 +144,16 @@ class McpServer:
                 if was_down:
                     log.warning("%s is back", self.label)
 
-    async def ensure(self, *, refresh: bool) -> str | None:
-        """None once connected (re-listing the tools when ``refresh``), else why not."""
+    async def ensure(self) -> str | None:
+        """None once connected and the tools are re-listed (which also proves the server
+        answers: MCP 2026 has no ping), else why not."""
         if self._closed:
             return self.status()
         async with self._lock:
             conn = self._conn
             if conn is not None and conn.alive:
                 try:
-                    if refresh:
-                        self._set_listing(await conn.list_tools())
-                    else:
-                        await conn.ping()
+                    self._set_listing(await conn.list_tools())
                     self._down = ""
                     return None
                 except ServerDown:
@@ -205,7 +203,7 @@ class McpServer:
     async def call(
         self, remote: str, arguments: dict[str, object], *, approval_id: str
     ) -> CallToolResult:
-        reason = await self.ensure(refresh=False)
+        reason = await self.ensure()
         if reason:
             raise ToolError(f"{reason}; nothing was sent")
         conn = self._conn

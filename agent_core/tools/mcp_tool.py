@@ -82,7 +82,7 @@ class McpTool(Tool):
         return self.server.gated(self.remote)
 
     async def unavailable(self) -> str | None:
-        return await self.server.ensure(refresh=True)
+        return await self.server.ensure()
 
     async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
         result = await self.server.call(self.remote, arguments, approval_id=context.approval_id)
