@@ -4,8 +4,8 @@ The offline model turns such a message into a tool call, which then takes the re
 (validation, the gate, capsules), so a person can try every configured tool in
 ``signoff dev`` without an API key. ``key=value`` values are typed by the tool's schema:
 a string parameter takes the text as it is, any other type is read as JSON
-(``replicas=3``, ``force=true``, ``ids=[1,2]``). Quote values with spaces:
-``message="two words"``. Slack's ``&lt;`` ``&gt;`` ``&amp;`` and curly quotes are read as
+(``replicas=3``, ``force=true``, ``ids=[1,2]``). Quote values with spaces or JSON, as in
+a shell: ``message="two words"``, ``labels='{"app": "api"}'``. Slack's ``&lt;`` ``&gt;`` ``&amp;`` and curly quotes are read as
 the characters a person typed.
 """
 

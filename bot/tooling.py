@@ -41,6 +41,10 @@ def _module_tools(name: str) -> list[Tool]:
         module = importlib.import_module(name)
     except ImportError as exc:
         raise ConfigError(f"SIGNOFF_TOOLS: cannot import {name}: {exc}") from None
+    except Exception as exc:  # a broken module is a configuration error, not a crash
+        raise ConfigError(
+            f"SIGNOFF_TOOLS: importing {name} failed: {type(exc).__name__}: {exc}"
+        ) from None
     tools = getattr(module, "TOOLS", None)
     if not isinstance(tools, list | tuple) or not all(isinstance(t, Tool) for t in tools):
         raise ConfigError(f"SIGNOFF_TOOLS: {name} must define TOOLS, a list of @tool functions")
