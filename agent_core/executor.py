@@ -220,6 +220,7 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
             reason=_reason(run, assistant),
             policy=run.rt.policy.rule_for(item.tool.name),
             now=now,
+            tool_annotations=dict(item.tool.annotations),
         )
         # Pointer first: a capsule is never unreachable by its id.
         write_pointer(run.rt.home, approval_id, run.id)

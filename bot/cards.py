@@ -42,6 +42,24 @@ def _arguments(capsule: Capsule) -> str:
     return "```" + _escape(shown).replace("```", "ˋˋˋ") + "```"
 
 
+_HINTS = {
+    "readOnlyHint": ("read-only", "not read-only"),
+    "destructiveHint": ("destructive", "not destructive"),
+    "idempotentHint": ("idempotent", "not idempotent"),
+    "openWorldHint": ("open world", "closed world"),
+}
+
+
+def _hints(capsule: Capsule) -> str:
+    """The tool's own hints (an MCP server's annotations): shown, never what gates it."""
+    words = [
+        _HINTS[key][0 if value else 1]
+        for key, value in capsule.tool_annotations.items()
+        if key in _HINTS and isinstance(value, bool)
+    ]
+    return f"Tool says (unverified): {', '.join(words)}" if words else ""
+
+
 def fallback_text(capsule: Capsule, decision: Decision | None = None) -> str:
     if decision is None:
         return f"Approval needed: {capsule.tool} (requested by <@{capsule.requester}>)"
@@ -97,6 +115,15 @@ def card_blocks(
             "elements": [{"type": "mrkdwn", "text": _clip(f"Why: {reason}", 2900)}],
         },
     ]
+    hints = _hints(capsule)
+    if hints:
+        blocks.append(
+            {
+                "type": "context",
+                "block_id": f"hints-{version}",
+                "elements": [{"type": "mrkdwn", "text": _clip(hints, 2900)}],
+            }
+        )
     if decision is not None:
         blocks.append({"type": "divider", "block_id": f"div-{version}"})
         blocks.append(

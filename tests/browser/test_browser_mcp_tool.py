@@ -27,7 +27,7 @@ def test_a_person_calls_an_mcp_tool_from_the_browser(
         tmp_path / "signoff.toml", server_table(f"command = {stdio_command(record)}")
     )
     server = dev(tmp_path / "home", "--port", "0", extra_env={"SIGNOFF_CONFIG": str(config)})
-    assert "4 from the demo fleet, 5 from MCP server ops" in server.output()
+    assert "4 from the demo fleet, 6 from MCP server ops" in server.output()
     page.goto(server.url + "/ui/#c=C0OPS&u=U0ALICE")
     expect(page.locator("#conn")).to_have_text("● live")
 
@@ -49,6 +49,7 @@ def test_a_person_calls_an_mcp_tool_from_the_browser(
     header = page.locator(".bk-header", has_text="Approval needed: ops__restart_deployment")
     card = page.locator("#thread-messages .msg.from-bot", has=header)
     expect(card).to_contain_text('"deployment": "web"')
+    expect(card).to_contain_text("Tool says (unverified): not read-only, destructive")
     page.locator(".person[data-user=U0BOB]").click()
     card.locator(".bk-actions button", has_text="Approve").click()
     page.locator("#confirm .confirm-yes").click()

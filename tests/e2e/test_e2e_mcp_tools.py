@@ -42,6 +42,7 @@ async def test_offline_call_of_mcp_tools_through_slack(
     thread = await mention(slack, "call ops__restart_deployment deployment=api namespace=prod")
     card = await wait_card(slack, thread)
     assert "ops__restart_deployment" in str(card["blocks"])
+    assert "Tool says (unverified): not read-only, destructive" in str(card["blocks"])
     assert records(record, "restart_deployment") == []
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
     await bot_reply(slack, thread, "deployment.apps/api restarted in prod", timeout=15)

@@ -59,6 +59,12 @@ def build(record: Path, schema: str) -> MCPServer:
         log("get_pods", {"namespace": namespace}, ctx)
         return f"pods in {namespace}: api-7d9 Running, web-5c2 Running"
 
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False))
+    def describe_pod(pod: str, ctx: Context) -> str:
+        """Describe a pod (says it is read-only; the config does not exempt it)."""
+        log("describe_pod", {"pod": pod}, ctx)
+        return f"pod {pod}: Running"
+
     if schema == "v1":
 
         @server.tool(annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False))

@@ -9,7 +9,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from engine_support import message, transcript
+from engine_support import THREAD, message, transcript
 from mcp_fixture_kit import (
     GATED_CARD_TOOL,
     HttpOpsServer,
@@ -26,8 +26,9 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.specs import McpServerSpec
 from approvals import Decided
-from sessions import FixedClock, Home
+from sessions import FixedClock, Home, ThreadKey
 
+OTHER = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000150")
 ASK_RESTART = "<@U0SIGNOFF> call ops__restart_deployment deployment=api namespace=prod"
 
 
@@ -46,8 +47,8 @@ def final_status(home: Home, name: str) -> tuple[str, str]:
     return str(last.status), last.content if isinstance(last, ToolResultMessage) else last.text
 
 
-async def ask(engine, text: str, ts: str, user: str = "U0ALICE") -> None:
-    await engine.ingest(message(text, ts=ts, user=user))
+async def ask(engine, text: str, ts: str, user: str = "U0ALICE", thread=THREAD) -> None:
+    await engine.ingest(message(text, ts=ts, user=user, thread=thread))
     await engine.idle()
 
 
@@ -67,6 +68,14 @@ async def test_a_no_approval_tool_runs_at_once_and_an_excluded_tool_is_unknown(
         "pods in prod: api-7d9 Running, web-5c2 Running",
     )
     assert "pods in prod" in surface.replies[-1][1]
+
+    # A server saying "read-only" does not open the gate: only no_approval does.
+    describe = engine.rt.registry.get("ops__describe_pod")
+    assert describe is not None and describe.annotations["readOnlyHint"] is True
+    await ask(engine, "call ops__describe_pod pod=api-7d9", "1700000000.000150", thread=OTHER)
+    (card,) = surface.cards
+    assert card.tool_annotations == {"readOnlyHint": True, "destructiveHint": False}
+    assert records(record, "describe_pod") == []
 
     await ask(engine, "call ops__delete_namespace namespace=prod", "1700000000.000200")
     status, content = final_status(home, "ops__delete_namespace")
