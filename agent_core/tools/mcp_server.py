@@ -59,6 +59,7 @@ class McpServer:
         self._watcher: asyncio.Task[None] | None = None
         self._errlog: TextIO | None = None
         self._skipped: set[str] = set()
+        self._objects: dict[str, McpTool] = {}
 
     # -- ToolSource ----------------------------------------------------------------------
     @property
@@ -74,18 +75,27 @@ class McpServer:
     def info(self, remote: str) -> McpToolInfo | None:
         return (self._listing or {}).get(remote)
 
+    def _tool(self, remote: str) -> McpTool:
+        # One object per name: it reads the current listing, and caches its schema checker.
+        found = self._objects.get(remote)
+        if found is None:
+            found = self._objects[remote] = McpTool(self, remote)
+        return found
+
     def tools(self) -> list[Tool]:
-        return [McpTool(self, remote) for remote in sorted(self._listing or {})]
+        return [self._tool(remote) for remote in sorted(self._listing or {})]
 
     def get(self, name: str) -> McpTool | None:
         if not self.owns(name):
             return None
         remote = name[len(self.prefix) :]
-        if self._listing is not None and remote not in self._listing:
+        if self._listing is None:
+            # Down since start-up: a stand-in answers, so that resume can ask it whether
+            # it is available rather than forget the tool.
+            return McpTool(self, remote)
+        if remote not in self._listing:
             return None  # not advertised, or excluded: unknown to the model
-        # While the listing is unknown (down since start-up) a stand-in answers, so that
-        # resume can ask it whether it is available rather than forget the tool.
-        return McpTool(self, remote)
+        return self._tool(remote)
 
     def gated(self, remote: str) -> bool:
         return not any(fnmatchcase(remote, p) for p in self.spec.no_approval)
@@ -150,6 +160,8 @@ class McpServer:
         if self._closed:
             return self.status()
         async with self._lock:
+            if self._closed:  # closed while this waited: start nothing new
+                return self.status()
             conn = self._conn
             if conn is not None and conn.alive:
                 try:
