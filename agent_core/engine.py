@@ -56,6 +56,7 @@ from .queries import PendingApproval, Queries
 from .recovery import find_work
 from .runtime import Runtime
 from .surface import Surface
+from .tools import ToolRegistry
 from .worker import process_thread
 
 __all__ = ["Engine", "PendingApproval"]
@@ -97,7 +98,7 @@ class Engine(Queries):
         try:
             store = SessionStore(home, clock=clock)
             rt = Runtime(home=home, store=store, index=index, clock=clock, **options)
-            rt.policy.check_tools(set(rt.registry.names()))
+            rt.registry.check_policy(rt.policy)
         except BaseException:
             await index.close()  # a bad configuration must not leave the index thread running
             raise
@@ -119,6 +120,7 @@ class Engine(Queries):
         if self.delivery is not None:
             await self.delivery.stop(flush=flush)
         await self.rt.index.close()
+        await self.rt.registry.aclose()  # MCP servers stop
         aclose = getattr(self.rt.model, "aclose", None)
         if callable(aclose):
             await aclose()  # provider models hold HTTP connection pools
@@ -138,6 +140,11 @@ class Engine(Queries):
     @property
     def clock(self) -> Clock:
         return self.rt.clock
+
+    @property
+    def tools(self) -> ToolRegistry:
+        """The tools this engine offers the model."""
+        return self.rt.registry
 
     # ingest -----------------------------------------------------------------------
     async def ingest(self, message: InboxMessage) -> bool:

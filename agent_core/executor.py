@@ -26,7 +26,7 @@ from .messages import (
     UserMessage,
 )
 from .session_run import SessionRun
-from .tools import Tool, ToolContext
+from .tools import Tool, ToolContext, ToolError, ToolOutcomeUnknown
 
 __all__ = ["Runnable", "execute", "run_calls"]
 
@@ -97,14 +97,21 @@ async def execute(
         thread=run.thread,
         requester=run.requester,
         approval_id=approval_id,
+        call_id=call_id,
     )
     status: ToolStatus = "ok"
+    # A tool with its own deadline (a command, an MCP server) reports its timeout itself.
+    timeout = run.rt.tool_timeout_seconds
+    if tool.timeout_seconds is not None:
+        timeout = max(timeout, tool.timeout_seconds + 10)
     try:
-        content = await asyncio.wait_for(
-            tool.call(dict(arguments), context), timeout=run.rt.tool_timeout_seconds
-        )
+        content = await asyncio.wait_for(tool.call(dict(arguments), context), timeout=timeout)
     except TimeoutError:
-        status, content = "error", f"timed out after {run.rt.tool_timeout_seconds:.0f}s"
+        status, content = "error", f"timed out after {timeout:.0f}s"
+    except ToolOutcomeUnknown as exc:  # never re-run: a person checks the system
+        status, content = "uncertain", str(exc)
+    except ToolError as exc:  # it ran and said why it failed
+        status, content = "error", str(exc)
     except Exception as exc:  # a tool's failure is data for the model, not a crash of ours
         status, content = "error", f"{type(exc).__name__}: {exc}"
     failpoint("executor.after_tool_call")
@@ -113,7 +120,7 @@ async def execute(
             at=utc_iso(run.rt.clock.now()),
             call_id=call_id,
             tool=tool.name,
-            status="ok" if status == "ok" else "error",
+            status=status if status in ("ok", "uncertain") else "error",
             content=content,
         )
     )
@@ -224,6 +231,7 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
             reason=_reason(run, assistant),
             policy=run.rt.policy.rule_for(item.tool.name),
             now=now,
+            tool_annotations=dict(item.tool.annotations),
         )
         ApprovalRequest.create(run.rt.home, capsule, clock=run.rt.clock)
         failpoint("gate.after_capsule")

@@ -1,8 +1,9 @@
 """The offline model: a small rule-based stand-in so signoff runs with no API key.
 
-It understands ``status of <service>``, ``restart <service>``, ``deploy <service>
-<version>`` and ``scale <service> to <n>``, says what it can do otherwise, and
-summarises tool results. It speaks through tool calls like a real model, so everything
+It understands ``call <tool> key=value …`` / ``call <tool> {json}`` for every registered
+tool (``call_grammar``), and for the demo fleet ``status of <service>``, ``restart
+<service>``, ``deploy <service> <version>`` and ``scale <service> to <n>``; otherwise it
+lists the tools it has, and it summarises tool results. It speaks through tool calls like a real model, so everything
 around it — gates, capsules, resume — is the real path.
 """
 
@@ -13,6 +14,7 @@ import json
 import re
 from collections.abc import Sequence
 
+from .call_grammar import CallSyntaxError, help_text, parse_call
 from .messages import (
     AssistantMessage,
     EventMessage,
@@ -40,15 +42,6 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\bscale\s+(?:the\s+)?{_SERVICE}(?:\s+service)?\s+to\s+(\d+)"), "scale_service"),
 ]
 
-HELP = (
-    "I run offline, so I understand a few requests:\n"
-    "• `status of <service>`\n"
-    "• `restart <service>`\n"
-    "• `deploy <service> <version>`\n"
-    "• `scale <service> to <n>`\n"
-    "Services: api, web, worker, db. Restarts, deploys and scaling wait for a human approval."
-)
-
 
 def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
@@ -68,19 +61,24 @@ class OfflineModel:
             text = self._summarise(messages)
             return self._reply(text=text, usage_in=usage_in)
         if isinstance(last, UserMessage):
+            try:
+                asked = parse_call(_MENTION.sub(" ", last.text), tools)
+            except CallSyntaxError as exc:
+                return self._reply(text=str(exc), usage_in=usage_in)
             known = {t.name for t in tools}
-            call = self._understand(last.text, known)
+            call = (asked.name, asked.arguments) if asked else self._understand(last.text, known)
             if call is not None:
                 name, args = call
+                raw = args if isinstance(args, str) else json.dumps(args)
                 call_id = (
-                    "call_" + hashlib.sha256(f"{last.ts}{name}{args}".encode()).hexdigest()[:12]
+                    "call_" + hashlib.sha256(f"{last.ts}{name}{raw}".encode()).hexdigest()[:12]
                 )
                 return self._reply(
                     text="",
-                    calls=(RawToolCall(id=call_id, name=name, arguments=json.dumps(args)),),
+                    calls=(RawToolCall(id=call_id, name=name, arguments=raw),),
                     usage_in=usage_in,
                 )
-        return self._reply(text=HELP, usage_in=usage_in)
+        return self._reply(text=help_text(tools), usage_in=usage_in)
 
     def _reply(
         self, *, text: str, usage_in: int, calls: tuple[RawToolCall, ...] = ()
@@ -95,7 +93,7 @@ class OfflineModel:
         )
 
     @staticmethod
-    def _understand(text: str, known: set[str]) -> tuple[str, dict[str, object]] | None:
+    def _understand(text: str, known: set[str]) -> tuple[str, dict[str, object] | str] | None:
         plain = _MENTION.sub(" ", text).lower()
         for pattern, name in _PATTERNS:
             match = pattern.search(plain)

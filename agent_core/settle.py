@@ -140,7 +140,7 @@ async def realize(
         return "error", f"approved by {who} but not run: {refusal}. Ask again if still needed."
     recorded = request.result()
     if recorded is not None:
-        return ("ok" if recorded.ok else "error"), recorded.output
+        return recorded.status, recorded.output
     if run.rt.killed():
         # Frozen, not spent: the approval stays unclaimed and runs once the switch is off.
         raise KillSwitchOn
@@ -166,6 +166,7 @@ async def realize(
             at=utc_iso(run.rt.clock.now()),
             ok=result.status == "ok",
             output=result.content,
+            uncertain=result.status == "uncertain",
         )
     )
     failpoint("resume.after_result_record")
@@ -180,17 +181,17 @@ def _claimed_result(run: SessionRun, request: ApprovalRequest) -> tuple[ToolStat
     directory = run.rt.home.session_dir(claimed.session_id)
     for ticket in SessionFiles(directory).read_tickets():
         if isinstance(ticket, ResultTicket) and ticket.call_id == request.capsule.call_id:
-            ok = ticket.status == "ok"
-            request.record_result(
+            recorded = request.record_result(
                 ExecutionResult(
                     approval_id=request.id,
                     session_id=claimed.session_id,
                     at=claimed.at,
-                    ok=ok,
+                    ok=ticket.status == "ok",
                     output=ticket.content,
+                    uncertain=ticket.status == "uncertain",
                 )
             )
-            return ("ok" if ok else "error"), ticket.content
+            return recorded.status, recorded.output
     return None
 
 
@@ -267,7 +268,7 @@ async def settle(run: SessionRun) -> SettleOutcome:
                 await mirror_approval(run.rt, request)
         elif call_id in origins.results:
             ticket = origins.results[call_id]
-            status = "ok" if ticket.status == "ok" else "error"
+            status = ticket.status
             run.append(
                 ToolResultMessage(
                     call_id=call_id, name=call.name, content=ticket.content, status=status

@@ -71,6 +71,8 @@ class Capsule(Record):
     policy: PolicyRule
     created_at: str
     expires_at: str
+    # The tool's hints as advertised when asked (MCP readOnlyHint, …): shown, never obeyed.
+    tool_annotations: dict[str, Any] = {}
 
     @field_validator("id")
     @classmethod
@@ -113,6 +115,7 @@ def build_capsule(
     requesters: tuple[str, ...] = (),
     batch: tuple[str, ...] = (),
     approval_id: str | None = None,
+    tool_annotations: dict[str, Any] | None = None,
 ) -> Capsule:
     approval_id = approval_id or new_approval_id()
     return Capsule(
@@ -131,6 +134,7 @@ def build_capsule(
         policy=policy,
         created_at=utc_iso(now),
         expires_at=utc_iso(now + timedelta(seconds=policy.expires_after_seconds)),
+        tool_annotations=dict(tool_annotations or {}),
     )
 
 

@@ -98,6 +98,12 @@ class ExecutionResult(Record):
     at: str
     ok: bool
     output: str
+    # The tool could not say whether it took effect (its server died mid-call).
+    uncertain: bool = False
+
+    @property
+    def status(self) -> Literal["ok", "error", "uncertain"]:
+        return "uncertain" if self.uncertain else ("ok" if self.ok else "error")
 
 
 def write_record(path: Path, record: Record) -> None:

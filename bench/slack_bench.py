@@ -153,7 +153,7 @@ async def _start_app(kind: str, url: str, home: Path) -> Any:
         return handler.close_async, nothing
     settings = Settings(
         home=home, slack_bot_token=SecretStr(BOT_TOKEN), slack_app_token=SecretStr(APP_TOKEN),
-        slack_api_url=url + "/api/", http="127.0.0.1:0",
+        slack_api_url=url + "/api/", http="127.0.0.1:0", demo_tools=True,
     )  # fmt: skip
     bot = await SignoffBot.build(settings)
     await bot.start()

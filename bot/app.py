@@ -35,19 +35,19 @@ from sessions import Clock, Home, SystemClock
 
 from .actions import register_actions
 from .commands import register_commands
-from .config import ConfigError, Settings, load_registry
+from .config import ConfigError, Settings
 from .event_log import EventLog
 from .fallback import register_fallbacks
 from .groups import SlackGroups
 from .ingest import EventIngest
 from .logs import log_event
 from .metrics import Metrics
-from .models import build_budgets, build_cost, build_model
 from .ops_http import Check, OpsServer, home_writable, index_answers
 from .payloads import MessageEvent
 from .slack_calls import ObservedAttempts
 from .slack_surface import SlackSurface
 from .socket import SignoffSocketModeHandler, SocketThread
+from .tooling import open_engine
 
 __all__ = ["SignoffBot", "run_bot", "web_client"]
 
@@ -121,23 +121,15 @@ class SignoffBot:
         client = web_client(
             settings.slack_bot_token.get_secret_value(), settings.slack_api_url, observer=observer
         )
-        me = await client.auth_test()
         surface = slack_surface(settings, observer=observer)
         groups = SlackGroups(client)
-        engine = await Engine.open(
-            home=Home(settings.home),
-            model=build_model(settings.model),
-            registry=load_registry(settings.tool_modules),
-            surface=surface,
-            clock=clock,
-            policy=settings.policy(),
-            groups=groups,
-            budgets=build_budgets(settings),
-            cost=build_cost(settings),
-            observer=observer,
+        # Tools and policy first: a configuration mistake stops here, before any network.
+        engine = await open_engine(
+            settings, surface=surface, clock=clock, groups=groups, observer=observer
         )
         socket: SocketThread | None = None
         try:
+            me = await client.auth_test()
             app = AsyncApp(client=client, process_before_response=False)
             register_actions(app, engine)
             register_commands(app, engine, client)

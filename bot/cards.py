@@ -42,6 +42,24 @@ def _arguments(capsule: Capsule) -> Mrkdwn:
     return code_block(shown)
 
 
+_HINTS = {
+    "readOnlyHint": ("read-only", "not read-only"),
+    "destructiveHint": ("destructive", "not destructive"),
+    "idempotentHint": ("idempotent", "not idempotent"),
+    "openWorldHint": ("open world", "closed world"),
+}
+
+
+def _hints(capsule: Capsule) -> Mrkdwn:
+    """The tool's own hints (an MCP server's annotations): shown, never what gates it."""
+    words = [
+        _HINTS[key][0 if value else 1]
+        for key, value in capsule.tool_annotations.items()
+        if key in _HINTS and isinstance(value, bool)
+    ]
+    return literal(f"Tool says (unverified): {', '.join(words)}" if words else "")
+
+
 def fallback_text(view: CardView) -> Mrkdwn:
     capsule, decision = view.capsule, view.decision
     tool = escape(capsule.tool)
@@ -124,6 +142,15 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
             "elements": [{"type": "mrkdwn", "text": _clip(join(literal("Why: "), reason), 2900)}],
         },
     ]
+    hints = _hints(capsule)
+    if hints:
+        blocks.append(
+            {
+                "type": "context",
+                "block_id": f"hints-{version}",
+                "elements": [{"type": "mrkdwn", "text": _clip(hints, 2900)}],
+            }
+        )
     if decision is not None:
         blocks.append({"type": "divider", "block_id": f"div-{version}"})
         blocks.append(

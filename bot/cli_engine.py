@@ -11,12 +11,19 @@ import argparse
 from pathlib import Path
 
 from agent_core.engine import Engine
-from agent_core.tools import ToolRegistry
-from approvals import AlreadyDecided, Decided, Policy, Refused, VoteCounted, load_policy
-from sessions import Home, InboxMessage, Outbox, ThreadKey, utc_iso
+from approvals import (
+    AlreadyDecided,
+    ApprovalsError,
+    Decided,
+    Policy,
+    Refused,
+    VoteCounted,
+    load_policy,
+)
+from sessions import Home, InboxMessage, Outbox, SessionsError, ThreadKey, utc_iso
 
-from .config import ConfigError, Settings, load_registry
-from .models import build_budgets, build_cost, build_model
+from .config import ConfigError, Settings
+from .tooling import open_engine
 
 __all__ = ["checked_config", "decide", "recover", "say", "writable_home"]
 
@@ -31,38 +38,31 @@ def writable_home(settings: Settings) -> Home:
     return home
 
 
-def checked_config(
-    settings: Settings, *, policy_path: Path | None = None
-) -> tuple[ToolRegistry, Policy]:
-    """The registry and the policy, checked against each other before anything is opened."""
-    registry = load_registry(settings.tool_modules)
-    policy = load_policy(policy_path) if policy_path is not None else settings.policy()
-    policy.check_tools(set(registry.names()))
-    return registry, policy
+def checked_config(settings: Settings, *, policy_path: Path | None = None) -> Policy:
+    """The configuration file and the policy, validated before anything is opened.
+
+    Whether the policy names tools that exist is checked when the tools are built
+    (``tooling.open_engine``), which closes everything it opened if it does not.
+    """
+    config = settings.config()
+    return load_policy(policy_path) if policy_path is not None else settings.policy(config)
 
 
 async def _engine(settings: Settings) -> Engine:
-    """The engine for one command.
+    """The engine for one command, with the same tools as ``signoff run``.
 
     With the bot's Slack tokens it delivers what it queues (cards, replies) itself, unless
     a running bot holds the home's delivery; without them, everything it queues waits in
     the outbox for the bot, and is printed here (``QueuedEcho``).
     """
-    registry, policy = checked_config(settings)
+    checked_config(settings)
+    writable_home(settings)
     surface = None
     if settings.slack_bot_token is not None:
         from .app import slack_surface
 
         surface = slack_surface(settings)
-    return await Engine.open(
-        home=writable_home(settings),
-        model=build_model(settings.model),
-        registry=registry,
-        surface=surface,
-        policy=policy,
-        budgets=build_budgets(settings),
-        cost=build_cost(settings),
-    )
+    return await open_engine(settings, surface=surface)
 
 
 class QueuedEcho:
@@ -72,16 +72,31 @@ class QueuedEcho:
         self.outbox = Outbox(Home(home))
         self.before = {e.id for e in self.outbox.pending()}
 
-    def print_new(self) -> None:
+    def print_new(self, engine: Engine) -> None:
+        """Print what was queued since this echo was made (call before closing ``engine``)."""
         for entry in self.outbox.pending():
             if entry.id in self.before:
                 continue
             if entry.kind == "reply":
                 print(f"  signoff › {entry.text}")
             elif entry.kind == "card":
-                print(f"  ┌ card {entry.approval_id}: queued for Slack ({entry.id})")
+                _print_card(engine, entry.approval_id)
             else:
                 print(f"  (to {entry.user}) {entry.text}")
+
+
+def _print_card(engine: Engine, approval_id: str) -> None:
+    try:
+        c = engine.capsule(approval_id)
+    except (SessionsError, ApprovalsError) as exc:
+        print(f"  ┌ card {approval_id} (unreadable: {exc})")
+        return
+    args = ", ".join(f"{k}={v!r}" for k, v in c.arguments.items())
+    print(
+        f"  ┌ approval needed: {c.tool}({args})  hash {c.short_hash}\n"
+        f"  │ asked by {c.requester}; {c.policy.describe()}\n"
+        f"  └ expires {c.expires_at}   id {c.id}   (the card is queued for Slack)"
+    )
 
 
 async def decide(settings: Settings, args: argparse.Namespace) -> int:
@@ -92,9 +107,9 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
             args.approval_id, user=args.user, approve=args.command == "approve", reason=args.reason
         )
         await engine.idle()
+        echo.print_new(engine)
     finally:
         await engine.close()
-    echo.print_new()
     if isinstance(result, Decided):
         print(f"{result.decision.verdict} by {args.user}")
         return 0
@@ -125,9 +140,9 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
         )
         fresh = await engine.ingest(message)
         await engine.idle()
+        echo.print_new(engine)
     finally:
         await engine.close()
-    echo.print_new()
     print(f"thread {thread.label()}" + ("" if fresh else " (duplicate message ignored)"))
     return 0
 
@@ -138,8 +153,8 @@ async def recover(settings: Settings) -> int:
     try:
         counts = await engine.recover()
         await engine.idle()
+        echo.print_new(engine)
     finally:
         await engine.close()
-    echo.print_new()
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0

@@ -1,12 +1,12 @@
 """Settings from the environment, validated at start-up: fail closed, say what is wrong.
 
 Tokens come from the environment only; they are kept out of ``repr`` so they never
-reach a log, a trace or a card.
+reach a log, a trace or a card. Tools and policy may also come from ``SIGNOFF_CONFIG``
+(``config_file``); the registry is built from both in ``tooling``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,22 +14,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from agent_core.demo_fleet import demo_registry
-from agent_core.tools import Tool, ToolRegistry
 from approvals import Policy, load_policy
 
-__all__ = ["ConfigError", "Settings", "load_registry", "parse_bind"]
+from .config_file import SignoffConfig, load_config
+from .errors import ConfigError
+
+__all__ = ["KNOWN", "ConfigError", "Settings", "parse_bind"]
 
 # Every SIGNOFF_* variable signoff reads; any other is a typo and stops start-up. The last
 # four steer tests and benchmarks only.
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 KNOWN = (
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
     "SLACK_API_URL",
     "SIGNOFF_HOME",
     "SIGNOFF_MODEL",
+    "SIGNOFF_CONFIG",
     "SIGNOFF_POLICY",
     "SIGNOFF_TOOLS",
+    "SIGNOFF_DEMO",
     "SIGNOFF_BUDGET_TOKENS",
     "SIGNOFF_BUDGET_USD",
     "SIGNOFF_PRICE_TABLE",
@@ -44,10 +48,6 @@ KNOWN = (
 )
 
 
-class ConfigError(ValueError):
-    pass
-
-
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -55,7 +55,11 @@ class Settings(BaseModel):
     home: Path
     model: str = "offline"
     policy_path: Path | None = None
+    # SIGNOFF_CONFIG, or $SIGNOFF_HOME/signoff.toml when that exists.
+    config_path: Path | None = None
     tool_modules: tuple[str, ...] = ()
+    # The simulated fleet: signoff dev and demo always, signoff run only with SIGNOFF_DEMO=1.
+    demo_tools: bool = False
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
@@ -107,14 +111,22 @@ class Settings(BaseModel):
         unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)
         if unknown:
             raise ConfigError(
-                f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN[:-4])}"
+                f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN[:12])}"
             )
         tools = get("SIGNOFF_TOOLS")
+        home = Path(get("SIGNOFF_HOME") or Path.cwd() / ".signoff").resolve()
+        config = Path(c) if (c := get("SIGNOFF_CONFIG")) else home / "signoff.toml"
+        demo = (get("SIGNOFF_DEMO") or "0").lower()
+        if demo not in _TRUE + _FALSE:
+            raise ConfigError(f"configuration: SIGNOFF_DEMO: use 1 or 0, not {demo!r}")
         try:
             return cls(
-                home=Path(get("SIGNOFF_HOME") or Path.cwd() / ".signoff").resolve(),
+                home=home,
                 model=get("SIGNOFF_MODEL") or "offline",
                 policy_path=Path(p) if (p := get("SIGNOFF_POLICY")) else None,
+                # Named explicitly, it must exist; the default only when it does.
+                config_path=config if get("SIGNOFF_CONFIG") or config.exists() else None,
+                demo_tools=demo in _TRUE,
                 tool_modules=tuple(t.strip() for t in tools.split(",") if t.strip())
                 if tools
                 else (),
@@ -134,7 +146,23 @@ class Settings(BaseModel):
             field = str(first["loc"][0]) if first["loc"] else "settings"
             raise ConfigError(f"configuration: {field}: {first['msg']}") from None
 
-    def policy(self) -> Policy:
+    def config(self, env: Mapping[str, str] | None = None) -> SignoffConfig:
+        """The SIGNOFF_CONFIG file, validated (an empty config when there is none)."""
+        if self.config_path is None:
+            return SignoffConfig()
+        return load_config(self.config_path, os.environ if env is None else env)
+
+    def policy(self, config: SignoffConfig | None = None) -> Policy:
+        """From SIGNOFF_POLICY or the config's [policy]; both at once is an error, since
+        which one governs would otherwise be a guess."""
+        config = self.config() if config is None else config
+        if config.policy is not None:
+            if self.policy_path is not None:
+                raise ConfigError(
+                    f"the policy is given twice: SIGNOFF_POLICY={self.policy_path} and [policy] "
+                    f"in {self.config_path}; keep one"
+                )
+            return Policy.from_mapping(config.policy, source=f"{self.config_path} [policy]")
         return load_policy(self.policy_path)
 
 
@@ -148,19 +176,3 @@ def parse_bind(text: str) -> tuple[str, int] | None:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"must be host:port (e.g. 127.0.0.1:9464) or off, not {text!r}")
     return host, int(port)
-
-
-def load_registry(modules: tuple[str, ...]) -> ToolRegistry:
-    """The demo fleet plus every ``Tool`` a SIGNOFF_TOOLS module exposes in ``TOOLS``."""
-    registry = demo_registry()
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:
-            raise ConfigError(f"SIGNOFF_TOOLS: cannot import {name}: {exc}") from exc
-        tools = getattr(module, "TOOLS", None)
-        if not isinstance(tools, list | tuple) or not all(isinstance(t, Tool) for t in tools):
-            raise ConfigError(f"SIGNOFF_TOOLS: {name} must define TOOLS, a list of @tool functions")
-        for item in tools:
-            registry.register(item)
-    return registry

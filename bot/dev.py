@@ -2,7 +2,8 @@
 
 One process runs LocalSlack (a Slack-compatible server on loopback, with its browser UI)
 and the real bot (Bolt on Socket Mode) against it, on the offline model and the demo
-fleet. Everything persists under ``$SIGNOFF_HOME``: the bot's sessions as always, and the
+fleet, plus whatever ``SIGNOFF_CONFIG`` and ``SIGNOFF_TOOLS`` add (try a configured tool
+with ``@signoff call <tool> key=value``). Everything persists under ``$SIGNOFF_HOME``: the bot's sessions as always, and the
 chat itself in ``dev/localslack-state.json``, so a restart keeps every thread and card.
 
 ``--clock-offset 2d`` starts the engine (and the chat's clock) two days ahead: stop, start
@@ -33,6 +34,7 @@ from sessions import Home
 from .app import SignoffBot
 from .config import ConfigError, Settings
 from .dev_pages import DevPages
+from .tooling import describe_tools
 
 __all__ = ["DEV_POLICY", "OffsetClock", "dev_settings", "parse_offset", "run_dev"]
 
@@ -82,9 +84,10 @@ class OffsetClock:
 
 
 def dev_settings(settings: Settings, slack: LocalSlack) -> Settings:
-    """The user's settings pointed at LocalSlack, with the dev policy unless one is set."""
+    """The user's settings pointed at LocalSlack, with the demo fleet, and the dev policy
+    unless SIGNOFF_POLICY or the config's [policy] gives one."""
     policy = settings.policy_path
-    if policy is None:
+    if policy is None and settings.config().policy is None:
         policy = settings.home / "dev" / "policy.toml"
         if not policy.exists():
             policy.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +98,7 @@ def dev_settings(settings: Settings, slack: LocalSlack) -> Settings:
             "slack_bot_token": SecretStr(slack.bot_token),
             "slack_app_token": SecretStr(slack.app_token),
             "slack_api_url": slack.api_url,
+            "demo_tools": True,
         }
     )
 
@@ -153,7 +157,8 @@ async def run_dev(settings: Settings, *, host: str, port: int, clock_offset: str
         await bot.start()
         started = True
         await slack.wait_for_sockets(1, timeout=15)
-        _announce(settings, state, offset, slack.url, bot.ops.url if bot.ops else None)
+        ops = bot.ops.url if bot.ops else None
+        _announce(settings, state, offset, slack.url, ops, describe_tools(bot.engine.tools))
         await stop.wait()
         print("signoff dev: stopping (letting running turns finish)", flush=True)
     finally:
@@ -174,10 +179,10 @@ def _people() -> dict[str, str]:
 
 
 def _announce(
-    settings: Settings, state: Path, offset: OffsetClock, url: str, ops: str | None
+    settings: Settings, state: Path, offset: OffsetClock, url: str, ops: str | None, tools: str
 ) -> None:
     print(f"signoff dev: data in {settings.home} (the chat itself: {state})", flush=True)
-    print(f"signoff dev: model {settings.model}, tools: the demo fleet", flush=True)
+    print(f"signoff dev: model {settings.model}, tools: {tools}", flush=True)
     if offset.offset:
         print(
             f"signoff dev: clock offset {offset.offset}: it is now {offset.now():%Y-%m-%d %H:%M} UTC",

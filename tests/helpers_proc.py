@@ -135,6 +135,7 @@ def cli_env(
     }
     env["SIGNOFF_HOME"] = str(home)
     env["SIGNOFF_MODEL"] = "offline"
+    env["SIGNOFF_DEMO"] = "1"  # the simulated fleet, asked for explicitly
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # What a process said before it was killed must reach the pipe: replies are checked.
     env["PYTHONUNBUFFERED"] = "1"

@@ -17,6 +17,8 @@ def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SIGNOFF_HOME", str(tmp_path / "h"))
     monkeypatch.delenv("SIGNOFF_POLICY", raising=False)
     monkeypatch.delenv("SIGNOFF_MODEL", raising=False)
+    monkeypatch.delenv("SIGNOFF_CONFIG", raising=False)
+    monkeypatch.setenv("SIGNOFF_DEMO", "1")
     return tmp_path / "h"
 
 

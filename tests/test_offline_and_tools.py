@@ -8,9 +8,10 @@ from typing import Annotated, Any
 import pytest
 from pydantic import Field
 
+from agent_core.call_grammar import help_text
 from agent_core.demo_fleet import demo_registry
 from agent_core.messages import EventMessage, ToolResultMessage, UserMessage
-from agent_core.offline import HELP, OfflineModel
+from agent_core.offline import OfflineModel
 from agent_core.tools import ToolContext, ToolRegistry, tool
 
 
@@ -48,7 +49,8 @@ async def test_offline_model_understands_its_phrasebook(text, name, args):
 
 async def test_offline_model_explains_what_it_can_do():
     reply = await ask("what's the weather?")
-    assert reply.text == HELP
+    assert reply.text == help_text(demo_registry().specs())
+    assert "• `restart_service`: Restart every replica of a service." in reply.text
     assert not reply.tool_calls
     assert reply.usage.input_tokens > 0
 
@@ -118,7 +120,7 @@ def test_tool_versions_change_with_the_signature_and_defaults_are_serial():
 
     assert a.version != a2.version
     assert a.parallel_safe is False
-    with pytest.raises(ValueError, match="registered twice"):
+    with pytest.raises(ValueError, match="defined twice"):
         ToolRegistry([a, a2])
 
 

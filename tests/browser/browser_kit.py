@@ -40,10 +40,12 @@ class DevProcess:
     """`signoff dev` as a real process: started, read until it prints its URL, stopped with
     SIGTERM (and it must exit 0)."""
 
-    def __init__(self, home: Path, *args: str) -> None:
+    def __init__(self, home: Path, *args: str, extra_env: dict[str, str] | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         env["SIGNOFF_HOME"] = str(home)
         env.pop("SIGNOFF_POLICY", None)
+        env.pop("SIGNOFF_CONFIG", None)
+        env.update(extra_env or {})
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "dev", *args],

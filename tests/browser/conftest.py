@@ -62,8 +62,8 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
 def dev() -> Iterator[Callable[..., DevProcess]]:
     started: list[DevProcess] = []
 
-    def start(home: Path, *args: str) -> DevProcess:
-        process = DevProcess(home, *args)
+    def start(home: Path, *args: str, extra_env: dict[str, str] | None = None) -> DevProcess:
+        process = DevProcess(home, *args, extra_env=extra_env)
         started.append(process)
         return process
 

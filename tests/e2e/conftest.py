@@ -50,6 +50,7 @@ def settings(slack: LocalSlack, tmp_path: Path) -> Settings:
         slack_app_token=SecretStr(slack.app_token),
         slack_api_url=slack.api_url,
         http="127.0.0.1:0",  # an ephemeral port: tests run beside other bots
+        demo_tools=True,  # these tests drive the simulated fleet
     )
 
 

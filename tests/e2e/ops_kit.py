@@ -85,7 +85,7 @@ class RunProcess:
             SLACK_API_URL=slack.api_url,
             SIGNOFF_HOME=str(home),
             OPENAI_API_KEY=API_KEY,
-            **env,
+            **{"SIGNOFF_DEMO": "1", **env},  # the simulated fleet, unless a test says otherwise
         )
         full["SIGNOFF_HTTP"] = f"127.0.0.1:{http_port}"
         logs.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,7 @@ class BotProcess:
             SLACK_API_URL=slack.api_url,
             SIGNOFF_HOME=str(home),
             SIGNOFF_MODEL="offline",
+            SIGNOFF_DEMO="1",
         )
         if policy is not None:
             env["SIGNOFF_POLICY"] = str(policy)

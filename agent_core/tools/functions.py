@@ -1,60 +1,59 @@
-"""The tool registry: ``@tool`` turns a typed function into a validated, gated tool.
+"""``@tool``: a typed Python function becomes a validated, gated tool.
 
 The JSON schema comes from the signature (pydantic) and the description from the
-docstring. Arguments are validated before anything else happens; a tool that
-``requires_human_approval`` (a bool, or a predicate over the validated arguments) is
-never called by the loop, only by resume, from a capsule.
+docstring. A tool that ``requires_human_approval`` (a bool, or a predicate over the
+validated arguments) is never called by the loop, only by resume, from a capsule.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any, get_args, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from sessions import ThreadKey
+from .base import Tool, ToolContext, schema_version
 
-from .model import ToolSpec
-
-__all__ = ["Tool", "ToolContext", "ToolRegistry", "tool"]
+__all__ = ["ApprovalRule", "FunctionTool", "tool"]
 
 ApprovalRule = bool | Callable[[dict[str, Any]], bool]
 
 
-@dataclass(frozen=True)
-class ToolContext:
-    """What a tool may know about the call; declare a parameter of this type to get it."""
+class FunctionTool(Tool):
+    """A tool that runs a Python function in signoff's process."""
 
-    home: Path
-    session_id: str
-    workspace: Path
-    thread: ThreadKey
-    requester: str
-    # Set for approved calls: the idempotency key a tool can pass to the system it changes.
-    approval_id: str = ""
-
-
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    description: str
-    fn: Callable[..., Any]
-    params: type[BaseModel]
-    context_param: str | None
-    requires_human_approval: ApprovalRule
-    parallel_safe: bool
-    version: str
+    def __init__(
+        self,
+        *,
+        name: str,
+        description: str,
+        fn: Callable[..., Any],
+        params: type[BaseModel],
+        context_param: str | None,
+        requires_human_approval: ApprovalRule,
+        parallel_safe: bool,
+        version: str | None = None,
+        annotations: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            name=name,
+            description=description,
+            parallel_safe=parallel_safe,
+            annotations=annotations,
+        )
+        self.fn = fn
+        self.params = params
+        self.context_param = context_param
+        self.requires_human_approval = requires_human_approval
+        # A request that waited for days must not run against a changed signature.
+        self._version = version or schema_version(params.model_json_schema())
 
     @property
-    def spec(self) -> ToolSpec:
-        return ToolSpec(name=self.name, description=self.description, input_schema=self.schema)
+    def version(self) -> str:
+        return self._version
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -65,7 +64,6 @@ class Tool:
         return schema
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Validated, normalized arguments; raises ValueError with a readable message."""
         try:
             model = self.params.model_validate(arguments)
         except ValidationError as exc:
@@ -123,7 +121,8 @@ def _build(
     requires_human_approval: ApprovalRule,
     parallel_safe: bool,
     version: str | None,
-) -> Tool:
+    annotations: Mapping[str, Any] | None,
+) -> FunctionTool:
     # Tools defined inside functions (tests, plugins) name ToolContext from a local import.
     closure = inspect.getclosurevars(fn)
     local = {"ToolContext": ToolContext, **closure.nonlocals, **closure.globals}
@@ -140,8 +139,7 @@ def _build(
         fields[pname] = (annotation, Field(default, description=docs.get(pname)))
     tool_name = name or fn.__name__
     params = create_model(f"{tool_name}_args", __config__=ConfigDict(extra="forbid"), **fields)
-    schema_text = json.dumps(params.model_json_schema(), sort_keys=True)
-    return Tool(
+    return FunctionTool(
         name=tool_name,
         description=description or tool_name,
         fn=fn,
@@ -149,13 +147,13 @@ def _build(
         context_param=context_param,
         requires_human_approval=requires_human_approval,
         parallel_safe=parallel_safe,
-        # A request that waited for days must not run against a changed signature.
-        version=version or hashlib.sha256(schema_text.encode()).hexdigest()[:12],
+        version=version,
+        annotations=annotations,
     )
 
 
 @overload
-def tool(fn: Callable[..., Any], /) -> Tool: ...
+def tool(fn: Callable[..., Any], /) -> FunctionTool: ...
 
 
 @overload
@@ -165,7 +163,8 @@ def tool(
     requires_human_approval: ApprovalRule = False,
     parallel_safe: bool = False,
     version: str | None = None,
-) -> Callable[[Callable[..., Any]], Tool]: ...
+    annotations: Mapping[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
 def tool(
@@ -176,38 +175,18 @@ def tool(
     requires_human_approval: ApprovalRule = False,
     parallel_safe: bool = False,
     version: str | None = None,
-) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    annotations: Mapping[str, Any] | None = None,
+) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Decorate a function as a tool; usable bare (``@tool``) or with options."""
 
-    def wrap(f: Callable[..., Any]) -> Tool:
+    def wrap(f: Callable[..., Any]) -> FunctionTool:
         return _build(
             f,
             name=name,
             requires_human_approval=requires_human_approval,
             parallel_safe=parallel_safe,
             version=version,
+            annotations=annotations,
         )
 
     return wrap(fn) if fn is not None else wrap
-
-
-class ToolRegistry:
-    def __init__(self, tools: Iterable[Tool] = ()) -> None:
-        self._tools: dict[str, Tool] = {}
-        for t in tools:
-            self.register(t)
-
-    def register(self, t: Tool) -> Tool:
-        if t.name in self._tools:
-            raise ValueError(f"tool {t.name!r} is registered twice")
-        self._tools[t.name] = t
-        return t
-
-    def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
-
-    def names(self) -> list[str]:
-        return sorted(self._tools)
-
-    def specs(self) -> list[ToolSpec]:
-        return [self._tools[n].spec for n in self.names()]

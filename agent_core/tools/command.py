@@ -1,0 +1,176 @@
+"""Command tools: an argv from configuration, run without a shell.
+
+Placeholders are filled only from arguments validated against the tool's JSON schema,
+and each argv element is substituted whole, so a value is always exactly one argument:
+``; rm -rf /`` or ``$(…)`` reach the program as inert text. Values may not contain
+control characters (a newline, NUL), and may not turn an argument into an option (a
+leading ``-`` where the template has none), unless that element follows ``--``.
+
+The process gets a minimal environment (``PATH``, ``HOME``, ``LANG``) plus the tool's
+``env`` and ``SIGNOFF_APPROVAL_ID`` / ``SIGNOFF_SESSION_ID``; it runs in the session's
+workspace, in its own process group, which the timeout kills as a whole. stdout and
+stderr go to files in the workspace (kept whole); the model reads the exit code and the
+first ``OUTPUT_LIMIT`` characters of each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown
+from .json_schema import SchemaChecker
+from .output import output_path, read_head
+from .specs import CommandSpec, Template, parse_template
+
+__all__ = ["CommandTool"]
+
+_CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+# Seconds between SIGTERM and SIGKILL for the process group at the timeout.
+_KILL_GRACE = 2.0
+
+
+def _base_env() -> dict[str, str]:
+    env = {"LANG": "C.UTF-8"}
+    for name in ("PATH", "HOME"):
+        value = os.environ.get(name)
+        if value:
+            env[name] = value
+    env.setdefault("PATH", os.defpath)
+    return env
+
+
+class CommandTool(Tool):
+    def __init__(self, *, name: str, spec: CommandSpec) -> None:
+        super().__init__(
+            name=name, description=spec.description, timeout_seconds=spec.timeout_seconds
+        )
+        self.spec_config = spec
+        self._templates: tuple[Template, ...] = tuple(parse_template(a) for a in spec.argv)
+        self._schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {n: p.json_schema() for n, p in spec.params.items()},
+            "required": sorted(n for n, p in spec.params.items() if p.default is None),
+            "additionalProperties": False,
+        }
+        self._checker = SchemaChecker(name, self._schema)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return self._schema
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        checked = self._checker.validate(arguments)
+        for name, param in self.spec_config.params.items():
+            if name not in checked and param.default is not None:
+                checked[name] = param.default
+        for name, value in checked.items():
+            if isinstance(value, str) and _CONTROL & set(value):
+                raise ValueError(
+                    f"invalid arguments for {self.name}: {name}: control characters "
+                    "(a newline, a tab, NUL) are not allowed"
+                )
+        self.argv(checked)  # refuses a value that would become an option
+        return checked
+
+    def argv(self, arguments: Mapping[str, Any]) -> list[str]:
+        """The argv for validated arguments: each element substituted whole."""
+        out: list[str] = []
+        options_end = False
+        for template in self._templates:
+            element = "".join(
+                _text(arguments[value]) if kind == "param" else value for kind, value in template
+            )
+            introduced_dash = template[0][0] == "param" if template else False
+            if element.startswith("-") and introduced_dash and not options_end:
+                raise ValueError(
+                    f"invalid arguments for {self.name}: {element!r} would be read as an option "
+                    "(a value may not start with '-')"
+                )
+            if element == "--" and not introduced_dash:
+                options_end = True
+            out.append(element)
+        return out
+
+    def gated(self, arguments: dict[str, Any]) -> bool:
+        return self.spec_config.requires_approval
+
+    def environment(self, context: ToolContext) -> dict[str, str]:
+        env = _base_env()
+        env.update({k: v.get_secret_value() for k, v in self.spec_config.env.items()})
+        env["SIGNOFF_APPROVAL_ID"] = context.approval_id
+        env["SIGNOFF_SESSION_ID"] = context.session_id
+        return env
+
+    async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
+        argv = self.argv(self.validate(arguments))
+        out_path = output_path(
+            context.workspace, tool=self.name, call_id=context.call_id, stream="stdout"
+        )
+        err_path = out_path.with_suffix(".stderr")
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env=self.environment(context),
+                    cwd=context.workspace,
+                    start_new_session=True,  # its own process group, killed as one
+                )
+            except OSError as exc:
+                raise ToolError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
+            try:
+                code = await asyncio.wait_for(proc.wait(), timeout=self.timeout_seconds)
+            except TimeoutError:
+                await _kill_group(proc)
+                report = _report(None, out_path, err_path, context.workspace)
+                raise ToolOutcomeUnknown(
+                    f"timed out after {self.timeout_seconds:g}s; its process group was killed, "
+                    f"so it may have done part of its work. {report}"
+                ) from None
+            finally:
+                if proc.returncode is None:  # cancelled: never leave it running
+                    await asyncio.shield(_kill_group(proc))
+        report = _report(code, out_path, err_path, context.workspace)
+        if code != 0:
+            raise ToolError(report)
+        return report
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    for sig, wait in ((signal.SIGTERM, _KILL_GRACE), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=wait)
+            break
+        except TimeoutError:
+            continue
+    # The leader may be gone while others in its group live on: finish them too.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _report(code: int | None, out_path: Path, err_path: Path, workspace: Path) -> str:
+    lines = [f"exit code {code}" if code is not None else "no exit code (killed)"]
+    for label, path in (("stdout", out_path), ("stderr", err_path)):
+        kept = Path("workspace") / path.relative_to(workspace)
+        text, size = read_head(path, kept=kept)
+        lines.append(f"--- {label} ({size} bytes)")
+        if text:
+            lines.append(text.rstrip("\n"))
+    return "\n".join(lines)

@@ -1,0 +1,43 @@
+"""Arguments checked against a JSON schema (MCP and command tools), with readable errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, SchemaError, validators
+from jsonschema.exceptions import ValidationError, best_match
+
+__all__ = ["SchemaChecker"]
+
+
+def _where(error: ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    return path or "arguments"
+
+
+class SchemaChecker:
+    """Validates arguments against one schema; the schema itself is checked first."""
+
+    def __init__(self, tool: str, schema: Mapping[str, Any]) -> None:
+        self.tool = tool
+        self.problem = ""
+        cls = validators.validator_for(dict(schema), default=Draft202012Validator)
+        try:
+            cls.check_schema(dict(schema))
+        except SchemaError as exc:
+            self.problem = f"the input schema of {tool} is not valid JSON schema: {exc.message}"
+        self._validator = cls(dict(schema))
+
+    def validate(self, arguments: Any) -> dict[str, Any]:
+        if self.problem:
+            raise ValueError(self.problem)
+        if not isinstance(arguments, dict):
+            raise ValueError(f"invalid arguments for {self.tool}: arguments must be an object")
+        errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.path))
+        if errors:
+            first = best_match(errors)
+            shown = [first, *[e for e in errors if e is not first]][:5]
+            problems = "; ".join(f"{_where(e)}: {e.message}" for e in shown)
+            raise ValueError(f"invalid arguments for {self.tool}: {problems}")
+        return dict(arguments)

@@ -1,0 +1,204 @@
+"""One live session with an MCP server, through the official ``mcp`` SDK's ``Client``.
+
+The SDK's client is an async context manager built on anyio task groups, which must be
+entered and left by the same task; so each connection has a task of its own that holds
+it open until ``close``. Calls come from any task on the same loop.
+
+Failures are translated here, once, into what they mean for a call::
+
+    McpError (ToolError)         the server answered with an error: the call did not run
+    ServerDown (Exception)       no connection: nothing was sent
+    ToolOutcomeUnknown           sent, then the connection broke or no answer came in time
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import AsyncExitStack
+from typing import Any, TextIO, cast
+
+import anyio
+import httpx2
+from mcp import Client, Implementation, MCPError, StdioServerParameters, stdio_client
+from mcp.client import Transport
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, RequestParamsMeta
+from mcp.types import Tool as McpToolInfo
+
+from .base import ToolError, ToolOutcomeUnknown
+from .specs import McpServerSpec
+
+__all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
+
+log = logging.getLogger("signoff.mcp")
+_BROKEN = (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx2.TransportError, OSError)
+# Pages of tools/list followed before giving up on a server that never ends its listing.
+_PAGE_CAP = 100
+
+
+class ServerDown(Exception):
+    """The server cannot be reached; nothing was sent."""
+
+
+class McpError(ToolError):
+    """The server answered a call with a protocol error; the tool did not run."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line for whatever a connection attempt raised (groups unwrapped)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if isinstance(exc, FileNotFoundError):
+        return f"cannot start {exc.filename or 'the server'}: no such file"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:
+        return "the connection closed (the server exited?)"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+async def _transport(spec: McpServerSpec, errlog: TextIO, stack: AsyncExitStack) -> Transport:
+    if spec.command is not None:
+        params = StdioServerParameters(
+            command=spec.command[0],
+            args=list(spec.command[1:]),
+            env={k: v.get_secret_value() for k, v in spec.env.items()},
+        )
+        return stdio_client(params, errlog=errlog)
+    assert spec.url is not None
+    http = httpx2.AsyncClient(
+        headers={k: v.get_secret_value() for k, v in spec.headers.items()},
+        timeout=httpx2.Timeout(spec.timeout_seconds, read=max(300.0, spec.timeout_seconds)),
+    )
+    await stack.enter_async_context(http)
+    return streamable_http_client(spec.url, http_client=http)
+
+
+class McpConnection:
+    def __init__(self, server: str, spec: McpServerSpec, errlog: TextIO) -> None:
+        self.server = server
+        self.spec = spec
+        self._errlog = errlog
+        self._client: Client | None = None
+        self._ready: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
+        self._stop = asyncio.Event()
+        self._broken = False
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, server: str, spec: McpServerSpec, *, errlog: TextIO) -> McpConnection:
+        """Connect and finish the handshake, or raise ServerDown with the reason."""
+        conn = cls(server, spec, errlog)
+        conn._task = asyncio.create_task(conn._hold(), name=f"mcp-{server}")
+        try:
+            conn._client = await asyncio.wait_for(asyncio.shield(conn._ready), spec.timeout_seconds)
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise ServerDown(describe_error(exc)) from None
+        return conn
+
+    async def _hold(self) -> None:
+        try:
+            async with AsyncExitStack() as stack:
+                client = Client(
+                    await _transport(self.spec, self._errlog, stack),
+                    cache=None,  # a listing must always be the server's answer now
+                    client_info=Implementation(name="signoff", version="0.1.0"),
+                )
+                await stack.enter_async_context(client)
+                self._ready.set_result(client)
+                await self._stop.wait()
+        except BaseException as exc:
+            if not self._ready.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    self._ready.cancel()
+                else:
+                    self._ready.set_exception(exc)
+            elif not self._stop.is_set() and not isinstance(exc, asyncio.CancelledError):
+                log.warning("MCP server %s: connection ended: %s", self.server, describe_error(exc))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
+            self._broken = True
+
+    @property
+    def alive(self) -> bool:
+        return self._client is not None and not self._broken and not self._stop.is_set()
+
+    async def close(self) -> None:
+        """Leave the session: a stdio server's stdin closes and it is stopped."""
+        self._stop.set()
+        task = self._task
+        if task is None or task.done():
+            return
+        try:
+            # The SDK's shutdown is bounded (it kills a stdio server that does not exit).
+            await asyncio.wait_for(asyncio.shield(task), timeout=10)
+        except (TimeoutError, Exception):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    def _session_client(self) -> Client:
+        if self._client is None or not self.alive:
+            raise ServerDown("not connected")
+        return self._client
+
+    async def list_tools(self) -> list[McpToolInfo]:
+        """Every tool the server advertises now, over all pages."""
+        client = self._session_client()
+        tools: list[McpToolInfo] = []
+        cursor: str | None = None
+        try:
+            with anyio.fail_after(self.spec.timeout_seconds):
+                for _ in range(_PAGE_CAP):
+                    page = await client.list_tools(cursor=cursor)
+                    tools.extend(page.tools)
+                    cursor = page.next_cursor
+                    if cursor is None:
+                        break
+        except (MCPError, TimeoutError, *_BROKEN) as exc:
+            self._broken = True
+            raise ServerDown(describe_error(exc)) from None
+        return tools
+
+    async def call(
+        self, name: str, arguments: dict[str, Any], *, approval_id: str
+    ) -> CallToolResult:
+        client = self._session_client()
+        # Forwarded so a server can use it as an idempotency key, like SIGNOFF_APPROVAL_ID.
+        meta = (
+            cast(RequestParamsMeta, {"signoff/approval_id": approval_id}) if approval_id else None
+        )
+        try:
+            # The session's own call: no automatic re-send after a schema mismatch, so a
+            # call never runs against a schema nobody approved.
+            return await client.session.call_tool(
+                name, arguments, read_timeout_seconds=self.spec.timeout_seconds, meta=meta
+            )
+        except MCPError as exc:
+            if exc.code == REQUEST_TIMEOUT:
+                raise ToolOutcomeUnknown(
+                    f"MCP server {self.server} did not answer within {self.spec.timeout}; "
+                    "the call may or may not have taken effect"
+                ) from None
+            if exc.code == CONNECTION_CLOSED:
+                self._broken = True
+                raise ToolOutcomeUnknown(
+                    f"the connection to MCP server {self.server} broke during the call "
+                    "(the server stopped?); it may or may not have taken effect"
+                ) from None
+            raise McpError(f"MCP server {self.server} refused the call: {exc.message}") from None
+        except _BROKEN as exc:
+            self._broken = True
+            raise ToolOutcomeUnknown(
+                f"the connection to MCP server {self.server} failed during the call "
+                f"({describe_error(exc)}); it may or may not have taken effect"
+            ) from None

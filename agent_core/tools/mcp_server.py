@@ -1,0 +1,223 @@
+"""An MCP server as a source of tools: connected at start-up, watched, restarted, stopped.
+
+Its tools appear to the model as ``<server>__<tool>``, filtered by ``include`` and
+``exclude`` (glob patterns over the server's own names); every tool is gated unless a
+``no_approval`` pattern matches. The server's annotations are shown, never obeyed.
+
+Life cycle: ``start`` connects once (a server that is down does not stop signoff: its
+tools are offered once it answers). A watcher re-lists the tools every
+``health_interval`` seconds, which also notices a server that died; it then reconnects
+(for stdio: starts the process again) with a growing back-off. A call
+re-lists first (reconnecting if needed), and so does ``unavailable`` (asked by resume
+before it claims an approved call), so the version an approval is checked against is the
+schema the server advertises at that moment. ``aclose`` stops the watcher and the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import TextIO
+
+from mcp.types import CallToolResult
+from mcp.types import Tool as McpToolInfo
+
+from .base import Tool, ToolError
+from .mcp_connection import McpConnection, ServerDown
+from .mcp_tool import McpTool
+from .specs import TOOL_NAME, McpServerSpec
+
+__all__ = ["McpServer"]
+
+log = logging.getLogger("signoff.mcp")
+_MAX_BACKOFF = 60.0
+
+
+class McpServer:
+    def __init__(
+        self,
+        name: str,
+        spec: McpServerSpec,
+        *,
+        log_dir: Path | None = None,
+        health_interval: float = 15.0,
+    ) -> None:
+        self.name = name
+        self.spec = spec
+        self.prefix = f"{name}__"
+        self.health_interval = health_interval
+        self._log_dir = log_dir
+        self._conn: McpConnection | None = None
+        self._listing: dict[str, McpToolInfo] | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._down = ""
+        self._watcher: asyncio.Task[None] | None = None
+        self._errlog: TextIO | None = None
+        self._skipped: set[str] = set()
+        self._objects: dict[str, McpTool] = {}
+
+    # -- ToolSource ----------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        return f"MCP server {self.name}"
+
+    def owns(self, name: str) -> bool:
+        return name.startswith(self.prefix)
+
+    def listing_known(self) -> bool:
+        return self._listing is not None
+
+    def info(self, remote: str) -> McpToolInfo | None:
+        return (self._listing or {}).get(remote)
+
+    def _tool(self, remote: str) -> McpTool:
+        # One object per name: it reads the current listing, and caches its schema checker.
+        found = self._objects.get(remote)
+        if found is None:
+            found = self._objects[remote] = McpTool(self, remote)
+        return found
+
+    def tools(self) -> list[Tool]:
+        return [self._tool(remote) for remote in sorted(self._listing or {})]
+
+    def get(self, name: str) -> McpTool | None:
+        if not self.owns(name):
+            return None
+        remote = name[len(self.prefix) :]
+        if self._listing is None:
+            # Down since start-up: a stand-in answers, so that resume can ask it whether
+            # it is available rather than forget the tool.
+            return McpTool(self, remote)
+        if remote not in self._listing:
+            return None  # not advertised, or excluded: unknown to the model
+        return self._tool(remote)
+
+    def gated(self, remote: str) -> bool:
+        return not any(fnmatchcase(remote, p) for p in self.spec.no_approval)
+
+    def status(self) -> str:
+        if self._closed:
+            return f"{self.label} is stopped (signoff is shutting down)"
+        if self._down:
+            return f"{self.label} is down: {self._down}"
+        return f"{self.label} is up"
+
+    # -- life cycle ------------------------------------------------------------------------
+    def _errlog_file(self) -> TextIO:
+        """Where a stdio server's stderr goes: its own log, kept out of signoff's output."""
+        if self._errlog is None:
+            if self._log_dir is not None:
+                self._log_dir.mkdir(parents=True, exist_ok=True)
+                self._errlog = (self._log_dir / f"{self.name}.stderr.log").open("a")
+            else:
+                self._errlog = open(os.devnull, "w")  # noqa: SIM115 (closed in aclose)
+        return self._errlog
+
+    async def start(self) -> None:
+        reason = await self.ensure()
+        if reason:
+            log.warning("%s; its tools are offered once it answers", reason)
+        self._watcher = asyncio.create_task(self._watch(), name=f"mcp-watch-{self.name}")
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(BaseException):
+                await self._watcher
+        async with self._lock:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
+        if self._errlog is not None:
+            self._errlog.close()
+
+    async def _watch(self) -> None:
+        backoff = 1.0
+        while not self._closed:
+            await asyncio.sleep(self.health_interval if not self._down else backoff)
+            if self._closed:
+                return
+            was_down = bool(self._down)
+            reason = await self.ensure()
+            if reason:
+                backoff = min(backoff * 2, _MAX_BACKOFF) if was_down else 1.0
+                if not was_down:
+                    log.warning("%s; reconnecting", reason)
+            else:
+                backoff = 1.0
+                if was_down:
+                    log.warning("%s is back", self.label)
+
+    async def ensure(self) -> str | None:
+        """None once connected and the tools are re-listed (which also proves the server
+        answers: MCP 2026 has no ping), else why not."""
+        if self._closed:
+            return self.status()
+        async with self._lock:
+            if self._closed:  # closed while this waited: start nothing new
+                return self.status()
+            conn = self._conn
+            if conn is not None and conn.alive:
+                try:
+                    self._set_listing(await conn.list_tools())
+                    self._down = ""
+                    return None
+                except ServerDown:
+                    pass  # reconnect below
+            try:
+                await self._reconnect()
+            except ServerDown as exc:
+                self._down = str(exc)
+                return self.status()
+            self._down = ""
+            return None
+
+    async def _reconnect(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+        conn = await McpConnection.open(self.name, self.spec, errlog=self._errlog_file())
+        try:
+            self._set_listing(await conn.list_tools())
+        except ServerDown:
+            await conn.close()
+            raise
+        self._conn = conn
+
+    def _set_listing(self, tools: list[McpToolInfo]) -> None:
+        listing: dict[str, McpToolInfo] = {}
+        for info in tools:
+            if not any(fnmatchcase(info.name, p) for p in self.spec.include):
+                continue
+            if any(fnmatchcase(info.name, p) for p in self.spec.exclude):
+                continue
+            if not TOOL_NAME.fullmatch(self.prefix + info.name):
+                if info.name not in self._skipped:
+                    self._skipped.add(info.name)
+                    log.warning(
+                        "%s: tool %r skipped: %s%s is not a valid tool name for models "
+                        "(letters, digits, _ and -, at most 64)",
+                        self.label,
+                        info.name,
+                        self.prefix,
+                        info.name,
+                    )
+                continue
+            listing[info.name] = info
+        self._listing = listing
+
+    async def call(
+        self, remote: str, arguments: dict[str, object], *, approval_id: str
+    ) -> CallToolResult:
+        reason = await self.ensure()
+        if reason:
+            raise ToolError(f"{reason}; nothing was sent")
+        conn = self._conn
+        assert conn is not None
+        return await conn.call(remote, dict(arguments), approval_id=approval_id)

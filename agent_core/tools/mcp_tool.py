@@ -1,0 +1,118 @@
+"""One tool of an MCP server, as signoff's ``Tool``: always read from the current listing.
+
+Description, schema, version and annotations come from what the server advertises now,
+so a holder of this object never checks an approval against a stale schema. The result
+the model reads is the server's text (capped; the whole of it kept in the workspace).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mcp.types import (
+    AudioContent,
+    CallToolResult,
+    EmbeddedResource,
+    ImageContent,
+    ResourceLink,
+    TextContent,
+    TextResourceContents,
+)
+
+from .base import Tool, ToolContext, ToolError, schema_version
+from .json_schema import SchemaChecker
+from .output import OUTPUT_LIMIT, clip_text, output_path
+
+if TYPE_CHECKING:
+    from .mcp_server import McpServer
+
+__all__ = ["McpTool", "result_text"]
+
+UNLISTED = "unlisted"
+
+
+class McpTool(Tool):
+    def __init__(self, server: McpServer, remote: str) -> None:
+        super().__init__(
+            name=server.prefix + remote,
+            description="",
+            timeout_seconds=server.spec.timeout_seconds,
+        )
+        self.server = server
+        self.remote = remote
+        self._checker: tuple[str, SchemaChecker] | None = None
+
+    @property
+    def description(self) -> str:
+        info = self.server.info(self.remote)
+        if info is None:
+            return f"{self.remote} on {self.server.label} ({self.server.status()})"
+        return (info.description or info.title or self.remote).strip()
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        info = self.server.info(self.remote)
+        return dict(info.input_schema) if info is not None else {"type": "object"}
+
+    @property
+    def version(self) -> str:
+        info = self.server.info(self.remote)
+        # The hash of the schema the server advertises now: what an approval is checked against.
+        return schema_version(info.input_schema) if info is not None else UNLISTED
+
+    @property
+    def annotations(self) -> Mapping[str, Any]:
+        info = self.server.info(self.remote)
+        if info is None or info.annotations is None:
+            return {}
+        return info.annotations.model_dump(by_alias=True, exclude_none=True)
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        info = self.server.info(self.remote)
+        if info is None:
+            raise ValueError(f"{self.name} is not available now: {self.server.status()}")
+        version = schema_version(info.input_schema)
+        if self._checker is None or self._checker[0] != version:
+            self._checker = (version, SchemaChecker(self.name, info.input_schema))
+        return self._checker[1].validate(arguments)
+
+    def gated(self, arguments: dict[str, Any]) -> bool:
+        return self.server.gated(self.remote)
+
+    async def unavailable(self) -> str | None:
+        return await self.server.ensure()
+
+    async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
+        result = await self.server.call(self.remote, arguments, approval_id=context.approval_id)
+        text = result_text(result)
+        kept = output_path(context.workspace, tool=self.name, call_id=context.call_id, stream="txt")
+        if len(text) > OUTPUT_LIMIT:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(text)
+            text = clip_text(text, kept=kept.relative_to(context.workspace.parent))
+        if result.is_error:
+            raise ToolError(text or f"{self.remote} reported an error")
+        return text
+
+
+def result_text(result: CallToolResult) -> str:
+    """What the model reads: the text blocks, and a note for anything that is not text."""
+    parts: list[str] = []
+    for block in result.content:
+        if isinstance(block, TextContent):
+            parts.append(block.text)
+        elif isinstance(block, ImageContent | AudioContent):
+            parts.append(f"[{block.type}: {block.mime_type}, not shown]")
+        elif isinstance(block, ResourceLink):
+            parts.append(f"[resource: {block.uri}]")
+        elif isinstance(block, EmbeddedResource):
+            resource = block.resource
+            if isinstance(resource, TextResourceContents):
+                parts.append(resource.text)
+            else:
+                parts.append(f"[resource: {resource.uri}, binary, not shown]")
+    if not parts and result.structured_content is not None:
+        parts.append(json.dumps(result.structured_content, sort_keys=True, default=str))
+    return "\n".join(parts)

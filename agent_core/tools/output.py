@@ -1,0 +1,41 @@
+"""Tool output the model reads is capped; the whole of it stays beside the trace.
+
+The full text goes to the session's ``workspace/`` (sealed with the session), and the
+capped text says where, so a person can read what the model could not.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = ["OUTPUT_LIMIT", "clip_text", "output_path", "read_head"]
+
+# Characters of each output the model reads; more goes only to the workspace file.
+OUTPUT_LIMIT = 6000
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def output_path(workspace: Path, *, tool: str, call_id: str, stream: str) -> Path:
+    """Where one stream of one call is kept, e.g. ``workspace/tool-output/<call>.stdout``."""
+    stem = _UNSAFE.sub("_", f"{tool}-{call_id or 'call'}")[:120]
+    return workspace / "tool-output" / f"{stem}.{stream}"
+
+
+def clip_text(text: str, *, limit: int = OUTPUT_LIMIT, kept: Path | None = None) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut and where it is."""
+    if len(text) <= limit:
+        return text
+    where = f"; the whole output is in {kept}" if kept is not None else ""
+    return text[:limit] + f"\n… [{len(text) - limit} more characters cut{where}]"
+
+
+def read_head(path: Path, *, kept: Path, limit: int = OUTPUT_LIMIT) -> tuple[str, int]:
+    """The first ``limit`` characters of a file (however large it is) and its size in bytes."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(limit * 4)
+    text = head.decode("utf-8", errors="replace")
+    if len(text) <= limit and size == len(head):
+        return text, size
+    return text[:limit] + f"\n… [cut: {size} bytes in all; the whole output is in {kept}]", size

@@ -1,0 +1,213 @@
+"""How MCP servers and command tools are configured: frozen, strict, checked at load.
+
+These are the ``[mcp.servers.NAME]`` and ``[commands.NAME]`` tables of ``SIGNOFF_CONFIG``
+after ``${VAR}`` expansion. Unknown keys and bad values are errors; nothing here starts
+a process.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from approvals import parse_duration
+
+__all__ = [
+    "SERVER_NAME",
+    "TOOL_NAME",
+    "CommandSpec",
+    "McpServerSpec",
+    "ParamSpec",
+    "Template",
+    "parse_template",
+]
+
+# What every model provider accepts as a tool name.
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A server's tools are named <server>__<tool>: the server name itself has no "__".
+SERVER_NAME = re.compile(r"(?=.{1,30}$)[A-Za-z0-9-]+(?:_[A-Za-z0-9-]+)*")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+# A template element: literal text and placeholder names, in order.
+Template = tuple[tuple[Literal["text", "param"], str], ...]
+
+
+def parse_template(element: str) -> Template:
+    """``"deployment/{name}"`` → text and placeholder parts; ``{{``/``}}`` are literal braces."""
+    parts: list[tuple[Literal["text", "param"], str]] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(element):
+        if match.start() > last:
+            parts.append(("text", element[last : match.start()]))
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            parts.append(("text", token[0]))
+        elif match.group(1):
+            parts.append(("param", match.group(1)))
+        else:
+            raise ValueError(
+                f"argv element {element!r}: a lone {token!r} (write {token * 2} for a literal brace)"
+            )
+        last = match.end()
+    if last < len(element):
+        parts.append(("text", element[last:]))
+    return tuple(parts)
+
+
+class ParamSpec(_Strict):
+    """One parameter of a command tool, as JSON schema keywords the model also sees."""
+
+    type: Literal["string", "integer", "number", "boolean"] = "string"
+    description: str = ""
+    pattern: str | None = None
+    enum: tuple[str | int | float, ...] | None = Field(default=None, min_length=1)
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=1)
+    default: str | int | float | bool | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"pattern {value!r} is not a regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> ParamSpec:
+        text_only = (self.pattern, self.min_length, self.max_length)
+        if self.type != "string" and any(v is not None for v in text_only):
+            raise ValueError("pattern, min_length and max_length apply to strings only")
+        if self.type in ("string", "boolean") and (
+            self.minimum is not None or self.maximum is not None
+        ):
+            raise ValueError("minimum and maximum apply to numbers only")
+        return self
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": self.type}
+        if self.description:
+            schema["description"] = self.description
+        for key, value in (
+            ("pattern", self.pattern),
+            ("enum", list(self.enum) if self.enum is not None else None),
+            ("minimum", self.minimum),
+            ("maximum", self.maximum),
+            ("minLength", self.min_length),
+            ("maxLength", self.max_length),
+            ("default", self.default),
+        ):
+            if value is not None:
+                schema[key] = value
+        return schema
+
+
+class CommandSpec(_Strict):
+    """``[commands.NAME]``: an argv run without a shell, its placeholders from parameters."""
+
+    description: str = Field(min_length=1)
+    argv: tuple[str, ...] = Field(min_length=1)
+    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    requires_approval: bool = True
+    timeout: str = "60s"
+    env: dict[str, SecretStr] = Field(default_factory=dict)
+
+    _check_timeout = field_validator("timeout")(_duration)
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, value: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+                raise ValueError(f"parameter name {name!r}: use letters, digits and _")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name in value:
+            if not _ENV_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return value
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> CommandSpec:
+        if not self.argv[0] or "{" in self.argv[0]:
+            raise ValueError("argv[0], the program, must be fixed text")
+        used = {
+            name
+            for element in self.argv
+            for kind, name in parse_template(element)
+            if kind == "param"
+        }
+        unknown = sorted(used - set(self.params))
+        if unknown:
+            raise ValueError(f"argv uses {{{unknown[0]}}}, which is not in params")
+        unused = sorted(set(self.params) - used)
+        if unused:
+            raise ValueError(f"params.{unused[0]} is not used in argv")
+        return self
+
+    @property
+    def timeout_seconds(self) -> float:
+        return float(parse_duration(self.timeout))
+
+
+class McpServerSpec(_Strict):
+    """``[mcp.servers.NAME]``: how to reach one MCP server and which of its tools to offer."""
+
+    command: tuple[str, ...] | None = Field(default=None, min_length=1)
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    env: dict[str, SecretStr] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    no_approval: tuple[str, ...] = ()
+    timeout: str = "30s"
+
+    _check_timeout = field_validator("timeout")(_duration)
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name in value:
+            if not _ENV_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return value
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSpec:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of command (stdio) or url (streamable HTTP)")
+        if self.command is not None and not self.command[0]:
+            raise ValueError("command[0], the program, is empty")
+        if self.url is not None and self.env:
+            raise ValueError("env is for stdio servers (command); an HTTP server takes headers")
+        if self.command is not None and self.headers:
+            raise ValueError("headers are for HTTP servers (url); a stdio server takes env")
+        return self
+
+    @property
+    def timeout_seconds(self) -> float:
+        return float(parse_duration(self.timeout))
+
+    @property
+    def transport(self) -> str:
+        return "stdio" if self.command is not None else "streamable HTTP"

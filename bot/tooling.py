@@ -1,0 +1,135 @@
+"""The tools signoff offers, built in one place for ``run``, ``dev`` and every CLI command
+that may run an approved call (``approve``, ``deny``, ``recover``, ``say``).
+
+In order: the MCP servers of ``SIGNOFF_CONFIG`` (started here, at start-up, each
+connecting within its ``timeout``; one that is down does not stop signoff), the demo
+fleet (only when ``Settings.demo_tools``), the ``TOOLS`` lists of ``SIGNOFF_TOOLS``
+modules, and the config's commands. A name defined twice is a ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections import Counter
+
+from agent_core.engine import Engine
+from agent_core.observe import NullObserver, Observer
+from agent_core.runtime import SYSTEM_PROMPT
+from agent_core.surface import Surface
+from agent_core.tools import DuplicateToolError, Tool, ToolRegistry
+from approvals import GroupResolver, NoGroups
+from sessions import Clock, Home
+
+from .config import Settings
+from .config_file import SignoffConfig
+from .errors import ConfigError
+from .models import build_budgets, build_cost, build_model
+
+__all__ = ["NO_TOOLS_PROMPT", "build_registry", "describe_tools", "open_engine"]
+
+log = logging.getLogger("signoff")
+
+NO_TOOLS_PROMPT = (
+    SYSTEM_PROMPT + " No tools are configured in this deployment: you cannot look at or "
+    "change any system. Say so plainly when asked to act, and that an operator adds tools "
+    "with SIGNOFF_CONFIG (MCP servers, commands) or SIGNOFF_TOOLS."
+)
+
+
+def _module_tools(name: str) -> list[Tool]:
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigError(f"SIGNOFF_TOOLS: cannot import {name}: {exc}") from None
+    except Exception as exc:  # a broken module is a configuration error, not a crash
+        raise ConfigError(
+            f"SIGNOFF_TOOLS: importing {name} failed: {type(exc).__name__}: {exc}"
+        ) from None
+    tools = getattr(module, "TOOLS", None)
+    if not isinstance(tools, list | tuple) or not all(isinstance(t, Tool) for t in tools):
+        raise ConfigError(f"SIGNOFF_TOOLS: {name} must define TOOLS, a list of @tool functions")
+    return list(tools)
+
+
+def _assemble(settings: Settings, config: SignoffConfig) -> ToolRegistry:
+    registry = ToolRegistry()
+    if config.mcp.servers:
+        from agent_core.tools.mcp_server import McpServer  # the SDK is slow to import
+
+        for name, spec in config.mcp.servers.items():
+            registry.add_source(McpServer(name, spec, log_dir=settings.home / "logs" / "mcp"))
+    if settings.demo_tools:
+        from agent_core.demo_fleet import demo_registry
+
+        for t in demo_registry().tools():
+            registry.register(t, origin="the demo fleet")
+    for module in settings.tool_modules:
+        for t in _module_tools(module):
+            registry.register(t, origin=f"SIGNOFF_TOOLS module {module}")
+    if config.commands:
+        from agent_core.tools.command import CommandTool
+
+        for name, command in config.commands.items():
+            origin = f"[commands.{name}] in {settings.config_path}"
+            registry.register(CommandTool(name=name, spec=command), origin=origin)
+    return registry
+
+
+async def build_registry(settings: Settings, config: SignoffConfig | None = None) -> ToolRegistry:
+    """Every configured tool, with MCP servers started; close it with ``aclose``."""
+    config = settings.config() if config is None else config
+    try:
+        registry = _assemble(settings, config)
+    except DuplicateToolError as exc:
+        raise ConfigError(str(exc)) from None
+    await registry.start()
+    return registry
+
+
+def describe_tools(registry: ToolRegistry) -> str:
+    """E.g. "4 from the demo fleet, 2 from MCP server ops, 1 from SIGNOFF_CONFIG commands"."""
+    counts = Counter(
+        "SIGNOFF_CONFIG commands" if origin.startswith("[commands.") else origin
+        for origin in map(registry.origin, registry.names())
+    )
+    parts = [f"{n} from {origin}" for origin, n in counts.items()]
+    return ", ".join(parts) or "none"
+
+
+async def open_engine(
+    settings: Settings,
+    *,
+    surface: Surface | None,
+    clock: Clock | None = None,
+    groups: GroupResolver | None = None,
+    observer: Observer | None = None,
+) -> Engine:
+    """The engine with its tools; the registry is closed with the engine (or on failure)."""
+    config = settings.config()
+    policy = settings.policy(config)  # a bad policy stops start-up before a server starts
+    model = build_model(settings.model)
+    registry = await build_registry(settings, config)
+    try:
+        engine = await Engine.open(
+            home=Home(settings.home),
+            model=model,
+            registry=registry,
+            surface=surface,
+            clock=clock,
+            policy=policy,
+            groups=groups or NoGroups(),
+            budgets=build_budgets(settings),
+            cost=build_cost(settings),
+            system_prompt=SYSTEM_PROMPT if registry.configured else NO_TOOLS_PROMPT,
+            observer=observer or NullObserver(),
+        )
+    except BaseException:
+        await registry.aclose()
+        raise
+    if not registry.configured:
+        log.warning(
+            "no tools are configured (SIGNOFF_CONFIG, SIGNOFF_TOOLS; SIGNOFF_DEMO=1 adds the "
+            "demo fleet): signoff can talk but not act, and says so"
+        )
+    return engine

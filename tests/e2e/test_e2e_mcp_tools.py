@@ -1,0 +1,95 @@
+"""MCP tools end to end: localslack, the real Bolt app and a real MCP server (stdio), with
+the offline model's ``call`` and with the fake Anthropic API choosing the server's tools."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, outcome_text, until, wait_card
+
+from bot.cards import APPROVE
+from localslack import LocalSlack
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tooling"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
+
+from fake_anthropic import FakeAnthropic, ToolUse
+from mcp_fixture_kit import records, server_table, stdio_command, write_config
+
+
+@pytest.fixture
+def ops(tmp_path: Path) -> tuple[Path, Path]:
+    record = tmp_path / "ops-calls.jsonl"
+    config = write_config(
+        tmp_path / "signoff.toml", server_table(f"command = {stdio_command(record)}")
+    )
+    return config, record
+
+
+async def test_offline_call_of_mcp_tools_through_slack(
+    slack: LocalSlack, start_bot, ops: tuple[Path, Path]
+):
+    config, record = ops
+    await start_bot(config_path=config, demo_tools=False)
+    await slack.wait_for_sockets(1, timeout=5)
+
+    thread = await mention(slack, "call ops__get_pods namespace=prod")
+    answer = await bot_reply(slack, thread, "pods in prod")
+    assert "api-7d9 Running" in answer["text"]
+
+    thread = await mention(slack, "call ops__restart_deployment deployment=api namespace=prod")
+    card = await wait_card(slack, thread)
+    assert "ops__restart_deployment" in str(card["blocks"])
+    assert "Tool says (unverified): not read-only, destructive" in str(card["blocks"])
+    assert records(record, "restart_deployment") == []
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "deployment.apps/api restarted in prod", timeout=15)
+    updated = slack.workspace.get(OPS, card["ts"])
+    assert "Approved by" in outcome_text(updated)
+    (call,) = records(record, "restart_deployment")
+    assert call["approval_id"] == approval_id_of(card)
+
+    help_thread = await mention(slack, "help")
+    listing = await bot_reply(slack, help_thread, "ops__get_pods")
+    assert "ops__delete_namespace" not in listing["text"]  # excluded: unknown to the model
+    assert "restart_service" not in listing["text"]  # no demo fleet in this bot
+
+
+async def test_the_fake_anthropic_model_chooses_mcp_tools(
+    slack: LocalSlack, start_bot, ops: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+):
+    config, record = ops
+    async with FakeAnthropic(api_key="sk-ant-test-key") as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        api.reply("Let me look.", ToolUse("ops__get_pods", {"namespace": "prod"}, id="toolu_01"))
+        api.reply(
+            "Both pods run; restarting api as asked.",
+            ToolUse(
+                "ops__restart_deployment",
+                {"deployment": "api", "namespace": "prod"},
+                id="toolu_02",
+            ),
+        )
+        api.reply("api was restarted.")
+        await start_bot(config_path=config, model="anthropic:claude-test", demo_tools=False)
+        await slack.wait_for_sockets(1, timeout=5)
+
+        thread = await mention(slack, "are the prod pods fine? restart api if needed")
+        card = await wait_card(slack, thread, timeout=15)
+        offered = {t["name"] for t in api.requests[0].body["tools"]}
+        assert {"ops__get_pods", "ops__restart_deployment"} <= offered
+        assert "ops__delete_namespace" not in offered
+        # The server's result reached the model as the tool result.
+        second = api.requests[1].body["messages"]
+        assert "pods in prod" in str(second[-1]["content"])
+        assert [r["tool"] for r in records(record)] == ["get_pods"]
+
+        await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+        await bot_reply(slack, thread, "api was restarted.", timeout=15)
+        await until(lambda: len(api.requests) == 3, what="the model to see the result")
+        assert "restarted in prod" in str(api.requests[2].body["messages"])
+        assert [r["tool"] for r in records(record)] == ["get_pods", "restart_deployment"]
+    assert api.rejections == []

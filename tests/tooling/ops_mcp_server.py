@@ -1,0 +1,150 @@
+"""A small MCP server for the tests, written with the official SDK's ``MCPServer``.
+
+Every call it receives is appended to a JSON-lines record file (fsynced) before the tool
+does anything, so a test can count what the server was asked, across restarts of the
+server and of signoff.
+
+    python ops_mcp_server.py --record FILE [--schema v1|v2]              # stdio
+    python ops_mcp_server.py --record FILE --http PORT_FILE [--port N] [--schema …]  # HTTP
+    python ops_mcp_server.py --record FILE --down-if FILE     # exits at once while FILE exists
+
+``--schema v2`` adds a parameter to ``restart_deployment`` (its input schema changes).
+``slow_restart`` records the call and then waits for an hour: a test kills the server
+mid-call. Over HTTP the server binds an ephemeral port on 127.0.0.1 and writes it to
+PORT_FILE once it listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ToolAnnotations
+
+
+def build(record: Path, schema: str) -> MCPServer:
+    server: MCPServer = MCPServer("ops", instructions="Kubernetes-like operations for tests.")
+
+    def log(tool: str, arguments: dict[str, Any], ctx: Context | None = None) -> None:
+        meta: dict[str, Any] = {}
+        if ctx is not None:
+            try:
+                meta = dict(ctx.request_context.meta or {})
+            except Exception:
+                meta = {}
+        line = {
+            "tool": tool,
+            "arguments": arguments,
+            "approval_id": meta.get("signoff/approval_id", ""),
+            "pid": os.getpid(),
+        }
+        with record.open("a") as handle:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def get_pods(namespace: str, ctx: Context) -> str:
+        """List the pods of a namespace.
+
+        Args:
+            namespace: the namespace, e.g. prod
+        """
+        log("get_pods", {"namespace": namespace}, ctx)
+        return f"pods in {namespace}: api-7d9 Running, web-5c2 Running"
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False))
+    def describe_pod(pod: str, ctx: Context) -> str:
+        """Describe a pod (says it is read-only; the config does not exempt it)."""
+        log("describe_pod", {"pod": pod}, ctx)
+        return f"pod {pod}: Running"
+
+    if schema == "v1":
+
+        @server.tool(annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False))
+        def restart_deployment(deployment: str, namespace: str, ctx: Context) -> str:
+            """Restart a deployment (rolling)."""
+            log("restart_deployment", {"deployment": deployment, "namespace": namespace}, ctx)
+            return f"deployment.apps/{deployment} restarted in {namespace}"
+
+    else:
+
+        @server.tool(annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False))
+        def restart_deployment(  # type: ignore[misc]
+            deployment: str, namespace: str, ctx: Context, grace_seconds: int = 30
+        ) -> str:
+            """Restart a deployment (rolling), with a grace period."""
+            arguments = {"deployment": deployment, "namespace": namespace, "grace": grace_seconds}
+            log("restart_deployment", arguments, ctx)
+            return f"deployment.apps/{deployment} restarted in {namespace}"
+
+    @server.tool(annotations=ToolAnnotations(destructive_hint=True))
+    def delete_namespace(namespace: str, ctx: Context) -> str:
+        """Delete a namespace and everything in it."""
+        log("delete_namespace", {"namespace": namespace}, ctx)
+        return f"namespace {namespace} deleted"
+
+    @server.tool()
+    async def slow_restart(deployment: str, ctx: Context) -> str:
+        """Restart a deployment slowly (an hour)."""
+        log("slow_restart", {"deployment": deployment}, ctx)
+        await anyio.sleep(3600)
+        return "done"
+
+    @server.tool()
+    def list_events(namespace: str, ctx: Context) -> str:
+        """List recent events of a namespace (a lot of text)."""
+        log("list_events", {"namespace": namespace}, ctx)
+        return "\n".join(f"event {n}: pod api-{n} pulled image" for n in range(2000))
+
+    @server.tool()
+    def scale(deployment: str, replicas: int, ctx: Context) -> str:
+        """Scale a deployment; more than 50 replicas is refused."""
+        log("scale", {"deployment": deployment, "replicas": replicas}, ctx)
+        if replicas > 50:
+            raise ValueError(f"quota exceeded: {replicas} replicas asked, 50 allowed")
+        return f"deployment.apps/{deployment} scaled to {replicas}"
+
+    return server
+
+
+async def serve_http(server: MCPServer, port_file: Path, port: int) -> None:
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    app = server.streamable_http_app()
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    uvi = uvicorn.Server(config)
+    tmp = port_file.with_suffix(".tmp")
+    tmp.write_text(str(sock.getsockname()[1]))
+    tmp.rename(port_file)
+    await uvi.serve(sockets=[sock])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--record", required=True, type=Path)
+    parser.add_argument("--schema", default="v1", choices=["v1", "v2"])
+    parser.add_argument("--http", type=Path, help="serve streamable HTTP; write the port here")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--down-if", type=Path, help="exit at once (a broken server) if it exists")
+    args = parser.parse_args()
+    if args.down_if is not None and args.down_if.exists():
+        raise SystemExit("ops_mcp_server: down for the test")
+    server = build(args.record, args.schema)
+    if args.http is not None:
+        anyio.run(serve_http, server, args.http, args.port)
+    else:
+        server.run("stdio")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Command tools: an argv from the config, never a shell; injection attempts stay inert or
+are refused; the timeout kills the whole process group; output is capped for the model and
+kept whole beside the trace; a minimal environment with the approval id."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_support import THREAD, message, transcript
+from mcp_fixture_kit import alive, toml_str, write_config
+
+from agent_core.messages import ToolResultMessage
+from agent_core.tools import ToolContext, ToolError, ToolOutcomeUnknown
+from agent_core.tools.command import CommandTool
+from agent_core.tools.specs import CommandSpec
+from bot.config_file import load_config
+from bot.errors import ConfigError
+from sessions import Home
+
+ECHO = "import json, sys; print(json.dumps(sys.argv[1:]))"
+
+
+def command(argv: list[str], **params: Any) -> CommandTool:
+    spec = CommandSpec(description="test", argv=tuple(argv), params=params, timeout="5s")
+    return CommandTool(name="t", spec=spec)
+
+
+def context(tmp_path: Path, approval_id: str = "") -> ToolContext:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir(exist_ok=True)
+    return ToolContext(
+        home=tmp_path,
+        session_id="sess_000000000001",
+        workspace=workspace,
+        thread=THREAD,
+        requester="U0ALICE",
+        approval_id=approval_id,
+        call_id="call_1",
+    )
+
+
+def argv_printed(report: str) -> list[str]:
+    stdout = report.split("--- stdout", 1)[1].split("\n", 1)[1].split("\n--- stderr")[0]
+    parsed: list[str] = json.loads(stdout)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["; rm -rf /", "$(touch pwned)", "`touch pwned`", "a b c", "x' || touch pwned '", "*"],
+)
+async def test_shell_syntax_reaches_the_program_as_one_inert_argument(tmp_path, value):
+    tool = command([sys.executable, "-c", ECHO, "--note", "{note}", "x/{note}"], note={})
+    report = await tool.call(tool.validate({"note": value}), context(tmp_path))
+    assert report.startswith("exit code 0")
+    assert argv_printed(report) == ["--note", value, f"x/{value}"]
+    assert not any(tmp_path.rglob("pwned"))
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("a\nb", "control characters"),
+        ("a\x00b", "control characters"),
+        ("-rf", "would be read as an option"),
+        ("--kubeconfig=/tmp/x", "would be read as an option"),
+    ],
+)
+def test_newlines_and_would_be_options_are_refused(value, why):
+    tool = command([sys.executable, "-c", ECHO, "{note}"], note={})
+    with pytest.raises(ValueError, match=why):
+        tool.validate({"note": value})
+
+
+def test_a_value_after_double_dash_may_start_with_a_dash_and_patterns_refuse_the_rest():
+    tool = command([sys.executable, "-c", ECHO, "--", "{note}"], note={})
+    assert tool.argv(tool.validate({"note": "-x"}))[-1] == "-x"
+    strict = command(["kubectl", "get", "{name}"], name={"pattern": "^[a-z0-9-]{1,63}$"})
+    for bad in ("; rm -rf /", "$(id)", "API", "a" * 64):
+        with pytest.raises(ValueError, match=r"invalid arguments for t: name: .* does not match"):
+            strict.validate({"name": bad})
+    enum = command(["kubectl", "-n", "{ns}"], ns={"enum": ["prod", "staging"]})
+    with pytest.raises(ValueError, match="is not one of"):
+        enum.validate({"ns": "kube-system"})
+    with pytest.raises(ValueError, match="Additional properties"):
+        enum.validate({"ns": "prod", "extra": "x"})
+    assert enum.argv(enum.validate({"ns": "prod"})) == ["kubectl", "-n", "prod"]
+
+
+async def test_exit_code_and_stderr_are_in_the_result(tmp_path):
+    tool = command([sys.executable, "-c", "import sys; print('half'); sys.exit('broken: {{x}}')"])
+    with pytest.raises(ToolError) as failed:
+        await tool.call({}, context(tmp_path))
+    text = str(failed.value)
+    assert text.startswith("exit code 1")
+    assert "half" in text and "broken: {x}" in text  # {{ }} are literal braces
+
+
+async def test_the_timeout_kills_the_whole_process_group(tmp_path):
+    pids = tmp_path / "pids"
+    script = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "open(sys.argv[1], 'w').write('%d %d' % (os.getpid(), child.pid))\n"
+        "time.sleep(600)\n"
+    )
+    spec = CommandSpec(
+        description="hangs", argv=(sys.executable, "-c", script, str(pids)), timeout="1s"
+    )
+    tool = CommandTool(name="hang", spec=spec)
+    started = time.monotonic()
+    with pytest.raises(
+        ToolOutcomeUnknown, match="timed out after 1s; its process group was killed"
+    ):
+        await tool.call({}, context(tmp_path))
+    assert time.monotonic() - started < 10
+    leader, child = map(int, pids.read_text().split())
+    for _ in range(250):  # killed, then reaped by whoever is its parent
+        if not alive(leader) and not alive(child):
+            break
+        await asyncio.sleep(0.02)
+    assert not alive(leader) and not alive(child), "a process of the group survived"
+
+
+async def test_output_over_the_cap_is_kept_whole_beside_the_trace(tmp_path):
+    tool = command([sys.executable, "-c", "print('x' * 50000); print('end')"])
+    report = await tool.call({}, context(tmp_path))
+    assert "--- stdout (50005 bytes)" in report
+    assert "the whole output is in workspace/tool-output/t-call_1.stdout" in report
+    assert len(report) < 8000
+    kept = tmp_path / "workspace" / "tool-output" / "t-call_1.stdout"
+    assert kept.read_text() == "x" * 50000 + "\nend\n"
+
+
+async def test_a_minimal_environment_plus_env_and_the_approval_id(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIGNOFF_TEST_SECRET", "do-not-leak")
+    spec = CommandSpec(
+        description="env",
+        argv=(sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"),
+        env={"KUBECONFIG": "/etc/kube/config"},  # type: ignore[dict-item]
+    )
+    tool = CommandTool(name="env", spec=spec)
+    report = await tool.call({}, context(tmp_path, approval_id="appr_0123456789abcdef"))
+    env = json.loads(report.split("\n")[2])
+    env.pop("LC_CTYPE", None)  # some Pythons set it for the child on their own
+    assert set(env) == {
+        "PATH", "HOME", "LANG", "KUBECONFIG", "SIGNOFF_APPROVAL_ID", "SIGNOFF_SESSION_ID",
+    }  # fmt: skip
+    assert env["SIGNOFF_APPROVAL_ID"] == "appr_0123456789abcdef"
+    assert env["KUBECONFIG"] == "/etc/kube/config"
+
+
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        ('argv = ["kubectl", "{nope}"]', "argv uses {nope}, which is not in params"),
+        ('argv = ["kubectl"]\nparams.x = {type = "string"}', "params.x is not used in argv"),
+        ('argv = ["kubectl", "a}b"]', "a lone '}'"),
+        ('argv = ["{x}"]\nparams.x = {}', "argv[0], the program, must be fixed text"),
+        ('argv = ["k", "{x}"]\nparams.x = {pattern = "("}', "is not a regular expression"),
+        ('argv = ["k", "{x}"]\nparams.x = {type = "integer", pattern = "1"}', "strings only"),
+        ('argv = ["k"]\ntimeout = "soon"', "not a duration"),
+        ('argv = ["k"]\nshell = true', "commands.c.shell: unknown key"),
+        ("argv = []", "at least 1 item"),
+    ],
+)
+def test_bad_command_tables_are_one_line_errors(tmp_path, table, error):
+    path = write_config(tmp_path / "c.toml", f'[commands.c]\ndescription = "d"\n{table}\n')
+    with pytest.raises(ConfigError, match=r"c\.toml: commands\.c") as failed:
+        load_config(path, {})
+    assert error in str(failed.value)
+    assert "\n" not in str(failed.value)
+
+
+async def test_a_gated_command_runs_once_after_approval_with_its_approval_id(
+    open_signoff, tmp_path, home: Home, surface
+):
+    out = tmp_path / "restarts.log"
+    script = (
+        "import os, sys; "
+        "open(sys.argv[1], 'a').write(sys.argv[2] + ' ' + os.environ['SIGNOFF_APPROVAL_ID'] + chr(10))"
+    )
+    config = write_config(
+        tmp_path / "signoff.toml",
+        "[commands.rollout_restart]\n"
+        'description = "Restart a Kubernetes deployment"\n'
+        f'argv = [{toml_str(sys.executable)}, "-c", {toml_str(script)}, {toml_str(out)},'
+        ' "deployment/{deployment}"]\n'
+        'params.deployment = { type = "string", pattern = "^[a-z0-9-]{1,63}$" }\n',
+    )
+    engine = await open_signoff(config)
+    await engine.ingest(message("call rollout_restart deployment=api", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    assert not out.exists()
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert out.read_text() == f"deployment/api {card.id}\n"
+    (result,) = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
+    assert result.status == "ok" and result.content.startswith("exit code 0")

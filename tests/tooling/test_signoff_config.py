@@ -1,0 +1,200 @@
+"""SIGNOFF_CONFIG, SIGNOFF_TOOLS and SIGNOFF_DEMO through the real CLI (``main``): a bad
+config exits 2 with one line; a name defined twice is an error, never a traceback; the
+policy may live in the config; without tools signoff starts, warns and says so."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+README_MODULE = '''
+from agent_core.tools import ToolContext, tool
+
+
+@tool(requires_human_approval=lambda args: args["replicas"] > 10)
+def scale_pool(pool: str, replicas: int, ctx: ToolContext) -> str:
+    """Resize a worker pool.
+
+    Args:
+        pool: the pool name
+        replicas: how many workers
+    """
+    return f"{pool} now has {replicas} workers (approval {ctx.approval_id or 'none'})"
+
+
+TOOLS = [scale_pool]
+'''
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("SIGNOFF_POLICY", "SIGNOFF_MODEL", "SIGNOFF_CONFIG", "SIGNOFF_TOOLS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SIGNOFF_DEMO", raising=False)
+    monkeypatch.setenv("SIGNOFF_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+def say(text: str, ts: str = "1700000000.000100") -> int:
+    return main(["say", "--as", "U0ALICE", "--channel", "C0OPS", "--thread", "1700000000.000100",
+                 "--ts", ts, text])  # fmt: skip
+
+
+def config(env: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    path = env / "signoff.toml"
+    path.write_text(textwrap.dedent(text))
+    monkeypatch.setenv("SIGNOFF_CONFIG", str(path))
+    return path
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("signoff: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[mcp.server.ops]\ncommand = ['x']\n", "mcp.server: unknown key"),
+        ("[mcp.servers.ops]\n", "give exactly one of command (stdio) or url"),
+        ("[mcp.servers.ops]\ncommand = ['x']\nurl = 'http://h/mcp'\n", "exactly one of"),
+        ("[mcp.servers.ops]\nurl = 'http://h/mcp'\nenv = {A = '1'}\n", "env is for stdio"),
+        ("[mcp.servers.ops]\ncommand = ['x']\ntimeout = '30 seconds'\n", "not a duration"),
+        ("[mcp.servers.o__ps]\ncommand = ['x']\n", "server name 'o__ps'"),
+        (
+            "[mcp.servers.ops]\ncommand = ['x']\nenv = {KUBECONFIG = '${NOT_SET_HERE}'}\n",
+            "mcp.servers.ops.env.KUBECONFIG: ${NOT_SET_HERE} is not set",
+        ),
+        ("[mcp.servers.ops\ncommand = ['x']\n", "not valid TOML"),
+        ("[policy.default]\nquorum = 0\n", "signoff.toml [policy]: default.quorum"),
+        ("[policy.tools.nothing_like_this]\nquorum = 2\n", "policy names unknown tools"),
+    ],
+)
+def test_a_bad_config_exits_2_with_one_line(env, monkeypatch, capsys, text, error):
+    config(env, monkeypatch, text)
+    assert say("hello") == 2
+    assert error in one_line_error(capsys)
+
+
+def test_a_broken_tools_module_is_one_line_too(env, monkeypatch, capsys):
+    (env / "broken_tools.py").write_text(
+        README_MODULE.replace("TOOLS = [scale_pool]", "TOOLS = [x]")
+    )
+    monkeypatch.syspath_prepend(str(env))
+    monkeypatch.setenv("SIGNOFF_TOOLS", "broken_tools")
+    assert say("hello") == 2
+    assert one_line_error(capsys) == (
+        "signoff: error: SIGNOFF_TOOLS: importing broken_tools failed: "
+        "NameError: name 'x' is not defined"
+    )
+
+
+def test_a_named_config_that_does_not_exist_and_a_bad_demo_flag(env, monkeypatch, capsys):
+    monkeypatch.setenv("SIGNOFF_CONFIG", str(env / "missing.toml"))
+    assert say("hello") == 2
+    assert "SIGNOFF_CONFIG: no such file" in one_line_error(capsys)
+    monkeypatch.delenv("SIGNOFF_CONFIG")
+    monkeypatch.setenv("SIGNOFF_DEMO", "maybe")
+    assert say("hello") == 2
+    assert "SIGNOFF_DEMO: use 1 or 0" in one_line_error(capsys)
+
+
+def test_a_tool_defined_twice_is_a_config_error(env, monkeypatch, capsys):
+    monkeypatch.setenv("SIGNOFF_DEMO", "1")
+    path = config(
+        env,
+        monkeypatch,
+        """
+        [commands.restart_service]
+        description = "restart"
+        argv = ["true"]
+        """,
+    )
+    assert say("hello") == 2
+    assert one_line_error(capsys) == (
+        "signoff: error: tool 'restart_service' is defined twice: by the demo fleet and by "
+        f"[commands.restart_service] in {path}; rename one"
+    )
+
+    monkeypatch.delenv("SIGNOFF_CONFIG")
+    (env / "twice_tools.py").write_text(README_MODULE.replace("scale_pool]", "scale_pool] * 2"))
+    monkeypatch.syspath_prepend(str(env))
+    monkeypatch.setenv("SIGNOFF_TOOLS", "twice_tools")
+    assert say("hello") == 2
+    assert "tool 'scale_pool' is defined twice: by SIGNOFF_TOOLS module twice_tools and by " in (
+        one_line_error(capsys)
+    )
+
+
+def test_a_tool_in_an_mcp_servers_namespace_is_refused(env, monkeypatch, capsys):
+    (env / "clash_tools.py").write_text(README_MODULE.replace("scale_pool", "ops__scale"))
+    monkeypatch.syspath_prepend(str(env))
+    monkeypatch.setenv("SIGNOFF_TOOLS", "clash_tools")
+    config(env, monkeypatch, "[mcp.servers.ops]\ncommand = ['/nonexistent/ops-mcp']\n")
+    assert say("hello") == 2
+    assert (
+        "'ops__scale' (SIGNOFF_TOOLS module clash_tools) is in the namespace of MCP server ops"
+        in (one_line_error(capsys))
+    )
+
+
+def test_the_policy_in_the_config_governs_and_twice_is_an_error(env, monkeypatch, capsys):
+    monkeypatch.setenv("SIGNOFF_DEMO", "1")
+    config(env, monkeypatch, "[policy.tools.restart_service]\nquorum = 2\n")
+    assert say("<@U0BOT> restart api") == 0
+    assert "approval needed: restart_service" in capsys.readouterr().out
+    assert main(["pending"]) == 0
+    approval = capsys.readouterr().out.split()[0]
+    assert main(["approve", approval, "--as", "U0BOB"]) == 0
+    assert "vote counted: 1 of 2 approvals" in capsys.readouterr().out
+
+    policy = env / "policy.toml"
+    policy.write_text("[default]\nquorum = 1\n")
+    monkeypatch.setenv("SIGNOFF_POLICY", str(policy))
+    assert main(["approve", approval, "--as", "U0CAROL"]) == 2
+    assert "the policy is given twice: SIGNOFF_POLICY=" in one_line_error(capsys)
+
+
+def test_without_tools_signoff_starts_warns_and_says_so(env, capsys, caplog):
+    assert say("<@U0BOT> restart api") == 0  # no SIGNOFF_DEMO: no demo fleet
+    captured = capsys.readouterr()
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "no tools are configured (SIGNOFF_CONFIG, SIGNOFF_TOOLS" in warning.getMessage()
+    assert "no tools are configured here, so I cannot look at or change anything" in captured.out
+    assert "approval needed" not in captured.out
+
+
+def test_the_default_config_file_and_the_readme_tools_module(env, monkeypatch, capsys):
+    (env / "readme_tools.py").write_text(README_MODULE)
+    monkeypatch.syspath_prepend(str(env))
+    monkeypatch.setenv("SIGNOFF_TOOLS", "readme_tools")
+    home = env / "home"
+    home.mkdir()
+    # $SIGNOFF_HOME/signoff.toml is read without SIGNOFF_CONFIG when it exists.
+    (home / "signoff.toml").write_text("[policy.default]\nexpires_after = '2d'\n")
+    assert say("<@U0BOT> call scale_pool pool=batch replicas=3") == 0
+    assert "batch now has 3 workers (approval none)" in capsys.readouterr().out
+    assert say("<@U0BOT> call scale_pool pool=batch replicas=20", "1700000000.000200") == 0
+    out = capsys.readouterr().out
+    assert "approval needed: scale_pool(pool='batch', replicas=20)" in out
+    assert main(["pending"]) == 0
+    approval = capsys.readouterr().out.split()[0]
+    (capsule,) = [
+        json.loads(p.read_text()) for p in home.glob(f"sessions/*/approvals/{approval}.json")
+    ]
+    waits = datetime.fromisoformat(capsule["expires_at"]) - datetime.fromisoformat(
+        capsule["created_at"]
+    )
+    assert waits == timedelta(days=2)  # the config's [policy.default]
+    assert main(["approve", approval, "--as", "U0BOB"]) == 0
+    assert f"batch now has 20 workers (approval {approval})" in capsys.readouterr().out
