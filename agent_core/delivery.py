@@ -20,7 +20,6 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,13 +37,12 @@ from sessions import (
     utc_iso,
 )
 
-from .surface import CardView, Delivered, DeliveryError, Surface
+from .observe import CardPosted, NullObserver, Observer, OutboxDepth, ReplyPosted
+from .surface import CardView, DeliveryError, Surface
 
 __all__ = ["Backoff", "Delivery"]
 
 log = logging.getLogger("signoff.delivery")
-
-Listener = Callable[[OutboxEntry, Delivered | DeliveryError], None]
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class Delivery:
         poll: float = 1.0,
         backoff: Backoff | None = None,
         max_lanes: int = 16,
-        listener: Listener | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.home = home
         self.outbox = Outbox(home)
@@ -87,7 +85,7 @@ class Delivery:
         self.poll = poll
         self.backoff = backoff or Backoff()
         self.max_lanes = max_lanes
-        self.listener = listener
+        self.observer: Observer = observer or NullObserver()
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
         self._lanes: dict[ThreadKey, asyncio.Task[None]] = {}
@@ -170,6 +168,7 @@ class Delivery:
 
     def _schedule(self) -> None:
         entries = self.outbox.pending()
+        self.observer.emit(OutboxDepth(depth=len(entries)))
         if self._first_pass:
             # Any of these may have been sent just before the last process died.
             self._check_first.update(e.id for e in entries)
@@ -200,7 +199,6 @@ class Delivery:
                     if exc.permanent:
                         log.warning("gave up on %s: %s", entry.id, exc.reason)
                         finished.append(self._done(entry, "failed", error=exc.reason))
-                        self._notify(entry, exc)
                         continue
                     self._retry_later(thread, entry, exc)
                     return
@@ -232,7 +230,6 @@ class Delivery:
         delay = exc.retry_after if exc.retry_after is not None else self.backoff.delay(attempt)
         self._not_before[thread] = time.monotonic() + delay
         log.info("will retry %s in %.1fs (attempt %d): %s", entry.id, delay, attempt, exc.reason)
-        self._notify(entry, exc)
 
     # one entry --------------------------------------------------------------------
     async def _deliver(self, entry: OutboxEntry, batch: list[OutboxEntry]) -> list[OutboxDone]:
@@ -259,7 +256,18 @@ class Delivery:
             if view.card is None and delivered.ts:
                 failpoint("card.after_post")
                 request.record_card(channel=delivered.channel, ts=delivered.ts)
-        self._notify(entry, delivered)
+                c = request.capsule
+                self.observer.emit(
+                    CardPosted(
+                        approval_id=c.id,
+                        session_id=c.session_id,
+                        thread=c.thread,
+                        tool=c.tool,
+                        ts=delivered.ts,
+                    )
+                )
+        if entry.kind == "reply" and not delivered.adopted:
+            self.observer.emit(ReplyPosted(session_id=entry.session_id, thread=entry.thread))
         outcome: Literal["sent", "adopted"] = "adopted" if delivered.adopted else "sent"
         for item in results:
             self._attempts.pop(item.id, None)
@@ -297,11 +305,3 @@ class Delivery:
             error=error[:500],
             shown=shown,
         )
-
-    def _notify(self, entry: OutboxEntry, what: Delivered | DeliveryError) -> None:
-        if self.listener is None:
-            return
-        try:
-            self.listener(entry, what)
-        except Exception:  # an observer must never break delivery
-            log.exception("delivery listener failed")

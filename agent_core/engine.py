@@ -19,12 +19,14 @@ import asyncio
 import collections
 import dataclasses
 import logging
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
     Decided,
+    Decision,
     DecisionResult,
     record_decision,
     scan_session_approvals,
@@ -52,6 +54,7 @@ from sessions import (
 
 from .delivery import Backoff, Delivery
 from .mirror import mirror_approval
+from .observe import ApprovalExpired, DecisionRecorded
 from .queries import PendingApproval, Queries
 from .recovery import find_work
 from .runtime import Runtime
@@ -110,6 +113,7 @@ class Engine(Queries):
                 clock=clock,
                 poll=delivery_poll,
                 backoff=delivery_backoff,
+                observer=rt.observer,
             )
             rt = dataclasses.replace(rt, outbox_written=delivery.wake)
             delivery.start()
@@ -140,6 +144,14 @@ class Engine(Queries):
     @property
     def clock(self) -> Clock:
         return self.rt.clock
+
+    async def ping(self) -> None:
+        """Raises unless the index answers (readiness)."""
+        await self.rt.index.ping()
+
+    async def tally(self) -> dict[str, Any]:
+        """Sessions by state and pending approvals, for metrics (cheap: index counts)."""
+        return await self.rt.index.tally()
 
     @property
     def tools(self) -> ToolRegistry:
@@ -255,6 +267,8 @@ class Engine(Queries):
         )
         failpoint("decision.after_decision_file")
         rt.outbox_written()
+        if isinstance(result, Decided):
+            rt.observer.emit(_decided(request, user=user, decision=result.decision))
         if isinstance(result, Decided | AlreadyDecided):
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)
@@ -292,6 +306,8 @@ class Engine(Queries):
         for result in results:
             request = ApprovalRequest.open(self.rt.home, result.capsule.id, clock=self.rt.clock)
             await mirror_approval(self.rt, request)
+            if isinstance(result, Decided):
+                self.rt.observer.emit(_expired(request, result.decision))
             self.wake(result.capsule.thread)
         for thread in WorkQueue(self.rt.home).threads():
             if thread not in self._tasks:
@@ -308,3 +324,36 @@ class Engine(Queries):
             self.wake(thread)
         counts["threads"] = len(wake)
         return counts
+
+
+def _waited(request: ApprovalRequest, decision: Decision) -> float:
+    asked = datetime.fromisoformat(request.capsule.created_at.replace("Z", "+00:00"))
+    decided = datetime.fromisoformat(decision.at.replace("Z", "+00:00"))
+    return max(0.0, (decided - asked).total_seconds())
+
+
+def _decided(request: ApprovalRequest, *, user: str, decision: Decision) -> DecisionRecorded:
+    c = request.capsule
+    verdict: Literal["approved", "denied"] = (
+        "approved" if decision.verdict == "approved" else "denied"
+    )
+    return DecisionRecorded(
+        approval_id=c.id,
+        session_id=c.session_id,
+        thread=c.thread,
+        tool=c.tool,
+        user=user,
+        verdict=verdict,
+        wait_seconds=_waited(request, decision),
+    )
+
+
+def _expired(request: ApprovalRequest, decision: Decision) -> ApprovalExpired:
+    c = request.capsule
+    return ApprovalExpired(
+        approval_id=c.id,
+        session_id=c.session_id,
+        thread=c.thread,
+        tool=c.tool,
+        wait_seconds=_waited(request, decision),
+    )

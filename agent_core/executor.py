@@ -11,6 +11,7 @@ an intent ticket before and a result ticket after, so a crash in between is visi
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from .messages import (
     ToolStatus,
     UserMessage,
 )
+from .observe import ApprovalRequested, ToolExecuted
 from .session_run import SessionRun
 from .tools import Tool, ToolContext, ToolError, ToolOutcomeUnknown
 
@@ -100,6 +102,7 @@ async def execute(
         call_id=call_id,
     )
     status: ToolStatus = "ok"
+    started = time.perf_counter()
     # A tool with its own deadline (a command, an MCP server) reports its timeout itself.
     timeout = run.rt.tool_timeout_seconds
     if tool.timeout_seconds is not None:
@@ -115,6 +118,16 @@ async def execute(
     except Exception as exc:  # a tool's failure is data for the model, not a crash of ours
         status, content = "error", f"{type(exc).__name__}: {exc}"
     failpoint("executor.after_tool_call")
+    run.rt.observer.emit(
+        ToolExecuted(
+            tool=tool.name,
+            outcome=status,
+            ms=(time.perf_counter() - started) * 1000,
+            session_id=run.id,
+            thread=run.thread,
+            approval_id=approval_id or None,
+        )
+    )
     run.files.write_ticket(
         ResultTicket(
             at=utc_iso(run.rt.clock.now()),
@@ -235,6 +248,15 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
         )
         ApprovalRequest.create(run.rt.home, capsule, clock=run.rt.clock)
         failpoint("gate.after_capsule")
+        run.rt.observer.emit(
+            ApprovalRequested(
+                approval_id=capsule.id,
+                session_id=run.id,
+                thread=run.thread,
+                tool=capsule.tool,
+                requester=capsule.requester,
+            )
+        )
         run.trace("approval_requested", capsule.model_dump(mode="json"))
         capsules.append(capsule)
     run.rt.outbox_written()

@@ -17,6 +17,7 @@ from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, ut
 from .budgets import BudgetExceeded, BudgetTracker
 from .executor import run_calls
 from .messages import AssistantMessage
+from .observe import ModelCall
 from .parsing import to_tool_call
 from .runtime import Runtime
 from .session_run import SessionRun
@@ -91,6 +92,14 @@ async def run_loop(run: SessionRun) -> None:
             )
         except Exception as exc:  # any provider failure ends the session cleanly
             reason = f"model call failed: {type(exc).__name__}: {exc}"
+            rt.observer.emit(
+                ModelCall(
+                    provider=_provider(rt.model.name),
+                    outcome="error",
+                    session_id=run.id,
+                    error=type(exc).__name__,
+                )
+            )
             run.trace("model_error", {"error": reason})
             await say(
                 run,
@@ -100,7 +109,18 @@ async def run_loop(run: SessionRun) -> None:
             )
             await run.finish(SessionState.FAILED, reason)
             return
+        usd_before = tracker.usd
         tracker.record(reply.model, reply.usage)
+        rt.observer.emit(
+            ModelCall(
+                provider=_provider(rt.model.name),
+                outcome="ok",
+                input_tokens=reply.usage.input_tokens,
+                output_tokens=reply.usage.output_tokens,
+                usd=tracker.usd - usd_before,
+                session_id=run.id,
+            )
+        )
         assistant = AssistantMessage(
             text=reply.text,
             tool_calls=tuple(to_tool_call(c) for c in reply.tool_calls),
@@ -140,3 +160,8 @@ async def run_loop(run: SessionRun) -> None:
         if parked:
             await park(run, parked)
             return
+
+
+def _provider(model_name: str) -> str:
+    """The provider part of a model's name (``anthropic:claude-…`` → ``anthropic``)."""
+    return model_name.partition(":")[0] or model_name

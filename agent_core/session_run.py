@@ -23,6 +23,7 @@ from .messages import (
     UserMessage,
     message_adapter,
 )
+from .observe import SessionStateChanged
 from .runtime import Runtime
 
 __all__ = ["SessionRun"]
@@ -122,6 +123,7 @@ class SessionRun:
             self.id, expected=SessionState.CREATED, new=SessionState.RUNNING
         )
         await self.rt.index.put_session(self.record)
+        self._changed()
         self.trace("session_started", {"cause": self.record.cause, "parent": self.record.parent_id})
 
     async def finish(self, state: SessionState, reason: str = "") -> None:
@@ -134,3 +136,15 @@ class SessionRun:
             # Another process (recovery) closed it first; the disk wins, never overwrite.
             self.record = self.rt.store.load(self.id)
         await self.rt.index.put_session(self.record)
+        self._changed()
+
+    def _changed(self) -> None:
+        record = self.record
+        self.rt.observer.emit(
+            SessionStateChanged(
+                session_id=record.id,
+                thread=record.thread,
+                state=record.state.value,
+                reason=record.reason,
+            )
+        )

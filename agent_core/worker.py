@@ -39,6 +39,7 @@ from sessions import (
 
 from .loop import park, queue_reply, run_loop
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, UserMessage
+from .observe import SessionStateChanged
 from .runtime import KillSwitchOn, Runtime
 from .session_run import SessionRun
 from .settle import settle
@@ -60,6 +61,11 @@ async def close_crashed(rt: Runtime, record: SessionRecord, *, successor: str = 
     except (StaleStateError, IllegalTransitionError):
         record = rt.store.load(record.id)
     await rt.index.put_session(record)
+    rt.observer.emit(
+        SessionStateChanged(
+            session_id=record.id, thread=record.thread, state=record.state.value, reason=reason
+        )
+    )
 
 
 async def _current_head(rt: Runtime, tdir: ThreadDir) -> SessionRecord | None:

@@ -169,9 +169,7 @@ class SignoffBot:
             await engine.close()
             raise
         # Until the engine has a counting method of its own, the index answers.
-        metrics.bind(
-            counts=engine.rt.index.tally, link_up=lambda: handler.client.link_problem() is None
-        )
+        metrics.bind(counts=engine.tally, link_up=lambda: handler.client.link_problem() is None)
         ops = None
         if (bind := settings.http_bind) is not None:
             home = Home(settings.home)
@@ -183,7 +181,7 @@ class SignoffBot:
                 checks={
                     "socket": _link_check(handler),
                     "home": home_writable(home),
-                    "index": index_answers(engine.rt.index),
+                    "index": index_answers(engine),
                 },
             )
         return cls(

@@ -18,11 +18,11 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from sessions import Home, Index
+from sessions import Home
 
 from .config import ConfigError
 from .metrics import CONTENT_TYPE, Metrics
@@ -48,7 +48,11 @@ def home_writable(home: Home) -> Check:
     return check
 
 
-def index_answers(index: Index) -> Check:
+class Pingable(Protocol):
+    async def ping(self) -> None: ...
+
+
+def index_answers(index: Pingable) -> Check:
     async def check() -> str | None:
         try:
             await index.ping()

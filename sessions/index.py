@@ -237,14 +237,6 @@ class Index:
                 return
             after = tuple(rows[-1][k] for k in keys)
 
-    async def session_states(self) -> dict[str, int]:
-        rows = await self._rows("SELECT state, COUNT(*) AS n FROM sessions GROUP BY state")
-        return {str(r["state"]): int(r["n"]) for r in rows}
-
-    async def approval_statuses(self) -> dict[str, int]:
-        rows = await self._rows("SELECT status, COUNT(*) AS n FROM approvals GROUP BY status")
-        return {str(r["status"]): int(r["n"]) for r in rows}
-
     async def approval(self, approval_id: str) -> ApprovalRow | None:
         rows = await self._rows("SELECT * FROM approvals WHERE id = ?", (approval_id,))
         return approval_row(rows[0]) if rows else None

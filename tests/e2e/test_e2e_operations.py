@@ -64,6 +64,19 @@ async def test_json_logs_carry_the_ids_and_never_a_secret(
     }
     events = {line["event"] for line in lines}
     assert {"socket_up", "socket_down", "stopped"} <= events
+    # What an operator follows a request by, each with the ids involved.
+    assert {"approval_requested", "card_posted", "decision", "tool_executed"} <= events
+    assert "reply_posted" in events
+    decision = next(line for line in lines if line["event"] == "decision")
+    assert decision["approval_id"] == approval_id_of(card)
+    assert (decision["user"], decision["verdict"]) == ("U0BOB", "approved")
+    ran = next(
+        line
+        for line in lines
+        if line["event"] == "tool_executed" and line["tool"] == "restart_service"
+    )
+    assert (ran["tool"], ran["outcome"]) == ("restart_service", "ok") and ran["ms"] >= 0
+    assert ran["approval_id"] == approval_id_of(card) and ran["session_id"].startswith("sess_")
     assert approval_id_of(card).startswith("appr_")
     if level == "INFO":
         assert {line["level"] for line in lines} <= {"info", "warning", "error"}

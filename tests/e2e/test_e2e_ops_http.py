@@ -137,6 +137,11 @@ async def test_metrics_move_with_a_mention_an_approval_and_a_tool_call(
     assert value(parked, "signoff_slack_api_calls_total", method="auth.test", outcome="ok") == 1
     assert value(parked, "signoff_approvals_pending") == 1
     assert value(parked, "signoff_sessions", state="awaiting_approval") == 1
+    # What the engine reports: the request, the model turn, the card.
+    assert value(parked, "signoff_approvals_total", outcome="requested") == 1
+    assert value(parked, "signoff_model_calls_total", provider="offline", outcome="ok") == 1
+    assert value(parked, "signoff_model_tokens_total", provider="offline", direction="input") > 0
+    assert value(parked, "signoff_outbox_depth") == 0
 
     # A rate limit on the next post: counted apart, then the retry succeeds.
     slack.inject_fault(method="chat.postMessage", status=429, retry_after=1, count=1)
@@ -154,6 +159,10 @@ async def test_metrics_move_with_a_mention_an_approval_and_a_tool_call(
         == 1
     )
     assert value(after, "signoff_ack_seconds_count") > value(parked, "signoff_ack_seconds_count")
+    assert value(after, "signoff_approvals_total", outcome="approved") == 1
+    assert value(after, "signoff_approval_wait_seconds_count") == 1
+    assert value(after, "signoff_tool_calls_total", tool="restart_service", outcome="ok") == 1
+    assert value(after, "signoff_model_calls_total", provider="offline", outcome="ok") == 2
     assert approval_id_of(card).startswith("appr_")
 
 
