@@ -25,6 +25,7 @@ from typing import Any, Literal
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
+    ApprovalsError,
     Decided,
     Decision,
     DecisionResult,
@@ -40,6 +41,7 @@ from sessions import (
     Index,
     Outbox,
     OutboxEntry,
+    SessionsError,
     SessionStore,
     SystemClock,
     ThreadDir,
@@ -60,7 +62,7 @@ from .recovery import find_work
 from .runtime import Runtime
 from .surface import Surface
 from .tools import ToolRegistry
-from .worker import process_thread
+from .worker import process_thread, retry_due
 
 __all__ = ["Engine", "PendingApproval"]
 
@@ -312,9 +314,21 @@ class Engine(Queries):
         for thread in WorkQueue(self.rt.home).threads():
             if thread not in self._tasks:
                 self.wake(thread)
+        await self._retry_deferred()
         if self.delivery is not None:
             self.delivery.wake()
         return len(results)
+
+    async def _retry_deferred(self) -> None:
+        """Wake the threads of approved calls that waited for their tool and are due."""
+        rt, now = self.rt, self.rt.clock.now()
+        async for row in rt.index.iter_approvals(untold=True):
+            try:
+                request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+            except (SessionsError, ApprovalsError):
+                continue
+            if request.deferrals() and retry_due(rt, request, now):
+                self.wake(request.thread)
 
     async def recover(self) -> dict[str, int]:
         """Design flow 7: costs what is in flight, not what is stored."""

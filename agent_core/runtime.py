@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -50,6 +51,8 @@ class Runtime:
     observer: Observer = field(default_factory=NullObserver)
     # Called after something was queued for Slack, so delivery need not wait for its poll.
     outbox_written: Callable[[], None] = _nothing
+    # This process: a deferred call recorded by another process is retried at once.
+    boot: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
     def outbox(self) -> Outbox:

@@ -13,6 +13,7 @@ record, then the told record, then the transcript, then the thread's marker is c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from approvals import (
     SYSTEM,
@@ -38,6 +39,7 @@ from sessions import (
 )
 
 from .executor import execute, run_calls
+from .loop import queue_reply
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
 from .mirror import mirror_approval
 from .runtime import KillSwitchOn
@@ -51,6 +53,34 @@ class SettleOutcome:
     parked: list[Capsule] = field(default_factory=list)
     told: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    # Approved calls whose tool could not run now: not spent, tried again later.
+    deferred: list[str] = field(default_factory=list)
+
+
+class Deferred(Exception):
+    """A control-flow signal: the approved call's tool cannot run now; nothing is spent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Told:
+    status: ToolStatus
+    content: str
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """Still waiting (for a person, or for the tool): what the call's slot says meanwhile."""
+
+    content: str
+
+
+# A deferred call is tried again after 30 s, then 1, 2, 4... minutes, at most every 10.
+RETRY_FIRST_SECONDS = 30.0
+RETRY_MAX_SECONDS = 600.0
 
 
 @dataclass
@@ -134,16 +164,23 @@ async def realize(
             f"no decision before {capsule.expires_at}; the request expired and the call did not "
             "run. Ask again only if it is still needed."
         )
+    recorded = request.result()
+    if recorded is not None:
+        return recorded.status, recorded.output  # it ran: say how it ended, whatever else
+    if run.rt.killed():
+        # Frozen, not spent: the approval stays unclaimed and runs once the switch is off.
+        raise KillSwitchOn
+    tool = run.rt.registry.get(capsule.tool)
+    if tool is not None:
+        # Asked before the checks: an MCP tool whose server was down at start-up is only
+        # listed (its version known) once the server answers.
+        unavailable = await tool.unavailable()
+        if unavailable is not None:
+            raise Deferred(unavailable)
     refusal = _refusal(run, request, decision)
     if refusal:
         run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})
         return "error", f"approved by {who} but not run: {refusal}. Ask again if still needed."
-    recorded = request.result()
-    if recorded is not None:
-        return recorded.status, recorded.output
-    if run.rt.killed():
-        # Frozen, not spent: the approval stays unclaimed and runs once the switch is off.
-        raise KillSwitchOn
     try:
         request.claim(by_session=run.id, at=utc_iso(run.rt.clock.now()))
         failpoint("resume.after_claim")
@@ -195,10 +232,8 @@ def _claimed_result(run: SessionRun, request: ApprovalRequest) -> tuple[ToolStat
     return None
 
 
-async def _gated(
-    run: SessionRun, request: ApprovalRequest, out: SettleOutcome
-) -> tuple[ToolStatus, str] | None:
-    """The outcome to tell, or None while the approval still waits for a person."""
+async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> _Told | _Waiting:
+    """The outcome to tell, or what the call's slot says while it still waits."""
     now = run.rt.clock.now()
     decision = request.decision()
     if decision is None and expired(request.capsule, now):
@@ -207,23 +242,52 @@ async def _gated(
         out.waiting.append(request.id)
         request.reopen()  # a crash may have come between the capsule and its card
         await mirror_approval(run.rt, request)
-        return None
+        return _Waiting(f"waiting for approval {request.id}; the call has not run.")
     run.trace(
         "decision_applied",
         {"approval_id": request.id, "verdict": decision.verdict, "by": list(decision.deciders)},
     )
-    outcome = await realize(run, request, decision)
+    try:
+        status, content = await realize(run, request, decision)
+    except Deferred as exc:
+        return await _defer(run, request, decision, exc.reason, out)
     request.mark_told(session_id=run.id, at=utc_iso(run.rt.clock.now()))
     out.told.append(request.id)
-    return outcome
+    return _Told(status, content)
+
+
+async def _defer(
+    run: SessionRun, request: ApprovalRequest, decision: Decision, reason: str, out: SettleOutcome
+) -> _Waiting:
+    """The tool cannot run now: record the attempt, tell the thread once, try again later."""
+    now = run.rt.clock.now()
+    attempt = len(request.deferrals()) + 1
+    delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
+    retry_at = utc_iso(now + timedelta(seconds=delay))
+    request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
+    run.trace(
+        "approved_call_deferred",
+        {"approval_id": request.id, "attempt": attempt, "reason": reason, "retry_at": retry_at},
+    )
+    out.deferred.append(request.id)
+    tool = request.capsule.tool
+    text = (
+        f"approved by {_deciders(decision)}, but `{tool}` did not run: {reason}. Nothing ran; "
+        "the approval stands and the call runs once the tool is available again."
+    )
+    if attempt == 1:
+        queue_reply(
+            run.rt, run.thread, run.id, f"deferred-{request.id}", f"⏳ {text[0].upper()}{text[1:]}"
+        )
+    return _Waiting(text)
 
 
 async def _tell_late(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> None:
     """An outcome that arrives after the conversation moved on is told as an event."""
     outcome = await _gated(run, request, out)
-    if outcome is None:
-        return
-    status, content = outcome
+    if isinstance(outcome, _Waiting):
+        return  # its slot already says it waits
+    status, content = outcome.status, outcome.content
     capsule = request.capsule
     run.append(
         EventMessage(
@@ -249,10 +313,9 @@ async def settle(run: SessionRun) -> SettleOutcome:
         request = origins.approvals.get(call_id)
         if request is not None:
             outcome = await _gated(run, request, out)
-            status, content = outcome or (
-                "pending",
-                f"waiting for approval {request.id}; the call has not run.",
-            )
+            told = isinstance(outcome, _Told)
+            status: ToolStatus = outcome.status if isinstance(outcome, _Told) else "pending"
+            content = outcome.content
             run.append(
                 ToolResultMessage(
                     call_id=call_id,
@@ -263,7 +326,7 @@ async def settle(run: SessionRun) -> SettleOutcome:
                     approval_id=request.id,
                 )
             )
-            if outcome is not None:
+            if told:
                 request.finish()
                 await mirror_approval(run.rt, request)
         elif call_id in origins.results:

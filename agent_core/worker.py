@@ -113,10 +113,22 @@ def _decided_work(rt: Runtime, tdir: ThreadDir, head: SessionRecord | None) -> b
             continue
         if _told_in(list(heard), approval_id):
             request.finish()  # a crash came between telling and closing the marker
+        elif not retry_due(rt, request, now):
+            continue  # its tool was unavailable; the sweep wakes the thread when it is due
         elif all(_ready(rt, other, now) for other in request.capsule.batch):
             # A model turn that asked for several calls resumes when all are decided.
             work = True
     return work
+
+
+def retry_due(rt: Runtime, request: ApprovalRequest, now: datetime) -> bool:
+    """May a deferred call be tried again? (True for one never deferred.)"""
+    deferrals = request.deferrals()
+    if not deferrals:
+        return True
+    last = deferrals[-1]
+    # Another process recorded it: this one may be a restart with the tool back.
+    return last.boot != rt.boot or last.retry_at <= utc_iso(now)
 
 
 def _ready(rt: Runtime, approval_id: str, now: datetime) -> bool:
@@ -248,6 +260,11 @@ async def _turn(
         return False
     if outcome.parked:
         await park(run, outcome.parked)
+        return True
+    if outcome.deferred and not pending and not outcome.told:
+        # Only an approved call that must wait for its tool: the thread was told, and the
+        # model has nothing new to answer.
+        await run.finish(SessionState.COMPLETED, "an approved call waits for its tool")
         return True
     if _needs_model(run):
         await run_loop(run)

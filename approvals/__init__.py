@@ -29,7 +29,7 @@ from .errors import (
 )
 from .expiry import sweep_expired
 from .policy import Policy, PolicyRule, load_policy, parse_duration
-from .records import CardRef, Claim, Decision, ExecutionResult, Told, Verdict, Vote
+from .records import CardRef, Claim, Decision, Deferral, ExecutionResult, Told, Verdict, Vote
 from .request import ApprovalRequest, Stage
 from .scan import scan_session_approvals
 
@@ -47,6 +47,7 @@ __all__ = [
     "Decided",
     "Decision",
     "DecisionResult",
+    "Deferral",
     "ExecutionResult",
     "GroupResolver",
     "HashMismatchError",

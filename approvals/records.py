@@ -26,6 +26,7 @@ __all__ = [
     "CardRef",
     "Claim",
     "Decision",
+    "Deferral",
     "ExecutionResult",
     "Pointer",
     "Told",
@@ -89,6 +90,23 @@ class Told(Record):
     approval_id: str
     session_id: str
     at: str
+
+
+class Deferral(Record):
+    """An approved call that could not start (its tool was unavailable): not spent.
+
+    One create-only record per attempt; the call is tried again from ``retry_at``, or at
+    once by a process other than the one that recorded it (``boot``): a restart may come
+    with the tool back.
+    """
+
+    schema_version: Literal[1] = 1
+    approval_id: str
+    attempt: int
+    at: str
+    reason: str
+    retry_at: str
+    boot: str
 
 
 class ExecutionResult(Record):

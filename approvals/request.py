@@ -38,6 +38,7 @@ from .records import (
     CardRef,
     Claim,
     Decision,
+    Deferral,
     ExecutionResult,
     Pointer,
     Told,
@@ -137,6 +138,35 @@ class ApprovalRequest:
 
     def told(self) -> Told | None:
         return read_optional(self._path("told"), Told)
+
+    def deferrals(self) -> list[Deferral]:
+        """Attempts that found the tool unavailable, oldest first."""
+        found = []
+        for n in range(1, 10_000):
+            record = read_optional(self._path(f"deferred-{n}"), Deferral)
+            if record is None:
+                break
+            found.append(record)
+        return found
+
+    def defer(self, *, reason: str, at: str, retry_at: str, boot: str) -> Deferral:
+        """Record that the approved call could not start now; the approval stays unspent."""
+        attempt = len(self.deferrals()) + 1
+        while True:
+            record = Deferral(
+                approval_id=self.id,
+                attempt=attempt,
+                at=at,
+                reason=reason,
+                retry_at=retry_at,
+                boot=boot,
+            )
+            try:
+                write_record(self._path(f"deferred-{attempt}"), record)
+            except AlreadyExistsError:
+                attempt += 1  # another process recorded this attempt first
+                continue
+            return record
 
     def votes(self) -> list[Vote]:
         directory = self.session_dir / "approvals" / f"{self.id}.votes"

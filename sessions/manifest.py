@@ -21,7 +21,9 @@ MANIFEST = "MANIFEST.sha256"
 _SKIP = {MANIFEST, "state.lock"}
 # After the seal only these may appear, and only beside a capsule the manifest lists.
 _CAPSULE = re.compile(r"approvals/(appr_[0-9a-f]{16})\.json")
-_LATE = re.compile(r"(appr_[0-9a-f]{16})\.(?:card|decision|claim|result|told)\.json")
+_LATE = re.compile(
+    r"(appr_[0-9a-f]{16})\.(?:card|decision|claim|result|told|deferred-[0-9]{1,4})\.json"
+)
 _VOTE_DIR = re.compile(r"(appr_[0-9a-f]{16})\.votes")
 _USER_FILE = re.compile(r"[A-Z0-9][A-Z0-9_]{1,39}\.json")
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 from datetime import timedelta
 
-import pytest
 from engine_support import THREAD, message, transcript
 from mcp_fixture_kit import (
     GATED_CARD_TOOL,
@@ -164,11 +163,6 @@ async def test_a_server_killed_mid_call_yields_uncertain_never_a_rerun(
     assert len(records(record, "slow_restart")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs lead's settle integration: realize() must await tool.unavailable() before "
-    "_refusal/claim, and on a reason leave the approval unclaimed, tell the thread, retry later",
-)
 async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
     open_signoff, tmp_path, record, home, surface, clock
 ):
