@@ -55,13 +55,27 @@ def _earlier_denial(run: SessionRun, digest: str) -> str | None:
     return None
 
 
-def _reason(run: SessionRun, assistant: AssistantMessage) -> str:
+def _reason(run: SessionRun, assistant: AssistantMessage, item: Runnable) -> str:
+    """Why the call is asked: the model's words, or the message that asked for it.
+
+    Several messages may be answered in one turn; the one quoted is the latest that names
+    the most of the call's argument values (so two requests get their own "Why").
+    """
     if assistant.text.strip():
         return assistant.text.strip()[:500]
-    for message in reversed(run.transcript):
-        if isinstance(message, UserMessage):
-            return f"asked: {message.text.strip()[:480]}"
-    return ""
+    asked = (
+        run.unanswered_messages() or [m for m in run.transcript if isinstance(m, UserMessage)][-1:]
+    )
+    if not asked:
+        return ""
+    values = [str(v).lower() for v in item.arguments.values() if str(v).strip()]
+
+    def score(index: int) -> tuple[int, int]:
+        text = asked[index].text.lower()
+        return sum(v in text for v in values) + (item.tool.name in text), index
+
+    best = asked[max(range(len(asked)), key=score)]
+    return f"asked: {best.text.strip()[:480]}"
 
 
 async def execute(
@@ -241,7 +255,7 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
             arguments=dict(item.arguments),
             requester=run.requester,
             requesters=run.requesters,
-            reason=_reason(run, assistant),
+            reason=_reason(run, assistant, item),
             policy=run.rt.policy.rule_for(item.tool.name),
             now=now,
             tool_annotations=dict(item.tool.annotations),

@@ -16,7 +16,7 @@ from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, ut
 
 from .budgets import BudgetExceeded, BudgetTracker
 from .executor import run_calls
-from .messages import AssistantMessage
+from .messages import AssistantMessage, ToolResultMessage
 from .observe import ModelCall
 from .parsing import to_tool_call
 from .runtime import Runtime
@@ -62,12 +62,32 @@ async def say(run: SessionRun, key: str, text: str) -> None:
 
 async def park(run: SessionRun, capsules: list[Capsule]) -> None:
     """End the session awaiting approval; the cards were queued with their capsules."""
-    rows = [ApprovalRequest(run.rt.home, c, clock=run.rt.clock).row() for c in capsules]
-    await run.rt.index.put_approvals(rows)
+    await _index(run, capsules)
     ids = ", ".join(c.id for c in capsules)
     await run.finish(SessionState.AWAITING_APPROVAL, f"waiting for {ids}")
     failpoint("gate.after_park")
     run.rt.outbox_written()
+
+
+async def _index(run: SessionRun, capsules: list[Capsule]) -> None:
+    rows = [ApprovalRequest(run.rt.home, c, clock=run.rt.clock).row() for c in capsules]
+    await run.rt.index.put_approvals(rows)
+
+
+async def _wait_in_slots(run: SessionRun, capsules: list[Capsule]) -> None:
+    """Gated calls of a turn whose other calls ran: "pending" slots, told when decided."""
+    await _index(run, capsules)
+    for capsule in capsules:
+        run.append(
+            ToolResultMessage(
+                call_id=capsule.call_id,
+                name=capsule.tool,
+                content=f"waiting for approval {capsule.id}; the call has not run.",
+                status="pending",
+                args_sha256=capsule.args_sha256,
+                approval_id=capsule.id,
+            )
+        )
 
 
 async def run_loop(run: SessionRun) -> None:
@@ -157,7 +177,11 @@ async def run_loop(run: SessionRun) -> None:
             await run.finish(SessionState.COMPLETED, reply.stop_reason)
             return
         parked = await run_calls(run, assistant)
-        if parked:
+        if parked and len(parked) < len(assistant.tool_calls):
+            # Some calls of this turn ran (or were refused): tell those now; the gated ones
+            # wait in their slots, and their outcomes are told as they are decided.
+            await _wait_in_slots(run, parked)
+        elif parked:
             await park(run, parked)
             return
 

@@ -3,8 +3,11 @@
 It understands ``call <tool> key=value …`` / ``call <tool> {json}`` for every registered
 tool (``call_grammar``), and for the demo fleet ``status of <service>``, ``restart
 <service>``, ``deploy <service> <version>`` and ``scale <service> to <n>``; otherwise it
-lists the tools it has, and it summarises tool results. It speaks through tool calls like a real model, so everything
-around it — gates, capsules, resume — is the real path.
+lists the tools it has, and it summarises tool results. It answers every message since its
+last answer (several can be drained into one turn): one call per request, a word for what
+it did not understand, and the outcome of anything settled meanwhile. It speaks through
+tool calls like a real model, so everything around it — gates, capsules, resume — is the
+real path.
 """
 
 from __future__ import annotations
@@ -61,24 +64,48 @@ class OfflineModel:
             text = self._summarise(messages)
             return self._reply(text=text, usage_in=usage_in)
         if isinstance(last, UserMessage):
-            try:
-                asked = parse_call(_MENTION.sub(" ", last.text), tools)
-            except CallSyntaxError as exc:
-                return self._reply(text=str(exc), usage_in=usage_in)
-            known = {t.name for t in tools}
-            call = (asked.name, asked.arguments) if asked else self._understand(last.text, known)
-            if call is not None:
-                name, args = call
-                raw = args if isinstance(args, str) else json.dumps(args)
-                call_id = (
-                    "call_" + hashlib.sha256(f"{last.ts}{name}{raw}".encode()).hexdigest()[:12]
-                )
-                return self._reply(
-                    text="",
-                    calls=(RawToolCall(id=call_id, name=name, arguments=raw),),
-                    usage_in=usage_in,
-                )
+            return self._answer(messages, tools, usage_in)
         return self._reply(text=help_text(tools), usage_in=usage_in)
+
+    def _answer(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], usage_in: int
+    ) -> ModelReply:
+        """One call per request since the last answer; words for the rest."""
+        since: list[Message] = []
+        for message in reversed(messages):
+            if isinstance(message, AssistantMessage):
+                break
+            since.append(message)
+        since.reverse()
+        known = {t.name for t in tools}
+        notes = [_describe(m) for m in since if isinstance(m, ToolResultMessage | EventMessage)]
+        calls: list[RawToolCall] = []
+        unclear = 0
+        for message in (m for m in since if isinstance(m, UserMessage)):
+            try:
+                asked = parse_call(_MENTION.sub(" ", message.text), tools)
+            except CallSyntaxError as exc:
+                notes.append(str(exc))
+                continue
+            call = (asked and (asked.name, asked.arguments)) or self._understand(
+                message.text, known
+            )
+            if call is None:
+                unclear += 1
+                continue
+            name, args = call
+            raw = args if isinstance(args, str) else json.dumps(args, sort_keys=True)
+            if any(c.name == name and c.arguments == raw for c in calls):
+                continue  # the same request twice in one turn: asked once
+            digest = hashlib.sha256(f"{message.ts}{name}{raw}".encode()).hexdigest()[:12]
+            calls.append(RawToolCall(id=f"call_{digest}", name=name, arguments=raw))
+        if not calls:
+            return self._reply(text="\n".join([*notes, help_text(tools)]), usage_in=usage_in)
+        if unclear:
+            notes.append(
+                f"(I did not understand {unclear} of your messages; `help` lists what I do.)"
+            )
+        return self._reply(text="\n".join(notes), calls=tuple(calls), usage_in=usage_in)
 
     def _reply(
         self, *, text: str, usage_in: int, calls: tuple[RawToolCall, ...] = ()

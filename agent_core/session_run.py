@@ -59,6 +59,16 @@ class SessionRun:
         askers = self.requesters
         return askers[0] if askers else ""
 
+    def unanswered_messages(self) -> list[UserMessage]:
+        """The people's messages since the model last answered (with text, no calls)."""
+        out: list[UserMessage] = []
+        for message in reversed(self.transcript):
+            if isinstance(message, AssistantMessage) and not message.tool_calls:
+                break
+            if isinstance(message, UserMessage):
+                out.append(message)
+        return out[::-1]
+
     @property
     def requesters(self) -> tuple[str, ...]:
         """Authors of the messages the model is answering: those since its last reply.

@@ -252,15 +252,18 @@ async def _turn(
         await close_crashed(rt, head, successor=run.id)
         failpoint("recovery.after_close")
         _requeue_replies(rt, head)
-    _record_messages(run, tdir, pending)
     try:
+        # Calls already asked are settled first, so their results follow the call that
+        # asked (providers require it) and the new messages come last: the model answers
+        # them, not an old result.
         outcome = await settle(run)
     except KillSwitchOn:
         await run.finish(SessionState.CANCELLED, "kill switch")
         return False
     if outcome.parked:
         await park(run, outcome.parked)
-        return True
+        return True  # the new messages wait in the inbox for the next session
+    _record_messages(run, tdir, pending)
     if outcome.deferred and not pending and not outcome.told:
         # Only an approved call that must wait for its tool: the thread was told, and the
         # model has nothing new to answer.

@@ -15,6 +15,7 @@ from engine_support import (
     load_decision,
     message,
     record_path,
+    replies,
     restarts,
     text,
     transcript,
@@ -69,15 +70,18 @@ async def test_I1_gate_sits_before_the_call_in_a_mixed_batch(make_engine, surfac
                         call("restart_service", {"service": "api"}, "c2").tool_calls[0],
                     )
                 }
-            )
+            ),
+            text("api is healthy; the restart waits for approval"),
         ]
     )
     engine = await make_engine(model=both)
     await engine.ingest(message("status then restart", ts="1700000000.000100"))
     await engine.idle()
     results = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
-    assert [(r.call_id, r.status) for r in results] == [("c1", "ok")]
+    # The status ran and is told now; the restart waits in its slot, not run.
+    assert [(r.call_id, r.status) for r in results] == [("c1", "ok"), ("c2", "pending")]
     assert restarts(home) == 0 and len(surface.cards) == 1
+    assert replies(surface) == ["api is healthy; the restart waits for approval"]
 
 
 async def test_I1_a_decision_for_another_hash_does_not_run(make_engine, surface, home):

@@ -1,0 +1,74 @@
+"""The one renderer of outgoing text, against a corpus of what people and models write."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from bot.slack_text import (
+    code_block,
+    escape,
+    escape_reply,
+    group_mention,
+    mention,
+    mentions,
+    without_surrogates,
+)
+from sessions import InvalidIdError
+
+CORPUS = [
+    "<!here>",
+    "<!channel>",
+    "<!everyone>",
+    "<!subteam^S1|@x>",
+    "<@U1>",
+    "<@U0BOB|bob>",
+    "<#C0OPS|ops>",
+    "&amp;",
+    "&lt;!here&gt;",
+    "<b>bold</b>",
+    "<https://x|y>",
+    "a < b > c & d",
+    "lone \ud800 surrogate, and a pair \ud83d\ude00",
+    "```<!channel>```",
+    "x" * 40_000,
+    "<" * 20_000 + "!here" + ">" * 20_000,
+]
+
+
+@pytest.mark.parametrize("text", CORPUS, ids=range(len(CORPUS)))
+def test_escaped_text_has_no_markup_and_reads_back_as_written(text: str) -> None:
+    out = escape(text)
+    assert "<" not in out and ">" not in out  # no mention, link or broadcast can form
+    assert html.unescape(out) == without_surrogates(text)  # shown exactly as written
+    out.encode("utf-8")  # postable: no lone surrogate left
+
+
+def test_lone_surrogates_become_one_replacement_and_pairs_their_character() -> None:
+    assert without_surrogates("a\ud800b") == "a\ufffdb"
+    assert without_surrogates("\ud83d\ude00") == "😀"
+
+
+def test_a_reply_renders_mentions_only_of_people_signoff_holds() -> None:
+    text = "thanks <@U0ALICE>, ask <@U0EVIL>; <!channel> <!subteam^S0OPS>"
+    out = escape_reply(text, people=("U0ALICE", "<!channel>", "S0OPS"))
+    assert "<@U0ALICE>" in out
+    assert "&lt;@U0EVIL&gt;" in out and "&lt;!channel&gt;" in out
+    assert "<!subteam" not in out  # groups are never re-enabled from a model's text
+
+
+def test_mentions_are_made_only_from_valid_ids() -> None:
+    assert mention("U0BOB") == "<@U0BOB>"
+    assert group_mention("S0OPS") == "<!subteam^S0OPS>"
+    assert mentions(["U0BOB", "S0OPS", "signoff"]) == "<@U0BOB>, <!subteam^S0OPS>, signoff"
+    for bad in ("here", "!channel", "U0BOB><!here", "<@U0BOB>", ""):
+        with pytest.raises(InvalidIdError):
+            mention(bad)
+    assert "<" not in mentions(["!here", "<!channel>"])
+
+
+def test_a_code_block_cannot_be_closed_from_inside() -> None:
+    out = code_block("x``` <!here> ```y")
+    assert out.startswith("```") and out.endswith("```") and out.count("```") == 2
+    assert "<!here>" not in out
