@@ -14,6 +14,8 @@ are not errors: they are ``DecisionResult`` values.
 
 from __future__ import annotations
 
+from sessions import SignoffError
+
 __all__ = [
     "AlreadyClaimedError",
     "ApprovalsError",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 
-class ApprovalsError(Exception):
+class ApprovalsError(SignoffError):
     pass
 
 

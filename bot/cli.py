@@ -30,19 +30,12 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from approvals import (
-    ApprovalsError,
-    scan_session_approvals,
-)
-from sessions import (
-    Home,
-    SessionsError,
-    reindex,
-)
+from approvals import scan_session_approvals
+from sessions import Home, SignoffError, reindex
 
 from .cli_engine import checked_config, decide, recover, say, writable_home
 from .cli_read import list_index, show_quarantine, show_trace, verify_sessions
-from .config import ConfigError, Settings
+from .config import Settings
 
 __all__ = ["main"]
 
@@ -198,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError):
             pass  # stdout has no descriptor (captured in tests): nothing left to flush
         return 128 + signal.SIGPIPE
-    except (SessionsError, ApprovalsError, ConfigError) as exc:
+    except SignoffError as exc:
         print(f"signoff: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -13,8 +13,8 @@ from .errors import (
     InvalidIdError,
     NotFoundError,
     SessionsError,
+    SignoffError,
     StaleStateError,
-    TamperedError,
 )
 from .failpoints import failpoint
 from .files import SessionFiles
@@ -72,9 +72,9 @@ __all__ = [
     "SessionState",
     "SessionStore",
     "SessionsError",
+    "SignoffError",
     "StaleStateError",
     "SystemClock",
-    "TamperedError",
     "ThreadDir",
     "ThreadKey",
     "Ticket",

@@ -1,6 +1,15 @@
-"""Errors raised by the storage layer.
+"""Errors raised by the storage layer, and the root of every signoff error.
 
-The hierarchy, in one place::
+``SignoffError`` lives here, in the package every other imports, so that each package's
+own root derives from it and a caller can catch "anything signoff refused" in one place:
+
+    SignoffError                   anything signoff refuses, with a message for people
+    ├── SessionsError              (this package, below)
+    ├── approvals.ApprovalsError   policy, capsules, claims
+    ├── agent_core.providers.ProviderError   a model provider's failure, classified
+    └── bot.ConfigError            a configuration that cannot work (exit 2)
+
+This package's tree::
 
     SessionsError                  anything this package refuses to do
     ├── InvalidIdError             a session, approval or thread id that is malformed
@@ -11,8 +20,10 @@ The hierarchy, in one place::
     ├── StaleStateError            a compare-and-set on session state lost: someone else
     │                              moved the session first
     ├── IllegalTransitionError     a state change the forward-only machine forbids
-    ├── CorruptRecordError         a record on disk that does not parse or validate
-    └── TamperedError              a sealed session whose files no longer match their manifest
+    └── CorruptRecordError         a record on disk that does not parse or validate
+
+(A sealed session whose files no longer match its manifest is not an exception: ``verify``
+returns a report, and resume refuses to run a call from it.)
 """
 
 from __future__ import annotations
@@ -24,12 +35,16 @@ __all__ = [
     "InvalidIdError",
     "NotFoundError",
     "SessionsError",
+    "SignoffError",
     "StaleStateError",
-    "TamperedError",
 ]
 
 
-class SessionsError(Exception):
+class SignoffError(Exception):
+    """The root of every error signoff raises on purpose."""
+
+
+class SessionsError(SignoffError):
     """Base class of every error this package raises."""
 
 
@@ -55,7 +70,3 @@ class IllegalTransitionError(SessionsError):
 
 class CorruptRecordError(SessionsError):
     """A record on disk is unreadable or invalid."""
-
-
-class TamperedError(SessionsError):
-    """Files of a sealed session differ from its manifest."""

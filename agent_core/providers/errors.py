@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from sessions import SignoffError
+
 __all__ = [
     "Failure",
     "ProviderAuthError",
@@ -52,7 +54,7 @@ _QUOTA_CODES = frozenset(
 _MAX_DETAIL = 300
 
 
-class ProviderError(Exception):
+class ProviderError(SignoffError):
     """A model call failed; ``str(err)`` is the user-presentable reason."""
 
     transient: ClassVar[bool] = False
