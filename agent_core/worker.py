@@ -249,9 +249,11 @@ async def _turn(
     """One child session; False when the worker must stop (the kill switch)."""
     run = await _start_child(rt, tdir, head, cause)
     if head is not None and not head.terminal:
+        # Its answers are queued before it is closed: once closed it is no longer "crashed",
+        # so a kill between the two would lose them (queueing again is a no-op).
+        _requeue_replies(rt, head)
         await close_crashed(rt, head, successor=run.id)
         failpoint("recovery.after_close")
-        _requeue_replies(rt, head)
     try:
         # Calls already asked are settled first, so their results follow the call that
         # asked (providers require it) and the new messages come last: the model answers
