@@ -50,6 +50,9 @@ class Runtime:
     observer: Observer = field(default_factory=NullObserver)
     # Called after something was queued for Slack, so delivery need not wait for its poll.
     outbox_written: Callable[[], None] = _nothing
+    # SIGNOFF_APPROVALS_CHANNEL: where a gated call asked in a direct message is decided
+    # ("": such calls are refused at the gate; see ``gate_place``).
+    approvals_channel: str = ""
 
     @property
     def outbox(self) -> Outbox:
