@@ -37,7 +37,7 @@ from sessions import (
     utc_iso,
 )
 
-from .observe import CardPosted, NullObserver, Observer, OutboxDepth, ReplyPosted
+from .observe import CardPosted, CardUpdated, NullObserver, Observer, OutboxDepth, ReplyPosted
 from .surface import CardView, DeliveryError, Surface
 
 __all__ = ["Backoff", "Delivery"]
@@ -63,6 +63,7 @@ def card_view(request: ApprovalRequest) -> CardView:
         voters=tuple(v.user for v in request.votes() if v.approve),
         result=result,
         card=request.card(),
+        now=request.clock.now(),
     )
 
 
@@ -264,6 +265,17 @@ class Delivery:
                         thread=c.thread,
                         tool=c.tool,
                         ts=delivered.ts,
+                    )
+                )
+            elif view.card is not None:
+                c = request.capsule
+                self.observer.emit(
+                    CardUpdated(
+                        approval_id=c.id,
+                        session_id=c.session_id,
+                        thread=c.thread,
+                        tool=c.tool,
+                        version=shown,
                     )
                 )
         if entry.kind == "reply" and not delivered.adopted:
