@@ -122,7 +122,7 @@ class RecordingSurface:
                 )
             ts = f"{1700000000 + len(self.cards)}.000100"
             if decision is None:
-                return Delivered(capsule.thread.channel, ts)
+                return Delivered(capsule.card_channel or capsule.thread.channel, ts)
             view = CardView(
                 capsule, decision, card=CardRef(approval_id=capsule.id, channel="", ts=ts)
             )

@@ -93,16 +93,27 @@ def group_mention(group_id: str) -> Mrkdwn:
     return Mrkdwn(f"<!subteam^{check_slack_id(group_id)}>")
 
 
-def mentions(ids: Iterable[str], *, system: str = "signoff") -> Mrkdwn:
-    """People and groups by id, as mentions; anything else (``signoff``) as plain text."""
+def mentions(ids: Iterable[str], *, system: str = "signoff", limit: int = 1500) -> Mrkdwn:
+    """People and groups by id, as mentions; anything else (``signoff``) as plain text.
+
+    Past ``limit`` characters the rest is counted ("and 12 more"), so a long list never
+    ends in half a mention.
+    """
     parts: list[str] = []
-    for item in ids:
+    items = list(ids)
+    used = 0
+    for index, item in enumerate(items):
         if _USER.fullmatch(item):
-            parts.append(mention(item))
+            part = mention(item)
         elif _GROUP.fullmatch(item):
-            parts.append(group_mention(item))
+            part = group_mention(item)
         else:
-            parts.append(escape(system if item == system else item))
+            part = escape(system if item == system else item)
+        if used + len(part) > limit and parts:
+            parts.append(f"and {len(items) - index} more")
+            break
+        parts.append(part)
+        used += len(part) + 2
     return Mrkdwn(", ".join(parts))
 
 
@@ -145,7 +156,7 @@ def relative(moment: datetime, now: datetime) -> str:
     if span < 60:
         return "in less than a minute" if seconds >= 0 else "just now"
     size, unit = next(u for u in ((86400, "day"), (3600, "hour"), (60, "minute")) if span >= u[0])
-    count = int(span // size)
+    count = round(span / size)  # "in 7 days" a moment after asking for 7 days
     words = f"{count} {unit}{'' if count == 1 else 's'}"
     return f"in {words}" if seconds >= 0 else f"{words} ago"
 

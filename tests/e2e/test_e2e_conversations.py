@@ -99,7 +99,8 @@ async def test_a_gated_call_from_a_dm_is_decided_in_the_approvals_channel(
     assert f"<@U0ALICE> in <{slack.api_url.removesuffix('/api/')}/archives/{DM}/p" in asked
     assert "|a direct message> with signoff asked:" in asked
     assert ">restart api" in asked
-    assert card_record(settings.home, approval)["channel"] == APPROVALS
+    recorded = await until(lambda: card_record(settings.home, approval), what="card.json")
+    assert (recorded["channel"], recorded["ts"]) == (APPROVALS, card["ts"])
     # The DM's thread says where its request waits, with a link to the card.
     pointer = await reply_in(slack, DM, ts, "needs a person's approval: I asked in")
     assert f"<#{APPROVALS}>" in pointer["text"]

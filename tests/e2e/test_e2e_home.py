@@ -114,6 +114,10 @@ async def test_the_home_queue_and_a_decision_made_from_it(
     assert "✅ approved by <@U0BOB>" in home_texts(hers)
     # Carol never opened her Home: nothing was published for her.
     assert published_for(slack, "U0CAROL") == 0
+    # The trace says what became of the session that parked.
+    await slack.slash_command(command="/signoff", user="U0BOB", channel=OPS, text="trace")
+    traced = await slack.wait_for_ephemeral(user="U0BOB", text_contains="awaiting_approval →")
+    assert "awaiting_approval → decided: approved by <@U0BOB>, continued in sess_" in traced["text"]
 
 
 async def test_quorum_votes_and_a_denial_with_a_reason_from_the_home_tab(
