@@ -40,10 +40,12 @@ from .slack_text import (
     slack_date,
 )
 
-__all__ = ["HOME_CALLBACK", "MAX_MINE", "MAX_WAITING", "HomeContent", "home_view"]
+__all__ = ["COUNTED", "HOME_CALLBACK", "MAX_MINE", "MAX_WAITING", "HomeContent", "home_view"]
 
 HOME_CALLBACK = "signoff_home"
 MAX_WAITING = 12
+# How many waiting requests are counted at most ("200+" beyond).
+COUNTED = 200
 MAX_MINE = 10
 _TEXT_LIMIT = 2900
 _CALL_LIMIT = 160
@@ -100,7 +102,8 @@ def _age(capsule: Capsule, now: datetime) -> str:
 
 
 def _waiting(content: HomeContent) -> list[dict[str, Any]]:
-    blocks = [_header(f"Waiting for you ({len(content.waiting)})")]
+    count = len(content.waiting)
+    blocks = [_header(f"Waiting for you ({count}{'+' if count >= COUNTED else ''})")]
     if not content.waiting:
         return [*blocks, _context(literal("Nothing waits for your decision."))]
     for item in content.waiting[:MAX_WAITING]:
@@ -128,8 +131,8 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
         if content.user not in item.voters:
             blocks.append(approve_deny_buttons(c, block_id=f"act-{c.id}"))
     if len(content.waiting) > MAX_WAITING:
-        more = len(content.waiting) - MAX_WAITING
-        blocks.append(_context(literal(f"…and {more} more: `/signoff pending` lists them.")))
+        rest = f"{count - MAX_WAITING}{'+' if count >= COUNTED else ''}"
+        blocks.append(_context(literal(f"…and {rest} more: `/signoff pending` lists them.")))
     return blocks
 
 

@@ -39,7 +39,7 @@ from agent_core.observe import (
 from approvals import ApprovalsError
 from sessions import SessionsError
 
-from .home import MAX_MINE, MAX_WAITING, HomeContent, home_view
+from .home import COUNTED, MAX_MINE, HomeContent, home_view
 from .membership import ChannelMembers
 from .slack_text import Mrkdwn
 
@@ -187,7 +187,7 @@ class HomeTab:
             notice = None
         return HomeContent(
             user=user,
-            waiting=await engine.pending_for(user, visible=visible, limit=MAX_WAITING + 20),
+            waiting=await engine.pending_for(user, visible=visible, limit=COUNTED),
             mine=await engine.requests_of(user, limit=MAX_MINE),
             decided=await engine.recently_decided(user, limit=MAX_MINE),
             now=engine.clock.now(),
