@@ -42,7 +42,7 @@ from sessions import SessionsError, ThreadKey
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
 from .home_tab import HomeTab
 from .payloads import BlockActionsPayload, ViewSubmission
-from .slack_text import Mrkdwn, escape, join, literal, mentions
+from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
 __all__ = ["register_actions", "what_to_tell"]
 
@@ -63,7 +63,10 @@ def what_to_tell(result: DecisionResult) -> Mrkdwn | None:
     if isinstance(result, AlreadyDecided):
         d = result.decision
         who = literal("signoff (expiry)") if d.deciders == (SYSTEM,) else mentions(d.deciders)
-        return join(literal(f"Already decided: {d.verdict} by "), who, literal(f" at {d.at}."))
+        at = slack_date(parse_utc(d.at))
+        return join(
+            literal(f"Already decided: {d.verdict} by "), who, literal(" · "), at, literal(".")
+        )
     if isinstance(result, AlreadyVoted):
         return literal("You already approved this request; it needs someone else too.")
     if isinstance(result, VoteCounted):
@@ -75,14 +78,21 @@ def what_to_tell(result: DecisionResult) -> Mrkdwn | None:
 # Where an answer to a click goes: a thread (ephemeral there), or the clicker's Home tab.
 Where = ThreadKey | Literal["home"] | None
 HOME: Literal["home"] = "home"
+_HOME_FORMS = 1000
 
 
 class Clicks:
     def __init__(self, engine: Engine, home: HomeTab | None) -> None:
         self.engine = engine
         self.home = home
-        # Deny modals opened from a Home tab (their answer goes back there).
-        self.home_forms: set[str] = set()
+        # Deny modals opened from a Home tab (their answer goes back there), newest last;
+        # a modal never submitted is forgotten after a while.
+        self.home_forms: dict[str, None] = {}
+
+    def opened_from_home(self, view_id: str) -> None:
+        self.home_forms[view_id] = None
+        while len(self.home_forms) > _HOME_FORMS:
+            del self.home_forms[next(iter(self.home_forms))]
 
     def tell(self, where: Where, user: str, text: Mrkdwn) -> None:
         if where == HOME and self.home is not None:
@@ -107,6 +117,8 @@ class Clicks:
         answer = what_to_tell(result)
         if answer is not None:
             self.tell(where, user, answer)
+        elif where == HOME and self.home is not None:
+            self.home.clicked(user)
 
 
 def _thread_of(payload: BlockActionsPayload) -> ThreadKey | None:
@@ -167,7 +179,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             view_id = str(opened["view"]["id"])
             engine.open_deny_form(view_id=view_id, approval_id=capsule.id, user=user)
             if where == HOME:
-                clicks.home_forms.add(view_id)
+                clicks.opened_from_home(view_id)
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
             log.info("could not open the deny modal (%s); denying without a reason", exc)
             await clicks.decide(capsule, user=user, approve=False, where=where)
@@ -194,7 +206,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         reason = str(value).strip() if value else ""
         where: Where = engine.card_thread(capsule)
         if payload.view.id in clicks.home_forms:
-            clicks.home_forms.discard(payload.view.id)
+            del clicks.home_forms[payload.view.id]
             where = HOME
         await clicks.decide(
             capsule, user=payload.user.id, approve=False, where=where, reason=reason

@@ -22,6 +22,7 @@ from approvals import SYSTEM, Capsule
 
 from .card_fields import argument_fields, arguments_json, hints
 from .slack_text import (
+    ABSOLUTE,
     Mrkdwn,
     escape,
     join,
@@ -125,20 +126,19 @@ def _outcome(view: CardView) -> Mrkdwn:
     icon = {"approved": "✅ Approved", "denied": "🚫 Denied", "expired": "⌛ Expired"}[
         decision.verdict
     ]
+    # Slack capitalizes a date it shows first ("Today at 9:19 AM"): it follows a " · ".
     at = slack_date(parse_utc(decision.at))
     if decision.verdict == "expired" or decision.deciders == (SYSTEM,):
-        line = join(
-            literal(f"{icon}: no decision before "), slack_date(parse_utc(capsule.expires_at))
-        )
+        deadline = slack_date(parse_utc(capsule.expires_at), tokens=ABSOLUTE)
+        line = join(literal(f"{icon}: no decision before "), deadline)
     else:
-        line = join(literal(f"{icon} by "), mentions(decision.deciders), literal(" at "), at)
+        line = join(literal(f"{icon} by "), mentions(decision.deciders), literal(" · "), at)
     if decision.reason and decision.deciders != (SYSTEM,):
         line = join(line, literal("\n>"), escape(_clip(decision.reason, 500)))
     if view.result is not None:
         ran = "ran: ok" if view.result.ok else "ran: failed"
-        line = join(
-            line, literal(f"\n_{ran} at "), slack_date(parse_utc(view.result.at)), literal("_")
-        )
+        done = slack_date(parse_utc(view.result.at))
+        line = join(line, literal(f"\n_{ran} · "), done, literal("_"))
     return line
 
 

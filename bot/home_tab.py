@@ -92,17 +92,25 @@ class HomeTab:
     def notice(self, user: str, text: Mrkdwn) -> None:
         """Show ``text`` on top of ``user``'s Home (the answer to a click made there)."""
         self._notices[user] = (text, time.monotonic() + self.notice_ttl)
-        if user in self._opened:
-            self._mark(None, user)
+        self.clicked(user)
+
+    def clicked(self, user: str) -> None:
+        """``user`` clicked in their Home: it is open (even one drawn before a restart),
+        so it is kept up to date from now on, starting with this click's outcome."""
+        self._remember(user)
+        self._mark(None, user)
 
     # scheduling --------------------------------------------------------------------
     def _open(self, user: str) -> None:
+        self._remember(user)
+        self._people.add(user)
+        self._schedule(0.0)
+
+    def _remember(self, user: str) -> None:
         self._opened[user] = None
         self._opened.move_to_end(user)
         while len(self._opened) > self.max_people:
             self._opened.popitem(last=False)
-        self._people.add(user)
-        self._schedule(0.0)
 
     def _mark(self, approval_id: str | None, user: str | None) -> None:
         if approval_id is not None:

@@ -25,6 +25,7 @@ from typing import NewType
 from sessions import check_slack_id
 
 __all__ = [
+    "ABSOLUTE",
     "Mrkdwn",
     "channel_link",
     "code_block",
@@ -147,6 +148,10 @@ def slack_date(moment: datetime, *, tokens: str = "{date_short_pretty} at {time}
     """A time every reader sees in their own zone; the fallback is UTC, spelled out."""
     fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return Mrkdwn(f"<!date^{int(moment.timestamp())}^{tokens}|{fallback}>")
+
+
+# For "before <date>": never "today" or "tomorrow", which read oddly after a preposition.
+ABSOLUTE = "{date_short} at {time}"
 
 
 def relative(moment: datetime, now: datetime) -> str:

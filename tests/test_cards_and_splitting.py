@@ -83,7 +83,7 @@ def test_decided_card_has_no_buttons_and_says_who_and_when():
     _check_limits(blocks)
     assert all(b["type"] != "actions" for b in blocks)
     when = "<!date^1793786400^{date_short_pretty} at {time}|2026-11-04 10:00 UTC>"
-    assert f"Denied by <@U0BOB> at {when}" in str(blocks)
+    assert f"Denied by <@U0BOB> · {when}" in str(blocks)
     assert "freeze" in str(blocks)
     open_ids = {b["block_id"] for b in card_blocks(CardView(c))}
     assert open_ids.isdisjoint({b["block_id"] for b in blocks})  # new ids, so clients redraw

@@ -174,8 +174,8 @@ def test_hints_stay_and_a_decided_card_says_how_it_ran() -> None:
     _check_limits(blocks)
     shown = texts(blocks)
     assert "Tool says (unverified): destructive, not read-only" in shown
-    assert "✅ Approved by <@U0BOB> at <!date^" in shown
-    assert "_ran: ok at <!date^" in shown
+    assert "✅ Approved by <@U0BOB> · <!date^" in shown
+    assert "_ran: ok · <!date^" in shown
     assert all(b["type"] != "actions" for b in blocks)
     assert fallback_text(CardView(c, decision)) == "restart_service: approved"
 

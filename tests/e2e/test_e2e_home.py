@@ -190,3 +190,25 @@ async def test_a_late_click_from_a_stale_home_is_answered_there(
         assert restarts(settings.home) == 0
     finally:
         await bot.stop(grace=5)
+
+
+async def test_a_home_drawn_before_a_restart_still_decides(
+    slack: LocalSlack, start_bot, settings: Settings
+) -> None:
+    first: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0BOB")
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    await first.stop(grace=5)
+
+    # A new bot never saw Bob open his Home; the tab he still looks at works all the same.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await bot_reply(slack, thread, "restart_service` finished")
+    assert "Approved by <@U0BOB>" in outcome_text(slack.message(channel=OPS, ts=card["ts"]))
+    await home_of(slack, "U0BOB", has="approved by <@U0BOB>", lacks="Waiting for you (1)")
+    assert restarts(settings.home) == 1
