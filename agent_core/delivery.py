@@ -37,7 +37,7 @@ from sessions import (
     utc_iso,
 )
 
-from .observe import CardPosted, NullObserver, Observer, OutboxDepth, ReplyPosted
+from .observe import CardPosted, CardUpdated, NullObserver, Observer, OutboxDepth, ReplyPosted
 from .surface import CardView, DeliveryError, Surface
 
 __all__ = ["Backoff", "Delivery"]
@@ -63,6 +63,7 @@ def card_view(request: ApprovalRequest) -> CardView:
         voters=tuple(v.user for v in request.votes() if v.approve),
         result=result,
         card=request.card(),
+        now=request.clock.now(),
     )
 
 
@@ -266,6 +267,17 @@ class Delivery:
                         ts=delivered.ts,
                     )
                 )
+            elif view.card is not None:
+                c = request.capsule
+                self.observer.emit(
+                    CardUpdated(
+                        approval_id=c.id,
+                        session_id=c.session_id,
+                        thread=c.thread,
+                        tool=c.tool,
+                        version=shown,
+                    )
+                )
         if entry.kind == "reply" and not delivered.adopted:
             self.observer.emit(ReplyPosted(session_id=entry.session_id, thread=entry.thread))
         outcome: Literal["sent", "adopted"] = "adopted" if delivered.adopted else "sent"
@@ -283,7 +295,8 @@ class Delivery:
         whys += [f"votes-{n}" for n in range(1, len(request.votes()) + 1)]
         done = [d for why in whys if (d := self.outbox.done(f"card-{request.id}-{why}"))]
         shown = [d for d in done if d.shown and d.outcome != "failed"]
-        return max(shown, key=lambda d: d.at).shown if shown else ""
+        # A thread's entries go out in queue order: the latest queued is what Slack shows.
+        return max(shown, key=lambda d: d.entry.seq).shown if shown else ""
 
     def _done(
         self,

@@ -5,6 +5,7 @@
     decide(approval, user, ...)     authorize now, first decision wins, wake the thread
     may_decide(approval, user)      would a click by this person be accepted?
     pending_for(user, channels)     what this person may decide now
+    requests_of / recently_decided  a person's own requests and recent decisions (Home tab)
     history(session)                a thread's sessions, events and approvals, for traces
     sweep() / recover()             expire what is due and re-wake stranded work / start-up
 
@@ -57,6 +58,7 @@ from sessions import (
 from .delivery import Backoff, Delivery
 from .mirror import mirror_approval
 from .observe import ApprovalExpired, DecisionRecorded
+from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
 from .recovery import find_work
 from .runtime import Runtime
@@ -69,7 +71,7 @@ __all__ = ["Engine", "PendingApproval"]
 log = logging.getLogger("signoff.engine")
 
 
-class Engine(Queries):
+class Engine(Queries, PersonQueries):
     def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt
         self.delivery = delivery

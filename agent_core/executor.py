@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from approvals import ApprovalRequest, Capsule, args_sha256, build_capsule
 from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, utc_iso
 
+from .gate_place import card_channel, needs_a_channel
 from .messages import (
     AssistantMessage,
     EventMessage,
@@ -196,6 +197,9 @@ def _triage(
             ordered.append(runnable)
             continue
         digest = args_sha256(tool.name, arguments)
+        if card_channel(run.rt, run.thread) is None:
+            ordered.append(needs_a_channel(call_id=call.id, tool=tool.name, args_sha256=digest))
+            continue
         denial = _earlier_denial(run, digest)
         if denial is not None:
             text = f"refused: an identical call was denied in this thread ({denial}). Do not retry."
@@ -259,6 +263,9 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
             policy=run.rt.policy.rule_for(item.tool.name),
             now=now,
             tool_annotations=dict(item.tool.annotations),
+            tool_description=item.tool.description,
+            request_text=run.request_text,
+            card_channel=card_channel(run.rt, run.thread) or "",
         )
         ApprovalRequest.create(run.rt.home, capsule, clock=run.rt.clock)
         failpoint("gate.after_capsule")

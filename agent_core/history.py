@@ -1,13 +1,27 @@
 """What happened in a thread, as typed values for people to read (traces, pages).
 
 The bot and the CLI render these; they never read session files themselves.
+
+A session's state is final once it ends: one that parked stays ``awaiting_approval``
+for good, and what became of it is told by its approvals (decided, by whom) and by the
+session that continued the thread (``continued_in``). Traces show both, so nobody reads
+"awaiting approval" about a request that was decided days ago.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from approvals import ApprovalRequest, Capsule, CardRef, Decision, Stage, capsule_ids, load_capsule
+from approvals import (
+    ApprovalRequest,
+    Capsule,
+    CardRef,
+    Decision,
+    ExecutionResult,
+    Stage,
+    capsule_ids,
+    load_capsule,
+)
 from sessions import (
     Home,
     SessionFiles,
@@ -34,6 +48,9 @@ class ApprovalState:
     stage: Stage
     decision: Decision | None
     card: CardRef | None
+    result: ExecutionResult | None = None
+    # The session that told the model the outcome.
+    told_in: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,8 @@ class SessionHistory:
     record: SessionRecord
     events: tuple[TraceEvent, ...]
     approvals: tuple[ApprovalState, ...]
+    # The next session of the thread (its child), once the thread went on.
+    continued_in: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,15 +74,24 @@ def session_approvals(home: Home, session_id: str) -> list[ApprovalState]:
     out = []
     for approval_id in capsule_ids(directory):
         request = ApprovalRequest(home, load_capsule(directory, approval_id))
+        told = request.told()
         out.append(
-            ApprovalState(request.capsule, request.stage(), request.decision(), request.card())
+            ApprovalState(
+                request.capsule,
+                request.stage(),
+                request.decision(),
+                request.card(),
+                request.result(),
+                told.session_id if told else None,
+            )
         )
     return out
 
 
-def _session(home: Home, record: SessionRecord) -> SessionHistory:
+def _session(home: Home, record: SessionRecord, child: str | None) -> SessionHistory:
     events = SessionFiles(home.session_dir(record.id)).read_trace()
-    return SessionHistory(record, tuple(events), tuple(session_approvals(home, record.id)))
+    approvals = tuple(session_approvals(home, record.id))
+    return SessionHistory(record, tuple(events), approvals, child)
 
 
 def thread_history(home: Home, session_id: str) -> ThreadHistory:
@@ -74,4 +102,9 @@ def thread_history(home: Home, session_id: str) -> ThreadHistory:
     chain = lineage(store, head)
     if all(s.id != session_id for s in chain):
         chain = lineage(store, session_id)
-    return ThreadHistory(record.thread, session_id, tuple(_session(home, s) for s in chain))
+    children = [s.id for s in chain[1:]] + [None]
+    return ThreadHistory(
+        record.thread,
+        session_id,
+        tuple(_session(home, s, c) for s, c in zip(chain, children, strict=True)),
+    )

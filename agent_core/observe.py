@@ -27,6 +27,7 @@ __all__ = [
     "ApprovalExpired",
     "ApprovalRequested",
     "CardPosted",
+    "CardUpdated",
     "DecisionRecorded",
     "EnvelopeAcked",
     "Event",
@@ -48,8 +49,11 @@ __all__ = [
 log = logging.getLogger("signoff.observe")
 
 # ``ignored``: not for signoff (another thread's chatter, a bot's post); ``dropped``: for
-# signoff but unusable (malformed); ``quarantined``: kept aside for a person to look at.
-MessageOutcome: TypeAlias = Literal["stored", "duplicate", "ignored", "dropped", "quarantined"]
+# signoff but unusable (malformed); ``quarantined``: kept aside for a person to look at;
+# ``handled``: an event that is no message (``app_home_opened``), acted on at once.
+MessageOutcome: TypeAlias = Literal[
+    "stored", "duplicate", "ignored", "dropped", "quarantined", "handled"
+]
 ApiOutcome: TypeAlias = Literal["ok", "error", "ratelimited"]
 
 
@@ -102,6 +106,20 @@ class CardPosted:
     thread: ThreadKey
     tool: str
     ts: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardUpdated:
+    """A posted card was redrawn to show a vote, a decision or how the call ran.
+
+    Delivery sends every card wherever the change was made (the bot, the CLI, the sweep),
+    so this is the one event that sees every change to a request."""
+
+    approval_id: str
+    session_id: str
+    thread: ThreadKey
+    tool: str
+    version: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,6 +216,7 @@ Event: TypeAlias = (
     | SocketLinkChanged
     | ApprovalRequested
     | CardPosted
+    | CardUpdated
     | DecisionRecorded
     | ApprovalExpired
     | ToolExecuted

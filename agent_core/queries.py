@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
-from approvals import ApprovalRequest, ApprovalsError, Capsule, expired, may_decide
+from approvals import ApprovalRequest, ApprovalsError, Capsule, CardRef, expired, may_decide
 from sessions import (
     CorruptRecordError,
     InvalidIdError,
@@ -32,25 +32,46 @@ __all__ = ["PendingApproval", "Queries"]
 class PendingApproval:
     capsule: Capsule
     voters: tuple[str, ...]
+    card: CardRef | None = None
+
+    @property
+    def channel(self) -> str:
+        """Where its card is (or will be): where people see it."""
+        if self.card is not None:
+            return self.card.channel
+        return self.capsule.card_channel or self.capsule.thread.channel
+
+
+def _where(row_channel: str, request: ApprovalRequest) -> str:
+    card = request.card()
+    return card.channel if card else (request.capsule.card_channel or row_channel)
 
 
 class Queries:
     rt: Runtime
 
-    def check_click(
-        self, value: str, *, channel: str | None, message_ts: str | None
-    ) -> Capsule | str:
-        """The request a button names, if the click came from that request's card; else why not."""
+    def _button(self, value: str) -> ApprovalRequest | str:
         try:
-            request = ApprovalRequest.open(
-                self.rt.home, check_approval_id(value), clock=self.rt.clock
-            )
+            return ApprovalRequest.open(self.rt.home, check_approval_id(value), clock=self.rt.clock)
         except InvalidIdError:
             return "This button is not valid."
         except NotFoundError:
             return "This button does not name a request signoff knows."
         except (ApprovalsError, CorruptRecordError):
             return "This request failed its integrity check; it cannot be decided."
+
+    def check_home_click(self, value: str) -> Capsule | str:
+        """The request a Home-tab button names (the tab signoff publishes for each person)."""
+        request = self._button(value)
+        return request if isinstance(request, str) else request.capsule
+
+    def check_click(
+        self, value: str, *, channel: str | None, message_ts: str | None
+    ) -> Capsule | str:
+        """The request a button names, if the click came from that request's card; else why not."""
+        request = self._button(value)
+        if isinstance(request, str):
+            return request
         card = request.card()
         if card is not None and (message_ts != card.ts or channel != card.channel):
             return "This button does not belong to that request's card."
@@ -81,27 +102,28 @@ class Queries:
     ) -> list[PendingApproval]:
         """What ``user`` may decide now: the same check a click makes, per request.
 
-        ``visible(channel)`` limits it to channels the person can see (they are in).
+        ``visible(channel)`` limits it to requests whose card is in a channel the person
+        can see (they are in): a request asked in a direct message shows where its card is.
         """
         rt, out = self.rt, []
         seen: dict[str, bool] = {}
         async for row in rt.index.iter_approvals(status="pending"):
-            channel = row.thread.channel
+            try:
+                request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+            except (SessionsError, ApprovalsError):
+                continue
+            channel = _where(row.thread.channel, request)
             if visible is not None:
                 if channel not in seen:
                     seen[channel] = await visible(channel)
                 if not seen[channel]:
                     continue
-            try:
-                request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
-            except (SessionsError, ApprovalsError):
-                continue
             if request.decision() is not None or expired(request.capsule, rt.clock.now()):
                 continue
             if await may_decide(request, user=user, policy=rt.policy, groups=rt.groups):
                 continue
             voters = tuple(v.user for v in request.votes() if v.approve)
-            out.append(PendingApproval(request.capsule, voters))
+            out.append(PendingApproval(request.capsule, voters, request.card()))
             if len(out) >= limit:
                 break
         return out

@@ -53,6 +53,9 @@ class Runtime:
     outbox_written: Callable[[], None] = _nothing
     # This process: a deferred call recorded by another process is retried at once.
     boot: str = field(default_factory=lambda: secrets.token_hex(6))
+    # SIGNOFF_APPROVALS_CHANNEL: where a gated call asked in a direct message is decided
+    # ("": such calls are refused at the gate; see ``gate_place``).
+    approvals_channel: str = ""
 
     @property
     def outbox(self) -> Outbox:

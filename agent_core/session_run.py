@@ -88,6 +88,16 @@ class SessionRun:
                     return (message.user,)
         return tuple(reversed(authors))
 
+    @property
+    def request_text(self) -> str:
+        """The newest message the model is answering (what an approver sees quoted)."""
+        for message in reversed(self.transcript):
+            if isinstance(message, AssistantMessage) and not message.tool_calls:
+                break
+            if isinstance(message, UserMessage) and message.user:
+                return message.text
+        return ""
+
     def people(self) -> tuple[str, ...]:
         """Users this thread knows: who wrote in it and who decided its approvals."""
         found = {m.user for m in self.transcript if isinstance(m, UserMessage) and m.user}

@@ -10,6 +10,7 @@ adopt it instead of posting twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from approvals import Capsule, CardRef, Decision, ExecutionResult
@@ -28,6 +29,8 @@ class CardView:
     result: ExecutionResult | None = None
     # Where the card is, once posted: then it is updated in place.
     card: CardRef | None = None
+    # When it is rendered (the engine's clock), for "expires in 7 days".
+    now: datetime | None = None
 
     @property
     def version(self) -> str:
@@ -119,7 +122,7 @@ class RecordingSurface:
                 )
             ts = f"{1700000000 + len(self.cards)}.000100"
             if decision is None:
-                return Delivered(capsule.thread.channel, ts)
+                return Delivered(capsule.card_channel or capsule.thread.channel, ts)
             view = CardView(
                 capsule, decision, card=CardRef(approval_id=capsule.id, channel="", ts=ts)
             )

@@ -24,6 +24,7 @@ from sessions import (
     canonical_json,
     check_approval_id,
     check_session_id,
+    check_slack_id,
     create_only,
     new_approval_id,
     utc_iso,
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 _CAPSULE_FILE = re.compile(r"(appr_[0-9a-f]{16})\.json")
+# What a card can show of a description or a message; the capsule keeps no more.
+_SHOWN_LIMIT = 4000
 
 
 def args_sha256(tool: str, arguments: dict[str, Any]) -> str:
@@ -73,6 +76,14 @@ class Capsule(Record):
     expires_at: str
     # The tool's hints as advertised when asked (MCP readOnlyHint, …): shown, never obeyed.
     tool_annotations: dict[str, Any] = {}
+    # What the approver is shown besides the call, kept as it was when asked: the tool's
+    # own description (a tool or its server may describe itself differently tomorrow) and
+    # the message the model was answering.
+    tool_description: str = ""
+    request_text: str = ""
+    # Where the card goes when not into the thread itself: a channel id (a request asked
+    # in a direct message is decided in SIGNOFF_APPROVALS_CHANNEL). "" = the thread.
+    card_channel: str = ""
 
     @field_validator("id")
     @classmethod
@@ -83,6 +94,11 @@ class Capsule(Record):
     @classmethod
     def _session(cls, value: str) -> str:
         return check_session_id(value)
+
+    @field_validator("card_channel")
+    @classmethod
+    def _card_channel(cls, value: str) -> str:
+        return value and check_slack_id(value)
 
     @property
     def short_hash(self) -> str:
@@ -116,6 +132,9 @@ def build_capsule(
     batch: tuple[str, ...] = (),
     approval_id: str | None = None,
     tool_annotations: dict[str, Any] | None = None,
+    tool_description: str = "",
+    request_text: str = "",
+    card_channel: str = "",
 ) -> Capsule:
     approval_id = approval_id or new_approval_id()
     return Capsule(
@@ -135,6 +154,9 @@ def build_capsule(
         created_at=utc_iso(now),
         expires_at=utc_iso(now + timedelta(seconds=policy.expires_after_seconds)),
         tool_annotations=dict(tool_annotations or {}),
+        tool_description=tool_description[:_SHOWN_LIMIT],
+        request_text=request_text[:_SHOWN_LIMIT],
+        card_channel=card_channel,
     )
 
 

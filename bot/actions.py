@@ -2,9 +2,13 @@
 
 Each handler acks first (Slack allows 3 s), then works. A click is checked against
 storage, never trusted: ``Engine.check_click`` wants a well-formed approval id from the
-message the card was posted as; ``Engine.decide`` authorizes the clicker now. Whoever
-cannot decide, or comes too late, is told ephemerally in the card's thread (queued like
-every Slack write); the request stays as it is.
+message the card was posted as; ``Engine.decide`` authorizes the clicker now. The Home
+tab shows the card's very buttons, so a click there runs the same handlers; it comes from
+a view (``container.type == "view"``) and is checked with ``Engine.check_home_click``.
+
+Whoever cannot decide, or comes too late, is told where they clicked: ephemerally in the
+card's thread (``thread_ts`` from the click's container; queued like every Slack write),
+or on top of their Home tab. The request stays as it is.
 
 The deny modal is bound to the click that opened it: the bot records the view id it
 opened for that person, and a submission for any other view, or from anyone else, is
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from slack_bolt.app.async_app import AsyncApp
@@ -36,8 +40,9 @@ from approvals import (
 from sessions import SessionsError, ThreadKey
 
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
+from .home_tab import HomeTab
 from .payloads import BlockActionsPayload, ViewSubmission
-from .slack_text import Mrkdwn, escape, join, literal, mentions
+from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
 __all__ = ["register_actions", "what_to_tell"]
 
@@ -58,7 +63,10 @@ def what_to_tell(result: DecisionResult) -> Mrkdwn | None:
     if isinstance(result, AlreadyDecided):
         d = result.decision
         who = literal("signoff (expiry)") if d.deciders == (SYSTEM,) else mentions(d.deciders)
-        return join(literal(f"Already decided: {d.verdict} by "), who, literal(f" at {d.at}."))
+        at = slack_date(parse_utc(d.at))
+        return join(
+            literal(f"Already decided: {d.verdict} by "), who, literal(" · "), at, literal(".")
+        )
     if isinstance(result, AlreadyVoted):
         return literal("You already approved this request; it needs someone else too.")
     if isinstance(result, VoteCounted):
@@ -67,32 +75,54 @@ def what_to_tell(result: DecisionResult) -> Mrkdwn | None:
     return None
 
 
-class Clicks:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+# Where an answer to a click goes: a thread (ephemeral there), or the clicker's Home tab.
+Where = ThreadKey | Literal["home"] | None
+HOME: Literal["home"] = "home"
+_HOME_FORMS = 1000
 
-    def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None:
-        if thread is None:
+
+class Clicks:
+    def __init__(self, engine: Engine, home: HomeTab | None) -> None:
+        self.engine = engine
+        self.home = home
+        # Deny modals opened from a Home tab (their answer goes back there), newest last;
+        # a modal never submitted is forgotten after a while.
+        self.home_forms: dict[str, None] = {}
+
+    def opened_from_home(self, view_id: str) -> None:
+        self.home_forms[view_id] = None
+        while len(self.home_forms) > _HOME_FORMS:
+            del self.home_forms[next(iter(self.home_forms))]
+
+    def tell(self, where: Where, user: str, text: Mrkdwn) -> None:
+        if where == HOME and self.home is not None:
+            self.home.notice(user, text)
+            return
+        if not isinstance(where, ThreadKey):
             log.info("cannot tell %s (no thread to tell them in): %s", user, text)
             return
         key = f"{user.lower()}-{secrets.token_hex(6)}"
-        self.engine.notify(thread, user=user, text=text, key=key)
+        self.engine.notify(where, user=user, text=text, key=key)
 
-    async def decide(self, capsule: Capsule, *, user: str, approve: bool, reason: str = "") -> None:
+    async def decide(
+        self, capsule: Capsule, *, user: str, approve: bool, where: Where, reason: str = ""
+    ) -> None:
         try:
             result = await self.engine.decide(capsule.id, user=user, approve=approve, reason=reason)
         except (SessionsError, ApprovalsError) as exc:
             # The details (paths, hashes) go to the log, not to the person clicking.
             log.warning("decision on %s refused: %s", capsule.id, exc)
-            self.tell(capsule.thread, user, CANNOT_READ)
+            self.tell(where, user, CANNOT_READ)
             return
         answer = what_to_tell(result)
         if answer is not None:
-            self.tell(capsule.thread, user, answer)
+            self.tell(where, user, answer)
+        elif where == HOME and self.home is not None:
+            self.home.clicked(user)
 
 
 def _thread_of(payload: BlockActionsPayload) -> ThreadKey | None:
-    """The thread a click came from (for answers when no request could be read)."""
+    """The thread a click on a message came from: the card's thread."""
     c = payload.container
     team = payload.team.id if payload.team else payload.user.team_id
     try:
@@ -103,8 +133,13 @@ def _thread_of(payload: BlockActionsPayload) -> ThreadKey | None:
         return None
 
 
-def register_actions(app: AsyncApp, engine: Engine) -> None:
-    clicks = Clicks(engine)
+def _from_home(payload: BlockActionsPayload) -> bool:
+    view = payload.view
+    return payload.container.type == "view" and view is not None and view.type == "home"
+
+
+def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = None) -> None:
+    clicks = Clicks(engine, home)
 
     async def on_click(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
@@ -115,30 +150,39 @@ def register_actions(app: AsyncApp, engine: Engine) -> None:
             return
         user, action = payload.user.id, payload.actions[0]
         c = payload.container
-        checked = engine.check_click(action.value, channel=c.channel_id, message_ts=c.message_ts)
+        where: Where
+        if _from_home(payload):
+            where = HOME
+            checked = engine.check_home_click(action.value)
+        else:
+            where = _thread_of(payload)
+            checked = engine.check_click(
+                action.value, channel=c.channel_id, message_ts=c.message_ts
+            )
         if isinstance(checked, str):
-            clicks.tell(_thread_of(payload), user, literal(checked))
+            clicks.tell(where, user, literal(checked))
             return
         capsule = checked
         if action.action_id == APPROVE:
-            await clicks.decide(capsule, user=user, approve=True)
+            await clicks.decide(capsule, user=user, approve=True, where=where)
             return
         # Deny: ask for an optional reason, but only someone who may still deny it.
         if await engine.may_decide(capsule.id, user=user) is not None:
             # The decision path says exactly why (already decided, expired, not allowed).
-            await clicks.decide(capsule, user=user, approve=False)
+            await clicks.decide(capsule, user=user, approve=False, where=where)
             return
         try:
             # trigger_id lives ~3 s, so the modal opens now; the submission is checked again.
             opened = await client.views_open(
                 trigger_id=payload.trigger_id, view=deny_modal(capsule)
             )
-            engine.open_deny_form(
-                view_id=str(opened["view"]["id"]), approval_id=capsule.id, user=user
-            )
+            view_id = str(opened["view"]["id"])
+            engine.open_deny_form(view_id=view_id, approval_id=capsule.id, user=user)
+            if where == HOME:
+                clicks.opened_from_home(view_id)
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
             log.info("could not open the deny modal (%s); denying without a reason", exc)
-            await clicks.decide(capsule, user=user, approve=False)
+            await clicks.decide(capsule, user=user, approve=False, where=where)
 
     async def on_deny_reason(ack: Any, body: dict[str, Any]) -> None:
         await ack()
@@ -160,7 +204,13 @@ def register_actions(app: AsyncApp, engine: Engine) -> None:
             return
         value = payload.view.state.values.get("reason", {}).get("reason", {}).get("value")
         reason = str(value).strip() if value else ""
-        await clicks.decide(capsule, user=payload.user.id, approve=False, reason=reason)
+        where: Where = engine.card_thread(capsule)
+        if payload.view.id in clicks.home_forms:
+            del clicks.home_forms[payload.view.id]
+            where = HOME
+        await clicks.decide(
+            capsule, user=payload.user.id, approve=False, where=where, reason=reason
+        )
 
     app.action(APPROVE)(on_click)
     app.action(DENY)(on_click)

@@ -34,11 +34,13 @@ from agent_core.observe import Observer, guarded
 from sessions import Clock, Home, SystemClock
 
 from .actions import register_actions
+from .channel_check import check_approvals_channel
 from .commands import register_commands
 from .config import ConfigError, Settings
 from .event_log import EventLog
 from .fallback import register_fallbacks
 from .groups import SlackGroups
+from .home_tab import HomeTab
 from .ingest import EventIngest
 from .logs import log_event
 from .metrics import Metrics
@@ -96,6 +98,7 @@ class SignoffBot:
     socket: SocketThread
     metrics: Metrics
     ops: OpsServer | None = None
+    home_tab: HomeTab | None = None
     sweep_every: float = 5.0
     drain_s: float = 20.0
     # `signoff dev` carries on without operator HTTP when its port is taken; `run` stops.
@@ -117,7 +120,8 @@ class SignoffBot:
                 "signoff run needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…)"
             )
         metrics = Metrics()
-        observer = guarded([metrics, EventLog()])
+        home_tab = HomeTab()
+        observer = guarded([metrics, EventLog(), home_tab])
         client = web_client(
             settings.slack_bot_token.get_secret_value(), settings.slack_api_url, observer=observer
         )
@@ -130,8 +134,10 @@ class SignoffBot:
         socket: SocketThread | None = None
         try:
             me = await client.auth_test()
+            await check_approvals_channel(client, settings.approvals_channel)
             app = AsyncApp(client=client, process_before_response=False)
-            register_actions(app, engine)
+            home_tab.bind(engine, client)
+            register_actions(app, engine, home=home_tab)
             register_commands(app, engine, client)
             register_fallbacks(app)  # last: Bolt runs the first listener that matches
 
@@ -145,6 +151,7 @@ class SignoffBot:
                 bot_user_id=str(me["user_id"]),
                 bot_id=str(me.get("bot_id") or ""),
                 on_taken=taken,
+                on_home_opened=home_tab.opened,
             )
             socket = SocketThread()
             socket.start()
@@ -194,6 +201,7 @@ class SignoffBot:
             ops=ops,
             drain_s=settings.drain_s,
             http_required=http_required,
+            home_tab=home_tab,
         )
 
     async def start(self) -> None:
@@ -245,6 +253,8 @@ class SignoffBot:
             await self.socket.call(self.ingest.drain())
         finally:
             await self.socket.stop()
+            if self.home_tab is not None:
+                await self.home_tab.close()
             await self.engine.close()
             if self.ops is not None:
                 await self.ops.stop()

@@ -1,63 +1,80 @@
 """Approval cards in Block Kit, rendered from what is on disk when they are sent.
 
-A card shows the tool, the arguments (truncated safely; the full call is in the trace),
-who asked and why, who may approve, when it expires and a short hash of the exact call.
-The buttons carry only the approval id. A decided card has no buttons left: the outcome,
-who and when replace them, and once the call ran, how it ended. Block ids change with
-each version of the card, as Slack asks, so clients redraw it.
+A card reads at a glance: the tool and what it says it does, who asked and their message
+(quoted), the arguments as fields (and the JSON below when they do not fit), who may
+approve (as mentions), the expiry in each reader's time zone with "in 7 days", quorum
+progress, the tool's own hints, and a short hash of the exact call. The buttons carry
+only the approval id. A decided card has no buttons left: the outcome, who and when
+replace them, and once the call ran, how it ended. Block ids change with each version of
+the card, as Slack asks, so clients redraw it.
 
-All text a person or a model wrote goes through ``slack_text.escape``.
+All text a person or a model wrote goes through ``slack_text``; mentions come only from
+the ids the capsule holds.
 """
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, datetime
 from typing import Any
 
 from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
-from .slack_text import Mrkdwn, code_block, escape, join, literal, mention, mentions, plain_text
+from .card_fields import argument_fields, arguments_json, hints
+from .slack_text import (
+    ABSOLUTE,
+    Mrkdwn,
+    escape,
+    join,
+    literal,
+    mention,
+    mentions,
+    parse_utc,
+    plain_text,
+    quote,
+    relative,
+    slack_date,
+)
 
-__all__ = ["APPROVE", "DENY", "DENY_MODAL", "card_blocks", "deny_modal", "fallback_text"]
+__all__ = [
+    "APPROVE",
+    "DENY",
+    "DENY_MODAL",
+    "approve_deny_buttons",
+    "card_blocks",
+    "deny_modal",
+    "expiry",
+    "fallback_text",
+    "progress",
+]
 
 APPROVE = "signoff_approve"
 DENY = "signoff_deny"
 DENY_MODAL = "signoff_deny_reason"
-_ARGS_LIMIT = 1500
 _TEXT_LIMIT = 2900  # section text is capped at 3000 characters
+_FIELD_LIMIT = 1900  # a field at 2000
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _arguments(capsule: Capsule) -> Mrkdwn:
-    shown = json.dumps(capsule.arguments, indent=1, ensure_ascii=False, sort_keys=True)
-    if len(shown) > _ARGS_LIMIT:
-        shown = (
-            shown[:_ARGS_LIMIT]
-            + f"\n… ({len(shown) - _ARGS_LIMIT} more characters; full call in the trace)"
-        )
-    return code_block(shown)
+def _now(view: CardView) -> datetime:
+    return view.now or datetime.now(UTC)
 
 
-_HINTS = {
-    "readOnlyHint": ("read-only", "not read-only"),
-    "destructiveHint": ("destructive", "not destructive"),
-    "idempotentHint": ("idempotent", "not idempotent"),
-    "openWorldHint": ("open world", "closed world"),
-}
+def expiry(capsule: Capsule, now: datetime) -> Mrkdwn:
+    """``<!date^…>`` (each reader's zone) and "in 7 days" / "2 hours ago"."""
+    at = parse_utc(capsule.expires_at)
+    return join(slack_date(at), literal(f" ({relative(at, now)})"))
 
 
-def _hints(capsule: Capsule) -> Mrkdwn:
-    """The tool's own hints (an MCP server's annotations): shown, never what gates it."""
-    words = [
-        _HINTS[key][0 if value else 1]
-        for key, value in capsule.tool_annotations.items()
-        if key in _HINTS and isinstance(value, bool)
-    ]
-    return literal(f"Tool says (unverified): {', '.join(words)}" if words else "")
+def progress(capsule: Capsule, voters: tuple[str, ...]) -> Mrkdwn:
+    """ "1 of 2 approvals: @bob" (quorum > 1), or "" when one approval decides."""
+    if capsule.policy.quorum <= 1:
+        return literal("")
+    line = literal(f"{len(voters)} of {capsule.policy.quorum} approvals")
+    return join(line, literal(": "), mentions(voters)) if voters else line
 
 
 def fallback_text(view: CardView) -> Mrkdwn:
@@ -77,8 +94,30 @@ def fallback_text(view: CardView) -> Mrkdwn:
 def _approvers(capsule: Capsule) -> Mrkdwn:
     rule = capsule.policy
     who = mentions([*rule.approver_users, *rule.approver_groups]) or literal("anyone")
+    needed = f" ({rule.quorum} needed)" if rule.quorum > 1 else ""
     self_part = "" if rule.allow_self_approval else ", not the requester"
-    return join(literal(f"{rule.quorum} of "), who, literal(self_part))
+    return join(who, literal(needed + self_part))
+
+
+def _asked(capsule: Capsule, asked_in: str | None) -> Mrkdwn:
+    """Who asked, and their message quoted; where, when the card is not in their thread."""
+    where = literal("")
+    if capsule.card_channel:
+        link = f"<{asked_in}|a direct message>" if asked_in else "a direct message"
+        where = literal(f" in {link} with signoff")
+    text = capsule.request_text
+    if not text and capsule.reason.startswith("asked: "):
+        text = capsule.reason.removeprefix("asked: ")  # capsules from before request_text
+    line = join(mentions(capsule.askers), where, literal(" asked" + (":" if text.strip() else ".")))
+    return join(line, literal("\n"), quote(text)) if text.strip() else line
+
+
+def _why(capsule: Capsule) -> Mrkdwn:
+    """The agent's own words when it asked (not the fallback that repeats the message)."""
+    reason = capsule.reason.strip()
+    if not reason or reason.startswith("asked: "):
+        return literal("")
+    return join(literal("Why (the agent): "), escape(_clip(reason, 600)))
 
 
 def _outcome(view: CardView) -> Mrkdwn:
@@ -87,25 +126,47 @@ def _outcome(view: CardView) -> Mrkdwn:
     icon = {"approved": "✅ Approved", "denied": "🚫 Denied", "expired": "⌛ Expired"}[
         decision.verdict
     ]
+    # Slack capitalizes a date it shows first ("Today at 9:19 AM"): it follows a " · ".
+    at = slack_date(parse_utc(decision.at))
     if decision.verdict == "expired" or decision.deciders == (SYSTEM,):
-        line = literal(f"{icon}: no decision before {capsule.expires_at}")
+        deadline = slack_date(parse_utc(capsule.expires_at), tokens=ABSOLUTE)
+        line = join(literal(f"{icon}: no decision before "), deadline)
     else:
-        line = join(
-            literal(f"{icon} by "), mentions(decision.deciders), literal(f" at {decision.at}")
-        )
+        line = join(literal(f"{icon} by "), mentions(decision.deciders), literal(" · "), at)
     if decision.reason and decision.deciders != (SYSTEM,):
         line = join(line, literal("\n>"), escape(_clip(decision.reason, 500)))
     if view.result is not None:
         ran = "ran: ok" if view.result.ok else "ran: failed"
-        line = join(line, literal(f"\n_{ran} at {view.result.at}_"))
+        done = slack_date(parse_utc(view.result.at))
+        line = join(line, literal(f"\n_{ran} · "), done, literal("_"))
     return line
 
 
-def card_blocks(view: CardView) -> list[dict[str, Any]]:
+def _section(block_id: str, text: Mrkdwn) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "block_id": block_id,
+        "text": {"type": "mrkdwn", "text": _clip(text, _TEXT_LIMIT)},
+    }
+
+
+def _context(block_id: str, text: Mrkdwn) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "block_id": block_id,
+        "elements": [{"type": "mrkdwn", "text": _clip(text, _TEXT_LIMIT)}],
+    }
+
+
+def _field(title: str, body: Mrkdwn) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": _clip(join(literal(f"*{title}*\n"), body), _FIELD_LIMIT)}
+
+
+def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str, Any]]:
+    """The card as it must look now; ``asked_in``: a link back to where it was asked."""
     capsule, decision = view.capsule, view.decision
-    votes = len(view.voters)
-    version = f"{decision.verdict}{'-ran' if view.result else ''}" if decision else f"open{votes}"
-    reason = escape(_clip(capsule.reason, 600)) if capsule.reason else literal("_no reason given_")
+    version = f"{decision.verdict}{'-ran' if view.result else ''}" if decision else "open"
+    version += f"{len(view.voters)}"
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -115,72 +176,52 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
                 "text": plain_text(f"Approval needed: {capsule.tool}", 150),
             },
         },
-        {
-            "type": "section",
-            "block_id": f"args-{version}",
-            "text": {"type": "mrkdwn", "text": _clip(_arguments(capsule), _TEXT_LIMIT)},
-        },
+    ]
+    if capsule.tool_description.strip():
+        summary = capsule.tool_description.strip().split("\n\n")[0]
+        blocks.append(
+            _context(f"about-{version}", join(literal("🛠 "), escape(_clip(summary, 500))))
+        )
+    blocks.append(_section(f"asked-{version}", _asked(capsule, asked_in)))
+    fields, complete = argument_fields(capsule.arguments)
+    if fields:
+        blocks.append({"type": "section", "block_id": f"args-{version}", "fields": fields})
+    else:
+        blocks.append(_section(f"args-{version}", literal("_No arguments._")))
+    if not complete:
+        blocks.append(_section(f"json-{version}", arguments_json(capsule.arguments)))
+    blocks.append(
         {
             "type": "section",
             "block_id": f"who-{version}",
             "fields": [
-                {
-                    "type": "mrkdwn",
-                    "text": join(literal("*Requested by*\n"), mention(capsule.requester)),
-                },
-                {
-                    "type": "mrkdwn",
-                    "text": _clip(join(literal("*Approvers*\n"), _approvers(capsule)), 1900),
-                },
-                {"type": "mrkdwn", "text": f"*Expires*\n{capsule.expires_at}"},
-                {"type": "mrkdwn", "text": f"*Call hash*\n`{capsule.short_hash}`"},
+                _field("Requested by", mentions(capsule.askers)),
+                _field("Approvers", _approvers(capsule)),
+                _field("Expires", expiry(capsule, _now(view))),
+                _field("Call hash", literal(f"`{capsule.short_hash}`")),
             ],
-        },
-        {
-            "type": "context",
-            "block_id": f"why-{version}",
-            "elements": [{"type": "mrkdwn", "text": _clip(join(literal("Why: "), reason), 2900)}],
-        },
-    ]
-    hints = _hints(capsule)
-    if hints:
-        blocks.append(
-            {
-                "type": "context",
-                "block_id": f"hints-{version}",
-                "elements": [{"type": "mrkdwn", "text": _clip(hints, 2900)}],
-            }
-        )
+        }
+    )
+    notes = [n for n in (_why(capsule), hints(capsule)) if n]
+    if notes:
+        blocks.append(_context(f"why-{version}", join(*notes, sep="\n")))
     if decision is not None:
         blocks.append({"type": "divider", "block_id": f"div-{version}"})
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": f"outcome-{version}",
-                "text": {"type": "mrkdwn", "text": _clip(_outcome(view), _TEXT_LIMIT)},
-            }
-        )
+        blocks.append(_section(f"outcome-{version}", _outcome(view)))
         return blocks
-    if capsule.policy.quorum > 1:
-        so_far = join(literal(f"{votes} of {capsule.policy.quorum} approvals so far"))
-        if view.voters:
-            so_far = join(so_far, literal(": "), mentions(view.voters))
-        blocks.append(
-            {
-                "type": "context",
-                "block_id": f"votes-{version}",
-                "elements": [{"type": "mrkdwn", "text": so_far}],
-            }
-        )
-    blocks.append(_buttons(capsule, version))
+    so_far = progress(capsule, view.voters)
+    if so_far:
+        blocks.append(_context(f"votes-{version}", so_far))
+    blocks.append(approve_deny_buttons(capsule, block_id=f"act-{version}"))
     return blocks
 
 
-def _buttons(capsule: Capsule, version: str) -> dict[str, Any]:
+def approve_deny_buttons(capsule: Capsule, *, block_id: str) -> dict[str, Any]:
+    """The card's buttons; the Home tab shows the very same ones (same action ids)."""
     tool = escape(capsule.tool)
     return {
         "type": "actions",
-        "block_id": f"act-{version}",
+        "block_id": block_id,
         "elements": [
             {
                 "type": "button",

@@ -14,12 +14,14 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
-from sessions import NotFoundError, SessionsError, check_session_id
+from agent_core.history import ThreadHistory
+from sessions import NotFoundError, SessionsError, SessionState, check_session_id
 
+from .cards import expiry, progress
 from .membership import ChannelMembers
 from .payloads import SlashCommand
-from .slack_text import Mrkdwn, code_block, escape, join, literal, mention
-from .trace_view import render_history
+from .slack_text import Mrkdwn, channel_link, code_block, escape, join, literal, mention, mentions
+from .trace_view import render_history, what_became
 
 __all__ = ["HELP", "answer", "register_commands"]
 
@@ -38,24 +40,42 @@ INLINE_LIMIT = 2800
 
 async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mrkdwn:
     async def visible(channel: str) -> bool:
+        # "From channels they are in": a request in a channel the person never joined is
+        # someone else's conversation, even when the channel is public.
         return await members.is_member(channel, user)
 
     mine = await engine.pending_for(user, visible=visible, limit=20)
     if not mine:
         return literal("Nothing is waiting for your decision.")
     lines = [literal(f"{len(mine)} request(s) waiting for you:")]
+    now = engine.clock.now()
     for item in mine:
         c = item.capsule
-        progress = f" ({len(item.voters)} of {c.policy.quorum} so far)" if item.voters else ""
+        so_far = progress(c, item.voters)
         lines.append(
             join(
                 literal("• `"),
                 escape(c.tool),
                 literal("` asked by "),
                 mention(c.requester),
-                literal(f" in <#{c.thread.channel}>, expires {c.expires_at}{progress} (`{c.id}`)"),
+                literal(" in "),
+                channel_link(item.channel),
+                literal(", expires "),
+                expiry(c, now),
+                join(literal(", "), so_far) if so_far else literal(""),
+                literal(f" (`{c.id}`)"),
             )
         )
+    return join(*lines, sep="\n")
+
+
+def _parked(history: ThreadHistory) -> Mrkdwn:
+    """What became of the thread's parked sessions, with mentions (the code block has ids)."""
+    lines = [
+        join(literal(f"`{s.record.id}` "), literal(what_became(s, who=mentions)))
+        for s in history.sessions
+        if s.record.state is SessionState.AWAITING_APPROVAL and s.approvals
+    ]
     return join(*lines, sep="\n")
 
 
@@ -108,9 +128,13 @@ async def answer(
             return literal(
                 f"`{session_id}` belongs to another channel; run the command there."
             ), None
-        text = render_history(engine.history(session_id))
+        history = engine.history(session_id)
+        text = render_history(history)
         if len(text) <= INLINE_LIMIT:
-            return code_block(text), None
+            parked = _parked(history)
+            return join(parked, literal("\n"), code_block(text)) if parked else code_block(
+                text
+            ), None
         return literal(f"The trace of `{session_id}` is long; it is uploaded as a file here."), text
     rest = HELP.split("\n", 1)[1]
     return join(

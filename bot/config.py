@@ -8,6 +8,7 @@ reach a log, a trace or a card. Tools and policy may also come from ``SIGNOFF_CO
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -41,6 +42,7 @@ KNOWN = (
     "SIGNOFF_LOG_FORMAT",
     "SIGNOFF_LOG_LEVEL",
     "SIGNOFF_DRAIN_S",
+    "SIGNOFF_APPROVALS_CHANNEL",
     "SIGNOFF_FAILPOINT",
     "SIGNOFF_FSYNC",
     "SIGNOFF_CHROMIUM",
@@ -74,6 +76,26 @@ class Settings(BaseModel):
     log_format: Literal["json", "text"] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
     drain_s: float = Field(default=20.0, ge=0, le=3600)
+    # Where gated calls asked in a direct message are decided (a channel id); None: they
+    # are refused, and the person is told to ask in a channel.
+    approvals_channel: str | None = None
+
+    @field_validator("approvals_channel")
+    @classmethod
+    def _approvals_channel(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if re.fullmatch(r"[CG][A-Z0-9]{2,39}", value):
+            return value
+        if value.startswith("D"):
+            raise ValueError(
+                "SIGNOFF_APPROVALS_CHANNEL must be a channel where approvers are, "
+                "not a direct message"
+            )
+        raise ValueError(
+            "SIGNOFF_APPROVALS_CHANNEL must be a channel id such as C0123ABCD "
+            f"(not a name like #approvals), not {value!r}"
+        )
 
     @field_validator("http")
     @classmethod
@@ -140,6 +162,7 @@ class Settings(BaseModel):
                 log_format=(get("SIGNOFF_LOG_FORMAT") or "").lower() or None,
                 log_level=(get("SIGNOFF_LOG_LEVEL") or "").upper() or None,
                 drain_s=get("SIGNOFF_DRAIN_S") or 20.0,
+                approvals_channel=get("SIGNOFF_APPROVALS_CHANNEL"),
             )
         except ValidationError as exc:
             first = exc.errors()[0]

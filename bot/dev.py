@@ -36,7 +36,16 @@ from .config import ConfigError, Settings
 from .dev_pages import DevPages
 from .tooling import describe_tools
 
-__all__ = ["DEV_POLICY", "OffsetClock", "dev_settings", "parse_offset", "run_dev"]
+__all__ = [
+    "DEV_APPROVALS_CHANNEL",
+    "DEV_EVENTS",
+    "DEV_POLICY",
+    "OffsetClock",
+    "dev_settings",
+    "dev_workspace",
+    "parse_offset",
+    "run_dev",
+]
 
 log = logging.getLogger("signoff.dev")
 
@@ -50,6 +59,11 @@ expires_after = "7d"
 [tools.deploy_service]
 quorum = 2
 """
+
+# The events manifest.yml subscribes to (a test holds the two equal), and where requests
+# asked in a DM go unless SIGNOFF_APPROVALS_CHANNEL says otherwise: #ops, as in the tour.
+DEV_EVENTS = ("app_mention", "app_home_opened", "message.channels", "message.groups", "message.im")
+DEV_APPROVALS_CHANNEL = "C0OPS"
 
 _OFFSET = re.compile(r"(\d+)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -99,7 +113,18 @@ def dev_settings(settings: Settings, slack: LocalSlack) -> Settings:
             "slack_app_token": SecretStr(slack.app_token),
             "slack_api_url": slack.api_url,
             "demo_tools": True,
+            "approvals_channel": settings.approvals_channel or DEV_APPROVALS_CHANNEL,
         }
+    )
+
+
+def dev_workspace() -> WorkspaceConfig:
+    """The chat of ``signoff dev``: the app as manifest.yml declares it (Home tab, DMs)."""
+    return WorkspaceConfig(
+        team_name="signoff dev",
+        home_tab_enabled=True,
+        messages_tab="on",
+        subscribed_events=DEV_EVENTS,
     )
 
 
@@ -114,7 +139,7 @@ def _workspace(
         default_channel="C0OPS",
     )
     return LocalSlack(
-        WorkspaceConfig(team_name="signoff dev"),
+        dev_workspace(),
         host=host,
         port=port,
         clock=offset.timestamp,

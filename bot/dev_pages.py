@@ -29,7 +29,7 @@ from sessions import (
     check_session_id,
 )
 
-from .trace_view import render_history
+from .trace_view import render_history, what_became
 
 __all__ = ["DevPages"]
 
@@ -87,6 +87,10 @@ class DevPages:
 
     def who(self, user: str) -> str:
         return escape("@" + self.people[user] if user in self.people else user)
+
+    def names(self, users: tuple[str, ...]) -> str:
+        """People as ``@name`` in plain text (escaped by whoever puts it in a page)."""
+        return ", ".join("@" + self.people[u] if u in self.people else u for u in users)
 
     def text(self, value: object, limit: int = 300) -> str:
         """Escaped and shortened, with Slack's `<@U…>` shown as `@name`."""
@@ -153,15 +157,16 @@ class DevPages:
             head = self.engine.thread_head(key)
         except (KeyError, ValueError, SessionsError):
             raise web.HTTPBadRequest(text="channel and thread_ts are required") from None
+        # A card links to its request wherever it was posted (a request from a direct
+        # message has its card in the approvals channel, outside the asking thread).
+        card = q.get("ts") or ""
+        asked = await self.engine.approval_with_card(channel=key.channel, ts=card)
+        if asked is not None:
+            a = quote(asked.id)
+            raise web.HTTPFound(f"/signoff/trace/{quote(asked.session_id)}?approval={a}#{a}")
         if head is None:
             return _page("signoff: no session", "<p>signoff has no session in this thread.</p>")
-        target = f"/signoff/trace/{quote(head)}"
-        for session in self.engine.history(head).sessions:
-            for state in session.approvals:
-                if state.card is not None and state.card.ts == q.get("ts"):
-                    approval_id = state.capsule.id
-                    target += f"?approval={quote(approval_id)}#{quote(approval_id)}"
-        raise web.HTTPFound(target)
+        raise web.HTTPFound(f"/signoff/trace/{quote(head)}")
 
     # -- trace ---------------------------------------------------------------------------
 
@@ -197,9 +202,16 @@ class DevPages:
         record, events = session.record, session.events
         ended = record.transitions[-1].at if record.terminal else "…"
         yield f"<section class='session{' marked' if marked else ''}' id='{escape(record.id)}'>"
+        became = what_became(session, who=self.names).removeprefix(record.state.value)
+        if session.continued_in:
+            child = escape(session.continued_in)
+            became_html = escape(became).replace(child, f"<a href='#{child}'>{child}</a>")
+        else:
+            became_html = escape(became)
         yield (
             f"<b><code>{escape(record.id)}</code></b> "
-            f"<span class='state {record.state.value}'>{record.state.value}</span> "
+            f"<span class='state {record.state.value}'>{record.state.value}</span>"
+            f"<span class='became'>{became_html}</span> "
             f"<span class='dim'>cause={escape(record.cause)} · {escape(record.created_at)} → "
             f"{escape(ended)}</span>"
         )

@@ -14,6 +14,7 @@ from agent_core.observe import (
     ApprovalExpired,
     ApprovalRequested,
     CardPosted,
+    CardUpdated,
     DecisionRecorded,
     EnvelopeAcked,
     Event,
@@ -37,6 +38,7 @@ _MESSAGE_LEVEL = {
     "ignored": logging.DEBUG,
     "dropped": logging.WARNING,
     "quarantined": logging.WARNING,
+    "handled": logging.DEBUG,
 }
 
 
@@ -94,6 +96,15 @@ class EventLog:
                     approval_id=event.approval_id,
                     tool=event.tool,
                     card_ts=event.ts or None,
+                )
+            case CardUpdated():
+                log_event(
+                    log,
+                    "card_updated",
+                    level=logging.DEBUG,
+                    thread=event.thread,
+                    approval_id=event.approval_id,
+                    shows=event.version,
                 )
             case DecisionRecorded():
                 log_event(

@@ -3,9 +3,12 @@
 The socket handler calls ``EventIngest.handle`` for every ``events_api`` envelope and
 acks unless the outcome is ``deferred``. The event is judged in three steps:
 
-1. Is it for signoff? Other event types, bots' posts, edits, direct messages and
-   ``message`` events outside signoff's threads are ``ignored``; a payload too broken
-   to tell is ``dropped``.
+1. Is it for signoff? Other event types, bots' posts, edits and ``message`` events
+   outside signoff's threads are ``ignored``; a payload too broken to tell is
+   ``dropped``. In a direct message with signoff every message is for it (no mention
+   needed): each one outside a thread starts a conversation, threaded under it, exactly
+   like a mention in a channel. ``app_home_opened`` for the Home tab is ``handled``: the
+   Home is published for that person (``on_home_opened``).
 2. Is every field it stores valid (``payloads.EventCallback``)? If not, the envelope can
    never be stored, so it is acked and its payload ``quarantined`` for a person.
 3. Store it. Only a failing disk (``OSError``) leaves it unacked, for Slack to deliver
@@ -31,7 +34,7 @@ from pydantic import JsonValue, ValidationError
 from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, utc_iso
 
 from .envelopes import Fate, Outcome
-from .payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
+from .payloads import EventCallback, EventEnvelope, EventHead, HomeOpenedCallback, MessageEvent
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]
@@ -43,6 +46,9 @@ _ACCEPTED_SUBTYPES = (None, "thread_broadcast", "file_share")
 _EVENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 Taken = Callable[[MessageEvent], Awaitable[None]]
+# Called on the socket thread: it must only hand the work to where it is done.
+HomeOpenedHook = Callable[[str], None]
+_HOME_OPENED = "app_home_opened"
 
 
 class IngestTarget(Protocol):
@@ -71,6 +77,7 @@ class EventIngest:
         bot_user_id: str,
         bot_id: str,
         on_taken: Taken | None = None,
+        on_home_opened: HomeOpenedHook | None = None,
         window: int = 10_000,
         quarantine: Quarantine | None = None,
     ) -> None:
@@ -80,6 +87,7 @@ class EventIngest:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.on_taken = on_taken
+        self.on_home_opened = on_home_opened
         self.quarantine = quarantine or Quarantine(home, clock=clock)
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._storing: set[str] = set()
@@ -114,6 +122,8 @@ class EventIngest:
         if isinstance(judged, Outcome):
             return judged
         ref = _ref(judged.event_id)
+        if judged.event.type == _HOME_OPENED:
+            return await self._home_opened(payload, ref=ref)
         try:
             callback = EventCallback.model_validate(payload)
         except ValidationError as exc:
@@ -128,6 +138,16 @@ class EventIngest:
             outcome = await self._quarantine(payload, reason, ref=ref)
             return Outcome(fate=outcome.fate, reason=outcome.reason, ref=outcome.ref, error=exc)
 
+    async def _home_opened(self, payload: JsonValue, *, ref: str) -> Outcome:
+        try:
+            opened = HomeOpenedCallback.model_validate(payload).event
+        except ValidationError as exc:
+            return await self._quarantine(payload, describe(exc), ref=ref)
+        if opened.tab != "home" or self.on_home_opened is None:
+            return Outcome(fate=Fate.IGNORED, reason=f"{_HOME_OPENED} ({opened.tab} tab)", ref=ref)
+        self.on_home_opened(opened.user)
+        return Outcome(fate=Fate.HANDLED, reason=_HOME_OPENED, ref=ref)
+
     def _for_signoff(self, payload: JsonValue) -> EventEnvelope | Outcome:
         """The envelope when it is addressed to signoff; otherwise why it is not taken."""
         try:
@@ -141,8 +161,9 @@ class EventIngest:
         why = self._ignored(envelope.event)
         if why:
             return Outcome(fate=Fate.IGNORED, reason=why, ref=ref)
-        if envelope.event.type == "message":
-            # Plain messages are for signoff only in threads it takes part in.
+        if envelope.event.type == "message" and envelope.event.channel_type != "im":
+            # Plain messages are for signoff only in threads it takes part in (in a
+            # direct message with signoff, every message is).
             thread = self._thread_of(envelope)
             if thread is None:
                 return Outcome(
@@ -155,6 +176,8 @@ class EventIngest:
         return envelope
 
     def _ignored(self, event: EventHead) -> str:
+        if event.type == _HOME_OPENED:
+            return ""
         if event.type not in ("app_mention", "message"):
             return f"event type {shown(event.type)}"
         if event.subtype not in _ACCEPTED_SUBTYPES:
@@ -162,8 +185,6 @@ class EventIngest:
         if event.bot_id or event.user == self.bot_user_id:
             mine = event.bot_id == self.bot_id or event.user == self.bot_user_id
             return "the bot's own message" if mine else "another bot's message"
-        if event.channel_type == "im":
-            return "a direct message (not supported)"
         return ""
 
     @staticmethod

@@ -6,7 +6,7 @@ off is refused with a clear reason before any listener or the inbox sees it. A l
 that starts reading a new field adds it here, so that it is checked too.
 
 Shapes follow Slack's reference: the Events API ``event_callback`` (``app_mention``,
-``message``), and the interaction payloads ``block_actions``, ``block_suggestion``,
+``message`` in channels, private channels and direct messages, ``app_home_opened``), and the interaction payloads ``block_actions``, ``block_suggestion``,
 ``view_submission``, ``view_closed``, ``shortcut`` and ``message_action``; slash commands.
 """
 
@@ -45,6 +45,8 @@ __all__ = [
     "EventCallback",
     "EventEnvelope",
     "EventHead",
+    "HomeOpened",
+    "HomeOpenedCallback",
     "Interaction",
     "MessageEvent",
     "Routing",
@@ -128,6 +130,23 @@ class EventCallback(_Payload):
     team_id: SlackId
     event_id: EventId
     event: MessageEvent
+
+
+class HomeOpened(_Payload):
+    """A person opened the app's Home (or Messages) tab; ``view`` is what they saw."""
+
+    type: Literal["app_home_opened"]
+    user: SlackId
+    tab: Literal["home", "messages"]
+    channel: SlackId | None = None
+    event_ts: SlackTs | None = None
+
+
+class HomeOpenedCallback(_Payload):
+    type: Literal["event_callback"]
+    team_id: SlackId
+    event_id: EventId
+    event: HomeOpened
 
 
 # -- what Bolt reads to route an interaction or a command -------------------------------

@@ -191,6 +191,10 @@ class SlackSurface:
     async def show_card(
         self, entry: OutboxEntry, view: CardView, *, check_first: bool
     ) -> Delivered:
+        if view.capsule.card_channel:  # asked in a DM: the card goes to the approvals channel
+            from .card_routing import show_routed_card  # it imports this module
+
+            return await show_routed_card(self.client, entry, view, check_first=check_first)
         capsule = view.capsule
         card = (view.card.channel, view.card.ts) if view.card else None
         adopted = False

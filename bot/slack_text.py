@@ -7,20 +7,27 @@ the characters they are and notify nobody, ``&`` shows as ``&``, and a lone surr
 ``group_mention`` from ids signoff holds (validated, never taken from text).
 
 Everything that posts (replies, cards, outcomes, ephemerals, modals, slash answers, the
-comment on an uploaded trace) builds its text from these functions; the ``Mrkdwn`` type
-lets the type checker hold every Slack call to that.
+Home tab, the comment on an uploaded trace) builds its text from these functions; the
+``Mrkdwn`` type lets the type checker hold every Slack call to that.
+
+Times are shown with Slack's date formatting (``<!date^…>``: each reader sees their own
+time zone, and the fallback where a client cannot), next to a relative phrase such as
+"in 7 days" computed when the text is rendered.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import NewType
 
 from sessions import check_slack_id
 
 __all__ = [
+    "ABSOLUTE",
     "Mrkdwn",
+    "channel_link",
     "code_block",
     "escape",
     "escape_reply",
@@ -29,7 +36,11 @@ __all__ = [
     "literal",
     "mention",
     "mentions",
+    "parse_utc",
     "plain_text",
+    "quote",
+    "relative",
+    "slack_date",
     "without_surrogates",
 ]
 
@@ -37,6 +48,9 @@ Mrkdwn = NewType("Mrkdwn", str)
 
 _USER = re.compile(r"[UW][A-Z0-9]{2,39}")
 _GROUP = re.compile(r"S[A-Z0-9]{2,39}")
+# A mention as Slack sends it in a person's text: <@U…> or <@U…|name>.
+_TYPED_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,39})(?:\|([^<>]*))?>")
+_LEADING_MENTIONS = re.compile(r"^\s*(?:<@[UW][A-Z0-9]{2,39}(?:\|[^<>]*)?>[\s,:]*)+")
 
 
 def without_surrogates(text: str) -> str:
@@ -80,17 +94,76 @@ def group_mention(group_id: str) -> Mrkdwn:
     return Mrkdwn(f"<!subteam^{check_slack_id(group_id)}>")
 
 
-def mentions(ids: Iterable[str], *, system: str = "signoff") -> Mrkdwn:
-    """People and groups by id, as mentions; anything else (``signoff``) as plain text."""
+def mentions(ids: Iterable[str], *, system: str = "signoff", limit: int = 1500) -> Mrkdwn:
+    """People and groups by id, as mentions; anything else (``signoff``) as plain text.
+
+    Past ``limit`` characters the rest is counted ("and 12 more"), so a long list never
+    ends in half a mention.
+    """
     parts: list[str] = []
-    for item in ids:
+    items = list(ids)
+    used = 0
+    for index, item in enumerate(items):
         if _USER.fullmatch(item):
-            parts.append(mention(item))
+            part = mention(item)
         elif _GROUP.fullmatch(item):
-            parts.append(group_mention(item))
+            part = group_mention(item)
         else:
-            parts.append(escape(system if item == system else item))
+            part = escape(system if item == system else item)
+        if used + len(part) > limit and parts:
+            parts.append(f"and {len(items) - index} more")
+            break
+        parts.append(part)
+        used += len(part) + 2
     return Mrkdwn(", ".join(parts))
+
+
+def channel_link(channel_id: str) -> Mrkdwn:
+    """A link to a channel signoff holds the id of (``<#C…>``)."""
+    return Mrkdwn(f"<#{check_slack_id(channel_id)}>")
+
+
+def quote(text: str, *, limit: int = 600) -> Mrkdwn:
+    """What a person wrote, as a block quote that pings nobody.
+
+    The mention that addressed signoff is dropped; other mentions they typed show as
+    ``@name`` (or ``@U…``) in plain characters, so quoting a message never notifies anyone
+    a second time.
+    """
+    body = _LEADING_MENTIONS.sub("", without_surrogates(text)).strip()
+    body = _TYPED_MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), body)
+    body = " ".join(body.split()) if "\n" not in body else body
+    if len(body) > limit:
+        body = body[: limit - 1] + "…"
+    lines = body.splitlines() or [""]
+    return Mrkdwn("\n".join(">" + escape(line) for line in lines[:12]))
+
+
+def parse_utc(stamp: str) -> datetime:
+    """signoff's own timestamps (``2026-11-02T09:00:00.000Z``) as aware datetimes."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def slack_date(moment: datetime, *, tokens: str = "{date_short_pretty} at {time}") -> Mrkdwn:
+    """A time every reader sees in their own zone; the fallback is UTC, spelled out."""
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return Mrkdwn(f"<!date^{int(moment.timestamp())}^{tokens}|{fallback}>")
+
+
+# For "before <date>": never "today" or "tomorrow", which read oddly after a preposition.
+ABSOLUTE = "{date_short} at {time}"
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    """ "in 7 days", "3 hours ago", "in less than a minute": the nearest whole unit."""
+    seconds = (moment - now).total_seconds()
+    span = abs(seconds)
+    if span < 60:
+        return "in less than a minute" if seconds >= 0 else "just now"
+    size, unit = next(u for u in ((86400, "day"), (3600, "hour"), (60, "minute")) if span >= u[0])
+    count = round(span / size)  # "in 7 days" a moment after asking for 7 days
+    words = f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"in {words}" if seconds >= 0 else f"{words} ago"
 
 
 def join(*parts: Mrkdwn, sep: str = "") -> Mrkdwn:

@@ -120,7 +120,8 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         if outcome.fate is not Fate.HANDLED:
             what = req.type if req.type in _TYPES else f"envelope type {shown(req.type, 30)}"
             log.log(outcome.level, outcome.line(what), exc_info=outcome.error)
-        if outcome.acked and outcome.fate is not Fate.HANDLED:
+        # A handled interaction was acked by Bolt; a handled event (app_home_opened) is not.
+        if outcome.acked and (req.type == "events_api" or outcome.fate is not Fate.HANDLED):
             await self._ack(client, req, arrived)
 
     async def _ack(self, client: SocketModeClient, req: SocketModeRequest, arrived: float) -> None:
@@ -204,6 +205,7 @@ _OUTCOMES: dict[Fate, MessageOutcome] = {
     Fate.DUPLICATE: "duplicate",
     Fate.IGNORED: "ignored",
     Fate.QUARANTINED: "quarantined",
+    Fate.HANDLED: "handled",
 }
 
 

@@ -123,6 +123,7 @@ async def open_engine(
             cost=build_cost(settings),
             system_prompt=SYSTEM_PROMPT if registry.configured else NO_TOOLS_PROMPT,
             observer=observer or NullObserver(),
+            approvals_channel=settings.approvals_channel or "",
         )
     except BaseException:
         await registry.aclose()

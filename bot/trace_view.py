@@ -4,16 +4,22 @@ The same rendering serves ``signoff trace`` and ``/signoff trace``: sessions old
 newest, each with its state and reason, then its events — messages, model turns with
 tokens, tool calls and results, approvals and their decisions. It is plain text: Slack
 shows it inside an escaped code block (``slack_text.code_block``) or as a file.
+
+A parked session's state is final (``awaiting_approval``); ``what_became`` tells the rest:
+"awaiting_approval → decided: approved by U0BOB, continued in sess_…".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from agent_core.history import SessionHistory, ThreadHistory
-from sessions import TraceEvent
+from approvals import SYSTEM
+from sessions import SessionState, TraceEvent
 
-__all__ = ["render_history", "render_session_list"]
+__all__ = ["render_history", "render_session_list", "what_became"]
+
+Names = Callable[[tuple[str, ...]], str]
 
 _MAX_FIELD = 300
 
@@ -62,6 +68,33 @@ def _event_lines(event: TraceEvent) -> Iterator[str]:
         yield f"  {at}  · {kind} {_short(data, 200)}"
 
 
+def _ids(people: tuple[str, ...]) -> str:
+    return ", ".join(people)
+
+
+def what_became(session: SessionHistory, *, who: Names = _ids) -> str:
+    """The session's state, and for one that parked, what became of its requests."""
+    record, state = session.record, session.record.state.value
+    if record.state is not SessionState.AWAITING_APPROVAL or not session.approvals:
+        return state
+    parts: list[str] = []
+    for item in session.approvals:
+        d = item.decision
+        named = f"{item.capsule.id} " if len(session.approvals) > 1 else ""
+        if d is None:
+            parts.append(f"{named}still waiting")
+        elif d.deciders == (SYSTEM,):
+            parts.append(f"{named}{d.verdict}: nobody decided in time")
+        else:
+            parts.append(f"{named}{d.verdict} by {who(d.deciders)}")
+    if all(item.decision is None for item in session.approvals):
+        return f"{state} (no decision yet)"
+    text = f"{state} → decided: {'; '.join(parts)}"
+    if session.continued_in:
+        text += f", continued in {session.continued_in}"
+    return text
+
+
 def _approval_lines(session: SessionHistory) -> Iterator[str]:
     for state in session.approvals:
         capsule, decision = state.capsule, state.decision
@@ -70,9 +103,10 @@ def _approval_lines(session: SessionHistory) -> Iterator[str]:
         else:
             who = ", ".join(decision.deciders)
             why = f": {_short(decision.reason)}" if decision.reason else ""
+            told = f", told in {state.told_in}" if state.told_in else ""
             yield (
                 f"  ⚖ {capsule.id} {decision.verdict} by {who} at {decision.at}{why}"
-                f" ({state.stage.value})"
+                f" ({state.stage.value}{told})"
             )
 
 
@@ -87,7 +121,7 @@ def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
     arrow = "▶ " if marker else ""
     ended = record.transitions[-1].at if record.terminal else "…"
     yield (
-        f"{arrow}{record.id}  {record.state.value}  cause={record.cause}  "
+        f"{arrow}{record.id}  {what_became(session)}  cause={record.cause}  "
         f"{record.created_at} → {ended}  {tokens} tokens"
     )
     if record.reason and record.terminal:

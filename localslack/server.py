@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -182,7 +184,18 @@ class LocalSlack(Controls):
         app.router.add_post("/response/{token}", rt.response_urls.handle)
         app.router.add_post("/upload/{file_id}", upload)
         app.router.add_get("/files-pri/{key}/{name}", download)
+
+        async def archive(request: web.Request) -> web.Response:
+            # A permalink (chat.getPermalink) opens the message in the UI, as Slack's do.
+            channel, stamp = request.match_info["channel"], request.match_info["p"]
+            if not re.fullmatch(r"[A-Z0-9]{2,40}", channel) or not re.fullmatch(r"p\d{7,}", stamp):
+                raise web.HTTPNotFound(text="not a permalink")
+            ts = f"{stamp[1:-6]}.{stamp[-6:]}"
+            thread = request.query.get("thread_ts") or ts
+            raise web.HTTPFound(f"/ui/#{urlencode({'c': channel, 't': thread})}")
+
         app.router.add_get("/", index)
+        app.router.add_get("/archives/{channel}/{p}", archive)
         app.router.add_routes(control_routes(self))
         self.addons.mount(app)
         return app

@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS approvals (
   card_channel TEXT, card_ts TEXT, approvers TEXT NOT NULL DEFAULT '', told_in TEXT);
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires_at);
 CREATE INDEX IF NOT EXISTS approvals_session ON approvals (session_id);
+CREATE INDEX IF NOT EXISTS approvals_requester ON approvals (requester, status);
+CREATE INDEX IF NOT EXISTS approvals_decided ON approvals (decided_at);
+CREATE INDEX IF NOT EXISTS approvals_card ON approvals (card_channel, card_ts);
 CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
 """
 
@@ -239,6 +242,30 @@ class Index:
 
     async def approval(self, approval_id: str) -> ApprovalRow | None:
         rows = await self._rows("SELECT * FROM approvals WHERE id = ?", (approval_id,))
+        return approval_row(rows[0]) if rows else None
+
+    async def requested_by(self, user: str, *, limit: int = 20) -> list[ApprovalRow]:
+        """Pending requests ``user`` made (the first requester), newest first."""
+        sql = (
+            "SELECT * FROM approvals WHERE requester = ? AND status = 'pending' "
+            "ORDER BY created_at DESC, id LIMIT ?"
+        )
+        return [approval_row(r) for r in await self._rows(sql, (user, limit))]
+
+    async def decided_for(self, user: str, *, since: str, limit: int = 20) -> list[ApprovalRow]:
+        """Decisions since ``since`` that ``user`` made or that were on their requests."""
+        sql = (
+            "SELECT * FROM approvals WHERE decided_at >= ? AND status != 'pending' "
+            "AND (requester = ? OR instr(' ' || decided_by || ' ', ?) > 0) "
+            "ORDER BY decided_at DESC, id LIMIT ?"
+        )
+        rows = await self._rows(sql, (since, user, f" {user} ", limit))
+        return [approval_row(r) for r in rows]
+
+    async def approval_with_card(self, channel: str, ts: str) -> ApprovalRow | None:
+        rows = await self._rows(
+            "SELECT * FROM approvals WHERE card_channel = ? AND card_ts = ?", (channel, ts)
+        )
         return approval_row(rows[0]) if rows else None
 
     async def thread_head(self, thread: ThreadKey) -> str | None:

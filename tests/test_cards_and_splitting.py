@@ -82,7 +82,8 @@ def test_decided_card_has_no_buttons_and_says_who_and_when():
     blocks = card_blocks(CardView(c, decision))
     _check_limits(blocks)
     assert all(b["type"] != "actions" for b in blocks)
-    assert "Denied by <@U0BOB> at 2026-11-04T10:00:00.000Z" in str(blocks)
+    when = "<!date^1793786400^{date_short_pretty} at {time}|2026-11-04 10:00 UTC>"
+    assert f"Denied by <@U0BOB> · {when}" in str(blocks)
     assert "freeze" in str(blocks)
     open_ids = {b["block_id"] for b in card_blocks(CardView(c))}
     assert open_ids.isdisjoint({b["block_id"] for b in blocks})  # new ids, so clients redraw

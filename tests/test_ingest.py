@@ -92,7 +92,7 @@ async def test_a_mention_is_stored_as_the_person_typed_it(home, clock):
         (payload(bot_id="B0SIGNOFF"), Fate.IGNORED, "the bot's own message"),
         (payload(bot_id="B0OTHER"), Fate.IGNORED, "another bot's message"),
         (payload(user="U0SIGNOFF"), Fate.IGNORED, "the bot's own message"),
-        (payload(channel_type="im"), Fate.IGNORED, "direct message"),
+        (payload(type="message", channel_type="group"), Fate.IGNORED, "not a thread signoff"),
         (payload(type="message"), Fate.IGNORED, "not a thread signoff takes part in"),
         (payload(type="message", channel="c/../x"), Fate.DROPPED, "without a valid team"),
         ({"type": "app_rate_limited"}, Fate.IGNORED, "not an event_callback"),

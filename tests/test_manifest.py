@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from bot.dev import DEV_EVENTS, dev_workspace
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
@@ -38,11 +40,23 @@ def test_required_fields_and_limits_of_the_v1_schema():
 
 def test_events_and_command_match_the_handlers():
     code = _code()
-    assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == {
+    events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    assert set(events) == {
         "app_mention",
+        "app_home_opened",
         "message.channels",
+        "message.groups",
+        "message.im",
     }
     assert '"app_mention"' in code and '"message"' in code
+    assert '"app_home_opened"' in code and '"im"' in code
+    # signoff dev runs the app as the manifest declares it.
+    assert set(DEV_EVENTS) == set(events)
+    home = MANIFEST["features"]["app_home"]
+    assert home["home_tab_enabled"] is True
+    assert dev_workspace().home_tab_enabled is True
+    assert home["messages_tab_enabled"] is True and home["messages_tab_read_only_enabled"] is False
+    assert dev_workspace().messages_tab == "on"
     commands = [c["command"] for c in MANIFEST["features"]["slash_commands"]]
     assert commands == ["/signoff"]
     assert 'app.command("/signoff")' in code
@@ -57,7 +71,11 @@ def test_every_scope_is_used_and_every_used_method_has_its_scope():
         "usergroups:read": ["usergroups_users_list"],
         "commands": ["app.command("],
         "app_mentions:read": ['"app_mention"'],
-        "channels:history": ['"message"'],
+        "channels:history": ['"message"', "conversations_replies"],
+        "groups:history": ['"message"', "conversations_history"],
+        "im:history": ['"im"'],
+        "channels:read": ["conversations_members", "conversations_info"],
+        "groups:read": ["conversations_members", "conversations_info"],
     }
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert scopes == set(needs)

@@ -40,8 +40,13 @@ const BlockKit = (() => {
       const id = target.slice(1);
       return `<span class="mention channel-ref">#${esc(label || ctx.channelName(id))}</span>`;
     }
+    if (target.startsWith("!date^")) {
+      return slackDate(target, label);
+    }
     if (target.startsWith("!subteam^")) {
-      return `<span class="mention">${esc(label || "@" + target.slice(9))}</span>`;
+      const id = target.slice(9);
+      const name = label || "@" + (ctx.groupName ? ctx.groupName(id) : id);
+      return `<span class="mention group" data-group="${esc(id)}">${esc(name)}</span>`;
     }
     if (target.startsWith("!")) {
       return `<span class="mention">@${esc(target.slice(1))}</span>`;
@@ -51,6 +56,71 @@ const BlockKit = (() => {
       return `<a href="${esc(unent(target))}" target="_blank" rel="noopener noreferrer">${esc(text)}</a>`;
     }
     return esc(`<${unent(body)}>`);
+  }
+
+  // <!date^1794214800^{date_short_pretty} at {time}|fallback>: shown in the reader's own
+  // time zone, as Slack does; a token it does not know shows the fallback instead.
+  const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December"];
+  const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+  function ordinal(n) {
+    const tail = n % 100 >= 11 && n % 100 <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th");
+    return `${n}${tail}`;
+  }
+
+  function relativeDay(when) {
+    const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+    const diff = Math.round((day(when) - day(new Date())) / 86400000);
+    return { "-1": "yesterday", 0: "today", 1: "tomorrow" }[diff] || "";
+  }
+
+  function ago(when) {
+    const seconds = (when.getTime() - Date.now()) / 1000;
+    const span = Math.abs(seconds);
+    if (span < 60) return seconds >= 0 ? "in less than a minute" : "just now";
+    const [size, unit] = [[86400, "day"], [3600, "hour"], [60, "minute"]].find(([s]) => span >= s);
+    const n = Math.round(span / size);
+    const words = `${n} ${unit}${n === 1 ? "" : "s"}`;
+    return seconds >= 0 ? `in ${words}` : `${words} ago`;
+  }
+
+  function dateToken(token, when) {
+    const y = when.getFullYear(), m = when.getMonth(), d = when.getDate();
+    const pad = (n) => String(n).padStart(2, "0");
+    const date = `${MONTHS[m]} ${ordinal(d)}, ${y}`;
+    const short = `${MONTHS[m].slice(0, 3)} ${d}, ${y}`;
+    const long = `${DAYS[when.getDay()]}, ${date}`;
+    const time = (secs) => when.toLocaleTimeString([], {
+      hour: "numeric", minute: "2-digit", ...(secs ? { second: "2-digit" } : {}),
+    });
+    const table = {
+      date_num: `${y}-${pad(m + 1)}-${pad(d)}`,
+      date_slash: `${pad(d)}/${pad(m + 1)}/${y}`,
+      date, date_short: short, date_long: long,
+      date_pretty: relativeDay(when) || date,
+      date_short_pretty: relativeDay(when) || short,
+      date_long_pretty: relativeDay(when) || long,
+      time: time(false), time_secs: time(true), ago: ago(when),
+    };
+    return table[token];
+  }
+
+  function slackDate(target, fallback) {
+    const [, stamp, tokens = "", link = ""] = target.split("^");
+    const when = new Date(Number(stamp) * 1000);
+    let unknown = Number.isNaN(when.getTime());
+    let text = unknown ? "" : tokens.replace(/\{([a-z_]+)\}/g, (all, token) => {
+      const value = dateToken(token, when);
+      if (value === undefined) unknown = true;
+      return value || "";
+    });
+    if (unknown) text = unent(fallback || "");
+    text = text.charAt(0).toUpperCase() + text.slice(1);
+    const title = esc(unent(fallback || ""));
+    const body = `<span class="slack-date" title="${title}">${esc(text)}</span>`;
+    return /^https?:/i.test(link)
+      ? `<a href="${esc(unent(link))}" target="_blank" rel="noopener noreferrer">${body}</a>` : body;
   }
 
   function splitOnce(text, sep) {

@@ -41,6 +41,7 @@ function channelInfo(id) {
 const ctxBase = {
   userName: (id) => person(id).name,
   channelName: (id) => channelInfo(id).name,
+  groupName: (id) => ((app.boot.groups || []).find((g) => g.id === id) || { handle: id }).handle,
 };
 
 function tsDate(ts) { return new Date(parseFloat(ts) * 1000); }

@@ -91,6 +91,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
                 {"id": u.id, "name": u.name, "real_name": u.real_name or u.name} for u in cfg.users
             ],
             "channels": described["channels"],
+            "groups": [{"id": g.id, "handle": g.handle, "name": g.name} for g in cfg.groups],
             "ims": described["ims"],
             "app": {
                 "home_tab_enabled": cfg.home_tab_enabled,

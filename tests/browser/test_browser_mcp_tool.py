@@ -48,7 +48,9 @@ def test_a_person_calls_an_mcp_tool_from_the_browser(
     ).click()
     header = page.locator(".bk-header", has_text="Approval needed: ops__restart_deployment")
     card = page.locator("#thread-messages .msg.from-bot", has=header)
-    expect(card).to_contain_text('"deployment": "web"')
+    arguments = card.locator(".bk-fields").first
+    expect(arguments.locator("code")).to_have_text(["web", "prod"])  # deployment, namespace
+    expect(card.locator(".bk-context").first).to_contain_text("Restart a deployment")
     expect(card).to_contain_text("Tool says (unverified): not read-only, destructive")
     page.locator(".person[data-user=U0BOB]").click()
     card.locator(".bk-actions button", has_text="Approve").click()

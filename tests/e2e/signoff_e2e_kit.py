@@ -8,14 +8,17 @@ left on disk (``SIGNOFF_HOME``), never the bot's memory.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from localslack import Interaction, LocalSlack
+import yaml
+
+from localslack import Interaction, LocalSlack, WorkspaceConfig
 
 OPS = "C0OPS"
 BOT_USER = "U0SIGNOFF"
@@ -235,3 +238,50 @@ def clean_env(**extra: str) -> dict[str, str]:
         PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", SIGNOFF_HTTP="127.0.0.1:0", **extra
     )
     return env
+
+
+# -- the workspace as manifest.yml declares the app --------------------------------------
+
+
+def as_in_manifest(config: WorkspaceConfig) -> WorkspaceConfig:
+    """``config`` with exactly the scopes, events and App Home settings of manifest.yml, so
+    a test fails when the code needs something the manifest does not grant."""
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())
+    home = manifest["features"]["app_home"]
+    tab: Literal["on", "read_only", "off"] = "off"
+    if home["messages_tab_enabled"]:
+        tab = "read_only" if home["messages_tab_read_only_enabled"] else "on"
+    return dataclasses.replace(
+        config,
+        scopes=tuple(manifest["oauth_config"]["scopes"]["bot"]),
+        subscribed_events=tuple(manifest["settings"]["event_subscriptions"]["bot_events"]),
+        home_tab_enabled=bool(home["home_tab_enabled"]),
+        messages_tab=tab,
+    )
+
+
+def home_texts(view: dict[str, Any] | None) -> str:
+    """Every text in a published Home view, joined (for assertions)."""
+    if view is None:
+        return ""
+    out: list[str] = []
+    for block in view.get("blocks") or []:
+        if "text" in block:
+            out.append(str(block["text"]["text"]))
+        out.extend(str(f["text"]) for f in block.get("fields") or [])
+        out.extend(
+            str(e.get("text", "")) for e in block.get("elements") or [] if e.get("type") == "mrkdwn"
+        )
+    return "\n".join(out)
+
+
+def home_buttons(view: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(action_id, value) of every button in a Home view."""
+    if view is None:
+        return []
+    return [
+        (e["action_id"], e.get("value", ""))
+        for b in view.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b["elements"]
+    ]

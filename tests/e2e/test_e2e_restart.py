@@ -46,6 +46,7 @@ from signoff_e2e_kit import (
 from bot.app import SignoffBot
 from bot.cards import APPROVE
 from bot.config import Settings
+from bot.slack_text import ABSOLUTE, parse_utc, slack_date
 from localslack import LocalSlack
 from sessions import FixedClock
 
@@ -212,4 +213,8 @@ async def test_an_expired_card_names_the_deadline_not_the_time_of_the_sweep(
     assert await bot.engine.sweep() == 1
     told = await bot_reply(slack, thread, "was not run")
     assert expires_at in told["text"]
-    assert expires_at in outcome_text(slack.message(channel=OPS, ts=card["ts"]))
+    # The card names it in each reader's time zone (the fallback spells it out in UTC).
+    deadline = slack_date(parse_utc(expires_at), tokens=ABSOLUTE)
+    assert f"no decision before {deadline}" in outcome_text(
+        slack.message(channel=OPS, ts=card["ts"])
+    )

@@ -1,0 +1,125 @@
+"""What the engine tells one person about their approvals (the Home tab asks these).
+
+A mixin of ``Engine``, like ``Queries``: "your open requests", "recently decided", who a
+change to an approval concerns, and which request a card message is. The index finds
+the rows; every answer is then read from the approval's files, never from memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from approvals import (
+    ApprovalRequest,
+    ApprovalsError,
+    Capsule,
+    CardRef,
+    Decision,
+    ExecutionResult,
+)
+from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
+
+from .runtime import Runtime
+
+__all__ = ["Concerned", "DecidedApproval", "OpenRequest", "PersonQueries"]
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A request still waiting, as its requester sees it."""
+
+    capsule: Capsule
+    voters: tuple[str, ...]
+    card: CardRef | None
+
+
+@dataclass(frozen=True)
+class DecidedApproval:
+    capsule: Capsule
+    decision: Decision
+    result: ExecutionResult | None
+    card: CardRef | None
+
+
+@dataclass(frozen=True)
+class Concerned:
+    """Whose view of their approvals a change to one request alters.
+
+    ``anyone``: the rule lets anyone decide, so anyone's "waiting for you" may change.
+    """
+
+    people: frozenset[str]
+    anyone: bool
+
+
+class PersonQueries:
+    rt: Runtime
+
+    def _requests(self, rows: list[ApprovalRow]) -> list[ApprovalRequest]:
+        out = []
+        for row in rows:
+            try:
+                out.append(ApprovalRequest.open(self.rt.home, row.id, clock=self.rt.clock))
+            except (SessionsError, ApprovalsError):
+                continue  # unreadable or tampered: never shown as if it were fine
+        return out
+
+    async def requests_of(self, user: str, *, limit: int = 10) -> list[OpenRequest]:
+        """Requests ``user`` made that still wait for a decision, newest first."""
+        rows = await self.rt.index.requested_by(user, limit=limit)
+        return [
+            OpenRequest(r.capsule, tuple(v.user for v in r.votes() if v.approve), r.card())
+            for r in self._requests(rows)
+            if r.decision() is None
+        ]
+
+    async def recently_decided(
+        self, user: str, *, days: int = 7, limit: int = 10
+    ) -> list[DecidedApproval]:
+        """Decisions of the last ``days`` that ``user`` made or that were on their requests."""
+        since = utc_iso(self.rt.clock.now() - timedelta(days=days))
+        rows = await self.rt.index.decided_for(user, since=since, limit=limit)
+        out = []
+        for request in self._requests(rows):
+            decision = request.decision()
+            if decision is not None:
+                out.append(
+                    DecidedApproval(request.capsule, decision, request.result(), request.card())
+                )
+        return out
+
+    async def concerned(self, approval_id: str) -> Concerned:
+        """Who asked, who voted or decided, and who may decide (groups resolved now)."""
+        rt = self.rt
+        request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
+        capsule = request.capsule
+        people = set(capsule.askers)
+        people.update(v.user for v in request.votes())
+        decision = request.decision()
+        if decision is not None:
+            people.update(decision.deciders)
+        rules = (capsule.policy, rt.policy.rule_for(capsule.tool))
+        anyone = any(rule.open_to_anyone for rule in rules)
+        for rule in rules:
+            people.update(rule.approver_users)
+            for group in rule.approver_groups:
+                people.update(await rt.groups.members(group))
+        return Concerned(frozenset(people), anyone)
+
+    async def approval_with_card(self, *, channel: str, ts: str) -> Capsule | None:
+        """The request whose card is the message ``channel``/``ts``, if any."""
+        row = await self.rt.index.approval_with_card(channel, ts)
+        found = self._requests([row]) if row is not None else []
+        return found[0].capsule if found else None
+
+    def card_thread(self, capsule: Capsule) -> ThreadKey:
+        """The thread a card's notes go to: the asking thread, or the card's own thread
+        when it was posted elsewhere (a request from a direct message)."""
+        try:
+            card = ApprovalRequest(self.rt.home, capsule, clock=self.rt.clock).card()
+        except (SessionsError, ApprovalsError):
+            card = None
+        if card is None or card.channel == capsule.thread.channel:
+            return capsule.thread
+        return ThreadKey(team=capsule.thread.team, channel=card.channel, thread_ts=card.ts)

@@ -1,0 +1,82 @@
+"""The arguments of a call as a card shows them: fields first, the JSON when they do not fit.
+
+Each argument is a field (``*service*`` over `` `api` ``), as long as there are at most ten
+of them (Slack's limit for a section) and each value is short and on one line. When any
+value is long, nested deeply or multi-line, or there are more arguments than fields, the
+whole call follows as JSON in a code block (truncated; the full call is in the trace), so
+the approver never reads a clipped value without the whole one below it.
+
+Argument names and values come from the model: every one is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from approvals import Capsule
+
+from .slack_text import Mrkdwn, code_block, escape, join, literal
+
+__all__ = ["argument_fields", "arguments_json", "hints"]
+
+MAX_FIELDS = 10  # per section, Slack's limit
+_VALUE_LIMIT = 150  # longer values are clipped in their field and shown whole below
+_JSON_LIMIT = 1500
+
+_HINTS = {
+    "readOnlyHint": ("read-only", "not read-only"),
+    "destructiveHint": ("destructive", "not destructive"),
+    "idempotentHint": ("idempotent", "not idempotent"),
+    "openWorldHint": ("open world", "closed world"),
+}
+
+
+def _shown(value: Any) -> tuple[str, bool]:
+    """The value as one line of inline code, and whether that is all of it."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    whole = "\n" not in text and len(text) <= _VALUE_LIMIT
+    line = " ".join(text.split()) if isinstance(value, str) else text.replace("\n", " ")
+    if len(line) > _VALUE_LIMIT:
+        line = line[: _VALUE_LIMIT - 1] + "…"
+    # A backtick would end the inline code early; an empty value would show nothing.
+    return (line.replace("`", "ˋ") or " "), whole
+
+
+def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, str]], bool]:
+    """Section fields for the arguments, and True when they show every value whole."""
+    items = list(arguments.items())
+    room = MAX_FIELDS if len(items) <= MAX_FIELDS else MAX_FIELDS - 1
+    fields: list[dict[str, str]] = []
+    complete = len(items) <= MAX_FIELDS
+    for key, value in items[:room]:
+        line, whole = _shown(value)
+        complete = complete and whole
+        text = join(
+            literal("*"), escape(str(key)[:100]), literal("*\n`"), escape(line), literal("`")
+        )
+        fields.append({"type": "mrkdwn", "text": text})
+    if len(items) > room:
+        more = literal(f"*…*\n{len(items) - room} more (all below)")
+        fields.append({"type": "mrkdwn", "text": more})
+    return fields, complete
+
+
+def arguments_json(arguments: Mapping[str, Any]) -> Mrkdwn:
+    """The whole call as JSON in a code block, truncated past what a section holds."""
+    shown = json.dumps(dict(arguments), indent=1, ensure_ascii=False, sort_keys=True)
+    if len(shown) > _JSON_LIMIT:
+        rest = len(shown) - _JSON_LIMIT
+        shown = shown[:_JSON_LIMIT] + f"\n… ({rest} more characters; full call in the trace)"
+    return code_block(shown)
+
+
+def hints(capsule: Capsule) -> Mrkdwn:
+    """The tool's own hints (an MCP server's annotations): shown, never what gates it."""
+    words = [
+        _HINTS[key][0 if value else 1]
+        for key, value in capsule.tool_annotations.items()
+        if key in _HINTS and isinstance(value, bool)
+    ]
+    return literal(f"Tool says (unverified): {', '.join(words)}" if words else "")

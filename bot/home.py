@@ -1,0 +1,198 @@
+"""The Home tab as Block Kit: what waits for this person, what they asked, what was decided.
+
+Three parts, in the order a person acts on them:
+
+* **Waiting for you** — the requests this person may decide now (``Engine.pending_for``:
+  the same authorization a click gets), each with the call, who asked and their
+  message, where its card is, its age and expiry, quorum progress, and the card's own
+  Approve / Deny buttons (same action ids, same handlers, same confirmation).
+* **Your open requests** — what they asked that still waits, and for whom.
+* **Recently decided** — the last week's decisions they made or that were on their
+  requests, and how the call ran.
+
+Rendered from the engine's answers, never from memory; all text through ``slack_text``.
+A Home tab holds up to 100 blocks: each part is capped and says how many more there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent_core.engine import PendingApproval
+from agent_core.person_queries import DecidedApproval, OpenRequest
+from approvals import SYSTEM, Capsule
+
+from .cards import approve_deny_buttons, expiry, progress
+from .slack_text import (
+    Mrkdwn,
+    channel_link,
+    escape,
+    join,
+    literal,
+    mentions,
+    parse_utc,
+    plain_text,
+    quote,
+    relative,
+    slack_date,
+)
+
+__all__ = ["COUNTED", "HOME_CALLBACK", "MAX_MINE", "MAX_WAITING", "HomeContent", "home_view"]
+
+HOME_CALLBACK = "signoff_home"
+MAX_WAITING = 12
+# How many waiting requests are counted at most ("200+" beyond).
+COUNTED = 200
+MAX_MINE = 10
+_TEXT_LIMIT = 2900
+_CALL_LIMIT = 160
+_VERDICT = {"approved": "✅ approved", "denied": "🚫 denied", "expired": "⌛ expired"}
+
+
+@dataclass(frozen=True)
+class HomeContent:
+    """What one person's Home shows, as the engine answered."""
+
+    user: str
+    waiting: Sequence[PendingApproval]
+    mine: Sequence[OpenRequest]
+    decided: Sequence[DecidedApproval]
+    now: datetime
+    # A note about their last click here (a refusal, a vote counted), shown on top.
+    notice: Mrkdwn | None = None
+
+
+def _clip(text: str, limit: int = _TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _call(capsule: Capsule) -> Mrkdwn:
+    """`tool` `key=value, …` on one line (the card and the trace have the whole call)."""
+    args = ", ".join(f"{k}={v}" for k, v in capsule.arguments.items())
+    args = " ".join(args.split())
+    if len(args) > _CALL_LIMIT:
+        args = args[: _CALL_LIMIT - 1] + "…"
+    shown = join(literal("*`"), escape(capsule.tool), literal("`*"))
+    if args:
+        shown = join(shown, literal("  `"), escape(args.replace("`", "ˋ")), literal("`"))
+    return shown
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": plain_text(text, 150)}}
+
+
+def _section(block_id: str, text: Mrkdwn) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "block_id": block_id,
+        "text": {"type": "mrkdwn", "text": _clip(text)},
+    }
+
+
+def _context(text: Mrkdwn) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text)}]}
+
+
+def _age(capsule: Capsule, now: datetime) -> str:
+    return relative(parse_utc(capsule.created_at), now)
+
+
+def _waiting(content: HomeContent) -> list[dict[str, Any]]:
+    count = len(content.waiting)
+    blocks = [_header(f"Waiting for you ({count}{'+' if count >= COUNTED else ''})")]
+    if not content.waiting:
+        return [*blocks, _context(literal("Nothing waits for your decision."))]
+    for item in content.waiting[:MAX_WAITING]:
+        c = item.capsule
+        lines = [
+            _call(c),
+            join(
+                literal("asked by "),
+                mentions(c.askers),
+                literal(" in "),
+                channel_link(item.channel),
+                literal(f", {_age(c, content.now)} · expires "),
+                expiry(c, content.now),
+            ),
+        ]
+        if c.request_text.strip():
+            lines.append(quote(c.request_text, limit=200))
+        if so_far := progress(c, item.voters):
+            lines.append(so_far)
+        if content.user in item.voters:
+            # Their vote is counted; the card still lets them deny (a final decision).
+            more = c.policy.quorum - len(item.voters)
+            lines.append(literal(f"✔ You approved it; {more} more needed."))
+        blocks.append(_section(f"wait-{c.id}", join(*lines, sep="\n")))
+        if content.user not in item.voters:
+            blocks.append(approve_deny_buttons(c, block_id=f"act-{c.id}"))
+    if len(content.waiting) > MAX_WAITING:
+        rest = f"{count - MAX_WAITING}{'+' if count >= COUNTED else ''}"
+        blocks.append(_context(literal(f"…and {rest} more: `/signoff pending` lists them.")))
+    return blocks
+
+
+def _mine(content: HomeContent) -> list[dict[str, Any]]:
+    blocks = [_header("Your open requests")]
+    if not content.mine:
+        return [*blocks, _context(literal("Nothing you asked for is waiting."))]
+    for item in content.mine[:MAX_MINE]:
+        c, rule = item.capsule, item.capsule.policy
+        where = item.card.channel if item.card else (c.card_channel or c.thread.channel)
+        who = mentions([*rule.approver_users, *rule.approver_groups]) or literal("anyone")
+        line = join(
+            _call(c),
+            literal("\nin "),
+            channel_link(where),
+            literal(f", {_age(c, content.now)} · waiting for "),
+            who,
+            literal(" · expires "),
+            expiry(c, content.now),
+        )
+        if so_far := progress(c, item.voters):
+            line = join(line, literal("\n"), so_far)
+        blocks.append(_section(f"mine-{c.id}", line))
+    return blocks
+
+
+def _decided_line(item: DecidedApproval, now: datetime) -> Mrkdwn:
+    c, d = item.capsule, item.decision
+    when = relative(parse_utc(d.at), now)
+    if d.deciders == (SYSTEM,):
+        verdict = literal(f"{_VERDICT[d.verdict]}: nobody decided in time ({when})")
+    else:
+        verdict = join(
+            literal(f"{_VERDICT[d.verdict]} by "), mentions(d.deciders), literal(f" {when}")
+        )
+    line = join(_call(c), literal("\n"), verdict, literal(" · asked by "), mentions(c.askers))
+    if item.result is not None:
+        line = join(line, literal(f" · ran: {item.result.status}"))
+    return line
+
+
+def _decided(content: HomeContent) -> list[dict[str, Any]]:
+    blocks = [_header("Recently decided")]
+    if not content.decided:
+        return [*blocks, _context(literal("No decisions for you in the last 7 days."))]
+    for item in content.decided[:MAX_MINE]:
+        blocks.append(_section(f"done-{item.capsule.id}", _decided_line(item, content.now)))
+    return blocks
+
+
+def home_view(content: HomeContent) -> dict[str, Any]:
+    """The whole Home tab for ``content.user`` (at most ~60 blocks of Slack's 100)."""
+    blocks: list[dict[str, Any]] = []
+    if content.notice:
+        blocks.append(_context(join(literal("ℹ️ "), content.notice)))
+    blocks.extend(_waiting(content))
+    blocks.append({"type": "divider"})
+    blocks.extend(_mine(content))
+    blocks.append({"type": "divider"})
+    blocks.extend(_decided(content))
+    stamp = slack_date(content.now, tokens="{date_short_pretty} at {time}")
+    blocks.append(_context(join(literal("Updated "), stamp)))
+    return {"type": "home", "callback_id": HOME_CALLBACK, "blocks": blocks}

@@ -1,0 +1,213 @@
+"""Keeping each person's Home tab true: published when they open it, refreshed on change.
+
+``HomeTab`` is an ``Observer``: the engine and delivery report every change to a request
+(asked, carded, voted, decided, expired, ran), from whichever process made it, since the
+bot delivers every card. A change marks the request; after a short debounce the people it
+concerns (``Engine.concerned``: who asked, voted or decided, and who may decide) get
+their Home published again — only those who opened it since the bot started, as Slack
+sends ``app_home_opened`` every time a person opens it, so nobody else needs one.
+
+A click from the Home tab is answered there: a refusal or "your approval is counted"
+shows as a note on top of the tab (for a couple of minutes), not in a thread the person
+is not looking at.
+
+Observers are called on whatever thread reports; everything here then runs on the loop
+the engine lives on (``bind``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent_core.engine import Engine
+from agent_core.observe import (
+    ApprovalExpired,
+    ApprovalRequested,
+    CardPosted,
+    CardUpdated,
+    DecisionRecorded,
+    Event,
+    ToolExecuted,
+)
+from approvals import ApprovalsError
+from sessions import SessionsError
+
+from .home import COUNTED, MAX_MINE, HomeContent, home_view
+from .membership import ChannelMembers
+from .slack_text import Mrkdwn
+
+__all__ = ["HomeTab"]
+
+log = logging.getLogger("signoff.home")
+
+_CHANGES = (ApprovalRequested, CardPosted, CardUpdated, DecisionRecorded, ApprovalExpired)
+
+
+class HomeTab:
+    def __init__(
+        self, *, debounce: float = 0.3, notice_ttl: float = 120.0, max_people: int = 10_000
+    ) -> None:
+        self.debounce = debounce
+        self.notice_ttl = notice_ttl
+        self.max_people = max_people
+        self._engine: Engine | None = None
+        self._client: AsyncWebClient | None = None
+        self._members: ChannelMembers | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # People who opened their Home since start, least recently opened first.
+        self._opened: OrderedDict[str, None] = OrderedDict()
+        self._notices: dict[str, tuple[Mrkdwn, float]] = {}
+        self._changed: set[str] = set()
+        self._people: set[str] = set()
+        self._flush: asyncio.TimerHandle | None = None
+        self._running: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def bind(self, engine: Engine, client: AsyncWebClient) -> None:
+        """Attach to the engine and its loop (call on that loop, once both exist)."""
+        self._engine = engine
+        self._client = client
+        self._members = ChannelMembers(client)
+        self._loop = asyncio.get_running_loop()
+
+    # what reports here -------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        approval_id = event.approval_id if isinstance(event, (*_CHANGES, ToolExecuted)) else None
+        if approval_id and self._loop is not None and self._opened:
+            self._loop.call_soon_threadsafe(self._mark, approval_id, None)
+
+    def opened(self, user: str) -> None:
+        """``app_home_opened`` for ``user`` (from the socket thread): publish it now."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._open, user)
+
+    def notice(self, user: str, text: Mrkdwn) -> None:
+        """Show ``text`` on top of ``user``'s Home (the answer to a click made there)."""
+        self._notices[user] = (text, time.monotonic() + self.notice_ttl)
+        self.clicked(user)
+
+    def clicked(self, user: str) -> None:
+        """``user`` clicked in their Home: it is open (even one drawn before a restart),
+        so it is kept up to date from now on, starting with this click's outcome."""
+        self._remember(user)
+        self._mark(None, user)
+
+    # scheduling --------------------------------------------------------------------
+    def _open(self, user: str) -> None:
+        self._remember(user)
+        self._people.add(user)
+        self._schedule(0.0)
+
+    def _remember(self, user: str) -> None:
+        self._opened[user] = None
+        self._opened.move_to_end(user)
+        while len(self._opened) > self.max_people:
+            self._opened.popitem(last=False)
+
+    def _mark(self, approval_id: str | None, user: str | None) -> None:
+        if approval_id is not None:
+            self._changed.add(approval_id)
+        if user is not None:
+            self._people.add(user)
+        self._schedule(self.debounce)
+
+    def _schedule(self, delay: float) -> None:
+        if self._loop is None:
+            return  # closed
+        self._idle.clear()
+        if self._running is not None:
+            return  # the running flush looks again when it ends
+        if self._flush is not None:
+            if delay > 0:
+                return
+            self._flush.cancel()
+        assert self._loop is not None
+        self._flush = self._loop.call_later(delay, self._start)
+
+    def _start(self) -> None:
+        self._flush = None
+        if self._loop is not None:
+            self._running = self._loop.create_task(self._refresh())
+
+    async def _refresh(self) -> None:
+        try:
+            while self._changed or self._people:
+                changed, people = self._changed, self._people
+                self._changed, self._people = set(), set()
+                for approval_id in changed:
+                    people |= await self._concerned(approval_id)
+                for user in sorted(people):
+                    await self.publish(user)
+        finally:
+            self._running = None
+            if self._changed or self._people:
+                self._schedule(self.debounce)
+            else:
+                self._idle.set()
+
+    async def _concerned(self, approval_id: str) -> set[str]:
+        assert self._engine is not None
+        try:
+            concerned = await self._engine.concerned(approval_id)
+        except (SessionsError, ApprovalsError) as exc:
+            log.info("cannot tell whom %s concerns: %s", approval_id, exc)
+            return set()
+        if concerned.anyone:
+            return set(self._opened)
+        return {p for p in concerned.people if p in self._opened}
+
+    async def close(self) -> None:
+        """Stop refreshing (before the engine closes): what is not published stays so."""
+        self._loop = None
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if self._running is not None:
+            self._running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._running
+        self._idle.set()
+
+    async def idle(self) -> None:
+        """Wait until every refresh asked for so far was published (tests, shutdown)."""
+        await self._idle.wait()
+
+    # rendering and publishing ------------------------------------------------------
+    async def content(self, user: str) -> HomeContent:
+        engine, members = self._engine, self._members
+        assert engine is not None
+        assert members is not None
+
+        async def visible(channel: str) -> bool:
+            return await members.can_see(channel, user)
+
+        notice = self._notices.get(user)
+        if notice is not None and notice[1] < time.monotonic():
+            del self._notices[user]
+            notice = None
+        return HomeContent(
+            user=user,
+            waiting=await engine.pending_for(user, visible=visible, limit=COUNTED),
+            mine=await engine.requests_of(user, limit=MAX_MINE),
+            decided=await engine.recently_decided(user, limit=MAX_MINE),
+            now=engine.clock.now(),
+            notice=notice[0] if notice else None,
+        )
+
+    async def publish(self, user: str) -> None:
+        assert self._client is not None
+        try:
+            view = home_view(await self.content(user))
+            await self._client.views_publish(user_id=user, view=view)
+        except SlackApiError as exc:
+            log.warning("could not publish the Home of %s: %s", user, exc.response.get("error"))
+        except Exception:  # one person's Home must never stop the others'
+            log.exception("could not build the Home of %s", user)

@@ -1,0 +1,214 @@
+"""The App Home through the real Bolt app: "Waiting for you", decisions made from it (the
+thread's card updates too), "Your open requests", "Recently decided", and refreshes.
+
+LocalSlack runs the app exactly as manifest.yml declares it (scopes, events, Home tab).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FAST
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    as_in_manifest,
+    bot_reply,
+    has_buttons,
+    home_buttons,
+    home_texts,
+    mention,
+    outcome_text,
+    restarts,
+    until,
+    wait_card,
+    write_policy,
+)
+
+from bot.app import SignoffBot
+from bot.cards import APPROVE, DENY
+from bot.config import Settings
+from localslack import LocalSlack, WorkspaceConfig
+from sessions import FixedClock
+
+QUORUM = """\
+[tools.deploy_service]
+quorum = 2
+
+[tools.restart_service]
+approvers = ["U0BOB", "U0DAVE"]
+"""
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=11, timing=FAST))) as server:
+        yield server
+
+
+async def home_of(
+    slack: LocalSlack, user: str, *, has: str = "", lacks: str = "", timeout: float = 10
+) -> dict[str, Any]:
+    """The person's Home once it shows ``has`` and not ``lacks``."""
+
+    def shows(view: dict[str, Any]) -> bool:
+        text = home_texts(view)
+        return has in text and not (lacks and lacks in text)
+
+    return await slack.wait_for_home_view(shows, user=user, timeout=timeout)
+
+
+def published_for(slack: LocalSlack, user: str) -> int:
+    return sum(1 for c in slack.calls("views.publish") if c.args.get("user_id") == user)
+
+
+async def test_the_home_queue_and_a_decision_made_from_it(
+    slack: LocalSlack, start_bot, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "policy.toml", QUORUM)
+    bot: SignoffBot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0BOB")
+    empty = await home_of(slack, "U0BOB", has="Waiting for you (0)")
+    assert "Nothing waits for your decision." in home_texts(empty)
+    assert home_buttons(empty) == []
+
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    # Bob's Home refreshes by itself: the request waits for him, with the card's buttons.
+    view = await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    text = home_texts(view)
+    assert "*`restart_service`*  `service=api`" in text
+    assert "asked by <@U0ALICE> in <#C0OPS>" in text
+    assert ">restart api" in text  # her message, quoted
+    assert "<!date^" in text and "(in 1 day)" in text  # the default 24 h expiry
+    assert home_buttons(view) == [(APPROVE, approval), (DENY, approval)]
+    confirm = next(b for b in view["blocks"] if b.get("type") == "actions")["elements"][0]
+    assert "will run once" in confirm["confirm"]["text"]["text"]
+
+    # Alice sees it among her open requests, not as something she may decide.
+    await slack.open_app_home(user="U0ALICE")
+    mine = await home_of(slack, "U0ALICE", has="Your open requests")
+    assert "Waiting for you (0)" in home_texts(mine)
+    assert "waiting for <@U0BOB>, <@U0DAVE>" in home_texts(mine)
+    assert home_buttons(mine) == []
+
+    # Bob approves from his Home: the same handlers as the card's buttons.
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await bot_reply(slack, thread, "restart_service` finished")
+    locked = slack.message(channel=OPS, ts=card["ts"])
+    assert not has_buttons(locked)
+    assert "Approved by <@U0BOB>" in outcome_text(locked)
+    await bot.engine.idle()
+    assert restarts(bot.engine.home.root) == 1
+    after = await home_of(slack, "U0BOB", has="approved by <@U0BOB>", lacks="(1)")
+    assert "Waiting for you (0)" in home_texts(after)
+    assert home_buttons(after) == []
+    hers = await home_of(slack, "U0ALICE", has="ran: ok")
+    assert "Nothing you asked for is waiting." in home_texts(hers)
+    assert "✅ approved by <@U0BOB>" in home_texts(hers)
+    # Carol never opened her Home: nothing was published for her.
+    assert published_for(slack, "U0CAROL") == 0
+    # The trace says what became of the session that parked.
+    await slack.slash_command(command="/signoff", user="U0BOB", channel=OPS, text="trace")
+    traced = await slack.wait_for_ephemeral(user="U0BOB", text_contains="awaiting_approval →")
+    assert "awaiting_approval → decided: approved by <@U0BOB>, continued in sess_" in traced["text"]
+
+
+async def test_quorum_votes_and_a_denial_with_a_reason_from_the_home_tab(
+    slack: LocalSlack, start_bot, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "policy.toml", QUORUM)
+    await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    for user in ("U0BOB", "U0CAROL", "U0DAVE"):
+        await slack.open_app_home(user=user)
+        await home_of(slack, user, has="Waiting for you (0)")
+
+    thread = await mention(slack, "deploy web 2.1.0")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await home_of(slack, "U0BOB", has="0 of 2 approvals")
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    # Bob is told on his Home, where he clicked; the card shows the progress by name.
+    bobs = await home_of(slack, "U0BOB", has="Your approval is counted: 1 of 2.")
+    assert "✔ You approved it; 1 more needed." in home_texts(bobs)
+    assert home_buttons(bobs) == []
+    progress = await until(
+        lambda: (
+            "1 of 2 approvals: <@U0BOB>" in str(slack.message(channel=OPS, ts=card["ts"])["blocks"])
+        ),
+        what="the card's progress",
+    )
+    assert progress
+    assert not [e for e in slack.ephemeral_messages(user="U0BOB")]  # nothing in the thread
+    await home_of(slack, "U0CAROL", has="1 of 2 approvals: <@U0BOB>")
+
+    # Dave denies from his Home, with a reason, through the modal.
+    await home_of(slack, "U0DAVE", has="1 of 2 approvals")
+    await slack.click_view_button(user="U0DAVE", action_id=DENY, value=approval)
+    modal = await until(lambda: slack.open_views(user="U0DAVE"), what="the deny modal")
+    assert modal[0]["callback_id"] == "signoff_deny_reason"
+    await slack.submit_view(
+        user="U0DAVE", values={"reason": {"reason": "freeze <!channel> until Monday"}}
+    )
+    await bot_reply(slack, thread, "I did not run")
+    denied = outcome_text(slack.message(channel=OPS, ts=card["ts"]))
+    assert "Denied by <@U0DAVE>" in denied
+    assert "freeze &lt;!channel&gt; until Monday" in denied
+    daves = await home_of(slack, "U0DAVE", has="🚫 denied by <@U0DAVE>")
+    assert "Waiting for you (0)" in home_texts(daves)
+    # Bob's vote no longer waits on anything: his Home was refreshed too.
+    await home_of(slack, "U0BOB", has="Waiting for you (0)", lacks="You approved it")
+
+
+async def test_a_late_click_from_a_stale_home_is_answered_there(
+    slack: LocalSlack, settings: Settings, e2e_clock: FixedClock
+) -> None:
+    bot = await SignoffBot.build(settings, clock=e2e_clock)
+    bot.sweep_every = 3600  # no sweep redraws Dave's Home before he clicks
+    await bot.start()
+    try:
+        await slack.wait_for_sockets(1, timeout=5)
+        await slack.open_app_home(user="U0DAVE")
+        thread = await mention(slack, "restart api")
+        approval = approval_id_of(await wait_card(slack, thread))
+        await home_of(slack, "U0DAVE", has="Waiting for you (1)")
+        e2e_clock.advance(timedelta(days=2))  # the request expired while his tab was open
+        await slack.click_view_button(user="U0DAVE", action_id=APPROVE, value=approval)
+        told = await home_of(slack, "U0DAVE", has="Already decided: expired")
+        assert "Waiting for you (0)" in home_texts(told)  # and it is gone from his list
+        assert "⌛ expired" not in home_texts(told)  # not his, not his decision
+        assert slack.ephemeral_messages(user="U0DAVE") == []
+        await bot_reply(slack, thread, "was not run")
+        await bot.engine.idle()
+        assert restarts(settings.home) == 0
+    finally:
+        await bot.stop(grace=5)
+
+
+async def test_a_home_drawn_before_a_restart_still_decides(
+    slack: LocalSlack, start_bot, settings: Settings
+) -> None:
+    first: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0BOB")
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    await first.stop(grace=5)
+
+    # A new bot never saw Bob open his Home; the tab he still looks at works all the same.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await bot_reply(slack, thread, "restart_service` finished")
+    assert "Approved by <@U0BOB>" in outcome_text(slack.message(channel=OPS, ts=card["ts"]))
+    await home_of(slack, "U0BOB", has="approved by <@U0BOB>", lacks="Waiting for you (1)")
+    assert restarts(settings.home) == 1

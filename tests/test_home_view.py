@@ -1,0 +1,134 @@
+"""The Home tab's Block Kit: its three parts, the card's buttons, and Slack's limits for a
+Home view (100 blocks, 3000 characters a section) however much waits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from test_cards_content import HOSTILE, NOW, make, texts
+
+from agent_core.engine import PendingApproval
+from agent_core.person_queries import DecidedApproval, OpenRequest
+from approvals import SYSTEM, Decision, ExecutionResult, PolicyRule
+from bot.cards import APPROVE, DENY
+from bot.home import HOME_CALLBACK, MAX_WAITING, HomeContent, home_view
+from bot.slack_text import literal
+
+
+def _limits(view: dict[str, Any]) -> None:
+    blocks = view["blocks"]
+    assert view["type"] == "home" and view["callback_id"] == HOME_CALLBACK
+    assert len(blocks) <= 100
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    assert len(ids) == len(set(ids))
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+        for element in block.get("elements", []):
+            assert len(element.get("text", "")) <= 3000 or element["type"] == "button"
+
+
+def decided(verdict: str, *, by: tuple[str, ...], ran: bool | None = None) -> DecidedApproval:
+    c = make()
+    d = Decision(
+        approval_id=c.id,
+        verdict=verdict,  # type: ignore[arg-type]
+        deciders=by,
+        at="2026-11-02T07:00:00.000Z",
+        args_sha256=c.args_sha256,
+    )
+    result = None
+    if ran is not None:
+        result = ExecutionResult(
+            approval_id=c.id, session_id=c.session_id, at=d.at, ok=ran, output=""
+        )
+    return DecidedApproval(c, d, result, None)
+
+
+def test_an_empty_home_says_so() -> None:
+    view = home_view(HomeContent(user="U0BOB", waiting=(), mine=(), decided=(), now=NOW))
+    _limits(view)
+    shown = texts(view["blocks"])
+    for line in (
+        "Waiting for you (0)",
+        "Nothing waits for your decision.",
+        "Nothing you asked for is waiting.",
+        "No decisions for you in the last 7 days.",
+    ):
+        assert line in shown
+    assert not [b for b in view["blocks"] if b["type"] == "actions"]
+
+
+def test_each_part_shows_what_a_person_needs_to_act() -> None:
+    quorum = make(
+        {"service": "web", "version": "2.1.0"},
+        policy=PolicyRule(quorum=2, approver_groups=("S0OPS",)),
+    )
+    waiting = [
+        PendingApproval(make(), ()),
+        PendingApproval(quorum, ("U0CAROL",)),
+        PendingApproval(make(card_channel="C0APPROVALS", policy=PolicyRule(quorum=2)), ("U0BOB",)),
+    ]
+    mine = [OpenRequest(quorum, ("U0CAROL",), None)]
+    done = [
+        decided("approved", by=("U0BOB",), ran=True),
+        decided("expired", by=(SYSTEM,)),
+        decided("denied", by=("U0DAVE",)),
+    ]
+    content = HomeContent(
+        user="U0BOB",
+        waiting=waiting,
+        mine=mine,
+        decided=done,
+        now=NOW + timedelta(hours=2),
+        notice=literal("Your approval is counted: 1 of 2."),
+    )
+    view = home_view(content)
+    _limits(view)
+    shown = texts(view["blocks"])
+    assert shown.startswith("ℹ️ Your approval is counted: 1 of 2.")
+    assert "*`restart_service`*  `service=api`" in shown
+    assert "asked by <@U0ALICE> in <#C0OPS>, 2 hours ago · expires <!date^" in shown
+    assert ">restart api please" in shown
+    assert "1 of 2 approvals: <@U0CAROL>" in shown
+    # Where its card is: a request from a DM shows the approvals channel.
+    assert "in <#C0APPROVALS>" in shown
+    # Bob voted on the third one already: no buttons for it, a note instead.
+    assert "✔ You approved it; 1 more needed." in shown
+    buttons = [
+        (e["action_id"], e["value"])
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert buttons == [
+        (APPROVE, waiting[0].capsule.id),
+        (DENY, waiting[0].capsule.id),
+        (APPROVE, quorum.id),
+        (DENY, quorum.id),
+    ]
+    assert "`version=2.1.0`" not in shown and "`service=web, version=2.1.0`" in shown
+    assert "waiting for <!subteam^S0OPS>" in shown
+    assert "✅ approved by <@U0BOB> 4 hours ago · asked by <@U0ALICE> · ran: ok" in shown
+    assert "⌛ expired: nobody decided in time" in shown
+    assert "🚫 denied by <@U0DAVE>" in shown
+    assert "Updated <!date^" in shown
+
+
+def test_a_long_queue_is_capped_and_hostile_text_is_inert() -> None:
+    waiting = [
+        PendingApproval(make({"payload": "p" * 3000, "<!here>": "x"}, request_text=HOSTILE), ())
+        for _ in range(40)
+    ]
+    mine = [OpenRequest(make({"a": "b" * 5000}), (), None) for _ in range(30)]
+    done = [decided("denied", by=tuple(f"U0D{i:03d}" for i in range(300))) for _ in range(30)]
+    view = home_view(HomeContent(user="U0BOB", waiting=waiting, mine=mine, decided=done, now=NOW))
+    _limits(view)
+    shown = texts(view["blocks"])
+    assert "Waiting for you (40)" in shown
+    assert f"…and {40 - MAX_WAITING} more: `/signoff pending` lists them." in shown
+    for live in ("<!here>", "<!channel>", "<https://evil"):
+        assert live not in shown

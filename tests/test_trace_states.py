@@ -1,0 +1,136 @@
+"""What traces say about a parked session, and what a gated call records at the gate.
+
+A session that parked stays ``awaiting_approval`` for good (states are forward-only and
+final); ``/signoff trace``, ``signoff trace`` and the dev trace pages say what became of it:
+"awaiting_approval → decided: approved by U0BOB, continued in sess_…".
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from engine_support import THREAD, chain, message, transcript
+
+from agent_core.messages import ToolResultMessage
+from agent_core.surface import RecordingSurface
+from approvals import ApprovalRequest
+from bot.dev_pages import DevPages
+from bot.trace_view import render_history, what_became
+from sessions import FixedClock, Home, SessionState, ThreadKey
+
+DM = ThreadKey(team="T0LOCAL", channel="D0ALICE", thread_ts="1700000000.000100")
+
+
+async def park(engine: Any, home: Home, thread: ThreadKey = THREAD) -> str:
+    await engine.ingest(message("<@U0SIGNOFF> restart api", ts=thread.thread_ts, thread=thread))
+    await engine.idle()
+    [parked] = chain(home, thread)
+    assert parked.state is SessionState.AWAITING_APPROVAL
+    return str(parked.id)
+
+
+async def test_a_decided_parent_says_what_became_of_it(make_engine: Any, home: Home) -> None:
+    engine = await make_engine()
+    parent = await park(engine, home)
+    waiting = engine.history(parent).sessions[0]
+    assert what_became(waiting) == "awaiting_approval (no decision yet)"
+    [capsule] = [a.capsule for a in waiting.approvals]
+    # What the approver is shown is kept with the request.
+    assert capsule.request_text == "<@U0SIGNOFF> restart api"
+    assert capsule.tool_description.startswith("Restart every replica of a service")
+    assert capsule.card_channel == ""
+
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    first, child = engine.history(parent).sessions
+    assert first.record.state is SessionState.AWAITING_APPROVAL  # final, as designed
+    assert first.continued_in == child.record.id
+    said = f"awaiting_approval → decided: approved by U0BOB, continued in {child.record.id}"
+    assert what_became(first) == said
+    assert what_became(first, who=lambda ids: "@bob") == said.replace("U0BOB", "@bob")
+    assert what_became(child) == "completed"
+    text = render_history(engine.history(parent))
+    assert f"{parent}  {said}" in text
+    assert f"(told, told in {child.record.id})" in text
+
+
+async def test_an_expired_request_says_nobody_decided(
+    make_engine: Any, home: Home, clock: FixedClock
+) -> None:
+    engine = await make_engine()
+    parent = await park(engine, home)
+    clock.advance(timedelta(days=2))
+    assert await engine.sweep() == 1
+    await engine.idle()
+    first, child = engine.history(parent).sessions
+    assert what_became(first) == (
+        f"awaiting_approval → decided: expired: nobody decided in time, "
+        f"continued in {child.record.id}"
+    )
+
+
+async def test_in_a_dm_without_an_approvals_channel_nothing_is_parked(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts=DM.thread_ts, thread=DM))
+    await engine.idle()
+    [session] = chain(home, DM)
+    assert session.state is SessionState.COMPLETED
+    [result] = [m for m in transcript(home, session.id) if isinstance(m, ToolResultMessage)]
+    assert result.status == "refused"
+    assert "cannot be asked in a direct message" in result.content
+    assert "SIGNOFF_APPROVALS_CHANNEL" in result.content
+    assert surface.cards == []
+    assert not (home.root / "approvals").exists() or not list((home.root / "approvals").iterdir())
+
+
+async def test_in_a_dm_the_card_goes_to_the_approvals_channel(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    engine = await make_engine(approvals_channel="C0APPROVALS")
+    parent = await park(engine, home, DM)
+    [state] = engine.history(parent).sessions[0].approvals
+    assert state.capsule.card_channel == "C0APPROVALS"
+    assert [c.id for c in surface.cards] == [state.capsule.id]
+    # Its notes go to the card's own thread, in the approvals channel.
+    card = ApprovalRequest.open(home, state.capsule.id).card()
+    assert card is not None and card.channel == "C0APPROVALS"
+    where = engine.card_thread(state.capsule)
+    assert (where.channel, where.thread_ts) == ("C0APPROVALS", card.ts)
+    [in_thread] = [
+        a.capsule for a in engine.history(await park(engine, home)).sessions[0].approvals
+    ]
+    assert engine.card_thread(in_thread) == THREAD
+
+
+async def test_the_dev_pages_link_a_card_to_its_request_wherever_it_is(
+    make_engine: Any, home: Home
+) -> None:
+    engine = await make_engine(approvals_channel="C0APPROVALS")
+    parent = await park(engine, home, DM)
+    [state] = engine.history(parent).sessions[0].approvals
+    approval = state.capsule.id
+    card = ApprovalRequest.open(home, approval).card()
+    assert card is not None
+    await engine.decide(approval, user="U0BOB", approve=True)
+    await engine.idle()
+    pages = DevPages(home, team="T0LOCAL", people={"U0BOB": "bob", "U0ALICE": "alice"})
+    pages.engine = engine
+    app = web.Application()
+    app.add_routes(pages.routes())
+    async with TestClient(TestServer(app)) as client:
+        # The card is a top-level message in the approvals channel: no session lives there.
+        link = f"/signoff/thread?channel=C0APPROVALS&thread_ts={card.ts}&ts={card.ts}"
+        response = await client.get(link, allow_redirects=False)
+        assert response.status == 302
+        assert response.headers["Location"] == (
+            f"/signoff/trace/{parent}?approval={approval}#{approval}"
+        )
+        page = await (await client.get(response.headers["Location"])).text()
+    child = engine.history(parent).sessions[1].record.id
+    assert "awaiting_approval</span><span class='became'> → decided: approved by @bob" in page
+    assert f"continued in <a href='#{child}'>{child}</a>" in page
