@@ -18,7 +18,16 @@ from sessions import AlreadyExistsError, Clock, Home, ThreadKey, utc_iso
 
 from .capsule import Capsule, args_sha256
 from .errors import HashMismatchError
-from .records import Edit, Escalation, Reminder, Stale, Vote, read_optional, write_record
+from .records import (
+    Decision,
+    Edit,
+    Escalation,
+    Reminder,
+    Stale,
+    Vote,
+    read_optional,
+    write_record,
+)
 
 __all__ = ["CurrentCall", "GovernedFiles", "after"]
 
@@ -135,6 +144,19 @@ class GovernedFiles:
             if vote.approve and voted_for == call.args_sha256 and vote.user not in who:
                 who.append(vote.user)
         return tuple(who)
+
+    def reasons(self, decision: Decision) -> list[tuple[str, str]]:
+        """(who, why) for each decider who gave a reason, in the deciders' order."""
+        edit = self.edits()[decision.edit - 1] if decision.edit else None
+        votes = {v.user: v.reason for v in self.votes(decision.edit)}
+        found = []
+        for who in decision.deciders:
+            why = edit.reason if edit is not None and who == edit.user else votes.get(who, "")
+            if not why and decision.deciders == (who,):
+                why = decision.reason
+            if why.strip():
+                found.append((who, why.strip()))
+        return found
 
     # reminders and escalation -----------------------------------------------------
     def reminders(self) -> list[Reminder]:

@@ -36,6 +36,7 @@ from approvals import (
 from sessions import SessionsError, ThreadKey
 
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
+from .governance_actions import approve_clicked, register_governance
 from .payloads import BlockActionsPayload, ViewSubmission
 from .slack_text import Mrkdwn, escape, join, literal, mentions
 
@@ -78,9 +79,19 @@ class Clicks:
         key = f"{user.lower()}-{secrets.token_hex(6)}"
         self.engine.notify(thread, user=user, text=text, key=key)
 
-    async def decide(self, capsule: Capsule, *, user: str, approve: bool, reason: str = "") -> None:
+    async def decide(
+        self,
+        capsule: Capsule,
+        *,
+        user: str,
+        approve: bool,
+        reason: str = "",
+        seen_sha256: str | None = None,
+    ) -> None:
         try:
-            result = await self.engine.decide(capsule.id, user=user, approve=approve, reason=reason)
+            result = await self.engine.decide(
+                capsule.id, user=user, approve=approve, reason=reason, seen_sha256=seen_sha256
+            )
         except (SessionsError, ApprovalsError) as exc:
             # The details (paths, hashes) go to the log, not to the person clicking.
             log.warning("decision on %s refused: %s", capsule.id, exc)
@@ -121,7 +132,7 @@ def register_actions(app: AsyncApp, engine: Engine) -> None:
             return
         capsule = checked
         if action.action_id == APPROVE:
-            await clicks.decide(capsule, user=user, approve=True)
+            await approve_clicked(engine, clicks, client, payload, capsule)
             return
         # Deny: ask for an optional reason, but only someone who may still deny it.
         if await engine.may_decide(capsule.id, user=user) is not None:
@@ -131,7 +142,8 @@ def register_actions(app: AsyncApp, engine: Engine) -> None:
         try:
             # trigger_id lives ~3 s, so the modal opens now; the submission is checked again.
             opened = await client.views_open(
-                trigger_id=payload.trigger_id, view=deny_modal(capsule)
+                trigger_id=payload.trigger_id,
+                view=deny_modal(capsule, reason_required=engine.needs_reason(capsule.id)),
             )
             engine.open_deny_form(
                 view_id=str(opened["view"]["id"]), approval_id=capsule.id, user=user
@@ -165,6 +177,7 @@ def register_actions(app: AsyncApp, engine: Engine) -> None:
     app.action(APPROVE)(on_click)
     app.action(DENY)(on_click)
     app.view(DENY_MODAL)(on_deny_reason)
+    register_governance(app, engine, clicks, what_to_tell)
 
 
 def engine_capsule(engine: Engine, approval_id: str) -> Capsule | None:

@@ -17,6 +17,16 @@ from typing import Any
 from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
+from .card_governance import (
+    actions_block_id,
+    edit_block,
+    edit_button,
+    escalation_block,
+    hash_field,
+    reasons_text,
+    stale_text,
+    valid_field,
+)
 from .slack_text import Mrkdwn, code_block, escape, join, literal, mention, mentions, plain_text
 
 __all__ = ["APPROVE", "DENY", "DENY_MODAL", "card_blocks", "deny_modal", "fallback_text"]
@@ -32,8 +42,8 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _arguments(capsule: Capsule) -> Mrkdwn:
-    shown = json.dumps(capsule.arguments, indent=1, ensure_ascii=False, sort_keys=True)
+def _arguments(arguments: dict[str, Any]) -> Mrkdwn:
+    shown = json.dumps(arguments, indent=1, ensure_ascii=False, sort_keys=True)
     if len(shown) > _ARGS_LIMIT:
         shown = (
             shown[:_ARGS_LIMIT]
@@ -93,8 +103,11 @@ def _outcome(view: CardView) -> Mrkdwn:
         line = join(
             literal(f"{icon} by "), mentions(decision.deciders), literal(f" at {decision.at}")
         )
-    if decision.reason and decision.deciders != (SYSTEM,):
+    if view.reasons:
+        line = join(line, reasons_text(view))
+    elif decision.reason and decision.deciders != (SYSTEM,):
         line = join(line, literal("\n>"), escape(_clip(decision.reason, 500)))
+    line = join(line, stale_text(view))
     if view.result is not None:
         ran = "ran: ok" if view.result.ok else "ran: failed"
         line = join(line, literal(f"\n_{ran} at {view.result.at}_"))
@@ -105,6 +118,8 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
     capsule, decision = view.capsule, view.decision
     votes = len(view.voters)
     version = f"{decision.verdict}{'-ran' if view.result else ''}" if decision else f"open{votes}"
+    version += f"-e{len(view.edits)}" if view.edits else ""
+    version += ("-esc" if view.escalation else "") + ("-stale" if view.stale else "")
     reason = escape(_clip(capsule.reason, 600)) if capsule.reason else literal("_no reason given_")
     blocks: list[dict[str, Any]] = [
         {
@@ -118,7 +133,7 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
         {
             "type": "section",
             "block_id": f"args-{version}",
-            "text": {"type": "mrkdwn", "text": _clip(_arguments(capsule), _TEXT_LIMIT)},
+            "text": {"type": "mrkdwn", "text": _clip(_arguments(view.arguments), _TEXT_LIMIT)},
         },
         {
             "type": "section",
@@ -133,7 +148,8 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
                     "text": _clip(join(literal("*Approvers*\n"), _approvers(capsule)), 1900),
                 },
                 {"type": "mrkdwn", "text": f"*Expires*\n{capsule.expires_at}"},
-                {"type": "mrkdwn", "text": f"*Call hash*\n`{capsule.short_hash}`"},
+                hash_field(view),
+                *([valid] if (valid := valid_field(view)) else []),
             ],
         },
         {
@@ -142,6 +158,7 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
             "elements": [{"type": "mrkdwn", "text": _clip(join(literal("Why: "), reason), 2900)}],
         },
     ]
+    blocks += [b for b in (edit_block(view, version), escalation_block(view, version)) if b]
     hints = _hints(capsule)
     if hints:
         blocks.append(
@@ -165,6 +182,8 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
         so_far = join(literal(f"{votes} of {capsule.policy.quorum} approvals so far"))
         if view.voters:
             so_far = join(so_far, literal(": "), mentions(view.voters))
+        if view.edits:
+            so_far = join(so_far, literal(" (for the edited call; earlier approvals lapsed)"))
         blocks.append(
             {
                 "type": "context",
@@ -172,36 +191,41 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
                 "elements": [{"type": "mrkdwn", "text": so_far}],
             }
         )
-    blocks.append(_buttons(capsule, version))
+    blocks.append(_buttons(view, version))
     return blocks
 
 
-def _buttons(capsule: Capsule, version: str) -> dict[str, Any]:
+def _buttons(view: CardView, version: str) -> dict[str, Any]:
+    capsule = view.capsule
     tool = escape(capsule.tool)
+    approve: dict[str, Any] = {
+        "type": "button",
+        "action_id": APPROVE,
+        "style": "primary",
+        "text": {"type": "plain_text", "text": "Approve"},
+        "value": capsule.id,
+    }
+    if not view.require_reason:  # with a reason to give, the modal is the confirmation
+        approve["confirm"] = {
+            "title": {"type": "plain_text", "text": "Run this call?"},
+            "text": {
+                "type": "mrkdwn",
+                "text": join(
+                    literal("`"),
+                    tool,
+                    literal(f"` with hash `{view.args_sha256[:12]}` will run once."),
+                ),
+            },
+            "confirm": {"type": "plain_text", "text": "Approve"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    edit = edit_button(view)
     return {
         "type": "actions",
-        "block_id": f"act-{version}",
+        "block_id": actions_block_id(version, view),
         "elements": [
-            {
-                "type": "button",
-                "action_id": APPROVE,
-                "style": "primary",
-                "text": {"type": "plain_text", "text": "Approve"},
-                "value": capsule.id,
-                "confirm": {
-                    "title": {"type": "plain_text", "text": "Run this call?"},
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": join(
-                            literal("`"),
-                            tool,
-                            literal(f"` with hash `{capsule.short_hash}` will run once."),
-                        ),
-                    },
-                    "confirm": {"type": "plain_text", "text": "Approve"},
-                    "deny": {"type": "plain_text", "text": "Cancel"},
-                },
-            },
+            approve,
+            *([edit] if edit else []),
             {
                 "type": "button",
                 "action_id": DENY,
@@ -213,7 +237,7 @@ def _buttons(capsule: Capsule, version: str) -> dict[str, Any]:
     }
 
 
-def deny_modal(capsule: Capsule) -> dict[str, Any]:
+def deny_modal(capsule: Capsule, *, reason_required: bool = False) -> dict[str, Any]:
     """The modal that asks for a deny reason; the bot records its view id when it opens."""
     question = join(
         literal("Deny `"), escape(capsule.tool), literal(f"` (hash `{capsule.short_hash}`)?")
@@ -230,7 +254,7 @@ def deny_modal(capsule: Capsule) -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": "reason",
-                "optional": True,
+                "optional": not reason_required,
                 "label": {"type": "plain_text", "text": "Reason (the agent will see it)"},
                 "element": {
                     "type": "plain_text_input",

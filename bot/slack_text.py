@@ -52,11 +52,14 @@ def escape(text: str) -> Mrkdwn:
 
 
 def escape_reply(text: str, *, people: Iterable[str] = ()) -> Mrkdwn:
-    """A model's reply: escaped, except mentions of ``people`` (users signoff holds)."""
+    """A reply: escaped, except mentions of ``people`` — users and user groups signoff
+    holds the ids of (a thread's authors and deciders, an approval's approvers)."""
     out = escape(text)
-    for user in people:
-        if _USER.fullmatch(user):
-            out = Mrkdwn(out.replace(f"&lt;@{user}&gt;", f"<@{user}>"))
+    for item in people:
+        if _USER.fullmatch(item):
+            out = Mrkdwn(out.replace(f"&lt;@{item}&gt;", f"<@{item}>"))
+        elif _GROUP.fullmatch(item):
+            out = Mrkdwn(out.replace(f"&lt;!subteam^{item}&gt;", f"<!subteam^{item}>"))
     return out
 
 
