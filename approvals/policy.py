@@ -39,6 +39,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
 )
@@ -113,8 +114,8 @@ class _RuleInput(BaseModel):
     escalate_after: str | None = None
     escalate_to: list[str] | None = None
     valid_for: str | None = None
-    require_reason: bool | None = None
-    allow_edit: bool | None = None
+    require_reason: StrictBool | None = None
+    allow_edit: StrictBool | None = None
 
     @field_validator("approvers")
     @classmethod
