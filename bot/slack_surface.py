@@ -210,7 +210,8 @@ class SlackSurface:
             )
             return Delivered(str(response["channel"]), str(response["ts"]))
         channel, ts = card
-        if adopted or view.decision is not None or view.voters:
+        changed = view.decision is not None or view.voters or view.edits or view.escalation
+        if adopted or changed:
             # Updating to what is on disk is idempotent: a repeat shows the same card.
             await self._call(
                 "chat_update",

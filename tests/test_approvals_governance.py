@@ -28,6 +28,7 @@ from approvals import (
     record_edit,
 )
 from approvals.edits import EditResult
+from approvals.forms import Form, peek_form, record_form, take_deny_form, take_form
 from sessions import FixedClock, Home, utc_iso
 
 EDITED = {"service": "api", "replicas": 8}
@@ -282,3 +283,24 @@ async def test_a_version_1_vote_counts_for_the_capsules_own_hash(
     assert request(home, capsule, clock).approvals() == ("U0BOB",)
     result = await approve(home, capsule, "U0CAROL", clock)
     assert isinstance(result, Decided) and result.decision.deciders == ("U0BOB", "U0CAROL")
+
+
+# forms bound to the modals the bot opened -------------------------------------------------
+def test_a_form_is_taken_once_by_its_person_and_only_as_its_kind(home: Home) -> None:
+    form = Form(
+        view_id="V0EDIT1",
+        approval_id="appr_0123456789abcdef",
+        user="U0BOB",
+        opened_at="2026-11-02T09:00:00.000Z",
+        kind="edit",
+        args_sha256="ab" * 32,
+    )
+    record_form(home, form)
+    assert take_form(home, view_id="V0EDIT1", user="U0CAROL", kind="edit") is None
+    assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="deny") is None
+    assert take_deny_form(home, view_id="V0EDIT1", user="U0BOB") is None
+    assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form
+    assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form  # not used up
+    assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form
+    assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") is None
+    assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") is None
