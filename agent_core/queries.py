@@ -100,7 +100,7 @@ class Queries:
                 continue
             if await may_decide(request, user=user, policy=rt.policy, groups=rt.groups):
                 continue
-            voters = tuple(v.user for v in request.votes() if v.approve)
+            voters = request.approvals()
             out.append(PendingApproval(request.capsule, voters))
             if len(out) >= limit:
                 break
@@ -115,7 +115,7 @@ class Queries:
             except (SessionsError, ApprovalsError):
                 continue
             if request.decision() is None:
-                voters = tuple(v.user for v in request.votes() if v.approve)
+                voters = request.approvals()
                 out.append(PendingApproval(request.capsule, voters))
             if len(out) >= limit:
                 break

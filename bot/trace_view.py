@@ -70,6 +70,11 @@ def _approval_lines(session: SessionHistory) -> Iterator[str]:
         else:
             who = ", ".join(decision.deciders)
             why = f": {_short(decision.reason)}" if decision.reason else ""
+            if decision.edit:
+                why += (
+                    f" [edited before approval: hash {decision.args_sha256[:12]}, "
+                    f"asked {capsule.short_hash}]"
+                )
             yield (
                 f"  ⚖ {capsule.id} {decision.verdict} by {who} at {decision.at}{why}"
                 f" ({state.stage.value})"
