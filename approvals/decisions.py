@@ -21,7 +21,7 @@ from .authorize import GroupResolver, authorize
 from .capsule import Capsule
 from .governed import CurrentCall, after
 from .policy import Policy, PolicyRule
-from .records import Decision, Verdict, Vote
+from .records import SYSTEM, Decision, Verdict, Vote
 from .request import ApprovalRequest
 
 __all__ = [
@@ -43,9 +43,6 @@ __all__ = [
     "seen_refusal",
     "votes_why",
 ]
-
-# The decider recorded when signoff itself decides (an expiry).
-SYSTEM = "signoff"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sessions import AlreadyExistsError, Clock, Home, ThreadKey, utc_iso
 from .capsule import Capsule, args_sha256
 from .errors import HashMismatchError
 from .records import (
+    SYSTEM,
     Decision,
     Edit,
     Escalation,
@@ -151,6 +152,8 @@ class GovernedFiles:
         votes = {v.user: v.reason for v in self.votes(decision.edit)}
         found = []
         for who in decision.deciders:
+            if who == SYSTEM:
+                continue  # an expiry's "reason" is the deadline, not a person's reason
             why = edit.reason if edit is not None and who == edit.user else votes.get(who, "")
             if not why and decision.deciders == (who,):
                 why = decision.reason

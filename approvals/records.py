@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from sessions import CorruptRecordError, Record, create_only
 
 __all__ = [
+    "SYSTEM",
     "CardRef",
     "Claim",
     "Decision",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 Verdict = Literal["approved", "denied", "expired"]
+# The decider recorded when signoff itself decides (an expiry).
+SYSTEM = "signoff"
 R = TypeVar("R", bound=Record)
 
 

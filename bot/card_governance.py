@@ -129,6 +129,7 @@ def edit_button(view: CardView) -> dict[str, Any] | None:
     return {
         "type": "button",
         "action_id": EDIT,
-        "text": {"type": "plain_text", "text": "Edit & approve"},
+        # Not "Edit & approve": a label that contains "Approve" reads as a second Approve.
+        "text": {"type": "plain_text", "text": "Edit…"},
         "value": view.capsule.id,
     }

@@ -103,8 +103,8 @@ def _outcome(view: CardView) -> Mrkdwn:
         line = join(
             literal(f"{icon} by "), mentions(decision.deciders), literal(f" at {decision.at}")
         )
-    if view.reasons:
-        line = join(line, reasons_text(view))
+    if len(decision.deciders) > 1 and view.reasons:
+        line = join(line, reasons_text(view))  # whose reason is whose
     elif decision.reason and decision.deciders != (SYSTEM,):
         line = join(line, literal("\n>"), escape(_clip(decision.reason, 500)))
     line = join(line, stale_text(view))

@@ -24,6 +24,7 @@ from approvals import (
     VoteCounted,
     args_sha256,
     changes,
+    expire,
     load_policy,
     record_edit,
 )
@@ -304,3 +305,11 @@ def test_a_form_is_taken_once_by_its_person_and_only_as_its_kind(home: Home) -> 
     assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form
     assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") is None
     assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") is None
+
+
+def test_an_expiry_has_no_approvers_reasons(home: Home, clock: FixedClock) -> None:
+    capsule = park(home, clock)
+    clock.advance(timedelta(days=2))
+    decision = expire(request(home, capsule, clock), now=clock.now()).decision
+    assert decision.deciders == ("signoff",) and decision.reason.startswith("no decision")
+    assert request(home, capsule, clock).reasons(decision) == []
