@@ -220,6 +220,9 @@ class ApprovalRequest(GovernedFiles):
             seq=Outbox.next_seq(),
             text=text,
             session_id=self.capsule.session_id,
+            # Marks signoff's own words about this approval (not a model's): the surface
+            # may render its approver groups as mentions.
+            approval_id=self.id,
             mentions=mentions,
         )
         return Outbox(self.home).enqueue(entry)

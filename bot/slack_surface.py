@@ -146,7 +146,9 @@ class SlackSurface:
     # replies ----------------------------------------------------------------------
     async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered:
         thread = entry.thread
-        parts = split_message(escape_reply(entry.text, people=entry.mentions))
+        # Only signoff's own posts about an approval (reminders, escalations) ping groups.
+        groups = entry.mentions if entry.approval_id else ()
+        parts = split_message(escape_reply(entry.text, people=entry.mentions, groups=groups))
         upload = len(parts) > MAX_PARTS
         if upload:
             parts = [parts[0][:1000] + "\n… (the full answer is attached)"]

@@ -157,10 +157,12 @@ def test_arguments_too_large_for_slack_are_not_offered_for_editing() -> None:
     assert edit_modal(form) is None
 
 
-def test_replies_render_mentions_only_of_held_users_and_groups() -> None:
+def test_replies_render_mentions_only_of_held_users_and_of_groups_when_asked() -> None:
     text = "<@U0BOB> <!subteam^S0ONCALL> <@U0EVE> <!channel>"
-    held = escape_reply(text, people=("U0BOB", "S0ONCALL"))
+    held = escape_reply(text, people=("U0BOB", "S0ONCALL"), groups=("S0ONCALL", "<!channel>"))
     assert held == "<@U0BOB> <!subteam^S0ONCALL> &lt;@U0EVE&gt; &lt;!channel&gt;"
+    # A group among ``people`` (a model's reply) stays inert: only ``groups`` re-enables it.
+    assert "<!subteam" not in escape_reply(text, people=("U0BOB", "S0ONCALL"))
     assert escape_reply(text) == (
         "&lt;@U0BOB&gt; &lt;!subteam^S0ONCALL&gt; &lt;@U0EVE&gt; &lt;!channel&gt;"
     )
