@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from approvals import ApprovalRequest, ApprovalsError
+from approvals import ApprovalRequest, ApprovalsError, Policy
+from approvals.decisions import votes_why
 from sessions import (
     Clock,
     Home,
@@ -55,15 +56,27 @@ class Backoff:
         return float(min(self.maximum, self.initial * self.factor ** max(0, attempt - 1)))
 
 
-def card_view(request: ApprovalRequest) -> CardView:
-    result = request.result()
+def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardView:
+    """The card as the approval's files say now (``policy``: the rules in force)."""
+    call = request.current()
+    decision = request.decision()
+    rules = [request.capsule.policy]
+    if policy is not None:
+        rules.append(policy.rule_for(request.capsule.tool))
     return CardView(
         capsule=request.capsule,
-        decision=request.decision(),
-        voters=tuple(v.user for v in request.votes() if v.approve),
-        result=result,
+        decision=decision,
+        voters=request.approvals(call),
+        result=request.result(),
         card=request.card(),
         now=request.clock.now(),
+        call=call,
+        edits=tuple(request.edits()),
+        escalation=request.escalation(),
+        stale=request.stale(),
+        reasons=tuple(request.reasons(decision)) if decision else (),
+        require_reason=any(r.require_reason for r in rules),
+        allow_edit=all(r.allow_edit for r in rules),
     )
 
 
@@ -78,8 +91,10 @@ class Delivery:
         backoff: Backoff | None = None,
         max_lanes: int = 16,
         observer: Observer | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.home = home
+        self.policy = policy
         self.outbox = Outbox(home)
         self.surface = surface
         self.clock = clock or SystemClock()
@@ -245,7 +260,7 @@ class Delivery:
             # Every card entry of this approval in the batch is answered by one render.
             results = [e for e in batch if e.kind == "card" and e.approval_id == entry.approval_id]
             check_first = check_first or any(e.id in self._check_first for e in results)
-            view = card_view(request)
+            view = card_view(request, self.policy)
             shown = view.version
             if view.card is not None and self._last_shown(request) == shown:
                 card = view.card  # Slack shows this already: no call at all
@@ -291,8 +306,11 @@ class Delivery:
 
     def _last_shown(self, request: ApprovalRequest) -> str:
         """The version the card showed last (from its done entries), or ""."""
-        whys = ["requested", "decided", "told"]
-        whys += [f"votes-{n}" for n in range(1, len(request.votes()) + 1)]
+        whys = ["requested", "decided", "told", "escalated", "stale"]
+        edits = len(request.edits())
+        whys += [f"edit-{n}" for n in range(1, edits + 1)]
+        for edit in range(edits + 1):
+            whys += [votes_why(edit, n) for n in range(1, len(request.votes(edit)) + 2)]
         done = [d for why in whys if (d := self.outbox.done(f"card-{request.id}-{why}"))]
         shown = [d for d in done if d.shown and d.outcome != "failed"]
         # A thread's entries go out in queue order: the latest queued is what Slack shows.

@@ -3,11 +3,13 @@
     ingest(message)                 durable in the thread inbox, then woken; the bot acks after
     check_click(value, channel, ts) is this button a live card's? (no trust in the payload)
     decide(approval, user, ...)     authorize now, first decision wins, wake the thread
+    edit(approval, user, ...)       Edit & approve: the edited call, approved (governing.py)
     may_decide(approval, user)      would a click by this person be accepted?
     pending_for(user, channels)     what this person may decide now
     requests_of / recently_decided  a person's own requests and recent decisions (Home tab)
     history(session)                a thread's sessions, events and approvals, for traces
-    sweep() / recover()             expire what is due and re-wake stranded work / start-up
+    sweep() / recover()             expire, remind and escalate what is due, re-wake
+                                    stranded work / start-up
 
 Nothing about a pending approval lives only in memory (I6): the tasks kept here are
 wake-ups, and every one of them is re-derived from disk by ``recover``. What the engine
@@ -30,6 +32,7 @@ from approvals import (
     Decided,
     Decision,
     DecisionResult,
+    EditResult,
     record_decision,
     scan_session_approvals,
     sweep_expired,
@@ -56,6 +59,7 @@ from sessions import (
 )
 
 from .delivery import Backoff, Delivery
+from .governing import Governing
 from .mirror import mirror_approval
 from .observe import ApprovalExpired, DecisionRecorded
 from .person_queries import PersonQueries
@@ -71,7 +75,7 @@ __all__ = ["Engine", "PendingApproval"]
 log = logging.getLogger("signoff.engine")
 
 
-class Engine(Queries, PersonQueries):
+class Engine(Queries, PersonQueries, Governing):
     def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt
         self.delivery = delivery
@@ -118,6 +122,7 @@ class Engine(Queries, PersonQueries):
                 poll=delivery_poll,
                 backoff=delivery_backoff,
                 observer=rt.observer,
+                policy=rt.policy,
             )
             rt = dataclasses.replace(rt, outbox_written=delivery.wake)
             delivery.start()
@@ -255,8 +260,17 @@ class Engine(Queries, PersonQueries):
 
     # clicks and decisions ---------------------------------------------------------
     async def decide(
-        self, approval_id: str, *, user: str, approve: bool, reason: str = ""
+        self,
+        approval_id: str,
+        *,
+        user: str,
+        approve: bool,
+        reason: str = "",
+        seen_sha256: str | None = None,
     ) -> DecisionResult:
+        """``seen_sha256``: the hash of the arguments the person was shown (an approval
+        counts only for those); None means the capsule's own, as every view before an
+        edit showed."""
         rt = self.rt
         user = check_slack_id(user)  # before any look-up: a bad id never reaches a path
         request = ApprovalRequest.open(rt.home, check_approval_id(approval_id), clock=rt.clock)
@@ -268,8 +282,17 @@ class Engine(Queries, PersonQueries):
             policy=rt.policy,
             groups=rt.groups,
             clock=rt.clock,
+            seen_sha256=seen_sha256,
         )
         failpoint("decision.after_decision_file")
+        await self.after_decision(request, user=user, result=result)
+        return result
+
+    async def after_decision(
+        self, request: ApprovalRequest, *, user: str, result: DecisionResult | EditResult
+    ) -> None:
+        """Report, mirror and wake after a decision, a vote or an edit was recorded."""
+        rt = self.rt
         rt.outbox_written()
         if isinstance(result, Decided):
             rt.observer.emit(_decided(request, user=user, decision=result.decision))
@@ -277,7 +300,6 @@ class Engine(Queries, PersonQueries):
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)
             self.wake(request.thread)
-        return result
 
     def open_deny_form(self, *, view_id: str, approval_id: str, user: str) -> None:
         now = utc_iso(self.rt.clock.now())
@@ -313,6 +335,7 @@ class Engine(Queries, PersonQueries):
             if isinstance(result, Decided):
                 self.rt.observer.emit(_expired(request, result.decision))
             self.wake(result.capsule.thread)
+        await self.sweep_governance()
         for thread in WorkQueue(self.rt.home).threads():
             if thread not in self._tasks:
                 self.wake(thread)

@@ -22,8 +22,10 @@ from sessions import (
     check_approval_id,
 )
 
+from .delivery import card_view
 from .history import ThreadHistory, thread_history
 from .runtime import Runtime
+from .surface import CardView
 
 __all__ = ["PendingApproval", "Queries"]
 
@@ -33,6 +35,8 @@ class PendingApproval:
     capsule: Capsule
     voters: tuple[str, ...]
     card: CardRef | None = None
+    # The card as it stands (the edited call, if edited): buttons drawn from it are for it.
+    view: CardView | None = None
 
     @property
     def channel(self) -> str:
@@ -122,8 +126,8 @@ class Queries:
                 continue
             if await may_decide(request, user=user, policy=rt.policy, groups=rt.groups):
                 continue
-            voters = tuple(v.user for v in request.votes() if v.approve)
-            out.append(PendingApproval(request.capsule, voters, request.card()))
+            view = card_view(request, rt.policy)
+            out.append(PendingApproval(request.capsule, view.voters, request.card(), view))
             if len(out) >= limit:
                 break
         return out
@@ -137,7 +141,7 @@ class Queries:
             except (SessionsError, ApprovalsError):
                 continue
             if request.decision() is None:
-                voters = tuple(v.user for v in request.votes() if v.approve)
+                voters = request.approvals()
                 out.append(PendingApproval(request.capsule, voters))
             if len(out) >= limit:
                 break

@@ -8,6 +8,9 @@ new message and crash recovery alike, so all three behave the same.
 
 Telling an outcome is ordered so that a crash at any point repeats nothing: the result
 record, then the told record, then the transcript, then the thread's marker is closed.
+
+What runs is the approval's current call (an approver may have edited it), and only
+while the approval is valid (the second clock): both in ``approved_call``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from approvals import (
-    SYSTEM,
     AlreadyClaimedError,
     ApprovalRequest,
     Capsule,
@@ -38,6 +40,7 @@ from sessions import (
     verify,
 )
 
+from .approved_call import approval_note, deciders_text, stale_outcome
 from .executor import execute, run_calls
 from .loop import queue_reply
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
@@ -69,6 +72,8 @@ class Deferred(Exception):
 class _Told:
     status: ToolStatus
     content: str
+    # Reasons, and whether an approver changed the arguments: told beside the result.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,12 +129,13 @@ def _scan(run: SessionRun, wanted: set[str]) -> _Origins:
 def _refusal(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:
     """Why an approved call must not run, or "" when it may (I1)."""
     capsule = request.capsule
-    if decision.args_sha256 != capsule.args_sha256:
-        return "the decision approved a different argument hash"
     try:
         request.verify()
+        call = request.current()
     except HashMismatchError as exc:
         return str(exc)
+    if decision.args_sha256 != call.args_sha256:
+        return "the decision approved a different argument hash"
     report = verify(request.session_dir)
     if not report.sealed:
         # A session that asked for approval ended, so it is sealed; no seal means the
@@ -142,13 +148,12 @@ def _refusal(run: SessionRun, request: ApprovalRequest, decision: Decision) -> s
     tool = run.rt.registry.get(capsule.tool)
     if tool is None:
         return f"the tool {capsule.tool!r} is no longer registered"
-    if tool.version != capsule.tool_version:
-        return f"the tool changed since it was approved ({capsule.tool_version} → {tool.version})"
+    if tool.version != call.tool_version:
+        return f"the tool changed since it was approved ({call.tool_version} → {tool.version})"
     return ""
 
 
-def _deciders(decision: Decision) -> str:
-    return ", ".join(f"<@{d}>" if d != SYSTEM else SYSTEM for d in decision.deciders)
+_deciders = deciders_text
 
 
 async def realize(
@@ -170,6 +175,9 @@ async def realize(
     if run.rt.killed():
         # Frozen, not spent: the approval stays unclaimed and runs once the switch is off.
         raise KillSwitchOn
+    stale = stale_outcome(run, request, decision)
+    if stale is not None:
+        return stale  # approved too long ago to start now: never run
     tool = run.rt.registry.get(capsule.tool)
     if tool is not None:
         # Asked before the checks: an MCP tool whose server was down at start-up is only
@@ -194,7 +202,8 @@ async def realize(
         )
     tool = run.rt.registry.get(capsule.tool)
     assert tool is not None  # checked by _refusal
-    result = await execute(run, tool, capsule.call_id, capsule.arguments, approval_id=capsule.id)
+    call = request.current()  # verified by _refusal: the edited arguments, if edited
+    result = await execute(run, tool, capsule.call_id, call.arguments, approval_id=capsule.id)
     failpoint("resume.after_tool_run")
     request.record_result(
         ExecutionResult(
@@ -245,7 +254,17 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
         return _Waiting(f"waiting for approval {request.id}; the call has not run.")
     run.trace(
         "decision_applied",
-        {"approval_id": request.id, "verdict": decision.verdict, "by": list(decision.deciders)},
+        {
+            "approval_id": request.id,
+            "verdict": decision.verdict,
+            "by": list(decision.deciders),
+            "reason": decision.reason,
+            "reasons": [{"user": u, "reason": r} for u, r in request.reasons(decision)],
+            "args_sha256": decision.args_sha256,
+            "original_sha256": decision.original_sha256 or request.capsule.args_sha256,
+            "edit": decision.edit,
+            "valid_until": decision.valid_until,
+        },
     )
     try:
         status, content = await realize(run, request, decision)
@@ -253,7 +272,8 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
         return await _defer(run, request, decision, exc.reason, out)
     request.mark_told(session_id=run.id, at=utc_iso(run.rt.clock.now()))
     out.told.append(request.id)
-    return _Told(status, content)
+    note = approval_note(request, decision) if request.result() is not None else ""
+    return _Told(status, content, note)
 
 
 async def _defer(
@@ -289,10 +309,11 @@ async def _tell_late(run: SessionRun, request: ApprovalRequest, out: SettleOutco
         return  # its slot already says it waits
     status, content = outcome.status, outcome.content
     capsule = request.capsule
+    note = f"\n{outcome.note}" if outcome.note else ""
     run.append(
         EventMessage(
             text=f"Outcome of the earlier `{capsule.tool}` request ({capsule.id}): {status}: "
-            f"{content}",
+            f"{content}{note}",
             approval_id=capsule.id,
             call_id=capsule.call_id,
             status=status,
@@ -326,6 +347,8 @@ async def settle(run: SessionRun) -> SettleOutcome:
                     approval_id=request.id,
                 )
             )
+            if isinstance(outcome, _Told) and outcome.note:
+                run.append(EventMessage(text=outcome.note, approval_id=request.id, call_id=call_id))
             if told:
                 request.finish()
                 await mirror_approval(run.rt, request)

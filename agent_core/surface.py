@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from approvals import Capsule, CardRef, Decision, ExecutionResult
+from approvals import (
+    Capsule,
+    CardRef,
+    CurrentCall,
+    Decision,
+    Edit,
+    Escalation,
+    ExecutionResult,
+    Stale,
+)
 from sessions import OutboxEntry, ThreadKey
 
 __all__ = ["CardView", "Delivered", "DeliveryError", "RecordingSurface", "Surface"]
@@ -31,13 +40,36 @@ class CardView:
     card: CardRef | None = None
     # When it is rendered (the engine's clock), for "expires in 7 days".
     now: datetime | None = None
+    # The call the approval now stands for (None: the capsule's own, never edited).
+    call: CurrentCall | None = None
+    edits: tuple[Edit, ...] = ()
+    escalation: Escalation | None = None
+    stale: Stale | None = None
+    # (who, why) of the approvers who gave a reason (a decided card shows them).
+    reasons: tuple[tuple[str, str], ...] = ()
+    # A reason is needed to approve or deny (either rule says so).
+    require_reason: bool = False
+    # Approvers may edit the arguments (both rules allow it).
+    allow_edit: bool = True
+
+    @property
+    def args_sha256(self) -> str:
+        """The hash of the arguments the card shows (and an approval from it is for)."""
+        return self.call.args_sha256 if self.call else self.capsule.args_sha256
+
+    @property
+    def arguments(self) -> dict[str, object]:
+        return dict(self.call.arguments if self.call else self.capsule.arguments)
 
     @property
     def version(self) -> str:
         """What the card shows, in a word: two views with one version render the same."""
         verdict = self.decision.verdict if self.decision else "open"
         ran = "" if self.result is None else ("-ran" if self.result.ok else "-failed")
-        return f"{verdict}{ran}-{len(self.voters)}"
+        extra = f"-e{len(self.edits)}" if self.edits else ""
+        extra += "-esc" if self.escalation else ""
+        extra += "-stale" if self.stale else ""
+        return f"{verdict}{ran}-{len(self.voters)}{extra}"
 
 
 @dataclass(frozen=True)

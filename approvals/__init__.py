@@ -20,6 +20,7 @@ from .decisions import (
     may_decide,
     record_decision,
 )
+from .edits import Change, EditRecorded, EditResult, changes, record_edit
 from .errors import (
     AlreadyClaimedError,
     ApprovalsError,
@@ -28,10 +29,26 @@ from .errors import (
     PolicyError,
 )
 from .expiry import sweep_expired
+from .governance import Escalated, QuorumCompleted, Reminded, Step, fire_due, sweep_timers
+from .governed import CurrentCall
 from .policy import Policy, PolicyRule, load_policy, parse_duration
-from .records import CardRef, Claim, Decision, Deferral, ExecutionResult, Told, Verdict, Vote
+from .records import (
+    CardRef,
+    Claim,
+    Decision,
+    Deferral,
+    Edit,
+    Escalation,
+    ExecutionResult,
+    Reminder,
+    Stale,
+    Told,
+    Verdict,
+    Vote,
+)
 from .request import ApprovalRequest, Stage
 from .scan import scan_session_approvals
+from .timers import Timers
 
 __all__ = [
     "SYSTEM",
@@ -43,11 +60,18 @@ __all__ = [
     "Capsule",
     "CapsuleError",
     "CardRef",
+    "Change",
     "Claim",
+    "CurrentCall",
     "Decided",
     "Decision",
     "DecisionResult",
     "Deferral",
+    "Edit",
+    "EditRecorded",
+    "EditResult",
+    "Escalated",
+    "Escalation",
     "ExecutionResult",
     "GroupResolver",
     "HashMismatchError",
@@ -55,9 +79,15 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyRule",
+    "QuorumCompleted",
     "Refused",
+    "Reminded",
+    "Reminder",
     "Stage",
+    "Stale",
     "StaticGroups",
+    "Step",
+    "Timers",
     "Told",
     "Verdict",
     "Vote",
@@ -66,14 +96,18 @@ __all__ = [
     "authorize",
     "build_capsule",
     "capsule_ids",
+    "changes",
     "decide",
     "expire",
     "expired",
+    "fire_due",
     "load_capsule",
     "load_policy",
     "may_decide",
     "parse_duration",
     "record_decision",
+    "record_edit",
     "scan_session_approvals",
     "sweep_expired",
+    "sweep_timers",
 ]

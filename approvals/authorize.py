@@ -3,6 +3,10 @@
 Checked at decision time, not when the card was posted: group membership is resolved
 on the click, and both the rule captured in the capsule and the rule in force now must
 allow the person, so tightening a policy applies to requests already waiting.
+
+An escalation (``governance.py``) adds approvers to one request: its record names them,
+and both rules then count them as approvers of that request. The requester stays
+excluded whoever is added.
 """
 
 from __future__ import annotations
@@ -34,17 +38,22 @@ class StaticGroups:
 
 
 async def _allowed_by(
-    rule: PolicyRule, user: str, askers: tuple[str, ...], groups: GroupResolver
+    rule: PolicyRule,
+    user: str,
+    askers: tuple[str, ...],
+    groups: GroupResolver,
+    escalated: tuple[str, ...],
 ) -> str | None:
     """The reason for a refusal, or None when allowed."""
     if user in askers and not rule.allow_self_approval:
         return "you asked for this call, so someone else must decide it"
-    if rule.open_to_anyone or user in rule.approver_users:
+    if rule.open_to_anyone or user in rule.approver_users or user in escalated:
         return None
-    for group in rule.approver_groups:
+    for group in (*rule.approver_groups, *(g for g in escalated if g.startswith("S"))):
         if user in await groups.members(group):
             return None
-    return f"you are not an approver for this tool (approvers: {rule.describe()})"
+    extra = f"; escalated to: {' '.join(escalated)}" if escalated else ""
+    return f"you are not an approver for this tool (approvers: {rule.describe()}{extra})"
 
 
 async def authorize(
@@ -54,11 +63,13 @@ async def authorize(
     snapshot: PolicyRule,
     current: PolicyRule,
     groups: GroupResolver,
+    escalated: tuple[str, ...] = (),
 ) -> str | None:
-    """Why ``user`` may not decide, or None: both rules must allow them."""
+    """Why ``user`` may not decide, or None: both rules must allow them (``escalated``:
+    the approvers an escalation added to this request)."""
     askers = (requester,) if isinstance(requester, str) else requester
     for rule in (snapshot, current):
-        refusal = await _allowed_by(rule, user, askers, groups)
+        refusal = await _allowed_by(rule, user, askers, groups, escalated)
         if refusal is not None:
             return refusal
     return None

@@ -19,8 +19,9 @@ from sessions import Clock, Home, WorkQueue, check_approval_id, check_slack_id, 
 
 from .authorize import GroupResolver, authorize
 from .capsule import Capsule
-from .policy import Policy
-from .records import Decision, Verdict, Vote
+from .governed import CurrentCall, after
+from .policy import Policy, PolicyRule
+from .records import SYSTEM, Decision, Verdict, Vote
 from .request import ApprovalRequest
 
 __all__ = [
@@ -34,12 +35,14 @@ __all__ = [
     "decide",
     "expire",
     "expired",
+    "finalize",
     "may_decide",
+    "quorum_of",
+    "reason_missing",
     "record_decision",
+    "seen_refusal",
+    "votes_why",
 ]
-
-# The decider recorded when signoff itself decides (an expiry).
-SYSTEM = "signoff"
 
 
 @dataclass(frozen=True)
@@ -80,22 +83,38 @@ class Refused:
 DecisionResult = Decided | AlreadyDecided | VoteCounted | AlreadyVoted | Refused
 
 
-def _finalize(
+def finalize(
     request: ApprovalRequest,
     *,
     verdict: Verdict,
     deciders: tuple[str, ...],
     at: str,
     reason: str = "",
+    call: CurrentCall | None = None,
+    policy: Policy | None = None,
 ) -> Decided | AlreadyDecided:
+    """Write the final decision (the first one wins) for the call as it is now."""
     WorkQueue(request.home).mark(request.thread)  # before the decision: see the docstring
+    capsule = request.capsule
+    call = call or request.current()
+    valid_until = ""
+    if verdict == "approved":
+        windows = [capsule.policy.valid_for_seconds]
+        if policy is not None:
+            windows.append(policy.rule_for(capsule.tool).valid_for_seconds)
+        limits = [w for w in windows if w is not None]
+        if limits:
+            valid_until = after(at, min(limits))
     decision = Decision(
         approval_id=request.id,
         verdict=verdict,
         deciders=deciders,
         at=at,
         reason=reason,
-        args_sha256=request.capsule.args_sha256,
+        args_sha256=call.args_sha256,
+        original_sha256=capsule.args_sha256,
+        edit=call.edit,
+        valid_until=valid_until,
     )
     existing = request.write_decision(decision)
     request.queue_card("decided")
@@ -111,7 +130,7 @@ def expired(capsule: Capsule, now: datetime) -> bool:
 def expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecided:
     capsule = request.capsule
     verdict: Verdict = "denied" if capsule.policy.on_expiry == "deny" else "expired"
-    return _finalize(
+    return finalize(
         request,
         verdict=verdict,
         deciders=(SYSTEM,),
@@ -131,6 +150,38 @@ async def may_decide(
         snapshot=capsule.policy,
         current=policy.rule_for(capsule.tool),
         groups=groups,
+        escalated=request.escalated_approvers(),
+    )
+
+
+def quorum_of(request: ApprovalRequest, policy: Policy) -> int:
+    """The larger of the captured and the current rule's quorum."""
+    return max(request.capsule.policy.quorum, policy.rule_for(request.capsule.tool).quorum)
+
+
+def reason_missing(request: ApprovalRequest, policy: Policy, reason: str) -> str | None:
+    """The refusal when a reason is required (by either rule) and none was given."""
+    rules: tuple[PolicyRule, ...] = (request.capsule.policy, policy.rule_for(request.capsule.tool))
+    if any(rule.require_reason for rule in rules) and not reason.strip():
+        return "this tool needs a reason with every decision; give one and try again"
+    return None
+
+
+def seen_refusal(
+    request: ApprovalRequest, call: CurrentCall, seen_sha256: str | None
+) -> str | None:
+    """Why an approval of what the person saw cannot count (the call changed), or None.
+
+    ``seen_sha256`` is the hash (or its first 12 or more characters) of the arguments the
+    person was shown; None means the capsule's own, which is what every view showed
+    before any edit (an older card, the terminal).
+    """
+    seen = (seen_sha256 or request.capsule.args_sha256).lower()
+    if len(seen) >= 12 and call.args_sha256.startswith(seen):
+        return None
+    return (
+        f"the arguments were edited after you saw them (the call is now hash "
+        f"{call.short_hash}); look at the card again, then decide"
     )
 
 
@@ -143,8 +194,13 @@ async def record_decision(
     policy: Policy,
     groups: GroupResolver,
     clock: Clock,
+    seen_sha256: str | None = None,
 ) -> DecisionResult:
-    """Authorize ``user`` now and record their decision (or vote); the first final one wins."""
+    """Authorize ``user`` now and record their decision (or vote); the first final one wins.
+
+    An approval counts for the arguments the person saw (``seen_sha256``) and only if those
+    are still the current ones: an edit resets a quorum.
+    """
     user = check_slack_id(user)
     capsule = request.capsule
     existing = request.decision()
@@ -155,23 +211,62 @@ async def record_decision(
         result = expire(request, now=now)
         return AlreadyDecided(result.capsule, result.decision)
     refusal = await may_decide(request, user=user, policy=policy, groups=groups)
+    refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:
         return Refused(capsule, refusal)
     at = utc_iso(now)
+    call = request.current()
     if not approve:
-        return _finalize(request, verdict="denied", deciders=(user,), at=at, reason=reason)
-    quorum = max(capsule.policy.quorum, policy.rule_for(capsule.tool).quorum)
-    if quorum == 1:
-        return _finalize(request, verdict="approved", deciders=(user,), at=at, reason=reason)
-    if not request.write_vote(
-        Vote(approval_id=capsule.id, user=user, approve=True, at=at, reason=reason)
-    ):
+        return finalize(
+            request, verdict="denied", deciders=(user,), at=at, reason=reason, call=call
+        )
+    refusal = seen_refusal(request, call, seen_sha256)
+    if refusal is not None:
+        return Refused(capsule, refusal)
+    quorum = quorum_of(request, policy)
+    so_far = request.approvals(call)
+    if user in so_far:
         return AlreadyVoted(capsule)
-    voters = tuple(v.user for v in request.votes() if v.approve)
+    if quorum == 1:
+        return finalize(
+            request,
+            verdict="approved",
+            deciders=(user,),
+            at=at,
+            reason=reason,
+            call=call,
+            policy=policy,
+        )
+    if len(so_far) + 1 >= quorum:
+        request.arm_timer(at)  # this vote completes it: a crash before the decision is swept
+    vote = Vote(
+        approval_id=capsule.id,
+        user=user,
+        approve=True,
+        at=at,
+        reason=reason,
+        args_sha256=call.args_sha256,
+    )
+    if not request.write_vote(vote, edit=call.edit):
+        return AlreadyVoted(capsule)
+    voters = request.approvals(call)
     if len(voters) < quorum:
-        request.queue_card(f"votes-{len(voters)}")
+        request.queue_card(votes_why(call.edit, len(voters)))
         return VoteCounted(capsule, len(voters), quorum, voters)
-    return _finalize(request, verdict="approved", deciders=voters, at=at, reason=reason)
+    return finalize(
+        request,
+        verdict="approved",
+        deciders=voters,
+        at=at,
+        reason=reason,
+        call=call,
+        policy=policy,
+    )
+
+
+def votes_why(edit: int, count: int) -> str:
+    """The card update queued for a vote: one per count, per edit."""
+    return f"votes-{count}" if edit == 0 else f"edit{edit}-votes-{count}"
 
 
 async def decide(
@@ -184,6 +279,7 @@ async def decide(
     policy: Policy,
     groups: GroupResolver,
     clock: Clock,
+    seen_sha256: str | None = None,
 ) -> DecisionResult:
     """``record_decision`` for an approval id; both ids are checked before any look-up."""
     user = check_slack_id(user)
@@ -196,4 +292,5 @@ async def decide(
         policy=policy,
         groups=groups,
         clock=clock,
+        seen_sha256=seen_sha256,
     )

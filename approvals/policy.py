@@ -7,6 +7,15 @@
     expires_after = "24h"               # s, m, h or d
     on_expiry = "expire"                # or "deny"
 
+    remind_after = "2h"                 # re-ping the approvers in the thread …
+    max_reminders = 3                   # … at most this often (default 3)
+    escalate_after = "8h"               # then add these approvers and ping them
+    escalate_to = ["S0ONCALL"]
+    valid_for = "1h"                    # an approved call must start within this (default:
+                                        # no limit); past it the approval is stale
+    require_reason = false              # approve and deny both ask for a reason
+    allow_edit = true                   # approvers may edit the arguments, then approve
+
     [tools.deploy_service]
     approvers = ["S0RELEASE"]
     quorum = 2
@@ -26,7 +35,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
 from .errors import PolicyError
 
@@ -64,6 +80,16 @@ class PolicyRule(BaseModel):
     allow_self_approval: bool = False
     expires_after_seconds: int = Field(default=86400, gt=0, le=MAX_EXPIRY_SECONDS)
     on_expiry: Literal["expire", "deny"] = "expire"
+    # Governance beyond the decision itself (reminders, escalation, the second clock).
+    remind_after_seconds: int | None = Field(default=None, gt=0, le=MAX_EXPIRY_SECONDS)
+    max_reminders: int = Field(default=3, ge=0, le=50)
+    escalate_after_seconds: int | None = Field(default=None, gt=0, le=MAX_EXPIRY_SECONDS)
+    escalate_users: tuple[str, ...] = ()
+    escalate_groups: tuple[str, ...] = ()
+    # How long after approval the call may still start; None: no limit.
+    valid_for_seconds: int | None = Field(default=None, gt=0, le=MAX_EXPIRY_SECONDS)
+    require_reason: bool = False
+    allow_edit: bool = True
 
     @property
     def open_to_anyone(self) -> bool:
@@ -83,6 +109,13 @@ class _RuleInput(BaseModel):
     allow_self_approval: bool | None = None
     expires_after: str | None = None
     on_expiry: Literal["expire", "deny"] | None = None
+    remind_after: str | None = None
+    max_reminders: int | None = Field(default=None, ge=0, le=50)
+    escalate_after: str | None = None
+    escalate_to: list[str] | None = None
+    valid_for: str | None = None
+    require_reason: StrictBool | None = None
+    allow_edit: StrictBool | None = None
 
     @field_validator("approvers")
     @classmethod
@@ -97,7 +130,17 @@ class _RuleInput(BaseModel):
                 raise ValueError(f"{item!r} is not a Slack user id (U…/W…) or user-group id (S…)")
         return value
 
-    @field_validator("expires_after")
+    @field_validator("escalate_to")
+    @classmethod
+    def _escalation_ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("escalate_to needs at least one Slack user or user-group id")
+        for item in value or []:
+            if not (_USER.fullmatch(item) or _GROUP.fullmatch(item)):
+                raise ValueError(f"{item!r} is not a Slack user id (U…/W…) or user-group id (S…)")
+        return value
+
+    @field_validator("expires_after", "remind_after", "escalate_after", "valid_for")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
@@ -119,7 +162,23 @@ class _RuleInput(BaseModel):
             update["expires_after_seconds"] = parse_duration(self.expires_after)
         if self.on_expiry is not None:
             update["on_expiry"] = self.on_expiry
-        return base.model_copy(update=update)
+        for key in ("remind_after", "escalate_after", "valid_for"):
+            value = getattr(self, key)
+            if value is not None:
+                update[f"{key}_seconds"] = parse_duration(value)
+        if self.escalate_to is not None:
+            update["escalate_users"] = tuple(a for a in self.escalate_to if _USER.fullmatch(a))
+            update["escalate_groups"] = tuple(a for a in self.escalate_to if _GROUP.fullmatch(a))
+        for key in ("max_reminders", "require_reason", "allow_edit"):
+            if getattr(self, key) is not None:
+                update[key] = getattr(self, key)
+        rule = base.model_copy(update=update)
+        escalates_to = bool(rule.escalate_users or rule.escalate_groups)
+        if rule.escalate_after_seconds is not None and not escalates_to:
+            raise ValueError("escalate_after needs escalate_to (whom to add)")
+        if escalates_to and rule.escalate_after_seconds is None:
+            raise ValueError("escalate_to needs escalate_after (when to escalate)")
+        return rule
 
 
 class _FileInput(BaseModel):
@@ -153,8 +212,16 @@ class Policy(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise PolicyError(f"{source}: {where}: {first['msg']}") from exc
-        default = parsed.default.apply(PolicyRule())
-        tools = {name: rule.apply(default) for name, rule in parsed.tools.items()}
+        try:
+            default = parsed.default.apply(PolicyRule())
+        except ValueError as exc:
+            raise PolicyError(f"{source}: default: {exc}") from exc
+        tools: dict[str, PolicyRule] = {}
+        for name, rule in parsed.tools.items():
+            try:
+                tools[name] = rule.apply(default)
+            except ValueError as exc:
+                raise PolicyError(f"{source}: tools.{name}: {exc}") from exc
         return cls(default=default, tools=tools, source=source)
 
 

@@ -7,6 +7,12 @@
     approvals/<id>.claim.json          the approved call was started (idempotency key = id)
     approvals/<id>.result.json         and how it ended
     approvals/<id>.told.json           the session that told the model the outcome
+    approvals/<id>.deferred-<n>.json   the approved call's tool was unavailable (attempt n)
+    approvals/<id>.edit-<n>.json       an approver edited the arguments (and approved them)
+    approvals/<id>.votes-<n>/<user>.json   votes for the arguments of edit n
+    approvals/<id>.reminder-<n>.json   reminder n was due and is queued in the thread
+    approvals/<id>.escalated.json      more approvers were added and pinged
+    approvals/<id>.stale.json          approved, but the call could not start in time
 
 Plus ``$SIGNOFF_HOME/approvals/<id>``, a ``Pointer`` to the session, so that a button that
 carries only the approval id finds its capsule without the index. Only ``request.py``
@@ -16,19 +22,24 @@ turns these names into paths.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from sessions import CorruptRecordError, Record, create_only
 
 __all__ = [
+    "SYSTEM",
     "CardRef",
     "Claim",
     "Decision",
     "Deferral",
+    "Edit",
+    "Escalation",
     "ExecutionResult",
     "Pointer",
+    "Reminder",
+    "Stale",
     "Told",
     "Verdict",
     "Vote",
@@ -37,6 +48,8 @@ __all__ = [
 ]
 
 Verdict = Literal["approved", "denied", "expired"]
+# The decider recorded when signoff itself decides (an expiry).
+SYSTEM = "signoff"
 R = TypeVar("R", bound=Record)
 
 
@@ -57,16 +70,20 @@ class CardRef(Record):
 
 
 class Vote(Record):
-    schema_version: Literal[1] = 1
+    # 2: the vote names the hash it approved (an edit resets a quorum).
+    schema_version: Literal[1, 2] = 2
     approval_id: str
     user: str
     approve: bool
     at: str
     reason: str = ""
+    # "" in a version-1 vote: the capsule's own hash (there were no edits then).
+    args_sha256: str = ""
 
 
 class Decision(Record):
-    schema_version: Literal[1] = 1
+    # 2: which edit was approved, the capsule's own hash, and until when the call may start.
+    schema_version: Literal[1, 2] = 2
     approval_id: str
     verdict: Verdict
     deciders: tuple[str, ...]
@@ -74,6 +91,66 @@ class Decision(Record):
     reason: str = ""
     # The hash the deciders were shown; execution refuses anything else (I1).
     args_sha256: str
+    # The capsule's hash, as the model asked; differs from ``args_sha256`` after an edit.
+    original_sha256: str = ""
+    # The edit whose arguments were approved (0: the capsule's own).
+    edit: int = 0
+    # The approved call may start until then ("" = no limit): the second clock.
+    valid_until: str = ""
+
+
+class Edit(Record):
+    """An approver changed the arguments, and by submitting them approved the new call."""
+
+    schema_version: Literal[1] = 1
+    approval_id: str
+    n: int
+    user: str
+    at: str
+    # The hash of the arguments the editor was shown and changed (the previous edit's,
+    # or the capsule's): an edit of something no longer current is refused.
+    base_sha256: str
+    tool_version: str
+    arguments: dict[str, Any]
+    args_sha256: str
+    changed: tuple[str, ...]
+    reason: str = ""
+
+
+class Reminder(Record):
+    """Reminder ``n`` was due; its post in the thread is queued under a fixed outbox id."""
+
+    schema_version: Literal[1] = 1
+    approval_id: str
+    n: int
+    due_at: str
+    at: str
+    pinged: tuple[str, ...]
+
+
+class Escalation(Record):
+    """No decision in time: these approvers were added to the request, and pinged."""
+
+    schema_version: Literal[1] = 1
+    approval_id: str
+    due_at: str
+    at: str
+    added_users: tuple[str, ...]
+    added_groups: tuple[str, ...]
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        return (*self.added_users, *self.added_groups)
+
+
+class Stale(Record):
+    """Approved, but the call could not start before ``valid_until``: it never runs."""
+
+    schema_version: Literal[1] = 1
+    approval_id: str
+    session_id: str
+    at: str
+    valid_until: str
 
 
 class Claim(Record):

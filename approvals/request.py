@@ -1,12 +1,17 @@
 """One approval, from request to the model being told: the only owner of its files.
 
     requested ─▶ carded ─▶ decided(approved|denied|expired) ─▶ claimed ─▶ executed ─▶ told
+        │  edited, voted, reminded, escalated          └─▶ stale (the call never started)
 
-Each arrow is a create-only typed record beside the capsule (``records.py``). Whoever
+Each arrow is a create-only typed record beside the capsule (``records.py``); the
+records beyond the decision itself are read and written by its base, ``GovernedFiles``.
+Whoever
 moves an approval forward does it through an ``ApprovalRequest``, which also keeps the
 two things outside the session directory in step: the thread's open-approval marker
 (so the thread's worker sees a decision whatever state the asking session is in) and the
-card's outbox entries (so Slack shows the true state, whoever decided and whenever).
+card's outbox entries (so Slack shows the true state, whoever decided and whenever) — and
+the request's timer marker (``timers.py``), so its next reminder or escalation is found
+without reading every request that waits.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from sessions import (
     OutboxEntry,
     SystemClock,
     ThreadDir,
-    ThreadKey,
     check_approval_id,
     check_session_id,
     create_only,
@@ -34,6 +38,7 @@ from sessions import (
 
 from .capsule import Capsule, load_capsule, write_capsule
 from .errors import AlreadyClaimedError, HashMismatchError
+from .governed import GovernedFiles
 from .records import (
     CardRef,
     Claim,
@@ -42,10 +47,10 @@ from .records import (
     ExecutionResult,
     Pointer,
     Told,
-    Vote,
     read_optional,
     write_record,
 )
+from .timers import Timers
 
 __all__ = ["ApprovalRequest", "Stage"]
 
@@ -63,7 +68,7 @@ def _pointer_path(home: Home, approval_id: str) -> Path:
     return home.root / "approvals" / check_approval_id(approval_id)
 
 
-class ApprovalRequest:
+class ApprovalRequest(GovernedFiles):
     """A handle on one approval's files; reads are fresh, writes are create-only."""
 
     def __init__(self, home: Home, capsule: Capsule, *, clock: Clock | None = None) -> None:
@@ -108,20 +113,17 @@ class ApprovalRequest:
         return request
 
     def reopen(self) -> None:
-        """Make sure a waiting approval is seen by its thread and has its card queued."""
+        """Make sure a waiting approval is seen by its thread, has its card queued, and
+        has its next reminder or escalation armed."""
         ThreadDir(self.home, self.thread).open_approval(self.id)
         self.queue_card("requested")
+        self.arm_timer()
 
-    @property
-    def id(self) -> str:
-        return self.capsule.id
-
-    @property
-    def thread(self) -> ThreadKey:
-        return self.capsule.thread
-
-    def _path(self, suffix: str) -> Path:
-        return self.session_dir / "approvals" / f"{self.id}.{suffix}.json"
+    def arm_timer(self, at: str | None = None) -> str | None:
+        """Mark when the sweep must look at this request next (default: its next
+        reminder or escalation; nothing when none is left); the marker's name."""
+        due = at or self.next_due()
+        return Timers(self.home).arm(self.id, due) if due else None
 
     # what happened so far ---------------------------------------------------------
     def card(self) -> CardRef | None:
@@ -168,15 +170,6 @@ class ApprovalRequest:
                 continue
             return record
 
-    def votes(self) -> list[Vote]:
-        directory = self.session_dir / "approvals" / f"{self.id}.votes"
-        try:
-            names = sorted(n for n in directory.iterdir() if n.name.endswith(".json"))
-        except FileNotFoundError:
-            return []
-        found = [v for n in names if (v := read_optional(n, Vote)) is not None]
-        return sorted(found, key=lambda v: (v.at, v.user))
-
     def stage(self) -> Stage:
         for stage, present in (
             (Stage.TOLD, self._path("told")),
@@ -191,6 +184,7 @@ class ApprovalRequest:
 
     def verify(self) -> None:
         self.capsule.verify_hash()
+        self.current()  # every edit hashes to what it says and follows the one before
         card = self.card()
         if card is not None and card.args_sha256 and card.args_sha256 != self.capsule.args_sha256:
             raise HashMismatchError(
@@ -208,6 +202,28 @@ class ApprovalRequest:
             created_at=utc_iso(self.clock.now()),
             seq=Outbox.next_seq(),
             approval_id=self.id,
+        )
+        return Outbox(self.home).enqueue(entry)
+
+    def queue_post(self, key: str, text: str, *, mentions: tuple[str, ...] = ()) -> bool:
+        """Queue a message in the thread under the fixed id ``<key>-<approval id>``, so
+        queueing it again (after a crash) is a no-op, and one that was sent never repeats.
+
+        ``text`` is signoff's own wording; ``mentions`` are the ids (users, groups) it may
+        ping, and the only ones that render as mentions.
+        """
+        entry = OutboxEntry(
+            id=f"{key}-{self.id}",
+            kind="reply",
+            thread=self.thread,
+            created_at=utc_iso(self.clock.now()),
+            seq=Outbox.next_seq(),
+            text=text,
+            session_id=self.capsule.session_id,
+            # Marks signoff's own words about this approval (not a model's): the surface
+            # may render its approver groups as mentions.
+            approval_id=self.id,
+            mentions=mentions,
         )
         return Outbox(self.home).enqueue(entry)
 
@@ -230,16 +246,6 @@ class ApprovalRequest:
         except AlreadyExistsError:
             return self.decision()
         return None
-
-    def write_vote(self, vote: Vote) -> bool:
-        """False when this person voted already."""
-        directory = self.session_dir / "approvals" / f"{self.id}.votes"
-        directory.mkdir(exist_ok=True)
-        try:
-            write_record(directory / f"{vote.user}.json", vote)
-        except AlreadyExistsError:
-            return False
-        return True
 
     def claim(self, *, by_session: str, at: str) -> Claim:
         """Start the approved call: at most once, across processes (I2)."""
@@ -277,6 +283,8 @@ class ApprovalRequest:
     # the index --------------------------------------------------------------------
     def row(self) -> ApprovalRow:
         c, decision, card, told = self.capsule, self.decision(), self.card(), self.told()
+        # An approval that went stale is "approved" in the index, like one that ran and
+        # failed: the outcome is in its records; the status says who decided what.
         return ApprovalRow(
             id=c.id,
             session_id=c.session_id,
@@ -291,6 +299,8 @@ class ApprovalRequest:
             decided_at=decision.at if decision else None,
             card_channel=card.channel if card else None,
             card_ts=card.ts if card else None,
-            approvers=" ".join([*c.policy.approver_users, *c.policy.approver_groups]),
+            approvers=" ".join(
+                [*c.policy.approver_users, *c.policy.approver_groups, *self.escalated_approvers()]
+            ),
             told_in=told.session_id if told else None,
         )

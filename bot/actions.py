@@ -40,6 +40,7 @@ from approvals import (
 from sessions import SessionsError, ThreadKey
 
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
+from .governance_actions import approve_clicked, register_governance
 from .home_tab import HomeTab
 from .payloads import BlockActionsPayload, ViewSubmission
 from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
@@ -105,10 +106,19 @@ class Clicks:
         self.engine.notify(where, user=user, text=text, key=key)
 
     async def decide(
-        self, capsule: Capsule, *, user: str, approve: bool, where: Where, reason: str = ""
+        self,
+        capsule: Capsule,
+        *,
+        user: str,
+        approve: bool,
+        where: Where,
+        reason: str = "",
+        seen_sha256: str | None = None,
     ) -> None:
         try:
-            result = await self.engine.decide(capsule.id, user=user, approve=approve, reason=reason)
+            result = await self.engine.decide(
+                capsule.id, user=user, approve=approve, reason=reason, seen_sha256=seen_sha256
+            )
         except (SessionsError, ApprovalsError) as exc:
             # The details (paths, hashes) go to the log, not to the person clicking.
             log.warning("decision on %s refused: %s", capsule.id, exc)
@@ -119,6 +129,36 @@ class Clicks:
             self.tell(where, user, answer)
         elif where == HOME and self.home is not None:
             self.home.clicked(user)
+
+
+class _Answers:
+    """``governance_actions.Answers`` for one click: answered where the click came from."""
+
+    def __init__(self, clicks: Clicks, where: Where) -> None:
+        self.clicks = clicks
+        self.where = where
+
+    def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None:
+        self.clicks.tell(self.where if self.where is not None else thread, user, text)
+
+    async def decide(
+        self,
+        capsule: Capsule,
+        *,
+        user: str,
+        approve: bool,
+        reason: str = "",
+        seen_sha256: str | None = None,
+    ) -> None:
+        where = self.where if self.where is not None else self.clicks.engine.card_thread(capsule)
+        await self.clicks.decide(
+            capsule,
+            user=user,
+            approve=approve,
+            where=where,
+            reason=reason,
+            seen_sha256=seen_sha256,
+        )
 
 
 def _thread_of(payload: BlockActionsPayload) -> ThreadKey | None:
@@ -164,7 +204,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             return
         capsule = checked
         if action.action_id == APPROVE:
-            await clicks.decide(capsule, user=user, approve=True, where=where)
+            await approve_clicked(engine, _Answers(clicks, where), client, payload, capsule)
             return
         # Deny: ask for an optional reason, but only someone who may still deny it.
         if await engine.may_decide(capsule.id, user=user) is not None:
@@ -174,7 +214,8 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         try:
             # trigger_id lives ~3 s, so the modal opens now; the submission is checked again.
             opened = await client.views_open(
-                trigger_id=payload.trigger_id, view=deny_modal(capsule)
+                trigger_id=payload.trigger_id,
+                view=deny_modal(capsule, reason_required=engine.needs_reason(capsule.id)),
             )
             view_id = str(opened["view"]["id"])
             engine.open_deny_form(view_id=view_id, approval_id=capsule.id, user=user)
@@ -215,6 +256,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
     app.action(APPROVE)(on_click)
     app.action(DENY)(on_click)
     app.view(DENY_MODAL)(on_deny_reason)
+    register_governance(app, engine, _Answers(clicks, None), what_to_tell)
 
 
 def engine_capsule(engine: Engine, approval_id: str) -> Capsule | None:

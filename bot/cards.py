@@ -21,6 +21,15 @@ from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
 from .card_fields import argument_fields, arguments_json, hints
+from .card_governance import (
+    actions_block_id,
+    edit_block,
+    edit_button,
+    escalation_block,
+    reasons_text,
+    stale_text,
+    valid_field,
+)
 from .slack_text import (
     ABSOLUTE,
     Mrkdwn,
@@ -133,8 +142,11 @@ def _outcome(view: CardView) -> Mrkdwn:
         line = join(literal(f"{icon}: no decision before "), deadline)
     else:
         line = join(literal(f"{icon} by "), mentions(decision.deciders), literal(" · "), at)
-    if decision.reason and decision.deciders != (SYSTEM,):
+    if len(decision.deciders) > 1 and view.reasons:
+        line = join(line, reasons_text(view))  # whose reason is whose
+    elif decision.reason and decision.deciders != (SYSTEM,):
         line = join(line, literal("\n>"), escape(_clip(decision.reason, 500)))
+    line = join(line, stale_text(view))
     if view.result is not None:
         ran = "ran: ok" if view.result.ok else "ran: failed"
         done = slack_date(parse_utc(view.result.at))
@@ -166,7 +178,8 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
     """The card as it must look now; ``asked_in``: a link back to where it was asked."""
     capsule, decision = view.capsule, view.decision
     version = f"{decision.verdict}{'-ran' if view.result else ''}" if decision else "open"
-    version += f"{len(view.voters)}"
+    version += f"{len(view.voters)}" + (f"-e{len(view.edits)}" if view.edits else "")
+    version += ("-esc" if view.escalation else "") + ("-stale" if view.stale else "")
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -183,13 +196,14 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
             _context(f"about-{version}", join(literal("🛠 "), escape(_clip(summary, 500))))
         )
     blocks.append(_section(f"asked-{version}", _asked(capsule, asked_in)))
-    fields, complete = argument_fields(capsule.arguments)
+    # The arguments the approval now stands for: the edited ones, once edited.
+    fields, complete = argument_fields(view.arguments)
     if fields:
         blocks.append({"type": "section", "block_id": f"args-{version}", "fields": fields})
     else:
         blocks.append(_section(f"args-{version}", literal("_No arguments._")))
     if not complete:
-        blocks.append(_section(f"json-{version}", arguments_json(capsule.arguments)))
+        blocks.append(_section(f"json-{version}", arguments_json(view.arguments)))
     blocks.append(
         {
             "type": "section",
@@ -198,63 +212,81 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
                 _field("Requested by", mentions(capsule.askers)),
                 _field("Approvers", _approvers(capsule)),
                 _field("Expires", expiry(capsule, _now(view))),
-                _field("Call hash", literal(f"`{capsule.short_hash}`")),
+                _field("Call hash", _hashes(view)),
+                *([valid] if (valid := valid_field(view)) else []),
             ],
         }
     )
     notes = [n for n in (_why(capsule), hints(capsule)) if n]
     if notes:
         blocks.append(_context(f"why-{version}", join(*notes, sep="\n")))
+    blocks += [b for b in (edit_block(view, version), escalation_block(view, version)) if b]
     if decision is not None:
         blocks.append({"type": "divider", "block_id": f"div-{version}"})
         blocks.append(_section(f"outcome-{version}", _outcome(view)))
         return blocks
     so_far = progress(capsule, view.voters)
+    if so_far and view.edits:
+        so_far = join(so_far, literal(" (for the edited call; earlier approvals lapsed)"))
     if so_far:
         blocks.append(_context(f"votes-{version}", so_far))
-    blocks.append(approve_deny_buttons(capsule, block_id=f"act-{version}"))
+    blocks.append(approve_deny_buttons(view, block_id=actions_block_id(version, view)))
     return blocks
 
 
-def approve_deny_buttons(capsule: Capsule, *, block_id: str) -> dict[str, Any]:
-    """The card's buttons; the Home tab shows the very same ones (same action ids)."""
-    tool = escape(capsule.tool)
+def _hashes(view: CardView) -> Mrkdwn:
+    shown = literal(f"`{view.args_sha256[:12]}`")
+    if view.edits:
+        shown = join(shown, literal(f" (asked: `{view.capsule.short_hash}`)"))
+    return shown
+
+
+def approve_deny_buttons(
+    view: CardView, *, block_id: str, with_edit: bool = True
+) -> dict[str, Any]:
+    """The card's buttons; the Home tab shows the very same ones (same action ids).
+
+    ``block_id`` should end in the short hash the buttons stand for
+    (``card_governance.actions_block_id``): an approval counts only for what was seen.
+    """
+    capsule = view.capsule
+    approve: dict[str, Any] = {
+        "type": "button",
+        "action_id": APPROVE,
+        "style": "primary",
+        "text": {"type": "plain_text", "text": "Approve"},
+        "value": capsule.id,
+    }
+    if not view.require_reason:  # with a reason to give, the modal is the confirmation
+        approve["confirm"] = {
+            "title": {"type": "plain_text", "text": "Run this call?"},
+            "text": {
+                "type": "mrkdwn",
+                "text": join(
+                    literal("`"),
+                    escape(capsule.tool),
+                    literal(f"` with hash `{view.args_sha256[:12]}` will run once."),
+                ),
+            },
+            "confirm": {"type": "plain_text", "text": "Approve"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    edit = edit_button(view) if with_edit else None
+    deny = {
+        "type": "button",
+        "action_id": DENY,
+        "style": "danger",
+        "text": {"type": "plain_text", "text": "Deny"},
+        "value": capsule.id,
+    }
     return {
         "type": "actions",
         "block_id": block_id,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": APPROVE,
-                "style": "primary",
-                "text": {"type": "plain_text", "text": "Approve"},
-                "value": capsule.id,
-                "confirm": {
-                    "title": {"type": "plain_text", "text": "Run this call?"},
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": join(
-                            literal("`"),
-                            tool,
-                            literal(f"` with hash `{capsule.short_hash}` will run once."),
-                        ),
-                    },
-                    "confirm": {"type": "plain_text", "text": "Approve"},
-                    "deny": {"type": "plain_text", "text": "Cancel"},
-                },
-            },
-            {
-                "type": "button",
-                "action_id": DENY,
-                "style": "danger",
-                "text": {"type": "plain_text", "text": "Deny"},
-                "value": capsule.id,
-            },
-        ],
+        "elements": [approve, *([edit] if edit else []), deny],
     }
 
 
-def deny_modal(capsule: Capsule) -> dict[str, Any]:
+def deny_modal(capsule: Capsule, *, reason_required: bool = False) -> dict[str, Any]:
     """The modal that asks for a deny reason; the bot records its view id when it opens."""
     question = join(
         literal("Deny `"), escape(capsule.tool), literal(f"` (hash `{capsule.short_hash}`)?")
@@ -271,7 +303,7 @@ def deny_modal(capsule: Capsule) -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": "reason",
-                "optional": True,
+                "optional": not reason_required,
                 "label": {"type": "plain_text", "text": "Reason (the agent will see it)"},
                 "element": {
                     "type": "plain_text_input",

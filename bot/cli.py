@@ -10,6 +10,7 @@ signoff approve|deny <appr-id> --as <user-id> [--reason TEXT]
 signoff say --as U --channel C [--thread TS] TEXT    chat from the terminal
 signoff recover                  start-up recovery once, then drain
 signoff verify [session-id]      check sealed sessions against their manifests
+signoff audit [--since 7d] [--format jsonl|csv]   every approval, for an audit
 signoff quarantine [quar-id]     what arrived from Slack but could never be processed
 signoff reindex                  rebuild index.sqlite3 from the directories
 signoff doctor                   check SIGNOFF_MODEL with one cheap call
@@ -53,6 +54,7 @@ COMMANDS = {
     "say": "post a message into a thread from the terminal",
     "recover": "run start-up recovery once and drain pending work",
     "verify": "check sealed sessions against their manifests",
+    "audit": "export every approval (who, what, when, outcome, seal) as JSON lines or CSV",
     "quarantine": "list what arrived from Slack but could never be processed, or show one",
     "reindex": "rebuild index.sqlite3 from the directories",
     "doctor": "check the configured model with one cheap call",
@@ -93,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
             "--as", dest="user", required=True, help="the deciding Slack user id"
         )
         cmd[verb].add_argument("--reason", default="")
+    cmd["approve"].add_argument(
+        "--hash", help="the hash of the arguments you approve (needed after an edit)"
+    )
     say = cmd["say"]
     say.add_argument("--as", dest="user", required=True)
     say.add_argument("--team", default="T0LOCAL")
@@ -101,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument("--ts", help="message ts; default: derived from the clock")
     say.add_argument("text")
     cmd["verify"].add_argument("session_id", nargs="?")
+    audit = cmd["audit"]
+    audit.add_argument("--since", help="only approvals requested since: 7d, 36h or YYYY-MM-DD")
+    audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     quarantine = cmd["quarantine"]
     quarantine.add_argument("item", nargs="?", help="a quar_… id: show that item's payload")
     quarantine.add_argument("--day", type=_day, help="only that UTC day (YYYY-MM-DD)")
@@ -145,6 +153,10 @@ def _run(argv: Sequence[str] | None) -> int:
         return asyncio.run(recover(settings))
     if args.command == "verify":
         return verify_sessions(home, args.session_id)
+    if args.command == "audit":
+        from .cli_audit import run_audit
+
+        return run_audit(home, args)
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "run":

@@ -104,7 +104,11 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
     echo = QueuedEcho(settings.home)
     try:
         result = await engine.decide(
-            args.approval_id, user=args.user, approve=args.command == "approve", reason=args.reason
+            args.approval_id,
+            user=args.user,
+            approve=args.command == "approve",
+            reason=args.reason,
+            seen_sha256=getattr(args, "hash", None) or None,
         )
         await engine.idle()
         echo.print_new(engine)

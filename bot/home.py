@@ -23,6 +23,7 @@ from typing import Any
 
 from agent_core.engine import PendingApproval
 from agent_core.person_queries import DecidedApproval, OpenRequest
+from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
 from .cards import approve_deny_buttons, expiry, progress
@@ -129,7 +130,13 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
             lines.append(literal(f"✔ You approved it; {more} more needed."))
         blocks.append(_section(f"wait-{c.id}", join(*lines, sep="\n")))
         if content.user not in item.voters:
-            blocks.append(approve_deny_buttons(c, block_id=f"act-{c.id}"))
+            view = item.view or CardView(c)
+            blocks.append(
+                # Editing is done on the card, in its thread, where the others see it.
+                approve_deny_buttons(
+                    view, block_id=f"act-{c.id}-h{view.args_sha256[:12]}", with_edit=False
+                )
+            )
     if len(content.waiting) > MAX_WAITING:
         rest = f"{count - MAX_WAITING}{'+' if count >= COUNTED else ''}"
         blocks.append(_context(literal(f"…and {rest} more: `/signoff pending` lists them.")))

@@ -146,7 +146,9 @@ class SlackSurface:
     # replies ----------------------------------------------------------------------
     async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered:
         thread = entry.thread
-        parts = split_message(escape_reply(entry.text, people=entry.mentions))
+        # Only signoff's own posts about an approval (reminders, escalations) ping groups.
+        groups = entry.mentions if entry.approval_id else ()
+        parts = split_message(escape_reply(entry.text, people=entry.mentions, groups=groups))
         upload = len(parts) > MAX_PARTS
         if upload:
             parts = [parts[0][:1000] + "\n… (the full answer is attached)"]
@@ -214,7 +216,8 @@ class SlackSurface:
             )
             return Delivered(str(response["channel"]), str(response["ts"]))
         channel, ts = card
-        if adopted or view.decision is not None or view.voters:
+        changed = view.decision is not None or view.voters or view.edits or view.escalation
+        if adopted or changed:
             # Updating to what is on disk is idempotent: a repeat shows the same card.
             await self._call(
                 "chat_update",

@@ -65,12 +65,17 @@ def escape(text: str) -> Mrkdwn:
     return Mrkdwn(clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
-def escape_reply(text: str, *, people: Iterable[str] = ()) -> Mrkdwn:
-    """A model's reply: escaped, except mentions of ``people`` (users signoff holds)."""
+def escape_reply(text: str, *, people: Iterable[str] = (), groups: Iterable[str] = ()) -> Mrkdwn:
+    """A reply: escaped, except mentions of ``people`` (users signoff holds: a thread's
+    authors and deciders) and of ``groups`` — user groups, re-enabled only in signoff's own
+    posts about an approval (a reminder pings its approver groups), never in a model's."""
     out = escape(text)
     for user in people:
         if _USER.fullmatch(user):
             out = Mrkdwn(out.replace(f"&lt;@{user}&gt;", f"<@{user}>"))
+    for group in groups:
+        if _GROUP.fullmatch(group):
+            out = Mrkdwn(out.replace(f"&lt;!subteam^{group}&gt;", f"<!subteam^{group}>"))
     return out
 
 

@@ -104,6 +104,11 @@ def _approval_lines(session: SessionHistory) -> Iterator[str]:
             who = ", ".join(decision.deciders)
             why = f": {_short(decision.reason)}" if decision.reason else ""
             told = f", told in {state.told_in}" if state.told_in else ""
+            if decision.edit:
+                why += (
+                    f" [edited before approval: hash {decision.args_sha256[:12]}, "
+                    f"asked {capsule.short_hash}]"
+                )
             yield (
                 f"  ⚖ {capsule.id} {decision.verdict} by {who} at {decision.at}{why}"
                 f" ({state.stage.value}{told})"

@@ -264,7 +264,7 @@ async def test_deny_records_the_reason(home: Home, clock: FixedClock) -> None:
     )
     assert on_disk["verdict"] == "denied"
     assert on_disk["reason"] == "change freeze"
-    assert on_disk["schema_version"] == 1
+    assert on_disk["schema_version"] == 2
     assert on_disk["args_sha256"] == capsule.args_sha256
 
 

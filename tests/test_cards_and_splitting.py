@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from agent_core.surface import CardView
 from approvals import Capsule, Decision, PolicyRule, build_capsule
+from bot.card_governance import EDIT
 from bot.cards import APPROVE, DENY, card_blocks, deny_modal
 from bot.slack_surface import MESSAGE_LIMIT, split_message
 from sessions import ThreadKey
@@ -51,7 +52,7 @@ def test_open_card_carries_only_the_approval_id_in_its_buttons():
     blocks = card_blocks(CardView(c))
     _check_limits(blocks)
     buttons = blocks[-1]["elements"]
-    assert [b["action_id"] for b in buttons] == [APPROVE, DENY]
+    assert [b["action_id"] for b in buttons] == [APPROVE, EDIT, DENY]
     assert {b["value"] for b in buttons} == {c.id}
     text = str(blocks)
     assert c.short_hash in text

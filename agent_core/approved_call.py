@@ -1,0 +1,92 @@
+"""What an approved call runs, whether it may still start, and what the model is told.
+
+- The call that runs is the approval's *current* call: the capsule's arguments, or the
+  last edit's, verified link by link against their hashes (``ApprovalRequest.current``).
+- The second clock: a decision may carry ``valid_until`` (the policy's ``valid_for`` after
+  approval). An approved call that has not started by then — the kill switch was on, the
+  tool was down, no process ran — never starts: a ``Stale`` record is written (under the
+  thread lock, before any claim, so a call is either claimed or stale, never both), the
+  card and the thread say so, and the model is told a fresh request is needed.
+- What the model hears beyond the tool's output: who approved and why, and, when an
+  approver edited the call, that it ran with changed arguments and which.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from approvals import SYSTEM, ApprovalRequest, Decision, Stale, changes
+from sessions import utc_iso
+
+from .messages import ToolStatus
+from .session_run import SessionRun
+
+__all__ = ["approval_note", "deciders_text", "stale_outcome"]
+
+
+def deciders_text(decision: Decision) -> str:
+    return ", ".join(f"<@{d}>" if d != SYSTEM else SYSTEM for d in decision.deciders)
+
+
+def _due(valid_until: str, now: datetime) -> bool:
+    return bool(valid_until) and utc_iso(now) > valid_until
+
+
+def stale_outcome(
+    run: SessionRun, request: ApprovalRequest, decision: Decision
+) -> tuple[ToolStatus, str] | None:
+    """The outcome of an approval that went stale, or None when the call may start.
+
+    Only for a call that was never claimed: one that started in time is not stale,
+    however long it took. Called under the thread lock, before the claim.
+    """
+    stale = request.stale()
+    if stale is None:
+        if request.claimed() is not None or not _due(decision.valid_until, run.rt.clock.now()):
+            return None
+        stale = request.write_stale(
+            Stale(
+                approval_id=request.id,
+                session_id=run.id,
+                at=utc_iso(run.rt.clock.now()),
+                valid_until=decision.valid_until,
+            )
+        )
+        run.trace(
+            "approved_call_refused",
+            {"approval_id": request.id, "reason": "stale", "valid_until": stale.valid_until},
+        )
+    request.queue_card("stale")
+    tool, who = request.capsule.tool, deciders_text(decision)
+    request.queue_post(
+        "stale",
+        f"⌛ The approval of `{tool}` by {who} went stale: the call could not start before "
+        f"{stale.valid_until} and did not run. A fresh request is needed.",
+        mentions=tuple(d for d in decision.deciders if d != SYSTEM),
+    )
+    run.rt.outbox_written()
+    return "expired", (
+        f"approved by {who} at {decision.at}, but the approval went stale: the call could not "
+        f"start before {stale.valid_until} and did not run. A fresh request is needed: ask "
+        "again only if it is still needed."
+    )
+
+
+def approval_note(request: ApprovalRequest, decision: Decision) -> str:
+    """What the model must hear besides the result of a call that ran: the approvers'
+    reasons, and whether (and how) an approver changed the arguments before it ran."""
+    if decision.verdict != "approved":
+        return ""
+    parts = []
+    reasons = request.reasons(decision)
+    if reasons:
+        parts.append("Approvers' reasons: " + "; ".join(f"<@{u}>: {r}" for u, r in reasons) + ".")
+    if decision.edit:
+        edits = request.edits()[: decision.edit]
+        editors = ", ".join(dict.fromkeys(f"<@{e.user}>" for e in edits))
+        changed = changes(request.capsule.arguments, edits[-1].arguments)
+        parts.append(
+            f"The `{request.capsule.tool}` call ran with arguments changed by {editors} before "
+            "approval, not as you asked: " + "; ".join(c.describe() for c in changed) + "."
+        )
+    return " ".join(parts)

@@ -1,0 +1,223 @@
+"""Edit & approve, as data: one field per parameter of a tool's JSON schema, and back.
+
+``edit_fields`` turns a schema and the current arguments into prefilled fields; the bot
+draws them (``bot/edit_modal.py``). ``parse_edit`` turns what was typed back into
+arguments — by each field's type — and ``check_arguments`` validates them against the
+schema and then the tool itself, with every problem pinned to its field, so the modal
+can show it where it belongs and nothing is recorded until the whole call is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator, SchemaError
+
+from .tools import Tool
+
+__all__ = [
+    "GENERAL",
+    "EditField",
+    "EditForm",
+    "FieldKind",
+    "check_arguments",
+    "edit_fields",
+    "parse_edit",
+]
+
+FieldKind = Literal["text", "integer", "number", "boolean", "choice", "json"]
+# Where problems that belong to no one field are shown (the first field, in the modal).
+GENERAL = ""
+_MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class EditField:
+    name: str
+    kind: FieldKind
+    description: str
+    required: bool
+    value: str  # the current value as typed text; "" when not given
+    choices: tuple[str, ...] = ()  # for "choice" and "boolean": JSON text of each option
+    minimum: float | None = None
+    maximum: float | None = None
+    multiline: bool = False
+
+
+@dataclass(frozen=True)
+class EditForm:
+    """What an approver may edit, prefilled with the arguments the approval stands for."""
+
+    approval_id: str
+    tool: str
+    args_sha256: str
+    fields: tuple[EditField, ...]
+    require_reason: bool
+
+
+def _type_of(spec: Mapping[str, Any]) -> str:
+    """The one non-null JSON type a property takes, or "" when it is not one."""
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        return kinds[0] if len(kinds) == 1 else ""
+    if isinstance(kind, str):
+        return kind
+    options = [o for o in spec.get("anyOf") or spec.get("oneOf") or [] if isinstance(o, dict)]
+    kinds = [o.get("type") for o in options if o.get("type") != "null"]
+    if len(kinds) == 1 and isinstance(kinds[0], str):
+        return kinds[0]
+    return ""
+
+
+def _as_text(value: Any, kind: FieldKind) -> str:
+    if value is None:
+        return ""
+    if kind == "text" and isinstance(value, str):
+        return value
+    if kind in ("integer", "number") and isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, indent=1 if kind == "json" else None)
+
+
+def _field(name: str, spec: Mapping[str, Any], required: bool, current: Any) -> EditField:
+    kind_name = _type_of(spec)
+    enum = spec.get("enum")
+    kind: FieldKind
+    choices: tuple[str, ...] = ()
+    if isinstance(enum, list) and enum:
+        kind, choices = "choice", tuple(json.dumps(v, ensure_ascii=False) for v in enum)
+    elif kind_name == "boolean":
+        kind, choices = "boolean", ("true", "false")
+    elif kind_name in ("string", "integer", "number"):
+        kind = "text" if kind_name == "string" else kind_name  # type: ignore[assignment]
+    else:
+        kind = "json"
+    value = _as_text(current, kind)
+    if kind in ("choice", "boolean") and current is not None:
+        value = json.dumps(current, ensure_ascii=False)
+
+    def bound(key: str) -> float | None:
+        found = spec.get(key)
+        return float(found) if isinstance(found, int | float) else None
+
+    return EditField(
+        name=name,
+        kind=kind,
+        description=str(spec.get("description") or spec.get("title") or ""),
+        required=required,
+        value=value,
+        choices=choices,
+        minimum=bound("minimum"),
+        maximum=bound("maximum"),
+        multiline=kind == "json" or (kind == "text" and ("\n" in value or len(value) > 150)),
+    )
+
+
+def edit_fields(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> tuple[EditField, ...]:
+    """A field per parameter, in the schema's order, prefilled from ``arguments``.
+
+    Arguments the schema does not list (it allows extra ones) get a JSON field each, so
+    an edit can see and keep everything it approves.
+    """
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    required = set(schema.get("required") or [])
+    fields = [
+        _field(name, spec if isinstance(spec, dict) else {}, name in required, arguments.get(name))
+        for name, spec in properties.items()
+    ]
+    fields += [
+        _field(name, {}, False, value)
+        for name, value in arguments.items()
+        if name not in properties
+    ]
+    return tuple(f for f in fields if 0 < len(f.name) <= _MAX_NAME)
+
+
+def _parse_one(field: EditField, raw: str) -> Any:
+    """The typed value of one field; ValueError says what is wrong with it."""
+    text = raw.strip()
+    if field.kind == "text":
+        return raw if field.multiline else text
+    if field.kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+    if field.kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not math.isfinite(number):
+            raise ValueError("must be a finite number")
+        return int(number) if number.is_integer() and "." not in text else number
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"is not valid JSON ({exc.msg})") from None
+
+
+def parse_edit(
+    fields: tuple[EditField, ...], raw: Mapping[str, str | None]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(arguments, problems by field name) from what was typed or picked, by field name.
+
+    An empty optional field leaves its argument out; an empty required one is a problem.
+    """
+    arguments: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for field in fields:
+        given = raw.get(field.name)
+        if given is None or not given.strip():
+            if field.required:
+                problems[field.name] = "required"
+            continue
+        if field.choices and given not in field.choices:
+            problems[field.name] = "pick one of the options"
+            continue
+        try:
+            arguments[field.name] = _parse_one(field, given)
+        except ValueError as exc:
+            problems[field.name] = str(exc)
+    return arguments, problems
+
+
+def _schema_problems(schema: Mapping[str, Any], arguments: dict[str, Any]) -> dict[str, str]:
+    try:
+        validator = Draft202012Validator(dict(schema))
+        errors = list(validator.iter_errors(arguments))
+    except SchemaError:
+        return {}
+    problems: dict[str, str] = {}
+    for error in errors:
+        path = list(error.absolute_path)
+        where = str(path[0]) if path else GENERAL
+        problems.setdefault(where, error.message)
+    return problems
+
+
+def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(validated arguments, problems by field name): the schema first, then the tool."""
+    problems = _schema_problems(tool.schema, arguments)
+    if problems:
+        return {}, problems
+    try:
+        return tool.validate(arguments), {}
+    except ValueError as exc:
+        text = str(exc)
+        prefix = f"invalid arguments for {tool.name}: "
+        text = text.removeprefix(prefix)
+        names = {str(n) for n in (tool.schema.get("properties") or {})}
+        for part in text.split("; "):
+            name, _, message = part.partition(": ")
+            if name in names and message:
+                problems.setdefault(name, message)
+            else:
+                problems.setdefault(GENERAL, part)
+        return {}, problems

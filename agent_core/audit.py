@@ -1,0 +1,208 @@
+"""The audit export: every approval as one record, read from the files, never the index.
+
+For each approval (found through ``$SIGNOFF_HOME/approvals/<id>`` pointers): the tool and
+its arguments' hash as asked, the edited hash if an approver changed them, who asked, who
+may approve (and who was added by escalation), every vote with the hash it approved,
+reasons, when it was requested, decided, started and finished, how it ended — and whether
+it can be trusted: the requesting session against its seal (``MANIFEST.sha256``), and the
+approval's own records against their hashes. Nothing is written: a tampered or unreadable
+approval is reported with its problems, never repaired or skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import ValidationError
+
+from approvals import (
+    ApprovalRequest,
+    ApprovalsError,
+    CurrentCall,
+    Decision,
+    HashMismatchError,
+    load_capsule,
+    parse_duration,
+)
+from approvals.records import Pointer
+from sessions import Home, Record, SessionsError, check_session_id, utc_iso, verify
+
+__all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_APPROVAL = re.compile(r"appr_[0-9a-f]{16}")
+
+Seal = Literal["ok", "tampered", "not sealed", "unreadable"]
+
+
+class AuditVote(Record):
+    user: str
+    args_sha256: str
+    at: str
+    reason: str = ""
+
+
+class AuditRecord(Record):
+    """One approval in the export (``signoff audit``): stable field names, versioned."""
+
+    schema_version: Literal[1] = 1
+    approval_id: str
+    session_id: str = ""
+    thread: str = ""
+    tool: str = ""
+    tool_version: str = ""
+    args_sha256: str = ""  # as the model asked
+    edited_sha256: str = ""  # the arguments approved after an edit ("" when not edited)
+    edited_by: tuple[str, ...] = ()
+    requester: str = ""
+    requesters: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+    escalated_to: tuple[str, ...] = ()
+    quorum: int = 0
+    votes: tuple[AuditVote, ...] = ()
+    status: str = ""  # pending, approved, denied, expired
+    deciders: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # "<user>: <reason>"
+    reminders: int = 0
+    requested_at: str = ""
+    decided_at: str = ""
+    valid_until: str = ""
+    executed_at: str = ""  # when the approved call was claimed (started)
+    finished_at: str = ""
+    outcome: str = ""
+    seal: Seal = "unreadable"
+    problems: tuple[str, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.problems) or self.seal in ("tampered", "unreadable")
+
+
+def since_time(text: str, now: datetime) -> str:
+    """``7d``/``36h`` ago, or a UTC day ``2026-11-01``, as an ``utc_iso`` lower bound."""
+    text = text.strip()
+    if _DAY.fullmatch(text):
+        try:
+            return utc_iso(datetime.fromisoformat(f"{text}T00:00:00+00:00"))
+        except ValueError:
+            raise ValueError(f"not a day: {text!r}") from None
+    return utc_iso(now - timedelta(seconds=parse_duration(text)))
+
+
+def _outcome(request: ApprovalRequest, decision: Decision | None) -> tuple[str, str, str]:
+    """(outcome, executed_at, finished_at)."""
+    if decision is None:
+        return "pending", "", ""
+    if decision.verdict != "approved":
+        return decision.verdict, "", ""
+    if request.stale() is not None:
+        return "stale: not run", "", ""
+    claim, result = request.claimed(), request.result()
+    if result is not None:
+        return f"ran: {result.status}", claim.at if claim else "", result.at
+    if claim is not None:
+        return "started, no result recorded", claim.at, ""
+    if request.deferrals():
+        return "approved, waiting for its tool", "", ""
+    return "approved, not run yet", "", ""
+
+
+def _integrity(request: ApprovalRequest, decision: Decision | None) -> list[str]:
+    problems: list[str] = []
+    try:
+        request.verify()
+    except HashMismatchError as exc:
+        problems.append(str(exc))
+    try:
+        call: CurrentCall | None = request.current()
+    except HashMismatchError:
+        call = None
+    approved = decision is not None and decision.verdict == "approved"
+    if approved and call is not None and decision and decision.args_sha256 != call.args_sha256:
+        problems.append("the decision approved a hash that is not the request's arguments")
+    return problems
+
+
+def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
+    report = verify(request.session_dir)
+    if not report.sealed:
+        return "not sealed", []
+    return ("ok", []) if report.ok else ("tampered", list(report.problems))
+
+
+def _record(home: Home, approval_id: str) -> AuditRecord:
+    try:
+        pointer = Pointer.model_validate_json((home.root / "approvals" / approval_id).read_bytes())
+        session_dir = home.session_dir(check_session_id(pointer.session))
+        capsule = load_capsule(session_dir, approval_id)
+    except (OSError, ValidationError, ValueError, SessionsError, ApprovalsError) as exc:
+        return AuditRecord(approval_id=approval_id, problems=(f"unreadable: {exc}",))
+    request = ApprovalRequest(home, capsule)
+    c, rule = capsule, capsule.policy
+    base = AuditRecord(
+        approval_id=c.id,
+        session_id=c.session_id,
+        thread=c.thread.label(),
+        tool=c.tool,
+        tool_version=c.tool_version,
+        args_sha256=c.args_sha256,
+        requester=c.requester,
+        requesters=c.askers,
+        approvers=(*rule.approver_users, *rule.approver_groups) or ("anyone",),
+        quorum=rule.quorum,
+        requested_at=c.created_at,
+    )
+    seal, seal_problems = _seal(request)
+    try:
+        decision = request.decision()
+        edits = request.edits()
+        votes = [v for n in range(len(edits) + 1) for v in request.votes(n)]
+        outcome, executed_at, finished_at = _outcome(request, decision)
+        reasons = request.reasons(decision) if decision else []
+        return base.model_copy(
+            update={
+                "edited_sha256": edits[-1].args_sha256 if edits else "",
+                "edited_by": tuple(dict.fromkeys(e.user for e in edits)),
+                "escalated_to": request.escalated_approvers(),
+                "votes": tuple(
+                    AuditVote(
+                        user=v.user,
+                        args_sha256=v.args_sha256 or c.args_sha256,
+                        at=v.at,
+                        reason=v.reason,
+                    )
+                    for v in votes
+                    if v.approve
+                ),
+                "status": decision.verdict if decision else "pending",
+                "deciders": decision.deciders if decision else (),
+                "reasons": tuple(f"{u}: {r}" for u, r in reasons),
+                "reminders": len(request.reminders()),
+                "decided_at": decision.at if decision else "",
+                "valid_until": decision.valid_until if decision else "",
+                "executed_at": executed_at,
+                "finished_at": finished_at,
+                "outcome": outcome,
+                "seal": seal,
+                "problems": tuple(seal_problems + _integrity(request, decision)),
+            }
+        )
+    except (SessionsError, ApprovalsError) as exc:
+        return base.model_copy(
+            update={"seal": seal, "problems": (*seal_problems, f"unreadable record: {exc}")}
+        )
+
+
+def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
+    """Every approval requested at or after ``since`` (an ``utc_iso`` time), oldest first."""
+    try:
+        names = os.listdir(home.root / "approvals")
+    except FileNotFoundError:
+        return
+    records = [_record(home, n) for n in names if _APPROVAL.fullmatch(n)]
+    records = [r for r in records if not since or not r.requested_at or r.requested_at >= since]
+    yield from sorted(records, key=lambda r: (r.requested_at, r.approval_id))

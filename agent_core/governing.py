@@ -1,0 +1,187 @@
+"""What the bot may ask the engine about governance: reasons, Edit & approve, the forms
+bound to the modals it opened, and the sweep of reminders and escalations.
+
+A mixin of ``Engine``, like ``Queries``: the bot still talks to one object, and every
+answer is read from disk through ``ApprovalRequest``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from approvals import (
+    ApprovalRequest,
+    DecisionResult,
+    EditResult,
+    Escalated,
+    QuorumCompleted,
+    expired,
+    may_decide,
+    record_edit,
+    sweep_timers,
+)
+from approvals.forms import Form, FormKind, peek_form, record_form, take_form
+from sessions import check_approval_id, check_slack_id, utc_iso
+
+from .arg_edit import EditForm, check_arguments, edit_fields, parse_edit
+from .mirror import mirror_approval
+from .runtime import Runtime
+from .tools import Tool
+
+__all__ = ["Governing"]
+
+
+class Governing:
+    rt: Runtime
+
+    def wake(self, thread: Any) -> None:  # Engine's
+        raise NotImplementedError
+
+    async def after_decision(
+        self, request: ApprovalRequest, *, user: str, result: DecisionResult | EditResult
+    ) -> None:  # Engine's
+        raise NotImplementedError
+
+    def _request(self, approval_id: str) -> ApprovalRequest:
+        return ApprovalRequest.open(
+            self.rt.home, check_approval_id(approval_id), clock=self.rt.clock
+        )
+
+    # reasons ----------------------------------------------------------------------
+    def needs_reason(self, approval_id: str) -> bool:
+        """Does a decision on this request need a reason (the captured or current rule)?"""
+        capsule = self._request(approval_id).capsule
+        return capsule.policy.require_reason or self.rt.policy.rule_for(capsule.tool).require_reason
+
+    def current_hash(self, approval_id: str) -> str:
+        """The hash of the arguments the request now stands for (after any edit)."""
+        return self._request(approval_id).current().args_sha256
+
+    # forms bound to the modals the bot opened -------------------------------------
+    def open_form(
+        self, *, kind: FormKind, view_id: str, approval_id: str, user: str, args_sha256: str
+    ) -> None:
+        form = Form(
+            view_id=view_id,
+            approval_id=check_approval_id(approval_id),
+            user=check_slack_id(user),
+            opened_at=utc_iso(self.rt.clock.now()),
+            kind=kind,
+            args_sha256=args_sha256,
+        )
+        record_form(self.rt.home, form)
+
+    def peek_form(self, *, kind: FormKind, view_id: str, user: str) -> Form | None:
+        """The form a submitted view is, if the bot opened it for ``user`` (not used up)."""
+        return peek_form(self.rt.home, view_id=view_id, user=user, kind=kind)
+
+    def take_form(self, *, kind: FormKind, view_id: str, user: str) -> Form | None:
+        """Like ``peek_form``, and uses it up: a view is submitted once."""
+        return take_form(self.rt.home, view_id=view_id, user=user, kind=kind)
+
+    # Edit & approve ---------------------------------------------------------------
+    def _tool_for(self, request: ApprovalRequest) -> Tool | str:
+        tool = self.rt.registry.get(request.capsule.tool)
+        if tool is None:
+            return f"the tool {request.capsule.tool} is no longer available"
+        if tool.version != request.current().tool_version:
+            return "the tool changed since it was asked for; deny this and ask again"
+        return tool
+
+    async def edit_form(self, approval_id: str, *, user: str) -> EditForm | str:
+        """The prefilled form for ``user`` to edit this request, or why they may not."""
+        rt = self.rt
+        request = self._request(approval_id)
+        capsule = request.capsule
+        decision = request.decision()
+        if decision is not None:
+            return f"it was already decided: {decision.verdict}"
+        if expired(capsule, rt.clock.now()):
+            return "it has expired"
+        if not (capsule.policy.allow_edit and rt.policy.rule_for(capsule.tool).allow_edit):
+            return "the policy does not allow editing this tool's arguments"
+        refusal = await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)
+        if refusal is not None:
+            return refusal
+        tool = self._tool_for(request)
+        if isinstance(tool, str):
+            return tool
+        call = request.current()
+        fields = edit_fields(tool.schema, call.arguments)
+        if not fields:
+            return f"{capsule.tool} takes no arguments to edit"
+        return EditForm(
+            approval_id=capsule.id,
+            tool=capsule.tool,
+            args_sha256=call.args_sha256,
+            fields=fields,
+            require_reason=self.needs_reason(approval_id),
+        )
+
+    def check_edit(
+        self, approval_id: str, *, values: Mapping[str, str | None]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """(valid arguments, problems by field name) for what an editor submitted.
+
+        Only checks: nothing is recorded, so a form sent back with problems can be
+        corrected and submitted again.
+        """
+        request = self._request(approval_id)
+        tool = self._tool_for(request)
+        if isinstance(tool, str):
+            return {}, {"": tool}
+        fields = edit_fields(tool.schema, request.current().arguments)
+        arguments, problems = parse_edit(fields, values)
+        if problems:
+            return {}, problems
+        return check_arguments(tool, arguments)
+
+    async def edit(
+        self,
+        approval_id: str,
+        *,
+        user: str,
+        arguments: dict[str, Any],
+        base_sha256: str,
+        reason: str = "",
+    ) -> EditResult:
+        """Record ``user``'s edit of the arguments they were shown as their approval of
+        the edited call (checked again here: a caller may skip ``check_edit``)."""
+        rt = self.rt
+        user = check_slack_id(user)
+        request = self._request(approval_id)
+        tool = self._tool_for(request)
+        if isinstance(tool, str):
+            raise ValueError(tool)
+        valid, problems = check_arguments(tool, arguments)
+        if problems:
+            raise ValueError("; ".join(f"{k or 'arguments'}: {v}" for k, v in problems.items()))
+        result = await record_edit(
+            request,
+            user=user,
+            arguments=valid,
+            tool_version=tool.version,
+            base_sha256=base_sha256,
+            reason=reason,
+            policy=rt.policy,
+            groups=rt.groups,
+            clock=rt.clock,
+        )
+        await self.after_decision(request, user=user, result=result)
+        return result
+
+    # the sweep --------------------------------------------------------------------
+    async def sweep_governance(self) -> int:
+        """Reminders, escalations and stranded quorums that are due; how many steps."""
+        rt = self.rt
+        steps = sweep_timers(rt.home, policy=rt.policy, clock=rt.clock)
+        for step in steps:
+            if isinstance(step, Escalated | QuorumCompleted):
+                # Escalation changes who may approve (the index lists them for /pending).
+                await mirror_approval(rt, step.request)
+            if isinstance(step, QuorumCompleted):
+                self.wake(step.request.thread)
+        if steps:
+            rt.outbox_written()
+        return len(steps)

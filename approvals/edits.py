@@ -1,0 +1,165 @@
+"""Edit & approve: an approver changes the arguments, and submitting them approves them.
+
+The edit is a create-only record (``<id>.edit-<n>.json``) holding the new arguments, their
+hash, the hash the editor changed, the tool's schema version and who and when. It is the
+editor's approval of the new call; every earlier approval was of other arguments and no
+longer counts (an edit resets a quorum). The editor must be someone who may decide — so
+never the requester, unless self-approval is allowed — and an edit of arguments that are
+no longer current (someone else edited first) is refused, not merged.
+
+Arguments reach here validated against the tool's schema (``agent_core`` holds the tools).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sessions import Clock, check_slack_id, utc_iso
+
+from .authorize import GroupResolver
+from .capsule import Capsule, args_sha256
+from .decisions import (
+    AlreadyDecided,
+    AlreadyVoted,
+    Decided,
+    Refused,
+    VoteCounted,
+    expire,
+    expired,
+    finalize,
+    may_decide,
+    quorum_of,
+    reason_missing,
+    record_decision,
+)
+from .policy import Policy
+from .records import Edit
+from .request import ApprovalRequest
+
+__all__ = ["Change", "EditRecorded", "EditResult", "changes", "record_edit"]
+
+
+@dataclass(frozen=True)
+class EditRecorded:
+    """The edit is recorded and counts as its author's approval; the quorum needs more."""
+
+    capsule: Capsule
+    edit: Edit
+    approvals: int
+    quorum: int
+    voters: tuple[str, ...]
+
+
+EditResult = Decided | AlreadyDecided | EditRecorded | VoteCounted | AlreadyVoted | Refused
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    before: Any  # None when the argument was not given
+    after: Any  # None when the edit removed it
+
+    def describe(self) -> str:
+        def shown(value: Any) -> str:
+            return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+
+        return f"{self.name}: {shown(self.before)} → {shown(self.after)}"
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """What an edit changed, argument by argument, in name order."""
+    names = sorted(set(before) | set(after))
+    return [
+        Change(n, before.get(n), after.get(n))
+        for n in names
+        if n not in before or n not in after or before[n] != after[n]
+    ]
+
+
+async def record_edit(
+    request: ApprovalRequest,
+    *,
+    user: str,
+    arguments: dict[str, Any],
+    tool_version: str,
+    base_sha256: str,
+    reason: str = "",
+    policy: Policy,
+    groups: GroupResolver,
+    clock: Clock,
+) -> EditResult:
+    """Record ``user``'s edit of the arguments they were shown (``base_sha256``) as their
+    approval of the edited call; the first edit of a given version wins."""
+    user = check_slack_id(user)
+    capsule = request.capsule
+    existing = request.decision()
+    if existing is not None:
+        return AlreadyDecided(capsule, existing)
+    now = clock.now()
+    if expired(capsule, now):
+        result = expire(request, now=now)
+        return AlreadyDecided(result.capsule, result.decision)
+    if not (capsule.policy.allow_edit and policy.rule_for(capsule.tool).allow_edit):
+        return Refused(capsule, "the policy does not allow editing this tool's arguments")
+    refusal = await may_decide(request, user=user, policy=policy, groups=groups)
+    refusal = refusal or reason_missing(request, policy, reason)
+    if refusal is not None:
+        return Refused(capsule, refusal)
+    call = request.current()
+    if base_sha256 != call.args_sha256:
+        return Refused(
+            capsule,
+            "someone else changed the arguments while you were editing; look at the card "
+            "again, then edit or approve what it shows",
+        )
+    digest = args_sha256(capsule.tool, arguments)
+    if digest == call.args_sha256:
+        # Nothing changed: an approval of what the editor was shown.
+        return await record_decision(
+            request,
+            user=user,
+            approve=True,
+            reason=reason,
+            policy=policy,
+            groups=groups,
+            clock=clock,
+            seen_sha256=base_sha256,
+        )
+    at = utc_iso(now)
+    quorum = quorum_of(request, policy)
+    if quorum == 1:
+        request.arm_timer(at)  # the edit alone decides it: a crash before the decision is swept
+    edit = Edit(
+        approval_id=capsule.id,
+        n=call.edit + 1,
+        user=user,
+        at=at,
+        base_sha256=call.args_sha256,
+        tool_version=tool_version,
+        arguments=dict(arguments),
+        args_sha256=digest,
+        changed=tuple(c.name for c in changes(call.arguments, arguments)),
+        reason=reason,
+    )
+    if not request.write_edit(edit):
+        return Refused(
+            capsule,
+            "someone else edited the arguments first; look at the card again, then edit or "
+            "approve what it shows",
+        )
+    request.queue_card(f"edit-{edit.n}")
+    edited = request.current()
+    voters = request.approvals(edited)
+    if len(voters) >= quorum:
+        return finalize(
+            request,
+            verdict="approved",
+            deciders=voters,
+            at=at,
+            reason=reason,
+            call=edited,
+            policy=policy,
+        )
+    return EditRecorded(capsule, edit, len(voters), quorum, voters)

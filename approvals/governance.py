@@ -1,0 +1,211 @@
+"""Reminders, escalation and quorum completion: what the sweep does when a timer is due.
+
+Per request, from its policy snapshot (the rule captured in the capsule, like its expiry):
+
+- ``remind_after`` — reminder ``n`` is due ``n × remind_after`` after the request, for ``n``
+  up to ``max_reminders`` and before it expires. It re-pings, in the thread, the approvers
+  who have not approved the current arguments yet. When several fell due while no process
+  ran, one reminder (the latest) is posted, not a burst.
+- ``escalate_after`` / ``escalate_to`` — once, the request gains those approvers (the record
+  is what authorization reads) and they are pinged; the card shows it.
+- a quorum whose approvals are all in but whose decision a crash prevented is decided.
+
+Each step is a create-only record written *before* its post is queued under a fixed outbox
+id, and every pass re-queues the posts of the records that exist (a no-op once queued or
+sent): a restart between any two steps neither loses nor repeats a reminder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sessions import Clock, Home, NotFoundError, SessionsError, utc_iso
+
+from .decisions import AlreadyDecided, Decided, expired, finalize, quorum_of
+from .errors import ApprovalsError
+from .governed import CurrentCall, after
+from .policy import Policy
+from .records import Escalation, Reminder
+from .request import ApprovalRequest
+from .timers import Timers
+
+__all__ = ["Escalated", "QuorumCompleted", "Reminded", "Step", "fire_due", "sweep_timers"]
+
+log = logging.getLogger("signoff.approvals")
+
+
+@dataclass(frozen=True)
+class Reminded:
+    request: ApprovalRequest
+    reminder: Reminder
+
+
+@dataclass(frozen=True)
+class Escalated:
+    request: ApprovalRequest
+    escalation: Escalation
+
+
+@dataclass(frozen=True)
+class QuorumCompleted:
+    request: ApprovalRequest
+    result: Decided | AlreadyDecided
+
+
+Step = Reminded | Escalated | QuorumCompleted
+
+
+def duration_text(seconds: float) -> str:
+    """``7200`` → ``2h``; ``93600`` → ``1d 2h``; for people, not for parsing."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else ""]
+    if not days:
+        parts.append(f"{minutes}m" if minutes else "")
+    return " ".join(p for p in parts if p) or f"{whole}s"
+
+
+def _mention(item: str) -> str:
+    return f"<!subteam^{item}>" if item.startswith("S") else f"<@{item}>"
+
+
+def _to_ping(request: ApprovalRequest, call: CurrentCall) -> tuple[str, ...]:
+    """Approvers (users and groups) who have not approved the current arguments yet."""
+    rule = request.capsule.policy
+    done = set(request.approvals(call)) | set(request.capsule.askers)
+    listed = [*rule.approver_users, *rule.approver_groups, *request.escalated_approvers()]
+    return tuple(dict.fromkeys(p for p in listed if p not in done))
+
+
+def _parse(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _waited(request: ApprovalRequest, until: str) -> str:
+    return duration_text((_parse(until) - _parse(request.capsule.created_at)).total_seconds())
+
+
+def _reminder_text(request: ApprovalRequest, reminder: Reminder) -> str:
+    c = request.capsule
+    who = " ".join(_mention(p) for p in reminder.pinged)
+    ask = f"{who}: please approve or deny it" if who else "Anyone but the requester may decide it"
+    return (
+        f"⏰ Reminder {reminder.n} of {c.policy.max_reminders}: `{c.tool}` "
+        f"(asked by <@{c.requester}>) has waited {_waited(request, reminder.due_at)} for a "
+        f"decision. {ask} on the card above; it expires at {c.expires_at}."
+    )
+
+
+def _escalation_text(request: ApprovalRequest, escalation: Escalation) -> str:
+    c = request.capsule
+    who = " ".join(_mention(p) for p in escalation.added)
+    return (
+        f"⏫ No decision on `{c.tool}` (asked by <@{c.requester}>) after "
+        f"{_waited(request, escalation.due_at)}: escalated to {who}, who may now approve or "
+        f"deny it on the card above. It expires at {c.expires_at}."
+    )
+
+
+def _queue_posts(request: ApprovalRequest) -> None:
+    """Queue the post of every reminder and escalation on record (no-op once queued)."""
+    c = request.capsule
+    escalation = request.escalation()
+    if escalation is not None:
+        pinged = (*escalation.added, c.requester)
+        request.queue_post("escalate", _escalation_text(request, escalation), mentions=pinged)
+        request.queue_card("escalated")
+    for reminder in request.reminders():
+        pinged = (*reminder.pinged, c.requester)
+        text = _reminder_text(request, reminder)
+        request.queue_post(f"remind-{reminder.n}", text, mentions=pinged)
+
+
+def _latest_due_reminder(request: ApprovalRequest, at: str) -> tuple[int, str] | None:
+    """The reminder to post now: when several fell due while no process ran, the latest."""
+    upcoming = request.next_reminder()
+    if upcoming is None or upcoming[1] > at:
+        return None
+    n, due = upcoming
+    rule, c = request.capsule.policy, request.capsule
+    assert rule.remind_after_seconds is not None  # next_reminder said one is due
+    while n < rule.max_reminders:
+        later = after(c.created_at, rule.remind_after_seconds * (n + 1))
+        if later > at or later >= c.expires_at:
+            break
+        n, due = n + 1, later
+    return n, due
+
+
+def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[Step]:
+    """Do what is due for this request now; the records say what was done before."""
+    if request.decision() is not None:
+        return []
+    now = clock.now()
+    at = utc_iso(now)
+    if expired(request.capsule, now):
+        return []  # the expiry sweep decides it
+    call = request.current()
+    voters = request.approvals(call)
+    if voters and len(voters) >= quorum_of(request, policy):
+        votes = [v for v in request.votes(call.edit) if v.user in voters]
+        reason = votes[-1].reason if votes else ""
+        result = finalize(
+            request,
+            verdict="approved",
+            deciders=voters,
+            at=at,
+            reason=reason,
+            call=call,
+            policy=policy,
+        )
+        return [QuorumCompleted(request, result)]
+    steps: list[Step] = []
+    rule = request.capsule.policy
+    due = request.escalation_due()
+    if due is not None and due <= at:
+        escalation = request.write_escalation(
+            Escalation(
+                approval_id=request.id,
+                due_at=due,
+                at=at,
+                added_users=rule.escalate_users,
+                added_groups=rule.escalate_groups,
+            )
+        )
+        steps.append(Escalated(request, escalation))
+    latest = _latest_due_reminder(request, at)
+    if latest is not None:
+        n, due_at = latest
+        reminder = Reminder(
+            approval_id=request.id, n=n, due_at=due_at, at=at, pinged=_to_ping(request, call)
+        )
+        if request.write_reminder(reminder):
+            steps.append(Reminded(request, reminder))
+    _queue_posts(request)
+    return steps
+
+
+def sweep_timers(home: Home, *, policy: Policy, clock: Clock) -> list[Step]:
+    """Take every due timer marker: do what is due, arm the next, then drop the marker."""
+    timers = Timers(home)
+    steps: list[Step] = []
+    for name, approval_id in timers.due(utc_iso(clock.now())):
+        try:
+            request = ApprovalRequest.open(home, approval_id, clock=clock)
+            steps.extend(fire_due(request, policy=policy, clock=clock))
+            following = request.arm_timer()
+        except NotFoundError:
+            timers.disarm(name)  # the request is gone (a deleted session): nothing to remind
+            continue
+        except (SessionsError, ApprovalsError) as exc:
+            # Unreadable or tampered: it can never be decided, so nobody is reminded of it.
+            log.warning("timer of %s dropped: %s", approval_id, exc)
+            timers.disarm(name)
+            continue
+        if following != name:
+            timers.disarm(name)
+    return steps

@@ -1,0 +1,243 @@
+"""The records of an approval beyond request and decision: edits, votes per edit,
+reminders, escalation and staleness. A base of ``ApprovalRequest``, which owns them.
+
+Edits form a chain: edit ``n`` names the hash it changed (``base_sha256``), which must be
+the hash of edit ``n-1`` (or the capsule's for the first). The call that is current — and
+the only one an approval can count for — is the last link, and it is trusted only if
+every link hashes to what it says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sessions import AlreadyExistsError, Clock, Home, ThreadKey, utc_iso
+
+from .capsule import Capsule, args_sha256
+from .errors import HashMismatchError
+from .records import (
+    SYSTEM,
+    Decision,
+    Edit,
+    Escalation,
+    Reminder,
+    Stale,
+    Vote,
+    read_optional,
+    write_record,
+)
+
+__all__ = ["CurrentCall", "GovernedFiles", "after"]
+
+# An approval is not edited, reminded or retried this often; a bound keeps reads finite.
+_MAX_SEQUENCE = 10_000
+
+
+@dataclass(frozen=True)
+class CurrentCall:
+    """The arguments an approval now stands for: the capsule's, or the last edit's."""
+
+    tool: str
+    tool_version: str
+    arguments: dict[str, Any]
+    args_sha256: str
+    edit: int  # 0: as the model asked
+
+    @property
+    def short_hash(self) -> str:
+        return self.args_sha256[:12]
+
+
+class GovernedFiles:
+    home: Home
+    capsule: Capsule
+    clock: Clock
+    session_dir: Path
+
+    @property
+    def id(self) -> str:
+        return self.capsule.id
+
+    @property
+    def thread(self) -> ThreadKey:
+        return self.capsule.thread
+
+    def _path(self, suffix: str) -> Path:
+        return self.session_dir / "approvals" / f"{self.id}.{suffix}.json"
+
+    def _sequence(self, stem: str, model: type[Any]) -> list[Any]:
+        found = []
+        for n in range(1, _MAX_SEQUENCE):
+            record = read_optional(self._path(f"{stem}-{n}"), model)
+            if record is None:
+                break
+            found.append(record)
+        return found
+
+    # edits ------------------------------------------------------------------------
+    def edits(self) -> list[Edit]:
+        """Every edit, oldest first (not checked: ``current`` checks the chain)."""
+        return list(self._sequence("edit", Edit))
+
+    def current(self) -> CurrentCall:
+        """The call this approval now stands for; HashMismatchError if a link is broken."""
+        c = self.capsule
+        call = CurrentCall(c.tool, c.tool_version, c.arguments, c.args_sha256, 0)
+        for edit in self.edits():
+            if edit.n != call.edit + 1 or edit.base_sha256 != call.args_sha256:
+                raise HashMismatchError(
+                    f"{self.id}: edit {edit.n} does not follow the arguments before it"
+                )
+            if args_sha256(c.tool, edit.arguments) != edit.args_sha256:
+                raise HashMismatchError(
+                    f"{self.id}: the arguments of edit {edit.n} no longer hash to "
+                    f"{edit.args_sha256[:12]}"
+                )
+            call = CurrentCall(c.tool, edit.tool_version, edit.arguments, edit.args_sha256, edit.n)
+        return call
+
+    def write_edit(self, edit: Edit) -> bool:
+        """False when edit ``n`` exists already (someone else edited first)."""
+        try:
+            write_record(self._path(f"edit-{edit.n}"), edit)
+        except AlreadyExistsError:
+            return False
+        return True
+
+    # votes, per edit --------------------------------------------------------------
+    def _votes_dir(self, edit: int) -> Path:
+        suffix = "votes" if edit == 0 else f"votes-{edit}"
+        return self.session_dir / "approvals" / f"{self.id}.{suffix}"
+
+    def votes(self, edit: int | None = None) -> list[Vote]:
+        """The votes cast for the arguments of ``edit`` (default: the current ones)."""
+        if edit is None:
+            edit = len(self.edits())
+        directory = self._votes_dir(edit)
+        try:
+            names = sorted(n for n in directory.iterdir() if n.name.endswith(".json"))
+        except FileNotFoundError:
+            return []
+        found = [v for n in names if (v := read_optional(n, Vote)) is not None]
+        return sorted(found, key=lambda v: (v.at, v.user))
+
+    def write_vote(self, vote: Vote, *, edit: int = 0) -> bool:
+        """False when this person voted for these arguments already."""
+        directory = self._votes_dir(edit)
+        directory.mkdir(exist_ok=True)
+        try:
+            write_record(directory / f"{vote.user}.json", vote)
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def approvals(self, call: CurrentCall | None = None) -> tuple[str, ...]:
+        """Who approved exactly the current arguments: its editor first, then the votes."""
+        call = call or self.current()
+        who: list[str] = []
+        if call.edit:
+            who.append(self.edits()[call.edit - 1].user)
+        for vote in self.votes(call.edit):
+            voted_for = vote.args_sha256 or self.capsule.args_sha256
+            if vote.approve and voted_for == call.args_sha256 and vote.user not in who:
+                who.append(vote.user)
+        return tuple(who)
+
+    def reasons(self, decision: Decision) -> list[tuple[str, str]]:
+        """(who, why) for each decider who gave a reason, in the deciders' order."""
+        edit = self.edits()[decision.edit - 1] if decision.edit else None
+        votes = {v.user: v.reason for v in self.votes(decision.edit)}
+        found = []
+        for who in decision.deciders:
+            if who == SYSTEM:
+                continue  # an expiry's "reason" is the deadline, not a person's reason
+            why = edit.reason if edit is not None and who == edit.user else votes.get(who, "")
+            if not why and decision.deciders == (who,):
+                why = decision.reason
+            if why.strip():
+                found.append((who, why.strip()))
+        return found
+
+    # reminders and escalation -----------------------------------------------------
+    def reminders(self) -> list[Reminder]:
+        found = []
+        for n in range(1, self.capsule.policy.max_reminders + 1):
+            record = read_optional(self._path(f"reminder-{n}"), Reminder)
+            if record is not None:
+                found.append(record)
+        return found
+
+    def write_reminder(self, reminder: Reminder) -> bool:
+        try:
+            write_record(self._path(f"reminder-{reminder.n}"), reminder)
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def escalation(self) -> Escalation | None:
+        return read_optional(self._path("escalated"), Escalation)
+
+    def write_escalation(self, escalation: Escalation) -> Escalation:
+        """The escalation on disk: this one, or the one another process wrote first."""
+        try:
+            write_record(self._path("escalated"), escalation)
+        except AlreadyExistsError:
+            existing = self.escalation()
+            assert existing is not None
+            return existing
+        return escalation
+
+    # the second clock -------------------------------------------------------------
+    def stale(self) -> Stale | None:
+        return read_optional(self._path("stale"), Stale)
+
+    def write_stale(self, stale: Stale) -> Stale:
+        try:
+            write_record(self._path("stale"), stale)
+        except AlreadyExistsError:
+            existing = self.stale()
+            assert existing is not None
+            return existing
+        return stale
+
+    def escalated_approvers(self) -> tuple[str, ...]:
+        escalation = self.escalation()
+        return escalation.added if escalation is not None else ()
+
+    # when the sweep must look next -------------------------------------------------
+    def next_reminder(self) -> tuple[int, str] | None:
+        """The next reminder's number and due time, or None when no more are due."""
+        rule, c = self.capsule.policy, self.capsule
+        if rule.remind_after_seconds is None or rule.max_reminders == 0:
+            return None
+        sent = [r.n for r in self.reminders()]
+        n = max(sent, default=0) + 1
+        if n > rule.max_reminders:
+            return None
+        due = after(c.created_at, rule.remind_after_seconds * n)
+        return (n, due) if due < c.expires_at else None
+
+    def escalation_due(self) -> str | None:
+        """When escalation is due, or None (none configured, or done already)."""
+        rule, c = self.capsule.policy, self.capsule
+        if rule.escalate_after_seconds is None or self.escalation() is not None:
+            return None
+        due = after(c.created_at, rule.escalate_after_seconds)
+        return due if due < c.expires_at else None
+
+    def next_due(self) -> str | None:
+        """When this request next needs the sweep: a reminder or an escalation."""
+        if self._path("decision").exists():
+            return None
+        reminder = self.next_reminder()
+        times = [t for t in (reminder[1] if reminder else None, self.escalation_due()) if t]
+        return min(times) if times else None
+
+
+def after(iso: str, seconds: int) -> str:
+    """``iso`` plus ``seconds``, in the same format (``utc_iso``)."""
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return utc_iso(moment + timedelta(seconds=seconds))

@@ -1,0 +1,135 @@
+"""The parts of a card that governance adds: the edit and its difference, escalation, the
+second clock, approvers' reasons, a stale approval, and the Edit & approve button.
+
+The actions block's id carries the short hash of the arguments the card shows, so a click
+says which arguments the clicker saw: an approval counts only for those (a client still
+drawing the card from before an edit cannot approve the edited call unseen).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agent_core.surface import CardView
+from approvals import changes
+from approvals.governance import duration_text
+
+from .slack_text import Mrkdwn, escape, join, literal, mention, mentions
+
+__all__ = [
+    "EDIT",
+    "actions_block_id",
+    "edit_block",
+    "edit_button",
+    "escalation_block",
+    "hash_field",
+    "reasons_text",
+    "seen_hash",
+    "stale_text",
+    "valid_field",
+]
+
+EDIT = "signoff_edit"
+_SEEN = re.compile(r"-h([0-9a-f]{12})$")
+
+
+def actions_block_id(version: str, view: CardView) -> str:
+    return f"act-{version}-h{view.args_sha256[:12]}"
+
+
+def seen_hash(block_id: str) -> str | None:
+    """The short hash a card's actions block says it showed, or None (an older card)."""
+    match = _SEEN.search(block_id)
+    return match.group(1) if match else None
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def hash_field(view: CardView) -> dict[str, Any]:
+    text = f"*Call hash*\n`{view.args_sha256[:12]}`"
+    if view.edits:
+        text += f" (asked: `{view.capsule.short_hash}`)"
+    return {"type": "mrkdwn", "text": text}
+
+
+def valid_field(view: CardView) -> dict[str, Any] | None:
+    """The second clock: how long an approval stays good for starting the call."""
+    decision = view.decision
+    if decision is not None and decision.valid_until:
+        return {"type": "mrkdwn", "text": f"*Must start by*\n{decision.valid_until}"}
+    seconds = view.capsule.policy.valid_for_seconds
+    if decision is None and seconds is not None:
+        return {"type": "mrkdwn", "text": f"*Valid after approval*\n{duration_text(seconds)}"}
+    return None
+
+
+def edit_block(view: CardView, version: str) -> dict[str, Any] | None:
+    """Who edited the arguments, and what changed against what the model asked."""
+    if not view.edits:
+        return None
+    last = view.edits[-1]
+    diff = changes(view.capsule.arguments, dict(last.arguments))
+    lines = "\n".join(f"• {c.describe()}" for c in diff) or "• (no difference from the request)"
+    editors = mentions(list(dict.fromkeys(e.user for e in view.edits)))
+    text = join(
+        literal("✏️ *Edited* by "),
+        editors,
+        literal(f" at {last.at}; the call that runs is the edited one:\n"),
+        escape(_clip(lines, 2400)),
+    )
+    if last.reason:
+        text = join(text, literal("\n>"), escape(_clip(last.reason, 300)))
+    return {
+        "type": "section",
+        "block_id": f"edit-{version}",
+        "text": {"type": "mrkdwn", "text": text},
+    }
+
+
+def escalation_block(view: CardView, version: str) -> dict[str, Any] | None:
+    escalation = view.escalation
+    if escalation is None:
+        return None
+    text = join(
+        literal("⏫ Escalated to "),
+        mentions(escalation.added),
+        literal(f" at {escalation.at}: they may decide it too."),
+    )
+    return {
+        "type": "context",
+        "block_id": f"esc-{version}",
+        "elements": [{"type": "mrkdwn", "text": _clip(text, 2900)}],
+    }
+
+
+def reasons_text(view: CardView) -> Mrkdwn:
+    """The approvers' reasons, one quoted line each ("" when none gave one)."""
+    parts = [
+        join(literal("\n>"), mention(who), literal(": "), escape(_clip(why, 500)))
+        for who, why in view.reasons
+    ]
+    return join(*parts)
+
+
+def stale_text(view: CardView) -> Mrkdwn:
+    if view.stale is None:
+        return literal("")
+    return literal(
+        f"\n⌛ *Stale*: the call could not start before {view.stale.valid_until} and did not "
+        "run. A fresh request is needed."
+    )
+
+
+def edit_button(view: CardView) -> dict[str, Any] | None:
+    if not (view.allow_edit and view.arguments):
+        return None
+    return {
+        "type": "button",
+        "action_id": EDIT,
+        # Not "Edit & approve": a label that contains "Approve" reads as a second Approve.
+        "text": {"type": "plain_text", "text": "Edit…"},
+        "value": view.capsule.id,
+    }

@@ -1,0 +1,59 @@
+"""``signoff audit``: every approval as JSON lines or CSV, for auditors and their tools.
+
+Read-only: the records come from ``agent_core.audit`` (the files, not the index), and the
+home is neither created nor changed. Exit status 1 when an approval is flagged — its
+session does not verify against its seal, or its records do not match their hashes — so
+a scheduled export doubles as a check; a one-line summary goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from typing import Any
+
+from agent_core.audit import AuditRecord, audit_records, since_time
+from sessions import Home, SystemClock
+
+from .cli_read import existing_home
+from .config import ConfigError
+
+__all__ = ["CSV_COLUMNS", "run_audit"]
+
+CSV_COLUMNS = [name for name in AuditRecord.model_fields if name != "schema_version"]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        # A vote: who approved which hash, when (and why).
+        why = f" ({value['reason']})" if value.get("reason") else ""
+        return f"{value['user']}@{str(value['args_sha256'])[:12]} {value['at']}{why}"
+    return str(value)
+
+
+def run_audit(home: Home, args: argparse.Namespace) -> int:
+    try:
+        since = since_time(args.since, SystemClock().now()) if args.since else ""
+    except ValueError as exc:
+        raise ConfigError(f"--since: {exc}") from None
+    records = list(audit_records(existing_home(home), since=since))
+    out = sys.stdout
+    if args.format == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for record in records:
+            data = record.model_dump(mode="json")
+            writer.writerow([_cell(data[c]) for c in CSV_COLUMNS])
+    else:
+        for record in records:
+            out.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    flagged = [r.approval_id for r in records if r.flagged]
+    summary = f"audit: {len(records)} approval(s)"
+    if flagged:
+        summary += f", {len(flagged)} flagged: {', '.join(flagged[:10])}"
+    print(summary, file=sys.stderr)
+    return 1 if flagged else 0

@@ -1,0 +1,249 @@
+"""Clicks and modals of governance: Approve with a reason, and Edit & approve.
+
+Like the deny modal (``actions.py``), every modal here is bound to the click that opened
+it: the bot records the view id it opened for that person, with the hash of the
+arguments the modal showed, and a submission for any other view, of another kind or from
+anyone else is refused. What the clicker saw decides what an approval is for: the card's
+actions block carries the short hash of the arguments it showed (``card_governance``),
+and an approval of arguments that are no longer current is refused, never counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from agent_core.engine import Engine
+from approvals import ApprovalsError, Capsule, DecisionResult, EditRecorded, EditResult
+from sessions import SessionsError, ThreadKey
+
+from .card_governance import EDIT, seen_hash
+from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
+from .payloads import BlockActionsPayload, ViewSubmission
+from .reason_modal import APPROVE_MODAL, approve_modal
+from .slack_text import Mrkdwn, escape, join, literal
+
+__all__ = ["Answers", "approve_clicked", "register_governance"]
+
+log = logging.getLogger("signoff.actions")
+
+
+class Answers(Protocol):
+    """What ``actions.Clicks`` does for these handlers: tell someone, record a decision."""
+
+    def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None: ...
+
+    async def decide(
+        self,
+        capsule: Capsule,
+        *,
+        user: str,
+        approve: bool,
+        reason: str = "",
+        seen_sha256: str | None = None,
+    ) -> None: ...
+
+
+def _edited_since(engine: Engine, capsule: Capsule, seen: str | None) -> Mrkdwn | None:
+    """What to tell a clicker whose card showed arguments that were edited since."""
+    current = engine.current_hash(capsule.id)
+    if current.startswith(seen or capsule.args_sha256):
+        return None
+    return literal(
+        f"The arguments of this request were edited after your card showed them (the call is "
+        f"now hash `{current[:12]}`). Look at the card again, then decide."
+    )
+
+
+async def approve_clicked(
+    engine: Engine,
+    answers: Answers,
+    client: Any,
+    payload: BlockActionsPayload,
+    capsule: Capsule,
+) -> None:
+    """Approve: at once, or through a reason modal when the policy wants a reason."""
+    user, seen = payload.user.id, seen_hash(payload.actions[0].block_id)
+    if not engine.needs_reason(capsule.id):
+        await answers.decide(capsule, user=user, approve=True, seen_sha256=seen)
+        return
+    if await engine.may_decide(capsule.id, user=user) is not None:
+        await answers.decide(capsule, user=user, approve=True, seen_sha256=seen)  # says why
+        return
+    edited = _edited_since(engine, capsule, seen)
+    if edited is not None:
+        answers.tell(capsule.thread, user, edited)
+        return
+    current = engine.current_hash(capsule.id)
+    try:
+        opened = await client.views_open(
+            trigger_id=payload.trigger_id, view=approve_modal(capsule, args_sha256=current)
+        )
+        engine.open_form(
+            kind="approve",
+            view_id=str(opened["view"]["id"]),
+            approval_id=capsule.id,
+            user=user,
+            args_sha256=current,
+        )
+    except (SlackApiError, KeyError, TypeError, ValueError) as exc:
+        log.info("could not open the approve modal: %s", exc)
+        answers.tell(
+            capsule.thread, user, literal("Could not open the form for a reason; try again.")
+        )
+
+
+def _edit_answer(
+    result: EditResult, what_to_tell: Callable[[DecisionResult], Mrkdwn | None]
+) -> Mrkdwn | None:
+    if isinstance(result, EditRecorded):
+        return literal(
+            f"Your edit is recorded and counts as your approval of the edited call "
+            f"({result.approvals} of {result.quorum}); earlier approvals no longer count, "
+            "so the others must approve what the card now shows."
+        )
+    return what_to_tell(result)
+
+
+def register_governance(
+    app: AsyncApp,
+    engine: Engine,
+    answers: Answers,
+    what_to_tell: Callable[[DecisionResult], Mrkdwn | None],
+) -> None:
+    async def on_edit(ack: Any, body: dict[str, Any], client: Any) -> None:
+        await ack()
+        try:
+            payload = BlockActionsPayload.model_validate(body)
+        except ValidationError:
+            log.warning("malformed block_actions payload")
+            return
+        user, action, c = payload.user.id, payload.actions[0], payload.container
+        checked = engine.check_click(action.value, channel=c.channel_id, message_ts=c.message_ts)
+        if isinstance(checked, str):
+            answers.tell(checked_thread(payload), user, literal(checked))
+            return
+        capsule = checked
+        try:
+            edited = _edited_since(engine, capsule, seen_hash(action.block_id))
+            form = None if edited else await engine.edit_form(capsule.id, user=user)
+        except (SessionsError, ApprovalsError) as exc:
+            log.warning("edit of %s refused: %s", capsule.id, exc)
+            return
+        if edited is not None or form is None:
+            answers.tell(capsule.thread, user, edited or literal("Look at the card again."))
+            return
+        if isinstance(form, str):
+            answers.tell(
+                capsule.thread, user, join(literal("You may not edit this request: "), escape(form))
+            )
+            return
+        view = edit_modal(form)
+        if view is None:
+            answers.tell(
+                capsule.thread,
+                user,
+                literal("These arguments are too large to edit in Slack; approve or deny them."),
+            )
+            return
+        try:
+            opened = await client.views_open(trigger_id=payload.trigger_id, view=view)
+            engine.open_form(
+                kind="edit",
+                view_id=str(opened["view"]["id"]),
+                approval_id=capsule.id,
+                user=user,
+                args_sha256=form.args_sha256,
+            )
+        except (SlackApiError, KeyError, TypeError, ValueError) as exc:
+            log.info("could not open the edit modal: %s", exc)
+            answers.tell(capsule.thread, user, literal("Could not open the edit form; try again."))
+
+    async def on_edit_submit(ack: Any, body: dict[str, Any]) -> None:
+        try:
+            payload = ViewSubmission.model_validate(body)
+            form = engine.peek_form(kind="edit", view_id=payload.view.id, user=payload.user.id)
+        except (ValidationError, SessionsError):
+            await ack()
+            log.warning("malformed edit submission")
+            return
+        if form is None:
+            await ack()
+            log.warning(
+                "edit submission for view %r: not a form signoff opened for that person",
+                payload.view.id,
+            )
+            return
+        values = payload.view.state.values
+        reason = modal_reason(values)
+        try:
+            typed = edit_values(values)
+            arguments, problems = engine.check_edit(form.approval_id, values=typed)
+            if engine.needs_reason(form.approval_id) and not reason:
+                problems["reason"] = "this tool needs a reason"
+        except (SessionsError, ApprovalsError) as exc:
+            await ack()
+            log.warning("edit of %s cannot be checked: %s", form.approval_id, exc)
+            return
+        if problems:
+            await ack(response_action="errors", errors=edit_errors(problems, list(typed)))
+            return
+        taken = engine.take_form(kind="edit", view_id=payload.view.id, user=payload.user.id)
+        await ack()
+        if taken is None:
+            return  # the same view submitted twice: the first submission counts
+        try:
+            capsule = engine.capsule(form.approval_id)
+            result = await engine.edit(
+                form.approval_id,
+                user=payload.user.id,
+                arguments=arguments,
+                base_sha256=form.args_sha256,
+                reason=reason,
+            )
+        except (SessionsError, ApprovalsError, ValueError) as exc:
+            log.warning("edit of %s refused: %s", form.approval_id, exc)
+            return
+        answer = _edit_answer(result, what_to_tell)
+        if answer is not None:
+            answers.tell(capsule.thread, payload.user.id, answer)
+
+    async def on_approve_reason(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        try:
+            payload = ViewSubmission.model_validate(body)
+            form = engine.take_form(kind="approve", view_id=payload.view.id, user=payload.user.id)
+            capsule = engine.capsule(form.approval_id) if form else None
+        except (ValidationError, SessionsError, ApprovalsError):
+            log.warning("malformed or unreadable approve-reason submission")
+            return
+        if form is None or capsule is None:
+            log.warning("approve-reason submission for a view signoff did not open for that person")
+            return
+        await answers.decide(
+            capsule,
+            user=payload.user.id,
+            approve=True,
+            reason=modal_reason(payload.view.state.values),
+            seen_sha256=form.args_sha256,
+        )
+
+    app.action(EDIT)(on_edit)
+    app.view(EDIT_MODAL)(on_edit_submit)
+    app.view(APPROVE_MODAL)(on_approve_reason)
+
+
+def checked_thread(payload: BlockActionsPayload) -> ThreadKey | None:
+    c = payload.container
+    team = payload.team.id if payload.team else payload.user.team_id
+    try:
+        return ThreadKey(
+            team=team or "", channel=c.channel_id or "", thread_ts=c.thread_ts or c.message_ts or ""
+        )
+    except ValueError:
+        return None

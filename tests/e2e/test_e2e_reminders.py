@@ -1,0 +1,127 @@
+"""Reminders and escalation through Slack, driven by the injected clock over hours.
+
+The bot restarts between every step: what is due, and what was already posted, is on disk
+only. The last test leaves the sweep to the bot's own loop (every 5 s), to show a due
+reminder goes out within 10 s without anyone calling it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    bot_messages,
+    bot_reply,
+    decision,
+    ephemeral,
+    mention,
+    outcome_text,
+    restarts,
+    until,
+    wait_card,
+    write_policy,
+)
+
+from bot.app import SignoffBot
+from bot.cards import APPROVE
+from bot.config import Settings
+from localslack import LocalSlack
+from sessions import FixedClock
+
+POLICY = """
+[tools.restart_service]
+approvers = ["U0BOB"]
+remind_after = "2h"
+max_reminders = 2
+escalate_after = "5h"
+escalate_to = ["S0ONCALL"]
+expires_after = "2d"
+"""
+
+
+async def restart(bot: SignoffBot, start_bot, slack: LocalSlack, policy: Path) -> SignoffBot:
+    await bot.engine.idle()
+    await bot.stop(grace=5)
+    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    fresh: SignoffBot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    await fresh.engine.idle()
+    return fresh
+
+
+async def test_reminders_then_escalation_each_once_across_restarts(
+    slack: LocalSlack, start_bot, settings: Settings, e2e_clock: FixedClock, tmp_path: Path
+):
+    policy = write_policy(tmp_path / "policy.toml", POLICY)
+    bot: SignoffBot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    home = settings.home
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    bot = await restart(bot, start_bot, slack, policy)
+    await bot.engine.sweep()
+    await bot.engine.idle()
+    assert bot_messages(slack, thread, "Reminder") == []  # not due yet
+
+    e2e_clock.advance(timedelta(hours=2))
+    bot = await restart(bot, start_bot, slack, policy)  # start-up recovery sweeps too
+    first = await bot_reply(slack, thread, "Reminder 1 of 2")
+    assert "<@U0BOB>" in first["text"] and "has waited 2h" in first["text"]
+    assert "<@U0ALICE>" in first["text"]  # who asked, by name
+    for _ in range(2):
+        bot = await restart(bot, start_bot, slack, policy)
+        await bot.engine.sweep()
+        await bot.engine.idle()
+    assert len(bot_messages(slack, thread, "Reminder")) == 1  # never repeated
+
+    e2e_clock.advance(timedelta(hours=2))
+    await bot.engine.sweep()
+    await bot_reply(slack, thread, "Reminder 2 of 2")
+    bot = await restart(bot, start_bot, slack, policy)
+
+    # Carol is in S0ONCALL but not an approver yet.
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    await ephemeral(slack, "U0CAROL", "not an approver")
+    e2e_clock.advance(timedelta(hours=1))
+    await bot.engine.sweep()
+    escalated = await bot_reply(slack, thread, "escalated to")
+    assert "<!subteam^S0ONCALL>" in escalated["text"] and "after 5h" in escalated["text"]
+    await until(
+        lambda: "Escalated to" in json.dumps(slack.message(channel=OPS, ts=card["ts"])["blocks"]),
+        what="the card showing the escalation",
+    )
+    bot = await restart(bot, start_bot, slack, policy)
+    e2e_clock.advance(timedelta(hours=12))
+    await bot.engine.sweep()
+    bot = await restart(bot, start_bot, slack, policy)
+    assert len(bot_messages(slack, thread, "Reminder")) == 2  # max_reminders
+    assert len(bot_messages(slack, thread, "escalated to")) == 1
+
+    # The escalation is what authorization reads: Carol may decide now.
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished")
+    await bot.engine.idle()
+    assert decision(home, approval)["deciders"] == ["U0CAROL"]
+    assert restarts(home) == 1
+    assert "Approved by <@U0CAROL>" in outcome_text(slack.message(channel=OPS, ts=card["ts"]))
+
+
+async def test_the_bots_own_sweep_posts_a_due_reminder_within_ten_seconds(
+    slack: LocalSlack, start_bot, settings: Settings, e2e_clock: FixedClock, tmp_path: Path
+):
+    policy = write_policy(tmp_path / "policy.toml", POLICY)
+    bot: SignoffBot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    assert bot.sweep_every == 5.0
+    thread = await mention(slack, "restart api")
+    await wait_card(slack, thread)
+    await bot.engine.idle()
+    e2e_clock.advance(timedelta(hours=2, seconds=1))
+    # No sweep is called here: the bot's loop finds the due marker on its own.
+    reminder = await bot_reply(slack, thread, "Reminder 1 of 2", timeout=10)
+    assert "<@U0BOB>" in reminder["text"]

@@ -1,0 +1,80 @@
+"""Helpers for the governance tests (imported by test modules; not a test module itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine_support import THREAD
+
+from approvals import (
+    ApprovalRequest,
+    Capsule,
+    GroupResolver,
+    NoGroups,
+    Policy,
+    PolicyRule,
+    build_capsule,
+    decide,
+)
+from approvals.decisions import DecisionResult
+from sessions import FixedClock, Home, Outbox, SessionState, SessionStore
+
+TOOL = "scale_service"
+REQUESTER = "U0ALICE"
+ARGS: dict[str, Any] = {"service": "api", "replicas": 12}
+
+
+def park(home: Home, clock: FixedClock, rule: PolicyRule | None = None) -> Capsule:
+    """A session that asked for ``TOOL`` and ended awaiting approval, as the gate leaves it."""
+    store = SessionStore(home, clock=clock)
+    record = store.create(thread=THREAD, parent_id=None, cause="message", session_md="#\n")
+    store.transition(record.id, expected=SessionState.CREATED, new=SessionState.RUNNING)
+    capsule = build_capsule(
+        session_id=record.id,
+        thread=THREAD,
+        call_id="call_1",
+        tool=TOOL,
+        tool_version="v1",
+        arguments=dict(ARGS),
+        requester=REQUESTER,
+        reason="traffic",
+        policy=rule or PolicyRule(),
+        now=clock.now(),
+    )
+    ApprovalRequest.create(home, capsule, clock=clock)
+    store.transition(record.id, expected=SessionState.RUNNING, new=SessionState.AWAITING_APPROVAL)
+    return capsule
+
+
+def request(home: Home, capsule: Capsule, clock: FixedClock) -> ApprovalRequest:
+    return ApprovalRequest.open(home, capsule.id, clock=clock)
+
+
+async def approve(
+    home: Home,
+    capsule: Capsule,
+    user: str,
+    clock: FixedClock,
+    *,
+    seen: str | None = None,
+    reason: str = "",
+    approve: bool = True,
+    policy: Policy | None = None,
+    groups: GroupResolver | None = None,
+) -> DecisionResult:
+    return await decide(
+        home,
+        capsule.id,
+        user=user,
+        approve=approve,
+        reason=reason,
+        policy=policy or Policy(),
+        groups=groups or NoGroups(),
+        clock=clock,
+        seen_sha256=seen,
+    )
+
+
+def posts(home: Home) -> dict[str, str]:
+    """Queued thread posts (not cards, not notices) by outbox id."""
+    return {e.id: e.text for e in Outbox(home).pending() if e.kind == "reply"}

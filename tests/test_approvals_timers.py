@@ -1,0 +1,206 @@
+"""Reminders, escalation and stranded quorums, driven by timer markers on disk."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from governance_support import approve, park, posts, request
+
+from approvals import (
+    Decided,
+    Escalated,
+    Policy,
+    PolicyRule,
+    QuorumCompleted,
+    Refused,
+    Reminded,
+    Reminder,
+    StaticGroups,
+    Timers,
+    Vote,
+    sweep_timers,
+)
+from sessions import FixedClock, Home, Outbox, OutboxDone, utc_iso
+
+REMIND = PolicyRule(
+    approver_users=("U0BOB",),
+    approver_groups=("S0APPROVERS",),
+    remind_after_seconds=2 * 3600,
+    max_reminders=2,
+    expires_after_seconds=24 * 3600,
+)
+ESCALATE = REMIND.model_copy(
+    update={"escalate_after_seconds": 5 * 3600, "escalate_groups": ("S0ONCALL",)}
+)
+GROUPS = StaticGroups({"S0ONCALL": frozenset({"U0CAROL"}), "S0APPROVERS": frozenset({"U0DAVE"})})
+
+
+def _sweep(home: Home, clock: FixedClock, policy: Policy | None = None) -> list[object]:
+    return list(sweep_timers(home, policy=policy or Policy(), clock=clock))
+
+
+def test_markers_sort_by_time_are_idempotent_and_ignore_strangers(home: Home) -> None:
+    timers = Timers(home)
+    late = timers.arm("appr_00000000000000bb", "2026-11-02T11:00:00.000Z")
+    early = timers.arm("appr_00000000000000aa", "2026-11-02T10:00:00.000Z")
+    assert timers.arm("appr_00000000000000aa", "2026-11-02T10:00:00.000Z") == early
+    (timers.root / ".tmp-leftover").write_bytes(b"")
+    assert timers.due("2026-11-02T09:59:59.999Z") == []
+    assert timers.due("2026-11-02T10:30:00.000Z") == [(early, "appr_00000000000000aa")]
+    assert [n for n, _ in timers.due("2026-11-03T00:00:00.000Z")] == [early, late]
+    timers.disarm(early)
+    timers.disarm("../../etc/passwd")  # not a marker name: nothing happens
+    assert timers.armed("appr_00000000000000aa") == []
+
+
+def test_a_request_arms_its_first_reminder_when_it_is_created(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, REMIND)
+    (marker,) = Timers(home).armed(capsule.id)
+    assert marker.startswith("20261102T110000000Z.")  # created 09:00, reminded at 11:00
+    quiet = park(home, clock)  # no reminders, no escalation: nothing to arm
+    assert Timers(home).armed(quiet.id) == []
+
+
+async def test_reminders_fire_once_each_ping_who_has_not_approved_and_stop_at_the_maximum(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, REMIND.model_copy(update={"quorum": 2}))
+    assert _sweep(home, clock) == []  # nothing due yet
+    clock.advance(timedelta(hours=2))
+    (step,) = _sweep(home, clock)
+    assert isinstance(step, Reminded) and step.reminder.n == 1
+    assert step.reminder.pinged == ("U0BOB", "S0APPROVERS")
+    (text,) = posts(home).values()
+    assert text.startswith("⏰ Reminder 1 of 2: `scale_service` (asked by <@U0ALICE>)")
+    assert "has waited 2h" in text and "<@U0BOB> <!subteam^S0APPROVERS>" in text
+    assert _sweep(home, clock) == []  # the same time again: nothing new
+    # Bob approves (1 of 2): the next reminder pings only the group.
+    assert not isinstance(await approve(home, capsule, "U0BOB", clock), Refused)
+    clock.advance(timedelta(hours=2))
+    (step,) = _sweep(home, clock)
+    assert isinstance(step, Reminded) and step.reminder.pinged == ("S0APPROVERS",)
+    assert set(posts(home)) == {f"remind-1-{capsule.id}", f"remind-2-{capsule.id}"}
+    clock.advance(timedelta(hours=10))
+    assert _sweep(home, clock) == []  # at most max_reminders
+    assert Timers(home).armed(capsule.id) == []
+    assert len(request(home, capsule, clock).reminders()) == 2
+
+
+async def test_reminders_that_fell_due_while_nothing_ran_are_one_post(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, REMIND.model_copy(update={"max_reminders": 5}))
+    clock.advance(timedelta(hours=7))  # reminders 1, 2 and 3 were due
+    (step,) = _sweep(home, clock)
+    assert isinstance(step, Reminded) and step.reminder.n == 3
+    assert list(posts(home)) == [f"remind-3-{capsule.id}"]
+    (marker,) = Timers(home).armed(capsule.id)
+    assert marker.startswith("20261102T170000000Z.")  # reminder 4 at 8h
+
+
+async def test_no_reminder_for_a_decided_request_or_past_its_expiry(
+    home: Home, clock: FixedClock
+) -> None:
+    decided = park(home, clock, REMIND)
+    assert isinstance(await approve(home, decided, "U0BOB", clock), Decided)
+    short = park(home, clock, REMIND.model_copy(update={"expires_after_seconds": 3 * 3600}))
+    clock.advance(timedelta(hours=2))
+    steps = _sweep(home, clock)
+    assert [s.request.id for s in steps if isinstance(s, Reminded)] == [short.id]
+    clock.advance(timedelta(hours=4))  # the next one would come after it expired
+    assert _sweep(home, clock) == []
+    assert Timers(home).armed(decided.id) == [] and Timers(home).armed(short.id) == []
+
+
+async def test_escalation_adds_approvers_that_authorization_sees_and_pings_them(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, ESCALATE)
+    before = await approve(home, capsule, "U0CAROL", clock, groups=GROUPS)
+    assert isinstance(before, Refused) and "not an approver" in before.reason
+    clock.advance(timedelta(hours=5))
+    steps = _sweep(home, clock)
+    escalated = [s for s in steps if isinstance(s, Escalated)]
+    assert len(escalated) == 1 and escalated[0].escalation.added == ("S0ONCALL",)
+    text = posts(home)[f"escalate-{capsule.id}"]
+    assert text.startswith("⏫ No decision on `scale_service` (asked by <@U0ALICE>) after 5h")
+    assert "escalated to <!subteam^S0ONCALL>" in text
+    req = request(home, capsule, clock)
+    assert req.escalated_approvers() == ("S0ONCALL",)
+    assert "S0ONCALL" in req.row().approvers
+    # The reminder due by now (the 4h one) went out in the same pass, after the
+    # escalation, so it pings the escalated approvers too.
+    (reminded,) = [s for s in steps if isinstance(s, Reminded)]
+    assert reminded.reminder.n == 2 and "S0ONCALL" in reminded.reminder.pinged
+    # The requester still may not decide; an escalated approver may.
+    refused = await approve(home, capsule, "U0ALICE", clock, groups=GROUPS)
+    assert isinstance(refused, Refused)
+    done = await approve(home, capsule, "U0CAROL", clock, groups=GROUPS)
+    assert isinstance(done, Decided) and done.decision.deciders == ("U0CAROL",)
+
+
+async def test_a_crash_between_a_reminder_record_and_its_post_still_posts_it_once(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, REMIND)
+    clock.advance(timedelta(hours=2))
+    req = request(home, capsule, clock)
+    # What a process killed right after the record leaves: the record, the marker, no post.
+    req.write_reminder(
+        Reminder(
+            approval_id=capsule.id,
+            n=1,
+            due_at=utc_iso(clock.now()),
+            at=utc_iso(clock.now()),
+            pinged=("U0BOB",),
+        )
+    )
+    assert posts(home) == {}
+    assert _sweep(home, clock) == []  # nothing new was due...
+    assert list(posts(home)) == [f"remind-1-{capsule.id}"]  # ... but its post is queued
+    # Sent, then swept again (a restart): the done record keeps it from being queued again.
+    outbox = Outbox(home)
+    (entry,) = [e for e in outbox.pending() if e.kind == "reply"]
+    outbox.complete([OutboxDone(id=entry.id, entry=entry, at=entry.created_at, outcome="sent")])
+    Timers(home).arm(capsule.id, utc_iso(clock.now()))
+    _sweep(home, clock)
+    assert posts(home) == {}
+
+
+async def test_a_quorum_whose_votes_are_in_but_whose_decision_a_crash_lost_is_decided(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, PolicyRule(quorum=2))
+    req = request(home, capsule, clock)
+    # Both votes on disk, no decision: the vote's process died before writing it. The
+    # marker armed before the completing vote is what the sweep finds.
+    for user in ("U0BOB", "U0CAROL"):
+        vote = Vote(
+            approval_id=capsule.id,
+            user=user,
+            approve=True,
+            at=utc_iso(clock.now()),
+            reason=f"{user} agrees",
+            args_sha256=capsule.args_sha256,
+        )
+        assert req.write_vote(vote)
+    req.arm_timer(utc_iso(clock.now()))
+    (step,) = _sweep(home, clock)
+    assert isinstance(step, QuorumCompleted)
+    decision = request(home, capsule, clock).decision()
+    assert decision is not None and decision.verdict == "approved"
+    assert decision.deciders == ("U0BOB", "U0CAROL") and decision.reason == "U0CAROL agrees"
+
+
+def test_a_tampered_request_is_never_reminded(home: Home, clock: FixedClock) -> None:
+    capsule = park(home, clock, REMIND)
+    path = home.session_dir(capsule.session_id) / "approvals" / f"{capsule.id}.json"
+    data = json.loads(path.read_text())
+    data["arguments"]["replicas"] = 100
+    path.write_text(json.dumps(data))
+    clock.advance(timedelta(hours=2))
+    assert _sweep(home, clock) == []
+    assert posts(home) == {} and Timers(home).armed(capsule.id) == []

@@ -1,0 +1,143 @@
+"""``signoff audit``: every approval exported from the files, and tampering flagged."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_support import message
+
+from agent_core.engine import Engine
+from approvals import EditRecorded, Policy, PolicyRule, args_sha256
+from bot.cli import main
+from bot.cli_audit import CSV_COLUMNS
+from sessions import FixedClock, Home, ThreadKey
+
+POLICY = Policy(
+    default=PolicyRule(approver_users=("U0BOB", "U0CAROL")),
+    tools={"scale_service": PolicyRule(approver_users=("U0BOB", "U0CAROL"), quorum=2)},
+)
+
+
+def _thread(n: int) -> ThreadKey:
+    return ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"170000000{n}.000100")
+
+
+async def _ask(engine: Engine, text: str, n: int) -> str:
+    assert isinstance(engine.clock, FixedClock)
+    engine.clock.advance(timedelta(minutes=1))
+    await engine.ingest(message(text, ts=f"170000000{n}.000100", thread=_thread(n)))
+    await engine.idle()
+    (pending,) = [p for p in await engine.waiting() if p.capsule.thread == _thread(n)]
+    return pending.capsule.id
+
+
+def _audit(monkeypatch: pytest.MonkeyPatch, capsys: Any, home: Home, *args: str) -> tuple[int, str]:
+    monkeypatch.setenv("SIGNOFF_HOME", str(home.root))
+    for name in ("SIGNOFF_POLICY", "SIGNOFF_CONFIG", "SIGNOFF_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    capsys.readouterr()
+    code = main(["audit", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + ("\n" + captured.err if code == 2 else "")
+
+
+def _tree(root: Path) -> list[tuple[str, float]]:
+    return sorted((str(p.relative_to(root)), p.stat().st_mtime) for p in root.rglob("*"))
+
+
+async def test_the_export_has_every_approval_and_flags_a_tampered_decided_capsule(
+    make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    engine = await make_engine(policy=POLICY)
+    ran = await _ask(engine, "restart api", 1)
+    await engine.decide(ran, user="U0BOB", approve=True, reason="wedged")
+    edited = await _ask(engine, "scale api to 12", 2)
+    base = engine.current_hash(edited)
+    result = await engine.edit(
+        edited, user="U0CAROL", arguments={"service": "api", "replicas": 8}, base_sha256=base
+    )
+    assert isinstance(result, EditRecorded)
+    after_edit = engine.current_hash(edited)
+    await engine.decide(edited, user="U0BOB", approve=True, seen_sha256=after_edit)
+    denied = await _ask(engine, "restart web", 3)
+    await engine.decide(denied, user="U0CAROL", approve=False, reason="freeze")
+    pending = await _ask(engine, "restart db", 4)
+    await engine.idle()
+    await engine.close()
+
+    before = _tree(home.root)
+    code, out = _audit(monkeypatch, capsys, home)
+    assert code == 0, out
+    records = {r["approval_id"]: r for r in map(json.loads, out.splitlines())}
+    assert list(records) == [ran, edited, denied, pending]  # oldest first
+    assert _tree(home.root) == before  # read-only: nothing created or touched
+
+    one = records[ran]
+    assert one["schema_version"] == 1 and one["tool"] == "restart_service"
+    assert one["status"] == "approved" and one["deciders"] == ["U0BOB"]
+    assert one["reasons"] == ["U0BOB: wedged"] and one["outcome"] == "ran: ok"
+    assert one["requester"] == "U0ALICE" and one["approvers"] == ["U0BOB", "U0CAROL"]
+    assert one["requested_at"] <= one["decided_at"] <= one["executed_at"] <= one["finished_at"]
+    assert one["seal"] == "ok" and one["problems"] == []
+    assert one["args_sha256"] == args_sha256("restart_service", {"service": "api"})
+
+    two = records[edited]
+    assert two["args_sha256"] == args_sha256("scale_service", {"service": "api", "replicas": 12})
+    assert two["edited_sha256"] == args_sha256("scale_service", {"service": "api", "replicas": 8})
+    assert two["edited_by"] == ["U0CAROL"] and two["deciders"] == ["U0CAROL", "U0BOB"]
+    assert [(v["user"], v["args_sha256"]) for v in two["votes"]] == [
+        ("U0BOB", two["edited_sha256"])
+    ]
+    assert two["quorum"] == 2 and two["outcome"] == "ran: ok"
+
+    assert records[denied]["status"] == "denied"
+    assert records[denied]["reasons"] == ["U0CAROL: freeze"]
+    assert records[denied]["outcome"] == "denied" and records[denied]["executed_at"] == ""
+    assert records[pending]["status"] == "pending" and records[pending]["outcome"] == "pending"
+    assert records[pending]["seal"] == "ok"  # the asking session ended awaiting approval
+
+    # Someone edits the decided capsule after the fact: the export says so, and fails.
+    session = Path(home.session_dir(one["session_id"]))
+    capsule_path = session / "approvals" / f"{ran}.json"
+    data = json.loads(capsule_path.read_text())
+    data["arguments"]["service"] = "db"
+    capsule_path.write_text(json.dumps(data, indent=2))
+    code, out = _audit(monkeypatch, capsys, home)
+    assert code == 1
+    flagged = {r["approval_id"]: r for r in map(json.loads, out.splitlines())}[ran]
+    assert flagged["seal"] == "tampered"
+    assert f"changed: approvals/{ran}.json" in flagged["problems"]
+    assert any("hash to" in p for p in flagged["problems"])
+    assert all(r["problems"] == [] for k, r in records.items() if k != ran)
+
+    # CSV: one header, one row per approval, lists joined.
+    code, out = _audit(monkeypatch, capsys, home, "--format", "csv", "--since", "2026-11-02")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == CSV_COLUMNS and len(rows) == 5
+    by_id = {row[0]: dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]}
+    assert by_id[edited]["deciders"] == "U0CAROL; U0BOB"
+    assert by_id[edited]["votes"].startswith(f"U0BOB@{two['edited_sha256'][:12]} ")
+    assert by_id[ran]["seal"] == "tampered"
+
+    code, out = _audit(monkeypatch, capsys, home, "--since", "2026-11-03")
+    assert code == 0 and out == ""
+
+
+def test_bad_arguments_and_a_missing_home_exit_2_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    code, out = _audit(monkeypatch, capsys, Home(tmp_path / "nowhere"))
+    assert code == 2 and "no signoff home" in out
+    assert not (tmp_path / "nowhere").exists()
+    home = Home(tmp_path / "h")
+    home.ensure()
+    code, out = _audit(monkeypatch, capsys, home, "--since", "last week")
+    assert code == 2 and "--since" in out and "Traceback" not in out
+    code, out = _audit(monkeypatch, capsys, home, "--since", "2026-13-45")
+    assert code == 2 and "not a day" in out
