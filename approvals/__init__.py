@@ -19,6 +19,7 @@ from .decisions import (
     expired,
     may_decide,
     record_decision,
+    withdraw,
 )
 from .errors import (
     AlreadyClaimedError,
@@ -75,4 +76,5 @@ __all__ = [
     "record_decision",
     "scan_session_approvals",
     "sweep_expired",
+    "withdraw",
 ]
