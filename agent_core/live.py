@@ -38,6 +38,9 @@ class LiveTurn:
     message_ts: str = ""
     # A few words of what was asked, to name the conversation.
     title: str = ""
+    # Users the thread knows (who wrote, who decided): only these may be mentioned in
+    # the model's text (as in the reply entry's ``mentions``).
+    people: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

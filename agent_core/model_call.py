@@ -64,4 +64,5 @@ def live_turn(run: SessionRun) -> LiveTurn:
         requester=run.requester,
         message_ts=last.ts if last is not None and run.record.cause == "message" else "",
         title=title,
+        people=run.people(),
     )
