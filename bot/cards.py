@@ -17,7 +17,17 @@ from typing import Any
 from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
-from .slack_text import Mrkdwn, code_block, escape, join, literal, mention, mentions, plain_text
+from .slack_text import (
+    Mrkdwn,
+    code_block,
+    escape,
+    escape_reply,
+    join,
+    literal,
+    mention,
+    mentions,
+    plain_text,
+)
 
 __all__ = ["APPROVE", "DENY", "DENY_MODAL", "card_blocks", "deny_modal", "fallback_text"]
 
@@ -94,7 +104,12 @@ def _outcome(view: CardView) -> Mrkdwn:
             literal(f"{icon} by "), mentions(decision.deciders), literal(f" at {decision.at}")
         )
     if decision.reason and decision.deciders != (SYSTEM,):
-        line = join(line, literal("\n>"), escape(_clip(decision.reason, 500)))
+        # Deciders may be mentioned in a reason ("stopped from Slack by <@U…>"); no one else.
+        line = join(
+            line,
+            literal("\n>"),
+            escape_reply(_clip(decision.reason, 500), people=decision.deciders),
+        )
     if view.result is not None:
         ran = "ran: ok" if view.result.ok else "ran: failed"
         line = join(line, literal(f"\n_{ran} at {view.result.at}_"))
