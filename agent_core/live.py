@@ -13,7 +13,8 @@ streamed message (or, if the stream died, by posting it as usual).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -21,7 +22,17 @@ from sessions import ThreadKey
 
 from .model import TextSink
 
-__all__ = ["LiveTurn", "LiveView", "NullLiveView", "NullReplyStream", "ReplyStream", "ToolStep"]
+__all__ = [
+    "GuardedLiveView",
+    "LiveTurn",
+    "LiveView",
+    "NullLiveView",
+    "NullReplyStream",
+    "ReplyStream",
+    "ToolStep",
+]
+
+log = logging.getLogger("signoff.live")
 
 StepStatus = Literal["running", "done", "failed", "waiting"]
 
@@ -118,3 +129,54 @@ class NullLiveView:
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
         return None
+
+
+async def _quietly(what: str, work: Awaitable[None]) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("the live view failed (%s); the turn goes on", what)
+
+
+class _GuardedStream:
+    def __init__(self, inner: ReplyStream) -> None:
+        self.inner = inner
+
+    async def text(self, delta: str) -> None:
+        await _quietly("text", self.inner.text(delta))
+
+    async def restart(self) -> None:
+        await _quietly("restart", self.inner.restart())
+
+    async def steps(self, steps: Sequence[ToolStep]) -> None:
+        await _quietly("steps", self.inner.steps(steps))
+
+    async def close(self) -> None:
+        await _quietly("close", self.inner.close())
+
+    async def abandon(self) -> None:
+        await _quietly("abandon", self.inner.abandon())
+
+
+class GuardedLiveView:
+    """A live view whose failures are logged, never raised into a turn: what it shows
+    is a courtesy, and the turn's records and replies do not depend on it."""
+
+    def __init__(self, inner: LiveView) -> None:
+        self.inner = inner
+
+    async def working(self, turn: LiveTurn, *, tools: Sequence[str] = ()) -> None:
+        await _quietly("working", self.inner.working(turn, tools=tools))
+
+    def reply_stream(self, turn: LiveTurn, *, entry_id: str) -> ReplyStream:
+        try:
+            return _GuardedStream(self.inner.reply_stream(turn, entry_id=entry_id))
+        except Exception:
+            log.exception("the live view failed (reply_stream); the turn goes on")
+            return NullReplyStream()
+
+    async def waiting(self, turn: LiveTurn, *, approvals: Sequence[str]) -> None:
+        await _quietly("waiting", self.inner.waiting(turn, approvals=approvals))
+
+    async def ended(self, turn: LiveTurn, *, state: str) -> None:
+        await _quietly("ended", self.inner.ended(turn, state=state))

@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 
 from agent_core.engine import Engine
-from agent_core.live import LiveView, NullLiveView
+from agent_core.live import GuardedLiveView, LiveView, NullLiveView
 from agent_core.observe import NullObserver, Observer
 from agent_core.runtime import SYSTEM_PROMPT
 from agent_core.surface import Surface
@@ -125,7 +125,7 @@ async def open_engine(
             cost=build_cost(settings),
             system_prompt=SYSTEM_PROMPT if registry.configured else NO_TOOLS_PROMPT,
             observer=observer or NullObserver(),
-            live=live or NullLiveView(),
+            live=GuardedLiveView(live) if live is not None else NullLiveView(),
         )
     except BaseException:
         await registry.aclose()
