@@ -16,6 +16,7 @@ routes this module hands it to serve next to the chat (see ``dev_pages``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import re
@@ -113,8 +114,15 @@ def _workspace(
         default_user="U0ALICE",
         default_channel="C0OPS",
     )
+    base = WorkspaceConfig(team_name="signoff dev")
+    # signoff as an agent (assistant:write, the stop button's event): the whole live view.
+    agent = dataclasses.replace(
+        base,
+        scopes=(*base.scopes, "assistant:write"),
+        subscribed_events=(*base.subscribed_events, "agent_session_stopped"),
+    )
     return LocalSlack(
-        WorkspaceConfig(team_name="signoff dev"),
+        agent,
         host=host,
         port=port,
         clock=offset.timestamp,
