@@ -39,6 +39,7 @@ React = Callable[[str, str], Awaitable[None]]
 _NO_STOP_WARNING = "missing_agent_session_stopped_event_subscription"
 THINKING = "is thinking…"
 WAITING = "is waiting for approval"
+_MAX_WAITING = 1024
 
 
 def _running(tools: Sequence[str]) -> str:
@@ -62,12 +63,13 @@ class SlackLiveView:
         self.react = react
         self._lanes: dict[ThreadKey, asyncio.Task[Any]] = {}
         self._sessions: dict[ThreadKey, str] = {}
-        self._waiting: set[ThreadKey] = set()
+        # Parked threads whose cards are still to be posted (each post clears the status).
+        self._waiting: dict[ThreadKey, int] = {}
         self._warned_no_stop = False
 
     # the LiveView protocol ----------------------------------------------------------------
     async def working(self, turn: LiveTurn, *, tools: Sequence[str] = ()) -> None:
-        self._waiting.discard(turn.thread)
+        self._waiting.pop(turn.thread, None)
         text = _running(tools) if tools else THINKING
         self._lane(turn.thread, lambda: self._working(turn, text))
 
@@ -76,17 +78,26 @@ class SlackLiveView:
         return stream
 
     async def waiting(self, turn: LiveTurn, *, approvals: Sequence[str]) -> None:
-        self._waiting.add(turn.thread)
+        self._waiting[turn.thread] = len(approvals)
+        while len(self._waiting) > _MAX_WAITING:  # cards posted before this: nothing to redo
+            del self._waiting[next(iter(self._waiting))]
         self._lane(turn.thread, lambda: self._show(turn, session="suspended", status=WAITING))
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
-        self._waiting.discard(turn.thread)
+        self._waiting.pop(turn.thread, None)
         self._lane(turn.thread, lambda: self._show(turn, session="active", status=""))
 
     # from delivery ------------------------------------------------------------------------
     def card_posted(self, thread: ThreadKey) -> None:
         """A card was posted (which clears the status line): say again that it waits."""
-        if thread in self._waiting and self.support.offers("status"):
+        left = self._waiting.get(thread)
+        if left is None:
+            return
+        if left <= 1:
+            del self._waiting[thread]  # parked threads cost nothing in memory
+        else:
+            self._waiting[thread] = left - 1
+        if self.support.offers("status"):
             self._lane(thread, lambda: self._set_status(thread, WAITING))
 
     # in the background, in order per thread -------------------------------------------------
