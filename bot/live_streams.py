@@ -26,7 +26,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -37,7 +37,10 @@ from sessions import Clock, Home, Outbox, SystemClock, ThreadKey, utc_iso
 from .stream_journal import StreamJournal, StreamRecord
 from .surface_support import SurfaceSupport
 
-__all__ = ["METADATA_TYPE", "LiveStreams", "slack_error"]
+if TYPE_CHECKING:
+    from .reply_stream import SlackReplyStream
+
+__all__ = ["METADATA_TYPE", "LiveStreams", "definite", "slack_error"]
 
 log = logging.getLogger("signoff.slack")
 
@@ -80,14 +83,14 @@ class LiveStreams:
         self.finalize_wait = finalize_wait
         self.owner = secrets.token_hex(8)
         self.bot_id = bot_id
-        self._live: dict[str, Any] = {}
+        self._live: dict[str, SlackReplyStream] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # Per entry: delivery, a late sweep and a take-away never act on one stream at once.
         self._locks: dict[str, asyncio.Lock] = {}
 
     # this process's streams ----------------------------------------------------------
-    def open(self, turn: LiveTurn, *, entry_id: str, people: tuple[str, ...]) -> Any:
-        from .reply_stream import SlackReplyStream
+    def open(self, turn: LiveTurn, *, entry_id: str, people: tuple[str, ...]) -> SlackReplyStream:
+        from .reply_stream import SlackReplyStream  # it imports this module
 
         stream = SlackReplyStream(self, turn, entry_id=entry_id, people=people)
         self._live[entry_id] = stream
@@ -144,8 +147,7 @@ class LiveStreams:
         if live is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(live.closed.wait(), timeout=self.finalize_wait)
-            ts: str = await live.finalize(text, metadata=metadata)
-            return ts
+            return await live.finalize(text, metadata=metadata)
         async with self._entry(entry_id):
             record = self.journal.get(entry_id)
             if record is None:
