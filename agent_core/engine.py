@@ -5,6 +5,7 @@
     decide(approval, user, ...)     authorize now, first decision wins, wake the thread
     edit(approval, user, ...)       Edit & approve: the edited call, approved (governing.py)
     may_decide(approval, user)      would a click by this person be accepted?
+    stop(thread, user, slack_ts)    a person stopped the agent: cancel the turn, withdraw
     pending_for(user, channels)     what this person may decide now
     requests_of / recently_decided  a person's own requests and recent decisions (Home tab)
     history(session)                a thread's sessions, events and approvals, for traces
@@ -66,6 +67,8 @@ from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
 from .recovery import find_work
 from .runtime import Runtime
+from .stop_marker import StopRequest
+from .stops import StopOutcome, stop_thread
 from .surface import Surface
 from .tools import ToolRegistry
 from .worker import process_thread, retry_due
@@ -300,6 +303,23 @@ class Engine(Queries, PersonQueries, Governing):
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)
             self.wake(request.thread)
+
+    async def stop(self, thread: ThreadKey, *, user: str, slack_ts: str) -> StopOutcome | None:
+        """A person stopped the agent in ``thread`` (Slack's stop button): the running turn
+        ends cancelled, its waiting requests are withdrawn (denied "stopped from Slack by
+        …", their cards updated), and the thread is told. Durable when this returns; None
+        for a thread signoff has no part in."""
+        if not self.knows_thread(thread):
+            return None
+        stop = StopRequest(
+            thread=thread, user=user, at=utc_iso(self.rt.clock.now()), slack_ts=slack_ts
+        )
+        task = self._tasks.get(thread)
+        outcome = await stop_thread(self.rt, stop, running=task is not None and not task.done())
+        for request, decision in outcome.withdrawn:
+            self.rt.observer.emit(_decided(request, user=stop.user, decision=decision))
+        self.wake(thread)
+        return outcome
 
     def open_deny_form(self, *, view_id: str, approval_id: str, user: str) -> None:
         now = utc_iso(self.rt.clock.now())

@@ -29,6 +29,7 @@ from .messages import (
 )
 from .observe import ApprovalRequested, ToolExecuted
 from .session_run import SessionRun
+from .stops import active_stop
 from .tools import Tool, ToolContext, ToolError, ToolOutcomeUnknown
 
 __all__ = ["Runnable", "execute", "run_calls"]
@@ -89,12 +90,12 @@ async def execute(
 ) -> ToolResultMessage:
     """Run one call between an intent and a result ticket."""
     digest = args_sha256(tool.name, dict(arguments))
-    if run.rt.killed():
+    # A stop from Slack halts the model's own calls; a call a person approved still runs.
+    stop = None if approval_id else active_stop(run.rt, run.thread, run.transcript)
+    if run.rt.killed() or stop is not None:
+        why = "the kill switch is on" if stop is None else stop.reason
         return ToolResultMessage(
-            call_id=call_id,
-            name=tool.name,
-            content="not run: the kill switch is on",
-            status="error",
+            call_id=call_id, name=tool.name, content=f"not run: {why}", status="error"
         )
     run.files.write_ticket(
         IntentTicket(

@@ -2,29 +2,45 @@
 
 Model turn → the assistant message is recorded *before* any tool runs → calls are
 executed or parked → repeat until the model answers without calls, a person must
-decide, a budget runs out, or the kill switch is on. Every way out leaves the session in
-a terminal state with its reason, and tells the thread.
+decide, a budget runs out, the kill switch is on or a person stopped the agent. Every way
+out leaves the session in a terminal state with its reason, and tells the thread.
+
+Meanwhile the live view (``rt.live``) shows what happens: working, the model's text as it
+streams (into the live view of the reply entry it will be queued as), the tool calls as
+steps of that reply, waiting for a person, done. It is only a view: what is recorded and
+queued is exactly what it would be without it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 from approvals import ApprovalRequest, Capsule
 from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, utc_iso
 
 from .budgets import BudgetExceeded, BudgetTracker
 from .executor import run_calls
+from .live import LiveTurn, ReplyStream, ToolStep
 from .messages import AssistantMessage, ToolResultMessage
+from .model_call import call_model, live_turn
 from .observe import ModelCall
 from .parsing import to_tool_call
 from .runtime import Runtime
 from .session_run import SessionRun
+from .stop_marker import StopRequest
+from .stops import active_stop, withdraw_waiting
 
-__all__ = ["park", "queue_reply", "run_loop", "say"]
+__all__ = ["park", "queue_reply", "reply_entry_id", "run_loop", "say"]
 
 log = logging.getLogger("signoff.loop")
+
+
+def reply_entry_id(session_id: str, key: str) -> str:
+    """The outbox id of a reply: ``key`` says what it is within its session (``m7``: the
+    model's message at transcript position 7)."""
+    return f"reply-{session_id}-{key}"
 
 
 def queue_reply(
@@ -38,7 +54,7 @@ def queue_reply(
 ) -> bool:
     """Queue a reply in the thread; ``key`` names what it is within its session."""
     entry = OutboxEntry(
-        id=f"reply-{session_id}-{key}",
+        id=reply_entry_id(session_id, key),
         kind="reply",
         thread=thread,
         created_at=utc_iso(rt.clock.now()),
@@ -58,15 +74,6 @@ async def say(run: SessionRun, key: str, text: str) -> None:
     people = run.people() if "<@" in text else ()
     if queue_reply(run.rt, run.thread, run.id, key, text, people=people):
         run.trace("reply_queued", {"key": key, "chars": len(text)})
-
-
-async def park(run: SessionRun, capsules: list[Capsule]) -> None:
-    """End the session awaiting approval; the cards were queued with their capsules."""
-    await _index(run, capsules)
-    ids = ", ".join(c.id for c in capsules)
-    await run.finish(SessionState.AWAITING_APPROVAL, f"waiting for {ids}")
-    failpoint("gate.after_park")
-    run.rt.outbox_written()
 
 
 async def _index(run: SessionRun, capsules: list[Capsule]) -> None:
@@ -90,100 +97,189 @@ async def _wait_in_slots(run: SessionRun, capsules: list[Capsule]) -> None:
         )
 
 
+async def park(run: SessionRun, capsules: list[Capsule]) -> None:
+    """End the session awaiting approval; the cards were queued with their capsules."""
+    await _index(run, capsules)
+    ids = ", ".join(c.id for c in capsules)
+    await run.finish(SessionState.AWAITING_APPROVAL, f"waiting for {ids}")
+    failpoint("gate.after_park")
+    run.rt.outbox_written()
+    await run.rt.live.waiting(live_turn(run), approvals=[c.id for c in capsules])
+
+
+async def _end(run: SessionRun, turn: LiveTurn, state: SessionState, reason: str) -> None:
+    await run.finish(state, reason)
+    await run.rt.live.ended(turn, state=state.value)
+
+
+async def _stopped(run: SessionRun, turn: LiveTurn, stop: StopRequest) -> None:
+    """A person stopped the agent: the session ends cancelled (the thread was told)."""
+    await _end(run, turn, SessionState.CANCELLED, stop.reason)
+
+
 async def run_loop(run: SessionRun) -> None:
     rt = run.rt
+    turn = live_turn(run)
     tracker = BudgetTracker(rt.budgets, started=time.monotonic(), cost=rt.cost)
     while True:
         if rt.killed():
             await say(
                 run, "killswitch", "The kill switch is on: I stopped before doing anything more."
             )
-            await run.finish(SessionState.CANCELLED, "kill switch")
+            await _end(run, turn, SessionState.CANCELLED, "kill switch")
+            return
+        stop = active_stop(rt, run.thread, run.transcript)
+        if stop is not None:
+            await _stopped(run, turn, stop)
             return
         try:
             tracker.before_model_call(time.monotonic())
         except BudgetExceeded as exc:
             await say(run, "budget", f"I stopped here: {exc}. Mention me to continue.")
-            await run.finish(SessionState.FAILED, str(exc))
+            await _end(run, turn, SessionState.FAILED, str(exc))
             return
+        await rt.live.working(turn)
+        stream = rt.live.reply_stream(
+            turn, entry_id=reply_entry_id(run.id, f"m{len(run.transcript)}")
+        )
         try:
-            reply = await rt.model.complete(
-                system=rt.system_prompt, messages=run.transcript, tools=rt.registry.specs()
-            )
-        except Exception as exc:  # any provider failure ends the session cleanly
-            reason = f"model call failed: {type(exc).__name__}: {exc}"
-            rt.observer.emit(
-                ModelCall(
-                    provider=_provider(rt.model.name),
-                    outcome="error",
-                    session_id=run.id,
-                    error=type(exc).__name__,
-                )
-            )
-            run.trace("model_error", {"error": reason})
-            await say(
-                run,
-                "model-error",
-                f"I could not get an answer from the model ({exc}). "
-                "Your message is saved; mention me to try again.",
-            )
-            await run.finish(SessionState.FAILED, reason)
-            return
-        usd_before = tracker.usd
-        tracker.record(reply.model, reply.usage)
+            if not await _model_turn(run, turn, tracker, stream):
+                return
+        finally:
+            await stream.close()  # idempotent; after abandon it does nothing
+
+
+async def _model_turn(
+    run: SessionRun, turn: LiveTurn, tracker: BudgetTracker, stream: ReplyStream
+) -> bool:
+    """One model call and what follows it; False when the session ended."""
+    rt = run.rt
+    try:
+        outcome = await call_model(run, stream)
+    except Exception as exc:  # any provider failure ends the session cleanly
+        await stream.abandon()
+        reason = f"model call failed: {type(exc).__name__}: {exc}"
         rt.observer.emit(
             ModelCall(
                 provider=_provider(rt.model.name),
-                outcome="ok",
-                input_tokens=reply.usage.input_tokens,
-                output_tokens=reply.usage.output_tokens,
-                usd=tracker.usd - usd_before,
+                outcome="error",
                 session_id=run.id,
+                error=type(exc).__name__,
             )
         )
-        assistant = AssistantMessage(
-            text=reply.text,
-            tool_calls=tuple(to_tool_call(c) for c in reply.tool_calls),
-            stop_reason=reply.stop_reason,
-            model=reply.model or rt.model.name,
-            usage=reply.usage,
+        run.trace("model_error", {"error": reason})
+        await say(
+            run,
+            "model-error",
+            f"I could not get an answer from the model ({exc}). "
+            "Your message is saved; mention me to try again.",
         )
-        run.append(assistant)
-        position = len(run.transcript) - 1
-        failpoint("loop.after_assistant_recorded")
-        run.trace(
-            "model_turn",
-            {
-                "model": assistant.model,
-                "stop_reason": assistant.stop_reason,
-                "text": assistant.text,
-                "tool_calls": [c.model_dump(mode="json") for c in assistant.tool_calls],
-                "usage": assistant.usage.model_dump(),
-                "session_tokens": tracker.usage.total,
-                "session_usd": round(tracker.usd, 6),
-            },
+        await _end(run, turn, SessionState.FAILED, reason)
+        return False
+    if isinstance(outcome, StopRequest):
+        await stream.abandon()
+        await _stopped(run, turn, outcome)
+        return False
+    reply = outcome
+    usd_before = tracker.usd
+    tracker.record(reply.model, reply.usage)
+    rt.observer.emit(
+        ModelCall(
+            provider=_provider(rt.model.name),
+            outcome="ok",
+            input_tokens=reply.usage.input_tokens,
+            output_tokens=reply.usage.output_tokens,
+            usd=tracker.usd - usd_before,
+            session_id=run.id,
         )
-        if assistant.text.strip():
-            await say(run, f"m{position}", assistant.text)
-        if not assistant.tool_calls:
-            if reply.stop_reason in ("max_tokens", "refusal"):
-                note = (
-                    "ran out of output tokens" if reply.stop_reason == "max_tokens" else "refused"
+    )
+    assistant = AssistantMessage(
+        text=reply.text,
+        tool_calls=tuple(to_tool_call(c) for c in reply.tool_calls),
+        stop_reason=reply.stop_reason,
+        model=reply.model or rt.model.name,
+        usage=reply.usage,
+    )
+    run.append(assistant)
+    position = len(run.transcript) - 1
+    failpoint("loop.after_assistant_recorded")
+    run.trace(
+        "model_turn",
+        {
+            "model": assistant.model,
+            "stop_reason": assistant.stop_reason,
+            "text": assistant.text,
+            "tool_calls": [c.model_dump(mode="json") for c in assistant.tool_calls],
+            "usage": assistant.usage.model_dump(),
+            "session_tokens": tracker.usage.total,
+            "session_usd": round(tracker.usd, 6),
+        },
+    )
+    if assistant.text.strip():
+        await say(run, f"m{position}", assistant.text)
+    else:
+        await stream.abandon()  # no reply will be queued for what it may have shown
+    if not assistant.tool_calls:
+        await stream.close()
+        if reply.stop_reason in ("max_tokens", "refusal"):
+            note = "ran out of output tokens" if reply.stop_reason == "max_tokens" else "refused"
+            await say(run, "incomplete", f"(The model {note}; the answer above may be incomplete.)")
+        failpoint("loop.before_finish")
+        await _end(run, turn, SessionState.COMPLETED, reply.stop_reason)
+        return False
+    await stream.steps(
+        [ToolStep(call_id=c.id, tool=c.name, status="running") for c in assistant.tool_calls]
+    )
+    stop = active_stop(rt, run.thread, run.transcript)
+    if stop is not None:
+        for call in assistant.tool_calls:
+            run.append(
+                ToolResultMessage(
+                    call_id=call.id,
+                    name=call.name,
+                    content=f"not run: {stop.reason}",
+                    status="error",
                 )
-                await say(
-                    run, "incomplete", f"(The model {note}; the answer above may be incomplete.)"
-                )
-            failpoint("loop.before_finish")
-            await run.finish(SessionState.COMPLETED, reply.stop_reason)
-            return
-        parked = await run_calls(run, assistant)
-        if parked and len(parked) < len(assistant.tool_calls):
-            # Some calls of this turn ran (or were refused): tell those now; the gated ones
-            # wait in their slots, and their outcomes are told as they are decided.
-            await _wait_in_slots(run, parked)
-        elif parked:
-            await park(run, parked)
-            return
+            )
+        await stream.steps(_steps(run, assistant, []))
+        await _stopped(run, turn, stop)
+        return False
+    await rt.live.working(turn, tools=sorted({c.name for c in assistant.tool_calls}))
+    parked = await run_calls(run, assistant)
+    await stream.steps(_steps(run, assistant, parked))
+    await stream.close()
+    if parked and len(parked) < len(assistant.tool_calls):
+        # Some calls of this turn ran (or were refused): tell those now; the gated ones
+        # wait in their slots, and their outcomes are told as they are decided.
+        await _wait_in_slots(run, parked)
+        return True
+    if parked:
+        stop = active_stop(rt, run.thread, run.transcript)
+        if stop is not None:
+            await withdraw_waiting(rt, stop)  # asked while the stop came: withdrawn too
+        await park(run, parked)
+        return False
+    return True
+
+
+def _steps(
+    run: SessionRun, assistant: AssistantMessage, parked: Sequence[Capsule]
+) -> list[ToolStep]:
+    """Each call of ``assistant`` as a step, with what became of it."""
+    results = {m.call_id: m for m in run.transcript if isinstance(m, ToolResultMessage)}
+    waiting = {c.call_id for c in parked}
+    steps = []
+    for call in assistant.tool_calls:
+        result = results.get(call.id)
+        if call.id in waiting or (result is not None and result.status == "pending"):
+            steps.append(ToolStep(call.id, call.name, "waiting", "waiting for approval"))
+        elif result is None:
+            steps.append(ToolStep(call.id, call.name, "failed", "not run"))
+        elif result.status == "ok":
+            steps.append(ToolStep(call.id, call.name, "done"))
+        else:
+            steps.append(ToolStep(call.id, call.name, "failed", result.status))
+    return steps
 
 
 def _provider(model_name: str) -> str:

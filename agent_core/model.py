@@ -1,15 +1,31 @@
-"""The ``Model`` protocol: one method, provider-neutral in and out."""
+"""The ``Model`` protocol: one method, provider-neutral in and out.
+
+A model may also stream (``StreamingModel.stream``): the same call and the same reply,
+with its text handed to a ``TextSink`` as it arrives. The reply is what is recorded; the
+streamed text is only a live view of it. ``complete_streaming`` calls whichever a model
+has, so a model that cannot stream (offline, scripted) streams its whole text at once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from .messages import Message, Usage
 
-__all__ = ["Model", "ModelReply", "RawToolCall", "StopReason", "ToolSpec"]
+__all__ = [
+    "Model",
+    "ModelReply",
+    "NullSink",
+    "RawToolCall",
+    "StopReason",
+    "StreamingModel",
+    "TextSink",
+    "ToolSpec",
+    "complete_streaming",
+]
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "error"]
 
@@ -54,3 +70,55 @@ class Model(Protocol):
     async def complete(
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> ModelReply: ...
+
+
+class TextSink(Protocol):
+    """Where a streaming model hands its text as it arrives."""
+
+    async def text(self, delta: str) -> None: ...
+
+    async def restart(self) -> None:
+        """An attempt failed after some text was handed over and the call is tried
+        again: what was handed over so far is void."""
+        ...
+
+
+class NullSink:
+    """A sink that keeps nothing."""
+
+    async def text(self, delta: str) -> None:
+        return None
+
+    async def restart(self) -> None:
+        return None
+
+
+@runtime_checkable
+class StreamingModel(Model, Protocol):
+    """A model that can hand its text over as it arrives (the providers' streaming APIs)."""
+
+    async def stream(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        sink: TextSink,
+    ) -> ModelReply: ...
+
+
+async def complete_streaming(
+    model: Model,
+    *,
+    system: str,
+    messages: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    sink: TextSink,
+) -> ModelReply:
+    """``model``'s reply, its text streamed to ``sink`` (all at once if it cannot stream)."""
+    if isinstance(model, StreamingModel):
+        return await model.stream(system=system, messages=messages, tools=tools, sink=sink)
+    reply = await model.complete(system=system, messages=messages, tools=tools)
+    if reply.text:
+        await sink.text(reply.text)
+    return reply

@@ -10,8 +10,10 @@ from approvals import GroupResolver, NoGroups, Policy
 from sessions import Clock, Home, Index, Outbox, SessionStore, SystemClock
 
 from .budgets import Budgets, CostFunction
+from .live import LiveView, NullLiveView
 from .model import Model
 from .observe import NullObserver, Observer
+from .stop_marker import StopSignals
 from .tools import ToolRegistry
 
 __all__ = ["SYSTEM_PROMPT", "KillSwitchOn", "Runtime"]
@@ -56,6 +58,10 @@ class Runtime:
     # SIGNOFF_APPROVALS_CHANNEL: where a gated call asked in a direct message is decided
     # ("": such calls are refused at the gate; see ``gate_place``).
     approvals_channel: str = ""
+    # What the thread shows while a turn runs (status, streamed text); never a record.
+    live: LiveView = field(default_factory=NullLiveView)
+    # Wakes a turn waiting on the model when a person stops it (the marker is on disk).
+    stops: StopSignals = field(default_factory=StopSignals)
 
     @property
     def outbox(self) -> Outbox:

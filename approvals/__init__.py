@@ -19,6 +19,7 @@ from .decisions import (
     expired,
     may_decide,
     record_decision,
+    withdraw,
 )
 from .edits import Change, EditRecorded, EditResult, changes, record_edit
 from .errors import (
@@ -110,4 +111,5 @@ __all__ = [
     "scan_session_approvals",
     "sweep_expired",
     "sweep_timers",
+    "withdraw",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "record_decision",
     "seen_refusal",
     "votes_why",
+    "withdraw",
 ]
 
 
@@ -136,6 +137,21 @@ def expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecid
         deciders=(SYSTEM,),
         at=utc_iso(now),
         reason=f"no decision before {capsule.expires_at}",
+    )
+
+
+def withdraw(
+    request: ApprovalRequest, *, user: str, reason: str, now: datetime
+) -> Decided | AlreadyDecided:
+    """Deny a request on ``user``'s word without asking the policy: withdrawing is always
+    safe (the call does not run), so anyone who may stop the work may withdraw it. The
+    first final decision still wins."""
+    return finalize(
+        request,
+        verdict="denied",
+        deciders=(check_slack_id(user),),
+        at=utc_iso(now),
+        reason=reason,
     )
 
 

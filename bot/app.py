@@ -8,6 +8,9 @@ the Socket Mode link so that it cannot reconnect, let running turns reach a dura
 for ``SIGNOFF_DRAIN_S``, then close. Nothing is lost if the drain runs out: recovery
 continues it on the next start.
 
+While a turn runs the thread shows it (``live_view``: status line, agent session, the
+model's text streamed); a stop clicked in Slack reaches ``Engine.stop`` (``stop_events``).
+
 Operators get ``/healthz``, ``/readyz`` and ``/metrics`` on ``SIGNOFF_HTTP`` (``ops_http``),
 counted from the events every part reports to one observer (``metrics``, ``event_log``).
 """
@@ -19,6 +22,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slack_bolt.app.async_app import AsyncApp
@@ -31,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
 from agent_core.observe import Observer, guarded
-from sessions import Clock, Home, SystemClock
+from sessions import Clock, Home, Quarantine, SystemClock, ThreadKey
 
 from .actions import register_actions
 from .channel_check import check_approvals_channel
@@ -42,6 +46,8 @@ from .fallback import register_fallbacks
 from .groups import SlackGroups
 from .home_tab import HomeTab
 from .ingest import EventIngest
+from .live_streams import LiveStreams
+from .live_view import SlackLiveView
 from .logs import log_event
 from .metrics import Metrics
 from .ops_http import Check, OpsServer, home_writable, index_answers
@@ -49,6 +55,8 @@ from .payloads import MessageEvent
 from .slack_calls import ObservedAttempts
 from .slack_surface import SlackSurface
 from .socket import SignoffSocketModeHandler, SocketThread
+from .stop_events import AgentStops
+from .surface_support import SurfaceSupport
 from .tooling import open_engine
 
 __all__ = ["SignoffBot", "run_bot", "web_client"]
@@ -82,11 +90,31 @@ def web_client(
     )
 
 
-def slack_surface(settings: Settings, *, observer: Observer | None = None) -> SlackSurface:
-    """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens."""
+def slack_surface(
+    settings: Settings,
+    *,
+    observer: Observer | None = None,
+    streams: LiveStreams | None = None,
+    on_card_posted: Callable[[ThreadKey], None] | None = None,
+) -> SlackSurface:
+    """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens
+    (which finalizes, or takes away, what a stopped bot left streaming)."""
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
-    return SlackSurface(web_client(token, settings.slack_api_url, observer=observer, retries=False))
+    client = web_client(token, settings.slack_api_url, observer=observer, retries=False)
+    if streams is None:
+        streams = LiveStreams(client, home=Home(settings.home))
+    return SlackSurface(client, streams=streams, on_card_posted=on_card_posted)
+
+
+def live_client(settings: Settings, *, observer: Observer | None = None) -> AsyncWebClient:
+    """For the live view: a stream append retried after it landed would show text twice,
+    so only a 429 (which never landed) is retried."""
+    assert settings.slack_bot_token is not None
+    token = settings.slack_bot_token.get_secret_value()
+    client = web_client(token, settings.slack_api_url, observer=observer, retries=False)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
 
 
 @dataclass
@@ -97,6 +125,7 @@ class SignoffBot:
     ingest: EventIngest
     socket: SocketThread
     metrics: Metrics
+    live: SlackLiveView | None = None
     ops: OpsServer | None = None
     home_tab: HomeTab | None = None
     sweep_every: float = 5.0
@@ -125,16 +154,34 @@ class SignoffBot:
         client = web_client(
             settings.slack_bot_token.get_secret_value(), settings.slack_api_url, observer=observer
         )
-        surface = slack_surface(settings, observer=observer)
+        home = Home(settings.home)
+        support = SurfaceSupport()
+        shown = live_client(settings, observer=observer)
+        streams = LiveStreams(shown, home=home, support=support, clock=clock)
+        live_ref: list[SlackLiveView] = []
+        surface = slack_surface(
+            settings,
+            observer=observer,
+            streams=streams,
+            on_card_posted=lambda thread: live_ref[0].card_posted(thread) if live_ref else None,
+        )
+        live = SlackLiveView(
+            shown,
+            streams=streams,
+            support=support,
+            react=lambda channel, ts: surface.working(channel=channel, ts=ts),
+        )
+        live_ref.append(live)
         groups = SlackGroups(client)
         # Tools and policy first: a configuration mistake stops here, before any network.
         engine = await open_engine(
-            settings, surface=surface, clock=clock, groups=groups, observer=observer
+            settings, surface=surface, clock=clock, groups=groups, observer=observer, live=live
         )
         socket: SocketThread | None = None
         try:
             me = await client.auth_test()
             await check_approvals_channel(client, settings.approvals_channel)
+            streams.bot_id = str(me.get("bot_id") or "")
             app = AsyncApp(client=client, process_before_response=False)
             home_tab.bind(engine, client)
             register_actions(app, engine, home=home_tab)
@@ -142,11 +189,12 @@ class SignoffBot:
             register_fallbacks(app)  # last: Bolt runs the first listener that matches
 
             async def taken(event: MessageEvent) -> None:
-                await surface.working(channel=event.channel, ts=event.ts)
+                if not support.offers("status"):  # else the status line shows it is taken
+                    await surface.working(channel=event.channel, ts=event.ts)
 
             ingest = EventIngest(
                 engine,
-                home=Home(settings.home),
+                home=home,
                 clock=clock or SystemClock(),
                 bot_user_id=str(me["user_id"]),
                 bot_id=str(me.get("bot_id") or ""),
@@ -157,6 +205,9 @@ class SignoffBot:
             socket.start()
             app_token = settings.slack_app_token.get_secret_value()
             app_loop = asyncio.get_running_loop()
+            stops = AgentStops(
+                engine, quarantine=Quarantine(home, clock=clock or SystemClock()), app_loop=app_loop
+            )
 
             async def make_handler() -> SignoffSocketModeHandler:
                 # Built on the socket thread: the client binds to the loop it is created in.
@@ -167,6 +218,7 @@ class SignoffBot:
                     app_loop=app_loop,
                     ping_interval=ping_interval,
                     observer=observer,
+                    controls=stops,
                 )
 
             handler = await socket.call(make_handler())
@@ -179,7 +231,6 @@ class SignoffBot:
         metrics.bind(counts=engine.tally, link_up=lambda: handler.client.link_problem() is None)
         ops = None
         if (bind := settings.http_bind) is not None:
-            home = Home(settings.home)
             ops = OpsServer(
                 host=bind[0],
                 port=bind[1],
@@ -198,6 +249,7 @@ class SignoffBot:
             ingest=ingest,
             socket=socket,
             metrics=metrics,
+            live=live,
             ops=ops,
             drain_s=settings.drain_s,
             http_required=http_required,
@@ -213,6 +265,9 @@ class SignoffBot:
                     raise
                 log.warning("%s; carrying on without /healthz, /readyz and /metrics", exc)
                 self.ops = None
+        if self.live is not None:
+            # Streams a stopped process left: finalized by their reply's delivery, or gone.
+            self.live.streams.spawn(self.live.streams.sweep())
         counts = await self.engine.recover()
         log_event(log, "recovered", data=counts)
         await self.socket.call(self.handler.connect_async())  # type: ignore[no-untyped-call]
@@ -256,6 +311,8 @@ class SignoffBot:
             if self.home_tab is not None:
                 await self.home_tab.close()
             await self.engine.close()
+            if self.live is not None:
+                await self.live.streams.drain(within=2.0)
             if self.ops is not None:
                 await self.ops.stop()
 

@@ -34,6 +34,7 @@ from .slack_text import (
     ABSOLUTE,
     Mrkdwn,
     escape,
+    escape_reply,
     join,
     literal,
     mention,
@@ -145,7 +146,10 @@ def _outcome(view: CardView) -> Mrkdwn:
     if len(decision.deciders) > 1 and view.reasons:
         line = join(line, reasons_text(view))  # whose reason is whose
     elif decision.reason and decision.deciders != (SYSTEM,):
-        line = join(line, literal("\n>"), escape(_clip(decision.reason, 500)))
+        # A stop's reason names who stopped ("stopped from Slack by <@U…>"): the deciders'
+        # own mentions render, nothing else in a person's text does.
+        reason = escape_reply(_clip(decision.reason, 500), people=decision.deciders)
+        line = join(line, literal("\n>"), reason)
     line = join(line, stale_text(view))
     if view.result is not None:
         ran = "ran: ok" if view.result.ok else "ran: failed"

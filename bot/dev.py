@@ -119,12 +119,16 @@ def dev_settings(settings: Settings, slack: LocalSlack) -> Settings:
 
 
 def dev_workspace() -> WorkspaceConfig:
-    """The chat of ``signoff dev``: the app as manifest.yml declares it (Home tab, DMs)."""
+    """The chat of ``signoff dev``: the app as manifest.yml declares it (Home tab, DMs),
+    declared as an agent too (``assistant:write``, the stop button's event), so the whole
+    live view shows; docs/slack.md says how to do the same in a workspace."""
+    base = WorkspaceConfig(team_name="signoff dev")
     return WorkspaceConfig(
         team_name="signoff dev",
         home_tab_enabled=True,
         messages_tab="on",
-        subscribed_events=DEV_EVENTS,
+        scopes=(*base.scopes, "assistant:write"),
+        subscribed_events=(*DEV_EVENTS, "agent_session_stopped"),
     )
 
 

@@ -6,7 +6,9 @@ earlier attempt may have landed (``check_first``), the thread is read with
 instead of posted again, so a crash never doubles a reply or a card.
 
 Replies go to the originating thread (``thread_ts`` as a string), split at paragraph
-boundaries, or uploaded as a file when even that would flood the thread. Cards are posted
+boundaries, or uploaded as a file when even that would flood the thread. A reply whose
+text was streamed into the thread is delivered by finalizing that stream with the
+reply's text and metadata (``live_streams``) instead of posting it again. Cards are posted
 with ``chat.postMessage`` and updated days later with ``chat.update`` on the stored
 channel and ts, because a ``response_url`` only lives for 30 minutes.
 
@@ -17,7 +19,8 @@ post twice. Delivery retries, after looking.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +29,7 @@ from agent_core.surface import CardView, Delivered, DeliveryError
 from sessions import OutboxEntry, ThreadKey
 
 from .cards import card_blocks, fallback_text
+from .live_streams import METADATA_TYPE, LiveStreams
 from .slack_text import escape_reply
 
 __all__ = ["METADATA_TYPE", "SlackSurface", "split_message"]
@@ -34,7 +38,7 @@ log = logging.getLogger("signoff.slack")
 
 MESSAGE_LIMIT = 3500
 MAX_PARTS = 4
-METADATA_TYPE = "signoff_outbox"
+T = TypeVar("T")
 # Errors that no retry can fix: the entry is recorded as failed and delivery moves on.
 PERMANENT = frozenset(
     {
@@ -102,12 +106,27 @@ def _metadata(entry: OutboxEntry, **extra: Any) -> dict[str, Any]:
 
 
 class SlackSurface:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        streams: LiveStreams | None = None,
+        on_card_posted: Callable[[ThreadKey], None] | None = None,
+    ) -> None:
         self.client = client
+        self.streams = streams
+        self.on_card_posted = on_card_posted
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:
             return await getattr(self.client, method)(**kwargs)
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+
+    @staticmethod
+    async def _guarded(work: Awaitable[T]) -> T:
+        try:
+            return await work
         except Exception as exc:
             raise delivery_error(exc) from exc
 
@@ -163,8 +182,17 @@ class SlackSurface:
                 if any(f.get("name") == filename for f in message.get("files") or []):
                     file_landed = True
         first = landed.get(0, "")
+        posted = False
+        if self.streams is not None:
+            if 0 in landed:  # a stream that is not the landed reply must go
+                await self._guarded(self.streams.settled(entry.id, ts=landed[0]))
+            else:
+                first = await self._guarded(
+                    self.streams.finalize(entry.id, parts[0], metadata=_metadata(entry, part=0))
+                )
+                posted = bool(first)
         for index, part in enumerate(parts):
-            if index in landed:
+            if index in landed or (index == 0 and first):
                 continue
             response = await self._call(
                 "chat_postMessage",
@@ -174,8 +202,10 @@ class SlackSurface:
                 mrkdwn=True,
                 metadata=_metadata(entry, part=index),
             )
+            posted = True
             first = first or str(response["ts"])
         if upload and not file_landed:
+            posted = True
             try:
                 await self.client.files_upload_v2(
                     channel=thread.channel,
@@ -186,8 +216,7 @@ class SlackSurface:
                 )
             except Exception as exc:
                 raise delivery_error(exc) from exc
-        adopted = len(landed) == len(parts) and (file_landed or not upload)
-        return Delivered(thread.channel, first, adopted=adopted)
+        return Delivered(thread.channel, first, adopted=not posted)
 
     # cards ------------------------------------------------------------------------
     async def show_card(
@@ -214,6 +243,8 @@ class SlackSurface:
                 blocks=card_blocks(view),
                 metadata=_metadata(entry, approval=capsule.id),
             )
+            if self.on_card_posted is not None:
+                self.on_card_posted(capsule.thread)
             return Delivered(str(response["channel"]), str(response["ts"]))
         channel, ts = card
         changed = view.decision is not None or view.voters or view.edits or view.escalation

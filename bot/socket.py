@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -50,6 +50,12 @@ _TYPES = ("events_api", "interactive", "slash_commands")
 FrameRunner = Callable[[dict[str, Any], str], Awaitable[None]]
 
 
+class Controls(Protocol):
+    """Events that control signoff rather than talk to it (a stop); None: not one."""
+
+    async def handle(self, payload: Any) -> Outcome | None: ...
+
+
 class SignoffSocketModeHandler(AsyncSocketModeHandler):
     client: SignoffSocketModeClient
 
@@ -62,6 +68,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         app_loop: asyncio.AbstractEventLoop | None = None,
         ping_interval: float = 10,
         observer: Observer | None = None,
+        controls: Controls | None = None,
     ) -> None:
         # Bolt's __init__ only builds its client and registers ``handle``; this builds a
         # client that reports its link state and can be stopped for good instead.
@@ -78,6 +85,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         )
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
         self.ingest = ingest
+        self.controls = controls
         self.app_loop = app_loop
         self.accepting = True
         self._guard_frames(self.client)
@@ -111,7 +119,8 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             return  # shutting down: whatever is not acked, Slack delivers again
         arrived = time.perf_counter()
         if req.type == "events_api":
-            outcome = await self.ingest.handle(req.payload)
+            control = await self.controls.handle(req.payload) if self.controls else None
+            outcome = control or await self.ingest.handle(req.payload)
             self.observer.emit(_stored_event(req.payload, outcome))
         elif req.type in ("interactive", "slash_commands"):
             outcome = await self._interaction(client, req, arrived)

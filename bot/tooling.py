@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 
 from agent_core.engine import Engine
+from agent_core.live import GuardedLiveView, LiveView, NullLiveView
 from agent_core.observe import NullObserver, Observer
 from agent_core.runtime import SYSTEM_PROMPT
 from agent_core.surface import Surface
@@ -104,6 +105,7 @@ async def open_engine(
     clock: Clock | None = None,
     groups: GroupResolver | None = None,
     observer: Observer | None = None,
+    live: LiveView | None = None,
 ) -> Engine:
     """The engine with its tools; the registry is closed with the engine (or on failure)."""
     config = settings.config()
@@ -124,6 +126,7 @@ async def open_engine(
             system_prompt=SYSTEM_PROMPT if registry.configured else NO_TOOLS_PROMPT,
             observer=observer or NullObserver(),
             approvals_channel=settings.approvals_channel or "",
+            live=GuardedLiveView(live) if live is not None else NullLiveView(),
         )
     except BaseException:
         await registry.aclose()

@@ -1,4 +1,11 @@
-"""``Model`` over the Anthropic Messages API, through the official ``anthropic`` SDK."""
+"""``Model`` over the Anthropic Messages API, through the official ``anthropic`` SDK.
+
+``stream`` is the same call over server-sent events (the SDK's ``messages.stream``): text
+deltas go to the sink as they arrive and the final message is converted exactly as
+``complete`` converts its reply. An error the API sends mid-stream (an ``error`` event on
+a 200 response) counts as the status its type stands for, so it is retried like the same
+error sent up front.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..messages import Message
-from ..model import ModelReply, ToolSpec
-from .base import ProviderModel
+from ..model import ModelReply, TextSink, ToolSpec
+from .base import ProviderModel, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
@@ -20,6 +27,19 @@ if TYPE_CHECKING:
     from anthropic.types import Message as AnthropicMessage
 
 DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+# The HTTP status each error type is sent with, for errors that arrive mid-stream.
+_STATUS_OF_TYPE = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "timeout_error": 504,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
 
 
 def _text(body: object) -> str | None:
@@ -35,9 +55,12 @@ def classify_anthropic_error(exc: Exception) -> Failure | None:
     if isinstance(exc, anthropic.APIConnectionError):
         return Failure("connection", detail=describe_connection_error(exc))
     if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        if status < 400:  # an error event in a stream that began as a 200
+            status = _STATUS_OF_TYPE.get(str(exc.type or ""), 500)
         return Failure(
             "status",
-            status=exc.status_code,
+            status=status,
             error_type=str(exc.type) if exc.type else None,
             error_code=exc.error_code,
             api_message=exc.api_message or _text(exc.body),
@@ -110,6 +133,46 @@ class AnthropicModel(ProviderModel):
 
         async def attempt() -> AnthropicMessage:
             message: AnthropicMessage = await self._client.messages.create(**body)
+            return message
+
+        reply = await self._call(attempt)
+        return self._parse(
+            reply, AnthropicMessage, lambda: from_anthropic(reply, fallback_model=self._model)
+        )
+
+    async def stream(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        sink: TextSink,
+    ) -> ModelReply:
+        import anthropic
+        from anthropic.types import Message as AnthropicMessage
+
+        body = self.request(system=system, messages=messages, tools=tools)
+        handed_over = False
+
+        async def attempt() -> AnthropicMessage:
+            nonlocal handed_over
+            if handed_over:  # a retry after text went out: that text is void
+                handed_over = False
+                await sink.restart()
+            async with self._client.messages.stream(**body) as events:
+                request = events.response.request
+
+                def broken(exc: Exception) -> Exception:
+                    return anthropic.APIConnectionError(
+                        message=f"stream broke: {exc}", request=request
+                    )
+
+                guarded = stream_guarded(events, passes=(anthropic.APIError,), broken=broken)
+                async for event in guarded:
+                    if event.type == "text" and event.text:
+                        handed_over = True
+                        await sink.text(event.text)
+                message: AnthropicMessage = await events.get_final_message()
             return message
 
         reply = await self._call(attempt)

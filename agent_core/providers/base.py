@@ -7,7 +7,7 @@ it is in no ``repr``, log line or exception message.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,7 +16,7 @@ from .errors import Failure, ProviderError, ProviderResponseError, error_from_fa
 from .retry import RetryPolicy, Sleep, call_with_retries
 from .settings import ModelSettings
 
-__all__ = ["ProviderModel", "display_url"]
+__all__ = ["ProviderModel", "display_url", "stream_guarded"]
 
 T = TypeVar("T")
 
@@ -30,6 +30,28 @@ def display_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+async def stream_guarded(
+    events: AsyncIterable[T],
+    *,
+    passes: tuple[type[Exception], ...],
+    broken: Callable[[Exception], Exception],
+) -> AsyncIterator[T]:
+    """``events``, with a transport failure midway (the SDK lets the HTTP client's own
+    exception through once a stream has begun) raised as ``broken(exc)``, which the
+    retry loop understands; the SDK's ``passes`` errors go through as they are."""
+    iterator = aiter(events)
+    while True:
+        try:
+            item = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except passes:
+            raise
+        except Exception as exc:
+            raise broken(exc) from exc
+        yield item
 
 
 class ProviderModel:

@@ -5,6 +5,11 @@ Completions with tools (vLLM, llama.cpp ``llama-server``, Ollama, ...). It sends
 classic ``max_tokens``, which those servers understand, where OpenAI itself gets
 ``max_completion_tokens`` (required by its reasoning models).
 
+``stream`` makes the same call with ``stream: true`` (and ``stream_options.include_usage``,
+so tokens are still counted): text deltas go to the sink as they arrive, and the chunks
+are put back together into the completion ``complete`` would have had
+(``openai_stream``).
+
 Why not the Responses API: Chat Completions is the one dialect OpenAI and every
 compatible server share, so one tested code path serves both; what Responses adds for
 OpenAI's own models (server-side state, reasoning items carried between turns) would
@@ -18,10 +23,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..messages import Message
-from ..model import ModelReply, ToolSpec
-from .base import ProviderModel
+from ..model import ModelReply, TextSink, ToolSpec
+from .base import ProviderModel, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import Failure
+from .openai_stream import CompletionAssembler
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
 
@@ -67,6 +73,16 @@ def classify_openai_error(exc: Exception) -> Failure | None:
             api_message=message,
             request_id=exc.request_id,
             retry_after=parse_retry_after(exc.response.headers),
+        )
+    if isinstance(exc, openai.APIError):  # an error sent in the middle of a stream
+        kind, code = _str(exc.type), _str(exc.code)
+        status = 500
+        if kind == "invalid_request_error":
+            status = 400
+        elif "rate_limit" in f"{kind} {code}":
+            status = 429
+        return Failure(
+            "status", status=status, error_type=kind, error_code=code, api_message=exc.message
         )
     return None
 
@@ -135,6 +151,47 @@ class OpenAIModel(ProviderModel):
         async def attempt() -> ChatCompletion:
             completion: ChatCompletion = await self._client.chat.completions.create(**body)
             return completion
+
+        reply = await self._call(attempt)
+        return self._parse(
+            reply, ChatCompletion, lambda: from_openai(reply, fallback_model=self._model)
+        )
+
+    async def stream(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        sink: TextSink,
+    ) -> ModelReply:
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        body = self.request(system=system, messages=messages, tools=tools)
+        body.update(stream=True, stream_options={"include_usage": True})
+        handed_over = False
+
+        async def attempt() -> ChatCompletion:
+            nonlocal handed_over
+            if handed_over:  # a retry after text went out: that text is void
+                handed_over = False
+                await sink.restart()
+            assembler = CompletionAssembler()
+            chunks = await self._client.chat.completions.create(**body)
+            request = chunks.response.request
+
+            def broken(exc: Exception) -> Exception:
+                return openai.APIConnectionError(message=f"stream broke: {exc}", request=request)
+
+            async with chunks:
+                guarded = stream_guarded(chunks, passes=(openai.APIError,), broken=broken)
+                async for chunk in guarded:
+                    text = assembler.add(chunk)
+                    if text:
+                        handed_over = True
+                        await sink.text(text)
+            return assembler.completion()
 
         reply = await self._call(attempt)
         return self._parse(

@@ -47,7 +47,7 @@ def test_a_card_from_before_a_restart_is_approved_two_days_later(
     assert "clock offset 2 days" in second.output()
     # The same page, never reloaded, is live again and shows what was there before.
     expect(page.locator("#conn")).to_have_text("● live")
-    expect(asked.locator(".reaction[data-name=eyes]")).to_be_visible()
+    expect(asked.locator(".thread-summary")).to_be_visible()
     card = page.locator(f"#thread-messages .msg[data-ts='{card_ts}']")
     expect(card.locator(".bk-actions")).to_have_count(1)
     shot(page, "2-restarted")

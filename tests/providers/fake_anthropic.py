@@ -9,6 +9,8 @@ Script it with a queue of replies; each request pops one, in order::
         api.error(429, headers={"retry-after": "2"})
         api.reply("late", delay=1.0)                 # answer only after 1 s (timeouts)
         api.raw(502, "<html>Bad gateway</html>")     # a non-JSON answer
+        api.reply("Slowly…", chunk_delay=0.05)        # streamed (SSE) when asked to stream
+        api.reply("Cut", break_after=3)               # an overloaded_error event after 3
         ...
         api.requests[0].body / .headers              # everything the SDK sent
 
@@ -21,14 +23,20 @@ By default (``strict=True``) a request that breaks the documented conversation r
 (alternating roles, non-empty content, tool_use/tool_result pairing and order, id and
 name patterns, object inputs) gets the 400 ``invalid_request_error`` the API would send;
 ``api.rejections`` lists why.
+
+A request with ``"stream": true`` gets the reply as the API streams it: ``message_start``,
+per block ``content_block_start`` / ``content_block_delta`` (``text_delta`` a few words at
+a time, ``input_json_delta`` for tool input) / ``content_block_stop``, a ``ping``, then
+``message_delta`` (stop reason, output tokens) and ``message_stop``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from fake_provider_http import FakeServer, RecordedRequest, Scripted, unused_port
 
@@ -67,6 +75,14 @@ _MESSAGES = {
 
 
 _ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+_PIECE = re.compile(r"\S+\s*|\s+")
+
+
+def text_pieces(text: str) -> list[str]:
+    """How a streamed text arrives: a word (and the space after it) at a time."""
+    return _PIECE.findall(text) or [text]
+
+
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -212,8 +228,14 @@ class FakeAnthropic(FakeServer):
         usage_extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
+        chunk_delay: float = 0.0,
+        break_after: int | None = None,
+        break_with: Literal["error", "drop"] = "error",
     ) -> Self:
-        """Queue a 200 ``message`` reply; ``model`` defaults to the requested one."""
+        """Queue a 200 ``message`` reply; ``model`` defaults to the requested one. Streamed,
+        each event waits ``chunk_delay``; ``break_after`` ends the stream after that many
+        events with an ``overloaded_error`` event (or, ``break_with="drop"``, a dropped
+        connection)."""
         body = self.message(
             *content,
             stop_reason=stop_reason,
@@ -222,7 +244,16 @@ class FakeAnthropic(FakeServer):
             model=model,
             usage_extra=usage_extra,
         )
-        return self.enqueue(Scripted(body=body, headers=headers or {}, delay=delay))
+        return self.enqueue(
+            Scripted(
+                body=body,
+                headers=headers or {},
+                delay=delay,
+                chunk_delay=chunk_delay,
+                break_after=break_after,
+                break_with=break_with,
+            )
+        )
 
     def error(
         self,
@@ -258,6 +289,53 @@ class FakeAnthropic(FakeServer):
 
     def validate(self, body: Any) -> str | None:
         return check_messages_request(body)
+
+    def stream_events(self, body: Any, request_body: Any) -> list[tuple[str | None, Any]]:
+        usage = dict(body["usage"])
+        start = {**body, "content": [], "stop_reason": None, "stop_sequence": None}
+        start["usage"] = {**usage, "output_tokens": 1}
+        events: list[tuple[str | None, Any]] = [
+            ("message_start", {"type": "message_start", "message": start}),
+            ("ping", {"type": "ping"}),
+        ]
+        for index, block in enumerate(body["content"]):
+            if block["type"] == "text":
+                opening: dict[str, Any] = {"type": "text", "text": ""}
+                pieces = [{"type": "text_delta", "text": p} for p in text_pieces(block["text"])]
+            else:
+                opening = {**block, "input": {}}
+                raw = json.dumps(block["input"])
+                half = len(raw) // 2
+                pieces = [
+                    {"type": "input_json_delta", "partial_json": part}
+                    for part in (raw[:half], raw[half:])
+                    if part
+                ]
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": opening},
+                )
+            )
+            events.extend(
+                (
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": index, "delta": piece},
+                )
+                for piece in pieces
+            )
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+        delta = {"stop_reason": body["stop_reason"], "stop_sequence": None}
+        out_usage = {"output_tokens": usage["output_tokens"]}
+        events.append(
+            ("message_delta", {"type": "message_delta", "delta": delta, "usage": out_usage})
+        )
+        events.append(("message_stop", {"type": "message_stop"}))
+        return events
+
+    def stream_error(self) -> tuple[str | None, Any]:
+        error = {"type": "overloaded_error", "message": "Overloaded"}
+        return "error", {"type": "error", "error": error}
 
     def fill(self, body: Any, request_body: Any) -> Any:
         if isinstance(body, dict) and body.get("type") == "message" and body.get("model") is None:

@@ -21,6 +21,13 @@ test can script malformed JSON. By default (``strict=True``) a request that brea
 documented conversation rules (tool messages answering every ``tool_call_id`` right after
 the assistant message, id length, name pattern, string arguments, non-empty user content)
 gets the 400 ``invalid_request_error`` the API would send; ``api.rejections`` lists why.
+
+A request with ``"stream": true`` gets ``chat.completion.chunk`` events (``data:`` lines
+only): a first chunk with the role, the text a few words at a time, each tool call as
+its id and name and then its arguments in pieces (keyed by ``index``), a last chunk with
+the ``finish_reason``, a chunk with ``usage`` and no choices when
+``stream_options.include_usage`` asks for it, then ``data: [DONE]``. A stream that breaks
+(``break_after``) ends with ``data: {"error": {…}}`` as the API sends mid-stream.
 """
 
 from __future__ import annotations
@@ -30,8 +37,9 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Literal, Self
 
+from fake_anthropic import text_pieces
 from fake_provider_http import FakeServer, RecordedRequest, Scripted, unused_port
 
 __all__ = ["Call", "FakeOpenAI", "RecordedRequest", "check_chat_request", "unused_port"]
@@ -215,8 +223,12 @@ class FakeOpenAI(FakeServer):
         usage: bool = True,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
+        chunk_delay: float = 0.0,
+        break_after: int | None = None,
+        break_with: Literal["error", "drop"] = "error",
     ) -> Self:
-        """Queue a 200 completion; ``model`` defaults to the requested one."""
+        """Queue a 200 completion; ``model`` defaults to the requested one (streamed:
+        ``chunk_delay`` before each chunk, ``break_after`` chunks then an error)."""
         body = self.completion(
             text,
             tool_calls=tool_calls,
@@ -228,7 +240,16 @@ class FakeOpenAI(FakeServer):
             model=model,
             usage=usage,
         )
-        return self.enqueue(Scripted(body=body, headers=headers or {}, delay=delay))
+        return self.enqueue(
+            Scripted(
+                body=body,
+                headers=headers or {},
+                delay=delay,
+                chunk_delay=chunk_delay,
+                break_after=break_after,
+                break_with=break_with,
+            )
+        )
 
     def error(
         self,
@@ -269,3 +290,48 @@ class FakeOpenAI(FakeServer):
             requested = request_body.get("model") if isinstance(request_body, dict) else None
             body = {**body, "model": requested or "gpt-fake"}
         return body
+
+    def stream_events(self, body: Any, request_body: Any) -> list[tuple[str | None, Any]]:
+        options = request_body.get("stream_options") if isinstance(request_body, dict) else None
+        with_usage = isinstance(options, dict) and options.get("include_usage") is True
+        head = {k: body[k] for k in ("id", "created", "model")}
+        head["object"] = "chat.completion.chunk"
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> tuple[None, Any]:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            data = {**head, "choices": [choice]}
+            if with_usage:
+                data["usage"] = None
+            return None, data
+
+        [choice] = body["choices"]
+        message = choice["message"]
+        events: list[tuple[str | None, Any]] = [
+            chunk({"role": "assistant", "content": "", "refusal": None})
+        ]
+        events.extend(chunk({"content": piece}) for piece in text_pieces(message["content"] or ""))
+        if message.get("refusal"):
+            events.append(chunk({"refusal": message["refusal"]}))
+        for index, call in enumerate(message.get("tool_calls") or []):
+            opening = {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""},
+            }
+            events.append(chunk({"tool_calls": [opening]}))
+            raw = call["function"]["arguments"]
+            for part in (raw[: len(raw) // 2], raw[len(raw) // 2 :]):
+                if part:
+                    piece = {"index": index, "function": {"arguments": part}}
+                    events.append(chunk({"tool_calls": [piece]}))
+        events.append(chunk({}, choice["finish_reason"]))
+        if with_usage and body.get("usage"):
+            events.append((None, {**head, "choices": [], "usage": body["usage"]}))
+        events.append((None, "[DONE]"))
+        return events
+
+    def stream_error(self) -> tuple[str | None, Any]:
+        message = "The server had an error while processing your request."
+        error = {"message": message, "type": "server_error", "param": None, "code": None}
+        return None, {"error": error}

@@ -1,6 +1,11 @@
 """Plumbing shared by the fake provider servers: a local aiohttp server on 127.0.0.1 with
 an ephemeral port, a queue of scripted replies, and a record of every request.
 
+A request with ``"stream": true`` gets its scripted success as server-sent events in the
+provider's own event shapes (``stream_events`` in each fake), paced by ``chunk_delay``;
+``break_after=N`` ends such a stream after N events, with the provider's mid-stream error
+event (``break_with="error"``) or by dropping the connection (``"drop"``).
+
 Use a concrete fake (``fake_anthropic.FakeAnthropic``, ``fake_openai.FakeOpenAI``)::
 
     async with FakeAnthropic() as server:
@@ -19,7 +24,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from aiohttp import web
 
@@ -54,6 +59,10 @@ class Scripted:
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Streamed replies only: the pause before each event, and where the stream breaks.
+    chunk_delay: float = 0.0
+    break_after: int | None = None
+    break_with: Literal["error", "drop"] = "error"
 
 
 class FakeServer:
@@ -165,6 +174,37 @@ class FakeServer:
         """Last-moment edits to a scripted body (e.g. echo the requested model)."""
         return body
 
+    def stream_events(self, body: Any, request_body: Any) -> list[tuple[str | None, Any]]:
+        """A success ``body`` as the (event name, data) pairs its stream sends."""
+        raise NotImplementedError
+
+    def stream_error(self) -> tuple[str | None, Any]:
+        """The event a stream that fails midway ends with."""
+        raise NotImplementedError
+
+    async def _stream(
+        self, request: web.Request, item: Scripted, parsed: Any, headers: Mapping[str, str]
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            status=200, headers={"content-type": "text/event-stream", **headers}
+        )
+        await response.prepare(request)
+        events = self.stream_events(self.fill(item.body, parsed), parsed)
+        for number, (name, data) in enumerate(events):
+            if item.break_after is not None and number >= item.break_after:
+                if item.break_with == "drop":
+                    assert request.transport is not None
+                    request.transport.close()
+                    return response
+                name, data = self.stream_error()
+                await response.write(_sse(name, data))
+                break
+            if item.chunk_delay:
+                await asyncio.sleep(item.chunk_delay)
+            await response.write(_sse(name, data))
+        await response.write_eof()
+        return response
+
     # -- serving -----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
@@ -190,6 +230,9 @@ class FakeServer:
             await asyncio.sleep(item.delay)
         out_headers = {self.request_id_header: f"{self.request_id_prefix}{self.next_id()}"}
         out_headers.update(item.headers)
+        streamed = isinstance(parsed, dict) and parsed.get("stream") is True
+        if streamed and item.status == 200 and item.text is None:
+            return await self._stream(request, item, parsed, out_headers)
         if item.text is not None:
             return web.Response(
                 status=item.status,
@@ -200,3 +243,9 @@ class FakeServer:
         return web.json_response(
             self.fill(item.body, parsed), status=item.status, headers=out_headers
         )
+
+
+def _sse(name: str | None, data: Any) -> bytes:
+    text = data if isinstance(data, str) else json.dumps(data)
+    head = f"event: {name}\n" if name else ""
+    return f"{head}data: {text}\n\n".encode()

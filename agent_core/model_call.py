@@ -1,0 +1,68 @@
+"""One model call of a turn: its text streamed to the live view, cut short by a stop.
+
+The call runs beside the thread's stop signal; when a person stops the agent while the
+model is still writing, the call is cancelled at once (nothing was recorded yet, so
+nothing is lost) and the stop is returned instead of a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import Any
+
+from .live import LiveTurn
+from .messages import UserMessage
+from .model import ModelReply, TextSink, complete_streaming
+from .session_run import SessionRun
+from .stop_marker import StopRequest
+
+__all__ = ["call_model", "live_turn"]
+
+_MENTION = re.compile(r"<[@!#][^>]*>")
+_TITLE_CHARS = 80
+
+
+async def call_model(run: SessionRun, sink: TextSink) -> ModelReply | StopRequest:
+    """The model's reply (its exceptions propagate), or the stop that interrupted it."""
+    rt = run.rt
+    with rt.stops.watching(run.thread) as stopped:
+        call = asyncio.ensure_future(
+            complete_streaming(
+                rt.model,
+                system=rt.system_prompt,
+                messages=run.transcript,
+                tools=rt.registry.specs(),
+                sink=sink,
+            )
+        )
+        either: set[asyncio.Future[Any]] = {call, stopped}
+        try:
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        if call.done():
+            return call.result()
+        call.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await call
+        return stopped.result()
+
+
+def live_turn(run: SessionRun) -> LiveTurn:
+    """What a live view needs to know about this run."""
+    last = next((m for m in reversed(run.transcript) if isinstance(m, UserMessage)), None)
+    title = ""
+    if last is not None:
+        words = " ".join(_MENTION.sub(" ", last.text).split())
+        title = words if len(words) <= _TITLE_CHARS else words[: _TITLE_CHARS - 1] + "…"
+    return LiveTurn(
+        thread=run.thread,
+        session_id=run.id,
+        requester=run.requester,
+        message_ts=last.ts if last is not None and run.record.cause == "message" else "",
+        title=title,
+        people=run.people(),
+    )

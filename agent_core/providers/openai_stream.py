@@ -1,0 +1,89 @@
+"""A streamed Chat Completion put back together, chunk by chunk.
+
+With ``stream: true`` the API sends ``chat.completion.chunk`` objects: the text as
+``delta.content`` pieces, each tool call as pieces keyed by ``index`` (the first with its
+``id`` and ``function.name``, the rest with more ``function.arguments``), the
+``finish_reason`` on the last chunk of a choice and, with ``stream_options.include_usage``,
+a final chunk with ``usage`` and no choices. ``CompletionAssembler`` rebuilds the
+``ChatCompletion`` the same call without streaming would have returned, so it goes
+through the same conversion (``from_openai``). The SDK's own helper is not used because
+it raises on ``finish_reason: "length"``, which signoff reports instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["CompletionAssembler"]
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+
+class CompletionAssembler:
+    def __init__(self) -> None:
+        self._id = ""
+        self._model = ""
+        self._created = 0
+        self._text: list[str] = []
+        self._refusal: list[str] = []
+        self._calls: dict[int, dict[str, Any]] = {}
+        self._finish: str | None = None
+        self._usage: dict[str, Any] | None = None
+
+    def add(self, chunk: ChatCompletionChunk) -> str:
+        """Take one chunk; the text it adds (for the live view)."""
+        self._id = self._id or chunk.id
+        self._model = self._model or chunk.model
+        self._created = self._created or chunk.created
+        if chunk.usage is not None:
+            self._usage = chunk.usage.model_dump()
+        added = ""
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue  # signoff asks for one choice
+            delta = choice.delta
+            if delta.content:
+                added += delta.content
+                self._text.append(delta.content)
+            if delta.refusal:
+                self._refusal.append(delta.refusal)
+            for piece in delta.tool_calls or ():
+                call = self._calls.setdefault(piece.index, {"id": "", "name": "", "args": []})
+                call["id"] = call["id"] or (piece.id or "")
+                if piece.function is not None:
+                    call["name"] = call["name"] or (piece.function.name or "")
+                    if piece.function.arguments:
+                        call["args"].append(piece.function.arguments)
+            if choice.finish_reason:
+                self._finish = choice.finish_reason
+        return added
+
+    def completion(self) -> ChatCompletion:
+        """What the call returned, as a ``ChatCompletion`` (built as leniently as the SDK
+        builds replies, so a compatible server's own finish reasons get through)."""
+        from openai.types.chat import ChatCompletion
+
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(self._text) or None,
+            "refusal": "".join(self._refusal) or None,
+        }
+        if self._calls:
+            message["tool_calls"] = [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["name"], "arguments": "".join(call["args"])},
+                }
+                for _, call in sorted(self._calls.items())
+            ]
+        data: dict[str, Any] = {
+            "id": self._id,
+            "object": "chat.completion",
+            "created": self._created,
+            "model": self._model,
+            "choices": [{"index": 0, "message": message, "finish_reason": self._finish or "stop"}],
+            "usage": self._usage,
+        }
+        return ChatCompletion.construct(**data)

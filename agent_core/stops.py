@@ -1,0 +1,118 @@
+"""Stopping the agent in one thread: a kill switch a person pulls from Slack.
+
+``stop_thread`` (what ``Engine.stop`` does) writes the thread's stop marker first, so
+nothing after it depends on memory; then withdraws every request still waiting in the
+thread (a denial "stopped from Slack by <@…>", through ``approvals.withdraw``, which marks
+the work queue and queues the card's update); wakes a turn waiting on the model; and
+queues one confirmation in the thread. The loop and the executor ask ``active_stop``
+before every model call and tool call, as they ask about the kill switch, and end the
+session as cancelled with the stop as its reason (the trace's ``session_ended``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from approvals import (
+    ApprovalRequest,
+    ApprovalsError,
+    Decided,
+    Decision,
+    withdraw,
+)
+from sessions import (
+    Outbox,
+    OutboxEntry,
+    SessionsError,
+    ThreadDir,
+    ThreadKey,
+    utc_iso,
+)
+
+from .messages import Message, UserMessage
+from .mirror import mirror_approval
+from .runtime import Runtime
+from .stop_marker import StopRequest, clear_stop, read_stop, record_stop, ts_after
+
+__all__ = ["StopOutcome", "active_stop", "stop_thread"]
+
+
+@dataclass(frozen=True)
+class StopOutcome:
+    stop: StopRequest
+    # A turn was running (or waiting on the model) when the stop came.
+    interrupted: bool
+    # The requests this stop withdrew, with the denial recorded for each.
+    withdrawn: tuple[tuple[ApprovalRequest, Decision], ...] = ()
+
+
+def active_stop(
+    rt: Runtime, thread: ThreadKey, transcript: Sequence[Message]
+) -> StopRequest | None:
+    """The stop that applies to this work, if any; a stop older than a person's latest
+    message in the thread is stale and is cleared."""
+    stop = read_stop(rt.home, thread)
+    if stop is None:
+        return None
+    newer = any(
+        isinstance(m, UserMessage) and m.ts and ts_after(m.ts, stop.slack_ts) for m in transcript
+    )
+    if newer:
+        clear_stop(rt.home, stop)
+        return None
+    return stop
+
+
+async def withdraw_waiting(
+    rt: Runtime, stop: StopRequest
+) -> list[tuple[ApprovalRequest, Decision]]:
+    """Deny every request of the thread that still waits; the first decision wins."""
+    out: list[tuple[ApprovalRequest, Decision]] = []
+    for approval_id in ThreadDir(rt.home, stop.thread).open_approvals():
+        try:
+            request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
+        except (SessionsError, ApprovalsError):
+            continue  # unreadable: settle reports it, and it never runs
+        if request.decision() is not None:
+            continue
+        result = withdraw(request, user=stop.user, reason=stop.reason, now=rt.clock.now())
+        rt.outbox_written()  # the card's update was queued with the decision
+        await mirror_approval(rt, request)
+        if isinstance(result, Decided):
+            out.append((request, result.decision))
+    return out
+
+
+def _confirmation(outcome: StopOutcome) -> str:
+    who = f"<@{outcome.stop.user}>"
+    if not outcome.interrupted and not outcome.withdrawn:
+        return f"Stopped by {who}; nothing was running."
+    lines = [f"Stopped by {who}. I will not go on with this."]
+    for request, _ in outcome.withdrawn:
+        c = request.capsule
+        lines.append(f"• `{c.tool}` will not run: its request {c.id} is withdrawn.")
+    return "\n".join(lines)
+
+
+async def stop_thread(rt: Runtime, stop: StopRequest, *, running: bool) -> StopOutcome:
+    """Apply ``stop``: durable first, then withdraw, wake and confirm (all idempotent, so
+    a redelivered stop changes nothing)."""
+    record_stop(rt.home, stop)
+    withdrawn = await withdraw_waiting(rt, stop)
+    woke = rt.stops.fire(stop)
+    outcome = StopOutcome(stop=stop, interrupted=running or woke, withdrawn=tuple(withdrawn))
+    thread = stop.thread
+    entry = OutboxEntry(
+        id=f"reply-stop-{thread.channel.lower()}-{thread.thread_ts}-{stop.slack_ts}",
+        kind="reply",
+        thread=thread,
+        created_at=utc_iso(rt.clock.now()),
+        seq=Outbox.next_seq(),
+        text=_confirmation(outcome),
+        session_id=ThreadDir(rt.home, thread).head() or "",
+        mentions=(stop.user,),
+    )
+    if rt.outbox.enqueue(entry):
+        rt.outbox_written()
+    return outcome

@@ -1,0 +1,303 @@
+"""Streamed replies end as their reply, exactly once, whatever crashes in between.
+
+A model's text streams into a message (``reply_stream.SlackReplyStream``) that belongs to
+the outbox ``reply`` entry the text will be queued as. The rules that keep a streamed
+answer one message in the thread:
+
+- Only the delivery of that entry makes the stream final (``finalize``, from
+  ``SlackSurface.post_reply``): with the reply's exact text and the entry's outbox
+  metadata, in one call when the streamed text is a prefix of the reply (the rest and the
+  metadata go with ``chat.stopStream``), else ``chat.stopStream`` then ``chat.update``.
+  The metadata lands with the final text, never before, so a delivery retried after a
+  crash finds the finished message (``check_first``) and adopts it.
+- A stream whose reply will never be queued (the model failed, a person stopped it, a
+  retry voided its text) is stopped and deleted.
+- Every stream is in the journal (``stream_journal``) from before it starts until one
+  of the above. At start-up ``sweep`` deals with what a dead process left: a stream whose
+  reply is still pending waits for that delivery to finalize it; any other is deleted. A
+  start that may have landed without signoff learning its ``ts`` is found by reading the
+  thread: a message of the bot's without signoff's metadata is such a stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent_core.live import LiveTurn
+from sessions import Clock, Home, Outbox, SystemClock, ThreadKey, utc_iso
+
+from .stream_journal import StreamJournal, StreamRecord
+from .surface_support import SurfaceSupport
+
+if TYPE_CHECKING:
+    from .reply_stream import SlackReplyStream
+
+__all__ = ["METADATA_TYPE", "LiveStreams", "definite", "slack_error"]
+
+log = logging.getLogger("signoff.slack")
+
+METADATA_TYPE = "signoff_outbox"
+
+
+def slack_error(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError) and exc.response is not None:
+        return str(exc.response.get("error") or "")
+    return ""
+
+
+def definite(exc: BaseException) -> bool:
+    """Did Slack answer (so the call did not take effect), rather than maybe not?"""
+    if not isinstance(exc, SlackApiError) or exc.response is None:
+        return False
+    return int(getattr(exc.response, "status_code", 200) or 200) < 500
+
+
+class LiveStreams:
+    """The streams of this process, and the journal of every process's streams."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        home: Home,
+        support: SurfaceSupport | None = None,
+        clock: Clock | None = None,
+        bot_id: str = "",
+        interval: float = 0.3,
+        finalize_wait: float = 300.0,
+    ) -> None:
+        self.client = client
+        self.journal = StreamJournal(home)
+        self.outbox = Outbox(home)
+        self.support = support or SurfaceSupport()
+        self.clock = clock or SystemClock()
+        self.interval = interval
+        self.finalize_wait = finalize_wait
+        self.owner = secrets.token_hex(8)
+        self.bot_id = bot_id
+        self._live: dict[str, SlackReplyStream] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # Per entry: delivery, a late sweep and a take-away never act on one stream at once.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # this process's streams ----------------------------------------------------------
+    def open(self, turn: LiveTurn, *, entry_id: str, people: tuple[str, ...]) -> SlackReplyStream:
+        from .reply_stream import SlackReplyStream  # it imports this module
+
+        stream = SlackReplyStream(self, turn, entry_id=entry_id, people=people)
+        self._live[entry_id] = stream
+        return stream
+
+    def forget(self, entry_id: str) -> None:
+        self._live.pop(entry_id, None)
+
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("a live stream update failed: %s: %s", type(exc).__name__, exc)
+
+    async def drain(self, within: float = 5.0) -> None:
+        """Let pending stream updates finish (bounded), then cancel what is left."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+
+    @contextlib.asynccontextmanager
+    async def _entry(self, entry_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(entry_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(entry_id) is lock:
+                del self._locks[entry_id]
+
+    def record(self, turn: LiveTurn, entry_id: str, ts: str = "") -> StreamRecord:
+        return StreamRecord(
+            entry_id=entry_id,
+            thread=turn.thread,
+            session_id=turn.session_id,
+            ts=ts,
+            started_at=utc_iso(self.clock.now()),
+            owner=self.owner,
+        )
+
+    # delivery's side -------------------------------------------------------------------
+    async def finalize(self, entry_id: str, text: str, *, metadata: dict[str, Any]) -> str:
+        """Make the entry's stream its reply; its ts, or "" when there is none to finalize
+        (then the reply is posted as usual). Slack's errors propagate for delivery."""
+        live = self._live.get(entry_id)
+        if live is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(live.closed.wait(), timeout=self.finalize_wait)
+            return await live.finalize(text, metadata=metadata)
+        async with self._entry(entry_id):
+            record = self.journal.get(entry_id)
+            if record is None:
+                return ""
+            if not record.ts:
+                await self.take_away(record)  # a start never answered: any such message goes
+                return ""
+            shown = await self.finalize_at(
+                record.thread, record.ts, text, metadata=metadata, sent=None
+            )
+            self.journal.remove(entry_id)
+            return record.ts if shown else ""
+
+    async def settled(self, entry_id: str, *, ts: str) -> None:
+        """The reply was found in the thread as ``ts``: a stream that is not it goes."""
+        live = self._live.pop(entry_id, None)
+        if live is not None:
+            async with live.lock:
+                live.ended = True
+        async with self._entry(entry_id):
+            record = self.journal.get(entry_id)
+            if record is None:
+                return
+            if record.ts != ts:
+                await self.take_away(record)
+            else:
+                self.journal.remove(entry_id)
+
+    async def finalize_at(
+        self,
+        thread: ThreadKey,
+        ts: str,
+        text: str,
+        *,
+        metadata: dict[str, Any],
+        sent: str | None,
+        chunks: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Message ``ts`` shows ``text`` with ``metadata``; False when it is gone."""
+        if sent is not None and text.startswith(sent):
+            try:
+                await self.client.chat_stopStream(
+                    channel=thread.channel,
+                    ts=ts,
+                    markdown_text=text[len(sent) :] or None,
+                    chunks=chunks or None,
+                    metadata=metadata,
+                )
+                return True
+            except SlackApiError as exc:
+                if slack_error(exc) == "message_not_found":
+                    return False
+                if slack_error(exc) != "message_not_in_streaming_state":
+                    raise
+        else:
+            await self._stop_quietly(thread, ts, chunks)
+        try:
+            await self.client.chat_update(
+                channel=thread.channel, ts=ts, text=text, metadata=metadata
+            )
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if error == "message_not_found":
+                return False
+            if error in ("cant_update_message", "edit_window_closed"):
+                await self._delete(thread, ts)
+                return False
+            raise
+        return True
+
+    # taking streams away ---------------------------------------------------------------
+    async def take_away(self, record: StreamRecord) -> bool:
+        """Stop and delete a stream that will not become a reply; True when it is gone
+        (its record removed), False to try again later (the record stays)."""
+        try:
+            if record.ts:
+                await self._stop_quietly(record.thread, record.ts, None)
+                await self._delete(record.thread, record.ts)
+            else:
+                for ts in await self._strays(record.thread):
+                    await self._stop_quietly(record.thread, ts, None)
+                    await self._delete(record.thread, ts)
+        except Exception as exc:
+            log.info("could not take away stream %s yet: %s", record.entry_id, exc)
+            return False
+        self.journal.remove(record.entry_id)
+        return True
+
+    async def sweep(self) -> int:
+        """Deal with streams dead processes left; how many were taken away."""
+        gone = 0
+        for listed in self.journal.all():
+            if listed.owner == self.owner:
+                continue
+            async with self._entry(listed.entry_id):
+                record = self.journal.get(listed.entry_id)  # delivery may have finished it
+                if record is None:
+                    continue
+                done = self.outbox.done(record.entry_id)
+                if done is None and self.outbox.queued(record.entry_id):
+                    continue  # its reply is pending: delivering it finalizes this stream
+                if done is not None and record.ts and done.ts == record.ts:
+                    self.journal.remove(record.entry_id)  # it is the reply already
+                    continue
+                gone += int(await self.take_away(record))
+        if gone:
+            log.info("took away %d stream(s) a stopped process left unfinished", gone)
+        return gone
+
+    async def _stop_quietly(
+        self, thread: ThreadKey, ts: str, chunks: list[dict[str, Any]] | None
+    ) -> None:
+        try:
+            await self.client.chat_stopStream(channel=thread.channel, ts=ts, chunks=chunks or None)
+        except SlackApiError as exc:
+            if slack_error(exc) not in ("message_not_in_streaming_state", "message_not_found"):
+                raise
+
+    async def _delete(self, thread: ThreadKey, ts: str) -> None:
+        try:
+            await self.client.chat_delete(channel=thread.channel, ts=ts)
+        except SlackApiError as exc:
+            if slack_error(exc) != "message_not_found":
+                raise
+
+    async def _strays(self, thread: ThreadKey) -> list[str]:
+        """The bot's messages in the thread that carry no outbox metadata and no file:
+        streams whose start was never answered (everything else signoff posts has them)."""
+        if not self.bot_id:
+            self.bot_id = str((await self.client.auth_test()).get("bot_id") or "")
+        out: list[str] = []
+        cursor = ""
+        while True:
+            page = await self.client.conversations_replies(
+                channel=thread.channel,
+                ts=thread.thread_ts,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor or None,
+            )
+            for message in page.get("messages") or []:
+                meta = message.get("metadata") or {}
+                ours = meta.get("event_type") == METADATA_TYPE
+                if (
+                    message.get("bot_id") == self.bot_id
+                    and not ours
+                    and not message.get("files")
+                    and message.get("ts") != thread.thread_ts
+                ):
+                    out.append(str(message["ts"]))
+            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or ""
+            if not cursor:
+                return out

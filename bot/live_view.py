@@ -1,0 +1,183 @@
+"""The live view of a turn on Slack (``agent_core.live.LiveView``).
+
+A bot mentioned in channels shows what it is doing with two of Slack's AI surfaces:
+
+- the thread's status line (``assistant.threads.setStatus``, with ``chat:write`` in
+  channel threads): "signoff is thinking…", "…is running restart_service…", "…is
+  waiting for approval", cleared when the session ends. Slack clears it by itself when
+  the bot posts in the thread or after two minutes, so it is set again at each step (and
+  after a card is posted, while the thread waits);
+- the thread's agent session (``agents.sessions.setStatus``, for apps declared as agents):
+  ``processing`` while a turn runs, which gives people the stop button, ``suspended``
+  while an approval waits, ``active`` when the turn is over;
+
+and streams the model's replies (``live_streams``). Each call is best effort, in the
+background, in order per thread; a surface the workspace lacks is switched off once
+(``surface_support``): without the status line the 👀 reaction marks the message taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent_core.live import LiveTurn, ReplyStream
+from sessions import ThreadKey
+
+from .live_streams import LiveStreams, slack_error
+from .surface_support import SurfaceName, SurfaceSupport
+
+__all__ = ["SlackLiveView"]
+
+log = logging.getLogger("signoff.slack")
+
+React = Callable[[str, str], Awaitable[None]]
+_NO_STOP_WARNING = "missing_agent_session_stopped_event_subscription"
+THINKING = "is thinking…"
+WAITING = "is waiting for approval"
+_MAX_WAITING = 1024
+
+
+def _running(tools: Sequence[str]) -> str:
+    names = list(tools)
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"is running {shown}…"
+
+
+class SlackLiveView:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        streams: LiveStreams,
+        support: SurfaceSupport,
+        react: React,
+    ) -> None:
+        self.client = client
+        self.streams = streams
+        self.support = support
+        self.react = react
+        self._lanes: dict[ThreadKey, asyncio.Task[Any]] = {}
+        self._sessions: dict[ThreadKey, str] = {}
+        # Parked threads whose cards are still to be posted (each post clears the status).
+        self._waiting: dict[ThreadKey, int] = {}
+        self._warned_no_stop = False
+
+    # the LiveView protocol ----------------------------------------------------------------
+    async def working(self, turn: LiveTurn, *, tools: Sequence[str] = ()) -> None:
+        self._waiting.pop(turn.thread, None)
+        text = _running(tools) if tools else THINKING
+        self._lane(turn.thread, lambda: self._working(turn, text))
+
+    def reply_stream(self, turn: LiveTurn, *, entry_id: str) -> ReplyStream:
+        stream: ReplyStream = self.streams.open(turn, entry_id=entry_id, people=turn.people)
+        return stream
+
+    async def waiting(self, turn: LiveTurn, *, approvals: Sequence[str]) -> None:
+        self._waiting[turn.thread] = len(approvals)
+        while len(self._waiting) > _MAX_WAITING:  # cards posted before this: nothing to redo
+            del self._waiting[next(iter(self._waiting))]
+        self._lane(turn.thread, lambda: self._show(turn, session="suspended", status=WAITING))
+
+    async def ended(self, turn: LiveTurn, *, state: str) -> None:
+        self._waiting.pop(turn.thread, None)
+        self._lane(turn.thread, lambda: self._show(turn, session="active", status=""))
+
+    # from delivery ------------------------------------------------------------------------
+    def card_posted(self, thread: ThreadKey) -> None:
+        """A card was posted (which clears the status line): say again that it waits."""
+        left = self._waiting.get(thread)
+        if left is None:
+            return
+        if left <= 1:
+            del self._waiting[thread]  # parked threads cost nothing in memory
+        else:
+            self._waiting[thread] = left - 1
+        if self.support.offers("status"):
+            self._lane(thread, lambda: self._set_status(thread, WAITING))
+
+    # in the background, in order per thread -------------------------------------------------
+    def _lane(self, thread: ThreadKey, work: Callable[[], Awaitable[None]]) -> None:
+        before = self._lanes.get(thread)
+
+        async def run() -> None:
+            if before is not None:
+                await asyncio.wait([before])
+            await work()
+
+        task = self.streams.spawn(run())
+        self._lanes[thread] = task
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            if self._lanes.get(thread) is finished:
+                del self._lanes[thread]
+
+        task.add_done_callback(done)
+
+    async def _working(self, turn: LiveTurn, text: str) -> None:
+        if self._sessions.get(turn.thread) != "processing":
+            await self._set_session(turn, "processing")
+        if self.support.offers("status"):
+            await self._set_status(turn.thread, text)
+        if not self.support.offers("status") and turn.message_ts:
+            await self.react(turn.thread.channel, turn.message_ts)
+
+    async def _show(self, turn: LiveTurn, *, session: str, status: str) -> None:
+        await self._set_session(turn, session)
+        if self.support.offers("status"):
+            await self._set_status(turn.thread, status)
+
+    async def _set_status(self, thread: ThreadKey, status: str) -> None:
+        await self._call(
+            "status",
+            "assistant.threads.setStatus",
+            self.client.assistant_threads_setStatus(
+                channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
+            ),
+        )
+
+    async def _set_session(self, turn: LiveTurn, status: str) -> None:
+        if not self.support.offers("sessions"):
+            return
+        thread = turn.thread
+        answer = await self._call(
+            "sessions",
+            "agents.sessions.setStatus",
+            self.client.agents_sessions_setStatus(
+                channel_id=thread.channel,
+                thread_ts=thread.thread_ts,
+                status=status,
+                title=turn.title or None,
+            ),
+        )
+        if answer is None:
+            return
+        self._sessions[thread] = status
+        if status != "processing":
+            self._sessions.pop(thread, None)  # nothing to remember while idle
+        if answer.get("warning") == _NO_STOP_WARNING and not self._warned_no_stop:
+            self._warned_no_stop = True
+            log.warning(
+                "Slack shows no stop button: subscribe the app to the agent_session_stopped "
+                "event (manifest.yml) so people can stop signoff from the thread"
+            )
+
+    async def _call(
+        self, surface: SurfaceName, method: str, call: Awaitable[Any]
+    ) -> dict[str, Any] | None:
+        if not self.support.offers(surface):
+            if asyncio.iscoroutine(call):
+                call.close()
+            return None
+        try:
+            answer = await call
+        except Exception as exc:
+            if not self.support.check(surface, method, exc):
+                log.info("%s failed: %s", method, slack_error(exc) or exc)
+            return None
+        data = getattr(answer, "data", answer)
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,244 @@
+"""One model reply streaming into the thread (``chat.startStream`` / ``appendStream``),
+with its tool calls as task steps, until delivery makes it final (``live_streams``).
+
+The loop's calls return at once: Slack calls run in the background, one at a time per
+stream, and text is sent in batches (every ``interval`` seconds). Text is rendered as
+the reply will be (``escape_reply``), and only up to the last ``<`` that is not closed
+yet, so what was sent stays a prefix of the final text and the stream can be finished
+by sending the rest. A failure only stops the live view: the reply is delivered anyway.
+
+A reply that is complete before its first batch is due (a fast model, the offline one)
+starts no stream at all: it is simply posted, as it would be without a live view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from agent_core.live import LiveTurn, ToolStep
+
+from .live_streams import definite, slack_error
+from .slack_text import escape_reply
+
+if TYPE_CHECKING:
+    from .live_streams import LiveStreams
+
+__all__ = ["STREAM_LIMIT", "SlackReplyStream", "task_chunk"]
+
+log = logging.getLogger("signoff.slack")
+
+# Longer replies are split into several messages (slack_surface.MESSAGE_LIMIT): the
+# stream shows at most the first.
+STREAM_LIMIT = 3500
+_TASK_STATUS = {
+    "running": "in_progress",
+    "done": "complete",
+    "failed": "error",
+    "waiting": "pending",
+}
+
+
+def task_chunk(step: ToolStep) -> dict[str, Any]:
+    chunk: dict[str, Any] = {
+        "type": "task_update",
+        "id": step.call_id,
+        "title": step.tool,
+        "status": _TASK_STATUS[step.status],
+    }
+    if step.detail:
+        chunk["details"] = step.detail
+    return chunk
+
+
+class SlackReplyStream:
+    def __init__(
+        self, streams: LiveStreams, turn: LiveTurn, *, entry_id: str, people: tuple[str, ...]
+    ) -> None:
+        self.streams = streams
+        self.turn = turn
+        self.entry_id = entry_id
+        self.people = people
+        self.raw = ""
+        self.sent = ""
+        self.ts = ""
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.lock = asyncio.Lock()
+        # Set once nothing more will be shown: delivery may finalize it then.
+        self.closed = asyncio.Event()
+        # Finalized or taken away: the live side makes no more calls.
+        self.ended = False
+        # No more text goes out (an error, a lacking surface): delivery replaces the text.
+        self.broken = False
+        # The loop said the reply is complete: no stream starts any more.
+        self.closing = False
+        self._flush_due: asyncio.Task[Any] | None = None
+
+    # what the loop calls -----------------------------------------------------------
+    async def text(self, delta: str) -> None:
+        if self.ended or self.closed.is_set():
+            return
+        self.raw += delta
+        if self._flush_due is None:
+            self._flush_due = self.streams.spawn(self._flush_later())
+
+    async def restart(self) -> None:
+        self.raw = ""
+        self.streams.spawn(self._serial(self._discard_message))
+
+    async def steps(self, steps: Sequence[ToolStep]) -> None:
+        chunks = [task_chunk(s) for s in steps]
+        for chunk in chunks:
+            self.tasks[chunk["id"]] = chunk
+        self.streams.spawn(self._serial(lambda: self._send_tasks(chunks)))
+
+    async def close(self) -> None:
+        if not self.closing and not self.ended:
+            self.closing = True
+            self.streams.spawn(self._serial(self._close))
+
+    async def abandon(self) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self.closed.set()
+        self.streams.spawn(self._serial(self._take_away, after_end=True))
+
+    # delivery's side -----------------------------------------------------------------
+    async def finalize(self, text: str, *, metadata: dict[str, Any]) -> str:
+        """Make this stream the reply (``text``, ``metadata``); its ts, or "" if there is
+        no message to finalize (then the reply is posted as usual)."""
+        async with self.lock:
+            if self.ended:
+                return ""
+            record = self.streams.journal.get(self.entry_id)
+            if not self.ts:
+                self.ended = True
+                if record is not None:
+                    await self.streams.take_away(record)
+                self.streams.forget(self.entry_id)
+                return ""
+            sent = None if self.broken else self.sent
+            chunks = list(self.tasks.values())
+            shown = await self.streams.finalize_at(
+                self.turn.thread, self.ts, text, metadata=metadata, sent=sent, chunks=chunks
+            )
+            self.ended = True
+            self.streams.journal.remove(self.entry_id)
+            self.streams.forget(self.entry_id)
+            return self.ts if shown else ""
+
+    # in the background, one at a time ----------------------------------------------------
+    async def _serial(
+        self, work: Callable[[], Awaitable[None]], *, after_end: bool = False
+    ) -> None:
+        async with self.lock:
+            if not self.ended or after_end:
+                await work()
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.streams.interval)
+        self._flush_due = None
+        async with self.lock:
+            await self._flush()
+
+    def _markdown(self) -> str:
+        raw = self.raw
+        cut = raw.rfind("<")
+        if cut >= 0 and ">" not in raw[cut:]:
+            raw = raw[:cut]  # a mention may be on its way: wait for the rest
+        return str(escape_reply(raw, people=self.people))[:STREAM_LIMIT]
+
+    async def _flush(self) -> None:
+        if self.ended or self.broken:
+            return
+        markdown = self._markdown()
+        if not markdown.startswith(self.sent):
+            self.broken = True
+            return
+        new = markdown[len(self.sent) :]
+        if not new.strip() and not self.ts:
+            return  # nothing to show yet
+        if not new:
+            return
+        if not self.ts:
+            if not self.closing:
+                await self._start(new)
+        else:
+            await self._call("chat.appendStream", markdown_text=new)
+            if not self.broken:
+                self.sent += new
+
+    async def _start(self, first: str) -> None:
+        streams, turn = self.streams, self.turn
+        if not streams.support.offers("streams"):
+            self.broken = True
+            return
+        await asyncio.to_thread(streams.journal.put, streams.record(turn, self.entry_id))
+        args: dict[str, Any] = {"recipient_team_id": turn.thread.team}
+        if turn.requester:
+            args["recipient_user_id"] = turn.requester
+        try:
+            started = await streams.client.chat_startStream(
+                channel=turn.thread.channel,
+                thread_ts=turn.thread.thread_ts,
+                markdown_text=first,
+                chunks=list(self.tasks.values()) or None,
+                **args,
+            )
+        except Exception as exc:
+            self.broken = True
+            if streams.support.check("streams", "chat.startStream", exc) or definite(exc):
+                streams.journal.remove(self.entry_id)  # nothing was posted
+            else:  # it may have landed: the journal's record without ts finds it later
+                log.info("chat.startStream in %s may have failed: %s", turn.thread.label(), exc)
+            return
+        self.ts, self.sent = str(started["ts"]), first
+        record = streams.record(turn, self.entry_id, ts=self.ts)
+        await asyncio.to_thread(streams.journal.put, record)
+
+    async def _send_tasks(self, chunks: list[dict[str, Any]]) -> None:
+        if self.ts and not self.ended:
+            await self._call("chat.appendStream", chunks=chunks)
+
+    async def _call(self, method: str, **args: Any) -> None:
+        try:
+            await self.streams.client.chat_appendStream(
+                channel=self.turn.thread.channel, ts=self.ts, **args
+            )
+        except SlackApiError as exc:
+            self.broken = True  # an answer from Slack: it did not append
+            if slack_error(exc) != "message_not_in_streaming_state":  # else: a person stopped it
+                log.info("%s failed for %s: %s", method, self.entry_id, slack_error(exc))
+        except Exception as exc:
+            self.broken = True  # it may have appended: the final text replaces it all
+            log.info("%s failed for %s: %s", method, self.entry_id, exc)
+
+    async def _close(self) -> None:
+        await self._flush()  # the rest of the text shows while the tools run
+        self.closed.set()
+        queued = await asyncio.to_thread(self.streams.outbox.queued, self.entry_id)
+        if not queued:  # no reply will come for it (a turn that broke off)
+            self.ended = True
+            await self._take_away()
+
+    async def _discard_message(self) -> None:
+        """A retry voided the text: the message goes; the next text starts a new one."""
+        if self.ts or self.streams.journal.get(self.entry_id) is not None:
+            record = self.streams.journal.get(self.entry_id) or self.streams.record(
+                self.turn, self.entry_id, ts=self.ts
+            )
+            await self.streams.take_away(record)
+        self.ts, self.sent, self.broken = "", "", False
+
+    async def _take_away(self) -> None:
+        record = self.streams.journal.get(self.entry_id)
+        if record is None and self.ts:
+            record = self.streams.record(self.turn, self.entry_id, ts=self.ts)
+        if record is not None:
+            await self.streams.take_away(record)
+        self.streams.forget(self.entry_id)

@@ -1,0 +1,114 @@
+"""A person clicked the stop button of signoff's agent session: ``agent_session_stopped``.
+
+Slack stops the app's streams in the thread itself and sends this event; the app must
+stop its work and move the session away from ``processing``. Here the event goes to
+``Engine.stop`` (on the engine's loop): the stop is on disk, the thread's waiting
+requests are withdrawn and the running turn is told, all before the envelope is acked.
+Then the turn ends (cancelled), which moves the agent session to ``active`` and clears
+the status line; the thread is told who stopped what.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+
+from agent_core.engine import Engine
+from sessions import Quarantine, ThreadKey
+
+from .envelopes import Fate, Outcome
+from .slack_fields import EventId, SlackId, SlackTs, describe
+
+__all__ = ["AgentStops"]
+
+log = logging.getLogger("signoff.slack")
+T = TypeVar("T")
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class StoppedEvent(_Payload):
+    type: Literal["agent_session_stopped"]
+    channel: SlackId
+    thread_ts: SlackTs
+    user: SlackId
+    event_ts: SlackTs
+
+
+class StoppedCallback(_Payload):
+    type: Literal["event_callback"]
+    team_id: SlackId
+    event_id: EventId
+    event: StoppedEvent
+
+
+def _is_stop(payload: JsonValue) -> bool:
+    event = payload.get("event") if isinstance(payload, dict) else None
+    return isinstance(event, dict) and event.get("type") == "agent_session_stopped"
+
+
+class AgentStops:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        quarantine: Quarantine,
+        app_loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.engine = engine
+        self.quarantine = quarantine
+        self.app_loop = app_loop
+
+    async def handle(self, payload: JsonValue) -> Outcome | None:
+        """The outcome of a stop event; None for any other payload."""
+        if not _is_stop(payload):
+            return None
+        try:
+            callback = StoppedCallback.model_validate(payload)
+        except ValidationError as exc:
+            return await self._quarantine(payload, f"agent_session_stopped: {describe(exc)}")
+        event = callback.event
+        thread = ThreadKey(team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts)
+        try:
+            outcome = await self._on_engine_loop(
+                self.engine.stop(thread, user=event.user, slack_ts=event.event_ts)
+            )
+        except OSError as exc:  # the disk, not the payload: Slack delivers it again
+            return Outcome(fate=Fate.DEFERRED, reason=f"could not store the stop: {exc}")
+        if outcome is None:
+            return Outcome(
+                fate=Fate.IGNORED,
+                reason="a stop in a thread signoff takes no part in",
+                ref=callback.event_id,
+            )
+        withdrawn = ", ".join(r.capsule.id for r, _ in outcome.withdrawn) or "none"
+        log.info(
+            "stopped in %s by %s (a turn was running: %s; withdrawn: %s)",
+            thread.label(),
+            event.user,
+            "yes" if outcome.interrupted else "no",
+            withdrawn,
+        )
+        return Outcome(fate=Fate.STORED, reason="a stop", ref=callback.event_id)
+
+    async def _on_engine_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        if self.app_loop is None or self.app_loop is asyncio.get_running_loop():
+            return await work
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.app_loop))
+
+    async def _quarantine(self, payload: JsonValue, reason: str) -> Outcome:
+        try:
+            record = await asyncio.to_thread(
+                self.quarantine.put, source="events_api", reason=reason, payload=payload
+            )
+        except OSError as exc:
+            return Outcome(fate=Fate.DEFERRED, reason=f"{reason}; could not quarantine: {exc}")
+        if record is None:
+            return Outcome(fate=Fate.DROPPED, reason=f"{reason} (quarantine full for today)")
+        return Outcome(fate=Fate.QUARANTINED, reason=f"{reason} (as {record.id})")

@@ -1,0 +1,82 @@
+"""Where streamed messages are, on disk, so that none outlives its process unaccounted.
+
+    live/streams/<entry-id>.json     a StreamRecord: the reply entry a stream shows,
+                                     where it is (``ts``), which process started it
+
+A record is written (fsynced) *before* ``chat.startStream`` — with no ``ts``: a message
+may exist that signoff does not know — and again with the ``ts`` Slack answered. It is
+removed once the stream became its reply (finalized with the reply's text and outbox
+metadata) or was taken away. So after a crash, every stream that could be showing a
+partial answer is listed here, and the next process finalizes it with its reply or
+deletes it (``live_streams``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from sessions import Home, Record, ThreadKey, replace_atomically
+from sessions.outbox import check_entry_id
+
+__all__ = ["StreamJournal", "StreamRecord"]
+
+log = logging.getLogger("signoff.slack")
+
+
+class StreamRecord(Record):
+    schema_version: Literal[1] = 1
+    entry_id: str
+    thread: ThreadKey
+    session_id: str
+    # "" until chat.startStream answered: a message may exist that signoff never saw.
+    ts: str = ""
+    started_at: str
+    # The process that streams it (a random token per process): others' are dead.
+    owner: str
+
+
+class StreamJournal:
+    def __init__(self, home: Home) -> None:
+        self.root = home.root / "live" / "streams"
+
+    def _path(self, entry_id: str) -> Path:
+        return self.root / f"{check_entry_id(entry_id)}.json"
+
+    def put(self, record: StreamRecord) -> None:
+        """Durable when this returns."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        replace_atomically(self._path(record.entry_id), record.model_dump_json().encode())
+
+    def get(self, entry_id: str) -> StreamRecord | None:
+        try:
+            data = self._path(entry_id).read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return StreamRecord.model_validate_json(data)
+        except (ValidationError, ValueError):
+            log.warning("unreadable stream record %s: ignored", entry_id)
+            return None
+
+    def remove(self, entry_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(entry_id).unlink()
+
+    def all(self) -> list[StreamRecord]:
+        try:
+            names = sorted(os.listdir(self.root))
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            if name.endswith(".json") and not name.startswith("."):
+                record = self.get(name[: -len(".json")])
+                if record is not None:
+                    out.append(record)
+        return out

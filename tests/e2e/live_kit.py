@@ -1,0 +1,88 @@
+"""Helpers for the live-view tests (status, agent sessions, streamed replies, stop):
+a workspace whose app is declared as an agent, a bot on the streaming fake Anthropic API,
+and readers of what the thread shows (through LocalSlack's control API, never the bot)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from signoff_e2e_kit import OPS, bot_messages
+
+from localslack import LocalSlack, Timing, WorkspaceConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
+
+from fake_anthropic import FakeAnthropic, ToolUse
+
+__all__ = [
+    "AGENT",
+    "FakeAnthropic",
+    "ToolUse",
+    "agent_workspace",
+    "anthropic_bot",
+    "final_replies",
+    "metadata_of",
+    "statuses",
+]
+
+FAST = Timing(ack_timeout=1.0, server_ping_interval=None)
+AGENT = "claude-test"
+
+
+def agent_workspace(**changes: Any) -> WorkspaceConfig:
+    """The default workspace, with signoff declared as an agent (``assistant:write``) and
+    subscribed to the stop button's event."""
+    base = WorkspaceConfig(seed=11, timing=FAST)
+    return dataclasses.replace(
+        base,
+        scopes=(*base.scopes, "assistant:write"),
+        subscribed_events=(*base.subscribed_events, "agent_session_stopped"),
+        **changes,
+    )
+
+
+@pytest.fixture
+async def anthropic_api() -> AsyncIterator[FakeAnthropic]:
+    async with FakeAnthropic(api_key="sk-ant-test") as server:
+        yield server
+    assert server.rejections == [], "a request broke the Messages API rules"
+
+
+def anthropic_bot(
+    monkeypatch: pytest.MonkeyPatch, api: FakeAnthropic, start_bot: Callable[..., Awaitable[Any]]
+) -> Callable[..., Awaitable[Any]]:
+    """A bot factory whose model is the fake Anthropic API (streaming, through the SDK)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+
+    async def start(**changes: Any) -> Any:
+        return await start_bot(model=f"anthropic:{AGENT}", **changes)
+
+    return start
+
+
+def metadata_of(message: dict[str, Any]) -> dict[str, Any]:
+    meta = message.get("metadata") or {}
+    payload = meta.get("event_payload")
+    return (
+        payload if meta.get("event_type") == "signoff_outbox" and isinstance(payload, dict) else {}
+    )
+
+
+def final_replies(slack: LocalSlack, thread: str) -> list[dict[str, Any]]:
+    """The bot's messages in the thread that are replies (outbox ``reply-`` entries)."""
+    return [
+        m
+        for m in bot_messages(slack, thread)
+        if str(metadata_of(m).get("entry", "")).startswith("reply-")
+    ]
+
+
+def statuses(slack: LocalSlack, thread: str) -> list[tuple[str, str]]:
+    """(status, cause) of every change of the thread's status line, oldest first."""
+    return [(c["status"], c["cause"]) for c in slack.status_history(channel=OPS, thread_ts=thread)]

@@ -1,0 +1,120 @@
+"""A workspace that lacks one of the AI-app surfaces: signoff asks once, falls back to what
+it did before (the 👀 reaction, plain posts, no stop button), remembers it for as long as
+it runs and says so once in the log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from live_kit import (
+    FakeAnthropic,
+    agent_workspace,
+    anthropic_api,
+    anthropic_bot,
+    final_replies,
+    metadata_of,
+)
+from signoff_e2e_kit import OPS, bot_messages, bot_reply, mention, until
+
+from bot.app import SignoffBot
+from localslack import SURFACE_ERRORS, ControlError, LocalSlack
+
+__all__ = ["anthropic_api"]
+
+ANSWER = "Everything is fine: api, web, worker and db all answer within their targets today."
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    async with LocalSlack(agent_workspace()) as server:
+        yield server
+
+
+def lacking_lines(caplog: pytest.LogCaptureFixture, method: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "signoff.slack" and f"answered {method} with" in r.getMessage()
+    ]
+
+
+def reactions_on(slack: LocalSlack, ts: str) -> list[str]:
+    message = slack.message(channel=OPS, ts=ts) or {}
+    return [r["name"] for r in message.get("reactions", [])]
+
+
+@pytest.mark.parametrize("error", SURFACE_ERRORS)
+async def test_without_the_status_line_the_message_gets_the_reaction(
+    slack: LocalSlack, bot: SignoffBot, caplog: pytest.LogCaptureFixture, error: Any
+) -> None:
+    caplog.set_level(logging.WARNING, logger="signoff.slack")
+    slack.lack_surface(method="assistant.threads.setStatus", error=error)
+    first = await mention(slack, "status of api")
+    await bot_reply(slack, first, "service=api,")
+    await until(lambda: reactions_on(slack, first) == ["eyes"])
+    second = await mention(slack, "status of web")
+    await bot_reply(slack, second, "service=web,")
+    await until(lambda: reactions_on(slack, second) == ["eyes"])
+    await bot.engine.idle()
+
+    # Asked once, then remembered: the second thread never tried the status line.
+    assert len(slack.calls("assistant.threads.setStatus")) == 1
+    assert slack.status_history(channel=OPS) == []
+    [line] = lacking_lines(caplog, "assistant.threads.setStatus")
+    assert error in line and "👀" in line
+    # The agent session still works: it is another surface.
+    assert slack.agent_session(channel=OPS, thread_ts=first) is not None
+
+
+async def test_without_agent_sessions_there_is_no_stop_button_and_the_rest_works(
+    slack: LocalSlack, bot: SignoffBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="signoff.slack")
+    # As for an app not declared as an agent: no assistant:write.
+    slack.lack_surface(method="agents.sessions.setStatus", error="missing_scope")
+    first = await mention(slack, "status of api")
+    await bot_reply(slack, first, "service=api,")
+    second = await mention(slack, "restart web")
+    await bot_reply(slack, second, "Approval needed")
+    await bot.engine.idle()
+
+    assert len(slack.calls("agents.sessions.setStatus")) == 1
+    assert slack.agent_sessions() == []
+    with pytest.raises(ControlError, match="no_agent_session"):
+        await slack.stop_agent_session(user="U0ALICE", channel=OPS, thread_ts=second)
+    [line] = lacking_lines(caplog, "agents.sessions.setStatus")
+    assert "missing_scope" in line and "no stop button" in line
+    # The status line is another surface: it still shows the work.
+    assert slack.status_history(channel=OPS, thread_ts=first)[0]["status"] == ("is thinking…")
+    assert not slack.calls("reactions.add")
+
+
+async def test_without_streams_replies_are_posted_whole(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="signoff.slack")
+    for _ in range(2):
+        anthropic_api.reply(ANSWER, chunk_delay=0.03)
+    bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    slack.lack_surface(method="chat.startStream", error="feature_not_enabled")
+    first = await mention(slack, "how is everything?")
+    await until(lambda: len(final_replies(slack, first)) == 1, timeout=10)
+    second = await mention(slack, "and now?")
+    await until(lambda: len(final_replies(slack, second)) == 1, timeout=10)
+    await bot.engine.idle()
+
+    for thread in (first, second):
+        [reply] = bot_messages(slack, thread)
+        assert reply["text"] == ANSWER and metadata_of(reply)["part"] == 0
+    assert len(slack.calls("chat.startStream")) == 1
+    assert len(slack.calls("chat.postMessage")) == 2
+    assert slack.streams() == []
+    [line] = lacking_lines(caplog, "chat.startStream")
+    assert "feature_not_enabled" in line

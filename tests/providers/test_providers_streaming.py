@@ -1,0 +1,202 @@
+"""Streaming through the real SDKs against fakes that stream like the APIs: the text
+arrives in pieces, the reply is the one ``complete`` gives for the same answer, and a
+stream that breaks midway is retried with the streamed text voided."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+import pytest
+from fake_anthropic import FakeAnthropic, ToolUse
+from fake_openai import Call, FakeOpenAI
+from provider_samples import SYSTEM, TOOLS
+from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
+
+from agent_core.messages import UserMessage
+from agent_core.model import ModelReply, RawToolCall, StreamingModel, complete_streaming
+from agent_core.providers import AnthropicModel, OpenAICompatibleModel, OpenAIModel
+from agent_core.scripted import ScriptedModel
+
+M = TypeVar("M", AnthropicModel, OpenAIModel)
+ASK = [UserMessage(text="restart api please", user="U0ALICE", ts="1700000000.000100")]
+ANSWER = "I will restart **api** now; it takes a minute."
+
+
+class Sink:
+    """Records what a model streams, and each restart, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def text(self, delta: str) -> None:
+        self.events.append(delta)
+
+    async def restart(self) -> None:
+        self.events.append("<restart>")
+
+    @property
+    def text_now(self) -> str:
+        """The text a viewer sees: what came after the last restart."""
+        after = self.events
+        if "<restart>" in after:
+            after = after[len(after) - after[::-1].index("<restart>") :]
+        return "".join(after)
+
+
+@pytest.fixture(autouse=True)
+async def _close_models() -> AsyncIterator[None]:
+    yield
+    for model in OPENED:
+        await model.aclose()
+    OPENED.clear()
+
+
+OPENED: list[AnthropicModel | OpenAIModel] = []
+
+
+def opened(model: M) -> M:
+    OPENED.append(model)
+    return model
+
+
+def anthropic(api: FakeAnthropic, sleeps: SleepRecorder) -> AnthropicModel:
+    return AnthropicModel(
+        "claude-sonnet-4-6",
+        api_key=ANTHROPIC_KEY,
+        base_url=api.base_url,
+        settings=fast(),
+        sleep=sleeps,
+    )
+
+
+def openai(api: FakeOpenAI, sleeps: SleepRecorder) -> OpenAIModel:
+    return opened(
+        OpenAIModel(
+            "gpt-4o", api_key=OPENAI_KEY, base_url=api.base_url, settings=fast(), sleep=sleeps
+        )
+    )
+
+
+async def test_anthropic_streams_text_and_returns_the_same_reply(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    script = (ANSWER, ToolUse("restart_service", {"service": "api"}, id="toolu_01R"))
+    anthropic_api.reply(*script, input_tokens=31, output_tokens=12)
+    anthropic_api.reply(*script, input_tokens=31, output_tokens=12)
+    model = anthropic(anthropic_api, sleeps)
+    assert isinstance(model, StreamingModel)
+    sink = Sink()
+
+    streamed = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=sink)
+    completed = await model.complete(system=SYSTEM, messages=ASK, tools=TOOLS)
+
+    assert streamed == completed
+    assert streamed.tool_calls == (
+        RawToolCall(id="toolu_01R", name="restart_service", arguments={"service": "api"}),
+    )
+    assert (streamed.stop_reason, streamed.usage.output_tokens) == ("tool_use", 12)
+    assert len(sink.events) > 3 and "".join(sink.events) == ANSWER  # in pieces, in order
+    body = anthropic_api.requests[0].body
+    assert body["stream"] is True
+    assert {k: v for k, v in body.items() if k != "stream"} == anthropic_api.requests[1].body
+
+
+async def test_anthropic_error_event_midway_is_retried_and_the_text_voided(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    anthropic_api.reply("Half an answer that will", break_after=5)  # then overloaded_error
+    anthropic_api.reply(ANSWER)
+    sink = Sink()
+
+    reply = await anthropic(anthropic_api, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=[], sink=sink
+    )
+
+    assert reply.text == ANSWER
+    assert sink.events.count("<restart>") == 1
+    assert sink.events[0] == "Half " and sink.text_now == ANSWER
+    assert len(anthropic_api.requests) == 2 and len(sleeps.calls) == 1
+
+
+async def test_anthropic_dropped_stream_is_retried(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    anthropic_api.reply("Gone midway", break_after=4, break_with="drop")
+    anthropic_api.reply(ANSWER)
+    sink = Sink()
+    reply = await anthropic(anthropic_api, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=[], sink=sink
+    )
+    assert reply.text == ANSWER and sink.text_now == ANSWER
+    assert len(anthropic_api.requests) == 2
+
+
+async def test_openai_streams_text_and_calls_and_counts_usage(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    calls = [
+        Call("restart_service", {"service": "api"}, id="call_r1"),
+        Call("status", "{bad", id="call_s1"),
+    ]
+    for _ in range(2):
+        openai_api.reply(ANSWER, tool_calls=calls, prompt_tokens=40, completion_tokens=9)
+    model = openai(openai_api, sleeps)
+    sink = Sink()
+
+    streamed = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=sink)
+    completed = await model.complete(system=SYSTEM, messages=ASK, tools=TOOLS)
+
+    assert streamed == completed
+    assert [c.arguments for c in streamed.tool_calls] == ['{"service": "api"}', "{bad"]
+    assert (streamed.usage.input_tokens, streamed.usage.output_tokens) == (40, 9)
+    assert streamed.stop_reason == "tool_use"
+    assert len(sink.events) > 3 and "".join(sink.events) == ANSWER
+    body = openai_api.requests[0].body
+    assert (body["stream"], body["stream_options"]) == (True, {"include_usage": True})
+
+
+async def test_openai_length_is_an_incomplete_reply_not_an_error(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    openai_api.reply("The list goes on and", finish_reason="length")
+    reply = await openai(openai_api, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=[], sink=Sink()
+    )
+    assert (reply.text, reply.stop_reason) == ("The list goes on and", "max_tokens")
+
+
+async def test_openai_error_midway_is_retried(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    openai_api.reply("A start", break_after=2)  # then data: {"error": {...server_error}}
+    openai_api.reply(ANSWER)
+    sink = Sink()
+    reply = await openai(openai_api, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=[], sink=sink
+    )
+    assert reply.text == ANSWER and sink.text_now == ANSWER
+    assert sink.events.count("<restart>") == 1
+
+
+async def test_a_compatible_server_streams_too(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    openai_api.reply(ANSWER, usage=False)  # some servers send no usage at all
+    model = opened(
+        OpenAICompatibleModel(
+            "llama3", api_key="x", base_url=openai_api.base_url, settings=fast(), sleep=sleeps
+        )
+    )
+    sink = Sink()
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=sink)
+    assert (reply.text, reply.usage.total) == (ANSWER, 0)
+    assert "max_tokens" in openai_api.requests[0].body
+
+
+async def test_a_model_that_cannot_stream_hands_its_text_over_at_once() -> None:
+    model = ScriptedModel([ModelReply(text=ANSWER)])
+    assert not isinstance(model, StreamingModel)
+    sink = Sink()
+    reply = await complete_streaming(model, system="", messages=ASK, tools=[], sink=sink)
+    assert reply.text == ANSWER and sink.events == [ANSWER]

@@ -1,0 +1,323 @@
+"""The loop's live view and the stop, at the engine (no Slack): what a turn tells its live
+view, in order; that streaming changes nothing recorded; and that a stop — before, during
+or between the model's calls — ends the turn, withdraws its requests and runs nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine_support import THREAD, call, head, message, text
+
+from agent_core.live import GuardedLiveView, LiveTurn, ReplyStream, ToolStep
+from agent_core.messages import Message, ToolResultMessage
+from agent_core.model import ModelReply, TextSink, ToolSpec
+from agent_core.scripted import ScriptedModel
+from agent_core.session_run import SessionRun
+from agent_core.stop_marker import read_stop
+from agent_core.surface import RecordingSurface
+from agent_core.tools import ToolRegistry, tool
+from approvals import ApprovalRequest
+from sessions import Home, SessionState
+
+STOP_TS = "1700000100.000000"
+
+
+@dataclass
+class Recorded:
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@dataclass
+class RecordingStream:
+    log: Recorded
+    entry_id: str
+    text_seen: str = ""
+
+    async def text(self, delta: str) -> None:
+        self.text_seen += delta
+        self.log.events.append(("text", self.entry_id, delta))
+
+    async def restart(self) -> None:
+        self.log.events.append(("restart", self.entry_id))
+
+    async def steps(self, steps: Sequence[ToolStep]) -> None:
+        self.log.events.append(("steps", self.entry_id, [(s.tool, s.status) for s in steps]))
+
+    async def close(self) -> None:
+        done = (("close", self.entry_id), ("abandon", self.entry_id))
+        if not any(event in done for event in self.log.events):  # idempotent; not after abandon
+            self.log.events.append(("close", self.entry_id))
+
+    async def abandon(self) -> None:
+        self.log.events.append(("abandon", self.entry_id))
+
+
+@dataclass
+class RecordingLive:
+    """A live view that keeps what it was told (a fake, not a mock: it has no behaviour)."""
+
+    log: Recorded = field(default_factory=Recorded)
+
+    async def working(self, turn: LiveTurn, *, tools: Sequence[str] = ()) -> None:
+        self.log.events.append(("working", tuple(tools)))
+
+    def reply_stream(self, turn: LiveTurn, *, entry_id: str) -> ReplyStream:
+        self.log.events.append(("stream", entry_id))
+        return RecordingStream(self.log, entry_id)
+
+    async def waiting(self, turn: LiveTurn, *, approvals: Sequence[str]) -> None:
+        self.log.events.append(("waiting", len(approvals)))
+
+    async def ended(self, turn: LiveTurn, *, state: str) -> None:
+        self.log.events.append(("ended", state))
+
+    def kinds(self) -> list[str]:
+        out: list[str] = []
+        for event in self.log.events:
+            if event[0] != "text" and (not out or out[-1] != event[0] or event[0] == "steps"):
+                out.append(event[0])
+        return out
+
+
+async def replies(engine: Any, surface: RecordingSurface) -> list[str]:
+    """What the thread was told, once delivery is done."""
+    await engine.idle()
+    return [said for _, said in surface.replies]
+
+
+async def test_a_gated_request_then_its_approval_as_the_live_view_sees_them(
+    make_engine: Any, home: Home
+) -> None:
+    live = RecordingLive()
+    engine = await make_engine(live=live)
+    await engine.ingest(message("<@U0SIGNOFF> restart api", ts="1700000000.000100"))
+    await engine.idle_workers()
+    # The offline model asks with no words: its stream is abandoned, its steps still told.
+    assert live.kinds() == [
+        "working",
+        "stream",
+        "abandon",
+        "steps",
+        "working",
+        "steps",
+        "waiting",
+    ]
+    assert ("steps", f"reply-{head(home)}-m1", [("restart_service", "waiting")]) in live.log.events
+
+    [approval] = [p.capsule.id for p in await engine.pending_for("U0BOB")]
+    await engine.decide(approval, user="U0BOB", approve=True)
+    await engine.idle_workers()
+    assert live.kinds()[-4:] == ["working", "stream", "close", "ended"]
+    assert live.log.events[-1] == ("ended", "completed")
+
+
+async def test_streamed_text_is_the_recorded_text(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    live = RecordingLive()
+    model = ScriptedModel([text("All **green**, nothing to do.")])
+    engine = await make_engine(model=model, live=live)
+    await engine.ingest(message("how are things?", ts="1700000000.000100"))
+    await engine.idle_workers()
+    streamed = "".join(e[2] for e in live.log.events if e[0] == "text")
+    assert streamed == "All **green**, nothing to do." == (await replies(engine, surface))[0]
+    assert live.log.events[-1] == ("ended", "completed")
+
+
+class BrokenModel:
+    name = "broken"
+
+    async def complete(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        raise AssertionError("stream is used")
+
+    async def stream(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        sink: TextSink,
+    ) -> ModelReply:
+        await sink.text("Half an ans")
+        raise ConnectionError("the provider went away")
+
+
+async def test_a_model_that_fails_mid_stream_abandons_its_stream(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    live = RecordingLive()
+    engine = await make_engine(model=BrokenModel(), live=live)
+    await engine.ingest(message("how are things?", ts="1700000000.000100"))
+    await engine.idle_workers()
+    assert live.kinds() == ["working", "stream", "abandon", "ended"]
+    assert (await replies(engine, surface))[0].startswith(
+        "I could not get an answer from the model"
+    )
+
+
+class WaitingModel:
+    """Writes a little, then waits for ever (until cancelled)."""
+
+    name = "waiting"
+
+    def __init__(self) -> None:
+        self.writing = asyncio.Event()
+        self.cancelled = False
+
+    async def complete(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        raise AssertionError("stream is used")
+
+    async def stream(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        sink: TextSink,
+    ) -> ModelReply:
+        await sink.text("Thinking about it")
+        self.writing.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise AssertionError("unreachable")
+
+
+async def test_a_stop_cancels_the_model_call_in_flight(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    live = RecordingLive()
+    model = WaitingModel()
+    engine = await make_engine(model=model, live=live)
+    await engine.ingest(message("explain everything", ts="1700000000.000100"))
+    await asyncio.wait_for(model.writing.wait(), 5)
+    outcome = await engine.stop(THREAD, user="U0BOB", slack_ts=STOP_TS)
+    assert outcome is not None and outcome.interrupted and outcome.withdrawn == ()
+    await asyncio.wait_for(engine.idle_workers(), 5)
+
+    assert model.cancelled
+    record = engine.rt.store.load(head(home))
+    assert (record.state, record.reason) == (
+        SessionState.CANCELLED,
+        "stopped from Slack by <@U0BOB>",
+    )
+    assert live.kinds() == ["working", "stream", "abandon", "ended"]
+    assert await replies(engine, surface) == ["Stopped by <@U0BOB>. I will not go on with this."]
+    # A redelivered stop changes nothing and says nothing twice.
+    await engine.stop(THREAD, user="U0BOB", slack_ts=STOP_TS)
+    assert len(await replies(engine, surface)) == 1
+
+
+def stop_on_first_call(engine_box: list[Any]) -> ToolRegistry:
+    @tool
+    async def touch(name: str) -> str:
+        """Touch one thing (the first touch stops the thread, as a person clicking stop).
+
+        Args:
+            name: what to touch
+        """
+        if name == "first":
+            await engine_box[0].stop(THREAD, user="U0BOB", slack_ts=STOP_TS)
+        return f"touched {name}"
+
+    return ToolRegistry([touch])
+
+
+async def test_a_stop_between_tool_calls_runs_no_further_call(make_engine: Any, home: Home) -> None:
+    box: list[Any] = []
+    calls = ModelReply(
+        text="",
+        tool_calls=tuple(
+            call("touch", {"name": n}, call_id=f"call_{n}").tool_calls[0]
+            for n in ("first", "second", "third")
+        ),
+        stop_reason="tool_use",
+    )
+    model = ScriptedModel([calls])  # a second model call would fail the test
+    engine = await make_engine(model=model, registry=stop_on_first_call(box))
+    box.append(engine)
+    await engine.ingest(message("touch everything", ts="1700000000.000100"))
+    await engine.idle_workers()
+
+    run = SessionRun(engine.rt, engine.rt.store.load(head(home)))
+    results = {m.call_id: m for m in run.transcript if isinstance(m, ToolResultMessage)}
+    assert results["call_first"].content == "touched first"
+    for later in ("call_second", "call_third"):
+        assert (results[later].status, results[later].content) == (
+            "error",
+            "not run: stopped from Slack by <@U0BOB>",
+        )
+    assert run.record.state == SessionState.CANCELLED
+    assert len(model.calls) == 1
+
+
+async def test_a_stop_withdraws_waiting_requests_and_a_later_message_is_new_work(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    engine = await make_engine()
+    await engine.ingest(message("<@U0SIGNOFF> restart api", ts="1700000000.000100"))
+    await engine.idle_workers()
+    [pending] = [p.capsule for p in await engine.pending_for("U0BOB")]
+
+    outcome = await engine.stop(THREAD, user="U0CAROL", slack_ts=STOP_TS)
+    await engine.idle_workers()
+    assert outcome is not None and not outcome.interrupted
+    [(request, decision)] = outcome.withdrawn
+    assert request.id == pending.id
+    assert (decision.verdict, decision.deciders) == ("denied", ("U0CAROL",))
+    assert ApprovalRequest.open(home, pending.id).decision() == decision
+    assert read_stop(home, THREAD) is not None
+
+    # A message after the stop is new work: the stop no longer applies, and is cleared.
+    await engine.ingest(message("<@U0SIGNOFF> status of api", ts="1700000200.000100"))
+    await engine.idle_workers()
+    assert read_stop(home, THREAD) is None
+    record = engine.rt.store.load(head(home))
+    assert record.state == SessionState.COMPLETED
+    assert any("service=api" in r for r in await replies(engine, surface))
+    # The denial reached the model's transcript as a result, not a second card.
+    run = SessionRun(engine.rt, record)
+    denied = [
+        m for m in run.transcript if isinstance(m, ToolResultMessage) and m.status == "denied"
+    ]
+    assert len(denied) == 1 and "stopped from Slack by <@U0CAROL>" in denied[0].content
+    assert json.loads(json.dumps(decision.model_dump()))["reason"] == decision.reason
+
+
+async def test_a_stop_in_a_thread_signoff_is_not_in_is_ignored(make_engine: Any) -> None:
+    engine = await make_engine()
+    assert await engine.stop(THREAD, user="U0BOB", slack_ts=STOP_TS) is None
+
+
+class FailingLive(RecordingLive):
+    """A live view that fails at every step (a Slack outage, a bug)."""
+
+    async def working(self, turn: LiveTurn, *, tools: Sequence[str] = ()) -> None:
+        raise RuntimeError("status down")
+
+    def reply_stream(self, turn: LiveTurn, *, entry_id: str) -> ReplyStream:
+        raise RuntimeError("streams down")
+
+    async def ended(self, turn: LiveTurn, *, state: str) -> None:
+        raise RuntimeError("status down")
+
+
+async def test_a_failing_live_view_never_fails_the_turn(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    engine = await make_engine(live=GuardedLiveView(FailingLive()))
+    await engine.ingest(message("<@U0SIGNOFF> status of api", ts="1700000000.000100"))
+    await engine.idle()
+    assert not engine.errors
+    assert engine.rt.store.load(head(home)).state == SessionState.COMPLETED
+    assert any("service=api" in r for r in await replies(engine, surface))

@@ -1,0 +1,180 @@
+"""The stream journal and delivery's side of streaming, against LocalSlack through slack_sdk:
+what a restart does with each kind of stream a dead process left, and how a live stream is
+finalized (in one call when it can be) with its mentions held back until they are whole."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent_core.live import LiveTurn, ToolStep
+from bot.live_streams import LiveStreams
+from bot.slack_surface import SlackSurface
+from bot.stream_journal import StreamRecord
+from localslack import LocalSlack, WorkspaceConfig
+from sessions import FixedClock, Home, Outbox, OutboxDone, OutboxEntry, ThreadKey, utc_iso
+
+OPS = "C0OPS"
+SESSION = "sess_0123456789ab"
+TEXT = "All four services are healthy and nothing needs doing today, <@U0BOB>."
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    async with LocalSlack(WorkspaceConfig(seed=3)) as server:
+        yield server
+
+
+@pytest.fixture
+def web(slack: LocalSlack) -> AsyncWebClient:
+    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+
+
+@pytest.fixture
+def home(tmp_path: Any) -> Home:
+    home = Home(tmp_path / "home")
+    home.ensure()
+    return home
+
+
+async def asked(slack: LocalSlack) -> ThreadKey:
+    ts = await slack.post_message(channel=OPS, user="U0ALICE", text="<@U0SIGNOFF> how is it?")
+    return ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=ts)
+
+
+def entry(thread: ThreadKey, key: str = "m1", text: str = TEXT) -> OutboxEntry:
+    return OutboxEntry(
+        id=f"reply-{SESSION}-{key}",
+        kind="reply",
+        thread=thread,
+        created_at=utc_iso(datetime(2026, 11, 2, tzinfo=UTC)),
+        seq=Outbox.next_seq(),
+        text=text,
+        session_id=SESSION,
+        mentions=("U0BOB",),
+    )
+
+
+async def dead_stream(
+    web: AsyncWebClient, streams: LiveStreams, thread: ThreadKey, entry_id: str, text: str
+) -> StreamRecord:
+    """A stream a process started and left, as its journal shows it."""
+    started = await web.chat_startStream(
+        channel=OPS,
+        thread_ts=thread.thread_ts,
+        markdown_text=text,
+        recipient_user_id="U0ALICE",
+        recipient_team_id="T0LOCAL",
+    )
+    record = StreamRecord(
+        entry_id=entry_id,
+        thread=thread,
+        session_id=SESSION,
+        ts=str(started["ts"]),
+        started_at="2026-11-02T09:00:00.000Z",
+        owner="a-dead-process",
+    )
+    streams.journal.put(record)
+    return record
+
+
+async def test_a_restart_deletes_a_stream_whose_reply_never_came(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    streams = LiveStreams(web, home=home)
+    thread = await asked(slack)
+    record = await dead_stream(web, streams, thread, f"reply-{SESSION}-m1", "Half an ans")
+    assert await streams.sweep() == 1
+    assert slack.message(channel=OPS, ts=record.ts) is None
+    assert streams.journal.all() == []
+
+
+async def test_a_pending_reply_finalizes_the_stream_a_dead_process_left(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    streams = LiveStreams(web, home=home)
+    surface = SlackSurface(web, streams=streams)
+    thread = await asked(slack)
+    reply = entry(thread)
+    Outbox(home).enqueue(reply)
+    record = await dead_stream(web, streams, thread, reply.id, "All four services are")
+    assert await streams.sweep() == 0  # left for the reply's delivery
+
+    delivered = await surface.post_reply(reply, check_first=True)
+    assert (delivered.ts, delivered.adopted) == (record.ts, False)
+    [message] = [m for m in slack.thread(channel=OPS, ts=thread.thread_ts) if m.get("bot_id")]
+    assert message["text"] == TEXT  # the mention of a person the thread knows stays one
+    assert message["metadata"]["event_payload"] == {"entry": reply.id, "part": 0}
+    assert streams.journal.all() == []
+    # Delivered again after a lost answer: adopted, nothing new.
+    again = await surface.post_reply(reply, check_first=True)
+    assert (again.ts, again.adopted) == (record.ts, True)
+    assert len([m for m in slack.thread(channel=OPS, ts=thread.thread_ts) if m.get("bot_id")]) == 1
+
+
+async def test_a_stream_that_already_became_its_reply_is_only_forgotten(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    streams = LiveStreams(web, home=home)
+    thread = await asked(slack)
+    reply = entry(thread)
+    record = await dead_stream(web, streams, thread, reply.id, TEXT)
+    Outbox(home).enqueue(reply)
+    done = OutboxDone(
+        id=reply.id, entry=reply, at=reply.created_at, outcome="sent", channel=OPS, ts=record.ts
+    )
+    Outbox(home).complete([done])
+    assert await streams.sweep() == 0
+    assert streams.journal.all() == []
+    assert slack.message(channel=OPS, ts=record.ts) is not None
+
+
+async def test_a_start_whose_answer_was_lost_is_found_in_the_thread(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    streams = LiveStreams(web, home=home)
+    thread = await asked(slack)
+    kept = await web.chat_postMessage(
+        channel=OPS,
+        thread_ts=thread.thread_ts,
+        text="an earlier reply",
+        metadata={"event_type": "signoff_outbox", "event_payload": {"entry": "reply-x-m1"}},
+    )
+    lost = await dead_stream(web, streams, thread, f"reply-{SESSION}-m3", "Half")
+    streams.journal.put(lost.model_copy(update={"ts": ""}))  # its ts never came back
+    assert await streams.sweep() == 1
+    assert slack.message(channel=OPS, ts=lost.ts) is None
+    assert slack.message(channel=OPS, ts=str(kept["ts"])) is not None
+
+
+async def test_a_live_stream_is_finalized_in_one_call_with_its_mention_held_back(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    surface = SlackSurface(web, streams=streams)
+    thread = await asked(slack)
+    reply = entry(thread)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE", people=("U0BOB",))
+    stream = streams.open(turn, entry_id=reply.id, people=turn.people)
+    for piece in TEXT.partition("<@U0B")[0], "<@U0B":
+        await stream.text(piece)
+        await asyncio.sleep(0.05)
+    shown = slack.streams(channel=OPS)
+    assert shown and shown[0]["text"] == TEXT.partition("<@U0B")[0]  # not "&lt;@U0B" yet
+    await stream.text("OB>.")
+    await stream.steps([ToolStep(call_id="c1", tool="service_status", status="done")])
+    Outbox(home).enqueue(reply)
+    await stream.close()
+
+    delivered = await surface.post_reply(reply, check_first=False)
+    [record] = slack.streams(channel=OPS)
+    assert delivered.ts == record["ts"]
+    assert record["text"] == TEXT and record["state"] == "stopped"
+    assert [c["method"] for c in record["calls"]][-1] == "chat.stopStream"
+    assert not slack.calls("chat.update") and not slack.calls("chat.postMessage")
+    assert [t["status"] for t in record["tasks"]] == ["complete"]
