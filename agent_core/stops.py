@@ -19,6 +19,7 @@ from approvals import (
     ApprovalsError,
     Decided,
     Decision,
+    may_decide,
     withdraw,
 )
 from sessions import (
@@ -64,10 +65,19 @@ def active_stop(
     return stop
 
 
+async def _may_withdraw(rt: Runtime, request: ApprovalRequest, user: str) -> bool:
+    """Who asked for the call, or who may decide it (the click's own check)."""
+    if user in request.capsule.askers:
+        return True
+    refusal = await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)
+    return refusal is None
+
+
 async def withdraw_waiting(
     rt: Runtime, stop: StopRequest
 ) -> list[tuple[ApprovalRequest, Decision]]:
-    """Deny every request of the thread that still waits; the first decision wins."""
+    """Deny the thread's requests that still wait and that the stopper asked for or may
+    decide; the first decision wins. Others stay for their approvers."""
     out: list[tuple[ApprovalRequest, Decision]] = []
     for approval_id in ThreadDir(rt.home, stop.thread).open_approvals():
         try:
@@ -76,6 +86,8 @@ async def withdraw_waiting(
             continue  # unreadable: settle reports it, and it never runs
         if request.decision() is not None:
             continue
+        if not await _may_withdraw(rt, request, stop.user):
+            continue  # stopping the work is anyone's; denying someone's request is not
         result = withdraw(request, user=stop.user, reason=stop.reason, now=rt.clock.now())
         rt.outbox_written()  # the card's update was queued with the decision
         await mirror_approval(rt, request)

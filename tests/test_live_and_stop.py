@@ -20,7 +20,7 @@ from agent_core.session_run import SessionRun
 from agent_core.stop_marker import read_stop
 from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolRegistry, tool
-from approvals import ApprovalRequest
+from approvals import ApprovalRequest, Policy
 from sessions import Home, SessionState
 
 STOP_TS = "1700000100.000000"
@@ -321,3 +321,25 @@ async def test_a_failing_live_view_never_fails_the_turn(
     assert not engine.errors
     assert engine.rt.store.load(head(home)).state == SessionState.COMPLETED
     assert any("service=api" in r for r in await replies(engine, surface))
+
+
+async def test_a_stop_withdraws_only_what_the_stopper_asked_for_or_may_decide(
+    make_engine: Any, home: Home
+) -> None:
+    only_bob = Policy.from_mapping({"default": {"approvers": ["U0BOB"]}}, source="test")
+    engine = await make_engine(policy=only_bob)
+    await engine.ingest(message("<@U0SIGNOFF> restart api", ts="1700000000.000100"))
+    await engine.idle_workers()
+    [pending] = [p.capsule for p in await engine.pending_for("U0BOB")]
+
+    # Carol may neither approve nor deny it: her stop stops the work, not Alice's request.
+    outcome = await engine.stop(THREAD, user="U0CAROL", slack_ts=STOP_TS)
+    await engine.idle_workers()
+    assert outcome is not None and outcome.withdrawn == ()
+    assert ApprovalRequest.open(home, pending.id).decision() is None
+
+    # Alice asked for it: her stop withdraws it.
+    outcome = await engine.stop(THREAD, user="U0ALICE", slack_ts="1700000300.000100")
+    await engine.idle_workers()
+    assert outcome is not None
+    assert [r.id for r, _ in outcome.withdrawn] == [pending.id]
