@@ -1,0 +1,341 @@
+"""The end of a chaos run: what must hold, read from the bot's home and from Slack.
+
+Everything is read as plain JSON from the layout in ``docs/storage.md`` and from LocalSlack's
+control API, never through the product's own readers, so a bug in those cannot hide
+itself. Each check names a violation kind; every kind is reported, zero or not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos_people import Posted, ts_key
+
+from localslack import LocalSlack
+
+__all__ = ["KINDS", "Audit", "audit"]
+
+OPS, TEAM = "C0OPS", "T0LOCAL"
+GATED = {"restart_service", "deploy_service", "scale_service"}
+TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
+UNCERTAIN_SAID = "may or may not have run"
+VERDICT_SHOWN = {"approved": "Approved", "denied": "Denied", "expired": "Expired"}
+
+# Every violation kind, in the order the report prints them; all must be 0.
+KINDS = (
+    "lost",  # acked by the bot (or stored) but never recorded in a session
+    "unanswered",  # recorded, but no answer after it, on disk or in Slack
+    "missing_replies",  # an answer the model gave that is not in Slack
+    "missing_cards",  # a capsule without its card in Slack
+    "duplicate_posts",  # two messages for one outbox entry part or one approval
+    "approved_never_run",  # approved, yet never claimed, run or reported uncertain
+    "approved_refused",  # approved but refused at run time (a hash or seal problem)
+    "reruns",  # an approved call started twice
+    "ran_unapproved",  # a gated effect without an approved decision on disk
+    "uncertain_untold",  # an uncertain outcome the thread never heard
+    "outcome_untold",  # a decision the conversation never heard
+    "live_decided_cards",  # a decided card that still has buttons
+    "wrong_cards",  # a card whose state is not the one on disk
+    "inbox_left",  # a message still in some inbox/new
+    "outbox_left",  # a Slack write still pending, or given up on
+    "nonterminal",  # a session not in a terminal state
+    "orphans",  # a session no thread's HEAD leads to
+    "verify",  # `signoff verify` did not exit 0
+    # Of the run itself (the test fills these in):
+    "not_quiet",  # work still going on when the time to settle ran out
+    "errors_logged",  # an error signoff logged (a worker or delivery failure, a traceback)
+    "unexpected_exits",  # a bot that exited without being killed
+    "stop_exit",  # the last bot did not exit 0 on SIGTERM
+)
+
+
+@dataclass
+class Audit:
+    figures: dict[str, int] = field(default_factory=dict)
+    violations: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
+
+    def add(self, kind: str, detail: str) -> None:
+        self.violations[kind].append(detail)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.violations.values())
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    return data
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    """Complete records; a torn last line (a crash mid-append) is not one."""
+    out = []
+    for line in path.read_bytes().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+@dataclass
+class _Session:
+    record: dict[str, Any]
+    transcript: list[dict[str, Any]]
+    tickets: list[dict[str, Any]]
+    capsules: list[str]
+
+
+def _sessions(home: Path) -> dict[str, _Session]:
+    found = {}
+    for directory in sorted((home / "sessions").glob("sess_*")):
+        capsules = [p.name[: -len(".json")] for p in (directory / "approvals").glob("*.json")]
+        found[directory.name] = _Session(
+            record=json.loads((directory / "session.json").read_bytes()),
+            transcript=_jsonl(directory / "transcript.jsonl"),
+            tickets=[json.loads(p.read_bytes()) for p in sorted(directory.glob("tickets/*.json"))],
+            capsules=[c for c in capsules if "." not in c],
+        )
+    return found
+
+
+def _lineage(home: Path, sessions: dict[str, _Session], thread: str) -> list[str]:
+    head = home / "threads" / TEAM / OPS / thread / "HEAD"
+    chain: list[str] = []
+    current = head.read_text().strip() if head.exists() else None
+    while current and current in sessions and current not in chain:
+        chain.append(current)
+        current = sessions[current].record.get("parent_id")
+    return chain[::-1]
+
+
+def _ours(message: dict[str, Any]) -> dict[str, Any]:
+    meta = message.get("metadata") or {}
+    payload = meta.get("event_payload") if meta.get("event_type") == "signoff_outbox" else None
+    return payload if isinstance(payload, dict) else {}
+
+
+def _has_buttons(message: dict[str, Any]) -> bool:
+    return any(b.get("type") == "actions" for b in message.get("blocks") or [])
+
+
+def _card_text(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks") or [], ensure_ascii=False)
+
+
+class _Slack:
+    """The bot's messages in #ops, indexed by what their metadata says they are."""
+
+    def __init__(self, slack: LocalSlack) -> None:
+        self.messages = slack.messages(channel=OPS)
+        self.bot = [m for m in self.messages if m.get("bot_id")]
+        self.replies: Counter[tuple[str, int]] = Counter()
+        self.cards: dict[str, list[dict[str, Any]]] = {}
+        for m in self.bot:
+            payload = _ours(m)
+            if "approval" in payload:
+                self.cards.setdefault(str(payload["approval"]), []).append(m)
+            elif "entry" in payload:
+                self.replies[(str(payload["entry"]), int(payload.get("part", 0)))] += 1
+        self.unmarked = sum(1 for m in self.bot if not _ours(m))
+        self.acked_ts = set()
+        for delivery in slack.deliveries(type="events_api"):
+            event = (delivery.payload or {}).get("event") or {}
+            if delivery.acked and isinstance(event, dict):
+                self.acked_ts.add(str(event.get("ts")))
+
+    def in_thread(self, thread: str) -> list[dict[str, Any]]:
+        return [m for m in self.bot if m.get("thread_ts") == thread and m["ts"] != thread]
+
+
+def _stored(home: Path, posted: Posted) -> bool:
+    inbox = home / "threads" / TEAM / OPS / posted.thread / "inbox"
+    return (inbox / "new" / posted.ts).exists() or (inbox / "cur" / posted.ts).exists()
+
+
+def _check_messages(
+    out: Audit, home: Path, slack: _Slack, posted: list[Posted], heads: dict[str, list[Any]]
+) -> None:
+    never = 0
+    for p in posted:
+        where = f"{p.user} {p.text!r} in thread {p.thread} (ts {p.ts})"
+        if not _stored(home, p):
+            if p.ts in slack.acked_ts:
+                out.add("lost", f"{where}: acked but not in the thread's inbox")
+            else:
+                never += 1  # every delivery timed out: Slack gave up, the bot never had it
+            continue
+        transcript = heads.get(p.thread) or []
+        at = next(
+            (
+                i
+                for i, m in enumerate(transcript)
+                if m.get("role") == "user" and m.get("ts") == p.ts
+            ),
+            None,
+        )
+        if at is None:
+            out.add("lost", f"{where}: stored but in no session of the thread")
+            continue
+        if not any(m.get("role") == "assistant" for m in transcript[at + 1 :]):
+            out.add("unanswered", f"{where}: no model turn after it")
+        elif not any(ts_key(m["ts"]) > ts_key(p.ts) for m in slack.in_thread(p.thread)):
+            out.add("unanswered", f"{where}: nothing from the bot after it in Slack")
+    out.figures["never_delivered"] = never
+
+
+def _check_replies(
+    out: Audit, sessions: dict[str, _Session], slack: _Slack, thread: str, chain: list[str]
+) -> None:
+    """Every answer the model gave is in Slack, and every capsule has its card."""
+    start = 0
+    for session_id in chain:
+        transcript = sessions[session_id].transcript
+        for index in range(start, len(transcript)):
+            message = transcript[index]
+            text = str(message.get("text") or "")
+            said = message.get("role") == "assistant" and text.strip()
+            if said and slack.replies[(f"reply-{session_id}-m{index}", 0)] == 0:
+                out.add("missing_replies", f"{session_id} m{index} {text[:60]!r} ({thread})")
+        start = max(start, len(transcript))
+        for approval_id in sessions[session_id].capsules:
+            if not slack.cards.get(approval_id):
+                out.add("missing_cards", f"{approval_id} of {session_id} ({thread})")
+
+
+def _told(transcript: list[dict[str, Any]], approval_id: str) -> str | None:
+    """The status the conversation heard for this approval (None: never an outcome)."""
+    for m in transcript:
+        if m.get("approval_id") == approval_id and m.get("status") not in (None, "pending"):
+            return str(m["status"])
+    return None
+
+
+def _check_approvals(
+    out: Audit,
+    home: Path,
+    sessions: dict[str, _Session],
+    slack: _Slack,
+    heads: dict[str, list[Any]],
+) -> None:
+    fleet = _json(home / "fleet.json") or {"history": []}
+    applied = Counter(str(h["key"]) for h in fleet["history"])
+    intents: Counter[str] = Counter()
+    for session_id, s in sessions.items():
+        for t in s.tickets:
+            if t.get("kind") == "intent" and t.get("approval_id"):
+                intents[str(t["approval_id"])] += 1
+            elif t.get("kind") == "intent" and t.get("tool") in GATED:
+                out.add("ran_unapproved", f"{t['tool']} started in {session_id} with no approval")
+    verdicts: Counter[str] = Counter()
+    uncertain_by_thread: Counter[str] = Counter()
+    for pointer in sorted((home / "approvals").glob("appr_*")):
+        aid = pointer.name
+        base = home / "sessions" / json.loads(pointer.read_bytes())["session"] / "approvals"
+        capsule = _json(base / f"{aid}.json") or {}
+        thread = str((capsule.get("thread") or {}).get("thread_ts", "?"))
+        decision, result = _json(base / f"{aid}.decision.json"), _json(base / f"{aid}.result.json")
+        claimed = (base / f"{aid}.claim.json").exists()
+        verdict = decision["verdict"] if decision else "pending"
+        verdicts[verdict] += 1
+        where = f"{aid} {capsule.get('tool')} {capsule.get('arguments')} ({thread})"
+        if intents[aid] > 1 or applied[aid] > 1:
+            out.add("reruns", f"{where}: {intents[aid]} starts, {applied[aid]} fleet changes")
+        if verdict != "approved" and (claimed or intents[aid] or applied[aid]):
+            out.add("ran_unapproved", f"{where}: {verdict}, yet claimed or run")
+        told = _told(heads.get(thread) or [], aid)
+        if decision is not None and told is None:
+            out.add("outcome_untold", f"{where}: {verdict}, never told in the conversation")
+        if verdict == "approved":
+            uncertain = claimed and (result is None or bool(result.get("uncertain")))
+            if told == "error" and not claimed:
+                out.add("approved_refused", f"{where}: approved but refused at run time")
+            elif not claimed:
+                out.add("approved_never_run", f"{where}: approved, never started")
+            elif uncertain:
+                uncertain_by_thread[thread] += 1
+                if told != "uncertain":
+                    out.add("uncertain_untold", f"{where}: uncertain, the thread heard {told}")
+            elif result is not None and result.get("ok") and applied[aid] != 1:
+                out.add("approved_never_run", f"{where}: ran ok but changed the fleet 0 times")
+        shown = slack.cards.get(aid) or []
+        if len(shown) > 1:
+            out.add("duplicate_posts", f"{where}: {len(shown)} cards")
+        for card in shown:
+            if decision is not None and _has_buttons(card):
+                out.add("live_decided_cards", f"{where}: {verdict}, card {card['ts']} has buttons")
+            elif decision is None and not _has_buttons(card):
+                out.add("wrong_cards", f"{where}: undecided, card {card['ts']} has no buttons")
+            elif decision is not None and VERDICT_SHOWN[verdict] not in _card_text(card):
+                out.add("wrong_cards", f"{where}: {verdict}, card {card['ts']} does not say so")
+            elif result is not None and "ran: " not in _card_text(card):
+                out.add("wrong_cards", f"{where}: ran, card {card['ts']} does not say so")
+    for key in applied:
+        if not (home / "approvals" / key).exists():
+            out.add("ran_unapproved", f"fleet change {key!r} has no approval")
+    for thread, count in uncertain_by_thread.items():
+        said = sum(UNCERTAIN_SAID in str(m.get("text")) for m in slack.in_thread(thread))
+        if said < count:
+            out.add("uncertain_untold", f"thread {thread}: {count} uncertain, {said} said so")
+    out.figures.update(
+        approvals=verdicts["approved"],
+        denials=verdicts["denied"],
+        expired=verdicts["expired"],
+        undecided=verdicts["pending"],
+        uncertain=sum(uncertain_by_thread.values()),
+        fleet_changes=sum(applied.values()),
+    )
+
+
+def _check_leftovers(out: Audit, home: Path, sessions: dict[str, _Session], seen: set[str]) -> None:
+    for path in sorted(home.glob("threads/*/*/*/inbox/new/*")):
+        out.add("inbox_left", str(path.relative_to(home)))
+    for path in sorted(home.glob("outbox/pending/*.json")):
+        out.add("outbox_left", f"pending {path.stem}")
+    outcomes: Counter[str] = Counter()
+    for path in home.glob("outbox/done/*/*.json"):
+        done = json.loads(path.read_bytes())
+        outcomes[done["outcome"]] += 1
+        if done["outcome"] == "failed":
+            out.add("outbox_left", f"gave up on {done['id']}: {done.get('error')}")
+    for session_id, s in sessions.items():
+        if s.record["state"] not in TERMINAL:
+            out.add("nonterminal", f"{session_id} is {s.record['state']}")
+        if session_id not in seen:
+            out.add("orphans", f"{session_id} ({s.record['state']}, cause {s.record.get('cause')})")
+    out.figures.update(sent=outcomes["sent"], adopted=outcomes["adopted"])
+
+
+def audit(slack: LocalSlack, home: Path, posted: list[Posted], threads: list[str]) -> Audit:
+    out = Audit()
+    sessions = _sessions(home)
+    view = _Slack(slack)
+    heads: dict[str, list[Any]] = {}
+    seen: set[str] = set()
+    for thread in threads:
+        chain = _lineage(home, sessions, thread)
+        seen.update(chain)
+        heads[thread] = sessions[chain[-1]].transcript if chain else []
+        _check_replies(out, sessions, view, thread, chain)
+    _check_messages(out, home, view, posted, heads)
+    _check_approvals(out, home, sessions, view, heads)
+    _check_leftovers(out, home, sessions, seen)
+    dupes = [
+        f"{entry} part {part}: {n} posts" for (entry, part), n in view.replies.items() if n > 1
+    ]
+    for detail in dupes:
+        out.add("duplicate_posts", detail)
+    out.figures.update(
+        sessions=len(sessions),
+        cards=len(view.cards),
+        replies=sum(view.replies.values()),
+        unmarked=view.unmarked,
+    )
+    return out
