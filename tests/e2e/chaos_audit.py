@@ -15,14 +15,15 @@ from typing import Any
 
 from chaos_people import Posted, ts_key
 
-from localslack import LocalSlack
+from localslack import Delivery, LocalSlack
 
 __all__ = ["KINDS", "Audit", "audit"]
 
 OPS, TEAM = "C0OPS", "T0LOCAL"
 GATED = {"restart_service", "deploy_service", "scale_service"}
 TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
-UNCERTAIN_SAID = "may or may not have run"
+# How the offline model words an uncertain outcome: as a result, or as a late event.
+UNCERTAIN_SAID = ("may or may not have run", ": uncertain: ")
 VERDICT_SHOWN = {"approved": "Approved", "denied": "Denied", "expired": "Expired"}
 
 # Every violation kind, in the order the report prints them; all must be 0.
@@ -57,6 +58,8 @@ KINDS = (
 class Audit:
     figures: dict[str, int] = field(default_factory=dict)
     violations: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    # What is worth knowing but breaks nothing (say, a message Slack gave up delivering).
+    notes: list[str] = field(default_factory=list)
 
     def add(self, kind: str, detail: str) -> None:
         self.violations[kind].append(detail)
@@ -145,11 +148,21 @@ class _Slack:
             elif "entry" in payload:
                 self.replies[(str(payload["entry"]), int(payload.get("part", 0)))] += 1
         self.unmarked = sum(1 for m in self.bot if not _ours(m))
-        self.acked_ts = set()
+        self.deliveries: dict[str, list[Delivery]] = {}
         for delivery in slack.deliveries(type="events_api"):
             event = (delivery.payload or {}).get("event") or {}
-            if delivery.acked and isinstance(event, dict):
-                self.acked_ts.add(str(event.get("ts")))
+            if isinstance(event, dict):
+                self.deliveries.setdefault(str(event.get("ts")), []).append(delivery)
+
+    def acked(self, ts: str) -> bool:
+        return any(d.acked for d in self.deliveries.get(ts, []))
+
+    def fates(self, ts: str) -> str:
+        return ", ".join(
+            f"{d.envelope_id}/{d.kind}/try{d.retry_attempt}"
+            f"{'/copy' if d.duplicate_of else ''}:{d.status}@{d.socket_id}@{d.sent_at or 0:.3f}"
+            for d in self.deliveries.get(ts, [])
+        )
 
     def in_thread(self, thread: str) -> list[dict[str, Any]]:
         return [m for m in self.bot if m.get("thread_ts") == thread and m["ts"] != thread]
@@ -167,10 +180,12 @@ def _check_messages(
     for p in posted:
         where = f"{p.user} {p.text!r} in thread {p.thread} (ts {p.ts})"
         if not _stored(home, p):
-            if p.ts in slack.acked_ts:
+            if slack.acked(p.ts):
                 out.add("lost", f"{where}: acked but not in the thread's inbox")
             else:
-                never += 1  # every delivery timed out: Slack gave up, the bot never had it
+                # No delivery was acked and Slack gave up: the bot never had it to lose.
+                never += 1
+                out.notes.append(f"never delivered: {where}: {slack.fates(p.ts)}")
             continue
         transcript = heads.get(p.thread) or []
         at = next(
@@ -281,7 +296,10 @@ def _check_approvals(
         if not (home / "approvals" / key).exists():
             out.add("ran_unapproved", f"fleet change {key!r} has no approval")
     for thread, count in uncertain_by_thread.items():
-        said = sum(UNCERTAIN_SAID in str(m.get("text")) for m in slack.in_thread(thread))
+        said = sum(
+            any(words in str(m.get("text")) for words in UNCERTAIN_SAID)
+            for m in slack.in_thread(thread)
+        )
         if said < count:
             out.add("uncertain_untold", f"thread {thread}: {count} uncertain, {said} said so")
     out.figures.update(

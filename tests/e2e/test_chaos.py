@@ -59,6 +59,10 @@ class Bots:
     runs: list[RunProcess] = field(default_factory=list)
     killed: set[int] = field(default_factory=set)
     unexpected_exits: list[str] = field(default_factory=list)
+    timeline: list[str] = field(default_factory=list)
+
+    def _when(self, what: str) -> None:
+        self.timeline.append(f"{time.time():.3f} {what}")
 
     def start(self) -> RunProcess:
         run = RunProcess(
@@ -71,6 +75,7 @@ class Bots:
             SIGNOFF_LOG_LEVEL="INFO",
         )
         self.runs.append(run)
+        self._when(f"start {run.err_path.parent.name} pid {run.proc.pid}")
         return run
 
     @property
@@ -88,6 +93,7 @@ class Bots:
             return
         run.kill()  # SIGKILL: nothing flushed, no drain
         self.killed.add(run.proc.pid)
+        self._when(f"kill {run.err_path.parent.name}")
 
     @property
     def kills(self) -> int:
@@ -283,9 +289,19 @@ async def test_crash_anywhere_lose_nothing(
     with capsys.disabled():
         print(f"\n{line}")
         if os.environ.get("SIGNOFF_CHAOS_SECONDS"):
-            print(_table(figures, result))
+            print("\n".join([_table(figures, result), *result.notes]))
     if not result.ok:
         details = [f"{kind}: {d}" for kind, items in result.violations.items() for d in items[:5]]
         pytest.fail(
-            "\n".join([line, *details, f"logs and home: {tmp_path}", replay]), pytrace=False
+            "\n".join(
+                [
+                    line,
+                    *details,
+                    *result.notes,
+                    *bots.timeline,
+                    f"logs and home: {tmp_path}",
+                    replay,
+                ]
+            ),
+            pytrace=False,
         )
