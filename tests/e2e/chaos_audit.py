@@ -37,7 +37,7 @@ KINDS = (
     "approved_refused",  # approved but refused at run time (a hash or seal problem)
     "reruns",  # an approved call started twice
     "ran_unapproved",  # a gated effect without an approved decision on disk
-    "uncertain_untold",  # an uncertain outcome the thread never heard
+    "uncertain_untold",  # an uncertain outcome the model was never told, or never spoke after
     "outcome_untold",  # a decision the conversation never heard
     "live_decided_cards",  # a decided card that still has buttons
     "wrong_cards",  # a card whose state is not the one on disk
@@ -197,7 +197,7 @@ def _check_messages(
             None,
         )
         if at is None:
-            out.add("lost", f"{where}: stored but in no session of the thread")
+            out.add("lost", f"{where}: stored, in no session: {slack.fates(p.ts)}")
             continue
         if not any(m.get("role") == "assistant" for m in transcript[at + 1 :]):
             out.add("unanswered", f"{where}: no model turn after it")
@@ -231,6 +231,13 @@ def _told(transcript: list[dict[str, Any]], approval_id: str) -> str | None:
         if m.get("approval_id") == approval_id and m.get("status") not in (None, "pending"):
             return str(m["status"])
     return None
+
+
+def _spoke_after(transcript: list[dict[str, Any]], approval_id: str) -> bool:
+    """Did the model take a turn after it was told this approval's outcome?"""
+    told = [i for i, m in enumerate(transcript) if m.get("approval_id") == approval_id]
+    last = told[-1] if told else len(transcript)
+    return any(m.get("role") == "assistant" for m in transcript[last + 1 :])
 
 
 def _check_approvals(
@@ -278,6 +285,8 @@ def _check_approvals(
                 uncertain_by_thread[thread] += 1
                 if told != "uncertain":
                     out.add("uncertain_untold", f"{where}: uncertain, the thread heard {told}")
+                elif not _spoke_after(heads.get(thread) or [], aid):
+                    out.add("uncertain_untold", f"{where}: uncertain, no model turn after it")
             elif result is not None and result.get("ok") and applied[aid] != 1:
                 out.add("approved_never_run", f"{where}: ran ok but changed the fleet 0 times")
         shown = slack.cards.get(aid) or []
@@ -301,7 +310,9 @@ def _check_approvals(
             for m in slack.in_thread(thread)
         )
         if said < count:
-            out.add("uncertain_untold", f"thread {thread}: {count} uncertain, {said} said so")
+            # The model was told (checked above) and spoke after it, but the offline model
+            # answers only the last message: a person's newer message can hide the outcome.
+            out.notes.append(f"thread {thread}: {count} uncertain, {said} put into words")
     out.figures.update(
         approvals=verdicts["approved"],
         denials=verdicts["denied"],

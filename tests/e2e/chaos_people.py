@@ -66,7 +66,9 @@ class Posted:
 @dataclass
 class Tally:
     threads: int = 0
-    mentions: int = 0
+    messages: int = 0  # everything people wrote
+    mentions: int = 0  # of which with a mention of the bot
+    gated: int = 0  # of which asking for a gated call
     follow_ups: int = 0
     clicks: int = 0
     second_clicks: int = 0
@@ -106,9 +108,8 @@ class People:
         text, gated = self._request()
         ts = await self.slack.post_message(channel=OPS, user=user, text=f"<@{BOT_USER}> {text}")
         self.threads.append(ts)
-        self.posted.append(Posted(ts, ts, user, text, gated, mentioned=True))
+        self._wrote(Posted(ts, ts, user, text, gated, mentioned=True))
         self.tally.threads += 1
-        self.tally.mentions += 1
 
     def _answered(self, thread: str) -> bool:
         """Has the bot said something in the thread since its last human message?"""
@@ -126,10 +127,15 @@ class People:
         mentioned = self.rng.random() < 0.5
         said = f"<@{BOT_USER}> {text}" if mentioned else text
         ts = await self.slack.post_message(channel=OPS, user=user, text=said, thread_ts=thread)
-        self.posted.append(Posted(thread, ts, user, text, gated, mentioned))
+        self._wrote(Posted(thread, ts, user, text, gated, mentioned))
         self.tally.follow_ups += 1
-        self.tally.mentions += 1
         return True
+
+    def _wrote(self, posted: Posted) -> None:
+        self.posted.append(posted)
+        self.tally.messages += 1
+        self.tally.mentions += posted.mentioned
+        self.tally.gated += posted.gated
 
     async def burst(self, size: int, *, new_threads: int) -> None:
         """Several threads at once: new ones and follow-ups, without waiting in between."""
