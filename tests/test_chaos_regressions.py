@@ -86,3 +86,32 @@ def test_an_answer_survives_a_second_crash_right_after_its_session_is_closed(
     queued = [e["text"] for e in outbox_entries(home) if e["kind"] == "reply"]
     for text in answers:
         assert queued.count(text) == 1, f"queued {queued.count(text)} times: {text[:60]!r}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="agent_core/worker.py _current_head closes every open ancestor of HEAD with "
+    "close_crashed and never re-queues their answers (only _turn re-queues, and only "
+    "HEAD's own); a kill after a child became HEAD and before _turn closed its parent "
+    "leaves the parent's answers unqueued for good (chaos soak seed 778)",
+)
+def test_an_answer_survives_a_crash_after_the_recovering_child_became_head(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    first = say(home, "<@U0BOT> help", ts=THREAD_TS, failpoint="loop.after_assistant_recorded")
+    assert first.returncode == -9, describe(first)
+    # Recovery's child is created and is HEAD; the process dies before closing the parent.
+    second = cli(home, "recover", failpoint="drain.after_child_created")
+    assert second.returncode == -9, describe(second)
+    ok(cli(home, "recover"))
+
+    answers = [
+        m["text"]
+        for m in head_transcript(home)
+        if m.get("role") == "assistant" and str(m.get("text") or "").strip()
+    ]
+    assert answers, "the model's answer is not in the transcript"
+    queued = [e["text"] for e in outbox_entries(home) if e["kind"] == "reply"]
+    for text in answers:
+        assert queued.count(text) == 1, f"queued {queued.count(text)} times: {text[:60]!r}"
