@@ -1,8 +1,7 @@
 """The end of a chaos run: what must hold, read from the bot's home and from Slack.
 
-Everything is read as plain JSON from the layout in ``docs/storage.md`` and from LocalSlack's
-control API, never through the product's own readers, so a bug in those cannot hide
-itself. Each check names a violation kind; every kind is reported, zero or not.
+What was read (``chaos_reading``) is checked against what the bot promises; each check
+names a violation kind, and every kind is reported, zero or not.
 """
 
 from __future__ import annotations
@@ -14,12 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from chaos_people import Posted, ts_key
+from chaos_reading import (
+    SlackView,
+    StoredSession,
+    card_text,
+    has_buttons,
+    lineage_of,
+    load_sessions,
+    read_json,
+    stored,
+)
 
-from localslack import Delivery, LocalSlack
+from localslack import LocalSlack
 
 __all__ = ["KINDS", "Audit", "audit"]
 
-OPS, TEAM = "C0OPS", "T0LOCAL"
 GATED = {"restart_service", "deploy_service", "scale_service"}
 TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
 # How the offline model words an uncertain outcome: as a result, or as a late event.
@@ -69,117 +77,13 @@ class Audit:
         return not any(self.violations.values())
 
 
-def _json(path: Path) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    return data
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    """Complete records; a torn last line (a crash mid-append) is not one."""
-    out = []
-    for line in path.read_bytes().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
-@dataclass
-class _Session:
-    record: dict[str, Any]
-    transcript: list[dict[str, Any]]
-    tickets: list[dict[str, Any]]
-    capsules: list[str]
-
-
-def _sessions(home: Path) -> dict[str, _Session]:
-    found = {}
-    for directory in sorted((home / "sessions").glob("sess_*")):
-        capsules = [p.name[: -len(".json")] for p in (directory / "approvals").glob("*.json")]
-        found[directory.name] = _Session(
-            record=json.loads((directory / "session.json").read_bytes()),
-            transcript=_jsonl(directory / "transcript.jsonl"),
-            tickets=[json.loads(p.read_bytes()) for p in sorted(directory.glob("tickets/*.json"))],
-            capsules=[c for c in capsules if "." not in c],
-        )
-    return found
-
-
-def _lineage(home: Path, sessions: dict[str, _Session], thread: str) -> list[str]:
-    head = home / "threads" / TEAM / OPS / thread / "HEAD"
-    chain: list[str] = []
-    current = head.read_text().strip() if head.exists() else None
-    while current and current in sessions and current not in chain:
-        chain.append(current)
-        current = sessions[current].record.get("parent_id")
-    return chain[::-1]
-
-
-def _ours(message: dict[str, Any]) -> dict[str, Any]:
-    meta = message.get("metadata") or {}
-    payload = meta.get("event_payload") if meta.get("event_type") == "signoff_outbox" else None
-    return payload if isinstance(payload, dict) else {}
-
-
-def _has_buttons(message: dict[str, Any]) -> bool:
-    return any(b.get("type") == "actions" for b in message.get("blocks") or [])
-
-
-def _card_text(message: dict[str, Any]) -> str:
-    return json.dumps(message.get("blocks") or [], ensure_ascii=False)
-
-
-class _Slack:
-    """The bot's messages in #ops, indexed by what their metadata says they are."""
-
-    def __init__(self, slack: LocalSlack) -> None:
-        self.messages = slack.messages(channel=OPS)
-        self.bot = [m for m in self.messages if m.get("bot_id")]
-        self.replies: Counter[tuple[str, int]] = Counter()
-        self.cards: dict[str, list[dict[str, Any]]] = {}
-        for m in self.bot:
-            payload = _ours(m)
-            if "approval" in payload:
-                self.cards.setdefault(str(payload["approval"]), []).append(m)
-            elif "entry" in payload:
-                self.replies[(str(payload["entry"]), int(payload.get("part", 0)))] += 1
-        self.unmarked = sum(1 for m in self.bot if not _ours(m))
-        self.deliveries: dict[str, list[Delivery]] = {}
-        for delivery in slack.deliveries(type="events_api"):
-            event = (delivery.payload or {}).get("event") or {}
-            if isinstance(event, dict):
-                self.deliveries.setdefault(str(event.get("ts")), []).append(delivery)
-
-    def acked(self, ts: str) -> bool:
-        return any(d.acked for d in self.deliveries.get(ts, []))
-
-    def fates(self, ts: str) -> str:
-        return ", ".join(
-            f"{d.envelope_id}/{d.kind}/try{d.retry_attempt}"
-            f"{'/copy' if d.duplicate_of else ''}:{d.status}@{d.socket_id}@{d.sent_at or 0:.3f}"
-            for d in self.deliveries.get(ts, [])
-        )
-
-    def in_thread(self, thread: str) -> list[dict[str, Any]]:
-        return [m for m in self.bot if m.get("thread_ts") == thread and m["ts"] != thread]
-
-
-def _stored(home: Path, posted: Posted) -> bool:
-    inbox = home / "threads" / TEAM / OPS / posted.thread / "inbox"
-    return (inbox / "new" / posted.ts).exists() or (inbox / "cur" / posted.ts).exists()
-
-
 def _check_messages(
-    out: Audit, home: Path, slack: _Slack, posted: list[Posted], heads: dict[str, list[Any]]
+    out: Audit, home: Path, slack: SlackView, posted: list[Posted], heads: dict[str, list[Any]]
 ) -> None:
     never = 0
     for p in posted:
         where = f"{p.user} {p.text!r} in thread {p.thread} (ts {p.ts})"
-        if not _stored(home, p):
+        if not stored(home, p):
             if slack.acked(p.ts):
                 out.add("lost", f"{where}: acked but not in the thread's inbox")
             else:
@@ -207,7 +111,7 @@ def _check_messages(
 
 
 def _check_replies(
-    out: Audit, sessions: dict[str, _Session], slack: _Slack, thread: str, chain: list[str]
+    out: Audit, sessions: dict[str, StoredSession], slack: SlackView, thread: str, chain: list[str]
 ) -> None:
     """Every answer the model gave is in Slack, and every capsule has its card."""
     start = 0
@@ -243,11 +147,11 @@ def _spoke_after(transcript: list[dict[str, Any]], approval_id: str) -> bool:
 def _check_approvals(
     out: Audit,
     home: Path,
-    sessions: dict[str, _Session],
-    slack: _Slack,
+    sessions: dict[str, StoredSession],
+    slack: SlackView,
     heads: dict[str, list[Any]],
 ) -> None:
-    fleet = _json(home / "fleet.json") or {"history": []}
+    fleet = read_json(home / "fleet.json") or {"history": []}
     applied = Counter(str(h["key"]) for h in fleet["history"])
     intents: Counter[str] = Counter()
     for session_id, s in sessions.items():
@@ -261,9 +165,12 @@ def _check_approvals(
     for pointer in sorted((home / "approvals").glob("appr_*")):
         aid = pointer.name
         base = home / "sessions" / json.loads(pointer.read_bytes())["session"] / "approvals"
-        capsule = _json(base / f"{aid}.json") or {}
+        capsule = read_json(base / f"{aid}.json") or {}
         thread = str((capsule.get("thread") or {}).get("thread_ts", "?"))
-        decision, result = _json(base / f"{aid}.decision.json"), _json(base / f"{aid}.result.json")
+        decision, result = (
+            read_json(base / f"{aid}.decision.json"),
+            read_json(base / f"{aid}.result.json"),
+        )
         claimed = (base / f"{aid}.claim.json").exists()
         verdict = decision["verdict"] if decision else "pending"
         verdicts[verdict] += 1
@@ -293,13 +200,13 @@ def _check_approvals(
         if len(shown) > 1:
             out.add("duplicate_posts", f"{where}: {len(shown)} cards")
         for card in shown:
-            if decision is not None and _has_buttons(card):
+            if decision is not None and has_buttons(card):
                 out.add("live_decided_cards", f"{where}: {verdict}, card {card['ts']} has buttons")
-            elif decision is None and not _has_buttons(card):
+            elif decision is None and not has_buttons(card):
                 out.add("wrong_cards", f"{where}: undecided, card {card['ts']} has no buttons")
-            elif decision is not None and VERDICT_SHOWN[verdict] not in _card_text(card):
+            elif decision is not None and VERDICT_SHOWN[verdict] not in card_text(card):
                 out.add("wrong_cards", f"{where}: {verdict}, card {card['ts']} does not say so")
-            elif result is not None and "ran: " not in _card_text(card):
+            elif result is not None and "ran: " not in card_text(card):
                 out.add("wrong_cards", f"{where}: ran, card {card['ts']} does not say so")
     for key in applied:
         if not (home / "approvals" / key).exists():
@@ -323,7 +230,9 @@ def _check_approvals(
     )
 
 
-def _check_leftovers(out: Audit, home: Path, sessions: dict[str, _Session], seen: set[str]) -> None:
+def _check_leftovers(
+    out: Audit, home: Path, sessions: dict[str, StoredSession], seen: set[str]
+) -> None:
     for path in sorted(home.glob("threads/*/*/*/inbox/new/*")):
         out.add("inbox_left", str(path.relative_to(home)))
     for path in sorted(home.glob("outbox/pending/*.json")):
@@ -344,12 +253,12 @@ def _check_leftovers(out: Audit, home: Path, sessions: dict[str, _Session], seen
 
 def audit(slack: LocalSlack, home: Path, posted: list[Posted], threads: list[str]) -> Audit:
     out = Audit()
-    sessions = _sessions(home)
-    view = _Slack(slack)
+    sessions = load_sessions(home)
+    view = SlackView(slack)
     heads: dict[str, list[Any]] = {}
     seen: set[str] = set()
     for thread in threads:
-        chain = _lineage(home, sessions, thread)
+        chain = lineage_of(home, sessions, thread)
         seen.update(chain)
         heads[thread] = sessions[chain[-1]].transcript if chain else []
         _check_replies(out, sessions, view, thread, chain)
