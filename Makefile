@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev demo check browser lint typecheck test bench clean
+.PHONY: dev demo check browser lint typecheck test soak bench clean
 
 # pip speaks as it goes (what it collects, builds and installs), and the time is printed at
 # the end: on a fresh clone this is the minute a person would otherwise wait in silence.
@@ -37,6 +37,10 @@ typecheck: $(STAMP)
 test: $(STAMP)
 	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+# The chaos test of tests/e2e/test_chaos.py for 10 minutes instead of CI's 25 s (not in check).
+soak: $(STAMP)
+	SIGNOFF_CHAOS_SECONDS=600 env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest tests/e2e/test_chaos.py -p no:cacheprovider
 
 # Debian's Chromium for tests/browser, when missing (needs root or sudo; without it the
 # browser tests skip and say why).

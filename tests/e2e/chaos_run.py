@@ -1,0 +1,190 @@
+"""The machinery of a chaos run: ``signoff run`` killed and started again, Slack's faults,
+waiting until the home is quiet, and ``signoff verify``.
+
+LocalSlack acks on Slack's own 3 s and redelivers on a shrunk copy of Slack's schedule;
+the bot is SIGKILLed (no drain, nothing flushed) at seeded random moments, never at named
+failpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chaos_audit import TERMINAL
+from ops_kit import SIGNOFF, RunProcess, free_port
+from signoff_e2e_kit import clean_env
+
+from localslack import Fault, LocalSlack, Timing
+
+__all__ = ["TIMING", "Bots", "inject_faults", "signoff_verify", "until_quiet"]
+
+FAULTED = ("chat.postMessage", "chat.update", "conversations.replies")
+# Slack's own 3 s to ack, and its redelivery schedule (0 s, 1 min, 5 min for HTTP; Socket
+# Mode's is not documented) shrunk to seconds, so redelivery after a kill comes quickly.
+TIMING = Timing(ack_timeout=3.0, retry_delays=(0.5, 2.0, 5.0), server_ping_interval=None)
+
+
+@dataclass
+class Bots:
+    """``signoff run`` incarnations, one at a time, each with its own log directory."""
+
+    slack: LocalSlack
+    home: Path
+    logs: Path
+    policy: Path
+    runs: list[RunProcess] = field(default_factory=list)
+    killed: set[int] = field(default_factory=set)
+    unexpected_exits: list[str] = field(default_factory=list)
+    timeline: list[str] = field(default_factory=list)
+
+    def _when(self, what: str) -> None:
+        self.timeline.append(f"{time.time():.3f} {what}")
+
+    def start(self) -> RunProcess:
+        run = RunProcess(
+            self.slack,
+            self.home,
+            self.logs / f"bot-{len(self.runs):03d}",
+            http_port=free_port(),
+            SIGNOFF_MODEL="offline",
+            SIGNOFF_POLICY=str(self.policy),
+            SIGNOFF_LOG_LEVEL="INFO",
+        )
+        self.runs.append(run)
+        self._when(f"start {run.err_path.parent.name} pid {run.proc.pid}")
+        return run
+
+    @property
+    def current(self) -> RunProcess | None:
+        return self.runs[-1] if self.runs else None
+
+    def kill(self) -> None:
+        run = self.current
+        if run is None:
+            return
+        code = run.proc.poll()
+        if code is not None:
+            if run.proc.pid not in self.killed:
+                self.unexpected_exits.append(f"{run.err_path.parent.name} exited {code}")
+            return
+        run.kill()  # SIGKILL: nothing flushed, no drain
+        self.killed.add(run.proc.pid)
+        self._when(f"kill {run.err_path.parent.name}")
+
+    @property
+    def kills(self) -> int:
+        return len(self.killed)
+
+    async def kill_now_and_then(self, rng: random.Random, until: float) -> None:
+        loop = asyncio.get_running_loop()
+        while loop.time() < until:
+            self.start()
+            await asyncio.sleep(min(rng.uniform(0.5, 6.0), max(0.0, until - loop.time())))
+            if loop.time() >= until:
+                return  # the last one lives on
+            self.kill()
+            await asyncio.sleep(rng.uniform(0.0, 0.4))
+
+    def errors_logged(self) -> list[str]:
+        """signoff's own errors (slack_sdk logs one for every ack a dropped socket lost)."""
+        found = []
+        for run in self.runs:
+            for line in run.stderr().splitlines():
+                try:
+                    record = json.loads(line)
+                    mine = str(record.get("logger", "")).startswith("signoff")
+                    level = record.get("level") if mine else None
+                except (json.JSONDecodeError, AttributeError):
+                    level = "unparsed"  # a traceback, or a line torn by SIGKILL
+                if level in ("error", "critical", "unparsed"):
+                    found.append(f"{run.err_path.parent.name}: {line[:300]}")
+        return found
+
+
+async def inject_faults(
+    slack: LocalSlack, rng: random.Random, until: float, injected: list[Fault]
+) -> None:
+    """Now and then the next call or two of a method fail (each fault kept in ``injected``)."""
+    loop = asyncio.get_running_loop()
+    while loop.time() < until:
+        await asyncio.sleep(rng.uniform(0.3, 1.5))
+        method, count = rng.choice(FAULTED), rng.randint(1, 2)
+        if rng.random() < 0.35:
+            fault = slack.inject_fault(method=method, status=429, retry_after=1, count=count)
+        else:
+            writes = method != "conversations.replies"
+            committed = writes and rng.random() < 0.5
+            fault = slack.inject_fault(
+                method=method,
+                status=500,
+                error="internal_error",
+                count=count,
+                after_commit=committed,
+                drop_connection=committed and rng.random() < 0.3,
+            )
+        injected.append(fault)
+
+
+def _quiet(slack: LocalSlack, home: Path) -> str:
+    """What is still going on ("" when nothing): work on disk, envelopes in flight."""
+    if any(home.glob("outbox/pending/*.json")):
+        return "outbox pending"
+    if any(home.glob("threads/*/*/*/inbox/new/*")) or any(home.glob("queue/*")):
+        return "inbox work"
+    for path in home.glob("sessions/sess_*/session.json"):
+        if json.loads(path.read_bytes())["state"] not in TERMINAL:
+            return f"{path.parent.name} running"
+    for marker in home.glob("threads/*/*/*/approvals/appr_*"):
+        pointer = json.loads((home / "approvals" / marker.name).read_bytes())
+        decided = home / "sessions" / pointer["session"] / "approvals"
+        if (decided / f"{marker.name}.decision.json").exists():
+            return f"{marker.name} decided, not told"
+    if slack.pending_faults():
+        return "faults pending"
+    deliveries = slack.deliveries()
+    if any(d.status in ("queued", "sent") for d in deliveries):
+        return "envelopes in flight"
+    acked = {d.event_id for d in deliveries if d.acked}
+    for d in deliveries:
+        unacked = d.type == "events_api" and d.event_id not in acked
+        retrying = d.timed_out and d.retry_attempt < TIMING.max_event_retries
+        if unacked and retrying and d.redelivered_as is None:
+            return "a redelivery due"
+    return ""
+
+
+async def until_quiet(slack: LocalSlack, home: Path, *, timeout: float) -> str:
+    """Wait until nothing has gone on for a second; returns what still did at the timeout."""
+    deadline = time.monotonic() + timeout
+    calm_since: float | None = None
+    doing = "not started"
+    while time.monotonic() < deadline:
+        doing = _quiet(slack, home)
+        now = time.monotonic()
+        if doing:
+            calm_since = None
+        elif calm_since is None:
+            calm_since = now
+        elif now - calm_since >= 1.0:
+            return ""
+        await asyncio.sleep(0.2)
+    return doing
+
+
+async def signoff_verify(home: Path) -> tuple[int, str]:
+    """``signoff verify`` over the whole home: its exit status and what it said."""
+    process = await asyncio.create_subprocess_exec(
+        SIGNOFF,
+        "verify",
+        env=clean_env(SIGNOFF_HOME=str(home)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(errors="replace")

@@ -1,0 +1,151 @@
+"""The seeded chaos test (issue 8): crash anywhere, lose nothing.
+
+``signoff run`` (the simulated fleet, the offline model) runs against LocalSlack while
+people open threads in bursts, write follow-ups and click cards once or twice, allowed or
+not (``chaos_people``). Meanwhile LocalSlack delivers every event one to three times,
+drops the socket now and then, and answers some ``chat.postMessage``, ``chat.update`` and
+``conversations.replies`` calls with a 500 (some after the message was stored) or a 429;
+and the bot is SIGKILLed at random moments and started again (``chaos_run``). Then the
+last bot runs until the home is quiet, stops on SIGTERM, and ``chaos_audit`` checks what
+must hold against what ``chaos_reading`` reads from the home and from Slack.
+
+The seed fixes every choice (the people's script, the faults, the kill delays, LocalSlack's
+chaos); what those choices meet depends on timing, so a replay is the same scenario, not
+the same interleaving. ``SIGNOFF_CHAOS_SEED`` picks it (default: a fresh one, printed),
+``SIGNOFF_CHAOS_SECONDS`` how long the chaos lasts (``make soak``: 600). Neither reaches
+the bot: ``clean_env`` gives it no ``SIGNOFF_*`` variable of the test's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+from chaos_audit import Audit, audit
+from chaos_people import POLICY, People
+from chaos_run import TIMING, Bots, inject_faults, signoff_verify, until_quiet
+
+from localslack import Fault, LocalSlack, WorkspaceConfig
+
+CI_SECONDS = 25.0
+
+
+def _seed() -> int:
+    given = os.environ.get("SIGNOFF_CHAOS_SEED", "").strip()
+    return int(given) if given else random.SystemRandom().randrange(1, 10**6)
+
+
+def _seconds() -> float:
+    given = os.environ.get("SIGNOFF_CHAOS_SECONDS", "").strip()
+    return float(given) if given else CI_SECONDS
+
+
+def _report(seed: int, seconds: float, wall: float, figures: dict[str, int], result: Audit) -> str:
+    counts = {k: len(v) for k, v in result.violations.items()}
+    shown = " ".join(f"{k}={v}" for k, v in figures.items())
+    broken = " ".join(f"{k}={v}" for k, v in counts.items())
+    return f"chaos seed={seed} seconds={seconds:g} wall={wall:.1f}s {shown} | {broken}"
+
+
+def _table(figures: dict[str, int], result: Audit) -> str:
+    rows = [*figures.items(), *((k, len(v)) for k, v in result.violations.items())]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{'figure':<{width}}  value", f"{'-' * width}  -----"]
+    lines += [f"{k:<{width}}  {v}" for k, v in rows]
+    return "\n".join(lines)
+
+
+async def test_crash_anywhere_lose_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed, seconds = _seed(), _seconds()
+    size = f" SIGNOFF_CHAOS_SECONDS={seconds:g}" if seconds != CI_SECONDS else ""
+    replay = f"replay: SIGNOFF_CHAOS_SEED={seed}{size} .venv/bin/pytest tests/e2e/test_chaos.py"
+    faults: list[Fault] = []
+    began = time.monotonic()
+    home, policy = tmp_path / "home", tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    async with LocalSlack(WorkspaceConfig(seed=seed, timing=TIMING)) as slack:
+        bots = Bots(slack, home, tmp_path / "logs", policy)
+        people = People(slack, home, random.Random(f"{seed}-people"))
+        try:
+            slack.duplicate_events(seed=seed, max_copies=3)
+            slack.drop_sockets_randomly(seed=seed, probability=0.005, interval=(8.0, 20.0))
+            until = asyncio.get_running_loop().time() + seconds
+            await asyncio.gather(
+                bots.kill_now_and_then(random.Random(f"{seed}-kills"), until),
+                inject_faults(slack, random.Random(f"{seed}-faults"), until, faults),
+                people.run(seconds=seconds),
+            )
+            slack.stop_dropping_sockets()
+            slack.clear_faults()
+            last = bots.current
+            if last is None or last.proc.poll() is not None:
+                bots.kill()  # records an unexpected exit, if that is what it was
+                last = bots.start()
+            await slack.wait_for_sockets(1, timeout=30)
+            still = await until_quiet(slack, home, timeout=max(30.0, seconds / 4))
+            last.terminate()
+            stopped = await last.exit_code(timeout=30)
+            result = audit(slack, home, people.posted, people.threads)
+            verified, said = await signoff_verify(home)
+        except BaseException:
+            with capsys.disabled():
+                print(f"\nchaos seed={seed} did not finish; logs in {tmp_path}\n{replay}")
+            raise
+        finally:
+            for run in bots.runs:
+                run.kill()
+    if verified != 0:
+        result.add("verify", f"exit {verified}: {said[-600:]}")
+    if still:
+        result.add("not_quiet", still)
+    if stopped != 0:
+        result.add("stop_exit", f"exit {stopped}")
+    for detail in bots.unexpected_exits:
+        result.add("unexpected_exits", detail)
+    for detail in bots.errors_logged():
+        result.add("errors_logged", detail)
+    tally = people.tally
+    figures = {
+        "kills": bots.kills,
+        "threads": tally.threads,
+        "messages": tally.messages,
+        "mentions": tally.mentions,
+        "gated_asks": tally.gated,
+        "follow_ups": tally.follow_ups,
+        "clicks": tally.clicks,
+        "second_clicks": tally.second_clicks,
+        "stale_clicks": tally.stale_clicks,
+        "not_allowed_clicks": tally.not_allowed_clicks,
+        "deny_reasons": tally.reasons,
+        "no_open_card": tally.no_open_card,
+        "duplicates": len(slack.chaos_events(kind="duplicate")),
+        "drops": len(slack.chaos_events(kind="drop")),
+        "faults": sum(f.fired for f in faults),
+        **result.figures,
+    }
+    line = _report(seed, seconds, time.monotonic() - began, figures, result)
+    with capsys.disabled():
+        print(f"\n{line}")
+        if os.environ.get("SIGNOFF_CHAOS_SECONDS"):
+            print("\n".join([_table(figures, result), *result.notes]))
+    if not result.ok:
+        details = [f"{kind}: {d}" for kind, items in result.violations.items() for d in items[:5]]
+        pytest.fail(
+            "\n".join(
+                [
+                    line,
+                    *details,
+                    *result.notes,
+                    *bots.timeline,
+                    f"logs and home: {tmp_path}",
+                    replay,
+                ]
+            ),
+            pytrace=False,
+        )
