@@ -196,13 +196,13 @@ class Engine(Queries, PersonQueries, Governing):
     def _store(self, message: InboxMessage) -> tuple[bool, bool]:
         tdir = ThreadDir(self.rt.home, message.thread)
         tdir.ensure()
+        # The thread's marker first: a message in inbox/new is then always found by
+        # start-up recovery and the sweep, even if Slack never delivers it again (a marker
+        # with nothing behind it costs the worker one look, then it is cleared).
+        WorkQueue(self.rt.home).mark(message.thread)
         fresh = tdir.inbox.deliver(message)
         failpoint("ingest.after_link")
-        # A redelivery of a message still waiting in new/ may follow a crash that came
-        # before the queue marker: mark and wake again, so it is never stranded.
         waiting = fresh or tdir.inbox.waiting(message.key)
-        if waiting:
-            WorkQueue(self.rt.home).mark(message.thread)
         return fresh, waiting
 
     async def remember_event(self, event_id: str) -> bool:

@@ -196,10 +196,22 @@ async def realize(
         finished = _claimed_result(run, request)
         if finished is not None:
             return finished
-        return "uncertain", (
+        text = (
             f"approved by {who}; the call was started once before and its result was not "
             "recorded (a crash). It is not re-run automatically: check the system first."
         )
+        # Recorded as how the call ended, so the card says it too (not only the thread).
+        recorded = request.record_result(
+            ExecutionResult(
+                approval_id=request.id,
+                session_id=run.id,
+                at=utc_iso(run.rt.clock.now()),
+                ok=False,
+                output=text,
+                uncertain=True,
+            )
+        )
+        return recorded.status, recorded.output
     tool = run.rt.registry.get(capsule.tool)
     assert tool is not None  # checked by _refusal
     call = request.current()  # verified by _refusal: the edited arguments, if edited

@@ -65,7 +65,7 @@ class CardView:
     def version(self) -> str:
         """What the card shows, in a word: two views with one version render the same."""
         verdict = self.decision.verdict if self.decision else "open"
-        ran = "" if self.result is None else ("-ran" if self.result.ok else "-failed")
+        ran = "" if self.result is None else f"-{self.result.status}"
         extra = f"-e{len(self.edits)}" if self.edits else ""
         extra += "-esc" if self.escalation else ""
         extra += "-stale" if self.stale else ""

@@ -79,6 +79,7 @@ async def _current_head(rt: Runtime, tdir: ThreadDir) -> SessionRecord | None:
         parent = rt.store.load(parent_id)
         if parent.terminal:
             break
+        _requeue_replies(rt, parent)  # before it is closed: see ``_turn``
         await close_crashed(rt, parent, successor=head.id)
         parent_id = parent.parent_id
     return head

@@ -152,7 +152,11 @@ def _outcome(view: CardView) -> Mrkdwn:
         line = join(line, literal("\n>"), reason)
     line = join(line, stale_text(view))
     if view.result is not None:
-        ran = "ran: ok" if view.result.ok else "ran: failed"
+        ran = {
+            "ok": "ran: ok",
+            "error": "ran: failed",
+            "uncertain": "⚠️ ran, outcome uncertain (a crash): check the system",
+        }[view.result.status]
         done = slack_date(parse_utc(view.result.at))
         line = join(line, literal(f"\n_{ran} · "), done, literal("_"))
     return line

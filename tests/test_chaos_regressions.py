@@ -1,8 +1,7 @@
 """What the chaos test (``tests/e2e/test_chaos.py``) found, each as the smallest sequence of
 named crashes that shows it, through the real CLI as in ``test_crash_safety``.
 
-A finding stays ``xfail(strict=True)`` until the product is fixed; then it passes, the
-strict xfail fails, and the marker comes off.
+Each stayed ``xfail(strict=True)`` until the product was fixed; all three are fixed now.
 """
 
 from __future__ import annotations
@@ -33,14 +32,6 @@ def _fork_servers() -> Iterator[None]:
     close_fork_servers()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agent_core/engine.py Engine._store links the message into inbox/new before "
-    "WorkQueue.mark; a kill in between leaves a stored message without a queue marker, "
-    "which only a redelivery from Slack re-marks. Slack's retries are finite: once it gives "
-    "up, start-up recovery and the sweep (both led by queue markers) never find the message "
-    "(chaos soak seed 777)",
-)
 def test_a_message_stored_just_before_a_kill_is_answered_without_a_redelivery(
     tmp_path: Path,
 ) -> None:
@@ -56,13 +47,6 @@ def test_a_message_stored_just_before_a_kill_is_answered_without_a_redelivery(
     assert [m.get("ts") for m in head_transcript(home) if m.get("role") == "user"] == [THREAD_TS]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agent_core/worker.py _turn closes the crashed HEAD (close_crashed) before "
-    "_requeue_replies; a kill in between leaves the crashed session terminal with its "
-    "answers never queued, and later recoveries requeue only the newly crashed session's "
-    "own transcript segment (chaos seed 117)",
-)
 def test_an_answer_survives_a_second_crash_right_after_its_session_is_closed(
     tmp_path: Path,
 ) -> None:
@@ -88,13 +72,6 @@ def test_an_answer_survives_a_second_crash_right_after_its_session_is_closed(
         assert queued.count(text) == 1, f"queued {queued.count(text)} times: {text[:60]!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agent_core/worker.py _current_head closes every open ancestor of HEAD with "
-    "close_crashed and never re-queues their answers (only _turn re-queues, and only "
-    "HEAD's own); a kill after a child became HEAD and before _turn closed its parent "
-    "leaves the parent's answers unqueued for good (chaos soak seed 778)",
-)
 def test_an_answer_survives_a_crash_after_the_recovering_child_became_head(
     tmp_path: Path,
 ) -> None:

@@ -21,6 +21,7 @@ only waits on subprocesses); the tests then read the results.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -267,6 +268,10 @@ def approved_result(status: str, ran: int) -> Callable[[Run], None]:
         assert tool_starts(run.home, "restart_service") == ran  # started at most once, ever
         keys = [e["key"] for e in _history(run.home)]
         assert keys == ([run.approval_id] if ran else [])
+        recorded = approvals_dir_of(run.home, run.approval_id) / f"{run.approval_id}.result.json"
+        if status == "uncertain":
+            # How the call ended is on disk, so the card says it too, not only the thread.
+            assert json.loads(recorded.read_text())["uncertain"] is True
 
     return check
 
