@@ -7,6 +7,7 @@ validated arguments) is never called by the loop, only by resume, from a capsule
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import re
@@ -82,9 +83,14 @@ class FunctionTool(Tool):
         kwargs = dict(self.params.model_validate(arguments))
         if self.context_param:
             kwargs[self.context_param] = context
-        result = self.fn(**kwargs)
-        if inspect.isawaitable(result):
-            result = await result
+        if inspect.iscoroutinefunction(self.fn):
+            result = await self.fn(**kwargs)
+        else:
+            # A plain function may block (locks, fsync, a subprocess): off the event loop,
+            # so every other thread's work goes on meanwhile.
+            result = await asyncio.to_thread(self.fn, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
         if isinstance(result, str):
             return result
         return json.dumps(result, sort_keys=True, default=str)
