@@ -31,9 +31,7 @@ from sessions import (
     StaleStateError,
     ThreadDir,
     ThreadKey,
-    WorkQueue,
     failpoint,
-    file_lock_async,
     utc_iso,
 )
 
@@ -221,8 +219,8 @@ def _needs_model(run: SessionRun) -> bool:
 async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
     tdir = ThreadDir(rt.home, thread)
     tdir.ensure()
-    queue = WorkQueue(rt.home)
-    async with file_lock_async(tdir.lock_path):
+    queue = rt.coordination.work_queue
+    async with rt.coordination.thread_locks.hold(thread):
         tdir.inbox.clean_tmp(older_than=60.0)
         while True:
             if rt.killed():

@@ -6,6 +6,15 @@ Imports nothing else of signoff. Everything durable is written through ``atomic`
 
 from .atomic import append_line, canonical_json, create_only, replace_atomically
 from .clock import Clock, FixedClock, SystemClock, utc_iso
+from .coordination import (
+    Coordination,
+    DirectoryCoordination,
+    DrainerClaim,
+    OutboxStore,
+    ThreadLocks,
+    WorkQueueStore,
+    coordination_for,
+)
 from .errors import (
     AlreadyExistsError,
     CorruptRecordError,
@@ -49,7 +58,10 @@ __all__ = [
     "ApprovalRow",
     "ApprovalScanner",
     "Clock",
+    "Coordination",
     "CorruptRecordError",
+    "DirectoryCoordination",
+    "DrainerClaim",
     "FixedClock",
     "Home",
     "IllegalTransitionError",
@@ -62,6 +74,7 @@ __all__ = [
     "Outbox",
     "OutboxDone",
     "OutboxEntry",
+    "OutboxStore",
     "Quarantine",
     "QuarantineRecord",
     "Record",
@@ -77,12 +90,14 @@ __all__ = [
     "SystemClock",
     "ThreadDir",
     "ThreadKey",
+    "ThreadLocks",
     "Ticket",
     "TraceEvent",
     "TraceKind",
     "Transition",
     "VerifyReport",
     "WorkQueue",
+    "WorkQueueStore",
     "append_line",
     "canonical_json",
     "check_approval_id",
@@ -90,6 +105,7 @@ __all__ = [
     "check_session_id",
     "check_slack_id",
     "check_slack_ts",
+    "coordination_for",
     "create_only",
     "default_home",
     "failpoint",
