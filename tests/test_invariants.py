@@ -28,13 +28,14 @@ from agent_core.messages import ToolResultMessage
 from agent_core.scripted import ScriptedModel
 from agent_core.session_run import SessionRun
 from agent_core.settle import settle
-from agent_core.surface import RecordingSurface
-from approvals import AlreadyDecided, Decided, Decision
+from agent_core.surface import CardView, Delivered, RecordingSurface
+from approvals import AlreadyDecided, Capsule, Decided, Decision
 from approvals.records import write_record
 from sessions import (
     FixedClock,
     Home,
     IllegalTransitionError,
+    OutboxEntry,
     SessionState,
     SessionStore,
     StaleStateError,
@@ -269,7 +270,7 @@ async def test_I4_tampering_with_a_sealed_session_is_detected_and_resume_refuses
     assert restarts(home, "db") == 0 and restarts(home) == 0
 
 
-def _forge_capsule(home: Home, capsule, arguments):  # type: ignore[no-untyped-def]
+def _forge_capsule(home: Home, capsule: Capsule, arguments: dict[str, Any]) -> None:
     """Rewrite a capsule's arguments *and* its hash, as a careful attacker would."""
     from approvals import args_sha256
 
@@ -385,7 +386,9 @@ async def test_I6_a_card_that_failed_to_post_is_posted_by_recovery(
     make_engine: EngineFactory, home: Home
 ) -> None:
     class Broken(RecordingSurface):
-        async def show_card(self, entry, view, *, check_first):  # type: ignore[no-untyped-def]
+        async def show_card(
+            self, entry: OutboxEntry, view: CardView, *, check_first: bool
+        ) -> Delivered:
             raise ConnectionError("socket dropped")
 
     engine = await make_engine(surface=Broken())
