@@ -18,12 +18,13 @@ from pathlib import Path
 
 from agent_core.demo_fleet import demo_registry
 from agent_core.engine import Engine
+from agent_core.history import thread_history
 from agent_core.model import ModelReply, RawToolCall
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext, ToolRegistry, tool
 from approvals import Policy
-from bot.trace_view import render_lineage
+from bot.trace_view import render_history
 from sessions import (
     Home,
     InboxMessage,
@@ -74,7 +75,7 @@ class _SyncCounter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        os.fsync, os.fdatasync = self._real  # type: ignore[assignment]
+        os.fsync, os.fdatasync = self._real
 
 
 def _bare_durable_writes(path: Path, fsyncs: int, fdatasyncs: int) -> float:
@@ -294,7 +295,7 @@ async def at_scale(total: int) -> dict[str, float]:
     traces = []
     for _ in range(5):
         begin = time.perf_counter()
-        text = render_lineage(home, head)
+        text = render_history(thread_history(home, head))
         traces.append(time.perf_counter() - begin)
     assert text.count("sess_") >= 10
     await engine.close()

@@ -450,7 +450,7 @@ def restarts(home: Path, service: str = "api") -> int:
 
 
 def approvals_dir_of(home: Path, approval_id: str) -> Path:
-    pointer = json.loads((home / "approvals" / approval_id).read_text())
+    pointer: dict[str, str] = json.loads((home / "approvals" / approval_id).read_text())
     return home / "sessions" / pointer["session"] / "approvals"
 
 

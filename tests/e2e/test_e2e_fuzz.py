@@ -91,7 +91,7 @@ def fates(records: list[logging.LogRecord]) -> Counter[str]:
 
 async def test_fuzzed_envelopes_are_all_acked_and_nothing_breaks(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
-):
+) -> None:
     caplog.set_level(logging.INFO, logger="signoff")
     caplog.set_level(logging.DEBUG, logger="signoff.socket")  # last: it sets the handler's too
     # Threads the bot takes part in: follow-ups there are stored and answered.

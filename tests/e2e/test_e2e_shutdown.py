@@ -14,7 +14,7 @@ import asyncio
 import gc
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from signoff_e2e_kit import (
@@ -33,6 +33,9 @@ from signoff_e2e_kit import (
 from bot.app import SignoffBot
 from bot.config import Settings
 from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
 
 
 class ModelGate:
@@ -64,8 +67,8 @@ def answers(slack: LocalSlack, thread: str, service: str) -> int:
 
 
 async def test_stop_lets_the_running_turn_finish_and_leaves_new_messages_to_the_next_start(
-    slack: LocalSlack, start_bot, settings: Settings
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
     home = settings.home
     first: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
@@ -105,8 +108,8 @@ async def test_stop_lets_the_running_turn_finish_and_leaves_new_messages_to_the_
 
 
 async def test_turn_outliving_the_grace_period_is_recovered_by_the_next_start(
-    slack: LocalSlack, start_bot, settings: Settings
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
     home = settings.home
     first: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
@@ -139,8 +142,8 @@ async def test_turn_outliving_the_grace_period_is_recovered_by_the_next_start(
 
 
 async def test_stop_waits_for_an_envelope_still_being_stored(
-    slack: LocalSlack, start_bot, settings: Settings, caplog: pytest.LogCaptureFixture
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     """The SDK handles each frame in a task it holds no reference to: closing the Socket
     Mode loop under one left it destroyed while pending ("Task was destroyed but it is
     pending!") and the envelope half handled."""
