@@ -37,16 +37,18 @@ class Sizes:
     pending: tuple[int, ...] = (0, 1_000, 10_000)
     parked: int = 10_000
     turns: int = 200
+    ops_turns: int = 300
     on_disk: tuple[int, ...] = (1_000, 10_000)
 
 
 QUICK = Sizes(
     loop=loop_bench.LoopSizes(threads=20, rounds=2, mentions=100),
-    long_thread=30, clicks=4, pending=(0, 200), parked=1_000, turns=50, on_disk=(1_000,),
+    long_thread=30, clicks=4, pending=(0, 200), parked=1_000, turns=50, ops_turns=20,
+    on_disk=(1_000,),
 )  # fmt: skip
 SMOKE = Sizes(
     loop=loop_bench.LoopSizes(threads=2, rounds=1, fanout_delay=0.2, mentions=4),
-    long_thread=3, clicks=1, pending=(0, 2), parked=10, turns=5, on_disk=(10,),
+    long_thread=3, clicks=1, pending=(0, 2), parked=10, turns=5, ops_turns=3, on_disk=(10,),
 )  # fmt: skip
 
 Bench = Callable[[Sizes], Awaitable[str]]
@@ -72,7 +74,7 @@ BENCHES: dict[str, Bench] = {
     "memory": lambda s: engine_bench.parked_memory(s.parked),
     "scale": lambda s: engine_bench.scale_table(list(s.on_disk)),
     "live": lambda s: live_bench.live_table(),
-    "ops": lambda s: ops_bench.overhead_table(s.turns),
+    "ops": lambda s: ops_bench.overhead_table(s.ops_turns),
     "providers": _providers,
 }
 # Benches that only run when named, or in the full run (not --quick, not --smoke).

@@ -43,36 +43,46 @@ def _mention(tag: int) -> str:
     return f"<@U0SIGNOFF> how is api? bench-{tag}"
 
 
-async def _ask(stack: Stack, tag: int, thread_ts: str | None = None) -> str:
-    """Post a mention, wait for the bot's answer; the thread's ts."""
+async def _ask(stack: Stack, tag: int, thread_ts: str | None = None) -> tuple[str, float]:
+    """Post a mention, wait for the bot's answer: (the thread's ts, seconds it took)."""
+    start = time.perf_counter()
     ts = await stack.control.post(_mention(tag), thread_ts=thread_ts)
     await stack.control.reply_after(thread_ts or ts, ts, wait_s=120)
-    return thread_ts or ts
+    return thread_ts or ts, time.perf_counter() - start
 
 
-async def _closed_loop(stack: Stack, bot: BotProc, sizes: LoopSizes) -> tuple[float, float]:
-    """(mentions/s, CPU s per mention)."""
+Loop = tuple[float, float, list[float]]
+
+
+async def _closed_loop(stack: Stack, bot: BotProc, sizes: LoopSizes) -> Loop:
+    """(mentions/s, CPU s per mention, mention → answer latencies)."""
+    took: list[float] = []
 
     async def thread(i: int) -> None:
-        ts = await _ask(stack, i)
+        ts, first = await _ask(stack, i)
+        took.append(first)
         for r in range(1, sizes.rounds):
-            await _ask(stack, r * sizes.threads + i, ts)
+            took.append((await _ask(stack, r * sizes.threads + i, ts))[1])
 
     cpu, start = bot.cpu_seconds(), time.perf_counter()
     await asyncio.gather(*(thread(i) for i in range(sizes.threads)))
     elapsed, used = time.perf_counter() - start, bot.cpu_seconds() - cpu
     total = sizes.threads * sizes.rounds
-    return total / elapsed, used / total
+    return total / elapsed, used / total, took
 
 
-def throughput_table(sizes: LoopSizes, results: dict[Kind, tuple[float, float]]) -> str:
-    (bare_rate, bare_cpu), (rate, cpu) = results["bare"], results["signoff"]
+def throughput_table(sizes: LoopSizes, results: dict[Kind, Loop]) -> str:
+    (bare_rate, bare_cpu, bare_took), (rate, cpu, took) = results["bare"], results["signoff"]
     rows = [
         ["bare Bolt: mentions/s", f"{bare_rate:.1f}", "1.00x", "", ""],
         goal_row("signoff: mentions/s", f"{rate:.1f}", rate / bare_rate, "≥ 0.5x bare",
                  rate / bare_rate >= 0.5),
         ["bare Bolt: CPU per mention", ms(bare_cpu), "1.00x", "", ""],
         goal_row("signoff: CPU per mention", ms(cpu), cpu / bare_cpu, "≤ 8 ms", cpu <= 0.008),
+        ["bare Bolt: mention → answer p50 / p99",
+         f"{ms(median(bare_took))} / {ms(p99(bare_took))}", "1.00x", "", ""],
+        ["signoff: mention → answer p50 / p99", f"{ms(median(took))} / {ms(p99(took))}",
+         f"{p99(took) / p99(bare_took):.2f}x", "", ""],
     ]  # fmt: skip
     return table(
         f"Closed-loop throughput: {sizes.threads} threads × {sizes.rounds} questions, "
@@ -137,6 +147,7 @@ def fanout_table(sizes: LoopSizes, results: dict[Kind, tuple[float, list[float]]
 
 
 async def _ack_stream(stack: Stack, sizes: LoopSizes) -> list[float]:
+    earlier = len(await stack.control.deliveries())  # to bots of earlier phases, some never acked
     threads = max(1, sizes.mentions // 5)
     parents: list[str] = []
     for i in range(threads):  # each thread's first mention, then the rest in them
@@ -150,14 +161,14 @@ async def _ack_stream(stack: Stack, sizes: LoopSizes) -> list[float]:
     await asyncio.gather(*(mention(i) for i in range(threads, sizes.mentions)))
 
     async def all_acked() -> bool:
-        return all(d["acked"] for d in await stack.control.deliveries())
+        return all(d["acked"] for d in (await stack.control.deliveries())[earlier:])
 
     await wait_until(all_acked)
     found = await stack.control.deliveries(payload=True)
     return [
         d["acked_at"] - d["sent_at"]
         for d in found
-        if d["acked_at"] and d["sent_at"] and (_tag(d) or 0) >= _ACK_TAGS
+        if d["acked_at"] and d["sent_at"] and _ACK_TAGS <= (_tag(d) or 0) < _WARM_TAG
     ]
 
 
@@ -177,21 +188,25 @@ def ack_table(sizes: LoopSizes, results: dict[Kind, list[float]]) -> str:
 
 
 async def loop_tables(sizes: LoopSizes, only: tuple[str, ...] = LOOP_BENCHES) -> list[str]:
-    """Each bot in turn, in its own localslack and fake model, through the chosen phases."""
-    loops: dict[Kind, tuple[float, float]] = {}
+    """Each bot in turn, with its own localslack and fake model, through the chosen phases;
+    each phase on a freshly started bot with an empty home, so none inherits the backlog
+    or the sessions of another."""
+    loops: dict[Kind, Loop] = {}
     fanouts: dict[Kind, tuple[float, list[float]]] = {}
     acks: dict[Kind, list[float]] = {}
     for kind in KINDS:
         with tempfile.TemporaryDirectory(prefix="signoff-bench-") as work:
             async with Stack(work=Path(work)) as stack:
-                bot = await stack.start_bot(kind, home=Path(work) / "home")
-                await _ask(stack, _WARM_TAG)  # the first turn pays for imports, connections
-                if "throughput" in only:
-                    loops[kind] = await _closed_loop(stack, bot, sizes)
-                if "fanout" in only:
-                    fanouts[kind] = await _fanout(stack, sizes)
-                if "ack" in only:
-                    acks[kind] = await _ack_stream(stack, sizes)
+                for n, phase in enumerate(p for p in LOOP_BENCHES if p in only):
+                    bot = await stack.start_bot(kind, home=Path(work) / f"home-{phase}")
+                    await _ask(stack, _WARM_TAG + n)  # pays for imports and connections
+                    if phase == "throughput":
+                        loops[kind] = await _closed_loop(stack, bot, sizes)
+                    elif phase == "fanout":
+                        fanouts[kind] = await _fanout(stack, sizes)
+                    else:
+                        acks[kind] = await _ack_stream(stack, sizes)
+                    bot.stop()
     out = []
     if loops:
         out.append(throughput_table(sizes, loops))
