@@ -2,8 +2,9 @@
 
 ``--quick`` runs every bench at sizes that finish in about two minutes; without it the
 sizes are issue 14's (100 threads, a 500-mention stream, a 300-message thread, homes of
-10k). ``--long-thread`` makes the thread 1,000 messages; ``--big`` adds the 100k homes
-(building them takes tens of minutes). ``--smoke`` is for tests/test_bench_smoke.py.
+10k; the full run takes about 15 minutes, building the 10k home through the engine 3-4 of
+them). ``--long-thread`` makes the thread 1,000 messages; ``--big`` adds the 100k homes
+(building one takes about an hour on 2 cores). ``--smoke`` is for tests/test_bench_smoke.py.
 """
 
 from __future__ import annotations
@@ -38,17 +39,19 @@ class Sizes:
     parked: int = 10_000
     turns: int = 200
     ops_turns: int = 300
+    starts: int = 3  # start-ups per home
     on_disk: tuple[int, ...] = (1_000, 10_000)
 
 
 QUICK = Sizes(
     loop=loop_bench.LoopSizes(threads=20, rounds=2, mentions=100),
     long_thread=30, clicks=4, pending=(0, 200), parked=1_000, turns=50, ops_turns=20,
-    on_disk=(1_000,),
+    on_disk=(1_000,), starts=2,
 )  # fmt: skip
 SMOKE = Sizes(
     loop=loop_bench.LoopSizes(threads=2, rounds=1, fanout_delay=0.2, mentions=4),
     long_thread=3, clicks=1, pending=(0, 2), parked=10, turns=5, ops_turns=3, on_disk=(10,),
+    starts=1,
 )  # fmt: skip
 
 Bench = Callable[[Sizes], Awaitable[str]]
@@ -69,7 +72,7 @@ BENCHES: dict[str, Bench] = {
     "ack": lambda s: _loop("ack", s),
     "thread": lambda s: thread_bench.long_thread_table(s.long_thread),
     "click": lambda s: scale_bench.click_table(s.clicks),
-    "startup": lambda s: scale_bench.startup_table(list(s.pending)),
+    "startup": lambda s: scale_bench.startup_table(list(s.pending), repeats=s.starts),
     "turn": lambda s: engine_bench.per_turn(s.turns),
     "memory": lambda s: engine_bench.parked_memory(s.parked),
     "scale": lambda s: engine_bench.scale_table(list(s.on_disk)),

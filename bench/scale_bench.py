@@ -127,7 +127,8 @@ async def click_table(clicks: int) -> str:
     tool, update = [s[0] for s in samples], [s[1] for s in samples]
     slow_tool, slow_update = [s[0] for s in slow], [s[1] for s in slow]
     rows = [
-        ["click → tool start", ms(median(tool)), ms(p99(tool)), "< 50 ms", met(p99(tool) < 0.05)],
+        ["click → tool start", ms(median(tool)), ms(p99(tool)), "p99 < 50 ms (engine target)",
+         met(p99(tool) < 0.05)],
         ["click → card's chat.update", ms(median(update)), ms(p99(update)), "", ""],
         ["chat.update rate-limited 1 s: click → tool start", ms(median(slow_tool)),
          ms(p99(slow_tool)), "does not wait for the card",
@@ -175,7 +176,7 @@ def _reindex(home: Path) -> float:
     return time.perf_counter() - start
 
 
-async def startup_table(counts: list[int]) -> str:
+async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
     rows = []
     base: tuple[float, float] | None = None
     with tempfile.TemporaryDirectory(prefix="signoff-bench-") as work:
@@ -186,7 +187,8 @@ async def startup_table(counts: list[int]) -> str:
                 await build_pending_home(home, count)
                 built = time.perf_counter() - built
                 shape = await asyncio.to_thread(home_shape, home)
-                connect, ready = await _startup(stack, home)
+                runs = sorted([await _startup(stack, home) for _ in range(repeats)])
+                connect, ready = runs[len(runs) // 2]  # the median start (a busy machine)
                 base = base or (connect, ready)
                 reindex = await asyncio.to_thread(_reindex, home) if count else None
                 # The goals at 100k, per item: start-up ≤ 1 s over the empty home's (which
@@ -203,7 +205,8 @@ async def startup_table(counts: list[int]) -> str:
                     "" if per_k is None else f"{per_k:.2f} s: {met(per_k <= 0.2)}",
                 ])  # fmt: skip
     return table(
-        "Start-up of signoff run (process start → Socket Mode connected, → /readyz 200) on "
+        f"Start-up of signoff run (process start → Socket Mode connected, → /readyz 200; "
+        f"median of {repeats}) on "
         "homes with pending approvals; signoff reindex of the same home (sessions = pending); "
         "goals per item are the 100k goals (1 s, 20 s) divided by 100k",
         [
