@@ -45,7 +45,7 @@ class Sizes:
 
 QUICK = Sizes(
     loop=loop_bench.LoopSizes(threads=20, rounds=2, mentions=100),
-    long_thread=30, clicks=4, pending=(0, 200), parked=1_000, turns=50, ops_turns=20,
+    long_thread=30, clicks=4, pending=(0, 200), parked=500, turns=50, ops_turns=20,
     on_disk=(1_000,), starts=2,
 )  # fmt: skip
 SMOKE = Sizes(
