@@ -97,7 +97,7 @@ async def execute(
         return ToolResultMessage(
             call_id=call_id, name=tool.name, content=f"not run: {why}", status="error"
         )
-    run.files.write_ticket(
+    await run.write_ticket(
         IntentTicket(
             at=utc_iso(run.rt.clock.now()),
             call_id=call_id,
@@ -144,7 +144,7 @@ async def execute(
             approval_id=approval_id or None,
         )
     )
-    run.files.write_ticket(
+    await run.write_ticket(
         ResultTicket(
             at=utc_iso(run.rt.clock.now()),
             call_id=call_id,
@@ -270,7 +270,7 @@ async def _capsules(
             request_text=run.request_text,
             card_channel=card_channel(run.rt, run.thread) or "",
         )
-        ApprovalRequest.create(run.rt.home, capsule, clock=run.rt.clock)
+        await asyncio.to_thread(ApprovalRequest.create, run.rt.home, capsule, clock=run.rt.clock)
         failpoint("gate.after_capsule")
         run.rt.observer.emit(
             ApprovalRequested(

@@ -7,6 +7,8 @@ from typing import Any
 
 from approvals import ApprovalRequest, ApprovalsError
 from sessions import (
+    IntentTicket,
+    ResultTicket,
     SessionFiles,
     SessionRecord,
     SessionsError,
@@ -60,6 +62,11 @@ class SessionRun:
     async def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
         async with self._writing:
             await asyncio.to_thread(self.files.trace, kind, data)
+
+    async def write_ticket(self, ticket: IntentTicket | ResultTicket) -> None:
+        """Record an intent before its call runs, and how it ended after."""
+        async with self._writing:
+            await asyncio.to_thread(self.files.write_ticket, ticket)
 
     @property
     def requester(self) -> str:
