@@ -224,7 +224,7 @@ class Delivery:
                     skip.add(done.id)
         finally:
             if finished:
-                self.outbox.complete(finished)
+                await asyncio.to_thread(self.outbox.complete, finished)
             self._lanes.pop(thread, None)
             self._changed.set()
             self.wake()
