@@ -34,6 +34,7 @@ from sessions import (
     ThreadKey,
     coordination_for,
     failpoint,
+    off_loop,
     utc_iso,
 )
 
@@ -224,7 +225,7 @@ class Delivery:
                     skip.add(done.id)
         finally:
             if finished:
-                await asyncio.to_thread(self.outbox.complete, finished)
+                await off_loop(self.outbox.complete, finished)
             self._lanes.pop(thread, None)
             self._changed.set()
             self.wake()

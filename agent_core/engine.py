@@ -54,6 +54,7 @@ from sessions import (
     check_approval_id,
     check_slack_id,
     failpoint,
+    off_loop,
     reindex,
     utc_iso,
 )
@@ -173,7 +174,7 @@ class Engine(Queries, PersonQueries, Governing):
     async def ingest(self, message: InboxMessage) -> bool:
         """Store a message durably; True if new. Only after this returns may Slack be acked."""
         # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
-        fresh, waiting = await asyncio.to_thread(self._store, message)
+        fresh, waiting = await off_loop(self._store, message)
         if waiting:
             self._wake_from_anywhere(message.thread)
         return fresh

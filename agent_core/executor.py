@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from approvals import ApprovalRequest, Capsule, args_sha256, build_capsule
-from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, utc_iso
+from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, off_loop, utc_iso
 
 from .gate_place import card_channel, needs_a_channel
 from .messages import (
@@ -270,7 +270,7 @@ async def _capsules(
             request_text=run.request_text,
             card_channel=card_channel(run.rt, run.thread) or "",
         )
-        await asyncio.to_thread(ApprovalRequest.create, run.rt.home, capsule, clock=run.rt.clock)
+        await off_loop(ApprovalRequest.create, run.rt.home, capsule, clock=run.rt.clock)
         failpoint("gate.after_capsule")
         run.rt.observer.emit(
             ApprovalRequested(

@@ -13,13 +13,12 @@ queued is exactly what it would be without it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
 
 from approvals import ApprovalRequest, Capsule
-from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, utc_iso
+from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, off_loop, utc_iso
 
 from .budgets import BudgetExceeded, BudgetTracker
 from .executor import run_calls
@@ -86,7 +85,7 @@ async def say(run: SessionRun, key: str, text: str) -> None:
     people = run.people() if "<@" in text else ()
     entry = reply_entry(run.rt, run.thread, run.id, key, text, people=people)
     # Off the event loop: the entry is fsynced before this returns.
-    if await asyncio.to_thread(run.rt.outbox.enqueue, entry):
+    if await off_loop(run.rt.outbox.enqueue, entry):
         run.rt.outbox_written()
         await run.trace("reply_queued", {"key": key, "chars": len(text)})
 

@@ -16,6 +16,7 @@ from sessions import (
     StaleStateError,
     ThreadKey,
     TraceKind,
+    off_loop,
 )
 
 from .messages import (
@@ -56,17 +57,17 @@ class SessionRun:
         """Durably record a message before anything acts on it."""
         record = message.model_dump(mode="json")
         async with self._writing:
-            await asyncio.to_thread(self.files.append_transcript, record)
+            await off_loop(self.files.append_transcript, record)
             self.transcript.append(message)
 
     async def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
         async with self._writing:
-            await asyncio.to_thread(self.files.trace, kind, data)
+            await off_loop(self.files.trace, kind, data)
 
     async def write_ticket(self, ticket: IntentTicket | ResultTicket) -> None:
         """Record an intent before its call runs, and how it ended after."""
         async with self._writing:
-            await asyncio.to_thread(self.files.write_ticket, ticket)
+            await off_loop(self.files.write_ticket, ticket)
 
     @property
     def requester(self) -> str:
@@ -153,7 +154,7 @@ class SessionRun:
         ]
 
     async def start(self) -> None:
-        self.record = await asyncio.to_thread(
+        self.record = await off_loop(
             self.rt.store.transition,
             self.id,
             expected=SessionState.CREATED,
@@ -168,7 +169,7 @@ class SessionRun:
     async def finish(self, state: SessionState, reason: str = "") -> None:
         await self.trace("session_ended", {"state": state.value, "reason": reason})
         try:
-            self.record = await asyncio.to_thread(
+            self.record = await off_loop(
                 self.rt.store.transition,
                 self.id,
                 expected=SessionState.RUNNING,

@@ -16,7 +16,6 @@ Orderings that make crashes harmless:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -33,6 +32,7 @@ from sessions import (
     ThreadDir,
     ThreadKey,
     failpoint,
+    off_loop,
     utc_iso,
 )
 
@@ -156,7 +156,7 @@ async def _start_child(
     rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
 ) -> SessionRun:
     # Off the event loop: creating a session waits for several fsyncs.
-    record = await asyncio.to_thread(_create_child, rt, tdir, head, cause)
+    record = await off_loop(_create_child, rt, tdir, head, cause)
     await rt.index.put_session(record)
     await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
     run = SessionRun(rt, record)
@@ -218,7 +218,7 @@ async def _record_messages(run: SessionRun, tdir: ThreadDir, pending: list[Inbox
             await run.append(UserMessage(text=message.text, user=message.user, ts=message.ts))
             await run.trace("message", message.model_dump(mode="json"))
         failpoint("drain.after_message_recorded")
-        await asyncio.to_thread(tdir.inbox.mark_consumed, message.key)
+        await off_loop(tdir.inbox.mark_consumed, message.key)
 
 
 def _needs_model(run: SessionRun) -> bool:

@@ -42,6 +42,7 @@ from .index import ApprovalRow, Index, SessionRow
 from .jsonl import read_jsonl
 from .locks import file_lock, file_lock_async, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, verify
+from .off_loop import off_loop
 from .outbox import Outbox, OutboxDone, OutboxEntry
 from .quarantine import Quarantine, QuarantineRecord
 from .queue import WorkQueue
@@ -116,6 +117,7 @@ __all__ = [
     "lineage",
     "new_approval_id",
     "new_session_id",
+    "off_loop",
     "read_jsonl",
     "reindex",
     "replace_atomically",
