@@ -33,7 +33,9 @@ class SessionRun:
     def __init__(self, rt: Runtime, record: SessionRecord) -> None:
         self.rt = rt
         self.record = record
-        self.files = SessionFiles(rt.home.session_dir(record.id), clock=rt.clock)
+        self.files = SessionFiles(
+            rt.home.session_dir(record.id), clock=rt.clock, locate=rt.home.session_dir
+        )
         self.transcript: list[Message] = [
             message_adapter.validate_python(m) for m in self.files.read_transcript()
         ]
