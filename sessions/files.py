@@ -29,6 +29,7 @@ from .transcript_chain import (
     inherited_lines,
     read_chain,
     reference_to,
+    transcript_segments,
 )
 
 __all__ = ["INLINE_LIMIT", "SessionFiles"]
@@ -76,6 +77,10 @@ class SessionFiles:
     def transcript_reference(self) -> TranscriptReference:
         """What a child of this session starts its transcript with instead of a copy."""
         return reference_to(self.transcript_path, session_id=self.session_id, locate=self.locate)
+
+    def transcript_segments(self) -> list[tuple[str, int, int]]:
+        """Which session holds which records: (session id, first index, end index)."""
+        return transcript_segments(self.transcript_path, locate=self.locate)
 
     def inherited_lines(self) -> int | None:
         """How many transcript records precede this session's own; None for a full copy."""

@@ -39,6 +39,7 @@ __all__ = [
     "inherited_lines",
     "read_chain",
     "reference_to",
+    "transcript_segments",
 ]
 
 REFERENCE_VERSION = 1
@@ -272,3 +273,25 @@ def reference_to(path: Path, *, session_id: str, locate: Locate) -> TranscriptRe
     return TranscriptReference(
         session=session_id, lines=entry.total, sha256=entry.digest.hexdigest()
     )
+
+
+def transcript_segments(path: Path, *, locate: Locate) -> list[tuple[str, int, int]]:
+    """(session id, first, end) of each session's stretch of the whole transcript."""
+    entry = _resolve(path, locate)
+    chain: list[_Resolved] = []
+    node: _Resolved | None = entry
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    segments: list[tuple[str, int, int]] = []
+    for item in reversed(chain):
+        kept = []
+        for session, first, end in segments:
+            if first < item.parent_take:
+                kept.append((session, first, min(end, item.parent_take)))
+        segments = kept
+        start = item.parent_take
+        end = start + len(item.own) + (1 if item is entry and item.tail is not None else 0)
+        if end > start:
+            segments.append((item.path.parent.name, start, end))
+    return segments
