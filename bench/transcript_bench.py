@@ -110,6 +110,27 @@ def _stored(root: Path) -> Counter[str]:
     return sizes
 
 
+def _read_times(files: SessionFiles) -> dict[str, float]:
+    """The head's whole transcript read with nothing cached, then as the next turn reads it."""
+    try:
+        from sessions.transcript_chain import forget_cached
+    except ImportError:  # the code before references: one file, no cache
+
+        def forget_cached() -> None:
+            pass
+
+    forget_cached()
+    start = time.perf_counter()
+    files.read_transcript()
+    cold = time.perf_counter() - start
+    warm = []
+    for _ in range(5):
+        start = time.perf_counter()
+        files.read_transcript()
+        warm.append(time.perf_counter() - start)
+    return {"cold_read_ms": round(cold * 1000, 2), "warm_read_ms": round(min(warm) * 1000, 2)}
+
+
 async def measure(turns: int) -> dict[str, object]:
     root = Path(tempfile.mkdtemp(prefix="signoff-transcript-bench-"))
     home = Home(root)
@@ -133,6 +154,7 @@ async def measure(turns: int) -> dict[str, object]:
     index_written = sum(_wchar(t) for t in index_threads) - index_before
     await engine.close()
     head = ThreadDir(home, THREAD).head() or ""
+    reads = _read_times(SessionFiles(home.session_dir(head)))
     records = SessionFiles(home.session_dir(head)).read_transcript()
     transcript = sum(len((canonical_json(r) + "\n").encode()) for r in records)
     stored = _stored(root)
@@ -152,6 +174,7 @@ async def measure(turns: int) -> dict[str, object]:
         "stored_x_transcript": round(sum(stored.values()) / transcript, 2),
         "stored_by_kind": dict(stored.most_common()),
         "seconds": round(elapsed, 2),
+        **reads,
     }
 
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ __all__ = [
     "REFERENCE_VERSION",
     "Locate",
     "TranscriptReference",
+    "forget_cached",
     "inherited_lines",
     "read_chain",
     "reference_to",
@@ -43,7 +45,8 @@ __all__ = [
 ]
 
 REFERENCE_VERSION = 1
-_CACHE_SIZE = 512
+_CACHE_ENTRIES = 4096
+_CACHE_BYTES = 64 << 20
 
 Locate = Callable[[str], Path]
 
@@ -61,32 +64,54 @@ class TranscriptReference:
 
 @dataclass(frozen=True)
 class _Resolved:
-    """One session's transcript file, resolved against its (already checked) parent."""
+    """One session's transcript file, resolved against its (already checked) parent.
+
+    The parent is held weakly: the cache, bounded in bytes, decides what stays in memory,
+    and an entry whose parent was dropped is read again (and checked again) from disk.
+    """
 
     path: Path
     stamp: tuple[int, int, int]
-    parent: _Resolved | None
+    parent: weakref.ref[_Resolved] | None
     parent_take: int  # how many of the parent's lines come first (0 without a parent)
     own: tuple[bytes, ...]  # complete lines of this file, the reference excluded
     tail: dict[str, Any] | None  # an unterminated last record that still parses
     total: int
     digest: Any  # a hashlib object over all ``total`` lines; copied, never updated
+    size: int  # bytes of ``own``, for the cache's budget
 
-    def lines(self) -> list[bytes]:
-        chain: list[_Resolved] = []
-        node: _Resolved | None = self
-        while node is not None:
-            chain.append(node)
-            node = node.parent
-        out: list[bytes] = []
-        for entry in reversed(chain):
-            del out[entry.parent_take :]  # a no-op unless it took fewer than its parent had
-            out.extend(entry.own)
-        return out
+
+def _lines(chain: list[_Resolved]) -> list[bytes]:
+    out: list[bytes] = []
+    for entry in chain:
+        del out[entry.parent_take :]  # a no-op unless it took fewer than its parent had
+        out.extend(entry.own)
+    return out
 
 
 _cache: OrderedDict[Path, _Resolved] = OrderedDict()
+_cached_bytes = 0
 _lock = threading.Lock()
+
+
+def forget_cached() -> None:
+    """Drop every resolved transcript (benchmarks measure a cold read with it)."""
+    global _cached_bytes
+    with _lock:
+        _cache.clear()
+        _cached_bytes = 0
+
+
+def _remember(entry: _Resolved) -> None:
+    global _cached_bytes
+    with _lock:
+        old = _cache.pop(entry.path, None)
+        _cached_bytes -= old.size if old is not None else 0
+        _cache[entry.path] = entry
+        _cached_bytes += entry.size
+        while len(_cache) > _CACHE_ENTRIES or (_cached_bytes > _CACHE_BYTES and len(_cache) > 1):
+            _, dropped = _cache.popitem(last=False)
+            _cached_bytes -= dropped.size
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:
@@ -154,29 +179,37 @@ def _first_reference(path: Path, raw: bytes) -> TranscriptReference | None:
     return ref
 
 
-def _fresh(entry: _Resolved | None) -> bool:
-    """Is this cached entry, and every ancestor it was built on, unchanged on disk?"""
-    node = entry
-    while node is not None:
+def _fresh(entry: _Resolved) -> list[_Resolved] | None:
+    """The chain (root first) if this entry and every ancestor it was built on are still
+    in memory and unchanged on disk; None if any is not."""
+    chain = [entry]
+    while True:
+        node = chain[-1]
         try:
             if _stamp(node.path) != node.stamp:
-                return False
+                return None
         except NotFoundError:
-            return False
-        node = node.parent
-    return True
+            return None
+        if node.parent is None:
+            return chain[::-1]
+        parent = node.parent()
+        if parent is None:
+            return None
+        chain.append(parent)
 
 
-def _resolve(path: Path, locate: Locate) -> _Resolved:
+def _resolve(path: Path, locate: Locate) -> list[_Resolved]:
+    """The verified chain of ``path``'s transcript, root first."""
     pending: list[tuple[Path, tuple[int, int, int], bytes]] = []
     current = path
-    base: _Resolved | None = None
+    chain: list[_Resolved] = []
     # Walk back to the first session whose cached entry still holds (or to the root).
     while True:
         with _lock:
             cached = _cache.get(current)
-        if cached is not None and _fresh(cached):
-            base = cached
+        fresh = _fresh(cached) if cached is not None else None
+        if fresh is not None:
+            chain = fresh
             break
         stamp = _stamp(current)
         raw = current.read_bytes()
@@ -190,26 +223,22 @@ def _resolve(path: Path, locate: Locate) -> _Resolved:
         if not current.exists():
             raise CorruptRecordError(f"{path}: continues {ref.session}, which does not exist")
     for file_path, stamp, raw in reversed(pending):
-        base = _link(file_path, stamp, raw, base)
-        with _lock:
-            _cache[file_path] = base
-            _cache.move_to_end(file_path)
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    assert base is not None
-    return base
+        entry = _link(file_path, stamp, raw, chain)
+        if entry.parent is None:
+            chain = []
+        chain.append(entry)
+        _remember(entry)
+    return chain
 
 
-def _link(
-    path: Path, stamp: tuple[int, int, int], raw: bytes, parent: _Resolved | None
-) -> _Resolved:
+def _link(path: Path, stamp: tuple[int, int, int], raw: bytes, chain: list[_Resolved]) -> _Resolved:
     ref, own, tail = _split(path, raw)
     take = 0
-    if ref is None:
-        parent = None
+    parent = chain[-1] if ref is not None and chain else None
+    if parent is None:
         digest = hashlib.sha256()
     else:
-        assert parent is not None
+        assert ref is not None
         if ref.lines > parent.total:
             raise CorruptRecordError(
                 f"{path}: continues {ref.session} for {ref.lines} lines, which has {parent.total}"
@@ -218,7 +247,7 @@ def _link(
             digest = parent.digest.copy()
         else:
             digest = hashlib.sha256()
-            for line in parent.lines()[: ref.lines]:
+            for line in _lines(chain)[: ref.lines]:
                 digest.update(line + b"\n")
         if digest.hexdigest() != ref.sha256:
             raise CorruptRecordError(
@@ -230,24 +259,26 @@ def _link(
     return _Resolved(
         path=path,
         stamp=stamp,
-        parent=parent,
+        parent=weakref.ref(parent) if parent is not None else None,
         parent_take=take,
         own=tuple(own),
         tail=tail,
         total=take + len(own),
         digest=digest,
+        size=sum(len(line) for line in own),
     )
 
 
 def read_chain(path: Path, *, locate: Locate) -> list[dict[str, Any]]:
     """The whole transcript of the session whose ``transcript.jsonl`` is ``path``."""
     try:
-        entry = _resolve(path, locate)
+        chain = _resolve(path, locate)
     except NotFoundError:
         if path.exists():
             raise
         return []
-    records: list[dict[str, Any]] = [json.loads(line) for line in entry.lines()]
+    records: list[dict[str, Any]] = [json.loads(line) for line in _lines(chain)]
+    entry = chain[-1]
     if entry.tail is not None:
         records.append(entry.tail)
     return records
@@ -256,7 +287,7 @@ def read_chain(path: Path, *, locate: Locate) -> list[dict[str, Any]]:
 def inherited_lines(path: Path, *, locate: Locate) -> int | None:
     """How many records come from the referenced parent; None for a full copy (old)."""
     try:
-        entry = _resolve(path, locate)
+        entry = _resolve(path, locate)[-1]
     except NotFoundError:
         return None
     return entry.parent_take if entry.parent is not None else None
@@ -265,7 +296,7 @@ def inherited_lines(path: Path, *, locate: Locate) -> int | None:
 def reference_to(path: Path, *, session_id: str, locate: Locate) -> TranscriptReference:
     """A reference to every complete line of ``session_id``'s transcript, for its child."""
     try:
-        entry = _resolve(path, locate)
+        entry = _resolve(path, locate)[-1]
     except NotFoundError:
         if path.exists():
             raise
@@ -277,14 +308,10 @@ def reference_to(path: Path, *, session_id: str, locate: Locate) -> TranscriptRe
 
 def transcript_segments(path: Path, *, locate: Locate) -> list[tuple[str, int, int]]:
     """(session id, first, end) of each session's stretch of the whole transcript."""
-    entry = _resolve(path, locate)
-    chain: list[_Resolved] = []
-    node: _Resolved | None = entry
-    while node is not None:
-        chain.append(node)
-        node = node.parent
+    chain = _resolve(path, locate)
+    entry = chain[-1]
     segments: list[tuple[str, int, int]] = []
-    for item in reversed(chain):
+    for item in chain:
         kept = []
         for session, first, end in segments:
             if first < item.parent_take:

@@ -24,6 +24,7 @@ from sessions import (
     atomic,
     canonical_json,
 )
+from sessions.transcript_chain import forget_cached
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -73,6 +74,8 @@ async def test_a_child_holds_a_reference_and_only_its_own_lines(make_engine, hom
         "answer 1",
         "answer 2",
     ]
+    forget_cached()  # a new process: the chain is read again from disk, link by link
+    assert transcript(home) == whole
     md = (home.session_dir(third.id) / "SESSION.md").read_text()
     assert f"continues from `{second.id}` (its first {len(parent_records)} lines)" in md
 
