@@ -169,7 +169,7 @@ async def _start_child(
             thread=tdir.thread,
             parent_id=head.id if head else None,
             cause=cause,
-            session_md=_session_md(rt, tdir.thread, head, cause, reference),
+            session_md=_session_md(rt, tdir.thread, head, cause, reference, session_id),
             transcript=transcript,
             session_id=session_id,
         )
@@ -192,15 +192,15 @@ def _session_md(
     head: SessionRecord | None,
     cause: str,
     reference: TranscriptReference | None,
+    session_id: str,
 ) -> str:
     parent = f"`{head.id}` ({head.state.value})" if head else "none: first session of the thread"
     continues = ""
     if reference is not None:
         # transcript.jsonl holds only this session's lines: say where the rest lives.
         continues = (
-            f"- transcript: continues from `{reference.session}` (its first "
-            f"{reference.lines} lines), then this session's own lines; "
-            f"`signoff show {reference.session}` and its ancestors hold the rest\n"
+            f"- transcript: continues from `{reference.session}` (its first {reference.lines}"
+            f" lines); `signoff show {session_id}` prints it all\n"
         )
     return (
         f"# Session in thread {thread.label()}\n\n"

@@ -78,6 +78,7 @@ async def test_a_child_holds_a_reference_and_only_its_own_lines(make_engine, hom
     assert transcript(home) == whole
     md = (home.session_dir(third.id) / "SESSION.md").read_text()
     assert f"continues from `{second.id}` (its first {len(parent_records)} lines)" in md
+    assert f"`signoff show {third.id}` prints it all" in md
 
 
 def _stored(root: Path) -> int:
