@@ -31,6 +31,7 @@ from sessions import (
     StaleStateError,
     ThreadDir,
     ThreadKey,
+    TranscriptReference,
     failpoint,
     off_loop,
     utc_iso,
@@ -170,15 +171,18 @@ def _create_child(
 ) -> SessionRecord:
     """The thread's next session, created and made HEAD (or adopted if a crash made it)."""
     transcript = b""
+    reference: TranscriptReference | None = None
     if head is not None:
-        transcript = (rt.home.session_dir(head.id) / "transcript.jsonl").read_bytes()
+        # A reference, not a copy: copying made a long thread write O(n²) bytes.
+        reference = _files(rt, head.id).transcript_reference()
+        transcript = (reference.line() + "\n").encode()
     session_id = tdir.next_session_id(head.id if head else None)
     try:
         record = rt.store.create(
             thread=tdir.thread,
             parent_id=head.id if head else None,
             cause=cause,
-            session_md=_session_md(rt, tdir.thread, head, cause),
+            session_md=_session_md(rt, tdir.thread, head, cause, reference, session_id),
             transcript=transcript,
             session_id=session_id,
         )
@@ -190,20 +194,42 @@ def _create_child(
     return record
 
 
-def _session_md(rt: Runtime, thread: ThreadKey, head: SessionRecord | None, cause: str) -> str:
+def _session_md(
+    rt: Runtime,
+    thread: ThreadKey,
+    head: SessionRecord | None,
+    cause: str,
+    reference: TranscriptReference | None,
+    session_id: str,
+) -> str:
     parent = f"`{head.id}` ({head.state.value})" if head else "none: first session of the thread"
+    continues = ""
+    if reference is not None:
+        # transcript.jsonl holds only this session's lines: say where the rest lives.
+        continues = (
+            f"- transcript: continues from `{reference.session}` (its first {reference.lines}"
+            f" lines); `signoff show {session_id}` prints it all\n"
+        )
     return (
         f"# Session in thread {thread.label()}\n\n"
-        f"- cause: {cause}\n- parent: {parent}\n\n## System prompt\n\n{rt.system_prompt}\n"
+        f"- cause: {cause}\n- parent: {parent}\n{continues}\n"
+        f"## System prompt\n\n{rt.system_prompt}\n"
     )
+
+
+def _files(rt: Runtime, session_id: str) -> SessionFiles:
+    return SessionFiles(rt.home.session_dir(session_id), locate=rt.home.session_dir)
 
 
 def _requeue_replies(rt: Runtime, crashed: SessionRecord) -> None:
     """Queue every answer the crashed session gave; ids make this a no-op for queued ones."""
-    own = SessionFiles(rt.home.session_dir(crashed.id)).read_transcript()
-    start = 0
-    if crashed.parent_id is not None:
-        start = len(SessionFiles(rt.home.session_dir(crashed.parent_id)).read_transcript())
+    files = _files(rt, crashed.id)
+    own = files.read_transcript()
+    start = files.inherited_lines()
+    if start is None:  # an older session holding a full copy of its parent's
+        start = 0
+        if crashed.parent_id is not None:
+            start = len(_files(rt, crashed.parent_id).read_transcript())
     for index in range(start, len(own)):
         record = own[index]
         text = str(record.get("text") or "")

@@ -48,6 +48,7 @@ COMMANDS = {
     "run": "run the Slack bot on Socket Mode (needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)",
     "sessions": "list recent sessions",
     "trace": "show the lineage of a session's thread",
+    "show": "print a session's whole transcript (following its parents')",
     "pending": "list approvals waiting for a decision",
     "approve": "approve a pending request as a Slack user",
     "deny": "deny a pending request as a Slack user",
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd["sessions"].add_argument("--state", action="append", default=[])
     cmd["sessions"].add_argument("--limit", type=int, default=30)
     cmd["trace"].add_argument("session_id")
+    cmd["show"].add_argument("session_id")
     for verb in ("approve", "deny"):
         cmd[verb].add_argument("approval_id")
         cmd[verb].add_argument(
@@ -141,6 +143,10 @@ def _run(argv: Sequence[str] | None) -> int:
     home = Home(settings.home)
     if args.command == "trace":
         return show_trace(home, args.session_id)
+    if args.command == "show":
+        from .cli_show import show_transcript
+
+        return show_transcript(home, args.session_id)
     if args.command in ("sessions", "pending"):
         return asyncio.run(list_index(home, args))
     if args.command == "quarantine":

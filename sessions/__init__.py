@@ -52,6 +52,7 @@ from .store import SessionStore
 from .threads import ThreadDir, iter_thread_keys, lineage
 from .tickets import IntentTicket, ResultTicket, Ticket
 from .trace import TraceEvent, TraceKind
+from .transcript_chain import TranscriptReference
 
 __all__ = [
     "TERMINAL_STATES",
@@ -95,6 +96,7 @@ __all__ = [
     "Ticket",
     "TraceEvent",
     "TraceKind",
+    "TranscriptReference",
     "Transition",
     "VerifyReport",
     "WorkQueue",

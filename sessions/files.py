@@ -1,8 +1,10 @@
 """The append-only contents of one session: transcript, tickets, trace, workspace.
 
 Only the worker holding the thread lock writes a running session, so sequence numbers
-are kept here; tickets are still create-only, so even a confused second writer cannot
-overwrite one.
+are kept here. Tickets are appended to one ``tickets.jsonl`` (one file per ticket cost
+an inode and a directory fsync each); an append never overwrites, so even a confused
+second writer cannot erase one. Sessions written before hold ``tickets/<seq>-<kind>.json``
+files, still read. The transcript is a chain of references (``transcript_chain``).
 """
 
 from __future__ import annotations
@@ -17,26 +19,41 @@ from pydantic import ValidationError
 
 from .atomic import append_line, canonical_json, create_only
 from .clock import Clock, SystemClock, utc_iso
-from .errors import AlreadyExistsError, CorruptRecordError
+from .errors import CorruptRecordError
 from .jsonl import read_jsonl
 from .tickets import IntentTicket, ResultTicket, Ticket, ticket_adapter
 from .trace import INLINE_LIMIT, TraceEvent, TraceKind
+from .transcript_chain import (
+    Locate,
+    TranscriptReference,
+    inherited_lines,
+    read_chain,
+    reference_to,
+    transcript_segments,
+)
 
 __all__ = ["INLINE_LIMIT", "SessionFiles"]
 
 
 class SessionFiles:
-    def __init__(self, directory: Path, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, directory: Path, *, clock: Clock | None = None, locate: Locate | None = None
+    ) -> None:
         self.directory = directory
         self.clock = clock or SystemClock()
         self.session_id = directory.name
+        # Where a referenced session lives (``Home.session_dir``); siblings by default.
+        self.locate: Locate = locate or (lambda session_id: directory.parent / session_id)
         # Counted on the first write, not here: most SessionFiles only read.
         self._trace_seq: int | None = None
-        self._ticket_seq: int | None = None
 
     @property
     def transcript_path(self) -> Path:
         return self.directory / "transcript.jsonl"
+
+    @property
+    def tickets_path(self) -> Path:
+        return self.directory / "tickets.jsonl"
 
     @property
     def trace_path(self) -> Path:
@@ -54,37 +71,54 @@ class SessionFiles:
         append_line(self.transcript_path, canonical_json({"schema_version": 1, **record}))
 
     def read_transcript(self) -> list[dict[str, Any]]:
-        return list(read_jsonl(self.transcript_path))
+        """The whole transcript, following references to ancestors (each link checked)."""
+        return read_chain(self.transcript_path, locate=self.locate)
+
+    def transcript_reference(self) -> TranscriptReference:
+        """What a child of this session starts its transcript with instead of a copy."""
+        return reference_to(self.transcript_path, session_id=self.session_id, locate=self.locate)
+
+    def transcript_segments(self) -> list[tuple[str, int, int]]:
+        """Which session holds which records: (session id, first index, end index)."""
+        return transcript_segments(self.transcript_path, locate=self.locate)
+
+    def inherited_lines(self) -> int | None:
+        """How many transcript records precede this session's own; None for a full copy."""
+        return inherited_lines(self.transcript_path, locate=self.locate)
 
     # tickets --------------------------------------------------------------------
-    def ticket_names(self) -> list[str]:
+    def _legacy_ticket_names(self) -> list[str]:
         try:
             return sorted(n for n in os.listdir(self.directory / "tickets") if n.endswith(".json"))
         except FileNotFoundError:
             return []
 
     def write_ticket(self, ticket: IntentTicket | ResultTicket) -> str:
-        """Create ``tickets/<seq>-<kind>.json``; never overwrites. Returns the file name."""
-        data = ticket.model_dump_json(indent=2).encode()
-        if self._ticket_seq is None:
-            self._ticket_seq = len(self.ticket_names())
-        while True:
-            self._ticket_seq += 1
-            name = f"{self._ticket_seq:06d}-{ticket.kind}.json"
-            try:
-                create_only(self.directory / "tickets" / name, data)
-                return name
-            except AlreadyExistsError:
-                continue
+        """Append the ticket to ``tickets.jsonl`` and fsync it; returns ``<seq>-<kind>``.
+
+        The sequence is counted from the file each time (a session has a handful of
+        tickets), so two writers in turn never reuse a number.
+        """
+        seq = len(self._legacy_ticket_names()) + sum(1 for _ in read_jsonl(self.tickets_path)) + 1
+        line = canonical_json({"seq": seq, **ticket.model_dump(mode="json")})
+        append_line(self.tickets_path, line)
+        return f"{seq:06d}-{ticket.kind}"
 
     def read_tickets(self) -> list[Ticket]:
+        """Every ticket in the order written; a torn last line (a crash) is not a ticket."""
         out: list[Ticket] = []
-        for name in self.ticket_names():
+        for name in self._legacy_ticket_names():
             path = self.directory / "tickets" / name
             try:
                 out.append(ticket_adapter.validate_json(path.read_bytes()))
             except (ValidationError, ValueError) as exc:
                 raise CorruptRecordError(f"{path}: not a ticket") from exc
+        for number, raw in enumerate(read_jsonl(self.tickets_path), start=1):
+            body = {k: v for k, v in raw.items() if k != "seq"}
+            try:
+                out.append(ticket_adapter.validate_python(body))
+            except ValidationError as exc:
+                raise CorruptRecordError(f"{self.tickets_path}:{number}: not a ticket") from exc
         return out
 
     # trace ----------------------------------------------------------------------

@@ -400,7 +400,13 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def transcript(home: Path, session_id: str) -> list[dict[str, Any]]:
-    return read_jsonl(home / "sessions" / session_id / "transcript.jsonl")
+    """The whole transcript as docs/storage.md describes it: a child's first line may
+    continue its parent's transcript (its first ``lines`` records)."""
+    own = read_jsonl(home / "sessions" / session_id / "transcript.jsonl")
+    if own and "continues" in own[0] and "role" not in own[0]:
+        ref = own[0]["continues"]
+        return transcript(home, ref["session"])[: ref["lines"]] + own[1:]
+    return own
 
 
 def head_transcript(home: Path, thread_ts: str = THREAD_TS) -> list[dict[str, Any]]:
@@ -433,8 +439,10 @@ def trace_events(home: Path, session_id: str) -> list[dict[str, Any]]:
 
 
 def tickets(home: Path, session_id: str) -> list[dict[str, Any]]:
-    directory = home / "sessions" / session_id / "tickets"
-    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+    directory = home / "sessions" / session_id
+    legacy = [json.loads(p.read_text()) for p in sorted(directory.glob("tickets/*.json"))]
+    path = directory / "tickets.jsonl"
+    return legacy + (read_jsonl(path) if path.exists() else [])
 
 
 def fleet(home: Path) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import pytest
@@ -36,6 +35,7 @@ from sessions import (
     Home,
     IllegalTransitionError,
     OutboxEntry,
+    SessionFiles,
     SessionState,
     SessionStore,
     StaleStateError,
@@ -62,8 +62,8 @@ async def test_I1_gated_call_does_not_run_on_the_models_word(
     assert capsule.tool == "restart_service" and capsule.arguments == {"service": "api"}
     parked = chain(home)[-1]
     assert parked.state == SessionState.AWAITING_APPROVAL
-    tickets = os.listdir(home.session_dir(parked.id) / "tickets")
-    assert not [t for t in tickets if t.endswith("-intent.json")]
+    tickets = SessionFiles(home.session_dir(parked.id)).read_tickets()
+    assert not [t for t in tickets if t.kind == "intent"]
 
 
 async def test_I1_gate_sits_before_the_call_in_a_mixed_batch(
@@ -188,8 +188,9 @@ async def test_I2_resettling_uses_the_recorded_result_or_reports_uncertain(
     # With neither (a crash between the tool's effect and any record), it is uncertain.
     record_path(parked_dir, capsule.id, "result").unlink()
     claim = json.loads(record_path(parked_dir, capsule.id, "claim").read_text())
-    for ticket in (home.session_dir(claim["session_id"]) / "tickets").glob("*-result.json"):
-        ticket.unlink()
+    tickets = home.session_dir(claim["session_id"]) / "tickets.jsonl"
+    kept = [t for t in tickets.read_text().splitlines() if json.loads(t)["kind"] != "result"]
+    tickets.write_text("".join(line + "\n" for line in kept))
     third = await replay()
     assert third.status == "uncertain" and restarts(home) == 1
 

@@ -570,7 +570,7 @@ def test_terminal_transition_writes_a_sha256sum_manifest(home: Home, clock: Fixe
         "SESSION.md",
         "session.json",
         "transcript.jsonl",
-        "tickets/000001-intent.json",
+        "tickets.jsonl",
         "workspace/out.txt",
     }
     for rel, digest in listed.items():
@@ -713,7 +713,7 @@ def _intent(tool: str, call_id: str = "call_1") -> IntentTicket:
     )
 
 
-def test_tickets_are_numbered_and_create_only(home: Home, clock: FixedClock) -> None:
+def test_tickets_are_numbered_and_appended_to_one_file(home: Home, clock: FixedClock) -> None:
     record = _new_session(home, clock)
     directory = home.session_dir(record.id)
     files = SessionFiles(directory, clock=clock)
@@ -721,11 +721,13 @@ def test_tickets_are_numbered_and_create_only(home: Home, clock: FixedClock) -> 
     result = ResultTicket(
         at="2026-11-02T09:00:01.000Z", call_id="call_1", tool="restart", status="ok", content="done"
     )
-    assert files.write_ticket(intent) == "000001-intent.json"
-    assert files.write_ticket(result) == "000002-result.json"
+    assert files.write_ticket(intent) == "000001-intent"
+    first_line = (directory / "tickets.jsonl").read_bytes()
+    assert files.write_ticket(result) == "000002-result"
     assert files.read_tickets() == [intent, result]
-    on_disk = json.loads((directory / "tickets" / "000001-intent.json").read_text())
-    assert on_disk == {
+    on_disk = [json.loads(line) for line in (directory / "tickets.jsonl").read_text().splitlines()]
+    assert on_disk[0] == {
+        "seq": 1,
         "schema_version": 1,
         "kind": "intent",
         "at": "2026-11-02T09:00:00.000Z",
@@ -734,18 +736,20 @@ def test_tickets_are_numbered_and_create_only(home: Home, clock: FixedClock) -> 
         "args_sha256": "0" * 64,
         "approval_id": "",
     }
+    assert [(t["seq"], t["kind"]) for t in on_disk] == [(1, "intent"), (2, "result")]
+    # Append-only: a later ticket never rewrites an earlier one.
+    assert (directory / "tickets.jsonl").read_bytes().startswith(first_line)
     # A reopened SessionFiles continues the numbering.
-    assert SessionFiles(directory).write_ticket(_intent("again")) == "000003-intent.json"
-    with pytest.raises(AlreadyExistsError):
-        create_only(directory / "tickets" / "000001-intent.json", b"{}")
+    assert SessionFiles(directory).write_ticket(_intent("again")) == "000003-intent"
+    assert not list((directory / "tickets").iterdir())  # no file per ticket any more
 
 
 def test_a_second_writer_never_overwrites_a_ticket(home: Home, clock: FixedClock) -> None:
     directory = home.session_dir(_new_session(home, clock).id)
     first = SessionFiles(directory, clock=clock)
     second = SessionFiles(directory, clock=clock)  # same starting sequence number
-    assert first.write_ticket(_intent("first")) == "000001-intent.json"
-    assert second.write_ticket(_intent("second")) == "000002-intent.json"
+    assert first.write_ticket(_intent("first")) == "000001-intent"
+    assert second.write_ticket(_intent("second")) == "000002-intent"
     assert [t.tool for t in first.read_tickets()] == ["first", "second"]  # type: ignore[union-attr]
 
 

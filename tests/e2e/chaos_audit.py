@@ -32,6 +32,9 @@ GATED = {"restart_service", "deploy_service", "scale_service"}
 TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
 # How the offline model words an uncertain outcome: as a result, or as a late event.
 UNCERTAIN_SAID = ("may or may not have run", ": uncertain: ")
+# How a card says its approved call ran (bot/cards.py): "ran: ok", "ran: failed", or the
+# uncertain outcome, which has no "ran: ".
+RAN_SHOWN = ("ran: ", "ran, outcome uncertain")
 VERDICT_SHOWN = {"approved": "Approved", "denied": "Denied", "expired": "Expired"}
 
 # Every violation kind, in the order the report prints them; all must be 0.
@@ -206,7 +209,7 @@ def _check_approvals(
                 out.add("wrong_cards", f"{where}: undecided, card {card['ts']} has no buttons")
             elif decision is not None and VERDICT_SHOWN[verdict] not in card_text(card):
                 out.add("wrong_cards", f"{where}: {verdict}, card {card['ts']} does not say so")
-            elif result is not None and "ran: " not in card_text(card):
+            elif result is not None and not any(s in card_text(card) for s in RAN_SHOWN):
                 out.add("wrong_cards", f"{where}: ran, card {card['ts']} does not say so")
     for key in applied:
         if not (home / "approvals" / key).exists():

@@ -45,7 +45,9 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Complete records; a torn last line (a crash mid-append) is not one."""
-    out = []
+    out: list[dict[str, Any]] = []
+    if not path.exists():
+        return out
     for line in path.read_bytes().splitlines():
         try:
             out.append(json.loads(line))
@@ -69,10 +71,28 @@ def load_sessions(home: Path) -> dict[str, StoredSession]:
         found[directory.name] = StoredSession(
             record=json.loads((directory / "session.json").read_bytes()),
             transcript=read_jsonl(directory / "transcript.jsonl"),
-            tickets=[json.loads(p.read_bytes()) for p in sorted(directory.glob("tickets/*.json"))],
+            tickets=[json.loads(p.read_bytes()) for p in sorted(directory.glob("tickets/*.json"))]
+            + read_jsonl(directory / "tickets.jsonl"),
             capsules=[c for c in capsules if "." not in c],
         )
+    resolved: dict[str, list[dict[str, Any]]] = {}
+    for session_id in found:
+        found[session_id].transcript = _whole_transcript(found, session_id, resolved)
     return found
+
+
+def _whole_transcript(
+    found: dict[str, StoredSession], session_id: str, resolved: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Follow a child's reference to its parent's first lines (docs/storage.md)."""
+    if session_id not in resolved:
+        own = found[session_id].transcript
+        ref = own[0].get("continues") if own and "role" not in own[0] else None
+        if isinstance(ref, dict) and ref.get("session") in found:
+            inherited = _whole_transcript(found, str(ref["session"]), resolved)
+            own = inherited[: int(ref["lines"])] + own[1:]
+        resolved[session_id] = own
+    return resolved[session_id]
 
 
 def lineage_of(home: Path, sessions: dict[str, StoredSession], thread: str) -> list[str]:

@@ -1,0 +1,75 @@
+"""``signoff show sess_…``: a session's whole transcript, readable in a terminal.
+
+A child's ``transcript.jsonl`` holds only its own lines after a reference to its parent
+(docs/storage.md), so ``cat`` shows a part; this follows the references (checking each
+link's hash) and prints every record, marking which session holds which lines.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sessions import Home, NotFoundError, SessionFiles, SessionStore, check_session_id
+
+from .cli_read import existing_home
+
+__all__ = ["render_transcript", "show_transcript"]
+
+
+def _printable(text: str) -> str:
+    # Transcript text came from people and models: escape what a terminal would act on.
+    return "".join(c if c.isprintable() or c in "\n\t" else ascii(c)[1:-1] for c in text)
+
+
+def _indent(text: str) -> str:
+    return _printable(text).replace("\n", "\n      ")
+
+
+def _record(number: int, r: dict[str, Any]) -> list[str]:
+    role = r.get("role")
+    head = f"[{number}]"
+    if role == "user":
+        who = f"{r.get('user') or '?'}" + (f" at {r['ts']}" if r.get("ts") else "")
+        return [f"{head} user {_printable(who)}:", f"      {_indent(str(r.get('text', '')))}"]
+    if role == "assistant":
+        out = [f"{head} assistant:"]
+        if r.get("text"):
+            out.append(f"      {_indent(str(r['text']))}")
+        for call in r.get("tool_calls") or []:
+            args = call.get("arguments")
+            shown = json.dumps(args, ensure_ascii=False) if args is not None else "(unparsed)"
+            out.append(f"      → {_printable(str(call.get('name')))} {_printable(shown)}")
+        return out
+    if role == "tool":
+        status = r.get("status", "ok")
+        title = f"{head} tool result {_printable(str(r.get('name', '')))} ({status}):"
+        return [title, f"      {_indent(str(r.get('content', '')))}"]
+    if role == "event":
+        return [f"{head} event:", f"      {_indent(str(r.get('text', '')))}"]
+    return [f"{head} {_printable(json.dumps(r, ensure_ascii=False))}"]
+
+
+def render_transcript(home: Home, session_id: str) -> str:
+    record = SessionStore(home).load(session_id)
+    files = SessionFiles(home.session_dir(session_id), locate=home.session_dir)
+    records = files.read_transcript()
+    lines = [
+        f"{session_id} ({record.state.value}) in thread {record.thread.label()}: "
+        f"{len(records)} transcript record(s)"
+    ]
+    for owner, first, end in files.transcript_segments():
+        where = "this session" if owner == session_id else owner
+        lines.append(f"--- records {first + 1}-{end}: {where} ---")
+        for index in range(first, end):
+            lines.extend(_record(index + 1, records[index]))
+    return "\n".join(lines)
+
+
+def show_transcript(home: Home, session_id: str) -> int:
+    session_id = check_session_id(session_id)  # a malformed id is the more precise error
+    home = existing_home(home)
+    if not SessionStore(home).exists(session_id):
+        raise NotFoundError(f"no session {session_id}")
+    print(render_transcript(home, session_id))
+    return 0
