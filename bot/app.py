@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -70,12 +71,14 @@ def web_client(
     *,
     observer: Observer | None = None,
     retries: bool = True,
+    session: aiohttp.ClientSession | None = None,
 ) -> AsyncWebClient:
     """A client for Slack's Web API; with ``observer``, every attempt is reported first.
 
     With ``retries`` it honours Retry-After on 429 and retries connection and 5xx errors
     (for reads and idempotent calls). The outbox's client has none: a retried post whose
     first attempt landed would post twice, so delivery retries itself, after looking.
+    With ``session`` its connections are kept and reused (else each call opens one).
     """
     watch = [ObservedAttempts(observer)] if observer is not None else []
     retrying = [
@@ -87,6 +90,7 @@ def web_client(
         token=token,
         base_url=base_url or "https://slack.com/api/",
         retry_handlers=[*watch, *(retrying if retries else [])],
+        session=session,
     )
 
 
@@ -96,23 +100,33 @@ def slack_surface(
     observer: Observer | None = None,
     streams: LiveStreams | None = None,
     on_card_posted: Callable[[ThreadKey], None] | None = None,
+    session: aiohttp.ClientSession | None = None,
 ) -> SlackSurface:
     """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens
     (which finalizes, or takes away, what a stopped bot left streaming)."""
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
-    client = web_client(token, settings.slack_api_url, observer=observer, retries=False)
+    client = web_client(
+        token, settings.slack_api_url, observer=observer, retries=False, session=session
+    )
     if streams is None:
         streams = LiveStreams(client, home=Home(settings.home))
     return SlackSurface(client, streams=streams, on_card_posted=on_card_posted)
 
 
-def live_client(settings: Settings, *, observer: Observer | None = None) -> AsyncWebClient:
+def live_client(
+    settings: Settings,
+    *,
+    observer: Observer | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> AsyncWebClient:
     """For the live view: a stream append retried after it landed would show text twice,
     so only a 429 (which never landed) is retried."""
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
-    client = web_client(token, settings.slack_api_url, observer=observer, retries=False)
+    client = web_client(
+        token, settings.slack_api_url, observer=observer, retries=False, session=session
+    )
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     return client
 
@@ -132,6 +146,7 @@ class SignoffBot:
     drain_s: float = 20.0
     # `signoff dev` carries on without operator HTTP when its port is taken; `run` stops.
     http_required: bool = True
+    http: aiohttp.ClientSession | None = None
     _sweeper: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -156,7 +171,10 @@ class SignoffBot:
         )
         home = Home(settings.home)
         support = SurfaceSupport()
-        shown = live_client(settings, observer=observer)
+        # Kept-alive connections for the calls every turn makes (status, stream, post); the
+        # app's own client also serves the socket thread's loop, so it keeps its own.
+        http = aiohttp.ClientSession()
+        shown = live_client(settings, observer=observer, session=http)
         streams = LiveStreams(shown, home=home, support=support, clock=clock)
         live_ref: list[SlackLiveView] = []
         surface = slack_surface(
@@ -164,6 +182,7 @@ class SignoffBot:
             observer=observer,
             streams=streams,
             on_card_posted=lambda thread: live_ref[0].card_posted(thread) if live_ref else None,
+            session=http,
         )
         live = SlackLiveView(
             shown,
@@ -174,9 +193,13 @@ class SignoffBot:
         live_ref.append(live)
         groups = SlackGroups(client)
         # Tools and policy first: a configuration mistake stops here, before any network.
-        engine = await open_engine(
-            settings, surface=surface, clock=clock, groups=groups, observer=observer, live=live
-        )
+        try:
+            engine = await open_engine(
+                settings, surface=surface, clock=clock, groups=groups, observer=observer, live=live
+            )
+        except BaseException:
+            await http.close()
+            raise
         socket: SocketThread | None = None
         try:
             me = await client.auth_test()
@@ -226,6 +249,7 @@ class SignoffBot:
             if socket is not None:
                 await socket.stop()
             await engine.close()
+            await http.close()
             raise
         # Until the engine has a counting method of its own, the index answers.
         metrics.bind(counts=engine.tally, link_up=lambda: handler.client.link_problem() is None)
@@ -254,6 +278,7 @@ class SignoffBot:
             drain_s=settings.drain_s,
             http_required=http_required,
             home_tab=home_tab,
+            http=http,
         )
 
     async def start(self) -> None:
@@ -316,6 +341,8 @@ class SignoffBot:
                 await self.live.streams.drain(within=2.0)
             if self.ops is not None:
                 await self.ops.stop()
+            if self.http is not None:
+                await self.http.close()
 
 
 def _link_check(handler: SignoffSocketModeHandler) -> Check:
