@@ -31,7 +31,8 @@ from .ids import (
 from .inbox import Inbox, InboxMessage
 from .index import ApprovalRow, Index, SessionRow
 from .jsonl import read_jsonl
-from .locks import file_lock, file_lock_async, try_file_lock
+from .layout import approval_ids, migrate_flat_layout, session_ids, staging_dirs
+from .locks import dir_lock, file_lock, file_lock_async, try_dir_lock, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, verify
 from .outbox import Outbox, OutboxDone, OutboxEntry
 from .quarantine import Quarantine, QuarantineRecord
@@ -84,6 +85,7 @@ __all__ = [
     "VerifyReport",
     "WorkQueue",
     "append_line",
+    "approval_ids",
     "canonical_json",
     "check_approval_id",
     "check_quarantine_id",
@@ -92,18 +94,23 @@ __all__ = [
     "check_slack_ts",
     "create_only",
     "default_home",
+    "dir_lock",
     "failpoint",
     "file_lock",
     "file_lock_async",
     "is_sealed",
     "iter_thread_keys",
     "lineage",
+    "migrate_flat_layout",
     "new_approval_id",
     "new_session_id",
     "read_jsonl",
     "reindex",
     "replace_atomically",
     "seal",
+    "session_ids",
+    "staging_dirs",
+    "try_dir_lock",
     "try_file_lock",
     "utc_iso",
     "verify",

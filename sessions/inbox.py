@@ -10,6 +10,7 @@ Moving to ``cur/`` links before it unlinks, so a message is always in ``new/`` o
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -109,6 +110,26 @@ class Inbox:
         except FileNotFoundError:
             return []
         return [self._read(self.cur / n) for n in names if not n.startswith(".")]
+
+    def event_ids(self) -> list[tuple[str, str]]:
+        """(event id, received at) of every stored message (reindex): read, not validated."""
+        out: list[tuple[str, str]] = []
+        for directory in (self.cur, self.new):
+            try:
+                names = os.listdir(directory)
+            except FileNotFoundError:
+                continue
+            for name in names:
+                if name.startswith("."):
+                    continue
+                try:
+                    data = json.loads((directory / name).read_bytes())
+                    event_id, at = data.get("event_id"), data["received_at"]
+                except (OSError, ValueError, KeyError, AttributeError):
+                    continue  # gone meanwhile, or not a message: nothing to dedupe
+                if isinstance(event_id, str) and event_id and isinstance(at, str):
+                    out.append((event_id, at))
+        return out
 
     def clean_tmp(self, *, older_than: float = 0.0) -> int:
         """Drop leftovers in tmp/: never linked, so never acked (a crash mid-delivery).

@@ -14,7 +14,7 @@ from agent_core.model import ModelReply, RawToolCall
 from agent_core.scripted import ScriptedModel
 from agent_core.tools import ToolContext, ToolRegistry, tool
 from approvals import Decided, Policy, Refused, StaticGroups, VoteCounted
-from sessions import SessionFiles, SessionState
+from sessions import Home, SessionFiles, SessionState
 
 
 def multi(*calls: tuple[str, dict[str, Any], str]) -> ModelReply:
@@ -68,7 +68,7 @@ async def test_assistant_message_is_recorded_before_any_tool_runs(make_engine, h
     @tool
     def probe(ctx: ToolContext) -> str:
         """Look at the transcript on disk while running."""
-        files = SessionFiles(ctx.home / "sessions" / ctx.session_id)
+        files = SessionFiles(Home(ctx.home).session_dir(ctx.session_id))
         seen.append(sum(1 for m in files.read_transcript() if m["role"] == "assistant"))
         return "ok"
 
