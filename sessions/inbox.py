@@ -42,6 +42,30 @@ class InboxMessage(Record):
         return self.ts
 
 
+def stored_event_ids(inbox: str) -> list[tuple[str, str]]:
+    """``Inbox.event_ids`` on a plain path: at a rebuild's scale pathlib costs more than
+    the reads."""
+    out: list[tuple[str, str]] = []
+    for sub in ("cur", "new"):
+        directory = os.path.join(inbox, sub)
+        try:
+            names = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in names:
+            if name.startswith("."):
+                continue
+            try:
+                with open(os.path.join(directory, name), "rb") as handle:
+                    data = json.loads(handle.read())
+                event_id, at = data.get("event_id"), data["received_at"]
+            except (OSError, ValueError, KeyError, AttributeError):
+                continue  # gone meanwhile, or not a message: nothing to dedupe
+            if isinstance(event_id, str) and event_id and isinstance(at, str):
+                out.append((event_id, at))
+    return out
+
+
 class Inbox:
     def __init__(self, thread_dir: Path) -> None:
         self.root = thread_dir / "inbox"
@@ -113,23 +137,7 @@ class Inbox:
 
     def event_ids(self) -> list[tuple[str, str]]:
         """(event id, received at) of every stored message (reindex): read, not validated."""
-        out: list[tuple[str, str]] = []
-        for directory in (self.cur, self.new):
-            try:
-                names = os.listdir(directory)
-            except FileNotFoundError:
-                continue
-            for name in names:
-                if name.startswith("."):
-                    continue
-                try:
-                    data = json.loads((directory / name).read_bytes())
-                    event_id, at = data.get("event_id"), data["received_at"]
-                except (OSError, ValueError, KeyError, AttributeError):
-                    continue  # gone meanwhile, or not a message: nothing to dedupe
-                if isinstance(event_id, str) and event_id and isinstance(at, str):
-                    out.append((event_id, at))
-        return out
+        return stored_event_ids(str(self.root))
 
     def clean_tmp(self, *, older_than: float = 0.0) -> int:
         """Drop leftovers in tmp/: never linked, so never acked (a crash mid-delivery).

@@ -15,7 +15,7 @@ from .layout import iter_session_dirs, migrate_flat_layout
 from .locks import file_lock_async
 from .records import SessionRecord, ThreadKey
 from .store import read_record
-from .threads import ThreadDir, iter_thread_keys
+from .threads import iter_thread_rows
 
 __all__ = ["ApprovalScanner", "reindex"]
 
@@ -69,10 +69,9 @@ async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[s
         # was most of a rebuild's time.
         threads: list[tuple[ThreadKey, str | None]] = []
         seen: list[tuple[str, str]] = []
-        for thread in iter_thread_keys(home):
-            tdir = ThreadDir(home, thread)
-            threads.append((thread, tdir.head()))
-            seen.extend(tdir.inbox.event_ids())
+        for thread, head, events in iter_thread_rows(home):
+            threads.append((thread, head))
+            seen.extend(events)
         await fresh.put_threads(threads, utc_iso(SystemClock().now()))
         await fresh.mark_seen_many(seen)
         counts = await fresh.counts()
