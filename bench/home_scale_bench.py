@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -91,10 +92,12 @@ def clone_home(root: Path, total: int) -> Home:
         thread = _thread(n)
         target = template.sessions_dir / sid[5:7] / sid
         target.mkdir(parents=True)
-        for name in files:
-            os.link(source / name, target / name)
-        (target / "logs").mkdir()
-        os.link(source / "logs" / "trace.jsonl", target / "logs" / "trace.jsonl")
+        for name in (*files, "logs/trace.jsonl"):
+            (target / name).parent.mkdir(exist_ok=True)
+            try:
+                os.link(source / name, target / name)
+            except OSError:  # ext4 allows 65,000 links to one file
+                shutil.copyfile(source / name, target / name)
         clone = record.model_copy(update={"id": sid, "thread": thread})
         (target / "session.json").write_text(clone.model_dump_json(indent=2))
         tdir = template.thread_dir(thread)

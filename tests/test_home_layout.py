@@ -266,3 +266,22 @@ async def test_a_gated_turn_makes_no_empty_directory(home: Home, clock: Any) -> 
     for session in sessions:
         for path, dirs, files in os.walk(home.session_dir(session)):
             assert dirs or files or path.endswith("tickets"), f"empty directory {path}"
+
+
+async def test_recovery_removes_stale_staging_in_shards_and_flat(home: Home, clock: Any) -> None:
+    in_shard = home.sessions_dir / "ab" / ".new-sess_ab0000000000-0123abcd"
+    flat = home.sessions_dir / ".new-sess_cd0000000000-0123abcd"  # from before sharding
+    fresh = home.sessions_dir / "ab" / ".new-sess_ab0000000001-0123abcd"
+    for path in (in_shard, flat, fresh):
+        path.mkdir(parents=True)
+        (path / "session.json").write_text("{}")
+    for path in (in_shard, flat):
+        os.utime(path, (1, 1))  # left by a crash long ago
+    engine = await _open(home, clock, RecordingSurface())
+    try:
+        counts = await engine.recover()
+    finally:
+        await engine.close()
+    assert counts["staging"] == 2
+    assert not in_shard.exists() and not flat.exists()
+    assert fresh.exists()  # a creation in flight elsewhere is left alone
