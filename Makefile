@@ -31,11 +31,20 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# `mypy` checks the packages, bench/ and tests/*.py (pyproject); every directory under tests/
+# is a rootless pytest directory, most with a conftest.py of its own, and one mypy run can hold
+# only one module named conftest: each is checked in a run of its own, with its own cache.
+# mypy holds one conftest.py per run: the packages, bench and tests/*.py in one run, then
+# one run per tests/ directory, two at a time (its own cache each).
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	@{ echo .; ls -d tests/*/ | grep -v __pycache__; } | sed 's:/$$::' | xargs -P 2 -I{} sh -c '\
+	  if [ {} = . ]; then out=$$($(BIN)/mypy 2>&1); \
+	  else out=$$(MYPYPATH={} $(BIN)/mypy --cache-dir .mypy_cache/$$(echo {} | tr / -) {} 2>&1); fi; \
+	  rc=$$?; echo "mypy {}: $$out"; exit $$rc'
 
+# One test process per core (pytest-xdist): most tests wait on sockets and subprocesses.
 test: $(STAMP)
-	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest; \
+	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest -n auto; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 # The chaos test of tests/e2e/test_chaos.py for 10 minutes instead of CI's 25 s (not in check).

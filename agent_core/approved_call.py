@@ -32,7 +32,7 @@ def _due(valid_until: str, now: datetime) -> bool:
     return bool(valid_until) and utc_iso(now) > valid_until
 
 
-def stale_outcome(
+async def stale_outcome(
     run: SessionRun, request: ApprovalRequest, decision: Decision
 ) -> tuple[ToolStatus, str] | None:
     """The outcome of an approval that went stale, or None when the call may start.
@@ -52,7 +52,7 @@ def stale_outcome(
                 valid_until=decision.valid_until,
             )
         )
-        run.trace(
+        await run.trace(
             "approved_call_refused",
             {"approval_id": request.id, "reason": "stale", "valid_until": stale.valid_until},
         )

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -27,14 +25,16 @@ from approvals import ApprovalRequest, ApprovalsError, Policy
 from approvals.decisions import votes_why
 from sessions import (
     Clock,
+    DrainerClaim,
     Home,
-    Outbox,
     OutboxDone,
     OutboxEntry,
     SessionsError,
     SystemClock,
     ThreadKey,
+    coordination_for,
     failpoint,
+    off_loop,
     utc_iso,
 )
 
@@ -95,7 +95,7 @@ class Delivery:
     ) -> None:
         self.home = home
         self.policy = policy
-        self.outbox = Outbox(home)
+        self.outbox = coordination_for(home).outbox
         self.surface = surface
         self.clock = clock or SystemClock()
         self.poll = poll
@@ -109,7 +109,7 @@ class Delivery:
         self._attempts: dict[str, int] = {}
         self._check_first: set[str] = set()
         self._first_pass = True
-        self._lock_fd: int | None = None
+        self._drainer: DrainerClaim | None = None
         self._task: asyncio.Task[None] | None = None
 
     # lifecycle --------------------------------------------------------------------
@@ -123,17 +123,9 @@ class Delivery:
     @property
     def owner(self) -> bool:
         """Does this process hold the home's drain lock?"""
-        if self._lock_fd is None:
-            path = self.outbox.root / "drain.lock"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                return False
-            self._lock_fd = fd
-        return True
+        if self._drainer is None:
+            self._drainer = self.outbox.claim_drainer()
+        return self._drainer is not None
 
     async def stop(self, *, flush: float = 0.0) -> None:
         """Stop draining; first wait up to ``flush`` seconds for what can go out now."""
@@ -148,9 +140,9 @@ class Delivery:
         for task in list(self._lanes.values()):
             task.cancel()
         await asyncio.gather(*self._lanes.values(), return_exceptions=True)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        if self._drainer is not None:
+            self._drainer.release()
+            self._drainer = None
 
     async def idle(self) -> None:
         """Wait until nothing can be delivered right now (sent, or waiting for a retry)."""
@@ -233,7 +225,7 @@ class Delivery:
                     skip.add(done.id)
         finally:
             if finished:
-                self.outbox.complete(finished)
+                await off_loop(self.outbox.complete, finished)
             self._lanes.pop(thread, None)
             self._changed.set()
             self.wake()

@@ -51,11 +51,11 @@ from sessions import (
     SystemClock,
     ThreadDir,
     ThreadKey,
-    WorkQueue,
     check_approval_id,
     check_slack_id,
     failpoint,
     migrate_flat_layout,
+    off_loop,
     reindex,
     utc_iso,
 )
@@ -176,7 +176,7 @@ class Engine(Queries, PersonQueries, Governing):
     async def ingest(self, message: InboxMessage) -> bool:
         """Store a message durably; True if new. Only after this returns may Slack be acked."""
         # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
-        fresh, waiting = await asyncio.to_thread(self._store, message)
+        fresh, waiting = await off_loop(self._store, message)
         if waiting:
             self._wake_from_anywhere(message.thread)
         return fresh
@@ -201,7 +201,7 @@ class Engine(Queries, PersonQueries, Governing):
         # The thread's marker first: a message in inbox/new is then always found by
         # start-up recovery and the sweep, even if Slack never delivers it again (a marker
         # with nothing behind it costs the worker one look, then it is cleared).
-        WorkQueue(self.rt.home).mark(message.thread)
+        self.rt.coordination.work_queue.mark(message.thread)
         fresh = tdir.inbox.deliver(message)
         failpoint("ingest.after_link")
         waiting = fresh or tdir.inbox.waiting(message.key)
@@ -344,7 +344,7 @@ class Engine(Queries, PersonQueries, Governing):
             text=text,
             user=user,
         )
-        if Outbox(self.rt.home).enqueue(entry):
+        if self.rt.outbox.enqueue(entry):
             self.rt.outbox_written()
 
     # sweeping and recovery --------------------------------------------------------
@@ -358,7 +358,7 @@ class Engine(Queries, PersonQueries, Governing):
                 self.rt.observer.emit(_expired(request, result.decision))
             self.wake(result.capsule.thread)
         await self.sweep_governance()
-        for thread in WorkQueue(self.rt.home).threads():
+        for thread in self.rt.coordination.work_queue.threads():
             if thread not in self._tasks:
                 self.wake(thread)
         await self._retry_deferred()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from approvals import ApprovalRequest, Capsule, args_sha256, build_capsule
-from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, utc_iso
+from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, off_loop, utc_iso
 
 from .gate_place import card_channel, needs_a_channel
 from .messages import (
@@ -97,7 +97,7 @@ async def execute(
         return ToolResultMessage(
             call_id=call_id, name=tool.name, content=f"not run: {why}", status="error"
         )
-    run.files.write_ticket(
+    await run.write_ticket(
         IntentTicket(
             at=utc_iso(run.rt.clock.now()),
             call_id=call_id,
@@ -107,7 +107,7 @@ async def execute(
         )
     )
     failpoint("executor.after_intent")
-    run.trace("tool_started", {"call_id": call_id, "tool": tool.name, "arguments": arguments})
+    await run.trace("tool_started", {"call_id": call_id, "tool": tool.name, "arguments": arguments})
     context = ToolContext(
         home=run.rt.home.root,
         session_id=run.id,
@@ -144,7 +144,7 @@ async def execute(
             approval_id=approval_id or None,
         )
     )
-    run.files.write_ticket(
+    await run.write_ticket(
         ResultTicket(
             at=utc_iso(run.rt.clock.now()),
             call_id=call_id,
@@ -153,7 +153,7 @@ async def execute(
             content=content,
         )
     )
-    run.trace("tool_finished", {"call_id": call_id, "status": status, "content": content})
+    await run.trace("tool_finished", {"call_id": call_id, "status": status, "content": content})
     return ToolResultMessage(
         call_id=call_id,
         name=tool.name,
@@ -167,7 +167,7 @@ async def execute(
 async def _run_parallel(run: SessionRun, group: Sequence[Runnable]) -> None:
     results = await asyncio.gather(*(execute(run, r.tool, r.call.id, r.arguments) for r in group))
     for result in results:
-        run.append(result)
+        await run.append(result)
 
 
 def _triage(
@@ -230,19 +230,21 @@ async def run_calls(run: SessionRun, assistant: AssistantMessage) -> list[Capsul
             await _run_parallel(run, group)
             group = []
         if isinstance(item, Runnable):
-            run.append(await execute(run, item.tool, item.call.id, item.arguments))
+            await run.append(await execute(run, item.tool, item.call.id, item.arguments))
         else:
-            run.trace(
+            await run.trace(
                 "tool_rejected",
                 {"call_id": item.call_id, "status": item.status, "content": item.content},
             )
-            run.append(item)
+            await run.append(item)
     if group:
         await _run_parallel(run, group)
-    return _capsules(run, assistant, gated)
+    return await _capsules(run, assistant, gated)
 
 
-def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable]) -> list[Capsule]:
+async def _capsules(
+    run: SessionRun, assistant: AssistantMessage, gated: list[Runnable]
+) -> list[Capsule]:
     if not gated:
         return []
     ids = tuple(new_approval_id() for _ in gated)
@@ -268,7 +270,7 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
             request_text=run.request_text,
             card_channel=card_channel(run.rt, run.thread) or "",
         )
-        ApprovalRequest.create(run.rt.home, capsule, clock=run.rt.clock)
+        await off_loop(ApprovalRequest.create, run.rt.home, capsule, clock=run.rt.clock)
         failpoint("gate.after_capsule")
         run.rt.observer.emit(
             ApprovalRequested(
@@ -279,7 +281,7 @@ def _capsules(run: SessionRun, assistant: AssistantMessage, gated: list[Runnable
                 requester=capsule.requester,
             )
         )
-        run.trace("approval_requested", capsule.model_dump(mode="json"))
+        await run.trace("approval_requested", capsule.model_dump(mode="json"))
         capsules.append(capsule)
     run.rt.outbox_written()
     return capsules

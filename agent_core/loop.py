@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 from approvals import ApprovalRequest, Capsule
-from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, utc_iso
+from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, off_loop, utc_iso
 
 from .budgets import BudgetExceeded, BudgetTracker
 from .executor import run_calls
@@ -53,7 +53,22 @@ def queue_reply(
     people: tuple[str, ...] = (),
 ) -> bool:
     """Queue a reply in the thread; ``key`` names what it is within its session."""
-    entry = OutboxEntry(
+    queued = rt.outbox.enqueue(reply_entry(rt, thread, session_id, key, text, people=people))
+    if queued:
+        rt.outbox_written()
+    return queued
+
+
+def reply_entry(
+    rt: Runtime,
+    thread: ThreadKey,
+    session_id: str,
+    key: str,
+    text: str,
+    *,
+    people: tuple[str, ...] = (),
+) -> OutboxEntry:
+    return OutboxEntry(
         id=reply_entry_id(session_id, key),
         kind="reply",
         thread=thread,
@@ -63,17 +78,16 @@ def queue_reply(
         session_id=session_id,
         mentions=people,
     )
-    queued = rt.outbox.enqueue(entry)
-    if queued:
-        rt.outbox_written()
-    return queued
 
 
 async def say(run: SessionRun, key: str, text: str) -> None:
     """Say ``text`` in the thread; it is durable (and will be sent) when this returns."""
     people = run.people() if "<@" in text else ()
-    if queue_reply(run.rt, run.thread, run.id, key, text, people=people):
-        run.trace("reply_queued", {"key": key, "chars": len(text)})
+    entry = reply_entry(run.rt, run.thread, run.id, key, text, people=people)
+    # Off the event loop: the entry is fsynced before this returns.
+    if await off_loop(run.rt.outbox.enqueue, entry):
+        run.rt.outbox_written()
+        await run.trace("reply_queued", {"key": key, "chars": len(text)})
 
 
 async def _index(run: SessionRun, capsules: list[Capsule]) -> None:
@@ -85,7 +99,7 @@ async def _wait_in_slots(run: SessionRun, capsules: list[Capsule]) -> None:
     """Gated calls of a turn whose other calls ran: "pending" slots, told when decided."""
     await _index(run, capsules)
     for capsule in capsules:
-        run.append(
+        await run.append(
             ToolResultMessage(
                 call_id=capsule.call_id,
                 name=capsule.tool,
@@ -167,7 +181,7 @@ async def _model_turn(
                 error=type(exc).__name__,
             )
         )
-        run.trace("model_error", {"error": reason})
+        await run.trace("model_error", {"error": reason})
         await say(
             run,
             "model-error",
@@ -200,10 +214,10 @@ async def _model_turn(
         model=reply.model or rt.model.name,
         usage=reply.usage,
     )
-    run.append(assistant)
+    await run.append(assistant)
     position = len(run.transcript) - 1
     failpoint("loop.after_assistant_recorded")
-    run.trace(
+    await run.trace(
         "model_turn",
         {
             "model": assistant.model,
@@ -233,7 +247,7 @@ async def _model_turn(
     stop = active_stop(rt, run.thread, run.transcript)
     if stop is not None:
         for call in assistant.tool_calls:
-            run.append(
+            await run.append(
                 ToolResultMessage(
                     call_id=call.id,
                     name=call.name,

@@ -18,12 +18,10 @@ from sessions import (
     SessionsError,
     ThreadDir,
     ThreadKey,
-    WorkQueue,
     is_sealed,
     lineage,
     seal,
     staging_dirs,
-    try_file_lock,
 )
 
 from .runtime import Runtime
@@ -67,7 +65,7 @@ async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, in
         counts["crashed"] += 1
         wake.add(record.thread)
         tdir = ThreadDir(rt.home, record.thread)
-        with try_file_lock(tdir.lock_path) as free:
+        with rt.coordination.thread_locks.try_hold(record.thread) as free:
             if not free:
                 continue  # a live process is running it
             head = tdir.adopt_head(rt.store)
@@ -85,7 +83,7 @@ async def find_work(rt: Runtime) -> tuple[set[ThreadKey], dict[str, int]]:
     counts["staging"] = _clean_staging(rt)
     wake: set[ThreadKey] = set()
     await _open_sessions(rt, wake, counts)
-    for thread in WorkQueue(rt.home).threads():
+    for thread in rt.coordination.work_queue.threads():
         wake.add(thread)
         counts["queued"] += 1
     async for row in rt.index.iter_approvals(untold=True):

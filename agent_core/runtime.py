@@ -7,7 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from approvals import GroupResolver, NoGroups, Policy
-from sessions import Clock, Home, Index, Outbox, SessionStore, SystemClock
+from sessions import (
+    Clock,
+    Coordination,
+    Home,
+    Index,
+    OutboxStore,
+    SessionStore,
+    SystemClock,
+    coordination_for,
+)
 
 from .budgets import Budgets, CostFunction
 from .live import LiveView, NullLiveView
@@ -62,10 +71,16 @@ class Runtime:
     live: LiveView = field(default_factory=NullLiveView)
     # Wakes a turn waiting on the model when a person stops it (the marker is on disk).
     stops: StopSignals = field(default_factory=StopSignals)
+    # Locks, the work queue and the outbox other processes share (None: the home's own).
+    coordination: Coordination = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.coordination is None:
+            object.__setattr__(self, "coordination", coordination_for(self.home))
 
     @property
-    def outbox(self) -> Outbox:
-        return Outbox(self.home)
+    def outbox(self) -> OutboxStore:
+        return self.coordination.outbox
 
     def killed(self) -> bool:
         """The kill switch is a file, re-read before every model call and tool call."""

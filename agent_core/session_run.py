@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from approvals import ApprovalRequest, ApprovalsError
 from sessions import (
+    IntentTicket,
+    ResultTicket,
     SessionFiles,
     SessionRecord,
     SessionsError,
@@ -13,6 +16,7 @@ from sessions import (
     StaleStateError,
     ThreadKey,
     TraceKind,
+    off_loop,
 )
 
 from .messages import (
@@ -34,6 +38,9 @@ class SessionRun:
         self.rt = rt
         self.record = record
         self.files = SessionFiles(rt.home.session_dir(record.id), clock=rt.clock)
+        # Writes (each waits for its fsync) run off the event loop, so other threads'
+        # turns go on meanwhile; one at a time per session keeps the files in order.
+        self._writing = asyncio.Lock()
         self.transcript: list[Message] = [
             message_adapter.validate_python(m) for m in self.files.read_transcript()
         ]
@@ -46,13 +53,21 @@ class SessionRun:
     def thread(self) -> ThreadKey:
         return self.record.thread
 
-    def append(self, message: Message) -> None:
+    async def append(self, message: Message) -> None:
         """Durably record a message before anything acts on it."""
-        self.files.append_transcript(message.model_dump(mode="json"))
-        self.transcript.append(message)
+        record = message.model_dump(mode="json")
+        async with self._writing:
+            await off_loop(self.files.append_transcript, record)
+            self.transcript.append(message)
 
-    def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
-        self.files.trace(kind, data)
+    async def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
+        async with self._writing:
+            await off_loop(self.files.trace, kind, data)
+
+    async def write_ticket(self, ticket: IntentTicket | ResultTicket) -> None:
+        """Record an intent before its call runs, and how it ended after."""
+        async with self._writing:
+            await off_loop(self.files.write_ticket, ticket)
 
     @property
     def requester(self) -> str:
@@ -139,18 +154,27 @@ class SessionRun:
         ]
 
     async def start(self) -> None:
-        self.record = self.rt.store.transition(
-            self.id, expected=SessionState.CREATED, new=SessionState.RUNNING
+        self.record = await off_loop(
+            self.rt.store.transition,
+            self.id,
+            expected=SessionState.CREATED,
+            new=SessionState.RUNNING,
         )
         await self.rt.index.put_session(self.record)
         self._changed()
-        self.trace("session_started", {"cause": self.record.cause, "parent": self.record.parent_id})
+        await self.trace(
+            "session_started", {"cause": self.record.cause, "parent": self.record.parent_id}
+        )
 
     async def finish(self, state: SessionState, reason: str = "") -> None:
-        self.trace("session_ended", {"state": state.value, "reason": reason})
+        await self.trace("session_ended", {"state": state.value, "reason": reason})
         try:
-            self.record = self.rt.store.transition(
-                self.id, expected=SessionState.RUNNING, new=state, reason=reason
+            self.record = await off_loop(
+                self.rt.store.transition,
+                self.id,
+                expected=SessionState.RUNNING,
+                new=state,
+                reason=reason,
             )
         except StaleStateError:
             # Another process (recovery) closed it first; the disk wins, never overwrite.

@@ -175,7 +175,7 @@ async def realize(
     if run.rt.killed():
         # Frozen, not spent: the approval stays unclaimed and runs once the switch is off.
         raise KillSwitchOn
-    stale = stale_outcome(run, request, decision)
+    stale = await stale_outcome(run, request, decision)
     if stale is not None:
         return stale  # approved too long ago to start now: never run
     tool = run.rt.registry.get(capsule.tool)
@@ -187,7 +187,7 @@ async def realize(
             raise Deferred(unavailable)
     refusal = _refusal(run, request, decision)
     if refusal:
-        run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})
+        await run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})
         return "error", f"approved by {who} but not run: {refusal}. Ask again if still needed."
     try:
         request.claim(by_session=run.id, at=utc_iso(run.rt.clock.now()))
@@ -264,7 +264,7 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
         request.reopen()  # a crash may have come between the capsule and its card
         await mirror_approval(run.rt, request)
         return _Waiting(f"waiting for approval {request.id}; the call has not run.")
-    run.trace(
+    await run.trace(
         "decision_applied",
         {
             "approval_id": request.id,
@@ -297,7 +297,7 @@ async def _defer(
     delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
     retry_at = utc_iso(now + timedelta(seconds=delay))
     request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
-    run.trace(
+    await run.trace(
         "approved_call_deferred",
         {"approval_id": request.id, "attempt": attempt, "reason": reason, "retry_at": retry_at},
     )
@@ -322,7 +322,7 @@ async def _tell_late(run: SessionRun, request: ApprovalRequest, out: SettleOutco
     status, content = outcome.status, outcome.content
     capsule = request.capsule
     note = f"\n{outcome.note}" if outcome.note else ""
-    run.append(
+    await run.append(
         EventMessage(
             text=f"Outcome of the earlier `{capsule.tool}` request ({capsule.id}): {status}: "
             f"{content}{note}",
@@ -349,7 +349,7 @@ async def settle(run: SessionRun) -> SettleOutcome:
             told = isinstance(outcome, _Told)
             status: ToolStatus = outcome.status if isinstance(outcome, _Told) else "pending"
             content = outcome.content
-            run.append(
+            await run.append(
                 ToolResultMessage(
                     call_id=call_id,
                     name=call.name,
@@ -360,20 +360,22 @@ async def settle(run: SessionRun) -> SettleOutcome:
                 )
             )
             if isinstance(outcome, _Told) and outcome.note:
-                run.append(EventMessage(text=outcome.note, approval_id=request.id, call_id=call_id))
+                await run.append(
+                    EventMessage(text=outcome.note, approval_id=request.id, call_id=call_id)
+                )
             if told:
                 request.finish()
                 await mirror_approval(run.rt, request)
         elif call_id in origins.results:
             ticket = origins.results[call_id]
             status = ticket.status
-            run.append(
+            await run.append(
                 ToolResultMessage(
                     call_id=call_id, name=call.name, content=ticket.content, status=status
                 )
             )
         elif call_id in origins.intents:
-            run.append(
+            await run.append(
                 ToolResultMessage(
                     call_id=call_id,
                     name=call.name,

@@ -31,9 +31,8 @@ from sessions import (
     StaleStateError,
     ThreadDir,
     ThreadKey,
-    WorkQueue,
     failpoint,
-    file_lock_async,
+    off_loop,
     utc_iso,
 )
 
@@ -156,6 +155,20 @@ def _cause(
 async def _start_child(
     rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
 ) -> SessionRun:
+    # Off the event loop: creating a session waits for several fsyncs.
+    record = await off_loop(_create_child, rt, tdir, head, cause)
+    await rt.index.put_session(record)
+    await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
+    run = SessionRun(rt, record)
+    if record.state == SessionState.CREATED:
+        await run.start()
+    return run
+
+
+def _create_child(
+    rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
+) -> SessionRecord:
+    """The thread's next session, created and made HEAD (or adopted if a crash made it)."""
     transcript = b""
     if head is not None:
         transcript = (rt.home.session_dir(head.id) / "transcript.jsonl").read_bytes()
@@ -174,12 +187,7 @@ async def _start_child(
     failpoint("drain.after_session_created")
     tdir.set_head(record.id)
     failpoint("drain.after_child_created")
-    await rt.index.put_session(record)
-    await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
-    run = SessionRun(rt, record)
-    if record.state == SessionState.CREATED:
-        await run.start()
-    return run
+    return record
 
 
 def _session_md(rt: Runtime, thread: ThreadKey, head: SessionRecord | None, cause: str) -> str:
@@ -203,14 +211,14 @@ def _requeue_replies(rt: Runtime, crashed: SessionRecord) -> None:
             queue_reply(rt, crashed.thread, crashed.id, f"m{index}", text)
 
 
-def _record_messages(run: SessionRun, tdir: ThreadDir, pending: list[InboxMessage]) -> None:
+async def _record_messages(run: SessionRun, tdir: ThreadDir, pending: list[InboxMessage]) -> None:
     recorded = {m.ts for m in run.transcript if isinstance(m, UserMessage)}
     for message in pending:
         if message.ts not in recorded:
-            run.append(UserMessage(text=message.text, user=message.user, ts=message.ts))
-            run.trace("message", message.model_dump(mode="json"))
+            await run.append(UserMessage(text=message.text, user=message.user, ts=message.ts))
+            await run.trace("message", message.model_dump(mode="json"))
         failpoint("drain.after_message_recorded")
-        tdir.inbox.mark_consumed(message.key)
+        await off_loop(tdir.inbox.mark_consumed, message.key)
 
 
 def _needs_model(run: SessionRun) -> bool:
@@ -221,8 +229,8 @@ def _needs_model(run: SessionRun) -> bool:
 async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
     tdir = ThreadDir(rt.home, thread)
     tdir.ensure()
-    queue = WorkQueue(rt.home)
-    async with file_lock_async(tdir.lock_path):
+    queue = rt.coordination.work_queue
+    async with rt.coordination.thread_locks.hold(thread):
         tdir.inbox.clean_tmp(older_than=60.0)
         while True:
             if rt.killed():
@@ -266,7 +274,7 @@ async def _turn(
     if outcome.parked:
         await park(run, outcome.parked)
         return True  # the new messages wait in the inbox for the next session
-    _record_messages(run, tdir, pending)
+    await _record_messages(run, tdir, pending)
     if outcome.deferred and not pending and not outcome.told:
         # Only an approved call that must wait for its tool: the thread was told, and the
         # model has nothing new to answer.

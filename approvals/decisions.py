@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sessions import Clock, Home, WorkQueue, check_approval_id, check_slack_id, utc_iso
+from sessions import Clock, Home, check_approval_id, check_slack_id, coordination_for, utc_iso
 
 from .authorize import GroupResolver, authorize
 from .capsule import Capsule
@@ -95,7 +95,8 @@ def finalize(
     policy: Policy | None = None,
 ) -> Decided | AlreadyDecided:
     """Write the final decision (the first one wins) for the call as it is now."""
-    WorkQueue(request.home).mark(request.thread)  # before the decision: see the docstring
+    # Before the decision: see the docstring.
+    coordination_for(request.home).work_queue.mark(request.thread)
     capsule = request.capsule
     call = call or request.current()
     valid_until = ""

@@ -30,6 +30,7 @@ from sessions import (
     SystemClock,
     ThreadDir,
     check_session_id,
+    coordination_for,
     create_only,
     utc_iso,
 )
@@ -197,7 +198,7 @@ class ApprovalRequest(GovernedFiles):
             seq=Outbox.next_seq(),
             approval_id=self.id,
         )
-        return Outbox(self.home).enqueue(entry)
+        return coordination_for(self.home).outbox.enqueue(entry)
 
     def queue_post(self, key: str, text: str, *, mentions: tuple[str, ...] = ()) -> bool:
         """Queue a message in the thread under the fixed id ``<key>-<approval id>``, so
@@ -219,7 +220,7 @@ class ApprovalRequest(GovernedFiles):
             approval_id=self.id,
             mentions=mentions,
         )
-        return Outbox(self.home).enqueue(entry)
+        return coordination_for(self.home).outbox.enqueue(entry)
 
     def record_card(self, *, channel: str, ts: str) -> CardRef:
         card = CardRef(

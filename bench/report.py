@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-__all__ = ["ms", "p99", "table"]
+__all__ = ["goal_row", "median", "met", "ms", "p99", "table"]
 
 
 def p99(values: Sequence[float]) -> float:
@@ -32,3 +32,12 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
             out.append(line)
     out.append(line)
     return "\n".join(out)
+
+
+def met(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def goal_row(what: str, value: str, ratio: float, goal: str, ok: bool) -> list[str]:
+    """A row of a ``what | value | vs bare | goal | met`` table."""
+    return [what, value, f"{ratio:.2f}x", goal, met(ok)]

@@ -305,6 +305,7 @@ class SignoffBot:
         except TimeoutError:
             log.warning("turns still running after %.0fs; recovery will continue them", grace)
         try:
+            await self.socket.call(self.handler.frames_done(within=max(grace, 1.0)))
             await self.socket.call(self.ingest.drain())
         finally:
             await self.socket.stop()

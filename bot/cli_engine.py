@@ -20,7 +20,7 @@ from approvals import (
     VoteCounted,
     load_policy,
 )
-from sessions import Home, InboxMessage, Outbox, SessionsError, ThreadKey, utc_iso
+from sessions import Home, InboxMessage, SessionsError, ThreadKey, coordination_for, utc_iso
 
 from .config import ConfigError, Settings
 from .tooling import open_engine
@@ -69,7 +69,7 @@ class QueuedEcho:
     """Prints what a command queued for Slack, so a terminal user sees the answers."""
 
     def __init__(self, home: Path) -> None:
-        self.outbox = Outbox(Home(home))
+        self.outbox = coordination_for(Home(home)).outbox
         self.before = {e.id for e in self.outbox.pending()}
 
     def print_new(self, engine: Engine) -> None:

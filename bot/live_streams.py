@@ -32,7 +32,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.live import LiveTurn
-from sessions import Clock, Home, Outbox, SystemClock, ThreadKey, utc_iso
+from sessions import Clock, Home, SystemClock, ThreadKey, coordination_for, utc_iso
 
 from .stream_journal import StreamJournal, StreamRecord
 from .surface_support import SurfaceSupport
@@ -76,7 +76,7 @@ class LiveStreams:
     ) -> None:
         self.client = client
         self.journal = StreamJournal(home)
-        self.outbox = Outbox(home)
+        self.outbox = coordination_for(home).outbox
         self.support = support or SurfaceSupport()
         self.clock = clock or SystemClock()
         self.interval = interval

@@ -88,6 +88,9 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         self.controls = controls
         self.app_loop = app_loop
         self.accepting = True
+        # The SDK runs each frame in a task it keeps no reference to: held here so that a
+        # stop can wait for them instead of closing the loop under them.
+        self._frames: set[asyncio.Task[Any]] = set()
         self._guard_frames(self.client)
 
     def _guard_frames(self, client: SocketModeClient) -> None:
@@ -96,6 +99,17 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         run: FrameRunner = client.run_message_listeners
 
         async def guarded(message: dict[str, Any], raw_message: str) -> None:
+            task = asyncio.current_task()
+            if task is None:
+                await screened(message, raw_message)
+                return
+            self._frames.add(task)
+            try:
+                await screened(message, raw_message)
+            finally:
+                self._frames.discard(task)
+
+        async def screened(message: dict[str, Any], raw_message: str) -> None:
             envelope_id = message.get("envelope_id")
             payload = message.get("payload")
             if (
@@ -112,6 +126,11 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             await run(message, raw_message)
 
         client.run_message_listeners = guarded  # type: ignore[method-assign]
+
+    async def frames_done(self, *, within: float) -> None:
+        """Wait up to ``within`` seconds for the frames being handled to finish."""
+        if self._frames:
+            await asyncio.wait(set(self._frames), timeout=within)
 
     # Bolt narrows the client type the same way (and silences mypy the same way).
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]

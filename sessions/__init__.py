@@ -6,6 +6,15 @@ Imports nothing else of signoff. Everything durable is written through ``atomic`
 
 from .atomic import append_line, canonical_json, create_only, replace_atomically
 from .clock import Clock, FixedClock, SystemClock, utc_iso
+from .coordination import (
+    Coordination,
+    DirectoryCoordination,
+    DrainerClaim,
+    OutboxStore,
+    ThreadLocks,
+    WorkQueueStore,
+    coordination_for,
+)
 from .errors import (
     AlreadyExistsError,
     CorruptRecordError,
@@ -34,6 +43,7 @@ from .jsonl import read_jsonl
 from .layout import approval_ids, migrate_flat_layout, session_ids, staging_dirs
 from .locks import dir_lock, file_lock, file_lock_async, try_dir_lock, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, verify
+from .off_loop import off_loop
 from .outbox import Outbox, OutboxDone, OutboxEntry
 from .quarantine import Quarantine, QuarantineRecord
 from .queue import WorkQueue
@@ -50,7 +60,10 @@ __all__ = [
     "ApprovalRow",
     "ApprovalScanner",
     "Clock",
+    "Coordination",
     "CorruptRecordError",
+    "DirectoryCoordination",
+    "DrainerClaim",
     "FixedClock",
     "Home",
     "IllegalTransitionError",
@@ -63,6 +76,7 @@ __all__ = [
     "Outbox",
     "OutboxDone",
     "OutboxEntry",
+    "OutboxStore",
     "Quarantine",
     "QuarantineRecord",
     "Record",
@@ -78,12 +92,14 @@ __all__ = [
     "SystemClock",
     "ThreadDir",
     "ThreadKey",
+    "ThreadLocks",
     "Ticket",
     "TraceEvent",
     "TraceKind",
     "Transition",
     "VerifyReport",
     "WorkQueue",
+    "WorkQueueStore",
     "append_line",
     "approval_ids",
     "canonical_json",
@@ -92,6 +108,7 @@ __all__ = [
     "check_session_id",
     "check_slack_id",
     "check_slack_ts",
+    "coordination_for",
     "create_only",
     "default_home",
     "dir_lock",
@@ -104,6 +121,7 @@ __all__ = [
     "migrate_flat_layout",
     "new_approval_id",
     "new_session_id",
+    "off_loop",
     "read_jsonl",
     "reindex",
     "replace_atomically",

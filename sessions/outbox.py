@@ -12,6 +12,7 @@ The done records are sharded by a hash of the id so no directory grows without b
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -26,7 +27,7 @@ from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError
 from .home import Home
 from .records import Record, ThreadKey
 
-__all__ = ["Outbox", "OutboxDone", "OutboxEntry", "check_entry_id"]
+__all__ = ["DrainLock", "Outbox", "OutboxDone", "OutboxEntry", "check_entry_id"]
 
 _ENTRY_ID = re.compile(r"[a-z][a-z0-9_.-]{0,159}")
 
@@ -76,6 +77,18 @@ class OutboxDone(Record):
     error: str = ""
     # card: the version it showed, so an update that would show the same is skipped.
     shown: str = ""
+
+
+class DrainLock:
+    """A held flock on ``outbox/drain.lock``; the kernel drops it if the process dies."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class Outbox:
@@ -146,6 +159,17 @@ class Outbox:
             return None
         except (ValidationError, ValueError) as exc:
             raise CorruptRecordError(f"{path}: not an outbox result") from exc
+
+    def claim_drainer(self) -> DrainLock | None:
+        """Become the home's one drainer (until released or this process ends), or None."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "drain.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return DrainLock(fd)
 
     def complete(self, results: list[OutboxDone]) -> None:
         """Record each result, then drop its pending entry; directories are synced once."""

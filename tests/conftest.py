@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_support import EngineFactory
 
 from agent_core.demo_fleet import demo_registry
 from agent_core.engine import Engine
@@ -39,9 +40,6 @@ def clock() -> FixedClock:
 @pytest.fixture
 def surface() -> RecordingSurface:
     return RecordingSurface()
-
-
-EngineFactory = Callable[..., Any]
 
 
 @pytest.fixture

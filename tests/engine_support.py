@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent_core.engine import Engine
 from agent_core.messages import UserMessage, message_adapter
 from agent_core.model import ModelReply, RawToolCall
 from agent_core.surface import RecordingSurface
@@ -21,6 +23,9 @@ from sessions import (
     lineage,
     utc_iso,
 )
+
+# The ``make_engine`` fixture of tests/conftest.py: ``await make_engine(model, registry, **options)``.
+EngineFactory = Callable[..., Awaitable[Engine]]
 
 THREAD = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100")
 

@@ -459,7 +459,7 @@ def restarts(home: Path, service: str = "api") -> int:
 
 
 def approvals_dir_of(home: Path, approval_id: str) -> Path:
-    pointer = json.loads(pointer_path(home, approval_id).read_text())
+    pointer: dict[str, str] = json.loads(pointer_path(home, approval_id).read_text())
     return session_path(home, pointer["session"]) / "approvals"
 
 

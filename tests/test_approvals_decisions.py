@@ -318,7 +318,7 @@ async def test_a_single_deny_ends_a_quorum_request(home: Home, clock: FixedClock
 async def test_a_decision_after_expiry_finds_it_expired(
     home: Home, clock: FixedClock, on_expiry: str, verdict: str
 ) -> None:
-    rule = PolicyRule(expires_after_seconds=3600, on_expiry=on_expiry)  # type: ignore[arg-type]
+    rule = PolicyRule(expires_after_seconds=3600, on_expiry=on_expiry)
     capsule = _park(home, clock, rule)
     clock.advance(timedelta(hours=1))  # exactly at the expiry instant
     result = await _decide(home, capsule, "U0BOB", clock, policy=Policy(default=rule))

@@ -138,7 +138,7 @@ def test_the_modal_has_an_input_per_field_and_reads_back_by_name() -> None:
     assert mode["type"] == "static_select" and mode["initial_option"]["value"] == '"safe"'
     assert inputs["arg:note"]["optional"] is True
     assert "initial_value" not in inputs["arg:note"]["element"]
-    state = {
+    state: dict[str, dict[str, dict[str, Any]]] = {
         "arg:pool": {"value": {"type": "plain_text_input", "value": "green"}},
         "arg:mode": {"value": {"type": "static_select", "selected_option": {"value": '"fast"'}}},
         "arg:note": {"value": {"type": "plain_text_input", "value": None}},

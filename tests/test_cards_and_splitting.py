@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from agent_core.surface import CardView
 from approvals import Capsule, Decision, PolicyRule, build_capsule
@@ -29,7 +30,7 @@ def capsule(arguments: dict[str, object], reason: str = "asked: restart api") ->
     )
 
 
-def _check_limits(blocks: list[dict]) -> None:
+def _check_limits(blocks: list[dict[str, Any]]) -> None:
     assert len(blocks) <= 50
     ids = [b["block_id"] for b in blocks]
     assert len(ids) == len(set(ids))
@@ -47,7 +48,7 @@ def _check_limits(blocks: list[dict]) -> None:
                 assert len(element["text"]["text"]) <= 75
 
 
-def test_open_card_carries_only_the_approval_id_in_its_buttons():
+def test_open_card_carries_only_the_approval_id_in_its_buttons() -> None:
     c = capsule({"service": "api", "version": "1.5.0"})
     blocks = card_blocks(CardView(c))
     _check_limits(blocks)
@@ -60,7 +61,7 @@ def test_open_card_carries_only_the_approval_id_in_its_buttons():
     assert "<@U0ALICE>" in text
 
 
-def test_huge_and_hostile_arguments_are_truncated_and_escaped():
+def test_huge_and_hostile_arguments_are_truncated_and_escaped() -> None:
     c = capsule({"payload": "x" * 50_000, "evil": "```<!channel> & <@U0BOB>```"}, reason="y" * 5000)
     blocks = card_blocks(CardView(c))
     _check_limits(blocks)
@@ -70,7 +71,7 @@ def test_huge_and_hostile_arguments_are_truncated_and_escaped():
     assert "&lt;!channel&gt;" in text
 
 
-def test_decided_card_has_no_buttons_and_says_who_and_when():
+def test_decided_card_has_no_buttons_and_says_who_and_when() -> None:
     c = capsule({"service": "api"})
     decision = Decision(
         approval_id=c.id,
@@ -90,14 +91,14 @@ def test_decided_card_has_no_buttons_and_says_who_and_when():
     assert open_ids.isdisjoint({b["block_id"] for b in blocks})  # new ids, so clients redraw
 
 
-def test_deny_modal_remembers_the_request():
+def test_deny_modal_remembers_the_request() -> None:
     c = capsule({"service": "api"})
     modal = deny_modal(c)
     assert modal["private_metadata"] == c.id
     assert modal["blocks"][1]["optional"] is True
 
 
-def test_split_message_keeps_every_character_and_balances_code_fences():
+def test_split_message_keeps_every_character_and_balances_code_fences() -> None:
     paragraphs = [f"paragraph {i}: " + "word " * 150 for i in range(40)]
     text = (
         "\n\n".join(paragraphs[:20])

@@ -34,7 +34,9 @@ def pending_id(capsys: pytest.CaptureFixture[str]) -> str:
     return out.split()[0]
 
 
-def test_chat_approve_trace_verify_reindex(cli_home, capsys):
+def test_chat_approve_trace_verify_reindex(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert say("<@U0BOT> restart api", "1700000000.000100") == 0
     approval = pending_id(capsys)
     assert approval.startswith("appr_")
@@ -67,7 +69,9 @@ def test_chat_approve_trace_verify_reindex(cli_home, capsys):
     ["../../etc/passwd", "sess_123", "sess_../../../x", "SESS_0123456789ab", "sess_0123456789ab/..",
      "/tmp/sess_0123456789ab", "sess_0123456789a\x00", "sess_０１２３４５６７８９ab"],
 )  # fmt: skip
-def test_malformed_session_ids_are_refused_before_any_path(cli_home, capsys, bad):
+def test_malformed_session_ids_are_refused_before_any_path(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
     assert main(["trace", bad]) == 2
     err = capsys.readouterr().err
     assert "not a valid session id" in err
@@ -75,12 +79,14 @@ def test_malformed_session_ids_are_refused_before_any_path(cli_home, capsys, bad
 
 
 @pytest.mark.parametrize("bad", ["appr_../../x", "appr_123", "sess_0123456789ab", ""])
-def test_malformed_approval_ids_are_refused(cli_home, capsys, bad):
+def test_malformed_approval_ids_are_refused(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
     assert main(["approve", bad, "--as", "U0BOB"]) == 2
     assert "not a valid approval id" in capsys.readouterr().err
 
 
-def test_unknown_ids_and_users(cli_home, capsys):
+def test_unknown_ids_and_users(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["approve", "appr_0123456789abcdef", "--as", "U0BOB"]) == 2
     assert "no approval appr_0123456789abcdef" in capsys.readouterr().err
     assert main(["trace", "sess_0123456789ab"]) == 2
@@ -91,7 +97,12 @@ def test_unknown_ids_and_users(cli_home, capsys):
     assert "not a valid Slack id" in capsys.readouterr().err
 
 
-def test_bad_configuration_fails_closed(cli_home, capsys, monkeypatch, tmp_path):
+def test_bad_configuration_fails_closed(
+    cli_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text('[default]\napprovers = ["bob"]\n')
     monkeypatch.setenv("SIGNOFF_POLICY", str(policy))
@@ -112,7 +123,7 @@ def test_bad_configuration_fails_closed(cli_home, capsys, monkeypatch, tmp_path)
     assert "SIGNOFF_MODEL" in capsys.readouterr().err
 
 
-def test_verify_reports_tampering(cli_home, capsys):
+def test_verify_reports_tampering(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert say("status of api", "1700000000.000100") == 0
     capsys.readouterr()
     sessions = list((cli_home / "sessions").glob("*/sess_*"))
@@ -121,7 +132,7 @@ def test_verify_reports_tampering(cli_home, capsys):
     assert "TAMPERED: changed: transcript.jsonl" in capsys.readouterr().out
 
 
-def test_demo_runs_as_a_console_script(tmp_path):
+def test_demo_runs_as_a_console_script(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     exe = Path(sys.executable).with_name("signoff")
     done = subprocess.run(
@@ -133,7 +144,9 @@ def test_demo_runs_as_a_console_script(tmp_path):
     assert "api restarts = 1" in done.stdout
 
 
-def test_an_unknown_signoff_variable_is_a_typo_that_stops_start_up(cli_home, capsys, monkeypatch):
+def test_an_unknown_signoff_variable_is_a_typo_that_stops_start_up(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SIGNOFF_MODLE", "offline")
     assert main(["sessions"]) == 2
     assert "unknown setting SIGNOFF_MODLE" in capsys.readouterr().err

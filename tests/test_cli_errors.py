@@ -58,7 +58,9 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
         ["dev", "--port", "0"],
     ],
 )
-def test_a_policy_naming_an_unknown_tool_exits_2_at_once(tmp_path, command):
+def test_a_policy_naming_an_unknown_tool_exits_2_at_once(
+    tmp_path: Path, command: list[str]
+) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text("[tools.launch_missiles]\nquorum = 2\n")
     env = env_for(
@@ -73,7 +75,7 @@ def test_a_policy_naming_an_unknown_tool_exits_2_at_once(tmp_path, command):
     assert str(policy) in line
 
 
-def test_verify_of_an_unknown_session_says_so(tmp_path):
+def test_verify_of_an_unknown_session_says_so(tmp_path: Path) -> None:
     env = env_for(tmp_path / "home")
     assert signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "hi", env=env).returncode == 0
     line = one_error_line(signoff("verify", "sess_0123456789ab", env=env))
@@ -81,14 +83,16 @@ def test_verify_of_an_unknown_session_says_so(tmp_path):
 
 
 @pytest.mark.parametrize("command", READ_ONLY)
-def test_read_only_commands_on_a_missing_home_say_so_and_create_nothing(tmp_path, command):
+def test_read_only_commands_on_a_missing_home_say_so_and_create_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
     home = tmp_path / "typo" / ".signoff"
     line = one_error_line(signoff(*command, env=env_for(home)))
     assert f"no signoff home at {home}" in line
     assert not (tmp_path / "typo").exists()
 
 
-def test_a_home_that_cannot_be_created_or_is_a_file_is_one_line(tmp_path):
+def test_a_home_that_cannot_be_created_or_is_a_file_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     line = one_error_line(signoff("say", "--as", "U0A", "--channel", "C0OPS", "hi",
@@ -98,7 +102,7 @@ def test_a_home_that_cannot_be_created_or_is_a_file_is_one_line(tmp_path):
     assert f"SIGNOFF_HOME {blocker} is not a directory" in line
 
 
-def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     env = env_for(tmp_path / "home")
     for n in range(3):
         ts = f"1700000000.00010{n}"
@@ -115,7 +119,7 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
     assert err == ""
 
 
-def test_version_and_a_description_for_every_command(tmp_path):
+def test_version_and_a_description_for_every_command(tmp_path: Path) -> None:
     env = env_for(tmp_path / "home")
     version = signoff("--version", env=env)
     assert version.returncode == 0
@@ -132,7 +136,7 @@ def test_version_and_a_description_for_every_command(tmp_path):
         assert own.returncode == 0 and line.group(1).strip()[:20] in " ".join(own.stdout.split())
 
 
-def test_quarantine_lists_and_shows_what_was_kept(tmp_path):
+def test_quarantine_lists_and_shows_what_was_kept(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     home.ensure()
     quarantine = Quarantine(home, clock=FixedClock())

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -186,7 +186,9 @@ def scenarios(
     """Starts every selected scenario at once; each test then waits for its own."""
     selected: list[Spec] = []
     for item in request.session.items:
-        spec = getattr(item, "callspec", None) and item.callspec.params.get("spec")
+        spec = getattr(item, "callspec", None) and cast(pytest.Function, item).callspec.params.get(
+            "spec"
+        )
         if isinstance(spec, Spec) and spec not in selected:
             selected.append(spec)
     runner = Scenarios(tmp_path_factory.mktemp("crash"), selected)

@@ -6,15 +6,26 @@ import asyncio
 import json
 from typing import Any
 
-from engine_support import THREAD, call, chain, message, replies, restarts, text, transcript
+from engine_support import (
+    THREAD,
+    EngineFactory,
+    call,
+    chain,
+    message,
+    replies,
+    restarts,
+    text,
+    transcript,
+)
 
 from agent_core.budgets import Budgets
 from agent_core.messages import AssistantMessage, EventMessage, ToolResultMessage, UserMessage
 from agent_core.model import ModelReply, RawToolCall
 from agent_core.scripted import ScriptedModel
+from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext, ToolRegistry, tool
 from approvals import Decided, Policy, Refused, StaticGroups, VoteCounted
-from sessions import Home, SessionFiles, SessionState
+from sessions import FixedClock, Home, SessionFiles, SessionState
 
 
 def multi(*calls: tuple[str, dict[str, Any], str]) -> ModelReply:
@@ -24,7 +35,9 @@ def multi(*calls: tuple[str, dict[str, Any], str]) -> ModelReply:
     )
 
 
-async def test_parallel_safe_calls_run_together_and_others_one_by_one(make_engine, home):
+async def test_parallel_safe_calls_run_together_and_others_one_by_one(
+    make_engine: EngineFactory, home: Home
+) -> None:
     active = 0
     peak: dict[str, int] = {}
 
@@ -62,7 +75,9 @@ async def test_parallel_safe_calls_run_together_and_others_one_by_one(make_engin
     assert results[3:] == ["w1", "w2"]
 
 
-async def test_assistant_message_is_recorded_before_any_tool_runs(make_engine, home):
+async def test_assistant_message_is_recorded_before_any_tool_runs(
+    make_engine: EngineFactory, home: Home
+) -> None:
     seen: list[int] = []
 
     @tool
@@ -79,7 +94,9 @@ async def test_assistant_message_is_recorded_before_any_tool_runs(make_engine, h
     assert seen == [1]
 
 
-async def test_unknown_tools_bad_arguments_and_tool_errors_reach_the_model(make_engine, home):
+async def test_unknown_tools_bad_arguments_and_tool_errors_reach_the_model(
+    make_engine: EngineFactory, home: Home
+) -> None:
     @tool
     def boom(x: int) -> str:
         """Fails."""
@@ -103,7 +120,9 @@ async def test_unknown_tools_bad_arguments_and_tool_errors_reach_the_model(make_
     assert chain(home)[-1].state == SessionState.COMPLETED
 
 
-async def test_budgets_end_the_session_cleanly(make_engine, home, surface):
+async def test_budgets_end_the_session_cleanly(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     looping = ScriptedModel([call("service_status", {"service": "api"}, "s")], repeat_last=True)
     engine = await make_engine(model=looping, budgets=Budgets(max_steps=3))
     await engine.ingest(message("loop", ts="1700000000.000100"))
@@ -114,7 +133,7 @@ async def test_budgets_end_the_session_cleanly(make_engine, home, surface):
     assert any("I stopped here" in r for r in replies(surface))
 
 
-async def test_token_budget(make_engine, home):
+async def test_token_budget(make_engine: EngineFactory, home: Home) -> None:
     from agent_core.messages import Usage
 
     big = ModelReply(
@@ -130,7 +149,9 @@ async def test_token_budget(make_engine, home):
     assert "token budget exhausted" in chain(home)[-1].reason
 
 
-async def test_kill_switch_stops_before_model_and_tools(make_engine, home):
+async def test_kill_switch_stops_before_model_and_tools(
+    make_engine: EngineFactory, home: Home
+) -> None:
     model = ScriptedModel([text("should not be asked")])
     engine = await make_engine(model=model)
     home.kill_switch.write_text("incident 42")
@@ -143,7 +164,9 @@ async def test_kill_switch_stops_before_model_and_tools(make_engine, home):
     assert len(model.calls) == 1
 
 
-async def test_two_gated_calls_in_one_turn_wait_for_both(make_engine, home, surface):
+async def test_two_gated_calls_in_one_turn_wait_for_both(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     model = ScriptedModel(
         [
             multi(
@@ -173,8 +196,8 @@ async def test_two_gated_calls_in_one_turn_wait_for_both(make_engine, home, surf
 
 
 async def test_a_decision_after_the_conversation_moved_on_is_told_as_an_event(
-    make_engine, home, surface
-):
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     engine = await make_engine()
     await engine.ingest(message("restart api", ts="1700000000.000100"))
     await engine.idle()
@@ -193,8 +216,8 @@ async def test_a_decision_after_the_conversation_moved_on_is_told_as_an_event(
 
 
 async def test_deny_reason_reaches_the_model_and_identical_retry_is_refused(
-    make_engine, home, surface
-):
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     engine = await make_engine()
     await engine.ingest(message("restart api", ts="1700000000.000100"))
     await engine.idle()
@@ -213,7 +236,9 @@ async def test_deny_reason_reaches_the_model_and_identical_retry_is_refused(
     assert len(surface.cards) == 2
 
 
-async def test_quorum_and_group_approvers(make_engine, home, surface):
+async def test_quorum_and_group_approvers(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     policy = Policy.from_mapping(
         {"tools": {"restart_service": {"approvers": ["S0OPS", "U0DAVE"], "quorum": 2}}},
         source="test",
@@ -236,7 +261,9 @@ async def test_quorum_and_group_approvers(make_engine, home, surface):
     assert restarts(home) == 1
 
 
-async def test_expiry_sweep_expires_and_tells_the_model(make_engine, home, surface, clock):
+async def test_expiry_sweep_expires_and_tells_the_model(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface, clock: FixedClock
+) -> None:
     from datetime import timedelta
 
     engine = await make_engine()
@@ -253,7 +280,9 @@ async def test_expiry_sweep_expires_and_tells_the_model(make_engine, home, surfa
     assert await engine.sweep() == 0
 
 
-async def test_a_follow_up_continues_the_same_lineage(make_engine, home):
+async def test_a_follow_up_continues_the_same_lineage(
+    make_engine: EngineFactory, home: Home
+) -> None:
     engine = await make_engine()
     await engine.ingest(message("status of api", ts="1700000000.000100"))
     await engine.idle()
@@ -269,7 +298,9 @@ async def test_a_follow_up_continues_the_same_lineage(make_engine, home):
     )
 
 
-async def test_tool_signature_changed_while_waiting_fails_closed(make_engine, home, surface):
+async def test_tool_signature_changed_while_waiting_fails_closed(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     engine = await make_engine()
     await engine.ingest(message("restart api", ts="1700000000.000100"))
     await engine.idle()

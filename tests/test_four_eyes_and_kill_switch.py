@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine_support import THREAD, call, chain, message, restarts, text, transcript
+from engine_support import THREAD, EngineFactory, call, chain, message, restarts, text, transcript
 
 from agent_core.messages import ToolResultMessage
 from agent_core.scripted import ScriptedModel
+from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolRegistry, tool
 from approvals import Decided, Refused
-from sessions import SessionState
+from sessions import Home, SessionState
 
 
-async def test_everyone_whose_message_the_model_answered_is_a_requester(make_engine, home, surface):
+async def test_everyone_whose_message_the_model_answered_is_a_requester(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     model = ScriptedModel([call("restart_service", {"service": "api"}), text("done")])
     engine = await make_engine(model=model)
     # Two messages drained into one turn: either author may have supplied the arguments.
@@ -32,7 +35,9 @@ async def test_everyone_whose_message_the_model_answered_is_a_requester(make_eng
     assert restarts(home) == 1
 
 
-async def test_a_gate_rule_that_raises_fails_closed(make_engine, home, surface):
+async def test_a_gate_rule_that_raises_fails_closed(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     ran: list[int] = []
 
     def broken_rule(args: dict[str, Any]) -> bool:
@@ -54,8 +59,8 @@ async def test_a_gate_rule_that_raises_fails_closed(make_engine, home, surface):
 
 
 async def test_the_kill_switch_freezes_an_approved_call_without_spending_it(
-    make_engine, home, surface
-):
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     engine = await make_engine()
     await engine.ingest(message("restart api", ts="1700000000.000100"))
     await engine.idle()

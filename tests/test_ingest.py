@@ -7,10 +7,13 @@ import asyncio
 import copy
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_support import EngineFactory
 from engine_support import text as said
+from pydantic import JsonValue
 
 from agent_core.scripted import ScriptedModel
 from bot.envelopes import Fate
@@ -69,7 +72,7 @@ def ingest_for(target: Any, home: Home, clock: FixedClock, **options: Any) -> Ev
     )
 
 
-async def test_a_mention_is_stored_as_the_person_typed_it(home, clock):
+async def test_a_mention_is_stored_as_the_person_typed_it(home: Home, clock: FixedClock) -> None:
     disk = Disk()
     ingest = ingest_for(disk, home, clock)
     outcome = await ingest.handle(payload())
@@ -110,11 +113,13 @@ async def test_a_mention_is_stored_as_the_person_typed_it(home, clock):
         (payload(text=["a"]), Fate.QUARANTINED, "event.text"),
         (payload(user=None), Fate.QUARANTINED, "event.user: field required"),
         (payload(event_id="Ev/../1"), Fate.QUARANTINED, "event_id: string should match"),
-        (payload(event_id=7), Fate.QUARANTINED, "event_id"),
+        (payload(event_id=7), Fate.QUARANTINED, "event_id"),  # type: ignore[arg-type]  # on purpose
         ({**payload(), "team_id": "t0local"}, Fate.QUARANTINED, "team_id: not a valid Slack id"),
     ],
 )
-async def test_each_payload_gets_one_outcome_with_its_reason(home, clock, body, fate, reason):
+async def test_each_payload_gets_one_outcome_with_its_reason(
+    home: Home, clock: FixedClock, body: JsonValue, fate: Fate, reason: str
+) -> None:
     disk = Disk()
     ingest = ingest_for(disk, home, clock)
     outcome = await ingest.handle(copy.deepcopy(body))
@@ -133,7 +138,9 @@ async def test_each_payload_gets_one_outcome_with_its_reason(home, clock, body, 
         assert kept[0].id in outcome.reason
 
 
-async def test_a_message_in_a_thread_signoff_takes_part_in_is_stored(home, clock):
+async def test_a_message_in_a_thread_signoff_takes_part_in_is_stored(
+    home: Home, clock: FixedClock
+) -> None:
     disk = Disk()
     ThreadDir(home, ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=TS)).ensure()
     ingest = ingest_for(disk, home, clock)
@@ -143,7 +150,9 @@ async def test_a_message_in_a_thread_signoff_takes_part_in_is_stored(home, clock
     assert (await ingest.handle(broken)).fate is Fate.QUARANTINED
 
 
-async def test_a_failing_disk_leaves_the_event_unacked_and_nothing_quarantined(home, clock):
+async def test_a_failing_disk_leaves_the_event_unacked_and_nothing_quarantined(
+    home: Home, clock: FixedClock
+) -> None:
     ingest = ingest_for(Disk(fail=OSError(28, "No space left on device")), home, clock)
     outcome = await ingest.handle(payload())
     assert (outcome.fate, outcome.acked) == (Fate.DEFERRED, False)
@@ -154,7 +163,9 @@ async def test_a_failing_disk_leaves_the_event_unacked_and_nothing_quarantined(h
     assert (await ingest.handle(payload())).fate is Fate.STORED
 
 
-async def test_a_bug_while_storing_quarantines_the_payload_and_carries_the_error(home, clock):
+async def test_a_bug_while_storing_quarantines_the_payload_and_carries_the_error(
+    home: Home, clock: FixedClock
+) -> None:
     ingest = ingest_for(Disk(fail=KeyError("oops")), home, clock)
     outcome = await ingest.handle(payload())
     assert outcome.fate is Fate.QUARANTINED and isinstance(outcome.error, KeyError)
@@ -164,8 +175,8 @@ async def test_a_bug_while_storing_quarantines_the_payload_and_carries_the_error
 
 
 async def test_a_full_quarantine_drops_with_a_reason_and_a_failing_one_defers(
-    home, clock, tmp_path
-):
+    home: Home, clock: FixedClock, tmp_path: Path
+) -> None:
     ingest = ingest_for(
         Disk(), home, clock, quarantine=Quarantine(home, clock=clock, daily_limit=1)
     )
@@ -182,7 +193,9 @@ async def test_a_full_quarantine_drops_with_a_reason_and_a_failing_one_defers(
     assert refused.fate is Fate.DEFERRED and "could not quarantine" in refused.reason
 
 
-async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(make_engine, home, clock):
+async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(
+    make_engine: EngineFactory, home: Home, clock: FixedClock
+) -> None:
     engine = await make_engine(model=ScriptedModel([said("hi")]))
     gate = asyncio.Event()
     original = engine.ingest
@@ -191,7 +204,7 @@ async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(make_eng
         await gate.wait()
         return await original(m)
 
-    engine.ingest = slow_ingest  # type: ignore[method-assign]
+    engine.ingest = slow_ingest  # type: ignore[method-assign, assignment]  # patched on purpose
     ingest = ingest_for(engine, home, clock)
     first = asyncio.create_task(ingest.handle(payload()))
     await asyncio.sleep(0.01)
@@ -204,7 +217,9 @@ async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(make_eng
     await ingest.drain()
 
 
-def test_quarantine_records_are_create_only_files_sharded_by_day(home, clock):
+def test_quarantine_records_are_create_only_files_sharded_by_day(
+    home: Home, clock: FixedClock
+) -> None:
     quarantine = Quarantine(home, clock=clock)
     first = quarantine.put(source="events_api", reason="r1", payload={"a": "\ud800"})
     clock.advance(timedelta(hours=20))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from engine_support import (
     THREAD,
+    EngineFactory,
     call,
     chain,
     fleet,
@@ -27,11 +28,14 @@ from agent_core.messages import ToolResultMessage
 from agent_core.scripted import ScriptedModel
 from agent_core.session_run import SessionRun
 from agent_core.settle import settle
-from agent_core.surface import RecordingSurface
-from approvals import AlreadyDecided, Decided, Decision
+from agent_core.surface import CardView, Delivered, RecordingSurface
+from approvals import AlreadyDecided, Capsule, Decided, Decision
 from approvals.records import write_record
 from sessions import (
+    FixedClock,
+    Home,
     IllegalTransitionError,
+    OutboxEntry,
     SessionState,
     SessionStore,
     StaleStateError,
@@ -50,7 +54,9 @@ async def park_restart(make_engine: Any, surface: RecordingSurface) -> Any:
 
 
 # I1 ----------------------------------------------------------------------------------
-async def test_I1_gated_call_does_not_run_on_the_models_word(make_engine, surface, home):
+async def test_I1_gated_call_does_not_run_on_the_models_word(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     engine, capsule = await park_restart(make_engine, surface)
     assert restarts(home) == 0
     assert capsule.tool == "restart_service" and capsule.arguments == {"service": "api"}
@@ -60,7 +66,9 @@ async def test_I1_gated_call_does_not_run_on_the_models_word(make_engine, surfac
     assert not [t for t in tickets if t.endswith("-intent.json")]
 
 
-async def test_I1_gate_sits_before_the_call_in_a_mixed_batch(make_engine, surface, home):
+async def test_I1_gate_sits_before_the_call_in_a_mixed_batch(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     both = ScriptedModel(
         [
             lambda _: call("service_status", {"service": "api"}, "c1").model_copy(
@@ -84,7 +92,9 @@ async def test_I1_gate_sits_before_the_call_in_a_mixed_batch(make_engine, surfac
     assert replies(surface) == ["api is healthy; the restart waits for approval"]
 
 
-async def test_I1_a_decision_for_another_hash_does_not_run(make_engine, surface, home):
+async def test_I1_a_decision_for_another_hash_does_not_run(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     engine, capsule = await park_restart(make_engine, surface)
     session_dir = home.session_dir(capsule.session_id)
     forged = Decision(
@@ -102,7 +112,9 @@ async def test_I1_a_decision_for_another_hash_does_not_run(make_engine, surface,
     assert result.status == "error" and "different argument hash" in result.content
 
 
-async def test_I1_predicate_gates_only_risky_arguments(make_engine, surface, home):
+async def test_I1_predicate_gates_only_risky_arguments(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     from agent_core.tools import ToolContext, ToolRegistry, tool
 
     ran: list[int] = []
@@ -128,7 +140,9 @@ async def test_I1_predicate_gates_only_risky_arguments(make_engine, surface, hom
 
 
 # I2 ----------------------------------------------------------------------------------
-async def test_I2_an_approved_call_runs_at_most_once(make_engine, surface, home, clock):
+async def test_I2_an_approved_call_runs_at_most_once(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home, clock: FixedClock
+) -> None:
     engine, capsule = await park_restart(make_engine, surface)
     assert isinstance(await engine.decide(capsule.id, user="U0BOB", approve=True), Decided)
     await engine.idle()
@@ -142,8 +156,8 @@ async def test_I2_an_approved_call_runs_at_most_once(make_engine, surface, home,
 
 
 async def test_I2_resettling_uses_the_recorded_result_or_reports_uncertain(
-    make_engine, surface, home
-):
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     engine, capsule = await park_restart(make_engine, surface)
     await engine.decide(capsule.id, user="U0BOB", approve=True)
     await engine.idle()
@@ -181,7 +195,9 @@ async def test_I2_resettling_uses_the_recorded_result_or_reports_uncertain(
 
 
 # I3 ----------------------------------------------------------------------------------
-async def test_I3_an_ingested_message_is_on_disk_and_processed_once(make_engine, home):
+async def test_I3_an_ingested_message_is_on_disk_and_processed_once(
+    make_engine: EngineFactory, home: Home
+) -> None:
     engine = await make_engine(model=ScriptedModel([text("hello")]))
     m = message("hi", ts="1700000000.000100")
     assert await engine.ingest(m) is True
@@ -197,7 +213,9 @@ async def test_I3_an_ingested_message_is_on_disk_and_processed_once(make_engine,
     assert len(chain(home)) == 1
 
 
-async def test_I3_a_failing_model_loses_no_message(make_engine, home, surface):
+async def test_I3_a_failing_model_loses_no_message(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     model = ScriptedModel([RuntimeError("provider down"), text("back")])
     engine = await make_engine(model=model)
     await engine.ingest(message("first", ts="1700000000.000100"))
@@ -212,8 +230,8 @@ async def test_I3_a_failing_model_loses_no_message(make_engine, home, surface):
 
 # I4 ----------------------------------------------------------------------------------
 async def test_I4_state_never_moves_backwards_and_ended_sessions_are_sealed(
-    make_engine, surface, home
-):
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     engine, capsule = await park_restart(make_engine, surface)
     await engine.decide(capsule.id, user="U0BOB", approve=True)
     await engine.idle()
@@ -236,8 +254,8 @@ async def test_I4_state_never_moves_backwards_and_ended_sessions_are_sealed(
 
 
 async def test_I4_tampering_with_a_sealed_session_is_detected_and_resume_refuses(
-    make_engine, surface, home
-):
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     engine, capsule = await park_restart(make_engine, surface)
     capsule_path = home.session_dir(capsule.session_id) / "approvals" / f"{capsule.id}.json"
     data = json.loads(capsule_path.read_text())
@@ -252,7 +270,7 @@ async def test_I4_tampering_with_a_sealed_session_is_detected_and_resume_refuses
     assert restarts(home, "db") == 0 and restarts(home) == 0
 
 
-def _forge_capsule(home, capsule, arguments):  # type: ignore[no-untyped-def]
+def _forge_capsule(home: Home, capsule: Capsule, arguments: dict[str, Any]) -> None:
     """Rewrite a capsule's arguments *and* its hash, as a careful attacker would."""
     from approvals import args_sha256
 
@@ -264,8 +282,8 @@ def _forge_capsule(home, capsule, arguments):  # type: ignore[no-untyped-def]
 
 
 async def test_I4_a_forged_capsule_is_refused_by_the_card_hash_then_by_the_seal(
-    make_engine, surface, home
-):
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     from approvals import HashMismatchError
 
     engine, capsule = await park_restart(make_engine, surface)
@@ -282,7 +300,9 @@ async def test_I4_a_forged_capsule_is_refused_by_the_card_hash_then_by_the_seal(
     assert result.status == "error" and "modified after it was sealed" in result.content
 
 
-async def test_I4_deleting_the_seal_does_not_let_a_forged_capsule_run(make_engine, surface, home):
+async def test_I4_deleting_the_seal_does_not_let_a_forged_capsule_run(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
 
     engine, capsule = await park_restart(make_engine, surface)
     session_dir = home.session_dir(capsule.session_id)
@@ -296,7 +316,9 @@ async def test_I4_deleting_the_seal_does_not_let_a_forged_capsule_run(make_engin
     assert result.status == "error" and "has no seal" in result.content
 
 
-async def test_I4_recovery_seals_a_session_that_ended_without_its_seal(make_engine, home):
+async def test_I4_recovery_seals_a_session_that_ended_without_its_seal(
+    make_engine: EngineFactory, home: Home
+) -> None:
     from sessions import SessionStore
 
     engine = await make_engine()
@@ -315,7 +337,9 @@ async def test_I4_recovery_seals_a_session_that_ended_without_its_seal(make_engi
 
 
 # I5 ----------------------------------------------------------------------------------
-async def test_I5_deleting_the_index_loses_nothing(make_engine, surface, home):
+async def test_I5_deleting_the_index_loses_nothing(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     engine, capsule = await park_restart(make_engine, surface)
     await engine.ingest(message("status of web", ts="1700000000.000300"))
     await engine.idle()
@@ -339,7 +363,9 @@ async def test_I5_deleting_the_index_loses_nothing(make_engine, surface, home):
 
 
 # I6 ----------------------------------------------------------------------------------
-async def test_I6_a_pending_approval_survives_with_nothing_in_memory(make_engine, surface, home):
+async def test_I6_a_pending_approval_survives_with_nothing_in_memory(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
     engine, capsule = await park_restart(make_engine, surface)
     await engine.close()
     other_surface = RecordingSurface()
@@ -356,9 +382,13 @@ async def test_I6_a_pending_approval_survives_with_nothing_in_memory(make_engine
     assert load_decision(home.session_dir(capsule.session_id), capsule.id) is not None
 
 
-async def test_I6_a_card_that_failed_to_post_is_posted_by_recovery(make_engine, home):
+async def test_I6_a_card_that_failed_to_post_is_posted_by_recovery(
+    make_engine: EngineFactory, home: Home
+) -> None:
     class Broken(RecordingSurface):
-        async def show_card(self, entry, view, *, check_first):  # type: ignore[no-untyped-def]
+        async def show_card(
+            self, entry: OutboxEntry, view: CardView, *, check_first: bool
+        ) -> Delivered:
             raise ConnectionError("socket dropped")
 
     engine = await make_engine(surface=Broken())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ async def test_2_concurrent_index_writes_never_trip_over_shared_statements(
 ) -> None:
     index = await Index.open(tmp_path / "index.sqlite3")
     try:
-        work = []
+        work: list[Awaitable[object]] = []
         for n in range(400):
             work.append(index.put_sessions([_session(n)]))
             work.append(index.put_approvals([_approval(n)]))

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_support import chain, message, restarts, text, transcript
+from engine_support import EngineFactory, chain, message, restarts, text, transcript
 
 from agent_core.demo_fleet import demo_registry
 from agent_core.messages import ToolResultMessage
 from agent_core.model import ModelReply, RawToolCall
 from agent_core.scripted import ScriptedModel
+from agent_core.surface import RecordingSurface
+from sessions import Home
 
 CORPUS = json.loads((Path(__file__).parent / "agent_core" / "malformed_corpus.json").read_text())
 
@@ -49,7 +51,9 @@ def _valid_for_restart(arguments: dict[str, Any]) -> bool:
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c["name"] for c in CORPUS])
-async def test_corpus_case_through_the_engine(make_engine, home, surface, case: dict[str, Any]):
+async def test_corpus_case_through_the_engine(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface, case: dict[str, Any]
+) -> None:
     reply = ModelReply(
         tool_calls=(RawToolCall(id="c1", name="restart_service", arguments=case["raw"]),),
         stop_reason="tool_use",
@@ -74,7 +78,9 @@ async def test_corpus_case_through_the_engine(make_engine, home, surface, case: 
 
 
 @pytest.mark.parametrize(("name", "reply"), BROKEN_REPLIES, ids=[n for n, _ in BROKEN_REPLIES])
-async def test_broken_replies_through_the_engine(make_engine, home, name: str, reply: ModelReply):
+async def test_broken_replies_through_the_engine(
+    make_engine: EngineFactory, home: Home, name: str, reply: ModelReply
+) -> None:
     engine = await make_engine(model=ScriptedModel([reply, text("ok")]))
     await engine.ingest(message("go", ts="1700000000.000100"))
     await engine.idle()
@@ -85,6 +91,6 @@ async def test_broken_replies_through_the_engine(make_engine, home, name: str, r
         assert result.content  # every failure leaves a message in the saved transcript
 
 
-def test_corpus_is_large_enough():
+def test_corpus_is_large_enough() -> None:
     assert len(CORPUS) >= 30
     assert {c["expect"] for c in CORPUS} == {"ok", "repaired", "error"}

@@ -18,7 +18,7 @@ def _code() -> str:
     return "\n".join(p.read_text() for p in (ROOT / "bot").glob("*.py"))
 
 
-def test_required_fields_and_limits_of_the_v1_schema():
+def test_required_fields_and_limits_of_the_v1_schema() -> None:
     assert MANIFEST["_metadata"]["major_version"] == 1
     info = MANIFEST["display_information"]
     assert 0 < len(info["name"]) <= 35
@@ -38,7 +38,7 @@ def test_required_fields_and_limits_of_the_v1_schema():
     assert len(MANIFEST["oauth_config"]["scopes"]["bot"]) <= 255
 
 
-def test_events_and_command_match_the_handlers():
+def test_events_and_command_match_the_handlers() -> None:
     code = _code()
     events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     assert set(events) == {
@@ -62,7 +62,7 @@ def test_events_and_command_match_the_handlers():
     assert 'app.command("/signoff")' in code
 
 
-def test_every_scope_is_used_and_every_used_method_has_its_scope():
+def test_every_scope_is_used_and_every_used_method_has_its_scope() -> None:
     code = _code()
     needs = {
         "chat:write": ["chat_postMessage", "chat_update", "chat_postEphemeral"],

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -51,11 +52,13 @@ def logs() -> Iterator[tuple[io.StringIO, logging.Logger]]:
         root.setLevel(saved[1])
 
 
-def lines(stream: io.StringIO) -> list[dict]:
+def lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-def test_a_structured_record_is_one_json_line_with_the_ids(logs):
+def test_a_structured_record_is_one_json_line_with_the_ids(
+    logs: tuple[io.StringIO, logging.Logger],
+) -> None:
     stream, log = logs
     log_event(
         log, "decision", thread=THREAD, approval_id="appr_1", user="U0BOB", verdict="approved"
@@ -71,7 +74,7 @@ def test_a_structured_record_is_one_json_line_with_the_ids(logs):
     assert (line["approval_id"], line["user"], line["verdict"]) == ("appr_1", "U0BOB", "approved")
 
 
-def test_message_text_is_kept_only_at_debug(logs):
+def test_message_text_is_kept_only_at_debug(logs: tuple[io.StringIO, logging.Logger]) -> None:
     stream, log = logs
     log_event(log, "message_stored", thread=THREAD, text="restart the payments db")
     assert "text" not in lines(stream)[0]
@@ -83,7 +86,9 @@ def test_message_text_is_kept_only_at_debug(logs):
     assert lines(stream)[1]["text"] == "restart the payments db"
 
 
-def test_secrets_are_scrubbed_from_messages_fields_and_tracebacks(logs):
+def test_secrets_are_scrubbed_from_messages_fields_and_tracebacks(
+    logs: tuple[io.StringIO, logging.Logger],
+) -> None:
     stream, log = logs
     log.warning("connecting with %s and %s", BOT_TOKEN, APP_TOKEN)
     log_event(log, "model_error", error=f"401 for key {API_KEY}")
@@ -100,12 +105,12 @@ def test_secrets_are_scrubbed_from_messages_fields_and_tracebacks(logs):
     assert "[redacted]" in third["exc"] and "RuntimeError" in third["exc"]
 
 
-def test_redact_leaves_ids_and_ordinary_words_alone():
+def test_redact_leaves_ids_and_ordinary_words_alone() -> None:
     text = "sess_01HX appr_01HX U0BOB C0OPS 1796196763.801871 task-runner sk-short"
     assert redact(text) == text
 
 
-def test_text_format_on_a_terminal_and_json_otherwise():
+def test_text_format_on_a_terminal_and_json_otherwise() -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:
             return True
@@ -125,7 +130,9 @@ def test_text_format_on_a_terminal_and_json_otherwise():
     assert json.loads(pipe.getvalue())["reason"] == "hello"
 
 
-def test_the_event_log_writes_what_an_operator_needs(logs):
+def test_the_event_log_writes_what_an_operator_needs(
+    logs: tuple[io.StringIO, logging.Logger],
+) -> None:
     stream, _ = logs
     events = EventLog()
     events.emit(MessageStored(thread=THREAD, event_type="app_mention", outcome="stored"))
@@ -143,7 +150,7 @@ def test_the_event_log_writes_what_an_operator_needs(logs):
     ]
 
 
-def samples(metrics_text: str) -> dict[tuple[str, tuple], float]:
+def samples(metrics_text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(metrics_text)
@@ -151,10 +158,10 @@ def samples(metrics_text: str) -> dict[tuple[str, tuple], float]:
     }
 
 
-async def test_metrics_count_events_and_read_state_at_scrape_time():
+async def test_metrics_count_events_and_read_state_at_scrape_time() -> None:
     state = {"sessions": {"completed": 3, "awaiting_approval": 1}, "approvals_pending": 1}
 
-    async def counts() -> dict:
+    async def counts() -> dict[str, Any]:
         return state
 
     link = {"up": True}
@@ -223,14 +230,14 @@ async def test_metrics_count_events_and_read_state_at_scrape_time():
     assert again[("signoff_socket_connected", ())] == 0
 
 
-def test_each_bot_counts_in_its_own_registry():
+def test_each_bot_counts_in_its_own_registry() -> None:
     one, two = Metrics(), Metrics()
     one.emit(SlackApiCall(method="auth.test", outcome="ok"))
     assert one.slack_calls.labels("auth.test", "ok")._value.get() == 1
     assert two.slack_calls.labels("auth.test", "ok")._value.get() == 0
 
 
-def test_an_observer_that_raises_never_reaches_the_caller(caplog: pytest.LogCaptureFixture):
+def test_an_observer_that_raises_never_reaches_the_caller(caplog: pytest.LogCaptureFixture) -> None:
     class Broken:
         def emit(self, event: object) -> None:
             raise RuntimeError("metrics backend on fire")
@@ -255,6 +262,11 @@ def test_an_observer_that_raises_never_reaches_the_caller(caplog: pytest.LogCapt
         (None, None, ConnectionResetError(), ("error", "ConnectionResetError")),
     ],
 )
-def test_slack_attempts_are_classified(status, body, error, expected):
+def test_slack_attempts_are_classified(
+    status: int | None,
+    body: dict[str, Any] | None,
+    error: Exception | None,
+    expected: tuple[str, str],
+) -> None:
     response = None if status is None else HttpResponse(status_code=status, headers={}, body=body)
     assert classify(response, error) == expected

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from agent_core.call_grammar import help_text
 from agent_core.demo_fleet import demo_registry
-from agent_core.messages import EventMessage, ToolResultMessage, UserMessage
+from agent_core.messages import EventMessage, Message, ToolResultMessage, UserMessage
 from agent_core.offline import OfflineModel
 from agent_core.tools import ToolContext, ToolRegistry, tool
 
@@ -39,7 +39,9 @@ async def ask(text: str) -> Any:
         ("scale worker to 6", "scale_service", {"service": "worker", "replicas": 6}),
     ],
 )
-async def test_offline_model_understands_its_phrasebook(text, name, args):
+async def test_offline_model_understands_its_phrasebook(
+    text: str, name: str, args: dict[str, Any]
+) -> None:
     reply = await ask(text)
     assert reply.stop_reason == "tool_use"
     (call,) = reply.tool_calls
@@ -47,7 +49,7 @@ async def test_offline_model_understands_its_phrasebook(text, name, args):
     assert json.loads(str(call.arguments)) == args
 
 
-async def test_offline_model_explains_what_it_can_do():
+async def test_offline_model_explains_what_it_can_do() -> None:
     reply = await ask("what's the weather?")
     assert reply.text == help_text(demo_registry().specs())
     assert "• `restart_service`: Restart every replica of a service." in reply.text
@@ -55,8 +57,8 @@ async def test_offline_model_explains_what_it_can_do():
     assert reply.usage.input_tokens > 0
 
 
-async def test_offline_model_summarises_results_and_outcomes():
-    messages = [
+async def test_offline_model_summarises_results_and_outcomes() -> None:
+    messages: list[Message] = [
         UserMessage(text="restart api", user="U0A", ts="1.1"),
         ToolResultMessage(
             call_id="c", name="restart_service", content='{"restarts": 1}', status="ok"
@@ -72,7 +74,7 @@ async def test_offline_model_summarises_results_and_outcomes():
     assert "Outcome of the earlier request: expired" in reply.text
 
 
-def test_tool_schema_comes_from_signature_and_docstring():
+def test_tool_schema_comes_from_signature_and_docstring() -> None:
     @tool(parallel_safe=True)
     def lookup(
         name: str, limit: Annotated[int, Field(ge=1, le=10)] = 3, ctx: ToolContext | None = None
@@ -98,7 +100,7 @@ def test_tool_schema_comes_from_signature_and_docstring():
     assert lookup.context_param == "ctx"  # never offered to the model
 
 
-def test_validation_errors_are_readable_and_extra_arguments_rejected():
+def test_validation_errors_are_readable_and_extra_arguments_rejected() -> None:
     restart = demo_registry().get("restart_service")
     assert restart is not None
     with pytest.raises(ValueError, match="service: Field required"):
@@ -107,7 +109,7 @@ def test_validation_errors_are_readable_and_extra_arguments_rejected():
         restart.validate({"service": "api", "force": True})
 
 
-def test_tool_versions_change_with_the_signature_and_defaults_are_serial():
+def test_tool_versions_change_with_the_signature_and_defaults_are_serial() -> None:
     @tool
     def a(x: int) -> str:
         """A."""
@@ -124,7 +126,7 @@ def test_tool_versions_change_with_the_signature_and_defaults_are_serial():
         ToolRegistry([a, a2])
 
 
-def test_demo_registry_gates_every_write():
+def test_demo_registry_gates_every_write() -> None:
     registry = demo_registry()
     gated = {n for n in registry.names() if registry.get(n).gated({"service": "api"})}  # type: ignore[union-attr]
     assert gated == {"restart_service", "deploy_service", "scale_service"}

@@ -19,14 +19,14 @@ def settings(tmp_path: Path, **env: str) -> Settings:
     return Settings.from_env({"SIGNOFF_HOME": str(tmp_path), **env})
 
 
-def test_defaults(tmp_path: Path):
+def test_defaults(tmp_path: Path) -> None:
     s = settings(tmp_path)
     assert s.http_bind == ("127.0.0.1", 9464)
     assert s.log_format is None and s.log_level is None
     assert s.drain_s == 20
 
 
-def test_values(tmp_path: Path):
+def test_values(tmp_path: Path) -> None:
     s = settings(
         tmp_path,
         SIGNOFF_HTTP="0.0.0.0:9100",
@@ -53,17 +53,17 @@ def test_values(tmp_path: Path):
         ("SIGNOFF_DRAIN_S", "soon", "drain_s"),
     ],
 )
-def test_bad_values_are_named(tmp_path: Path, name: str, value: str, field: str):
+def test_bad_values_are_named(tmp_path: Path, name: str, value: str, field: str) -> None:
     with pytest.raises(ConfigError, match=f"^configuration: {field}: "):
         settings(tmp_path, **{name: value})
 
 
-def test_parse_bind_says_what_it_wants():
+def test_parse_bind_says_what_it_wants() -> None:
     with pytest.raises(ValueError, match="host:port"):
         parse_bind("nope")
 
 
-def test_signoff_run_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path):
+def test_signoff_run_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
     env = {
         "PATH": "/usr/bin:/bin",
         "SIGNOFF_HOME": str(tmp_path),

@@ -66,7 +66,7 @@ BUILD, FINAL = stages(DOCKERFILE)
 DEFAULT_PORT = Settings.model_fields["http"].default.rpartition(":")[2]
 
 
-def test_two_stages_on_slim_python_311():
+def test_two_stages_on_slim_python_311() -> None:
     froms = [rest for keyword, rest in DOCKERFILE if keyword == "FROM"]
     assert froms[0] == "python:3.11-slim AS build"
     assert froms[1] == "python:3.11-slim"
@@ -75,7 +75,7 @@ def test_two_stages_on_slim_python_311():
     assert [rest for k, rest in FINAL if k == "COPY"] == ["--from=build /opt/signoff /opt/signoff"]
 
 
-def test_runs_as_a_non_root_user():
+def test_runs_as_a_non_root_user() -> None:
     user = only(FINAL, "USER").split(":")[0]
     assert user not in ("root", "0")
     run = " ".join(rest for k, rest in FINAL if k == "RUN")
@@ -85,13 +85,13 @@ def test_runs_as_a_non_root_user():
     )
 
 
-def test_the_data_directory_is_a_volume_owned_by_that_user():
+def test_the_data_directory_is_a_volume_owned_by_that_user() -> None:
     home = env_of(FINAL)["SIGNOFF_HOME"]
     assert json.loads(only(FINAL, "VOLUME")) == [home]
     assert f"chown signoff:signoff {home}" in " ".join(rest for k, rest in FINAL if k == "RUN")
 
 
-def test_the_exposed_port_is_the_default_and_the_health_check_probes_it():
+def test_the_exposed_port_is_the_default_and_the_health_check_probes_it() -> None:
     assert only(FINAL, "EXPOSE") == DEFAULT_PORT
     bind = env_of(FINAL)["SIGNOFF_HTTP"]
     assert bind == f"0.0.0.0:{DEFAULT_PORT}"  # reachable from outside the container
@@ -104,7 +104,7 @@ def test_the_exposed_port_is_the_default_and_the_health_check_probes_it():
     compile(command[2], "<healthcheck>", "exec")  # the probe is valid Python
 
 
-def test_stops_with_sigterm_and_runs_signoff_run():
+def test_stops_with_sigterm_and_runs_signoff_run() -> None:
     assert only(FINAL, "STOPSIGNAL") == "SIGTERM"
     command = json.loads(only(FINAL, "CMD"))
     assert command == ["signoff", "run"]
@@ -114,7 +114,7 @@ def test_stops_with_sigterm_and_runs_signoff_run():
     assert "/opt/signoff/bin" in env_of(FINAL)["PATH"]
 
 
-def test_the_build_stage_copies_what_exists_and_installs_the_project():
+def test_the_build_stage_copies_what_exists_and_installs_the_project() -> None:
     for keyword, rest in BUILD:
         if keyword == "COPY":
             *sources, _ = rest.split()
@@ -128,12 +128,12 @@ def test_the_build_stage_copies_what_exists_and_installs_the_project():
     assert "pip install ." in " ".join(rest for k, rest in BUILD if k == "RUN")
 
 
-def test_dockerignore_keeps_the_venv_and_the_data_out():
+def test_dockerignore_keeps_the_venv_and_the_data_out() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".git", ".signoff"} <= set(ignored)
 
 
-def test_compose_example_matches_the_image():
+def test_compose_example_matches_the_image() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     service = compose["services"]["signoff"]
     assert service["build"] == "."

@@ -357,7 +357,7 @@ def test_create_makes_a_complete_session_directory(home: Home, clock: FixedClock
 def test_create_failure_midway_leaves_no_session_directory(
     home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = store_module.create_only
+    real = store_module.create_only  # type: ignore[attr-defined]  # store's own import, patched below
     calls = {"n": 0}
 
     def second_call_fails(path: Path, data: bytes) -> None:
@@ -854,7 +854,7 @@ def test_read_jsonl_raises_on_a_bad_middle_line(tmp_path: Path) -> None:
 def test_transcript_round_trip(home: Home, clock: FixedClock) -> None:
     directory = home.session_dir(_new_session(home, clock).id)
     files = SessionFiles(directory, clock=clock)
-    records = [
+    records: list[dict[str, Any]] = [
         {"role": "user", "text": "restart api", "ts": "1700000000.000100"},
         {"role": "assistant", "text": "", "tool_calls": [{"id": "c1", "name": "restart"}]},
         {"role": "tool", "call_id": "c1", "content": "done ✓\nsecond line"},

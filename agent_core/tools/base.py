@@ -88,6 +88,7 @@ class Tool(ABC):
         self._annotations = dict(annotations or {})
         # The tool's own deadline; the executor waits a little longer so this one fires first.
         self.timeout_seconds = timeout_seconds
+        self._spec: tuple[str, dict[str, Any], ToolSpec] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -116,7 +117,14 @@ class Tool(ABC):
 
     @property
     def spec(self) -> ToolSpec:
-        return ToolSpec(name=self.name, description=self.description, input_schema=self.schema)
+        """What the model is told; rebuilt only when the description or schema object changes."""
+        description, schema = self.description, self.schema
+        cached = self._spec
+        if cached is not None and cached[0] == description and cached[1] is schema:
+            return cached[2]
+        spec = ToolSpec(name=self.name, description=description, input_schema=schema)
+        self._spec = (description, schema, spec)
+        return spec
 
     @property
     def summary(self) -> str:

@@ -49,6 +49,8 @@ class FunctionTool(Tool):
         self.params = params
         self.context_param = context_param
         self.requires_human_approval = requires_human_approval
+        # Built once: the model is told the tools on every call, and params never change.
+        self._schema = _model_schema(params)
         # A request that waited for days must not run against a changed signature.
         self._version = version or schema_version(params.model_json_schema())
 
@@ -58,11 +60,7 @@ class FunctionTool(Tool):
 
     @property
     def schema(self) -> dict[str, Any]:
-        schema = self.params.model_json_schema()
-        schema.pop("title", None)
-        for prop in schema.get("properties", {}).values():
-            prop.pop("title", None)
-        return schema
+        return self._schema
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -156,6 +154,15 @@ def _build(
         version=version,
         annotations=annotations,
     )
+
+
+def _model_schema(params: type[BaseModel]) -> dict[str, Any]:
+    """The arguments' JSON schema as the model is told it: without pydantic's titles."""
+    schema = params.model_json_schema()
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+    return schema
 
 
 @overload

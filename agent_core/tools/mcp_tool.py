@@ -54,7 +54,8 @@ class McpTool(Tool):
     @property
     def schema(self) -> dict[str, Any]:
         info = self.server.info(self.remote)
-        return dict(info.input_schema) if info is not None else {"type": "object"}
+        # The listing's own dict (never changed in place): the spec is rebuilt only on relisting.
+        return info.input_schema if info is not None else {"type": "object"}
 
     @property
     def version(self) -> str:

@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,7 +25,7 @@ from localslack.persist import restore
 from localslack.ui import compose_text
 
 OPS = "C0OPS"
-CARD = [
+CARD: list[dict[str, Any]] = [
     {"type": "header", "text": {"type": "plain_text", "text": "Approval needed"}},
     {
         "type": "actions",
@@ -151,7 +152,7 @@ async def test_the_ui_api_shows_each_person_only_their_own(tmp_path: Path) -> No
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
         await client.chat_postEphemeral(channel=OPS, user="U0ALICE", text="for alice")
 
-        async def state(user: str, channel: str = OPS) -> tuple[int, dict[str, object]]:
+        async def state(user: str, channel: str = OPS) -> tuple[int, dict[str, Any]]:
             query = {"user": user, "channel": channel}
             async with http.get(f"{slack.url}/_ui/api/state", params=query) as response:
                 return response.status, await response.json()

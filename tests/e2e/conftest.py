@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ def settings(slack: LocalSlack, tmp_path: Path) -> Settings:
     )
 
 
-BotFactory = Callable[..., Any]
+BotFactory = Callable[..., Awaitable[SignoffBot]]
 
 
 @pytest.fixture

@@ -72,21 +72,25 @@ async def stale_click(
 # -- observing Slack -----------------------------------------------------------------------
 
 
-async def bot_reply(slack: LocalSlack, thread: str, contains: str, timeout: float = 10) -> dict:
+async def bot_reply(
+    slack: LocalSlack, thread: str, contains: str, timeout: float = 10
+) -> dict[str, Any]:
     return await slack.wait_for_message(
         channel=OPS, thread_ts=thread, from_bot=True, text_contains=contains, timeout=timeout
     )
 
 
-async def wait_card(slack: LocalSlack, thread: str, timeout: float = 10) -> dict:
+async def wait_card(slack: LocalSlack, thread: str, timeout: float = 10) -> dict[str, Any]:
     return await bot_reply(slack, thread, CARD_TITLE, timeout=timeout)
 
 
-async def ephemeral(slack: LocalSlack, user: str, contains: str, timeout: float = 10) -> dict:
+async def ephemeral(
+    slack: LocalSlack, user: str, contains: str, timeout: float = 10
+) -> dict[str, Any]:
     return await slack.wait_for_ephemeral(user=user, text_contains=contains, timeout=timeout)
 
 
-def bot_messages(slack: LocalSlack, thread: str, contains: str = "") -> list[dict]:
+def bot_messages(slack: LocalSlack, thread: str, contains: str = "") -> list[dict[str, Any]]:
     """The bot's replies in a thread (the parent excluded) whose text contains ``contains``."""
     return [
         m
@@ -95,7 +99,7 @@ def bot_messages(slack: LocalSlack, thread: str, contains: str = "") -> list[dic
     ]
 
 
-def cards(slack: LocalSlack, thread: str) -> list[dict]:
+def cards(slack: LocalSlack, thread: str) -> list[dict[str, Any]]:
     """Approval cards in the thread, open or decided (a decided card keeps its header)."""
     return [
         m
@@ -107,17 +111,17 @@ def cards(slack: LocalSlack, thread: str) -> list[dict]:
     ]
 
 
-def has_buttons(message: dict | None) -> bool:
+def has_buttons(message: dict[str, Any] | None) -> bool:
     return message is not None and any(b.get("type") == "actions" for b in message["blocks"])
 
 
-def approval_id_of(card: dict) -> str:
-    values = {e["value"] for e in card["blocks"][-1]["elements"]}
+def approval_id_of(card: dict[str, Any]) -> str:
+    values: set[str] = {e["value"] for e in card["blocks"][-1]["elements"]}
     assert len(values) == 1, values
     return next(iter(values))
 
 
-def outcome_text(message: dict | None) -> str:
+def outcome_text(message: dict[str, Any] | None) -> str:
     assert message is not None
     return " ".join(
         b["text"]["text"] for b in message["blocks"] if b["block_id"].startswith("outcome-")
@@ -191,7 +195,7 @@ def lineage(home: Path, thread_ts: str, *, team: str = "T0LOCAL", channel: str =
 
 
 def approvals_dir(home: Path, approval_id: str) -> Path:
-    pointer = json.loads(pointer_path(home, approval_id).read_text())
+    pointer: dict[str, str] = json.loads(pointer_path(home, approval_id).read_text())
     return session_path(home, pointer["session"]) / "approvals"
 
 
@@ -218,6 +222,25 @@ def card_record(home: Path, approval_id: str) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = json.loads(path.read_text())
     return data
+
+
+# The records a test reads once it knows they exist: typed without the ``None`` of "not yet".
+def existing_decision(home: Path, approval_id: str) -> dict[str, Any]:
+    made = decision(home, approval_id)
+    assert made is not None, f"no decision recorded for {approval_id}"
+    return made
+
+
+def existing_card_record(home: Path, approval_id: str) -> dict[str, Any]:
+    record = card_record(home, approval_id)
+    assert record is not None, f"no card recorded for {approval_id}"
+    return record
+
+
+def existing_message(slack: LocalSlack, *, channel: str, ts: str) -> dict[str, Any]:
+    message = slack.message(channel=channel, ts=ts)
+    assert message is not None, f"no message {ts} in {channel}"
+    return message
 
 
 def inbox_waiting(home: Path) -> list[Path]:

@@ -76,7 +76,7 @@ def mutated(draw: st.DrawFn, base: dict[str, Any]) -> Any:
     for _ in range(draw(st.integers(0, 3))):
         nested = [k for k, v in value.items() if isinstance(v, dict)]
         target = value
-        if nested and draw(st.booleans()):
+        if nested and bool(draw(st.booleans())):  # bool(): mypy would infer draw's type from nested
             target = value[draw(st.sampled_from(sorted(nested)))]
         if not target:
             continue

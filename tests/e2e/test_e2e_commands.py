@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signoff_e2e_kit import (
     OPS,
@@ -24,6 +25,10 @@ from bot.config import Settings
 from localslack import LocalSlack
 from sessions import FixedClock
 
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+
 GROUP_POLICY = '[tools.restart_service]\napprovers = ["S0APPROVERS"]\n'
 
 
@@ -39,7 +44,7 @@ async def signoff(slack: LocalSlack, user: str, text: str, contains: str) -> str
     return str(answer["text"])
 
 
-async def test_help_and_unknown_verbs(slack: LocalSlack, bot: SignoffBot):
+async def test_help_and_unknown_verbs(slack: LocalSlack, bot: SignoffBot) -> None:
     text = await signoff(slack, "U0CAROL", "help", "/signoff trace [session-id]")
     for verb in ("sessions", "pending", "help"):
         assert f"`/signoff {verb}" in text
@@ -54,7 +59,7 @@ async def test_help_and_unknown_verbs(slack: LocalSlack, bot: SignoffBot):
 
 async def test_sessions_lists_this_channels_sessions(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
-):
+) -> None:
     assert "No sessions in this channel yet" in await signoff(
         slack, "U0BOB", "sessions", "No sessions"
     )
@@ -73,8 +78,8 @@ async def test_sessions_lists_this_channels_sessions(
 
 
 async def test_pending_lists_what_waits_for_me_and_not_my_own_requests(
-    slack: LocalSlack, start_bot, tmp_path: Path
-):
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
     policy = write_policy(tmp_path / "group.toml", GROUP_POLICY)
     bot: SignoffBot = await start_bot(policy_path=policy)
     await slack.wait_for_sockets(1, timeout=5)
@@ -105,7 +110,7 @@ async def test_pending_lists_what_waits_for_me_and_not_my_own_requests(
 
 async def test_trace_shows_the_lineage_inline_and_rejects_bad_ids(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
-):
+) -> None:
     assert "No sessions in this channel yet" in await signoff(slack, "U0BOB", "trace", "No ")
     thread = await mention(slack, "status of web")
     await bot_reply(slack, thread, "service=web,")
@@ -139,7 +144,7 @@ async def test_trace_shows_the_lineage_inline_and_rejects_bad_ids(
 
 async def test_a_long_trace_is_uploaded_as_a_file(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
-):
+) -> None:
     thread = await mention(slack, "status of api")
     await bot_reply(slack, thread, "service=api,")
     services = ["web", "worker", "db", "api", "web", "worker", "db"]
@@ -184,7 +189,7 @@ async def test_a_long_trace_is_uploaded_as_a_file(
 
 async def test_trace_does_not_show_a_private_channels_session_elsewhere(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
-):
+) -> None:
     secret = await slack.post_message(
         channel="C0PRIVATE", user="U0ALICE", text="<@U0SIGNOFF> status of db"
     )

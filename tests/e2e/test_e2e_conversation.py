@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from bot.app import SignoffBot
 from bot.cards import APPROVE
@@ -19,13 +20,15 @@ async def mention(
     )
 
 
-async def bot_reply(slack: LocalSlack, thread: str, contains: str, timeout: float = 10) -> dict:
+async def bot_reply(
+    slack: LocalSlack, thread: str, contains: str, timeout: float = 10
+) -> dict[str, Any]:
     return await slack.wait_for_message(
         channel=OPS, thread_ts=thread, from_bot=True, text_contains=contains, timeout=timeout
     )
 
 
-async def card(slack: LocalSlack, thread: str) -> dict:
+async def card(slack: LocalSlack, thread: str) -> dict[str, Any]:
     return await slack.wait_for_message(
         channel=OPS, thread_ts=thread, from_bot=True, text_contains="Approval needed", timeout=10
     )
@@ -33,7 +36,7 @@ async def card(slack: LocalSlack, thread: str) -> dict:
 
 async def test_mention_gets_a_reply_in_its_thread_and_follow_up_continues(
     slack: LocalSlack, bot: SignoffBot
-):
+) -> None:
     ts = await mention(slack, "status of api")
     reply = await bot_reply(slack, ts, "service_status")
     assert reply["thread_ts"] == ts
@@ -48,7 +51,7 @@ async def test_mention_gets_a_reply_in_its_thread_and_follow_up_continues(
 
 async def test_a_message_in_a_thread_the_bot_is_not_in_is_ignored(
     slack: LocalSlack, bot: SignoffBot
-):
+) -> None:
     ts = await slack.post_message(channel=OPS, user="U0ALICE", text="restart api")
     await asyncio.sleep(0.5)
     await bot.engine.idle()
@@ -56,7 +59,7 @@ async def test_a_message_in_a_thread_the_bot_is_not_in_is_ignored(
     assert not [m for m in slack.thread(channel=OPS, ts=ts) if m.get("bot_id")]
 
 
-async def test_gated_call_approved_by_an_allowed_user(slack: LocalSlack, bot: SignoffBot):
+async def test_gated_call_approved_by_an_allowed_user(slack: LocalSlack, bot: SignoffBot) -> None:
     ts = await mention(slack, "restart the api service")
     posted = await card(slack, ts)
     assert posted["blocks"][-1]["type"] == "actions"
@@ -66,5 +69,6 @@ async def test_gated_call_approved_by_an_allowed_user(slack: LocalSlack, bot: Si
     done = await bot_reply(slack, ts, "restart_service` finished")
     assert "restarts=1" in done["text"]
     locked = slack.message(channel=OPS, ts=posted["ts"])
+    assert locked is not None
     assert all(b["type"] != "actions" for b in locked["blocks"])
     assert any("Approved by <@U0BOB>" in str(b) for b in locked["blocks"])

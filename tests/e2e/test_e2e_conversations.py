@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import FAST
@@ -19,7 +19,8 @@ from signoff_e2e_kit import (
     approval_id_of,
     as_in_manifest,
     card_record,
-    decision,
+    existing_card_record,
+    existing_decision,
     has_buttons,
     lineage,
     outcome_text,
@@ -32,6 +33,10 @@ from bot.app import SignoffBot
 from bot.cards import APPROVE
 from bot.config import ConfigError, Settings
 from localslack import LocalSlack, WorkspaceConfig
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
 
 DM = "D0ALICE"
 APPROVALS = "C0OPS"
@@ -87,7 +92,7 @@ async def test_without_an_approvals_channel_a_gated_call_is_refused_at_the_gate(
 
 
 async def test_a_gated_call_from_a_dm_is_decided_in_the_approvals_channel(
-    slack: LocalSlack, start_bot, settings: Settings
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
 ) -> None:
     bot: SignoffBot = await start_bot(approvals_channel=APPROVALS)
     await slack.wait_for_sockets(1, timeout=5)
@@ -119,14 +124,14 @@ async def test_a_gated_call_from_a_dm_is_decided_in_the_approvals_channel(
     assert "Approved by <@U0BOB>" in outcome_text(locked)
     await bot.engine.idle()
     assert restarts(settings.home) == 1
-    assert decision(settings.home, approval)["verdict"] == "approved"
+    assert existing_decision(settings.home, approval)["verdict"] == "approved"
     assert len(top_level_cards(slack, APPROVALS)) == 1
     # /signoff pending in the approvals channel named where the card is (checked before).
     assert slack.thread(channel=APPROVALS, ts=card["ts"])[0]["ts"] == card["ts"]
 
 
 async def test_a_card_posted_before_a_lost_answer_is_adopted_not_posted_twice(
-    slack: LocalSlack, start_bot, settings: Settings
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
 ) -> None:
     bot: SignoffBot = await start_bot(approvals_channel=APPROVALS)
     await slack.wait_for_sockets(1, timeout=5)
@@ -138,7 +143,7 @@ async def test_a_card_posted_before_a_lost_answer_is_adopted_not_posted_twice(
     cards = top_level_cards(slack, APPROVALS)
     assert len(cards) == 1
     approval = approval_id_of(cards[0])
-    assert card_record(settings.home, approval)["ts"] == cards[0]["ts"]
+    assert existing_card_record(settings.home, approval)["ts"] == cards[0]["ts"]
     pointers = [m for m in slack.thread(channel=DM, ts=ts) if "I asked in" in str(m.get("text"))]
     assert len(pointers) == 1
 

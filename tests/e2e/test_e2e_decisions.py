@@ -7,6 +7,7 @@ request is exactly as it was (the card keeps its buttons, nothing ran, no decisi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from signoff_e2e_kit import (
@@ -18,6 +19,7 @@ from signoff_e2e_kit import (
     decision,
     ephemeral,
     ephemeral_texts,
+    existing_decision,
     has_buttons,
     mention,
     outcome_text,
@@ -34,12 +36,16 @@ from bot.cards import APPROVE, DENY, DENY_MODAL
 from bot.config import Settings
 from localslack import LocalSlack
 
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+
 BOB_ONLY = '[tools.restart_service]\napprovers = ["U0BOB"]\n'
 
 
 async def test_self_outsider_and_late_clicks_are_refused_and_change_nothing(
-    slack: LocalSlack, start_bot, settings: Settings, tmp_path: Path
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
     policy = write_policy(tmp_path / "policy.toml", BOB_ONLY)
     bot: SignoffBot = await start_bot(policy_path=policy)
     await slack.wait_for_sockets(1, timeout=5)
@@ -83,7 +89,7 @@ async def test_self_outsider_and_late_clicks_are_refused_and_change_nothing(
     await bot.engine.idle()
 
     assert restarts(home) == 1
-    assert decision(home, approval)["verdict"] == "approved"
+    assert existing_decision(home, approval)["verdict"] == "approved"
     assert len(bot_messages(slack, thread, "restart_service` finished")) == 1
     assert not has_buttons(slack.message(channel=OPS, ts=card["ts"]))
     # Nobody was told anything they should not have been.
@@ -95,7 +101,7 @@ async def test_self_outsider_and_late_clicks_are_refused_and_change_nothing(
 
 async def test_deny_with_a_reason_then_the_identical_request_is_refused_without_a_card(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
-):
+) -> None:
     home = settings.home
     thread = await mention(slack, "restart api")
     card = await wait_card(slack, thread)
@@ -121,7 +127,7 @@ async def test_deny_with_a_reason_then_the_identical_request_is_refused_without_
     outcome = outcome_text(locked)
     assert "Denied by <@U0BOB>" in outcome
     assert "freeze until Monday" in outcome
-    recorded = decision(home, approval)
+    recorded = existing_decision(home, approval)
     assert recorded["verdict"] == "denied"
     assert recorded["reason"] == "freeze until Monday"
     assert recorded["deciders"] == ["U0BOB"]
@@ -138,8 +144,10 @@ async def test_deny_with_a_reason_then_the_identical_request_is_refused_without_
     assert len(list((home / "approvals").glob("*/appr_*"))) == 1
 
 
-async def bot_modal_opened(slack: LocalSlack, user: str) -> dict:
-    views = await until(lambda: slack.open_views(user=user), what="the deny modal")
+async def bot_modal_opened(slack: LocalSlack, user: str) -> dict[str, Any]:
+    views: list[dict[str, Any]] = await until(
+        lambda: slack.open_views(user=user), what="the deny modal"
+    )
     assert len(views) == 1
     modal = views[0]
     assert modal["callback_id"] == DENY_MODAL
@@ -149,7 +157,7 @@ async def bot_modal_opened(slack: LocalSlack, user: str) -> dict:
 
 async def test_forged_and_copied_buttons_are_refused_and_the_request_stays_pending(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
-):
+) -> None:
     home = settings.home
     thread = await mention(slack, "restart api")
     card = await wait_card(slack, thread)
@@ -158,7 +166,7 @@ async def test_forged_and_copied_buttons_are_refused_and_the_request_stays_pendi
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
 
     async def post_buttons(value: str, text: str) -> str:
-        blocks = [
+        blocks: list[dict[str, Any]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {
                 "type": "actions",
@@ -216,8 +224,8 @@ async def until_ephemerals(slack: LocalSlack, user: str, count: int) -> None:
 
 @pytest.mark.parametrize("clicker", ["outsider", "late"])
 async def test_a_deny_click_from_someone_who_cannot_deny_gets_no_modal(
-    slack: LocalSlack, start_bot, settings: Settings, tmp_path: Path, clicker: str
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path, clicker: str
+) -> None:
     policy = write_policy(tmp_path / "policy.toml", BOB_ONLY)
     bot: SignoffBot = await start_bot(policy_path=policy)
     await slack.wait_for_sockets(1, timeout=5)
@@ -244,8 +252,8 @@ async def test_a_deny_click_from_someone_who_cannot_deny_gets_no_modal(
 
 
 async def test_a_deny_reason_is_authorized_again_on_submission(
-    slack: LocalSlack, start_bot, settings: Settings, tmp_path: Path
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
     """The modal opened while Bob could deny; the policy was tightened before he submitted."""
     bot: SignoffBot = await start_bot(policy_path=write_policy(tmp_path / "bob.toml", BOB_ONLY))
     await slack.wait_for_sockets(1, timeout=5)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from signoff_e2e_kit import (
@@ -23,14 +23,19 @@ from signoff_e2e_kit import (
 
 from bot.app import SignoffBot
 from bot.config import Settings
+from bot.envelopes import Outcome
 from localslack import Delivery, LocalSlack, Timing
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
 
 # Redelivery needs the fake to give up on an ack quickly; 0.5 s is ample for a local ack
 # (the bot acks after an fsync'd inbox write), even on a loaded machine.
 quick_acks = pytest.mark.slack_timing(Timing(ack_timeout=0.5, server_ping_interval=None))
 
 
-def status_answers(slack: LocalSlack, thread: str, service: str) -> list[dict]:
+def status_answers(slack: LocalSlack, thread: str, service: str) -> list[dict[str, Any]]:
     return bot_messages(slack, thread, f"service={service},")
 
 
@@ -60,7 +65,7 @@ def hold_acks(bot: SignoffBot, *, kind: str, times: int) -> list[str]:
     held: list[str] = []
     released = asyncio.Event()
 
-    async def handle(payload: dict[str, Any]) -> str:
+    async def handle(payload: Any) -> Outcome:
         outcome = await original(payload)
         if payload.get("event", {}).get("type") != kind:
             return outcome
@@ -79,8 +84,8 @@ def hold_acks(bot: SignoffBot, *, kind: str, times: int) -> list[str]:
 @quick_acks
 @pytest.mark.parametrize("redeliveries", [1, 2, 3])
 async def test_redelivered_mention_is_answered_once(
-    slack: LocalSlack, settings: Settings, start_bot, redeliveries: int
-):
+    slack: LocalSlack, settings: Settings, start_bot: BotFactory, redeliveries: int
+) -> None:
     bot: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
     held = hold_acks(bot, kind="app_mention", times=redeliveries)
@@ -107,8 +112,8 @@ async def test_redelivered_mention_is_answered_once(
 
 @quick_acks
 async def test_event_the_bot_failed_to_store_is_stored_when_redelivered(
-    slack: LocalSlack, settings: Settings, start_bot
-):
+    slack: LocalSlack, settings: Settings, start_bot: BotFactory
+) -> None:
     """I3 from the other side: an envelope left unacked because storing failed must be
     stored (and answered) when Slack delivers it again."""
     bot: SignoffBot = await start_bot()
@@ -135,8 +140,8 @@ async def test_event_the_bot_failed_to_store_is_stored_when_redelivered(
 
 @quick_acks
 async def test_restarted_bot_dedupes_a_redelivery_of_a_message_it_already_stored(
-    slack: LocalSlack, settings: Settings, start_bot
-):
+    slack: LocalSlack, settings: Settings, start_bot: BotFactory
+) -> None:
     """The ack is lost with the process: the next process gets the envelope again and
     must find the message already on disk (no in-memory dedupe survives a restart)."""
     first: SignoffBot = await start_bot()
@@ -160,7 +165,7 @@ async def test_restarted_bot_dedupes_a_redelivery_of_a_message_it_already_stored
 
 async def test_mention_in_a_thread_arrives_twice_and_is_answered_once(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
-):
+) -> None:
     thread = await mention(slack, "status of api")
     await bot_reply(slack, thread, "service=api,")
     asked = {"api": thread}
@@ -192,7 +197,7 @@ async def test_mention_in_a_thread_arrives_twice_and_is_answered_once(
 
 async def test_rate_limited_replies_are_retried_and_nothing_is_lost(
     slack: LocalSlack, bot: SignoffBot
-):
+) -> None:
     fault = slack.inject_fault(method="chat.postMessage", status=429, retry_after=1, count=2)
     started = time.monotonic()
     thread = await mention(slack, "status of db")
@@ -212,8 +217,8 @@ async def test_rate_limited_replies_are_retried_and_nothing_is_lost(
 
 @pytest.mark.parametrize("when", ["envelope_in_flight", "model_turn_running"])
 async def test_socket_dropped_mid_turn_reconnects_and_answers_once(
-    slack: LocalSlack, start_bot, settings: Settings, when: str
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, when: str
+) -> None:
     bot: SignoffBot = await start_bot(ping_interval=1)
     await slack.wait_for_sockets(1, timeout=5)
     dropped: list[str] = []
@@ -252,8 +257,8 @@ async def test_socket_dropped_mid_turn_reconnects_and_answers_once(
 
 
 async def test_message_posted_while_the_socket_is_down_is_answered_after_reconnecting(
-    slack: LocalSlack, start_bot, settings: Settings
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
     bot: SignoffBot = await start_bot(ping_interval=1)
     await slack.wait_for_sockets(1, timeout=5)
     thread = await mention(slack, "status of api")

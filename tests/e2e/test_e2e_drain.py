@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from ops_kit import Call, FakeOpenAI, RunProcess, free_port, write_slow_tool
@@ -20,6 +21,9 @@ from signoff_e2e_kit import bot_reply, mention, session_states, until
 from bot.app import SignoffBot
 from bot.config import Settings
 from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
 
 
 @pytest.fixture
@@ -36,12 +40,12 @@ def opens(slack: LocalSlack) -> int:
 
 async def test_stop_keeps_the_link_closed_while_a_slow_tool_finishes(
     slack: LocalSlack,
-    start_bot,
+    start_bot: BotFactory,
     settings: Settings,
     model: FakeOpenAI,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-):
+) -> None:
     tools = tmp_path / "tools"
     module = write_slow_tool(tools, "slow_tools_inprocess")
     monkeypatch.syspath_prepend(str(tools))
@@ -70,7 +74,7 @@ async def test_stop_keeps_the_link_closed_while_a_slow_tool_finishes(
 
 async def test_sigterm_with_a_slow_tool_running_exits_0_within_the_drain(
     slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Path
-):
+) -> None:
     tools = tmp_path / "tools"
     module = write_slow_tool(tools, "slow_tools")
     home = settings.home

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from signoff_e2e_kit import (
     OPS,
@@ -17,6 +18,8 @@ from signoff_e2e_kit import (
     cards,
     decision,
     ephemeral,
+    existing_decision,
+    existing_message,
     fleet,
     has_buttons,
     mention,
@@ -35,30 +38,38 @@ from bot.config import Settings
 from bot.edit_modal import EDIT_MODAL
 from localslack import LocalSlack
 
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+
 TWO_APPROVERS = '[tools.scale_service]\napprovers = ["U0BOB", "U0CAROL"]\n'
 
 
-def scales(home: Path) -> list[dict]:
+def scales(home: Path) -> list[dict[str, Any]]:
     return [h for h in fleet(home)["history"] if h["action"] == "scale"]
 
 
-def block_text(message: dict) -> str:
+def block_text(message: dict[str, Any]) -> str:
     return json.dumps(message["blocks"], ensure_ascii=False)
 
 
-async def open_edit_modal(slack: LocalSlack, card: dict, user: str) -> dict:
+async def open_edit_modal(slack: LocalSlack, card: dict[str, Any], user: str) -> dict[str, Any]:
     await slack.click_button(channel=OPS, ts=card["ts"], user=user, action_id=EDIT)
-    views = await until(lambda: slack.open_views(user=user), what=f"{user}'s edit modal")
+    views: list[dict[str, Any]] = await until(
+        lambda: slack.open_views(user=user), what=f"{user}'s edit modal"
+    )
     (modal,) = views
     assert modal["callback_id"] == EDIT_MODAL
     return modal
 
 
-def inputs(modal: dict) -> dict[str, dict]:
+def inputs(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {b["block_id"]: b for b in modal["blocks"] if b["type"] == "input"}
 
 
-async def restart(bot: SignoffBot, start_bot, slack: LocalSlack, **changes: object) -> SignoffBot:
+async def restart(
+    bot: SignoffBot, start_bot: BotFactory, slack: LocalSlack, **changes: object
+) -> SignoffBot:
     await bot.engine.idle()
     await bot.stop(grace=5)
     await until(lambda: not slack.sockets(), what="the old bot's socket to close")
@@ -68,8 +79,8 @@ async def restart(bot: SignoffBot, start_bot, slack: LocalSlack, **changes: obje
 
 
 async def test_an_approver_edits_invalid_values_are_shown_in_place_and_the_edit_runs_once(
-    slack: LocalSlack, start_bot, settings: Settings, tmp_path: Path
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
     policy = write_policy(tmp_path / "policy.toml", TWO_APPROVERS)
     bot: SignoffBot = await start_bot(policy_path=policy)
     await slack.wait_for_sockets(1, timeout=5)
@@ -125,13 +136,13 @@ async def test_an_approver_edits_invalid_values_are_shown_in_place_and_the_edit_
     # The edited call ran once, with the edited arguments, keyed by the approval id.
     (ran,) = scales(home)
     assert ran["key"] == approval and ran["replicas"] == 8 and ran["service"] == "api"
-    made = decision(home, approval)
+    made = existing_decision(home, approval)
     edited = args_sha256("scale_service", {"service": "api", "replicas": 8})
     assert made["verdict"] == "approved" and made["deciders"] == ["U0BOB"]
     assert made["args_sha256"] == edited and made["original_sha256"] == asked
     assert made["edit"] == 1 and made["reason"] == "12 would starve the db"
     # The card shows the difference, the edited hash beside the asked one, and the reason.
-    locked = slack.message(channel=OPS, ts=card["ts"])
+    locked = existing_message(slack, channel=OPS, ts=card["ts"])
     assert not has_buttons(locked)
     shown = block_text(locked)
     assert "Edited" in shown and "replicas: 12 → 8" in shown
@@ -146,8 +157,8 @@ async def test_an_approver_edits_invalid_values_are_shown_in_place_and_the_edit_
 
 
 async def test_an_edit_resets_the_quorum_with_a_restart_between_every_step(
-    slack: LocalSlack, start_bot, settings: Settings, tmp_path: Path
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
     policy = write_policy(
         tmp_path / "policy.toml", TWO_APPROVERS + 'quorum = 2\nexpires_after = "7d"\n'
     )
@@ -162,8 +173,12 @@ async def test_an_edit_resets_the_quorum_with_a_restart_between_every_step(
     # Bob approves the call as asked: 1 of 2.
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
     await ephemeral(slack, "U0BOB", "Your approval is counted: 1 of 2")
-    await until(lambda: "1 of 2 approvals" in block_text(slack.message(channel=OPS, ts=card["ts"])))
-    before_edit = slack.message(channel=OPS, ts=card["ts"])["blocks"]
+    await until(
+        lambda: (
+            "1 of 2 approvals" in block_text(existing_message(slack, channel=OPS, ts=card["ts"]))
+        )
+    )
+    before_edit = existing_message(slack, channel=OPS, ts=card["ts"])["blocks"]
     bot = await restart(bot, start_bot, slack, policy_path=policy)
 
     # Carol opens the edit form; the bot restarts while it is open.
@@ -201,7 +216,7 @@ async def test_an_edit_resets_the_quorum_with_a_restart_between_every_step(
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
     await bot_reply(slack, thread, "scale_service` finished")
     await bot.engine.idle()
-    made = decision(home, approval)
+    made = existing_decision(home, approval)
     assert made["deciders"] == ["U0CAROL", "U0BOB"]
     assert made["args_sha256"] == args_sha256("scale_service", {"service": "api", "replicas": 6})
     bot = await restart(bot, start_bot, slack, policy_path=policy)

@@ -9,7 +9,6 @@ traceback, and a normal mention is still answered.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -25,10 +24,12 @@ from signoff_fuzz_shapes import Envelope, Workspace, envelopes
 from bot.app import SignoffBot
 from bot.config import Settings
 from bot.envelopes import Fate
-from localslack import LocalSlack, Timing
+from localslack import Delivery, LocalSlack, Timing
 
 TARGET = 5_000
-BATCH = 250
+# At most this many envelopes in flight: the test judges fates, not speed, so a loaded
+# machine (CI runs two test processes) must not turn Slack's 3 s ack deadline into a failure.
+BATCH = 50
 
 # One delivery each (no redelivery hides a missing ack), and time enough for a loaded CI.
 pytestmark = pytest.mark.slack_timing(
@@ -74,6 +75,10 @@ def tracebacks(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
     return [r for r in records if r.exc_info or r.levelno >= logging.ERROR]
 
 
+def settled(deliveries: list[Delivery]) -> bool:
+    return all(d.acked or d.timed_out for d in deliveries if d.raw)
+
+
 def fates(records: list[logging.LogRecord]) -> Counter[str]:
     """How the socket handler judged each envelope it logged (handled ones are silent)."""
     counts: Counter[str] = Counter()
@@ -86,7 +91,7 @@ def fates(records: list[logging.LogRecord]) -> Counter[str]:
 
 async def test_fuzzed_envelopes_are_all_acked_and_nothing_breaks(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
-):
+) -> None:
     caplog.set_level(logging.INFO, logger="signoff")
     caplog.set_level(logging.DEBUG, logger="signoff.socket")  # last: it sets the handler's too
     # Threads the bot takes part in: follow-ups there are stored and answered.
@@ -112,8 +117,7 @@ async def test_fuzzed_envelopes_are_all_acked_and_nothing_breaks(
     for start in range(0, len(batch), BATCH):
         for envelope in batch[start : start + BATCH]:
             await slack.send_envelope(type=envelope.type, payload=envelope.payload)
-        # Let the bot keep up, as a socket's flow would.
-        await asyncio.sleep(0)
+        await until(lambda: settled(slack.deliveries()[before:]), timeout=60, every=0.01)
     sent = [d for d in slack.deliveries()[before:] if d.raw]
     await until(lambda: all(d.acked or d.timed_out for d in sent), timeout=60, every=0.05)
     elapsed = time.monotonic() - started

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import FAST
@@ -18,6 +18,7 @@ from signoff_e2e_kit import (
     approval_id_of,
     as_in_manifest,
     bot_reply,
+    existing_message,
     has_buttons,
     home_buttons,
     home_texts,
@@ -34,6 +35,10 @@ from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from localslack import LocalSlack, WorkspaceConfig
 from sessions import FixedClock
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
 
 QUORUM = """\
 [tools.deploy_service]
@@ -67,7 +72,7 @@ def published_for(slack: LocalSlack, user: str) -> int:
 
 
 async def test_the_home_queue_and_a_decision_made_from_it(
-    slack: LocalSlack, start_bot, tmp_path: Path
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
 ) -> None:
     policy = write_policy(tmp_path / "policy.toml", QUORUM)
     bot: SignoffBot = await start_bot(policy_path=policy)
@@ -121,7 +126,7 @@ async def test_the_home_queue_and_a_decision_made_from_it(
 
 
 async def test_quorum_votes_and_a_denial_with_a_reason_from_the_home_tab(
-    slack: LocalSlack, start_bot, tmp_path: Path
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
 ) -> None:
     policy = write_policy(tmp_path / "policy.toml", QUORUM)
     await start_bot(policy_path=policy)
@@ -141,7 +146,8 @@ async def test_quorum_votes_and_a_denial_with_a_reason_from_the_home_tab(
     assert home_buttons(bobs) == []
     progress = await until(
         lambda: (
-            "1 of 2 approvals: <@U0BOB>" in str(slack.message(channel=OPS, ts=card["ts"])["blocks"])
+            "1 of 2 approvals: <@U0BOB>"
+            in str(existing_message(slack, channel=OPS, ts=card["ts"])["blocks"])
         ),
         what="the card's progress",
     )
@@ -193,7 +199,7 @@ async def test_a_late_click_from_a_stale_home_is_answered_there(
 
 
 async def test_a_home_drawn_before_a_restart_still_decides(
-    slack: LocalSlack, start_bot, settings: Settings
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
 ) -> None:
     first: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)

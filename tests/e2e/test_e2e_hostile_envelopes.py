@@ -16,7 +16,9 @@ from bot.config import Settings
 from localslack import Delivery, LocalSlack
 
 
-def event(kind: str = "app_mention", event_id: str = "Ev0HOSTILE1", **fields: Any) -> dict:
+def event(
+    kind: str = "app_mention", event_id: str = "Ev0HOSTILE1", **fields: Any
+) -> dict[str, Any]:
     body = {
         "type": kind,
         "user": "U0ALICE",
@@ -66,7 +68,7 @@ async def test_a_mention_that_can_never_be_stored_is_acked_and_quarantined(
     caplog: pytest.LogCaptureFixture,
     fields: dict[str, Any],
     why: str,
-):
+) -> None:
     payload = event(**fields)
     sent = await slack.send_envelope(type="events_api", payload=payload)
     done = await acked(slack, sent)
@@ -99,7 +101,7 @@ VIEW = {
 }
 
 
-def block_actions(action_id: str = "retired_button", **fields: Any) -> dict:
+def block_actions(action_id: str = "retired_button", **fields: Any) -> dict[str, Any]:
     return {
         "type": "block_actions",
         "user": USER,
@@ -177,9 +179,9 @@ async def test_interactions_no_listener_takes_are_acked_with_one_line(
     settings: Settings,
     caplog: pytest.LogCaptureFixture,
     kind: str,
-    payload: dict,
-    ack: dict | None,
-):
+    payload: dict[str, Any],
+    ack: dict[str, Any] | None,
+) -> None:
     caplog.set_level(logging.INFO)
     done = await acked(slack, await slack.send_envelope(type=kind, payload=payload))
     assert not done.timed_out and not done.user_saw_error
@@ -245,7 +247,7 @@ async def test_malformed_envelopes_are_acked_and_kept_or_dropped_with_one_line(
     payload: Any,
     why: str,
     kept: bool,
-):
+) -> None:
     caplog.set_level(logging.DEBUG, logger="signoff")
     sent = await slack.send_envelope(type=kind, payload=payload)
     done = await acked(slack, sent)

@@ -20,6 +20,7 @@ from signoff_e2e_kit import (
     bot_messages,
     bot_reply,
     decision,
+    existing_decision,
     mention,
     outcome_text,
     until,
@@ -59,7 +60,9 @@ async def test_a_deny_reason_full_of_mentions_is_posted_inert(
     assert "&lt;!here&gt;" in posted and "&amp;" in posted and "&lt;b&gt;" in posted
     locked = slack.message(channel=OPS, ts=card["ts"])
     assert "&lt;!channel&gt;" in outcome_text(locked)
-    assert decision(settings.home, approval_id_of(card))["reason"] == HOSTILE  # kept as typed
+    assert (
+        existing_decision(settings.home, approval_id_of(card))["reason"] == HOSTILE
+    )  # kept as typed
 
 
 async def test_a_model_reply_full_of_mentions_is_posted_inert(
@@ -132,8 +135,8 @@ async def test_a_deny_form_counts_only_for_the_view_opened_for_that_person_once(
     # Bob's own submission of his view counts, once.
     await slack.submit_view(user="U0BOB", values={"reason": {"reason": "not now"}})
     await until(lambda: decision(settings.home, approval), what="the denial")
-    assert decision(settings.home, approval)["deciders"] == ["U0BOB"]
-    assert decision(settings.home, approval)["reason"] == "not now"
+    assert existing_decision(settings.home, approval)["deciders"] == ["U0BOB"]
+    assert existing_decision(settings.home, approval)["reason"] == "not now"
 
 
 POLICY_ANYONE = """

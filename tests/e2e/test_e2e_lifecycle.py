@@ -29,7 +29,7 @@ async def test_4_a_decision_from_a_terminal_is_shown_on_the_card_by_the_running_
     bot: Any, slack: LocalSlack, settings: Any
 ) -> None:
     thread = await mention(slack, "restart api")
-    card = await until(lambda: (cards(slack, thread) or [None])[0], what="card")
+    card = await until(lambda: next(iter(cards(slack, thread)), None), what="card")
     approval_id = approval_id_of(card)
     done = await run_cli(
         settings.home, "approve", approval_id, "--as", "U0BOB", frozen="2026-11-02 09:00:05"
@@ -52,7 +52,7 @@ async def test_7_an_approved_call_does_not_wait_for_its_card(
     bot: Any, slack: LocalSlack, settings: Any
 ) -> None:
     thread = await mention(slack, "restart api")
-    card = await until(lambda: (cards(slack, thread) or [None])[0], what="card")
+    card = await until(lambda: next(iter(cards(slack, thread)), None), what="card")
     slack.inject_fault(method="chat.update", status=429, retry_after=3, count=1)
     started = time.monotonic()
     await slack.click_button(

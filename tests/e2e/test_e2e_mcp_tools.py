@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, outcome_text, until, wait_card
@@ -18,6 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 from fake_anthropic import FakeAnthropic, ToolUse
 from mcp_fixture_kit import records, server_table, stdio_command, write_config
 
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
 
 @pytest.fixture
 def ops(tmp_path: Path) -> tuple[Path, Path]:
@@ -29,8 +33,8 @@ def ops(tmp_path: Path) -> tuple[Path, Path]:
 
 
 async def test_offline_call_of_mcp_tools_through_slack(
-    slack: LocalSlack, start_bot, ops: tuple[Path, Path]
-):
+    slack: LocalSlack, start_bot: BotFactory, ops: tuple[Path, Path]
+) -> None:
     config, record = ops
     await start_bot(config_path=config, demo_tools=False)
     await slack.wait_for_sockets(1, timeout=5)
@@ -58,8 +62,11 @@ async def test_offline_call_of_mcp_tools_through_slack(
 
 
 async def test_the_fake_anthropic_model_chooses_mcp_tools(
-    slack: LocalSlack, start_bot, ops: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-):
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    ops: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     config, record = ops
     async with FakeAnthropic(api_key="sk-ant-test-key") as api:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")

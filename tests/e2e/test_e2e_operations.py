@@ -30,7 +30,7 @@ async def connected(slack: LocalSlack, run: RunProcess) -> None:
 @pytest.mark.parametrize("level", ["INFO", "DEBUG"])
 async def test_json_logs_carry_the_ids_and_never_a_secret(
     slack: LocalSlack, settings: Settings, tmp_path: Path, level: str
-):
+) -> None:
     run = RunProcess(
         slack, settings.home, tmp_path / "logs", http_port=free_port(), SIGNOFF_LOG_LEVEL=level
     )
@@ -88,7 +88,7 @@ async def test_json_logs_carry_the_ids_and_never_a_secret(
 
 async def test_a_taken_http_port_exits_2_with_one_line(
     slack: LocalSlack, settings: Settings, tmp_path: Path
-):
+) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -110,7 +110,7 @@ async def test_a_taken_http_port_exits_2_with_one_line(
 
 async def test_a_closed_stdout_neither_stops_nor_hangs_the_bot(
     slack: LocalSlack, settings: Settings, tmp_path: Path
-):
+) -> None:
     run = RunProcess(
         slack, settings.home, tmp_path / "logs", http_port=free_port(), stdout=subprocess.PIPE
     )

@@ -8,7 +8,7 @@ network cuts it (``drop_sockets``: a TCP abort, no close frame).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,6 +17,10 @@ from signoff_e2e_kit import approval_id_of, bot_reply, mention, wait_card
 from bot.app import SignoffBot
 from bot.cards import APPROVE
 from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -59,8 +63,8 @@ async def wait_status(bot: SignoffBot, expected: int, timeout: float = 15) -> No
 
 
 async def test_readyz_fails_while_the_socket_is_down_and_recovers_after_the_reconnect(
-    slack: LocalSlack, start_bot
-):
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
     bot: SignoffBot = await start_bot(ping_interval=1)
     await slack.wait_for_sockets(1, timeout=5)
     await wait_status(bot, 200)
@@ -89,7 +93,9 @@ async def test_readyz_fails_while_the_socket_is_down_and_recovers_after_the_reco
     await bot_reply(slack, thread, "service=api,")
 
 
-async def test_stop_turns_readiness_off_and_closes_the_port(slack: LocalSlack, start_bot):
+async def test_stop_turns_readiness_off_and_closes_the_port(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
     bot: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
     await wait_status(bot, 200)
@@ -105,8 +111,8 @@ async def test_stop_turns_readiness_off_and_closes_the_port(slack: LocalSlack, s
 
 
 async def test_metrics_move_with_a_mention_an_approval_and_a_tool_call(
-    slack: LocalSlack, start_bot
-):
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
     bot: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
     before = await scrape(bot)
@@ -166,7 +172,9 @@ async def test_metrics_move_with_a_mention_an_approval_and_a_tool_call(
     assert approval_id_of(card).startswith("appr_")
 
 
-async def test_events_for_other_threads_are_counted_as_ignored(slack: LocalSlack, start_bot):
+async def test_events_for_other_threads_are_counted_as_ignored(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
     bot: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
     # A plain channel message, not in a thread signoff takes part in.

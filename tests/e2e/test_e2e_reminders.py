@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
     bot_messages,
     bot_reply,
-    decision,
     ephemeral,
+    existing_decision,
+    existing_message,
     mention,
     outcome_text,
     restarts,
@@ -32,6 +34,10 @@ from bot.config import Settings
 from localslack import LocalSlack
 from sessions import FixedClock
 
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+
 POLICY = """
 [tools.restart_service]
 approvers = ["U0BOB"]
@@ -43,7 +49,9 @@ expires_after = "2d"
 """
 
 
-async def restart(bot: SignoffBot, start_bot, slack: LocalSlack, policy: Path) -> SignoffBot:
+async def restart(
+    bot: SignoffBot, start_bot: BotFactory, slack: LocalSlack, policy: Path
+) -> SignoffBot:
     await bot.engine.idle()
     await bot.stop(grace=5)
     await until(lambda: not slack.sockets(), what="the old bot's socket to close")
@@ -54,8 +62,12 @@ async def restart(bot: SignoffBot, start_bot, slack: LocalSlack, policy: Path) -
 
 
 async def test_reminders_then_escalation_each_once_across_restarts(
-    slack: LocalSlack, start_bot, settings: Settings, e2e_clock: FixedClock, tmp_path: Path
-):
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+) -> None:
     policy = write_policy(tmp_path / "policy.toml", POLICY)
     bot: SignoffBot = await start_bot(policy_path=policy)
     await slack.wait_for_sockets(1, timeout=5)
@@ -92,7 +104,10 @@ async def test_reminders_then_escalation_each_once_across_restarts(
     escalated = await bot_reply(slack, thread, "escalated to")
     assert "<!subteam^S0ONCALL>" in escalated["text"] and "after 5h" in escalated["text"]
     await until(
-        lambda: "Escalated to" in json.dumps(slack.message(channel=OPS, ts=card["ts"])["blocks"]),
+        lambda: (
+            "Escalated to"
+            in json.dumps(existing_message(slack, channel=OPS, ts=card["ts"])["blocks"])
+        ),
         what="the card showing the escalation",
     )
     bot = await restart(bot, start_bot, slack, policy)
@@ -106,14 +121,18 @@ async def test_reminders_then_escalation_each_once_across_restarts(
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
     await bot_reply(slack, thread, "restart_service` finished")
     await bot.engine.idle()
-    assert decision(home, approval)["deciders"] == ["U0CAROL"]
+    assert existing_decision(home, approval)["deciders"] == ["U0CAROL"]
     assert restarts(home) == 1
     assert "Approved by <@U0CAROL>" in outcome_text(slack.message(channel=OPS, ts=card["ts"]))
 
 
 async def test_the_bots_own_sweep_posts_a_due_reminder_within_ten_seconds(
-    slack: LocalSlack, start_bot, settings: Settings, e2e_clock: FixedClock, tmp_path: Path
-):
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+) -> None:
     policy = write_policy(tmp_path / "policy.toml", POLICY)
     bot: SignoffBot = await start_bot(policy_path=policy)
     await slack.wait_for_sockets(1, timeout=5)

@@ -15,9 +15,10 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from signoff_e2e_kit import (
@@ -29,8 +30,9 @@ from signoff_e2e_kit import (
     card_record,
     cards,
     clean_env,
-    decision,
     ephemeral,
+    existing_card_record,
+    existing_decision,
     fleet,
     has_buttons,
     mention,
@@ -49,6 +51,10 @@ from bot.config import Settings
 from bot.slack_text import ABSOLUTE, parse_utc, slack_date
 from localslack import LocalSlack
 from sessions import FixedClock
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
 
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 WEEK = '[default]\nexpires_after = "7d"\n'
@@ -81,8 +87,12 @@ class BotProcess:
         return self.out.read_text(errors="replace")
 
 
+# The ``launch`` fixture: ``launch(policy)`` starts ``signoff run`` as a process.
+Launch = Callable[[Path | None], BotProcess]
+
+
 @pytest.fixture
-def launch(slack: LocalSlack, settings: Settings, tmp_path: Path) -> Iterator:
+def launch(slack: LocalSlack, settings: Settings, tmp_path: Path) -> Iterator[Launch]:
     started: list[BotProcess] = []
 
     def run(policy: Path | None = None) -> BotProcess:
@@ -96,8 +106,8 @@ def launch(slack: LocalSlack, settings: Settings, tmp_path: Path) -> Iterator:
 
 
 async def park_a_restart_in_a_killed_process(
-    slack: LocalSlack, launch, home: Path, policy: Path | None = None
-) -> tuple[str, dict, str]:
+    slack: LocalSlack, launch: Launch, home: Path, policy: Path | None = None
+) -> tuple[str, dict[str, Any], str]:
     """`signoff run` posts the card for "restart api", then dies by SIGKILL."""
     process = launch(policy)
     try:
@@ -120,14 +130,19 @@ async def park_a_restart_in_a_killed_process(
 
 
 async def test_approval_days_later_in_a_new_process_runs_the_stored_call_once(
-    slack: LocalSlack, launch, start_bot, settings: Settings, e2e_clock: FixedClock, tmp_path: Path
-):
+    slack: LocalSlack,
+    launch: Launch,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+) -> None:
     home = settings.home
     policy = write_policy(tmp_path / "week.toml", WEEK)
     thread, card, approval = await park_a_restart_in_a_killed_process(slack, launch, home, policy)
     asked = capsule(home, approval)
     assert card_record(home, approval) == {
-        **card_record(home, approval),
+        **existing_card_record(home, approval),
         "channel": OPS,
         "ts": card["ts"],
     }
@@ -160,7 +175,7 @@ async def test_approval_days_later_in_a_new_process_runs_the_stored_call_once(
     history = fleet(home)["history"]
     assert [h["key"] for h in history] == [approval]
     assert history[0]["requested_by"] == "U0ALICE"
-    made = decision(home, approval)
+    made = existing_decision(home, approval)
     assert made["args_sha256"] == asked["args_sha256"]
     assert made["at"].startswith(e2e_clock.current.strftime("%Y-%m-%d"))
     assert set(session_states(home).values()) <= {"completed", "awaiting_approval", "failed"}
@@ -168,8 +183,12 @@ async def test_approval_days_later_in_a_new_process_runs_the_stored_call_once(
 
 
 async def test_a_request_expired_while_no_bot_ran_is_expired_by_the_next_one(
-    slack: LocalSlack, launch, start_bot, settings: Settings, e2e_clock: FixedClock
-):
+    slack: LocalSlack,
+    launch: Launch,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+) -> None:
     home = settings.home
     thread, card, approval = await park_a_restart_in_a_killed_process(slack, launch, home)
     expires_at = capsule(home, approval)["expires_at"]
@@ -187,7 +206,7 @@ async def test_a_request_expired_while_no_bot_ran_is_expired_by_the_next_one(
     assert not has_buttons(expired_card)
     assert "Expired" in outcome_text(expired_card)
     assert [c.args["ts"] for c in slack.calls("chat.update")] == [card["ts"]]
-    verdict = decision(home, approval)
+    verdict = existing_decision(home, approval)
     assert verdict["verdict"] == "expired" and verdict["deciders"] == ["signoff"]
     assert expires_at in verdict["reason"]
 
@@ -197,13 +216,13 @@ async def test_a_request_expired_while_no_bot_ran_is_expired_by_the_next_one(
     assert late["text"].startswith("Already decided: expired")
     await bot.engine.idle()
     assert restarts(home) == 0
-    assert decision(home, approval)["verdict"] == "expired"
+    assert existing_decision(home, approval)["verdict"] == "expired"
     assert len(bot_messages(slack, thread, "was not run")) == 1
 
 
 async def test_an_expired_card_names_the_deadline_not_the_time_of_the_sweep(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
-):
+) -> None:
     thread = await mention(slack, "restart api")
     card = await wait_card(slack, thread)
     approval = approval_id_of(card)

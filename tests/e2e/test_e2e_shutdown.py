@@ -11,9 +11,12 @@ the grace period runs out is ended the way a process exit ends it: the task dies
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from signoff_e2e_kit import (
     OPS,
     TERMINAL,
@@ -30,6 +33,9 @@ from signoff_e2e_kit import (
 from bot.app import SignoffBot
 from bot.config import Settings
 from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
 
 
 class ModelGate:
@@ -61,8 +67,8 @@ def answers(slack: LocalSlack, thread: str, service: str) -> int:
 
 
 async def test_stop_lets_the_running_turn_finish_and_leaves_new_messages_to_the_next_start(
-    slack: LocalSlack, start_bot, settings: Settings
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
     home = settings.home
     first: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
@@ -102,8 +108,8 @@ async def test_stop_lets_the_running_turn_finish_and_leaves_new_messages_to_the_
 
 
 async def test_turn_outliving_the_grace_period_is_recovered_by_the_next_start(
-    slack: LocalSlack, start_bot, settings: Settings
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
     home = settings.home
     first: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
@@ -133,3 +139,34 @@ async def test_turn_outliving_the_grace_period_is_recovered_by_the_next_start(
     assert session_record(home, chain[1])["cause"] == "recovery"
     assert answers(slack, thread, "worker") == 1
     assert inbox_waiting(home) == []
+
+
+async def test_stop_waits_for_an_envelope_still_being_stored(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK handles each frame in a task it holds no reference to: closing the Socket
+    Mode loop under one left it destroyed while pending ("Task was destroyed but it is
+    pending!") and the envelope half handled."""
+    bot: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    entered, release = threading.Event(), threading.Event()
+    store = bot.ingest.handle
+
+    async def slow_store(payload: Any) -> Any:
+        entered.set()
+        await asyncio.to_thread(release.wait, 10)
+        return await store(payload)
+
+    bot.ingest.handle = slow_store  # type: ignore[method-assign]
+    thread = await mention(slack, "status of api")
+    assert await asyncio.to_thread(entered.wait, 10)
+
+    stopping = asyncio.create_task(bot.stop(grace=5))
+    await until(lambda: not bot.handler.accepting, what="the bot to stop accepting")
+    await asyncio.sleep(0.1)
+    release.set()
+    await asyncio.wait_for(stopping, timeout=10)
+    gc.collect()
+    stored = (settings.home / "threads").glob(f"*/*/{thread}/inbox/*/{thread}")
+    assert [p.name for p in stored] == [thread]
+    assert not [r for r in caplog.records if "destroyed" in r.getMessage()]

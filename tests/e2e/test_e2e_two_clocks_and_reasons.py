@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from signoff_e2e_kit import (
     OPS,
@@ -15,6 +16,8 @@ from signoff_e2e_kit import (
     bot_reply,
     cards,
     decision,
+    existing_decision,
+    existing_message,
     has_buttons,
     lineage,
     mention,
@@ -32,17 +35,25 @@ from bot.reason_modal import APPROVE_MODAL
 from localslack import LocalSlack
 from sessions import FixedClock
 
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+
 VALID_1H = '[tools.restart_service]\napprovers = ["U0BOB"]\nvalid_for = "1h"\n'
 REASONS = '[tools.restart_service]\napprovers = ["U0BOB", "U0CAROL"]\nrequire_reason = true\n'
 
 
-def fields_text(message: dict) -> str:
+def fields_text(message: dict[str, Any]) -> str:
     return json.dumps(message["blocks"], ensure_ascii=False)
 
 
 async def test_an_approval_that_could_not_start_in_time_goes_stale_and_never_runs(
-    slack: LocalSlack, start_bot, settings: Settings, e2e_clock: FixedClock, tmp_path: Path
-):
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+) -> None:
     policy = write_policy(tmp_path / "policy.toml", VALID_1H)
     bot: SignoffBot = await start_bot(policy_path=policy)
     await slack.wait_for_sockets(1, timeout=5)
@@ -58,10 +69,10 @@ async def test_an_approval_that_could_not_start_in_time_goes_stale_and_never_run
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
     await until(lambda: decision(home, approval), what="the decision")
     await bot.engine.idle()
-    made = decision(home, approval)
+    made = existing_decision(home, approval)
     assert made["verdict"] == "approved" and made["valid_until"] > made["at"]
     await until(
-        lambda: "Must start by" in fields_text(slack.message(channel=OPS, ts=card["ts"])),
+        lambda: "Must start by" in fields_text(existing_message(slack, channel=OPS, ts=card["ts"])),
         what="the card's deadline",
     )
     assert restarts(home) == 0
@@ -99,8 +110,8 @@ async def test_an_approval_that_could_not_start_in_time_goes_stale_and_never_run
 
 
 async def test_a_required_reason_opens_a_modal_and_reaches_card_trace_and_model(
-    slack: LocalSlack, start_bot, settings: Settings, tmp_path: Path
-):
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
     policy = write_policy(tmp_path / "policy.toml", REASONS)
     bot: SignoffBot = await start_bot(policy_path=policy)
     await slack.wait_for_sockets(1, timeout=5)
@@ -126,7 +137,7 @@ async def test_a_required_reason_opens_a_modal_and_reaches_card_trace_and_model(
     assert "<@U0BOB>" in told["text"]
     await bot.engine.idle()
     assert restarts(home) == 1
-    assert decision(home, approval)["reason"] == "api is wedged"
+    assert existing_decision(home, approval)["reason"] == "api is wedged"
     outcome = outcome_text(slack.message(channel=OPS, ts=card["ts"]))
     assert "Approved by <@U0BOB>" in outcome and "api is wedged" in outcome
     events = [

@@ -12,11 +12,12 @@ from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, fast
 
 from agent_core.messages import ToolResultMessage
 from agent_core.providers import AnthropicModel, OpenAIModel
+from agent_core.surface import RecordingSurface
 from approvals import Decided
-from sessions import SessionState
+from sessions import Home, SessionState
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from engine_support import chain, message, replies, restarts, transcript
+from engine_support import EngineFactory, chain, message, replies, restarts, transcript
 
 
 def claude(api: FakeAnthropic) -> AnthropicModel:
@@ -30,8 +31,8 @@ def gpt(api: FakeOpenAI) -> OpenAIModel:
 
 
 async def test_anthropic_gated_conversation_parks_is_approved_and_finishes(
-    anthropic_api: FakeAnthropic, make_engine, home, surface
-):
+    anthropic_api: FakeAnthropic, make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     anthropic_api.reply(
         "I'll restart it.", ToolUse("restart_service", {"service": "api"}, id="toolu_01R")
     )
@@ -63,8 +64,8 @@ async def test_anthropic_gated_conversation_parks_is_approved_and_finishes(
 
 
 async def test_openai_gated_conversation_with_malformed_arguments(
-    openai_api: FakeOpenAI, make_engine, home, surface
-):
+    openai_api: FakeOpenAI, make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     openai_api.reply(tool_calls=[Call("restart_service", "{'service': 'web',}", id="call_1")])
     openai_api.reply("Restart of web requested; waiting is over.")
     engine = await make_engine(model=gpt(openai_api))
@@ -82,8 +83,12 @@ async def test_openai_gated_conversation_with_malformed_arguments(
 
 
 async def test_a_session_started_on_anthropic_resumes_on_openai(
-    anthropic_api: FakeAnthropic, openai_api: FakeOpenAI, make_engine, home, surface
-):
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    make_engine: EngineFactory,
+    home: Home,
+    surface: RecordingSurface,
+) -> None:
     anthropic_api.reply(ToolUse("restart_service", {"service": "db"}, id="toolu_01X"))
     engine = await make_engine(model=claude(anthropic_api))
     await engine.ingest(message("restart db", ts="1700000000.000100"))
@@ -103,8 +108,8 @@ async def test_a_session_started_on_anthropic_resumes_on_openai(
 
 
 async def test_a_provider_that_stays_down_fails_the_session_cleanly(
-    anthropic_api: FakeAnthropic, make_engine, home, surface
-):
+    anthropic_api: FakeAnthropic, make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
     for _ in range(4):
         anthropic_api.error(529)
     engine = await make_engine(model=claude(anthropic_api))
@@ -118,7 +123,9 @@ async def test_a_provider_that_stays_down_fails_the_session_cleanly(
     assert not [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
 
 
-async def test_usd_budget_ends_the_session(anthropic_api: FakeAnthropic, make_engine, home):
+async def test_usd_budget_ends_the_session(
+    anthropic_api: FakeAnthropic, make_engine: EngineFactory, home: Home
+) -> None:
     from agent_core.budgets import Budgets
     from agent_core.providers import cost_usd
 

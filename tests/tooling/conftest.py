@@ -5,7 +5,7 @@ transports."""
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.tooling import open_engine
 from sessions import FixedClock, Home
 
-SignoffFactory = Callable[..., Any]
+SignoffFactory = Callable[..., Awaitable[Engine]]
 
 
 @pytest.fixture

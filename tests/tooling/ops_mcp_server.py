@@ -76,7 +76,7 @@ def build(record: Path, schema: str) -> MCPServer:
     else:
 
         @server.tool(annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False))
-        def restart_deployment(  # type: ignore[misc]
+        def restart_deployment(
             deployment: str, namespace: str, ctx: Context, grace_seconds: int = 30
         ) -> str:
             """Restart a deployment (rolling), with a grace period."""

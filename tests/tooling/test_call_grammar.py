@@ -50,12 +50,12 @@ SCALE = ToolSpec(
         ("call ops__scale", {}),
     ],
 )
-def test_key_value_arguments_are_typed_by_the_schema(text, expected):
+def test_key_value_arguments_are_typed_by_the_schema(text: str, expected: dict[str, Any]) -> None:
     text = text.replace("<@U0SIGNOFF> ", "")
     assert parse_call(text, [SCALE]) == ParsedCall(name="ops__scale", arguments=expected)
 
 
-def test_json_arguments_are_passed_as_typed_and_slack_escapes_are_undone():
+def test_json_arguments_are_passed_as_typed_and_slack_escapes_are_undone() -> None:
     parsed = parse_call('call ops__scale {"note": "&lt;b&gt; &amp; c"}', [SCALE])
     assert parsed == ParsedCall(name="ops__scale", arguments='{"note": "<b> & c"}')
     broken = parse_call('call ops__scale {"note": ', [SCALE])
@@ -70,17 +70,17 @@ def test_json_arguments_are_passed_as_typed_and_slack_escapes_are_undone():
         ("call ops__scale a=1 a=2", "`a` is given twice"),
     ],
 )
-def test_unreadable_calls_say_how_to_write_them(text, error):
+def test_unreadable_calls_say_how_to_write_them(text: str, error: str) -> None:
     with pytest.raises(CallSyntaxError, match=error):
         parse_call(text, [SCALE])
 
 
-def test_other_messages_are_not_calls():
+def test_other_messages_are_not_calls() -> None:
     assert parse_call("restart api", [SCALE]) is None
     assert parse_call("please call me later", [SCALE]) is None
 
 
-def test_help_lists_every_tool_with_its_first_line():
+def test_help_lists_every_tool_with_its_first_line() -> None:
     text = help_text([SCALE, *demo_registry().specs()])
     assert "• `ops__scale`: Scale a deployment." in text
     assert "More words" not in text
@@ -96,7 +96,7 @@ async def ask(text: str, tools: list[ToolSpec]) -> Any:
     )
 
 
-async def test_the_offline_model_calls_any_tool_and_answers_syntax_errors():
+async def test_the_offline_model_calls_any_tool_and_answers_syntax_errors() -> None:
     reply = await ask("<@U0SIGNOFF> call ops__scale deployment=api replicas=2", [SCALE])
     (call,) = reply.tool_calls
     assert call.name == "ops__scale"

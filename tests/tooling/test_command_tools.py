@@ -9,19 +9,24 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from engine_support import THREAD, message, transcript
 from mcp_fixture_kit import alive, toml_str, write_config
 
 from agent_core.messages import ToolResultMessage
+from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext, ToolError, ToolOutcomeUnknown
 from agent_core.tools.command import CommandTool
 from agent_core.tools.specs import CommandSpec
 from bot.config_file import load_config
 from bot.errors import ConfigError
 from sessions import Home
+
+if TYPE_CHECKING:
+    from conftest import SignoffFactory
+
 
 ECHO = "import json, sys; print(json.dumps(sys.argv[1:]))"
 
@@ -55,7 +60,9 @@ def argv_printed(report: str) -> list[str]:
     "value",
     ["; rm -rf /", "$(touch pwned)", "`touch pwned`", "a b c", "x' || touch pwned '", "*"],
 )
-async def test_shell_syntax_reaches_the_program_as_one_inert_argument(tmp_path, value):
+async def test_shell_syntax_reaches_the_program_as_one_inert_argument(
+    tmp_path: Path, value: str
+) -> None:
     tool = command([sys.executable, "-c", ECHO, "--note", "{note}", "x/{note}"], note={})
     report = await tool.call(tool.validate({"note": value}), context(tmp_path))
     assert report.startswith("exit code 0")
@@ -72,13 +79,13 @@ async def test_shell_syntax_reaches_the_program_as_one_inert_argument(tmp_path, 
         ("--kubeconfig=/tmp/x", "would be read as an option"),
     ],
 )
-def test_newlines_and_would_be_options_are_refused(value, why):
+def test_newlines_and_would_be_options_are_refused(value: str, why: str) -> None:
     tool = command([sys.executable, "-c", ECHO, "{note}"], note={})
     with pytest.raises(ValueError, match=why):
         tool.validate({"note": value})
 
 
-def test_a_value_after_double_dash_may_start_with_a_dash_and_patterns_refuse_the_rest():
+def test_a_value_after_double_dash_may_start_with_a_dash_and_patterns_refuse_the_rest() -> None:
     tool = command([sys.executable, "-c", ECHO, "--", "{note}"], note={})
     assert tool.argv(tool.validate({"note": "-x"}))[-1] == "-x"
     strict = command(["kubectl", "get", "{name}"], name={"pattern": "^[a-z0-9-]{1,63}$"})
@@ -93,7 +100,7 @@ def test_a_value_after_double_dash_may_start_with_a_dash_and_patterns_refuse_the
     assert enum.argv(enum.validate({"ns": "prod"})) == ["kubectl", "-n", "prod"]
 
 
-async def test_exit_code_and_stderr_are_in_the_result(tmp_path):
+async def test_exit_code_and_stderr_are_in_the_result(tmp_path: Path) -> None:
     tool = command([sys.executable, "-c", "import sys; print('half'); sys.exit('broken: {{x}}')"])
     with pytest.raises(ToolError) as failed:
         await tool.call({}, context(tmp_path))
@@ -102,7 +109,7 @@ async def test_exit_code_and_stderr_are_in_the_result(tmp_path):
     assert "half" in text and "broken: {x}" in text  # {{ }} are literal braces
 
 
-async def test_the_timeout_kills_the_whole_process_group(tmp_path):
+async def test_the_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     script = (
         "import os, subprocess, sys, time\n"
@@ -128,7 +135,7 @@ async def test_the_timeout_kills_the_whole_process_group(tmp_path):
     assert not alive(leader) and not alive(child), "a process of the group survived"
 
 
-async def test_output_over_the_cap_is_kept_whole_beside_the_trace(tmp_path):
+async def test_output_over_the_cap_is_kept_whole_beside_the_trace(tmp_path: Path) -> None:
     tool = command([sys.executable, "-c", "print('x' * 50000); print('end')"])
     report = await tool.call({}, context(tmp_path))
     assert "--- stdout (50005 bytes)" in report
@@ -138,12 +145,14 @@ async def test_output_over_the_cap_is_kept_whole_beside_the_trace(tmp_path):
     assert kept.read_text() == "x" * 50000 + "\nend\n"
 
 
-async def test_a_minimal_environment_plus_env_and_the_approval_id(tmp_path, monkeypatch):
+async def test_a_minimal_environment_plus_env_and_the_approval_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SIGNOFF_TEST_SECRET", "do-not-leak")
     spec = CommandSpec(
         description="env",
         argv=(sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"),
-        env={"KUBECONFIG": "/etc/kube/config"},  # type: ignore[dict-item]
+        env={"KUBECONFIG": "/etc/kube/config"},
     )
     tool = CommandTool(name="env", spec=spec)
     report = await tool.call({}, context(tmp_path, approval_id="appr_0123456789abcdef"))
@@ -170,7 +179,7 @@ async def test_a_minimal_environment_plus_env_and_the_approval_id(tmp_path, monk
         ("argv = []", "at least 1 item"),
     ],
 )
-def test_bad_command_tables_are_one_line_errors(tmp_path, table, error):
+def test_bad_command_tables_are_one_line_errors(tmp_path: Path, table: str, error: str) -> None:
     path = write_config(tmp_path / "c.toml", f'[commands.c]\ndescription = "d"\n{table}\n')
     with pytest.raises(ConfigError, match=r"c\.toml: commands\.c") as failed:
         load_config(path, {})
@@ -179,8 +188,8 @@ def test_bad_command_tables_are_one_line_errors(tmp_path, table, error):
 
 
 async def test_a_gated_command_runs_once_after_approval_with_its_approval_id(
-    open_signoff, tmp_path, home: Home, surface
-):
+    open_signoff: SignoffFactory, tmp_path: Path, home: Home, surface: RecordingSurface
+) -> None:
     out = tmp_path / "restarts.log"
     script = (
         "import os, sys; "

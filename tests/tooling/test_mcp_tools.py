@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 from engine_support import THREAD, message, transcript
 from mcp_fixture_kit import (
     GATED_CARD_TOOL,
@@ -20,12 +23,17 @@ from mcp_fixture_kit import (
     write_config,
 )
 
+from agent_core.engine import Engine
 from agent_core.messages import EventMessage, ToolResultMessage
 from agent_core.surface import RecordingSurface
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.specs import McpServerSpec
 from approvals import Decided
 from sessions import FixedClock, Home, ThreadKey
+
+if TYPE_CHECKING:
+    from conftest import SignoffFactory
+
 
 OTHER = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000150")
 ASK_RESTART = "<@U0SIGNOFF> call ops__restart_deployment deployment=api namespace=prod"
@@ -46,14 +54,20 @@ def final_status(home: Home, name: str) -> tuple[str, str]:
     return str(last.status), last.content if isinstance(last, ToolResultMessage) else last.text
 
 
-async def ask(engine, text: str, ts: str, user: str = "U0ALICE", thread=THREAD) -> None:
+async def ask(
+    engine: Engine, text: str, ts: str, user: str = "U0ALICE", thread: ThreadKey = THREAD
+) -> None:
     await engine.ingest(message(text, ts=ts, user=user, thread=thread))
     await engine.idle()
 
 
 async def test_a_no_approval_tool_runs_at_once_and_an_excluded_tool_is_unknown(
-    open_signoff, ops_config, record, home, surface: RecordingSurface
-):
+    open_signoff: SignoffFactory,
+    ops_config: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+) -> None:
     engine = await open_signoff(ops_config)
     names = engine.rt.registry.names()
     assert "ops__get_pods" in names and "ops__restart_deployment" in names
@@ -83,8 +97,14 @@ async def test_a_no_approval_tool_runs_at_once_and_an_excluded_tool_is_unknown(
 
 
 async def test_a_gated_call_approved_days_later_after_restarts_runs_exactly_once(
-    open_signoff, ops_config, record, home, clock: FixedClock, surface, request
-):
+    open_signoff: SignoffFactory,
+    ops_config: Path,
+    record: Path,
+    home: Home,
+    clock: FixedClock,
+    surface: RecordingSurface,
+    request: pytest.FixtureRequest,
+) -> None:
     engine = await open_signoff(ops_config)
     assert engine.rt.registry.get(GATED_CARD_TOOL).gated({})  # type: ignore[union-attr]
     await ask(engine, ASK_RESTART, "1700000000.000100")
@@ -116,7 +136,14 @@ async def test_a_gated_call_approved_days_later_after_restarts_runs_exactly_once
     assert calls[0]["approval_id"] == card.id  # the idempotency key reaches the server
 
 
-async def test_a_changed_schema_fails_closed(open_signoff, tmp_path, record, home, surface, clock):
+async def test_a_changed_schema_fails_closed(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+    clock: FixedClock,
+) -> None:
     config = tmp_path / "signoff.toml"
     write_config(config, server_table(f"command = {stdio_command(record, schema='v1')}"))
     engine = await open_signoff(config)
@@ -138,8 +165,13 @@ async def test_a_changed_schema_fails_closed(open_signoff, tmp_path, record, hom
 
 
 async def test_a_server_killed_mid_call_yields_uncertain_never_a_rerun(
-    open_signoff, ops_config, record, home, surface, clock
-):
+    open_signoff: SignoffFactory,
+    ops_config: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+    clock: FixedClock,
+) -> None:
     engine = await open_signoff(ops_config)
     await ask(engine, "call ops__slow_restart deployment=api", "1700000000.000100")
     (card,) = surface.cards
@@ -164,8 +196,13 @@ async def test_a_server_killed_mid_call_yields_uncertain_never_a_rerun(
 
 
 async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
-    open_signoff, tmp_path, record, home, surface, clock
-):
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+    clock: FixedClock,
+) -> None:
     down = tmp_path / "server-is-down"
     config = write_config(
         tmp_path / "signoff.toml", server_table(f"command = {stdio_command(record, down_if=down)}")
@@ -195,8 +232,8 @@ async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
 
 
 async def test_a_server_down_at_start_up_does_not_stop_signoff_and_comes_back(
-    open_signoff, tmp_path, record, home
-):
+    open_signoff: SignoffFactory, tmp_path: Path, record: Path, home: Home
+) -> None:
     down = tmp_path / "server-is-down"
     down.touch()
     config = write_config(
@@ -218,7 +255,9 @@ async def test_a_server_down_at_start_up_does_not_stop_signoff_and_comes_back(
     assert [r["tool"] for r in records(record)] == ["get_pods"]
 
 
-async def test_a_server_that_dies_is_restarted_and_stopped_on_shutdown(tmp_path, record):
+async def test_a_server_that_dies_is_restarted_and_stopped_on_shutdown(
+    tmp_path: Path, record: Path
+) -> None:
     spec = McpServerSpec(command=tuple(json.loads(stdio_command(record))), timeout="10s")
     server = McpServer("ops", spec, log_dir=tmp_path / "logs", health_interval=0.2)
     await server.start()
@@ -243,7 +282,9 @@ async def test_a_server_that_dies_is_restarted_and_stopped_on_shutdown(tmp_path,
     assert await server.ensure() == "MCP server ops is stopped (signoff is shutting down)"
 
 
-async def test_tool_errors_and_long_results(open_signoff, ops_config, record, home):
+async def test_tool_errors_and_long_results(
+    open_signoff: SignoffFactory, ops_config: Path, record: Path, home: Home
+) -> None:
     engine = await open_signoff(ops_config)
     await ask(engine, 'call ops__list_events {"namespace": "prod"}', "1700000000.000100")
     status, content = final_status(home, "ops__list_events")

@@ -80,13 +80,21 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
         ("[policy.tools.nothing_like_this]\nquorum = 2\n", "policy names unknown tools"),
     ],
 )
-def test_a_bad_config_exits_2_with_one_line(env, monkeypatch, capsys, text, error):
+def test_a_bad_config_exits_2_with_one_line(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    error: str,
+) -> None:
     config(env, monkeypatch, text)
     assert say("hello") == 2
     assert error in one_line_error(capsys)
 
 
-def test_a_broken_tools_module_is_one_line_too(env, monkeypatch, capsys):
+def test_a_broken_tools_module_is_one_line_too(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (env / "broken_tools.py").write_text(
         README_MODULE.replace("TOOLS = [scale_pool]", "TOOLS = [x]")
     )
@@ -99,7 +107,9 @@ def test_a_broken_tools_module_is_one_line_too(env, monkeypatch, capsys):
     )
 
 
-def test_a_named_config_that_does_not_exist_and_a_bad_demo_flag(env, monkeypatch, capsys):
+def test_a_named_config_that_does_not_exist_and_a_bad_demo_flag(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SIGNOFF_CONFIG", str(env / "missing.toml"))
     assert say("hello") == 2
     assert "SIGNOFF_CONFIG: no such file" in one_line_error(capsys)
@@ -109,7 +119,9 @@ def test_a_named_config_that_does_not_exist_and_a_bad_demo_flag(env, monkeypatch
     assert "SIGNOFF_DEMO: use 1 or 0" in one_line_error(capsys)
 
 
-def test_a_tool_defined_twice_is_a_config_error(env, monkeypatch, capsys):
+def test_a_tool_defined_twice_is_a_config_error(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SIGNOFF_DEMO", "1")
     path = config(
         env,
@@ -136,7 +148,9 @@ def test_a_tool_defined_twice_is_a_config_error(env, monkeypatch, capsys):
     )
 
 
-def test_a_tool_in_an_mcp_servers_namespace_is_refused(env, monkeypatch, capsys):
+def test_a_tool_in_an_mcp_servers_namespace_is_refused(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (env / "clash_tools.py").write_text(README_MODULE.replace("scale_pool", "ops__scale"))
     monkeypatch.syspath_prepend(str(env))
     monkeypatch.setenv("SIGNOFF_TOOLS", "clash_tools")
@@ -148,7 +162,9 @@ def test_a_tool_in_an_mcp_servers_namespace_is_refused(env, monkeypatch, capsys)
     )
 
 
-def test_the_policy_in_the_config_governs_and_twice_is_an_error(env, monkeypatch, capsys):
+def test_the_policy_in_the_config_governs_and_twice_is_an_error(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SIGNOFF_DEMO", "1")
     config(env, monkeypatch, "[policy.tools.restart_service]\nquorum = 2\n")
     assert say("<@U0BOT> restart api") == 0
@@ -165,7 +181,9 @@ def test_the_policy_in_the_config_governs_and_twice_is_an_error(env, monkeypatch
     assert "the policy is given twice: SIGNOFF_POLICY=" in one_line_error(capsys)
 
 
-def test_without_tools_signoff_starts_warns_and_says_so(env, capsys, caplog):
+def test_without_tools_signoff_starts_warns_and_says_so(
+    env: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     assert say("<@U0BOT> restart api") == 0  # no SIGNOFF_DEMO: no demo fleet
     captured = capsys.readouterr()
     (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
@@ -174,7 +192,9 @@ def test_without_tools_signoff_starts_warns_and_says_so(env, capsys, caplog):
     assert "approval needed" not in captured.out
 
 
-def test_the_default_config_file_and_the_readme_tools_module(env, monkeypatch, capsys):
+def test_the_default_config_file_and_the_readme_tools_module(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (env / "readme_tools.py").write_text(README_MODULE)
     monkeypatch.syspath_prepend(str(env))
     monkeypatch.setenv("SIGNOFF_TOOLS", "readme_tools")

@@ -1,0 +1,37 @@
+"""`python -m bench` keeps running: the harness end to end at tiny sizes (not a benchmark;
+no figure is checked, only that each table comes out)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_black_box_and_in_process_benches_print_their_tables() -> None:
+    done = _bench("--smoke", "throughput", "turn")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "bare Bolt: mentions/s" in done.stdout
+    assert "signoff: CPU per mention" in done.stdout
+    assert "Per-turn engine overhead" in done.stdout
+
+
+def test_an_unknown_bench_is_refused_with_the_names() -> None:
+    done = _bench("nonesuch")
+    assert done.returncode == 2
+    assert "throughput" in done.stderr

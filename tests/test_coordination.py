@@ -1,0 +1,167 @@
+"""The contract of ``sessions.Coordination``: what any backend (today the directory tree;
+a shared database for several replicas) must guarantee to the engine. Parametrized over
+the implementations, so a new backend is added to ``BACKENDS`` and must pass unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sessions import (
+    Coordination,
+    DirectoryCoordination,
+    Home,
+    OutboxEntry,
+    ThreadKey,
+    coordination_for,
+)
+from sessions.outbox import OutboxDone
+
+BACKENDS: dict[str, Callable[[Home], Coordination]] = {"directory": DirectoryCoordination}
+
+T1 = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100")
+T2 = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000200")
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Coordination]:
+    """A fresh view of one shared store each call: what another process would open."""
+    home = Home(tmp_path / "home")
+    home.ensure()
+    backend = BACKENDS[request.param]
+    return lambda: backend(home)
+
+
+def entry(entry_id: str, seq: int, thread: ThreadKey = T1) -> OutboxEntry:
+    return OutboxEntry(
+        id=entry_id, kind="reply", thread=thread, created_at="2026-12-02T00:00:00Z", seq=seq
+    )
+
+
+def done(e: OutboxEntry) -> OutboxDone:
+    return OutboxDone(id=e.id, entry=e, at="2026-12-02T00:00:01Z", outcome="sent")
+
+
+def test_the_home_default_is_the_directory_tree(tmp_path: Path) -> None:
+    assert isinstance(coordination_for(Home(tmp_path)), DirectoryCoordination)
+
+
+def test_work_queue_marks_are_idempotent_shared_and_cleared(
+    make: Callable[[], Coordination],
+) -> None:
+    a, b = make(), make()
+    assert a.work_queue.threads() == []
+    a.work_queue.mark(T1)
+    a.work_queue.mark(T1)
+    b.work_queue.mark(T2)
+    assert sorted(b.work_queue.threads(), key=str) == sorted([T1, T2], key=str)
+    b.work_queue.clear(T1)
+    b.work_queue.clear(T1)  # clearing twice is not an error
+    assert a.work_queue.threads() == [T2]
+
+
+def test_outbox_entries_are_create_only_ordered_and_sent_once(
+    make: Callable[[], Coordination],
+) -> None:
+    a, b = make(), make()
+    later, first = entry("reply-a", 20), entry("reply-b", 10)
+    assert a.outbox.enqueue(later) is True
+    assert b.outbox.enqueue(later) is False  # already queued, by anyone
+    assert a.outbox.enqueue(first) is True
+    assert [e.id for e in b.outbox.pending()] == ["reply-b", "reply-a"]
+    assert a.outbox.depth() == 2 and a.outbox.queued("reply-a")
+    b.outbox.complete([done(first)])
+    b.outbox.complete([done(first)])  # a second drainer finishing it changes nothing
+    assert [e.id for e in a.outbox.pending()] == ["reply-a"]
+    assert a.outbox.enqueue(first) is False  # sent before: never queued again
+    sent = a.outbox.done("reply-b")
+    assert sent is not None and sent.outcome == "sent" and sent.entry == first
+    assert a.outbox.done("reply-a") is None and a.outbox.queued("reply-b")
+
+
+def test_one_drainer_at_a_time(make: Callable[[], Coordination]) -> None:
+    a, b = make(), make()
+    held = a.outbox.claim_drainer()
+    assert held is not None
+    assert b.outbox.claim_drainer() is None
+    held.release()
+    held.release()  # idempotent
+    again = b.outbox.claim_drainer()
+    assert again is not None
+    again.release()
+
+
+async def test_a_thread_has_one_holder_and_others_wait(
+    make: Callable[[], Coordination],
+) -> None:
+    a, b = make(), make()
+    order: list[str] = []
+    async with a.thread_locks.hold(T1):
+        with b.thread_locks.try_hold(T1) as free:
+            assert free is False
+        with b.thread_locks.try_hold(T2) as free:
+            assert free is True  # other threads are independent
+
+        async def second() -> None:
+            async with b.thread_locks.hold(T1):
+                order.append("second")
+
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        order.append("first")
+    await asyncio.wait_for(waiting, timeout=5)
+    assert order == ["first", "second"]
+
+
+def test_a_killed_holder_releases_the_thread_and_the_drainer(
+    make: Callable[[], Coordination], tmp_path: Path
+) -> None:
+    """A SIGKILL must never leave a thread locked or the outbox without a drainer."""
+    coordination = make()
+    assert isinstance(coordination, DirectoryCoordination)  # the child rebuilds this one
+    script = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from pathlib import Path
+        from sessions import DirectoryCoordination, Home, ThreadKey
+        c = DirectoryCoordination(Home(Path({str(coordination.home.root)!r})))
+        thread = ThreadKey(team="{T1.team}", channel="{T1.channel}", thread_ts="{T1.thread_ts}")
+        async def main() -> None:
+            claim = c.outbox.claim_drainer()
+            async with c.thread_locks.hold(thread):
+                print("held" if claim else "no-claim", flush=True)
+                await asyncio.sleep(60)
+        asyncio.run(main())
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "held"
+        with coordination.thread_locks.try_hold(T1) as free:
+            assert free is False
+        assert coordination.outbox.claim_drainer() is None
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+        with coordination.thread_locks.try_hold(T1) as free:
+            assert free is True
+        claim = coordination.outbox.claim_drainer()
+        assert claim is not None
+        claim.release()
+    finally:
+        child.kill()
+        child.wait(timeout=10)
