@@ -11,7 +11,6 @@ approval is reported with its problems, never repaired or skipped.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -29,12 +28,19 @@ from approvals import (
     parse_duration,
 )
 from approvals.records import Pointer
-from sessions import Home, Record, SessionsError, check_session_id, utc_iso, verify
+from sessions import (
+    Home,
+    Record,
+    SessionsError,
+    approval_ids,
+    check_session_id,
+    utc_iso,
+    verify,
+)
 
 __all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_APPROVAL = re.compile(r"appr_[0-9a-f]{16}")
 
 Seal = Literal["ok", "tampered", "not sealed", "unreadable"]
 
@@ -136,7 +142,7 @@ def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
 
 def _record(home: Home, approval_id: str) -> AuditRecord:
     try:
-        pointer = Pointer.model_validate_json((home.root / "approvals" / approval_id).read_bytes())
+        pointer = Pointer.model_validate_json(home.pointer_path(approval_id).read_bytes())
         session_dir = home.session_dir(check_session_id(pointer.session))
         capsule = load_capsule(session_dir, approval_id)
     except (OSError, ValidationError, ValueError, SessionsError, ApprovalsError) as exc:
@@ -199,10 +205,6 @@ def _record(home: Home, approval_id: str) -> AuditRecord:
 
 def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
     """Every approval requested at or after ``since`` (an ``utc_iso`` time), oldest first."""
-    try:
-        names = os.listdir(home.root / "approvals")
-    except FileNotFoundError:
-        return
-    records = [_record(home, n) for n in names if _APPROVAL.fullmatch(n)]
+    records = [_record(home, n) for n in approval_ids(home)]
     records = [r for r in records if not since or not r.requested_at or r.requested_at >= since]
     yield from sorted(records, key=lambda r: (r.requested_at, r.approval_id))

@@ -54,6 +54,7 @@ from sessions import (
     check_approval_id,
     check_slack_id,
     failpoint,
+    migrate_flat_layout,
     off_loop,
     reindex,
     utc_iso,
@@ -145,6 +146,7 @@ class Engine(Queries, PersonQueries, Governing):
     async def open_index(home: Home) -> Index:
         """Open the index, rebuilding it from the directories when it is missing (I5)."""
         home.ensure()
+        migrate_flat_layout(home)  # a home from before sharding (sessions/layout.py)
         if not home.index_path.exists():
             await reindex(home, scan_approvals=scan_session_approvals, if_missing=True)
         return await Index.open(home.index_path)

@@ -21,6 +21,7 @@ from sessions import (
     is_sealed,
     lineage,
     seal,
+    staging_dirs,
 )
 
 from .runtime import Runtime
@@ -35,12 +36,12 @@ def _clean_staging(rt: Runtime, *, older_than: float = 60.0) -> int:
     """Half-built session directories a crash left: never visible, safe to remove."""
     removed = 0
     cutoff = time.time() - older_than
-    try:
-        entries = list(rt.home.sessions_dir.iterdir())
-    except FileNotFoundError:
-        return 0
-    for path in entries:
-        if path.name.startswith(".new-") and path.stat().st_mtime < cutoff:
+    for path in staging_dirs(rt.home):
+        try:
+            old = path.stat().st_mtime < cutoff
+        except FileNotFoundError:
+            continue  # renamed into place or removed meanwhile
+        if old:
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
@@ -58,7 +59,7 @@ async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, in
             if not is_sealed(directory):
                 seal(directory)  # a crash came between the final state and its seal
             await rt.index.put_session(record)  # the index lagged one step
-            await rt.index.put_approvals(scan_session_approvals(directory, record))
+            await rt.index.put_approvals(scan_session_approvals(rt.home, directory, record))
             wake.add(record.thread)
             continue
         counts["crashed"] += 1

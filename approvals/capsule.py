@@ -162,6 +162,7 @@ def build_capsule(
 
 def write_capsule(session_dir: Path, capsule: Capsule) -> Path:
     path = session_dir / "approvals" / f"{capsule.id}.json"
+    path.parent.mkdir(exist_ok=True)  # made by the session's first request
     create_only(path, capsule.model_dump_json(indent=2).encode())
     return path
 

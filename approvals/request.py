@@ -17,7 +17,6 @@ without reading every request that waits.
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 
 from sessions import (
     AlreadyExistsError,
@@ -30,7 +29,6 @@ from sessions import (
     OutboxEntry,
     SystemClock,
     ThreadDir,
-    check_approval_id,
     check_session_id,
     coordination_for,
     create_only,
@@ -65,10 +63,6 @@ class Stage(StrEnum):
     TOLD = "told"
 
 
-def _pointer_path(home: Home, approval_id: str) -> Path:
-    return home.root / "approvals" / check_approval_id(approval_id)
-
-
 class ApprovalRequest(GovernedFiles):
     """A handle on one approval's files; reads are fresh, writes are create-only."""
 
@@ -86,7 +80,7 @@ class ApprovalRequest(GovernedFiles):
         Its arguments must still hash to its recorded hash, and that hash must be the one
         its card showed the approvers (HashMismatchError otherwise).
         """
-        path = _pointer_path(home, approval_id)
+        path = home.pointer_path(approval_id)
         try:
             pointer = Pointer.model_validate_json(path.read_bytes())
         except FileNotFoundError as exc:
@@ -105,7 +99,7 @@ class ApprovalRequest(GovernedFiles):
         Pointer first, so a capsule is never unreachable by its id; a crash between the
         steps leaves the asking session running, and resuming it calls ``reopen``.
         """
-        path = _pointer_path(home, capsule.id)
+        path = home.pointer_path(capsule.id)
         path.parent.mkdir(parents=True, exist_ok=True)
         create_only(path, Pointer(session=capsule.session_id).model_dump_json().encode())
         write_capsule(home.session_dir(capsule.session_id), capsule)

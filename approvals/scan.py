@@ -13,7 +13,8 @@ from .request import ApprovalRequest
 __all__ = ["scan_session_approvals"]
 
 
-def scan_session_approvals(session_dir: Path, record: SessionRecord) -> Iterator[ApprovalRow]:
-    home = Home(session_dir.parent.parent)
+def scan_session_approvals(
+    home: Home, session_dir: Path, record: SessionRecord
+) -> Iterator[ApprovalRow]:
     for approval_id in capsule_ids(session_dir):
         yield ApprovalRequest(home, load_capsule(session_dir, approval_id)).row()

@@ -19,7 +19,16 @@ from agent_core.history import thread_history
 from agent_core.offline import OfflineModel
 from agent_core.surface import RecordingSurface
 from approvals import Policy
-from sessions import FixedClock, Home, InboxMessage, ThreadDir, ThreadKey, utc_iso, verify
+from sessions import (
+    FixedClock,
+    Home,
+    InboxMessage,
+    ThreadDir,
+    ThreadKey,
+    session_ids,
+    utc_iso,
+    verify,
+)
 
 from .trace_view import render_history
 
@@ -105,7 +114,7 @@ async def run_demo(home_arg: str | None) -> int:
     head = ThreadDir(home, thread).head()
     assert head is not None
     print(render_history(thread_history(home, head)))
-    sealed = [verify(p) for p in sorted(home.sessions_dir.iterdir()) if p.name.startswith("sess_")]
+    sealed = [verify(home.session_dir(s)) for s in session_ids(home)]
     print(f"verify: {sum(r.ok for r in sealed)} of {len(sealed)} sessions match their manifests")
     ok = restarts == 1 and len(surface.cards) == cards_before and all(r.ok for r in sealed)
     print("demo finished: " + ("everything as expected" if ok else "SOMETHING WENT WRONG"))

@@ -40,7 +40,8 @@ from .ids import (
 from .inbox import Inbox, InboxMessage
 from .index import ApprovalRow, Index, SessionRow
 from .jsonl import read_jsonl
-from .locks import file_lock, file_lock_async, try_file_lock
+from .layout import approval_ids, migrate_flat_layout, session_ids, staging_dirs
+from .locks import dir_lock, file_lock, file_lock_async, try_dir_lock, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, verify
 from .off_loop import off_loop
 from .outbox import Outbox, OutboxDone, OutboxEntry
@@ -102,6 +103,7 @@ __all__ = [
     "WorkQueue",
     "WorkQueueStore",
     "append_line",
+    "approval_ids",
     "canonical_json",
     "check_approval_id",
     "check_quarantine_id",
@@ -111,12 +113,14 @@ __all__ = [
     "coordination_for",
     "create_only",
     "default_home",
+    "dir_lock",
     "failpoint",
     "file_lock",
     "file_lock_async",
     "is_sealed",
     "iter_thread_keys",
     "lineage",
+    "migrate_flat_layout",
     "new_approval_id",
     "new_session_id",
     "off_loop",
@@ -124,6 +128,9 @@ __all__ = [
     "reindex",
     "replace_atomically",
     "seal",
+    "session_ids",
+    "staging_dirs",
+    "try_dir_lock",
     "try_file_lock",
     "utc_iso",
     "verify",

@@ -124,6 +124,7 @@ class SessionFiles:
     # trace ----------------------------------------------------------------------
     def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
         if self._trace_seq is None:
+            self.trace_path.parent.mkdir(exist_ok=True)  # logs/ is made by the first event
             self._trace_seq = sum(1 for _ in read_jsonl(self.trace_path))
         self._trace_seq += 1
         seq = self._trace_seq

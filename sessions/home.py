@@ -1,4 +1,12 @@
-"""The layout of ``$SIGNOFF_HOME``: the one place that turns ids into paths."""
+"""The layout of ``$SIGNOFF_HOME``: the one place that turns ids into paths.
+
+Sessions and approval pointers are sharded by the two hex digits after the id's prefix
+(``sessions/3f/sess_3f…/``, ``approvals/9c/appr_9c…``): ids are random or hashes, so the
+256 shards fill evenly and a million sessions leave ~4k entries in each, and an id finds
+its path with no index. Homes written before sharding keep their entries straight under
+``sessions/`` and ``approvals/`` until ``layout.migrate_flat_layout`` moves them; until
+then a look-up that misses the shard falls back to the flat path.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,18 @@ from pathlib import Path
 from .ids import check_approval_id, check_session_id
 from .records import ThreadKey
 
-__all__ = ["Home", "default_home"]
+__all__ = ["Home", "default_home", "shard_of"]
+
+_PREFIX = len("sess_")  # == len("appr_")
 
 
 def default_home() -> Path:
     return Path(os.environ.get("SIGNOFF_HOME") or Path.cwd() / ".signoff").resolve()
+
+
+def shard_of(checked_id: str) -> str:
+    """The shard directory of a validated session or approval id."""
+    return checked_id[_PREFIX : _PREFIX + 2]
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,11 @@ class Home:
         return self.root / "sessions"
 
     @property
+    def pointers_dir(self) -> Path:
+        # approvals/<shard>/<approval_id>: a button's id finds its capsule without the index.
+        return self.root / "approvals"
+
+    @property
     def threads_dir(self) -> Path:
         return self.root / "threads"
 
@@ -42,8 +62,25 @@ class Home:
         # A file whose presence stops every model call and tool call, re-read each time.
         return self.root / "KILL"
 
+    def session_shard(self, session_id: str) -> Path:
+        return self.sessions_dir / shard_of(check_session_id(session_id))
+
     def session_dir(self, session_id: str) -> Path:
-        return self.sessions_dir / check_session_id(session_id)
+        sharded = self.session_shard(session_id) / session_id
+        if not sharded.exists():
+            flat = self.sessions_dir / session_id
+            if flat.exists():  # a home from before sharding, not migrated yet
+                return flat
+        return sharded
+
+    def pointer_path(self, approval_id: str) -> Path:
+        checked = check_approval_id(approval_id)
+        sharded = self.pointers_dir / shard_of(checked) / checked
+        if not sharded.exists():
+            flat = self.pointers_dir / checked
+            if flat.exists():
+                return flat
+        return sharded
 
     def thread_dir(self, thread: ThreadKey) -> Path:
         # ThreadKey validated its parts, so none of them can contain a separator.

@@ -10,6 +10,7 @@ Moving to ``cur/`` links before it unlinks, so a message is always in ``new/`` o
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -39,6 +40,30 @@ class InboxMessage(Record):
     @property
     def key(self) -> str:
         return self.ts
+
+
+def stored_event_ids(inbox: str) -> list[tuple[str, str]]:
+    """``Inbox.event_ids`` on a plain path: at a rebuild's scale pathlib costs more than
+    the reads."""
+    out: list[tuple[str, str]] = []
+    for sub in ("cur", "new"):
+        directory = os.path.join(inbox, sub)
+        try:
+            names = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in names:
+            if name.startswith("."):
+                continue
+            try:
+                with open(os.path.join(directory, name), "rb") as handle:
+                    data = json.loads(handle.read())
+                event_id, at = data.get("event_id"), data["received_at"]
+            except (OSError, ValueError, KeyError, AttributeError):
+                continue  # gone meanwhile, or not a message: nothing to dedupe
+            if isinstance(event_id, str) and event_id and isinstance(at, str):
+                out.append((event_id, at))
+    return out
 
 
 class Inbox:
@@ -109,6 +134,10 @@ class Inbox:
         except FileNotFoundError:
             return []
         return [self._read(self.cur / n) for n in names if not n.startswith(".")]
+
+    def event_ids(self) -> list[tuple[str, str]]:
+        """(event id, received at) of every stored message (reindex): read, not validated."""
+        return stored_event_ids(str(self.root))
 
     def clean_tmp(self, *, older_than: float = 0.0) -> int:
         """Drop leftovers in tmp/: never linked, so never acked (a crash mid-delivery).

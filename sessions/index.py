@@ -118,6 +118,13 @@ class Index:
             (thread.team, thread.channel, thread.thread_ts, head, at),
         )
 
+    async def put_threads(self, rows: Iterable[tuple[ThreadKey, str | None]], at: str) -> None:
+        """Many threads' heads in one transaction (reindex)."""
+        await self._exec_many(
+            "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?)",
+            [(t.team, t.channel, t.thread_ts, head, at) for t, head in rows],
+        )
+
     async def put_approvals(self, rows: Iterable[ApprovalRow]) -> None:
         await self._exec_many(
             "INSERT OR REPLACE INTO approvals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -151,6 +158,10 @@ class Index:
             "INSERT OR IGNORE INTO seen_events VALUES (?, ?)", (event_id, at)
         )
         return changed == 1
+
+    async def mark_seen_many(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Many (event id, time) pairs in one transaction (reindex)."""
+        await self._exec_many("INSERT OR IGNORE INTO seen_events VALUES (?, ?)", rows)
 
     async def seen(self, event_id: str) -> bool:
         rows = await self._rows("SELECT 1 FROM seen_events WHERE event_id = ?", (event_id,))

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-__all__ = ["file_lock", "file_lock_async", "try_file_lock"]
+__all__ = ["dir_lock", "file_lock", "file_lock_async", "try_dir_lock", "try_file_lock"]
 
 
 @contextmanager
@@ -25,6 +25,36 @@ def file_lock(path: Path) -> Iterator[None]:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def dir_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a directory itself: no lock file to create or list.
+
+    Linux allows flock on a directory opened read-only; a rename keeps the lock (it
+    belongs to the inode).
+    """
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def try_dir_lock(directory: Path) -> Iterator[bool]:
+    """``dir_lock`` that yields False at once when someone else holds it."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
     finally:
         os.close(fd)
 

@@ -11,15 +11,16 @@ from .clock import SystemClock, utc_iso
 from .errors import SessionsError
 from .home import Home
 from .index import ApprovalRow, Index
+from .layout import iter_session_dirs, migrate_flat_layout
 from .locks import file_lock_async
-from .records import SessionRecord
-from .store import SessionStore
-from .threads import ThreadDir, iter_thread_keys
+from .records import SessionRecord, ThreadKey
+from .store import read_record
+from .threads import iter_thread_rows
 
 __all__ = ["ApprovalScanner", "reindex"]
 
 # The approvals package knows its own files; it hands reindex a scanner for one session.
-ApprovalScanner = Callable[[Path, SessionRecord], Iterable[ApprovalRow]]
+ApprovalScanner = Callable[[Home, Path, SessionRecord], Iterable[ApprovalRow]]
 
 
 async def reindex(
@@ -33,6 +34,7 @@ async def reindex(
     """
     home.ensure()
     async with file_lock_async(home.root / "index.lock"):
+        migrate_flat_layout(home)
         if if_missing and home.index_path.exists():
             return {}
         return await _rebuild(home, scan_approvals)
@@ -40,36 +42,38 @@ async def reindex(
 
 async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[str, int]:
     fresh_path = home.root / f"index.sqlite3.rebuild-{secrets.token_hex(4)}"
-    store = SessionStore(home)
     fresh = await Index.open(fresh_path)
     problems = 0
     try:
         batch: list[SessionRecord] = []
         approvals: list[ApprovalRow] = []
-        for session_id in store.all_ids():
+        # Directories as listed (no look-up, no stat per session), rows a batch per commit.
+        for session_id, directory in iter_session_dirs(home):
             try:
-                record = store.load(session_id)
+                record = read_record(directory / "session.json", session_id)
             except SessionsError:
                 problems += 1
                 continue
             batch.append(record)
             if scan_approvals is not None:
                 try:
-                    approvals.extend(scan_approvals(home.session_dir(session_id), record))
+                    approvals.extend(scan_approvals(home, directory, record))
                 except (SessionsError, ValueError):
                     problems += 1  # one bad capsule must not stop the rebuild
-            if len(batch) >= 1000:
+            if len(batch) >= 5000:
                 await fresh.put_sessions(batch)
                 batch.clear()
         await fresh.put_sessions(batch)
         await fresh.put_approvals(approvals)
-        now = utc_iso(SystemClock().now())
-        for thread in iter_thread_keys(home):
-            tdir = ThreadDir(home, thread)
-            await fresh.put_thread(thread, tdir.head(), now)
-            for message in (*tdir.inbox.consumed(), *tdir.inbox.pending()):
-                if message.event_id:
-                    await fresh.mark_seen(message.event_id, message.received_at)
+        # One transaction for all threads and one for all seen events: a commit per row
+        # was most of a rebuild's time.
+        threads: list[tuple[ThreadKey, str | None]] = []
+        seen: list[tuple[str, str]] = []
+        for thread, head, events in iter_thread_rows(home):
+            threads.append((thread, head))
+            seen.extend(events)
+        await fresh.put_threads(threads, utc_iso(SystemClock().now()))
+        await fresh.mark_seen_many(seen)
         counts = await fresh.counts()
     finally:
         await fresh.close()

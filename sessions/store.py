@@ -1,7 +1,8 @@
 """Session directories: creation, loading, and the forward-only state machine.
 
 A session is created complete or not at all: it is assembled in a hidden directory and
-renamed into place. State changes are a compare-and-set under a per-session flock, so a
+renamed into place (staged inside its shard, so the rename stays in one directory). State
+changes are a compare-and-set under a flock on the session directory, so a
 stale writer in another process fails with StaleStateError instead of moving the session
 backwards or overwriting a newer state.
 """
@@ -27,11 +28,12 @@ from .errors import (
 )
 from .home import Home
 from .ids import new_session_id
-from .locks import file_lock
+from .layout import session_ids
+from .locks import dir_lock
 from .manifest import seal
 from .records import SessionRecord, SessionState, ThreadKey, Transition
 
-__all__ = ["ALLOWED", "SessionStore"]
+__all__ = ["ALLOWED", "SessionStore", "read_record"]
 
 S = SessionState
 ALLOWED: dict[SessionState, frozenset[SessionState]] = {
@@ -42,8 +44,6 @@ ALLOWED: dict[SessionState, frozenset[SessionState]] = {
     S.AWAITING_APPROVAL: frozenset(),
     S.CANCELLED: frozenset(),
 }
-
-SUBDIRS = ("tickets", "approvals", "workspace", "logs")
 
 
 class SessionStore:
@@ -82,11 +82,15 @@ class SessionStore:
             cause=cause,
         )
         # Random: a crash may leave a half-built staging directory for the same id.
-        staging = self.home.sessions_dir / f".new-{session_id}-{secrets.token_hex(4)}"
+        shard = self.home.session_shard(session_id)
+        try:
+            shard.mkdir()
+            fsync_dir(self.home.sessions_dir)  # the new shard survives a crash
+        except FileExistsError:
+            pass
+        staging = shard / f".new-{session_id}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
-            for sub in SUBDIRS:
-                (staging / sub).mkdir()
             create_only(staging / "SESSION.md", session_md.encode())
             create_only(staging / "transcript.jsonl", complete_lines(transcript))
             create_only(staging / "session.json", record.model_dump_json(indent=2).encode())
@@ -99,12 +103,12 @@ class SessionStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        fsync_dir(self.home.sessions_dir)
+        fsync_dir(shard)
         return record
 
     def load(self, session_id: str) -> SessionRecord:
         path = self.home.session_dir(session_id) / "session.json"
-        return _read_record(path, session_id)
+        return read_record(path, session_id)
 
     def exists(self, session_id: str) -> bool:
         return (self.home.session_dir(session_id) / "session.json").exists()
@@ -121,7 +125,8 @@ class SessionStore:
         if new not in ALLOWED[expected]:
             raise IllegalTransitionError(f"{session_id}: {expected} → {new} is not allowed")
         directory = self.home.session_dir(session_id)
-        with file_lock(directory / "state.lock"):
+        # Sessions from before kept a state.lock file: the lock is now on the directory.
+        with dir_lock(directory):
             current = self.load(session_id)
             if current.state != expected:
                 raise StaleStateError(
@@ -142,14 +147,10 @@ class SessionStore:
         return moved
 
     def all_ids(self) -> list[str]:
-        try:
-            names = os.listdir(self.home.sessions_dir)
-        except FileNotFoundError:
-            return []
-        return sorted(n for n in names if n.startswith("sess_"))
+        return session_ids(self.home)
 
 
-def _read_record(path: Path, session_id: str) -> SessionRecord:
+def read_record(path: Path, session_id: str) -> SessionRecord:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:

@@ -15,11 +15,11 @@ from .atomic import fsync_dir, replace_atomically
 from .errors import CorruptRecordError
 from .home import Home
 from .ids import check_approval_id, check_session_id, child_session_id, first_session_id
-from .inbox import Inbox
+from .inbox import Inbox, stored_event_ids
 from .records import SessionRecord, ThreadKey
 from .store import SessionStore
 
-__all__ = ["ThreadDir", "iter_thread_keys", "lineage"]
+__all__ = ["ThreadDir", "iter_thread_keys", "iter_thread_rows", "lineage"]
 
 
 class ThreadDir:
@@ -107,6 +107,25 @@ def iter_thread_keys(home: Home) -> Iterator[ThreadKey]:
                     yield ThreadKey(team=team, channel=channel, thread_ts=ts)
                 except ValueError:
                     continue
+
+
+def iter_thread_rows(
+    home: Home,
+) -> Iterator[tuple[ThreadKey, str | None, list[tuple[str, str]]]]:
+    """Each thread's key, HEAD and stored messages' (event id, time), for reindex.
+
+    Plain string paths: at a rebuild's scale, building Path objects costs more than
+    the reads. A HEAD that is not a session id reads as none.
+    """
+    for thread in iter_thread_keys(home):
+        path = os.path.join(home.threads_dir, thread.team, thread.channel, thread.thread_ts)
+        try:
+            with open(os.path.join(path, "HEAD"), "rb") as handle:
+                head: str | None = handle.read().decode().strip()
+            head = check_session_id(head)
+        except (OSError, ValueError):
+            head = None
+        yield thread, head, stored_event_ids(os.path.join(path, "inbox"))
 
 
 def _names(path: Path) -> list[str]:

@@ -391,6 +391,16 @@ def head_id(home: Path, thread_ts: str = THREAD_TS) -> str:
     return (thread_dir(home, thread_ts) / "HEAD").read_text().strip()
 
 
+def session_path(home: Path, session_id: str) -> Path:
+    """A session's directory (docs/storage.md): sharded by the id's first two hex digits."""
+    return home / "sessions" / session_id[5:7] / session_id
+
+
+def pointer_path(home: Path, approval_id: str) -> Path:
+    """An approval's pointer file, sharded the same way."""
+    return home / "approvals" / approval_id[5:7] / approval_id
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     out = []
     for line in path.read_text().splitlines():
@@ -402,7 +412,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def transcript(home: Path, session_id: str) -> list[dict[str, Any]]:
     """The whole transcript as docs/storage.md describes it: a child's first line may
     continue its parent's transcript (its first ``lines`` records)."""
-    own = read_jsonl(home / "sessions" / session_id / "transcript.jsonl")
+    own = read_jsonl(session_path(home, session_id) / "transcript.jsonl")
     if own and "continues" in own[0] and "role" not in own[0]:
         ref = own[0]["continues"]
         return transcript(home, ref["session"])[: ref["lines"]] + own[1:]
@@ -414,13 +424,12 @@ def head_transcript(home: Path, thread_ts: str = THREAD_TS) -> list[dict[str, An
 
 
 def session_record(home: Path, session_id: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((home / "sessions" / session_id / "session.json").read_text())
+    data: dict[str, Any] = json.loads((session_path(home, session_id) / "session.json").read_text())
     return data
 
 
 def session_ids(home: Path) -> list[str]:
-    root = home / "sessions"
-    return sorted(p.name for p in root.iterdir() if p.name.startswith("sess_"))
+    return sorted(p.name for p in (home / "sessions").glob("*/sess_*"))
 
 
 def lineage(home: Path, thread_ts: str = THREAD_TS) -> list[str]:
@@ -434,12 +443,12 @@ def lineage(home: Path, thread_ts: str = THREAD_TS) -> list[str]:
 
 
 def trace_events(home: Path, session_id: str) -> list[dict[str, Any]]:
-    path = home / "sessions" / session_id / "logs" / "trace.jsonl"
+    path = session_path(home, session_id) / "logs" / "trace.jsonl"
     return read_jsonl(path) if path.exists() else []
 
 
 def tickets(home: Path, session_id: str) -> list[dict[str, Any]]:
-    directory = home / "sessions" / session_id
+    directory = session_path(home, session_id)
     legacy = [json.loads(p.read_text()) for p in sorted(directory.glob("tickets/*.json"))]
     path = directory / "tickets.jsonl"
     return legacy + (read_jsonl(path) if path.exists() else [])
@@ -458,8 +467,8 @@ def restarts(home: Path, service: str = "api") -> int:
 
 
 def approvals_dir_of(home: Path, approval_id: str) -> Path:
-    pointer: dict[str, str] = json.loads((home / "approvals" / approval_id).read_text())
-    return home / "sessions" / pointer["session"] / "approvals"
+    pointer: dict[str, str] = json.loads(pointer_path(home, approval_id).read_text())
+    return session_path(home, pointer["session"]) / "approvals"
 
 
 def capsule(home: Path, approval_id: str) -> dict[str, Any]:
@@ -486,8 +495,7 @@ def outbox_entries(home: Path) -> list[dict[str, Any]]:
 
 
 def all_approval_ids(home: Path) -> list[str]:
-    root = home / "approvals"
-    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+    return sorted(p.name for p in (home / "approvals").glob("*/appr_*"))
 
 
 def tool_calls(home: Path, thread_ts: str = THREAD_TS) -> list[dict[str, Any]]:

@@ -423,7 +423,7 @@ def test_open_follows_the_pointer(home: Home, clock: FixedClock) -> None:
     request = ApprovalRequest.open(home, capsule.id)
     assert request.session_dir == home.session_dir(capsule.session_id)
     assert request.capsule == capsule
-    pointer = json.loads((home.root / "approvals" / capsule.id).read_text())
+    pointer = json.loads(home.pointer_path(capsule.id).read_text())
     assert pointer == {"schema_version": 1, "session": capsule.session_id}
     # The pointer is create-only: an approval id cannot be redirected to another session.
     moved = capsule.model_copy(update={"session_id": "sess_0123456789ab"})

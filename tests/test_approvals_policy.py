@@ -307,7 +307,9 @@ def _session_dir(home: Home, clock: FixedClock) -> Path:
     record = SessionStore(home, clock=clock).create(
         thread=THREAD, parent_id=None, cause="message", session_md="#\n"
     )
-    return home.session_dir(record.id)
+    directory = home.session_dir(record.id)
+    (directory / "approvals").mkdir()  # as the session's first request does
+    return directory
 
 
 def test_args_sha256_is_over_canonical_json() -> None:

@@ -83,7 +83,7 @@ async def test_assistant_message_is_recorded_before_any_tool_runs(
     @tool
     def probe(ctx: ToolContext) -> str:
         """Look at the transcript on disk while running."""
-        files = SessionFiles(ctx.home / "sessions" / ctx.session_id)
+        files = SessionFiles(Home(ctx.home).session_dir(ctx.session_id))
         seen.append(sum(1 for m in files.read_transcript() if m["role"] == "assistant"))
         return "ok"
 

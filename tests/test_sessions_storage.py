@@ -301,10 +301,14 @@ def test_home_refuses_bad_ids_before_building_a_path(home: Home, value: str) -> 
 
 
 def test_home_layout(home: Home) -> None:
-    assert home.session_dir("sess_0123456789ab") == home.sessions_dir / "sess_0123456789ab"
+    sharded = home.sessions_dir / "01" / "sess_0123456789ab"
+    assert home.session_dir("sess_0123456789ab") == sharded
     assert home.thread_dir(THREAD) == home.threads_dir / "T0LOCAL" / "C0OPS" / THREAD.thread_ts
     assert home.capsule_path("sess_0123456789ab", "appr_0123456789abcdef") == (
-        home.sessions_dir / "sess_0123456789ab" / "approvals" / "appr_0123456789abcdef.json"
+        sharded / "approvals" / "appr_0123456789abcdef.json"
+    )
+    assert home.pointer_path("appr_0123456789abcdef") == (
+        home.root / "approvals" / "01" / "appr_0123456789abcdef"
     )
 
 
@@ -329,8 +333,8 @@ def test_thread_key_rejects_bad_parts(parts: dict[str, str]) -> None:
 def test_create_makes_a_complete_session_directory(home: Home, clock: FixedClock) -> None:
     record = _new_session(home, clock, transcript=b'{"role":"user"}\n')
     directory = home.session_dir(record.id)
-    for sub in ("tickets", "approvals", "workspace", "logs"):
-        assert (directory / sub).is_dir()
+    for sub in ("approvals", "workspace", "logs", "state.lock"):
+        assert not (directory / sub).exists()  # made by their first writer, or gone
     assert (directory / "SESSION.md").read_text() == "# Session\n\nsystem prompt\n"
     assert (directory / "transcript.jsonl").read_bytes() == b'{"role":"user"}\n'
     on_disk = json.loads((directory / "session.json").read_text())
@@ -346,7 +350,7 @@ def test_create_makes_a_complete_session_directory(home: Home, clock: FixedClock
     assert [t.state for t in record.transitions] == [S.CREATED]
     assert not record.terminal
     assert SessionStore(home).load(record.id) == record
-    assert [n for n in os.listdir(home.sessions_dir) if n.startswith(".")] == []
+    assert [n for n in os.listdir(directory.parent) if n.startswith(".")] == []
     assert not (directory / "MANIFEST.sha256").exists()
 
 
@@ -366,7 +370,7 @@ def test_create_failure_midway_leaves_no_session_directory(
     with pytest.raises(OSError, match="simulated failure"):
         _new_session(home, clock)
     assert calls["n"] == 2
-    assert os.listdir(home.sessions_dir) == []
+    assert [os.listdir(shard) for shard in home.sessions_dir.iterdir()] == [[]]
     assert SessionStore(home).all_ids() == []
 
 
@@ -374,6 +378,8 @@ def test_all_ids_lists_sessions_only(home: Home, clock: FixedClock) -> None:
     ids = sorted(_new_session(home, clock).id for _ in range(3))
     (home.sessions_dir / ".new-sess_0123456789ab").mkdir()
     (home.sessions_dir / "notes.txt").write_text("x")
+    (home.session_shard(ids[0]) / f".new-{ids[0]}-0123abcd").mkdir()
+    (home.session_shard(ids[0]) / "notes.txt").write_text("x")
     assert SessionStore(home).all_ids() == ids
 
 
@@ -557,6 +563,7 @@ def test_terminal_transition_writes_a_sha256sum_manifest(home: Home, clock: Fixe
     files = SessionFiles(directory, clock=clock)
     files.append_transcript({"role": "user", "text": "hi"})
     files.write_ticket(_intent("x"))
+    (directory / "workspace").mkdir()  # as its first writer does
     (directory / "workspace" / "out.txt").write_text("artifact")
     store.transition(record.id, expected=S.RUNNING, new=S.COMPLETED)
 
@@ -617,6 +624,7 @@ def _sealed_with_capsule(home: Home, clock: FixedClock) -> Path:
     record = _new_session(home, clock)
     directory = home.session_dir(record.id)
     store.transition(record.id, expected=S.CREATED, new=S.RUNNING)
+    (directory / "approvals").mkdir()  # as the first request does
     create_only(directory / "approvals" / f"{APPROVAL}.json", b'{"capsule": true}')
     store.transition(record.id, expected=S.RUNNING, new=S.AWAITING_APPROVAL)
     return directory
@@ -653,6 +661,7 @@ def test_verify_reports_a_missing_file(home: Home, clock: FixedClock) -> None:
 
 def test_verify_reports_a_file_added_after_the_seal(home: Home, clock: FixedClock) -> None:
     directory = _sealed_with_capsule(home, clock)
+    (directory / "workspace").mkdir()
     (directory / "workspace" / "planted.sh").write_text("rm -rf /")
     (directory / "tickets" / "000009-result.json").write_text("{}")
     assert sorted(verify(directory).problems) == [

@@ -85,7 +85,7 @@ async def test_in_a_dm_without_an_approvals_channel_nothing_is_parked(
     assert "cannot be asked in a direct message" in result.content
     assert "SIGNOFF_APPROVALS_CHANNEL" in result.content
     assert surface.cards == []
-    assert not (home.root / "approvals").exists() or not list((home.root / "approvals").iterdir())
+    assert not list(home.pointers_dir.glob("*/appr_*"))
 
 
 async def test_in_a_dm_the_card_goes_to_the_approvals_channel(

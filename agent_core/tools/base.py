@@ -53,6 +53,8 @@ class ToolContext:
 
     home: Path
     session_id: str
+    # The session's workspace/: made by the first tool that writes there, so create it
+    # (mkdir(parents=True, exist_ok=True)) before writing.
     workspace: Path
     thread: ThreadKey
     requester: str

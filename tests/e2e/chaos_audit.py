@@ -165,9 +165,10 @@ def _check_approvals(
                 out.add("ran_unapproved", f"{t['tool']} started in {session_id} with no approval")
     verdicts: Counter[str] = Counter()
     uncertain_by_thread: Counter[str] = Counter()
-    for pointer in sorted((home / "approvals").glob("appr_*")):
+    for pointer in sorted((home / "approvals").glob("*/appr_*")):
         aid = pointer.name
-        base = home / "sessions" / json.loads(pointer.read_bytes())["session"] / "approvals"
+        session = json.loads(pointer.read_bytes())["session"]
+        base = home / "sessions" / session[5:7] / session / "approvals"
         capsule = read_json(base / f"{aid}.json") or {}
         thread = str((capsule.get("thread") or {}).get("thread_ts", "?"))
         decision, result = (
@@ -212,7 +213,7 @@ def _check_approvals(
             elif result is not None and not any(s in card_text(card) for s in RAN_SHOWN):
                 out.add("wrong_cards", f"{where}: ran, card {card['ts']} does not say so")
     for key in applied:
-        if not (home / "approvals" / key).exists():
+        if not (home / "approvals" / key[5:7] / key).exists():
             out.add("ran_unapproved", f"fleet change {key!r} has no approval")
     for thread, count in uncertain_by_thread.items():
         said = sum(

@@ -147,8 +147,11 @@ class People:
     # -- clicking ----------------------------------------------------------------------------
     def _capsule(self, approval_id: str) -> dict[str, Any] | None:
         try:
-            pointer = json.loads((self.home / "approvals" / approval_id).read_text())
-            path = self.home / "sessions" / pointer["session"] / "approvals" / f"{approval_id}.json"
+            pointer = json.loads(
+                (self.home / "approvals" / approval_id[5:7] / approval_id).read_text()
+            )
+            session = self.home / "sessions" / pointer["session"][5:7] / pointer["session"]
+            path = session / "approvals" / f"{approval_id}.json"
             data: dict[str, Any] = json.loads(path.read_text())
         except (OSError, ValueError, KeyError):
             return None

@@ -66,7 +66,7 @@ class StoredSession:
 
 def load_sessions(home: Path) -> dict[str, StoredSession]:
     found = {}
-    for directory in sorted((home / "sessions").glob("sess_*")):
+    for directory in sorted((home / "sessions").glob("*/sess_*")):
         capsules = [p.name[: -len(".json")] for p in (directory / "approvals").glob("*.json")]
         found[directory.name] = StoredSession(
             record=json.loads((directory / "session.json").read_bytes()),

@@ -136,12 +136,12 @@ def _quiet(slack: LocalSlack, home: Path) -> str:
         return "outbox pending"
     if any(home.glob("threads/*/*/*/inbox/new/*")) or any(home.glob("queue/*")):
         return "inbox work"
-    for path in home.glob("sessions/sess_*/session.json"):
+    for path in home.glob("sessions/*/sess_*/session.json"):
         if json.loads(path.read_bytes())["state"] not in TERMINAL:
             return f"{path.parent.name} running"
     for marker in home.glob("threads/*/*/*/approvals/appr_*"):
-        pointer = json.loads((home / "approvals" / marker.name).read_bytes())
-        decided = home / "sessions" / pointer["session"] / "approvals"
+        pointer = json.loads((home / "approvals" / marker.name[5:7] / marker.name).read_bytes())
+        decided = home / "sessions" / pointer["session"][5:7] / pointer["session"] / "approvals"
         if (decided / f"{marker.name}.decision.json").exists():
             return f"{marker.name} decided, not told"
     if slack.pending_faults():

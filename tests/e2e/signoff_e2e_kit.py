@@ -161,19 +161,25 @@ def restarts(home: Path, service: str = "api") -> int:
     return int(fleet(home)["services"].get(service, {}).get("restarts", 0))
 
 
+def session_path(home: Path, session_id: str) -> Path:
+    """A session's directory (docs/storage.md): sharded by the id's first two hex digits."""
+    return home / "sessions" / session_id[5:7] / session_id
+
+
+def pointer_path(home: Path, approval_id: str) -> Path:
+    """An approval's pointer file, sharded the same way."""
+    return home / "approvals" / approval_id[5:7] / approval_id
+
+
 def session_states(home: Path) -> dict[str, str]:
-    root = home / "sessions"
-    if not root.exists():
-        return {}
     return {
         p.name: json.loads((p / "session.json").read_text())["state"]
-        for p in sorted(root.iterdir())
-        if p.name.startswith("sess_")
+        for p in sorted((home / "sessions").glob("*/sess_*"), key=lambda p: p.name)
     }
 
 
 def session_record(home: Path, session_id: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((home / "sessions" / session_id / "session.json").read_text())
+    data: dict[str, Any] = json.loads((session_path(home, session_id) / "session.json").read_text())
     return data
 
 
@@ -189,8 +195,8 @@ def lineage(home: Path, thread_ts: str, *, team: str = "T0LOCAL", channel: str =
 
 
 def approvals_dir(home: Path, approval_id: str) -> Path:
-    pointer: dict[str, str] = json.loads((home / "approvals" / approval_id).read_text())
-    return home / "sessions" / pointer["session"] / "approvals"
+    pointer: dict[str, str] = json.loads(pointer_path(home, approval_id).read_text())
+    return session_path(home, pointer["session"]) / "approvals"
 
 
 def decision(home: Path, approval_id: str) -> dict[str, Any] | None:
@@ -209,7 +215,7 @@ def capsule(home: Path, approval_id: str) -> dict[str, Any]:
 
 
 def card_record(home: Path, approval_id: str) -> dict[str, Any] | None:
-    if not (home / "approvals" / approval_id).exists():
+    if not pointer_path(home, approval_id).exists():
         return None
     path = approvals_dir(home, approval_id) / f"{approval_id}.card.json"
     if not path.exists():

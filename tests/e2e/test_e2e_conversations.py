@@ -85,7 +85,7 @@ async def test_without_an_approvals_channel_a_gated_call_is_refused_at_the_gate(
     assert "in a channel" in told["text"]
     await bot.engine.idle()
     # Nothing was parked: no capsule, no card anywhere, and the session ended.
-    assert not list((settings.home / "approvals").glob("appr_*"))
+    assert not list((settings.home / "approvals").glob("*/appr_*"))
     assert top_level_cards(slack, APPROVALS) == []
     assert set(session_states(settings.home).values()) == {"completed"}
     assert restarts(settings.home) == 0

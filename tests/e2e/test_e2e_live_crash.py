@@ -134,7 +134,7 @@ async def connected(slack: LocalSlack, process: BotProcess) -> None:
 
 def assistant_texts(home: Path) -> list[str]:
     out = []
-    for path in sorted((home / "sessions").glob("*/transcript.jsonl")):
+    for path in sorted((home / "sessions").glob("*/*/transcript.jsonl")):
         out += [
             r["text"]
             for r in map(json.loads, path.read_text().splitlines())

@@ -49,7 +49,7 @@ def start(
 
 def transcript_texts(home: Path) -> list[str]:
     texts = []
-    for path in sorted((home / "sessions").glob("*/transcript.jsonl")):
+    for path in sorted((home / "sessions").glob("*/*/transcript.jsonl")):
         for line in path.read_text().splitlines():
             record = json.loads(line)
             if record.get("role") == "assistant" and record.get("text"):

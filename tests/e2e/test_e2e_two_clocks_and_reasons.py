@@ -92,9 +92,9 @@ async def test_an_approval_that_could_not_start_in_time_goes_stale_and_never_run
     await bot.engine.idle()
     stale_card = slack.message(channel=OPS, ts=card["ts"])
     assert not has_buttons(stale_card) and "Stale" in outcome_text(stale_card)
-    stale_file = home.glob(f"sessions/*/approvals/{approval}.stale.json")
+    stale_file = home.glob(f"sessions/*/*/approvals/{approval}.stale.json")
     assert len(list(stale_file)) == 1
-    assert not list(home.glob(f"sessions/*/approvals/{approval}.claim.json"))
+    assert not list(home.glob(f"sessions/*/*/approvals/{approval}.claim.json"))
     assert restarts(home) == 0
 
     # Sweeps and restarts later, it still never runs; a fresh request is a new card.
@@ -143,7 +143,9 @@ async def test_a_required_reason_opens_a_modal_and_reaches_card_trace_and_model(
     events = [
         json.loads(line)
         for sid in lineage(home, thread)
-        for line in (home / "sessions" / sid / "logs" / "trace.jsonl").read_text().splitlines()
+        for line in (home / "sessions" / sid[5:7] / sid / "logs" / "trace.jsonl")
+        .read_text()
+        .splitlines()
     ]
     (applied,) = [e for e in events if e["kind"] == "decision_applied"]
     assert applied["data"]["reason"] == "api is wedged"

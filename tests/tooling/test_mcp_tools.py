@@ -217,7 +217,7 @@ async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
     engine = await open_signoff(config)
     await engine.decide(card.id, user="U0BOB", approve=True)
     await engine.idle()
-    claim = next(home.sessions_dir.glob(f"*/approvals/{card.id}.claim.json"), None)
+    claim = next(home.sessions_dir.glob(f"*/*/approvals/{card.id}.claim.json"), None)
     assert claim is None, "the approval was spent on a server that was down"
     told = " ".join(t for _, t in surface.replies)
     assert "MCP server ops is down" in told
@@ -290,7 +290,7 @@ async def test_tool_errors_and_long_results(
     status, content = final_status(home, "ops__list_events")
     assert status == "ok"
     assert "the whole output is in workspace/tool-output/" in content
-    kept = next(home.sessions_dir.glob("*/workspace/tool-output/ops__list_events-*.txt"))
+    kept = next(home.sessions_dir.glob("*/*/workspace/tool-output/ops__list_events-*.txt"))
     assert kept.read_text().count("\n") == 1999  # all 2000 events, whole
     await ask(engine, "call ops__list_events", "1700000000.000200")
     status, content = final_status(home, "ops__list_events")

@@ -210,7 +210,7 @@ def test_the_default_config_file_and_the_readme_tools_module(
     assert main(["pending"]) == 0
     approval = capsys.readouterr().out.split()[0]
     (capsule,) = [
-        json.loads(p.read_text()) for p in home.glob(f"sessions/*/approvals/{approval}.json")
+        json.loads(p.read_text()) for p in home.glob(f"sessions/*/*/approvals/{approval}.json")
     ]
     waits = datetime.fromisoformat(capsule["expires_at"]) - datetime.fromisoformat(
         capsule["created_at"]

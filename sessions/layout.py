@@ -1,0 +1,134 @@
+"""Walking the sharded home, and moving a home from before sharding into its shards.
+
+The migration is one rename per entry (a session directory, or a hard link then an
+unlink for a pointer file, so nothing is ever overwritten): a crash leaves every entry
+either flat or in its shard, both of which ``Home`` finds, and running it again finishes
+the job. It runs at start-up, where the index is opened, and before every reindex.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from .atomic import fsync_dir
+from .home import Home, shard_of
+from .locks import dir_lock
+
+__all__ = [
+    "approval_ids",
+    "iter_session_dirs",
+    "migrate_flat_layout",
+    "session_ids",
+    "shard_dirs",
+    "staging_dirs",
+]
+
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_SESSION = re.compile(r"sess_[0-9a-f]{12}")
+_POINTER = re.compile(r"appr_[0-9a-f]{16}")
+
+
+def _names(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def shard_dirs(root: Path) -> list[Path]:
+    return [root / n for n in sorted(_names(root)) if _SHARD.fullmatch(n)]
+
+
+def _ids(root: Path, pattern: re.Pattern[str]) -> list[str]:
+    found: set[str] = set()  # a set: a migration may move one between the two listings
+    for name in _names(root):
+        if _SHARD.fullmatch(name):
+            found.update(n for n in _names(root / name) if pattern.fullmatch(n))
+        elif pattern.fullmatch(name):
+            found.add(name)
+    return sorted(found)
+
+
+def session_ids(home: Home) -> list[str]:
+    """Every session's id: in its shard, or still flat in a home not migrated yet."""
+    return _ids(home.sessions_dir, _SESSION)
+
+
+def iter_session_dirs(home: Home) -> Iterator[tuple[str, Path]]:
+    """(id, directory) of every session, unsorted, with no stat per session (reindex)."""
+    for name in _names(home.sessions_dir):
+        if _SHARD.fullmatch(name):
+            shard = home.sessions_dir / name
+            for sid in _names(shard):
+                if _SESSION.fullmatch(sid):
+                    yield sid, shard / sid
+        elif _SESSION.fullmatch(name):
+            yield name, home.sessions_dir / name
+
+
+def approval_ids(home: Home) -> list[str]:
+    """Every approval's id, from its pointer (sharded or flat)."""
+    return _ids(home.pointers_dir, _POINTER)
+
+
+def staging_dirs(home: Home) -> list[Path]:
+    """Half-built session directories (``.new-…``), in the shards and, from older
+    versions, straight under ``sessions/``."""
+    out: list[Path] = []
+    for directory in (home.sessions_dir, *shard_dirs(home.sessions_dir)):
+        out.extend(directory / n for n in _names(directory) if n.startswith(".new-"))
+    return out
+
+
+def _move_file(source: Path, target: Path) -> bool:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        if not os.path.samefile(source, target):
+            return False  # two different files claim one id: leave both for a person
+    except FileNotFoundError:
+        return False  # another process moved it
+    source.unlink(missing_ok=True)
+    return True
+
+
+def _move_dir(source: Path, target: Path) -> bool:
+    try:
+        os.rename(source, target)  # fails on a non-empty target: nothing is overwritten
+    except OSError:
+        return False  # moved by another process, or two directories claim one id
+    return True
+
+
+def _migrate(root: Path, pattern: re.Pattern[str], *, files: bool) -> int:
+    flat = sorted(n for n in _names(root) if pattern.fullmatch(n))
+    if not flat:
+        return 0
+    moved = 0
+    touched: set[Path] = set()
+    with dir_lock(root):  # one migrating process at a time
+        for name in flat:
+            shard = root / shard_of(name)
+            shard.mkdir(exist_ok=True)
+            move = _move_file if files else _move_dir
+            if move(root / name, shard / name):
+                moved += 1
+                touched.add(shard)
+        for shard in sorted(touched):
+            fsync_dir(shard)
+        fsync_dir(root)
+    return moved
+
+
+def migrate_flat_layout(home: Home) -> dict[str, int]:
+    """Move flat ``sessions/sess_…`` and ``approvals/appr_…`` into their shards; idempotent.
+
+    Returns how many of each moved (0 and 0 on a home already sharded).
+    """
+    return {
+        "sessions": _migrate(home.sessions_dir, _SESSION, files=False),
+        "pointers": _migrate(home.pointers_dir, _POINTER, files=True),
+    }

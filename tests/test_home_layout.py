@@ -1,0 +1,287 @@
+"""Homes at scale (issue 14): sharded session directories, few inodes per session.
+
+A session lives in ``sessions/<2 hex>/sess_<12 hex>/`` and an approval's pointer in
+``approvals/<2 hex>/appr_<16 hex>``, so no directory grows past ~4k entries at a million
+sessions; a home written in the old flat layout is migrated at start-up (and read before).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_support import THREAD, chain, message, replies, restarts
+
+from agent_core.demo_fleet import demo_registry
+from agent_core.engine import Engine
+from agent_core.offline import OfflineModel
+from agent_core.surface import RecordingSurface
+from approvals import scan_session_approvals
+from sessions import (
+    Home,
+    SessionRecord,
+    SessionState,
+    SessionStore,
+    ThreadKey,
+    Transition,
+    atomic,
+    reindex,
+    seal,
+    verify,
+)
+from sessions.layout import migrate_flat_layout
+
+SHARD_CAP = 256  # entries in sessions/ and approvals/ (one per shard)
+
+
+@pytest.fixture
+def no_fsync() -> Iterator[None]:
+    atomic.set_fsync(False)
+    yield
+    atomic.set_fsync(True)
+
+
+def _entries_per_dir(root: Path) -> dict[str, int]:
+    return {path: len(dirs) + len(files) for path, dirs, files in os.walk(root)}
+
+
+def _flatten(home: Home) -> None:
+    """Rewrite a home into the layout of the versions before sharding."""
+    for shard in list(home.sessions_dir.iterdir()):
+        for session in shard.iterdir():
+            for sub in ("tickets", "approvals", "workspace", "logs"):
+                (session / sub).mkdir(exist_ok=True)
+            (session / "state.lock").touch()
+            os.rename(session, home.sessions_dir / session.name)
+        shard.rmdir()
+    pointers = home.root / "approvals"
+    for shard in list(pointers.iterdir()) if pointers.exists() else []:
+        for pointer in shard.iterdir():
+            os.rename(pointer, pointers / pointer.name)
+        shard.rmdir()
+
+
+def _old_session(home: Home, n: int) -> str:
+    """One session as the flat layout stored it: a directory straight under sessions/."""
+    sid = "sess_" + hashlib.sha256(str(n).encode()).hexdigest()[:12]
+    now = "2026-01-01T00:00:00.000Z"
+    record = SessionRecord(
+        id=sid,
+        parent_id=None,
+        thread=ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"1700000000.{n:06d}"),
+        state=SessionState.COMPLETED,
+        created_at=now,
+        transitions=(
+            Transition(state=SessionState.CREATED, at=now, reason="message"),
+            Transition(state=SessionState.COMPLETED, at=now),
+        ),
+        cause="message",
+    )
+    directory = home.sessions_dir / sid
+    directory.mkdir()
+    (directory / "session.json").write_text(record.model_dump_json())
+    return sid
+
+
+def test_a_session_lands_in_its_shard(home: Home) -> None:
+    record = SessionStore(home).create(
+        thread=THREAD, parent_id=None, cause="message", session_md="hi\n"
+    )
+    directory = home.session_dir(record.id)
+    assert directory == home.sessions_dir / record.id[5:7] / record.id
+    assert directory.is_dir()
+    assert os.listdir(home.sessions_dir) == [record.id[5:7]]
+    assert os.listdir(home.sessions_dir / record.id[5:7]) == [record.id]
+    assert SessionStore(home).all_ids() == [record.id]
+
+
+def test_no_directory_above_the_cap_in_a_generated_home(home: Home, no_fsync: None) -> None:
+    store = SessionStore(home)
+    for n in range(3000):
+        thread = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"1700000000.{n:06d}")
+        store.create(thread=thread, parent_id=None, cause="message", session_md="x\n")
+    assert len(store.all_ids()) == 3000
+    biggest = max(_entries_per_dir(home.root).values())
+    assert biggest <= SHARD_CAP, "a flat sessions/ would hold 3000 entries"
+
+
+def test_a_session_is_not_built_with_empty_directories_or_a_lock_file(home: Home) -> None:
+    store = SessionStore(home)
+    record = store.create(thread=THREAD, parent_id=None, cause="message", session_md="hi\n")
+    store.transition(record.id, expected=SessionState.CREATED, new=SessionState.RUNNING)
+    store.transition(record.id, expected=SessionState.RUNNING, new=SessionState.COMPLETED)
+    directory = home.session_dir(record.id)
+    present = sorted(os.listdir(directory))
+    assert "state.lock" not in present
+    assert not {"approvals", "workspace", "logs"} & set(present)
+    assert verify(directory).ok
+
+
+def test_the_state_lock_is_a_flock_on_the_session_directory(home: Home) -> None:
+    store = SessionStore(home)
+    record = store.create(thread=THREAD, parent_id=None, cause="message", session_md="hi\n")
+    fd = os.open(home.session_dir(record.id), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        from sessions.locks import try_dir_lock
+
+        with try_dir_lock(home.session_dir(record.id)) as free:
+            assert not free  # a transition in another process would wait here
+    finally:
+        os.close(fd)
+    with try_dir_lock(home.session_dir(record.id)) as free:
+        assert free
+
+
+def test_an_old_session_with_state_lock_still_verifies(home: Home) -> None:
+    store = SessionStore(home)
+    record = store.create(thread=THREAD, parent_id=None, cause="message", session_md="hi\n")
+    directory = home.session_dir(record.id)
+    (directory / "state.lock").write_text("")
+    for sub in ("tickets", "approvals", "workspace", "logs"):
+        (directory / sub).mkdir(exist_ok=True)
+    seal(directory)
+    (directory / "state.lock").write_text("lock bytes change freely")
+    assert verify(directory).ok
+
+
+async def test_a_flat_home_of_20k_sessions_is_read_then_migrated(
+    home: Home, no_fsync: None
+) -> None:
+    ids = [_old_session(home, n) for n in range(20_000)]
+    store = SessionStore(home)
+    # Read before any migration: the id finds its flat directory.
+    assert store.load(ids[7]).id == ids[7]
+    assert home.session_dir(ids[7]) == home.sessions_dir / ids[7]
+    assert store.all_ids() == sorted(ids)
+    counts = await reindex(home, scan_approvals=scan_session_approvals)
+    assert counts["sessions"] == 20_000 and counts["unreadable_sessions"] == 0
+    assert not [n for n in os.listdir(home.sessions_dir) if n.startswith("sess_")]
+    assert home.session_dir(ids[7]) == home.sessions_dir / ids[7][5:7] / ids[7]
+    assert store.load(ids[7]).id == ids[7]
+    assert max(_entries_per_dir(home.sessions_dir).values()) <= SHARD_CAP
+    assert migrate_flat_layout(home) == {"sessions": 0, "pointers": 0}  # idempotent
+
+
+def test_a_migration_cut_short_resumes(home: Home, no_fsync: None) -> None:
+    ids = [_old_session(home, n) for n in range(50)]
+    # A crash after some renames: half the sessions are in their shards already.
+    for sid in ids[:25]:
+        (home.sessions_dir / sid[5:7]).mkdir(exist_ok=True)
+        os.rename(home.sessions_dir / sid, home.sessions_dir / sid[5:7] / sid)
+    assert SessionStore(home).all_ids() == sorted(ids)  # both halves are read meanwhile
+    assert migrate_flat_layout(home) == {"sessions": 25, "pointers": 0}
+    assert SessionStore(home).all_ids() == sorted(ids)
+    assert all(home.session_dir(s) == home.sessions_dir / s[5:7] / s for s in ids)
+
+
+def _inodes(session: Path) -> int:
+    """Inodes of one session, with tickets/ counted as the one append-only file (or
+    none) that the transcript-and-tickets change of issue 14 turns it into."""
+    tickets = session / "tickets"
+    own = sum(1 + len(files) for path, _, files in os.walk(session) if path != str(tickets))
+    return own + (1 if tickets.is_dir() and os.listdir(tickets) else 0)
+
+
+async def _open(home: Home, clock: Any, surface: RecordingSurface) -> Engine:
+    return await Engine.open(
+        home=home,
+        model=OfflineModel(),
+        registry=demo_registry(),
+        surface=surface,
+        clock=clock,
+    )
+
+
+async def test_an_old_layout_home_recovers_and_resumes_an_approval(home: Home, clock: Any) -> None:
+    surface = RecordingSurface()
+    engine = await _open(home, clock, surface)
+    await engine.ingest(message("<@U0BOT> restart api", ts="1700000000.000100"))
+    await engine.idle()
+    capsule = surface.cards[0]
+    await engine.close()
+    _flatten(home)
+    home.index_path.unlink()
+    assert (home.root / "approvals" / capsule.id).exists()
+    assert (home.sessions_dir / capsule.session_id / "state.lock").exists()
+
+    surface = RecordingSurface()
+    engine = await _open(home, clock, surface)  # migrates, then rebuilds the index
+    try:
+        await engine.recover()
+        await engine.idle()
+        assert not [n for n in os.listdir(home.sessions_dir) if n.startswith("sess_")]
+        assert not (home.root / "approvals" / capsule.id).exists()
+        assert (await engine.rt.index.approvals(status="pending"))[0].id == capsule.id
+        await engine.decide(capsule.id, user="U0BOB", approve=True)
+        await engine.idle()
+    finally:
+        await engine.close()
+    assert restarts(home) == 1
+    assert replies(surface), surface.replies
+    assert all(verify(home.session_dir(s.id)).ok for s in chain(home) if s.terminal)
+
+
+async def _turns(home: Home, clock: Any, text: str, *, approve: bool) -> list[str]:
+    surface = RecordingSurface()
+    engine = await _open(home, clock, surface)
+    try:
+        for n in range(3):
+            thread = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"170000000{n}.000100")
+            await engine.ingest(message(text, ts=thread.thread_ts, thread=thread))
+            await engine.idle()
+            if approve:
+                await engine.decide(surface.cards[-1].id, user="U0BOB", approve=True)
+                await engine.idle()
+    finally:
+        await engine.close()
+    return SessionStore(home).all_ids()
+
+
+def _inodes_per_session(home: Home, sessions: list[str]) -> tuple[float, str]:
+    per_session = sum(_inodes(home.session_dir(s)) for s in sessions) / len(sessions)
+    shown = json.dumps({s: sorted(os.listdir(home.session_dir(s))) for s in sessions})
+    return per_session, shown
+
+
+async def test_a_plain_turn_costs_at_most_8_inodes_per_session(home: Home, clock: Any) -> None:
+    sessions = await _turns(home, clock, "<@U0BOT> status of api", approve=False)
+    per_session, shown = _inodes_per_session(home, sessions)
+    assert per_session <= 8, f"{per_session:.1f} inodes per session: {shown}"
+
+
+async def test_a_gated_turn_makes_no_empty_directory(home: Home, clock: Any) -> None:
+    sessions = await _turns(home, clock, "<@U0BOT> restart api", approve=True)
+    assert len(sessions) == 6  # each turn: the asking session, and the one that ran the call
+    per_session, shown = _inodes_per_session(home, sessions)
+    # Was 20 (every subdirectory made eagerly, state.lock). What is left above 8 is the
+    # asking session's approvals/ with the approval's six create-only records.
+    assert per_session <= 11, f"{per_session:.1f} inodes per session: {shown}"
+    for session in sessions:
+        for path, dirs, files in os.walk(home.session_dir(session)):
+            assert dirs or files or path.endswith("tickets"), f"empty directory {path}"
+
+
+async def test_recovery_removes_stale_staging_in_shards_and_flat(home: Home, clock: Any) -> None:
+    in_shard = home.sessions_dir / "ab" / ".new-sess_ab0000000000-0123abcd"
+    flat = home.sessions_dir / ".new-sess_cd0000000000-0123abcd"  # from before sharding
+    fresh = home.sessions_dir / "ab" / ".new-sess_ab0000000001-0123abcd"
+    for path in (in_shard, flat, fresh):
+        path.mkdir(parents=True)
+        (path / "session.json").write_text("{}")
+    for path in (in_shard, flat):
+        os.utime(path, (1, 1))  # left by a crash long ago
+    engine = await _open(home, clock, RecordingSurface())
+    try:
+        counts = await engine.recover()
+    finally:
+        await engine.close()
+    assert counts["staging"] == 2
+    assert not in_shard.exists() and not flat.exists()
+    assert fresh.exists()  # a creation in flight elsewhere is left alone
