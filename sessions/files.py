@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from .atomic import append_line, canonical_json, create_only
 from .clock import Clock, SystemClock, utc_iso
 from .errors import CorruptRecordError
+from .home import home_of_session
 from .jsonl import read_jsonl
 from .tickets import IntentTicket, ResultTicket, Ticket, ticket_adapter
 from .trace import INLINE_LIMIT, TraceEvent, TraceKind
@@ -43,7 +44,8 @@ class SessionFiles:
         self.clock = clock or SystemClock()
         self.session_id = directory.name
         # Where a referenced session lives (``Home.session_dir``); siblings by default.
-        self.locate: Locate = locate or (lambda session_id: directory.parent / session_id)
+        # A parent may sit in another shard: found the way the home finds any session.
+        self.locate: Locate = locate or home_of_session(directory).session_dir
         # Counted on the first write, not here: most SessionFiles only read.
         self._trace_seq: int | None = None
 

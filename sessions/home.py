@@ -17,7 +17,7 @@ from pathlib import Path
 from .ids import check_approval_id, check_session_id
 from .records import ThreadKey
 
-__all__ = ["Home", "default_home", "shard_of"]
+__all__ = ["Home", "default_home", "home_of_session", "shard_of"]
 
 _PREFIX = len("sess_")  # == len("appr_")
 
@@ -29,6 +29,14 @@ def default_home() -> Path:
 def shard_of(checked_id: str) -> str:
     """The shard directory of a validated session or approval id."""
     return checked_id[_PREFIX : _PREFIX + 2]
+
+
+def home_of_session(directory: Path) -> Home:
+    """The home a session directory lives in, sharded (``sessions/3f/sess_3f…``) or flat."""
+    parent = directory.parent
+    if parent.name != "sessions" and parent.parent.name == "sessions":
+        return Home(parent.parent.parent)
+    return Home(parent.parent)
 
 
 @dataclass(frozen=True)

@@ -182,11 +182,8 @@ def test_a_migration_cut_short_resumes(home: Home, no_fsync: None) -> None:
 
 
 def _inodes(session: Path) -> int:
-    """Inodes of one session, with tickets/ counted as the one append-only file (or
-    none) that the transcript-and-tickets change of issue 14 turns it into."""
-    tickets = session / "tickets"
-    own = sum(1 + len(files) for path, _, files in os.walk(session) if path != str(tickets))
-    return own + (1 if tickets.is_dir() and os.listdir(tickets) else 0)
+    """Inodes of one session: its directory and everything under it."""
+    return sum(1 + len(files) for _, _, files in os.walk(session))
 
 
 async def _open(home: Home, clock: Any, surface: RecordingSurface) -> Engine:
@@ -265,7 +262,7 @@ async def test_a_gated_turn_makes_no_empty_directory(home: Home, clock: Any) -> 
     assert per_session <= 11, f"{per_session:.1f} inodes per session: {shown}"
     for session in sessions:
         for path, dirs, files in os.walk(home.session_dir(session)):
-            assert dirs or files or path.endswith("tickets"), f"empty directory {path}"
+            assert dirs or files, f"empty directory {path}"
 
 
 async def test_recovery_removes_stale_staging_in_shards_and_flat(home: Home, clock: Any) -> None:

@@ -210,6 +210,7 @@ def test_a_torn_last_ticket_line_is_not_a_ticket(home: Home, clock: FixedClock) 
     assert files.read_tickets() == [intent]
     # A session written before tickets.jsonl: one file per ticket, still read first.
     legacy = IntentTicket(at="2026-11-02T08:00:00.000Z", call_id="c0", tool="t", args_sha256="0")
+    (directory / "tickets").mkdir()
     (directory / "tickets" / "000001-intent.json").write_text(legacy.model_dump_json())
     assert files.read_tickets() == [legacy, intent]
 
