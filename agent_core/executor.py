@@ -111,7 +111,7 @@ async def execute(
     context = ToolContext(
         home=run.rt.home.root,
         session_id=run.id,
-        workspace=run.files.workspace,
+        workspace_path=run.files.workspace,
         thread=run.thread,
         requester=run.requester,
         approval_id=approval_id,

@@ -53,14 +53,20 @@ class ToolContext:
 
     home: Path
     session_id: str
-    # The session's workspace/: made by the first tool that writes there, so create it
-    # (mkdir(parents=True, exist_ok=True)) before writing.
-    workspace: Path
+    # Where the session's workspace/ is; sessions make it only when something writes
+    # there, so tools ask for ``workspace``, which makes it.
+    workspace_path: Path
     thread: ThreadKey
     requester: str
     # Set for approved calls: the idempotency key a tool can pass to the system it changes.
     approval_id: str = ""
     call_id: str = ""
+
+    @property
+    def workspace(self) -> Path:
+        """The session's workspace/, made on first use: a tool may write there at once."""
+        self.workspace_path.mkdir(parents=True, exist_ok=True)
+        return self.workspace_path
 
 
 def schema_version(schema: Mapping[str, Any]) -> str:

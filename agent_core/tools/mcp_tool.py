@@ -88,11 +88,13 @@ class McpTool(Tool):
     async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
         result = await self.server.call(self.remote, arguments, approval_id=context.approval_id)
         text = result_text(result)
-        kept = output_path(context.workspace, tool=self.name, call_id=context.call_id, stream="txt")
+        kept = output_path(
+            context.workspace_path, tool=self.name, call_id=context.call_id, stream="txt"
+        )
         if len(text) > OUTPUT_LIMIT:
             kept.parent.mkdir(parents=True, exist_ok=True)
             kept.write_text(text)
-            text = clip_text(text, kept=kept.relative_to(context.workspace.parent))
+            text = clip_text(text, kept=kept.relative_to(context.workspace_path.parent))
         if result.is_error:
             raise ToolError(text or f"{self.remote} reported an error")
         return text

@@ -42,7 +42,7 @@ def context(tmp_path: Path, approval_id: str = "") -> ToolContext:
     return ToolContext(
         home=tmp_path,
         session_id="sess_000000000001",
-        workspace=workspace,
+        workspace_path=workspace,
         thread=THREAD,
         requester="U0ALICE",
         approval_id=approval_id,
