@@ -30,6 +30,7 @@ from .card_governance import (
     stale_text,
     valid_field,
 )
+from .reason_modal import reason_modal
 from .slack_text import (
     ABSOLUTE,
     Mrkdwn,
@@ -299,26 +300,10 @@ def deny_modal(capsule: Capsule, *, reason_required: bool = False) -> dict[str, 
     question = join(
         literal("Deny `"), escape(capsule.tool), literal(f"` (hash `{capsule.short_hash}`)?")
     )
-    return {
-        "type": "modal",
-        "callback_id": DENY_MODAL,
-        "private_metadata": capsule.id,
-        "title": {"type": "plain_text", "text": "Deny request"},
-        "submit": {"type": "plain_text", "text": "Deny"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": question}},
-            {
-                "type": "input",
-                "block_id": "reason",
-                "optional": not reason_required,
-                "label": {"type": "plain_text", "text": "Reason (the agent will see it)"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "reason",
-                    "multiline": True,
-                    "max_length": 1000,
-                },
-            },
-        ],
-    }
+    return reason_modal(
+        callback_id=DENY_MODAL,
+        approval_id=capsule.id,
+        verb="Deny",
+        question=question,
+        optional=not reason_required,
+    )

@@ -1,6 +1,8 @@
-"""The Approve modal of a tool whose policy says ``require_reason``: a reason, required.
+"""Modals that ask for a decision's reason: Approve where the policy says
+``require_reason``, and Deny (``bot/cards.py``).
 
-It names the hash of the arguments it asks about; the bot records that with the view, so
+The Approve modal names the hash of the arguments it asks about; the bot records that with
+the view, so
 the approval counts for exactly those arguments.
 """
 
@@ -12,7 +14,7 @@ from approvals import Capsule
 
 from .slack_text import escape, join, literal
 
-__all__ = ["APPROVE_MODAL", "approve_modal"]
+__all__ = ["APPROVE_MODAL", "approve_modal", "reason_modal"]
 
 APPROVE_MODAL = "signoff_approve_reason"
 
@@ -23,19 +25,28 @@ def approve_modal(capsule: Capsule, *, args_sha256: str) -> dict[str, Any]:
         escape(capsule.tool),
         literal(f"` with hash `{args_sha256[:12]}`? It runs once. This tool needs a reason."),
     )
+    return reason_modal(
+        callback_id=APPROVE_MODAL, approval_id=capsule.id, verb="Approve", question=question
+    )
+
+
+def reason_modal(
+    *, callback_id: str, approval_id: str, verb: str, question: str, optional: bool = False
+) -> dict[str, Any]:
+    """A modal asking for a decision's reason; ``question`` is rendered Slack text."""
     return {
         "type": "modal",
-        "callback_id": APPROVE_MODAL,
-        "private_metadata": capsule.id,
-        "title": {"type": "plain_text", "text": "Approve request"},
-        "submit": {"type": "plain_text", "text": "Approve"},
+        "callback_id": callback_id,
+        "private_metadata": approval_id,
+        "title": {"type": "plain_text", "text": f"{verb} request"},
+        "submit": {"type": "plain_text", "text": verb},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": question}},
             {
                 "type": "input",
                 "block_id": "reason",
-                "optional": False,
+                "optional": optional,
                 "label": {"type": "plain_text", "text": "Reason (the agent will see it)"},
                 "element": {
                     "type": "plain_text_input",
