@@ -2,8 +2,7 @@
 ``require_reason``, and Deny (``bot/cards.py``).
 
 The Approve modal names the hash of the arguments it asks about; the bot records that with
-the view, so
-the approval counts for exactly those arguments.
+the view, so the approval counts for exactly those arguments.
 """
 
 from __future__ import annotations
