@@ -201,6 +201,7 @@ def _fresh(entry: _Resolved) -> list[_Resolved] | None:
 def _resolve(path: Path, locate: Locate) -> list[_Resolved]:
     """The verified chain of ``path``'s transcript, root first."""
     pending: list[tuple[Path, tuple[int, int, int], bytes]] = []
+    seen: set[Path] = set()
     current = path
     chain: list[_Resolved] = []
     # Walk back to the first session whose cached entry still holds (or to the root).
@@ -211,14 +212,16 @@ def _resolve(path: Path, locate: Locate) -> list[_Resolved]:
         if fresh is not None:
             chain = fresh
             break
+        if current in seen:
+            # Only a hand-edited file can point back into its own chain.
+            raise CorruptRecordError(f"{path}: transcript references loop")
+        seen.add(current)
         stamp = _stamp(current)
         raw = current.read_bytes()
         pending.append((current, stamp, raw))
         ref = _first_reference(current, raw)
         if ref is None:
             break
-        if len(pending) > 1_000_000:
-            raise CorruptRecordError(f"{path}: transcript references loop")
         current = locate(ref.session) / "transcript.jsonl"
         if not current.exists():
             raise CorruptRecordError(f"{path}: continues {ref.session}, which does not exist")

@@ -155,6 +155,29 @@ async def test_a_reference_claiming_more_lines_than_the_parent_has_is_corrupt(
         SessionFiles(home.session_dir(other.id)).read_transcript()
 
 
+async def test_transcripts_that_reference_each_other_are_corrupt_not_a_hang(
+    home: Home, clock: FixedClock
+) -> None:
+    store = SessionStore(home, clock=clock)
+    first = store.create(thread=THREAD, parent_id=None, cause="t", session_md="")
+    second = store.create(thread=THREAD, parent_id=first.id, cause="t", session_md="")
+    for own, other in ((first, second), (second, first)):
+        loop = json.dumps(
+            {
+                "continues": {
+                    "lines": 0,
+                    "session": other.id,
+                    "sha256": hashlib.sha256().hexdigest(),
+                },
+                "schema_version": 1,
+            }
+        )
+        home.session_dir(own.id).joinpath("transcript.jsonl").write_text(loop + "\n")
+    forget_cached()
+    with pytest.raises(CorruptRecordError, match="references loop"):
+        SessionFiles(home.session_dir(first.id)).read_transcript()
+
+
 async def test_old_sessions_holding_a_full_copy_still_read_and_continue(
     make_engine: EngineFactory, home: Home, clock: FixedClock
 ) -> None:
