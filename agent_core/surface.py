@@ -62,6 +62,12 @@ class CardView:
         return dict(self.call.arguments if self.call else self.capsule.arguments)
 
     @property
+    def changed(self) -> bool:
+        """Does it show more than the request as first posted (a decision, votes, an edit,
+        an escalation)? Only then does a posted card need an update."""
+        return bool(self.decision is not None or self.voters or self.edits or self.escalation)
+
+    @property
     def version(self) -> str:
         """What the card shows, in a word: two views with one version render the same."""
         verdict = self.decision.verdict if self.decision else "open"

@@ -135,15 +135,14 @@ async def show_routed_card(
 ) -> Delivered:
     """Post the card in the approvals channel (and the pointer), or update it in place."""
     capsule = view.capsule
+    if view.card is not None and not view.changed:
+        return Delivered(view.card.channel, view.card.ts)
     back = await _permalink(client, capsule.thread.channel, capsule.thread.thread_ts)
     text, blocks = fallback_text(view), card_blocks(view, asked_in=back)
     if view.card is not None:
-        if view.decision is not None or view.voters:
-            await _call(
-                client.chat_update(
-                    channel=view.card.channel, ts=view.card.ts, text=text, blocks=blocks
-                )
-            )
+        await _call(
+            client.chat_update(channel=view.card.channel, ts=view.card.ts, text=text, blocks=blocks)
+        )
         return Delivered(view.card.channel, view.card.ts)
     ts = await _find_card(client, capsule) if check_first else ""
     adopted = bool(ts)

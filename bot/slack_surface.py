@@ -247,8 +247,7 @@ class SlackSurface:
                 self.on_card_posted(capsule.thread)
             return Delivered(str(response["channel"]), str(response["ts"]))
         channel, ts = card
-        changed = view.decision is not None or view.voters or view.edits or view.escalation
-        if adopted or changed:
+        if adopted or view.changed:
             # Updating to what is on disk is idempotent: a repeat shows the same card.
             await self._call(
                 "chat_update",

@@ -14,6 +14,7 @@ from test_cards_and_splitting import THREAD, _check_limits
 
 from agent_core.surface import CardView
 from approvals import Capsule, Decision, ExecutionResult, PolicyRule, build_capsule
+from approvals.records import Escalation
 from bot.cards import card_blocks, fallback_text
 from bot.slack_text import quote, relative, slack_date
 
@@ -218,3 +219,21 @@ def test_the_largest_card_fits() -> None:
     # Long lists of people end in a count, never in half a mention.
     assert re.search(r"<@U0P\d{3}>, and \d+ more", shown)
     assert not re.search(r"<@[A-Z0-9]*…", shown)
+
+
+def test_a_posted_card_changes_with_votes_an_escalation_or_a_decision() -> None:
+    """Both surfaces (the thread's card and one routed to the approvals channel) update a
+    posted card exactly when this says so."""
+    capsule = make()
+    assert not CardView(capsule).changed
+    assert CardView(capsule, voters=("U0BOB",)).changed
+    escalation = Escalation(
+        approval_id=capsule.id, due_at="2026-11-02T08:00:00Z", at="2026-11-02T08:00:01Z",
+        added_users=("U0DAVE",), added_groups=(),
+    )  # fmt: skip
+    assert CardView(capsule, escalation=escalation).changed
+    decision = Decision(
+        approval_id=capsule.id, verdict="denied", deciders=("U0BOB",),
+        at="2026-11-02T08:00:00Z", args_sha256=capsule.args_sha256,
+    )  # fmt: skip
+    assert CardView(capsule, decision=decision).changed
