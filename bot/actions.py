@@ -42,7 +42,7 @@ from sessions import SessionsError, ThreadKey
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
 from .governance_actions import approve_clicked, register_governance
 from .home_tab import HomeTab
-from .payloads import BlockActionsPayload, ViewSubmission
+from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
 __all__ = ["register_actions", "what_to_tell"]
@@ -161,18 +161,6 @@ class _Answers:
         )
 
 
-def _thread_of(payload: BlockActionsPayload) -> ThreadKey | None:
-    """The thread a click on a message came from: the card's thread."""
-    c = payload.container
-    team = payload.team.id if payload.team else payload.user.team_id
-    try:
-        return ThreadKey(
-            team=team or "", channel=c.channel_id or "", thread_ts=c.thread_ts or c.message_ts or ""
-        )
-    except ValueError:
-        return None
-
-
 def _from_home(payload: BlockActionsPayload) -> bool:
     view = payload.view
     return payload.container.type == "view" and view is not None and view.type == "home"
@@ -195,7 +183,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             where = HOME
             checked = engine.check_home_click(action.value)
         else:
-            where = _thread_of(payload)
+            where = click_thread(payload)
             checked = engine.check_click(
                 action.value, channel=c.channel_id, message_ts=c.message_ts
             )

@@ -23,7 +23,6 @@ __all__ = [
     "edit_block",
     "edit_button",
     "escalation_block",
-    "hash_field",
     "reasons_text",
     "seen_hash",
     "stale_text",
@@ -46,13 +45,6 @@ def seen_hash(block_id: str) -> str | None:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def hash_field(view: CardView) -> dict[str, Any]:
-    text = f"*Call hash*\n`{view.args_sha256[:12]}`"
-    if view.edits:
-        text += f" (asked: `{view.capsule.short_hash}`)"
-    return {"type": "mrkdwn", "text": text}
 
 
 def valid_field(view: CardView) -> dict[str, Any] | None:

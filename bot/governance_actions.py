@@ -24,7 +24,7 @@ from sessions import SessionsError, ThreadKey
 
 from .card_governance import EDIT, seen_hash
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
-from .payloads import BlockActionsPayload, ViewSubmission
+from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .reason_modal import APPROVE_MODAL, approve_modal
 from .slack_text import Mrkdwn, escape, join, literal
 
@@ -49,9 +49,8 @@ class Answers(Protocol):
     ) -> None: ...
 
 
-def _edited_since(engine: Engine, capsule: Capsule, seen: str | None) -> Mrkdwn | None:
-    """What to tell a clicker whose card showed arguments that were edited since."""
-    current = engine.current_hash(capsule.id)
+def _edited_since(capsule: Capsule, seen: str | None, current: str) -> Mrkdwn | None:
+    """What to tell a clicker whose card showed ``seen`` when the call is now ``current``."""
     if current.startswith(seen or capsule.args_sha256):
         return None
     return literal(
@@ -75,11 +74,11 @@ async def approve_clicked(
     if await engine.may_decide(capsule.id, user=user) is not None:
         await answers.decide(capsule, user=user, approve=True, seen_sha256=seen)  # says why
         return
-    edited = _edited_since(engine, capsule, seen)
-    if edited is not None:
-        answers.tell(capsule.thread, user, edited)
-        return
     current = engine.current_hash(capsule.id)
+    edited = _edited_since(capsule, seen, current)
+    if edited is not None:
+        answers.tell(engine.card_thread(capsule), user, edited)
+        return
     try:
         opened = await client.views_open(
             trigger_id=payload.trigger_id, view=approve_modal(capsule, args_sha256=current)
@@ -94,7 +93,9 @@ async def approve_clicked(
     except (SlackApiError, KeyError, TypeError, ValueError) as exc:
         log.info("could not open the approve modal: %s", exc)
         answers.tell(
-            capsule.thread, user, literal("Could not open the form for a reason; try again.")
+            engine.card_thread(capsule),
+            user,
+            literal("Could not open the form for a reason; try again."),
         )
 
 
@@ -126,27 +127,33 @@ def register_governance(
         user, action, c = payload.user.id, payload.actions[0], payload.container
         checked = engine.check_click(action.value, channel=c.channel_id, message_ts=c.message_ts)
         if isinstance(checked, str):
-            answers.tell(checked_thread(payload), user, literal(checked))
+            answers.tell(click_thread(payload), user, literal(checked))
             return
         capsule = checked
         try:
-            edited = _edited_since(engine, capsule, seen_hash(action.block_id))
+            edited = _edited_since(
+                capsule, seen_hash(action.block_id), engine.current_hash(capsule.id)
+            )
             form = None if edited else await engine.edit_form(capsule.id, user=user)
         except (SessionsError, ApprovalsError) as exc:
             log.warning("edit of %s refused: %s", capsule.id, exc)
             return
         if edited is not None or form is None:
-            answers.tell(capsule.thread, user, edited or literal("Look at the card again."))
+            answers.tell(
+                engine.card_thread(capsule), user, edited or literal("Look at the card again.")
+            )
             return
         if isinstance(form, str):
             answers.tell(
-                capsule.thread, user, join(literal("You may not edit this request: "), escape(form))
+                engine.card_thread(capsule),
+                user,
+                join(literal("You may not edit this request: "), escape(form)),
             )
             return
         view = edit_modal(form)
         if view is None:
             answers.tell(
-                capsule.thread,
+                engine.card_thread(capsule),
                 user,
                 literal("These arguments are too large to edit in Slack; approve or deny them."),
             )
@@ -162,7 +169,11 @@ def register_governance(
             )
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
             log.info("could not open the edit modal: %s", exc)
-            answers.tell(capsule.thread, user, literal("Could not open the edit form; try again."))
+            answers.tell(
+                engine.card_thread(capsule),
+                user,
+                literal("Could not open the edit form; try again."),
+            )
 
     async def on_edit_submit(ack: Any, body: dict[str, Any]) -> None:
         try:
@@ -211,7 +222,7 @@ def register_governance(
             return
         answer = _edit_answer(result, what_to_tell)
         if answer is not None:
-            answers.tell(capsule.thread, payload.user.id, answer)
+            answers.tell(engine.card_thread(capsule), payload.user.id, answer)
 
     async def on_approve_reason(ack: Any, body: dict[str, Any]) -> None:
         await ack()
@@ -236,14 +247,3 @@ def register_governance(
     app.action(EDIT)(on_edit)
     app.view(EDIT_MODAL)(on_edit_submit)
     app.view(APPROVE_MODAL)(on_approve_reason)
-
-
-def checked_thread(payload: BlockActionsPayload) -> ThreadKey | None:
-    c = payload.container
-    team = payload.team.id if payload.team else payload.user.team_id
-    try:
-        return ThreadKey(
-            team=team or "", channel=c.channel_id or "", thread_ts=c.thread_ts or c.message_ts or ""
-        )
-    except ValueError:
-        return None

@@ -26,6 +26,7 @@ from agent_core.person_queries import DecidedApproval, OpenRequest
 from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
+from .card_governance import actions_block_id
 from .cards import approve_deny_buttons, expiry, progress
 from .slack_text import (
     Mrkdwn,
@@ -133,9 +134,7 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
             view = item.view or CardView(c)
             blocks.append(
                 # Editing is done on the card, in its thread, where the others see it.
-                approve_deny_buttons(
-                    view, block_id=f"act-{c.id}-h{view.args_sha256[:12]}", with_edit=False
-                )
+                approve_deny_buttons(view, block_id=actions_block_id(c.id, view), with_edit=False)
             )
     if len(content.waiting) > MAX_WAITING:
         rest = f"{count - MAX_WAITING}{'+' if count >= COUNTED else ''}"

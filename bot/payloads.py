@@ -24,7 +24,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from sessions import check_slack_id
+from sessions import ThreadKey, check_slack_id
 
 from .slack_fields import (
     MAX_TEXT,
@@ -54,6 +54,7 @@ __all__ = [
     "SlashCommand",
     "ViewClosed",
     "ViewSubmission",
+    "click_thread",
 ]
 
 
@@ -337,3 +338,15 @@ class SlashCommand(Routing):
     trigger_id: Label = ""
     # Always sent; the only way to answer (respond()) outside the 3 s of the ack.
     response_url: SlackUrl
+
+
+def click_thread(payload: BlockActionsPayload) -> ThreadKey | None:
+    """The thread a click on a message came from: the card's thread (None: not one)."""
+    c = payload.container
+    team = payload.team.id if payload.team else payload.user.team_id
+    try:
+        return ThreadKey(
+            team=team or "", channel=c.channel_id or "", thread_ts=c.thread_ts or c.message_ts or ""
+        )
+    except ValueError:
+        return None
