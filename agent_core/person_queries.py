@@ -69,7 +69,7 @@ class PersonQueries:
         """Requests ``user`` made that still wait for a decision, newest first."""
         rows = await self.rt.index.requested_by(user, limit=limit)
         return [
-            OpenRequest(r.capsule, tuple(v.user for v in r.votes() if v.approve), r.card())
+            OpenRequest(r.capsule, r.approvals(), r.card())
             for r in self._requests(rows)
             if r.decision() is None
         ]
@@ -96,15 +96,22 @@ class PersonQueries:
         capsule = request.capsule
         people = set(capsule.askers)
         people.update(v.user for v in request.votes())
+        people.update(request.approvals())  # an editor approved by editing
         decision = request.decision()
         if decision is not None:
             people.update(decision.deciders)
         rules = (capsule.policy, rt.policy.rule_for(capsule.tool))
         anyone = any(rule.open_to_anyone for rule in rules)
+        groups: list[str] = []
         for rule in rules:
             people.update(rule.approver_users)
-            for group in rule.approver_groups:
-                people.update(await rt.groups.members(group))
+            groups.extend(rule.approver_groups)
+        escalation = request.escalation()
+        if escalation is not None:
+            people.update(escalation.added_users)
+            groups.extend(escalation.added_groups)
+        for group in dict.fromkeys(groups):
+            people.update(await rt.groups.members(group))
         return Concerned(frozenset(people), anyone)
 
     async def approval_with_card(self, *, channel: str, ts: str) -> Capsule | None:

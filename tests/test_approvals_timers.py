@@ -7,6 +7,9 @@ from datetime import timedelta
 
 from governance_support import approve, park, posts, request
 
+from agent_core.demo_fleet import demo_registry
+from agent_core.engine import Engine
+from agent_core.offline import OfflineModel
 from approvals import (
     Decided,
     Escalated,
@@ -204,3 +207,27 @@ def test_a_tampered_request_is_never_reminded(home: Home, clock: FixedClock) -> 
     clock.advance(timedelta(hours=2))
     assert _sweep(home, clock) == []
     assert posts(home) == {} and Timers(home).armed(capsule.id) == []
+
+
+async def test_escalated_approvers_are_among_the_people_an_approval_concerns(
+    home: Home, clock: FixedClock
+) -> None:
+    """The Home tab refreshes for the people an approval concerns: after an escalation
+    that includes the approvers it added (here a group's members)."""
+    capsule = park(home, clock, ESCALATE)
+    engine = await Engine.open(
+        home=home,
+        surface=None,
+        clock=clock,
+        model=OfflineModel(),
+        registry=demo_registry(),
+        groups=GROUPS,
+    )
+    try:
+        assert "U0CAROL" not in (await engine.concerned(capsule.id)).people
+        clock.advance(timedelta(hours=5))
+        assert [s for s in _sweep(home, clock) if isinstance(s, Escalated)]
+        concerned = await engine.concerned(capsule.id)
+        assert {"U0ALICE", "U0BOB", "U0DAVE", "U0CAROL"} <= concerned.people
+    finally:
+        await engine.close()
