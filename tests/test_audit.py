@@ -110,14 +110,17 @@ async def test_the_export_has_every_approval_and_flags_a_tampered_decided_capsul
     capsule_path.write_text(json.dumps(data, indent=2))
     code, out = _audit(monkeypatch, capsys, home)
     assert code == 1
-    flagged = {r["approval_id"]: r for r in map(json.loads, out.splitlines())}[ran]
+    after = {r["approval_id"]: r for r in map(json.loads, out.splitlines())}
+    flagged = after[ran]
     assert flagged["seal"] == "tampered"
     assert f"changed: approvals/{ran}.json" in flagged["problems"]
     assert any("hash to" in p for p in flagged["problems"])
-    assert all(r["problems"] == [] for k, r in records.items() if k != ran)
+    assert list(after) == list(records)
+    assert all(r["problems"] == [] and r["seal"] == "ok" for k, r in after.items() if k != ran)
 
     # CSV: one header, one row per approval, lists joined.
     code, out = _audit(monkeypatch, capsys, home, "--format", "csv", "--since", "2026-11-02")
+    assert code == 1  # the tampered record is still in it
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == CSV_COLUMNS and len(rows) == 5
     by_id = {row[0]: dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]}

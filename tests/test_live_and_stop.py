@@ -5,7 +5,6 @@ or between the model's calls — ends the turn, withdraws its requests and runs 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -291,7 +290,7 @@ async def test_a_stop_withdraws_waiting_requests_and_a_later_message_is_new_work
         m for m in run.transcript if isinstance(m, ToolResultMessage) and m.status == "denied"
     ]
     assert len(denied) == 1 and "stopped from Slack by <@U0CAROL>" in denied[0].content
-    assert json.loads(json.dumps(decision.model_dump()))["reason"] == decision.reason
+    assert "stopped from Slack by <@U0CAROL>" in decision.reason
 
 
 async def test_a_stop_in_a_thread_signoff_is_not_in_is_ignored(make_engine: Any) -> None:

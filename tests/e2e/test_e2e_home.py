@@ -117,7 +117,9 @@ async def test_the_home_queue_and_a_decision_made_from_it(
     hers = await home_of(slack, "U0ALICE", has="ran: ok")
     assert "Nothing you asked for is waiting." in home_texts(hers)
     assert "✅ approved by <@U0BOB>" in home_texts(hers)
-    # Carol never opened her Home: nothing was published for her.
+    # Dave may approve, so the change concerns him, but he never opened his Home: nothing
+    # was published for him (nor for Carol, whom it does not concern).
+    assert published_for(slack, "U0DAVE") == 0
     assert published_for(slack, "U0CAROL") == 0
     # The trace says what became of the session that parked.
     await slack.slash_command(command="/signoff", user="U0BOB", channel=OPS, text="trace")
