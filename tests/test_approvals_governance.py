@@ -221,7 +221,7 @@ async def test_the_policy_can_forbid_editing(home: Home, clock: FixedClock) -> N
     loose = park(home, clock)
     tight = Policy(tools={TOOL: PolicyRule(allow_edit=False)})
     result = await _edit(home, loose.id, "U0BOB", clock, base=loose.args_sha256, policy=tight)
-    assert isinstance(result, Refused)
+    assert isinstance(result, Refused) and "does not allow editing" in result.reason
 
 
 # reasons --------------------------------------------------------------------------------
@@ -241,7 +241,8 @@ async def test_a_required_reason_is_enforced_for_approve_deny_and_edit(
     # A rule tightened after the request applies too.
     other = park(home, clock)
     strict = Policy(tools={TOOL: PolicyRule(require_reason=True)})
-    assert isinstance(await approve(home, other, "U0BOB", clock, policy=strict), Refused)
+    tightened = await approve(home, other, "U0BOB", clock, policy=strict)
+    assert isinstance(tightened, Refused) and "needs a reason" in tightened.reason
 
 
 # the second clock -----------------------------------------------------------------------

@@ -28,7 +28,11 @@ def _limits(view: dict[str, Any]) -> None:
         if block["type"] == "header":
             assert len(block["text"]["text"]) <= 150
         for element in block.get("elements", []):
-            assert len(element.get("text", "")) <= 3000 or element["type"] == "button"
+            text = element.get("text", "")
+            if element["type"] == "button":
+                assert len(text["text"]) <= 75  # Slack's limit for a button's label
+            else:
+                assert len(text) <= 3000
 
 
 def decided(verdict: str, *, by: tuple[str, ...], ran: bool | None = None) -> DecidedApproval:
