@@ -71,12 +71,12 @@ class Runtime:
     live: LiveView = field(default_factory=NullLiveView)
     # Wakes a turn waiting on the model when a person stops it (the marker is on disk).
     stops: StopSignals = field(default_factory=StopSignals)
-    # Locks, the work queue and the outbox other processes share (None: the home's own).
-    coordination: Coordination = None  # type: ignore[assignment]
 
-    def __post_init__(self) -> None:
-        if self.coordination is None:
-            object.__setattr__(self, "coordination", coordination_for(self.home))
+    @property
+    def coordination(self) -> Coordination:
+        """Locks, the work queue and the outbox other processes share (``coordination_for``
+        picks them for the home, for the engine and ``approvals`` alike)."""
+        return coordination_for(self.home)
 
     @property
     def outbox(self) -> OutboxStore:

@@ -19,6 +19,7 @@ contract any other must pass.
 
 from __future__ import annotations
 
+import functools
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,7 @@ class DirectoryCoordination:
         return DirectoryThreadLocks(self.home)
 
 
+@functools.cache
 def coordination_for(home: Home) -> Coordination:
-    """The coordination a home uses (today always its directory tree)."""
+    """The coordination a home uses (today always its directory tree); one per home."""
     return DirectoryCoordination(home)

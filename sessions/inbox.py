@@ -135,10 +135,6 @@ class Inbox:
             return []
         return [self._read(self.cur / n) for n in names if not n.startswith(".")]
 
-    def event_ids(self) -> list[tuple[str, str]]:
-        """(event id, received at) of every stored message (reindex): read, not validated."""
-        return stored_event_ids(str(self.root))
-
     def clean_tmp(self, *, older_than: float = 0.0) -> int:
         """Drop leftovers in tmp/: never linked, so never acked (a crash mid-delivery).
 

@@ -127,7 +127,7 @@ class SessionStore:
         directory = self.home.session_dir(session_id)
         # Sessions from before kept a state.lock file: the lock is now on the directory.
         with dir_lock(directory):
-            current = self.load(session_id)
+            current = read_record(directory / "session.json", session_id)
             if current.state != expected:
                 raise StaleStateError(
                     f"{session_id} is {current.state}, not {expected}; refusing to move it to {new}"
