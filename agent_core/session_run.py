@@ -37,9 +37,7 @@ class SessionRun:
     def __init__(self, rt: Runtime, record: SessionRecord) -> None:
         self.rt = rt
         self.record = record
-        self.files = SessionFiles(
-            rt.home.session_dir(record.id), clock=rt.clock, locate=rt.home.session_dir
-        )
+        self.files = SessionFiles(rt.home.session_dir(record.id), clock=rt.clock)
         # Writes (each waits for its fsync) run off the event loop, so other threads'
         # turns go on meanwhile; one at a time per session keeps the files in order.
         self._writing = asyncio.Lock()

@@ -218,7 +218,7 @@ def _session_md(
 
 
 def _files(rt: Runtime, session_id: str) -> SessionFiles:
-    return SessionFiles(rt.home.session_dir(session_id), locate=rt.home.session_dir)
+    return SessionFiles(rt.home.session_dir(session_id))
 
 
 def _requeue_replies(rt: Runtime, crashed: SessionRecord) -> None:

@@ -52,7 +52,7 @@ def _record(number: int, r: dict[str, Any]) -> list[str]:
 
 def render_transcript(home: Home, session_id: str) -> str:
     record = SessionStore(home).load(session_id)
-    files = SessionFiles(home.session_dir(session_id), locate=home.session_dir)
+    files = SessionFiles(home.session_dir(session_id))
     records = files.read_transcript()
     lines = [
         f"{session_id} ({record.state.value}) in thread {record.thread.label()}: "

@@ -37,15 +37,13 @@ __all__ = ["INLINE_LIMIT", "SessionFiles"]
 
 
 class SessionFiles:
-    def __init__(
-        self, directory: Path, *, clock: Clock | None = None, locate: Locate | None = None
-    ) -> None:
+    def __init__(self, directory: Path, *, clock: Clock | None = None) -> None:
         self.directory = directory
         self.clock = clock or SystemClock()
         self.session_id = directory.name
-        # Where a referenced session lives (``Home.session_dir``); siblings by default.
-        # A parent may sit in another shard: found the way the home finds any session.
-        self.locate: Locate = locate or home_of_session(directory).session_dir
+        # Where a referenced parent lives: found the way its home finds any session (it
+        # may sit in another shard).
+        self.locate: Locate = home_of_session(directory).session_dir
         # Counted on the first write, not here: most SessionFiles only read.
         self._trace_seq: int | None = None
 
