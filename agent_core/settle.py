@@ -153,14 +153,11 @@ def _refusal(run: SessionRun, request: ApprovalRequest, decision: Decision) -> s
     return ""
 
 
-_deciders = deciders_text
-
-
 async def realize(
     run: SessionRun, request: ApprovalRequest, decision: Decision
 ) -> tuple[ToolStatus, str]:
     """Turn a final decision into an outcome; an approved call runs here, at most once."""
-    capsule, who = request.capsule, _deciders(decision)
+    capsule, who = request.capsule, deciders_text(decision)
     if decision.verdict == "denied":
         why = f": {decision.reason}" if decision.reason else ""
         return "denied", f"denied by {who} at {decision.at}{why}. Do not retry this call."
@@ -293,18 +290,26 @@ async def _defer(
 ) -> _Waiting:
     """The tool cannot run now: record the attempt, tell the thread once, try again later."""
     now = run.rt.clock.now()
-    attempt = len(request.deferrals()) + 1
-    delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
-    retry_at = utc_iso(now + timedelta(seconds=delay))
-    request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
+
+    def retry_at(attempt: int) -> str:
+        delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
+        return utc_iso(now + timedelta(seconds=delay))
+
+    record = request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
+    attempt = record.attempt
     await run.trace(
         "approved_call_deferred",
-        {"approval_id": request.id, "attempt": attempt, "reason": reason, "retry_at": retry_at},
+        {
+            "approval_id": request.id,
+            "attempt": attempt,
+            "reason": reason,
+            "retry_at": record.retry_at,
+        },
     )
     out.deferred.append(request.id)
     tool = request.capsule.tool
     text = (
-        f"approved by {_deciders(decision)}, but `{tool}` did not run: {reason}. Nothing ran; "
+        f"approved by {deciders_text(decision)}, but `{tool}` did not run: {reason}. Nothing ran; "
         "the approval stands and the call runs once the tool is available again."
     )
     if attempt == 1:

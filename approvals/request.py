@@ -16,6 +16,7 @@ without reading every request that waits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 from sessions import (
@@ -138,16 +139,11 @@ class ApprovalRequest(GovernedFiles):
 
     def deferrals(self) -> list[Deferral]:
         """Attempts that found the tool unavailable, oldest first."""
-        found = []
-        for n in range(1, 10_000):
-            record = read_optional(self._path(f"deferred-{n}"), Deferral)
-            if record is None:
-                break
-            found.append(record)
-        return found
+        return list(self._sequence("deferred", Deferral))
 
-    def defer(self, *, reason: str, at: str, retry_at: str, boot: str) -> Deferral:
-        """Record that the approved call could not start now; the approval stays unspent."""
+    def defer(self, *, reason: str, at: str, retry_at: Callable[[int], str], boot: str) -> Deferral:
+        """Record that the approved call could not start now; the approval stays unspent.
+        ``retry_at(attempt)``: when to try again, from the attempt number recorded."""
         attempt = len(self.deferrals()) + 1
         while True:
             record = Deferral(
@@ -155,7 +151,7 @@ class ApprovalRequest(GovernedFiles):
                 attempt=attempt,
                 at=at,
                 reason=reason,
-                retry_at=retry_at,
+                retry_at=retry_at(attempt),
                 boot=boot,
             )
             try:
