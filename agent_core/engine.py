@@ -38,7 +38,6 @@ from approvals import (
     scan_session_approvals,
     sweep_expired,
 )
-from approvals.forms import DenyForm, record_deny_form, take_deny_form
 from sessions import (
     Clock,
     Home,
@@ -322,16 +321,6 @@ class Engine(Queries, PersonQueries, Governing):
             self.rt.observer.emit(_decided(request, user=stop.user, decision=decision))
         self.wake(thread)
         return outcome
-
-    def open_deny_form(self, *, view_id: str, approval_id: str, user: str) -> None:
-        now = utc_iso(self.rt.clock.now())
-        form = DenyForm(view_id=view_id, approval_id=approval_id, user=user, opened_at=now)
-        record_deny_form(self.rt.home, form)
-
-    def take_deny_form(self, *, view_id: str, user: str) -> str | None:
-        """The approval a submitted deny form is for, if the bot opened it for ``user``."""
-        form = take_deny_form(self.rt.home, view_id=view_id, user=user)
-        return form.approval_id if form else None
 
     def notify(self, thread: ThreadKey, *, user: str, text: str, key: str) -> None:
         """Queue an ephemeral note to ``user`` in ``thread`` (a refusal, a vote counted)."""

@@ -26,13 +26,10 @@ from sessions import (
 )
 
 __all__ = [
-    "DenyForm",
     "Form",
     "FormKind",
     "peek_form",
-    "record_deny_form",
     "record_form",
-    "take_deny_form",
     "take_form",
 ]
 
@@ -48,9 +45,6 @@ class Form(Record):
     opened_at: str
     kind: FormKind = "deny"
     args_sha256: str = ""
-
-
-DenyForm = Form
 
 
 def _path(home: Home, view_id: str) -> Path:
@@ -90,11 +84,3 @@ def take_form(home: Home, *, view_id: str, user: str, kind: FormKind) -> Form | 
     except FileNotFoundError:
         return None
     return form
-
-
-def record_deny_form(home: Home, form: Form) -> None:
-    record_form(home, form)
-
-
-def take_deny_form(home: Home, *, view_id: str, user: str) -> Form | None:
-    return take_form(home, view_id=view_id, user=user, kind="deny")

@@ -206,7 +206,13 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
                 view=deny_modal(capsule, reason_required=engine.needs_reason(capsule.id)),
             )
             view_id = str(opened["view"]["id"])
-            engine.open_deny_form(view_id=view_id, approval_id=capsule.id, user=user)
+            engine.open_form(
+                kind="deny",
+                view_id=view_id,
+                approval_id=capsule.id,
+                user=user,
+                args_sha256=capsule.args_sha256,  # the hash the deny modal names
+            )
             if where == HOME:
                 clicks.opened_from_home(view_id)
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
@@ -217,7 +223,8 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         await ack()
         try:
             payload = ViewSubmission.model_validate(body)
-            approval_id = engine.take_deny_form(view_id=payload.view.id, user=payload.user.id)
+            form = engine.take_form(kind="deny", view_id=payload.view.id, user=payload.user.id)
+            approval_id = form.approval_id if form else None
         except (ValidationError, SessionsError):
             log.warning("malformed deny-reason submission")
             return

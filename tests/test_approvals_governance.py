@@ -29,7 +29,7 @@ from approvals import (
     record_edit,
 )
 from approvals.edits import EditResult
-from approvals.forms import Form, peek_form, record_form, take_deny_form, take_form
+from approvals.forms import Form, peek_form, record_form, take_form
 from sessions import FixedClock, Home, utc_iso
 
 EDITED = {"service": "api", "replicas": 8}
@@ -300,7 +300,7 @@ def test_a_form_is_taken_once_by_its_person_and_only_as_its_kind(home: Home) -> 
     record_form(home, form)
     assert take_form(home, view_id="V0EDIT1", user="U0CAROL", kind="edit") is None
     assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="deny") is None
-    assert take_deny_form(home, view_id="V0EDIT1", user="U0BOB") is None
+    assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="deny") is None
     assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form
     assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form  # not used up
     assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form
