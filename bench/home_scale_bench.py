@@ -92,8 +92,7 @@ def clone_home(root: Path, total: int) -> Home:
         thread = _thread(n)
         target = template.sessions_dir / sid[5:7] / sid
         target.mkdir(parents=True)
-        for name in (*files, "logs/trace.jsonl"):
-            (target / name).parent.mkdir(exist_ok=True)
+        for name in files:
             try:
                 os.link(source / name, target / name)
             except OSError:  # ext4 allows 65,000 links to one file

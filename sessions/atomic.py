@@ -25,6 +25,7 @@ __all__ = [
     "fsync_file",
     "replace_atomically",
     "set_fsync",
+    "write_new",
 ]
 
 # Benchmarks may turn fsync off to populate large homes quickly; nothing else does.
@@ -56,9 +57,13 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_temp(directory: Path, data: bytes) -> Path:
-    tmp = directory / f".tmp-{secrets.token_hex(8)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def write_new(path: Path, data: bytes) -> None:
+    """Create ``path`` (it must not exist) with ``data``, fsynced; the directory is not.
+
+    Torn if the process dies midway: only for a directory nobody reads until it is
+    renamed into place (a staged session), or for a temp file.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(data)
         while view:
@@ -67,9 +72,14 @@ def _write_temp(directory: Path, data: bytes) -> Path:
         fsync_file(fd)
     except BaseException:
         os.close(fd)
-        tmp.unlink(missing_ok=True)  # a full disk must not leave litter behind
+        path.unlink(missing_ok=True)  # a full disk must not leave litter behind
         raise
     os.close(fd)
+
+
+def _write_temp(directory: Path, data: bytes) -> Path:
+    tmp = directory / f".tmp-{secrets.token_hex(8)}"
+    write_new(tmp, data)
     return tmp
 
 
@@ -107,8 +117,8 @@ def complete_lines(data: bytes) -> bytes:
     return data[: cut + 1] if cut >= 0 else b""
 
 
-def append_line(path: Path, line: str) -> None:
-    """Append one newline-terminated record and fsync it before returning.
+def append_line(path: Path, line: str, *, sync: bool = True) -> None:
+    """Append one newline-terminated record and (unless ``sync=False``) fsync it.
 
     O_APPEND makes each write land whole at the end even with several writers; a torn
     last line after a crash is tolerated by readers (see ``read_jsonl``).
@@ -122,7 +132,7 @@ def append_line(path: Path, line: str) -> None:
             # at the end (skipped by readers) instead of merging with this record.
             data = b"\n" + data
         os.write(fd, data)
-        if _FSYNC:
+        if _FSYNC and sync:
             os.fdatasync(fd)
     finally:
         os.close(fd)

@@ -9,6 +9,7 @@ files, still read. The transcript is a chain of references (``transcript_chain``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -55,9 +56,11 @@ class SessionFiles:
     def tickets_path(self) -> Path:
         return self.directory / "tickets.jsonl"
 
-    @property
+    @functools.cached_property
     def trace_path(self) -> Path:
-        return self.directory / "logs" / "trace.jsonl"
+        # Sessions from before kept it in logs/ (one directory more per session).
+        legacy = self.directory / "logs" / "trace.jsonl"
+        return legacy if legacy.exists() else self.directory / "trace.jsonl"
 
     @property
     def workspace(self) -> Path:
@@ -124,14 +127,13 @@ class SessionFiles:
     # trace ----------------------------------------------------------------------
     def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
         if self._trace_seq is None:
-            self.trace_path.parent.mkdir(exist_ok=True)  # logs/ is made by the first event
             self._trace_seq = sum(1 for _ in read_jsonl(self.trace_path))
         self._trace_seq += 1
         seq = self._trace_seq
         body = canonical_json(data or {}).encode()
         extra: dict[str, Any] = {"data": data or {}}
         if len(body) > INLINE_LIMIT:
-            payload_dir = self.directory / "logs" / "payloads"
+            payload_dir = self.trace_path.parent / "payloads"
             payload_dir.mkdir(exist_ok=True)
             name = f"{seq:06d}-{kind}.json"
             create_only(payload_dir / name, body)
@@ -141,7 +143,9 @@ class SessionFiles:
                 "payload_bytes": len(body),
             }
         event = TraceEvent(seq=seq, at=self.now(), session=self.session_id, kind=kind, **extra)
-        append_line(self.trace_path, event.model_dump_json(exclude_none=True))
+        # Not fsynced line by line: the trace tells what the durable records did, and a
+        # session's seal flushes it (a power cut may cut a running session's last lines).
+        append_line(self.trace_path, event.model_dump_json(exclude_none=True), sync=False)
 
     def read_trace(self, *, resolve_payloads: bool = True) -> list[TraceEvent]:
         events: list[TraceEvent] = []

@@ -5,7 +5,9 @@
 name is its Slack ``ts`` (unique in a channel), so the hard link into ``new/`` is the
 dedupe: a redelivery, or the ``message`` twin of an ``app_mention``, fails with EEXIST.
 Moving to ``cur/`` links before it unlinks, so a message is always in ``new/`` or
-``cur/`` and a late duplicate can always see that it was already taken.
+``cur/`` and a late duplicate can always see that it was already taken. Within one
+process, deliveries of one message take turns (Slack sends the twin at the same moment),
+so the second finds the first stored instead of writing and fsyncing a copy to discard.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -66,24 +70,44 @@ def stored_event_ids(inbox: str) -> list[tuple[str, str]]:
     return out
 
 
+# Striped, not one lock per message: bounded memory, and two different messages rarely
+# share a stripe (then one waits for the other's fsync, nothing worse). Re-entrant: a
+# crash test plays another process's delivery from inside one (a hook on os.link).
+_TURNS = tuple(threading.RLock() for _ in range(256))
+
+
+def _turn_for(path: Path) -> threading.RLock:
+    return _TURNS[zlib.crc32(os.fsencode(path)) % len(_TURNS)]
+
+
 class Inbox:
     def __init__(self, thread_dir: Path) -> None:
         self.root = thread_dir / "inbox"
         self.tmp, self.new, self.cur = (self.root / n for n in ("tmp", "new", "cur"))
 
     def ensure(self) -> None:
+        if self.cur.is_dir():  # made last: the others are there (deliver remakes tmp/)
+            return
         for path in (self.tmp, self.new, self.cur):
             path.mkdir(parents=True, exist_ok=True)
 
     def deliver(self, message: InboxMessage) -> bool:
         """Store ``message`` durably; False when it is a duplicate. Safe across processes."""
         key = check_slack_ts(message.ts)
+        with _turn_for(self.new / key):
+            return self._deliver(key, message)
+
+    def _deliver(self, key: str, message: InboxMessage) -> bool:
         if (self.cur / key).exists() or (self.new / key).exists():
             return False
         self.ensure()
         tmp = self.tmp / f"{key}.{secrets.token_hex(4)}"
         data = message.model_dump_json().encode()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:
+            self.tmp.mkdir(parents=True, exist_ok=True)  # removed by hand
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             os.write(fd, data)
             fsync_file(fd)

@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from .atomic import replace_atomically
+from .atomic import fsync_file, replace_atomically
 
 __all__ = ["MANIFEST", "VerifyReport", "is_sealed", "seal", "verify"]
 
@@ -29,11 +29,13 @@ _VOTE_DIR = re.compile(r"(appr_[0-9a-f]{16})\.votes(?:-[0-9]{1,4})?")
 _USER_FILE = re.compile(r"[A-Z0-9][A-Z0-9_]{1,39}\.json")
 
 
-def _digest(path: Path) -> str:
+def _digest(path: Path, *, flush: bool = False) -> str:
     h = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 16), b""):
             h.update(chunk)
+        if flush:
+            fsync_file(handle.fileno())
     return h.hexdigest()
 
 
@@ -63,7 +65,9 @@ def _late_file(relpath: str, capsules: set[str]) -> bool:
 
 
 def seal(directory: Path) -> None:
-    lines = [f"{_digest(directory / rel)}  {rel}" for rel in _files(directory)]
+    """Write the manifest; every file it lists is flushed first (the trace is appended
+    without a sync per line: this is where it becomes durable)."""
+    lines = [f"{_digest(directory / rel, flush=True)}  {rel}" for rel in _files(directory)]
     replace_atomically(directory / MANIFEST, ("\n".join(lines) + "\n").encode())
 
 

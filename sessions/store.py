@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .atomic import complete_lines, create_only, fsync_dir, replace_atomically
+from .atomic import complete_lines, fsync_dir, replace_atomically, write_new
 from .clock import Clock, SystemClock, utc_iso
 from .errors import (
     AlreadyExistsError,
@@ -91,9 +91,12 @@ class SessionStore:
         staging = shard / f".new-{session_id}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
-            create_only(staging / "SESSION.md", session_md.encode())
-            create_only(staging / "transcript.jsonl", complete_lines(transcript))
-            create_only(staging / "session.json", record.model_dump_json(indent=2).encode())
+            # Nobody reads the staging directory: its files need no atomic link each, one
+            # fsync of the directory before the rename makes them all durable.
+            write_new(staging / "SESSION.md", session_md.encode())
+            write_new(staging / "transcript.jsonl", complete_lines(transcript))
+            write_new(staging / "session.json", record.model_dump_json(indent=2).encode())
+            fsync_dir(staging)
             os.rename(staging, final)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)

@@ -30,8 +30,7 @@ class ThreadDir:
         self._open = self.path / "approvals"
 
     def ensure(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.inbox.ensure()
+        self.inbox.ensure()  # its directories are made with their parents, this one
 
     @property
     def lock_path(self) -> Path:

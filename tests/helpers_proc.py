@@ -443,7 +443,7 @@ def lineage(home: Path, thread_ts: str = THREAD_TS) -> list[str]:
 
 
 def trace_events(home: Path, session_id: str) -> list[dict[str, Any]]:
-    path = session_path(home, session_id) / "logs" / "trace.jsonl"
+    path = session_path(home, session_id) / "trace.jsonl"
     return read_jsonl(path) if path.exists() else []
 
 

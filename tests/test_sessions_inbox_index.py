@@ -169,6 +169,53 @@ def test_concurrent_deliveries_of_one_message_have_one_winner(home: Home) -> Non
     assert os.listdir(inbox.tmp) == []
 
 
+def test_twins_in_one_process_write_the_message_once(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack sends an ``app_mention`` and its ``message`` twin together: the second waits
+    for the first and finds it stored, instead of writing and fsyncing a copy to throw away."""
+    import sessions.inbox as inbox_module
+
+    inbox = _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+    written: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_CREAT and Path(path).parent == inbox.tmp:
+            written.append(str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def slow_fsync(fd: int) -> None:
+        threading.Event().wait(0.05)  # a real disk: the twins overlap
+
+    monkeypatch.setattr(os, "open", counting_open)
+    monkeypatch.setattr(inbox_module, "fsync_file", slow_fsync)
+    barrier = threading.Barrier(4)
+    results: list[bool] = []
+
+    def deliverer() -> None:
+        mine = ThreadDir(home, THREAD).inbox
+        barrier.wait()
+        results.append(mine.deliver(msg))
+
+    threads = [threading.Thread(target=deliverer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert sorted(results) == [False, False, False, True]
+    assert len(written) == 1
+    assert os.listdir(inbox.new) == [msg.ts]
+
+
+def test_a_deleted_tmp_dir_is_made_again(home: Home) -> None:
+    inbox = _inbox(home)
+    inbox.tmp.rmdir()  # a person tidying up by hand
+    assert inbox.deliver(message("restart api", ts="1700000000.000100")) is True
+    assert os.listdir(inbox.new) == ["1700000000.000100"]
+
+
 def _hook_link(
     monkeypatch: pytest.MonkeyPatch, match: Callable[[Path, Path], bool], action: Callable[[], None]
 ) -> list[str]:

@@ -357,7 +357,7 @@ def test_create_makes_a_complete_session_directory(home: Home, clock: FixedClock
 def test_create_failure_midway_leaves_no_session_directory(
     home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = store_module.create_only  # type: ignore[attr-defined]  # store's own import, patched below
+    real = store_module.write_new  # type: ignore[attr-defined]  # store's own import, patched below
     calls = {"n": 0}
 
     def second_call_fails(path: Path, data: bytes) -> None:
@@ -366,7 +366,7 @@ def test_create_failure_midway_leaves_no_session_directory(
             raise OSError(errno.EIO, "simulated failure during creation")
         real(path, data)
 
-    monkeypatch.setattr(store_module, "create_only", second_call_fails)
+    monkeypatch.setattr(store_module, "write_new", second_call_fails)
     with pytest.raises(OSError, match="simulated failure"):
         _new_session(home, clock)
     assert calls["n"] == 2
@@ -791,10 +791,23 @@ def test_small_trace_events_stay_inline(home: Home, clock: FixedClock) -> None:
     ]
     assert events[0].session == directory.name
     assert events[0].schema_version == 1
-    assert not (directory / "logs" / "payloads").exists()
+    assert not (directory / "payloads").exists()
+    assert files.trace_path == directory / "trace.jsonl"  # no logs/ directory
     # The sequence continues in a reopened SessionFiles.
     SessionFiles(directory, clock=clock).trace("message")
     assert [e.seq for e in files.read_trace()] == [1, 2, 3]
+
+
+def test_a_session_from_before_keeps_its_trace_in_logs(home: Home, clock: FixedClock) -> None:
+    directory = home.session_dir(_new_session(home, clock).id)
+    (directory / "logs").mkdir()
+    legacy = directory / "logs" / "trace.jsonl"
+    SessionFiles(directory, clock=clock).trace("session_started", {"cause": "message"})
+    os.rename(directory / "trace.jsonl", legacy)  # as an older version wrote it
+    files = SessionFiles(directory, clock=clock)
+    files.trace("session_ended")
+    assert not (directory / "trace.jsonl").exists()
+    assert [e.kind for e in files.read_trace()] == ["session_started", "session_ended"]
 
 
 def test_large_trace_events_go_to_payloads_and_are_never_dropped(
@@ -809,7 +822,7 @@ def test_large_trace_events_go_to_payloads_and_are_never_dropped(
     event = raw[0]
     assert "data" not in event
     assert event["payload_ref"] == "payloads/000001-tool_finished.json"
-    payload = directory / "logs" / event["payload_ref"]
+    payload = directory / event["payload_ref"]
     body = payload.read_bytes()
     assert event["payload_sha256"] == hashlib.sha256(body).hexdigest()
     assert event["payload_bytes"] == len(body)

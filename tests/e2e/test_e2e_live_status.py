@@ -138,7 +138,7 @@ async def test_the_stop_button_cancels_the_turn_and_withdraws_its_requests(
 
 
 def trace_events(settings: Settings, session_id: str, kind: str) -> list[Any]:
-    path = settings.home / "sessions" / session_id[5:7] / session_id / "logs" / "trace.jsonl"
+    path = settings.home / "sessions" / session_id[5:7] / session_id / "trace.jsonl"
     events = [json.loads(line) for line in path.read_text().splitlines()]
     return [e["data"] for e in events if e["kind"] == kind]
 

@@ -143,9 +143,7 @@ async def test_a_required_reason_opens_a_modal_and_reaches_card_trace_and_model(
     events = [
         json.loads(line)
         for sid in lineage(home, thread)
-        for line in (home / "sessions" / sid[5:7] / sid / "logs" / "trace.jsonl")
-        .read_text()
-        .splitlines()
+        for line in (home / "sessions" / sid[5:7] / sid / "trace.jsonl").read_text().splitlines()
     ]
     (applied,) = [e for e in events if e["kind"] == "decision_applied"]
     assert applied["data"]["reason"] == "api is wedged"
