@@ -61,8 +61,9 @@ class SessionRun:
             self.transcript.append(message)
 
     async def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
-        async with self._writing:
-            await off_loop(self.files.trace, kind, data)
+        # On the loop: a trace line waits for no fsync (the seal flushes it), and a hop to
+        # a disk thread costs more than the write.
+        self.files.trace(kind, data)
 
     async def write_ticket(self, ticket: IntentTicket | ResultTicket) -> None:
         """Record an intent before its call runs, and how it ended after."""
@@ -161,8 +162,12 @@ class SessionRun:
             new=SessionState.RUNNING,
         )
         await self.rt.index.put_session(self.record)
+        self.started()
+
+    def started(self) -> None:
+        """Say that the session runs (it was created running, or ``start`` moved it)."""
         self._changed()
-        await self.trace(
+        self.files.trace(
             "session_started", {"cause": self.record.cause, "parent": self.record.parent_id}
         )
 

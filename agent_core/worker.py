@@ -161,8 +161,10 @@ async def _start_child(
     await rt.index.put_session(record)
     await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
     run = SessionRun(rt, record)
-    if record.state == SessionState.CREATED:
+    if record.state == SessionState.CREATED:  # made by a version that started it apart
         await run.start()
+    else:
+        run.started()
     return run
 
 
@@ -185,6 +187,7 @@ def _create_child(
             session_md=_session_md(rt, tdir.thread, head, cause, reference, session_id),
             transcript=transcript,
             session_id=session_id,
+            running=True,
         )
     except AlreadyExistsError:
         record = rt.store.load(session_id)  # adopt_head runs first; this is belt and braces

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .atomic import append_line, canonical_json, create_only
+from .atomic import append_line, canonical_json
 from .clock import Clock, SystemClock, utc_iso
 from .errors import CorruptRecordError
 from .home import home_of_session
@@ -126,6 +126,8 @@ class SessionFiles:
 
     # trace ----------------------------------------------------------------------
     def trace(self, kind: TraceKind, data: dict[str, Any] | None = None) -> None:
+        """Append an event. It never waits for the disk (nothing is fsynced here), so the
+        event loop may call it directly."""
         if self._trace_seq is None:
             self._trace_seq = sum(1 for _ in read_jsonl(self.trace_path))
         self._trace_seq += 1
@@ -136,7 +138,9 @@ class SessionFiles:
             payload_dir = self.trace_path.parent / "payloads"
             payload_dir.mkdir(exist_ok=True)
             name = f"{seq:06d}-{kind}.json"
-            create_only(payload_dir / name, body)
+            # Like the line, flushed by the seal. A leftover of this name is from a crash
+            # before its line was written: nothing refers to it, so it is overwritten.
+            (payload_dir / name).write_bytes(body)
             extra = {
                 "payload_ref": f"payloads/{name}",
                 "payload_sha256": hashlib.sha256(body).hexdigest(),

@@ -60,11 +60,13 @@ class SessionStore:
         session_md: str,
         transcript: bytes = b"",
         session_id: str | None = None,
+        running: bool = False,
     ) -> SessionRecord:
         """Create a session directory with its first records, atomically.
 
         ``session_id`` (the worker passes the thread's next id) makes creation create-only:
-        AlreadyExistsError when that session exists.
+        AlreadyExistsError when that session exists. ``running`` creates it started (both
+        transitions recorded), saving the rewrite of ``session.json`` a start would be.
         """
         self.home.ensure()
         session_id = session_id or new_session_id()
@@ -72,13 +74,18 @@ class SessionStore:
         if final.exists():
             raise AlreadyExistsError(f"session {session_id} exists")
         now = utc_iso(self.clock.now())
+        transitions: tuple[Transition, ...] = (
+            Transition(state=SessionState.CREATED, at=now, reason=cause),
+        )
+        if running:
+            transitions += (Transition(state=SessionState.RUNNING, at=now),)
         record = SessionRecord(
             id=session_id,
             parent_id=parent_id,
             thread=thread,
-            state=SessionState.CREATED,
+            state=transitions[-1].state,
             created_at=now,
-            transitions=(Transition(state=SessionState.CREATED, at=now, reason=cause),),
+            transitions=transitions,
             cause=cause,
         )
         # Random: a crash may leave a half-built staging directory for the same id.

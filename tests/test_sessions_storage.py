@@ -330,6 +330,23 @@ def test_thread_key_rejects_bad_parts(parts: dict[str, str]) -> None:
 
 
 # store: creation ------------------------------------------------------------------------
+def test_a_session_may_be_created_running(home: Home, clock: FixedClock) -> None:
+    """The worker starts every session it creates: one write of session.json, not two,
+    and the record still shows both steps."""
+    store = SessionStore(home, clock=clock)
+    record = store.create(
+        thread=THREAD, parent_id=None, cause="message", session_md="hi\n", running=True
+    )
+    assert record.state == SessionState.RUNNING
+    assert [(t.state, t.reason) for t in record.transitions] == [
+        (SessionState.CREATED, "message"),
+        (SessionState.RUNNING, ""),
+    ]
+    assert store.load(record.id) == record
+    done = store.transition(record.id, expected=SessionState.RUNNING, new=SessionState.COMPLETED)
+    assert done.terminal
+
+
 def test_create_makes_a_complete_session_directory(home: Home, clock: FixedClock) -> None:
     record = _new_session(home, clock, transcript=b'{"role":"user"}\n')
     directory = home.session_dir(record.id)
@@ -796,6 +813,18 @@ def test_small_trace_events_stay_inline(home: Home, clock: FixedClock) -> None:
     # The sequence continues in a reopened SessionFiles.
     SessionFiles(directory, clock=clock).trace("message")
     assert [e.seq for e in files.read_trace()] == [1, 2, 3]
+
+
+def test_a_payload_left_by_a_crash_before_its_line_is_replaced(
+    home: Home, clock: FixedClock
+) -> None:
+    directory = home.session_dir(_new_session(home, clock).id)
+    (directory / "payloads").mkdir()
+    (directory / "payloads" / "000001-tool_finished.json").write_bytes(b'{"torn')
+    files = SessionFiles(directory, clock=clock)
+    big = {"content": "y" * 10_000}
+    files.trace("tool_finished", big)
+    assert [e.data for e in files.read_trace()] == [big]
 
 
 def test_a_session_from_before_keeps_its_trace_in_logs(home: Home, clock: FixedClock) -> None:
