@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 from .index_rows import ApprovalRow, SessionRow, approval_filter, approval_row, session_row
+from .index_writes import GroupCommit
 from .records import SessionRecord, ThreadKey
 
 __all__ = ["ApprovalRow", "Index", "SessionRow"]
@@ -54,6 +55,7 @@ class Index:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._puts = GroupCommit(conn)
 
     @classmethod
     async def open(cls, path: Path) -> Index:
@@ -70,6 +72,7 @@ class Index:
         return cls(conn, path)
 
     async def close(self) -> None:
+        await self._puts.drain()
         await self._conn.close()
 
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -93,7 +96,7 @@ class Index:
         await self.put_sessions([record])
 
     async def put_sessions(self, records: Iterable[SessionRecord]) -> None:
-        await self._exec_many(
+        await self._puts.put(
             "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
                 (
@@ -113,20 +116,16 @@ class Index:
         )
 
     async def put_thread(self, thread: ThreadKey, head: str | None, at: str) -> None:
-        await self._exec(
-            "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?)",
-            (thread.team, thread.channel, thread.thread_ts, head, at),
-        )
+        await self.put_threads([(thread, head)], at)
 
     async def put_threads(self, rows: Iterable[tuple[ThreadKey, str | None]], at: str) -> None:
-        """Many threads' heads in one transaction (reindex)."""
-        await self._exec_many(
+        await self._puts.put(
             "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?)",
             [(t.team, t.channel, t.thread_ts, head, at) for t, head in rows],
         )
 
     async def put_approvals(self, rows: Iterable[ApprovalRow]) -> None:
-        await self._exec_many(
+        await self._puts.put(
             "INSERT OR REPLACE INTO approvals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (

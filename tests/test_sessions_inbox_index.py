@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -390,6 +392,50 @@ async def test_index_sessions_round_trip(home: Home, clock: FixedClock) -> None:
             "cancelled"
         ]
         assert (await index.counts())["sessions"] == 3
+    finally:
+        await index.close()
+
+
+async def test_index_puts_from_many_turns_share_commits(
+    home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of turns' puts is committed in a few transactions, not one each, and the
+    last put of a row still wins."""
+    store = SessionStore(home, clock=clock)
+    records = [_session(home, clock) for _ in range(30)]
+    index = await Index.open(home.index_path)
+    commits: list[int] = []
+    real_commit = index._conn.commit
+
+    async def counting_commit() -> None:
+        commits.append(1)
+        await real_commit()
+
+    monkeypatch.setattr(index._conn, "commit", counting_commit)
+    try:
+        started = [store.transition(r.id, expected=S.CREATED, new=S.RUNNING) for r in records]
+        await asyncio.gather(
+            *(index.put_session(r) for r in records),
+            *(index.put_thread(r.thread, r.id, r.created_at) for r in records),
+            *(index.put_session(r) for r in started),
+        )
+        assert len(commits) <= 3  # 90 puts
+        assert {r.state for r in await index.sessions()} == {"running"}
+        assert (await index.counts())["sessions"] == 30
+    finally:
+        await index.close()
+
+
+async def test_a_failed_batch_fails_every_put_in_it(home: Home, clock: FixedClock) -> None:
+    index = await Index.open(home.index_path)
+    try:
+        await index._conn.execute("DROP TABLE threads")
+        with pytest.raises(sqlite3.OperationalError):
+            await asyncio.gather(
+                index.put_session(_session(home, clock)),
+                index.put_thread(THREAD, None, "2026-11-02T09:00:00.000Z"),
+            )
+        assert await index.sessions() == []  # rolled back with the rest
     finally:
         await index.close()
 
