@@ -12,11 +12,12 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import AlreadyExistsError
 
 __all__ = [
+    "Appender",
     "append_line",
     "canonical_json",
     "complete_lines",
@@ -117,20 +118,45 @@ def complete_lines(data: bytes) -> bytes:
     return data[: cut + 1] if cut >= 0 else b""
 
 
+def _open_appending(path: Path) -> tuple[int, bytes]:
+    """An O_APPEND descriptor, and what to write before the next record: a newline when a
+    crash tore the last one, so the torn bytes stay one bad line at the end (skipped by
+    readers) instead of merging with the record."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        torn = bool(size) and os.pread(fd, 1, size - 1) != b"\n"
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, b"\n" if torn else b""
+
+
+class Appender:
+    """``path`` kept open for newline-terminated records, one ``write`` each, not fsynced
+    (a torn last record is ended first); the descriptor closes with the object."""
+
+    def __init__(self, path: Path) -> None:
+        fd, lead = _open_appending(path)
+        self._out: BinaryIO = os.fdopen(fd, "ab", buffering=0)
+        if lead:
+            self.append(b"")
+
+    def append(self, record: bytes) -> None:
+        view = memoryview(record + b"\n")
+        while view:
+            view = view[self._out.write(view) or 0 :]
+
+
 def append_line(path: Path, line: str, *, sync: bool = True) -> None:
     """Append one newline-terminated record and (unless ``sync=False``) fsync it.
 
     O_APPEND makes each write land whole at the end even with several writers; a torn
     last line after a crash is tolerated by readers (see ``read_jsonl``).
     """
-    data = (line.rstrip("\n") + "\n").encode()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    fd, lead = _open_appending(path)
+    data = lead + (line.rstrip("\n") + "\n").encode()
     try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            # A crash tore the last record: end it, so the torn bytes stay one bad line
-            # at the end (skipped by readers) instead of merging with this record.
-            data = b"\n" + data
         os.write(fd, data)
         if _FSYNC and sync:
             os.fdatasync(fd)

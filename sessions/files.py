@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .atomic import append_line, canonical_json
+from .atomic import Appender, append_line, canonical_json
 from .clock import Clock, SystemClock, utc_iso
 from .errors import CorruptRecordError
 from .home import home_of_session
@@ -47,6 +47,7 @@ class SessionFiles:
         self.locate: Locate = home_of_session(directory).session_dir
         # Counted on the first write, not here: most SessionFiles only read.
         self._trace_seq: int | None = None
+        self._trace_out: Appender | None = None  # open from the first event on
 
     @property
     def transcript_path(self) -> Path:
@@ -129,7 +130,7 @@ class SessionFiles:
         """Append an event. It never waits for the disk (nothing is fsynced here), so the
         event loop may call it directly."""
         if self._trace_seq is None:
-            self._trace_seq = sum(1 for _ in read_jsonl(self.trace_path))
+            self._trace_seq = sum(1 for _ in read_jsonl(self.trace_path, unsynced=True))
         self._trace_seq += 1
         seq = self._trace_seq
         body = canonical_json(data or {}).encode()
@@ -149,11 +150,14 @@ class SessionFiles:
         event = TraceEvent(seq=seq, at=self.now(), session=self.session_id, kind=kind, **extra)
         # Not fsynced line by line: the trace tells what the durable records did, and a
         # session's seal flushes it (a power cut may cut a running session's last lines).
-        append_line(self.trace_path, event.model_dump_json(exclude_none=True), sync=False)
+        # One write per event on a descriptor kept open: the event loop writes it.
+        if self._trace_out is None:
+            self._trace_out = Appender(self.trace_path)
+        self._trace_out.append(event.model_dump_json(exclude_none=True).encode())
 
     def read_trace(self, *, resolve_payloads: bool = True) -> list[TraceEvent]:
         events: list[TraceEvent] = []
-        for raw in read_jsonl(self.trace_path):
+        for raw in read_jsonl(self.trace_path, unsynced=True):
             try:
                 event = TraceEvent.model_validate(raw)
             except ValidationError as exc:

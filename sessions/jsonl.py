@@ -10,11 +10,13 @@ from typing import Any
 __all__ = ["read_jsonl"]
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def read_jsonl(path: Path, *, unsynced: bool = False) -> Iterator[dict[str, Any]]:
     """Yield each complete record; a torn final line (a crash mid-append) is skipped.
 
     Only the *last* line may be torn: every earlier line was fsynced before the next
-    append began, so a bad line elsewhere is real corruption and is raised.
+    append began, so a bad line elsewhere is real corruption and is raised. ``unsynced``
+    files (the trace) are appended without a sync per line: after a power cut any line
+    may be torn or zero-filled, and the next append ends it, so bad lines are skipped.
     """
     try:
         raw = path.read_bytes()
@@ -27,7 +29,9 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            if unsynced:
+                continue
             from .errors import CorruptRecordError
 
             raise CorruptRecordError(f"{path}:{number}: {exc}") from exc
@@ -36,7 +40,7 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     if tail.strip():
         try:
             record = json.loads(tail)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             return
         if isinstance(record, dict):
             yield record

@@ -96,6 +96,8 @@ class Outbox:
         self.root = home.root / "outbox"
         self.pending_dir = self.root / "pending"
         self.done_dir = self.root / "done"
+        # Entries already read, by file name: they are create-only, so never read twice.
+        self._read: dict[str, OutboxEntry] = {}
 
     def _pending(self, entry_id: str) -> Path:
         return self.pending_dir / f"{check_entry_id(entry_id)}.json"
@@ -129,20 +131,25 @@ class Outbox:
         except FileNotFoundError:
             return []
         out: list[OutboxEntry] = []
+        read: dict[str, OutboxEntry] = {}
         for name in names:
             if not name.endswith(".json") or name.startswith("."):
                 continue
             path = self.pending_dir / name
-            try:
-                entry = OutboxEntry.model_validate_json(path.read_bytes())
-            except FileNotFoundError:
-                continue  # sent meanwhile by another drainer
-            except (ValidationError, ValueError) as exc:
-                raise CorruptRecordError(f"{path}: not an outbox entry") from exc
+            entry = self._read.get(name)
+            if entry is None:
+                try:
+                    entry = OutboxEntry.model_validate_json(path.read_bytes())
+                except FileNotFoundError:
+                    continue  # sent meanwhile by another drainer
+                except (ValidationError, ValueError) as exc:
+                    raise CorruptRecordError(f"{path}: not an outbox entry") from exc
             if self._done(entry.id).exists():
                 path.unlink(missing_ok=True)  # a crash came between done and the unlink
                 continue
+            read[name] = entry
             out.append(entry)
+        self._read = read  # what left the directory is forgotten
         return sorted(out, key=lambda e: (e.seq, e.id))
 
     def depth(self) -> int:

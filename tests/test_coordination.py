@@ -165,3 +165,36 @@ def test_a_killed_holder_releases_the_thread_and_the_drainer(
     finally:
         child.kill()
         child.wait(timeout=10)
+
+
+def test_the_outbox_reads_each_pending_entry_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Delivery looks at the outbox on every turn: entries are create-only, so a second
+    look reads only what is new (it read every file each time: O(n²) under a burst)."""
+    home = Home(tmp_path / "home")
+    home.ensure()
+    outbox = DirectoryCoordination(home).outbox
+    for n in range(5):
+        outbox.enqueue(entry(f"reply-{n}", n))
+    reads: list[str] = []
+    real = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        if self.parent.name == "pending":
+            reads.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    assert len(outbox.pending()) == 5
+    outbox.enqueue(entry("reply-5", 5))
+    assert [e.id for e in outbox.pending()][-1] == "reply-5"
+    assert len(reads) == 6
+    # Done by another drainer that died before removing the pending file: dropped even
+    # though this process had already read it.
+    other = DirectoryCoordination(home).outbox
+    first = entry("reply-0", 0)
+    other._done(first.id).parent.mkdir(parents=True, exist_ok=True)
+    other._done(first.id).write_bytes(done(first).model_dump_json().encode())
+    assert [e.id for e in outbox.pending()] == [f"reply-{n}" for n in range(1, 6)]
+    assert not (outbox.pending_dir / "reply-0.json").exists()

@@ -930,6 +930,18 @@ def test_append_after_a_torn_line_keeps_the_transcript_readable(
     ]
 
 
+def test_tracing_after_a_torn_event_keeps_the_trace_readable(home: Home, clock: FixedClock) -> None:
+    directory = home.session_dir(_new_session(home, clock).id)
+    SessionFiles(directory, clock=clock).trace("session_started", {"cause": "message"})
+    with (directory / "trace.jsonl").open("ab") as out:
+        out.write(b"\x00" * 40 + b"\n")  # a power cut: a page never written back
+        out.write(b'{"schema_version":1,"seq":2,"ki')  # torn mid-write
+    files = SessionFiles(directory, clock=clock)
+    files.trace("session_ended")
+    files.trace("message", {"text": "late"})
+    assert [e.kind for e in files.read_trace()] == ["session_started", "session_ended", "message"]
+
+
 # locks ----------------------------------------------------------------------------------
 PROBE = """
 import fcntl, os, sys
