@@ -27,6 +27,7 @@ from sessions import (
     Clock,
     DrainerClaim,
     Home,
+    Index,
     OutboxDone,
     OutboxEntry,
     SessionsError,
@@ -92,9 +93,11 @@ class Delivery:
         max_lanes: int = 16,
         observer: Observer | None = None,
         policy: Policy | None = None,
+        index: Index | None = None,
     ) -> None:
         self.home = home
         self.policy = policy
+        self.index = index
         self.outbox = coordination_for(home).outbox
         self.surface = surface
         self.clock = clock or SystemClock()
@@ -264,6 +267,7 @@ class Delivery:
             if view.card is None and delivered.ts:
                 failpoint("card.after_post")
                 request.record_card(channel=delivered.channel, ts=delivered.ts)
+                await self._mirror_card(request)
                 c = request.capsule
                 self.observer.emit(
                     CardPosted(
@@ -295,6 +299,16 @@ class Delivery:
             self._done(item, outcome, channel=delivered.channel, ts=delivered.ts, shown=shown)
             for item in results
         ]
+
+    async def _mirror_card(self, request: ApprovalRequest) -> None:
+        """The index learns where the card is (look-ups by card, the Home tab's filter by
+        channel); it may lag: the card file is the truth, and reindex reads it."""
+        if self.index is None:
+            return
+        try:
+            await self.index.put_approvals([request.row()])
+        except Exception as exc:  # sqlite3 and aiosqlite errors: the card is posted all the same
+            log.warning("index not told of card %s: %s", request.capsule.id, exc)
 
     def _last_shown(self, request: ApprovalRequest) -> str:
         """The version the card showed last (from its done entries), or ""."""

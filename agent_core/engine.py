@@ -126,6 +126,7 @@ class Engine(Queries, PersonQueries, Governing):
                 backoff=delivery_backoff,
                 observer=rt.observer,
                 policy=rt.policy,
+                index=rt.index,
             )
             rt = dataclasses.replace(rt, outbox_written=delivery.wake)
             delivery.start()

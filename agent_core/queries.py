@@ -111,17 +111,24 @@ class Queries:
         """
         rt, out = self.rt, []
         seen: dict[str, bool] = {}
+
+        async def shown(channel: str) -> bool:
+            if visible is None:
+                return True
+            if channel not in seen:
+                seen[channel] = await visible(channel)
+            return seen[channel]
+
         async for row in rt.index.iter_approvals(status="pending"):
+            # A posted card never moves: its row says where it is, no need to read it.
+            if row.card_channel and not await shown(row.card_channel):
+                continue
             try:
                 request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
             except (SessionsError, ApprovalsError):
                 continue
-            channel = _where(row.thread.channel, request)
-            if visible is not None:
-                if channel not in seen:
-                    seen[channel] = await visible(channel)
-                if not seen[channel]:
-                    continue
+            if not await shown(_where(row.thread.channel, request)):
+                continue
             if request.decision() is not None or expired(request.capsule, rt.clock.now()):
                 continue
             if await may_decide(request, user=user, policy=rt.policy, groups=rt.groups):

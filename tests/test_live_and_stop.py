@@ -20,7 +20,7 @@ from agent_core.stop_marker import read_stop
 from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolRegistry, tool
 from approvals import ApprovalRequest, Policy
-from sessions import Home, SessionState
+from sessions import Home, SessionState, ThreadKey
 
 STOP_TS = "1700000100.000000"
 
@@ -342,3 +342,36 @@ async def test_a_stop_withdraws_only_what_the_stopper_asked_for_or_may_decide(
     await engine.idle_workers()
     assert outcome is not None
     assert [r.id for r, _ in outcome.withdrawn] == [pending.id]
+
+
+async def test_pending_for_opens_no_request_whose_card_the_person_cannot_see(
+    make_engine: Any, monkeypatch: Any
+) -> None:
+    """The Home tab and ``/signoff pending`` ask this on every view: requests in channels
+    the person is not in are left out by their index rows, without reading them."""
+    engine = await make_engine()
+    for n in range(5):
+        thread = ThreadKey(team="T0LOCAL", channel="C0SECRET", thread_ts=f"1700000{n}00.000100")
+        await engine.ingest(message("<@U0SIGNOFF> restart api", ts=thread.thread_ts, thread=thread))
+    await engine.idle()
+    mine = await engine.pending_for("U0BOB")
+    assert len(mine) == 5
+    # Each card is found by its message (the index learnt where it was posted).
+    for pending in mine:
+        assert pending.card is not None
+        found = await engine.approval_with_card(channel=pending.card.channel, ts=pending.card.ts)
+        assert found is not None and found.id == pending.capsule.id
+    opened: list[str] = []
+    real = ApprovalRequest.open.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[ApprovalRequest], /, home: Home, approval_id: str, **kw: Any) -> Any:
+        opened.append(approval_id)
+        return real(cls, home, approval_id, **kw)
+
+    monkeypatch.setattr(ApprovalRequest, "open", classmethod(counting))
+
+    async def in_ops_only(channel: str) -> bool:
+        return channel == "C0OPS"
+
+    assert await engine.pending_for("U0BOB", visible=in_ops_only) == []
+    assert opened == []
