@@ -207,13 +207,6 @@ class Engine(Queries, PersonQueries, Governing):
         waiting = fresh or tdir.inbox.waiting(message.key)
         return fresh, waiting
 
-    async def remember_event(self, event_id: str) -> bool:
-        """The fast path of dedupe by event id; the inbox's file names are the durable one."""
-        mark = self.rt.index.mark_seen(event_id, utc_iso(self.rt.clock.now()))
-        if asyncio.get_running_loop() is self._loop:
-            return await mark
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(mark, self._loop))
-
     # workers ----------------------------------------------------------------------
     def wake(self, thread: ThreadKey) -> None:
         task = self._tasks.get(thread)

@@ -56,8 +56,6 @@ class IngestTarget(Protocol):
 
     async def ingest(self, message: InboxMessage) -> bool: ...
 
-    async def remember_event(self, event_id: str) -> bool: ...
-
     def knows_thread(self, thread: ThreadKey) -> bool: ...
 
 
@@ -249,7 +247,6 @@ class EventIngest:
             self._storing.discard(event_id)
         # Only a stored message makes its event id a duplicate.
         self._remember(event_id)
-        self._spawn(self.engine.remember_event(event_id))
         if not fresh:
             return Outcome(fate=Fate.DUPLICATE, reason="message already stored", ref=event_id)
         if self.on_taken is not None:

@@ -12,7 +12,6 @@ so the second finds the first stored instead of writing and fsyncing a copy to d
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import threading
@@ -44,30 +43,6 @@ class InboxMessage(Record):
     @property
     def key(self) -> str:
         return self.ts
-
-
-def stored_event_ids(inbox: str) -> list[tuple[str, str]]:
-    """``Inbox.event_ids`` on a plain path: at a rebuild's scale pathlib costs more than
-    the reads."""
-    out: list[tuple[str, str]] = []
-    for sub in ("cur", "new"):
-        directory = os.path.join(inbox, sub)
-        try:
-            names = os.listdir(directory)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for name in names:
-            if name.startswith("."):
-                continue
-            try:
-                with open(os.path.join(directory, name), "rb") as handle:
-                    data = json.loads(handle.read())
-                event_id, at = data.get("event_id"), data["received_at"]
-            except (OSError, ValueError, KeyError, AttributeError):
-                continue  # gone meanwhile, or not a message: nothing to dedupe
-            if isinstance(event_id, str) and event_id and isinstance(at, str):
-                out.append((event_id, at))
-    return out
 
 
 # Striped, not one lock per message: bounded memory, and two different messages rarely

@@ -47,7 +47,9 @@ CREATE INDEX IF NOT EXISTS approvals_session ON approvals (session_id);
 CREATE INDEX IF NOT EXISTS approvals_requester ON approvals (requester, status);
 CREATE INDEX IF NOT EXISTS approvals_decided ON approvals (decided_at);
 CREATE INDEX IF NOT EXISTS approvals_card ON approvals (card_channel, card_ts);
-CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+-- Event ids once had a table here, written on every envelope and never read: the
+-- in-memory window and the inbox's file names are the dedupe.
+DROP TABLE IF EXISTS seen_events;
 """
 
 
@@ -74,18 +76,6 @@ class Index:
     async def close(self) -> None:
         await self._puts.drain()
         await self._conn.close()
-
-    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One write and its commit; returns the rows it changed."""
-        async with self._conn.execute(sql, params) as cursor:
-            changed = cursor.rowcount
-        await self._conn.commit()
-        return changed
-
-    async def _exec_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self._conn.executemany(sql, rows):
-            pass
-        await self._conn.commit()
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self._conn.execute(sql, params) as cursor:
@@ -150,21 +140,6 @@ class Index:
                 for a in rows
             ],
         )
-
-    async def mark_seen(self, event_id: str, at: str) -> bool:
-        """Record an event id; False when it was seen before."""
-        changed = await self._exec(
-            "INSERT OR IGNORE INTO seen_events VALUES (?, ?)", (event_id, at)
-        )
-        return changed == 1
-
-    async def mark_seen_many(self, rows: Iterable[tuple[str, str]]) -> None:
-        """Many (event id, time) pairs in one transaction (reindex)."""
-        await self._exec_many("INSERT OR IGNORE INTO seen_events VALUES (?, ?)", rows)
-
-    async def seen(self, event_id: str) -> bool:
-        rows = await self._rows("SELECT 1 FROM seen_events WHERE event_id = ?", (event_id,))
-        return bool(rows)
 
     # reads ----------------------------------------------------------------------
     async def sessions(
@@ -300,7 +275,7 @@ class Index:
 
     async def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        for table in ("threads", "sessions", "approvals", "seen_events"):
+        for table in ("threads", "sessions", "approvals"):
             rows = await self._rows(f"SELECT COUNT(*) AS n FROM {table}")
             out[table] = int(rows[0]["n"])
         return out

@@ -65,15 +65,9 @@ async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[s
                 batch.clear()
         await fresh.put_sessions(batch)
         await fresh.put_approvals(approvals)
-        # One transaction for all threads and one for all seen events: a commit per row
-        # was most of a rebuild's time.
-        threads: list[tuple[ThreadKey, str | None]] = []
-        seen: list[tuple[str, str]] = []
-        for thread, head, events in iter_thread_rows(home):
-            threads.append((thread, head))
-            seen.extend(events)
+        # One transaction for all threads: a commit per row was most of a rebuild's time.
+        threads: list[tuple[ThreadKey, str | None]] = list(iter_thread_rows(home))
         await fresh.put_threads(threads, utc_iso(SystemClock().now()))
-        await fresh.mark_seen_many(seen)
         counts = await fresh.counts()
     finally:
         await fresh.close()

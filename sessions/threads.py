@@ -15,7 +15,7 @@ from .atomic import fsync_dir, replace_atomically
 from .errors import CorruptRecordError
 from .home import Home
 from .ids import check_approval_id, check_session_id, child_session_id, first_session_id
-from .inbox import Inbox, stored_event_ids
+from .inbox import Inbox
 from .records import SessionRecord, ThreadKey
 from .store import SessionStore
 
@@ -108,10 +108,8 @@ def iter_thread_keys(home: Home) -> Iterator[ThreadKey]:
                     continue
 
 
-def iter_thread_rows(
-    home: Home,
-) -> Iterator[tuple[ThreadKey, str | None, list[tuple[str, str]]]]:
-    """Each thread's key, HEAD and stored messages' (event id, time), for reindex.
+def iter_thread_rows(home: Home) -> Iterator[tuple[ThreadKey, str | None]]:
+    """Each thread's key and HEAD, for reindex.
 
     Plain string paths: at a rebuild's scale, building Path objects costs more than
     the reads. A HEAD that is not a session id reads as none.
@@ -124,7 +122,7 @@ def iter_thread_rows(
             head = check_session_id(head)
         except (OSError, ValueError):
             head = None
-        yield thread, head, stored_event_ids(os.path.join(path, "inbox"))
+        yield thread, head
 
 
 def _names(path: Path) -> list[str]:

@@ -355,7 +355,6 @@ async def test_I5_deleting_the_index_loses_nothing(
     assert [a.id for a in await engine.rt.index.approvals(status="pending")] == before_pending
     assert (await engine.rt.index.approval(capsule.id)).card_ts is not None  # type: ignore[union-attr]
     assert await engine.rt.index.thread_head(THREAD) == chain(home)[-1].id
-    assert await engine.rt.index.seen("Ev1700000000000100")
     await engine.decide(capsule.id, user="U0BOB", approve=True)
     await engine.idle()
     assert restarts(home) == 1

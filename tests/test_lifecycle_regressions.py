@@ -110,13 +110,12 @@ async def test_2_concurrent_index_writes_never_trip_over_shared_statements(
         for n in range(400):
             work.append(index.put_sessions([_session(n)]))
             work.append(index.put_approvals([_approval(n)]))
-            work.append(index.mark_seen(f"Ev{n}", "2026-11-02T09:00:00.000Z"))
             work.append(index.put_thread(_session(n).thread, None, "2026-11-02T09:00:00.000Z"))
         results = await asyncio.gather(*work, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         assert errors == [], f"{len(errors)} failed writes, first: {errors[0]!r}"
         counts = await index.counts()
-        assert counts["sessions"] == counts["approvals"] == counts["seen_events"] == 400
+        assert counts["sessions"] == counts["approvals"] == counts["threads"] == 400
     finally:
         await index.close()
 

@@ -495,29 +495,14 @@ async def test_index_approvals_and_filters(home: Home) -> None:
         await index.close()
 
 
-async def test_mark_seen_is_false_the_second_time(home: Home) -> None:
-    index = await Index.open(home.index_path)
-    try:
-        assert await index.seen("Ev1") is False
-        assert await index.mark_seen("Ev1", "2026-11-02T09:00:00.000Z") is True
-        assert await index.mark_seen("Ev1", "2026-11-02T09:05:00.000Z") is False
-        assert await index.seen("Ev1") is True
-        assert await index.mark_seen("Ev2", "2026-11-02T09:05:00.000Z") is True
-        assert (await index.counts())["seen_events"] == 2
-    finally:
-        await index.close()
-
-
 async def test_index_survives_reopen(home: Home, clock: FixedClock) -> None:
     record = _session(home, clock)
     index = await Index.open(home.index_path)
     await index.put_session(record)
-    await index.mark_seen("Ev1", "2026-11-02T09:00:00.000Z")
     await index.close()
     index = await Index.open(home.index_path)
     try:
         assert [r.id for r in await index.sessions()] == [record.id]
-        assert await index.mark_seen("Ev1", "2026-11-02T09:00:00.000Z") is False
     finally:
         await index.close()
 
@@ -536,7 +521,6 @@ async def _populate(home: Home, clock: FixedClock, index: Index) -> dict[str, An
     m3 = message("status?", ts="1700000099.000200", thread=OTHER)
     for inbox, msg in ((tdir.inbox, m1), (tdir.inbox, m2), (odir.inbox, m3)):
         assert inbox.deliver(msg)
-        await index.mark_seen(msg.event_id, msg.received_at)
     tdir.inbox.mark_consumed(m1.ts)
 
     parent = _session(home, clock)
@@ -585,7 +569,6 @@ async def _populate(home: Home, clock: FixedClock, index: Index) -> dict[str, An
     return {
         "sessions": [parent, child, other],
         "capsules": capsules,
-        "events": [m1.event_id, m2.event_id, m3.event_id],
         "heads": {THREAD: child.id, OTHER: other.id},
     }
 
@@ -619,8 +602,6 @@ async def test_reindex_rebuilds_what_the_index_had(home: Home, clock: FixedClock
         after = await _snapshot(index)
         assert after == before
         assert after["heads"] == made["heads"]
-        for event_id in made["events"]:
-            assert await index.seen(event_id)
         first, second = made["capsules"]
         row = await index.approval(first.id)
         assert row is not None
@@ -685,4 +666,4 @@ async def test_reindex_without_an_approval_scanner(home: Home, clock: FixedClock
     counts = await reindex(home)
     assert counts["sessions"] == 3
     assert counts["approvals"] == 0
-    assert counts["seen_events"] == 3
+    assert counts["threads"] == 2
