@@ -58,8 +58,11 @@ async def test_a_deny_reason_full_of_mentions_is_posted_inert(
         assert broadcast not in posted, broadcast
     assert "<@U0DAVE>" not in posted  # a mention nobody held the id of
     assert "&lt;!here&gt;" in posted and "&amp;" in posted and "&lt;b&gt;" in posted
-    locked = slack.message(channel=OPS, ts=card["ts"])
-    assert "&lt;!channel&gt;" in outcome_text(locked)
+    # The card's update is an outbox entry of its own: it may land after the reply.
+    await until(
+        lambda: "&lt;!channel&gt;" in outcome_text(slack.message(channel=OPS, ts=card["ts"])),
+        what="the card showing the reason, inert",
+    )
     assert (
         existing_decision(settings.home, approval_id_of(card))["reason"] == HOSTILE
     )  # kept as typed
