@@ -4,12 +4,13 @@ session must keep every name its manifest lists."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from engine_support import THREAD
 
-from sessions import FixedClock, Home, SessionFiles, SessionStore
+from sessions import FixedClock, Home, SessionFiles, SessionStore, seal
 
 BIG = {"content": "x" * 10_000}
 
@@ -39,3 +40,24 @@ def test_a_payload_a_power_cut_lost_leaves_its_event_and_the_rest_readable(
     assert [(e.seq, e.kind) for e in events] == [(1, "tool_finished"), (2, "session_ended")]
     assert events[0].data is None and events[0].payload_ref  # what it held is not shown
     assert events[1].data == {"state": "failed"}
+
+
+def test_the_seal_makes_the_names_of_unsynced_payloads_durable(
+    home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = _session(home, clock)
+    SessionFiles(directory, clock=clock).trace("tool_finished", BIG)  # payloads/ made here
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    seal(directory)
+    # The payload's bytes are flushed; its name lives in payloads/, which must be too, or
+    # a power cut after the seal leaves the manifest naming a file that is not there
+    # ("missing": tampering, and an approved call from this session is refused).
+    assert str(directory / "payloads" / "000001-tool_finished.json") in synced
+    assert str(directory / "payloads") in synced
