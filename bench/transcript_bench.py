@@ -92,12 +92,14 @@ def _index_threads() -> list[int]:
 
 def _kind(rel: Path) -> str:
     parts = rel.parts
-    if parts[0] != "sessions" or len(parts) < 3:
+    # sessions/<shard>/sess_…/<file>, or sessions/sess_…/<file> in a home from before shards
+    at = next((i for i, p in enumerate(parts) if p.startswith("sess_")), None)
+    if parts[0] != "sessions" or at is None or at + 1 >= len(parts):
         return "index" if rel.name.startswith("index.sqlite3") else "other (threads, outbox, …)"
-    inner = "/".join(parts[2:])
+    inner = "/".join(parts[at + 1 :])
     if inner.startswith("tickets"):
         return "tickets"
-    if inner.startswith("logs/"):
+    if inner == "trace.jsonl" or inner.startswith(("payloads/", "logs/")):  # logs/: before
         return "trace"
     return inner if "/" not in inner else "other session files"
 

@@ -163,7 +163,18 @@ class SessionFiles:
             except ValidationError as exc:
                 raise CorruptRecordError(f"{self.trace_path}: not a trace event") from exc
             if resolve_payloads and event.payload_ref:
-                path = self.trace_path.parent / event.payload_ref
-                event = event.model_copy(update={"data": json.loads(path.read_bytes())})
+                data = self._payload(event.payload_ref)
+                if data is not None:
+                    event = event.model_copy(update={"data": data})
             events.append(event)
         return events
+
+    def _payload(self, ref: str) -> dict[str, Any] | None:
+        """An event's payload; None when a power cut lost or tore it (it is written without
+        a sync, like the line, and its line may reach the disk first): the event is still
+        read, without its data, as a torn line is skipped."""
+        try:
+            data = json.loads((self.trace_path.parent / ref).read_bytes())
+        except (FileNotFoundError, ValueError):  # ValueError: bad JSON or bad UTF-8
+            return None
+        return data if isinstance(data, dict) else None

@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from .atomic import fsync_file, replace_atomically
+from .atomic import fsync_dir, fsync_file, replace_atomically
 
 __all__ = ["MANIFEST", "VerifyReport", "is_sealed", "seal", "verify"]
 
@@ -66,8 +66,13 @@ def _late_file(relpath: str, capsules: set[str]) -> bool:
 
 def seal(directory: Path) -> None:
     """Write the manifest; every file it lists is flushed first (the trace is appended
-    without a sync per line: this is where it becomes durable)."""
-    lines = [f"{_digest(directory / rel, flush=True)}  {rel}" for rel in _files(directory)]
+    without a sync per line: this is where it becomes durable), and so is every directory
+    holding one (payloads are created without a directory sync). The session directory
+    itself is synced by the manifest's own write."""
+    listed = _files(directory)
+    lines = [f"{_digest(directory / rel, flush=True)}  {rel}" for rel in listed]
+    for sub in sorted({str(parent) for rel in listed for parent in Path(rel).parents} - {"."}):
+        fsync_dir(directory / sub)
     replace_atomically(directory / MANIFEST, ("\n".join(lines) + "\n").encode())
 
 

@@ -1,8 +1,11 @@
-"""Trace events: everything that happened in a session, in order, never dropped.
+"""Trace events: everything that happened in a session, in order.
 
-Each line of ``logs/trace.jsonl`` is a ``TraceEvent``. Its ``data`` is the event's own
-detail; when that detail is larger than ``INLINE_LIMIT`` it is stored beside the trace in
-``logs/payloads/`` and the event keeps a reference with its SHA-256 instead.
+Each line of ``trace.jsonl`` (``logs/trace.jsonl`` in sessions from before) is a
+``TraceEvent``. Its ``data`` is the event's own detail; when that detail is larger than
+``INLINE_LIMIT`` it is stored beside the trace in ``payloads/`` and the event keeps a
+reference with its SHA-256 instead. Lines and payloads are not synced one by one: the seal
+makes them durable, and a power cut before it may tear a line (skipped) or lose a payload
+(its event is read without data).
 """
 
 from __future__ import annotations

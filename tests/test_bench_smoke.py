@@ -35,3 +35,15 @@ def test_an_unknown_bench_is_refused_with_the_names() -> None:
     done = _bench("nonesuch")
     assert done.returncode == 2
     assert "throughput" in done.stderr
+
+
+def test_the_transcript_bench_counts_the_trace_wherever_a_session_keeps_it() -> None:
+    from bench.transcript_bench import _kind
+
+    session = Path("sessions/ab/sess_ab0123456789")
+    for rel in ("trace.jsonl", "payloads/000003-tool_finished.json", "logs/trace.jsonl"):
+        assert _kind(session / rel) == "trace", rel
+    assert _kind(session / "transcript.jsonl") == "transcript.jsonl"
+    assert _kind(session / "tickets.jsonl") == "tickets"
+    assert _kind(Path("sessions/sess_ab0123456789/transcript.jsonl")) == "transcript.jsonl"
+    assert _kind(Path("index.sqlite3-wal")) == "index"
