@@ -173,6 +173,7 @@ class SessionRun:
 
     async def finish(self, state: SessionState, reason: str = "") -> None:
         await self.trace("session_ended", {"state": state.value, "reason": reason})
+        self.files.close_trace()
         try:
             self.record = await off_loop(
                 self.rt.store.transition,

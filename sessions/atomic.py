@@ -134,7 +134,7 @@ def _open_appending(path: Path) -> tuple[int, bytes]:
 
 class Appender:
     """``path`` kept open for newline-terminated records, one ``write`` each, not fsynced
-    (a torn last record is ended first); the descriptor closes with the object."""
+    (a torn last record is ended first); closed by ``close`` or with the object."""
 
     def __init__(self, path: Path) -> None:
         fd, lead = _open_appending(path)
@@ -146,6 +146,9 @@ class Appender:
         view = memoryview(record + b"\n")
         while view:
             view = view[self._out.write(view) or 0 :]
+
+    def close(self) -> None:
+        self._out.close()
 
 
 def append_line(path: Path, line: str, *, sync: bool = True) -> None:

@@ -153,7 +153,18 @@ class SessionFiles:
         # One write per event on a descriptor kept open: the event loop writes it.
         if self._trace_out is None:
             self._trace_out = Appender(self.trace_path)
-        self._trace_out.append(event.model_dump_json(exclude_none=True).encode())
+        try:
+            self._trace_out.append(event.model_dump_json(exclude_none=True).encode())
+        except OSError:
+            # A full disk may have torn it: the next event reopens and ends the torn bytes.
+            self.close_trace()
+            raise
+
+    def close_trace(self) -> None:
+        """Let the trace's descriptor go (the session ended; a later event reopens it)."""
+        if self._trace_out is not None:
+            out, self._trace_out = self._trace_out, None
+            out.close()
 
     def read_trace(self, *, resolve_payloads: bool = True) -> list[TraceEvent]:
         events: list[TraceEvent] = []

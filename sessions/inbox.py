@@ -63,8 +63,15 @@ class Inbox:
     def ensure(self) -> None:
         if self.cur.is_dir():  # made last: the others are there (deliver remakes tmp/)
             return
+        made: list[Path] = []
         for path in (self.tmp, self.new, self.cur):
+            missing = [p for p in (path, *path.parents) if not p.exists()]
             path.mkdir(parents=True, exist_ok=True)
+            made.extend(missing)
+        # A stored message is only as durable as the names leading to it: each directory
+        # made here is synced into its parent once (a new thread's, on its first message).
+        for parent in dict.fromkeys(p.parent for p in made):
+            fsync_dir(parent)
 
     def deliver(self, message: InboxMessage) -> bool:
         """Store ``message`` durably; False when it is a duplicate. Safe across processes."""

@@ -47,9 +47,6 @@ CREATE INDEX IF NOT EXISTS approvals_session ON approvals (session_id);
 CREATE INDEX IF NOT EXISTS approvals_requester ON approvals (requester, status);
 CREATE INDEX IF NOT EXISTS approvals_decided ON approvals (decided_at);
 CREATE INDEX IF NOT EXISTS approvals_card ON approvals (card_channel, card_ts);
--- Event ids once had a table here, written on every envelope and never read: the
--- in-memory window and the inbox's file names are the dedupe.
-DROP TABLE IF EXISTS seen_events;
 """
 
 

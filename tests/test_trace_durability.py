@@ -4,13 +4,15 @@ session must keep every name its manifest lists."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
-from engine_support import THREAD
+from engine_support import THREAD, message
 
-from sessions import FixedClock, Home, SessionFiles, SessionStore, seal
+from sessions import FixedClock, Home, SessionFiles, SessionStore, ThreadDir, seal
 
 BIG = {"content": "x" * 10_000}
 
@@ -61,3 +63,60 @@ def test_the_seal_makes_the_names_of_unsynced_payloads_durable(
     # ("missing": tampering, and an approved call from this session is refused).
     assert str(directory / "payloads" / "000001-tool_finished.json") in synced
     assert str(directory / "payloads") in synced
+
+
+def test_a_new_threads_directories_are_made_durable_in_their_parents(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message is acked once its file is linked into ``new/`` and ``new/`` is synced;
+    for a new thread ``new/`` itself, and every directory above it, was just made."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    tdir = ThreadDir(home, THREAD)
+    above = (tdir.path, tdir.path.parent, tdir.path.parent.parent, home.threads_dir)
+    fresh = [p for p in above if not p.exists()]
+    assert tdir.inbox.deliver(message("restart api", ts="1700000000.000100"))
+    assert fresh  # the thread, its channel and team at least
+    for made in fresh:
+        assert str(made.parent) in synced, made
+    assert str(tdir.inbox.root) in synced  # new/ and cur/ are entries of inbox/
+    synced.clear()
+    tdir.ensure()  # there already: nothing to make, nothing to sync
+    assert synced == []
+
+
+def test_the_trace_lets_its_descriptor_go_and_survives_a_failed_write(
+    home: Home, clock: FixedClock
+) -> None:
+    directory = _session(home, clock)
+    files = SessionFiles(directory, clock=clock)
+    files.trace("session_started")
+
+    class FullDisk:
+        """Writes half of what it is given, then the disk is full."""
+
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def write(self, data: Any) -> int:
+            self.real.write(bytes(data)[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self) -> None:
+            self.real.close()
+
+    assert files._trace_out is not None
+    files._trace_out._out = FullDisk(files._trace_out._out)  # type: ignore[assignment]
+    with pytest.raises(OSError):
+        files.trace("message", {"text": "lost to the full disk"})
+    assert files._trace_out is None  # dropped: the next event ends the torn bytes first
+    files.trace("session_ended")
+    files.close_trace()
+    assert files._trace_out is None
+    assert [e.kind for e in files.read_trace()] == ["session_started", "session_ended"]
