@@ -44,19 +44,26 @@ def test_a_payload_a_power_cut_lost_leaves_its_event_and_the_rest_readable(
     assert events[1].data == {"state": "failed"}
 
 
-def test_the_seal_makes_the_names_of_unsynced_payloads_durable(
-    home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    directory = _session(home, clock)
-    SessionFiles(directory, clock=clock).trace("tool_finished", BIG)  # payloads/ made here
-    synced: list[str] = []
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths ``os.fsync`` is called on from here on (at the OS boundary)."""
+    paths: list[str] = []
     real_fsync = os.fsync
 
     def recording(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        paths.append(os.readlink(f"/proc/self/fd/{fd}"))
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", recording)
+    return paths
+
+
+def test_the_seal_makes_the_names_of_unsynced_payloads_durable(
+    home: Home, clock: FixedClock, synced: list[str]
+) -> None:
+    directory = _session(home, clock)
+    SessionFiles(directory, clock=clock).trace("tool_finished", BIG)  # payloads/ made here
+    synced.clear()
     seal(directory)
     # The payload's bytes are flushed; its name lives in payloads/, which must be too, or
     # a power cut after the seal leaves the manifest naming a file that is not there
@@ -66,18 +73,10 @@ def test_the_seal_makes_the_names_of_unsynced_payloads_durable(
 
 
 def test_a_new_threads_directories_are_made_durable_in_their_parents(
-    home: Home, monkeypatch: pytest.MonkeyPatch
+    home: Home, synced: list[str]
 ) -> None:
     """A message is acked once its file is linked into ``new/`` and ``new/`` is synced;
     for a new thread ``new/`` itself, and every directory above it, was just made."""
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording)
     tdir = ThreadDir(home, THREAD)
     above = (tdir.path, tdir.path.parent, tdir.path.parent.parent, home.threads_dir)
     fresh = [p for p in above if not p.exists()]
