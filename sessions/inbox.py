@@ -65,9 +65,11 @@ class Inbox:
             return
         made: list[Path] = []
         for path in (self.tmp, self.new, self.cur):
-            missing = [p for p in (path, *path.parents) if not p.exists()]
+            missing = path
+            while not missing.exists():  # up to the first directory already there
+                made.append(missing)
+                missing = missing.parent
             path.mkdir(parents=True, exist_ok=True)
-            made.extend(missing)
         # A stored message is only as durable as the names leading to it: each directory
         # made here is synced into its parent once (a new thread's, on its first message).
         for parent in dict.fromkeys(p.parent for p in made):
