@@ -10,7 +10,8 @@ Telling an outcome is ordered so that a crash at any point repeats nothing: the 
 record, then the told record, then the transcript, then the thread's marker is closed.
 
 What runs is the approval's current call (an approver may have edited it), and only
-while the approval is valid (the second clock): both in ``approved_call``.
+while the approval is valid (the second clock): both in ``approved_call``. What there is
+to settle is read from disk by ``unsettled``.
 """
 
 from __future__ import annotations
@@ -25,16 +26,12 @@ from approvals import (
     Decision,
     ExecutionResult,
     HashMismatchError,
-    capsule_ids,
     expire,
     expired,
-    load_capsule,
 )
 from sessions import (
-    IntentTicket,
     ResultTicket,
     SessionFiles,
-    ThreadDir,
     failpoint,
     utc_iso,
     verify,
@@ -47,6 +44,7 @@ from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolSta
 from .mirror import mirror_approval
 from .runtime import KillSwitchOn
 from .session_run import SessionRun
+from .unsettled import Origins, approvals_to_tell, scan_origins
 
 __all__ = ["SettleOutcome", "realize", "settle"]
 
@@ -86,44 +84,6 @@ class _Waiting:
 # A deferred call is tried again after 30 s, then 1, 2, 4... minutes, at most every 10.
 RETRY_FIRST_SECONDS = 30.0
 RETRY_MAX_SECONDS = 600.0
-
-
-@dataclass
-class _Origins:
-    approvals: dict[str, ApprovalRequest] = field(default_factory=dict)
-    intents: dict[str, IntentTicket] = field(default_factory=dict)
-    results: dict[str, ResultTicket] = field(default_factory=dict)
-
-
-def _scan(run: SessionRun, wanted: set[str]) -> _Origins:
-    """Walk the lineage back from the parent until every wanted call id is explained."""
-    found = _Origins()
-    home, clock = run.rt.home, run.rt.clock
-    current = run.record.parent_id
-    while current is not None and wanted - set(found.approvals) - set(found.intents):
-        directory = home.session_dir(current)
-        for approval_id in capsule_ids(directory):
-            capsule = load_capsule(directory, approval_id)
-            if capsule.call_id in wanted:
-                found.approvals.setdefault(
-                    capsule.call_id, ApprovalRequest(home, capsule, clock=clock)
-                )
-        for ticket in SessionFiles(directory, clock=clock).read_tickets():
-            if not isinstance(ticket, IntentTicket | ResultTicket) or ticket.call_id not in wanted:
-                continue
-            if isinstance(ticket, IntentTicket) and ticket.approval_id:
-                # An approved call interrupted mid-run is still a gated call: settle it
-                # through its approval, so its claim, result and "told" stay consistent.
-                if ticket.call_id not in found.approvals:
-                    found.approvals[ticket.call_id] = ApprovalRequest.open(
-                        home, ticket.approval_id, clock=clock
-                    )
-            elif isinstance(ticket, IntentTicket):
-                found.intents.setdefault(ticket.call_id, ticket)
-            else:
-                found.results.setdefault(ticket.call_id, ticket)
-        current = run.rt.store.load(current).parent_id
-    return found
 
 
 def _refusal(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:
@@ -344,7 +304,11 @@ async def _tell_late(run: SessionRun, request: ApprovalRequest, out: SettleOutco
 async def settle(run: SessionRun) -> SettleOutcome:
     out = SettleOutcome()
     open_calls = run.unresolved_calls()
-    origins = _scan(run, {call_id for _, call_id in open_calls}) if open_calls else _Origins()
+    origins = (
+        scan_origins(run, wanted={call_id for _, call_id in open_calls})
+        if open_calls
+        else Origins()
+    )
     not_started: list[tuple[AssistantMessage, str]] = []
     for assistant, call_id in open_calls:
         call = next(c for c in assistant.tool_calls if c.id == call_id)
@@ -395,33 +359,8 @@ async def settle(run: SessionRun) -> SettleOutcome:
         calls = tuple(c for a, cid in not_started for c in a.tool_calls if c.id == cid)
         out.parked.extend(await run_calls(run, AssistantMessage(tool_calls=calls)))
     handled = {request.id for request in origins.approvals.values()}
-    for approval_id in _to_tell(run):
+    for approval_id in approvals_to_tell(run):
         if approval_id not in handled:
             request = ApprovalRequest.open(run.rt.home, approval_id, clock=run.rt.clock)
             await _tell_late(run, request, out)
     return out
-
-
-def _to_tell(run: SessionRun) -> list[str]:
-    """Approvals whose outcome the conversation still waits for, outside a result slot.
-
-    Calls answered "pending" (the thread moved on before the decision), and any approval
-    the thread still has open that the transcript never mentions (a safety net: an open
-    approval must always end told, or its thread would wake forever).
-    """
-    ids = [m.approval_id for m in run.pending_placeholders()]
-    mentioned = {
-        m.approval_id
-        for m in run.transcript
-        if isinstance(m, ToolResultMessage | EventMessage) and m.approval_id
-    }
-    for approval_id in ThreadDir(run.rt.home, run.thread).open_approvals():
-        fresh = approval_id not in mentioned and approval_id not in ids
-        if fresh and not _asked_here(run, approval_id):
-            ids.append(approval_id)
-    return ids
-
-
-def _asked_here(run: SessionRun, approval_id: str) -> bool:
-    """Is this approval the capsule of a call that now waits in this very session?"""
-    return approval_id in capsule_ids(run.files.directory)
