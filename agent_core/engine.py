@@ -59,6 +59,7 @@ from sessions import (
     utc_iso,
 )
 
+from .deferral import retry_due
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .mirror import mirror_approval
@@ -71,7 +72,7 @@ from .stop_marker import StopRequest
 from .stops import StopOutcome, stop_thread
 from .surface import Surface
 from .tools import ToolRegistry
-from .worker import process_thread, retry_due
+from .worker import process_thread
 
 __all__ = ["Engine", "PendingApproval"]
 

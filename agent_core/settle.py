@@ -11,13 +11,13 @@ record, then the told record, then the transcript, then the thread's marker is c
 
 What runs is the approval's current call (an approver may have edited it), and only
 while the approval is valid (the second clock): both in ``approved_call``. What there is
-to settle is read from disk by ``unsettled``.
+to settle is read from disk by ``unsettled``; an approved call whose tool cannot run now
+waits, unspent (``deferral``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from approvals import (
     AlreadyClaimedError,
@@ -38,8 +38,8 @@ from sessions import (
 )
 
 from .approved_call import approval_note, deciders_text, stale_outcome
+from .deferral import Deferred, defer
 from .executor import execute, run_calls
-from .loop import queue_reply
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
 from .mirror import mirror_approval
 from .runtime import KillSwitchOn
@@ -58,14 +58,6 @@ class SettleOutcome:
     deferred: list[str] = field(default_factory=list)
 
 
-class Deferred(Exception):
-    """A control-flow signal: the approved call's tool cannot run now; nothing is spent."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class _Told:
     status: ToolStatus
@@ -79,11 +71,6 @@ class _Waiting:
     """Still waiting (for a person, or for the tool): what the call's slot says meanwhile."""
 
     content: str
-
-
-# A deferred call is tried again after 30 s, then 1, 2, 4... minutes, at most every 10.
-RETRY_FIRST_SECONDS = 30.0
-RETRY_MAX_SECONDS = 600.0
 
 
 def _refusal(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:
@@ -238,45 +225,14 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
     try:
         status, content = await realize(run, request, decision)
     except Deferred as exc:
-        return await _defer(run, request, decision, exc.reason, out)
+        text = await defer(
+            run, request, decision=decision, reason=exc.reason, deferred=out.deferred
+        )
+        return _Waiting(text)
     request.mark_told(session_id=run.id, at=utc_iso(run.rt.clock.now()))
     out.told.append(request.id)
     note = approval_note(request, decision) if request.result() is not None else ""
     return _Told(status, content, note)
-
-
-async def _defer(
-    run: SessionRun, request: ApprovalRequest, decision: Decision, reason: str, out: SettleOutcome
-) -> _Waiting:
-    """The tool cannot run now: record the attempt, tell the thread once, try again later."""
-    now = run.rt.clock.now()
-
-    def retry_at(attempt: int) -> str:
-        delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
-        return utc_iso(now + timedelta(seconds=delay))
-
-    record = request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
-    attempt = record.attempt
-    await run.trace(
-        "approved_call_deferred",
-        {
-            "approval_id": request.id,
-            "attempt": attempt,
-            "reason": reason,
-            "retry_at": record.retry_at,
-        },
-    )
-    out.deferred.append(request.id)
-    tool = request.capsule.tool
-    text = (
-        f"approved by {deciders_text(decision)}, but `{tool}` did not run: {reason}. Nothing ran; "
-        "the approval stands and the call runs once the tool is available again."
-    )
-    if attempt == 1:
-        queue_reply(
-            run.rt, run.thread, run.id, f"deferred-{request.id}", f"⏳ {text[0].upper()}{text[1:]}"
-        )
-    return _Waiting(text)
 
 
 async def _tell_late(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> None:
