@@ -9,10 +9,10 @@ new message and crash recovery alike, so all three behave the same.
 Telling an outcome is ordered so that a crash at any point repeats nothing: the result
 record, then the told record, then the transcript, then the thread's marker is closed.
 
-What runs is the approval's current call (an approver may have edited it), and only
-while the approval is valid (the second clock): both in ``approved_call``. What there is
-to settle is read from disk by ``unsettled``; an approved call whose tool cannot run now
-waits, unspent (``deferral``).
+What runs is the approval's current call (an approver may have edited it), only while
+the approval is valid (the second clock) and only if it passes the checks of I1: all in
+``approved_call``. What there is to settle is read from disk by ``unsettled``; an
+approved call whose tool cannot run now waits, unspent (``deferral``).
 """
 
 from __future__ import annotations
@@ -25,19 +25,18 @@ from approvals import (
     Capsule,
     Decision,
     ExecutionResult,
-    HashMismatchError,
     expire,
     expired,
 )
-from sessions import (
-    ResultTicket,
-    SessionFiles,
-    failpoint,
-    utc_iso,
-    verify,
-)
+from sessions import failpoint, utc_iso
 
-from .approved_call import approval_note, deciders_text, stale_outcome
+from .approved_call import (
+    approval_note,
+    claimed_result,
+    deciders_text,
+    refusal_reason,
+    stale_outcome,
+)
 from .deferral import Deferred, defer
 from .executor import execute, run_calls
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
@@ -73,33 +72,6 @@ class _Waiting:
     content: str
 
 
-def _refusal(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:
-    """Why an approved call must not run, or "" when it may (I1)."""
-    capsule = request.capsule
-    try:
-        request.verify()
-        call = request.current()
-    except HashMismatchError as exc:
-        return str(exc)
-    if decision.args_sha256 != call.args_sha256:
-        return "the decision approved a different argument hash"
-    report = verify(request.session_dir)
-    if not report.sealed:
-        # A session that asked for approval ended, so it is sealed; no seal means the
-        # manifest was removed, and nothing that session holds can be trusted.
-        return "the requesting session has no seal (MANIFEST.sha256 is missing)"
-    if not report.ok:
-        return "the requesting session was modified after it was sealed: " + "; ".join(
-            report.problems[:3]
-        )
-    tool = run.rt.registry.get(capsule.tool)
-    if tool is None:
-        return f"the tool {capsule.tool!r} is no longer registered"
-    if tool.version != call.tool_version:
-        return f"the tool changed since it was approved ({call.tool_version} → {tool.version})"
-    return ""
-
-
 async def realize(
     run: SessionRun, request: ApprovalRequest, decision: Decision
 ) -> tuple[ToolStatus, str]:
@@ -129,7 +101,7 @@ async def realize(
         unavailable = await tool.unavailable()
         if unavailable is not None:
             raise Deferred(unavailable)
-    refusal = _refusal(run, request, decision)
+    refusal = refusal_reason(run, request, decision)
     if refusal:
         await run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})
         return "error", f"approved by {who} but not run: {refusal}. Ask again if still needed."
@@ -137,7 +109,7 @@ async def realize(
         request.claim(by_session=run.id, at=utc_iso(run.rt.clock.now()))
         failpoint("resume.after_claim")
     except AlreadyClaimedError:
-        finished = _claimed_result(run, request)
+        finished = claimed_result(run, request)
         if finished is not None:
             return finished
         text = (
@@ -157,8 +129,8 @@ async def realize(
         )
         return recorded.status, recorded.output
     tool = run.rt.registry.get(capsule.tool)
-    assert tool is not None  # checked by _refusal
-    call = request.current()  # verified by _refusal: the edited arguments, if edited
+    assert tool is not None  # checked by refusal_reason
+    call = request.current()  # verified by refusal_reason: the edited arguments, if edited
     result = await execute(run, tool, capsule.call_id, call.arguments, approval_id=capsule.id)
     failpoint("resume.after_tool_run")
     request.record_result(
@@ -173,28 +145,6 @@ async def realize(
     )
     failpoint("resume.after_result_record")
     return result.status, result.content
-
-
-def _claimed_result(run: SessionRun, request: ApprovalRequest) -> tuple[ToolStatus, str] | None:
-    """The result ticket the claiming session wrote before a crash cut it short, if any."""
-    claimed = request.claimed()
-    if claimed is None:
-        return None
-    directory = run.rt.home.session_dir(claimed.session_id)
-    for ticket in SessionFiles(directory).read_tickets():
-        if isinstance(ticket, ResultTicket) and ticket.call_id == request.capsule.call_id:
-            recorded = request.record_result(
-                ExecutionResult(
-                    approval_id=request.id,
-                    session_id=claimed.session_id,
-                    at=claimed.at,
-                    ok=ticket.status == "ok",
-                    output=ticket.content,
-                    uncertain=ticket.status == "uncertain",
-                )
-            )
-            return recorded.status, recorded.output
-    return None
 
 
 async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> _Told | _Waiting:
