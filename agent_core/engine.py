@@ -23,15 +23,13 @@ import asyncio
 import collections
 import dataclasses
 import logging
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
     ApprovalsError,
     Decided,
-    Decision,
     DecisionResult,
     EditResult,
     record_decision,
@@ -59,11 +57,11 @@ from sessions import (
     utc_iso,
 )
 
+from .approval_events import approval_expired, decision_recorded
 from .deferral import retry_due
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .mirror import mirror_approval
-from .observe import ApprovalExpired, DecisionRecorded
 from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
 from .recovery import find_work
@@ -294,7 +292,7 @@ class Engine(Queries, PersonQueries, Governing):
         rt = self.rt
         rt.outbox_written()
         if isinstance(result, Decided):
-            rt.observer.emit(_decided(request, user=user, decision=result.decision))
+            rt.observer.emit(decision_recorded(request, user=user, decision=result.decision))
         if isinstance(result, Decided | AlreadyDecided):
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)
@@ -313,7 +311,7 @@ class Engine(Queries, PersonQueries, Governing):
         task = self._tasks.get(thread)
         outcome = await stop_thread(self.rt, stop, running=task is not None and not task.done())
         for request, decision in outcome.withdrawn:
-            self.rt.observer.emit(_decided(request, user=stop.user, decision=decision))
+            self.rt.observer.emit(decision_recorded(request, user=stop.user, decision=decision))
         self.wake(thread)
         return outcome
 
@@ -339,7 +337,7 @@ class Engine(Queries, PersonQueries, Governing):
             request = ApprovalRequest.open(self.rt.home, result.capsule.id, clock=self.rt.clock)
             await mirror_approval(self.rt, request)
             if isinstance(result, Decided):
-                self.rt.observer.emit(_expired(request, result.decision))
+                self.rt.observer.emit(approval_expired(request, decision=result.decision))
             self.wake(result.capsule.thread)
         await self.sweep_governance()
         for thread in self.rt.coordination.work_queue.threads():
@@ -369,36 +367,3 @@ class Engine(Queries, PersonQueries, Governing):
             self.wake(thread)
         counts["threads"] = len(wake)
         return counts
-
-
-def _waited(request: ApprovalRequest, decision: Decision) -> float:
-    asked = datetime.fromisoformat(request.capsule.created_at.replace("Z", "+00:00"))
-    decided = datetime.fromisoformat(decision.at.replace("Z", "+00:00"))
-    return max(0.0, (decided - asked).total_seconds())
-
-
-def _decided(request: ApprovalRequest, *, user: str, decision: Decision) -> DecisionRecorded:
-    c = request.capsule
-    verdict: Literal["approved", "denied"] = (
-        "approved" if decision.verdict == "approved" else "denied"
-    )
-    return DecisionRecorded(
-        approval_id=c.id,
-        session_id=c.session_id,
-        thread=c.thread,
-        tool=c.tool,
-        user=user,
-        verdict=verdict,
-        wait_seconds=_waited(request, decision),
-    )
-
-
-def _expired(request: ApprovalRequest, decision: Decision) -> ApprovalExpired:
-    c = request.capsule
-    return ApprovalExpired(
-        approval_id=c.id,
-        session_id=c.session_id,
-        thread=c.thread,
-        tool=c.tool,
-        wait_seconds=_waited(request, decision),
-    )
