@@ -12,9 +12,10 @@
     sweep() / recover()             expire, remind and escalate what is due, re-wake
                                     stranded work / start-up
 
-Nothing about a pending approval lives only in memory (I6): the tasks kept here are
-wake-ups, and every one of them is re-derived from disk by ``recover``. What the engine
-says in Slack is queued in the outbox and sent by ``delivery``, never awaited here.
+Nothing about a pending approval lives only in memory (I6): the tasks the engine keeps
+(``thread_workers``) are wake-ups, and every one of them is re-derived from disk by
+``recover``. What the engine says in Slack is queued in the outbox and sent by
+``delivery``, never awaited here.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import logging
 from typing import Any
 
 from approvals import (
@@ -69,15 +69,14 @@ from .runtime import Runtime
 from .stop_marker import StopRequest
 from .stops import StopOutcome, stop_thread
 from .surface import Surface
+from .thread_workers import ThreadWorkers
 from .tools import ToolRegistry
-from .worker import process_thread
 
 __all__ = ["Engine", "PendingApproval"]
 
-log = logging.getLogger("signoff.engine")
 
-
-class Engine(Queries, PersonQueries, Governing):
+# ThreadWorkers first: Governing's stand-in for ``wake`` must not shadow the real one.
+class Engine(ThreadWorkers, Queries, PersonQueries, Governing):
     def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt
         self.delivery = delivery
@@ -205,55 +204,6 @@ class Engine(Queries, PersonQueries, Governing):
         failpoint("ingest.after_link")
         waiting = fresh or tdir.inbox.waiting(message.key)
         return fresh, waiting
-
-    # workers ----------------------------------------------------------------------
-    def wake(self, thread: ThreadKey) -> None:
-        task = self._tasks.get(thread)
-        if task is not None and not task.done():
-            self._again.add(thread)
-            return
-        self._tasks[thread] = asyncio.get_running_loop().create_task(self._work(thread))
-
-    async def _work(self, thread: ThreadKey) -> None:
-        try:
-            while True:
-                self._again.discard(thread)
-                try:
-                    await process_thread(self.rt, thread)
-                    self._failures.pop(thread, None)
-                except Exception as exc:
-                    self.errors.append(exc)
-                    # The disk still says what is left to do: try again after a pause (and
-                    # the sweep re-wakes every thread with queued work, should this die).
-                    failures = self._failures[thread] = self._failures.get(thread, 0) + 1
-                    delay = min(60.0, 0.25 * 2 ** (failures - 1))
-                    log.exception("worker for %s failed; retrying in %.1fs", thread.label(), delay)
-                    self._loop.call_later(delay, self.wake, thread)
-                    return
-                if thread not in self._again:
-                    return
-        finally:
-            # Parked threads cost nothing in memory: a finished worker leaves no trace here.
-            if self._tasks.get(thread) is asyncio.current_task():
-                del self._tasks[thread]
-            if self.delivery is not None:
-                self.delivery.wake()
-
-    async def idle_workers(self) -> None:
-        while True:
-            running = [t for t in self._tasks.values() if not t.done()]
-            if not running:
-                return
-            await asyncio.gather(*running, return_exceptions=True)
-
-    async def idle(self) -> None:
-        """Wait until no worker runs and nothing can be delivered now (tests, shutdown)."""
-        while True:
-            await self.idle_workers()
-            if self.delivery is not None:
-                await self.delivery.idle()
-            if not any(not t.done() for t in self._tasks.values()):
-                return
 
     # clicks and decisions ---------------------------------------------------------
     async def decide(
