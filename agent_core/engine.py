@@ -39,20 +39,17 @@ from approvals import (
 from sessions import (
     Clock,
     Home,
-    InboxMessage,
     Index,
     Outbox,
     OutboxEntry,
     SessionsError,
     SessionStore,
     SystemClock,
-    ThreadDir,
     ThreadKey,
     check_approval_id,
     check_slack_id,
     failpoint,
     migrate_flat_layout,
-    off_loop,
     reindex,
     utc_iso,
 )
@@ -61,6 +58,7 @@ from .approval_events import approval_expired, decision_recorded
 from .deferral import retry_due
 from .delivery import Backoff, Delivery
 from .governing import Governing
+from .ingest import Ingest
 from .mirror import mirror_approval
 from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
@@ -76,7 +74,7 @@ __all__ = ["Engine", "PendingApproval"]
 
 
 # ThreadWorkers first: Governing's stand-in for ``wake`` must not shadow the real one.
-class Engine(ThreadWorkers, Queries, PersonQueries, Governing):
+class Engine(ThreadWorkers, Ingest, Queries, PersonQueries, Governing):
     def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt
         self.delivery = delivery
@@ -169,41 +167,6 @@ class Engine(ThreadWorkers, Queries, PersonQueries, Governing):
     def tools(self) -> ToolRegistry:
         """The tools this engine offers the model."""
         return self.rt.registry
-
-    # ingest -----------------------------------------------------------------------
-    async def ingest(self, message: InboxMessage) -> bool:
-        """Store a message durably; True if new. Only after this returns may Slack be acked."""
-        # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
-        fresh, waiting = await off_loop(self._store, message)
-        if waiting:
-            self._wake_from_anywhere(message.thread)
-        return fresh
-
-    def knows_thread(self, thread: ThreadKey) -> bool:
-        """Has signoff taken part in this thread (so follow-ups need no mention)?"""
-        return ThreadDir(self.rt.home, thread).path.exists()
-
-    def _wake_from_anywhere(self, thread: ThreadKey) -> None:
-        try:
-            here = asyncio.get_running_loop()
-        except RuntimeError:
-            here = None
-        if here is self._loop:
-            self.wake(thread)
-        else:
-            self._loop.call_soon_threadsafe(self.wake, thread)
-
-    def _store(self, message: InboxMessage) -> tuple[bool, bool]:
-        tdir = ThreadDir(self.rt.home, message.thread)
-        tdir.ensure()
-        # The thread's marker first: a message in inbox/new is then always found by
-        # start-up recovery and the sweep, even if Slack never delivers it again (a marker
-        # with nothing behind it costs the worker one look, then it is cleared).
-        self.rt.coordination.work_queue.mark(message.thread)
-        fresh = tdir.inbox.deliver(message)
-        failpoint("ingest.after_link")
-        waiting = fresh or tdir.inbox.waiting(message.key)
-        return fresh, waiting
 
     # clicks and decisions ---------------------------------------------------------
     async def decide(
