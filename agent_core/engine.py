@@ -12,10 +12,14 @@
     sweep() / recover()             expire, remind and escalate what is due, re-wake
                                     stranded work / start-up
 
+One object, built from mixins that each hold one part: ``ingest``, ``thread_workers``
+(wake-ups), ``sweeping`` (the sweep and recovery), ``queries`` and ``person_queries``
+(what the bot asks), ``governing`` (reasons, edits, forms, reminders). Here: opening and
+closing, and the decisions a click or a stop records.
+
 Nothing about a pending approval lives only in memory (I6): the tasks the engine keeps
-(``thread_workers``) are wake-ups, and every one of them is re-derived from disk by
-``recover``. What the engine says in Slack is queued in the outbox and sent by
-``delivery``, never awaited here.
+are wake-ups, and every one of them is re-derived from disk by ``recover``. What the
+engine says in Slack is queued in the outbox and sent by ``delivery``, never awaited here.
 """
 
 from __future__ import annotations
@@ -28,13 +32,11 @@ from typing import Any
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
-    ApprovalsError,
     Decided,
     DecisionResult,
     EditResult,
     record_decision,
     scan_session_approvals,
-    sweep_expired,
 )
 from sessions import (
     Clock,
@@ -42,7 +44,6 @@ from sessions import (
     Index,
     Outbox,
     OutboxEntry,
-    SessionsError,
     SessionStore,
     SystemClock,
     ThreadKey,
@@ -54,19 +55,18 @@ from sessions import (
     utc_iso,
 )
 
-from .approval_events import approval_expired, decision_recorded
-from .deferral import retry_due
+from .approval_events import decision_recorded
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .ingest import Ingest
 from .mirror import mirror_approval
 from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
-from .recovery import find_work
 from .runtime import Runtime
 from .stop_marker import StopRequest
 from .stops import StopOutcome, stop_thread
 from .surface import Surface
+from .sweeping import Sweeping
 from .thread_workers import ThreadWorkers
 from .tools import ToolRegistry
 
@@ -74,7 +74,7 @@ __all__ = ["Engine", "PendingApproval"]
 
 
 # ThreadWorkers first: Governing's stand-in for ``wake`` must not shadow the real one.
-class Engine(ThreadWorkers, Ingest, Queries, PersonQueries, Governing):
+class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing):
     def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt
         self.delivery = delivery
@@ -241,42 +241,3 @@ class Engine(ThreadWorkers, Ingest, Queries, PersonQueries, Governing):
         )
         if self.rt.outbox.enqueue(entry):
             self.rt.outbox_written()
-
-    # sweeping and recovery --------------------------------------------------------
-    async def sweep(self) -> int:
-        """Expire what is due, and wake every thread that still has queued work."""
-        results = await sweep_expired(self.rt.home, self.rt.index, clock=self.rt.clock)
-        for result in results:
-            request = ApprovalRequest.open(self.rt.home, result.capsule.id, clock=self.rt.clock)
-            await mirror_approval(self.rt, request)
-            if isinstance(result, Decided):
-                self.rt.observer.emit(approval_expired(request, decision=result.decision))
-            self.wake(result.capsule.thread)
-        await self.sweep_governance()
-        for thread in self.rt.coordination.work_queue.threads():
-            if thread not in self._tasks:
-                self.wake(thread)
-        await self._retry_deferred()
-        if self.delivery is not None:
-            self.delivery.wake()
-        return len(results)
-
-    async def _retry_deferred(self) -> None:
-        """Wake the threads of approved calls that waited for their tool and are due."""
-        rt, now = self.rt, self.rt.clock.now()
-        async for row in rt.index.iter_approvals(untold=True):
-            try:
-                request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
-            except (SessionsError, ApprovalsError):
-                continue
-            if request.deferrals() and retry_due(rt, request, now):
-                self.wake(request.thread)
-
-    async def recover(self) -> dict[str, int]:
-        """Design flow 7: costs what is in flight, not what is stored."""
-        wake, counts = await find_work(self.rt)
-        counts["expired"] = await self.sweep()
-        for thread in wake:
-            self.wake(thread)
-        counts["threads"] = len(wake)
-        return counts
