@@ -7,6 +7,10 @@
   tool was down, no process ran — never starts: a ``Stale`` record is written (under the
   thread lock, before any claim, so a call is either claimed or stale, never both), the
   card and the thread say so, and the model is told a fresh request is needed.
+- Checked again before it runs (I1): the hashes, the requesting session's seal, the tool
+  and its version; any mismatch refuses it, with the reason (``refusal_reason``).
+- A call claimed by a session a crash cut short ended as that session's result ticket
+  says, if it wrote one (``claimed_result``).
 - What the model hears beyond the tool's output: who approved and why, and, when an
   approver edited the call, that it ran with changed arguments and which.
 """
@@ -15,13 +19,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from approvals import SYSTEM, ApprovalRequest, Decision, Stale, changes
-from sessions import utc_iso
+from approvals import (
+    SYSTEM,
+    ApprovalRequest,
+    Decision,
+    ExecutionResult,
+    HashMismatchError,
+    Stale,
+    changes,
+)
+from sessions import ResultTicket, SessionFiles, utc_iso, verify
 
 from .messages import ToolStatus
 from .session_run import SessionRun
 
-__all__ = ["approval_note", "deciders_text", "stale_outcome"]
+__all__ = [
+    "approval_note",
+    "claimed_result",
+    "deciders_text",
+    "refusal_reason",
+    "stale_outcome",
+]
 
 
 def deciders_text(decision: Decision) -> str:
@@ -70,6 +88,55 @@ async def stale_outcome(
         f"start before {stale.valid_until} and did not run. A fresh request is needed: ask "
         "again only if it is still needed."
     )
+
+
+def refusal_reason(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:
+    """Why an approved call must not run, or "" when it may (I1)."""
+    capsule = request.capsule
+    try:
+        request.verify()
+        call = request.current()
+    except HashMismatchError as exc:
+        return str(exc)
+    if decision.args_sha256 != call.args_sha256:
+        return "the decision approved a different argument hash"
+    report = verify(request.session_dir)
+    if not report.sealed:
+        # A session that asked for approval ended, so it is sealed; no seal means the
+        # manifest was removed, and nothing that session holds can be trusted.
+        return "the requesting session has no seal (MANIFEST.sha256 is missing)"
+    if not report.ok:
+        return "the requesting session was modified after it was sealed: " + "; ".join(
+            report.problems[:3]
+        )
+    tool = run.rt.registry.get(capsule.tool)
+    if tool is None:
+        return f"the tool {capsule.tool!r} is no longer registered"
+    if tool.version != call.tool_version:
+        return f"the tool changed since it was approved ({call.tool_version} → {tool.version})"
+    return ""
+
+
+def claimed_result(run: SessionRun, request: ApprovalRequest) -> tuple[ToolStatus, str] | None:
+    """The result ticket the claiming session wrote before a crash cut it short, if any."""
+    claimed = request.claimed()
+    if claimed is None:
+        return None
+    directory = run.rt.home.session_dir(claimed.session_id)
+    for ticket in SessionFiles(directory).read_tickets():
+        if isinstance(ticket, ResultTicket) and ticket.call_id == request.capsule.call_id:
+            recorded = request.record_result(
+                ExecutionResult(
+                    approval_id=request.id,
+                    session_id=claimed.session_id,
+                    at=claimed.at,
+                    ok=ticket.status == "ok",
+                    output=ticket.content,
+                    uncertain=ticket.status == "uncertain",
+                )
+            )
+            return recorded.status, recorded.output
+    return None
 
 
 def approval_note(request: ApprovalRequest, decision: Decision) -> str:

@@ -12,9 +12,14 @@
     sweep() / recover()             expire, remind and escalate what is due, re-wake
                                     stranded work / start-up
 
-Nothing about a pending approval lives only in memory (I6): the tasks kept here are
-wake-ups, and every one of them is re-derived from disk by ``recover``. What the engine
-says in Slack is queued in the outbox and sent by ``delivery``, never awaited here.
+One object, built from mixins that each hold one part: ``ingest``, ``thread_workers``
+(wake-ups), ``sweeping`` (the sweep and recovery), ``queries`` and ``person_queries``
+(what the bot asks), ``governing`` (reasons, edits, forms, reminders). Here: opening and
+closing, and the decisions a click or a stop records.
+
+Nothing about a pending approval lives only in memory (I6): the tasks the engine keeps
+are wake-ups, and every one of them is re-derived from disk by ``recover``. What the
+engine says in Slack is queued in the outbox and sent by ``delivery``, never awaited here.
 """
 
 from __future__ import annotations
@@ -22,63 +27,54 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import logging
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
-    ApprovalsError,
     Decided,
-    Decision,
     DecisionResult,
     EditResult,
     record_decision,
     scan_session_approvals,
-    sweep_expired,
 )
 from sessions import (
     Clock,
     Home,
-    InboxMessage,
     Index,
     Outbox,
     OutboxEntry,
-    SessionsError,
     SessionStore,
     SystemClock,
-    ThreadDir,
     ThreadKey,
     check_approval_id,
     check_slack_id,
     failpoint,
     migrate_flat_layout,
-    off_loop,
     reindex,
     utc_iso,
 )
 
+from .approval_events import decision_recorded
 from .delivery import Backoff, Delivery
 from .governing import Governing
+from .ingest import Ingest
 from .mirror import mirror_approval
-from .observe import ApprovalExpired, DecisionRecorded
 from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
-from .recovery import find_work
 from .runtime import Runtime
 from .stop_marker import StopRequest
 from .stops import StopOutcome, stop_thread
 from .surface import Surface
+from .sweeping import Sweeping
+from .thread_workers import ThreadWorkers
 from .tools import ToolRegistry
-from .worker import process_thread, retry_due
 
 __all__ = ["Engine", "PendingApproval"]
 
-log = logging.getLogger("signoff.engine")
 
-
-class Engine(Queries, PersonQueries, Governing):
+# ThreadWorkers first: Governing's stand-in for ``wake`` must not shadow the real one.
+class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing):
     def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt
         self.delivery = delivery
@@ -172,90 +168,6 @@ class Engine(Queries, PersonQueries, Governing):
         """The tools this engine offers the model."""
         return self.rt.registry
 
-    # ingest -----------------------------------------------------------------------
-    async def ingest(self, message: InboxMessage) -> bool:
-        """Store a message durably; True if new. Only after this returns may Slack be acked."""
-        # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
-        fresh, waiting = await off_loop(self._store, message)
-        if waiting:
-            self._wake_from_anywhere(message.thread)
-        return fresh
-
-    def knows_thread(self, thread: ThreadKey) -> bool:
-        """Has signoff taken part in this thread (so follow-ups need no mention)?"""
-        return ThreadDir(self.rt.home, thread).path.exists()
-
-    def _wake_from_anywhere(self, thread: ThreadKey) -> None:
-        try:
-            here = asyncio.get_running_loop()
-        except RuntimeError:
-            here = None
-        if here is self._loop:
-            self.wake(thread)
-        else:
-            self._loop.call_soon_threadsafe(self.wake, thread)
-
-    def _store(self, message: InboxMessage) -> tuple[bool, bool]:
-        tdir = ThreadDir(self.rt.home, message.thread)
-        tdir.ensure()
-        # The thread's marker first: a message in inbox/new is then always found by
-        # start-up recovery and the sweep, even if Slack never delivers it again (a marker
-        # with nothing behind it costs the worker one look, then it is cleared).
-        self.rt.coordination.work_queue.mark(message.thread)
-        fresh = tdir.inbox.deliver(message)
-        failpoint("ingest.after_link")
-        waiting = fresh or tdir.inbox.waiting(message.key)
-        return fresh, waiting
-
-    # workers ----------------------------------------------------------------------
-    def wake(self, thread: ThreadKey) -> None:
-        task = self._tasks.get(thread)
-        if task is not None and not task.done():
-            self._again.add(thread)
-            return
-        self._tasks[thread] = asyncio.get_running_loop().create_task(self._work(thread))
-
-    async def _work(self, thread: ThreadKey) -> None:
-        try:
-            while True:
-                self._again.discard(thread)
-                try:
-                    await process_thread(self.rt, thread)
-                    self._failures.pop(thread, None)
-                except Exception as exc:
-                    self.errors.append(exc)
-                    # The disk still says what is left to do: try again after a pause (and
-                    # the sweep re-wakes every thread with queued work, should this die).
-                    failures = self._failures[thread] = self._failures.get(thread, 0) + 1
-                    delay = min(60.0, 0.25 * 2 ** (failures - 1))
-                    log.exception("worker for %s failed; retrying in %.1fs", thread.label(), delay)
-                    self._loop.call_later(delay, self.wake, thread)
-                    return
-                if thread not in self._again:
-                    return
-        finally:
-            # Parked threads cost nothing in memory: a finished worker leaves no trace here.
-            if self._tasks.get(thread) is asyncio.current_task():
-                del self._tasks[thread]
-            if self.delivery is not None:
-                self.delivery.wake()
-
-    async def idle_workers(self) -> None:
-        while True:
-            running = [t for t in self._tasks.values() if not t.done()]
-            if not running:
-                return
-            await asyncio.gather(*running, return_exceptions=True)
-
-    async def idle(self) -> None:
-        """Wait until no worker runs and nothing can be delivered now (tests, shutdown)."""
-        while True:
-            await self.idle_workers()
-            if self.delivery is not None:
-                await self.delivery.idle()
-            if not any(not t.done() for t in self._tasks.values()):
-                return
-
     # clicks and decisions ---------------------------------------------------------
     async def decide(
         self,
@@ -293,7 +205,7 @@ class Engine(Queries, PersonQueries, Governing):
         rt = self.rt
         rt.outbox_written()
         if isinstance(result, Decided):
-            rt.observer.emit(_decided(request, user=user, decision=result.decision))
+            rt.observer.emit(decision_recorded(request, user=user, decision=result.decision))
         if isinstance(result, Decided | AlreadyDecided):
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)
@@ -312,7 +224,7 @@ class Engine(Queries, PersonQueries, Governing):
         task = self._tasks.get(thread)
         outcome = await stop_thread(self.rt, stop, running=task is not None and not task.done())
         for request, decision in outcome.withdrawn:
-            self.rt.observer.emit(_decided(request, user=stop.user, decision=decision))
+            self.rt.observer.emit(decision_recorded(request, user=stop.user, decision=decision))
         self.wake(thread)
         return outcome
 
@@ -329,75 +241,3 @@ class Engine(Queries, PersonQueries, Governing):
         )
         if self.rt.outbox.enqueue(entry):
             self.rt.outbox_written()
-
-    # sweeping and recovery --------------------------------------------------------
-    async def sweep(self) -> int:
-        """Expire what is due, and wake every thread that still has queued work."""
-        results = await sweep_expired(self.rt.home, self.rt.index, clock=self.rt.clock)
-        for result in results:
-            request = ApprovalRequest.open(self.rt.home, result.capsule.id, clock=self.rt.clock)
-            await mirror_approval(self.rt, request)
-            if isinstance(result, Decided):
-                self.rt.observer.emit(_expired(request, result.decision))
-            self.wake(result.capsule.thread)
-        await self.sweep_governance()
-        for thread in self.rt.coordination.work_queue.threads():
-            if thread not in self._tasks:
-                self.wake(thread)
-        await self._retry_deferred()
-        if self.delivery is not None:
-            self.delivery.wake()
-        return len(results)
-
-    async def _retry_deferred(self) -> None:
-        """Wake the threads of approved calls that waited for their tool and are due."""
-        rt, now = self.rt, self.rt.clock.now()
-        async for row in rt.index.iter_approvals(untold=True):
-            try:
-                request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
-            except (SessionsError, ApprovalsError):
-                continue
-            if request.deferrals() and retry_due(rt, request, now):
-                self.wake(request.thread)
-
-    async def recover(self) -> dict[str, int]:
-        """Design flow 7: costs what is in flight, not what is stored."""
-        wake, counts = await find_work(self.rt)
-        counts["expired"] = await self.sweep()
-        for thread in wake:
-            self.wake(thread)
-        counts["threads"] = len(wake)
-        return counts
-
-
-def _waited(request: ApprovalRequest, decision: Decision) -> float:
-    asked = datetime.fromisoformat(request.capsule.created_at.replace("Z", "+00:00"))
-    decided = datetime.fromisoformat(decision.at.replace("Z", "+00:00"))
-    return max(0.0, (decided - asked).total_seconds())
-
-
-def _decided(request: ApprovalRequest, *, user: str, decision: Decision) -> DecisionRecorded:
-    c = request.capsule
-    verdict: Literal["approved", "denied"] = (
-        "approved" if decision.verdict == "approved" else "denied"
-    )
-    return DecisionRecorded(
-        approval_id=c.id,
-        session_id=c.session_id,
-        thread=c.thread,
-        tool=c.tool,
-        user=user,
-        verdict=verdict,
-        wait_seconds=_waited(request, decision),
-    )
-
-
-def _expired(request: ApprovalRequest, decision: Decision) -> ApprovalExpired:
-    c = request.capsule
-    return ApprovalExpired(
-        approval_id=c.id,
-        session_id=c.session_id,
-        thread=c.thread,
-        tool=c.tool,
-        wait_seconds=_waited(request, decision),
-    )

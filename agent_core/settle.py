@@ -9,14 +9,15 @@ new message and crash recovery alike, so all three behave the same.
 Telling an outcome is ordered so that a crash at any point repeats nothing: the result
 record, then the told record, then the transcript, then the thread's marker is closed.
 
-What runs is the approval's current call (an approver may have edited it), and only
-while the approval is valid (the second clock): both in ``approved_call``.
+What runs is the approval's current call (an approver may have edited it), only while
+the approval is valid (the second clock) and only if it passes the checks of I1: all in
+``approved_call``. What there is to settle is read from disk by ``unsettled``; an
+approved call whose tool cannot run now waits, unspent (``deferral``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from approvals import (
     AlreadyClaimedError,
@@ -24,29 +25,25 @@ from approvals import (
     Capsule,
     Decision,
     ExecutionResult,
-    HashMismatchError,
-    capsule_ids,
     expire,
     expired,
-    load_capsule,
 )
-from sessions import (
-    IntentTicket,
-    ResultTicket,
-    SessionFiles,
-    ThreadDir,
-    failpoint,
-    utc_iso,
-    verify,
-)
+from sessions import failpoint, utc_iso
 
-from .approved_call import approval_note, deciders_text, stale_outcome
+from .approved_call import (
+    approval_note,
+    claimed_result,
+    deciders_text,
+    refusal_reason,
+    stale_outcome,
+)
+from .deferral import Deferred, defer
 from .executor import execute, run_calls
-from .loop import queue_reply
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
 from .mirror import mirror_approval
 from .runtime import KillSwitchOn
 from .session_run import SessionRun
+from .unsettled import Origins, approvals_to_tell, scan_origins
 
 __all__ = ["SettleOutcome", "realize", "settle"]
 
@@ -58,14 +55,6 @@ class SettleOutcome:
     waiting: list[str] = field(default_factory=list)
     # Approved calls whose tool could not run now: not spent, tried again later.
     deferred: list[str] = field(default_factory=list)
-
-
-class Deferred(Exception):
-    """A control-flow signal: the approved call's tool cannot run now; nothing is spent."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -81,76 +70,6 @@ class _Waiting:
     """Still waiting (for a person, or for the tool): what the call's slot says meanwhile."""
 
     content: str
-
-
-# A deferred call is tried again after 30 s, then 1, 2, 4... minutes, at most every 10.
-RETRY_FIRST_SECONDS = 30.0
-RETRY_MAX_SECONDS = 600.0
-
-
-@dataclass
-class _Origins:
-    approvals: dict[str, ApprovalRequest] = field(default_factory=dict)
-    intents: dict[str, IntentTicket] = field(default_factory=dict)
-    results: dict[str, ResultTicket] = field(default_factory=dict)
-
-
-def _scan(run: SessionRun, wanted: set[str]) -> _Origins:
-    """Walk the lineage back from the parent until every wanted call id is explained."""
-    found = _Origins()
-    home, clock = run.rt.home, run.rt.clock
-    current = run.record.parent_id
-    while current is not None and wanted - set(found.approvals) - set(found.intents):
-        directory = home.session_dir(current)
-        for approval_id in capsule_ids(directory):
-            capsule = load_capsule(directory, approval_id)
-            if capsule.call_id in wanted:
-                found.approvals.setdefault(
-                    capsule.call_id, ApprovalRequest(home, capsule, clock=clock)
-                )
-        for ticket in SessionFiles(directory, clock=clock).read_tickets():
-            if not isinstance(ticket, IntentTicket | ResultTicket) or ticket.call_id not in wanted:
-                continue
-            if isinstance(ticket, IntentTicket) and ticket.approval_id:
-                # An approved call interrupted mid-run is still a gated call: settle it
-                # through its approval, so its claim, result and "told" stay consistent.
-                if ticket.call_id not in found.approvals:
-                    found.approvals[ticket.call_id] = ApprovalRequest.open(
-                        home, ticket.approval_id, clock=clock
-                    )
-            elif isinstance(ticket, IntentTicket):
-                found.intents.setdefault(ticket.call_id, ticket)
-            else:
-                found.results.setdefault(ticket.call_id, ticket)
-        current = run.rt.store.load(current).parent_id
-    return found
-
-
-def _refusal(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:
-    """Why an approved call must not run, or "" when it may (I1)."""
-    capsule = request.capsule
-    try:
-        request.verify()
-        call = request.current()
-    except HashMismatchError as exc:
-        return str(exc)
-    if decision.args_sha256 != call.args_sha256:
-        return "the decision approved a different argument hash"
-    report = verify(request.session_dir)
-    if not report.sealed:
-        # A session that asked for approval ended, so it is sealed; no seal means the
-        # manifest was removed, and nothing that session holds can be trusted.
-        return "the requesting session has no seal (MANIFEST.sha256 is missing)"
-    if not report.ok:
-        return "the requesting session was modified after it was sealed: " + "; ".join(
-            report.problems[:3]
-        )
-    tool = run.rt.registry.get(capsule.tool)
-    if tool is None:
-        return f"the tool {capsule.tool!r} is no longer registered"
-    if tool.version != call.tool_version:
-        return f"the tool changed since it was approved ({call.tool_version} → {tool.version})"
-    return ""
 
 
 async def realize(
@@ -182,7 +101,7 @@ async def realize(
         unavailable = await tool.unavailable()
         if unavailable is not None:
             raise Deferred(unavailable)
-    refusal = _refusal(run, request, decision)
+    refusal = refusal_reason(run, request, decision)
     if refusal:
         await run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})
         return "error", f"approved by {who} but not run: {refusal}. Ask again if still needed."
@@ -190,7 +109,7 @@ async def realize(
         request.claim(by_session=run.id, at=utc_iso(run.rt.clock.now()))
         failpoint("resume.after_claim")
     except AlreadyClaimedError:
-        finished = _claimed_result(run, request)
+        finished = claimed_result(run, request)
         if finished is not None:
             return finished
         text = (
@@ -210,8 +129,8 @@ async def realize(
         )
         return recorded.status, recorded.output
     tool = run.rt.registry.get(capsule.tool)
-    assert tool is not None  # checked by _refusal
-    call = request.current()  # verified by _refusal: the edited arguments, if edited
+    assert tool is not None  # checked by refusal_reason
+    call = request.current()  # verified by refusal_reason: the edited arguments, if edited
     result = await execute(run, tool, capsule.call_id, call.arguments, approval_id=capsule.id)
     failpoint("resume.after_tool_run")
     request.record_result(
@@ -226,28 +145,6 @@ async def realize(
     )
     failpoint("resume.after_result_record")
     return result.status, result.content
-
-
-def _claimed_result(run: SessionRun, request: ApprovalRequest) -> tuple[ToolStatus, str] | None:
-    """The result ticket the claiming session wrote before a crash cut it short, if any."""
-    claimed = request.claimed()
-    if claimed is None:
-        return None
-    directory = run.rt.home.session_dir(claimed.session_id)
-    for ticket in SessionFiles(directory).read_tickets():
-        if isinstance(ticket, ResultTicket) and ticket.call_id == request.capsule.call_id:
-            recorded = request.record_result(
-                ExecutionResult(
-                    approval_id=request.id,
-                    session_id=claimed.session_id,
-                    at=claimed.at,
-                    ok=ticket.status == "ok",
-                    output=ticket.content,
-                    uncertain=ticket.status == "uncertain",
-                )
-            )
-            return recorded.status, recorded.output
-    return None
 
 
 async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> _Told | _Waiting:
@@ -278,45 +175,14 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
     try:
         status, content = await realize(run, request, decision)
     except Deferred as exc:
-        return await _defer(run, request, decision, exc.reason, out)
+        text = await defer(
+            run, request, decision=decision, reason=exc.reason, deferred=out.deferred
+        )
+        return _Waiting(text)
     request.mark_told(session_id=run.id, at=utc_iso(run.rt.clock.now()))
     out.told.append(request.id)
     note = approval_note(request, decision) if request.result() is not None else ""
     return _Told(status, content, note)
-
-
-async def _defer(
-    run: SessionRun, request: ApprovalRequest, decision: Decision, reason: str, out: SettleOutcome
-) -> _Waiting:
-    """The tool cannot run now: record the attempt, tell the thread once, try again later."""
-    now = run.rt.clock.now()
-
-    def retry_at(attempt: int) -> str:
-        delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
-        return utc_iso(now + timedelta(seconds=delay))
-
-    record = request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
-    attempt = record.attempt
-    await run.trace(
-        "approved_call_deferred",
-        {
-            "approval_id": request.id,
-            "attempt": attempt,
-            "reason": reason,
-            "retry_at": record.retry_at,
-        },
-    )
-    out.deferred.append(request.id)
-    tool = request.capsule.tool
-    text = (
-        f"approved by {deciders_text(decision)}, but `{tool}` did not run: {reason}. Nothing ran; "
-        "the approval stands and the call runs once the tool is available again."
-    )
-    if attempt == 1:
-        queue_reply(
-            run.rt, run.thread, run.id, f"deferred-{request.id}", f"⏳ {text[0].upper()}{text[1:]}"
-        )
-    return _Waiting(text)
 
 
 async def _tell_late(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> None:
@@ -344,7 +210,11 @@ async def _tell_late(run: SessionRun, request: ApprovalRequest, out: SettleOutco
 async def settle(run: SessionRun) -> SettleOutcome:
     out = SettleOutcome()
     open_calls = run.unresolved_calls()
-    origins = _scan(run, {call_id for _, call_id in open_calls}) if open_calls else _Origins()
+    origins = (
+        scan_origins(run, wanted={call_id for _, call_id in open_calls})
+        if open_calls
+        else Origins()
+    )
     not_started: list[tuple[AssistantMessage, str]] = []
     for assistant, call_id in open_calls:
         call = next(c for c in assistant.tool_calls if c.id == call_id)
@@ -395,33 +265,8 @@ async def settle(run: SessionRun) -> SettleOutcome:
         calls = tuple(c for a, cid in not_started for c in a.tool_calls if c.id == cid)
         out.parked.extend(await run_calls(run, AssistantMessage(tool_calls=calls)))
     handled = {request.id for request in origins.approvals.values()}
-    for approval_id in _to_tell(run):
+    for approval_id in approvals_to_tell(run):
         if approval_id not in handled:
             request = ApprovalRequest.open(run.rt.home, approval_id, clock=run.rt.clock)
             await _tell_late(run, request, out)
     return out
-
-
-def _to_tell(run: SessionRun) -> list[str]:
-    """Approvals whose outcome the conversation still waits for, outside a result slot.
-
-    Calls answered "pending" (the thread moved on before the decision), and any approval
-    the thread still has open that the transcript never mentions (a safety net: an open
-    approval must always end told, or its thread would wake forever).
-    """
-    ids = [m.approval_id for m in run.pending_placeholders()]
-    mentioned = {
-        m.approval_id
-        for m in run.transcript
-        if isinstance(m, ToolResultMessage | EventMessage) and m.approval_id
-    }
-    for approval_id in ThreadDir(run.rt.home, run.thread).open_approvals():
-        fresh = approval_id not in mentioned and approval_id not in ids
-        if fresh and not _asked_here(run, approval_id):
-            ids.append(approval_id)
-    return ids
-
-
-def _asked_here(run: SessionRun, approval_id: str) -> bool:
-    """Is this approval the capsule of a call that now waits in this very session?"""
-    return approval_id in capsule_ids(run.files.directory)

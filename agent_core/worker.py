@@ -37,6 +37,7 @@ from sessions import (
     utc_iso,
 )
 
+from .deferral import retry_due
 from .loop import park, queue_reply, run_loop
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, UserMessage
 from .observe import SessionStateChanged
@@ -120,16 +121,6 @@ def _decided_work(rt: Runtime, tdir: ThreadDir, head: SessionRecord | None) -> b
             # A model turn that asked for several calls resumes when all are decided.
             work = True
     return work
-
-
-def retry_due(rt: Runtime, request: ApprovalRequest, now: datetime) -> bool:
-    """May a deferred call be tried again? (True for one never deferred.)"""
-    deferrals = request.deferrals()
-    if not deferrals:
-        return True
-    last = deferrals[-1]
-    # Another process recorded it: this one may be a restart with the tool back.
-    return last.boot != rt.boot or last.retry_at <= utc_iso(now)
 
 
 def _ready(rt: Runtime, approval_id: str, now: datetime) -> bool:

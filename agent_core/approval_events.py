@@ -1,0 +1,52 @@
+"""The observer's events for a final decision and an expiry (``observe``).
+
+Built from the approval's capsule and its recorded decision: which request, who decided,
+and how long it waited. The engine emits them after a decision or an edit, a stop and
+the sweep; operators' metrics and logs hang on them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from approvals import ApprovalRequest, Decision
+
+from .observe import ApprovalExpired, DecisionRecorded
+
+__all__ = ["approval_expired", "decision_recorded"]
+
+
+def _waited(request: ApprovalRequest, decision: Decision) -> float:
+    asked = datetime.fromisoformat(request.capsule.created_at.replace("Z", "+00:00"))
+    decided = datetime.fromisoformat(decision.at.replace("Z", "+00:00"))
+    return max(0.0, (decided - asked).total_seconds())
+
+
+def decision_recorded(
+    request: ApprovalRequest, *, user: str, decision: Decision
+) -> DecisionRecorded:
+    c = request.capsule
+    verdict: Literal["approved", "denied"] = (
+        "approved" if decision.verdict == "approved" else "denied"
+    )
+    return DecisionRecorded(
+        approval_id=c.id,
+        session_id=c.session_id,
+        thread=c.thread,
+        tool=c.tool,
+        user=user,
+        verdict=verdict,
+        wait_seconds=_waited(request, decision),
+    )
+
+
+def approval_expired(request: ApprovalRequest, *, decision: Decision) -> ApprovalExpired:
+    c = request.capsule
+    return ApprovalExpired(
+        approval_id=c.id,
+        session_id=c.session_id,
+        thread=c.thread,
+        tool=c.tool,
+        wait_seconds=_waited(request, decision),
+    )

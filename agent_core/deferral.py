@@ -1,0 +1,88 @@
+"""An approved call whose tool cannot run now: not spent, told once, tried again later.
+
+``realize`` raises ``Deferred`` before the call is checked and claimed, so nothing is
+spent: the approval stays unclaimed, and a ``deferred-<n>`` record holds the attempt and
+when to try again. The thread is told at the first attempt only. ``retry_due`` is the
+other half: the worker and the sweep wake the call's thread once its retry is due, or at
+once in a process that did not record it (a restart may have the tool back).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from approvals import ApprovalRequest, Decision
+from sessions import utc_iso
+
+from .approved_call import deciders_text
+from .loop import queue_reply
+from .runtime import Runtime
+from .session_run import SessionRun
+
+__all__ = ["Deferred", "defer", "retry_due"]
+
+
+class Deferred(Exception):
+    """A control-flow signal: the approved call's tool cannot run now; nothing is spent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# A deferred call is tried again after 30 s, then 1, 2, 4... minutes, at most every 10.
+RETRY_FIRST_SECONDS = 30.0
+RETRY_MAX_SECONDS = 600.0
+
+
+async def defer(
+    run: SessionRun,
+    request: ApprovalRequest,
+    *,
+    decision: Decision,
+    reason: str,
+    deferred: list[str],
+) -> str:
+    """The tool cannot run now: record the attempt, tell the thread once, try again later.
+
+    ``deferred`` collects the ids deferred in this settling; returned is what the call's
+    slot says meanwhile.
+    """
+    now = run.rt.clock.now()
+
+    def retry_at(attempt: int) -> str:
+        delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
+        return utc_iso(now + timedelta(seconds=delay))
+
+    record = request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
+    attempt = record.attempt
+    await run.trace(
+        "approved_call_deferred",
+        {
+            "approval_id": request.id,
+            "attempt": attempt,
+            "reason": reason,
+            "retry_at": record.retry_at,
+        },
+    )
+    deferred.append(request.id)
+    tool = request.capsule.tool
+    text = (
+        f"approved by {deciders_text(decision)}, but `{tool}` did not run: {reason}. Nothing ran; "
+        "the approval stands and the call runs once the tool is available again."
+    )
+    if attempt == 1:
+        queue_reply(
+            run.rt, run.thread, run.id, f"deferred-{request.id}", f"⏳ {text[0].upper()}{text[1:]}"
+        )
+    return text
+
+
+def retry_due(rt: Runtime, request: ApprovalRequest, now: datetime) -> bool:
+    """May a deferred call be tried again? (True for one never deferred.)"""
+    deferrals = request.deferrals()
+    if not deferrals:
+        return True
+    last = deferrals[-1]
+    # Another process recorded it: this one may be a restart with the tool back.
+    return last.boot != rt.boot or last.retry_at <= utc_iso(now)

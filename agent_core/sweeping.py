@@ -1,0 +1,78 @@
+"""The engine's sweep and start-up recovery: what is due, found on disk and woken.
+
+The sweep expires requests nobody decided in time, runs the reminders, escalations and
+stranded quorums that are due (``Governing``), and wakes every thread with queued work
+and no task, and the threads of deferred calls whose retry is due. Recovery at start-up
+(design flow 7, ``recovery``) finds what a crash left in motion, sweeps, and wakes those
+threads.
+
+A mixin of ``Engine``, like ``Queries``: the bot calls it at start-up and on a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from approvals import ApprovalRequest, ApprovalsError, Decided, sweep_expired
+from sessions import SessionsError, ThreadKey
+
+from .approval_events import approval_expired
+from .deferral import retry_due
+from .delivery import Delivery
+from .mirror import mirror_approval
+from .recovery import find_work
+from .runtime import Runtime
+
+__all__ = ["Sweeping"]
+
+
+class Sweeping:
+    rt: Runtime
+    delivery: Delivery | None
+    _tasks: dict[ThreadKey, asyncio.Task[None]]
+
+    if TYPE_CHECKING:
+        # ThreadWorkers' and Governing's; declared for the type checker only, so that
+        # neither is shadowed.
+        def wake(self, thread: ThreadKey) -> None: ...
+
+        async def sweep_governance(self) -> int: ...
+
+    async def sweep(self) -> int:
+        """Expire what is due, and wake every thread that still has queued work."""
+        results = await sweep_expired(self.rt.home, self.rt.index, clock=self.rt.clock)
+        for result in results:
+            request = ApprovalRequest.open(self.rt.home, result.capsule.id, clock=self.rt.clock)
+            await mirror_approval(self.rt, request)
+            if isinstance(result, Decided):
+                self.rt.observer.emit(approval_expired(request, decision=result.decision))
+            self.wake(result.capsule.thread)
+        await self.sweep_governance()
+        for thread in self.rt.coordination.work_queue.threads():
+            if thread not in self._tasks:
+                self.wake(thread)
+        await self._retry_deferred()
+        if self.delivery is not None:
+            self.delivery.wake()
+        return len(results)
+
+    async def _retry_deferred(self) -> None:
+        """Wake the threads of approved calls that waited for their tool and are due."""
+        rt, now = self.rt, self.rt.clock.now()
+        async for row in rt.index.iter_approvals(untold=True):
+            try:
+                request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+            except (SessionsError, ApprovalsError):
+                continue
+            if request.deferrals() and retry_due(rt, request, now):
+                self.wake(request.thread)
+
+    async def recover(self) -> dict[str, int]:
+        """Design flow 7: costs what is in flight, not what is stored."""
+        wake, counts = await find_work(self.rt)
+        counts["expired"] = await self.sweep()
+        for thread in wake:
+            self.wake(thread)
+        counts["threads"] = len(wake)
+        return counts

@@ -1,0 +1,84 @@
+"""The engine's thread workers: at most one task per thread in this process.
+
+Ingest, a decision, a stop, the sweep and recovery wake a thread. A wake-up while its task
+runs is remembered, not started twice: the task asks the thread once more before it ends.
+A worker that fails is retried after a pause that doubles up to a minute (the disk still
+says what is left to do). ``process_thread`` takes the thread's lock, so processes take
+turns too; a finished task leaves no trace here, so a parked thread costs nothing.
+
+A mixin of ``Engine``, like ``Queries``: ``Engine.__init__`` sets the state it works on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+
+from sessions import ThreadKey
+
+from .delivery import Delivery
+from .runtime import Runtime
+from .worker import process_thread
+
+__all__ = ["ThreadWorkers"]
+
+log = logging.getLogger("signoff.engine")
+
+
+class ThreadWorkers:
+    rt: Runtime
+    delivery: Delivery | None
+    errors: collections.deque[BaseException]
+    _loop: asyncio.AbstractEventLoop
+    _tasks: dict[ThreadKey, asyncio.Task[None]]
+    _again: set[ThreadKey]
+    _failures: dict[ThreadKey, int]
+
+    def wake(self, thread: ThreadKey) -> None:
+        task = self._tasks.get(thread)
+        if task is not None and not task.done():
+            self._again.add(thread)
+            return
+        self._tasks[thread] = asyncio.get_running_loop().create_task(self._work(thread))
+
+    async def _work(self, thread: ThreadKey) -> None:
+        try:
+            while True:
+                self._again.discard(thread)
+                try:
+                    await process_thread(self.rt, thread)
+                    self._failures.pop(thread, None)
+                except Exception as exc:
+                    self.errors.append(exc)
+                    # The disk still says what is left to do: try again after a pause (and
+                    # the sweep re-wakes every thread with queued work, should this die).
+                    failures = self._failures[thread] = self._failures.get(thread, 0) + 1
+                    delay = min(60.0, 0.25 * 2 ** (failures - 1))
+                    log.exception("worker for %s failed; retrying in %.1fs", thread.label(), delay)
+                    self._loop.call_later(delay, self.wake, thread)
+                    return
+                if thread not in self._again:
+                    return
+        finally:
+            # Parked threads cost nothing in memory: a finished worker leaves no trace here.
+            if self._tasks.get(thread) is asyncio.current_task():
+                del self._tasks[thread]
+            if self.delivery is not None:
+                self.delivery.wake()
+
+    async def idle_workers(self) -> None:
+        while True:
+            running = [t for t in self._tasks.values() if not t.done()]
+            if not running:
+                return
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def idle(self) -> None:
+        """Wait until no worker runs and nothing can be delivered now (tests, shutdown)."""
+        while True:
+            await self.idle_workers()
+            if self.delivery is not None:
+                await self.delivery.idle()
+            if not any(not t.done() for t in self._tasks.values()):
+                return
