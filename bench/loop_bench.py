@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .procs import BotProc, Kind, Stack, wait_until
-from .report import goal_row, median, met, ms, p99, table
+from .report import goal_row, median, met, ms, p99, ratio, table
 
 __all__ = ["LOOP_BENCHES", "LoopSizes", "loop_tables"]
 
@@ -76,14 +76,14 @@ def throughput_table(sizes: LoopSizes, results: dict[Kind, Loop]) -> str:
     (bare_rate, bare_cpu, bare_took), (rate, cpu, took) = results["bare"], results["signoff"]
     rows = [
         ["bare Bolt: mentions/s", f"{bare_rate:.1f}", "1.00x", "", ""],
-        goal_row("signoff: mentions/s", f"{rate:.1f}", rate / bare_rate, "≥ 0.5x bare",
-                 rate / bare_rate >= 0.5),
+        goal_row("signoff: mentions/s", f"{rate:.1f}", ratio(rate, bare_rate), "≥ 0.5x bare",
+                 ratio(rate, bare_rate) >= 0.5),
         ["bare Bolt: CPU per mention", ms(bare_cpu), "1.00x", "", ""],
-        goal_row("signoff: CPU per mention", ms(cpu), cpu / bare_cpu, "≤ 8 ms", cpu <= 0.008),
+        goal_row("signoff: CPU per mention", ms(cpu), ratio(cpu, bare_cpu), "≤ 8 ms", cpu <= 0.008),
         ["bare Bolt: mention → answer p50 / p99",
          f"{ms(median(bare_took))} / {ms(p99(bare_took))}", "1.00x", "", ""],
         ["signoff: mention → answer p50 / p99", f"{ms(median(took))} / {ms(p99(took))}",
-         f"{p99(took) / p99(bare_took):.2f}x", "", ""],
+         f"{ratio(p99(took), p99(bare_took)):.2f}x", "", ""],
     ]  # fmt: skip
     return table(
         f"Closed-loop throughput: {sizes.threads} threads × {sizes.rounds} questions, "
@@ -151,12 +151,12 @@ def fanout_table(sizes: LoopSizes, results: dict[Kind, Fanout]) -> str:
     (bare_s, bare_delays, _), (ours_s, delays, after_store) = results["bare"], results["signoff"]
     rows = [
         ["bare Bolt: all answered", f"{bare_s:.2f} s", "1.00x", "", ""],
-        goal_row("signoff: all answered", f"{ours_s:.2f} s", ours_s / bare_s, "≤ 1.1x bare",
-                 ours_s / bare_s <= 1.1),
+        goal_row("signoff: all answered", f"{ours_s:.2f} s", ratio(ours_s, bare_s), "≤ 1.1x bare",
+                 ratio(ours_s, bare_s) <= 1.1),
         ["bare Bolt: delivered → model call p50 / p99",
          f"{ms(median(bare_delays))} / {ms(p99(bare_delays))}", "1.00x", "", ""],
         ["signoff: delivered → model call p50 / p99",
-         f"{ms(median(delays))} / {ms(p99(delays))}", f"{p99(delays) / p99(bare_delays):.2f}x",
+         f"{ms(median(delays))} / {ms(p99(delays))}", f"{ratio(p99(delays), p99(bare_delays)):.2f}x",
          "", ""],
         ["signoff: stored → model call p50 / p99",
          f"{ms(median(after_store))} / {ms(p99(after_store))}", "", "p99 ≤ 100 ms",
@@ -201,7 +201,7 @@ def ack_table(sizes: LoopSizes, results: dict[Kind, list[float]]) -> str:
     rows = [
         ["bare Bolt", len(bare), ms(median(bare)), ms(p99(bare)), ms(max(bare)), "1.00x", "", ""],
         ["signoff", len(ours), ms(median(ours)), ms(p99(ours)), ms(max(ours)),
-         f"{p99(ours) / p99(bare):.2f}x", "p99 ≤ 1.0x bare", met(p99(ours) <= p99(bare))],
+         f"{ratio(p99(ours), p99(bare)):.2f}x", "p99 ≤ 1.0x bare", met(p99(ours) <= p99(bare))],
     ]  # fmt: skip
     return table(
         f"Envelope → ack, {sizes.mentions} mentions posted as a stream (25 at a time) while "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-__all__ = ["goal_row", "median", "met", "ms", "p99", "table"]
+__all__ = ["goal_row", "median", "met", "ms", "p99", "ratio", "table"]
 
 
 def p99(values: Sequence[float]) -> float:
@@ -32,6 +32,12 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
             out.append(line)
     out.append(line)
     return "\n".join(out)
+
+
+def ratio(ours: float, baseline: float) -> float:
+    """``ours / baseline``; a baseline too small to measure (CPU is counted in clock
+    ticks, so a smoke-sized run of the bare bot may show none) gives infinity."""
+    return ours / baseline if baseline else float("inf")
 
 
 def met(ok: bool) -> str:
