@@ -73,7 +73,6 @@ from .tools import ToolRegistry
 __all__ = ["Engine", "PendingApproval"]
 
 
-# ThreadWorkers first: Governing's stand-in for ``wake`` must not shadow the real one.
 class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing):
     def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt

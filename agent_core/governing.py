@@ -8,7 +8,7 @@ answer is read from disk through ``ApprovalRequest``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from approvals import (
     ApprovalRequest,
@@ -22,7 +22,7 @@ from approvals import (
     sweep_timers,
 )
 from approvals.forms import Form, FormKind, peek_form, record_form, take_form
-from sessions import check_approval_id, check_slack_id, utc_iso
+from sessions import ThreadKey, check_approval_id, check_slack_id, utc_iso
 
 from .arg_edit import EditForm, check_arguments, edit_fields, parse_edit
 from .mirror import mirror_approval
@@ -35,13 +35,14 @@ __all__ = ["Governing"]
 class Governing:
     rt: Runtime
 
-    def wake(self, thread: Any) -> None:  # Engine's
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # The Engine's; declared for the type checker only, so the order of the mixins
+        # never decides which one runs.
+        def wake(self, thread: ThreadKey) -> None: ...
 
-    async def after_decision(
-        self, request: ApprovalRequest, *, user: str, result: DecisionResult | EditResult
-    ) -> None:  # Engine's
-        raise NotImplementedError
+        async def after_decision(
+            self, request: ApprovalRequest, *, user: str, result: DecisionResult | EditResult
+        ) -> None: ...
 
     def _request(self, approval_id: str) -> ApprovalRequest:
         return ApprovalRequest.open(
