@@ -51,8 +51,7 @@ class Ingest:
             self._loop.call_soon_threadsafe(self.wake, thread)
 
     def _store(self, message: InboxMessage) -> tuple[bool, bool]:
-        tdir = ThreadDir(self.rt.home, message.thread)
-        tdir.ensure()
+        tdir = ThreadDir(self.rt.home, message.thread)  # deliver makes its directories
         # The thread's marker first: a message in inbox/new is then always found by
         # start-up recovery and the sweep, even if Slack never delivers it again (a marker
         # with nothing behind it costs the worker one look, then it is cleared).
