@@ -9,6 +9,16 @@ from agent_core.tools import ToolContext, tool
 from sessions import ThreadKey
 
 
+def _context(home: Path, workspace: Path) -> ToolContext:
+    return ToolContext(
+        home=home,
+        session_id="sess_ab0000000000",
+        workspace_path=workspace,
+        thread=ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100"),
+        requester="U0ALICE",
+    )
+
+
 @tool
 def write_note(text: str, ctx: ToolContext) -> str:
     """Write a note into the workspace."""
@@ -19,13 +29,7 @@ def write_note(text: str, ctx: ToolContext) -> str:
 async def test_a_tool_given_its_context_can_write_in_the_workspace(tmp_path: Path) -> None:
     workspace = tmp_path / "sessions" / "ab" / "sess_ab0000000000" / "workspace"
     workspace.parent.mkdir(parents=True)
-    context = ToolContext(
-        home=tmp_path,
-        session_id="sess_ab0000000000",
-        workspace_path=workspace,
-        thread=ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100"),
-        requester="U0ALICE",
-    )
+    context = _context(tmp_path, workspace)
     assert await write_note.call({"text": "hello"}, context) == "written"
     assert (workspace / "note.txt").read_text() == "hello"
 
@@ -37,12 +41,6 @@ async def test_a_tool_without_a_context_leaves_no_workspace(tmp_path: Path) -> N
         return "pong"
 
     workspace = tmp_path / "workspace"
-    context = ToolContext(
-        home=tmp_path,
-        session_id="sess_ab0000000000",
-        workspace_path=workspace,
-        thread=ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100"),
-        requester="U0ALICE",
-    )
+    context = _context(tmp_path, workspace)
     assert await ping.call({}, context) == "pong"
     assert not workspace.exists()
