@@ -317,7 +317,9 @@ class Delivery:
         whys += [f"edit-{n}" for n in range(1, edits + 1)]
         for edit in range(edits + 1):
             whys += [votes_why(edit, n) for n in range(1, len(request.votes(edit)) + 2)]
-        done = [d for why in whys if (d := self.outbox.done(f"card-{request.id}-{why}"))]
+        done = [
+            d for why in whys if (d := self.outbox.done(request.thread, f"card-{request.id}-{why}"))
+        ]
         shown = [d for d in done if d.shown and d.outcome != "failed"]
         # A thread's entries go out in queue order: the latest queued is what Slack shows.
         return max(shown, key=lambda d: d.entry.seq).shown if shown else ""

@@ -246,8 +246,8 @@ class LiveStreams:
                 record = self.journal.get(listed.entry_id)  # delivery may have finished it
                 if record is None:
                     continue
-                done = self.outbox.done(record.entry_id)
-                if done is None and self.outbox.queued(record.entry_id):
+                done = self.outbox.done(record.thread, record.entry_id)
+                if done is None and self.outbox.queued(record.thread, record.entry_id):
                     continue  # its reply is pending: delivering it finalizes this stream
                 if done is not None and record.ts and done.ts == record.ts:
                     self.journal.remove(record.entry_id)  # it is the reply already

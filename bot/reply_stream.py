@@ -221,7 +221,9 @@ class SlackReplyStream:
     async def _close(self) -> None:
         await self._flush()  # the rest of the text shows while the tools run
         self.closed.set()
-        queued = await asyncio.to_thread(self.streams.outbox.queued, self.entry_id)
+        queued = await asyncio.to_thread(
+            self.streams.outbox.queued, self.turn.thread, self.entry_id
+        )
         if not queued:  # no reply will come for it (a turn that broke off)
             self.ended = True
             await self._take_away()

@@ -24,6 +24,7 @@ __all__ = [
     "create_only",
     "fsync_dir",
     "fsync_file",
+    "make_dirs",
     "replace_atomically",
     "set_fsync",
     "write_new",
@@ -56,6 +57,20 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def make_dirs(*paths: Path) -> None:
+    """``mkdir -p`` each path, every directory made synced into its parent (once): a file
+    is only as durable as the names leading to it."""
+    made: list[Path] = []
+    for path in paths:
+        missing = path
+        while not missing.exists():  # up to the first directory already there
+            made.append(missing)
+            missing = missing.parent
+        path.mkdir(parents=True, exist_ok=True)
+    for parent in dict.fromkeys(p.parent for p in made):
+        fsync_dir(parent)
 
 
 def write_new(path: Path, data: bytes) -> None:

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from .atomic import fsync_dir, fsync_file
+from .atomic import fsync_dir, fsync_file, make_dirs
 from .errors import CorruptRecordError
 from .failpoints import failpoint
 from .ids import check_slack_ts
@@ -63,17 +63,7 @@ class Inbox:
     def ensure(self) -> None:
         if self.cur.is_dir():  # made last: the others are there (deliver remakes tmp/)
             return
-        made: list[Path] = []
-        for path in (self.tmp, self.new, self.cur):
-            missing = path
-            while not missing.exists():  # up to the first directory already there
-                made.append(missing)
-                missing = missing.parent
-            path.mkdir(parents=True, exist_ok=True)
-        # A stored message is only as durable as the names leading to it: each directory
-        # made here is synced into its parent once (a new thread's, on its first message).
-        for parent in dict.fromkeys(p.parent for p in made):
-            fsync_dir(parent)
+        make_dirs(self.tmp, self.new, self.cur)  # a new thread's, on its first message
 
     def deliver(self, message: InboxMessage) -> bool:
         """Store ``message`` durably; False when it is a duplicate. Safe across processes."""

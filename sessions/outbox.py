@@ -1,13 +1,16 @@
 """The Slack outbox: every write that matters is on disk before it is sent.
 
     outbox/pending/<id>.json            an OutboxEntry, create-only: queued, not yet sent
-    outbox/done/<shard>/<id>.json       an OutboxDone: sent, adopted, or given up (why)
+    threads/<team>/<channel>/<ts>/outbox.jsonl
+                                        an OutboxDone per line: sent, adopted, or given
+                                        up (why); see ``outbox_log``
 
 An entry's id is chosen by whoever queues it and says what it is (``reply-<session>-m7``,
 ``card-<approval>-decided``), so queueing the same thing twice is a no-op, and an entry
 that was already sent is never queued again. The sender records ``done`` (fsynced) before
 it removes the pending file, so a crash leaves an entry pending or done, never neither.
-The done records are sharded by a hash of the id so no directory grows without bound.
+Homes written before the thread logs keep ``outbox/done/<shard>/<id>.json``; those count
+as done too.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pydantic import ValidationError, field_validator
 from .atomic import create_only, fsync_dir
 from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError
 from .home import Home
+from .outbox_log import DoneLogs
 from .records import Record, ThreadKey
 
 __all__ = ["DrainLock", "Outbox", "OutboxDone", "OutboxEntry", "check_entry_id"]
@@ -63,7 +67,8 @@ class OutboxEntry(Record):
 
 
 class OutboxDone(Record):
-    """How an entry ended; it keeps the entry, so ``done/`` reads as a log of what was sent."""
+    """How an entry ended; it keeps the entry, so a thread's ``outbox.jsonl`` reads as a
+    log of what was sent there."""
 
     schema_version: Literal[1] = 1
     id: str
@@ -95,16 +100,30 @@ class Outbox:
     def __init__(self, home: Home) -> None:
         self.root = home.root / "outbox"
         self.pending_dir = self.root / "pending"
-        self.done_dir = self.root / "done"
+        self._logs = DoneLogs(home)
+        self._legacy = self.root / "done"  # homes from before the thread logs
         # Entries already read, by file name: they are create-only, so never read twice.
         self._read: dict[str, OutboxEntry] = {}
 
     def _pending(self, entry_id: str) -> Path:
         return self.pending_dir / f"{check_entry_id(entry_id)}.json"
 
-    def _done(self, entry_id: str) -> Path:
+    def _legacy_done(self, entry_id: str) -> Path:
         shard = hashlib.sha256(entry_id.encode()).hexdigest()[:2]
-        return self.done_dir / shard / f"{check_entry_id(entry_id)}.json"
+        return self._legacy / shard / f"{check_entry_id(entry_id)}.json"
+
+    def _done_bytes(self, thread: ThreadKey, entry_id: str) -> tuple[bytes, str] | None:
+        """The record of ``entry_id`` and where it is, or None when it is not done."""
+        line = self._logs.line(thread, check_entry_id(entry_id))
+        if line is not None:
+            return line, str(self._logs.path(thread))
+        if not self._legacy.is_dir():
+            return None
+        path = self._legacy_done(entry_id)
+        try:
+            return path.read_bytes(), str(path)
+        except FileNotFoundError:
+            return None
 
     @staticmethod
     def next_seq() -> int:
@@ -112,7 +131,7 @@ class Outbox:
 
     def enqueue(self, entry: OutboxEntry) -> bool:
         """Queue ``entry``; False when it is queued already or was sent before."""
-        if self._done(entry.id).exists():
+        if self._done_bytes(entry.thread, entry.id) is not None:
             return False
         self.pending_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -121,8 +140,8 @@ class Outbox:
             return False
         return True
 
-    def queued(self, entry_id: str) -> bool:
-        return self._pending(entry_id).exists() or self._done(entry_id).exists()
+    def queued(self, thread: ThreadKey, entry_id: str) -> bool:
+        return self._pending(entry_id).exists() or self._done_bytes(thread, entry_id) is not None
 
     def pending(self) -> list[OutboxEntry]:
         """What waits to be sent, oldest first; leftovers of a finished send are cleared."""
@@ -144,7 +163,7 @@ class Outbox:
                     continue  # sent meanwhile by another drainer
                 except (ValidationError, ValueError) as exc:
                     raise CorruptRecordError(f"{path}: not an outbox entry") from exc
-            if self._done(entry.id).exists():
+            if self._done_bytes(entry.thread, entry.id) is not None:
                 path.unlink(missing_ok=True)  # a crash came between done and the unlink
                 continue
             read[name] = entry
@@ -158,14 +177,15 @@ class Outbox:
         except FileNotFoundError:
             return 0
 
-    def done(self, entry_id: str) -> OutboxDone | None:
-        path = self._done(entry_id)
-        try:
-            return OutboxDone.model_validate_json(path.read_bytes())
-        except FileNotFoundError:
+    def done(self, thread: ThreadKey, entry_id: str) -> OutboxDone | None:
+        found = self._done_bytes(thread, entry_id)
+        if found is None:
             return None
+        raw, where = found
+        try:
+            return OutboxDone.model_validate_json(raw)
         except (ValidationError, ValueError) as exc:
-            raise CorruptRecordError(f"{path}: not an outbox result") from exc
+            raise CorruptRecordError(f"{where}: not an outbox result for {entry_id}") from exc
 
     def claim_drainer(self) -> DrainLock | None:
         """Become the home's one drainer (until released or this process ends), or None."""
@@ -179,18 +199,14 @@ class Outbox:
         return DrainLock(fd)
 
     def complete(self, results: list[OutboxDone]) -> None:
-        """Record each result, then drop its pending entry; directories are synced once."""
-        shards: set[Path] = set()
+        """Record each result in its thread's log (the first record of an id stands), then
+        drop its pending entry; the pending directory is synced once."""
+        by_thread: dict[ThreadKey, list[tuple[str, bytes]]] = {}
         for result in results:
-            path = self._done(result.id)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                create_only(path, result.model_dump_json().encode(), sync_dir=False)
-            except AlreadyExistsError:
-                pass  # another drainer finished it first: the first record stands
-            shards.add(path.parent)
-        for shard in shards:
-            fsync_dir(shard)
+            record = (result.id, result.model_dump_json().encode())
+            by_thread.setdefault(result.entry.thread, []).append(record)
+        for thread, records in by_thread.items():
+            self._logs.append(thread, records)
         for result in results:
             self._pending(result.id).unlink(missing_ok=True)
         if results:

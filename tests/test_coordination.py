@@ -77,14 +77,14 @@ def test_outbox_entries_are_create_only_ordered_and_sent_once(
     assert b.outbox.enqueue(later) is False  # already queued, by anyone
     assert a.outbox.enqueue(first) is True
     assert [e.id for e in b.outbox.pending()] == ["reply-b", "reply-a"]
-    assert a.outbox.depth() == 2 and a.outbox.queued("reply-a")
+    assert a.outbox.depth() == 2 and a.outbox.queued(T1, "reply-a")
     b.outbox.complete([done(first)])
     b.outbox.complete([done(first)])  # a second drainer finishing it changes nothing
     assert [e.id for e in a.outbox.pending()] == ["reply-a"]
     assert a.outbox.enqueue(first) is False  # sent before: never queued again
-    sent = a.outbox.done("reply-b")
+    sent = a.outbox.done(T1, "reply-b")
     assert sent is not None and sent.outcome == "sent" and sent.entry == first
-    assert a.outbox.done("reply-a") is None and a.outbox.queued("reply-b")
+    assert a.outbox.done(T1, "reply-a") is None and a.outbox.queued(T1, "reply-b")
 
 
 def test_one_drainer_at_a_time(make: Callable[[], Coordination]) -> None:
@@ -194,7 +194,7 @@ def test_the_outbox_reads_each_pending_entry_once(
     # though this process had already read it.
     other = DirectoryCoordination(home).outbox
     first = entry("reply-0", 0)
-    other._done(first.id).parent.mkdir(parents=True, exist_ok=True)
-    other._done(first.id).write_bytes(done(first).model_dump_json().encode())
+    other.complete([done(first)])
+    (outbox.pending_dir / "reply-0.json").write_bytes(first.model_dump_json().encode())
     assert [e.id for e in outbox.pending()] == [f"reply-{n}" for n in range(1, 6)]
     assert not (outbox.pending_dir / "reply-0.json").exists()

@@ -234,6 +234,19 @@ def _check_approvals(
     )
 
 
+def _done_records(home: Path) -> list[dict[str, Any]]:
+    """The first record of each id in every thread's outbox log (a torn line skipped)."""
+    first: dict[str, dict[str, Any]] = {}
+    for path in sorted(home.glob("threads/*/*/*/outbox.jsonl")):
+        for line in path.read_bytes().splitlines():
+            try:
+                done = json.loads(line)
+            except ValueError:
+                continue  # torn by a kill mid-append; its entry stayed pending
+            first.setdefault(done["id"], done)
+    return list(first.values())
+
+
 def _check_leftovers(
     out: Audit, home: Path, sessions: dict[str, StoredSession], seen: set[str]
 ) -> None:
@@ -242,8 +255,7 @@ def _check_leftovers(
     for path in sorted(home.glob("outbox/pending/*.json")):
         out.add("outbox_left", f"pending {path.stem}")
     outcomes: Counter[str] = Counter()
-    for path in home.glob("outbox/done/*/*.json"):
-        done = json.loads(path.read_bytes())
+    for done in _done_records(home):
         outcomes[done["outcome"]] += 1
         if done["outcome"] == "failed":
             out.add("outbox_left", f"gave up on {done['id']}: {done.get('error')}")

@@ -156,8 +156,9 @@ async def test_a_finalize_whose_answer_was_lost_is_adopted_not_repeated(
     await until(lambda: len(final_replies(slack, thread)) == 1, timeout=10)
 
     def done() -> list[dict[str, Any]]:
-        found = bot.engine.home.root.glob("outbox/done/*/reply-*.json")
-        return [json.loads(p.read_text()) for p in found]
+        found = bot.engine.home.root.glob("threads/*/*/*/outbox.jsonl")
+        lines = [line for path in found for line in path.read_text().splitlines()]
+        return [r for line in lines if (r := json.loads(line))["id"].startswith("reply-")]
 
     # Delivery retries after a pause, looking first: it finds the message and adopts it.
     await until(lambda: bool(done()), timeout=10)

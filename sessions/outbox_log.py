@@ -1,0 +1,110 @@
+"""How each Slack write of a thread ended: ``threads/<team>/<channel>/<ts>/outbox.jsonl``.
+
+One ``OutboxDone`` per line, appended by the home's one drainer and fsynced before the
+entry's pending file goes, so a crash leaves an entry pending or done, never neither. A
+thread's writes share the file: a sent reply costs a line, not an inode (issue 14). The
+first line for an id stands. A torn last line (a crash mid-append) reads as nothing: its
+entry is still pending, so it is sent again or found in Slack (``adopted``); the next
+append ends the torn line first.
+
+Every process reads the logs; each remembers, for the threads it looked at last, where
+each id's line is and how far it has read, and reads only what was appended since.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .atomic import append_line, fsync_dir, make_dirs
+from .home import Home
+from .records import ThreadKey
+
+__all__ = ["DoneLogs"]
+
+LOG_NAME = "outbox.jsonl"
+
+
+@dataclass
+class _Read:
+    """What one process knows of one log: the byte range of each id's first line."""
+
+    read_to: int = 0
+    lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+class DoneLogs:
+    def __init__(self, home: Home, *, threads_remembered: int = 128) -> None:
+        self.home = home
+        self._known: OrderedDict[ThreadKey, _Read] = OrderedDict()
+        self._keep = threads_remembered
+        self._lock = threading.Lock()  # enqueue and the drainer look up from worker threads
+
+    def path(self, thread: ThreadKey) -> Path:
+        return self.home.thread_dir(thread) / LOG_NAME
+
+    def line(self, thread: ThreadKey, entry_id: str) -> bytes | None:
+        """The raw record of ``entry_id`` in its thread's log, or None."""
+        path = self.path(thread)
+        with self._lock:
+            span = self._caught_up(thread, path).lines.get(entry_id)
+        if span is None:
+            return None
+        with path.open("rb") as log:
+            log.seek(span[0])
+            return log.read(span[1] - span[0])
+
+    def append(self, thread: ThreadKey, records: list[tuple[str, bytes]]) -> None:
+        """Append ``(id, json)`` records of ids the log does not hold yet, and fsync them."""
+        path = self.path(thread)
+        with self._lock:
+            known = self._caught_up(thread, path)
+            fresh: dict[str, bytes] = {}
+            for entry_id, record in records:
+                if entry_id not in known.lines:
+                    fresh.setdefault(entry_id, record)
+        if not fresh:
+            return
+        make_dirs(path.parent)
+        created = not path.exists()
+        append_line(path, b"\n".join(fresh.values()).decode())
+        if created:
+            fsync_dir(path.parent)
+
+    def _caught_up(self, thread: ThreadKey, path: Path) -> _Read:
+        known = self._known.pop(thread, None) or _Read()
+        self._known[thread] = known
+        while len(self._known) > self._keep:
+            self._known.popitem(last=False)
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            size = 0
+        if size < known.read_to:  # not this file any more (a restored home): start over
+            known = self._known[thread] = _Read()
+        if size == known.read_to:
+            return known
+        with path.open("rb") as log:
+            log.seek(known.read_to)
+            data = log.read(size - known.read_to)
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        start = known.read_to
+        for raw in data[:end].split(b"\n")[:-1]:
+            _remember(known, raw, start)
+            start += len(raw) + 1
+        known.read_to += end
+        return known
+
+
+def _remember(known: _Read, raw: bytes, start: int) -> None:
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return  # a line a crash tore, ended by the next append
+    entry_id = record.get("id") if isinstance(record, dict) else None
+    if isinstance(entry_id, str):
+        known.lines.setdefault(entry_id, (start, start + len(raw)))
