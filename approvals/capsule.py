@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -167,10 +168,11 @@ def write_capsule(session_dir: Path, capsule: Capsule) -> Path:
     return path
 
 
-def capsule_ids(session_dir: Path) -> list[str]:
-    """The approval ids of the capsules a session holds (not their decisions or votes)."""
+def capsule_ids(session_dir: Path, *, listing: Iterable[str] | None = None) -> list[str]:
+    """The approval ids of the capsules a session holds (not their decisions or votes);
+    ``listing``: its ``approvals/`` names, when the caller listed them already."""
     try:
-        names = os.listdir(session_dir / "approvals")
+        names = os.listdir(session_dir / "approvals") if listing is None else listing
     except FileNotFoundError:
         return []
     return sorted(m.group(1) for n in names if (m := _CAPSULE_FILE.fullmatch(n)))

@@ -23,6 +23,7 @@ from .records import (
     Decision,
     Edit,
     Escalation,
+    R,
     Reminder,
     Stale,
     Vote,
@@ -65,13 +66,23 @@ class GovernedFiles:
     def thread(self) -> ThreadKey:
         return self.capsule.thread
 
+    # The names in approvals/ when a scan listed it (reindex): a record not among them
+    # is not looked for. None: every read looks.
+    listing: frozenset[str] | None = None
+
     def _path(self, suffix: str) -> Path:
         return self.session_dir / "approvals" / f"{self.id}.{suffix}.json"
+
+    def _read(self, suffix: str, model: type[R]) -> R | None:
+        name = f"{self.id}.{suffix}.json"
+        if self.listing is not None and name not in self.listing:
+            return None
+        return read_optional(self.session_dir / "approvals" / name, model)
 
     def _sequence(self, stem: str, model: type[Any]) -> list[Any]:
         found = []
         for n in range(1, _MAX_SEQUENCE):
-            record = read_optional(self._path(f"{stem}-{n}"), model)
+            record = self._read(f"{stem}-{n}", model)
             if record is None:
                 break
             found.append(record)
@@ -165,7 +176,7 @@ class GovernedFiles:
     def reminders(self) -> list[Reminder]:
         found = []
         for n in range(1, self.capsule.policy.max_reminders + 1):
-            record = read_optional(self._path(f"reminder-{n}"), Reminder)
+            record = self._read(f"reminder-{n}", Reminder)
             if record is not None:
                 found.append(record)
         return found
@@ -178,7 +189,7 @@ class GovernedFiles:
         return True
 
     def escalation(self) -> Escalation | None:
-        return read_optional(self._path("escalated"), Escalation)
+        return self._read("escalated", Escalation)
 
     def write_escalation(self, escalation: Escalation) -> Escalation:
         """The escalation on disk: this one, or the one another process wrote first."""
@@ -192,7 +203,7 @@ class GovernedFiles:
 
     # the second clock -------------------------------------------------------------
     def stale(self) -> Stale | None:
-        return read_optional(self._path("stale"), Stale)
+        return self._read("stale", Stale)
 
     def write_stale(self, stale: Stale) -> Stale:
         try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 
 from sessions import (
     AlreadyExistsError,
@@ -47,7 +48,6 @@ from .records import (
     ExecutionResult,
     Pointer,
     Told,
-    read_optional,
     write_record,
 )
 from .timers import Timers
@@ -67,11 +67,22 @@ class Stage(StrEnum):
 class ApprovalRequest(GovernedFiles):
     """A handle on one approval's files; reads are fresh, writes are create-only."""
 
-    def __init__(self, home: Home, capsule: Capsule, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        capsule: Capsule,
+        *,
+        clock: Clock | None = None,
+        session_dir: Path | None = None,
+        listing: frozenset[str] | None = None,
+    ) -> None:
+        """``session_dir`` where the asking session is, when the caller knows; ``listing``
+        the names of its ``approvals/`` as a scan found them (see ``GovernedFiles``)."""
         self.home = home
         self.capsule = capsule
         self.clock = clock or SystemClock()
-        self.session_dir = home.session_dir(capsule.session_id)
+        self.session_dir = session_dir or home.session_dir(capsule.session_id)
+        self.listing = listing
 
     # finding and creating ---------------------------------------------------------
     @classmethod
@@ -123,19 +134,19 @@ class ApprovalRequest(GovernedFiles):
 
     # what happened so far ---------------------------------------------------------
     def card(self) -> CardRef | None:
-        return read_optional(self._path("card"), CardRef)
+        return self._read("card", CardRef)
 
     def decision(self) -> Decision | None:
-        return read_optional(self._path("decision"), Decision)
+        return self._read("decision", Decision)
 
     def claimed(self) -> Claim | None:
-        return read_optional(self._path("claim"), Claim)
+        return self._read("claim", Claim)
 
     def result(self) -> ExecutionResult | None:
-        return read_optional(self._path("result"), ExecutionResult)
+        return self._read("result", ExecutionResult)
 
     def told(self) -> Told | None:
-        return read_optional(self._path("told"), Told)
+        return self._read("told", Told)
 
     def deferrals(self) -> list[Deferral]:
         """Attempts that found the tool unavailable, oldest first."""

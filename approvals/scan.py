@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,5 +17,12 @@ __all__ = ["scan_session_approvals"]
 def scan_session_approvals(
     home: Home, session_dir: Path, record: SessionRecord
 ) -> Iterator[ApprovalRow]:
-    for approval_id in capsule_ids(session_dir):
-        yield ApprovalRequest(home, load_capsule(session_dir, approval_id)).row()
+    """Its directory listed once: absent records are not opened (most are, on a home of
+    pending approvals, and a failed open costs as much as a read)."""
+    try:
+        listing = frozenset(os.listdir(session_dir / "approvals"))
+    except FileNotFoundError:
+        return
+    for approval_id in capsule_ids(session_dir, listing=listing):
+        capsule = load_capsule(session_dir, approval_id)
+        yield ApprovalRequest(home, capsule, session_dir=session_dir, listing=listing).row()

@@ -667,3 +667,44 @@ async def test_reindex_without_an_approval_scanner(home: Home, clock: FixedClock
     assert counts["sessions"] == 3
     assert counts["approvals"] == 0
     assert counts["threads"] == 2
+
+
+async def test_the_scan_reads_only_records_that_exist_and_rows_match(
+    home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reindex lists a session's approvals directory once: a pending approval's absent
+    decision, told and escalation are not looked for, one failed open each (issue 14:
+    reindex of 100k sessions); the rows are what each request says of itself."""
+    index = await Index.open(home.index_path)
+    try:
+        made = await _populate(home, clock, index)
+    finally:
+        await index.close()
+    second = ApprovalRequest(home, made["capsules"][1], clock=clock)
+    second.write_escalation(
+        approvals.Escalation(
+            approval_id=second.id,
+            due_at=utc_iso(clock.now()),
+            at=utc_iso(clock.now()),
+            added_users=("U0CAROL",),
+            added_groups=(),
+        )
+    )
+    parent = made["sessions"][0]
+    expected = [ApprovalRequest.open(home, c.id).row() for c in made["capsules"]]
+    escalated = expected[1]
+    missing: list[str] = []
+    real = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        try:
+            return real(path)
+        except FileNotFoundError:
+            missing.append(path.name)
+            raise
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    rows = list(approvals.scan_session_approvals(home, home.session_dir(parent.id), parent))
+    assert rows == sorted(expected, key=lambda row: row.id)
+    assert escalated.approvers == "U0BOB S0OPS U0CAROL" and escalated.status == "pending"
+    assert missing == []
