@@ -28,6 +28,7 @@ from sessions import (
     check_slack_id,
     create_only,
     new_approval_id,
+    read_file,
     utc_iso,
 )
 
@@ -168,20 +169,24 @@ def write_capsule(session_dir: Path, capsule: Capsule) -> Path:
     return path
 
 
-def capsule_ids(session_dir: Path, *, listing: Iterable[str] | None = None) -> list[str]:
-    """The approval ids of the capsules a session holds (not their decisions or votes);
-    ``listing``: its ``approvals/`` names, when the caller listed them already."""
+def capsule_ids(session_dir: Path) -> list[str]:
+    """The approval ids of the capsules a session holds (not their decisions or votes)."""
     try:
-        names = os.listdir(session_dir / "approvals") if listing is None else listing
+        names = os.listdir(session_dir / "approvals")
     except FileNotFoundError:
         return []
+    return capsules_among(names)
+
+
+def capsules_among(names: Iterable[str]) -> list[str]:
+    """The approval ids of the capsules among the names in a session's ``approvals/``."""
     return sorted(m.group(1) for n in names if (m := _CAPSULE_FILE.fullmatch(n)))
 
 
 def load_capsule(session_dir: Path, approval_id: str) -> Capsule:
-    path = session_dir / "approvals" / f"{check_approval_id(approval_id)}.json"
+    path = os.path.join(session_dir, "approvals", f"{check_approval_id(approval_id)}.json")
     try:
-        raw = path.read_bytes()
+        raw = read_file(path)
     except FileNotFoundError as exc:
         raise NotFoundError(f"no approval {approval_id}") from exc
     try:

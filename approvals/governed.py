@@ -9,6 +9,7 @@ every link hashes to what it says.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -77,7 +78,7 @@ class GovernedFiles:
         name = f"{self.id}.{suffix}.json"
         if self.listing is not None and name not in self.listing:
             return None
-        return read_optional(self.session_dir / "approvals" / name, model)
+        return read_optional(os.path.join(self.session_dir, "approvals", name), model)
 
     def _sequence(self, stem: str, model: type[Any]) -> list[Any]:
         found = []

@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
-from sessions import CorruptRecordError, Record, create_only
+from sessions import CorruptRecordError, Record, create_only, read_file
 
 __all__ = [
     "SYSTEM",
@@ -205,9 +205,9 @@ def write_record(path: Path, record: Record) -> None:
     create_only(path, record.model_dump_json(indent=2).encode())
 
 
-def read_optional(path: Path, model: type[R]) -> R | None:
+def read_optional(path: str | Path, model: type[R]) -> R | None:
     try:
-        raw = path.read_bytes()
+        raw = read_file(path)
     except FileNotFoundError:
         return None
     try:

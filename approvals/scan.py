@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sessions import ApprovalRow, Home, SessionRecord
 
-from .capsule import capsule_ids, load_capsule
+from .capsule import capsules_among, load_capsule
 from .request import ApprovalRequest
 
 __all__ = ["scan_session_approvals"]
@@ -20,9 +20,9 @@ def scan_session_approvals(
     """Its directory listed once: absent records are not opened (most are, on a home of
     pending approvals, and a failed open costs as much as a read)."""
     try:
-        listing = frozenset(os.listdir(session_dir / "approvals"))
+        listing = frozenset(os.listdir(os.path.join(session_dir, "approvals")))
     except FileNotFoundError:
         return
-    for approval_id in capsule_ids(session_dir, listing=listing):
+    for approval_id in capsules_among(listing):
         capsule = load_capsule(session_dir, approval_id)
         yield ApprovalRequest(home, capsule, session_dir=session_dir, listing=listing).row()

@@ -4,7 +4,7 @@ Imports nothing else of signoff. Everything durable is written through ``atomic`
 ``index`` is a rebuildable cache over the files.
 """
 
-from .atomic import append_line, canonical_json, create_only, replace_atomically
+from .atomic import append_line, canonical_json, create_only, read_file, replace_atomically
 from .clock import Clock, FixedClock, SystemClock, utc_iso
 from .coordination import (
     Coordination,
@@ -124,6 +124,7 @@ __all__ = [
     "new_approval_id",
     "new_session_id",
     "off_loop",
+    "read_file",
     "read_jsonl",
     "reindex",
     "replace_atomically",

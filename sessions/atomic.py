@@ -25,6 +25,7 @@ __all__ = [
     "fsync_dir",
     "fsync_file",
     "make_dirs",
+    "read_file",
     "replace_atomically",
     "set_fsync",
     "write_new",
@@ -57,6 +58,13 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """A whole file, unbuffered; for a plain string path, a third of ``Path.read_bytes``'s
+    cost (a rebuild reads a few files per session, a million sessions)."""
+    with open(path, "rb", buffering=0) as handle:
+        return handle.read()
 
 
 def make_dirs(*paths: Path) -> None:

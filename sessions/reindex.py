@@ -50,7 +50,7 @@ async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[s
         # Directories as listed (no look-up, no stat per session), rows a batch per commit.
         for session_id, directory in iter_session_dirs(home):
             try:
-                record = read_record(directory / "session.json", session_id)
+                record = read_record(os.path.join(directory, "session.json"), session_id)
             except SessionsError:
                 problems += 1
                 continue

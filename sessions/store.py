@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .atomic import complete_lines, fsync_dir, replace_atomically, write_new
+from .atomic import complete_lines, fsync_dir, read_file, replace_atomically, write_new
 from .clock import Clock, SystemClock, utc_iso
 from .errors import (
     AlreadyExistsError,
@@ -160,9 +160,9 @@ class SessionStore:
         return session_ids(self.home)
 
 
-def read_record(path: Path, session_id: str) -> SessionRecord:
+def read_record(path: str | Path, session_id: str) -> SessionRecord:
     try:
-        raw = path.read_bytes()
+        raw = read_file(path)
     except FileNotFoundError as exc:
         raise NotFoundError(f"no session {session_id}") from exc
     try:
