@@ -8,8 +8,8 @@ recorded. Whenever an earlier attempt may have landed (every entry found pending
 and any entry whose last attempt ended ambiguously) the surface is asked to look first and
 adopt what is already in the thread, so nothing is posted twice.
 
-A card entry means "show this approval's card as it is now": the card is rendered from
-disk at send time, so however late or repeated, it shows the truth.
+A card entry shows the approval's card as it is at send time, however late or repeated
+(``card_entries``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from approvals import ApprovalRequest, ApprovalsError, Policy
-from approvals.decisions import votes_why
 from sessions import (
     Clock,
     DrainerClaim,
@@ -34,13 +33,13 @@ from sessions import (
     SystemClock,
     ThreadKey,
     coordination_for,
-    failpoint,
     off_loop,
     utc_iso,
 )
 
-from .observe import CardPosted, CardUpdated, NullObserver, Observer, OutboxDepth, ReplyPosted
-from .surface import CardView, DeliveryError, Surface
+from .card_entries import card_shown, card_view, last_shown
+from .observe import NullObserver, Observer, OutboxDepth, ReplyPosted
+from .surface import DeliveryError, Surface
 
 __all__ = ["Backoff", "Delivery"]
 
@@ -55,30 +54,6 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         return float(min(self.maximum, self.initial * self.factor ** max(0, attempt - 1)))
-
-
-def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardView:
-    """The card as the approval's files say now (``policy``: the rules in force)."""
-    call = request.current()
-    decision = request.decision()
-    rules = [request.capsule.policy]
-    if policy is not None:
-        rules.append(policy.rule_for(request.capsule.tool))
-    return CardView(
-        capsule=request.capsule,
-        decision=decision,
-        voters=request.approvals(call),
-        result=request.result(),
-        card=request.card(),
-        now=request.clock.now(),
-        call=call,
-        edits=tuple(request.edits()),
-        escalation=request.escalation(),
-        stale=request.stale(),
-        reasons=tuple(request.reasons(decision)) if decision else (),
-        require_reason=any(r.require_reason for r in rules),
-        allow_edit=all(r.allow_edit for r in rules),
-    )
 
 
 class Delivery:
@@ -257,38 +232,14 @@ class Delivery:
             check_first = check_first or any(e.id in self._check_first for e in results)
             view = card_view(request, self.policy)
             shown = view.version
-            if view.card is not None and self._last_shown(request) == shown:
+            if view.card is not None and last_shown(self.outbox, request) == shown:
                 card = view.card  # Slack shows this already: no call at all
                 return [
                     self._done(e, "skipped", channel=card.channel, ts=card.ts, shown=shown)
                     for e in results
                 ]
             delivered = await self.surface.show_card(entry, view, check_first=check_first)
-            if view.card is None and delivered.ts:
-                failpoint("card.after_post")
-                request.record_card(channel=delivered.channel, ts=delivered.ts)
-                await self._mirror_card(request)
-                c = request.capsule
-                self.observer.emit(
-                    CardPosted(
-                        approval_id=c.id,
-                        session_id=c.session_id,
-                        thread=c.thread,
-                        tool=c.tool,
-                        ts=delivered.ts,
-                    )
-                )
-            elif view.card is not None:
-                c = request.capsule
-                self.observer.emit(
-                    CardUpdated(
-                        approval_id=c.id,
-                        session_id=c.session_id,
-                        thread=c.thread,
-                        tool=c.tool,
-                        version=shown,
-                    )
-                )
+            await card_shown(request, view, delivered, index=self.index, observer=self.observer)
         if entry.kind == "reply" and not delivered.adopted:
             self.observer.emit(ReplyPosted(session_id=entry.session_id, thread=entry.thread))
         outcome: Literal["sent", "adopted"] = "adopted" if delivered.adopted else "sent"
@@ -299,30 +250,6 @@ class Delivery:
             self._done(item, outcome, channel=delivered.channel, ts=delivered.ts, shown=shown)
             for item in results
         ]
-
-    async def _mirror_card(self, request: ApprovalRequest) -> None:
-        """The index learns where the card is (look-ups by card, the Home tab's filter by
-        channel); it may lag: the card file is the truth, and reindex reads it."""
-        if self.index is None:
-            return
-        try:
-            await self.index.put_approvals([request.row()])
-        except Exception as exc:  # sqlite3 and aiosqlite errors: the card is posted all the same
-            log.warning("index not told of card %s: %s", request.capsule.id, exc)
-
-    def _last_shown(self, request: ApprovalRequest) -> str:
-        """The version the card showed last (from its done entries), or ""."""
-        whys = ["requested", "decided", "told", "escalated", "stale"]
-        edits = len(request.edits())
-        whys += [f"edit-{n}" for n in range(1, edits + 1)]
-        for edit in range(edits + 1):
-            whys += [votes_why(edit, n) for n in range(1, len(request.votes(edit)) + 2)]
-        done = [
-            d for why in whys if (d := self.outbox.done(request.thread, f"card-{request.id}-{why}"))
-        ]
-        shown = [d for d in done if d.shown and d.outcome != "failed"]
-        # A thread's entries go out in queue order: the latest queued is what Slack shows.
-        return max(shown, key=lambda d: d.entry.seq).shown if shown else ""
 
     def _done(
         self,

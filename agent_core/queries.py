@@ -22,7 +22,7 @@ from sessions import (
     check_approval_id,
 )
 
-from .delivery import card_view
+from .card_entries import card_view
 from .history import ThreadHistory, thread_history
 from .runtime import Runtime
 from .surface import CardView

@@ -7,8 +7,8 @@ heard yet. Any of these starts a child of HEAD, which records the messages, sett
 calls (``settle``) and runs the loop.
 
 Orderings that make crashes harmless:
-- a child's id is derived from its parent (``ThreadDir.next_session_id``), so a child a
-  crash created before HEAD moved is found and adopted, never orphaned;
+- a child's id is derived from its parent (``child_session``), so a child a crash
+  created before HEAD moved is found and adopted, never orphaned;
 - a crashed session is closed only after its child exists and is HEAD, so no kill
   leaves a closed session that nothing continues;
 - the thread's work-queue marker is cleared only when the answer is "nothing".
@@ -21,7 +21,6 @@ from datetime import datetime
 
 from approvals import ApprovalRequest, ApprovalsError, expired
 from sessions import (
-    AlreadyExistsError,
     IllegalTransitionError,
     InboxMessage,
     SessionFiles,
@@ -31,12 +30,11 @@ from sessions import (
     StaleStateError,
     ThreadDir,
     ThreadKey,
-    TranscriptReference,
     failpoint,
     off_loop,
-    utc_iso,
 )
 
+from .child_session import start_child
 from .deferral import retry_due
 from .loop import park, queue_reply, run_loop
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, UserMessage
@@ -144,73 +142,6 @@ def _cause(
     return ""
 
 
-async def _start_child(
-    rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
-) -> SessionRun:
-    # Off the event loop: creating a session waits for several fsyncs.
-    record = await off_loop(_create_child, rt, tdir, head, cause)
-    await rt.index.put_session(record)
-    await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
-    run = SessionRun(rt, record)
-    if record.state == SessionState.CREATED:  # made by a version that started it apart
-        await run.start()
-    else:
-        run.started()
-    return run
-
-
-def _create_child(
-    rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
-) -> SessionRecord:
-    """The thread's next session, created and made HEAD (or adopted if a crash made it)."""
-    transcript = b""
-    reference: TranscriptReference | None = None
-    if head is not None:
-        # A reference, not a copy: copying made a long thread write O(n²) bytes.
-        reference = _files(rt, head.id).transcript_reference()
-        transcript = (reference.line() + "\n").encode()
-    session_id = tdir.next_session_id(head.id if head else None)
-    try:
-        record = rt.store.create(
-            thread=tdir.thread,
-            parent_id=head.id if head else None,
-            cause=cause,
-            session_md=_session_md(rt, tdir.thread, head, cause, reference, session_id),
-            transcript=transcript,
-            session_id=session_id,
-            running=True,
-        )
-    except AlreadyExistsError:
-        record = rt.store.load(session_id)  # adopt_head runs first; this is belt and braces
-    failpoint("drain.after_session_created")
-    tdir.set_head(record.id)
-    failpoint("drain.after_child_created")
-    return record
-
-
-def _session_md(
-    rt: Runtime,
-    thread: ThreadKey,
-    head: SessionRecord | None,
-    cause: str,
-    reference: TranscriptReference | None,
-    session_id: str,
-) -> str:
-    parent = f"`{head.id}` ({head.state.value})" if head else "none: first session of the thread"
-    continues = ""
-    if reference is not None:
-        # transcript.jsonl holds only this session's lines: say where the rest lives.
-        continues = (
-            f"- transcript: continues from `{reference.session}` (its first {reference.lines}"
-            f" lines); `signoff show {session_id}` prints it all\n"
-        )
-    return (
-        f"# Session in thread {thread.label()}\n\n"
-        f"- cause: {cause}\n- parent: {parent}\n{continues}\n"
-        f"## System prompt\n\n{rt.system_prompt}\n"
-    )
-
-
 def _files(rt: Runtime, session_id: str) -> SessionFiles:
     return SessionFiles(rt.home.session_dir(session_id))
 
@@ -276,7 +207,7 @@ async def _turn(
     pending: list[InboxMessage],
 ) -> bool:
     """One child session; False when the worker must stop (the kill switch)."""
-    run = await _start_child(rt, tdir, head, cause)
+    run = await start_child(rt, tdir, head, cause)
     if head is not None and not head.terminal:
         # Its answers are queued before it is closed: once closed it is no longer "crashed",
         # so a kill between the two would lose them (queueing again is a no-op).

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from . import (
     engine_bench,
+    engine_scale_bench,
     live_bench,
     loop_bench,
     ops_bench,
@@ -75,7 +76,7 @@ BENCHES: dict[str, Bench] = {
     "startup": lambda s: scale_bench.startup_table(list(s.pending), repeats=s.starts),
     "turn": lambda s: engine_bench.per_turn(s.turns),
     "memory": lambda s: engine_bench.parked_memory(s.parked),
-    "scale": lambda s: engine_bench.scale_table(list(s.on_disk)),
+    "scale": lambda s: engine_scale_bench.scale_table(list(s.on_disk)),
     "live": lambda s: live_bench.live_table(),
     "ops": lambda s: ops_bench.overhead_table(s.ops_turns),
     "providers": _providers,

@@ -53,7 +53,7 @@ from .store import SessionStore
 from .threads import ThreadDir, iter_thread_keys, lineage
 from .tickets import IntentTicket, ResultTicket, Ticket
 from .trace import TraceEvent, TraceKind
-from .transcript_chain import TranscriptReference
+from .transcript_reference import TranscriptReference
 
 __all__ = [
     "TERMINAL_STATES",

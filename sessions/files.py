@@ -27,12 +27,12 @@ from .tickets import IntentTicket, ResultTicket, Ticket, ticket_adapter
 from .trace import INLINE_LIMIT, TraceEvent, TraceKind
 from .transcript_chain import (
     Locate,
-    TranscriptReference,
     inherited_lines,
     read_chain,
     reference_to,
     transcript_segments,
 )
+from .transcript_reference import TranscriptReference
 
 __all__ = ["INLINE_LIMIT", "SessionFiles"]
 

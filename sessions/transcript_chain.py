@@ -1,14 +1,10 @@
 """A session's transcript as a chain: a child holds a reference to its parent, not a copy.
 
-A child's ``transcript.jsonl`` starts with one reference record::
-
-    {"continues":{"lines":N,"session":"sess_…","sha256":"…"},"schema_version":1}
-
-meaning "before my own lines come the first N lines of that session's transcript, whose
-bytes (each line newline-terminated, as a full copy would hold them) hash to sha256".
-Copying the parent made a long thread write O(n²) bytes; the lineage *is* the
-transcript, so a reference costs one line. Sessions written before this hold a full
-copy and no reference; they read as before.
+A child's ``transcript.jsonl`` starts with one reference record (``transcript_reference``):
+"before my own lines come the first N lines of that session's transcript, whose bytes
+hash to sha256". Copying the parent made a long thread write O(n²) bytes; the lineage
+*is* the transcript, so a reference costs one line. Sessions written before this hold a
+full copy and no reference; they read as before.
 
 Every read follows the chain and checks each link's hash, so an ancestor changed on
 disk is a CorruptRecordError (and resume refuses), like any tampering. Re-reading every
@@ -30,13 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomic import canonical_json
 from .errors import CorruptRecordError, NotFoundError
+from .transcript_reference import TranscriptReference, first_reference, split_transcript
 
 __all__ = [
-    "REFERENCE_VERSION",
     "Locate",
-    "TranscriptReference",
     "forget_cached",
     "inherited_lines",
     "read_chain",
@@ -44,22 +38,10 @@ __all__ = [
     "transcript_segments",
 ]
 
-REFERENCE_VERSION = 1
 _CACHE_ENTRIES = 4096
 _CACHE_BYTES = 64 << 20
 
 Locate = Callable[[str], Path]
-
-
-@dataclass(frozen=True)
-class TranscriptReference:
-    session: str
-    lines: int
-    sha256: str
-
-    def line(self) -> str:
-        body = {"lines": self.lines, "session": self.session, "sha256": self.sha256}
-        return canonical_json({"continues": body, "schema_version": REFERENCE_VERSION})
 
 
 @dataclass(frozen=True)
@@ -122,63 +104,6 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _parse_reference(path: Path, record: dict[str, Any]) -> TranscriptReference:
-    if record.get("schema_version") != REFERENCE_VERSION:
-        raise CorruptRecordError(f"{path}:1: unknown reference version")
-    body = record.get("continues")
-    try:
-        if not isinstance(body, dict):
-            raise TypeError("continues is not an object")
-        ref = TranscriptReference(
-            session=str(body["session"]), lines=int(body["lines"]), sha256=str(body["sha256"])
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CorruptRecordError(f"{path}:1: not a transcript reference") from exc
-    if ref.lines < 0 or "/" in ref.session or not ref.session.startswith("sess_"):
-        raise CorruptRecordError(f"{path}:1: not a transcript reference")
-    return ref
-
-
-def _split(path: Path, raw: bytes) -> tuple[TranscriptReference | None, list[bytes], Any]:
-    """(reference, complete record lines, parsed unterminated tail) as ``read_jsonl`` reads."""
-    parts = raw.split(b"\n")
-    complete, tail_bytes = parts[:-1], parts[-1]
-    ref: TranscriptReference | None = None
-    own: list[bytes] = []
-    for number, line in enumerate(complete, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorruptRecordError(f"{path}:{number}: {exc}") from exc
-        if not isinstance(record, dict):
-            continue
-        if "continues" in record and "role" not in record:
-            if number != 1:
-                raise CorruptRecordError(f"{path}:{number}: a reference after line 1")
-            ref = _parse_reference(path, record)
-            continue
-        own.append(line)
-    tail = None
-    if tail_bytes.strip():
-        try:
-            parsed = json.loads(tail_bytes)
-        except json.JSONDecodeError:
-            parsed = None  # torn by a crash mid-append: never acted on, so skipped
-        if isinstance(parsed, dict) and "continues" not in parsed:
-            tail = parsed
-    return ref, own, tail
-
-
-def _first_reference(path: Path, raw: bytes) -> TranscriptReference | None:
-    first, newline, _ = raw.partition(b"\n")
-    if not newline or b'"continues"' not in first:
-        return None
-    ref, _, _ = _split(path, first + b"\n")
-    return ref
-
-
 def _fresh(entry: _Resolved) -> list[_Resolved] | None:
     """The chain (root first) if this entry and every ancestor it was built on are still
     in memory and unchanged on disk; None if any is not."""
@@ -219,7 +144,7 @@ def _resolve(path: Path, locate: Locate) -> list[_Resolved]:
         stamp = _stamp(current)
         raw = current.read_bytes()
         pending.append((current, stamp, raw))
-        ref = _first_reference(current, raw)
+        ref = first_reference(current, raw)
         if ref is None:
             break
         current = locate(ref.session) / "transcript.jsonl"
@@ -235,7 +160,7 @@ def _resolve(path: Path, locate: Locate) -> list[_Resolved]:
 
 
 def _link(path: Path, stamp: tuple[int, int, int], raw: bytes, chain: list[_Resolved]) -> _Resolved:
-    ref, own, tail = _split(path, raw)
+    ref, own, tail = split_transcript(path, raw)
     take = 0
     parent = chain[-1] if ref is not None and chain else None
     if parent is None:

@@ -1,0 +1,109 @@
+"""Card entries: an approval's card rendered from disk at send time, shown once per version.
+
+A card entry of the outbox means "show this approval's card as it is now": the card is
+rendered from the approval's files when it is sent, so however late or repeated, it shows
+the truth. ``delivery`` sends a card entry as it sends any (in order, retried); what is
+particular to cards is here: what the card must show (``card_view``), what Slack shows
+already (``last_shown``: an unchanged card costs no call), and what follows once it is
+shown (``card_shown``: a new card's place recorded, the index and observers told).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from approvals import ApprovalRequest, Policy
+from approvals.decisions import votes_why
+from sessions import Index, OutboxStore, failpoint
+
+from .observe import CardPosted, CardUpdated, Observer
+from .surface import CardView, Delivered
+
+__all__ = ["card_shown", "card_view", "last_shown"]
+
+# Delivery's logger: these lines are part of delivering the card.
+log = logging.getLogger("signoff.delivery")
+
+
+def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardView:
+    """The card as the approval's files say now (``policy``: the rules in force)."""
+    call = request.current()
+    decision = request.decision()
+    rules = [request.capsule.policy]
+    if policy is not None:
+        rules.append(policy.rule_for(request.capsule.tool))
+    return CardView(
+        capsule=request.capsule,
+        decision=decision,
+        voters=request.approvals(call),
+        result=request.result(),
+        card=request.card(),
+        now=request.clock.now(),
+        call=call,
+        edits=tuple(request.edits()),
+        escalation=request.escalation(),
+        stale=request.stale(),
+        reasons=tuple(request.reasons(decision)) if decision else (),
+        require_reason=any(r.require_reason for r in rules),
+        allow_edit=all(r.allow_edit for r in rules),
+    )
+
+
+def last_shown(outbox: OutboxStore, request: ApprovalRequest) -> str:
+    """The version the card showed last (from its done entries), or ""."""
+    whys = ["requested", "decided", "told", "escalated", "stale"]
+    edits = len(request.edits())
+    whys += [f"edit-{n}" for n in range(1, edits + 1)]
+    for edit in range(edits + 1):
+        whys += [votes_why(edit, n) for n in range(1, len(request.votes(edit)) + 2)]
+    done = [d for why in whys if (d := outbox.done(request.thread, f"card-{request.id}-{why}"))]
+    shown = [d for d in done if d.shown and d.outcome != "failed"]
+    # A thread's entries go out in queue order: the latest queued is what Slack shows.
+    return max(shown, key=lambda d: d.entry.seq).shown if shown else ""
+
+
+async def card_shown(
+    request: ApprovalRequest,
+    view: CardView,
+    delivered: Delivered,
+    *,
+    index: Index | None,
+    observer: Observer,
+) -> None:
+    """The surface showed ``view``: a new card's place is recorded, observers are told."""
+    if view.card is None and delivered.ts:
+        failpoint("card.after_post")
+        request.record_card(channel=delivered.channel, ts=delivered.ts)
+        await _mirror_card(index, request)
+        c = request.capsule
+        observer.emit(
+            CardPosted(
+                approval_id=c.id,
+                session_id=c.session_id,
+                thread=c.thread,
+                tool=c.tool,
+                ts=delivered.ts,
+            )
+        )
+    elif view.card is not None:
+        c = request.capsule
+        observer.emit(
+            CardUpdated(
+                approval_id=c.id,
+                session_id=c.session_id,
+                thread=c.thread,
+                tool=c.tool,
+                version=view.version,
+            )
+        )
+
+
+async def _mirror_card(index: Index | None, request: ApprovalRequest) -> None:
+    """The index learns where the card is (look-ups by card, the Home tab's filter by
+    channel); it may lag: the card file is the truth, and reindex reads it."""
+    if index is None:
+        return
+    try:
+        await index.put_approvals([request.row()])
+    except Exception as exc:  # sqlite3 and aiosqlite errors: the card is posted all the same
+        log.warning("index not told of card %s: %s", request.capsule.id, exc)

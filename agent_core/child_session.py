@@ -1,0 +1,95 @@
+"""A thread's next session: a child of HEAD, created, made HEAD and started.
+
+The worker decides when a thread needs one; this is how it comes to be. Its transcript
+starts with a reference to HEAD's, not a copy. Its id is derived from its parent
+(``ThreadDir.next_session_id``), so a child a crash created before HEAD moved is found
+and adopted, never orphaned.
+"""
+
+from __future__ import annotations
+
+from sessions import (
+    AlreadyExistsError,
+    SessionFiles,
+    SessionRecord,
+    SessionState,
+    ThreadDir,
+    ThreadKey,
+    TranscriptReference,
+    failpoint,
+    off_loop,
+    utc_iso,
+)
+
+from .runtime import Runtime
+from .session_run import SessionRun
+
+__all__ = ["start_child"]
+
+
+async def start_child(
+    rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
+) -> SessionRun:
+    """The thread's next session (a child of ``head``, if any), HEAD now and running."""
+    # Off the event loop: creating a session waits for several fsyncs.
+    record = await off_loop(_create_child, rt, tdir, head, cause)
+    await rt.index.put_session(record)
+    await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
+    run = SessionRun(rt, record)
+    if record.state == SessionState.CREATED:  # made by a version that started it apart
+        await run.start()
+    else:
+        run.started()
+    return run
+
+
+def _create_child(
+    rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
+) -> SessionRecord:
+    """The thread's next session, created and made HEAD (or adopted if a crash made it)."""
+    transcript = b""
+    reference: TranscriptReference | None = None
+    if head is not None:
+        # A reference, not a copy: copying made a long thread write O(n²) bytes.
+        reference = SessionFiles(rt.home.session_dir(head.id)).transcript_reference()
+        transcript = (reference.line() + "\n").encode()
+    session_id = tdir.next_session_id(head.id if head else None)
+    try:
+        record = rt.store.create(
+            thread=tdir.thread,
+            parent_id=head.id if head else None,
+            cause=cause,
+            session_md=_session_md(rt, tdir.thread, head, cause, reference, session_id),
+            transcript=transcript,
+            session_id=session_id,
+            running=True,
+        )
+    except AlreadyExistsError:
+        record = rt.store.load(session_id)  # adopt_head runs first; this is belt and braces
+    failpoint("drain.after_session_created")
+    tdir.set_head(record.id)
+    failpoint("drain.after_child_created")
+    return record
+
+
+def _session_md(
+    rt: Runtime,
+    thread: ThreadKey,
+    head: SessionRecord | None,
+    cause: str,
+    reference: TranscriptReference | None,
+    session_id: str,
+) -> str:
+    parent = f"`{head.id}` ({head.state.value})" if head else "none: first session of the thread"
+    continues = ""
+    if reference is not None:
+        # transcript.jsonl holds only this session's lines: say where the rest lives.
+        continues = (
+            f"- transcript: continues from `{reference.session}` (its first {reference.lines}"
+            f" lines); `signoff show {session_id}` prints it all\n"
+        )
+    return (
+        f"# Session in thread {thread.label()}\n\n"
+        f"- cause: {cause}\n- parent: {parent}\n{continues}\n"
+        f"## System prompt\n\n{rt.system_prompt}\n"
+    )
