@@ -8,6 +8,8 @@ and adopted, never orphaned.
 
 from __future__ import annotations
 
+import asyncio
+
 from sessions import (
     AlreadyExistsError,
     SessionFiles,
@@ -33,8 +35,11 @@ async def start_child(
     """The thread's next session (a child of ``head``, if any), HEAD now and running."""
     # Off the event loop: creating a session waits for several fsyncs.
     record = await off_loop(_create_child, rt, tdir, head, cause)
-    await rt.index.put_session(record)
-    await rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now()))
+    # Together, so they share one commit: a commit writes every page it touched again.
+    await asyncio.gather(
+        rt.index.put_session(record),
+        rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now())),
+    )
     run = SessionRun(rt, record)
     if record.state == SessionState.CREATED:  # made by a version that started it apart
         await run.start()
