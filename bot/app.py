@@ -43,6 +43,7 @@ from .channel_check import check_approvals_channel
 from .commands import register_commands
 from .config import ConfigError, Settings
 from .event_log import EventLog
+from .event_payloads import MessageEvent
 from .fallback import register_fallbacks
 from .groups import SlackGroups
 from .home_tab import HomeTab
@@ -52,7 +53,6 @@ from .live_view import SlackLiveView
 from .logs import log_event
 from .metrics import Metrics
 from .ops_http import Check, OpsServer, home_writable, index_answers
-from .payloads import MessageEvent
 from .slack_calls import ObservedAttempts
 from .slack_surface import SlackSurface
 from .socket import SignoffSocketModeHandler, SocketThread
