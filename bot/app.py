@@ -22,21 +22,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
-from agent_core.observe import Observer, guarded
-from sessions import Clock, Home, Quarantine, SystemClock, ThreadKey
+from agent_core.observe import guarded
+from sessions import Clock, Home, Quarantine, SystemClock
 
 from .actions import register_actions
 from .channel_check import check_approvals_channel
@@ -53,82 +46,15 @@ from .live_view import SlackLiveView
 from .logs import log_event
 from .metrics import Metrics
 from .ops_http import Check, OpsServer, home_writable, index_answers
-from .slack_calls import ObservedAttempts
-from .slack_surface import SlackSurface
 from .socket import SignoffSocketModeHandler, SocketThread
 from .stop_events import AgentStops
 from .surface_support import SurfaceSupport
 from .tooling import open_engine
+from .web_clients import live_client, slack_surface, web_client
 
-__all__ = ["SignoffBot", "run_bot", "web_client"]
+__all__ = ["SignoffBot", "run_bot"]
 
 log = logging.getLogger("signoff")
-
-
-def web_client(
-    token: str,
-    base_url: str | None,
-    *,
-    observer: Observer | None = None,
-    retries: bool = True,
-    session: aiohttp.ClientSession | None = None,
-) -> AsyncWebClient:
-    """A client for Slack's Web API; with ``observer``, every attempt is reported first.
-
-    With ``retries`` it honours Retry-After on 429 and retries connection and 5xx errors
-    (for reads and idempotent calls). The outbox's client has none: a retried post whose
-    first attempt landed would post twice, so delivery retries itself, after looking.
-    With ``session`` its connections are kept and reused (else each call opens one).
-    """
-    watch = [ObservedAttempts(observer)] if observer is not None else []
-    retrying = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
-    ]
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url or "https://slack.com/api/",
-        retry_handlers=[*watch, *(retrying if retries else [])],
-        session=session,
-    )
-
-
-def slack_surface(
-    settings: Settings,
-    *,
-    observer: Observer | None = None,
-    streams: LiveStreams | None = None,
-    on_card_posted: Callable[[ThreadKey], None] | None = None,
-    session: aiohttp.ClientSession | None = None,
-) -> SlackSurface:
-    """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens
-    (which finalizes, or takes away, what a stopped bot left streaming)."""
-    assert settings.slack_bot_token is not None
-    token = settings.slack_bot_token.get_secret_value()
-    client = web_client(
-        token, settings.slack_api_url, observer=observer, retries=False, session=session
-    )
-    if streams is None:
-        streams = LiveStreams(client, home=Home(settings.home))
-    return SlackSurface(client, streams=streams, on_card_posted=on_card_posted)
-
-
-def live_client(
-    settings: Settings,
-    *,
-    observer: Observer | None = None,
-    session: aiohttp.ClientSession | None = None,
-) -> AsyncWebClient:
-    """For the live view: a stream append retried after it landed would show text twice,
-    so only a 429 (which never landed) is retried."""
-    assert settings.slack_bot_token is not None
-    token = settings.slack_bot_token.get_secret_value()
-    client = web_client(
-        token, settings.slack_api_url, observer=observer, retries=False, session=session
-    )
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
-    return client
 
 
 @dataclass
