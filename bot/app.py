@@ -1,4 +1,4 @@
-"""``signoff run``: the bot on Socket Mode, wired from validated settings.
+"""The bot on Socket Mode, wired from validated settings (``signoff run`` and ``dev`` run it).
 
 Start-up: ``auth.test`` (who am I), open the engine, recover (design flow 7), connect.
 While running, the engine delivers its outbox to Slack, and a sweep every few seconds
@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import sys
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -52,7 +49,7 @@ from .surface_support import SurfaceSupport
 from .tooling import open_engine
 from .web_clients import live_client, slack_surface, web_client
 
-__all__ = ["SignoffBot", "run_bot"]
+__all__ = ["SignoffBot"]
 
 log = logging.getLogger("signoff")
 
@@ -276,34 +273,3 @@ def _link_check(handler: SignoffSocketModeHandler) -> Check:
         return handler.client.link_problem()
 
     return check
-
-
-def _announce(text: str) -> None:
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        # Nobody reads stdout any more: carry on (logs go to stderr), and point stdout at
-        # /dev/null so that the interpreter's last flush does not fail at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
-async def run_bot(settings: Settings) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)  # also during start-up: stop right after it
-    bot = await SignoffBot.build(settings)
-    try:
-        await bot.start()
-        where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
-        _announce(
-            f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
-        )
-        await stop.wait()
-        log_event(log, "stopping", drain_s=bot.drain_s)
-    finally:
-        await bot.stop()
-    log_event(log, "stopped")
-    return 0
