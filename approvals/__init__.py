@@ -6,6 +6,7 @@ Imports ``sessions`` only. One approval's whole life is owned by ``ApprovalReque
 
 from .authorize import GroupResolver, NoGroups, StaticGroups, authorize
 from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_capsule
+from .decision_checks import expired, may_decide
 from .decisions import (
     SYSTEM,
     AlreadyDecided,
@@ -16,8 +17,6 @@ from .decisions import (
     VoteCounted,
     decide,
     expire,
-    expired,
-    may_decide,
     record_decision,
     withdraw,
 )

@@ -8,6 +8,9 @@ Ordering is what makes a decision impossible to strand: the thread's work-queue 
 written *before* the decision, so a process killed right after deciding leaves a thread
 that start-up recovery wakes; and the card's outbox entry is queued right after it, and
 queued again when the outcome is told, so no crash leaves a decided card with buttons.
+
+What a click must pass first (who may decide, a required reason, the quorum, the
+arguments the person saw, the deadline) is asked of ``decision_checks``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from datetime import datetime
 
 from sessions import Clock, Home, check_approval_id, check_slack_id, coordination_for, utc_iso
 
-from .authorize import GroupResolver, authorize
+from .authorize import GroupResolver
 from .capsule import Capsule
+from .decision_checks import expired, may_decide, quorum_of, reason_missing, seen_refusal
 from .governed import CurrentCall, after
-from .policy import Policy, PolicyRule
+from .policy import Policy
 from .records import SYSTEM, Decision, Verdict, Vote
 from .request import ApprovalRequest
 
@@ -34,13 +38,8 @@ __all__ = [
     "VoteCounted",
     "decide",
     "expire",
-    "expired",
     "finalize",
-    "may_decide",
-    "quorum_of",
-    "reason_missing",
     "record_decision",
-    "seen_refusal",
     "votes_why",
     "withdraw",
 ]
@@ -125,10 +124,6 @@ def finalize(
     return Decided(request.capsule, decision)
 
 
-def expired(capsule: Capsule, now: datetime) -> bool:
-    return utc_iso(now) >= capsule.expires_at
-
-
 def expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecided:
     capsule = request.capsule
     verdict: Verdict = "denied" if capsule.policy.on_expiry == "deny" else "expired"
@@ -153,52 +148,6 @@ def withdraw(
         deciders=(check_slack_id(user),),
         at=utc_iso(now),
         reason=reason,
-    )
-
-
-async def may_decide(
-    request: ApprovalRequest, *, user: str, policy: Policy, groups: GroupResolver
-) -> str | None:
-    """Why ``user`` may not decide this request now, or None when they may."""
-    capsule = request.capsule
-    return await authorize(
-        user=user,
-        requester=capsule.askers,
-        snapshot=capsule.policy,
-        current=policy.rule_for(capsule.tool),
-        groups=groups,
-        escalated=request.escalated_approvers(),
-    )
-
-
-def quorum_of(request: ApprovalRequest, policy: Policy) -> int:
-    """The larger of the captured and the current rule's quorum."""
-    return max(request.capsule.policy.quorum, policy.rule_for(request.capsule.tool).quorum)
-
-
-def reason_missing(request: ApprovalRequest, policy: Policy, reason: str) -> str | None:
-    """The refusal when a reason is required (by either rule) and none was given."""
-    rules: tuple[PolicyRule, ...] = (request.capsule.policy, policy.rule_for(request.capsule.tool))
-    if any(rule.require_reason for rule in rules) and not reason.strip():
-        return "this tool needs a reason with every decision; give one and try again"
-    return None
-
-
-def seen_refusal(
-    request: ApprovalRequest, call: CurrentCall, seen_sha256: str | None
-) -> str | None:
-    """Why an approval of what the person saw cannot count (the call changed), or None.
-
-    ``seen_sha256`` is the hash (or its first 12 or more characters) of the arguments the
-    person was shown; None means the capsule's own, which is what every view showed
-    before any edit (an older card, the terminal).
-    """
-    seen = (seen_sha256 or request.capsule.args_sha256).lower()
-    if len(seen) >= 12 and call.args_sha256.startswith(seen):
-        return None
-    return (
-        f"the arguments were edited after you saw them (the call is now hash "
-        f"{call.short_hash}); look at the card again, then decide"
     )
 
 

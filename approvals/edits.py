@@ -20,6 +20,7 @@ from sessions import Clock, check_slack_id, utc_iso
 
 from .authorize import GroupResolver
 from .capsule import Capsule, args_sha256
+from .decision_checks import expired, may_decide, quorum_of, reason_missing
 from .decisions import (
     AlreadyDecided,
     AlreadyVoted,
@@ -27,11 +28,7 @@ from .decisions import (
     Refused,
     VoteCounted,
     expire,
-    expired,
     finalize,
-    may_decide,
-    quorum_of,
-    reason_missing,
     record_decision,
 )
 from .policy import Policy

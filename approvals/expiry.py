@@ -6,7 +6,8 @@ import logging
 
 from sessions import Clock, Home, Index, SessionsError, utc_iso
 
-from .decisions import AlreadyDecided, Decided, expire, expired
+from .decision_checks import expired
+from .decisions import AlreadyDecided, Decided, expire
 from .errors import ApprovalsError
 from .request import ApprovalRequest
 

@@ -23,7 +23,8 @@ from datetime import datetime
 
 from sessions import Clock, Home, NotFoundError, SessionsError, utc_iso
 
-from .decisions import AlreadyDecided, Decided, expired, finalize, quorum_of
+from .decision_checks import expired, quorum_of
+from .decisions import AlreadyDecided, Decided, finalize
 from .errors import ApprovalsError
 from .governed import CurrentCall, after
 from .policy import Policy

@@ -1,4 +1,4 @@
-"""``signoff run``: the bot on Socket Mode, wired from validated settings.
+"""The bot on Socket Mode, wired from validated settings (``signoff run`` and ``dev`` run it).
 
 Start-up: ``auth.test`` (who am I), open the engine, recover (design flow 7), connect.
 While running, the engine delivers its outbox to Slack, and a sweep every few seconds
@@ -19,30 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
-from agent_core.observe import Observer, guarded
-from sessions import Clock, Home, Quarantine, SystemClock, ThreadKey
+from agent_core.observe import guarded
+from sessions import Clock, Home, Quarantine, SystemClock
 
 from .actions import register_actions
 from .channel_check import check_approvals_channel
 from .commands import register_commands
 from .config import ConfigError, Settings
 from .event_log import EventLog
+from .event_payloads import MessageEvent
 from .fallback import register_fallbacks
 from .groups import SlackGroups
 from .home_tab import HomeTab
@@ -52,83 +43,15 @@ from .live_view import SlackLiveView
 from .logs import log_event
 from .metrics import Metrics
 from .ops_http import Check, OpsServer, home_writable, index_answers
-from .payloads import MessageEvent
-from .slack_calls import ObservedAttempts
-from .slack_surface import SlackSurface
 from .socket import SignoffSocketModeHandler, SocketThread
 from .stop_events import AgentStops
 from .surface_support import SurfaceSupport
 from .tooling import open_engine
+from .web_clients import live_client, slack_surface, web_client
 
-__all__ = ["SignoffBot", "run_bot", "web_client"]
+__all__ = ["SignoffBot"]
 
 log = logging.getLogger("signoff")
-
-
-def web_client(
-    token: str,
-    base_url: str | None,
-    *,
-    observer: Observer | None = None,
-    retries: bool = True,
-    session: aiohttp.ClientSession | None = None,
-) -> AsyncWebClient:
-    """A client for Slack's Web API; with ``observer``, every attempt is reported first.
-
-    With ``retries`` it honours Retry-After on 429 and retries connection and 5xx errors
-    (for reads and idempotent calls). The outbox's client has none: a retried post whose
-    first attempt landed would post twice, so delivery retries itself, after looking.
-    With ``session`` its connections are kept and reused (else each call opens one).
-    """
-    watch = [ObservedAttempts(observer)] if observer is not None else []
-    retrying = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
-    ]
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url or "https://slack.com/api/",
-        retry_handlers=[*watch, *(retrying if retries else [])],
-        session=session,
-    )
-
-
-def slack_surface(
-    settings: Settings,
-    *,
-    observer: Observer | None = None,
-    streams: LiveStreams | None = None,
-    on_card_posted: Callable[[ThreadKey], None] | None = None,
-    session: aiohttp.ClientSession | None = None,
-) -> SlackSurface:
-    """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens
-    (which finalizes, or takes away, what a stopped bot left streaming)."""
-    assert settings.slack_bot_token is not None
-    token = settings.slack_bot_token.get_secret_value()
-    client = web_client(
-        token, settings.slack_api_url, observer=observer, retries=False, session=session
-    )
-    if streams is None:
-        streams = LiveStreams(client, home=Home(settings.home))
-    return SlackSurface(client, streams=streams, on_card_posted=on_card_posted)
-
-
-def live_client(
-    settings: Settings,
-    *,
-    observer: Observer | None = None,
-    session: aiohttp.ClientSession | None = None,
-) -> AsyncWebClient:
-    """For the live view: a stream append retried after it landed would show text twice,
-    so only a 429 (which never landed) is retried."""
-    assert settings.slack_bot_token is not None
-    token = settings.slack_bot_token.get_secret_value()
-    client = web_client(
-        token, settings.slack_api_url, observer=observer, retries=False, session=session
-    )
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
-    return client
 
 
 @dataclass
@@ -350,34 +273,3 @@ def _link_check(handler: SignoffSocketModeHandler) -> Check:
         return handler.client.link_problem()
 
     return check
-
-
-def _announce(text: str) -> None:
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        # Nobody reads stdout any more: carry on (logs go to stderr), and point stdout at
-        # /dev/null so that the interpreter's last flush does not fail at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
-async def run_bot(settings: Settings) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)  # also during start-up: stop right after it
-    bot = await SignoffBot.build(settings)
-    try:
-        await bot.start()
-        where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
-        _announce(
-            f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
-        )
-        await stop.wait()
-        log_event(log, "stopping", drain_s=bot.drain_s)
-    finally:
-        await bot.stop()
-    log_event(log, "stopped")
-    return 0

@@ -166,8 +166,8 @@ def _run(argv: Sequence[str] | None) -> int:
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "run":
-        from .app import run_bot
         from .logs import setup_logging
+        from .run import run_bot
 
         checked_config(settings)
         writable_home(settings)

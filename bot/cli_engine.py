@@ -59,7 +59,7 @@ async def _engine(settings: Settings) -> Engine:
     writable_home(settings)
     surface = None
     if settings.slack_bot_token is not None:
-        from .app import slack_surface
+        from .web_clients import slack_surface
 
         surface = slack_surface(settings)
     return await open_engine(settings, surface=surface)

@@ -9,8 +9,9 @@ acks unless the outcome is ``deferred``. The event is judged in three steps:
    needed): each one outside a thread starts a conversation, threaded under it, exactly
    like a mention in a channel. ``app_home_opened`` for the Home tab is ``handled``: the
    Home is published for that person (``on_home_opened``).
-2. Is every field it stores valid (``payloads.EventCallback``)? If not, the envelope can
-   never be stored, so it is acked and its payload ``quarantined`` for a person.
+2. Is every field it stores valid (``event_payloads.EventCallback``)? If not, the
+   envelope can never be stored, so it is acked and its payload ``quarantined`` for a
+   person.
 3. Store it. Only a failing disk (``OSError``) leaves it unacked, for Slack to deliver
    again.
 
@@ -34,7 +35,13 @@ from pydantic import JsonValue, ValidationError
 from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, utc_iso
 
 from .envelopes import Fate, Outcome
-from .payloads import EventCallback, EventEnvelope, EventHead, HomeOpenedCallback, MessageEvent
+from .event_payloads import (
+    EventCallback,
+    EventEnvelope,
+    EventHead,
+    HomeOpenedCallback,
+    MessageEvent,
+)
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]

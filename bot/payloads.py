@@ -1,13 +1,15 @@
-"""What Slack sends signoff, as frozen models: the boundary every payload passes first.
+"""What Slack sends signoff through Bolt, as frozen models: the boundary every interaction
+and slash command passes first.
 
 Slack adds fields freely, so unknown fields are ignored; every field signoff (or Bolt, to
 route a payload) reads is typed and checked here (``slack_fields``), so a payload that is
-off is refused with a clear reason before any listener or the inbox sees it. A listener
-that starts reading a new field adds it here, so that it is checked too.
+off is refused with a clear reason before any listener sees it. A listener that starts
+reading a new field adds it here, so that it is checked too. Events do not pass through
+Bolt: what the inbox stores is checked the same way in ``event_payloads``.
 
-Shapes follow Slack's reference: the Events API ``event_callback`` (``app_mention``,
-``message`` in channels, private channels and direct messages, ``app_home_opened``), and the interaction payloads ``block_actions``, ``block_suggestion``,
-``view_submission``, ``view_closed``, ``shortcut`` and ``message_action``; slash commands.
+Shapes follow Slack's reference: the interaction payloads ``block_actions``,
+``block_suggestion``, ``view_submission``, ``view_closed``, ``shortcut`` and
+``message_action``; slash commands.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from sessions import ThreadKey, check_slack_id
 from .slack_fields import (
     MAX_TEXT,
     ActionId,
-    EventId,
     Label,
     SlackId,
     SlackTs,
@@ -42,13 +43,7 @@ __all__ = [
     "BlockAction",
     "BlockActionsPayload",
     "BlockSuggestion",
-    "EventCallback",
-    "EventEnvelope",
-    "EventHead",
-    "HomeOpened",
-    "HomeOpenedCallback",
     "Interaction",
-    "MessageEvent",
     "Routing",
     "Shortcut",
     "SlashCommand",
@@ -87,68 +82,6 @@ def _json_text(value: JsonValue) -> JsonValue:
 
 SlackIdOrEmpty = Annotated[str, Strict(), AfterValidator(_maybe_id)]
 JsonText = Annotated[JsonValue, AfterValidator(_json_text)]
-
-# -- events ---------------------------------------------------------------------------
-
-
-class EventHead(_Payload):
-    """Enough of any event to tell whether it is for signoff; its values are not used."""
-
-    type: Label
-    subtype: JsonValue = None
-    user: JsonValue = None
-    bot_id: JsonValue = None
-    channel: JsonValue = None
-    channel_type: JsonValue = None
-    ts: JsonValue = None
-    thread_ts: JsonValue = None
-
-
-class EventEnvelope(_Payload):
-    """An ``event_callback`` before its event is trusted."""
-
-    type: Literal["event_callback"]
-    event: EventHead
-    event_id: JsonValue = None
-    team_id: JsonValue = None
-
-
-class MessageEvent(_Payload):
-    """A person's message (``app_mention`` or ``message``): what the inbox stores, checked."""
-
-    type: Literal["app_mention", "message"]
-    channel: SlackId
-    user: SlackId
-    text: Text | None = None
-    ts: SlackTs
-    thread_ts: SlackTs | None = None
-    subtype: Literal["thread_broadcast", "file_share"] | None = None
-    channel_type: Label | None = None
-
-
-class EventCallback(_Payload):
-    type: Literal["event_callback"]
-    team_id: SlackId
-    event_id: EventId
-    event: MessageEvent
-
-
-class HomeOpened(_Payload):
-    """A person opened the app's Home (or Messages) tab; ``view`` is what they saw."""
-
-    type: Literal["app_home_opened"]
-    user: SlackId
-    tab: Literal["home", "messages"]
-    channel: SlackId | None = None
-    event_ts: SlackTs | None = None
-
-
-class HomeOpenedCallback(_Payload):
-    type: Literal["event_callback"]
-    team_id: SlackId
-    event_id: EventId
-    event: HomeOpened
-
 
 # -- what Bolt reads to route an interaction or a command -------------------------------
 

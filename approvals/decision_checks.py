@@ -1,0 +1,74 @@
+"""What a click must pass before it counts, judged against both rules of a request.
+
+A request keeps the policy rule it was captured under, and the policy may have changed
+since; each check asks both, so tightening a policy applies to requests already waiting:
+who may decide (both must allow the person), whether a reason is needed (either may ask
+for one), how many approvals it takes (the larger quorum). An approval counts only for
+the arguments the person saw, and nothing counts past the deadline. Recording a decision
+(``decisions``) or an edit (``edits``), the governance timers and the engine all ask
+here, so each question has one answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sessions import utc_iso
+
+from .authorize import GroupResolver, authorize
+from .capsule import Capsule
+from .governed import CurrentCall
+from .policy import Policy, PolicyRule
+from .request import ApprovalRequest
+
+__all__ = ["expired", "may_decide", "quorum_of", "reason_missing", "seen_refusal"]
+
+
+def expired(capsule: Capsule, now: datetime) -> bool:
+    return utc_iso(now) >= capsule.expires_at
+
+
+async def may_decide(
+    request: ApprovalRequest, *, user: str, policy: Policy, groups: GroupResolver
+) -> str | None:
+    """Why ``user`` may not decide this request now, or None when they may."""
+    capsule = request.capsule
+    return await authorize(
+        user=user,
+        requester=capsule.askers,
+        snapshot=capsule.policy,
+        current=policy.rule_for(capsule.tool),
+        groups=groups,
+        escalated=request.escalated_approvers(),
+    )
+
+
+def quorum_of(request: ApprovalRequest, policy: Policy) -> int:
+    """The larger of the captured and the current rule's quorum."""
+    return max(request.capsule.policy.quorum, policy.rule_for(request.capsule.tool).quorum)
+
+
+def reason_missing(request: ApprovalRequest, policy: Policy, reason: str) -> str | None:
+    """The refusal when a reason is required (by either rule) and none was given."""
+    rules: tuple[PolicyRule, ...] = (request.capsule.policy, policy.rule_for(request.capsule.tool))
+    if any(rule.require_reason for rule in rules) and not reason.strip():
+        return "this tool needs a reason with every decision; give one and try again"
+    return None
+
+
+def seen_refusal(
+    request: ApprovalRequest, call: CurrentCall, seen_sha256: str | None
+) -> str | None:
+    """Why an approval of what the person saw cannot count (the call changed), or None.
+
+    ``seen_sha256`` is the hash (or its first 12 or more characters) of the arguments the
+    person was shown; None means the capsule's own, which is what every view showed
+    before any edit (an older card, the terminal).
+    """
+    seen = (seen_sha256 or request.capsule.args_sha256).lower()
+    if len(seen) >= 12 and call.args_sha256.startswith(seen):
+        return None
+    return (
+        f"the arguments were edited after you saw them (the call is now hash "
+        f"{call.short_hash}); look at the card again, then decide"
+    )

@@ -1,0 +1,93 @@
+"""What the Events API sends signoff, as frozen models: checked before the inbox stores it.
+
+Events do not pass through Bolt: the socket handler hands ``events_api`` envelopes to
+``ingest`` (all but a stop, which ``stop_events`` reads), and these are what it reads.
+``EventEnvelope`` (with ``EventHead``) tells whether an event is for signoff before any
+of its values is trusted; ``EventCallback`` is a person's message as the inbox stores
+it, every field checked (``slack_fields``); ``HomeOpenedCallback`` is a person opening
+the app's Home tab. As in ``payloads`` (the interactions and commands Bolt routes),
+unknown fields are ignored: Slack adds fields freely.
+
+Shapes follow Slack's reference for ``event_callback``: ``app_mention``, ``message`` in
+channels, private channels and direct messages, and ``app_home_opened``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+from .slack_fields import EventId, Label, SlackId, SlackTs, Text
+
+__all__ = [
+    "EventCallback",
+    "EventEnvelope",
+    "EventHead",
+    "HomeOpened",
+    "HomeOpenedCallback",
+    "MessageEvent",
+]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class EventHead(_Payload):
+    """Enough of any event to tell whether it is for signoff; its values are not used."""
+
+    type: Label
+    subtype: JsonValue = None
+    user: JsonValue = None
+    bot_id: JsonValue = None
+    channel: JsonValue = None
+    channel_type: JsonValue = None
+    ts: JsonValue = None
+    thread_ts: JsonValue = None
+
+
+class EventEnvelope(_Payload):
+    """An ``event_callback`` before its event is trusted."""
+
+    type: Literal["event_callback"]
+    event: EventHead
+    event_id: JsonValue = None
+    team_id: JsonValue = None
+
+
+class MessageEvent(_Payload):
+    """A person's message (``app_mention`` or ``message``): what the inbox stores, checked."""
+
+    type: Literal["app_mention", "message"]
+    channel: SlackId
+    user: SlackId
+    text: Text | None = None
+    ts: SlackTs
+    thread_ts: SlackTs | None = None
+    subtype: Literal["thread_broadcast", "file_share"] | None = None
+    channel_type: Label | None = None
+
+
+class EventCallback(_Payload):
+    type: Literal["event_callback"]
+    team_id: SlackId
+    event_id: EventId
+    event: MessageEvent
+
+
+class HomeOpened(_Payload):
+    """A person opened the app's Home (or Messages) tab; ``view`` is what they saw."""
+
+    type: Literal["app_home_opened"]
+    user: SlackId
+    tab: Literal["home", "messages"]
+    channel: SlackId | None = None
+    event_ts: SlackTs | None = None
+
+
+class HomeOpenedCallback(_Payload):
+    type: Literal["event_callback"]
+    team_id: SlackId
+    event_id: EventId
+    event: HomeOpened

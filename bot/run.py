@@ -1,0 +1,54 @@
+"""``signoff run``: the bot in the foreground, until SIGTERM or SIGINT.
+
+``signoff dev`` runs the same bot (``app.SignoffBot``); this is the process around it for
+``run``: a signal stops it, also one that comes during start-up (it stops right after);
+one line on stdout says it is running and where its data is, and a reader of stdout
+that has gone away does not stop it; on the way out the bot drains (``SignoffBot.stop``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from .app import SignoffBot
+from .config import Settings
+from .logs import log_event
+
+__all__ = ["run_bot"]
+
+log = logging.getLogger("signoff")
+
+
+def _announce(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Nobody reads stdout any more: carry on (logs go to stderr), and point stdout at
+        # /dev/null so that the interpreter's last flush does not fail at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+async def run_bot(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)  # also during start-up: stop right after it
+    bot = await SignoffBot.build(settings)
+    try:
+        await bot.start()
+        where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
+        _announce(
+            f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
+        )
+        await stop.wait()
+        log_event(log, "stopping", drain_s=bot.drain_s)
+    finally:
+        await bot.stop()
+    log_event(log, "stopped")
+    return 0

@@ -1,0 +1,96 @@
+"""The bot's clients for Slack's Web API, each with the retries its use can afford.
+
+With an observer, every attempt is reported first (``slack_calls``). Reads and
+idempotent calls retry 429s, connection errors and 5xx; a post or a stream append does
+not, since a retry after a first attempt that landed would show it twice (delivery
+retries itself, after looking; the live view retries only a 429, which never lands).
+``slack_surface`` also serves a CLI given the bot's tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import aiohttp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent_core.observe import Observer
+from sessions import Home, ThreadKey
+
+from .config import Settings
+from .live_streams import LiveStreams
+from .slack_calls import ObservedAttempts
+from .slack_surface import SlackSurface
+
+__all__ = ["live_client", "slack_surface", "web_client"]
+
+
+def web_client(
+    token: str,
+    base_url: str | None,
+    *,
+    observer: Observer | None = None,
+    retries: bool = True,
+    session: aiohttp.ClientSession | None = None,
+) -> AsyncWebClient:
+    """A client for Slack's Web API; with ``observer``, every attempt is reported first.
+
+    With ``retries`` it honours Retry-After on 429 and retries connection and 5xx errors
+    (for reads and idempotent calls). The outbox's client has none: a retried post whose
+    first attempt landed would post twice, so delivery retries itself, after looking.
+    With ``session`` its connections are kept and reused (else each call opens one).
+    """
+    watch = [ObservedAttempts(observer)] if observer is not None else []
+    retrying = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url or "https://slack.com/api/",
+        retry_handlers=[*watch, *(retrying if retries else [])],
+        session=session,
+    )
+
+
+def slack_surface(
+    settings: Settings,
+    *,
+    observer: Observer | None = None,
+    streams: LiveStreams | None = None,
+    on_card_posted: Callable[[ThreadKey], None] | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> SlackSurface:
+    """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens
+    (which finalizes, or takes away, what a stopped bot left streaming)."""
+    assert settings.slack_bot_token is not None
+    token = settings.slack_bot_token.get_secret_value()
+    client = web_client(
+        token, settings.slack_api_url, observer=observer, retries=False, session=session
+    )
+    if streams is None:
+        streams = LiveStreams(client, home=Home(settings.home))
+    return SlackSurface(client, streams=streams, on_card_posted=on_card_posted)
+
+
+def live_client(
+    settings: Settings,
+    *,
+    observer: Observer | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> AsyncWebClient:
+    """For the live view: a stream append retried after it landed would show text twice,
+    so only a 429 (which never landed) is retried."""
+    assert settings.slack_bot_token is not None
+    token = settings.slack_bot_token.get_secret_value()
+    client = web_client(
+        token, settings.slack_api_url, observer=observer, retries=False, session=session
+    )
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
