@@ -71,11 +71,14 @@ class GovernedFiles:
     # is not looked for. None: every read looks.
     listing: frozenset[str] | None = None
 
+    def _name(self, suffix: str) -> str:
+        return f"{self.id}.{suffix}.json"
+
     def _path(self, suffix: str) -> Path:
-        return self.session_dir / "approvals" / f"{self.id}.{suffix}.json"
+        return self.session_dir / "approvals" / self._name(suffix)
 
     def _read(self, suffix: str, model: type[R]) -> R | None:
-        name = f"{self.id}.{suffix}.json"
+        name = self._name(suffix)
         if self.listing is not None and name not in self.listing:
             return None
         return read_optional(os.path.join(self.session_dir, "approvals", name), model)

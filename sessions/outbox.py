@@ -101,25 +101,27 @@ class Outbox:
         self.root = home.root / "outbox"
         self.pending_dir = self.root / "pending"
         self._logs = DoneLogs(home)
-        self._legacy = self.root / "done"  # homes from before the thread logs
+        # Homes from before the thread logs; looked at once: nothing writes there now.
+        legacy = self.root / "done"
+        self._legacy = legacy if legacy.is_dir() else None
         # Entries already read, by file name: they are create-only, so never read twice.
         self._read: dict[str, OutboxEntry] = {}
 
     def _pending(self, entry_id: str) -> Path:
         return self.pending_dir / f"{check_entry_id(entry_id)}.json"
 
-    def _legacy_done(self, entry_id: str) -> Path:
+    def _legacy_done(self, legacy: Path, entry_id: str) -> Path:
         shard = hashlib.sha256(entry_id.encode()).hexdigest()[:2]
-        return self._legacy / shard / f"{check_entry_id(entry_id)}.json"
+        return legacy / shard / f"{check_entry_id(entry_id)}.json"
 
     def _done_bytes(self, thread: ThreadKey, entry_id: str) -> tuple[bytes, str] | None:
         """The record of ``entry_id`` and where it is, or None when it is not done."""
         line = self._logs.line(thread, check_entry_id(entry_id))
         if line is not None:
             return line, str(self._logs.path(thread))
-        if not self._legacy.is_dir():
+        if self._legacy is None:
             return None
-        path = self._legacy_done(entry_id)
+        path = self._legacy_done(self._legacy, entry_id)
         try:
             return path.read_bytes(), str(path)
         except FileNotFoundError:
