@@ -99,21 +99,13 @@ class SignoffBot:
         http = aiohttp.ClientSession()
         shown = live_client(settings, observer=observer, session=http)
         streams = LiveStreams(shown, home=home, support=support, clock=clock)
-        live_ref: list[SlackLiveView] = []
-        surface = slack_surface(
-            settings,
-            observer=observer,
-            streams=streams,
-            on_card_posted=lambda thread: live_ref[0].card_posted(thread) if live_ref else None,
-            session=http,
-        )
+        surface = slack_surface(settings, observer=observer, streams=streams, session=http)
         live = SlackLiveView(
             shown,
             streams=streams,
             support=support,
             react=lambda channel, ts: surface.working(channel=channel, ts=ts),
         )
-        live_ref.append(live)
         groups = SlackGroups(client)
         # Tools and policy first: a configuration mistake stops here, before any network.
         try:
@@ -261,6 +253,7 @@ class SignoffBot:
                 await self.home_tab.close()
             await self.engine.close()
             if self.live is not None:
+                self.live.flush()
                 await self.live.streams.drain(within=2.0)
             if self.ops is not None:
                 await self.ops.stop()

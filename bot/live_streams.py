@@ -36,6 +36,7 @@ from sessions import Clock, Home, SystemClock, ThreadKey, coordination_for, utc_
 
 from .stream_journal import StreamJournal, StreamRecord
 from .surface_support import SurfaceSupport
+from .thread_posts import ThreadPosts
 
 if TYPE_CHECKING:
     from .reply_stream import SlackReplyStream
@@ -83,6 +84,7 @@ class LiveStreams:
         self.finalize_wait = finalize_wait
         self.owner = secrets.token_hex(8)
         self.bot_id = bot_id
+        self.posts = ThreadPosts()  # every post in a thread, streams' and the surface's
         self._live: dict[str, SlackReplyStream] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # Per entry: delivery, a late sweep and a take-away never act on one stream at once.

@@ -6,7 +6,10 @@ A bot mentioned in channels shows what it is doing with two of Slack's AI surfac
   channel threads): "signoff is thinking…", "…is running restart_service…", "…is
   waiting for approval", cleared when the session ends. Slack clears it by itself when
   the bot posts in the thread or after two minutes, so it is set again at each step (and
-  after a card is posted, while the thread waits);
+  after a card is posted, while the thread waits); and when a session ends, it is cleared
+  only if no post since it was set did so (``thread_posts``), a second later, which
+  leaves the reply that usually ends a turn the time to land: most turns cost one
+  status call, not two;
 - the thread's agent session (``agents.sessions.setStatus``, for apps declared as agents):
   ``processing`` while a turn runs, which gives people the stop button, ``suspended``
   while an approval waits, ``active`` when the turn is over;
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -40,6 +44,8 @@ _NO_STOP_WARNING = "missing_agent_session_stopped_event_subscription"
 THINKING = "is thinking…"
 WAITING = "is waiting for approval"
 _MAX_WAITING = 1024
+CLEAR_AFTER_S = 1.0  # after a session ends: its reply, if any, has usually landed by then
+_STATUS_TTL_S = 120.0  # Slack removes a status line by itself after two minutes
 
 
 def _running(tools: Sequence[str]) -> str:
@@ -65,11 +71,16 @@ class SlackLiveView:
         self._sessions: dict[ThreadKey, str] = {}
         # Parked threads whose cards are still to be posted (each post clears the status).
         self._waiting: dict[ThreadKey, int] = {}
+        # Threads whose status line signoff set and no post has cleared yet: when it was set.
+        self._shown: dict[ThreadKey, float] = {}
+        self._clears: dict[ThreadKey, asyncio.TimerHandle] = {}
         self._warned_no_stop = False
+        streams.posts.watch(self._posted)
 
     # the LiveView protocol ----------------------------------------------------------------
     async def working(self, turn: LiveTurn, *, tools: Sequence[str] = ()) -> None:
         self._waiting.pop(turn.thread, None)
+        self._cancel_clear(turn.thread)
         text = _running(tools) if tools else THINKING
         self._lane(turn.thread, lambda: self._working(turn, text))
 
@@ -78,6 +89,7 @@ class SlackLiveView:
         return stream
 
     async def waiting(self, turn: LiveTurn, *, approvals: Sequence[str]) -> None:
+        self._cancel_clear(turn.thread)
         self._waiting[turn.thread] = len(approvals)
         while len(self._waiting) > _MAX_WAITING:  # cards posted before this: nothing to redo
             del self._waiting[next(iter(self._waiting))]
@@ -85,10 +97,46 @@ class SlackLiveView:
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
         self._waiting.pop(turn.thread, None)
-        self._lane(turn.thread, lambda: self._show(turn, session="active", status=""))
+        self._lane(turn.thread, lambda: self._set_session(turn, "active"))
+        if self.support.offers("status"):
+            self._cancel_clear(turn.thread)
+            self._clears[turn.thread] = asyncio.get_running_loop().call_later(
+                CLEAR_AFTER_S, self._clear_if_shown, turn.thread
+            )
 
-    # from delivery ------------------------------------------------------------------------
-    def card_posted(self, thread: ThreadKey) -> None:
+    def flush(self) -> None:
+        """Clear now the status lines that wait for their second (the bot is stopping)."""
+        for thread in list(self._clears):
+            self._cancel_clear(thread)
+            self._clear_if_shown(thread)
+
+    async def settle(self) -> None:
+        """``flush``, then let every lane finish."""
+        self.flush()
+        while self._lanes:
+            await asyncio.wait(list(self._lanes.values()))
+
+    def _cancel_clear(self, thread: ThreadKey) -> None:
+        if (pending := self._clears.pop(thread, None)) is not None:
+            pending.cancel()
+
+    def _clear_if_shown(self, thread: ThreadKey) -> None:
+        self._clears.pop(thread, None)
+        set_at = self._shown.get(thread)
+        if set_at is not None and time.monotonic() - set_at < _STATUS_TTL_S:
+            self._lane(thread, lambda: self._set_status(thread, ""))
+        else:
+            self._shown.pop(thread, None)  # a post or Slack's own timeout cleared it
+
+    # from the surface and the streams -----------------------------------------------------
+    def _posted(self, thread: ThreadKey, sent_at: float, card: bool) -> None:
+        set_at = self._shown.get(thread)
+        if set_at is not None and sent_at > set_at:
+            del self._shown[thread]  # Slack saw the post after the status: the line is gone
+        if card:
+            self._card_posted(thread)
+
+    def _card_posted(self, thread: ThreadKey) -> None:
         """A card was posted (which clears the status line): say again that it waits."""
         left = self._waiting.get(thread)
         if left is None:
@@ -132,13 +180,20 @@ class SlackLiveView:
             await self._set_status(turn.thread, status)
 
     async def _set_status(self, thread: ThreadKey, status: str) -> None:
-        await self._call(
+        answer = await self._call(
             "status",
             "assistant.threads.setStatus",
             self.client.assistant_threads_setStatus(
                 channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
             ),
         )
+        if answer is None:
+            return  # not set: what the thread shows is what it showed before
+        self._shown.pop(thread, None)
+        if status:
+            self._shown[thread] = time.monotonic()  # answered: a post sent from now clears it
+            while len(self._shown) > _MAX_WAITING:  # the oldest have timed out on Slack
+                del self._shown[next(iter(self._shown))]
 
     async def _set_session(self, turn: LiveTurn, status: str) -> None:
         if not self.support.offers("sessions"):

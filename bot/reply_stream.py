@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -182,6 +183,7 @@ class SlackReplyStream:
         args: dict[str, Any] = {"recipient_team_id": turn.thread.team}
         if turn.requester:
             args["recipient_user_id"] = turn.requester
+        sent_at = time.monotonic()
         try:
             started = await streams.client.chat_startStream(
                 channel=turn.thread.channel,
@@ -198,6 +200,7 @@ class SlackReplyStream:
                 log.info("chat.startStream in %s may have failed: %s", turn.thread.label(), exc)
             return
         self.ts, self.sent = str(started["ts"]), first
+        streams.posts.posted(turn.thread, sent_at=sent_at)
         record = streams.record(turn, self.entry_id, ts=self.ts)
         await asyncio.to_thread(streams.journal.put, record)
 

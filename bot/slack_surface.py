@@ -19,7 +19,8 @@ post twice. Delivery retries, after looking.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
@@ -111,11 +112,13 @@ class SlackSurface:
         client: AsyncWebClient,
         *,
         streams: LiveStreams | None = None,
-        on_card_posted: Callable[[ThreadKey], None] | None = None,
     ) -> None:
         self.client = client
         self.streams = streams
-        self.on_card_posted = on_card_posted
+
+    def _posted(self, thread: ThreadKey, sent_at: float, *, card: bool = False) -> None:
+        if self.streams is not None:
+            self.streams.posts.posted(thread, sent_at=sent_at, card=card)
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:
@@ -194,6 +197,7 @@ class SlackSurface:
         for index, part in enumerate(parts):
             if index in landed or (index == 0 and first):
                 continue
+            sent_at = time.monotonic()
             response = await self._call(
                 "chat_postMessage",
                 channel=thread.channel,
@@ -202,6 +206,7 @@ class SlackSurface:
                 mrkdwn=True,
                 metadata=_metadata(entry, part=index),
             )
+            self._posted(thread, sent_at)
             posted = True
             first = first or str(response["ts"])
         if upload and not file_landed:
@@ -235,6 +240,7 @@ class SlackSurface:
                     card, adopted = (capsule.thread.channel, str(message["ts"])), True
                     break
         if card is None:
+            sent_at = time.monotonic()
             response = await self._call(
                 "chat_postMessage",
                 channel=capsule.thread.channel,
@@ -243,8 +249,7 @@ class SlackSurface:
                 blocks=card_blocks(view),
                 metadata=_metadata(entry, approval=capsule.id),
             )
-            if self.on_card_posted is not None:
-                self.on_card_posted(capsule.thread)
+            self._posted(capsule.thread, sent_at, card=True)
             return Delivered(str(response["channel"]), str(response["ts"]))
         channel, ts = card
         if adopted or view.changed:

@@ -9,8 +9,6 @@ retries itself, after looking; the live view retries only a 429, which never lan
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.observe import Observer
-from sessions import Home, ThreadKey
+from sessions import Home
 
 from .config import Settings
 from .live_streams import LiveStreams
@@ -64,7 +62,6 @@ def slack_surface(
     *,
     observer: Observer | None = None,
     streams: LiveStreams | None = None,
-    on_card_posted: Callable[[ThreadKey], None] | None = None,
     session: aiohttp.ClientSession | None = None,
 ) -> SlackSurface:
     """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens
@@ -76,7 +73,7 @@ def slack_surface(
     )
     if streams is None:
         streams = LiveStreams(client, home=Home(settings.home))
-    return SlackSurface(client, streams=streams, on_card_posted=on_card_posted)
+    return SlackSurface(client, streams=streams)
 
 
 def live_client(

@@ -182,3 +182,43 @@ async def test_a_stop_while_the_model_writes_cancels_the_call_and_runs_none_of_i
     assert [m["text"] for m in bot_messages(slack, thread)] == [
         "Stopped by <@U0ALICE>. I will not go on with this."
     ]
+
+
+def status_sets(slack: LocalSlack, thread: str) -> list[str]:
+    return [
+        str(c.args.get("status"))
+        for c in slack.calls("assistant.threads.setStatus")
+        if c.args.get("thread_ts") == thread
+    ]
+
+
+async def test_a_reply_clears_the_status_line_so_signoff_does_not_clear_it_again(
+    slack: LocalSlack, bot: SignoffBot
+) -> None:
+    # Slack clears the status line when the app posts in the thread: a turn that answers
+    # needs no call to clear it (a plain answer costs one setStatus, not two).
+    thread = await mention(slack, "how is api?")
+    await bot_reply(slack, thread, "api")
+    await bot.engine.idle()
+    await until(lambda: slack.thread_status(channel=OPS, thread_ts=thread) is None)
+    assert statuses(slack, thread)[-1] == ("", "reply")
+    assert bot.live is not None
+    await bot.live.settle()  # what would still be done about the status line, done now
+    sets = status_sets(slack, thread)
+    assert sets[0] == "is thinking…" and "" not in sets  # each step shown, never cleared twice
+
+
+async def test_a_turn_that_posts_nothing_still_clears_its_status_line(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    settings: Settings,
+) -> None:
+    anthropic_api.reply("")  # no text, no tool call: nothing is posted
+    await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "anything?")
+    await until(lambda: [s["state"] for s in sessions_of(settings)] == ["completed"])
+    await until(lambda: slack.thread_status(channel=OPS, thread_ts=thread) is None)
+    assert statuses(slack, thread)[-1] == ("", "cleared")
+    assert status_sets(slack, thread) == ["is thinking…", ""]
