@@ -28,11 +28,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS threads (
   team TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL,
   head TEXT, updated_at TEXT NOT NULL,
-  PRIMARY KEY (team, channel, thread_ts));
+  PRIMARY KEY (team, channel, thread_ts)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY, parent_id TEXT, team TEXT NOT NULL, channel TEXT NOT NULL,
   thread_ts TEXT NOT NULL, state TEXT NOT NULL, cause TEXT NOT NULL, reason TEXT NOT NULL,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_state ON sessions (state);
 CREATE INDEX IF NOT EXISTS sessions_thread ON sessions (team, channel, thread_ts);
 CREATE INDEX IF NOT EXISTS sessions_updated ON sessions (updated_at);
@@ -84,7 +84,8 @@ class Index:
 
     async def put_sessions(self, records: Iterable[SessionRecord]) -> None:
         await self._puts.put(
-            "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET"
+            " state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at",
             [
                 (
                     r.id,
@@ -107,7 +108,8 @@ class Index:
 
     async def put_threads(self, rows: Iterable[tuple[ThreadKey, str | None]], at: str) -> None:
         await self._puts.put(
-            "INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?)",
+            "INSERT INTO threads VALUES (?,?,?,?,?) ON CONFLICT (team, channel, thread_ts)"
+            " DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at",
             [(t.team, t.channel, t.thread_ts, head, at) for t, head in rows],
         )
 
