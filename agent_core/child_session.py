@@ -9,6 +9,7 @@ and adopted, never orphaned.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from sessions import (
     AlreadyExistsError,
@@ -23,6 +24,7 @@ from sessions import (
     utc_iso,
 )
 
+from .messages import Message
 from .runtime import Runtime
 from .session_run import SessionRun
 
@@ -30,17 +32,25 @@ __all__ = ["start_child"]
 
 
 async def start_child(
-    rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
+    rt: Runtime,
+    tdir: ThreadDir,
+    head: SessionRecord | None,
+    cause: str,
+    *,
+    transcript: Sequence[Message] | None = None,
 ) -> SessionRun:
-    """The thread's next session (a child of ``head``, if any), HEAD now and running."""
+    """The thread's next session (a child of ``head``, if any), HEAD now and running.
+
+    ``transcript``: ``head``'s, if the caller has read it (a new child's is the same, so
+    it is not read again; an adopted one's may hold more, so it is)."""
     # Off the event loop: creating a session waits for several fsyncs.
-    record = await off_loop(_create_child, rt, tdir, head, cause)
+    record, created = await off_loop(_create_child, rt, tdir, head, cause)
     # Together, so they share one commit: a commit writes every page it touched again.
     await asyncio.gather(
         rt.index.put_session(record),
         rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now())),
     )
-    run = SessionRun(rt, record)
+    run = SessionRun(rt, record, transcript=transcript if created else None)
     if record.state == SessionState.CREATED:  # made by a version that started it apart
         await run.start()
     else:
@@ -50,8 +60,9 @@ async def start_child(
 
 def _create_child(
     rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
-) -> SessionRecord:
-    """The thread's next session, created and made HEAD (or adopted if a crash made it)."""
+) -> tuple[SessionRecord, bool]:
+    """The thread's next session, created and made HEAD (or adopted if a crash made it);
+    True if created here."""
     transcript = b""
     reference: TranscriptReference | None = None
     if head is not None:
@@ -59,6 +70,7 @@ def _create_child(
         reference = SessionFiles(rt.home.session_dir(head.id)).transcript_reference()
         transcript = (reference.line() + "\n").encode()
     session_id = tdir.next_session_id(head.id if head else None)
+    created = True
     try:
         record = rt.store.create(
             thread=tdir.thread,
@@ -71,10 +83,11 @@ def _create_child(
         )
     except AlreadyExistsError:
         record = rt.store.load(session_id)  # adopt_head runs first; this is belt and braces
+        created = False
     failpoint("drain.after_session_created")
     tdir.set_head(record.id)
     failpoint("drain.after_child_created")
-    return record
+    return record, created
 
 
 def _session_md(

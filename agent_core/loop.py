@@ -21,6 +21,7 @@ from approvals import ApprovalRequest, Capsule
 from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, off_loop, utc_iso
 
 from .budgets import BudgetExceeded, BudgetTracker
+from .early_call import EarlyCall
 from .executor import run_calls
 from .live import LiveTurn, ReplyStream, ToolStep
 from .messages import AssistantMessage, ToolResultMessage
@@ -131,7 +132,8 @@ async def _stopped(run: SessionRun, turn: LiveTurn, stop: StopRequest) -> None:
     await _end(run, turn, SessionState.CANCELLED, stop.reason)
 
 
-async def run_loop(run: SessionRun) -> None:
+async def run_loop(run: SessionRun, *, early: EarlyCall | None = None) -> None:
+    """The session's model turns until it ends; ``early`` is its first call, if started."""
     rt = run.rt
     turn = live_turn(run)
     tracker = BudgetTracker(rt.budgets, started=time.monotonic(), cost=rt.cost)
@@ -157,19 +159,24 @@ async def run_loop(run: SessionRun) -> None:
             turn, entry_id=reply_entry_id(run.id, f"m{len(run.transcript)}")
         )
         try:
-            if not await _model_turn(run, turn, tracker, stream):
+            if not await _model_turn(run, turn, tracker, stream, early):
                 return
         finally:
+            early = None  # used or let go: later calls are the loop's own
             await stream.close()  # idempotent; after abandon it does nothing
 
 
 async def _model_turn(
-    run: SessionRun, turn: LiveTurn, tracker: BudgetTracker, stream: ReplyStream
+    run: SessionRun,
+    turn: LiveTurn,
+    tracker: BudgetTracker,
+    stream: ReplyStream,
+    early: EarlyCall | None,
 ) -> bool:
     """One model call and what follows it; False when the session ended."""
     rt = run.rt
     try:
-        outcome = await call_model(run, stream)
+        outcome = await call_model(run, stream, early=early)
     except Exception as exc:  # any provider failure ends the session cleanly
         await stream.abandon()
         reason = f"model call failed: {type(exc).__name__}: {exc}"

@@ -12,6 +12,7 @@ import contextlib
 import re
 from typing import Any
 
+from .early_call import EarlyCall
 from .live import LiveTurn
 from .messages import UserMessage
 from .model import ModelReply, TextSink, complete_streaming
@@ -24,19 +25,32 @@ _MENTION = re.compile(r"<[@!#][^>]*>")
 _TITLE_CHARS = 80
 
 
-async def call_model(run: SessionRun, sink: TextSink) -> ModelReply | StopRequest:
-    """The model's reply (its exceptions propagate), or the stop that interrupted it."""
+async def call_model(
+    run: SessionRun, sink: TextSink, *, early: EarlyCall | None = None
+) -> ModelReply | StopRequest:
+    """The model's reply (its exceptions propagate), or the stop that interrupted it.
+
+    ``early``, a call started before the turn's records were written, is used if it asked
+    exactly this; otherwise it is let go and the model asked now."""
     rt = run.rt
+    tools = rt.registry.specs()
     with rt.stops.watching(run.thread) as stopped:
-        call = asyncio.ensure_future(
-            complete_streaming(
-                rt.model,
-                system=rt.system_prompt,
-                messages=run.transcript,
-                tools=rt.registry.specs(),
-                sink=sink,
+        call: asyncio.Future[ModelReply]
+        if early is not None and early.fits(run.transcript, tools):
+            await early.sink.attach(sink)
+            call = early.task
+        else:
+            if early is not None:
+                early.cancel()
+            call = asyncio.ensure_future(
+                complete_streaming(
+                    rt.model,
+                    system=rt.system_prompt,
+                    messages=run.transcript,
+                    tools=tools,
+                    sink=sink,
+                )
             )
-        )
         either: set[asyncio.Future[Any]] = {call, stopped}
         try:
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from approvals import ApprovalRequest, ApprovalsError
@@ -34,16 +35,20 @@ __all__ = ["SessionRun"]
 
 
 class SessionRun:
-    def __init__(self, rt: Runtime, record: SessionRecord) -> None:
+    def __init__(
+        self, rt: Runtime, record: SessionRecord, *, transcript: Sequence[Message] | None = None
+    ) -> None:
         self.rt = rt
         self.record = record
         self.files = SessionFiles(rt.home.session_dir(record.id), clock=rt.clock)
         # Writes (each waits for its fsync) run off the event loop, so other threads'
         # turns go on meanwhile; one at a time per session keeps the files in order.
         self._writing = asyncio.Lock()
-        self.transcript: list[Message] = [
-            message_adapter.validate_python(m) for m in self.files.read_transcript()
-        ]
+        self.transcript: list[Message] = (
+            list(transcript)
+            if transcript is not None
+            else [message_adapter.validate_python(m) for m in self.files.read_transcript()]
+        )
 
     @property
     def id(self) -> str:

@@ -36,6 +36,7 @@ from sessions import (
 
 from .child_session import start_child
 from .deferral import retry_due
+from .early_call import EarlyCall, start_early_call
 from .loop import park, queue_reply, run_loop
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, UserMessage
 from .observe import SessionStateChanged
@@ -207,7 +208,25 @@ async def _turn(
     pending: list[InboxMessage],
 ) -> bool:
     """One child session; False when the worker must stop (the kill switch)."""
-    run = await start_child(rt, tdir, head, cause)
+    # Asked before the writes below: they queue behind other threads' under a burst.
+    early = start_early_call(rt, head, cause, pending)
+    try:
+        return await _run_turn(rt, tdir, head, cause, pending, early)
+    finally:
+        if early is not None:
+            early.cancel()  # a no-op once its reply was used
+
+
+async def _run_turn(
+    rt: Runtime,
+    tdir: ThreadDir,
+    head: SessionRecord | None,
+    cause: str,
+    pending: list[InboxMessage],
+    early: EarlyCall | None,
+) -> bool:
+    # A new child starts from its parent's transcript, which the early call has read.
+    run = await start_child(rt, tdir, head, cause, transcript=early.transcript if early else None)
     if head is not None and not head.terminal:
         # Its answers are queued before it is closed: once closed it is no longer "crashed",
         # so a kill between the two would lose them (queueing again is a no-op).
@@ -232,7 +251,7 @@ async def _turn(
         await run.finish(SessionState.COMPLETED, "an approved call waits for its tool")
         return True
     if _needs_model(run):
-        await run_loop(run)
+        await run_loop(run, early=early)
     else:
         await run.finish(SessionState.COMPLETED, "nothing to do")
     return True

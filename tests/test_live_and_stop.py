@@ -198,8 +198,19 @@ async def test_a_stop_cancels_the_model_call_in_flight(
     live = RecordingLive()
     model = WaitingModel()
     engine = await make_engine(model=model, live=live)
+    # The call may start before the turn's records are written (early_call): stop once
+    # the turn itself waits for it, its reply stream open.
+    opened = asyncio.Event()
+    open_stream = live.reply_stream
+
+    def reply_stream(turn: LiveTurn, *, entry_id: str) -> ReplyStream:
+        opened.set()
+        return open_stream(turn, entry_id=entry_id)
+
+    live.reply_stream = reply_stream  # type: ignore[method-assign]
     await engine.ingest(message("explain everything", ts="1700000000.000100"))
     await asyncio.wait_for(model.writing.wait(), 5)
+    await asyncio.wait_for(opened.wait(), 5)
     outcome = await engine.stop(THREAD, user="U0BOB", slack_ts=STOP_TS)
     assert outcome is not None and outcome.interrupted and outcome.withdrawn == ()
     await asyncio.wait_for(engine.idle_workers(), 5)

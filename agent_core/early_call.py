@@ -1,0 +1,124 @@
+"""A turn's model call, started before the turn's records are written.
+
+Under a burst, every thread's turn wrote its session, HEAD and messages before it asked
+the model, and those writes queued behind each other's: the first model call came up to
+0.7 s after its message was stored. The call needs nothing that is not durable already
+(the parent's transcript, the messages in the inbox) and has no effect of its own, so it
+starts as soon as the worker has read them, while the writes go on. Its reply is used
+only once they are done, and only if the session's transcript then is exactly what was
+sent (and the tools are the same); otherwise it is cancelled and the model is asked
+again. Its text waits in a ``HeldSink`` until the turn's reply stream exists.
+
+It is not started when the turn has more to do than answer messages (a session to
+continue, calls to settle first): those turns ask the model the usual way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError
+
+from .messages import AssistantMessage, Message, UserMessage, message_adapter
+from .model import ModelReply, TextSink, ToolSpec, complete_streaming
+from .runtime import Runtime
+
+__all__ = ["EarlyCall", "HeldSink", "start_early_call", "with_messages"]
+
+
+class HeldSink:
+    """A ``TextSink`` that keeps the text until ``attach`` hands it (and what follows) on."""
+
+    def __init__(self) -> None:
+        self._held: list[str] = []
+        self._sink: TextSink | None = None
+        self._order = asyncio.Lock()  # attach's replay and new text never interleave
+
+    async def text(self, delta: str) -> None:
+        async with self._order:
+            if self._sink is None:
+                self._held.append(delta)
+            else:
+                await self._sink.text(delta)
+
+    async def restart(self) -> None:
+        async with self._order:
+            if self._sink is None:
+                self._held.clear()
+            else:
+                await self._sink.restart()
+
+    async def attach(self, sink: TextSink) -> None:
+        async with self._order:
+            self._sink = sink
+            held, self._held = self._held, []
+            for delta in held:
+                await sink.text(delta)
+
+
+def with_messages(transcript: Sequence[Message], pending: Sequence[InboxMessage]) -> list[Message]:
+    """``transcript`` and then the pending messages it does not hold yet (by ``ts``)."""
+    recorded = {m.ts for m in transcript if isinstance(m, UserMessage)}
+    return [
+        *transcript,
+        *(UserMessage(text=m.text, user=m.user, ts=m.ts) for m in pending if m.ts not in recorded),
+    ]
+
+
+@dataclass
+class EarlyCall:
+    transcript: list[Message]  # the parent's, which a new child session starts from
+    messages: list[Message]
+    tools: Sequence[ToolSpec]
+    task: asyncio.Task[ModelReply]
+    sink: HeldSink
+
+    def fits(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> bool:
+        """Was it asked exactly what the turn would ask now?"""
+        return list(messages) == self.messages and list(tools) == list(self.tools)
+
+    def cancel(self) -> None:
+        """Let it go (a no-op once its reply was used)."""
+        self.task.cancel()
+
+
+def _transcript(rt: Runtime, head: SessionRecord) -> list[Message] | None:
+    try:
+        records = SessionFiles(rt.home.session_dir(head.id), clock=rt.clock).read_transcript()
+    except SessionsError:
+        return None  # the turn reads it again and says what is wrong
+    return [message_adapter.validate_python(r) for r in records]
+
+
+def start_early_call(
+    rt: Runtime, head: SessionRecord | None, cause: str, pending: Sequence[InboxMessage]
+) -> EarlyCall | None:
+    """The model call of a turn that only answers ``pending``, started now; else None."""
+    if cause != "message" or not pending or rt.killed():
+        return None
+    if head is not None and not head.terminal:
+        return None  # a session to continue: its calls and answers come first
+    transcript = _transcript(rt, head) if head is not None else []
+    if transcript is None:
+        return None
+    last = transcript[-1] if transcript else None
+    if isinstance(last, AssistantMessage) and last.tool_calls:
+        return None  # calls to settle before the new messages
+    messages = with_messages(transcript, pending)
+    tools = rt.registry.specs()
+    sink = HeldSink()
+    task = asyncio.ensure_future(
+        complete_streaming(
+            rt.model, system=rt.system_prompt, messages=messages, tools=tools, sink=sink
+        )
+    )
+    task.add_done_callback(_retrieved)
+    return EarlyCall(transcript=transcript, messages=messages, tools=tools, task=task, sink=sink)
+
+
+def _retrieved(task: asyncio.Task[ModelReply]) -> None:
+    # A call let go may fail or be cancelled unseen: that is not an error of the turn.
+    if not task.cancelled():
+        task.exception()
