@@ -44,13 +44,16 @@ async def start_child(
     ``transcript``: ``head``'s, if the caller has read it (a new child's is the same, so
     it is not read again; an adopted one's may hold more, so it is)."""
     # Off the event loop: creating a session waits for several fsyncs.
-    record, created = await off_loop(_create_child, rt, tdir, head, cause)
+    record, inherited = await off_loop(_create_child, rt, tdir, head, cause)
     # Together, so they share one commit: a commit writes every page it touched again.
     await asyncio.gather(
         rt.index.put_session(record),
         rt.index.put_thread(tdir.thread, record.id, utc_iso(rt.clock.now())),
     )
-    run = SessionRun(rt, record, transcript=transcript if created else None)
+    # Only if its files hold exactly that: a reference takes complete lines, while a read
+    # of ``head`` also returns an unterminated last record.
+    fits = transcript is not None and len(transcript) == inherited
+    run = SessionRun(rt, record, transcript=transcript if fits else None)
     if record.state == SessionState.CREATED:  # made by a version that started it apart
         await run.start()
     else:
@@ -60,9 +63,9 @@ async def start_child(
 
 def _create_child(
     rt: Runtime, tdir: ThreadDir, head: SessionRecord | None, cause: str
-) -> tuple[SessionRecord, bool]:
+) -> tuple[SessionRecord, int | None]:
     """The thread's next session, created and made HEAD (or adopted if a crash made it);
-    True if created here."""
+    with how many of the parent's records it continues if created here (None if adopted)."""
     transcript = b""
     reference: TranscriptReference | None = None
     if head is not None:
@@ -70,7 +73,7 @@ def _create_child(
         reference = SessionFiles(rt.home.session_dir(head.id)).transcript_reference()
         transcript = (reference.line() + "\n").encode()
     session_id = tdir.next_session_id(head.id if head else None)
-    created = True
+    inherited: int | None = reference.lines if reference is not None else 0
     try:
         record = rt.store.create(
             thread=tdir.thread,
@@ -83,11 +86,11 @@ def _create_child(
         )
     except AlreadyExistsError:
         record = rt.store.load(session_id)  # adopt_head runs first; this is belt and braces
-        created = False
+        inherited = None
     failpoint("drain.after_session_created")
     tdir.set_head(record.id)
     failpoint("drain.after_child_created")
-    return record, created
+    return record, inherited
 
 
 def _session_md(

@@ -10,7 +10,8 @@ sent (and the tools are the same); otherwise it is cancelled and the model is as
 again. Its text waits in a ``HeldSink`` until the turn's reply stream exists.
 
 It is not started when the turn has more to do than answer messages (a session to
-continue, calls to settle first): those turns ask the model the usual way.
+continue, calls to settle first): those turns ask the model the usual way; nor when a
+person's stop applies to the messages (the turn ends without asking the model).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError
 from .messages import AssistantMessage, Message, UserMessage, message_adapter
 from .model import ModelReply, TextSink, ToolSpec, complete_streaming
 from .runtime import Runtime
+from .stops import active_stop
 
 __all__ = ["EarlyCall", "HeldSink", "start_early_call", "with_messages"]
 
@@ -107,6 +109,8 @@ def start_early_call(
     if isinstance(last, AssistantMessage) and last.tool_calls:
         return None  # calls to settle before the new messages
     messages = with_messages(transcript, pending)
+    if active_stop(rt, pending[0].thread, messages) is not None:
+        return None  # the turn ends stopped before its first model call
     tools = rt.registry.specs()
     sink = HeldSink()
     task = asyncio.ensure_future(

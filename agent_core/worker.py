@@ -208,8 +208,11 @@ async def _turn(
     pending: list[InboxMessage],
 ) -> bool:
     """One child session; False when the worker must stop (the kill switch)."""
-    # Asked before the writes below: they queue behind other threads' under a burst.
-    early = start_early_call(rt, head, cause, pending)
+    # Asked before the writes below: they queue behind other threads' under a burst. Not
+    # when settle will tell a decided approval first: the call would not fit.
+    early = None
+    if cause == "message" and not _decided_work(rt, tdir, head):
+        early = start_early_call(rt, head, cause, pending)
     try:
         return await _run_turn(rt, tdir, head, cause, pending, early)
     finally:
