@@ -85,6 +85,12 @@ class EarlyCall:
         """Let it go (a no-op once its reply was used)."""
         self.task.cancel()
 
+    async def close(self) -> None:
+        """Let it go and wait until it has (so nothing of it outlives the turn: the engine
+        closes the model's connections after the last turn)."""
+        self.task.cancel()
+        await asyncio.wait({self.task})
+
 
 def _transcript(rt: Runtime, head: SessionRecord) -> list[Message] | None:
     try:

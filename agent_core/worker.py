@@ -217,7 +217,7 @@ async def _turn(
         return await _run_turn(rt, tdir, head, cause, pending, early)
     finally:
         if early is not None:
-            early.cancel()  # a no-op once its reply was used
+            await early.close()  # a no-op once its reply was used
 
 
 async def _run_turn(

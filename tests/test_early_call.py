@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from engine_support import EngineFactory, call, message, replies, text, transcript
 
+from agent_core.budgets import Budgets
 from agent_core.early_call import EarlyCall, HeldSink, with_messages
 from agent_core.messages import AssistantMessage, Message, UserMessage
-from agent_core.model import ModelReply
+from agent_core.model import ModelReply, ToolSpec
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from sessions import Home, SessionRecord
@@ -117,3 +118,35 @@ def test_pending_messages_follow_the_transcript_once() -> None:
         first.ts,
         second.ts,
     ]
+
+
+class CancelledModel:
+    """Every call waits until it is cancelled, and says when it was."""
+
+    name = "waits"
+
+    def __init__(self) -> None:
+        self.cancelled = 0
+
+    async def complete(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        raise AssertionError("unreachable")
+
+
+async def test_an_early_call_let_go_is_over_when_its_turn_is(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    # No step allowed: the turn ends before its first model call, so the early call is let
+    # go, and it has stopped by the time the worker is done (the engine then closes the
+    # model's connections).
+    model = CancelledModel()
+    engine = await make_engine(model=model, budgets=Budgets(max_steps=0))
+    await engine.ingest(message("how is api?", ts="1700000000.000100"))
+    await asyncio.wait_for(engine.idle_workers(), 10)
+    assert model.cancelled == 1
