@@ -93,19 +93,20 @@ def throughput_table(sizes: LoopSizes, results: dict[Kind, Loop]) -> str:
     )
 
 
-Fanout = tuple[float, list[float], list[float]]
+Fanout = tuple[float, list[float], list[float], list[float]]
 
 
 async def _fanout(stack: Stack, bot: BotProc, sizes: LoopSizes) -> Fanout:
     """(seconds until every thread is answered, delivery → model call delays, and for
-    signoff stored → model call delays)."""
+    signoff stored → model call and acked → model call delays)."""
     await stack.set_model_delay(sizes.fanout_delay)
     tags = range(_FANOUT_TAGS, _FANOUT_TAGS + sizes.threads)
     start = time.perf_counter()
     await asyncio.gather(*(_ask(stack, t) for t in tags))
     elapsed = time.perf_counter() - start
     await stack.set_model_delay(0.0)
-    delivered = _delivered_at(await stack.control.deliveries(payload=True))
+    deliveries = await stack.control.deliveries(payload=True)
+    delivered, acked = _delivered_at(deliveries), _acked_at(deliveries)
     first_call: dict[int, float] = {}
     for at, tag in await stack.arrivals():
         if tag is not None and tag not in first_call:
@@ -115,6 +116,9 @@ async def _fanout(stack: Stack, bot: BotProc, sizes: LoopSizes) -> Fanout:
         elapsed,
         [first_call[t] - delivered[t] for t in tags if t in first_call],
         [first_call[t] - stored[t] for t in tags if t in first_call and t in stored],
+        [first_call[t] - acked[t] for t in tags if t in first_call and t in acked]
+        if bot.home is not None
+        else [],
     )
 
 
@@ -147,8 +151,22 @@ def _delivered_at(deliveries: list[dict[str, Any]]) -> dict[int, float]:
     return out
 
 
+def _acked_at(deliveries: list[dict[str, Any]]) -> dict[int, float]:
+    """The first time localslack had an ack for an event of each ``bench-<n>`` message
+    (signoff acks only once the message is stored durably)."""
+    out: dict[int, float] = {}
+    for d in deliveries:
+        tag = _tag(d)
+        if tag is not None and d.get("acked_at"):
+            out[tag] = min(out.get(tag, float(d["acked_at"])), float(d["acked_at"]))
+    return out
+
+
 def fanout_table(sizes: LoopSizes, results: dict[Kind, Fanout]) -> str:
-    (bare_s, bare_delays, _), (ours_s, delays, after_store) = results["bare"], results["signoff"]
+    (bare_s, bare_delays, _, _), (ours_s, delays, after_store, after_ack) = (
+        results["bare"],
+        results["signoff"],
+    )
     rows = [
         ["bare Bolt: all answered", f"{bare_s:.2f} s", "1.00x", "", ""],
         goal_row("signoff: all answered", f"{ours_s:.2f} s", ratio(ours_s, bare_s), "≤ 1.1x bare",
@@ -158,9 +176,13 @@ def fanout_table(sizes: LoopSizes, results: dict[Kind, Fanout]) -> str:
         ["signoff: delivered → model call p50 / p99",
          f"{ms(median(delays))} / {ms(p99(delays))}", f"{ratio(p99(delays), p99(bare_delays)):.2f}x",
          "", ""],
-        ["signoff: stored → model call p50 / p99",
+        # Durably stored lies between the two: the inbox file is written (its mtime) before
+        # its fsync and link, and the ack leaves after them. The goal is judged on the first.
+        ["signoff: stored (file written) → model call p50 / p99",
          f"{ms(median(after_store))} / {ms(p99(after_store))}", "", "p99 ≤ 100 ms",
          met(p99(after_store) <= 0.1)],
+        ["signoff: acked → model call p50 / p99",
+         f"{ms(median(after_ack))} / {ms(p99(after_ack))}", "", "", ""],
     ]  # fmt: skip
     return table(
         f"Fan-out: {sizes.threads} new threads at once, {sizes.fanout_delay:g} s model "
