@@ -106,7 +106,7 @@ async def _fanout(stack: Stack, bot: BotProc, sizes: LoopSizes) -> Fanout:
     elapsed = time.perf_counter() - start
     await stack.set_model_delay(0.0)
     deliveries = await stack.control.deliveries(payload=True)
-    delivered, acked = _delivered_at(deliveries), _acked_at(deliveries)
+    delivered, acked = _first(deliveries, "sent_at"), _first(deliveries, "acked_at")
     first_call: dict[int, float] = {}
     for at, tag in await stack.arrivals():
         if tag is not None and tag not in first_call:
@@ -141,24 +141,14 @@ def _tag(delivery: dict[str, Any]) -> int | None:
     return int(text.rsplit("bench-", 1)[1].split()[0])
 
 
-def _delivered_at(deliveries: list[dict[str, Any]]) -> dict[int, float]:
-    """The first time localslack sent an event of each ``bench-<n>`` message."""
+def _first(deliveries: list[dict[str, Any]], field: str) -> dict[int, float]:
+    """The earliest ``field`` (``sent_at``: localslack sent an event; ``acked_at``: it had
+    the ack, which signoff sends only once the message is stored) of each ``bench-<n>``."""
     out: dict[int, float] = {}
     for d in deliveries:
         tag = _tag(d)
-        if tag is not None and d.get("sent_at"):
-            out[tag] = min(out.get(tag, float(d["sent_at"])), float(d["sent_at"]))
-    return out
-
-
-def _acked_at(deliveries: list[dict[str, Any]]) -> dict[int, float]:
-    """The first time localslack had an ack for an event of each ``bench-<n>`` message
-    (signoff acks only once the message is stored durably)."""
-    out: dict[int, float] = {}
-    for d in deliveries:
-        tag = _tag(d)
-        if tag is not None and d.get("acked_at"):
-            out[tag] = min(out.get(tag, float(d["acked_at"])), float(d["acked_at"]))
+        if tag is not None and d.get(field):
+            out[tag] = min(out.get(tag, float(d[field])), float(d[field]))
     return out
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agent_core.engine import Engine
-from agent_core.messages import UserMessage, message_adapter
-from agent_core.model import ModelReply, RawToolCall
+from agent_core.messages import Message, UserMessage, message_adapter
+from agent_core.model import ModelReply, RawToolCall, TextSink, ToolSpec
 from agent_core.surface import RecordingSurface
 from approvals import Decision
 from sessions import (
@@ -100,3 +101,61 @@ def record_path(session_dir: Path, approval_id: str, suffix: str) -> Path:
 def load_decision(session_dir: Path, approval_id: str) -> Decision | None:
     path = record_path(session_dir, approval_id, "decision")
     return Decision.model_validate_json(path.read_bytes()) if path.exists() else None
+
+
+class RecordingSink:
+    """A ``TextSink`` that records what a model streams, and each restart, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def text(self, delta: str) -> None:
+        self.events.append(delta)
+
+    async def restart(self) -> None:
+        self.events.append("<restart>")
+
+    @property
+    def text_now(self) -> str:
+        """The text a viewer sees: what came after the last restart."""
+        after = self.events
+        if "<restart>" in after:
+            after = after[len(after) - after[::-1].index("<restart>") :]
+        return "".join(after)
+
+
+class HangingModel:
+    """A streaming model: every call is recorded, hands over ``first_text`` (if any), then
+    waits until it is cancelled, and counts that."""
+
+    name = "hanging"
+
+    def __init__(self, first_text: str = "") -> None:
+        self.first_text = first_text
+        self.calls: list[list[Message]] = []
+        self.asked = asyncio.Event()  # set once a call has handed over its first text
+        self.cancelled = 0
+
+    async def complete(
+        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        raise AssertionError("stream is used")
+
+    async def stream(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        sink: TextSink,
+    ) -> ModelReply:
+        self.calls.append(list(messages))
+        if self.first_text:
+            await sink.text(self.first_text)
+        self.asked.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        raise AssertionError("unreachable")

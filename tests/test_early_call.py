@@ -9,28 +9,24 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from engine_support import EngineFactory, call, message, replies, text, transcript
+from engine_support import (
+    EngineFactory,
+    HangingModel,
+    RecordingSink,
+    call,
+    message,
+    replies,
+    text,
+    transcript,
+)
 
 from agent_core.budgets import Budgets
 from agent_core.early_call import EarlyCall, HeldSink, with_messages
 from agent_core.messages import AssistantMessage, Message, UserMessage
-from agent_core.model import ModelReply, ToolSpec
+from agent_core.model import ModelReply
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from sessions import Home, SessionRecord
-
-
-class Recorded:
-    """A TextSink that keeps what it was handed, restarts included."""
-
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    async def text(self, delta: str) -> None:
-        self.events.append(delta)
-
-    async def restart(self) -> None:
-        self.events.append("<restart>")
 
 
 async def test_the_model_is_asked_while_the_session_is_still_being_written(
@@ -89,7 +85,7 @@ async def test_held_text_waits_for_the_stream_and_keeps_its_order() -> None:
     await held.text("one ")
     await held.restart()  # a retry voids what was held
     await held.text("two ")
-    sink = Recorded()
+    sink = RecordingSink()
     await held.attach(sink)
     await held.text("three")
     await held.restart()
@@ -120,33 +116,25 @@ def test_pending_messages_follow_the_transcript_once() -> None:
     ]
 
 
-class CancelledModel:
-    """Every call waits until it is cancelled, and says when it was."""
-
-    name = "waits"
-
-    def __init__(self) -> None:
-        self.cancelled = 0
-
-    async def complete(
-        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
-    ) -> ModelReply:
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        raise AssertionError("unreachable")
-
-
 async def test_an_early_call_let_go_is_over_when_its_turn_is(
     make_engine: EngineFactory, home: Home
 ) -> None:
     # No step allowed: the turn ends before its first model call, so the early call is let
     # go, and it has stopped by the time the worker is done (the engine then closes the
     # model's connections).
-    model = CancelledModel()
+    model = HangingModel()
     engine = await make_engine(model=model, budgets=Budgets(max_steps=0))
     await engine.ingest(message("how is api?", ts="1700000000.000100"))
     await asyncio.wait_for(engine.idle_workers(), 10)
     assert model.cancelled == 1
+
+
+async def test_closing_an_early_call_waits_until_it_has_stopped() -> None:
+    model = HangingModel()
+    task = asyncio.ensure_future(
+        model.stream(system="", messages=[], tools=[], sink=RecordingSink())
+    )
+    early = EarlyCall(transcript=[], messages=[], tools=(), task=task, sink=HeldSink())
+    await asyncio.wait_for(model.asked.wait(), 5)
+    await early.close()
+    assert task.cancelled() and model.cancelled == 1

@@ -4,46 +4,16 @@ the turn would make, and the transcript it hands the new session must be the ses
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
-from engine_support import THREAD, EngineFactory, call, head, message, text
+from engine_support import THREAD, EngineFactory, HangingModel, call, head, message, text
 
-from agent_core.messages import AssistantMessage, Message
-from agent_core.model import ModelReply, TextSink, ToolSpec
+from agent_core.messages import AssistantMessage
 from agent_core.scripted import ScriptedModel
 from agent_core.session_run import SessionRun
 from approvals import ApprovalRequest, record_decision
 from sessions import Home, SessionFiles, SessionState
 
 STOP_TS = "1700000100.000000"
-
-
-class HangingModel:
-    """Every call is recorded and then waits until it is cancelled."""
-
-    name = "hanging"
-
-    def __init__(self) -> None:
-        self.calls: list[list[Message]] = []
-        self.asked = asyncio.Event()
-
-    async def complete(
-        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
-    ) -> ModelReply:
-        raise AssertionError("stream is used")
-
-    async def stream(
-        self,
-        *,
-        system: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec],
-        sink: TextSink,
-    ) -> ModelReply:
-        self.calls.append(list(messages))
-        self.asked.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
 
 
 async def test_messages_a_stop_came_after_are_not_sent_to_the_model(

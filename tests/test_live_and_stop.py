@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine_support import THREAD, call, head, message, text
+from engine_support import THREAD, HangingModel, call, head, message, text
 
 from agent_core.live import GuardedLiveView, LiveTurn, ReplyStream, ToolStep
 from agent_core.messages import Message, ToolResultMessage
@@ -160,43 +160,11 @@ async def test_a_model_that_fails_mid_stream_abandons_its_stream(
     )
 
 
-class WaitingModel:
-    """Writes a little, then waits for ever (until cancelled)."""
-
-    name = "waiting"
-
-    def __init__(self) -> None:
-        self.writing = asyncio.Event()
-        self.cancelled = False
-
-    async def complete(
-        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
-    ) -> ModelReply:
-        raise AssertionError("stream is used")
-
-    async def stream(
-        self,
-        *,
-        system: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec],
-        sink: TextSink,
-    ) -> ModelReply:
-        await sink.text("Thinking about it")
-        self.writing.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            self.cancelled = True
-            raise
-        raise AssertionError("unreachable")
-
-
 async def test_a_stop_cancels_the_model_call_in_flight(
     make_engine: Any, home: Home, surface: RecordingSurface
 ) -> None:
     live = RecordingLive()
-    model = WaitingModel()
+    model = HangingModel(first_text="Thinking about it")
     engine = await make_engine(model=model, live=live)
     # The call may start before the turn's records are written (early_call): stop once
     # the turn itself waits for it, its reply stream open.
@@ -209,13 +177,13 @@ async def test_a_stop_cancels_the_model_call_in_flight(
 
     live.reply_stream = reply_stream  # type: ignore[method-assign]
     await engine.ingest(message("explain everything", ts="1700000000.000100"))
-    await asyncio.wait_for(model.writing.wait(), 5)
+    await asyncio.wait_for(model.asked.wait(), 5)
     await asyncio.wait_for(opened.wait(), 5)
     outcome = await engine.stop(THREAD, user="U0BOB", slack_ts=STOP_TS)
     assert outcome is not None and outcome.interrupted and outcome.withdrawn == ()
     await asyncio.wait_for(engine.idle_workers(), 5)
 
-    assert model.cancelled
+    assert model.cancelled == 1
     record = engine.rt.store.load(head(home))
     assert (record.state, record.reason) == (
         SessionState.CANCELLED,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import pytest
+from engine_support import RecordingSink
 from fake_anthropic import FakeAnthropic, ToolUse
 from fake_openai import Call, FakeOpenAI
 from provider_samples import SYSTEM, TOOLS
@@ -21,27 +22,6 @@ from agent_core.scripted import ScriptedModel
 M = TypeVar("M", AnthropicModel, OpenAIModel)
 ASK = [UserMessage(text="restart api please", user="U0ALICE", ts="1700000000.000100")]
 ANSWER = "I will restart **api** now; it takes a minute."
-
-
-class Sink:
-    """Records what a model streams, and each restart, in order."""
-
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    async def text(self, delta: str) -> None:
-        self.events.append(delta)
-
-    async def restart(self) -> None:
-        self.events.append("<restart>")
-
-    @property
-    def text_now(self) -> str:
-        """The text a viewer sees: what came after the last restart."""
-        after = self.events
-        if "<restart>" in after:
-            after = after[len(after) - after[::-1].index("<restart>") :]
-        return "".join(after)
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +66,7 @@ async def test_anthropic_streams_text_and_returns_the_same_reply(
     anthropic_api.reply(*script, input_tokens=31, output_tokens=12)
     model = anthropic(anthropic_api, sleeps)
     assert isinstance(model, StreamingModel)
-    sink = Sink()
+    sink = RecordingSink()
 
     streamed = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=sink)
     completed = await model.complete(system=SYSTEM, messages=ASK, tools=TOOLS)
@@ -107,7 +87,7 @@ async def test_anthropic_error_event_midway_is_retried_and_the_text_voided(
 ) -> None:
     anthropic_api.reply("Half an answer that will", break_after=5)  # then overloaded_error
     anthropic_api.reply(ANSWER)
-    sink = Sink()
+    sink = RecordingSink()
 
     reply = await anthropic(anthropic_api, sleeps).stream(
         system=SYSTEM, messages=ASK, tools=[], sink=sink
@@ -124,7 +104,7 @@ async def test_anthropic_dropped_stream_is_retried(
 ) -> None:
     anthropic_api.reply("Gone midway", break_after=4, break_with="drop")
     anthropic_api.reply(ANSWER)
-    sink = Sink()
+    sink = RecordingSink()
     reply = await anthropic(anthropic_api, sleeps).stream(
         system=SYSTEM, messages=ASK, tools=[], sink=sink
     )
@@ -142,7 +122,7 @@ async def test_openai_streams_text_and_calls_and_counts_usage(
     for _ in range(2):
         openai_api.reply(ANSWER, tool_calls=calls, prompt_tokens=40, completion_tokens=9)
     model = openai(openai_api, sleeps)
-    sink = Sink()
+    sink = RecordingSink()
 
     streamed = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=sink)
     completed = await model.complete(system=SYSTEM, messages=ASK, tools=TOOLS)
@@ -161,7 +141,7 @@ async def test_openai_length_is_an_incomplete_reply_not_an_error(
 ) -> None:
     openai_api.reply("The list goes on and", finish_reason="length")
     reply = await openai(openai_api, sleeps).stream(
-        system=SYSTEM, messages=ASK, tools=[], sink=Sink()
+        system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink()
     )
     assert (reply.text, reply.stop_reason) == ("The list goes on and", "max_tokens")
 
@@ -171,7 +151,7 @@ async def test_openai_error_midway_is_retried(
 ) -> None:
     openai_api.reply("A start", break_after=2)  # then data: {"error": {...server_error}}
     openai_api.reply(ANSWER)
-    sink = Sink()
+    sink = RecordingSink()
     reply = await openai(openai_api, sleeps).stream(
         system=SYSTEM, messages=ASK, tools=[], sink=sink
     )
@@ -188,7 +168,7 @@ async def test_a_compatible_server_streams_too(
             "llama3", api_key="x", base_url=openai_api.base_url, settings=fast(), sleep=sleeps
         )
     )
-    sink = Sink()
+    sink = RecordingSink()
     reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=sink)
     assert (reply.text, reply.usage.total) == (ANSWER, 0)
     assert "max_tokens" in openai_api.requests[0].body
@@ -197,6 +177,6 @@ async def test_a_compatible_server_streams_too(
 async def test_a_model_that_cannot_stream_hands_its_text_over_at_once() -> None:
     model = ScriptedModel([ModelReply(text=ANSWER)])
     assert not isinstance(model, StreamingModel)
-    sink = Sink()
+    sink = RecordingSink()
     reply = await complete_streaming(model, system="", messages=ASK, tools=[], sink=sink)
     assert reply.text == ANSWER and sink.events == [ANSWER]
