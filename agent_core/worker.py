@@ -56,7 +56,11 @@ async def close_crashed(rt: Runtime, record: SessionRecord, *, successor: str = 
     reason = f"{CRASHED}; {successor} continues it" if successor else CRASHED
     try:
         record = rt.store.transition(
-            record.id, expected=record.state, new=SessionState.FAILED, reason=reason
+            record.id,
+            expected=record.state,
+            new=SessionState.FAILED,
+            reason=reason,
+            after_crash=True,
         )
     except (StaleStateError, IllegalTransitionError):
         record = rt.store.load(record.id)

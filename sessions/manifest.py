@@ -27,6 +27,12 @@ _LATE = re.compile(
 )
 _VOTE_DIR = re.compile(r"(appr_[0-9a-f]{16})\.votes(?:-[0-9]{1,4})?")
 _USER_FILE = re.compile(r"[A-Z0-9][A-Z0-9_]{1,39}\.json")
+# Written with an fsync of their own before the write returned (``SessionStore.create``,
+# ``replace_atomically``, ``append_line``, ``create_only``): the seal need not flush them
+# again, and on a real disk each flush is a cache flush of the device.
+_SYNCED_WHEN_WRITTEN = re.compile(
+    r"SESSION\.md|session\.json|transcript\.jsonl|tickets\.jsonl|approvals/appr_[0-9a-f]{16}\.json"
+)
 
 
 def _digest(path: Path, *, flush: bool = False) -> str:
@@ -64,13 +70,19 @@ def _late_file(relpath: str, capsules: set[str]) -> bool:
     return match is not None and match.group(1) in capsules
 
 
-def seal(directory: Path) -> None:
-    """Write the manifest; every file it lists is flushed first (the trace is appended
-    without a sync per line: this is where it becomes durable), and so is every directory
-    holding one (payloads are created without a directory sync). The session directory
-    itself is synced by the manifest's own write."""
+def seal(directory: Path, *, after_crash: bool = False) -> None:
+    """Write the manifest; every file it lists is durable first: the trace (appended
+    without a sync per line), its payloads and anything else are flushed here, and so is
+    every directory holding one (payloads are created without a directory sync). The
+    session's own records were synced as they were written, unless a crash came between
+    a write and its sync: recovery seals with ``after_crash`` and flushes them all. The
+    session directory itself is synced by the manifest's own write."""
     listed = _files(directory)
-    lines = [f"{_digest(directory / rel, flush=True)}  {rel}" for rel in listed]
+    lines = [
+        f"{_digest(directory / rel, flush=after_crash or not _SYNCED_WHEN_WRITTEN.fullmatch(rel))}"
+        f"  {rel}"
+        for rel in listed
+    ]
     for sub in sorted({str(parent) for rel in listed for parent in Path(rel).parents} - {"."}):
         fsync_dir(directory / sub)
     replace_atomically(directory / MANIFEST, ("\n".join(lines) + "\n").encode())

@@ -130,8 +130,10 @@ class SessionStore:
         expected: SessionState,
         new: SessionState,
         reason: str = "",
+        after_crash: bool = False,
     ) -> SessionRecord:
-        """Move ``expected`` → ``new`` or raise; seals the session when ``new`` is terminal."""
+        """Move ``expected`` → ``new`` or raise; seals the session when ``new`` is terminal
+        (``after_crash``: it was written by a process that died, see ``seal``)."""
         if new not in ALLOWED[expected]:
             raise IllegalTransitionError(f"{session_id}: {expected} → {new} is not allowed")
         directory = self.home.session_dir(session_id)
@@ -153,7 +155,7 @@ class SessionStore:
             )
             replace_atomically(directory / "session.json", moved.model_dump_json(indent=2).encode())
             if moved.terminal:
-                seal(directory)
+                seal(directory, after_crash=after_crash)
         return moved
 
     def all_ids(self) -> list[str]:

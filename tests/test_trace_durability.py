@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_support import THREAD, message
+from engine_support import THREAD, EngineFactory, message
 
+from agent_core.worker import close_crashed
 from sessions import FixedClock, Home, SessionFiles, SessionStore, ThreadDir, seal
 
 BIG = {"content": "x" * 10_000}
@@ -119,3 +120,47 @@ def test_the_trace_lets_its_descriptor_go_and_survives_a_failed_write(
     files.close_trace()
     assert files._trace_out is None
     assert [e.kind for e in files.read_trace()] == ["session_started", "session_ended"]
+
+
+def test_the_seal_flushes_what_was_written_without_a_sync_and_nothing_twice(
+    home: Home, clock: FixedClock, synced: list[str]
+) -> None:
+    """Files written with their own fsync (the session's record and description, the
+    transcript, tickets, capsules) are durable already; the trace, its payloads and
+    anything else (a tool's files) become durable only here."""
+    directory = _session(home, clock)
+    files = SessionFiles(directory, clock=clock)
+    files.append_transcript({"role": "user", "text": "restart api"})
+    files.trace("tool_finished", BIG)
+    (directory / "workspace").mkdir()
+    (directory / "workspace" / "out.txt").write_text("a tool wrote this")
+    synced.clear()
+    seal(directory)
+    flushed = {os.path.relpath(p, directory) for p in synced}
+    assert {"trace.jsonl", "payloads/000001-tool_finished.json", "workspace/out.txt"} <= flushed
+    assert not flushed & {"session.json", "SESSION.md", "transcript.jsonl"}
+
+
+def test_after_a_crash_the_seal_flushes_every_file(
+    home: Home, clock: FixedClock, synced: list[str]
+) -> None:
+    """A crash can come between an append and its fsync: recovery's seal trusts nothing."""
+    directory = _session(home, clock)
+    SessionFiles(directory, clock=clock).append_transcript({"role": "user", "text": "hi"})
+    synced.clear()
+    seal(directory, after_crash=True)
+    flushed = {os.path.relpath(p, directory) for p in synced}
+    assert {"session.json", "SESSION.md", "transcript.jsonl"} <= flushed
+
+
+async def test_closing_a_session_a_crash_left_open_flushes_every_file(
+    make_engine: EngineFactory, home: Home, clock: FixedClock, synced: list[str]
+) -> None:
+    engine = await make_engine()
+    directory = _session(home, clock)
+    SessionFiles(directory, clock=clock).append_transcript({"role": "user", "text": "hi"})
+    record = SessionStore(home, clock=clock).load(directory.name)
+    synced.clear()
+    await close_crashed(engine.rt, record)
+    flushed = {os.path.relpath(p, directory) for p in synced}
+    assert {"session.json", "SESSION.md", "transcript.jsonl"} <= flushed
