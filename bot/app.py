@@ -120,7 +120,9 @@ class SignoffBot:
             me = await client.auth_test()
             await check_approvals_channel(client, settings.approvals_channel)
             streams.bot_id = str(me.get("bot_id") or "")
-            app = AsyncApp(client=client, process_before_response=False)
+            # Named: without a name Bolt calls inspect.stack(), which resolves the path
+            # of every loaded module for every frame (42k lstat calls at each start-up).
+            app = AsyncApp(name="signoff", client=client, process_before_response=False)
             home_tab.bind(engine, client)
             register_actions(app, engine, home=home_tab)
             register_commands(app, engine, client)
