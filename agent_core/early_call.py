@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError
 
+from .budgets import CostFunction
 from .messages import AssistantMessage, Message, UserMessage, message_adapter
-from .model import ModelReply, TextSink, ToolSpec, complete_streaming
+from .model import ModelReply, TextSink, ToolSpec, complete_streaming, provider_of
+from .observe import ModelCall
 from .runtime import Runtime
 from .stops import active_stop
 
@@ -76,20 +78,48 @@ class EarlyCall:
     tools: Sequence[ToolSpec]
     task: asyncio.Task[ModelReply]
     sink: HeldSink
+    model: str = ""  # the model's name, and what its tokens cost, for the let-go call
+    cost: CostFunction | None = None
+    used: bool = False
 
     def fits(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> bool:
         """Was it asked exactly what the turn would ask now?"""
         return list(messages) == self.messages and list(tools) == list(self.tools)
 
+    async def take(self, sink: TextSink) -> asyncio.Task[ModelReply]:
+        """Use it: the text it has streamed so far, and what follows, go to ``sink``."""
+        self.used = True
+        await self.sink.attach(sink)
+        return self.task
+
     def cancel(self) -> None:
         """Let it go (a no-op once its reply was used)."""
         self.task.cancel()
 
-    async def close(self) -> None:
+    async def close(self) -> ModelCall | None:
         """Let it go and wait until it has (so nothing of it outlives the turn: the engine
-        closes the model's connections after the last turn)."""
+        closes the model's connections after the last turn). Unless the turn used it, what
+        the call came to, for the metrics: it was made, and an answer is paid for."""
         self.task.cancel()
         await asyncio.wait({self.task})
+        if self.used:
+            return None
+        provider = provider_of(self.model)
+        if self.task.cancelled():
+            return ModelCall(provider=provider, outcome="cancelled")
+        failed = self.task.exception()
+        if failed is not None:
+            return ModelCall(provider=provider, outcome="error", error=type(failed).__name__)
+        reply = self.task.result()
+        usage = reply.usage
+        usd = (self.cost(reply.model or self.model, usage) or 0.0) if self.cost else 0.0
+        return ModelCall(
+            provider=provider,
+            outcome="discarded",
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            usd=usd,
+        )
 
 
 def _transcript(rt: Runtime, head: SessionRecord) -> list[Message] | None:
@@ -125,7 +155,15 @@ def start_early_call(
         )
     )
     task.add_done_callback(_retrieved)
-    return EarlyCall(transcript=transcript, messages=messages, tools=tools, task=task, sink=sink)
+    return EarlyCall(
+        transcript=transcript,
+        messages=messages,
+        tools=tools,
+        task=task,
+        sink=sink,
+        model=rt.model.name,
+        cost=rt.cost,
+    )
 
 
 def _retrieved(task: asyncio.Task[ModelReply]) -> None:

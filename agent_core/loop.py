@@ -25,6 +25,7 @@ from .early_call import EarlyCall
 from .executor import run_calls
 from .live import LiveTurn, ReplyStream, ToolStep
 from .messages import AssistantMessage, ToolResultMessage
+from .model import provider_of
 from .model_call import call_model, live_turn
 from .observe import ModelCall
 from .parsing import to_tool_call
@@ -182,7 +183,7 @@ async def _model_turn(
         reason = f"model call failed: {type(exc).__name__}: {exc}"
         rt.observer.emit(
             ModelCall(
-                provider=_provider(rt.model.name),
+                provider=provider_of(rt.model.name),
                 outcome="error",
                 session_id=run.id,
                 error=type(exc).__name__,
@@ -206,7 +207,7 @@ async def _model_turn(
     tracker.record(reply.model, reply.usage)
     rt.observer.emit(
         ModelCall(
-            provider=_provider(rt.model.name),
+            provider=provider_of(rt.model.name),
             outcome="ok",
             input_tokens=reply.usage.input_tokens,
             output_tokens=reply.usage.output_tokens,
@@ -301,8 +302,3 @@ def _steps(
         else:
             steps.append(ToolStep(call.id, call.name, "failed", result.status))
     return steps
-
-
-def _provider(model_name: str) -> str:
-    """The provider part of a model's name (``anthropic:claude-…`` → ``anthropic``)."""
-    return model_name.partition(":")[0] or model_name

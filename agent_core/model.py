@@ -25,6 +25,7 @@ __all__ = [
     "TextSink",
     "ToolSpec",
     "complete_streaming",
+    "provider_of",
 ]
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "error"]
@@ -122,3 +123,8 @@ async def complete_streaming(
     if reply.text:
         await sink.text(reply.text)
     return reply
+
+
+def provider_of(model_name: str) -> str:
+    """The provider part of a model's name (``anthropic:claude-…`` → ``anthropic``)."""
+    return model_name.partition(":")[0] or model_name

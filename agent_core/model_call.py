@@ -15,7 +15,8 @@ from typing import Any
 from .early_call import EarlyCall
 from .live import LiveTurn
 from .messages import UserMessage
-from .model import ModelReply, TextSink, complete_streaming
+from .model import ModelReply, TextSink, complete_streaming, provider_of
+from .observe import ModelCall
 from .session_run import SessionRun
 from .stop_marker import StopRequest
 
@@ -37,8 +38,7 @@ async def call_model(
     with rt.stops.watching(run.thread) as stopped:
         call: asyncio.Future[ModelReply]
         if early is not None and early.fits(run.transcript, tools):
-            await early.sink.attach(sink)
-            call = early.task
+            call = await early.take(sink)
         else:
             if early is not None:
                 early.cancel()
@@ -62,6 +62,9 @@ async def call_model(
         call.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await call
+        rt.observer.emit(
+            ModelCall(provider=provider_of(rt.model.name), outcome="cancelled", session_id=run.id)
+        )
         return stopped.result()
 
 

@@ -182,10 +182,13 @@ class SlackApiCall:
 
 @dataclass(frozen=True, kw_only=True)
 class ModelCall:
-    """One model completion: its provider (``anthropic``, ``openai``, ``offline``, …)."""
+    """One model call: its provider (``anthropic``, ``openai``, ``offline``, …) and how it
+    ended: ``ok`` (its answer used), ``error``, ``cancelled`` (cut off in flight: by a stop,
+    or an early call let go; its cost is not known) or ``discarded`` (answered, and paid
+    for, but not used: an early call its turn let go)."""
 
     provider: str
-    outcome: Literal["ok", "error"]
+    outcome: Literal["ok", "error", "cancelled", "discarded"]
     input_tokens: int = 0
     output_tokens: int = 0
     usd: float = 0.0

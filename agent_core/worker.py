@@ -221,7 +221,9 @@ async def _turn(
         return await _run_turn(rt, tdir, head, cause, pending, early)
     finally:
         if early is not None:
-            await early.close()  # a no-op once its reply was used
+            let_go = await early.close()  # a no-op once its reply was used
+            if let_go is not None:
+                rt.observer.emit(let_go)
 
 
 async def _run_turn(

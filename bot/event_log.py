@@ -164,10 +164,11 @@ class EventLog:
             case ModelCall():
                 log_event(
                     log,
-                    "model_call" if event.outcome == "ok" else "model_error",
-                    level=logging.DEBUG if event.outcome == "ok" else logging.WARNING,
+                    "model_error" if event.outcome == "error" else "model_call",
+                    level=logging.WARNING if event.outcome == "error" else logging.DEBUG,
                     session_id=event.session_id or None,
                     provider=event.provider,
+                    outcome=event.outcome,
                     input_tokens=event.input_tokens,
                     output_tokens=event.output_tokens,
                     usd=event.usd,

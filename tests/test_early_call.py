@@ -22,8 +22,9 @@ from engine_support import (
 
 from agent_core.budgets import Budgets
 from agent_core.early_call import EarlyCall, HeldSink, with_messages
-from agent_core.messages import AssistantMessage, Message, UserMessage
+from agent_core.messages import AssistantMessage, Message, Usage, UserMessage
 from agent_core.model import ModelReply
+from agent_core.observe import ModelCall, RecordingObserver
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from sessions import Home, SessionRecord
@@ -123,10 +124,46 @@ async def test_an_early_call_let_go_is_over_when_its_turn_is(
     # go, and it has stopped by the time the worker is done (the engine then closes the
     # model's connections).
     model = HangingModel()
-    engine = await make_engine(model=model, budgets=Budgets(max_steps=0))
+    observer = RecordingObserver()
+    engine = await make_engine(model=model, budgets=Budgets(max_steps=0), observer=observer)
     await engine.ingest(message("how is api?", ts="1700000000.000100"))
     await asyncio.wait_for(engine.idle_workers(), 10)
     assert model.cancelled == 1
+    # Cut off in flight: what it cost is not known, but that it was made is.
+    assert _model_calls(observer) == [ModelCall(provider="hanging", outcome="cancelled")]
+
+
+async def test_an_answer_the_turn_did_not_use_is_still_counted(
+    make_engine: EngineFactory, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model answered the early call (and was paid for it), then the turn ended
+    before its first model call: the metrics still count the call and its tokens."""
+    asked = threading.Event()
+
+    def answer(messages: Sequence[Message]) -> ModelReply:
+        asked.set()
+        return ModelReply(text="all good", usage=Usage(input_tokens=120, output_tokens=7))
+
+    observer = RecordingObserver()
+    engine = await make_engine(
+        model=ScriptedModel([answer]), budgets=Budgets(max_steps=0), observer=observer
+    )
+    create = engine.rt.store.create
+
+    def after_the_answer(**kwargs: Any) -> SessionRecord:
+        asked.wait(5)
+        return create(**kwargs)
+
+    monkeypatch.setattr(engine.rt.store, "create", after_the_answer)
+    await engine.ingest(message("how is api?", ts="1700000000.000100"))
+    await asyncio.wait_for(engine.idle_workers(), 10)
+    assert _model_calls(observer) == [
+        ModelCall(provider="scripted", outcome="discarded", input_tokens=120, output_tokens=7)
+    ]
+
+
+def _model_calls(observer: RecordingObserver) -> list[ModelCall]:
+    return [e for e in observer.events if isinstance(e, ModelCall)]
 
 
 async def test_closing_an_early_call_waits_until_it_has_stopped() -> None:

@@ -14,6 +14,7 @@ from engine_support import THREAD, HangingModel, call, head, message, text
 from agent_core.live import GuardedLiveView, LiveTurn, ReplyStream, ToolStep
 from agent_core.messages import Message, ToolResultMessage
 from agent_core.model import ModelReply, TextSink, ToolSpec
+from agent_core.observe import ModelCall, RecordingObserver
 from agent_core.scripted import ScriptedModel
 from agent_core.session_run import SessionRun
 from agent_core.stop_marker import read_stop
@@ -165,7 +166,8 @@ async def test_a_stop_cancels_the_model_call_in_flight(
 ) -> None:
     live = RecordingLive()
     model = HangingModel(first_text="Thinking about it")
-    engine = await make_engine(model=model, live=live)
+    observer = RecordingObserver()
+    engine = await make_engine(model=model, live=live, observer=observer)
     # The call may start before the turn's records are written (early_call): stop once
     # the turn itself waits for it, its reply stream open.
     opened = asyncio.Event()
@@ -184,6 +186,8 @@ async def test_a_stop_cancels_the_model_call_in_flight(
     await asyncio.wait_for(engine.idle_workers(), 5)
 
     assert model.cancelled == 1
+    calls = [e for e in observer.events if isinstance(e, ModelCall)]
+    assert calls == [ModelCall(provider="hanging", outcome="cancelled", session_id=head(home))]
     record = engine.rt.store.load(head(home))
     assert (record.state, record.reason) == (
         SessionState.CANCELLED,
