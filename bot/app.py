@@ -122,7 +122,8 @@ class SignoffBot:
             streams.bot_id = str(me.get("bot_id") or "")
             # Named: without a name Bolt calls inspect.stack(), which resolves the path
             # of every loaded module for every frame (42k lstat calls at each start-up).
-            app = AsyncApp(name="signoff", client=client, process_before_response=False)
+            # Not "signoff": Bolt configures the logger of that name on every request.
+            app = AsyncApp(name="signoff-bolt", client=client, process_before_response=False)
             home_tab.bind(engine, client)
             register_actions(app, engine, home=home_tab)
             register_commands(app, engine, client)

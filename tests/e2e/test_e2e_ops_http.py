@@ -8,11 +8,12 @@ network cuts it (``drop_sockets``: a TCP abort, no close frame).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
-from signoff_e2e_kit import approval_id_of, bot_reply, mention, wait_card
+from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, wait_card
 
 from bot.app import SignoffBot
 from bot.cards import APPROVE
@@ -188,3 +189,17 @@ async def test_events_for_other_threads_are_counted_as_ignored(
         assert asyncio.get_running_loop().time() < deadline, "the message was never counted"
         await asyncio.sleep(0.05)
     assert value(await scrape(bot), "signoff_events_total", type="message", outcome="stored") == 0
+
+
+async def test_bolt_leaves_signoffs_loggers_alone(start_bot: BotFactory, slack: LocalSlack) -> None:
+    """For each request Bolt configures a logger named after its app, copying its own
+    level, disabled flag and handlers: were that ``signoff``, it would override every
+    ``signoff.*`` logger."""
+    ours = logging.getLogger("signoff")
+    before = (ours.level, ours.disabled, list(ours.handlers))
+    await start_bot()
+    interaction = await slack.slash_command(
+        command="/signoff", user="U0ALICE", channel=OPS, text="help"
+    )
+    await slack.wait_for_ack(interaction.envelope_id)  # Bolt has dispatched it
+    assert (ours.level, ours.disabled, list(ours.handlers)) == before
