@@ -101,14 +101,14 @@ class SlackLiveView:
         if self.support.offers("status"):
             self._cancel_clear(turn.thread)
             self._clears[turn.thread] = asyncio.get_running_loop().call_later(
-                CLEAR_AFTER_S, self._clear_if_shown, turn.thread
+                CLEAR_AFTER_S, self._clear_due, turn.thread
             )
 
     def flush(self) -> None:
         """Clear now the status lines that wait for their second (the bot is stopping)."""
         for thread in list(self._clears):
             self._cancel_clear(thread)
-            self._clear_if_shown(thread)
+            self._clear_due(thread)
 
     async def settle(self) -> None:
         """``flush``, then let every lane finish."""
@@ -120,11 +120,16 @@ class SlackLiveView:
         if (pending := self._clears.pop(thread, None)) is not None:
             pending.cancel()
 
-    def _clear_if_shown(self, thread: ThreadKey) -> None:
+    def _clear_due(self, thread: ThreadKey) -> None:
         self._clears.pop(thread, None)
+        # Looked at in the lane, behind the thread's status calls: one still on its way
+        # (a 429 waited out, a slow answer) lands after the second and must be cleared too.
+        self._lane(thread, lambda: self._clear_if_shown(thread))
+
+    async def _clear_if_shown(self, thread: ThreadKey) -> None:
         set_at = self._shown.get(thread)
         if set_at is not None and time.monotonic() - set_at < _STATUS_TTL_S:
-            self._lane(thread, lambda: self._set_status(thread, ""))
+            await self._set_status(thread, "")
         else:
             self._shown.pop(thread, None)  # a post or Slack's own timeout cleared it
 

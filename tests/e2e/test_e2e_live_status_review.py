@@ -1,0 +1,152 @@
+"""The status line after a turn ends, through the real Bolt app: signoff clears it a
+second later unless a post did, and nothing may leave it showing (or clear a newer turn's)
+when the second's clear meets a status call still on its way, a stop, a failed reply or
+the next turn of the thread."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from live_kit import FakeAnthropic, ToolUse, agent_workspace, anthropic_api, anthropic_bot
+from signoff_e2e_kit import OPS, bot_reply, mention, until, wait_card
+
+from bot import live_view
+from bot.app import SignoffBot
+from localslack import LocalSlack
+
+__all__ = ["anthropic_api"]
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    async with LocalSlack(agent_workspace()) as server:
+        yield server
+
+
+def shown(slack: LocalSlack, thread: str) -> str | None:
+    status = slack.thread_status(channel=OPS, thread_ts=thread)
+    return None if status is None else str(status["status"])
+
+
+def status_sets(slack: LocalSlack, thread: str) -> list[str]:
+    return [
+        str(c.args.get("status"))
+        for c in slack.calls("assistant.threads.setStatus")
+        if c.args.get("thread_ts") == thread
+    ]
+
+
+async def test_a_status_that_lands_after_the_clear_window_is_still_cleared(
+    slack: LocalSlack, monkeypatch: pytest.MonkeyPatch, start_bot: Callable[..., Any]
+) -> None:
+    # Slack rate-limits the first "is thinking…" (the live client waits and sends it again)
+    # while the turn answers and ends: the status lands after the end's clear was due.
+    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 0.05)
+    slack.inject_fault(method="assistant.threads.setStatus", status=429, retry_after=2)
+    started: SignoffBot = await start_bot()
+    thread = await mention(slack, "how is api?")
+    await bot_reply(slack, thread, "api")
+    await started.engine.idle()
+    live = started.live
+    assert live is not None
+    await until(lambda: not live._clears)  # the end's second is over, the status not yet set
+    await live.settle()  # the status call lands
+    assert status_sets(slack, thread)[-1] == ""
+    assert shown(slack, thread) is None
+
+
+async def test_a_stop_within_the_window_clears_the_status_before_the_connection_closes(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+) -> None:
+    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 600.0)  # only the stop clears it
+    anthropic_api.reply("")  # nothing is posted: the status line must be cleared
+    started: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "anything?")
+    await until(lambda: shown(slack, thread) == "is thinking…")
+    await started.engine.idle()
+    assert started.live is not None
+    await until(lambda: bool(started.live and started.live._clears))
+    await started.stop(grace=5)
+    assert shown(slack, thread) is None
+    assert status_sets(slack, thread) == ["is thinking…", ""]
+
+
+async def test_a_stop_clears_a_status_whose_call_is_still_on_its_way(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+) -> None:
+    # The bot stops (SIGTERM) right after a turn that posts nothing, while its status call
+    # waits out a 429: the stop's clear must come after that call, not be skipped.
+    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 600.0)  # only the stop clears it
+    slack.inject_fault(method="assistant.threads.setStatus", status=429, retry_after=1)
+    anthropic_api.reply("")
+    started: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "anything?")
+    await until(lambda: bool(started.live and started.live._clears))  # the turn ended
+    await started.stop(grace=5)
+    assert status_sets(slack, thread)[-1] == ""
+    assert shown(slack, thread) is None
+
+
+async def test_a_reply_that_fails_leaves_no_status_while_the_outbox_retries(
+    slack: LocalSlack, bot: SignoffBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reply's post fails: the end's clear is due before the outbox posts it again.
+    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 0.0)
+    slack.inject_fault(method="chat.postMessage", error="internal_error", status=500)
+    thread = await mention(slack, "how is api?")
+    await bot_reply(slack, thread, "api")
+    await bot.engine.idle()
+    assert bot.live is not None
+    await until(lambda: not (bot.live and bot.live._clears))
+    await bot.live.settle()
+    assert shown(slack, thread) is None
+
+
+async def test_the_next_turn_within_the_window_keeps_its_status(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+) -> None:
+    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 600.0)  # the next turn is surely within
+    anthropic_api.reply("")  # the first turn posts nothing: its clear is pending
+    anthropic_api.reply(ToolUse("restart_service", {"service": "api"}))
+    started: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "anything?")
+    await until(lambda: bool(started.live and started.live._clears))  # the first turn ended
+    await mention(slack, "restart api", thread_ts=thread, user="U0ALICE")
+    await wait_card(slack, thread)
+    await started.engine.idle()
+    await started.live.settle()
+    assert shown(slack, thread) == "is waiting for approval"
+
+
+async def test_many_turns_leave_nothing_behind_in_the_live_view(
+    slack: LocalSlack, bot: SignoffBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 0.01)
+    threads = [await mention(slack, f"how is api? ({n})") for n in range(12)]
+    for thread in threads:
+        await bot_reply(slack, thread, "api")
+    await bot.engine.idle()
+    live = bot.live
+    assert live is not None
+    await until(lambda: not live._clears)
+    await live.settle()
+    assert (live._clears, live._lanes, live._shown, live._waiting, live._sessions) == (
+        {},
+        {},
+        {},
+        {},
+        {},
+    )
+    await until(lambda: not live.streams._tasks)  # each reply stream's flush timer ran out
+    assert all(shown(slack, t) is None for t in threads)
