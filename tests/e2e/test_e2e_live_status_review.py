@@ -125,6 +125,7 @@ async def test_the_next_turn_within_the_window_keeps_its_status(
     await mention(slack, "restart api", thread_ts=thread, user="U0ALICE")
     await wait_card(slack, thread)
     await started.engine.idle()
+    assert started.live is not None
     await started.live.settle()
     assert shown(slack, thread) == "is waiting for approval"
 
