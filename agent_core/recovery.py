@@ -57,9 +57,9 @@ async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, in
         directory = rt.home.session_dir(record.id)
         if record.terminal:
             if not is_sealed(directory):
-                seal(
-                    directory, after_crash=True
-                )  # a crash came between the final state and its seal
+                # A crash came between the final state and its seal (and maybe between a
+                # write and its sync, so the seal flushes every file).
+                seal(directory, after_crash=True)
             await rt.index.put_session(record)  # the index lagged one step
             await rt.index.put_approvals(scan_session_approvals(rt.home, directory, record))
             wake.add(record.thread)

@@ -78,11 +78,11 @@ def seal(directory: Path, *, after_crash: bool = False) -> None:
     a write and its sync: recovery seals with ``after_crash`` and flushes them all. The
     session directory itself is synced by the manifest's own write."""
     listed = _files(directory)
-    lines = [
-        f"{_digest(directory / rel, flush=after_crash or not _SYNCED_WHEN_WRITTEN.fullmatch(rel))}"
-        f"  {rel}"
-        for rel in listed
-    ]
+
+    def flush(rel: str) -> bool:
+        return after_crash or _SYNCED_WHEN_WRITTEN.fullmatch(rel) is None
+
+    lines = [f"{_digest(directory / rel, flush=flush(rel))}  {rel}" for rel in listed]
     for sub in sorted({str(parent) for rel in listed for parent in Path(rel).parents} - {"."}):
         fsync_dir(directory / sub)
     replace_atomically(directory / MANIFEST, ("\n".join(lines) + "\n").encode())
