@@ -27,6 +27,7 @@ from sessions import (
     check_session_id,
     check_slack_id,
     create_only,
+    make_dirs,
     new_approval_id,
     read_file,
     utc_iso,
@@ -164,7 +165,9 @@ def build_capsule(
 
 def write_capsule(session_dir: Path, capsule: Capsule) -> Path:
     path = session_dir / "approvals" / f"{capsule.id}.json"
-    path.parent.mkdir(exist_ok=True)  # made by the session's first request
+    # Made by the session's first request, and synced into the session's directory: the
+    # capsule is only as durable as the names leading to it.
+    make_dirs(path.parent)
     create_only(path, capsule.model_dump_json(indent=2).encode())
     return path
 

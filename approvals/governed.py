@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sessions import AlreadyExistsError, Clock, Home, ThreadKey, utc_iso
+from sessions import AlreadyExistsError, Clock, Home, ThreadKey, make_dirs, utc_iso
 
 from .capsule import Capsule, args_sha256
 from .errors import HashMismatchError
@@ -142,7 +142,7 @@ class GovernedFiles:
     def write_vote(self, vote: Vote, *, edit: int = 0) -> bool:
         """False when this person voted for these arguments already."""
         directory = self._votes_dir(edit)
-        directory.mkdir(exist_ok=True)
+        make_dirs(directory)  # a vote is only as durable as the names leading to it
         try:
             write_record(directory / f"{vote.user}.json", vote)
         except AlreadyExistsError:

@@ -34,6 +34,7 @@ from sessions import (
     check_session_id,
     coordination_for,
     create_only,
+    make_dirs,
     utc_iso,
 )
 
@@ -112,7 +113,7 @@ class ApprovalRequest(GovernedFiles):
         steps leaves the asking session running, and resuming it calls ``reopen``.
         """
         path = home.pointer_path(capsule.id)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)  # a new shard: its name durable like the pointer's
         create_only(path, Pointer(session=capsule.session_id).model_dump_json().encode())
         write_capsule(home.session_dir(capsule.session_id), capsule)
         request = cls(home, capsule, clock=clock)

@@ -123,7 +123,15 @@ class SignoffBot:
             # Named: without a name Bolt calls inspect.stack(), which resolves the path
             # of every loaded module for every frame (42k lstat calls at each start-up).
             # Not "signoff": Bolt configures the logger of that name on every request.
-            app = AsyncApp(name="signoff-bolt", client=client, process_before_response=False)
+            # Handed slack_bolt's logger, every logger Bolt makes copies its level (kept at
+            # ERROR by bot/logs.py: Bolt's warnings quote whole payloads); else each gets
+            # the root's.
+            app = AsyncApp(
+                name="signoff-bolt",
+                client=client,
+                logger=logging.getLogger("slack_bolt"),
+                process_before_response=False,
+            )
             home_tab.bind(engine, client)
             register_actions(app, engine, home=home_tab)
             register_commands(app, engine, client)

@@ -4,7 +4,14 @@ Imports nothing else of signoff. Everything durable is written through ``atomic`
 ``index`` is a rebuildable cache over the files.
 """
 
-from .atomic import append_line, canonical_json, create_only, read_file, replace_atomically
+from .atomic import (
+    append_line,
+    canonical_json,
+    create_only,
+    make_dirs,
+    read_file,
+    replace_atomically,
+)
 from .clock import Clock, FixedClock, SystemClock, utc_iso
 from .coordination import (
     Coordination,
@@ -120,6 +127,7 @@ __all__ = [
     "is_sealed",
     "iter_thread_keys",
     "lineage",
+    "make_dirs",
     "migrate_flat_layout",
     "new_approval_id",
     "new_session_id",

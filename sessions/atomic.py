@@ -181,9 +181,12 @@ def append_line(path: Path, line: str, *, sync: bool = True) -> None:
     last line after a crash is tolerated by readers (see ``read_jsonl``).
     """
     fd, lead = _open_appending(path)
-    data = lead + (line.rstrip("\n") + "\n").encode()
+    view = memoryview(lead + (line.rstrip("\n") + "\n").encode())
     try:
-        os.write(fd, data)
+        # A write may land short (a disk filling up): the rest follows, or its error is
+        # raised; never a torn record reported as written.
+        while view:
+            view = view[os.write(fd, view) :]
         if _FSYNC and sync:
             os.fdatasync(fd)
     finally:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .atomic import Appender, append_line, canonical_json
+from .atomic import Appender, append_line, canonical_json, fsync_dir
 from .clock import Clock, SystemClock, utc_iso
 from .errors import CorruptRecordError
 from .home import home_of_session
@@ -105,7 +105,12 @@ class SessionFiles:
         """
         seq = len(self._legacy_ticket_names()) + sum(1 for _ in read_jsonl(self.tickets_path)) + 1
         line = canonical_json({"seq": seq, **ticket.model_dump(mode="json")})
+        created = not self.tickets_path.exists()
         append_line(self.tickets_path, line)
+        if created:
+            # The first ticket made the file: its name must be as durable as its line (an
+            # intent lost to a power cut would let its call run again).
+            fsync_dir(self.directory)
         return f"{seq:06d}-{ticket.kind}"
 
     def read_tickets(self) -> list[Ticket]:

@@ -1,6 +1,7 @@
 """The trace after a power cut: its lines and payloads are written without a sync each and
 made durable by the seal, so a reader meets what an unsynced write leaves, and a sealed
-session must keep every name its manifest lists."""
+session must keep every name its manifest lists. The records the seal does not flush
+again (tickets, capsules, votes) are durable, name and bytes, when their write returns."""
 
 from __future__ import annotations
 
@@ -13,7 +14,17 @@ import pytest
 from engine_support import THREAD, EngineFactory, message
 
 from agent_core.worker import close_crashed
-from sessions import FixedClock, Home, SessionFiles, SessionStore, ThreadDir, seal
+from approvals import ApprovalRequest, PolicyRule, Vote, build_capsule
+from sessions import (
+    FixedClock,
+    Home,
+    IntentTicket,
+    SessionFiles,
+    SessionStore,
+    ThreadDir,
+    seal,
+    utc_iso,
+)
 
 BIG = {"content": "x" * 10_000}
 
@@ -164,3 +175,72 @@ async def test_closing_a_session_a_crash_left_open_flushes_every_file(
     await close_crashed(engine.rt, record)
     flushed = {os.path.relpath(p, directory) for p in synced}
     assert {"session.json", "SESSION.md", "transcript.jsonl"} <= flushed
+
+
+def test_the_first_ticket_makes_its_files_name_durable(
+    home: Home, clock: FixedClock, synced: list[str]
+) -> None:
+    """An intent is written before its call runs; a power cut that lost ``tickets.jsonl``'s
+    name would leave the call looking never started, and it would run again."""
+    directory = _session(home, clock)
+    files = SessionFiles(directory, clock=clock)
+    intent = IntentTicket(at=utc_iso(clock.now()), call_id="c1", tool="t", args_sha256="0" * 64)
+    synced.clear()
+    files.write_ticket(intent)
+    assert str(directory) in synced
+    synced.clear()
+    files.write_ticket(intent)  # the name is there already: no directory sync
+    assert str(directory) not in synced
+
+
+def test_a_new_requests_capsule_pointer_and_votes_have_durable_names(
+    home: Home, clock: FixedClock, synced: list[str]
+) -> None:
+    """Each directory a request's records are the first in (the session's ``approvals/``,
+    the pointer's shard, a votes directory) is synced into its parent."""
+    directory = _session(home, clock)
+    capsule = build_capsule(
+        session_id=directory.name,
+        thread=THREAD,
+        call_id="c1",
+        tool="restart_service",
+        tool_version="1",
+        arguments={"service": "api"},
+        requester="U0ALICE",
+        reason="stuck",
+        policy=PolicyRule(),
+        now=clock.now(),
+    )
+    pointer = home.pointer_path(capsule.id)
+    synced.clear()
+    request = ApprovalRequest.create(home, capsule, clock=clock)
+    assert str(directory) in synced  # approvals/ is an entry of the session's directory
+    assert str(pointer.parent.parent) in synced  # it holds the pointer's new shard
+    synced.clear()
+    vote = Vote(approval_id=capsule.id, user="U0BOB", approve=True, at=utc_iso(clock.now()))
+    assert request.write_vote(vote)
+    assert str(directory / "approvals") in synced  # the votes directory, just made
+
+
+def test_an_append_the_disk_cut_short_is_finished(
+    home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write may take only part of a record (a disk filling up): the rest is written, or
+    the append fails; it never returns with the record torn (the next append would end
+    the torn bytes, and the record would be gone)."""
+    directory = _session(home, clock)
+    files = SessionFiles(directory, clock=clock)
+    real_write = os.write
+    cut: list[int] = []
+
+    def short_once(fd: int, data: Any) -> int:
+        if not cut and os.readlink(f"/proc/self/fd/{fd}").endswith("transcript.jsonl"):
+            cut.append(fd)
+            return real_write(fd, bytes(data)[: len(data) // 2])
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", short_once)
+    files.append_transcript({"role": "user", "text": "restart api"})
+    files.append_transcript({"role": "user", "text": "and web"})
+    assert cut
+    assert [r["text"] for r in files.read_transcript()] == ["restart api", "and web"]

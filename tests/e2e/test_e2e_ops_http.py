@@ -8,6 +8,7 @@ network cuts it (``drop_sockets``: a TCP abort, no close frame).
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, wait_card
 
 from bot.app import SignoffBot
 from bot.cards import APPROVE
+from bot.logs import setup_logging
 from localslack import LocalSlack
 
 if TYPE_CHECKING:
@@ -203,3 +205,26 @@ async def test_bolt_leaves_signoffs_loggers_alone(start_bot: BotFactory, slack: 
     )
     await slack.wait_for_ack(interaction.envelope_id)  # Bolt has dispatched it
     assert (ours.level, ours.disabled, list(ours.handlers)) == before
+
+
+async def test_bolts_loggers_keep_the_floor_the_logs_set_them(
+    start_bot: BotFactory, slack: LocalSlack
+) -> None:
+    """``setup_logging`` keeps ``slack_bolt`` at ERROR (its warnings quote whole payloads,
+    message text included); Bolt gives every logger it makes the root's level unless it is
+    handed a logger to copy, so the app hands it ``slack_bolt``."""
+    root, bolt = logging.getLogger(), logging.getLogger("slack_bolt")
+    saved = (list(root.handlers), root.level, bolt.level)
+    setup_logging(format="json", level="INFO", stream=io.StringIO())
+    try:
+        bot = await start_bot()
+        interaction = await slack.slash_command(
+            command="/signoff", user="U0ALICE", channel=OPS, text="help"
+        )
+        await slack.wait_for_ack(interaction.envelope_id)  # a request's loggers are made
+        for logger in (bot.app.logger, logging.getLogger(bot.app.name)):
+            assert not logger.isEnabledFor(logging.WARNING), logger.name
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        bolt.setLevel(saved[2])
