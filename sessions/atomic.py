@@ -28,6 +28,7 @@ __all__ = [
     "read_file",
     "replace_atomically",
     "set_fsync",
+    "write_all",
     "write_new",
 ]
 
@@ -81,6 +82,14 @@ def make_dirs(*paths: Path) -> None:
         fsync_dir(parent)
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """All of ``data``, or the error that stopped it: a write may land short (a disk
+    filling up), and a record cut short must never be reported as written."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_new(path: Path, data: bytes) -> None:
     """Create ``path`` (it must not exist) with ``data``, fsynced; the directory is not.
 
@@ -89,10 +98,7 @@ def write_new(path: Path, data: bytes) -> None:
     """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        write_all(fd, data)
         fsync_file(fd)
     except BaseException:
         os.close(fd)
@@ -181,12 +187,8 @@ def append_line(path: Path, line: str, *, sync: bool = True) -> None:
     last line after a crash is tolerated by readers (see ``read_jsonl``).
     """
     fd, lead = _open_appending(path)
-    view = memoryview(lead + (line.rstrip("\n") + "\n").encode())
     try:
-        # A write may land short (a disk filling up): the rest follows, or its error is
-        # raised; never a torn record reported as written.
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, lead + (line.rstrip("\n") + "\n").encode())
         if _FSYNC and sync:
             os.fdatasync(fd)
     finally:

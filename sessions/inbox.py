@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from .atomic import fsync_dir, fsync_file, make_dirs
+from .atomic import fsync_dir, fsync_file, make_dirs, write_all
 from .errors import CorruptRecordError
 from .failpoints import failpoint
 from .ids import check_slack_ts
@@ -83,7 +83,7 @@ class Inbox:
             self.tmp.mkdir(parents=True, exist_ok=True)  # removed by hand
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.write(fd, data)
+            write_all(fd, data)
             fsync_file(fd)
         finally:
             os.close(fd)

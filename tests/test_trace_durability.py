@@ -244,3 +244,24 @@ def test_an_append_the_disk_cut_short_is_finished(
     files.append_transcript({"role": "user", "text": "and web"})
     assert cut
     assert [r["text"] for r in files.read_transcript()] == ["restart api", "and web"]
+
+
+def test_a_message_the_disk_cut_short_is_stored_whole(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message is acked once it is in ``new/``: a short write must not put half of it
+    there (it would be acked, then unreadable)."""
+    real_write = os.write
+    cut: list[int] = []
+
+    def short_once(fd: int, data: Any) -> int:
+        if not cut and "/inbox/tmp/" in os.readlink(f"/proc/self/fd/{fd}"):
+            cut.append(fd)
+            return real_write(fd, bytes(data)[: len(data) // 2])
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", short_once)
+    inbox = ThreadDir(home, THREAD).inbox
+    assert inbox.deliver(message("restart api", ts="1700000000.000100"))
+    assert cut
+    assert [m.text for m in inbox.pending()] == ["restart api"]
