@@ -108,7 +108,10 @@ class Metrics:
             "signoff_tool_calls", "Tool calls by outcome", ["tool", "outcome"], registry=r
         )
         self.model_calls = Counter(
-            "signoff_model_calls", "Model completions", ["provider", "outcome"], registry=r
+            "signoff_model_calls",
+            "Model calls (ok, error, cancelled, discarded)",
+            ["provider", "outcome"],
+            registry=r,
         )
         self.model_tokens = Counter(
             "signoff_model_tokens", "Model tokens", ["provider", "direction"], registry=r
