@@ -126,7 +126,7 @@ def _stored_at(home: Path) -> dict[int, float]:
     """When signoff stored each ``bench-<n>`` message: the mtime of its inbox file, set
     as it was written (before its fsync and link into ``new/``, so a little early)."""
     out: dict[int, float] = {}
-    for path in home.glob("threads/*/*/*/inbox/cur/*"):
+    for path in home.glob("threads/*/*/*/*/inbox/cur/*"):
         text = str(json.loads(path.read_bytes()).get("text") or "")
         if "bench-" in text:
             out[int(text.rsplit("bench-", 1)[1].split()[0])] = path.stat().st_mtime

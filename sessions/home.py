@@ -6,6 +6,12 @@ Sessions and approval pointers are sharded by the two hex digits after the id's 
 its path with no index. Homes written before sharding keep their entries straight under
 ``sessions/`` and ``approvals/`` until ``layout.migrate_flat_layout`` moves them; until
 then a look-up that misses the shard falls back to the flat path.
+
+A thread lives in ``threads/<team>/<channel>/<ts shard>/<thread ts>/``: its channel's
+threads grouped by the seconds of their ``ts`` divided by 100,000 (about 28 hours each),
+so a busy channel's years of threads never put more than a day's in one directory, and
+``ls`` lists them by date. Thread directories are moved into their shards at start-up,
+before anything reads them (``migrate_flat_layout``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from pathlib import Path
 from .ids import check_approval_id, check_session_id
 from .records import ThreadKey
 
-__all__ = ["Home", "default_home", "home_of_session", "shard_of"]
+__all__ = ["Home", "default_home", "home_of_session", "shard_of", "thread_shard"]
 
 _PREFIX = len("sess_")  # == len("appr_")
 
@@ -29,6 +35,11 @@ def default_home() -> Path:
 def shard_of(checked_id: str) -> str:
     """The shard directory of a validated session or approval id."""
     return checked_id[_PREFIX : _PREFIX + 2]
+
+
+def thread_shard(thread_ts: str) -> str:
+    """The shard directory of a validated Slack ``ts``: its seconds // 100,000."""
+    return str(int(thread_ts.partition(".")[0]) // 100_000)
 
 
 def home_of_session(directory: Path) -> Home:
@@ -92,7 +103,13 @@ class Home:
 
     def thread_dir(self, thread: ThreadKey) -> Path:
         # ThreadKey validated its parts, so none of them can contain a separator.
-        return self.threads_dir / thread.team / thread.channel / thread.thread_ts
+        return (
+            self.threads_dir
+            / thread.team
+            / thread.channel
+            / thread_shard(thread.thread_ts)
+            / thread.thread_ts
+        )
 
     def capsule_path(self, session_id: str, approval_id: str) -> Path:
         return self.session_dir(session_id) / "approvals" / f"{check_approval_id(approval_id)}.json"

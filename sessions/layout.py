@@ -1,9 +1,11 @@
 """Walking the sharded home, and moving a home from before sharding into its shards.
 
-The migration is one rename per entry (a session directory, or a hard link then an
-unlink for a pointer file, so nothing is ever overwritten): a crash leaves every entry
-either flat or in its shard, both of which ``Home`` finds, and running it again finishes
-the job. It runs at start-up, where the index is opened, and before every reindex.
+The migration is one rename per entry (a session or thread directory, or a hard link
+then an unlink for a pointer file, so nothing is ever overwritten): a crash leaves every
+entry either flat or in its shard, and running it again finishes the job. ``Home`` finds
+a session or pointer either way; a thread only in its shard, so the migration runs at
+start-up, where the index is opened, before anything reads a thread, and before every
+reindex.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .atomic import fsync_dir
-from .home import Home, shard_of
+from .home import Home, shard_of, thread_shard
+from .ids import check_slack_ts
 from .locks import dir_lock
 
 __all__ = [
@@ -123,12 +126,41 @@ def _migrate(root: Path, pattern: re.Pattern[str], *, files: bool) -> int:
     return moved
 
 
-def migrate_flat_layout(home: Home) -> dict[str, int]:
-    """Move flat ``sessions/sess_…`` and ``approvals/appr_…`` into their shards; idempotent.
+def _is_ts(name: str) -> bool:
+    try:
+        check_slack_ts(name)
+    except ValueError:
+        return False  # a shard (digits only), or not signoff's
+    return True
 
-    Returns how many of each moved (0 and 0 on a home already sharded).
+
+def _migrate_threads(home: Home) -> int:
+    """``threads/<team>/<channel>/<ts>`` → ``…/<channel>/<ts shard>/<ts>``."""
+    root = home.threads_dir
+    channels = [root / t / c for t in sorted(_names(root)) for c in sorted(_names(root / t))]
+    flat = [(c, n) for c in channels for n in sorted(_names(c)) if _is_ts(n)]
+    if not flat:
+        return 0
+    moved = 0
+    touched: set[Path] = set()
+    with dir_lock(root):  # one migrating process at a time
+        for channel, ts in flat:
+            shard = channel / thread_shard(ts)
+            shard.mkdir(exist_ok=True)
+            if _move_dir(channel / ts, shard / ts):
+                moved += 1
+                touched.update((shard, channel))
+        for directory in sorted(touched, key=lambda p: len(p.parts), reverse=True):
+            fsync_dir(directory)  # each shard's entries, then the channel's (new shards)
+    return moved
+
+
+def migrate_flat_layout(home: Home) -> dict[str, int]:
+    """Move flat ``sessions/sess_…``, ``approvals/appr_…`` and thread directories into
+    their shards; idempotent. Returns how many of each moved (all 0 on a sharded home).
     """
     return {
         "sessions": _migrate(home.sessions_dir, _SESSION, files=False),
         "pointers": _migrate(home.pointers_dir, _POINTER, files=True),
+        "threads": _migrate_threads(home),
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .atomic import fsync_dir, replace_atomically
 from .errors import CorruptRecordError
-from .home import Home
+from .home import Home, thread_shard
 from .ids import check_approval_id, check_session_id, child_session_id, first_session_id
 from .inbox import Inbox
 from .records import SessionRecord, ThreadKey
@@ -101,11 +101,14 @@ def iter_thread_keys(home: Home) -> Iterator[ThreadKey]:
     root = home.threads_dir
     for team in _names(root):
         for channel in _names(root / team):
-            for ts in _names(root / team / channel):
-                try:
-                    yield ThreadKey(team=team, channel=channel, thread_ts=ts)
-                except ValueError:
-                    continue
+            for shard in _names(root / team / channel):
+                for ts in _names(root / team / channel / shard):
+                    try:
+                        thread = ThreadKey(team=team, channel=channel, thread_ts=ts)
+                    except ValueError:
+                        continue
+                    if thread_shard(ts) == shard:
+                        yield thread
 
 
 def iter_thread_rows(home: Home) -> Iterator[tuple[ThreadKey, str | None]]:
@@ -115,7 +118,13 @@ def iter_thread_rows(home: Home) -> Iterator[tuple[ThreadKey, str | None]]:
     the reads. A HEAD that is not a session id reads as none.
     """
     for thread in iter_thread_keys(home):
-        path = os.path.join(home.threads_dir, thread.team, thread.channel, thread.thread_ts)
+        path = os.path.join(
+            home.threads_dir,
+            thread.team,
+            thread.channel,
+            thread_shard(thread.thread_ts),
+            thread.thread_ts,
+        )
         try:
             with open(os.path.join(path, "HEAD"), "rb") as handle:
                 head: str | None = handle.read().decode().strip()

@@ -384,7 +384,8 @@ def say_args(text: str, *, ts: str, user: str = "U0ALICE", thread_ts: str = THRE
 
 # reading the disk ------------------------------------------------------------------------
 def thread_dir(home: Path, thread_ts: str = THREAD_TS) -> Path:
-    return home / "threads" / TEAM / CHANNEL / thread_ts
+    shard = str(int(thread_ts.partition(".")[0]) // 100_000)  # the README's layout
+    return home / "threads" / TEAM / CHANNEL / shard / thread_ts
 
 
 def head_id(home: Path, thread_ts: str = THREAD_TS) -> str:

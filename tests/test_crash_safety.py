@@ -53,6 +53,7 @@ from helpers_proc import (
     restarts,
     say,
     session_ids,
+    thread_dir,
     tickets,
     tool_calls,
     tool_starts,
@@ -405,13 +406,13 @@ def test_failpoint_kills_only_when_named(tmp_path: Path) -> None:
         ts = f"1700000000.00020{int(fresh)}"
         killed = say(home, STATUS, ts=ts, failpoint="ingest.after_tmp_write", fresh=fresh)
         assert killed.returncode == -9, describe(killed)
-    assert os.listdir(home / "threads" / "T0LOCAL" / "C0OPS" / THREAD_TS / "inbox" / "new") == []
+    assert os.listdir(thread_dir(home, THREAD_TS) / "inbox" / "new") == []
 
 
 def test_stale_inbox_tmp_leftovers_are_dropped(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert say(home, STATUS, ts=THREAD_TS, failpoint="ingest.after_tmp_write").returncode == -9
-    tmp_dir = home / "threads" / "T0LOCAL" / "C0OPS" / THREAD_TS / "inbox" / "tmp"
+    tmp_dir = thread_dir(home, THREAD_TS) / "inbox" / "tmp"
     assert os.listdir(tmp_dir), "the crash left nothing in tmp/ (scenario changed)"
     # A day later (so that any grace period for a writer still busy is long over) the
     # thread gets a new message and the bot restarts.

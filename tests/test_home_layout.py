@@ -28,9 +28,11 @@ from sessions import (
     SessionRecord,
     SessionState,
     SessionStore,
+    ThreadDir,
     ThreadKey,
     Transition,
     atomic,
+    iter_thread_keys,
     reindex,
     seal,
     verify,
@@ -65,6 +67,11 @@ def _flatten(home: Home) -> None:
         for pointer in shard.iterdir():
             os.rename(pointer, pointers / pointer.name)
         shard.rmdir()
+    for channel in home.threads_dir.glob("*/*"):
+        for shard in list(channel.iterdir()):
+            for thread in shard.iterdir():
+                os.rename(thread, channel / thread.name)
+            shard.rmdir()
 
 
 def _old_session(home: Home, n: int) -> str:
@@ -166,7 +173,7 @@ async def test_a_flat_home_of_20k_sessions_is_read_then_migrated(
     assert home.session_dir(ids[7]) == home.sessions_dir / ids[7][5:7] / ids[7]
     assert store.load(ids[7]).id == ids[7]
     assert max(_entries_per_dir(home.sessions_dir).values()) <= SHARD_CAP
-    assert migrate_flat_layout(home) == {"sessions": 0, "pointers": 0}  # idempotent
+    assert migrate_flat_layout(home) == {"sessions": 0, "pointers": 0, "threads": 0}
 
 
 def test_a_migration_cut_short_resumes(home: Home, no_fsync: None) -> None:
@@ -176,7 +183,7 @@ def test_a_migration_cut_short_resumes(home: Home, no_fsync: None) -> None:
         (home.sessions_dir / sid[5:7]).mkdir(exist_ok=True)
         os.rename(home.sessions_dir / sid, home.sessions_dir / sid[5:7] / sid)
     assert SessionStore(home).all_ids() == sorted(ids)  # both halves are read meanwhile
-    assert migrate_flat_layout(home) == {"sessions": 25, "pointers": 0}
+    assert migrate_flat_layout(home) == {"sessions": 25, "pointers": 0, "threads": 0}
     assert SessionStore(home).all_ids() == sorted(ids)
     assert all(home.session_dir(s) == home.sessions_dir / s[5:7] / s for s in ids)
 
@@ -282,3 +289,43 @@ async def test_recovery_removes_stale_staging_in_shards_and_flat(home: Home, clo
     assert counts["staging"] == 2
     assert not in_shard.exists() and not flat.exists()
     assert fresh.exists()  # a creation in flight elsewhere is left alone
+
+
+def test_a_channels_threads_are_sharded_by_their_ts(home: Home) -> None:
+    """About 28 hours of a channel's threads per directory, named so ``ls`` sorts them."""
+    keys = [
+        ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"{1_700_000_000 + n * 60_000}.0001")
+        for n in range(5)
+    ]
+    for key in keys:
+        ThreadDir(home, key).ensure()
+    channel = home.threads_dir / "T0LOCAL" / "C0OPS"
+    assert sorted(os.listdir(channel)) == ["17000", "17001", "17002"]
+    assert ThreadDir(home, keys[1]).path == channel / "17000" / "1700060000.0001"
+    assert ThreadDir(home, keys[2]).path == channel / "17001" / "1700120000.0001"
+    assert sorted(iter_thread_keys(home), key=lambda k: k.thread_ts) == keys
+
+
+def test_flat_threads_move_into_their_shards_and_a_cut_short_move_resumes(home: Home) -> None:
+    keys = [
+        ThreadKey(team="T0LOCAL", channel=channel, thread_ts=f"{1_700_000_000 + n * 50_000}.0")
+        for channel in ("C0OPS", "C0DEV")
+        for n in range(4)
+    ]
+    for key in keys:
+        tdir = ThreadDir(home, key)
+        tdir.ensure()
+        (tdir.path / "HEAD").write_text("sess_0123456789ab\n")
+    _flatten(home)
+    assert sorted(os.listdir(home.threads_dir / "T0LOCAL" / "C0OPS"))[0] == "1700000000.0"
+    # A crash after one rename: that thread is in its shard, the rest still flat.
+    first = ThreadDir(home, keys[0]).path
+    first.parent.mkdir()
+    os.rename(home.threads_dir / "T0LOCAL" / "C0OPS" / keys[0].thread_ts, first)
+    assert migrate_flat_layout(home) == {"sessions": 0, "pointers": 0, "threads": 7}
+    assert migrate_flat_layout(home)["threads"] == 0
+    for key in keys:
+        assert ThreadDir(home, key).head() == "sess_0123456789ab"
+    assert sorted(iter_thread_keys(home), key=lambda k: (k.channel, k.thread_ts)) == sorted(
+        keys, key=lambda k: (k.channel, k.thread_ts)
+    )

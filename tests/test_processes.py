@@ -45,6 +45,7 @@ from helpers_proc import (
     say_args,
     session_ids,
     session_record,
+    thread_dir,
     tickets,
     tool_starts,
 )
@@ -354,9 +355,7 @@ def test_same_message_delivered_to_two_replicas_is_processed_once(home: Path) ->
     assert len(duplicates) == 1, results
     assert_healthy(home, [THREAD_TS])
     assert tool_starts(home, "service_status") == 1
-    assert os.listdir(home / "threads" / "T0LOCAL" / "C0OPS" / THREAD_TS / "inbox" / "cur") == [
-        THREAD_TS
-    ]
+    assert os.listdir(thread_dir(home, THREAD_TS) / "inbox" / "cur") == [THREAD_TS]
     assert head_id(home) == lineage(home)[-1]
 
 

@@ -237,7 +237,7 @@ def _check_approvals(
 def _done_records(home: Path) -> list[dict[str, Any]]:
     """The first record of each id in every thread's outbox log (a torn line skipped)."""
     first: dict[str, dict[str, Any]] = {}
-    for path in sorted(home.glob("threads/*/*/*/outbox.jsonl")):
+    for path in sorted(home.glob("threads/*/*/*/*/outbox.jsonl")):
         for line in path.read_bytes().splitlines():
             try:
                 done = json.loads(line)
@@ -250,7 +250,7 @@ def _done_records(home: Path) -> list[dict[str, Any]]:
 def _check_leftovers(
     out: Audit, home: Path, sessions: dict[str, StoredSession], seen: set[str]
 ) -> None:
-    for path in sorted(home.glob("threads/*/*/*/inbox/new/*")):
+    for path in sorted(home.glob("threads/*/*/*/*/inbox/new/*")):
         out.add("inbox_left", str(path.relative_to(home)))
     for path in sorted(home.glob("outbox/pending/*.json")):
         out.add("outbox_left", f"pending {path.stem}")

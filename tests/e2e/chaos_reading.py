@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos_people import Posted
+from signoff_e2e_kit import thread_path
 
 from localslack import Delivery, LocalSlack
 
@@ -96,7 +97,7 @@ def _whole_transcript(
 
 
 def lineage_of(home: Path, sessions: dict[str, StoredSession], thread: str) -> list[str]:
-    head = home / "threads" / TEAM / OPS / thread / "HEAD"
+    head = thread_path(home, thread, team=TEAM, channel=OPS) / "HEAD"
     chain: list[str] = []
     current = head.read_text().strip() if head.exists() else None
     while current and current in sessions and current not in chain:
@@ -155,5 +156,5 @@ class SlackView:
 
 
 def stored(home: Path, posted: Posted) -> bool:
-    inbox = home / "threads" / TEAM / OPS / posted.thread / "inbox"
+    inbox = thread_path(home, posted.thread, team=TEAM, channel=OPS) / "inbox"
     return (inbox / "new" / posted.ts).exists() or (inbox / "cur" / posted.ts).exists()

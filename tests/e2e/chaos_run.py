@@ -134,12 +134,12 @@ def _quiet(slack: LocalSlack, home: Path) -> str:
     """What is still going on ("" when nothing): work on disk, envelopes in flight."""
     if any(home.glob("outbox/pending/*.json")):
         return "outbox pending"
-    if any(home.glob("threads/*/*/*/inbox/new/*")) or any(home.glob("queue/*")):
+    if any(home.glob("threads/*/*/*/*/inbox/new/*")) or any(home.glob("queue/*")):
         return "inbox work"
     for path in home.glob("sessions/*/sess_*/session.json"):
         if json.loads(path.read_bytes())["state"] not in TERMINAL:
             return f"{path.parent.name} running"
-    for marker in home.glob("threads/*/*/*/approvals/appr_*"):
+    for marker in home.glob("threads/*/*/*/*/approvals/appr_*"):
         pointer = json.loads((home / "approvals" / marker.name[5:7] / marker.name).read_bytes())
         decided = home / "sessions" / pointer["session"][5:7] / pointer["session"] / "approvals"
         if (decided / f"{marker.name}.decision.json").exists():

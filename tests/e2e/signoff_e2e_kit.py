@@ -183,9 +183,16 @@ def session_record(home: Path, session_id: str) -> dict[str, Any]:
     return data
 
 
+def thread_path(home: Path, thread_ts: str, *, team: str = "T0LOCAL", channel: str = OPS) -> Path:
+    """A thread's directory, as the README lays out a home: ``threads/<team>/<channel>/``,
+    then the ``ts``'s seconds // 100,000, then the ``ts``."""
+    shard = str(int(thread_ts.partition(".")[0]) // 100_000)
+    return home / "threads" / team / channel / shard / thread_ts
+
+
 def lineage(home: Path, thread_ts: str, *, team: str = "T0LOCAL", channel: str = OPS) -> list[str]:
     """Session ids of a thread, oldest first, following parent links back from HEAD."""
-    head = home / "threads" / team / channel / thread_ts / "HEAD"
+    head = thread_path(home, thread_ts, team=team, channel=channel) / "HEAD"
     chain: list[str] = []
     current: str | None = head.read_text().strip() if head.exists() else None
     while current:
@@ -245,7 +252,7 @@ def existing_message(slack: LocalSlack, *, channel: str, ts: str) -> dict[str, A
 
 def inbox_waiting(home: Path) -> list[Path]:
     """Messages stored but not yet recorded in a session, over every thread."""
-    return sorted(p for p in (home / "threads").glob("*/*/*/inbox/new/*") if p.is_file())
+    return sorted(p for p in (home / "threads").glob("*/*/*/*/inbox/new/*") if p.is_file())
 
 
 def write_policy(path: Path, text: str) -> Path:

@@ -156,7 +156,7 @@ async def test_a_finalize_whose_answer_was_lost_is_adopted_not_repeated(
     await until(lambda: len(final_replies(slack, thread)) == 1, timeout=10)
 
     def done() -> list[dict[str, Any]]:
-        found = bot.engine.home.root.glob("threads/*/*/*/outbox.jsonl")
+        found = bot.engine.home.root.glob("threads/*/*/*/*/outbox.jsonl")
         lines = [line for path in found for line in path.read_text().splitlines()]
         return [r for line in lines if (r := json.loads(line))["id"].startswith("reply-")]
 

@@ -167,6 +167,6 @@ async def test_stop_waits_for_an_envelope_still_being_stored(
     release.set()
     await asyncio.wait_for(stopping, timeout=10)
     gc.collect()
-    stored = (settings.home / "threads").glob(f"*/*/{thread}/inbox/*/{thread}")
+    stored = (settings.home / "threads").glob(f"*/*/*/{thread}/inbox/*/{thread}")
     assert [p.name for p in stored] == [thread]
     assert not [r for r in caplog.records if "destroyed" in r.getMessage()]
