@@ -7,16 +7,17 @@ its path with no index. Homes written before sharding keep their entries straigh
 ``sessions/`` and ``approvals/`` until ``layout.migrate_flat_layout`` moves them; until
 then a look-up that misses the shard falls back to the flat path.
 
-A thread lives in ``threads/<team>/<channel>/<ts shard>/<thread ts>/``: its channel's
-threads grouped by the seconds of their ``ts`` divided by 100,000 (about 28 hours each),
-so a busy channel's years of threads never put more than a day's in one directory, and
-``ls`` lists them by date. Thread directories are moved into their shards at start-up,
-before anything reads them (``migrate_flat_layout``).
+A thread lives in ``threads/<team>/<channel>/<shard>/<thread ts>/``, its shard two hex
+digits of the CRC-32 of its ``ts`` (``ls threads/T…/C…/*/<ts>`` finds it): a channel's
+threads spread over 256 directories whatever their rate, so a million of them leave ~4k
+in each. Thread directories of a home from before are moved into their shards at
+start-up, before anything reads them (``migrate_flat_layout``).
 """
 
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,9 @@ def shard_of(checked_id: str) -> str:
 
 
 def thread_shard(thread_ts: str) -> str:
-    """The shard directory of a validated Slack ``ts``: its seconds // 100,000."""
-    return str(int(thread_ts.partition(".")[0]) // 100_000)
+    """The shard directory of a validated Slack ``ts``: the low byte of its CRC-32, in hex
+    (a ``ts`` is a time, so its own digits would put a burst of threads in one shard)."""
+    return f"{zlib.crc32(thread_ts.encode()) & 0xFF:02x}"
 
 
 def home_of_session(directory: Path) -> Home:

@@ -101,14 +101,17 @@ def iter_thread_keys(home: Home) -> Iterator[ThreadKey]:
     root = home.threads_dir
     for team in _names(root):
         for channel in _names(root / team):
-            for shard in _names(root / team / channel):
-                for ts in _names(root / team / channel / shard):
-                    try:
-                        thread = ThreadKey(team=team, channel=channel, thread_ts=ts)
-                    except ValueError:
-                        continue
-                    if thread_shard(ts) == shard:
-                        yield thread
+            # A channel's threads in the order of their ts, as before sharding.
+            found = sorted(
+                ts for shard in _names(root / team / channel)
+                for ts in _names(root / team / channel / shard)
+                if thread_shard(ts) == shard
+            )  # fmt: skip
+            for ts in found:
+                try:
+                    yield ThreadKey(team=team, channel=channel, thread_ts=ts)
+                except ValueError:
+                    continue
 
 
 def iter_thread_rows(home: Home) -> Iterator[tuple[ThreadKey, str | None]]:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -384,7 +385,7 @@ def say_args(text: str, *, ts: str, user: str = "U0ALICE", thread_ts: str = THRE
 
 # reading the disk ------------------------------------------------------------------------
 def thread_dir(home: Path, thread_ts: str = THREAD_TS) -> Path:
-    shard = str(int(thread_ts.partition(".")[0]) // 100_000)  # the README's layout
+    shard = f"{zlib.crc32(thread_ts.encode()) & 0xFF:02x}"  # docs/storage.md's layout
     return home / "threads" / TEAM / CHANNEL / shard / thread_ts
 
 

@@ -291,18 +291,19 @@ async def test_recovery_removes_stale_staging_in_shards_and_flat(home: Home, clo
     assert fresh.exists()  # a creation in flight elsewhere is left alone
 
 
-def test_a_channels_threads_are_sharded_by_their_ts(home: Home) -> None:
-    """About 28 hours of a channel's threads per directory, named so ``ls`` sorts them."""
+def test_a_burst_of_threads_spreads_over_the_channels_shards(home: Home, no_fsync: None) -> None:
+    """A thread a second for an hour (an alerting integration that mentions signoff) still
+    leaves a few dozen entries per directory: shards go by a hash of the ts, not its time."""
     keys = [
-        ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"{1_700_000_000 + n * 60_000}.0001")
-        for n in range(5)
+        ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"{1_700_000_000 + n}.000100")
+        for n in range(3600)
     ]
     for key in keys:
         ThreadDir(home, key).ensure()
     channel = home.threads_dir / "T0LOCAL" / "C0OPS"
-    assert sorted(os.listdir(channel)) == ["17000", "17001", "17002"]
-    assert ThreadDir(home, keys[1]).path == channel / "17000" / "1700060000.0001"
-    assert ThreadDir(home, keys[2]).path == channel / "17001" / "1700120000.0001"
+    assert len(os.listdir(channel)) == SHARD_CAP
+    assert max(len(os.listdir(channel / shard)) for shard in os.listdir(channel)) < 40
+    assert ThreadDir(home, keys[0]).path == channel / "99" / "1700000000.000100"
     assert sorted(iter_thread_keys(home), key=lambda k: k.thread_ts) == keys
 
 

@@ -304,7 +304,7 @@ def test_home_layout(home: Home) -> None:
     sharded = home.sessions_dir / "01" / "sess_0123456789ab"
     assert home.session_dir("sess_0123456789ab") == sharded
     assert home.thread_dir(THREAD) == (
-        home.threads_dir / "T0LOCAL" / "C0OPS" / "17000" / THREAD.thread_ts
+        home.threads_dir / "T0LOCAL" / "C0OPS" / "99" / THREAD.thread_ts
     )
     assert home.capsule_path("sess_0123456789ab", "appr_0123456789abcdef") == (
         sharded / "approvals" / "appr_0123456789abcdef.json"

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -184,9 +185,9 @@ def session_record(home: Path, session_id: str) -> dict[str, Any]:
 
 
 def thread_path(home: Path, thread_ts: str, *, team: str = "T0LOCAL", channel: str = OPS) -> Path:
-    """A thread's directory, as the README lays out a home: ``threads/<team>/<channel>/``,
-    then the ``ts``'s seconds // 100,000, then the ``ts``."""
-    shard = str(int(thread_ts.partition(".")[0]) // 100_000)
+    """A thread's directory, as docs/storage.md lays out a home: ``threads/<team>/<channel>/``,
+    then two hex digits of the ``ts``'s CRC-32, then the ``ts``."""
+    shard = f"{zlib.crc32(thread_ts.encode()) & 0xFF:02x}"
     return home / "threads" / team / channel / shard / thread_ts
 
 
