@@ -130,7 +130,7 @@ def _is_ts(name: str) -> bool:
     try:
         check_slack_ts(name)
     except ValueError:
-        return False  # a shard (digits only), or not signoff's
+        return False  # a shard (two hex digits), or not signoff's
     return True
 
 
