@@ -120,6 +120,9 @@ async def serve_http(server: MCPServer, port_file: Path, port: int) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    # Listening before the port is announced: a client that connects before uvicorn has
+    # started waits in the backlog instead of being refused (uvicorn listens again, harmless).
+    sock.listen(128)
     app = server.streamable_http_app()
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     uvi = uvicorn.Server(config)
