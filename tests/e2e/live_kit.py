@@ -27,6 +27,8 @@ __all__ = [
     "anthropic_bot",
     "final_replies",
     "metadata_of",
+    "shown",
+    "status_sets",
     "statuses",
 ]
 
@@ -86,3 +88,18 @@ def final_replies(slack: LocalSlack, thread: str) -> list[dict[str, Any]]:
 def statuses(slack: LocalSlack, thread: str) -> list[tuple[str, str]]:
     """(status, cause) of every change of the thread's status line, oldest first."""
     return [(c["status"], c["cause"]) for c in slack.status_history(channel=OPS, thread_ts=thread)]
+
+
+def status_sets(slack: LocalSlack, thread: str) -> list[str]:
+    """What each ``assistant.threads.setStatus`` call for the thread asked, in order."""
+    return [
+        str(c.args.get("status"))
+        for c in slack.calls("assistant.threads.setStatus")
+        if c.args.get("thread_ts") == thread
+    ]
+
+
+def shown(slack: LocalSlack, thread: str) -> str | None:
+    """The thread's status line now (None: cleared)."""
+    status = slack.thread_status(channel=OPS, thread_ts=thread)
+    return None if status is None else str(status["status"])

@@ -16,6 +16,7 @@ from live_kit import (
     anthropic_api,
     anthropic_bot,
     final_replies,
+    status_sets,
     statuses,
 )
 from signoff_e2e_kit import (
@@ -181,14 +182,6 @@ async def test_a_stop_while_the_model_writes_cancels_the_call_and_runs_none_of_i
     await until(lambda: slack.message(channel=OPS, ts=stream["ts"]) is None)  # no half answer
     assert [m["text"] for m in bot_messages(slack, thread)] == [
         "Stopped by <@U0ALICE>. I will not go on with this."
-    ]
-
-
-def status_sets(slack: LocalSlack, thread: str) -> list[str]:
-    return [
-        str(c.args.get("status"))
-        for c in slack.calls("assistant.threads.setStatus")
-        if c.args.get("thread_ts") == thread
     ]
 
 

@@ -9,8 +9,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from live_kit import FakeAnthropic, ToolUse, agent_workspace, anthropic_api, anthropic_bot
-from signoff_e2e_kit import OPS, bot_reply, mention, until, wait_card
+from live_kit import (
+    FakeAnthropic,
+    ToolUse,
+    agent_workspace,
+    anthropic_api,
+    anthropic_bot,
+    shown,
+    status_sets,
+)
+from signoff_e2e_kit import bot_reply, mention, until, wait_card
 
 from bot import live_view
 from bot.app import SignoffBot
@@ -23,19 +31,6 @@ __all__ = ["anthropic_api"]
 async def slack() -> AsyncIterator[LocalSlack]:
     async with LocalSlack(agent_workspace()) as server:
         yield server
-
-
-def shown(slack: LocalSlack, thread: str) -> str | None:
-    status = slack.thread_status(channel=OPS, thread_ts=thread)
-    return None if status is None else str(status["status"])
-
-
-def status_sets(slack: LocalSlack, thread: str) -> list[str]:
-    return [
-        str(c.args.get("status"))
-        for c in slack.calls("assistant.threads.setStatus")
-        if c.args.get("thread_ts") == thread
-    ]
 
 
 async def test_a_status_that_lands_after_the_clear_window_is_still_cleared(
