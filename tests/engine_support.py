@@ -30,6 +30,18 @@ EngineFactory = Callable[..., Awaitable[Engine]]
 
 THREAD = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100")
 
+# The index's tables as signoff created them before sessions and threads were WITHOUT
+# ROWID: an index of that shape must keep working.
+OLD_INDEX_SHAPE = """
+CREATE TABLE threads (team TEXT NOT NULL, channel TEXT NOT NULL,
+  thread_ts TEXT NOT NULL, head TEXT, updated_at TEXT NOT NULL,
+  PRIMARY KEY (team, channel, thread_ts));
+CREATE TABLE sessions (id TEXT PRIMARY KEY, parent_id TEXT, team TEXT NOT NULL,
+  channel TEXT NOT NULL, thread_ts TEXT NOT NULL, state TEXT NOT NULL,
+  cause TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+"""
+
 
 def message(
     text: str, *, ts: str, user: str = "U0ALICE", thread: ThreadKey = THREAD

@@ -8,7 +8,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from engine_support import THREAD
+from engine_support import OLD_INDEX_SHAPE, THREAD
 
 from sessions import FixedClock, Home, Index, SessionState, SessionStore, utc_iso
 
@@ -70,17 +70,7 @@ async def test_an_index_built_before_keeps_working(
 ) -> None:
     path = tmp_path / "index.sqlite3"
     with sqlite3.connect(path) as old:  # the shape signoff created before: rowid tables
-        old.executescript(
-            """
-            CREATE TABLE threads (team TEXT NOT NULL, channel TEXT NOT NULL,
-              thread_ts TEXT NOT NULL, head TEXT, updated_at TEXT NOT NULL,
-              PRIMARY KEY (team, channel, thread_ts));
-            CREATE TABLE sessions (id TEXT PRIMARY KEY, parent_id TEXT, team TEXT NOT NULL,
-              channel TEXT NOT NULL, thread_ts TEXT NOT NULL, state TEXT NOT NULL,
-              cause TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL,
-              updated_at TEXT NOT NULL);
-            """
-        )
+        old.executescript(OLD_INDEX_SHAPE)
     store = SessionStore(home, clock=clock)
     record = store.create(thread=THREAD, parent_id=None, cause="message", session_md="#\n")
     index = await Index.open(path)

@@ -10,21 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from engine_support import THREAD, EngineFactory, message
+from engine_support import OLD_INDEX_SHAPE, THREAD, EngineFactory, message
 
 from agent_core.surface import RecordingSurface
 from approvals import scan_session_approvals
 from sessions import FixedClock, Home, Index, ThreadKey, reindex
-
-OLD_SHAPE = """
-CREATE TABLE threads (team TEXT NOT NULL, channel TEXT NOT NULL,
-  thread_ts TEXT NOT NULL, head TEXT, updated_at TEXT NOT NULL,
-  PRIMARY KEY (team, channel, thread_ts));
-CREATE TABLE sessions (id TEXT PRIMARY KEY, parent_id TEXT, team TEXT NOT NULL,
-  channel TEXT NOT NULL, thread_ts TEXT NOT NULL, state TEXT NOT NULL,
-  cause TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL);
-"""
 
 
 class TickingClock(FixedClock):
@@ -77,7 +67,7 @@ async def test_puts_leave_the_index_as_a_rebuild_does(
 ) -> None:
     if shape != "today":
         with sqlite3.connect(home.index_path) as old:
-            old.executescript(OLD_SHAPE)
+            old.executescript(OLD_INDEX_SHAPE)
     clock = TickingClock()
     engine = await make_engine(clock=clock)
     threads = [thread(n) for n in range(1, 5)]
