@@ -103,13 +103,13 @@ class SessionFiles:
         The sequence is counted from the file each time (a session has a handful of
         tickets), so two writers in turn never reuse a number.
         """
-        seq = len(self._legacy_ticket_names()) + sum(1 for _ in read_jsonl(self.tickets_path)) + 1
+        lines = sum(1 for _ in read_jsonl(self.tickets_path))
+        seq = len(self._legacy_ticket_names()) + lines + 1
         line = canonical_json({"seq": seq, **ticket.model_dump(mode="json")})
-        created = not self.tickets_path.exists()
         append_line(self.tickets_path, line)
-        if created:
-            # The first ticket made the file: its name must be as durable as its line (an
-            # intent lost to a power cut would let its call run again).
+        if lines == 0:
+            # The first ticket (may have) made the file: its name must be as durable as its
+            # line (an intent lost to a power cut would let its call run again).
             fsync_dir(self.directory)
         return f"{seq:06d}-{ticket.kind}"
 
