@@ -59,6 +59,7 @@ from sessions import (
 )
 from sessions import store as store_module
 from sessions.files import INLINE_LIMIT
+from sessions.home import thread_shard
 
 S = SessionState
 
@@ -1102,6 +1103,11 @@ def test_iter_thread_keys_skips_junk(home: Home) -> None:
     (root / "T0LOCAL" / "bad channel" / "1.1").mkdir(parents=True)
     (root / ".hidden" / "C0OPS" / "1.1").mkdir(parents=True)
     (root / "T0LOCAL" / "C0OPS" / ".tmp-1.1").mkdir()
+    shard = ThreadDir(home, good[0]).path.parent
+    (shard / "not-a-ts").mkdir()  # junk inside a shard
+    wrong = "1700000002.000300"  # a valid ts in a shard that is not its own
+    assert thread_shard(wrong) != shard.name
+    (shard / wrong).mkdir()
     (root / "README").write_text("a file where a team directory would be")
     (root / "T1OTHER" / "NOTES").write_text("a file where a channel directory would be")
     assert list(iter_thread_keys(home)) == good
