@@ -1,15 +1,22 @@
 """When a waiting request next needs signoff: markers whose names sort by time.
 
-    timers/<YYYYMMDDTHHMMSSmmmZ>.<approval_id>     empty: look at this request from then on
+    timers/<YYYYMMDDTHH>/<shard>/<YYYYMMDDTHHMMSSmmmZ>.<approval_id>
+        empty: look at this request from then on (shard: the id's, as its pointer's)
 
 Reminders and escalation are scheduled data, not in-process timers: a marker is written
 when a request is created (and again whenever it is reopened), and the sweep lists the
-directory — names only, no file is read — and takes the markers that are due. For each it
-does what the request's records say is due, arms the next marker, and only then removes
-the one it took, so a crash in between leaves a marker to take again, and the records
-(create-only) make taking it twice harmless. A marker is also armed "now" before a vote or
-an edit that completes a quorum, so a crash before the decision is written cannot strand
-a request whose approvals are all in.
+markers of the hours that have begun — names only, no file is read — and takes the ones
+that are due. For each it does what the request's records say is due, arms the next
+marker, and only then removes the one it took, so a crash in between leaves a marker to
+take again, and the records (create-only) make taking it twice harmless. A marker is also
+armed "now" before a vote or an edit that completes a quorum, so a crash before the
+decision is written cannot strand a request whose approvals are all in.
+
+Markers are filed by hour, then by the request's shard: a burst of requests with one
+reminder time would otherwise fill one directory (100k pending, 100k entries), and the
+sweep would list every future marker each time. An hour or shard left empty is removed,
+so hours do not pile up; ``arm`` makes them again if a removal raced it. Markers written
+before this layout (straight under ``timers/``) are still due and disarmed.
 """
 
 from __future__ import annotations
@@ -18,11 +25,21 @@ import os
 import re
 from pathlib import Path
 
-from sessions import AlreadyExistsError, Home, check_approval_id, create_only
+from sessions import (
+    AlreadyExistsError,
+    Home,
+    check_approval_id,
+    create_only,
+    make_dirs,
+    shard_of,
+)
 
 __all__ = ["Timers"]
 
 _NAME = re.compile(r"([0-9]{8}T[0-9]{9}Z)\.(appr_[0-9a-f]{16})")
+_HOUR = re.compile(r"[0-9]{8}T[0-9]{2}")
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_HOUR_LEN = len("20261102T09")
 
 
 def _stamp(iso: str) -> str:
@@ -30,31 +47,53 @@ def _stamp(iso: str) -> str:
     return re.sub(r"[-:.]", "", iso)
 
 
+def _listdir(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 class Timers:
     def __init__(self, home: Home) -> None:
         self.root: Path = home.root / "timers"
+
+    def _shard(self, name: str, approval_id: str) -> Path:
+        return self.root / name[:_HOUR_LEN] / shard_of(approval_id)
 
     def arm(self, approval_id: str, due: str) -> str:
         """A marker for ``approval_id`` at ``due`` (an ``utc_iso`` time); idempotent."""
         name = f"{_stamp(due)}.{check_approval_id(approval_id)}"
         if not _NAME.fullmatch(name):
             raise ValueError(f"not a time for a timer: {due!r}")
-        self.root.mkdir(parents=True, exist_ok=True)
-        try:
-            create_only(self.root / name, b"")
-        except AlreadyExistsError:
-            pass
-        return name
+        shard = self._shard(name, approval_id)
+        for _ in range(8):
+            try:
+                make_dirs(shard)
+                create_only(shard / name, b"")
+            except AlreadyExistsError:
+                pass
+            except (FileNotFoundError, FileExistsError):
+                continue  # a disarm removed the emptied shard meanwhile: make it again
+            return name
+        raise OSError(f"could not arm a timer in {shard}")
+
+    def _markers(self, hours: list[str]) -> list[str]:
+        """Every marker name (any time) in ``hours``, and those from before the shards."""
+        found = [n for n in hours if _NAME.fullmatch(n)]
+        for hour in hours:
+            if _HOUR.fullmatch(hour):
+                for shard in _listdir(self.root / hour):
+                    if _SHARD.fullmatch(shard):
+                        found += _listdir(self.root / hour / shard)
+        return found
 
     def due(self, now: str) -> list[tuple[str, str]]:
         """(marker name, approval id) of every marker due at ``now``, oldest first."""
-        try:
-            names = os.listdir(self.root)
-        except FileNotFoundError:
-            return []
         limit = _stamp(now)
+        begun = [n for n in _listdir(self.root) if n <= limit[:_HOUR_LEN] or _NAME.fullmatch(n)]
         found = []
-        for name in sorted(names):
+        for name in sorted(self._markers(begun)):
             match = _NAME.fullmatch(name)
             if match is None:
                 continue  # a temp file of a write in progress
@@ -65,12 +104,22 @@ class Timers:
 
     def armed(self, approval_id: str) -> list[str]:
         """The markers of one request (for tests and operators)."""
-        try:
-            names = os.listdir(self.root)
-        except FileNotFoundError:
-            return []
-        return sorted(n for n in names if n.endswith(f".{approval_id}") and _NAME.fullmatch(n))
+        shard, names = shard_of(check_approval_id(approval_id)), _listdir(self.root)
+        found = [n for n in names if _NAME.fullmatch(n)]
+        for hour in names:
+            if _HOUR.fullmatch(hour):
+                found += _listdir(self.root / hour / shard)
+        return sorted(n for n in found if n.endswith(f".{approval_id}") and _NAME.fullmatch(n))
 
     def disarm(self, name: str) -> None:
-        if _NAME.fullmatch(name):
-            (self.root / name).unlink(missing_ok=True)
+        match = _NAME.fullmatch(name)
+        if match is None:
+            return
+        (self.root / name).unlink(missing_ok=True)  # from before the shards
+        shard = self._shard(name, match.group(2))
+        (shard / name).unlink(missing_ok=True)
+        for emptied in (shard, shard.parent):
+            try:
+                emptied.rmdir()
+            except OSError:
+                return  # not empty (or gone): it stays

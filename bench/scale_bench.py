@@ -28,6 +28,7 @@ from agent_core.model import ModelReply, RawToolCall
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolRegistry
+from approvals import Policy, PolicyRule
 from bot.cards import APPROVE
 from sessions import Home, InboxMessage, ThreadKey, atomic
 
@@ -40,7 +41,8 @@ __all__ = ["build_pending_home", "click_table", "startup_table"]
 
 
 async def build_pending_home(home: Path, count: int) -> None:
-    """``count`` sessions, each parked on one pending approval of ``bench_gated_action``."""
+    """``count`` sessions, each parked on one pending approval of ``bench_gated_action``,
+    with a reminder due in two hours (a team that sets ``remind_after``: a timer marker each)."""
     atomic.set_fsync(False)
     gated = ModelReply(
         tool_calls=(RawToolCall(id="c1", name="bench_gated_action", arguments='{"n":1}'),),
@@ -49,6 +51,7 @@ async def build_pending_home(home: Path, count: int) -> None:
     engine = await Engine.open(
         home=Home(home), surface=RecordingSurface(), registry=ToolRegistry(TOOLS),
         model=ScriptedModel([gated], repeat_last=True, record=False),
+        policy=Policy(default=PolicyRule(remind_after_seconds=2 * 3600)),
     )  # fmt: skip
     try:
         for start in range(0, count, 200):

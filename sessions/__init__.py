@@ -34,7 +34,7 @@ from .errors import (
 )
 from .failpoints import failpoint
 from .files import SessionFiles
-from .home import Home, default_home
+from .home import Home, default_home, shard_of, thread_shard
 from .ids import (
     check_approval_id,
     check_quarantine_id,
@@ -138,7 +138,9 @@ __all__ = [
     "replace_atomically",
     "seal",
     "session_ids",
+    "shard_of",
     "staging_dirs",
+    "thread_shard",
     "try_dir_lock",
     "try_file_lock",
     "utc_iso",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from datetime import timedelta
+from pathlib import Path
 
 from governance_support import approve, park, posts, request
 
@@ -24,7 +27,7 @@ from approvals import (
     Vote,
     sweep_timers,
 )
-from sessions import FixedClock, Home, Outbox, OutboxDone, utc_iso
+from sessions import FixedClock, Home, Outbox, OutboxDone, atomic, utc_iso
 
 REMIND = PolicyRule(
     approver_users=("U0BOB",),
@@ -231,3 +234,84 @@ async def test_escalated_approvers_are_among_the_people_an_approval_concerns(
         assert {"U0ALICE", "U0BOB", "U0DAVE", "U0CAROL"} <= concerned.people
     finally:
         await engine.close()
+
+
+def _spread_ids(count: int) -> list[str]:
+    """Approval ids whose shards (the two hex digits after the prefix) vary, as random ids'."""
+    return [f"appr_{(i * 0x9E3779B97F4A7C15) % 2**64:016x}" for i in range(count)]
+
+
+def _largest_dir(root: Path) -> int:
+    return max((len(dirs) + len(files) for _, dirs, files in os.walk(root)), default=0)
+
+
+def test_markers_shard_by_hour_and_request_so_no_directory_grows_with_the_home(
+    home: Home,
+) -> None:
+    """A burst of requests with one reminder time left every marker in one directory
+    (100k pending approvals, 100k entries); now ``timers/<hour>/<shard>/``."""
+    timers, ids = Timers(home), _spread_ids(600)
+    names = [timers.arm(i, "2026-11-02T10:00:00.000Z") for i in ids]
+    later = timers.arm(ids[0], "2026-11-02T12:30:00.000Z")
+    for name, approval_id in zip(names, ids, strict=True):
+        assert (timers.root / "20261102T10" / approval_id[5:7] / name).is_file()
+    assert (timers.root / "20261102T12" / ids[0][5:7] / later).is_file()
+    assert _largest_dir(timers.root) <= 256
+    due = timers.due("2026-11-02T11:00:00.000Z")
+    assert due == sorted(zip(names, ids, strict=True))  # every due marker, oldest first
+    assert [n for n, _ in timers.due("2026-11-03T00:00:00.000Z")][-1] == later
+    assert timers.armed(ids[0]) == sorted([names[0], later])
+    for name, _ in due:
+        timers.disarm(name)
+    timers.disarm(later)
+    # Emptied shards and hours are removed, so a year of hours does not pile up.
+    assert os.listdir(timers.root) == []
+    assert timers.arm(ids[1], "2026-11-02T10:00:00.000Z") == names[1]  # and made again
+    assert timers.due("2026-11-02T10:00:00.000Z") == [(names[1], ids[1])]
+
+
+def test_markers_of_a_home_from_before_the_shards_are_still_due_and_disarmed(
+    home: Home,
+) -> None:
+    timers = Timers(home)
+    timers.root.mkdir(parents=True)
+    flat = "20261102T090000000Z.appr_00000000000000aa"
+    (timers.root / flat).write_bytes(b"")
+    sharded = timers.arm("appr_00000000000000bb", "2026-11-02T09:30:00.000Z")
+    assert timers.due("2026-11-02T10:00:00.000Z") == [
+        (flat, "appr_00000000000000aa"),
+        (sharded, "appr_00000000000000bb"),
+    ]
+    assert timers.armed("appr_00000000000000aa") == [flat]
+    timers.disarm(flat)
+    assert not (timers.root / flat).exists()
+    assert timers.due("2026-11-02T10:00:00.000Z") == [(sharded, "appr_00000000000000bb")]
+
+
+def test_arming_wins_a_race_with_a_disarm_that_empties_the_same_shard(home: Home) -> None:
+    """A disarm removes a shard it emptied: a marker armed there at that moment (another
+    thread, another process) makes the shard again rather than fail."""
+    first, second = "appr_5a00000000000001", "appr_5a00000000000002"  # one shard, one hour
+    failures: list[BaseException] = []
+
+    def churn(approval_id: str) -> None:
+        timers = Timers(home)
+        try:
+            for _ in range(400):
+                name = timers.arm(approval_id, "2026-11-02T10:00:00.000Z")
+                assert timers.armed(approval_id) == [name]
+                timers.disarm(name)
+        except BaseException as exc:  # reported below, with the other thread's
+            failures.append(exc)
+
+    atomic.set_fsync(False)
+    try:
+        threads = [threading.Thread(target=churn, args=(i,)) for i in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        atomic.set_fsync(True)
+    assert failures == []
+    assert Timers(home).due("2026-11-03T00:00:00.000Z") == []

@@ -31,10 +31,12 @@ from sessions import (
     ThreadDir,
     ThreadKey,
     Transition,
+    WorkQueue,
     atomic,
     iter_thread_keys,
     reindex,
     seal,
+    thread_shard,
     verify,
 )
 from sessions.layout import migrate_flat_layout
@@ -330,3 +332,27 @@ def test_flat_threads_move_into_their_shards_and_a_cut_short_move_resumes(home: 
     assert sorted(iter_thread_keys(home), key=lambda k: (k.channel, k.thread_ts)) == sorted(
         keys, key=lambda k: (k.channel, k.thread_ts)
     )
+
+
+def test_the_work_queue_shards_its_markers_like_the_threads_and_reads_the_old_ones(
+    tmp_path: Path, no_fsync: None
+) -> None:
+    """A burst of 10k new threads left 10k markers in one ``queue/`` directory."""
+    home = Home(tmp_path)
+    queue = WorkQueue(home)
+    threads = [
+        ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"{1_700_000_000 + n}.000100")
+        for n in range(1_000)
+    ]
+    for thread in threads:
+        queue.mark(thread)
+    for thread in threads[:3]:
+        name = f"{thread.team}.{thread.channel}.{thread.thread_ts}"
+        assert (queue.root / thread_shard(thread.thread_ts) / name).is_file()
+    assert max(len(d) + len(f) for _, d, f in os.walk(queue.root)) <= SHARD_CAP
+    old = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1600000000.000100")
+    (queue.root / "T0LOCAL.C0OPS.1600000000.000100").write_bytes(b"")  # a home from before
+    assert sorted(queue.threads(), key=str) == sorted([*threads, old], key=str)
+    for thread in [*threads, old]:
+        queue.clear(thread)
+    assert queue.threads() == []

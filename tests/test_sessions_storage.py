@@ -1125,15 +1125,18 @@ def test_work_queue_round_trip(home: Home) -> None:
     queue.mark(THREAD)  # idempotent
     queue.mark(other)
     assert queue.threads() == [THREAD, other]
-    assert sorted(os.listdir(queue.root)) == [
-        "T0LOCAL.C0OPS.1700000000.000100",
-        "T1OTHER.C1DEV.1700000002.000001",
-    ]
+    assert sorted(p.relative_to(queue.root).as_posix() for p in queue.root.glob("*/*")) == sorted(
+        [
+            f"{thread_shard('1700000000.000100')}/T0LOCAL.C0OPS.1700000000.000100",
+            f"{thread_shard('1700000002.000001')}/T1OTHER.C1DEV.1700000002.000001",
+        ]
+    )
     queue.clear(THREAD)
     queue.clear(THREAD)  # clearing twice is harmless
     assert queue.threads() == [other]
     (queue.root / "junk").write_text("")
     (queue.root / "lower.c.1.1").write_text("")
+    (queue.root / "ab").write_text("a file where a shard would be")
     assert queue.threads() == [other]
     queue.clear(other)
     assert queue.threads() == []
