@@ -81,6 +81,7 @@ class EarlyCall:
     model: str = ""  # the model's name, and what its tokens cost, for the let-go call
     cost: CostFunction | None = None
     used: bool = False
+    session_id: str = ""  # the turn's session, once it exists: a let-go call is billed to it
 
     def fits(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> bool:
         """Was it asked exactly what the turn would ask now?"""
@@ -106,10 +107,15 @@ class EarlyCall:
             return None
         provider = provider_of(self.model)
         if self.task.cancelled():
-            return ModelCall(provider=provider, outcome="cancelled")
+            return ModelCall(provider=provider, outcome="cancelled", session_id=self.session_id)
         failed = self.task.exception()
         if failed is not None:
-            return ModelCall(provider=provider, outcome="error", error=type(failed).__name__)
+            return ModelCall(
+                provider=provider,
+                outcome="error",
+                error=type(failed).__name__,
+                session_id=self.session_id,
+            )
         reply = self.task.result()
         usage = reply.usage
         usd = (self.cost(reply.model or self.model, usage) or 0.0) if self.cost else 0.0
@@ -119,6 +125,7 @@ class EarlyCall:
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             usd=usd,
+            session_id=self.session_id,
         )
 
 

@@ -236,6 +236,8 @@ async def _run_turn(
 ) -> bool:
     # A new child starts from its parent's transcript, which the early call has read.
     run = await start_child(rt, tdir, head, cause, transcript=early.transcript if early else None)
+    if early is not None:
+        early.session_id = run.id
     if head is not None and not head.terminal:
         # Its answers are queued before it is closed: once closed it is no longer "crashed",
         # so a kill between the two would lose them (queueing again is a no-op).

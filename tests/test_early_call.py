@@ -22,6 +22,7 @@ from engine_support import (
 
 from agent_core.budgets import Budgets
 from agent_core.early_call import EarlyCall, HeldSink, with_messages
+from agent_core.engine import Engine
 from agent_core.messages import AssistantMessage, Message, Usage, UserMessage
 from agent_core.model import ModelReply
 from agent_core.observe import ModelCall, RecordingObserver
@@ -129,8 +130,11 @@ async def test_an_early_call_let_go_is_over_when_its_turn_is(
     await engine.ingest(message("how is api?", ts="1700000000.000100"))
     await asyncio.wait_for(engine.idle_workers(), 10)
     assert model.cancelled == 1
-    # Cut off in flight: what it cost is not known, but that it was made is.
-    assert _model_calls(observer) == [ModelCall(provider="hanging", outcome="cancelled")]
+    # Cut off in flight: what it cost is not known, but that it was made is, and for
+    # which session (the turn's).
+    assert _model_calls(observer) == [
+        ModelCall(provider="hanging", outcome="cancelled", session_id=_only_session(engine))
+    ]
 
 
 async def test_an_answer_the_turn_did_not_use_is_still_counted(
@@ -158,12 +162,23 @@ async def test_an_answer_the_turn_did_not_use_is_still_counted(
     await engine.ingest(message("how is api?", ts="1700000000.000100"))
     await asyncio.wait_for(engine.idle_workers(), 10)
     assert _model_calls(observer) == [
-        ModelCall(provider="scripted", outcome="discarded", input_tokens=120, output_tokens=7)
+        ModelCall(
+            provider="scripted",
+            outcome="discarded",
+            input_tokens=120,
+            output_tokens=7,
+            session_id=_only_session(engine),
+        )
     ]
 
 
 def _model_calls(observer: RecordingObserver) -> list[ModelCall]:
     return [e for e in observer.events if isinstance(e, ModelCall)]
+
+
+def _only_session(engine: Engine) -> str:
+    (session,) = engine.rt.store.all_ids()
+    return session
 
 
 async def test_closing_an_early_call_waits_until_it_has_stopped() -> None:
