@@ -73,13 +73,28 @@ def make_dirs(*paths: Path) -> None:
     is only as durable as the names leading to it."""
     made: list[Path] = []
     for path in paths:
-        missing = path
-        while not missing.exists():  # up to the first directory already there
-            made.append(missing)
-            missing = missing.parent
-        path.mkdir(parents=True, exist_ok=True)
+        _make_dir(path, made)
     for parent in dict.fromkeys(p.parent for p in made):
         fsync_dir(parent)
+
+
+def _make_dir(path: Path, made: list[Path], *, parents: bool = True) -> None:
+    """``path.mkdir(parents=True, exist_ok=True)``, noting each directory its mkdir made:
+    one seen there a moment before may be gone by the mkdir (an emptied ``timers/`` hour
+    removed by the sweep), and the one made again needs its name synced like any other."""
+    try:
+        path.mkdir()
+    except FileNotFoundError:
+        if not parents or path.parent == path:
+            raise
+        _make_dir(path.parent, made)
+        _make_dir(path, made, parents=False)
+        return
+    except OSError:
+        if path.is_dir():
+            return
+        raise
+    made.append(path)
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from governance_support import approve, park, posts, request
 
 from agent_core.demo_fleet import demo_registry
@@ -315,3 +316,31 @@ def test_arming_wins_a_race_with_a_disarm_that_empties_the_same_shard(home: Home
         atomic.set_fsync(True)
     assert failures == []
     assert Timers(home).due("2026-11-03T00:00:00.000Z") == []
+
+
+def test_an_hour_a_racing_disarm_removed_is_made_again_and_synced_into_timers(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make_dirs saw the hour there and planned to sync only the shard's entry in it; the
+    sweep emptied and removed the hour before the mkdir, which made it again unsynced: a
+    power cut then lost the hour, and the marker a vote relied on with it."""
+    timers = Timers(home)
+    theirs = timers.arm("appr_aa00000000000001", "2026-11-02T10:00:00.000Z")
+    synced: list[str] = []
+    real_fsync, real_mkdir = os.fsync, os.mkdir
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def after_the_sweep(path: str | os.PathLike[str], mode: int = 0o777) -> None:
+        monkeypatch.setattr(os, "mkdir", real_mkdir)
+        timers.disarm(theirs)  # the shard and hour it emptied go, between look and mkdir
+        real_mkdir(path, mode)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    monkeypatch.setattr(os, "mkdir", after_the_sweep)
+    mine = timers.arm("appr_bb00000000000001", "2026-11-02T10:30:00.000Z")
+    assert (timers.root / "20261102T10" / "bb" / mine).is_file()
+    assert str(timers.root) in synced  # the hour's name, made again here
+    assert str(timers.root / "20261102T10") in synced
