@@ -93,7 +93,7 @@ class Timers:
         limit = _stamp(now)
         begun = [n for n in _listdir(self.root) if n <= limit[:_HOUR_LEN] or _NAME.fullmatch(n)]
         found = []
-        for name in sorted(self._markers(begun)):
+        for name in sorted(set(self._markers(begun))):  # one armed again beside a flat one
             match = _NAME.fullmatch(name)
             if match is None:
                 continue  # a temp file of a write in progress
@@ -109,7 +109,7 @@ class Timers:
         for hour in names:
             if _HOUR.fullmatch(hour):
                 found += _listdir(self.root / hour / shard)
-        return sorted(n for n in found if n.endswith(f".{approval_id}") and _NAME.fullmatch(n))
+        return sorted({n for n in found if n.endswith(f".{approval_id}") and _NAME.fullmatch(n)})
 
     def disarm(self, name: str) -> None:
         match = _NAME.fullmatch(name)

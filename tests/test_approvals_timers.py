@@ -344,3 +344,17 @@ def test_an_hour_a_racing_disarm_removed_is_made_again_and_synced_into_timers(
     assert (timers.root / "20261102T10" / "bb" / mine).is_file()
     assert str(timers.root) in synced  # the hour's name, made again here
     assert str(timers.root / "20261102T10") in synced
+
+
+def test_a_marker_from_before_the_shards_armed_again_is_due_once(home: Home) -> None:
+    """Recovery reopens an untold request of a home from before: its marker is armed again
+    in its shard, beside the flat one, and the sweep took the request twice a pass."""
+    timers, approval_id = Timers(home), "appr_00000000000000aa"
+    timers.root.mkdir(parents=True)
+    flat = f"20261102T090000000Z.{approval_id}"
+    (timers.root / flat).write_bytes(b"")
+    assert timers.arm(approval_id, "2026-11-02T09:00:00.000Z") == flat
+    assert timers.due("2026-11-02T10:00:00.000Z") == [(flat, approval_id)]
+    assert timers.armed(approval_id) == [flat]
+    timers.disarm(flat)
+    assert timers.due("2026-11-02T10:00:00.000Z") == []
