@@ -192,9 +192,10 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
 
 def sweep_timers(home: Home, *, policy: Policy, clock: Clock) -> list[Step]:
     """Take every due timer marker: do what is due, arm the next, then drop the marker."""
-    timers = Timers(home)
+    timers, now = Timers(home), utc_iso(clock.now())
+    timers.tidy(now)
     steps: list[Step] = []
-    for name, approval_id in timers.due(utc_iso(clock.now())):
+    for name, approval_id in timers.due(now):
         try:
             request = ApprovalRequest.open(home, approval_id, clock=clock)
             steps.extend(fire_due(request, policy=policy, clock=clock))

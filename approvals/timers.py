@@ -15,7 +15,9 @@ decision is written cannot strand a request whose approvals are all in.
 Markers are filed by hour, then by the request's shard: a burst of requests with one
 reminder time would otherwise fill one directory (100k pending, 100k entries), and the
 sweep would list every future marker each time. An hour or shard left empty is removed,
-so hours do not pile up; ``arm`` makes them again if a removal raced it. Markers written
+so hours do not pile up (the sweep also removes what a crash left in past hours: a
+directory made for a marker never written, a temp file); ``arm`` makes them again if a
+removal raced it. Markers written
 before this layout (straight under ``timers/``) are still due and disarmed.
 """
 
@@ -45,6 +47,14 @@ _HOUR_LEN = len("20261102T09")
 def _stamp(iso: str) -> str:
     """``2026-11-02T09:00:00.000Z`` → ``20261102T090000000Z`` (sorts like the time)."""
     return re.sub(r"[-:.]", "", iso)
+
+
+def _remove_empty(directory: Path) -> bool:
+    try:
+        directory.rmdir()
+    except OSError:
+        return False  # not empty (or gone): it stays
+    return True
 
 
 def _listdir(path: Path) -> list[str]:
@@ -111,6 +121,24 @@ class Timers:
                 found += _listdir(self.root / hour / shard)
         return sorted({n for n in found if n.endswith(f".{approval_id}") and _NAME.fullmatch(n)})
 
+    def tidy(self, now: str) -> None:
+        """Remove what a crash left in the hours before ``now``'s: a shard or hour made
+        for a marker never written, a marker's temp file. An ``arm`` racing this (one
+        overdue) loses its temp file or directory and makes it again."""
+        current = _stamp(now)[:_HOUR_LEN]
+        for hour in _listdir(self.root):
+            if not (_HOUR.fullmatch(hour) and hour < current):
+                continue
+            for shard in _listdir(self.root / hour):
+                names = _listdir(self.root / hour / shard)
+                if not _SHARD.fullmatch(shard) or any(_NAME.fullmatch(n) for n in names):
+                    continue
+                for name in names:
+                    if name.startswith(".tmp-"):
+                        (self.root / hour / shard / name).unlink(missing_ok=True)
+                _remove_empty(self.root / hour / shard)
+            _remove_empty(self.root / hour)
+
     def disarm(self, name: str) -> None:
         match = _NAME.fullmatch(name)
         if match is None:
@@ -118,8 +146,5 @@ class Timers:
         (self.root / name).unlink(missing_ok=True)  # from before the shards
         shard = self._shard(name, match.group(2))
         (shard / name).unlink(missing_ok=True)
-        for emptied in (shard, shard.parent):
-            try:
-                emptied.rmdir()
-            except OSError:
-                return  # not empty (or gone): it stays
+        if _remove_empty(shard):
+            _remove_empty(shard.parent)

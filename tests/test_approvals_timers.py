@@ -358,3 +358,22 @@ def test_a_marker_from_before_the_shards_armed_again_is_due_once(home: Home) -> 
     assert timers.armed(approval_id) == [flat]
     timers.disarm(flat)
     assert timers.due("2026-11-02T10:00:00.000Z") == []
+
+
+def test_the_sweep_removes_what_a_crash_left_in_past_hours(home: Home) -> None:
+    """A crash between making a marker's directories and linking the marker leaves an
+    empty shard (or one holding only the marker's temp file) that every sweep would list."""
+    clock = FixedClock()
+    timers, now = Timers(home), clock.now()
+    past = timers.root / (now - timedelta(hours=3)).strftime("%Y%m%dT%H")
+    (past / "aa").mkdir(parents=True)
+    (past / "bb").mkdir()
+    (past / "bb" / ".tmp-0123456789abcdef").write_bytes(b"")
+    kept = timers.arm("appr_cc00000000000001", utc_iso(now - timedelta(hours=3)))
+    current = timers.root / now.strftime("%Y%m%dT%H") / "dd"
+    current.mkdir(parents=True)  # an arm of this hour may be about to write here
+    timers.tidy(utc_iso(now))
+    assert sorted(os.listdir(past)) == ["cc"] and timers.armed("appr_cc00000000000001") == [kept]
+    assert current.is_dir()
+    _sweep(home, clock)  # tidies too, then takes the marker (its request is gone)
+    assert not past.exists() and timers.due(utc_iso(now)) == []
