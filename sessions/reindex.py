@@ -1,4 +1,12 @@
-"""Rebuild the index from the directories alone (I5)."""
+"""Rebuild the index from the directories alone (I5).
+
+A session that ended but has no seal is sealed here, as recovery seals one: a crash came
+between its final state and its seal, and recovery finds such a session only through
+the index's last word about it ("running"), which a rebuilt index no longer holds. Left
+unsealed, an approval it asked would be refused as if its seal had been removed. (A seal
+is evidence against changes after the fact, not a secret: whoever can delete one can
+write one, so sealing here gives nobody a power they lacked.)
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ from .home import Home
 from .index import ApprovalRow, Index
 from .layout import iter_session_dirs, migrate_flat_layout
 from .locks import file_lock_async
+from .manifest import MANIFEST, seal
 from .records import SessionRecord, ThreadKey
 from .store import read_record
 from .threads import iter_thread_rows
@@ -43,7 +52,7 @@ async def reindex(
 async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[str, int]:
     fresh_path = home.root / f"index.sqlite3.rebuild-{secrets.token_hex(4)}"
     fresh = await Index.open(fresh_path)
-    problems = 0
+    problems = sealed = 0
     try:
         batch: list[SessionRecord] = []
         approvals: list[ApprovalRow] = []
@@ -54,6 +63,9 @@ async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[s
             except SessionsError:
                 problems += 1
                 continue
+            if record.terminal and not os.path.exists(os.path.join(directory, MANIFEST)):
+                seal(Path(directory), after_crash=True)
+                sealed += 1
             batch.append(record)
             if scan_approvals is not None:
                 try:
@@ -75,4 +87,5 @@ async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[s
         Path(f"{home.index_path}{suffix}").unlink(missing_ok=True)
     os.replace(fresh_path, home.index_path)
     counts["unreadable_sessions"] = problems
+    counts["sealed_after_crash"] = sealed
     return counts

@@ -362,6 +362,27 @@ async def test_I5_deleting_the_index_loses_nothing(
     assert counts["sessions"] == len(after_sessions) + 1
 
 
+async def test_I5_a_rebuilt_index_still_finds_a_session_a_crash_left_unsealed(
+    make_engine: EngineFactory, surface: RecordingSurface, home: Home
+) -> None:
+    """A crash between a session's final state and its seal, then the index deleted (an
+    operator's ``signoff reindex``) before the restart: recovery found that session only
+    through the index's stale "running" row, so it stayed unsealed, and its approved call
+    was refused as if its seal had been removed."""
+    engine, capsule = await park_restart(make_engine, surface)
+    parked = home.session_dir(capsule.session_id)
+    await engine.close()
+    (parked / "MANIFEST.sha256").unlink()  # a crash before the seal
+    for suffix in ("", "-wal", "-shm"):
+        (home.root / f"index.sqlite3{suffix}").unlink(missing_ok=True)
+    engine = await make_engine()  # opening without an index rebuilds it
+    await engine.recover()
+    assert verify(parked).sealed and verify(parked).ok
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert restarts(home) == 1
+
+
 # I6 ----------------------------------------------------------------------------------
 async def test_I6_a_pending_approval_survives_with_nothing_in_memory(
     make_engine: EngineFactory, surface: RecordingSurface, home: Home

@@ -33,6 +33,7 @@ from sessions import (
     ThreadKey,
     reindex,
     utc_iso,
+    verify,
 )
 
 S = SessionState
@@ -593,7 +594,7 @@ async def test_reindex_rebuilds_what_the_index_had(home: Home, clock: FixedClock
         Path(f"{home.index_path}{suffix}").unlink(missing_ok=True)
 
     counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
-    assert counts == {**before_counts, "unreadable_sessions": 0}
+    assert counts == {**before_counts, "unreadable_sessions": 0, "sealed_after_crash": 0}
     assert counts["sessions"] == 3 and counts["approvals"] == 2 and counts["threads"] == 2
     assert not Path(f"{home.root / 'index.sqlite3.rebuild'}").exists()
 
@@ -655,6 +656,23 @@ async def test_reindex_skips_and_counts_unreadable_sessions(home: Home, clock: F
         assert [r.id for r in await index.sessions()] == [good.id]
     finally:
         await index.close()
+
+
+async def test_reindex_seals_a_session_that_ended_but_a_crash_left_unsealed(
+    home: Home, clock: FixedClock
+) -> None:
+    store = SessionStore(home, clock=clock)
+    ended = _session(home, clock)
+    store.transition(ended.id, expected=S.CREATED, new=S.CANCELLED, reason="x")
+    (home.session_dir(ended.id) / "MANIFEST.sha256").unlink()  # a crash before the seal
+    running = _session(home, clock)
+    store.transition(running.id, expected=S.CREATED, new=S.RUNNING)
+    counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
+    assert counts["sealed_after_crash"] == 1
+    assert verify(home.session_dir(ended.id)).sealed and verify(home.session_dir(ended.id)).ok
+    # Still running: recovery closes it as crashed, and seals it then.
+    assert not verify(home.session_dir(running.id)).sealed
+    assert (await reindex(home))["sealed_after_crash"] == 0
 
 
 async def test_reindex_without_an_approval_scanner(home: Home, clock: FixedClock) -> None:
