@@ -152,13 +152,19 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     call = request.current()
     voters = request.approvals(call)
     if voters and len(voters) >= quorum_of(request, policy):
-        votes = [v for v in request.votes(call.edit) if v.user in voters]
-        reason = votes[-1].reason if votes else ""
+        # Approved when the last approval came (a vote, or the edit itself), not when a
+        # sweep found it: valid_for counts from then, so a call a crash held up goes stale.
+        approvals = []
+        if call.edit:
+            edit = request.edits()[call.edit - 1]
+            approvals.append((edit.at, edit.reason))
+        approvals += [(v.at, v.reason) for v in request.votes(call.edit) if v.user in voters]
+        last_at, reason = sorted(approvals, key=lambda a: a[0])[-1]
         result = finalize(
             request,
             verdict="approved",
             deciders=voters,
-            at=at,
+            at=last_at,
             reason=reason,
             call=call,
             policy=policy,
