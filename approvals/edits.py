@@ -126,8 +126,9 @@ async def record_edit(
         )
     at = utc_iso(now)
     quorum = quorum_of(request, policy)
-    if quorum == 1:
-        request.arm_timer(at)  # the edit alone decides it: a crash before the decision is swept
+    # A crash after the edit is swept: its card update queued, and a decision the edit
+    # alone completes written.
+    request.arm_timer(at)
     edit = Edit(
         approval_id=capsule.id,
         n=call.edit + 1,

@@ -150,6 +150,8 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     if expired(request.capsule, now):
         return []  # the expiry sweep decides it
     call = request.current()
+    if call.edit:
+        request.queue_card(f"edit-{call.edit}")  # a crash may have come before the edit's
     voters = request.approvals(call)
     if voters and len(voters) >= quorum_of(request, policy):
         # Approved when the last approval came (a vote, or the edit itself), not when a

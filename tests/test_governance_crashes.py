@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from engine_support import EngineFactory, message, restarts, transcript
@@ -11,14 +15,16 @@ from agent_core.messages import ToolResultMessage
 from agent_core.surface import RecordingSurface
 from approvals import (
     ApprovalRequest,
+    NoGroups,
     Policy,
     PolicyRule,
     QuorumCompleted,
     Timers,
     Vote,
+    record_edit,
     sweep_timers,
 )
-from sessions import FixedClock, Home, utc_iso
+from sessions import FixedClock, Home, Outbox, utc_iso
 
 QUORUM_VALID = Policy.from_mapping(
     {
@@ -89,3 +95,55 @@ async def test_the_sweep_dates_a_stranded_quorum_from_its_completing_vote(
     decision = request(home, capsule, clock).decision()
     assert decision is not None and decision.at == at
     assert decision.valid_until == utc_iso(clock.now() - timedelta(hours=6) + timedelta(minutes=17))
+
+
+def _killed_at_link(home: Home, name_prefix: str, work: Callable[[], Awaitable[object]]) -> None:
+    """Run ``work`` in a forked child that is SIGKILLed as it links a file whose name starts
+    with ``name_prefix`` into place: what a power cut at that moment leaves on disk."""
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        real_link = os.link
+
+        def link(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+            if os.path.basename(dst).startswith(name_prefix):
+                os.kill(os.getpid(), signal.SIGKILL)
+            real_link(src, dst)
+
+        os.link = link  # type: ignore[assignment]
+        try:
+            asyncio.run(work())
+        finally:
+            os._exit(3)  # not killed: the test fails on the exit status
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
+
+
+def test_an_edit_a_crash_kept_off_the_card_reaches_it_after_a_restart(
+    home: Home, clock: FixedClock
+) -> None:
+    """Carol's edit is recorded and the process dies before the card's update is queued.
+    The card went on showing the old arguments, and every Approve of what it showed was
+    refused ("edited after you saw them; look at the card again") until the request
+    expired: nothing ever queued that card again."""
+    capsule = park(home, clock, PolicyRule(quorum=2))
+    edited = {"service": "api", "replicas": 8}
+
+    async def edit() -> object:
+        return await record_edit(
+            request(home, capsule, clock),
+            user="U0CAROL",
+            arguments=edited,
+            tool_version="v1",
+            base_sha256=capsule.args_sha256,
+            policy=Policy(),
+            groups=NoGroups(),
+            clock=clock,
+        )
+
+    _killed_at_link(home, f"card-{capsule.id}-edit-1", edit)
+    assert request(home, capsule, clock).current().arguments == edited
+    clock.advance(timedelta(seconds=5))
+    sweep_timers(home, policy=Policy(), clock=clock)  # the restarted bot's sweep
+    card = f"card-{capsule.id}-edit-1"
+    assert card in {e.id for e in Outbox(home).pending()}
+    assert Timers(home).armed(capsule.id) == []
