@@ -124,10 +124,14 @@ class Timers:
 
     def tidy(self, now: str) -> None:
         """Remove what a crash left in the hours before ``now``'s: a shard or hour made
-        for a marker never written, a marker's temp file. An ``arm`` racing this (one
+        for a marker never written, a marker's temp file (and one from before the shards,
+        straight under ``timers/``). An ``arm`` racing this (one
         overdue) loses its temp file or directory and makes it again."""
         current = _stamp(now)[:_HOUR_LEN]
         for hour in _listdir(self.root):
+            if hour.startswith(".tmp-"):
+                # A marker's temp file from before the shards: no arm writes here now.
+                (self.root / hour).unlink(missing_ok=True)
             if not (_HOUR.fullmatch(hour) and hour < current):
                 continue
             for shard in _listdir(self.root / hour):

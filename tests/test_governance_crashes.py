@@ -147,3 +147,18 @@ def test_an_edit_a_crash_kept_off_the_card_reaches_it_after_a_restart(
     card = f"card-{capsule.id}-edit-1"
     assert card in {e.id for e in Outbox(home).pending()}
     assert Timers(home).armed(capsule.id) == []
+
+
+def test_the_sweep_removes_a_marker_temp_file_a_crash_left_before_the_shards(
+    home: Home, clock: FixedClock
+) -> None:
+    """Before the shards a marker was written straight under timers/: a crash there left
+    its temp file, which no sweep removed (only those in past hours)."""
+    timers = Timers(home)
+    timers.root.mkdir(parents=True)
+    (timers.root / ".tmp-0123456789abcdef").write_bytes(b"")
+    flat = "20261102T090000000Z.appr_00000000000000aa"
+    (timers.root / flat).write_bytes(b"")
+    clock.advance(timedelta(hours=1))
+    sweep_timers(home, policy=Policy(), clock=clock)  # the flat marker's request is gone
+    assert os.listdir(timers.root) == []
