@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from engine_support import EngineFactory, message, restarts, transcript
-from governance_support import park, request
+from governance_support import approve, park, request
 
 from agent_core.messages import ToolResultMessage
 from agent_core.surface import RecordingSurface
@@ -21,6 +21,7 @@ from approvals import (
     QuorumCompleted,
     Timers,
     Vote,
+    VoteCounted,
     record_edit,
     sweep_timers,
 )
@@ -70,31 +71,6 @@ async def test_a_quorum_a_crash_left_undecided_is_approved_when_its_last_vote_ca
     result = [m for m in transcript(home) if isinstance(m, ToolResultMessage)][-1]
     assert "went stale" in result.content
     assert Timers(home).armed(approval) == []
-
-
-async def test_the_sweep_dates_a_stranded_quorum_from_its_completing_vote(
-    home: Home, clock: FixedClock
-) -> None:
-    capsule = park(home, clock, PolicyRule(quorum=2, valid_for_seconds=600))
-    req = request(home, capsule, clock)
-    for user, minutes in (("U0BOB", 0), ("U0CAROL", 7)):
-        at = utc_iso(clock.now() + timedelta(minutes=minutes))
-        req.write_vote(
-            Vote(
-                approval_id=capsule.id,
-                user=user,
-                approve=True,
-                at=at,
-                args_sha256=capsule.args_sha256,
-            )
-        )
-    req.arm_timer(at)
-    clock.advance(timedelta(hours=6))
-    (step,) = sweep_timers(home, policy=Policy(), clock=clock)
-    assert isinstance(step, QuorumCompleted)
-    decision = request(home, capsule, clock).decision()
-    assert decision is not None and decision.at == at
-    assert decision.valid_until == utc_iso(clock.now() - timedelta(hours=6) + timedelta(minutes=17))
 
 
 def _killed_at_link(home: Home, name_prefix: str, work: Callable[[], Awaitable[object]]) -> None:
@@ -162,3 +138,28 @@ def test_the_sweep_removes_a_marker_temp_file_a_crash_left_before_the_shards(
     clock.advance(timedelta(hours=1))
     sweep_timers(home, policy=Policy(), clock=clock)  # the flat marker's request is gone
     assert os.listdir(timers.root) == []
+
+
+def test_the_sweep_dates_a_quorum_a_kill_left_undecided_from_its_completing_vote(
+    home: Home, clock: FixedClock
+) -> None:
+    """Carol's vote completes the quorum at 09:07 and her process is killed as it links the
+    decision; the sweep six hours later approves as of 09:07, valid until 09:17."""
+    capsule = park(home, clock, PolicyRule(quorum=2, valid_for_seconds=600))
+    assert isinstance(asyncio.run(approve(home, capsule, "U0BOB", clock)), VoteCounted)
+    clock.advance(timedelta(minutes=7))
+    completed = utc_iso(clock.now())
+
+    async def carol() -> object:
+        return await approve(home, capsule, "U0CAROL", clock, reason="load is down")
+
+    _killed_at_link(home, f"{capsule.id}.decision.json", carol)
+    assert request(home, capsule, clock).decision() is None
+    clock.advance(timedelta(hours=6))
+    (step,) = sweep_timers(home, policy=Policy(), clock=clock)
+    assert isinstance(step, QuorumCompleted)
+    decision = request(home, capsule, clock).decision()
+    assert decision is not None and decision.deciders == ("U0BOB", "U0CAROL")
+    assert decision.at == completed and decision.reason == "load is down"
+    assert decision.valid_until == utc_iso(clock.now() - timedelta(hours=6) + timedelta(minutes=10))
+    assert Timers(home).armed(capsule.id) == []
