@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 
 from engine_support import EngineFactory, message, restarts, transcript
@@ -73,7 +73,9 @@ async def test_a_quorum_a_crash_left_undecided_is_approved_when_its_last_vote_ca
     assert Timers(home).armed(approval) == []
 
 
-def _killed_at_link(home: Home, name_prefix: str, work: Callable[[], Awaitable[object]]) -> None:
+def _killed_at_link(
+    home: Home, name_prefix: str, work: Callable[[], Coroutine[object, object, object]]
+) -> None:
     """Run ``work`` in a forked child that is SIGKILLed as it links a file whose name starts
     with ``name_prefix`` into place: what a power cut at that moment leaves on disk."""
     pid = os.fork()
