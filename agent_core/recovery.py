@@ -79,15 +79,32 @@ async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, in
                 counts["orphans"] += 1
 
 
+async def _mark_waiting(rt: Runtime, wake: set[ThreadKey], counts: dict[str, int]) -> None:
+    """Give every request the index holds as waiting its thread's open-approval marker.
+
+    Versions before those markers (until 2026-12-02) parked requests without one, and a
+    worker settles only what its thread's markers name: approved after the upgrade, such
+    a request never ran, and one decided but not told before it stayed untold (the old
+    bot left its index row "pending"). Wakes the thread of each marker made, which
+    settles a decision already on disk; a stat per waiting request otherwise.
+    """
+    async for row in rt.index.iter_approvals(status="pending"):
+        tdir = ThreadDir(rt.home, row.thread)
+        if tdir.path.is_dir() and tdir.open_approval(row.id):
+            wake.add(row.thread)
+            counts["unmarked"] += 1
+
+
 async def find_work(rt: Runtime) -> tuple[set[ThreadKey], dict[str, int]]:
     """The threads to wake after a restart, and what was found."""
-    counts = {"crashed": 0, "orphans": 0, "queued": 0, "untold": 0, "staging": 0}
+    counts = {"crashed": 0, "orphans": 0, "queued": 0, "untold": 0, "staging": 0, "unmarked": 0}
     counts["staging"] = _clean_staging(rt)
     wake: set[ThreadKey] = set()
     await _open_sessions(rt, wake, counts)
     for thread in rt.coordination.work_queue.threads():
         wake.add(thread)
         counts["queued"] += 1
+    await _mark_waiting(rt, wake, counts)
     async for row in rt.index.iter_approvals(untold=True):
         try:
             request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)

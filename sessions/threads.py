@@ -68,13 +68,15 @@ class ThreadDir:
         return moved
 
     # open approvals ---------------------------------------------------------------
-    def open_approval(self, approval_id: str) -> None:
+    def open_approval(self, approval_id: str) -> bool:
+        """Mark ``approval_id`` open here; False when it was already."""
         path = self._open / check_approval_id(approval_id)
         if path.exists():
-            return
+            return False
         self._open.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
         fsync_dir(self._open)
+        return True
 
     def close_approval(self, approval_id: str) -> None:
         try:
