@@ -44,9 +44,17 @@ async def reindex(
     home.ensure()
     async with file_lock_async(home.root / "index.lock"):
         migrate_flat_layout(home)
+        _remove_dead_rebuilds(home)
         if if_missing and home.index_path.exists():
             return {}
         return await _rebuild(home, scan_approvals)
+
+
+def _remove_dead_rebuilds(home: Home) -> None:
+    """A rebuild is made under the lock held here, so one still on disk is what a killed
+    reindex left (with its -wal and -shm): a whole index each, never read again."""
+    for path in home.root.glob(f"{home.index_path.name}.rebuild-*"):
+        path.unlink(missing_ok=True)
 
 
 async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[str, int]:
