@@ -15,11 +15,14 @@ import time
 
 from approvals import ApprovalRequest, ApprovalsError, scan_session_approvals
 from sessions import (
+    AlreadyExistsError,
     SessionsError,
     ThreadDir,
     ThreadKey,
+    create_only,
     is_sealed,
     lineage,
+    make_dirs,
     seal,
     staging_dirs,
 )
@@ -80,19 +83,30 @@ async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, in
 
 
 async def _mark_waiting(rt: Runtime, wake: set[ThreadKey], counts: dict[str, int]) -> None:
-    """Give every request the index holds as waiting its thread's open-approval marker.
+    """Give every request the index holds as waiting its thread's open-approval marker,
+    once per home (``upgrade/open-approvals`` says it was done).
 
     Versions before those markers (until 2026-12-02) parked requests without one, and a
     worker settles only what its thread's markers name: approved after the upgrade, such
     a request never ran, and one decided but not told before it stayed untold (the old
     bot left its index row "pending"). Wakes the thread of each marker made, which
-    settles a decision already on disk; a stat per waiting request otherwise.
+    settles a decision already on disk. Every version since writes the marker with the
+    request, so the scan (a stat or two per waiting request) runs at the first start
+    after the upgrade only, not at every start of a home with 100k waiting requests.
     """
+    done = rt.home.upgrade_dir / "open-approvals"
+    if done.exists():
+        return
     async for row in rt.index.iter_approvals(status="pending"):
         tdir = ThreadDir(rt.home, row.thread)
         if tdir.path.is_dir() and tdir.open_approval(row.id):
             wake.add(row.thread)
             counts["unmarked"] += 1
+    make_dirs(done.parent)
+    try:
+        create_only(done, b"")
+    except AlreadyExistsError:
+        pass  # another process finished the same scan
 
 
 async def find_work(rt: Runtime) -> tuple[set[ThreadKey], dict[str, int]]:

@@ -79,6 +79,11 @@ class Home:
         return self.root / "quarantine"
 
     @property
+    def upgrade_dir(self) -> Path:
+        # One empty marker per one-time upgrade step done on this home (agent_core/recovery).
+        return self.root / "upgrade"
+
+    @property
     def kill_switch(self) -> Path:
         # A file whose presence stops every model call and tool call, re-read each time.
         return self.root / "KILL"

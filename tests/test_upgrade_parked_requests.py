@@ -63,11 +63,26 @@ async def test_a_request_parked_by_an_old_version_runs_once_when_approved(
     assert any("restart_service" in r for r in replies(surface)), surface.replies
     engine = await _open(home, clock, RecordingSurface())  # a second start runs nothing again
     try:
-        await engine.recover()
+        counts = await engine.recover()
         await engine.idle()
     finally:
         await engine.close()
     assert restarts(home) == 1
+    # The scan is a one-time upgrade step: later starts do not pay for it.
+    assert (home.upgrade_dir / "open-approvals").exists() and counts["unmarked"] == 0
+
+
+async def test_the_upgrade_scan_runs_once_per_home(home: Home, clock: Any) -> None:
+    approval_id = await _parked_by_an_old_version(home, clock)
+    engine = await _open(home, clock, RecordingSurface())
+    try:
+        assert (await engine.recover())["unmarked"] == 1
+        await engine.idle()
+        shutil.rmtree(ThreadDir(home, THREAD).path / "approvals")  # not something today writes
+        assert (await engine.recover())["unmarked"] == 0
+    finally:
+        await engine.close()
+    assert approval_id
 
 
 async def test_a_request_an_old_version_decided_but_never_told_is_told(
