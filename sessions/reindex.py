@@ -72,8 +72,11 @@ async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[s
                 problems += 1
                 continue
             if record.terminal and not os.path.exists(os.path.join(directory, MANIFEST)):
-                seal(Path(directory), after_crash=True)
-                sealed += 1
+                try:
+                    seal(Path(directory), after_crash=True)
+                    sealed += 1
+                except OSError:
+                    problems += 1  # indexed all the same; verify will say it has no seal
             batch.append(record)
             if scan_approvals is not None:
                 try:
