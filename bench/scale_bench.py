@@ -182,6 +182,7 @@ def _reindex(home: Path) -> float:
 async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
     rows = []
     base: tuple[float, float] | None = None
+    smaller: tuple[int, float] | None = None  # (sessions, reindex seconds) of the last home
     with tempfile.TemporaryDirectory(prefix="signoff-bench-") as work:
         async with Stack(work=Path(work)) as stack:
             for count in counts:
@@ -203,7 +204,13 @@ async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
                     # per-item cost (it can even come out negative): no verdict.
                     return f": {met(ok)}" if count >= 10_000 else " (too few to judge)"
 
-                per_k = reindex / count * 1000 if reindex is not None else None
+                # Per 1k sessions beyond the smaller home's (like start-up's extra per
+                # pending): the process start is in both, and would dominate at 10k.
+                per_k = None
+                if reindex is not None:
+                    done, took = smaller or (0, 0.0)
+                    per_k = (reindex - took) / (count - done) * 1000
+                    smaller = (count, reindex)
                 rows.append([
                     f"{count:,}", f"{built:.0f} s",
                     f"{shape.inodes_per_session:.1f}" if count else "",
@@ -217,7 +224,8 @@ async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
         f"Start-up of signoff run (process start → Socket Mode connected, → /readyz 200; "
         f"median of {repeats}) on "
         "homes with pending approvals; signoff reindex of the same home (sessions = pending); "
-        "goals per item are the 100k goals (1 s, 20 s) divided by 100k",
+        "goals per item are the 100k goals (1 s, 20 s) divided by 100k, each judged on what a "
+        "home costs beyond the smaller one (the process start is in both)",
         [
             "pending",
             "setup (untimed)",
@@ -228,7 +236,7 @@ async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
             "→ ready",
             "extra per pending (≤ 10 µs)",
             "reindex",
-            "reindex per 1k (≤ 0.2 s)",
+            "reindex per 1k more (≤ 0.2 s)",
         ],
         rows,
     )
