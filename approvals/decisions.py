@@ -219,6 +219,9 @@ async def record_decision(
     if len(voters) < quorum:
         request.queue_card(votes_why(call.edit, len(voters)))
         return VoteCounted(capsule, len(voters), quorum, voters)
+    # Again, now that the vote is on disk: a sweep may have taken the marker above before
+    # it was, and dropped it; a crash before the decision would then leave none.
+    request.arm_timer(at)
     return finalize(
         request,
         verdict="approved",

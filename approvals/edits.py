@@ -147,6 +147,7 @@ async def record_edit(
             "someone else edited the arguments first; look at the card again, then edit or "
             "approve what it shows",
         )
+    request.arm_timer(at)  # again, now that the edit is on disk (as a completing vote does)
     request.queue_card(f"edit-{edit.n}")
     edited = request.current()
     voters = request.approvals(edited)

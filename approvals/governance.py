@@ -206,6 +206,7 @@ def sweep_timers(home: Home, *, policy: Policy, clock: Clock) -> list[Step]:
     for name, approval_id in timers.due(now):
         try:
             request = ApprovalRequest.open(home, approval_id, clock=clock)
+            seen = _progress(request)
             steps.extend(fire_due(request, policy=policy, clock=clock))
             following = request.arm_timer()
         except NotFoundError:
@@ -218,4 +219,22 @@ def sweep_timers(home: Home, *, policy: Policy, clock: Clock) -> list[Step]:
             continue
         if following != name:
             timers.disarm(name)
+            _look_again(request, seen, now)
     return steps
+
+
+def _progress(request: ApprovalRequest) -> tuple[int, tuple[str, ...]]:
+    """What a vote or an edit changes: the current edit, and who approved it."""
+    call = request.current()
+    return call.edit, request.approvals(call)
+
+
+def _look_again(request: ApprovalRequest, seen: tuple[int, tuple[str, ...]], now: str) -> None:
+    """A vote or an edit arms a marker "now", is written, arms it again, then decides. One
+    written after this sweep looked, whose second arming this sweep's drop removed, would
+    be left with no marker if its process died before deciding: arm one again."""
+    try:
+        if request.decision() is None and _progress(request) != seen:
+            request.arm_timer(now)
+    except (SessionsError, ApprovalsError) as exc:
+        log.warning("timer of %s not looked at again: %s", request.id, exc)

@@ -9,9 +9,11 @@ markers of the hours that have begun — names only, no file is read — and tak
 that are due. For each it does what the request's records say is due, arms the next
 marker, and only then removes the one it took, so a crash in between leaves a marker to
 take again, and the records (create-only) make taking it twice harmless. A marker is also
-armed "now" before a vote that completes a quorum and before every edit, so a crash
-before the decision (or the edit's card update) is written cannot strand a request whose
-approvals are all in, nor leave its card showing arguments that no longer count.
+armed "now" before a vote that completes a quorum and before every edit, and again once
+it is written, so a crash before the decision (or the edit's card update) is written
+cannot strand a request whose approvals are all in, nor leave its card showing arguments
+that no longer count; a sweep that drops a marker looks at its request once more, for a
+vote or an edit written meanwhile whose second marker the drop removed.
 
 Markers are filed by hour, then by the request's shard: a burst of requests with one
 reminder time would otherwise fill one directory (100k pending, 100k entries), and the

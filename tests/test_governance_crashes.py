@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 
+import pytest
 from engine_support import EngineFactory, message, restarts, transcript
 from governance_support import approve, park, request
 
@@ -164,4 +165,69 @@ def test_the_sweep_dates_a_quorum_a_kill_left_undecided_from_its_completing_vote
     assert decision is not None and decision.deciders == ("U0BOB", "U0CAROL")
     assert decision.at == completed and decision.reason == "load is down"
     assert decision.valid_until == utc_iso(clock.now() - timedelta(hours=6) + timedelta(minutes=10))
+    assert Timers(home).armed(capsule.id) == []
+
+
+def test_a_completing_vote_a_sweep_raced_and_a_kill_cut_short_is_still_decided(
+    home: Home, clock: FixedClock
+) -> None:
+    """Carol's vote arms a marker "now", then is written, then the decision; another
+    process's sweep took the marker between the first two (it saw one vote of two, and
+    dropped it), and a kill came before the decision: no marker was left, and the
+    request, approved by both, waited for its expiry."""
+    capsule = park(home, clock, PolicyRule(quorum=2))
+    assert isinstance(asyncio.run(approve(home, capsule, "U0BOB", clock)), VoteCounted)
+    swept: list[object] = []
+
+    async def carol() -> object:
+        killing = os.link  # the child's: kills it at the decision
+
+        def sweep_first(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+            if os.path.basename(dst) == "U0CAROL.json" and not swept:
+                swept.append(sweep_timers(home, policy=Policy(), clock=clock))
+            killing(src, dst)
+
+        os.link = sweep_first  # type: ignore[assignment]
+        return await approve(home, capsule, "U0CAROL", clock)
+
+    _killed_at_link(home, f"{capsule.id}.decision.json", carol)
+    assert request(home, capsule, clock).decision() is None
+    clock.advance(timedelta(seconds=5))
+    (step,) = sweep_timers(home, policy=Policy(), clock=clock)
+    assert isinstance(step, QuorumCompleted)
+    assert Timers(home).armed(capsule.id) == []
+
+
+def test_a_vote_that_lands_while_the_sweep_drops_its_marker_is_looked_at_again(
+    home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep took Carol's "now" marker, saw one vote of two, and as it dropped the
+    marker her vote landed (and her own re-arming of it, which the drop then removed);
+    she was killed before the decision. The sweep looks again after dropping a marker."""
+    capsule = park(home, clock, PolicyRule(quorum=2))
+    assert isinstance(asyncio.run(approve(home, capsule, "U0BOB", clock)), VoteCounted)
+    at = utc_iso(clock.now())
+    carols = request(home, capsule, clock)
+    carols.arm_timer(at)
+    real_disarm = Timers.disarm
+
+    def vote_lands_first(self: Timers, name: str) -> None:
+        vote = Vote(
+            approval_id=capsule.id,
+            user="U0CAROL",
+            approve=True,
+            at=at,
+            reason="",
+            args_sha256=capsule.args_sha256,
+        )
+        if carols.write_vote(vote):
+            carols.arm_timer(at)
+        real_disarm(self, name)
+
+    monkeypatch.setattr(Timers, "disarm", vote_lands_first)
+    assert sweep_timers(home, policy=Policy(), clock=clock) == []
+    monkeypatch.undo()
+    clock.advance(timedelta(seconds=5))
+    (step,) = sweep_timers(home, policy=Policy(), clock=clock)
+    assert isinstance(step, QuorumCompleted)
     assert Timers(home).armed(capsule.id) == []
