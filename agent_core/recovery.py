@@ -20,10 +20,9 @@ from sessions import (
     ThreadDir,
     ThreadKey,
     create_only,
-    is_sealed,
     lineage,
     make_dirs,
-    seal,
+    seal_after_crash,
     staging_dirs,
 )
 
@@ -59,10 +58,9 @@ async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, in
             continue
         directory = rt.home.session_dir(record.id)
         if record.terminal:
-            if not is_sealed(directory):
-                # A crash came between the final state and its seal (and maybe between a
-                # write and its sync, so the seal flushes every file).
-                seal(directory, after_crash=True)
+            # A crash came between the final state and its seal (and maybe between a write
+            # and its sync, so the seal flushes every file).
+            seal_after_crash(directory)
             await rt.index.put_session(record)  # the index lagged one step
             await rt.index.put_approvals(scan_session_approvals(rt.home, directory, record))
             wake.add(record.thread)

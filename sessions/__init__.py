@@ -49,7 +49,7 @@ from .index import ApprovalRow, Index, SessionRow
 from .jsonl import read_jsonl
 from .layout import approval_ids, migrate_flat_layout, session_ids, staging_dirs
 from .locks import dir_lock, file_lock, file_lock_async, try_dir_lock, try_file_lock
-from .manifest import VerifyReport, is_sealed, seal, verify
+from .manifest import VerifyReport, is_sealed, seal, seal_after_crash, verify
 from .off_loop import off_loop
 from .outbox import Outbox, OutboxDone, OutboxEntry
 from .quarantine import Quarantine, QuarantineRecord
@@ -137,6 +137,7 @@ __all__ = [
     "reindex",
     "replace_atomically",
     "seal",
+    "seal_after_crash",
     "session_ids",
     "shard_of",
     "staging_dirs",

@@ -88,6 +88,15 @@ def seal(directory: Path, *, after_crash: bool = False) -> None:
     replace_atomically(directory / MANIFEST, ("\n".join(lines) + "\n").encode())
 
 
+def seal_after_crash(directory: Path) -> bool:
+    """Seal a session that ended without its seal (a crash came between the two), every
+    file flushed; False when it was sealed already."""
+    if is_sealed(directory):
+        return False
+    seal(directory, after_crash=True)
+    return True
+
+
 def is_sealed(directory: Path) -> bool:
     """Whether the session was sealed (not whether the seal still holds: ``verify``)."""
     return (directory / MANIFEST).exists()

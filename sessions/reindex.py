@@ -21,7 +21,7 @@ from .home import Home
 from .index import ApprovalRow, Index
 from .layout import iter_session_dirs, migrate_flat_layout
 from .locks import file_lock_async
-from .manifest import MANIFEST, seal
+from .manifest import seal_after_crash
 from .records import SessionRecord, ThreadKey
 from .store import read_record
 from .threads import iter_thread_rows
@@ -71,10 +71,9 @@ async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[s
             except SessionsError:
                 problems += 1
                 continue
-            if record.terminal and not os.path.exists(os.path.join(directory, MANIFEST)):
+            if record.terminal:
                 try:
-                    seal(Path(directory), after_crash=True)
-                    sealed += 1
+                    sealed += seal_after_crash(Path(directory))
                 except OSError:
                     problems += 1  # indexed all the same; verify will say it has no seal
             batch.append(record)
