@@ -104,6 +104,10 @@ class AnthropicModel(ProviderModel):
             base_url=self._base_url,
             max_retries=0,
             timeout=self._settings.timeout_s,
+            # aiohttp under the SDK (its own option): httpx's pool looks at every idle
+            # connection's socket on each request and release, a cost that grows with
+            # the threads talking at once (bench: 2-3 ms of CPU per mention at 100).
+            http_client=anthropic.DefaultAioHttpClient(),
         )
 
     def _classify(self, exc: Exception) -> Failure | None:
