@@ -202,11 +202,17 @@ class Delivery:
                     finished.append(done)
                     skip.add(done.id)
         finally:
-            if finished:
-                await off_loop(self.outbox.complete, finished)
-            self._lanes.pop(thread, None)
-            self._changed.set()
-            self.wake()
+            try:
+                if finished:
+                    await off_loop(self.outbox.complete, finished)
+            except Exception as exc:  # a full disk: the entries stay pending, and went out
+                log.warning("could not record %d delivered entries: %s", len(finished), exc)
+                self._check_first.update(done.id for done in finished)
+                self._not_before[thread] = time.monotonic() + self.backoff.delay(1)
+            finally:
+                self._lanes.pop(thread, None)
+                self._changed.set()
+                self.wake()
 
     def _retry_later(self, thread: ThreadKey, entry: OutboxEntry, exc: DeliveryError) -> None:
         attempt = self._attempts.get(entry.id, 0) + 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from bot.app import SignoffBot
 from bot.config import Settings
 from bot.envelopes import Outcome
 from localslack import Delivery, LocalSlack, Timing
+from sessions import OutboxDone
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -275,3 +277,32 @@ async def test_message_posted_while_the_socket_is_down_is_answered_after_reconne
     assert [d.status for d in deliveries_of(slack, follow_up)] == ["acked"]
     assert len(status_answers(slack, thread, "worker")) == 1
     assert len(status_answers(slack, thread, "api")) == 1
+
+
+async def test_a_thread_whose_sent_reply_could_not_be_recorded_is_still_delivered_to(
+    slack: LocalSlack, bot: SignoffBot
+) -> None:
+    """A full disk when a sent reply's record is written: the reply is not posted twice (the
+    next try finds it in Slack) and the thread's later replies still go out."""
+    delivery = bot.engine.delivery
+    assert delivery is not None
+    outbox = delivery.outbox
+    record = outbox.complete
+    failed: list[int] = []
+
+    def complete(results: list[OutboxDone]) -> None:
+        if not failed:
+            failed.append(len(results))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        record(results)
+
+    outbox.complete = complete  # type: ignore[method-assign]
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,")
+    await until(lambda: bool(failed))
+    await slack.post_message(channel=OPS, user="U0ALICE", text="status of db", thread_ts=thread)
+    await bot_reply(slack, thread, "service=db,")
+    await asyncio.wait_for(bot.engine.idle(), timeout=10)
+    assert len(status_answers(slack, thread, "api")) == 1
+    assert len(status_answers(slack, thread, "db")) == 1
+    assert outbox.pending() == []
