@@ -112,8 +112,10 @@ class DirectoryCoordination:
     def work_queue(self) -> WorkQueue:
         return WorkQueue(self.home)
 
-    @property
+    @functools.cached_property
     def outbox(self) -> Outbox:
+        # One per home and process: it remembers what it has read of the done logs, which
+        # a fresh one read again from the start on every enqueue (a long thread's whole log).
         return Outbox(self.home)
 
     @property
