@@ -19,7 +19,6 @@ import fcntl
 import hashlib
 import os
 import re
-import threading
 import time
 from pathlib import Path
 from typing import Literal
@@ -107,10 +106,6 @@ class Outbox:
         self._legacy = legacy if legacy.is_dir() else None
         # Entries already read, by file name: they are create-only, so never read twice.
         self._read: dict[str, OutboxEntry] = {}
-        # Names ``complete`` touched since the last ``pending``: only these of the entries
-        # already read can have become done (one drainer completes entries: this one).
-        self._completed: set[str] = set()
-        self._completed_lock = threading.Lock()  # ``complete`` runs on a disk thread
 
     def _pending(self, entry_id: str) -> Path:
         return self.pending_dir / f"{check_entry_id(entry_id)}.json"
@@ -151,25 +146,17 @@ class Outbox:
         return self._pending(entry_id).exists() or self._done_bytes(thread, entry_id) is not None
 
     def pending(self) -> list[OutboxEntry]:
-        """What waits to be sent, oldest first; leftovers of a finished send are cleared.
-
-        An entry is looked up in its thread's log when first read and after ``complete``
-        touched it, not on every call: the drainer calls this on every wake, and a look-up
-        per waiting entry made a burst's delivery passes grow with its square.
-        """
+        """What waits to be sent, oldest first; leftovers of a finished send are cleared."""
         try:
             names = os.listdir(self.pending_dir)
         except FileNotFoundError:
             return []
-        with self._completed_lock:
-            completed, self._completed = self._completed, set()
         out: list[OutboxEntry] = []
         read: dict[str, OutboxEntry] = {}
         for name in names:
             if not name.endswith(".json") or name.startswith("."):
                 continue
             entry = self._read.get(name)
-            fresh = entry is None or name in completed
             if entry is None:
                 path = self.pending_dir / name
                 try:
@@ -178,7 +165,8 @@ class Outbox:
                     continue  # sent meanwhile by another drainer
                 except (ValidationError, ValueError) as exc:
                     raise CorruptRecordError(f"{path}: not an outbox entry") from exc
-            if fresh and self._done_bytes(entry.thread, entry.id) is not None:
+            # Looked up each time: another drainer (one that died) may have done it.
+            if self._done_bytes(entry.thread, entry.id) is not None:
                 # a crash (or a failed unlink) came between done and the unlink
                 (self.pending_dir / name).unlink(missing_ok=True)
                 continue
@@ -217,8 +205,6 @@ class Outbox:
     def complete(self, results: list[OutboxDone]) -> None:
         """Record each result in its thread's log (the first record of an id stands), then
         drop its pending entry; the pending directory is synced once."""
-        with self._completed_lock:  # first: whatever fails below, they are looked up again
-            self._completed.update(f"{r.id}.json" for r in results)
         by_thread: dict[ThreadKey, list[tuple[str, bytes]]] = {}
         for result in results:
             record = (result.id, result.model_dump_json().encode())

@@ -132,8 +132,8 @@ def test_a_crash_between_the_record_and_the_unlink_leaves_it_done(tmp_path: Path
 def test_an_entry_the_drainer_already_read_is_not_pending_once_recorded_done(
     tmp_path: Path,
 ) -> None:
-    """``pending`` looks a known entry up again only after ``complete`` touched it: a
-    record written whose unlink failed still clears the entry."""
+    """A record written whose unlink failed (a full disk) clears the entry, though this
+    object had read it before."""
     home = _home(tmp_path)
     outbox = Outbox(home)
     a, b = entry("reply-a", 1), entry("reply-b", 2)
