@@ -144,7 +144,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         migrate_flat_layout(home)  # a home from before sharding (sessions/layout.py)
         if not home.index_path.exists():
             await reindex(home, scan_approvals=scan_session_approvals, if_missing=True)
-        return await Index.open(home.index_path)
+        return await Index.open(home.index_path, in_use=home.index_lock)
 
     @property
     def home(self) -> Home:

@@ -20,7 +20,8 @@ This package's tree::
     ├── StaleStateError            a compare-and-set on session state lost: someone else
     │                              moved the session first
     ├── IllegalTransitionError     a state change the forward-only machine forbids
-    └── CorruptRecordError         a record on disk that does not parse or validate
+    ├── CorruptRecordError         a record on disk that does not parse or validate
+    └── IndexInUseError            a rebuild of the index while a process has it open
 
 (A sealed session whose files no longer match its manifest is not an exception: ``verify``
 returns a report, and resume refuses to run a call from it.)
@@ -32,6 +33,7 @@ __all__ = [
     "AlreadyExistsError",
     "CorruptRecordError",
     "IllegalTransitionError",
+    "IndexInUseError",
     "InvalidIdError",
     "NotFoundError",
     "SessionsError",
@@ -70,3 +72,7 @@ class IllegalTransitionError(SessionsError):
 
 class CorruptRecordError(SessionsError):
     """A record on disk is unreadable or invalid."""
+
+
+class IndexInUseError(SessionsError):
+    """``reindex`` was asked while another process (a running bot) has the index open."""

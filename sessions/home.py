@@ -61,6 +61,11 @@ class Home:
         return self.root / "index.sqlite3"
 
     @property
+    def index_lock(self) -> Path:
+        # Shared by every process with the index open, exclusive for a rebuild (reindex).
+        return self.root / "index.lock"
+
+    @property
     def sessions_dir(self) -> Path:
         return self.root / "sessions"
 

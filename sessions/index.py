@@ -11,6 +11,7 @@ collector resets its statement on the database thread while the next write runs 
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import aiosqlite
 
 from .index_rows import ApprovalRow, SessionRow, approval_filter, approval_row, session_row
 from .index_writes import GroupCommit
+from .locks import hold_shared
 from .records import SessionRecord, ThreadKey
 
 __all__ = ["ApprovalRow", "Index", "SessionRow"]
@@ -51,13 +53,27 @@ CREATE INDEX IF NOT EXISTS approvals_card ON approvals (card_channel, card_ts);
 
 
 class Index:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, held: int | None = None) -> None:
         self._conn = conn
         self.path = path
         self._puts = GroupCommit(conn)
+        self._held = held  # the descriptor of the shared ``in_use`` lock, if any
 
     @classmethod
-    async def open(cls, path: Path) -> Index:
+    async def open(cls, path: Path, *, in_use: Path | None = None) -> Index:
+        """Open (creating) the index at ``path``. ``in_use``: a lock file held shared while
+        it is open, so that a rebuild (which holds it exclusively) never swaps the file
+        out from under this process, nor starts while it may write."""
+        held = await hold_shared(in_use) if in_use is not None else None
+        try:
+            return await cls._connect(path, held)
+        except BaseException:
+            if held is not None:
+                os.close(held)
+            raise
+
+    @classmethod
+    async def _connect(cls, path: Path, held: int | None) -> Index:
         conn = await aiosqlite.connect(path)
         conn.row_factory = aiosqlite.Row  # set once, before any statement runs
         # Before anything else: switching to WAL itself may wait for another process.
@@ -68,11 +84,16 @@ class Index:
         async with conn.executescript(SCHEMA):
             pass
         await conn.commit()
-        return cls(conn, path)
+        return cls(conn, path, held=held)
 
     async def close(self) -> None:
-        await self._puts.drain()
-        await self._conn.close()
+        try:
+            await self._puts.drain()
+            await self._conn.close()
+        finally:
+            if self._held is not None:
+                held, self._held = self._held, None
+                os.close(held)
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self._conn.execute(sql, params) as cursor:

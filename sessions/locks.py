@@ -15,7 +15,15 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-__all__ = ["dir_lock", "file_lock", "file_lock_async", "try_dir_lock", "try_file_lock"]
+__all__ = [
+    "dir_lock",
+    "file_lock",
+    "file_lock_async",
+    "held_exclusively",
+    "hold_shared",
+    "try_dir_lock",
+    "try_file_lock",
+]
 
 
 @contextmanager
@@ -74,19 +82,48 @@ def try_file_lock(path: Path) -> Iterator[bool]:
         os.close(fd)
 
 
-@asynccontextmanager
-async def file_lock_async(path: Path, *, poll: float = 0.005) -> AsyncIterator[None]:
-    """The async form: polls with LOCK_NB so a waiting task never blocks the event loop."""
+async def _flock_polling(path: Path, operation: int, poll: float) -> int:
+    """``path`` opened and locked with ``operation``, polled with LOCK_NB so that a waiting
+    task never blocks the event loop; closing the descriptor releases it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         delay = poll
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                fcntl.flock(fd, operation | fcntl.LOCK_NB)
+                return fd
             except BlockingIOError:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.1)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+@asynccontextmanager
+async def file_lock_async(path: Path, *, poll: float = 0.005) -> AsyncIterator[None]:
+    """The async form of ``file_lock``."""
+    fd = await _flock_polling(path, fcntl.LOCK_EX, poll)
+    try:
         yield
     finally:
         os.close(fd)
+
+
+async def hold_shared(path: Path, *, poll: float = 0.005) -> int:
+    """A shared lock on ``path`` (created if missing), waited for while someone holds it
+    exclusively; ``os.close`` of the returned descriptor releases it (as does the end of
+    the process)."""
+    return await _flock_polling(path, fcntl.LOCK_SH, poll)
+
+
+def held_exclusively(path: Path) -> bool:
+    """Does some process hold an exclusive lock on ``path`` right now?"""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

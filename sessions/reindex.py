@@ -10,17 +10,18 @@ write one, so sealing here gives nobody a power they lacked.)
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .clock import SystemClock, utc_iso
-from .errors import SessionsError
+from .errors import IndexInUseError, SessionsError
 from .home import Home
 from .index import ApprovalRow, Index
 from .layout import iter_session_dirs, migrate_flat_layout
-from .locks import file_lock_async
+from .locks import held_exclusively, try_file_lock
 from .manifest import seal_after_crash
 from .records import SessionRecord, ThreadKey
 from .store import read_record
@@ -37,17 +38,37 @@ async def reindex(
 ) -> dict[str, int]:
     """Build a fresh index next to the old one and swap it in; returns row counts.
 
-    Serialized across processes by a lock, so two processes that start on a home without
-    an index do not rebuild it over each other; ``if_missing`` skips the rebuild when
-    another process finished one while this one waited.
+    It holds ``index.lock`` exclusively, which every process with the index open holds
+    shared (``Index.open``): so two processes that start on a home without an index do not
+    rebuild it over each other, and a rebuild never swaps the file out from under a
+    running bot (whose later writes would then go to a file nobody opens again). Asked
+    while the index is open elsewhere it raises ``IndexInUseError``; ``if_missing`` (a
+    process starting) instead waits, and skips the rebuild when another process made one.
     """
     home.ensure()
-    async with file_lock_async(home.root / "index.lock"):
-        migrate_flat_layout(home)
-        _remove_dead_rebuilds(home)
+    while True:
         if if_missing and home.index_path.exists():
             return {}
-        return await _rebuild(home, scan_approvals)
+        with try_file_lock(home.index_lock) as held:
+            if held:
+                migrate_flat_layout(home)
+                _remove_dead_rebuilds(home)
+                if if_missing and home.index_path.exists():
+                    return {}
+                return await _rebuild(home, scan_approvals)
+        if not if_missing:
+            raise IndexInUseError(
+                f"the index of {home.root} is open in another signoff process (a running "
+                "bot or command): stop it, then run reindex again"
+            )
+        # Waiting is right while another process rebuilds; not for a deleted index that
+        # a running process still has open (it would never end).
+        if not held_exclusively(home.index_lock) and not home.index_path.exists():
+            raise IndexInUseError(
+                f"the index of {home.root} is missing while another signoff process has it "
+                "open: stop that process, then start again"
+            )
+        await asyncio.sleep(0.05)
 
 
 def _remove_dead_rebuilds(home: Home) -> None:

@@ -150,3 +150,42 @@ def test_an_unknown_signoff_variable_is_a_typo_that_stops_start_up(
     monkeypatch.setenv("SIGNOFF_MODLE", "offline")
     assert main(["sessions"]) == 2
     assert "unknown setting SIGNOFF_MODLE" in capsys.readouterr().err
+
+
+def test_reindex_refuses_while_another_process_has_the_index_open(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bot (here an index opened on a thread of this test, as a bot's engine opens it)
+    keeps writing its index: a rebuild swapped in under it would be lost to it, and the
+    commands that open the new file would not see what the bot writes after."""
+    import asyncio
+    import threading
+
+    from agent_core.engine import Engine
+    from sessions import Home, Index
+
+    assert say("<@U0BOT> restart api", "1700000000.000100") == 0
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    opened = asyncio.run_coroutine_threadsafe(Engine.open_index(Home(cli_home)), loop)
+    index: Index = opened.result(timeout=10)
+    try:
+        capsys.readouterr()
+        assert main(["reindex"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "stop it" in err, err
+        assert main(["sessions"]) == 0  # reading beside the bot is fine
+        assert "awaiting_approval" in capsys.readouterr().out
+        # Deleted under the bot: a command says so instead of waiting for a rebuild.
+        (cli_home / "index.sqlite3").unlink()
+        assert main(["sessions"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "missing while another" in err, err
+    finally:
+        asyncio.run_coroutine_threadsafe(index.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(timeout=10)
+        loop.close()
+    assert main(["reindex"]) == 0
+    assert "sessions=1" in capsys.readouterr().out

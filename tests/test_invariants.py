@@ -358,6 +358,7 @@ async def test_I5_deleting_the_index_loses_nothing(
     await engine.decide(capsule.id, user="U0BOB", approve=True)
     await engine.idle()
     assert restarts(home) == 1
+    await engine.close()  # a rebuild waits for the bot to stop (it refuses meanwhile)
     counts = await reindex(home)
     assert counts["sessions"] == len(after_sessions) + 1
 

@@ -378,8 +378,8 @@ async def test_two_processes_rebuilding_the_index_at_once(
 
     class PausingIndex(Index):
         @classmethod
-        async def open(cls, path: Path) -> Index:
-            index = await Index.open(path)
+        async def open(cls, path: Path, *, in_use: Path | None = None) -> Index:
+            index = await Index.open(path, in_use=in_use)
             opened.append(path)
             if len(opened) == 1:
                 paused.set()
