@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import re
 import time
@@ -32,6 +33,8 @@ from .outbox_log import DoneLogs
 from .records import Record, ThreadKey
 
 __all__ = ["DrainLock", "Outbox", "OutboxDone", "OutboxEntry", "check_entry_id"]
+
+log = logging.getLogger("signoff.outbox")
 
 _ENTRY_ID = re.compile(r"[a-z][a-z0-9_.-]{0,159}")
 
@@ -164,7 +167,8 @@ class Outbox:
                 except FileNotFoundError:
                     continue  # sent meanwhile by another drainer
                 except (ValidationError, ValueError) as exc:
-                    raise CorruptRecordError(f"{path}: not an outbox entry") from exc
+                    self._set_aside(path, exc)  # one bad file must not stop every thread
+                    continue
             # Looked up each time: another drainer (one that died) may have done it.
             if self._done_bytes(entry.thread, entry.id) is not None:
                 # a crash (or a failed unlink) came between done and the unlink
@@ -174,6 +178,19 @@ class Outbox:
             out.append(entry)
         self._read = read  # what left the directory is forgotten
         return sorted(out, key=lambda e: (e.seq, e.id))
+
+    def _set_aside(self, path: Path, exc: Exception) -> None:
+        """Move an entry that does not parse to ``outbox/unreadable/``, kept for a person to
+        read: it cannot be sent, and it must not hold up every other thread's entries."""
+        aside = self.root / "unreadable"
+        aside.mkdir(exist_ok=True)
+        try:
+            os.replace(path, aside / path.name)
+        except FileNotFoundError:
+            return
+        log.error(
+            "outbox entry %s does not parse, not sent, moved to %s: %s", path.name, aside, exc
+        )
 
     def depth(self) -> int:
         try:

@@ -148,6 +148,25 @@ def test_an_entry_the_drainer_already_read_is_not_pending_once_recorded_done(
     assert [e.id for e in outbox.pending()] == ["reply-b"]
 
 
+def test_an_unreadable_pending_entry_is_set_aside_and_the_rest_still_goes_out(
+    tmp_path: Path,
+) -> None:
+    """One entry that does not parse (written by a newer signoff before a downgrade, or
+    edited by hand) held up every thread's delivery: each pass raised on it."""
+    home = _home(tmp_path)
+    outbox = Outbox(home)
+    a, b = entry("reply-a", 1), entry("reply-b", 3)
+    outbox.enqueue(a)
+    bad = home.root / "outbox" / "pending" / "reply-bad.json"
+    bad.write_bytes(b'{"id": "reply-bad", "kind": "telepathy"}')
+    outbox.enqueue(b)
+    assert [e.id for e in outbox.pending()] == ["reply-a", "reply-b"]
+    assert not bad.exists()
+    kept = home.root / "outbox" / "unreadable" / "reply-bad.json"
+    assert kept.read_bytes() == b'{"id": "reply-bad", "kind": "telepathy"}'
+    assert outbox.depth() == 2
+
+
 def test_a_home_written_before_keeps_its_done_files(tmp_path: Path) -> None:
     """Homes from before the thread logs: ``outbox/done/<shard>/<id>.json`` still count."""
     home = _home(tmp_path)
