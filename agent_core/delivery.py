@@ -86,6 +86,11 @@ class Delivery:
         self._not_before: dict[ThreadKey, float] = {}
         self._attempts: dict[str, int] = {}
         self._check_first: set[str] = set()
+        # Results of entries that went out but whose record could not be written (a full
+        # disk), by thread: the thread's next pass writes them instead of sending again,
+        # which a notice (ephemeral: nothing to look for in Slack) would show twice.
+        self._unrecorded: dict[ThreadKey, list[OutboxDone]] = {}
+        self._record_failures: dict[ThreadKey, int] = {}
         self._first_pass = True
         self._drainer: DrainerClaim | None = None
         self._task: asyncio.Task[None] | None = None
@@ -173,9 +178,9 @@ class Delivery:
             self._lanes[thread] = task
 
     async def _lane(self, thread: ThreadKey, batch: list[OutboxEntry]) -> None:
-        finished: list[OutboxDone] = []
+        finished = self._unrecorded.pop(thread, [])
         try:
-            skip: set[str] = set()
+            skip = {done.id for done in finished}
             for entry in batch:
                 if entry.id in skip:
                     continue
@@ -205,10 +210,17 @@ class Delivery:
             try:
                 if finished:
                     await off_loop(self.outbox.complete, finished)
+                self._record_failures.pop(thread, None)
             except Exception as exc:  # a full disk: the entries stay pending, and went out
                 log.warning("could not record %d delivered entries: %s", len(finished), exc)
-                self._check_first.update(done.id for done in finished)
-                self._not_before[thread] = time.monotonic() + self.backoff.delay(1)
+                self._unrecorded[thread] = finished
+                failures = self._record_failures.get(thread, 0) + 1
+                self._record_failures[thread] = failures
+                # Not sooner than a Retry-After this pass was given for the thread.
+                self._not_before[thread] = max(
+                    self._not_before.get(thread, 0.0),
+                    time.monotonic() + self.backoff.delay(failures),
+                )
             finally:
                 self._lanes.pop(thread, None)
                 self._changed.set()

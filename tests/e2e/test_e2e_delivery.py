@@ -283,7 +283,8 @@ async def test_a_thread_whose_sent_reply_could_not_be_recorded_is_still_delivere
     slack: LocalSlack, bot: SignoffBot
 ) -> None:
     """A full disk when a sent reply's record is written: the reply is not posted twice (the
-    next try finds it in Slack) and the thread's later replies still go out."""
+    thread's next pass writes its record instead of sending it again) and the thread's
+    later replies still go out."""
     delivery = bot.engine.delivery
     assert delivery is not None
     outbox = delivery.outbox
