@@ -107,7 +107,9 @@ def describe_connection_error(exc: BaseException) -> str:
         return "host name not found"
     if "ssl" in joined or "certificate" in joined:
         return "TLS handshake failed"
-    if "disconnected" in joined or "reset" in joined or "closed" in joined:
+    # aiohttp (the Anthropic SDK's transport) says a body cut off midway "is not completed"
+    dropped = ("disconnected", "reset", "closed", "payload is not completed")
+    if any(word in joined for word in dropped):
         return "connection dropped"
     return "connection failed"
 

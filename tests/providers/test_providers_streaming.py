@@ -16,7 +16,12 @@ from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
 
 from agent_core.messages import UserMessage
 from agent_core.model import ModelReply, RawToolCall, StreamingModel, complete_streaming
-from agent_core.providers import AnthropicModel, OpenAICompatibleModel, OpenAIModel
+from agent_core.providers import (
+    AnthropicModel,
+    OpenAICompatibleModel,
+    OpenAIModel,
+    ProviderConnectionError,
+)
 from agent_core.scripted import ScriptedModel
 
 M = TypeVar("M", AnthropicModel, OpenAIModel)
@@ -110,6 +115,20 @@ async def test_anthropic_dropped_stream_is_retried(
     )
     assert reply.text == ANSWER and sink.text_now == ANSWER
     assert len(anthropic_api.requests) == 2
+
+
+async def test_anthropic_dropped_stream_is_said_to_have_dropped(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    """The SDK runs over aiohttp, whose word for a connection closed midway is "payload
+    is not completed": still "connection dropped", not a failure to connect at all."""
+    for _ in range(4):
+        anthropic_api.reply("Gone midway", break_after=4, break_with="drop")
+    with pytest.raises(ProviderConnectionError) as raised:
+        await anthropic(anthropic_api, sleeps).stream(
+            system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink()
+        )
+    assert "(connection dropped)" in raised.value.message
 
 
 async def test_openai_streams_text_and_calls_and_counts_usage(
