@@ -46,6 +46,7 @@ async def reindex(
     process starting) instead waits, and skips the rebuild when another process made one.
     """
     home.ensure()
+    open_elsewhere = 0  # looks in a row that found the index missing yet open elsewhere
     while True:
         if if_missing and home.index_path.exists():
             return {}
@@ -62,13 +63,18 @@ async def reindex(
                 "bot or command): stop it, then run reindex again"
             )
         # Waiting is right while another process rebuilds; not for a deleted index that
-        # a running process still has open (it would never end).
-        if not held_exclusively(home.index_lock) and not home.index_path.exists():
+        # a running process still has open (it would never end). Seen twice in a row: a
+        # rebuild that failed just after this one's try left the lock free, not held.
+        if held_exclusively(home.index_lock) or home.index_path.exists():
+            open_elsewhere = 0
+            await asyncio.sleep(0.05)
+            continue
+        open_elsewhere += 1
+        if open_elsewhere > 1:
             raise IndexInUseError(
                 f"the index of {home.root} is missing while another signoff process has it "
                 "open: stop that process, then start again"
             )
-        await asyncio.sleep(0.05)
 
 
 def _remove_dead_rebuilds(home: Home) -> None:
