@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from approvals import Decision
 from sessions import (
     Home,
     InboxMessage,
+    OutboxDone,
+    OutboxStore,
     SessionFiles,
     SessionStore,
     ThreadDir,
@@ -171,3 +174,19 @@ class HangingModel:
             self.cancelled += 1
             raise
         raise AssertionError("unreachable")
+
+
+def disk_full_once(outbox: OutboxStore) -> list[int]:
+    """``outbox`` fails its first ``complete`` as a full disk would (its later ones work);
+    returns the sizes of the batches it refused."""
+    record = outbox.complete
+    refused: list[int] = []
+
+    def complete(results: list[OutboxDone]) -> None:
+        if not refused:
+            refused.append(len(results))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        record(results)
+
+    outbox.complete = complete  # type: ignore[method-assign]
+    return refused

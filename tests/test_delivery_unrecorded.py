@@ -6,18 +6,17 @@ the same pass still stands."""
 from __future__ import annotations
 
 import asyncio
-import errno
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
+from engine_support import disk_full_once
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.delivery import Delivery
 from bot.slack_surface import SlackSurface
 from localslack import LocalSlack, WorkspaceConfig
-from sessions import Home, Outbox, OutboxDone, OutboxEntry, ThreadKey, coordination_for, utc_iso
+from sessions import Home, Outbox, OutboxEntry, ThreadKey, coordination_for, utc_iso
 
 OPS = "C0OPS"
 SESSION = "sess_0123456789ab"
@@ -27,13 +26,6 @@ SESSION = "sess_0123456789ab"
 async def slack() -> AsyncIterator[LocalSlack]:
     async with LocalSlack(WorkspaceConfig(seed=3)) as server:
         yield server
-
-
-@pytest.fixture
-def home(tmp_path: Any) -> Home:
-    home = Home(tmp_path / "home")
-    home.ensure()
-    return home
 
 
 async def asked(slack: LocalSlack) -> ThreadKey:
@@ -56,23 +48,6 @@ def entry(thread: ThreadKey, key: str, kind: str, text: str) -> OutboxEntry:
     )
 
 
-def disk_full_once(home: Home) -> list[int]:
-    """The home's outbox fails its first ``complete`` as a full disk would; returns the
-    sizes of the batches it refused."""
-    outbox = coordination_for(home).outbox
-    record = outbox.complete
-    refused: list[int] = []
-
-    def complete(results: list[OutboxDone]) -> None:
-        if not refused:
-            refused.append(len(results))
-            raise OSError(errno.ENOSPC, "No space left on device")
-        record(results)
-
-    outbox.complete = complete  # type: ignore[method-assign]
-    return refused
-
-
 async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
@@ -91,7 +66,7 @@ async def test_a_notice_whose_record_failed_is_not_shown_twice(
 ) -> None:
     web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
     thread = await asked(slack)
-    refused = disk_full_once(home)
+    refused = disk_full_once(coordination_for(home).outbox)
     coordination_for(home).outbox.enqueue(entry(thread, "n1", "notice", "only you see this"))
     delivery = Delivery(home=home, surface=SlackSurface(web), poll=0.05)
     delivery.start()
@@ -111,7 +86,7 @@ async def test_a_retry_after_asked_for_in_a_pass_whose_record_failed_stands(
     the notice's record cannot be written: the reply waits the 2 s Slack asked for."""
     web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
     thread = await asked(slack)
-    refused = disk_full_once(home)
+    refused = disk_full_once(coordination_for(home).outbox)
     outbox = coordination_for(home).outbox
     outbox.enqueue(entry(thread, "n1", "notice", "only you see this"))
     outbox.enqueue(entry(thread, "m1", "reply", "All is well."))

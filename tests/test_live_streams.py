@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -33,13 +32,6 @@ async def slack() -> AsyncIterator[LocalSlack]:
 @pytest.fixture
 def web(slack: LocalSlack) -> AsyncWebClient:
     return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
-
-
-@pytest.fixture
-def home(tmp_path: Any) -> Home:
-    home = Home(tmp_path / "home")
-    home.ensure()
-    return home
 
 
 async def asked(slack: LocalSlack) -> ThreadKey:

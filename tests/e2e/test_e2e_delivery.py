@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from engine_support import disk_full_once
 from signoff_e2e_kit import (
     OPS,
     bot_messages,
@@ -26,7 +26,6 @@ from bot.app import SignoffBot
 from bot.config import Settings
 from bot.envelopes import Outcome
 from localslack import Delivery, LocalSlack, Timing
-from sessions import OutboxDone
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -288,16 +287,7 @@ async def test_a_thread_whose_sent_reply_could_not_be_recorded_is_still_delivere
     delivery = bot.engine.delivery
     assert delivery is not None
     outbox = delivery.outbox
-    record = outbox.complete
-    failed: list[int] = []
-
-    def complete(results: list[OutboxDone]) -> None:
-        if not failed:
-            failed.append(len(results))
-            raise OSError(errno.ENOSPC, "No space left on device")
-        record(results)
-
-    outbox.complete = complete  # type: ignore[method-assign]
+    failed = disk_full_once(outbox)
     thread = await mention(slack, "status of api")
     await bot_reply(slack, thread, "service=api,")
     await until(lambda: bool(failed))
