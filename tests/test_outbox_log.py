@@ -129,25 +129,6 @@ def test_a_crash_between_the_record_and_the_unlink_leaves_it_done(tmp_path: Path
     assert not pending.exists()
 
 
-def test_an_entry_the_drainer_already_read_is_not_pending_once_recorded_done(
-    tmp_path: Path,
-) -> None:
-    """A record written whose unlink failed (a full disk) clears the entry, though this
-    object had read it before."""
-    home = _home(tmp_path)
-    outbox = Outbox(home)
-    a, b = entry("reply-a", 1), entry("reply-b", 2)
-    outbox.enqueue(a)
-    outbox.enqueue(b)
-    assert [e.id for e in outbox.pending()] == ["reply-a", "reply-b"]
-    outbox.complete([done(a)])
-    pending = home.root / "outbox" / "pending" / "reply-a.json"
-    pending.write_bytes(a.model_dump_json().encode())  # as if the unlink had failed
-    assert [e.id for e in outbox.pending()] == ["reply-b"]
-    assert not pending.exists()
-    assert [e.id for e in outbox.pending()] == ["reply-b"]
-
-
 def test_an_unreadable_pending_entry_is_set_aside_and_the_rest_still_goes_out(
     tmp_path: Path,
 ) -> None:
