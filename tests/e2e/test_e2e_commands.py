@@ -11,7 +11,6 @@ from signoff_e2e_kit import (
     OPS,
     approval_id_of,
     bot_reply,
-    ephemeral,
     ephemeral_texts,
     lineage,
     mention,
@@ -34,12 +33,16 @@ GROUP_POLICY = '[tools.restart_service]\napprovers = ["S0APPROVERS"]\n'
 
 async def signoff(slack: LocalSlack, user: str, text: str, contains: str) -> str:
     """Run ``/signoff <text>`` as ``user``; the ephemeral answer that contains ``contains``."""
-    before = len(ephemeral_texts(slack, user))
+    before = len(slack.ephemeral_messages(user=user))
     interaction = await slack.slash_command(command="/signoff", user=user, channel=OPS, text=text)
-    answer = await ephemeral(slack, user, contains)
+    # The answer is the message that arrives after the command: an earlier answer may contain
+    # ``contains`` too (the same trace asked for twice), so it must not count.
+    new = await until(lambda: slack.ephemeral_messages(user=user)[before:], what="the answer")
     delivery = await slack.wait_for_ack(interaction.envelope_id)
     assert not delivery.user_saw_error and not delivery.late_ack
-    assert len(ephemeral_texts(slack, user)) == before + 1  # one answer per command
+    assert len(slack.ephemeral_messages(user=user)) == before + 1  # one answer per command
+    answer = new[0]
+    assert contains in str(answer.get("text", "")), answer
     assert answer["channel"] == OPS
     return str(answer["text"])
 
