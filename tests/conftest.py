@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_support import EngineFactory
+from engine_support import EngineFactory, close_within
 
 from agent_core.demo_fleet import demo_registry
 from agent_core.engine import Engine
@@ -65,6 +65,6 @@ async def make_engine(
     yield factory
     for engine in opened:
         try:
-            await engine.close()
+            await close_within(engine)
         except ValueError:
             pass  # already closed by the test

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import io
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -190,3 +191,19 @@ def disk_full_once(outbox: OutboxStore) -> list[int]:
 
     outbox.complete = complete  # type: ignore[method-assign]
     return refused
+
+
+async def close_within(engine: Engine, seconds: float = 30.0) -> None:
+    """``engine.close()``, failing with where every task waits if it takes longer: a
+    teardown that hangs would otherwise stop the whole test run without a word."""
+    try:
+        await asyncio.wait_for(engine.close(), timeout=seconds)
+    except TimeoutError:
+        raise AssertionError(f"engine.close() took over {seconds} s:\n{_task_stacks()}") from None
+
+
+def _task_stacks() -> str:
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        task.print_stack(file=out)
+    return out.getvalue()
