@@ -114,7 +114,8 @@ class Delivery:
         """Stop draining; first wait up to ``flush`` seconds for what can go out now."""
         if flush > 0 and self._task is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.idle(), timeout=flush)
+                async with asyncio.timeout(flush):
+                    await self.idle()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -139,7 +140,8 @@ class Delivery:
                 self.wake()
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=0.05)
+                async with asyncio.timeout(0.05):
+                    await self._changed.wait()
 
     # scheduling -------------------------------------------------------------------
     async def _run(self) -> None:
@@ -153,8 +155,12 @@ class Delivery:
             if self._not_before:
                 soonest = min(self._not_before.values()) - time.monotonic()
                 timeout = max(0.01, min(timeout, soonest))
+            # Not asyncio.wait_for: on Python 3.11 it returns instead of raising when the
+            # cancel of stop() comes in the same loop step as the wake-up, and this loop,
+            # never cancelled, kept stop() (and the bot's shutdown) waiting forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
 
     def _schedule(self) -> None:

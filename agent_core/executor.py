@@ -124,7 +124,8 @@ async def execute(
     if tool.timeout_seconds is not None:
         timeout = max(timeout, tool.timeout_seconds + 10)
     try:
-        content = await asyncio.wait_for(tool.call(dict(arguments), context), timeout=timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can swallow a cancel
+            content = await tool.call(dict(arguments), context)
     except TimeoutError:
         status, content = "error", f"timed out after {timeout:.0f}s"
     except ToolOutcomeUnknown as exc:  # never re-run: a person checks the system

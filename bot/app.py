@@ -252,7 +252,8 @@ class SignoffBot:
         except Exception:
             log.exception("could not close the Socket Mode link cleanly")
         try:
-            await asyncio.wait_for(self.engine.idle(), timeout=grace)
+            async with asyncio.timeout(grace):  # never swallows a cancel
+                await self.engine.idle()
         except TimeoutError:
             log.warning("turns still running after %.0fs; recovery will continue them", grace)
         try:

@@ -148,7 +148,8 @@ class LiveStreams:
         live = self._live.get(entry_id)
         if live is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(live.closed.wait(), timeout=self.finalize_wait)
+                async with asyncio.timeout(self.finalize_wait):  # never swallows a cancel
+                    await live.closed.wait()
             return await live.finalize(text, metadata=metadata)
         async with self._entry(entry_id):
             record = self.journal.get(entry_id)

@@ -115,7 +115,8 @@ class OpsServer:
     async def problems(self) -> dict[str, str]:
         async def run(name: str, check: Check) -> tuple[str, str | None]:
             try:
-                return name, await asyncio.wait_for(check(), timeout=_CHECK_TIMEOUT)
+                async with asyncio.timeout(_CHECK_TIMEOUT):  # never swallows a cancel
+                    return name, await check()
             except TimeoutError:
                 return name, f"{name}: no answer within {_CHECK_TIMEOUT:.0f}s"
             except Exception as exc:

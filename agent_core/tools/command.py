@@ -128,7 +128,8 @@ class CommandTool(Tool):
             except OSError as exc:
                 raise ToolError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
             try:
-                code = await asyncio.wait_for(proc.wait(), timeout=self.timeout_seconds)
+                async with asyncio.timeout(self.timeout_seconds):  # never swallows a cancel
+                    code = await proc.wait()
             except TimeoutError:
                 await _kill_group(proc)
                 report = _report(None, out_path, err_path, context.workspace)
@@ -156,7 +157,8 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
         try:
-            await asyncio.wait_for(proc.wait(), timeout=wait)
+            async with asyncio.timeout(wait):
+                await proc.wait()
             break
         except TimeoutError:
             continue

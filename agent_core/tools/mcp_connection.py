@@ -96,7 +96,8 @@ class McpConnection:
         conn = cls(server, spec, errlog)
         conn._task = asyncio.create_task(conn._hold(), name=f"mcp-{server}")
         try:
-            conn._client = await asyncio.wait_for(asyncio.shield(conn._ready), spec.timeout_seconds)
+            async with asyncio.timeout(spec.timeout_seconds):  # never swallows a cancel
+                conn._client = await asyncio.shield(conn._ready)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, asyncio.CancelledError):
@@ -140,7 +141,8 @@ class McpConnection:
             return
         try:
             # The SDK's shutdown is bounded (it kills a stdio server that does not exit).
-            await asyncio.wait_for(asyncio.shield(task), timeout=10)
+            async with asyncio.timeout(10):
+                await asyncio.shield(task)
         except (TimeoutError, Exception):
             task.cancel()
             with contextlib.suppress(BaseException):
