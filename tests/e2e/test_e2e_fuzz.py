@@ -121,8 +121,9 @@ async def test_fuzzed_envelopes_are_all_acked_and_nothing_breaks(
     )
     started = time.monotonic()
     # Off this loop: LocalSlack runs on it, and a loop blocked for the 10-20 s generation
-    # takes answers the bot's Socket Mode client waits for; it reconnects, and the first
-    # envelopes, sent on the socket it left, are lost (Slack would deliver them again).
+    # misses the pong of the bot's websocket heartbeat (every 10 s, due within 5): aiohttp
+    # drops the link, the client reconnects, and the first envelopes, sent on the socket
+    # it left, are lost (Slack would deliver them again; this test allows no redelivery).
     batch = await asyncio.to_thread(generate, ws, TARGET)
     generated = time.monotonic() - started
     before = len(slack.deliveries())
