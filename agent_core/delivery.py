@@ -37,6 +37,7 @@ from sessions import (
     utc_iso,
 )
 
+from .cancelling import cancel_and_wait
 from .card_entries import card_shown, card_view, last_shown
 from .observe import NullObserver, Observer, OutboxDepth, ReplyPosted
 from .surface import DeliveryError, Surface
@@ -117,9 +118,7 @@ class Delivery:
                 async with asyncio.timeout(flush):
                     await self.idle()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         for task in list(self._lanes.values()):
             task.cancel()

@@ -83,6 +83,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         self._tasks: dict[ThreadKey, asyncio.Task[None]] = {}
         self._again: set[ThreadKey] = set()
         self._failures: dict[ThreadKey, int] = {}
+        self._closing = False
         # The latest worker failures (bounded): for operators and tests to look at.
         self.errors: collections.deque[BaseException] = collections.deque(maxlen=100)
 
@@ -127,8 +128,10 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
             delivery.start()
         return cls(rt, delivery)
 
-    async def close(self, *, flush: float = 5.0) -> None:
-        await self.idle_workers()
+    async def close(self, *, flush: float = 5.0, cut_after: float | None = None) -> None:
+        """Let running turns finish (up to ``cut_after`` seconds, then cut them; None:
+        no limit), send what can go out within ``flush`` seconds, and release it all."""
+        await self.stop_workers(within=cut_after)
         if self.delivery is not None:
             await self.delivery.stop(flush=flush)
         await self.rt.index.close()

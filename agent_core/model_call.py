@@ -8,10 +8,10 @@ nothing is lost) and the stop is returned instead of a reply.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from typing import Any
 
+from .cancelling import cancel_and_wait
 from .early_call import EarlyCall
 from .live import LiveTurn
 from .messages import UserMessage
@@ -59,9 +59,7 @@ async def call_model(
             raise
         if call.done():
             return call.result()
-        call.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await call
+        await cancel_and_wait(call)  # a cancel of this worker (the drain) still reaches it
         rt.observer.emit(
             ModelCall(provider=provider_of(rt.model.name), outcome="cancelled", session_id=run.id)
         )

@@ -5,6 +5,8 @@ runs is remembered, not started twice: the task asks the thread once more before
 A worker that fails is retried after a pause that doubles up to a minute (the disk still
 says what is left to do). ``process_thread`` takes the thread's lock, so processes take
 turns too; a finished task leaves no trace here, so a parked thread costs nothing.
+Closing starts no worker and cuts the running ones after a deadline: whatever woke a
+thread then (a late message, a click, a retry timer) is on disk for the next process.
 
 A mixin of ``Engine``, like ``Queries``: ``Engine.__init__`` sets the state it works on.
 """
@@ -34,8 +36,11 @@ class ThreadWorkers:
     _tasks: dict[ThreadKey, asyncio.Task[None]]
     _again: set[ThreadKey]
     _failures: dict[ThreadKey, int]
+    _closing: bool
 
     def wake(self, thread: ThreadKey) -> None:
+        if self._closing:
+            return  # the work stays on disk: the next process's recovery wakes the thread
         task = self._tasks.get(thread)
         if task is not None and not task.done():
             self._again.add(thread)
@@ -73,6 +78,19 @@ class ThreadWorkers:
             if not running:
                 return
             await asyncio.gather(*running, return_exceptions=True)
+
+    async def stop_workers(self, *, within: float | None) -> None:
+        """Start no worker from now on; give those running ``within`` seconds (None: as
+        long as they take), then cut them where they stand, for recovery to continue."""
+        self._closing = True
+        running = {t for t in self._tasks.values() if not t.done()}
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=within)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
     async def idle(self) -> None:
         """Wait until no worker runs and nothing can be delivered now (tests, shutdown)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -251,6 +252,7 @@ class SignoffBot:
             await self.socket.call(self.handler.client.stop())
         except Exception:
             log.exception("could not close the Socket Mode link cleanly")
+        deadline = time.monotonic() + grace
         try:
             async with asyncio.timeout(grace):  # never swallows a cancel
                 await self.engine.idle()
@@ -263,7 +265,9 @@ class SignoffBot:
             await self.socket.stop()
             if self.home_tab is not None:
                 await self.home_tab.close()
-            await self.engine.close()
+            # A turn begun after the wait above (a message or click from a frame that was in
+            # flight, a retry) gets what is left of the grace, then is cut.
+            await self.engine.close(cut_after=max(0.0, deadline - time.monotonic()))
             if self.live is not None:
                 self.live.flush()
                 await self.live.streams.drain(within=2.0)

@@ -18,7 +18,6 @@ the engine lives on (``bind``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -26,6 +25,7 @@ from collections import OrderedDict
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agent_core.cancelling import cancel_and_wait
 from agent_core.engine import Engine
 from agent_core.observe import (
     ApprovalExpired,
@@ -171,9 +171,7 @@ class HomeTab:
             self._flush.cancel()
             self._flush = None
         if self._running is not None:
-            self._running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._running
+            await cancel_and_wait(self._running)
         self._idle.set()
 
     async def idle(self) -> None:

@@ -142,12 +142,14 @@ class RecordingSink:
 
 class HangingModel:
     """A streaming model: every call is recorded, hands over ``first_text`` (if any), then
-    waits until it is cancelled, and counts that."""
+    waits until it is cancelled, and counts that; ``let_go`` seconds pass before it ends
+    (an SDK closing its stream and connection)."""
 
     name = "hanging"
 
-    def __init__(self, first_text: str = "") -> None:
+    def __init__(self, first_text: str = "", *, let_go: float = 0.0) -> None:
         self.first_text = first_text
+        self.let_go = let_go
         self.calls: list[list[Message]] = []
         self.asked = asyncio.Event()  # set once a call has handed over its first text
         self.cancelled = 0
@@ -173,6 +175,8 @@ class HangingModel:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
             self.cancelled += 1
+            if self.let_go:
+                await asyncio.sleep(self.let_go)
             raise
         raise AssertionError("unreachable")
 

@@ -14,7 +14,6 @@ Failures are translated here, once, into what they mean for a call::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from contextlib import AsyncExitStack
 from typing import Any, TextIO, cast
@@ -27,6 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, RequestParamsMeta
 from mcp.types import Tool as McpToolInfo
 
+from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
 from .specs import McpServerSpec
 
@@ -144,9 +144,7 @@ class McpConnection:
             async with asyncio.timeout(10):
                 await asyncio.shield(task)
         except (TimeoutError, Exception):
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            await cancel_and_wait(task)
 
     def _session_client(self) -> Client:
         if self._client is None or not self.alive:

@@ -16,7 +16,6 @@ schema the server advertises at that moment. ``aclose`` stops the watcher and th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from fnmatch import fnmatchcase
@@ -26,6 +25,7 @@ from typing import TextIO
 from mcp.types import CallToolResult
 from mcp.types import Tool as McpToolInfo
 
+from ..cancelling import cancel_and_wait
 from .base import Tool, ToolError
 from .mcp_connection import McpConnection, ServerDown
 from .mcp_tool import McpTool
@@ -127,9 +127,7 @@ class McpServer:
     async def aclose(self) -> None:
         self._closed = True
         if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(BaseException):
-                await self._watcher
+            await cancel_and_wait(self._watcher)
         async with self._lock:
             if self._conn is not None:
                 await self._conn.close()
