@@ -17,6 +17,7 @@ from agent_core.model import Model
 from agent_core.offline import OfflineModel
 from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolRegistry
+from localslack import LocalSlack, WorkspaceConfig
 from sessions import FixedClock, Home
 
 # slack_sdk ignores NO_PROXY: no test may go through a proxy.
@@ -30,6 +31,13 @@ def home(tmp_path: Path) -> Home:
     h = Home(tmp_path / "home")
     h.ensure()
     return h
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    """A LocalSlack for tests that drive slack_sdk directly (e2e/ has its own, with a bot)."""
+    async with LocalSlack(WorkspaceConfig(seed=3)) as server:
+        yield server
 
 
 @pytest.fixture

@@ -26,18 +26,3 @@ async def test_stop_right_after_a_wake_up_ends_the_delivery_loop(home: Home) -> 
     done, _ = await asyncio.wait({stopping}, timeout=5)
     assert done, "Delivery.stop() never returned"
     stopping.result()
-
-
-async def test_idle_and_stop_with_a_flush_end_when_woken_together(home: Home) -> None:
-    delivery = Delivery(home=home, surface=RecordingSurface(), poll=30.0)
-    delivery.start()
-    for _ in range(5):
-        await asyncio.sleep(0)
-    for _ in range(20):  # the flush's idle() and the loop's wait, woken while stopping
-        delivery.wake()
-        await asyncio.sleep(0)
-    stopping = asyncio.ensure_future(delivery.stop(flush=1.0))
-    delivery.wake()
-    done, _ = await asyncio.wait({stopping}, timeout=5)
-    assert done, "Delivery.stop(flush=…) never returned"
-    stopping.result()

@@ -6,26 +6,19 @@ the same pass still stands."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import pytest
 from engine_support import disk_full_once
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.delivery import Delivery
 from bot.slack_surface import SlackSurface
-from localslack import LocalSlack, WorkspaceConfig
+from localslack import LocalSlack
 from sessions import Home, Outbox, OutboxEntry, ThreadKey, coordination_for, utc_iso
 
 OPS = "C0OPS"
 SESSION = "sess_0123456789ab"
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(WorkspaceConfig(seed=3)) as server:
-        yield server
 
 
 async def asked(slack: LocalSlack) -> ThreadKey:

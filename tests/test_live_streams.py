@@ -5,7 +5,6 @@ finalized (in one call when it can be) with its mentions held back until they ar
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,18 +14,12 @@ from agent_core.live import LiveTurn, ToolStep
 from bot.live_streams import LiveStreams
 from bot.slack_surface import SlackSurface
 from bot.stream_journal import StreamRecord
-from localslack import LocalSlack, WorkspaceConfig
+from localslack import LocalSlack
 from sessions import FixedClock, Home, Outbox, OutboxDone, OutboxEntry, ThreadKey, utc_iso
 
 OPS = "C0OPS"
 SESSION = "sess_0123456789ab"
 TEXT = "All four services are healthy and nothing needs doing today, <@U0BOB>."
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(WorkspaceConfig(seed=3)) as server:
-        yield server
 
 
 @pytest.fixture
