@@ -78,7 +78,10 @@ class Index:
         conn.row_factory = aiosqlite.Row  # set once, before any statement runs
         # Before anything else: switching to WAL itself may wait for another process.
         # The files are the durable copy; the index may lose its last commits on power loss.
-        for pragma in ("busy_timeout=5000", "journal_mode=WAL", "synchronous=NORMAL"):
+        # 1 KiB pages: a commit writes each page it touched whole, ~9 a turn for rows of
+        # ~200 bytes (41 KB a turn at 4 KiB, 15 at 1). New files only (or a reindex).
+        pragmas = ("busy_timeout=5000", "page_size=1024", "journal_mode=WAL", "synchronous=NORMAL")
+        for pragma in pragmas:
             async with conn.execute(f"PRAGMA {pragma}"):
                 pass
         async with conn.executescript(SCHEMA):
