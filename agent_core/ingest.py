@@ -38,7 +38,10 @@ class Ingest:
 
     def knows_thread(self, thread: ThreadKey) -> bool:
         """Has signoff taken part in this thread (so follow-ups need no mention)?"""
-        return ThreadDir(self.rt.home, thread).path.exists()
+        tdir = ThreadDir(self.rt.home, thread)
+        # A message taken there made its inbox (a session, HEAD); the directory alone may
+        # hold only the log of an ephemeral (a refused click), which nobody else saw.
+        return tdir.inbox.root.exists() or (tdir.path / "HEAD").exists()
 
     def _wake_from_anywhere(self, thread: ThreadKey) -> None:
         try:
