@@ -64,10 +64,19 @@ class Queries:
         except (ApprovalsError, CorruptRecordError):
             return "This request failed its integrity check; it cannot be decided."
 
-    def check_home_click(self, value: str) -> Capsule | str:
-        """The request a Home-tab button names (the tab signoff publishes for each person)."""
+    async def check_home_click(
+        self, value: str, *, visible: Callable[[str], Awaitable[bool]]
+    ) -> Capsule | str:
+        """The request a Home-tab button names, if that person's Home would list it: its
+        card is in a channel they can see (``visible``), as ``pending_for`` filters. A
+        payload says where it came from, and that cannot be trusted: a click "from a
+        Home" must not reach a request whose card the clicker could never see."""
         request = self._button(value)
-        return request if isinstance(request, str) else request.capsule
+        if isinstance(request, str):
+            return request
+        if not await visible(_where(request.capsule.thread.channel, request)):
+            return "This request is not on your Home tab."
+        return request.capsule
 
     def check_click(
         self, value: str, *, channel: str | None, message_ts: str | None

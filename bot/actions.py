@@ -95,6 +95,14 @@ class Clicks:
         while len(self.home_forms) > _HOME_FORMS:
             del self.home_forms[next(iter(self.home_forms))]
 
+    async def check_home_click(self, value: str, *, user: str) -> Capsule | str:
+        if self.home is None:  # no Home tab was published: no click can come from one
+            return "This button does not belong to a card."
+        home = self.home
+        return await self.engine.check_home_click(
+            value, visible=lambda channel: home.can_see(channel, user)
+        )
+
     def tell(self, where: Where, user: str, text: Mrkdwn) -> None:
         if where == HOME and self.home is not None:
             self.home.notice(user, text)
@@ -181,7 +189,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         where: Where
         if _from_home(payload):
             where = HOME
-            checked = engine.check_home_click(action.value)
+            checked = await clicks.check_home_click(action.value, user=user)
         else:
             where = click_thread(payload)
             checked = engine.check_click(

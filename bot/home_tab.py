@@ -178,14 +178,18 @@ class HomeTab:
         """Wait until every refresh asked for so far was published (tests, shutdown)."""
         await self._idle.wait()
 
+    async def can_see(self, channel: str, user: str) -> bool:
+        """Would ``user``'s Home list a request whose card is in ``channel``."""
+        assert self._members is not None
+        return await self._members.can_see(channel, user)
+
     # rendering and publishing ------------------------------------------------------
     async def content(self, user: str) -> HomeContent:
-        engine, members = self._engine, self._members
+        engine = self._engine
         assert engine is not None
-        assert members is not None
 
         async def visible(channel: str) -> bool:
-            return await members.can_see(channel, user)
+            return await self.can_see(channel, user)
 
         notice = self._notices.get(user)
         if notice is not None and notice[1] < time.monotonic():
