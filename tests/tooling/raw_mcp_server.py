@@ -1,0 +1,68 @@
+"""A stdio MCP server written by hand, not with the ``mcp`` SDK: it speaks the JSON-RPC
+wire protocol the way servers built with other toolkits do, including what the Python
+SDK would refuse to send. For tests of what signoff does with such a server.
+
+    python raw_mcp_server.py --record FILE --listing empty-schema
+    python raw_mcp_server.py --record FILE --ref URL
+    python raw_mcp_server.py --record FILE --result garbage
+
+``--listing empty-schema``: ``get_x`` is advertised with ``"inputSchema": {}`` (no
+``"type": "object"``, as some servers send for a tool without parameters); with
+``--ref`` its schema's property ``a`` is a ``$ref`` to the URL. ``--result garbage``:
+a ``tools/call`` runs (and is recorded) and then answered with a result that is not a
+valid ``CallToolResult``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "valid": {"type": "object", "properties": {"a": {"type": "string"}}},
+    "empty-schema": {},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--record", required=True, type=Path)
+    parser.add_argument("--listing", default="valid", choices=sorted(SCHEMAS))
+    parser.add_argument("--ref", help="a URL the schema refers to")
+    parser.add_argument("--result", default="valid", choices=["valid", "garbage"])
+    args = parser.parse_args()
+    schema = SCHEMAS[args.listing]
+    if args.ref:
+        schema = {"type": "object", "properties": {"a": {"$ref": args.ref}}}
+
+    def send(message: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "id" not in request:
+            continue  # a notification
+        method, params = request.get("method"), request.get("params") or {}
+        result: dict[str, Any] = {}
+        if method == "initialize":
+            result = {
+                "protocolVersion": params["protocolVersion"],
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "raw", "version": "1"},
+            }
+        elif method == "tools/list":
+            result = {"tools": [{"name": "get_x", "inputSchema": schema}]}
+        elif method == "tools/call":
+            with args.record.open("a") as handle:
+                handle.write(json.dumps({"tool": params["name"]}) + "\n")
+            ok = [{"type": "text", "text": "done"}]
+            result = {"content": ok if args.result == "valid" else "done"}
+        send({"jsonrpc": "2.0", "id": request["id"], "result": result})
+
+
+if __name__ == "__main__":
+    main()

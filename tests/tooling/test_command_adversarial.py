@@ -1,0 +1,98 @@
+"""Command tools and their configuration under attack and misuse: what a value turns into
+on the command line, a process the command leaves behind, a secret with ``$$`` in it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from engine_support import EngineFactory, message, text, transcript
+from mcp_fixture_kit import alive, write_config
+
+from agent_core.messages import EventMessage
+from agent_core.model import ModelReply, RawToolCall
+from agent_core.scripted import ScriptedModel
+from agent_core.surface import RecordingSurface
+from agent_core.tools import ToolRegistry
+from agent_core.tools.command import CommandTool
+from agent_core.tools.specs import CommandSpec
+from bot.config_file import load_config
+from sessions import Home
+
+ECHO = "import json, sys; print(json.dumps(sys.argv[1:]))"
+
+
+def test_an_integer_parameter_reaches_the_program_as_an_integer() -> None:
+    # JSON schema's "integer" accepts 3.0; the program must still read `3`, not `3.0`
+    # (kubectl scale --replicas=3.0 fails; other programs may read it differently).
+    spec = CommandSpec(
+        description="scale",
+        argv=("kubectl", "scale", "--replicas={replicas}"),
+        params={"replicas": {"type": "integer", "minimum": 1, "maximum": 10}},
+    )
+    tool = CommandTool(name="scale", spec=spec)
+    assert tool.argv(tool.validate({"replicas": 3.0})) == ["kubectl", "scale", "--replicas=3"]
+
+
+def test_dollar_dollar_stays_in_a_secret_unless_it_starts_a_literal_brace(
+    tmp_path: Path,
+) -> None:
+    # docs/tools.md: `$${` is a literal `${`. A token that merely contains `$$` (common
+    # in generated passwords) must reach the server as written, not with one `$` gone.
+    path = write_config(
+        tmp_path / "signoff.toml",
+        "[mcp.servers.ops]\ncommand = ['x']\n"
+        "env = { PASSWORD = 'pa$$word', LITERAL = '$${HOME}', TOKEN = '${TOKEN}' }\n",
+    )
+    env = load_config(path, {"TOKEN": "t$$k"}).mcp.servers["ops"].env
+    assert env["LITERAL"].get_secret_value() == "${HOME}"
+    assert env["TOKEN"].get_secret_value() == "t$$k"  # never expanded twice
+    assert env["PASSWORD"].get_secret_value() == "pa$$word"
+
+
+async def test_a_process_the_command_leaves_behind_cannot_touch_the_sealed_session(
+    make_engine: EngineFactory, home: Home, tmp_path: Path, surface: RecordingSurface
+) -> None:
+    # `inventory` (no approval) starts a helper in the background and exits at once; the
+    # helper writes to the command's stdout later, after the session that asked for a
+    # gated `restart` in the same turn was sealed. That session must still be trusted:
+    # either the helper went with its command, or what it wrote is not the session's.
+    go, helper_pid = tmp_path / "go", tmp_path / "helper.pid"
+    helper = f"echo $$ > {helper_pid}; while [ ! -e {go} ]; do sleep 0.05; done; echo late"
+    inventory = CommandSpec(
+        description="inventory",
+        argv=("sh", "-c", f"sh -c '{helper}' & while [ ! -s {helper_pid} ]; do sleep 0.01; "
+                          "done; echo early"),
+        requires_approval=False,
+    )  # fmt: skip
+    restart = CommandSpec(description="restart", argv=(sys.executable, "-c", ECHO, "api"))
+    registry = ToolRegistry(
+        [CommandTool(name="inventory", spec=inventory), CommandTool(name="restart", spec=restart)]
+    )
+    both = ModelReply(
+        tool_calls=(
+            RawToolCall(id="call_inv", name="inventory", arguments="{}"),
+            RawToolCall(id="call_rst", name="restart", arguments="{}"),
+        ),
+        stop_reason="tool_use",
+    )
+    model = ScriptedModel([both, text("asked"), text("done")], repeat_last=True)
+    engine = await make_engine(model, registry)
+    await engine.ingest(message("take inventory, then restart", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    pid = int(helper_pid.read_text())
+    go.touch()
+    for _ in range(500):
+        if not alive(pid):
+            break
+        await asyncio.sleep(0.02)
+    assert not alive(pid)
+
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    (outcome,) = [
+        m for m in transcript(home) if isinstance(m, EventMessage) and "`restart`" in m.text
+    ]
+    assert outcome.status == "ok", outcome.text

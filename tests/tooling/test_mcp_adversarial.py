@@ -1,0 +1,241 @@
+"""MCP servers that misbehave, through the whole engine: a schema that changes after the
+approval was checked, an answer lost at a gateway, results the SDK cannot read, a listing
+it refuses. Real servers in real processes: the SDK's ``MCPServer``
+(``rogue_mcp_server.py``) or a hand-written JSON-RPC server (``raw_mcp_server.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from engine_support import THREAD, message, transcript
+from mcp_fixture_kit import records, toml_str, wait_for, write_config
+
+from agent_core.engine import Engine
+from agent_core.messages import EventMessage, ToolResultMessage
+from agent_core.surface import RecordingSurface
+from sessions import Home
+
+if TYPE_CHECKING:
+    from conftest import SignoffFactory
+
+HERE = Path(__file__).resolve().parent
+ROGUE = HERE / "rogue_mcp_server.py"
+RAW = HERE / "raw_mcp_server.py"
+
+
+def config(path: Path, transport: str, *, no_approval: str = '["get_*"]') -> Path:
+    return write_config(
+        path,
+        '[policy.default]\nexpires_after = "7d"\n\n'
+        f'[mcp.servers.ops]\n{transport}\nno_approval = {no_approval}\ntimeout = "10s"\n',
+    )
+
+
+def command(script: Path, *args: str | Path) -> str:
+    parts = [sys.executable, str(script), *map(str, args)]
+    return "command = [" + ", ".join(toml_str(p) for p in parts) + "]"
+
+
+def final(home: Home, name: str) -> tuple[str, str]:
+    for m in reversed(transcript(home)):
+        if isinstance(m, ToolResultMessage) and m.name == name:
+            return str(m.status), m.content
+        if isinstance(m, EventMessage) and f"`{name}`" in m.text:
+            return str(m.status), m.text
+    raise AssertionError(f"no result for {name}")
+
+
+async def ask(engine: Engine, text: str, ts: str) -> None:
+    await engine.ingest(message(text, ts=ts, thread=THREAD))
+    await engine.idle()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, record: Path) -> Iterator[str]:
+    """The rogue server on streamable HTTP behind a "gateway" that answers 502 to every
+    tools/call after the server ran it; yields its URL."""
+    port_file = tmp_path / "port"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROGUE), "--record", str(record), "--http", str(port_file),
+         "--gateway-error"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(port_file.exists, what="the HTTP MCP server to listen")
+        yield f"http://127.0.0.1:{port_file.read_text()}/mcp"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def test_a_schema_that_changes_after_the_approval_was_checked_fails_closed(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+) -> None:
+    # The server advertises v1 until it has answered one listing after `flip` exists,
+    # and v2 (a new `force` parameter) from the next listing on: the listing resume takes
+    # to check the approval shows v1, the one the call takes right before it is sent v2.
+    flip = tmp_path / "flip"
+    engine = await open_signoff(
+        config(tmp_path / "signoff.toml", command(ROGUE, "--record", record, "--flip-when", flip))
+    )
+    await ask(engine, "call ops__restart_deployment deployment=api", "1700000000.000100")
+    (card,) = surface.cards
+    flip.touch()
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert records(record) == [], "the call ran against a schema nobody approved"
+    status, content = final(home, "ops__restart_deployment")
+    assert status == "error" and "the tool changed since it was approved" in content
+
+
+async def test_a_server_that_dies_between_the_check_and_the_call_does_not_spend_the_approval(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+) -> None:
+    # Resume's unavailable() gets an answer; the listing the call takes right after finds
+    # the server gone, and it cannot be restarted: nothing was sent, so the approval
+    # must wait for the server as docs/tools.md promises, not be spent on an error.
+    die = tmp_path / "die"
+    cfg = config(tmp_path / "signoff.toml", command(ROGUE, "--record", record, "--die-when", die))
+    engine = await open_signoff(cfg)
+    await ask(engine, "call ops__restart_deployment deployment=api", "1700000000.000100")
+    (card,) = surface.cards
+    die.touch()
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    claim = next(home.sessions_dir.glob(f"*/*/approvals/{card.id}.claim.json"), None)
+    assert claim is None, f"spent: {final(home, 'ops__restart_deployment')}"
+    await engine.close()
+
+    die.unlink()
+    (tmp_path / "die.dead").unlink()  # the server is back: the approved call runs, once
+    engine = await open_signoff(cfg)
+    await engine.recover()
+    await engine.idle()
+    assert len(records(record, "restart_deployment")) == 1
+    assert final(home, "ops__restart_deployment")[0] == "ok"
+
+
+async def test_an_answer_lost_at_a_gateway_after_the_call_ran_is_uncertain(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    gateway: str,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+) -> None:
+    engine = await open_signoff(config(tmp_path / "signoff.toml", f"url = {toml_str(gateway)}"))
+    await ask(engine, "call ops__restart_deployment deployment=api", "1700000000.000100")
+    (card,) = surface.cards
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert len(records(record, "restart_deployment")) == 1  # it ran
+    status, content = final(home, "ops__restart_deployment")
+    # A 502 says nothing about whether the upstream acted: not "refused", not "failed".
+    assert status == "uncertain", content
+    assert "refused" not in content
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "tool"),
+    [
+        (ROGUE, ("--promise-output",), "get_status"),  # a result unlike its output schema
+        (RAW, ("--result", "garbage"), "get_x"),  # a result that is not a CallToolResult
+    ],
+)
+async def test_a_result_the_sdk_cannot_accept_after_the_call_ran_is_uncertain(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    script: Path,
+    args: tuple[str, ...],
+    tool: str,
+) -> None:
+    transport = command(script, "--record", record, *args)
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    await ask(engine, f"call ops__{tool}", "1700000000.000100")
+    assert len(records(record, tool)) == 1  # it ran
+    status, content = final(home, f"ops__{tool}")
+    # The server acted and then answered something unreadable: the model must not read
+    # "error" (it would try again), but that the outcome is unknown.
+    assert status == "uncertain", content
+
+
+async def test_a_listing_the_sdk_refuses_does_not_stop_start_up(
+    open_signoff: SignoffFactory, tmp_path: Path, record: Path, home: Home
+) -> None:
+    transport = command(RAW, "--record", record, "--listing", "empty-schema")
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))  # starts
+    tool = engine.rt.registry.get("ops__get_x")
+    assert tool is not None
+    reason = await tool.unavailable()
+    assert reason is not None and reason.startswith("MCP server ops is down: ")
+    await ask(engine, "call ops__get_x", "1700000000.000100")
+    assert final(home, "ops__get_x")[0] == "error"
+    assert records(record) == []
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[bytes]]]:
+    """A TCP listener on 127.0.0.1 that keeps the first bytes of every connection (and
+    answers none): ``(url, requests)``."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    seen.append(conn.recv(4096))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/internal/secret.json", seen
+    finally:
+        sock.close()
+        thread.join(5)
+
+
+async def test_a_schema_that_refers_to_a_url_is_never_fetched_and_the_call_is_refused(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    listener: tuple[str, list[bytes]],
+) -> None:
+    # A server's input schema may say {"$ref": "http://…"}: validating the model's
+    # arguments must not make signoff fetch it (from where signoff sits in the network,
+    # blocking its event loop meanwhile); the call is refused, the turn goes on.
+    url, requests = listener
+    transport = command(RAW, "--record", record, "--ref", url)
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    await ask(engine, 'call ops__get_x {"a": "b"}', "1700000000.000100")
+    assert requests == [], f"signoff fetched the schema's $ref: {requests[0][:60]!r}"
+    assert list(engine.errors) == []
+    status, content = final(home, "ops__get_x")
+    assert status == "error" and url in content
+    assert records(record) == []
