@@ -7,6 +7,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError, validators
 from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 __all__ = ["SchemaChecker"]
 
@@ -27,14 +29,22 @@ class SchemaChecker:
             cls.check_schema(dict(schema))
         except SchemaError as exc:
             self.problem = f"the input schema of {tool} is not valid JSON schema: {exc.message}"
-        self._validator = cls(dict(schema))
+        # An empty registry: a "$ref" outside the schema is an error, never fetched (without
+        # one, jsonschema still GETs http refs with urllib, blocking the loop: a server could
+        # point signoff at any address it can reach).
+        self._validator = cls(dict(schema), registry=Registry())
 
     def validate(self, arguments: Any) -> dict[str, Any]:
         if self.problem:
             raise ValueError(self.problem)
         if not isinstance(arguments, dict):
             raise ValueError(f"invalid arguments for {self.tool}: arguments must be an object")
-        errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.path))
+        try:
+            errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.path))
+        except Unresolvable as exc:
+            raise ValueError(
+                f"the input schema of {self.tool} refers to {exc.ref}, which is not in it"
+            ) from None
         if errors:
             first = best_match(errors)
             shown = [first, *[e for e in errors if e is not first]][:5]
