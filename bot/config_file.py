@@ -27,7 +27,8 @@ from .errors import ConfigError
 
 __all__ = ["McpSection", "SignoffConfig", "load_config"]
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# `$${` is a literal `${`; any other `$` (a `$$` in a password too) is kept as written.
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _Strict(BaseModel):
@@ -69,8 +70,8 @@ class SignoffConfig(_Strict):
 
 def _expand(text: str, env: Mapping[str, str], where: str) -> str:
     def one(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
+        if match.group(0) == "$${":
+            return "${"
         name = match.group(1)
         if name not in env:
             raise ConfigError(f"{where}: ${{{name}}} is not set in signoff's environment")
