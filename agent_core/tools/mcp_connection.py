@@ -25,6 +25,7 @@ from mcp.client import Transport
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, RequestParamsMeta
 from mcp.types import Tool as McpToolInfo
+from pydantic import ValidationError
 
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
@@ -60,6 +61,11 @@ def describe_error(exc: BaseException) -> str:
         return "the connection closed (the server exited?)"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 async def _transport(spec: McpServerSpec, errlog: TextIO, stack: AsyncExitStack) -> Transport:
@@ -167,6 +173,11 @@ class McpConnection:
         except (MCPError, TimeoutError, *_BROKEN) as exc:
             self._broken = True
             raise ServerDown(describe_error(exc)) from None
+        except ValidationError as exc:
+            # A listing the SDK refuses (e.g. a tool's inputSchema without "type": "object")
+            # makes the server unusable, not signoff: it is down until it lists validly.
+            self._broken = True
+            raise ServerDown(f"its tool listing is not valid MCP: {_first_error(exc)}") from None
         return tools
 
     async def call(
