@@ -69,6 +69,8 @@ class CommandTool(Tool):
         for name, param in self.spec_config.params.items():
             if name not in checked and param.default is not None:
                 checked[name] = param.default
+            if param.type == "integer" and isinstance(checked.get(name), float):
+                checked[name] = int(checked[name])  # JSON schema's integer takes 3.0: pass "3"
         for name, value in checked.items():
             if isinstance(value, str) and _CONTROL & set(value):
                 raise ValueError(
