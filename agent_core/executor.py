@@ -127,10 +127,8 @@ async def execute(
         async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can swallow a cancel
             content = await tool.call(dict(arguments), context)
     except TimeoutError:  # cut off while it ran: what it did so far stands
-        status, content = "uncertain", (
-            f"timed out after {timeout:g}s and was cut off while it ran; it may or may not "
-            "have taken effect"
-        )
+        status = "uncertain"
+        content = f"timed out after {timeout:g}s, cut off while it ran; it may have taken effect"
     except ToolOutcomeUnknown as exc:  # never re-run: a person checks the system
         status, content = "uncertain", str(exc)
     except ToolError as exc:  # it ran and said why it failed
