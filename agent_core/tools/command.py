@@ -132,6 +132,10 @@ class CommandTool(Tool):
             try:
                 async with asyncio.timeout(self.timeout_seconds):  # never swallows a cancel
                     code = await proc.wait()
+                # What it left running in its group goes with it: a process writing to the
+                # kept output after the call returned would change a sealed session.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
             except TimeoutError:
                 await _kill_group(proc)
                 report = _report(None, out_path, err_path, context.workspace)
