@@ -87,8 +87,10 @@ async def execute(
     arguments: dict[str, object],
     *,
     approval_id: str = "",
+    tool_version: str | None = None,
 ) -> ToolResultMessage:
-    """Run one call between an intent and a result ticket."""
+    """Run one call between an intent and a result ticket. ``tool_version``: what the
+    call was checked against (an approved call's pinned version); else the tool's now."""
     digest = args_sha256(tool.name, dict(arguments))
     # A stop from Slack halts the model's own calls; a call a person approved still runs.
     stop = None if approval_id else active_stop(run.rt, run.thread, run.transcript)
@@ -116,6 +118,7 @@ async def execute(
         requester=run.requester,
         approval_id=approval_id,
         call_id=call_id,
+        tool_version=tool.version if tool_version is None else tool_version,
     )
     status: ToolStatus = "ok"
     started = time.perf_counter()

@@ -131,7 +131,14 @@ async def realize(
     tool = run.rt.registry.get(capsule.tool)
     assert tool is not None  # checked by refusal_reason
     call = request.current()  # verified by refusal_reason: the edited arguments, if edited
-    result = await execute(run, tool, capsule.call_id, call.arguments, approval_id=capsule.id)
+    result = await execute(
+        run,
+        tool,
+        capsule.call_id,
+        call.arguments,
+        approval_id=capsule.id,
+        tool_version=call.tool_version,
+    )
     failpoint("resume.after_tool_run")
     request.record_result(
         ExecutionResult(

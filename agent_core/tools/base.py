@@ -61,6 +61,10 @@ class ToolContext:
     # Set for approved calls: the idempotency key a tool can pass to the system it changes.
     approval_id: str = ""
     call_id: str = ""
+    # The tool's version the call was checked against (an approved call: the one its
+    # capsule pins). A tool that re-reads its schema before sending (MCP) refuses on a
+    # change: a call is never sent against a schema nobody checked it with.
+    tool_version: str = ""
 
     @property
     def workspace(self) -> Path:

@@ -23,7 +23,16 @@ import httpx2
 from mcp import Client, Implementation, MCPError, StdioServerParameters, stdio_client
 from mcp.client import Transport
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, RequestParamsMeta
+from mcp.types import (
+    CONNECTION_CLOSED,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    REQUEST_TIMEOUT,
+    CallToolResult,
+    RequestParamsMeta,
+)
 from mcp.types import Tool as McpToolInfo
 from pydantic import ValidationError
 
@@ -35,6 +44,9 @@ __all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
 
 log = logging.getLogger("signoff.mcp")
 _BROKEN = (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx2.TransportError, OSError)
+# JSON-RPC errors that say the request was not run: it could not be read, named no such
+# method, or its arguments were refused. Any other error came from handling it.
+_NOT_RUN = frozenset({PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS})
 # Pages of tools/list followed before giving up on a server that never ends its listing.
 _PAGE_CAP = 100
 
@@ -206,10 +218,26 @@ class McpConnection:
                     f"the connection to MCP server {self.server} broke during the call "
                     "(the server stopped?); it may or may not have taken effect"
                 ) from None
-            raise McpError(f"MCP server {self.server} refused the call: {exc.message}") from None
+            if exc.code in _NOT_RUN:
+                raise McpError(
+                    f"MCP server {self.server} refused the call: {exc.message}"
+                ) from None
+            # An internal error (or a gateway's 502, which the SDK reports as one) says
+            # nothing about what the server did before it failed.
+            raise ToolOutcomeUnknown(
+                f"MCP server {self.server} failed while handling the call ({exc.message}); "
+                "it may or may not have taken effect"
+            ) from None
         except _BROKEN as exc:
             self._broken = True
             raise ToolOutcomeUnknown(
                 f"the connection to MCP server {self.server} failed during the call "
+                f"({describe_error(exc)}); it may or may not have taken effect"
+            ) from None
+        except Exception as exc:
+            # The server answered and the SDK could not accept the answer (a result
+            # unlike the tool's output schema, a malformed one): the call was handled.
+            raise ToolOutcomeUnknown(
+                f"MCP server {self.server} answered the call with something unreadable "
                 f"({describe_error(exc)}); it may or may not have taken effect"
             ) from None

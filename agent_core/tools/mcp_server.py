@@ -26,9 +26,9 @@ from mcp.types import CallToolResult
 from mcp.types import Tool as McpToolInfo
 
 from ..cancelling import cancel_and_wait
-from .base import Tool, ToolError
+from .base import Tool, ToolError, schema_version
 from .mcp_connection import McpConnection, ServerDown
-from .mcp_tool import McpTool
+from .mcp_tool import UNLISTED, McpTool
 from .specs import TOOL_NAME, McpServerSpec
 
 __all__ = ["McpServer"]
@@ -211,11 +211,25 @@ class McpServer:
         self._listing = listing
 
     async def call(
-        self, remote: str, arguments: dict[str, object], *, approval_id: str
+        self,
+        remote: str,
+        arguments: dict[str, object],
+        *,
+        approval_id: str,
+        checked_version: str = "",
     ) -> CallToolResult:
+        """Send one call, after re-listing: refused if the tool's schema is no longer the
+        one the call was checked against (``checked_version``, when given)."""
         reason = await self.ensure()
         if reason:
             raise ToolError(f"{reason}; nothing was sent")
+        info = self.info(remote)
+        now = schema_version(info.input_schema) if info is not None else UNLISTED
+        if checked_version and now != checked_version:
+            since = "it was approved" if approval_id else "the call was checked"
+            raise ToolError(
+                f"the tool changed since {since} ({checked_version} → {now}); nothing was sent"
+            )
         conn = self._conn
         assert conn is not None
         return await conn.call(remote, dict(arguments), approval_id=approval_id)

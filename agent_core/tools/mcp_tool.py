@@ -86,7 +86,12 @@ class McpTool(Tool):
         return await self.server.ensure()
 
     async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
-        result = await self.server.call(self.remote, arguments, approval_id=context.approval_id)
+        result = await self.server.call(
+            self.remote,
+            arguments,
+            approval_id=context.approval_id,
+            checked_version=context.tool_version,
+        )
         text = result_text(result)
         kept = output_path(
             context.workspace_path, tool=self.name, call_id=context.call_id, stream="txt"
