@@ -8,9 +8,10 @@ leading ``-`` where the template has none), unless that element follows ``--``.
 
 The process gets a minimal environment (``PATH``, ``HOME``, ``LANG``) plus the tool's
 ``env`` and ``SIGNOFF_APPROVAL_ID`` / ``SIGNOFF_SESSION_ID``; it runs in the session's
-workspace, in its own process group, which the timeout kills as a whole. stdout and
-stderr go to files in the workspace (kept whole); the model reads the exit code and the
-first ``OUTPUT_LIMIT`` characters of each.
+workspace, in its own process group, which the timeout kills as a whole (as does output
+past ``OUTPUT_LIMIT_BYTES``, a runaway that would fill the disk). stdout and stderr go to
+files in the workspace (kept whole); the model reads the exit code and the first
+``OUTPUT_LIMIT`` characters of each.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..cancelling import cancel_and_wait
 from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown
 from .json_schema import SchemaChecker
 from .output import output_path, read_head
@@ -33,6 +35,14 @@ __all__ = ["CommandTool"]
 _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
 # Seconds between SIGTERM and SIGKILL for the process group at the timeout.
 _KILL_GRACE = 2.0
+# The output a command may leave in the workspace (stdout and stderr together): more is
+# a runaway that would fill the disk. Its size is looked at this often (seconds).
+OUTPUT_LIMIT_BYTES = 64 << 20
+_OUTPUT_CHECK = 0.2
+
+
+class _OutputRanAway(Exception):
+    pass
 
 
 def _base_env() -> dict[str, str]:
@@ -51,6 +61,7 @@ class CommandTool(Tool):
             name=name, description=spec.description, timeout_seconds=spec.timeout_seconds
         )
         self.spec_config = spec
+        self.output_limit = OUTPUT_LIMIT_BYTES
         self._templates: tuple[Template, ...] = tuple(parse_template(a) for a in spec.argv)
         self._schema: dict[str, Any] = {
             "type": "object",
@@ -131,16 +142,21 @@ class CommandTool(Tool):
                 raise ToolError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
             try:
                 async with asyncio.timeout(self.timeout_seconds):  # never swallows a cancel
-                    code = await proc.wait()
+                    code = await _exit_code(proc, (out_path, err_path), self.output_limit)
                 # What it left running in its group goes with it: a process writing to the
                 # kept output after the call returned would change a sealed session.
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-            except TimeoutError:
+            except (TimeoutError, _OutputRanAway) as exc:
                 await _kill_group(proc)
                 report = _report(None, out_path, err_path, context.workspace)
+                why = (
+                    f"timed out after {self.timeout_seconds:g}s"
+                    if isinstance(exc, TimeoutError)
+                    else f"its output passed {self.output_limit / (1 << 20):g} MiB"
+                )
                 raise ToolOutcomeUnknown(
-                    f"timed out after {self.timeout_seconds:g}s; its process group was killed, "
+                    f"{why}; its process group was killed, "
                     f"so it may have done part of its work. {report}"
                 ) from None
             finally:
@@ -150,6 +166,20 @@ class CommandTool(Tool):
         if code != 0:
             raise ToolError(report)
         return report
+
+
+async def _exit_code(proc: asyncio.subprocess.Process, kept: tuple[Path, ...], limit: int) -> int:
+    """Wait for the program's exit; raise ``_OutputRanAway`` once ``kept`` grow past
+    ``limit`` bytes. The kernel writes them straight to disk, so their size is polled."""
+    exited = asyncio.ensure_future(proc.wait())
+    try:
+        while not (await asyncio.wait({exited}, timeout=_OUTPUT_CHECK))[0]:
+            if sum(p.stat().st_size for p in kept) > limit:
+                raise _OutputRanAway
+        return exited.result()
+    finally:
+        if not exited.done():
+            await cancel_and_wait(exited)
 
 
 def _text(value: Any) -> str:

@@ -135,6 +135,24 @@ async def test_the_timeout_kills_the_whole_process_group(tmp_path: Path) -> None
     assert not alive(leader) and not alive(child), "a process of the group survived"
 
 
+async def test_a_command_whose_output_runs_away_is_killed_before_it_fills_the_disk(
+    tmp_path: Path,
+) -> None:
+    # `yes` would write gigabytes within its timeout into the session's workspace.
+    spec = CommandSpec(description="chatty", argv=("yes", "signoff"), timeout="60s")
+    tool = CommandTool(name="t", spec=spec)
+    tool.output_limit = 1 << 20
+    started = time.monotonic()
+    with pytest.raises(ToolOutcomeUnknown, match="its output passed 1 MiB") as killed:
+        await tool.call({}, context(tmp_path))
+    assert time.monotonic() - started < 10  # not its 60 s timeout
+    assert "signoff\nsignoff" in str(killed.value)  # what it said is still shown
+    kept = sorted((tmp_path / "workspace" / "tool-output").iterdir())
+    sizes = [p.stat().st_size for p in kept]
+    await asyncio.sleep(0.3)
+    assert [p.stat().st_size for p in kept] == sizes  # nothing writes there any more
+
+
 async def test_output_over_the_cap_is_kept_whole_beside_the_trace(tmp_path: Path) -> None:
     tool = command([sys.executable, "-c", "print('x' * 50000); print('end')"])
     report = await tool.call({}, context(tmp_path))
