@@ -1,0 +1,138 @@
+"""Bad input a new operator types, each answered as the README promises: exit 2 and one
+line on stderr, never a traceback, never a process that cannot be stopped.
+
+Found by an audit of the CLI against README.md and docs/; every test here failed on the
+code it was written against. They run the console script in a subprocess, like
+``test_cli_errors.py``, since a traceback or a hang only shows there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+from test_cli_errors import SIGNOFF, env_for, one_error_line, signoff
+
+from localslack import LocalSlack
+
+THREAD = "1700000000.000100"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--channel", "ops"), ("--team", "x"), ("--thread", "abc")],
+)
+def test_say_with_a_malformed_slack_id_is_one_line(tmp_path: Path, option: str, value: str) -> None:
+    args = {"--channel": "C0OPS", "--team": "T0LOCAL", option: value}
+    line = one_error_line(
+        signoff("say", "--as", "U0ALICE", *[x for kv in args.items() for x in kv], "hi",
+                env=env_for(tmp_path / "home", SIGNOFF_DEMO="1"))
+    )  # fmt: skip
+    assert repr(value) in line
+
+
+def test_a_policy_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_bytes(b"\xff\xfe")
+    env = env_for(tmp_path / "home", SIGNOFF_POLICY=str(policy), SIGNOFF_DEMO="1")
+    assert str(policy) in one_error_line(signoff("recover", env=env, timeout=20))
+
+
+def test_the_dev_policy_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "dev").mkdir(parents=True)
+    (home / "dev" / "policy.toml").write_bytes(b"\xff")
+    line = one_error_line(signoff("dev", "--port", "0", env=env_for(home), timeout=20))
+    assert "policy.toml" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--port", "99999"], ["--port", "-1"], ["--port", "0", "--clock-offset", "99999999999d"]],
+)
+def test_dev_with_an_impossible_port_or_offset_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    one_error_line(signoff("dev", *args, env=env_for(tmp_path / "home"), timeout=20))
+
+
+def test_dev_on_a_port_that_is_taken_says_so_on_stderr(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        line = one_error_line(
+            signoff("dev", "--port", port, env=env_for(tmp_path / "home"), timeout=20)
+        )
+    assert port in line
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["approve", "appr_0000000000000000", "--as", "U0BOB"],
+        ["deny", "appr_x", "--as", "U0BOB"],
+        ["say", "--as", "U0A", "--channel", "C0OPS", "--thread", THREAD, "--ts", "x", "hi"],
+    ],
+)
+def test_an_engine_command_without_tools_still_says_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # No SIGNOFF_DEMO, no config: the "no tools are configured" warning came first.
+    one_error_line(signoff(*command, env=env_for(tmp_path / "home"), timeout=20))
+
+
+def test_sessions_with_an_unknown_state_is_a_usage_error(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "home", SIGNOFF_DEMO="1")
+    assert signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "hi", env=env).returncode == 0
+    done = signoff("sessions", "--state", "awaiting", env=env)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+
+
+def _run_env(home: Path, slack: LocalSlack, **tokens: str) -> dict[str, str]:
+    return env_for(
+        home,
+        SLACK_BOT_TOKEN=tokens.get("bot", slack.bot_token),
+        SLACK_APP_TOKEN=tokens.get("app", slack.app_token),
+        SLACK_API_URL=slack.api_url,
+        SIGNOFF_HTTP="off",
+        SIGNOFF_LOG_FORMAT="json",
+    )
+
+
+async def test_run_with_a_bot_token_slack_rejects_is_one_line(
+    tmp_path: Path, slack: LocalSlack
+) -> None:
+    child = await asyncio.create_subprocess_exec(
+        SIGNOFF, "run", env=_run_env(tmp_path / "home", slack, bot="xoxb-revoked"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        _, err = await child.communicate()
+    assert child.returncode == 2, err.decode()
+    assert "Traceback" not in err.decode()
+    assert err.decode().strip().splitlines()[-1].startswith("signoff: error: ")
+
+
+async def test_run_with_an_app_token_slack_rejects_stops_on_sigterm(
+    tmp_path: Path, slack: LocalSlack
+) -> None:
+    child = await asyncio.create_subprocess_exec(
+        SIGNOFF, "run", env=_run_env(tmp_path / "home", slack, app="xapp-revoked"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert child.stderr is not None
+    try:
+        async with asyncio.timeout(30):  # start-up has asked Slack for a socket and failed
+            while b"apps.connections.open" not in await child.stderr.readline():
+                pass
+        child.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):  # the drain is 20 s at most
+            await child.wait()
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+            pytest.fail("signoff run ignored SIGTERM while Slack refused its app token")
+    assert child.returncode in (0, 2)
