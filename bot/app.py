@@ -47,6 +47,7 @@ from .ops_http import Check, OpsServer, home_writable, index_answers
 from .socket import SignoffSocketModeHandler, SocketThread
 from .stop_events import AgentStops
 from .surface_support import SurfaceSupport
+from .token_check import who_am_i
 from .tooling import open_engine
 from .web_clients import live_client, slack_surface, web_client
 
@@ -118,7 +119,7 @@ class SignoffBot:
             raise
         socket: SocketThread | None = None
         try:
-            me = await client.auth_test()
+            me = await who_am_i(client)
             await check_approvals_channel(client, settings.approvals_channel)
             streams.bot_id = str(me.get("bot_id") or "")
             # Named: without a name Bolt calls inspect.stack(), which resolves the path
@@ -223,6 +224,8 @@ class SignoffBot:
         counts = await self.engine.recover()
         log_event(log, "recovered", data=counts)
         await self.socket.call(self.handler.connect_async())  # type: ignore[no-untyped-call]
+        if self.handler.client.refused is not None:
+            raise ConfigError(self.handler.client.refused)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _sweep_forever(self) -> None:

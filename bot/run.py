@@ -14,6 +14,8 @@ import os
 import signal
 import sys
 
+from agent_core.cancelling import cancel_and_wait
+
 from .app import SignoffBot
 from .config import Settings
 from .logs import log_event
@@ -34,6 +36,23 @@ def _announce(text: str) -> None:
         os.close(devnull)
 
 
+async def _started(bot: SignoffBot, stop: asyncio.Event) -> bool:
+    """Start the bot; False if a signal came first (start-up can wait on Slack for as
+    long as its Socket Mode endpoint does not answer, and must not outlast a SIGTERM)."""
+    starting = asyncio.ensure_future(bot.start())
+    signalled = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({starting, signalled}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel_and_wait(signalled)
+        if not starting.done():
+            await cancel_and_wait(starting)
+    if starting.cancelled():
+        return False
+    starting.result()  # a start-up error (a refused token) ends the process here
+    return True
+
+
 async def run_bot(settings: Settings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -41,7 +60,9 @@ async def run_bot(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)  # also during start-up: stop right after it
     bot = await SignoffBot.build(settings)
     try:
-        await bot.start()
+        if not await _started(bot, stop):
+            log_event(log, "stopping", drain_s=bot.drain_s)
+            return 0
         where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
         _announce(
             f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"

@@ -22,6 +22,8 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
 from agent_core.observe import NullObserver, Observer, SocketLinkChanged
 
+from .token_check import app_token_refusal
+
 __all__ = ["SignoffSocketModeClient"]
 
 log = logging.getLogger("signoff.socket")
@@ -32,6 +34,9 @@ class SignoffSocketModeClient(SocketModeClient):
         super().__init__(**options)
         self.observer: Observer = observer or NullObserver()
         self._hello_session: object | None = None
+        self._greeted = False  # a hello ever came: a refusal after that is retried
+        # Why start-up must end: Slack refused the app token before any hello.
+        self.refused: str | None = None
         self.message_listeners.append(self._on_message)
         self.on_close_listeners.append(self._on_close)
 
@@ -54,6 +59,7 @@ class SignoffSocketModeClient(SocketModeClient):
         kind = message.get("type")
         if kind == "hello":
             self._hello_session = self.current_session
+            self._greeted = True
             self.observer.emit(SocketLinkChanged(up=True, reason="hello"))
         elif kind == "disconnect":
             # Slack asks us to move to a new connection; the SDK does so right away.
@@ -78,6 +84,17 @@ class SignoffSocketModeClient(SocketModeClient):
         if self.closed and session is not None and not session.closed:
             # A reconnect that was in flight when stop() ran: do not keep its connection.
             await session.close()
+
+    async def issue_new_wss_url(self) -> str:
+        try:
+            return await super().issue_new_wss_url()
+        except Exception as exc:
+            refusal = None if self._greeted else app_token_refusal(exc)
+            if refusal is not None:
+                # Marked closed, the SDK's connect loop stops instead of retrying forever.
+                self.refused = refusal
+                self.closed = True
+            raise
 
     async def connect_to_new_endpoint(self, force: bool = False) -> None:
         if not self.closed:  # not even a new URL once stopped

@@ -115,11 +115,34 @@ async def test_run_with_a_bot_token_slack_rejects_is_one_line(
     assert err.decode().strip().splitlines()[-1].startswith("signoff: error: ")
 
 
-async def test_run_with_an_app_token_slack_rejects_stops_on_sigterm(
+async def test_run_with_an_app_token_slack_rejects_is_one_line(
     tmp_path: Path, slack: LocalSlack
 ) -> None:
+    # The Socket Mode client retries apps.connections.open forever; a token Slack refuses
+    # before any hello ends start-up instead.
     child = await asyncio.create_subprocess_exec(
         SIGNOFF, "run", env=_run_env(tmp_path / "home", slack, app="xapp-revoked"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        _, err = await child.communicate()
+    assert child.returncode == 2, err.decode()
+    assert "Traceback" not in err.decode()
+    last = err.decode().strip().splitlines()[-1]
+    assert (
+        last
+        == "signoff: error: Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth)"
+    )
+
+
+async def test_run_stops_on_sigterm_while_slack_will_not_give_it_a_socket(
+    tmp_path: Path, slack: LocalSlack
+) -> None:
+    # A failure that may pass (Slack's own 5xx-like error) is retried, for as long as it
+    # lasts; a SIGTERM meanwhile stops the process, though start-up never finished.
+    slack.inject_fault(method="apps.connections.open", error="internal_error", count=None)
+    child = await asyncio.create_subprocess_exec(
+        SIGNOFF, "run", env=_run_env(tmp_path / "home", slack),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert child.stderr is not None
@@ -129,10 +152,10 @@ async def test_run_with_an_app_token_slack_rejects_stops_on_sigterm(
                 pass
         child.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):  # the drain is 20 s at most
-            await child.wait()
+            await child.communicate()
     finally:
         if child.returncode is None:
             child.kill()
             await child.wait()
-            pytest.fail("signoff run ignored SIGTERM while Slack refused its app token")
-    assert child.returncode in (0, 2)
+            pytest.fail("signoff run ignored SIGTERM while it waited for a socket")
+    assert child.returncode == 0

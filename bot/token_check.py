@@ -1,0 +1,45 @@
+"""The Slack tokens checked at start-up: a token Slack refuses stops ``run`` with one line.
+
+``auth.test`` is the bot token's first call. The app token's is ``apps.connections.open``,
+which the Socket Mode client retries forever on any error; before the first ``hello`` a
+refusal that no retry can change (a wrong, revoked or mistyped token) ends start-up
+instead, so an operator sees what to fix rather than a process that never gets ready.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .errors import ConfigError
+
+__all__ = ["app_token_refusal", "who_am_i"]
+
+# Errors a later attempt may not see again; any other answer refuses the token.
+_PASSING = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+def _error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+
+
+async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
+    """``auth.test`` for the bot token; a refusal is a ``ConfigError``."""
+    try:
+        return dict((await client.auth_test()).data)  # type: ignore[arg-type]
+    except SlackApiError as exc:
+        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN (auth.test: {_error(exc)})") from None
+
+
+def app_token_refusal(exc: BaseException) -> str | None:
+    """What to tell the operator when ``apps.connections.open`` failed with ``exc``, if
+    no retry can help; None for a failure that may pass."""
+    if not isinstance(exc, SlackApiError) or _error(exc) in _PASSING:
+        return None
+    needed = exc.response.get("needed")
+    detail = f"; the app token needs the {needed} scope" if needed else ""
+    return f"Slack refused SLACK_APP_TOKEN (apps.connections.open: {_error(exc)}{detail})"
