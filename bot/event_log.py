@@ -39,6 +39,7 @@ _MESSAGE_LEVEL = {
     "dropped": logging.WARNING,
     "quarantined": logging.WARNING,
     "handled": logging.DEBUG,
+    "deferred": logging.WARNING,
 }
 
 

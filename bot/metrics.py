@@ -132,7 +132,7 @@ class Metrics:
         for outcome in ("requested", "approved", "denied", "expired"):
             self.approvals.labels(outcome)
         for kind in ("app_mention", "message"):
-            for outcome in ("stored", "duplicate", "ignored", "dropped", "quarantined"):
+            for outcome in ("stored", "duplicate", "ignored", "dropped", "quarantined", "deferred"):
                 self.events.labels(kind, outcome)
 
     def bind(self, *, counts: CountsSource | None = None, link_up: LinkUp | None = None) -> None:

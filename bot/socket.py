@@ -234,12 +234,14 @@ _OUTCOMES: dict[Fate, MessageOutcome] = {
     Fate.IGNORED: "ignored",
     Fate.QUARANTINED: "quarantined",
     Fate.HANDLED: "handled",
+    Fate.DROPPED: "dropped",
+    Fate.DEFERRED: "deferred",
 }
 
 
 def _stored_event(payload: Any, outcome: Outcome) -> MessageStored:
     """What ``EventIngest.handle`` decided, as an event for logs and metrics."""
-    verdict = _OUTCOMES.get(outcome.fate, "dropped")
+    verdict = _OUTCOMES[outcome.fate]
     body = payload if isinstance(payload, dict) else {}
     event = body.get("event")
     event = event if isinstance(event, dict) else {}

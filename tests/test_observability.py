@@ -27,10 +27,12 @@ from agent_core.observe import (
     ToolExecuted,
     guarded,
 )
+from bot.envelopes import Fate, Outcome
 from bot.event_log import EventLog
 from bot.logs import log_event, redact, setup_logging
 from bot.metrics import Metrics
 from bot.slack_calls import classify
+from bot.socket import _stored_event
 from sessions import ThreadKey
 
 THREAD = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1796196763.801871")
@@ -270,3 +272,22 @@ def test_slack_attempts_are_classified(
 ) -> None:
     response = None if status is None else HttpResponse(status_code=status, headers={}, body=body)
     assert classify(response, error) == expected
+
+
+@pytest.mark.parametrize(
+    ("fate", "outcome"),
+    [("deferred", "deferred"), ("dropped", "dropped"), ("quarantined", "quarantined")],
+)
+async def test_an_envelope_left_unacked_is_counted_as_deferred_not_dropped(
+    fate: str, outcome: str
+) -> None:
+    # `dropped` means malformed (an alert fires on it); an envelope whose store failed, or
+    # whose first copy is still being written, is left for Slack to deliver again.
+    payload = {"team_id": "T0LOCAL", "event_id": "Ev1", "event": {"type": "app_mention"}}
+    event = _stored_event(payload, Outcome(fate=Fate(fate), reason="disk full"))
+    assert event.outcome == outcome
+    metrics = Metrics()
+    metrics.emit(event)
+    got = samples((await metrics.render()).decode())
+    key = ("signoff_events_total", (("outcome", outcome), ("type", "app_mention")))
+    assert got[key] == 1
