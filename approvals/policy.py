@@ -232,6 +232,10 @@ def load_policy(path: Path | None) -> Policy:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as exc:
         raise PolicyError(f"policy file not found: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    except OSError as exc:  # a directory, no permission: the error names the file
+        raise PolicyError(f"policy file {path}: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
     return Policy.from_mapping(data, source=str(path))

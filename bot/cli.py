@@ -28,11 +28,21 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from approvals import scan_session_approvals
-from sessions import Home, SignoffError, reindex
+from sessions import (
+    Home,
+    SessionState,
+    SignoffError,
+    check_approval_id,
+    check_slack_id,
+    check_slack_ts,
+    reindex,
+)
 
 from .cli_engine import checked_config, decide, recover, say, writable_home
 from .cli_read import list_index, show_quarantine, show_trace, verify_sessions
@@ -62,10 +72,45 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr, like every other error of ``signoff``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"signoff: error: {message} (see {self.prog} --help)\n")
+
+
 def _day(value: str) -> str:
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, not {value!r}")
-    return value
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, not {value!r}")
+
+
+def _count(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, not {value!r}")
+    return int(value)
+
+
+def _port(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,5}", value) or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {value!r}")
+    return int(value)
+
+
+def _checked(check: Callable[[object], str]) -> Callable[[str], str]:
+    """An id check as an argparse type: a malformed id is a usage error, caught before
+    anything is opened or created."""
+
+    def typed(value: str) -> str:
+        try:
+            return check(value)
+        except SignoffError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return typed
 
 
 def _version() -> str:
@@ -76,36 +121,37 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="signoff", description="Slack chat-ops with human sign-off"
-    )
+    parser = _Parser(prog="signoff", description="Slack chat-ops with human sign-off")
     parser.add_argument("--version", action="version", version=f"signoff {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    slack_id, slack_ts = _checked(check_slack_id), _checked(check_slack_ts)
     cmd = {
         name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()
     }
     cmd["demo"].add_argument(
         "--home", help="keep the demo's data here, not in a temporary directory"
     )
-    cmd["sessions"].add_argument("--state", action="append", default=[])
-    cmd["sessions"].add_argument("--limit", type=int, default=30)
+    cmd["sessions"].add_argument(
+        "--state", action="append", default=[], choices=[s.value for s in SessionState]
+    )
+    cmd["sessions"].add_argument("--limit", type=_count, default=30)
     cmd["trace"].add_argument("session_id")
     cmd["show"].add_argument("session_id")
     for verb in ("approve", "deny"):
-        cmd[verb].add_argument("approval_id")
+        cmd[verb].add_argument("approval_id", type=_checked(check_approval_id))
         cmd[verb].add_argument(
-            "--as", dest="user", required=True, help="the deciding Slack user id"
+            "--as", dest="user", required=True, type=slack_id, help="the deciding Slack user id"
         )
         cmd[verb].add_argument("--reason", default="")
     cmd["approve"].add_argument(
         "--hash", help="the hash of the arguments you approve (needed after an edit)"
     )
     say = cmd["say"]
-    say.add_argument("--as", dest="user", required=True)
-    say.add_argument("--team", default="T0LOCAL")
-    say.add_argument("--channel", required=True)
-    say.add_argument("--thread", help="thread ts; default: a new thread")
-    say.add_argument("--ts", help="message ts; default: derived from the clock")
+    say.add_argument("--as", dest="user", required=True, type=slack_id)
+    say.add_argument("--team", default="T0LOCAL", type=slack_id)
+    say.add_argument("--channel", required=True, type=slack_id)
+    say.add_argument("--thread", type=slack_ts, help="thread ts; default: a new thread")
+    say.add_argument("--ts", type=slack_ts, help="message ts; default: derived from the clock")
     say.add_argument("text")
     cmd["verify"].add_argument("session_id", nargs="?")
     audit = cmd["audit"]
@@ -114,9 +160,9 @@ def _parser() -> argparse.ArgumentParser:
     quarantine = cmd["quarantine"]
     quarantine.add_argument("item", nargs="?", help="a quar_… id: show that item's payload")
     quarantine.add_argument("--day", type=_day, help="only that UTC day (YYYY-MM-DD)")
-    quarantine.add_argument("--limit", type=int, default=30)
+    quarantine.add_argument("--limit", type=_count, default=30)
     dev = cmd["dev"]
-    dev.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    dev.add_argument("--port", type=_port, default=3000, help="0 picks a free port")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--clock-offset", default="0", help="shift the clock, e.g. 2d or 36h")
     return parser
@@ -134,7 +180,10 @@ async def _doctor(settings: Settings) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed
+        return done.code if isinstance(done.code, int) else 2
     if args.command == "demo":
         from .demo import run_demo
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from agent_core.engine import Engine
 from approvals import (
     AlreadyDecided,
+    ApprovalRequest,
     ApprovalsError,
     Decided,
     Policy,
@@ -22,6 +23,7 @@ from approvals import (
 )
 from sessions import Home, InboxMessage, SessionsError, ThreadKey, coordination_for, utc_iso
 
+from .cli_read import existing_home
 from .config import ConfigError, Settings
 from .tooling import open_engine
 
@@ -48,7 +50,7 @@ def checked_config(settings: Settings, *, policy_path: Path | None = None) -> Po
     return load_policy(policy_path) if policy_path is not None else settings.policy(config)
 
 
-async def _engine(settings: Settings) -> Engine:
+async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
     """The engine for one command, with the same tools as ``signoff run``.
 
     With the bot's Slack tokens it delivers what it queues (cards, replies) itself, unless
@@ -62,7 +64,7 @@ async def _engine(settings: Settings) -> Engine:
         from .web_clients import slack_surface
 
         surface = slack_surface(settings)
-    return await open_engine(settings, surface=surface)
+    return await open_engine(settings, surface=surface, warn_no_tools=warn_no_tools)
 
 
 class QueuedEcho:
@@ -100,7 +102,11 @@ def _print_card(engine: Engine, approval_id: str) -> None:
 
 
 async def decide(settings: Settings, args: argparse.Namespace) -> int:
-    engine = await _engine(settings)
+    home = Home(settings.home)
+    if home.root.is_dir():  # a request that does not exist: said before anything is opened
+        ApprovalRequest.open(existing_home(home), args.approval_id)
+    # Without a home, configuration errors come first (the request cannot exist).
+    engine = await _engine(settings, warn_no_tools=False)
     echo = QueuedEcho(settings.home)
     try:
         result = await engine.decide(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from agent_core.engine import Engine
 from agent_core.history import thread_history
 from sessions import (
+    CorruptRecordError,
     Home,
     NotFoundError,
     Quarantine,
@@ -37,6 +39,9 @@ def existing_home(home: Home) -> Home:
         )
     if not home.root.is_dir():
         raise ConfigError(f"SIGNOFF_HOME {home.root} is not a directory")
+    if not any((home.root / name).exists() for name in ("index.sqlite3", "sessions", "threads")):
+        # A mistyped SIGNOFF_HOME=$HOME: say so rather than write an index into it.
+        raise ConfigError(f"SIGNOFF_HOME {home.root} is not a signoff home (no sessions in it)")
     return home
 
 
@@ -113,12 +118,14 @@ def show_quarantine(home: Home, args: argparse.Namespace) -> int:
         payload = record.payload if record.excerpt == "" else record.excerpt
         print(json.dumps(payload, indent=2, ensure_ascii=True, sort_keys=True))
         return 0
-    shown = 0
-    for record in quarantine.records(day=args.day):
+    shown, corrupt = 0, list[CorruptRecordError]()
+    for record in quarantine.records(day=args.day, on_corrupt=corrupt.append):
         if shown == args.limit:
             print(f"… more; see {home.quarantine_dir} or use --day / --limit")
             break
         print(_line(record))
         shown += 1
     print(f"{shown} item(s)" if shown else "nothing is quarantined")
-    return 0
+    for exc in corrupt:  # the rest is still listed; these are a problem to look at
+        print(f"signoff: {exc} (skipped)", file=sys.stderr)
+    return 1 if corrupt else 0

@@ -132,9 +132,7 @@ class Settings(BaseModel):
 
         unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)
         if unknown:
-            raise ConfigError(
-                f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN[:12])}"
-            )
+            raise ConfigError(f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN)}")
         tools = get("SIGNOFF_TOOLS")
         home = Path(get("SIGNOFF_HOME") or Path.cwd() / ".signoff").resolve()
         config = Path(c) if (c := get("SIGNOFF_CONFIG")) else home / "signoff.toml"

@@ -67,6 +67,8 @@ DEV_APPROVALS_CHANNEL = "C0OPS"
 
 _OFFSET = re.compile(r"(\d+)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Years either way are enough to see expiries and reminders; more overflows dates.
+_MAX_OFFSET = timedelta(days=3650)
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 
@@ -80,7 +82,10 @@ def parse_offset(text: str) -> timedelta:
     parts = _OFFSET.findall(body)
     if not parts or "".join(n + u for n, u in parts) != body:
         raise ConfigError(f"--clock-offset: not a duration: {text!r} (use e.g. 2d, 36h, 1d12h)")
-    return timedelta(seconds=sign * sum(int(n) * _UNIT[u] for n, u in parts))
+    seconds = sum(int(n) * _UNIT[u] for n, u in parts)
+    if seconds > _MAX_OFFSET.total_seconds():  # checked before timedelta overflows
+        raise ConfigError(f"--clock-offset: {text!r} is more than {_MAX_OFFSET.days} days")
+    return timedelta(seconds=sign * seconds)
 
 
 @dataclass(frozen=True)
@@ -170,12 +175,12 @@ async def run_dev(settings: Settings, *, host: str, port: int, clock_offset: str
     try:
         await slack.start()
     except OSError as exc:
-        print(f"signoff dev: cannot listen on {host}:{port}: {exc.strerror}", flush=True)
-        print("signoff dev: try another port with --port", flush=True)
-        return 2
+        raise ConfigError(
+            f"signoff dev cannot listen on {host}:{port}: {exc.strerror or exc} "
+            "(try another port with --port)"
+        ) from None
     except ValueError as exc:  # an unreadable state file
-        print(f"signoff dev: {exc}", flush=True)
-        return 2
+        raise ConfigError(f"signoff dev: {exc}") from None
     bot: SignoffBot | None = None
     started = False
     try:

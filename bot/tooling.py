@@ -106,8 +106,10 @@ async def open_engine(
     groups: GroupResolver | None = None,
     observer: Observer | None = None,
     live: LiveView | None = None,
+    warn_no_tools: bool = True,
 ) -> Engine:
-    """The engine with its tools; the registry is closed with the engine (or on failure)."""
+    """The engine with its tools; the registry is closed with the engine (or on failure).
+    ``warn_no_tools``: say that no tools are configured (not for a decision alone)."""
     config = settings.config()
     policy = settings.policy(config)  # a bad policy stops start-up before a server starts
     model = build_model(settings.model)
@@ -131,7 +133,7 @@ async def open_engine(
     except BaseException:
         await registry.aclose()
         raise
-    if not registry.configured:
+    if warn_no_tools and not registry.configured:
         log.warning(
             "no tools are configured (SIGNOFF_CONFIG, SIGNOFF_TOOLS; SIGNOFF_DEMO=1 adds the "
             "demo fleet): signoff can talk but not act, and says so"

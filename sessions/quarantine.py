@@ -19,7 +19,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -127,10 +127,21 @@ class Quarantine:
             self._counts[day] = count + 1
             return True
 
-    def records(self, *, day: str | None = None) -> Iterator[QuarantineRecord]:
-        """Newest first; only ``day`` (YYYY-MM-DD) when given."""
+    def records(
+        self,
+        *,
+        day: str | None = None,
+        on_corrupt: Callable[[CorruptRecordError], None] | None = None,
+    ) -> Iterator[QuarantineRecord]:
+        """Newest first; only ``day`` (YYYY-MM-DD) when given. A file that is not a
+        record raises, or with ``on_corrupt`` is handed to it and skipped."""
         for path in self._paths(day):
-            yield self._read(path)
+            try:
+                yield self._read(path)
+            except CorruptRecordError as exc:
+                if on_corrupt is None:
+                    raise
+                on_corrupt(exc)
 
     def get(self, record_id: str) -> QuarantineRecord:
         record_id = check_quarantine_id(record_id)

@@ -161,3 +161,8 @@ def test_quarantine_lists_and_shows_what_was_kept(tmp_path: Path) -> None:
     empty = Home(tmp_path / "empty")
     empty.ensure()
     assert "nothing is quarantined" in signoff("quarantine", env=env_for(empty.root)).stdout
+    # One file that is not a record: the others are still listed, and it is named.
+    (home.quarantine_dir / kept.at[:10] / f"{kept.at[:10]}T00-quar_{'f' * 16}.json").write_text("{")
+    listing = signoff("quarantine", env=env)
+    assert listing.returncode == 1 and kept.id in listing.stdout, listing
+    assert "not a quarantine record (skipped)" in listing.stderr
