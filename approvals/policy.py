@@ -106,7 +106,7 @@ class _RuleInput(BaseModel):
 
     approvers: list[str] | None = None
     quorum: int | None = Field(default=None, ge=1, le=20)
-    allow_self_approval: bool | None = None
+    allow_self_approval: StrictBool | None = None  # "yes" is no boolean: refused
     expires_after: str | None = None
     on_expiry: Literal["expire", "deny"] | None = None
     remind_after: str | None = None
@@ -178,6 +178,13 @@ class _RuleInput(BaseModel):
             raise ValueError("escalate_after needs escalate_to (whom to add)")
         if escalates_to and rule.escalate_after_seconds is None:
             raise ValueError("escalate_to needs escalate_after (when to escalate)")
+        people = {*rule.approver_users, *rule.escalate_users}
+        only_people = people and not (rule.approver_groups or rule.escalate_groups)
+        if only_people and rule.quorum > len(people):  # no request could ever be approved
+            raise ValueError(
+                f"quorum {rule.quorum} needs that many approvers; "
+                f"approvers and escalate_to name {len(people)}"
+            )
         return rule
 
 

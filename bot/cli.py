@@ -94,6 +94,14 @@ def _count(value: str) -> int:
     return int(value)
 
 
+def _hash(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{6,64}", value):
+        raise argparse.ArgumentTypeError(
+            f"expected the hex hash the card shows (6 to 64 of 0-9a-f), not {value!r}"
+        )
+    return value
+
+
 def _port(value: str) -> int:
     if not re.fullmatch(r"[0-9]{1,5}", value) or int(value) > 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {value!r}")
@@ -144,7 +152,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         cmd[verb].add_argument("--reason", default="")
     cmd["approve"].add_argument(
-        "--hash", help="the hash of the arguments you approve (needed after an edit)"
+        "--hash",
+        type=_hash,
+        help="the hash of the arguments you approve (needed after an edit)",
     )
     say = cmd["say"]
     say.add_argument("--as", dest="user", required=True, type=slack_id)

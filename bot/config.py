@@ -67,7 +67,7 @@ class Settings(BaseModel):
     slack_api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     # Per-session budgets: tokens always, USD when the model has a price.
     budget_tokens: int = Field(default=200_000, gt=0)
-    budget_usd: float | None = Field(default=None, gt=0)
+    budget_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     price_table: Path | None = None
     # Operators: where /healthz, /readyz and /metrics listen ("off": nowhere), the log
     # format (None: text on a terminal, JSON otherwise) and level (None: the command's
@@ -75,7 +75,7 @@ class Settings(BaseModel):
     http: str = "127.0.0.1:9464"
     log_format: Literal["json", "text"] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
-    drain_s: float = Field(default=20.0, ge=0, le=3600)
+    drain_s: float = Field(default=20.0, ge=0, le=3600, allow_inf_nan=False)
     # Where gated calls asked in a direct message are decided (a channel id); None: they
     # are refused, and the person is told to ask in a channel.
     approvals_channel: str | None = None

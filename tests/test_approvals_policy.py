@@ -178,6 +178,25 @@ def test_quorum_out_of_range(tmp_path: Path, table: str, quorum: int) -> None:
         load_policy(_policy_file(tmp_path, f"[{table}]\nquorum = {quorum}\n"))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Three approvals from the one person named: no request could ever be approved.
+        ('[default]\napprovers = ["U01ALICE"]\nquorum = 3\n', "quorum 3 needs"),
+        ('[tools.ping]\napprovers = ["U01ALICE", "U02BOB"]\nquorum = 3\n', "tools.ping: quorum"),
+        ('[default]\nallow_self_approval = "yes"\n', "default.allow_self_approval"),
+    ],
+)
+def test_a_rule_no_request_could_pass_or_a_string_for_a_boolean_is_an_error(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    with pytest.raises(PolicyError, match=expected):
+        load_policy(_policy_file(tmp_path, text))
+    # A user group may hold any number of people: then a quorum is not checked here.
+    with_group = '[default]\napprovers = ["U01ALICE", "S0ONCALL"]\nquorum = 3\n'
+    assert load_policy(_policy_file(tmp_path, with_group)).default.quorum == 3
+
+
 @pytest.mark.parametrize("quorum", [1, 20])
 def test_quorum_bounds_are_inclusive(tmp_path: Path, quorum: int) -> None:
     policy = load_policy(_policy_file(tmp_path, f"[default]\nquorum = {quorum}\n"))

@@ -90,6 +90,22 @@ def test_sessions_with_an_unknown_state_is_a_usage_error(tmp_path: Path) -> None
     assert done.returncode == 2, (done.stdout, done.stderr)
 
 
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["approve", "appr_0000000000000000", "--as", "U0BOB", "--hash", "zz"], "--hash"),
+        (["sessions", "--limit", "0"], "--limit"),
+        (["sessions", "--bogus"], "--bogus"),
+        (["quarantine", "--day", "2026-02-30"], "--day"),
+        (["say", "--as", "bob", "--channel", "C0OPS", "hi"], "--as"),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_option(
+    tmp_path: Path, command: list[str], named: str
+) -> None:
+    assert named in one_error_line(signoff(*command, env=env_for(tmp_path / "home")))
+
+
 def _run_env(home: Path, slack: LocalSlack, **tokens: str) -> dict[str, str]:
     return env_for(
         home,

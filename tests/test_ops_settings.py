@@ -51,6 +51,8 @@ def test_values(tmp_path: Path) -> None:
         ("SIGNOFF_LOG_LEVEL", "loud", "log_level"),
         ("SIGNOFF_DRAIN_S", "-1", "drain_s"),
         ("SIGNOFF_DRAIN_S", "soon", "drain_s"),
+        ("SIGNOFF_DRAIN_S", "nan", "drain_s"),
+        ("SIGNOFF_BUDGET_USD", "inf", "budget_usd"),
     ],
 )
 def test_bad_values_are_named(tmp_path: Path, name: str, value: str, field: str) -> None:
