@@ -157,6 +157,11 @@ class McpConnection:
         task = self._task
         if task is None or task.done():
             return
+        if not self._ready.done():
+            # Still in the handshake: nothing waits for the stop there, so it is cut now
+            # (the transport's exit still stops a stdio server).
+            await cancel_and_wait(task)
+            return
         try:
             # The SDK's shutdown is bounded (it kills a stdio server that does not exit).
             async with asyncio.timeout(10):

@@ -11,17 +11,20 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from engine_support import THREAD, message, transcript
-from mcp_fixture_kit import records, toml_str, wait_for, write_config
+from mcp_fixture_kit import alive, records, toml_str, wait_for, write_config
 
 from agent_core.engine import Engine
 from agent_core.messages import EventMessage, ToolResultMessage
 from agent_core.surface import RecordingSurface
+from agent_core.tools.mcp_connection import McpConnection, ServerDown
+from agent_core.tools.specs import McpServerSpec
 from sessions import Home
 
 if TYPE_CHECKING:
@@ -240,3 +243,22 @@ async def test_a_schema_that_refers_to_a_url_is_never_fetched_and_the_call_is_re
     status, content = final(home, "ops__get_x")
     assert status == "error" and url in content
     assert records(record) == []
+
+
+async def test_a_server_that_never_finishes_the_handshake_is_down_within_its_timeout(
+    tmp_path: Path,
+) -> None:
+    # A stdio server that starts and never answers `initialize`: down after its timeout,
+    # not ten seconds more while the close waited for a stop nothing in the handshake
+    # looks at (start-up and every reconnect of the watcher paid it).
+    pid_file = tmp_path / "pid"
+    script = (
+        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    )
+    spec = McpServerSpec(command=(sys.executable, "-c", script), timeout="1s")
+    started = time.monotonic()
+    with (tmp_path / "stderr.log").open("w") as errlog, pytest.raises(ServerDown):
+        await McpConnection.open("ops", spec, errlog=errlog)
+    assert time.monotonic() - started < 5
+    pid = int(pid_file.read_text())
+    wait_for(lambda: not alive(pid), what="the server process to be stopped")
