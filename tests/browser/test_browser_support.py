@@ -187,5 +187,6 @@ def test_signoff_dev_says_so_when_its_port_is_taken(tmp_path: Path) -> None:
             timeout=60,
         )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stdout
-    assert "--port" in done.stdout
+    # One line on stderr, like every error of the CLI.
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "--port" in done.stderr and done.stderr.count("\n") == 1
