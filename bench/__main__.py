@@ -1,6 +1,7 @@
 """Run the benchmarks and print their tables: ``python -m bench [--quick] [name …]``.
 
-``--quick`` runs every bench at sizes that finish in about two minutes; without it the
+``--quick`` runs every bench but ``live`` and ``providers`` (those run when named, or in
+the full run) at sizes that finish in about two minutes; without it the
 sizes are issue 14's (100 threads, a 500-mention stream, a 300-message thread, homes of
 10k; the full run takes about 15 minutes, building the 10k home through the engine 3-4 of
 them). ``--long-thread`` makes the thread 1,000 messages; ``--big`` adds the 100k homes
