@@ -16,7 +16,7 @@ A Home tab holds up to 100 blocks: each part is capped and says how many more th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,9 +71,11 @@ def _clip(text: str, limit: int = _TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _call(capsule: Capsule) -> Mrkdwn:
-    """`tool` `key=value, …` on one line (the card and the trace have the whole call)."""
-    args = ", ".join(f"{k}={v}" for k, v in capsule.arguments.items())
+def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mrkdwn:
+    """`tool` `key=value, …` on one line (the card and the trace have the whole call);
+    ``arguments``: the ones the approval now stands for, when an approver edited them."""
+    call = capsule.arguments if arguments is None else arguments
+    args = ", ".join(f"{k}={v}" for k, v in call.items())
     args = " ".join(args.split())
     if len(args) > _CALL_LIMIT:
         args = args[: _CALL_LIMIT - 1] + "…"
@@ -111,7 +113,8 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
     for item in content.waiting[:MAX_WAITING]:
         c = item.capsule
         lines = [
-            _call(c),
+            # What its Approve button approves: the edited call, once edited.
+            _call(c, item.view.arguments if item.view else None),
             join(
                 literal("asked by "),
                 mentions(c.askers),
