@@ -165,6 +165,10 @@ def _record(home: Home, approval_id: str) -> AuditRecord:
     seal, seal_problems = _seal(request)
     try:
         decision = request.decision()
+        if decision is not None and seal == "not sealed":
+            # A session that asked and was decided had ended, so it was sealed: execution
+            # refuses one without its seal, and so does the export.
+            seal_problems.append("the requesting session has no seal (MANIFEST.sha256 is missing)")
         edits = request.edits()
         votes = [v for n in range(len(edits) + 1) for v in request.votes(n)]
         outcome, executed_at, finished_at = _outcome(request, decision)
