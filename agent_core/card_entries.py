@@ -46,6 +46,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         reasons=tuple(request.reasons(decision)) if decision else (),
         require_reason=any(r.require_reason for r in rules),
         allow_edit=all(r.allow_edit for r in rules),
+        quorum=max(r.quorum for r in rules),
     )
 
 

@@ -17,6 +17,7 @@ from approvals import (
     CardRef,
     Decision,
     ExecutionResult,
+    quorum_of,
 )
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
 
@@ -32,6 +33,8 @@ class OpenRequest:
     capsule: Capsule
     voters: tuple[str, ...]
     card: CardRef | None
+    # Approvals needed, as a decision counts them (the rule in force may ask more).
+    quorum: int
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class PersonQueries:
         """Requests ``user`` made that still wait for a decision, newest first."""
         rows = await self.rt.index.requested_by(user, limit=limit)
         return [
-            OpenRequest(r.capsule, r.approvals(), r.card())
+            OpenRequest(r.capsule, r.approvals(), r.card(), quorum_of(r, self.rt.policy))
             for r in self._requests(rows)
             if r.decision() is None
         ]

@@ -51,11 +51,19 @@ class CardView:
     require_reason: bool = False
     # Approvers may edit the arguments (both rules allow it).
     allow_edit: bool = True
+    # Approvals needed: the larger of the captured and the current rule's (0: the
+    # capsule's own), as a decision counts them.
+    quorum: int = 0
 
     @property
     def args_sha256(self) -> str:
         """The hash of the arguments the card shows (and an approval from it is for)."""
         return self.call.args_sha256 if self.call else self.capsule.args_sha256
+
+    @property
+    def needed(self) -> int:
+        """How many approvals decide it, as the decision counts them."""
+        return self.quorum or self.capsule.policy.quorum
 
     @property
     def arguments(self) -> dict[str, object]:

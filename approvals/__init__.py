@@ -6,7 +6,7 @@ Imports ``sessions`` only. One approval's whole life is owned by ``ApprovalReque
 
 from .authorize import GroupResolver, NoGroups, StaticGroups, authorize
 from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_capsule
-from .decision_checks import expired, may_decide
+from .decision_checks import expired, may_decide, quorum_of
 from .decisions import (
     SYSTEM,
     AlreadyDecided,
@@ -105,6 +105,7 @@ __all__ = [
     "load_policy",
     "may_decide",
     "parse_duration",
+    "quorum_of",
     "record_decision",
     "record_edit",
     "scan_session_approvals",

@@ -80,11 +80,11 @@ def expiry(capsule: Capsule, now: datetime) -> Mrkdwn:
     return join(slack_date(at), literal(f" ({relative(at, now)})"))
 
 
-def progress(capsule: Capsule, voters: tuple[str, ...]) -> Mrkdwn:
+def progress(quorum: int, voters: tuple[str, ...]) -> Mrkdwn:
     """ "1 of 2 approvals: @bob" (quorum > 1), or "" when one approval decides."""
-    if capsule.policy.quorum <= 1:
+    if quorum <= 1:
         return literal("")
-    line = literal(f"{len(voters)} of {capsule.policy.quorum} approvals")
+    line = literal(f"{len(voters)} of {quorum} approvals")
     return join(line, literal(": "), mentions(voters)) if voters else line
 
 
@@ -102,10 +102,10 @@ def fallback_text(view: CardView) -> Mrkdwn:
     return join(tool, literal(f": {decision.verdict}"))
 
 
-def _approvers(capsule: Capsule) -> Mrkdwn:
+def _approvers(capsule: Capsule, quorum: int) -> Mrkdwn:
     rule = capsule.policy
     who = mentions([*rule.approver_users, *rule.approver_groups]) or literal("anyone")
-    needed = f" ({rule.quorum} needed)" if rule.quorum > 1 else ""
+    needed = f" ({quorum} needed)" if quorum > 1 else ""
     self_part = "" if rule.allow_self_approval else ", not the requester"
     return join(who, literal(needed + self_part))
 
@@ -219,7 +219,7 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
             "block_id": f"who-{version}",
             "fields": [
                 _field("Requested by", mentions(capsule.askers)),
-                _field("Approvers", _approvers(capsule)),
+                _field("Approvers", _approvers(capsule, view.needed)),
                 _field("Expires", expiry(capsule, _now(view))),
                 _field("Call hash", _hashes(view)),
                 *([valid] if (valid := valid_field(view)) else []),
@@ -234,7 +234,7 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
         blocks.append({"type": "divider", "block_id": f"div-{version}"})
         blocks.append(_section(f"outcome-{version}", _outcome(view)))
         return blocks
-    so_far = progress(capsule, view.voters)
+    so_far = progress(view.needed, view.voters)
     if so_far and view.edits:
         so_far = join(so_far, literal(" (for the edited call; earlier approvals lapsed)"))
     if so_far:

@@ -51,7 +51,7 @@ async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mr
     now = engine.clock.now()
     for item in mine:
         c = item.capsule
-        so_far = progress(c, item.voters)
+        so_far = progress(item.view.needed if item.view else c.policy.quorum, item.voters)
         lines.append(
             join(
                 literal("• `"),

@@ -126,11 +126,12 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
         ]
         if c.request_text.strip():
             lines.append(quote(c.request_text, limit=200))
-        if so_far := progress(c, item.voters):
+        needed = item.view.needed if item.view else c.policy.quorum
+        if so_far := progress(needed, item.voters):
             lines.append(so_far)
         if content.user in item.voters:
             # Their vote is counted; the card still lets them deny (a final decision).
-            more = c.policy.quorum - len(item.voters)
+            more = needed - len(item.voters)
             lines.append(literal(f"✔ You approved it; {more} more needed."))
         blocks.append(_section(f"wait-{c.id}", join(*lines, sep="\n")))
         if content.user not in item.voters:
@@ -162,7 +163,7 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
             literal(" · expires "),
             expiry(c, content.now),
         )
-        if so_far := progress(c, item.voters):
+        if so_far := progress(item.quorum, item.voters):
             line = join(line, literal("\n"), so_far)
         blocks.append(_section(f"mine-{c.id}", line))
     return blocks
