@@ -1,0 +1,82 @@
+"""The schema a call was checked against is the one read when its arguments were validated,
+not whatever the listing says later in the turn: calls before it re-list the server (each
+MCP call does), so by the time a later call of the same turn starts, or its capsule is
+built, the listing may show a schema its arguments were never checked with.
+
+The rogue server (``rogue_mcp_server.py --flip-when F``) advertises ``restart_deployment``
+v1 until it has answered one listing while F exists, and v2 (an added ``force``) after.
+Here the first such listing is taken before the turn, so the turn validates against v1
+and ``get_status``'s own listing, earlier in the same turn, brings v2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine_support import THREAD, message
+from mcp_fixture_kit import records
+from test_mcp_adversarial import ROGUE, command, config, final
+
+from agent_core.engine import Engine
+from agent_core.surface import RecordingSurface
+from sessions import Home, ThreadDir, file_lock_async
+
+if TYPE_CHECKING:
+    from conftest import SignoffFactory
+
+
+async def _one_turn(engine: Engine, home: Home, *texts: str) -> None:
+    """``texts`` taken into one turn, in order (the thread's lock held while they arrive)."""
+    tdir = ThreadDir(home, THREAD)
+    tdir.ensure()
+    async with file_lock_async(tdir.lock_path):
+        for n, text in enumerate(texts):
+            await engine.ingest(message(text, ts=f"1700000000.00010{n}", thread=THREAD))
+    await engine.idle()
+
+
+async def _flipped_engine(open_signoff: SignoffFactory, tmp_path: Path, record: Path, *,
+                          no_approval: str) -> Engine:  # fmt: skip
+    flip = tmp_path / "flip"
+    transport = command(ROGUE, "--record", record, "--flip-when", flip)
+    engine = await open_signoff(
+        config(tmp_path / "signoff.toml", transport, no_approval=no_approval)
+    )
+    flip.touch()
+    status = engine.rt.registry.get("ops__get_status")
+    assert status is not None
+    assert await status.unavailable() is None  # this listing still shows v1; the next v2
+    return engine
+
+
+async def test_an_ungated_call_is_not_sent_against_a_schema_changed_during_its_turn(
+    open_signoff: SignoffFactory, tmp_path: Path, record: Path, home: Home
+) -> None:
+    engine = await _flipped_engine(open_signoff, tmp_path, record, no_approval='["*"]')
+    await _one_turn(
+        engine, home, "call ops__get_status", "call ops__restart_deployment deployment=api"
+    )
+    assert len(records(record, "get_status")) == 1
+    assert records(record, "restart_deployment") == [], "sent against a schema nobody checked"
+    status, content = final(home, "ops__restart_deployment")
+    assert status == "error" and "the tool changed since the call was checked" in content
+
+
+async def test_a_capsule_pins_the_schema_its_arguments_were_checked_against(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+) -> None:
+    engine = await _flipped_engine(open_signoff, tmp_path, record, no_approval='["get_*"]')
+    await _one_turn(
+        engine, home, "call ops__get_status", "call ops__restart_deployment deployment=api"
+    )
+    (card,) = surface.cards
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert records(record, "restart_deployment") == [], "sent against a schema nobody checked"
+    status, content = final(home, "ops__restart_deployment")
+    assert status == "error" and "the tool changed since it was approved" in content
