@@ -40,6 +40,9 @@ class Runnable:
     call: ToolCall
     tool: Tool
     arguments: dict[str, object]
+    # The tool's version when the arguments were validated: read later in the turn, an
+    # MCP tool's may have moved on (every call before this one re-lists its server).
+    version: str
 
 
 def _error(call: ToolCall, text: str) -> ToolResultMessage:
@@ -170,7 +173,9 @@ async def execute(
 
 
 async def _run_parallel(run: SessionRun, group: Sequence[Runnable]) -> None:
-    results = await asyncio.gather(*(execute(run, r.tool, r.call.id, r.arguments) for r in group))
+    results = await asyncio.gather(
+        *(execute(run, r.tool, r.call.id, r.arguments, tool_version=r.version) for r in group)
+    )
     for result in results:
         await run.append(result)
 
@@ -194,7 +199,7 @@ def _triage(
         except ValueError as exc:
             ordered.append(_error(call, str(exc)))
             continue
-        runnable = Runnable(call=call, tool=tool, arguments=arguments)
+        runnable = Runnable(call=call, tool=tool, arguments=arguments, version=tool.version)
         try:
             needs_person = tool.gated(arguments)
         except Exception:
@@ -235,7 +240,10 @@ async def run_calls(run: SessionRun, assistant: AssistantMessage) -> list[Capsul
             await _run_parallel(run, group)
             group = []
         if isinstance(item, Runnable):
-            await run.append(await execute(run, item.tool, item.call.id, item.arguments))
+            result = await execute(
+                run, item.tool, item.call.id, item.arguments, tool_version=item.version
+            )
+            await run.append(result)
         else:
             await run.trace(
                 "tool_rejected",
@@ -263,7 +271,7 @@ async def _capsules(
             thread=run.thread,
             call_id=item.call.id,
             tool=item.tool.name,
-            tool_version=item.tool.version,
+            tool_version=item.version,
             arguments=dict(item.arguments),
             requester=run.requester,
             requesters=run.requesters,
