@@ -22,7 +22,7 @@ import os
 import signal
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown
@@ -142,7 +142,7 @@ class CommandTool(Tool):
                 raise ToolError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
             try:
                 async with asyncio.timeout(self.timeout_seconds):  # never swallows a cancel
-                    code = await _exit_code(proc, (out_path, err_path), self.output_limit)
+                    code = await _exit_code(proc, (out, err), self.output_limit)
                 # What it left running in its group goes with it: a process writing to the
                 # kept output after the call returned would change a sealed session.
                 with contextlib.suppress(ProcessLookupError):
@@ -168,13 +168,16 @@ class CommandTool(Tool):
         return report
 
 
-async def _exit_code(proc: asyncio.subprocess.Process, kept: tuple[Path, ...], limit: int) -> int:
+async def _exit_code(
+    proc: asyncio.subprocess.Process, kept: tuple[IO[bytes], ...], limit: int
+) -> int:
     """Wait for the program's exit; raise ``_OutputRanAway`` once ``kept`` grow past
-    ``limit`` bytes. The kernel writes them straight to disk, so their size is polled."""
+    ``limit`` bytes. The kernel writes them straight to disk, so their size is polled,
+    through the open files: the program may remove or rename the paths meanwhile."""
     exited = asyncio.ensure_future(proc.wait())
     try:
         while not (await asyncio.wait({exited}, timeout=_OUTPUT_CHECK))[0]:
-            if sum(p.stat().st_size for p in kept) > limit:
+            if sum(os.fstat(f.fileno()).st_size for f in kept) > limit:
                 raise _OutputRanAway
         return exited.result()
     finally:
