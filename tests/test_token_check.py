@@ -1,0 +1,64 @@
+"""Which answers of ``apps.connections.open`` refuse the app token for good (start-up ends)
+and which may pass (the Socket Mode client retries), as slack_sdk reports them from the
+wire: docs/operations.md promises that a passing error is retried."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.token_check import app_token_refusal
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[tuple[str, list[web.Response]]]:
+    """A Slack Web API whose ``apps.connections.open`` gives the answers queued in the list."""
+    answers: list[web.Response] = []
+
+    async def connections_open(request: web.Request) -> web.Response:
+        return answers.pop(0)
+
+    app = web.Application()
+    app.router.add_post("/api/apps.connections.open", connections_open)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/api/", answers
+    finally:
+        await runner.cleanup()
+
+
+async def _refusal(base_url: str) -> str | None:
+    client = AsyncWebClient(base_url=base_url)
+    with pytest.raises(SlackApiError) as failed:
+        await client.apps_connections_open(app_token="xapp-1-A0-1-x")
+    return app_token_refusal(failed.value)
+
+
+async def test_an_outage_page_from_slack_is_not_a_refused_token(
+    slack_api: tuple[str, list[web.Response]],
+) -> None:
+    url, answers = slack_api
+    for status in (500, 502, 503):
+        # What Slack's edge answers while it is down: HTML, no "error" to read.
+        answers.append(
+            web.Response(status=status, text="<html>down</html>", content_type="text/html")
+        )
+        assert await _refusal(url) is None, status
+
+
+async def test_invalid_auth_refuses_the_app_token(
+    slack_api: tuple[str, list[web.Response]],
+) -> None:
+    url, answers = slack_api
+    answers.append(web.json_response({"ok": False, "error": "invalid_auth"}))
+    assert await _refusal(url) == (
+        "Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth)"
+    )
