@@ -40,6 +40,8 @@ def app_token_refusal(exc: BaseException) -> str | None:
     no retry can help; None for a failure that may pass."""
     if not isinstance(exc, SlackApiError) or _error(exc) in _PASSING:
         return None
+    if exc.response.status_code >= 500:  # an outage page (no "error" in it): may pass
+        return None
     needed = exc.response.get("needed")
     detail = f"; the app token needs the {needed} scope" if needed else ""
     return f"Slack refused SLACK_APP_TOKEN (apps.connections.open: {_error(exc)}{detail})"
