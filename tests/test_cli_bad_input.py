@@ -94,6 +94,9 @@ def test_sessions_with_an_unknown_state_is_a_usage_error(tmp_path: Path) -> None
     ("command", "named"),
     [
         (["approve", "appr_0000000000000000", "--as", "U0BOB", "--hash", "zz"], "--hash"),
+        # Fewer than 12 characters is never enough (approvals.seen_refusal): it was
+        # refused later as "edited after you saw them".
+        (["approve", "appr_0000000000000000", "--as", "U0BOB", "--hash", "0123456"], "--hash"),
         (["sessions", "--limit", "0"], "--limit"),
         (["sessions", "--bogus"], "--bogus"),
         (["quarantine", "--day", "2026-02-30"], "--day"),
@@ -104,6 +107,13 @@ def test_usage_errors_are_one_line_naming_the_option(
     tmp_path: Path, command: list[str], named: str
 ) -> None:
     assert named in one_error_line(signoff(*command, env=env_for(tmp_path / "home")))
+
+
+def test_a_hash_copied_in_capitals_is_no_usage_error(tmp_path: Path) -> None:
+    # The check compares in lower case; only the request's absence is left to say.
+    args = ["approve", "appr_0000000000000000", "--as", "U0BOB", "--hash", "0123456789AB"]
+    line = one_error_line(signoff(*args, env=env_for(tmp_path / "home", SIGNOFF_DEMO="1")))
+    assert "--hash" not in line
 
 
 def _run_env(home: Path, slack: LocalSlack, **tokens: str) -> dict[str, str]:
