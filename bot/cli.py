@@ -95,11 +95,12 @@ def _count(value: str) -> int:
 
 
 def _hash(value: str) -> str:
-    if not re.fullmatch(r"[0-9a-f]{6,64}", value):
+    # 12 or more: what approvals.seen_refusal compares (in lower case), the card's short hash.
+    if not re.fullmatch(r"[0-9a-fA-F]{12,64}", value):
         raise argparse.ArgumentTypeError(
-            f"expected the hex hash the card shows (6 to 64 of 0-9a-f), not {value!r}"
+            f"expected the hex hash the card shows (12 to 64 of 0-9a-f), not {value!r}"
         )
-    return value
+    return value.lower()
 
 
 def _port(value: str) -> int:
