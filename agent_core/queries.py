@@ -86,7 +86,12 @@ class Queries:
         if isinstance(request, str):
             return request
         card = request.card()
-        if card is not None and (message_ts != card.ts or channel != card.channel):
+        if card is None:
+            # Not posted, or posted and not yet recorded: a click can only come from the
+            # channel it is (or will be) in, never from one the payload merely names.
+            if channel != _where(request.capsule.thread.channel, request):
+                return "This button does not belong to that request's card."
+        elif message_ts != card.ts or channel != card.channel:
             return "This button does not belong to that request's card."
         return request.capsule
 
