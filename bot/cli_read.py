@@ -39,7 +39,9 @@ def existing_home(home: Home) -> Home:
         )
     if not home.root.is_dir():
         raise ConfigError(f"SIGNOFF_HOME {home.root} is not a directory")
-    if not any((home.root / name).exists() for name in ("index.sqlite3", "sessions", "threads")):
+    # signoff.toml: the config's default place, there before a first `run`.
+    marks = ("index.sqlite3", "sessions", "threads", "signoff.toml")
+    if not any((home.root / name).exists() for name in marks):
         # A mistyped SIGNOFF_HOME=$HOME: say so rather than write an index into it.
         raise ConfigError(f"SIGNOFF_HOME {home.root} is not a signoff home (no sessions in it)")
     return home

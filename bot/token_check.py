@@ -27,20 +27,27 @@ def _error(exc: SlackApiError) -> str:
     return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
 
 
+def _passing(exc: SlackApiError) -> bool:
+    """A failure a later attempt may not see: Slack's own, or an outage page (no error)."""
+    return _error(exc) in _PASSING or exc.response.status_code >= 500
+
+
 async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
     """``auth.test`` for the bot token; a refusal is a ``ConfigError``."""
     try:
         return dict((await client.auth_test()).data)  # type: ignore[arg-type]
     except SlackApiError as exc:
+        if _passing(exc):  # start-up still ends (a restart tries again), named for what it is
+            raise ConfigError(
+                f"could not check SLACK_BOT_TOKEN: Slack answered auth.test with {_error(exc)}"
+            ) from None
         raise ConfigError(f"Slack refused SLACK_BOT_TOKEN (auth.test: {_error(exc)})") from None
 
 
 def app_token_refusal(exc: BaseException) -> str | None:
     """What to tell the operator when ``apps.connections.open`` failed with ``exc``, if
     no retry can help; None for a failure that may pass."""
-    if not isinstance(exc, SlackApiError) or _error(exc) in _PASSING:
-        return None
-    if exc.response.status_code >= 500:  # an outage page (no "error" in it): may pass
+    if not isinstance(exc, SlackApiError) or _passing(exc):
         return None
     needed = exc.response.get("needed")
     detail = f"; the app token needs the {needed} scope" if needed else ""

@@ -116,6 +116,17 @@ def test_a_hash_copied_in_capitals_is_no_usage_error(tmp_path: Path) -> None:
     assert "--hash" not in line
 
 
+def test_a_home_that_holds_only_its_config_is_a_signoff_home(tmp_path: Path) -> None:
+    # signoff.toml's default place is the home: before the first `run`, the read-only
+    # commands answer there, while a directory with nothing of signoff's is refused.
+    home = tmp_path / "home"
+    home.mkdir()
+    assert "not a signoff home" in one_error_line(signoff("sessions", env=env_for(home)))
+    (home / "signoff.toml").write_text("")
+    done = signoff("sessions", env=env_for(home))
+    assert done.returncode == 0, done.stderr
+
+
 def _run_env(home: Path, slack: LocalSlack, **tokens: str) -> dict[str, str]:
     return env_for(
         home,

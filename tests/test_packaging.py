@@ -145,3 +145,5 @@ def test_compose_example_matches_the_image() -> None:
     assert service["ports"] == [f"127.0.0.1:{DEFAULT_PORT}:{DEFAULT_PORT}"]
     grace = int(service["stop_grace_period"].rstrip("s"))
     assert grace > float(env["SIGNOFF_DRAIN_S"])
+    # signoff is PID 1 in the container: an init reaps what command tools' children leave.
+    assert service["init"] is True

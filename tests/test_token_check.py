@@ -11,7 +11,8 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.token_check import app_token_refusal
+from bot.errors import ConfigError
+from bot.token_check import app_token_refusal, who_am_i
 
 
 @pytest.fixture
@@ -24,6 +25,7 @@ async def slack_api() -> AsyncIterator[tuple[str, list[web.Response]]]:
 
     app = web.Application()
     app.router.add_post("/api/apps.connections.open", connections_open)
+    app.router.add_post("/api/auth.test", connections_open)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -62,3 +64,21 @@ async def test_invalid_auth_refuses_the_app_token(
     assert await _refusal(url) == (
         "Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth)"
     )
+
+
+async def test_the_bot_token_is_refused_or_not_checked_as_slack_answers(
+    slack_api: tuple[str, list[web.Response]],
+) -> None:
+    url, answers = slack_api
+    client = AsyncWebClient(base_url=url, token="xoxb-1-x")
+    answers.append(web.json_response({"ok": False, "error": "invalid_auth"}))
+    with pytest.raises(
+        ConfigError, match=r"^Slack refused SLACK_BOT_TOKEN \(auth.test: invalid_auth\)"
+    ):
+        await who_am_i(client)
+    # An outage is no verdict on the token: start-up still ends, saying what happened.
+    answers.append(web.Response(status=503, text="<html>down</html>", content_type="text/html"))
+    with pytest.raises(ConfigError, match=r"^could not check SLACK_BOT_TOKEN: .*HTTP 503"):
+        await who_am_i(client)
+    answers.append(web.json_response({"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT"}))
+    assert (await who_am_i(client))["user_id"] == "U0BOT"

@@ -145,7 +145,7 @@ class CommandTool(Tool):
                     code = await _exit_code(proc, (out, err), self.output_limit)
                 # What it left running in its group goes with it: a process writing to the
                 # kept output after the call returned would change a sealed session.
-                with contextlib.suppress(ProcessLookupError):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
             except (TimeoutError, _OutputRanAway) as exc:
                 await _kill_group(proc)
@@ -193,7 +193,7 @@ def _text(value: Any) -> str:
 
 async def _kill_group(proc: asyncio.subprocess.Process) -> None:
     for sig, wait in ((signal.SIGTERM, _KILL_GRACE), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
         try:
             async with asyncio.timeout(wait):
@@ -202,7 +202,7 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
         except TimeoutError:
             continue
     # The leader may be gone while others in its group live on: finish them too.
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
 
 
