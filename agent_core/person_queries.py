@@ -7,6 +7,7 @@ the rows; every answer is then read from the approval's files, never from memory
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,6 +36,8 @@ class OpenRequest:
     card: CardRef | None
     # Approvals needed, as a decision counts them (the rule in force may ask more).
     quorum: int
+    # The call it now stands for: the edited arguments, once an approver edited them.
+    arguments: Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class DecidedApproval:
     decision: Decision
     result: ExecutionResult | None
     card: CardRef | None
+    # The call that was decided: the edited arguments, if an approver edited them.
+    arguments: Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,13 @@ class PersonQueries:
         """Requests ``user`` made that still wait for a decision, newest first."""
         rows = await self.rt.index.requested_by(user, limit=limit)
         return [
-            OpenRequest(r.capsule, r.approvals(), r.card(), quorum_of(r, self.rt.policy))
+            OpenRequest(
+                r.capsule,
+                r.approvals(),
+                r.card(),
+                quorum_of(r, self.rt.policy),
+                r.current().arguments,
+            )
             for r in self._requests(rows)
             if r.decision() is None
         ]
@@ -88,7 +99,13 @@ class PersonQueries:
             decision = request.decision()
             if decision is not None:
                 out.append(
-                    DecidedApproval(request.capsule, decision, request.result(), request.card())
+                    DecidedApproval(
+                        request.capsule,
+                        decision,
+                        request.result(),
+                        request.card(),
+                        request.current().arguments,
+                    )
                 )
         return out
 

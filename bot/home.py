@@ -155,7 +155,7 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
         where = item.card.channel if item.card else (c.card_channel or c.thread.channel)
         who = mentions([*rule.approver_users, *rule.approver_groups]) or literal("anyone")
         line = join(
-            _call(c),
+            _call(c, item.arguments),
             literal("\nin "),
             channel_link(where),
             literal(f", {_age(c, content.now)} · waiting for "),
@@ -178,7 +178,13 @@ def _decided_line(item: DecidedApproval, now: datetime) -> Mrkdwn:
         verdict = join(
             literal(f"{_VERDICT[d.verdict]} by "), mentions(d.deciders), literal(f" {when}")
         )
-    line = join(_call(c), literal("\n"), verdict, literal(" · asked by "), mentions(c.askers))
+    line = join(
+        _call(c, item.arguments),
+        literal("\n"),
+        verdict,
+        literal(" · asked by "),
+        mentions(c.askers),
+    )
     if item.result is not None:
         line = join(line, literal(f" · ran: {item.result.status}"))
     return line

@@ -49,7 +49,7 @@ def decided(verdict: str, *, by: tuple[str, ...], ran: bool | None = None) -> De
         result = ExecutionResult(
             approval_id=c.id, session_id=c.session_id, at=d.at, ok=ran, output=""
         )
-    return DecidedApproval(c, d, result, None)
+    return DecidedApproval(c, d, result, None, c.arguments)
 
 
 def test_an_empty_home_says_so() -> None:
@@ -76,7 +76,7 @@ def test_each_part_shows_what_a_person_needs_to_act() -> None:
         PendingApproval(quorum, ("U0CAROL",)),
         PendingApproval(make(card_channel="C0APPROVALS", policy=PolicyRule(quorum=2)), ("U0BOB",)),
     ]
-    mine = [OpenRequest(quorum, ("U0CAROL",), None, quorum.policy.quorum)]
+    mine = [OpenRequest(quorum, ("U0CAROL",), None, quorum.policy.quorum, quorum.arguments)]
     done = [
         decided("approved", by=("U0BOB",), ran=True),
         decided("expired", by=(SYSTEM,)),
@@ -127,7 +127,8 @@ def test_a_long_queue_is_capped_and_hostile_text_is_inert() -> None:
         PendingApproval(make({"payload": "p" * 3000, "<!here>": "x"}, request_text=HOSTILE), ())
         for _ in range(40)
     ]
-    mine = [OpenRequest(make({"a": "b" * 5000}), (), None, 1) for _ in range(30)]
+    big = make({"a": "b" * 5000})
+    mine = [OpenRequest(big, (), None, 1, big.arguments) for _ in range(30)]
     done = [decided("denied", by=tuple(f"U0D{i:03d}" for i in range(300))) for _ in range(30)]
     view = home_view(HomeContent(user="U0BOB", waiting=waiting, mine=mine, decided=done, now=NOW))
     _limits(view)

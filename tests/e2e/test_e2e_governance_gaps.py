@@ -122,11 +122,26 @@ async def test_the_home_tab_shows_the_edited_arguments_its_approve_button_approv
     assert "replicas=6" in waiting, waiting
     assert "replicas=12" not in waiting, waiting
 
+    # Alice's own open request shows the call as it now stands, too.
+    await slack.open_app_home(user="U0ALICE")
+    mine = await slack.wait_for_home_view(
+        lambda v: "replicas=6" in home_texts(v), user="U0ALICE", timeout=10
+    )
+    assert "replicas=12" not in home_texts(mine)
+
     await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
     await bot_reply(slack, thread, "scale_service` finished")
     await bot.engine.idle()
     (ran,) = scales(settings.home)
     assert ran["replicas"] == 6
+    # And "Recently decided" names the call that was decided and ran.
+    await slack.open_app_home(user="U0BOB")
+    decided = await slack.wait_for_home_view(
+        lambda v: "Recently decided" in home_texts(v) and "Waiting for you (0)" in home_texts(v),
+        user="U0BOB",
+        timeout=10,
+    )
+    assert "replicas=6" in home_texts(decided) and "replicas=12" not in home_texts(decided)
 
 
 async def test_the_card_counts_votes_against_the_quorum_in_force(
