@@ -127,8 +127,8 @@ def test_a_long_queue_is_capped_and_hostile_text_is_inert() -> None:
         PendingApproval(make({"payload": "p" * 3000, "<!here>": "x"}, request_text=HOSTILE), ())
         for _ in range(40)
     ]
-    big = make({"a": "b" * 5000})
-    mine = [OpenRequest(big, (), None, 1, big.arguments) for _ in range(30)]
+    bigs = [make({"a": "b" * 5000}) for _ in range(30)]
+    mine = [OpenRequest(big, (), None, 1, big.arguments) for big in bigs]
     done = [decided("denied", by=tuple(f"U0D{i:03d}" for i in range(300))) for _ in range(30)]
     view = home_view(HomeContent(user="U0BOB", waiting=waiting, mine=mine, decided=done, now=NOW))
     _limits(view)
