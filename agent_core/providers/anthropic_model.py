@@ -172,11 +172,22 @@ class AnthropicModel(ProviderModel):
                     )
 
                 guarded = stream_guarded(events, passes=(anthropic.APIError,), broken=broken)
+                seen: set[str] = set()
                 async for event in guarded:
+                    seen.add(event.type)
                     if event.type == "text" and event.text:
                         handed_over = True
                         await sink.text(event.text)
-                message: AnthropicMessage = await events.get_final_message()
+                # A body that ends before message_stop is a reply cut short (retried like a
+                # dropped stream), not a whole one; one with no event at all is no reply.
+                if not seen:
+                    raise self._not_a_reply()
+                if "message_stop" not in seen:
+                    raise broken(EOFError("the stream closed before message_stop"))
+                try:
+                    message: AnthropicMessage = await events.get_final_message()
+                except AssertionError as exc:  # the SDK's check that a message_start came
+                    raise self._unreadable(exc) from None
             return message
 
         reply = await self._call(attempt)

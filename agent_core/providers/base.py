@@ -140,15 +140,18 @@ class ProviderModel:
             provider=self.label,
         )
 
+    def _not_a_reply(self) -> ProviderResponseError:
+        return ProviderResponseError(
+            f"{self.label} at {self._endpoint()} answered with something that is not an "
+            "API reply. Check the base URL.",
+            provider=self.label,
+        )
+
     def _parse(self, reply: object, kind: type, parse: Callable[[], ModelReply]) -> ModelReply:
         """``parse()`` the SDK's reply; ``ProviderResponseError`` if it is not a ``kind``
         (the SDK hands back the raw text of a non-JSON 2xx) or does not convert."""
         if not isinstance(reply, kind):
-            raise ProviderResponseError(
-                f"{self.label} at {self._endpoint()} answered with something that is not an "
-                "API reply. Check the base URL.",
-                provider=self.label,
-            )
+            raise self._not_a_reply()
         try:
             return parse()
         except (ValueError, TypeError, AttributeError, KeyError) as exc:

@@ -191,6 +191,12 @@ class OpenAIModel(ProviderModel):
                     if text:
                         handed_over = True
                         await sink.text(text)
+            # A body that ends before the finish_reason is a reply cut short (retried like a
+            # dropped stream), not a whole one; one with no chunk at all is no reply.
+            if assembler.chunks == 0:
+                raise self._not_a_reply()
+            if not assembler.finished:
+                raise broken(EOFError("the stream closed before its finish_reason"))
             return assembler.completion()
 
         reply = await self._call(attempt)

@@ -30,9 +30,16 @@ class CompletionAssembler:
         self._calls: dict[int, dict[str, Any]] = {}
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
+        self.chunks = 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether a ``finish_reason`` arrived: without one the stream was cut short."""
+        return self._finish is not None
 
     def add(self, chunk: ChatCompletionChunk) -> str:
         """Take one chunk; the text it adds (for the live view)."""
+        self.chunks += 1
         self._id = self._id or chunk.id
         self._model = self._model or chunk.model
         self._created = self._created or chunk.created

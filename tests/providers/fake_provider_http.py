@@ -4,7 +4,8 @@ an ephemeral port, a queue of scripted replies, and a record of every request.
 A request with ``"stream": true`` gets its scripted success as server-sent events in the
 provider's own event shapes (``stream_events`` in each fake), paced by ``chunk_delay``;
 ``break_after=N`` ends such a stream after N events, with the provider's mid-stream error
-event (``break_with="error"``) or by dropping the connection (``"drop"``).
+event (``break_with="error"``), by dropping the connection (``"drop"``) or by ending the
+response cleanly, as if the stream were complete (``"eof"``).
 
 Use a concrete fake (``fake_anthropic.FakeAnthropic``, ``fake_openai.FakeOpenAI``)::
 
@@ -62,7 +63,7 @@ class Scripted:
     # Streamed replies only: the pause before each event, and where the stream breaks.
     chunk_delay: float = 0.0
     break_after: int | None = None
-    break_with: Literal["error", "drop"] = "error"
+    break_with: Literal["error", "drop", "eof"] = "error"
 
 
 class FakeServer:
@@ -196,6 +197,8 @@ class FakeServer:
                     assert request.transport is not None
                     request.transport.close()
                     return response
+                if item.break_with == "eof":
+                    break
                 name, data = self.stream_error()
                 await response.write(_sse(name, data))
                 break

@@ -1,0 +1,176 @@
+"""Broken and hostile streams, through the real SDKs: a body that ends cleanly before the
+API's last event is a reply cut short (retried like a dropped stream, never taken as the
+whole reply), a 200 that is not a stream at all is no reply, and a stream that never
+ends does not hold the turn forever."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from engine_support import RecordingSink
+from fake_anthropic import FakeAnthropic, ToolUse
+from fake_openai import Call, FakeOpenAI
+from fake_provider_http import Scripted
+from provider_samples import SYSTEM
+from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
+
+from agent_core.messages import UserMessage
+from agent_core.providers import (
+    AnthropicModel,
+    OpenAIModel,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+
+ASK = [UserMessage(text="restart api please", user="U0ALICE", ts="1700000000.000100")]
+ANSWER = "Do not restart api now: the database under it is migrating and would be corrupted."
+OPENED: list[AnthropicModel | OpenAIModel] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_models() -> AsyncIterator[None]:
+    yield
+    for model in OPENED:
+        await model.aclose()
+    OPENED.clear()
+
+
+def claude(base_url: str, sleeps: SleepRecorder, attempts: int = 4) -> AnthropicModel:
+    model = AnthropicModel(
+        "claude-sonnet-4-6",
+        api_key=ANTHROPIC_KEY,
+        base_url=base_url,
+        settings=fast(attempts=attempts, timeout_s=0.5),
+        sleep=sleeps,
+    )
+    OPENED.append(model)
+    return model
+
+
+def gpt(base_url: str, sleeps: SleepRecorder, attempts: int = 4) -> OpenAIModel:
+    model = OpenAIModel(
+        "gpt-4o",
+        api_key=OPENAI_KEY,
+        base_url=base_url,
+        settings=fast(attempts=attempts, timeout_s=0.5),
+        sleep=sleeps,
+    )
+    OPENED.append(model)
+    return model
+
+
+async def test_anthropic_stream_ending_before_message_stop_is_retried_not_taken_whole(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    anthropic_api.reply(ANSWER, break_after=6, break_with="eof")
+    anthropic_api.reply(ANSWER)
+    sink = RecordingSink()
+    reply = await claude(anthropic_api.base_url, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=[], sink=sink
+    )
+    assert reply.text == ANSWER
+    assert sink.text_now == ANSWER and "<restart>" in sink.events
+    assert len(anthropic_api.requests) == 2
+
+
+async def test_anthropic_tool_input_cut_short_never_becomes_a_call(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    # message_start, ping, content_block_start, then half of the input: the body ends.
+    anthropic_api.reply(ToolUse("scale_service", {"service": "api", "replicas": 30}), break_after=4, break_with="eof")  # fmt: skip
+    with pytest.raises(ProviderConnectionError, match="connection dropped"):
+        await claude(anthropic_api.base_url, sleeps, attempts=1).stream(
+            system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink()
+        )
+
+
+async def test_openai_stream_ending_before_finish_reason_is_retried_not_taken_whole(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    openai_api.reply(ANSWER, break_after=4, break_with="eof")
+    openai_api.reply(ANSWER)
+    sink = RecordingSink()
+    reply = await gpt(openai_api.base_url, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=[], sink=sink
+    )
+    assert reply.text == ANSWER and sink.text_now == ANSWER
+    assert len(openai_api.requests) == 2
+
+
+async def test_openai_arguments_cut_short_never_become_a_call(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    # role chunk, the call's id and name, half its arguments: the body ends there. The
+    # engine's parser would "repair" '{"service": "api", "replicas": 3' into a call.
+    openai_api.reply(tool_calls=[Call("scale_service", '{"service": "api", "replicas": 30}')], break_after=3, break_with="eof")  # fmt: skip
+    with pytest.raises(ProviderConnectionError, match="connection dropped"):
+        await gpt(openai_api.base_url, sleeps, attempts=1).stream(
+            system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink()
+        )
+
+
+@pytest.mark.parametrize("body", ["<html><body>Sign in to the Wi-Fi</body></html>", ""])
+async def test_a_200_that_is_no_stream_is_no_reply(
+    anthropic_api: FakeAnthropic, openai_api: FakeOpenAI, sleeps: SleepRecorder, body: str
+) -> None:
+    anthropic_api.raw(200, body)
+    openai_api.raw(200, body)
+    for model in (claude(anthropic_api.base_url, sleeps), gpt(openai_api.base_url, sleeps)):
+        with pytest.raises(ProviderResponseError, match="not an API reply"):
+            await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    assert len(anthropic_api.requests) == len(openai_api.requests) == 1
+
+
+async def test_events_out_of_order_are_not_called_unreachable(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    """The server was reached and answered; what it sent is unreadable."""
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}}  # fmt: skip
+    events = [("content_block_delta", delta), ("message_stop", {"type": "message_stop"})]
+    body = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+    anthropic_api.enqueue(Scripted(text=body, content_type="text/event-stream"))
+    with pytest.raises(ProviderError) as raised:
+        await claude(anthropic_api.base_url, sleeps, attempts=1).stream(
+            system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink()
+        )
+    assert "Cannot reach" not in str(raised.value)
+
+
+async def _pinging(request: web.Request) -> web.StreamResponse:
+    """A stream that starts a message, then sends nothing but pings (for a few seconds,
+    so the test ends even where nothing cuts it off)."""
+    response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+    await response.prepare(request)
+    start = {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}}  # fmt: skip
+    await response.write(f"event: message_start\ndata: {json.dumps(start)}\n\n".encode())
+    for _ in range(150):
+        await asyncio.sleep(0.02)
+        await response.write(b'event: ping\ndata: {"type": "ping"}\n\n')
+    return response
+
+
+async def test_a_stream_that_never_ends_does_not_hold_the_turn_forever(
+    sleeps: SleepRecorder,
+) -> None:
+    """Each ping resets the SDK's read timeout, so only a bound on the whole attempt ends
+    it (0.5 s per attempt here; the server would go on for 3 s)."""
+    app = web.Application()
+    app.router.add_post("/v1/messages", _pinging)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        model = claude(f"http://127.0.0.1:{runner.addresses[0][1]}", sleeps, attempts=1)
+        started = time.monotonic()
+        with pytest.raises(ProviderTimeoutError):
+            await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+        assert time.monotonic() - started < 2.5
+    finally:
+        await runner.cleanup()
