@@ -21,6 +21,7 @@ from approvals import ApprovalRequest, Capsule
 from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, off_loop, utc_iso
 
 from .budgets import BudgetExceeded, BudgetTracker
+from .call_ids import recorded_calls
 from .early_call import EarlyCall
 from .executor import run_calls
 from .live import LiveTurn, ReplyStream, ToolStep
@@ -28,7 +29,6 @@ from .messages import AssistantMessage, ToolResultMessage
 from .model import provider_of
 from .model_call import call_model, live_turn
 from .observe import ModelCall
-from .parsing import to_tool_call
 from .runtime import Runtime
 from .session_run import SessionRun
 from .stop_marker import StopRequest
@@ -217,7 +217,7 @@ async def _model_turn(
     )
     assistant = AssistantMessage(
         text=reply.text,
-        tool_calls=tuple(to_tool_call(c) for c in reply.tool_calls),
+        tool_calls=recorded_calls(run.transcript, reply.tool_calls),
         stop_reason=reply.stop_reason,
         model=reply.model or rt.model.name,
         usage=reply.usage,

@@ -62,8 +62,9 @@ def parse_arguments(raw: str | dict[str, Any] | None) -> ParsedArguments:
     """Parse tool-call arguments as a provider sent them; never raises."""
     repairs: list[str] = []
     try:
-        if isinstance(raw, dict):
+        if isinstance(raw, dict):  # an object (Anthropic's): held to the same size cap
             arguments: dict[str, Any] = _check(raw, 1, repairs)
+            _check_size(json.dumps(arguments, ensure_ascii=False))
         elif isinstance(raw, str) or raw is None:
             arguments = _parse_text(raw or "", repairs, level=0)
         else:
@@ -114,11 +115,15 @@ def _note(repairs: list[str], what: str) -> None:
         repairs.append(what)
 
 
-def _parse_text(text: str, repairs: list[str], *, level: int) -> dict[str, Any]:
-    # Checked before any work, so an oversized input costs one encode, not repair attempts.
+def _check_size(text: str) -> None:
     size = len(text) if len(text) > MAX_ARGUMENT_BYTES else len(text.encode("utf-8", "replace"))
     if size > MAX_ARGUMENT_BYTES:
         raise _Reject(f"arguments are over {MAX_ARGUMENT_BYTES} bytes; send a smaller JSON object")
+
+
+def _parse_text(text: str, repairs: list[str], *, level: int) -> dict[str, Any]:
+    # Checked before any work, so an oversized input costs one encode, not repair attempts.
+    _check_size(text)
     if text.startswith("\ufeff"):
         text = text[1:]
         repairs.append("stripped BOM")

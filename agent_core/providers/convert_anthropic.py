@@ -121,7 +121,7 @@ def _tool_input(value: object) -> str | dict[str, Any]:
 
 def _count(usage: object, field: str) -> int:
     value = getattr(usage, field, None)
-    return value if isinstance(value, int) else 0
+    return max(0, value) if isinstance(value, int) else 0  # never below 0: budgets add them
 
 
 def from_anthropic(message: AnthropicMessage, *, fallback_model: str = "") -> ModelReply:

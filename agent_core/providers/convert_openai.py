@@ -172,6 +172,11 @@ def _tool_calls(message: object) -> list[RawToolCall]:
     return calls
 
 
+def _tokens(usage: object, field: str) -> int:
+    value = getattr(usage, field, None)
+    return max(0, value) if isinstance(value, int) else 0  # never below 0: budgets add them
+
+
 def from_openai(completion: ChatCompletion, *, fallback_model: str = "") -> ModelReply:
     """Our reply for a completion; ``ValueError`` if it has no choice to read."""
     if not completion.choices:
@@ -193,8 +198,8 @@ def from_openai(completion: ChatCompletion, *, fallback_model: str = "") -> Mode
         tool_calls=tuple(calls),
         stop_reason=stop,
         usage=Usage(
-            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            input_tokens=_tokens(usage, "prompt_tokens"),
+            output_tokens=_tokens(usage, "completion_tokens"),
         ),
         model=str(completion.model or fallback_model),
     )
