@@ -90,6 +90,18 @@ class SessionRun:
                 out.append(message)
         return out[::-1]
 
+    def answered_since_asked(self) -> bool:
+        """Has the thread been told anything (the model's text, a call's outcome) since
+        the last message a person wrote?"""
+        for message in reversed(self.transcript):
+            if isinstance(message, UserMessage):
+                return False
+            if isinstance(message, EventMessage) or (
+                isinstance(message, AssistantMessage) and message.text.strip()
+            ):
+                return True
+        return False
+
     @property
     def requesters(self) -> tuple[str, ...]:
         """Authors of the messages the model is answering: those since its last reply.

@@ -171,7 +171,13 @@ class AnthropicModel(ProviderModel):
                         message=f"stream broke: {exc}", request=request
                     )
 
-                guarded = stream_guarded(events, passes=(anthropic.APIError,), broken=broken)
+                guarded = stream_guarded(
+                    events,
+                    passes=(anthropic.APIError,),
+                    broken=broken,
+                    stalled=lambda: anthropic.APITimeoutError(request=request),
+                    quiet_s=self._settings.timeout_s,  # the SDK yields no pings: any event is news
+                )
                 seen: set[str] = set()
                 async for event in guarded:
                     seen.add(event.type)

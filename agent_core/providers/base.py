@@ -6,6 +6,7 @@ it is in no ``repr``, log line or exception message.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import ClassVar, TypeVar
@@ -37,20 +38,35 @@ async def stream_guarded(
     *,
     passes: tuple[type[Exception], ...],
     broken: Callable[[Exception], Exception],
+    stalled: Callable[[], Exception] | None = None,
+    quiet_s: float = 0.0,
+    progress: Callable[[T], bool] = lambda item: True,
 ) -> AsyncIterator[T]:
     """``events``, with a transport failure midway (the SDK lets the HTTP client's own
     exception through once a stream has begun) raised as ``broken(exc)``, which the
-    retry loop understands; the SDK's ``passes`` errors go through as they are."""
+    retry loop understands; the SDK's ``passes`` errors go through as they are.
+
+    With ``stalled``: a stream that makes no ``progress`` for ``quiet_s`` raises
+    ``stalled()`` (a timeout). Keep-alives (Anthropic's pings) reset the SDK's read
+    timeout, so without this a server that only pings would hold the turn forever."""
+    loop = asyncio.get_running_loop()
     iterator = aiter(events)
+    deadline = loop.time() + quiet_s if stalled is not None else None
     while True:
+        quiet = asyncio.timeout_at(deadline)
         try:
-            item = await anext(iterator)
+            async with quiet:  # never swallows a cancel, unlike wait_for on 3.11
+                item = await anext(iterator)
         except StopAsyncIteration:
             return
         except passes:
             raise
         except Exception as exc:
+            if stalled is not None and quiet.expired():
+                raise stalled() from None
             raise broken(exc) from exc
+        if deadline is not None and progress(item):
+            deadline = loop.time() + quiet_s
         yield item
 
 

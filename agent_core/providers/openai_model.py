@@ -27,7 +27,7 @@ from ..model import ModelReply, TextSink, ToolSpec
 from .base import ProviderModel, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import Failure
-from .openai_stream import CompletionAssembler
+from .openai_stream import CompletionAssembler, made_progress
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
 
@@ -185,7 +185,14 @@ class OpenAIModel(ProviderModel):
                 return openai.APIConnectionError(message=f"stream broke: {exc}", request=request)
 
             async with chunks:
-                guarded = stream_guarded(chunks, passes=(openai.APIError,), broken=broken)
+                guarded = stream_guarded(
+                    chunks,
+                    passes=(openai.APIError,),
+                    broken=broken,
+                    stalled=lambda: openai.APITimeoutError(request=request),
+                    quiet_s=self._settings.timeout_s,
+                    progress=made_progress,
+                )
                 async for chunk in guarded:
                     text = assembler.add(chunk)
                     if text:

@@ -14,10 +14,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["CompletionAssembler"]
+__all__ = ["CompletionAssembler", "made_progress"]
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+
+def made_progress(chunk: ChatCompletionChunk) -> bool:
+    """Does ``chunk`` carry any of the reply (text, a tool call, its end, the usage)? A
+    server that sends only empty chunks is stalled, however often it sends them."""
+    if chunk.usage is not None:
+        return True
+    for choice in chunk.choices:
+        delta = choice.delta
+        if choice.finish_reason or (delta is not None and (delta.content or delta.tool_calls)):
+            return True
+    return False
 
 
 class CompletionAssembler:

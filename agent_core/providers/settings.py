@@ -17,7 +17,8 @@ class ModelSettings:
     max_tokens: int = 4096
     """Upper bound on the reply's output tokens (``max_tokens`` / ``max_completion_tokens``)."""
     timeout_s: float = 120.0
-    """Per attempt: connect + send + wait for the whole (non-streamed) reply."""
+    """Per attempt: connect + send + wait for the whole (non-streamed) reply; a streamed
+    one may go this long without anything new (keep-alives do not count)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:

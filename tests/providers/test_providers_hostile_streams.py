@@ -174,3 +174,31 @@ async def test_a_stream_that_never_ends_does_not_hold_the_turn_forever(
         assert time.monotonic() - started < 2.5
     finally:
         await runner.cleanup()
+
+
+async def _dripping(request: web.Request) -> web.StreamResponse:
+    """A Chat Completions stream of chunks that carry nothing, for a few seconds."""
+    response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+    await response.prepare(request)
+    empty = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {}, "finish_reason": None}]}  # fmt: skip
+    for _ in range(150):
+        await asyncio.sleep(0.02)
+        await response.write(f"data: {json.dumps(empty)}\n\n".encode())
+    return response
+
+
+async def test_a_stream_of_empty_chunks_is_a_stall_too(sleeps: SleepRecorder) -> None:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", _dripping)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        model = gpt(f"http://127.0.0.1:{runner.addresses[0][1]}/v1", sleeps, attempts=1)
+        started = time.monotonic()
+        with pytest.raises(ProviderTimeoutError):
+            await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+        assert time.monotonic() - started < 2.5
+    finally:
+        await runner.cleanup()
