@@ -246,8 +246,8 @@ async def _model_turn(
         if reply.stop_reason in ("max_tokens", "refusal"):
             note = "ran out of output tokens" if reply.stop_reason == "max_tokens" else "refused"
             await say(run, "incomplete", f"(The model {note}; the answer above may be incomplete.)")
-        elif not run.answered_since_asked():  # whoever asked is never left with silence
-            await say(run, "empty", "(The model gave an empty answer; ask again or rephrase.)")
+        elif not run.acted_since_asked():  # whoever asked is never left with silence
+            await say(run, "empty", "(The model gave an empty answer.)")
         failpoint("loop.before_finish")
         await _end(run, turn, SessionState.COMPLETED, reply.stop_reason)
         return False

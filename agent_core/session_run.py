@@ -90,14 +90,15 @@ class SessionRun:
                 out.append(message)
         return out[::-1]
 
-    def answered_since_asked(self) -> bool:
-        """Has the thread been told anything (the model's text, a call's outcome) since
-        the last message a person wrote?"""
+    def acted_since_asked(self) -> bool:
+        """Has the model done anything a person can see (said something, called a tool,
+        whose card or outcome the thread shows) since the last message a person wrote?"""
         for message in reversed(self.transcript):
             if isinstance(message, UserMessage):
                 return False
-            if isinstance(message, EventMessage) or (
-                isinstance(message, AssistantMessage) and message.text.strip()
+            if isinstance(message, EventMessage | ToolResultMessage) or (
+                isinstance(message, AssistantMessage)
+                and (message.text.strip() or message.tool_calls)
             ):
                 return True
         return False

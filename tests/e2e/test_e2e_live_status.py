@@ -208,10 +208,30 @@ async def test_a_turn_that_posts_nothing_still_clears_its_status_line(
     start_bot: Callable[..., Any],
     settings: Settings,
 ) -> None:
-    anthropic_api.reply("")  # no text, no tool call: nothing is posted
+    # After an approved call ran, the model has nothing to add: that turn posts nothing
+    # (the card shows how the call ended), and its "is thinking…" must still go.
+    anthropic_api.reply("", ToolUse("restart_service", {"service": "api"}, id="toolu_01R"))
+    anthropic_api.reply("")
     await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
-    thread = await mention(slack, "anything?")
-    await until(lambda: [s["state"] for s in sessions_of(settings)] == ["completed"])
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(lambda: "completed" in [s["state"] for s in sessions_of(settings)])
     await until(lambda: slack.thread_status(channel=OPS, thread_ts=thread) is None)
     assert statuses(slack, thread)[-1] == ("", "cleared")
-    assert status_sets(slack, thread) == ["is thinking…", ""]
+    assert status_sets(slack, thread)[-2:] == ["is thinking…", ""]
+    said = [str(m.get("text", "")) for m in slack.thread(channel=OPS, ts=thread)]
+    assert not [t for t in said if "empty answer" in t]  # the card told how it ended
+
+
+async def test_an_empty_answer_to_a_question_is_said_not_left_as_silence(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+) -> None:
+    anthropic_api.reply("")  # no text, no tool call
+    await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "anything?")
+    await bot_reply(slack, thread, "The model gave an empty answer")
+    await until(lambda: slack.thread_status(channel=OPS, thread_ts=thread) is None)

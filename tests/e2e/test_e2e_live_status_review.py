@@ -18,10 +18,11 @@ from live_kit import (
     shown,
     status_sets,
 )
-from signoff_e2e_kit import bot_reply, mention, until, wait_card
+from signoff_e2e_kit import OPS, bot_reply, mention, until, wait_card
 
 from bot import live_view
 from bot.app import SignoffBot
+from bot.cards import APPROVE
 from localslack import LocalSlack
 
 __all__ = ["anthropic_api"]
@@ -52,6 +53,23 @@ async def test_a_status_that_lands_after_the_clear_window_is_still_cleared(
     assert shown(slack, thread) is None
 
 
+async def _a_turn_that_posts_nothing(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+) -> tuple[SignoffBot, str]:
+    """An approved call runs and the model adds nothing: the card shows how it ended, so
+    that last turn posts nothing and only the clear can take its status line away."""
+    anthropic_api.reply("", ToolUse("restart_service", {"service": "api"}, id="toolu_01R"))
+    anthropic_api.reply("")
+    started: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    return started, thread
+
+
 async def test_a_stop_within_the_window_clears_the_status_before_the_connection_closes(
     slack: LocalSlack,
     monkeypatch: pytest.MonkeyPatch,
@@ -59,16 +77,15 @@ async def test_a_stop_within_the_window_clears_the_status_before_the_connection_
     start_bot: Callable[..., Any],
 ) -> None:
     monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 600.0)  # only the stop clears it
-    anthropic_api.reply("")  # nothing is posted: the status line must be cleared
-    started: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
-    thread = await mention(slack, "anything?")
-    await until(lambda: shown(slack, thread) == "is thinking…")
+    started, thread = await _a_turn_that_posts_nothing(slack, monkeypatch, anthropic_api, start_bot)
+    await until(lambda: status_sets(slack, thread)[-1:] == ["is thinking…"])
     await started.engine.idle()
     assert started.live is not None
     await until(lambda: bool(started.live and started.live._clears))
+    assert shown(slack, thread) == "is thinking…"
     await started.stop(grace=5)
     assert shown(slack, thread) is None
-    assert status_sets(slack, thread) == ["is thinking…", ""]
+    assert status_sets(slack, thread)[-2:] == ["is thinking…", ""]
 
 
 async def test_a_stop_clears_a_status_whose_call_is_still_on_its_way(
@@ -80,10 +97,10 @@ async def test_a_stop_clears_a_status_whose_call_is_still_on_its_way(
     # The bot stops (SIGTERM) right after a turn that posts nothing, while its status call
     # waits out a 429: the stop's clear must come after that call, not be skipped.
     monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 600.0)  # only the stop clears it
+    started, thread = await _a_turn_that_posts_nothing(slack, monkeypatch, anthropic_api, start_bot)
+    await until(lambda: "restart_service: approved" in str(slack.thread(channel=OPS, ts=thread)))
     slack.inject_fault(method="assistant.threads.setStatus", status=429, retry_after=1)
-    anthropic_api.reply("")
-    started: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
-    thread = await mention(slack, "anything?")
+    await started.engine.idle()
     await until(lambda: bool(started.live and started.live._clears))  # the turn ended
     await started.stop(grace=5)
     assert status_sets(slack, thread)[-1] == ""
