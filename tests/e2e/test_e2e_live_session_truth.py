@@ -1,0 +1,133 @@
+"""The thread's agent session tells the truth, through the real Bolt app: ``processing``
+(with its stop button) exactly while a turn runs, never left behind once nothing does.
+
+Slack never moves a session by itself, except that ``chat.stopStream`` sets it to its
+``session_status`` argument (``active`` by default): the app must move it, whatever else
+happened meanwhile — a reply finalized mid-turn, one failed call, a stop with nothing
+running, a decision made from a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_kit import (
+    FakeAnthropic,
+    ToolUse,
+    agent_workspace,
+    anthropic_api,
+    anthropic_bot,
+    final_replies,
+)
+from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, until, wait_card
+
+from bot.app import SignoffBot
+from bot.config import Settings
+from localslack import LocalSlack
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers_proc import cli, ok
+
+__all__ = ["anthropic_api"]
+
+Start = Callable[..., Awaitable[SignoffBot]]
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    async with LocalSlack(agent_workspace()) as server:
+        yield server
+
+
+@pytest.fixture
+def start(
+    monkeypatch: pytest.MonkeyPatch, anthropic_api: FakeAnthropic, start_bot: Callable[..., Any]
+) -> Start:
+    return anthropic_bot(monkeypatch, anthropic_api, start_bot)
+
+
+def session_status(slack: LocalSlack, thread: str) -> str | None:
+    session = slack.agent_session(channel=OPS, thread_ts=thread)
+    return None if session is None else str(session["status"])
+
+
+async def test_a_reply_finalized_mid_turn_leaves_the_session_processing(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    anthropic_api.reply(
+        "Let me look at the api service first, then I will tell you.",
+        ToolUse("service_status", {"service": "api"}, id="toolu_01S"),
+        chunk_delay=0.05,
+    )
+    anthropic_api.reply("The api is healthy.", delay=2.0)  # the turn goes on meanwhile
+    bot = await start()
+    thread = await mention(slack, "is api ok?")
+    await slack.wait_for_stream(channel=OPS, thread_ts=thread, state="stopped", timeout=10)
+    await until(lambda: len(anthropic_api.requests) == 2, what="the turn's second model call")
+    # The first reply is final, but the turn still runs: the stop button must still be there.
+    assert session_status(slack, thread) == "processing"
+    await until(lambda: len(final_replies(slack, thread)) == 2, timeout=10)
+    await bot.engine.idle()
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active")
+
+
+async def test_one_failed_status_call_does_not_leave_the_stop_button_forever(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    anthropic_api.reply("All fine.", delay=1.0)
+    bot = await start()
+    thread = await mention(slack, "how is it?")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
+    # The call that ends the session fails once (a 500: it did not take effect).
+    slack.inject_fault(method="agents.sessions.setStatus", error="internal_error", status=500)
+    await until(lambda: len(final_replies(slack, thread)) == 1, timeout=10)
+    await bot.engine.idle()
+    assert bot.live is not None
+    await bot.live.settle()
+    assert session_status(slack, thread) == "active"
+
+
+async def test_a_stop_with_nothing_running_takes_the_stop_button_away(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    anthropic_api.reply("All fine.", delay=1.0)
+    bot = await start()
+    thread = await mention(slack, "how is it?")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
+    failing = slack.inject_fault(
+        method="agents.sessions.setStatus", error="internal_error", status=500, count=None
+    )
+    await until(lambda: len(final_replies(slack, thread)) == 1, timeout=10)
+    await bot.engine.idle()
+    assert bot.live is not None
+    await bot.live.settle()
+    slack.remove_fault(failing)
+    assert session_status(slack, thread) == "processing"  # left behind: the turn is over
+    # The person sees a stop button and uses it: signoff says nothing runs, and (as
+    # Slack's agent_session_stopped docs ask of the app) moves the session off processing.
+    await slack.stop_agent_session(user="U0ALICE", channel=OPS, thread_ts=thread)
+    await bot_reply(slack, thread, "nothing was running")
+    await bot.engine.idle()
+    await bot.live.settle()
+    assert session_status(slack, thread) != "processing"
+
+
+async def test_a_decision_from_a_terminal_does_not_leave_the_session_suspended(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    thread = await mention(slack, "restart api")
+    approval = approval_id_of(await wait_card(slack, thread))
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="suspended")
+    await bot.engine.idle()
+    done = await asyncio.to_thread(
+        cli, settings.home, "approve", approval, "--as", "U0BOB", frozen="2026-11-02 09:00:05"
+    )
+    ok(done)
+    await bot_reply(slack, thread, "restart_service` finished", timeout=15)
+    # The thread's work is over (the session that continued it completed): nothing waits.
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=10)
