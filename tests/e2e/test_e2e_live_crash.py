@@ -211,3 +211,39 @@ async def test_killed_while_its_tool_runs_the_streamed_reply_is_finalized_not_re
     assert not slack.calls("chat.postMessage")  # nothing was posted twice, or at all
     finished = slack.stream(channel=OPS, ts=live["ts"])
     assert finished is not None and finished["state"] == "stopped"
+
+
+async def test_a_step_cut_off_by_the_crash_is_not_shown_running_forever(
+    slack: LocalSlack,
+    first_bot: BotProcess,
+    anthropic_api: FakeAnthropic,
+    monkeypatch: pytest.MonkeyPatch,
+    start_bot: Any,
+    tools_dir: Path,
+) -> None:
+    anthropic_api.reply(
+        FIRST, ToolUse("slow_check", {"target": "api"}, id="toolu_01C"), chunk_delay=0.05
+    )
+    anthropic_api.reply(SECOND, chunk_delay=0.02)
+    await connected(slack, first_bot)
+    thread = await mention(slack, "check the api thoroughly")
+
+    def running() -> list[dict[str, Any]]:
+        return [
+            s
+            for s in slack.streams(channel=OPS)
+            if any(t["status"] == "in_progress" for t in s["tasks"])
+        ]
+
+    [live] = await until(running, timeout=20, what="the tool shown running in the stream")
+    await killed(slack, first_bot)
+
+    bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)(tool_modules=("slowtools",))
+    await until(lambda: len(final_replies(slack, thread)) == 2, timeout=15)
+    await bot.engine.idle()
+    # The new bot finalized the dead process's stream as its reply; the call it showed
+    # running was cut off by the crash (the thread is told so), and its step must say so
+    # too, not spin "in progress" in the final message for ever.
+    finished = slack.stream(channel=OPS, ts=live["ts"])
+    assert finished is not None and finished["state"] == "stopped"
+    assert [t["status"] for t in finished["tasks"]] != ["in_progress"]
