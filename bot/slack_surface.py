@@ -230,7 +230,11 @@ class SlackSurface:
         if view.capsule.card_channel:  # asked in a DM: the card goes to the approvals channel
             from .card_routing import show_routed_card  # it imports this module
 
-            return await show_routed_card(self.client, entry, view, check_first=check_first)
+            sent_at = time.monotonic()
+            shown = await show_routed_card(self.client, entry, view, check_first=check_first)
+            if view.card is None:  # the pointer went to the asking thread: its status is gone
+                self._posted(view.capsule.thread, sent_at, card=True)
+            return shown
         capsule = view.capsule
         card = (view.card.channel, view.card.ts) if view.card else None
         adopted = False
