@@ -32,7 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.live import LiveTurn, ReplyStream
 from sessions import ThreadKey
 
-from .live_streams import LiveStreams, slack_error
+from .live_streams import LiveStreams, definite, slack_error
 from .surface_support import SurfaceName, SurfaceSupport
 
 __all__ = ["SlackLiveView"]
@@ -46,6 +46,8 @@ WAITING = "is waiting for approval"
 _MAX_WAITING = 1024
 CLEAR_AFTER_S = 1.0  # after a session ends: its reply, if any, has usually landed by then
 _STATUS_TTL_S = 120.0  # Slack removes a status line by itself after two minutes
+_TRIES = 3
+_RETRY_S = 0.25
 
 
 def _running(tools: Sequence[str]) -> str:
@@ -188,7 +190,7 @@ class SlackLiveView:
         answer = await self._call(
             "status",
             "assistant.threads.setStatus",
-            self.client.assistant_threads_setStatus(
+            lambda: self.client.assistant_threads_setStatus(
                 channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
             ),
         )
@@ -207,7 +209,7 @@ class SlackLiveView:
         answer = await self._call(
             "sessions",
             "agents.sessions.setStatus",
-            self.client.agents_sessions_setStatus(
+            lambda: self.client.agents_sessions_setStatus(
                 channel_id=thread.channel,
                 thread_ts=thread.thread_ts,
                 status=status,
@@ -227,17 +229,23 @@ class SlackLiveView:
             )
 
     async def _call(
-        self, surface: SurfaceName, method: str, call: Awaitable[Any]
+        self, surface: SurfaceName, method: str, call: Callable[[], Awaitable[Any]]
     ) -> dict[str, Any] | None:
-        if not self.support.offers(surface):
-            if asyncio.iscoroutine(call):
-                call.close()
-            return None
-        try:
-            answer = await call
-        except Exception as exc:
-            if not self.support.check(surface, method, exc):
-                log.info("%s failed: %s", method, slack_error(exc) or exc)
-            return None
-        data = getattr(answer, "data", answer)
-        return data if isinstance(data, dict) else {}
+        for attempt in range(1, _TRIES + 1):
+            if not self.support.offers(surface):
+                return None
+            try:
+                answer = await call()
+            except Exception as exc:
+                if self.support.check(surface, method, exc):
+                    return None
+                if definite(exc) or attempt == _TRIES:
+                    log.info("%s failed: %s", method, slack_error(exc) or exc)
+                    return None
+                # Setting a status is idempotent: one that failed on the way or in Slack
+                # (a 5xx) is asked again, or a session would show its stop button for ever.
+                await asyncio.sleep(_RETRY_S * attempt)
+                continue
+            data = getattr(answer, "data", answer)
+            return data if isinstance(data, dict) else {}
+        return None
