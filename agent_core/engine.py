@@ -44,8 +44,10 @@ from sessions import (
     Index,
     Outbox,
     OutboxEntry,
+    SessionState,
     SessionStore,
     SystemClock,
+    ThreadDir,
     ThreadKey,
     check_approval_id,
     check_slack_id,
@@ -59,6 +61,7 @@ from .approval_events import decision_recorded
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .ingest import Ingest
+from .live import LiveTurn
 from .mirror import mirror_approval
 from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
@@ -227,6 +230,12 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         outcome = await stop_thread(self.rt, stop, running=task is not None and not task.done())
         for request, decision in outcome.withdrawn:
             self.rt.observer.emit(decision_recorded(request, user=stop.user, decision=decision))
+        tdir = ThreadDir(self.rt.home, thread)
+        if not outcome.interrupted and not outcome.withdrawn and not tdir.open_approvals():
+            # Nothing runs and nothing waits, yet a stop button was clicked: the thread shows
+            # a turn that is over (Slack leaves a session processing until the app moves it).
+            idle = LiveTurn(thread=thread, session_id=tdir.head() or "")
+            await self.rt.live.ended(idle, state=SessionState.CANCELLED.value)
         self.wake(thread)
         return outcome
 
