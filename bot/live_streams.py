@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -85,6 +85,9 @@ class LiveStreams:
         self.owner = secrets.token_hex(8)
         self.bot_id = bot_id
         self.posts = ThreadPosts()  # every post in a thread, streams' and the surface's
+        # chat.stopStream moves the thread's agent session (to "active" unless told): what
+        # it must show then, as the live view knows it (None: leave Slack's default).
+        self.session_status: Callable[[ThreadKey], str | None] = lambda thread: None
         self._live: dict[str, SlackReplyStream] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # Per entry: delivery, a late sweep and a take-away never act on one stream at once.
@@ -198,6 +201,7 @@ class LiveStreams:
                     markdown_text=text[len(sent) :] or None,
                     chunks=chunks or None,
                     metadata=metadata,
+                    session_status=self.session_status(thread),
                 )
                 return True
             except SlackApiError as exc:
@@ -264,7 +268,12 @@ class LiveStreams:
         self, thread: ThreadKey, ts: str, chunks: list[dict[str, Any]] | None
     ) -> None:
         try:
-            await self.client.chat_stopStream(channel=thread.channel, ts=ts, chunks=chunks or None)
+            await self.client.chat_stopStream(
+                channel=thread.channel,
+                ts=ts,
+                chunks=chunks or None,
+                session_status=self.session_status(thread),
+            )
         except SlackApiError as exc:
             if slack_error(exc) not in ("message_not_in_streaming_state", "message_not_found"):
                 raise

@@ -76,12 +76,17 @@ class SlackLiveView:
         # Threads whose status line signoff set and no post has cleared yet: when it was set.
         self._shown: dict[ThreadKey, float] = {}
         self._clears: dict[ThreadKey, asyncio.TimerHandle] = {}
+        # What each thread's session must show while a turn runs or waits (a reply's
+        # chat.stopStream would otherwise move it to "active" mid-turn).
+        self._want: dict[ThreadKey, str] = {}
         self._warned_no_stop = False
         streams.posts.watch(self._posted)
+        streams.session_status = self._session_after_stream
 
     # the LiveView protocol ----------------------------------------------------------------
     async def working(self, turn: LiveTurn, *, tools: Sequence[str] = ()) -> None:
         self._waiting.pop(turn.thread, None)
+        self._remember(turn.thread, "processing")
         self._cancel_clear(turn.thread)
         text = _running(tools) if tools else THINKING
         self._lane(turn.thread, lambda: self._working(turn, text))
@@ -95,10 +100,12 @@ class SlackLiveView:
         self._waiting[turn.thread] = len(approvals)
         while len(self._waiting) > _MAX_WAITING:  # cards posted before this: nothing to redo
             del self._waiting[next(iter(self._waiting))]
+        self._remember(turn.thread, "suspended")
         self._lane(turn.thread, lambda: self._show(turn, session="suspended", status=WAITING))
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
         self._waiting.pop(turn.thread, None)
+        self._want.pop(turn.thread, None)
         self._lane(turn.thread, lambda: self._set_session(turn, "active"))
         if self.support.offers("status"):
             self._cancel_clear(turn.thread)
@@ -117,6 +124,15 @@ class SlackLiveView:
         self.flush()
         while self._lanes:
             await asyncio.wait(list(self._lanes.values()))
+
+    def _remember(self, thread: ThreadKey, session: str) -> None:
+        self._want.pop(thread, None)
+        self._want[thread] = session
+        while len(self._want) > _MAX_WAITING:  # the oldest: their streams ended long ago
+            del self._want[next(iter(self._want))]
+
+    def _session_after_stream(self, thread: ThreadKey) -> str | None:
+        return self._want.get(thread) if self.support.offers("sessions") else None
 
     def _cancel_clear(self, thread: ThreadKey) -> None:
         if (pending := self._clears.pop(thread, None)) is not None:
