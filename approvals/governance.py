@@ -117,12 +117,14 @@ def _queue_posts(request: ApprovalRequest) -> None:
     escalation = request.escalation()
     if escalation is not None:
         pinged = (*escalation.added, c.requester)
-        request.queue_post("escalate", _escalation_text(request, escalation), mentions=pinged)
+        request.queue_post(
+            "escalate", _escalation_text(request, escalation), mentions=pinged, by_card=True
+        )
         request.queue_card("escalated")
     for reminder in request.reminders():
         pinged = (*reminder.pinged, c.requester)
         text = _reminder_text(request, reminder)
-        request.queue_post(f"remind-{reminder.n}", text, mentions=pinged)
+        request.queue_post(f"remind-{reminder.n}", text, mentions=pinged, by_card=True)
 
 
 def _latest_due_reminder(request: ApprovalRequest, at: str) -> tuple[int, str] | None:

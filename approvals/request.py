@@ -31,6 +31,7 @@ from sessions import (
     OutboxEntry,
     SystemClock,
     ThreadDir,
+    ThreadKey,
     check_session_id,
     coordination_for,
     create_only,
@@ -208,17 +209,21 @@ class ApprovalRequest(GovernedFiles):
         )
         return coordination_for(self.home).outbox.enqueue(entry)
 
-    def queue_post(self, key: str, text: str, *, mentions: tuple[str, ...] = ()) -> bool:
+    def queue_post(
+        self, key: str, text: str, *, mentions: tuple[str, ...] = (), by_card: bool = False
+    ) -> bool:
         """Queue a message in the thread under the fixed id ``<key>-<approval id>``, so
         queueing it again (after a crash) is a no-op, and one that was sent never repeats.
 
         ``text`` is signoff's own wording; ``mentions`` are the ids (users, groups) it may
-        ping, and the only ones that render as mentions.
+        ping, and the only ones that render as mentions. ``by_card``: for the approvers,
+        in the card's thread when the card is in another channel (a request asked in a
+        direct message, which they are not in).
         """
         entry = OutboxEntry(
             id=f"{key}-{self.id}",
             kind="reply",
-            thread=self.thread,
+            thread=self._card_thread() if by_card else self.thread,
             created_at=utc_iso(self.clock.now()),
             seq=Outbox.next_seq(),
             text=text,
@@ -229,6 +234,12 @@ class ApprovalRequest(GovernedFiles):
             mentions=mentions,
         )
         return coordination_for(self.home).outbox.enqueue(entry)
+
+    def _card_thread(self) -> ThreadKey:
+        card = self.card()
+        if card is None or card.channel == self.thread.channel:
+            return self.thread  # the card is in the asking thread (or not posted yet)
+        return ThreadKey(team=self.thread.team, channel=card.channel, thread_ts=card.ts)
 
     def record_card(self, *, channel: str, ts: str) -> CardRef:
         card = CardRef(

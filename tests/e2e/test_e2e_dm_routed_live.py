@@ -69,7 +69,6 @@ async def test_the_direct_message_still_shows_it_waits_after_the_pointer(
     assert status is not None and status["status"] == "is waiting for approval"
 
 
-@pytest.mark.xfail(strict=True, reason="queue_post always uses the asking thread")
 async def test_a_reminder_reaches_the_approvers_in_the_cards_thread(
     slack: LocalSlack, start_bot: BotFactory, e2e_clock: FixedClock, tmp_path: Path
 ) -> None:
