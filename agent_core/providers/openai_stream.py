@@ -27,7 +27,13 @@ def made_progress(chunk: ChatCompletionChunk) -> bool:
         return True
     for choice in chunk.choices:
         delta = choice.delta
-        if choice.finish_reason or (delta is not None and (delta.content or delta.tool_calls)):
+        if choice.finish_reason:
+            return True
+        if delta is not None and (delta.content or delta.tool_calls or delta.refusal):
+            return True
+        # Reasoning servers stream their thinking in fields of their own (reasoning_content,
+        # reasoning) for minutes before the first word: slow, not stalled.
+        if delta is not None and any((delta.model_extra or {}).values()):
             return True
     return False
 
