@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from signoff_e2e_kit import until
 
 from bot.app import SignoffBot
 from bot.config import Settings
@@ -75,6 +76,19 @@ async def start_bot(settings: Settings, e2e_clock: FixedClock) -> AsyncIterator[
     for bot in running:
         if bot.handler.accepting:
             await bot.stop(grace=5)
+
+
+async def restart(
+    bot: SignoffBot, start_bot: BotFactory, slack: LocalSlack, **changes: object
+) -> SignoffBot:
+    """Stop ``bot`` as SIGTERM would, then start a fresh one (``changes``: Settings fields)
+    once the old socket is gone."""
+    await bot.engine.idle()
+    await bot.stop(grace=5)
+    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    fresh: SignoffBot = await start_bot(**changes)
+    await slack.wait_for_sockets(1, timeout=5)
+    return fresh
 
 
 @pytest.fixture

@@ -49,6 +49,13 @@ def agent_workspace(**changes: Any) -> WorkspaceConfig:
 
 
 @pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    """LocalSlack with signoff declared as an agent (import it to replace conftest's)."""
+    async with LocalSlack(agent_workspace()) as server:
+        yield server
+
+
+@pytest.fixture
 async def anthropic_api() -> AsyncIterator[FakeAnthropic]:
     async with FakeAnthropic(api_key="sk-ant-test") as server:
         yield server

@@ -158,6 +158,11 @@ def fleet(home: Path) -> dict[str, Any]:
     return data
 
 
+def scales(home: Path) -> list[dict[str, Any]]:
+    """The fleet's scale actions, oldest first."""
+    return [h for h in fleet(home)["history"] if h["action"] == "scale"]
+
+
 def restarts(home: Path, service: str = "api") -> int:
     return int(fleet(home)["services"].get(service, {}).get("restarts", 0))
 

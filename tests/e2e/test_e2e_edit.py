@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conftest import restart
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
@@ -20,10 +21,10 @@ from signoff_e2e_kit import (
     ephemeral,
     existing_decision,
     existing_message,
-    fleet,
     has_buttons,
     mention,
     outcome_text,
+    scales,
     stale_click,
     until,
     wait_card,
@@ -45,10 +46,6 @@ if TYPE_CHECKING:
 TWO_APPROVERS = '[tools.scale_service]\napprovers = ["U0BOB", "U0CAROL"]\n'
 
 
-def scales(home: Path) -> list[dict[str, Any]]:
-    return [h for h in fleet(home)["history"] if h["action"] == "scale"]
-
-
 def block_text(message: dict[str, Any]) -> str:
     return json.dumps(message["blocks"], ensure_ascii=False)
 
@@ -65,17 +62,6 @@ async def open_edit_modal(slack: LocalSlack, card: dict[str, Any], user: str) ->
 
 def inputs(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {b["block_id"]: b for b in modal["blocks"] if b["type"] == "input"}
-
-
-async def restart(
-    bot: SignoffBot, start_bot: BotFactory, slack: LocalSlack, **changes: object
-) -> SignoffBot:
-    await bot.engine.idle()
-    await bot.stop(grace=5)
-    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
-    fresh: SignoffBot = await start_bot(**changes)
-    await slack.wait_for_sockets(1, timeout=5)
-    return fresh
 
 
 async def test_an_approver_edits_invalid_values_are_shown_in_place_and_the_edit_runs_once(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import FAST
+from conftest import FAST, restart
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
@@ -22,9 +22,9 @@ from signoff_e2e_kit import (
     capsule,
     ephemeral,
     existing_message,
-    fleet,
     home_texts,
     mention,
+    scales,
     session_path,
     until,
     wait_card,
@@ -53,10 +53,6 @@ async def slack() -> AsyncIterator[LocalSlack]:
         yield server
 
 
-def scales(home: Path) -> list[dict[str, Any]]:
-    return [h for h in fleet(home)["history"] if h["action"] == "scale"]
-
-
 def card_text(slack: LocalSlack, ts: str) -> str:
     return json.dumps(existing_message(slack, channel=OPS, ts=ts)["blocks"], ensure_ascii=False)
 
@@ -79,17 +75,6 @@ def waiting_section(view: dict[str, Any]) -> str:
             break
         blocks.append(block)
     return home_texts({"blocks": blocks})
-
-
-async def restart(
-    bot: SignoffBot, start_bot: BotFactory, slack: LocalSlack, **changes: object
-) -> SignoffBot:
-    await bot.engine.idle()
-    await bot.stop(grace=5)
-    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
-    fresh: SignoffBot = await start_bot(**changes)
-    await slack.wait_for_sockets(1, timeout=5)
-    return fresh
 
 
 async def test_the_home_tab_shows_the_edited_arguments_its_approve_button_approves(

@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,18 @@ from live_kit import (
     AGENT,
     FakeAnthropic,
     ToolUse,
-    agent_workspace,
     anthropic_api,
     anthropic_bot,
     final_replies,
     metadata_of,
+    slack,
 )
 from signoff_e2e_kit import OPS, bot_messages, clean_env, mention, session_states, until
 
 from bot.config import Settings
 from localslack import LocalSlack
 
-__all__ = ["anthropic_api"]
+__all__ = ["anthropic_api", "slack"]
 
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 SLOW_TOOLS = '''
@@ -56,12 +56,6 @@ TOOLS = [slow_check]
 '''
 FIRST = "I am checking the api thoroughly now; this will take a little while, bear with me."
 SECOND = "The check was interrupted, so I do not know its result; ask me to run it again."
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(agent_workspace()) as server:
-        yield server
 
 
 @pytest.fixture

@@ -5,32 +5,26 @@ it runs and says so once in the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from live_kit import (
     FakeAnthropic,
-    agent_workspace,
     anthropic_api,
     anthropic_bot,
     final_replies,
     metadata_of,
+    slack,
 )
 from signoff_e2e_kit import OPS, bot_messages, bot_reply, mention, until
 
 from bot.app import SignoffBot
 from localslack import SURFACE_ERRORS, ControlError, LocalSlack
 
-__all__ = ["anthropic_api"]
+__all__ = ["anthropic_api", "slack"]
 
 ANSWER = "Everything is fine: api, web, worker and db all answer within their targets today."
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(agent_workspace()) as server:
-        yield server
 
 
 def lacking_lines(caplog: pytest.LogCaptureFixture, method: str) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ import pytest
 from live_kit import (
     FakeAnthropic,
     ToolUse,
-    agent_workspace,
     anthropic_api,
     anthropic_bot,
     final_replies,
+    slack,
 )
 from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, until, wait_card
 
@@ -33,15 +33,9 @@ from localslack import LocalSlack
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_proc import cli, ok
 
-__all__ = ["anthropic_api"]
+__all__ = ["anthropic_api", "slack"]
 
 Start = Callable[..., Awaitable[SignoffBot]]
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(agent_workspace()) as server:
-        yield server
 
 
 @pytest.fixture

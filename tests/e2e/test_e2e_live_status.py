@@ -5,17 +5,17 @@ approval, to the end; the stop button stops a turn and withdraws what it asked."
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from live_kit import (
     FakeAnthropic,
     ToolUse,
-    agent_workspace,
     anthropic_api,
     anthropic_bot,
     final_replies,
+    slack,
     status_sets,
     statuses,
 )
@@ -39,15 +39,9 @@ from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack
 
-__all__ = ["anthropic_api"]
+__all__ = ["anthropic_api", "slack"]
 
 Start = Callable[..., Awaitable[SignoffBot]]
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(agent_workspace()) as server:
-        yield server
 
 
 def session_steps(slack: LocalSlack, thread: str) -> list[str]:

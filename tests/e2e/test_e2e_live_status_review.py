@@ -5,17 +5,17 @@ the next turn of the thread."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from live_kit import (
     FakeAnthropic,
     ToolUse,
-    agent_workspace,
     anthropic_api,
     anthropic_bot,
     shown,
+    slack,
     status_sets,
 )
 from signoff_e2e_kit import OPS, bot_reply, mention, until, wait_card
@@ -25,13 +25,7 @@ from bot.app import SignoffBot
 from bot.cards import APPROVE
 from localslack import LocalSlack
 
-__all__ = ["anthropic_api"]
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(agent_workspace()) as server:
-        yield server
+__all__ = ["anthropic_api", "slack"]
 
 
 async def test_a_status_that_lands_after_the_clear_window_is_still_cleared(

@@ -5,7 +5,7 @@ carries its outbox metadata, whatever breaks on the way."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,11 @@ import pytest
 from live_kit import (
     FakeAnthropic,
     ToolUse,
-    agent_workspace,
     anthropic_api,
     anthropic_bot,
     final_replies,
     metadata_of,
+    slack,
 )
 from signoff_e2e_kit import OPS, bot_messages, mention, session_states, until
 
@@ -25,19 +25,13 @@ from bot.app import SignoffBot
 from bot.config import Settings
 from localslack import LocalSlack
 
-__all__ = ["anthropic_api"]
+__all__ = ["anthropic_api", "slack"]
 
 ANSWER = (
     "All four services are **healthy**: api, web, worker and db answer within 120 ms, "
     "and nothing was restarted in the last day."
 )
 Start = Callable[..., Awaitable[SignoffBot]]
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    async with LocalSlack(agent_workspace()) as server:
-        yield server
 
 
 @pytest.fixture
