@@ -138,38 +138,28 @@ def _run_env(home: Path, slack: LocalSlack, **tokens: str) -> dict[str, str]:
     )
 
 
-async def test_run_with_a_bot_token_slack_rejects_is_one_line(
-    tmp_path: Path, slack: LocalSlack
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [
+        ("bot", "Slack refused SLACK_BOT_TOKEN (auth.test: invalid_auth)"),
+        # The Socket Mode client retries apps.connections.open forever; a token Slack
+        # refuses before any hello ends start-up instead.
+        ("app", "Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth)"),
+    ],
+)
+async def test_run_with_a_token_slack_rejects_is_one_line(
+    tmp_path: Path, slack: LocalSlack, token: str, said: str
 ) -> None:
+    revoked = {token: f"{'xoxb' if token == 'bot' else 'xapp'}-revoked"}
     child = await asyncio.create_subprocess_exec(
-        SIGNOFF, "run", env=_run_env(tmp_path / "home", slack, bot="xoxb-revoked"),
+        SIGNOFF, "run", env=_run_env(tmp_path / "home", slack, **revoked),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(30):
         _, err = await child.communicate()
     assert child.returncode == 2, err.decode()
     assert "Traceback" not in err.decode()
-    assert err.decode().strip().splitlines()[-1].startswith("signoff: error: ")
-
-
-async def test_run_with_an_app_token_slack_rejects_is_one_line(
-    tmp_path: Path, slack: LocalSlack
-) -> None:
-    # The Socket Mode client retries apps.connections.open forever; a token Slack refuses
-    # before any hello ends start-up instead.
-    child = await asyncio.create_subprocess_exec(
-        SIGNOFF, "run", env=_run_env(tmp_path / "home", slack, app="xapp-revoked"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    async with asyncio.timeout(30):
-        _, err = await child.communicate()
-    assert child.returncode == 2, err.decode()
-    assert "Traceback" not in err.decode()
-    last = err.decode().strip().splitlines()[-1]
-    assert (
-        last
-        == "signoff: error: Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth)"
-    )
+    assert err.decode().strip().splitlines()[-1] == f"signoff: error: {said}"
 
 
 async def test_run_stops_on_sigterm_while_slack_will_not_give_it_a_socket(
