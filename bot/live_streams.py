@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -34,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.live import LiveTurn
 from sessions import Clock, Home, SystemClock, ThreadKey, coordination_for, utc_iso
 
-from .stream_journal import StreamJournal, StreamRecord
+from .stream_journal import StreamJournal, StreamRecord, StreamTask
 from .surface_support import SurfaceSupport
 from .thread_posts import ThreadPosts
 
@@ -134,7 +134,9 @@ class LiveStreams:
             if not lock.locked() and self._locks.get(entry_id) is lock:
                 del self._locks[entry_id]
 
-    def record(self, turn: LiveTurn, entry_id: str, ts: str = "") -> StreamRecord:
+    def record(
+        self, turn: LiveTurn, entry_id: str, ts: str = "", tasks: Iterable[dict[str, Any]] = ()
+    ) -> StreamRecord:
         return StreamRecord(
             entry_id=entry_id,
             thread=turn.thread,
@@ -142,6 +144,7 @@ class LiveStreams:
             ts=ts,
             started_at=utc_iso(self.clock.now()),
             owner=self.owner,
+            tasks=tuple(map(StreamTask.of, tasks)),
         )
 
     # delivery's side -------------------------------------------------------------------
@@ -162,8 +165,9 @@ class LiveStreams:
                 await self.take_away(record)  # a start never answered: any such message goes
                 return ""
             shown = await self.finalize_at(
-                record.thread, record.ts, text, metadata=metadata, sent=None
-            )
+                record.thread, record.ts, text, metadata=metadata, sent=None,
+                chunks=record.cut_off(),
+            )  # fmt: skip
             self.journal.remove(entry_id)
             return record.ts if shown else ""
 

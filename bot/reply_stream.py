@@ -25,6 +25,7 @@ from agent_core.live import LiveTurn, ToolStep
 
 from .live_streams import definite, slack_error
 from .slack_text import escape_reply
+from .stream_journal import StreamTask
 
 if TYPE_CHECKING:
     from .live_streams import LiveStreams
@@ -68,6 +69,8 @@ class SlackReplyStream:
         self.sent = ""
         self.ts = ""
         self.tasks: dict[str, dict[str, Any]] = {}
+        # The steps the journal holds for this stream (written before each change is sent).
+        self.journaled: tuple[StreamTask, ...] = ()
         self.lock = asyncio.Lock()
         # Set once nothing more will be shown: delivery may finalize it then.
         self.closed = asyncio.Event()
@@ -201,11 +204,20 @@ class SlackReplyStream:
             return
         self.ts, self.sent = str(started["ts"]), first
         streams.posts.posted(turn.thread, sent_at=sent_at)
-        record = streams.record(turn, self.entry_id, ts=self.ts)
-        await asyncio.to_thread(streams.journal.put, record)
+        await self._journal()
+
+    async def _journal(self) -> None:
+        """Record the stream with its ts and the steps it shows (before Slack shows them)."""
+        record = self.streams.record(
+            self.turn, self.entry_id, ts=self.ts, tasks=self.tasks.values()
+        )
+        await asyncio.to_thread(self.streams.journal.put, record)
+        self.journaled = record.tasks
 
     async def _send_tasks(self, chunks: list[dict[str, Any]]) -> None:
         if self.ts and not self.ended:
+            if tuple(map(StreamTask.of, self.tasks.values())) != self.journaled:
+                await self._journal()
             await self._call("chat.appendStream", chunks=chunks)
 
     async def _call(self, method: str, **args: Any) -> None:

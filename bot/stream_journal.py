@@ -4,7 +4,9 @@
                                      where it is (``ts``), which process started it
 
 A record is written (fsynced) *before* ``chat.startStream`` — with no ``ts``: a message
-may exist that signoff does not know — and again with the ``ts`` Slack answered. It is
+may exist that signoff does not know — and again with the ``ts`` Slack answered, and
+with the task steps it shows each time they change, before Slack is told: a step a dead
+process left "in progress" is finalized as cut off, not left spinning for ever. It is
 removed once the stream became its reply (finalized with the reply's text and outbox
 metadata) or was taken away. So after a crash, every stream that could be showing a
 partial answer is listed here, and the next process finalizes it with its reply or
@@ -17,16 +19,41 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from sessions import Home, Record, ThreadKey, replace_atomically
 from sessions.outbox import check_entry_id
 
-__all__ = ["StreamJournal", "StreamRecord"]
+__all__ = ["StreamJournal", "StreamRecord", "StreamTask"]
 
 log = logging.getLogger("signoff.slack")
+
+
+TaskStatus = Literal["pending", "in_progress", "complete", "error"]
+
+
+class StreamTask(Record):
+    """A task step as the stream shows it (a ``task_update`` chunk)."""
+
+    id: str
+    title: str
+    status: TaskStatus
+    details: str = ""
+
+    @classmethod
+    def of(cls, chunk: dict[str, Any]) -> StreamTask:
+        return cls(
+            id=chunk["id"],
+            title=chunk["title"],
+            status=chunk["status"],
+            details=chunk.get("details", ""),
+        )
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("complete", "error")
 
 
 class StreamRecord(Record):
@@ -39,6 +66,18 @@ class StreamRecord(Record):
     started_at: str
     # The process that streams it (a random token per process): others' are dead.
     owner: str
+    # The task steps it shows, as last sent (or about to be).
+    tasks: tuple[StreamTask, ...] = ()
+
+    def cut_off(self) -> list[dict[str, Any]]:
+        """The ``task_update`` chunks that end the steps its dead process left unfinished:
+        the process stopped before it could say how they ended (the reply says)."""
+        return [
+            {"type": "task_update", "id": t.id, "title": t.title, "status": "error",
+             "details": "cut off by a restart"}
+            for t in self.tasks
+            if not t.final
+        ]  # fmt: skip
 
 
 class StreamJournal:

@@ -163,3 +163,54 @@ async def test_a_live_stream_is_finalized_in_one_call_with_its_mention_held_back
     assert [c["method"] for c in record["calls"]][-1] == "chat.stopStream"
     assert not slack.calls("chat.update") and not slack.calls("chat.postMessage")
     assert [t["status"] for t in record["tasks"]] == ["complete"]
+
+
+async def test_the_journal_holds_each_step_before_slack_shows_it(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    thread = await asked(slack)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
+    stream = streams.open(turn, entry_id=f"reply-{SESSION}-m1", people=())
+    await stream.text("Checking the api")
+    await stream.steps([ToolStep(call_id="c1", tool="slow_check", status="running")])
+
+    def journaled() -> tuple[str, ...]:
+        [record] = streams.journal.all()
+        return tuple(t.status for t in record.tasks)
+
+    for _ in range(200):
+        shown = slack.streams(channel=OPS)
+        if shown and shown[0]["tasks"]:
+            break
+        await asyncio.sleep(0.01)
+    assert [t["status"] for t in slack.streams(channel=OPS)[0]["tasks"]] == ["in_progress"]
+    assert journaled() == ("in_progress",)
+    [record] = streams.journal.all()
+    assert record.cut_off() == [
+        {
+            "type": "task_update",
+            "id": "c1",
+            "title": "slow_check",
+            "status": "error",
+            "details": "cut off by a restart",
+        }
+    ]
+    await stream.steps([ToolStep(call_id="c1", tool="slow_check", status="done")])
+    for _ in range(200):
+        if journaled() == ("complete",):
+            break
+        await asyncio.sleep(0.01)
+    assert journaled() == ("complete",)
+    [record] = streams.journal.all()
+    assert record.cut_off() == []  # nothing a restart would have to end
+
+
+def test_a_stream_record_written_before_task_steps_were_journaled_still_reads(home: Home) -> None:
+    old = (
+        '{"schema_version":1,"entry_id":"reply-sess_0123456789ab-m1","thread":{"team":"T0LOCAL",'
+        '"channel":"C0OPS","thread_ts":"1700000000.000100"},"session_id":"sess_0123456789ab",'
+        '"ts":"1700000000.000200","started_at":"2026-11-02T09:00:00.000Z","owner":"gone"}'
+    )
+    record = StreamRecord.model_validate_json(old)
+    assert record.tasks == () and record.cut_off() == []
