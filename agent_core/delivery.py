@@ -41,6 +41,7 @@ from .cancelling import cancel_and_wait
 from .card_entries import card_shown, card_view, last_shown
 from .observe import NullObserver, Observer, OutboxDepth, ReplyPosted
 from .surface import DeliveryError, Surface
+from .thread_status import agent_status
 
 __all__ = ["Backoff", "Delivery"]
 
@@ -248,6 +249,11 @@ class Delivery:
             delivered = await self.surface.post_reply(entry, check_first=check_first)
         elif entry.kind == "notice":
             delivered = await self.surface.notify(entry)
+        elif entry.kind == "status":
+            status = await off_loop(agent_status, self.home, entry.thread)
+            if status is None:  # a turn runs or is due: its own process shows it
+                return [self._done(entry, "skipped")]
+            delivered = await self.surface.show_status(entry, status)
         else:
             request = ApprovalRequest.open(self.home, entry.approval_id, clock=self.clock)
             # Every card entry of this approval in the batch is answered by one render.

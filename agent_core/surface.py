@@ -25,6 +25,8 @@ from approvals import (
 )
 from sessions import OutboxEntry, ThreadKey
 
+from .thread_status import AgentStatus
+
 __all__ = ["CardView", "Delivered", "DeliveryError", "RecordingSurface", "Surface"]
 
 
@@ -126,6 +128,11 @@ class Surface(Protocol):
 
     async def notify(self, entry: OutboxEntry) -> Delivered: ...
 
+    async def show_status(self, entry: OutboxEntry, status: AgentStatus) -> Delivered:
+        """The thread's agent session shows ``status`` (best effort: a workspace may
+        lack agent sessions)."""
+        ...
+
 
 @dataclass
 class RecordingSurface:
@@ -140,6 +147,7 @@ class RecordingSurface:
     cards: list[Capsule] = field(default_factory=list)
     updates: list[tuple[str, Decision]] = field(default_factory=list)
     notices: list[tuple[str, str]] = field(default_factory=list)
+    statuses: list[tuple[ThreadKey, str]] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)
     echo: bool = False
 
@@ -183,4 +191,9 @@ class RecordingSurface:
     async def notify(self, entry: OutboxEntry) -> Delivered:
         self.delivered.append(entry.id)
         self.notices.append((entry.user, entry.text))
+        return Delivered(entry.thread.channel, "")
+
+    async def show_status(self, entry: OutboxEntry, status: AgentStatus) -> Delivered:
+        self.delivered.append(entry.id)
+        self.statuses.append((entry.thread, status))
         return Delivered(entry.thread.channel, "")

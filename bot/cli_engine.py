@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from agent_core.engine import Engine
+from agent_core.queued_status import QueuedStatusView
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
@@ -21,7 +22,15 @@ from approvals import (
     VoteCounted,
     load_policy,
 )
-from sessions import Home, InboxMessage, SessionsError, ThreadKey, coordination_for, utc_iso
+from sessions import (
+    Home,
+    InboxMessage,
+    SessionsError,
+    SystemClock,
+    ThreadKey,
+    coordination_for,
+    utc_iso,
+)
 
 from .cli_read import existing_home
 from .config import ConfigError, Settings
@@ -55,16 +64,18 @@ async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
 
     With the bot's Slack tokens it delivers what it queues (cards, replies) itself, unless
     a running bot holds the home's delivery; without them, everything it queues waits in
-    the outbox for the bot, and is printed here (``QueuedEcho``).
+    the outbox for the bot, and is printed here (``QueuedEcho``). It has no live view:
+    what the thread's agent session must show when a turn parks or ends is queued too.
     """
     checked_config(settings)
-    writable_home(settings)
+    home = writable_home(settings)
     surface = None
     if settings.slack_bot_token is not None:
         from .web_clients import slack_surface
 
         surface = slack_surface(settings)
-    return await open_engine(settings, surface=surface, warn_no_tools=warn_no_tools)
+    live = QueuedStatusView(coordination_for(home).outbox, clock=SystemClock())
+    return await open_engine(settings, surface=surface, warn_no_tools=warn_no_tools, live=live)
 
 
 class QueuedEcho:
@@ -83,7 +94,7 @@ class QueuedEcho:
                 print(f"  signoff › {entry.text}")
             elif entry.kind == "card":
                 _print_card(engine, entry.approval_id)
-            else:
+            elif entry.kind == "notice":
                 print(f"  (to {entry.user}) {entry.text}")
 
 

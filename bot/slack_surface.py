@@ -27,11 +27,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.surface import CardView, Delivered, DeliveryError
+from agent_core.thread_status import AgentStatus
 from sessions import OutboxEntry, ThreadKey
 
 from .cards import card_blocks, fallback_text
 from .live_streams import METADATA_TYPE, LiveStreams
 from .slack_text import escape_reply
+from .surface_support import SurfaceSupport
 
 __all__ = ["METADATA_TYPE", "SlackSurface", "split_message"]
 
@@ -278,6 +280,21 @@ class SlackSurface:
             text=entry.text,
             thread_ts=str(thread.thread_ts),
         )
+        return Delivered(thread.channel, "")
+
+    async def show_status(self, entry: OutboxEntry, status: AgentStatus) -> Delivered:
+        """The thread's agent session shows ``status`` (a workspace without agent sessions
+        is remembered, and nothing is asked of it again)."""
+        thread = entry.thread
+        support = self.streams.support if self.streams is not None else SurfaceSupport()
+        if support.offers("sessions"):
+            try:
+                await self.client.agents_sessions_setStatus(
+                    channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
+                )
+            except Exception as exc:
+                if not support.check("sessions", "agents.sessions.setStatus", exc):
+                    raise delivery_error(exc) from exc
         return Delivered(thread.channel, "")
 
     # outside the outbox -----------------------------------------------------------

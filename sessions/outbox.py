@@ -46,11 +46,13 @@ def check_entry_id(value: str) -> str:
 
 
 class OutboxEntry(Record):
-    """One Slack write: a reply in a thread, a card to show as it is now, or a notice."""
+    """One Slack write: a reply in a thread, a card to show as it is now, a notice, or the
+    thread's agent session to show as it is now (``status``: queued by a process with no
+    live view of its own, such as a decision from a terminal)."""
 
     schema_version: Literal[1] = 1
     id: str
-    kind: Literal["reply", "card", "notice"]
+    kind: Literal["reply", "card", "notice", "status"]
     thread: ThreadKey
     created_at: str
     # Nanoseconds at queueing: entries of one thread are sent in this order.

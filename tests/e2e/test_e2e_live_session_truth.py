@@ -111,7 +111,6 @@ async def test_a_stop_with_nothing_running_takes_the_stop_button_away(
     assert session_status(slack, thread) != "processing"
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI runs the continuation with no live view")
 async def test_a_decision_from_a_terminal_does_not_leave_the_session_suspended(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
 ) -> None:

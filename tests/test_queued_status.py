@@ -1,0 +1,94 @@
+"""A process without a live view (a command in a terminal) queues what the thread's agent
+session must show; delivery renders it from disk when it is sent, after the replies queued
+before it, and skips it while a turn runs or is due there."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from engine_support import THREAD, EngineFactory, message
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent_core.queued_status import QueuedStatusView
+from agent_core.surface import RecordingSurface
+from agent_core.thread_status import agent_status
+from bot.live_streams import LiveStreams
+from bot.slack_surface import SlackSurface
+from localslack import LocalSlack, WorkspaceConfig
+from sessions import FixedClock, Home, Outbox, OutboxEntry, ThreadDir, ThreadKey, coordination_for
+
+OPS = "C0OPS"
+
+
+def status_entry(thread: ThreadKey, key: str = "sess_0123456789ab-ended") -> OutboxEntry:
+    return OutboxEntry(
+        id=f"status-{key}",
+        kind="status",
+        thread=thread,
+        created_at="2026-11-02T09:00:00.000Z",
+        seq=Outbox.next_seq(),
+    )
+
+
+async def test_a_decision_from_a_process_without_a_live_view_leaves_the_session_active(
+    make_engine: EngineFactory, home: Home, clock: FixedClock, surface: RecordingSurface
+) -> None:
+    live = QueuedStatusView(coordination_for(home).outbox, clock=clock)
+    engine = await make_engine(live=live)
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    assert surface.statuses == [(THREAD, "suspended")]
+    await engine.decide(surface.cards[0].id, user="U0BOB", approve=True)
+    await engine.idle()
+    await engine.close()
+    assert surface.statuses == [(THREAD, "suspended"), (THREAD, "active")]
+    # After the reply that ended the turn, not before it.
+    delivered = surface.delivered
+    last_reply = max(i for i, d in enumerate(delivered) if d.startswith("reply-"))
+    assert delivered[-1].startswith("status-") and len(delivered) - 1 > last_reply
+
+
+def test_the_status_is_read_from_disk_when_it_is_sent(home: Home) -> None:
+    assert agent_status(home, THREAD) == "active"  # a thread signoff never worked in
+    ThreadDir(home, THREAD).ensure()
+    ThreadDir(home, THREAD).inbox.deliver(message("status of api", ts="1700000000.000100"))
+    assert agent_status(home, THREAD) == "active"  # no session yet: nothing to wait for
+
+
+async def test_nothing_is_set_while_a_message_waits_for_its_turn(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    engine = await make_engine()
+    await engine.ingest(message("status of api", ts="1700000000.000100"))
+    await engine.idle()
+    assert agent_status(home, THREAD) == "active"
+    ThreadDir(home, THREAD).inbox.deliver(message("status of web", ts="1700000000.000200"))
+    assert agent_status(home, THREAD) is None  # its turn is due: that process shows it
+    await engine.close()
+
+
+async def test_slack_shows_it(home: Home) -> None:
+    base = WorkspaceConfig(seed=3)
+    agent = dataclasses.replace(base, scopes=(*base.scopes, "assistant:write"))
+    async with LocalSlack(agent) as slack:
+        surface, thread = await surface_and_thread(slack, home)
+        await surface.show_status(status_entry(thread), "suspended")
+        shown = slack.agent_session(channel=OPS, thread_ts=thread.thread_ts)
+        assert shown is not None and shown["status"] == "suspended"
+
+
+async def test_a_workspace_without_agent_sessions_is_asked_once(
+    slack: LocalSlack, home: Home
+) -> None:
+    surface, thread = await surface_and_thread(slack, home)  # no assistant:write scope
+    for key in "sess_0123456789ab-waiting", "sess_0123456789ab-ended":
+        done = await surface.show_status(status_entry(thread, key), "active")
+        assert done.channel == OPS  # delivered: there is nothing to show it on
+    assert len(slack.calls("agents.sessions.setStatus")) == 1
+
+
+async def surface_and_thread(slack: LocalSlack, home: Home) -> tuple[SlackSurface, ThreadKey]:
+    web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    surface = SlackSurface(web, streams=LiveStreams(web, home=home))
+    ts = await slack.post_message(channel=OPS, user="U0ALICE", text="<@U0SIGNOFF> hi")
+    return surface, ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=ts)
