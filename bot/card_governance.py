@@ -15,7 +15,17 @@ from agent_core.surface import CardView
 from approvals import changes
 from approvals.governance import duration_text
 
-from .slack_text import Mrkdwn, escape, join, literal, mention, mentions
+from .slack_text import (
+    Mrkdwn,
+    escape,
+    join,
+    literal,
+    mention,
+    mentions,
+    parse_utc,
+    relative,
+    slack_date,
+)
 
 __all__ = [
     "EDIT",
@@ -51,7 +61,11 @@ def valid_field(view: CardView) -> dict[str, Any] | None:
     """The second clock: how long an approval stays good for starting the call."""
     decision = view.decision
     if decision is not None and decision.valid_until:
-        return {"type": "mrkdwn", "text": f"*Must start by*\n{decision.valid_until}"}
+        until = parse_utc(decision.valid_until)
+        when = slack_date(until)
+        if view.now is not None:
+            when = join(when, literal(f" ({relative(until, view.now)})"))
+        return {"type": "mrkdwn", "text": join(literal("*Must start by*\n"), when)}
     seconds = view.capsule.policy.valid_for_seconds
     if decision is None and seconds is not None:
         return {"type": "mrkdwn", "text": f"*Valid after approval*\n{duration_text(seconds)}"}
@@ -69,7 +83,9 @@ def edit_block(view: CardView, version: str) -> dict[str, Any] | None:
     text = join(
         literal("✏️ *Edited* by "),
         editors,
-        literal(f" at {last.at}; the call that runs is the edited one:\n"),
+        literal(" at "),
+        slack_date(parse_utc(last.at)),
+        literal("; the call that runs is the edited one:\n"),
         escape(_clip(lines, 2400)),
     )
     if last.reason:
@@ -88,7 +104,9 @@ def escalation_block(view: CardView, version: str) -> dict[str, Any] | None:
     text = join(
         literal("⏫ Escalated to "),
         mentions(escalation.added),
-        literal(f" at {escalation.at}: they may decide it too."),
+        literal(" at "),
+        slack_date(parse_utc(escalation.at)),
+        literal(": they may decide it too."),
     )
     return {
         "type": "context",

@@ -14,7 +14,7 @@ from test_cards_and_splitting import THREAD, _check_limits
 
 from agent_core.surface import CardView
 from approvals import Capsule, Decision, ExecutionResult, PolicyRule, build_capsule
-from approvals.records import Escalation
+from approvals.records import Edit, Escalation
 from bot.cards import card_blocks, fallback_text
 from bot.slack_text import quote, relative, slack_date
 
@@ -237,3 +237,30 @@ def test_a_posted_card_changes_with_votes_an_escalation_or_a_decision() -> None:
         at="2026-11-02T08:00:00Z", args_sha256=capsule.args_sha256,
     )  # fmt: skip
     assert CardView(capsule, decision=decision).changed
+
+
+def test_every_time_on_a_card_is_in_each_readers_zone() -> None:
+    """The second clock, an edit and an escalation say when with Slack's date formatting,
+    never a raw ISO timestamp."""
+    capsule = make()
+    decision = Decision(
+        approval_id=capsule.id, verdict="approved", deciders=("U0BOB",),
+        at="2026-11-02T09:00:00Z", args_sha256=capsule.args_sha256,
+        valid_until="2026-11-02T11:00:00Z",
+    )  # fmt: skip
+    edit = Edit(
+        approval_id=capsule.id, n=1, user="U0BOB", at="2026-11-02T08:30:00Z",
+        base_sha256=capsule.args_sha256, tool_version="v1", arguments={"service": "web"},
+        args_sha256="0" * 64, changed=("service",),
+    )  # fmt: skip
+    escalation = Escalation(
+        approval_id=capsule.id, due_at="2026-11-02T08:00:00Z", at="2026-11-02T08:00:01Z",
+        added_users=("U0DAVE",), added_groups=(),
+    )  # fmt: skip
+    view = CardView(capsule, decision, edits=(edit,), escalation=escalation, now=NOW)
+    shown = texts(card_blocks(view))
+    until = slack_date(datetime(2026, 11, 2, 11, 0, tzinfo=UTC))
+    assert f"*Must start by*\n{until} (in 2 hours)" in shown
+    assert slack_date(datetime(2026, 11, 2, 8, 30, tzinfo=UTC)) in shown
+    assert slack_date(datetime(2026, 11, 2, 8, 0, 1, tzinfo=UTC)) in shown
+    assert not re.search(r"\d{4}-\d\d-\d\dT", shown)
