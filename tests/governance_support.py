@@ -24,8 +24,11 @@ REQUESTER = "U0ALICE"
 ARGS: dict[str, Any] = {"service": "api", "replicas": 12}
 
 
-def park(home: Home, clock: FixedClock, rule: PolicyRule | None = None) -> Capsule:
-    """A session that asked for ``TOOL`` and ended awaiting approval, as the gate leaves it."""
+def park(
+    home: Home, clock: FixedClock, rule: PolicyRule | None = None, *, card_channel: str = ""
+) -> Capsule:
+    """A session that asked for ``TOOL`` and ended awaiting approval, as the gate leaves it
+    (``card_channel``: where its card goes, as for a request asked in a direct message)."""
     store = SessionStore(home, clock=clock)
     record = store.create(thread=THREAD, parent_id=None, cause="message", session_md="#\n")
     store.transition(record.id, expected=SessionState.CREATED, new=SessionState.RUNNING)
@@ -40,6 +43,7 @@ def park(home: Home, clock: FixedClock, rule: PolicyRule | None = None) -> Capsu
         reason="traffic",
         policy=rule or PolicyRule(),
         now=clock.now(),
+        card_channel=card_channel,
     )
     ApprovalRequest.create(home, capsule, clock=clock)
     store.transition(record.id, expected=SessionState.RUNNING, new=SessionState.AWAITING_APPROVAL)
