@@ -13,6 +13,12 @@ Per request, from its policy snapshot (the rule captured in the capsule, like it
 Each step is a create-only record written *before* its post is queued under a fixed outbox
 id, and every pass re-queues the posts of the records that exist (a no-op once queued or
 sent): a restart between any two steps neither loses nor repeats a reminder.
+
+A request asked in a direct message has its card in another channel, and the posts go by
+the card, to the approvers: none is queued before that card is posted (an id queued in
+the direct message would stay there). A reminder is not recorded until then, its marker
+kept; an escalation is recorded when due (it decides who may approve), its post held and
+its marker kept, until a pass finds the card.
 """
 
 from __future__ import annotations
@@ -188,7 +194,11 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
             )
         )
         steps.append(Escalated(request, escalation))
-    latest = _latest_due_reminder(request, at)
+    # Not while the card is on its way to another channel: the post could not go by it
+    # yet. The marker stays (next_due), so once it is posted the latest due one goes.
+    latest = None
+    if request.approvers_thread() is not None:
+        latest = _latest_due_reminder(request, at)
     if latest is not None:
         n, due_at = latest
         reminder = Reminder(

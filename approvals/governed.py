@@ -1,5 +1,6 @@
 """The records of an approval beyond request and decision: edits, votes per edit,
-reminders, escalation and staleness. A base of ``ApprovalRequest``, which owns them.
+reminders, escalation and staleness, and the thread where posts for its approvers go. A
+base of ``ApprovalRequest``, which owns them.
 
 Edits form a chain: edit ``n`` names the hash it changed (``base_sha256``), which must be
 the hash of edit ``n-1`` (or the capsule's for the first). The call that is current — and
@@ -21,6 +22,7 @@ from .capsule import Capsule, args_sha256
 from .errors import HashMismatchError
 from .records import (
     SYSTEM,
+    CardRef,
     Decision,
     Edit,
     Escalation,
@@ -244,12 +246,31 @@ class GovernedFiles:
         return due if due < c.expires_at else None
 
     def next_due(self) -> str | None:
-        """When this request next needs the sweep: a reminder or an escalation."""
+        """When this request next needs the sweep: a reminder or an escalation, or every
+        pass while the post of one on record waits for the card (``approvers_thread``)."""
         if self._path("decision").exists():
             return None
         reminder = self.next_reminder()
         times = [t for t in (reminder[1] if reminder else None, self.escalation_due()) if t]
+        if self.approvers_thread() is None and (self.escalation() is not None or self.reminders()):
+            # A fixed past time: one marker, taken every pass (no write per pass), kept
+            # until the card is posted and the held posts are queued by its thread.
+            times.append(self.capsule.created_at)
         return min(times) if times else None
+
+    # where the approvers read -----------------------------------------------------
+    def approvers_thread(self) -> ThreadKey | None:
+        """The card's thread, where posts for the approvers go: the asking thread, or for
+        a card in another channel (a request asked in a direct message, which they are
+        not in) that card's own thread — None until it is posted, as a post queued there
+        meanwhile would stay in the wrong thread (an outbox id is queued once)."""
+        c = self.capsule
+        card = self._read("card", CardRef)
+        if card is None:
+            return c.thread if c.card_channel in ("", c.thread.channel) else None
+        if card.channel == c.thread.channel:
+            return c.thread
+        return ThreadKey(team=c.thread.team, channel=card.channel, thread_ts=card.ts)
 
 
 def after(iso: str, seconds: int) -> str:

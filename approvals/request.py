@@ -31,7 +31,6 @@ from sessions import (
     OutboxEntry,
     SystemClock,
     ThreadDir,
-    ThreadKey,
     check_session_id,
     coordination_for,
     create_only,
@@ -217,13 +216,16 @@ class ApprovalRequest(GovernedFiles):
 
         ``text`` is signoff's own wording; ``mentions`` are the ids (users, groups) it may
         ping, and the only ones that render as mentions. ``by_card``: for the approvers,
-        in the card's thread when the card is in another channel (a request asked in a
-        direct message, which they are not in).
+        in the card's thread (``approvers_thread``); False, nothing queued, while that
+        card is not posted yet in another channel: the caller queues it again later.
         """
+        thread = self.approvers_thread() if by_card else self.thread
+        if thread is None:
+            return False
         entry = OutboxEntry(
             id=f"{key}-{self.id}",
             kind="reply",
-            thread=self._card_thread() if by_card else self.thread,
+            thread=thread,
             created_at=utc_iso(self.clock.now()),
             seq=Outbox.next_seq(),
             text=text,
@@ -234,12 +236,6 @@ class ApprovalRequest(GovernedFiles):
             mentions=mentions,
         )
         return coordination_for(self.home).outbox.enqueue(entry)
-
-    def _card_thread(self) -> ThreadKey:
-        card = self.card()
-        if card is None or card.channel == self.thread.channel:
-            return self.thread  # the card is in the asking thread (or not posted yet)
-        return ThreadKey(team=self.thread.team, channel=card.channel, thread_ts=card.ts)
 
     def record_card(self, *, channel: str, ts: str) -> CardRef:
         card = CardRef(
