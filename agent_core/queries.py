@@ -39,6 +39,11 @@ class PendingApproval:
     view: CardView | None = None
 
     @property
+    def arguments(self) -> dict[str, object]:
+        """The call it now stands for: the edited arguments, once an approver edited them."""
+        return self.view.arguments if self.view is not None else dict(self.capsule.arguments)
+
+    @property
     def channel(self) -> str:
         """Where its card is (or will be): where people see it."""
         if self.card is not None:
@@ -162,8 +167,12 @@ class Queries:
             except (SessionsError, ApprovalsError):
                 continue
             if request.decision() is None:
-                voters = request.approvals()
-                out.append(PendingApproval(request.capsule, voters))
+                try:
+                    view = card_view(request, rt.policy)
+                except ApprovalsError:  # a broken edit chain: the request as asked
+                    out.append(PendingApproval(request.capsule, request.approvals()))
+                else:
+                    out.append(PendingApproval(request.capsule, view.voters, view.card, view))
             if len(out) >= limit:
                 break
         return out

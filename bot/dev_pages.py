@@ -117,7 +117,7 @@ class DevPages:
             approvers = " ".join([*a.policy.approver_users, *a.policy.approver_groups])
             rows.append(
                 f"<tr><td><code>{escape(a.id)}</code></td><td><b>{escape(a.tool)}</b> "
-                f"<code>{_short(a.arguments)}</code></td><td>{self.who(a.requester)}</td>"
+                f"<code>{_short(item.arguments)}</code></td><td>{self.who(a.requester)}</td>"
                 f"<td>{escape(approvers or 'anyone but the requester')}</td>"
                 f"<td>{escape(a.expires_at)}</td><td>{_chat_link(a.thread, 'card')} · "
                 f'<a href="/signoff/trace/{quote(a.session_id)}?approval={quote(a.id)}#{quote(a.id)}">'

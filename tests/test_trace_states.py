@@ -16,7 +16,7 @@ from engine_support import THREAD, chain, message, transcript
 
 from agent_core.messages import ToolResultMessage
 from agent_core.surface import RecordingSurface
-from approvals import ApprovalRequest
+from approvals import ApprovalRequest, EditRecorded, Policy, PolicyRule
 from bot.dev_pages import DevPages
 from bot.trace_view import render_history, what_became
 from sessions import FixedClock, Home, SessionState, ThreadKey
@@ -134,3 +134,30 @@ async def test_the_dev_pages_link_a_card_to_its_request_wherever_it_is(
     child = engine.history(parent).sessions[1].record.id
     assert "awaiting_approval</span><span class='became'> → decided: approved by @bob" in page
     assert f"continued in <a href='#{child}'>{child}</a>" in page
+
+
+async def test_the_dev_overview_shows_the_call_a_pending_request_now_stands_for(
+    make_engine: Any, home: Home
+) -> None:
+    rule = PolicyRule(quorum=2, approver_users=("U0BOB", "U0CAROL"))
+    engine = await make_engine(policy=Policy(tools={"scale_service": rule}))
+    await engine.ingest(message("scale api to 12", ts="1700000000.000100"))
+    await engine.idle()
+    (waiting,) = await engine.waiting()
+    edit = await engine.edit(
+        waiting.capsule.id,
+        user="U0CAROL",
+        arguments={"service": "api", "replicas": 8},
+        base_sha256=waiting.capsule.args_sha256,
+    )
+    assert isinstance(edit, EditRecorded)
+    (waiting,) = await engine.waiting()  # 1 of 2: still waiting
+    assert waiting.arguments == {"service": "api", "replicas": 8}
+    assert waiting.voters == ("U0CAROL",)
+    pages = DevPages(home, team="T0LOCAL", people={"U0CAROL": "carol", "U0ALICE": "alice"})
+    pages.engine = engine
+    app = web.Application()
+    app.add_routes(pages.routes())
+    async with TestClient(TestServer(app)) as client:
+        page = await (await client.get("/signoff/")).text()
+    assert "&quot;replicas&quot;: 8" in page and "&quot;replicas&quot;: 12" not in page
