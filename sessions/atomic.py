@@ -128,15 +128,21 @@ def _write_temp(directory: Path, data: bytes) -> Path:
     return tmp
 
 
-def replace_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+def replace_atomically(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
+
+    ``sync_dir=False``: the new file is complete on disk before it is renamed into place,
+    but the rename itself may be lost to a power cut (the old file is then read again);
+    only for a file that can be recomputed from records that were synced.
+    """
     tmp = _write_temp(path.parent, data)
     try:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def create_only(path: Path, data: bytes, *, sync_dir: bool = True) -> None:

@@ -24,6 +24,7 @@ __all__ = ["ThreadDir", "iter_thread_keys", "iter_thread_rows", "lineage"]
 
 class ThreadDir:
     def __init__(self, home: Home, thread: ThreadKey) -> None:
+        self.home = home
         self.thread = thread
         self.path = home.thread_dir(thread)
         self.inbox = Inbox(self.path)
@@ -37,7 +38,23 @@ class ThreadDir:
         return self.path / "lock"
 
     # HEAD -------------------------------------------------------------------------
+    # The HEAD file is a hint, not a record: each session's id is derived from its
+    # parent's, and its creation is synced, so the thread's newest session is HEAD's or
+    # the last of its successors that exist. ``set_head`` therefore does not sync the
+    # rename (a power cut may leave the file behind; every reader walks forward), which
+    # saves a directory fsync per turn.
     def head(self) -> str | None:
+        """The thread's newest session: HEAD, or a successor a crash left it behind."""
+        head = self.recorded_head()
+        while self._exists(candidate := self.next_session_id(head)):
+            head = candidate
+        return head
+
+    def _exists(self, session_id: str) -> bool:
+        return (self.home.session_dir(session_id) / "session.json").exists()
+
+    def recorded_head(self) -> str | None:
+        """What the HEAD file says (it may lag: see ``head``)."""
         try:
             value = (self.path / "HEAD").read_text().strip()
         except FileNotFoundError:
@@ -48,7 +65,9 @@ class ThreadDir:
             raise CorruptRecordError(f"{self.path / 'HEAD'}: {exc}") from exc
 
     def set_head(self, session_id: str) -> None:
-        replace_atomically(self.path / "HEAD", (check_session_id(session_id) + "\n").encode())
+        # Written whole before the rename (never torn or empty); the rename not synced.
+        data = (check_session_id(session_id) + "\n").encode()
+        replace_atomically(self.path / "HEAD", data, sync_dir=False)
 
     def next_session_id(self, head: str | None) -> str:
         """The id the next session of this thread must have."""
@@ -58,8 +77,9 @@ class ThreadDir:
         return child_session_id(head)
 
     def adopt_head(self, store: SessionStore) -> str | None:
-        """HEAD, moved forward over sessions a crash created before HEAD could point to them."""
-        head = self.head()
+        """HEAD, moved forward over sessions a crash created before HEAD could point to them
+        (or whose HEAD write a power cut lost)."""
+        head = self.recorded_head()
         moved = head
         while store.exists(candidate := self.next_session_id(moved)):
             moved = candidate

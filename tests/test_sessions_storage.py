@@ -1042,6 +1042,29 @@ def test_head_set_and_get(home: Home, clock: FixedClock) -> None:
     assert tdir.inbox.new.is_dir() and tdir.inbox.cur.is_dir() and tdir.inbox.tmp.is_dir()
 
 
+def test_a_head_a_power_cut_left_behind_reads_as_the_newest_session(
+    home: Home, clock: FixedClock
+) -> None:
+    """``set_head`` does not sync its rename (a directory fsync per turn): a power cut may
+    leave HEAD naming an ancestor of the thread's newest session, or no HEAD at all.
+    Ids are derived from the parent's and creation is synced, so readers walk forward."""
+    tdir = ThreadDir(home, THREAD)
+    tdir.ensure()
+    store = SessionStore(home, clock=clock)
+    ids = [tdir.next_session_id(None)]
+    ids.append(tdir.next_session_id(ids[0]))
+    ids.append(tdir.next_session_id(ids[1]))
+    for parent, session_id in zip([None, *ids], ids, strict=False):
+        store.create(
+            thread=THREAD, parent_id=parent, cause="message", session_md="", session_id=session_id
+        )
+    assert tdir.head() == ids[2]  # no HEAD file: its creation was lost too
+    tdir.set_head(ids[0])
+    assert (tdir.recorded_head(), tdir.head()) == (ids[0], ids[2])
+    assert tdir.adopt_head(store) == ids[2]
+    assert tdir.recorded_head() == ids[2]
+
+
 @pytest.mark.parametrize("content", ["garbage\n", "../sess_0123456789ab\n", "", "sess_XYZ"])
 def test_corrupt_head_raises(home: Home, content: str) -> None:
     tdir = ThreadDir(home, THREAD)
