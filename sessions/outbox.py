@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import ValidationError, field_validator
 
-from .atomic import create_only, fsync_dir
+from .atomic import create_only
 from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError
 from .home import Home
 from .outbox_log import DoneLogs
@@ -223,7 +223,9 @@ class Outbox:
 
     def complete(self, results: list[OutboxDone]) -> None:
         """Record each result in its thread's log (the first record of an id stands), then
-        drop its pending entry; the pending directory is synced once."""
+        drop its pending entry. The unlinks are not synced: one a power cut undoes leaves
+        an entry pending beside its done record, which ``pending`` clears (the state a crash
+        between the two always could leave)."""
         by_thread: dict[ThreadKey, list[tuple[str, bytes]]] = {}
         for result in results:
             record = (result.id, result.model_dump_json().encode())
@@ -232,5 +234,3 @@ class Outbox:
             self._logs.append(thread, records)
         for result in results:
             self._pending(result.id).unlink(missing_ok=True)
-        if results:
-            fsync_dir(self.pending_dir)
