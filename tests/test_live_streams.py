@@ -214,3 +214,40 @@ def test_a_stream_record_written_before_task_steps_were_journaled_still_reads(ho
     )
     record = StreamRecord.model_validate_json(old)
     assert record.tasks == () and record.cut_off() == []
+
+
+async def test_a_step_journaled_done_that_slack_never_saw_ends_done_after_a_restart(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    # The journal is written before Slack is told: a process killed between the two left a
+    # step "complete" on disk that Slack still shows in progress. The next process must
+    # send it, or the finalized message spins for ever.
+    first = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    thread = await asked(slack)
+    reply = entry(thread)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
+    stream = first.open(turn, entry_id=reply.id, people=())
+    await stream.text("Checking the api")
+    await stream.steps([ToolStep(call_id="c1", tool="slow_check", status="running")])
+    for _ in range(200):
+        shown = slack.streams(channel=OPS)
+        if shown and shown[0]["tasks"]:
+            break
+        await asyncio.sleep(0.01)
+    # The append that would tell Slack never arrives (the process dies on its way).
+    slack.inject_fault(method="chat.appendStream", error="internal_error", status=500)
+    await stream.steps([ToolStep(call_id="c1", tool="slow_check", status="done")])
+    for _ in range(200):
+        if slack.calls("chat.appendStream") and stream.broken:
+            break
+        await asyncio.sleep(0.01)
+    [journaled] = first.journal.all()
+    assert [t.status for t in journaled.tasks] == ["complete"]
+    assert [t["status"] for t in slack.streams(channel=OPS)[0]["tasks"]] == ["in_progress"]
+
+    successor = LiveStreams(web, home=home)
+    Outbox(home).enqueue(reply)
+    delivered = await SlackSurface(web, streams=successor).post_reply(reply, check_first=True)
+    record = slack.stream(channel=OPS, ts=delivered.ts)
+    assert record is not None and record["state"] == "stopped"
+    assert [t["status"] for t in record["tasks"]] == ["complete"]
