@@ -166,7 +166,7 @@ class LiveStreams:
                 return ""
             shown = await self.finalize_at(
                 record.thread, record.ts, text, metadata=metadata, sent=None,
-                chunks=record.cut_off(),
+                chunks=record.ending(),
             )  # fmt: skip
             self.journal.remove(entry_id)
             return record.ts if shown else ""

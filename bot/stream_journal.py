@@ -72,12 +72,26 @@ class StreamRecord(Record):
     def cut_off(self) -> list[dict[str, Any]]:
         """The ``task_update`` chunks that end the steps its dead process left unfinished:
         the process stopped before it could say how they ended (the reply says)."""
+        return [self._chunk(t, "error", "cut off by a restart") for t in self.tasks if not t.final]
+
+    def ending(self) -> list[dict[str, Any]]:
+        """The ``task_update`` chunks the next process finalizes the stream with: each step
+        as journaled, the unfinished ones cut off. A step is journaled before Slack is told,
+        so one that ended may never have reached Slack: it is sent again."""
         return [
-            {"type": "task_update", "id": t.id, "title": t.title, "status": "error",
-             "details": "cut off by a restart"}
+            self._chunk(t, t.status, t.details) if t.final
+            else self._chunk(t, "error", "cut off by a restart")
             for t in self.tasks
-            if not t.final
         ]  # fmt: skip
+
+    @staticmethod
+    def _chunk(task: StreamTask, status: str, details: str) -> dict[str, Any]:
+        chunk: dict[str, Any] = {
+            "type": "task_update", "id": task.id, "title": task.title, "status": status
+        }  # fmt: skip
+        if details:
+            chunk["details"] = details
+        return chunk
 
 
 class StreamJournal:
