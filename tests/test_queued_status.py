@@ -92,3 +92,32 @@ async def surface_and_thread(slack: LocalSlack, home: Home) -> tuple[SlackSurfac
     surface = SlackSurface(web, streams=LiveStreams(web, home=home))
     ts = await slack.post_message(channel=OPS, user="U0ALICE", text="<@U0SIGNOFF> hi")
     return surface, ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=ts)
+
+
+async def test_a_status_slack_refuses_is_given_up_not_retried_for_ever(
+    make_engine: EngineFactory, home: Home, clock: FixedClock
+) -> None:
+    # `signoff say` without --thread chats in a thread Slack does not have: its reply
+    # fails for good (thread_not_found), and the status queued after it must end too, not
+    # hold the thread's lane in retries for as long as the bot runs.
+    base = WorkspaceConfig(seed=3)
+    agent = dataclasses.replace(base, scopes=(*base.scopes, "assistant:write"))
+    async with LocalSlack(agent) as slack:
+        web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+        surface = SlackSurface(web, streams=LiveStreams(web, home=home))
+        live = QueuedStatusView(coordination_for(home).outbox, clock=clock)
+        engine = await make_engine(surface=surface, live=live)
+        await engine.ingest(message("status of api", ts="1700000000.000100"))
+        await engine.idle()
+        await engine.close(flush=0.0)
+        assert slack.calls("agents.sessions.setStatus")
+        outbox = Outbox(home)
+        assert [e.id for e in outbox.pending()] == []
+        done = outbox.done(THREAD, f"status-{engine_session(home)}-ended")
+        assert done is not None and done.outcome == "failed"
+
+
+def engine_session(home: Home) -> str:
+    head = ThreadDir(home, THREAD).head()
+    assert head is not None
+    return head
