@@ -31,7 +31,7 @@ from agent_core.thread_status import AgentStatus
 from sessions import OutboxEntry, ThreadKey
 
 from .cards import card_blocks, fallback_text
-from .live_streams import METADATA_TYPE, LiveStreams
+from .live_streams import METADATA_TYPE, LiveStreams, definite
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 
@@ -293,8 +293,15 @@ class SlackSurface:
                     channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
                 )
             except Exception as exc:
-                if not support.check("sessions", "agents.sessions.setStatus", exc):
-                    raise delivery_error(exc) from exc
+                if support.check("sessions", "agents.sessions.setStatus", exc):
+                    return Delivered(thread.channel, "")
+                error = delivery_error(exc)
+                if definite(exc) and error.retry_after is None:
+                    # Slack answered no (a thread it does not have: `signoff say` without
+                    # --thread): asking again cannot change that, and a status is not worth
+                    # holding the thread's later entries for.
+                    raise DeliveryError(error.reason, permanent=True) from exc
+                raise error from exc
         return Delivered(thread.channel, "")
 
     # outside the outbox -----------------------------------------------------------
