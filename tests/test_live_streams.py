@@ -251,3 +251,35 @@ async def test_a_step_journaled_done_that_slack_never_saw_ends_done_after_a_rest
     record = slack.stream(channel=OPS, ts=delivered.ts)
     assert record is not None and record["state"] == "stopped"
     assert [t["status"] for t in record["tasks"]] == ["complete"]
+
+
+async def test_a_step_waiting_for_approval_still_waits_after_a_restart(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    # A gated call's step shows "pending" (waiting for approval): the approval is on disk
+    # and outlives the process, so the restart did not cut it off.
+    first = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    thread = await asked(slack)
+    reply = entry(thread)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
+    stream = first.open(turn, entry_id=reply.id, people=())
+    await stream.text("Restarting the api needs an approval")
+    waiting = ToolStep(
+        call_id="c1", tool="restart", status="waiting", detail="waiting for approval"
+    )
+    await stream.steps([waiting])
+    for _ in range(200):
+        shown = slack.streams(channel=OPS)
+        if shown and shown[0]["tasks"]:
+            break
+        await asyncio.sleep(0.01)
+    [journaled] = first.journal.all()
+    assert [t.status for t in journaled.tasks] == ["pending"]
+
+    successor = LiveStreams(web, home=home)
+    Outbox(home).enqueue(reply)
+    delivered = await SlackSurface(web, streams=successor).post_reply(reply, check_first=True)
+    record = slack.stream(channel=OPS, ts=delivered.ts)
+    assert record is not None and record["state"] == "stopped"
+    [step] = record["tasks"]
+    assert (step["status"], step.get("details")) == ("pending", "waiting for approval")
