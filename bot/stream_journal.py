@@ -6,7 +6,8 @@
 A record is written (fsynced) *before* ``chat.startStream`` — with no ``ts``: a message
 may exist that signoff does not know — and again with the ``ts`` Slack answered, and
 with the task steps it shows each time they change, before Slack is told: a step a dead
-process left "in progress" is finalized as cut off, not left spinning for ever. It is
+process left "in progress" is finalized as cut off, not left spinning for ever (one
+"pending", waiting for an approval, still waits). It is
 removed once the stream became its reply (finalized with the reply's text and outbox
 metadata) or was taken away. So after a crash, every stream that could be showing a
 partial answer is listed here, and the next process finalizes it with its reply or
@@ -55,6 +56,12 @@ class StreamTask(Record):
     def final(self) -> bool:
         return self.status in ("complete", "error")
 
+    @property
+    def cut(self) -> bool:
+        """Running when its process died: nobody will say how it ended. A ``pending`` step
+        waits for an approval, which is on disk and outlives the process: not cut off."""
+        return self.status == "in_progress"
+
 
 class StreamRecord(Record):
     schema_version: Literal[1] = 1
@@ -72,15 +79,15 @@ class StreamRecord(Record):
     def cut_off(self) -> list[dict[str, Any]]:
         """The ``task_update`` chunks that end the steps its dead process left unfinished:
         the process stopped before it could say how they ended (the reply says)."""
-        return [self._chunk(t, "error", "cut off by a restart") for t in self.tasks if not t.final]
+        return [self._chunk(t, "error", "cut off by a restart") for t in self.tasks if t.cut]
 
     def ending(self) -> list[dict[str, Any]]:
         """The ``task_update`` chunks the next process finalizes the stream with: each step
-        as journaled, the unfinished ones cut off. A step is journaled before Slack is told,
-        so one that ended may never have reached Slack: it is sent again."""
+        as journaled, the running ones cut off. A step is journaled before Slack is told,
+        so its last state may never have reached Slack: it is sent again."""
         return [
-            self._chunk(t, t.status, t.details) if t.final
-            else self._chunk(t, "error", "cut off by a restart")
+            self._chunk(t, "error", "cut off by a restart") if t.cut
+            else self._chunk(t, t.status, t.details)
             for t in self.tasks
         ]  # fmt: skip
 
