@@ -2,32 +2,47 @@
 carries to Slack when the process that changed it had no live view (a terminal).
 
 ``suspended`` while its conversation waits for a decision, ``active`` when nothing is left
-to do, None while a turn runs or is due (the process running it shows that itself).
+to do, None while a turn runs or is due — a message waits, a decision came — (the process
+running it shows that itself).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from sessions import TERMINAL_STATES, Home, SessionState, SessionStore, ThreadDir, ThreadKey
+from approvals import ApprovalRequest, ApprovalsError
+from sessions import (
+    TERMINAL_STATES,
+    Home,
+    SessionsError,
+    SessionState,
+    SessionStore,
+    ThreadDir,
+    ThreadKey,
+)
 
 __all__ = ["AgentStatus", "agent_status"]
 
 AgentStatus = Literal["active", "suspended"]
+AWAITING = SessionState.AWAITING_APPROVAL
 
 
 def agent_status(home: Home, thread: ThreadKey) -> AgentStatus | None:
     directory = ThreadDir(home, thread)
+    if directory.inbox.pending():
+        return None  # a message waits for its turn
     head = directory.head()
-    if head is None:
-        return "active"
-    state = SessionStore(home).load(head).state
-    if state == SessionState.AWAITING_APPROVAL:
-        return "suspended"
-    if (
-        state in TERMINAL_STATES
-        and not directory.open_approvals()
-        and not directory.inbox.pending()
-    ):
-        return "active"
-    return None
+    state = SessionStore(home).load(head).state if head is not None else None
+    if state is not None and state not in TERMINAL_STATES and state != AWAITING:
+        return None  # a turn runs (or a crash left one, which recovery runs)
+    waiting = directory.open_approvals()
+    if any(_decided(home, approval) for approval in waiting):
+        return None  # the decision's turn is due
+    return "suspended" if waiting or state == AWAITING else "active"
+
+
+def _decided(home: Home, approval_id: str) -> bool:
+    try:
+        return ApprovalRequest.open(home, approval_id).decision() is not None
+    except (SessionsError, ApprovalsError):
+        return False  # unreadable: the sweep and recovery report it, not this

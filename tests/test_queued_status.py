@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.queued_status import QueuedStatusView
 from agent_core.surface import RecordingSurface
 from agent_core.thread_status import agent_status
+from approvals import ApprovalRequest, Decision
 from bot.live_streams import LiveStreams
 from bot.slack_surface import SlackSurface
 from localslack import LocalSlack, WorkspaceConfig
@@ -52,7 +53,7 @@ def test_the_status_is_read_from_disk_when_it_is_sent(home: Home) -> None:
     assert agent_status(home, THREAD) == "active"  # a thread signoff never worked in
     ThreadDir(home, THREAD).ensure()
     ThreadDir(home, THREAD).inbox.deliver(message("status of api", ts="1700000000.000100"))
-    assert agent_status(home, THREAD) == "active"  # no session yet: nothing to wait for
+    assert agent_status(home, THREAD) is None  # its first turn is due
 
 
 async def test_nothing_is_set_while_a_message_waits_for_its_turn(
@@ -65,6 +66,26 @@ async def test_nothing_is_set_while_a_message_waits_for_its_turn(
     ThreadDir(home, THREAD).inbox.deliver(message("status of web", ts="1700000000.000200"))
     assert agent_status(home, THREAD) is None  # its turn is due: that process shows it
     await engine.close()
+
+
+async def test_nothing_is_set_while_a_decision_waits_for_its_turn(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
+    """A terminal killed between recording a decision and running its turn: the thread
+    does not wait for a person any more, and the next worker runs it (and shows it)."""
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    await engine.close()
+    assert agent_status(home, THREAD) == "suspended"
+    request = ApprovalRequest.open(home, surface.cards[0].id)
+    request.write_decision(
+        Decision(
+            approval_id=request.id, verdict="approved", deciders=("U0BOB",),
+            at="2026-11-02T09:00:05.000Z", args_sha256=request.capsule.args_sha256,
+        )
+    )  # fmt: skip
+    assert agent_status(home, THREAD) is None
 
 
 async def test_slack_shows_it(home: Home) -> None:
