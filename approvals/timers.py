@@ -80,6 +80,8 @@ class Timers:
         if not _NAME.fullmatch(name):
             raise ValueError(f"not a time for a timer: {due!r}")
         shard = self._shard(name, approval_id)
+        if (shard / name).exists():
+            return name  # armed already: no temp file written and synced to learn it
         for _ in range(8):
             try:
                 make_dirs(shard)

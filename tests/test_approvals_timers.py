@@ -377,3 +377,15 @@ def test_the_sweep_removes_what_a_crash_left_in_past_hours(home: Home) -> None:
     assert current.is_dir()
     _sweep(home, clock)  # tidies too, then takes the marker (its request is gone)
     assert not past.exists() and timers.due(utc_iso(now)) == []
+
+
+def test_arming_a_marker_that_is_armed_writes_nothing(home: Home) -> None:
+    """A sweep arms the next time of each request whose marker it takes: one already armed
+    is found, not learned by writing (and syncing) a temp file that cannot be linked."""
+    timers = Timers(home)
+    name = timers.arm("appr_5a00000000000001", "2026-11-02T10:00:00.000Z")
+    [marker] = [p for p in (home.root / "timers").rglob(name)]
+    before = os.stat(marker.parent).st_mtime_ns
+    os.utime(marker.parent, ns=(before - 10**9, before - 10**9))  # any write would move it
+    assert timers.arm("appr_5a00000000000001", "2026-11-02T10:00:00.000Z") == name
+    assert os.stat(marker.parent).st_mtime_ns == before - 10**9
