@@ -62,6 +62,7 @@ KINDS = (
     "errors_logged",  # an error signoff logged (a worker or delivery failure, a traceback)
     "unexpected_exits",  # a bot that exited without being killed
     "stop_exit",  # the last bot did not exit 0 on SIGTERM
+    "terminal_failures",  # `signoff approve|deny` exited neither 0 nor 1 (not killed)
 )
 
 

@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 import json
 import random
+from asyncio.subprocess import DEVNULL
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ops_kit import SIGNOFF
 from signoff_e2e_kit import BOT_USER, OPS, approval_id_of, cards, has_buttons, stale_click
 
 from bot.cards import APPROVE, DENY, DENY_MODAL
@@ -76,6 +78,8 @@ class Tally:
     not_allowed_clicks: int = 0
     no_open_card: int = 0
     reasons: int = 0
+    terminal_decisions: int = 0  # `signoff approve|deny` beside the bot
+    terminal_kills: int = 0  # of which SIGKILLed while they ran
 
 
 @dataclass
@@ -83,6 +87,10 @@ class People:
     slack: LocalSlack
     home: Path
     rng: random.Random
+    # The environment of `signoff approve|deny` from a terminal: the bot's home, policy,
+    # model and tools, and no Slack tokens (what it says is queued for the bot).
+    terminal_env: dict[str, str] = field(default_factory=dict)
+    terminal_failures: list[str] = field(default_factory=list)
     posted: list[Posted] = field(default_factory=list)
     threads: list[str] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
@@ -234,6 +242,41 @@ class People:
                     return
             await asyncio.sleep(0.05)
 
+    async def decide_in_a_terminal(self) -> bool:
+        """An allowed person decides an open card from a terminal while the bot runs (and is
+        killed); the command is SIGKILLed itself now and then, mid-way."""
+        shown = self._open_cards()
+        if not shown or not self.terminal_env:
+            return False
+        card = self.rng.choice(shown)
+        capsule = self._capsule(approval_id_of(card))
+        allowed = self._may_decide(capsule) if capsule is not None else []
+        if capsule is None or not allowed:
+            return False
+        args = ["approve", str(capsule["id"]), "--as", self.rng.choice(allowed)]
+        if self.rng.random() < 0.4:
+            args = ["deny", *args[1:], "--reason", "chaos says no from a terminal"]
+        kill_after = self.rng.uniform(0.05, 0.4) if self.rng.random() < 0.5 else None
+        self.tally.terminal_decisions += 1
+        self._spawn(self._terminal(args, kill_after))
+        return True
+
+    async def _terminal(self, args: list[str], kill_after: float | None) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            SIGNOFF, *args, env=self.terminal_env,
+            stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL,
+        )  # fmt: skip
+        try:
+            code = await asyncio.wait_for(proc.wait(), timeout=kill_after or 60.0)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            self.tally.terminal_kills += 1
+            return
+        # 0: decided; 1: refused (decided meanwhile, by a click or another terminal).
+        if code not in (0, 1):
+            self.terminal_failures.append(f"signoff {' '.join(args)}: exit {code}")
+
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
         self._later.add(task)
@@ -263,6 +306,8 @@ class People:
                     await self.open_thread()
                 else:
                     await self.follow_up()
-            elif roll < 0.85:
+            elif roll < 0.82:
                 await self.click_a_card()
+            elif roll < 0.85:
+                await self.decide_in_a_terminal()
         await self.settle()

@@ -1,8 +1,9 @@
 """The seeded chaos test (issue 8): crash anywhere, lose nothing.
 
 ``signoff run`` (the simulated fleet, the offline model) runs against LocalSlack while
-people open threads in bursts, write follow-ups and click cards once or twice, allowed or
-not (``chaos_people``). Meanwhile LocalSlack delivers every event one to three times,
+people open threads in bursts, write follow-ups, click cards once or twice, allowed or
+not, and now and then decide one from a terminal (``signoff approve|deny``, itself killed
+mid-way at times) (``chaos_people``). Meanwhile LocalSlack delivers every event one to three times,
 drops the socket now and then, and answers some ``chat.postMessage``, ``chat.update`` and
 ``conversations.replies`` calls with a 500 (some after the message was stored) or a 429;
 and the bot is SIGKILLed at random moments and started again (``chaos_run``). Then the
@@ -28,6 +29,7 @@ import pytest
 from chaos_audit import Audit, audit
 from chaos_people import POLICY, People
 from chaos_run import TIMING, Bots, inject_faults, signoff_verify, until_quiet
+from signoff_e2e_kit import clean_env
 
 from localslack import Fault, LocalSlack, WorkspaceConfig
 
@@ -71,7 +73,11 @@ async def test_crash_anywhere_lose_nothing(
     policy.write_text(POLICY)
     async with LocalSlack(WorkspaceConfig(seed=seed, timing=TIMING)) as slack:
         bots = Bots(slack, home, tmp_path / "logs", policy)
-        people = People(slack, home, random.Random(f"{seed}-people"))
+        terminal_env = clean_env(
+            SIGNOFF_HOME=str(home), SIGNOFF_POLICY=str(policy), SIGNOFF_MODEL="offline",
+            SIGNOFF_DEMO="1",
+        )  # fmt: skip
+        people = People(slack, home, random.Random(f"{seed}-people"), terminal_env)
         try:
             slack.duplicate_events(seed=seed, max_copies=3)
             slack.drop_sockets_randomly(seed=seed, probability=0.005, interval=(8.0, 20.0))
@@ -110,6 +116,8 @@ async def test_crash_anywhere_lose_nothing(
         result.add("unexpected_exits", detail)
     for detail in bots.errors_logged():
         result.add("errors_logged", detail)
+    for detail in people.terminal_failures:
+        result.add("terminal_failures", detail)
     tally = people.tally
     # A run that crashed nothing, asked nothing or clicked nothing proves nothing.
     for what, done, least in (("kills", bots.kills, 1), ("mentions", tally.mentions, 5),
@@ -129,6 +137,8 @@ async def test_crash_anywhere_lose_nothing(
         "not_allowed_clicks": tally.not_allowed_clicks,
         "deny_reasons": tally.reasons,
         "no_open_card": tally.no_open_card,
+        "terminal_decisions": tally.terminal_decisions,
+        "terminal_kills": tally.terminal_kills,
         "duplicates": len(slack.chaos_events(kind="duplicate")),
         "drops": len(slack.chaos_events(kind="drop")),
         "faults": sum(f.fired for f in faults),
