@@ -92,9 +92,9 @@ class QueuedEcho:
                 continue
             if entry.kind == "reply":
                 print(f"  signoff › {entry.text}")
+            # A card's update (a vote, a decision) is said by the command's last line.
             elif entry.kind == "card" and entry.id.endswith("-requested"):
-                _print_card(engine, entry.approval_id)  # an update (a vote, a decision) is
-                # said by the command's own last line
+                _print_card(engine, entry.approval_id)
             elif entry.kind == "notice":
                 print(f"  (to {entry.user}) {entry.text}")
 
