@@ -20,12 +20,14 @@ from sessions import (
     ThreadDir,
     ThreadKey,
     check_approval_id,
+    off_loop,
 )
 
 from .card_entries import card_view
 from .history import ThreadHistory, thread_history
 from .runtime import Runtime
 from .surface import CardView
+from .thread_status import AgentStatus, agent_status, recent_threads
 
 __all__ = ["PendingApproval", "Queries"]
 
@@ -176,6 +178,13 @@ class Queries:
             if len(out) >= limit:
                 break
         return out
+
+    async def recent_threads(self, *, within_s: float = 120.0) -> list[ThreadKey]:
+        return await recent_threads(self.rt.index, within_s=within_s)
+
+    async def agent_status(self, thread: ThreadKey) -> AgentStatus | None:
+        """What the thread's agent session must show now, from its records."""
+        return await off_loop(agent_status, self.rt.home, thread)
 
     def thread_head(self, thread: ThreadKey) -> str | None:
         return ThreadDir(self.rt.home, thread).head()

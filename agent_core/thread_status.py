@@ -8,12 +8,14 @@ running it shows that itself).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Literal
 
 from approvals import ApprovalRequest, ApprovalsError
 from sessions import (
     TERMINAL_STATES,
     Home,
+    Index,
     SessionsError,
     SessionState,
     SessionStore,
@@ -21,7 +23,7 @@ from sessions import (
     ThreadKey,
 )
 
-__all__ = ["AgentStatus", "agent_status"]
+__all__ = ["AgentStatus", "agent_status", "recent_threads"]
 
 AgentStatus = Literal["active", "suspended"]
 AWAITING = SessionState.AWAITING_APPROVAL
@@ -46,3 +48,15 @@ def _decided(home: Home, approval_id: str) -> bool:
         return ApprovalRequest.open(home, approval_id).decision() is not None
     except (SessionsError, ApprovalsError):
         return False  # unreadable: the sweep and recovery report it, not this
+
+
+async def recent_threads(index: Index, *, within_s: float, limit: int = 500) -> list[ThreadKey]:
+    """The threads whose sessions changed within ``within_s`` of the newest change on
+    record: where a process that stopped (a kill just after a session ended) may have left
+    the agent session showing what is over; older ones had the time to be shown."""
+    rows = await index.sessions(limit=limit)
+    if not rows:
+        return []
+    since = datetime.fromisoformat(rows[0].updated_at) - timedelta(seconds=within_s)
+    recent = (r.thread for r in rows if datetime.fromisoformat(r.updated_at) >= since)
+    return list(dict.fromkeys(recent))

@@ -223,6 +223,10 @@ class SignoffBot:
             self.live.streams.spawn(self.live.streams.sweep())
         counts = await self.engine.recover()
         log_event(log, "recovered", data=counts)
+        if self.live is not None:
+            # What the last process may have left a thread's agent session showing.
+            recent = await self.engine.recent_threads()
+            self.live.show_recorded(recent, self.engine.agent_status)
         await self.socket.call(self.handler.connect_async())  # type: ignore[no-untyped-call]
         if self.handler.client.refused is not None:
             raise ConfigError(self.handler.client.refused)

@@ -22,6 +22,7 @@ background, in order per thread; a surface the workspace lacks is switched off o
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -112,6 +113,26 @@ class SlackLiveView:
             self._clears[turn.thread] = asyncio.get_running_loop().call_later(
                 CLEAR_AFTER_S, self._clear_due, turn.thread
             )
+
+    def show_recorded(
+        self,
+        threads: Sequence[ThreadKey],
+        status_of: Callable[[ThreadKey], Awaitable[str | None]],
+    ) -> None:
+        """At start-up: the agent session of each thread as its records say (a stopped
+        process may have left one showing a turn or a wait that is over). Read in the
+        thread's lane, so a turn of this process shows itself after it, never before."""
+        if not self.support.offers("sessions"):
+            return
+        for thread in threads:
+            self._lane(thread, functools.partial(self._show_recorded, thread, status_of))
+
+    async def _show_recorded(
+        self, thread: ThreadKey, status_of: Callable[[ThreadKey], Awaitable[str | None]]
+    ) -> None:
+        status = await status_of(thread)
+        if status is not None:  # None: a turn runs or is due, and shows itself
+            await self._set_thread_session(thread, status, title="")
 
     def flush(self) -> None:
         """Clear now the status lines that wait for their second (the bot is stopping)."""
@@ -219,9 +240,11 @@ class SlackLiveView:
                 del self._shown[next(iter(self._shown))]
 
     async def _set_session(self, turn: LiveTurn, status: str) -> None:
+        await self._set_thread_session(turn.thread, status, title=turn.title)
+
+    async def _set_thread_session(self, thread: ThreadKey, status: str, *, title: str) -> None:
         if not self.support.offers("sessions"):
             return
-        thread = turn.thread
         answer = await self._call(
             "sessions",
             "agents.sessions.setStatus",
@@ -229,7 +252,7 @@ class SlackLiveView:
                 channel_id=thread.channel,
                 thread_ts=thread.thread_ts,
                 status=status,
-                title=turn.title or None,
+                title=title or None,
             ),
         )
         if answer is None:

@@ -5,6 +5,7 @@ before it, and skips it while a turn runs or is due there."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 from engine_support import THREAD, EngineFactory, message
 from slack_sdk.web.async_client import AsyncWebClient
@@ -142,3 +143,18 @@ def engine_session(home: Home) -> str:
     head = ThreadDir(home, THREAD).head()
     assert head is not None
     return head
+
+
+async def test_the_threads_a_stopped_process_may_have_left_showing_are_the_last_ones(
+    make_engine: EngineFactory, home: Home, clock: FixedClock
+) -> None:
+    engine = await make_engine()
+    other = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000900.000100")
+    await engine.ingest(message("status of api", ts="1700000000.000100"))
+    await engine.idle()
+    clock.advance(timedelta(minutes=10))
+    await engine.ingest(message("status of web", ts=other.thread_ts, thread=other))
+    await engine.idle()
+    assert await engine.recent_threads(within_s=120) == [other]
+    assert await engine.recent_threads(within_s=3600) == [other, THREAD]
+    assert await engine.agent_status(other) == "active"

@@ -125,3 +125,27 @@ async def test_a_decision_from_a_terminal_does_not_leave_the_session_suspended(
     await bot_reply(slack, thread, "restart_service` finished", timeout=15)
     # The thread's work is over (the session that continued it completed): nothing waits.
     await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=10)
+
+
+async def test_a_status_the_last_process_could_not_set_is_set_by_the_next(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    """The call that ends a session never took effect (Slack failing, or a kill just
+    after the session ended): the next bot sets what the thread's records say."""
+    anthropic_api.reply("All fine.", delay=1.0)
+    bot = await start()
+    thread = await mention(slack, "how is it?")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
+    failing = slack.inject_fault(
+        method="agents.sessions.setStatus", error="internal_error", status=500, count=None
+    )
+    await until(lambda: len(final_replies(slack, thread)) == 1, timeout=10)
+    await bot.engine.idle()
+    assert bot.live is not None
+    await bot.live.settle()
+    assert session_status(slack, thread) == "processing"  # left behind
+    await bot.stop(grace=5)
+    slack.remove_fault(failing)
+    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    await start()
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active")
