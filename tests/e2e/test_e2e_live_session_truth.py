@@ -86,9 +86,11 @@ async def test_one_failed_status_call_does_not_leave_the_stop_button_forever(
     assert session_status(slack, thread) == "active"
 
 
-async def test_a_stop_with_nothing_running_takes_the_stop_button_away(
+async def left_processing(
     slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
-) -> None:
+) -> tuple[SignoffBot, str]:
+    """A bot, and a thread whose turn is over but whose session still shows processing:
+    every status call that would have ended it failed (a 500: it did not take effect)."""
     anthropic_api.reply("All fine.", delay=1.0)
     bot = await start()
     thread = await mention(slack, "how is it?")
@@ -102,6 +104,14 @@ async def test_a_stop_with_nothing_running_takes_the_stop_button_away(
     await bot.live.settle()
     slack.remove_fault(failing)
     assert session_status(slack, thread) == "processing"  # left behind: the turn is over
+    return bot, thread
+
+
+async def test_a_stop_with_nothing_running_takes_the_stop_button_away(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    bot, thread = await left_processing(slack, start, anthropic_api)
+    assert bot.live is not None
     # The person sees a stop button and uses it: signoff says nothing runs, and (as
     # Slack's agent_session_stopped docs ask of the app) moves the session off processing.
     await slack.stop_agent_session(user="U0ALICE", channel=OPS, thread_ts=thread)
@@ -132,20 +142,8 @@ async def test_a_status_the_last_process_could_not_set_is_set_by_the_next(
 ) -> None:
     """The call that ends a session never took effect (Slack failing, or a kill just
     after the session ended): the next bot sets what the thread's records say."""
-    anthropic_api.reply("All fine.", delay=1.0)
-    bot = await start()
-    thread = await mention(slack, "how is it?")
-    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
-    failing = slack.inject_fault(
-        method="agents.sessions.setStatus", error="internal_error", status=500, count=None
-    )
-    await until(lambda: len(final_replies(slack, thread)) == 1, timeout=10)
-    await bot.engine.idle()
-    assert bot.live is not None
-    await bot.live.settle()
-    assert session_status(slack, thread) == "processing"  # left behind
+    bot, thread = await left_processing(slack, start, anthropic_api)
     await bot.stop(grace=5)
-    slack.remove_fault(failing)
     await until(lambda: not slack.sockets(), what="the old bot's socket to close")
     await start()
     await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active")
