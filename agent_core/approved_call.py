@@ -28,7 +28,7 @@ from approvals import (
     Stale,
     changes,
 )
-from sessions import ResultTicket, SessionFiles, utc_iso, verify
+from sessions import ResultTicket, SessionFiles, readable_utc, utc_iso, verify
 
 from .messages import ToolStatus
 from .session_run import SessionRun
@@ -79,7 +79,7 @@ async def stale_outcome(
     request.queue_post(
         "stale",
         f"⌛ The approval of `{tool}` by {who} went stale: the call could not start before "
-        f"{stale.valid_until} and did not run. A fresh request is needed.",
+        f"{readable_utc(stale.valid_until)} and did not run. A fresh request is needed.",
         mentions=tuple(d for d in decision.deciders if d != SYSTEM),
     )
     run.rt.outbox_written()

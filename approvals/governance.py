@@ -27,7 +27,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sessions import Clock, Home, NotFoundError, SessionsError, utc_iso
+from sessions import Clock, Home, NotFoundError, SessionsError, readable_utc, utc_iso
 
 from .decision_checks import expired, quorum_of
 from .decisions import AlreadyDecided, Decided, finalize
@@ -103,7 +103,7 @@ def _reminder_text(request: ApprovalRequest, reminder: Reminder) -> str:
     return (
         f"⏰ Reminder {reminder.n} of {c.policy.max_reminders}: `{c.tool}` "
         f"(asked by <@{c.requester}>) has waited {_waited(request, reminder.due_at)} for a "
-        f"decision. {ask} on the card above; it expires at {c.expires_at}."
+        f"decision. {ask} on the card above; it expires at {readable_utc(c.expires_at)}."
     )
 
 
@@ -113,7 +113,7 @@ def _escalation_text(request: ApprovalRequest, escalation: Escalation) -> str:
     return (
         f"⏫ No decision on `{c.tool}` (asked by <@{c.requester}>) after "
         f"{_waited(request, escalation.due_at)}: escalated to {who}, who may now approve or "
-        f"deny it on the card above. It expires at {c.expires_at}."
+        f"deny it on the card above. It expires at {readable_utc(c.expires_at)}."
     )
 
 

@@ -16,6 +16,7 @@ from approvals import changes
 from approvals.governance import duration_text
 
 from .slack_text import (
+    ABSOLUTE,
     Mrkdwn,
     escape,
     join,
@@ -127,9 +128,10 @@ def reasons_text(view: CardView) -> Mrkdwn:
 def stale_text(view: CardView) -> Mrkdwn:
     if view.stale is None:
         return literal("")
-    return literal(
-        f"\n⌛ *Stale*: the call could not start before {view.stale.valid_until} and did not "
-        "run. A fresh request is needed."
+    return join(
+        literal("\n⌛ *Stale*: the call could not start before "),
+        slack_date(parse_utc(view.stale.valid_until), tokens=ABSOLUTE),
+        literal(" and did not run. A fresh request is needed."),
     )
 
 

@@ -37,3 +37,10 @@ class FixedClock:
 
 def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def readable_utc(stamp: str) -> str:
+    """One of signoff's timestamps (``utc_iso``) as people read it: ``2026-11-02 09:00 UTC``
+    (in text that cannot carry Slack's date formatting, such as a thread reply)."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

@@ -28,7 +28,7 @@ from approvals import (
     Vote,
     sweep_timers,
 )
-from sessions import FixedClock, Home, Outbox, OutboxDone, atomic, utc_iso
+from sessions import FixedClock, Home, Outbox, OutboxDone, atomic, readable_utc, utc_iso
 
 REMIND = PolicyRule(
     approver_users=("U0BOB",),
@@ -83,6 +83,8 @@ async def test_reminders_fire_once_each_ping_who_has_not_approved_and_stop_at_th
     (text,) = posts(home).values()
     assert text.startswith("⏰ Reminder 1 of 2: `scale_service` (asked by <@U0ALICE>)")
     assert "has waited 2h" in text and "<@U0BOB> <!subteam^S0APPROVERS>" in text
+    expires = readable_utc(capsule.expires_at)  # as people read it, not an ISO stamp
+    assert text.endswith(f"it expires at {expires}.") and expires.endswith(" UTC")
     assert _sweep(home, clock) == []  # the same time again: nothing new
     # Bob approves (1 of 2): the next reminder pings only the group.
     assert not isinstance(await approve(home, capsule, "U0BOB", clock), Refused)

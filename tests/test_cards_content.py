@@ -14,9 +14,9 @@ from test_cards_and_splitting import THREAD, _check_limits
 
 from agent_core.surface import CardView
 from approvals import Capsule, Decision, ExecutionResult, PolicyRule, build_capsule
-from approvals.records import Edit, Escalation
+from approvals.records import Edit, Escalation, Stale
 from bot.cards import card_blocks, fallback_text
-from bot.slack_text import quote, relative, slack_date
+from bot.slack_text import ABSOLUTE, quote, relative, slack_date
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 HOSTILE = (
@@ -240,8 +240,8 @@ def test_a_posted_card_changes_with_votes_an_escalation_or_a_decision() -> None:
 
 
 def test_every_time_on_a_card_is_in_each_readers_zone() -> None:
-    """The second clock, an edit and an escalation say when with Slack's date formatting,
-    never a raw ISO timestamp."""
+    """The second clock, an edit, an escalation and staleness say when with Slack's date
+    formatting, never a raw ISO timestamp."""
     capsule = make()
     decision = Decision(
         approval_id=capsule.id, verdict="approved", deciders=("U0BOB",),
@@ -257,10 +257,16 @@ def test_every_time_on_a_card_is_in_each_readers_zone() -> None:
         approval_id=capsule.id, due_at="2026-11-02T08:00:00Z", at="2026-11-02T08:00:01Z",
         added_users=("U0DAVE",), added_groups=(),
     )  # fmt: skip
-    view = CardView(capsule, decision, edits=(edit,), escalation=escalation, now=NOW)
+    stale = Stale(
+        approval_id=capsule.id, session_id="sess_0123456789ab", at="2026-11-02T11:00:01.000Z",
+        valid_until="2026-11-02T11:00:00Z",
+    )  # fmt: skip
+    view = CardView(capsule, decision, edits=(edit,), escalation=escalation, stale=stale, now=NOW)
     shown = texts(card_blocks(view))
     until = slack_date(datetime(2026, 11, 2, 11, 0, tzinfo=UTC))
     assert f"*Must start by*\n{until} (in 2 hours)" in shown
+    stale_until = slack_date(datetime(2026, 11, 2, 11, 0, tzinfo=UTC), tokens=ABSOLUTE)
+    assert f"could not start before {stale_until} and did not run" in shown
     assert slack_date(datetime(2026, 11, 2, 8, 30, tzinfo=UTC)) in shown
     assert slack_date(datetime(2026, 11, 2, 8, 0, 1, tzinfo=UTC)) in shown
     assert not re.search(r"\d{4}-\d\d-\d\dT", shown)
