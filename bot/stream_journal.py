@@ -53,10 +53,6 @@ class StreamTask(Record):
         )
 
     @property
-    def final(self) -> bool:
-        return self.status in ("complete", "error")
-
-    @property
     def cut(self) -> bool:
         """Running when its process died: nobody will say how it ended. A ``pending`` step
         waits for an approval, which is on disk and outlives the process: not cut off."""
@@ -76,20 +72,15 @@ class StreamRecord(Record):
     # The task steps it shows, as last sent (or about to be).
     tasks: tuple[StreamTask, ...] = ()
 
-    def cut_off(self) -> list[dict[str, Any]]:
-        """The ``task_update`` chunks that end the steps its dead process left unfinished:
-        the process stopped before it could say how they ended (the reply says)."""
-        return [self._chunk(t, "error", "cut off by a restart") for t in self.tasks if t.cut]
-
     def ending(self) -> list[dict[str, Any]]:
         """The ``task_update`` chunks the next process finalizes the stream with: each step
         as journaled, the running ones cut off. A step is journaled before Slack is told,
         so its last state may never have reached Slack: it is sent again."""
+        cut = "cut off by a restart"  # the reply says how the call ended
         return [
-            self._chunk(t, "error", "cut off by a restart") if t.cut
-            else self._chunk(t, t.status, t.details)
+            self._chunk(t, "error", cut) if t.cut else self._chunk(t, t.status, t.details)
             for t in self.tasks
-        ]  # fmt: skip
+        ]
 
     @staticmethod
     def _chunk(task: StreamTask, status: str, details: str) -> dict[str, Any]:

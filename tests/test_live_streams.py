@@ -187,7 +187,7 @@ async def test_the_journal_holds_each_step_before_slack_shows_it(
     assert [t["status"] for t in slack.streams(channel=OPS)[0]["tasks"]] == ["in_progress"]
     assert journaled() == ("in_progress",)
     [record] = streams.journal.all()
-    assert record.cut_off() == [
+    assert record.ending() == [
         {
             "type": "task_update",
             "id": "c1",
@@ -203,7 +203,10 @@ async def test_the_journal_holds_each_step_before_slack_shows_it(
         await asyncio.sleep(0.01)
     assert journaled() == ("complete",)
     [record] = streams.journal.all()
-    assert record.cut_off() == []  # nothing a restart would have to end
+    # Nothing a restart would have to cut off: the step ends as it did.
+    assert record.ending() == [
+        {"type": "task_update", "id": "c1", "title": "slow_check", "status": "complete"}
+    ]
 
 
 def test_a_stream_record_written_before_task_steps_were_journaled_still_reads(home: Home) -> None:
@@ -213,7 +216,7 @@ def test_a_stream_record_written_before_task_steps_were_journaled_still_reads(ho
         '"ts":"1700000000.000200","started_at":"2026-11-02T09:00:00.000Z","owner":"gone"}'
     )
     record = StreamRecord.model_validate_json(old)
-    assert record.tasks == () and record.cut_off() == []
+    assert record.tasks == () and record.ending() == []
 
 
 async def test_a_step_journaled_done_that_slack_never_saw_ends_done_after_a_restart(
