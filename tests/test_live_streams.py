@@ -5,13 +5,16 @@ finalized (in one call when it can be) with its mentions held back until they ar
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.live import LiveTurn, ToolStep
 from bot.live_streams import LiveStreams
+from bot.reply_stream import SlackReplyStream
 from bot.slack_surface import SlackSurface
 from bot.stream_journal import StreamRecord
 from localslack import LocalSlack
@@ -168,22 +171,12 @@ async def test_a_live_stream_is_finalized_in_one_call_with_its_mention_held_back
 async def test_the_journal_holds_each_step_before_slack_shows_it(
     slack: LocalSlack, web: AsyncWebClient, home: Home
 ) -> None:
-    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
-    thread = await asked(slack)
-    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
-    stream = streams.open(turn, entry_id=f"reply-{SESSION}-m1", people=())
-    await stream.text("Checking the api")
-    await stream.steps([ToolStep(call_id="c1", tool="slow_check", status="running")])
+    streams, stream, _ = await streaming_step(slack, web, home, RUNNING)
 
     def journaled() -> tuple[str, ...]:
         [record] = streams.journal.all()
         return tuple(t.status for t in record.tasks)
 
-    for _ in range(200):
-        shown = slack.streams(channel=OPS)
-        if shown and shown[0]["tasks"]:
-            break
-        await asyncio.sleep(0.01)
     assert [t["status"] for t in slack.streams(channel=OPS)[0]["tasks"]] == ["in_progress"]
     assert journaled() == ("in_progress",)
     [record] = streams.journal.all()
@@ -197,11 +190,7 @@ async def test_the_journal_holds_each_step_before_slack_shows_it(
         }
     ]
     await stream.steps([ToolStep(call_id="c1", tool="slow_check", status="done")])
-    for _ in range(200):
-        if journaled() == ("complete",):
-            break
-        await asyncio.sleep(0.01)
-    assert journaled() == ("complete",)
+    await until(lambda: journaled() == ("complete",))
     [record] = streams.journal.all()
     # Nothing a restart would have to cut off: the step ends as it did.
     assert record.ending() == [
@@ -225,34 +214,16 @@ async def test_a_step_journaled_done_that_slack_never_saw_ends_done_after_a_rest
     # The journal is written before Slack is told: a process killed between the two left a
     # step "complete" on disk that Slack still shows in progress. The next process must
     # send it, or the finalized message spins for ever.
-    first = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
-    thread = await asked(slack)
-    reply = entry(thread)
-    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
-    stream = first.open(turn, entry_id=reply.id, people=())
-    await stream.text("Checking the api")
-    await stream.steps([ToolStep(call_id="c1", tool="slow_check", status="running")])
-    for _ in range(200):
-        shown = slack.streams(channel=OPS)
-        if shown and shown[0]["tasks"]:
-            break
-        await asyncio.sleep(0.01)
+    first, stream, reply = await streaming_step(slack, web, home, RUNNING)
     # The append that would tell Slack never arrives (the process dies on its way).
     slack.inject_fault(method="chat.appendStream", error="internal_error", status=500)
     await stream.steps([ToolStep(call_id="c1", tool="slow_check", status="done")])
-    for _ in range(200):
-        if slack.calls("chat.appendStream") and stream.broken:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: bool(slack.calls("chat.appendStream")) and stream.broken)
     [journaled] = first.journal.all()
     assert [t.status for t in journaled.tasks] == ["complete"]
     assert [t["status"] for t in slack.streams(channel=OPS)[0]["tasks"]] == ["in_progress"]
 
-    successor = LiveStreams(web, home=home)
-    Outbox(home).enqueue(reply)
-    delivered = await SlackSurface(web, streams=successor).post_reply(reply, check_first=True)
-    record = slack.stream(channel=OPS, ts=delivered.ts)
-    assert record is not None and record["state"] == "stopped"
+    record = await finalized_by_a_successor(slack, web, home, reply)
     assert [t["status"] for t in record["tasks"]] == ["complete"]
 
 
@@ -261,28 +232,51 @@ async def test_a_step_waiting_for_approval_still_waits_after_a_restart(
 ) -> None:
     # A gated call's step shows "pending" (waiting for approval): the approval is on disk
     # and outlives the process, so the restart did not cut it off.
-    first = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
-    thread = await asked(slack)
-    reply = entry(thread)
-    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
-    stream = first.open(turn, entry_id=reply.id, people=())
-    await stream.text("Restarting the api needs an approval")
     waiting = ToolStep(
         call_id="c1", tool="restart", status="waiting", detail="waiting for approval"
     )
-    await stream.steps([waiting])
-    for _ in range(200):
-        shown = slack.streams(channel=OPS)
-        if shown and shown[0]["tasks"]:
-            break
-        await asyncio.sleep(0.01)
+    first, _, reply = await streaming_step(slack, web, home, waiting)
     [journaled] = first.journal.all()
     assert [t.status for t in journaled.tasks] == ["pending"]
 
+    record = await finalized_by_a_successor(slack, web, home, reply)
+    [step] = record["tasks"]
+    assert (step["status"], step.get("details")) == ("pending", "waiting for approval")
+
+
+RUNNING = ToolStep(call_id="c1", tool="slow_check", status="running")
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+async def streaming_step(
+    slack: LocalSlack, web: AsyncWebClient, home: Home, step: ToolStep
+) -> tuple[LiveStreams, SlackReplyStream, OutboxEntry]:
+    """A live stream whose text and ``step`` Slack shows, and its reply entry (not queued)."""
+    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    thread = await asked(slack)
+    reply = entry(thread)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
+    stream = streams.open(turn, entry_id=reply.id, people=())
+    await stream.text("Checking the api")
+    await stream.steps([step])
+    await until(lambda: any(s["tasks"] for s in slack.streams(channel=OPS)))
+    return streams, stream, reply
+
+
+async def finalized_by_a_successor(
+    slack: LocalSlack, web: AsyncWebClient, home: Home, reply: OutboxEntry
+) -> dict[str, Any]:
+    """The stream as Slack shows it once the next process delivered its reply."""
     successor = LiveStreams(web, home=home)
     Outbox(home).enqueue(reply)
     delivered = await SlackSurface(web, streams=successor).post_reply(reply, check_first=True)
     record = slack.stream(channel=OPS, ts=delivered.ts)
     assert record is not None and record["state"] == "stopped"
-    [step] = record["tasks"]
-    assert (step["status"], step.get("details")) == ("pending", "waiting for approval")
+    return record
