@@ -1,10 +1,10 @@
 """``Model`` over the Anthropic Messages API, through the official ``anthropic`` SDK.
 
-``stream`` is the same call over server-sent events (the SDK's ``messages.stream``): text
-deltas go to the sink as they arrive and the final message is converted exactly as
-``complete`` converts its reply. An error the API sends mid-stream (an ``error`` event on
-a 200 response) counts as the status its type stands for, so it is retried like the same
-error sent up front.
+``stream`` is the same call over server-sent events (``create(stream=True)``, the events
+put back together by ``anthropic_stream.MessageAssembler``): text deltas go to the sink as
+they arrive and the final message is converted exactly as ``complete`` converts its
+reply. An error the API sends mid-stream (an ``error`` event on a 200 response) counts as
+the status its type stands for, so it is retried like the same error sent up front.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
+from .anthropic_stream import MessageAssembler
 from .base import ProviderModel, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
@@ -163,14 +164,14 @@ class AnthropicModel(ProviderModel):
             if handed_over:  # a retry after text went out: that text is void
                 handed_over = False
                 await sink.restart()
-            async with self._client.messages.stream(**body) as events:
-                request = events.response.request
+            assembler = MessageAssembler()
+            events = await self._client.messages.create(**body, stream=True)
+            request = events.response.request
 
-                def broken(exc: Exception) -> Exception:
-                    return anthropic.APIConnectionError(
-                        message=f"stream broke: {exc}", request=request
-                    )
+            def broken(exc: Exception) -> Exception:
+                return anthropic.APIConnectionError(message=f"stream broke: {exc}", request=request)
 
+            async with events:
                 guarded = stream_guarded(
                     events,
                     passes=(anthropic.APIError,),
@@ -178,23 +179,26 @@ class AnthropicModel(ProviderModel):
                     stalled=lambda: anthropic.APITimeoutError(request=request),
                     quiet_s=self._settings.timeout_s,  # the SDK yields no pings: any event is news
                 )
-                seen: set[str] = set()
                 async for event in guarded:
-                    seen.add(event.type)
-                    if event.type == "text" and event.text:
+                    try:
+                        text = assembler.add(event)
+                    except Exception as exc:  # a malformed event: as when the SDK's helper read it
+                        raise broken(exc) from exc
+                    if text:
                         handed_over = True
-                        await sink.text(event.text)
-                # A body that ends before message_stop is a reply cut short (retried like a
-                # dropped stream), not a whole one; one with no event at all is no reply.
-                if not seen:
-                    raise self._not_a_reply()
-                if "message_stop" not in seen:
-                    raise broken(EOFError("the stream closed before message_stop"))
-                try:
-                    message: AnthropicMessage = await events.get_final_message()
-                except AssertionError as exc:  # the SDK's check that a message_start came
-                    raise self._unreadable(exc) from None
-            return message
+                        await sink.text(text)
+            # A body that ends before message_stop is a reply cut short (retried like a
+            # dropped stream), not a whole one; one with no event at all is no reply.
+            if not assembler.events:
+                raise self._not_a_reply()
+            if not assembler.stopped:
+                raise broken(EOFError("the stream closed before message_stop"))
+            if not assembler.started:  # what the SDK's helper asserted; told the same way
+                raise self._unreadable(AssertionError("no message_start"))
+            try:
+                return assembler.message()
+            except Exception as exc:  # tool input that is not JSON, as the helper raised it
+                raise broken(exc) from exc
 
         reply = await self._call(attempt)
         return self._parse(

@@ -1,0 +1,130 @@
+"""A streamed Messages API reply put back together, event by event.
+
+With ``stream: true`` the API sends ``message_start`` (the message with no content yet and
+the input usage), per content block ``content_block_start`` / ``content_block_delta`` /
+``content_block_stop``, then ``message_delta`` (stop reason, cumulative usage) and
+``message_stop``; an ``error`` event midway is raised by the SDK's stream itself.
+``MessageAssembler`` rebuilds the ``Message`` the same call without streaming returns, so
+it goes through the same conversion (``from_anthropic``).
+
+The SDK's ``messages.stream`` helper does the same, but on every event it also updates a
+pydantic snapshot and builds a derived event (a second item per text delta through our
+stall guard), and for tool input re-parses all the JSON received so far: a fifth of the
+CPU of a streamed reply. This keeps its results, block for block: deltas find their
+block by position in arrival order, text and JSON pieces are joined once, the JSON parsed
+as leniently (jiter's partial mode), ``message_delta`` usage overwrites what
+``message_start`` said only where it says something, events before ``message_start`` are
+ignored, and whatever the helper would have raised on a malformed event raises here too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["MessageAssembler"]
+
+if TYPE_CHECKING:
+    from anthropic.types import Message as AnthropicMessage
+    from anthropic.types import RawMessageDeltaEvent, RawMessageStreamEvent
+
+# Blocks whose input arrives as input_json_delta pieces (the SDK's TRACKS_TOOL_INPUT).
+_TAKES_JSON = frozenset({"tool_use", "server_tool_use"})
+
+
+class MessageAssembler:
+    def __init__(self) -> None:
+        self.events = 0
+        self.stopped = False
+        """Whether ``message_stop`` came: without it the stream was cut short."""
+        self._message: AnthropicMessage | None = None
+        self._blocks: list[Any] = []
+        # Per block, in step with _blocks: the text or JSON pieces not joined yet.
+        self._pieces: list[list[str] | None] = []
+
+    def add(self, event: RawMessageStreamEvent) -> str:
+        """Take one event; the text it adds to a text block (for the live view)."""
+        self.events += 1
+        if event.type == "content_block_delta" and self._message is not None:
+            # The most frequent event by far, hence first and inline.
+            block = self._blocks[event.index]
+            delta = event.delta
+            if delta.type == "text_delta":
+                if block.type != "text":
+                    return ""
+                text: object = delta.text
+                if not isinstance(text, str):
+                    raise TypeError(f"text_delta with {type(text).__name__} text")
+                self._piece(event.index).append(text)
+                return text
+            if delta.type == "input_json_delta" and block.type in _TAKES_JSON:
+                self._piece(event.index).append(delta.partial_json)
+            return ""
+        if event.type == "message_stop":
+            self.stopped = True
+        elif self._message is None:
+            if event.type == "message_start":
+                self._message = event.message
+                self._blocks = list(event.message.content)
+                self._pieces = [None] * len(self._blocks)
+        elif event.type == "content_block_start":
+            block = event.content_block
+            if not hasattr(block, "type"):
+                raise TypeError(f"content_block_start with a {type(block).__name__} block")
+            self._blocks.append(block)
+            self._pieces.append(None)
+        elif event.type == "content_block_stop":
+            self._settle(event.index)
+        elif event.type == "message_delta":
+            self._delta(self._message, event)
+        return ""
+
+    @property
+    def started(self) -> bool:
+        """Whether ``message_start`` came (``message`` needs it)."""
+        return self._message is not None
+
+    def message(self) -> AnthropicMessage:
+        """The reply, as the SDK's ``Message``; raises what the helper would have raised
+        when a block does not add up (tool input that is not JSON)."""
+        assert self._message is not None, "no message_start"
+        for index in range(len(self._blocks)):
+            self._settle(index)
+        self._message.content = self._blocks
+        return self._message
+
+    def _piece(self, index: int) -> list[str]:
+        pieces = self._pieces[index]
+        if pieces is None:
+            pieces = self._pieces[index] = []
+        return pieces
+
+    def _settle(self, index: int) -> None:
+        """Join the block's pieces into it (the JSON parsed once, not once per piece)."""
+        block = self._blocks[index]
+        pieces = self._pieces[index]
+        if not pieces:
+            return
+        self._pieces[index] = None
+        if block.type == "text":
+            block.text += "".join(pieces)
+            return
+        raw = "".join(pieces).encode()
+        if raw:  # no JSON at all (or only empty pieces): the input content_block_start gave
+            from jiter import from_json
+
+            block.input = from_json(raw, partial_mode=True)
+
+    @staticmethod
+    def _delta(message: AnthropicMessage, event: RawMessageDeltaEvent) -> None:
+        # Usage counts here are cumulative totals: they overwrite, and one left out (None)
+        # keeps what message_start said.
+        message.stop_reason = event.delta.stop_reason
+        message.stop_sequence = event.delta.stop_sequence
+        usage = event.usage
+        message.usage.output_tokens = usage.output_tokens
+        if usage.input_tokens is not None:
+            message.usage.input_tokens = usage.input_tokens
+        if usage.cache_creation_input_tokens is not None:
+            message.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens
+        if usage.cache_read_input_tokens is not None:
+            message.usage.cache_read_input_tokens = usage.cache_read_input_tokens
