@@ -15,7 +15,7 @@ from agent_core.engine import Engine
 from agent_core.messages import Message, UserMessage, message_adapter
 from agent_core.model import ModelReply, RawToolCall, TextSink, ToolSpec
 from agent_core.surface import RecordingSurface
-from approvals import Decision
+from approvals import Decision, EditRecorded
 from sessions import (
     Home,
     InboxMessage,
@@ -211,3 +211,18 @@ def _task_stacks() -> str:
     for task in asyncio.all_tasks():
         task.print_stack(file=out)
     return out.getvalue()
+
+
+async def ask_and_edit(engine: Engine) -> tuple[str, EditRecorded]:
+    """Alice asks to scale api to 12; Carol edits (and so approves) the call: replicas 8."""
+    await engine.ingest(message("scale api to 12", ts="1700000000.000100"))
+    await engine.idle()
+    (waiting,) = await engine.waiting()
+    edit = await engine.edit(
+        waiting.capsule.id,
+        user="U0CAROL",
+        arguments={"service": "api", "replicas": 8},
+        base_sha256=waiting.capsule.args_sha256,
+    )
+    assert isinstance(edit, EditRecorded)
+    return waiting.capsule.id, edit

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_support import message
+from engine_support import ask_and_edit
 
 from agent_core.demo_fleet import demo_registry
 from agent_core.engine import Engine
 from agent_core.offline import OfflineModel
-from approvals import EditRecorded, load_policy
+from approvals import load_policy
 from bot.cli import main
 from sessions import Home
 
@@ -27,17 +27,8 @@ async def _ask_and_edit(root: Path, policy: Path) -> tuple[str, str]:
         policy=load_policy(policy),
     )
     try:
-        await engine.ingest(message("scale api to 12", ts="1700000000.000100"))
-        await engine.idle()
-        (waiting,) = await engine.waiting()
-        edit = await engine.edit(
-            waiting.capsule.id,
-            user="U0CAROL",
-            arguments={"service": "api", "replicas": 8},
-            base_sha256=waiting.capsule.args_sha256,
-        )
-        assert isinstance(edit, EditRecorded)
-        return waiting.capsule.id, edit.edit.args_sha256
+        approval, edit = await ask_and_edit(engine)
+        return approval, edit.edit.args_sha256
     finally:
         await engine.close()
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from engine_support import THREAD, chain, message, transcript
+from engine_support import THREAD, ask_and_edit, chain, message, transcript
 
 from agent_core.messages import ToolResultMessage
 from agent_core.surface import RecordingSurface
-from approvals import ApprovalRequest, EditRecorded, Policy, PolicyRule
+from approvals import ApprovalRequest, Policy, PolicyRule
 from bot.dev_pages import DevPages
 from bot.trace_view import render_history, what_became
 from sessions import FixedClock, Home, SessionState, ThreadKey
@@ -141,16 +141,7 @@ async def test_the_dev_overview_shows_the_call_a_pending_request_now_stands_for(
 ) -> None:
     rule = PolicyRule(quorum=2, approver_users=("U0BOB", "U0CAROL"))
     engine = await make_engine(policy=Policy(tools={"scale_service": rule}))
-    await engine.ingest(message("scale api to 12", ts="1700000000.000100"))
-    await engine.idle()
-    (waiting,) = await engine.waiting()
-    edit = await engine.edit(
-        waiting.capsule.id,
-        user="U0CAROL",
-        arguments={"service": "api", "replicas": 8},
-        base_sha256=waiting.capsule.args_sha256,
-    )
-    assert isinstance(edit, EditRecorded)
+    await ask_and_edit(engine)
     (waiting,) = await engine.waiting()  # 1 of 2: still waiting
     assert waiting.arguments == {"service": "api", "replicas": 8}
     assert waiting.voters == ("U0CAROL",)
