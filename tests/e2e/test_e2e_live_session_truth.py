@@ -147,3 +147,38 @@ async def test_a_status_the_last_process_could_not_set_is_set_by_the_next(
     await until(lambda: not slack.sockets(), what="the old bot's socket to close")
     await start()
     await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active")
+
+
+async def test_a_stream_the_last_process_left_does_not_undo_the_wait_the_next_one_sets(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    """The last bot streamed the text before a card and parked, but never finalized that
+    reply (chat.stopStream failing until it stopped). The next bot sets the thread's
+    session to ``suspended`` at start-up and finalizes the stream, once Slack lets it:
+    chat.stopStream moves the session too (to ``active`` unless told), and the thread still
+    waits for the decision."""
+    anthropic_api.reply(
+        "I will restart the api service once someone approves it.",
+        ToolUse("restart_service", {"service": "api"}, id="toolu_01R"),
+        chunk_delay=0.05,
+    )
+    bot = await start()
+    failing = slack.inject_fault(
+        method="chat.stopStream", error="internal_error", status=500, count=None
+    )
+    thread = await mention(slack, "restart api")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="suspended")
+    await bot.engine.idle()
+    assert bot.live is not None
+    await bot.live.settle()
+    await bot.stop(grace=5)
+    slack.remove_fault(failing)
+    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    # The new bot's first finalize fails too: its retry comes after the start-up status.
+    slack.inject_fault(method="chat.stopStream", error="internal_error", status=500)
+    fresh = await start()
+    await wait_card(slack, thread, timeout=15)
+    await fresh.engine.idle()
+    assert fresh.live is not None
+    await fresh.live.settle()
+    assert session_status(slack, thread) == "suspended"
