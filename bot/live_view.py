@@ -131,8 +131,13 @@ class SlackLiveView:
         self, thread: ThreadKey, status_of: Callable[[ThreadKey], Awaitable[str | None]]
     ) -> None:
         status = await status_of(thread)
-        if status is not None:  # None: a turn runs or is due, and shows itself
-            await self._set_thread_session(thread, status, title="")
+        if status is None:  # a turn runs or is due, and shows itself
+            return
+        if status == "suspended" and thread not in self._want:
+            # A stream the last process left is finalized later (its reply's delivery, the
+            # sweep), and chat.stopStream moves the session to "active" unless told.
+            self._remember(thread, status)
+        await self._set_thread_session(thread, status, title="")
 
     def flush(self) -> None:
         """Clear now the status lines that wait for their second (the bot is stopping)."""
