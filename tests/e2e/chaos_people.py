@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import random
-from asyncio.subprocess import DEVNULL
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ops_kit import SIGNOFF
+from chaos_terminal import Kill, decision_on_disk, run_terminal
 from signoff_e2e_kit import BOT_USER, OPS, approval_id_of, cards, has_buttons, stale_click
 
 from bot.cards import APPROVE, DENY, DENY_MODAL
@@ -80,6 +80,7 @@ class Tally:
     reasons: int = 0
     terminal_decisions: int = 0  # `signoff approve|deny` beside the bot
     terminal_kills: int = 0  # of which SIGKILLed while they ran
+    terminal_kills_decided: int = 0  # of those, with the decision on disk (in the call)
 
 
 @dataclass
@@ -256,26 +257,20 @@ class People:
         args = ["approve", str(capsule["id"]), "--as", self.rng.choice(allowed)]
         if self.rng.random() < 0.4:
             args = ["deny", *args[1:], "--reason", "chaos says no from a terminal"]
-        kill_after = self.rng.uniform(0.05, 0.4) if self.rng.random() < 0.5 else None
+        roll = self.rng.random()
+        kill: Kill = "early" if roll < 0.25 else "in_call" if roll < 0.5 else None
         self.tally.terminal_decisions += 1
-        self._spawn(self._terminal(args, kill_after))
+        self._spawn(self._terminal(args, kill, self.rng.random()))
         return True
 
-    async def _terminal(self, args: list[str], kill_after: float | None) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            SIGNOFF, *args, env=self.terminal_env,
-            stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL,
-        )  # fmt: skip
-        try:
-            code = await asyncio.wait_for(proc.wait(), timeout=kill_after or 60.0)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+    async def _terminal(self, args: list[str], kill: Kill, pause: float = 0.0) -> None:
+        decided = functools.partial(decision_on_disk, self.home, args[1])
+        ended = await run_terminal(args, self.terminal_env, kill=kill, pause=pause, decided=decided)
+        if ended.killed and ended.failure is None:
             self.tally.terminal_kills += 1
-            return
-        # 0: decided; 1: refused (decided meanwhile, by a click or another terminal).
-        if code not in (0, 1):
-            self.terminal_failures.append(f"signoff {' '.join(args)}: exit {code}")
+            self.tally.terminal_kills_decided += ended.decided_before_kill
+        if ended.failure is not None:
+            self.terminal_failures.append(ended.failure)
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)

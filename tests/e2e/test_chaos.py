@@ -139,6 +139,7 @@ async def test_crash_anywhere_lose_nothing(
         "no_open_card": tally.no_open_card,
         "terminal_decisions": tally.terminal_decisions,
         "terminal_kills": tally.terminal_kills,
+        "terminal_kills_decided": tally.terminal_kills_decided,
         "duplicates": len(slack.chaos_events(kind="duplicate")),
         "drops": len(slack.chaos_events(kind="drop")),
         "faults": sum(f.fired for f in faults),
