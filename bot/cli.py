@@ -27,6 +27,7 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -275,6 +276,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"signoff: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        # Held past its busy timeout by another writer, or damaged. The index is a cache of
+        # the files: what they record stands, and a bot carries on from them.
+        print(
+            f"signoff: error: the index could not be used: {exc}; what is recorded on disk "
+            "stands (a running bot carries on from it; `signoff reindex` rebuilds the index "
+            "when none runs)",
+            file=sys.stderr,
+        )
         return 2
 
 

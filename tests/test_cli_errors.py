@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,27 @@ def test_quarantine_lists_and_shows_what_was_kept(tmp_path: Path) -> None:
     listing = signoff("quarantine", env=env)
     assert listing.returncode == 1 and kept.id in listing.stdout, listing
     assert "not a quarantine record (skipped)" in listing.stderr
+
+
+def test_an_index_busy_beyond_its_timeout_is_one_line_and_the_decision_stands(
+    tmp_path: Path,
+) -> None:
+    """Another writer holds the index longer than its busy timeout while a decision from a
+    terminal is recorded: one line, exit 2, and the decision on disk stands for the bot."""
+    home = tmp_path / "home"
+    env = env_for(home, SIGNOFF_DEMO="1", SIGNOFF_MODEL="offline")
+    signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api", env=env)
+    approval = signoff("pending", env=env).stdout.split()[0]
+    held = sqlite3.connect(home / "index.sqlite3", isolation_level=None)
+    held.execute("BEGIN EXCLUSIVE")
+    try:
+        done = signoff("approve", approval, "--as", "U0BOB", env=env)
+    finally:
+        held.execute("ROLLBACK")
+        held.close()
+    line = one_error_line(done)
+    assert "the index could not be used: database is locked" in line
+    assert (
+        "already decided: approved by U0BOB"
+        in signoff("approve", approval, "--as", "U0CAROL", env=env).stdout
+    )
