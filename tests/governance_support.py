@@ -15,6 +15,7 @@ from approvals import (
     PolicyRule,
     build_capsule,
     decide,
+    sweep_timers,
 )
 from approvals.decisions import DecisionResult
 from sessions import FixedClock, Home, Outbox, SessionState, SessionStore
@@ -82,3 +83,8 @@ async def approve(
 def posts(home: Home) -> dict[str, str]:
     """Queued thread posts (not cards, not notices) by outbox id."""
     return {e.id: e.text for e in Outbox(home).pending() if e.kind == "reply"}
+
+
+def sweep(home: Home, clock: FixedClock, policy: Policy | None = None) -> list[object]:
+    """One pass of the timer sweep, as the bot's makes it."""
+    return list(sweep_timers(home, policy=policy or Policy(), clock=clock))
