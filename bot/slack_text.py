@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import NewType
 
-from sessions import check_slack_id
+from sessions import check_slack_id, readable
 
 __all__ = [
     "ABSOLUTE",
@@ -151,8 +151,7 @@ def parse_utc(stamp: str) -> datetime:
 
 def slack_date(moment: datetime, *, tokens: str = "{date_short_pretty} at {time}") -> Mrkdwn:
     """A time every reader sees in their own zone; the fallback is UTC, spelled out."""
-    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return Mrkdwn(f"<!date^{int(moment.timestamp())}^{tokens}|{fallback}>")
+    return Mrkdwn(f"<!date^{int(moment.timestamp())}^{tokens}|{readable(moment)}>")
 
 
 # For "before <date>": never "today" or "tomorrow", which read oddly after a preposition.

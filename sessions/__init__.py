@@ -12,7 +12,7 @@ from .atomic import (
     read_file,
     replace_atomically,
 )
-from .clock import Clock, FixedClock, SystemClock, readable_utc, utc_iso
+from .clock import Clock, FixedClock, SystemClock, readable, readable_utc, utc_iso
 from .coordination import (
     Coordination,
     DirectoryCoordination,
@@ -136,6 +136,7 @@ __all__ = [
     "off_loop",
     "read_file",
     "read_jsonl",
+    "readable",
     "readable_utc",
     "reindex",
     "replace_atomically",

@@ -42,5 +42,9 @@ def utc_iso(moment: datetime) -> str:
 def readable_utc(stamp: str) -> str:
     """One of signoff's timestamps (``utc_iso``) as people read it: ``2026-11-02 09:00 UTC``
     (in text that cannot carry Slack's date formatting, such as a thread reply)."""
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return readable(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+
+
+def readable(moment: datetime) -> str:
+    """``moment`` as ``2026-11-02 09:00 UTC``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
