@@ -9,7 +9,8 @@ and any entry whose last attempt ended ambiguously) the surface is asked to look
 adopt what is already in the thread, so nothing is posted twice.
 
 A card entry shows the approval's card as it is at send time, however late or repeated
-(``card_entries``).
+(``card_entries``); so does a status entry show what the thread's records say then, which
+is why one never holds the entries behind it and only the last of a thread's is sent.
 """
 
 from __future__ import annotations
@@ -198,6 +199,11 @@ class Delivery:
                         finished.append(self._done(entry, "failed", error=exc.reason))
                         continue
                     self._retry_later(thread, entry, exc)
+                    if entry.kind == "status":
+                        # Rendered from disk when sent, it is as true after the entries
+                        # behind it as before them: a surface failing for hours must not
+                        # hold the thread's replies.
+                        continue
                     return
                 except (SessionsError, ApprovalsError) as exc:
                     log.warning("cannot deliver %s: %s", entry.id, exc)
@@ -250,6 +256,9 @@ class Delivery:
         elif entry.kind == "notice":
             delivered = await self.surface.notify(entry)
         elif entry.kind == "status":
+            later = batch[batch.index(entry) + 1 :]
+            if any(e.kind == "status" for e in later):  # the last one says what is true then
+                return [self._done(entry, "skipped")]
             status = await off_loop(agent_status, self.home, entry.thread)
             if status is None:  # a turn runs or is due: its own process shows it
                 return [self._done(entry, "skipped")]

@@ -65,6 +65,7 @@ from .live import LiveTurn
 from .mirror import mirror_approval
 from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
+from .queued_status import status_entry
 from .runtime import Runtime
 from .stop_marker import StopRequest
 from .stops import StopOutcome, stop_thread
@@ -238,6 +239,12 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
             await self.rt.live.ended(idle, state=SessionState.CANCELLED.value)
         self.wake(thread)
         return outcome
+
+    def queue_status(self, thread: ThreadKey, *, key: str) -> None:
+        """Queue the thread's agent status for the outbox: what its records say when it is
+        sent, retried with the outbox's patience (a live view that could not set it)."""
+        if self.rt.outbox.enqueue(status_entry(thread, key=key, clock=self.rt.clock)):
+            self.rt.outbox_written()
 
     def notify(self, thread: ThreadKey, *, user: str, text: str, key: str) -> None:
         """Queue an ephemeral note to ``user`` in ``thread`` (a refusal, a vote counted)."""

@@ -11,11 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sessions import Clock, Outbox, OutboxEntry, OutboxStore, utc_iso
+from sessions import Clock, Outbox, OutboxEntry, OutboxStore, ThreadKey, utc_iso
 
 from .live import LiveTurn, NullLiveView
 
-__all__ = ["QueuedStatusView"]
+__all__ = ["QueuedStatusView", "status_entry"]
+
+
+def status_entry(thread: ThreadKey, *, key: str, clock: Clock) -> OutboxEntry:
+    """The outbox entry that sets ``thread``'s agent session to what its records say when
+    it is sent; ``key`` names it (one entry per session and event, so a repeat is one)."""
+    return OutboxEntry(
+        id=f"status-{key}",
+        kind="status",
+        thread=thread,
+        created_at=utc_iso(clock.now()),
+        seq=Outbox.next_seq(),
+    )
 
 
 class QueuedStatusView(NullLiveView):
@@ -30,12 +42,5 @@ class QueuedStatusView(NullLiveView):
         self._queue(turn, "ended")
 
     def _queue(self, turn: LiveTurn, event: str) -> None:
-        self.outbox.enqueue(
-            OutboxEntry(
-                id=f"status-{turn.session_id}-{event}",
-                kind="status",
-                thread=turn.thread,
-                created_at=utc_iso(self.clock.now()),
-                seq=Outbox.next_seq(),
-            )
-        )
+        key = f"{turn.session_id}-{event}"
+        self.outbox.enqueue(status_entry(turn.thread, key=key, clock=self.clock))

@@ -117,6 +117,7 @@ class SignoffBot:
         except BaseException:
             await http.close()
             raise
+        live.requeue = lambda thread, key: engine.queue_status(thread, key=key)
         socket: SocketThread | None = None
         try:
             me = await who_am_i(client)

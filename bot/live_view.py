@@ -41,6 +41,9 @@ __all__ = ["SlackLiveView"]
 log = logging.getLogger("signoff.slack")
 
 React = Callable[[str, str], Awaitable[None]]
+# Queue the thread's status for the outbox (thread, a key naming it): set from disk when
+# sent, with the outbox's patience, when every try of the live call failed on the way.
+Requeue = Callable[[ThreadKey, str], None]
 _NO_STOP_WARNING = "missing_agent_session_stopped_event_subscription"
 THINKING = "is thinking…"
 WAITING = "is waiting for approval"
@@ -81,6 +84,7 @@ class SlackLiveView:
         # chat.stopStream would otherwise move it to "active" mid-turn).
         self._want: dict[ThreadKey, str] = {}
         self._warned_no_stop = False
+        self.requeue: Requeue | None = None  # bound once the engine is open
         streams.posts.watch(self._posted)
         streams.session_status = self._session_after_stream
 
@@ -137,7 +141,7 @@ class SlackLiveView:
             # A stream the last process left is finalized later (its reply's delivery, the
             # sweep), and chat.stopStream moves the session to "active" unless told.
             self._remember(thread, status)
-        await self._set_thread_session(thread, status, title="")
+        await self._set_thread_session(thread, status, title="", key=f"start-{time.time_ns()}")
 
     def flush(self) -> None:
         """Clear now the status lines that wait for their second (the bot is stopping)."""
@@ -245,11 +249,21 @@ class SlackLiveView:
                 del self._shown[next(iter(self._shown))]
 
     async def _set_session(self, turn: LiveTurn, status: str) -> None:
-        await self._set_thread_session(turn.thread, status, title=turn.title)
+        key = f"{turn.session_id or 'thread'}-live-{status}"
+        await self._set_thread_session(turn.thread, status, title=turn.title, key=key)
 
-    async def _set_thread_session(self, thread: ThreadKey, status: str, *, title: str) -> None:
+    async def _set_thread_session(
+        self, thread: ThreadKey, status: str, *, title: str, key: str
+    ) -> None:
         if not self.support.offers("sessions"):
             return
+
+        def lost() -> None:
+            # A session left processing keeps its stop button for ever: the outbox keeps
+            # asking (a turn that starts meanwhile shows itself, and the entry is skipped).
+            if status != "processing" and self.requeue is not None:
+                self.requeue(thread, key)
+
         answer = await self._call(
             "sessions",
             "agents.sessions.setStatus",
@@ -259,6 +273,7 @@ class SlackLiveView:
                 status=status,
                 title=title or None,
             ),
+            lost=lost,
         )
         if answer is None:
             return
@@ -273,7 +288,12 @@ class SlackLiveView:
             )
 
     async def _call(
-        self, surface: SurfaceName, method: str, call: Callable[[], Awaitable[Any]]
+        self,
+        surface: SurfaceName,
+        method: str,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        lost: Callable[[], None] | None = None,
     ) -> dict[str, Any] | None:
         for attempt in range(1, _TRIES + 1):
             if not self.support.offers(surface):
@@ -285,6 +305,8 @@ class SlackLiveView:
                     return None
                 if definite(exc) or attempt == _TRIES:
                     log.info("%s failed: %s", method, slack_error(exc) or exc)
+                    if not definite(exc) and lost is not None:
+                        lost()
                     return None
                 # Setting a status is idempotent: one that failed on the way or in Slack
                 # (a 5xx) is asked again, or a session would show its stop button for ever.

@@ -28,7 +28,7 @@ from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, until, wait
 
 from bot.app import SignoffBot
 from bot.config import Settings
-from localslack import LocalSlack
+from localslack import Fault, LocalSlack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers_proc import cli, ok
@@ -88,9 +88,9 @@ async def test_one_failed_status_call_does_not_leave_the_stop_button_forever(
 
 async def left_processing(
     slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
-) -> tuple[SignoffBot, str]:
-    """A bot, and a thread whose turn is over but whose session still shows processing:
-    every status call that would have ended it failed (a 500: it did not take effect)."""
+) -> tuple[SignoffBot, str, Fault]:
+    """A bot, a thread whose turn is over but whose session still shows processing, and
+    the fault still failing every status call (a 500: none took effect)."""
     anthropic_api.reply("All fine.", delay=1.0)
     bot = await start()
     thread = await mention(slack, "how is it?")
@@ -102,15 +102,26 @@ async def left_processing(
     await bot.engine.idle()
     assert bot.live is not None
     await bot.live.settle()
-    slack.remove_fault(failing)
     assert session_status(slack, thread) == "processing"  # left behind: the turn is over
-    return bot, thread
+    return bot, thread, failing
+
+
+async def test_a_status_slack_kept_failing_is_set_once_slack_answers_again(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    """Every try of the call that ends the session failed (Slack's sessions failing for a
+    while): the same bot sets what the thread's records say once Slack answers again, not
+    only the next bot or the next mention."""
+    _, thread, failing = await left_processing(slack, start, anthropic_api)
+    slack.remove_fault(failing)
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=20)
 
 
 async def test_a_stop_with_nothing_running_takes_the_stop_button_away(
     slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
 ) -> None:
-    bot, thread = await left_processing(slack, start, anthropic_api)
+    bot, thread, failing = await left_processing(slack, start, anthropic_api)
+    slack.remove_fault(failing)
     assert bot.live is not None
     # The person sees a stop button and uses it: signoff says nothing runs, and (as
     # Slack's agent_session_stopped docs ask of the app) moves the session off processing.
@@ -142,9 +153,10 @@ async def test_a_status_the_last_process_could_not_set_is_set_by_the_next(
 ) -> None:
     """The call that ends a session never took effect (Slack failing, or a kill just
     after the session ended): the next bot sets what the thread's records say."""
-    bot, thread = await left_processing(slack, start, anthropic_api)
+    bot, thread, failing = await left_processing(slack, start, anthropic_api)
     await bot.stop(grace=5)
     await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    slack.remove_fault(failing)  # Slack answers again only once the old bot has gone
     await start()
     await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active")
 
