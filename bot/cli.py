@@ -1,12 +1,13 @@
 """The ``signoff`` command line.
 
-signoff demo                     the embedded default: a scripted end-to-end run
+signoff demo [--home DIR]        the embedded default: a scripted end-to-end run
 signoff dev                      the bot and a local Slack in the browser
 signoff run                      the Slack bot on Socket Mode
 signoff sessions [--state S]     recent sessions
 signoff trace <session-id>       the thread's lineage, readable in a terminal
+signoff show <session-id>        the session's whole transcript (its parents' too)
 signoff pending                  approvals waiting for a decision
-signoff approve|deny <appr-id> --as <user-id> [--reason TEXT]
+signoff approve|deny <appr-id> --as <user-id> [--reason TEXT] [--hash H (approve)]
 signoff say --as U --channel C [--thread TS] TEXT    chat from the terminal
 signoff recover                  start-up recovery once, then drain
 signoff verify [session-id]      check sealed sessions against their manifests

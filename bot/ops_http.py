@@ -1,7 +1,7 @@
 """HTTP for operators on ``SIGNOFF_HTTP`` (default ``127.0.0.1:9464``): health, readiness,
 metrics.
 
-    GET /healthz   200 {"status": "ok"} while the event loop answers (it serves this)
+    GET /healthz   200 {"status": "ok", "pid": …} while the event loop answers (it serves this)
     GET /readyz    200 when every check passes; else 503 naming each problem
     GET /metrics   Prometheus text format
 
