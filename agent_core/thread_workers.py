@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import sqlite3
 
 from sessions import ThreadKey
 
@@ -60,7 +61,15 @@ class ThreadWorkers:
                     # the sweep re-wakes every thread with queued work, should this die).
                     failures = self._failures[thread] = self._failures.get(thread, 0) + 1
                     delay = min(60.0, 0.25 * 2 ** (failures - 1))
-                    log.exception("worker for %s failed; retrying in %.1fs", thread.label(), delay)
+                    if isinstance(exc, sqlite3.OperationalError):  # the index busy or locked
+                        log.warning(
+                            "worker for %s stopped on the index (%s); retrying in %.1fs",
+                            thread.label(), exc, delay,
+                        )  # fmt: skip
+                    else:
+                        log.exception(
+                            "worker for %s failed; retrying in %.1fs", thread.label(), delay
+                        )
                     self._loop.call_later(delay, self.wake, thread)
                     return
                 if thread not in self._again:

@@ -48,7 +48,7 @@ __all__ = ["close_crashed", "process_thread"]
 
 log = logging.getLogger("signoff.worker")
 
-CRASHED = "crashed: the process stopped while this session ran"
+CRASHED = "crashed: its turn was cut off (the process stopped, or the turn failed)"
 
 
 async def close_crashed(rt: Runtime, record: SessionRecord, *, successor: str = "") -> None:
