@@ -33,8 +33,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.live import LiveTurn, ReplyStream
 from sessions import ThreadKey
 
-from .live_streams import LiveStreams, definite, slack_error
-from .surface_support import SurfaceName, SurfaceSupport
+from .live_streams import LiveStreams
+from .status_calls import status_call
+from .surface_support import SurfaceSupport
 
 __all__ = ["SlackLiveView"]
 
@@ -50,8 +51,6 @@ WAITING = "is waiting for approval"
 _MAX_WAITING = 1024
 CLEAR_AFTER_S = 1.0  # after a session ends: its reply, if any, has usually landed by then
 _STATUS_TTL_S = 120.0  # Slack removes a status line by itself after two minutes
-_TRIES = 3
-_RETRY_S = 0.25
 
 
 def _running(tools: Sequence[str]) -> str:
@@ -233,7 +232,8 @@ class SlackLiveView:
             await self._set_status(turn.thread, status)
 
     async def _set_status(self, thread: ThreadKey, status: str) -> None:
-        answer = await self._call(
+        answer = await status_call(
+            self.support,
             "status",
             "assistant.threads.setStatus",
             lambda: self.client.assistant_threads_setStatus(
@@ -264,7 +264,8 @@ class SlackLiveView:
             if status != "processing" and self.requeue is not None:
                 self.requeue(thread, key)
 
-        answer = await self._call(
+        answer = await status_call(
+            self.support,
             "sessions",
             "agents.sessions.setStatus",
             lambda: self.client.agents_sessions_setStatus(
@@ -286,32 +287,3 @@ class SlackLiveView:
                 "Slack shows no stop button: subscribe the app to the agent_session_stopped "
                 "event (manifest.yml) so people can stop signoff from the thread"
             )
-
-    async def _call(
-        self,
-        surface: SurfaceName,
-        method: str,
-        call: Callable[[], Awaitable[Any]],
-        *,
-        lost: Callable[[], None] | None = None,
-    ) -> dict[str, Any] | None:
-        for attempt in range(1, _TRIES + 1):
-            if not self.support.offers(surface):
-                return None
-            try:
-                answer = await call()
-            except Exception as exc:
-                if self.support.check(surface, method, exc):
-                    return None
-                if definite(exc) or attempt == _TRIES:
-                    log.info("%s failed: %s", method, slack_error(exc) or exc)
-                    if not definite(exc) and lost is not None:
-                        lost()
-                    return None
-                # Setting a status is idempotent: one that failed on the way or in Slack
-                # (a 5xx) is asked again, or a session would show its stop button for ever.
-                await asyncio.sleep(_RETRY_S * attempt)
-                continue
-            data = getattr(answer, "data", answer)
-            return data if isinstance(data, dict) else {}
-        return None
