@@ -1,0 +1,47 @@
+"""Review regressions for the stream journal and the live side of streaming."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from test_live_streams import OPS, SESSION, TEXT, asked, entry, until
+
+from agent_core.live import LiveTurn
+from bot.live_streams import LiveStreams
+from bot.slack_surface import SlackSurface
+from localslack import LocalSlack
+from sessions import FixedClock, Home, Outbox
+
+
+@pytest.fixture
+def web(slack: LocalSlack) -> AsyncWebClient:
+    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+
+
+async def test_a_voided_stream_slack_would_not_delete_yet_is_not_left_in_the_thread(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    """A retry voids the streamed text; Slack answers the delete with an error once. The
+    half answer must not stay in the thread next to the reply for good."""
+    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    thread = await asked(slack)
+    reply = entry(thread)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
+    stream = streams.open(turn, entry_id=reply.id, people=())
+    await stream.text("Half an ans")
+    await until(lambda: bool(slack.streams(channel=OPS)))
+    slack.inject_fault(method="chat.delete", error="internal_error", status=500)
+    await stream.restart()
+    await until(lambda: bool(slack.calls("chat.delete")))
+    await stream.text(TEXT)
+    await until(lambda: stream._flush_due is None)  # its batch went (or was held back)
+    Outbox(home).enqueue(reply)
+    await stream.close()
+    await until(lambda: stream.closed.is_set())
+
+    await SlackSurface(web, streams=streams).post_reply(reply, check_first=False)
+    shown = [m["text"] for m in slack.thread(channel=OPS, ts=thread.thread_ts) if m.get("bot_id")]
+    assert shown == [TEXT]
+    assert streams.journal.all() == []
