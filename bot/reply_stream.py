@@ -249,7 +249,12 @@ class SlackReplyStream:
             record = self.streams.journal.get(self.entry_id) or self.streams.record(
                 self.turn, self.entry_id, ts=self.ts
             )
-            await self.streams.take_away(record)
+            if not await self.streams.take_away(record):
+                # Slack would not take it away yet. A new message would replace its journal
+                # record (one per entry) and leave it in the thread for good: no more text
+                # shows, and delivery makes this one the reply (or takes it away again).
+                self.broken = True
+                return
         self.ts, self.sent, self.broken = "", "", False
 
     async def _take_away(self) -> None:
