@@ -182,7 +182,10 @@ class SlackReplyStream:
         if not streams.support.offers("streams"):
             self.broken = True
             return
-        await asyncio.to_thread(streams.journal.put, streams.record(turn, self.entry_id))
+        # With the steps it starts with: Slack shows them from the start.
+        record = streams.record(turn, self.entry_id, tasks=self.tasks.values())
+        await asyncio.to_thread(streams.journal.put, record)
+        self.journaled = record.tasks
         args: dict[str, Any] = {"recipient_team_id": turn.thread.team}
         if turn.requester:
             args["recipient_user_id"] = turn.requester
