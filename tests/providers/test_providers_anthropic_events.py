@@ -249,3 +249,19 @@ async def test_tool_input_that_is_not_json_never_becomes_a_call(
     reply = await streamed(anthropic_api, sleeps, RecordingSink(), attempts=2)
     assert reply.tool_calls == (RawToolCall(id="toolu_01Y", name="restart_service", arguments={"service": "api"}),)  # fmt: skip
     assert len(anthropic_api.requests) == 2
+
+
+async def test_input_pieces_after_the_blocks_stop_continue_its_json(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    """Out of order: a piece of a call's input after its content_block_stop. The SDK's
+    helper kept one buffer per block, so the call is the whole object; parsing only the
+    pieces after the stop made the call's input the number 0."""
+    anthropic_api.enqueue(sse([
+        start(), tool(0, "toolu_01L", "scale_service"),
+        json_piece(0, '{"service": "api", "replicas": 3'), closes(0), json_piece(0, "0}"),
+        ends("tool_use"), STOP,
+    ]))  # fmt: skip
+    reply = await streamed(anthropic_api, sleeps, RecordingSink())
+    wanted = {"service": "api", "replicas": 30}
+    assert reply.tool_calls == (RawToolCall(id="toolu_01L", name="scale_service", arguments=wanted),)  # fmt: skip
