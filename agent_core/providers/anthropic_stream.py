@@ -72,8 +72,8 @@ class MessageAssembler:
                 raise TypeError(f"content_block_start with a {type(block).__name__} block")
             self._blocks.append(block)
             self._pieces.append(None)
-        elif event.type == "content_block_stop":
-            self._settle(event.index)
+        # content_block_stop settles nothing: a piece after it continues the block (one
+        # buffer per block, as the helper kept), and message() joins every block once.
         elif event.type == "message_delta":
             self._delta(self._message, event)
         return ""
