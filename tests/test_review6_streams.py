@@ -45,3 +45,25 @@ async def test_a_voided_stream_slack_would_not_delete_yet_is_not_left_in_the_thr
     shown = [m["text"] for m in slack.thread(channel=OPS, ts=thread.thread_ts) if m.get("bot_id")]
     assert shown == [TEXT]
     assert streams.journal.all() == []
+
+
+async def test_a_stream_abandoned_while_slack_refused_its_delete_goes_at_the_next_sweep(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    """The model failed after text was shown: its stream is abandoned, and Slack answers
+    the delete with an error once. The half answer must not wait for a restart to go."""
+    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    thread = await asked(slack)
+    reply = entry(thread)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
+    stream = streams.open(turn, entry_id=reply.id, people=())
+    await stream.text("Restarting the api n")
+    await until(lambda: bool(slack.streams(channel=OPS)))
+    slack.inject_fault(method="chat.delete", error="internal_error", status=500)
+    await stream.abandon()
+    await until(lambda: bool(slack.calls("chat.delete")) and reply.id not in streams._live)
+    [left] = streams.journal.all()  # kept to try again
+
+    assert await streams.sweep() == 1
+    assert slack.message(channel=OPS, ts=left.ts) is None
+    assert streams.journal.all() == []
