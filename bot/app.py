@@ -238,6 +238,8 @@ class SignoffBot:
             await asyncio.sleep(self.sweep_every)
             try:
                 await self.engine.sweep()
+                if self.live is not None:  # streams Slack would not take away yet
+                    await self.live.streams.sweep()
             except Exception:
                 log.exception("sweep failed; trying again later")
 

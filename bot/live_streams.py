@@ -248,11 +248,12 @@ class LiveStreams:
         return True
 
     async def sweep(self) -> int:
-        """Deal with streams dead processes left; how many were taken away."""
+        """Deal with streams dead processes left, and this one's that could not be taken
+        away when they ended (Slack refused); how many were taken away."""
         gone = 0
         for listed in self.journal.all():
-            if listed.owner == self.owner:
-                continue
+            if listed.owner == self.owner and listed.entry_id in self._live:
+                continue  # still streaming, or its reply's delivery finalizes it
             async with self._entry(listed.entry_id):
                 record = self.journal.get(listed.entry_id)  # delivery may have finished it
                 if record is None:
@@ -265,7 +266,7 @@ class LiveStreams:
                     continue
                 gone += int(await self.take_away(record))
         if gone:
-            log.info("took away %d stream(s) a stopped process left unfinished", gone)
+            log.info("took away %d stream(s) left unfinished", gone)
         return gone
 
     async def _stop_quietly(
