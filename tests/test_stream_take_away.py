@@ -1,4 +1,5 @@
-"""Review regressions for the stream journal and the live side of streaming."""
+"""A stream Slack would not take away at once (its delete or stop refused) is not left in
+the thread: the entry keeps it, and the sweep tries again."""
 
 from __future__ import annotations
 
