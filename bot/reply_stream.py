@@ -37,6 +37,7 @@ log = logging.getLogger("signoff.slack")
 # Longer replies are split into several messages (slack_surface.MESSAGE_LIMIT): the
 # stream shows at most the first.
 STREAM_LIMIT = 3500
+STILL_RUNNING = "still running when this message was finished"
 _TASK_STATUS = {
     "running": "in_progress",
     "done": "complete",
@@ -127,7 +128,14 @@ class SlackReplyStream:
                 self.streams.forget(self.entry_id)
                 return ""
             sent = None if self.broken else self.sent
-            chunks = list(self.tasks.values())
+            # Slack takes no step updates once the message is finished: a step still
+            # running (a call that outlasted the wait for it) would spin for ever.
+            chunks = [
+                {**c, "status": "pending", "details": STILL_RUNNING}
+                if c["status"] == "in_progress"
+                else c
+                for c in self.tasks.values()
+            ]
             shown = await self.streams.finalize_at(
                 self.turn.thread, self.ts, text, metadata=metadata, sent=sent, chunks=chunks
             )

@@ -280,3 +280,19 @@ async def finalized_by_a_successor(
     record = slack.stream(channel=OPS, ts=delivered.ts)
     assert record is not None and record["state"] == "stopped"
     return record
+
+
+async def test_a_step_still_running_when_its_reply_is_finished_shows_no_spinner_for_ever(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    # A tool that outlasts the wait for its stream (a long MCP call): delivery finishes the
+    # reply meanwhile, and Slack takes no step updates after that. A spinner would stay.
+    streams, stream, reply = await streaming_step(slack, web, home, RUNNING)
+    streams.finalize_wait = 0.05
+    Outbox(home).enqueue(reply)
+    delivered = await SlackSurface(web, streams=streams).post_reply(reply, check_first=False)
+    record = slack.stream(channel=OPS, ts=delivered.ts)
+    assert record is not None and record["state"] == "stopped"
+    [step] = record["tasks"]
+    assert step["status"] == "pending"
+    assert step.get("details") == "still running when this message was finished"
