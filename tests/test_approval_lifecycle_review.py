@@ -1,0 +1,72 @@
+"""Regressions from an independent review of the approval lifecycle (issues 8 and 13):
+each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from engine_support import call, message, text
+
+from agent_core.scripted import ScriptedModel
+from agent_core.tools import Tool, ToolContext, ToolRegistry
+from approvals import ApprovalRequest, Policy, PolicyRule
+from sessions import FixedClock, Home
+
+
+class SlowToAnswer(Tool):
+    """A gated tool whose availability check takes ``delay`` of the clock, as an MCP
+    server being reconnected and re-listed (or waited for behind another call) does."""
+
+    def __init__(self, clock: FixedClock, runs: list[str]) -> None:
+        super().__init__(name="rotate_key", description="Rotate a key.")
+        self.clock = clock
+        self.runs = runs
+        self.delay = timedelta(0)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"],
+            "additionalProperties": False,
+        }
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return dict(arguments)
+
+    def gated(self, arguments: dict[str, Any]) -> bool:
+        return True
+
+    async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
+        self.runs.append(arguments["name"])
+        return f"rotated {arguments['name']}"
+
+    async def unavailable(self) -> str | None:
+        self.clock.advance(self.delay)
+        return None
+
+
+async def test_an_approval_that_goes_stale_while_its_tool_is_checked_never_starts(
+    make_engine: Any, home: Home, clock: FixedClock, surface: Any
+) -> None:
+    """valid_for: the call may start only until ``valid_until``. The deadline was checked
+    before the tool's availability was awaited, and not again before the claim: a check
+    that outlasted the deadline let the call start after it."""
+    runs: list[str] = []
+    tool = SlowToAnswer(clock, runs)
+    policy = Policy(tools={"rotate_key": PolicyRule(valid_for_seconds=3600)})
+    model = ScriptedModel([call("rotate_key", {"name": "db"}, "c1"), text("ok")], repeat_last=True)
+    engine = await make_engine(model=model, registry=ToolRegistry([tool]), policy=policy)
+    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    tool.delay = timedelta(hours=2)  # the check ends an hour past the deadline
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    request = ApprovalRequest.open(home, card.id)
+    decision = request.decision()
+    assert decision is not None and decision.valid_until
+    assert runs == [], "an approved call started after its approval went stale"
+    assert request.claimed() is None and request.stale() is not None
