@@ -4,6 +4,7 @@ each test failed on the code before its fix."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from engine_support import call, message, text
@@ -23,6 +24,7 @@ class SlowToAnswer(Tool):
         self.clock = clock
         self.runs = runs
         self.delay = timedelta(0)
+        self.pull: Path | None = None  # a kill switch someone pulls meanwhile
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -45,6 +47,8 @@ class SlowToAnswer(Tool):
 
     async def unavailable(self) -> str | None:
         self.clock.advance(self.delay)
+        if self.pull is not None:
+            self.pull.touch()
         return None
 
 
@@ -70,3 +74,35 @@ async def test_an_approval_that_goes_stale_while_its_tool_is_checked_never_start
     assert decision is not None and decision.valid_until
     assert runs == [], "an approved call started after its approval went stale"
     assert request.claimed() is None and request.stale() is not None
+
+
+async def test_a_kill_switch_pulled_while_the_tool_is_asked_freezes_the_call_unspent(
+    make_engine: Any, home: Home, clock: FixedClock, surface: Any
+) -> None:
+    """The kill switch freezes an approved call, unclaimed, until it is off. It was read
+    before the tool's availability was awaited, and next only inside ``execute``, after the
+    claim: a switch pulled meanwhile spent the approval on a call that never ran, and the
+    card said it "ran: failed"."""
+    runs: list[str] = []
+    tool = SlowToAnswer(clock, runs)
+    model = ScriptedModel([call("rotate_key", {"name": "db"}, "c1"), text("ok")], repeat_last=True)
+    engine = await make_engine(model=model, registry=ToolRegistry([tool]))
+    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    tool.pull = home.kill_switch  # an operator pulls it while the server reconnects
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    request = ApprovalRequest.open(home, card.id)
+    assert runs == []
+    assert request.claimed() is None and request.result() is None, (
+        "the kill switch spent an approval on a call that never ran"
+    )
+
+    tool.pull = None
+    home.kill_switch.unlink()
+    await engine.sweep()
+    await engine.idle()
+    assert runs == ["db"]
+    result = ApprovalRequest.open(home, card.id).result()
+    assert result is not None and result.ok
