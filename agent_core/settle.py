@@ -105,8 +105,10 @@ async def realize(
     if refusal:
         await run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})
         return "error", f"approved by {who} but not run: {refusal}. Ask again if still needed."
-    # Again, with nothing awaited between it and the claim: asking the tool above (an MCP
-    # server reconnecting) may have outlasted the deadline.
+    # Again, with nothing awaited between them and the claim: asking the tool above (an
+    # MCP server reconnecting) may have outlasted the deadline, or seen the switch pulled.
+    if run.rt.killed():
+        raise KillSwitchOn
     stale = await stale_outcome(run, request, decision)
     if stale is not None:
         return stale
