@@ -3,15 +3,20 @@ each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from engine_support import call, message, text
+from engine_support import call, message, text, transcript
 
+from agent_core.audit import audit_records
+from agent_core.card_entries import card_view
+from agent_core.messages import ToolResultMessage
 from agent_core.scripted import ScriptedModel
 from agent_core.tools import Tool, ToolContext, ToolRegistry
 from approvals import ApprovalRequest, Policy, PolicyRule
+from bot.cards import card_blocks
 from sessions import FixedClock, Home
 
 
@@ -106,3 +111,45 @@ async def test_a_kill_switch_pulled_while_the_tool_is_asked_freezes_the_call_uns
     assert runs == ["db"]
     result = ApprovalRequest.open(home, card.id).result()
     assert result is not None and result.ok
+
+
+class Reshaped(SlowToAnswer):
+    """The same tool, whose input schema (so its version) changes while a request waits."""
+
+    reshaped = False
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        schema = dict(super().schema)
+        if self.reshaped:
+            schema["properties"] = {**schema["properties"], "force": {"type": "boolean"}}
+        return schema
+
+
+async def test_an_approved_call_refused_at_start_is_not_shown_as_still_to_run(
+    make_engine: Any, home: Home, clock: FixedClock, surface: Any
+) -> None:
+    """An approved call that fails its checks when it is to start (here: the tool changed
+    since it was approved) never runs, and the model is told so. The card and the audit
+    export said only "approved" and "approved, not run yet", as if it still might."""
+    runs: list[str] = []
+    tool = Reshaped(clock, runs)
+    model = ScriptedModel([call("rotate_key", {"name": "db"}, "c1"), text("ok")], repeat_last=True)
+    engine = await make_engine(model=model, registry=ToolRegistry([tool]))
+    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    tool.reshaped = True
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    request = ApprovalRequest.open(home, card.id)
+    assert runs == [] and request.told() is not None
+    told = [m for m in transcript(home) if isinstance(m, ToolResultMessage) and m.call_id == "c1"]
+    assert [m.status for m in told] == ["error"] and "not run" in told[0].content
+
+    (record,) = list(audit_records(home))
+    assert record.status == "approved"
+    assert record.outcome != "approved, not run yet" and "not run" in record.outcome
+
+    shown = json.dumps(card_blocks(card_view(request)), ensure_ascii=False)
+    assert "not run" in shown, "the card shows an approved call that will never run as approved"
