@@ -112,6 +112,9 @@ def _outcome(request: ApprovalRequest, decision: Decision | None) -> tuple[str, 
         return f"ran: {result.status}", claim.at if claim else "", result.at
     if claim is not None:
         return "started, no result recorded", claim.at, ""
+    if request.told() is not None:
+        # Told, never claimed: it failed its checks when it was to start (the trace says why).
+        return "refused at start: not run", "", ""
     if request.deferrals():
         return "approved, waiting for its tool", "", ""
     return "approved, not run yet", "", ""

@@ -43,6 +43,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         edits=tuple(request.edits()),
         escalation=request.escalation(),
         stale=request.stale(),
+        told=request.told(),
         reasons=tuple(request.reasons(decision)) if decision else (),
         require_reason=any(r.require_reason for r in rules),
         allow_edit=all(r.allow_edit for r in rules),

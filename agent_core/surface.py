@@ -22,6 +22,7 @@ from approvals import (
     Escalation,
     ExecutionResult,
     Stale,
+    Told,
 )
 from sessions import OutboxEntry, ThreadKey
 
@@ -47,6 +48,9 @@ class CardView:
     edits: tuple[Edit, ...] = ()
     escalation: Escalation | None = None
     stale: Stale | None = None
+    # The outcome reached the conversation (with no result and not stale: it was refused
+    # when it was to start, and never runs).
+    told: Told | None = None
     # (who, why) of the approvers who gave a reason (a decided card shows them).
     reasons: tuple[tuple[str, str], ...] = ()
     # A reason is needed to approve or deny (either rule says so).
@@ -78,6 +82,12 @@ class CardView:
         return bool(self.decision is not None or self.voters or self.edits or self.escalation)
 
     @property
+    def refused(self) -> bool:
+        """Approved and told, but never started, and not for lateness: refused at start."""
+        approved = self.decision is not None and self.decision.verdict == "approved"
+        return approved and self.told is not None and self.result is None and not self.stale
+
+    @property
     def version(self) -> str:
         """What the card shows, in a word: two views with one version render the same."""
         verdict = self.decision.verdict if self.decision else "open"
@@ -85,6 +95,7 @@ class CardView:
         extra = f"-e{len(self.edits)}" if self.edits else ""
         extra += "-esc" if self.escalation else ""
         extra += "-stale" if self.stale else ""
+        extra += "-refused" if self.refused else ""
         return f"{verdict}{ran}-{len(self.voters)}{extra}"
 
 

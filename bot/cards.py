@@ -152,6 +152,8 @@ def _outcome(view: CardView) -> Mrkdwn:
         reason = escape_reply(_clip(decision.reason, 500), people=decision.deciders)
         line = join(line, literal("\n>"), reason)
     line = join(line, stale_text(view))
+    if view.refused:
+        line = join(line, literal("\n_not run: it failed its checks when it was to start_"))
     if view.result is not None:
         ran = {
             "ok": "ran: ok",
@@ -189,6 +191,7 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
     version = f"{decision.verdict}{'-ran' if view.result else ''}" if decision else "open"
     version += f"{len(view.voters)}" + (f"-e{len(view.edits)}" if view.edits else "")
     version += ("-esc" if view.escalation else "") + ("-stale" if view.stale else "")
+    version += "-refused" if view.refused else ""
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
