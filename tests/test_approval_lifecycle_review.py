@@ -153,3 +153,23 @@ async def test_an_approved_call_refused_at_start_is_not_shown_as_still_to_run(
 
     shown = json.dumps(card_blocks(card_view(request)), ensure_ascii=False)
     assert "not run" in shown, "the card shows an approved call that will never run as approved"
+
+
+async def test_an_approval_whose_pointer_was_removed_is_still_exported_and_flagged(
+    make_engine: Any, home: Home, surface: Any
+) -> None:
+    """The export found approvals only through their pointers: removing
+    ``$SIGNOFF_HOME/approvals/<id>`` hid a decided, executed approval from it, unflagged,
+    while its capsule still sat in its sealed session."""
+    engine = await make_engine(policy=Policy(default=PolicyRule(approver_users=("U0BOB",))))
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    home.pointer_path(card.id).unlink()
+
+    records = {r.approval_id: r for r in audit_records(home)}
+    assert card.id in records, "an approval vanished from the audit export"
+    record = records[card.id]
+    assert record.flagged and record.status == "approved" and record.outcome == "ran: ok"
