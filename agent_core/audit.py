@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 from pydantic import ValidationError
@@ -24,6 +25,7 @@ from approvals import (
     CurrentCall,
     Decision,
     HashMismatchError,
+    capsule_ids,
     load_capsule,
     parse_duration,
 )
@@ -34,6 +36,7 @@ from sessions import (
     SessionsError,
     approval_ids,
     check_session_id,
+    iter_session_dirs,
     utc_iso,
     verify,
 )
@@ -143,10 +146,14 @@ def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
     return ("ok", []) if report.ok else ("tampered", list(report.problems))
 
 
-def _record(home: Home, approval_id: str) -> AuditRecord:
+def _record(home: Home, approval_id: str, found_in: Path | None = None) -> AuditRecord:
+    """``found_in``: the session a capsule with no pointer was found in."""
     try:
-        pointer = Pointer.model_validate_json(home.pointer_path(approval_id).read_bytes())
-        session_dir = home.session_dir(check_session_id(pointer.session))
+        if found_in is None:
+            pointer = Pointer.model_validate_json(home.pointer_path(approval_id).read_bytes())
+            session_dir = home.session_dir(check_session_id(pointer.session))
+        else:
+            session_dir = found_in
         capsule = load_capsule(session_dir, approval_id)
     except (OSError, ValidationError, ValueError, SessionsError, ApprovalsError) as exc:
         return AuditRecord(approval_id=approval_id, problems=(f"unreadable: {exc}",))
@@ -166,6 +173,8 @@ def _record(home: Home, approval_id: str) -> AuditRecord:
         requested_at=c.created_at,
     )
     seal, seal_problems = _seal(request)
+    if found_in is not None:
+        seal_problems.append("its pointer ($SIGNOFF_HOME/approvals/<id>) is missing")
     try:
         decision = request.decision()
         if decision is not None and seal == "not sealed":
@@ -212,6 +221,14 @@ def _record(home: Home, approval_id: str) -> AuditRecord:
 
 def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
     """Every approval requested at or after ``since`` (an ``utc_iso`` time), oldest first."""
-    records = [_record(home, n) for n in approval_ids(home)]
+    pointed = approval_ids(home)
+    records = [_record(home, n) for n in pointed]
+    # A capsule is sealed in its session, its pointer is not: one whose pointer was
+    # removed is still exported, and flagged, never silently left out.
+    known = set(pointed)
+    for _, directory in iter_session_dirs(home):
+        for approval_id in capsule_ids(directory):
+            if approval_id not in known:
+                records.append(_record(home, approval_id, found_in=directory))
     records = [r for r in records if not since or not r.requested_at or r.requested_at >= since]
     yield from sorted(records, key=lambda r: (r.requested_at, r.approval_id))

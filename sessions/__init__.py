@@ -48,7 +48,13 @@ from .ids import (
 from .inbox import Inbox, InboxMessage
 from .index import ApprovalRow, Index, SessionRow
 from .jsonl import read_jsonl
-from .layout import approval_ids, migrate_flat_layout, session_ids, staging_dirs
+from .layout import (
+    approval_ids,
+    iter_session_dirs,
+    migrate_flat_layout,
+    session_ids,
+    staging_dirs,
+)
 from .locks import dir_lock, file_lock, file_lock_async, try_dir_lock, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, seal_after_crash, verify
 from .off_loop import off_loop
@@ -127,6 +133,7 @@ __all__ = [
     "file_lock",
     "file_lock_async",
     "is_sealed",
+    "iter_session_dirs",
     "iter_thread_keys",
     "lineage",
     "make_dirs",
