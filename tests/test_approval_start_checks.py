@@ -1,5 +1,6 @@
-"""Regressions from an independent review of the approval lifecycle (issues 8 and 13):
-each test failed on the code before its fix."""
+"""What holds when an approved call comes to start: the second clock and the kill switch
+are read again right before the claim; a call refused then is shown as never run (card,
+audit); an approval whose pointer is gone is still exported, and flagged."""
 
 from __future__ import annotations
 
