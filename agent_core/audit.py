@@ -33,6 +33,7 @@ from approvals.records import Pointer
 from sessions import (
     Home,
     Record,
+    SessionFiles,
     SessionsError,
     approval_ids,
     check_session_id,
@@ -139,6 +140,41 @@ def _integrity(request: ApprovalRequest, decision: Decision | None) -> list[str]
     return problems
 
 
+def _as_applied(home: Home, request: ApprovalRequest, decision: Decision | None) -> list[str]:
+    """The decision is written after the asking session's seal; the session that told its
+    outcome recorded what it applied (``decision_applied``) in its own trace, sealed when
+    that session ended. A decision changed afterwards no longer matches it."""
+    told = request.told()
+    if told is None or decision is None:
+        return []
+    teller = home.session_dir(check_session_id(told.session_id))
+    report = verify(teller)
+    problems = [f"{told.session_id}, which told the outcome: {p}" for p in report.problems]
+    applied = [
+        e.detail
+        for e in SessionFiles(teller).read_trace()
+        if e.kind == "decision_applied" and e.detail.get("approval_id") == request.id
+    ]
+    if not applied:
+        return [*problems, f"{told.session_id}, which told the outcome, has no record of it"]
+    seen = applied[-1]
+    differs = [
+        name
+        for name, recorded, now in (
+            ("verdict", seen.get("verdict"), decision.verdict),
+            ("deciders", seen.get("by"), list(decision.deciders)),
+            ("hash", seen.get("args_sha256"), decision.args_sha256),
+        )
+        if recorded != now
+    ]
+    if differs:
+        problems.append(
+            f"the decision's {', '.join(differs)} differs from what {told.session_id} "
+            "applied and told"
+        )
+    return problems
+
+
 def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
     report = verify(request.session_dir)
     if not report.sealed:
@@ -210,7 +246,11 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
                 "finished_at": finished_at,
                 "outcome": outcome,
                 "seal": seal,
-                "problems": tuple(seal_problems + _integrity(request, decision)),
+                "problems": tuple(
+                    seal_problems
+                    + _integrity(request, decision)
+                    + _as_applied(home, request, decision)
+                ),
             }
         )
     except (SessionsError, ApprovalsError) as exc:

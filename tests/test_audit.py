@@ -144,3 +144,28 @@ def test_bad_arguments_and_a_missing_home_exit_2_with_one_line(
     assert code == 2 and "--since" in out and "Traceback" not in out
     code, out = _audit(monkeypatch, capsys, home, "--since", "2026-13-45")
     assert code == 2 and "not a day" in out
+
+
+async def test_a_decision_changed_after_its_outcome_was_told_is_flagged(
+    make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The decision is written after the asking session's seal; the session that applied
+    it recorded what it applied (verdict, deciders, hash) in its own sealed trace."""
+    engine = await make_engine(policy=POLICY)
+    ran = await _ask(engine, "restart api", 1)
+    await engine.decide(ran, user="U0BOB", approve=True)
+    await engine.idle()
+    await engine.close()
+    code, out = _audit(monkeypatch, capsys, home)
+    assert code == 0, out
+    record = json.loads(out)
+    decision_path = Path(home.session_dir(record["session_id"])) / "approvals"
+    decision_path = decision_path / f"{ran}.decision.json"
+    data = json.loads(decision_path.read_text())
+    data["deciders"] = ["U0CAROL"]  # someone covers up who approved it
+    decision_path.write_text(json.dumps(data))
+    code, out = _audit(monkeypatch, capsys, home)
+    assert code == 1
+    flagged = json.loads(out)
+    assert flagged["deciders"] == ["U0CAROL"]
+    assert any("differs from what" in p and "deciders" in p for p in flagged["problems"])
