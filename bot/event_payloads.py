@@ -83,7 +83,8 @@ class HomeOpened(_Payload):
     user: SlackId
     tab: Literal["home", "messages"]
     channel: SlackId | None = None
-    event_ts: SlackTs | None = None
+    # Not read, so not checked: Slack's reference prints it as "1515449522000016", no dot.
+    event_ts: JsonValue = None
 
 
 class HomeOpenedCallback(_Payload):
