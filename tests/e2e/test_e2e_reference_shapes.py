@@ -10,7 +10,18 @@ from typing import Any
 
 import pytest
 from conftest import FAST
-from signoff_e2e_kit import as_in_manifest, home_texts
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    as_in_manifest,
+    cards,
+    decision,
+    has_buttons,
+    home_texts,
+    mention,
+    until,
+    wait_card,
+)
 
 from bot.app import SignoffBot
 from bot.config import Settings
@@ -57,3 +68,54 @@ async def test_app_home_opened_as_slacks_reference_shows_it_publishes_the_home(
     )
     assert view["type"] == "home"
     assert quarantined(settings.home) == []
+
+
+def _stop(event_id: str, *, thread: str, at: str, user: str = "U0ALICE") -> dict[str, Any]:
+    """``agent_session_stopped`` as docs.slack.dev/reference/events/agent_session_stopped
+    shows it, in its ``event_callback`` envelope."""
+    return {
+        "token": "legacy",
+        "team_id": T,
+        "api_app_id": "A0SIGNOFF",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": 1783536983,
+        "event": {
+            "type": "agent_session_stopped",
+            "user": user,
+            "channel": OPS,
+            "thread_ts": thread,
+            "streaming_message_ts": [],
+            "event_ts": at,
+        },
+    }
+
+
+async def test_a_stop_slack_delivers_again_after_a_newer_request_leaves_that_request_alone(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Slack delivers an event again when its ack did not arrive (``retry_attempt``). Alice
+    stopped the agent, then asked for something new in the thread: the retry of her old
+    stop must not withdraw the new request (a stop older than a person's latest message is
+    stale, as the turns already hold)."""
+    thread = await mention(slack, "restart web")
+    first = await wait_card(slack, thread)
+    await bot.engine.idle()
+    stop = _stop("Ev0STOPOLD1", thread=thread, at=first["ts"])
+    await slack.wait_for_ack(
+        (await slack.send_envelope(type="events_api", payload=stop)).envelope_id
+    )
+    await until(lambda: decision(settings.home, approval_id_of(first)) is not None)
+    await bot.engine.idle()
+
+    await mention(slack, "restart api", thread_ts=thread)
+    await until(lambda: len(cards(slack, thread)) == 2, what="the second card")
+    await bot.engine.idle()
+    second = approval_id_of(cards(slack, thread)[1])
+
+    retry = await slack.send_envelope(type="events_api", payload=stop)
+    done = await slack.wait_for_ack(retry.envelope_id)
+    assert not done.timed_out
+    await bot.engine.idle()
+    assert decision(settings.home, second) is None
+    assert has_buttons(cards(slack, thread)[1])
