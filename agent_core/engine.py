@@ -68,7 +68,7 @@ from .queries import PendingApproval, Queries
 from .queued_status import status_entry
 from .runtime import Runtime
 from .stop_marker import StopRequest
-from .stops import StopOutcome, stop_thread
+from .stops import StopOutcome, stop_thread, superseded
 from .surface import Surface
 from .sweeping import Sweeping
 from .thread_workers import ThreadWorkers
@@ -227,6 +227,8 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         stop = StopRequest(
             thread=thread, user=user, at=utc_iso(self.rt.clock.now()), slack_ts=slack_ts
         )
+        if superseded(self.rt, stop):
+            return StopOutcome(stop=stop, interrupted=False, stale=True)
         task = self._tasks.get(thread)
         outcome = await stop_thread(self.rt, stop, running=task is not None and not task.done())
         for request, decision in outcome.withdrawn:

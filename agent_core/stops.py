@@ -11,6 +11,7 @@ session as cancelled with the stop as its reason (the trace's ``session_ended``)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ from .mirror import mirror_approval
 from .runtime import Runtime
 from .stop_marker import StopRequest, clear_stop, read_stop, record_stop, ts_after
 
-__all__ = ["StopOutcome", "active_stop", "stop_thread"]
+__all__ = ["StopOutcome", "active_stop", "stop_thread", "superseded"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,19 @@ class StopOutcome:
     interrupted: bool
     # The requests this stop withdrew, with the denial recorded for each.
     withdrawn: tuple[tuple[ApprovalRequest, Decision], ...] = ()
+    # Older than work the thread took up after it (``superseded``): nothing was done.
+    stale: bool = False
+
+
+def superseded(rt: Runtime, stop: StopRequest) -> bool:
+    """Has the thread taken up a person's message newer than ``stop``? Then the stop is
+    stale (as ``active_stop`` holds for turns): Slack delivering it again after its ack
+    went missing must not stop or withdraw what was asked since."""
+    try:
+        taken = os.listdir(ThreadDir(rt.home, stop.thread).inbox.cur)
+    except FileNotFoundError:
+        return False
+    return any(not ts.startswith(".") and ts_after(ts, stop.slack_ts) for ts in taken)
 
 
 def active_stop(

@@ -87,6 +87,12 @@ class AgentStops:
                 reason="a stop in a thread signoff takes no part in",
                 ref=callback.event_id,
             )
+        if outcome.stale:
+            return Outcome(
+                fate=Fate.IGNORED,
+                reason="a stop older than a message the thread took up since",
+                ref=callback.event_id,
+            )
         withdrawn = ", ".join(r.capsule.id for r, _ in outcome.withdrawn) or "none"
         log.info(
             "stopped in %s by %s (a turn was running: %s; withdrawn: %s)",
