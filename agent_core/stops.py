@@ -11,7 +11,6 @@ session as cancelled with the stop as its reason (the trace's ``session_ended``)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,11 +54,8 @@ def superseded(rt: Runtime, stop: StopRequest) -> bool:
     """Has the thread taken up a person's message newer than ``stop``? Then the stop is
     stale (as ``active_stop`` holds for turns): Slack delivering it again after its ack
     went missing must not stop or withdraw what was asked since."""
-    try:
-        taken = os.listdir(ThreadDir(rt.home, stop.thread).inbox.cur)
-    except FileNotFoundError:
-        return False
-    return any(not ts.startswith(".") and ts_after(ts, stop.slack_ts) for ts in taken)
+    taken = ThreadDir(rt.home, stop.thread).inbox.taken()
+    return any(ts_after(ts, stop.slack_ts) for ts in taken)
 
 
 def active_stop(

@@ -129,6 +129,13 @@ class Inbox:
         # twice; consumed again). The next delivery's sync of new/ makes it durable.
         (self.new / key).unlink(missing_ok=True)
 
+    def taken(self) -> list[str]:
+        """The ts of every message recorded in a session (``cur/``), unread."""
+        try:
+            return [n for n in os.listdir(self.cur) if not n.startswith(".")]
+        except FileNotFoundError:
+            return []
+
     def consumed(self) -> list[InboxMessage]:
         try:
             names = os.listdir(self.cur)
