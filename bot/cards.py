@@ -223,7 +223,8 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
             "fields": [
                 _field("Requested by", mentions(capsule.askers)),
                 _field("Approvers", _approvers(capsule, view.needed)),
-                _field("Expires", expiry(capsule, _now(view))),
+                # Decided, it waits for nobody: an expiry (frozen "in 3 days") would mislead.
+                *([] if decision else [_field("Expires", expiry(capsule, _now(view)))]),
                 _field("Call hash", _hashes(view)),
                 *([valid] if (valid := valid_field(view)) else []),
             ],

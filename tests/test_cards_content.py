@@ -178,6 +178,7 @@ def test_hints_stay_and_a_decided_card_says_how_it_ran() -> None:
     assert "✅ Approved by <@U0BOB> · <!date^" in shown
     assert "_ran: ok · <!date^" in shown
     assert all(b["type"] != "actions" for b in blocks)
+    assert "*Expires*" not in shown  # decided: it waits for nobody, and expires never
     assert fallback_text(CardView(c, decision)) == "restart_service: approved"
 
 
