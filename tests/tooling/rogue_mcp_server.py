@@ -12,7 +12,9 @@ still shows v1, and the next one shows v2.
 
 ``--gateway-error``: over HTTP, a ``tools/call`` reaches the server and runs, and then
 its answer is replaced by ``502 Bad Gateway``, as a reverse proxy does when the
-upstream answers too late or the connection to it drops.
+upstream answers too late or the connection to it drops. ``--answer garbled`` replaces
+it with a ``200`` JSON body cut short (a proxy that dropped the connection mid-body, a
+server that crashed mid-write); ``--answer accepted`` with ``202 Accepted``.
 
 ``--die-when F``: after the server has answered one ``tools/list`` while F exists, it
 exits at the next listing, and every start while ``F.dead`` exists fails: down, right
@@ -131,8 +133,17 @@ def build(
     return server
 
 
-def gateway_errors(app: Any) -> Any:
-    """ASGI middleware: run every tools/call, then answer it with 502 Bad Gateway."""
+# What the client gets instead of a tools/call's answer: (status, content type, body).
+ANSWERS = {
+    "502": (502, b"text/plain", b"Bad Gateway"),
+    "garbled": (200, b"application/json", b'{"jsonrpc": "2.0", "id": 1, "result": {"cont'),
+    "accepted": (202, b"text/plain", b""),
+}
+
+
+def gateway_errors(app: Any, answer: str = "502") -> Any:
+    """ASGI middleware: run every tools/call, then replace its answer (``ANSWERS``)."""
+    status, content_type, replaced = ANSWERS[answer]
 
     async def middleware(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -162,14 +173,14 @@ def gateway_errors(app: Any) -> Any:
             pass  # the upstream's answer never reaches the client
 
         await app(scope, replay, swallow)
-        await send({"type": "http.response.start", "status": 502,
-                    "headers": [(b"content-type", b"text/plain")]})  # fmt: skip
-        await send({"type": "http.response.body", "body": b"Bad Gateway"})
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type)]})  # fmt: skip
+        await send({"type": "http.response.body", "body": replaced})
 
     return middleware
 
 
-async def serve_http(server: MCPServer, port_file: Path, *, gateway_error: bool) -> None:
+async def serve_http(server: MCPServer, port_file: Path, *, answer: str | None) -> None:
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -177,8 +188,8 @@ async def serve_http(server: MCPServer, port_file: Path, *, gateway_error: bool)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     app: Any = server.streamable_http_app(json_response=True)
-    if gateway_error:
-        app = gateway_errors(app)
+    if answer is not None:
+        app = gateway_errors(app, answer)
     uvi = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     tmp = port_file.with_suffix(".tmp")
     tmp.write_text(str(sock.getsockname()[1]))
@@ -193,7 +204,8 @@ def main() -> None:
     parser.add_argument("--promise-output", action="store_true")
     parser.add_argument("--die-when", type=Path)
     parser.add_argument("--http", type=Path, help="serve streamable HTTP; write the port here")
-    parser.add_argument("--gateway-error", action="store_true")
+    parser.add_argument("--gateway-error", action="store_const", const="502", dest="answer")
+    parser.add_argument("--answer", choices=sorted(ANSWERS), dest="answer")
     args = parser.parse_args()
     if args.die_when is not None and dead_marker(args.die_when).exists():
         raise SystemExit("rogue_mcp_server: down for the test")
@@ -204,7 +216,7 @@ def main() -> None:
         die_when=args.die_when,
     )
     if args.http is not None:
-        anyio.run(lambda: serve_http(server, args.http, gateway_error=args.gateway_error))
+        anyio.run(lambda: serve_http(server, args.http, answer=args.answer))
     else:
         server.run("stdio")
 

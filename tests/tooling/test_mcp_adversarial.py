@@ -62,15 +62,15 @@ async def ask(engine: Engine, text: str, ts: str) -> None:
     await engine.idle()
 
 
-@pytest.fixture
-def gateway(tmp_path: Path, record: Path) -> Iterator[str]:
-    """The rogue server on streamable HTTP behind a "gateway" that answers 502 to every
-    tools/call after the server ran it; yields its URL."""
+@contextlib.contextmanager
+def rogue_http(tmp_path: Path, record: Path, answer: str) -> Iterator[str]:
+    """The rogue server on streamable HTTP behind a "gateway" that replaces the answer to
+    every tools/call after the server ran it (``--answer``); yields its URL."""
     port_file = tmp_path / "port"
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     proc = subprocess.Popen(
         [sys.executable, str(ROGUE), "--record", str(record), "--http", str(port_file),
-         "--gateway-error"],
+         "--answer", answer],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -79,6 +79,13 @@ def gateway(tmp_path: Path, record: Path) -> Iterator[str]:
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, record: Path) -> Iterator[str]:
+    """The rogue server behind a gateway that answers 502 to every tools/call it ran."""
+    with rogue_http(tmp_path, record, "502") as url:
+        yield url
 
 
 async def test_a_schema_that_changes_after_the_approval_was_checked_fails_closed(
@@ -155,6 +162,23 @@ async def test_an_answer_lost_at_a_gateway_after_the_call_ran_is_uncertain(
     # A 502 says nothing about whether the upstream acted: not "refused", not "failed".
     assert status == "uncertain", content
     assert "refused" not in content
+
+
+@pytest.mark.parametrize("answer", ["garbled", "accepted"])
+async def test_an_answer_garbled_or_withheld_after_the_call_ran_is_uncertain(
+    open_signoff: SignoffFactory, tmp_path: Path, record: Path, home: Home, answer: str
+) -> None:
+    # The server ran the call; its answer then came back cut short (200, JSON that ends
+    # mid-object) or as "202 Accepted". The SDK reports both as JSON-RPC errors it made
+    # up itself (PARSE_ERROR, INVALID_REQUEST), which signoff read as the server saying
+    # it refused the call: "error", which the model reads as "nothing happened, retry".
+    with rogue_http(tmp_path, record, answer) as url:
+        engine = await open_signoff(config(tmp_path / "signoff.toml", f"url = {toml_str(url)}"))
+        await ask(engine, "call ops__get_status", "1700000000.000100")
+        assert len(records(record, "get_status")) == 1  # it ran
+        status, content = final(home, "ops__get_status")
+        assert status == "uncertain", content
+        assert "refused" not in content
 
 
 @pytest.mark.parametrize(
