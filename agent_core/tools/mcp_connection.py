@@ -44,9 +44,22 @@ __all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
 
 log = logging.getLogger("signoff.mcp")
 _BROKEN = (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx2.TransportError, OSError)
-# JSON-RPC errors that say the request was not run: it could not be read, named no such
-# method, or its arguments were refused. Any other error came from handling it.
-_NOT_RUN = frozenset({PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS})
+# JSON-RPC errors that say the request was not run: it was not a valid request, named no
+# such method, or its arguments were refused. Any other error came from handling it.
+_NOT_RUN = frozenset({INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS})
+# Over HTTP the SDK also makes up errors for an answer it could not use, after the server
+# took the request: PARSE_ERROR for an answer cut short or garbled (signoff only sends
+# well-formed JSON, so a server has no cause to send one), and INVALID_REQUEST for
+# "202 Accepted" or a body of another content type, told apart by the SDK's message.
+_UNUSABLE_ANSWER = ("server answered a request with 202", "Unexpected content type")
+
+
+def _answer_unusable(exc: MCPError) -> bool:
+    return exc.code == PARSE_ERROR or (
+        exc.code == INVALID_REQUEST and exc.message.startswith(_UNUSABLE_ANSWER)
+    )
+
+
 # Pages of tools/list followed before giving up on a server that never ends its listing.
 _PAGE_CAP = 100
 
@@ -222,6 +235,11 @@ class McpConnection:
                 raise ToolOutcomeUnknown(
                     f"the connection to MCP server {self.server} broke during the call "
                     "(the server stopped?); it may or may not have taken effect"
+                ) from None
+            if _answer_unusable(exc):
+                raise ToolOutcomeUnknown(
+                    f"MCP server {self.server} answered the call with something unreadable "
+                    f"({exc.message}); it may or may not have taken effect"
                 ) from None
             if exc.code in _NOT_RUN:
                 raise McpError(
