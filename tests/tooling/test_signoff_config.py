@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from mcp_fixture_kit import HttpOpsServer
 
 from bot.cli import main
 
@@ -220,3 +221,40 @@ def test_the_default_config_file_and_the_readme_tools_module(
     assert waits == timedelta(days=2)  # the config's [policy.default]
     assert main(["approve", approval, "--as", "U0BOB"]) == 0
     assert f"batch now has 20 workers (approval {approval})" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [
+        ("s3cr3t-token\n", "a line break"),  # a secret mounted from a file keeps its newline
+        ("s3cr3t-token\r\nX-Injected: 1", "a line break"),
+        ("s3cr3t-tøken", "only printable ASCII"),
+    ],
+)
+def test_a_header_value_no_request_can_carry_is_a_config_error_that_keeps_the_secret(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    http_ops: HttpOpsServer,
+    token: str,
+    why: str,
+) -> None:
+    # Accepted before: the server was then "down" for as long as signoff ran, and the
+    # reason shown in the log (and in the thread, for an approved call deferred on it)
+    # was the HTTP library's error, which quotes the header: the token itself.
+    monkeypatch.setenv("OPS_TOKEN", token)
+    config(
+        env,
+        monkeypatch,
+        f"""
+        [mcp.servers.ops]
+        url = "{http_ops.url}"
+        headers = {{ Authorization = "Bearer ${{OPS_TOKEN}}" }}
+        """,
+    )
+    code = say("hello")
+    err = capsys.readouterr().err
+    assert "s3cr3t" not in err + caplog.text
+    assert code == 2
+    assert "mcp.servers.ops.headers.Authorization" in err and why in err
