@@ -8,9 +8,17 @@ a process.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from approvals import parse_duration
 
@@ -30,6 +38,22 @@ TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SERVER_NAME = re.compile(r"(?=.{1,30}$)[A-Za-z0-9-]+(?:_[A-Za-z0-9-]+)*")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What an HTTP request can carry (RFC 9110 tokens; visible ASCII, inner spaces and tabs).
+_HEADER_NAME = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")
+
+
+def _header_value(value: SecretStr) -> SecretStr:
+    """Refused here, never at the request: the HTTP library's error quotes the value (the
+    token), and the server would be "down" for as long as signoff runs."""
+    text = value.get_secret_value()
+    if _HEADER_VALUE.fullmatch(text):
+        return value
+    if "\n" in text or "\r" in text:
+        raise ValueError("the value has a line break (a trailing newline in the variable?)")
+    if text != text.strip(" \t"):
+        raise ValueError("the value starts or ends with whitespace")
+    raise ValueError("the value may hold only printable ASCII")
 
 
 class _Strict(BaseModel):
@@ -176,7 +200,9 @@ class McpServerSpec(_Strict):
     command: tuple[str, ...] | None = Field(default=None, min_length=1)
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     env: dict[str, SecretStr] = Field(default_factory=dict)
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    headers: dict[str, Annotated[SecretStr, AfterValidator(_header_value)]] = Field(
+        default_factory=dict
+    )
     include: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
     no_approval: tuple[str, ...] = ()
@@ -190,6 +216,14 @@ class McpServerSpec(_Strict):
         for name in value:
             if not _ENV_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not an environment variable name")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name in value:
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
         return value
 
     @model_validator(mode="after")

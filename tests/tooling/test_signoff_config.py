@@ -228,6 +228,7 @@ def test_the_default_config_file_and_the_readme_tools_module(
     [
         ("s3cr3t-token\n", "a line break"),  # a secret mounted from a file keeps its newline
         ("s3cr3t-token\r\nX-Injected: 1", "a line break"),
+        ("s3cr3t-token ", "starts or ends with whitespace"),
         ("s3cr3t-tøken", "only printable ASCII"),
     ],
 )
