@@ -110,6 +110,21 @@ async def test_exit_code_and_stderr_are_in_the_result(tmp_path: Path) -> None:
     assert "half" in text and "broken: {x}" in text  # {{ }} are literal braces
 
 
+async def test_a_command_killed_by_a_signal_midway_is_uncertain_not_failed(
+    tmp_path: Path,
+) -> None:
+    # Killed from outside (the OOM killer, an operator's kill -9) after half its work: it
+    # never said it failed, so its outcome is unknown, as for a server that died mid-call.
+    # "exit code -9" as an error let the model read "it failed" and simply try again.
+    script = "import os, signal; print('deleted 3 of 7 pods', flush=True); os.kill(os.getpid(), 9)"
+    tool = command([sys.executable, "-c", script])
+    with pytest.raises(ToolOutcomeUnknown) as unknown:
+        await tool.call({}, context(tmp_path))
+    text = str(unknown.value)
+    assert "killed by signal 9 (SIGKILL)" in text and "may have done part of its work" in text
+    assert "deleted 3 of 7 pods" in text
+
+
 async def test_the_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     script = (
