@@ -163,6 +163,12 @@ class CommandTool(Tool):
                 if proc.returncode is None:  # cancelled: never leave it running
                     await asyncio.shield(_kill_group(proc))
         report = _report(code, out_path, err_path, context.workspace)
+        if code < 0:
+            # Killed from outside (the OOM killer, a person): it never said it failed.
+            raise ToolOutcomeUnknown(
+                f"killed by signal {_signal_name(-code)} before it finished, so it may have "
+                f"done part of its work. {report}"
+            )
         if code != 0:
             raise ToolError(report)
         return report
@@ -183,6 +189,13 @@ async def _exit_code(
     finally:
         if not exited.done():
             await cancel_and_wait(exited)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"{number} ({signal.Signals(number).name})"
+    except ValueError:
+        return str(number)
 
 
 def _text(value: Any) -> str:
@@ -207,7 +220,7 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
 
 
 def _report(code: int | None, out_path: Path, err_path: Path, workspace: Path) -> str:
-    lines = [f"exit code {code}" if code is not None else "no exit code (killed)"]
+    lines = [f"exit code {code}" if code is not None and code >= 0 else "no exit code (killed)"]
     for label, path in (("stdout", out_path), ("stderr", err_path)):
         kept = Path("workspace") / path.relative_to(workspace)
         text, size = read_head(path, kept=kept)
