@@ -221,6 +221,13 @@ async def test_a_minimal_environment_plus_env_and_the_approval_id(
         ('argv = ["k"]\ntimeout = "soon"', "not a duration"),
         ('argv = ["k"]\nshell = true', "commands.c.shell: unknown key"),
         ("argv = []", "at least 1 item"),
+        # A default or an enum value its own parameter refuses: the program would be given
+        # what the schema (and the model, which is shown it) says cannot be.
+        ('argv = ["k", "{x}"]\nparams.x = {type = "integer", default = "zz"}', "default 'zz'"),
+        ('argv = ["k", "{x}"]\nparams.x = {pattern = "^[a-z]+$", default = "A B"}', "default"),
+        ('argv = ["k", "{x}"]\nparams.x = {enum = ["a", "b"], default = "c"}', "default 'c'"),
+        ('argv = ["k", "{x}"]\nparams.x = {type = "integer", enum = [1, "two"]}', "enum 'two'"),
+        ('argv = ["k", "{x}"]\nparams.x = {type = "number", minimum = nan}', "finite number"),
     ],
 )
 def test_bad_command_tables_are_one_line_errors(tmp_path: Path, table: str, error: str) -> None:
