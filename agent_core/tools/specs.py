@@ -7,9 +7,11 @@ a process.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
+from jsonschema import Draft202012Validator
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -98,8 +100,8 @@ class ParamSpec(_Strict):
     description: str = ""
     pattern: str | None = None
     enum: tuple[str | int | float, ...] | None = Field(default=None, min_length=1)
-    minimum: float | None = None
-    maximum: float | None = None
+    minimum: float | None = Field(default=None, allow_inf_nan=False)
+    maximum: float | None = Field(default=None, allow_inf_nan=False)
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=1)
     default: str | int | float | bool | None = None
@@ -123,6 +125,20 @@ class ParamSpec(_Strict):
             self.minimum is not None or self.maximum is not None
         ):
             raise ValueError("minimum and maximum apply to numbers only")
+        # The default fills an argv element unchecked, and the model is shown it: it must
+        # be a value the parameter itself accepts, as must every enum value.
+        own = self.json_schema()
+        own.pop("default", None)
+        checks = [("enum", v, {**own, "enum": None}) for v in self.enum or ()]
+        if self.default is not None:
+            checks.append(("default", self.default, own))
+        for key, value, schema in checks:
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{key} must be a finite number")  # no JSON can carry it
+            schema = {k: v for k, v in schema.items() if v is not None}
+            error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
+            if error is not None:
+                raise ValueError(f"{key} {value!r} does not fit the parameter: {error.message}")
         return self
 
     def json_schema(self) -> dict[str, Any]:

@@ -228,6 +228,7 @@ async def test_a_minimal_environment_plus_env_and_the_approval_id(
         ('argv = ["k", "{x}"]\nparams.x = {enum = ["a", "b"], default = "c"}', "default 'c'"),
         ('argv = ["k", "{x}"]\nparams.x = {type = "integer", enum = [1, "two"]}', "enum 'two'"),
         ('argv = ["k", "{x}"]\nparams.x = {type = "number", minimum = nan}', "finite number"),
+        ('argv = ["k", "{x}"]\nparams.x = {type = "number", default = inf}', "finite number"),
     ],
 )
 def test_bad_command_tables_are_one_line_errors(tmp_path: Path, table: str, error: str) -> None:
