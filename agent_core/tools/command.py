@@ -32,7 +32,9 @@ from .specs import CommandSpec, Template, parse_template
 
 __all__ = ["CommandTool"]
 
-_CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+# C0, DEL and C1 controls, and Unicode's own line and paragraph separators: each is a line
+# break or a terminal escape to some program.
+_CONTROL = {chr(c) for c in (*range(32), *range(0x7F, 0xA0))} | {"\u2028", "\u2029"}
 # Seconds between SIGTERM and SIGKILL for the process group at the timeout.
 _KILL_GRACE = 2.0
 # The output a command may leave in the workspace (stdout and stderr together): more is

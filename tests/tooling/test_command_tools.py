@@ -76,6 +76,8 @@ async def test_shell_syntax_reaches_the_program_as_one_inert_argument(
     [
         ("a\nb", "control characters"),
         ("a\x00b", "control characters"),
+        ("a\x85b", "control characters"),  # NEL: a line break to some programs
+        ("a\u2028b", "control characters"),  # LINE SEPARATOR
         ("-rf", "would be read as an option"),
         ("--kubeconfig=/tmp/x", "would be read as an option"),
     ],
