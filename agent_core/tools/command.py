@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..cancelling import cancel_and_wait
-from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown
+from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown, schema_version
 from .json_schema import SchemaChecker
 from .output import output_path, read_head
 from .specs import CommandSpec, Template, parse_template
@@ -76,6 +76,16 @@ class CommandTool(Tool):
     @property
     def schema(self) -> dict[str, Any]:
         return self._schema
+
+    @property
+    def version(self) -> str:
+        """The schema and what runs: an argv (or the names of its environment) edited
+        between a request and its approval is not the command anybody approved. Never a
+        value of the environment: a rotated secret is the same command."""
+        config = self.spec_config
+        return schema_version(
+            {"schema": self._schema, "argv": list(config.argv), "env": sorted(config.env)}
+        )
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         checked = self._checker.validate(arguments)

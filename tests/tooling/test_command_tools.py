@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from engine_support import THREAD, message, transcript
 from mcp_fixture_kit import alive, toml_str, write_config
+from pydantic import SecretStr
 
 from agent_core.messages import ToolResultMessage
 from agent_core.surface import RecordingSurface
@@ -267,3 +268,22 @@ async def test_a_gated_command_runs_once_after_approval_with_its_approval_id(
     assert out.read_text() == f"deployment/api {card.id}\n"
     (result,) = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
     assert result.status == "ok" and result.content.startswith("exit code 0")
+
+
+def test_the_version_an_approval_pins_covers_what_the_command_runs() -> None:
+    # An approval pins the tool's version; a call whose tool changed since does not run.
+    # For a command, the argv is what runs: an operator's edit of it between the request
+    # and the approval must not run something nobody approved.
+    base = command(["kubectl", "rollout", "restart", "deployment/{name}"], name={})
+    same = command(["kubectl", "rollout", "restart", "deployment/{name}"], name={})
+    moved = command(["kubectl", "delete", "deployment/{name}"], name={})
+    assert base.version == same.version
+    assert moved.version != base.version
+    spec = CommandSpec(
+        description="test", argv=("env",), timeout="5s", env={"TOKEN": SecretStr("one")}
+    )
+    rotated = CommandSpec(
+        description="test", argv=("env",), timeout="5s", env={"TOKEN": SecretStr("two")}
+    )
+    # A rotated secret is not a different command (and a version never hashes a secret).
+    assert CommandTool(name="t", spec=spec).version == CommandTool(name="t", spec=rotated).version
