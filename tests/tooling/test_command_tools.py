@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from agent_core.messages import ToolResultMessage
 from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext, ToolError, ToolOutcomeUnknown
+from agent_core.tools.base import schema_version
 from agent_core.tools.command import CommandTool
 from agent_core.tools.specs import CommandSpec
 from bot.config_file import load_config
@@ -279,6 +280,8 @@ def test_the_version_an_approval_pins_covers_what_the_command_runs() -> None:
     moved = command(["kubectl", "delete", "deployment/{name}"], name={})
     assert base.version == same.version
     assert moved.version != base.version
+    # Not the schema-only version approvals pinned before: those are refused, never run.
+    assert base.version != schema_version(base.schema)
     spec = CommandSpec(
         description="test", argv=("env",), timeout="5s", env={"TOKEN": SecretStr("one")}
     )
