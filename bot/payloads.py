@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -81,6 +82,15 @@ def _json_text(value: JsonValue) -> JsonValue:
 
 
 SlackIdOrEmpty = Annotated[str, Strict(), AfterValidator(_maybe_id)]
+
+
+def _empty_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A slash command's form may send a flag it does not set as an empty field (Bolt reads
+# anything but true or "true" as false).
+FormBool = Annotated[bool | None, BeforeValidator(_empty_is_none)]
 JsonText = Annotated[JsonValue, AfterValidator(_json_text)]
 
 # -- what Bolt reads to route an interaction or a command -------------------------------
@@ -135,9 +145,9 @@ class Routing(_Payload):
     """
 
     authorizations: tuple[_Authorization, ...] | None = None
-    is_enterprise_install: bool | None = None
+    is_enterprise_install: FormBool = None
     enterprise: SlackId | _Team | None = None
-    enterprise_id: SlackId | None = None
+    enterprise_id: SlackIdOrEmpty | None = None  # sent empty outside Enterprise Grid
     team: SlackId | _Team | None = None
     team_id: SlackIdOrEmpty | None = None
     user: SlackId | _User | None = None

@@ -3,6 +3,7 @@ observe.py and observe_agents.py, seeded chaos in controls_chaos.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from localslack.controls_chaos import ChaosControls
@@ -86,10 +87,16 @@ class Controls(ChaosControls, AgentObservations, Observations):
         )
 
     async def slash_command(
-        self, *, command: str, user: str, channel: str, text: str = ""
+        self,
+        *,
+        command: str,
+        user: str,
+        channel: str,
+        text: str = "",
+        fields: Mapping[str, str] | None = None,
     ) -> Interaction:
         return await self._rt.interactions.slash_command(
-            command=command, user=user, channel=channel, text=text
+            command=command, user=user, channel=channel, text=text, fields=fields
         )
 
     async def open_app_home(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,8 +206,16 @@ class Interactions:
     # -- slash commands -----------------------------------------------------------------------
 
     async def slash_command(
-        self, *, command: str, user: str, channel: str, text: str = ""
+        self,
+        *,
+        command: str,
+        user: str,
+        channel: str,
+        text: str = "",
+        fields: Mapping[str, str] | None = None,
     ) -> Interaction:
+        """``fields``: form fields added or replaced, as some installs send them (the
+        Enterprise Grid fields, sent empty outside a Grid)."""
         if not command.startswith("/"):
             raise ControlError("invalid_command", command)
         self._user(user)
@@ -229,6 +238,7 @@ class Interactions:
             "is_enterprise_install": "false",
             "response_url": response_url,
             "trigger_id": trigger_id,
+            **(fields or {}),
         }
         delivery = await self._hub.deliver(
             type="slash_commands", payload=payload, accepts_response_payload=True

@@ -119,3 +119,21 @@ async def test_a_stop_slack_delivers_again_after_a_newer_request_leaves_that_req
     await bot.engine.idle()
     assert decision(settings.home, second) is None
     assert has_buttons(cards(slack, thread)[1])
+
+
+async def test_a_slash_command_with_the_grid_fields_sent_empty_is_answered(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """A command outside Enterprise Grid may carry ``enterprise_id`` and
+    ``is_enterprise_install`` as empty form fields (``enterprise_id=&is_enterprise_install=``):
+    no Grid, not an answer-less quarantine."""
+    empty = {"enterprise_id": "", "enterprise_name": "", "is_enterprise_install": ""}
+    sent = await slack.slash_command(
+        command="/signoff", user="U0BOB", channel=OPS, text="help", fields=empty
+    )
+    assert sent.payload["enterprise_id"] == ""
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    assert not done.timed_out and not done.user_saw_error
+    answers = await until(lambda: slack.ephemeral_messages(user="U0BOB"), what="the answer")
+    assert "/signoff" in str(answers[0].get("text", ""))
+    assert quarantined(settings.home) == []
