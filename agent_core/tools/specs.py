@@ -58,6 +58,19 @@ def _header_value(value: SecretStr) -> SecretStr:
     raise ValueError("the value may hold only printable ASCII")
 
 
+def _named(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(name: str) -> str:
+        if not pattern.fullmatch(name):
+            raise ValueError(f"{name!r} is not {what}")
+        return name
+
+    return AfterValidator(check)
+
+
+EnvName = Annotated[str, _named(_ENV_NAME, "an environment variable name")]
+HeaderName = Annotated[str, _named(_HEADER_NAME, "an HTTP header name")]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -167,7 +180,7 @@ class CommandSpec(_Strict):
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     requires_approval: bool = True
     timeout: str = "60s"
-    env: dict[str, SecretStr] = Field(default_factory=dict)
+    env: dict[EnvName, SecretStr] = Field(default_factory=dict)
 
     _check_timeout = field_validator("timeout")(_duration)
 
@@ -177,14 +190,6 @@ class CommandSpec(_Strict):
         for name in value:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
                 raise ValueError(f"parameter name {name!r}: use letters, digits and _")
-        return value
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for name in value:
-            if not _ENV_NAME.fullmatch(name):
-                raise ValueError(f"{name!r} is not an environment variable name")
         return value
 
     @model_validator(mode="after")
@@ -215,8 +220,8 @@ class McpServerSpec(_Strict):
 
     command: tuple[str, ...] | None = Field(default=None, min_length=1)
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
-    env: dict[str, SecretStr] = Field(default_factory=dict)
-    headers: dict[str, Annotated[SecretStr, AfterValidator(_header_value)]] = Field(
+    env: dict[EnvName, SecretStr] = Field(default_factory=dict)
+    headers: dict[HeaderName, Annotated[SecretStr, AfterValidator(_header_value)]] = Field(
         default_factory=dict
     )
     include: tuple[str, ...] = ("*",)
@@ -225,22 +230,6 @@ class McpServerSpec(_Strict):
     timeout: str = "30s"
 
     _check_timeout = field_validator("timeout")(_duration)
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for name in value:
-            if not _ENV_NAME.fullmatch(name):
-                raise ValueError(f"{name!r} is not an environment variable name")
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _header_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for name in value:
-            if not _HEADER_NAME.fullmatch(name):
-                raise ValueError(f"{name!r} is not an HTTP header name")
-        return value
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSpec:

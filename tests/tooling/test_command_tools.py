@@ -225,6 +225,7 @@ async def test_a_minimal_environment_plus_env_and_the_approval_id(
         ('argv = ["k"]\ntimeout = "soon"', "not a duration"),
         ('argv = ["k"]\nshell = true', "commands.c.shell: unknown key"),
         ("argv = []", "at least 1 item"),
+        ('argv = ["k"]\nenv = { "A-B" = "1" }', "'A-B' is not an environment variable name"),
         # A default or an enum value its own parameter refuses: the program would be given
         # what the schema (and the model, which is shown it) says cannot be.
         ('argv = ["k", "{x}"]\nparams.x = {type = "integer", default = "zz"}', "default 'zz'"),
