@@ -148,11 +148,15 @@ def _as_applied(home: Home, request: ApprovalRequest, decision: Decision | None)
     if told is None or decision is None:
         return []
     teller = home.session_dir(check_session_id(told.session_id))
-    report = verify(teller)
+    try:
+        report = verify(teller)
+        events = SessionFiles(teller).read_trace()
+    except (OSError, SessionsError) as exc:
+        return [f"{told.session_id}, which told the outcome, cannot be read: {exc}"]
     problems = [f"{told.session_id}, which told the outcome: {p}" for p in report.problems]
     applied = [
         e.detail
-        for e in SessionFiles(teller).read_trace()
+        for e in events
         if e.kind == "decision_applied" and e.detail.get("approval_id") == request.id
     ]
     if not applied:
