@@ -27,6 +27,7 @@ from mcp.types import Tool as McpToolInfo
 
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolError, schema_version
+from .log_cap import STDERR_LOG_LIMIT, cap_log
 from .mcp_connection import McpConnection, ServerDown
 from .mcp_tool import UNLISTED, McpTool
 from .specs import TOOL_NAME, McpServerSpec
@@ -45,11 +46,13 @@ class McpServer:
         *,
         log_dir: Path | None = None,
         health_interval: float = 15.0,
+        stderr_limit: int = STDERR_LOG_LIMIT,
     ) -> None:
         self.name = name
         self.spec = spec
         self.prefix = f"{name}__"
         self.health_interval = health_interval
+        self.stderr_limit = stderr_limit
         self._log_dir = log_dir
         self._conn: McpConnection | None = None
         self._listing: dict[str, McpToolInfo] | None = None
@@ -108,12 +111,17 @@ class McpServer:
         return f"{self.label} is up"
 
     # -- life cycle ------------------------------------------------------------------------
+    @property
+    def _errlog_path(self) -> Path:
+        assert self._log_dir is not None
+        return self._log_dir / f"{self.name}.stderr.log"
+
     def _errlog_file(self) -> TextIO:
         """Where a stdio server's stderr goes: its own log, kept out of signoff's output."""
         if self._errlog is None:
             if self._log_dir is not None:
                 self._log_dir.mkdir(parents=True, exist_ok=True)
-                self._errlog = (self._log_dir / f"{self.name}.stderr.log").open("a")
+                self._errlog = self._errlog_path.open("a")  # appends: see log_cap
             else:
                 self._errlog = open(os.devnull, "w")  # noqa: SIM115 (closed in aclose)
         return self._errlog
@@ -141,6 +149,8 @@ class McpServer:
             await asyncio.sleep(self.health_interval if not self._down else backoff)
             if self._closed:
                 return
+            if self._log_dir is not None:
+                await asyncio.to_thread(cap_log, self._errlog_path, self.stderr_limit)
             was_down = bool(self._down)
             reason = await self.ensure()
             if reason:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -296,3 +297,40 @@ async def test_tool_errors_and_long_results(
     status, content = final_status(home, "ops__list_events")
     assert status == "error" and "namespace" in content and "required" in content
     assert len(records(record, "list_events")) == 1  # invalid arguments never reach it
+
+
+async def test_a_stdio_servers_stderr_log_is_kept_under_its_limit(
+    tmp_path: Path, record: Path
+) -> None:
+    # A server that writes to stderr without end must not fill the disk: its log is
+    # copied to .1 and truncated once over the limit, and the server writes on.
+    noisy = tmp_path / "noisy.py"
+    noisy.write_text(
+        "import os, sys\n"
+        "sys.stderr.write('warning: chatty\\n' * 10_000); sys.stderr.flush()\n"
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+    )
+    command = [sys.executable, str(noisy), *json.loads(stdio_command(record))[1:]]
+    spec = McpServerSpec(command=tuple(command), timeout="10s")
+    logs = tmp_path / "logs"
+    server = McpServer("ops", spec, log_dir=logs, health_interval=0.05, stderr_limit=50_000)
+    await server.start()
+    try:
+        log, older = logs / "ops.stderr.log", logs / "ops.stderr.log.1"
+        for _ in range(500):
+            if older.exists():
+                break
+            await asyncio.sleep(0.02)
+        assert older.stat().st_size >= 160_000  # the whole burst, kept once
+        assert log.stat().st_size < 50_000
+        await server.call("get_pods", {"namespace": "a"}, approval_id="")  # still answers
+        first = older.stat().st_mtime_ns
+        kill(records(record)[-1]["pid"])
+        await server.call("get_pods", {"namespace": "b"}, approval_id="")  # started again
+        for _ in range(500):  # its new burst is rotated too
+            if older.stat().st_mtime_ns != first and log.stat().st_size < 50_000:
+                break
+            await asyncio.sleep(0.02)
+        assert older.stat().st_mtime_ns != first and log.stat().st_size < 50_000
+    finally:
+        await server.aclose()
