@@ -255,16 +255,24 @@ async def until(condition: Callable[[], bool]) -> None:
     raise AssertionError("timed out")
 
 
+async def streaming(
+    slack: LocalSlack, web: AsyncWebClient, home: Home, text: str
+) -> tuple[LiveStreams, SlackReplyStream, OutboxEntry]:
+    """A live stream whose ``text`` Slack shows, and its reply entry (not queued)."""
+    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    reply = entry(await asked(slack))
+    turn = LiveTurn(thread=reply.thread, session_id=SESSION, requester="U0ALICE")
+    stream = streams.open(turn, entry_id=reply.id, people=())
+    await stream.text(text)
+    await until(lambda: bool(slack.streams(channel=OPS)))
+    return streams, stream, reply
+
+
 async def streaming_step(
     slack: LocalSlack, web: AsyncWebClient, home: Home, step: ToolStep
 ) -> tuple[LiveStreams, SlackReplyStream, OutboxEntry]:
     """A live stream whose text and ``step`` Slack shows, and its reply entry (not queued)."""
-    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
-    thread = await asked(slack)
-    reply = entry(thread)
-    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
-    stream = streams.open(turn, entry_id=reply.id, people=())
-    await stream.text("Checking the api")
+    streams, stream, reply = await streaming(slack, web, home, "Checking the api")
     await stream.steps([step])
     await until(lambda: any(s["tasks"] for s in slack.streams(channel=OPS)))
     return streams, stream, reply

@@ -3,22 +3,14 @@ the thread: the entry keeps it, and the sweep tries again."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
-from test_live_streams import OPS, SESSION, TEXT, asked, entry, until
+from test_live_streams import OPS, TEXT, streaming, until, web
 
-from agent_core.live import LiveTurn
-from bot.live_streams import LiveStreams
 from bot.slack_surface import SlackSurface
 from localslack import LocalSlack
-from sessions import FixedClock, Home, Outbox
+from sessions import Home, Outbox
 
-
-@pytest.fixture
-def web(slack: LocalSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+__all__ = ["web"]  # the fixture, shared with test_live_streams
 
 
 async def test_a_voided_stream_slack_would_not_delete_yet_is_not_left_in_the_thread(
@@ -26,13 +18,7 @@ async def test_a_voided_stream_slack_would_not_delete_yet_is_not_left_in_the_thr
 ) -> None:
     """A retry voids the streamed text; Slack answers the delete with an error once. The
     half answer must not stay in the thread next to the reply for good."""
-    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
-    thread = await asked(slack)
-    reply = entry(thread)
-    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
-    stream = streams.open(turn, entry_id=reply.id, people=())
-    await stream.text("Half an ans")
-    await until(lambda: bool(slack.streams(channel=OPS)))
+    streams, stream, reply = await streaming(slack, web, home, "Half an ans")
     slack.inject_fault(method="chat.delete", error="internal_error", status=500)
     await stream.restart()
     await until(lambda: bool(slack.calls("chat.delete")))
@@ -43,7 +29,8 @@ async def test_a_voided_stream_slack_would_not_delete_yet_is_not_left_in_the_thr
     await until(lambda: stream.closed.is_set())
 
     await SlackSurface(web, streams=streams).post_reply(reply, check_first=False)
-    shown = [m["text"] for m in slack.thread(channel=OPS, ts=thread.thread_ts) if m.get("bot_id")]
+    thread = reply.thread.thread_ts
+    shown = [m["text"] for m in slack.thread(channel=OPS, ts=thread) if m.get("bot_id")]
     assert shown == [TEXT]
     assert streams.journal.all() == []
 
@@ -53,13 +40,7 @@ async def test_a_stream_abandoned_while_slack_refused_its_delete_goes_at_the_nex
 ) -> None:
     """The model failed after text was shown: its stream is abandoned, and Slack answers
     the delete with an error once. The half answer must not wait for a restart to go."""
-    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
-    thread = await asked(slack)
-    reply = entry(thread)
-    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE")
-    stream = streams.open(turn, entry_id=reply.id, people=())
-    await stream.text("Restarting the api n")
-    await until(lambda: bool(slack.streams(channel=OPS)))
+    streams, stream, reply = await streaming(slack, web, home, "Restarting the api n")
     slack.inject_fault(method="chat.delete", error="internal_error", status=500)
     await stream.abandon()
     await until(lambda: bool(slack.calls("chat.delete")) and reply.id not in streams._live)
