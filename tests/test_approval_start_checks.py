@@ -10,46 +10,28 @@ from pathlib import Path
 from typing import Any
 
 from engine_support import call, message, text, transcript
+from test_deferred_calls import Vault
 
 from agent_core.audit import audit_records
 from agent_core.card_entries import card_view
 from agent_core.messages import ToolResultMessage
 from agent_core.scripted import ScriptedModel
-from agent_core.tools import Tool, ToolContext, ToolRegistry
+from agent_core.tools import ToolRegistry
 from approvals import ApprovalRequest, Policy, PolicyRule
 from bot.cards import card_blocks
 from sessions import FixedClock, Home
 
 
-class SlowToAnswer(Tool):
+class SlowToAnswer(Vault):
     """A gated tool whose availability check takes ``delay`` of the clock, as an MCP
     server being reconnected and re-listed (or waited for behind another call) does."""
 
-    def __init__(self, clock: FixedClock, runs: list[str]) -> None:
-        super().__init__(name="rotate_key", description="Rotate a key.")
+    def __init__(self, clock: FixedClock, runs: list[dict[str, Any]]) -> None:
+        super().__init__(runs)
+        self.down = None
         self.clock = clock
-        self.runs = runs
         self.delay = timedelta(0)
         self.pull: Path | None = None  # a kill switch someone pulls meanwhile
-
-    @property
-    def schema(self) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "properties": {"name": {"type": "string"}},
-            "required": ["name"],
-            "additionalProperties": False,
-        }
-
-    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        return dict(arguments)
-
-    def gated(self, arguments: dict[str, Any]) -> bool:
-        return True
-
-    async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
-        self.runs.append(arguments["name"])
-        return f"rotated {arguments['name']}"
 
     async def unavailable(self) -> str | None:
         self.clock.advance(self.delay)
@@ -58,20 +40,33 @@ class SlowToAnswer(Tool):
         return None
 
 
+async def asked(
+    make_engine: Any, surface: Any, tool: SlowToAnswer, policy: Policy | None = None
+) -> tuple[Any, Any]:
+    """An engine whose model asks for ``rotate_key(db)``, and the card of that request."""
+    model = ScriptedModel([call("rotate_key", {"name": "db"}, "c1"), text("ok")], repeat_last=True)
+    options = {} if policy is None else {"policy": policy}
+    engine = await make_engine(model=model, registry=ToolRegistry([tool]), **options)
+    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    return engine, card
+
+
+def names(runs: list[dict[str, Any]]) -> list[str]:
+    return [r["name"] for r in runs]
+
+
 async def test_an_approval_that_goes_stale_while_its_tool_is_checked_never_starts(
     make_engine: Any, home: Home, clock: FixedClock, surface: Any
 ) -> None:
     """valid_for: the call may start only until ``valid_until``. The deadline was checked
     before the tool's availability was awaited, and not again before the claim: a check
     that outlasted the deadline let the call start after it."""
-    runs: list[str] = []
+    runs: list[dict[str, Any]] = []
     tool = SlowToAnswer(clock, runs)
     policy = Policy(tools={"rotate_key": PolicyRule(valid_for_seconds=3600)})
-    model = ScriptedModel([call("rotate_key", {"name": "db"}, "c1"), text("ok")], repeat_last=True)
-    engine = await make_engine(model=model, registry=ToolRegistry([tool]), policy=policy)
-    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
-    await engine.idle()
-    (card,) = surface.cards
+    engine, card = await asked(make_engine, surface, tool, policy)
     tool.delay = timedelta(hours=2)  # the check ends an hour past the deadline
     await engine.decide(card.id, user="U0BOB", approve=True)
     await engine.idle()
@@ -89,13 +84,9 @@ async def test_a_kill_switch_pulled_while_the_tool_is_asked_freezes_the_call_uns
     before the tool's availability was awaited, and next only inside ``execute``, after the
     claim: a switch pulled meanwhile spent the approval on a call that never ran, and the
     card said it "ran: failed"."""
-    runs: list[str] = []
+    runs: list[dict[str, Any]] = []
     tool = SlowToAnswer(clock, runs)
-    model = ScriptedModel([call("rotate_key", {"name": "db"}, "c1"), text("ok")], repeat_last=True)
-    engine = await make_engine(model=model, registry=ToolRegistry([tool]))
-    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
-    await engine.idle()
-    (card,) = surface.cards
+    engine, card = await asked(make_engine, surface, tool)
     tool.pull = home.kill_switch  # an operator pulls it while the server reconnects
     await engine.decide(card.id, user="U0BOB", approve=True)
     await engine.idle()
@@ -109,7 +100,7 @@ async def test_a_kill_switch_pulled_while_the_tool_is_asked_freezes_the_call_uns
     home.kill_switch.unlink()
     await engine.sweep()
     await engine.idle()
-    assert runs == ["db"]
+    assert names(runs) == ["db"]
     result = ApprovalRequest.open(home, card.id).result()
     assert result is not None and result.ok
 
@@ -133,13 +124,9 @@ async def test_an_approved_call_refused_at_start_is_not_shown_as_still_to_run(
     """An approved call that fails its checks when it is to start (here: the tool changed
     since it was approved) never runs, and the model is told so. The card and the audit
     export said only "approved" and "approved, not run yet", as if it still might."""
-    runs: list[str] = []
+    runs: list[dict[str, Any]] = []
     tool = Reshaped(clock, runs)
-    model = ScriptedModel([call("rotate_key", {"name": "db"}, "c1"), text("ok")], repeat_last=True)
-    engine = await make_engine(model=model, registry=ToolRegistry([tool]))
-    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
-    await engine.idle()
-    (card,) = surface.cards
+    engine, card = await asked(make_engine, surface, tool)
     tool.reshaped = True
     await engine.decide(card.id, user="U0BOB", approve=True)
     await engine.idle()
