@@ -5,23 +5,17 @@ status entries waiting in one thread, only the last is asked of Slack."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from slack_sdk.web.async_client import AsyncWebClient
 from test_delivery_unrecorded import asked, drained, entry, until
+from test_queued_status import agent_workspace
 
 from agent_core.delivery import Backoff, Delivery
 from bot.live_streams import LiveStreams
 from bot.slack_surface import SlackSurface
-from localslack import LocalSlack, WorkspaceConfig
-from sessions import Home, coordination_for
+from localslack import LocalSlack
+from sessions import Home, ThreadKey, coordination_for
 
 OPS = "C0OPS"
-
-
-def agent_workspace() -> WorkspaceConfig:
-    base = WorkspaceConfig(seed=3)
-    return dataclasses.replace(base, scopes=(*base.scopes, "assistant:write"))
 
 
 def delivery_for(slack: LocalSlack, home: Home) -> Delivery:
@@ -40,14 +34,20 @@ async def drain(delivery: Delivery, home: Home) -> None:
         await delivery.stop()
 
 
+async def queued(slack: LocalSlack, home: Home, *entries: tuple[str, str, str]) -> ThreadKey:
+    """A thread asked in ``slack``, and (key, kind, text) entries queued in it."""
+    thread = await asked(slack)
+    for key, kind, text in entries:
+        coordination_for(home).outbox.enqueue(entry(thread, key, kind, text))
+    return thread
+
+
 async def test_a_status_slack_keeps_failing_does_not_hold_the_replies_behind_it(
     home: Home,
 ) -> None:
     async with LocalSlack(agent_workspace()) as slack:
-        thread = await asked(slack)
+        thread = await queued(slack, home, ("ended", "status", ""), ("m1", "reply", "All is well."))
         outbox = coordination_for(home).outbox
-        outbox.enqueue(entry(thread, "ended", "status", ""))
-        outbox.enqueue(entry(thread, "m1", "reply", "All is well."))
         failing = slack.inject_fault(
             method="agents.sessions.setStatus", error="internal_error", status=500, count=None
         )
@@ -69,11 +69,9 @@ async def test_of_several_statuses_waiting_in_a_thread_only_the_last_is_asked(
     home: Home,
 ) -> None:
     async with LocalSlack(agent_workspace()) as slack:
-        thread = await asked(slack)
+        statuses = ("waiting", "status", ""), ("m1", "reply", "Done."), ("ended", "status", "")
+        thread = await queued(slack, home, *statuses)
         outbox = coordination_for(home).outbox
-        outbox.enqueue(entry(thread, "waiting", "status", ""))
-        outbox.enqueue(entry(thread, "m1", "reply", "Done."))
-        outbox.enqueue(entry(thread, "ended", "status", ""))
         await drain(delivery_for(slack, home), home)
         assert len(slack.calls("chat.postMessage")) == 1
         assert len(slack.calls("agents.sessions.setStatus")) == 1

@@ -89,10 +89,14 @@ async def test_nothing_is_set_while_a_decision_waits_for_its_turn(
     assert agent_status(home, THREAD) is None
 
 
-async def test_slack_shows_it(home: Home) -> None:
+def agent_workspace() -> WorkspaceConfig:
+    """A workspace whose app has agent sessions (``assistant:write``)."""
     base = WorkspaceConfig(seed=3)
-    agent = dataclasses.replace(base, scopes=(*base.scopes, "assistant:write"))
-    async with LocalSlack(agent) as slack:
+    return dataclasses.replace(base, scopes=(*base.scopes, "assistant:write"))
+
+
+async def test_slack_shows_it(home: Home) -> None:
+    async with LocalSlack(agent_workspace()) as slack:
         surface, thread = await surface_and_thread(slack, home)
         await surface.show_status(status_entry(thread), "suspended")
         shown = slack.agent_session(channel=OPS, thread_ts=thread.thread_ts)
@@ -122,9 +126,7 @@ async def test_a_status_slack_refuses_is_given_up_not_retried_for_ever(
     # `signoff say` without --thread chats in a thread Slack does not have: its reply
     # fails for good (thread_not_found), and the status queued after it must end too, not
     # hold the thread's lane in retries for as long as the bot runs.
-    base = WorkspaceConfig(seed=3)
-    agent = dataclasses.replace(base, scopes=(*base.scopes, "assistant:write"))
-    async with LocalSlack(agent) as slack:
+    async with LocalSlack(agent_workspace()) as slack:
         web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
         surface = SlackSurface(web, streams=LiveStreams(web, home=home))
         live = QueuedStatusView(coordination_for(home).outbox, clock=clock)
