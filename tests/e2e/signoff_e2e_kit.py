@@ -327,3 +327,8 @@ def home_buttons(view: dict[str, Any] | None) -> list[tuple[str, str]]:
         if b.get("type") == "actions"
         for e in b["elements"]
     ]
+
+
+def quarantined(home: Path) -> list[dict[str, Any]]:
+    """What the bot set aside in ``quarantine/``, oldest day first."""
+    return [json.loads(p.read_text()) for p in sorted((home / "quarantine").glob("*/*.json"))]

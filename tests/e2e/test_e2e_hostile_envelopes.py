@@ -3,13 +3,11 @@ traceback, and what was addressed to the bot is kept in ``$SIGNOFF_HOME/quaranti
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import pytest
-from signoff_e2e_kit import BOT_USER, OPS, bot_reply, mention
+from signoff_e2e_kit import BOT_USER, OPS, bot_reply, mention, quarantined
 
 from bot.app import SignoffBot
 from bot.config import Settings
@@ -37,10 +35,6 @@ def event(
         "event_time": 1700000000,
         "event": {k: v for k, v in body.items() if v is not None},
     }
-
-
-def quarantined(home: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((home / "quarantine").glob("*/*.json"))]
 
 
 def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

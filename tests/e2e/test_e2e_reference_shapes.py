@@ -3,9 +3,7 @@ Bolt app: each is taken as what it is, not quarantined for a field signoff never
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ from signoff_e2e_kit import (
     has_buttons,
     home_texts,
     mention,
+    quarantined,
     until,
     wait_card,
 )
@@ -34,10 +33,6 @@ T = "T0LOCAL"
 async def slack() -> AsyncIterator[LocalSlack]:
     async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=5, timing=FAST))) as server:
         yield server
-
-
-def quarantined(home: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((home / "quarantine").glob("*/*.json"))]
 
 
 async def test_app_home_opened_as_slacks_reference_shows_it_publishes_the_home(
