@@ -188,10 +188,7 @@ def _field(title: str, body: Mrkdwn) -> dict[str, str]:
 def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str, Any]]:
     """The card as it must look now; ``asked_in``: a link back to where it was asked."""
     capsule, decision = view.capsule, view.decision
-    version = f"{decision.verdict}{'-ran' if view.result else ''}" if decision else "open"
-    version += f"{len(view.voters)}" + (f"-e{len(view.edits)}" if view.edits else "")
-    version += ("-esc" if view.escalation else "") + ("-stale" if view.stale else "")
-    version += "-refused" if view.refused else ""
+    version = view.version  # in every block id: Slack re-renders a block whose id changed
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
