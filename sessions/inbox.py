@@ -137,11 +137,7 @@ class Inbox:
             return []
 
     def consumed(self) -> list[InboxMessage]:
-        try:
-            names = os.listdir(self.cur)
-        except FileNotFoundError:
-            return []
-        return [self._read(self.cur / n) for n in names if not n.startswith(".")]
+        return [self._read(self.cur / n) for n in self.taken()]
 
     def clean_tmp(self, *, older_than: float = 0.0) -> int:
         """Drop leftovers in tmp/: never linked, so never acked (a crash mid-delivery).
