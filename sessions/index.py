@@ -18,7 +18,17 @@ from typing import Any
 
 import aiosqlite
 
-from .index_rows import ApprovalRow, SessionRow, approval_filter, approval_row, session_row
+from .index_rows import (
+    ApprovalRow,
+    ApprovalValues,
+    SessionRow,
+    SessionValues,
+    approval_filter,
+    approval_row,
+    approval_values,
+    session_row,
+    session_values,
+)
 from .index_writes import GroupCommit
 from .locks import hold_shared
 from .records import SessionRecord, ThreadKey
@@ -107,24 +117,13 @@ class Index:
         await self.put_sessions([record])
 
     async def put_sessions(self, records: Iterable[SessionRecord]) -> None:
+        await self.put_session_values([session_values(r) for r in records])
+
+    async def put_session_values(self, rows: Iterable[SessionValues]) -> None:
         await self._puts.put(
             "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET"
             " state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at",
-            [
-                (
-                    r.id,
-                    r.parent_id,
-                    r.thread.team,
-                    r.thread.channel,
-                    r.thread.thread_ts,
-                    r.state.value,
-                    r.cause,
-                    r.reason,
-                    r.created_at,
-                    r.transitions[-1].at,
-                )
-                for r in records
-            ],
+            list(rows),
         )
 
     async def put_thread(self, thread: ThreadKey, head: str | None, at: str) -> None:
@@ -138,30 +137,12 @@ class Index:
         )
 
     async def put_approvals(self, rows: Iterable[ApprovalRow]) -> None:
+        await self.put_approval_values([approval_values(a) for a in rows])
+
+    async def put_approval_values(self, rows: Iterable[ApprovalValues]) -> None:
         await self._puts.put(
             "INSERT OR REPLACE INTO approvals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    a.id,
-                    a.session_id,
-                    a.thread.team,
-                    a.thread.channel,
-                    a.thread.thread_ts,
-                    a.tool,
-                    a.args_sha256,
-                    a.requester,
-                    a.status,
-                    a.created_at,
-                    a.expires_at,
-                    a.decided_by,
-                    a.decided_at,
-                    a.card_channel,
-                    a.card_ts,
-                    a.approvers,
-                    a.told_in,
-                )
-                for a in rows
-            ],
+            list(rows),
         )
 
     # reads ----------------------------------------------------------------------

@@ -7,9 +7,27 @@ from typing import Any
 
 import aiosqlite
 
-from .records import ThreadKey
+from .records import SessionRecord, ThreadKey
 
-__all__ = ["ApprovalRow", "SessionRow", "approval_filter", "approval_row", "session_row"]
+__all__ = [
+    "ApprovalRow",
+    "ApprovalValues",
+    "SessionRow",
+    "SessionValues",
+    "approval_filter",
+    "approval_row",
+    "approval_values",
+    "session_row",
+    "session_values",
+]
+
+# A row as the tables store it, column by column: plain tuples, so that a rebuild's
+# worker processes send rows to the parent without pickling records.
+SessionValues = tuple[str, str | None, str, str, str, str, str, str, str, str]
+ApprovalValues = tuple[
+    str, str, str, str, str, str, str, str, str, str, str,
+    str | None, str | None, str | None, str | None, str, str | None,
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -104,4 +122,41 @@ def approval_row(row: aiosqlite.Row) -> ApprovalRow:
         card_ts=row["card_ts"],
         approvers=row["approvers"],
         told_in=row["told_in"],
+    )
+
+
+def session_values(r: SessionRecord) -> SessionValues:
+    return (
+        r.id,
+        r.parent_id,
+        r.thread.team,
+        r.thread.channel,
+        r.thread.thread_ts,
+        r.state.value,
+        r.cause,
+        r.reason,
+        r.created_at,
+        r.transitions[-1].at,
+    )
+
+
+def approval_values(a: ApprovalRow) -> ApprovalValues:
+    return (
+        a.id,
+        a.session_id,
+        a.thread.team,
+        a.thread.channel,
+        a.thread.thread_ts,
+        a.tool,
+        a.args_sha256,
+        a.requester,
+        a.status,
+        a.created_at,
+        a.expires_at,
+        a.decided_by,
+        a.decided_at,
+        a.card_channel,
+        a.card_ts,
+        a.approvers,
+        a.told_in,
     )

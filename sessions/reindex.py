@@ -11,30 +11,30 @@ write one, so sealing here gives nobody a power they lacked.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .clock import SystemClock, utc_iso
-from .errors import IndexInUseError, SessionsError
+from .errors import IndexInUseError
 from .home import Home
-from .index import ApprovalRow, Index
-from .layout import iter_session_dirs, migrate_flat_layout
+from .index import Index
+from .layout import migrate_flat_layout
 from .locks import held_exclusively, try_file_lock
-from .manifest import seal_after_crash
-from .records import SessionRecord, ThreadKey
-from .store import read_record
+from .records import ThreadKey
+from .reindex_scan import ApprovalScanner, scan_sessions
 from .threads import iter_thread_rows
 
 __all__ = ["ApprovalScanner", "reindex"]
 
-# The approvals package knows its own files; it hands reindex a scanner for one session.
-ApprovalScanner = Callable[[Home, Path, SessionRecord], Iterable[ApprovalRow]]
-
 
 async def reindex(
-    home: Home, *, scan_approvals: ApprovalScanner | None = None, if_missing: bool = False
+    home: Home,
+    *,
+    scan_approvals: ApprovalScanner | None = None,
+    if_missing: bool = False,
+    processes: int | None = None,
 ) -> dict[str, int]:
     """Build a fresh index next to the old one and swap it in; returns row counts.
 
@@ -44,6 +44,7 @@ async def reindex(
     running bot (whose later writes would then go to a file nobody opens again). Asked
     while the index is open elsewhere it raises ``IndexInUseError``; ``if_missing`` (a
     process starting) instead waits, and skips the rebuild when another process made one.
+    ``processes``: worker processes that read the sessions (``reindex_scan``).
     """
     home.ensure()
     open_elsewhere = 0  # looks in a row that found the index missing yet open elsewhere
@@ -56,7 +57,7 @@ async def reindex(
                 _remove_dead_rebuilds(home)
                 if if_missing and home.index_path.exists():
                     return {}
-                return await _rebuild(home, scan_approvals)
+                return await _rebuild(home, scan_approvals, processes)
         if not if_missing:
             raise IndexInUseError(
                 f"the index of {home.root} is open in another signoff process (a running "
@@ -84,36 +85,21 @@ def _remove_dead_rebuilds(home: Home) -> None:
         path.unlink(missing_ok=True)
 
 
-async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[str, int]:
+async def _rebuild(
+    home: Home, scan_approvals: ApprovalScanner | None, processes: int | None
+) -> dict[str, int]:
     fresh_path = home.root / f"index.sqlite3.rebuild-{secrets.token_hex(4)}"
     fresh = await Index.open(fresh_path)
-    problems = sealed = 0
+    unreadable = sealed = 0
     try:
-        batch: list[SessionRecord] = []
-        approvals: list[ApprovalRow] = []
-        # Directories as listed (no look-up, no stat per session), rows a batch per commit.
-        for session_id, directory in iter_session_dirs(home):
-            try:
-                record = read_record(os.path.join(directory, "session.json"), session_id)
-            except SessionsError:
-                problems += 1
-                continue
-            if record.terminal:
-                try:
-                    sealed += seal_after_crash(Path(directory))
-                except OSError:
-                    problems += 1  # indexed all the same; verify will say it has no seal
-            batch.append(record)
-            if scan_approvals is not None:
-                try:
-                    approvals.extend(scan_approvals(home, directory, record))
-                except (SessionsError, ValueError):
-                    problems += 1  # one bad capsule must not stop the rebuild
-            if len(batch) >= 5000:
-                await fresh.put_sessions(batch)
-                batch.clear()
-        await fresh.put_sessions(batch)
-        await fresh.put_approvals(approvals)
+        # Rows a batch per commit, as the workers send them.
+        scans = scan_sessions(home, scan_approvals, processes=processes)
+        async with contextlib.aclosing(scans):
+            async for scanned in scans:
+                await fresh.put_session_values(scanned.sessions)
+                await fresh.put_approval_values(scanned.approvals)
+                unreadable += scanned.unreadable
+                sealed += scanned.sealed
         # One transaction for all threads: a commit per row was most of a rebuild's time.
         threads: list[tuple[ThreadKey, str | None]] = list(iter_thread_rows(home))
         await fresh.put_threads(threads, utc_iso(SystemClock().now()))
@@ -123,6 +109,6 @@ async def _rebuild(home: Home, scan_approvals: ApprovalScanner | None) -> dict[s
     for suffix in ("-wal", "-shm"):
         Path(f"{home.index_path}{suffix}").unlink(missing_ok=True)
     os.replace(fresh_path, home.index_path)
-    counts["unreadable_sessions"] = problems
+    counts["unreadable_sessions"] = unreadable
     counts["sealed_after_crash"] = sealed
     return counts

@@ -582,7 +582,14 @@ async def _snapshot(index: Index) -> dict[str, Any]:
     }
 
 
-async def test_reindex_rebuilds_what_the_index_had(home: Home, clock: FixedClock) -> None:
+# 2: the sessions are read by worker processes (sessions/reindex_scan.py), a chunk each.
+IN_WORKERS = pytest.mark.parametrize("processes", [1, 2], ids=["inline", "workers"])
+
+
+@IN_WORKERS
+async def test_reindex_rebuilds_what_the_index_had(
+    home: Home, clock: FixedClock, processes: int
+) -> None:
     index = await Index.open(home.index_path)
     try:
         made = await _populate(home, clock, index)
@@ -593,7 +600,9 @@ async def test_reindex_rebuilds_what_the_index_had(home: Home, clock: FixedClock
     for suffix in ("", "-wal", "-shm"):
         Path(f"{home.index_path}{suffix}").unlink(missing_ok=True)
 
-    counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
+    counts = await reindex(
+        home, scan_approvals=approvals.scan_session_approvals, processes=processes
+    )
     assert counts == {**before_counts, "unreadable_sessions": 0, "sealed_after_crash": 0}
     assert counts["sessions"] == 3 and counts["approvals"] == 2 and counts["threads"] == 2
     assert not Path(f"{home.root / 'index.sqlite3.rebuild'}").exists()
@@ -642,13 +651,18 @@ async def test_reindex_replaces_stale_rows(home: Home, clock: FixedClock) -> Non
         await index.close()
 
 
-async def test_reindex_skips_and_counts_unreadable_sessions(home: Home, clock: FixedClock) -> None:
+@IN_WORKERS
+async def test_reindex_skips_and_counts_unreadable_sessions(
+    home: Home, clock: FixedClock, processes: int
+) -> None:
     good = _session(home, clock)
     corrupt = _session(home, clock)
     (home.session_dir(corrupt.id) / "session.json").write_text("{torn")
     empty = _session(home, clock)
     (home.session_dir(empty.id) / "session.json").unlink()
-    counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
+    counts = await reindex(
+        home, scan_approvals=approvals.scan_session_approvals, processes=processes
+    )
     assert counts["unreadable_sessions"] == 2
     assert counts["sessions"] == 1
     index = await Index.open(home.index_path)
@@ -658,8 +672,9 @@ async def test_reindex_skips_and_counts_unreadable_sessions(home: Home, clock: F
         await index.close()
 
 
+@IN_WORKERS
 async def test_reindex_seals_a_session_that_ended_but_a_crash_left_unsealed(
-    home: Home, clock: FixedClock
+    home: Home, clock: FixedClock, processes: int
 ) -> None:
     store = SessionStore(home, clock=clock)
     ended = _session(home, clock)
@@ -667,7 +682,9 @@ async def test_reindex_seals_a_session_that_ended_but_a_crash_left_unsealed(
     (home.session_dir(ended.id) / "MANIFEST.sha256").unlink()  # a crash before the seal
     running = _session(home, clock)
     store.transition(running.id, expected=S.CREATED, new=S.RUNNING)
-    counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
+    counts = await reindex(
+        home, scan_approvals=approvals.scan_session_approvals, processes=processes
+    )
     assert counts["sealed_after_crash"] == 1
     assert verify(home.session_dir(ended.id)).sealed and verify(home.session_dir(ended.id)).ok
     # Still running: recovery closes it as crashed, and seals it then.

@@ -1,0 +1,65 @@
+"""Reindex's worker processes (sessions/reindex_scan.py): they are other processes, and
+they die with the one that started them, so none goes on sealing sessions after that
+process's hold on ``index.lock`` is gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sessions.reindex_scan import worker_pool
+
+STARTER = """
+import multiprocessing, time
+from sessions.reindex_scan import worker_pool
+pool = worker_pool(2)
+busy = [pool.submit(time.sleep, 0.3) for _ in range(2)]  # two tasks: two workers start
+for task in busy:
+    task.result()
+print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; whoever adopted it has yet to reap it
+
+
+def _wait_until_dead(pids: list[int], timeout: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (alive := [p for p in pids if _alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return alive
+
+
+def test_workers_die_with_the_process_that_started_them() -> None:
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True, cwd=Path.cwd()
+    )
+    try:
+        assert starter.stdout is not None
+        workers = [int(p) for p in starter.stdout.readline().split()]
+        assert len(workers) == 2 and starter.pid not in workers
+        assert all(_alive(p) for p in workers)
+        os.kill(starter.pid, signal.SIGKILL)  # no shutdown, no clean exit: a crash
+        starter.wait(timeout=10)
+        assert _wait_until_dead(workers) == []
+    finally:
+        starter.kill()
+        starter.wait(timeout=10)
+
+
+def test_a_worker_runs_in_another_process() -> None:
+    pool = worker_pool(2)
+    try:
+        assert pool.submit(os.getpid).result(timeout=30) != os.getpid()
+    finally:
+        pool.shutdown(wait=True)
