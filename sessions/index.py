@@ -23,6 +23,7 @@ from .index_rows import (
     ApprovalValues,
     SessionRow,
     SessionValues,
+    ThreadValues,
     approval_filter,
     approval_row,
     approval_values,
@@ -127,13 +128,13 @@ class Index:
         )
 
     async def put_thread(self, thread: ThreadKey, head: str | None, at: str) -> None:
-        await self.put_threads([(thread, head)], at)
+        await self.put_thread_values([(thread.team, thread.channel, thread.thread_ts, head)], at)
 
-    async def put_threads(self, rows: Iterable[tuple[ThreadKey, str | None]], at: str) -> None:
+    async def put_thread_values(self, rows: Iterable[ThreadValues], at: str) -> None:
         await self._puts.put(
             "INSERT INTO threads VALUES (?,?,?,?,?) ON CONFLICT (team, channel, thread_ts)"
             " DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at",
-            [(t.team, t.channel, t.thread_ts, head, at) for t, head in rows],
+            [(*row, at) for row in rows],
         )
 
     async def put_approvals(self, rows: Iterable[ApprovalRow]) -> None:

@@ -14,6 +14,7 @@ __all__ = [
     "ApprovalValues",
     "SessionRow",
     "SessionValues",
+    "ThreadValues",
     "approval_filter",
     "approval_row",
     "approval_values",
@@ -24,6 +25,7 @@ __all__ = [
 # A row as the tables store it, column by column: plain tuples, so that a rebuild's
 # worker processes send rows to the parent without pickling records.
 SessionValues = tuple[str, str | None, str, str, str, str, str, str, str, str]
+ThreadValues = tuple[str, str, str, str | None]  # team, channel, thread_ts, HEAD
 ApprovalValues = tuple[
     str, str, str, str, str, str, str, str, str, str, str,
     str | None, str | None, str | None, str | None, str, str | None,

@@ -22,9 +22,7 @@ from .home import Home
 from .index import Index
 from .layout import migrate_flat_layout
 from .locks import held_exclusively, try_file_lock
-from .records import ThreadKey
-from .reindex_scan import ApprovalScanner, scan_sessions
-from .threads import iter_thread_rows
+from .reindex_scan import ApprovalScanner, scan_home
 
 __all__ = ["ApprovalScanner", "reindex"]
 
@@ -92,17 +90,17 @@ async def _rebuild(
     fresh = await Index.open(fresh_path)
     unreadable = sealed = 0
     try:
-        # Rows a batch per commit, as the workers send them.
-        scans = scan_sessions(home, scan_approvals, processes=processes)
+        # Rows a batch per commit, as the workers send them (a commit per row was most
+        # of a rebuild's time).
+        at = utc_iso(SystemClock().now())
+        scans = scan_home(home, scan_approvals, processes=processes)
         async with contextlib.aclosing(scans):
             async for scanned in scans:
                 await fresh.put_session_values(scanned.sessions)
                 await fresh.put_approval_values(scanned.approvals)
+                await fresh.put_thread_values(scanned.threads, at)
                 unreadable += scanned.unreadable
                 sealed += scanned.sealed
-        # One transaction for all threads: a commit per row was most of a rebuild's time.
-        threads: list[tuple[ThreadKey, str | None]] = list(iter_thread_rows(home))
-        await fresh.put_threads(threads, utc_iso(SystemClock().now()))
         counts = await fresh.counts()
     finally:
         await fresh.close()

@@ -1,15 +1,17 @@
-"""Reading session directories into index rows for a rebuild, in worker processes on a
-big home.
+"""Reading a home's sessions and threads into index rows for a rebuild, in worker
+processes on a big home.
 
-A rebuild is bound by reading and parsing every session's files: ~130 µs of CPU each
-when they are in the page cache, and waits on the disk when they are not (a home of 100k
-sessions just built: 64 s cold against 13 s warm). Threads did not help, since the parse
-holds the GIL (see docs/design-notes.md); processes read and parse in parallel, each
-waiting on its own reads, and send back the rows as plain tuples.
+A rebuild is bound by reading and parsing each session's and thread's files, and by the
+kernel's work reading them when they are not in the page cache (100k sessions in one
+process: 22-32 s warm, 90 s cold). Threads did not help, since the parse holds the GIL
+(see docs/design-notes.md); processes read and parse in parallel and send back the rows
+as plain tuples, which the caller writes to the index as they come.
 
-A worker dies with the process that started it (``PR_SET_PDEATHSIG``): it seals sessions
-a crash left unsealed, and must not go on writing after that process's ``index.lock``,
-which keeps two rebuilds apart, was let go.
+Workers are fresh interpreters (``spawn``), so the caller's ``__main__`` must be safe to
+import, as multiprocessing requires; signoff's entry points are. A worker dies with the
+process that started it (``PR_SET_PDEATHSIG``): it seals sessions a crash left
+unsealed, and must not go on writing after that process's ``index.lock``, which keeps
+two rebuilds apart, was let go.
 """
 
 from __future__ import annotations
@@ -26,30 +28,38 @@ from pathlib import Path
 
 from .errors import SessionsError
 from .home import Home
-from .index_rows import ApprovalRow, ApprovalValues, SessionValues, approval_values, session_values
+from .index_rows import (
+    ApprovalRow,
+    ApprovalValues,
+    SessionValues,
+    ThreadValues,
+    approval_values,
+    session_values,
+)
 from .layout import iter_session_dirs
 from .manifest import seal_after_crash
 from .records import SessionRecord
 from .store import read_record
+from .threads import ThreadShard, thread_shards, thread_values
 
-__all__ = ["ApprovalScanner", "Scanned", "scan_sessions", "worker_pool"]
+__all__ = ["ApprovalScanner", "Scanned", "scan_home", "worker_pool"]
 
 # The approvals package knows its own files; it hands reindex a scanner for one session.
 # It is sent to worker processes by name, so it must be a module-level function.
 ApprovalScanner = Callable[[Home, Path, SessionRecord], Iterable[ApprovalRow]]
 
-CHUNK = 1000  # sessions a worker reads per task: ~0.1 s warm, so a dying parent's
-# workers stop soon, and rows reach the index as they come
+CHUNK = 1000  # sessions a worker reads per task, at most: rows reach the index as they come
 PER_PROCESS = 5000  # below this many sessions a worker process costs more than it saves
 _PR_SET_PDEATHSIG = 1
 
 
 @dataclass
 class Scanned:
-    """What one batch of session directories gave."""
+    """What one task (some session directories, or some thread shards) gave."""
 
     sessions: list[SessionValues] = field(default_factory=list)
     approvals: list[ApprovalValues] = field(default_factory=list)
+    threads: list[ThreadValues] = field(default_factory=list)
     unreadable: int = 0
     sealed: int = 0
 
@@ -82,28 +92,46 @@ def scan_chunk(
     return out
 
 
-async def scan_sessions(
+def scan_thread_shards(root: str, shards: list[ThreadShard]) -> Scanned:
+    home = Home(Path(root))
+    return Scanned(threads=[row for shard in shards for row in thread_values(home, shard)])
+
+
+async def scan_home(
     home: Home, scan_approvals: ApprovalScanner | None, *, processes: int | None = None
 ) -> AsyncGenerator[Scanned, None]:
-    """Every session directory's rows, batch by batch. ``processes``: how many workers
-    (default: two per CPU, since a cold read waits on the disk, not the CPU, and none
-    for fewer than ``PER_PROCESS`` sessions a worker); 1 reads in this process."""
+    """Every session's and thread's rows, task by task. ``processes``: how many workers
+    (default: two per CPU, so that one waits on the disk while the other parses, and
+    none for fewer than ``PER_PROCESS`` sessions a worker); 1 reads in this process."""
     directories = [(sid, str(path)) for sid, path in iter_session_dirs(home)]
+    shards = thread_shards(home)
     if processes is None:
         processes = min(2 * (os.cpu_count() or 1), len(directories) // PER_PROCESS)
     root = str(home.root)
     if processes < 2 or len(directories) < 2:
         for i in range(0, len(directories), CHUNK):
             yield scan_chunk(root, directories[i : i + CHUNK], scan_approvals)
+        yield scan_thread_shards(root, shards)
         return
     size = min(CHUNK, -(-len(directories) // (4 * processes)))  # a few tasks per worker
-    chunks = [directories[i : i + size] for i in range(0, len(directories), size)]
+    per = max(1, -(-len(shards) // (4 * processes)))
     pool = worker_pool(processes)
     try:
         loop = asyncio.get_running_loop()
         # Submitted from the event loop's thread: PR_SET_PDEATHSIG follows the thread
         # that started the worker, and this one lives as long as the process.
-        tasks = [loop.run_in_executor(pool, scan_chunk, root, c, scan_approvals) for c in chunks]
+        tasks = [
+            *(
+                loop.run_in_executor(pool, scan_thread_shards, root, shards[i : i + per])
+                for i in range(0, len(shards), per)
+            ),
+            *(
+                loop.run_in_executor(
+                    pool, scan_chunk, root, directories[i : i + size], scan_approvals
+                )
+                for i in range(0, len(directories), size)
+            ),
+        ]
         for done in asyncio.as_completed(tasks):
             yield await done
     finally:

@@ -16,10 +16,18 @@ from .errors import CorruptRecordError
 from .home import Home, thread_shard
 from .ids import check_approval_id, check_session_id, child_session_id, first_session_id
 from .inbox import Inbox
+from .index_rows import ThreadValues
 from .records import SessionRecord, ThreadKey
 from .store import SessionStore
 
-__all__ = ["ThreadDir", "iter_thread_keys", "iter_thread_rows", "lineage"]
+__all__ = [
+    "ThreadDir",
+    "ThreadShard",
+    "iter_thread_keys",
+    "lineage",
+    "thread_shards",
+    "thread_values",
+]
 
 
 class ThreadDir:
@@ -136,27 +144,44 @@ def iter_thread_keys(home: Home) -> Iterator[ThreadKey]:
                     continue
 
 
-def iter_thread_rows(home: Home) -> Iterator[tuple[ThreadKey, str | None]]:
-    """Each thread's key and HEAD, for reindex.
+ThreadShard = tuple[str, str, str]  # (team, channel, shard): one directory of threads
+
+
+def thread_shards(home: Home) -> list[ThreadShard]:
+    """Every directory that holds threads, for reindex to read a few at a time."""
+    root = home.threads_dir
+    return [
+        (team, channel, shard)
+        for team in _names(root)
+        for channel in _names(root / team)
+        for shard in _names(root / team / channel)
+    ]
+
+
+def thread_values(home: Home, shard: ThreadShard) -> list[ThreadValues]:
+    """Each thread's key and HEAD in one shard, for reindex.
 
     Plain string paths: at a rebuild's scale, building Path objects costs more than
     the reads. A HEAD that is not a session id reads as none.
     """
-    for thread in iter_thread_keys(home):
-        path = os.path.join(
-            home.threads_dir,
-            thread.team,
-            thread.channel,
-            thread_shard(thread.thread_ts),
-            thread.thread_ts,
-        )
+    team, channel, name = shard
+    directory = os.path.join(home.threads_dir, team, channel, name)
+    out: list[ThreadValues] = []
+    for ts in _names(Path(directory)):
+        if thread_shard(ts) != name:
+            continue
         try:
-            with open(os.path.join(path, "HEAD"), "rb") as handle:
+            ThreadKey(team=team, channel=channel, thread_ts=ts)
+        except ValueError:
+            continue
+        try:
+            with open(os.path.join(directory, ts, "HEAD"), "rb") as handle:
                 head: str | None = handle.read().decode().strip()
             head = check_session_id(head)
         except (OSError, ValueError):
             head = None
-        yield thread, head
+        out.append((team, channel, ts, head))
+    return out
 
 
 def _names(path: Path) -> list[str]:

@@ -60,6 +60,7 @@ from sessions import (
 from sessions import store as store_module
 from sessions.files import INLINE_LIMIT
 from sessions.home import thread_shard
+from sessions.threads import thread_shards, thread_values
 
 S = SessionState
 
@@ -1134,6 +1135,9 @@ def test_iter_thread_keys_skips_junk(home: Home) -> None:
     (root / "README").write_text("a file where a team directory would be")
     (root / "T1OTHER" / "NOTES").write_text("a file where a channel directory would be")
     assert list(iter_thread_keys(home)) == good
+    # What reindex reads, a shard at a time: the same threads, none of them with a HEAD.
+    rows = [row for shard in thread_shards(home) for row in thread_values(home, shard)]
+    assert sorted(rows) == sorted((k.team, k.channel, k.thread_ts, None) for k in good)
 
 
 def test_iter_thread_keys_on_an_empty_home(tmp_path: Path) -> None:
