@@ -150,6 +150,9 @@ def worker_pool(processes: int) -> ProcessPoolExecutor:
 
 
 def _die_with_parent(parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the rebuild, and each
+    # worker dies with it instead of printing a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")

@@ -1,6 +1,6 @@
 """Reindex's worker processes (sessions/reindex_scan.py): they are other processes, and
 they die with the one that started them, so none goes on sealing sessions after that
-process's hold on ``index.lock`` is gone."""
+process's hold on ``index.lock`` is gone, and leave Ctrl-C to it."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has exited; whoever adopted it has yet to reap it
 
 
+def _ignores(pid: int, signum: int) -> bool:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    raise AssertionError(f"no SigIgn line for {pid}")
+
+
 def _wait_until_dead(pids: list[int], timeout: float = 10.0) -> list[int]:
     deadline = time.monotonic() + timeout
     while (alive := [p for p in pids if _alive(p)]) and time.monotonic() < deadline:
@@ -49,6 +56,8 @@ def test_workers_die_with_the_process_that_started_them() -> None:
         workers = [int(p) for p in starter.stdout.readline().split()]
         assert len(workers) == 2 and starter.pid not in workers
         assert all(_alive(p) for p in workers)
+        # Ctrl-C in a terminal reaches the workers too: they leave it to the parent.
+        assert all(_ignores(p, signal.SIGINT) for p in workers)
         os.kill(starter.pid, signal.SIGKILL)  # no shutdown, no clean exit: a crash
         starter.wait(timeout=10)
         assert _wait_until_dead(workers) == []
