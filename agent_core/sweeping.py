@@ -41,12 +41,13 @@ class Sweeping:
 
     async def sweep(self) -> int:
         """Expire what is due, and wake every thread that still has queued work."""
-        results = await sweep_expired(self.rt.home, self.rt.index, clock=self.rt.clock)
+        rt = self.rt
+        results = await sweep_expired(rt.home, rt.index, clock=rt.clock, policy=rt.policy)
         for result in results:
-            request = ApprovalRequest.open(self.rt.home, result.capsule.id, clock=self.rt.clock)
-            await mirror_approval(self.rt, request)
-            if isinstance(result, Decided):
-                self.rt.observer.emit(approval_expired(request, decision=result.decision))
+            request = ApprovalRequest.open(rt.home, result.capsule.id, clock=rt.clock)
+            await mirror_approval(rt, request)
+            if isinstance(result, Decided) and result.decision.verdict != "approved":
+                rt.observer.emit(approval_expired(request, decision=result.decision))
             self.wake(result.capsule.thread)
         await self.sweep_governance()
         for thread in self.rt.coordination.work_queue.threads():

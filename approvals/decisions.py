@@ -124,6 +124,34 @@ def finalize(
     return Decided(request.capsule, decision)
 
 
+def complete_quorum(
+    request: ApprovalRequest, *, policy: Policy, call: CurrentCall | None = None
+) -> Decided | AlreadyDecided | None:
+    """Decide a request whose approvals are all in but whose decision a crash prevented
+    (None while they are not). Approved when the last approval came (a vote, or the edit
+    itself), not when a sweep found it: valid_for counts from then, so a call a crash held
+    up goes stale, and a quorum complete before the deadline stands after it."""
+    call = call or request.current()
+    voters = request.approvals(call)
+    if not voters or len(voters) < quorum_of(request, policy):
+        return None
+    approvals = []
+    if call.edit:
+        edit = request.edits()[call.edit - 1]
+        approvals.append((edit.at, edit.reason))
+    approvals += [(v.at, v.reason) for v in request.votes(call.edit) if v.user in voters]
+    last_at, reason = sorted(approvals, key=lambda a: a[0])[-1]
+    return finalize(
+        request,
+        verdict="approved",
+        deciders=voters,
+        at=last_at,
+        reason=reason,
+        call=call,
+        policy=policy,
+    )
+
+
 def expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecided:
     capsule = request.capsule
     verdict: Verdict = "denied" if capsule.policy.on_expiry == "deny" else "expired"

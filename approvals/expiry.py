@@ -7,8 +7,9 @@ import logging
 from sessions import Clock, Home, Index, SessionsError, utc_iso
 
 from .decision_checks import expired
-from .decisions import AlreadyDecided, Decided, expire
+from .decisions import AlreadyDecided, Decided, complete_quorum, expire
 from .errors import ApprovalsError
+from .policy import Policy
 from .request import ApprovalRequest
 
 __all__ = ["sweep_expired"]
@@ -17,9 +18,12 @@ log = logging.getLogger("signoff.approvals")
 
 
 async def sweep_expired(
-    home: Home, index: Index, *, clock: Clock
+    home: Home, index: Index, *, clock: Clock, policy: Policy
 ) -> list[Decided | AlreadyDecided]:
     """Expire every pending request that is due; returns the decisions now on disk.
+
+    One whose approvals were all in before its deadline is approved instead (a crash
+    came between the last vote and the decision, and no sweep ran before the deadline).
 
     A row the index still calls pending may already be decided on disk (the index lags):
     that decision is returned as AlreadyDecided so the caller can mirror it. Every due row
@@ -38,5 +42,6 @@ async def sweep_expired(
         if existing is not None:
             out.append(AlreadyDecided(request.capsule, existing))
         elif expired(request.capsule, now):
-            out.append(expire(request, now=now))
+            completed = complete_quorum(request, policy=policy)
+            out.append(completed if completed is not None else expire(request, now=now))
     return out

@@ -29,8 +29,8 @@ from datetime import datetime
 
 from sessions import Clock, Home, NotFoundError, SessionsError, readable_utc, utc_iso
 
-from .decision_checks import expired, quorum_of
-from .decisions import AlreadyDecided, Decided, finalize
+from .decision_checks import expired
+from .decisions import AlreadyDecided, Decided, complete_quorum
 from .errors import ApprovalsError
 from .governed import CurrentCall, after
 from .policy import Policy
@@ -160,26 +160,9 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     call = request.current()
     if call.edit:
         request.queue_card(f"edit-{call.edit}")  # a crash may have come before the edit's
-    voters = request.approvals(call)
-    if voters and len(voters) >= quorum_of(request, policy):
-        # Approved when the last approval came (a vote, or the edit itself), not when a
-        # sweep found it: valid_for counts from then, so a call a crash held up goes stale.
-        approvals = []
-        if call.edit:
-            edit = request.edits()[call.edit - 1]
-            approvals.append((edit.at, edit.reason))
-        approvals += [(v.at, v.reason) for v in request.votes(call.edit) if v.user in voters]
-        last_at, reason = sorted(approvals, key=lambda a: a[0])[-1]
-        result = finalize(
-            request,
-            verdict="approved",
-            deciders=voters,
-            at=last_at,
-            reason=reason,
-            call=call,
-            policy=policy,
-        )
-        return [QuorumCompleted(request, result)]
+    completed = complete_quorum(request, call=call, policy=policy)
+    if completed is not None:
+        return [QuorumCompleted(request, completed)]
     steps: list[Step] = []
     rule = request.capsule.policy
     due = request.escalation_due()

@@ -17,6 +17,7 @@ from agent_core.offline import OfflineModel
 from approvals import (
     Decided,
     Escalated,
+    Policy,
     PolicyRule,
     QuorumCompleted,
     Refused,
@@ -25,8 +26,9 @@ from approvals import (
     StaticGroups,
     Timers,
     Vote,
+    sweep_expired,
 )
-from sessions import FixedClock, Home, Outbox, OutboxDone, atomic, readable_utc, utc_iso
+from sessions import FixedClock, Home, Index, Outbox, OutboxDone, atomic, readable_utc, utc_iso
 
 REMIND = PolicyRule(
     approver_users=("U0BOB",),
@@ -385,3 +387,41 @@ def test_arming_a_marker_that_is_armed_writes_nothing(home: Home) -> None:
     os.utime(marker.parent, ns=(before - 10**9, before - 10**9))  # any write would move it
     assert timers.arm("appr_5a00000000000001", "2026-11-02T10:00:00.000Z") == name
     assert os.stat(marker.parent).st_mtime_ns == before - 10**9
+
+
+async def test_a_quorum_complete_before_the_deadline_is_approved_by_a_sweep_after_it(
+    home: Home, clock: FixedClock
+) -> None:
+    """The last vote's process died before writing the decision, and no process ran again
+    until the request had expired: its approvals came in time, so it is approved (when
+    the last one came), not expired. One vote of two is not a quorum: that one expires."""
+    rule = PolicyRule(quorum=2, expires_after_seconds=3600)
+    complete, short = park(home, clock, rule), park(home, clock, rule)
+    clock.advance(timedelta(minutes=10))
+    votes = {complete.id: ("U0BOB", "U0CAROL"), short.id: ("U0BOB",)}
+    for capsule in (complete, short):
+        for user in votes[capsule.id]:
+            vote = Vote(
+                approval_id=capsule.id,
+                user=user,
+                approve=True,
+                at=utc_iso(clock.now()),
+                reason=f"{user} agrees",
+                args_sha256=capsule.args_sha256,
+            )
+            assert request(home, capsule, clock).write_vote(vote)
+    voted_at = utc_iso(clock.now())
+    clock.advance(timedelta(hours=2))
+    index = await Index.open(home.index_path)
+    try:
+        await index.put_approvals([request(home, c, clock).row() for c in (complete, short)])
+        swept = {
+            r.capsule.id: r for r in await sweep_expired(home, index, clock=clock, policy=Policy())
+        }
+    finally:
+        await index.close()
+    approved, expired = swept[complete.id], swept[short.id]
+    assert isinstance(approved, Decided) and approved.decision.verdict == "approved"
+    assert approved.decision.deciders == ("U0BOB", "U0CAROL")
+    assert approved.decision.at == voted_at and approved.decision.reason == "U0CAROL agrees"
+    assert isinstance(expired, Decided) and expired.decision.verdict == "expired"
