@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +34,7 @@ from bot.cards import APPROVE
 from sessions import Home, InboxMessage, ThreadKey, atomic
 
 from .gated_tool import STARTS_FILE, TOOLS
-from .procs import CHANNEL, SIGNOFF, Stack, child_env, wait_until
+from .procs import CHANNEL, Stack, child_env, wait_until
 from .report import median, met, ms, p99, table
 from .thread_bench import home_shape
 
@@ -170,10 +171,20 @@ async def _startup(stack: Stack, home: Path) -> tuple[float, float]:
     return connected_at - bot.spawned_at, ready_at[0] - bot.spawned_at
 
 
-def _reindex(home: Path) -> float:
+# What ``signoff reindex`` runs, in a process of its own; its baseline is the same rebuild
+# with every session read in that one process (``processes=1``), as before worker processes.
+_REINDEX = (
+    "import asyncio, sys; from pathlib import Path; from sessions import Home, reindex; "
+    "from approvals import scan_session_approvals; asyncio.run(reindex(Home(Path(sys.argv[1])), "
+    "scan_approvals=scan_session_approvals, processes=int(sys.argv[2]) or None))"
+)
+
+
+def _reindex(home: Path, *, one_process: bool = False) -> float:
+    command = [sys.executable, "-c", _REINDEX, str(home), "1" if one_process else "0"]
     start = time.perf_counter()
     subprocess.run(
-        [SIGNOFF, "reindex"], env=child_env(SIGNOFF_HOME=str(home)), check=True,
+        command, env=child_env(SIGNOFF_HOME=str(home)), check=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     return time.perf_counter() - start
@@ -195,6 +206,7 @@ async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
                 connect, ready = runs[len(runs) // 2]  # the median start (a busy machine)
                 base = base or (connect, ready)
                 reindex = await asyncio.to_thread(_reindex, home) if count else None
+                alone = await asyncio.to_thread(_reindex, home, one_process=True) if count else None
                 # The goals at 100k, per item: start-up ≤ 1 s over the empty home's (which
                 # is mostly Python's imports), reindex ≤ 20 s.
                 each = (connect - base[0]) / count if count else None
@@ -218,6 +230,7 @@ async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
                     f"{connect:.2f} s", f"{connect / base[0]:.2f}x", f"{ready:.2f} s",
                     "" if each is None else f"{each * 1e6:.0f} µs{judge(each <= 10e-6)}",
                     "" if reindex is None else f"{reindex:.2f} s",
+                    "" if alone is None or reindex is None else f"{alone:.2f} s ({reindex / alone:.2f}x)",
                     "" if per_k is None else f"{per_k:.2f} s{judge(per_k <= 0.2)}",
                 ])  # fmt: skip
     return table(
@@ -236,6 +249,7 @@ async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
             "→ ready",
             "extra per pending (≤ 10 µs)",
             "reindex",
+            "in one process (workers vs it)",
             "reindex per 1k more (≤ 0.2 s)",
         ],
         rows,
