@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import multiprocessing
+import multiprocessing.context
 import os
 import signal
 from collections.abc import AsyncGenerator, Callable, Iterable
@@ -143,16 +144,37 @@ def worker_pool(processes: int) -> ProcessPoolExecutor:
     threads, whose locks a forked child would inherit held) that die with this process."""
     return ProcessPoolExecutor(
         max_workers=processes,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=_SpawnContext(),
         initializer=_die_with_parent,
         initargs=(os.getpid(),),
     )
 
 
+class _SpawnProcess(multiprocessing.context.SpawnProcess):
+    """A worker that starts with Ctrl-C blocked (the mask is inherited through fork and
+    exec): it imports the caller's ``__main__`` before ``_die_with_parent`` can ignore
+    Ctrl-C, and one that came meanwhile would kill it, leaving a traceback and a
+    broken pool. The resource tracker is started the same way."""
+
+    def start(self) -> None:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            # One that came meanwhile is delivered here now: the parent's to handle.
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnProcess
+
+
 def _die_with_parent(parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the rebuild, and each
-    # worker dies with it instead of printing a traceback of its own.
+    # worker dies with it instead of printing a traceback of its own. Ignored, one that
+    # came while the worker started (blocked) is discarded.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")

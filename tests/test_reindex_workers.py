@@ -4,6 +4,7 @@ process's hold on ``index.lock`` is gone, and leave Ctrl-C to it."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -70,5 +71,22 @@ def test_a_worker_runs_in_another_process() -> None:
     pool = worker_pool(2)
     try:
         assert pool.submit(os.getpid).result(timeout=30) != os.getpid()
+    finally:
+        pool.shutdown(wait=True)
+
+
+def test_a_worker_still_starting_leaves_ctrl_c_to_the_parent() -> None:
+    """Ctrl-C can come while a worker is still importing (before it could ignore it):
+    it must not kill the worker (a traceback each, and a broken pool in the parent)."""
+    before = {p.pid for p in multiprocessing.active_children()}
+    pool = worker_pool(1)
+    try:
+        task = pool.submit(os.getpid)
+        [worker] = [p.pid for p in multiprocessing.active_children() if p.pid not in before]
+        assert worker is not None
+        os.kill(worker, signal.SIGINT)  # microseconds after its start: not yet Python
+        assert task.result(timeout=30) == worker
+        # The parent blocked Ctrl-C only while it started the worker.
+        assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
     finally:
         pool.shutdown(wait=True)
