@@ -117,11 +117,13 @@ async def scan_home(
     size = min(CHUNK, -(-len(directories) // (4 * processes)))  # a few tasks per worker
     per = max(1, -(-len(shards) // (4 * processes)))
     pool = worker_pool(processes)
+    pending: set[asyncio.Future[Scanned]] = set()
+    done: set[asyncio.Future[Scanned]] = set()
     try:
         loop = asyncio.get_running_loop()
         # Submitted from the event loop's thread: PR_SET_PDEATHSIG follows the thread
         # that started the worker, and this one lives as long as the process.
-        tasks = [
+        pending = {
             *(
                 loop.run_in_executor(pool, scan_thread_shards, root, shards[i : i + per])
                 for i in range(0, len(shards), per)
@@ -132,9 +134,12 @@ async def scan_home(
                 )
                 for i in range(0, len(directories), size)
             ),
-        ]
-        for done in asyncio.as_completed(tasks):
-            yield await done
+        }
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            while done:
+                # Popped, not kept: a batch's rows are let go once written.
+                yield done.pop().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
