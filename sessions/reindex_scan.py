@@ -141,6 +141,12 @@ async def scan_home(
                 # Popped, not kept: a batch's rows are let go once written.
                 yield done.pop().result()
     finally:
+        # Stopped early (a failed task, a broken pool, a cancel): the other tasks' outcomes
+        # are not wanted, and must not be logged one by one as never retrieved.
+        for future in (*done, *pending):
+            if future.done() and not future.cancelled():
+                future.exception()
+            future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -4,7 +4,9 @@ process's hold on ``index.lock`` is gone, and leave Ctrl-C to it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import signal
@@ -12,9 +14,16 @@ import subprocess
 import sys
 import time
 import weakref
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
-from sessions import Home, SessionStore, ThreadDir, ThreadKey, atomic
+import pytest
+
+from sessions import Home, SessionRecord, SessionStore, ThreadDir, ThreadKey, atomic, reindex
+from sessions.index_rows import ApprovalRow
+from sessions.locks import try_file_lock
 from sessions.reindex_scan import Scanned, scan_home, worker_pool
 
 STARTER = """
@@ -132,3 +141,23 @@ async def test_the_parent_keeps_no_batch_it_has_written(home: Home) -> None:
             assert _freed(batches[:-1])
     assert len(batches) > 2  # several tasks, or the check above checked nothing
 
+
+def _dies(home: Home, directory: Path, record: SessionRecord) -> Iterator[ApprovalRow]:
+    os._exit(3)  # a worker the kernel killed (out of memory): the pool breaks
+
+
+async def test_a_worker_that_dies_fails_the_rebuild_once(home: Home) -> None:
+    """Every task then fails with the broken pool: the rebuild fails with it, and the
+    tasks it no longer waits for are not each logged as an exception never retrieved."""
+    _sessions(home, 12)
+    unretrieved: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: unretrieved.append(context))
+    with pytest.raises(BrokenProcessPool):
+        await reindex(home, scan_approvals=_dies, processes=2)
+    for _ in range(3):
+        await asyncio.sleep(0)  # what the pool's thread had queued for the loop
+    gc.collect()
+    assert [c["message"] for c in unretrieved] == []
+    assert not home.index_path.exists()
+    with try_file_lock(home.index_lock) as held:
+        assert held
