@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import SessionsError
+from .errors import SessionsError, SignoffError
 from .home import Home
 from .index_rows import (
     ApprovalRow,
@@ -86,8 +86,10 @@ def scan_chunk(
         if scan_approvals is not None:
             try:
                 rows = [approval_values(a) for a in scan_approvals(home, Path(directory), record)]
-            except (SessionsError, ValueError):
-                out.unreadable += 1  # one bad capsule must not stop the rebuild
+            except (SignoffError, ValueError):
+                # One bad capsule must not stop the rebuild: the approvals package's
+                # errors (a capsule filed under another session) are SignoffErrors too.
+                out.unreadable += 1
                 continue
             out.approvals.extend(rows)
     return out

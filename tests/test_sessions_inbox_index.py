@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -638,7 +639,6 @@ async def test_reindex_replaces_stale_rows(home: Home, clock: FixedClock) -> Non
         await index.put_approvals([_row(1)])
     finally:
         await index.close()
-    import shutil
 
     shutil.rmtree(home.session_dir(ghost.id))
     counts = await reindex(home, scan_approvals=approvals.scan_session_approvals)
@@ -668,6 +668,37 @@ async def test_reindex_skips_and_counts_unreadable_sessions(
     index = await Index.open(home.index_path)
     try:
         assert [r.id for r in await index.sessions()] == [good.id]
+    finally:
+        await index.close()
+
+
+@IN_WORKERS
+async def test_reindex_counts_a_capsule_filed_under_another_session(
+    home: Home, clock: FixedClock, processes: int
+) -> None:
+    """A capsule whose own ids are not where it lies (copied by hand into another
+    session) is one bad capsule: it must not stop the rebuild (a bot whose index is
+    missing could not start)."""
+    index = await Index.open(home.index_path)
+    try:
+        made = await _populate(home, clock, index)
+    finally:
+        await index.close()
+    home.index_path.unlink()
+    first = made["capsules"][0]
+    stray = _session(home, clock, thread=OTHER)
+    (home.session_dir(stray.id) / "approvals").mkdir()
+    name = f"{first.id}.json"
+    source = home.session_dir(first.session_id) / "approvals" / name
+    shutil.copy(source, home.session_dir(stray.id) / "approvals" / name)
+    counts = await reindex(
+        home, scan_approvals=approvals.scan_session_approvals, processes=processes
+    )
+    assert (counts["sessions"], counts["approvals"], counts["unreadable_sessions"]) == (4, 2, 1)
+    index = await Index.open(home.index_path)
+    try:
+        row = await index.approval(first.id)
+        assert row is not None and row.session_id == first.session_id
     finally:
         await index.close()
 
