@@ -51,6 +51,7 @@ ApprovalScanner = Callable[[Home, Path, SessionRecord], Iterable[ApprovalRow]]
 
 CHUNK = 1000  # sessions a worker reads per task, at most: rows reach the index as they come
 PER_PROCESS = 5000  # below this many sessions a worker process costs more than it saves
+MAX_PROCESSES = 8  # ~45 MB each: a container on a big host must not start one per host CPU
 _PR_SET_PDEATHSIG = 1
 
 
@@ -104,12 +105,14 @@ async def scan_home(
     home: Home, scan_approvals: ApprovalScanner | None, *, processes: int | None = None
 ) -> AsyncGenerator[Scanned, None]:
     """Every session's and thread's rows, task by task. ``processes``: how many workers
-    (default: two per CPU, so that one waits on the disk while the other parses, and
-    none for fewer than ``PER_PROCESS`` sessions a worker); 1 reads in this process."""
+    (default: two per CPU this process may use, so that one waits on the disk while the
+    other parses, at most ``MAX_PROCESSES``, and none for fewer than ``PER_PROCESS``
+    sessions a worker); 1 reads in this process."""
     directories = [(sid, str(path)) for sid, path in iter_session_dirs(home)]
     shards = thread_shards(home)
     if processes is None:
-        processes = min(2 * (os.cpu_count() or 1), len(directories) // PER_PROCESS)
+        cpus = len(os.sched_getaffinity(0))  # the CPUs this process may use (a cpuset)
+        processes = min(2 * cpus, MAX_PROCESSES, len(directories) // PER_PROCESS)
     root = str(home.root)
     if processes < 2 or len(directories) < 2:
         for i in range(0, len(directories), CHUNK):
