@@ -4,21 +4,33 @@ Results, approvals, tickets and a child session's settling are all keyed by call
 a model that repeats one (twice in a turn, or again in a later turn) would have one
 call's outcome told for another. The provider's id is kept while it is new; a repeat
 gets a suffix, deterministically (a replay of the same replies records the same ids).
+
+A reply the output token limit cut off (``max_tokens``; OpenAI's ``length``) may end in
+the middle of a call's arguments, and what arrived still parses: jiter's partial mode
+and the parser's repairs close ``{"replicas": 3`` (of 30) into an object. No call of
+such a reply is taken at its word: each is recorded with what arrived and an error the
+model reads, so it asks again.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from .messages import AssistantMessage, Message, ToolCall
 from .model import RawToolCall
 from .parsing import to_tool_call
 
-__all__ = ["recorded_calls"]
+__all__ = ["CUT_OFF", "recorded_calls"]
+
+CUT_OFF = (
+    "not run: your reply was cut off at the output token limit before this call was "
+    "complete; send the call again in a shorter reply"
+)
 
 
 def recorded_calls(
-    transcript: Sequence[Message], raws: Sequence[RawToolCall]
+    transcript: Sequence[Message], raws: Sequence[RawToolCall], *, cut_off: bool = False
 ) -> tuple[ToolCall, ...]:
     taken = {c.id for m in transcript if isinstance(m, AssistantMessage) for c in m.tool_calls}
     calls: list[ToolCall] = []
@@ -29,6 +41,19 @@ def recorded_calls(
             while f"{call.id}-{n}" in taken:
                 n += 1
             call = call.model_copy(update={"id": f"{call.id}-{n}"})
+        if cut_off:
+            call = _not_taken(call, raw)
         taken.add(call.id)
         calls.append(call)
     return tuple(calls)
+
+
+def _not_taken(call: ToolCall, raw: RawToolCall) -> ToolCall:
+    text = raw.arguments if isinstance(raw.arguments, str) else json.dumps(raw.arguments)
+    return call.model_copy(
+        update={
+            "arguments": None,
+            "raw_arguments": call.raw_arguments or text,
+            "parse_error": CUT_OFF,
+        }
+    )

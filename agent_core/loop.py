@@ -217,7 +217,9 @@ async def _model_turn(
     )
     assistant = AssistantMessage(
         text=reply.text,
-        tool_calls=recorded_calls(run.transcript, reply.tool_calls),
+        tool_calls=recorded_calls(
+            run.transcript, reply.tool_calls, cut_off=reply.stop_reason == "max_tokens"
+        ),
         stop_reason=reply.stop_reason,
         model=reply.model or rt.model.name,
         usage=reply.usage,
