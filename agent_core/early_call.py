@@ -89,8 +89,8 @@ class EarlyCall:
 
     async def take(self, sink: TextSink) -> asyncio.Task[ModelReply]:
         """Use it: the text it has streamed so far, and what follows, go to ``sink``."""
-        self.used = True
         await self.sink.attach(sink)
+        self.used = True  # after: a turn cut while the held text goes out has not used it
         return self.task
 
     def cancel(self) -> None:

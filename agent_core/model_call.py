@@ -51,18 +51,18 @@ async def call_model(
                     sink=sink,
                 )
             )
+        cut = ModelCall(provider=provider_of(rt.model.name), outcome="cancelled", session_id=run.id)
         either: set[asyncio.Future[Any]] = {call, stopped}
         try:
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the drain's deadline: the call was made all the same
             call.cancel()
+            rt.observer.emit(cut)
             raise
         if call.done():
             return call.result()
+        rt.observer.emit(cut)  # first: the drain may cut the wait below too
         await cancel_and_wait(call)  # a cancel of this worker (the drain) still reaches it
-        rt.observer.emit(
-            ModelCall(provider=provider_of(rt.model.name), outcome="cancelled", session_id=run.id)
-        )
         return stopped.result()
 
 

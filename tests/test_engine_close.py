@@ -13,6 +13,7 @@ import asyncio
 from engine_support import THREAD, EngineFactory, HangingModel, message, replies, text
 
 from agent_core.delivery import Delivery
+from agent_core.observe import ModelCall, RecordingObserver
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from sessions import Home, ThreadDir
@@ -73,6 +74,27 @@ async def test_a_worker_cancelled_while_a_stopped_call_winds_down_ends(
     assert worker.cancelled()
     asked = [str(getattr(call[-1], "text", "")) for call in model.calls]
     assert asked == ["first"]  # no turn for "second" in this process
+
+
+async def test_a_model_call_cut_by_close_is_still_counted(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    """The drain's deadline cuts a turn while the model writes: the call was made (and
+    the provider may bill it), so the metrics count it, as they count one a stop cut."""
+    model = HangingModel("Half an ans")
+    observer = RecordingObserver()
+    engine = await make_engine(model=model, observer=observer)
+    await engine.ingest(message("status of api?", ts="1700000000.000200"))
+    await asyncio.wait_for(model.asked.wait(), 5)
+    for _ in range(500):  # until the turn waits on the model (its records written)
+        if THREAD in engine.rt.stops._waiting:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(engine.close(flush=0.1, cut_after=0.05), 5)
+    assert model.cancelled == 1
+    [session] = engine.rt.store.all_ids()
+    calls = [e for e in observer.events if isinstance(e, ModelCall)]
+    assert calls == [ModelCall(provider="hanging", outcome="cancelled", session_id=session)]
 
 
 async def test_delivery_stop_keeps_a_cancel_aimed_at_its_caller(home: Home) -> None:
