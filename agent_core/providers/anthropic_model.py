@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
 from .anthropic_stream import MessageAssembler
-from .base import ProviderModel, stream_guarded
+from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
@@ -182,8 +182,9 @@ class AnthropicModel(ProviderModel):
                 async for event in guarded:
                     try:
                         text = assembler.add(event)
-                    except Exception as exc:  # a malformed event: as when the SDK's helper read it
-                        raise broken(exc) from exc
+                    except Exception as exc:  # a malformed event: retried, told as unreadable
+                        what = f"a malformed event: {type(exc).__name__}"
+                        raise GarbledReply(what) from exc
                     if text:
                         handed_over = True
                         await sink.text(text)
@@ -198,7 +199,7 @@ class AnthropicModel(ProviderModel):
             try:
                 return assembler.message()
             except Exception as exc:  # tool input that is not JSON, as the helper raised it
-                raise broken(exc) from exc
+                raise GarbledReply("tool input that is not JSON") from exc
 
         reply = await self._call(attempt)
         return self._parse(

@@ -17,9 +17,15 @@ from .errors import Failure, ProviderError, ProviderResponseError, error_from_fa
 from .retry import RetryPolicy, Sleep, call_with_retries
 from .settings import ModelSettings
 
-__all__ = ["ProviderModel", "display_url", "stream_guarded"]
+__all__ = ["GarbledReply", "ProviderModel", "display_url", "stream_guarded"]
 
 T = TypeVar("T")
+
+
+class GarbledReply(Exception):
+    """A streamed reply that cannot be read (an event that is not JSON, or that does not
+    fit the events before it): the server was reached, so it is not told as a network
+    failure, and retried like a broken stream. ``str()`` says what, without server text."""
 
 
 def display_url(url: str) -> str:
@@ -61,6 +67,10 @@ async def stream_guarded(
             return
         except passes:
             raise
+        except ValueError as exc:  # the SDK parsing an event's data: not the transport
+            if stalled is not None and quiet.expired():
+                raise stalled() from None
+            raise GarbledReply(f"an event that is not JSON: {type(exc).__name__}") from exc
         except Exception as exc:
             if stalled is not None and quiet.expired():
                 raise stalled() from None
@@ -121,6 +131,11 @@ class ProviderModel:
     def _classify(self, exc: Exception) -> Failure | None:
         raise NotImplementedError
 
+    def _failure(self, exc: Exception) -> Failure | None:
+        if isinstance(exc, GarbledReply):
+            return Failure("unreadable", detail=str(exc))
+        return self._classify(exc)
+
     def _endpoint(self) -> str:
         return self.base_url.rstrip("/") + self.path
 
@@ -142,7 +157,7 @@ class ProviderModel:
     ) -> T:
         return await call_with_retries(
             attempt,
-            classify=self._classify,
+            classify=self._failure,
             give_up=self._give_up,
             policy=policy or self._settings.retry,
             sleep=self._sleep,

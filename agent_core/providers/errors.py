@@ -12,7 +12,8 @@ Every error a ``Model.complete`` call raises on purpose is a ``ProviderError``; 
     │                                              quota code, 402)
     ├── ProviderRequestError            no         400/413/422, other 4xx: the request was refused
     │   └── ProviderModelNotFoundError  no         404 for the model name
-    ├── ProviderResponseError           no         2xx whose body we cannot use
+    ├── ProviderResponseError           no         2xx whose body we cannot use (a garbled
+    │                                              stream: after retries)
     ├── ProviderRateLimitError          yes        429 after retries were exhausted
     ├── ProviderOverloadedError         yes        529 / 503 / overloaded_error after retries
     ├── ProviderServerError             yes        408/409/other 5xx after retries
@@ -142,7 +143,7 @@ class ProviderConnectionError(ProviderError):
 class Failure:
     """One failed attempt, reduced to what the retry policy and the message need."""
 
-    kind: Literal["status", "timeout", "connection"]
+    kind: Literal["status", "timeout", "connection", "unreadable"]
     status: int | None = None
     error_type: str | None = None
     error_code: str | None = None
@@ -221,6 +222,9 @@ def error_from_failure(
     if f.kind == "timeout":
         msg = f"{provider} did not answer within {timeout_s:g} s ({tried})."
         return build(ProviderTimeoutError, msg)
+    if f.kind == "unreadable":  # reached, and it answered: not a network failure
+        msg = f"{provider} sent a reply signoff cannot read ({f.detail}) after {tried}."
+        return build(ProviderResponseError, msg)
     if f.kind == "connection":
         msg = f"Cannot reach {provider} at {endpoint} ({f.detail or 'connection failed'}) after {tried}."
         return build(ProviderConnectionError, msg)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .base import ProviderModel, stream_guarded
+from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import Failure
 from .openai_stream import CompletionAssembler, made_progress
@@ -194,7 +194,10 @@ class OpenAIModel(ProviderModel):
                     progress=made_progress,
                 )
                 async for chunk in guarded:
-                    text = assembler.add(chunk)
+                    try:
+                        text = assembler.add(chunk)
+                    except Exception as exc:  # a chunk that does not fit the format
+                        raise GarbledReply(f"a malformed chunk: {type(exc).__name__}") from exc
                     if text:
                         handed_over = True
                         await sink.text(text)

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 def made_progress(chunk: ChatCompletionChunk) -> bool:
     """Does ``chunk`` carry any of the reply (text, a tool call, its end, the usage)? A
     server that sends only empty chunks is stalled, however often it sends them."""
+    try:
+        return _news(chunk)
+    except (AttributeError, TypeError):  # not the format: news, for the assembler to refuse
+        return True
+
+
+def _news(chunk: ChatCompletionChunk) -> bool:
     if chunk.usage is not None:
         return True
     for choice in chunk.choices:
@@ -78,8 +85,11 @@ class CompletionAssembler:
                 call["id"] = call["id"] or (piece.id or "")
                 if piece.function is not None:
                     call["name"] = call["name"] or (piece.function.name or "")
-                    if piece.function.arguments:
-                        call["args"].append(piece.function.arguments)
+                    pieces: object = piece.function.arguments
+                    if pieces and not isinstance(pieces, str):  # joined as text at the end
+                        raise TypeError(f"arguments piece is {type(pieces).__name__}")
+                    if pieces:
+                        call["args"].append(pieces)
             if choice.finish_reason:
                 self._finish = choice.finish_reason
         return added

@@ -1,8 +1,8 @@
 """Our own retry loop, the same for every provider (the SDKs' retries are switched off).
 
-One call is tried up to ``RetryPolicy.max_attempts`` times. Timeouts, connection errors
-and HTTP 408/409/429/5xx (incl. Anthropic's 529) are retried; other 4xx and quota errors
-are not. The wait before a retry is the server's ``retry-after-ms`` / ``retry-after``
+One call is tried up to ``RetryPolicy.max_attempts`` times. Timeouts, connection errors,
+streams that cannot be read and HTTP 408/409/429/5xx (incl. Anthropic's 529) are retried;
+other 4xx and quota errors are not. The wait before a retry is the server's ``retry-after-ms`` / ``retry-after``
 when it sent one (a wait longer than ``max_retry_after_s`` ends the call at once), else
 exponential backoff with jitter. ``sleep`` and ``rng`` are injectable so tests never wait.
 """

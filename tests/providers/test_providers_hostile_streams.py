@@ -193,3 +193,87 @@ async def test_a_stream_that_never_brings_news_does_not_hold_the_turn_forever(
         assert time.monotonic() - started < 2.5
     finally:
         await runner.cleanup()
+
+
+Events = list[tuple[str | None, object]]
+
+
+def _events(events: Events) -> Scripted:
+    body = "".join(
+        (f"event: {name}\n" if name else "")
+        + f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
+        for name, data in events
+    )
+    return Scripted(text=body, content_type="text/event-stream")
+
+
+_MSG: dict[str, object] = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}  # fmt: skip
+_OPEN = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+_END: Events = [("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}),
+        ("message_stop", {"type": "message_stop"})]  # fmt: skip
+GARBLED_ANTHROPIC: dict[str, Events] = {
+    "a delta for a block never started": [
+        ("message_start", {"type": "message_start", "message": _MSG}),
+        ("content_block_start", _OPEN),
+        ("content_block_delta", {"type": "content_block_delta", "index": 4, "delta": {"type": "text_delta", "text": "x"}}),
+        *_END,
+    ],
+    "a block that is null": [
+        ("message_start", {"type": "message_start", "message": _MSG}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": None}),
+        *_END,
+    ],
+    "an event that is not JSON": [
+        ("message_start", {"type": "message_start", "message": _MSG}),
+        ("content_block_start", _OPEN),
+        ("content_block_delta", '{"type": "content_block_delta", "index": 0, "delta": {"ty'),
+        *_END,
+    ],
+}  # fmt: skip
+
+
+def _chunk(choices: object) -> dict[str, object]:
+    return {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices}  # fmt: skip
+
+
+_FINISH = _chunk([{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}])
+GARBLED_OPENAI: dict[str, Events] = {
+    "a delta that is null": [(None, _chunk([{"index": 0, "delta": None, "finish_reason": None}])), (None, _FINISH)],
+    "choices that are null": [(None, _chunk(None)), (None, _FINISH)],
+    "a chunk that is not JSON": [(None, '{"id": "c1", "choi'), (None, _FINISH)],
+    "arguments that are an object": [
+        (None, _chunk([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "service_status", "arguments": {"service": "api"}}}]}, "finish_reason": None}])),
+        (None, _FINISH),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("provider", "case"),
+    [("anthropic", case) for case in GARBLED_ANTHROPIC] + [("openai", case) for case in GARBLED_OPENAI],
+)  # fmt: skip
+async def test_a_garbled_stream_is_said_to_be_unreadable_not_unreachable(
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    sleeps: SleepRecorder,
+    provider: str,
+    case: str,
+) -> None:
+    """The server was reached and answered; what it sent cannot be read. Told as that
+    (not as a network failure, nor as a bare TypeError), after the retries a broken
+    stream gets."""
+    model: AnthropicModel | OpenAIModel
+    api: FakeAnthropic | FakeOpenAI
+    if provider == "anthropic":
+        for _ in range(2):
+            anthropic_api.enqueue(_events(GARBLED_ANTHROPIC[case]))
+        model, api = claude(anthropic_api.base_url, sleeps, attempts=2), anthropic_api
+    else:
+        for _ in range(2):
+            openai_api.enqueue(_events(GARBLED_OPENAI[case]))
+        model, api = gpt(openai_api.base_url, sleeps, attempts=2), openai_api
+    with pytest.raises(ProviderResponseError) as raised:
+        await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    assert "cannot read" in str(raised.value) and "after 2 attempts" in str(raised.value)
+    assert len(api.requests) == 2
