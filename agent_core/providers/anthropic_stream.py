@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 
 # Blocks whose input arrives as input_json_delta pieces (the SDK's TRACKS_TOOL_INPUT).
 _TAKES_JSON = frozenset({"tool_use", "server_tool_use"})
+_COUNTS = (
+    "output_tokens",
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
 
 
 class MessageAssembler:
@@ -64,6 +70,10 @@ class MessageAssembler:
         elif self._message is None:
             if event.type == "message_start":
                 self._message = event.message
+                if getattr(event.message, "usage", None) is None:  # a gateway left it out
+                    from anthropic.types import Usage
+
+                    event.message.usage = Usage(input_tokens=0, output_tokens=0)
                 self._blocks = list(event.message.content)
                 self._pieces = [None] * len(self._blocks)
         elif event.type == "content_block_start":
@@ -116,15 +126,12 @@ class MessageAssembler:
 
     @staticmethod
     def _delta(message: AnthropicMessage, event: RawMessageDeltaEvent) -> None:
-        # Usage counts here are cumulative totals: they overwrite, and one left out (None)
-        # keeps what message_start said.
+        # Usage counts here are cumulative totals: they overwrite, and one left out (None,
+        # or no usage at all: the answer is whole all the same) keeps what message_start said.
         message.stop_reason = event.delta.stop_reason
         message.stop_sequence = event.delta.stop_sequence
-        usage = event.usage
-        message.usage.output_tokens = usage.output_tokens
-        if usage.input_tokens is not None:
-            message.usage.input_tokens = usage.input_tokens
-        if usage.cache_creation_input_tokens is not None:
-            message.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens
-        if usage.cache_read_input_tokens is not None:
-            message.usage.cache_read_input_tokens = usage.cache_read_input_tokens
+        usage = getattr(event, "usage", None)
+        for field in _COUNTS if usage is not None else ():
+            value = getattr(usage, field, None)
+            if value is not None:
+                setattr(message.usage, field, value)

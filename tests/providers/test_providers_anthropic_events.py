@@ -265,3 +265,36 @@ async def test_input_pieces_after_the_blocks_stop_continue_its_json(
     reply = await streamed(anthropic_api, sleeps, RecordingSink())
     wanted = {"service": "api", "replicas": 30}
     assert reply.tool_calls == (RawToolCall(id="toolu_01L", name="scale_service", arguments=wanted),)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing", "counted"),
+    [
+        ({"input_tokens": 25, "output_tokens": 1}, None, (25, 1)),  # message_delta says none
+        (None, {"output_tokens": 9}, (0, 9)),  # message_start says none
+        (None, None, (0, 0)),
+    ],
+)
+async def test_a_reply_without_usage_is_still_the_reply(
+    anthropic_api: FakeAnthropic,
+    sleeps: SleepRecorder,
+    opening: dict[str, int] | None,
+    closing: dict[str, int] | None,
+    counted: tuple[int, int],
+) -> None:
+    """Usage left out (a gateway in front of the API): the answer is whole, so it is taken
+    as sent, once; not retried (and paid for again) as a broken stream."""
+    _, first = start()
+    if opening is None:
+        del first["message"]["usage"]
+    else:
+        first["message"]["usage"] = opening
+    last = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}}
+    if closing is not None:
+        last["usage"] = closing
+    blocks = [opens(0, TEXT_BLOCK), text(0, "Done."), closes(0)]
+    events = [("message_start", first), *blocks, ("message_delta", last), STOP]
+    anthropic_api.enqueue(sse(events))
+    reply = await streamed(anthropic_api, sleeps, RecordingSink(), attempts=2)
+    assert reply.text == "Done." and len(anthropic_api.requests) == 1
+    assert (reply.usage.input_tokens, reply.usage.output_tokens) == counted
