@@ -2,7 +2,8 @@
 
 With ``stream: true`` the API sends ``chat.completion.chunk`` objects: the text as
 ``delta.content`` pieces, each tool call as pieces keyed by ``index`` (the first with its
-``id`` and ``function.name``, the rest with more ``function.arguments``), the
+``id`` and ``function.name``, the rest with more ``function.arguments``; a new ``id`` at
+an index already used begins another call, as some compatible servers number them), the
 ``finish_reason`` on the last chunk of a choice and, with ``stream_options.include_usage``,
 a final chunk with ``usage`` and no choices. ``CompletionAssembler`` rebuilds the
 ``ChatCompletion`` the same call without streaming would have returned, so it goes
@@ -52,7 +53,8 @@ class CompletionAssembler:
         self._created = 0
         self._text: list[str] = []
         self._refusal: list[str] = []
-        self._calls: dict[int, dict[str, Any]] = {}
+        self._calls: list[dict[str, Any]] = []  # in the order they began
+        self._open: dict[object, dict[str, Any]] = {}  # index -> the call its pieces continue
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
         self.chunks = 0
@@ -81,7 +83,13 @@ class CompletionAssembler:
             if delta.refusal:
                 self._refusal.append(delta.refusal)
             for piece in delta.tool_calls or ():
-                call = self._calls.setdefault(piece.index, {"id": "", "name": "", "args": []})
+                call = self._open.get(piece.index)
+                if call is None or (piece.id and call["id"] and piece.id != call["id"]):
+                    # A new id at a used index is a new call: Ollama numbers every call 0
+                    # (older builds send no index), and only the ids tell them apart.
+                    call = {"index": piece.index, "id": "", "name": "", "args": []}
+                    self._calls.append(call)
+                    self._open[piece.index] = call
                 call["id"] = call["id"] or (piece.id or "")
                 if piece.function is not None:
                     call["name"] = call["name"] or (piece.function.name or "")
@@ -111,7 +119,7 @@ class CompletionAssembler:
                     "type": "function",
                     "function": {"name": call["name"], "arguments": "".join(call["args"])},
                 }
-                for _, call in sorted(self._calls.items())
+                for call in sorted(self._calls, key=_position)
             ]
         data: dict[str, Any] = {
             "id": self._id,
@@ -122,3 +130,9 @@ class CompletionAssembler:
             "usage": self._usage,
         }
         return ChatCompletion.construct(**data)
+
+
+def _position(call: dict[str, Any]) -> int:
+    # By index, as the API numbers calls; calls sharing one keep the order they came in.
+    index = call["index"]
+    return index if isinstance(index, int) else 0

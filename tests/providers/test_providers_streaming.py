@@ -4,6 +4,7 @@ stream that breaks midway is retried with the streamed text voided."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
@@ -11,6 +12,7 @@ import pytest
 from engine_support import RecordingSink
 from fake_anthropic import FakeAnthropic, ToolUse
 from fake_openai import Call, FakeOpenAI
+from fake_provider_http import Scripted
 from provider_samples import SYSTEM, TOOLS
 from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
 
@@ -199,3 +201,38 @@ async def test_a_model_that_cannot_stream_hands_its_text_over_at_once() -> None:
     sink = RecordingSink()
     reply = await complete_streaming(model, system="", messages=ASK, tools=[], sink=sink)
     assert reply.text == ANSWER and sink.events == [ANSWER]
+
+
+@pytest.mark.parametrize("index", [0, None], ids=["all index 0", "no index"])
+async def test_parallel_calls_a_compatible_server_numbers_alike_stay_apart(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, index: int | None
+) -> None:
+    """Ollama streams every call of a turn as ``index: 0`` (older builds send no index),
+    each with its own id: joined by index, two calls became one whose arguments are two
+    objects back to back, which no tool runs, and the second call was never seen."""
+
+    def piece(call_id: str, service: str, part: int) -> dict[str, object]:
+        function = {"name": "service_status", "arguments": '{"service": "'}
+        if part:
+            function = {"arguments": service + '"}'}
+        call: dict[str, object] = {"function": function}
+        if index is not None:
+            call["index"] = index
+        if not part:
+            call.update(id=call_id, type="function")
+        return {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+                "choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]}  # fmt: skip
+
+    chunks = [piece("call_a", "api", 0), piece("call_a", "api", 1),
+              piece("call_b", "db", 0), piece("call_b", "db", 1)]  # fmt: skip
+    finish = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+              "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}  # fmt: skip
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in [*chunks, finish]) + "data: [DONE]\n\n"
+    openai_api.enqueue(Scripted(text=body, content_type="text/event-stream"))
+    reply = await openai(openai_api, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=TOOLS, sink=RecordingSink()
+    )
+    assert reply.tool_calls == (
+        RawToolCall(id="call_a", name="service_status", arguments='{"service": "api"}'),
+        RawToolCall(id="call_b", name="service_status", arguments='{"service": "db"}'),
+    )
