@@ -189,9 +189,9 @@ class AnthropicModel(ProviderModel):
                         handed_over = True
                         await sink.text(text)
             # A body that ends before message_stop is a reply cut short (retried like a
-            # dropped stream), not a whole one; one with no event at all is no reply.
+            # dropped stream), not a whole one; one with no event at all may be no reply.
             if not assembler.events:
-                raise self._not_a_reply()
+                raise self._no_events(events.response.headers.get("content-type", ""), broken)
             if not assembler.stopped:
                 raise broken(EOFError("the stream closed before message_stop"))
             if not assembler.started:  # what the SDK's helper asserted; told the same way

@@ -171,6 +171,13 @@ class ProviderModel:
             provider=self.label,
         )
 
+    def _no_events(self, content_type: str, broken: Callable[[Exception], Exception]) -> Exception:
+        """What a streamed body with no event in it is: an event stream that ended before
+        its first event was cut short (retried); anything else (a proxy's page) is no reply."""
+        if content_type.split(";")[0].strip().lower() == "text/event-stream":
+            return broken(EOFError("the stream closed before its first event"))
+        return self._not_a_reply()
+
     def _not_a_reply(self) -> ProviderResponseError:
         return ProviderResponseError(
             f"{self.label} at {self._endpoint()} answered with something that is not an "

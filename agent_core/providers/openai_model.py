@@ -202,9 +202,9 @@ class OpenAIModel(ProviderModel):
                         handed_over = True
                         await sink.text(text)
             # A body that ends before the finish_reason is a reply cut short (retried like a
-            # dropped stream), not a whole one; one with no chunk at all is no reply.
+            # dropped stream), not a whole one; one with no chunk at all may be no reply.
             if assembler.chunks == 0:
-                raise self._not_a_reply()
+                raise self._no_events(chunks.response.headers.get("content-type", ""), broken)
             if not assembler.finished:
                 raise broken(EOFError("the stream closed before its finish_reason"))
             return assembler.completion()

@@ -277,3 +277,21 @@ async def test_a_garbled_stream_is_said_to_be_unreadable_not_unreachable(
         await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
     assert "cannot read" in str(raised.value) and "after 2 attempts" in str(raised.value)
     assert len(api.requests) == 2
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_an_event_stream_closed_before_its_first_event_is_cut_short_not_a_wrong_url(
+    anthropic_api: FakeAnthropic, openai_api: FakeOpenAI, sleeps: SleepRecorder, provider: str
+) -> None:
+    """The server answered 200 ``text/event-stream`` (it is the API) and the body ended
+    before a whole event: a stream cut short, retried; not "check the base URL"."""
+    cut = Scripted(text='data: {"type": "message_st', content_type="text/event-stream")
+    model: AnthropicModel | OpenAIModel
+    if provider == "anthropic":
+        anthropic_api.enqueue(cut).reply(ANSWER)
+        model = claude(anthropic_api.base_url, sleeps)
+    else:
+        openai_api.enqueue(cut).reply(ANSWER)
+        model = gpt(openai_api.base_url, sleeps)
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    assert reply.text == ANSWER and len(sleeps.calls) == 1
