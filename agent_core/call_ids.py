@@ -5,11 +5,12 @@ a model that repeats one (twice in a turn, or again in a later turn) would have 
 call's outcome told for another. The provider's id is kept while it is new; a repeat
 gets a suffix, deterministically (a replay of the same replies records the same ids).
 
-A reply the output token limit cut off (``max_tokens``; OpenAI's ``length``) may end in
-the middle of a call's arguments, and what arrived still parses: jiter's partial mode
-and the parser's repairs close ``{"replicas": 3`` (of 30) into an object. No call of
-such a reply is taken at its word: each is recorded with what arrived and an error the
-model reads, so it asks again.
+A reply cut off (at the output token limit: ``max_tokens``, OpenAI's ``length``; or by
+a refusal or content filter, which stop a reply where it stands) may end in the middle
+of a call's arguments, and what arrived still parses: jiter's partial mode and the
+parser's repairs close ``{"replicas": 3`` (of 30) into an object. No call of such a
+reply is taken at its word: each is recorded with what arrived and an error the model
+reads, so it can ask again.
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ from .parsing import to_tool_call
 
 __all__ = ["CUT_OFF", "recorded_calls"]
 
-CUT_OFF = (
-    "not run: your reply was cut off at the output token limit before this call was "
-    "complete; send the call again in a shorter reply"
-)
+CUT_OFF = {
+    "max_tokens": "not run: your reply was cut off at the output token limit before this "
+    "call was complete; send the call again in a shorter reply",
+    "refusal": "not run: your reply was cut off by a refusal or content filter, so this "
+    "call may be incomplete",
+}
 
 
 def recorded_calls(
-    transcript: Sequence[Message], raws: Sequence[RawToolCall], *, cut_off: bool = False
+    transcript: Sequence[Message], raws: Sequence[RawToolCall], *, stop_reason: str = ""
 ) -> tuple[ToolCall, ...]:
     taken = {c.id for m in transcript if isinstance(m, AssistantMessage) for c in m.tool_calls}
     calls: list[ToolCall] = []
@@ -41,19 +44,19 @@ def recorded_calls(
             while f"{call.id}-{n}" in taken:
                 n += 1
             call = call.model_copy(update={"id": f"{call.id}-{n}"})
-        if cut_off:
-            call = _not_taken(call, raw)
+        if stop_reason in CUT_OFF:
+            call = _not_taken(call, raw, CUT_OFF[stop_reason])
         taken.add(call.id)
         calls.append(call)
     return tuple(calls)
 
 
-def _not_taken(call: ToolCall, raw: RawToolCall) -> ToolCall:
+def _not_taken(call: ToolCall, raw: RawToolCall, why: str) -> ToolCall:
     text = raw.arguments if isinstance(raw.arguments, str) else json.dumps(raw.arguments)
     return call.model_copy(
         update={
             "arguments": None,
             "raw_arguments": call.raw_arguments or text,
-            "parse_error": CUT_OFF,
+            "parse_error": why,
         }
     )

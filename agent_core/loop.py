@@ -217,9 +217,7 @@ async def _model_turn(
     )
     assistant = AssistantMessage(
         text=reply.text,
-        tool_calls=recorded_calls(
-            run.transcript, reply.tool_calls, cut_off=reply.stop_reason == "max_tokens"
-        ),
+        tool_calls=recorded_calls(run.transcript, reply.tool_calls, stop_reason=reply.stop_reason),
         stop_reason=reply.stop_reason,
         model=reply.model or rt.model.name,
         usage=reply.usage,

@@ -1,9 +1,10 @@
-"""A reply the output token limit cut off mid tool call, through the real SDKs and a real
-engine turn: Anthropic's ``stop_reason: max_tokens`` after half of an ``input_json_delta``,
-a Chat Completion's ``finish_reason: length`` after half of its ``arguments``. The stream
-itself is whole (it ended with its last event), so only the stop reason says the call is
-not: what arrived must never reach the gate or a tool (the parser would close
-``{"service": "api", "replicas": 3`` into a call for 3 replicas), and the model is told."""
+"""A reply cut off mid tool call, through the real SDKs and a real engine turn: Anthropic's
+``stop_reason: max_tokens`` (or ``refusal``, a classifier stopping it) after half of an
+``input_json_delta``, a Chat Completion's ``finish_reason: length`` (or
+``content_filter``) after half of its ``arguments``. The stream itself is whole (it ended
+with its last event), so only the stop reason says the call is not: what arrived must
+never reach the gate or a tool (the parser would close ``{"service": "api", "replicas": 3``
+into a call for 3 replicas), and the model is told."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from sessions import Home
 HALF = '{"service": "api", "replicas": 3'  # of {"service": "api", "replicas": 30}
 
 
-def anthropic_cut(name: str) -> Scripted:
+def anthropic_cut(name: str, stop: str) -> Scripted:
     start: dict[str, Any] = {"id": "msg_01C", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
              "content": [], "stop_reason": None, "stop_sequence": None,
              "usage": {"input_tokens": 40, "output_tokens": 1}}  # fmt: skip
@@ -36,14 +37,14 @@ def anthropic_cut(name: str) -> Scripted:
         ("content_block_delta", {"type": "content_block_delta", "index": 0,
                                  "delta": {"type": "input_json_delta", "partial_json": HALF}}),
         ("message_delta", {"type": "message_delta", "usage": {"output_tokens": 64},
-                           "delta": {"stop_reason": "max_tokens", "stop_sequence": None}}),
+                           "delta": {"stop_reason": stop, "stop_sequence": None}}),
         ("message_stop", {"type": "message_stop"}),
     ]  # fmt: skip
     body = "".join(f"event: {n}\ndata: {json.dumps(d)}\n\n" for n, d in events)
     return Scripted(text=body, content_type="text/event-stream")
 
 
-def openai_cut(name: str) -> Scripted:
+def openai_cut(name: str, stop: str) -> Scripted:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {"id": "chatcmpl-C", "object": "chat.completion.chunk", "created": 1,
                 "model": "gpt-4o", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
@@ -51,29 +52,33 @@ def openai_cut(name: str) -> Scripted:
     call = {"index": 0, "id": "call_C", "type": "function", "function": {"name": name, "arguments": HALF}}  # fmt: skip
     usage = {"id": "chatcmpl-C", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
              "choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": 64, "total_tokens": 104}}  # fmt: skip
-    chunks = [chunk({"role": "assistant", "tool_calls": [call]}), chunk({}, "length"), usage]
+    chunks = [chunk({"role": "assistant", "tool_calls": [call]}), chunk({}, stop), usage]
     body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
     return Scripted(text=body, content_type="text/event-stream")
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize(
+    ("provider", "stop"),
+    [("anthropic", "max_tokens"), ("anthropic", "refusal"), ("openai", "length"), ("openai", "content_filter")],
+)  # fmt: skip
 @pytest.mark.parametrize("tool", ["scale_service", "service_status"])
-async def test_a_call_cut_off_by_the_token_limit_never_runs_and_the_model_is_told(
+async def test_a_call_cut_off_never_runs_and_the_model_is_told(
     anthropic_api: FakeAnthropic,
     openai_api: FakeOpenAI,
     make_engine: EngineFactory,
     home: Home,
     surface: RecordingSurface,
     provider: str,
+    stop: str,
     tool: str,
 ) -> None:
     if provider == "anthropic":
-        anthropic_api.enqueue(anthropic_cut(tool)).reply("I ran out of room; asking again.")
+        anthropic_api.enqueue(anthropic_cut(tool, stop)).reply("I ran out of room; asking again.")
         model: AnthropicModel | OpenAIModel = AnthropicModel(
             "claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast()
         )  # fmt: skip
     else:
-        openai_api.enqueue(openai_cut(tool)).reply("I ran out of room; asking again.")
+        openai_api.enqueue(openai_cut(tool, stop)).reply("I ran out of room; asking again.")
         model = OpenAIModel(
             "gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast()
         )
@@ -89,5 +94,5 @@ async def test_a_call_cut_off_by_the_token_limit_never_runs_and_the_model_is_tol
     [result] = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
     assert result.status == "error" and "cut off" in result.content
     api: FakeAnthropic | FakeOpenAI = anthropic_api if provider == "anthropic" else openai_api
-    assert "cut off at the output token limit" in json.dumps(api.requests[-1].body)
+    assert "was cut off" in json.dumps(api.requests[-1].body)
     assert replies(surface) == ["I ran out of room; asking again."]
