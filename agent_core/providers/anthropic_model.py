@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .anthropic_stream import MessageAssembler
+from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
@@ -177,7 +177,8 @@ class AnthropicModel(ProviderModel):
                     passes=(anthropic.APIError,),
                     broken=broken,
                     stalled=lambda: anthropic.APITimeoutError(request=request),
-                    quiet_s=self._settings.timeout_s,  # the SDK yields no pings: any event is news
+                    quiet_s=self._settings.timeout_s,  # the SDK yields no pings
+                    progress=made_progress,  # nor are empty pieces news
                 )
                 async for event in guarded:
                     try:

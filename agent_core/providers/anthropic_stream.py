@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["MessageAssembler"]
+__all__ = ["MessageAssembler", "made_progress"]
 
 if TYPE_CHECKING:
     from anthropic.types import Message as AnthropicMessage
@@ -35,6 +35,20 @@ _COUNTS = (
     "cache_creation_input_tokens",
     "cache_read_input_tokens",
 )
+
+
+def made_progress(event: RawMessageStreamEvent) -> bool:
+    """Does ``event`` bring any of the reply? An empty text or JSON piece brings no more
+    than a ping does: a server that sends only those is stalled (thinking is progress)."""
+    if getattr(event, "type", None) != "content_block_delta":
+        return True
+    delta: Any = getattr(event, "delta", None)
+    kind = getattr(delta, "type", None)
+    if kind == "text_delta":
+        return bool(getattr(delta, "text", True))
+    if kind == "input_json_delta":
+        return bool(getattr(delta, "partial_json", True))
+    return True
 
 
 class MessageAssembler:
