@@ -20,11 +20,13 @@ from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
+from .sdk_import import SdkImport
 from .settings import ModelSettings
 
 __all__ = ["DEFAULT_ANTHROPIC_BASE_URL", "AnthropicModel", "classify_anthropic_error"]
 
 if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
     from anthropic.types import Message as AnthropicMessage
 
 DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
@@ -90,8 +92,6 @@ class AnthropicModel(ProviderModel):
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        import anthropic  # lazily: the SDK takes about a second to import
-
         super().__init__(
             model,
             api_key=api_key,
@@ -100,16 +100,25 @@ class AnthropicModel(ProviderModel):
             sleep=sleep,
             rng=rng,
         )
-        self._client = anthropic.AsyncAnthropic(
-            api_key=api_key,
-            base_url=self._base_url,
-            max_retries=0,
-            timeout=self._settings.timeout_s,
-            # aiohttp under the SDK (its own option): httpx's pool looks at every idle
-            # connection's socket on each request and release, a cost that grows with
-            # the threads talking at once (bench: 2-3 ms of CPU per mention at 100).
-            http_client=anthropic.DefaultAioHttpClient(),
-        )
+        self._sdk = SdkImport("anthropic")  # about 0.8 s: start-up does not wait for it
+        self._made: AsyncAnthropic | None = None
+
+    async def _client(self) -> AsyncAnthropic:
+        if self._made is None:
+            await self._sdk.ready()
+            import anthropic
+
+            self._made = anthropic.AsyncAnthropic(
+                api_key=self._secret,
+                base_url=self._base_url,
+                max_retries=0,
+                timeout=self._settings.timeout_s,
+                # aiohttp under the SDK (its own option): httpx's pool looks at every idle
+                # connection's socket on each request and release, a cost that grows with
+                # the threads talking at once (bench: 2-3 ms of CPU per mention at 100).
+                http_client=anthropic.DefaultAioHttpClient(),
+            )
+        return self._made
 
     def _classify(self, exc: Exception) -> Failure | None:
         return classify_anthropic_error(exc)
@@ -132,12 +141,13 @@ class AnthropicModel(ProviderModel):
     async def complete(
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> ModelReply:
+        client = await self._client()
         from anthropic.types import Message as AnthropicMessage
 
         body = self.request(system=system, messages=messages, tools=tools)
 
         async def attempt() -> AnthropicMessage:
-            message: AnthropicMessage = await self._client.messages.create(**body)
+            message: AnthropicMessage = await client.messages.create(**body)
             return message
 
         reply = await self._call(attempt)
@@ -153,6 +163,7 @@ class AnthropicModel(ProviderModel):
         tools: Sequence[ToolSpec],
         sink: TextSink,
     ) -> ModelReply:
+        client = await self._client()
         import anthropic
         from anthropic.types import Message as AnthropicMessage
 
@@ -165,7 +176,7 @@ class AnthropicModel(ProviderModel):
                 handed_over = False
                 await sink.restart()
             assembler = MessageAssembler()
-            events = await self._client.messages.create(**body, stream=True)
+            events = await client.messages.create(**body, stream=True)
             request = events.response.request
 
             def broken(exc: Exception) -> Exception:
@@ -210,8 +221,10 @@ class AnthropicModel(ProviderModel):
     async def ping(self, *, policy: RetryPolicy | None = None) -> None:
         """One cheapest-possible call (1 output token) to prove key, model and route."""
 
+        client = await self._client()
+
         async def attempt() -> AnthropicMessage:
-            return await self._client.messages.create(
+            return await client.messages.create(
                 model=self._model,
                 max_tokens=1,
                 messages=[{"role": "user", "content": "ping"}],
@@ -220,4 +233,5 @@ class AnthropicModel(ProviderModel):
         await self._call(attempt, policy=policy)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._made is not None:
+            await self._made.close()

@@ -29,6 +29,7 @@ from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import Failure
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
+from .sdk_import import SdkImport
 from .settings import ModelSettings
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletion
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -108,8 +110,6 @@ class OpenAIModel(ProviderModel):
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        import openai  # lazily: the SDK takes about half a second to import
-
         super().__init__(
             model,
             api_key=api_key,
@@ -118,12 +118,21 @@ class OpenAIModel(ProviderModel):
             sleep=sleep,
             rng=rng,
         )
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=self._base_url,
-            max_retries=0,
-            timeout=self._settings.timeout_s,
-        )
+        self._sdk = SdkImport("openai")  # about 0.3 s: start-up does not wait for it
+        self._made: AsyncOpenAI | None = None
+
+    async def _client(self) -> AsyncOpenAI:
+        if self._made is None:
+            await self._sdk.ready()
+            import openai
+
+            self._made = openai.AsyncOpenAI(
+                api_key=self._secret,
+                base_url=self._base_url,
+                max_retries=0,
+                timeout=self._settings.timeout_s,
+            )
+        return self._made
 
     def _classify(self, exc: Exception) -> Failure | None:
         return classify_openai_error(exc)
@@ -144,12 +153,13 @@ class OpenAIModel(ProviderModel):
     async def complete(
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> ModelReply:
+        client = await self._client()
         from openai.types.chat import ChatCompletion
 
         body = self.request(system=system, messages=messages, tools=tools)
 
         async def attempt() -> ChatCompletion:
-            completion: ChatCompletion = await self._client.chat.completions.create(**body)
+            completion: ChatCompletion = await client.chat.completions.create(**body)
             return completion
 
         reply = await self._call(attempt)
@@ -165,6 +175,7 @@ class OpenAIModel(ProviderModel):
         tools: Sequence[ToolSpec],
         sink: TextSink,
     ) -> ModelReply:
+        client = await self._client()
         import openai
         from openai.types.chat import ChatCompletion
 
@@ -178,7 +189,7 @@ class OpenAIModel(ProviderModel):
                 handed_over = False
                 await sink.restart()
             assembler = CompletionAssembler()
-            chunks = await self._client.chat.completions.create(**body)
+            chunks = await client.chat.completions.create(**body)
             request = chunks.response.request
 
             def broken(exc: Exception) -> Exception:
@@ -222,14 +233,17 @@ class OpenAIModel(ProviderModel):
             self.limit_param: self.ping_tokens,
         }
 
+        client = await self._client()
+
         async def attempt() -> ChatCompletion:
-            completion: ChatCompletion = await self._client.chat.completions.create(**body)
+            completion: ChatCompletion = await client.chat.completions.create(**body)
             return completion
 
         await self._call(attempt, policy=policy)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._made is not None:
+            await self._made.close()
 
 
 class OpenAICompatibleModel(OpenAIModel):

@@ -148,7 +148,7 @@ async def test_strict_anthropic_fake_answers_400_through_the_sdk() -> None:
         bad = anthropic_body([{"role": "assistant", "content": "x"}])
 
         async def attempt() -> object:
-            return await model._client.messages.create(**bad)
+            return await (await model._client()).messages.create(**bad)
 
         with pytest.raises(ProviderRequestError, match="400 invalid_request_error"):
             await model._call(attempt)
@@ -166,7 +166,7 @@ async def test_strict_openai_fake_answers_400_through_the_sdk() -> None:
         }
 
         async def attempt() -> object:
-            return await model._client.chat.completions.create(**bad)
+            return await (await model._client()).chat.completions.create(**bad)
 
         with pytest.raises(ProviderRequestError, match="must be a response"):
             await model._call(attempt)

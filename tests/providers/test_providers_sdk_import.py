@@ -1,0 +1,84 @@
+"""Building a model does not import its SDK on the caller's thread (start-up waits for
+none of it: ``anthropic`` takes about 0.8 s); the first call waits for what is left."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from agent_core.providers.sdk_import import SdkImport
+
+# Records which thread imports each SDK, through a finder that looks and passes on.
+_PROBE = textwrap.dedent(
+    """
+    import json, sys, threading, time
+    seen = {}
+
+    class Look:
+        def find_spec(self, name, path=None, target=None):
+            if name in ("anthropic", "openai"):
+                seen.setdefault(name, threading.current_thread() is threading.main_thread())
+            return None
+
+    sys.meta_path.insert(0, Look())
+    from agent_core.providers.select import model_from_spec
+    env = {"ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"}
+    models = [model_from_spec(s, env=env) for s in ("anthropic:m", "openai:m")]
+    on_main = dict(seen)
+    deadline = time.monotonic() + 60
+    while len(seen) < 2 and time.monotonic() < deadline:  # the threads begin their imports
+        time.sleep(0.01)
+    import anthropic, openai  # waits for those imports to finish
+    print(json.dumps({"on_main_at_build": on_main, "on_main": seen}))
+    """
+)
+
+
+def test_building_a_model_leaves_its_sdk_import_to_another_thread() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=120, check=True
+    )
+    seen = json.loads(out.stdout)
+    # Neither was imported on the main thread, not while building nor after.
+    assert seen["on_main"] == {"anthropic": False, "openai": False}
+    assert all(not v for v in seen["on_main_at_build"].values())
+
+
+async def test_ready_keeps_the_event_loop_free_while_the_import_runs(tmp_path: Path) -> None:
+    gate = threading.Event()
+    (tmp_path / "slow_sdk_for_test.py").write_text(
+        "import builtins\nbuiltins._slow_sdk_gate.wait(60)\nVALUE = 42\n"
+    )
+    import builtins
+
+    builtins._slow_sdk_gate = gate  # type: ignore[attr-defined]
+    sys.path.insert(0, str(tmp_path))
+    try:
+        sdk = SdkImport("slow_sdk_for_test")
+        ready = asyncio.create_task(sdk.ready())
+        ticks = 0
+        while ticks < 5:  # the loop runs other work while the import is held
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not ready.done()
+        gate.set()
+        await asyncio.wait_for(ready, 60)
+        assert sys.modules["slow_sdk_for_test"].VALUE == 42
+        await sdk.ready()  # at once the second time
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("slow_sdk_for_test", None)
+        del builtins._slow_sdk_gate  # type: ignore[attr-defined]
+
+
+async def test_an_import_that_failed_on_its_thread_fails_the_call_with_its_error() -> None:
+    sdk = SdkImport("no_such_sdk_for_signoff_tests")
+    with pytest.raises(ModuleNotFoundError, match="no_such_sdk_for_signoff_tests"):
+        await sdk.ready()
