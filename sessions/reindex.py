@@ -89,6 +89,7 @@ async def _rebuild(
     fresh_path = home.root / f"index.sqlite3.rebuild-{secrets.token_hex(4)}"
     fresh = await Index.open(fresh_path)
     unreadable = sealed = 0
+    built = False
     try:
         # Rows a batch per commit, as the workers send them (a commit per row was most
         # of a rebuild's time).
@@ -102,8 +103,12 @@ async def _rebuild(
                 unreadable += scanned.unreadable
                 sealed += scanned.sealed
         counts = await fresh.counts()
+        built = True
     finally:
         await fresh.close()
+        if not built:  # failed or cancelled: nothing would read it, and it may be big
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{fresh_path}{suffix}").unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(f"{home.index_path}{suffix}").unlink(missing_ok=True)
     os.replace(fresh_path, home.index_path)

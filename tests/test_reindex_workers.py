@@ -159,5 +159,8 @@ async def test_a_worker_that_dies_fails_the_rebuild_once(home: Home) -> None:
     gc.collect()
     assert [c["message"] for c in unretrieved] == []
     assert not home.index_path.exists()
+    # Nor is its half-built index left beside it until the next reindex (at 100k
+    # sessions, tens of megabytes).
+    assert list(home.root.glob("index.sqlite3*")) == []
     with try_file_lock(home.index_lock) as held:
         assert held
