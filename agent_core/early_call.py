@@ -24,7 +24,15 @@ from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError
 
 from .budgets import CostFunction
 from .messages import AssistantMessage, Message, UserMessage, message_adapter
-from .model import ModelReply, TextSink, ToolSpec, complete_streaming, provider_of
+from .model import (
+    ModelReply,
+    RetryListener,
+    RetryNotice,
+    TextSink,
+    ToolSpec,
+    complete_streaming,
+    provider_of,
+)
 from .observe import ModelCall
 from .runtime import Runtime
 from .stops import active_stop
@@ -37,6 +45,7 @@ class HeldSink:
 
     def __init__(self) -> None:
         self._held: list[str] = []
+        self._retry: RetryNotice | None = None  # the last, while no text came after it
         self._sink: TextSink | None = None
         self._order = asyncio.Lock()  # attach's replay and new text never interleave
 
@@ -44,6 +53,7 @@ class HeldSink:
         async with self._order:
             if self._sink is None:
                 self._held.append(delta)
+                self._retry = None
             else:
                 await self._sink.text(delta)
 
@@ -54,10 +64,20 @@ class HeldSink:
             else:
                 await self._sink.restart()
 
+    async def retrying(self, notice: RetryNotice) -> None:
+        async with self._order:
+            if self._sink is None:
+                self._retry = notice
+            elif isinstance(self._sink, RetryListener):
+                await self._sink.retrying(notice)
+
     async def attach(self, sink: TextSink) -> None:
         async with self._order:
             self._sink = sink
             held, self._held = self._held, []
+            retry, self._retry = self._retry, None
+            if retry is not None and isinstance(sink, RetryListener):
+                await sink.retrying(retry)
             for delta in held:
                 await sink.text(delta)
 

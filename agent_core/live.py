@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 
 from sessions import ThreadKey
 
-from .model import TextSink
+from .model import RetryNotice, TextSink
 
 __all__ = [
     "GuardedLiveView",
@@ -97,6 +97,10 @@ class LiveView(Protocol):
         """The session ended (``state`` as recorded) and nothing more runs now."""
         ...
 
+    async def retrying(self, turn: LiveTurn, notice: RetryNotice) -> None:
+        """The model call failed and is tried again after ``notice.delay_s``."""
+        ...
+
 
 class NullReplyStream:
     async def text(self, delta: str) -> None:
@@ -128,6 +132,9 @@ class NullLiveView:
         return None
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
+        return None
+
+    async def retrying(self, turn: LiveTurn, notice: RetryNotice) -> None:
         return None
 
 
@@ -180,3 +187,6 @@ class GuardedLiveView:
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
         await _quietly("ended", self.inner.ended(turn, state=state))
+
+    async def retrying(self, turn: LiveTurn, notice: RetryNotice) -> None:
+        await _quietly("retrying", self.inner.retrying(turn, notice))

@@ -20,6 +20,8 @@ __all__ = [
     "ModelReply",
     "NullSink",
     "RawToolCall",
+    "RetryListener",
+    "RetryNotice",
     "StopReason",
     "StreamingModel",
     "TextSink",
@@ -82,6 +84,24 @@ class TextSink(Protocol):
         """An attempt failed after some text was handed over and the call is tried
         again: what was handed over so far is void."""
         ...
+
+
+class RetryNotice(_Frozen):
+    """A model call that failed and is tried again after a wait: what people may be told
+    while they wait (a provider outage can hold a turn for minutes)."""
+
+    provider: str  # as people know it: "Anthropic"
+    reason: str  # "529 overloaded_error", "timed out"
+    attempt: int  # the attempt that failed, from 1
+    attempts: int  # tried at most this many times
+    delay_s: float  # until the next attempt
+
+
+@runtime_checkable
+class RetryListener(Protocol):
+    """A ``TextSink`` that also hears of retries (the live view's)."""
+
+    async def retrying(self, notice: RetryNotice) -> None: ...
 
 
 class NullSink:

@@ -13,9 +13,9 @@ from typing import Any
 
 from .cancelling import cancel_and_wait
 from .early_call import EarlyCall
-from .live import LiveTurn
+from .live import LiveTurn, LiveView
 from .messages import UserMessage
-from .model import ModelReply, TextSink, complete_streaming, provider_of
+from .model import ModelReply, RetryNotice, TextSink, complete_streaming, provider_of
 from .observe import ModelCall
 from .session_run import SessionRun
 from .stop_marker import StopRequest
@@ -35,6 +35,7 @@ async def call_model(
     exactly this; otherwise it is let go and the model asked now."""
     rt = run.rt
     tools = rt.registry.specs()
+    sink = _TellingRetries(sink, rt.live, live_turn(run))
     with rt.stops.watching(run.thread) as stopped:
         call: asyncio.Future[ModelReply]
         if early is not None and early.fits(run.transcript, tools):
@@ -64,6 +65,25 @@ async def call_model(
         rt.observer.emit(cut)  # first: the drain may cut the wait below too
         await cancel_and_wait(call)  # a cancel of this worker (the drain) still reaches it
         return stopped.result()
+
+
+class _TellingRetries:
+    """The turn's sink, whose live view hears when the provider is tried again (people
+    see why nothing comes, rather than "thinking" through minutes of an outage)."""
+
+    def __init__(self, sink: TextSink, live: LiveView, turn: LiveTurn) -> None:
+        self._sink = sink
+        self._live = live
+        self._turn = turn
+
+    async def text(self, delta: str) -> None:
+        await self._sink.text(delta)
+
+    async def restart(self) -> None:
+        await self._sink.restart()
+
+    async def retrying(self, notice: RetryNotice) -> None:
+        await self._live.retrying(self._turn, notice)
 
 
 def live_turn(run: SessionRun) -> LiveTurn:

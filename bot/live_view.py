@@ -31,13 +31,15 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.live import LiveTurn, ReplyStream
+from agent_core.model import RetryNotice
 from sessions import ThreadKey
 
 from .live_streams import LiveStreams
+from .slack_text import plain_text
 from .status_calls import status_call
 from .surface_support import SurfaceSupport
 
-__all__ = ["SlackLiveView"]
+__all__ = ["SlackLiveView", "retry_status"]
 
 log = logging.getLogger("signoff.slack")
 
@@ -51,6 +53,14 @@ WAITING = "is waiting for approval"
 _MAX_WAITING = 1024
 CLEAR_AFTER_S = 1.0  # after a session ends: its reply, if any, has usually landed by then
 _STATUS_TTL_S = 120.0  # Slack removes a status line by itself after two minutes
+
+
+def retry_status(notice: RetryNotice) -> str:
+    """ "is waiting for Anthropic (529 overloaded_error); trying again in 12 s (2 of 6)…" """
+    reason = plain_text(notice.reason, 60)
+    wait = f"{notice.delay_s:.0f} s" if notice.delay_s >= 1 else "a moment"
+    turn = f"{notice.attempt + 1} of {notice.attempts}"
+    return f"is waiting for {notice.provider} ({reason}); trying again in {wait} ({turn})…"
 
 
 def _running(tools: Sequence[str]) -> str:
@@ -116,6 +126,11 @@ class SlackLiveView:
             self._clears[turn.thread] = asyncio.get_running_loop().call_later(
                 CLEAR_AFTER_S, self._clear_due, turn.thread
             )
+
+    async def retrying(self, turn: LiveTurn, notice: RetryNotice) -> None:
+        if self.support.offers("status"):  # a reaction says "working" already
+            text = retry_status(notice)
+            self._lane(turn.thread, lambda: self._set_status(turn.thread, text))
 
     def show_recorded(
         self,

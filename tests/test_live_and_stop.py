@@ -13,7 +13,7 @@ from engine_support import THREAD, HangingModel, call, head, message, text
 
 from agent_core.live import GuardedLiveView, LiveTurn, ReplyStream, ToolStep
 from agent_core.messages import Message, ToolResultMessage
-from agent_core.model import ModelReply, TextSink, ToolSpec
+from agent_core.model import ModelReply, RetryNotice, TextSink, ToolSpec
 from agent_core.observe import ModelCall, RecordingObserver
 from agent_core.scripted import ScriptedModel
 from agent_core.session_run import SessionRun
@@ -74,6 +74,9 @@ class RecordingLive:
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
         self.log.events.append(("ended", state))
+
+    async def retrying(self, turn: LiveTurn, notice: RetryNotice) -> None:
+        self.log.events.append(("retrying", notice.attempt))
 
     def kinds(self) -> list[str]:
         out: list[str] = []

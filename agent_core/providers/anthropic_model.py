@@ -213,7 +213,7 @@ class AnthropicModel(ProviderModel):
             except Exception as exc:  # tool input that is not JSON, as the helper raised it
                 raise GarbledReply("tool input that is not JSON") from exc
 
-        reply = await self._call(attempt)
+        reply = await self._call(attempt, sink=sink)
         return self._parse(
             reply, AnthropicMessage, lambda: from_anthropic(reply, fallback_model=self._model)
         )

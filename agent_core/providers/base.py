@@ -12,9 +12,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from ..model import ModelReply
+from ..model import ModelReply, RetryListener, RetryNotice, TextSink
 from .errors import Failure, ProviderError, ProviderResponseError, error_from_failure
-from .retry import RetryPolicy, Sleep, call_with_retries
+from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
 from .settings import ModelSettings
 
 __all__ = ["GarbledReply", "ProviderModel", "display_url", "stream_guarded"]
@@ -153,16 +153,37 @@ class ProviderModel:
         )
 
     async def _call(
-        self, attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy | None = None
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        policy: RetryPolicy | None = None,
+        sink: TextSink | None = None,
     ) -> T:
+        """``attempt`` with retries; a ``sink`` that is a ``RetryListener`` hears of them."""
+        policy = policy or self._settings.retry
+        on_retry = None
+        if isinstance(sink, RetryListener):
+            listener, attempts = sink, policy.max_attempts
+
+            async def on_retry(failure: Failure, number: int, delay: float) -> None:
+                notice = RetryNotice(
+                    provider=self.label,
+                    reason=retry_reason(failure),
+                    attempt=number,
+                    attempts=attempts,
+                    delay_s=delay,
+                )
+                await listener.retrying(notice)
+
         return await call_with_retries(
             attempt,
             classify=self._failure,
             give_up=self._give_up,
-            policy=policy or self._settings.retry,
+            policy=policy,
             sleep=self._sleep,
             rng=self._rng,
             label=self.name,
+            on_retry=on_retry,
         )
 
     def _unreadable(self, exc: Exception) -> ProviderResponseError:

@@ -220,7 +220,7 @@ class OpenAIModel(ProviderModel):
                 raise broken(EOFError("the stream closed before its finish_reason"))
             return assembler.completion()
 
-        reply = await self._call(attempt)
+        reply = await self._call(attempt, sink=sink)
         return self._parse(
             reply, ChatCompletion, lambda: from_openai(reply, fallback_model=self._model)
         )

@@ -28,6 +28,7 @@ __all__ = [
     "call_with_retries",
     "describe_connection_error",
     "parse_retry_after",
+    "retry_reason",
 ]
 
 log = logging.getLogger("agent_core.providers")
@@ -114,6 +115,13 @@ def describe_connection_error(exc: BaseException) -> str:
     return "connection failed"
 
 
+def retry_reason(f: Failure) -> str:
+    """A failure as people waiting on it are told: "529 overloaded_error", "timed out"."""
+    if f.kind != "status":
+        return f.detail or f.kind
+    return " ".join(p for p in (str(f.status), f.error_type or f.error_code or "") if p)
+
+
 def _summary(f: Failure) -> str:
     if f.kind != "status":
         return f.detail or f.kind
@@ -132,12 +140,15 @@ async def call_with_retries(
     sleep: Sleep | None = None,
     rng: random.Random | None = None,
     label: str = "model call",
+    on_retry: Callable[[Failure, int, float], Awaitable[None]] | None = None,
 ) -> T:
     """``await attempt()`` until it succeeds or the policy says stop.
 
     ``classify`` turns an SDK exception into a ``Failure`` (``None``: not ours, re-raised
     untouched); ``give_up`` turns the last failure and the attempt count into the
-    ``ProviderError`` raised. Cancellation is never retried or wrapped.
+    ``ProviderError`` raised. Cancellation is never retried or wrapped. ``on_retry``
+    hears of each failure that is retried (the failure, its attempt, the wait) before
+    the wait; what it raises is logged, never the call's.
     """
     do_sleep = sleep or asyncio.sleep
     jitter_rng = rng or random.Random()
@@ -169,4 +180,9 @@ async def call_with_retries(
             _summary(failure),
             delay,
         )
+        if on_retry is not None:
+            try:
+                await on_retry(failure, number, delay)
+            except Exception:
+                log.exception("%s: telling of the retry failed", label)
         await do_sleep(delay)

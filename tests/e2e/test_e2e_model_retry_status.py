@@ -1,0 +1,43 @@
+"""While the model provider fails and signoff tries again, the thread's status line says
+so (a provider outage can hold a turn for minutes: "thinking" all that time would hide
+it), and the reply that comes after clears it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from live_kit import FakeAnthropic, anthropic_api, anthropic_bot, final_replies, slack, status_sets
+from signoff_e2e_kit import mention, until
+
+from localslack import LocalSlack
+
+__all__ = ["anthropic_api", "slack"]
+
+
+async def test_the_status_line_says_the_model_is_tried_again(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+) -> None:
+    anthropic_api.error(529, headers={"retry-after": "0"})
+    anthropic_api.error(429, headers={"retry-after": "0"})
+    anthropic_api.reply("api is healthy")
+    await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "status of api")
+    await until(lambda: any("api is healthy" in m["text"] for m in final_replies(slack, thread)))
+
+    def waiting() -> list[str]:
+        return [s for s in status_sets(slack, thread) if s.startswith("is waiting for Anthropic")]
+
+    # Status lines are set in the background, in order: the reply may be posted first.
+    await until(lambda: len(waiting()) >= 2)
+    sets = status_sets(slack, thread)
+    assert waiting() == [
+        "is waiting for Anthropic (529 overloaded_error); trying again in a moment (2 of 4)…",
+        "is waiting for Anthropic (429 rate_limit_error); trying again in a moment (3 of 4)…",
+    ]
+    # The line said "thinking" first, and the retries came after it.
+    assert sets.index("is thinking…") < sets.index(waiting()[0])
