@@ -45,6 +45,13 @@ class SchemaChecker:
             raise ValueError(
                 f"the input schema of {self.tool} refers to {exc.ref}, which is not in it"
             ) from None
+        except RecursionError:
+            # A "$ref" that leads back to itself ({"a": {"$ref": "#/properties/a"}}) never
+            # ends; neither do arguments nested past the stack. Either way: not checked.
+            raise ValueError(
+                f"the arguments for {self.tool} cannot be checked: its input schema refers "
+                "to itself without end (a $ref loop), or the arguments nest too deeply"
+            ) from None
         if errors:
             first = best_match(errors)
             shown = [first, *[e for e in errors if e is not first]][:5]

@@ -286,3 +286,17 @@ async def test_a_server_that_never_finishes_the_handshake_is_down_within_its_tim
     assert time.monotonic() - started < 5
     pid = int(pid_file.read_text())
     wait_for(lambda: not alive(pid), what="the server process to be stopped")
+
+
+async def test_a_schema_whose_ref_loops_refuses_the_call_and_the_turn_goes_on(
+    open_signoff: SignoffFactory, tmp_path: Path, record: Path, home: Home
+) -> None:
+    # {"a": {"$ref": "#/properties/a"}}: validating {"a": …} against it never ends. The
+    # call is refused with a reason the model can read; the turn is not crashed.
+    transport = command(RAW, "--record", record, "--ref", "#/properties/a")
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    await ask(engine, 'call ops__get_x {"a": "b"}', "1700000000.000100")
+    assert list(engine.errors) == []
+    status, content = final(home, "ops__get_x")
+    assert status == "error" and "refers to itself" in content, content
+    assert records(record) == []
