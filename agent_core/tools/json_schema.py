@@ -7,10 +7,16 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError, validators
 from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 __all__ = ["SchemaChecker"]
+
+
+def _said(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
 def _where(error: ValidationError) -> str:
@@ -24,18 +30,21 @@ class SchemaChecker:
     def __init__(self, tool: str, schema: Mapping[str, Any]) -> None:
         self.tool = tool
         self.problem = ""
-        cls = validators.validator_for(dict(schema), default=Draft202012Validator)
+        self._validator: Validator | None = None
         try:
+            cls = validators.validator_for(dict(schema), default=Draft202012Validator)
             cls.check_schema(dict(schema))
+            # An empty registry: a "$ref" outside the schema is an error, never fetched
+            # (without one, jsonschema GETs http refs with urllib, blocking the loop: a
+            # server could point signoff at any address it can reach).
+            self._validator = cls(dict(schema), registry=Registry())
         except SchemaError as exc:
             self.problem = f"the input schema of {tool} is not valid JSON schema: {exc.message}"
-        # An empty registry: a "$ref" outside the schema is an error, never fetched (without
-        # one, jsonschema still GETs http refs with urllib, blocking the loop: a server could
-        # point signoff at any address it can reach).
-        self._validator = cls(dict(schema), registry=Registry())
+        except Exception as exc:  # a server's schema jsonschema itself trips over ($id: 5)
+            self.problem = f"the input schema of {tool} cannot be used: {_said(exc)}"
 
     def validate(self, arguments: Any) -> dict[str, Any]:
-        if self.problem:
+        if self._validator is None:
             raise ValueError(self.problem)
         if not isinstance(arguments, dict):
             raise ValueError(f"invalid arguments for {self.tool}: arguments must be an object")
@@ -51,6 +60,11 @@ class SchemaChecker:
             raise ValueError(
                 f"the arguments for {self.tool} cannot be checked: its input schema refers "
                 "to itself without end (a $ref loop), or the arguments nest too deeply"
+            ) from None
+        except Exception as exc:  # e.g. an integer too large for a float multipleOf
+            raise ValueError(
+                f"the arguments for {self.tool} cannot be checked against its input schema: "
+                f"{_said(exc)}"
             ) from None
         if errors:
             first = best_match(errors)

@@ -4,11 +4,13 @@ SDK would refuse to send. For tests of what signoff does with such a server.
 
     python raw_mcp_server.py --record FILE --listing empty-schema
     python raw_mcp_server.py --record FILE --ref URL
+    python raw_mcp_server.py --record FILE --input-schema JSON
     python raw_mcp_server.py --record FILE --result garbage
 
 ``--listing empty-schema``: ``get_x`` is advertised with ``"inputSchema": {}`` (no
 ``"type": "object"``, as some servers send for a tool without parameters); with
-``--ref`` its schema's property ``a`` is a ``$ref`` to the URL. ``--result garbage``:
+``--ref`` its schema's property ``a`` is a ``$ref`` to the URL; ``--input-schema`` gives
+its whole schema. ``--result garbage``:
 a ``tools/call`` runs (and is recorded) and then answered with a result that is not a
 valid ``CallToolResult``.
 """
@@ -32,11 +34,14 @@ def main() -> None:
     parser.add_argument("--record", required=True, type=Path)
     parser.add_argument("--listing", default="valid", choices=sorted(SCHEMAS))
     parser.add_argument("--ref", help="a URL the schema refers to")
+    parser.add_argument("--input-schema", type=json.loads, help="get_x's inputSchema")
     parser.add_argument("--result", default="valid", choices=["valid", "garbage"])
     args = parser.parse_args()
     schema = SCHEMAS[args.listing]
     if args.ref:
         schema = {"type": "object", "properties": {"a": {"$ref": args.ref}}}
+    if args.input_schema is not None:
+        schema = args.input_schema
 
     def send(message: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")

@@ -6,6 +6,7 @@ it refuses. Real servers in real processes: the SDK's ``MCPServer``
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -299,4 +300,29 @@ async def test_a_schema_whose_ref_loops_refuses_the_call_and_the_turn_goes_on(
     assert list(engine.errors) == []
     status, content = final(home, "ops__get_x")
     assert status == "error" and "refers to itself" in content, content
+    assert records(record) == []
+
+
+@pytest.mark.parametrize(
+    ("schema", "arguments"),
+    [
+        ({"type": "object", "$id": 5}, '{"a": "b"}'),  # the validator cannot be built
+        # The model's integer is too large for the float multipleOf is checked in.
+        ({"type": "object", "properties": {"a": {"multipleOf": 0.5}}}, '{"a": 1' + "0" * 400 + "}"),
+    ],
+)
+async def test_a_schema_signoff_cannot_check_against_refuses_the_call(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    schema: dict[str, object],
+    arguments: str,
+) -> None:
+    transport = command(RAW, "--record", record, "--input-schema", json.dumps(schema))
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    await ask(engine, f"call ops__get_x {arguments}", "1700000000.000100")
+    assert list(engine.errors) == []
+    status, content = final(home, "ops__get_x")
+    assert status == "error" and "ops__get_x" in content, content
     assert records(record) == []
