@@ -9,9 +9,9 @@ leading ``-`` where the template has none), unless that element follows ``--``.
 The process gets a minimal environment (``PATH``, ``HOME``, ``LANG``) plus the tool's
 ``env`` and ``SIGNOFF_APPROVAL_ID`` / ``SIGNOFF_SESSION_ID``; it runs in the session's
 workspace, in its own process group, which the timeout kills as a whole (as does output
-past ``OUTPUT_LIMIT_BYTES``, a runaway that would fill the disk). stdout and stderr go to
-files in the workspace (kept whole); the model reads the exit code and the first
-``OUTPUT_LIMIT`` characters of each.
+past ``OUTPUT_LIMIT_BYTES``, a runaway that would fill the disk). stdout and stderr are
+pipes signoff copies to files in the workspace (kept whole) and closes when the call ends;
+the model reads the exit code and the first ``OUTPUT_LIMIT`` characters of each.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import IO, Any
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown, schema_version
 from .json_schema import SchemaChecker
+from .kept_pipe import KeptPipe
 from .output import output_path, read_head
 from .specs import CommandSpec, Template, parse_template
 
@@ -139,28 +140,40 @@ class CommandTool(Tool):
         )
         err_path = out_path.with_suffix(".stderr")
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        with out_path.open("wb") as out, err_path.open("wb") as err:
+        with (
+            out_path.open("wb") as out,
+            err_path.open("wb") as err,
+            contextlib.ExitStack() as pipes_open,
+        ):
+            # Through pipes signoff closes when the call ends: a process that outlived it
+            # would otherwise write on in the kept output and change a sealed session.
+            pipes = [KeptPipe(out), KeptPipe(err)]
+            for pipe in pipes:
+                pipes_open.callback(pipe.close)
             try:
                 proc = await asyncio.create_subprocess_exec(
                     *argv,
                     stdin=asyncio.subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
+                    stdout=pipes[0].write_fd,
+                    stderr=pipes[1].write_fd,
                     env=self.environment(context),
                     cwd=context.workspace,
                     start_new_session=True,  # its own process group, killed as one
                 )
             except OSError as exc:
                 raise ToolError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
+            for pipe in pipes:
+                pipe.started()
             try:
                 async with asyncio.timeout(self.timeout_seconds):  # never swallows a cancel
                     code = await _exit_code(proc, (out, err), self.output_limit)
-                # What it left running in its group goes with it: a process writing to the
-                # kept output after the call returned would change a sealed session.
+                # What it left running in its group goes with it.
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
+                pipes_open.close()
             except (TimeoutError, _OutputRanAway) as exc:
                 await _kill_group(proc)
+                pipes_open.close()
                 report = _report(None, out_path, err_path, context.workspace)
                 why = (
                     f"timed out after {self.timeout_seconds:g}s"
