@@ -101,6 +101,13 @@ class CommandTool(Tool):
                     f"invalid arguments for {self.name}: {name}: control characters "
                     "(a newline, a tab, NUL) are not allowed"
                 )
+            param = self.spec_config.params[name]
+            if not param.matches_whole(value):
+                shown = value if len(value) <= 80 else value[:79] + "…"
+                raise ValueError(
+                    f"invalid arguments for {self.name}: {name}: {shown!r} does not match "
+                    f"{param.pattern!r} as a whole"
+                )
         self.argv(checked)  # refuses a value that would become an option
         return checked
 

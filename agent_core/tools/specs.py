@@ -152,7 +152,16 @@ class ParamSpec(_Strict):
             error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
             if error is not None:
                 raise ValueError(f"{key} {value!r} does not fit the parameter: {error.message}")
+            if not self.matches_whole(value):
+                raise ValueError(f"{key} {value!r} does not match the whole pattern")
         return self
+
+    def matches_whole(self, value: object) -> bool:
+        """JSON schema's ``pattern`` matches anywhere in a value; a command's must match
+        all of it, anchored or not: ``[a-z]+`` written for a name never lets ``a; b`` by."""
+        if self.pattern is None or not isinstance(value, str):
+            return True
+        return re.fullmatch(self.pattern, value) is not None
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": self.type}

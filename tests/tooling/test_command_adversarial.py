@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
 from engine_support import EngineFactory, message, text, transcript
 from mcp_fixture_kit import alive, write_config
 
@@ -142,3 +143,24 @@ async def test_a_process_that_leaves_the_commands_group_cannot_touch_the_sealed_
         m for m in transcript(home) if isinstance(m, EventMessage) and "`restart`" in m.text
     ]
     assert outcome.status == "ok", outcome.text
+
+
+def test_a_pattern_written_without_anchors_must_still_match_the_whole_value() -> None:
+    # A careless `pattern = "[a-z0-9-]{1,63}"` (no ^…$) matches somewhere inside almost
+    # anything: JSON schema's pattern searches. What the operator meant is the value.
+    spec = CommandSpec(
+        description="get",
+        argv=("kubectl", "get", "deployment/{name}"),
+        params={"name": {"pattern": "[a-z0-9-]{1,63}"}},
+    )
+    tool = CommandTool(name="get", spec=spec)
+    assert tool.argv(tool.validate({"name": "api"}))[-1] == "deployment/api"
+    for bad in ("api; rm -rf /", "../../secrets", "API-api", "a" * 64):
+        with pytest.raises(ValueError, match=r"invalid arguments for get: name: .* whole"):
+            tool.validate({"name": bad})
+    with pytest.raises(ValueError, match="default 'x y'"):
+        CommandSpec(
+            description="get",
+            argv=("k", "{name}"),
+            params={"name": {"pattern": "[a-z]+", "default": "x y"}},
+        )
