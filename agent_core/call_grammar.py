@@ -49,7 +49,8 @@ def _plain(text: str) -> str:
 def _types(spec: ToolSpec | None, key: str) -> set[str]:
     if spec is None:
         return set()
-    prop = spec.input_schema.get("properties", {}).get(key, {})
+    properties = spec.input_schema.get("properties")  # an MCP server's: any shape
+    prop = properties.get(key) if isinstance(properties, Mapping) else None
     kind = prop.get("type") if isinstance(prop, Mapping) else None
     if isinstance(kind, str):
         return {kind}

@@ -105,3 +105,15 @@ async def test_the_offline_model_calls_any_tool_and_answers_syntax_errors() -> N
     assert unknown.tool_calls[0].name == "nope"
     bad = await ask("call ops__scale replicas", [SCALE])
     assert not bad.tool_calls and "I could not read `replicas`" in bad.text
+
+
+@pytest.mark.parametrize("properties", [[], None, "a", {"n": None}, {"n": []}])
+def test_a_schema_of_the_wrong_shape_types_nothing_and_is_never_a_crash(properties: Any) -> None:
+    # An MCP server's schema is whatever it sent ("properties": [] passes the SDK): the
+    # call is read untyped and validation says what is wrong, never an AttributeError.
+    spec = ToolSpec(
+        name="ops__x", description="", input_schema={"type": "object", "properties": properties}
+    )
+    assert parse_call("call ops__x n=3 s=a", [spec]) == ParsedCall(
+        name="ops__x", arguments={"n": 3, "s": "a"}
+    )
