@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator, SchemaError
+from jsonschema import Draft202012Validator
+from referencing import Registry
 
 from .tools import Tool
 
@@ -189,10 +190,13 @@ def parse_edit(
 
 
 def _schema_problems(schema: Mapping[str, Any], arguments: dict[str, Any]) -> dict[str, str]:
+    """Problems by field. A schema this cannot use (a "$ref" outside it, one that loops)
+    gives none here: the tool's own check, which says why, comes next."""
     try:
-        validator = Draft202012Validator(dict(schema))
+        # An empty registry, as in SchemaChecker: a "$ref" to a URL is never fetched.
+        validator = Draft202012Validator(dict(schema), registry=Registry())
         errors = list(validator.iter_errors(arguments))
-    except SchemaError:
+    except Exception:  # SchemaError, Unresolvable, RecursionError, what else a server's trips
         return {}
     problems: dict[str, str] = {}
     for error in errors:

@@ -326,3 +326,36 @@ async def test_a_schema_signoff_cannot_check_against_refuses_the_call(
     status, content = final(home, "ops__get_x")
     assert status == "error" and "ops__get_x" in content, content
     assert records(record) == []
+
+
+@pytest.mark.parametrize("ref", ["url", "#/properties/b"])
+async def test_an_edit_is_checked_without_fetching_the_schemas_ref_or_crashing(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    surface: RecordingSurface,
+    listener: tuple[str, list[bytes]],
+    ref: str,
+) -> None:
+    # The model's call leaves `b` out, so checking it never reaches the "$ref"; an
+    # approver who fills `b` in the edit form gets their edit checked the same way:
+    # nothing fetched from the URL, no loop without end; the form says what is wrong.
+    url, requests = listener
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"$ref": url if ref == "url" else ref}},
+    }
+    transport = command(RAW, "--record", record, "--input-schema", json.dumps(schema))
+    cfg = config(tmp_path / "signoff.toml", transport, no_approval="[]")
+    engine = await open_signoff(cfg)
+    await ask(engine, 'call ops__get_x {"a": "x"}', "1700000000.000100")
+    (card,) = surface.cards
+    valid, problems = engine.check_edit(card.id, values={"a": "x", "b": "5"})
+    assert requests == [], f"signoff fetched the schema's $ref: {requests[0][:60]!r}"
+    assert valid == {} and problems, problems
+    with pytest.raises(ValueError):
+        await engine.edit(
+            card.id, user="U0BOB", arguments={"a": "x", "b": 5}, base_sha256=card.args_sha256
+        )
+    assert requests == []
+    assert records(record) == []
