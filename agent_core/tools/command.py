@@ -148,13 +148,14 @@ class CommandTool(Tool):
         err_path = out_path.with_suffix(".stderr")
         out_path.parent.mkdir(parents=True, exist_ok=True)
         with (
-            out_path.open("wb") as out,
-            err_path.open("wb") as err,
+            out_path.open("w+b") as out,  # read back for the report: the command may
+            err_path.open("w+b") as err,  # remove the paths (it runs in the workspace)
             contextlib.ExitStack() as pipes_open,
         ):
             # Through pipes signoff closes when the call ends: a process that outlived it
             # would otherwise write on in the kept output and change a sealed session.
             pipes = [KeptPipe(out), KeptPipe(err)]
+            kept = (("stdout", out, out_path), ("stderr", err, err_path))
             for pipe in pipes:
                 pipes_open.callback(pipe.close)
             try:
@@ -178,10 +179,11 @@ class CommandTool(Tool):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 pipes_open.close()
+                report = _report(code, kept, context.workspace)
             except (TimeoutError, _OutputRanAway) as exc:
                 await _kill_group(proc)
                 pipes_open.close()
-                report = _report(None, out_path, err_path, context.workspace)
+                report = _report(None, kept, context.workspace)
                 why = (
                     f"timed out after {self.timeout_seconds:g}s"
                     if isinstance(exc, TimeoutError)
@@ -194,7 +196,6 @@ class CommandTool(Tool):
             finally:
                 if proc.returncode is None:  # cancelled: never leave it running
                     await asyncio.shield(_kill_group(proc))
-        report = _report(code, out_path, err_path, context.workspace)
         if code < 0:
             # Killed from outside (the OOM killer, a person): it never said it failed.
             raise ToolOutcomeUnknown(
@@ -251,12 +252,27 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _report(code: int | None, out_path: Path, err_path: Path, workspace: Path) -> str:
+def _report(
+    code: int | None, kept: tuple[tuple[str, IO[bytes], Path], ...], workspace: Path
+) -> str:
     lines = [f"exit code {code}" if code is not None and code >= 0 else "no exit code (killed)"]
-    for label, path in (("stdout", out_path), ("stderr", err_path)):
-        kept = Path("workspace") / path.relative_to(workspace)
-        text, size = read_head(path, kept=kept)
-        lines.append(f"--- {label} ({size} bytes)")
+    for label, handle, path in kept:
+        handle.flush()
+        # Read through the open file: the command may have removed or replaced the path.
+        there = _same_file(handle, path)
+        shown = Path("workspace") / path.relative_to(workspace) if there else None
+        text, size = read_head(handle.fileno(), kept=shown)
+        removed = "" if there else "; the command removed its kept file"
+        lines.append(f"--- {label} ({size} bytes{removed})")
         if text:
             lines.append(text.rstrip("\n"))
     return "\n".join(lines)
+
+
+def _same_file(handle: IO[bytes], path: Path) -> bool:
+    try:
+        now = path.stat()
+    except OSError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)

@@ -6,6 +6,7 @@ capped text says where, so a person can read what the model could not.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -30,12 +31,13 @@ def clip_text(text: str, *, limit: int = OUTPUT_LIMIT, kept: Path | None = None)
     return text[:limit] + f"\n… [{len(text) - limit} more characters cut{where}]"
 
 
-def read_head(path: Path, *, kept: Path, limit: int = OUTPUT_LIMIT) -> tuple[str, int]:
-    """The first ``limit`` characters of a file (however large it is) and its size in bytes."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        head = handle.read(limit * 4)
+def read_head(fd: int, *, kept: Path | None, limit: int = OUTPUT_LIMIT) -> tuple[str, int]:
+    """The first ``limit`` characters of an open file (however large it is) and its size in
+    bytes; ``kept``: where the whole of it is, None when its path was removed."""
+    size = os.fstat(fd).st_size
+    head = os.pread(fd, limit * 4, 0)
     text = head.decode("utf-8", errors="replace")
     if len(text) <= limit and size == len(head):
         return text, size
-    return text[:limit] + f"\n… [cut: {size} bytes in all; the whole output is in {kept}]", size
+    where = f"the whole output is in {kept}" if kept is not None else "its file was removed"
+    return text[:limit] + f"\n… [cut: {size} bytes in all; {where}]", size

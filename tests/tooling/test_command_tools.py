@@ -5,7 +5,6 @@ kept whole beside the trace; a minimal environment with the approval id."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 import time
@@ -176,11 +175,13 @@ async def test_a_command_whose_output_runs_away_is_killed_before_it_fills_the_di
 async def test_a_command_that_removes_its_kept_output_is_not_cut_short(tmp_path: Path) -> None:
     # A command that cleans its working directory (the workspace) removes tool-output/
     # with it. The runaway check must not turn that into a crash that kills it mid-way
-    # (and reports "error" for a call that was cut while it ran).
-    tool = command(["sh", "-c", "rm -rf tool-output; sleep 0.6; touch finished"])
-    with contextlib.suppress(FileNotFoundError):  # its report cannot read what it removed
-        await tool.call({}, context(tmp_path))
+    # (and reports "error" for a call that was cut while it ran); nor may its report: a
+    # FileNotFoundError for a call that ran and exited 0 read as "failed, try again".
+    tool = command(["sh", "-c", "rm -rf tool-output; echo cleaned; sleep 0.6; touch finished"])
+    report = await tool.call({}, context(tmp_path))
     assert (tmp_path / "workspace" / "finished").exists(), "killed before it finished"
+    assert report.startswith("exit code 0") and "cleaned" in report, report
+    assert "removed" in report, report  # the kept file is gone: say so, not where it is
 
 
 async def test_output_over_the_cap_is_kept_whole_beside_the_trace(tmp_path: Path) -> None:
