@@ -97,9 +97,14 @@ class McpTool(Tool):
             context.workspace_path, tool=self.name, call_id=context.call_id, stream="txt"
         )
         if len(text) > OUTPUT_LIMIT:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.write_text(text)
-            text = clip_text(text, kept=kept.relative_to(context.workspace_path.parent))
+            try:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text(text)
+            except OSError as exc:  # it ran all the same: its result is not an error
+                cut = clip_text(text)
+                text = f"{cut} (the whole result could not be kept: {exc.strerror or exc})"
+            else:
+                text = clip_text(text, kept=kept.relative_to(context.workspace_path.parent))
         if result.is_error:
             raise ToolError(text or f"{self.remote} reported an error")
         return text

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from engine_support import THREAD, message, transcript
-from mcp_fixture_kit import alive, records, toml_str, wait_for, write_config
+from mcp_fixture_kit import alive, records, stdio_command, toml_str, wait_for, write_config
 
 from agent_core.engine import Engine
 from agent_core.messages import EventMessage, ToolResultMessage
 from agent_core.surface import RecordingSurface
+from agent_core.tools import ToolContext
 from agent_core.tools.mcp_connection import McpConnection, ServerDown
+from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.specs import McpServerSpec
 from sessions import Home
 
@@ -359,3 +361,35 @@ async def test_an_edit_is_checked_without_fetching_the_schemas_ref_or_crashing(
         )
     assert requests == []
     assert records(record) == []
+
+
+async def test_a_long_result_that_cannot_be_kept_is_still_the_calls_result(
+    tmp_path: Path, record: Path
+) -> None:
+    # The call ran; keeping its whole result in the workspace then fails (here a command
+    # left a file where tool-output/ goes; a full disk does the same). That is no reason
+    # to report "error" — the model would read "it failed" and may run it again.
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "tool-output").write_text("not a directory")
+    spec = McpServerSpec(command=tuple(json.loads(stdio_command(record))), timeout="10s")
+    server = McpServer("ops", spec)
+    await server.start()
+    try:
+        tool = server.get("ops__list_events")
+        assert tool is not None
+        context = ToolContext(
+            home=tmp_path,
+            session_id="sess_000000000001",
+            workspace_path=workspace,
+            thread=THREAD,
+            requester="U0ALICE",
+            call_id="call_1",
+            tool_version=tool.version,
+        )
+        text = await tool.call({"namespace": "prod"}, context)
+    finally:
+        await server.aclose()
+    assert text.startswith("event 0: pod api-0 pulled image"), text[:100]
+    assert "could not be kept" in text, text[-300:]
+    assert len(records(record, "list_events")) == 1
