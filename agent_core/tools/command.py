@@ -148,8 +148,10 @@ class CommandTool(Tool):
         err_path = out_path.with_suffix(".stderr")
         out_path.parent.mkdir(parents=True, exist_ok=True)
         with (
-            out_path.open("w+b") as out,  # read back for the report: the command may
-            err_path.open("w+b") as err,  # remove the paths (it runs in the workspace)
+            # Read back for the report (the command may remove the paths: it runs in the
+            # workspace); unbuffered, so a full disk fails the copy, never the close.
+            out_path.open("w+b", buffering=0) as out,
+            err_path.open("w+b", buffering=0) as err,
             contextlib.ExitStack() as pipes_open,
         ):
             # Through pipes signoff closes when the call ends: a process that outlived it

@@ -9,6 +9,7 @@ reaches — can no longer change what the session keeps: its next write fails (S
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 from typing import IO
@@ -31,6 +32,7 @@ class KeptPipe:
         self._loop = asyncio.get_running_loop()
         self._reading = True
         self._closed = False
+        self.lost = False  # output that could not be written to the kept file
         self._loop.add_reader(self.read_fd, self._copy, _WAKE_BUDGET)
 
     def started(self) -> None:
@@ -47,21 +49,31 @@ class KeptPipe:
     def _copy(self, budget: int) -> None:
         """Copy what the pipe holds now, at most ``budget`` bytes."""
         copied = 0
+        while copied < budget:
+            try:
+                chunk = os.read(self.read_fd, _CHUNK)
+            except BlockingIOError:
+                break
+            if not chunk:  # every writer closed it
+                self._stop_reading()
+                break
+            copied += len(chunk)
+            self._keep(chunk)
+        self._keep(b"")  # its size is what the runaway check reads
+
+    def _keep(self, chunk: bytes) -> None:
+        if self.lost:
+            return  # read all the same: a program blocked on a full pipe would hang
         try:
-            while copied < budget:
-                try:
-                    chunk = os.read(self.read_fd, _CHUNK)
-                except BlockingIOError:
-                    break
-                if not chunk:  # every writer closed it
-                    self._stop_reading()
-                    break
-                self._kept.write(chunk)
-                copied += len(chunk)
-            self._kept.flush()  # its size is what the runaway check reads
+            if chunk:
+                written = self._kept.write(chunk)
+                if written is not None and written < len(chunk):
+                    raise OSError(errno.ENOSPC, "the kept file took only part of a write")
+            else:
+                self._kept.flush()
         except OSError as exc:  # the kept file cannot take it (a full disk)
-            self._stop_reading()  # the program blocks on a full pipe until its timeout
-            log.warning("could not keep a command's output: %s", exc)
+            self.lost = True
+            log.warning("a command's output could not be kept, the rest is dropped: %s", exc)
 
     def close(self) -> None:
         """Copy what is left in the pipe, then close it. Idempotent."""

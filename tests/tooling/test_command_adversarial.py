@@ -17,6 +17,7 @@ from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolRegistry
 from agent_core.tools.command import CommandTool
+from agent_core.tools.kept_pipe import KeptPipe
 from agent_core.tools.specs import CommandSpec
 from bot.config_file import load_config
 from sessions import Home
@@ -164,3 +165,22 @@ def test_a_pattern_written_without_anchors_must_still_match_the_whole_value() ->
             argv=("k", "{name}"),
             params={"name": {"pattern": "[a-z]+", "default": "x y"}},
         )
+
+
+async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Path) -> None:
+    # A full disk (here /dev/full, which answers every write with ENOSPC): the program's
+    # output is read and dropped, so it runs on and exits, never blocked on a full pipe
+    # until its timeout and then reported uncertain.
+    with open("/dev/full", "wb", buffering=0) as full:
+        pipe = KeptPipe(full)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "import sys; sys.stdout.write('x' * (4 << 20))",
+                stdout=pipe.write_fd,
+            )  # fmt: skip
+            pipe.started()
+            async with asyncio.timeout(20):
+                assert await proc.wait() == 0
+        finally:
+            pipe.close()
+    assert pipe.lost
