@@ -153,11 +153,13 @@ class TextFormatter(logging.Formatter):
 
 # Libraries that would print payloads (Bolt's "unhandled request" warning quotes the whole
 # body, message text included) or chatter on every reconnect: kept at WARNING or above
-# unless the operator asked for DEBUG.
+# unless the operator asked for DEBUG. httpx2 logs every request's URL at INFO: each MCP
+# health check and call, and a key a hosted MCP server's URL carries.
 _QUIET = {
     "slack_bolt": logging.ERROR,
     "slack_sdk": logging.WARNING,
     "aiohttp.access": logging.WARNING,
+    "httpx2": logging.WARNING,
 }
 
 

@@ -6,7 +6,9 @@ it refuses. Real servers in real processes: the SDK's ``MCPServer``
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -19,7 +21,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 from engine_support import THREAD, message, transcript
-from mcp_fixture_kit import alive, records, stdio_command, toml_str, wait_for, write_config
+from mcp_fixture_kit import (
+    HttpOpsServer,
+    alive,
+    records,
+    stdio_command,
+    toml_str,
+    wait_for,
+    write_config,
+)
 
 from agent_core.engine import Engine
 from agent_core.messages import EventMessage, ToolResultMessage
@@ -28,6 +38,7 @@ from agent_core.tools import ToolContext
 from agent_core.tools.mcp_connection import McpConnection, ServerDown
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.specs import McpServerSpec
+from bot.logs import setup_logging
 from sessions import Home
 
 if TYPE_CHECKING:
@@ -393,3 +404,28 @@ async def test_a_long_result_that_cannot_be_kept_is_still_the_calls_result(
     assert text.startswith("event 0: pod api-0 pulled image"), text[:100]
     assert "could not be kept" in text, text[-300:]
     assert len(records(record, "list_events")) == 1
+
+
+async def test_the_operators_log_does_not_quote_an_http_servers_url_on_every_request(
+    http_ops: HttpOpsServer,
+) -> None:
+    # Hosted MCP servers often carry a key in the URL itself. The HTTP library logs
+    # every request with its URL at INFO: one line per health check and call, secret
+    # included. signoff's log keeps it at WARNING, as it does Slack's libraries.
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging(format="json", level="INFO", stream=stream)
+    try:
+        spec = McpServerSpec(url=http_ops.url + "?key=SECRETKEY0123", timeout="10s")
+        server = McpServer("ops", spec)
+        await server.start()
+        try:
+            assert server.status() == "MCP server ops is up"
+            await server.call("get_pods", {"namespace": "prod"}, approval_id="")
+        finally:
+            await server.aclose()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    assert "SECRETKEY0123" not in stream.getvalue()
