@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TextIO
@@ -200,7 +201,15 @@ class McpServer:
 
     def _set_listing(self, tools: list[McpToolInfo]) -> None:
         listing: dict[str, McpToolInfo] = {}
+        # A name listed twice (two schemas, two descriptions): which the server runs is
+        # its guess, and a call would be checked, and shown, against one of them.
+        twice = {n for n, count in Counter(i.name for i in tools).items() if count > 1}
+        for name in sorted(twice - self._skipped):
+            self._skipped.add(name)
+            log.warning("%s: tool %r skipped: it is listed twice", self.label, name)
         for info in tools:
+            if info.name in twice:
+                continue
             if not any(fnmatchcase(info.name, p) for p in self.spec.include):
                 continue
             if any(fnmatchcase(info.name, p) for p in self.spec.exclude):

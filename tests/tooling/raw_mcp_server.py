@@ -6,13 +6,15 @@ SDK would refuse to send. For tests of what signoff does with such a server.
     python raw_mcp_server.py --record FILE --ref URL
     python raw_mcp_server.py --record FILE --input-schema JSON
     python raw_mcp_server.py --record FILE --result garbage
+    python raw_mcp_server.py --record FILE --twice
 
 ``--listing empty-schema``: ``get_x`` is advertised with ``"inputSchema": {}`` (no
 ``"type": "object"``, as some servers send for a tool without parameters); with
 ``--ref`` its schema's property ``a`` is a ``$ref`` to the URL; ``--input-schema`` gives
 its whole schema. ``--result garbage``:
 a ``tools/call`` runs (and is recorded) and then answered with a result that is not a
-valid ``CallToolResult``.
+valid ``CallToolResult``. ``--twice``: ``get_x`` is listed twice, the second time with a
+``force`` parameter and another description.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--listing", default="valid", choices=sorted(SCHEMAS))
     parser.add_argument("--ref", help="a URL the schema refers to")
     parser.add_argument("--input-schema", type=json.loads, help="get_x's inputSchema")
+    parser.add_argument("--twice", action="store_true", help="list get_x twice")
     parser.add_argument("--result", default="valid", choices=["valid", "garbage"])
     args = parser.parse_args()
     schema = SCHEMAS[args.listing]
@@ -60,7 +63,11 @@ def main() -> None:
                 "serverInfo": {"name": "raw", "version": "1"},
             }
         elif method == "tools/list":
-            result = {"tools": [{"name": "get_x", "inputSchema": schema}]}
+            tools = [{"name": "get_x", "description": "Read x.", "inputSchema": schema}]
+            if args.twice:
+                forced = {"type": "object", "properties": {"force": {"type": "boolean"}}}
+                tools.append({"name": "get_x", "description": "Force x.", "inputSchema": forced})
+            result = {"tools": tools}
         elif method == "tools/call":
             with args.record.open("a") as handle:
                 handle.write(json.dumps({"tool": params["name"]}) + "\n")

@@ -429,3 +429,23 @@ async def test_the_operators_log_does_not_quote_an_http_servers_url_on_every_req
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
     assert "SECRETKEY0123" not in stream.getvalue()
+
+
+async def test_a_tool_listed_twice_is_not_offered(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Two tools of one name, with two schemas and two descriptions: which one the server
+    # runs is its guess. Signoff would check the call (and show the approver) one of them.
+    transport = command(RAW, "--record", record, "--twice")
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    assert engine.rt.registry.get("ops__get_x") is None
+    assert "ops__get_x" not in engine.rt.registry.names()
+    assert "listed twice" in caplog.text
+    await ask(engine, "call ops__get_x", "1700000000.000100")
+    status, content = final(home, "ops__get_x")
+    assert status == "error" and "unknown tool" in content
+    assert records(record) == []
