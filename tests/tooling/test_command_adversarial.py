@@ -18,7 +18,7 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolRegistry
 from agent_core.tools.command import CommandTool
 from agent_core.tools.kept_pipe import KeptPipe
-from agent_core.tools.specs import CommandSpec
+from agent_core.tools.specs import CommandSpec, parse_template
 from bot.config_file import load_config
 from sessions import Home
 
@@ -184,3 +184,37 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         finally:
             pipe.close()
     assert pipe.lost
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sh", "-c", "kubectl get deployment {name}"],
+        ["/bin/bash", "-ec", "echo {name}"],
+        ["sudo", "-u", "ops", "bash", "-lc", "systemctl restart {name}"],
+    ],
+)
+def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
+    argv: list[str],
+) -> None:
+    # Inside `sh -c '…{name}…'` a value is shell code, not one inert argument: a model's
+    # `api; rm -rf /` would run. The docs' promise holds only for an argument of its own.
+    with pytest.raises(ValueError, match=r"shell code.*\$1"):
+        CommandSpec(description="d", argv=tuple(argv), params={"name": {}})
+
+
+def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine() -> None:
+    safe = [
+        (("sh", "-c", 'kubectl get deployment "$1"', "sh", "{name}"), {}),  # "$1": inert
+        (("sh", "-c", "systemctl restart {name}"), {"enum": ["api", "web"]}),
+        (("sh", "-c", "systemctl restart {name}"), {"pattern": "[a-z]+"}),
+        (("sh", "-c", "scale --replicas={n}"), {"type": "integer"}),
+        (("kubectl", "get", "{name}"), {}),
+    ]
+    for argv, param in safe:
+        spec = CommandSpec(description="d", argv=argv, params={next(iter(_names(argv))): param})
+        assert spec.argv == argv
+
+
+def _names(argv: tuple[str, ...]) -> list[str]:
+    return [n for e in argv for kind, n in parse_template(e) if kind == "param"]
