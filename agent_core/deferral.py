@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from approvals import ApprovalRequest, Decision
+from approvals import SYSTEM, ApprovalRequest, Decision
 from sessions import utc_iso
 
 from .approved_call import deciders_text
@@ -73,7 +73,12 @@ async def defer(
     )
     if attempt == 1:
         queue_reply(
-            run.rt, run.thread, run.id, f"deferred-{request.id}", f"⏳ {text[0].upper()}{text[1:]}"
+            run.rt,
+            run.thread,
+            run.id,
+            f"deferred-{request.id}",
+            f"⏳ {text[0].upper()}{text[1:]}",
+            people=tuple(d for d in decision.deciders if d != SYSTEM),  # "approved by @bob"
         )
     return text
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tooling"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 
 from fake_anthropic import FakeAnthropic, ToolUse
-from mcp_fixture_kit import records, server_table, stdio_command, write_config
+from mcp_fixture_kit import kill, records, server_table, stdio_command, write_config
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -100,3 +100,27 @@ async def test_the_fake_anthropic_model_chooses_mcp_tools(
         assert "restarted in prod" in str(api.requests[2].body["messages"])
         assert [r["tool"] for r in records(record)] == ["get_pods", "restart_deployment"]
     assert api.rejections == []
+
+
+async def test_an_approved_call_of_a_server_that_is_down_names_its_approver(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # The thread is told the approved call waits for the server: "approved by @bob".
+    # Bob's mention must render as one, not as the raw text "<@U0BOB>".
+    record, down = tmp_path / "ops-calls.jsonl", tmp_path / "down"
+    config = write_config(
+        tmp_path / "signoff.toml",
+        server_table(f"command = {stdio_command(record, down_if=down)}", timeout="3s"),
+    )
+    await start_bot(config_path=config, demo_tools=False)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "call ops__get_pods namespace=prod")
+    await bot_reply(slack, thread, "pods in prod")
+    thread = await mention(slack, "call ops__restart_deployment deployment=api namespace=prod")
+    card = await wait_card(slack, thread)
+    down.touch()
+    kill(records(record)[-1]["pid"])  # the server dies, and does not start again
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    told = await bot_reply(slack, thread, "did not run", timeout=15)
+    assert "<@U0BOB>" in told["text"] and "&lt;@U0BOB&gt;" not in told["text"], told["text"]
+    assert records(record, "restart_deployment") == []
