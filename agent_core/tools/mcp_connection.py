@@ -133,6 +133,11 @@ class McpConnection:
             await conn.close()
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            # What ended the session, when it ended only once the wait was over (the SDK
+            # holds the handshake open after its reader failed, e.g. on bytes not UTF-8).
+            ended = conn._ready
+            if ended.done() and not ended.cancelled():
+                exc = ended.exception() or exc
             raise ServerDown(describe_error(exc)) from None
         return conn
 

@@ -6,6 +6,7 @@ it refuses. Real servers in real processes: the SDK's ``MCPServer``
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import logging
@@ -449,3 +450,21 @@ async def test_a_tool_listed_twice_is_not_offered(
     status, content = final(home, "ops__get_x")
     assert status == "error" and "unknown tool" in content
     assert records(record) == []
+
+
+async def test_a_server_whose_first_words_are_not_utf8_is_down_with_that_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A banner printed in Latin-1 ("Démarrage") before the handshake: the SDK's reader
+    # fails on it. The reason is that, not "no answer in time"; and the failure is not
+    # left for asyncio to log as "Future exception was never retrieved".
+    script = (
+        "import sys, time; sys.stdout.buffer.write(b'D\\xe9marrage\\n'); sys.stdout.flush(); "
+        "time.sleep(60)"
+    )
+    spec = McpServerSpec(command=(sys.executable, "-c", script), timeout="1s")
+    with (tmp_path / "stderr.log").open("w") as errlog, pytest.raises(ServerDown) as down:
+        await McpConnection.open("ops", spec, errlog=errlog)
+    assert "utf-8" in str(down.value).lower(), str(down.value)
+    gc.collect()
+    assert "never retrieved" not in caplog.text
