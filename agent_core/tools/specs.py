@@ -24,6 +24,8 @@ from pydantic import (
 
 from approvals import parse_duration
 
+from .code_argument import code_argument
+
 __all__ = [
     "SERVER_NAME",
     "TOOL_NAME",
@@ -181,23 +183,6 @@ class ParamSpec(_Strict):
         return schema
 
 
-# Shells that run the argument after ``-c`` as a script (``sh -c``, ``bash -ec``, also
-# behind ``sudo`` or ``env``): a value substituted into that script is shell code.
-_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"})
-_SCRIPT_FLAG = re.compile(r"-[A-Za-z]*c[A-Za-z]*")
-
-
-def _shell_script(argv: tuple[str, ...]) -> tuple[int, str]:
-    """The index of the argv element a shell runs as its script (0 if none), and how."""
-    shell = ""
-    for index, element in enumerate(argv[:-1]):
-        if shell and _SCRIPT_FLAG.fullmatch(element):
-            return index + 1, f"{shell} {element}"
-        name = element.rsplit("/", 1)[-1]
-        shell = shell or (name if name in _SHELLS else "")
-    return 0, ""
-
-
 class CommandSpec(_Strict):
     """``[commands.NAME]``: an argv run without a shell, its placeholders from parameters."""
 
@@ -234,15 +219,15 @@ class CommandSpec(_Strict):
         unused = sorted(set(self.params) - used)
         if unused:
             raise ValueError(f"params.{unused[0]} is not used in argv")
-        script, how = _shell_script(self.argv)
-        for kind, name in parse_template(self.argv[script]) if script else ():
+        code, how = code_argument(self.argv)
+        for kind, name in parse_template(self.argv[code]) if code else ():
             param = self.params[name] if kind == "param" else None
             if param and param.type == "string" and not (param.enum or param.pattern):
                 raise ValueError(
-                    f"argv: {{{name}}} is in the script `{how}` runs, where a value is shell "
-                    f'code (`; rm -rf /` would run): write "$1" in the script and pass '
-                    f'{{{name}}} after it as an argument of its own (…, "sh", "{{{name}}}"), '
-                    "or hold it to an enum or a pattern"
+                    f"argv: {{{name}}} is in the code `{how}` runs, where a value is code "
+                    f"(`; rm -rf /` would run): pass {{{name}}} after the code as an argument "
+                    'of its own and read it there ("$1" in a shell script, sys.argv[1] in '
+                    "Python), or hold it to an enum or a pattern"
                 )
         return self
 

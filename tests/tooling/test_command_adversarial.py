@@ -192,6 +192,10 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["sh", "-c", "kubectl get deployment {name}"],
         ["/bin/bash", "-ec", "echo {name}"],
         ["sudo", "-u", "ops", "bash", "-lc", "systemctl restart {name}"],
+        ["python3", "-c", "import os; os.system('systemctl restart {name}')"],
+        ["/usr/bin/python3.11", "-Sc", "print('{name}')"],
+        ["perl", "-e", "system('restart {name}')"],
+        ["node", "-e", "require('child_process').execSync('restart {name}')"],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
@@ -199,7 +203,8 @@ def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
 ) -> None:
     # Inside `sh -c '…{name}…'` a value is shell code, not one inert argument: a model's
     # `api; rm -rf /` would run. The docs' promise holds only for an argument of its own.
-    with pytest.raises(ValueError, match=r"shell code.*\$1"):
+    # So for code an interpreter runs (`python -c`, `perl -e`).
+    with pytest.raises(ValueError, match=r"where a value is code.*\$1"):
         CommandSpec(description="d", argv=tuple(argv), params={"name": {}})
 
 
@@ -210,6 +215,8 @@ def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine(
         (("sh", "-c", "systemctl restart {name}"), {"pattern": "[a-z]+"}),
         (("sh", "-c", "scale --replicas={n}"), {"type": "integer"}),
         (("kubectl", "get", "{name}"), {}),
+        (("python3", "-c", "import sys; print(sys.argv[1])", "{name}"), {}),
+        (("python3", "tool.py", "-c", "{name}"), {}),  # a script's own -c option
     ]
     for argv, param in safe:
         spec = CommandSpec(description="d", argv=argv, params={next(iter(_names(argv))): param})
