@@ -156,10 +156,11 @@ class CommandTool(Tool):
         ):
             # Through pipes signoff closes when the call ends: a process that outlived it
             # would otherwise write on in the kept output and change a sealed session.
-            pipes = [KeptPipe(out), KeptPipe(err)]
+            pipes: list[KeptPipe] = []
+            for handle in (out, err):  # each closed however the call ends (even EMFILE)
+                pipes.append(KeptPipe(handle))
+                pipes_open.callback(pipes[-1].close)
             kept = (("stdout", out, out_path), ("stderr", err, err_path))
-            for pipe in pipes:
-                pipes_open.callback(pipe.close)
             try:
                 proc = await asyncio.create_subprocess_exec(
                     *argv,
