@@ -160,11 +160,16 @@ def _requeue_replies(rt: Runtime, crashed: SessionRecord) -> None:
         start = 0
         if crashed.parent_id is not None:
             start = len(_files(rt, crashed.parent_id).read_transcript())
+    people: tuple[str, ...] | None = None  # read once, only if a reply mentions someone
     for index in range(start, len(own)):
         record = own[index]
         text = str(record.get("text") or "")
         if record.get("role") == "assistant" and text.strip():
-            queue_reply(rt, crashed.thread, crashed.id, f"m{index}", text)
+            mentions: tuple[str, ...] = ()
+            if "<@" in text:  # as ``say`` queues it: the thread's people stay mentions
+                people = SessionRun(rt, crashed).people() if people is None else people
+                mentions = people
+            queue_reply(rt, crashed.thread, crashed.id, f"m{index}", text, people=mentions)
 
 
 async def _record_messages(run: SessionRun, tdir: ThreadDir, pending: list[InboxMessage]) -> None:
