@@ -16,6 +16,7 @@ schema the server advertises at that moment. ``aclose`` stops the watcher and th
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections import Counter
@@ -37,6 +38,9 @@ __all__ = ["McpServer"]
 
 log = logging.getLogger("signoff.mcp")
 _MAX_BACKOFF = 60.0
+# A tool's input schema goes with every model request of every thread: one of megabytes
+# would make each request fail (or cost a fortune), so such a tool is not offered.
+SCHEMA_LIMIT = 64 * 1024
 
 
 class McpServer:
@@ -226,6 +230,12 @@ class McpServer:
                         info.name,
                     )
                 continue
+            too_big = _oversized(info.input_schema)
+            if too_big:
+                if info.name not in self._skipped:
+                    self._skipped.add(info.name)
+                    log.warning("%s: tool %r skipped: %s", self.label, info.name, too_big)
+                continue
             listing[info.name] = info
         self._listing = listing
 
@@ -252,3 +262,17 @@ class McpServer:
         conn = self._conn
         assert conn is not None
         return await conn.call(remote, dict(arguments), approval_id=approval_id)
+
+
+def _oversized(schema: dict[str, object]) -> str:
+    """Why a tool's input schema is too big to offer; "" when it is not."""
+    try:
+        size = len(json.dumps(schema, separators=(",", ":")))
+    except (RecursionError, TypeError, ValueError):
+        return "its input schema cannot be written out as JSON (nested too deep?)"
+    if size <= SCHEMA_LIMIT:
+        return ""
+    return (
+        f"its input schema is {size // 1024} KiB, over {SCHEMA_LIMIT // 1024} KiB "
+        "(it would go with every model request)"
+    )

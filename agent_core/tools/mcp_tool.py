@@ -28,9 +28,12 @@ from .output import OUTPUT_LIMIT, clip_text, output_path
 if TYPE_CHECKING:
     from .mcp_server import McpServer
 
-__all__ = ["McpTool", "result_text"]
+__all__ = ["DESCRIPTION_LIMIT", "McpTool", "result_text"]
 
 UNLISTED = "unlisted"
+# What a model (and a card) is given of one tool's description: a server's every
+# description goes with every model request of every thread (Claude Code cuts at 2,048).
+DESCRIPTION_LIMIT = 2048
 
 
 class McpTool(Tool):
@@ -49,7 +52,8 @@ class McpTool(Tool):
         info = self.server.info(self.remote)
         if info is None:
             return f"{self.remote} on {self.server.label} ({self.server.status()})"
-        return (info.description or info.title or self.remote).strip()
+        text = (info.description or info.title or self.remote).strip()
+        return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
 
     @property
     def schema(self) -> dict[str, Any]:

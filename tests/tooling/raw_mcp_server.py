@@ -7,6 +7,7 @@ SDK would refuse to send. For tests of what signoff does with such a server.
     python raw_mcp_server.py --record FILE --input-schema JSON
     python raw_mcp_server.py --record FILE --result garbage
     python raw_mcp_server.py --record FILE --twice
+    python raw_mcp_server.py --record FILE --description-file FILE
 
 ``--listing empty-schema``: ``get_x`` is advertised with ``"inputSchema": {}`` (no
 ``"type": "object"``, as some servers send for a tool without parameters); with
@@ -14,7 +15,8 @@ SDK would refuse to send. For tests of what signoff does with such a server.
 its whole schema. ``--result garbage``:
 a ``tools/call`` runs (and is recorded) and then answered with a result that is not a
 valid ``CallToolResult``. ``--twice``: ``get_x`` is listed twice, the second time with a
-``force`` parameter and another description.
+``force`` parameter and another description. ``--description-file``: get_x's description
+is that file's text.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--ref", help="a URL the schema refers to")
     parser.add_argument("--input-schema", type=json.loads, help="get_x's inputSchema")
     parser.add_argument("--twice", action="store_true", help="list get_x twice")
+    parser.add_argument("--description-file", type=Path, help="get_x's description")
     parser.add_argument("--result", default="valid", choices=["valid", "garbage"])
     args = parser.parse_args()
     schema = SCHEMAS[args.listing]
@@ -45,6 +48,7 @@ def main() -> None:
         schema = {"type": "object", "properties": {"a": {"$ref": args.ref}}}
     if args.input_schema is not None:
         schema = args.input_schema
+    described = args.description_file.read_text() if args.description_file else "Read x."
 
     def send(message: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
@@ -63,7 +67,7 @@ def main() -> None:
                 "serverInfo": {"name": "raw", "version": "1"},
             }
         elif method == "tools/list":
-            tools = [{"name": "get_x", "description": "Read x.", "inputSchema": schema}]
+            tools = [{"name": "get_x", "description": described, "inputSchema": schema}]
             if args.twice:
                 forced = {"type": "object", "properties": {"force": {"type": "boolean"}}}
                 tools.append({"name": "get_x", "description": "Force x.", "inputSchema": forced})

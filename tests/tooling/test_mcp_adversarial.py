@@ -38,6 +38,7 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext
 from agent_core.tools.mcp_connection import McpConnection, ServerDown
 from agent_core.tools.mcp_server import McpServer
+from agent_core.tools.mcp_tool import DESCRIPTION_LIMIT
 from agent_core.tools.specs import McpServerSpec
 from bot.logs import setup_logging
 from sessions import Home
@@ -468,3 +469,32 @@ async def test_a_server_whose_first_words_are_not_utf8_is_down_with_that_reason(
     assert "utf-8" in str(down.value).lower(), str(down.value)
     gc.collect()
     assert "never retrieved" not in caplog.text
+
+
+async def test_a_tool_whose_schema_is_huge_is_not_offered(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # It would go with every model request of every thread: each would fail, or cost a
+    # fortune. (About 90 KiB: Linux caps one argument at 128 KiB.)
+    wide = {f"p{n}": {"type": "string", "description": "x" * 60} for n in range(1000)}
+    schema = json.dumps({"type": "object", "properties": wide})
+    transport = command(RAW, "--record", record, "--input-schema", schema)
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    assert engine.rt.registry.get("ops__get_x") is None
+    assert "ops__get_x" not in engine.rt.registry.names()
+    assert "its input schema is 9" in caplog.text and "over 64 KiB" in caplog.text
+
+
+async def test_a_tool_description_is_cut_to_what_a_model_is_given(
+    open_signoff: SignoffFactory, tmp_path: Path, record: Path
+) -> None:
+    text = tmp_path / "description.txt"
+    text.write_text("Read x. " + "Very long instructions. " * 1000)
+    transport = command(RAW, "--record", record, "--description-file", text)
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    [spec] = [s for s in engine.rt.registry.specs() if s.name == "ops__get_x"]
+    assert len(spec.description) == DESCRIPTION_LIMIT
+    assert spec.description.startswith("Read x. Very long") and spec.description.endswith("…")
