@@ -183,6 +183,10 @@ class ToolSource(Protocol):
     def listing_known(self) -> bool:
         """Whether it has listed its tools at least once."""
 
+    def expect(self, names: frozenset[str]) -> None:
+        """Names of its namespace a policy has rules for, which could not be checked before
+        it listed its tools: it warns of each it does not offer once it does (a typo)."""
+
     async def start(self) -> None: ...
 
     async def aclose(self) -> None: ...

@@ -67,6 +67,7 @@ class McpServer:
         self._watcher: asyncio.Task[None] | None = None
         self._errlog: TextIO | None = None
         self._skipped: set[str] = set()
+        self._expected: frozenset[str] = frozenset()  # policy names to check when listed
         self._objects: dict[str, McpTool] = {}
 
     # -- ToolSource ----------------------------------------------------------------------
@@ -79,6 +80,9 @@ class McpServer:
 
     def listing_known(self) -> bool:
         return self._listing is not None
+
+    def expect(self, names: frozenset[str]) -> None:
+        self._expected = names
 
     def info(self, remote: str) -> McpToolInfo | None:
         return (self._listing or {}).get(remote)
@@ -238,6 +242,15 @@ class McpServer:
                 continue
             listing[info.name] = info
         self._listing = listing
+        for name in sorted(self._expected):
+            if name.removeprefix(self.prefix) not in listing:
+                log.warning(
+                    "%s does not offer %s, which the policy has a rule for: the rule applies "
+                    "to nothing (a typo, or a tool it no longer has?)",
+                    self.label,
+                    name,
+                )
+        self._expected = frozenset()  # told once
 
     async def call(
         self,

@@ -97,13 +97,15 @@ class ToolRegistry:
         """A policy naming a tool nobody defines is an error (a typo would open a gate).
 
         A name in the namespace of a source that has not listed its tools yet (a server
-        down at start-up) cannot be checked now, so it is accepted.
+        down at start-up) cannot be checked now, so it is accepted, and the source warns
+        when it lists its tools without it.
         """
-        unlisted = {
-            name
-            for name in policy.tools
-            if any(s.owns(name) and not s.listing_known() for s in self._sources)
-        }
+        unlisted: set[str] = set()
+        for source in self._sources:
+            if not source.listing_known():
+                names = frozenset(n for n in policy.tools if source.owns(n))
+                source.expect(names)  # checked when it lists its tools
+                unlisted |= names
         policy.check_tools(set(self.names()) | unlisted)
 
     async def start(self) -> None:
