@@ -28,6 +28,7 @@ from sessions import ThreadKey
 __all__ = [
     "LogFormat",
     "RedactSecrets",
+    "StdoutChatter",
     "log_event",
     "redact",
     "setup_logging",
@@ -116,6 +117,33 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class StdoutChatter(logging.Filter):
+    """The MCP SDK logs an ERROR with a traceback for every line a stdio server writes to
+    stdout that is not JSON-RPC (a server left printing debug output): kept as one
+    WARNING line, for the 1st, 10th, 100th… such line, so the log says it once and how
+    often, without a flood."""
+
+    NOISE = "Failed to parse JSONRPC message from server"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != self.NOISE:
+            return True
+        self.seen += 1
+        if self.seen not in (1, 10, 100) and self.seen % 1000:
+            return False
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+        record.msg = (
+            f"an MCP stdio server wrote a line to stdout that is not JSON-RPC, skipped "
+            f"({self.seen} so far; servers must log to stderr)"
+        )
+        return True
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     moment = datetime.fromtimestamp(record.created, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -185,6 +213,10 @@ def setup_logging(
     root.setLevel(numeric)
     for name, floor in _QUIET.items():
         logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else floor)
+    stdio = logging.getLogger("mcp.client.stdio")
+    for chatter in [f for f in stdio.filters if isinstance(f, StdoutChatter)]:
+        stdio.removeFilter(chatter)  # one, counting from this set-up
+    stdio.addFilter(StdoutChatter())
     return handler
 
 

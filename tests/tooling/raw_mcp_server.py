@@ -8,6 +8,7 @@ SDK would refuse to send. For tests of what signoff does with such a server.
     python raw_mcp_server.py --record FILE --result garbage
     python raw_mcp_server.py --record FILE --twice
     python raw_mcp_server.py --record FILE --description-file FILE
+    python raw_mcp_server.py --record FILE --chatter N
 
 ``--listing empty-schema``: ``get_x`` is advertised with ``"inputSchema": {}`` (no
 ``"type": "object"``, as some servers send for a tool without parameters); with
@@ -16,7 +17,7 @@ its whole schema. ``--result garbage``:
 a ``tools/call`` runs (and is recorded) and then answered with a result that is not a
 valid ``CallToolResult``. ``--twice``: ``get_x`` is listed twice, the second time with a
 ``force`` parameter and another description. ``--description-file``: get_x's description
-is that file's text.
+is that file's text. ``--chatter N``: N lines of debug output on stdout before each answer.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--input-schema", type=json.loads, help="get_x's inputSchema")
     parser.add_argument("--twice", action="store_true", help="list get_x twice")
     parser.add_argument("--description-file", type=Path, help="get_x's description")
+    parser.add_argument("--chatter", type=int, default=0, help="debug lines before answers")
     parser.add_argument("--result", default="valid", choices=["valid", "garbage"])
     args = parser.parse_args()
     schema = SCHEMAS[args.listing]
@@ -51,6 +53,8 @@ def main() -> None:
     described = args.description_file.read_text() if args.description_file else "Read x."
 
     def send(message: dict[str, Any]) -> None:
+        for n in range(args.chatter):
+            sys.stdout.write(f"DEBUG handling request, step {n}\n")
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 

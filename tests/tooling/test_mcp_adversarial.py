@@ -498,3 +498,35 @@ async def test_a_tool_description_is_cut_to_what_a_model_is_given(
     [spec] = [s for s in engine.rt.registry.specs() if s.name == "ops__get_x"]
     assert len(spec.description) == DESCRIPTION_LIMIT
     assert spec.description.startswith("Read x. Very long") and spec.description.endswith("…")
+
+
+async def test_a_server_chattering_on_stdout_is_said_once_not_a_traceback_a_line(
+    record: Path,
+) -> None:
+    # Debug output on stdout: the SDK logs an ERROR with a traceback for every line.
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging(format="text", level="INFO", stream=stream)
+    try:
+        spec = McpServerSpec(command=[sys.executable, str(RAW), "--record", str(record),
+                                      "--chatter", "20"], timeout="10s")  # fmt: skip
+        server = McpServer("ops", spec)
+        await server.start()
+        try:
+            assert server.status() == "MCP server ops is up"
+            result = await server.call("get_x", {"a": "1"}, approval_id="")
+        finally:
+            await server.aclose()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    assert not result.is_error
+    said = [line for line in stream.getvalue().splitlines() if "not JSON-RPC" in line]
+    # 20 lines before each of its answers (at least three): the 1st and the 10th are said.
+    assert [line.split(" WARNING ")[1] for line in said][:2] == [
+        "mcp.client.stdio: an MCP stdio server wrote a line to stdout that is not JSON-RPC, "
+        f"skipped ({n} so far; servers must log to stderr)"
+        for n in (1, 10)
+    ]
+    assert len(said) <= 3 and "Traceback" not in stream.getvalue()
