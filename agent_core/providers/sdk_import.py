@@ -22,6 +22,9 @@ class SdkImport:
     def __init__(self, name: str) -> None:
         self.name = name
         self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        # Running, so that a call cancelled while it waits (a stop, an early call let go)
+        # cannot cancel the import for every call after it: it is only stopped waiting.
+        self._done.set_running_or_notify_cancel()
         threading.Thread(target=self._run, name=f"import {name}", daemon=True).start()
 
     def _run(self) -> None:

@@ -82,3 +82,70 @@ async def test_an_import_that_failed_on_its_thread_fails_the_call_with_its_error
     sdk = SdkImport("no_such_sdk_for_signoff_tests")
     with pytest.raises(ModuleNotFoundError, match="no_such_sdk_for_signoff_tests"):
         await sdk.ready()
+
+
+# The SDK's import held on its thread until the test lets it go, with a model on a fake
+# Anthropic: ``ask()`` is one call; the scenario's ``main()`` prints what it saw as JSON.
+_HELD_IMPORT = textwrap.dedent(
+    """
+    import asyncio, gc, json, sys, threading
+    sys.path.insert(0, sys.argv[1])
+    entered, gate = threading.Event(), threading.Event()
+
+    class Hold:
+        def find_spec(self, name, path=None, target=None):
+            if name == "anthropic" and threading.current_thread() is not threading.main_thread():
+                entered.set()
+                gate.wait(60)
+            return None
+
+    sys.meta_path.insert(0, Hold())
+    from fake_anthropic import FakeAnthropic
+    from agent_core.messages import UserMessage
+    from agent_core.providers import AnthropicModel
+
+    def asker(model):
+        return lambda: model.complete(system="s", messages=[UserMessage(text="hi")], tools=[])
+    """
+)
+
+
+def _held_import(scenario: str) -> dict[str, object]:
+    script = _HELD_IMPORT + textwrap.dedent(scenario) + "\nprint(json.dumps(asyncio.run(main())))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seen: dict[str, object] = json.loads(out.stdout)
+    seen["stderr"] = out.stderr
+    return seen
+
+
+def test_a_first_call_cancelled_while_the_sdk_imports_leaves_the_model_working() -> None:
+    # A stop, a drain or an early call let go in the first second after start-up.
+    seen = _held_import(
+        """
+        async def main():
+            async with FakeAnthropic() as api:
+                api.reply("later")
+                model = AnthropicModel("claude-test", api_key="k", base_url=api.base_url)
+                ask = asker(model)
+                first = asyncio.ensure_future(ask())
+                await asyncio.to_thread(entered.wait, 60)
+                first.cancel()
+                await asyncio.wait([first])
+                gate.set()
+                try:
+                    reply = (await ask()).text
+                except Exception as exc:
+                    reply = f"{type(exc).__name__}: {exc}"
+                await model.aclose()
+            return {"first_cancelled": first.cancelled(), "next": reply}
+        """
+    )
+    assert seen["first_cancelled"] is True
+    assert seen["next"] == "later"
+    assert "Traceback" not in str(seen["stderr"])  # nor a failure on the import's thread
