@@ -106,6 +106,7 @@ class AnthropicModel(ProviderModel):
     async def _client(self) -> AsyncAnthropic:
         if self._made is None:
             await self._sdk.ready()
+        if self._made is None:  # not made meanwhile by a call that waited as well
             import anthropic
 
             self._made = anthropic.AsyncAnthropic(

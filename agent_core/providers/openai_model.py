@@ -124,6 +124,7 @@ class OpenAIModel(ProviderModel):
     async def _client(self) -> AsyncOpenAI:
         if self._made is None:
             await self._sdk.ready()
+        if self._made is None:  # not made meanwhile by a call that waited as well
             import openai
 
             self._made = openai.AsyncOpenAI(

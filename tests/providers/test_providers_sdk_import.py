@@ -149,3 +149,30 @@ def test_a_first_call_cancelled_while_the_sdk_imports_leaves_the_model_working()
     assert seen["first_cancelled"] is True
     assert seen["next"] == "later"
     assert "Traceback" not in str(seen["stderr"])  # nor a failure on the import's thread
+
+
+def test_first_calls_made_together_share_one_client() -> None:
+    # Several threads mentioned, or sessions recovered, while the SDK still imports.
+    seen = _held_import(
+        """
+        async def main():
+            unclosed = []
+            asyncio.get_running_loop().set_exception_handler(
+                lambda loop, context: unclosed.append(context["message"])
+            )
+            async with FakeAnthropic() as api:
+                api.reply("one")
+                api.reply("two")
+                model = AnthropicModel("claude-test", api_key="k", base_url=api.base_url)
+                ask = asker(model)
+                calls = [asyncio.ensure_future(ask()) for _ in range(2)]
+                await asyncio.to_thread(entered.wait, 60)
+                gate.set()
+                replies = sorted(r.text for r in await asyncio.gather(*calls))
+                await model.aclose()
+            gc.collect()
+            return {"replies": replies, "unclosed": unclosed}
+        """
+    )
+    assert seen["replies"] == ["one", "two"]
+    assert seen["unclosed"] == []
