@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import importlib
 import threading
 
@@ -38,7 +39,8 @@ class SdkImport:
     async def ready(self) -> None:
         """Returns once the module is imported (at once after the first time)."""
         if not self._done.done():
-            await asyncio.wrap_future(self._done)
+            with contextlib.suppress(Exception):  # the thread's error is looked at below
+                await asyncio.wrap_future(self._done)
         if self._done.exception() is not None:
             # An import that failed on the thread (the import lock's deadlock detection
             # can fail one that raced another thread's): once more here, where its error,

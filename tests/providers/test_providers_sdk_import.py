@@ -84,6 +84,26 @@ async def test_an_import_that_failed_on_its_thread_fails_the_call_with_its_error
         await sdk.ready()
 
 
+async def test_an_import_that_failed_only_on_its_thread_is_done_again_for_the_first_call(
+    tmp_path: Path,
+) -> None:
+    # As the import lock's deadlock detection fails an import that raced the main thread's.
+    (tmp_path / "thread_shy_sdk_probe.py").write_text(
+        "import threading\n"
+        "if threading.current_thread() is not threading.main_thread():\n"
+        "    raise RuntimeError('deadlock detected by _ModuleLock')\n"
+        "VALUE = 7\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        sdk = SdkImport("thread_shy_sdk_probe")
+        await sdk.ready()
+        assert sys.modules["thread_shy_sdk_probe"].VALUE == 7
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("thread_shy_sdk_probe", None)
+
+
 # The SDK's import held on its thread until the test lets it go, with a model on a fake
 # Anthropic: ``ask()`` is one call; the scenario's ``main()`` prints what it saw as JSON.
 _HELD_IMPORT = textwrap.dedent(
