@@ -164,3 +164,28 @@ async def test_a_worker_that_dies_fails_the_rebuild_once(home: Home) -> None:
     assert list(home.root.glob("index.sqlite3*")) == []
     with try_file_lock(home.index_lock) as held:
         assert held
+
+
+async def test_a_cancelled_rebuild_leaves_no_half_built_index(home: Home) -> None:
+    """Ctrl-C during ``signoff reindex`` (a cancel, under ``asyncio.run``): its half-built
+    index goes at once, the lock is free, and the next rebuild is whole."""
+    _sessions(home, 3)
+    halfway: list[Path] = []
+
+    def cancel_the_rebuild(
+        h: Home, directory: Path, record: SessionRecord
+    ) -> Iterator[ApprovalRow]:
+        halfway.extend(h.root.glob("index.sqlite3.rebuild-*"))
+        rebuild = asyncio.current_task()  # read in this process (``processes=1``)
+        assert rebuild is not None
+        rebuild.cancel()
+        return iter(())
+
+    with pytest.raises(asyncio.CancelledError):
+        await reindex(home, scan_approvals=cancel_the_rebuild, processes=1)
+    assert halfway  # it was cancelled while the rebuild was on disk
+    assert list(home.root.glob("index.sqlite3*")) == []
+    with try_file_lock(home.index_lock) as held:
+        assert held
+    counts = await reindex(home, processes=1)
+    assert (counts["sessions"], counts["threads"]) == (3, 3)
