@@ -128,6 +128,14 @@ class ProviderModel:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self._model!r}, base_url={self.base_url!r})"
 
+    async def _client(self) -> object:
+        raise NotImplementedError
+
+    async def ready(self) -> None:
+        """Wait for what the first call waits for before it is sent: the SDK's import
+        (begun when the model was built) and the client."""
+        await self._client()
+
     def _classify(self, exc: Exception) -> Failure | None:
         raise NotImplementedError
 
