@@ -8,8 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from live_kit import FakeAnthropic, anthropic_api, anthropic_bot, final_replies, slack, status_sets
-from signoff_e2e_kit import mention, until
+from live_kit import (
+    FakeAnthropic,
+    anthropic_api,
+    anthropic_bot,
+    final_replies,
+    shown,
+    slack,
+    status_sets,
+)
+from signoff_e2e_kit import OPS, bot_reply, mention, until
 
 from localslack import LocalSlack
 
@@ -44,3 +52,24 @@ async def test_the_status_line_says_the_model_is_tried_again(
     sets = status_sets(slack, thread)
     # The line said "thinking" first, and the retries came after it.
     assert sets.index("is thinking…") < sets.index(waiting()[0])
+
+
+async def test_the_stop_button_cuts_a_wait_to_try_again_short(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+) -> None:
+    # Anthropic asks for 30 s: a stop then does not wait for them, and the line it left
+    # goes with the stop's message.
+    anthropic_api.error(529, headers={"retry-after": "30"})
+    anthropic_api.reply("too late")
+    bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "status of api")
+    waiting = "is waiting for Anthropic (529 overloaded_error); trying again in 30 s (2 of 4)…"
+    await until(lambda: shown(slack, thread) == waiting)
+    await slack.stop_agent_session(user="U0ALICE", channel=OPS, thread_ts=thread)
+    await bot_reply(slack, thread, "Stopped by <@U0ALICE>", timeout=10)
+    await bot.engine.idle()
+    await until(lambda: shown(slack, thread) is None)
+    assert len(anthropic_api.requests) == 1  # not tried again
