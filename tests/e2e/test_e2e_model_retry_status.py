@@ -31,7 +31,9 @@ async def test_the_status_line_says_the_model_is_tried_again(
     start_bot: Callable[..., Any],
 ) -> None:
     anthropic_api.error(529, headers={"retry-after": "0"})
-    anthropic_api.error(429, headers={"retry-after": "0"})
+    # The turn's call may have been started early (``early_call``), before the turn could
+    # show anything: a wait of 2 s leaves the turn the time to take it while it waits.
+    anthropic_api.error(429, headers={"retry-after": "2"})
     anthropic_api.reply("api is healthy")
     await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
     thread = await mention(slack, "status of api")
@@ -43,11 +45,10 @@ async def test_the_status_line_says_the_model_is_tried_again(
     overloaded = (
         "is waiting for Anthropic (529 overloaded_error); trying again in a moment (2 of 4)…"
     )
-    limited = "is waiting for Anthropic (429 rate_limit_error); trying again in a moment (3 of 4)…"
+    limited = "is waiting for Anthropic (429 rate_limit_error); trying again in 2 s (3 of 4)…"
     # Status lines are set in the background, in order: the reply may be posted first.
     await until(lambda: limited in waiting())
-    # The turn's call may have been started early (``early_call``) and failed both times
-    # before the turn took it: then the thread is told of the last failure only.
+    # If both failures came before the turn took the early call, it is told of the last.
     assert waiting() in ([overloaded, limited], [limited])
     sets = status_sets(slack, thread)
     # The line said "thinking" first, and the retries came after it.
