@@ -58,6 +58,20 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _escaped(text: str, limit: int) -> Mrkdwn:
+    """``text`` escaped, then clipped to ``limit`` characters: escaping lengthens it (``&``
+    is five), so a clip before it does not bound what Slack counts. Never cut inside an
+    entity (``&am…`` would show as written)."""
+    shown = escape(text)
+    if len(shown) <= limit:
+        return shown
+    cut = shown[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return Mrkdwn(cut + "…")
+
+
 def valid_field(view: CardView) -> dict[str, Any] | None:
     """The second clock: how long an approval stays good for starting the call."""
     decision = view.decision
@@ -80,17 +94,18 @@ def edit_block(view: CardView, version: str) -> dict[str, Any] | None:
     last = view.edits[-1]
     diff = changes(view.capsule.arguments, dict(last.arguments))
     lines = "\n".join(f"• {c.describe()}" for c in diff) or "• (no difference from the request)"
-    editors = mentions(list(dict.fromkeys(e.user for e in view.edits)))
+    # Within Slack's 3000: editors 300, the difference 2200, the reason 300, and the words.
+    editors = mentions(list(dict.fromkeys(e.user for e in view.edits)), limit=300)
     text = join(
         literal("✏️ *Edited* by "),
         editors,
         literal(" at "),
         slack_date(parse_utc(last.at)),
         literal("; the call that runs is the edited one:\n"),
-        escape(_clip(lines, 2400)),
+        _escaped(lines, 2200),
     )
     if last.reason:
-        text = join(text, literal("\n>"), escape(_clip(last.reason, 300)))
+        text = join(text, literal("\n>"), _escaped(last.reason, 300))
     return {
         "type": "section",
         "block_id": f"edit-{version}",
@@ -119,7 +134,7 @@ def escalation_block(view: CardView, version: str) -> dict[str, Any] | None:
 def reasons_text(view: CardView) -> Mrkdwn:
     """The approvers' reasons, one quoted line each ("" when none gave one)."""
     parts = [
-        join(literal("\n>"), mention(who), literal(": "), escape(_clip(why, 500)))
+        join(literal("\n>"), mention(who), literal(": "), _escaped(why, 500))
         for who, why in view.reasons
     ]
     return join(*parts)
