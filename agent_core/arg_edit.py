@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
 from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from .tools import Tool
 
@@ -189,14 +190,19 @@ def parse_edit(
     return arguments, problems
 
 
-def _schema_problems(schema: Mapping[str, Any], arguments: dict[str, Any]) -> dict[str, str]:
-    """Problems by field. A schema this cannot use (a "$ref" outside it, one that loops)
-    gives none here: the tool's own check, which says why, comes next."""
+def _schema_problems(
+    schema: Mapping[str, Any], arguments: dict[str, Any], tool: str
+) -> dict[str, str]:
+    """Problems by field. A schema this cannot use otherwise (one that loops, one
+    jsonschema trips over) gives none here: the tool's own check, which says why, is next."""
     try:
-        # An empty registry, as in SchemaChecker: a "$ref" to a URL is never fetched.
+        # An empty registry, as the tools' own checker (``json_schema``): a "$ref" outside
+        # the schema is a problem, never fetched.
         validator = Draft202012Validator(dict(schema), registry=Registry())
         errors = list(validator.iter_errors(arguments))
-    except Exception:  # SchemaError, Unresolvable, RecursionError, what else a server's trips
+    except Unresolvable as exc:
+        return {GENERAL: f"the input schema of {tool} refers to {exc.ref}, which is not in it"}
+    except Exception:  # SchemaError, RecursionError, what else a server's schema trips
         return {}
     problems: dict[str, str] = {}
     for error in errors:
@@ -208,7 +214,7 @@ def _schema_problems(schema: Mapping[str, Any], arguments: dict[str, Any]) -> di
 
 def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """(validated arguments, problems by field name): the schema first, then the tool."""
-    problems = _schema_problems(tool.schema, arguments)
+    problems = _schema_problems(tool.schema, arguments, tool.name)
     if problems:
         return {}, problems
     try:

@@ -3,9 +3,16 @@ neither break a card, nor an export, nor reach a place they were never meant to.
 
 from __future__ import annotations
 
+import http.server
+import threading
+from typing import Any, ClassVar
+
 from test_cards_content import NOW, make
 
+from agent_core.arg_edit import GENERAL, check_arguments, edit_fields, parse_edit
 from agent_core.surface import CardView
+from agent_core.tools import Tool, ToolContext
+from agent_core.tools.json_schema import SchemaChecker
 from approvals.records import Edit
 from bot.cards import card_blocks
 from localslack.blockkit import validate_blocks
@@ -34,3 +41,71 @@ def test_an_edit_of_values_full_of_markup_still_fits_the_cards_section() -> None
     assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
     # Never cut inside an entity: every "&" starts a whole one.
     assert all(part.startswith(("amp;", "lt;", "gt;")) for part in shown.split("&")[1:])
+
+
+class _Advertised(Tool):
+    """A tool with a schema as a server advertises it (an MCP tool), checked as one is."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        super().__init__(name="remote_tool", description="A tool a server describes.")
+        self._schema = schema
+        self._checker = SchemaChecker(self.name, schema)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return self._schema
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return self._checker.validate(arguments)
+
+    def gated(self, arguments: dict[str, Any]) -> bool:
+        return True
+
+    async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
+        return "ok"
+
+
+class _Fetched(http.server.BaseHTTPRequestHandler):
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        body = b'{"type": "string"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_checking_an_edit_never_fetches_a_schema_reference_and_names_what_is_missing() -> None:
+    """A server's schema may point an optional parameter at a ``$ref`` elsewhere. The call
+    as asked never used it; an edit that fills it in was checked by a validator that
+    fetched the address over HTTP (the tools' own checker refuses to), and one that points
+    nowhere raised out of the check: the modal failed instead of showing the problem."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Fetched)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"http://127.0.0.1:{server.server_address[1]}/schema.json"
+        for ref in (address, "#/$defs/missing"):
+            tool = _Advertised(
+                {
+                    "type": "object",
+                    "properties": {"service": {"type": "string"}, "extra": {"$ref": ref}},
+                    "required": ["service"],
+                }
+            )
+            assert tool.validate({"service": "api"}) == {"service": "api"}  # as asked
+            fields = edit_fields(tool.schema, {"service": "api"})
+            arguments, problems = parse_edit(fields, {"service": "api", "extra": '"x"'})
+            assert problems == {} and arguments == {"service": "api", "extra": "x"}
+            valid, problems = check_arguments(tool, arguments)
+            assert valid == {} and list(problems) == [GENERAL], problems
+            assert ref.lstrip("#") in problems[GENERAL] and "not in it" in problems[GENERAL]
+        assert _Fetched.asked == []
+    finally:
+        server.shutdown()
+        server.server_close()
