@@ -100,6 +100,8 @@ def refusal_reason(run: SessionRun, request: ApprovalRequest, decision: Decision
         return str(exc)
     if decision.args_sha256 != call.args_sha256:
         return "the decision approved a different argument hash"
+    if decision.edit != call.edit:
+        return f"the decision names edit {decision.edit}, not the current one ({call.edit})"
     report = verify(request.session_dir)
     if not report.sealed:
         # A session that asked for approval ended, so it is sealed; no seal means the

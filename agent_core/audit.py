@@ -137,6 +137,11 @@ def _integrity(request: ApprovalRequest, decision: Decision | None) -> list[str]
     approved = decision is not None and decision.verdict == "approved"
     if approved and call is not None and decision and decision.args_sha256 != call.args_sha256:
         problems.append("the decision approved a hash that is not the request's arguments")
+    if decision is not None and call is not None and decision.edit != call.edit:
+        problems.append(
+            f"the decision names edit {decision.edit} of the arguments, but they were "
+            f"edited {call.edit} time(s)"
+        )
     return problems
 
 

@@ -165,7 +165,9 @@ class GovernedFiles:
 
     def reasons(self, decision: Decision) -> list[tuple[str, str]]:
         """(who, why) for each decider who gave a reason, in the deciders' order."""
-        edit = self.edits()[decision.edit - 1] if decision.edit else None
+        edits = self.edits()
+        # A decision naming an edit that is not on disk was changed (the audit flags it).
+        edit = edits[decision.edit - 1] if 0 < decision.edit <= len(edits) else None
         votes = {v.user: v.reason for v in self.votes(decision.edit)}
         found = []
         for who in decision.deciders:

@@ -4,18 +4,25 @@ neither break a card, nor an export, nor reach a place they were never meant to.
 from __future__ import annotations
 
 import http.server
+import json
 import threading
+from pathlib import Path
 from typing import Any, ClassVar
 
+from engine_support import THREAD, message, replies, restarts
+from governance_support import approve, park
 from test_cards_content import NOW, make
 
 from agent_core.arg_edit import GENERAL, check_arguments, edit_fields, parse_edit
-from agent_core.surface import CardView
+from agent_core.audit import audit_records
+from agent_core.surface import CardView, RecordingSurface
 from agent_core.tools import Tool, ToolContext
 from agent_core.tools.json_schema import SchemaChecker
+from approvals import ApprovalRequest, Decided, Decision
 from approvals.records import Edit
 from bot.cards import card_blocks
 from localslack.blockkit import validate_blocks
+from sessions import FixedClock, Home, utc_iso
 
 
 def test_an_edit_of_values_full_of_markup_still_fits_the_cards_section() -> None:
@@ -109,3 +116,47 @@ def test_checking_an_edit_never_fetches_a_schema_reference_and_names_what_is_mis
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_a_decision_naming_an_edit_that_does_not_exist_is_flagged_not_a_crash(
+    home: Home, clock: FixedClock
+) -> None:
+    """Someone changes the decision file's edit number: the export crashed (IndexError)
+    on it, leaving the auditor with a traceback and no export of any approval."""
+    capsule = park(home, clock)
+    other = park(home, clock)
+    assert isinstance(await approve(home, capsule, "U0BOB", clock, reason="ok"), Decided)
+    path = Path(home.session_dir(capsule.session_id)) / "approvals" / f"{capsule.id}.decision.json"
+    data = json.loads(path.read_text())
+    data["edit"] = 3
+    path.write_text(json.dumps(data))
+    records = {r.approval_id: r for r in audit_records(home)}
+    assert set(records) == {capsule.id, other.id}
+    tampered = records[capsule.id]
+    assert tampered.status == "approved" and tampered.flagged
+    assert any("edit 3" in p for p in tampered.problems), tampered.problems
+    assert tampered.reasons == ("U0BOB: ok",)
+
+
+async def test_an_approved_call_whose_decision_names_a_missing_edit_never_runs(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    """The same tampering before the call starts: the thread's worker raised on it
+    (IndexError) and retried for ever, the outcome never told; had it got past that, the
+    hash still matched and the call would have run under a decision for another edit."""
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    (waiting,) = await engine.waiting()
+    request = ApprovalRequest.open(home, waiting.capsule.id, clock=engine.clock)
+    made = Decision(
+        approval_id=request.id, verdict="approved", deciders=("U0BOB",),
+        at=utc_iso(engine.clock.now()), args_sha256=request.capsule.args_sha256,
+        original_sha256=request.capsule.args_sha256, edit=2,
+    )  # fmt: skip
+    assert request.write_decision(made) is None
+    engine.wake(THREAD)
+    await engine.idle()
+    assert restarts(home) == 0 and request.claimed() is None
+    assert request.told() is not None
+    assert any("not run" in text and "edit 2" in text for text in replies(surface))
