@@ -25,6 +25,17 @@ __all__ = ["CSV_COLUMNS", "run_audit"]
 CSV_COLUMNS = [name for name in AuditRecord.model_fields if name != "schema_version"]
 
 
+# A cell a spreadsheet reads as a formula starts with one of these (a tab or a carriage
+# return before one too): the export is opened by auditors, of homes that may be tampered.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """``text`` as a spreadsheet shows it, never evaluates it: a leading quote, which it
+    does not display, before a cell that would be a formula."""
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "; ".join(_cell(v) for v in value)
@@ -47,7 +58,7 @@ def run_audit(home: Home, args: argparse.Namespace) -> int:
         writer.writerow(CSV_COLUMNS)
         for record in records:
             data = record.model_dump(mode="json")
-            writer.writerow([_cell(data[c]) for c in CSV_COLUMNS])
+            writer.writerow([_inert(_cell(data[c])) for c in CSV_COLUMNS])
     else:
         for record in records:
             out.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n")

