@@ -75,6 +75,18 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     ]
 
 
+def _settled(request: ApprovalRequest, clock: Clock) -> AlreadyDecided | None:
+    """The decision already made (or the expiry due now), or None while it is open."""
+    existing = request.decision()
+    if existing is not None:
+        return AlreadyDecided(request.capsule, existing)
+    now = clock.now()
+    if expired(request.capsule, now):
+        result = expire(request, now=now)
+        return AlreadyDecided(result.capsule, result.decision)
+    return None
+
+
 async def record_edit(
     request: ApprovalRequest,
     *,
@@ -91,19 +103,22 @@ async def record_edit(
     approval of the edited call; the first edit of a given version wins."""
     user = check_slack_id(user)
     capsule = request.capsule
-    existing = request.decision()
-    if existing is not None:
-        return AlreadyDecided(capsule, existing)
-    now = clock.now()
-    if expired(capsule, now):
-        result = expire(request, now=now)
-        return AlreadyDecided(result.capsule, result.decision)
+    settled = _settled(request, clock)
+    if settled is not None:
+        return settled
     if not (capsule.policy.allow_edit and policy.rule_for(capsule.tool).allow_edit):
         return Refused(capsule, "the policy does not allow editing this tool's arguments")
     refusal = await may_decide(request, user=user, policy=policy, groups=groups)
     refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:
         return Refused(capsule, refusal)
+    # Again: looking up groups waits on Slack, and a decision may have come meanwhile. An
+    # edit written after it would not be what was approved, and the approved call would
+    # be refused when it was to start. Nothing is awaited from here to the edit's write.
+    settled = _settled(request, clock)
+    if settled is not None:
+        return settled
+    now = clock.now()
     call = request.current()
     if base_sha256 != call.args_sha256:
         return Refused(

@@ -8,6 +8,7 @@ import http.server
 import io
 import json
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +22,16 @@ from agent_core.audit import audit_records
 from agent_core.surface import CardView, RecordingSurface
 from agent_core.tools import Tool, ToolContext
 from agent_core.tools.json_schema import SchemaChecker
-from approvals import ApprovalRequest, Decided, Decision, PolicyRule
+from approvals import (
+    AlreadyDecided,
+    ApprovalRequest,
+    Decided,
+    Decision,
+    Policy,
+    PolicyRule,
+    StaticGroups,
+    record_edit,
+)
 from approvals.records import Edit
 from bot.cards import card_blocks
 from bot.cli import main
@@ -206,3 +216,52 @@ async def test_the_csv_export_never_hands_a_spreadsheet_a_formula(
     assert row["deciders"] == "'+cmd|' /C calc'!A0; U0BOB; @SUM(1); -1"
     # Commas and newlines in a reason stay inside their cell.
     assert f"U0BOB: {reason.strip()}" in row["reasons"]
+
+
+class _SlowGroups:
+    """Group membership that takes a while, as Slack's ``usergroups.users.list`` does;
+    ``meanwhile`` runs while the first look-up waits (another click the bot handles)."""
+
+    def __init__(self, members: frozenset[str], meanwhile: Callable[[], Awaitable[object]]):
+        self._members = members
+        self._meanwhile: Callable[[], Awaitable[object]] | None = meanwhile
+
+    async def members(self, group_id: str) -> frozenset[str]:
+        meanwhile, self._meanwhile = self._meanwhile, None
+        if meanwhile is not None:
+            await meanwhile()
+        return self._members
+
+
+async def test_an_edit_whose_approval_was_decided_while_it_was_checked_is_not_written(
+    home: Home, clock: FixedClock
+) -> None:
+    """Carol submits an edit; while her group membership is looked up, Bob's approval of
+    the call as asked decides it. Her edit was written all the same, after the decision:
+    the approved call no longer matched the arguments on record, and Bob's approval was
+    refused when it was to start, so nothing ran."""
+    rule = PolicyRule(approver_groups=("S0OPS",))
+    policy = Policy(default=rule)
+    capsule = park(home, clock, rule)
+    ops = frozenset({"U0BOB", "U0CAROL"})
+
+    async def bob_approves() -> object:
+        return await approve(
+            home, capsule, "U0BOB", clock, policy=policy, groups=StaticGroups({"S0OPS": ops})
+        )
+
+    result = await record_edit(
+        ApprovalRequest.open(home, capsule.id, clock=clock),
+        user="U0CAROL",
+        arguments={**capsule.arguments, "replicas": 8},
+        tool_version="v1",
+        base_sha256=capsule.args_sha256,
+        policy=policy,
+        groups=_SlowGroups(ops, bob_approves),
+        clock=clock,
+    )
+    assert isinstance(result, AlreadyDecided)
+    assert result.decision.deciders == ("U0BOB",)
+    request = ApprovalRequest.open(home, capsule.id, clock=clock)
+    assert request.edits() == []
+    assert request.current().args_sha256 == result.decision.args_sha256 == capsule.args_sha256
