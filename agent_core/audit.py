@@ -27,7 +27,6 @@ from approvals import (
     HashMismatchError,
     capsule_ids,
     load_capsule,
-    parse_duration,
 )
 from approvals.records import Pointer
 from sessions import (
@@ -45,6 +44,8 @@ from sessions import (
 __all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SPAN = re.compile(r"([0-9]{1,12})\s*([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 Seal = Literal["ok", "tampered", "not sealed", "unreadable"]
 
@@ -93,14 +94,24 @@ class AuditRecord(Record):
 
 
 def since_time(text: str, now: datetime) -> str:
-    """``7d``/``36h`` ago, or a UTC day ``2026-11-01``, as an ``utc_iso`` lower bound."""
+    """``7d``/``36h`` ago, or a UTC day ``2026-11-01``, as an ``utc_iso`` lower bound
+    ("" when the span reaches back before any date: everything). Any span: not the
+    policy's durations, which stop at a year."""
     text = text.strip()
+    forms = "use a span back such as 36h, 7d or 400d, or a UTC day such as 2026-11-01"
     if _DAY.fullmatch(text):
         try:
             return utc_iso(datetime.fromisoformat(f"{text}T00:00:00+00:00"))
         except ValueError:
-            raise ValueError(f"not a day: {text!r}") from None
-    return utc_iso(now - timedelta(seconds=parse_duration(text)))
+            raise ValueError(f"not a day: {text!r} ({forms})") from None
+    match = _SPAN.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a span or a day: {text!r} ({forms})")
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        return utc_iso(now - timedelta(seconds=seconds))
+    except OverflowError:
+        return ""
 
 
 def _outcome(request: ApprovalRequest, decision: Decision | None) -> tuple[str, str, str]:

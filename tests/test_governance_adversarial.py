@@ -18,7 +18,7 @@ from governance_support import approve, park
 from test_cards_content import NOW, make
 
 from agent_core.arg_edit import GENERAL, check_arguments, edit_fields, parse_edit
-from agent_core.audit import audit_records
+from agent_core.audit import audit_records, since_time
 from agent_core.surface import CardView, RecordingSurface
 from agent_core.tools import Tool, ToolContext
 from agent_core.tools.json_schema import SchemaChecker
@@ -265,3 +265,26 @@ async def test_an_edit_whose_approval_was_decided_while_it_was_checked_is_not_wr
     request = ApprovalRequest.open(home, capsule.id, clock=clock)
     assert request.edits() == []
     assert request.current().args_sha256 == result.decision.args_sha256 == capsule.args_sha256
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("400d", "2025-09-28T09:00:00.000Z"),  # more than a year back: an audit asks that
+        (" 36h ", "2026-10-31T21:00:00.000Z"),
+        ("90s", "2026-11-02T08:58:30.000Z"),
+        ("2026-11-01", "2026-11-01T00:00:00.000Z"),
+        ("99999999d", ""),  # before any time there is: everything
+    ],
+)
+def test_since_takes_any_span_back_or_a_day(text: str, expected: str) -> None:
+    """``--since 400d`` was refused with the policy's own limit ("a request may wait at
+    most 365d"), which says nothing about an export."""
+    assert since_time(text, NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["last week", "7", "-3d", "2026-13-45", "2026-11-1", "7 days"])
+def test_since_refuses_what_is_neither_a_span_nor_a_day_and_says_both_forms(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        since_time(text, NOW)
+    assert "7d" in str(caught.value) and "2026-11-01" in str(caught.value)
