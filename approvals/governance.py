@@ -121,7 +121,7 @@ def _queue_posts(request: ApprovalRequest) -> None:
     """Queue the post of every reminder and escalation on record (no-op once queued)."""
     c = request.capsule
     escalation = request.escalation()
-    if escalation is not None:
+    if escalation is not None and escalation.added:
         pinged = (*escalation.added, c.requester)
         request.queue_post(
             "escalate", _escalation_text(request, escalation), mentions=pinged, by_card=True
@@ -167,12 +167,15 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     rule = request.capsule.policy
     due = request.escalation_due()
     if due is not None and due <= at:
+        # Never the requester (an on-call rota may name them): they still may not decide,
+        # so nothing may say they were added. Recorded even when nobody is left: it is due.
+        askers = request.capsule.askers
         escalation = request.write_escalation(
             Escalation(
                 approval_id=request.id,
                 due_at=due,
                 at=at,
-                added_users=rule.escalate_users,
+                added_users=tuple(u for u in rule.escalate_users if u not in askers),
                 added_groups=rule.escalate_groups,
             )
         )

@@ -115,8 +115,8 @@ def edit_block(view: CardView, version: str) -> dict[str, Any] | None:
 
 def escalation_block(view: CardView, version: str) -> dict[str, Any] | None:
     escalation = view.escalation
-    if escalation is None:
-        return None
+    if escalation is None or not escalation.added:
+        return None  # escalated to the requester alone: nobody was added
     text = join(
         literal("⏫ Escalated to "),
         mentions(escalation.added),

@@ -9,12 +9,13 @@ import io
 import json
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from engine_support import THREAD, message, replies, restarts
-from governance_support import approve, park
+from governance_support import approve, park, posts, request, sweep
 from test_cards_content import NOW, make
 
 from agent_core.arg_edit import GENERAL, check_arguments, edit_fields, parse_edit
@@ -29,7 +30,9 @@ from approvals import (
     Decision,
     Policy,
     PolicyRule,
+    Refused,
     StaticGroups,
+    Timers,
     record_edit,
 )
 from approvals.records import Edit
@@ -288,3 +291,44 @@ def test_since_refuses_what_is_neither_a_span_nor_a_day_and_says_both_forms(text
     with pytest.raises(ValueError) as caught:
         since_time(text, NOW)
     assert "7d" in str(caught.value) and "2026-11-01" in str(caught.value)
+
+
+ESCALATE_TO_ASKER = PolicyRule(
+    approver_users=("U0BOB",),
+    escalate_after_seconds=3600,
+    escalate_users=("U0ALICE", "U0DAVE"),
+    expires_after_seconds=24 * 3600,
+)
+
+
+async def test_escalation_never_tells_the_requester_they_may_now_decide(
+    home: Home, clock: FixedClock
+) -> None:
+    """``escalate_to`` names the person who asked (an on-call rota does): the thread said
+    they "may now approve or deny it", the card that they "may decide it too" (and the
+    index listed them among its approvers), while every click of theirs was refused."""
+    capsule = park(home, clock, ESCALATE_TO_ASKER)
+    clock.advance(timedelta(hours=1))
+    sweep(home, clock)
+    req = request(home, capsule, clock)
+    assert req.escalated_approvers() == ("U0DAVE",)
+    assert "U0ALICE" not in req.row().approvers
+    text = posts(home)[f"escalate-{capsule.id}"]
+    assert "escalated to <@U0DAVE>, who may now approve" in text
+    view = CardView(capsule, escalation=req.escalation(), now=NOW)
+    (block,) = [b for b in card_blocks(view) if b["block_id"].startswith("esc-")]
+    assert "<@U0ALICE>" not in json.dumps(block)
+
+    # Escalated to the requester alone: nobody is added, nothing says otherwise, and the
+    # sweep is done with it (no marker left to take every pass).
+    alone = park(home, clock, ESCALATE_TO_ASKER.model_copy(update={"escalate_users": ("U0ALICE",)}))
+    clock.advance(timedelta(hours=1))
+    sweep(home, clock)
+    req = request(home, alone, clock)
+    assert req.escalation() is not None and req.escalated_approvers() == ()
+    assert f"escalate-{alone.id}" not in posts(home)
+    view = CardView(alone, escalation=req.escalation(), now=NOW)
+    assert not [b for b in card_blocks(view) if b["block_id"].startswith("esc-")]
+    assert req.next_due() is None and Timers(home).armed(alone.id) == []
+    refused = await approve(home, alone, "U0ALICE", clock)
+    assert isinstance(refused, Refused)
