@@ -40,6 +40,7 @@ __all__ = [
     "expire",
     "finalize",
     "record_decision",
+    "settled",
     "votes_why",
     "withdraw",
 ]
@@ -152,6 +153,18 @@ def complete_quorum(
     )
 
 
+def settled(request: ApprovalRequest, clock: Clock) -> AlreadyDecided | None:
+    """The decision already made (or the expiry due now), or None while it is open."""
+    existing = request.decision()
+    if existing is not None:
+        return AlreadyDecided(request.capsule, existing)
+    now = clock.now()
+    if expired(request.capsule, now):
+        result = expire(request, now=now)
+        return AlreadyDecided(result.capsule, result.decision)
+    return None
+
+
 def expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecided:
     capsule = request.capsule
     verdict: Verdict = "denied" if capsule.policy.on_expiry == "deny" else "expired"
@@ -197,17 +210,17 @@ async def record_decision(
     """
     user = check_slack_id(user)
     capsule = request.capsule
-    existing = request.decision()
-    if existing is not None:
-        return AlreadyDecided(capsule, existing)
+    if (done := settled(request, clock)) is not None:
+        return done
     now = clock.now()
-    if expired(capsule, now):
-        result = expire(request, now=now)
-        return AlreadyDecided(result.capsule, result.decision)
     refusal = await may_decide(request, user=user, policy=policy, groups=groups)
     refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:
         return Refused(capsule, refusal)
+    # Looking up groups waited on Slack: a decision may have come meanwhile (a vote
+    # written after it was told "counted"). Nothing is awaited from here on.
+    if (existing := request.decision()) is not None:
+        return AlreadyDecided(capsule, existing)
     at = utc_iso(now)
     call = request.current()
     if not approve:

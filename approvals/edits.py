@@ -20,16 +20,16 @@ from sessions import Clock, check_slack_id, utc_iso
 
 from .authorize import GroupResolver
 from .capsule import Capsule, args_sha256
-from .decision_checks import expired, may_decide, quorum_of, reason_missing
+from .decision_checks import may_decide, quorum_of, reason_missing
 from .decisions import (
     AlreadyDecided,
     AlreadyVoted,
     Decided,
     Refused,
     VoteCounted,
-    expire,
     finalize,
     record_decision,
+    settled,
 )
 from .policy import Policy
 from .records import Edit
@@ -75,18 +75,6 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     ]
 
 
-def _settled(request: ApprovalRequest, clock: Clock) -> AlreadyDecided | None:
-    """The decision already made (or the expiry due now), or None while it is open."""
-    existing = request.decision()
-    if existing is not None:
-        return AlreadyDecided(request.capsule, existing)
-    now = clock.now()
-    if expired(request.capsule, now):
-        result = expire(request, now=now)
-        return AlreadyDecided(result.capsule, result.decision)
-    return None
-
-
 async def record_edit(
     request: ApprovalRequest,
     *,
@@ -103,9 +91,8 @@ async def record_edit(
     approval of the edited call; the first edit of a given version wins."""
     user = check_slack_id(user)
     capsule = request.capsule
-    settled = _settled(request, clock)
-    if settled is not None:
-        return settled
+    if (done := settled(request, clock)) is not None:
+        return done
     if not (capsule.policy.allow_edit and policy.rule_for(capsule.tool).allow_edit):
         return Refused(capsule, "the policy does not allow editing this tool's arguments")
     refusal = await may_decide(request, user=user, policy=policy, groups=groups)
@@ -115,9 +102,8 @@ async def record_edit(
     # Again: looking up groups waits on Slack, and a decision may have come meanwhile. An
     # edit written after it would not be what was approved, and the approved call would
     # be refused when it was to start. Nothing is awaited from here to the edit's write.
-    settled = _settled(request, clock)
-    if settled is not None:
-        return settled
+    if (existing := request.decision()) is not None:
+        return AlreadyDecided(capsule, existing)
     now = clock.now()
     call = request.current()
     if base_sha256 != call.args_sha256:

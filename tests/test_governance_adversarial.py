@@ -332,3 +332,28 @@ async def test_escalation_never_tells_the_requester_they_may_now_decide(
     assert req.next_due() is None and Timers(home).armed(alone.id) == []
     refused = await approve(home, alone, "U0ALICE", clock)
     assert isinstance(refused, Refused)
+
+
+async def test_an_approval_whose_request_was_denied_while_it_was_checked_is_not_counted(
+    home: Home, clock: FixedClock
+) -> None:
+    """Bob approves (one of two needed); while his group membership is looked up, Dave
+    denies. Bob's vote was written after the denial and he was told "your approval is
+    counted: 1 of 2" of a request that was already denied."""
+    rule = PolicyRule(approver_groups=("S0OPS",), quorum=2)
+    policy = Policy(default=rule)
+    capsule = park(home, clock, rule)
+    ops = frozenset({"U0BOB", "U0DAVE"})
+
+    async def dave_denies() -> object:
+        groups = StaticGroups({"S0OPS": ops})
+        return await approve(
+            home, capsule, "U0DAVE", clock, approve=False, policy=policy, groups=groups
+        )
+
+    result = await approve(
+        home, capsule, "U0BOB", clock, policy=policy, groups=_SlowGroups(ops, dave_denies)
+    )
+    assert isinstance(result, AlreadyDecided), result
+    assert result.decision.verdict == "denied" and result.decision.deciders == ("U0DAVE",)
+    assert request(home, capsule, clock).votes() == []
