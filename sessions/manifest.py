@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 
 from .atomic import fsync_dir, fsync_file, replace_atomically
@@ -112,23 +113,44 @@ class VerifyReport:
         return not self.problems
 
 
+def _listed_problem(directory: Path, rel: str, digest: str) -> str | None:
+    """What is wrong with one file the manifest lists, or None when it matches. Only a
+    regular file of the session is read: a manifest may be tampered with, and a path
+    outside it, a directory, a FIFO or a device (``/dev/zero``) would never end."""
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return f"not a file of this session: {rel!r}"
+    path = directory / rel
+    try:
+        if not path.exists():
+            return f"missing: {rel}"
+        if not stat.S_ISREG(path.stat().st_mode):
+            return f"not a regular file: {rel}"
+        return None if _digest(path) == digest else f"changed: {rel}"
+    except OSError as exc:
+        return f"unreadable: {rel} ({exc.strerror or exc})"
+
+
 def verify(directory: Path) -> VerifyReport:
     if not is_sealed(directory):
         return VerifyReport([], sealed=False)
     manifest = directory / MANIFEST
     listed: dict[str, str] = {}
     problems: list[str] = []
-    for line in manifest.read_text().splitlines():
+    try:
+        text = manifest.read_bytes().decode()
+    except (OSError, UnicodeDecodeError) as exc:
+        text = ""
+        problems.append(f"{MANIFEST} cannot be read: {exc}")
+    for line in text.splitlines():
         if not line.strip():
             continue
         digest, _, rel = line.partition("  ")
         listed[rel] = digest
     for rel, digest in listed.items():
-        path = directory / rel
-        if not path.exists():
-            problems.append(f"missing: {rel}")
-        elif _digest(path) != digest:
-            problems.append(f"changed: {rel}")
+        problem = _listed_problem(directory, rel, digest)
+        if problem is not None:
+            problems.append(problem)
     capsules = {m.group(1) for rel in listed if (m := _CAPSULE.fullmatch(rel))}
     for rel in _files(directory):
         if rel not in listed and not _late_file(rel, capsules):

@@ -7,6 +7,7 @@ import csv
 import http.server
 import io
 import json
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -357,3 +358,43 @@ async def test_an_approval_whose_request_was_denied_while_it_was_checked_is_not_
     assert isinstance(result, AlreadyDecided), result
     assert result.decision.verdict == "denied" and result.decision.deciders == ("U0DAVE",)
     assert request(home, capsule, clock).votes() == []
+
+
+def _garbage(manifest: Path) -> None:
+    manifest.write_text("hello world\n")  # no "  " between a digest and a path
+
+
+def _binary(manifest: Path) -> None:
+    manifest.write_bytes(b"\xff\xfe\x00 not text")
+
+
+def _a_directory(manifest: Path) -> None:
+    manifest.unlink()
+    manifest.mkdir()
+
+
+def _outside(manifest: Path) -> None:
+    # Paths that are not the session's: the device that never ends, and one above it.
+    extra = f"{'0' * 64}  /dev/zero\n{'0' * 64}  ../../../../../../../dev/zero\n"
+    manifest.write_text(manifest.read_text() + extra)
+
+
+def _fifo(manifest: Path) -> None:
+    listed = manifest.parent / "SESSION.md"
+    listed.unlink()
+    os.mkfifo(listed)  # opened for reading, it waits for a writer that never comes
+
+
+@pytest.mark.parametrize("tamper", [_garbage, _binary, _a_directory, _outside, _fifo])
+async def test_a_tampered_seal_is_flagged_never_a_crash_or_a_hang(
+    home: Home, clock: FixedClock, tamper: Callable[[Path], None]
+) -> None:
+    """The seal is what the export (and execution) checks a session against. A manifest
+    that is not text, lists a line without a path, or is a directory crashed the export
+    (UnicodeDecodeError, IsADirectoryError); one listing /dev/zero, a path above the
+    session or a FIFO had it read for ever."""
+    capsule = park(home, clock)
+    await approve(home, capsule, "U0BOB", clock)
+    tamper(Path(home.session_dir(capsule.session_id)) / "MANIFEST.sha256")
+    (record,) = audit_records(home)
+    assert record.seal == "tampered" and record.flagged and record.problems, record
