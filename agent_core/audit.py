@@ -273,7 +273,7 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
                 ),
             }
         )
-    except (SessionsError, ApprovalsError) as exc:
+    except (OSError, SessionsError, ApprovalsError) as exc:  # OSError: a directory by its name
         return base.model_copy(
             update={"seal": seal, "problems": (*seal_problems, f"unreadable record: {exc}")}
         )

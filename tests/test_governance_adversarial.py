@@ -398,3 +398,20 @@ async def test_a_tampered_seal_is_flagged_never_a_crash_or_a_hang(
     tamper(Path(home.session_dir(capsule.session_id)) / "MANIFEST.sha256")
     (record,) = audit_records(home)
     assert record.seal == "tampered" and record.flagged and record.problems, record
+
+
+async def test_a_record_that_cannot_be_read_is_flagged_not_a_crash(
+    home: Home, clock: FixedClock
+) -> None:
+    """A vote (or any record) whose name is a directory, or that the user running the
+    export may not read: ``signoff audit`` stopped with the OSError, exporting nothing;
+    it is that approval's problem, and the others are exported."""
+    rule = PolicyRule(quorum=2)
+    capsule, other = park(home, clock, rule), park(home, clock, rule)
+    await approve(home, capsule, "U0BOB", clock)
+    votes = Path(home.session_dir(capsule.session_id)) / "approvals" / f"{capsule.id}.votes"
+    (votes / "U0MALLORY.json").mkdir()
+    records = {r.approval_id: r for r in audit_records(home)}
+    assert set(records) == {capsule.id, other.id}
+    assert records[capsule.id].flagged and not records[other.id].problems
+    assert any("U0MALLORY.json" in p for p in records[capsule.id].problems)
