@@ -215,6 +215,11 @@ def sweep_timers(home: Home, *, policy: Policy, clock: Clock) -> list[Step]:
             log.warning("timer of %s dropped: %s", approval_id, exc)
             timers.disarm(name)
             continue
+        except OSError as exc:
+            # The disk, not the records (no permission, an I/O error): kept for the next
+            # pass, and every other request's timers are still done in this one.
+            log.warning("timer of %s kept for the next pass: %s", approval_id, exc)
+            continue
         if following != name:
             timers.disarm(name)
             _look_again(request, seen, now)

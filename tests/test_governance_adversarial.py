@@ -32,6 +32,7 @@ from approvals import (
     Policy,
     PolicyRule,
     Refused,
+    Reminded,
     StaticGroups,
     Timers,
     record_edit,
@@ -415,3 +416,26 @@ async def test_a_record_that_cannot_be_read_is_flagged_not_a_crash(
     assert set(records) == {capsule.id, other.id}
     assert records[capsule.id].flagged and not records[other.id].problems
     assert any("U0MALLORY.json" in p for p in records[capsule.id].problems)
+
+
+REMIND = PolicyRule(approver_users=("U0BOB",), remind_after_seconds=3600, quorum=2)
+
+
+async def test_one_request_the_disk_will_not_read_does_not_stop_everyone_elses_reminders(
+    home: Home, clock: FixedClock
+) -> None:
+    """Timers are taken oldest first. One request whose records raised an OSError (a
+    session restored without read permission, a directory by a vote's name) stopped
+    the sweep there, every pass: no reminder or escalation of any later request went out,
+    and the sweep's other work after it (waking threads, retrying deferred calls) waited
+    too. It is now kept for the next pass, and the others are done."""
+    stuck = park(home, clock, REMIND)
+    clock.advance(timedelta(minutes=1))
+    fine = park(home, clock, REMIND)
+    votes = Path(home.session_dir(stuck.session_id)) / "approvals" / f"{stuck.id}.votes"
+    (votes / "U0MALLORY.json").mkdir(parents=True)
+    clock.advance(timedelta(hours=1))
+    steps = sweep(home, clock)
+    assert [s.request.id for s in steps if isinstance(s, Reminded)] == [fine.id]
+    assert f"remind-1-{fine.id}" in posts(home)
+    assert Timers(home).armed(stuck.id) != []  # looked at again next pass
