@@ -40,7 +40,7 @@ from approvals import (
 from sessions import SessionsError, ThreadKey
 
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
-from .governance_actions import approve_clicked, register_governance
+from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
@@ -228,13 +228,25 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             await clicks.decide(capsule, user=user, approve=False, where=where)
 
     async def on_deny_reason(ack: Any, body: dict[str, Any]) -> None:
-        await ack()
         try:
             payload = ViewSubmission.model_validate(body)
+            form = engine.peek_form(kind="deny", view_id=payload.view.id, user=payload.user.id)
+            blank = form is not None and engine.needs_reason(form.approval_id)
+        except (ValidationError, SessionsError, ApprovalsError):
+            await ack()
+            log.warning("malformed deny-reason submission")
+            return
+        value = payload.view.state.values.get("reason", {}).get("reason", {}).get("value")
+        reason = str(value).strip() if value else ""
+        if blank and not reason:  # spaces pass Slack's own check of a required input
+            await ack(response_action="errors", errors={"reason": BLANK_REASON})
+            return
+        await ack()
+        try:
             form = engine.take_form(kind="deny", view_id=payload.view.id, user=payload.user.id)
             approval_id = form.approval_id if form else None
-        except (ValidationError, SessionsError):
-            log.warning("malformed deny-reason submission")
+        except SessionsError:
+            log.warning("unreadable deny-reason submission")
             return
         if approval_id is None:
             log.warning(
@@ -246,8 +258,6 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         capsule = engine_capsule(engine, approval_id)
         if capsule is None:
             return
-        value = payload.view.state.values.get("reason", {}).get("reason", {}).get("value")
-        reason = str(value).strip() if value else ""
         where: Where = engine.card_thread(capsule)
         if payload.view.id in clicks.home_forms:
             del clicks.home_forms[payload.view.id]

@@ -28,9 +28,12 @@ from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .reason_modal import APPROVE_MODAL, approve_modal
 from .slack_text import Mrkdwn, escape, join, literal
 
-__all__ = ["Answers", "approve_clicked", "register_governance"]
+__all__ = ["BLANK_REASON", "Answers", "approve_clicked", "register_governance"]
 
 log = logging.getLogger("signoff.actions")
+
+# Shown on a required reason left blank: the modal stays open to give one.
+BLANK_REASON = "This tool needs a reason with every decision; write one."
 
 
 class Answers(Protocol):
@@ -225,23 +228,28 @@ def register_governance(
             answers.tell(engine.card_thread(capsule), payload.user.id, answer)
 
     async def on_approve_reason(ack: Any, body: dict[str, Any]) -> None:
-        await ack()
         try:
             payload = ViewSubmission.model_validate(body)
+        except ValidationError:
+            await ack()
+            log.warning("malformed approve-reason submission")
+            return
+        reason = modal_reason(payload.view.state.values)
+        if not reason:  # spaces pass Slack's own check of a required input
+            await ack(response_action="errors", errors={"reason": BLANK_REASON})
+            return
+        await ack()
+        try:
             form = engine.take_form(kind="approve", view_id=payload.view.id, user=payload.user.id)
             capsule = engine.capsule(form.approval_id) if form else None
-        except (ValidationError, SessionsError, ApprovalsError):
-            log.warning("malformed or unreadable approve-reason submission")
+        except (SessionsError, ApprovalsError):
+            log.warning("unreadable approve-reason submission")
             return
         if form is None or capsule is None:
             log.warning("approve-reason submission for a view signoff did not open for that person")
             return
         await answers.decide(
-            capsule,
-            user=payload.user.id,
-            approve=True,
-            reason=modal_reason(payload.view.state.values),
-            seen_sha256=form.args_sha256,
+            capsule, user=payload.user.id, approve=True, reason=reason, seen_sha256=form.args_sha256
         )
 
     app.action(EDIT)(on_edit)
