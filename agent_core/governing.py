@@ -28,6 +28,7 @@ from .arg_edit import EditForm, check_arguments, edit_fields, parse_edit
 from .mirror import mirror_approval
 from .runtime import Runtime
 from .tools import Tool
+from .tools.base import UNLISTED
 
 __all__ = ["Governing"]
 
@@ -86,6 +87,13 @@ class Governing:
         tool = self.rt.registry.get(request.capsule.tool)
         if tool is None:
             return f"the tool {request.capsule.tool} is no longer available"
+        if tool.version == UNLISTED:
+            # Its server is down, so its schema is unknown: nothing changed, it is away.
+            return (
+                f"the tool {request.capsule.tool} is not available right now (its server is "
+                "down), so its arguments cannot be checked; try again later, or decide the "
+                "request as asked"
+            )
         if tool.version != request.current().tool_version:
             return "the tool changed since it was asked for; deny this and ask again"
         return tool

@@ -28,6 +28,7 @@ from sessions import ThreadKey
 from ..model import ToolSpec
 
 __all__ = [
+    "UNLISTED",
     "Tool",
     "ToolContext",
     "ToolError",
@@ -35,6 +36,11 @@ __all__ = [
     "ToolSource",
     "schema_version",
 ]
+
+
+# The version of a tool whose server's listing is unknown (an MCP server that is down):
+# not a change of the tool, only its absence for now.
+UNLISTED = "unlisted"
 
 
 class ToolError(Exception):

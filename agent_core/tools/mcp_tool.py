@@ -21,16 +21,15 @@ from mcp.types import (
     TextResourceContents,
 )
 
-from .base import Tool, ToolContext, ToolError, schema_version
+from .base import UNLISTED, Tool, ToolContext, ToolError, schema_version
 from .json_schema import SchemaChecker
 from .output import OUTPUT_LIMIT, clip_text, output_path
 
 if TYPE_CHECKING:
     from .mcp_server import McpServer
 
-__all__ = ["DESCRIPTION_LIMIT", "McpTool", "result_text"]
+__all__ = ["DESCRIPTION_LIMIT", "UNLISTED", "McpTool", "result_text"]
 
-UNLISTED = "unlisted"
 # What a model (and a card) is given of one tool's description: a server's every
 # description goes with every model request of every thread (Claude Code cuts at 2,048).
 DESCRIPTION_LIMIT = 2048
