@@ -178,14 +178,21 @@ def _as_applied(home: Home, request: ApprovalRequest, decision: Decision | None)
     if not applied:
         return [*problems, f"{told.session_id}, which told the outcome, has no record of it"]
     seen = applied[-1]
+    reasons = [{"user": u, "reason": r} for u, r in request.reasons(decision)]
     differs = [
         name
-        for name, recorded, now in (
-            ("verdict", seen.get("verdict"), decision.verdict),
-            ("deciders", seen.get("by"), list(decision.deciders)),
-            ("hash", seen.get("args_sha256"), decision.args_sha256),
+        for name, key, now in (
+            ("verdict", "verdict", decision.verdict),
+            ("deciders", "by", list(decision.deciders)),
+            ("hash", "args_sha256", decision.args_sha256),
+            # What people gave as reasons (the decision's, the votes', the edit's) and the
+            # edit and the deadline approved; a session from before them did not record them.
+            ("reasons", "reasons", reasons),
+            ("edit", "edit", decision.edit),
+            ("valid_until", "valid_until", decision.valid_until),
         )
-        if recorded != now
+        if key in seen or name in ("verdict", "deciders", "hash")
+        if seen.get(key) != now
     ]
     if differs:
         problems.append(

@@ -439,3 +439,32 @@ async def test_one_request_the_disk_will_not_read_does_not_stop_everyone_elses_r
     assert [s.request.id for s in steps if isinstance(s, Reminded)] == [fine.id]
     assert f"remind-1-{fine.id}" in posts(home)
     assert Timers(home).armed(stuck.id) != []  # looked at again next pass
+
+
+async def test_a_reason_changed_after_the_outcome_was_told_is_flagged(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    """The session that told the outcome sealed what it applied: the verdict, deciders and
+    hash were checked against it, the reasons (the decision's, a vote's, an edit's) and
+    the edit and the second clock were not: a reason rewritten afterwards was exported as
+    if given, unflagged."""
+    two = Policy(default=PolicyRule(approver_users=("U0BOB", "U0CAROL"), quorum=2))
+    engine = await make_engine(policy=two)
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    (waiting,) = await engine.waiting()
+    await engine.decide(waiting.capsule.id, user="U0BOB", approve=True, reason="api is wedged")
+    await engine.decide(waiting.capsule.id, user="U0CAROL", approve=True, reason="agreed")
+    await engine.idle()
+    await engine.close()
+    (clean,) = audit_records(home)
+    assert clean.problems == () and clean.reasons == ("U0BOB: api is wedged", "U0CAROL: agreed")
+
+    approvals = Path(home.session_dir(waiting.capsule.session_id)) / "approvals"
+    vote = approvals / f"{waiting.capsule.id}.votes" / "U0BOB.json"
+    data = json.loads(vote.read_text())
+    data["reason"] = "the CTO said so"
+    vote.write_text(json.dumps(data))
+    (flagged,) = audit_records(home)
+    assert flagged.reasons[0] == "U0BOB: the CTO said so"
+    assert any("reasons" in p and "differs from what" in p for p in flagged.problems), flagged
