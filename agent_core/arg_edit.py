@@ -48,6 +48,8 @@ class EditField:
     minimum: float | None = None
     maximum: float | None = None
     multiline: bool = False
+    # It may be null: a required one left empty is null, not missing.
+    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,14 @@ def _type_of(spec: Mapping[str, Any]) -> str:
     if len(kinds) == 1 and isinstance(kinds[0], str):
         return kinds[0]
     return ""
+
+
+def _nullable(spec: Mapping[str, Any]) -> bool:
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        return "null" in kind
+    options = [o for o in spec.get("anyOf") or spec.get("oneOf") or [] if isinstance(o, dict)]
+    return any(o.get("type") == "null" for o in options)
 
 
 def _as_text(value: Any, kind: FieldKind) -> str:
@@ -117,6 +127,7 @@ def _field(name: str, spec: Mapping[str, Any], required: bool, current: Any) -> 
         minimum=bound("minimum"),
         maximum=bound("maximum"),
         multiline=kind == "json" or (kind == "text" and ("\n" in value or len(value) > 150)),
+        nullable=_nullable(spec),
     )
 
 
@@ -170,14 +181,17 @@ def parse_edit(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(arguments, problems by field name) from what was typed or picked, by field name.
 
-    An empty optional field leaves its argument out; an empty required one is a problem.
+    An empty optional field leaves its argument out; an empty required one is null when
+    the schema allows it, else a problem.
     """
     arguments: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for field in fields:
         given = raw.get(field.name)
         if given is None or not given.strip():
-            if field.required:
+            if field.required and field.nullable:
+                arguments[field.name] = None
+            elif field.required:
                 problems[field.name] = "required"
             continue
         if field.choices and given not in field.choices:

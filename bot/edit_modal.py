@@ -89,12 +89,16 @@ def edit_modal(form: EditForm) -> dict[str, Any] | None:
         block: dict[str, Any] = {
             "type": "input",
             "block_id": f"{_PREFIX}{field.name}",
-            "optional": not field.required,
+            # Required but nullable: may be left empty (null), so not required of Slack.
+            "optional": not field.required or field.nullable,
             "label": {"type": "plain_text", "text": plain_text(field.name, 2000)},
             "element": _element(field),
         }
-        if field.description:
-            block["hint"] = {"type": "plain_text", "text": plain_text(field.description, 2000)}
+        hint = field.description
+        if field.required and field.nullable:
+            hint = f"{hint} (leave empty for none)".strip()
+        if hint:
+            block["hint"] = {"type": "plain_text", "text": plain_text(hint, 2000)}
         blocks.append(block)
     blocks.append(
         {

@@ -19,10 +19,10 @@ from engine_support import THREAD, message, replies, restarts
 from governance_support import approve, park, posts, request, sweep
 from test_cards_content import NOW, make
 
-from agent_core.arg_edit import GENERAL, check_arguments, edit_fields, parse_edit
+from agent_core.arg_edit import GENERAL, EditForm, check_arguments, edit_fields, parse_edit
 from agent_core.audit import audit_records, since_time
 from agent_core.surface import CardView, RecordingSurface
-from agent_core.tools import Tool, ToolContext
+from agent_core.tools import Tool, ToolContext, tool
 from agent_core.tools.json_schema import SchemaChecker
 from approvals import (
     AlreadyDecided,
@@ -41,7 +41,8 @@ from approvals.records import Edit
 from bot.cards import card_blocks
 from bot.cli import main
 from bot.cli_audit import CSV_COLUMNS
-from localslack.blockkit import validate_blocks
+from bot.edit_modal import edit_modal
+from localslack.blockkit import validate_blocks, validate_modal
 from sessions import FixedClock, Home, utc_iso
 
 
@@ -468,3 +469,38 @@ async def test_a_reason_changed_after_the_outcome_was_told_is_flagged(
     (flagged,) = audit_records(home)
     assert flagged.reasons[0] == "U0BOB: the CTO said so"
     assert any("reasons" in p and "differs from what" in p for p in flagged.problems), flagged
+
+
+@tool(requires_human_approval=True)
+def drain(node: str, note: str | None, force: bool | None) -> str:
+    """Drain a node.
+
+    Args:
+        node: the node
+        note: why (none: no note)
+        force: whether to evict everything
+    """
+    return "ok"
+
+
+def test_a_required_parameter_that_may_be_null_can_be_left_null() -> None:
+    """``note: str | None`` with no default is required and nullable. Its field was
+    required in the modal (Slack will not submit it empty) and on submit, so no edit of
+    ``node`` could keep ``note`` null: every edit had to invent a value for it."""
+    current = drain.validate({"node": "n1", "note": None, "force": None})
+    fields = edit_fields(drain.schema, current)
+    arguments, problems = parse_edit(fields, {"node": "n2", "note": "", "force": None})
+    assert problems == {}
+    valid, problems = check_arguments(drain, arguments)
+    assert problems == {} and valid == {"node": "n2", "note": None, "force": None}
+    form = EditForm("appr_0123456789abcdef", "drain", "0" * 64, fields, require_reason=False)
+    modal = edit_modal(form)
+    assert modal is not None and validate_modal(modal) == []
+    inputs = {b["block_id"]: b for b in modal["blocks"] if b["type"] == "input"}
+    assert inputs["arg:node"]["optional"] is False  # a plain required one stays required
+    assert inputs["arg:note"]["optional"] is True and inputs["arg:force"]["optional"] is True
+    assert "empty" in inputs["arg:note"]["hint"]["text"]
+    # Still given when typed, and a plain required one still refuses to be empty.
+    arguments, _ = parse_edit(fields, {"node": "n2", "note": "kernel", "force": "true"})
+    assert arguments == {"node": "n2", "note": "kernel", "force": True}
+    assert parse_edit(fields, {"node": " ", "note": "", "force": None})[1] == {"node": "required"}
