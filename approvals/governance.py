@@ -99,7 +99,12 @@ def _waited(request: ApprovalRequest, until: str) -> str:
 def _reminder_text(request: ApprovalRequest, reminder: Reminder) -> str:
     c = request.capsule
     who = " ".join(_mention(p) for p in reminder.pinged)
-    ask = f"{who}: please approve or deny it" if who else "Anyone but the requester may decide it"
+    if who:
+        ask = f"{who}: please approve or deny it"
+    elif c.policy.open_to_anyone:
+        ask = "Anyone but the requester may decide it"
+    else:  # every approver listed has approved (the rest may come with an escalation)
+        ask = "Nobody else may approve it now; it may still be denied"
     return (
         f"⏰ Reminder {reminder.n} of {c.policy.max_reminders}: `{c.tool}` "
         f"(asked by <@{c.requester}>) has waited {_waited(request, reminder.due_at)} for a "

@@ -504,3 +504,26 @@ def test_a_required_parameter_that_may_be_null_can_be_left_null() -> None:
     arguments, _ = parse_edit(fields, {"node": "n2", "note": "kernel", "force": "true"})
     assert arguments == {"node": "n2", "note": "kernel", "force": True}
     assert parse_edit(fields, {"node": " ", "note": "", "force": None})[1] == {"node": "required"}
+
+
+async def test_a_reminder_with_nobody_left_to_ask_does_not_invite_anyone(
+    home: Home, clock: FixedClock
+) -> None:
+    """Two approvals, from Bob or (after escalation) Dave: once Bob approved, the
+    reminder had nobody to ping and said "Anyone but the requester may decide it on the
+    card above" — everyone who then clicked was refused."""
+    rule = PolicyRule(
+        approver_users=("U0BOB",), quorum=2, remind_after_seconds=3600,
+        escalate_after_seconds=8 * 3600, escalate_users=("U0DAVE",),
+    )  # fmt: skip
+    capsule = park(home, clock, rule)
+    await approve(home, capsule, "U0BOB", clock)
+    clock.advance(timedelta(hours=1))
+    sweep(home, clock)
+    text = posts(home)[f"remind-1-{capsule.id}"]
+    assert "Anyone" not in text and "Nobody else may approve it now" in text
+    # Open to anyone, it still says so.
+    anyone = park(home, clock, PolicyRule(remind_after_seconds=3600))
+    clock.advance(timedelta(hours=1))
+    sweep(home, clock)
+    assert "Anyone but the requester may decide it" in posts(home)[f"remind-1-{anyone.id}"]
