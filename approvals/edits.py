@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sessions import Clock, check_slack_id, utc_iso
+from sessions import Clock, canonical_json, check_slack_id, utc_iso
 
 from .authorize import GroupResolver
 from .capsule import Capsule, args_sha256
@@ -66,12 +66,15 @@ class Change:
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
-    """What an edit changed, argument by argument, in name order."""
+    """What an edit changed, argument by argument, in name order: compared as they are
+    hashed (Python holds ``True == 1 == 1.0``; the call and its hash do not)."""
     names = sorted(set(before) | set(after))
     return [
         Change(n, before.get(n), after.get(n))
         for n in names
-        if n not in before or n not in after or before[n] != after[n]
+        if n not in before
+        or n not in after
+        or canonical_json(before[n]) != canonical_json(after[n])
     ]
 
 

@@ -35,6 +35,7 @@ from approvals import (
     Reminded,
     StaticGroups,
     Timers,
+    changes,
     record_edit,
 )
 from approvals.records import Edit
@@ -527,3 +528,14 @@ async def test_a_reminder_with_nobody_left_to_ask_does_not_invite_anyone(
     clock.advance(timedelta(hours=1))
     sweep(home, clock)
     assert "Anyone but the requester may decide it" in posts(home)[f"remind-1-{anyone.id}"]
+
+
+def test_an_edit_from_1_to_true_or_to_1_0_is_a_difference_people_see() -> None:
+    """Python holds ``True == 1 == 1.0``: an edit that turned a count into a flag (a
+    parameter taking either) hashed differently, ran differently, and its card said
+    "(no difference from the request)", the model "changed …: ." with nothing listed."""
+    before = {"limit": 1, "ratio": 2, "flags": {"force": 0}}
+    after = {"limit": True, "ratio": 2.0, "flags": {"force": False}}
+    assert [c.name for c in changes(before, after)] == ["flags", "limit", "ratio"]
+    assert changes(before, dict(before)) == []
+    assert changes({"a": {"x": 1, "y": 2}}, {"a": {"y": 2, "x": 1}}) == []  # key order
