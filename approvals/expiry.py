@@ -35,13 +35,14 @@ async def sweep_expired(
     async for row in index.iter_approvals(status="pending", due_before=utc_iso(now)):
         try:
             request = ApprovalRequest.open(home, row.id, clock=clock)
+            # Its records are read here too (a vote, the decision): one unreadable one
+            # is this request's problem, not a stop of every expiry after it.
+            existing = request.decision()
+            if existing is not None:
+                out.append(AlreadyDecided(request.capsule, existing))
+            elif expired(request.capsule, now):
+                completed = complete_quorum(request, policy=policy)
+                out.append(completed if completed is not None else expire(request, now=now))
         except (SessionsError, ApprovalsError) as exc:
             log.warning("expiry sweep skips %s: %s", row.id, exc)
-            continue
-        existing = request.decision()
-        if existing is not None:
-            out.append(AlreadyDecided(request.capsule, existing))
-        elif expired(request.capsule, now):
-            completed = complete_quorum(request, policy=policy)
-            out.append(completed if completed is not None else expire(request, now=now))
     return out

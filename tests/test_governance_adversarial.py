@@ -37,6 +37,7 @@ from approvals import (
     Timers,
     changes,
     record_edit,
+    sweep_expired,
 )
 from approvals.records import Edit
 from bot.cards import card_blocks
@@ -44,7 +45,7 @@ from bot.cli import main
 from bot.cli_audit import CSV_COLUMNS
 from bot.edit_modal import edit_modal
 from localslack.blockkit import validate_blocks, validate_modal
-from sessions import FixedClock, Home, utc_iso
+from sessions import FixedClock, Home, Index, utc_iso
 
 
 def test_an_edit_of_values_full_of_markup_still_fits_the_cards_section() -> None:
@@ -539,3 +540,25 @@ def test_an_edit_from_1_to_true_or_to_1_0_is_a_difference_people_see() -> None:
     assert [c.name for c in changes(before, after)] == ["flags", "limit", "ratio"]
     assert changes(before, dict(before)) == []
     assert changes({"a": {"x": 1, "y": 2}}, {"a": {"y": 2, "x": 1}}) == []  # key order
+
+
+async def test_one_unreadable_record_does_not_stop_every_other_expiry(
+    home: Home, clock: FixedClock
+) -> None:
+    """The expiry sweep promised to skip an unreadable request, but only its opening was
+    guarded: a corrupt vote (or decision) file raised out of the sweep on every pass, so
+    no later request ever expired, and the engine's sweep stopped there too (no
+    reminders, no wake-ups)."""
+    rule = PolicyRule(quorum=2, expires_after_seconds=3600)
+    broken, fine = park(home, clock, rule), park(home, clock, rule)
+    await approve(home, broken, "U0BOB", clock)
+    vote = Path(home.session_dir(broken.session_id)) / "approvals" / f"{broken.id}.votes"
+    (vote / "U0BOB.json").write_text("{ not json")
+    clock.advance(timedelta(hours=2))
+    index = await Index.open(home.index_path)
+    try:
+        await index.put_approvals([request(home, c, clock).row() for c in (broken, fine)])
+        swept = await sweep_expired(home, index, clock=clock, policy=Policy())
+    finally:
+        await index.close()
+    assert [(r.capsule.id, r.decision.verdict) for r in swept] == [(fine.id, "expired")]
