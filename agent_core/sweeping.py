@@ -64,9 +64,10 @@ class Sweeping:
         async for row in rt.index.iter_approvals(untold=True):
             try:
                 request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+                due = bool(request.deferrals()) and retry_due(rt, request, now)
             except (SessionsError, ApprovalsError):
-                continue
-            if request.deferrals() and retry_due(rt, request, now):
+                continue  # unreadable: its own problem, not a stop of every retry after it
+            if due:
                 self.wake(request.thread)
 
     async def recover(self) -> dict[str, int]:

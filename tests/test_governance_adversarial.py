@@ -562,3 +562,21 @@ async def test_one_unreadable_record_does_not_stop_every_other_expiry(
     finally:
         await index.close()
     assert [(r.capsule.id, r.decision.verdict) for r in swept] == [(fine.id, "expired")]
+
+
+async def test_one_unreadable_deferral_does_not_stop_the_engines_sweep(
+    make_engine: Any, home: Home
+) -> None:
+    """The engine's sweep retries approved calls whose tool was away; a deferral record
+    it could not read raised out of the sweep on every pass, and what comes after it
+    (waking delivery) never ran."""
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    (waiting,) = await engine.waiting()
+    (home.root / "KILL").touch()  # approved, and held: decided but not told
+    await engine.decide(waiting.capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    approvals = Path(home.session_dir(waiting.capsule.session_id)) / "approvals"
+    (approvals / f"{waiting.capsule.id}.deferred-1.json").write_text("{ not json")
+    await engine.sweep()  # logged and skipped, not raised
