@@ -120,11 +120,13 @@ async def find_work(rt: Runtime) -> tuple[set[ThreadKey], dict[str, int]]:
     async for row in rt.index.iter_approvals(untold=True):
         try:
             request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+            if request.told() is not None:
+                continue
+            request.reopen()
         except (SessionsError, ApprovalsError) as exc:
+            # One unreadable record is that approval's problem, not a stop of start-up.
             log.warning("recovery skips approval %s: %s", row.id, exc)
             continue
-        if request.told() is None:
-            request.reopen()
-            wake.add(request.thread)
-            counts["untold"] += 1
+        wake.add(request.thread)
+        counts["untold"] += 1
     return wake, counts

@@ -580,3 +580,22 @@ async def test_one_unreadable_deferral_does_not_stop_the_engines_sweep(
     approvals = Path(home.session_dir(waiting.capsule.session_id)) / "approvals"
     (approvals / f"{waiting.capsule.id}.deferred-1.json").write_text("{ not json")
     await engine.sweep()  # logged and skipped, not raised
+
+
+async def test_one_unreadable_record_does_not_stop_start_up_recovery(
+    make_engine: Any, home: Home
+) -> None:
+    """Recovery wakes the threads of approvals decided but not told; it guarded only the
+    opening of each, so one whose records it could not read raised out of recovery, and
+    signoff could not start."""
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    (waiting,) = await engine.waiting()
+    (home.root / "KILL").touch()  # approved, and held: decided but not told
+    await engine.decide(waiting.capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    approvals = Path(home.session_dir(waiting.capsule.session_id)) / "approvals"
+    (approvals / f"{waiting.capsule.id}.told.json").write_text("{ not json")
+    counts = await engine.recover()  # logged and skipped, not raised
+    assert counts["untold"] == 0
