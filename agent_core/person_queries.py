@@ -76,17 +76,16 @@ class PersonQueries:
     async def requests_of(self, user: str, *, limit: int = 10) -> list[OpenRequest]:
         """Requests ``user`` made that still wait for a decision, newest first."""
         rows = await self.rt.index.requested_by(user, limit=limit)
-        return [
-            OpenRequest(
-                r.capsule,
-                r.approvals(),
-                r.card(),
-                quorum_of(r, self.rt.policy),
-                r.current().arguments,
-            )
-            for r in self._requests(rows)
-            if r.decision() is None
-        ]
+        out = []
+        for r in self._requests(rows):
+            try:
+                if r.decision() is None:
+                    args = r.current().arguments
+                    quorum = quorum_of(r, self.rt.policy)
+                    out.append(OpenRequest(r.capsule, r.approvals(), r.card(), quorum, args))
+            except (SessionsError, ApprovalsError):
+                continue  # a record unreadable: never shown as if it were fine
+        return out
 
     async def recently_decided(
         self, user: str, *, days: int = 7, limit: int = 10
@@ -96,17 +95,14 @@ class PersonQueries:
         rows = await self.rt.index.decided_for(user, since=since, limit=limit)
         out = []
         for request in self._requests(rows):
-            decision = request.decision()
-            if decision is not None:
-                out.append(
-                    DecidedApproval(
-                        request.capsule,
-                        decision,
-                        request.result(),
-                        request.card(),
-                        request.current().arguments,
-                    )
-                )
+            try:
+                decision = request.decision()
+                if decision is not None:
+                    args = request.current().arguments
+                    result, card = request.result(), request.card()
+                    out.append(DecidedApproval(request.capsule, decision, result, card, args))
+            except (SessionsError, ApprovalsError):
+                continue  # a record unreadable: never shown as if it were fine
         return out
 
     async def concerned(self, approval_id: str) -> Concerned:

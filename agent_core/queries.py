@@ -146,16 +146,16 @@ class Queries:
                 continue
             try:
                 request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
+                if not await shown(_where(row.thread.channel, request)):
+                    continue
+                if request.decision() is not None or expired(request.capsule, rt.clock.now()):
+                    continue
+                if await may_decide(request, user=user, policy=rt.policy, groups=rt.groups):
+                    continue
+                view = card_view(request, rt.policy)
+                out.append(PendingApproval(request.capsule, view.voters, request.card(), view))
             except (SessionsError, ApprovalsError):
-                continue
-            if not await shown(_where(row.thread.channel, request)):
-                continue
-            if request.decision() is not None or expired(request.capsule, rt.clock.now()):
-                continue
-            if await may_decide(request, user=user, policy=rt.policy, groups=rt.groups):
-                continue
-            view = card_view(request, rt.policy)
-            out.append(PendingApproval(request.capsule, view.voters, request.card(), view))
+                continue  # unreadable (a corrupt record): never shown, never in the way
             if len(out) >= limit:
                 break
         return out
@@ -168,13 +168,14 @@ class Queries:
                 request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
             except (SessionsError, ApprovalsError):
                 continue
-            if request.decision() is None:
-                try:
-                    view = card_view(request, rt.policy)
-                except ApprovalsError:  # a broken edit chain: the request as asked
-                    out.append(PendingApproval(request.capsule, request.approvals()))
-                else:
-                    out.append(PendingApproval(request.capsule, view.voters, view.card, view))
+            try:
+                if request.decision() is not None:
+                    continue
+                view = card_view(request, rt.policy)
+            except (SessionsError, ApprovalsError):  # a record unreadable: as asked
+                out.append(PendingApproval(request.capsule, ()))
+            else:
+                out.append(PendingApproval(request.capsule, view.voters, view.card, view))
             if len(out) >= limit:
                 break
         return out

@@ -45,7 +45,7 @@ from bot.cli import main
 from bot.cli_audit import CSV_COLUMNS
 from bot.edit_modal import edit_modal
 from localslack.blockkit import validate_blocks, validate_modal
-from sessions import FixedClock, Home, Index, utc_iso
+from sessions import FixedClock, Home, Index, ThreadKey, utc_iso
 
 
 def test_an_edit_of_values_full_of_markup_still_fits_the_cards_section() -> None:
@@ -599,3 +599,27 @@ async def test_one_unreadable_record_does_not_stop_start_up_recovery(
     (approvals / f"{waiting.capsule.id}.told.json").write_text("{ not json")
     counts = await engine.recover()  # logged and skipped, not raised
     assert counts["untold"] == 0
+
+
+async def test_one_unreadable_record_does_not_empty_everyones_pending_lists(
+    make_engine: Any, home: Home
+) -> None:
+    """``/signoff pending``, ``signoff pending`` and each Home tab list requests read
+    from their records; only opening each was guarded, so one corrupt vote file raised
+    out of the list: nobody saw any request waiting for them."""
+    two = Policy(default=PolicyRule(approver_users=("U0BOB", "U0CAROL"), quorum=2))
+    engine = await make_engine(policy=two)
+    for n in (1, 2):
+        thread = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=f"170000000{n}.000100")
+        await engine.ingest(message("restart api", ts=f"170000000{n}.000100", thread=thread))
+    await engine.idle()
+    broken, fine = [p.capsule for p in await engine.waiting()]
+    await engine.decide(broken.id, user="U0CAROL", approve=True)
+    votes = Path(home.session_dir(broken.session_id)) / "approvals" / f"{broken.id}.votes"
+    (votes / "U0CAROL.json").write_text("{ not json")
+    # The operator's list still names it (as asked, no votes read); a person's lists,
+    # which offer its buttons, leave it out.
+    waiting = {p.capsule.id: p for p in await engine.waiting()}
+    assert set(waiting) == {broken.id, fine.id} and waiting[broken.id].voters == ()
+    assert [p.capsule.id for p in await engine.pending_for("U0BOB")] == [fine.id]
+    assert [r.capsule.id for r in await engine.requests_of("U0ALICE")] == [fine.id]
