@@ -46,6 +46,16 @@ def _digest(path: Path, *, flush: bool = False) -> str:
     return h.hexdigest()
 
 
+def _regular(path: str) -> bool:
+    """A regular file, not a link to one: a tool may leave a symlink (dangling, or to a
+    log that keeps growing), a FIFO or a socket in its workspace; none is the session's
+    content, and reading one would fail, change or never end."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False  # gone meanwhile
+
+
 def _files(directory: Path) -> list[str]:
     found: list[str] = []
     for root, dirs, files in os.walk(directory):
@@ -53,7 +63,9 @@ def _files(directory: Path) -> list[str]:
         for name in sorted(files):
             if name in _SKIP or name.startswith(".tmp-"):
                 continue
-            found.append(os.path.relpath(os.path.join(root, name), directory))
+            path = os.path.join(root, name)
+            if _regular(path):
+                found.append(os.path.relpath(path, directory))
     return found
 
 

@@ -32,7 +32,16 @@ from approvals import (
 )
 from bot.cli import main
 from bot.cli_audit import CSV_COLUMNS
-from sessions import FixedClock, Home, Index, ThreadKey, utc_iso
+from sessions import (
+    FixedClock,
+    Home,
+    Index,
+    SessionState,
+    SessionStore,
+    ThreadKey,
+    utc_iso,
+    verify,
+)
 
 
 async def test_a_decision_naming_an_edit_that_does_not_exist_is_flagged_not_a_crash(
@@ -333,3 +342,31 @@ async def test_one_unreadable_record_does_not_empty_everyones_pending_lists(
     assert set(waiting) == {broken.id, fine.id} and waiting[broken.id].voters == ()
     assert [p.capsule.id for p in await engine.pending_for("U0BOB")] == [fine.id]
     assert [r.capsule.id for r in await engine.requests_of("U0ALICE")] == [fine.id]
+
+
+def test_a_tools_symlink_or_fifo_in_the_workspace_does_not_break_the_seal(
+    home: Home, clock: FixedClock, tmp_path: Path
+) -> None:
+    """A command tool runs in the session's workspace, and may leave a symlink (to a file
+    since deleted, or to a log that keeps growing) or a FIFO there. Sealing the session
+    followed them: a dangling link raised, so the session that asked for approval had
+    no seal and its approved call was refused at start; a FIFO hung the seal; a link to a
+    growing log made the seal "changed" later. Only regular files are sealed now."""
+    store = SessionStore(home, clock=clock)
+    record = store.create(thread=THREAD, parent_id=None, cause="message", session_md="#\n")
+    store.transition(record.id, expected=SessionState.CREATED, new=SessionState.RUNNING)
+    workspace = Path(home.session_dir(record.id)) / "workspace"
+    workspace.mkdir(parents=True, exist_ok=True)
+    log = tmp_path / "app.log"
+    log.write_text("started\n")
+    (workspace / "a-dangling").symlink_to(tmp_path / "deleted.txt")
+    (workspace / "b-latest.log").symlink_to(log)
+    os.mkfifo(workspace / "c-pipe")
+    (workspace / "d-output.txt").write_text("kept and sealed\n")
+    store.transition(record.id, expected=SessionState.RUNNING, new=SessionState.COMPLETED)
+    directory = Path(home.session_dir(record.id))
+    listed = (directory / "MANIFEST.sha256").read_text()
+    assert "workspace/d-output.txt" in listed and "a-dangling" not in listed
+    log.write_text("started\nmore\n")
+    report = verify(directory)
+    assert report.sealed and report.ok, report.problems
