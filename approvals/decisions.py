@@ -153,12 +153,11 @@ def complete_quorum(
     )
 
 
-def settled(request: ApprovalRequest, clock: Clock) -> AlreadyDecided | None:
-    """The decision already made (or the expiry due now), or None while it is open."""
+def settled(request: ApprovalRequest, now: datetime) -> AlreadyDecided | None:
+    """The decision already made (or the expiry due ``now``), or None while it is open."""
     existing = request.decision()
     if existing is not None:
         return AlreadyDecided(request.capsule, existing)
-    now = clock.now()
     if expired(request.capsule, now):
         result = expire(request, now=now)
         return AlreadyDecided(result.capsule, result.decision)
@@ -210,9 +209,9 @@ async def record_decision(
     """
     user = check_slack_id(user)
     capsule = request.capsule
-    if (done := settled(request, clock)) is not None:
-        return done
     now = clock.now()
+    if (done := settled(request, now)) is not None:
+        return done
     refusal = await may_decide(request, user=user, policy=policy, groups=groups)
     refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:

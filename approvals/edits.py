@@ -94,7 +94,8 @@ async def record_edit(
     approval of the edited call; the first edit of a given version wins."""
     user = check_slack_id(user)
     capsule = request.capsule
-    if (done := settled(request, clock)) is not None:
+    now = clock.now()  # the click's time: checked against the deadline, and the edit's
+    if (done := settled(request, now)) is not None:
         return done
     if not (capsule.policy.allow_edit and policy.rule_for(capsule.tool).allow_edit):
         return Refused(capsule, "the policy does not allow editing this tool's arguments")
@@ -107,7 +108,6 @@ async def record_edit(
     # be refused when it was to start. Nothing is awaited from here to the edit's write.
     if (existing := request.decision()) is not None:
         return AlreadyDecided(capsule, existing)
-    now = clock.now()
     call = request.current()
     if base_sha256 != call.args_sha256:
         return Refused(

@@ -20,6 +20,7 @@ from agent_core.tools.json_schema import SchemaChecker
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
+    Decided,
     Policy,
     PolicyRule,
     Refused,
@@ -32,7 +33,7 @@ from approvals.records import Edit
 from bot.cards import card_blocks
 from bot.edit_modal import edit_modal
 from localslack.blockkit import validate_blocks, validate_modal
-from sessions import FixedClock, Home
+from sessions import FixedClock, Home, utc_iso
 
 
 def test_an_edit_of_values_full_of_markup_still_fits_the_cards_section() -> None:
@@ -310,3 +311,35 @@ def test_an_edit_from_1_to_true_or_to_1_0_is_a_difference_people_see() -> None:
     assert [c.name for c in changes(before, after)] == ["flags", "limit", "ratio"]
     assert changes(before, dict(before)) == []
     assert changes({"a": {"x": 1, "y": 2}}, {"a": {"y": 2, "x": 1}}) == []  # key order
+
+
+async def test_an_edit_is_dated_when_it_was_clicked_not_when_groups_answered(
+    home: Home, clock: FixedClock
+) -> None:
+    """Every approval on disk was cast before the deadline (a click after it is refused):
+    the sweeps rely on it. An edit whose group look-up outlasted the deadline must be
+    dated at the click, as a vote is, not after the look-up."""
+    rule = PolicyRule(approver_groups=("S0OPS",), expires_after_seconds=3600)
+    policy = Policy(default=rule)
+    capsule = park(home, clock, rule)
+    clock.advance(timedelta(minutes=59, seconds=59))
+    clicked = utc_iso(clock.now())
+
+    async def slack_is_slow() -> object:
+        clock.advance(timedelta(seconds=5))  # past the deadline by the time it answers
+        return None
+
+    result = await record_edit(
+        ApprovalRequest.open(home, capsule.id, clock=clock),
+        user="U0CAROL",
+        arguments={**capsule.arguments, "replicas": 8},
+        tool_version="v1",
+        base_sha256=capsule.args_sha256,
+        policy=policy,
+        groups=_SlowGroups(frozenset({"U0CAROL"}), slack_is_slow),
+        clock=clock,
+    )
+    assert isinstance(result, Decided), result
+    assert result.decision.at == clicked < capsule.expires_at
+    (edit,) = ApprovalRequest.open(home, capsule.id, clock=clock).edits()
+    assert edit.at == clicked
