@@ -198,9 +198,15 @@ def parse_edit(
             problems[field.name] = "pick one of the options"
             continue
         try:
-            arguments[field.name] = _parse_one(field, given)
+            value = _parse_one(field, given)
+            # JSON may spell half a surrogate pair ("\ud800"): no text, and no hash.
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            problems[field.name] = "is not valid text (it holds half of a surrogate pair)"
         except ValueError as exc:
             problems[field.name] = str(exc)
+        else:
+            arguments[field.name] = value
     return arguments, problems
 
 

@@ -343,3 +343,20 @@ async def test_an_edit_is_dated_when_it_was_clicked_not_when_groups_answered(
     assert result.decision.at == clicked < capsule.expires_at
     (edit,) = ApprovalRequest.open(home, capsule.id, clock=clock).edits()
     assert edit.at == clicked
+
+
+_LABELS: dict[str, Any] = {
+    "properties": {**drain.schema["properties"], "labels": {"type": "object"}}
+}
+
+
+def test_json_typed_with_a_lone_surrogate_is_a_problem_on_its_field() -> None:
+    """``"\\ud800"`` is valid JSON and typed as such: it passed every check, then hashing
+    the edit raised (it is no UTF-8), and the approver's modal closed with no word."""
+    fields = edit_fields(drain.schema | _LABELS, {"node": "n1", "note": None, "force": None})
+    typed = {"node": "n1", "note": "", "force": None, "labels": '{"team": "\\ud800"}'}
+    _, problems = parse_edit(fields, typed)
+    assert set(problems) == {"labels"} and "surrogate" in problems["labels"]
+    typed["labels"] = '{"team": "\\ud83d\\ude00"}'  # a pair is a character: 😀
+    arguments, problems = parse_edit(fields, typed)
+    assert problems == {} and arguments["labels"] == {"team": "😀"}
