@@ -18,6 +18,7 @@ from approvals import (
     CardRef,
     Decision,
     ExecutionResult,
+    Stale,
     quorum_of,
 )
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
@@ -48,6 +49,8 @@ class DecidedApproval:
     card: CardRef | None
     # The call that was decided: the edited arguments, if an approver edited them.
     arguments: Mapping[str, object]
+    # Approved, but it could not start in time: it never ran (the card says so too).
+    stale: Stale | None = None
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,10 @@ class PersonQueries:
                 decision = request.decision()
                 if decision is not None:
                     args = request.current().arguments
-                    result, card = request.result(), request.card()
-                    out.append(DecidedApproval(request.capsule, decision, result, card, args))
+                    result, card, stale = request.result(), request.card(), request.stale()
+                    out.append(
+                        DecidedApproval(request.capsule, decision, result, card, args, stale)
+                    )
             except (SessionsError, ApprovalsError):
                 continue  # a record unreadable: never shown as if it were fine
         return out

@@ -187,6 +187,8 @@ def _decided_line(item: DecidedApproval, now: datetime) -> Mrkdwn:
     )
     if item.result is not None:
         line = join(line, literal(f" · ran: {item.result.status}"))
+    elif item.stale is not None:
+        line = join(line, literal(" · ⌛ stale: did not run"))
     return line
 
 
