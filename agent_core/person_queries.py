@@ -19,6 +19,7 @@ from approvals import (
     Decision,
     ExecutionResult,
     Stale,
+    Told,
     quorum_of,
 )
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
@@ -51,6 +52,8 @@ class DecidedApproval:
     arguments: Mapping[str, object]
     # Approved, but it could not start in time: it never ran (the card says so too).
     stale: Stale | None = None
+    # Its outcome reached the conversation (approved, no result, not stale: refused).
+    told: Told | None = None
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,9 @@ class PersonQueries:
                 if decision is not None:
                     args = request.current().arguments
                     result, card, stale = request.result(), request.card(), request.stale()
+                    told = request.told()
                     out.append(
-                        DecidedApproval(request.capsule, decision, result, card, args, stale)
+                        DecidedApproval(request.capsule, decision, result, card, args, stale, told)
                     )
             except (SessionsError, ApprovalsError):
                 continue  # a record unreadable: never shown as if it were fine

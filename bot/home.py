@@ -189,6 +189,8 @@ def _decided_line(item: DecidedApproval, now: datetime) -> Mrkdwn:
         line = join(line, literal(f" · ran: {item.result.status}"))
     elif item.stale is not None:
         line = join(line, literal(" · ⌛ stale: did not run"))
+    elif d.verdict == "approved" and item.told is not None:
+        line = join(line, literal(" · not run: it failed its checks when it was to start"))
     return line
 
 

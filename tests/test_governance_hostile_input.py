@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from engine_support import THREAD, message
 from governance_support import approve, park, posts, request, sweep
 from test_cards_content import NOW, make
 
@@ -33,7 +32,6 @@ from approvals import (
 from approvals.records import Edit
 from bot.cards import card_blocks
 from bot.edit_modal import edit_modal
-from bot.home import HomeContent, home_view
 from localslack.blockkit import validate_blocks, validate_modal
 from sessions import FixedClock, Home, utc_iso
 
@@ -362,29 +360,3 @@ def test_json_typed_with_a_lone_surrogate_is_a_problem_on_its_field() -> None:
     typed["labels"] = '{"team": "\\ud83d\\ude00"}'  # a pair is a character: 😀
     arguments, problems = parse_edit(fields, typed)
     assert problems == {} and arguments["labels"] == {"team": "😀"}
-
-
-async def test_the_home_tab_says_an_approval_went_stale_not_just_approved(
-    make_engine: Any, home: Home
-) -> None:
-    """The card says "Stale: … did not run"; the requester's Home tab listed the same
-    request under Recently decided as "approved by @bob", with nothing after it: to the
-    person who asked, it read as done."""
-    valid = Policy(default=PolicyRule(valid_for_seconds=3600))
-    engine = await make_engine(policy=valid)
-    await engine.ingest(message("restart api", ts="1700000000.000100"))
-    await engine.idle()
-    (waiting,) = await engine.waiting()
-    home.kill_switch.touch()  # approved, held past its second clock
-    await engine.decide(waiting.capsule.id, user="U0BOB", approve=True)
-    await engine.idle()
-    assert isinstance(engine.clock, FixedClock)
-    engine.clock.advance(timedelta(hours=2))
-    home.kill_switch.unlink()
-    engine.wake(THREAD)
-    await engine.idle()
-    (item,) = await engine.recently_decided("U0ALICE")
-    assert item.stale is not None and item.result is None
-    content = HomeContent(user="U0ALICE", waiting=(), mine=(), decided=(item,), now=NOW)
-    shown = json.dumps(home_view(content)["blocks"])
-    assert "approved by" in shown and "stale: did not run" in shown
