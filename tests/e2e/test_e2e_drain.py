@@ -61,6 +61,9 @@ async def test_stop_keeps_the_link_closed_while_a_slow_tool_finishes(
     thread = await mention(slack, "run the slow check")
     await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
 
+    # Counted from here: under load, 0.2 s pings may time out and reconnect before the
+    # stop, which is the monitor doing its job; after it, no reconnect may happen.
+    before = opens(slack)
     began = time.monotonic()
     await bot.stop(grace=10)
     took = time.monotonic() - began
@@ -68,7 +71,7 @@ async def test_stop_keeps_the_link_closed_while_a_slow_tool_finishes(
     assert 0.5 < took < 10
     await bot_reply(slack, thread, "all good")
     assert list(session_states(home).values()) == ["completed"]
-    assert opens(slack) == 1, "the link reconnected while draining"
+    assert opens(slack) == before, "the link reconnected while draining"
     assert slack.sockets() == []
 
 
@@ -97,6 +100,7 @@ async def test_sigterm_with_a_slow_tool_running_exits_0_within_the_drain(
         thread = await mention(slack, "run the slow check")
         await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
 
+        before = opens(slack)
         began = time.monotonic()
         run.terminate()
         assert await run.exit_code(timeout=15) == 0, run.stderr()
@@ -107,6 +111,6 @@ async def test_sigterm_with_a_slow_tool_running_exits_0_within_the_drain(
     assert (home / "slow-finished").exists()
     await bot_reply(slack, thread, "all good")
     assert list(session_states(home).values()) == ["completed"]
-    assert opens(slack) == 1, "the link reconnected while draining"
+    assert opens(slack) == before, "the link reconnected while draining"
     events = [line["event"] for line in run.log_lines()]
     assert "socket_down" in events and events[-1] == "stopped"
