@@ -1,7 +1,8 @@
 """What an approved call runs, whether it may still start, and what the model is told.
 
-- The call that runs is the approval's *current* call: the capsule's arguments, or the
-  last edit's, verified link by link against their hashes (``ApprovalRequest.current``).
+- The call that runs is the one the decision approved: the capsule's arguments, or those
+  of the edit it names, verified link by link against their hashes
+  (``ApprovalRequest.current(upto=…)``), whatever may have been written after it.
 - The second clock: a decision may carry ``valid_until`` (the policy's ``valid_for`` after
   approval). An approved call that has not started by then — the kill switch was on, the
   tool was down, no process ran — never starts: a ``Stale`` record is written (under the
@@ -22,6 +23,7 @@ from datetime import datetime
 from approvals import (
     SYSTEM,
     ApprovalRequest,
+    CurrentCall,
     Decision,
     ExecutionResult,
     HashMismatchError,
@@ -35,6 +37,7 @@ from .session_run import SessionRun
 
 __all__ = [
     "approval_note",
+    "approved_arguments",
     "claimed_result",
     "deciders_text",
     "refusal_reason",
@@ -117,6 +120,17 @@ def refusal_reason(run: SessionRun, request: ApprovalRequest, decision: Decision
     if tool.version != call.tool_version:
         return f"the tool changed since it was approved ({call.tool_version} → {tool.version})"
     return ""
+
+
+def approved_arguments(request: ApprovalRequest, decision: Decision) -> CurrentCall | None:
+    """The call the decision approved, read again link by link up to its edit and checked
+    against its hash; None if that no longer holds. Never what a later write on disk
+    says: another process could have made one since ``refusal_reason`` checked."""
+    try:
+        call = request.current(upto=decision.edit)
+    except HashMismatchError:
+        return None
+    return call if call.args_sha256 == decision.args_sha256 else None
 
 
 def claimed_result(run: SessionRun, request: ApprovalRequest) -> tuple[ToolStatus, str] | None:

@@ -32,6 +32,7 @@ from sessions import failpoint, utc_iso
 
 from .approved_call import (
     approval_note,
+    approved_arguments,
     claimed_result,
     deciders_text,
     refusal_reason,
@@ -137,7 +138,19 @@ async def realize(
         return recorded.status, recorded.output
     tool = run.rt.registry.get(capsule.tool)
     assert tool is not None  # checked by refusal_reason
-    call = request.current()  # verified by refusal_reason: the edited arguments, if edited
+    call = approved_arguments(request, decision)
+    if call is None:  # claimed, so recorded: the card and the thread say it did not run
+        refused = request.record_result(
+            ExecutionResult(
+                approval_id=capsule.id,
+                session_id=run.id,
+                at=utc_iso(run.rt.clock.now()),
+                ok=False,
+                output=f"approved by {who} but not run: the approved arguments changed on "
+                "disk after they were checked. Ask again if still needed.",
+            )
+        )
+        return refused.status, refused.output
     result = await execute(
         run,
         tool,

@@ -99,11 +99,14 @@ class GovernedFiles:
         """Every edit, oldest first (not checked: ``current`` checks the chain)."""
         return list(self._sequence("edit", Edit))
 
-    def current(self) -> CurrentCall:
-        """The call this approval now stands for; HashMismatchError if a link is broken."""
+    def current(self, *, upto: int | None = None) -> CurrentCall:
+        """The call this approval now stands for (``upto``: as edit ``upto`` left it, what
+        a decision approved, whatever came after); HashMismatchError if a link is broken."""
         c = self.capsule
         call = CurrentCall(c.tool, c.tool_version, c.arguments, c.args_sha256, 0)
         for edit in self.edits():
+            if upto is not None and edit.n > upto:
+                break
             if edit.n != call.edit + 1 or edit.base_sha256 != call.args_sha256:
                 raise HashMismatchError(
                     f"{self.id}: edit {edit.n} does not follow the arguments before it"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from governance_support import ARGS, TOOL, approve, park, request
 
+from agent_core.approved_call import approved_arguments
 from approvals import (
     AlreadyVoted,
     ApprovalRequest,
@@ -30,6 +31,7 @@ from approvals import (
 )
 from approvals.edits import EditResult
 from approvals.forms import Form, peek_form, record_form, take_form
+from approvals.records import Edit
 from sessions import FixedClock, Home, utc_iso
 
 EDITED = {"service": "api", "replicas": 8}
@@ -314,3 +316,33 @@ def test_an_expiry_has_no_approvers_reasons(home: Home, clock: FixedClock) -> No
     decision = expire(request(home, capsule, clock), now=clock.now()).decision
     assert decision.deciders == ("signoff",) and decision.reason.startswith("no decision")
     assert request(home, capsule, clock).reasons(decision) == []
+
+
+async def test_the_call_run_is_the_one_approved_whatever_was_written_after(
+    home: Home, clock: FixedClock
+) -> None:
+    """An edit written after the decision (another process that checked "not decided yet"
+    just before it came) makes the current call differ from the approved one: what runs is
+    read up to the decision's edit and checked against its hash, never the later write."""
+    capsule = park(home, clock)
+    decided = await approve(home, capsule, "U0BOB", clock)
+    assert isinstance(decided, Decided)
+    req = request(home, capsule, clock)
+    late = Edit(
+        approval_id=capsule.id,
+        n=1,
+        user="U0CAROL",
+        at=utc_iso(clock.now()),
+        base_sha256=capsule.args_sha256,
+        tool_version="v1",
+        arguments=dict(EDITED),
+        args_sha256=args_sha256(TOOL, EDITED),
+        changed=("replicas",),
+    )
+    assert req.write_edit(late)
+    assert req.current().arguments == EDITED  # what the disk now says
+    call = approved_arguments(req, decided.decision)
+    assert call is not None and call.arguments == ARGS and call.edit == 0
+    # A decision whose hash the arguments up to its edit no longer give: nothing to run.
+    forged = decided.decision.model_copy(update={"args_sha256": late.args_sha256})
+    assert approved_arguments(req, forged) is None
