@@ -18,7 +18,8 @@ from approvals.governance import duration_text
 from .slack_text import (
     ABSOLUTE,
     Mrkdwn,
-    escape,
+    clip_mrkdwn,
+    escape_clipped,
     join,
     literal,
     mention,
@@ -54,24 +55,6 @@ def seen_hash(block_id: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _escaped(text: str, limit: int) -> Mrkdwn:
-    """``text`` escaped, then clipped to ``limit`` characters: escaping lengthens it (``&``
-    is five), so a clip before it does not bound what Slack counts. Never cut inside an
-    entity (``&am…`` would show as written)."""
-    shown = escape(text)
-    if len(shown) <= limit:
-        return shown
-    cut = shown[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return Mrkdwn(cut + "…")
-
-
 def valid_field(view: CardView) -> dict[str, Any] | None:
     """The second clock: how long an approval stays good for starting the call."""
     decision = view.decision
@@ -102,10 +85,10 @@ def edit_block(view: CardView, version: str) -> dict[str, Any] | None:
         literal(" at "),
         slack_date(parse_utc(last.at)),
         literal("; the call that runs is the edited one:\n"),
-        _escaped(lines, 2200),
+        escape_clipped(lines, 2200),
     )
     if last.reason:
-        text = join(text, literal("\n>"), _escaped(last.reason, 300))
+        text = join(text, literal("\n>"), escape_clipped(last.reason, 300))
     return {
         "type": "section",
         "block_id": f"edit-{version}",
@@ -127,14 +110,14 @@ def escalation_block(view: CardView, version: str) -> dict[str, Any] | None:
     return {
         "type": "context",
         "block_id": f"esc-{version}",
-        "elements": [{"type": "mrkdwn", "text": _clip(text, 2900)}],
+        "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(text, 2900)}],
     }
 
 
 def reasons_text(view: CardView) -> Mrkdwn:
     """The approvers' reasons, one quoted line each ("" when none gave one)."""
     parts = [
-        join(literal("\n>"), mention(who), literal(": "), _escaped(why, 500))
+        join(literal("\n>"), mention(who), literal(": "), escape_clipped(why, 500))
         for who, why in view.reasons
     ]
     return join(*parts)

@@ -34,7 +34,9 @@ from .reason_modal import reason_modal
 from .slack_text import (
     ABSOLUTE,
     Mrkdwn,
+    clip_mrkdwn,
     escape,
+    escape_clipped,
     escape_reply,
     join,
     literal,
@@ -128,7 +130,7 @@ def _why(capsule: Capsule) -> Mrkdwn:
     reason = capsule.reason.strip()
     if not reason or reason.startswith("asked: "):
         return literal("")
-    return join(literal("Why (the agent): "), escape(_clip(reason, 600)))
+    return join(literal("Why (the agent): "), escape_clipped(reason, 600))
 
 
 def _outcome(view: CardView) -> Mrkdwn:
@@ -169,7 +171,7 @@ def _section(block_id: str, text: Mrkdwn) -> dict[str, Any]:
     return {
         "type": "section",
         "block_id": block_id,
-        "text": {"type": "mrkdwn", "text": _clip(text, _TEXT_LIMIT)},
+        "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, _TEXT_LIMIT)},
     }
 
 
@@ -177,12 +179,15 @@ def _context(block_id: str, text: Mrkdwn) -> dict[str, Any]:
     return {
         "type": "context",
         "block_id": block_id,
-        "elements": [{"type": "mrkdwn", "text": _clip(text, _TEXT_LIMIT)}],
+        "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(text, _TEXT_LIMIT)}],
     }
 
 
 def _field(title: str, body: Mrkdwn) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": _clip(join(literal(f"*{title}*\n"), body), _FIELD_LIMIT)}
+    return {
+        "type": "mrkdwn",
+        "text": clip_mrkdwn(join(literal(f"*{title}*\n"), body), _FIELD_LIMIT),
+    }
 
 
 def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str, Any]]:
@@ -202,7 +207,7 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
     if capsule.tool_description.strip():
         summary = capsule.tool_description.strip().split("\n\n")[0]
         blocks.append(
-            _context(f"about-{version}", join(literal("🛠 "), escape(_clip(summary, 500))))
+            _context(f"about-{version}", join(literal("🛠 "), escape_clipped(summary, 500)))
         )
     blocks.append(_section(f"asked-{version}", _asked(capsule, asked_in)))
     # The arguments the approval now stands for: the edited ones, once edited.

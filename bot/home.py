@@ -31,6 +31,7 @@ from .cards import approve_deny_buttons, expiry, progress
 from .slack_text import (
     Mrkdwn,
     channel_link,
+    clip_mrkdwn,
     escape,
     join,
     literal,
@@ -67,10 +68,6 @@ class HomeContent:
     notice: Mrkdwn | None = None
 
 
-def _clip(text: str, limit: int = _TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mrkdwn:
     """`tool` `key=value, …` on one line (the card and the trace have the whole call);
     ``arguments``: the ones the approval now stands for, when an approver edited them."""
@@ -93,12 +90,15 @@ def _section(block_id: str, text: Mrkdwn) -> dict[str, Any]:
     return {
         "type": "section",
         "block_id": block_id,
-        "text": {"type": "mrkdwn", "text": _clip(text)},
+        "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, _TEXT_LIMIT)},
     }
 
 
 def _context(text: Mrkdwn) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text)}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(text, _TEXT_LIMIT)}],
+    }
 
 
 def _age(capsule: Capsule, now: datetime) -> str:

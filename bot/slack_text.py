@@ -28,8 +28,10 @@ __all__ = [
     "ABSOLUTE",
     "Mrkdwn",
     "channel_link",
+    "clip_mrkdwn",
     "code_block",
     "escape",
+    "escape_clipped",
     "escape_reply",
     "group_mention",
     "join",
@@ -83,6 +85,27 @@ def plain_text(text: str, limit: int) -> str:
     """For ``plain_text`` objects (Slack does not parse them): clean and clipped."""
     clean = without_surrogates(text)
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def clip_mrkdwn(text: Mrkdwn, limit: int) -> Mrkdwn:
+    """Rendered text cut to ``limit`` characters (what Slack counts), never inside an
+    entity (``&am…``) or a ``<…>`` token (a mention, a date): half of one shows as typed."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    lt = cut.rfind("<")
+    if lt != -1 and ">" not in cut[lt:]:
+        cut = cut[:lt]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return Mrkdwn(cut + "…")
+
+
+def escape_clipped(text: str, limit: int) -> Mrkdwn:
+    """``text`` escaped, then clipped to ``limit``: escaping lengthens it (``&`` is five
+    characters), so a clip before it does not bound what Slack counts."""
+    return clip_mrkdwn(escape(text), limit)
 
 
 def literal(text: str) -> Mrkdwn:

@@ -5,6 +5,7 @@ fit) — always within Block Kit's limits."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -271,3 +272,16 @@ def test_every_time_on_a_card_is_in_each_readers_zone() -> None:
     assert slack_date(datetime(2026, 11, 2, 8, 30, tzinfo=UTC)) in shown
     assert slack_date(datetime(2026, 11, 2, 8, 0, 1, tzinfo=UTC)) in shown
     assert not re.search(r"\d{4}-\d\d-\d\dT", shown)
+
+
+@pytest.mark.parametrize("unit", ["&", "<b>", "x&"])
+def test_a_long_why_full_of_markup_is_cut_where_slack_reads_it_whole(unit: str) -> None:
+    # Escaped, each "&" is five characters: cut after escaping (what Slack counts), and
+    # never inside an entity, which would show as written ("&am…").
+    blocks = card_blocks(CardView(make(reason=unit * 3000), now=NOW))
+    _check_limits(blocks)
+    why = next(line for line in texts(blocks).splitlines() if line.startswith("Why (the agent)"))
+    body = why.removeprefix("Why (the agent): ")
+    assert body.endswith("…") and len(body) <= 600
+    assert html.unescape(body[:-1]) == (unit * 3000)[: len(html.unescape(body[:-1]))]
+    assert re.search(r"&(?!amp;|lt;|gt;)", body) is None  # every & starts a whole entity

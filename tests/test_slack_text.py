@@ -7,6 +7,8 @@ import html
 import pytest
 
 from bot.slack_text import (
+    Mrkdwn,
+    clip_mrkdwn,
     code_block,
     escape,
     escape_reply,
@@ -72,3 +74,20 @@ def test_a_code_block_cannot_be_closed_from_inside() -> None:
     out = code_block("x``` <!here> ```y")
     assert out.startswith("```") and out.endswith("```") and out.count("```") == 2
     assert "<!here>" not in out
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "clipped"),
+    [
+        ("a &amp; b", 5, "a …"),  # not "a &a…"
+        ("see <@U0BOB> now", 9, "see …"),  # not "see <@U0…"
+        ("see <!date^1700000000^{date}|Nov 14> ok", 20, "see …"),
+        ("&lt;&gt;&amp;", 10, "&lt;&gt;…"),
+        ("short", 5, "short"),
+        ("plain words", 6, "plain…"),
+    ],
+)
+def test_rendered_text_is_never_cut_inside_an_entity_or_a_token(
+    text: str, limit: int, clipped: str
+) -> None:
+    assert clip_mrkdwn(Mrkdwn(text), limit) == clipped
