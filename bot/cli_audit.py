@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from typing import Any
 
@@ -30,10 +31,17 @@ CSV_COLUMNS = [name for name in AuditRecord.model_fields if name != "schema_vers
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Control characters but newline and tab: an escape sequence (ESC [ …) in a tampered
+# record would drive the terminal of an auditor who reads the export there.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _inert(text: str) -> str:
     """``text`` as a spreadsheet shows it, never evaluates it: a leading quote, which it
-    does not display, before a cell that would be a formula."""
-    return "'" + text if text.startswith(_FORMULA) else text
+    does not display, before a cell that would be a formula; control characters written
+    out as text (ESC as a backslash, x1b), as the JSON lines export escapes them."""
+    text = "'" + text if text.startswith(_FORMULA) else text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _cell(value: Any) -> str:

@@ -370,3 +370,25 @@ def test_a_tools_symlink_or_fifo_in_the_workspace_does_not_break_the_seal(
     log.write_text("started\nmore\n")
     report = verify(directory)
     assert report.sealed and report.ok, report.problems
+
+
+async def test_the_csv_export_writes_control_characters_out(
+    home: Home,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A reason holding a terminal escape sequence (ESC [ 2 J clears the screen) reaches
+    the auditor who reads the CSV in a terminal as text, as the JSON lines export has it."""
+    capsule = park(home, clock, PolicyRule(require_reason=True))
+    await approve(home, capsule, "U0BOB", clock, reason="ok\x1b[2J\x1b]0;pwned\x07 done\nnext")
+    monkeypatch.setenv("SIGNOFF_HOME", str(home.root))
+    for name in ("SIGNOFF_POLICY", "SIGNOFF_CONFIG", "SIGNOFF_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    capsys.readouterr()
+    main(["audit", "--format", "csv"])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    rows = list(csv.reader(io.StringIO(out)))
+    row = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert "ok\\x1b[2J\\x1b]0;pwned\\x07 done\nnext" in row["reasons"]  # newlines stay
