@@ -11,6 +11,8 @@ collector resets its statement on the database thread while the next write runs 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
@@ -85,7 +87,24 @@ class Index:
 
     @classmethod
     async def _connect(cls, path: Path, held: int | None) -> Index:
-        conn = await aiosqlite.connect(path)
+        conn = aiosqlite.connect(path)
+        try:
+            await conn
+        except BaseException:
+            # aiosqlite stops its thread on a failed connect without waiting for it; the
+            # thread's last word then reaches a closed event loop (a traceback at exit).
+            await asyncio.to_thread(conn._thread.join)
+            raise
+        try:
+            return cls(await cls._prepare(conn), path, held=held)
+        except BaseException:
+            # Not a database, or not writable: its thread would keep the process alive.
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+
+    @staticmethod
+    async def _prepare(conn: aiosqlite.Connection) -> aiosqlite.Connection:
         conn.row_factory = aiosqlite.Row  # set once, before any statement runs
         # Before anything else: switching to WAL itself may wait for another process.
         # The files are the durable copy; the index may lose its last commits on power loss.
@@ -98,7 +117,7 @@ class Index:
         async with conn.executescript(SCHEMA):
             pass
         await conn.commit()
-        return cls(conn, path, held=held)
+        return conn
 
     async def close(self) -> None:
         try:
