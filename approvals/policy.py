@@ -44,6 +44,8 @@ from pydantic import (
     field_validator,
 )
 
+from sessions import parse_toml, read_config_text
+
 from .errors import PolicyError
 
 __all__ = ["Policy", "PolicyRule", "load_policy", "parse_duration"]
@@ -236,7 +238,7 @@ def load_policy(path: Path | None) -> Policy:
     if path is None:
         return Policy()
     try:
-        data = tomllib.loads(path.read_text())
+        data = parse_toml(read_config_text(path))
     except FileNotFoundError as exc:
         raise PolicyError(f"policy file not found: {path}") from exc
     except UnicodeDecodeError as exc:
@@ -245,4 +247,6 @@ def load_policy(path: Path | None) -> Policy:
         raise PolicyError(f"policy file {path}: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
+    except ValueError as exc:  # a FIFO, a device, a file of gigabytes
+        raise PolicyError(f"policy file {path}: {exc}") from exc
     return Policy.from_mapping(data, source=str(path))

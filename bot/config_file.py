@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent_core.tools.specs import SERVER_NAME, TOOL_NAME, CommandSpec, McpServerSpec
+from sessions import parse_toml, read_config_text
 
 from .errors import ConfigError
 
@@ -113,13 +114,15 @@ def _message(exc: ValidationError, source: str) -> str:
 def load_config(path: Path, env: Mapping[str, str]) -> SignoffConfig:
     """The validated file; ConfigError with one line naming the key when it is not."""
     try:
-        data = tomllib.loads(path.read_text())
+        data = parse_toml(read_config_text(path))
     except FileNotFoundError:
         raise ConfigError(f"SIGNOFF_CONFIG: no such file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"SIGNOFF_CONFIG: cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # a FIFO, a device, a file of gigabytes
+        raise ConfigError(f"SIGNOFF_CONFIG: cannot use {path}: {exc}") from None
     _expand_tables(data, env, str(path))
     try:
         return SignoffConfig.model_validate(data)

@@ -13,6 +13,7 @@ from .atomic import (
     replace_atomically,
 )
 from .clock import Clock, FixedClock, SystemClock, readable, readable_utc, utc_iso
+from .config_text import MAX_CONFIG_BYTES, parse_json, parse_toml, read_config_text
 from .coordination import (
     Coordination,
     DirectoryCoordination,
@@ -70,6 +71,7 @@ from .trace import TraceEvent, TraceKind
 from .transcript_reference import TranscriptReference
 
 __all__ = [
+    "MAX_CONFIG_BYTES",
     "TERMINAL_STATES",
     "AlreadyExistsError",
     "ApprovalRow",
@@ -141,6 +143,9 @@ __all__ = [
     "new_approval_id",
     "new_session_id",
     "off_loop",
+    "parse_json",
+    "parse_toml",
+    "read_config_text",
     "read_file",
     "read_jsonl",
     "readable",

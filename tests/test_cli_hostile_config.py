@@ -8,6 +8,7 @@ failed on the code it was written against. They run the console script in a subp
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,33 @@ def test_an_index_that_cannot_be_opened_is_one_line_and_no_hang(
         (home / "index.sqlite3").mkdir()
     line = one_error_line(signoff(*command, env=env_for(home, SIGNOFF_DEMO="1"), timeout=20))
     assert "index" in line
+
+
+def _config_files(tmp_path: Path) -> dict[str, Path]:
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    huge = tmp_path / "huge.toml"
+    with huge.open("w") as out:  # valid TOML: one comment line past the cap
+        out.write("# " + "x" * (2 << 20) + "\n")
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)  # nobody ever writes to it: reading it blocked forever
+    return {"deep": deep, "huge": huge, "fifo": fifo}
+
+
+@pytest.mark.parametrize("variable", ["SIGNOFF_CONFIG", "SIGNOFF_POLICY"])
+@pytest.mark.parametrize(("kind", "said"), [("deep", "nested"), ("huge", "MiB"), ("fifo", "file")])
+def test_a_config_file_too_deep_too_big_or_no_file_is_one_line(
+    tmp_path: Path, variable: str, kind: str, said: str
+) -> None:
+    path = _config_files(tmp_path)[kind]
+    env = env_for(tmp_path / "home", SIGNOFF_DEMO="1", **{variable: str(path)})
+    line = one_error_line(signoff("recover", env=env, timeout=20))
+    assert str(path) in line and said in line
+
+
+def test_a_price_table_nested_too_deep_is_one_line(tmp_path: Path) -> None:
+    table = tmp_path / "prices.json"
+    table.write_text("[" * 100_000 + "]" * 100_000)
+    env = env_for(tmp_path / "home", SIGNOFF_DEMO="1", SIGNOFF_PRICE_TABLE=str(table))
+    line = one_error_line(signoff("recover", env=env, timeout=20))
+    assert "SIGNOFF_PRICE_TABLE" in line and "nested" in line

@@ -24,14 +24,14 @@ or ``-latest`` alias to its base name. Unknown models cost ``None``, never a gue
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from sessions import parse_json, parse_toml, read_config_text
 
 from ..messages import Usage
 from .errors import ProviderConfigError
@@ -156,8 +156,8 @@ def load_price_table(path: str | Path | None = None) -> PriceTable:
         return _DEFAULT_TABLE
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-        data: Any = tomllib.loads(text) if file.suffix == ".toml" else json.loads(text)
+        text = read_config_text(file)
+        data: Any = parse_toml(text) if file.suffix == ".toml" else parse_json(text)
         prices, replace = _parse(data)
     except (OSError, ValueError) as exc:
         raise ProviderConfigError(

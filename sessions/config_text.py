@@ -1,0 +1,63 @@
+"""Reading a configuration file a person named (``SIGNOFF_CONFIG``, ``SIGNOFF_POLICY``,
+``SIGNOFF_PRICE_TABLE``): a regular file of at most 1 MiB, UTF-8, parsed without running
+out of stack.
+
+A FIFO or a device named by mistake would block start-up forever (or feed it without end),
+a file of gigabytes would be read into memory whole, and brackets nested thousands deep
+end the parsers in a RecursionError: each is a ``ValueError`` here that says what it is,
+for the caller to put in its own one-line error.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MAX_CONFIG_BYTES", "parse_json", "parse_toml", "read_config_text"]
+
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def read_config_text(path: Path) -> str:
+    """The file's text; OSError when it cannot be opened (``FileNotFoundError`` when it
+    does not exist), ValueError when it is no regular file, too big, or not UTF-8."""
+    # O_NONBLOCK: opening a FIFO that nobody writes to would otherwise wait for a writer.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise ValueError("not a regular file (a FIFO, a socket or a device?)")
+        data = b""
+        while len(data) <= MAX_CONFIG_BYTES:  # the size it says may change as it is read
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ValueError("larger than 1 MiB, more than any configuration needs")
+    return data.decode("utf-8")
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads``; arrays or tables nested too deep to parse are a TOMLDecodeError."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads``; arrays or objects nested too deep to parse are a ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("arrays or objects nested too deeply") from None
