@@ -50,6 +50,29 @@ KNOWN = (
 )
 
 
+# The variable each field is read from, to name it in an error.
+_ENV_OF = {
+    "home": "SIGNOFF_HOME",
+    "model": "SIGNOFF_MODEL",
+    "policy_path": "SIGNOFF_POLICY",
+    "config_path": "SIGNOFF_CONFIG",
+    "tool_modules": "SIGNOFF_TOOLS",
+    "demo_tools": "SIGNOFF_DEMO",
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_api_url": "SLACK_API_URL",
+    "budget_tokens": "SIGNOFF_BUDGET_TOKENS",
+    "budget_usd": "SIGNOFF_BUDGET_USD",
+    "price_table": "SIGNOFF_PRICE_TABLE",
+    "http": "SIGNOFF_HTTP",
+    "log_format": "SIGNOFF_LOG_FORMAT",
+    "log_level": "SIGNOFF_LOG_LEVEL",
+    "drain_s": "SIGNOFF_DRAIN_S",
+    "approvals_channel": "SIGNOFF_APPROVALS_CHANNEL",
+}
+_SECRET = {"slack_bot_token", "slack_app_token"}
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -89,12 +112,10 @@ class Settings(BaseModel):
             return value
         if value.startswith("D"):
             raise ValueError(
-                "SIGNOFF_APPROVALS_CHANNEL must be a channel where approvers are, "
-                "not a direct message"
+                f"must be a channel where approvers are, not a direct message ({value!r})"
             )
         raise ValueError(
-            "SIGNOFF_APPROVALS_CHANNEL must be a channel id such as C0123ABCD "
-            f"(not a name like #approvals), not {value!r}"
+            f"must be a channel id such as C0123ABCD (not a name like #approvals), not {value!r}"
         )
 
     @field_validator("http")
@@ -112,14 +133,14 @@ class Settings(BaseModel):
     @classmethod
     def _bot(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xoxb-"):
-            raise ValueError("SLACK_BOT_TOKEN must be a bot token (xoxb-…)")
+            raise ValueError("must be a bot token (xoxb-…)")
         return value
 
     @field_validator("slack_app_token")
     @classmethod
     def _app(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xapp-"):
-            raise ValueError("SLACK_APP_TOKEN must be an app-level token (xapp-…)")
+            raise ValueError("must be an app-level token (xapp-…)")
         return value
 
     @classmethod
@@ -163,9 +184,7 @@ class Settings(BaseModel):
                 approvals_channel=get("SIGNOFF_APPROVALS_CHANNEL"),
             )
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else "settings"
-            raise ConfigError(f"configuration: {field}: {first['msg']}") from None
+            raise _env_error(exc) from None
 
     def config(self, env: Mapping[str, str] | None = None) -> SignoffConfig:
         """The SIGNOFF_CONFIG file, validated (an empty config when there is none)."""
@@ -185,6 +204,18 @@ class Settings(BaseModel):
                 )
             return Policy.from_mapping(config.policy, source=f"{self.config_path} [policy]")
         return load_policy(self.policy_path)
+
+
+def _env_error(exc: ValidationError) -> ConfigError:
+    """The first problem, named by the variable it came from (which a user typed), with the
+    value given unless it is a token or our own message already quotes it."""
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    message = str(first["msg"]).removeprefix("Value error, ")
+    given = first.get("input")
+    if first["type"] != "value_error" and field not in _SECRET and isinstance(given, str):
+        message += f", not {given!r}"
+    return ConfigError(f"configuration: {_ENV_OF.get(field, field or 'settings')}: {message}")
 
 
 def parse_bind(text: str) -> tuple[str, int] | None:

@@ -115,7 +115,7 @@ def test_bad_configuration_fails_closed(
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xapp-wrong-kind")
     assert main(["sessions"]) == 2
     err = capsys.readouterr().err
-    assert "SLACK_BOT_TOKEN must be a bot token" in err
+    assert "SLACK_BOT_TOKEN: must be a bot token" in err
     assert "xapp-wrong-kind" not in err
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     monkeypatch.setenv("SIGNOFF_MODEL", "nonsense")

@@ -4,6 +4,7 @@ SIGNOFF_DRAIN_S are validated at start-up like every other, and a bad one stops
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,23 +42,35 @@ def test_values(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "field"),
+    ("name", "value"),
     [
-        ("SIGNOFF_HTTP", "9464", "http"),
-        ("SIGNOFF_HTTP", "localhost:http", "http"),
-        ("SIGNOFF_HTTP", "127.0.0.1:70000", "http"),
-        ("SIGNOFF_HTTP", ":9464", "http"),
-        ("SIGNOFF_LOG_FORMAT", "xml", "log_format"),
-        ("SIGNOFF_LOG_LEVEL", "loud", "log_level"),
-        ("SIGNOFF_DRAIN_S", "-1", "drain_s"),
-        ("SIGNOFF_DRAIN_S", "soon", "drain_s"),
-        ("SIGNOFF_DRAIN_S", "nan", "drain_s"),
-        ("SIGNOFF_BUDGET_USD", "inf", "budget_usd"),
+        ("SIGNOFF_HTTP", "9464"),
+        ("SIGNOFF_HTTP", "localhost:http"),
+        ("SIGNOFF_HTTP", "127.0.0.1:70000"),
+        ("SIGNOFF_HTTP", ":9464"),
+        ("SIGNOFF_LOG_FORMAT", "xml"),
+        ("SIGNOFF_LOG_LEVEL", "loud"),
+        ("SIGNOFF_DRAIN_S", "-1"),
+        ("SIGNOFF_DRAIN_S", "soon"),
+        ("SIGNOFF_DRAIN_S", "nan"),
+        ("SIGNOFF_BUDGET_USD", "inf"),
+        ("SIGNOFF_BUDGET_TOKENS", "1e6"),
+        ("SIGNOFF_APPROVALS_CHANNEL", "#ops"),
     ],
 )
-def test_bad_values_are_named(tmp_path: Path, name: str, value: str, field: str) -> None:
-    with pytest.raises(ConfigError, match=f"^configuration: {field}: "):
+def test_bad_values_are_named_by_their_variable(tmp_path: Path, name: str, value: str) -> None:
+    # They were named by the field that holds them (drain_s, http), which no user typed.
+    with pytest.raises(ConfigError, match=f"^configuration: {name}: ") as raised:
         settings(tmp_path, **{name: value})
+    assert repr(value).lower() in str(raised.value).lower()  # log settings: any case
+    assert "Value error" not in str(raised.value)
+    assert str(raised.value).count(name) == 1
+
+
+def test_a_token_of_the_wrong_kind_is_named_and_not_shown(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^configuration: SLACK_BOT_TOKEN: ") as raised:
+        settings(tmp_path, SLACK_BOT_TOKEN="xapp-secret")
+    assert "secret" not in str(raised.value)
 
 
 def test_parse_bind_says_what_it_wants() -> None:
@@ -70,6 +83,8 @@ def test_signoff_run_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) ->
         "PATH": "/usr/bin:/bin",
         "SIGNOFF_HOME": str(tmp_path),
         "SIGNOFF_HTTP": "everywhere",
+        # The code under test, when it is not the installed checkout's.
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
     }
     done = subprocess.run(
         [SIGNOFF, "run"], env=env, capture_output=True, text=True, timeout=60, check=False
@@ -77,6 +92,6 @@ def test_signoff_run_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) ->
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
-        "signoff: error: configuration: http: Value error, must be host:port "
+        "signoff: error: configuration: SIGNOFF_HTTP: must be host:port "
         "(e.g. 127.0.0.1:9464) or off, not 'everywhere'"
     ]
