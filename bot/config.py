@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -87,7 +88,7 @@ class Settings(BaseModel):
     demo_tools: bool = False
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
-    slack_api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    slack_api_url: str | None = None
     # Per-session budgets: tokens always, USD when the model has a price.
     budget_tokens: int = Field(default=200_000, gt=0)
     budget_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
@@ -117,6 +118,25 @@ class Settings(BaseModel):
         raise ValueError(
             f"must be a channel id such as C0123ABCD (not a name like #approvals), not {value!r}"
         )
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        # Parsed as the Slack client will: a URL it could not call ended `run` in a traceback at
+        # the first call, after the index and the tools were opened.
+        if value is None:
+            return None
+        try:
+            url = urlsplit(value)
+            port = url.port  # a ValueError unless it is a number up to 65535
+            ok = url.scheme in ("http", "https") and bool(url.hostname) and port != 0
+        except ValueError:
+            ok = False
+        if not ok or not value.isprintable() or any(c.isspace() for c in value):
+            raise ValueError(
+                f"must be an http(s) URL such as https://slack.com/api/, not {value!r}"
+            )
+        return value
 
     @field_validator("http")
     @classmethod

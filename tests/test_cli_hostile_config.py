@@ -62,3 +62,14 @@ def test_a_price_table_nested_too_deep_is_one_line(tmp_path: Path) -> None:
     env = env_for(tmp_path / "home", SIGNOFF_DEMO="1", SIGNOFF_PRICE_TABLE=str(table))
     line = one_error_line(signoff("recover", env=env, timeout=20))
     assert "SIGNOFF_PRICE_TABLE" in line and "nested" in line
+
+
+def test_run_with_a_slack_api_url_it_cannot_call_is_one_line(tmp_path: Path) -> None:
+    env = env_for(
+        tmp_path / "home",
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_APP_TOKEN="xapp-1",
+        SLACK_API_URL="http://[::1/api/",
+        SIGNOFF_HTTP="off",
+    )
+    assert "SLACK_API_URL" in one_error_line(signoff("run", env=env, timeout=20))

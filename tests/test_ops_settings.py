@@ -56,6 +56,12 @@ def test_values(tmp_path: Path) -> None:
         ("SIGNOFF_BUDGET_USD", "inf"),
         ("SIGNOFF_BUDGET_TOKENS", "1e6"),
         ("SIGNOFF_APPROVALS_CHANNEL", "#ops"),
+        # Passed the pattern, then ended `signoff run` in a traceback at its first call.
+        ("SLACK_API_URL", "http://127.0.0.1:99999/api/"),
+        ("SLACK_API_URL", "http://[::1/api/"),
+        ("SLACK_API_URL", "http://:80/"),
+        ("SLACK_API_URL", "https://slack\x7f.com/api/"),
+        ("SLACK_API_URL", "ftp://slack.com/api/"),
     ],
 )
 def test_bad_values_are_named_by_their_variable(tmp_path: Path, name: str, value: str) -> None:
