@@ -245,6 +245,8 @@ def parse_bind(text: str) -> tuple[str, int] | None:
         return None
     host, sep, port = value.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    # [0-9], not isdigit(): that takes other scripts' digits, and ² (which int() refuses).
+    fits = re.fullmatch(r"[0-9]{1,5}", port) and int(port) <= 65535
+    if not sep or not host or "[" in host or "]" in host or not fits:
         raise ValueError(f"must be host:port (e.g. 127.0.0.1:9464) or off, not {text!r}")
     return host, int(port)

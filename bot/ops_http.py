@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -96,7 +97,12 @@ class OpsServer:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            # The errno's text: asyncio's own ("error while attempting to bind on ...") says
+            # the address twice. A resolver's error (gaierror) has codes of its own.
+            resolver = isinstance(exc, socket.gaierror)
+            reason = (
+                os.strerror(exc.errno) if exc.errno and not resolver else str(exc.strerror or exc)
+            )
             raise ConfigError(
                 f"SIGNOFF_HTTP: cannot listen on {self.host}:{self.port}: {reason}"
             ) from None

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, parse_bind
+from bot.metrics import Metrics
+from bot.ops_http import OpsServer
 
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 
@@ -48,6 +50,8 @@ def test_values(tmp_path: Path) -> None:
         ("SIGNOFF_HTTP", "localhost:http"),
         ("SIGNOFF_HTTP", "127.0.0.1:70000"),
         ("SIGNOFF_HTTP", ":9464"),
+        ("SIGNOFF_HTTP", "[::1:9464"),
+        ("SIGNOFF_HTTP", "127.0.0.1:\u0669\u0664\u0666\u0664"),  # Arabic-Indic digits
         ("SIGNOFF_LOG_FORMAT", "xml"),
         ("SIGNOFF_LOG_LEVEL", "loud"),
         ("SIGNOFF_DRAIN_S", "-1"),
@@ -101,3 +105,11 @@ def test_signoff_run_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) ->
         "signoff: error: configuration: SIGNOFF_HTTP: must be host:port "
         "(e.g. 127.0.0.1:9464) or off, not 'everywhere'"
     ]
+
+
+async def test_a_host_that_does_not_resolve_says_so(tmp_path: Path) -> None:
+    # os.strerror of a resolver's error code: "cannot listen on ...: Unknown error -2".
+    server = OpsServer(host="nosuchhost.invalid", port=0, metrics=Metrics(), checks={})
+    with pytest.raises(ConfigError, match=r"^SIGNOFF_HTTP: cannot listen on nosuchhost") as raised:
+        await server.start()
+    assert "Unknown error" not in str(raised.value)
