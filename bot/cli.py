@@ -276,7 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"signoff: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        # A TimeoutError has no text at all: its name is better than nothing.
+        print(
+            f"signoff: error: {exc.strerror or exc or type(exc).__name__}{where}",
+            file=sys.stderr,
+        )
         return 2
     except sqlite3.Error as exc:
         # Held past its busy timeout by another writer, or damaged. The index is a cache of

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,6 +37,13 @@ async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
     """``auth.test`` for the bot token; a refusal is a ``ConfigError``."""
     try:
         return dict((await client.auth_test()).data)  # type: ignore[arg-type]
+    except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+        # Its own text may be empty (a timeout) or the socket's alone: say what was tried.
+        said = f"no answer within {client.timeout} s" if isinstance(exc, TimeoutError) else exc
+        raise ConfigError(
+            f"could not reach Slack at {client.base_url} (SLACK_API_URL) for auth.test: "
+            f"{str(said) or type(exc).__name__}"
+        ) from None
     except SlackApiError as exc:
         if _passing(exc):  # start-up still ends (a restart tries again), named for what it is
             raise ConfigError(

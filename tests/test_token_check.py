@@ -4,6 +4,8 @@ wire: docs/operations.md promises that a passing error is retried."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -82,3 +84,39 @@ async def test_the_bot_token_is_refused_or_not_checked_as_slack_answers(
         await who_am_i(client)
     answers.append(web.json_response({"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT"}))
     assert (await who_am_i(client))["user_id"] == "U0BOT"
+
+
+@pytest.fixture
+async def silent_api() -> AsyncIterator[str]:
+    """A Web API that takes connections and never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/api/"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_slack_that_does_not_answer_or_cannot_be_reached_is_named(
+    silent_api: str,
+) -> None:
+    # An unanswered auth.test was "signoff: error: " and nothing more (a TimeoutError,
+    # whose text is empty); one that could not connect gave the socket's words alone.
+    client = AsyncWebClient(base_url=silent_api, token="xoxb-1-x", timeout=1)
+    with pytest.raises(ConfigError, match=r"^could not reach Slack at http://127") as raised:
+        await who_am_i(client)
+    assert "SLACK_API_URL" in str(raised.value) and "no answer" in str(raised.value)
+    with socket.socket() as unused:  # bound, never listening: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        client = AsyncWebClient(base_url=f"http://127.0.0.1:{port}/api/", token="xoxb-1-x")
+        with pytest.raises(ConfigError, match=r"^could not reach Slack at http://127"):
+            await who_am_i(client)
