@@ -1,7 +1,7 @@
 """``signoff run``: the bot in the foreground, until SIGTERM or SIGINT.
 
 ``signoff dev`` runs the same bot (``app.SignoffBot``); this is the process around it for
-``run``: a signal stops it, also one that comes during start-up (it stops right after);
+``run``: a signal stops it, also one that comes during start-up (which is cut short);
 one line on stdout says it is running and where its data is, and a reader of stdout
 that has gone away does not stop it; on the way out the bot drains (``SignoffBot.stop``).
 """
@@ -13,6 +13,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from agent_core.cancelling import cancel_and_wait
 
@@ -23,6 +25,7 @@ from .logs import log_event
 __all__ = ["run_bot"]
 
 log = logging.getLogger("signoff")
+T = TypeVar("T")
 
 
 def _announce(text: str) -> None:
@@ -36,33 +39,37 @@ def _announce(text: str) -> None:
         os.close(devnull)
 
 
-async def _started(bot: SignoffBot, stop: asyncio.Event) -> bool:
-    """Start the bot; False if a signal came first (start-up can wait on Slack for as
-    long as its Socket Mode endpoint does not answer, and must not outlast a SIGTERM)."""
-    starting = asyncio.ensure_future(bot.start())
+async def _unless_stopped(step: Awaitable[T], stop: asyncio.Event) -> asyncio.Task[T] | None:
+    """``step`` run to its end, or cancelled and None if a signal came first: start-up can
+    wait on Slack for as long as it does not answer (auth.test in the build, the Socket
+    Mode endpoint in ``start``), and must not outlast a SIGTERM."""
+    task = asyncio.ensure_future(step)
     signalled = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait({starting, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, signalled}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         await cancel_and_wait(signalled)
-        if not starting.done():
-            await cancel_and_wait(starting)
-    if starting.cancelled():
-        return False
-    starting.result()  # a start-up error (a refused token) ends the process here
-    return True
+        if not task.done():
+            await cancel_and_wait(task)
+    return None if task.cancelled() else task
 
 
 async def run_bot(settings: Settings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)  # also during start-up: stop right after it
-    bot = await SignoffBot.build(settings)
+        loop.add_signal_handler(sig, stop.set)  # also during start-up: it is cut short
+    built = await _unless_stopped(SignoffBot.build(settings), stop)
+    if built is None:  # the build closed what it had opened
+        log_event(log, "stopping", drain_s=settings.drain_s)
+        return 0
+    bot = built.result()  # a start-up error (a refused token) ends the process here
     try:
-        if not await _started(bot, stop):
+        started = await _unless_stopped(bot.start(), stop)
+        if started is None:
             log_event(log, "stopping", drain_s=bot.drain_s)
             return 0
+        started.result()
         where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
         _announce(
             f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
