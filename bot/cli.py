@@ -192,9 +192,27 @@ async def _doctor(settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _not_text(argv: Sequence[str]) -> str | None:
+    """The first argument that is not UTF-8 (Python holds its bytes as lone surrogates,
+    which fail only when the text is written down, a traceback deep in a command)."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                shown = repr(os.fsencode(arg))  # the bytes as typed
+            except UnicodeEncodeError:  # a surrogate no byte stands for (main() called)
+                shown = ascii(arg)
+            return f"an argument is not UTF-8 text: {shown}"
+    return None
+
+
 def _run(argv: Sequence[str] | None) -> int:
+    parser = _parser()
     try:
-        args = _parser().parse_args(argv)
+        if (problem := _not_text(sys.argv[1:] if argv is None else argv)) is not None:
+            parser.error(problem)
+        args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error already printed
         return done.code if isinstance(done.code, int) else 2
     if args.command == "demo":

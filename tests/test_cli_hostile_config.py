@@ -113,3 +113,18 @@ async def test_run_stops_on_sigterm_while_slack_does_not_answer_its_first_call(
         server.close()
     assert child.returncode == 0, err.decode()
     assert "Traceback" not in err.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["say", "--as", "U0ALICE", "--channel", "C0OPS", "\udcff"],
+        ["approve", "appr_0123456789abcdef", "--as", "U0BOB", "--reason", "ok\udcfe"],
+        ["show", "\udcff"],
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_a_usage_error(tmp_path: Path, args: list[str]) -> None:
+    # The byte 0xff reaches Python as a lone surrogate: `say` ended in a
+    # UnicodeEncodeError traceback when the message was written down.
+    env = env_for(tmp_path / "home", SIGNOFF_DEMO="1")
+    assert "UTF-8" in one_error_line(signoff(*args, env=env))
