@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli import _parser
+from bot.cli_args import parser
 from bot.config import KNOWN, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +110,7 @@ def test_stops_with_sigterm_and_runs_signoff_run() -> None:
     assert command == ["signoff", "run"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts[command[0]] == "bot.cli:main"
-    assert _parser().parse_args(command[1:]).command == "run"
+    assert parser().parse_args(command[1:]).command == "run"
     assert "/opt/signoff/bin" in env_of(FINAL)["PATH"]
 
 

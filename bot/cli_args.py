@@ -1,0 +1,168 @@
+"""The command line's grammar: its commands, options and the types that check them.
+
+A malformed value is a usage error (one line, exit 2) caught here, before anything is
+opened or created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Callable, Sequence
+from datetime import date
+from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
+
+from sessions import (
+    SessionState,
+    SignoffError,
+    check_approval_id,
+    check_slack_id,
+    check_slack_ts,
+)
+
+__all__ = ["COMMANDS", "not_text", "parser"]
+
+
+# One line each, shown in `signoff --help` and as the description of `signoff CMD --help`.
+COMMANDS = {
+    "demo": "run the scripted end-to-end demo (no Slack, no API key)",
+    "dev": "run the bot and a local Slack in your browser (no workspace needed)",
+    "run": "run the Slack bot on Socket Mode (needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)",
+    "sessions": "list recent sessions",
+    "trace": "show the lineage of a session's thread",
+    "show": "print a session's whole transcript (following its parents')",
+    "pending": "list approvals waiting for a decision",
+    "approve": "approve a pending request as a Slack user",
+    "deny": "deny a pending request as a Slack user",
+    "say": "post a message into a thread from the terminal",
+    "recover": "run start-up recovery once and drain pending work",
+    "verify": "check sealed sessions against their manifests",
+    "audit": "export every approval (who, what, when, outcome, seal) as JSON lines or CSV",
+    "quarantine": "list what arrived from Slack but could never be processed, or show one",
+    "reindex": "rebuild index.sqlite3 from the directories",
+    "doctor": "check the configured model with one cheap call",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr, like every other error of ``signoff``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"signoff: error: {message} (see {self.prog} --help)\n")
+
+
+def _day(value: str) -> str:
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, not {value!r}")
+
+
+def _count(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, not {value!r}")
+    return int(value)
+
+
+def _hash(value: str) -> str:
+    # 12 or more: what approvals.seen_refusal compares (in lower case), the card's short hash.
+    if not re.fullmatch(r"[0-9a-fA-F]{12,64}", value):
+        raise argparse.ArgumentTypeError(
+            f"expected the hex hash the card shows (12 to 64 of 0-9a-f), not {value!r}"
+        )
+    return value.lower()
+
+
+def _port(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,5}", value) or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {value!r}")
+    return int(value)
+
+
+def _checked(check: Callable[[object], str]) -> Callable[[str], str]:
+    """An id check as an argparse type: a malformed id is a usage error, caught before
+    anything is opened or created."""
+
+    def typed(value: str) -> str:
+        try:
+            return check(value)
+        except SignoffError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return typed
+
+
+def _version() -> str:
+    try:
+        return version("signoff")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = _Parser(prog="signoff", description="Slack chat-ops with human sign-off")
+    top.add_argument("--version", action="version", version=f"signoff {_version()}")
+    sub = top.add_subparsers(dest="command", required=True)
+    slack_id, slack_ts = _checked(check_slack_id), _checked(check_slack_ts)
+    cmd = {
+        name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()
+    }
+    cmd["demo"].add_argument(
+        "--home", help="keep the demo's data here, not in a temporary directory"
+    )
+    cmd["sessions"].add_argument(
+        "--state", action="append", default=[], choices=[s.value for s in SessionState]
+    )
+    cmd["sessions"].add_argument("--limit", type=_count, default=30)
+    cmd["trace"].add_argument("session_id")
+    cmd["show"].add_argument("session_id")
+    for verb in ("approve", "deny"):
+        cmd[verb].add_argument("approval_id", type=_checked(check_approval_id))
+        cmd[verb].add_argument(
+            "--as", dest="user", required=True, type=slack_id, help="the deciding Slack user id"
+        )
+        cmd[verb].add_argument("--reason", default="")
+    cmd["approve"].add_argument(
+        "--hash",
+        type=_hash,
+        help="the hash of the arguments you approve (needed after an edit)",
+    )
+    say = cmd["say"]
+    say.add_argument("--as", dest="user", required=True, type=slack_id)
+    say.add_argument("--team", default="T0LOCAL", type=slack_id)
+    say.add_argument("--channel", required=True, type=slack_id)
+    say.add_argument("--thread", type=slack_ts, help="thread ts; default: a new thread")
+    say.add_argument("--ts", type=slack_ts, help="message ts; default: derived from the clock")
+    say.add_argument("text")
+    cmd["verify"].add_argument("session_id", nargs="?")
+    audit = cmd["audit"]
+    audit.add_argument("--since", help="only approvals requested since: 7d, 36h or YYYY-MM-DD")
+    audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    quarantine = cmd["quarantine"]
+    quarantine.add_argument("item", nargs="?", help="a quar_… id: show that item's payload")
+    quarantine.add_argument("--day", type=_day, help="only that UTC day (YYYY-MM-DD)")
+    quarantine.add_argument("--limit", type=_count, default=30)
+    dev = cmd["dev"]
+    dev.add_argument("--port", type=_port, default=3000, help="0 picks a free port")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--clock-offset", default="0", help="shift the clock, e.g. 2d or 36h")
+    return top
+
+
+def not_text(argv: Sequence[str]) -> str | None:
+    """The first argument that is not UTF-8 (Python holds its bytes as lone surrogates,
+    which fail only when the text is written down, a traceback deep in a command)."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                shown = repr(os.fsencode(arg))  # the bytes as typed
+            except UnicodeEncodeError:  # a surrogate no byte stands for (main() called)
+                shown = ascii(arg)
+            return f"an argument is not UTF-8 text: {shown}"
+    return None
