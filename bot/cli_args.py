@@ -83,6 +83,15 @@ def _port(value: str) -> int:
     return int(value)
 
 
+def _host(value: str) -> str:
+    # "" would bind every interface, each on a port of its own with --port 0.
+    if not value or any(c.isspace() for c in value):
+        raise argparse.ArgumentTypeError(
+            f"expected a host name or address (0.0.0.0 for every interface), not {value!r}"
+        )
+    return value
+
+
 def _checked(check: Callable[[object], str]) -> Callable[[str], str]:
     """An id check as an argparse type: a malformed id is a usage error, caught before
     anything is opened or created."""
@@ -148,7 +157,7 @@ def parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--limit", type=_count, default=30)
     dev = cmd["dev"]
     dev.add_argument("--port", type=_port, default=3000, help="0 picks a free port")
-    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--host", type=_host, default="127.0.0.1")
     dev.add_argument("--clock-offset", default="0", help="shift the clock, e.g. 2d or 36h")
     return top
 

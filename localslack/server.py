@@ -209,8 +209,7 @@ class LocalSlack(Controls):
         await site.start()
         self._runner = runner
         bound_port = runner.addresses[0][1]
-        public_host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host
-        self._rt.base_url = f"http://{public_host}:{bound_port}"
+        self._rt.base_url = f"http://{_public_host(self._host)}:{bound_port}"
         self._rt.response_urls.base_url = self._rt.base_url
 
     async def stop(self) -> None:
@@ -235,3 +234,13 @@ class LocalSlack(Controls):
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _public_host(host: str) -> str:
+    """Where a client on this machine reaches a server bound to ``host``: loopback for
+    "every interface", an IPv6 address in brackets (``http://::1:80`` is no URL)."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -128,3 +128,12 @@ def test_an_argument_that_is_not_utf8_is_a_usage_error(tmp_path: Path, args: lis
     # UnicodeEncodeError traceback when the message was written down.
     env = env_for(tmp_path / "home", SIGNOFF_DEMO="1")
     assert "UTF-8" in one_error_line(signoff(*args, env=env))
+
+
+@pytest.mark.parametrize("host", ["", " ", "local host"])
+def test_dev_with_an_empty_or_spaced_host_is_a_usage_error(tmp_path: Path, host: str) -> None:
+    # "" bound every interface, each on a port of its own (with --port 0), and the bot
+    # then called 127.0.0.1 on the IPv6 socket's port: "could not reach Slack".
+    done = signoff("dev", "--host", host, "--port", "0", env=env_for(tmp_path / "home"))
+    assert "--host" in one_error_line(done)
+    assert not (tmp_path / "home").exists()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from localslack_testkit import PROXY_VARS
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -54,3 +56,23 @@ def test_a_subscription_without_its_scope_exits_2_with_one_line() -> None:
     assert done.stderr.strip().splitlines() == [
         "localslack: subscribing to message.im needs the im:history scope"
     ]
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.parametrize("host", ["::1", "::"])
+async def test_an_ipv6_host_gives_a_url_a_client_can_call(host: str) -> None:
+    # http://::1:PORT was given out (no brackets): `signoff dev --host ::1` could not
+    # reach its own LocalSlack.
+    async with localslack.LocalSlack(localslack.WorkspaceConfig(), host=host, port=0) as slack:
+        assert slack.url.startswith("http://[::1]:")
+        client = AsyncWebClient(token="xoxb-local-0000-bot-token", base_url=slack.api_url)
+        assert (await client.auth_test())["user_id"] == "U0SIGNOFF"
