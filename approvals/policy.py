@@ -40,6 +40,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     ValidationError,
     field_validator,
 )
@@ -107,12 +108,13 @@ class _RuleInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     approvers: list[str] | None = None
-    quorum: int | None = Field(default=None, ge=1, le=20)
-    allow_self_approval: StrictBool | None = None  # "yes" is no boolean: refused
+    # Strict: "2" or true is no number, "yes" no boolean: refused, never guessed at.
+    quorum: StrictInt | None = Field(default=None, ge=1, le=20)
+    allow_self_approval: StrictBool | None = None
     expires_after: str | None = None
     on_expiry: Literal["expire", "deny"] | None = None
     remind_after: str | None = None
-    max_reminders: int | None = Field(default=None, ge=0, le=50)
+    max_reminders: StrictInt | None = Field(default=None, ge=0, le=50)
     escalate_after: str | None = None
     escalate_to: list[str] | None = None
     valid_for: str | None = None

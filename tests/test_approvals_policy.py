@@ -185,6 +185,10 @@ def test_quorum_out_of_range(tmp_path: Path, table: str, quorum: int) -> None:
         ('[default]\napprovers = ["U01ALICE"]\nquorum = 3\n', "quorum 3 needs"),
         ('[tools.ping]\napprovers = ["U01ALICE", "U02BOB"]\nquorum = 3\n', "tools.ping: quorum"),
         ('[default]\nallow_self_approval = "yes"\n', "default.allow_self_approval"),
+        # A string, a float or a boolean for a number was taken: "2" as 2, true as 1.
+        ('[default]\nquorum = "2"\n', "default.quorum"),
+        ("[tools.ping]\nquorum = true\n", "tools.ping.quorum"),
+        ("[default]\nmax_reminders = 2.0\n", "default.max_reminders"),
     ],
 )
 def test_a_rule_no_request_could_pass_or_a_string_for_a_boolean_is_an_error(

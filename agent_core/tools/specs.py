@@ -18,6 +18,9 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     field_validator,
     model_validator,
 )
@@ -115,10 +118,12 @@ class ParamSpec(_Strict):
     description: str = ""
     pattern: str | None = None
     enum: tuple[str | int | float, ...] | None = Field(default=None, min_length=1)
-    minimum: float | None = Field(default=None, allow_inf_nan=False)
-    maximum: float | None = Field(default=None, allow_inf_nan=False)
-    min_length: int | None = Field(default=None, ge=0)
-    max_length: int | None = Field(default=None, ge=1)
+    # Strict: "5" or true for a number, "false" or 0 for a boolean, are mistakes to say,
+    # not values to guess at ("false" read as False ran a command with no approval).
+    minimum: StrictFloat | None = Field(default=None, allow_inf_nan=False)
+    maximum: StrictFloat | None = Field(default=None, allow_inf_nan=False)
+    min_length: StrictInt | None = Field(default=None, ge=0)
+    max_length: StrictInt | None = Field(default=None, ge=1)
     default: str | int | float | bool | None = None
 
     @field_validator("pattern")
@@ -189,7 +194,7 @@ class CommandSpec(_Strict):
     description: str = Field(min_length=1)
     argv: tuple[str, ...] = Field(min_length=1)
     params: dict[str, ParamSpec] = Field(default_factory=dict)
-    requires_approval: bool = True
+    requires_approval: StrictBool = True
     timeout: str = "60s"
     env: dict[EnvName, SecretStr] = Field(default_factory=dict)
 

@@ -235,6 +235,12 @@ async def test_a_minimal_environment_plus_env_and_the_approval_id(
         ('argv = ["k", "{x}"]\nparams.x = {type = "integer", enum = [1, "two"]}', "enum 'two'"),
         ('argv = ["k", "{x}"]\nparams.x = {type = "number", minimum = nan}', "finite number"),
         ('argv = ["k", "{x}"]\nparams.x = {type = "number", default = inf}', "finite number"),
+        # A string or a number for a boolean was taken: "false" as False (so the command
+        # ran with no approval), 1 as True; and a string or true for a number.
+        ('argv = ["k"]\nrequires_approval = "false"', "requires_approval: Input should be"),
+        ('argv = ["k"]\nrequires_approval = 0', "requires_approval: Input should be"),
+        ('argv = ["k", "{x}"]\nparams.x = {max_length = true}', "max_length: Input should be"),
+        ('argv = ["k", "{x}"]\nparams.x = {type = "number", minimum = "5"}', "minimum"),
     ],
 )
 def test_bad_command_tables_are_one_line_errors(tmp_path: Path, table: str, error: str) -> None:
