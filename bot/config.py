@@ -175,8 +175,9 @@ class Settings(BaseModel):
         if unknown:
             raise ConfigError(f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN)}")
         tools = get("SIGNOFF_TOOLS")
-        home = Path(get("SIGNOFF_HOME") or Path.cwd() / ".signoff").resolve()
-        config = Path(c) if (c := get("SIGNOFF_CONFIG")) else home / "signoff.toml"
+        home = _path("SIGNOFF_HOME", get("SIGNOFF_HOME") or str(Path.cwd() / ".signoff"))
+        named = get("SIGNOFF_CONFIG")
+        config = _path("SIGNOFF_CONFIG", named) if named else home / "signoff.toml"
         demo = (get("SIGNOFF_DEMO") or "0").lower()
         if demo not in _TRUE + _FALSE:
             raise ConfigError(f"configuration: SIGNOFF_DEMO: use 1 or 0, not {demo!r}")
@@ -184,9 +185,9 @@ class Settings(BaseModel):
             return cls(
                 home=home,
                 model=get("SIGNOFF_MODEL") or "offline",
-                policy_path=Path(p) if (p := get("SIGNOFF_POLICY")) else None,
+                policy_path=_path("SIGNOFF_POLICY", p) if (p := get("SIGNOFF_POLICY")) else None,
                 # Named explicitly, it must exist; the default only when it does.
-                config_path=config if get("SIGNOFF_CONFIG") or config.exists() else None,
+                config_path=config if named or config.exists() else None,
                 demo_tools=demo in _TRUE,
                 tool_modules=tuple(t.strip() for t in tools.split(",") if t.strip())
                 if tools
@@ -196,7 +197,9 @@ class Settings(BaseModel):
                 slack_api_url=get("SLACK_API_URL"),
                 budget_tokens=get("SIGNOFF_BUDGET_TOKENS") or 200_000,
                 budget_usd=get("SIGNOFF_BUDGET_USD"),
-                price_table=Path(p) if (p := get("SIGNOFF_PRICE_TABLE")) else None,
+                price_table=_path("SIGNOFF_PRICE_TABLE", p)
+                if (p := get("SIGNOFF_PRICE_TABLE"))
+                else None,
                 http=get("SIGNOFF_HTTP") or "127.0.0.1:9464",
                 log_format=(get("SIGNOFF_LOG_FORMAT") or "").lower() or None,
                 log_level=(get("SIGNOFF_LOG_LEVEL") or "").upper() or None,
@@ -224,6 +227,15 @@ class Settings(BaseModel):
                 )
             return Policy.from_mapping(config.policy, source=f"{self.config_path} [policy]")
         return load_policy(self.policy_path)
+
+
+def _path(name: str, text: str) -> Path:
+    """Absolute, ``~`` expanded and links resolved: what a unit or env file gives is not
+    expanded by a shell, and the file named is the one found now, wherever it is read."""
+    try:
+        return Path(text).expanduser().resolve()
+    except RuntimeError as exc:  # ~nosuchuser, a symlink loop
+        raise ConfigError(f"configuration: {name}: cannot use {text!r}: {exc}") from None
 
 
 def _env_error(exc: ValidationError) -> ConfigError:

@@ -113,3 +113,34 @@ async def test_a_host_that_does_not_resolve_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^SIGNOFF_HTTP: cannot listen on nosuchhost") as raised:
         await server.start()
     assert "Unknown error" not in str(raised.value)
+
+
+def test_paths_are_made_absolute_and_a_tilde_is_the_home_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "~/signoff" (as a unit file or an env file gives it, unexpanded) was a directory
+    # named "~" under the working directory; relative file names were kept relative.
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    s = Settings.from_env(
+        {
+            "SIGNOFF_HOME": "~/signoff",
+            "SIGNOFF_CONFIG": "link/signoff.toml",
+            "SIGNOFF_POLICY": "~/policy.toml",
+            "SIGNOFF_PRICE_TABLE": "prices.json",
+        }
+    )
+    assert s.home == tmp_path / "me" / "signoff"
+    assert s.config_path == tmp_path / "real" / "signoff.toml"
+    assert s.policy_path == tmp_path / "me" / "policy.toml"
+    assert s.price_table == tmp_path / "prices.json"
+    assert Settings.from_env({"SIGNOFF_HOME": "link"}).home == tmp_path / "real"
+
+
+def test_a_path_that_cannot_be_resolved_is_named(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    for name, value in [("SIGNOFF_HOME", "~nosuchuser0/x"), ("SIGNOFF_CONFIG", "loop/x.toml")]:
+        with pytest.raises(ConfigError, match=f"^configuration: {name}: "):
+            settings(tmp_path, **{name: str(tmp_path / value) if "loop" in value else value})
