@@ -53,7 +53,8 @@ __all__ = ["Policy", "PolicyRule", "load_policy", "parse_duration"]
 
 _USER = re.compile(r"[UW][A-Z0-9]{2,39}")
 _GROUP = re.compile(r"S[A-Z0-9]{2,39}")
-_DURATION = re.compile(r"(\d+)\s*([smhd])")
+# [0-9], not \d: that takes any script's digits, which int() reads ("٥d" was five days).
+_DURATION = re.compile(r"([0-9]+)\s*([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_EXPIRY_SECONDS = 365 * 86400
 # Said explicitly, so that opening a tool to everyone is never an accident.

@@ -65,7 +65,7 @@ quorum = 2
 DEV_EVENTS = ("app_mention", "app_home_opened", "message.channels", "message.groups", "message.im")
 DEV_APPROVALS_CHANNEL = "C0OPS"
 
-_OFFSET = re.compile(r"(\d+)([smhd])")
+_OFFSET = re.compile(r"([0-9]+)([smhd])")  # not \d: other scripts' digits too
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Years either way are enough to see expiries and reminders; more overflows dates.
 _MAX_OFFSET = timedelta(days=3650)

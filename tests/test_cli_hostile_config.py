@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from test_cli_errors import SIGNOFF, env_for, one_error_line, signoff
 
+from approvals import parse_duration
+
 
 @pytest.mark.parametrize(
     "command", [["sessions"], ["say", "--as", "U0A", "--channel", "C0OPS", "hi"]]
@@ -137,3 +139,23 @@ def test_dev_with_an_empty_or_spaced_host_is_a_usage_error(tmp_path: Path, host:
     done = signoff("dev", "--host", host, "--port", "0", env=env_for(tmp_path / "home"))
     assert "--host" in one_error_line(done)
     assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # Arabic-Indic and full-width digits were read as 5 (\d and int() take them).
+        ["audit", "--since", "\u0665d"],
+        ["audit", "--since", "\uff15h"],
+        ["dev", "--port", "0", "--clock-offset", "\u0662d"],
+    ],
+)
+def test_a_duration_in_other_digits_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    home = tmp_path / "home"
+    (home / "sessions").mkdir(parents=True)
+    assert repr(args[-1]) in one_error_line(signoff(*args, env=env_for(home), timeout=20))
+
+
+def test_a_policy_duration_in_other_digits_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration("\u0662\u0664h")
