@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from approvals import scan_session_approvals
 from sessions import Home, SignoffError, reindex
 
-from .cli_args import not_text, parser
+from .cli_args import dash_values_joined, not_text, parser
 from .cli_engine import checked_config, decide, recover, say, writable_home
 from .cli_read import list_index, show_quarantine, show_trace, verify_sessions
 from .config import Settings
@@ -54,10 +54,11 @@ async def _doctor(settings: Settings) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     grammar = parser()
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        if (problem := not_text(sys.argv[1:] if argv is None else argv)) is not None:
+        if (problem := not_text(argv)) is not None:
             grammar.error(problem)
-        args = grammar.parse_args(argv)
+        args = grammar.parse_args(dash_values_joined(argv))
     except SystemExit as done:  # --help, --version, or a usage error already printed
         return done.code if isinstance(done.code, int) else 2
     if args.command == "demo":

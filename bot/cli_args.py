@@ -22,7 +22,7 @@ from sessions import (
     check_slack_ts,
 )
 
-__all__ = ["COMMANDS", "not_text", "parser"]
+__all__ = ["COMMANDS", "dash_values_joined", "not_text", "parser"]
 
 
 # One line each, shown in `signoff --help` and as the description of `signoff CMD --help`.
@@ -175,3 +175,26 @@ def not_text(argv: Sequence[str]) -> str | None:
                 shown = ascii(arg)
             return f"an argument is not UTF-8 text: {shown}"
     return None
+
+
+# Options whose value may start with "-": an offset back in time, a reason such as "-1",
+# a lookback typed as "-5d". argparse takes such a value for an option of its own and
+# says "expected one argument"; joined as --option=value, it is the value.
+_DASH_VALUES = frozenset({"--reason", "--since", "--clock-offset"})
+
+
+def dash_values_joined(argv: Sequence[str]) -> list[str]:
+    joined: list[str] = []
+    rest = iter(argv)
+    for arg in rest:
+        if arg == "--":  # the rest is positional as it stands
+            return [*joined, arg, *rest]
+        if arg in _DASH_VALUES:
+            value = next(rest, None)
+            if value is not None and value.startswith("-") and not value.startswith("--"):
+                joined.append(f"{arg}={value}")
+                continue
+            joined.extend([arg] if value is None else [arg, value])
+            continue
+        joined.append(arg)
+    return joined

@@ -159,3 +159,21 @@ def test_a_duration_in_other_digits_is_one_line(tmp_path: Path, args: list[str])
 def test_a_policy_duration_in_other_digits_is_refused() -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("\u0662\u0664h")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # argparse takes "-5d" for an option, and said "--since: expected one argument".
+        (["audit", "--since", "-5d"], "--since: not a duration: '-5d'"),
+        # A leading "-" goes back in time (bot.dev.parse_offset): it never got there.
+        (["dev", "--port", "0", "--clock-offset", "-99999d"], "--clock-offset: '-99999d'"),
+        # A reason may start with a dash; the decision is then refused for what it is.
+        (["deny", "appr_0123456789abcdef", "--as", "U0BOB", "--reason", "-nope"], "no"),
+    ],
+)
+def test_an_option_value_may_start_with_a_dash(tmp_path: Path, args: list[str], said: str) -> None:
+    home = tmp_path / "home"
+    (home / "sessions").mkdir(parents=True)
+    line = one_error_line(signoff(*args, env=env_for(home, SIGNOFF_DEMO="1"), timeout=20))
+    assert said in line and "expected one argument" not in line
