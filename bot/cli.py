@@ -128,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _run(argv)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return code
+    except KeyboardInterrupt:
+        # Ctrl-C: asyncio.run has cancelled the command, which closed what it opened; what
+        # it recorded stands. Quiet, with the shell's status for it, like any other tool.
+        return 128 + signal.SIGINT
     except BrokenPipeError:
         # The reader left (`signoff sessions | head`): stop quietly, like coreutils.
         try:
