@@ -45,7 +45,11 @@ def writable_home(settings: Settings) -> Home:
     try:
         home.ensure()
     except OSError as exc:
-        raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {exc.strerror or exc}") from None
+        why = exc.strerror or exc
+        if isinstance(exc, FileExistsError):  # mkdir of a file: true, but no help
+            inner = exc.filename not in (None, str(home.root))
+            why = f"{exc.filename} is not a directory" if inner else "not a directory"
+        raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {why}") from None
     return home
 
 

@@ -101,6 +101,10 @@ def test_a_home_that_cannot_be_created_or_is_a_file_is_one_line(tmp_path: Path) 
     assert "cannot use SIGNOFF_HOME" in line and str(blocker / "home") in line
     line = one_error_line(signoff("sessions", env=env_for(blocker)))
     assert f"SIGNOFF_HOME {blocker} is not a directory" in line
+    # The commands that create a home said "File exists" of it.
+    line = one_error_line(signoff("say", "--as", "U0A", "--channel", "C0OPS", "hi",
+                                  env=env_for(blocker)))  # fmt: skip
+    assert line.endswith(f"SIGNOFF_HOME {blocker}: not a directory")
 
 
 def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
