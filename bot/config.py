@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from approvals import Policy, load_policy
+from sessions import check_http_url
 
 from .config_file import SignoffConfig, load_config
 from .errors import ConfigError
@@ -72,6 +72,7 @@ _ENV_OF = {
     "approvals_channel": "SIGNOFF_APPROVALS_CHANNEL",
 }
 _SECRET = {"slack_bot_token", "slack_app_token"}
+_SLACK_API = "https://slack.com/api/"
 
 
 class Settings(BaseModel):
@@ -122,21 +123,7 @@ class Settings(BaseModel):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, value: str | None) -> str | None:
-        # Parsed as the Slack client will: a URL it could not call ended `run` in a traceback at
-        # the first call, after the index and the tools were opened.
-        if value is None:
-            return None
-        try:
-            url = urlsplit(value)
-            port = url.port  # a ValueError unless it is a number up to 65535
-            ok = url.scheme in ("http", "https") and bool(url.hostname) and port != 0
-        except ValueError:
-            ok = False
-        if not ok or not value.isprintable() or any(c.isspace() for c in value):
-            raise ValueError(
-                f"must be an http(s) URL such as https://slack.com/api/, not {value!r}"
-            )
-        return value
+        return None if value is None else check_http_url(value, example=_SLACK_API)
 
     @field_validator("http")
     @classmethod

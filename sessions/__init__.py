@@ -13,7 +13,13 @@ from .atomic import (
     replace_atomically,
 )
 from .clock import Clock, FixedClock, SystemClock, readable, readable_utc, utc_iso
-from .config_text import MAX_CONFIG_BYTES, parse_json, parse_toml, read_config_text
+from .config_text import (
+    MAX_CONFIG_BYTES,
+    check_http_url,
+    parse_json,
+    parse_toml,
+    read_config_text,
+)
 from .coordination import (
     Coordination,
     DirectoryCoordination,
@@ -123,6 +129,7 @@ __all__ = [
     "approval_ids",
     "canonical_json",
     "check_approval_id",
+    "check_http_url",
     "check_quarantine_id",
     "check_session_id",
     "check_slack_id",

@@ -1,6 +1,6 @@
 """Reading a configuration file a person named (``SIGNOFF_CONFIG``, ``SIGNOFF_POLICY``,
 ``SIGNOFF_PRICE_TABLE``): a regular file of at most 1 MiB, UTF-8, parsed without running
-out of stack.
+out of stack; and checking the URLs such files and settings give.
 
 A FIFO or a device named by mistake would block start-up forever (or feed it without end),
 a file of gigabytes would be read into memory whole, and brackets nested thousands deep
@@ -17,8 +17,9 @@ import stat
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["MAX_CONFIG_BYTES", "parse_json", "parse_toml", "read_config_text"]
+__all__ = ["MAX_CONFIG_BYTES", "check_http_url", "parse_json", "parse_toml", "read_config_text"]
 
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -61,3 +62,18 @@ def parse_json(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise ValueError("arrays or objects nested too deeply") from None
+
+
+def check_http_url(value: str, *, example: str) -> str:
+    """``value`` if an HTTP client can call it; else a ValueError quoting it. Parsed as the
+    clients will: one they cannot call (no host, a port past 65535, an unclosed ``[``)
+    passed a pattern, to fail at every call for as long as signoff ran."""
+    try:
+        url = urlsplit(value)
+        port = url.port  # a ValueError unless it is a number up to 65535
+        ok = url.scheme in ("http", "https") and bool(url.hostname) and port != 0
+    except ValueError:
+        ok = False
+    if not ok or not value.isprintable() or any(c.isspace() for c in value):
+        raise ValueError(f"must be an http(s) URL such as {example}, not {value!r}")
+    return value

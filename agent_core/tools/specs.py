@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from approvals import parse_duration
+from sessions import check_http_url
 
 from .code_argument import code_argument
 
@@ -61,6 +62,10 @@ def _header_value(value: SecretStr) -> SecretStr:
     if text != text.strip(" \t"):
         raise ValueError("the value starts or ends with whitespace")
     raise ValueError("the value may hold only printable ASCII")
+
+
+def _mcp_url(value: str) -> str:
+    return check_http_url(value, example="https://mcp.example.com/mcp")
 
 
 def _named(pattern: re.Pattern[str], what: str) -> AfterValidator:
@@ -245,7 +250,7 @@ class McpServerSpec(_Strict):
     """``[mcp.servers.NAME]``: how to reach one MCP server and which of its tools to offer."""
 
     command: tuple[str, ...] | None = Field(default=None, min_length=1)
-    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    url: Annotated[str, AfterValidator(_mcp_url)] | None = None
     env: dict[EnvName, SecretStr] = Field(default_factory=dict)
     headers: dict[HeaderName, Annotated[SecretStr, AfterValidator(_header_value)]] = Field(
         default_factory=dict

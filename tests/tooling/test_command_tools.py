@@ -215,6 +215,18 @@ async def test_a_minimal_environment_plus_env_and_the_approval_id(
 
 
 @pytest.mark.parametrize(
+    "url", ["http://[::1/mcp", "http://127.0.0.1:99999/mcp", "http://:80/mcp", "ftp://x/mcp"]
+)
+def test_an_mcp_url_no_client_could_call_is_a_config_error(tmp_path: Path, url: str) -> None:
+    # It passed the check, and the server was then "down" for as long as signoff ran
+    # ("InvalidURL: Invalid port", "OverflowError: port must be 0-65535").
+    path = write_config(tmp_path / "c.toml", f'[mcp.servers.ops]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError, match=r"c\.toml: mcp\.servers\.ops\.url: ") as failed:
+        load_config(path, {})
+    assert repr(url) in str(failed.value)
+
+
+@pytest.mark.parametrize(
     ("table", "error"),
     [
         ('argv = ["kubectl", "{nope}"]', "argv uses {nope}, which is not in params"),
