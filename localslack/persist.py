@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -122,6 +123,18 @@ def _write_atomically(path: Path, payload: bytes) -> None:
         os.close(dir_fd)
 
 
+def _read_regular(path: Path) -> bytes:
+    # Not blocking: a FIFO in the file's place would hang start-up past any SIGTERM.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as file:
+            return file.read()
+    finally:
+        os.close(fd)
+
+
 class StateFile:
     """Load at start, save `delay` seconds after a change and at stop."""
 
@@ -136,12 +149,10 @@ class StateFile:
     def load(self) -> bool:
         """Restore the workspace from the file; False when there is no file yet."""
         try:
-            raw = self.path.read_bytes()
+            restore(self._rt, json.loads(_read_regular(self.path)))
         except FileNotFoundError:
             return False
-        try:
-            restore(self._rt, json.loads(raw))
-        except (ValueError, TypeError, KeyError) as exc:
+        except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
             raise ValueError(
                 f"cannot restore the workspace from {self.path}: {exc} "
                 "(move the file away to start with an empty workspace)"

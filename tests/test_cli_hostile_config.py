@@ -218,3 +218,20 @@ async def test_ctrl_c_while_a_command_waits_on_the_model_ends_it_quietly(tmp_pat
         server.close()
     assert child.returncode == 128 + signal.SIGINT, err.decode()
     assert "Traceback" not in err.decode()
+
+
+@pytest.mark.parametrize("kind", ["deep", "fifo", "directory"])
+def test_dev_with_a_chat_state_it_cannot_read_is_one_line(tmp_path: Path, kind: str) -> None:
+    # The chat's state file was read whole, blocking, and parsed without a stack limit:
+    # a FIFO hung `signoff dev` past any SIGTERM, deep brackets were a RecursionError, and
+    # a directory was reported as "cannot listen on 127.0.0.1:0: Is a directory".
+    state = tmp_path / "home" / "dev" / "localslack-state.json"
+    state.parent.mkdir(parents=True)
+    if kind == "deep":
+        state.write_text("[" * 100_000 + "]" * 100_000)
+    elif kind == "fifo":
+        os.mkfifo(state)
+    else:
+        state.mkdir()
+    line = one_error_line(signoff("dev", "--port", "0", env=env_for(tmp_path / "home")))
+    assert "cannot restore the workspace" in line and str(state) in line
