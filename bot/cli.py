@@ -37,6 +37,7 @@ from .cli_args import dash_values_joined, not_text, parser
 from .cli_engine import checked_config, decide, recover, say, writable_home
 from .cli_read import list_index, show_quarantine, show_trace, verify_sessions
 from .config import Settings
+from .errors import error_line
 
 __all__ = ["main"]
 
@@ -140,26 +141,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass  # stdout has no descriptor (captured in tests): nothing left to flush
         return 128 + signal.SIGPIPE
     except SignoffError as exc:
-        print(f"signoff: error: {exc}", file=sys.stderr)
-        return 2
+        return _failed(str(exc))
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         # A TimeoutError has no text at all: its name is better than nothing.
-        print(
-            f"signoff: error: {exc.strerror or exc or type(exc).__name__}{where}",
-            file=sys.stderr,
-        )
-        return 2
+        return _failed(f"{exc.strerror or exc or type(exc).__name__}{where}")
     except sqlite3.Error as exc:
         # Held past its busy timeout by another writer, or damaged. The index is a cache of
         # the files: what they record stands, and a bot carries on from them.
-        print(
-            f"signoff: error: the index could not be used: {exc}; what is recorded on disk "
-            "stands (a running bot carries on from it; `signoff reindex` rebuilds the index "
-            "when none runs)",
-            file=sys.stderr,
+        return _failed(
+            f"the index could not be used: {exc}; what is recorded on disk stands (a running "
+            "bot carries on from it; `signoff reindex` rebuilds the index when none runs)"
         )
-        return 2
+
+
+def _failed(message: str) -> int:
+    sys.stderr.write(error_line(message))
+    return 2
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ from sessions import (
     check_slack_ts,
 )
 
+from .errors import error_line
+
 __all__ = ["COMMANDS", "dash_values_joined", "not_text", "parser"]
 
 
@@ -50,7 +52,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors in one line on stderr, like every other error of ``signoff``."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"signoff: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, error_line(f"{message} (see {self.prog} --help)"))
 
 
 def _day(value: str) -> str:

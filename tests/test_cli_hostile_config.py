@@ -235,3 +235,28 @@ def test_dev_with_a_chat_state_it_cannot_read_is_one_line(tmp_path: Path, kind: 
         state.mkdir()
     line = one_error_line(signoff("dev", "--port", "0", env=env_for(tmp_path / "home")))
     assert "cannot restore the workspace" in line and str(state) in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        # A key with a line break or a terminal escape (quoted keys may hold any) came out
+        # as written: two lines, or the terminal's colours changed.
+        ("SIGNOFF_POLICY", '[default]\n"a\\nb" = 1\n'),
+        ("SIGNOFF_POLICY", '[tools."x\\ny"]\nquorum = 1\n'),
+        ("SIGNOFF_CONFIG", '[policy.default]\n"a\\rb\\u001b[31m" = 1\n'),
+    ],
+)
+def test_an_error_quoting_control_characters_is_still_one_line(
+    tmp_path: Path, variable: str, text: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    env = env_for(tmp_path / "home", SIGNOFF_DEMO="1", **{variable: str(path)})
+    line = one_error_line(signoff("recover", env=env))
+    assert line.isprintable() and ("\\n" in line or "\\r" in line)
+
+
+def test_an_unrecognized_argument_with_a_line_break_is_one_line(tmp_path: Path) -> None:
+    line = one_error_line(signoff("sessions", "a\nb", env=env_for(tmp_path / "home")))
+    assert "a\\nb" in line
