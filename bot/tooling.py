@@ -43,6 +43,10 @@ def _module_tools(name: str) -> list[Tool]:
         module = importlib.import_module(name)
     except ImportError as exc:
         raise ConfigError(f"SIGNOFF_TOOLS: cannot import {name}: {exc}") from None
+    except SystemExit as exc:  # a script made a module: not signoff's own exit status
+        raise ConfigError(
+            f"SIGNOFF_TOOLS: importing {name} failed: it called sys.exit({exc.code!r})"
+        ) from None
     except Exception as exc:  # a broken module is a configuration error, not a crash
         raise ConfigError(
             f"SIGNOFF_TOOLS: importing {name} failed: {type(exc).__name__}: {exc}"

@@ -108,6 +108,19 @@ def test_a_broken_tools_module_is_one_line_too(
     )
 
 
+def test_a_tools_module_that_exits_as_it_is_imported_is_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # sys.exit(3) at import (a script made a module) ended signoff with status 3, silently.
+    (env / "exiting_tools.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(env))
+    monkeypatch.setenv("SIGNOFF_TOOLS", "exiting_tools")
+    assert say("hello") == 2
+    assert one_line_error(capsys) == (
+        "signoff: error: SIGNOFF_TOOLS: importing exiting_tools failed: it called sys.exit(3)"
+    )
+
+
 def test_a_named_config_that_does_not_exist_and_a_bad_demo_flag(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
