@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
@@ -75,5 +76,6 @@ def check_http_url(value: str, *, example: str) -> str:
     except ValueError:
         ok = False
     if not ok or not value.isprintable() or any(c.isspace() for c in value):
-        raise ValueError(f"must be an http(s) URL such as {example}, not {value!r}")
+        shown = re.sub(r"//[^/@]*@", "//…@", value)  # a password in it stays out of logs
+        raise ValueError(f"must be an http(s) URL such as {example}, not {shown!r}")
     return value

@@ -19,10 +19,10 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from sessions import check_http_url
 
 from .anthropic_model import AnthropicModel
-from .base import display_url
 from .errors import ProviderConfigError
 from .openai_model import OpenAICompatibleModel, OpenAIModel
 from .retry import Sleep
@@ -83,12 +83,11 @@ def _base_url(env: Mapping[str, str], name: str) -> str | None:
     url = _get(env, name)
     if url is None:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ProviderConfigError(
-            f"{name}={display_url(url)!r} is not an http(s) URL.", reason="bad_base_url"
-        )
-    return url
+    try:
+        return check_http_url(url, example="https://api.example.com/v1")
+    except ValueError as exc:
+        # Its message keeps a password in the URL out of the error (and so of any log).
+        raise ProviderConfigError(f"{name}: {exc}.", reason="bad_base_url") from None
 
 
 def _key(env: Mapping[str, str], name: str, spec: ModelSpec) -> str:

@@ -102,6 +102,24 @@ def test_bad_base_url_hides_credentials() -> None:
     assert "hunter2" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        # A ValueError traceback from urlsplit at start-up (and at `signoff doctor`).
+        ("OPENAI_BASE_URL", "http://u:hunter2@[::1/v1"),
+        ("ANTHROPIC_BASE_URL", "http://[::1/v1"),
+        # Taken, then every call failed: "unhandled errors in a TaskGroup".
+        ("OPENAI_BASE_URL", "http://u:hunter2@127.0.0.1:99999/v1"),
+    ],
+)
+def test_a_base_url_no_client_could_call_is_a_config_error(name: str, url: str) -> None:
+    spec = "anthropic:m" if name.startswith("ANTHROPIC") else "openai-compatible:m"
+    with pytest.raises(ProviderConfigError, match=name) as info:
+        model_from_spec(spec, env={name: url, "ANTHROPIC_API_KEY": "k"})
+    assert info.value.reason == "bad_base_url"
+    assert "hunter2" not in str(info.value)
+
+
 async def test_repr_shows_no_key_or_credentials() -> None:
     model = model_from_spec(
         "openai-compatible:m",

@@ -24,7 +24,7 @@ from agent_core.tools.command import CommandTool
 from agent_core.tools.specs import CommandSpec
 from bot.config_file import load_config
 from bot.errors import ConfigError
-from sessions import Home
+from sessions import Home, check_http_url
 
 if TYPE_CHECKING:
     from conftest import SignoffFactory
@@ -224,6 +224,12 @@ def test_an_mcp_url_no_client_could_call_is_a_config_error(tmp_path: Path, url: 
     with pytest.raises(ConfigError, match=r"c\.toml: mcp\.servers\.ops\.url: ") as failed:
         load_config(path, {})
     assert repr(url) in str(failed.value)
+
+
+def test_an_mcp_url_in_an_error_keeps_its_password_out() -> None:
+    with pytest.raises(ValueError, match="http://…@") as failed:
+        check_http_url("http://ops:hunter2@[::1/mcp", example="x")
+    assert "hunter2" not in str(failed.value)
 
 
 @pytest.mark.parametrize(
