@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from jsonschema import Draft202012Validator
@@ -62,6 +63,12 @@ def _header_value(value: SecretStr) -> SecretStr:
     if text != text.strip(" \t"):
         raise ValueError("the value starts or ends with whitespace")
     raise ValueError("the value may hold only printable ASCII")
+
+
+def _no_nul(where: str, values: Iterable[str]) -> None:
+    # Checked here: the exec fails ("embedded null byte") at every call, never at load.
+    if any("\0" in value for value in values):
+        raise ValueError(f"{where} holds a NUL character, which no program can be given")
 
 
 def _mcp_url(value: str) -> str:
@@ -215,6 +222,8 @@ class CommandSpec(_Strict):
 
     @model_validator(mode="after")
     def _placeholders(self) -> CommandSpec:
+        _no_nul("argv", self.argv)
+        _no_nul("env", (v.get_secret_value() for v in self.env.values()))
         if not self.argv[0] or "{" in self.argv[0]:
             raise ValueError("argv[0], the program, must be fixed text")
         used = {
@@ -264,6 +273,8 @@ class McpServerSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSpec:
+        _no_nul("command", self.command or ())
+        _no_nul("env", (v.get_secret_value() for v in self.env.values()))
         if (self.command is None) == (self.url is None):
             raise ValueError("give exactly one of command (stdio) or url (streamable HTTP)")
         if self.command is not None and not self.command[0]:

@@ -226,6 +226,12 @@ def test_an_mcp_url_no_client_could_call_is_a_config_error(tmp_path: Path, url: 
     assert repr(url) in str(failed.value)
 
 
+def test_an_mcp_command_with_a_nul_is_a_config_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "c.toml", '[mcp.servers.ops]\ncommand = ["srv\\u0000"]\n')
+    with pytest.raises(ConfigError, match=r"mcp\.servers\.ops: command holds a NUL"):
+        load_config(path, {})
+
+
 def test_an_mcp_url_in_an_error_keeps_its_password_out() -> None:
     with pytest.raises(ValueError, match="http://…@") as failed:
         check_http_url("http://ops:hunter2@[::1/mcp", example="x")
@@ -259,6 +265,10 @@ def test_an_mcp_url_in_an_error_keeps_its_password_out() -> None:
         ('argv = ["k"]\nrequires_approval = 0', "requires_approval: Input should be"),
         ('argv = ["k", "{x}"]\nparams.x = {max_length = true}', "max_length: Input should be"),
         ('argv = ["k", "{x}"]\nparams.x = {type = "number", minimum = "5"}', "minimum"),
+        # Taken, then every call failed: "ValueError: embedded null byte".
+        ('argv = ["echo", "a\\u0000b"]', "NUL"),
+        ('argv = ["ec\\u0000ho"]', "NUL"),
+        ('argv = ["echo"]\nenv = { X = "a\\u0000b" }', "NUL"),
     ],
 )
 def test_bad_command_tables_are_one_line_errors(tmp_path: Path, table: str, error: str) -> None:
