@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from approvals import Policy, load_policy
+from approvals import Policy, PolicyError, load_policy
 from sessions import check_http_url
 
 from .config_file import SignoffConfig, load_config
@@ -200,7 +201,8 @@ class Settings(BaseModel):
         """The SIGNOFF_CONFIG file, validated (an empty config when there is none)."""
         if self.config_path is None:
             return SignoffConfig()
-        return load_config(self.config_path, os.environ if env is None else env)
+        with _named_by("SIGNOFF_CONFIG"):
+            return load_config(self.config_path, os.environ if env is None else env)
 
     def policy(self, config: SignoffConfig | None = None) -> Policy:
         """From SIGNOFF_POLICY or the config's [policy]; both at once is an error, since
@@ -212,8 +214,22 @@ class Settings(BaseModel):
                     f"the policy is given twice: SIGNOFF_POLICY={self.policy_path} and [policy] "
                     f"in {self.config_path}; keep one"
                 )
-            return Policy.from_mapping(config.policy, source=f"{self.config_path} [policy]")
-        return load_policy(self.policy_path)
+            with _named_by("SIGNOFF_CONFIG"):
+                return Policy.from_mapping(config.policy, source=f"{self.config_path} [policy]")
+        with _named_by("SIGNOFF_POLICY"):
+            return load_policy(self.policy_path)
+
+
+@contextmanager
+def _named_by(name: str) -> Iterator[None]:
+    """An error in a file a setting names says which setting: the file's path alone leaves
+    the reader to guess why signoff read it."""
+    try:
+        yield
+    except (ConfigError, PolicyError) as exc:
+        if str(exc).startswith(f"{name}:"):
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
 
 
 def _path(name: str, text: str) -> Path:

@@ -260,3 +260,16 @@ def test_an_error_quoting_control_characters_is_still_one_line(
 def test_an_unrecognized_argument_with_a_line_break_is_one_line(tmp_path: Path) -> None:
     line = one_error_line(signoff("sessions", "a\nb", env=env_for(tmp_path / "home")))
     assert "a\\nb" in line
+
+
+@pytest.mark.parametrize("variable", ["SIGNOFF_CONFIG", "SIGNOFF_POLICY"])
+@pytest.mark.parametrize("text", ["[default\n", "[default]\nquorum = 0\n", "[policy]\nx = 1\n"])
+def test_an_error_in_a_named_file_names_its_variable(
+    tmp_path: Path, variable: str, text: str
+) -> None:
+    # "/x/p.toml: not valid TOML ..." said which file, not which setting named it.
+    path = tmp_path / "named.toml"
+    path.write_text(text)
+    env = env_for(tmp_path / "home", SIGNOFF_DEMO="1", **{variable: str(path)})
+    line = one_error_line(signoff("recover", env=env))
+    assert line.startswith(f"signoff: error: {variable}: ") and str(path) in line
