@@ -21,7 +21,10 @@ def build_model(spec: str, env: Mapping[str, str] | None = None) -> Model:
     try:
         model = model_from_spec(spec, env=os.environ if env is None else env)
     except ProviderConfigError as exc:
-        raise ConfigError(f"SIGNOFF_MODEL: {exc}") from None
+        said = str(exc)  # most name SIGNOFF_MODEL=… themselves
+        raise ConfigError(
+            said if said.startswith("SIGNOFF_MODEL") else f"SIGNOFF_MODEL: {said}"
+        ) from None
     return OfflineModel() if model is None else model
 
 

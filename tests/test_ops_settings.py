@@ -13,6 +13,7 @@ import pytest
 
 from bot.config import ConfigError, Settings, parse_bind
 from bot.metrics import Metrics
+from bot.models import build_model
 from bot.ops_http import OpsServer
 
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
@@ -144,3 +145,9 @@ def test_a_path_that_cannot_be_resolved_is_named(tmp_path: Path) -> None:
     for name, value in [("SIGNOFF_HOME", "~nosuchuser0/x"), ("SIGNOFF_CONFIG", "loop/x.toml")]:
         with pytest.raises(ConfigError, match=f"^configuration: {name}: "):
             settings(tmp_path, **{name: str(tmp_path / value) if "loop" in value else value})
+
+
+def test_a_bad_model_says_its_variable_once() -> None:
+    with pytest.raises(ConfigError, match=r"^SIGNOFF_MODEL='nonsense' is not") as raised:
+        build_model("nonsense", env={})
+    assert str(raised.value).count("SIGNOFF_MODEL") == 1  # it was "SIGNOFF_MODEL: SIGNOFF_MODEL="
