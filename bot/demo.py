@@ -10,6 +10,8 @@ without a new card. Everything printed is also on disk under the demo's home.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from sessions import (
     verify,
 )
 
+from .errors import ConfigError
 from .trace_view import render_history
 
 __all__ = ["run_demo"]
@@ -46,8 +49,12 @@ def _say(title: str) -> None:
     print(f"\n── {title} " + "─" * max(0, 70 - len(title)))
 
 
-async def _open(home: Home, clock: FixedClock, surface: RecordingSurface) -> Engine:
-    return await Engine.open(
+@asynccontextmanager
+async def _opened(
+    home: Home, clock: FixedClock, surface: RecordingSurface
+) -> AsyncIterator[Engine]:
+    # Closed however the script ends (Ctrl-C too): an open index keeps the process alive.
+    engine = await Engine.open(
         home=home,
         model=OfflineModel(),
         registry=demo_registry(),
@@ -55,6 +62,10 @@ async def _open(home: Home, clock: FixedClock, surface: RecordingSurface) -> Eng
         clock=clock,
         policy=POLICY,
     )
+    try:
+        yield engine
+    finally:
+        await engine.close()
 
 
 async def _post(engine: Engine, thread: ThreadKey, user: str, text: str, ts: str) -> None:
@@ -67,8 +78,14 @@ async def _post(engine: Engine, thread: ThreadKey, user: str, text: str, ts: str
 
 
 async def run_demo(home_arg: str | None) -> int:
-    root = Path(home_arg) if home_arg else Path(tempfile.mkdtemp(prefix="signoff-demo-"))
-    home = Home(root.resolve())
+    root = Path(home_arg).expanduser() if home_arg else None
+    if root is not None and (root.is_file() or (root.is_dir() and any(root.iterdir()))):
+        # The script expects a world of its own: a second run found the first one's.
+        raise ConfigError(
+            f"demo --home {root}: not an empty directory; name a new one, or leave out "
+            "--home for a temporary one"
+        )
+    home = Home((root or Path(tempfile.mkdtemp(prefix="signoff-demo-"))).resolve())
     start = datetime.now(UTC).replace(microsecond=0)
     clock = FixedClock(start)
     surface = RecordingSurface(echo=True)
@@ -76,39 +93,43 @@ async def run_demo(home_arg: str | None) -> int:
     thread = ThreadKey(team=TEAM, channel=CHANNEL, thread_ts=f"{base}.000100")
     print(f"signoff demo — data in {home.root}")
 
-    engine = await _open(home, clock, surface)
-    _say("Alice asks in #ops")
-    await _post(engine, thread, ALICE, "<@U0SIGNOFF> status of api", f"{base}.000100")
-    await _post(engine, thread, ALICE, "<@U0SIGNOFF> restart the api service", f"{base}.000200")
-    card = surface.cards[-1]
-    _say("Alice tries to approve her own request")
-    result = await engine.decide(card.id, user=ALICE, approve=True)
-    print(f"  → {type(result).__name__}: {getattr(result, 'reason', '')}")
-    await engine.close()
+    async with _opened(home, clock, surface) as engine:
+        _say("Alice asks in #ops")
+        await _post(engine, thread, ALICE, "<@U0SIGNOFF> status of api", f"{base}.000100")
+        await _post(engine, thread, ALICE, "<@U0SIGNOFF> restart the api service", f"{base}.000200")
+        card = surface.cards[-1]
+        _say("Alice tries to approve her own request")
+        result = await engine.decide(card.id, user=ALICE, approve=True)
+        print(f"  → {type(result).__name__}: {getattr(result, 'reason', '')}")
     print("  (the engine stops; the request waits on disk)")
 
     _say("Two days later, a fresh process: Bob approves")
     clock.advance(timedelta(days=2))
-    engine = await _open(home, clock, surface)
-    await engine.recover()
-    result = await engine.decide(card.id, user=BOB, approve=True)
-    await engine.idle()
-    print(f"  → {type(result).__name__}")
-    late = await engine.decide(card.id, user=CAROL, approve=True)
-    print(f"  Carol clicks too late → {type(late).__name__}")
-    restarts = read_fleet(home.root)["services"]["api"]["restarts"]
-    print(f"  fleet.json: api restarts = {restarts}")
+    async with _opened(home, clock, surface) as engine:
+        await engine.recover()
+        result = await engine.decide(card.id, user=BOB, approve=True)
+        await engine.idle()
+        print(f"  → {type(result).__name__}")
+        late = await engine.decide(card.id, user=CAROL, approve=True)
+        print(f"  Carol clicks too late → {type(late).__name__}")
+        restarts = read_fleet(home.root)["services"]["api"]["restarts"]
+        print(f"  fleet.json: api restarts = {restarts}")
 
-    _say("Carol asks for a deploy; Bob denies it")
-    await _post(engine, thread, CAROL, "<@U0SIGNOFF> deploy web 2.1.0", f"{base + 172900}.000100")
-    deploy = surface.cards[-1]
-    await engine.decide(deploy.id, user=BOB, approve=False, reason="release freeze until Monday")
-    await engine.idle()
-    _say("Carol asks again: the runtime refuses without a new card")
-    cards_before = len(surface.cards)
-    await _post(engine, thread, CAROL, "<@U0SIGNOFF> deploy web 2.1.0", f"{base + 172950}.000100")
-    print(f"  new cards: {len(surface.cards) - cards_before}")
-    await engine.close()
+        _say("Carol asks for a deploy; Bob denies it")
+        await _post(
+            engine, thread, CAROL, "<@U0SIGNOFF> deploy web 2.1.0", f"{base + 172900}.000100"
+        )
+        deploy = surface.cards[-1]
+        await engine.decide(
+            deploy.id, user=BOB, approve=False, reason="release freeze until Monday"
+        )
+        await engine.idle()
+        _say("Carol asks again: the runtime refuses without a new card")
+        cards_before = len(surface.cards)
+        await _post(
+            engine, thread, CAROL, "<@U0SIGNOFF> deploy web 2.1.0", f"{base + 172950}.000100"
+        )
+        print(f"  new cards: {len(surface.cards) - cards_before}")
 
     _say("The thread's trace")
     head = ThreadDir(home, thread).head()

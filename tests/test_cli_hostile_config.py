@@ -273,3 +273,16 @@ def test_an_error_in_a_named_file_names_its_variable(
     env = env_for(tmp_path / "home", SIGNOFF_DEMO="1", **{variable: str(path)})
     line = one_error_line(signoff("recover", env=env))
     assert line.startswith(f"signoff: error: {variable}: ") and str(path) in line
+
+
+@pytest.mark.parametrize("kind", ["used", "file"])
+def test_demo_in_a_directory_that_is_not_fresh_is_one_line(tmp_path: Path, kind: str) -> None:
+    # A second `signoff demo --home DIR` found the first one's world (no card this time)
+    # and ended in an IndexError traceback, then hung on the engine it left open.
+    where = tmp_path / "demo"
+    if kind == "used":
+        (where / "sessions").mkdir(parents=True)
+    else:
+        where.write_text("")
+    line = one_error_line(signoff("demo", "--home", str(where), env=env_for(tmp_path / "h")))
+    assert str(where) in line and "--home" in line
