@@ -7,17 +7,42 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import sys
+from typing import NoReturn
 
 from localslack.config import Timing, WorkspaceConfig
 from localslack.server import LocalSlack
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error in one line, like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"localslack: {message} (see python -m localslack --help)\n")
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
+    return value
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m localslack", description=__doc__)
+    parser = _Parser(prog="python -m localslack", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--ack-timeout", type=float, default=Timing().ack_timeout)
+    parser.add_argument("--port", type=_port, default=0, help="0 picks a free port")
+    parser.add_argument("--ack-timeout", type=_seconds, default=Timing().ack_timeout)
     parser.add_argument("--rate-limits", action="store_true", help="enforce Slack rate tiers")
     parser.add_argument(
         "--events",
@@ -70,8 +95,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"localslack: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args, config))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(args, config))
+    except OSError as exc:  # taken, not an address here, or a host that does not resolve
+        print(f"localslack: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

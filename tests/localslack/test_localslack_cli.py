@@ -76,3 +76,29 @@ async def test_an_ipv6_host_gives_a_url_a_client_can_call(host: str) -> None:
         assert slack.url.startswith("http://[::1]:")
         client = AsyncWebClient(token="xoxb-local-0000-bot-token", base_url=slack.api_url)
         assert (await client.auth_test())["user_id"] == "U0SIGNOFF"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # An OverflowError or gaierror traceback, or (a timeout of nan or -1) a server
+        # whose every interaction timed out at once.
+        (["--port", "99999"], "--port"),
+        (["--port", "-5"], "--port"),
+        (["--ack-timeout", "nan"], "--ack-timeout"),
+        (["--ack-timeout", "-1"], "--ack-timeout"),
+        (["--host", "nosuch.invalid", "--port", "0"], "cannot listen on nosuch.invalid:0"),
+    ],
+)
+def test_a_bad_port_timeout_or_host_is_one_line(args: list[str], said: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "localslack", *args],
+        cwd=Path(localslack.__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={k: v for k, v in os.environ.items() if k not in PROXY_VARS},
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0], done.stderr
