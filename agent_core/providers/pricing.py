@@ -24,6 +24,7 @@ or ``-latest`` alias to its base name. Unknown models cost ``None``, never a gue
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,8 +122,9 @@ _DEFAULT_TABLE = PriceTable(DEFAULT_PRICES)
 
 
 def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"{where} must be a non-negative number")
+    # Finite: a NaN price makes every cost NaN, which no USD budget is ever over.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(f"{where} must be a finite, non-negative number")
     return float(value)
 
 

@@ -85,6 +85,10 @@ def test_no_path_is_the_default_table() -> None:
         ("str.json", '{"models": {"x": {"input": "1", "output": 1}}}', "models.x.input"),
         ("nomodels.json", '{"prices": {}}', 'missing "models"'),
         ("list.json", "[1, 2]", "top level"),
+        # Taken: a NaN price made every cost NaN, which no USD budget is ever over.
+        ("nan.json", '{"models": {"x": {"input": NaN, "output": 1}}}', "models.x.input"),
+        ("inf.json", '{"models": {"x": {"input": 1, "output": 1e400}}}', "models.x.output"),
+        ("nan.toml", "[models.x]\ninput = nan\noutput = 1\n", "models.x.input"),
     ],
 )
 def test_bad_files_are_config_errors(tmp_path: Path, name: str, text: str, problem: str) -> None:
