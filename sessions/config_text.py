@@ -46,7 +46,8 @@ def read_config_text(path: Path) -> str:
         os.close(fd)
     if len(data) > MAX_CONFIG_BYTES:
         raise ValueError("larger than 1 MiB, more than any configuration needs")
-    return data.decode("utf-8")
+    # utf-8-sig: a byte-order mark ("UTF-8 with BOM") is invisible in an editor.
+    return data.decode("utf-8-sig")
 
 
 def parse_toml(text: str) -> dict[str, Any]:

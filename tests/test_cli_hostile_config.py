@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from test_cli_errors import SIGNOFF, env_for, one_error_line, signoff
 
-from approvals import parse_duration
+from agent_core.messages import Usage
+from agent_core.providers import load_price_table
+from approvals import load_policy, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -286,3 +288,14 @@ def test_demo_in_a_directory_that_is_not_fresh_is_one_line(tmp_path: Path, kind:
         where.write_text("")
     line = one_error_line(signoff("demo", "--home", str(where), env=env_for(tmp_path / "h")))
     assert str(where) in line and "--home" in line
+
+
+def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # "UTF-8 with BOM" (Notepad's default for years): the mark is invisible in an editor,
+    # and was "not valid TOML: Invalid statement (at line 1, column 1)".
+    policy = tmp_path / "policy.toml"
+    policy.write_bytes(b"\xef\xbb\xbf[default]\nquorum = 2\n")
+    assert load_policy(policy).default.quorum == 2
+    prices = tmp_path / "prices.json"
+    prices.write_bytes(b'\xef\xbb\xbf{"models": {"m": {"input": 1, "output": 2}}}')
+    assert load_price_table(prices).cost_usd("m", Usage(input_tokens=10**6)) == 1
