@@ -151,3 +151,12 @@ def test_a_bad_model_says_its_variable_once() -> None:
     with pytest.raises(ConfigError, match=r"^SIGNOFF_MODEL='nonsense' is not") as raised:
         build_model("nonsense", env={})
     assert str(raised.value).count("SIGNOFF_MODEL") == 1  # it was "SIGNOFF_MODEL: SIGNOFF_MODEL="
+
+
+def test_an_ipv6_bind_is_announced_as_a_url() -> None:
+    # "/healthz, /readyz, /metrics on http://::1:9464": no URL a browser or curl takes.
+    server = OpsServer(host="::1", port=9464, metrics=Metrics(), checks={})
+    assert server.url == "http://[::1]:9464"
+    assert OpsServer(host="127.0.0.1", port=1, metrics=Metrics(), checks={}).url == (
+        "http://127.0.0.1:1"
+    )
