@@ -189,3 +189,16 @@ def test_reindex_refuses_while_another_process_has_the_index_open(
         loop.close()
     assert main(["reindex"]) == 0
     assert "sessions=1" in capsys.readouterr().out
+
+
+def test_what_a_command_echoes_from_the_thread_cannot_steer_the_terminal(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The echo of what was queued for Slack printed a reason (or any text a reply quotes)
+    # as it came: ESC[31m turned the operator's terminal red, \r rewrote the line.
+    assert say("<@U0BOT> restart api", "1700000000.000100") == 0
+    approval = pending_id(capsys)
+    assert main(["deny", approval, "--as", "U0BOB", "--reason", "no \x1b[31mred\rX"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out
+    assert "no \\x1b[31mred\\rX" in out
