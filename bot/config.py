@@ -163,7 +163,7 @@ class Settings(BaseModel):
         if unknown:
             raise ConfigError(f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN)}")
         tools = get("SIGNOFF_TOOLS")
-        home = _path("SIGNOFF_HOME", get("SIGNOFF_HOME") or str(Path.cwd() / ".signoff"))
+        home = _path("SIGNOFF_HOME", get("SIGNOFF_HOME") or ".signoff")
         named = get("SIGNOFF_CONFIG")
         config = _path("SIGNOFF_CONFIG", named) if named else home / "signoff.toml"
         demo = (get("SIGNOFF_DEMO") or "0").lower()
@@ -239,6 +239,11 @@ def _path(name: str, text: str) -> Path:
         return Path(text).expanduser().resolve()
     except RuntimeError as exc:  # ~nosuchuser, a symlink loop
         raise ConfigError(f"configuration: {name}: cannot use {text!r}: {exc}") from None
+    except FileNotFoundError:  # relative, from a directory removed since the shell was in it
+        raise ConfigError(
+            f"configuration: {name}: cannot use {text!r}: the working directory no longer "
+            "exists (give an absolute path, or cd to one that does)"
+        ) from None
 
 
 def _env_error(exc: ValidationError) -> ConfigError:

@@ -160,3 +160,17 @@ def test_an_ipv6_bind_is_announced_as_a_url() -> None:
     assert OpsServer(host="127.0.0.1", port=1, metrics=Metrics(), checks={}).url == (
         "http://127.0.0.1:1"
     )
+
+
+@pytest.mark.parametrize("home", [None, "relative/home"])
+def test_a_working_directory_that_is_gone_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str | None
+) -> None:
+    # The default home (./.signoff) or a relative one, from a directory removed meanwhile:
+    # "signoff: error: No such file or directory", and nothing else.
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with pytest.raises(ConfigError, match=r"^configuration: SIGNOFF_HOME: .*working directory"):
+        Settings.from_env({} if home is None else {"SIGNOFF_HOME": home})
