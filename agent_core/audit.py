@@ -44,7 +44,7 @@ from sessions import (
 __all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_SPAN = re.compile(r"([0-9]{1,12})\s*([smhd])")
+_SPAN = re.compile(r"([0-9]{1,9})\s*([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 Seal = Literal["ok", "tampered", "not sealed", "unreadable"]
@@ -105,8 +105,8 @@ def since_time(text: str, now: datetime) -> str:
         except ValueError:
             raise ValueError(f"not a day: {text!r} ({forms})") from None
     match = _SPAN.fullmatch(text)
-    if match is None:
-        raise ValueError(f"not a span or a day: {text!r} ({forms})")
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"not a duration or a day: {text!r} ({forms})")
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
     try:
         return utc_iso(now - timedelta(seconds=seconds))

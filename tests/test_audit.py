@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from engine_support import message
 
+from agent_core.audit import since_time
 from agent_core.engine import Engine
 from approvals import EditRecorded, Policy, PolicyRule, args_sha256
 from bot.cli import main
@@ -169,3 +170,25 @@ async def test_a_decision_changed_after_its_outcome_was_told_is_flagged(
     flagged = json.loads(out)
     assert flagged["deciders"] == ["U0CAROL"]
     assert any("differs from what" in p and "deciders" in p for p in flagged["problems"])
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        # "a request may wait at most 365d": the policy's limit on a request's wait, which
+        # has nothing to do with how far back an audit may look.
+        ("400d", "2025-10-28T09:00:00.000Z"),
+        ("36h", "2026-11-30T21:00:00.000Z"),
+        # Further back than any date: everything ("", no lower bound).
+        ("999999999d", ""),
+    ],
+)
+def test_since_may_look_back_more_than_a_year(since: str, expected: str) -> None:
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    assert since_time(since, now) == expected
+
+
+@pytest.mark.parametrize("since", ["0d", "-5d", "5x", "\u0665d", "1234567890d"])
+def test_since_refuses_what_is_no_lookback(since: str) -> None:
+    with pytest.raises(ValueError, match=r"not a duration or a day"):
+        since_time(since, datetime(2026, 12, 2, 9, 0, tzinfo=UTC))

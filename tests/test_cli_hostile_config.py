@@ -167,7 +167,7 @@ def test_a_policy_duration_in_other_digits_is_refused() -> None:
     ("args", "said"),
     [
         # argparse takes "-5d" for an option, and said "--since: expected one argument".
-        (["audit", "--since", "-5d"], "--since: not a duration: '-5d'"),
+        (["audit", "--since", "-5d"], "--since: not a duration or a day: '-5d'"),
         # A leading "-" goes back in time (bot.dev.parse_offset): it never got there.
         (["dev", "--port", "0", "--clock-offset", "-99999d"], "--clock-offset: '-99999d'"),
         # A reason may start with a dash; the decision is then refused for what it is.
