@@ -18,7 +18,8 @@ signoff doctor                   check SIGNOFF_MODEL with one cheap call
 
 Exit status: 0 done; 1 a check found a problem or a decision was refused; 2 a usage or
 configuration error, or an id that names nothing (one line on stderr, never a
-traceback); 141 when the reader of the output went away (``signoff sessions | head``).
+traceback); 130 on Ctrl-C; 141 when the reader of the output went away
+(``signoff sessions | head``).
 """
 
 from __future__ import annotations
