@@ -84,16 +84,11 @@ class SignoffBot:
         ping_interval: float = 10,
         http_required: bool = True,
     ) -> SignoffBot:
-        if settings.slack_bot_token is None or settings.slack_app_token is None:
-            raise ConfigError(
-                "signoff run needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…)"
-            )
+        bot_token, app_token = settings.slack_tokens()
         metrics = Metrics()
         home_tab = HomeTab()
         observer = guarded([metrics, EventLog(), home_tab])
-        client = web_client(
-            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, observer=observer
-        )
+        client = web_client(bot_token.get_secret_value(), settings.slack_api_url, observer=observer)
         home = Home(settings.home)
         support = SurfaceSupport()
         # Kept-alive connections for the calls every turn makes (status, stream, post); the
@@ -155,7 +150,7 @@ class SignoffBot:
             )
             socket = SocketThread()
             socket.start()
-            app_token = settings.slack_app_token.get_secret_value()
+            app_secret = app_token.get_secret_value()
             app_loop = asyncio.get_running_loop()
             stops = AgentStops(
                 engine, quarantine=Quarantine(home, clock=clock or SystemClock()), app_loop=app_loop
@@ -165,7 +160,7 @@ class SignoffBot:
                 # Built on the socket thread: the client binds to the loop it is created in.
                 return SignoffSocketModeHandler(
                     app,
-                    app_token,
+                    app_secret,
                     ingest,
                     app_loop=app_loop,
                     ping_interval=ping_interval,

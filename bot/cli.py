@@ -97,6 +97,7 @@ def _run(argv: Sequence[str] | None) -> int:
         from .logs import setup_logging
         from .run import run_bot
 
+        settings.slack_tokens()  # before the home is created: a mistyped command leaves none
         checked_config(settings)
         writable_home(settings)
         setup_logging(format=settings.log_format, level=settings.log_level or "INFO")

@@ -197,6 +197,14 @@ class Settings(BaseModel):
         except ValidationError as exc:
             raise _env_error(exc) from None
 
+    def slack_tokens(self) -> tuple[SecretStr, SecretStr]:
+        """The bot and app tokens ``run`` needs; a ConfigError naming them if one is unset."""
+        if self.slack_bot_token is None or self.slack_app_token is None:
+            raise ConfigError(
+                "signoff run needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…)"
+            )
+        return self.slack_bot_token, self.slack_app_token
+
     def config(self, env: Mapping[str, str] | None = None) -> SignoffConfig:
         """The SIGNOFF_CONFIG file, validated (an empty config when there is none)."""
         if self.config_path is None:

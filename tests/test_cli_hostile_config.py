@@ -299,3 +299,11 @@ def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> N
     prices = tmp_path / "prices.json"
     prices.write_bytes(b'\xef\xbb\xbf{"models": {"m": {"input": 1, "output": 2}}}')
     assert load_price_table(prices).cost_usd("m", Usage(input_tokens=10**6)) == 1
+
+
+def test_run_without_its_tokens_says_so_and_creates_no_home(tmp_path: Path) -> None:
+    # The home was created (a stray ./.signoff for a mistyped command) before the tokens
+    # were looked at.
+    line = one_error_line(signoff("run", env=env_for(tmp_path / "home", SIGNOFF_HTTP="off")))
+    assert "SLACK_BOT_TOKEN" in line
+    assert not (tmp_path / "home").exists()
