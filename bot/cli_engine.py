@@ -34,7 +34,7 @@ from sessions import (
 
 from .cli_read import existing_home
 from .config import ConfigError, Settings
-from .tooling import open_engine
+from .tooling import build_registry, open_engine
 
 __all__ = ["checked_config", "decide", "recover", "say", "writable_home"]
 
@@ -61,6 +61,18 @@ def checked_config(settings: Settings, *, policy_path: Path | None = None) -> Po
     """
     config = settings.config()
     return load_policy(policy_path) if policy_path is not None else settings.policy(config)
+
+
+async def _checked_tools(settings: Settings) -> None:
+    """What opening the engine checks of the configuration (the tools a policy names
+    exist), without opening it: without a home, that would create one."""
+    config = settings.config()
+    policy = settings.policy(config)
+    registry = await build_registry(settings, config)
+    try:
+        registry.check_policy(policy)
+    finally:
+        await registry.aclose()
 
 
 async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
@@ -125,9 +137,12 @@ def _print_card(engine: Engine, approval_id: str) -> None:
 
 async def decide(settings: Settings, args: argparse.Namespace) -> int:
     home = Home(settings.home)
-    if home.root.is_dir():  # a request that does not exist: said before anything is opened
-        ApprovalRequest.open(existing_home(home), args.approval_id)
-    # Without a home, configuration errors come first (the request cannot exist).
+    if not home.root.is_dir():
+        # Configuration errors first, as when it exists; then the home's absence, creating
+        # none (a mistyped SIGNOFF_HOME): no request can be in it.
+        await _checked_tools(settings)
+    # A request that does not exist: said before anything is opened.
+    ApprovalRequest.open(existing_home(home), args.approval_id)
     engine = await _engine(settings, warn_no_tools=False)
     echo = QueuedEcho(settings.home)
     try:

@@ -88,10 +88,12 @@ def test_malformed_approval_ids_are_refused(
 
 def test_unknown_ids_and_users(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["approve", "appr_0123456789abcdef", "--as", "U0BOB"]) == 2
+    assert "no signoff home at" in capsys.readouterr().err  # and none is created
+    assert say("restart api", "1700000000.000100") == 0
+    assert main(["approve", "appr_0123456789abcdef", "--as", "U0BOB"]) == 2
     assert "no approval appr_0123456789abcdef" in capsys.readouterr().err
     assert main(["trace", "sess_0123456789ab"]) == 2
     assert "no session sess_0123456789ab" in capsys.readouterr().err
-    assert say("restart api", "1700000000.000100") == 0
     approval = pending_id(capsys)
     assert main(["approve", approval, "--as", "../../bob"]) == 2
     assert "not a valid Slack id" in capsys.readouterr().err

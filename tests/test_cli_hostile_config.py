@@ -307,3 +307,13 @@ def test_run_without_its_tokens_says_so_and_creates_no_home(tmp_path: Path) -> N
     line = one_error_line(signoff("run", env=env_for(tmp_path / "home", SIGNOFF_HTTP="off")))
     assert "SLACK_BOT_TOKEN" in line
     assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.parametrize("verb", ["approve", "deny"])
+def test_a_decision_on_a_home_that_does_not_exist_creates_none(tmp_path: Path, verb: str) -> None:
+    # A mistyped SIGNOFF_HOME got a whole new home (index, sessions/) and then "no approval".
+    home = tmp_path / "home"
+    args = [verb, "appr_0123456789abcdef", "--as", "U0BOB"]
+    line = one_error_line(signoff(*args, env=env_for(home, SIGNOFF_DEMO="1")))
+    assert f"no signoff home at {home}" in line
+    assert not home.exists()
