@@ -69,7 +69,7 @@ def parse_duration(text: str) -> int:
     if seconds <= 0:
         raise ValueError("a duration must be positive")
     if seconds > MAX_EXPIRY_SECONDS:
-        raise ValueError("a request may wait at most 365d")
+        raise ValueError(f"{text!r}: at most 365d")  # also said of timeouts: no "request"
     return seconds
 
 

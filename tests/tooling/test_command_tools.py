@@ -248,6 +248,8 @@ def test_an_mcp_url_in_an_error_keeps_its_password_out() -> None:
         ('argv = ["k", "{x}"]\nparams.x = {pattern = "("}', "is not a regular expression"),
         ('argv = ["k", "{x}"]\nparams.x = {type = "integer", pattern = "1"}', "strings only"),
         ('argv = ["k"]\ntimeout = "soon"', "not a duration"),
+        # "a request may wait at most 365d", said of a command's timeout.
+        ('argv = ["k"]\ntimeout = "400d"', "timeout: '400d': at most 365d"),
         ('argv = ["k"]\nshell = true', "commands.c.shell: unknown key"),
         ("argv = []", "at least 1 item"),
         ('argv = ["k"]\nenv = { "A-B" = "1" }', "'A-B' is not an environment variable name"),
