@@ -124,33 +124,16 @@ async def realize(
             f"approved by {who}; the call was started once before and its result was not "
             "recorded (a crash). It is not re-run automatically: check the system first."
         )
-        # Recorded as how the call ended, so the card says it too (not only the thread).
-        recorded = request.record_result(
-            ExecutionResult(
-                approval_id=request.id,
-                session_id=run.id,
-                at=utc_iso(run.rt.clock.now()),
-                ok=False,
-                output=text,
-                uncertain=True,
-            )
-        )
-        return recorded.status, recorded.output
+        return _ended(run, request, text, uncertain=True)
     tool = run.rt.registry.get(capsule.tool)
     assert tool is not None  # checked by refusal_reason
     call = approved_arguments(request, decision)
     if call is None:  # claimed, so recorded: the card and the thread say it did not run
-        refused = request.record_result(
-            ExecutionResult(
-                approval_id=capsule.id,
-                session_id=run.id,
-                at=utc_iso(run.rt.clock.now()),
-                ok=False,
-                output=f"approved by {who} but not run: the approved arguments changed on "
-                "disk after they were checked. Ask again if still needed.",
-            )
+        text = (
+            f"approved by {who} but not run: the approved arguments changed on disk after "
+            "they were checked. Ask again if still needed."
         )
-        return refused.status, refused.output
+        return _ended(run, request, text, uncertain=False)
     result = await execute(
         run,
         tool,
@@ -172,6 +155,24 @@ async def realize(
     )
     failpoint("resume.after_result_record")
     return result.status, result.content
+
+
+def _ended(
+    run: SessionRun, request: ApprovalRequest, text: str, *, uncertain: bool
+) -> tuple[ToolStatus, str]:
+    """A claimed call that did not run to a result, recorded as how it ended, so the card
+    says it too (not only the thread)."""
+    recorded = request.record_result(
+        ExecutionResult(
+            approval_id=request.id,
+            session_id=run.id,
+            at=utc_iso(run.rt.clock.now()),
+            ok=False,
+            output=text,
+            uncertain=uncertain,
+        )
+    )
+    return recorded.status, recorded.output
 
 
 async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> _Told | _Waiting:

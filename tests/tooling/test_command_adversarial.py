@@ -53,8 +53,21 @@ def test_dollar_dollar_stays_in_a_secret_unless_it_starts_a_literal_brace(
     assert env["PASSWORD"].get_secret_value() == "pa$$word"
 
 
+@pytest.mark.parametrize(
+    "launch",
+    [
+        pytest.param("", id="in-its-group"),
+        # It leaves the command's process group (setsid, as a daemon does, or `ssh -f`),
+        # so no kill of that group reaches it; it still holds the command's stdout.
+        pytest.param("setsid ", id="out-of-its-group"),
+    ],
+)
 async def test_a_process_the_command_leaves_behind_cannot_touch_the_sealed_session(
-    make_engine: EngineFactory, home: Home, tmp_path: Path, surface: RecordingSurface
+    make_engine: EngineFactory,
+    home: Home,
+    tmp_path: Path,
+    surface: RecordingSurface,
+    launch: str,
 ) -> None:
     # `inventory` (no approval) starts a helper in the background and exits at once; the
     # helper writes to the command's stdout later, after the session that asked for a
@@ -64,54 +77,8 @@ async def test_a_process_the_command_leaves_behind_cannot_touch_the_sealed_sessi
     helper = f"echo $$ > {helper_pid}; while [ ! -e {go} ]; do sleep 0.05; done; echo late"
     inventory = CommandSpec(
         description="inventory",
-        argv=("sh", "-c", f"sh -c '{helper}' & while [ ! -s {helper_pid} ]; do sleep 0.01; "
-                          "done; echo early"),
-        requires_approval=False,
-    )  # fmt: skip
-    restart = CommandSpec(description="restart", argv=(sys.executable, "-c", ECHO, "api"))
-    registry = ToolRegistry(
-        [CommandTool(name="inventory", spec=inventory), CommandTool(name="restart", spec=restart)]
-    )
-    both = ModelReply(
-        tool_calls=(
-            RawToolCall(id="call_inv", name="inventory", arguments="{}"),
-            RawToolCall(id="call_rst", name="restart", arguments="{}"),
-        ),
-        stop_reason="tool_use",
-    )
-    model = ScriptedModel([both, text("asked"), text("done")], repeat_last=True)
-    engine = await make_engine(model, registry)
-    await engine.ingest(message("take inventory, then restart", ts="1700000000.000100"))
-    await engine.idle()
-    (card,) = surface.cards
-    pid = int(helper_pid.read_text())
-    go.touch()
-    for _ in range(500):
-        if not alive(pid):
-            break
-        await asyncio.sleep(0.02)
-    assert not alive(pid)
-
-    await engine.decide(card.id, user="U0BOB", approve=True)
-    await engine.idle()
-    (outcome,) = [
-        m for m in transcript(home) if isinstance(m, EventMessage) and "`restart`" in m.text
-    ]
-    assert outcome.status == "ok", outcome.text
-
-
-async def test_a_process_that_leaves_the_commands_group_cannot_touch_the_sealed_session(
-    make_engine: EngineFactory, home: Home, tmp_path: Path, surface: RecordingSurface
-) -> None:
-    # As above, but the helper leaves the command's process group (setsid, as a daemon
-    # does, or `ssh -f`), so no kill of that group reaches it; it still holds the
-    # command's stdout. What it writes after the call returned must not be the session's.
-    go, helper_pid = tmp_path / "go", tmp_path / "helper.pid"
-    helper = f"echo $$ > {helper_pid}; while [ ! -e {go} ]; do sleep 0.05; done; echo late"
-    inventory = CommandSpec(
-        description="inventory",
-        argv=("sh", "-c", f"setsid sh -c '{helper}' & while [ ! -s {helper_pid} ]; do sleep 0.01; "
-                          "done; echo early"),
+        argv=("sh", "-c", f"{launch}sh -c '{helper}' & while [ ! -s {helper_pid} ]; do "
+                          "sleep 0.01; done; echo early"),
         requires_approval=False,
     )  # fmt: skip
     restart = CommandSpec(description="restart", argv=(sys.executable, "-c", ECHO, "api"))
