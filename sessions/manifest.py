@@ -46,26 +46,31 @@ def _digest(path: Path, *, flush: bool = False) -> str:
     return h.hexdigest()
 
 
-def _regular(path: str) -> bool:
-    """A regular file, not a link to one: a tool may leave a symlink (dangling, or to a
-    log that keeps growing), a FIFO or a socket in its workspace; none is the session's
-    content, and reading one would fail, change or never end."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False  # gone meanwhile
-
-
 def _files(directory: Path) -> list[str]:
+    """The session's files, as the manifest lists them: regular files only, not a link to
+    one. A tool may leave a symlink (dangling, or to a log that keeps growing), a FIFO or a
+    socket in its workspace; none is the session's content, and reading one would fail,
+    change or never end. Told apart by the directory entries' types (no stat per file)."""
     found: list[str] = []
-    for root, dirs, files in os.walk(directory):
-        dirs.sort()
-        for name in sorted(files):
-            if name in _SKIP or name.startswith(".tmp-"):
+
+    def walk(path: str) -> None:
+        try:
+            with os.scandir(path) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            return  # gone meanwhile, or unreadable (os.walk passed over it as well)
+        dirs = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                dirs.append(entry.path)
+            elif entry.name in _SKIP or entry.name.startswith(".tmp-"):
                 continue
-            path = os.path.join(root, name)
-            if _regular(path):
-                found.append(os.path.relpath(path, directory))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(os.path.relpath(entry.path, directory))
+        for sub in dirs:  # a directory's files first, then its directories, as os.walk
+            walk(sub)
+
+    walk(str(directory))
     return found
 
 
