@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 from typing import Any
 
@@ -20,6 +19,7 @@ from sessions import Home, SystemClock
 
 from .cli_read import existing_home
 from .config import ConfigError
+from .terminal_text import printable
 
 __all__ = ["CSV_COLUMNS", "run_audit"]
 
@@ -31,17 +31,13 @@ CSV_COLUMNS = [name for name in AuditRecord.model_fields if name != "schema_vers
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-# Control characters but newline and tab: an escape sequence (ESC [ …) in a tampered
-# record would drive the terminal of an auditor who reads the export there.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 def _inert(text: str) -> str:
     """``text`` as a spreadsheet shows it, never evaluates it: a leading quote, which it
     does not display, before a cell that would be a formula; control characters written
-    out as text (ESC as a backslash, x1b), as the JSON lines export escapes them."""
+    out as text (ESC as a backslash, x1b), as the JSON lines export escapes them: an escape
+    sequence in a tampered record would drive the terminal of an auditor who reads it there."""
     text = "'" + text if text.startswith(_FORMULA) else text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return printable(text, keep="\n\t")
 
 
 def _cell(value: Any) -> str:

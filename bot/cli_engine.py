@@ -34,9 +34,12 @@ from sessions import (
 
 from .cli_read import existing_home
 from .config import ConfigError, Settings
+from .terminal_text import printable
 from .tooling import build_registry, open_engine
 
 __all__ = ["checked_config", "decide", "recover", "say", "writable_home"]
+
+_LINES = "\n"  # what a thread said keeps its lines on the terminal
 
 
 def writable_home(settings: Settings) -> Home:
@@ -107,18 +110,12 @@ class QueuedEcho:
             if entry.id in self.before:
                 continue
             if entry.kind == "reply":
-                print(f"  signoff › {_shown(entry.text)}")
+                print(f"  signoff › {printable(entry.text, keep=_LINES)}")
             # A card's update (a vote, a decision) is said by the command's last line.
             elif entry.kind == "card" and entry.id.endswith("-requested"):
                 _print_card(engine, entry.approval_id)
             elif entry.kind == "notice":
-                print(f"  (to {entry.user}) {_shown(entry.text)}")
-
-
-def _shown(text: str) -> str:
-    """Text from a thread (people's words, quoted back) for a terminal: lines kept, and
-    any other control character (ESC, \\r) escaped rather than acted on."""
-    return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
+                print(f"  (to {entry.user}) {printable(entry.text, keep=_LINES)}")
 
 
 def _print_card(engine: Engine, approval_id: str) -> None:
@@ -127,7 +124,7 @@ def _print_card(engine: Engine, approval_id: str) -> None:
     except (SessionsError, ApprovalsError) as exc:
         print(f"  ┌ card {approval_id} (unreadable: {exc})")
         return
-    args = _shown(", ".join(f"{k}={v!r}" for k, v in c.arguments.items()))
+    args = printable(", ".join(f"{k}={v!r}" for k, v in c.arguments.items()))
     print(
         f"  ┌ approval needed: {c.tool}({args})  hash {c.short_hash}\n"
         f"  │ asked by {c.requester}; {c.policy.describe()}\n"

@@ -25,6 +25,7 @@ from sessions import (
 )
 
 from .config import ConfigError
+from .terminal_text import printable
 from .trace_view import render_history, render_session_list
 
 __all__ = ["existing_home", "list_index", "show_quarantine", "show_trace", "verify_sessions"]
@@ -99,16 +100,11 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
     return 1 if bad else 0
 
 
-def _printable(text: str) -> str:
-    # Quarantined values came from outside: escape what a terminal would act on.
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-
-
 def _line(record: QuarantineRecord) -> str:
-    event = f"  {_printable(record.event_id)}" if record.event_id else ""
+    event = f"  {printable(record.event_id)}" if record.event_id else ""
     return (
-        f"{record.id}  {record.at}  {_printable(record.source):<14}{event}  "
-        f"{_printable(record.reason)}"
+        f"{record.id}  {record.at}  {printable(record.source):<14}{event}  "
+        f"{printable(record.reason)}"
     )
 
 

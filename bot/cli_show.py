@@ -13,17 +13,15 @@ from typing import Any
 from sessions import Home, NotFoundError, SessionFiles, SessionStore, check_session_id
 
 from .cli_read import existing_home
+from .terminal_text import printable
 
 __all__ = ["render_transcript", "show_transcript"]
 
-
-def _printable(text: str) -> str:
-    # Transcript text came from people and models: escape what a terminal would act on.
-    return "".join(c if c.isprintable() or c in "\n\t" else ascii(c)[1:-1] for c in text)
+_LINES = "\n\t"  # a transcript's text keeps its lines and tabs
 
 
 def _indent(text: str) -> str:
-    return _printable(text).replace("\n", "\n      ")
+    return printable(text, keep=_LINES).replace("\n", "\n      ")
 
 
 def _record(number: int, r: dict[str, Any]) -> list[str]:
@@ -31,7 +29,10 @@ def _record(number: int, r: dict[str, Any]) -> list[str]:
     head = f"[{number}]"
     if role == "user":
         who = f"{r.get('user') or '?'}" + (f" at {r['ts']}" if r.get("ts") else "")
-        return [f"{head} user {_printable(who)}:", f"      {_indent(str(r.get('text', '')))}"]
+        return [
+            f"{head} user {printable(who, keep=_LINES)}:",
+            f"      {_indent(str(r.get('text', '')))}",
+        ]
     if role == "assistant":
         out = [f"{head} assistant:"]
         if r.get("text"):
@@ -39,15 +40,17 @@ def _record(number: int, r: dict[str, Any]) -> list[str]:
         for call in r.get("tool_calls") or []:
             args = call.get("arguments")
             shown = json.dumps(args, ensure_ascii=False) if args is not None else "(unparsed)"
-            out.append(f"      → {_printable(str(call.get('name')))} {_printable(shown)}")
+            out.append(
+                f"      → {printable(str(call.get('name')), keep=_LINES)} {printable(shown, keep=_LINES)}"
+            )
         return out
     if role == "tool":
         status = r.get("status", "ok")
-        title = f"{head} tool result {_printable(str(r.get('name', '')))} ({status}):"
+        title = f"{head} tool result {printable(str(r.get('name', '')), keep=_LINES)} ({status}):"
         return [title, f"      {_indent(str(r.get('content', '')))}"]
     if role == "event":
         return [f"{head} event:", f"      {_indent(str(r.get('text', '')))}"]
-    return [f"{head} {_printable(json.dumps(r, ensure_ascii=False))}"]
+    return [f"{head} {printable(json.dumps(r, ensure_ascii=False), keep=_LINES)}"]
 
 
 def render_transcript(home: Home, session_id: str) -> str:

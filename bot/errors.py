@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sessions import SignoffError
 
+from .terminal_text import printable
+
 __all__ = ["ConfigError", "error_line"]
 
 
@@ -22,5 +24,4 @@ def error_line(message: str) -> str:
     Messages quote what a user wrote (a TOML key, an argument), which may hold a line
     break or a terminal escape: those are shown escaped, never acted on.
     """
-    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
-    return f"signoff: error: {shown}\n"
+    return f"signoff: error: {printable(message)}\n"

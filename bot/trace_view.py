@@ -17,16 +17,13 @@ from agent_core.history import SessionHistory, ThreadHistory
 from approvals import SYSTEM
 from sessions import SessionState, TraceEvent
 
+from .terminal_text import printable
+
 __all__ = ["render_history", "render_session_list", "what_became"]
 
 Names = Callable[[tuple[str, ...]], str]
 
 _MAX_FIELD = 300
-
-
-def _printable(line: str) -> str:
-    # Models, providers and people wrote much of it: escape what a terminal would act on.
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
 
 
 def _short(value: object, limit: int = _MAX_FIELD) -> str:
@@ -147,7 +144,7 @@ def render_history(history: ThreadHistory) -> str:
     for session in history.sessions:
         lines.extend(_session_lines(session, marker=session.record.id == history.focus))
         lines.append("")
-    return "\n".join(_printable(line) for line in lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def render_session_list(rows: list[tuple[str, str, str, str, str]]) -> str:
@@ -157,4 +154,4 @@ def render_session_list(rows: list[tuple[str, str, str, str, str]]) -> str:
     out = []
     for sid, state, thread, updated, reason in rows:
         out.append(f"{sid}  {state:<17}  {thread:<40}  {updated}  {_short(reason, 60)}")
-    return "\n".join(_printable(line) for line in out)
+    return "\n".join(printable(line) for line in out)
