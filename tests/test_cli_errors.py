@@ -7,6 +7,7 @@ printed at interpreter exit only shows there.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -38,6 +39,33 @@ def signoff(
     return subprocess.run(
         [SIGNOFF, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+class SilentServer:
+    """A server on loopback that takes connections and never says a word back (until the
+    client goes away): a model or a Slack that does not answer. ``called`` is set at the
+    first connection."""
+
+    def __init__(self) -> None:
+        self.called = asyncio.Event()
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> SilentServer:
+        self.server = await asyncio.start_server(self._hold, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.called.set()
+        await reader.read()
 
 
 def one_error_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -14,7 +14,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from test_cli_errors import SIGNOFF, env_for, one_error_line, signoff
+from test_cli_errors import SIGNOFF, SilentServer, env_for, one_error_line, signoff
 
 from approvals import parse_duration
 
@@ -88,36 +88,28 @@ def _default_sigint() -> None:
 async def test_ctrl_c_while_a_command_waits_on_the_model_ends_it_quietly(tmp_path: Path) -> None:
     # asyncio.run cancels the command (which closes what it opened), then raises
     # KeyboardInterrupt: that was a traceback of a dozen lines.
-    called = asyncio.Event()
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        called.set()
-        await reader.read()
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    env = env_for(
-        tmp_path / "home",
-        SIGNOFF_DEMO="1",
-        SIGNOFF_MODEL="openai-compatible:m",
-        OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1",
-    )
-    child = await asyncio.create_subprocess_exec(
-        SIGNOFF, "say", "--as", "U0ALICE", "--channel", "C0OPS", "hi", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_default_sigint,
-    )  # fmt: skip
-    try:
-        async with asyncio.timeout(30):
-            await called.wait()
-        child.send_signal(signal.SIGINT)
-        async with asyncio.timeout(30):
-            _, err = await child.communicate()
-    finally:
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
-        server.close()
+    async with SilentServer() as model:
+        env = env_for(
+            tmp_path / "home",
+            SIGNOFF_DEMO="1",
+            SIGNOFF_MODEL="openai-compatible:m",
+            OPENAI_BASE_URL=f"http://127.0.0.1:{model.port}/v1",
+        )
+        child = await asyncio.create_subprocess_exec(
+            SIGNOFF, "say", "--as", "U0ALICE", "--channel", "C0OPS", "hi", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            preexec_fn=_default_sigint,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(30):
+                await model.called.wait()
+            child.send_signal(signal.SIGINT)
+            async with asyncio.timeout(30):
+                _, err = await child.communicate()
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
     assert child.returncode == 128 + signal.SIGINT, err.decode()
     assert "Traceback" not in err.decode()
 

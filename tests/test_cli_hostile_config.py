@@ -14,7 +14,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from test_cli_errors import SIGNOFF, env_for, one_error_line, signoff
+from test_cli_errors import SIGNOFF, SilentServer, env_for, one_error_line, signoff
 
 from agent_core.messages import Usage
 from agent_core.providers import load_price_table
@@ -86,35 +86,29 @@ async def test_run_stops_on_sigterm_while_slack_does_not_answer_its_first_call(
 ) -> None:
     # auth.test, in the bot's build, waited out its 30 s timeout (and its retries) with
     # the SIGTERM pending; then the process ended in an error, not a clean stop.
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()  # until the client goes away; never a word back
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    env = env_for(
-        tmp_path / "home",
-        SLACK_BOT_TOKEN="xoxb-1",
-        SLACK_APP_TOKEN="xapp-1",
-        SLACK_API_URL=f"http://127.0.0.1:{port}/api/",
-        SIGNOFF_HTTP="off",
-        SIGNOFF_LOG_FORMAT="json",
-    )
-    child = await asyncio.create_subprocess_exec(
-        SIGNOFF, "run", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-    assert child.stderr is not None
-    try:
-        async with asyncio.timeout(20):  # logged once the tools are built, before auth.test
-            while b"no tools are configured" not in await child.stderr.readline():
-                pass
-        child.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(15):  # well inside auth.test's 30 s
-            _, err = await child.communicate()
-    finally:
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
-        server.close()
+    async with SilentServer() as slack:
+        env = env_for(
+            tmp_path / "home",
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_APP_TOKEN="xapp-1",
+            SLACK_API_URL=f"http://127.0.0.1:{slack.port}/api/",
+            SIGNOFF_HTTP="off",
+            SIGNOFF_LOG_FORMAT="json",
+        )
+        child = await asyncio.create_subprocess_exec(
+            SIGNOFF, "run", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(20):  # auth.test, in the bot's build, is under way
+                await slack.called.wait()
+            child.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(15):  # well inside auth.test's 30 s
+                _, err = await child.communicate()
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
     assert child.returncode == 0, err.decode()
     assert "Traceback" not in err.decode()
 
