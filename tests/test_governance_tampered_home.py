@@ -22,6 +22,7 @@ from agent_core.audit import audit_records, since_time
 from agent_core.surface import RecordingSurface
 from approvals import (
     ApprovalRequest,
+    Capsule,
     Decided,
     Decision,
     Policy,
@@ -283,21 +284,27 @@ async def test_one_unreadable_record_does_not_stop_every_other_expiry(
     assert [(r.capsule.id, r.decision.verdict) for r in swept] == [(fine.id, "expired")]
 
 
+async def _decided_not_told(make_engine: Any, home: Home) -> tuple[Any, Capsule, Path]:
+    """An engine whose one request is approved and held by the kill switch: decided but not
+    told. (The engine, the request's capsule, its session's approvals directory.)"""
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    (waiting,) = await engine.waiting()
+    (home.root / "KILL").touch()
+    await engine.decide(waiting.capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    return engine, waiting.capsule, Path(home.session_dir(waiting.capsule.session_id)) / "approvals"
+
+
 async def test_one_unreadable_deferral_does_not_stop_the_engines_sweep(
     make_engine: Any, home: Home
 ) -> None:
     """The engine's sweep retries approved calls whose tool was away; a deferral record
     it could not read raised out of the sweep on every pass, and what comes after it
     (waking delivery) never ran."""
-    engine = await make_engine()
-    await engine.ingest(message("restart api", ts="1700000000.000100"))
-    await engine.idle()
-    (waiting,) = await engine.waiting()
-    (home.root / "KILL").touch()  # approved, and held: decided but not told
-    await engine.decide(waiting.capsule.id, user="U0BOB", approve=True)
-    await engine.idle()
-    approvals = Path(home.session_dir(waiting.capsule.session_id)) / "approvals"
-    (approvals / f"{waiting.capsule.id}.deferred-1.json").write_text("{ not json")
+    engine, capsule, approvals = await _decided_not_told(make_engine, home)
+    (approvals / f"{capsule.id}.deferred-1.json").write_text("{ not json")
     await engine.sweep()  # logged and skipped, not raised
 
 
@@ -307,15 +314,8 @@ async def test_one_unreadable_record_does_not_stop_start_up_recovery(
     """Recovery wakes the threads of approvals decided but not told; it guarded only the
     opening of each, so one whose records it could not read raised out of recovery, and
     signoff could not start."""
-    engine = await make_engine()
-    await engine.ingest(message("restart api", ts="1700000000.000100"))
-    await engine.idle()
-    (waiting,) = await engine.waiting()
-    (home.root / "KILL").touch()  # approved, and held: decided but not told
-    await engine.decide(waiting.capsule.id, user="U0BOB", approve=True)
-    await engine.idle()
-    approvals = Path(home.session_dir(waiting.capsule.session_id)) / "approvals"
-    (approvals / f"{waiting.capsule.id}.told.json").write_text("{ not json")
+    engine, capsule, approvals = await _decided_not_told(make_engine, home)
+    (approvals / f"{capsule.id}.told.json").write_text("{ not json")
     counts = await engine.recover()  # logged and skipped, not raised
     assert counts["untold"] == 0
 
