@@ -27,6 +27,7 @@ from approvals import (
     HashMismatchError,
     capsule_ids,
     load_capsule,
+    parse_duration,
 )
 from approvals.records import Pointer
 from sessions import (
@@ -44,8 +45,6 @@ from sessions import (
 __all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_SPAN = re.compile(r"([0-9]{1,9})\s*([smhd])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 Seal = Literal["ok", "tampered", "not sealed", "unreadable"]
 
@@ -104,10 +103,10 @@ def since_time(text: str, now: datetime) -> str:
             return utc_iso(datetime.fromisoformat(f"{text}T00:00:00+00:00"))
         except ValueError:
             raise ValueError(f"not a day: {text!r} ({forms})") from None
-    match = _SPAN.fullmatch(text)
-    if match is None or int(match.group(1)) == 0:
-        raise ValueError(f"not a duration or a day: {text!r} ({forms})")
-    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        seconds = parse_duration(text, at_most=None)
+    except ValueError:
+        raise ValueError(f"not a duration or a day: {text!r} ({forms})") from None
     try:
         return utc_iso(now - timedelta(seconds=seconds))
     except OverflowError:
