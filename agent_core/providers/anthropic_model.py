@@ -20,7 +20,6 @@ from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
-from .sdk_import import SdkImport
 from .settings import ModelSettings
 
 __all__ = ["DEFAULT_ANTHROPIC_BASE_URL", "AnthropicModel", "classify_anthropic_error"]
@@ -73,7 +72,7 @@ def classify_anthropic_error(exc: Exception) -> Failure | None:
     return None
 
 
-class AnthropicModel(ProviderModel):
+class AnthropicModel(ProviderModel["AsyncAnthropic"]):
     """Claude via ``POST /v1/messages``; ``name`` is ``anthropic:<model>``."""
 
     provider = "anthropic"
@@ -81,6 +80,7 @@ class AnthropicModel(ProviderModel):
     key_env = "ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
     path = "/v1/messages"
+    sdk = "anthropic"
 
     def __init__(
         self,
@@ -100,26 +100,20 @@ class AnthropicModel(ProviderModel):
             sleep=sleep,
             rng=rng,
         )
-        self._sdk = SdkImport("anthropic")  # about 0.8 s: start-up does not wait for it
-        self._made: AsyncAnthropic | None = None
 
-    async def _client(self) -> AsyncAnthropic:
-        if self._made is None:
-            await self._sdk.ready()
-        if self._made is None:  # not made meanwhile by a call that waited as well
-            import anthropic
+    def _make_client(self) -> AsyncAnthropic:
+        import anthropic
 
-            self._made = anthropic.AsyncAnthropic(
-                api_key=self._secret,
-                base_url=self._base_url,
-                max_retries=0,
-                timeout=self._settings.timeout_s,
-                # aiohttp under the SDK (its own option): httpx's pool looks at every idle
-                # connection's socket on each request and release, a cost that grows with
-                # the threads talking at once (bench: 2-3 ms of CPU per mention at 100).
-                http_client=anthropic.DefaultAioHttpClient(),
-            )
-        return self._made
+        return anthropic.AsyncAnthropic(
+            api_key=self._secret,
+            base_url=self._base_url,
+            max_retries=0,
+            timeout=self._settings.timeout_s,
+            # aiohttp under the SDK (its own option): httpx's pool looks at every idle
+            # connection's socket on each request and release, a cost that grows with
+            # the threads talking at once (bench: 2-3 ms of CPU per mention at 100).
+            http_client=anthropic.DefaultAioHttpClient(),
+        )
 
     def _classify(self, exc: Exception) -> Failure | None:
         return classify_anthropic_error(exc)
@@ -232,7 +226,3 @@ class AnthropicModel(ProviderModel):
             )
 
         await self._call(attempt, policy=policy)
-
-    async def aclose(self) -> None:
-        if self._made is not None:
-            await self._made.close()

@@ -9,17 +9,25 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import ModelReply, RetryListener, RetryNotice, TextSink
 from .errors import Failure, ProviderError, ProviderResponseError, error_from_failure
 from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
+from .sdk_import import SdkImport
 from .settings import ModelSettings
 
 __all__ = ["GarbledReply", "ProviderModel", "display_url", "stream_guarded"]
 
 T = TypeVar("T")
+
+
+class _Client(Protocol):
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Client)
 
 
 class GarbledReply(Exception):
@@ -80,8 +88,8 @@ async def stream_guarded(
         yield item
 
 
-class ProviderModel:
-    """Base of the SDK-backed ``Model`` implementations."""
+class ProviderModel(Generic[C]):
+    """Base of the SDK-backed ``Model`` implementations (``C``: the SDK's client)."""
 
     provider: ClassVar[str] = ""
     """The ``SIGNOFF_MODEL`` prefix: ``anthropic``, ``openai``, ``openai-compatible``."""
@@ -91,6 +99,8 @@ class ProviderModel:
     base_url_env: ClassVar[str] = ""
     path: ClassVar[str] = ""
     """The API path called, shown in connection and 404 messages."""
+    sdk: ClassVar[str] = ""
+    """The SDK's module: about a second to import, so start-up does not wait for it."""
 
     def __init__(
         self,
@@ -108,6 +118,8 @@ class ProviderModel:
         self._settings = settings or ModelSettings()
         self._sleep = sleep
         self._rng = rng
+        self._sdk = SdkImport(self.sdk)  # begun now, on a thread of its own
+        self._made: C | None = None
 
     @property
     def name(self) -> str:
@@ -128,8 +140,20 @@ class ProviderModel:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self._model!r}, base_url={self.base_url!r})"
 
-    async def _client(self) -> object:
+    async def _client(self) -> C:
+        """The SDK's client, made at the first call once the SDK is imported."""
+        if self._made is None:
+            await self._sdk.ready()
+        if self._made is None:  # not made meanwhile by a call that waited as well
+            self._made = self._make_client()
+        return self._made
+
+    def _make_client(self) -> C:
         raise NotImplementedError
+
+    async def aclose(self) -> None:
+        if self._made is not None:
+            await self._made.close()
 
     async def ready(self) -> None:
         """Wait for what the first call waits for before it is sent: the SDK's import

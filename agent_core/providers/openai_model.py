@@ -29,7 +29,6 @@ from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import Failure
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
-from .sdk_import import SdkImport
 from .settings import ModelSettings
 
 __all__ = [
@@ -89,7 +88,7 @@ def classify_openai_error(exc: Exception) -> Failure | None:
     return None
 
 
-class OpenAIModel(ProviderModel):
+class OpenAIModel(ProviderModel["AsyncOpenAI"]):
     """OpenAI via ``POST {base_url}/chat/completions``; ``name`` is ``openai:<model>``."""
 
     provider = "openai"
@@ -97,6 +96,7 @@ class OpenAIModel(ProviderModel):
     key_env = "OPENAI_API_KEY"
     base_url_env = "OPENAI_BASE_URL"
     path = "/chat/completions"
+    sdk = "openai"
     limit_param: ClassVar[str] = "max_completion_tokens"
     ping_tokens: ClassVar[int] = PING_OUTPUT_TOKENS
 
@@ -118,22 +118,16 @@ class OpenAIModel(ProviderModel):
             sleep=sleep,
             rng=rng,
         )
-        self._sdk = SdkImport("openai")  # about 0.3 s: start-up does not wait for it
-        self._made: AsyncOpenAI | None = None
 
-    async def _client(self) -> AsyncOpenAI:
-        if self._made is None:
-            await self._sdk.ready()
-        if self._made is None:  # not made meanwhile by a call that waited as well
-            import openai
+    def _make_client(self) -> AsyncOpenAI:
+        import openai
 
-            self._made = openai.AsyncOpenAI(
-                api_key=self._secret,
-                base_url=self._base_url,
-                max_retries=0,
-                timeout=self._settings.timeout_s,
-            )
-        return self._made
+        return openai.AsyncOpenAI(
+            api_key=self._secret,
+            base_url=self._base_url,
+            max_retries=0,
+            timeout=self._settings.timeout_s,
+        )
 
     def _classify(self, exc: Exception) -> Failure | None:
         return classify_openai_error(exc)
@@ -241,10 +235,6 @@ class OpenAIModel(ProviderModel):
             return completion
 
         await self._call(attempt, policy=policy)
-
-    async def aclose(self) -> None:
-        if self._made is not None:
-            await self._made.close()
 
 
 class OpenAICompatibleModel(OpenAIModel):
