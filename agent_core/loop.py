@@ -177,7 +177,7 @@ async def _model_turn(
     """One model call and what follows it; False when the session ended."""
     rt = run.rt
     try:
-        outcome = await call_model(run, stream, early=early)
+        outcome = await call_model(run, turn, stream, early=early)
     except Exception as exc:  # any provider failure ends the session cleanly
         await stream.abandon()
         reason = f"model call failed: {type(exc).__name__}: {exc}"

@@ -27,15 +27,16 @@ _TITLE_CHARS = 80
 
 
 async def call_model(
-    run: SessionRun, sink: TextSink, *, early: EarlyCall | None = None
+    run: SessionRun, turn: LiveTurn, sink: TextSink, *, early: EarlyCall | None = None
 ) -> ModelReply | StopRequest:
     """The model's reply (its exceptions propagate), or the stop that interrupted it.
 
     ``early``, a call started before the turn's records were written, is used if it asked
-    exactly this; otherwise it is let go and the model asked now."""
+    exactly this; otherwise it is let go and the model asked now. ``turn``: what the live
+    view is told of, which hears of the provider's retries too."""
     rt = run.rt
     tools = rt.registry.specs()
-    sink = _TellingRetries(sink, rt.live, live_turn(run))
+    sink = _TellingRetries(sink, rt.live, turn)
     with rt.stops.watching(run.thread) as stopped:
         call: asyncio.Future[ModelReply]
         if early is not None and early.fits(run.transcript, tools):
