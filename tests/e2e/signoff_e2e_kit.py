@@ -13,13 +13,16 @@ import json
 import os
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from localslack import Interaction, LocalSlack, WorkspaceConfig
+
+if TYPE_CHECKING:
+    from bot.app import SignoffBot
 
 OPS = "C0OPS"
 BOT_USER = "U0SIGNOFF"
@@ -259,6 +262,21 @@ def existing_message(slack: LocalSlack, *, channel: str, ts: str) -> dict[str, A
 def inbox_waiting(home: Path) -> list[Path]:
     """Messages stored but not yet recorded in a session, over every thread."""
     return sorted(p for p in (home / "threads").glob("*/*/*/*/inbox/new/*") if p.is_file())
+
+
+async def asked_under(
+    slack: LocalSlack,
+    start_bot: Callable[..., Awaitable[SignoffBot]],
+    policy: Path,
+    text: str,
+) -> tuple[SignoffBot, str, dict[str, Any], str]:
+    """A bot started under ``policy`` and asked ``text`` in a new thread of #ops, once its
+    card is posted: (the bot, the thread, the card, its approval id)."""
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, text)
+    card = await wait_card(slack, thread)
+    return bot, thread, card, approval_id_of(card)
 
 
 def write_policy(path: Path, text: str) -> Path:

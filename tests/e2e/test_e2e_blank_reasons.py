@@ -8,17 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from signoff_e2e_kit import (
     OPS,
-    approval_id_of,
+    asked_under,
     decision,
     ephemeral_texts,
     existing_decision,
-    mention,
     until,
-    wait_card,
     write_policy,
 )
 
-from bot.app import SignoffBot
 from bot.cards import APPROVE, DENY, DENY_MODAL
 from bot.config import Settings
 from bot.reason_modal import APPROVE_MODAL
@@ -37,12 +34,8 @@ async def test_a_blank_required_reason_keeps_the_modal_open_with_the_problem_on_
     """Before, the modal closed and the person was told "You may not decide this request:
     this tool needs a reason…", and had to click again to type one."""
     policy = write_policy(tmp_path / "policy.toml", REASONS)
-    bot: SignoffBot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
     home = settings.home
-    thread = await mention(slack, "restart api")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
 
     for user, action, callback in (
         ("U0BOB", APPROVE, APPROVE_MODAL),

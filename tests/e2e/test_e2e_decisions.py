@@ -13,6 +13,7 @@ import pytest
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
+    asked_under,
     bot_messages,
     bot_reply,
     cards,
@@ -47,12 +48,8 @@ async def test_self_outsider_and_late_clicks_are_refused_and_change_nothing(
     slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
 ) -> None:
     policy = write_policy(tmp_path / "policy.toml", BOB_ONLY)
-    bot: SignoffBot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
     home = settings.home
-    thread = await mention(slack, "restart api")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
     open_blocks = card["blocks"]
 
     # The requester herself.

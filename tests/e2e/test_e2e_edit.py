@@ -15,6 +15,7 @@ from conftest import restart
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
+    asked_under,
     bot_reply,
     cards,
     decision,
@@ -68,12 +69,8 @@ async def test_an_approver_edits_invalid_values_are_shown_in_place_and_the_edit_
     slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
 ) -> None:
     policy = write_policy(tmp_path / "policy.toml", TWO_APPROVERS)
-    bot: SignoffBot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "scale api to 12")
     home = settings.home
-    thread = await mention(slack, "scale api to 12")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
     asked = args_sha256("scale_service", {"service": "api", "replicas": 12})
     assert [e["action_id"] for e in card["blocks"][-1]["elements"]] == [
         "signoff_approve",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from signoff_e2e_kit import (
     OPS,
-    approval_id_of,
+    asked_under,
     bot_messages,
     bot_reply,
     ephemeral,
@@ -69,12 +69,8 @@ async def test_reminders_then_escalation_each_once_across_restarts(
     tmp_path: Path,
 ) -> None:
     policy = write_policy(tmp_path / "policy.toml", POLICY)
-    bot: SignoffBot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
     home = settings.home
-    thread = await mention(slack, "restart api")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
     bot = await restart(bot, start_bot, slack, policy)
     await bot.engine.sweep()
     await bot.engine.idle()

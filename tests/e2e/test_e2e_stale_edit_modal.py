@@ -9,19 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from signoff_e2e_kit import (
     OPS,
-    approval_id_of,
     approvals_dir,
+    asked_under,
     decision,
     ephemeral,
-    mention,
     scales,
     until,
-    wait_card,
     write_policy,
 )
 
 from approvals import args_sha256
-from bot.app import SignoffBot
 from bot.card_governance import EDIT
 from bot.config import Settings
 from bot.edit_modal import EDIT_MODAL
@@ -41,12 +38,8 @@ async def test_stale_edit_modals_are_refused_with_a_word_never_applied(
     slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
 ) -> None:
     policy = write_policy(tmp_path / "policy.toml", QUORUM)
-    bot: SignoffBot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "scale api to 12")
     home = settings.home
-    thread = await mention(slack, "scale api to 12")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
     for user in ("U0BOB", "U0CAROL"):  # two modals open on the call as asked
         await slack.click_button(channel=OPS, ts=card["ts"], user=user, action_id=EDIT)
 

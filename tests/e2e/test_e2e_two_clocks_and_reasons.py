@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from signoff_e2e_kit import (
     OPS,
-    approval_id_of,
+    asked_under,
     bot_messages,
     bot_reply,
     cards,
@@ -28,7 +28,6 @@ from signoff_e2e_kit import (
     write_policy,
 )
 
-from bot.app import SignoffBot
 from bot.cards import APPROVE, DENY, DENY_MODAL
 from bot.config import Settings
 from bot.reason_modal import APPROVE_MODAL
@@ -55,12 +54,8 @@ async def test_an_approval_that_could_not_start_in_time_goes_stale_and_never_run
     tmp_path: Path,
 ) -> None:
     policy = write_policy(tmp_path / "policy.toml", VALID_1H)
-    bot: SignoffBot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
     home = settings.home
-    thread = await mention(slack, "restart api")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
     shown = fields_text(card)
     assert "*Expires*" in shown and "*Valid after approval*\\n1h" in shown  # both clocks
 
@@ -113,12 +108,8 @@ async def test_a_required_reason_opens_a_modal_and_reaches_card_trace_and_model(
     slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
 ) -> None:
     policy = write_policy(tmp_path / "policy.toml", REASONS)
-    bot: SignoffBot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
     home = settings.home
-    thread = await mention(slack, "restart api")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
     approve_button = card["blocks"][-1]["elements"][0]
     assert "confirm" not in approve_button  # the modal is the confirmation
 
