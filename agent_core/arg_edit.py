@@ -20,6 +20,7 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 from .tools import Tool
+from .tools.regex_risk import checkable_schema
 
 __all__ = [
     "GENERAL",
@@ -217,8 +218,9 @@ def _schema_problems(
     jsonschema trips over) gives none here: the tool's own check, which says why, is next."""
     try:
         # An empty registry, as the tools' own checker (``json_schema``): a "$ref" outside
-        # the schema is a problem, never fetched.
-        validator = Draft202012Validator(dict(schema), registry=Registry())
+        # the schema is a problem, never fetched;
+        # and without patterns that could take exponential time (left to the server).
+        validator = Draft202012Validator(checkable_schema(schema)[0], registry=Registry())
         errors = list(validator.iter_errors(arguments))
     except Unresolvable as exc:
         return {GENERAL: f"the input schema of {tool} refers to {exc.ref}, which is not in it"}

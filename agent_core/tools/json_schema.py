@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,11 @@ from jsonschema.protocols import Validator
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
+from .regex_risk import checkable_schema
+
 __all__ = ["SchemaChecker"]
+
+log = logging.getLogger("signoff.tools")
 
 
 def _said(exc: Exception) -> str:
@@ -25,7 +30,8 @@ def _where(error: ValidationError) -> str:
 
 
 class SchemaChecker:
-    """Validates arguments against one schema; the schema itself is checked first."""
+    """Validates arguments against one schema; the schema itself is checked first.
+    Patterns that could take exponential time are left out (``regex_risk``), said once."""
 
     def __init__(self, tool: str, schema: Mapping[str, Any]) -> None:
         self.tool = tool
@@ -34,10 +40,19 @@ class SchemaChecker:
         try:
             cls = validators.validator_for(dict(schema), default=Draft202012Validator)
             cls.check_schema(dict(schema))
+            checkable, unchecked = checkable_schema(schema)
+            for pattern in unchecked:
+                log.warning(
+                    "%s: signoff does not check arguments against the pattern %r (a "
+                    "repeat inside a repeat, which could take exponential time); the "
+                    "server checks them",
+                    tool,
+                    pattern,
+                )
             # An empty registry: a "$ref" outside the schema is an error, never fetched
             # (without one, jsonschema GETs http refs with urllib, blocking the loop: a
             # server could point signoff at any address it can reach).
-            self._validator = cls(dict(schema), registry=Registry())
+            self._validator = cls(checkable, registry=Registry())
         except SchemaError as exc:
             self.problem = f"the input schema of {tool} is not valid JSON schema: {exc.message}"
         except Exception as exc:  # a server's schema jsonschema itself trips over ($id: 5)

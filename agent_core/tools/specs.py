@@ -30,6 +30,7 @@ from approvals import parse_duration
 from sessions import check_http_url
 
 from .code_argument import code_argument
+from .regex_risk import backtracking_risk
 
 __all__ = [
     "SERVER_NAME",
@@ -146,6 +147,12 @@ class ParamSpec(_Strict):
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"pattern {value!r} is not a regular expression: {exc}") from None
+            risk = backtracking_risk(value)
+            if risk:
+                raise ValueError(
+                    f"pattern {value!r} could take exponential time over a model's argument "
+                    f"({risk}): make the inner repeat possessive ([a-z]++) or atomic ((?>…))"
+                )
         return value
 
     @model_validator(mode="after")
