@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown, schema_version
-from .json_schema import SchemaChecker
+from .json_schema import PATTERN_TEXT_LIMIT, SchemaChecker
 from .kept_pipe import KeptPipe
 from .output import output_path, read_head
 from .specs import CommandSpec, Template, parse_template
@@ -102,6 +102,11 @@ class CommandTool(Tool):
                     "(a newline, a tab, NUL) are not allowed"
                 )
             param = self.spec_config.params[name]
+            if param.pattern and isinstance(value, str) and len(value) > PATTERN_TEXT_LIMIT:
+                raise ValueError(
+                    f"invalid arguments for {self.name}: {name}: over "
+                    f"{PATTERN_TEXT_LIMIT:,} characters, too long to check against its pattern"
+                )
             if not param.matches_whole(value):
                 shown = value if len(value) <= 80 else value[:79] + "…"
                 raise ValueError(

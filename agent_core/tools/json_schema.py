@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError, validators
@@ -14,9 +15,41 @@ from referencing.exceptions import Unresolvable
 
 from .regex_risk import checkable_schema
 
-__all__ = ["SchemaChecker"]
+__all__ = ["PATTERN_TEXT_LIMIT", "SchemaChecker"]
 
 log = logging.getLogger("signoff.tools")
+
+# A pattern's time grows with its text (n**3 steps for ^[0-9]+[0-9]+[0-9]+$, a second at
+# this length): longer text is not matched here (an MCP server checks it; a command tool
+# refuses it), and a longer property name, matched against patternProperties, is refused.
+PATTERN_TEXT_LIMIT = 1024
+
+
+@cache  # one class per draft, not one per schema
+def _short_text_only(cls: type[Validator]) -> type[Validator]:
+    draft_pattern = cls.VALIDATORS["pattern"]
+
+    def pattern(validator: Validator, regex: Any, text: Any, schema: Any) -> Iterator[Any]:
+        if not (isinstance(text, str) and len(text) > PATTERN_TEXT_LIMIT):
+            yield from draft_pattern(validator, regex, text, schema)
+
+    extended: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        cls, {"pattern": pattern}
+    )
+    return extended
+
+
+def _long_name(arguments: Any) -> bool:
+    waiting = [arguments]  # no recursion: arguments may nest deeper than the stack
+    while waiting:
+        value = waiting.pop()
+        if isinstance(value, dict):
+            if any(len(str(k)) > PATTERN_TEXT_LIMIT for k in value):
+                return True
+            waiting.extend(value.values())
+        elif isinstance(value, list):
+            waiting.extend(value)
+    return False
 
 
 def _said(exc: Exception) -> str:
@@ -52,7 +85,7 @@ class SchemaChecker:
             # An empty registry: a "$ref" outside the schema is an error, never fetched
             # (without one, jsonschema GETs http refs with urllib, blocking the loop: a
             # server could point signoff at any address it can reach).
-            self._validator = cls(checkable, registry=Registry())
+            self._validator = _short_text_only(cls)(checkable, registry=Registry())
         except SchemaError as exc:
             self.problem = f"the input schema of {tool} is not valid JSON schema: {exc.message}"
         except Exception as exc:  # a server's schema jsonschema itself trips over ($id: 5)
@@ -63,6 +96,11 @@ class SchemaChecker:
             raise ValueError(self.problem)
         if not isinstance(arguments, dict):
             raise ValueError(f"invalid arguments for {self.tool}: arguments must be an object")
+        if _long_name(arguments):
+            raise ValueError(
+                f"invalid arguments for {self.tool}: a property name over "
+                f"{PATTERN_TEXT_LIMIT:,} characters"
+            )
         try:
             errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.path))
         except Unresolvable as exc:

@@ -11,7 +11,7 @@ MCP server's is left for the server to check (``checkable_schema``).
 The test is the usual one for catastrophic backtracking: a repeat of variable length, or
 alternatives that can begin with the same character, inside another repeat. It also
 flags some patterns that are fast (``([a-z]+\\.)+``); it misses polynomial ones, whose cost
-the size of an argument bounds.
+``json_schema.PATTERN_TEXT_LIMIT`` bounds.
 """
 
 from __future__ import annotations

@@ -18,8 +18,10 @@ from mcp_fixture_kit import records, toml_str, write_config
 
 from agent_core.engine import Engine
 from agent_core.surface import RecordingSurface
+from agent_core.tools.command import CommandTool
 from agent_core.tools.json_schema import SchemaChecker
 from agent_core.tools.regex_risk import backtracking_risk, checkable_schema
+from agent_core.tools.specs import CommandSpec
 from bot.config_file import load_config
 from bot.errors import ConfigError
 
@@ -156,3 +158,27 @@ def test_a_command_tools_risky_pattern_is_refused_with_the_way_out(tmp_path: Pat
         load_config(path, {})
     said = str(failed.value)
     assert "^([a-z0-9]+-?)+$" in said and "possessive" in said and "\n" not in said
+
+
+def test_a_pattern_is_run_only_on_text_short_enough_to_bound_its_time() -> None:
+    # Three overlapping repeats in a row are not flagged, but cost n**3 steps: over 5,000
+    # digits and an "x", minutes. Longer text is the server's to check; shorter still ours.
+    checker = SchemaChecker("ops__x", {"properties": {"a": {"pattern": "^[0-9]+[0-9]+[0-9]+$"}}})
+    long = "1" * 5_000 + "x"
+    assert checker.validate({"a": long}) == {"a": long}
+    with pytest.raises(ValueError, match="a: '12x' does not match"):
+        checker.validate({"a": "12x"})
+    # A name is matched against patternProperties: a long one is refused outright.
+    names = SchemaChecker("ops__x", {"patternProperties": {"^[a-z]+[a-z]+[a-z]+$": {}}})
+    with pytest.raises(ValueError, match="property name over 1,024 characters"):
+        names.validate({"a" * 5_000 + "!": 1})
+
+
+def test_a_command_value_too_long_for_its_pattern_to_be_checked_is_refused() -> None:
+    spec = CommandSpec.model_validate(
+        {"description": "x", "argv": ["k", "{x}"], "params": {"x": {"pattern": "^[0-9]+$"}}}
+    )
+    tool = CommandTool(name="restart", spec=spec)
+    with pytest.raises(ValueError, match="over 1,024 characters"):
+        tool.validate({"x": "1" * 2_000})
+    assert tool.validate({"x": "1" * 1_024}) == {"x": "1" * 1_024}
