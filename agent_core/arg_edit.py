@@ -15,12 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator
-from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 from .tools import Tool
-from .tools.regex_risk import checkable_schema
+from .tools.json_schema import safe_validator
 
 __all__ = [
     "GENERAL",
@@ -217,10 +215,9 @@ def _schema_problems(
     """Problems by field. A schema this cannot use otherwise (one that loops, one
     jsonschema trips over) gives none here: the tool's own check, which says why, is next."""
     try:
-        # An empty registry, as the tools' own checker (``json_schema``): a "$ref" outside
-        # the schema is a problem, never fetched;
-        # and without patterns that could take exponential time (left to the server).
-        validator = Draft202012Validator(checkable_schema(schema)[0], registry=Registry())
+        # The tools' own checker's validator: a "$ref" outside the schema is a problem,
+        # never fetched; no pattern that could take exponential time is run.
+        validator = safe_validator(schema)[0]
         errors = list(validator.iter_errors(arguments))
     except Unresolvable as exc:
         return {GENERAL: f"the input schema of {tool} refers to {exc.ref}, which is not in it"}

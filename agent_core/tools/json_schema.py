@@ -15,7 +15,7 @@ from referencing.exceptions import Unresolvable
 
 from .regex_risk import checkable_schema
 
-__all__ = ["PATTERN_TEXT_LIMIT", "SchemaChecker"]
+__all__ = ["PATTERN_TEXT_LIMIT", "SchemaChecker", "safe_validator"]
 
 log = logging.getLogger("signoff.tools")
 
@@ -37,6 +37,18 @@ def _short_text_only(cls: type[Validator]) -> type[Validator]:
         cls, {"pattern": pattern}
     )
     return extended
+
+
+def safe_validator(schema: Mapping[str, Any]) -> tuple[Validator, tuple[str, ...]]:
+    """A validator for ``schema`` that runs no pattern that could take exponential time
+    (``regex_risk``; those are returned) and none on text over ``PATTERN_TEXT_LIMIT``.
+    Not checked: the schema itself, which may still trip it (see ``SchemaChecker``)."""
+    cls = validators.validator_for(dict(schema), default=Draft202012Validator)
+    checkable, unchecked = checkable_schema(schema)
+    # An empty registry: a "$ref" outside the schema is an error, never fetched (without
+    # one, jsonschema GETs http refs with urllib, blocking the loop: a server could point
+    # signoff at any address it can reach).
+    return _short_text_only(cls)(checkable, registry=Registry()), unchecked
 
 
 def _long_name(arguments: Any) -> bool:
@@ -71,9 +83,10 @@ class SchemaChecker:
         self.problem = ""
         self._validator: Validator | None = None
         try:
-            cls = validators.validator_for(dict(schema), default=Draft202012Validator)
-            cls.check_schema(dict(schema))
-            checkable, unchecked = checkable_schema(schema)
+            validators.validator_for(dict(schema), default=Draft202012Validator).check_schema(
+                dict(schema)
+            )
+            self._validator, unchecked = safe_validator(schema)
             for pattern in unchecked:
                 log.warning(
                     "%s: signoff does not check arguments against the pattern %r (a "
@@ -82,10 +95,6 @@ class SchemaChecker:
                     tool,
                     pattern,
                 )
-            # An empty registry: a "$ref" outside the schema is an error, never fetched
-            # (without one, jsonschema GETs http refs with urllib, blocking the loop: a
-            # server could point signoff at any address it can reach).
-            self._validator = _short_text_only(cls)(checkable, registry=Registry())
         except SchemaError as exc:
             self.problem = f"the input schema of {tool} is not valid JSON schema: {exc.message}"
         except Exception as exc:  # a server's schema jsonschema itself trips over ($id: 5)

@@ -129,6 +129,7 @@ async def test_an_mcp_servers_risky_pattern_is_left_to_the_server_and_said_once(
         "properties": {
             "a": {"type": "string", "pattern": "^(a+)+$"},
             "b": {"type": "string", "pattern": "^[0-9]+$"},
+            "c": {"type": "string", "pattern": "^[0-9]+[0-9]+[0-9]+$"},
         },
     }
     engine = await open_signoff(config(tmp_path / "signoff.toml", schema, record))
@@ -143,6 +144,10 @@ async def test_an_mcp_servers_risky_pattern_is_left_to_the_server_and_said_once(
     assert valid == {} and set(problems) == {"b"}, problems
     valid, problems = engine.check_edit(card.id, values={"a": HOSTILE, "b": "7"})
     assert problems == {} and valid["a"] == HOSTILE
+    # Nor a pattern on text too long to bound its time (a 3,000-character form field).
+    long = "1" * 3_000 + "x"
+    valid, problems = engine.check_edit(card.id, values={"a": "a", "b": "7", "c": long})
+    assert problems == {} and valid["c"] == long
     said = [r.getMessage() for r in caplog.records if "^(a+)+$" in r.getMessage()]
     assert len(said) == 1 and "ops__get_x" in said[0] and "the server" in said[0], said
     assert records(record) == []
