@@ -15,7 +15,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
 from agent_core.history import ThreadHistory
-from sessions import NotFoundError, SessionsError, SessionState, check_session_id
+from sessions import (
+    NotFoundError,
+    SessionsError,
+    SessionState,
+    SignoffError,
+    check_session_id,
+)
 
 from .cards import expiry, progress
 from .membership import ChannelMembers
@@ -121,14 +127,22 @@ async def answer(
             session_id = latest[0].id
         try:
             record = engine.session(session_id)
+            if record.thread.channel != command.channel_id:
+                # A trace shows the conversation: only where that conversation happened.
+                return literal(
+                    f"`{session_id}` belongs to another channel; run the command there."
+                ), None
+            history = engine.history(session_id)
         except NotFoundError:
             return literal(f"No session {session_id}."), None
-        if record.thread.channel != command.channel_id:
-            # A trace shows the conversation: only where that conversation happened.
+        except SignoffError as exc:
+            # A damaged record is an answer to give, not a crash that gives none; the
+            # details (paths) go to the log.
+            log.warning("trace of %s: %s", session_id, exc)
             return literal(
-                f"`{session_id}` belongs to another channel; run the command there."
+                f"The trace of `{session_id}` cannot be read. "
+                "An operator can run `signoff verify` to see why."
             ), None
-        history = engine.history(session_id)
         text = render_history(history)
         if len(text) <= INLINE_LIMIT:
             parked = _parked(history)

@@ -3,10 +3,12 @@ goes to the person who typed the command only; a long trace is uploaded as a fil
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
@@ -14,6 +16,7 @@ from signoff_e2e_kit import (
     ephemeral_texts,
     lineage,
     mention,
+    session_path,
     until,
     wait_card,
     write_policy,
@@ -208,3 +211,20 @@ async def test_trace_does_not_show_a_private_channels_session_elsewhere(
     (answer,) = ephemeral_texts(slack, "U0BOB")
     assert "C0PRIVATE" not in answer
     assert "status of db" not in answer
+
+
+async def test_a_trace_of_a_session_that_cannot_be_read_is_answered_without_a_traceback(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged session record is an answer ("cannot be read"), not a listener crash that
+    leaves the person with no answer at all and the log with a traceback."""
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,")
+    await bot.engine.idle()
+    (session_id,) = lineage(settings.home, thread)
+    (session_path(settings.home, session_id) / "session.json").write_text("{not json")
+    caplog.set_level(logging.ERROR)
+    for text in (f"trace {session_id}", "trace"):
+        answer = await signoff(slack, "U0CAROL", text, "cannot be read")
+        assert f"`{session_id}`" in answer and "signoff verify" in answer
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
