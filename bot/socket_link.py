@@ -35,6 +35,7 @@ class SignoffSocketModeClient(SocketModeClient):
         self.observer: Observer = observer or NullObserver()
         self._hello_session: object | None = None
         self._greeted = False  # a hello ever came: a refusal after that is retried
+        self._why_down: str | None = None  # a disconnect frame's reason, until connect
         # Why start-up must end: Slack refused the app token before any hello.
         self.refused: str | None = None
         self.message_listeners.append(self._on_message)
@@ -56,16 +57,18 @@ class SignoffSocketModeClient(SocketModeClient):
         return None
 
     async def _on_message(self, client: Any, message: dict[str, Any], raw: str | None) -> None:
-        kind = message.get("type")
-        if kind == "hello":
+        if message.get("type") == "hello":
             self._hello_session = self.current_session
             self._greeted = True
             self.observer.emit(SocketLinkChanged(up=True, reason="hello"))
-        elif kind == "disconnect":
-            # Slack asks us to move to a new connection; the SDK does so right away.
-            self.observer.emit(
-                SocketLinkChanged(up=False, reason=f"disconnect: {message.get('reason', '')}")
-            )
+
+    async def run_message_listeners(self, message: dict[str, Any], raw_message: str) -> None:
+        if message.get("type") == "disconnect":
+            # The SDK reconnects on a disconnect before any listener sees the frame: keep
+            # Slack's reason (link_disabled, refresh_requested, ...) for the line ``connect``
+            # writes when it replaces the link.
+            self._why_down = f"disconnect: {str(message.get('reason', ''))[:40]}"
+        await super().run_message_listeners(message, raw_message)
 
     async def _on_close(self, message: WSMessage) -> None:
         if not self.closed:
@@ -75,10 +78,11 @@ class SignoffSocketModeClient(SocketModeClient):
         if self.closed:
             return
         previous = self.current_session
+        why, self._why_down = self._why_down, None
         if previous is not None and previous is self._hello_session:
             # The old link is being replaced: lost, stale, or Slack asked for a refresh.
             self._hello_session = None
-            self.observer.emit(SocketLinkChanged(up=False, reason="reconnecting"))
+            self.observer.emit(SocketLinkChanged(up=False, reason=why or "reconnecting"))
         await super().connect()  # type: ignore[no-untyped-call]
         session = self.current_session
         if self.closed and session is not None and not session.closed:

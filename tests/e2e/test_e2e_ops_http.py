@@ -13,8 +13,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, wait_card
+from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, until, wait_card
 
 from bot.app import SignoffBot
 from bot.cards import APPROVE
@@ -228,3 +229,25 @@ async def test_bolts_loggers_keep_the_floor_the_logs_set_them(
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
         bolt.setLevel(saved[2])
+
+
+async def test_why_slack_closed_the_link_is_logged_with_its_reason(
+    slack: LocalSlack, bot: SignoffBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``disconnect`` frame names why (``link_disabled``: Socket Mode was turned off in
+    the app's settings; ``refresh_requested``: routine): the operator's socket_down line
+    says so, not just "reconnecting"."""
+    caplog.set_level(logging.INFO, logger="signoff.events")
+
+    def said() -> list[str]:
+        return [
+            str(getattr(r, "signoff_fields", {}).get("reason"))
+            for r in caplog.records
+            if r.getMessage() == "socket_down"
+        ]
+
+    for connections, reason in enumerate(("link_disabled", "refresh_requested"), start=2):
+        assert await slack.disconnect_sockets(reason=reason)
+        await slack.wait_for_connections(connections, timeout=10)
+        line = f"disconnect: {reason}"
+        await until(lambda: line in said(), what=line)  # noqa: B023 - awaited here
