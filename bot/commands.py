@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
@@ -26,6 +27,7 @@ from sessions import (
 from .cards import expiry, progress
 from .membership import ChannelMembers
 from .payloads import SlashCommand
+from .slack_fields import shown
 from .slack_text import Mrkdwn, channel_link, code_block, escape, join, literal, mention, mentions
 from .trace_view import render_history, what_became
 
@@ -167,8 +169,16 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
             log.warning("malformed slash command payload")
             return
         short, long_text = await answer(engine, members, command)
-        await respond(text=short, response_type="ephemeral", replace_original=False)
-        if long_text is not None:
+        # After the ack nothing may escape: Bolt would log a traceback and, when it comes
+        # within its 10 ms poll of the ack, withhold that ack (the person sees an error).
+        try:
+            await respond(text=short, response_type="ephemeral", replace_original=False)
+        except Exception as exc:  # the response_url expired, or Slack is unreachable
+            log.warning("could not answer /signoff %s: %s", shown(command.text, 40), exc)
+            return
+        if long_text is None:
+            return
+        try:
             await client.files_upload_v2(
                 channel=command.channel_id,
                 content=long_text,
@@ -176,5 +186,13 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
                 title="signoff trace",
                 initial_comment=join(literal("Trace requested by "), mention(command.user_id)),
             )
+        except Exception as exc:  # not in the channel (any more), or Slack is unreachable
+            why = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+            log.warning("could not upload a trace to %s: %s", command.channel_id, exc)
+            told = literal(f"The trace could not be uploaded here ({why or type(exc).__name__}).")
+            try:
+                await respond(text=told, response_type="ephemeral", replace_original=False)
+            except Exception as again:
+                log.warning("could not say the trace upload failed: %s", again)
 
     app.command("/signoff")(on_command)

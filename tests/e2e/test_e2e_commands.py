@@ -149,7 +149,11 @@ async def test_trace_shows_the_lineage_inline_and_rejects_bad_ids(
 
 
 async def test_a_long_trace_is_uploaded_as_a_file(
-    slack: LocalSlack, bot: SignoffBot, settings: Settings, e2e_clock: FixedClock
+    slack: LocalSlack,
+    bot: SignoffBot,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     thread = await mention(slack, "status of api")
     await bot_reply(slack, thread, "service=api,")
@@ -191,6 +195,26 @@ async def test_a_long_trace_is_uploaded_as_a_file(
     shared = [m for m in slack.messages(channel=OPS) if m.get("files")]
     assert len(shared) == 1 and shared[0]["files"][0]["id"] == upload["id"]
     assert "Trace requested by <@U0ALICE>" in shared[0]["text"]
+
+    # An upload Slack refuses (the bot was removed from the channel, say) is told to the
+    # person who was promised a file, and leaves no traceback.
+    caplog.set_level(logging.ERROR)
+    slack.inject_fault(method="files.completeUploadExternal", error="not_in_channel")
+    before = len(ephemeral_texts(slack, "U0ALICE"))
+    sent = await slack.slash_command(command="/signoff", user="U0ALICE", channel=OPS, text="trace")
+
+    def answers() -> list[str]:
+        return ephemeral_texts(slack, "U0ALICE")[before:]
+
+    promised, failed = await until(
+        lambda: len(answers()) == 2 and answers(), what="the answer, then word of the failure"
+    )
+    assert "uploaded as a file" in promised
+    assert failed == "The trace could not be uploaded here (not_in_channel)."
+    delivery = await slack.wait_for_ack(sent.envelope_id)
+    assert not delivery.user_saw_error and not delivery.late_ack
+    assert len(slack.files()) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 async def test_trace_does_not_show_a_private_channels_session_elsewhere(
