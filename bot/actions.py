@@ -199,11 +199,20 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             clicks.tell(where, user, literal(checked))
             return
         capsule = checked
-        if action.action_id == APPROVE:
-            await approve_clicked(engine, _Answers(clicks, where), client, payload, capsule)
+        try:
+            if action.action_id == APPROVE:
+                await approve_clicked(engine, _Answers(clicks, where), client, payload, capsule)
+                return
+            refusal = await engine.may_decide(capsule.id, user=user)
+            reason_required = engine.needs_reason(capsule.id)
+        except (SessionsError, ApprovalsError) as exc:
+            # Raised here, right after the ack, Bolt would withhold that ack (the person
+            # sees an error) and tell them nothing; the details go to the log.
+            log.warning("click on %s refused: %s", capsule.id, exc)
+            clicks.tell(where, user, CANNOT_READ)
             return
         # Deny: ask for an optional reason, but only someone who may still deny it.
-        if await engine.may_decide(capsule.id, user=user) is not None:
+        if refusal is not None:
             # The decision path says exactly why (already decided, expired, not allowed).
             await clicks.decide(capsule, user=user, approve=False, where=where)
             return
@@ -211,7 +220,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             # trigger_id lives ~3 s, so the modal opens now; the submission is checked again.
             opened = await client.views_open(
                 trigger_id=payload.trigger_id,
-                view=deny_modal(capsule, reason_required=engine.needs_reason(capsule.id)),
+                view=deny_modal(capsule, reason_required=reason_required),
             )
             view_id = str(opened["view"]["id"])
             engine.open_form(

@@ -6,6 +6,7 @@ request is exactly as it was (the card keeps its buttons, nothing ran, no decisi
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import pytest
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
+    approvals_dir,
     asked_under,
     bot_messages,
     bot_reply,
@@ -270,3 +272,34 @@ async def test_a_deny_reason_is_authorized_again_on_submission(
     assert decision(settings.home, approval) is None
     assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))
     assert bot_messages(slack, thread, "I say no") == []
+
+
+@pytest.mark.parametrize("action_id", [DENY, APPROVE])
+async def test_a_click_that_opens_a_modal_on_a_request_that_cannot_be_read_is_answered(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    action_id: str,
+) -> None:
+    """Deny, and Approve where a reason is required, read the request's decision before
+    they open a modal. A decision file that cannot be read made the click handler raise
+    right after its ack: Bolt then withheld that ack (Slack showed Bob an error), logged a
+    traceback, and Bob was told nothing. Now he is told the request cannot be decided."""
+    reasons = BOB_ONLY + "require_reason = true\n"
+    bot: SignoffBot = await start_bot(policy_path=write_policy(tmp_path / "p.toml", reasons))
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval_id = approval_id_of(card)
+    await bot.engine.idle()
+    (approvals_dir(settings.home, approval_id) / f"{approval_id}.decision.json").write_text("{")
+    caplog.set_level(logging.ERROR)
+    click = await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=action_id)
+    (told,) = await until(lambda: ephemeral_texts(slack, "U0BOB"), what="an answer to Bob")
+    assert "cannot be decided" in told and "signoff verify" in told
+    delivery = await slack.wait_for_ack(click.envelope_id)
+    assert not delivery.user_saw_error and not delivery.late_ack
+    assert slack.calls("views.open") == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
