@@ -39,6 +39,7 @@ KNOWN = (
     "SIGNOFF_DEMO",
     "SIGNOFF_BUDGET_TOKENS",
     "SIGNOFF_BUDGET_USD",
+    "SIGNOFF_HISTORY_CHARS",
     "SIGNOFF_PRICE_TABLE",
     "SIGNOFF_HTTP",
     "SIGNOFF_LOG_FORMAT",
@@ -65,6 +66,7 @@ _ENV_OF = {
     "slack_api_url": "SLACK_API_URL",
     "budget_tokens": "SIGNOFF_BUDGET_TOKENS",
     "budget_usd": "SIGNOFF_BUDGET_USD",
+    "history_chars": "SIGNOFF_HISTORY_CHARS",
     "price_table": "SIGNOFF_PRICE_TABLE",
     "http": "SIGNOFF_HTTP",
     "log_format": "SIGNOFF_LOG_FORMAT",
@@ -95,6 +97,8 @@ class Settings(BaseModel):
     budget_tokens: int = Field(default=200_000, gt=0)
     budget_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     price_table: Path | None = None
+    # About how many characters of a long thread each model call is sent (its latest part).
+    history_chars: int = Field(default=120_000, ge=1_000, le=100_000_000)
     # Operators: where /healthz, /readyz and /metrics listen ("off": nowhere), the log
     # format (None: text on a terminal, JSON otherwise) and level (None: the command's
     # default), and how long SIGTERM lets running turns finish.
@@ -185,6 +189,7 @@ class Settings(BaseModel):
                 slack_api_url=get("SLACK_API_URL"),
                 budget_tokens=get("SIGNOFF_BUDGET_TOKENS") or 200_000,
                 budget_usd=get("SIGNOFF_BUDGET_USD"),
+                history_chars=get("SIGNOFF_HISTORY_CHARS") or 120_000,
                 price_table=_path("SIGNOFF_PRICE_TABLE", p)
                 if (p := get("SIGNOFF_PRICE_TABLE"))
                 else None,

@@ -9,17 +9,26 @@ from agent_core.budgets import Budgets, CostFunction
 from agent_core.messages import Usage
 from agent_core.model import Model
 from agent_core.offline import OfflineModel
-from agent_core.providers import ProviderConfigError, cost_usd, load_price_table, model_from_spec
+from agent_core.providers import (
+    ModelSettings,
+    ProviderConfigError,
+    cost_usd,
+    load_price_table,
+    model_from_spec,
+)
 
 from .config import ConfigError, Settings
 
 __all__ = ["build_budgets", "build_cost", "build_model"]
 
 
-def build_model(spec: str, env: Mapping[str, str] | None = None) -> Model:
+def build_model(
+    spec: str, env: Mapping[str, str] | None = None, *, history_chars: int | None = None
+) -> Model:
     """``SIGNOFF_MODEL`` → a Model; keys and base URLs come from the environment."""
+    settings = None if history_chars is None else ModelSettings(history_chars=history_chars)
     try:
-        model = model_from_spec(spec, env=os.environ if env is None else env)
+        model = model_from_spec(spec, env=os.environ if env is None else env, settings=settings)
     except ProviderConfigError as exc:
         said = str(exc)  # most name SIGNOFF_MODEL=… themselves
         raise ConfigError(

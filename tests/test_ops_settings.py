@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from agent_core.providers.base import ProviderModel
 from bot.config import ConfigError, Settings, parse_bind
 from bot.metrics import Metrics
 from bot.models import build_model
 from bot.ops_http import OpsServer
+from bot.tooling import open_engine
 
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 
@@ -60,6 +62,8 @@ def test_values(tmp_path: Path) -> None:
         ("SIGNOFF_DRAIN_S", "nan"),
         ("SIGNOFF_BUDGET_USD", "inf"),
         ("SIGNOFF_BUDGET_TOKENS", "1e6"),
+        ("SIGNOFF_HISTORY_CHARS", "500"),
+        ("SIGNOFF_HISTORY_CHARS", "lots"),
         ("SIGNOFF_APPROVALS_CHANNEL", "#ops"),
         # Passed the pattern, then ended `signoff run` in a traceback at its first call.
         ("SLACK_API_URL", "http://127.0.0.1:99999/api/"),
@@ -174,3 +178,20 @@ def test_a_working_directory_that_is_gone_is_named(
     gone.rmdir()
     with pytest.raises(ConfigError, match=r"^configuration: SIGNOFF_HOME: .*working directory"):
         Settings.from_env({} if home is None else {"SIGNOFF_HOME": home})
+
+
+async def test_the_history_limit_reaches_the_model_signoff_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    assert settings(tmp_path).history_chars == 120_000
+    chosen = settings(
+        tmp_path, SIGNOFF_MODEL="anthropic:claude-sonnet-4-6", SIGNOFF_HISTORY_CHARS="5000"
+    )
+    engine = await open_engine(chosen, surface=None)
+    try:
+        model = engine.rt.model
+        assert isinstance(model, ProviderModel) and model.settings.history_chars == 5_000
+    finally:
+        await engine.close()

@@ -21,6 +21,7 @@ from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
+from .window import recent
 
 __all__ = ["DEFAULT_ANTHROPIC_BASE_URL", "AnthropicModel", "classify_anthropic_error"]
 
@@ -125,7 +126,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         body: dict[str, Any] = {
             "model": self._model,
             "max_tokens": self._settings.max_tokens,
-            "messages": to_anthropic(messages),
+            "messages": to_anthropic(recent(messages, budget_chars=self._settings.history_chars)),
         }
         if system:
             body["system"] = system

@@ -30,6 +30,7 @@ from .errors import Failure
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
+from .window import recent
 
 __all__ = [
     "DEFAULT_OPENAI_BASE_URL",
@@ -138,7 +139,9 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         """The JSON body ``complete`` sends: the conversion layer's whole output."""
         body: dict[str, Any] = {
             "model": self._model,
-            "messages": to_openai(system, messages),
+            "messages": to_openai(
+                system, recent(messages, budget_chars=self._settings.history_chars)
+            ),
             self.limit_param: self._settings.max_tokens,
         }
         if tools:

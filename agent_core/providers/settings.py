@@ -20,9 +20,15 @@ class ModelSettings:
     """Per attempt: connect + send + wait for the whole (non-streamed) reply; a streamed
     one may go this long without anything new (keep-alives do not count)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    history_chars: int = 120_000
+    """About how many characters of a thread a call sends (``window``): some 30-40k
+    tokens, within every supported model's context and, a few calls a session, within
+    the default per-session token budget."""
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
+        if self.history_chars < 1:
+            raise ValueError("history_chars must be at least 1")
