@@ -20,7 +20,7 @@ from typing import Any, TextIO, cast
 
 import anyio
 import httpx2
-from mcp import Client, Implementation, MCPError, StdioServerParameters, stdio_client
+from mcp import Client, Implementation, MCPError, StdioServerParameters
 from mcp.client import Transport
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import (
@@ -38,6 +38,7 @@ from pydantic import ValidationError
 
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
+from .mcp_stdio import stdio_transport
 from .specs import McpServerSpec
 
 __all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
@@ -93,14 +94,16 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
-async def _transport(spec: McpServerSpec, errlog: TextIO, stack: AsyncExitStack) -> Transport:
+async def _transport(
+    name: str, spec: McpServerSpec, errlog: TextIO, stack: AsyncExitStack
+) -> Transport:
     if spec.command is not None:
         params = StdioServerParameters(
             command=spec.command[0],
             args=list(spec.command[1:]),
             env={k: v.get_secret_value() for k, v in spec.env.items()},
         )
-        return stdio_client(params, errlog=errlog)
+        return stdio_transport(params, name=name, errlog=errlog)
     assert spec.url is not None
     http = httpx2.AsyncClient(
         headers={k: v.get_secret_value() for k, v in spec.headers.items()},
@@ -145,7 +148,7 @@ class McpConnection:
         try:
             async with AsyncExitStack() as stack:
                 client = Client(
-                    await _transport(self.spec, self._errlog, stack),
+                    await _transport(self.server, self.spec, self._errlog, stack),
                     cache=None,  # a listing must always be the server's answer now
                     client_info=Implementation(name="signoff", version="0.1.0"),
                 )

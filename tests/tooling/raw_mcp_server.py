@@ -9,6 +9,7 @@ SDK would refuse to send. For tests of what signoff does with such a server.
     python raw_mcp_server.py --record FILE --twice
     python raw_mcp_server.py --record FILE --description-file FILE
     python raw_mcp_server.py --record FILE --chatter N
+    python raw_mcp_server.py --record FILE --result endless|huge [--once FILE]
 
 ``--listing empty-schema``: ``get_x`` is advertised with ``"inputSchema": {}`` (no
 ``"type": "object"``, as some servers send for a tool without parameters); with
@@ -18,6 +19,9 @@ a ``tools/call`` runs (and is recorded) and then answered with a result that is 
 valid ``CallToolResult``. ``--twice``: ``get_x`` is listed twice, the second time with a
 ``force`` parameter and another description. ``--description-file``: get_x's description
 is that file's text. ``--chatter N``: N lines of debug output on stdout before each answer.
+``--result endless``: a ``tools/call`` is answered with a line that never ends (the server
+writes until its stdout closes); ``huge``: with a whole answer 40 MiB long, on one line.
+With ``--once F`` either happens only while F does not exist, which the first creates.
 """
 
 from __future__ import annotations
@@ -43,7 +47,10 @@ def main() -> None:
     parser.add_argument("--twice", action="store_true", help="list get_x twice")
     parser.add_argument("--description-file", type=Path, help="get_x's description")
     parser.add_argument("--chatter", type=int, default=0, help="debug lines before answers")
-    parser.add_argument("--result", default="valid", choices=["valid", "garbage"])
+    parser.add_argument(
+        "--result", default="valid", choices=["valid", "garbage", "endless", "huge"]
+    )
+    parser.add_argument("--once", type=Path, help="endless/huge only while this is absent")
     args = parser.parse_args()
     schema = SCHEMAS[args.listing]
     if args.ref:
@@ -80,8 +87,27 @@ def main() -> None:
             with args.record.open("a") as handle:
                 handle.write(json.dumps({"tool": params["name"]}) + "\n")
             ok = [{"type": "text", "text": "done"}]
-            result = {"content": ok if args.result == "valid" else "done"}
+            if args.result in ("endless", "huge") and not (args.once and args.once.exists()):
+                if args.once:
+                    args.once.touch()
+                overflow(request["id"], endless=args.result == "endless")
+                continue
+            result = {"content": "done" if args.result == "garbage" else ok}
         send({"jsonrpc": "2.0", "id": request["id"], "result": result})
+
+
+def overflow(request_id: object, *, endless: bool) -> None:
+    head = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": {"content": [
+        {"type": "text", "text": "@"}]}}).split("@")  # fmt: skip
+    sys.stdout.write(head[0])
+    piece = "x" * (1 << 20)
+    try:
+        for _ in range(40) if not endless else iter(int, 1):
+            sys.stdout.write(piece)
+        sys.stdout.write(head[1] + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        sys.exit(0)
 
 
 if __name__ == "__main__":
