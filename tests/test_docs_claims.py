@@ -1,0 +1,187 @@
+"""What README.md and docs/ tell a new user or operator, checked against the code: every
+``SIGNOFF_*`` variable, every ``signoff`` command and option, the documented defaults,
+and the TOML examples (fed to the real loaders and start-up checks)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import approvals
+from agent_core.engine import Engine
+from agent_core.providers import load_price_table
+from approvals import load_policy
+from bot.cli_args import COMMANDS, parser
+from bot.config import KNOWN, Settings
+from bot.config_file import SignoffConfig
+from bot.tooling import build_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# Not settings of signoff's: what a command tool's process is given (docs/tools.md), and
+# the chaos test's knobs, which start-up takes for typos (README says so).
+NOT_SETTINGS = {"SIGNOFF_SESSION_ID", "SIGNOFF_APPROVAL_ID", "SIGNOFF_CHAOS_SEED"}
+
+
+def _text(path: Path) -> str:
+    return path.read_text()
+
+
+def _code(path: Path) -> list[str]:
+    """Shell lines of ```sh blocks, and inline code spans elsewhere."""
+    text = _text(path)
+    fence = re.compile(r"^```([a-z]*)\n(.*?)^```", flags=re.S | re.M)
+    lines = [
+        line
+        for lang, body in fence.findall(text)
+        if lang in ("sh", "bash", "console")
+        for line in body.splitlines()
+    ]
+    return lines + re.findall(r"`([^`\n]+)`", fence.sub("", text))
+
+
+def _subparsers() -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def _options(p: argparse.ArgumentParser) -> set[str]:
+    return {s for a in p._actions for s in a.option_strings}
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_signoff_variable_named_is_one_signoff_reads(doc: Path) -> None:
+    named = set(re.findall(r"\bSIGNOFF_[A-Z0-9_]*[A-Z0-9]\b", _text(doc)))
+    assert named - set(KNOWN) - NOT_SETTINGS == set()
+
+
+def test_the_readme_names_every_setting() -> None:
+    readme = _text(ROOT / "README.md")
+    assert [name for name in KNOWN if f"`{name}`" not in readme] == []
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_command_and_option_shown_exists(doc: Path) -> None:
+    commands = _subparsers()
+    # "signoff CMD …" up to a comment, a pipe or the next "signoff"; not "@signoff" (a
+    # mention) nor "exec signoff" (a compose service).
+    shown = re.compile(r"(?<![@\w/.-])(?<!exec )signoff ([a-z][a-z-]*)([^#|]*?)(?=#|\||signoff |$)")
+    for code in _code(doc):
+        for match in shown.finditer(code):
+            word, rest = match.groups()
+            flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest))
+            if word not in commands:
+                assert not flags, f"{doc.name}: `{match.group(0)}`: no command {word}"
+                continue
+            unknown = flags - _options(commands[word])
+            assert not unknown, f"{doc.name}: `{match.group(0)}`: signoff {word} has no {unknown}"
+        for flag in re.findall(r"(?<![@\w/.-])signoff (--[a-z-]+)", code):
+            assert flag in _options(parser()), f"{doc.name}: signoff {flag}"
+
+
+def test_every_command_is_in_the_readme_and_has_its_line() -> None:
+    readme = _text(ROOT / "README.md")
+    assert set(_subparsers()) == set(COMMANDS)
+    assert [c for c in COMMANDS if f"signoff {c}" not in readme] == []
+
+
+def test_the_defaults_the_readme_states() -> None:
+    readme = _text(ROOT / "README.md")
+    fields = Settings.model_fields
+    assert f"default `{fields['http'].default}`" in readme
+    assert f"(default {fields['drain_s'].default:g})" in readme
+    assert f"tokens: default {fields['budget_tokens'].default:,}" in readme
+    assert "`SIGNOFF_HOME` | the data directory (default `./.signoff`)" in readme
+    assert "`offline` (default)" in _text(ROOT / "docs" / "providers.md")
+    bare = Settings.from_env({})
+    assert bare.home == (Path.cwd() / ".signoff").resolve() and bare.model == "offline"
+
+
+def _toml_blocks(path: Path) -> list[str]:
+    return re.findall(r"^```toml\n(.*?)^```", _text(path), flags=re.S | re.M)
+
+
+def test_the_readme_policy_example_is_a_valid_policy(tmp_path: Path) -> None:
+    (example,) = _toml_blocks(ROOT / "README.md")
+    path = tmp_path / "policy.toml"
+    path.write_text(example)
+    rule = load_policy(path).rule_for("deploy_service")
+    assert rule.quorum == 2 and rule.approver_groups == ("S0RELEASE",)
+    assert rule.valid_for_seconds == 3600 and rule.escalate_groups == ("S0ONCALL",)
+
+
+def test_the_price_table_example_loads(tmp_path: Path) -> None:
+    (example,) = _toml_blocks(ROOT / "docs" / "providers.md")
+    path = tmp_path / "prices.toml"
+    path.write_text(example)
+    price = load_price_table(path).lookup("gpt-4o")
+    assert price is not None and (price.input_per_mtok, price.output_per_mtok) == (2.5, 10.0)
+
+
+def test_the_tools_config_example_starts(tmp_path: Path) -> None:
+    """docs/tools.md's config, with its commented alternatives, passes the start-up checks
+    of ``signoff run``: the file, the policy, and every tool built (its MCP server down)."""
+    (example,) = _toml_blocks(ROOT / "docs" / "tools.md")
+    assert tomllib.loads(example)
+    # The stdio server is the example's; /bin/false stands in for it (down at start-up).
+    stdio = example.replace('["python", "-m", "ops_mcp"]', '["/bin/false"]')
+    http = re.sub(r"^command = .*\n", "", example, flags=re.M)
+    http = http.replace('# url = "http://127.0.0.1:9000/mcp"', 'url = "http://127.0.0.1:9/mcp"')
+    http = http.replace("# headers =", "headers =").replace("env = { KUBECONFIG", "# env = {")
+    env = {"KUBECONFIG": "/etc/kube", "OPS_TOKEN": "t0ken"}
+    for i, text in enumerate((stdio, http, stdio.replace("# env =", "env ="))):
+        path = tmp_path / f"signoff-{i}.toml"
+        path.write_text(text.replace('timeout = "30s"', 'timeout = "2s"'))
+        settings = Settings.from_env({"SIGNOFF_HOME": str(tmp_path), "SIGNOFF_CONFIG": str(path)})
+        config = settings.config(env)
+        assert settings.policy(config).rule_for("ops__restart_deployment").quorum == 2
+        assert "rollout_restart" in asyncio.run(_tool_names(settings, config))
+
+
+async def _tool_names(settings: Settings, config: SignoffConfig) -> list[str]:
+    registry = await build_registry(settings, config)
+    try:
+        return list(registry.names())
+    finally:
+        await registry.aclose()
+
+
+REPO_DIRS = ("agent_core", "approvals", "bench", "bot", "docs", "localslack", "sessions", "tests")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_file_of_the_repository_named_exists(doc: Path) -> None:
+    dirs = "|".join(REPO_DIRS)
+    paths = re.findall(rf"`((?:{dirs})/[A-Za-z0-9_./*-]+)`", _text(doc))
+    missing = [p for p in paths if not list(ROOT.glob(p))]
+    assert missing == []
+
+
+def _anchors(path: Path) -> set[str]:
+    """GitHub's heading ids: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#+ (.+)$", _text(path), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_link_leads_somewhere(doc: Path) -> None:
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]+))?\)", _text(doc)):
+        if target.startswith(("http://", "https://")):
+            continue
+        path = (doc.parent / target).resolve() if target else doc
+        assert path.exists(), f"{doc.name}: ({target})"
+        if anchor:
+            assert anchor in _anchors(path), f"{doc.name}: ({target}#{anchor})"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_engine_method_named_exists(doc: Path) -> None:
+    for name in re.findall(r"`Engine\.([a-z_]+)`", _text(doc)):
+        assert hasattr(Engine, name), f"{doc.name}: Engine.{name}"
+    for name in re.findall(r"`approvals\.([a-z_]+)`", _text(doc)):
+        assert hasattr(approvals, name), f"{doc.name}: approvals.{name}"
