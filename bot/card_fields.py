@@ -2,7 +2,7 @@
 
 Each argument is a field (``*service*`` over `` `api` ``), as long as there are at most ten
 of them (Slack's limit for a section) and each value is short and on one line. When any
-value is long, nested deeply or multi-line, or there are more arguments than fields, the
+value is long or multi-line, or there are more arguments than fields, the
 whole call follows as JSON in a code block (truncated; the full call is in the trace), so
 the approver never reads a clipped value without the whole one below it.
 
