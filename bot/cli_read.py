@@ -123,7 +123,8 @@ def show_quarantine(home: Home, args: argparse.Namespace) -> int:
             break
         print(_line(record))
         shown += 1
-    print(f"{shown} item(s)" if shown else "nothing is quarantined")
+    # A record that does not parse is still there: "nothing" would contradict its warning.
+    print(f"{shown} item(s)" if shown or corrupt else "nothing is quarantined")
     for exc in corrupt:  # the rest is still listed; these are a problem to look at
         print(f"signoff: {exc} (skipped)", file=sys.stderr)
     return 1 if corrupt else 0

@@ -199,6 +199,12 @@ def test_quarantine_lists_and_shows_what_was_kept(tmp_path: Path) -> None:
     listing = signoff("quarantine", env=env)
     assert listing.returncode == 1 and kept.id in listing.stdout, listing
     assert "not a quarantine record (skipped)" in listing.stderr
+    # Only that file: the listing does not say nothing is there.
+    (empty.quarantine_dir / "2026-01-01").mkdir(parents=True)
+    (empty.quarantine_dir / "2026-01-01" / f"000000-quar_{'e' * 16}.json").write_text("{")
+    listing = signoff("quarantine", env=env_for(empty.root))
+    assert listing.returncode == 1 and "nothing is quarantined" not in listing.stdout, listing
+    assert "0 item(s)" in listing.stdout and "(skipped)" in listing.stderr
 
 
 def test_an_index_busy_beyond_its_timeout_is_one_line_and_the_decision_stands(
