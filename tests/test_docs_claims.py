@@ -185,3 +185,13 @@ def test_every_engine_method_named_exists(doc: Path) -> None:
         assert hasattr(Engine, name), f"{doc.name}: Engine.{name}"
     for name in re.findall(r"`approvals\.([a-z_]+)`", _text(doc)):
         assert hasattr(approvals, name), f"{doc.name}: approvals.{name}"
+
+
+def test_the_bench_names_the_readme_lists_are_the_benches() -> None:
+    from bench.__main__ import BENCHES
+
+    listed = re.search(
+        r"`python -m bench [^`]*`, names:\s+([a-z, \n]+)\)", _text(ROOT / "README.md")
+    )
+    assert listed is not None
+    assert [n.strip() for n in listed.group(1).split(",")] == list(BENCHES)
