@@ -36,7 +36,7 @@ from sessions import Home, SignoffError, reindex
 
 from .cli_args import dash_values_joined, not_text, parser
 from .cli_engine import checked_config, decide, recover, say, writable_home
-from .cli_read import list_index, show_quarantine, show_trace, verify_sessions
+from .cli_read import existing_home, list_index, show_quarantine, show_trace, verify_sessions
 from .config import Settings
 from .errors import error_line
 
@@ -118,9 +118,8 @@ def _run(argv: Sequence[str] | None) -> int:
             run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)
         )
     if args.command == "reindex":
-        counts = asyncio.run(
-            reindex(writable_home(settings), scan_approvals=scan_session_approvals)
-        )
+        # Rebuilt from the directories that are there: never a new home, nor one in $HOME.
+        counts = asyncio.run(reindex(existing_home(home), scan_approvals=scan_session_approvals))
         print("rebuilt index: " + " ".join(f"{k}={v}" for k, v in counts.items()))
         return 0
     raise AssertionError(args.command)

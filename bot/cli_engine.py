@@ -34,6 +34,7 @@ from sessions import (
 
 from .cli_read import existing_home
 from .config import ConfigError, Settings
+from .models import build_cost, build_model
 from .terminal_text import printable
 from .tooling import build_registry, open_engine
 
@@ -66,11 +67,13 @@ def checked_config(settings: Settings, *, policy_path: Path | None = None) -> Po
     return load_policy(policy_path) if policy_path is not None else settings.policy(config)
 
 
-async def _checked_tools(settings: Settings) -> None:
-    """What opening the engine checks of the configuration (the tools a policy names
-    exist), without opening it: without a home, that would create one."""
+async def _checked_settings(settings: Settings) -> None:
+    """What opening the engine checks of the configuration (the model, the price table, the
+    tools a policy names exist), without opening it: without a home, that would create one."""
     config = settings.config()
     policy = settings.policy(config)
+    build_model(settings.model)
+    build_cost(settings)
     registry = await build_registry(settings, config)
     try:
         registry.check_policy(policy)
@@ -132,14 +135,18 @@ def _print_card(engine: Engine, approval_id: str) -> None:
     )
 
 
-async def decide(settings: Settings, args: argparse.Namespace) -> int:
+async def _existing(settings: Settings) -> Home:
+    """The home a command works on but never makes. Configuration errors first, as when it
+    exists; then its absence (a mistyped SIGNOFF_HOME), creating none."""
     home = Home(settings.home)
     if not home.root.is_dir():
-        # Configuration errors first, as when it exists; then the home's absence, creating
-        # none (a mistyped SIGNOFF_HOME): no request can be in it.
-        await _checked_tools(settings)
+        await _checked_settings(settings)
+    return existing_home(home)
+
+
+async def decide(settings: Settings, args: argparse.Namespace) -> int:
     # A request that does not exist: said before anything is opened.
-    ApprovalRequest.open(existing_home(home), args.approval_id)
+    ApprovalRequest.open(await _existing(settings), args.approval_id)
     engine = await _engine(settings, warn_no_tools=False)
     echo = QueuedEcho(settings.home)
     try:
@@ -192,6 +199,7 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def recover(settings: Settings) -> int:
+    await _existing(settings)  # nothing to recover in a home that is not there
     engine = await _engine(settings)
     echo = QueuedEcho(settings.home)
     try:

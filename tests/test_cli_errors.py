@@ -121,6 +121,24 @@ def test_read_only_commands_on_a_missing_home_say_so_and_create_nothing(
     assert not (tmp_path / "typo").exists()
 
 
+@pytest.mark.parametrize("command", ["reindex", "recover"])
+def test_reindex_and_recover_on_a_home_that_is_none_create_nothing(
+    tmp_path: Path, command: str
+) -> None:
+    # A mistyped SIGNOFF_HOME got a new home and "rebuilt index: sessions=0" (or a recovery
+    # of nothing); SIGNOFF_HOME=$HOME got an index, sessions/ and threads/ written into it.
+    home = tmp_path / "typo" / ".signoff"
+    line = one_error_line(signoff(command, env=env_for(home, SIGNOFF_DEMO="1")))
+    assert f"no signoff home at {home}" in line
+    assert not (tmp_path / "typo").exists()
+    someones = tmp_path / "someone"
+    someones.mkdir()
+    (someones / "notes.txt").write_text("mine")
+    line = one_error_line(signoff(command, env=env_for(someones, SIGNOFF_DEMO="1")))
+    assert f"SIGNOFF_HOME {someones} is not a signoff home" in line
+    assert [p.name for p in someones.iterdir()] == ["notes.txt"]
+
+
 def test_a_home_that_cannot_be_created_or_is_a_file_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")

@@ -50,6 +50,8 @@ from helpers_proc import (
     tool_starts,
 )
 
+from sessions import Home
+
 T0 = "2026-11-22T10:00:00Z"
 T_PLUS_2D = "2026-11-24T10:00:00Z"
 T_PLUS_3D = "2026-11-25T10:00:00Z"
@@ -326,6 +328,7 @@ def _say_together(home: Path, jobs: list[tuple[str, str]]) -> list[tuple[int, st
 
 
 def test_two_replicas_ingesting_different_messages_of_one_thread(home: Path) -> None:
+    Home(home).ensure()  # reindex makes no home: it indexes one that is there
     ok(cli(home, "reindex"))  # both replicas start with an index (see the test below)
     first, second = THREAD_TS, "1700000000.000200"
     results = _say_together(
@@ -346,6 +349,7 @@ def test_two_replicas_ingesting_different_messages_of_one_thread(home: Path) -> 
 
 
 def test_same_message_delivered_to_two_replicas_is_processed_once(home: Path) -> None:
+    Home(home).ensure()
     ok(cli(home, "reindex"))
     results = _say_together(
         home, [(THREAD_TS, "<@U0BOT> status of api"), (THREAD_TS, "<@U0BOT> status of api")]
