@@ -5,7 +5,8 @@ lines) and every call sends it. An incident thread that runs for days would outg
 model's context window (a 400 on every later mention, for good) and, long before that,
 the per-session token budget. So a call sends the latest messages that fit
 ``ModelSettings.history_chars`` (about 4 characters a token), from a person's message on,
-after a note saying how many were left out. The stored transcript keeps everything, and
+after a note saying how many were left out; the part left out grows in steps, so the
+start of what is sent stays put across many calls (prompt caches match by prefix). The stored transcript keeps everything, and
 traces show it all; only what the model is sent is cut.
 
 A cut falls only before a person's message, so a tool call and its result stay together;
@@ -40,18 +41,23 @@ def size(message: Message) -> int:
 
 
 def recent(messages: Sequence[Message], *, budget_chars: int) -> Sequence[Message]:
-    """``messages`` from the earliest person's message after which all fit in
-    ``budget_chars``, after a note; all of them when they fit."""
+    """``messages`` from the earliest person's message at least ``left_out`` characters
+    in, after a note; all of them when they fit."""
     total = sum(size(m) for m in messages)
     if total <= budget_chars:
         return messages
-    cut, kept = None, total
+    # What is left out grows a quarter of the budget at a time, not a turn at a time: the
+    # start of what is sent stays the same for many calls, so a provider's prompt cache
+    # (OpenAI's is automatic, by prefix) keeps serving it. What is sent: 3/4 to all of it.
+    step = max(1, budget_chars // 4)
+    left_out = -(-(total - budget_chars) // step) * step
+    cut, dropped = None, 0
     for index, message in enumerate(messages):
         if isinstance(message, UserMessage) and index > 0:
             cut = index
-            if kept <= budget_chars:
+            if dropped >= left_out:
                 break
-        kept -= size(message)
+        dropped += size(message)
     if cut is None:
         return messages  # no person's message to start from but the first
     note = EventMessage(

@@ -139,3 +139,16 @@ def test_random_transcripts_cut_anywhere_still_convert_to_valid_requests(budget:
         body = openai_body(list(to_openai("sys", cut)))  # type: ignore[arg-type]
         body["tools"] = tools_to_openai(TOOLS)
         assert check_chat_request(body) is None, cut
+
+
+def test_the_start_of_what_is_sent_moves_in_steps_not_every_turn() -> None:
+    # Prompt caches match by prefix: a start that moved every turn would never be reused.
+    budget, starts = 12_000, list[str]()
+    for turns in range(100, 160):
+        cut = recent([*thread(turns), UserMessage(text="and now?")], budget_chars=budget)
+        sent = sum(size(m) for m in cut[1:])
+        assert budget * 3 // 4 - 400 <= sent <= budget, (turns, sent)
+        first = cut[1]
+        assert isinstance(first, UserMessage)
+        starts.append(first.ts)
+    assert len(set(starts)) < 60 // 5, starts  # a new start every ~9 turns, not 60
