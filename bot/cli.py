@@ -24,141 +24,24 @@ traceback); 130 on Ctrl-C; 141 when the reader of the output went away
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import sqlite3
 import sys
 from collections.abc import Sequence
-
-from approvals import scan_session_approvals
-from sessions import Home, SignoffError, reindex
-
-from .cli_args import dash_values_joined, not_text, parser
-from .cli_engine import checked_config, decide, recover, say, writable_home
-from .cli_read import existing_home, list_index, show_quarantine, show_trace, verify_sessions
-from .config import Settings
-from .errors import error_line
 
 __all__ = ["main"]
 
 
-async def _doctor(settings: Settings) -> int:
-    import os
-
-    from agent_core.providers import doctor
-
-    report = await doctor(settings.model, env=os.environ)
-    latency = f" ({report.latency_ms:.0f} ms)" if report.latency_ms is not None else ""
-    print(f"{'ok' if report.ok else 'problem'}: {report.message}{latency}")
-    return 0 if report.ok else 1
-
-
-def _run(argv: Sequence[str] | None) -> int:
-    grammar = parser()
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        if (problem := not_text(argv)) is not None:
-            grammar.error(problem)
-        args = grammar.parse_args(dash_values_joined(argv))
-    except SystemExit as done:  # --help, --version, or a usage error already printed
-        return done.code if isinstance(done.code, int) else 2
-    if args.command == "demo":
-        from .demo import run_demo
-
-        return asyncio.run(run_demo(args.home))
-    settings = Settings.from_env()
-    home = Home(settings.home)
-    if args.command == "trace":
-        return show_trace(home, args.session_id)
-    if args.command == "show":
-        from .cli_show import show_transcript
-
-        return show_transcript(home, args.session_id)
-    if args.command in ("sessions", "pending"):
-        return asyncio.run(list_index(home, args))
-    if args.command == "quarantine":
-        return show_quarantine(home, args)
-    if args.command in ("approve", "deny"):
-        return asyncio.run(decide(settings, args))
-    if args.command == "say":
-        return asyncio.run(say(settings, args))
-    if args.command == "recover":
-        return asyncio.run(recover(settings))
-    if args.command == "verify":
-        return verify_sessions(home, args.session_id)
-    if args.command == "audit":
-        from .cli_audit import run_audit
-
-        return run_audit(home, args)
-    if args.command == "doctor":
-        return asyncio.run(_doctor(settings))
-    if args.command == "run":
-        from .logs import setup_logging
-        from .run import run_bot
-
-        settings.slack_tokens()  # before the home is created: a mistyped command leaves none
-        checked_config(settings)
-        writable_home(settings)
-        setup_logging(format=settings.log_format, level=settings.log_level or "INFO")
-        return asyncio.run(run_bot(settings))
-    if args.command == "dev":
-        from .dev import run_dev
-        from .logs import setup_logging
-
-        # The dev policy file, once written, is the user's to edit: check it like any other.
-        dev_policy = settings.home / "dev" / "policy.toml"
-        checked_config(
-            settings,
-            policy_path=settings.policy_path or (dev_policy if dev_policy.is_file() else None),
-        )
-        writable_home(settings)
-        setup_logging(format=settings.log_format, level=settings.log_level or "WARNING")
-        return asyncio.run(
-            run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)
-        )
-    if args.command == "reindex":
-        # Rebuilt from the directories that are there: never a new home, nor one in $HOME.
-        counts = asyncio.run(reindex(existing_home(home), scan_approvals=scan_session_approvals))
-        print("rebuilt index: " + " ".join(f"{k}={v}" for k, v in counts.items()))
-        return 0
-    raise AssertionError(args.command)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    # Only the standard library above: the commands (and everything they import, half a
+    # second of it) load in here, so that a Ctrl-C during the imports is answered too.
     try:
-        code = _run(argv)
-        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
-        return code
+        from .cli_commands import run
+
+        return run(argv)
     except KeyboardInterrupt:
         # Ctrl-C: asyncio.run has cancelled the command, which closed what it opened; what
         # it recorded stands. Quiet, with the shell's status for it, like any other tool.
         return 128 + signal.SIGINT
-    except BrokenPipeError:
-        # The reader left (`signoff sessions | head`): stop quietly, like coreutils.
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass  # stdout has no descriptor (captured in tests): nothing left to flush
-        return 128 + signal.SIGPIPE
-    except SignoffError as exc:
-        return _failed(str(exc))
-    except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        # A TimeoutError has no text at all: its name is better than nothing.
-        return _failed(f"{exc.strerror or exc or type(exc).__name__}{where}")
-    except sqlite3.Error as exc:
-        # Held past its busy timeout by another writer, or damaged. The index is a cache of
-        # the files: what they record stands, and a bot carries on from them.
-        return _failed(
-            f"the index could not be used: {exc}; what is recorded on disk stands (a running "
-            "bot carries on from it; `signoff reindex` rebuilds the index when none runs)"
-        )
-
-
-def _failed(message: str) -> int:
-    sys.stderr.write(error_line(message))
-    return 2
 
 
 if __name__ == "__main__":

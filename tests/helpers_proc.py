@@ -6,7 +6,7 @@ reads the files directly, never the index, so a test sees what a restarted proce
 
 Each CLI call is its own process. Starting one costs ~0.3 s of CPU, nearly all of it
 importing; so by default a *fork server* (one interpreter per test thread that has only
-imported ``bot.cli`` and never run anything) forks a child per call: the child sets its
+imported the commands and never run anything) forks a child per call: the child sets its
 environment, optionally freezes time, runs ``main(argv)`` and exits; a failpoint's
 SIGKILL kills that child alone. ``fresh=True`` execs a brand-new interpreter instead.
 """
@@ -70,6 +70,7 @@ FORK_SERVER = (
     + _WAIT_GO
     + r"""
 import freezegun
+import bot.cli_commands  # what main loads at its first call: each child starts with it
 from bot.cli import main
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,33 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # as at a terminal, whatever runs the tests
 
 
+async def _ctrl_c(
+    args: list[str], env: dict[str, str], ready: Awaitable[object] | None
+) -> tuple[int, str]:
+    """``signoff args`` interrupted once ``ready`` is done (None: once it prints "held"):
+    its exit status and stderr."""
+    child = await asyncio.create_subprocess_exec(
+        SIGNOFF, *args, env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, preexec_fn=_default_sigint,
+    )  # fmt: skip
+    assert child.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            if ready is None:
+                assert await child.stdout.readline() == b"held\n"
+            else:
+                await ready
+        child.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            _, err = await child.communicate()
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    assert child.returncode is not None
+    return child.returncode, err.decode()
+
+
 async def test_ctrl_c_while_a_command_waits_on_the_model_ends_it_quietly(tmp_path: Path) -> None:
     # asyncio.run cancels the command (which closes what it opened), then raises
     # KeyboardInterrupt: that was a traceback of a dozen lines.
@@ -95,23 +123,42 @@ async def test_ctrl_c_while_a_command_waits_on_the_model_ends_it_quietly(tmp_pat
             SIGNOFF_MODEL="openai-compatible:m",
             OPENAI_BASE_URL=f"http://127.0.0.1:{model.port}/v1",
         )
-        child = await asyncio.create_subprocess_exec(
-            SIGNOFF, "say", "--as", "U0ALICE", "--channel", "C0OPS", "hi", env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            preexec_fn=_default_sigint,
-        )  # fmt: skip
-        try:
-            async with asyncio.timeout(30):
-                await model.called.wait()
-            child.send_signal(signal.SIGINT)
-            async with asyncio.timeout(30):
-                _, err = await child.communicate()
-        finally:
-            if child.returncode is None:
-                child.kill()
-                await child.wait()
-    assert child.returncode == 128 + signal.SIGINT, err.decode()
-    assert "Traceback" not in err.decode()
+        code, err = await _ctrl_c(
+            ["say", "--as", "U0ALICE", "--channel", "C0OPS", "hi"], env, model.called.wait()
+        )
+    assert code == 128 + signal.SIGINT, err
+    assert "Traceback" not in err
+
+
+# Loaded by the interpreter at start-up (``sitecustomize`` on PYTHONPATH): holds the first
+# import of the ``sessions`` package, which ``signoff`` needs for every command, until the
+# test has sent its Ctrl-C.
+_HOLD_IMPORT = """
+import importlib.abc, sys, time
+
+class _Hold(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "sessions":
+            sys.meta_path.remove(self)
+            print("held", flush=True)
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, _Hold())
+"""
+
+
+async def test_ctrl_c_while_signoff_is_still_importing_ends_it_quietly(tmp_path: Path) -> None:
+    # A Ctrl-C in the first half second (the imports) was a traceback of thirty lines: the
+    # console script imports bot.cli, and main's handler did not exist yet.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_HOLD_IMPORT)
+    path = os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")])
+    env = env_for(tmp_path / "home", PYTHONPATH=path)
+    code, err = await _ctrl_c(["sessions"], env, None)
+    assert code == 128 + signal.SIGINT, err
+    assert err == ""
 
 
 @pytest.mark.parametrize("kind", ["deep", "fifo", "directory"])
