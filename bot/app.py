@@ -274,7 +274,7 @@ class SignoffBot:
             # flight, a retry) gets what is left of the grace, then is cut.
             await self.engine.close(cut_after=max(0.0, deadline - time.monotonic()))
             if self.live is not None:
-                self.live.flush()
+                self.live.stopping()
                 await self.live.streams.drain(within=2.0)
             if self.ops is not None:
                 await self.ops.stop()

@@ -163,6 +163,15 @@ class SlackLiveView:
             self._cancel_clear(thread)
             self._clear_due(thread)
 
+    def stopping(self) -> None:
+        """The bot stops: clear every status line it set that may still show, not only
+        those waiting for their second. A turn the drain cut ("is running…"), a retry's
+        countdown or a wait has nobody left to keep it true, and Slack would show it for
+        up to two minutes; the next start shows what its turns do."""
+        for thread in {*self._shown, *self._clears, *self._lanes}:  # lanes: a call on its way
+            self._cancel_clear(thread)
+            self._clear_due(thread)
+
     async def settle(self) -> None:
         """``flush``, then let every lane finish."""
         self.flush()

@@ -1,0 +1,89 @@
+"""A drain that runs out: ``signoff run`` gets SIGTERM while a tool call outlives
+``SIGNOFF_DRAIN_S``. It still exits 0, leaves no "is running…" status line on the thread
+for Slack to time out two minutes later, and the next start finishes the thread: the cut
+call is reported, never run again, and the question is answered once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from live_kit import shown, status_sets
+from ops_kit import Call, FakeOpenAI, RunProcess, free_port, write_slow_tool
+from signoff_e2e_kit import bot_messages, bot_reply, mention, session_record, session_states, until
+
+from bot.config import Settings
+from localslack import LocalSlack
+
+
+def tool_starts(home: Path, tool: str) -> int:
+    """How many times ``tool`` was started, over every session of the home (traces)."""
+    count = 0
+    for trace in home.glob("sessions/*/sess_*/trace.jsonl"):
+        for line in trace.read_text().splitlines():
+            event = json.loads(line) if line.strip() else {}
+            count += event.get("kind") == "tool_started" and event["data"]["tool"] == tool
+    return count
+
+
+def start(slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Path) -> RunProcess:
+    tools = tmp_path / "tools"
+    module = write_slow_tool(tools, "slow_tools_cut")
+    return RunProcess(
+        slack,
+        settings.home,
+        tmp_path / f"logs-{len(list(tmp_path.glob('logs-*')))}",
+        http_port=free_port(),
+        SIGNOFF_MODEL="openai-compatible:fake",
+        OPENAI_BASE_URL=model.base_url,
+        SIGNOFF_TOOLS=module,
+        SIGNOFF_DRAIN_S="0.5",
+        # The tool's directory, and this checkout before the installed one.
+        PYTHONPATH=os.pathsep.join([str(tools), os.environ.get("PYTHONPATH", "")]),
+    )
+
+
+async def test_a_drain_that_runs_out_clears_the_status_and_the_next_start_finishes(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    home = settings.home
+    async with FakeOpenAI() as model:
+        model.reply(tool_calls=[Call("slow_check", {"seconds": 60})])
+        model.reply("The slow check was cut off; look again later.")
+        await _cut_then_recovered(slack, settings, model, tmp_path)
+    assert tool_starts(home, "slow_check") == 1
+
+
+async def _cut_then_recovered(
+    slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Path
+) -> None:
+    home = settings.home
+    run = start(slack, settings, model, tmp_path)
+    try:
+        await slack.wait_for_sockets(1, timeout=30)
+        thread = await mention(slack, "run the slow check")
+        await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
+        await until(lambda: shown(slack, thread) == "is running slow_check…", what="the status")
+        run.terminate()
+        assert await run.exit_code(timeout=15) == 0, run.stderr()
+    finally:
+        run.kill()
+    assert not (home / "slow-finished").exists()
+    assert shown(slack, thread) is None, status_sets(slack, thread)
+    assert list(session_states(home).values()) == ["running"]  # cut, for recovery
+
+    again = start(slack, settings, model, tmp_path)
+    try:
+        await bot_reply(slack, thread, "cut off; look again later")
+        await until(lambda: "running" not in session_states(home).values(), what="recovery")
+        again.terminate()
+        assert await again.exit_code(timeout=15) == 0, again.stderr()
+    finally:
+        again.kill()
+    assert len(bot_messages(slack, thread, "look again later")) == 1
+    states = session_states(home)
+    assert sorted(states.values()) == ["completed", "failed"], states
+    (cut,) = [s for s, state in states.items() if state == "failed"]
+    assert session_record(home, cut)["transitions"][-1]["reason"].startswith("crashed")
