@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 
+from agent_core.cancelling import cancel_and_wait
 from agent_core.engine import Engine
 from agent_core.observe import guarded
 from sessions import Clock, Home, Quarantine, SystemClock
@@ -238,13 +239,14 @@ class SignoffBot:
             except Exception:
                 log.exception("sweep failed; trying again later")
 
-    async def stop(self, *, grace: float | None = None) -> None:
+    async def stop(self, *, grace: float | None = None, hurry: asyncio.Event | None = None) -> None:
         """Drain, then close everything ``build`` and ``start`` opened; safe to call twice
         and after a failed ``start``.
 
         No new work is taken and the Socket Mode link is closed for good first (what is
         not acked, Slack delivers again later); running turns get ``grace`` seconds
-        (``SIGNOFF_DRAIN_S``), then are cut where they stand, for recovery to continue.
+        (``SIGNOFF_DRAIN_S``), or until ``hurry`` is set (a second signal), then are cut
+        where they stand, for recovery to continue.
         """
         if self._stopped:
             return
@@ -258,11 +260,26 @@ class SignoffBot:
         except Exception:
             log.exception("could not close the Socket Mode link cleanly")
         deadline = time.monotonic() + grace
+        idle = asyncio.ensure_future(self.engine.idle())
+        hurried = asyncio.ensure_future((hurry or asyncio.Event()).wait())
         try:
-            async with asyncio.timeout(grace):  # never swallows a cancel
-                await self.engine.idle()
-        except TimeoutError:
+            await asyncio.wait({idle, hurried}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in (idle, hurried):
+                if not waiting.done():
+                    await cancel_and_wait(waiting)
+        if hurried.done() and not hurried.cancelled():
+            grace, deadline = 0.0, time.monotonic()
+            log_event(
+                log,
+                "drain_cut_short",
+                level=logging.WARNING,
+                reason="a second signal; recovery will continue the running turns",
+            )
+        elif idle.cancelled():
             log.warning("turns still running after %.0fs; recovery will continue them", grace)
+        else:
+            idle.result()  # what went wrong waiting, as before
         try:
             await self.socket.call(self.handler.frames_done(within=max(grace, 1.0)))
             await self.socket.call(self.ingest.drain())

@@ -3,7 +3,8 @@
 ``signoff dev`` runs the same bot (``app.SignoffBot``); this is the process around it for
 ``run``: a signal stops it, also one that comes during start-up (which is cut short);
 one line on stdout says it is running and where its data is, and a reader of stdout
-that has gone away does not stop it; on the way out the bot drains (``SignoffBot.stop``).
+that has gone away does not stop it; on the way out the bot drains (``SignoffBot.stop``),
+and a second signal (Ctrl-C pressed again) cuts the drain short.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ async def _unless_stopped(step: Awaitable[T], stop: asyncio.Event) -> asyncio.Ta
     return None if task.cancelled() else task
 
 
+def _stopping(signalled: asyncio.Event, *, drain_s: float) -> None:
+    log_event(log, "stopping", drain_s=drain_s)
+    signalled.clear()  # from now on, a signal means: stop waiting for the drain
+
+
 async def run_bot(settings: Settings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -67,7 +73,7 @@ async def run_bot(settings: Settings) -> int:
     try:
         started = await _unless_stopped(bot.start(), stop)
         if started is None:
-            log_event(log, "stopping", drain_s=bot.drain_s)
+            _stopping(stop, drain_s=bot.drain_s)
             return 0
         started.result()
         where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
@@ -75,8 +81,8 @@ async def run_bot(settings: Settings) -> int:
             f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
         )
         await stop.wait()
-        log_event(log, "stopping", drain_s=bot.drain_s)
+        _stopping(stop, drain_s=bot.drain_s)
     finally:
-        await bot.stop()
+        await bot.stop(hurry=stop)
     log_event(log, "stopped")
     return 0

@@ -1,15 +1,18 @@
 """A drain that runs out: ``signoff run`` gets SIGTERM while a tool call outlives
-``SIGNOFF_DRAIN_S``. It still exits 0, leaves no "is running…" status line on the thread
-for Slack to time out two minutes later, and the next start finishes the thread: the cut
-call is reported, never run again, and the question is answered once.
+``SIGNOFF_DRAIN_S`` (or a second signal cuts the drain short). It still exits 0, leaves no
+"is running…" status line on the thread for Slack to time out two minutes later, and the
+next start finishes the thread: the cut call is reported, never run again, and the
+question is answered once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
+import pytest
 from live_kit import shown, status_sets
 from ops_kit import Call, FakeOpenAI, RunProcess, free_port, write_slow_tool
 from signoff_e2e_kit import bot_messages, bot_reply, mention, session_record, session_states, until
@@ -28,7 +31,9 @@ def tool_starts(home: Path, tool: str) -> int:
     return count
 
 
-def start(slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Path) -> RunProcess:
+def start(
+    slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Path, *, drain_s: str
+) -> RunProcess:
     tools = tmp_path / "tools"
     module = write_slow_tool(tools, "slow_tools_cut")
     return RunProcess(
@@ -39,42 +44,55 @@ def start(slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Pa
         SIGNOFF_MODEL="openai-compatible:fake",
         OPENAI_BASE_URL=model.base_url,
         SIGNOFF_TOOLS=module,
-        SIGNOFF_DRAIN_S="0.5",
+        SIGNOFF_DRAIN_S=drain_s,
         # The tool's directory, and this checkout before the installed one.
         PYTHONPATH=os.pathsep.join([str(tools), os.environ.get("PYTHONPATH", "")]),
     )
 
 
-async def test_a_drain_that_runs_out_clears_the_status_and_the_next_start_finishes(
-    slack: LocalSlack, settings: Settings, tmp_path: Path
+@pytest.mark.parametrize("second", [None, signal.SIGINT, signal.SIGTERM])
+async def test_a_drain_cut_clears_the_status_and_the_next_start_finishes(
+    slack: LocalSlack, settings: Settings, tmp_path: Path, second: signal.Signals | None
 ) -> None:
     home = settings.home
     async with FakeOpenAI() as model:
         model.reply(tool_calls=[Call("slow_check", {"seconds": 60})])
         model.reply("The slow check was cut off; look again later.")
-        await _cut_then_recovered(slack, settings, model, tmp_path)
+        await _cut_then_recovered(slack, settings, model, tmp_path, second=second)
     assert tool_starts(home, "slow_check") == 1
 
 
 async def _cut_then_recovered(
-    slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Path
+    slack: LocalSlack,
+    settings: Settings,
+    model: FakeOpenAI,
+    tmp_path: Path,
+    *,
+    second: signal.Signals | None,
 ) -> None:
+    """SIGTERM with a tool running: the drain runs out (``second`` None), or a second
+    signal during a drain longer than the test cuts it short (a person's Ctrl-C twice)."""
     home = settings.home
-    run = start(slack, settings, model, tmp_path)
+    run = start(slack, settings, model, tmp_path, drain_s="0.5" if second is None else "120")
     try:
         await slack.wait_for_sockets(1, timeout=30)
         thread = await mention(slack, "run the slow check")
         await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
         await until(lambda: shown(slack, thread) == "is running slow_check…", what="the status")
         run.terminate()
+        if second is not None:
+            await until(lambda: '"stopping"' in run.stderr(), what="the drain to begin")
+            run.proc.send_signal(second)
         assert await run.exit_code(timeout=15) == 0, run.stderr()
     finally:
         run.kill()
+    if second is not None:
+        assert "drain_cut_short" in {line["event"] for line in run.log_lines()}
     assert not (home / "slow-finished").exists()
     assert shown(slack, thread) is None, status_sets(slack, thread)
     assert list(session_states(home).values()) == ["running"]  # cut, for recovery
 
-    again = start(slack, settings, model, tmp_path)
+    again = start(slack, settings, model, tmp_path, drain_s="5")
     try:
         await bot_reply(slack, thread, "cut off; look again later")
         await until(lambda: "running" not in session_states(home).values(), what="recovery")
