@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -285,8 +286,11 @@ class Index:
         return str(rows[0]["head"]) if rows and rows[0]["head"] else None
 
     async def ping(self) -> None:
-        """Raises unless the database answers (readiness)."""
+        """Raises unless the database answers (readiness): this connection, and the file
+        write-locked for a moment from a connection of its own. ``SELECT 1`` alone touches
+        no file, and another process holding the write lock stops every turn's writes."""
         await self._rows("SELECT 1")
+        await asyncio.to_thread(_write_lock_free, self.path)
 
     async def tally(self) -> dict[str, Any]:
         """Sessions by state and pending approvals (covered by indexes: cheap to scrape)."""
@@ -303,3 +307,14 @@ class Index:
             rows = await self._rows(f"SELECT COUNT(*) AS n FROM {table}")
             out[table] = int(rows[0]["n"])
         return out
+
+
+def _write_lock_free(path: Path) -> None:
+    # mode=rw: a probe never creates an index that is gone (that is for Index.open).
+    uri = Path(os.path.abspath(path)).as_uri() + "?mode=rw"
+    conn = sqlite3.connect(uri, uri=True, timeout=1.0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # waits up to the timeout, like a write would
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -19,6 +20,7 @@ from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, until, wait
 
 from bot.app import SignoffBot
 from bot.cards import APPROVE
+from bot.config import Settings
 from bot.logs import setup_logging
 from localslack import LocalSlack
 
@@ -95,6 +97,41 @@ async def test_readyz_fails_while_the_socket_is_down_and_recovers_after_the_reco
     # And it carries messages again.
     thread = await mention(slack, "status of api")
     await bot_reply(slack, thread, "service=api,")
+
+
+# Another process (an operator's sqlite3 shell, a stuck tool) in a write transaction.
+HOLD_INDEX = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+async def test_readyz_fails_while_another_process_holds_the_index_locked(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    # Every turn stops on such an index ("worker ... stopped on the index; retrying"), yet
+    # the check was SELECT 1 on the bot's own connection, which touches no file: ready.
+    bot: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await wait_status(bot, 200)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_INDEX, str(settings.home / "index.sqlite3"),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and await holder.stdout.readline() == b"held\n"
+        status, body = await get(bot, "/readyz")
+        assert status == 503, body
+        assert "locked" in body["checks"]["index"], body
+        assert (body["checks"]["socket"], body["checks"]["home"]) == ("ok", "ok")
+    finally:
+        holder.kill()
+        await holder.wait()
+    status, body = await get(bot, "/readyz")
+    assert (status, body["checks"]["index"]) == (200, "ok")
 
 
 async def test_stop_turns_readiness_off_and_closes_the_port(
