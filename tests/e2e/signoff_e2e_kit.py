@@ -297,6 +297,10 @@ def clean_env(**extra: str) -> dict[str, str]:
     env.update(
         PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", SIGNOFF_HTTP="127.0.0.1:0", **extra
     )
+    if "PYTHONPATH" in extra and os.environ.get("PYTHONPATH"):
+        # A test's tool directory, then the code under test: without it, a checkout other
+        # than the installed one ran the installed code in the child.
+        env["PYTHONPATH"] = os.pathsep.join([extra["PYTHONPATH"], os.environ["PYTHONPATH"]])
     return env
 
 

@@ -8,7 +8,6 @@ question is answered once.
 from __future__ import annotations
 
 import json
-import os
 import signal
 from pathlib import Path
 
@@ -45,8 +44,7 @@ def start(
         OPENAI_BASE_URL=model.base_url,
         SIGNOFF_TOOLS=module,
         SIGNOFF_DRAIN_S=drain_s,
-        # The tool's directory, and this checkout before the installed one.
-        PYTHONPATH=os.pathsep.join([str(tools), os.environ.get("PYTHONPATH", "")]),
+        PYTHONPATH=str(tools),
     )
 
 
@@ -86,8 +84,9 @@ async def _cut_then_recovered(
         assert await run.exit_code(timeout=15) == 0, run.stderr()
     finally:
         run.kill()
-    if second is not None:
-        assert "drain_cut_short" in {line["event"] for line in run.log_lines()}
+    events = [line["event"] for line in run.log_lines()]  # JSON lines to the end
+    assert ("drain_cut_short" in events) == (second is not None)
+    assert events[-1] == "stopped"
     assert not (home / "slow-finished").exists()
     assert shown(slack, thread) is None, status_sets(slack, thread)
     assert list(session_states(home).values()) == ["running"]  # cut, for recovery
@@ -100,6 +99,7 @@ async def _cut_then_recovered(
         assert await again.exit_code(timeout=15) == 0, again.stderr()
     finally:
         again.kill()
+    assert again.log_lines()[-1]["event"] == "stopped"
     assert len(bot_messages(slack, thread, "look again later")) == 1
     states = session_states(home)
     assert sorted(states.values()) == ["completed", "failed"], states
