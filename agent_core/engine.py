@@ -57,7 +57,7 @@ from sessions import (
     utc_iso,
 )
 
-from .approval_events import decision_recorded
+from .approval_events import approval_expired, decision_recorded
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .ingest import Ingest
@@ -212,6 +212,8 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         rt.outbox_written()
         if isinstance(result, Decided):
             rt.observer.emit(decision_recorded(request, user=user, decision=result.decision))
+        elif isinstance(result, AlreadyDecided) and result.expired_now:
+            rt.observer.emit(approval_expired(request, decision=result.decision))
         if isinstance(result, Decided | AlreadyDecided):
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)

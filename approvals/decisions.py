@@ -56,10 +56,14 @@ class Decided:
 
 @dataclass(frozen=True)
 class AlreadyDecided:
-    """Someone (or the expiry) decided first; the request is unchanged."""
+    """Someone (or the expiry) decided first; the request is unchanged.
+
+    ``expired_now``: the expiry was due and this call wrote it, before a sweep did (what
+    counts expiries must hear of it here: no sweep will find it)."""
 
     capsule: Capsule
     decision: Decision
+    expired_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,9 @@ def settled(request: ApprovalRequest, now: datetime) -> AlreadyDecided | None:
         return AlreadyDecided(request.capsule, existing)
     if expired(request.capsule, now):
         result = expire(request, now=now)
-        return AlreadyDecided(result.capsule, result.decision)
+        return AlreadyDecided(
+            result.capsule, result.decision, expired_now=isinstance(result, Decided)
+        )
     return None
 
 
