@@ -23,6 +23,7 @@ from approvals import (
     AlreadyClaimedError,
     ApprovalRequest,
     Capsule,
+    Decided,
     Decision,
     ExecutionResult,
     expire,
@@ -30,6 +31,7 @@ from approvals import (
 )
 from sessions import failpoint, utc_iso
 
+from .approval_events import approval_expired
 from .approved_call import (
     approval_note,
     approved_arguments,
@@ -180,7 +182,10 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
     now = run.rt.clock.now()
     decision = request.decision()
     if decision is None and expired(request.capsule, now):
-        decision = expire(request, now=now).decision
+        expiry = expire(request, now=now)
+        decision = expiry.decision
+        if isinstance(expiry, Decided):  # this turn wrote it: no sweep will find it
+            run.rt.observer.emit(approval_expired(request, decision=decision))
     if decision is None:
         out.waiting.append(request.id)
         request.reopen()  # a crash may have come between the capsule and its card
