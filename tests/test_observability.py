@@ -88,6 +88,28 @@ def test_message_text_is_kept_only_at_debug(logs: tuple[io.StringIO, logging.Log
     assert lines(stream)[1]["text"] == "restart the payments db"
 
 
+def test_a_record_stays_one_line_for_every_line_break_unicode_knows(
+    logs: tuple[io.StringIO, logging.Logger],
+) -> None:
+    # json.dumps(ensure_ascii=False) escapes \n but not U+2028, U+2029 or NEL, which
+    # str.splitlines() (and log shippers that follow Unicode) take for line breaks: what a
+    # person wrote (at DEBUG) or an error's text split one record into several.
+    stream, log = logs
+    odd = "one\u2028two\u2029three\x85four\nfive"
+    log.setLevel(logging.DEBUG)
+    try:
+        log_event(log, "message_stored", thread=THREAD, text=odd)
+        try:
+            raise RuntimeError(odd)
+        except RuntimeError:
+            log.exception("failed: %s", odd)
+    finally:
+        log.setLevel(logging.NOTSET)
+    stored, failed = lines(stream)
+    assert stored["text"] == odd
+    assert failed["event"] == f"failed: {odd}" and odd in failed["exc"]
+
+
 def test_secrets_are_scrubbed_from_messages_fields_and_tracebacks(
     logs: tuple[io.StringIO, logging.Logger],
 ) -> None:
