@@ -38,6 +38,7 @@ from pydantic import ValidationError
 
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
+from .mcp_http import bounded_client
 from .mcp_stdio import stdio_transport
 from .specs import McpServerSpec
 
@@ -105,7 +106,8 @@ async def _transport(
         )
         return stdio_transport(params, name=name, errlog=errlog)
     assert spec.url is not None
-    http = httpx2.AsyncClient(
+    http = bounded_client(
+        name,
         headers={k: v.get_secret_value() for k, v in spec.headers.items()},
         timeout=httpx2.Timeout(spec.timeout_seconds, read=max(300.0, spec.timeout_seconds)),
     )

@@ -6,7 +6,7 @@ dump of a log) takes memory without bound and, copying all it holds for every 64
 the event loop's time with it: every thread signoff serves waits. Here a line is held as
 its pieces, each byte is looked at once, and a line longer than ``LINE_LIMIT`` ends the
 connection, as a server that exits does: a call it was answering is uncertain, and the
-server is started again at the next use. Everything else is the SDK's own, called as
+server is started again like one that died. Everything else is the SDK's own, called as
 ``stdio_client`` calls it: the server in a process group of its own, stdin closed on
 shutdown, then SIGTERM to the group, then SIGKILL; a line that is not JSON-RPC handed on
 as an error the session logs (``bot.logs.StdoutChatter`` keeps that quiet).
@@ -101,7 +101,7 @@ async def stdio_transport(
                     too_long = True
                     log.warning(
                         "MCP server %s wrote a line over %d MiB on stdout; the connection is "
-                        "closed, and the server is started again at its next use",
+                        "closed, and the server is started again",
                         name,
                         limit >> 20,
                     )

@@ -14,7 +14,9 @@ still shows v1, and the next one shows v2.
 its answer is replaced by ``502 Bad Gateway``, as a reverse proxy does when the
 upstream answers too late or the connection to it drops. ``--answer garbled`` replaces
 it with a ``200`` JSON body cut short (a proxy that dropped the connection mid-body, a
-server that crashed mid-write); ``--answer accepted`` with ``202 Accepted``.
+server that crashed mid-write); ``--answer accepted`` with ``202 Accepted``; ``huge``,
+``endless`` and ``gzip`` with a 200 JSON answer 40 MiB long, one without end, and one
+compressed to 256 KiB that unpacks to 256 MiB (the client asked for none compressed).
 
 ``--die-when F``: after the server has answered one ``tools/list`` while F exists, it
 exits at the next listing, and every start while ``F.dead`` exists fails: down, right
@@ -30,10 +32,12 @@ import argparse
 import json
 import os
 import socket
+import zlib
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import Tool as McpToolInfo
 
@@ -138,7 +142,19 @@ ANSWERS = {
     "502": (502, b"text/plain", b"Bad Gateway"),
     "garbled": (200, b"application/json", b'{"jsonrpc": "2.0", "id": 1, "result": {"cont'),
     "accepted": (202, b"text/plain", b""),
+    # A whole, valid answer 40 MiB long (made when sent).
+    "huge": (200, b"application/json", b""),
+    # A JSON answer that never ends (sent in pieces until the client hangs up).
+    "endless": (200, b"application/json", b'{"jsonrpc": "2.0", "id": 1, "result": '),
+    # 4 KiB that gzip makes into 256 MiB, though the client asked for no compression.
+    "gzip": (200, b"application/json", b""),
 }
+
+
+def gzip_bomb() -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    return b"".join([*(packer.compress(zeros) for _ in range(256)), packer.flush()])
 
 
 def gateway_errors(app: Any, answer: str = "502") -> Any:
@@ -173,9 +189,24 @@ def gateway_errors(app: Any, answer: str = "502") -> Any:
             pass  # the upstream's answer never reaches the client
 
         await app(scope, replay, swallow)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", content_type)]})  # fmt: skip
-        await send({"type": "http.response.body", "body": replaced})
+        headers = [(b"content-type", content_type)]
+        if answer == "gzip":
+            headers.append((b"content-encoding", b"gzip"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if answer == "gzip":
+            await send({"type": "http.response.body", "body": gzip_bomb()})
+        elif answer == "huge":
+            text = b"x" * (40 << 20)
+            huge = b'{"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "'
+            await send({"type": "http.response.body", "body": huge + text + b'"}]}}'})
+        elif answer == "endless":
+            await send({"type": "http.response.body", "body": replaced, "more_body": True})
+            piece = b" " * (1 << 20)
+            while True:  # until the client hangs up (uvicorn then drops what is sent)
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                await anyio.lowlevel.checkpoint()
+        else:
+            await send({"type": "http.response.body", "body": replaced})
 
     return middleware
 

@@ -1,7 +1,8 @@
 """A stdio MCP server that writes a line without end (or one too long to hold) costs
 signoff at most ``LINE_LIMIT`` of memory and no stalled loop: the connection is closed as
 if the server had exited, the call it was answering is uncertain, and the next call
-starts the server again. (The SDK's reader held all of it, copying it for every 64 KiB.)"""
+starts the server again. (The SDK's reader held all of it, copying it for every 64 KiB.)
+Over HTTP, a JSON answer is read up to ``BODY_LIMIT``, and never unpacked."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 from anyio.abc import ByteReceiveStream
-from mcp_fixture_kit import records
-from test_mcp_adversarial import RAW, ask, command, config, final
+from mcp_fixture_kit import records, toml_str
+from test_mcp_adversarial import RAW, ask, command, config, final, rogue_http
 
 from agent_core.tools.mcp_stdio import LineTooLong, lines
 from sessions import Home
@@ -84,3 +85,30 @@ async def test_a_line_over_the_limit_is_refused_as_soon_as_it_is(pieces: list[by
     with pytest.raises(LineTooLong):
         await read_lines(pieces, limit=10)
     assert await read_lines([b"x" * 10 + b"\n"], limit=10) == [b"x" * 10]
+
+
+@pytest.mark.parametrize("answer", ["huge", "endless", "gzip"])
+async def test_an_http_answer_too_long_to_hold_is_a_call_that_broke_mid_answer(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    caplog: pytest.LogCaptureFixture,
+    answer: str,
+) -> None:
+    # The SDK read a JSON answer whole, and unpacked a compressed one: 40 MiB, without
+    # end, or 256 MiB from 256 KiB. Read up to 32 MiB, never unpacked: the call ran and
+    # its answer broke off, so it is uncertain, and the log says why.
+    with rogue_http(tmp_path, record, answer) as url:
+        engine = await open_signoff(config(tmp_path / "signoff.toml", f"url = {toml_str(url)}"))
+        caplog.set_level(logging.WARNING, logger="signoff.mcp")
+        await ask(engine, "call ops__get_status", "1700000000.000100")
+        assert len(records(record, "get_status")) == 1  # it ran
+        status, content = final(home, "ops__get_status")
+        # At once, as a connection that broke: not after the call's timeout, nor parsed.
+        assert status == "uncertain" and "broke during the call" in content, content
+        said = [
+            r.getMessage() for r in caplog.records if "the answer is not read" in r.getMessage()
+        ]
+        assert len(said) == 1 and "MCP server ops sent" in said[0], said
+        assert list(engine.errors) == []
