@@ -26,7 +26,8 @@ from approvals import Capsule
 from sessions import OutboxEntry
 
 from .cards import card_blocks, fallback_text
-from .slack_surface import METADATA_TYPE, delivery_error
+from .slack_errors import delivery_error
+from .slack_surface import METADATA_TYPE
 from .slack_text import channel_link, escape, join, literal, parse_utc
 
 __all__ = ["show_routed_card"]

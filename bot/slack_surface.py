@@ -32,6 +32,7 @@ from sessions import OutboxEntry, ThreadKey
 
 from .cards import card_blocks, fallback_text
 from .live_streams import METADATA_TYPE, LiveStreams, definite
+from .slack_errors import delivery_error
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 
@@ -42,33 +43,6 @@ log = logging.getLogger("signoff.slack")
 MESSAGE_LIMIT = 3500
 MAX_PARTS = 4
 T = TypeVar("T")
-# Errors that no retry can fix: the entry is recorded as failed and delivery moves on.
-PERMANENT = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "not_in_channel",
-        "message_not_found",
-        "cant_update_message",
-        "edit_window_closed",
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "msg_too_long",
-        "msg_blocks_too_long",
-        "no_text",
-        "too_many_attachments",
-        "user_not_in_channel",
-        "user_not_found",
-        "thread_not_found",
-        "restricted_action",
-        "restricted_action_read_only_channel",
-        "restricted_action_thread_only_channel",
-        "restricted_action_non_threadable_channel",
-        "invalid_metadata_format",
-        "invalid_metadata_schema",
-        "metadata_too_large",
-    }
-)
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -87,21 +61,6 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         parts.append(head)
     parts.append(rest)
     return [p for p in parts if p.strip()] or [""]
-
-
-def delivery_error(exc: Exception) -> DeliveryError:
-    """What a failed call means for delivery."""
-    if isinstance(exc, SlackApiError):
-        status = getattr(exc.response, "status_code", 200)
-        error = str(exc.response.get("error") or "") if exc.response else ""
-        if status == 429 or error == "ratelimited":
-            headers = getattr(exc.response, "headers", {}) or {}
-            after = headers.get("Retry-After") or headers.get("retry-after") or "1"
-            return DeliveryError(f"ratelimited ({after}s)", retry_after=float(after))
-        if error in PERMANENT:
-            return DeliveryError(error, permanent=True)
-        return DeliveryError(error or f"HTTP {status}", ambiguous=True)
-    return DeliveryError(f"{type(exc).__name__}: {exc}", ambiguous=True)
 
 
 def _metadata(entry: OutboxEntry, **extra: Any) -> dict[str, Any]:

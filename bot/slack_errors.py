@@ -1,0 +1,72 @@
+"""What a failed Slack write means for delivery: wait and try again, look first, or give up.
+
+A 429 is waited out as Slack asks. An answer that names the message, the thread or the
+channel as the trouble (``PERMANENT``) is final: the entry is recorded as failed and the
+entries queued behind it go out. Anything else (a 5xx, a dropped connection, an error
+about the token) is retried with backoff, after looking whether the first try landed.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+
+from agent_core.surface import DeliveryError
+
+__all__ = ["PERMANENT", "delivery_error"]
+
+# Slack's documented answers of chat.postMessage, chat.update and chat.postEphemeral about
+# the message, the thread or the channel (is_inactive: chat.update's in an archived one).
+# What Slack says of the token or the app (invalid_auth, token_revoked, account_inactive,
+# missing_scope) is not here: once that is fixed, everything queued goes out.
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "is_inactive",
+        "not_in_channel",
+        "messages_tab_disabled",
+        "ekm_access_denied",
+        "team_not_found",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "block_mismatch",
+        "cannot_reply_to_message",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_attachments",
+        "markdown_text_conflict",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "too_many_attachments",
+        "attachment_payload_limit_exceeded",
+        "user_not_in_channel",
+        "user_not_found",
+        "thread_not_found",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_locked",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "slack_connect_file_link_sharing_blocked",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+    }
+)
+
+
+def delivery_error(exc: Exception) -> DeliveryError:
+    """What a failed call means for delivery."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        error = str(exc.response.get("error") or "") if exc.response else ""
+        if status == 429 or error == "ratelimited":
+            headers = getattr(exc.response, "headers", {}) or {}
+            after = headers.get("Retry-After") or headers.get("retry-after") or "1"
+            return DeliveryError(f"ratelimited ({after}s)", retry_after=float(after))
+        if error in PERMANENT:
+            return DeliveryError(error, permanent=True)
+        return DeliveryError(error or f"HTTP {status}", ambiguous=True)
+    return DeliveryError(f"{type(exc).__name__}: {exc}", ambiguous=True)

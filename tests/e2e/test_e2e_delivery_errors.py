@@ -1,0 +1,68 @@
+"""What delivery does when Slack refuses a write for good: Slack's documented answers that
+no retry can change are recorded as failed in the thread's outbox log, with one warning
+line, after a single attempt, and the entries queued behind them still go out. A refusal
+retried for ever held every later entry of its thread (the approved call's result too)
+behind a call made once a minute until the process stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from signoff_e2e_kit import OPS, bot_reply, mention, restarts, thread_path, until, wait_card
+
+from bot.app import SignoffBot
+from bot.cards import APPROVE
+from bot.config import Settings
+from localslack import LocalSlack
+
+
+def outbox_log(settings: Settings, thread: str) -> list[dict[str, Any]]:
+    path = thread_path(settings.home, thread) / "outbox.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def gave_up(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "signoff.delivery" and r.levelno == logging.WARNING
+    ]
+
+
+# chat.update's answers in an archived or frozen channel, and for a message whose rich
+# text cannot be replaced (docs.slack.dev/reference/methods/chat.update).
+@pytest.mark.parametrize("error", ["is_inactive", "block_mismatch"])
+async def test_a_card_update_slack_refuses_for_good_is_given_up_and_holds_nothing_back(
+    slack: LocalSlack,
+    bot: SignoffBot,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    error: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    thread = await mention(slack, "restart the api service")
+    card = await wait_card(slack, thread)
+    slack.inject_fault(method="chat.update", error=error, count=None)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    # The approved call ran once, and the thread hears how it ended.
+    done = await bot_reply(slack, thread, "restart_service` finished", timeout=5)
+    assert "restarts=1" in done["text"]
+    await bot.engine.idle()
+    assert restarts(settings.home) == 1
+    failed = await until(
+        lambda: [d for d in outbox_log(settings, thread) if d["outcome"] == "failed"],
+        what="the card's updates recorded as failed",
+    )
+    assert {d["error"] for d in failed} == {error}
+    assert all(d["id"].startswith("card-") for d in failed)
+    # One attempt per card version, never again.
+    assert len(slack.calls("chat.update")) == len(failed)
+    assert [m for m in gave_up(caplog) if error in m] == [
+        f"gave up on {d['id']}: {error}" for d in failed
+    ]
