@@ -9,15 +9,30 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from signoff_e2e_kit import OPS, bot_reply, mention, restarts, thread_path, until, wait_card
+from signoff_e2e_kit import (
+    BOT_USER,
+    OPS,
+    bot_messages,
+    bot_reply,
+    mention,
+    restarts,
+    thread_path,
+    until,
+    wait_card,
+)
 
 from bot.app import SignoffBot
 from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+GENERAL = "C0GENERAL"
 
 
 def outbox_log(settings: Settings, thread: str) -> list[dict[str, Any]]:
@@ -66,3 +81,45 @@ async def test_a_card_update_slack_refuses_for_good_is_given_up_and_holds_nothin
     assert [m for m in gave_up(caplog) if error in m] == [
         f"gave up on {d['id']}: {error}" for d in failed
     ]
+
+
+async def test_a_thread_slack_refuses_holds_back_no_other_thread(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    # Asked in #ops while no bot runs, the bot is taken out of the channel before it starts
+    # (chat:write.public is not granted): Slack answers its reply there with not_in_channel.
+    thread = await mention(slack, "status of api")
+    ops = slack.workspace.channel(OPS)
+    assert ops is not None
+    ops.members.discard(BOT_USER)
+    await start_bot()
+    general = await slack.post_message(
+        channel=GENERAL, user="U0ALICE", text=f"<@{BOT_USER}> status of web"
+    )
+    await slack.wait_for_message(
+        channel=GENERAL, thread_ts=general, from_bot=True, text_contains="service=web,"
+    )
+    failed = await until(lambda: outbox_log(settings, thread), what="the #ops reply recorded")
+    assert [(d["outcome"], d["error"]) for d in failed] == [("failed", "not_in_channel")]
+    posts = [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == OPS]
+    assert [c.error for c in posts] == ["not_in_channel"]  # tried once
+    assert gave_up(caplog) == [f"gave up on {failed[0]['id']}: not_in_channel"]
+
+
+async def test_a_revoked_token_is_retried_and_everything_goes_out_once_it_works_again(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """An error about the token is no reason to drop what is queued: it waits, retried
+    with backoff, and goes out once (never twice) when Slack takes the token again."""
+    revoked = slack.inject_fault(method="chat.postMessage", error="token_revoked", count=None)
+    thread = await mention(slack, "status of api")
+    await until(lambda: revoked.fired >= 3, what="three tries of the reply")
+    slack.remove_fault(revoked)
+    await bot_reply(slack, thread, "service=api,")
+    await bot.engine.idle()
+    assert len(bot_messages(slack, thread, "service=api,")) == 1
+    assert [d["outcome"] for d in outbox_log(settings, thread)] == ["sent"]
