@@ -56,7 +56,11 @@ class Backoff:
     factor: float = 2.0
 
     def delay(self, attempt: int) -> float:
-        return float(min(self.maximum, self.initial * self.factor ** max(0, attempt - 1)))
+        try:
+            grown = self.initial * self.factor ** max(0, attempt - 1)
+        except OverflowError:  # 2.0 ** 1024: the 1,025th try, 17 hours into an outage
+            grown = self.maximum
+        return float(min(self.maximum, grown))
 
 
 class Delivery:
