@@ -153,6 +153,7 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
             retry_after=opt_int(p.get("retry_after")),
             after_commit=bool(_opt_bool(p.get("after_commit"))),
             drop_connection=bool(_opt_bool(p.get("drop_connection"))),
+            channel=p.get("channel"),
         )
         return _ok(fault=fault.to_dict())
 

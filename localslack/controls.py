@@ -203,9 +203,10 @@ class Controls(ChaosControls, AgentObservations, Observations):
         retry_after: int | None = None,
         after_commit: bool = False,
         drop_connection: bool = False,
+        channel: str | None = None,
     ) -> Fault:
         """The next `count` calls of `method` (every call with None; "*" for any method)
-        fail. With `after_commit` the method takes effect first (the message is stored and
+        fail; with `channel`, only the calls about that channel. With `after_commit` the method takes effect first (the message is stored and
         announced) and only the answer fails: `status` (say 500) or, with
         `drop_connection`, no answer at all. See faults.py."""
         return self._api.faults.add(
@@ -216,6 +217,7 @@ class Controls(ChaosControls, AgentObservations, Observations):
             retry_after=retry_after,
             after_commit=after_commit,
             drop_connection=drop_connection,
+            channel=channel,
         )
 
     def lack_surface(

@@ -36,6 +36,8 @@ class Fault:
     after_commit: bool = False
     drop_connection: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # Only calls about this channel (their `channel` or `channel_id` argument); None: any.
+    channel: str | None = None
     fired: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,6 +50,7 @@ class Fault:
             "after_commit": self.after_commit,
             "drop_connection": self.drop_connection,
             "extra": copy.deepcopy(self.extra),
+            "channel": self.channel,
             "fired": self.fired,
         }
 
@@ -73,6 +76,7 @@ class FaultInjector:
         after_commit: bool = False,
         drop_connection: bool = False,
         extra: dict[str, Any] | None = None,
+        channel: str | None = None,
     ) -> Fault:
         """`method="*"` matches every method. A 429 defaults to error `ratelimited` and
         Retry-After 1, because that is the only shape Slack's clients know how to retry."""
@@ -90,12 +94,15 @@ class FaultInjector:
             after_commit=after_commit,
             drop_connection=drop_connection,
             extra=dict(extra or {}),
+            channel=channel,
         )
         self._faults.append(fault)
         return fault
 
-    def take(self, method: str) -> Fault | None:
+    def take(self, method: str, *, channel: str | None = None) -> Fault | None:
         for fault in self._faults:
+            if fault.channel is not None and fault.channel != channel:
+                continue
             if fault.method in (method, "*") and (fault.remaining is None or fault.remaining > 0):
                 if fault.remaining is not None:
                     fault.remaining -= 1

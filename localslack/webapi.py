@@ -232,7 +232,8 @@ class WebApi:
             raise SlackError("invalid_auth")
         if kind != spec.token:
             raise SlackError("not_allowed_token_type")
-        fault = self.faults.take(method)
+        where = args.get("channel") or args.get("channel_id")
+        fault = self.faults.take(method, channel=where if isinstance(where, str) else None)
         if fault is not None and not fault.after_commit:
             if fault.drop_connection:
                 raise _Dropped

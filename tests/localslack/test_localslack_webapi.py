@@ -151,6 +151,17 @@ async def test_generic_fault_injection_counts_down(slack: LocalSlack, web: Async
     )
 
 
+async def test_a_fault_for_one_channel_leaves_the_others_alone(
+    slack: LocalSlack, web: AsyncWebClient
+) -> None:
+    fault = slack.inject_fault(
+        method="chat.postMessage", channel="C0GENERAL", error="is_archived", count=None
+    )
+    assert (await web.chat_postMessage(channel="C0OPS", text="fine"))["ok"] is True
+    await expect_error(web.chat_postMessage(channel="C0GENERAL", text="no"), "is_archived")
+    assert fault.fired == 1 and fault.to_dict()["channel"] == "C0GENERAL"
+
+
 async def test_token_bucket_rate_limits(config: WorkspaceConfig) -> None:
     now = [1000.0]
     async with LocalSlack(config, monotonic=lambda: now[0]) as slack:
