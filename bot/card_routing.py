@@ -21,7 +21,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agent_core.surface import CardView, Delivered
+from agent_core.surface import CardView, Delivered, DeliveryError
 from approvals import Capsule
 from sessions import OutboxEntry
 
@@ -165,6 +165,13 @@ async def show_routed_card(
             )
         )
         ts = str(response["ts"])
-    if not (check_first and await _pointer_landed(client, capsule)):
-        await _point(client, entry, capsule, ts)
+    try:
+        if not (check_first and await _pointer_landed(client, capsule)):
+            await _point(client, entry, capsule, ts)
+    except DeliveryError as exc:
+        if not exc.permanent:
+            raise  # tried again, with the card adopted
+        # The card is where approvers look: failing its entry would leave it unrecorded,
+        # and the next version would be posted beside it.
+        log.warning("no pointer to %s in %s: %s", capsule.id, capsule.thread.label(), exc)
     return Delivered(capsule.card_channel, ts, adopted=adopted)

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from conftest import FAST
 from signoff_e2e_kit import (
     BOT_USER,
+    CARD_TITLE,
     OPS,
+    approval_id_of,
+    as_in_manifest,
     bot_messages,
     bot_reply,
+    card_record,
     mention,
+    outcome_text,
     restarts,
     thread_path,
     until,
@@ -27,12 +34,20 @@ from signoff_e2e_kit import (
 from bot.app import SignoffBot
 from bot.cards import APPROVE
 from bot.config import Settings
-from localslack import LocalSlack
+from localslack import LocalSlack, WorkspaceConfig
 
 if TYPE_CHECKING:
     from conftest import BotFactory
 
 GENERAL = "C0GENERAL"
+DM = "D0ALICE"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    """The workspace as the manifest sets it up (direct messages to the app too)."""
+    async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=13, timing=FAST))) as server:
+        yield server
 
 
 def outbox_log(settings: Settings, thread: str) -> list[dict[str, Any]]:
@@ -123,3 +138,31 @@ async def test_a_revoked_token_is_retried_and_everything_goes_out_once_it_works_
     await bot.engine.idle()
     assert len(bot_messages(slack, thread, "service=api,")) == 1
     assert [d["outcome"] for d in outbox_log(settings, thread)] == ["sent"]
+
+
+async def test_a_routed_card_whose_pointer_slack_refuses_is_still_the_card(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Asked in a direct message, the card goes to the approvals channel and a pointer to
+    it back to the DM. The pointer refused for good (the app's Messages tab turned off)
+    failed the card's whole entry: the posted card was never recorded, so its decision
+    posted a second card and left the first one open, buttons and all."""
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(approvals_channel=OPS)
+    await slack.wait_for_sockets(1, timeout=5)
+    slack.inject_fault(
+        method="chat.postMessage", channel=DM, error="messages_tab_disabled", count=None
+    )
+    await slack.post_message(channel=DM, user="U0ALICE", text="restart web")
+    card = await slack.wait_for_message(channel=OPS, from_bot=True, text_contains=CARD_TITLE)
+    approval = approval_id_of(card)
+    record = await until(lambda: card_record(settings.home, approval), what="the card recorded")
+    assert record["ts"] == card["ts"]
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(lambda: restarts(settings.home, "web") == 1, what="the approved call")
+    await until(
+        lambda: "Approved by <@U0BOB>" in outcome_text(slack.message(channel=OPS, ts=card["ts"]))
+    )
+    await bot.engine.idle()
+    cards = [m for m in slack.messages(channel=OPS) if CARD_TITLE in str(m.get("blocks"))]
+    assert [m["ts"] for m in cards] == [card["ts"]]
