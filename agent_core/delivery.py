@@ -86,6 +86,10 @@ class Delivery:
         self.poll = poll
         self.backoff = backoff or Backoff()
         self.max_lanes = max_lanes
+        # Lanes send at most this many entries at once. A lane waiting for its entry to be
+        # ready (a streamed reply whose turn still runs tools, up to minutes) holds none:
+        # held, as many such threads as lanes kept every other thread's replies and cards.
+        self._sending = asyncio.Semaphore(max_lanes)
         self.observer: Observer = observer or NullObserver()
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
@@ -182,8 +186,6 @@ class Delivery:
         for thread, batch in lanes.items():
             if thread in self._lanes or self._not_before.get(thread, 0.0) > now:
                 continue
-            if len(self._lanes) >= self.max_lanes:
-                break
             self._not_before.pop(thread, None)
             task = asyncio.get_running_loop().create_task(self._lane(thread, batch))
             self._lanes[thread] = task
@@ -196,7 +198,9 @@ class Delivery:
                 if entry.id in skip:
                     continue
                 try:
-                    results = await self._deliver(entry, batch)
+                    await self.surface.ready(entry)
+                    async with self._sending:
+                        results = await self._deliver(entry, batch)
                 except DeliveryError as exc:
                     if exc.permanent:
                         log.warning("gave up on %s: %s", entry.id, exc.reason)

@@ -131,6 +131,11 @@ class DeliveryError(Exception):
 
 
 class Surface(Protocol):
+    async def ready(self, entry: OutboxEntry) -> None:
+        """Wait (bounded) until ``entry`` can be sent: a streamed reply waits for its turn's
+        calls. Delivery waits here without holding a lane."""
+        ...
+
     async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered: ...
 
     async def show_card(
@@ -161,6 +166,9 @@ class RecordingSurface:
     statuses: list[tuple[ThreadKey, str]] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)
     echo: bool = False
+
+    async def ready(self, entry: OutboxEntry) -> None:
+        return None
 
     async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered:
         if check_first and entry.id in self.delivered:

@@ -148,14 +148,19 @@ class LiveStreams:
         )
 
     # delivery's side -------------------------------------------------------------------
+    async def ready(self, entry_id: str) -> None:
+        """Wait until the entry's stream shows nothing more (its turn's calls ended), at
+        most ``finalize_wait`` in all."""
+        live = self._live.get(entry_id)
+        if live is not None:
+            await live.wait_closed(self.finalize_wait)
+
     async def finalize(self, entry_id: str, text: str, *, metadata: dict[str, Any]) -> str:
         """Make the entry's stream its reply; its ts, or "" when there is none to finalize
         (then the reply is posted as usual). Slack's errors propagate for delivery."""
         live = self._live.get(entry_id)
         if live is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.finalize_wait):  # never swallows a cancel
-                    await live.closed.wait()
+            await live.wait_closed(self.finalize_wait)  # at once when ``ready`` waited
             return await live.finalize(text, metadata=metadata)
         async with self._entry(entry_id):
             record = self.journal.get(entry_id)

@@ -14,6 +14,7 @@ starts no stream at all: it is simply posted, as it would be without a live view
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -81,6 +82,8 @@ class SlackReplyStream:
         self.broken = False
         # The loop said the reply is complete: no stream starts any more.
         self.closing = False
+        # When waiting for ``closed`` ends, counted from the first wait (loop time).
+        self.wait_until: float | None = None
         self._flush_due: asyncio.Task[Any] | None = None
 
     # what the loop calls -----------------------------------------------------------
@@ -114,6 +117,14 @@ class SlackReplyStream:
         self.streams.spawn(self._serial(self._take_away, after_end=True))
 
     # delivery's side -----------------------------------------------------------------
+    async def wait_closed(self, within: float) -> None:
+        """Until nothing more will be shown, or ``within`` seconds after the first wait."""
+        if self.wait_until is None:
+            self.wait_until = asyncio.get_running_loop().time() + within
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(self.wait_until):  # never swallows a cancel
+                await self.closed.wait()
+
     async def finalize(self, text: str, *, metadata: dict[str, Any]) -> str:
         """Make this stream the reply (``text``, ``metadata``); its ts, or "" if there is
         no message to finalize (then the reply is posted as usual)."""

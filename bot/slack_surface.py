@@ -127,6 +127,11 @@ class SlackSurface:
         return payload if isinstance(payload, dict) else {}
 
     # replies ----------------------------------------------------------------------
+    async def ready(self, entry: OutboxEntry) -> None:
+        """A streamed reply waits for its turn's calls before it is made final."""
+        if entry.kind == "reply" and self.streams is not None:
+            await self.streams.ready(entry.id)
+
     async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered:
         thread = entry.thread
         # Only signoff's own posts about an approval (reminders, escalations) ping groups.
