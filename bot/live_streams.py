@@ -34,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.live import LiveTurn
 from sessions import Clock, Home, SystemClock, ThreadKey, coordination_for, utc_iso
 
+from .slack_errors import PERMANENT
 from .stream_journal import StreamJournal, StreamRecord, StreamTask
 from .surface_support import SurfaceSupport
 from .thread_posts import ThreadPosts
@@ -237,7 +238,8 @@ class LiveStreams:
     # taking streams away ---------------------------------------------------------------
     async def take_away(self, record: StreamRecord) -> bool:
         """Stop and delete a stream that will not become a reply; True when it is gone
-        (its record removed), False to try again later (the record stays)."""
+        (its record removed), False when not: the record stays to try again later, unless
+        Slack refused for good."""
         try:
             if record.ts:
                 await self._stop_quietly(record.thread, record.ts, None)
@@ -247,7 +249,16 @@ class LiveStreams:
                     await self._stop_quietly(record.thread, ts, None)
                     await self._delete(record.thread, ts)
         except Exception as exc:
-            log.info("could not take away stream %s yet: %s", record.entry_id, exc)
+            if slack_error(exc) not in PERMANENT:
+                log.info("could not take away stream %s yet: %s", record.entry_id, exc)
+                return False
+            # Never to be taken away (compliance exports refuse every delete): kept listed, it
+            # was asked for again at every sweep, for good. The operator hears of it once.
+            log.warning(
+                "stream %s stays in %s as %s: Slack refused to take it away (%s)",
+                record.entry_id, record.thread.label(), record.ts, slack_error(exc),
+            )  # fmt: skip
+            self.journal.remove(record.entry_id)
             return False
         self.journal.remove(record.entry_id)
         return True

@@ -29,6 +29,8 @@ PERMANENT = frozenset(
         "team_not_found",
         "message_not_found",
         "cant_update_message",
+        "cant_delete_message",
+        "compliance_exports_prevent_deletion",
         "edit_window_closed",
         "block_mismatch",
         "cannot_reply_to_message",

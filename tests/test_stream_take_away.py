@@ -3,6 +3,9 @@ the thread: the entry keeps it, and the sweep tries again."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from test_live_streams import OPS, TEXT, streaming, until, web
 
@@ -49,3 +52,24 @@ async def test_a_stream_abandoned_while_slack_refused_its_delete_goes_at_the_nex
     assert await streams.sweep() == 1
     assert slack.message(channel=OPS, ts=left.ts) is None
     assert streams.journal.all() == []
+
+
+async def test_a_stream_slack_will_never_delete_is_not_asked_for_at_every_sweep(
+    slack: LocalSlack, web: AsyncWebClient, home: Home, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A workspace with compliance exports refuses every chat.delete. Each stream to take
+    away stayed in the journal and was asked for again at every sweep (every 5 s), for
+    good, one more with every model failure."""
+    caplog.set_level(logging.WARNING, logger="signoff.slack")
+    streams, stream, reply = await streaming(slack, web, home, "Restarting the api n")
+    slack.inject_fault(
+        method="chat.delete", error="compliance_exports_prevent_deletion", count=None
+    )
+    await stream.abandon()
+    await until(lambda: bool(slack.calls("chat.delete")) and reply.id not in streams._live)
+    for _ in range(3):
+        await streams.sweep()
+    assert len(slack.calls("chat.delete")) == 1
+    assert streams.journal.all() == []
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "compliance_exports_prevent_deletion" in warning and reply.id in warning
