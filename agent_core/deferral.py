@@ -15,11 +15,12 @@ from approvals import SYSTEM, ApprovalRequest, Decision
 from sessions import utc_iso
 
 from .approved_call import deciders_text
+from .backoff import Backoff
 from .loop import queue_reply
 from .runtime import Runtime
 from .session_run import SessionRun
 
-__all__ = ["Deferred", "defer", "retry_due"]
+__all__ = ["DEFERRAL_RETRY", "Deferred", "defer", "retry_due"]
 
 
 class Deferred(Exception):
@@ -31,8 +32,7 @@ class Deferred(Exception):
 
 
 # A deferred call is tried again after 30 s, then 1, 2, 4... minutes, at most every 10.
-RETRY_FIRST_SECONDS = 30.0
-RETRY_MAX_SECONDS = 600.0
+DEFERRAL_RETRY = Backoff(initial=30.0, maximum=600.0)
 
 
 async def defer(
@@ -51,8 +51,7 @@ async def defer(
     now = run.rt.clock.now()
 
     def retry_at(attempt: int) -> str:
-        delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
-        return utc_iso(now + timedelta(seconds=delay))
+        return utc_iso(now + timedelta(seconds=DEFERRAL_RETRY.delay(attempt)))
 
     record = request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
     attempt = record.attempt

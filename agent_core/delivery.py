@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from typing import Literal
 
 from approvals import ApprovalRequest, ApprovalsError, Policy
@@ -38,6 +37,7 @@ from sessions import (
     utc_iso,
 )
 
+from .backoff import Backoff
 from .cancelling import cancel_and_wait
 from .card_entries import card_shown, card_view, last_shown
 from .observe import NullObserver, Observer, OutboxDepth, ReplyPosted
@@ -47,20 +47,6 @@ from .thread_status import agent_status
 __all__ = ["Backoff", "Delivery"]
 
 log = logging.getLogger("signoff.delivery")
-
-
-@dataclass(frozen=True)
-class Backoff:
-    initial: float = 0.5
-    maximum: float = 60.0
-    factor: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        try:
-            grown = self.initial * self.factor ** max(0, attempt - 1)
-        except OverflowError:  # 2.0 ** 1024: the 1,025th try, 17 hours into an outage
-            grown = self.maximum
-        return float(min(self.maximum, grown))
 
 
 class Delivery:

@@ -20,13 +20,16 @@ import sqlite3
 
 from sessions import ThreadKey
 
+from .backoff import Backoff
 from .delivery import Delivery
 from .runtime import Runtime
 from .worker import process_thread
 
-__all__ = ["ThreadWorkers"]
+__all__ = ["WORKER_RETRY", "ThreadWorkers"]
 
 log = logging.getLogger("signoff.engine")
+
+WORKER_RETRY = Backoff(initial=0.25, maximum=60.0)
 
 
 class ThreadWorkers:
@@ -60,7 +63,7 @@ class ThreadWorkers:
                     # The disk still says what is left to do: try again after a pause (and
                     # the sweep re-wakes every thread with queued work, should this die).
                     failures = self._failures[thread] = self._failures.get(thread, 0) + 1
-                    delay = min(60.0, 0.25 * 2 ** (failures - 1))
+                    delay = WORKER_RETRY.delay(failures)
                     if isinstance(exc, sqlite3.OperationalError):  # the index busy or locked
                         log.warning(
                             "worker for %s stopped on the index (%s); retrying in %.1fs",
