@@ -42,6 +42,7 @@ from sessions import SessionsError, ThreadKey
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
 from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
+from .listeners import guarded
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
@@ -275,9 +276,9 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             capsule, user=payload.user.id, approve=False, where=where, reason=reason
         )
 
-    app.action(APPROVE)(on_click)
-    app.action(DENY)(on_click)
-    app.view(DENY_MODAL)(on_deny_reason)
+    app.action(APPROVE)(guarded(on_click))
+    app.action(DENY)(guarded(on_click))
+    app.view(DENY_MODAL)(guarded(on_deny_reason))
     register_governance(app, engine, _Answers(clicks, None), what_to_tell)
 
 

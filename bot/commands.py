@@ -25,6 +25,7 @@ from sessions import (
 )
 
 from .cards import expiry, progress
+from .listeners import guarded
 from .membership import ChannelMembers
 from .payloads import SlashCommand
 from .slack_fields import shown
@@ -195,4 +196,4 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
             except Exception as again:
                 log.warning("could not say the trace upload failed: %s", again)
 
-    app.command("/signoff")(on_command)
+    app.command("/signoff")(guarded(on_command))

@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 
+from .listeners import guarded, who
 from .slack_fields import shown
 
 __all__ = ["register_fallbacks"]
@@ -26,9 +27,7 @@ _ANY = re.compile(r"")
 
 
 def _who(body: dict[str, Any]) -> str:
-    user = body.get("user")
-    found = user.get("id") if isinstance(user, dict) else body.get("user_id")
-    return shown(found, 20)
+    return shown(who(body), 20)
 
 
 def register_fallbacks(app: AsyncApp) -> None:
@@ -74,9 +73,9 @@ def register_fallbacks(app: AsyncApp) -> None:
         await ack(text=f"signoff has no `{command}` command; try `/signoff help`.")
         log.info("answered unknown command %s from %s", shown(command), _who(body))
 
-    app.action(_ANY)(on_action)
-    app.view(_ANY)(on_view)
-    app.view_closed(_ANY)(on_view)
-    app.shortcut(_ANY)(on_shortcut)
-    app.options(_ANY)(on_options)
-    app.command(_ANY)(on_command)
+    app.action(_ANY)(guarded(on_action))
+    app.view(_ANY)(guarded(on_view))
+    app.view_closed(_ANY)(guarded(on_view))
+    app.shortcut(_ANY)(guarded(on_shortcut))
+    app.options(_ANY)(guarded(on_options))
+    app.command(_ANY)(guarded(on_command))

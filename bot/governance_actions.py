@@ -24,6 +24,7 @@ from sessions import SessionsError, ThreadKey
 
 from .card_governance import EDIT, seen_hash
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
+from .listeners import guarded
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .reason_modal import APPROVE_MODAL, approve_modal
 from .slack_text import Mrkdwn, escape, join, literal
@@ -252,6 +253,6 @@ def register_governance(
             capsule, user=payload.user.id, approve=True, reason=reason, seen_sha256=form.args_sha256
         )
 
-    app.action(EDIT)(on_edit)
-    app.view(EDIT_MODAL)(on_edit_submit)
-    app.view(APPROVE_MODAL)(on_approve_reason)
+    app.action(EDIT)(guarded(on_edit))
+    app.view(EDIT_MODAL)(guarded(on_edit_submit))
+    app.view(APPROVE_MODAL)(guarded(on_approve_reason))

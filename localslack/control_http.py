@@ -154,6 +154,7 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
             after_commit=bool(_opt_bool(p.get("after_commit"))),
             drop_connection=bool(_opt_bool(p.get("drop_connection"))),
             channel=p.get("channel"),
+            garbage=bool(_opt_bool(p.get("garbage"))),
         )
         return _ok(fault=fault.to_dict())
 

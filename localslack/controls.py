@@ -204,11 +204,13 @@ class Controls(ChaosControls, AgentObservations, Observations):
         after_commit: bool = False,
         drop_connection: bool = False,
         channel: str | None = None,
+        garbage: bool = False,
     ) -> Fault:
         """The next `count` calls of `method` (every call with None; "*" for any method)
         fail; with `channel`, only the calls about that channel. With `after_commit` the method takes effect first (the message is stored and
         announced) and only the answer fails: `status` (say 500) or, with
-        `drop_connection`, no answer at all. See faults.py."""
+        `drop_connection`, no answer at all, or with `garbage`, an HTML page instead of
+        JSON. See faults.py."""
         return self._api.faults.add(
             method=method,
             error=error,
@@ -218,6 +220,7 @@ class Controls(ChaosControls, AgentObservations, Observations):
             after_commit=after_commit,
             drop_connection=drop_connection,
             channel=channel,
+            garbage=garbage,
         )
 
     def lack_surface(

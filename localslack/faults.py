@@ -4,7 +4,8 @@ A fault fires either before the method runs (nothing happens on Slack's side: th
 error) or, with ``after_commit``, after it ran: the message is stored and its events go out,
 but the client gets the error, which is the case where a client that retries posts twice.
 ``drop_connection`` closes the TCP connection instead of answering (slack_sdk's default
-connection-error handler then retries once on its own). A workspace that lacks a surface
+connection-error handler then retries once on its own); ``garbage`` answers 200 with an
+HTML page, as a proxy or load balancer in the way does. A workspace that lacks a surface
 is a fault that never runs out (``count=None``) with the error such a workspace gives.
 """
 
@@ -35,6 +36,7 @@ class Fault:
     remaining: int | None
     after_commit: bool = False
     drop_connection: bool = False
+    garbage: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     # Only calls about this channel (their `channel` or `channel_id` argument); None: any.
     channel: str | None = None
@@ -49,6 +51,7 @@ class Fault:
             "remaining": self.remaining,
             "after_commit": self.after_commit,
             "drop_connection": self.drop_connection,
+            "garbage": self.garbage,
             "extra": copy.deepcopy(self.extra),
             "channel": self.channel,
             "fired": self.fired,
@@ -75,6 +78,7 @@ class FaultInjector:
         retry_after: int | None = None,
         after_commit: bool = False,
         drop_connection: bool = False,
+        garbage: bool = False,
         extra: dict[str, Any] | None = None,
         channel: str | None = None,
     ) -> Fault:
@@ -93,6 +97,7 @@ class FaultInjector:
             remaining=count,
             after_commit=after_commit,
             drop_connection=drop_connection,
+            garbage=garbage,
             extra=dict(extra or {}),
             channel=channel,
         )

@@ -5,7 +5,7 @@ A call goes: unknown method, token (`not_authed`, `invalid_auth`, `not_allowed_t
 a scripted fault that fires before the method, scopes (`missing_scope` with `needed` and
 `provided`; a method lists the scopes any one of which will do), rate limits, the method,
 then a scripted fault that fires after it (the effects stay, the answer is an error or a
-dropped connection). Each call is logged as an :class:`ApiCall`, including whether the method
+dropped connection, or an HTML page). Each call is logged as an :class:`ApiCall`, including whether the method
 took effect (`committed`) and whether the client got an answer at all (`dropped`)."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from aiohttp import web
 
 from localslack.errors import SlackError
-from localslack.faults import FaultInjector
+from localslack.faults import Fault, FaultInjector
 from localslack.ratelimit import RateLimiter
 from localslack.records import JSON
 from localslack.runtime import Runtime
@@ -116,6 +116,13 @@ class _Dropped(Exception):
     """Abort the connection instead of answering."""
 
 
+class _Garbage(Exception):
+    """Answer with what a proxy in the way sends: an HTML page, not Slack's JSON."""
+
+
+_GARBAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
 async def merge_args(request: web.Request) -> tuple[dict[str, Any], str | None]:
     """Query string, form body and JSON body merged; returns (args, token)."""
     args: dict[str, Any] = {key: request.query.get(key) for key in request.query}
@@ -179,6 +186,16 @@ class WebApi:
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=500)  # never reaches the client
+        except _Garbage:
+            self._log(
+                method,
+                args,
+                status=200,
+                body={"error": "garbage"},
+                progress=progress,
+                dropped=False,
+            )
+            return web.Response(status=200, text=_GARBAGE, content_type="text/html")
         except SlackError as exc:
             status, body, headers = exc.status, exc.body(), exc.headers
         except Exception:
@@ -235,9 +252,7 @@ class WebApi:
         where = args.get("channel") or args.get("channel_id")
         fault = self.faults.take(method, channel=where if isinstance(where, str) else None)
         if fault is not None and not fault.after_commit:
-            if fault.drop_connection:
-                raise _Dropped
-            raise fault.as_error()
+            _fire(fault)
         cfg = self._rt.config
         if spec.scopes and not any(scope in cfg.scopes for scope in spec.scopes):
             raise SlackError(
@@ -253,7 +268,13 @@ class WebApi:
         body = await spec.handler(self._rt, ApiRequest(method, Args(args), token, request))
         progress["committed"] = True
         if fault is not None:
-            if fault.drop_connection:
-                raise _Dropped
-            raise fault.as_error()
+            _fire(fault)
         return body
+
+
+def _fire(fault: Fault) -> NoReturn:
+    if fault.drop_connection:
+        raise _Dropped
+    if fault.garbage:
+        raise _Garbage
+    raise fault.as_error()

@@ -145,3 +145,17 @@ async def test_missing_scope_names_what_is_needed(slack: LocalSlack, web: AsyncW
         "missing_scope",
     )
     assert body["needed"] == "assistant:write"
+
+
+async def test_a_garbage_fault_answers_an_html_page(slack: LocalSlack, web: AsyncWebClient) -> None:
+    """What a proxy in the way answers: slack_sdk raises a SlackApiError with no error code,
+    and the method did not run."""
+    slack.inject_fault(method="chat.postMessage", garbage=True)
+    with pytest.raises(SlackApiError) as raised:
+        await web.chat_postMessage(channel=OPS, text="lost")
+    assert raised.value.response.get("error") is None
+    assert slack.messages(channel=OPS) == []
+    (call,) = slack.calls("chat.postMessage")
+    assert (call.status, call.ok, call.committed, call.error) == (200, False, False, "garbage")
+    await web.chat_postMessage(channel=OPS, text="then fine")
+    assert [m["text"] for m in slack.messages(channel=OPS)] == ["then fine"]

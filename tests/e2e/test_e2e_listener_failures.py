@@ -1,0 +1,113 @@
+"""A listener that fails after its ack (bot/listeners.py), through the wire.
+
+The failures come from Slack's side, as localslack makes them: a connection dropped on
+``views.open`` or ``conversations.members`` raises aiohttp's ``ServerDisconnectedError``
+out of slack_sdk (not a ``SlackApiError``). Raised right after the ack, Bolt took the ack
+back (Slack showed the person an error 3 s later), logged a traceback, and the person was
+told nothing. Now the envelope is acked in time, the person is told, and one log line
+says which listener failed, how, and on what.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    asked_under,
+    decision,
+    ephemeral_texts,
+    has_buttons,
+    until,
+    write_policy,
+)
+
+from bot.cards import DENY
+from bot.config import Settings
+from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+BOB_ONLY = '[tools.restart_service]\napprovers = ["U0BOB"]\n'
+
+
+def failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records if r.name == "signoff.listeners" and r.levelno > logging.DEBUG
+    ]
+
+
+async def told_once(
+    slack: LocalSlack, caplog: pytest.LogCaptureFixture, *, user: str, envelope_id: str
+) -> tuple[str, str]:
+    """The person's one answer and the one log line; the envelope acked in time, and no
+    traceback (Bolt's or ours) above DEBUG."""
+    (told,) = await until(lambda: ephemeral_texts(slack, user), what="an answer")
+    assert told.startswith("Something went wrong on signoff's side")
+    delivery = await slack.wait_for_ack(envelope_id)
+    assert delivery.acked and not delivery.user_saw_error and not delivery.late_ack
+    (line,) = failures(caplog)
+    assert not [r for r in caplog.records if r.exc_info and r.levelno > logging.DEBUG]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    return told, line.getMessage()
+
+
+async def asked_then_cut_off(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    method: str,
+) -> tuple[dict[str, Any], str]:
+    """A card waiting for Bob; then every call of ``method`` loses its connection (each
+    try: slack_sdk retries a dropped connection once). The card and its approval id."""
+    policy = write_policy(tmp_path / "policy.toml", BOB_ONLY)
+    bot, _thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    await bot.engine.idle()
+    slack.inject_fault(method=method, count=None, drop_connection=True)
+    caplog.set_level(logging.DEBUG, logger="signoff.listeners")
+    return card, approval
+
+
+async def test_a_deny_click_whose_modal_cannot_be_opened_is_answered(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    card, approval = await asked_then_cut_off(
+        slack, start_bot, tmp_path, caplog, method="views.open"
+    )
+    click = await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=DENY)
+    told, line = await told_once(slack, caplog, user="U0BOB", envelope_id=click.envelope_id)
+    assert line.startswith("listener on_click failed after its ack: ServerDisconnectedError")
+    for part in ("user='U0BOB'", f"channel='{OPS}'", f"action='{DENY}'", "told them"):
+        assert part in line, line
+    ref = line.split("ref=")[1].split(";")[0]
+    assert f"`{ref}`" in told  # the person can hand the operator the line's ref
+    # Nothing was decided: the request waits, its card keeps its buttons.
+    assert decision(settings.home, approval) is None
+    assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))
+    assert approval_id_of(card) == approval
+
+
+async def test_a_slash_command_whose_slack_calls_fail_is_answered(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await asked_then_cut_off(slack, start_bot, tmp_path, caplog, method="conversations.members")
+    sent = await slack.slash_command(command="/signoff", user="U0BOB", channel=OPS, text="pending")
+    _told, line = await told_once(slack, caplog, user="U0BOB", envelope_id=sent.envelope_id)
+    assert line.startswith("listener on_command failed after its ack: ServerDisconnectedError")
+    for part in ("user='U0BOB'", f"channel='{OPS}'", "command='/signoff'", "by response_url"):
+        assert part in line, line
+    assert "pending" not in line  # what people typed stays out of the log
