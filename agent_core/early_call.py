@@ -87,7 +87,11 @@ def with_messages(transcript: Sequence[Message], pending: Sequence[InboxMessage]
     recorded = {m.ts for m in transcript if isinstance(m, UserMessage)}
     return [
         *transcript,
-        *(UserMessage(text=m.text, user=m.user, ts=m.ts) for m in pending if m.ts not in recorded),
+        *(
+            UserMessage(text=m.text, user=m.user, ts=m.ts, user_team=m.user_team)
+            for m in pending
+            if m.ts not in recorded
+        ),
     ]
 
 

@@ -45,6 +45,9 @@ class LiveTurn:
     session_id: str
     # Whom the answer is for (Slack addresses a streamed reply to one person).
     requester: str = ""
+    # The requester's team, when their message named it: a Slack Connect guest's is their
+    # own organization's, not the thread's ("" : the thread's).
+    requester_team: str = ""
     # The person's message that started this turn ("" for a decision or a recovery).
     message_ts: str = ""
     # A few words of what was asked, to name the conversation.

@@ -62,6 +62,8 @@ class UserMessage(_Frozen):
     text: str
     user: str = ""
     ts: str = ""
+    # The author's team, when it is not the thread's (a Slack Connect guest); "" unknown.
+    user_team: str = ""
 
 
 class AssistantMessage(_Frozen):

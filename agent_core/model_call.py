@@ -98,6 +98,7 @@ def live_turn(run: SessionRun) -> LiveTurn:
         thread=run.thread,
         session_id=run.id,
         requester=run.requester,
+        requester_team=run.requester_team,
         message_ts=last.ts if last is not None and run.record.cause == "message" else "",
         title=title,
         people=run.people(),

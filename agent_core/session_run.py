@@ -80,6 +80,16 @@ class SessionRun:
         askers = self.requesters
         return askers[0] if askers else ""
 
+    @property
+    def requester_team(self) -> str:
+        """The requester's team as their message gave it ("" when it did not): a Slack
+        Connect guest's own, which a streamed reply to them must name."""
+        who = self.requester
+        for message in reversed(self.transcript):
+            if isinstance(message, UserMessage) and message.user == who:
+                return message.user_team
+        return ""
+
     def unanswered_messages(self) -> list[UserMessage]:
         """The people's messages since the model last answered (with text, no calls)."""
         out: list[UserMessage] = []

@@ -176,7 +176,11 @@ async def _record_messages(run: SessionRun, tdir: ThreadDir, pending: list[Inbox
     recorded = {m.ts for m in run.transcript if isinstance(m, UserMessage)}
     for message in pending:
         if message.ts not in recorded:
-            await run.append(UserMessage(text=message.text, user=message.user, ts=message.ts))
+            await run.append(
+                UserMessage(
+                    text=message.text, user=message.user, ts=message.ts, user_team=message.user_team
+                )
+            )
             await run.trace("message", message.model_dump(mode="json"))
         failpoint("drain.after_message_recorded")
         await off_loop(tdir.inbox.mark_consumed, message.key)

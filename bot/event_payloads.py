@@ -14,9 +14,11 @@ channels, private channels and direct messages, and ``app_home_opened``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, BeforeValidator, ConfigDict, JsonValue
+
+from sessions import InvalidIdError, check_slack_id
 
 from .slack_fields import EventId, Label, SlackId, SlackTs, Text
 
@@ -56,6 +58,18 @@ class EventEnvelope(_Payload):
     team_id: JsonValue = None
 
 
+def _team_or_none(value: object) -> str | None:
+    """A team id, or None: a team that cannot be used is no reason to refuse a person's
+    message (the thread's team stands in for it)."""
+    try:
+        return check_slack_id(value)
+    except (InvalidIdError, ValueError):
+        return None
+
+
+TeamOrNone = Annotated[str | None, BeforeValidator(_team_or_none)]
+
+
 class MessageEvent(_Payload):
     """A person's message (``app_mention`` or ``message``): what the inbox stores, checked."""
 
@@ -67,6 +81,9 @@ class MessageEvent(_Payload):
     thread_ts: SlackTs | None = None
     subtype: Literal["thread_broadcast", "file_share"] | None = None
     channel_type: Label | None = None
+    # The author's own organization: in a Slack Connect channel, not the host's team.
+    user_team: TeamOrNone = None
+    team: TeamOrNone = None
 
 
 class EventCallback(_Payload):

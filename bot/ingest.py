@@ -246,6 +246,7 @@ class EventIngest:
             text=html.unescape(event.text or ""),
             event_id=event_id,
             received_at=utc_iso(self.clock.now()),
+            user_team=event.user_team or event.team or "",
         )
         self._storing.add(event_id)
         try:

@@ -205,7 +205,9 @@ class SlackReplyStream:
         record = streams.record(turn, self.entry_id, tasks=self.tasks.values())
         await asyncio.to_thread(streams.journal.put, record)
         self.journaled = record.tasks
-        args: dict[str, Any] = {"recipient_team_id": turn.thread.team}
+        # Slack's reference: the team the person receiving the stream belongs to, which for
+        # a Slack Connect guest is their own, not the channel host's (the thread's).
+        args: dict[str, Any] = {"recipient_team_id": turn.requester_team or turn.thread.team}
         if turn.requester:
             args["recipient_user_id"] = turn.requester
         sent_at = time.monotonic()

@@ -58,6 +58,9 @@ class UserSpec:
     email: str = ""
     is_admin: bool = False
     tz: str = "Europe/London"
+    # A person from another organization in a Slack Connect channel: their own team's id
+    # (their messages carry it as ``user_team``). None: the workspace's own team.
+    team_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

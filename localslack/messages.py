@@ -119,6 +119,10 @@ class MessageOps:
             "blocks": rich_text_blocks(body, block_id=self._ids.block_id()),
             "team": self._config.team_id,
         }
+        theirs = self._ws.team_of(user)
+        if theirs != self._config.team_id:
+            # A Slack Connect guest: Slack names the author's own organization.
+            message.update(team=theirs, user_team=theirs, source_team=theirs)
         return await self._commit(channel, message, parent)
 
     async def _commit(self, channel: Channel, message: JSON, parent: JSON | None) -> JSON:

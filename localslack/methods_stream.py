@@ -3,7 +3,8 @@
 ``startStream`` posts the bot message that will grow (in ``thread_ts``'s thread, which is
 required and must exist) and answers its ``channel`` and ``ts``; outside DMs it needs
 ``recipient_user_id`` and ``recipient_team_id`` (``missing_recipient_user_id`` /
-``missing_recipient_team_id``), and ``task_display_mode`` is ``timeline`` (default) or ``plan``. ``appendStream`` needs
+``missing_recipient_team_id``; the team must be the recipient's own, which for a Slack
+Connect guest is not the channel host's), and ``task_display_mode`` is ``timeline`` (default) or ``plan``. ``appendStream`` needs
 ``markdown_text`` or ``chunks`` (``no_text``). ``stopStream`` may add text, chunks, ``blocks``
 (rendered under the text) and ``metadata``, and moves the thread's agent session, if there
 is one, to ``session_status`` (default ``active``). Once stopped (by the app, or by a person
@@ -92,6 +93,14 @@ async def start_stream(rt: Runtime, req: ApiRequest) -> JSON:
             raise SlackError("missing_recipient_team_id")
     if recipient is not None and recipient not in rt.workspace.users:
         raise SlackError("user_not_found")
+    if recipient is not None and team is not None and team != rt.workspace.team_of(recipient):
+        # The reference: "the team the user receiving the streaming text belongs to" (a
+        # Slack Connect guest's own, not the channel's host). Slack names no error for a
+        # mismatch; this is localslack's, so a test sees the wrong team at once.
+        raise invalid_arguments(
+            "[ERROR] recipient_team_id is not the team of recipient_user_id "
+            "[json-pointer:/recipient_team_id]"
+        )
     mode = req.args.text("task_display_mode") or "timeline"
     if mode not in DISPLAY_MODES:
         raise invalid_arguments(

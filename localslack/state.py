@@ -97,6 +97,11 @@ class Workspace:
         spec = self.users.get(user_id)
         return spec.name if spec else user_id
 
+    def team_of(self, user_id: str) -> str:
+        """The team a person belongs to: the workspace's, or a Slack Connect guest's own."""
+        spec = self.users.get(user_id)
+        return (spec.team_id if spec else None) or self.config.team_id
+
     def user_object(self, user_id: str) -> JSON | None:
         """users.info's `user` object."""
         cfg = self.config

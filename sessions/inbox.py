@@ -39,6 +39,9 @@ class InboxMessage(Record):
     text: str
     event_id: str = ""
     received_at: str
+    # The author's team (Slack's ``user_team``): for a Slack Connect guest their own
+    # organization's, not the thread's. "" in records stored before it was kept: unknown.
+    user_team: str = ""
 
     @property
     def key(self) -> str:

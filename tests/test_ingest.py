@@ -83,6 +83,38 @@ async def test_a_mention_is_stored_as_the_person_typed_it(home: Home, clock: Fix
 
 
 @pytest.mark.parametrize(
+    ("fields", "team"),
+    [
+        ({"user_team": "T0PARTNER", "team": "T0PARTNER"}, "T0PARTNER"),  # a Slack Connect guest
+        ({"team": "T0PARTNER"}, "T0PARTNER"),
+        ({"user_team": "not a team!", "team": 7}, ""),  # unusable: the thread's team stands in
+        ({}, ""),
+    ],
+)
+async def test_the_authors_team_is_kept_with_the_message(
+    home: Home, clock: FixedClock, fields: dict[str, Any], team: str
+) -> None:
+    disk = Disk()
+    outcome = await ingest_for(disk, home, clock).handle(payload(**fields))
+    assert outcome.fate is Fate.STORED
+    assert disk.stored[TS].user_team == team
+    assert disk.stored[TS].thread.team == "T0LOCAL"
+
+
+def test_an_inbox_record_stored_before_the_team_was_kept_still_reads() -> None:
+    old = {
+        "schema_version": 1,
+        "thread": {"team": "T0LOCAL", "channel": "C0OPS", "thread_ts": TS},
+        "ts": TS,
+        "user": "U0ALICE",
+        "text": "hi",
+        "event_id": "Ev1",
+        "received_at": "2026-11-02T09:00:00Z",
+    }
+    assert InboxMessage.model_validate(old).user_team == ""
+
+
+@pytest.mark.parametrize(
     ("body", "fate", "reason"),
     [
         (payload(type="reaction_added"), Fate.IGNORED, "event type 'reaction_added'"),

@@ -1,0 +1,57 @@
+"""A Slack Connect guest: a person from another organization in a shared channel.
+
+Their messages name their own team (``user_team``), and a stream addressed to them must
+name that team as ``recipient_team_id`` ("the team the user receiving the streaming text
+belongs to", chat.startStream's reference), not the channel host's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from localslack import LocalSlack, WorkspaceConfig
+from localslack.config import UserSpec
+
+OPS = "C0OPS"
+GUEST = UserSpec(id="U0GUEST", name="gina", team_id="T0PARTNER")
+
+
+@pytest.fixture
+def config(config: WorkspaceConfig) -> WorkspaceConfig:
+    channels = tuple(
+        dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
+        for c in config.channels
+    )
+    return dataclasses.replace(config, users=(*config.users, GUEST), channels=channels)
+
+
+async def test_a_guest_is_streamed_to_under_their_own_team(
+    slack: LocalSlack, web: AsyncWebClient
+) -> None:
+    ask = await slack.post_message(channel=OPS, user=GUEST.id, text="<@U0SIGNOFF> status?")
+    said = slack.message(channel=OPS, ts=ask)
+    assert said is not None
+    assert (said["team"], said["user_team"], said["source_team"]) == ("T0PARTNER",) * 3
+    local = await slack.post_message(channel=OPS, user="U0ALICE", text="me too", thread_ts=ask)
+    assert "user_team" not in (slack.message(channel=OPS, ts=local) or {"user_team": 1})
+
+    with pytest.raises(SlackApiError) as refused:
+        await web.chat_startStream(
+            channel=OPS, thread_ts=ask, markdown_text="hi",
+            recipient_user_id=GUEST.id, recipient_team_id="T0LOCAL",
+        )  # fmt: skip
+    assert refused.value.response["error"] == "invalid_arguments"
+    started = await web.chat_startStream(
+        channel=OPS, thread_ts=ask, markdown_text="hi",
+        recipient_user_id=GUEST.id, recipient_team_id="T0PARTNER",
+    )  # fmt: skip
+    assert started["ok"]
+    # The workspace's own people are still addressed under its team.
+    await web.chat_startStream(
+        channel=OPS, thread_ts=ask, markdown_text="hi",
+        recipient_user_id="U0ALICE", recipient_team_id="T0LOCAL",
+    )  # fmt: skip
