@@ -20,6 +20,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,6 +90,20 @@ class Quarantine:
         day = now.strftime("%Y-%m-%d")
         if not self._reserve(day):
             return None
+        try:
+            return self._write(
+                now, day, source=source, reason=reason, payload=payload, event_id=event_id
+            )
+        except BaseException:
+            # Nothing was kept, so its place is free again (a file left by a failed
+            # directory fsync is counted when the shard is next listed, at a restart).
+            with self._lock:
+                self._counts[day] -= 1
+            raise
+
+    def _write(
+        self, now: datetime, day: str, *, source: str, reason: str, payload: object, event_id: str
+    ) -> QuarantineRecord:
         try:
             text = _encode(payload)
             kept: Any = payload

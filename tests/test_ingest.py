@@ -261,3 +261,19 @@ def test_quarantine_records_are_create_only_files_sharded_by_day(
     [path] = (home.quarantine_dir / "2026-11-02").iterdir()
     assert path.read_bytes().isascii()
     assert json.loads(path.read_text())["schema_version"] == 1
+
+
+def test_a_quarantine_write_that_fails_gives_its_place_back(home: Home, clock: FixedClock) -> None:
+    """The day's count was taken before the write: a write the disk refused used up one of
+    the day's places, and enough of them (a disk that came back) left the shard 'full'
+    with nothing in it. Here today's shard is a link to a volume that is not there."""
+    quarantine = Quarantine(home, clock=clock, daily_limit=1)
+    shard = home.quarantine_dir / "2026-11-02"
+    home.quarantine_dir.mkdir(parents=True, exist_ok=True)
+    shard.symlink_to(home.root / "unmounted")
+    with pytest.raises(OSError):
+        quarantine.put(source="events_api", reason="r1", payload={"a": 1})
+    shard.unlink()
+    kept = quarantine.put(source="events_api", reason="r2", payload={"a": 2})
+    assert kept is not None and [r.id for r in quarantine.records()] == [kept.id]
+    assert quarantine.put(source="events_api", reason="r3", payload={"a": 3}) is None  # full
