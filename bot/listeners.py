@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 
 from .slack_fields import shown
 
-__all__ = ["SORRY", "guarded", "who"]
+__all__ = ["OUTSIDE", "SORRY", "failure", "guarded", "who"]
 
 log = logging.getLogger("signoff.listeners")
 
@@ -39,7 +39,7 @@ SORRY = (
     "An operator can find it in signoff's log as `{ref}`."
 )
 # Failures of the world outside (Slack, the network, the disk), as opposed to our bugs.
-_OUTSIDE = (SlackApiError, OSError, aiohttp.ClientError)
+OUTSIDE = (SlackApiError, OSError, aiohttp.ClientError)
 
 
 def guarded(listener: Listener) -> Callable[[AsyncArgs], Awaitable[None]]:
@@ -90,7 +90,7 @@ def _ids(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in found.items() if value}
 
 
-def _how(exc: Exception) -> str:
+def failure(exc: BaseException) -> str:
     """The exception, without its message where that could quote a payload or a reply."""
     name = type(exc).__name__
     if isinstance(exc, SlackApiError):
@@ -111,9 +111,9 @@ async def _failed(name: str, args: AsyncArgs, exc: Exception) -> None:
     told = await _tell(args, body, SORRY.format(ref=ref))
     ids = " ".join(f"{key}={shown(value, 40)}" for key, value in _ids(body).items())
     when = "after its ack" if acked_before else "before its ack"
-    level = logging.WARNING if isinstance(exc, _OUTSIDE) else logging.ERROR
+    level = logging.WARNING if isinstance(exc, OUTSIDE) else logging.ERROR
     log.log(
-        level, "listener %s failed %s: %s [%s] ref=%s; %s", name, when, _how(exc), ids, ref, told
+        level, "listener %s failed %s: %s [%s] ref=%s; %s", name, when, failure(exc), ids, ref, told
     )
     log.debug("listener %s failed (ref=%s)", name, ref, exc_info=exc)
 
@@ -141,7 +141,7 @@ async def _tell(args: AsyncArgs, body: dict[str, Any], text: str) -> str:
             return "told them in a direct message"
         return "nobody to tell"
     except Exception as again:
-        return f"could not tell them: {_how(again)}"
+        return f"could not tell them: {failure(again)}"
 
 
 def _sorry_view(text: str) -> dict[str, Any]:

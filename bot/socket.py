@@ -38,6 +38,7 @@ from sessions import InvalidIdError, ThreadKey
 
 from .envelopes import Fate, Outcome, screen_command, screen_interaction
 from .ingest import EventIngest
+from .listeners import OUTSIDE, failure
 from .slack_fields import shown
 from .socket_link import SignoffSocketModeClient
 
@@ -138,8 +139,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             return  # shutting down: whatever is not acked, Slack delivers again
         arrived = time.perf_counter()
         if req.type == "events_api":
-            control = await self.controls.handle(req.payload) if self.controls else None
-            outcome = control or await self.ingest.handle(req.payload)
+            outcome = await self._event(req.payload)
             self.observer.emit(_stored_event(req.payload, outcome))
         elif req.type in ("interactive", "slash_commands"):
             outcome = await self._interaction(client, req, arrived)
@@ -151,6 +151,22 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         # A handled interaction was acked by Bolt; a handled event (app_home_opened) is not.
         if outcome.acked and (req.type == "events_api" or outcome.fate is not Fate.HANDLED):
             await self._ack(client, req, arrived)
+
+    async def _event(self, payload: Any) -> Outcome:
+        """What became of an event; whatever its work raised, one outcome (and one line)."""
+        try:
+            control = await self.controls.handle(payload) if self.controls else None
+            return control or await self.ingest.handle(payload)
+        except Exception as exc:
+            # Slack or the network failed under the work (a lookup it needed), or a bug of
+            # ours: unacked, Slack delivers it again, and the work is idempotent.
+            body = payload if isinstance(payload, dict) else {}
+            return Outcome(
+                fate=Fate.DEFERRED,
+                reason=f"its work failed: {failure(exc)}",
+                ref=str(body.get("event_id", ""))[:40],
+                error=None if isinstance(exc, OUTSIDE) else exc,
+            )
 
     async def _ack(self, client: SocketModeClient, req: SocketModeRequest, arrived: float) -> None:
         try:
