@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from signoff_e2e_kit import (
     OPS,
+    approvals_dir,
     asked_under,
     bot_reply,
     decision,
@@ -27,14 +28,17 @@ from signoff_e2e_kit import (
 )
 
 from bot.app import SignoffBot
+from bot.card_governance import EDIT
 from bot.cards import DENY
 from bot.config import Settings
+from bot.edit_modal import EDIT_MODAL
 from localslack import Delivery, LocalSlack, Timing
 
 if TYPE_CHECKING:
     from conftest import BotFactory
 
 BOB_ONLY = '[tools.restart_service]\napprovers = ["U0BOB"]\n'
+TWO_APPROVERS = '[tools.scale_service]\napprovers = ["U0BOB", "U0CAROL"]\n'
 GROUP_POLICY = '[tools.restart_service]\napprovers = ["S0APPROVERS"]\n'
 
 
@@ -162,3 +166,41 @@ async def test_a_stop_whose_group_lookup_fails_is_delivered_again_with_one_line(
     assert "Ev0STOP1" in line and "ServerDisconnectedError" in line, line
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     assert decision(settings.home, approval) is None  # Carol may not deny the group's request
+
+
+async def test_a_form_that_fails_before_its_ack_says_so_in_the_form(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The edit form is checked before its ack (a problem is shown on its field). A request
+    record the disk cannot read (here a directory in its place) raised there: Bolt answered
+    500, the modal closed on nothing, and the bot logged 'no listener took it'. Now the
+    form itself says something went wrong."""
+    policy = write_policy(tmp_path / "policy.toml", TWO_APPROVERS)
+    bot, _thread, card, approval = await asked_under(slack, start_bot, policy, "scale api to 12")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=EDIT)
+    (opened,) = await until(lambda: slack.open_views(user="U0BOB"), what="Bob's edit form")
+    # The form counts as signoff's once it has recorded it (just after views.open answers).
+    await until(lambda: bot.engine.peek_form(kind="edit", view_id=opened["id"], user="U0BOB"))
+    record = approvals_dir(settings.home, approval) / f"{approval}.json"
+    record.rename(record.with_suffix(".moved"))
+    record.mkdir()
+    caplog.set_level(logging.DEBUG, logger="signoff.listeners")
+    sent = await slack.submit_view(
+        user="U0BOB",
+        callback_id=EDIT_MODAL,
+        values={"arg:service": {"value": "api"}, "arg:replicas": {"value": "8"}},
+    )
+    delivery = await slack.wait_for_ack(sent.envelope_id)
+    assert not delivery.user_saw_error and not delivery.late_ack
+    (form,) = slack.open_views(user="U0BOB")
+    shown = form["blocks"][0]["text"]["text"]
+    assert shown.startswith("Something went wrong on signoff's side")
+    (line,) = [r.getMessage() for r in failures(caplog)]
+    assert line.startswith("listener on_edit_submit failed before its ack: IsADirectoryError")
+    assert f"callback='{EDIT_MODAL}'" in line and "told them in the form" in line, line
+    assert not [r for r in caplog.records if r.exc_info and r.levelno > logging.DEBUG]
+    assert "no listener took it" not in caplog.text
