@@ -21,4 +21,3 @@ def test_each_retry_doubles_to_its_most_and_stays_there(
     assert [backoff.delay(n) for n in (1, 2, 3)] == [first, 2 * first, 4 * first]
     for attempt in (1_024, 1_025, 1_026, 10**6):
         assert backoff.delay(attempt) == most
-
