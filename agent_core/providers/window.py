@@ -41,8 +41,8 @@ def size(message: Message) -> int:
 
 
 def recent(messages: Sequence[Message], *, budget_chars: int) -> Sequence[Message]:
-    """``messages`` from the earliest person's message at least ``left_out`` characters
-    in, after a note; all of them when they fit."""
+    """All of ``messages`` when they fit in ``budget_chars``; else a note, then the rest
+    from a person's message on, the oldest left out in steps of a quarter of the budget."""
     total = sum(size(m) for m in messages)
     if total <= budget_chars:
         return messages
