@@ -3,7 +3,7 @@ metrics.
 
     GET /healthz   200 {"status": "ok", "pid": …} while the event loop answers (it serves this)
     GET /readyz    200 when every check passes; else 503 naming each problem
-    GET /metrics   Prometheus text format
+    GET /metrics   Prometheus text format (503 while the index cannot be counted)
 
 The server runs on the engine's event loop on purpose: a loop stuck in a blocking call
 stops answering ``/healthz``, which is what a liveness probe is for. Checks are
@@ -14,6 +14,7 @@ ready", not as a hung probe.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import tempfile
@@ -29,6 +30,8 @@ from .config import ConfigError
 from .metrics import CONTENT_TYPE, Metrics
 
 __all__ = ["Check", "OpsServer", "home_writable", "index_answers"]
+
+log = logging.getLogger("signoff.ops")
 
 Check = Callable[[], Awaitable[str | None]]
 _CHECK_TIMEOUT = 2.0
@@ -80,6 +83,7 @@ class OpsServer:
         self.checks = dict(checks)
         self.home = home
         self._runner: web.AppRunner | None = None
+        self._counts_failing = False
 
     @property
     def url(self) -> str:
@@ -148,5 +152,16 @@ class OpsServer:
         return web.json_response(body, status=503 if problems else 200)
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        text = await self.metrics.render()
+        try:
+            text = await self.metrics.render()
+        except Exception as exc:
+            # The gauges are counted from the index, which a stop closes before this
+            # server stops (and a broken disk can fail): a 503 saying so, logged once
+            # until a scrape succeeds again, not a 500 with aiohttp's traceback each time.
+            problem = f"metrics unavailable: the index does not answer: {type(exc).__name__}: {exc}"
+            if not self._counts_failing:
+                log.warning("%s", problem)
+            self._counts_failing = True
+            return web.Response(status=503, text=problem + "\n")
+        self._counts_failing = False
         return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE})

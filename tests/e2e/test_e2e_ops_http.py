@@ -288,3 +288,24 @@ async def test_why_slack_closed_the_link_is_logged_with_its_reason(
         await slack.wait_for_connections(connections, timeout=10)
         line = f"disconnect: {reason}"
         await until(lambda: line in said(), what=line)  # noqa: B023 - awaited here
+
+
+async def test_metrics_answer_503_without_a_traceback_once_the_index_is_closed(
+    slack: LocalSlack, bot: SignoffBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On the way out the engine closes the index, and the operator's HTTP stops only
+    after the live streams are drained (up to 2 s): a scrape in between answered 500, with
+    aiohttp's ERROR and a traceback in the log."""
+    caplog.set_level(logging.INFO)
+    await bot.engine.close()  # where SignoffBot.stop closes it, before the port closes
+    before = len(caplog.records)
+    for _ in range(2):
+        status, text = await get(bot, "/metrics")
+        assert status == 503, text
+        assert "index" in text
+    logged = caplog.records[before:]
+    assert not [r for r in logged if r.levelno >= logging.ERROR or r.exc_info], logged
+    assert len(logged) <= 1, [r.getMessage() for r in logged]
+    status, body = await get(bot, "/readyz")  # readiness says so too, as cleanly
+    assert status == 503 and "index" in body["checks"]["index"], body
+    await bot.stop(grace=1)
