@@ -76,15 +76,17 @@ def _run(argv: Sequence[str] | None) -> int:
         from .logs import setup_logging
         from .run import run_bot
 
+        # First: what the tool modules print while they are imported (a warning) is logged.
+        setup_logging(format=settings.log_format, level=settings.log_level or "INFO")
         settings.slack_tokens()  # before the home is created: a mistyped command leaves none
         checked_config(settings)
         writable_home(settings)
-        setup_logging(format=settings.log_format, level=settings.log_level or "INFO")
         return asyncio.run(run_bot(settings))
     if args.command == "dev":
         from .dev import run_dev
         from .logs import setup_logging
 
+        setup_logging(format=settings.log_format, level=settings.log_level or "WARNING")
         # The dev policy file, once written, is the user's to edit: check it like any other.
         dev_policy = settings.home / "dev" / "policy.toml"
         checked_config(
@@ -92,7 +94,6 @@ def _run(argv: Sequence[str] | None) -> int:
             policy_path=settings.policy_path or (dev_policy if dev_policy.is_file() else None),
         )
         writable_home(settings)
-        setup_logging(format=settings.log_format, level=settings.log_level or "WARNING")
         return asyncio.run(
             run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)
         )

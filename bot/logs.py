@@ -19,8 +19,10 @@ import json
 import logging
 import re
 import sys
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import IO, Any, Literal, TypeAlias
 
 from sessions import ThreadKey
@@ -45,7 +47,7 @@ _SECRET = re.compile(
 )
 _IDS = ("team", "channel", "thread_ts", "session_id", "approval_id", "tool")
 _STRUCTURED = "signoff_fields"
-_RESERVED = {"ts", "level", "logger", "event", "exc"}
+_RESERVED = {"ts", "level", "logger", "event", "exc", "exc_type", "exc_message"}
 
 
 def redact(text: str) -> str:
@@ -167,6 +169,11 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line["exc"] = record.exc_text
+        if isinstance(record.exc_info, tuple) and record.exc_info[0] is not None:
+            # What went wrong at a glance; the traceback (``exc``) says where.
+            line["exc_type"] = record.exc_info[0].__name__
+            first = str(record.exc_info[1] or "").partition("\n")[0]
+            line["exc_message"] = redact(first[:500])
         return json.dumps(line, ensure_ascii=False, default=str).translate(_UNICODE_BREAKS)
 
 
@@ -196,14 +203,60 @@ _QUIET = {
 }
 
 
+_python = logging.getLogger("signoff.python")
+
+
+def _crashed(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):  # Ctrl-C is answered by the command
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    _python.critical("signoff stopped on an unexpected error", exc_info=(exc_type, exc, tb))
+
+
+def _exc_info(
+    args: threading.ExceptHookArgs | sys.UnraisableHookArgs,
+) -> tuple[type[BaseException], BaseException, TracebackType | None] | None:
+    if args.exc_value is None:
+        return None
+    return (args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    if issubclass(args.exc_type, SystemExit):  # as the default hook: a quiet end
+        return
+    name = args.thread.name if args.thread is not None else "unknown"
+    _python.error("an exception escaped thread %s", name, exc_info=_exc_info(args))
+
+
+def _unraisable(args: sys.UnraisableHookArgs) -> None:
+    what = args.err_msg or "Exception ignored in"
+    try:
+        what += f": {args.object!r}" if args.object is not None else ""
+    except Exception:  # a broken __repr__, as the default hook allows for
+        pass
+    _python.error("%s", what, exc_info=_exc_info(args))
+
+
+def _route_python_output() -> None:
+    """What Python writes to stderr itself goes through the handler too, so that JSON
+    logs stay JSON lines: warnings, an exception escaping a thread or raised where nobody
+    can catch it (``__del__``, a finalizer), and one that ends the process. asyncio's
+    own (a task's exception never retrieved) already goes to the ``asyncio`` logger."""
+    logging.captureWarnings(True)
+    threading.excepthook = _thread_failed
+    sys.unraisablehook = _unraisable
+    sys.excepthook = _crashed
+
+
 def setup_logging(
     *,
     format: LogFormat | None = None,
     level: int | str = logging.INFO,
     stream: IO[str] | None = None,
 ) -> logging.Handler:
-    """Route every logger to one handler on ``stream`` (stderr): JSON lines unless the
-    stream is a terminal or ``format`` says otherwise. Replaces handlers set before."""
+    """Route every logger, and what Python itself prints on stderr, to one handler on
+    ``stream`` (stderr): JSON lines unless the stream is a terminal or ``format`` says
+    otherwise. Replaces handlers set before."""
     stream = stream if stream is not None else sys.stderr
     if format is None:
         format = "text" if _isatty(stream) else "json"
@@ -222,6 +275,8 @@ def setup_logging(
     for chatter in [f for f in stdio.filters if isinstance(f, StdoutChatter)]:
         stdio.removeFilter(chatter)  # one, counting from this set-up
     stdio.addFilter(StdoutChatter())
+    if stream is sys.stderr:  # where Python writes them; a handler elsewhere (a test's) is not
+        _route_python_output()
     return handler
 
 

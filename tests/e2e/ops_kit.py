@@ -120,6 +120,13 @@ class RunProcess:
                 raise AssertionError(f"stderr line {number} is not JSON: {line!r}") from None
         return lines
 
+    async def connected(self, slack: LocalSlack) -> None:
+        """Wait for its Socket Mode link; if it never comes, fail with what it logged."""
+        try:
+            await slack.wait_for_sockets(1, timeout=30)
+        except TimeoutError:
+            raise AssertionError("signoff run never connected:\n" + self.stderr()) from None
+
     def terminate(self) -> None:
         os.kill(self.proc.pid, signal.SIGTERM)
 

@@ -93,10 +93,7 @@ async def test_sigterm_with_a_slow_tool_running_exits_0_within_the_drain(
         PYTHONPATH=str(tools),
     )
     try:
-        try:
-            await slack.wait_for_sockets(1, timeout=30)
-        except TimeoutError:
-            raise AssertionError("signoff run never connected:\n" + run.stderr()) from None
+        await run.connected(slack)
         thread = await mention(slack, "run the slow check")
         await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
 

@@ -20,13 +20,6 @@ from localslack import LocalSlack
 CODEWORD = "pineapple-7"  # only in what people wrote
 
 
-async def connected(slack: LocalSlack, run: RunProcess) -> None:
-    try:
-        await slack.wait_for_sockets(1, timeout=30)
-    except TimeoutError:
-        raise AssertionError("signoff run never connected:\n" + run.stderr()) from None
-
-
 @pytest.mark.parametrize("level", ["INFO", "DEBUG"])
 async def test_json_logs_carry_the_ids_and_never_a_secret(
     slack: LocalSlack, settings: Settings, tmp_path: Path, level: str
@@ -35,7 +28,7 @@ async def test_json_logs_carry_the_ids_and_never_a_secret(
         slack, settings.home, tmp_path / "logs", http_port=free_port(), SIGNOFF_LOG_LEVEL=level
     )
     try:
-        await connected(slack, run)
+        await run.connected(slack)
         thread = await mention(slack, f"status of api, codeword {CODEWORD}")
         await bot_reply(slack, thread, "service=api,")
         asked = await mention(slack, f"restart api ({CODEWORD})")
@@ -117,7 +110,7 @@ async def test_a_closed_stdout_neither_stops_nor_hangs_the_bot(
     assert run.proc.stdout is not None
     run.proc.stdout.close()  # whoever read our stdout is gone
     try:
-        await connected(slack, run)
+        await run.connected(slack)
         thread = await mention(slack, "status of db")
         await bot_reply(slack, thread, "service=db,")
         run.terminate()
