@@ -43,6 +43,7 @@ from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
 from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
 from .listeners import guarded
+from .logs import log_event
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
@@ -109,7 +110,8 @@ class Clicks:
             self.home.notice(user, text)
             return
         if not isinstance(where, ThreadKey):
-            log.info("cannot tell %s (no thread to tell them in): %s", user, text)
+            # Text for a person, which may quote what people wrote: kept at DEBUG only.
+            log_event(log, "notice_undelivered", user=user, why="no thread", text=str(text))
             return
         key = f"{user.lower()}-{secrets.token_hex(6)}"
         self.engine.notify(where, user=user, text=text, key=key)

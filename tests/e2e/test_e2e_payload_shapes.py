@@ -33,7 +33,7 @@ from signoff_e2e_kit import (
 )
 
 from bot.app import SignoffBot
-from bot.cards import APPROVE
+from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from localslack import Delivery, LocalSlack, WorkspaceConfig
 
@@ -247,3 +247,41 @@ async def test_message_shapes_from_slacks_reference_each_end_in_their_one_outcom
     # The mention from the shared channel is kept like any other, under the team the
     # envelope names (the installation's).
     assert (thread_path(settings.home, f"{ts}09") / "inbox").exists()
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+async def test_a_notice_with_no_thread_to_go_to_is_logged_without_its_text_at_info(
+    slack: LocalSlack,
+    bot: SignoffBot,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    level: int,
+) -> None:
+    """A click naming no workspace (no ``team``, no ``user.team_id``) has no thread to be
+    answered in: the notice is logged instead. It is text for a person, which may quote
+    what people wrote: only at DEBUG, like every message text."""
+    caplog.set_level(level, logger="signoff")
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    forged = _click(
+        "U0ALICE",  # the asker: she may not decide her own request
+        approval_id_of(card),
+        team=None,
+        container={"type": "message", "message_ts": card["ts"], "channel_id": OPS},
+    )
+    del forged["user"]["team_id"]
+    forged["actions"][0]["action_id"] = DENY  # Deny answers where the click came from
+    await slack.wait_for_ack(
+        (await slack.send_envelope(type="interactive", payload=forged)).envelope_id
+    )
+
+    def notices() -> list[str]:
+        return [
+            f"{r.getMessage()} {getattr(r, 'signoff_fields', '')}"
+            for r in caplog.records
+            if r.name == "signoff.actions" and "U0ALICE" in str(r.__dict__)
+        ]
+
+    [notice] = await until(notices, what="the notice in the log")
+    assert ("You may not decide" in notice) is (level == logging.DEBUG), notice
+    assert decision(settings.home, approval_id_of(card)) is None
