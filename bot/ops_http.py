@@ -39,9 +39,12 @@ _CHECK_TIMEOUT = 2.0
 
 def home_writable(home: Home) -> Check:
     def probe() -> str | None:
+        # A byte written and synced, not an empty file: a full disk still lets one be
+        # created, and says ENOSPC only to a write (or, delayed, to its fsync).
         try:
-            with tempfile.NamedTemporaryFile(dir=home.root, prefix=".readyz-"):
-                pass
+            with tempfile.NamedTemporaryFile(dir=home.root, prefix=".readyz-", buffering=0) as f:
+                f.write(b"\n")
+                os.fsync(f.fileno())
         except OSError as exc:
             return f"{home.root} is not writable: {exc.strerror or exc}"
         return None

@@ -4,11 +4,13 @@ SIGNOFF_DRAIN_S are validated at start-up like every other, and a bad one stops
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from agent_core.providers.base import ProviderModel
@@ -195,3 +197,52 @@ async def test_the_history_limit_reaches_the_model_signoff_builds(
         assert isinstance(model, ProviderModel) and model.settings.history_chars == 5_000
     finally:
         await engine.close()
+
+
+# The operator's HTTP with the home check only, in a process that may not write a byte to
+# any file (RLIMIT_FSIZE 0: writes fail with EFBIG, as they fail with ENOSPC on a full disk).
+FULL_DISK = """
+import asyncio, resource, signal, sys
+from bot.metrics import Metrics
+from bot.ops_http import OpsServer, home_writable
+from sessions import Home
+
+async def main() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead of killing us
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
+    home = Home(sys.argv[1])
+    server = OpsServer(
+        host="127.0.0.1", port=0, metrics=Metrics(), checks={"home": home_writable(home)}
+    )
+    await server.start()
+    print(server.url, flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    await server.stop()
+
+asyncio.run(main())
+"""
+
+
+async def test_readiness_fails_when_the_home_takes_no_more_bytes(tmp_path: Path) -> None:
+    # The check created an empty file, which a full disk still allows: ready, while every
+    # write of a turn failed. It writes and syncs a byte now.
+    home = tmp_path / "home"
+    home.mkdir()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", FULL_DISK, str(home),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        url = (await asyncio.wait_for(child.stdout.readline(), 30)).decode().strip()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url + "/readyz", timeout=aiohttp.ClientTimeout(total=10)) as response,
+        ):
+            status, body = response.status, await response.json()
+    finally:
+        child.kill()
+        await child.wait()
+    assert status == 503, body
+    assert body["checks"]["home"] == f"{home} is not writable: File too large", body
+    assert not list(home.iterdir())  # no probe file left behind
