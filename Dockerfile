@@ -2,7 +2,7 @@
 # bot dials out); 9464 serves /healthz, /readyz and /metrics to the operator.
 #
 #   docker build -t signoff .
-#   docker run -d --name signoff -e SLACK_BOT_TOKEN -e SLACK_APP_TOKEN \
+#   docker run -d --init --name signoff -e SLACK_BOT_TOKEN -e SLACK_APP_TOKEN \
 #     -v signoff-data:/data -p 127.0.0.1:9464:9464 --stop-timeout 30 signoff
 #
 # Everything signoff keeps lives in /data (SIGNOFF_HOME): back that volume up.
@@ -37,9 +37,14 @@ WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 9464
 # Liveness only: /readyz is for alerts and dashboards (a Socket Mode bot takes no traffic
-# that a load balancer would route). No proxy for the loopback probe.
+# that a load balancer would route). It probes where SIGNOFF_HTTP says (a wildcard address
+# on loopback), with no proxy; with SIGNOFF_HTTP=off there is nothing to probe: healthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["python", "-c", "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:9464/healthz', timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request as u; \
+b = os.environ.get('SIGNOFF_HTTP', '127.0.0.1:9464').strip(); h, _, p = b.rpartition(':'); \
+h = h.strip('[]'); h = {'0.0.0.0': '127.0.0.1', '::': '::1'}.get(h, h); \
+b.lower() == 'off' or u.build_opener(u.ProxyHandler({})).open( \
+'http://' + (f'[{h}]' if ':' in h else h) + f':{p}/healthz', timeout=4)"]
 # SIGTERM drains: no new work, the link closed, running turns get SIGNOFF_DRAIN_S (20 s).
 # Give the container longer than that to stop (docker's default is 10 s).
 STOPSIGNAL SIGTERM

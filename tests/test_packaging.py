@@ -1,20 +1,27 @@
 """The container image's invariants, read from the Dockerfile and compose.yaml (this machine
 has no Docker engine): two stages on slim Python 3.11, a non-root user, the data directory
-a volume, a health check on /healthz at the port signoff serves by default, SIGTERM to
-stop, and a command that exists."""
+a volume, the port signoff serves by default exposed, a health check on /healthz where
+SIGNOFF_HTTP says (run for real against the operator's HTTP), SIGTERM to stop, a command
+that exists, and the docker run examples run as compose.yaml runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
 import shlex
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.cli_args import parser
-from bot.config import KNOWN, Settings
+from bot.config import KNOWN, ConfigError, Settings
+from bot.metrics import Metrics
+from bot.ops_http import OpsServer
 
 ROOT = Path(__file__).resolve().parents[1]
 Instruction = tuple[str, str]
@@ -98,10 +105,51 @@ def test_the_exposed_port_is_the_default_and_the_health_check_probes_it() -> Non
     Settings.from_env({"SIGNOFF_HOME": "/data", "SIGNOFF_HTTP": bind})  # a valid setting
     check = only(FINAL, "HEALTHCHECK")
     assert re.search(r"--interval=\d+s", check) and re.search(r"--timeout=\d+s", check)
-    assert f"http://127.0.0.1:{DEFAULT_PORT}/healthz" in check
-    command = json.loads(check.partition("CMD ")[2])
+    assert "/healthz" in check and "SIGNOFF_HTTP" in check
+    compile(health_probe(), "<healthcheck>", "exec")  # the probe is valid Python
+
+
+def health_probe() -> str:
+    command = json.loads(only(FINAL, "HEALTHCHECK").partition("CMD ")[2])
     assert command[:2] == ["python", "-c"]
-    compile(command[2], "<healthcheck>", "exec")  # the probe is valid Python
+    return str(command[2])
+
+
+async def probe_exit(setting: str | None) -> int:
+    """The image's health check run as docker runs it, SIGNOFF_HTTP as given (None: unset)."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.pop("SIGNOFF_HTTP", None)
+    if setting is not None:
+        env["SIGNOFF_HTTP"] = setting
+    probe = await asyncio.create_subprocess_exec(sys.executable, "-c", health_probe(), env=env)
+    return await asyncio.wait_for(probe.wait(), 30)
+
+
+@pytest.mark.parametrize(("host", "setting"), [
+    ("127.0.0.1", "0.0.0.0:{port}"),
+    ("127.0.0.1", "127.0.0.1:{port}"),
+    ("::1", "[::]:{port}"),
+    ("::1", "[::1]:{port}"),
+])  # fmt: skip
+async def test_the_health_check_probes_the_port_signoff_http_names(host: str, setting: str) -> None:
+    # It probed 9464 whatever SIGNOFF_HTTP said: an image run with another port was
+    # unhealthy however well it ran, and one with 9464 taken by another was "healthy".
+    server = OpsServer(host=host, port=0, metrics=Metrics(), checks={})
+    try:
+        await server.start()
+    except ConfigError:
+        pytest.skip(f"no {host} here")
+    try:
+        assert await probe_exit(setting.format(port=server.port)) == 0
+    finally:
+        await server.stop()
+    assert await probe_exit(setting.format(port=server.port)) != 0  # nothing serves it now
+
+
+def test_the_health_check_passes_with_the_operators_http_off() -> None:
+    # Nothing to probe, and nothing wrong: the bot runs without it.
+    assert asyncio.run(probe_exit("off")) == 0
+    assert asyncio.run(probe_exit(" OFF ")) == 0  # as parse_bind reads it
 
 
 def test_stops_with_sigterm_and_runs_signoff_run() -> None:
@@ -147,3 +195,19 @@ def test_compose_example_matches_the_image() -> None:
     assert grace > float(env["SIGNOFF_DRAIN_S"])
     # signoff is PID 1 in the container: an init reaps what command tools' children leave.
     assert service["init"] is True
+
+
+def test_every_docker_run_example_is_run_as_compose_runs_it() -> None:
+    # compose.yaml sets init: true (signoff is PID 1; an init reaps what a command tool's
+    # children leave) and a stop grace longer than the drain; the docker run examples
+    # in the docs lacked --init.
+    drain = Settings.model_fields["drain_s"].default
+    examples = 0
+    for path in (ROOT / "Dockerfile", ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        text = re.sub(r"\\\n\s*#?\s*", " ", path.read_text())  # continuations joined
+        for command in re.findall(r"docker run [^\n]*", text):
+            examples += 1
+            words = command.split()
+            assert "--init" in words, f"{path.name}: {command}"
+            assert float(words[words.index("--stop-timeout") + 1]) > drain, command
+    assert examples >= 2
