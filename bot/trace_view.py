@@ -7,16 +7,21 @@ shows it inside an escaped code block (``slack_text.code_block``) or as a file.
 
 A parked session's state is final (``awaiting_approval``); ``what_became`` tells the rest:
 "awaiting_approval → decided: approved by U0BOB, continued in sess_…".
+
+Each session ends with what became of its replies and cards in Slack, read from the
+thread's outbox: "📤 reply posted", "✖ reply not posted: is_archived (Slack refused it for
+good)", "… reply still waiting to be sent".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from agent_core.history import SessionHistory, ThreadHistory
+from agent_core.history import SessionHistory, SlackWrite, ThreadHistory
 from approvals import SYSTEM
 from sessions import SessionState, TraceEvent
 
+from .slack_errors import PERMANENT
 from .terminal_text import printable
 
 __all__ = ["render_history", "render_session_list", "what_became"]
@@ -117,6 +122,29 @@ def _approval_lines(session: SessionHistory) -> Iterator[str]:
             )
 
 
+def _write_line(write: SlackWrite) -> str:
+    at, approval = _clock(write.at), write.approval_id
+    if write.kind == "card":
+        what, done = (
+            f"card {approval} ({write.entry_id.removeprefix(f'card-{approval}-')})",
+            "shown",
+        )
+    elif approval:  # signoff's own post about a request: a reminder, an escalation
+        what, done = (
+            f"{write.entry_id.removesuffix(f'-{approval}')} post about {approval}",
+            "posted",
+        )
+    else:
+        what, done = "reply", "posted"
+    if write.outcome == "pending":
+        return f"  {at}  … {what} still waiting to be sent"
+    if write.outcome == "failed":
+        why = " (Slack refused it for good)" if write.error in PERMANENT else ""
+        return f"  {at}  ✖ {what} not {done}: {_short(write.error, 200)}{why}"
+    found = " (found in Slack after a restart)" if write.outcome == "adopted" else ""
+    return f"  {at}  📤 {what} {done}{found}"
+
+
 def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
     record, events = session.record, session.events
     tokens = sum(
@@ -136,6 +164,7 @@ def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
     for event in events:
         yield from _event_lines(event)
     yield from _approval_lines(session)
+    yield from map(_write_line, session.writes)
 
 
 def render_history(history: ThreadHistory) -> str:

@@ -150,17 +150,18 @@ class Outbox:
     def queued(self, thread: ThreadKey, entry_id: str) -> bool:
         return self._pending(entry_id).exists() or self._done_bytes(thread, entry_id) is not None
 
-    def pending(self) -> list[OutboxEntry]:
-        """What waits to be sent, oldest first; leftovers of a finished send are cleared."""
+    def _pending_names(self) -> list[str]:
         try:
             names = os.listdir(self.pending_dir)
         except FileNotFoundError:
             return []
+        return [n for n in names if n.endswith(".json") and not n.startswith(".")]
+
+    def pending(self) -> list[OutboxEntry]:
+        """What waits to be sent, oldest first; leftovers of a finished send are cleared."""
         out: list[OutboxEntry] = []
         read: dict[str, OutboxEntry] = {}
-        for name in names:
-            if not name.endswith(".json") or name.startswith("."):
-                continue
+        for name in self._pending_names():
             entry = self._read.get(name)
             if entry is None:
                 path = self.pending_dir / name
@@ -209,6 +210,33 @@ class Outbox:
             return OutboxDone.model_validate_json(raw)
         except (ValidationError, ValueError) as exc:
             raise CorruptRecordError(f"{where}: not an outbox result for {entry_id}") from exc
+
+    def results(self, thread: ThreadKey) -> list[OutboxDone]:
+        """How each of the thread's entries that ended, ended, in the order they did (for
+        people: a record that does not parse is left out). Records a home from before the
+        thread logs kept in ``outbox/done/`` are not listed: they are not kept by thread."""
+        out: list[OutboxDone] = []
+        for raw in self._logs.lines(thread):
+            try:
+                out.append(OutboxDone.model_validate_json(raw))
+            except (ValidationError, ValueError):
+                log.warning("%s: a line that is not an outbox result", self._logs.path(thread))
+        return out
+
+    def waiting(self, thread: ThreadKey) -> list[OutboxEntry]:
+        """The thread's entries still pending, oldest first. Unlike ``pending`` it only
+        looks (any process may ask): a leftover or a bad file is the drainer's to clear."""
+        out: list[OutboxEntry] = []
+        for name in self._pending_names():
+            entry = self._read.get(name)
+            if entry is None:
+                try:
+                    entry = OutboxEntry.model_validate_json((self.pending_dir / name).read_bytes())
+                except (OSError, ValidationError, ValueError):
+                    continue  # sent meanwhile, or set aside by the drainer
+            if entry.thread == thread and self._done_bytes(thread, entry.id) is None:
+                out.append(entry)
+        return sorted(out, key=lambda e: (e.seq, e.id))
 
     def claim_drainer(self) -> DrainLock | None:
         """Become the home's one drainer (until released or this process ends), or None."""

@@ -58,6 +58,17 @@ class DoneLogs:
             log.seek(span[0])
             return log.read(span[1] - span[0])
 
+    def lines(self, thread: ThreadKey) -> list[bytes]:
+        """The raw record of every id in the thread's log (its first line), oldest first."""
+        path = self.path(thread)
+        with self._lock:
+            spans = sorted(self._caught_up(thread, path).lines.values())
+        if not spans:
+            return []
+        with path.open("rb") as log:
+            data = log.read(spans[-1][1])
+        return [data[start:end] for start, end in spans]
+
     def append(self, thread: ThreadKey, records: list[tuple[str, bytes]]) -> None:
         """Append ``(id, json)`` records of ids the log does not hold yet, and fsync them."""
         path = self.path(thread)

@@ -87,6 +87,23 @@ def test_outbox_entries_are_create_only_ordered_and_sent_once(
     assert a.outbox.done(T1, "reply-a") is None and a.outbox.queued(T1, "reply-b")
 
 
+def test_a_threads_outbox_reads_as_what_ended_and_what_waits_without_touching_it(
+    make: Callable[[], Coordination],
+) -> None:
+    """For traces: any process may ask, and asking sends, clears or moves nothing."""
+    a, b = make(), make()
+    for e in (entry("reply-c", 30), entry("reply-a", 10), entry("reply-b", 20)):
+        a.outbox.enqueue(e)
+    a.outbox.enqueue(entry("reply-x", 5, thread=T2))
+    first = entry("reply-a", 10)
+    a.outbox.complete([done(first)])
+    assert [d.id for d in b.outbox.results(T1)] == ["reply-a"]
+    assert b.outbox.results(T1)[0].entry == first
+    assert [e.id for e in b.outbox.waiting(T1)] == ["reply-b", "reply-c"]
+    assert [e.id for e in b.outbox.waiting(T2)] == ["reply-x"] and b.outbox.results(T2) == []
+    assert a.outbox.depth() == 3  # nothing taken away by looking
+
+
 def test_one_drainer_at_a_time(make: Callable[[], Coordination]) -> None:
     a, b = make(), make()
     held = a.outbox.claim_drainer()
