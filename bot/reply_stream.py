@@ -35,7 +35,7 @@ __all__ = ["STREAM_LIMIT", "SlackReplyStream", "task_chunk"]
 
 log = logging.getLogger("signoff.slack")
 
-# Longer replies are split into several messages (slack_surface.MESSAGE_LIMIT): the
+# Longer replies are split into several messages (reply_parts.MESSAGE_LIMIT): the
 # stream shows at most the first.
 STREAM_LIMIT = 3500
 STILL_RUNNING = "still running when this message was finished"

@@ -6,7 +6,8 @@ earlier attempt may have landed (``check_first``), the thread is read with
 instead of posted again, so a crash never doubles a reply or a card.
 
 Replies go to the originating thread (``thread_ts`` as a string), split at paragraph
-boundaries, or uploaded as a file when even that would flood the thread. A reply whose
+boundaries, or uploaded as a file when even that would flood the thread; an app that may
+not upload (no ``files:write``) posts those split too, remembered for the process. A reply whose
 text was streamed into the thread is delivered by finalizing that stream with the
 reply's text and metadata (``live_streams``) instead of posting it again. Cards are posted
 with ``chat.postMessage`` and updated days later with ``chat.update`` on the stored
@@ -32,35 +33,16 @@ from sessions import OutboxEntry, ThreadKey
 
 from .cards import card_blocks, fallback_text
 from .live_streams import METADATA_TYPE, LiveStreams, definite
+from .reply_parts import MAX_PARTS, attached_start, split_message
 from .slack_errors import delivery_error
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 
-__all__ = ["METADATA_TYPE", "SlackSurface", "split_message"]
+__all__ = ["METADATA_TYPE", "SlackSurface"]
 
 log = logging.getLogger("signoff.slack")
 
-MESSAGE_LIMIT = 3500
-MAX_PARTS = 4
 T = TypeVar("T")
-
-
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split at paragraph, then line, then hard boundaries; code fences stay balanced."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n\n", 0, limit)
-        if cut < limit // 2:
-            cut = rest.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        head, rest = rest[:cut], rest[cut:].lstrip("\n")
-        if head.count("```") % 2:
-            head, rest = head + "\n```", "```\n" + rest
-        parts.append(head)
-    parts.append(rest)
-    return [p for p in parts if p.strip()] or [""]
 
 
 def _metadata(entry: OutboxEntry, **extra: Any) -> dict[str, Any]:
@@ -73,9 +55,11 @@ class SlackSurface:
         client: AsyncWebClient,
         *,
         streams: LiveStreams | None = None,
+        support: SurfaceSupport | None = None,
     ) -> None:
         self.client = client
         self.streams = streams
+        self.support = support or (streams.support if streams is not None else SurfaceSupport())
 
     def _posted(self, thread: ThreadKey, sent_at: float, *, card: bool = False) -> None:
         if self.streams is not None:
@@ -137,10 +121,8 @@ class SlackSurface:
         # Only signoff's own posts about an approval (reminders, escalations) ping groups.
         groups = entry.mentions if entry.approval_id else ()
         parts = split_message(escape_reply(entry.text, people=entry.mentions, groups=groups))
-        upload = len(parts) > MAX_PARTS
-        if upload:
-            parts = [parts[0][:1000] + "\n… (the full answer is attached)"]
         landed: dict[int, str] = {}
+        promised = ""  # a start in the thread that says the answer is attached
         filename = f"{entry.id}.txt"
         file_landed = False
         if check_first:
@@ -148,8 +130,55 @@ class SlackSurface:
                 payload = self._ours(message)
                 if payload.get("entry") == entry.id:
                     landed[int(payload.get("part", 0))] = str(message["ts"])
+                    promised = str(message["ts"]) if payload.get("attached") else promised
                 if any(f.get("name") == filename for f in message.get("files") or []):
                     file_landed = True
+        # Not when it went out split already (a process that found uploads refused).
+        attach = len(parts) > MAX_PARTS and self.support.offers("files")
+        attach = attach and (0 not in landed or bool(promised))
+        posted = False
+        if attach:
+            start = [attached_start(parts)]
+            first, posted = await self._post_parts(entry, start, landed, attached=True)
+            if file_landed:
+                return Delivered(thread.channel, first, adopted=not posted)
+            try:
+                await self.client.files_upload_v2(
+                    channel=thread.channel,
+                    thread_ts=str(thread.thread_ts),
+                    content=entry.text,
+                    filename=filename,
+                    title="Full answer",
+                )
+                return Delivered(thread.channel, first)
+            except Exception as exc:
+                if not self.support.check("files", "the file upload", exc):
+                    raise delivery_error(exc) from exc
+            promised = first
+        if promised:  # it would promise what never comes: it becomes the first part
+            await self._call(
+                "chat_update",
+                channel=thread.channel,
+                ts=promised,
+                text=parts[0],
+                metadata=_metadata(entry, part=0),
+            )
+            landed[0], posted = promised, True
+        first, more = await self._post_parts(entry, parts, landed)
+        return Delivered(thread.channel, first, adopted=not (posted or more))
+
+    async def _post_parts(
+        self,
+        entry: OutboxEntry,
+        parts: list[str],
+        landed: dict[int, str],
+        *,
+        attached: bool = False,
+    ) -> tuple[str, bool]:
+        """Post the parts not ``landed`` yet (the first by finalizing the entry's stream, if
+        it has one); the first part's ts, and whether anything was posted."""
+        thread = entry.thread
+        mark = {"attached": True} if attached else {}
         first = landed.get(0, "")
         posted = False
         if self.streams is not None:
@@ -157,7 +186,9 @@ class SlackSurface:
                 await self._guarded(self.streams.settled(entry.id, ts=landed[0]))
             else:
                 first = await self._guarded(
-                    self.streams.finalize(entry.id, parts[0], metadata=_metadata(entry, part=0))
+                    self.streams.finalize(
+                        entry.id, parts[0], metadata=_metadata(entry, part=0, **mark)
+                    )
                 )
                 posted = bool(first)
         for index, part in enumerate(parts):
@@ -170,24 +201,12 @@ class SlackSurface:
                 thread_ts=str(thread.thread_ts),
                 text=part,
                 mrkdwn=True,
-                metadata=_metadata(entry, part=index),
+                metadata=_metadata(entry, part=index, **mark),
             )
             self._posted(thread, sent_at)
             posted = True
             first = first or str(response["ts"])
-        if upload and not file_landed:
-            posted = True
-            try:
-                await self.client.files_upload_v2(
-                    channel=thread.channel,
-                    thread_ts=str(thread.thread_ts),
-                    content=entry.text,
-                    filename=filename,
-                    title="Full answer",
-                )
-            except Exception as exc:
-                raise delivery_error(exc) from exc
-        return Delivered(thread.channel, first, adopted=not posted)
+        return first, posted
 
     # cards ------------------------------------------------------------------------
     async def show_card(
@@ -250,7 +269,7 @@ class SlackSurface:
         """The thread's agent session shows ``status`` (a workspace without agent sessions
         is remembered, and nothing is asked of it again)."""
         thread = entry.thread
-        support = self.streams.support if self.streams is not None else SurfaceSupport()
+        support = self.support
         if support.offers("sessions"):
             try:
                 await self.client.agents_sessions_setStatus(

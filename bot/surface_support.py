@@ -2,11 +2,12 @@
 
 signoff uses three: the thread's status line (``assistant.threads.setStatus``), agent
 sessions with their stop button (``agents.sessions.setStatus``, for apps declared as
-agents) and streamed replies (``chat.startStream`` and friends). A workspace, plan, token
-or app configuration without one answers with an error that says so; the first such
-answer switches that surface off for the rest of the process, with one log line, and
+agents) and streamed replies (``chat.startStream`` and friends); and one older one, file
+uploads (``files:write``), for a reply too long for a few messages. A workspace, plan,
+token or app configuration without one answers with an error that says so; the first
+such answer switches that surface off for the rest of the process, with one log line, and
 signoff falls back to what it did before: the 👀 reaction instead of a status, plain
-posts instead of a stream, no stop button.
+posts instead of a stream, no stop button, a long reply split into messages.
 """
 
 from __future__ import annotations
@@ -20,25 +21,29 @@ __all__ = ["LACKING", "SurfaceName", "SurfaceSupport", "lacking_error"]
 
 log = logging.getLogger("signoff.slack")
 
-SurfaceName = Literal["status", "sessions", "streams"]
+SurfaceName = Literal["status", "sessions", "streams", "files"]
 
 # Errors that mean "this workspace (or token, or app) does not have the method".
 LACKING = frozenset(
     {"not_allowed_token_type", "unknown_method", "feature_not_enabled", "missing_scope"}
 )
 
+# What else says so for one surface: uploads a workspace's admins restricted.
+_ALSO_LACKING: dict[SurfaceName, frozenset[str]] = {"files": frozenset({"restricted_action"})}
+
 _FALLBACK: dict[SurfaceName, str] = {
     "status": "the 👀 reaction on the message instead of a status line",
     "sessions": "no agent session and no stop button",
     "streams": "replies posted whole instead of streamed",
+    "files": "a long reply split into messages instead of attached as a file",
 }
 
 
-def lacking_error(exc: BaseException) -> str | None:
+def lacking_error(exc: BaseException, also: frozenset[str] = frozenset()) -> str | None:
     """The error code if ``exc`` says the method is not available here."""
     if isinstance(exc, SlackApiError) and exc.response is not None:
         error = str(exc.response.get("error") or "")
-        if error in LACKING:
+        if error in LACKING or error in also:
             return error
     return None
 
@@ -65,7 +70,7 @@ class SurfaceSupport:
 
     def check(self, surface: SurfaceName, method: str, exc: BaseException) -> bool:
         """True (and the surface switched off) if ``exc`` says the surface is lacking."""
-        error = lacking_error(exc)
+        error = lacking_error(exc, _ALSO_LACKING.get(surface, frozenset()))
         if error is None:
             return False
         self.lacks(surface, method=method, error=error)

@@ -9,7 +9,7 @@ from agent_core.surface import CardView
 from approvals import Capsule, Decision, PolicyRule, build_capsule
 from bot.card_governance import EDIT
 from bot.cards import APPROVE, DENY, card_blocks, deny_modal
-from bot.slack_surface import MESSAGE_LIMIT, split_message
+from bot.reply_parts import MESSAGE_LIMIT, split_message
 from sessions import ThreadKey
 
 THREAD = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1700000000.000100")

@@ -28,6 +28,31 @@ def long_answer(chars: int) -> str:
     return "Start.\n\n" + "\n\n".join(f"p{i}: {PARAGRAPH}" for i in range(chars // 300))
 
 
+async def answered(
+    slack: LocalSlack,
+    start_bot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    *,
+    streamed: bool,
+    messages: int = 1,
+) -> str:
+    """A bot whose model answers ``answer``, asked in a new thread; that thread, once it
+    shows ``messages`` of the bot's and the bot is idle."""
+    async with FakeAnthropic(api_key="sk-ant-test-key") as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        # Spread over a second, the answer streams long enough for the live view to start
+        # a Slack stream (its first batch is due after 0.3 s).
+        api.reply(answer, chunk_delay=1.0 / len(answer.split()) if streamed else 0.0)
+        bot = await start_bot(model="anthropic:claude-test")
+        await slack.wait_for_sockets(1, timeout=5)
+        thread = await mention(slack, "say something long")
+        await until(lambda: len(bot_messages(slack, thread, "")) >= messages, timeout=20)
+        await bot.engine.idle()
+    return thread
+
+
 @pytest.mark.parametrize("streamed", [False, True], ids=["posted", "streamed"])
 @pytest.mark.parametrize("chars", [9_000, 60_000])
 async def test_a_long_reply_is_split_or_attached_and_nothing_is_refused(
@@ -39,17 +64,7 @@ async def test_a_long_reply_is_split_or_attached_and_nothing_is_refused(
     streamed: bool,
 ) -> None:
     answer = long_answer(chars)
-    async with FakeAnthropic(api_key="sk-ant-test-key") as api:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
-        # Spread over a second, the answer streams long enough for the live view to start
-        # a Slack stream (its first batch is due after 0.3 s).
-        api.reply(answer, chunk_delay=1.0 / len(answer.split()) if streamed else 0.0)
-        bot = await start_bot(model="anthropic:claude-test")
-        await slack.wait_for_sockets(1, timeout=5)
-        thread = await mention(slack, "say something long")
-        await until(lambda: bot_messages(slack, thread, "Start."), timeout=20)
-        await bot.engine.idle()
+    thread = await answered(slack, start_bot, monkeypatch, answer, streamed=streamed)
     writes = [c for c in slack.calls() if c.method.startswith(("chat.", "files."))]
     assert [(c.method, c.error) for c in writes if not c.ok] == []
     assert streamed == any(c.method == "chat.startStream" for c in writes)
