@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.surface import DeliveryError
 
-__all__ = ["PERMANENT", "delivery_error"]
+__all__ = ["PERMANENT", "delivery_error", "look_first"]
 
 # Slack's documented answers of chat.postMessage, chat.update and chat.postEphemeral about
 # the message, the thread or the channel (is_inactive: chat.update's in an archived one).
@@ -72,3 +72,12 @@ def delivery_error(exc: Exception) -> DeliveryError:
             return DeliveryError(error, permanent=True)
         return DeliveryError(error or f"HTTP {status}", ambiguous=True)
     return DeliveryError(f"{type(exc).__name__}: {exc}", ambiguous=True)
+
+
+def look_first(error: DeliveryError) -> DeliveryError:
+    """``error`` for a write that came after part of the entry landed (a reply's start):
+    whatever the error (a 429 above all), the retry looks in the thread first, or it would
+    post again what is there."""
+    if error.permanent or error.ambiguous:
+        return error
+    return DeliveryError(error.reason, retry_after=error.retry_after, ambiguous=True)

@@ -34,7 +34,7 @@ from sessions import OutboxEntry, ThreadKey
 from .cards import card_blocks, fallback_text
 from .live_streams import METADATA_TYPE, LiveStreams, definite
 from .reply_parts import MAX_PARTS, attached_start, split_message
-from .slack_errors import delivery_error
+from .slack_errors import delivery_error, look_first
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 
@@ -65,11 +65,13 @@ class SlackSurface:
         if self.streams is not None:
             self.streams.posts.posted(thread, sent_at=sent_at, card=card)
 
-    async def _call(self, method: str, **kwargs: Any) -> Any:
+    async def _call(self, method: str, *, started: bool = False, **kwargs: Any) -> Any:
+        """``started``: part of the entry is in the thread already (see ``look_first``)."""
         try:
             return await getattr(self.client, method)(**kwargs)
         except Exception as exc:
-            raise delivery_error(exc) from exc
+            error = delivery_error(exc)
+            raise (look_first(error) if started else error) from exc
 
     @staticmethod
     async def _guarded(work: Awaitable[T]) -> T:
@@ -153,11 +155,12 @@ class SlackSurface:
                 return Delivered(thread.channel, first)
             except Exception as exc:
                 if not self.support.check("files", "the file upload", exc):
-                    raise delivery_error(exc) from exc
+                    raise look_first(delivery_error(exc)) from exc
             promised = first
         if promised:  # it would promise what never comes: it becomes the first part
             await self._call(
                 "chat_update",
+                started=True,
                 channel=thread.channel,
                 ts=promised,
                 text=parts[0],
@@ -197,6 +200,7 @@ class SlackSurface:
             sent_at = time.monotonic()
             response = await self._call(
                 "chat_postMessage",
+                started=bool(first),  # the reply's start is in the thread
                 channel=thread.channel,
                 thread_ts=str(thread.thread_ts),
                 text=part,
