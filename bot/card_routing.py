@@ -26,7 +26,7 @@ from approvals import Capsule
 from sessions import OutboxEntry
 
 from .cards import card_blocks, fallback_text
-from .slack_errors import delivery_error
+from .slack_errors import delivery_error, look_first
 from .slack_surface import METADATA_TYPE
 from .slack_text import channel_link, escape, join, literal, parse_utc
 
@@ -169,8 +169,8 @@ async def show_routed_card(
         if not (check_first and await _pointer_landed(client, capsule)):
             await _point(client, entry, capsule, ts)
     except DeliveryError as exc:
-        if not exc.permanent:
-            raise  # tried again, with the card adopted
+        if not exc.permanent:  # tried again, looking first: the card is adopted
+            raise look_first(exc) from exc
         # The card is where approvers look: failing its entry would leave it unrecorded,
         # and the next version would be posted beside it.
         log.warning("no pointer to %s in %s: %s", capsule.id, capsule.thread.label(), exc)

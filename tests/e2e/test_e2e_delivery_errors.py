@@ -166,3 +166,23 @@ async def test_a_routed_card_whose_pointer_slack_refuses_is_still_the_card(
     await bot.engine.idle()
     cards = [m for m in slack.messages(channel=OPS) if CARD_TITLE in str(m.get("blocks"))]
     assert [m["ts"] for m in cards] == [card["ts"]]
+
+
+async def test_a_routed_card_whose_pointer_slack_asks_to_wait_for_is_posted_once(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """The card went out, then the pointer back to the DM was answered 429: the retry,
+    not looking first (a 429 says nothing landed), posted the card a second time."""
+    bot = await start_bot(approvals_channel=OPS)
+    await slack.wait_for_sockets(1, timeout=5)
+    slack.inject_fault(
+        method="chat.postMessage", channel=DM, status=429, error="ratelimited", retry_after=0
+    )
+    await slack.post_message(channel=DM, user="U0ALICE", text="restart web")
+    card = await slack.wait_for_message(channel=OPS, from_bot=True, text_contains=CARD_TITLE)
+    approval = approval_id_of(card)
+    await slack.wait_for_message(channel=DM, from_bot=True, text_contains="needs a person's")
+    await until(lambda: card_record(settings.home, approval), what="the card recorded")
+    await bot.engine.idle()
+    cards = [m for m in slack.messages(channel=OPS) if CARD_TITLE in str(m.get("blocks"))]
+    assert [m["ts"] for m in cards] == [card["ts"]]
