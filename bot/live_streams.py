@@ -34,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.live import LiveTurn
 from sessions import Clock, Home, SystemClock, ThreadKey, coordination_for, utc_iso
 
-from .slack_errors import PERMANENT
+from .slack_errors import PERMANENT, slack_error
 from .stream_journal import StreamJournal, StreamRecord, StreamTask
 from .surface_support import SurfaceSupport
 from .thread_posts import ThreadPosts
@@ -42,24 +42,11 @@ from .thread_posts import ThreadPosts
 if TYPE_CHECKING:
     from .reply_stream import SlackReplyStream
 
-__all__ = ["METADATA_TYPE", "LiveStreams", "definite", "slack_error"]
+__all__ = ["METADATA_TYPE", "LiveStreams"]
 
 log = logging.getLogger("signoff.slack")
 
 METADATA_TYPE = "signoff_outbox"
-
-
-def slack_error(exc: BaseException) -> str:
-    if isinstance(exc, SlackApiError) and exc.response is not None:
-        return str(exc.response.get("error") or "")
-    return ""
-
-
-def definite(exc: BaseException) -> bool:
-    """Did Slack answer (so the call did not take effect), rather than maybe not?"""
-    if not isinstance(exc, SlackApiError) or exc.response is None:
-        return False
-    return int(getattr(exc.response, "status_code", 200) or 200) < 500
 
 
 class LiveStreams:

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.live import LiveTurn, ToolStep
 
-from .live_streams import definite, slack_error
+from .slack_errors import definite, slack_error
 from .slack_text import escape_reply
 from .stream_journal import StreamTask
 

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.surface import DeliveryError
 
-__all__ = ["PERMANENT", "delivery_error", "look_first"]
+__all__ = ["PERMANENT", "definite", "delivery_error", "look_first", "slack_error"]
 
 # Slack's documented answers of chat.postMessage, chat.update and chat.postEphemeral about
 # the message, the thread or the channel (is_inactive: chat.update's in an archived one).
@@ -57,6 +57,20 @@ PERMANENT = frozenset(
         "metadata_too_large",
     }
 )
+
+
+def slack_error(exc: BaseException) -> str:
+    """Slack's error code, or "" when Slack gave none (no answer, not an API error)."""
+    if isinstance(exc, SlackApiError) and exc.response is not None:
+        return str(exc.response.get("error") or "")
+    return ""
+
+
+def definite(exc: BaseException) -> bool:
+    """Did Slack answer (so the call did not take effect), rather than maybe not?"""
+    if not isinstance(exc, SlackApiError) or exc.response is None:
+        return False
+    return int(getattr(exc.response, "status_code", 200) or 200) < 500
 
 
 def delivery_error(exc: Exception) -> DeliveryError:

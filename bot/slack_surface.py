@@ -32,9 +32,9 @@ from agent_core.thread_status import AgentStatus
 from sessions import OutboxEntry, ThreadKey
 
 from .cards import card_blocks, fallback_text
-from .live_streams import METADATA_TYPE, LiveStreams, definite
+from .live_streams import METADATA_TYPE, LiveStreams
 from .reply_parts import MAX_PARTS, attached_start, split_message
-from .slack_errors import delivery_error, look_first
+from .slack_errors import definite, delivery_error, look_first
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 

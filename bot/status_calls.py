@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .live_streams import definite, slack_error
+from .slack_errors import definite, slack_error
 from .surface_support import SurfaceName, SurfaceSupport
 
 __all__ = ["status_call"]
