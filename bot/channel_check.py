@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .errors import ConfigError
+from .slack_errors import answer_field, slack_error
 
 __all__ = ["check_approvals_channel"]
 
@@ -22,13 +23,13 @@ async def check_approvals_channel(client: AsyncWebClient, channel: str | None) -
     try:
         info = (await client.conversations_info(channel=channel)).get("channel") or {}
     except SlackApiError as exc:
-        error = str(exc.response.get("error") or "")
+        error = slack_error(exc)
         if error == "channel_not_found":
             raise ConfigError(
                 f"{name}: no such channel, or a private one signoff is not in; "
                 "invite signoff to it (/invite @signoff)"
             ) from None
-        needed = exc.response.get("needed")
+        needed = answer_field(exc, "needed")
         detail = f" (the app needs the {needed} scope)" if needed else ""
         raise ConfigError(f"{name}: cannot check it: {error}{detail}") from None
     if info.get("is_im") or info.get("is_mpim"):

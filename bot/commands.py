@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
@@ -28,6 +27,7 @@ from .cards import expiry, progress
 from .listeners import guarded
 from .membership import ChannelMembers
 from .payloads import SlashCommand
+from .slack_errors import slack_error
 from .slack_fields import shown
 from .slack_text import Mrkdwn, channel_link, code_block, escape, join, literal, mention, mentions
 from .trace_view import render_history, what_became
@@ -188,7 +188,7 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
                 initial_comment=join(literal("Trace requested by "), mention(command.user_id)),
             )
         except Exception as exc:  # not in the channel (any more), or Slack is unreachable
-            why = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+            why = slack_error(exc)
             log.warning("could not upload a trace to %s: %s", command.channel_id, exc)
             told = literal(f"The trace could not be uploaded here ({why or type(exc).__name__}).")
             try:

@@ -41,6 +41,7 @@ from sessions import SessionsError
 
 from .home import COUNTED, MAX_MINE, HomeContent, home_view
 from .membership import ChannelMembers
+from .slack_errors import slack_error
 from .slack_text import Mrkdwn
 
 __all__ = ["HomeTab"]
@@ -210,6 +211,7 @@ class HomeTab:
             view = home_view(await self.content(user))
             await self._client.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
-            log.warning("could not publish the Home of %s: %s", user, exc.response.get("error"))
+            said = slack_error(exc) or "an answer that is not Slack's"
+            log.warning("could not publish the Home of %s: %s", user, said)
         except Exception:  # one person's Home must never stop the others'
             log.exception("could not build the Home of %s", user)

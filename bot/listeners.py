@@ -27,6 +27,7 @@ import aiohttp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 
+from .slack_errors import slack_error
 from .slack_fields import shown
 
 __all__ = ["OUTSIDE", "SORRY", "failure", "guarded", "who"]
@@ -94,10 +95,8 @@ def failure(exc: BaseException) -> str:
     """The exception, without its message where that could quote a payload or a reply."""
     name = type(exc).__name__
     if isinstance(exc, SlackApiError):
-        # A body that was not JSON leaves aiohttp's raw response here, which has no .get.
-        response = exc.response
-        code = response.get("error") if hasattr(response, "get") else None
-        return f"{name} ({shown(code, 40)})" if code else f"{name} (not a Slack answer)"
+        said = slack_error(exc)
+        return f"{name} ({shown(said, 40)})" if said else f"{name} (not a Slack answer)"
     code = exc.errno if isinstance(exc, OSError) else None
     if code is not None and code in errno.errorcode:
         return f"{name} ({errno.errorcode[code]})"

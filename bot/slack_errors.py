@@ -12,7 +12,15 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.surface import DeliveryError
 
-__all__ = ["PERMANENT", "definite", "delivery_error", "look_first", "slack_error"]
+__all__ = [
+    "PERMANENT",
+    "answer_field",
+    "answer_status",
+    "definite",
+    "delivery_error",
+    "look_first",
+    "slack_error",
+]
 
 # Slack's documented answers of chat.postMessage, chat.update and chat.postEphemeral about
 # the message, the thread or the channel (is_inactive: chat.update's in an archived one).
@@ -59,25 +67,42 @@ PERMANENT = frozenset(
 )
 
 
+def _answer(exc: BaseException) -> object:
+    return exc.response if isinstance(exc, SlackApiError) else None
+
+
+def answer_field(exc: BaseException, key: str) -> str:
+    """A field of Slack's answer in ``exc`` (``error``, ``needed``), or "". An answer that
+    was not JSON (a proxy's page, a body cut short) leaves slack_sdk's error holding
+    aiohttp's own response, which has no ``.get``: never assume one."""
+    get = getattr(_answer(exc), "get", None)
+    return str(get(key) or "") if callable(get) else ""
+
+
+def answer_status(exc: BaseException) -> int | None:
+    """The HTTP status of the answer in ``exc`` (a SlackResponse's or aiohttp's), if any."""
+    response = _answer(exc)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return int(status) if isinstance(status, int) else None
+
+
 def slack_error(exc: BaseException) -> str:
     """Slack's error code, or "" when Slack gave none (no answer, not an API error)."""
-    if isinstance(exc, SlackApiError) and exc.response is not None:
-        return str(exc.response.get("error") or "")
-    return ""
+    return answer_field(exc, "error")
 
 
 def definite(exc: BaseException) -> bool:
     """Did Slack answer (so the call did not take effect), rather than maybe not?"""
-    if not isinstance(exc, SlackApiError) or exc.response is None:
-        return False
-    return int(getattr(exc.response, "status_code", 200) or 200) < 500
+    if not callable(getattr(_answer(exc), "get", None)):
+        return False  # no answer, or one that is not Slack's: it may have taken effect
+    return (answer_status(exc) or 200) < 500
 
 
 def delivery_error(exc: Exception) -> DeliveryError:
     """What a failed call means for delivery."""
     if isinstance(exc, SlackApiError):
-        status = getattr(exc.response, "status_code", 200)
-        error = str(exc.response.get("error") or "") if exc.response else ""
+        status = answer_status(exc) or 200
+        error = slack_error(exc)
         if status == 429 or error == "ratelimited":
             headers = getattr(exc.response, "headers", {}) or {}
             after = headers.get("Retry-After") or headers.get("retry-after") or "1"

@@ -34,7 +34,7 @@ from sessions import OutboxEntry, ThreadKey
 from .cards import card_blocks, fallback_text
 from .live_streams import METADATA_TYPE, LiveStreams
 from .reply_parts import MAX_PARTS, attached_start, split_message
-from .slack_errors import definite, delivery_error, look_first
+from .slack_errors import definite, delivery_error, look_first, slack_error
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 
@@ -94,7 +94,7 @@ class SlackSurface:
                     cursor=cursor or None,
                 )
             except SlackApiError as exc:
-                if exc.response.get("error") == "thread_not_found":
+                if slack_error(exc) == "thread_not_found":
                     return messages
                 raise delivery_error(exc) from exc
             except Exception as exc:
@@ -297,7 +297,7 @@ class SlackSurface:
         try:
             await self.client.reactions_add(channel=channel, timestamp=ts, name="eyes")
         except SlackApiError as exc:
-            if exc.response.get("error") != "already_reacted":
-                log.info("could not react to %s/%s: %s", channel, ts, exc.response.get("error"))
+            if slack_error(exc) != "already_reacted":
+                log.info("could not react to %s/%s: %s", channel, ts, slack_error(exc))
         except Exception as exc:  # a reaction is a courtesy; never fail ingest for it
             log.info("could not react to %s/%s: %s", channel, ts, exc)

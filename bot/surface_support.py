@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from slack_sdk.errors import SlackApiError
+from .slack_errors import slack_error
 
 __all__ = ["LACKING", "SurfaceName", "SurfaceSupport", "lacking_error"]
 
@@ -41,11 +41,8 @@ _FALLBACK: dict[SurfaceName, str] = {
 
 def lacking_error(exc: BaseException, also: frozenset[str] = frozenset()) -> str | None:
     """The error code if ``exc`` says the method is not available here."""
-    if isinstance(exc, SlackApiError) and exc.response is not None:
-        error = str(exc.response.get("error") or "")
-        if error in LACKING or error in also:
-            return error
-    return None
+    error = slack_error(exc)
+    return error if error and (error in LACKING or error in also) else None
 
 
 class SurfaceSupport:

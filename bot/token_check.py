@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .errors import ConfigError
+from .slack_errors import answer_field, answer_status, slack_error
 
 __all__ = ["app_token_refusal", "who_am_i"]
 
@@ -25,12 +26,13 @@ _PASSING = frozenset(
 
 
 def _error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    return slack_error(exc) or f"HTTP {answer_status(exc)}"
 
 
 def _passing(exc: SlackApiError) -> bool:
     """A failure a later attempt may not see: Slack's own, or an outage page (no error)."""
-    return _error(exc) in _PASSING or exc.response.status_code >= 500
+    said = slack_error(exc)
+    return not said or said in _PASSING or (answer_status(exc) or 500) >= 500
 
 
 async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
@@ -57,6 +59,6 @@ def app_token_refusal(exc: BaseException) -> str | None:
     no retry can help; None for a failure that may pass."""
     if not isinstance(exc, SlackApiError) or _passing(exc):
         return None
-    needed = exc.response.get("needed")
+    needed = answer_field(exc, "needed")
     detail = f"; the app token needs the {needed} scope" if needed else ""
     return f"Slack refused SLACK_APP_TOKEN (apps.connections.open: {_error(exc)}{detail})"

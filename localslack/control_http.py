@@ -155,6 +155,7 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
             drop_connection=bool(_opt_bool(p.get("drop_connection"))),
             channel=p.get("channel"),
             garbage=bool(_opt_bool(p.get("garbage"))),
+            cut_short=bool(_opt_bool(p.get("cut_short"))),
         )
         return _ok(fault=fault.to_dict())
 

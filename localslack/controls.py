@@ -205,12 +205,13 @@ class Controls(ChaosControls, AgentObservations, Observations):
         drop_connection: bool = False,
         channel: str | None = None,
         garbage: bool = False,
+        cut_short: bool = False,
     ) -> Fault:
         """The next `count` calls of `method` (every call with None; "*" for any method)
         fail; with `channel`, only the calls about that channel. With `after_commit` the method takes effect first (the message is stored and
         announced) and only the answer fails: `status` (say 500) or, with
         `drop_connection`, no answer at all, or with `garbage`, an HTML page instead of
-        JSON. See faults.py."""
+        JSON, or with `cut_short`, JSON that ends mid-object. See faults.py."""
         return self._api.faults.add(
             method=method,
             error=error,
@@ -221,6 +222,7 @@ class Controls(ChaosControls, AgentObservations, Observations):
             drop_connection=drop_connection,
             channel=channel,
             garbage=garbage,
+            cut_short=cut_short,
         )
 
     def lack_surface(

@@ -5,7 +5,8 @@ error) or, with ``after_commit``, after it ran: the message is stored and its ev
 but the client gets the error, which is the case where a client that retries posts twice.
 ``drop_connection`` closes the TCP connection instead of answering (slack_sdk's default
 connection-error handler then retries once on its own); ``garbage`` answers 200 with an
-HTML page, as a proxy or load balancer in the way does. A workspace that lacks a surface
+HTML page, as a proxy or load balancer in the way does; ``cut_short`` answers 200 with JSON
+that ends mid-object, as a connection a proxy closed mid-answer leaves it. A workspace that lacks a surface
 is a fault that never runs out (``count=None``) with the error such a workspace gives.
 """
 
@@ -37,6 +38,7 @@ class Fault:
     after_commit: bool = False
     drop_connection: bool = False
     garbage: bool = False
+    cut_short: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     # Only calls about this channel (their `channel` or `channel_id` argument); None: any.
     channel: str | None = None
@@ -52,6 +54,7 @@ class Fault:
             "after_commit": self.after_commit,
             "drop_connection": self.drop_connection,
             "garbage": self.garbage,
+            "cut_short": self.cut_short,
             "extra": copy.deepcopy(self.extra),
             "channel": self.channel,
             "fired": self.fired,
@@ -79,6 +82,7 @@ class FaultInjector:
         after_commit: bool = False,
         drop_connection: bool = False,
         garbage: bool = False,
+        cut_short: bool = False,
         extra: dict[str, Any] | None = None,
         channel: str | None = None,
     ) -> Fault:
@@ -98,6 +102,7 @@ class FaultInjector:
             after_commit=after_commit,
             drop_connection=drop_connection,
             garbage=garbage,
+            cut_short=cut_short,
             extra=dict(extra or {}),
             channel=channel,
         )

@@ -116,8 +116,13 @@ class _Dropped(Exception):
     """Abort the connection instead of answering."""
 
 
-class _Garbage(Exception):
-    """Answer with what a proxy in the way sends: an HTML page, not Slack's JSON."""
+class _NotSlacks(Exception):
+    """Answer 200 with something that is not Slack's JSON: what a proxy in the way sends
+    (``garbage``, an HTML page) or a connection closed mid-answer leaves (``cut_short``)."""
+
+    def __init__(self, kind: str, text: str, content_type: str) -> None:
+        super().__init__(kind)
+        self.kind, self.text, self.content_type = kind, text, content_type
 
 
 _GARBAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -186,16 +191,16 @@ class WebApi:
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=500)  # never reaches the client
-        except _Garbage:
+        except _NotSlacks as answer:
             self._log(
                 method,
                 args,
                 status=200,
-                body={"error": "garbage"},
+                body={"error": answer.kind},
                 progress=progress,
                 dropped=False,
             )
-            return web.Response(status=200, text=_GARBAGE, content_type="text/html")
+            return web.Response(status=200, text=answer.text, content_type=answer.content_type)
         except SlackError as exc:
             status, body, headers = exc.status, exc.body(), exc.headers
         except Exception:
@@ -276,5 +281,7 @@ def _fire(fault: Fault) -> NoReturn:
     if fault.drop_connection:
         raise _Dropped
     if fault.garbage:
-        raise _Garbage
+        raise _NotSlacks("garbage", _GARBAGE, "text/html")
+    if fault.cut_short:
+        raise _NotSlacks("cut_short", '{"ok": tr', "application/json")
     raise fault.as_error()

@@ -82,6 +82,13 @@ async def test_the_bot_token_is_refused_or_not_checked_as_slack_answers(
     answers.append(web.Response(status=503, text="<html>down</html>", content_type="text/html"))
     with pytest.raises(ConfigError, match=r"^could not check SLACK_BOT_TOKEN: .*HTTP 503"):
         await who_am_i(client)
+    # Nor is an answer cut short mid-JSON (slack_sdk then holds aiohttp's own response,
+    # which has no .get: reading it raised AttributeError, a traceback at start-up).
+    answers.append(web.Response(status=200, text='{"ok": tr', content_type="application/json"))
+    with pytest.raises(ConfigError, match=r"^could not check SLACK_BOT_TOKEN: .*HTTP 200"):
+        await who_am_i(client)
+    answers.append(web.Response(status=200, text='{"ok": tr', content_type="application/json"))
+    assert await _refusal(url) is None
     answers.append(web.json_response({"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT"}))
     assert (await who_am_i(client))["user_id"] == "U0BOT"
 

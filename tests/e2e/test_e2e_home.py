@@ -6,6 +6,7 @@ LocalSlack runs the app exactly as manifest.yml declares it (scopes, events, Hom
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -220,3 +221,24 @@ async def test_a_home_drawn_before_a_restart_still_decides(
     assert "Approved by <@U0BOB>" in outcome_text(slack.message(channel=OPS, ts=card["ts"]))
     await home_of(slack, "U0BOB", has="approved by <@U0BOB>", lacks="Waiting for you (1)")
     assert restarts(settings.home) == 1
+
+
+async def test_a_home_slack_answers_with_json_cut_short_is_logged_in_one_line(
+    slack: LocalSlack, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A proxy that closes mid-answer leaves slack_sdk's error holding aiohttp's response,
+    # which has no .get: the handler's own log line raised, a traceback and no word why.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    slack.inject_fault(method="views.publish", cut_short=True)
+    caplog.set_level(logging.WARNING, logger="signoff")
+    await slack.open_app_home(user="U0BOB")
+    said = await until(
+        lambda: [r for r in caplog.records if "could not publish the Home" in r.getMessage()],
+        what="the Home's log line",
+    )
+    assert "U0BOB" in said[0].getMessage() and not said[0].exc_info
+    assert not [r for r in caplog.records if r.exc_info and r.levelno > logging.DEBUG]
+    # The next opening publishes it.
+    await slack.open_app_home(user="U0BOB")
+    await home_of(slack, "U0BOB", has="Waiting for you (0)")

@@ -159,3 +159,16 @@ async def test_a_garbage_fault_answers_an_html_page(slack: LocalSlack, web: Asyn
     assert (call.status, call.ok, call.committed, call.error) == (200, False, False, "garbage")
     await web.chat_postMessage(channel=OPS, text="then fine")
     assert [m["text"] for m in slack.messages(channel=OPS)] == ["then fine"]
+
+
+async def test_a_cut_short_fault_answers_json_that_ends_mid_object(
+    slack: LocalSlack, web: AsyncWebClient
+) -> None:
+    """slack_sdk then raises a SlackApiError that holds aiohttp's own response, not a
+    SlackResponse: it has no ``.get`` (what signoff's code must not assume)."""
+    slack.inject_fault(method="chat.postMessage", cut_short=True)
+    with pytest.raises(SlackApiError) as raised:
+        await web.chat_postMessage(channel=OPS, text="lost")
+    assert not hasattr(raised.value.response, "get")
+    (call,) = slack.calls("chat.postMessage")
+    assert (call.status, call.ok, call.error) == (200, False, "cut_short")
