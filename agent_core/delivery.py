@@ -272,6 +272,8 @@ class Delivery:
                 ]
             delivered = await self.surface.show_card(entry, view, check_first=check_first)
             await card_shown(request, view, delivered, index=self.index, observer=self.observer)
+        if delivered.partly:
+            log.warning("gave up on the rest of %s: %s", entry.id, delivered.partly)
         if entry.kind == "reply" and not delivered.adopted:
             self.observer.emit(ReplyPosted(session_id=entry.session_id, thread=entry.thread))
         outcome: Literal["sent", "adopted"] = "adopted" if delivered.adopted else "sent"
@@ -279,7 +281,14 @@ class Delivery:
             self._attempts.pop(item.id, None)
             self._check_first.discard(item.id)
         return [
-            self._done(item, outcome, channel=delivered.channel, ts=delivered.ts, shown=shown)
+            self._done(
+                item,
+                outcome,
+                channel=delivered.channel,
+                ts=delivered.ts,
+                error=delivered.partly,
+                shown=shown,
+            )
             for item in results
         ]
 

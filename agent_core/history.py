@@ -64,8 +64,9 @@ class SlackWrite:
 
     entry_id: str
     kind: Literal["reply", "card"]
-    # sent (adopted: found in Slack after a restart), failed (given up: ``error`` says
-    # why), or pending: not sent yet (``at`` is when it was queued).
+    # sent (adopted: found in Slack after a restart; with an ``error``, in part: "posted
+    # in part (2 of 5): is_archived"), failed (given up: ``error`` says why), or pending:
+    # not sent yet (``at`` is when it was queued).
     outcome: Literal["sent", "adopted", "failed", "pending"]
     at: str
     error: str = ""

@@ -105,6 +105,9 @@ class Delivered:
     ts: str = ""
     # Found already in the thread (an earlier attempt had landed), not posted now.
     adopted: bool = False
+    # Only part of it is in the thread (Slack refused the rest for good): what landed and
+    # why the rest did not, recorded as the entry's error ("posted in part (2 of 5): …").
+    partly: str = ""
 
 
 class DeliveryError(Exception):

@@ -3,15 +3,26 @@
 A message holds at most ``MESSAGE_LIMIT`` characters of signoff's (Slack takes 40,000;
 shorter ones keep a thread readable). A reply of up to ``MAX_PARTS`` messages is posted as
 those; a longer one as its start (``attached_start``) with the whole answer attached as a
-file, unless the app may not upload files: then it is posted as all its parts.
+file, unless the app may not upload files: then it is posted as its first ``MAX_SPLIT``
+parts at most (``cut_parts``), the last saying how much was left out and where the whole
+answer is (``signoff show``): Slack takes about a message a second, and a 400,000-character
+answer as 115 messages flooded the thread for two minutes.
 """
 
 from __future__ import annotations
 
-__all__ = ["MAX_PARTS", "MESSAGE_LIMIT", "attached_start", "split_message"]
+__all__ = [
+    "MAX_PARTS",
+    "MAX_SPLIT",
+    "MESSAGE_LIMIT",
+    "attached_start",
+    "cut_parts",
+    "split_message",
+]
 
 MESSAGE_LIMIT = 3500
 MAX_PARTS = 4
+MAX_SPLIT = 8
 ATTACHED = "\n… (the full answer is attached)"
 
 
@@ -36,3 +47,16 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 def attached_start(parts: list[str]) -> str:
     """What the thread shows of a reply whose whole text is attached as a file."""
     return parts[0][:1000] + ATTACHED
+
+
+def cut_parts(parts: list[str], *, session_id: str) -> list[str]:
+    """The parts of a reply posted without its file: at most ``MAX_SPLIT``, the last one
+    ending with what was left out (counted as the thread would have shown it)."""
+    if len(parts) <= MAX_SPLIT:
+        return parts
+    left = sum(len(part) for part in parts[MAX_SPLIT:])
+    note = (
+        f"\n\n… (the answer is cut here: {left:,} more characters were left out, as it "
+        f"could not be attached as a file; `signoff show {session_id}` prints it whole)"
+    )
+    return [*parts[: MAX_SPLIT - 1], parts[MAX_SPLIT - 1] + note]

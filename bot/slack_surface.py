@@ -7,7 +7,8 @@ instead of posted again, so a crash never doubles a reply or a card.
 
 Replies go to the originating thread (``thread_ts`` as a string), split at paragraph
 boundaries, or uploaded as a file when even that would flood the thread; an app that may
-not upload (no ``files:write``) posts those split too, remembered for the process. A reply whose
+not upload (no ``files:write``) posts those split too, a few messages at most
+(``reply_parts.cut_parts``), remembered for the process. A reply whose
 text was streamed into the thread is delivered by finalizing that stream with the
 reply's text and metadata (``live_streams``) instead of posting it again. Cards are posted
 with ``chat.postMessage`` and updated days later with ``chat.update`` on the stored
@@ -33,7 +34,7 @@ from sessions import OutboxEntry, ThreadKey
 
 from .cards import card_blocks, fallback_text
 from .live_streams import METADATA_TYPE, LiveStreams
-from .reply_parts import MAX_PARTS, attached_start, split_message
+from .reply_parts import MAX_PARTS, attached_start, cut_parts, split_message
 from .slack_errors import definite, delivery_error, look_first, slack_error
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
@@ -141,7 +142,7 @@ class SlackSurface:
         posted = False
         if attach:
             start = [attached_start(parts)]
-            first, posted = await self._post_parts(entry, start, landed, attached=True)
+            first, posted, _ = await self._post_parts(entry, start, landed, attached=True)
             if file_landed:
                 return Delivered(thread.channel, first, adopted=not posted)
             try:
@@ -157,6 +158,7 @@ class SlackSurface:
                 if not self.support.check("files", "the file upload", exc):
                     raise look_first(delivery_error(exc)) from exc
             promised = first
+        parts = cut_parts(parts, session_id=entry.session_id)
         if promised:  # it would promise what never comes: it becomes the first part
             await self._call(
                 "chat_update",
@@ -167,8 +169,8 @@ class SlackSurface:
                 metadata=_metadata(entry, part=0),
             )
             landed[0], posted = promised, True
-        first, more = await self._post_parts(entry, parts, landed)
-        return Delivered(thread.channel, first, adopted=not (posted or more))
+        first, more, partly = await self._post_parts(entry, parts, landed)
+        return Delivered(thread.channel, first, adopted=not (posted or more), partly=partly)
 
     async def _post_parts(
         self,
@@ -177,9 +179,10 @@ class SlackSurface:
         landed: dict[int, str],
         *,
         attached: bool = False,
-    ) -> tuple[str, bool]:
+    ) -> tuple[str, bool, str]:
         """Post the parts not ``landed`` yet (the first by finalizing the entry's stream, if
-        it has one); the first part's ts, and whether anything was posted."""
+        it has one); the first part's ts, whether anything was posted, and what Slack
+        refused for good after the first part landed ("" when all of it did)."""
         thread = entry.thread
         mark = {"attached": True} if attached else {}
         first = landed.get(0, "")
@@ -198,19 +201,25 @@ class SlackSurface:
             if index in landed or (index == 0 and first):
                 continue
             sent_at = time.monotonic()
-            response = await self._call(
-                "chat_postMessage",
-                started=bool(first),  # the reply's start is in the thread
-                channel=thread.channel,
-                thread_ts=str(thread.thread_ts),
-                text=part,
-                mrkdwn=True,
-                metadata=_metadata(entry, part=index, **mark),
-            )
+            try:
+                response = await self._call(
+                    "chat_postMessage",
+                    started=bool(first),  # the reply's start is in the thread
+                    channel=thread.channel,
+                    thread_ts=str(thread.thread_ts),
+                    text=part,
+                    mrkdwn=True,
+                    metadata=_metadata(entry, part=index, **mark),
+                )
+            except DeliveryError as exc:
+                if not (exc.permanent and first):
+                    raise
+                # The thread has the reply's start: it is posted, in part, never "not posted".
+                return first, posted, f"posted in part ({index} of {len(parts)}): {exc.reason}"
             self._posted(thread, sent_at)
             posted = True
             first = first or str(response["ts"])
-        return first, posted
+        return first, posted, ""
 
     # cards ------------------------------------------------------------------------
     async def show_card(

@@ -10,7 +10,8 @@ A parked session's state is final (``awaiting_approval``); ``what_became`` tells
 
 Each session ends with what became of its replies and cards in Slack, read from the
 thread's outbox: "📤 reply posted", "✖ reply not posted: is_archived (Slack refused it for
-good)", "… reply still waiting to be sent".
+good)", "📤 reply posted in part (2 of 5): is_archived" (Slack refused its third part for
+good), "… reply still waiting to be sent".
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sessions import SessionState, TraceEvent
 from .slack_errors import PERMANENT
 from .terminal_text import printable
 
-__all__ = ["render_history", "render_session_list", "what_became"]
+__all__ = ["render_history", "render_session_list", "what_became", "write_line"]
 
 Names = Callable[[tuple[str, ...]], str]
 
@@ -122,7 +123,7 @@ def _approval_lines(session: SessionHistory) -> Iterator[str]:
             )
 
 
-def _write_line(write: SlackWrite) -> str:
+def write_line(write: SlackWrite) -> str:
     at, approval = _clock(write.at), write.approval_id
     if write.kind == "card":
         what, done = (
@@ -142,6 +143,8 @@ def _write_line(write: SlackWrite) -> str:
         why = " (Slack refused it for good)" if write.error in PERMANENT else ""
         return f"  {at}  ✖ {what} not {done}: {_short(write.error, 200)}{why}"
     found = " (found in Slack after a restart)" if write.outcome == "adopted" else ""
+    if write.error:  # landed in part: "posted in part (2 of 5): is_archived"
+        return f"  {at}  📤 {what} {_short(write.error, 200)}{found}"
     return f"  {at}  📤 {what} {done}{found}"
 
 
@@ -164,7 +167,7 @@ def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
     for event in events:
         yield from _event_lines(event)
     yield from _approval_lines(session)
-    yield from map(_write_line, session.writes)
+    yield from map(write_line, session.writes)
 
 
 def render_history(history: ThreadHistory) -> str:

@@ -84,6 +84,8 @@ class OutboxDone(Record):
     outcome: Literal["sent", "adopted", "failed", "skipped"]
     channel: str = ""
     ts: str = ""
+    # failed: why; sent or adopted: a reply Slack took only in part ("posted in part
+    # (2 of 5): is_archived").
     error: str = ""
     # card: the version it showed, so an update that would show the same is skipped.
     shown: str = ""
