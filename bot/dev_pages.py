@@ -29,7 +29,7 @@ from sessions import (
     check_session_id,
 )
 
-from .trace_view import render_history, what_became
+from .trace_view import delivery_line, render_history, what_became
 
 __all__ = ["DevPages"]
 
@@ -221,6 +221,11 @@ class DevPages:
         for event in events:
             yield from self._event(event)
         yield from self._approvals(session, hl)
+        for write in session.writes:  # what reached Slack, as the text trace ends with it
+            yield (
+                f"<li class='write {escape(write.outcome)}'><span class='t'>"
+                f"{escape(write.at[11:23])}</span>{escape(delivery_line(write))}</li>"
+            )
         yield "</ul></section>"
 
     def _event(self, event: TraceEvent) -> Iterator[str]:

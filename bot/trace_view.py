@@ -25,7 +25,7 @@ from sessions import SessionState, TraceEvent
 from .slack_errors import PERMANENT
 from .terminal_text import printable
 
-__all__ = ["render_history", "render_session_list", "what_became", "write_line"]
+__all__ = ["delivery_line", "render_history", "render_session_list", "what_became"]
 
 Names = Callable[[tuple[str, ...]], str]
 
@@ -123,8 +123,10 @@ def _approval_lines(session: SessionHistory) -> Iterator[str]:
             )
 
 
-def write_line(write: SlackWrite) -> str:
-    at, approval = _clock(write.at), write.approval_id
+def delivery_line(write: SlackWrite) -> str:
+    """What became of a reply or card in Slack, in a line: "📤 reply posted" (as text, not
+    escaped: the dev trace page escapes it)."""
+    approval = write.approval_id
     if write.kind == "card":
         what, done = (
             f"card {approval} ({write.entry_id.removeprefix(f'card-{approval}-')})",
@@ -138,14 +140,18 @@ def write_line(write: SlackWrite) -> str:
     else:
         what, done = "reply", "posted"
     if write.outcome == "pending":
-        return f"  {at}  … {what} still waiting to be sent"
+        return f"… {what} still waiting to be sent"
     if write.outcome == "failed":
         why = " (Slack refused it for good)" if write.error in PERMANENT else ""
-        return f"  {at}  ✖ {what} not {done}: {_short(write.error, 200)}{why}"
+        return f"✖ {what} not {done}: {_short(write.error, 200)}{why}"
     found = " (found in Slack after a restart)" if write.outcome == "adopted" else ""
     if write.error:  # landed in part: "posted in part (2 of 5): is_archived"
-        return f"  {at}  📤 {what} {_short(write.error, 200)}{found}"
-    return f"  {at}  📤 {what} {done}{found}"
+        return f"📤 {what} {_short(write.error, 200)}{found}"
+    return f"📤 {what} {done}{found}"
+
+
+def _write_line(write: SlackWrite) -> str:
+    return f"  {_clock(write.at)}  {delivery_line(write)}"
 
 
 def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
@@ -167,7 +173,7 @@ def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
     for event in events:
         yield from _event_lines(event)
     yield from _approval_lines(session)
-    yield from map(write_line, session.writes)
+    yield from map(_write_line, session.writes)
 
 
 def render_history(history: ThreadHistory) -> str:

@@ -21,7 +21,7 @@ from agent_core.delivery import Delivery
 from agent_core.history import SlackWrite
 from bot.reply_parts import MAX_SPLIT, split_message
 from bot.slack_surface import METADATA_TYPE, SlackSurface
-from bot.trace_view import write_line
+from bot.trace_view import delivery_line
 from localslack import LocalSlack
 from sessions import Home, coordination_for
 
@@ -92,6 +92,6 @@ async def test_a_reply_refused_after_two_of_its_parts_is_recorded_as_posted_in_p
     assert done is not None and done.outcome == "adopted"
     assert done.ts == slack.thread(channel=OPS, ts=thread.thread_ts)[1]["ts"]
     assert done.error == "posted in part (2 of 4): is_archived"
-    line = write_line(SlackWrite(reply.id, "reply", done.outcome, done.at, done.error))
+    line = delivery_line(SlackWrite(reply.id, "reply", done.outcome, done.at, done.error))
     assert "📤 reply posted in part (2 of 4): is_archived" in line
     assert "not posted" not in line

@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from engine_support import THREAD, ask_and_edit, chain, message, transcript
 
 from agent_core.messages import ToolResultMessage
-from agent_core.surface import RecordingSurface
+from agent_core.surface import Delivered, DeliveryError, RecordingSurface
 from approvals import ApprovalRequest, Policy, PolicyRule
 from bot.dev_pages import DevPages
 from bot.trace_view import render_history, what_became
-from sessions import FixedClock, Home, SessionState, ThreadKey
+from sessions import FixedClock, Home, OutboxEntry, SessionState, ThreadKey
 
 DM = ThreadKey(team="T0LOCAL", channel="D0ALICE", thread_ts="1700000000.000100")
 
@@ -152,3 +152,35 @@ async def test_the_dev_overview_shows_the_call_a_pending_request_now_stands_for(
     async with TestClient(TestServer(app)) as client:
         page = await (await client.get("/signoff/")).text()
     assert "&quot;replicas&quot;: 8" in page and "&quot;replicas&quot;: 12" not in page
+
+
+class RefusingReplies(RecordingSurface):
+    """Cards go out; every reply is refused for good, with a reason that is not HTML-safe."""
+
+    async def post_reply(self, entry: OutboxEntry, *, check_first: bool) -> Delivered:
+        raise DeliveryError("is_archived <b>&", permanent=True)
+
+
+async def test_the_dev_trace_timeline_shows_what_reached_slack(
+    make_engine: Any, home: Home
+) -> None:
+    """Its "As text" section had the delivery lines (📤 … shown, ✖ reply not posted); the
+    timeline above it, what people look at, had none."""
+    engine = await make_engine(surface=RefusingReplies())
+    parent = await park(engine, home)
+    [state] = engine.history(parent).sessions[0].approvals
+    approval = state.capsule.id
+    await engine.decide(approval, user="U0BOB", approve=True)
+    await engine.idle()
+    pages = DevPages(home, team="T0LOCAL", people={"U0BOB": "bob"})
+    pages.engine = engine
+    app = web.Application()
+    app.add_routes(pages.routes())
+    async with TestClient(TestServer(app)) as client:
+        page = await (await client.get(f"/signoff/trace/{parent}")).text()
+    timeline, _, as_text = page.partition("<summary>As text")
+    shown = f"📤 card {approval} (requested) shown"
+    refused = "✖ reply not posted: is_archived &lt;b&gt;&amp;"
+    assert shown in as_text and refused in as_text
+    assert shown in timeline and refused in timeline
+    assert "<b>&" not in page
