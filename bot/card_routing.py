@@ -26,8 +26,8 @@ from approvals import Capsule
 from sessions import OutboxEntry
 
 from .cards import card_blocks, fallback_text
+from .message_metadata import metadata, ours, thread_messages
 from .slack_errors import delivery_error, look_first
-from .slack_surface import METADATA_TYPE
 from .slack_text import channel_link, escape, join, literal, parse_utc
 
 __all__ = ["show_routed_card"]
@@ -43,12 +43,6 @@ async def _call(call: Awaitable[Any]) -> Any:
         return await call
     except Exception as exc:
         raise delivery_error(exc) from exc
-
-
-def _ours(message: dict[str, Any]) -> dict[str, Any]:
-    meta = message.get("metadata") or {}
-    payload = meta.get("event_payload") if meta.get("event_type") == METADATA_TYPE else None
-    return payload if isinstance(payload, dict) else {}
 
 
 async def _permalink(client: AsyncWebClient, channel: str, ts: str) -> str | None:
@@ -78,7 +72,7 @@ async def _find_card(client: AsyncWebClient, capsule: Capsule) -> str:
             )
         )
         for message in page.get("messages") or []:
-            if _ours(message).get("approval") == capsule.id:
+            if ours(message).get("approval") == capsule.id:
                 return str(message["ts"])
         cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or ""
         if not cursor:
@@ -86,23 +80,13 @@ async def _find_card(client: AsyncWebClient, capsule: Capsule) -> str:
 
 
 async def _pointer_landed(client: AsyncWebClient, capsule: Capsule) -> bool:
-    thread = capsule.thread
-    cursor = ""
-    while True:
-        page = await _call(
-            client.conversations_replies(
-                channel=thread.channel,
-                ts=thread.thread_ts,
-                include_all_metadata=True,
-                limit=200,
-                cursor=cursor or None,
-            )
-        )
-        if any(_ours(m).get("pointer") == capsule.id for m in page.get("messages") or []):
-            return True
-        cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or ""
-        if not cursor:
-            return False
+    try:
+        async for message in thread_messages(client, capsule.thread):
+            if ours(message).get("pointer") == capsule.id:
+                return True
+    except Exception as exc:
+        raise delivery_error(exc) from exc
+    return False
 
 
 async def _point(client: AsyncWebClient, entry: OutboxEntry, capsule: Capsule, ts: str) -> None:
@@ -123,10 +107,7 @@ async def _point(client: AsyncWebClient, entry: OutboxEntry, capsule: Capsule, t
             channel=capsule.thread.channel,
             thread_ts=str(capsule.thread.thread_ts),
             text=text,
-            metadata={
-                "event_type": METADATA_TYPE,
-                "event_payload": {"entry": entry.id, "pointer": capsule.id},
-            },
+            metadata=metadata(entry.id, pointer=capsule.id),
         )
     )
 
@@ -158,10 +139,7 @@ async def show_routed_card(
                 channel=capsule.card_channel,
                 text=text,
                 blocks=blocks,
-                metadata={
-                    "event_type": METADATA_TYPE,
-                    "event_payload": {"entry": entry.id, "approval": capsule.id},
-                },
+                metadata=metadata(entry.id, approval=capsule.id),
             )
         )
         ts = str(response["ts"])

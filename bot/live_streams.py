@@ -34,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.live import LiveTurn
 from sessions import Clock, Home, SystemClock, ThreadKey, coordination_for, utc_iso
 
+from .message_metadata import METADATA_TYPE, thread_messages
 from .slack_errors import PERMANENT, slack_error
 from .stream_journal import StreamJournal, StreamRecord, StreamTask
 from .surface_support import SurfaceSupport
@@ -42,11 +43,9 @@ from .thread_posts import ThreadPosts
 if TYPE_CHECKING:
     from .reply_stream import SlackReplyStream
 
-__all__ = ["METADATA_TYPE", "LiveStreams"]
+__all__ = ["LiveStreams"]
 
 log = logging.getLogger("signoff.slack")
-
-METADATA_TYPE = "signoff_outbox"
 
 
 class LiveStreams:
@@ -299,25 +298,14 @@ class LiveStreams:
         if not self.bot_id:
             self.bot_id = str((await self.client.auth_test()).get("bot_id") or "")
         out: list[str] = []
-        cursor = ""
-        while True:
-            page = await self.client.conversations_replies(
-                channel=thread.channel,
-                ts=thread.thread_ts,
-                include_all_metadata=True,
-                limit=200,
-                cursor=cursor or None,
-            )
-            for message in page.get("messages") or []:
-                meta = message.get("metadata") or {}
-                ours = meta.get("event_type") == METADATA_TYPE
-                if (
-                    message.get("bot_id") == self.bot_id
-                    and not ours
-                    and not message.get("files")
-                    and message.get("ts") != thread.thread_ts
-                ):
-                    out.append(str(message["ts"]))
-            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or ""
-            if not cursor:
-                return out
+        async for message in thread_messages(self.client, thread):
+            # Marked as ours, with its payload or not: never a stray.
+            marked = (message.get("metadata") or {}).get("event_type") == METADATA_TYPE
+            if (
+                message.get("bot_id") == self.bot_id
+                and not marked
+                and not message.get("files")
+                and message.get("ts") != thread.thread_ts
+            ):
+                out.append(str(message["ts"]))
+        return out

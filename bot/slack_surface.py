@@ -32,22 +32,20 @@ from agent_core.surface import CardView, Delivered, DeliveryError
 from agent_core.thread_status import AgentStatus
 from sessions import OutboxEntry, ThreadKey
 
+from .card_routing import show_routed_card
 from .cards import card_blocks, fallback_text
-from .live_streams import METADATA_TYPE, LiveStreams
+from .live_streams import LiveStreams
+from .message_metadata import metadata, ours, thread_messages
 from .reply_parts import MAX_PARTS, attached_start, cut_parts, split_message
 from .slack_errors import definite, delivery_error, look_first, slack_error
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 
-__all__ = ["METADATA_TYPE", "SlackSurface"]
+__all__ = ["SlackSurface"]
 
 log = logging.getLogger("signoff.slack")
 
 T = TypeVar("T")
-
-
-def _metadata(entry: OutboxEntry, **extra: Any) -> dict[str, Any]:
-    return {"event_type": METADATA_TYPE, "event_payload": {"entry": entry.id, **extra}}
 
 
 class SlackSurface:
@@ -84,34 +82,14 @@ class SlackSurface:
     async def _thread(self, thread: ThreadKey) -> list[dict[str, Any]]:
         """The thread's messages with their metadata (to adopt what already landed)."""
         messages: list[dict[str, Any]] = []
-        cursor = ""
-        while True:
-            try:
-                page = await self.client.conversations_replies(
-                    channel=thread.channel,
-                    ts=thread.thread_ts,
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor or None,
-                )
-            except SlackApiError as exc:
-                if slack_error(exc) == "thread_not_found":
-                    return messages
-                raise delivery_error(exc) from exc
-            except Exception as exc:
-                raise delivery_error(exc) from exc
-            messages.extend(page.get("messages") or [])
-            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or ""
-            if not cursor:
+        try:
+            async for message in thread_messages(self.client, thread):
+                messages.append(message)
+        except Exception as exc:
+            if slack_error(exc) == "thread_not_found":
                 return messages
-
-    @staticmethod
-    def _ours(message: dict[str, Any]) -> dict[str, Any]:
-        meta = message.get("metadata") or {}
-        if meta.get("event_type") != METADATA_TYPE:
-            return {}
-        payload = meta.get("event_payload")
-        return payload if isinstance(payload, dict) else {}
+            raise delivery_error(exc) from exc
+        return messages
 
     # replies ----------------------------------------------------------------------
     async def ready(self, entry: OutboxEntry) -> None:
@@ -130,7 +108,7 @@ class SlackSurface:
         file_landed = False
         if check_first:
             for message in await self._thread(thread):
-                payload = self._ours(message)
+                payload = ours(message)
                 if payload.get("entry") == entry.id:
                     landed[int(payload.get("part", 0))] = str(message["ts"])
                     promised = str(message["ts"]) if payload.get("attached") else promised
@@ -166,7 +144,7 @@ class SlackSurface:
                 channel=thread.channel,
                 ts=promised,
                 text=parts[0],
-                metadata=_metadata(entry, part=0),
+                metadata=metadata(entry.id, part=0),
             )
             landed[0], posted = promised, True
         first, more, partly = await self._post_parts(entry, parts, landed)
@@ -193,7 +171,7 @@ class SlackSurface:
             else:
                 first = await self._guarded(
                     self.streams.finalize(
-                        entry.id, parts[0], metadata=_metadata(entry, part=0, **mark)
+                        entry.id, parts[0], metadata=metadata(entry.id, part=0, **mark)
                     )
                 )
                 posted = bool(first)
@@ -209,7 +187,7 @@ class SlackSurface:
                     thread_ts=str(thread.thread_ts),
                     text=part,
                     mrkdwn=True,
-                    metadata=_metadata(entry, part=index, **mark),
+                    metadata=metadata(entry.id, part=index, **mark),
                 )
             except DeliveryError as exc:
                 if not (exc.permanent and first):
@@ -226,8 +204,6 @@ class SlackSurface:
         self, entry: OutboxEntry, view: CardView, *, check_first: bool
     ) -> Delivered:
         if view.capsule.card_channel:  # asked in a DM: the card goes to the approvals channel
-            from .card_routing import show_routed_card  # it imports this module
-
             sent_at = time.monotonic()
             shown = await show_routed_card(self.client, entry, view, check_first=check_first)
             if view.card is None:  # the pointer went to the asking thread: its status is gone
@@ -238,7 +214,7 @@ class SlackSurface:
         adopted = False
         if card is None and check_first:
             for message in await self._thread(capsule.thread):
-                if self._ours(message).get("approval") == capsule.id:
+                if ours(message).get("approval") == capsule.id:
                     card, adopted = (capsule.thread.channel, str(message["ts"])), True
                     break
         if card is None:
@@ -249,7 +225,7 @@ class SlackSurface:
                 thread_ts=str(capsule.thread.thread_ts),
                 text=fallback_text(view),
                 blocks=card_blocks(view),
-                metadata=_metadata(entry, approval=capsule.id),
+                metadata=metadata(entry.id, approval=capsule.id),
             )
             self._posted(capsule.thread, sent_at, card=True)
             return Delivered(str(response["channel"]), str(response["ts"]))

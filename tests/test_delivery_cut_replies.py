@@ -19,8 +19,9 @@ from test_delivery_unrecorded import OPS, SESSION, asked, entry, until
 
 from agent_core.delivery import Delivery
 from agent_core.history import SlackWrite
+from bot.message_metadata import metadata
 from bot.reply_parts import MAX_SPLIT, split_message
-from bot.slack_surface import METADATA_TYPE, SlackSurface
+from bot.slack_surface import SlackSurface
 from bot.trace_view import delivery_line
 from localslack import LocalSlack
 from sessions import Home, coordination_for
@@ -72,10 +73,7 @@ async def test_a_reply_refused_after_two_of_its_parts_is_recorded_as_posted_in_p
             channel=OPS,
             thread_ts=thread.thread_ts,
             text=parts[index],
-            metadata={
-                "event_type": METADATA_TYPE,
-                "event_payload": {"entry": reply.id, "part": index},
-            },
+            metadata=metadata(reply.id, part=index),
         )
     slack.inject_fault(method="chat.postMessage", channel=OPS, error="is_archived", count=None)
     outbox = coordination_for(home).outbox
