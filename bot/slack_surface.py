@@ -134,7 +134,12 @@ class SlackSurface:
                 return Delivered(thread.channel, first)
             except Exception as exc:
                 if not self.support.check("files", "the file upload", exc):
-                    raise look_first(delivery_error(exc)) from exc
+                    error = delivery_error(exc)
+                    if not error.permanent:
+                        raise look_first(error) from exc
+                    # The start is in the thread: posted in part, never "not posted".
+                    partly = f"posted in part (its start, not the attached file): {error.reason}"
+                    return Delivered(thread.channel, first, adopted=not posted, partly=partly)
             promised = first
         parts = cut_parts(parts, session_id=entry.session_id)
         if promised:  # it would promise what never comes: it becomes the first part

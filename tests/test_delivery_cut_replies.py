@@ -93,3 +93,20 @@ async def test_a_reply_refused_after_two_of_its_parts_is_recorded_as_posted_in_p
     line = delivery_line(SlackWrite(reply.id, "reply", done.outcome, done.at, done.error))
     assert "📤 reply posted in part (2 of 4): is_archived" in line
     assert "not posted" not in line
+
+
+async def test_a_start_whose_file_is_refused_for_good_is_recorded_as_posted_in_part(
+    slack: LocalSlack, home: Home
+) -> None:
+    """The start of a long answer went out; Slack then refused its file for good. The
+    start is in the thread: "not posted" would be untrue."""
+    slack.inject_fault(method="files.completeUploadExternal", error="channel_not_found", count=None)
+    web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    thread = await deliver(slack, home, SlackSurface(web), long_answer(), "m1")
+    (start,) = texts(slack, thread)
+    assert start.endswith("(the full answer is attached)")
+    done = coordination_for(home).outbox.done(thread, f"reply-{SESSION}-m1")
+    assert done is not None and done.outcome == "sent"
+    assert done.error == "posted in part (its start, not the attached file): channel_not_found"
+    line = delivery_line(SlackWrite(done.id, "reply", done.outcome, done.at, done.error))
+    assert line.startswith("📤 reply posted in part (its start")
