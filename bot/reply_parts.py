@@ -22,7 +22,7 @@ __all__ = [
 
 MESSAGE_LIMIT = 3500
 MAX_PARTS = 4
-MAX_SPLIT = 8
+MAX_SPLIT = 10  # 35,000 characters: about what one Slack message (40,000) may hold
 ATTACHED = "\n… (the full answer is attached)"
 
 
