@@ -119,6 +119,7 @@ class SignoffBot:
             me = await who_am_i(client)
             await check_approvals_channel(client, settings.approvals_channel)
             streams.bot_id = str(me.get("bot_id") or "")
+            surface.bot_user = str(me["user_id"])
             # Named: without a name Bolt calls inspect.stack(), which resolves the path
             # of every loaded module for every frame (42k lstat calls at each start-up).
             # Not "signoff": Bolt configures the logger of that name on every request.
@@ -131,7 +132,7 @@ class SignoffBot:
                 logger=logging.getLogger("slack_bolt"),
                 process_before_response=False,
             )
-            home_tab.bind(engine, client)
+            home_tab.bind(engine, client, bot_user=str(me["user_id"]))
             register_actions(app, engine, home=home_tab)
             register_commands(app, engine, client)
             register_fallbacks(app)  # last: Bolt runs the first listener that matches

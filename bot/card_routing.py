@@ -113,14 +113,19 @@ async def _point(client: AsyncWebClient, entry: OutboxEntry, capsule: Capsule, t
 
 
 async def show_routed_card(
-    client: AsyncWebClient, entry: OutboxEntry, view: CardView, *, check_first: bool
+    client: AsyncWebClient,
+    entry: OutboxEntry,
+    view: CardView,
+    *,
+    check_first: bool,
+    bot_user: str,
 ) -> Delivered:
     """Post the card in the approvals channel (and the pointer), or update it in place."""
     capsule = view.capsule
     if view.card is not None and not view.changed:
         return Delivered(view.card.channel, view.card.ts)
     back = await _permalink(client, capsule.thread.channel, capsule.thread.thread_ts)
-    text, blocks = fallback_text(view), card_blocks(view, asked_in=back)
+    text, blocks = fallback_text(view), card_blocks(view, asked_in=back, bot_user=bot_user)
     if view.card is not None:
         await _call(
             client.chat_update(channel=view.card.channel, ts=view.card.ts, text=text, blocks=blocks)

@@ -112,7 +112,7 @@ def _approvers(capsule: Capsule, quorum: int) -> Mrkdwn:
     return join(who, literal(needed + self_part))
 
 
-def _asked(capsule: Capsule, asked_in: str | None) -> Mrkdwn:
+def _asked(capsule: Capsule, asked_in: str | None, bot_user: str) -> Mrkdwn:
     """Who asked, and their message quoted; where, when the card is not in their thread."""
     where = literal("")
     if capsule.card_channel:
@@ -122,7 +122,7 @@ def _asked(capsule: Capsule, asked_in: str | None) -> Mrkdwn:
     if not text and capsule.reason.startswith("asked: "):
         text = capsule.reason.removeprefix("asked: ")  # capsules from before request_text
     line = join(mentions(capsule.askers), where, literal(" asked" + (":" if text.strip() else ".")))
-    return join(line, literal("\n"), quote(text)) if text.strip() else line
+    return join(line, literal("\n"), quote(text, bot_user=bot_user)) if text.strip() else line
 
 
 def _why(capsule: Capsule) -> Mrkdwn:
@@ -190,8 +190,11 @@ def _field(title: str, body: Mrkdwn) -> dict[str, str]:
     }
 
 
-def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str, Any]]:
-    """The card as it must look now; ``asked_in``: a link back to where it was asked."""
+def card_blocks(
+    view: CardView, *, asked_in: str | None = None, bot_user: str = ""
+) -> list[dict[str, Any]]:
+    """The card as it must look now; ``asked_in``: a link back to where it was asked;
+    ``bot_user``: signoff's user id, whose mention is dropped from the quoted request."""
     capsule, decision = view.capsule, view.decision
     version = view.version  # in every block id: Slack re-renders a block whose id changed
     blocks: list[dict[str, Any]] = [
@@ -209,7 +212,7 @@ def card_blocks(view: CardView, *, asked_in: str | None = None) -> list[dict[str
         blocks.append(
             _context(f"about-{version}", join(literal("🛠 "), escape_clipped(summary, 500)))
         )
-    blocks.append(_section(f"asked-{version}", _asked(capsule, asked_in)))
+    blocks.append(_section(f"asked-{version}", _asked(capsule, asked_in, bot_user)))
     # The arguments the approval now stands for: the edited ones, once edited.
     fields, complete = argument_fields(view.arguments)
     if fields:

@@ -66,6 +66,8 @@ class HomeContent:
     now: datetime
     # A note about their last click here (a refusal, a vote counted), shown on top.
     notice: Mrkdwn | None = None
+    # signoff's user id: its mention is dropped from the requests quoted here.
+    bot_user: str = ""
 
 
 def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mrkdwn:
@@ -125,7 +127,7 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
             ),
         ]
         if c.request_text.strip():
-            lines.append(quote(c.request_text, limit=200))
+            lines.append(quote(c.request_text, bot_user=content.bot_user, limit=200))
         needed = item.view.needed if item.view else c.policy.quorum
         if so_far := progress(needed, item.voters):
             lines.append(so_far)

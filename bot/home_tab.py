@@ -60,6 +60,7 @@ class HomeTab:
         self.max_people = max_people
         self._engine: Engine | None = None
         self._client: AsyncWebClient | None = None
+        self._bot_user = ""
         self._members: ChannelMembers | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # People who opened their Home since start, least recently opened first.
@@ -72,9 +73,11 @@ class HomeTab:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def bind(self, engine: Engine, client: AsyncWebClient) -> None:
-        """Attach to the engine and its loop (call on that loop, once both exist)."""
+    def bind(self, engine: Engine, client: AsyncWebClient, *, bot_user: str) -> None:
+        """Attach to the engine and its loop (call on that loop, once both exist);
+        ``bot_user``: signoff's own user id (auth.test)."""
         self._engine = engine
+        self._bot_user = bot_user
         self._client = client
         self._members = ChannelMembers(client)
         self._loop = asyncio.get_running_loop()
@@ -203,6 +206,7 @@ class HomeTab:
             decided=await engine.recently_decided(user, limit=MAX_MINE),
             now=engine.clock.now(),
             notice=notice[0] if notice else None,
+            bot_user=self._bot_user,
         )
 
     async def publish(self, user: str) -> None:

@@ -58,6 +58,9 @@ class SlackSurface:
     ) -> None:
         self.client = client
         self.streams = streams
+        # signoff's user id, whose mention a card's quote drops: set from the start-up
+        # auth.test, else asked once (a CLI delivering the outbox).
+        self.bot_user = ""
         self.support = support or (streams.support if streams is not None else SurfaceSupport())
 
     def _posted(self, thread: ThreadKey, sent_at: float, *, card: bool = False) -> None:
@@ -208,9 +211,13 @@ class SlackSurface:
     async def show_card(
         self, entry: OutboxEntry, view: CardView, *, check_first: bool
     ) -> Delivered:
+        if not self.bot_user:
+            self.bot_user = str((await self._call("auth_test")).get("user_id") or "")
         if view.capsule.card_channel:  # asked in a DM: the card goes to the approvals channel
             sent_at = time.monotonic()
-            shown = await show_routed_card(self.client, entry, view, check_first=check_first)
+            shown = await show_routed_card(
+                self.client, entry, view, check_first=check_first, bot_user=self.bot_user
+            )
             if view.card is None:  # the pointer went to the asking thread: its status is gone
                 self._posted(view.capsule.thread, sent_at, card=True)
             return shown
@@ -229,7 +236,7 @@ class SlackSurface:
                 channel=capsule.thread.channel,
                 thread_ts=str(capsule.thread.thread_ts),
                 text=fallback_text(view),
-                blocks=card_blocks(view),
+                blocks=card_blocks(view, bot_user=self.bot_user),
                 metadata=metadata(entry.id, approval=capsule.id),
             )
             self._posted(capsule.thread, sent_at, card=True)
@@ -242,7 +249,7 @@ class SlackSurface:
                 channel=channel,
                 ts=ts,
                 text=fallback_text(view),
-                blocks=card_blocks(view),
+                blocks=card_blocks(view, bot_user=self.bot_user),
             )
         return Delivered(channel, ts, adopted=adopted)
 

@@ -52,7 +52,6 @@ _USER = re.compile(r"[UW][A-Z0-9]{2,39}")
 _GROUP = re.compile(r"S[A-Z0-9]{2,39}")
 # A mention as Slack sends it in a person's text: <@U…> or <@U…|name>.
 _TYPED_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,39})(?:\|([^<>]*))?>")
-_LEADING_MENTIONS = re.compile(r"^\s*(?:<@[UW][A-Z0-9]{2,39}(?:\|[^<>]*)?>[\s,:]*)+")
 
 
 def without_surrogates(text: str) -> str:
@@ -151,15 +150,19 @@ def channel_link(channel_id: str) -> Mrkdwn:
     return Mrkdwn(f"<#{check_slack_id(channel_id)}>")
 
 
-def quote(text: str, *, limit: int = 600) -> Mrkdwn:
+def quote(text: str, *, bot_user: str, limit: int = 600) -> Mrkdwn:
     """What a person wrote, as a block quote that pings nobody.
 
-    The mention that addressed signoff is dropped; other mentions they typed show as
-    ``@name`` (or ``@U…``) in plain characters, so quoting a message never notifies anyone
-    a second time.
+    The mention of signoff (``bot_user``, from auth.test) that the message begins with is
+    dropped: it only addressed signoff. Every other mention they typed, at the start too
+    ("@signoff @bob restart api"), shows as ``@name`` (or ``@U…``) in plain characters, so
+    the approver sees who else was addressed and quoting never notifies anyone again.
     """
-    body = _LEADING_MENTIONS.sub("", without_surrogates(text)).strip()
-    body = _TYPED_MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), body)
+    body = without_surrogates(text)
+    if _USER.fullmatch(bot_user):
+        address = rf"^\s*(?:<@{bot_user}(?:\|[^<>]*)?>[\s,:]*)+"
+        body = re.sub(address, "", body)
+    body = _TYPED_MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), body.strip())
     body = " ".join(body.split()) if "\n" not in body else body
     if len(body) > limit:
         body = body[: limit - 1] + "…"

@@ -66,7 +66,8 @@ def texts(blocks: list[dict[str, Any]]) -> str:
 
 
 def test_people_are_mentions_and_the_request_is_quoted() -> None:
-    shown = texts(card_blocks(CardView(make(requesters=("U0ALICE", "U0CAROL")), now=NOW)))
+    card = CardView(make(requesters=("U0ALICE", "U0CAROL")), now=NOW)
+    shown = texts(card_blocks(card, bot_user="U0SIGNOFF"))
     assert "<@U0ALICE>, <@U0CAROL> asked:\n>restart api please" in shown
     assert "*Requested by*\n<@U0ALICE>, <@U0CAROL>" in shown
     assert "*Approvers*\n<@U0BOB>, <!subteam^S0OPS>, not the requester" in shown
@@ -76,7 +77,7 @@ def test_people_are_mentions_and_the_request_is_quoted() -> None:
 
 
 def test_hostile_request_text_pings_nobody() -> None:
-    blocks = card_blocks(CardView(make(request_text=HOSTILE), now=NOW))
+    blocks = card_blocks(CardView(make(request_text=HOSTILE), now=NOW), bot_user="U0SIGNOFF")
     _check_limits(blocks)
     shown = texts(blocks)
     quoted = next(line for line in shown.splitlines() if line.startswith(">"))
@@ -92,9 +93,13 @@ def test_hostile_request_text_pings_nobody() -> None:
 
 
 def test_quote_drops_the_address_and_defuses_mentions() -> None:
-    assert quote("<@U0SIGNOFF>: deploy <@U0BOB>") == ">deploy @U0BOB"
-    assert quote("line one\n<!here> two") == ">line one\n>&lt;!here&gt; two"
-    assert quote("x" * 1000, limit=50).endswith("…")
+    me = "U0SIGNOFF"
+    assert quote("<@U0SIGNOFF>: deploy <@U0BOB>", bot_user=me) == ">deploy @U0BOB"
+    # Only signoff's own address goes: the others it begins with were addressed too.
+    assert quote("<@U0SIGNOFF> <@U0BOB|bob> deploy", bot_user=me) == ">@bob deploy"
+    assert quote("<@U0BOB>: deploy", bot_user=me) == ">@U0BOB: deploy"
+    assert quote("line one\n<!here> two", bot_user=me) == ">line one\n>&lt;!here&gt; two"
+    assert quote("x" * 1000, bot_user=me, limit=50).endswith("…")
 
 
 def test_expiry_in_each_readers_zone_and_relative() -> None:

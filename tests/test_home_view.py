@@ -89,6 +89,7 @@ def test_each_part_shows_what_a_person_needs_to_act() -> None:
         decided=done,
         now=NOW + timedelta(hours=2),
         notice=literal("Your approval is counted: 1 of 2."),
+        bot_user="U0SIGNOFF",
     )
     view = home_view(content)
     _limits(view)
