@@ -18,6 +18,7 @@ from approvals import (
     CardRef,
     Decision,
     ExecutionResult,
+    MembershipUnknown,
     Stale,
     Told,
     quorum_of,
@@ -136,7 +137,10 @@ class PersonQueries:
             people.update(escalation.added_users)
             groups.extend(escalation.added_groups)
         for group in dict.fromkeys(groups):
-            people.update(await rt.groups.members(group))
+            try:
+                people.update(await rt.groups.members(group))
+            except MembershipUnknown:
+                continue  # their Home is refreshed when they open it, or at the next change
         return Concerned(frozenset(people), anyone)
 
     async def approval_with_card(self, *, channel: str, ts: str) -> Capsule | None:

@@ -26,6 +26,7 @@ from .errors import (
     ApprovalsError,
     CapsuleError,
     HashMismatchError,
+    MembershipUnknown,
     PolicyError,
 )
 from .expiry import sweep_expired
@@ -75,6 +76,7 @@ __all__ = [
     "ExecutionResult",
     "GroupResolver",
     "HashMismatchError",
+    "MembershipUnknown",
     "NoGroups",
     "Policy",
     "PolicyError",

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .errors import MembershipUnknown
 from .policy import PolicyRule
 
 __all__ = ["GroupResolver", "NoGroups", "StaticGroups", "authorize"]
 
 
 class GroupResolver(Protocol):
-    async def members(self, group_id: str) -> frozenset[str]: ...
+    async def members(self, group_id: str) -> frozenset[str]:
+        """Who is in the group; ``MembershipUnknown`` when that cannot be learned now."""
+        ...
 
 
 class NoGroups:
@@ -49,9 +52,18 @@ async def _allowed_by(
         return "you asked for this call, so someone else must decide it"
     if rule.open_to_anyone or user in rule.approver_users or user in escalated:
         return None
+    unknown = False
     for group in (*rule.approver_groups, *(g for g in escalated if g.startswith("S"))):
-        if user in await groups.members(group):
-            return None
+        try:
+            if user in await groups.members(group):
+                return None
+        except MembershipUnknown:
+            unknown = True  # fail closed, but never call an approver no approver
+    if unknown:
+        return (
+            "signoff could not check with Slack who is in its approver group just now; "
+            "try again in a moment"
+        )
     extra = f"; escalated to: {' '.join(escalated)}" if escalated else ""
     return f"you are not an approver for this tool (approvers: {rule.describe()}{extra})"
 

@@ -6,7 +6,9 @@
     ├── CapsuleError         a capsule that cannot be trusted
     │   └── HashMismatchError    its arguments no longer hash to the recorded SHA-256,
     │                            or the decision approved a different hash
-    └── AlreadyClaimedError  an approved call was already started once (I2)
+    ├── AlreadyClaimedError  an approved call was already started once (I2)
+    └── MembershipUnknown    who is in a group or a channel could not be learned just now
+                             (no answer from Slack); whoever needed it fails closed
 
 Outcomes that are normal answers — unauthorized clicker, already decided, vote counted —
 are not errors: they are ``DecisionResult`` values.
@@ -21,6 +23,7 @@ __all__ = [
     "ApprovalsError",
     "CapsuleError",
     "HashMismatchError",
+    "MembershipUnknown",
     "PolicyError",
 ]
 
@@ -42,4 +45,8 @@ class HashMismatchError(CapsuleError):
 
 
 class AlreadyClaimedError(ApprovalsError):
+    pass
+
+
+class MembershipUnknown(ApprovalsError):
     pass

@@ -34,6 +34,7 @@ from approvals import (
     Capsule,
     Decided,
     DecisionResult,
+    MembershipUnknown,
     Refused,
     VoteCounted,
 )
@@ -44,6 +45,7 @@ from .governance_actions import BLANK_REASON, approve_clicked, register_governan
 from .home_tab import HomeTab
 from .listeners import guarded
 from .logs import log_event
+from .membership import COULD_NOT_CHECK
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
@@ -101,9 +103,12 @@ class Clicks:
         if self.home is None:  # no Home tab was published: no click can come from one
             return "This button does not belong to a card."
         home = self.home
-        return await self.engine.check_home_click(
-            value, visible=lambda channel: home.can_see(channel, user)
-        )
+        try:
+            return await self.engine.check_home_click(
+                value, visible=lambda channel: home.can_see(channel, user)
+            )
+        except MembershipUnknown:  # fail closed, and say why
+            return f"{COULD_NOT_CHECK} whether you can see this request's channel just now; try again in a moment."
 
     def tell(self, where: Where, user: str, text: Mrkdwn) -> None:
         if where == HOME and self.home is not None:

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
 from agent_core.history import ThreadHistory
+from approvals import MembershipUnknown
 from sessions import (
     NotFoundError,
     SessionsError,
@@ -25,7 +26,7 @@ from sessions import (
 
 from .cards import expiry, progress
 from .listeners import guarded
-from .membership import ChannelMembers
+from .membership import COULD_NOT_CHECK, ChannelMembers
 from .payloads import SlashCommand
 from .slack_errors import slack_error
 from .slack_fields import shown
@@ -53,7 +54,12 @@ async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mr
         # someone else's conversation, even when the channel is public.
         return await members.is_member(channel, user)
 
-    mine = await engine.pending_for(user, visible=visible, limit=20)
+    try:
+        mine = await engine.pending_for(user, visible=visible, limit=20)
+    except MembershipUnknown:  # "nothing is waiting" would not be true
+        return literal(
+            f"{COULD_NOT_CHECK} which channels you are in just now; try again in a moment."
+        )
     if not mine:
         return literal("Nothing is waiting for your decision.")
     lines = [literal(f"{len(mine)} request(s) waiting for you:")]

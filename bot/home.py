@@ -28,6 +28,7 @@ from approvals import SYSTEM, Capsule
 
 from .card_governance import actions_block_id
 from .cards import approve_deny_buttons, expiry, progress
+from .membership import COULD_NOT_CHECK
 from .slack_text import (
     Mrkdwn,
     channel_link,
@@ -52,6 +53,10 @@ COUNTED = 200
 MAX_MINE = 10
 _TEXT_LIMIT = 2900
 _CALL_LIMIT = 160
+UNCHECKED = (
+    f"{COULD_NOT_CHECK} which channels you can see just now: requests waiting in them are "
+    "not listed here. Open this tab again in a moment."
+)
 _VERDICT = {"approved": "✅ approved", "denied": "🚫 denied", "expired": "⌛ expired"}
 
 
@@ -68,6 +73,8 @@ class HomeContent:
     notice: Mrkdwn | None = None
     # signoff's user id: its mention is dropped from the requests quoted here.
     bot_user: str = ""
+    # Slack did not say which channels they can see: requests there are not in ``waiting``.
+    unchecked: bool = False
 
 
 def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mrkdwn:
@@ -109,9 +116,12 @@ def _age(capsule: Capsule, now: datetime) -> str:
 
 def _waiting(content: HomeContent) -> list[dict[str, Any]]:
     count = len(content.waiting)
-    blocks = [_header(f"Waiting for you ({count}{'+' if count >= COUNTED else ''})")]
-    if not content.waiting:
-        return [*blocks, _context(literal("Nothing waits for your decision."))]
+    if content.unchecked:  # a count, or "nothing waits", would not be true
+        blocks = [_header("Waiting for you"), _context(literal(UNCHECKED))]
+    else:
+        blocks = [_header(f"Waiting for you ({count}{'+' if count >= COUNTED else ''})")]
+        if not content.waiting:
+            return [*blocks, _context(literal("Nothing waits for your decision."))]
     for item in content.waiting[:MAX_WAITING]:
         c = item.capsule
         lines = [

@@ -36,7 +36,7 @@ from agent_core.observe import (
     Event,
     ToolExecuted,
 )
-from approvals import ApprovalsError
+from approvals import ApprovalsError, MembershipUnknown
 from sessions import SessionsError
 
 from .home import COUNTED, MAX_MINE, HomeContent, home_view
@@ -192,16 +192,24 @@ class HomeTab:
         engine = self._engine
         assert engine is not None
 
+        unchecked: list[str] = []
+
         async def visible(channel: str) -> bool:
-            return await self.can_see(channel, user)
+            try:
+                return await self.can_see(channel, user)
+            except MembershipUnknown:  # not listed (fail closed), and the Home says so
+                unchecked.append(channel)
+                return False
 
         notice = self._notices.get(user)
         if notice is not None and notice[1] < time.monotonic():
             del self._notices[user]
             notice = None
+        waiting = await engine.pending_for(user, visible=visible, limit=COUNTED)
         return HomeContent(
             user=user,
-            waiting=await engine.pending_for(user, visible=visible, limit=COUNTED),
+            waiting=waiting,
+            unchecked=bool(unchecked),
             mine=await engine.requests_of(user, limit=MAX_MINE),
             decided=await engine.recently_decided(user, limit=MAX_MINE),
             now=engine.clock.now(),

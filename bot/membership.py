@@ -3,16 +3,52 @@
 Anyone in the workspace can read a public channel; a private channel only its members
 (and a direct message its two people). What signoff lists for a person — ``/signoff
 pending``, the Home tab — names only requests whose card they can see.
+
+Failing closed takes two shapes. Slack's verdict (``channel_not_found``, a missing
+scope) counts as nobody in, so nothing is shown or allowed. No usable answer (a dropped
+connection, a timeout, a body cut short, ``ratelimited``, an outage) is
+``MembershipUnknown``: its callers refuse, and tell the person signoff could not check,
+never that there is nothing for them. Neither is cached: the next look asks again.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-__all__ = ["ChannelMembers"]
+from approvals import MembershipUnknown
+
+from .slack_errors import answer_status, passing, slack_error
+
+__all__ = ["COULD_NOT_CHECK", "ChannelMembers", "slack_lookup"]
+
+log = logging.getLogger("signoff.slack")
+
+T = TypeVar("T")
+
+# The start of what a person is told when a lookup had no answer (see approvals.authorize).
+COULD_NOT_CHECK = "signoff could not check with Slack"
+
+
+async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
+    """Slack's answer to a membership call; None when Slack refused it (its verdict);
+    ``MembershipUnknown`` when there was no usable answer."""
+    try:
+        return await call
+    except SlackApiError as exc:
+        if not passing(exc):
+            return None
+        said = slack_error(exc) or f"HTTP {answer_status(exc)}"
+    except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+        said = type(exc).__name__
+    log.warning("could not learn %s from Slack: %s", what, said)
+    raise MembershipUnknown(f"could not learn {what} from Slack: {said}")
 
 
 class ChannelMembers:
@@ -28,17 +64,17 @@ class ChannelMembers:
             return cached[1]
         found: set[str] = set()
         cursor: str | None = None
-        try:
-            while True:
-                page = await self.client.conversations_members(
-                    channel=channel, limit=1000, cursor=cursor
-                )
-                found.update(str(u) for u in page.get("members") or [])
-                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-                if not cursor:
-                    break
-        except SlackApiError:
-            return frozenset()
+        while True:
+            page = await slack_lookup(
+                self.client.conversations_members(channel=channel, limit=1000, cursor=cursor),
+                what=f"who is in {channel}",
+            )
+            if page is None:
+                return frozenset()
+            found.update(str(u) for u in page.get("members") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
         members = frozenset(found)
         self._cache[channel] = (time.monotonic(), members)
         return members
@@ -50,10 +86,12 @@ class ChannelMembers:
         cached = self._public.get(channel)
         if cached is not None and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
-        try:
-            info = (await self.client.conversations_info(channel=channel)).get("channel") or {}
-        except SlackApiError:
+        answer = await slack_lookup(
+            self.client.conversations_info(channel=channel), what=f"what {channel} is"
+        )
+        if answer is None:
             return False
+        info = answer.get("channel") or {}
         public = bool(info.get("is_channel")) and not info.get("is_private")
         self._public[channel] = (time.monotonic(), public)
         return public

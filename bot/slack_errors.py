@@ -19,6 +19,7 @@ __all__ = [
     "definite",
     "delivery_error",
     "look_first",
+    "passing",
     "slack_error",
 ]
 
@@ -89,6 +90,19 @@ def answer_status(exc: BaseException) -> int | None:
 def slack_error(exc: BaseException) -> str:
     """Slack's error code, or "" when Slack gave none (no answer, not an API error)."""
     return answer_field(exc, "error")
+
+
+# Errors a later attempt may not see again; any other answer is Slack's verdict.
+_PASSING = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+def passing(exc: SlackApiError) -> bool:
+    """A failure a later attempt may not see: Slack's own, or an outage page or a body cut
+    short (no error)."""
+    said = slack_error(exc)
+    return not said or said in _PASSING or (answer_status(exc) or 500) >= 500
 
 
 def definite(exc: BaseException) -> bool:

@@ -15,24 +15,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .errors import ConfigError
-from .slack_errors import answer_field, answer_status, slack_error
+from .slack_errors import answer_field, answer_status, passing, slack_error
 
 __all__ = ["app_token_refusal", "who_am_i"]
-
-# Errors a later attempt may not see again; any other answer refuses the token.
-_PASSING = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
 
 
 def _error(exc: SlackApiError) -> str:
     return slack_error(exc) or f"HTTP {answer_status(exc)}"
-
-
-def _passing(exc: SlackApiError) -> bool:
-    """A failure a later attempt may not see: Slack's own, or an outage page (no error)."""
-    said = slack_error(exc)
-    return not said or said in _PASSING or (answer_status(exc) or 500) >= 500
 
 
 async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
@@ -47,7 +36,7 @@ async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
             f"{str(said) or type(exc).__name__}"
         ) from None
     except SlackApiError as exc:
-        if _passing(exc):  # start-up still ends (a restart tries again), named for what it is
+        if passing(exc):  # start-up still ends (a restart tries again), named for what it is
             raise ConfigError(
                 f"could not check SLACK_BOT_TOKEN: Slack answered auth.test with {_error(exc)}"
             ) from None
@@ -57,7 +46,7 @@ async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
 def app_token_refusal(exc: BaseException) -> str | None:
     """What to tell the operator when ``apps.connections.open`` failed with ``exc``, if
     no retry can help; None for a failure that may pass."""
-    if not isinstance(exc, SlackApiError) or _passing(exc):
+    if not isinstance(exc, SlackApiError) or passing(exc):
         return None
     needed = answer_field(exc, "needed")
     detail = f"; the app token needs the {needed} scope" if needed else ""

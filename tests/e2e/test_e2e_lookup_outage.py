@@ -1,0 +1,93 @@
+"""A click while Slack cannot say who is in a group or a channel, through the wire.
+
+signoff asks Slack at click time who is in an approver group (``usergroups.users.list``)
+and which channels a person can see (``conversations.info``, ``conversations.members``;
+``/signoff pending`` is in test_e2e_listener_failures.py). When that call gets no
+usable answer (a dropped connection, a body cut short), the click fails closed: nothing
+is decided, and the person is told plainly that signoff could not check, not that they
+are no approver, nor only that "something went wrong". The next click, once Slack
+answers, is checked afresh (a failed lookup is never cached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from conftest import FAST
+from signoff_e2e_kit import (
+    OPS,
+    as_in_manifest,
+    asked_under,
+    bot_reply,
+    decision,
+    ephemeral,
+    ephemeral_texts,
+    has_buttons,
+    home_texts,
+    write_policy,
+)
+
+from bot.cards import APPROVE
+from bot.config import Settings
+from localslack import LocalSlack, WorkspaceConfig
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+# S0APPROVERS: Alice (who asks) and Bob.
+GROUP_POLICY = '[tools.restart_service]\napprovers = ["S0APPROVERS"]\n'
+BOB_ONLY = '[tools.restart_service]\napprovers = ["U0BOB"]\n'
+COULD_NOT = "signoff could not check with Slack"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=11, timing=FAST))) as server:
+        yield server
+
+
+@pytest.mark.parametrize("fault", ["drop_connection", "cut_short"])
+async def test_an_approver_group_that_cannot_be_looked_up_fails_closed_and_says_why(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path, fault: str
+) -> None:
+    policy = write_policy(tmp_path / "policy.toml", GROUP_POLICY)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    await bot.engine.idle()
+    cut = fault == "cut_short"
+    slack.inject_fault(
+        method="usergroups.users.list", count=None, drop_connection=not cut, cut_short=cut
+    )
+    asked = len(slack.calls("usergroups.users.list"))
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    told = await ephemeral(slack, "U0BOB", COULD_NOT)
+    assert told["text"].startswith("You may not decide this request: "), told["text"]
+    assert "not an approver" not in told["text"]  # Bob is one: Slack just did not say
+    assert len(slack.calls("usergroups.users.list")) > asked  # it was asked, not cached
+    assert not [t for t in ephemeral_texts(slack, "U0BOB") if "went wrong" in t]
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))
+
+    slack.clear_faults()  # Slack answers again: the same click decides
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished")
+    assert decision(settings.home, approval) is not None
+
+
+async def test_a_home_opened_while_channels_cannot_be_looked_up_is_published(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "policy.toml", BOB_ONLY)
+    bot, _thread, _card, _approval = await asked_under(slack, start_bot, policy, "restart api")
+    await bot.engine.idle()
+    for method in ("conversations.info", "conversations.members"):
+        slack.inject_fault(method=method, count=None, drop_connection=True)
+    await slack.open_app_home(user="U0BOB")
+    view = await slack.wait_for_home_view(
+        lambda v: COULD_NOT in home_texts(v), user="U0BOB", timeout=10
+    )
+    assert "Waiting for you" in home_texts(view)
+    assert "Nothing waits for your decision." not in home_texts(view)
