@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
-from approvals import ApprovalRequest, ApprovalsError, Capsule, CardRef, expired, may_decide
+from approvals import (
+    ApprovalRequest,
+    ApprovalsError,
+    Capsule,
+    CardRef,
+    Stale,
+    expired,
+    may_decide,
+)
 from sessions import (
     CorruptRecordError,
     InvalidIdError,
@@ -105,6 +113,10 @@ class Queries:
     def capsule(self, approval_id: str) -> Capsule:
         """The request an id names (verified: its hash, and the hash its card showed)."""
         return ApprovalRequest.open(self.rt.home, approval_id, clock=self.rt.clock).capsule
+
+    def stale(self, approval_id: str) -> Stale | None:
+        """Approved, but too late to start: the call never runs (None otherwise)."""
+        return ApprovalRequest.open(self.rt.home, approval_id, clock=self.rt.clock).stale()
 
     async def may_decide(self, approval_id: str, *, user: str) -> str | None:
         """Why ``user`` may not decide this request now (decided, expired, not allowed)."""

@@ -36,6 +36,7 @@ from approvals import (
     DecisionResult,
     MembershipUnknown,
     Refused,
+    Stale,
     VoteCounted,
 )
 from sessions import SessionsError, ThreadKey
@@ -47,7 +48,7 @@ from .listeners import guarded
 from .logs import log_event
 from .membership import COULD_NOT_CHECK
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
-from .slack_text import Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
+from .slack_text import ABSOLUTE, Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
 __all__ = ["register_actions", "what_to_tell"]
 
@@ -59,8 +60,9 @@ CANNOT_READ = literal(
 )
 
 
-def what_to_tell(result: DecisionResult) -> Mrkdwn | None:
-    """The ephemeral answer to the person who decided (None: the card says it all)."""
+def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdwn | None:
+    """The ephemeral answer to the person who decided (None: the card says it all);
+    ``stale``: the approval already made came too late to start."""
     if isinstance(result, Refused):
         return join(
             literal("You may not decide this request: "), escape(result.reason), literal(".")
@@ -69,8 +71,16 @@ def what_to_tell(result: DecisionResult) -> Mrkdwn | None:
         d = result.decision
         who = literal("signoff (expiry)") if d.deciders == (SYSTEM,) else mentions(d.deciders)
         at = slack_date(parse_utc(d.at))
+        said = join(literal(f"Already decided: {d.verdict} by "), who, literal(" · "), at)
+        if stale is None:
+            return join(said, literal("."))
+        # "approved" alone would read as if the call ran.
+        deadline = slack_date(parse_utc(stale.valid_until), tokens=ABSOLUTE)
         return join(
-            literal(f"Already decided: {d.verdict} by "), who, literal(" · "), at, literal(".")
+            said,
+            literal(", but it went stale: it could not start before "),
+            deadline,
+            literal(" and did not run. A fresh request is needed."),
         )
     if isinstance(result, AlreadyVoted):
         return literal("You already approved this request; it needs someone else too.")
@@ -140,7 +150,10 @@ class Clicks:
             log.warning("decision on %s refused: %s", capsule.id, exc)
             self.tell(where, user, CANNOT_READ)
             return
-        answer = what_to_tell(result)
+        stale = None
+        if isinstance(result, AlreadyDecided) and result.decision.verdict == "approved":
+            stale = self.engine.stale(capsule.id)
+        answer = what_to_tell(result, stale=stale)
         if answer is not None:
             self.tell(where, user, answer)
         elif where == HOME and self.home is not None:
