@@ -120,3 +120,13 @@ async def test_a_late_click_on_a_stale_approval_is_not_told_only_that_it_was_app
     told = await ephemeral(slack, "U0CAROL", "Already decided")
     assert "stale" in told["text"] and "did not run" in told["text"], told["text"]
     assert restarts(settings.home) == 0
+    # A Deny on it is told the same (through the decision, never "You may not decide
+    # this request: it was already decided: approved", which reads as if the call ran),
+    # and opens no deny form.
+    await stale_click(slack, ts=card["ts"], user="U0CAROL", action_id=DENY, blocks=card["blocks"])
+    (denied,) = await until(
+        lambda: [e["text"] for e in slack.ephemeral_messages(user="U0CAROL")][1:],
+        what="the answer to the Deny",
+    )
+    assert denied.startswith("Already decided: approved") and "did not run" in denied, denied
+    assert slack.open_views(user="U0CAROL") == []
