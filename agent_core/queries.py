@@ -15,6 +15,7 @@ from approvals import (
     Capsule,
     CardRef,
     Stale,
+    Unchecked,
     expired,
     may_decide,
 )
@@ -136,11 +137,14 @@ class Queries:
         *,
         visible: Callable[[str], Awaitable[bool]] | None = None,
         limit: int = 20,
+        unchecked: Callable[[str], None] | None = None,
     ) -> list[PendingApproval]:
         """What ``user`` may decide now: the same check a click makes, per request.
 
         ``visible(channel)`` limits it to requests whose card is in a channel the person
         can see (they are in): a request asked in a direct message shows where its card is.
+        ``unchecked(approval_id)`` hears of each request left out only because who is in
+        its approver group could not be learned just now (the list is then not the whole).
         """
         rt, out = self.rt, []
         seen: dict[str, bool] = {}
@@ -162,7 +166,10 @@ class Queries:
                     continue
                 if request.decision() is not None or expired(request.capsule, rt.clock.now()):
                     continue
-                if await may_decide(request, user=user, policy=rt.policy, groups=rt.groups):
+                refusal = await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)
+                if refusal is not None:
+                    if isinstance(refusal, Unchecked) and unchecked is not None:
+                        unchecked(row.id)
                     continue
                 view = card_view(request, rt.policy)
                 out.append(PendingApproval(request.capsule, view.voters, request.card(), view))

@@ -16,7 +16,12 @@ from typing import Protocol
 from .errors import MembershipUnknown
 from .policy import PolicyRule
 
-__all__ = ["GroupResolver", "NoGroups", "StaticGroups", "authorize"]
+__all__ = ["GroupResolver", "NoGroups", "StaticGroups", "Unchecked", "authorize"]
+
+
+class Unchecked(str):
+    """A refusal because who is in an approver group could not be learned just now: not a
+    verdict on the person, so a list of what they may decide must not just leave it out."""
 
 
 class GroupResolver(Protocol):
@@ -60,7 +65,7 @@ async def _allowed_by(
         except MembershipUnknown:
             unknown = True  # fail closed, but never call an approver no approver
     if unknown:
-        return (
+        return Unchecked(
             "signoff could not check with Slack who is in its approver group just now; "
             "try again in a moment"
         )

@@ -54,11 +54,19 @@ async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mr
         # someone else's conversation, even when the channel is public.
         return await members.is_member(channel, user)
 
+    groups_unknown: list[str] = []
     try:
-        mine = await engine.pending_for(user, visible=visible, limit=20)
+        mine = await engine.pending_for(
+            user, visible=visible, limit=20, unchecked=groups_unknown.append
+        )
     except MembershipUnknown:  # "nothing is waiting" would not be true
         return literal(
             f"{COULD_NOT_CHECK} which channels you are in just now; try again in a moment."
+        )
+    if groups_unknown and not mine:
+        return literal(
+            f"{COULD_NOT_CHECK} who is in an approver group just now, so requests that "
+            "group may decide are not listed; try again in a moment."
         )
     if not mine:
         return literal("Nothing is waiting for your decision.")
@@ -80,6 +88,10 @@ async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mr
                 join(literal(", "), so_far) if so_far else literal(""),
                 literal(f" (`{c.id}`)"),
             )
+        )
+    if groups_unknown:
+        lines.append(
+            literal(f"({COULD_NOT_CHECK} who is in an approver group just now: not all listed.)")
         )
     return join(*lines, sep="\n")
 

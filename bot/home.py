@@ -54,8 +54,8 @@ MAX_MINE = 10
 _TEXT_LIMIT = 2900
 _CALL_LIMIT = 160
 UNCHECKED = (
-    f"{COULD_NOT_CHECK} which channels you can see just now: requests waiting in them are "
-    "not listed here. Open this tab again in a moment."
+    f"{COULD_NOT_CHECK} just now who is in some channels or approver groups: requests "
+    "waiting there are not listed here. Open this tab again in a moment."
 )
 _VERDICT = {"approved": "✅ approved", "denied": "🚫 denied", "expired": "⌛ expired"}
 

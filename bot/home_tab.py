@@ -205,7 +205,9 @@ class HomeTab:
         if notice is not None and notice[1] < time.monotonic():
             del self._notices[user]
             notice = None
-        waiting = await engine.pending_for(user, visible=visible, limit=COUNTED)
+        waiting = await engine.pending_for(
+            user, visible=visible, limit=COUNTED, unchecked=unchecked.append
+        )
         return HomeContent(
             user=user,
             waiting=waiting,

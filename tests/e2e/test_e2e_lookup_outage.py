@@ -91,3 +91,24 @@ async def test_a_home_opened_while_channels_cannot_be_looked_up_is_published(
     )
     assert "Waiting for you" in home_texts(view)
     assert "Nothing waits for your decision." not in home_texts(view)
+
+
+async def test_pending_and_the_home_say_when_approver_groups_cannot_be_looked_up(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # A request only a group may decide: with the group's lookup failing it cannot be
+    # listed for Bob, and "nothing waits" would not be true (it was said, leaving it out).
+    policy = write_policy(tmp_path / "policy.toml", GROUP_POLICY)
+    bot, _thread, _card, _approval = await asked_under(slack, start_bot, policy, "restart api")
+    await bot.engine.idle()
+    slack.inject_fault(method="usergroups.users.list", count=None, drop_connection=True)
+    sent = await slack.slash_command(command="/signoff", user="U0BOB", channel=OPS, text="pending")
+    await slack.wait_for_ack(sent.envelope_id)
+    told = await ephemeral(slack, "U0BOB", COULD_NOT)
+    assert "approver group" in told["text"], told["text"]
+    assert not [t for t in ephemeral_texts(slack, "U0BOB") if "Nothing is waiting" in t]
+    await slack.open_app_home(user="U0BOB")
+    view = await slack.wait_for_home_view(
+        lambda v: COULD_NOT in home_texts(v), user="U0BOB", timeout=10
+    )
+    assert "Nothing waits for your decision." not in home_texts(view)
