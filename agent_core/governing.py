@@ -26,6 +26,7 @@ from sessions import ThreadKey, check_approval_id, check_slack_id, utc_iso
 
 from .arg_edit import EditForm, check_arguments, edit_fields, parse_edit
 from .mirror import mirror_approval
+from .queries import decided_already
 from .runtime import Runtime
 from .tools import Tool
 from .tools.base import UNLISTED
@@ -103,9 +104,9 @@ class Governing:
         rt = self.rt
         request = self._request(approval_id)
         capsule = request.capsule
-        decision = request.decision()
-        if decision is not None:
-            return f"it was already decided: {decision.verdict}"
+        decided = decided_already(request)
+        if decided is not None:
+            return decided
         if expired(capsule, rt.clock.now()):
             return "it has expired"
         if not (capsule.policy.allow_edit and rt.policy.rule_for(capsule.tool).allow_edit):

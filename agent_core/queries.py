@@ -38,7 +38,22 @@ from .runtime import Runtime
 from .surface import CardView
 from .thread_status import AgentStatus, agent_status, recent_threads
 
-__all__ = ["PendingApproval", "Queries"]
+__all__ = ["PendingApproval", "Queries", "decided_already"]
+
+
+def decided_already(request: ApprovalRequest) -> str | None:
+    """Why ``request`` can be decided or edited no more, or None while it is undecided.
+    An approval that went stale says so: "already decided: approved" would read as if
+    the call ran."""
+    decision = request.decision()
+    if decision is None:
+        return None
+    if request.stale() is not None:
+        return (
+            "it was approved, but went stale: it could not start in time and did not run; "
+            "a fresh request is needed"
+        )
+    return f"it was already decided: {decision.verdict}"
 
 
 @dataclass(frozen=True)
@@ -123,9 +138,9 @@ class Queries:
         """Why ``user`` may not decide this request now (decided, expired, not allowed)."""
         rt = self.rt
         request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
-        decision = request.decision()
-        if decision is not None:
-            return f"it was already decided: {decision.verdict}"
+        decided = decided_already(request)
+        if decided is not None:
+            return decided
         if expired(request.capsule, rt.clock.now()):
             return "it has expired"
         return await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)

@@ -30,6 +30,7 @@ from signoff_e2e_kit import (
     write_policy,
 )
 
+from bot.card_governance import EDIT
 from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from localslack import LocalSlack
@@ -130,3 +131,10 @@ async def test_a_late_click_on_a_stale_approval_is_not_told_only_that_it_was_app
     )
     assert denied.startswith("Already decided: approved") and "did not run" in denied, denied
     assert slack.open_views(user="U0CAROL") == []
+    # So is an Edit on it.
+    await stale_click(slack, ts=card["ts"], user="U0CAROL", action_id=EDIT, blocks=card["blocks"])
+    (edit,) = await until(
+        lambda: [e["text"] for e in slack.ephemeral_messages(user="U0CAROL")][2:],
+        what="the answer to the Edit",
+    )
+    assert edit.startswith("You may not edit this request: ") and "did not run" in edit, edit
