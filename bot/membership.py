@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from approvals import MembershipUnknown
 
-from .slack_errors import answer_status, passing, slack_error
+from .slack_errors import passing, what_slack_said
 
 __all__ = ["COULD_NOT_CHECK", "ChannelMembers", "slack_lookup"]
 
@@ -44,7 +44,7 @@ async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
     except SlackApiError as exc:
         if not passing(exc):
             return None
-        said = slack_error(exc) or f"HTTP {answer_status(exc)}"
+        said = what_slack_said(exc)
     except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
         said = type(exc).__name__
     log.warning("could not learn %s from Slack: %s", what, said)

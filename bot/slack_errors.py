@@ -21,6 +21,7 @@ __all__ = [
     "look_first",
     "passing",
     "slack_error",
+    "what_slack_said",
 ]
 
 # Slack's documented answers of chat.postMessage, chat.update and chat.postEphemeral about
@@ -96,6 +97,11 @@ def slack_error(exc: BaseException) -> str:
 _PASSING = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+
+
+def what_slack_said(exc: BaseException) -> str:
+    """Slack's error code, or the answer's HTTP status when it named none."""
+    return slack_error(exc) or f"HTTP {answer_status(exc)}"
 
 
 def passing(exc: SlackApiError) -> bool:

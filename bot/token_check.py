@@ -15,13 +15,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .errors import ConfigError
-from .slack_errors import answer_field, answer_status, passing, slack_error
+from .slack_errors import answer_field, passing, what_slack_said
 
 __all__ = ["app_token_refusal", "who_am_i"]
-
-
-def _error(exc: SlackApiError) -> str:
-    return slack_error(exc) or f"HTTP {answer_status(exc)}"
 
 
 async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
@@ -38,9 +34,11 @@ async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
     except SlackApiError as exc:
         if passing(exc):  # start-up still ends (a restart tries again), named for what it is
             raise ConfigError(
-                f"could not check SLACK_BOT_TOKEN: Slack answered auth.test with {_error(exc)}"
+                f"could not check SLACK_BOT_TOKEN: Slack answered auth.test with {what_slack_said(exc)}"
             ) from None
-        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN (auth.test: {_error(exc)})") from None
+        raise ConfigError(
+            f"Slack refused SLACK_BOT_TOKEN (auth.test: {what_slack_said(exc)})"
+        ) from None
 
 
 def app_token_refusal(exc: BaseException) -> str | None:
@@ -50,4 +48,4 @@ def app_token_refusal(exc: BaseException) -> str | None:
         return None
     needed = answer_field(exc, "needed")
     detail = f"; the app token needs the {needed} scope" if needed else ""
-    return f"Slack refused SLACK_APP_TOKEN (apps.connections.open: {_error(exc)}{detail})"
+    return f"Slack refused SLACK_APP_TOKEN (apps.connections.open: {what_slack_said(exc)}{detail})"
