@@ -196,7 +196,7 @@ async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
     tdir.ensure()
     queue = rt.coordination.work_queue
     async with rt.coordination.thread_locks.hold(thread):
-        tdir.inbox.clean_tmp(older_than=60.0)
+        tdir.inbox.clean_staging(older_than=60.0)
         while True:
             if rt.killed():
                 return

@@ -100,7 +100,7 @@ def clone_home(root: Path, total: int) -> Home:
         clone = record.model_copy(update={"id": sid, "thread": thread})
         (target / "session.json").write_text(clone.model_dump_json(indent=2))
         tdir = template.thread_dir(thread)
-        for sub in ("tmp", "new", "cur"):
+        for sub in ("new", "cur"):
             (tdir / "inbox" / sub).mkdir(parents=True)
         (tdir / "HEAD").write_text(sid + "\n")
         text = message.replace(thread0.thread_ts, thread.thread_ts).replace(

@@ -62,7 +62,7 @@ from .layout import (
     session_ids,
     staging_dirs,
 )
-from .locks import dir_lock, file_lock, file_lock_async, try_dir_lock, try_file_lock
+from .locks import dir_lock, dir_lock_async, file_lock, file_lock_async, try_dir_lock, try_file_lock
 from .manifest import VerifyReport, is_sealed, seal, seal_after_crash, verify
 from .off_loop import off_loop
 from .outbox import Outbox, OutboxDone, OutboxEntry
@@ -138,6 +138,7 @@ __all__ = [
     "create_only",
     "default_home",
     "dir_lock",
+    "dir_lock_async",
     "failpoint",
     "file_lock",
     "file_lock_async",

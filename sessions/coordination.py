@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .home import Home
-from .locks import file_lock_async, try_file_lock
+from .locks import dir_lock_async, try_dir_lock
 from .outbox import Outbox, OutboxDone, OutboxEntry
 from .queue import WorkQueue
 from .records import ThreadKey
@@ -95,21 +95,24 @@ class Coordination(Protocol):
 
 @dataclass(frozen=True)
 class DirectoryThreadLocks:
-    """flock on ``threads/<team>/<channel>/<thread_ts>/lock``: released by the kernel when
-    its process dies, so a SIGKILL never leaves a thread locked."""
+    """flock on the thread's directory itself (``threads/<team>/<channel>/<shard>/<ts>/``):
+    released by the kernel when its process dies, so a SIGKILL never leaves a thread
+    locked, and no lock file costs an inode a thread. (Before, it was the file ``lock``
+    in that directory, which homes from then still hold, unused: a bot and a CLI of
+    that version must not share a home with these.)"""
 
     home: Home
 
     def _path(self, thread: ThreadKey) -> Path:
-        tdir = ThreadDir(self.home, thread)
-        tdir.path.mkdir(parents=True, exist_ok=True)
-        return tdir.lock_path
+        path = ThreadDir(self.home, thread).path
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def hold(self, thread: ThreadKey) -> AbstractAsyncContextManager[None]:
-        return file_lock_async(self._path(thread))
+        return dir_lock_async(self._path(thread))
 
     def try_hold(self, thread: ThreadKey) -> AbstractContextManager[bool]:
-        return try_file_lock(self._path(thread))
+        return try_dir_lock(self._path(thread))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """A per-thread Maildir: messages that were acked but not yet recorded in a session.
 
-``tmp/`` → ``new/`` when a message is durable (only then may Slack be acked);
-``new/`` → ``cur/`` only after the message is recorded in a session. A message's file
-name is its Slack ``ts`` (unique in a channel), so the hard link into ``new/`` is the
+A message is written and synced under a dot name in ``new/`` (``.<ts>.<random>``, which
+no reader takes), then linked to its own name there when it is durable (only then may
+Slack be acked); ``new/`` → ``cur/`` only after the message is recorded in a session. No
+``tmp/`` as in a Maildir proper: staging beside the message costs no directory a thread
+(issue 14: an inode a thread), and the link stays within one directory, whose one sync
+covers it. Homes written before keep a ``tmp/``, emptied and removed by ``clean_staging``.
+A message's file name is its Slack ``ts`` (unique in a channel), so the hard link into ``new/`` is the
 dedupe: a redelivery, or the ``message`` twin of an ``app_mention``, fails with EEXIST.
 Moving to ``cur/`` links before it unlinks, so a message is always in ``new/`` or
 ``cur/`` and a late duplicate can always see that it was already taken. Within one
@@ -12,6 +16,7 @@ so the second finds the first stored instead of writing and fsyncing a copy to d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
@@ -58,15 +63,40 @@ def _turn_for(path: Path) -> threading.RLock:
     return _TURNS[zlib.crc32(os.fsencode(path)) % len(_TURNS)]
 
 
+STAGED = "."  # the prefix of a message being staged in new/
+
+
+def _is_staged(name: str) -> bool:
+    return name.startswith(STAGED)
+
+
+def _any_name(name: str) -> bool:
+    return True
+
+
+def _drop_older(directory: Path, names: list[str], older_than: float) -> int:
+    removed, cutoff = 0, time.time() - older_than
+    for name in names:
+        path = directory / name
+        try:
+            if path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 class Inbox:
     def __init__(self, thread_dir: Path) -> None:
         self.root = thread_dir / "inbox"
-        self.tmp, self.new, self.cur = (self.root / n for n in ("tmp", "new", "cur"))
+        self.new, self.cur = self.root / "new", self.root / "cur"
+        self.legacy_tmp = self.root / "tmp"  # homes from before: see ``clean_staging``
 
     def ensure(self) -> None:
-        if self.cur.is_dir():  # made last: the others are there (deliver remakes tmp/)
+        if self.cur.is_dir():  # made last: new/ is there (deliver remakes it)
             return
-        make_dirs(self.tmp, self.new, self.cur)  # a new thread's, on its first message
+        make_dirs(self.new, self.cur)  # a new thread's, on its first message
 
     def deliver(self, message: InboxMessage) -> bool:
         """Store ``message`` durably; False when it is a duplicate. Safe across processes."""
@@ -78,12 +108,12 @@ class Inbox:
         if (self.cur / key).exists() or (self.new / key).exists():
             return False
         self.ensure()
-        tmp = self.tmp / f"{key}.{secrets.token_hex(4)}"
+        tmp = self.new / f"{STAGED}{key}.{secrets.token_hex(4)}"
         data = message.model_dump_json().encode()
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileNotFoundError:
-            self.tmp.mkdir(parents=True, exist_ok=True)  # removed by hand
+            self.new.mkdir(parents=True, exist_ok=True)  # removed by hand
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             write_all(fd, data)
@@ -114,7 +144,7 @@ class Inbox:
             names = os.listdir(self.new)
         except FileNotFoundError:
             return []
-        out = [self._read(self.new / n) for n in names if not n.startswith(".")]
+        out = [self._read(self.new / n) for n in names if not _is_staged(n)]
         return sorted(out, key=lambda m: (float(m.ts), m.ts))
 
     def mark_consumed(self, key: str) -> None:
@@ -142,25 +172,20 @@ class Inbox:
     def consumed(self) -> list[InboxMessage]:
         return [self._read(self.cur / n) for n in self.taken()]
 
-    def clean_tmp(self, *, older_than: float = 0.0) -> int:
-        """Drop leftovers in tmp/: never linked, so never acked (a crash mid-delivery).
-
-        ``older_than`` spares files a concurrent delivery may still be writing.
-        """
+    def clean_staging(self, *, older_than: float = 0.0) -> int:
+        """Drop staged copies a crash left (never linked, so never acked); remove a home's
+        old ``tmp/`` once it is empty. ``older_than`` spares files a concurrent delivery
+        may still be writing."""
         removed = 0
-        cutoff = time.time() - older_than
-        try:
-            names = os.listdir(self.tmp)
-        except FileNotFoundError:
-            return 0
-        for name in names:
-            path = self.tmp / name
+        for directory, staged in ((self.new, _is_staged), (self.legacy_tmp, _any_name)):
             try:
-                if path.stat().st_mtime <= cutoff:
-                    path.unlink()
-                    removed += 1
+                names = [n for n in os.listdir(directory) if staged(n)]
             except FileNotFoundError:
                 continue
+            removed += _drop_older(directory, names, older_than)
+            if directory == self.legacy_tmp:
+                with contextlib.suppress(OSError):  # not empty yet: a delivery writes there
+                    directory.rmdir()
         return removed
 
     @staticmethod

@@ -17,6 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "dir_lock",
+    "dir_lock_async",
     "file_lock",
     "file_lock_async",
     "held_exclusively",
@@ -82,10 +83,14 @@ def try_file_lock(path: Path) -> Iterator[bool]:
         os.close(fd)
 
 
-async def _flock_polling(path: Path, operation: int, poll: float) -> int:
+_FILE = os.O_RDWR | os.O_CREAT
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY
+
+
+async def _flock_polling(path: Path, operation: int, poll: float, *, flags: int = _FILE) -> int:
     """``path`` opened and locked with ``operation``, polled with LOCK_NB so that a waiting
     task never blocks the event loop; closing the descriptor releases it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, flags, 0o644)
     try:
         delay = poll
         while True:
@@ -104,6 +109,16 @@ async def _flock_polling(path: Path, operation: int, poll: float) -> int:
 async def file_lock_async(path: Path, *, poll: float = 0.005) -> AsyncIterator[None]:
     """The async form of ``file_lock``."""
     fd = await _flock_polling(path, fcntl.LOCK_EX, poll)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+@asynccontextmanager
+async def dir_lock_async(directory: Path, *, poll: float = 0.005) -> AsyncIterator[None]:
+    """The async form of ``dir_lock``."""
+    fd = await _flock_polling(directory, fcntl.LOCK_EX, poll, flags=_DIRECTORY)
     try:
         yield
     finally:

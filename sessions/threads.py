@@ -41,10 +41,6 @@ class ThreadDir:
     def ensure(self) -> None:
         self.inbox.ensure()  # its directories are made with their parents, this one
 
-    @property
-    def lock_path(self) -> Path:
-        return self.path / "lock"
-
     # HEAD -------------------------------------------------------------------------
     # The HEAD file is a hint, not a record: each session's id is derived from its
     # parent's, and its creation is synced, so the thread's newest session is HEAD's or

@@ -39,11 +39,11 @@ def test_a_message_stored_just_before_a_kill_is_answered_without_a_redelivery(
     # Stored in the thread's inbox, then killed before the work-queue marker: never acked.
     killed = say(home, "<@U0BOT> status of api", ts=THREAD_TS, failpoint="ingest.after_link")
     assert killed.returncode == -9, describe(killed)
-    assert list(home.glob("threads/*/*/*/*/inbox/new/*")), "the message was not stored"
+    assert list(home.glob("threads/*/*/*/*/inbox/new/[!.]*")), "the message was not stored"
     # Slack gave up redelivering it; the bot starts again.
     ok(cli(home, "recover"))
 
-    assert not list(home.glob("threads/*/*/*/*/inbox/new/*")), "the message is still waiting"
+    assert not list(home.glob("threads/*/*/*/*/inbox/new/[!.]*")), "the message is still waiting"
     assert [m.get("ts") for m in head_transcript(home) if m.get("role") == "user"] == [THREAD_TS]
 
 

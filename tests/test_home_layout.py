@@ -356,3 +356,25 @@ def test_the_work_queue_shards_its_markers_like_the_threads_and_reads_the_old_on
     for thread in [*threads, old]:
         queue.clear(thread)
     assert queue.threads() == []
+
+
+async def test_a_thread_keeps_no_scaffolding_beyond_its_records(home: Home, clock: Any) -> None:
+    """A thread's directory holds its records and the directories they need: no staging
+    directory for the inbox (a message is staged in ``new/`` under a dot name) and no lock
+    file (the thread's lock is a flock on its directory). At 100k one-request threads,
+    each inode here is 100k inodes."""
+    await _turns(home, clock, "<@U0BOT> restart api", approve=False)
+    for thread in iter_thread_keys(home):
+        tdir = ThreadDir(home, thread).path
+        found = sorted(os.path.relpath(os.path.join(here, name), tdir)
+                       for here, dirs, files in os.walk(tdir) for name in dirs + files)  # fmt: skip
+        assert found == [
+            "HEAD",
+            "approvals",
+            f"approvals/{os.listdir(tdir / 'approvals')[0]}",
+            "inbox",
+            "inbox/cur",
+            f"inbox/cur/{thread.thread_ts}",
+            "inbox/new",
+            "outbox.jsonl",
+        ], found

@@ -47,6 +47,11 @@ def _inbox(home: Home, thread: ThreadKey = THREAD) -> Inbox:
     return tdir.inbox
 
 
+def _staged(inbox: Inbox) -> list[str]:
+    """Copies being staged (or left by a crash) in ``new/``."""
+    return [n for n in os.listdir(inbox.new) if n.startswith(".")]
+
+
 # inbox ----------------------------------------------------------------------------------
 def test_deliver_stores_the_message_in_new(home: Home) -> None:
     inbox = _inbox(home)
@@ -54,7 +59,7 @@ def test_deliver_stores_the_message_in_new(home: Home) -> None:
     assert inbox.deliver(msg) is True
     assert os.listdir(inbox.new) == ["1700000000.000100"]
     assert InboxMessage.model_validate_json((inbox.new / msg.ts).read_bytes()) == msg
-    assert os.listdir(inbox.tmp) == []
+    assert not _staged(inbox)
     assert inbox.waiting(msg.ts)
     assert inbox.pending() == [msg]
     assert inbox.consumed() == []
@@ -75,7 +80,7 @@ def test_duplicate_delivery_is_refused(home: Home) -> None:
     assert inbox.deliver(first) is False
     assert inbox.deliver(twin) is False
     assert inbox.pending() == [first]
-    assert os.listdir(inbox.tmp) == []
+    assert not _staged(inbox)
 
 
 def test_consumed_message_is_not_redelivered(home: Home) -> None:
@@ -137,7 +142,7 @@ def test_deliver_rejects_a_ts_that_would_be_a_path(home: Home) -> None:
     with pytest.raises(InvalidIdError):
         inbox.deliver(evil)
     assert os.listdir(inbox.new) == []
-    assert os.listdir(inbox.tmp) == []
+    assert not _staged(inbox)
     assert not (ThreadDir(home, THREAD).path / "HEAD").exists()
 
 
@@ -170,7 +175,7 @@ def test_concurrent_deliveries_of_one_message_have_one_winner(home: Home) -> Non
         t.join(timeout=10)
     assert sorted(results) == [False] * 7 + [True]
     assert os.listdir(inbox.new) == [msg.ts]
-    assert os.listdir(inbox.tmp) == []
+    assert not _staged(inbox)
 
 
 def test_twins_in_one_process_write_the_message_once(
@@ -186,7 +191,7 @@ def test_twins_in_one_process_write_the_message_once(
     real_open = os.open
 
     def counting_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
-        if flags & os.O_CREAT and Path(path).parent == inbox.tmp:
+        if flags & os.O_CREAT and Path(path).parent == inbox.new:
             written.append(str(path))
         return real_open(path, flags, *args, **kwargs)
 
@@ -213,9 +218,9 @@ def test_twins_in_one_process_write_the_message_once(
     assert os.listdir(inbox.new) == [msg.ts]
 
 
-def test_a_deleted_tmp_dir_is_made_again(home: Home) -> None:
+def test_a_deleted_new_dir_is_made_again(home: Home) -> None:
     inbox = _inbox(home)
-    inbox.tmp.rmdir()  # a person tidying up by hand
+    inbox.new.rmdir()  # a person tidying up by hand
     assert inbox.deliver(message("restart api", ts="1700000000.000100")) is True
     assert os.listdir(inbox.new) == ["1700000000.000100"]
 
@@ -252,7 +257,7 @@ def test_consumer_runs_between_a_duplicates_check_and_its_link(
 
     fired = _hook_link(
         monkeypatch,
-        lambda src, dst: src.parent == late.tmp and dst.parent == late.new,
+        lambda src, dst: src.parent == late.new and src.name.startswith("."),
         deliver_and_consume,
     )
     outcomes["late"] = late.deliver(msg)
@@ -260,7 +265,7 @@ def test_consumer_runs_between_a_duplicates_check_and_its_link(
     assert outcomes == {"first": True, "late": False}
     assert os.listdir(late.new) == []
     assert os.listdir(late.cur) == [msg.ts]
-    assert os.listdir(late.tmp) == []
+    assert not _staged(late)
     assert late.pending() == []
 
 
@@ -310,7 +315,7 @@ def test_consumer_links_between_a_duplicates_check_and_its_link(
 
     fired = _hook_link(
         monkeypatch,
-        lambda src, dst: src.parent == late.tmp and dst.parent == late.new,
+        lambda src, dst: src.parent == late.new and src.name.startswith("."),
         deliver_and_half_consume,
     )
     outcomes["late"] = late.deliver(msg)
@@ -322,16 +327,30 @@ def test_consumer_links_between_a_duplicates_check_and_its_link(
     assert late.pending() == []
 
 
-def test_clean_tmp_drops_unacked_leftovers(home: Home) -> None:
+def test_clean_staging_drops_unacked_leftovers(home: Home) -> None:
     inbox = _inbox(home)
     msg = message("kept", ts="1700000000.000100")
     inbox.deliver(msg)
-    (inbox.tmp / "1700000001.000000.deadbeef").write_text("crashed before link")
-    (inbox.tmp / "1700000002.000000.cafef00d").write_text("crashed before link")
-    inbox.clean_tmp()
-    assert os.listdir(inbox.tmp) == []
+    assert os.listdir(inbox.new) == [msg.ts]  # its staged copy is gone
+    (inbox.new / ".1700000001.000000.deadbeef").write_text("crashed before link")
+    assert inbox.pending() == [msg]  # a staged copy is never read as a message
+    assert inbox.clean_staging(older_than=60) == 0  # it may still be being written
+    assert inbox.clean_staging() == 1
+    assert os.listdir(inbox.new) == [msg.ts]
     assert inbox.pending() == [msg]
-    ThreadDir(home, OTHER).inbox.clean_tmp()  # no inbox yet: nothing to do, no error
+    ThreadDir(home, OTHER).inbox.clean_staging()  # no inbox yet: nothing to do, no error
+
+
+def test_a_home_from_before_has_its_tmp_emptied_and_removed(home: Home) -> None:
+    """Homes written before staged messages in ``inbox/tmp/``: what a crash left there
+    was never acked, and the directory goes once it is empty."""
+    inbox = _inbox(home)
+    inbox.deliver(message("kept", ts="1700000000.000100"))
+    inbox.legacy_tmp.mkdir()
+    (inbox.legacy_tmp / "1700000001.000000.deadbeef").write_text("crashed before link")
+    assert inbox.clean_staging() == 1
+    assert not inbox.legacy_tmp.exists()
+    assert [m.text for m in inbox.pending()] == ["kept"]
 
 
 # index ----------------------------------------------------------------------------------

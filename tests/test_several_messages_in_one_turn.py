@@ -12,13 +12,13 @@ from engine_support import THREAD, call, message, replies, text, transcript
 
 from agent_core.messages import AssistantMessage, EventMessage, ToolResultMessage, UserMessage
 from agent_core.scripted import ScriptedModel
-from sessions import Home, ThreadDir, file_lock_async
+from sessions import Home, ThreadDir, coordination_for
 
 
 async def _drained(engine: Any, home: Home, *texts: str, user: str = "U0ALICE") -> None:
     tdir = ThreadDir(home, THREAD)
     tdir.ensure()
-    async with file_lock_async(tdir.lock_path):
+    async with coordination_for(home).thread_locks.hold(THREAD):
         for n, text in enumerate(texts):
             await engine.ingest(message(text, ts=f"1700000000.00010{n}", user=user))
     await engine.idle()
@@ -72,7 +72,7 @@ async def test_a_result_settled_in_the_turn_comes_before_the_new_message(
     await engine.ingest(message("restart api", ts="1700000000.000100"))
     await engine.idle()
     (card,) = surface.cards
-    async with file_lock_async(ThreadDir(home, THREAD).lock_path):
+    async with coordination_for(home).thread_locks.hold(THREAD):
         await engine.decide(card.id, user="U0BOB", approve=True)
         await engine.ingest(message("and how is web?", ts="1700000000.000200"))
     await engine.idle()

@@ -255,7 +255,7 @@ def test_a_message_the_disk_cut_short_is_stored_whole(
     cut: list[int] = []
 
     def short_once(fd: int, data: Any) -> int:
-        if not cut and "/inbox/tmp/" in os.readlink(f"/proc/self/fd/{fd}"):
+        if not cut and "/inbox/new/." in os.readlink(f"/proc/self/fd/{fd}"):
             cut.append(fd)
             return real_write(fd, bytes(data)[: len(data) // 2])
         return real_write(fd, data)

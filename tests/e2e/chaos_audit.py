@@ -251,7 +251,7 @@ def _done_records(home: Path) -> list[dict[str, Any]]:
 def _check_leftovers(
     out: Audit, home: Path, sessions: dict[str, StoredSession], seen: set[str]
 ) -> None:
-    for path in sorted(home.glob("threads/*/*/*/*/inbox/new/*")):
+    for path in sorted(home.glob("threads/*/*/*/*/inbox/new/[!.]*")):
         out.add("inbox_left", str(path.relative_to(home)))
     for path in sorted(home.glob("outbox/pending/*.json")):
         out.add("outbox_left", f"pending {path.stem}")

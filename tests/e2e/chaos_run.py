@@ -134,7 +134,7 @@ def _quiet(slack: LocalSlack, home: Path) -> str:
     """What is still going on ("" when nothing): work on disk, envelopes in flight."""
     if any(home.glob("outbox/pending/*.json")):
         return "outbox pending"
-    if any(home.glob("threads/*/*/*/*/inbox/new/*")) or any(
+    if any(home.glob("threads/*/*/*/*/inbox/new/[!.]*")) or any(
         p.is_file() for p in home.glob("queue/**/*")
     ):
         return "inbox work"

@@ -261,7 +261,7 @@ def existing_message(slack: LocalSlack, *, channel: str, ts: str) -> dict[str, A
 
 def inbox_waiting(home: Path) -> list[Path]:
     """Messages stored but not yet recorded in a session, over every thread."""
-    return sorted(p for p in (home / "threads").glob("*/*/*/*/inbox/new/*") if p.is_file())
+    return sorted(p for p in (home / "threads").glob("*/*/*/*/inbox/new/[!.]*") if p.is_file())
 
 
 async def asked_under(

@@ -20,7 +20,7 @@ from test_mcp_adversarial import ROGUE, command, config, final
 
 from agent_core.engine import Engine
 from agent_core.surface import RecordingSurface
-from sessions import Home, ThreadDir, file_lock_async
+from sessions import Home, ThreadDir, coordination_for
 
 if TYPE_CHECKING:
     from conftest import SignoffFactory
@@ -30,7 +30,7 @@ async def _one_turn(engine: Engine, home: Home, *texts: str) -> None:
     """``texts`` taken into one turn, in order (the thread's lock held while they arrive)."""
     tdir = ThreadDir(home, THREAD)
     tdir.ensure()
-    async with file_lock_async(tdir.lock_path):
+    async with coordination_for(home).thread_locks.hold(THREAD):
         for n, text in enumerate(texts):
             await engine.ingest(message(text, ts=f"1700000000.00010{n}", thread=THREAD))
     await engine.idle()
