@@ -9,6 +9,8 @@ and adopted, never orphaned.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 from collections.abc import Sequence
 
 from sessions import (
@@ -112,5 +114,30 @@ def _session_md(
     return (
         f"# Session in thread {thread.label()}\n\n"
         f"- cause: {cause}\n- parent: {parent}\n{continues}\n"
-        f"## System prompt\n\n{rt.system_prompt}\n"
+        f"## System prompt\n\n{_prompt_section(rt, head)}"
     )
+
+
+# The line that names a session's prompt: its hash, and where its text is when not here.
+_PROMPT_LINE = re.compile(
+    r"^sha256 `([0-9a-f]{16})`(?:, as in session `(sess_[0-9a-f]{12})`)?", re.M
+)
+
+
+def _prompt_section(rt: Runtime, head: SessionRecord | None) -> str:
+    """The prompt's text, or where it is: the same ~450 bytes for every message of a
+    thread were most of what a short turn wrote (issue 14). A parent written before, or
+    unreadable, has its prompt named here again, in full."""
+    digest = hashlib.sha256(rt.system_prompt.encode()).hexdigest()[:16]
+    holder = None
+    if head is not None:
+        try:
+            found = _PROMPT_LINE.search((rt.home.session_dir(head.id) / "SESSION.md").read_text())
+        except (OSError, UnicodeDecodeError):
+            found = None
+        if found is not None and found.group(1) == digest:
+            holder = found.group(2) or head.id
+    if holder is None:
+        return f"sha256 `{digest}`\n\n{rt.system_prompt}\n"
+    where = rt.home.session_dir(holder).relative_to(rt.home.root) / "SESSION.md"
+    return f"sha256 `{digest}`, as in session `{holder}` (`{where}`)\n"

@@ -24,6 +24,7 @@ from sessions import (
     SessionStore,
     atomic,
     canonical_json,
+    verify,
 )
 from sessions.transcript_chain import forget_cached
 
@@ -261,3 +262,30 @@ async def test_signoff_show_prints_the_whole_transcript(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "no session" in captured.err
+
+
+async def test_a_system_prompt_is_written_once_per_thread_until_it_changes(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    """Every session's SESSION.md names its system prompt by sha256; the text itself is in
+    the first session that used it, which the others name (a long thread wrote the same
+    ~450 bytes again for every message). A prompt that changed is written out again."""
+    engine = await _thread_of(make_engine, 3)
+    first, second, third = chain(home)
+    digest = hashlib.sha256(engine.rt.system_prompt.encode()).hexdigest()[:16]
+    md = {s.id: (home.session_dir(s.id) / "SESSION.md").read_text() for s in chain(home)}
+    assert engine.rt.system_prompt in md[first.id]
+    where = home.session_dir(first.id).relative_to(home.root) / "SESSION.md"
+    for later in (second, third):
+        assert engine.rt.system_prompt not in md[later.id]
+        assert f"sha256 `{digest}`" in md[later.id]
+        assert f"as in session `{first.id}` (`{where}`)" in md[later.id]
+    # An upgrade that changes the prompt: the next session holds the new text.
+    object.__setattr__(engine.rt, "system_prompt", "You are a changed assistant.")
+    await engine.ingest(message("question 3", ts="1700000003.000100"))
+    await engine.idle()
+    fourth = chain(home)[-1]
+    changed = (home.session_dir(fourth.id) / "SESSION.md").read_text()
+    assert "You are a changed assistant." in changed
+    assert "as in session" not in changed
+    assert all(verify(home.session_dir(s.id)).ok for s in chain(home) if s.terminal)
