@@ -129,7 +129,8 @@ class Delivery:
             if not self._lanes:
                 now = time.monotonic()
                 if not any(
-                    self._not_before.get(e.thread, 0.0) <= now for e in self.outbox.pending()
+                    self._not_before.get(e.thread, 0.0) <= now
+                    for e in self.outbox.pending(draining=True)
                 ):
                     return
                 self.wake()
@@ -159,7 +160,7 @@ class Delivery:
             self._wake.clear()
 
     def _schedule(self) -> None:
-        entries = self.outbox.pending()
+        entries = self.outbox.pending(draining=True)  # only run while the owner
         self.observer.emit(OutboxDepth(depth=len(entries)))
         if self._first_pass:
             # Any of these may have been sent just before the last process died.

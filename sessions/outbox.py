@@ -113,6 +113,11 @@ class Outbox:
         self._legacy = legacy if legacy.is_dir() else None
         # Entries already read, by file name: they are create-only, so never read twice.
         self._read: dict[str, OutboxEntry] = {}
+        # Entries found not done by a pass of this process's drainer. While it holds the
+        # drain lock only it records results, so they stay not done until it completes
+        # them (``complete`` forgets them first): a pass looks each one up once, not on
+        # every pass (a burst's passes looked up every entry in its thread's log each).
+        self._not_done: set[str] = set()
 
     def _pending(self, entry_id: str) -> Path:
         return self.pending_dir / f"{check_entry_id(entry_id)}.json"
@@ -159,10 +164,13 @@ class Outbox:
             return []
         return [n for n in names if n.endswith(".json") and not n.startswith(".")]
 
-    def pending(self) -> list[OutboxEntry]:
-        """What waits to be sent, oldest first; leftovers of a finished send are cleared."""
+    def pending(self, *, draining: bool = False) -> list[OutboxEntry]:
+        """What waits to be sent, oldest first; leftovers of a finished send are cleared.
+
+        ``draining``: the caller holds this object's drain lock (``claim_drainer``)."""
         out: list[OutboxEntry] = []
         read: dict[str, OutboxEntry] = {}
+        not_done = self._not_done if draining else set()
         for name in self._pending_names():
             entry = self._read.get(name)
             if entry is None:
@@ -174,14 +182,19 @@ class Outbox:
                 except (ValidationError, ValueError) as exc:
                     self._set_aside(path, exc)  # one bad file must not stop every thread
                     continue
-            # Looked up each time: another drainer (one that died) may have done it.
-            if self._done_bytes(entry.thread, entry.id) is not None:
-                # a crash (or a failed unlink) came between done and the unlink
-                (self.pending_dir / name).unlink(missing_ok=True)
-                continue
+            # Looked up (once while draining): a drainer that died may have done it.
+            if name not in not_done:
+                if self._done_bytes(entry.thread, entry.id) is not None:
+                    # a crash (or a failed unlink) came between done and the unlink
+                    (self.pending_dir / name).unlink(missing_ok=True)
+                    continue
+                if draining:
+                    not_done.add(name)
             read[name] = entry
             out.append(entry)
         self._read = read  # what left the directory is forgotten
+        if draining:
+            not_done.intersection_update(read)
         return sorted(out, key=lambda e: (e.seq, e.id))
 
     def _set_aside(self, path: Path, exc: Exception) -> None:
@@ -249,6 +262,7 @@ class Outbox:
         except BlockingIOError:
             os.close(fd)
             return None
+        self._not_done.clear()  # another drainer may have recorded results meanwhile
         return DrainLock(fd)
 
     def complete(self, results: list[OutboxDone]) -> None:
@@ -256,6 +270,9 @@ class Outbox:
         drop its pending entry. The unlinks are not synced: one a power cut undoes leaves
         an entry pending beside its done record, which ``pending`` clears (the state a crash
         between the two always could leave)."""
+        # Forgotten first: a pass meanwhile looks them up again (and so does one after an
+        # unlink below that failed), instead of sending them twice.
+        self._not_done.difference_update(f"{result.id}.json" for result in results)
         by_thread: dict[ThreadKey, list[tuple[str, bytes]]] = {}
         for result in results:
             record = (result.id, result.model_dump_json().encode())

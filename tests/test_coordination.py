@@ -215,3 +215,57 @@ def test_the_outbox_reads_each_pending_entry_once(
     (outbox.pending_dir / "reply-0.json").write_bytes(first.model_dump_json().encode())
     assert [e.id for e in outbox.pending()] == [f"reply-{n}" for n in range(1, 6)]
     assert not (outbox.pending_dir / "reply-0.json").exists()
+
+
+def test_the_drainer_looks_up_each_entry_once_yet_never_returns_one_it_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While it holds the drain lock only this process records results, so a pass looks
+    an entry up in its thread's log once, not on every pass. What it completes itself is
+    looked up again (its pending file's unlink may have failed), and so is everything
+    when it claims the lock anew (a drainer that died may have recorded results)."""
+    home = Home(tmp_path / "home")
+    home.ensure()
+    outbox = DirectoryCoordination(home).outbox
+    entries = [entry(f"reply-{n}", n) for n in range(4)]
+    for e in entries:
+        outbox.enqueue(e)
+    lock = outbox.claim_drainer()
+    assert lock is not None
+    looked: list[str] = []
+    real = outbox._done_bytes
+
+    def counting(thread: ThreadKey, entry_id: str) -> tuple[bytes, str] | None:
+        looked.append(entry_id)
+        return real(thread, entry_id)
+
+    monkeypatch.setattr(outbox, "_done_bytes", counting)
+    assert len(outbox.pending(draining=True)) == 4
+    assert len(outbox.pending(draining=True)) == 4
+    assert len(looked) == 4  # the second pass looked nothing up
+    # Completed, but the unlink of its pending file failed (a disk error).
+    real_unlink = Path.unlink
+
+    def failing(self: Path, missing_ok: bool = False) -> None:
+        if self.name == "reply-0.json":
+            raise PermissionError(13, "Permission denied", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", failing)
+    with pytest.raises(PermissionError):
+        outbox.complete([done(entries[0])])
+    monkeypatch.setattr(Path, "unlink", real_unlink)
+    assert [e.id for e in outbox.pending(draining=True)] == ["reply-1", "reply-2", "reply-3"]
+    assert not (outbox.pending_dir / "reply-0.json").exists()  # cleared as done
+    # A claim anew: a drainer in between (this one's lock released) completed reply-1.
+    lock.release()
+    other = DirectoryCoordination(home).outbox
+    other_lock = other.claim_drainer()
+    assert other_lock is not None
+    other.complete([done(entries[1])])
+    (outbox.pending_dir / "reply-1.json").write_bytes(entries[1].model_dump_json().encode())
+    other_lock.release()
+    again = outbox.claim_drainer()
+    assert again is not None
+    assert [e.id for e in outbox.pending(draining=True)] == ["reply-2", "reply-3"]
+    again.release()
