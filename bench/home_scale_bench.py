@@ -86,7 +86,7 @@ def clone_home(root: Path, total: int) -> Home:
     record = SessionStore(template).load(tid)
     files = [n for n in os.listdir(source) if (source / n).is_file() and n != "session.json"]
     thread0 = _thread(0)
-    message = (template.thread_dir(thread0) / "inbox" / "cur" / thread0.thread_ts).read_text()
+    taken = (template.thread_dir(thread0) / "inbox" / "taken.jsonl").read_text()
     for n in range(1, total):
         sid = "sess_" + hashlib.sha256(f"clone:{n}".encode()).hexdigest()[:12]
         thread = _thread(n)
@@ -100,13 +100,11 @@ def clone_home(root: Path, total: int) -> Home:
         clone = record.model_copy(update={"id": sid, "thread": thread})
         (target / "session.json").write_text(clone.model_dump_json(indent=2))
         tdir = template.thread_dir(thread)
-        for sub in ("new", "cur"):
-            (tdir / "inbox" / sub).mkdir(parents=True)
+        (tdir / "inbox" / "new").mkdir(parents=True)
         (tdir / "HEAD").write_text(sid + "\n")
-        text = message.replace(thread0.thread_ts, thread.thread_ts).replace(
-            '"Ev000000000"', f'"Ev{n:09d}"'
+        (tdir / "inbox" / "taken.jsonl").write_text(
+            taken.replace(thread0.thread_ts, thread.thread_ts)
         )
-        (tdir / "inbox" / "cur" / thread.thread_ts).write_text(text)
     return template
 
 

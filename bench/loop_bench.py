@@ -18,6 +18,7 @@ import json
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +124,18 @@ async def _fanout(stack: Stack, bot: BotProc, sizes: LoopSizes) -> Fanout:
 
 
 def _stored_at(home: Path) -> dict[int, float]:
-    """When signoff stored each ``bench-<n>`` message: the mtime of its inbox file, set
-    as it was written (before its fsync and link into ``new/``, so a little early)."""
+    """When signoff stored each ``bench-<n>`` message: the ``received_at`` its inbox
+    record holds (as its session's trace shows it), set as the ingest took the envelope,
+    before the store and its fsync: a little early, so the delay after it a little long."""
     out: dict[int, float] = {}
-    for path in home.glob("threads/*/*/*/*/inbox/cur/*"):
-        text = str(json.loads(path.read_bytes()).get("text") or "")
-        if "bench-" in text:
-            out[int(text.rsplit("bench-", 1)[1].split()[0])] = path.stat().st_mtime
+    for path in home.glob("sessions/*/sess_*/trace.jsonl"):
+        for line in path.read_bytes().splitlines():
+            event = json.loads(line)
+            data = event.get("data") or {}
+            text = str(data.get("text") or "")
+            if event.get("kind") == "message" and "bench-" in text:
+                at = datetime.fromisoformat(str(data["received_at"]).replace("Z", "+00:00"))
+                out[int(text.rsplit("bench-", 1)[1].split()[0])] = at.timestamp()
     return out
 
 

@@ -2,14 +2,16 @@
 
 A message is written and synced under a dot name in ``new/`` (``.<ts>.<random>``, which
 no reader takes), then linked to its own name there when it is durable (only then may
-Slack be acked); ``new/`` → ``cur/`` only after the message is recorded in a session. No
+Slack be acked); it leaves ``new/`` only after it is recorded in a session, and is then
+one line in ``taken.jsonl`` (``sessions/taken_log.py``; homes from before have a file a
+message in ``cur/``, still read). No
 ``tmp/`` as in a Maildir proper: staging beside the message costs no directory a thread
 (issue 14: an inode a thread), and the link stays within one directory, whose one sync
 covers it. Homes written before keep a ``tmp/``, emptied and removed by ``clean_staging``.
 A message's file name is its Slack ``ts`` (unique in a channel), so the hard link into ``new/`` is the
 dedupe: a redelivery, or the ``message`` twin of an ``app_mention``, fails with EEXIST.
-Moving to ``cur/`` links before it unlinks, so a message is always in ``new/`` or
-``cur/`` and a late duplicate can always see that it was already taken. Within one
+A message is recorded as taken before it leaves ``new/``, so it is always in one or
+the other and a late duplicate can always see that it was already taken. Within one
 process, deliveries of one message take turns (Slack sends the twin at the same moment),
 so the second finds the first stored instead of writing and fsyncing a copy to discard.
 """
@@ -32,6 +34,7 @@ from .errors import CorruptRecordError
 from .failpoints import failpoint
 from .ids import check_slack_ts
 from .records import Record, ThreadKey
+from .taken_log import TakenLog
 
 __all__ = ["Inbox", "InboxMessage"]
 
@@ -90,13 +93,15 @@ def _drop_older(directory: Path, names: list[str], older_than: float) -> int:
 class Inbox:
     def __init__(self, thread_dir: Path) -> None:
         self.root = thread_dir / "inbox"
-        self.new, self.cur = self.root / "new", self.root / "cur"
-        self.legacy_tmp = self.root / "tmp"  # homes from before: see ``clean_staging``
+        self.new = self.root / "new"
+        self.taken_log = TakenLog(self.root / "taken.jsonl")
+        # Homes from before: a consumed message's file; see ``clean_staging`` for tmp/.
+        self.legacy_cur, self.legacy_tmp = self.root / "cur", self.root / "tmp"
 
     def ensure(self) -> None:
-        if self.cur.is_dir():  # made last: new/ is there (deliver remakes it)
+        if self.new.is_dir():
             return
-        make_dirs(self.new, self.cur)  # a new thread's, on its first message
+        make_dirs(self.new)  # a new thread's, on its first message
 
     def deliver(self, message: InboxMessage) -> bool:
         """Store ``message`` durably; False when it is a duplicate. Safe across processes."""
@@ -105,7 +110,7 @@ class Inbox:
             return self._deliver(key, message)
 
     def _deliver(self, key: str, message: InboxMessage) -> bool:
-        if (self.cur / key).exists() or (self.new / key).exists():
+        if self._was_taken(key) or (self.new / key).exists():
             return False
         self.ensure()
         tmp = self.new / f"{STAGED}{key}.{secrets.token_hex(4)}"
@@ -127,12 +132,15 @@ class Inbox:
             return False
         finally:
             tmp.unlink(missing_ok=True)
-        if (self.cur / key).exists():
+        if self._was_taken(key):
             # It was consumed between our check and our link: take our copy back.
             (self.new / key).unlink(missing_ok=True)
             return False
         fsync_dir(self.new)
         return True
+
+    def _was_taken(self, key: str) -> bool:
+        return self.taken_log.has(key) or (self.legacy_cur / key).exists()
 
     def waiting(self, key: str) -> bool:
         """Is this message stored but not yet recorded in a session?"""
@@ -149,28 +157,26 @@ class Inbox:
 
     def mark_consumed(self, key: str) -> None:
         key = check_slack_ts(key)
-        try:
-            os.link(self.new / key, self.cur / key)
-        except FileExistsError:
-            pass
-        except FileNotFoundError:
-            return
-        fsync_dir(self.cur)
+        if not (self.new / key).exists():
+            return  # taken already
+        self.taken_log.add(key)  # synced before the message leaves new/
         # The unlink is not synced: if a power cut undoes it, the message is in new/ and
-        # cur/, the state a crash between the link and the unlink always could leave, and
-        # it is taken again like that one (recorded in the transcript, so not appended
-        # twice; consumed again). The next delivery's sync of new/ makes it durable.
+        # taken, the state a crash between the two always could leave, and it is taken
+        # again like that one (recorded in the transcript, so not appended twice). The
+        # next delivery's sync of new/ makes it durable.
         (self.new / key).unlink(missing_ok=True)
 
     def taken(self) -> list[str]:
-        """The ts of every message recorded in a session (``cur/``), unread."""
+        """The ts of every message recorded in a session, in the order they were."""
         try:
-            return [n for n in os.listdir(self.cur) if not n.startswith(".")]
+            legacy = [n for n in os.listdir(self.legacy_cur) if not n.startswith(".")]
         except FileNotFoundError:
-            return []
-
-    def consumed(self) -> list[InboxMessage]:
-        return [self._read(self.cur / n) for n in self.taken()]
+            legacy = []
+        logged = self.taken_log.all()
+        if not legacy:
+            return logged
+        had = set(legacy)
+        return legacy + [ts for ts in logged if ts not in had]
 
     def clean_staging(self, *, older_than: float = 0.0) -> int:
         """Drop staged copies a crash left (never linked, so never acked); remove a home's

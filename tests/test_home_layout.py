@@ -366,15 +366,37 @@ async def test_a_thread_keeps_no_scaffolding_beyond_its_records(home: Home, cloc
     await _turns(home, clock, "<@U0BOT> restart api", approve=False)
     for thread in iter_thread_keys(home):
         tdir = ThreadDir(home, thread).path
-        found = sorted(os.path.relpath(os.path.join(here, name), tdir)
-                       for here, dirs, files in os.walk(tdir) for name in dirs + files)  # fmt: skip
+        found = _thread_files(home, thread)
         assert found == [
             "HEAD",
             "approvals",
             f"approvals/{os.listdir(tdir / 'approvals')[0]}",
             "inbox",
-            "inbox/cur",
-            f"inbox/cur/{thread.thread_ts}",
             "inbox/new",
+            "inbox/taken.jsonl",
             "outbox.jsonl",
         ], found
+
+
+def _thread_files(home: Home, thread: ThreadKey) -> list[str]:
+    tdir = ThreadDir(home, thread).path
+    return sorted(os.path.relpath(os.path.join(here, name), tdir)
+                  for here, dirs, files in os.walk(tdir) for name in dirs + files)  # fmt: skip
+
+
+async def test_a_message_costs_a_thread_no_inode_once_taken(home: Home, clock: Any) -> None:
+    """What a thread has taken into its sessions is one line each in ``inbox/taken.jsonl``
+    (its text is in the transcript), not a file each: a 1,000-message thread held 1,000
+    files in ``inbox/cur/``."""
+    surface = RecordingSurface()
+    engine = await _open(home, clock, surface)
+    try:
+        for n in range(3):
+            await engine.ingest(message(f"<@U0BOT> status of api {n}", ts=f"1700000000.00010{n}"))
+            await engine.idle()
+    finally:
+        await engine.close()
+    assert len(replies(surface)) == 3
+    assert _thread_files(home, THREAD) == ["HEAD", "inbox", "inbox/new", "inbox/taken.jsonl",
+                                           "outbox.jsonl"]  # fmt: skip
+    assert ThreadDir(home, THREAD).inbox.taken() == [f"1700000000.00010{n}" for n in range(3)]

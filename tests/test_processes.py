@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import importlib
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -359,7 +358,8 @@ def test_same_message_delivered_to_two_replicas_is_processed_once(home: Path) ->
     assert len(duplicates) == 1, results
     assert_healthy(home, [THREAD_TS])
     assert tool_starts(home, "service_status") == 1
-    assert os.listdir(thread_dir(home, THREAD_TS) / "inbox" / "cur") == [THREAD_TS]
+    taken = (thread_dir(home, THREAD_TS) / "inbox" / "taken.jsonl").read_text().splitlines()
+    assert [json.loads(line)["ts"] for line in taken] == [THREAD_TS]
     assert head_id(home) == lineage(home)[-1]
 
 

@@ -62,7 +62,7 @@ def test_deliver_stores_the_message_in_new(home: Home) -> None:
     assert not _staged(inbox)
     assert inbox.waiting(msg.ts)
     assert inbox.pending() == [msg]
-    assert inbox.consumed() == []
+    assert inbox.taken() == []
 
 
 def test_deliver_creates_the_maildir_on_first_use(home: Home) -> None:
@@ -89,12 +89,12 @@ def test_consumed_message_is_not_redelivered(home: Home) -> None:
     inbox.deliver(msg)
     inbox.mark_consumed(msg.ts)
     assert os.listdir(inbox.new) == []
-    assert os.listdir(inbox.cur) == [msg.ts]
+    assert inbox.taken() == [msg.ts]
     assert not inbox.waiting(msg.ts)
     assert inbox.deliver(msg) is False
     assert os.listdir(inbox.new) == []
     assert inbox.pending() == []
-    assert inbox.consumed() == [msg]
+    assert inbox.taken() == [msg.ts]
 
 
 def test_mark_consumed_is_idempotent(home: Home) -> None:
@@ -103,24 +103,58 @@ def test_mark_consumed_is_idempotent(home: Home) -> None:
     inbox.deliver(msg)
     inbox.mark_consumed(msg.ts)
     inbox.mark_consumed(msg.ts)
-    assert os.listdir(inbox.cur) == [msg.ts]
+    assert inbox.taken() == [msg.ts]
     assert os.listdir(inbox.new) == []
     # Never delivered: nothing to move, nothing created.
     inbox.mark_consumed("1700000005.000000")
-    assert os.listdir(inbox.cur) == [msg.ts]
+    assert inbox.taken() == [msg.ts]
     with pytest.raises(InvalidIdError):
         inbox.mark_consumed("../../HEAD")
 
 
 def test_mark_consumed_finishes_a_move_cut_short(home: Home) -> None:
-    """A crash between link into cur/ and unlink from new/ leaves both; consuming again heals."""
+    """A crash between recording it taken and the unlink from new/ leaves both; consuming
+    again heals, and records it once."""
     inbox = _inbox(home)
     msg = message("restart api", ts="1700000000.000100")
     inbox.deliver(msg)
-    os.link(inbox.new / msg.ts, inbox.cur / msg.ts)
+    inbox.taken_log.add(msg.ts)
     inbox.mark_consumed(msg.ts)
+    assert inbox.taken_log.path.read_text().count(msg.ts) == 1
     assert os.listdir(inbox.new) == []
-    assert os.listdir(inbox.cur) == [msg.ts]
+    assert inbox.taken() == [msg.ts]
+
+
+def test_a_home_from_before_keeps_what_its_cur_says_was_taken(home: Home) -> None:
+    """Homes written before the taken log kept a consumed message as a file in ``cur/``:
+    Slack sending it again is still refused, and it is listed first."""
+    inbox = _inbox(home)
+    old = message("asked long ago", ts="1700000000.000100")
+    inbox.legacy_cur.mkdir()
+    (inbox.legacy_cur / old.ts).write_bytes(old.model_dump_json().encode())
+    assert inbox.deliver(old) is False
+    new = message("asked now", ts="1700000000.000200")
+    assert inbox.deliver(new) is True
+    inbox.mark_consumed(new.ts)
+    assert inbox.taken() == [old.ts, new.ts]
+    assert inbox.pending() == []
+
+
+def test_a_torn_last_line_of_the_taken_log_takes_nothing(home: Home) -> None:
+    """A crash mid-append leaves part of a line: it is no record (the message is still in
+    new/ and is taken again), and the next append ends it first."""
+    inbox = _inbox(home)
+    first, second = (message(t, ts=f"1700000000.00010{n}") for n, t in enumerate("ab"))
+    inbox.deliver(first)
+    inbox.deliver(second)
+    inbox.mark_consumed(first.ts)
+    with inbox.taken_log.path.open("ab") as log:
+        log.write(b'{"ts": "1700000000.000101')  # cut short by a crash
+    assert not inbox.taken_log.has(second.ts)
+    assert [m.ts for m in inbox.pending()] == [second.ts]
+    inbox.mark_consumed(second.ts)
+    assert inbox.taken() == [first.ts, second.ts]
+    assert _inbox(home).taken() == [first.ts, second.ts]
 
 
 def test_pending_is_sorted_by_numeric_ts(home: Home) -> None:
@@ -245,7 +279,7 @@ def _hook_link(
 def test_consumer_runs_between_a_duplicates_check_and_its_link(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The late copy passed its "already here?" check while new/ and cur/ were empty;
+    """The late copy passed its "already here?" check while new/ and taken were empty;
     the first copy is delivered and consumed before the late copy links into new/."""
     late, first, consumer = _inbox(home), _inbox(home), _inbox(home)
     msg = message("restart api", ts="1700000000.000100")
@@ -264,7 +298,7 @@ def test_consumer_runs_between_a_duplicates_check_and_its_link(
     assert fired
     assert outcomes == {"first": True, "late": False}
     assert os.listdir(late.new) == []
-    assert os.listdir(late.cur) == [msg.ts]
+    assert late.taken() == [msg.ts]
     assert not _staged(late)
     assert late.pending() == []
 
@@ -272,7 +306,7 @@ def test_consumer_runs_between_a_duplicates_check_and_its_link(
 def test_duplicate_arrives_while_the_consumer_is_mid_move(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The consumer has linked new→cur but not yet unlinked new/ when the duplicate comes."""
+    """The consumer has recorded it taken but not yet unlinked new/ when the duplicate comes."""
     inbox, late = _inbox(home), _inbox(home)
     msg = message("restart api", ts="1700000000.000100")
     assert inbox.deliver(msg) is True
@@ -287,8 +321,8 @@ def test_duplicate_arrives_while_the_consumer_is_mid_move(
     def unlink(self: Path, missing_ok: bool = False) -> None:
         if not fired and self == inbox.new / msg.ts:
             fired.append(True)
-            # cur/ has its link already (the consumer links before it unlinks).
-            assert (inbox.cur / msg.ts).exists()
+            # Recorded taken already (the consumer records before it unlinks).
+            assert inbox.taken_log.has(msg.ts)
             duplicate()
         real_unlink(self, missing_ok=missing_ok)
 
@@ -297,21 +331,21 @@ def test_duplicate_arrives_while_the_consumer_is_mid_move(
     assert fired
     assert outcomes == {"late": False}
     assert os.listdir(inbox.new) == []
-    assert os.listdir(inbox.cur) == [msg.ts]
+    assert inbox.taken() == [msg.ts]
 
 
 def test_consumer_links_between_a_duplicates_check_and_its_link(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The duplicate passed its check before the first copy arrived; the first copy is
-    delivered and linked into cur/ (not yet unlinked from new/) when the duplicate links."""
+    delivered and recorded taken (not yet unlinked from new/) when the duplicate links."""
     late, first = _inbox(home), _inbox(home)
     msg = message("restart api", ts="1700000000.000100")
     outcomes: dict[str, bool] = {}
 
     def deliver_and_half_consume() -> None:
         outcomes["first"] = first.deliver(msg)
-        os.link(first.new / msg.ts, first.cur / msg.ts)
+        first.taken_log.add(msg.ts)
 
     fired = _hook_link(
         monkeypatch,
@@ -323,7 +357,7 @@ def test_consumer_links_between_a_duplicates_check_and_its_link(
     first.mark_consumed(msg.ts)  # the consumer finishes its move
     assert outcomes == {"first": True, "late": False}
     assert os.listdir(late.new) == []
-    assert os.listdir(late.cur) == [msg.ts]
+    assert late.taken() == [msg.ts]
     assert late.pending() == []
 
 

@@ -157,4 +157,10 @@ class SlackView:
 
 def stored(home: Path, posted: Posted) -> bool:
     inbox = thread_path(home, posted.thread, team=TEAM, channel=OPS) / "inbox"
-    return (inbox / "new" / posted.ts).exists() or (inbox / "cur" / posted.ts).exists()
+    if (inbox / "new" / posted.ts).exists():
+        return True
+    try:
+        taken = (inbox / "taken.jsonl").read_text()
+    except FileNotFoundError:
+        return False
+    return f'"ts": "{posted.ts}"' in taken
