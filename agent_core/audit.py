@@ -5,7 +5,8 @@ its arguments' hash as asked, the edited hash if an approver changed them, who a
 may approve (and who was added by escalation), every vote with the hash it approved,
 reasons, when it was requested, decided, started and finished, how it ended — and whether
 it can be trusted: the requesting session against its seal (``MANIFEST.sha256``), and the
-approval's own records against their hashes. Nothing is written: a tampered or unreadable
+approval's own records against their hashes and, once its outcome is told, their seal
+(``audit_checks``). Nothing is written: a tampered or unreadable
 approval is reported with its problems, never repaired or skipped.
 """
 
@@ -22,9 +23,7 @@ from pydantic import ValidationError
 from approvals import (
     ApprovalRequest,
     ApprovalsError,
-    CurrentCall,
     Decision,
-    HashMismatchError,
     capsule_ids,
     load_capsule,
     parse_duration,
@@ -33,7 +32,6 @@ from approvals.records import Pointer
 from sessions import (
     Home,
     Record,
-    SessionFiles,
     SessionsError,
     approval_ids,
     check_session_id,
@@ -41,6 +39,8 @@ from sessions import (
     utc_iso,
     verify,
 )
+
+from .audit_checks import RecordsSeal, as_applied, integrity, records_seal, told_applied
 
 __all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
 
@@ -84,12 +84,14 @@ class AuditRecord(Record):
     executed_at: str = ""  # when the approved call was claimed (started)
     finished_at: str = ""
     outcome: str = ""
-    seal: Seal = "unreadable"
+    seal: Seal = "unreadable"  # the asking session's, which covers the capsule
+    records_seal: RecordsSeal = "unreadable"  # the approval's own, once told: its records
     problems: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> bool:
-        return bool(self.problems) or self.seal in ("tampered", "unreadable")
+        bad = ("tampered", "unreadable")
+        return bool(self.problems) or self.seal in bad or self.records_seal in bad
 
 
 def since_time(text: str, now: datetime) -> str:
@@ -132,73 +134,6 @@ def _outcome(request: ApprovalRequest, decision: Decision | None) -> tuple[str, 
     if request.deferrals():
         return "approved, waiting for its tool", "", ""
     return "approved, not run yet", "", ""
-
-
-def _integrity(request: ApprovalRequest, decision: Decision | None) -> list[str]:
-    problems: list[str] = []
-    try:
-        request.verify()
-    except HashMismatchError as exc:
-        problems.append(str(exc))
-    try:
-        call: CurrentCall | None = request.current()
-    except HashMismatchError:
-        call = None
-    approved = decision is not None and decision.verdict == "approved"
-    if approved and call is not None and decision and decision.args_sha256 != call.args_sha256:
-        problems.append("the decision approved a hash that is not the request's arguments")
-    if decision is not None and call is not None and decision.edit != call.edit:
-        problems.append(
-            f"the decision names edit {decision.edit} of the arguments, but they were "
-            f"edited {call.edit} time(s)"
-        )
-    return problems
-
-
-def _as_applied(home: Home, request: ApprovalRequest, decision: Decision | None) -> list[str]:
-    """The decision is written after the asking session's seal; the session that told its
-    outcome recorded what it applied (``decision_applied``) in its own trace, sealed when
-    that session ended. A decision changed afterwards no longer matches it."""
-    told = request.told()
-    if told is None or decision is None:
-        return []
-    teller = home.session_dir(check_session_id(told.session_id))
-    try:
-        report = verify(teller)
-        events = SessionFiles(teller).read_trace()
-    except (OSError, SessionsError) as exc:
-        return [f"{told.session_id}, which told the outcome, cannot be read: {exc}"]
-    problems = [f"{told.session_id}, which told the outcome: {p}" for p in report.problems]
-    applied = [
-        e.detail
-        for e in events
-        if e.kind == "decision_applied" and e.detail.get("approval_id") == request.id
-    ]
-    if not applied:
-        return [*problems, f"{told.session_id}, which told the outcome, has no record of it"]
-    seen = applied[-1]
-    reasons = [{"user": u, "reason": r} for u, r in request.reasons(decision)]
-    differs = [
-        name
-        for name, key, now in (
-            ("verdict", "verdict", decision.verdict),
-            ("deciders", "by", list(decision.deciders)),
-            ("hash", "args_sha256", decision.args_sha256),
-            # What people gave as reasons (the decision's, the votes', the edit's) and the
-            # edit and the deadline approved; a session from before them did not record them.
-            ("reasons", "reasons", reasons),
-            ("edit", "edit", decision.edit),
-            ("valid_until", "valid_until", decision.valid_until),
-        )
-        if key in seen or name in ("verdict", "deciders", "hash")
-        if seen.get(key) != now
-    ]
-    if differs:
-        problems.append(
-            f"the decision's {', '.join(differs)} differs from what {told.session_id} "
-            "applied and told"
-        )
-    return problems
 
 
 def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
@@ -247,6 +182,8 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
         votes = [v for n in range(len(edits) + 1) for v in request.votes(n)]
         outcome, executed_at, finished_at = _outcome(request, decision)
         reasons = request.reasons(decision) if decision else []
+        teller_problems, seen = told_applied(home, request)
+        sealed, sealed_problems = records_seal(request, seen)
         return base.model_copy(
             update={
                 "edited_sha256": edits[-1].args_sha256 if edits else "",
@@ -272,10 +209,13 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
                 "finished_at": finished_at,
                 "outcome": outcome,
                 "seal": seal,
+                "records_seal": sealed,
                 "problems": tuple(
                     seal_problems
-                    + _integrity(request, decision)
-                    + _as_applied(home, request, decision)
+                    + integrity(request, decision)
+                    + teller_problems
+                    + as_applied(request, decision, seen)
+                    + sealed_problems
                 ),
             }
         )

@@ -203,6 +203,9 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
             "original_sha256": decision.original_sha256 or request.capsule.args_sha256,
             "edit": decision.edit,
             "valid_until": decision.valid_until,
+            # Once told, the records are sealed (``approvals.sealing``): this says so, so
+            # the audit flags a missing seal, not taken for an older signoff's (none).
+            "seal_follows": True,
         },
     )
     try:

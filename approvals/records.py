@@ -7,6 +7,7 @@
     approvals/<id>.claim.json          the approved call was started (idempotency key = id)
     approvals/<id>.result.json         and how it ended
     approvals/<id>.told.json           the session that told the model the outcome
+    approvals/<id>.sealed.json         then each record's sha256 (``sealing.py``)
     approvals/<id>.deferred-<n>.json   the approved call's tool was unavailable (attempt n)
     approvals/<id>.edit-<n>.json       an approver edited the arguments (and approved them)
     approvals/<id>.votes-<n>/<user>.json   votes for the arguments of edit n

@@ -34,6 +34,7 @@ from sessions import (
     check_session_id,
     coordination_for,
     create_only,
+    failpoint,
     make_dirs,
     utc_iso,
 )
@@ -51,6 +52,7 @@ from .records import (
     Told,
     write_record,
 )
+from .sealing import seal_records
 from .timers import Timers
 
 __all__ = ["ApprovalRequest", "Stage"]
@@ -276,13 +278,16 @@ class ApprovalRequest(GovernedFiles):
         return result
 
     def mark_told(self, *, session_id: str, at: str) -> None:
-        """The outcome is being told in ``session_id``; the card shows the final state."""
+        """The outcome is being told in ``session_id``; the card shows the final state, and
+        the records are sealed (``sealing``; after a crash before it, by telling it again)."""
         try:
             write_record(
                 self._path("told"), Told(approval_id=self.id, session_id=session_id, at=at)
             )
         except AlreadyExistsError:
             pass
+        failpoint("resume.after_told_record")
+        seal_records(self.session_dir / "approvals", self.id, at=at)
         self.queue_card("decided")  # a no-op unless a crash cut the decider short
         self.queue_card("told")
 

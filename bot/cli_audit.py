@@ -2,7 +2,8 @@
 
 Read-only: the records come from ``agent_core.audit`` (the files, not the index), and the
 home is neither created nor changed. Exit status 1 when an approval is flagged — its
-session does not verify against its seal, or its records do not match their hashes — so
+session does not verify against its seal, or its records do not match their hashes or,
+once its outcome was told, their own seal — so
 a scheduled export doubles as a check; a one-line summary goes to stderr.
 """
 

@@ -29,6 +29,7 @@ POINTS = (
     "resume.after_claim",
     "resume.after_tool_run",
     "resume.after_result_record",
+    "resume.after_told_record",
     "loop.before_finish",
 )
 

@@ -23,7 +23,7 @@ _SKIP = {MANIFEST, "state.lock"}
 # After the seal only these may appear, and only beside a capsule the manifest lists.
 _CAPSULE = re.compile(r"approvals/(appr_[0-9a-f]{16})\.json")
 _LATE = re.compile(
-    r"(appr_[0-9a-f]{16})\.(?:card|decision|claim|result|told|escalated|stale"
+    r"(appr_[0-9a-f]{16})\.(?:card|decision|claim|result|told|sealed|escalated|stale"
     r"|(?:deferred|edit|reminder)-[0-9]{1,4})\.json"
 )
 _VOTE_DIR = re.compile(r"(appr_[0-9a-f]{16})\.votes(?:-[0-9]{1,4})?")

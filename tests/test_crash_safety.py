@@ -59,6 +59,8 @@ from helpers_proc import (
     tool_starts,
 )
 
+from agent_core.audit import audit_records
+from sessions import Home
 from sessions.failpoints import POINTS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,6 +101,7 @@ SPECS = [
     Spec("resume.after_claim", "approved"),
     Spec("resume.after_tool_run", "approved"),
     Spec("resume.after_result_record", "approved"),
+    Spec("resume.after_told_record", "approved"),
     Spec("loop.before_finish", "plain"),
     # The same points met while an *approved* call runs in the decision's child session.
     Spec("executor.after_intent", "approved"),
@@ -341,6 +344,8 @@ OUTCOMES: dict[str, Callable[[Run, Path], None]] = {
     # The tool ran and its intent has a result ticket: that result is reported, not re-run.
     "resume.after_tool_run": _with_tmp(approved_result("ok", 1)),
     "resume.after_result_record": _with_tmp(approved_result("ok", 1)),
+    # Told, its records not sealed yet: recovery tells it again, which seals them.
+    "resume.after_told_record": _with_tmp(approved_result("ok", 1)),
     "loop.before_finish": _with_tmp(plain_ran_once),
     "approved-executor.after_intent": _with_tmp(approved_result("uncertain", 0)),
     "approved-executor.after_tool_call": _with_tmp(approved_result("uncertain", 1)),
@@ -368,6 +373,9 @@ def test_crash_finishes_the_decided_request(spec: Spec, run: Run) -> None:
     assert run.killed.returncode == -9, describe(run.killed)
     told = approvals_dir_of(run.home, run.approval_id) / f"{run.approval_id}.told.json"
     assert told.exists(), "the outcome never reached the model (or was not recorded as told)"
+    # And its records are sealed: the audit trusts them, whatever crashed where.
+    (record,) = audit_records(Home(run.home))
+    assert record.records_seal == "ok" and not record.flagged, record
 
 
 # Reached only while delivering to Slack: tests/test_lifecycle_regressions.py (test_5) kills
@@ -388,7 +396,7 @@ def test_every_failpoint_is_reachable_in_the_source() -> None:
         for path in sorted((REPO / package).rglob("*.py")):
             for name in pattern.findall(path.read_text()):
                 calls.setdefault(name, []).append(str(path.relative_to(REPO)))
-    assert len(POINTS) == len(set(POINTS)) == 17
+    assert len(POINTS) == len(set(POINTS)) == 18
     missing = [p for p in POINTS if p not in calls]
     assert not missing, f"failpoints named in POINTS but never called: {missing}"
     unknown = sorted(set(calls) - set(POINTS))
