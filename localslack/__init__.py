@@ -44,7 +44,8 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
   ``wait_for_session_status``, ``stream(s)``/``wait_for_stream``, ``home_view``/
   ``wait_for_home_view``, ``chaos_events``;
 * trouble: ``inject_fault`` (``count=None`` for every call, ``after_commit``,
-  ``drop_connection``, ``garbage``, ``cut_short``, ``channel`` for one channel's calls only), ``lack_surface``,
+  ``drop_connection``, ``garbage``, ``cut_short``, ``hang``, ``channel`` for one channel's
+  calls only), ``lack_surface``,
   ``remove_fault``/``clear_faults``,
   ``set_rate_limits``, ``disconnect_sockets``, ``drop_sockets``, ``answer_pings``,
   ``duplicate_events``, ``drop_sockets_randomly`` (and their ``stop_…``).

@@ -156,6 +156,7 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
             channel=p.get("channel"),
             garbage=bool(_opt_bool(p.get("garbage"))),
             cut_short=bool(_opt_bool(p.get("cut_short"))),
+            hang=bool(_opt_bool(p.get("hang"))),
         )
         return _ok(fault=fault.to_dict())
 

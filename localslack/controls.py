@@ -206,12 +206,14 @@ class Controls(ChaosControls, AgentObservations, Observations):
         channel: str | None = None,
         garbage: bool = False,
         cut_short: bool = False,
+        hang: bool = False,
     ) -> Fault:
         """The next `count` calls of `method` (every call with None; "*" for any method)
         fail; with `channel`, only the calls about that channel. With `after_commit` the method takes effect first (the message is stored and
         announced) and only the answer fails: `status` (say 500) or, with
         `drop_connection`, no answer at all, or with `garbage`, an HTML page instead of
-        JSON, or with `cut_short`, JSON that ends mid-object. See faults.py."""
+        JSON, or with `cut_short`, JSON that ends mid-object, or with `hang`, nothing until
+        the server stops (the client's timeout ends the call). See faults.py."""
         return self._api.faults.add(
             method=method,
             error=error,
@@ -223,6 +225,7 @@ class Controls(ChaosControls, AgentObservations, Observations):
             channel=channel,
             garbage=garbage,
             cut_short=cut_short,
+            hang=hang,
         )
 
     def lack_surface(

@@ -6,12 +6,15 @@ but the client gets the error, which is the case where a client that retries pos
 ``drop_connection`` closes the TCP connection instead of answering (slack_sdk's default
 connection-error handler then retries once on its own); ``garbage`` answers 200 with an
 HTML page, as a proxy or load balancer in the way does; ``cut_short`` answers 200 with JSON
-that ends mid-object, as a connection a proxy closed mid-answer leaves it. A workspace that lacks a surface
-is a fault that never runs out (``count=None``) with the error such a workspace gives.
+that ends mid-object, as a connection a proxy closed mid-answer leaves it; ``hang`` takes
+the request and never answers (a Slack that hung), until the server stops, which drops the
+connection: the client's own timeout is all that ends the call. A workspace that lacks a
+surface is a fault that never runs out (``count=None``) with the error such a workspace gives.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -39,6 +42,7 @@ class Fault:
     drop_connection: bool = False
     garbage: bool = False
     cut_short: bool = False
+    hang: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     # Only calls about this channel (their `channel` or `channel_id` argument); None: any.
     channel: str | None = None
@@ -55,6 +59,7 @@ class Fault:
             "drop_connection": self.drop_connection,
             "garbage": self.garbage,
             "cut_short": self.cut_short,
+            "hang": self.hang,
             "extra": copy.deepcopy(self.extra),
             "channel": self.channel,
             "fired": self.fired,
@@ -70,6 +75,9 @@ class Fault:
 class FaultInjector:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
+        # Set when the server stops: every hung call lets go then (else the server's
+        # shutdown waits for them), and a fresh one holds the calls that hang after.
+        self._release = asyncio.Event()
 
     def add(
         self,
@@ -83,6 +91,7 @@ class FaultInjector:
         drop_connection: bool = False,
         garbage: bool = False,
         cut_short: bool = False,
+        hang: bool = False,
         extra: dict[str, Any] | None = None,
         channel: str | None = None,
     ) -> Fault:
@@ -103,6 +112,7 @@ class FaultInjector:
             drop_connection=drop_connection,
             garbage=garbage,
             cut_short=cut_short,
+            hang=hang,
             extra=dict(extra or {}),
             channel=channel,
         )
@@ -126,6 +136,14 @@ class FaultInjector:
 
     def clear(self) -> None:
         self._faults.clear()
+
+    async def hold(self) -> None:
+        """Where a hung call waits, until :meth:`release_hung`."""
+        await self._release.wait()
+
+    def release_hung(self) -> None:
+        self._release.set()
+        self._release = asyncio.Event()
 
     def pending(self) -> list[Fault]:
         return [f for f in self._faults if f.remaining is None or f.remaining > 0]

@@ -220,6 +220,7 @@ class LocalSlack(Controls):
         self._rt.workspace.surface_watch.cancel_all()
         await self._rt.chaos.close()
         await self._rt.hub.close()
+        self._api.faults.release_hung()  # else the runner waits for them to answer
         await self._runner.cleanup()
         self._runner = None
 

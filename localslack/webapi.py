@@ -5,8 +5,9 @@ A call goes: unknown method, token (`not_authed`, `invalid_auth`, `not_allowed_t
 a scripted fault that fires before the method, scopes (`missing_scope` with `needed` and
 `provided`; a method lists the scopes any one of which will do), rate limits, the method,
 then a scripted fault that fires after it (the effects stay, the answer is an error or a
-dropped connection, or an HTML page). Each call is logged as an :class:`ApiCall`, including whether the method
-took effect (`committed`) and whether the client got an answer at all (`dropped`)."""
+dropped connection, or an HTML page, or none: a hang). Each call is logged as an :class:`ApiCall`, including whether the method
+took effect (`committed`) and whether the client got an answer at all (`dropped`; a hung
+call is logged when it starts to hang, with error ``hung``)."""
 
 from __future__ import annotations
 
@@ -116,6 +117,10 @@ class _Dropped(Exception):
     """Abort the connection instead of answering."""
 
 
+class _Hung(Exception):
+    """Answer nothing, for as long as the server runs."""
+
+
 class _NotSlacks(Exception):
     """Answer 200 with something that is not Slack's JSON: what a proxy in the way sends
     (``garbage``, an HTML page) or a connection closed mid-answer leaves (``cut_short``)."""
@@ -191,6 +196,12 @@ class WebApi:
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=500)  # never reaches the client
+        except _Hung:
+            self._log(method, args, status=0, body={}, progress=progress, dropped=True, hung=True)
+            await self.faults.hold()
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client
         except _NotSlacks as answer:
             self._log(
                 method,
@@ -222,14 +233,16 @@ class WebApi:
         body: JSON,
         progress: dict[str, bool],
         dropped: bool,
+        hung: bool = False,
     ) -> None:
+        error = "hung" if hung else "connection_dropped" if dropped else body.get("error")
         self.calls.append(
             ApiCall(
                 method=method,
                 args=copy.deepcopy(args),
                 status=status,
                 ok=bool(body.get("ok")),
-                error="connection_dropped" if dropped else body.get("error"),
+                error=error,
                 at=self._rt.clock(),
                 committed=progress["committed"],
                 dropped=dropped,
@@ -278,6 +291,8 @@ class WebApi:
 
 
 def _fire(fault: Fault) -> NoReturn:
+    if fault.hang:
+        raise _Hung
     if fault.drop_connection:
         raise _Dropped
     if fault.garbage:

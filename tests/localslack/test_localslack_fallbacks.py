@@ -4,6 +4,7 @@ does."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -172,3 +173,27 @@ async def test_a_cut_short_fault_answers_json_that_ends_mid_object(
     assert not hasattr(raised.value.response, "get")
     (call,) = slack.calls("chat.postMessage")
     assert (call.status, call.ok, call.error) == (200, False, "cut_short")
+
+
+@pytest.mark.parametrize("after_commit", [False, True])
+async def test_a_hang_fault_answers_nothing_until_the_client_gives_up(
+    config: WorkspaceConfig, after_commit: bool
+) -> None:
+    """Slack took the request and never answered: the client's timeout ends the call, the
+    message is there only with ``after_commit``, and stopping the server lets go of the
+    call still held (it would otherwise wait for it)."""
+    slack = LocalSlack(config)
+    await slack.start()
+    web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, timeout=1)
+    slack.inject_fault(method="chat.postMessage", hang=True, after_commit=after_commit)
+    with pytest.raises(TimeoutError):
+        await web.chat_postMessage(channel=OPS, text="maybe")
+    (call,) = slack.calls("chat.postMessage")
+    assert (call.status, call.dropped, call.error) == (0, True, "hung")
+    assert call.committed is after_commit
+    landed = [m["text"] for m in slack.messages(channel=OPS)]
+    assert landed == (["maybe"] if after_commit else [])
+    await web.chat_postMessage(channel=OPS, text="then fine")  # only the next call hung
+    assert [m["text"] for m in slack.messages(channel=OPS)] == [*landed, "then fine"]
+    async with asyncio.timeout(5):  # not aiohttp's shutdown timeout of a minute
+        await slack.stop()
