@@ -50,7 +50,7 @@ from .stop_events import AgentStops
 from .surface_support import SurfaceSupport
 from .token_check import who_am_i
 from .tooling import open_engine
-from .web_clients import live_client, slack_surface, web_client
+from .web_clients import kept_alive, live_client, slack_surface, web_client
 
 __all__ = ["SignoffBot"]
 
@@ -89,12 +89,17 @@ class SignoffBot:
         metrics = Metrics()
         home_tab = HomeTab()
         observer = guarded([metrics, EventLog(), home_tab])
-        client = web_client(bot_token.get_secret_value(), settings.slack_api_url, observer=observer)
+        client = web_client(
+            bot_token.get_secret_value(),
+            settings.slack_api_url,
+            observer=observer,
+            timeout=settings.slack_timeout_s,
+        )
         home = Home(settings.home)
         support = SurfaceSupport()
         # Kept-alive connections for the calls every turn makes (status, stream, post); the
         # app's own client also serves the socket thread's loop, so it keeps its own.
-        http = aiohttp.ClientSession()
+        http = kept_alive(settings)
         shown = live_client(settings, observer=observer, session=http)
         streams = LiveStreams(shown, home=home, support=support, clock=clock)
         surface = slack_surface(settings, observer=observer, streams=streams, session=http)

@@ -45,6 +45,7 @@ KNOWN = (
     "SIGNOFF_LOG_FORMAT",
     "SIGNOFF_LOG_LEVEL",
     "SIGNOFF_DRAIN_S",
+    "SIGNOFF_SLACK_TIMEOUT_S",
     "SIGNOFF_APPROVALS_CHANNEL",
     "SIGNOFF_FAILPOINT",
     "SIGNOFF_FSYNC",
@@ -72,6 +73,7 @@ _ENV_OF = {
     "log_format": "SIGNOFF_LOG_FORMAT",
     "log_level": "SIGNOFF_LOG_LEVEL",
     "drain_s": "SIGNOFF_DRAIN_S",
+    "slack_timeout_s": "SIGNOFF_SLACK_TIMEOUT_S",
     "approvals_channel": "SIGNOFF_APPROVALS_CHANNEL",
 }
 _SECRET = {"slack_bot_token", "slack_app_token"}
@@ -106,6 +108,9 @@ class Settings(BaseModel):
     log_format: Literal["json", "text"] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
     drain_s: float = Field(default=20.0, ge=0, le=3600, allow_inf_nan=False)
+    # How long one Slack Web API call may take before it is given up (slack_sdk's default;
+    # whole seconds, as slack_sdk takes them): a Slack that hangs holds no more than this.
+    slack_timeout_s: int = Field(default=30, ge=1, le=600)
     # Where gated calls asked in a direct message are decided (a channel id); None: they
     # are refused, and the person is told to ask in a channel.
     approvals_channel: str | None = None
@@ -197,6 +202,7 @@ class Settings(BaseModel):
                 log_format=(get("SIGNOFF_LOG_FORMAT") or "").lower() or None,
                 log_level=(get("SIGNOFF_LOG_LEVEL") or "").upper() or None,
                 drain_s=get("SIGNOFF_DRAIN_S") or 20.0,
+                slack_timeout_s=get("SIGNOFF_SLACK_TIMEOUT_S") or 30,
                 approvals_channel=get("SIGNOFF_APPROVALS_CHANNEL"),
             )
         except ValidationError as exc:

@@ -25,7 +25,7 @@ from .live_streams import LiveStreams
 from .slack_calls import ObservedAttempts
 from .slack_surface import SlackSurface
 
-__all__ = ["live_client", "slack_surface", "web_client"]
+__all__ = ["kept_alive", "live_client", "slack_surface", "web_client"]
 
 
 def web_client(
@@ -35,6 +35,7 @@ def web_client(
     observer: Observer | None = None,
     retries: bool = True,
     session: aiohttp.ClientSession | None = None,
+    timeout: int = 30,
 ) -> AsyncWebClient:
     """A client for Slack's Web API; with ``observer``, every attempt is reported first.
 
@@ -42,6 +43,8 @@ def web_client(
     (for reads and idempotent calls). The outbox's client has none: a retried post whose
     first attempt landed would post twice, so delivery retries itself, after looking.
     With ``session`` its connections are kept and reused (else each call opens one).
+    A call with no answer in ``timeout`` seconds (SIGNOFF_SLACK_TIMEOUT_S) raises
+    TimeoutError: it may have taken effect.
     """
     watch = [ObservedAttempts(observer)] if observer is not None else []
     retrying = [
@@ -54,6 +57,28 @@ def web_client(
         base_url=base_url or "https://slack.com/api/",
         retry_handlers=[*watch, *(retrying if retries else [])],
         session=session,
+        timeout=timeout,
+    )
+
+
+def kept_alive(settings: Settings) -> aiohttp.ClientSession:
+    """Connections kept for the bot's busiest clients. slack_sdk applies a client's
+    timeout only to the sessions it makes itself: given one, a call waits as long as the
+    session lets it (aiohttp's default: 5 minutes), so the session has the timeout too."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_s))
+
+
+def _unretried(
+    settings: Settings, *, observer: Observer | None, session: aiohttp.ClientSession | None
+) -> AsyncWebClient:
+    assert settings.slack_bot_token is not None
+    return web_client(
+        settings.slack_bot_token.get_secret_value(),
+        settings.slack_api_url,
+        observer=observer,
+        retries=False,
+        session=session,
+        timeout=settings.slack_timeout_s,
     )
 
 
@@ -66,11 +91,7 @@ def slack_surface(
 ) -> SlackSurface:
     """Where the outbox is delivered, for the bot and for a CLI given the bot's tokens
     (which finalizes, or takes away, what a stopped bot left streaming)."""
-    assert settings.slack_bot_token is not None
-    token = settings.slack_bot_token.get_secret_value()
-    client = web_client(
-        token, settings.slack_api_url, observer=observer, retries=False, session=session
-    )
+    client = _unretried(settings, observer=observer, session=session)
     if streams is None:
         streams = LiveStreams(client, home=Home(settings.home))
     return SlackSurface(client, streams=streams)
@@ -84,10 +105,6 @@ def live_client(
 ) -> AsyncWebClient:
     """For the live view: a stream append retried after it landed would show text twice,
     so only a 429 (which never landed) is retried."""
-    assert settings.slack_bot_token is not None
-    token = settings.slack_bot_token.get_secret_value()
-    client = web_client(
-        token, settings.slack_api_url, observer=observer, retries=False, session=session
-    )
+    client = _unretried(settings, observer=observer, session=session)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     return client

@@ -1,5 +1,5 @@
-"""The operators' settings: SIGNOFF_HTTP, SIGNOFF_LOG_FORMAT, SIGNOFF_LOG_LEVEL and
-SIGNOFF_DRAIN_S are validated at start-up like every other, and a bad one stops
+"""The operators' settings: SIGNOFF_HTTP, SIGNOFF_LOG_FORMAT, SIGNOFF_LOG_LEVEL,
+SIGNOFF_DRAIN_S and SIGNOFF_SLACK_TIMEOUT_S are validated at start-up like every other, and a bad one stops
 ``signoff run`` with one line and exit status 2."""
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.http_bind == ("127.0.0.1", 9464)
     assert s.log_format is None and s.log_level is None
     assert s.drain_s == 20
+    assert s.slack_timeout_s == 30  # slack_sdk's own
 
 
 def test_values(tmp_path: Path) -> None:
@@ -41,9 +42,11 @@ def test_values(tmp_path: Path) -> None:
         SIGNOFF_LOG_FORMAT="JSON",
         SIGNOFF_LOG_LEVEL="debug",
         SIGNOFF_DRAIN_S="5.5",
+        SIGNOFF_SLACK_TIMEOUT_S="10",
     )
     assert s.http_bind == ("0.0.0.0", 9100)
     assert (s.log_format, s.log_level, s.drain_s) == ("json", "DEBUG", 5.5)
+    assert s.slack_timeout_s == 10
     assert settings(tmp_path, SIGNOFF_HTTP="off").http_bind is None
     assert settings(tmp_path, SIGNOFF_HTTP="[::1]:9464").http_bind == ("::1", 9464)
 
@@ -62,6 +65,9 @@ def test_values(tmp_path: Path) -> None:
         ("SIGNOFF_DRAIN_S", "-1"),
         ("SIGNOFF_DRAIN_S", "soon"),
         ("SIGNOFF_DRAIN_S", "nan"),
+        ("SIGNOFF_SLACK_TIMEOUT_S", "0"),
+        ("SIGNOFF_SLACK_TIMEOUT_S", "2.5"),
+        ("SIGNOFF_SLACK_TIMEOUT_S", "forever"),
         ("SIGNOFF_BUDGET_USD", "inf"),
         ("SIGNOFF_BUDGET_TOKENS", "1e6"),
         ("SIGNOFF_HISTORY_CHARS", "500"),

@@ -1,0 +1,107 @@
+"""A Slack Web API that takes a call and never answers, against the real bot: the call ends
+at SIGNOFF_SLACK_TIMEOUT_S, and nothing is lost, posted twice or held up behind it.
+
+A hung call may have landed (Slack stored the message, then hung) or not: a reply is
+looked for in the thread before it is posted again, as after a 5xx.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+from signoff_e2e_kit import (
+    OPS,
+    bot_messages,
+    bot_reply,
+    mention,
+    outcome_text,
+    restarts,
+    until,
+    wait_card,
+)
+
+from bot.app import SignoffBot
+from bot.cards import APPROVE
+from bot.config import Settings
+from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+TIMEOUT_S = 1
+
+
+async def started(start_bot: BotFactory, slack: LocalSlack) -> SignoffBot:
+    bot: SignoffBot = await start_bot(slack_timeout_s=TIMEOUT_S)
+    await slack.wait_for_sockets(1, timeout=5)
+    return bot
+
+
+@pytest.mark.parametrize("after_commit", [False, True])
+async def test_a_reply_whose_post_hangs_is_in_the_thread_once_and_the_thread_goes_on(
+    slack: LocalSlack, start_bot: BotFactory, after_commit: bool
+) -> None:
+    bot = await started(start_bot, slack)
+    hung = slack.inject_fault(method="chat.postMessage", hang=True, after_commit=after_commit)
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,", timeout=15)
+    assert hung.fired == 1
+    await slack.post_message(channel=OPS, user="U0ALICE", text="status of web", thread_ts=thread)
+    await bot_reply(slack, thread, "service=web,", timeout=15)
+    await bot.engine.idle()
+    assert len(bot_messages(slack, thread, "service=api,")) == 1
+    assert len(bot_messages(slack, thread, "service=web,")) == 1
+
+
+async def test_a_status_line_that_hangs_holds_up_no_reply(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    await started(start_bot, slack)
+    hung = slack.inject_fault(method="assistant.threads.setStatus", hang=True, count=None)
+    began = time.monotonic()
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,", timeout=15)
+    assert hung.fired >= 1
+    # Not one status call's timeout after another (three tries of each status shown).
+    assert time.monotonic() - began < 2 * TIMEOUT_S + 1
+
+
+async def test_a_card_update_that_hangs_holds_up_no_approved_call(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    bot = await started(start_bot, slack)
+    thread = await mention(slack, "restart the api service")
+    card = await wait_card(slack, thread)
+    hung = slack.inject_fault(method="chat.update", hang=True)
+    clicked = time.monotonic()
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(lambda: restarts(settings.home) == 1, what="the approved call", timeout=15)
+    assert time.monotonic() - clicked < TIMEOUT_S
+    await bot_reply(slack, thread, "restart_service` finished", timeout=15)
+    await until(
+        lambda: "Approved by <@U0BOB>" in outcome_text(slack.message(channel=OPS, ts=card["ts"])),
+        what="the card updated to its true state",
+        timeout=15,
+    )
+    await bot.engine.idle()
+    assert hung.fired == 1
+    assert restarts(settings.home) == 1
+
+
+async def test_envelopes_are_acked_while_a_web_api_call_hangs(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    await started(start_bot, slack)
+    hung = slack.inject_fault(method="chat.postMessage", hang=True, count=None)
+    thread = await mention(slack, "status of api")
+    await until(lambda: hung.fired == 1, what="the reply's post to hang")
+    second = await mention(slack, "status of web")
+    await slack.wait_for_delivery(
+        lambda d: d.payload.get("event", {}).get("ts") == second and d.acked,
+        timeout=TIMEOUT_S / 2,
+    )
+    slack.remove_fault(hung)
+    await bot_reply(slack, thread, "service=api,", timeout=15)
+    await bot_reply(slack, second, "service=web,", timeout=15)
