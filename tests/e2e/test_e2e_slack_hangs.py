@@ -7,6 +7,7 @@ looked for in the thread before it is posted again, as after a 5xx.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from signoff_e2e_kit import (
     mention,
     outcome_text,
     restarts,
+    thread_path,
     until,
     wait_card,
 )
@@ -105,3 +107,49 @@ async def test_envelopes_are_acked_while_a_web_api_call_hangs(
     slack.remove_fault(hung)
     await bot_reply(slack, thread, "service=api,", timeout=15)
     await bot_reply(slack, second, "service=web,", timeout=15)
+
+
+async def test_a_status_line_that_landed_late_is_cleared_after_the_reply(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """Slack showed "is thinking…" and hung twice: the second try lands after the reply
+    went out (which cleared the line), and the thread must not go on saying it thinks."""
+    await started(start_bot, slack)
+    hung = slack.inject_fault(
+        method="assistant.threads.setStatus", hang=True, after_commit=True, count=2
+    )
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,", timeout=15)
+    await until(lambda: hung.fired == 2, what="the status line's second try", timeout=15)
+    await until(
+        lambda: slack.thread_status(channel=OPS, thread_ts=thread) is None,
+        what="the status line cleared",
+        timeout=15,
+    )
+    changes = [(c["cause"], c["status"]) for c in slack.status_history(thread_ts=thread)]
+    assert ("reply", "") in changes
+    assert changes[-1][1] == ""
+
+
+async def test_a_bot_stopped_while_its_post_hangs_stops_and_the_next_posts_once(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """With Slack's default timeout, a hung post does not hold the stop beyond its fixed
+    waits (the drain, 5 s for the outbox, 2 s for live streams); the post had landed, so
+    the next process adopts it rather than posting it again."""
+    bot: SignoffBot = await start_bot(drain_s=0)  # SIGNOFF_SLACK_TIMEOUT_S: 30
+    await slack.wait_for_sockets(1, timeout=5)
+    hung = slack.inject_fault(method="chat.postMessage", hang=True, after_commit=True)
+    thread = await mention(slack, "status of api")
+    await until(lambda: hung.fired == 1, what="the reply's post to hang")
+    began = time.monotonic()
+    await bot.stop()
+    assert time.monotonic() - began < 5 + 2 + 2
+    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    again: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    log = thread_path(settings.home, thread) / "outbox.jsonl"
+    done = await until(lambda: log.exists() and log.read_text(), what="the reply recorded")
+    assert [json.loads(line)["outcome"] for line in done.splitlines()] == ["adopted"]
+    await again.engine.idle()
+    assert len(bot_messages(slack, thread, "service=api,")) == 1
