@@ -1,6 +1,6 @@
 """A reply streamed from the model (the fake Anthropic API, streaming through the SDK) into
 the thread through the real Bolt app and slack_sdk, ending as exactly one message that
-carries its outbox metadata, whatever breaks on the way."""
+carries its outbox metadata, whatever breaks on the way (a Slack that hangs too)."""
 
 from __future__ import annotations
 
@@ -199,3 +199,22 @@ async def test_a_model_that_fails_after_streaming_leaves_only_the_apology(
         partial["text"].startswith("A start")
         and slack.message(channel=OPS, ts=partial["ts"]) is None
     )
+
+
+@pytest.mark.parametrize("after_commit", [False, True])
+@pytest.mark.parametrize("method", ["chat.startStream", "chat.appendStream", "chat.stopStream"])
+async def test_a_stream_call_slack_never_answers_still_leaves_the_whole_reply_once(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic, method: str, after_commit: bool
+) -> None:
+    """The call ends at SIGNOFF_SLACK_TIMEOUT_S, landed or not, and what it may have left
+    is adopted or taken away."""
+    anthropic_api.reply(ANSWER, chunk_delay=0.03)
+    bot = await start(slack_timeout_s=1)
+    hung = slack.inject_fault(method=method, hang=True, after_commit=after_commit)
+    thread = await mention(slack, "how is everything?")
+    await until(lambda: len(final_replies(slack, thread)) == 1, timeout=15)
+    await bot.engine.idle()
+    await until(lambda: len(bot_messages(slack, thread)) == 1, timeout=15)
+    [reply] = bot_messages(slack, thread)
+    assert reply["text"] == ANSWER
+    assert hung.fired == 1
