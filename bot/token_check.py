@@ -26,7 +26,11 @@ async def who_am_i(client: AsyncWebClient) -> dict[str, Any]:
         return dict((await client.auth_test()).data)  # type: ignore[arg-type]
     except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
         # Its own text may be empty (a timeout) or the socket's alone: say what was tried.
-        said = f"no answer within {client.timeout} s" if isinstance(exc, TimeoutError) else exc
+        said = (
+            f"no answer within {client.timeout} s (SIGNOFF_SLACK_TIMEOUT_S)"
+            if isinstance(exc, TimeoutError)
+            else exc
+        )
         raise ConfigError(
             f"could not reach Slack at {client.base_url} (SLACK_API_URL) for auth.test: "
             f"{str(said) or type(exc).__name__}"
