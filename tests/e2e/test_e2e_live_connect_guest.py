@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from live_kit import FakeAnthropic, agent_workspace, anthropic_api, anthropic_bot
-from signoff_e2e_kit import OPS, bot_messages, mention, thread_path
+from signoff_e2e_kit import OPS, bot_messages, mention
 
 from bot.app import SignoffBot
 from bot.config import Settings
@@ -53,8 +53,16 @@ def start(
 
 
 def inbox_records(home: Path, thread: str) -> list[dict[str, Any]]:
-    folder = thread_path(home, thread) / "inbox"
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*/*")) if p.is_file()]
+    """The thread's messages as they were stored (each session's trace holds the record
+    of each message it took), in the order they were taken."""
+    out: list[dict[str, Any]] = []
+    for trace in home.glob("sessions/*/sess_*/trace.jsonl"):
+        for line in trace.read_text().splitlines():
+            event = json.loads(line)
+            data = event.get("data") or {}
+            if event.get("kind") == "message" and data["thread"]["thread_ts"] == thread:
+                out.append(data)
+    return sorted(out, key=lambda m: float(m["ts"]))
 
 
 async def test_a_guest_is_streamed_to_under_their_own_team(
