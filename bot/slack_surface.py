@@ -146,14 +146,21 @@ class SlackSurface:
             promised = first
         parts = cut_parts(parts, session_id=entry.session_id)
         if promised:  # it would promise what never comes: it becomes the first part
-            await self._call(
-                "chat_update",
-                started=True,
-                channel=thread.channel,
-                ts=promised,
-                text=parts[0],
-                metadata=metadata(entry.id, part=0),
-            )
+            try:
+                await self._call(
+                    "chat_update",
+                    started=True,
+                    channel=thread.channel,
+                    ts=promised,
+                    text=parts[0],
+                    metadata=metadata(entry.id, part=0),
+                )
+            except DeliveryError as exc:
+                if not exc.permanent:
+                    raise
+                # The start stays in the thread as it was: posted in part, not "not posted".
+                partly = f"posted in part (its start, which Slack refused to update): {exc.reason}"
+                return Delivered(thread.channel, promised, adopted=not posted, partly=partly)
             landed[0], posted = promised, True
         first, more, partly = await self._post_parts(entry, parts, landed)
         return Delivered(thread.channel, first, adopted=not (posted or more), partly=partly)

@@ -110,3 +110,24 @@ async def test_a_start_whose_file_is_refused_for_good_is_recorded_as_posted_in_p
     assert done.error == "posted in part (its start, not the attached file): channel_not_found"
     line = delivery_line(SlackWrite(done.id, "reply", done.outcome, done.at, done.error))
     assert line.startswith("📤 reply posted in part (its start")
+
+
+async def test_a_start_that_cannot_become_the_first_part_is_recorded_as_posted_in_part(
+    no_files: LocalSlack, home: Home
+) -> None:
+    """Uploads are refused (no files:write), so the start already in the thread is to be
+    updated into the answer's first part; Slack refuses that update for good. The start
+    is in the thread: the entry was recorded as failed, traced "✖ reply not posted"."""
+    slack = no_files
+    slack.inject_fault(method="chat.update", error="cant_update_message", count=None)
+    web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    thread = await deliver(slack, home, SlackSurface(web), long_answer(), "m1")
+    (start,) = texts(slack, thread)
+    assert start.endswith("(the full answer is attached)")
+    assert [c.error for c in slack.calls("chat.update")] == ["cant_update_message"]
+    done = coordination_for(home).outbox.done(thread, f"reply-{SESSION}-m1")
+    assert done is not None and done.outcome == "sent", done
+    assert done.error.startswith("posted in part (its start"), done.error
+    assert done.error.endswith(": cant_update_message")
+    line = delivery_line(SlackWrite(done.id, "reply", done.outcome, done.at, done.error))
+    assert line.startswith("📤 reply posted in part (its start") and "not posted" not in line
