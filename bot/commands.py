@@ -25,7 +25,7 @@ from sessions import (
 )
 
 from .cards import expiry, progress
-from .listeners import guarded
+from .listeners import failure, guarded
 from .membership import COULD_NOT_CHECK, ChannelMembers
 from .payloads import SlashCommand
 from .slack_errors import slack_error
@@ -193,7 +193,7 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
         try:
             await respond(text=short, response_type="ephemeral", replace_original=False)
         except Exception as exc:  # the response_url expired, or Slack is unreachable
-            log.warning("could not answer /signoff %s: %s", shown(command.text, 40), exc)
+            log.warning("could not answer /signoff %s: %s", shown(command.text, 40), failure(exc))
             return
         if long_text is None:
             return
@@ -207,11 +207,12 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
             )
         except Exception as exc:  # not in the channel (any more), or Slack is unreachable
             why = slack_error(exc)
-            log.warning("could not upload a trace to %s: %s", command.channel_id, exc)
+            # failure(): the SDK's own text of a Slack error is two lines, quoting its answer.
+            log.warning("could not upload a trace to %s: %s", command.channel_id, failure(exc))
             told = literal(f"The trace could not be uploaded here ({why or type(exc).__name__}).")
             try:
                 await respond(text=told, response_type="ephemeral", replace_original=False)
             except Exception as again:
-                log.warning("could not say the trace upload failed: %s", again)
+                log.warning("could not say the trace upload failed: %s", failure(again))
 
     app.command("/signoff")(guarded(on_command))
