@@ -11,6 +11,7 @@ answers, is checked afresh (a failed lookup is never cached).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ from signoff_e2e_kit import (
     write_policy,
 )
 
-from bot.cards import APPROVE
+from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from localslack import LocalSlack, WorkspaceConfig
 
@@ -112,3 +113,54 @@ async def test_pending_and_the_home_say_when_approver_groups_cannot_be_looked_up
         lambda v: COULD_NOT in home_texts(v), user="U0BOB", timeout=10
     )
     assert "Nothing waits for your decision." not in home_texts(view)
+
+
+@pytest.mark.parametrize("action", [APPROVE, DENY])
+async def test_a_home_click_while_channels_cannot_be_looked_up_fails_closed_and_says_why(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    action: str,
+) -> None:
+    """A click from the Home asks Slack whether the person can see the request's channel.
+    Without an answer nothing runs (no deny form opens either), the Home says signoff
+    could not check (not that nothing waits, nor a count), and no traceback is logged."""
+    policy = write_policy(tmp_path / "policy.toml", BOB_ONLY)
+    first, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    await slack.open_app_home(user="U0BOB")
+    await slack.wait_for_home_view(
+        lambda v: "Waiting for you (1)" in home_texts(v), user="U0BOB", timeout=10
+    )
+    # A new process: nothing it learnt of the channel before is cached.
+    await first.stop(grace=5)
+    await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    for method in ("conversations.info", "conversations.members"):
+        slack.inject_fault(method=method, count=None, drop_connection=True)
+    caplog.set_level(logging.INFO)
+    await slack.click_view_button(user="U0BOB", action_id=action, value=approval)
+    view = await slack.wait_for_home_view(
+        lambda v: "whether you can see this request's channel" in home_texts(v),
+        user="U0BOB",
+        timeout=10,
+    )
+    shown = home_texts(view)
+    assert COULD_NOT in shown
+    assert "Nothing waits for your decision." not in shown
+    assert "Waiting for you (" not in shown, shown  # no count it could not make
+    assert slack.open_views(user="U0BOB") == []  # no deny form opened
+    assert not [t for t in ephemeral_texts(slack, "U0BOB") if "went wrong" in t]
+    assert decision(settings.home, approval) is None
+    assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+    slack.clear_faults()  # Slack answers again: the Home lists it, and a click decides
+    await slack.open_app_home(user="U0BOB")
+    await slack.wait_for_home_view(
+        lambda v: "Waiting for you (1)" in home_texts(v), user="U0BOB", timeout=10
+    )
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await bot_reply(slack, thread, "restart_service` finished")
+    assert decision(settings.home, approval) is not None
