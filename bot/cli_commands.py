@@ -4,6 +4,7 @@ each returns its exit status, and every failure a person can cause ends as one l
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sqlite3
@@ -18,8 +19,11 @@ from .cli_engine import checked_config, decide, recover, say, writable_home
 from .cli_read import existing_home, list_index, show_quarantine, show_trace, verify_sessions
 from .config import Settings
 from .errors import error_line
+from .logs import JsonFormatter, LogFormat, log_event, setup_logging
 
 __all__ = ["run"]
+
+_log = logging.getLogger("signoff.cli")
 
 
 async def _doctor(settings: Settings) -> int:
@@ -33,7 +37,8 @@ async def _doctor(settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def _run(argv: Sequence[str] | None) -> int:
+def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
+    """``logs``: gets the handler ``run`` and ``dev`` log through, once it is set up."""
     grammar = parser()
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -46,6 +51,12 @@ def _run(argv: Sequence[str] | None) -> int:
         from .demo import run_demo
 
         return asyncio.run(run_demo(args.home))
+    if args.command in ("run", "dev"):
+        # First, as the setting asks (its level once the settings are read): an error in
+        # them is reported as the logs are, one JSON line for a log collector.
+        named = (os.environ.get("SIGNOFF_LOG_FORMAT") or "").strip().lower()
+        asked: LogFormat | None = "json" if named == "json" else "text" if named == "text" else None
+        logs[:] = [setup_logging(format=asked)]
     settings = Settings.from_env()
     home = Home(settings.home)
     if args.command == "trace":
@@ -73,20 +84,18 @@ def _run(argv: Sequence[str] | None) -> int:
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "run":
-        from .logs import setup_logging
         from .run import run_bot
 
         # First: what the tool modules print while they are imported (a warning) is logged.
-        setup_logging(format=settings.log_format, level=settings.log_level or "INFO")
+        logs[:] = [setup_logging(format=settings.log_format, level=settings.log_level or "INFO")]
         settings.slack_tokens()  # before the home is created: a mistyped command leaves none
         checked_config(settings)
         writable_home(settings)
         return asyncio.run(run_bot(settings))
     if args.command == "dev":
         from .dev import run_dev
-        from .logs import setup_logging
 
-        setup_logging(format=settings.log_format, level=settings.log_level or "WARNING")
+        logs[:] = [setup_logging(format=settings.log_format, level=settings.log_level or "WARNING")]
         # The dev policy file, once written, is the user's to edit: check it like any other.
         dev_policy = settings.home / "dev" / "policy.toml"
         checked_config(
@@ -107,8 +116,9 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """The command's exit status (a Ctrl-C is ``bot.cli.main``'s to answer)."""
+    logs: list[logging.Handler] = []
     try:
-        code = _run(argv)
+        code = _run(argv, logs)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return code
     except BrokenPipeError:
@@ -119,20 +129,25 @@ def run(argv: Sequence[str] | None = None) -> int:
             pass  # stdout has no descriptor (captured in tests): nothing left to flush
         return 128 + signal.SIGPIPE
     except SignoffError as exc:
-        return _failed(str(exc))
+        return _failed(str(exc), logs)
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         # A TimeoutError has no text at all: its name is better than nothing.
-        return _failed(f"{exc.strerror or exc or type(exc).__name__}{where}")
+        return _failed(f"{exc.strerror or exc or type(exc).__name__}{where}", logs)
     except sqlite3.Error as exc:
         # Held past its busy timeout by another writer, or damaged. The index is a cache of
         # the files: what they record stands, and a bot carries on from them.
         return _failed(
             f"the index could not be used: {exc}; what is recorded on disk stands (a running "
-            "bot carries on from it; `signoff reindex` rebuilds the index when none runs)"
+            "bot carries on from it; `signoff reindex` rebuilds the index when none runs)",
+            logs,
         )
 
 
-def _failed(message: str) -> int:
-    sys.stderr.write(error_line(message))
+def _failed(message: str, logs: list[logging.Handler]) -> int:
+    if logs and isinstance(logs[0].formatter, JsonFormatter):
+        # The line that says why the bot is not running, parsed like every other one.
+        log_event(_log, "exit_error", level=logging.ERROR, message=message, exit_code=2)
+    else:
+        sys.stderr.write(error_line(message))
     return 2

@@ -28,6 +28,7 @@ from typing import IO, Any, Literal, TypeAlias
 from sessions import ThreadKey
 
 __all__ = [
+    "JsonFormatter",
     "LogFormat",
     "RedactSecrets",
     "StdoutChatter",

@@ -9,6 +9,7 @@ code it was written against. They run the console script in a subprocess, like
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
 from pathlib import Path
@@ -159,7 +160,9 @@ async def test_run_with_a_token_slack_rejects_is_one_line(
         _, err = await child.communicate()
     assert child.returncode == 2, err.decode()
     assert "Traceback" not in err.decode()
-    assert err.decode().strip().splitlines()[-1] == f"signoff: error: {said}"
+    # Every line JSON (SIGNOFF_LOG_FORMAT=json), the last one the reason it stopped.
+    lines = [json.loads(line) for line in err.decode().strip().splitlines()]
+    assert lines[-1]["event"] == "exit_error" and lines[-1]["message"] == said, lines[-1]
 
 
 async def test_run_stops_on_sigterm_while_slack_will_not_give_it_a_socket(

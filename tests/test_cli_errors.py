@@ -8,6 +8,7 @@ printed at interpreter exit only shows there.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -69,10 +70,16 @@ class SilentServer:
 
 
 def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The one line, as text: ``run`` and ``dev`` whose logs are JSON lines (stderr is no
+    terminal here) say it as one (test_cli_json_errors.py), the rest as text."""
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert "Traceback" not in done.stderr
+    if lines[0].startswith("{"):
+        record = json.loads(lines[0])
+        assert record["event"] == "exit_error" and record["level"] == "error", record
+        return f"signoff: error: {record['message']}"
     assert lines[0].startswith("signoff: error: ")
     return lines[0]
 

@@ -106,6 +106,7 @@ def test_signoff_run_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) ->
         "PATH": "/usr/bin:/bin",
         "SIGNOFF_HOME": str(tmp_path),
         "SIGNOFF_HTTP": "everywhere",
+        "SIGNOFF_LOG_FORMAT": "text",  # JSON: test_cli_json_errors.py
         # The code under test, when it is not the installed checkout's.
         **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
     }

@@ -4,6 +4,7 @@ every way out (SIGTERM, a taken port, a reader that went away) ends the process 
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from pathlib import Path
@@ -95,8 +96,10 @@ async def test_a_taken_http_port_exits_2_with_one_line(
             run.kill()
     errors = [line for line in run.stderr().splitlines() if "Traceback" in line]
     assert errors == []
-    assert run.stderr().splitlines()[-1] == (
-        f"signoff: error: SIGNOFF_HTTP: cannot listen on 127.0.0.1:{port}: Address already in use"
+    # Its logs are JSON lines (stderr is a file): the reason it stopped is one too.
+    last = json.loads(run.stderr().splitlines()[-1])
+    assert last["event"] == "exit_error" and last["message"] == (
+        f"SIGNOFF_HTTP: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
     assert slack.sockets() == []
 
