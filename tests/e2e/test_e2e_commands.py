@@ -269,3 +269,38 @@ async def test_a_trace_of_a_session_that_cannot_be_read_is_answered_without_a_tr
         answer = await signoff(slack, "U0CAROL", text, "cannot be read")
         assert f"`{session_id}`" in answer and "signoff verify" in answer
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_trace_the_disk_cannot_read_is_answered_and_logged_in_one_line(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The listener guard on the slash-command path: a session record the disk refuses to
+    read (here a directory in its place) escapes the command. It is acked, the person gets
+    one answer naming the log line's ref, the log one line (WARNING) and no traceback."""
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,")
+    await bot.engine.idle()
+    (session_id,) = lineage(settings.home, thread)
+    record = session_path(settings.home, session_id) / "session.json"
+    record.unlink()
+    record.mkdir()
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    sent = await slack.slash_command(
+        command="/signoff", user="U0CAROL", channel=OPS, text=f"trace {session_id}"
+    )
+    (told,) = await until(lambda: ephemeral_texts(slack, "U0CAROL"), what="an answer")
+    delivery = await slack.wait_for_ack(sent.envelope_id)
+    assert delivery.acked and not delivery.user_saw_error and not delivery.late_ack
+    logged = await until(
+        lambda: [r for r in caplog.records if r.name.startswith("signoff.") and r.levelno >= 30],
+        what="the log line",
+    )
+    (line,) = [r.getMessage() for r in logged]
+    # The listener guard's line: which command, how it failed, how the person was told.
+    assert line.startswith("listener on_command failed after its ack: IsADirectoryError"), line
+    assert "command='/signoff'" in line and "told them by response_url" in line
+    assert "\n" not in line
+    ref = line.split("ref=")[1].split(";")[0]
+    assert told.startswith("Something went wrong on signoff's side") and f"`{ref}`" in told
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
