@@ -163,8 +163,9 @@ class LiveStreams:
             self.journal.remove(entry_id)
             return record.ts if shown else ""
 
-    async def settled(self, entry_id: str, *, ts: str) -> None:
-        """The reply was found in the thread as ``ts``: a stream that is not it goes."""
+    async def settled(self, entry_id: str, *, ts: str) -> bool:
+        """The reply was found in the thread as ``ts`` (or never will be: ""): a stream
+        that is not it goes; False when it is still there (see ``take_away``)."""
         live = self._live.pop(entry_id, None)
         if live is not None:
             async with live.lock:
@@ -172,11 +173,11 @@ class LiveStreams:
         async with self._entry(entry_id):
             record = self.journal.get(entry_id)
             if record is None:
-                return
+                return True
             if record.ts != ts:
-                await self.take_away(record)
-            else:
-                self.journal.remove(entry_id)
+                return await self.take_away(record)
+            self.journal.remove(entry_id)
+            return True
 
     async def finalize_at(
         self,

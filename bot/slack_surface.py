@@ -184,11 +184,22 @@ class SlackSurface:
             if 0 in landed:  # a stream that is not the landed reply must go
                 await self._guarded(self.streams.settled(entry.id, ts=landed[0]))
             else:
-                first = await self._guarded(
-                    self.streams.finalize(
-                        entry.id, parts[0], metadata=metadata(entry.id, part=0, **mark)
+                try:
+                    first = await self._guarded(
+                        self.streams.finalize(
+                            entry.id, parts[0], metadata=metadata(entry.id, part=0, **mark)
+                        )
                     )
-                )
+                except DeliveryError as exc:
+                    if not exc.permanent:
+                        raise
+                    # Its streamed start is in the thread: taken away, "not posted" is true;
+                    # else the reply is posted in part, and the record says so.
+                    record = self.streams.journal.get(entry.id)
+                    if await self._guarded(self.streams.settled(entry.id, ts="")) or not record:
+                        raise
+                    why = "its streamed start, which Slack refused to finish"
+                    return record.ts, True, f"posted in part ({why}): {exc.reason}"
                 posted = bool(first)
         for index, part in enumerate(parts):
             if index in landed or (index == 0 and first):

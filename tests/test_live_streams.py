@@ -13,6 +13,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.live import LiveTurn, ToolStep
+from agent_core.surface import DeliveryError
 from bot.live_streams import LiveStreams
 from bot.reply_stream import SlackReplyStream
 from bot.slack_surface import SlackSurface
@@ -71,6 +72,19 @@ async def dead_stream(
     return record
 
 
+async def reply_after_a_dead_stream(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> tuple[LiveStreams, SlackSurface, ThreadKey, OutboxEntry, StreamRecord]:
+    """A reply waiting to be delivered, whose start a dead process streamed."""
+    streams = LiveStreams(web, home=home)
+    surface = SlackSurface(web, streams=streams)
+    thread = await asked(slack)
+    reply = entry(thread)
+    Outbox(home).enqueue(reply)
+    record = await dead_stream(web, streams, thread, reply.id, "All four services are")
+    return streams, surface, thread, reply, record
+
+
 async def test_a_restart_deletes_a_stream_whose_reply_never_came(
     slack: LocalSlack, web: AsyncWebClient, home: Home
 ) -> None:
@@ -85,12 +99,7 @@ async def test_a_restart_deletes_a_stream_whose_reply_never_came(
 async def test_a_pending_reply_finalizes_the_stream_a_dead_process_left(
     slack: LocalSlack, web: AsyncWebClient, home: Home
 ) -> None:
-    streams = LiveStreams(web, home=home)
-    surface = SlackSurface(web, streams=streams)
-    thread = await asked(slack)
-    reply = entry(thread)
-    Outbox(home).enqueue(reply)
-    record = await dead_stream(web, streams, thread, reply.id, "All four services are")
+    streams, surface, thread, reply, record = await reply_after_a_dead_stream(slack, web, home)
     assert await streams.sweep() == 0  # left for the reply's delivery
 
     delivered = await surface.post_reply(reply, check_first=True)
@@ -304,3 +313,32 @@ async def test_a_step_still_running_when_its_reply_is_finished_shows_no_spinner_
     [step] = record["tasks"]
     assert step["status"] == "pending"
     assert step.get("details") == "still running when this message was finished"
+
+
+@pytest.mark.parametrize("removable", [False, True])
+async def test_a_stream_slack_refuses_for_good_to_finish_is_recorded_as_what_stays(
+    slack: LocalSlack, web: AsyncWebClient, home: Home, removable: bool
+) -> None:
+    """The reply's start was streamed into the thread; Slack then refused for good to make
+    it the reply (the channel archived meanwhile). The entry was recorded as failed, traced
+    "✖ reply not posted", while the streamed start stayed in the thread. Now the stream is
+    taken away if it can be ("not posted" is then true); if it stays, the reply is posted
+    in part, and the sweep does not look for it again."""
+    streams, surface, thread, reply, record = await reply_after_a_dead_stream(slack, web, home)
+    methods = ["chat.update"] + ([] if removable else ["chat.delete"])
+    for method in methods:
+        slack.inject_fault(method=method, error="is_archived", count=None)
+    if removable:
+        with pytest.raises(DeliveryError) as refused:
+            await surface.post_reply(reply, check_first=True)
+        assert refused.value.permanent and refused.value.reason == "is_archived"
+        assert slack.message(channel=OPS, ts=record.ts) is None  # nothing of it stays
+    else:
+        delivered = await surface.post_reply(reply, check_first=True)
+        assert delivered.ts == record.ts and not delivered.adopted
+        assert delivered.partly == (
+            "posted in part (its streamed start, which Slack refused to finish): is_archived"
+        )
+        shown = slack.message(channel=OPS, ts=record.ts)
+        assert shown is not None and shown["text"] == "All four services are"
+    assert streams.journal.all() == []
