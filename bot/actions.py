@@ -44,7 +44,7 @@ from sessions import SessionsError, ThreadKey
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
 from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
-from .listeners import guarded
+from .listeners import failure, guarded
 from .logs import log_event
 from .membership import COULD_NOT_CHECK
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
@@ -254,7 +254,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             if where == HOME:
                 clicks.opened_from_home(view_id)
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
-            log.info("could not open the deny modal (%s); denying without a reason", exc)
+            log.info("could not open the deny modal (%s); denying without a reason", failure(exc))
             await clicks.decide(capsule, user=user, approve=False, where=where)
 
     async def on_deny_reason(ack: Any, body: dict[str, Any]) -> None:

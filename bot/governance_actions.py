@@ -24,7 +24,7 @@ from sessions import SessionsError, ThreadKey
 
 from .card_governance import EDIT, seen_hash
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
-from .listeners import guarded
+from .listeners import failure, guarded
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .reason_modal import APPROVE_MODAL, approve_modal
 from .slack_text import Mrkdwn, escape, join, literal
@@ -95,7 +95,7 @@ async def approve_clicked(
             args_sha256=current,
         )
     except (SlackApiError, KeyError, TypeError, ValueError) as exc:
-        log.info("could not open the approve modal: %s", exc)
+        log.info("could not open the approve modal: %s", failure(exc))
         answers.tell(
             engine.card_thread(capsule),
             user,
@@ -172,7 +172,7 @@ def register_governance(
                 args_sha256=form.args_sha256,
             )
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
-            log.info("could not open the edit modal: %s", exc)
+            log.info("could not open the edit modal: %s", failure(exc))
             answers.tell(
                 engine.card_thread(capsule),
                 user,

@@ -199,3 +199,26 @@ async def test_a_form_that_fails_before_its_ack_says_so_in_the_form(
         if r.exc_info and r.levelno > logging.DEBUG and not r.name.startswith("signoff.engine")
     ]
     assert "no listener took it" not in caplog.text
+
+
+async def test_a_deny_whose_form_slack_refuses_is_decided_and_logged_in_one_line(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Slack refuses the deny form (its trigger expired): the click denies without a
+    reason, as it says, and the log line names Slack's error in one line (slack_sdk's own
+    text of it is two, quoting its whole answer)."""
+    written = write_policy(tmp_path / "policy.toml", BOB_ONLY)
+    bot, thread, card, approval = await asked_under(slack, start_bot, written, "restart api")
+    await bot.engine.idle()
+    slack.inject_fault(method="views.open", error="expired_trigger_id")
+    caplog.set_level(logging.INFO, logger="signoff")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=DENY)
+    await bot_reply(slack, thread, "did not run `restart_service`")
+    assert (decision(settings.home, approval) or {}).get("verdict") == "denied"
+    (line,) = [r.getMessage() for r in caplog.records if "deny modal" in r.getMessage()]
+    assert "\n" not in line and "expired_trigger_id" in line, line
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
