@@ -148,6 +148,8 @@ class EarlyCall:
             outcome="discarded",
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
             usd=usd,
             session_id=self.session_id,
         )

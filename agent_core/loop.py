@@ -211,6 +211,8 @@ async def _model_turn(
             outcome="ok",
             input_tokens=reply.usage.input_tokens,
             output_tokens=reply.usage.output_tokens,
+            cache_write_tokens=reply.usage.cache_write_tokens,
+            cache_read_tokens=reply.usage.cache_read_tokens,
             usd=tracker.usd - usd_before,
             session_id=run.id,
         )

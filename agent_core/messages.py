@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 __all__ = [
     "AssistantMessage",
@@ -28,18 +35,42 @@ class _Frozen(BaseModel):
 
 
 class Usage(_Frozen):
+    """A reply's tokens, each counted once, by how it is billed: ``input_tokens`` at the
+    input price, ``cache_write_tokens`` written to a prompt cache (Anthropic: 1.25x the
+    input price), ``cache_read_tokens`` read from one (0.1x), ``output_tokens``."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
     @property
     def total(self) -> int:
-        return self.input_tokens + self.output_tokens
+        """Every token the model read or wrote (what the token budget counts)."""
+        return (
+            self.input_tokens
+            + self.cache_write_tokens
+            + self.cache_read_tokens
+            + self.output_tokens
+        )
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
         )
+
+    @model_serializer(mode="wrap")
+    def _without_unused_cache(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A reply with no cache tokens is stored as before they were counted: the records
+        # of other providers keep their bytes, and an older signoff still reads them.
+        data: dict[str, Any] = dump(self)
+        for name in ("cache_write_tokens", "cache_read_tokens"):
+            if not data.get(name):
+                data.pop(name, None)
+        return data
 
 
 class ToolCall(_Frozen):

@@ -193,6 +193,8 @@ class ModelCall:
     outcome: Literal["ok", "error", "cancelled", "discarded"]
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
     usd: float = 0.0
     session_id: str = ""
     error: str = ""

@@ -29,7 +29,7 @@ from sessions import (
     check_session_id,
 )
 
-from .trace_view import delivery_line, render_history, what_became
+from .trace_view import delivery_line, render_history, tokens_line, what_became
 
 __all__ = ["DevPages"]
 
@@ -238,10 +238,9 @@ class DevPages:
             head = f"💬 {self.who(str(data.get('user', '?')))} {self.text(data.get('text', ''))}"
             detail = ""
         elif kind == "model_turn":
-            usage = data.get("usage") or {}
             head = (
-                f"🧠 {escape(str(data.get('model')))} ({usage.get('input_tokens', 0)}→"
-                f"{usage.get('output_tokens', 0)} tokens, {escape(str(data.get('stop_reason')))})"
+                f"🧠 {escape(str(data.get('model')))} ({tokens_line(data.get('usage'), unit='tokens')}"
+                f", {escape(str(data.get('stop_reason')))})"
             )
             calls = [
                 f"↳ <code>{escape(str(c.get('name')))}({_short(c.get('arguments', c.get('raw_arguments')), 160)})</code>"

@@ -172,6 +172,8 @@ class EventLog:
                     outcome=event.outcome,
                     input_tokens=event.input_tokens,
                     output_tokens=event.output_tokens,
+                    cache_write_tokens=event.cache_write_tokens or None,
+                    cache_read_tokens=event.cache_read_tokens or None,
                     usd=event.usd,
                     error=event.error or None,
                 )

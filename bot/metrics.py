@@ -160,10 +160,16 @@ class Metrics:
                 self.tool_calls.labels(event.tool, event.outcome).inc()
             case ModelCall():
                 self.model_calls.labels(event.provider, event.outcome).inc()
-                if event.input_tokens:
-                    self.model_tokens.labels(event.provider, "input").inc(event.input_tokens)
-                if event.output_tokens:
-                    self.model_tokens.labels(event.provider, "output").inc(event.output_tokens)
+                # Apart, as billed: input at the input price, the prompt cache's writes
+                # and reads at theirs; the four add up to every token of the call.
+                for direction, tokens in (
+                    ("input", event.input_tokens),
+                    ("output", event.output_tokens),
+                    ("cache_write", event.cache_write_tokens),
+                    ("cache_read", event.cache_read_tokens),
+                ):
+                    if tokens:
+                        self.model_tokens.labels(event.provider, direction).inc(tokens)
                 if event.usd > 0:
                     self.model_cost.inc(event.usd)
             case SlackApiCall():

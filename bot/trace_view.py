@@ -25,7 +25,13 @@ from sessions import SessionState, TraceEvent
 from .slack_errors import PERMANENT
 from .terminal_text import printable
 
-__all__ = ["delivery_line", "render_history", "render_session_list", "what_became"]
+__all__ = [
+    "delivery_line",
+    "render_history",
+    "render_session_list",
+    "tokens_line",
+    "what_became",
+]
 
 Names = Callable[[tuple[str, ...]], str]
 
@@ -42,13 +48,32 @@ def _clock(at: str) -> str:
     return at[11:23] if len(at) >= 23 else at
 
 
+def _count(usage: object, field: str) -> int:
+    value = usage.get(field, 0) if isinstance(usage, dict) else 0
+    return value if isinstance(value, int) else 0
+
+
+def _input(usage: object) -> int:
+    """Every input token of a recorded ``usage``: the prompt cache's writes and reads are
+    counted apart from ``input_tokens``, which are only what was not cached."""
+    return sum(
+        _count(usage, f) for f in ("input_tokens", "cache_write_tokens", "cache_read_tokens")
+    )
+
+
+def tokens_line(usage: object, *, unit: str = "tok") -> str:
+    """``12000→50 tok`` for a model turn's usage, with how much came from the cache."""
+    line = f"{_input(usage)}→{_count(usage, 'output_tokens')} {unit}"
+    read = _count(usage, "cache_read_tokens")
+    return f"{line}, {read} from cache" if read else line
+
+
 def _event_lines(event: TraceEvent) -> Iterator[str]:
     kind, data, at = event.kind, event.detail, _clock(event.at)
     if kind == "message":
         yield f"  {at}  💬 <{data.get('user', '?')}> {_short(data.get('text', ''))}"
     elif kind == "model_turn":
-        usage = data.get("usage") or {}
-        tokens = f"{usage.get('input_tokens', 0)}→{usage.get('output_tokens', 0)} tok"
+        tokens = tokens_line(data.get("usage"))
         yield f"  {at}  🧠 {data.get('model')} ({tokens}, {data.get('stop_reason')})"
         if data.get("text"):
             yield f"              {_short(data['text'])}"
@@ -157,8 +182,7 @@ def _write_line(write: SlackWrite) -> str:
 def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
     record, events = session.record, session.events
     tokens = sum(
-        int((e.detail.get("usage") or {}).get("input_tokens", 0))
-        + int((e.detail.get("usage") or {}).get("output_tokens", 0))
+        _input(e.detail.get("usage")) + _count(e.detail.get("usage"), "output_tokens")
         for e in events
         if e.kind == "model_turn"
     )

@@ -14,7 +14,7 @@ Request shape (after ``transcript.turns``):
 
 Reply: text blocks joined with blank lines (interleaving with tool calls is not kept:
 our record stores text and calls separately), ``tool_use`` blocks as ``RawToolCall``
-with the object input, usage incl. cache reads/writes counted as input.
+with the object input, usage with cache writes and reads counted apart from input.
 """
 
 from __future__ import annotations
@@ -141,17 +141,18 @@ def from_anthropic(message: AnthropicMessage, *, fallback_model: str = "") -> Mo
                     arguments=_tool_input(getattr(block, "input", None)),
                 )
             )
-    input_tokens = (
-        _count(message.usage, "input_tokens")
-        + _count(message.usage, "cache_creation_input_tokens")
-        + _count(message.usage, "cache_read_input_tokens")
-    )
+    usage = message.usage
     return ModelReply(
         text="\n\n".join(texts),
         tool_calls=tuple(calls),
         stop_reason=map_stop_reason(message.stop_reason, has_calls=bool(calls)),
+        # The API's input_tokens are only those after the last cache breakpoint; the
+        # cached ones are billed apart (writes dearer, reads cheaper), so kept apart.
         usage=Usage(
-            input_tokens=input_tokens, output_tokens=_count(message.usage, "output_tokens")
+            input_tokens=_count(usage, "input_tokens"),
+            output_tokens=_count(usage, "output_tokens"),
+            cache_write_tokens=_count(usage, "cache_creation_input_tokens"),
+            cache_read_tokens=_count(usage, "cache_read_input_tokens"),
         ),
         model=str(message.model or fallback_model),
     )

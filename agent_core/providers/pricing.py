@@ -1,8 +1,11 @@
 """What a reply cost: a price table in USD per million tokens, and ``cost_usd``.
 
 The built-in table covers a few current Anthropic and OpenAI models at list price
-(standard tier, no caching or batch discounts). A TOML or JSON file overrides or extends
-it; ``.toml`` files are read as TOML, anything else as JSON::
+(standard tier, no batch discounts). Prompt-cache tokens (Anthropic reports them apart
+from input) are priced at an entry's ``cache_write`` / ``cache_read`` when it gives them,
+else at Anthropic's documented multipliers of its input price: 1.25x for a write to the
+5-minute cache, 0.1x for a read. A TOML or JSON file overrides or extends the table;
+``.toml`` files are read as TOML, anything else as JSON::
 
     # prices.toml — USD per million tokens
     replace_defaults = false          # optional; true: use only this file's models
@@ -10,6 +13,8 @@ it; ``.toml`` files are read as TOML, anything else as JSON::
     [models."claude-sonnet-4-5"]
     input = 3.0
     output = 15.0
+    cache_write = 3.75                # optional (default: 1.25 x input)
+    cache_read = 0.30                 # optional (default: 0.1 x input)
 
     [models."llama3.1:8b"]            # a local model: free
     input = 0
@@ -43,14 +48,34 @@ _PREFIXES = ("anthropic:", "openai-compatible:", "openai:")
 _SNAPSHOT = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
 
 
+# Anthropic's documented prompt-cache prices, relative to the input price: a write to the
+# 5-minute cache (the only one signoff asks for) and a read. Only Anthropic replies report
+# cache tokens; OpenAI's automatic cache is counted as plain input (never below its bill).
+CACHE_WRITE_MULTIPLIER = 1.25
+CACHE_READ_MULTIPLIER = 0.1
+
+
 @dataclass(frozen=True)
 class Price:
     input_per_mtok: float
     output_per_mtok: float
+    cache_write_per_mtok: float | None = None
+    """None: ``CACHE_WRITE_MULTIPLIER`` times the input price."""
+    cache_read_per_mtok: float | None = None
+    """None: ``CACHE_READ_MULTIPLIER`` times the input price."""
 
     def cost(self, usage: Usage) -> float:
+        write = self.cache_write_per_mtok
+        read = self.cache_read_per_mtok
+        if write is None:
+            write = self.input_per_mtok * CACHE_WRITE_MULTIPLIER
+        if read is None:
+            read = self.input_per_mtok * CACHE_READ_MULTIPLIER
         return (
-            usage.input_tokens * self.input_per_mtok + usage.output_tokens * self.output_per_mtok
+            usage.input_tokens * self.input_per_mtok
+            + usage.output_tokens * self.output_per_mtok
+            + usage.cache_write_tokens * write
+            + usage.cache_read_tokens * read
         ) / 1_000_000
 
 
@@ -128,6 +153,10 @@ def _number(value: object, where: str) -> float:
     return float(value)
 
 
+def _optional(entry: Mapping[str, object], key: str, where: str) -> float | None:
+    return None if key not in entry else _number(entry[key], where)
+
+
 def _parse(data: object) -> tuple[dict[str, Price], bool]:
     if not isinstance(data, dict):
         raise ValueError("the top level must be a table/object")
@@ -144,6 +173,8 @@ def _parse(data: object) -> tuple[dict[str, Price], bool]:
         out[str(name)] = Price(
             _number(entry.get("input"), f"models.{name}.input"),
             _number(entry.get("output"), f"models.{name}.output"),
+            _optional(entry, "cache_write", f"models.{name}.cache_write"),
+            _optional(entry, "cache_read", f"models.{name}.cache_read"),
         )
     return out, replace
 

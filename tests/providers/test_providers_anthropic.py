@@ -172,9 +172,14 @@ async def test_usage_counts_cache_tokens_and_costs(anthropic_api: FakeAnthropic)
     reply = await make(anthropic_api).complete(
         system="", messages=[UserMessage(text="q")], tools=[]
     )
-    assert reply.usage == Usage(input_tokens=5500, output_tokens=200)
+    # Each billed at its own rate: the cache read was priced at the full input price
+    # (ten times its bill) and the write at it (a quarter below its bill).
+    assert reply.usage == Usage(
+        input_tokens=1000, output_tokens=200, cache_read_tokens=4000, cache_write_tokens=500
+    )
+    assert reply.usage.total == 5700
     cost = cost_usd(reply.model, reply.usage)
-    assert cost == pytest.approx((5500 * 3.0 + 200 * 15.0) / 1_000_000)
+    assert cost == pytest.approx((1000 * 3.0 + 500 * 3.75 + 4000 * 0.30 + 200 * 15.0) / 1e6)
 
 
 async def test_assistant_only_edges_stay_valid(anthropic_api: FakeAnthropic) -> None:

@@ -170,14 +170,14 @@ async def test_blocks_and_events_signoff_does_not_use_are_skipped_in_place(
 @pytest.mark.parametrize(
     ("opening", "closing", "counted"),
     [
-        ({"input_tokens": 25, "output_tokens": 1}, {"output_tokens": 9}, (25, 9)),
-        # cache writes and reads are input too; the final delta's totals overwrite, but
-        # one it leaves out (None) keeps what message_start said
+        ({"input_tokens": 25, "output_tokens": 1}, {"output_tokens": 9}, (25, 9, 0, 0)),
+        # the final delta's totals overwrite (cache writes and reads too), but one it
+        # leaves out (None) keeps what message_start said
         ({"input_tokens": 100, "output_tokens": 1, "cache_creation_input_tokens": 20,
           "cache_read_input_tokens": 30},
          {"output_tokens": 50, "input_tokens": 120, "cache_read_input_tokens": None,
-          "cache_creation_input_tokens": 5}, (155, 50)),
-        ({"input_tokens": 25, "output_tokens": 3}, None, (25, 3)),  # no message_delta at all
+          "cache_creation_input_tokens": 5}, (120, 50, 5, 30)),
+        ({"input_tokens": 25, "output_tokens": 3}, None, (25, 3, 0, 0)),  # no message_delta
     ],
 )  # fmt: skip
 async def test_usage_is_message_start_updated_by_message_delta(
@@ -185,13 +185,14 @@ async def test_usage_is_message_start_updated_by_message_delta(
     sleeps: SleepRecorder,
     opening: dict[str, int],
     closing: dict[str, int | None] | None,
-    counted: tuple[int, int],
+    counted: tuple[int, int, int, int],
 ) -> None:
     blocks = [opens(0, TEXT_BLOCK), text(0, "Done."), closes(0)]
     final = [ends(usage=closing)] if closing is not None else []
     anthropic_api.enqueue(sse([start(**opening), *blocks, *final, STOP]))
     reply = await streamed(anthropic_api, sleeps, RecordingSink())
-    assert (reply.usage.input_tokens, reply.usage.output_tokens) == counted
+    u = reply.usage
+    assert (u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens) == counted
     assert reply.stop_reason == "end_turn"
 
 

@@ -103,3 +103,32 @@ def test_bad_files_are_config_errors(tmp_path: Path, name: str, text: str, probl
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ProviderConfigError, match="Cannot use the price table"):
         load_price_table(tmp_path / "nope.toml")
+
+
+def test_cache_tokens_are_priced_at_anthropics_multipliers() -> None:
+    # Anthropic bills a write to the 5-minute cache at 1.25x its input price and a read
+    # at 0.1x; a table entry without cache prices is priced by those.
+    usage = Usage(cache_write_tokens=1_000_000, cache_read_tokens=1_000_000)
+    assert cost_usd("claude-sonnet-4-6", usage) == pytest.approx(3.0 * 1.25 + 3.0 * 0.1)
+    assert cost_usd("claude-opus-5", Usage(cache_read_tokens=2_000_000)) == pytest.approx(1.0)
+    whole = Usage(
+        input_tokens=2000, output_tokens=300, cache_write_tokens=500, cache_read_tokens=40_000
+    )
+    assert cost_usd("claude-haiku-4-5", whole) == pytest.approx(
+        (2000 * 1.0 + 300 * 5.0 + 500 * 1.25 + 40_000 * 0.1) / 1e6
+    )
+
+
+def test_a_table_entry_may_give_its_own_cache_prices(tmp_path: Path) -> None:
+    path = tmp_path / "prices.toml"
+    path.write_text(
+        '[models."my-claude"]\ninput = 2.0\noutput = 8.0\ncache_write = 4.0\ncache_read = 0.5\n'
+        '[models."half"]\ninput = 2.0\noutput = 8.0\ncache_read = 0\n'
+    )
+    table = load_price_table(path)
+    usage = Usage(cache_write_tokens=1_000_000, cache_read_tokens=1_000_000)
+    assert table.cost_usd("my-claude", usage) == pytest.approx(4.5)
+    assert table.cost_usd("half", usage) == pytest.approx(2.0 * 1.25)  # write derived
+    path.write_text('[models.x]\ninput = 1\noutput = 1\ncache_read = "cheap"\n')
+    with pytest.raises(ProviderConfigError, match=r"models\.x\.cache_read"):
+        load_price_table(path)
