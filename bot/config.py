@@ -40,6 +40,7 @@ KNOWN = (
     "SIGNOFF_BUDGET_TOKENS",
     "SIGNOFF_BUDGET_USD",
     "SIGNOFF_HISTORY_CHARS",
+    "SIGNOFF_ANTHROPIC_CACHE",
     "SIGNOFF_PRICE_TABLE",
     "SIGNOFF_HTTP",
     "SIGNOFF_LOG_FORMAT",
@@ -101,6 +102,8 @@ class Settings(BaseModel):
     price_table: Path | None = None
     # About how many characters of a long thread each model call is sent (its latest part).
     history_chars: int = Field(default=120_000, ge=1_000, le=100_000_000)
+    # Whether Anthropic requests mark prompt-cache breakpoints (providers/anthropic_cache).
+    anthropic_cache: bool = True
     # Operators: where /healthz, /readyz and /metrics listen ("off": nowhere), the log
     # format (None: text on a terminal, JSON otherwise) and level (None: the command's
     # default), and how long SIGTERM lets running turns finish.
@@ -175,9 +178,10 @@ class Settings(BaseModel):
         home = _path("SIGNOFF_HOME", get("SIGNOFF_HOME") or ".signoff")
         named = get("SIGNOFF_CONFIG")
         config = _path("SIGNOFF_CONFIG", named) if named else home / "signoff.toml"
-        demo = (get("SIGNOFF_DEMO") or "0").lower()
-        if demo not in _TRUE + _FALSE:
-            raise ConfigError(f"configuration: SIGNOFF_DEMO: use 1 or 0, not {demo!r}")
+        demo = _switch("SIGNOFF_DEMO", get("SIGNOFF_DEMO"), default=False, say="1 or 0")
+        cache = _switch(
+            "SIGNOFF_ANTHROPIC_CACHE", get("SIGNOFF_ANTHROPIC_CACHE"), default=True, say="on or off"
+        )
         try:
             return cls(
                 home=home,
@@ -185,7 +189,7 @@ class Settings(BaseModel):
                 policy_path=_path("SIGNOFF_POLICY", p) if (p := get("SIGNOFF_POLICY")) else None,
                 # Named explicitly, it must exist; the default only when it does.
                 config_path=config if named or config.exists() else None,
-                demo_tools=demo in _TRUE,
+                demo_tools=demo,
                 tool_modules=tuple(t.strip() for t in tools.split(",") if t.strip())
                 if tools
                 else (),
@@ -195,6 +199,7 @@ class Settings(BaseModel):
                 budget_tokens=get("SIGNOFF_BUDGET_TOKENS") or 200_000,
                 budget_usd=get("SIGNOFF_BUDGET_USD"),
                 history_chars=get("SIGNOFF_HISTORY_CHARS") or 120_000,
+                anthropic_cache=cache,
                 price_table=_path("SIGNOFF_PRICE_TABLE", p)
                 if (p := get("SIGNOFF_PRICE_TABLE"))
                 else None,
@@ -237,6 +242,14 @@ class Settings(BaseModel):
                 return Policy.from_mapping(config.policy, source=f"{self.config_path} [policy]")
         with _named_by("SIGNOFF_POLICY"):
             return load_policy(self.policy_path)
+
+
+def _switch(name: str, value: str | None, *, default: bool, say: str) -> bool:
+    if value is None:
+        return default
+    if value.lower() not in _TRUE + _FALSE:
+        raise ConfigError(f"configuration: {name}: use {say}, not {value!r}")
+    return value.lower() in _TRUE
 
 
 @contextmanager

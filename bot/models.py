@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 
 from agent_core.budgets import Budgets, CostFunction
 from agent_core.messages import Usage
@@ -23,10 +24,16 @@ __all__ = ["build_budgets", "build_cost", "build_model"]
 
 
 def build_model(
-    spec: str, env: Mapping[str, str] | None = None, *, history_chars: int | None = None
+    spec: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    history_chars: int | None = None,
+    prompt_cache: bool = True,
 ) -> Model:
     """``SIGNOFF_MODEL`` → a Model; keys and base URLs come from the environment."""
-    settings = None if history_chars is None else ModelSettings(history_chars=history_chars)
+    settings = ModelSettings(prompt_cache=prompt_cache)
+    if history_chars is not None:
+        settings = replace(settings, history_chars=history_chars)
     try:
         model = model_from_spec(spec, env=os.environ if env is None else env, settings=settings)
     except ProviderConfigError as exc:

@@ -116,7 +116,11 @@ async def open_engine(
     ``warn_no_tools``: say that no tools are configured (not for a decision alone)."""
     config = settings.config()
     policy = settings.policy(config)  # a bad policy stops start-up before a server starts
-    model = build_model(settings.model, history_chars=settings.history_chars)
+    model = build_model(
+        settings.model,
+        history_chars=settings.history_chars,
+        prompt_cache=settings.anthropic_cache,
+    )
     registry = await build_registry(settings, config)
     try:
         engine = await Engine.open(

@@ -121,6 +121,11 @@ def test_the_price_table_example_loads(tmp_path: Path) -> None:
     path.write_text(example)
     price = load_price_table(path).lookup("gpt-4o")
     assert price is not None and (price.input_per_mtok, price.output_per_mtok) == (2.5, 10.0)
+    claude = load_price_table(path).lookup("claude-sonnet-4-6")
+    assert claude is not None and (claude.cache_write_per_mtok, claude.cache_read_per_mtok) == (
+        3.75,
+        0.30,
+    )
 
 
 def test_the_tools_config_example_starts(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ def test_values(tmp_path: Path) -> None:
         ("SIGNOFF_BUDGET_TOKENS", "1e6"),
         ("SIGNOFF_HISTORY_CHARS", "500"),
         ("SIGNOFF_HISTORY_CHARS", "lots"),
+        ("SIGNOFF_ANTHROPIC_CACHE", "maybe"),
         ("SIGNOFF_APPROVALS_CHANNEL", "#ops"),
         # Passed the pattern, then ended `signoff run` in a traceback at its first call.
         ("SLACK_API_URL", "http://127.0.0.1:99999/api/"),
@@ -253,3 +254,24 @@ async def test_readiness_fails_when_the_home_takes_no_more_bytes(tmp_path: Path)
     assert status == 503, body
     assert body["checks"]["home"] == f"{home} is not writable: File too large", body
     assert not list(home.iterdir())  # no probe file left behind
+
+
+@pytest.mark.parametrize(
+    ("value", "marks"), [(None, True), ("on", True), ("OFF", False), ("0", False)]
+)
+async def test_the_prompt_cache_switch_reaches_the_model_signoff_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str | None, marks: bool
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    chosen = settings(
+        tmp_path,
+        SIGNOFF_MODEL="anthropic:claude-sonnet-4-6",
+        **({} if value is None else {"SIGNOFF_ANTHROPIC_CACHE": value}),
+    )
+    engine = await open_engine(chosen, surface=None)
+    try:
+        model = engine.rt.model
+        assert isinstance(model, ProviderModel) and model.settings.prompt_cache is marks
+    finally:
+        await engine.close()

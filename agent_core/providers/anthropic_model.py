@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
+from .anthropic_cache import mark_cache_points
 from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
@@ -123,15 +124,22 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> dict[str, Any]:
         """The JSON body ``complete`` sends: the conversion layer's whole output."""
+        sent = to_anthropic(recent(messages, budget_chars=self._settings.history_chars))
+        specs = tools_to_anthropic(tools)
         body: dict[str, Any] = {
             "model": self._model,
             "max_tokens": self._settings.max_tokens,
-            "messages": to_anthropic(recent(messages, budget_chars=self._settings.history_chars)),
+            "messages": sent,
         }
+        marked = (
+            mark_cache_points(system=system, tools=specs, messages=sent)
+            if self._settings.prompt_cache
+            else None
+        )
         if system:
-            body["system"] = system
-        if tools:
-            body["tools"] = tools_to_anthropic(tools)
+            body["system"] = marked or system
+        if specs:
+            body["tools"] = specs
         return body
 
     async def complete(

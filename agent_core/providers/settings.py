@@ -20,6 +20,9 @@ class ModelSettings:
     """Per attempt: connect + send + wait for the whole (non-streamed) reply; a streamed
     one may go this long without anything new (keep-alives do not count)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    prompt_cache: bool = True
+    """Anthropic: mark where the prompt cache may serve a request (``anthropic_cache``);
+    OpenAI caches long prompts on its own."""
     history_chars: int = 120_000
     """About how many characters of a thread a call sends (``window``): some 30-40k
     tokens, within every supported model's context and, a few calls a session, within

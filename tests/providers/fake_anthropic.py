@@ -22,7 +22,9 @@ given) and ``usage``; errors are ``{"type": "error", "error": {"type", "message"
 By default (``strict=True``) a request that breaks the documented conversation rules
 (alternating roles, non-empty content, tool_use/tool_result pairing and order, id and
 name patterns, object inputs) gets the 400 ``invalid_request_error`` the API would send;
-``api.rejections`` lists why.
+``api.rejections`` lists why; so does a request with more than 4 ``cache_control`` marks.
+``prompt_cache=PromptCache()`` (``fake_prompt_cache``) answers each reply's input usage as
+the API bills it, from what the request marked and earlier requests wrote.
 
 A request with ``"stream": true`` gets the reply as the API streams it: ``message_start``,
 per block ``content_block_start`` / ``content_block_delta`` (``text_delta`` a few words at
@@ -38,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
+from fake_prompt_cache import PromptCache, check_cache_points
 from fake_provider_http import FakeServer, RecordedRequest, Scripted, unused_port
 
 __all__ = [
@@ -177,6 +180,10 @@ class FakeAnthropic(FakeServer):
     request_id_header = "request-id"
     request_id_prefix = "req_011CFake"
 
+    def __init__(self, *, prompt_cache: PromptCache | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.prompt_cache = prompt_cache
+
     @property
     def base_url(self) -> str:
         """What to pass as the SDK's ``base_url`` (it appends ``/v1/messages``)."""
@@ -288,7 +295,7 @@ class FakeAnthropic(FakeServer):
         return self.message(text)
 
     def validate(self, body: Any) -> str | None:
-        return check_messages_request(body)
+        return check_messages_request(body) or check_cache_points(body)
 
     def stream_events(self, body: Any, request_body: Any) -> list[tuple[str | None, Any]]:
         usage = dict(body["usage"])
@@ -341,4 +348,7 @@ class FakeAnthropic(FakeServer):
         if isinstance(body, dict) and body.get("type") == "message" and body.get("model") is None:
             requested = request_body.get("model") if isinstance(request_body, dict) else None
             body = {**body, "model": requested or "claude-fake"}
+        if self.prompt_cache is not None and isinstance(body, dict) and "usage" in body:
+            usage = {**body["usage"], **self.prompt_cache.usage(request_body)}
+            body = {**body, "usage": usage}
         return body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from fake_anthropic import FakeAnthropic, ToolUse
 from provider_samples import (
@@ -26,13 +28,18 @@ from agent_core.model import Model, RawToolCall
 from agent_core.providers import AnthropicModel, cost_usd
 
 
-def make(api: FakeAnthropic, model: str = "claude-sonnet-4-6") -> AnthropicModel:
-    return AnthropicModel(model, api_key=ANTHROPIC_KEY, base_url=api.base_url, settings=fast())
+def make(
+    api: FakeAnthropic, model: str = "claude-sonnet-4-6", *, cache: bool = False
+) -> AnthropicModel:
+    """The model, by default without prompt-cache marks: most tests here are about the
+    conversion (test_providers_prompt_cache.py is about the marks)."""
+    settings = dataclasses.replace(fast(), prompt_cache=cache)
+    return AnthropicModel(model, api_key=ANTHROPIC_KEY, base_url=api.base_url, settings=settings)
 
 
 async def test_plain_text_reply(anthropic_api: FakeAnthropic) -> None:
     anthropic_api.reply("Checkout is healthy.", input_tokens=42, output_tokens=7)
-    model: Model = make(anthropic_api)
+    model: Model = make(anthropic_api, cache=True)
     reply = await model.complete(system=SYSTEM, messages=[UserMessage(text="hi")], tools=[])
 
     assert reply.text == "Checkout is healthy."
@@ -44,11 +51,17 @@ async def test_plain_text_reply(anthropic_api: FakeAnthropic) -> None:
 
     [req] = anthropic_api.requests
     assert req.path == "/v1/messages"
+    ephemeral = {"type": "ephemeral"}
     assert req.body == {
         "model": "claude-sonnet-4-6",
         "max_tokens": 1024,
-        "system": SYSTEM,
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        "system": [{"type": "text", "text": SYSTEM, "cache_control": ephemeral}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "hi", "cache_control": ephemeral}],
+            }
+        ],
     }
     assert req.headers["anthropic-version"]
     assert req.headers["x-stainless-retry-count"] == "0"
