@@ -54,6 +54,7 @@ class Bots:
             SIGNOFF_MODEL="offline",
             SIGNOFF_POLICY=str(self.policy),
             SIGNOFF_LOG_LEVEL="INFO",
+            SIGNOFF_SLACK_TIMEOUT_S="2",  # a hung call (inject_faults) ends within a kill or two
         )
         self.runs.append(run)
         self._when(f"start {run.err_path.parent.name} pid {run.proc.pid}")
@@ -114,8 +115,16 @@ async def inject_faults(
     while loop.time() < until:
         await asyncio.sleep(rng.uniform(0.3, 1.5))
         method, count = rng.choice(FAULTED), rng.randint(1, 2)
-        if rng.random() < 0.35:
+        roll = rng.random()
+        if roll < 0.35:
             fault = slack.inject_fault(method=method, status=429, retry_after=1, count=count)
+        elif roll < 0.5:
+            # Taken and never answered (before or after it took effect): the bot gives up
+            # after SIGNOFF_SLACK_TIMEOUT_S and must neither lose nor repeat the write.
+            writes = method != "conversations.replies"
+            fault = slack.inject_fault(
+                method=method, hang=True, count=count, after_commit=writes and rng.random() < 0.5
+            )
         else:
             writes = method != "conversations.replies"
             committed = writes and rng.random() < 0.5
