@@ -53,16 +53,16 @@ def start(
 
 
 def inbox_records(home: Path, thread: str) -> list[dict[str, Any]]:
-    """The thread's messages as they were stored (each session's trace holds the record
-    of each message it took), in the order they were taken."""
-    out: list[dict[str, Any]] = []
+    """The thread's messages as the inbox stored them: a message taken into a session
+    leaves the inbox (one line in its ``taken.jsonl``), its record kept in the trace."""
+    out = []
     for trace in home.glob("sessions/*/sess_*/trace.jsonl"):
-        for line in trace.read_text().splitlines():
+        for line in trace.read_bytes().splitlines():
             event = json.loads(line)
             data = event.get("data") or {}
             if event.get("kind") == "message" and data["thread"]["thread_ts"] == thread:
                 out.append(data)
-    return sorted(out, key=lambda m: float(m["ts"]))
+    return out
 
 
 async def test_a_guest_is_streamed_to_under_their_own_team(
