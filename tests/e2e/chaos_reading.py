@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos_people import Posted
-from signoff_e2e_kit import thread_path
+from signoff_e2e_kit import inbox_stored, thread_path
 
 from localslack import Delivery, LocalSlack
 
@@ -156,11 +156,4 @@ class SlackView:
 
 
 def stored(home: Path, posted: Posted) -> bool:
-    inbox = thread_path(home, posted.thread, team=TEAM, channel=OPS) / "inbox"
-    if (inbox / "new" / posted.ts).exists():
-        return True
-    try:
-        taken = (inbox / "taken.jsonl").read_text()
-    except FileNotFoundError:
-        return False
-    return f'"ts": "{posted.ts}"' in taken
+    return inbox_stored(thread_path(home, posted.thread, team=TEAM, channel=OPS), posted.ts)

@@ -264,6 +264,19 @@ def inbox_waiting(home: Path) -> list[Path]:
     return sorted(p for p in (home / "threads").glob("*/*/*/*/inbox/new/[!.]*") if p.is_file())
 
 
+def inbox_stored(thread_dir: Path, ts: str) -> bool:
+    """Is message ``ts`` in the thread's inbox: waiting in ``new/``, or a line of
+    ``taken.jsonl`` once recorded in a session?"""
+    inbox = thread_dir / "inbox"
+    if (inbox / "new" / ts).exists():
+        return True
+    try:
+        lines = (inbox / "taken.jsonl").read_text().splitlines()
+    except FileNotFoundError:
+        return False
+    return any(json.loads(line).get("ts") == ts for line in lines if line.endswith("}"))
+
+
 async def asked_under(
     slack: LocalSlack,
     start_bot: Callable[..., Awaitable[SignoffBot]],

@@ -22,11 +22,13 @@ from signoff_e2e_kit import (
     TERMINAL,
     bot_messages,
     bot_reply,
+    inbox_stored,
     inbox_waiting,
     lineage,
     mention,
     session_record,
     session_states,
+    thread_path,
     until,
 )
 
@@ -167,10 +169,5 @@ async def test_stop_waits_for_an_envelope_still_being_stored(
     release.set()
     await asyncio.wait_for(stopping, timeout=10)
     gc.collect()
-    inbox = next((settings.home / "threads").glob(f"*/*/*/{thread}/inbox"))
-    taken = inbox / "taken.jsonl"
-    # Stored: waiting in new/, or taken into a session since.
-    assert (inbox / "new" / thread).exists() or (
-        taken.exists() and f'"ts": "{thread}"' in taken.read_text()
-    )
+    assert inbox_stored(thread_path(settings.home, thread), thread)
     assert not [r for r in caplog.records if "destroyed" in r.getMessage()]
