@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Literal
@@ -115,9 +116,12 @@ class Outbox:
         self._read: dict[str, OutboxEntry] = {}
         # Entries found not done by a pass of this process's drainer. While it holds the
         # drain lock only it records results, so they stay not done until it completes
-        # them (``complete`` forgets them first): a pass looks each one up once, not on
+        # them (``complete`` forgets them once recorded): a pass looks each one up once, not on
         # every pass (a burst's passes looked up every entry in its thread's log each).
         self._not_done: set[str] = set()
+        # A look-up and its note, against ``complete`` forgetting what it recorded: a pass
+        # on the loop may look an entry up while its lane completes it on a worker thread.
+        self._looking = threading.Lock()
 
     def _pending(self, entry_id: str) -> Path:
         return self.pending_dir / f"{check_entry_id(entry_id)}.json"
@@ -184,12 +188,14 @@ class Outbox:
                     continue
             # Looked up (once while draining): a drainer that died may have done it.
             if name not in not_done:
-                if self._done_bytes(entry.thread, entry.id) is not None:
+                with self._looking:
+                    found = self._done_bytes(entry.thread, entry.id)
+                    if found is None and draining:
+                        not_done.add(name)
+                if found is not None:
                     # a crash (or a failed unlink) came between done and the unlink
                     (self.pending_dir / name).unlink(missing_ok=True)
                     continue
-                if draining:
-                    not_done.add(name)
             read[name] = entry
             out.append(entry)
         self._read = read  # what left the directory is forgotten
@@ -270,14 +276,19 @@ class Outbox:
         drop its pending entry. The unlinks are not synced: one a power cut undoes leaves
         an entry pending beside its done record, which ``pending`` clears (the state a crash
         between the two always could leave)."""
-        # Forgotten first: a pass meanwhile looks them up again (and so does one after an
-        # unlink below that failed), instead of sending them twice.
-        self._not_done.difference_update(f"{result.id}.json" for result in results)
         by_thread: dict[ThreadKey, list[tuple[str, bytes]]] = {}
         for result in results:
             record = (result.id, result.model_dump_json().encode())
             by_thread.setdefault(result.entry.thread, []).append(record)
-        for thread, records in by_thread.items():
-            self._logs.append(thread, records)
+        try:
+            for thread, records in by_thread.items():
+                self._logs.append(thread, records)
+        finally:
+            # Forgotten once recorded, not before: a pass that looked one up before the
+            # record was written would note it again, and an id queued again since (a
+            # no-op meant to be) would be sent twice. A pass after this looks them up again
+            # (so does one after an unlink below that failed).
+            with self._looking:
+                self._not_done.difference_update(f"{result.id}.json" for result in results)
         for result in results:
             self._pending(result.id).unlink(missing_ok=True)
