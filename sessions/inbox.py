@@ -152,7 +152,13 @@ class Inbox:
             names = os.listdir(self.new)
         except FileNotFoundError:
             return []
-        out = [self._read(self.new / n) for n in names if not _is_staged(n)]
+        out = []
+        for name in names:
+            if not _is_staged(name):
+                try:
+                    out.append(self._read(self.new / name))
+                except FileNotFoundError:
+                    continue  # taken since the listing (any process may look)
         return sorted(out, key=lambda m: (float(m.ts), m.ts))
 
     def mark_consumed(self, key: str) -> None:

@@ -1,0 +1,42 @@
+"""Readers of a thread's inbox racing its worker, which takes messages out of ``new/``.
+
+Any process may look at what waits (``agent_status`` when delivery renders a thread's
+status line, the sweep); the thread's worker meanwhile records messages in a session and
+unlinks them. A message that went between the listing and the read was taken: it no
+longer waits, and the look must not fail.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_support import THREAD, message
+
+from sessions import Home, ThreadDir
+
+
+def test_a_message_taken_while_pending_lists_the_inbox_no_longer_waits(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker, reader = ThreadDir(home, THREAD), ThreadDir(home, THREAD)
+    worker.ensure()
+    first = message("restart api", ts="1700000000.000100")
+    second = message("and web", ts="1700000000.000200")
+    assert worker.inbox.deliver(first) and worker.inbox.deliver(second)
+    real_listdir = os.listdir
+
+    def listdir(path: Any = ".") -> list[str]:
+        names = real_listdir(path)
+        if Path(path) == reader.inbox.new:
+            # The worker takes the first message just after the reader listed new/.
+            taking = threading.Thread(target=worker.inbox.mark_consumed, args=(first.ts,))
+            taking.start()
+            taking.join(10)
+        return names
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    assert [m.ts for m in reader.inbox.pending()] == [second.ts]
