@@ -19,6 +19,7 @@ POINTS = (
     "drain.after_child_created",
     "recovery.after_close",
     "drain.after_message_recorded",
+    "inbox.after_taken",
     "loop.after_assistant_recorded",
     "executor.after_intent",
     "executor.after_tool_call",

@@ -166,6 +166,7 @@ class Inbox:
         if not (self.new / key).exists():
             return  # taken already
         self.taken_log.add(key)  # synced before the message leaves new/
+        failpoint("inbox.after_taken")
         # The unlink is not synced: if a power cut undoes it, the message is in new/ and
         # taken, the state a crash between the two always could leave, and it is taken
         # again like that one (recorded in the transcript, so not appended twice). The

@@ -92,6 +92,7 @@ SPECS = [
     Spec("drain.after_child_created", "plain"),
     Spec("recovery.after_close", "recovered"),
     Spec("drain.after_message_recorded", "plain"),
+    Spec("inbox.after_taken", "plain"),
     Spec("loop.after_assistant_recorded", "plain"),
     Spec("executor.after_intent", "plain"),
     Spec("executor.after_tool_call", "plain"),
@@ -153,6 +154,9 @@ def run_scenario(spec: Spec, root: Path) -> Run:
         # Never acked, so Slack delivers the same message (same ts) again.
         outputs.append(ok(say(home, text, ts=THREAD_TS)).stdout)
     outputs.append(ok(cli(home, "recover")).stdout)
+    if spec.point == "inbox.after_taken":
+        # Acked, then taken: Slack delivering it again (the ack lost) changes nothing.
+        outputs.append(ok(say(home, text, ts=THREAD_TS)).stdout)
     if not approval_id:
         ids = all_approval_ids(home)
         approval_id = ids[0] if ids else ""
@@ -333,6 +337,8 @@ OUTCOMES: dict[str, Callable[[Run, Path], None]] = {
     # Crashed after the model asked for the call, then again while continuing it.
     "recovery.after_close": _with_tmp(plain_ran_once),
     "drain.after_message_recorded": _with_tmp(plain_ran_once),
+    # Taken and still in new/: taken again, not recorded twice; Slack's copy refused.
+    "inbox.after_taken": _with_tmp(plain_ran_once),
     # The call was recorded but never started: recovery runs it (triaged as new).
     "loop.after_assistant_recorded": _with_tmp(plain_ran_once),
     "executor.after_intent": _with_tmp(plain_uncertain(starts=0)),
@@ -396,7 +402,7 @@ def test_every_failpoint_is_reachable_in_the_source() -> None:
         for path in sorted((REPO / package).rglob("*.py")):
             for name in pattern.findall(path.read_text()):
                 calls.setdefault(name, []).append(str(path.relative_to(REPO)))
-    assert len(POINTS) == len(set(POINTS)) == 18
+    assert len(POINTS) == len(set(POINTS)) == 19
     missing = [p for p in POINTS if p not in calls]
     assert not missing, f"failpoints named in POINTS but never called: {missing}"
     unknown = sorted(set(calls) - set(POINTS))
