@@ -116,8 +116,8 @@ class Outbox:
         self._read: dict[str, OutboxEntry] = {}
         # Entries found not done by a pass of this process's drainer. While it holds the
         # drain lock only it records results, so they stay not done until it completes
-        # them (``complete`` forgets them once recorded): a pass looks each one up once, not on
-        # every pass (a burst's passes looked up every entry in its thread's log each).
+        # them (``complete`` forgets them once recorded): a pass looks each one up once,
+        # not on every pass (a burst's passes looked up every entry in its thread's log).
         self._not_done: set[str] = set()
         # A look-up and its note, against ``complete`` forgetting what it recorded: a pass
         # on the loop may look an entry up while its lane completes it on a worker thread.
