@@ -174,7 +174,7 @@ def fanout_table(sizes: LoopSizes, results: dict[Kind, Fanout]) -> str:
          "", ""],
         # Durably stored lies between the two: the inbox file is written (its mtime) before
         # its fsync and link, and the ack leaves after them. The goal is judged on the first.
-        ["signoff: stored (file written) → model call p50 / p99",
+        ["signoff: stored (record taken in) → model call p50 / p99",
          f"{ms(median(after_store))} / {ms(p99(after_store))}", "", "p99 ≤ 100 ms",
          met(p99(after_store) <= 0.1)],
         ["signoff: acked → model call p50 / p99",
