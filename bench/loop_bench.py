@@ -172,8 +172,9 @@ def fanout_table(sizes: LoopSizes, results: dict[Kind, Fanout]) -> str:
         ["signoff: delivered → model call p50 / p99",
          f"{ms(median(delays))} / {ms(p99(delays))}", f"{ratio(p99(delays), p99(bare_delays)):.2f}x",
          "", ""],
-        # Durably stored lies between the two: the inbox file is written (its mtime) before
-        # its fsync and link, and the ack leaves after them. The goal is judged on the first.
+        # Durably stored lies between the two: the record is made (its received_at) before
+        # it is written, synced and linked, and the ack leaves after them. The goal is
+        # judged on the first.
         ["signoff: stored (record taken in) → model call p50 / p99",
          f"{ms(median(after_store))} / {ms(p99(after_store))}", "", "p99 ≤ 100 ms",
          met(p99(after_store) <= 0.1)],
