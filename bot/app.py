@@ -45,6 +45,7 @@ from .live_view import SlackLiveView
 from .logs import log_event
 from .metrics import Metrics
 from .ops_http import Check, OpsServer, home_writable, index_answers
+from .slack_surface import react_taken
 from .socket import SignoffSocketModeHandler, SocketThread
 from .stop_events import AgentStops
 from .surface_support import SurfaceSupport
@@ -144,7 +145,9 @@ class SignoffBot:
 
             async def taken(event: MessageEvent) -> None:
                 if not support.offers("status"):  # else the status line shows it is taken
-                    await surface.working(channel=event.channel, ts=event.ts)
+                    # On the socket thread's loop: the app's client (the surface's
+                    # session is the main loop's, and refused to time a call here).
+                    await react_taken(client, channel=event.channel, ts=event.ts)
 
             ingest = EventIngest(
                 engine,
@@ -286,9 +289,13 @@ class SignoffBot:
             log.warning("turns still running after %.0fs; recovery will continue them", grace)
         else:
             idle.result()  # what went wrong waiting, as before
+
+        def left() -> float:  # of the grace; a second at least, for envelopes mid-store
+            return max(deadline - time.monotonic(), 1.0)
+
         try:
-            await self.socket.call(self.handler.frames_done(within=max(grace, 1.0)))
-            await self.socket.call(self.ingest.drain())
+            await self.socket.call(self.handler.frames_done(within=left()))
+            await self.socket.call(self.ingest.drain(within=left()))
         finally:
             await self.socket.stop()
             if self.home_tab is not None:

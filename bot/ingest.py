@@ -261,7 +261,15 @@ class EventIngest:
             self._spawn(self.on_taken(event))
         return Outcome(fate=Fate.STORED, ref=event_id)
 
-    async def drain(self) -> None:
-        """Wait for background work (reactions, seen-event rows) to finish."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+    async def drain(self, *, within: float) -> None:
+        """Wait up to ``within`` seconds for background work (reactions) to finish, then
+        cancel what is left: each is a courtesy to a message already stored, and a Slack
+        that does not answer must not hold a stop for its client's whole timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._background and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._background), timeout=left)
+        left_over = list(self._background)
+        for task in left_over:
+            task.cancel()
+        await asyncio.gather(*left_over, return_exceptions=True)

@@ -41,7 +41,7 @@ from .slack_errors import definite, delivery_error, look_first, slack_error
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 
-__all__ = ["SlackSurface"]
+__all__ = ["SlackSurface", "react_taken"]
 
 log = logging.getLogger("signoff.slack")
 
@@ -309,10 +309,16 @@ class SlackSurface:
     # outside the outbox -----------------------------------------------------------
     async def working(self, *, channel: str, ts: str) -> None:
         """Show that a message was taken: a reaction, best effort."""
-        try:
-            await self.client.reactions_add(channel=channel, timestamp=ts, name="eyes")
-        except SlackApiError as exc:
-            if slack_error(exc) != "already_reacted":
-                log.info("could not react to %s/%s: %s", channel, ts, slack_error(exc))
-        except Exception as exc:  # a reaction is a courtesy; never fail ingest for it
-            log.info("could not react to %s/%s: %s", channel, ts, exc)
+        await react_taken(self.client, channel=channel, ts=ts)
+
+
+async def react_taken(client: AsyncWebClient, *, channel: str, ts: str) -> None:
+    """The 👀 reaction that marks a message taken, best effort. ``client`` must belong to
+    the running loop's thread (one with a kept-alive session is its loop's alone)."""
+    try:
+        await client.reactions_add(channel=channel, timestamp=ts, name="eyes")
+    except SlackApiError as exc:
+        if slack_error(exc) != "already_reacted":
+            log.info("could not react to %s/%s: %s", channel, ts, slack_error(exc))
+    except Exception as exc:  # a reaction is a courtesy; never fail ingest for it
+        log.info("could not react to %s/%s: %s", channel, ts, exc)

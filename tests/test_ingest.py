@@ -78,7 +78,7 @@ async def test_a_mention_is_stored_as_the_person_typed_it(home: Home, clock: Fix
     twin = payload("Ev2", type="message")
     ThreadDir(home, disk.stored[TS].thread).ensure()
     assert (await ingest.handle(twin)).fate is Fate.DUPLICATE  # the same message
-    await ingest.drain()
+    await ingest.drain(within=10)
     assert len(disk.stored) == 1
 
 
@@ -241,7 +241,7 @@ async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(
     gate.set()
     assert (await first).fate is Fate.STORED
     assert (await ingest.handle(payload())).fate is Fate.DUPLICATE
-    await ingest.drain()
+    await ingest.drain(within=10)
 
 
 def test_quarantine_records_are_create_only_files_sharded_by_day(

@@ -135,7 +135,7 @@ async def test_fuzzed_envelopes_are_all_acked_and_nothing_breaks(
     await until(lambda: all(d.acked or d.timed_out for d in sent), timeout=60, every=0.05)
     elapsed = time.monotonic() - started
     await bot.engine.idle()
-    await bot.socket.call(bot.ingest.drain())
+    await bot.socket.call(bot.ingest.drain(within=10))
     acked = [d for d in sent if d.acked]
     quarantined = sum(1 for _ in Path(settings.home, "quarantine").glob("*/*.json"))
     errors = tracebacks(caplog.records)

@@ -112,3 +112,21 @@ async def test_without_streams_replies_are_posted_whole(
     assert slack.streams() == []
     [line] = lacking_lines(caplog, "chat.startStream")
     assert "feature_not_enabled" in line
+
+
+async def test_the_reaction_of_a_message_being_stored_lands_from_the_socket_thread(
+    slack: LocalSlack, bot: SignoffBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once the status line is known to be lacking, the reaction is added as a message is
+    stored, on the socket thread's loop: with the surface's kept-alive client (the main
+    loop's) every such reaction failed ("Timeout context manager should be used inside a
+    task") and only the turn's own reaction, later, showed the message taken."""
+    caplog.set_level(logging.INFO, logger="signoff.slack")
+    slack.lack_surface(method="assistant.threads.setStatus", error="not_allowed_token_type")
+    first = await mention(slack, "status of api")
+    await bot_reply(slack, first, "service=api,")  # the lack is known from here on
+    second = await mention(slack, "status of web")
+    await bot_reply(slack, second, "service=web,")
+    await bot.engine.idle()
+    assert reactions_on(slack, second) == ["eyes"]
+    assert not [r.getMessage() for r in caplog.records if "could not react" in r.getMessage()]

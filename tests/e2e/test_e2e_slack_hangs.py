@@ -153,3 +153,22 @@ async def test_a_bot_stopped_while_its_post_hangs_stops_and_the_next_posts_once(
     assert [json.loads(line)["outcome"] for line in done.splitlines()] == ["adopted"]
     await again.engine.idle()
     assert len(bot_messages(slack, thread, "service=api,")) == 1
+
+
+async def test_a_bot_stopped_while_its_reaction_hangs_stops_within_its_fixed_waits(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """Where the status line is lacking, a taken message gets a reaction, in the
+    background; one Slack never answers must not hold the stop for the client's whole
+    timeout (30 s by default) on top of the drain: Kubernetes kills at 30 s."""
+    slack.lack_surface(method="assistant.threads.setStatus", error="not_allowed_token_type")
+    bot: SignoffBot = await start_bot(drain_s=0)  # SIGNOFF_SLACK_TIMEOUT_S: 30
+    await slack.wait_for_sockets(1, timeout=5)
+    first = await mention(slack, "status of api")
+    await bot_reply(slack, first, "service=api,", timeout=15)  # the lack is known now
+    hung = slack.inject_fault(method="reactions.add", hang=True)
+    await mention(slack, "status of web")
+    await until(lambda: hung.fired == 1, what="the reaction to hang")
+    began = time.monotonic()
+    await bot.stop()
+    assert time.monotonic() - began < 5 + 2 + 2
