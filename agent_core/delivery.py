@@ -129,8 +129,7 @@ class Delivery:
             if not self._lanes:
                 now = time.monotonic()
                 if not any(
-                    self._not_before.get(e.thread, 0.0) <= now
-                    for e in self.outbox.pending(draining=True)
+                    self._not_before.get(e.thread, 0.0) <= now for e in self.outbox.pending()
                 ):
                     return
                 self.wake()
@@ -160,7 +159,7 @@ class Delivery:
             self._wake.clear()
 
     def _schedule(self) -> None:
-        entries = self.outbox.pending(draining=True)  # only run while the owner
+        entries = self.outbox.pending()
         self.observer.emit(OutboxDepth(depth=len(entries)))
         if self._first_pass:
             # Any of these may have been sent just before the last process died.

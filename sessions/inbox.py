@@ -4,16 +4,18 @@ A message is written and synced under a dot name in ``new/`` (``.<ts>.<random>``
 no reader takes), then linked to its own name there when it is durable (only then may
 Slack be acked); it leaves ``new/`` only after it is recorded in a session, and is then
 one line in ``taken.jsonl`` (``sessions/taken_log.py``; homes from before have a file a
-message in ``cur/``, still read). No
-``tmp/`` as in a Maildir proper: staging beside the message costs no directory a thread
-(issue 14: an inode a thread), and the link stays within one directory, whose one sync
-covers it. Homes written before keep a ``tmp/``, emptied and removed by ``clean_staging``.
-A message's file name is its Slack ``ts`` (unique in a channel), so the hard link into ``new/`` is the
-dedupe: a redelivery, or the ``message`` twin of an ``app_mention``, fails with EEXIST.
-A message is recorded as taken before it leaves ``new/``, so it is always in one or
-the other and a late duplicate can always see that it was already taken. Within one
-process, deliveries of one message take turns (Slack sends the twin at the same moment),
-so the second finds the first stored instead of writing and fsyncing a copy to discard.
+message in ``cur/``, still read). No ``tmp/`` as in a Maildir proper: staging beside the
+message costs no directory a thread (issue 14: an inode a thread), and the link stays
+within one directory, whose one sync covers it. Homes written before keep a ``tmp/``,
+emptied and removed by ``clean_staging``.
+
+A message's file name is its Slack ``ts`` (unique in a channel), so the hard link into
+``new/`` is the dedupe: a redelivery, or the ``message`` twin of an ``app_mention``,
+fails with EEXIST. A message is recorded as taken before it leaves ``new/``, so it is
+always in one or the other and a late duplicate can always see that it was already
+taken. Within one process, deliveries of one message take turns (Slack sends the twin
+at the same moment), so the second finds the first stored instead of writing and
+fsyncing a copy to discard.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -95,11 +96,13 @@ class OutboxDone(Record):
 class DrainLock:
     """A held flock on ``outbox/drain.lock``; the kernel drops it if the process dies."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, *, on_release: Callable[[], None]) -> None:
         self._fd: int | None = fd
+        self._on_release = on_release
 
     def release(self) -> None:
         if self._fd is not None:
+            self._on_release()
             os.close(self._fd)
             self._fd = None
 
@@ -114,10 +117,11 @@ class Outbox:
         self._legacy = legacy if legacy.is_dir() else None
         # Entries already read, by file name: they are create-only, so never read twice.
         self._read: dict[str, OutboxEntry] = {}
-        # Entries found not done by a pass of this process's drainer. While it holds the
-        # drain lock only it records results, so they stay not done until it completes
-        # them (``complete`` forgets them once recorded): a pass looks each one up once,
-        # not on every pass (a burst's passes looked up every entry in its thread's log).
+        # Entries found not done while this object holds the drain lock (``_draining``).
+        # Then only this process records results, so they stay not done until it
+        # completes them (``complete`` forgets them once recorded): a pass looks each one
+        # up once, not on every pass (a burst's passes looked up every entry each).
+        self._draining = False
         self._not_done: set[str] = set()
         # A look-up and its note, against ``complete`` forgetting what it recorded: a pass
         # on the loop may look an entry up while its lane completes it on a worker thread.
@@ -168,12 +172,11 @@ class Outbox:
             return []
         return [n for n in names if n.endswith(".json") and not n.startswith(".")]
 
-    def pending(self, *, draining: bool = False) -> list[OutboxEntry]:
-        """What waits to be sent, oldest first; leftovers of a finished send are cleared.
-
-        ``draining``: the caller holds this object's drain lock (``claim_drainer``)."""
+    def pending(self) -> list[OutboxEntry]:
+        """What waits to be sent, oldest first; leftovers of a finished send are cleared."""
         out: list[OutboxEntry] = []
         read: dict[str, OutboxEntry] = {}
+        draining = self._draining
         not_done = self._not_done if draining else set()
         for name in self._pending_names():
             entry = self._read.get(name)
@@ -268,8 +271,15 @@ class Outbox:
         except BlockingIOError:
             os.close(fd)
             return None
-        self._not_done.clear()  # another drainer may have recorded results meanwhile
-        return DrainLock(fd)
+        with self._looking:
+            self._not_done.clear()  # another drainer may have recorded results meanwhile
+            self._draining = True
+        return DrainLock(fd, on_release=self._released)
+
+    def _released(self) -> None:
+        with self._looking:
+            self._draining = False
+            self._not_done.clear()
 
     def complete(self, results: list[OutboxDone]) -> None:
         """Record each result in its thread's log (the first record of an id stands), then

@@ -33,7 +33,7 @@ def test_an_entry_completed_during_a_pass_is_looked_up_again_when_it_is_queued_a
     assert outbox.enqueue(entry)
     lock = outbox.claim_drainer()
     assert lock is not None
-    assert [e.id for e in outbox.pending(draining=True)] == ["reply-x"]  # sent by its lane
+    assert [e.id for e in outbox.pending()] == ["reply-x"]  # sent by its lane
 
     # The lane records it on a worker thread; a pass runs on the loop just before the
     # record reaches the thread's log.
@@ -52,7 +52,7 @@ def test_an_entry_completed_during_a_pass_is_looked_up_again_when_it_is_queued_a
     completing = threading.Thread(target=outbox.complete, args=([record],))
     completing.start()
     assert appending.wait(10)
-    assert [e.id for e in outbox.pending(draining=True)] == ["reply-x"]  # its lane is busy
+    assert [e.id for e in outbox.pending()] == ["reply-x"]  # its lane is busy
     passed.set()
     completing.join(10)
     monkeypatch.setattr(os, "open", real_open)
@@ -61,6 +61,6 @@ def test_an_entry_completed_during_a_pass_is_looked_up_again_when_it_is_queued_a
     # Queued again by a process that looked before the record was written: its pending
     # file is back beside the done record.
     (outbox.pending_dir / "reply-x.json").write_bytes(entry.model_dump_json().encode())
-    assert outbox.pending(draining=True) == []  # done: not sent twice
+    assert outbox.pending() == []  # done: not sent twice
     assert not (outbox.pending_dir / "reply-x.json").exists()
     lock.release()
