@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["read_jsonl"]
+__all__ = ["lines_since", "read_jsonl"]
 
 
 def read_jsonl(path: Path, *, unsynced: bool = False) -> Iterator[dict[str, Any]]:
@@ -44,3 +45,28 @@ def read_jsonl(path: Path, *, unsynced: bool = False) -> Iterator[dict[str, Any]
             return
         if isinstance(record, dict):
             yield record
+
+
+def lines_since(path: Path, offset: int) -> tuple[int, list[tuple[int, bytes]]] | None:
+    """The complete lines appended to ``path`` since ``offset`` (each with where it
+    starts) and the offset after them; None when the file is shorter than ``offset`` (not
+    the file read before: a restored home), so the caller starts over from 0. A missing
+    file reads as empty; a line still being written is read next time."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        size = 0
+    if size < offset:
+        return None
+    if size == offset:
+        return offset, []
+    with path.open("rb") as log:
+        log.seek(offset)
+        data = log.read(size - offset)
+    end = data.rfind(b"\n") + 1
+    out: list[tuple[int, bytes]] = []
+    start = offset
+    for raw in data[:end].split(b"\n")[:-1]:
+        out.append((start, raw))
+        start += len(raw) + 1
+    return offset + end, out

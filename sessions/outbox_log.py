@@ -14,7 +14,6 @@ each id's line is and how far it has read, and reads only what was appended sinc
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from .atomic import append_line, fsync_dir, make_dirs
 from .home import Home
+from .jsonl import lines_since
 from .records import ThreadKey
 
 __all__ = ["DoneLogs"]
@@ -91,23 +91,13 @@ class DoneLogs:
         self._known[thread] = known
         while len(self._known) > self._keep:
             self._known.popitem(last=False)
-        try:
-            size = os.stat(path).st_size
-        except FileNotFoundError:
-            size = 0
-        if size < known.read_to:  # not this file any more (a restored home): start over
+        appended = lines_since(path, known.read_to)
+        if appended is None:  # not this file any more (a restored home): start over
             known = self._known[thread] = _Read()
-        if size == known.read_to:
-            return known
-        with path.open("rb") as log:
-            log.seek(known.read_to)
-            data = log.read(size - known.read_to)
-        end = data.rfind(b"\n") + 1  # a line still being written is read next time
-        start = known.read_to
-        for raw in data[:end].split(b"\n")[:-1]:
+            appended = lines_since(path, 0) or (0, [])
+        known.read_to, lines = appended
+        for start, raw in lines:
             _remember(known, raw, start)
-            start += len(raw) + 1
-        known.read_to += end
         return known
 
 

@@ -16,7 +16,6 @@ what was appended since (a ``stat`` when nothing was).
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from .atomic import append_line, fsync_dir
 from .ids import check_slack_ts
+from .jsonl import lines_since
 
 __all__ = ["TakenLog"]
 
@@ -69,24 +69,16 @@ class TakenLog:
         _known[self.path] = known
         while len(_known) > _REMEMBERED:
             _known.popitem(last=False)
-        try:
-            size = os.stat(self.path).st_size
-        except FileNotFoundError:
-            size = 0
-        if size < known.read_to:  # not this file any more (a restored home): start over
+        appended = lines_since(self.path, known.read_to)
+        if appended is None:  # not this file any more (a restored home): start over
             known = _known[self.path] = _Read()
-        if size == known.read_to:
-            return known
-        with self.path.open("rb") as log:
-            log.seek(known.read_to)
-            data = log.read(size - known.read_to)
-        end = data.rfind(b"\n") + 1  # a line still being written is read next time
-        for raw in data[:end].split(b"\n")[:-1]:
+            appended = lines_since(self.path, 0) or (0, [])
+        known.read_to, lines = appended
+        for _, raw in lines:
             ts = _ts_of(raw)
             if ts is not None and ts not in known.seen:
                 known.seen.add(ts)
                 known.ts.append(ts)
-        known.read_to += end
         return known
 
 

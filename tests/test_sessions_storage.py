@@ -1167,3 +1167,22 @@ def test_work_queue_round_trip(home: Home) -> None:
     assert queue.threads() == [other]
     queue.clear(other)
     assert queue.threads() == []
+
+
+def test_lines_since_reads_what_was_appended_whole_and_notices_another_file(
+    tmp_path: Path,
+) -> None:
+    """How the per-thread logs (outbox results, taken messages) are read again: only
+    complete lines since the last read; a shorter file is not the one read before."""
+    from sessions.jsonl import lines_since
+
+    log = tmp_path / "log.jsonl"
+    assert lines_since(log, 0) == (0, [])  # not there yet: empty
+    log.write_bytes(b'{"a":1}\n{"b":')  # the second still being written (or torn)
+    assert lines_since(log, 0) == (8, [(0, b'{"a":1}')])
+    assert lines_since(log, 8) == (8, [])
+    with log.open("ab") as out:
+        out.write(b'2}\n{"c":3}\n')
+    assert lines_since(log, 8) == (24, [(8, b'{"b":2}'), (16, b'{"c":3}')])
+    log.write_bytes(b'{"x":0}\n')  # replaced by a shorter file
+    assert lines_since(log, 24) is None
