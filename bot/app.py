@@ -45,7 +45,7 @@ from .live_view import SlackLiveView
 from .logs import log_event
 from .metrics import Metrics
 from .ops_http import Check, OpsServer, home_writable, index_answers
-from .slack_surface import react_taken
+from .reactions import react_taken
 from .socket import SignoffSocketModeHandler, SocketThread
 from .stop_events import AgentStops
 from .surface_support import SurfaceSupport

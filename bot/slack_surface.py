@@ -25,7 +25,6 @@ import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.surface import CardView, Delivered, DeliveryError
@@ -36,12 +35,13 @@ from .card_routing import show_routed_card
 from .cards import card_blocks, fallback_text
 from .live_streams import LiveStreams
 from .message_metadata import metadata, ours, thread_messages
+from .reactions import react_taken
 from .reply_parts import MAX_PARTS, attached_start, cut_parts, split_message
 from .slack_errors import definite, delivery_error, look_first, slack_error
 from .slack_text import escape_reply
 from .surface_support import SurfaceSupport
 
-__all__ = ["SlackSurface", "react_taken"]
+__all__ = ["SlackSurface"]
 
 log = logging.getLogger("signoff.slack")
 
@@ -310,15 +310,3 @@ class SlackSurface:
     async def working(self, *, channel: str, ts: str) -> None:
         """Show that a message was taken: a reaction, best effort."""
         await react_taken(self.client, channel=channel, ts=ts)
-
-
-async def react_taken(client: AsyncWebClient, *, channel: str, ts: str) -> None:
-    """The 👀 reaction that marks a message taken, best effort. ``client`` must belong to
-    the running loop's thread (one with a kept-alive session is its loop's alone)."""
-    try:
-        await client.reactions_add(channel=channel, timestamp=ts, name="eyes")
-    except SlackApiError as exc:
-        if slack_error(exc) != "already_reacted":
-            log.info("could not react to %s/%s: %s", channel, ts, slack_error(exc))
-    except Exception as exc:  # a reaction is a courtesy; never fail ingest for it
-        log.info("could not react to %s/%s: %s", channel, ts, exc)
