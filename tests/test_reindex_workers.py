@@ -127,9 +127,11 @@ def _sessions(home: Home, count: int) -> None:
         atomic.set_fsync(True)
 
 
-def _freed(batches: list[weakref.ref[Scanned]], timeout: float = 2.0) -> bool:
+def _freed(batches: list[weakref.ref[Scanned]], timeout: float = 10.0) -> bool:
     # The pool's thread lets go of the batch it handed over a moment after the loop has
-    # it (its locals); rows hold no cycles, so nothing else keeps a batch alive.
+    # it (its locals); rows hold no cycles, so nothing else keeps a batch alive. That
+    # moment was past 2 s once on a loaded machine (a clean-clone CI run): a wait, not a
+    # bound on how long it may take.
     deadline = time.monotonic() + timeout
     while any(ref() is not None for ref in batches):
         if time.monotonic() > deadline:
