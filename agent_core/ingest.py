@@ -5,24 +5,76 @@ start-up recovery and the sweep always find it, even if Slack never delivers it 
 The bot acks on a socket thread, so ingest may be called from another event loop: the
 wake-up is handed to the engine's loop.
 
+Slack sends a mention twice (``app_mention`` and ``message``), often at once. A copy of
+a message this process stored (or is storing) waits for that copy and is a duplicate: it
+is durable and its thread was woken, so looking again would only cost disk work and a
+second pass of the worker. Were storing the first copy to fail, this one is stored.
+
 A mixin of ``Engine``, like ``Queries``: the bot still talks to one object.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from sessions import InboxMessage, ThreadDir, ThreadKey, failpoint, off_loop
 
 from .runtime import Runtime
 
-__all__ = ["Ingest"]
+__all__ = ["Ingest", "StoredHere"]
+
+_Key = tuple[ThreadKey, str]
+
+
+class StoredHere:
+    """Messages this process stored or is storing, by (thread, ts): the last ``size``.
+    Thread-safe: ingest runs on the socket thread's loop and on the engine's."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._done: OrderedDict[_Key, None] = OrderedDict()
+        self._storing: dict[_Key, Future[None]] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def claim(self, key: _Key) -> Future[None] | None:
+        """None: the caller stores the message, then calls ``settle``. Otherwise a future
+        done once the copy this process took is durable (an error if storing it failed)."""
+        with self._lock:
+            if key in self._done:
+                stored: Future[None] = Future()
+                stored.set_result(None)
+                return stored
+            if key in self._storing:
+                return self._storing[key]
+            self._storing[key] = Future()
+            return None
+
+    def settle(self, key: _Key, *, stored: bool) -> None:
+        """The caller's copy is durable (``stored``), or storing it failed or was cut."""
+        with self._lock:
+            waiting = self._storing.pop(key)
+            if stored:
+                self._done[key] = None
+                if len(self._done) > self._size:
+                    self._done.popitem(last=False)
+        if stored:
+            waiting.set_result(None)
+        else:
+            waiting.set_exception(FirstCopyLost())
+
+
+class FirstCopyLost(Exception):
+    """Storing the copy another envelope brought failed: this one is stored itself."""
 
 
 class Ingest:
     rt: Runtime
     _loop: asyncio.AbstractEventLoop
+    _stored_here: StoredHere
 
     if TYPE_CHECKING:
         # ThreadWorkers'; declared for the type checker only, so it never shadows it.
@@ -30,8 +82,20 @@ class Ingest:
 
     async def ingest(self, message: InboxMessage) -> bool:
         """Store a message durably; True if new. Only after this returns may Slack be acked."""
-        # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
-        fresh, waiting = await off_loop(self._store, message)
+        key = (message.thread, message.ts)
+        while (first := self._stored_here.claim(key)) is not None:
+            try:
+                await asyncio.wrap_future(first)
+            except FirstCopyLost:
+                continue
+            return False
+        stored = False
+        try:
+            # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
+            fresh, waiting = await off_loop(self._store, message)
+            stored = True
+        finally:
+            self._stored_here.settle(key, stored=stored)
         if waiting:
             self._wake_from_anywhere(message.thread)
         return fresh

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 from typing import Any
 
+import pytest
 from engine_support import (
     THREAD,
     EngineFactory,
@@ -25,7 +27,7 @@ from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext, ToolRegistry, tool
 from approvals import Decided, Policy, Refused, StaticGroups, VoteCounted
-from sessions import FixedClock, Home, SessionFiles, SessionState
+from sessions import FixedClock, Home, Inbox, InboxMessage, SessionFiles, SessionState
 
 
 def multi(*calls: tuple[str, dict[str, Any], str]) -> ModelReply:
@@ -320,3 +322,46 @@ async def test_tool_signature_changed_while_waiting_fails_closed(
     result = [m for m in transcript(home) if isinstance(m, ToolResultMessage)][-1]
     assert result.status == "error"
     assert "tool changed since it was approved" in result.content
+
+
+async def test_a_second_copy_of_a_message_stored_here_costs_no_disk_work(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    """Slack sends a mention twice, as ``app_mention`` and as ``message``: the copy that
+    comes after this process stored the first is a duplicate without touching the disk,
+    so it leaves no work-queue marker behind that only the sweep would clear."""
+    engine = await make_engine(model=ScriptedModel([text("hi")]))
+    mention = message("hello", ts="1700000000.000100")
+    assert await engine.ingest(mention)
+    await engine.idle()
+    queue = engine.rt.coordination.work_queue
+    assert queue.threads() == []
+    assert not await engine.ingest(mention)
+    assert queue.threads() == []
+
+
+async def test_two_copies_at_once_are_stored_once_and_a_failed_first_copy_is_not_trusted(
+    make_engine: EngineFactory, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = await make_engine(model=ScriptedModel([text("one"), text("two")]))
+    first = message("hello", ts="1700000000.000100")
+    assert list(await asyncio.gather(engine.ingest(first), engine.ingest(first))) == [True, False]
+    await engine.idle()
+    # The disk fails for the first copy of the next message (as a full disk would): the
+    # copy that waited on it is stored itself, so what Slack is acked for is durable.
+    deliver, failed = Inbox.deliver, list[str]()
+
+    def full_once(inbox: Inbox, m: InboxMessage) -> bool:
+        if not failed:
+            failed.append(m.ts)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return deliver(inbox, m)
+
+    monkeypatch.setattr(Inbox, "deliver", full_once)
+    second = message("again", ts="1700000000.000200")
+    copies = await asyncio.gather(
+        engine.ingest(second), engine.ingest(second), return_exceptions=True
+    )
+    assert isinstance(copies[0], OSError) and copies[1] is True
+    await engine.idle()
+    assert [m.text for m in transcript(home) if isinstance(m, UserMessage)] == ["hello", "again"]
