@@ -193,12 +193,16 @@ def from_openai(completion: ChatCompletion, *, fallback_model: str = "") -> Mode
         text = text or str(refusal)
         stop = "refusal"
     usage = completion.usage
+    prompt = _tokens(usage, "prompt_tokens")
+    # OpenAI's prompt_tokens include those its automatic cache served, billed lower.
+    cached = min(prompt, _tokens(getattr(usage, "prompt_tokens_details", None), "cached_tokens"))
     return ModelReply(
         text=text,
         tool_calls=tuple(calls),
         stop_reason=stop,
         usage=Usage(
-            input_tokens=_tokens(usage, "prompt_tokens"),
+            input_tokens=prompt - cached,
+            cache_read_tokens=cached,
             output_tokens=_tokens(usage, "completion_tokens"),
         ),
         model=str(completion.model or fallback_model),

@@ -1,10 +1,13 @@
 """What a reply cost: a price table in USD per million tokens, and ``cost_usd``.
 
 The built-in table covers a few current Anthropic and OpenAI models at list price
-(standard tier, no batch discounts). Prompt-cache tokens (Anthropic reports them apart
-from input) are priced at an entry's ``cache_write`` / ``cache_read`` when it gives them,
-else at Anthropic's documented multipliers of its input price: 1.25x for a write to the
-5-minute cache, 0.1x for a read. A TOML or JSON file overrides or extends the table;
+(standard tier, no batch discounts). Prompt-cache tokens (Anthropic reports writes and
+reads apart from input; OpenAI reports the reads of its automatic cache within input,
+and signoff counts them apart) are priced at an entry's ``cache_write`` / ``cache_read``
+when it gives them (the built-in OpenAI entries give OpenAI's cached-input price). Else
+at Anthropic's documented multipliers of the input price: 1.25x for a write to the
+5-minute cache, and 0.1x for a read by a Claude model; any other model's reads cost its
+input price, never below the bill for a discount nobody stated. A TOML or JSON file overrides or extends the table;
 ``.toml`` files are read as TOML, anything else as JSON::
 
     # prices.toml — USD per million tokens
@@ -49,8 +52,7 @@ _SNAPSHOT = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
 
 
 # Anthropic's documented prompt-cache prices, relative to the input price: a write to the
-# 5-minute cache (the only one signoff asks for) and a read. Only Anthropic replies report
-# cache tokens; OpenAI's automatic cache is counted as plain input (never below its bill).
+# 5-minute cache (the only one signoff asks for), and a read, for Claude models only.
 CACHE_WRITE_MULTIPLIER = 1.25
 CACHE_READ_MULTIPLIER = 0.1
 
@@ -62,15 +64,17 @@ class Price:
     cache_write_per_mtok: float | None = None
     """None: ``CACHE_WRITE_MULTIPLIER`` times the input price."""
     cache_read_per_mtok: float | None = None
-    """None: ``CACHE_READ_MULTIPLIER`` times the input price."""
+    """None: ``CACHE_READ_MULTIPLIER`` times the input price for a Claude model, else
+    the input price."""
 
-    def cost(self, usage: Usage) -> float:
+    def cost(self, usage: Usage, *, claude: bool = True) -> float:
+        """USD for ``usage``; ``claude``: a read the entry gives no price is Anthropic's."""
         write = self.cache_write_per_mtok
         read = self.cache_read_per_mtok
         if write is None:
             write = self.input_per_mtok * CACHE_WRITE_MULTIPLIER
         if read is None:
-            read = self.input_per_mtok * CACHE_READ_MULTIPLIER
+            read = self.input_per_mtok * (CACHE_READ_MULTIPLIER if claude else 1.0)
         return (
             usage.input_tokens * self.input_per_mtok
             + usage.output_tokens * self.output_per_mtok
@@ -79,8 +83,8 @@ class Price:
         ) / 1_000_000
 
 
-def _p(inp: float, out: float) -> Price:
-    return Price(inp, out)
+def _p(inp: float, out: float, cached: float | None = None) -> Price:
+    return Price(inp, out, None, cached)
 
 
 DEFAULT_PRICES: Mapping[str, Price] = MappingProxyType(
@@ -98,17 +102,17 @@ DEFAULT_PRICES: Mapping[str, Price] = MappingProxyType(
         "claude-sonnet-4-5": _p(3.0, 15.0),
         "claude-sonnet-4": _p(3.0, 15.0),
         "claude-haiku-4-5": _p(1.0, 5.0),
-        # OpenAI
-        "gpt-5": _p(1.25, 10.0),
-        "gpt-5-mini": _p(0.25, 2.0),
-        "gpt-5-nano": _p(0.05, 0.40),
-        "gpt-4.1": _p(2.0, 8.0),
-        "gpt-4.1-mini": _p(0.40, 1.60),
-        "gpt-4.1-nano": _p(0.10, 0.40),
-        "gpt-4o": _p(2.50, 10.0),
-        "gpt-4o-mini": _p(0.15, 0.60),
-        "o3": _p(2.0, 8.0),
-        "o4-mini": _p(1.10, 4.40),
+        # OpenAI; the third price is cached input (what its automatic prompt cache serves)
+        "gpt-5": _p(1.25, 10.0, 0.125),
+        "gpt-5-mini": _p(0.25, 2.0, 0.025),
+        "gpt-5-nano": _p(0.05, 0.40, 0.005),
+        "gpt-4.1": _p(2.0, 8.0, 0.50),
+        "gpt-4.1-mini": _p(0.40, 1.60, 0.10),
+        "gpt-4.1-nano": _p(0.10, 0.40, 0.025),
+        "gpt-4o": _p(2.50, 10.0, 1.25),
+        "gpt-4o-mini": _p(0.15, 0.60, 0.075),
+        "o3": _p(2.0, 8.0, 0.50),
+        "o4-mini": _p(1.10, 4.40, 0.275),
     }
 )
 
@@ -140,7 +144,9 @@ class PriceTable:
 
     def cost_usd(self, model: str, usage: Usage) -> float | None:
         price = self.lookup(model)
-        return None if price is None else price.cost(usage)
+        if price is None:
+            return None
+        return price.cost(usage, claude=_key(model).startswith("claude"))
 
 
 _DEFAULT_TABLE = PriceTable(DEFAULT_PRICES)

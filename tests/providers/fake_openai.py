@@ -165,6 +165,7 @@ class FakeOpenAI(FakeServer):
         completion_tokens: int = 5,
         model: str | None = None,
         usage: bool = True,
+        cached_tokens: int | None = None,
     ) -> dict[str, Any]:
         """The JSON of a ``chat.completion`` reply."""
         message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": refusal}
@@ -207,6 +208,11 @@ class FakeOpenAI(FakeServer):
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
             }
+            if cached_tokens is not None:  # part of prompt_tokens, as OpenAI counts them
+                body["usage"]["prompt_tokens_details"] = {
+                    "cached_tokens": cached_tokens,
+                    "audio_tokens": 0,
+                }
         return body
 
     def reply(
@@ -221,6 +227,7 @@ class FakeOpenAI(FakeServer):
         completion_tokens: int = 5,
         model: str | None = None,
         usage: bool = True,
+        cached_tokens: int | None = None,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
         chunk_delay: float = 0.0,
@@ -239,6 +246,7 @@ class FakeOpenAI(FakeServer):
             completion_tokens=completion_tokens,
             model=model,
             usage=usage,
+            cached_tokens=cached_tokens,
         )
         return self.enqueue(
             Scripted(

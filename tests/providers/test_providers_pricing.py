@@ -74,7 +74,7 @@ def test_json_file_can_replace_defaults(tmp_path: Path) -> None:
 
 
 def test_no_path_is_the_default_table() -> None:
-    assert load_price_table().lookup("gpt-4o") == Price(2.5, 10.0)
+    assert load_price_table().lookup("gpt-4o") == Price(2.5, 10.0, None, 1.25)
 
 
 @pytest.mark.parametrize(

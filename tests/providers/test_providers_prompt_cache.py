@@ -21,7 +21,8 @@ from test_providers_history_window import thread
 
 from agent_core.budgets import Budgets
 from agent_core.messages import Message, ToolResultMessage, Usage, UserMessage
-from agent_core.providers import AnthropicModel, OpenAIModel, cost_usd
+from agent_core.model import complete_streaming
+from agent_core.providers import AnthropicModel, OpenAIModel, Price, PriceTable, cost_usd
 from agent_core.surface import RecordingSurface
 from bot.metrics import Metrics
 from bot.trace_view import render_history
@@ -253,3 +254,40 @@ async def test_openai_requests_and_usage_are_as_before(openai_api: FakeOpenAI) -
     assert reply.usage.cache_read_tokens == reply.usage.cache_write_tokens == 0
     # Stored as before there were cache counts: an older signoff still reads it.
     assert set(record(reply).model_dump(mode="json")["usage"]) == {"input_tokens", "output_tokens"}
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_openai_cached_prompt_tokens_count_once_at_openais_cached_input_price(
+    openai_api: FakeOpenAI, streamed: bool
+) -> None:
+    # OpenAI's prompt_tokens include the cached ones, reported apart in its details.
+    openai_api.reply("ok", prompt_tokens=2000, cached_tokens=1536, completion_tokens=20)
+    model = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast())
+    if streamed:
+        reply = await complete_streaming(
+            model, system=SYSTEM, messages=TRANSCRIPT, tools=TOOLS, sink=RecordingSink()
+        )
+    else:
+        reply = await model.complete(system=SYSTEM, messages=TRANSCRIPT, tools=TOOLS)
+    u = reply.usage
+    assert (u.input_tokens, u.cache_read_tokens, u.output_tokens) == (464, 1536, 20)
+    assert u.total == 2020  # each token once: the token budget sees what was read
+    # gpt-4o: $2.50 input, $1.25 cached input, $10 output per million tokens.
+    assert cost_usd(reply.model, u) == pytest.approx((464 * 2.5 + 1536 * 1.25 + 20 * 10) / 1e6)
+
+
+def test_a_model_the_table_gives_no_cache_read_price_is_never_billed_below_its_input() -> None:
+    """Anthropic's documented 0.1x read price is assumed for Claude models only: any other
+    model's cached tokens cost its input price unless the table says otherwise."""
+    table = PriceTable(
+        {
+            "my-local": Price(1.0, 2.0),
+            "claude-x": Price(3.0, 15.0),
+            "cheap": Price(1.0, 2.0, None, 0.5),
+        }
+    )
+    u = Usage(input_tokens=100, cache_read_tokens=900)
+    assert table.cost_usd("my-local", u) == pytest.approx(1000 * 1.0 / 1e6)
+    assert table.cost_usd("openai:my-local", u) == pytest.approx(1000 * 1.0 / 1e6)
+    assert table.cost_usd("claude-x", u) == pytest.approx((100 * 3.0 + 900 * 0.3) / 1e6)
+    assert table.cost_usd("cheap", u) == pytest.approx((100 * 1.0 + 900 * 0.5) / 1e6)
