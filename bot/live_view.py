@@ -263,6 +263,7 @@ class SlackLiveView:
             lambda: self.client.assistant_threads_setStatus(
                 channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
             ),
+            superseded=lambda: self._lanes.get(thread) not in (None, asyncio.current_task()),
         )
         if answer is None:
             return  # not set: what the thread shows is what it showed before

@@ -4,7 +4,9 @@ Setting a status is idempotent, so one that failed on the way or in Slack (a 5xx
 again, twice; without that a session could show its stop button for ever. A surface the
 workspace lacks is switched off (``SurfaceSupport.check``) and never asked again; any other
 answer of Slack's only skips that update. When every try failed on the way, ``lost`` hears
-of it (the live view then leaves the status to the outbox, which is more patient).
+of it (the live view then leaves the status to the outbox, which is more patient). A
+status that failed on the way while a newer one for the thread waits behind it is given
+up (``superseded``): with a Slack that hangs, each try costs a whole timeout.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ async def status_call(
     call: Callable[[], Awaitable[Any]],
     *,
     lost: Callable[[], None] | None = None,
+    superseded: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any] | None:
     """Slack's answer, or None when the call did not take effect."""
     for attempt in range(1, _TRIES + 1):
@@ -41,6 +44,9 @@ async def status_call(
             answer = await call()
         except Exception as exc:
             if support.check(surface, method, exc):
+                return None
+            if not definite(exc) and superseded():
+                log.info("%s failed: %s; a newer status follows", method, exc)
                 return None
             if definite(exc) or attempt == _TRIES:
                 log.info("%s failed: %s", method, slack_error(exc) or exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from signoff_e2e_kit import (
@@ -172,3 +172,24 @@ async def test_a_bot_stopped_while_its_reaction_hangs_stops_within_its_fixed_wai
     began = time.monotonic()
     await bot.stop()
     assert time.monotonic() - began < 5 + 2 + 2
+
+
+async def test_a_hung_status_is_not_asked_again_once_a_newer_one_waits_behind_it(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """Statuses of a thread are shown in order, each superseding the one before: a status
+    whose call hung is given up for the one waiting behind it, not tried twice more (a
+    Slack that hangs would hold the thread's status line back three timeouts a status)."""
+    bot = await started(start_bot, slack)
+    hung = slack.inject_fault(method="assistant.threads.setStatus", hang=True)
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,", timeout=15)
+    await until(lambda: any(c.args.get("status") == "" for c in _statuses(slack)), timeout=15)
+    await bot.engine.idle()
+    assert hung.fired == 1
+    shown = [c.args.get("status") for c in _statuses(slack)]
+    assert shown[0] == "is thinking…" and shown[1] == "is running service_status…", shown
+
+
+def _statuses(slack: LocalSlack) -> list[Any]:
+    return slack.calls("assistant.threads.setStatus")
