@@ -75,6 +75,11 @@ def _is_staged(name: str) -> bool:
     return name.startswith(STAGED)
 
 
+def _staged_key(name: str) -> str:
+    """The message key of a staged name (``.<ts>.<random>``)."""
+    return name[len(STAGED) :].rpartition(".")[0]
+
+
 def _any_name(name: str) -> bool:
     return True
 
@@ -141,6 +146,9 @@ class Inbox:
         fsync_dir(self.new)
         return True
 
+    def _stored(self, key: str, linked: set[str]) -> bool:
+        return key in linked or self._was_taken(key)
+
     def _was_taken(self, key: str) -> bool:
         return self.taken_log.has(key) or (self.legacy_cur / key).exists()
 
@@ -190,13 +198,21 @@ class Inbox:
     def clean_staging(self, *, older_than: float = 0.0) -> int:
         """Drop staged copies a crash left (never linked, so never acked); remove a home's
         old ``tmp/`` once it is empty. ``older_than`` spares files a concurrent delivery
-        may still be writing."""
+        may still be writing, but not the copy of a message stored or taken since: a
+        delivery still writing it could not link it (it fails, unacked, and Slack's next
+        try is a duplicate), and the thread's worker may never run again."""
         removed = 0
         for directory, staged in ((self.new, _is_staged), (self.legacy_tmp, _any_name)):
             try:
-                names = [n for n in os.listdir(directory) if staged(n)]
+                listed = os.listdir(directory)
             except FileNotFoundError:
                 continue
+            names = [n for n in listed if staged(n)]
+            if directory == self.new and names:
+                stored = set(listed).difference(names)
+                done = [n for n in names if self._stored(_staged_key(n), stored)]
+                removed += _drop_older(directory, done, 0.0)
+                names = [n for n in names if n not in done]
             removed += _drop_older(directory, names, older_than)
             if directory == self.legacy_tmp:
                 with contextlib.suppress(OSError):  # not empty yet: a delivery writes there

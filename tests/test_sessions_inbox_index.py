@@ -375,6 +375,26 @@ def test_clean_staging_drops_unacked_leftovers(home: Home) -> None:
     ThreadDir(home, OTHER).inbox.clean_staging()  # no inbox yet: nothing to do, no error
 
 
+def test_a_staged_copy_of_a_message_stored_since_goes_at_once(home: Home) -> None:
+    """A crash between staging a message and linking it leaves the staged copy; Slack's
+    redelivery then stores the message, and the thread's worker (which may never run
+    again) must not wait a minute before it may drop the leftover."""
+    inbox = _inbox(home)
+    waiting, taken = (
+        message("waits", ts="1700000000.000100"),
+        message("taken", ts="1700000000.000200"),
+    )
+    inbox.ensure()
+    for m in (waiting, taken):
+        (inbox.new / f".{m.ts}.deadbeef").write_text("crashed before link")
+        inbox.deliver(m)
+    inbox.mark_consumed(taken.ts)
+    (inbox.new / ".1700000000.000300.deadbeef").write_text("may still be being written")
+    assert inbox.clean_staging(older_than=60) == 2
+    assert sorted(os.listdir(inbox.new)) == [".1700000000.000300.deadbeef", waiting.ts]
+    assert inbox.pending() == [waiting]
+
+
 def test_a_home_from_before_has_its_tmp_emptied_and_removed(home: Home) -> None:
     """Homes written before staged messages in ``inbox/tmp/``: what a crash left there
     was never acked, and the directory goes once it is empty."""
