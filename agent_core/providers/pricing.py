@@ -7,8 +7,8 @@ and signoff counts them apart) are priced at an entry's ``cache_write`` / ``cach
 when it gives them (the built-in OpenAI entries give OpenAI's cached-input price). Else
 at Anthropic's documented multipliers of the input price: 1.25x for a write to the
 5-minute cache, and 0.1x for a read by a Claude model; any other model's reads cost its
-input price, never below the bill for a discount nobody stated. A TOML or JSON file overrides or extends the table;
-``.toml`` files are read as TOML, anything else as JSON::
+input price, never below the bill for a discount nobody stated. A TOML or JSON file
+overrides or extends the table; ``.toml`` files are read as TOML, anything else as JSON::
 
     # prices.toml — USD per million tokens
     replace_defaults = false          # optional; true: use only this file's models
