@@ -8,20 +8,17 @@ entry is still pending, so it is sent again or found in Slack (``adopted``); the
 append ends the torn line first.
 
 Every process reads the logs; each remembers, for the threads it looked at last, where
-each id's line is and how far it has read, and reads only what was appended since.
+each id's line is, and reads only what was appended since (``FollowedLogs``).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import append_line, fsync_dir, make_dirs
+from .followed_logs import FollowedLogs
 from .home import Home
-from .jsonl import lines_since
 from .records import ThreadKey
 
 __all__ = ["DoneLogs"]
@@ -29,20 +26,17 @@ __all__ = ["DoneLogs"]
 LOG_NAME = "outbox.jsonl"
 
 
-@dataclass
-class _Read:
-    """What one process knows of one log: the byte range of each id's first line."""
-
-    read_to: int = 0
-    lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+# Where each id's first line is in a thread's log: its byte range.
+_Spans = dict[str, tuple[int, int]]
 
 
 class DoneLogs:
     def __init__(self, home: Home, *, threads_remembered: int = 128) -> None:
         self.home = home
-        self._known: OrderedDict[ThreadKey, _Read] = OrderedDict()
-        self._keep = threads_remembered
-        self._lock = threading.Lock()  # enqueue and the drainer look up from worker threads
+        # Enqueue and the drainer look up from disk threads, each thread's log in turn.
+        self._followed: FollowedLogs[ThreadKey, _Spans] = FollowedLogs(
+            keep=threads_remembered, fresh=dict, take=_remember
+        )
 
     def path(self, thread: ThreadKey) -> Path:
         return self.home.thread_dir(thread) / LOG_NAME
@@ -50,8 +44,8 @@ class DoneLogs:
     def line(self, thread: ThreadKey, entry_id: str) -> bytes | None:
         """The raw record of ``entry_id`` in its thread's log, or None."""
         path = self.path(thread)
-        with self._lock:
-            span = self._caught_up(thread, path).lines.get(entry_id)
+        with self._followed.caught_up(thread, path) as spans:
+            span = spans.get(entry_id)
         if span is None:
             return None
         with path.open("rb") as log:
@@ -61,8 +55,8 @@ class DoneLogs:
     def lines(self, thread: ThreadKey) -> list[bytes]:
         """The raw record of every id in the thread's log (its first line), oldest first."""
         path = self.path(thread)
-        with self._lock:
-            spans = sorted(self._caught_up(thread, path).lines.values())
+        with self._followed.caught_up(thread, path) as known:
+            spans = sorted(known.values())
         if not spans:
             return []
         with path.open("rb") as log:
@@ -72,11 +66,10 @@ class DoneLogs:
     def append(self, thread: ThreadKey, records: list[tuple[str, bytes]]) -> None:
         """Append ``(id, json)`` records of ids the log does not hold yet, and fsync them."""
         path = self.path(thread)
-        with self._lock:
-            known = self._caught_up(thread, path)
+        with self._followed.caught_up(thread, path) as known:
             fresh: dict[str, bytes] = {}
             for entry_id, record in records:
-                if entry_id not in known.lines:
+                if entry_id not in known:
                     fresh.setdefault(entry_id, record)
         if not fresh:
             return
@@ -86,26 +79,12 @@ class DoneLogs:
         if created:
             fsync_dir(path.parent)
 
-    def _caught_up(self, thread: ThreadKey, path: Path) -> _Read:
-        known = self._known.pop(thread, None) or _Read()
-        self._known[thread] = known
-        while len(self._known) > self._keep:
-            self._known.popitem(last=False)
-        appended = lines_since(path, known.read_to)
-        if appended is None:  # not this file any more (a restored home): start over
-            known = self._known[thread] = _Read()
-            appended = lines_since(path, 0) or (0, [])
-        known.read_to, lines = appended
-        for start, raw in lines:
-            _remember(known, raw, start)
-        return known
 
-
-def _remember(known: _Read, raw: bytes, start: int) -> None:
+def _remember(known: _Spans, start: int, raw: bytes) -> None:
     try:
         record = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return  # a line a crash tore, ended by the next append
     entry_id = record.get("id") if isinstance(record, dict) else None
     if isinstance(entry_id, str):
-        known.lines.setdefault(entry_id, (start, start + len(raw)))
+        known.setdefault(entry_id, (start, start + len(raw)))

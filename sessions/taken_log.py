@@ -8,22 +8,19 @@ message used to stay behind as a file in ``cur/``, an inode each (issue 14); hom
 before keep their ``cur/``, which ``Inbox`` still reads.
 
 Only complete lines count: a torn last line (a crash mid-append) is no record (a JSON
-object cut short never parses), and the next append ends it first. Every process
-remembers, for the threads it looked at last, what it read and how far, and reads only
-what was appended since (a ``stat`` when nothing was).
+object cut short never parses), and the next append ends it first. Every process reads
+only what was appended since it last looked (``FollowedLogs``).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import append_line, fsync_dir
+from .followed_logs import FollowedLogs
 from .ids import check_slack_ts
-from .jsonl import lines_since
 
 __all__ = ["TakenLog"]
 
@@ -31,14 +28,20 @@ _REMEMBERED = 256  # threads per process
 
 
 @dataclass
-class _Read:
-    read_to: int = 0
+class _Taken:
     ts: list[str] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
 
 
-_known: OrderedDict[Path, _Read] = OrderedDict()
-_lock = threading.Lock()  # deliveries check from the ingest's threads
+def _take(taken: _Taken, start: int, raw: bytes) -> None:
+    ts = _ts_of(raw)
+    if ts is not None and ts not in taken.seen:
+        taken.seen.add(ts)
+        taken.ts.append(ts)
+
+
+# Deliveries look from the ingest's disk threads, the worker appends from its own.
+_followed: FollowedLogs[Path, _Taken] = FollowedLogs(keep=_REMEMBERED, fresh=_Taken, take=_take)
 
 
 class TakenLog:
@@ -46,13 +49,13 @@ class TakenLog:
         self.path = path
 
     def has(self, ts: str) -> bool:
-        with _lock:
-            return ts in self._caught_up().seen
+        with _followed.caught_up(self.path, self.path) as taken:
+            return ts in taken.seen
 
     def all(self) -> list[str]:
         """Every ts taken, in the order it was."""
-        with _lock:
-            return list(self._caught_up().ts)
+        with _followed.caught_up(self.path, self.path) as taken:
+            return list(taken.ts)
 
     def add(self, ts: str) -> None:
         """Record ``ts`` as taken (durable on return); a second add of it is a no-op."""
@@ -63,23 +66,6 @@ class TakenLog:
         append_line(self.path, line)
         if created:
             fsync_dir(self.path.parent)
-
-    def _caught_up(self) -> _Read:
-        known = _known.pop(self.path, None) or _Read()
-        _known[self.path] = known
-        while len(_known) > _REMEMBERED:
-            _known.popitem(last=False)
-        appended = lines_since(self.path, known.read_to)
-        if appended is None:  # not this file any more (a restored home): start over
-            known = _known[self.path] = _Read()
-            appended = lines_since(self.path, 0) or (0, [])
-        known.read_to, lines = appended
-        for _, raw in lines:
-            ts = _ts_of(raw)
-            if ts is not None and ts not in known.seen:
-                known.seen.add(ts)
-                known.ts.append(ts)
-        return known
 
 
 def _ts_of(raw: bytes) -> str | None:
