@@ -50,7 +50,11 @@ class StoredHere:
                 return stored
             if key in self._storing:
                 return self._storing[key]
-            self._storing[key] = Future()
+            storing: Future[None] = Future()
+            # Running: a waiter's cancel (asyncio.wrap_future passes it on) cannot cancel
+            # what every copy waits for, nor make ``settle`` fail after the message is stored.
+            storing.set_running_or_notify_cancel()
+            self._storing[key] = storing
             return None
 
     def settle(self, key: _Key, *, stored: bool) -> None:

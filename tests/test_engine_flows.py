@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -365,3 +366,31 @@ async def test_two_copies_at_once_are_stored_once_and_a_failed_first_copy_is_not
     assert isinstance(copies[0], OSError) and copies[1] is True
     await engine.idle()
     assert [m.text for m in transcript(home) if isinstance(m, UserMessage)] == ["hello", "again"]
+
+
+async def test_a_copy_cut_while_it_waits_for_the_first_leaves_the_first_whole(
+    make_engine: EngineFactory, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiting copy whose handler is cancelled (a stop, a timeout around it) gives up
+    only itself: the first copy is still stored, answered and its thread woken."""
+    engine = await make_engine(model=ScriptedModel([text("hi")]))
+    gate = threading.Event()
+    deliver = Inbox.deliver
+
+    def held(inbox: Inbox, m: InboxMessage) -> bool:
+        gate.wait(10)
+        return deliver(inbox, m)
+
+    monkeypatch.setattr(Inbox, "deliver", held)
+    mention = message("hello", ts="1700000000.000100")
+    first = asyncio.create_task(engine.ingest(mention))
+    second = asyncio.create_task(engine.ingest(mention))
+    third = asyncio.create_task(engine.ingest(mention))
+    await asyncio.sleep(0)  # all at their first wait: the disk thread, the first copy
+    second.cancel()
+    gate.set()
+    assert await first is True
+    assert await third is False
+    assert second.cancelled()
+    await engine.idle()
+    assert [m.text for m in transcript(home) if isinstance(m, UserMessage)] == ["hello"]
