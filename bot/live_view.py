@@ -256,6 +256,12 @@ class SlackLiveView:
             await self._set_status(turn.thread, status)
 
     async def _set_status(self, thread: ThreadKey, status: str) -> None:
+        def lost() -> None:
+            # It may have landed (Slack took it, the answer was lost): cleared at the
+            # session's end like one Slack answered, at worst by one needless call.
+            if status:
+                self._mark_shown(thread)
+
         answer = await status_call(
             self.support,
             "status",
@@ -263,15 +269,20 @@ class SlackLiveView:
             lambda: self.client.assistant_threads_setStatus(
                 channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
             ),
+            lost=lost,
             superseded=lambda: self._lanes.get(thread) not in (None, asyncio.current_task()),
         )
         if answer is None:
             return  # not set: what the thread shows is what it showed before
         self._shown.pop(thread, None)
         if status:
-            self._shown[thread] = time.monotonic()  # answered: a post sent from now clears it
-            while len(self._shown) > _MAX_WAITING:  # the oldest have timed out on Slack
-                del self._shown[next(iter(self._shown))]
+            self._mark_shown(thread)  # answered: a post sent from now clears it
+
+    def _mark_shown(self, thread: ThreadKey) -> None:
+        self._shown.pop(thread, None)
+        self._shown[thread] = time.monotonic()
+        while len(self._shown) > _MAX_WAITING:  # the oldest have timed out on Slack
+            del self._shown[next(iter(self._shown))]
 
     async def _set_session(self, turn: LiveTurn, status: str) -> None:
         key = f"{turn.session_id or 'thread'}-live-{status}"

@@ -6,7 +6,8 @@ workspace lacks is switched off (``SurfaceSupport.check``) and never asked again
 answer of Slack's only skips that update. When every try failed on the way, ``lost`` hears
 of it (the live view then leaves the status to the outbox, which is more patient). A
 status that failed on the way while a newer one for the thread waits behind it is given
-up (``superseded``): with a Slack that hangs, each try costs a whole timeout.
+up (``superseded``): with a Slack that hangs, each try costs a whole timeout. ``lost``
+hears of that too: the call may have landed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ async def status_call(
                 return None
             if not definite(exc) and superseded():
                 log.info("%s failed: %s; a newer status follows", method, exc)
+                if lost is not None:
+                    lost()
                 return None
             if definite(exc) or attempt == _TRIES:
                 log.info("%s failed: %s", method, slack_error(exc) or exc)

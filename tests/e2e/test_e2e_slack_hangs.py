@@ -116,7 +116,7 @@ async def test_a_status_line_that_landed_late_is_cleared_after_the_reply(
     went out (which cleared the line), and the thread must not go on saying it thinks."""
     await started(start_bot, slack)
     hung = slack.inject_fault(
-        method="assistant.threads.setStatus", hang=True, after_commit=True, count=2
+        method="assistant.threads.setStatus", hang=True, after_commit=True, count=3
     )
     thread = await mention(slack, "status of api")
     await bot_reply(slack, thread, "service=api,", timeout=15)
@@ -193,3 +193,24 @@ async def test_a_hung_status_is_not_asked_again_once_a_newer_one_waits_behind_it
 
 def _statuses(slack: LocalSlack) -> list[Any]:
     return slack.calls("assistant.threads.setStatus")
+
+
+async def test_a_status_given_up_for_a_newer_one_is_still_cleared_when_the_session_ends(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """A status call that hung may have landed. Behind a first hang, "is running…" goes
+    out after the reply was posted (which cleared the line) and lands, then hangs too: it
+    is given up for the session's end waiting behind it, and must still be cleared, not
+    shown with the session over."""
+    bot = await started(start_bot, slack)
+    hung = slack.inject_fault(
+        method="assistant.threads.setStatus", hang=True, after_commit=True, count=3
+    )
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,", timeout=15)
+    await until(lambda: hung.fired == 3, what="three status calls to hang", timeout=15)
+    await bot.engine.idle()
+    assert bot.live is not None
+    await bot.live.settle()
+    history = slack.status_history(channel=OPS, thread_ts=thread)
+    assert slack.thread_status(channel=OPS, thread_ts=thread) is None, history
