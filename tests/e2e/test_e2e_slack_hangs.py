@@ -214,3 +214,23 @@ async def test_a_status_given_up_for_a_newer_one_is_still_cleared_when_the_sessi
     await bot.live.settle()
     history = slack.status_history(channel=OPS, thread_ts=thread)
     assert slack.thread_status(channel=OPS, thread_ts=thread) is None, history
+
+
+@pytest.mark.parametrize("hangs", [2, 3])
+async def test_a_card_that_waits_shows_it_waits_when_statuses_before_it_hung(
+    slack: LocalSlack, start_bot: BotFactory, hangs: int
+) -> None:
+    """Statuses given up for newer ones never cost the last word: once the card is up,
+    the thread says it waits for approval (the card's post cleared what was set before)."""
+    bot = await started(start_bot, slack)
+    hung = slack.inject_fault(
+        method="assistant.threads.setStatus", hang=True, after_commit=True, count=hangs
+    )
+    thread = await mention(slack, "restart the api service")
+    await wait_card(slack, thread, timeout=15)
+    await until(lambda: hung.fired == hangs, what="the status calls to hang", timeout=15)
+    await bot.engine.idle()
+    assert bot.live is not None
+    await bot.live.settle()
+    shown = slack.thread_status(channel=OPS, thread_ts=thread)
+    assert shown is not None and shown["status"] == "is waiting for approval", shown
