@@ -291,3 +291,15 @@ def test_a_model_the_table_gives_no_cache_read_price_is_never_billed_below_its_i
     assert table.cost_usd("openai:my-local", u) == pytest.approx(1000 * 1.0 / 1e6)
     assert table.cost_usd("claude-x", u) == pytest.approx((100 * 3.0 + 900 * 0.3) / 1e6)
     assert table.cost_usd("cheap", u) == pytest.approx((100 * 1.0 + 900 * 0.5) / 1e6)
+
+
+async def test_openai_cached_tokens_above_the_prompt_count_no_more_than_the_prompt(
+    openai_api: FakeOpenAI,
+) -> None:
+    """A compatible server that reports more cached tokens than its prompt: what it read is
+    the prompt, never a negative input (budgets add the counts, metrics count them up)."""
+    openai_api.reply("ok", prompt_tokens=100, cached_tokens=150, completion_tokens=5)
+    model = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast())
+    reply = await model.complete(system=SYSTEM, messages=TRANSCRIPT, tools=TOOLS)
+    u = reply.usage
+    assert (u.input_tokens, u.cache_read_tokens, u.total) == (0, 100, 105)
