@@ -67,7 +67,7 @@ class Price:
     """None: ``CACHE_READ_MULTIPLIER`` times the input price for a Claude model, else
     the input price."""
 
-    def cost(self, usage: Usage, *, claude: bool = True) -> float:
+    def cost(self, usage: Usage, *, claude: bool) -> float:
         """USD for ``usage``; ``claude``: a read the entry gives no price is Anthropic's."""
         write = self.cache_write_per_mtok
         read = self.cache_read_per_mtok
