@@ -137,6 +137,11 @@ class Inbox:
             os.link(tmp, self.new / key)
         except FileExistsError:
             return False
+        except FileNotFoundError:
+            # A worker dropped our staged copy (``clean_staging``): it was stored meanwhile.
+            if (self.new / key).exists() or self._was_taken(key):
+                return False
+            raise
         finally:
             tmp.unlink(missing_ok=True)
         if self._was_taken(key):
@@ -199,8 +204,8 @@ class Inbox:
         """Drop staged copies a crash left (never linked, so never acked); remove a home's
         old ``tmp/`` once it is empty. ``older_than`` spares files a concurrent delivery
         may still be writing, but not the copy of a message stored or taken since: a
-        delivery still writing it could not link it (it fails, unacked, and Slack's next
-        try is a duplicate), and the thread's worker may never run again."""
+        delivery still writing it finds it gone when it links and answers "duplicate",
+        and the thread's worker may never run again."""
         removed = 0
         for directory, staged in ((self.new, _is_staged), (self.legacy_tmp, _any_name)):
             try:

@@ -395,6 +395,29 @@ def test_a_staged_copy_of_a_message_stored_since_goes_at_once(home: Home) -> Non
     assert inbox.pending() == [waiting]
 
 
+def test_a_copy_whose_staged_file_a_worker_dropped_meanwhile_is_a_duplicate(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process stores the message and its worker drops our staged copy (it is a
+    copy of a message stored since) between our write and our link: a duplicate, not an
+    error (``signoff say`` in two replicas at once exited 2)."""
+    late, first = _inbox(home), _inbox(home)
+    msg = message("restart api", ts="1700000000.000100")
+
+    def deliver_and_clean() -> None:
+        assert first.deliver(msg)
+        assert first.clean_staging(older_than=60) == 1
+
+    fired = _hook_link(
+        monkeypatch,
+        lambda src, dst: src.parent == late.new and src.name.startswith("."),
+        deliver_and_clean,
+    )
+    assert late.deliver(msg) is False
+    assert fired
+    assert os.listdir(late.new) == [msg.ts]
+
+
 def test_a_home_from_before_has_its_tmp_emptied_and_removed(home: Home) -> None:
     """Homes written before staged messages in ``inbox/tmp/``: what a crash left there
     was never acked, and the directory goes once it is empty."""
