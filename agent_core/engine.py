@@ -60,7 +60,7 @@ from sessions import (
 from .approval_events import approval_expired, decision_recorded
 from .delivery import Backoff, Delivery
 from .governing import Governing
-from .ingest import Ingest, StoredHere
+from .ingest import Ingest, KnownThreads, StoredHere
 from .live import LiveTurn
 from .mirror import mirror_approval
 from .person_queries import PersonQueries
@@ -89,6 +89,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         self._failures: dict[ThreadKey, int] = {}
         self._closing = False
         self._stored_here = StoredHere()
+        self._known_threads = KnownThreads()
         # The latest worker failures (bounded): for operators and tests to look at.
         self.errors: collections.deque[BaseException] = collections.deque(maxlen=100)
 

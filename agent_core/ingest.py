@@ -25,7 +25,7 @@ from sessions import InboxMessage, ThreadDir, ThreadKey, failpoint, off_loop
 
 from .runtime import Runtime
 
-__all__ = ["Ingest", "StoredHere"]
+__all__ = ["Ingest", "KnownThreads", "StoredHere"]
 
 _Key = tuple[ThreadKey, str]
 
@@ -75,10 +75,31 @@ class FirstCopyLost(Exception):
     """Storing the copy another envelope brought failed: this one is stored itself."""
 
 
+class KnownThreads:
+    """The last ``size`` threads this process saw signoff take part in (thread-safe)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._threads: OrderedDict[ThreadKey, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __contains__(self, thread: ThreadKey) -> bool:
+        with self._lock:
+            return thread in self._threads
+
+    def add(self, thread: ThreadKey) -> None:
+        with self._lock:
+            self._threads[thread] = None
+            self._threads.move_to_end(thread)
+            if len(self._threads) > self._size:
+                self._threads.popitem(last=False)
+
+
 class Ingest:
     rt: Runtime
     _loop: asyncio.AbstractEventLoop
     _stored_here: StoredHere
+    _known_threads: KnownThreads
 
     if TYPE_CHECKING:
         # ThreadWorkers'; declared for the type checker only, so it never shadows it.
@@ -100,16 +121,23 @@ class Ingest:
             stored = True
         finally:
             self._stored_here.settle(key, stored=stored)
+        self._known_threads.add(message.thread)
         if waiting:
             self._wake_from_anywhere(message.thread)
         return fresh
 
     def knows_thread(self, thread: ThreadKey) -> bool:
-        """Has signoff taken part in this thread (so follow-ups need no mention)?"""
+        """Has signoff taken part in this thread (so follow-ups need no mention)? Asked on
+        the socket thread for every plain message: a thread known once is remembered."""
+        if thread in self._known_threads:
+            return True
         tdir = ThreadDir(self.rt.home, thread)
         # A message taken there made its inbox (a session, HEAD); the directory alone may
         # hold only the log of an ephemeral (a refused click), which nobody else saw.
-        return tdir.inbox.root.exists() or (tdir.path / "HEAD").exists()
+        known = tdir.inbox.root.exists() or (tdir.path / "HEAD").exists()
+        if known:
+            self._known_threads.add(thread)
+        return known
 
     def _wake_from_anywhere(self, thread: ThreadKey) -> None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import shutil
 import threading
 from typing import Any
 
@@ -394,3 +395,19 @@ async def test_a_copy_cut_while_it_waits_for_the_first_leaves_the_first_whole(
     assert second.cancelled()
     await engine.idle()
     assert [m.text for m in transcript(home) if isinstance(m, UserMessage)] == ["hello"]
+
+
+async def test_a_thread_signoff_took_part_in_stays_known_without_a_look_at_the_disk(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    """Every plain message in a channel asks whether signoff takes part in its thread, on
+    the socket thread that acks: a thread this process stored a message of is known from
+    memory (here its directory is gone, and the answer still comes from what it saw)."""
+    engine = await make_engine(model=ScriptedModel([text("hi")]))
+    other = THREAD.model_copy(update={"thread_ts": "1700000000.000900"})
+    assert not engine.knows_thread(THREAD) and not engine.knows_thread(other)
+    await engine.ingest(message("hello", ts="1700000000.000100"))
+    await engine.idle()
+    shutil.rmtree(home.threads_dir)
+    assert engine.knows_thread(THREAD)
+    assert not engine.knows_thread(other)
