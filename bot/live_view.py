@@ -26,7 +26,6 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -34,12 +33,13 @@ from agent_core.live import LiveTurn, ReplyStream
 from agent_core.model import RetryNotice
 from sessions import ThreadKey
 
+from .lanes import Lanes
 from .live_streams import LiveStreams
-from .slack_text import plain_text
 from .status_calls import status_call
+from .status_texts import THINKING, WAITING, retry_status, running
 from .surface_support import SurfaceSupport
 
-__all__ = ["SlackLiveView", "retry_status"]
+__all__ = ["SlackLiveView"]
 
 log = logging.getLogger("signoff.slack")
 
@@ -48,25 +48,9 @@ React = Callable[[str, str], Awaitable[None]]
 # sent, with the outbox's patience, when every try of the live call failed on the way.
 Requeue = Callable[[ThreadKey, str], None]
 _NO_STOP_WARNING = "missing_agent_session_stopped_event_subscription"
-THINKING = "is thinking…"
-WAITING = "is waiting for approval"
 _MAX_WAITING = 1024
 CLEAR_AFTER_S = 1.0  # after a session ends: its reply, if any, has usually landed by then
 _STATUS_TTL_S = 120.0  # Slack removes a status line by itself after two minutes
-
-
-def retry_status(notice: RetryNotice) -> str:
-    """ "is waiting for Anthropic (529 overloaded_error); trying again in 12 s (2 of 6)…" """
-    reason = plain_text(notice.reason, 60)
-    wait = f"{notice.delay_s:.0f} s" if notice.delay_s >= 1 else "a moment"
-    turn = f"{notice.attempt + 1} of {notice.attempts}"
-    return f"is waiting for {notice.provider} ({reason}); trying again in {wait} ({turn})…"
-
-
-def _running(tools: Sequence[str]) -> str:
-    names = list(tools)
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return f"is running {shown}…"
 
 
 class SlackLiveView:
@@ -82,7 +66,7 @@ class SlackLiveView:
         self.streams = streams
         self.support = support
         self.react = react
-        self._lanes: dict[ThreadKey, asyncio.Task[Any]] = {}
+        self._lanes = Lanes(streams.spawn)
         self._sessions: dict[ThreadKey, str] = {}
         # Parked threads whose cards are still to be posted (each post clears the status).
         self._waiting: dict[ThreadKey, int] = {}
@@ -102,8 +86,8 @@ class SlackLiveView:
         self._waiting.pop(turn.thread, None)
         self._remember(turn.thread, "processing")
         self._cancel_clear(turn.thread)
-        text = _running(tools) if tools else THINKING
-        self._lane(turn.thread, lambda: self._working(turn, text))
+        text = running(tools) if tools else THINKING
+        self._lanes.add(turn.thread, lambda: self._working(turn, text))
 
     def reply_stream(self, turn: LiveTurn, *, entry_id: str) -> ReplyStream:
         stream: ReplyStream = self.streams.open(turn, entry_id=entry_id, people=turn.people)
@@ -115,12 +99,12 @@ class SlackLiveView:
         while len(self._waiting) > _MAX_WAITING:  # cards posted before this: nothing to redo
             del self._waiting[next(iter(self._waiting))]
         self._remember(turn.thread, "suspended")
-        self._lane(turn.thread, lambda: self._show(turn, session="suspended", status=WAITING))
+        self._lanes.add(turn.thread, lambda: self._show(turn, session="suspended", status=WAITING))
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
         self._waiting.pop(turn.thread, None)
         self._want.pop(turn.thread, None)
-        self._lane(turn.thread, lambda: self._set_session(turn, "active"))
+        self._lanes.add(turn.thread, lambda: self._set_session(turn, "active"))
         if self.support.offers("status"):
             self._cancel_clear(turn.thread)
             self._clears[turn.thread] = asyncio.get_running_loop().call_later(
@@ -130,7 +114,7 @@ class SlackLiveView:
     async def retrying(self, turn: LiveTurn, notice: RetryNotice) -> None:
         if self.support.offers("status"):  # a reaction says "working" already
             text = retry_status(notice)
-            self._lane(turn.thread, lambda: self._set_status(turn.thread, text))
+            self._lanes.add(turn.thread, lambda: self._set_status(turn.thread, text))
 
     def show_recorded(
         self,
@@ -143,7 +127,7 @@ class SlackLiveView:
         if not self.support.offers("sessions"):
             return
         for thread in threads:
-            self._lane(thread, functools.partial(self._show_recorded, thread, status_of))
+            self._lanes.add(thread, functools.partial(self._show_recorded, thread, status_of))
 
     async def _show_recorded(
         self, thread: ThreadKey, status_of: Callable[[ThreadKey], Awaitable[str | None]]
@@ -168,15 +152,14 @@ class SlackLiveView:
         those waiting for their second. A turn the drain cut ("is running…"), a retry's
         countdown or a wait has nobody left to keep it true, and Slack would show it for
         up to two minutes; the next start shows what its turns do."""
-        for thread in {*self._shown, *self._clears, *self._lanes}:  # lanes: a call on its way
+        for thread in {*self._shown, *self._clears, *self._lanes.threads()}:  # a call on its way
             self._cancel_clear(thread)
             self._clear_due(thread)
 
     async def settle(self) -> None:
         """``flush``, then let every lane finish."""
         self.flush()
-        while self._lanes:
-            await asyncio.wait(list(self._lanes.values()))
+        await self._lanes.settle()
 
     def _remember(self, thread: ThreadKey, session: str) -> None:
         self._want.pop(thread, None)
@@ -195,7 +178,7 @@ class SlackLiveView:
         self._clears.pop(thread, None)
         # Looked at in the lane, behind the thread's status calls: one still on its way
         # (a 429 waited out, a slow answer) lands after the second and must be cleared too.
-        self._lane(thread, lambda: self._clear_if_shown(thread))
+        self._lanes.add(thread, lambda: self._clear_if_shown(thread))
 
     async def _clear_if_shown(self, thread: ThreadKey) -> None:
         set_at = self._shown.get(thread)
@@ -222,26 +205,9 @@ class SlackLiveView:
         else:
             self._waiting[thread] = left - 1
         if self.support.offers("status"):
-            self._lane(thread, lambda: self._set_status(thread, WAITING))
+            self._lanes.add(thread, lambda: self._set_status(thread, WAITING))
 
-    # in the background, in order per thread -------------------------------------------------
-    def _lane(self, thread: ThreadKey, work: Callable[[], Awaitable[None]]) -> None:
-        before = self._lanes.get(thread)
-
-        async def run() -> None:
-            if before is not None:
-                await asyncio.wait([before])
-            await work()
-
-        task = self.streams.spawn(run())
-        self._lanes[thread] = task
-
-        def done(finished: asyncio.Task[Any]) -> None:
-            if self._lanes.get(thread) is finished:
-                del self._lanes[thread]
-
-        task.add_done_callback(done)
-
+    # in the background, in order per thread (``Lanes``) ------------------------------------
     async def _working(self, turn: LiveTurn, text: str) -> None:
         if self._sessions.get(turn.thread) != "processing":
             await self._set_session(turn, "processing")
@@ -270,7 +236,7 @@ class SlackLiveView:
                 channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
             ),
             lost=lost,
-            superseded=lambda: self._lanes.get(thread) not in (None, asyncio.current_task()),
+            superseded=lambda: self._lanes.newer_waits(thread),
         )
         if answer is None:
             return  # not set: what the thread shows is what it showed before
