@@ -49,6 +49,7 @@ React = Callable[[str, str], Awaitable[None]]
 Requeue = Callable[[ThreadKey, str], None]
 _NO_STOP_WARNING = "missing_agent_session_stopped_event_subscription"
 _MAX_WAITING = 1024
+_RESHOWING = 4
 CLEAR_AFTER_S = 1.0  # after a session ends: its reply, if any, has usually landed by then
 _STATUS_TTL_S = 120.0  # Slack removes a status line by itself after two minutes
 
@@ -67,6 +68,7 @@ class SlackLiveView:
         self.support = support
         self.react = react
         self._lanes = Lanes(streams.spawn)
+        self._reshowing = asyncio.Semaphore(_RESHOWING)  # start-up's threads at a time
         self._sessions: dict[ThreadKey, str] = {}
         # Parked threads whose cards are still to be posted (each post clears the status).
         self._waiting: dict[ThreadKey, int] = {}
@@ -123,13 +125,23 @@ class SlackLiveView:
     ) -> None:
         """At start-up: the agent session of each thread as its records say (a stopped
         process may have left one showing a turn or a wait that is over). Read in the
-        thread's lane, so a turn of this process shows itself after it, never before."""
+        thread's lane, so a turn of this process shows itself after it, never before; a
+        few threads at a time, so a workspace without the surface (or Slack's rate limit)
+        answers the first before the rest are asked, and turns do not wait behind them."""
         if not self.support.offers("sessions"):
             return
         for thread in threads:
             self._lanes.add(thread, functools.partial(self._show_recorded, thread, status_of))
 
     async def _show_recorded(
+        self, thread: ThreadKey, status_of: Callable[[ThreadKey], Awaitable[str | None]]
+    ) -> None:
+        async with self._reshowing:
+            if not self.support.offers("sessions") or self._lanes.newer_waits(thread):
+                return  # switched off meanwhile, or a turn of this process shows itself
+            await self._show_status_of(thread, status_of)
+
+    async def _show_status_of(
         self, thread: ThreadKey, status_of: Callable[[ThreadKey], Awaitable[str | None]]
     ) -> None:
         status = await status_of(thread)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from live_kit import (
@@ -21,6 +21,9 @@ from signoff_e2e_kit import OPS, bot_messages, bot_reply, mention, until
 
 from bot.app import SignoffBot
 from localslack import SURFACE_ERRORS, ControlError, LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
 
 __all__ = ["anthropic_api", "slack"]
 
@@ -130,3 +133,31 @@ async def test_the_reaction_of_a_message_being_stored_lands_from_the_socket_thre
     await bot.engine.idle()
     assert reactions_on(slack, second) == ["eyes"]
     assert not [r.getMessage() for r in caplog.records if "could not react" in r.getMessage()]
+
+
+async def test_a_restart_asks_a_workspace_without_agent_sessions_a_few_times_not_once_a_thread(
+    slack: LocalSlack, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At start-up the agent session of each recent thread is shown as its records say;
+    a workspace that lacks the surface answers the first calls, and those queued behind
+    them are never sent (they were all sent at once: a call and a warning per thread)."""
+    first = await start_bot()
+    threads = [await mention(slack, f"how is api? ({n})") for n in range(12)]
+    for thread in threads:
+        await bot_reply(slack, thread, "api")
+    await first.engine.idle()
+    await first.stop()
+    slack.lack_surface(method="agents.sessions.setStatus", error="missing_scope")
+    slack.clear_calls()
+    caplog.set_level(logging.WARNING)
+    again = await start_bot()
+    live = again.live
+    assert live is not None
+    await until(lambda: not live.support.offers("sessions"))
+    await live.settle()
+    asked = len(slack.calls("agents.sessions.setStatus"))
+    assert 1 <= asked <= 4, asked
+    lines = [
+        r.getMessage() for r in caplog.records if "agents.sessions.setStatus" in str(r.__dict__)
+    ]
+    assert len(lines) <= 2 * asked, lines
