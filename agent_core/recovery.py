@@ -9,6 +9,7 @@ is capped: every list is paged through.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -35,10 +36,14 @@ log = logging.getLogger("signoff.recovery")
 
 
 def _clean_staging(rt: Runtime, *, older_than: float = 60.0) -> int:
-    """Half-built session directories a crash left: never visible, safe to remove."""
-    removed = 0
+    """Half-built session directories a crash left: never visible, safe to remove. Those
+    of older versions (in the shards) are looked for until none is left, then never: a
+    listing of every shard cost 0.18 s of each start at 10k sessions."""
+    done = rt.home.upgrade_dir / "session-staging"
+    from_before = not done.exists()
+    removed, spared = 0, 0
     cutoff = time.time() - older_than
-    for path in staging_dirs(rt.home):
+    for path in staging_dirs(rt.home, from_before=from_before):
         try:
             old = path.stat().st_mtime < cutoff
         except FileNotFoundError:
@@ -46,6 +51,12 @@ def _clean_staging(rt: Runtime, *, older_than: float = 60.0) -> int:
         if old:
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
+        elif path.parent != rt.home.session_staging_dir:
+            spared += 1  # in flight, or just left: looked for again at the next start
+    if from_before and not spared:
+        make_dirs(done.parent)
+        with contextlib.suppress(AlreadyExistsError):  # another process did the same
+            create_only(done, b"")
     return removed
 
 

@@ -70,6 +70,12 @@ class Home:
         return self.root / "sessions"
 
     @property
+    def session_staging_dir(self) -> Path:
+        # Sessions being built, each renamed into its shard when whole: what a crash left
+        # here is found by listing one directory, not every shard.
+        return self.sessions_dir / ".staging"
+
+    @property
     def pointers_dir(self) -> Path:
         # approvals/<shard>/<approval_id>: a button's id finds its capsule without the index.
         return self.root / "approvals"

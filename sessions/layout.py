@@ -77,12 +77,14 @@ def approval_ids(home: Home) -> list[str]:
     return _ids(home.pointers_dir, _POINTER)
 
 
-def staging_dirs(home: Home) -> list[Path]:
-    """Half-built session directories (``.new-…``), in the shards and, from older
-    versions, straight under ``sessions/``."""
-    out: list[Path] = []
-    for directory in (home.sessions_dir, *shard_dirs(home.sessions_dir)):
-        out.extend(directory / n for n in _names(directory) if n.startswith(".new-"))
+def staging_dirs(home: Home, *, from_before: bool = False) -> list[Path]:
+    """Half-built session directories, in ``sessions/.staging/``; ``from_before``: also
+    those older versions built as ``.new-…`` in the shards or straight under
+    ``sessions/`` (a listing of every shard, so only once per home)."""
+    out = [home.session_staging_dir / n for n in _names(home.session_staging_dir)]
+    if from_before:
+        for directory in (home.sessions_dir, *shard_dirs(home.sessions_dir)):
+            out.extend(directory / n for n in _names(directory) if n.startswith(".new-"))
     return out
 
 

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .atomic import complete_lines, fsync_dir, read_file, replace_atomically, write_new
+from .atomic import (
+    complete_lines,
+    fsync_dir,
+    make_dirs,
+    read_file,
+    replace_atomically,
+    write_new,
+)
 from .clock import Clock, SystemClock, utc_iso
 from .errors import (
     AlreadyExistsError,
@@ -95,8 +102,12 @@ class SessionStore:
             fsync_dir(self.home.sessions_dir)  # the new shard survives a crash
         except FileExistsError:
             pass
-        staging = shard / f".new-{session_id}-{secrets.token_hex(4)}"
-        staging.mkdir()
+        staging = self.home.session_staging_dir / f"{session_id}-{secrets.token_hex(4)}"
+        try:
+            staging.mkdir()
+        except FileNotFoundError:  # the first session of this home (or of this version)
+            make_dirs(staging.parent)
+            staging.mkdir()
         try:
             # Nobody reads the staging directory: its files need no atomic link each, one
             # fsync of the directory before the rename makes them all durable.

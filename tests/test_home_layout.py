@@ -41,7 +41,7 @@ from sessions import (
 )
 from sessions.layout import migrate_flat_layout
 
-SHARD_CAP = 256  # entries in sessions/ and approvals/ (one per shard)
+SHARD_CAP = 256  # shards of a directory: sessions/ (beside its .staging), approvals/, a channel
 
 
 @pytest.fixture
@@ -105,7 +105,9 @@ def test_a_session_lands_in_its_shard(home: Home) -> None:
     directory = home.session_dir(record.id)
     assert directory == home.sessions_dir / record.id[5:7] / record.id
     assert directory.is_dir()
-    assert os.listdir(home.sessions_dir) == [record.id[5:7]]
+    # Built in sessions/.staging/, renamed into its shard whole.
+    assert sorted(os.listdir(home.sessions_dir)) == [".staging", record.id[5:7]]
+    assert os.listdir(home.session_staging_dir) == []
     assert os.listdir(home.sessions_dir / record.id[5:7]) == [record.id]
     assert SessionStore(home).all_ids() == [record.id]
 
@@ -117,7 +119,7 @@ def test_no_directory_above_the_cap_in_a_generated_home(home: Home, no_fsync: No
         store.create(thread=thread, parent_id=None, cause="message", session_md="x\n")
     assert len(store.all_ids()) == 3000
     biggest = max(_entries_per_dir(home.root).values())
-    assert biggest <= SHARD_CAP, "a flat sessions/ would hold 3000 entries"
+    assert biggest <= SHARD_CAP + 1, "a flat sessions/ would hold 3000 entries"
 
 
 def test_a_session_is_not_built_with_empty_directories_or_a_lock_file(home: Home) -> None:
@@ -274,23 +276,48 @@ async def test_a_gated_turn_makes_no_empty_directory(home: Home, clock: Any) -> 
             assert dirs or files, f"empty directory {path}"
 
 
-async def test_recovery_removes_stale_staging_in_shards_and_flat(home: Home, clock: Any) -> None:
-    in_shard = home.sessions_dir / "ab" / ".new-sess_ab0000000000-0123abcd"
+async def test_recovery_removes_stale_staging_and_looks_in_the_shards_once(
+    home: Home, clock: Any
+) -> None:
+    staged = home.session_staging_dir / "sess_ef0000000000-0123abcd"
+    in_shard = home.sessions_dir / "ab" / ".new-sess_ab0000000000-0123abcd"  # older versions
     flat = home.sessions_dir / ".new-sess_cd0000000000-0123abcd"  # from before sharding
-    fresh = home.sessions_dir / "ab" / ".new-sess_ab0000000001-0123abcd"
-    for path in (in_shard, flat, fresh):
+    fresh = home.session_staging_dir / "sess_ef0000000001-0123abcd"
+    for path in (staged, in_shard, flat, fresh):
         path.mkdir(parents=True)
         (path / "session.json").write_text("{}")
-    for path in (in_shard, flat):
+    for path in (staged, in_shard, flat):
         os.utime(path, (1, 1))  # left by a crash long ago
+    assert await _recover(home, clock) == 3
+    assert not staged.exists() and not in_shard.exists() and not flat.exists()
+    assert fresh.exists()  # a creation in flight elsewhere is left alone
+    # Every shard was listed once: from now on only sessions/.staging/ is.
+    later = home.sessions_dir / "ab" / ".new-sess_ab0000000002-0123abcd"
+    later.mkdir()
+    os.utime(later, (1, 1))
+    assert await _recover(home, clock) == 0
+
+
+async def test_a_young_staging_of_an_older_version_is_looked_for_again(
+    home: Home, clock: Any
+) -> None:
+    """Just left by the version this one replaced (or still being built by it): spared,
+    and the shards are listed again at the next start, until it is gone."""
+    young = home.sessions_dir / "ab" / ".new-sess_ab0000000000-0123abcd"
+    young.mkdir(parents=True)
+    assert await _recover(home, clock) == 0
+    os.utime(young, (1, 1))
+    assert await _recover(home, clock) == 1
+    assert not young.exists()
+
+
+async def _recover(home: Home, clock: Any) -> int:
     engine = await _open(home, clock, RecordingSurface())
     try:
         counts = await engine.recover()
     finally:
         await engine.close()
-    assert counts["staging"] == 2
-    assert not in_shard.exists() and not flat.exists()
-    assert fresh.exists()  # a creation in flight elsewhere is left alone
+    return counts["staging"]
 
 
 def test_a_burst_of_threads_spreads_over_the_channels_shards(home: Home, no_fsync: None) -> None:
