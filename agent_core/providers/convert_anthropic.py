@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..messages import Message, Usage
 from ..model import ModelReply, RawToolCall, StopReason, ToolSpec
+from .token_counts import token_count
 from .transcript import AssistantTurn, portable_id, portable_name, result_content, turns
 
 __all__ = ["RESUME_TEXT", "from_anthropic", "map_stop_reason", "to_anthropic", "tools_to_anthropic"]
@@ -119,11 +120,6 @@ def _tool_input(value: object) -> str | dict[str, Any]:
     return "{}" if value is None else json.dumps(value, default=str)
 
 
-def _count(usage: object, field: str) -> int:
-    value = getattr(usage, field, None)
-    return max(0, value) if isinstance(value, int) else 0  # never below 0: budgets add them
-
-
 def from_anthropic(message: AnthropicMessage, *, fallback_model: str = "") -> ModelReply:
     texts: list[str] = []
     calls: list[RawToolCall] = []
@@ -149,10 +145,10 @@ def from_anthropic(message: AnthropicMessage, *, fallback_model: str = "") -> Mo
         # The API's input_tokens are only those after the last cache breakpoint; the
         # cached ones are billed apart (writes dearer, reads cheaper), so kept apart.
         usage=Usage(
-            input_tokens=_count(usage, "input_tokens"),
-            output_tokens=_count(usage, "output_tokens"),
-            cache_write_tokens=_count(usage, "cache_creation_input_tokens"),
-            cache_read_tokens=_count(usage, "cache_read_input_tokens"),
+            input_tokens=token_count(usage, "input_tokens"),
+            output_tokens=token_count(usage, "output_tokens"),
+            cache_write_tokens=token_count(usage, "cache_creation_input_tokens"),
+            cache_read_tokens=token_count(usage, "cache_read_input_tokens"),
         ),
         model=str(message.model or fallback_model),
     )

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from ..messages import Message, ToolCall, ToolResultMessage, Usage
 from ..model import ModelReply, RawToolCall, StopReason, ToolSpec
+from .token_counts import token_count
 from .transcript import AssistantTurn, portable_id, portable_name, result_content, turns
 
 __all__ = [
@@ -172,11 +173,6 @@ def _tool_calls(message: object) -> list[RawToolCall]:
     return calls
 
 
-def _tokens(usage: object, field: str) -> int:
-    value = getattr(usage, field, None)
-    return max(0, value) if isinstance(value, int) else 0  # never below 0: budgets add them
-
-
 def from_openai(completion: ChatCompletion, *, fallback_model: str = "") -> ModelReply:
     """Our reply for a completion; ``ValueError`` if it has no choice to read."""
     if not completion.choices:
@@ -193,9 +189,11 @@ def from_openai(completion: ChatCompletion, *, fallback_model: str = "") -> Mode
         text = text or str(refusal)
         stop = "refusal"
     usage = completion.usage
-    prompt = _tokens(usage, "prompt_tokens")
+    prompt = token_count(usage, "prompt_tokens")
     # OpenAI's prompt_tokens include those its automatic cache served, billed lower.
-    cached = min(prompt, _tokens(getattr(usage, "prompt_tokens_details", None), "cached_tokens"))
+    cached = min(
+        prompt, token_count(getattr(usage, "prompt_tokens_details", None), "cached_tokens")
+    )
     return ModelReply(
         text=text,
         tool_calls=tuple(calls),
@@ -203,7 +201,7 @@ def from_openai(completion: ChatCompletion, *, fallback_model: str = "") -> Mode
         usage=Usage(
             input_tokens=prompt - cached,
             cache_read_tokens=cached,
-            output_tokens=_tokens(usage, "completion_tokens"),
+            output_tokens=token_count(usage, "completion_tokens"),
         ),
         model=str(completion.model or fallback_model),
     )
