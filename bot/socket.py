@@ -129,9 +129,15 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         client.run_message_listeners = guarded  # type: ignore[method-assign]
 
     async def frames_done(self, *, within: float) -> None:
-        """Wait up to ``within`` seconds for the frames being handled to finish."""
+        """Wait up to ``within`` seconds for the frames being handled to finish, then cut
+        the rest: unacked, Slack delivers them again (left pending, the loop's stop
+        destroyed them, each with an error in the log)."""
         if self._frames:
             await asyncio.wait(set(self._frames), timeout=within)
+        cut = list(self._frames)
+        for task in cut:
+            task.cancel()
+        await asyncio.gather(*cut, return_exceptions=True)
 
     # Bolt narrows the client type the same way (and silences mypy the same way).
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]

@@ -171,3 +171,30 @@ async def test_stop_waits_for_an_envelope_still_being_stored(
     gc.collect()
     assert inbox_stored(thread_path(settings.home, thread), thread)
     assert not [r for r in caplog.records if "destroyed" in r.getMessage()]
+
+
+async def test_an_envelope_still_being_stored_when_the_stop_runs_out_is_cut_not_left_pending(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """Its frame is cancelled (unacked: Slack delivers it again) before the socket thread's
+    loop stops; left pending, the loop's end destroyed it with an error in the log."""
+    bot: SignoffBot = await start_bot(drain_s=0)
+    await slack.wait_for_sockets(1, timeout=5)
+    storing = threading.Event()
+
+    async def never_stored(message: Any) -> bool:
+        storing.set()
+        await asyncio.Event().wait()
+        return True
+
+    bot.engine.ingest = never_stored  # type: ignore[method-assign]  # a store that hangs
+    stuck = await mention(slack, "status of api")
+    await until(storing.is_set, what="the envelope to be in its store")
+    await bot.stop()
+    assert not bot.handler._frames  # none left pending for the loop's end to destroy
+    cut = [
+        d
+        for d in slack.deliveries()
+        if d.payload["event"].get("ts") == stuck and d.payload["event"]["type"] == "app_mention"
+    ]
+    assert cut and not any(d.acked for d in cut)  # each copy Slack sent stays unacked
