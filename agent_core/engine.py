@@ -60,12 +60,13 @@ from sessions import (
 from .approval_events import approval_expired, decision_recorded
 from .delivery import Backoff, Delivery
 from .governing import Governing
-from .ingest import Ingest, KnownThreads, StoredHere
+from .ingest import Ingest, StoredHere
 from .live import LiveTurn
 from .mirror import mirror_approval
 from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
 from .queued_status import status_entry
+from .recent_keys import RecentKeys
 from .runtime import Runtime
 from .stop_marker import StopRequest
 from .stops import StopOutcome, stop_thread, superseded
@@ -89,7 +90,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         self._failures: dict[ThreadKey, int] = {}
         self._closing = False
         self._stored_here = StoredHere()
-        self._known_threads = KnownThreads()
+        self._known_threads = RecentKeys[ThreadKey](10_000)
         # The latest worker failures (bounded): for operators and tests to look at.
         self.errors: collections.deque[BaseException] = collections.deque(maxlen=100)
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import OrderedDict
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from sessions import InboxMessage, ThreadDir, ThreadKey, failpoint, off_loop
 
+from .recent_keys import RecentKeys
 from .runtime import Runtime
 
-__all__ = ["Ingest", "KnownThreads", "StoredHere"]
+__all__ = ["Ingest", "StoredHere"]
 
 _Key = tuple[ThreadKey, str]
 
@@ -35,9 +35,8 @@ class StoredHere:
     Thread-safe: ingest runs on the socket thread's loop and on the engine's."""
 
     def __init__(self, size: int = 10_000) -> None:
-        self._done: OrderedDict[_Key, None] = OrderedDict()
+        self._done: RecentKeys[_Key] = RecentKeys(size)
         self._storing: dict[_Key, Future[None]] = {}
-        self._size = size
         self._lock = threading.Lock()
 
     def claim(self, key: _Key) -> Future[None] | None:
@@ -62,9 +61,7 @@ class StoredHere:
         with self._lock:
             waiting = self._storing.pop(key)
             if stored:
-                self._done[key] = None
-                if len(self._done) > self._size:
-                    self._done.popitem(last=False)
+                self._done.add(key)
         if stored:
             waiting.set_result(None)
         else:
@@ -75,31 +72,11 @@ class FirstCopyLost(Exception):
     """Storing the copy another envelope brought failed: this one is stored itself."""
 
 
-class KnownThreads:
-    """The last ``size`` threads this process saw signoff take part in (thread-safe)."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._threads: OrderedDict[ThreadKey, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def __contains__(self, thread: ThreadKey) -> bool:
-        with self._lock:
-            return thread in self._threads
-
-    def add(self, thread: ThreadKey) -> None:
-        with self._lock:
-            self._threads[thread] = None
-            self._threads.move_to_end(thread)
-            if len(self._threads) > self._size:
-                self._threads.popitem(last=False)
-
-
 class Ingest:
     rt: Runtime
     _loop: asyncio.AbstractEventLoop
     _stored_here: StoredHere
-    _known_threads: KnownThreads
+    _known_threads: RecentKeys[ThreadKey]  # threads signoff takes part in
 
     if TYPE_CHECKING:
         # ThreadWorkers'; declared for the type checker only, so it never shadows it.

@@ -26,12 +26,12 @@ import asyncio
 import html
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from pydantic import JsonValue, ValidationError
 
+from agent_core.recent_keys import RecentKeys
 from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, utc_iso
 
 from .envelopes import Fate, Outcome
@@ -94,21 +94,9 @@ class EventIngest:
         self.on_taken = on_taken
         self.on_home_opened = on_home_opened
         self.quarantine = quarantine or Quarantine(home, clock=clock)
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent: RecentKeys[str] = RecentKeys(window)  # event ids stored or found stored
         self._storing: set[str] = set()
-        self._window = window
         self._background: set[asyncio.Task[Any]] = set()
-
-    def _seen_recently(self, event_id: str) -> bool:
-        if event_id in self._recent:
-            self._recent.move_to_end(event_id)
-            return True
-        return False
-
-    def _remember(self, event_id: str) -> None:
-        self._recent[event_id] = None
-        if len(self._recent) > self._window:
-            self._recent.popitem(last=False)
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
@@ -228,7 +216,7 @@ class EventIngest:
 
     async def _store(self, callback: EventCallback) -> Outcome:
         event, event_id = callback.event, callback.event_id
-        if self._seen_recently(event_id):
+        if event_id in self._recent:
             return Outcome(fate=Fate.DUPLICATE, reason="event id seen", ref=event_id)
         if event_id in self._storing:
             # A redelivery while the first copy is still being written: acking it would
@@ -254,7 +242,7 @@ class EventIngest:
         finally:
             self._storing.discard(event_id)
         # Only a stored message makes its event id a duplicate.
-        self._remember(event_id)
+        self._recent.add(event_id)
         if not fresh:
             return Outcome(fate=Fate.DUPLICATE, reason="message already stored", ref=event_id)
         if self.on_taken is not None:
