@@ -23,6 +23,7 @@ from sessions import (
     create_only,
     lineage,
     make_dirs,
+    off_loop,
     seal_after_crash,
     staging_dirs,
 )
@@ -124,7 +125,7 @@ async def find_work(rt: Runtime) -> tuple[set[ThreadKey], dict[str, int]]:
     counts["staging"] = _clean_staging(rt)
     wake: set[ThreadKey] = set()
     await _open_sessions(rt, wake, counts)
-    for thread in rt.coordination.work_queue.threads():
+    for thread in await off_loop(rt.coordination.work_queue.threads):
         wake.add(thread)
         counts["queued"] += 1
     await _mark_waiting(rt, wake, counts)

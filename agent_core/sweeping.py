@@ -15,7 +15,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from approvals import ApprovalRequest, ApprovalsError, Decided, sweep_expired
-from sessions import SessionsError, ThreadKey
+from sessions import SessionsError, ThreadKey, off_loop
 
 from .approval_events import approval_expired
 from .deferral import retry_due
@@ -39,8 +39,13 @@ class Sweeping:
 
         async def sweep_governance(self) -> int: ...
 
-    async def sweep(self) -> int:
-        """Expire what is due, and wake every thread that still has queued work."""
+    async def sweep(self, *, queued: bool = True) -> int:
+        """Expire what is due, and wake every thread that still has queued work.
+
+        The work queue is a listing per shard (256 of them): on a disk thread, not on the
+        loop every turn shares; and not at all with ``queued=False`` (recovery has just
+        listed it and wakes what it found).
+        """
         rt = self.rt
         results = await sweep_expired(rt.home, rt.index, clock=rt.clock, policy=rt.policy)
         for result in results:
@@ -50,9 +55,10 @@ class Sweeping:
                 rt.observer.emit(approval_expired(request, decision=result.decision))
             self.wake(result.capsule.thread)
         await self.sweep_governance()
-        for thread in self.rt.coordination.work_queue.threads():
-            if thread not in self._tasks:
-                self.wake(thread)
+        if queued:
+            for thread in await off_loop(self.rt.coordination.work_queue.threads):
+                if thread not in self._tasks:
+                    self.wake(thread)
         await self._retry_deferred()
         if self.delivery is not None:
             self.delivery.wake()
@@ -73,7 +79,7 @@ class Sweeping:
     async def recover(self) -> dict[str, int]:
         """Design flow 7: costs what is in flight, not what is stored."""
         wake, counts = await find_work(self.rt)
-        counts["expired"] = await self.sweep()
+        counts["expired"] = await self.sweep(queued=False)
         for thread in wake:
             self.wake(thread)
         counts["threads"] = len(wake)

@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -427,3 +428,34 @@ async def test_a_message_costs_a_thread_no_inode_once_taken(home: Home, clock: A
     assert _thread_files(home, THREAD) == ["HEAD", "inbox", "inbox/new", "inbox/taken.jsonl",
                                            "outbox.jsonl"]  # fmt: skip
     assert ThreadDir(home, THREAD).inbox.taken() == [f"1700000000.00010{n}" for n in range(3)]
+
+
+async def test_start_up_lists_the_work_queue_once_and_the_sweep_lists_it_off_the_loop(
+    home: Home, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its 256 shards are a listing each (13-30 ms at 10k sessions): start-up recovery
+    lists them once, not again in its sweep, and the sweep every few seconds lists them on
+    a disk thread, not on the event loop every turn shares. A message found queued is
+    still answered."""
+    ThreadDir(home, THREAD).ensure()
+    ThreadDir(home, THREAD).inbox.deliver(message("status of api", ts="1700000000.000100"))
+    surface = RecordingSurface()
+    engine = await _open(home, clock, surface)
+    engine.rt.coordination.work_queue.mark(THREAD)
+    listed_on: list[str] = []
+    listing = WorkQueue.threads
+
+    def spy(queue: WorkQueue) -> list[ThreadKey]:
+        listed_on.append(threading.current_thread().name)
+        return listing(queue)
+
+    monkeypatch.setattr(WorkQueue, "threads", spy)
+    try:
+        counts = await engine.recover()
+        await engine.idle()
+        assert counts["queued"] == 1 and len(listed_on) == 1, listed_on
+        assert replies(surface), surface.replies
+        await engine.sweep()
+        assert len(listed_on) == 2 and listed_on[-1] != threading.main_thread().name, listed_on
+    finally:
+        await engine.close()
