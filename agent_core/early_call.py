@@ -143,15 +143,8 @@ class EarlyCall:
         reply = self.task.result()
         usage = reply.usage
         usd = (self.cost(reply.model or self.model, usage) or 0.0) if self.cost else 0.0
-        return ModelCall(
-            provider=provider,
-            outcome="discarded",
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            usd=usd,
-            session_id=self.session_id,
+        return ModelCall.answered(
+            provider=provider, outcome="discarded", usage=usage, usd=usd, session_id=self.session_id
         )
 
 

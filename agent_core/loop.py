@@ -206,13 +206,10 @@ async def _model_turn(
     usd_before = tracker.usd
     tracker.record(reply.model, reply.usage)
     rt.observer.emit(
-        ModelCall(
+        ModelCall.answered(
             provider=provider_of(rt.model.name),
             outcome="ok",
-            input_tokens=reply.usage.input_tokens,
-            output_tokens=reply.usage.output_tokens,
-            cache_write_tokens=reply.usage.cache_write_tokens,
-            cache_read_tokens=reply.usage.cache_read_tokens,
+            usage=reply.usage,
             usd=tracker.usd - usd_before,
             session_id=run.id,
         )

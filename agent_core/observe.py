@@ -22,6 +22,8 @@ from typing import Literal, Protocol, TypeAlias
 
 from sessions import ThreadKey
 
+from .messages import Usage
+
 __all__ = [
     "ApiOutcome",
     "ApprovalExpired",
@@ -198,6 +200,28 @@ class ModelCall:
     usd: float = 0.0
     session_id: str = ""
     error: str = ""
+
+    @classmethod
+    def answered(
+        cls,
+        *,
+        provider: str,
+        outcome: Literal["ok", "discarded"],
+        usage: Usage,
+        usd: float,
+        session_id: str,
+    ) -> ModelCall:
+        """A call that answered: its reply's token counts, as the provider reported them."""
+        return cls(
+            provider=provider,
+            outcome=outcome,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            usd=usd,
+            session_id=session_id,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
