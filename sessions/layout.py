@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .atomic import fsync_dir
-from .home import Home, shard_of, thread_shard
+from .home import Home, mark_sharded, shard_of, thread_shard
 from .ids import check_slack_ts
 from .locks import dir_lock
 
@@ -161,8 +161,10 @@ def migrate_flat_layout(home: Home) -> dict[str, int]:
     """Move flat ``sessions/sess_…``, ``approvals/appr_…`` and thread directories into
     their shards; idempotent. Returns how many of each moved (all 0 on a sharded home).
     """
-    return {
+    moved = {
         "sessions": _migrate(home.sessions_dir, _SESSION, files=False),
         "pointers": _migrate(home.pointers_dir, _POINTER, files=True),
         "threads": _migrate_threads(home),
     }
+    mark_sharded(home)
+    return moved

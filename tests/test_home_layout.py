@@ -181,6 +181,27 @@ async def test_a_flat_home_of_20k_sessions_is_read_then_migrated(
     assert migrate_flat_layout(home) == {"sessions": 0, "pointers": 0, "threads": 0}
 
 
+def test_once_migrated_an_id_finds_its_directory_without_a_stat(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each look-up stat'ed the shard's path and, missing, the flat one: 7 a mention on
+    the event loop. Once this process moved the home into its shards, nothing is flat."""
+    sid, pointer = "sess_ab0000000001", "appr_cd00000000000001"
+    migrate_flat_layout(home)
+    stats: list[Path] = []
+    real_stat = Path.stat
+
+    def counted(path: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        stats.append(path)
+        return real_stat(path, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(Path, "stat", counted)
+    assert home.session_dir(sid) == home.sessions_dir / "ab" / sid
+    assert home.pointer_path(pointer) == home.pointers_dir / "cd" / pointer
+    assert Home(home.root).session_dir(sid) == home.sessions_dir / "ab" / sid  # any Home of it
+    assert stats == []
+
+
 def test_a_migration_cut_short_resumes(home: Home, no_fsync: None) -> None:
     ids = [_old_session(home, n) for n in range(50)]
     # A crash after some renames: half the sessions are in their shards already.
