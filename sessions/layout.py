@@ -166,5 +166,12 @@ def migrate_flat_layout(home: Home) -> dict[str, int]:
         "pointers": _migrate(home.pointers_dir, _POINTER, files=True),
         "threads": _migrate_threads(home),
     }
-    mark_sharded(home)
+    # Only when nothing is left flat (a move refused, say EACCES, keeps its entry where
+    # it was, and a look-up must still find it there).
+    if not any(
+        pattern.fullmatch(n)
+        for root, pattern in ((home.sessions_dir, _SESSION), (home.pointers_dir, _POINTER))
+        for n in _names(root)
+    ):
+        mark_sharded(home)
     return moved

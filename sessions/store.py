@@ -1,7 +1,8 @@
 """Session directories: creation, loading, and the forward-only state machine.
 
 A session is created complete or not at all: it is assembled in a hidden directory and
-renamed into place (staged inside its shard, so the rename stays in one directory). State
+renamed into place (built in ``sessions/.staging/``, on the same filesystem as the shards,
+so a crash's leftovers are found by listing one directory). State
 changes are a compare-and-set under a flock on the session directory, so a
 stale writer in another process fails with StaleStateError instead of moving the session
 backwards or overwriting a newer state.

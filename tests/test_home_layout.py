@@ -202,6 +202,23 @@ def test_once_migrated_an_id_finds_its_directory_without_a_stat(
     assert stats == []
 
 
+def test_a_session_the_migration_could_not_move_is_still_found_flat(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stuck = _old_session(home, 1)
+    real_rename = os.rename
+
+    def refused(source: Any, target: Any) -> None:
+        if Path(source).name == stuck:
+            raise PermissionError(13, "Permission denied", str(source))
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", refused)
+    assert migrate_flat_layout(home)["sessions"] == 0
+    assert home.session_dir(stuck) == home.sessions_dir / stuck
+    assert SessionStore(home).load(stuck).id == stuck
+
+
 def test_a_migration_cut_short_resumes(home: Home, no_fsync: None) -> None:
     ids = [_old_session(home, n) for n in range(50)]
     # A crash after some renames: half the sessions are in their shards already.
