@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from localslack import Interaction, LocalSlack, WorkspaceConfig
+from localslack import Delivery, Interaction, LocalSlack, WorkspaceConfig
 
 if TYPE_CHECKING:
     from bot.app import SignoffBot
@@ -134,6 +134,26 @@ def outcome_text(message: dict[str, Any] | None) -> str:
 
 def ephemeral_texts(slack: LocalSlack, user: str) -> list[str]:
     return [str(e.get("text", "")) for e in slack.ephemeral_messages(user=user)]
+
+
+def deliveries_of(slack: LocalSlack, ts: str) -> list[Delivery]:
+    """Every envelope Slack sent of the person's message at ``ts``: its ``message`` and
+    ``app_mention`` twins, each copy and redelivery."""
+    return [
+        d
+        for d in slack.deliveries(type="events_api")
+        if d.payload.get("event", {}).get("ts") == ts
+        and d.payload["event"].get("type") in ("message", "app_mention")
+    ]
+
+
+def answered_deliveries(slack: LocalSlack, ts: str) -> bool:
+    """Every event of the message at ``ts`` was acked (maybe on a redelivery)."""
+    tries = deliveries_of(slack, ts)
+    return bool(tries) and all(
+        any(d.acked for d in tries if d.event_id == event_id)
+        for event_id in {d.event_id for d in tries}
+    )
 
 
 async def until(

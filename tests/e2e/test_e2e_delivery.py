@@ -14,8 +14,10 @@ import pytest
 from engine_support import disk_full_once
 from signoff_e2e_kit import (
     OPS,
+    answered_deliveries,
     bot_messages,
     bot_reply,
+    deliveries_of,
     inbox_waiting,
     mention,
     session_states,
@@ -38,24 +40,6 @@ quick_acks = pytest.mark.slack_timing(Timing(ack_timeout=0.5, server_ping_interv
 
 def status_answers(slack: LocalSlack, thread: str, service: str) -> list[dict[str, Any]]:
     return bot_messages(slack, thread, f"service={service},")
-
-
-def deliveries_of(slack: LocalSlack, ts: str) -> list[Delivery]:
-    return [
-        d
-        for d in slack.deliveries(type="events_api")
-        if d.payload.get("event", {}).get("ts") == ts
-        and d.payload["event"].get("type") in ("message", "app_mention")
-    ]
-
-
-def answered_deliveries(slack: LocalSlack, ts: str) -> bool:
-    """Every event of the message at ``ts`` was acked (maybe on a redelivery)."""
-    tries = deliveries_of(slack, ts)
-    return bool(tries) and all(
-        any(d.acked for d in tries if d.event_id == event_id)
-        for event_id in {d.event_id for d in tries}
-    )
 
 
 def hold_acks(bot: SignoffBot, *, kind: str, times: int) -> list[str]:
