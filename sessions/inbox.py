@@ -148,7 +148,14 @@ class Inbox:
             # It was consumed between our check and our link: take our copy back.
             (self.new / key).unlink(missing_ok=True)
             return False
-        fsync_dir(self.new)
+        try:
+            fsync_dir(self.new)
+        except OSError:
+            # The link may not survive a power cut: not stored. Left in new/, a twin or a
+            # redelivery would be acked as its duplicate; taken back, the next copy stores
+            # it (or finds it taken, if a worker took it meanwhile).
+            (self.new / key).unlink(missing_ok=True)
+            raise
         return True
 
     def _stored(self, key: str, linked: set[str]) -> bool:

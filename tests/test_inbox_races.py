@@ -40,3 +40,32 @@ def test_a_message_taken_while_pending_lists_the_inbox_no_longer_waits(
 
     monkeypatch.setattr(os, "listdir", listdir)
     assert [m.ts for m in reader.inbox.pending()] == [second.ts]
+
+
+def test_a_link_whose_directory_sync_failed_is_taken_back_so_a_redelivery_stores_it(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The link into ``new/`` made, its directory's fsync fails (EIO): the entry may not
+    survive a power cut, so the copy is not stored. Left linked, a twin or Slack's
+    redelivery found ``new/<ts>`` and was acked as a duplicate of a message nothing made
+    durable; taken back, it is stored by the next copy, whose sync succeeds."""
+    import sessions.inbox as inbox_module
+
+    tdir = ThreadDir(home, THREAD)
+    tdir.ensure()
+    mention = message("restart api", ts="1700000000.000100")
+    real_fsync_dir = inbox_module.fsync_dir
+    failures = [OSError(5, "Input/output error")]
+
+    def fsync_dir(path: Path) -> None:
+        if failures and Path(path) == tdir.inbox.new:
+            raise failures.pop()
+        real_fsync_dir(path)
+
+    monkeypatch.setattr(inbox_module, "fsync_dir", fsync_dir)
+    with pytest.raises(OSError):
+        tdir.inbox.deliver(mention)
+    assert not tdir.inbox.waiting(mention.ts)
+    assert tdir.inbox.deliver(mention) is True  # stored now, not a duplicate
+    assert [m.ts for m in tdir.inbox.pending()] == [mention.ts]
+    assert not [n for n in os.listdir(tdir.inbox.new) if n.startswith(".")]
