@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from engine_support import THREAD, message
 
-from sessions import Home, ThreadDir
+from sessions import Home, ThreadDir, atomic
 
 
 def test_a_message_taken_while_pending_lists_the_inbox_no_longer_waits(
@@ -49,20 +49,17 @@ def test_a_link_whose_directory_sync_failed_is_taken_back_so_a_redelivery_stores
     survive a power cut, so the copy is not stored. Left linked, a twin or Slack's
     redelivery found ``new/<ts>`` and was acked as a duplicate of a message nothing made
     durable; taken back, it is stored by the next copy, whose sync succeeds."""
-    import sessions.inbox as inbox_module
-
     tdir = ThreadDir(home, THREAD)
     tdir.ensure()
     mention = message("restart api", ts="1700000000.000100")
-    real_fsync_dir = inbox_module.fsync_dir
     failures = [OSError(5, "Input/output error")]
 
     def fsync_dir(path: Path) -> None:
         if failures and Path(path) == tdir.inbox.new:
             raise failures.pop()
-        real_fsync_dir(path)
+        atomic.fsync_dir(path)
 
-    monkeypatch.setattr(inbox_module, "fsync_dir", fsync_dir)
+    monkeypatch.setattr("sessions.inbox.fsync_dir", fsync_dir)
     with pytest.raises(OSError):
         tdir.inbox.deliver(mention)
     assert not tdir.inbox.waiting(mention.ts)
