@@ -128,7 +128,7 @@ def _stored_at(home: Path) -> dict[int, float]:
     record holds (as its session's trace shows it), set as the ingest took the envelope,
     before the store and its fsync: a little early, so the delay after it a little long."""
     out: dict[int, float] = {}
-    for path in home.glob("sessions/*/sess_*/trace.jsonl"):
+    for path in home.glob("sessions/[0-9a-f][0-9a-f]/sess_*/trace.jsonl"):
         for line in path.read_bytes().splitlines():
             event = json.loads(line)
             data = event.get("data") or {}

@@ -432,7 +432,7 @@ def session_record(home: Path, session_id: str) -> dict[str, Any]:
 
 
 def session_ids(home: Path) -> list[str]:
-    return sorted(p.name for p in (home / "sessions").glob("*/sess_*"))
+    return sorted(p.name for p in (home / "sessions").glob("[0-9a-f][0-9a-f]/sess_*"))
 
 
 def lineage(home: Path, thread_ts: str = THREAD_TS) -> list[str]:

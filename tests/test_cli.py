@@ -128,7 +128,7 @@ def test_bad_configuration_fails_closed(
 def test_verify_reports_tampering(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert say("status of api", "1700000000.000100") == 0
     capsys.readouterr()
-    sessions = list((cli_home / "sessions").glob("*/sess_*"))
+    sessions = list((cli_home / "sessions").glob("[0-9a-f][0-9a-f]/sess_*"))
     (sessions[0] / "transcript.jsonl").write_text("{}\n")
     assert main(["verify"]) == 1
     assert "TAMPERED: changed: transcript.jsonl" in capsys.readouterr().out

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos_people import Posted
-from signoff_e2e_kit import inbox_stored, thread_path
+from signoff_e2e_kit import inbox_stored, session_dirs, thread_path
 
 from localslack import Delivery, LocalSlack
 
@@ -67,7 +67,7 @@ class StoredSession:
 
 def load_sessions(home: Path) -> dict[str, StoredSession]:
     found = {}
-    for directory in sorted((home / "sessions").glob("*/sess_*")):
+    for directory in session_dirs(home):
         capsules = [p.name[: -len(".json")] for p in (directory / "approvals").glob("*.json")]
         found[directory.name] = StoredSession(
             record=json.loads((directory / "session.json").read_bytes()),

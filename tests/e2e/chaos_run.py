@@ -17,7 +17,7 @@ from pathlib import Path
 
 from chaos_audit import TERMINAL
 from ops_kit import SIGNOFF, RunProcess, free_port
-from signoff_e2e_kit import clean_env
+from signoff_e2e_kit import clean_env, session_dirs
 
 from localslack import Fault, LocalSlack, Timing
 
@@ -147,7 +147,7 @@ def _quiet(slack: LocalSlack, home: Path) -> str:
         p.is_file() for p in home.glob("queue/**/*")
     ):
         return "inbox work"
-    for path in home.glob("sessions/*/sess_*/session.json"):
+    for path in (d / "session.json" for d in session_dirs(home)):
         if json.loads(path.read_bytes())["state"] not in TERMINAL:
             return f"{path.parent.name} running"
     for marker in home.glob("threads/*/*/*/*/approvals/appr_*"):

@@ -200,10 +200,20 @@ def pointer_path(home: Path, approval_id: str) -> Path:
     return home / "approvals" / approval_id[5:7] / approval_id
 
 
+# A session's directory as docs/storage.md lays it out: ``sessions/<2 hex>/sess_<12 hex>``.
+# Not ``*/sess_*``: that also matches ``.staging/sess_…-<random>``, a half-built session a
+# kill may leave (never visible, removed by a later start).
+SESSION_DIRS = "sessions/[0-9a-f][0-9a-f]/sess_[0-9a-f]*"
+
+
+def session_dirs(home: Path) -> list[Path]:
+    """Every session directory of ``home``, by id."""
+    return sorted(home.glob(SESSION_DIRS), key=lambda p: p.name)
+
+
 def session_states(home: Path) -> dict[str, str]:
     return {
-        p.name: json.loads((p / "session.json").read_text())["state"]
-        for p in sorted((home / "sessions").glob("*/sess_*"), key=lambda p: p.name)
+        p.name: json.loads((p / "session.json").read_text())["state"] for p in session_dirs(home)
     }
 
 

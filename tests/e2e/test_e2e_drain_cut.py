@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 from live_kit import shown, status_sets
 from ops_kit import Call, FakeOpenAI, RunProcess, free_port, write_slow_tool
-from signoff_e2e_kit import bot_messages, bot_reply, mention, session_record, session_states, until
+from signoff_e2e_kit import (
+    bot_messages,
+    bot_reply,
+    mention,
+    session_dirs,
+    session_record,
+    session_states,
+    until,
+)
 
 from bot.config import Settings
 from localslack import LocalSlack
@@ -23,7 +31,7 @@ from localslack import LocalSlack
 def tool_starts(home: Path, tool: str) -> int:
     """How many times ``tool`` was started, over every session of the home (traces)."""
     count = 0
-    for trace in home.glob("sessions/*/sess_*/trace.jsonl"):
+    for trace in (d / "trace.jsonl" for d in session_dirs(home)):
         for line in trace.read_text().splitlines():
             event = json.loads(line) if line.strip() else {}
             count += event.get("kind") == "tool_started" and event["data"]["tool"] == tool

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from live_kit import FakeAnthropic, agent_workspace, anthropic_api, anthropic_bot
-from signoff_e2e_kit import OPS, bot_messages, mention
+from signoff_e2e_kit import OPS, bot_messages, mention, session_dirs
 
 from bot.app import SignoffBot
 from bot.config import Settings
@@ -56,7 +56,7 @@ def inbox_records(home: Path, thread: str) -> list[dict[str, Any]]:
     """The thread's messages as the inbox stored them: a message taken into a session
     leaves the inbox (one line in its ``taken.jsonl``), its record kept in the trace."""
     out = []
-    for trace in home.glob("sessions/*/sess_*/trace.jsonl"):
+    for trace in (d / "trace.jsonl" for d in session_dirs(home)):
         for line in trace.read_bytes().splitlines():
             event = json.loads(line)
             data = event.get("data") or {}

@@ -29,6 +29,7 @@ from signoff_e2e_kit import (
     has_buttons,
     mention,
     restarts,
+    session_dirs,
     session_record,
     until,
     wait_card,
@@ -139,10 +140,7 @@ def trace_events(settings: Settings, session_id: str, kind: str) -> list[Any]:
 
 
 def sessions_of(settings: Settings) -> list[dict[str, Any]]:
-    return [
-        session_record(settings.home, path.name)
-        for path in sorted((settings.home / "sessions").glob("*/sess_*"), key=lambda p: p.name)
-    ]
+    return [session_record(settings.home, path.name) for path in session_dirs(settings.home)]
 
 
 async def test_a_stop_while_the_model_writes_cancels_the_call_and_runs_none_of_it(
