@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import pytest
 import yaml
 
-from localslack import Delivery, Interaction, LocalSlack, WorkspaceConfig
+from localslack import Delivery, Interaction, LocalSlack, Timing, WorkspaceConfig
 
 if TYPE_CHECKING:
     from bot.app import SignoffBot
@@ -29,6 +30,10 @@ BOT_USER = "U0SIGNOFF"
 CARD_TITLE = "Approval needed"
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
+
+# Slack redelivers an envelope not acked within 0.5 s: ample for a local, fsynced store
+# (the bot acks after it), even on a loaded machine; tests of redelivery want it quick.
+quick_acks = pytest.mark.slack_timing(Timing(ack_timeout=0.5, server_ping_interval=None))
 
 
 # -- acting --------------------------------------------------------------------------------

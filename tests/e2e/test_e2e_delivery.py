@@ -20,6 +20,7 @@ from signoff_e2e_kit import (
     deliveries_of,
     inbox_waiting,
     mention,
+    quick_acks,
     session_states,
     until,
 )
@@ -27,15 +28,10 @@ from signoff_e2e_kit import (
 from bot.app import SignoffBot
 from bot.config import Settings
 from bot.envelopes import Outcome
-from localslack import Delivery, LocalSlack, Timing
+from localslack import Delivery, LocalSlack
 
 if TYPE_CHECKING:
     from conftest import BotFactory
-
-
-# Redelivery needs the fake to give up on an ack quickly; 0.5 s is ample for a local ack
-# (the bot acks after an fsync'd inbox write), even on a loaded machine.
-quick_acks = pytest.mark.slack_timing(Timing(ack_timeout=0.5, server_ping_interval=None))
 
 
 def status_answers(slack: LocalSlack, thread: str, service: str) -> list[dict[str, Any]]:

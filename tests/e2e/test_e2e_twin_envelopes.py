@@ -32,6 +32,7 @@ from signoff_e2e_kit import (
     inbox_stored,
     inbox_waiting,
     mention,
+    quick_acks,
     session_states,
     thread_path,
     until,
@@ -39,14 +40,12 @@ from signoff_e2e_kit import (
 
 from bot.app import SignoffBot
 from bot.config import Settings
-from localslack import Delivery, LocalSlack, Timing
+from localslack import Delivery, LocalSlack
 from sessions.atomic import fsync_file
 
 if TYPE_CHECKING:
     from conftest import BotFactory
 
-# An unacked envelope comes again after 0.5 s (ample for a local, fsynced store).
-quick_acks = pytest.mark.slack_timing(Timing(ack_timeout=0.5, server_ping_interval=None))
 _LINE = re.compile(
     r"^events_api (?P<event_id>\S+) (?P<fate>[a-z]+)(?::\s(?P<reason>.*?))?"
     r"(?P<unacked>; left unacked for Slack to deliver again)?$"
