@@ -53,8 +53,8 @@ log = logging.getLogger("signoff.observe")
 # ``ignored``: not for signoff (another thread's chatter, a bot's post); ``dropped``: for
 # signoff but unusable (malformed); ``quarantined``: kept aside for a person to look at;
 # ``handled``: an event that is no message (``app_home_opened``), acted on at once;
-# ``deferred``: not stored now (storage failed, or its first copy is still being written)
-# and left unacked, for Slack to deliver again.
+# ``deferred``: not stored now (storage failed) and left unacked, for Slack to deliver
+# again.
 MessageOutcome: TypeAlias = Literal[
     "stored", "duplicate", "ignored", "dropped", "quarantined", "handled", "deferred"
 ]

@@ -9,8 +9,8 @@ Every envelope ends in exactly one of these (counted by kind for metrics):
     dropped      malformed, and nothing shows it was addressed to signoff
     quarantined  addressed to signoff and malformed: kept in $SIGNOFF_HOME/quarantine
     deferred     not acked, so Slack delivers it again: storage failed (a full disk, a
-                 permission), the first copy is still being written, or the event's work
-                 raised (a Slack lookup it needed failed; see ``socket``)
+                 permission), or the event's work raised (a Slack lookup it needed
+                 failed; see ``socket``)
 
 Only ``deferred`` leaves the envelope unacked; redelivery cannot repair anything else.
 """

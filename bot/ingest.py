@@ -95,7 +95,6 @@ class EventIngest:
         self.on_home_opened = on_home_opened
         self.quarantine = quarantine or Quarantine(home, clock=clock)
         self._recent: RecentKeys[str] = RecentKeys(window)  # event ids stored or found stored
-        self._storing: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, work: Awaitable[Any]) -> None:
@@ -218,12 +217,6 @@ class EventIngest:
         event, event_id = callback.event, callback.event_id
         if event_id in self._recent:
             return Outcome(fate=Fate.DUPLICATE, reason="event id seen", ref=event_id)
-        if event_id in self._storing:
-            # A redelivery while the first copy is still being written: acking it would
-            # be a promise the first write might not keep, so it stays unacked.
-            return Outcome(
-                fate=Fate.DEFERRED, reason="its first copy is still being stored", ref=event_id
-            )
         message = InboxMessage(
             thread=ThreadKey(
                 team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts or event.ts
@@ -236,11 +229,9 @@ class EventIngest:
             received_at=utc_iso(self.clock.now()),
             user_team=event.user_team or event.team or "",
         )
-        self._storing.add(event_id)
-        try:
-            fresh = await self.engine.ingest(message)
-        finally:
-            self._storing.discard(event_id)
+        # A redelivery while the first copy is still being written waits for it there
+        # (unacked until it is durable), like a mention's twin.
+        fresh = await self.engine.ingest(message)
         # Only a stored message makes its event id a duplicate.
         self._recent.add(event_id)
         if not fresh:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from pydantic import JsonValue
 from agent_core.scripted import ScriptedModel
 from bot.envelopes import Fate
 from bot.ingest import EventIngest
-from sessions import FixedClock, Home, InboxMessage, Quarantine, ThreadDir, ThreadKey
+from sessions import FixedClock, Home, Inbox, InboxMessage, Quarantine, ThreadDir, ThreadKey
 
 TS = "1700000000.000100"
 
@@ -220,26 +221,32 @@ async def test_a_full_quarantine_drops_with_a_reason_and_a_failing_one_defers(
     assert refused.fate is Fate.DEFERRED and "could not quarantine" in refused.reason
 
 
-async def test_a_redelivery_while_the_first_copy_is_stored_is_not_acked(
-    make_engine: EngineFactory, home: Home, clock: FixedClock
+async def test_a_redelivery_while_the_first_copy_is_stored_waits_for_it_unacked(
+    make_engine: EngineFactory, home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Acked before the first copy is durable, it would be a promise that write might not
+    keep: it waits for that copy, like a mention's twin, and is its duplicate once stored."""
     engine = await make_engine(model=ScriptedModel([said("hi")]))
-    gate = asyncio.Event()
-    original = engine.ingest
+    gate, writing = threading.Event(), threading.Event()
+    deliver, writes = Inbox.deliver, list[str]()
 
-    async def slow_ingest(m: InboxMessage) -> bool:
-        await gate.wait()
-        return await original(m)
+    def held(inbox: Inbox, m: InboxMessage) -> bool:
+        writes.append(m.ts)
+        writing.set()
+        gate.wait(10)
+        return deliver(inbox, m)
 
-    engine.ingest = slow_ingest  # type: ignore[method-assign, assignment]  # patched on purpose
+    monkeypatch.setattr(Inbox, "deliver", held)
     ingest = ingest_for(engine, home, clock)
     first = asyncio.create_task(ingest.handle(payload()))
-    await asyncio.sleep(0.01)
-    again = await ingest.handle(payload())
-    assert (again.fate, again.acked) == (Fate.DEFERRED, False)
-    assert "still being stored" in again.reason
+    assert await asyncio.to_thread(writing.wait, 10)
+    again = asyncio.create_task(ingest.handle(payload()))
+    await asyncio.sleep(0.05)
+    assert not again.done()  # not acked while the first copy is being written
     gate.set()
     assert (await first).fate is Fate.STORED
+    assert ((await again).fate, (await again).acked) == (Fate.DUPLICATE, True)
+    assert writes == [TS]  # the redelivery never wrote
     assert (await ingest.handle(payload())).fate is Fate.DUPLICATE
     await ingest.drain(within=10)
 

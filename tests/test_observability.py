@@ -303,8 +303,8 @@ def test_slack_attempts_are_classified(
 async def test_an_envelope_left_unacked_is_counted_as_deferred_not_dropped(
     fate: str, outcome: str
 ) -> None:
-    # `dropped` means malformed (an alert fires on it); an envelope whose store failed, or
-    # whose first copy is still being written, is left for Slack to deliver again.
+    # `dropped` means malformed (an alert fires on it); an envelope whose store failed is
+    # left for Slack to deliver again.
     payload = {"team_id": "T0LOCAL", "event_id": "Ev1", "event": {"type": "app_mention"}}
     event = _stored_event(payload, Outcome(fate=Fate(fate), reason="disk full"))
     assert event.outcome == outcome
