@@ -24,12 +24,6 @@ FAST = Timing(ack_timeout=1.0, server_ping_interval=None)
 BOT = "U0SIGNOFF"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "slack_timing(timing): run this test's LocalSlack with these Timing values"
-    )
-
-
 @pytest.fixture
 async def slack(request: pytest.FixtureRequest) -> AsyncIterator[LocalSlack]:
     marker = request.node.get_closest_marker("slack_timing")
