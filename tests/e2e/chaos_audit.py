@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos_ledger import LEDGER_TOOL, ledger_starts
 from chaos_people import Posted, ts_key
 from chaos_reading import (
     SlackView,
@@ -28,7 +29,7 @@ from localslack import LocalSlack
 
 __all__ = ["KINDS", "Audit", "audit"]
 
-GATED = {"restart_service", "deploy_service", "scale_service"}
+GATED = {"restart_service", "deploy_service", "scale_service", LEDGER_TOOL}
 TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
 # How the offline model words an uncertain outcome: as a result, or as a late event.
 UNCERTAIN_SAID = ("may or may not have run", ": uncertain: ")
@@ -154,9 +155,12 @@ def _check_approvals(
     sessions: dict[str, StoredSession],
     slack: SlackView,
     heads: dict[str, list[Any]],
+    ledger: Path,
 ) -> None:
     fleet = read_json(home / "fleet.json") or {"history": []}
-    applied = Counter(str(h["key"]) for h in fleet["history"])
+    # The effects of gated calls, by approval id: the fleet's changes (one per id at most:
+    # it is idempotent) and the ledger's starts (every one, so a rerun shows).
+    applied = Counter(str(h["key"]) for h in fleet["history"]) + ledger_starts(ledger)
     intents: Counter[str] = Counter()
     for session_id, s in sessions.items():
         for t in s.tickets:
@@ -181,7 +185,7 @@ def _check_approvals(
         verdicts[verdict] += 1
         where = f"{aid} {capsule.get('tool')} {capsule.get('arguments')} ({thread})"
         if intents[aid] > 1 or applied[aid] > 1:
-            out.add("reruns", f"{where}: {intents[aid]} starts, {applied[aid]} fleet changes")
+            out.add("reruns", f"{where}: {intents[aid]} starts, {applied[aid]} effects")
         if verdict != "approved" and (claimed or intents[aid] or applied[aid]):
             out.add("ran_unapproved", f"{where}: {verdict}, yet claimed or run")
         told = _told(heads.get(thread) or [], aid)
@@ -200,7 +204,7 @@ def _check_approvals(
                 elif not _spoke_after(heads.get(thread) or [], aid):
                     out.add("uncertain_untold", f"{where}: uncertain, no model turn after it")
             elif result is not None and result.get("ok") and applied[aid] != 1:
-                out.add("approved_never_run", f"{where}: ran ok but changed the fleet 0 times")
+                out.add("approved_never_run", f"{where}: ran ok with {applied[aid]} effects")
         shown = slack.cards.get(aid) or []
         if len(shown) > 1:
             out.add("duplicate_posts", f"{where}: {len(shown)} cards")
@@ -215,7 +219,7 @@ def _check_approvals(
                 out.add("wrong_cards", f"{where}: ran, card {card['ts']} does not say so")
     for key in applied:
         if not (home / "approvals" / key[5:7] / key).exists():
-            out.add("ran_unapproved", f"fleet change {key!r} has no approval")
+            out.add("ran_unapproved", f"effect {key!r} has no approval")
     for thread, count in uncertain_by_thread.items():
         said = sum(
             any(words in str(m.get("text")) for words in UNCERTAIN_SAID)
@@ -231,7 +235,7 @@ def _check_approvals(
         expired=verdicts["expired"],
         undecided=verdicts["pending"],
         uncertain=sum(uncertain_by_thread.values()),
-        fleet_changes=sum(applied.values()),
+        effects=sum(applied.values()),
     )
 
 
@@ -268,7 +272,9 @@ def _check_leftovers(
     out.figures.update(sent=outcomes["sent"], adopted=outcomes["adopted"])
 
 
-def audit(slack: LocalSlack, home: Path, posted: list[Posted], threads: list[str]) -> Audit:
+def audit(
+    slack: LocalSlack, home: Path, posted: list[Posted], threads: list[str], *, ledger: Path
+) -> Audit:
     out = Audit()
     sessions = load_sessions(home)
     view = SlackView(slack)
@@ -280,7 +286,7 @@ def audit(slack: LocalSlack, home: Path, posted: list[Posted], threads: list[str
         heads[thread] = sessions[chain[-1]].transcript if chain else []
         _check_replies(out, sessions, view, thread, chain)
     _check_messages(out, home, view, posted, heads)
-    _check_approvals(out, home, sessions, view, heads)
+    _check_approvals(out, home, sessions, view, heads, ledger)
     _check_leftovers(out, home, sessions, seen)
     dupes = [
         f"{entry} part {part}: {n} posts" for (entry, part), n in view.replies.items() if n > 1

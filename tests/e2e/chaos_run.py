@@ -37,6 +37,7 @@ class Bots:
     home: Path
     logs: Path
     policy: Path
+    config: Path  # SIGNOFF_CONFIG: the ledger's command tool (chaos_ledger)
     runs: list[RunProcess] = field(default_factory=list)
     killed: set[int] = field(default_factory=set)
     unexpected_exits: list[str] = field(default_factory=list)
@@ -53,6 +54,7 @@ class Bots:
             http_port=free_port(),
             SIGNOFF_MODEL="offline",
             SIGNOFF_POLICY=str(self.policy),
+            SIGNOFF_CONFIG=str(self.config),
             SIGNOFF_LOG_LEVEL="INFO",
             SIGNOFF_SLACK_TIMEOUT_S="2",  # a hung call (inject_faults) ends within a kill or two
         )

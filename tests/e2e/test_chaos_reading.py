@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
+from chaos_ledger import ledger_config, ledger_starts
 from chaos_reading import load_sessions
 from signoff_e2e_kit import session_states
 
@@ -21,3 +23,14 @@ def test_a_half_built_session_a_kill_left_in_staging_is_not_a_session(tmp_path: 
     (sessions / ".staging" / "sess_ab0000000002-0123abcd").mkdir(parents=True)
     assert list(load_sessions(tmp_path)) == [kept.name]
     assert session_states(tmp_path) == {kept.name: "completed"}
+
+
+def test_the_ledger_counts_every_start_by_approval_id(tmp_path: Path) -> None:
+    """A rerun shows as a second start, a call run without an approval under "", and a
+    start whose end a kill cut off still counts."""
+    _, ledger = ledger_config(tmp_path)
+    assert ledger_starts(ledger) == Counter()  # nothing ran yet: no file
+    ledger.write_text(
+        "start appr_1 n1\nend appr_1 n1\nstart appr_2 n2\nstart appr_1 n1\nstart - n3\nend - n3\n"
+    )
+    assert ledger_starts(ledger) == Counter({"appr_1": 2, "appr_2": 1, "": 1})
