@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos_ledger import LEDGER_TOOL, ledger_starts
 from chaos_people import Posted, ts_key
 from chaos_reading import (
     SlackView,
@@ -24,12 +23,13 @@ from chaos_reading import (
     read_json,
     stored,
 )
+from chaos_tools import LEDGER_TOOL, MCP_TOOL, ToolEffects
 
 from localslack import LocalSlack
 
 __all__ = ["KINDS", "Audit", "audit"]
 
-GATED = {"restart_service", "deploy_service", "scale_service", LEDGER_TOOL}
+GATED = {"restart_service", "deploy_service", "scale_service", LEDGER_TOOL, MCP_TOOL}
 TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
 # How the offline model words an uncertain outcome: as a result, or as a late event.
 UNCERTAIN_SAID = ("may or may not have run", ": uncertain: ")
@@ -155,12 +155,12 @@ def _check_approvals(
     sessions: dict[str, StoredSession],
     slack: SlackView,
     heads: dict[str, list[Any]],
-    ledger: Path,
+    effects: ToolEffects,
 ) -> None:
     fleet = read_json(home / "fleet.json") or {"history": []}
     # The effects of gated calls, by approval id: the fleet's changes (one per id at most:
-    # it is idempotent) and the ledger's starts (every one, so a rerun shows).
-    applied = Counter(str(h["key"]) for h in fleet["history"]) + ledger_starts(ledger)
+    # it is idempotent) and the real tools' starts (every one, so a rerun shows).
+    applied = Counter(str(h["key"]) for h in fleet["history"]) + effects.starts()
     intents: Counter[str] = Counter()
     for session_id, s in sessions.items():
         for t in s.tickets:
@@ -273,7 +273,12 @@ def _check_leftovers(
 
 
 def audit(
-    slack: LocalSlack, home: Path, posted: list[Posted], threads: list[str], *, ledger: Path
+    slack: LocalSlack,
+    home: Path,
+    posted: list[Posted],
+    threads: list[str],
+    *,
+    effects: ToolEffects,
 ) -> Audit:
     out = Audit()
     sessions = load_sessions(home)
@@ -286,7 +291,7 @@ def audit(
         heads[thread] = sessions[chain[-1]].transcript if chain else []
         _check_replies(out, sessions, view, thread, chain)
     _check_messages(out, home, view, posted, heads)
-    _check_approvals(out, home, sessions, view, heads, ledger)
+    _check_approvals(out, home, sessions, view, heads, effects)
     _check_leftovers(out, home, sessions, seen)
     dupes = [
         f"{entry} part {part}: {n} posts" for (entry, part), n in view.replies.items() if n > 1

@@ -21,8 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from chaos_ledger import LEDGER_TOOL
 from chaos_terminal import Kill, decision_on_disk, run_terminal
+from chaos_tools import LEDGER_TOOL, MCP_TOOL
 from signoff_e2e_kit import BOT_USER, OPS, approval_id_of, cards, has_buttons, stale_click
 
 from bot.cards import APPROVE, DENY, DENY_MODAL
@@ -111,9 +111,11 @@ class People:
         if roll < 0.84:
             version = f"{rng.randint(1, 3)}.{rng.randint(0, 9)}.{rng.randint(0, 20)}"
             return f"deploy {service} {version}", True
-        if roll < 0.92:
+        if roll < 0.9:
             return f"scale {service} to {rng.randint(1, 9)}", True
-        return f"call {LEDGER_TOOL} note=n{rng.randint(1, 999_999)}", True
+        if roll < 0.95:
+            return f"call {LEDGER_TOOL} note=n{rng.randint(1, 999_999)}", True
+        return f"call {MCP_TOOL} deployment={service} namespace=prod", True
 
     async def open_thread(self) -> None:
         user = self.rng.choice(PEOPLE)

@@ -37,7 +37,7 @@ class Bots:
     home: Path
     logs: Path
     policy: Path
-    config: Path  # SIGNOFF_CONFIG: the ledger's command tool (chaos_ledger)
+    config: Path  # SIGNOFF_CONFIG: the real gated tools (chaos_tools)
     runs: list[RunProcess] = field(default_factory=list)
     killed: set[int] = field(default_factory=set)
     unexpected_exits: list[str] = field(default_factory=list)

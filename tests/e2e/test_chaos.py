@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 from chaos_audit import Audit, audit
-from chaos_ledger import ledger_config
 from chaos_people import POLICY, People
 from chaos_run import TIMING, Bots, inject_faults, signoff_verify, until_quiet
+from chaos_tools import tools_config
 from signoff_e2e_kit import clean_env
 
 from localslack import Fault, LocalSlack, WorkspaceConfig
@@ -72,7 +72,7 @@ async def test_crash_anywhere_lose_nothing(
     began = time.monotonic()
     home, policy = tmp_path / "home", tmp_path / "policy.toml"
     policy.write_text(POLICY)
-    config, ledger = ledger_config(tmp_path)
+    config, effects = tools_config(tmp_path)
     async with LocalSlack(WorkspaceConfig(seed=seed, timing=TIMING)) as slack:
         bots = Bots(slack, home, tmp_path / "logs", policy, config)
         terminal_env = clean_env(
@@ -99,7 +99,7 @@ async def test_crash_anywhere_lose_nothing(
             still = await until_quiet(slack, home, timeout=max(30.0, seconds / 4))
             last.terminate()
             stopped = await last.exit_code(timeout=30)
-            result = audit(slack, home, people.posted, people.threads, ledger=ledger)
+            result = audit(slack, home, people.posted, people.threads, effects=effects)
             verified, said = await signoff_verify(home)
         except BaseException:
             with capsys.disabled():

@@ -6,8 +6,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from chaos_ledger import ledger_config, ledger_starts
 from chaos_reading import load_sessions
+from chaos_tools import tools_config
 from signoff_e2e_kit import session_states
 
 
@@ -25,12 +25,19 @@ def test_a_half_built_session_a_kill_left_in_staging_is_not_a_session(tmp_path: 
     assert session_states(tmp_path) == {kept.name: "completed"}
 
 
-def test_the_ledger_counts_every_start_by_approval_id(tmp_path: Path) -> None:
-    """A rerun shows as a second start, a call run without an approval under "", and a
-    start whose end a kill cut off still counts."""
-    _, ledger = ledger_config(tmp_path)
-    assert ledger_starts(ledger) == Counter()  # nothing ran yet: no file
-    ledger.write_text(
-        "start appr_1 n1\nend appr_1 n1\nstart appr_2 n2\nstart appr_1 n1\nstart - n3\nend - n3\n"
+def test_every_start_of_a_real_tool_counts_by_approval_id(tmp_path: Path) -> None:
+    """A rerun shows as a second start, a call run without an approval under "", a start
+    whose end a kill cut off still counts, and a record line cut short does not."""
+    _, effects = tools_config(tmp_path)
+    assert effects.starts() == Counter()  # nothing ran yet: no files
+    effects.ledger.write_text(
+        "start appr_1 n1\nend appr_1 n1\nstart appr_2 n2\nstart appr_1 n1\nstart - n3\n"
     )
-    assert ledger_starts(ledger) == Counter({"appr_1": 2, "appr_2": 1, "": 1})
+    calls = [
+        {"tool": "restart_deployment", "approval_id": "appr_2"},
+        {"tool": "get_pods", "approval_id": ""},
+        {"tool": "restart_deployment", "approval_id": ""},
+    ]
+    lines = [json.dumps(c) for c in calls]
+    effects.mcp_record.write_text("\n".join(lines) + '\n{"tool": "restart_dep')
+    assert effects.starts() == Counter({"appr_1": 2, "appr_2": 2, "": 2})
