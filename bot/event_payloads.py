@@ -98,7 +98,9 @@ class HomeOpened(_Payload):
 
     type: Literal["app_home_opened"]
     user: SlackId
-    tab: Literal["home", "messages"]
+    # Optional in Slack's own types (@slack/types AppHomeOpenedEvent): "if the user opens
+    # a tab", this names it. Without it, not the Home tab.
+    tab: Literal["home", "messages"] | None = None
     channel: SlackId | None = None
     # Not read, so not checked: Slack's reference prints it as "1515449522000016", no dot.
     event_ts: JsonValue = None

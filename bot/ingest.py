@@ -136,7 +136,8 @@ class EventIngest:
         except ValidationError as exc:
             return await self._quarantine(payload, describe(exc), ref=ref)
         if opened.tab != "home" or self.on_home_opened is None:
-            return Outcome(fate=Fate.IGNORED, reason=f"{_HOME_OPENED} ({opened.tab} tab)", ref=ref)
+            tab = f"{opened.tab} tab" if opened.tab else "no tab"
+            return Outcome(fate=Fate.IGNORED, reason=f"{_HOME_OPENED} ({tab})", ref=ref)
         self.on_home_opened(opened.user)
         return Outcome(fate=Fate.HANDLED, reason=_HOME_OPENED, ref=ref)
 

@@ -3,6 +3,7 @@ Bolt app: each is taken as what it is, not quarantined for a field signoff never
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,26 +36,27 @@ async def slack() -> AsyncIterator[LocalSlack]:
         yield server
 
 
+def _event(event_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` in its ``event_callback`` envelope, as Slack's reference prints it."""
+    return {
+        "token": "legacy",
+        "team_id": T,
+        "api_app_id": "A0SIGNOFF",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": 1515449522,
+        "event": event,
+    }
+
+
 async def test_app_home_opened_as_slacks_reference_shows_it_publishes_the_home(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
 ) -> None:
     """docs.slack.dev/reference/events/app_home_opened prints ``event_ts`` as
     ``"1515449522000016"`` (no dot). signoff never reads it: the person still gets a Home."""
-    payload = {
-        "token": "legacy",
-        "team_id": T,
-        "api_app_id": "A0SIGNOFF",
-        "type": "event_callback",
-        "event_id": "Ev0HOMEREF1",
-        "event_time": 1515449522,
-        "event": {
-            "type": "app_home_opened",
-            "user": "U0BOB",
-            "channel": "D0BOB",
-            "event_ts": "1515449522000016",
-            "tab": "home",
-        },
-    }
+    opened = {"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB",
+              "event_ts": "1515449522000016", "tab": "home"}  # fmt: skip
+    payload = _event("Ev0HOMEREF1", opened)
     sent = await slack.send_envelope(type="events_api", payload=payload)
     done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
     assert not done.timed_out
@@ -65,25 +67,32 @@ async def test_app_home_opened_as_slacks_reference_shows_it_publishes_the_home(
     assert quarantined(settings.home) == []
 
 
+async def test_app_home_opened_without_a_tab_is_acked_and_not_quarantined(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack's own SDK types the ``tab`` of ``app_home_opened`` as optional
+    (docs.slack.dev/tools/node-slack-sdk/reference/types/interfaces/AppHomeOpenedEvent:
+    ``tab?: "home" | "messages"``), and api.slack.com/events/app_home_opened says the field
+    names the tab only "if the user opens a tab". Without it the event is well-formed: each
+    one kept in the quarantine (a file and a WARNING per person opening the app) would fill
+    its daily cap with noise, and a truly broken mention after that would be lost."""
+    caplog.set_level(logging.DEBUG, logger="signoff.socket")
+    opened = {"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB",
+              "event_ts": "1515449522000016"}  # fmt: skip
+    sent = await slack.send_envelope(type="events_api", payload=_event("Ev0HOMENOTAB", opened))
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    assert not done.timed_out
+    assert quarantined(settings.home) == []
+    [line] = [r for r in caplog.records if "Ev0HOMENOTAB" in r.getMessage()]
+    assert line.getMessage().endswith("ignored: app_home_opened (no tab)"), line.getMessage()
+
+
 def _stop(event_id: str, *, thread: str, at: str, user: str = "U0ALICE") -> dict[str, Any]:
     """``agent_session_stopped`` as docs.slack.dev/reference/events/agent_session_stopped
     shows it, in its ``event_callback`` envelope."""
-    return {
-        "token": "legacy",
-        "team_id": T,
-        "api_app_id": "A0SIGNOFF",
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": 1783536983,
-        "event": {
-            "type": "agent_session_stopped",
-            "user": user,
-            "channel": OPS,
-            "thread_ts": thread,
-            "streaming_message_ts": [],
-            "event_ts": at,
-        },
-    }
+    stopped = {"type": "agent_session_stopped", "user": user, "channel": OPS,
+               "thread_ts": thread, "streaming_message_ts": [], "event_ts": at}  # fmt: skip
+    return _event(event_id, stopped)
 
 
 async def test_a_stop_slack_delivers_again_after_a_newer_request_leaves_that_request_alone(
