@@ -58,6 +58,9 @@ class Outcome:
     ref: str = ""
     # An error of signoff's own (a bug) that led here: logged with its traceback.
     error: BaseException | None = None
+    # Slack telling the operator why signoff goes quiet (a revoked token, events it
+    # dropped): nothing to do with the envelope, but its line is a WARNING.
+    alarming: bool = False
 
     @property
     def acked(self) -> bool:
@@ -65,7 +68,9 @@ class Outcome:
 
     @property
     def level(self) -> int:
-        return logging.ERROR if self.error is not None else _LEVELS[self.fate]
+        if self.error is not None:
+            return logging.ERROR
+        return logging.WARNING if self.alarming else _LEVELS[self.fate]
 
     def line(self, envelope: str) -> str:
         """The one log line for this envelope."""

@@ -56,6 +56,14 @@ Taken = Callable[[MessageEvent], Awaitable[None]]
 # Called on the socket thread: it must only hand the work to where it is done.
 HomeOpenedHook = Callable[[str], None]
 _HOME_OPENED = "app_home_opened"
+# Slack saying the app lost its tokens, its installation or a minute of events: nothing
+# to store, but an operator must read why signoff went quiet. app_rate_limited comes
+# unasked (docs.slack.dev/reference/events/app_rate_limited); the others if subscribed.
+_ALARMS = {
+    "tokens_revoked": "Slack revoked the app's tokens; reinstall it for a new SLACK_BOT_TOKEN",
+    "app_uninstalled": "the app was uninstalled from this workspace",
+    "app_rate_limited": "Slack drops the app's events for this minute (over 30,000 an hour)",
+}
 
 
 class IngestTarget(Protocol):
@@ -70,6 +78,12 @@ def _ref(event_id: object) -> str:
     if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id):
         return event_id
     return f"(event id {shown(event_id, 40)})"
+
+
+def _ignored(why: str, *, kind: str, ref: str = "") -> Outcome:
+    alarm = _ALARMS.get(kind)
+    reason = f"{why}: {alarm}" if alarm else why
+    return Outcome(fate=Fate.IGNORED, reason=reason, ref=ref, alarming=alarm is not None)
 
 
 class EventIngest:
@@ -148,12 +162,12 @@ class EventIngest:
         except ValidationError as exc:
             kind = payload.get("type") if isinstance(payload, dict) else None
             if isinstance(kind, str) and kind != "event_callback":
-                return Outcome(fate=Fate.IGNORED, reason=f"not an event_callback: {shown(kind)}")
+                return _ignored(f"not an event_callback: {shown(kind)}", kind=kind)
             return Outcome(fate=Fate.DROPPED, reason=describe(exc))
         ref = _ref(envelope.event_id)
         why = self._ignored(envelope.event)
         if why:
-            return Outcome(fate=Fate.IGNORED, reason=why, ref=ref)
+            return _ignored(why, kind=envelope.event.type, ref=ref)
         if envelope.event.type == "message" and envelope.event.channel_type != "im":
             # Plain messages are for signoff only in threads it takes part in (in a
             # direct message with signoff, every message is).

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from conftest import FAST
 from signoff_e2e_kit import (
+    BOT_USER,
     OPS,
     approval_id_of,
     as_in_manifest,
@@ -85,6 +86,40 @@ async def test_app_home_opened_without_a_tab_is_acked_and_not_quarantined(
     assert quarantined(settings.home) == []
     [line] = [r for r in caplog.records if "Ev0HOMENOTAB" in r.getMessage()]
     assert line.getMessage().endswith("ignored: app_home_opened (no tab)"), line.getMessage()
+
+
+# What Slack sends when the app loses its footing, each as its reference prints it:
+# docs.slack.dev/reference/events/tokens_revoked, api.slack.com/events/app_uninstalled
+# ({"type": "app_uninstalled"} in an event_callback) and api.slack.com/events/app_rate_limited
+# (not an event_callback: Slack stops sending events for that minute).
+_TROUBLE = [
+    (_event("Ev0REVOKED1", {"type": "tokens_revoked",
+                            "tokens": {"oauth": ["U0ALICE"], "bot": [BOT_USER]}}),
+     "tokens_revoked"),
+    (_event("Ev0UNINST01", {"type": "app_uninstalled"}), "app_uninstalled"),
+    ({"token": "legacy", "type": "app_rate_limited", "team_id": T,
+      "minute_rate_limited": 1518467820, "api_app_id": "A0SIGNOFF"}, "app_rate_limited"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("payload", "kind"), _TROUBLE, ids=[k for _, k in _TROUBLE])
+async def test_slack_saying_the_app_lost_tokens_or_events_is_acked_with_a_warning(
+    slack: LocalSlack,
+    bot: SignoffBot,
+    caplog: pytest.LogCaptureFixture,
+    payload: dict[str, Any],
+    kind: str,
+) -> None:
+    """Nothing to store, so acked; but an operator at the default INFO level must read why
+    signoff goes quiet (its token was revoked, the app uninstalled, or Slack dropped a
+    minute of events), in one WARNING line, with no traceback."""
+    caplog.set_level(logging.INFO)
+    sent = await slack.send_envelope(type="events_api", payload=payload)
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    assert not done.timed_out
+    lines = [r for r in caplog.records if r.name == "signoff.socket" and kind in r.getMessage()]
+    assert [r.levelno for r in lines] == [logging.WARNING], [r.getMessage() for r in lines]
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
 def _stop(event_id: str, *, thread: str, at: str, user: str = "U0ALICE") -> dict[str, Any]:
