@@ -272,8 +272,10 @@ async def test_why_slack_closed_the_link_is_logged_with_its_reason(
     slack: LocalSlack, bot: SignoffBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A ``disconnect`` frame names why (``link_disabled``: Socket Mode was turned off in
-    the app's settings; ``refresh_requested``: routine): the operator's socket_down line
-    says so, not just "reconnecting"."""
+    the app's settings; ``refresh_requested``: routine; ``warning``: a refresh in about
+    10 s, all three in docs.slack.dev/apis/events-api/using-socket-mode;
+    ``too_many_websockets``, past 10 connections, in slackapi/bolt-js#2225): the
+    operator's socket_down line says so, not just "reconnecting"."""
     caplog.set_level(logging.INFO, logger="signoff.events")
 
     def said() -> list[str]:
@@ -283,7 +285,8 @@ async def test_why_slack_closed_the_link_is_logged_with_its_reason(
             if r.getMessage() == "socket_down"
         ]
 
-    for connections, reason in enumerate(("link_disabled", "refresh_requested"), start=2):
+    reasons = ("link_disabled", "refresh_requested", "warning", "too_many_websockets")
+    for connections, reason in enumerate(reasons, start=2):
         assert await slack.disconnect_sockets(reason=reason)
         await slack.wait_for_connections(connections, timeout=10)
         line = f"disconnect: {reason}"

@@ -14,6 +14,8 @@ from signoff_e2e_kit import (
     OPS,
     approval_id_of,
     as_in_manifest,
+    bot_messages,
+    bot_reply,
     cards,
     decision,
     has_buttons,
@@ -175,4 +177,41 @@ async def test_a_slash_command_with_the_grid_fields_sent_empty_is_answered(
     assert not done.timed_out and not done.user_saw_error
     answers = await until(lambda: slack.ephemeral_messages(user="U0BOB"), what="the answer")
     assert "/signoff" in str(answers[0].get("text", ""))
+    assert quarantined(settings.home) == []
+
+
+async def test_a_message_edited_to_mention_signoff_is_taken_and_answered_once(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Alice forgot the mention and edits it in. Slack sends ``message_changed`` and an
+    ``app_mention`` of the same ``ts`` with ``edited`` and a new event id (a Socket Mode
+    capture in github.com/slack-go/slack/pull/1256; the ``message_changed`` shape from
+    docs.slack.dev/reference/events/message/message_changed). The request is taken once,
+    and answered in the message's thread; a later edit of it is a duplicate."""
+    ts = await slack.post_message(channel=OPS, user="U0ALICE", text="status of api")
+    text = f"<@{BOT_USER}> status of api"
+    rich = [{"type": "rich_text", "block_id": "7Kvco", "elements": [{"type": "rich_text_section",
+             "elements": [{"type": "user", "user_id": BOT_USER},
+                          {"type": "text", "text": " status of api"}]}]}]  # fmt: skip
+    changed = {"type": "message", "subtype": "message_changed", "hidden": True, "channel": OPS,
+               "ts": "1900000000.000200", "event_ts": "1900000000.000200",
+               "channel_type": "channel",
+               "message": {"type": "message", "user": "U0ALICE", "text": text, "ts": ts,
+                           "blocks": rich, "edited": {"user": "U0ALICE", "ts": "1900000000.0"}},
+               "previous_message": {"type": "message", "user": "U0ALICE",
+                                    "text": "status of api", "ts": ts}}  # fmt: skip
+    mentioned = {"type": "app_mention", "user": "U0ALICE", "text": text, "ts": ts, "team": T,
+                 "blocks": rich, "channel": OPS, "event_ts": ts,
+                 "edited": {"user": "U0ALICE", "ts": "1900000000.0"}}  # fmt: skip
+    for event_id, event in (("Ev0EDITED01", changed), ("Ev0EDITED02", mentioned)):
+        sent = await slack.send_envelope(type="events_api", payload=_event(event_id, event))
+        assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
+    await bot_reply(slack, ts, "service=api,")
+    await bot.engine.idle()
+    again = await slack.send_envelope(
+        type="events_api", payload=_event("Ev0EDITED03", {**mentioned, "text": f"{text}!"})
+    )
+    assert not (await slack.wait_for_ack(again.envelope_id, timeout=5)).timed_out
+    await bot.engine.idle()
+    assert len(bot_messages(slack, ts, "service=api,")) == 1
     assert quarantined(settings.home) == []
