@@ -50,6 +50,7 @@ from .socket import SignoffSocketModeHandler, SocketThread
 from .stop_events import AgentStops
 from .surface_support import SurfaceSupport
 from .token_check import who_am_i
+from .token_watch import BotTokenWatch
 from .tooling import open_engine
 from .web_clients import kept_alive, live_client, slack_surface, web_client
 
@@ -89,7 +90,8 @@ class SignoffBot:
         bot_token, app_token = settings.slack_tokens()
         metrics = Metrics()
         home_tab = HomeTab()
-        observer = guarded([metrics, EventLog(), home_tab])
+        bot_token_watch = BotTokenWatch()
+        observer = guarded([metrics, EventLog(), home_tab, bot_token_watch])
         client = web_client(
             bot_token.get_secret_value(),
             settings.slack_api_url,
@@ -198,6 +200,7 @@ class SignoffBot:
                     "socket": _link_check(handler),
                     "home": home_writable(home),
                     "index": index_answers(engine),
+                    "slack": bot_token_watch.check,
                 },
             )
         return cls(

@@ -77,7 +77,7 @@ async def test_readyz_fails_while_the_socket_is_down_and_recovers_after_the_reco
     status, body = await get(bot, "/readyz")
     assert body == {
         "ready": True,
-        "checks": {"socket": "ok", "home": "ok", "index": "ok"},
+        "checks": {"socket": "ok", "home": "ok", "index": "ok", "slack": "ok"},
         "problems": [],
     }
     assert value(await scrape(bot), "signoff_socket_connected") == 1
@@ -97,6 +97,32 @@ async def test_readyz_fails_while_the_socket_is_down_and_recovers_after_the_reco
     # And it carries messages again.
     thread = await mention(slack, "status of api")
     await bot_reply(slack, thread, "service=api,")
+
+
+async def test_readyz_fails_while_slack_refuses_the_bot_token_and_nothing_is_lost(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """A token revoked after start-up (the app uninstalled, rotated): every Web API call
+    is refused while the Socket Mode link, on the app token, stays up. /readyz said ready
+    all along; it names the refusal, and the reply waits in the outbox until Slack takes
+    the token again."""
+    bot: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await wait_status(bot, 200)
+    refused = slack.inject_fault(method="*", error="token_revoked", count=None)
+    thread = await mention(slack, "status of api")
+    await wait_status(bot, 503)
+    status, body = await get(bot, "/readyz")
+    assert body["checks"]["socket"] == "ok", body  # the link is up: only the token is refused
+    assert (
+        "token_revoked" in body["checks"]["slack"] and "SLACK_BOT_TOKEN" in body["checks"]["slack"]
+    )
+    assert body["problems"] == [body["checks"]["slack"]]
+    assert refused.fired >= 1 and not slack.thread(channel=OPS, ts=thread)[1:]
+
+    slack.clear_faults()  # taken again (a reinstall keeping this token, for the test)
+    await bot_reply(slack, thread, "service=api,")
+    await wait_status(bot, 200)
 
 
 # Another process (an operator's sqlite3 shell, a stuck tool) in a write transaction.
