@@ -17,7 +17,7 @@ from typing import Any
 
 from approvals import Capsule
 
-from .slack_text import Mrkdwn, code_block, escape, join, literal
+from .slack_text import Mrkdwn, code_block, escape, escaped_fit, join, literal
 
 __all__ = ["argument_fields", "arguments_json", "hints"]
 
@@ -64,11 +64,15 @@ def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, str]],
 
 
 def arguments_json(arguments: Mapping[str, Any]) -> Mrkdwn:
-    """The whole call as JSON in a code block, truncated past what a section holds."""
+    """The whole call as JSON in a code block, truncated past what a section holds.
+
+    Counted escaped, as Slack counts it (``&`` is five characters): a section clipping it
+    instead would cut off the closing fence, and the rest would read as formatting."""
     shown = json.dumps(dict(arguments), indent=1, ensure_ascii=False, sort_keys=True)
-    if len(shown) > _JSON_LIMIT:
-        rest = len(shown) - _JSON_LIMIT
-        shown = shown[:_JSON_LIMIT] + f"\n… ({rest} more characters; full call in the trace)"
+    fits = escaped_fit(shown, _JSON_LIMIT)
+    if fits < len(shown):
+        rest = len(shown) - fits
+        shown = shown[:fits] + f"\n… ({rest} more characters; full call in the trace)"
     return code_block(shown)
 
 

@@ -11,6 +11,8 @@ answer as 115 messages flooded the thread for two minutes.
 
 from __future__ import annotations
 
+from .slack_text import whole_cut
+
 __all__ = [
     "MAX_PARTS",
     "MAX_SPLIT",
@@ -26,8 +28,13 @@ MAX_SPLIT = 10  # 35,000 characters: about what one Slack message (40,000) may h
 ATTACHED = "\n… (the full answer is attached)"
 
 
+def _open_fence(head: str) -> bool:
+    return head.count("```") % 2 == 1
+
+
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split at paragraph, then line, then hard boundaries; code fences stay balanced."""
+    """Split rendered text at paragraph, then line, then hard boundaries (never inside an
+    entity or a mention); code fences stay balanced."""
     parts: list[str] = []
     rest = text
     while len(rest) > limit:
@@ -35,9 +42,9 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         if cut < limit // 2:
             cut = rest.rfind("\n", 0, limit)
         if cut < limit // 2:
-            cut = limit
+            cut = whole_cut(rest, limit) or limit
         head, rest = rest[:cut], rest[cut:].lstrip("\n")
-        if head.count("```") % 2:
+        if _open_fence(head):
             head, rest = head + "\n```", "```\n" + rest
         parts.append(head)
     parts.append(rest)
@@ -45,8 +52,10 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def attached_start(parts: list[str]) -> str:
-    """What the thread shows of a reply whose whole text is attached as a file."""
-    return parts[0][:1000] + ATTACHED
+    """What the thread shows of a reply whose whole text is attached as a file: its start,
+    cut whole, with the code block it may end in closed."""
+    head = parts[0][: whole_cut(parts[0], 1000)]
+    return head + ("\n```" if _open_fence(head) else "") + ATTACHED
 
 
 def cut_parts(parts: list[str], *, session_id: str) -> list[str]:

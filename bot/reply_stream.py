@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from agent_core.live import LiveTurn, ToolStep
 
 from .slack_errors import definite, slack_error
-from .slack_text import escape_reply
+from .slack_text import escape_reply, whole_cut
 from .stream_journal import StreamTask
 
 if TYPE_CHECKING:
@@ -174,7 +174,9 @@ class SlackReplyStream:
         cut = raw.rfind("<")
         if cut >= 0 and ">" not in raw[cut:]:
             raw = raw[:cut]  # a mention may be on its way: wait for the rest
-        return str(escape_reply(raw, people=self.people))[:STREAM_LIMIT]
+        markdown = escape_reply(raw, people=self.people)
+        # Cut as the reply's first message is (``split_message``): never inside an entity.
+        return markdown[: whole_cut(markdown, STREAM_LIMIT)]
 
     async def _flush(self) -> None:
         if self.ended or self.broken:

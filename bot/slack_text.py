@@ -33,6 +33,7 @@ __all__ = [
     "escape",
     "escape_clipped",
     "escape_reply",
+    "escaped_fit",
     "group_mention",
     "join",
     "literal",
@@ -43,6 +44,7 @@ __all__ = [
     "quote",
     "relative",
     "slack_date",
+    "whole_cut",
     "without_surrogates",
 ]
 
@@ -86,19 +88,40 @@ def plain_text(text: str, limit: int) -> str:
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
-def clip_mrkdwn(text: Mrkdwn, limit: int) -> Mrkdwn:
-    """Rendered text cut to ``limit`` characters (what Slack counts), never inside an
-    entity (``&am…``) or a ``<…>`` token (a mention, a date): half of one shows as typed."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
+def whole_cut(text: str, at: int) -> int:
+    """Where to cut rendered text at ``at`` characters or before, never inside an entity
+    (``&am…``) or a ``<…>`` token (a mention, a date): half of one shows as typed."""
+    if len(text) <= at:
+        return len(text)
+    cut = text[:at]
     lt = cut.rfind("<")
     if lt != -1 and ">" not in cut[lt:]:
         cut = cut[:lt]
     amp = cut.rfind("&")
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
-    return Mrkdwn(cut + "…")
+    return len(cut)
+
+
+def clip_mrkdwn(text: Mrkdwn, limit: int) -> Mrkdwn:
+    """Rendered text cut to ``limit`` characters (what Slack counts), never inside an
+    entity or a token (``whole_cut``)."""
+    if len(text) <= limit:
+        return text
+    return Mrkdwn(text[: whole_cut(text, limit - 1)] + "…")
+
+
+_WIDTH = {"&": 5, "<": 4, ">": 4}  # &amp; &lt; &gt;
+
+
+def escaped_fit(text: str, limit: int) -> int:
+    """How many characters of ``text`` fit in ``limit`` once escaped (what Slack counts)."""
+    size = 0
+    for index, char in enumerate(text):
+        size += _WIDTH.get(char, 1)
+        if size > limit:
+            return index
+    return len(text)
 
 
 def escape_clipped(text: str, limit: int) -> Mrkdwn:
