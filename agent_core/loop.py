@@ -82,9 +82,12 @@ def reply_entry(
     )
 
 
-async def say(run: SessionRun, key: str, text: str) -> None:
-    """Say ``text`` in the thread; it is durable (and will be sent) when this returns."""
-    people = run.people() if "<@" in text else ()
+async def say(run: SessionRun, key: str, text: str, *, model_words: bool = False) -> None:
+    """Say ``text`` in the thread; it is durable (and will be sent) when this returns.
+
+    Only the model's own words (``model_words``) may mention the thread's people: the rest
+    is signoff's wording around data (an error's text may quote any ``<@U…>``)."""
+    people = run.people() if model_words and "<@" in text else ()
     entry = reply_entry(run.rt, run.thread, run.id, key, text, people=people)
     # Off the event loop: the entry is fsynced before this returns.
     if await off_loop(run.rt.outbox.enqueue, entry):
@@ -237,7 +240,7 @@ async def _model_turn(
         },
     )
     if assistant.text.strip():
-        await say(run, f"m{position}", assistant.text)
+        await say(run, f"m{position}", assistant.text, model_words=True)
     else:
         await stream.abandon()  # no reply will be queued for what it may have shown
     if not assistant.tool_calls:

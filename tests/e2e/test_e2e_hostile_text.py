@@ -10,6 +10,7 @@ channels they are in.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,23 +69,52 @@ async def test_a_deny_reason_full_of_mentions_is_posted_inert(
     )  # kept as typed
 
 
-async def test_a_model_reply_full_of_mentions_is_posted_inert(
-    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _model_said(
+    slack: LocalSlack,
+    start_bot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    script: Callable[[FakeAnthropic], object],
+    contains: str,
+) -> str:
+    """The bot's reply containing ``contains``, asked with a model scripted by ``script``;
+    every broadcast in it is inert."""
     async with FakeAnthropic(api_key="sk-ant-test-key") as api:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
-        api.reply(f"Sure. {HOSTILE} <https://evil.example|click me> <@U0ALICE>")
+        script(api)
         await start_bot(model="anthropic:claude-test")
         await slack.wait_for_sockets(1, timeout=5)
         thread = await mention(slack, "say something")
-        reply = await bot_reply(slack, thread, "Sure.")
-    text = str(reply["text"])
+        text = str((await bot_reply(slack, thread, contains))["text"])
     for broadcast in BROADCASTS:
         assert broadcast not in text, broadcast
+    return text
+
+
+async def test_a_model_reply_full_of_mentions_is_posted_inert(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = f"Sure. {HOSTILE} <https://evil.example|click me> <@U0ALICE>"
+    text = await _model_said(slack, start_bot, monkeypatch, lambda api: api.reply(answer), "Sure.")
     assert "<https://evil.example" not in text and "&lt;https://evil.example|click me&gt;" in text
     assert "<@U0DAVE>" not in text
     assert "<@U0ALICE>" in text  # she wrote in this thread: signoff holds her id
+
+
+async def test_a_model_error_quoting_a_mention_pings_nobody(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An error's text is the provider's (it may quote what was sent): data, like a reply,
+    # but not the model's words to the thread's people.
+    said = f"messages.0: cannot read <@U0ALICE> {HOSTILE}"
+    text = await _model_said(
+        slack,
+        start_bot,
+        monkeypatch,
+        lambda api: api.error(400, message=said),
+        "could not get an answer",
+    )
+    assert "<@" not in text and "&lt;@U0ALICE&gt;" in text
 
 
 def _forged_denial(approval_id: str, *, user: str, view_id: str) -> dict[str, Any]:
