@@ -17,7 +17,7 @@ from typing import Any
 
 from approvals import Capsule
 
-from .slack_text import Mrkdwn, code_block, escape, escaped_fit, join, literal
+from .slack_text import Mrkdwn, code_block, escape, escaped_fit, join, literal, mrkdwn_object
 
 __all__ = ["argument_fields", "arguments_json", "hints"]
 
@@ -44,11 +44,11 @@ def _shown(value: Any) -> tuple[str, bool]:
     return (line.replace("`", "ˋ") or " "), whole
 
 
-def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, str]], bool]:
+def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     """Section fields for the arguments, and True when they show every value whole."""
     items = list(arguments.items())
     room = MAX_FIELDS if len(items) <= MAX_FIELDS else MAX_FIELDS - 1
-    fields: list[dict[str, str]] = []
+    fields: list[dict[str, Any]] = []
     complete = len(items) <= MAX_FIELDS
     for key, value in items[:room]:
         line, whole = _shown(value)
@@ -56,10 +56,10 @@ def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, str]],
         text = join(
             literal("*"), escape(str(key)[:100]), literal("*\n`"), escape(line), literal("`")
         )
-        fields.append({"type": "mrkdwn", "text": text})
+        fields.append(mrkdwn_object(text))
     if len(items) > room:
         more = literal(f"*…*\n{len(items) - room} more (all below)")
-        fields.append({"type": "mrkdwn", "text": more})
+        fields.append(mrkdwn_object(more))
     return fields, complete
 
 

@@ -24,6 +24,7 @@ from .slack_text import (
     literal,
     mention,
     mentions,
+    mrkdwn_object,
     parse_utc,
     relative,
     slack_date,
@@ -63,10 +64,10 @@ def valid_field(view: CardView) -> dict[str, Any] | None:
         when = slack_date(until)
         if view.now is not None:
             when = join(when, literal(f" ({relative(until, view.now)})"))
-        return {"type": "mrkdwn", "text": join(literal("*Must start by*\n"), when)}
+        return mrkdwn_object(join(literal("*Must start by*\n"), when))
     seconds = view.capsule.policy.valid_for_seconds
     if decision is None and seconds is not None:
-        return {"type": "mrkdwn", "text": f"*Valid after approval*\n{duration_text(seconds)}"}
+        return mrkdwn_object(literal(f"*Valid after approval*\n{duration_text(seconds)}"))
     return None
 
 
@@ -92,7 +93,7 @@ def edit_block(view: CardView, version: str) -> dict[str, Any] | None:
     return {
         "type": "section",
         "block_id": f"edit-{version}",
-        "text": {"type": "mrkdwn", "text": text},
+        "text": mrkdwn_object(text),
     }
 
 
@@ -110,7 +111,7 @@ def escalation_block(view: CardView, version: str) -> dict[str, Any] | None:
     return {
         "type": "context",
         "block_id": f"esc-{version}",
-        "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(text, 2900)}],
+        "elements": [mrkdwn_object(clip_mrkdwn(text, 2900))],
     }
 
 

@@ -42,6 +42,7 @@ from .slack_text import (
     literal,
     mention,
     mentions,
+    mrkdwn_object,
     parse_utc,
     plain_text,
     quote,
@@ -171,7 +172,7 @@ def _section(block_id: str, text: Mrkdwn) -> dict[str, Any]:
     return {
         "type": "section",
         "block_id": block_id,
-        "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, _TEXT_LIMIT)},
+        "text": mrkdwn_object(clip_mrkdwn(text, _TEXT_LIMIT)),
     }
 
 
@@ -179,15 +180,12 @@ def _context(block_id: str, text: Mrkdwn) -> dict[str, Any]:
     return {
         "type": "context",
         "block_id": block_id,
-        "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(text, _TEXT_LIMIT)}],
+        "elements": [mrkdwn_object(clip_mrkdwn(text, _TEXT_LIMIT))],
     }
 
 
-def _field(title: str, body: Mrkdwn) -> dict[str, str]:
-    return {
-        "type": "mrkdwn",
-        "text": clip_mrkdwn(join(literal(f"*{title}*\n"), body), _FIELD_LIMIT),
-    }
+def _field(title: str, body: Mrkdwn) -> dict[str, Any]:
+    return mrkdwn_object(clip_mrkdwn(join(literal(f"*{title}*\n"), body), _FIELD_LIMIT))
 
 
 def card_blocks(
@@ -278,14 +276,13 @@ def approve_deny_buttons(
     if not view.require_reason:  # with a reason to give, the modal is the confirmation
         approve["confirm"] = {
             "title": {"type": "plain_text", "text": "Run this call?"},
-            "text": {
-                "type": "mrkdwn",
-                "text": join(
+            "text": mrkdwn_object(
+                join(
                     literal("`"),
                     escape(capsule.tool),
                     literal(f"` with hash `{view.args_sha256[:12]}` will run once."),
-                ),
-            },
+                )
+            ),
             "confirm": {"type": "plain_text", "text": "Approve"},
             "deny": {"type": "plain_text", "text": "Cancel"},
         }

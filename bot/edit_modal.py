@@ -13,7 +13,7 @@ from typing import Any
 
 from agent_core.arg_edit import GENERAL, EditField, EditForm
 
-from .slack_text import escape, join, literal, plain_text
+from .slack_text import escape, join, literal, mrkdwn_object, plain_text
 
 __all__ = ["EDIT_MODAL", "edit_errors", "edit_modal", "edit_values", "modal_reason"]
 
@@ -84,7 +84,7 @@ def edit_modal(form: EditForm) -> dict[str, Any] | None:
             "it runs once, exactly as edited, when the approvals it needs are in."
         ),
     )
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn_object(intro)}]
     for field in form.fields:
         block: dict[str, Any] = {
             "type": "input",

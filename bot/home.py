@@ -37,6 +37,7 @@ from .slack_text import (
     join,
     literal,
     mentions,
+    mrkdwn_object,
     parse_utc,
     plain_text,
     quote,
@@ -99,14 +100,14 @@ def _section(block_id: str, text: Mrkdwn) -> dict[str, Any]:
     return {
         "type": "section",
         "block_id": block_id,
-        "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, _TEXT_LIMIT)},
+        "text": mrkdwn_object(clip_mrkdwn(text, _TEXT_LIMIT)),
     }
 
 
 def _context(text: Mrkdwn) -> dict[str, Any]:
     return {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(text, _TEXT_LIMIT)}],
+        "elements": [mrkdwn_object(clip_mrkdwn(text, _TEXT_LIMIT))],
     }
 
 

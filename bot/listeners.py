@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 
 from .slack_errors import slack_error
 from .slack_fields import shown
+from .slack_text import literal, mrkdwn_object
 
 __all__ = ["OUTSIDE", "SORRY", "failure", "guarded", "who"]
 
@@ -148,5 +149,5 @@ def _sorry_view(text: str) -> dict[str, Any]:
         "type": "modal",
         "title": {"type": "plain_text", "text": "signoff"},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        "blocks": [{"type": "section", "text": mrkdwn_object(literal(text))}],
     }

@@ -11,7 +11,7 @@ from typing import Any
 
 from approvals import Capsule
 
-from .slack_text import escape, join, literal
+from .slack_text import Mrkdwn, escape, join, literal, mrkdwn_object
 
 __all__ = ["APPROVE_MODAL", "approve_modal", "reason_modal"]
 
@@ -30,7 +30,7 @@ def approve_modal(capsule: Capsule, *, args_sha256: str) -> dict[str, Any]:
 
 
 def reason_modal(
-    *, callback_id: str, approval_id: str, verb: str, question: str, optional: bool = False
+    *, callback_id: str, approval_id: str, verb: str, question: Mrkdwn, optional: bool = False
 ) -> dict[str, Any]:
     """A modal asking for a decision's reason; ``question`` is rendered Slack text."""
     return {
@@ -41,7 +41,7 @@ def reason_modal(
         "submit": {"type": "plain_text", "text": verb},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": question}},
+            {"type": "section", "text": mrkdwn_object(question)},
             {
                 "type": "input",
                 "block_id": "reason",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import NewType
+from typing import Any, NewType
 
 from sessions import check_slack_id, readable
 
@@ -39,6 +39,7 @@ __all__ = [
     "literal",
     "mention",
     "mentions",
+    "mrkdwn_object",
     "parse_utc",
     "plain_text",
     "quote",
@@ -80,6 +81,16 @@ def escape_reply(text: str, *, people: Iterable[str] = (), groups: Iterable[str]
         if _GROUP.fullmatch(group):
             out = Mrkdwn(out.replace(f"&lt;!subteam^{group}&gt;", f"<!subteam^{group}>"))
     return out
+
+
+def mrkdwn_object(text: Mrkdwn) -> dict[str, Any]:
+    """A Block Kit ``mrkdwn`` text object of rendered text.
+
+    ``verbatim``: Slack parses only the markup signoff wrote (``<@U…>``, ``<!date^…>``).
+    Without it (Slack's default, per its text object reference) plain text becomes links
+    and "certain mentions": a handle such as ``@oncall`` in someone's words could ping.
+    """
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def plain_text(text: str, limit: int) -> str:

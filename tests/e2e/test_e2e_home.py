@@ -7,7 +7,7 @@ LocalSlack runs the app exactly as manifest.yml declares it (scopes, events, Hom
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,3 +242,36 @@ async def test_a_home_slack_answers_with_json_cut_short_is_logged_in_one_line(
     # The next opening publishes it.
     await slack.open_app_home(user="U0BOB")
     await home_of(slack, "U0BOB", has="Waiting for you (0)")
+
+
+def _text_objects(node: Any) -> Iterator[dict[str, Any]]:
+    """Every text object in a payload (blocks, a view), however deep."""
+    if isinstance(node, dict):
+        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+            yield node
+        for value in node.values():
+            yield from _text_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _text_objects(item)
+
+
+async def test_slack_parses_only_the_markup_signoff_writes(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    # Slack's text object reference: a mrkdwn object that is not ``verbatim`` turns plain
+    # text into links and "certain mentions" (a handle such as @oncall, which the card's
+    # quote of "<!subteam^S0ONCALL|@oncall>" shows as written). Only markup signoff wrote
+    # (<@U…>, <!date^…>) may be parsed, on every surface that shows what people wrote.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api, cc @here @oncall #general https://x.example")
+    card = await wait_card(slack, thread)
+    assert "@oncall" in str(card["blocks"])
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=DENY)
+    (modal,) = await until(lambda: slack.open_views(user="U0BOB"), what="the deny modal")
+    await slack.open_app_home(user="U0BOB")
+    home = await slack.wait_for_home_view(lambda v: "@oncall" in str(v), user="U0BOB")
+    for surface in (card["blocks"], modal, home):
+        shown = [o for o in _text_objects(surface) if o["type"] == "mrkdwn"]
+        assert shown and all(o.get("verbatim") is True for o in shown), shown
