@@ -276,13 +276,13 @@ def approve_deny_buttons(
     if not view.require_reason:  # with a reason to give, the modal is the confirmation
         approve["confirm"] = {
             "title": {"type": "plain_text", "text": "Run this call?"},
-            "text": mrkdwn_object(
-                join(
-                    literal("`"),
-                    escape(capsule.tool),
-                    literal(f"` with hash `{view.args_sha256[:12]}` will run once."),
-                )
-            ),
+            # A confirmation dialog shows only plain_text (Slack's reference).
+            "text": {
+                "type": "plain_text",
+                "text": plain_text(
+                    f"{capsule.tool} with hash {view.args_sha256[:12]} will run once.", 300
+                ),
+            },
             "confirm": {"type": "plain_text", "text": "Approve"},
             "deny": {"type": "plain_text", "text": "Cancel"},
         }

@@ -71,6 +71,16 @@ class _Collector:
             self.max_len(element.get("url"), 3000, f"{pointer}/url")
             if element.get("style") not in (None, "primary", "danger"):
                 self.add("must be one of primary, danger", f"{pointer}/style")
+        if "confirm" in element:
+            self.confirm(element["confirm"], f"{pointer}/confirm")
+
+    def confirm(self, dialog: Any, pointer: str) -> None:
+        """A confirmation dialog object: its title, text and buttons are plain_text."""
+        if not isinstance(dialog, dict):
+            self.add("must provide an object", pointer)
+            return
+        for key, limit in (("title", 100), ("text", 300), ("confirm", 30), ("deny", 30)):
+            self.text_object(dialog.get(key), f"{pointer}/{key}", limit=limit, plain_only=True)
 
     def elements(self, block: dict[str, Any], pointer: str, *, limit: int) -> list[Any]:
         elements = block.get("elements")

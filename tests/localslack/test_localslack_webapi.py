@@ -105,7 +105,23 @@ async def test_block_kit_limits(web: AsyncWebClient) -> None:
         "type": "section",
         "fields": [{"type": "mrkdwn", "text": "f"}] * 11,
     }
-    for blocks in ([section("x" * 3001)], [long_button], [too_many_fields]):
+    # Slack's confirmation dialog object: every text in it is plain_text.
+    mrkdwn_confirm = {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Go"},
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Sure?"},
+                    "text": {"type": "mrkdwn", "text": "`x` runs"},
+                    "confirm": {"type": "plain_text", "text": "Yes"},
+                    "deny": {"type": "plain_text", "text": "No"},
+                },
+            }
+        ],
+    }
+    for blocks in ([section("x" * 3001)], [long_button], [too_many_fields], [mrkdwn_confirm]):
         await expect_error(
             web.chat_postMessage(channel="C0OPS", text="x", blocks=blocks), "invalid_blocks"
         )
