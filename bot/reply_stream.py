@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from agent_core.live import LiveTurn, ToolStep
 
 from .slack_errors import definite, slack_error
-from .slack_text import escape_reply, whole_cut
+from .slack_text import escape_reply, tool_label, whole_cut
 from .stream_journal import StreamTask
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def task_chunk(step: ToolStep) -> dict[str, Any]:
     chunk: dict[str, Any] = {
         "type": "task_update",
         "id": step.call_id,
-        "title": step.tool,
+        "title": tool_label(step.tool),
         "status": _TASK_STATUS[step.status],
     }
     if step.detail:

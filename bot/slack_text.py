@@ -45,6 +45,7 @@ __all__ = [
     "quote",
     "relative",
     "slack_date",
+    "tool_label",
     "whole_cut",
     "without_surrogates",
 ]
@@ -91,6 +92,16 @@ def mrkdwn_object(text: Mrkdwn) -> dict[str, Any]:
     and "certain mentions": a handle such as ``@oncall`` in someone's words could ping.
     """
     return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+_TOOL_LABEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def tool_label(name: str) -> str:
+    """A tool call's name where Slack shows it outside a message (the status line, a
+    streamed reply's task steps): a name no tool could have is the model's own text, said
+    as "an unknown tool" rather than shown in whatever markup it holds."""
+    return name if _TOOL_LABEL.fullmatch(name) else "an unknown tool"
 
 
 def plain_text(text: str, limit: int) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from agent_core.model import RetryNotice
 
-from .slack_text import plain_text
+from .slack_text import plain_text, tool_label
 
 __all__ = ["THINKING", "WAITING", "retry_status", "running"]
 
@@ -23,6 +23,6 @@ def retry_status(notice: RetryNotice) -> str:
 
 
 def running(tools: Sequence[str]) -> str:
-    names = list(tools)
+    names = [tool_label(name) for name in tools]
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     return f"is running {shown}…"

@@ -6,6 +6,8 @@ import html
 
 import pytest
 
+from agent_core.live import ToolStep
+from bot.reply_stream import task_chunk
 from bot.slack_text import (
     Mrkdwn,
     clip_mrkdwn,
@@ -15,8 +17,10 @@ from bot.slack_text import (
     group_mention,
     mention,
     mentions,
+    tool_label,
     without_surrogates,
 )
+from bot.status_texts import running
 from sessions import InvalidIdError
 
 CORPUS = [
@@ -91,3 +95,14 @@ def test_rendered_text_is_never_cut_inside_an_entity_or_a_token(
     text: str, limit: int, clipped: str
 ) -> None:
     assert clip_mrkdwn(Mrkdwn(text), limit) == clipped
+
+
+def test_a_tool_name_no_tool_could_have_is_never_shown_as_a_task_or_a_status() -> None:
+    assert tool_label("ops__restart_deployment") == "ops__restart_deployment"
+    for made_up in ("<!channel>", "restart <@U0DAVE>", "a&b", "", "x" * 65):
+        assert tool_label(made_up) == "an unknown tool", made_up
+    step = ToolStep("call_1", "<!here>", "failed", "not run")
+    assert task_chunk(step)["title"] == "an unknown tool"
+    assert running(["restart_service", "<!channel>"]) == (
+        "is running restart_service, an unknown tool…"
+    )

@@ -33,7 +33,7 @@ from bot.cards import DENY, DENY_MODAL
 from localslack import LocalSlack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "providers"))
-from fake_anthropic import FakeAnthropic
+from fake_anthropic import FakeAnthropic, ToolUse
 
 HOSTILE = "<!here> <!channel> <!everyone> <!subteam^S0ONCALL|@oncall> <@U0DAVE> & <b>x</b>"
 BROADCASTS = ("<!here>", "<!channel>", "<!everyone>", "<!subteam^")
@@ -115,6 +115,26 @@ async def test_a_model_error_quoting_a_mention_pings_nobody(
         "could not get an answer",
     )
     assert "<@" not in text and "&lt;@U0ALICE&gt;" in text
+
+
+
+async def test_a_tool_name_the_model_made_up_is_not_shown_in_the_status_or_the_steps(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that is no tool's (the call fails) is the model's text: it never reaches the
+    thread's status line or the streamed reply's task steps as markup."""
+    bad = "<!channel> <@U0DAVE>"
+
+    def script(api: FakeAnthropic) -> None:
+        api.reply(ToolUse(name=bad))
+        api.reply("That tool does not exist, sorry.")
+
+    await _model_said(slack, start_bot, monkeypatch, script, "does not exist")
+    shown = [str(c.args.get("status")) for c in slack.calls("assistant.threads.setStatus")]
+    shown += [str(task) for s in slack.streams(channel=OPS) for task in s.get("tasks", [])]
+    assert any("unknown tool" in text for text in shown), shown  # it is said, not quoted
+    for text in shown:
+        assert "<!channel>" not in text and "<@U0DAVE>" not in text, text
 
 
 def _forged_denial(approval_id: str, *, user: str, view_id: str) -> dict[str, Any]:
