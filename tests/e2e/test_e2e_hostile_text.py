@@ -117,7 +117,6 @@ async def test_a_model_error_quoting_a_mention_pings_nobody(
     assert "<@" not in text and "&lt;@U0ALICE&gt;" in text
 
 
-
 async def test_a_tool_name_the_model_made_up_is_not_shown_in_the_status_or_the_steps(
     slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
