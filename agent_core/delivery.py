@@ -233,11 +233,17 @@ class Delivery:
                 self.wake()
 
     def _retry_later(self, thread: ThreadKey, entry: OutboxEntry, exc: DeliveryError) -> None:
-        attempt = self._attempts.get(entry.id, 0) + 1
-        self._attempts[entry.id] = attempt
         if exc.ambiguous:
             self._check_first.add(entry.id)
-        delay = exc.retry_after if exc.retry_after is not None else self.backoff.delay(attempt)
+        if exc.retry_after is not None:
+            # Slack said when: waited out as asked, and not a failure that lengthens the
+            # backoff (a burst of 429s made the next hung call wait its minute).
+            self._not_before[thread] = time.monotonic() + exc.retry_after
+            log.info("will retry %s in %.1fs (Slack asked to wait)", entry.id, exc.retry_after)
+            return
+        attempt = self._attempts.get(entry.id, 0) + 1
+        self._attempts[entry.id] = attempt
+        delay = self.backoff.delay(attempt)
         self._not_before[thread] = time.monotonic() + delay
         log.info("will retry %s in %.1fs (attempt %d): %s", entry.id, delay, attempt, exc.reason)
 

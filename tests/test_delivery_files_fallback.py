@@ -21,6 +21,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from test_delivery_unrecorded import asked, entry, until
 
+from agent_core.backoff import Backoff
 from agent_core.delivery import Delivery
 from agent_core.surface import DeliveryError
 from bot.live_streams import LiveStreams
@@ -63,11 +64,17 @@ def gave_notice(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 async def deliver(
-    slack: LocalSlack, home: Home, surface: SlackSurface, text: str, key: str
+    slack: LocalSlack,
+    home: Home,
+    surface: SlackSurface,
+    text: str,
+    key: str,
+    *,
+    backoff: Backoff | None = None,
 ) -> ThreadKey:
     thread = await asked(slack)
     outbox = coordination_for(home).outbox
-    delivery = Delivery(home=home, surface=surface, poll=0.05)
+    delivery = Delivery(home=home, surface=surface, poll=0.05, backoff=backoff)
     delivery.start()
     try:
         # Queued once delivery runs: what it finds at start it looks for in Slack first.

@@ -9,9 +9,13 @@ adding copies. Once the reply's start is in the thread, the retry looks first.
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from test_delivery_files_fallback import UPLOAD, deliver, long_answer, texts
 
+from agent_core.backoff import Backoff
 from bot.reply_parts import MAX_PARTS, split_message
 from bot.slack_surface import SlackSurface
 from localslack import LocalSlack
@@ -41,3 +45,23 @@ async def test_an_upload_slack_asks_to_wait_for_does_not_post_the_start_again(
     assert start.endswith("(the full answer is attached)") and not attached
     assert [c.error for c in slack.calls(UPLOAD)] == ["ratelimited", None]
     assert len(slack.files()) == 1
+
+
+async def test_waits_slack_asked_for_do_not_lengthen_the_backoff_of_a_failure_after_them(
+    slack: LocalSlack, home: Home, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 429 says when to come back, and is waited out as asked; counted as a failure, a
+    burst of them made the next real failure (a hung call) wait the backoff's maximum, a
+    minute in which a card nobody could see waited for nothing (chaos seed 31337)."""
+    caplog.set_level(logging.INFO, logger="signoff.delivery")
+    for _ in range(6):
+        slack.inject_fault(method="chat.postMessage", status=429, retry_after=0)
+    slack.inject_fault(method="chat.postMessage", error="internal_error")
+    web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    backoff = Backoff(initial=0.05, maximum=60.0)
+    thread = await deliver(slack, home, SlackSurface(web), "the answer", "m1", backoff=backoff)
+    assert texts(slack, thread) == ["the answer"]
+    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("will retry")]
+    assert len(retries) == 7, retries
+    assert all("Slack asked to wait" in line for line in retries[:6]), retries
+    assert retries[6].endswith("in 0.1s (attempt 1): internal_error"), retries

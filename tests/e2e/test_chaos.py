@@ -32,6 +32,7 @@ from chaos_run import TIMING, Bots, inject_faults, signoff_verify, until_quiet
 from chaos_tools import tools_config
 from signoff_e2e_kit import clean_env
 
+from agent_core.backoff import Backoff
 from localslack import Fault, LocalSlack, WorkspaceConfig
 
 CI_SECONDS = 25.0
@@ -96,7 +97,10 @@ async def test_crash_anywhere_lose_nothing(
                 bots.kill()  # records an unexpected exit, if that is what it was
                 last = bots.start()
             await slack.wait_for_sockets(1, timeout=30)
-            still = await until_quiet(slack, home, timeout=max(30.0, seconds / 4))
+            # Longer than the outbox's longest wait between tries: a Slack write the faults
+            # left waiting that long is not stuck.
+            settle = max(Backoff().maximum + 30.0, seconds / 4)
+            still = await until_quiet(slack, home, timeout=settle)
             last.terminate()
             stopped = await last.exit_code(timeout=30)
             result = audit(slack, home, people.posted, people.threads, effects=effects)
