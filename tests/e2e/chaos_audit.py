@@ -27,7 +27,7 @@ from chaos_tools import LEDGER_TOOL, MCP_TOOL, ToolEffects
 
 from localslack import LocalSlack
 
-__all__ = ["KINDS", "Audit", "audit"]
+__all__ = ["KINDS", "Audit", "audit", "unapproved_effects"]
 
 GATED = {"restart_service", "deploy_service", "scale_service", LEDGER_TOOL, MCP_TOOL}
 TERMINAL = {"completed", "failed", "awaiting_approval", "cancelled"}
@@ -149,6 +149,16 @@ def _spoke_after(transcript: list[dict[str, Any]], approval_id: str) -> bool:
     return any(m.get("role") == "assistant" for m in transcript[last + 1 :])
 
 
+def unapproved_effects(home: Path, applied: Counter[str]) -> list[str]:
+    """Effects whose approval id names no approval: "" (a real tool started without one)
+    too, which as a path would name the approvals directory itself."""
+    return [
+        f"effect {key!r} has no approval"
+        for key in applied
+        if not key.startswith("appr_") or not (home / "approvals" / key[5:7] / key).exists()
+    ]
+
+
 def _check_approvals(
     out: Audit,
     home: Path,
@@ -217,9 +227,8 @@ def _check_approvals(
                 out.add("wrong_cards", f"{where}: {verdict}, card {card['ts']} does not say so")
             elif result is not None and not any(s in card_text(card) for s in RAN_SHOWN):
                 out.add("wrong_cards", f"{where}: ran, card {card['ts']} does not say so")
-    for key in applied:
-        if not (home / "approvals" / key[5:7] / key).exists():
-            out.add("ran_unapproved", f"effect {key!r} has no approval")
+    for detail in unapproved_effects(home, applied):
+        out.add("ran_unapproved", detail)
     for thread, count in uncertain_by_thread.items():
         said = sum(
             any(words in str(m.get("text")) for words in UNCERTAIN_SAID)

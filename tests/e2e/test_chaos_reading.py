@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from chaos_audit import unapproved_effects
 from chaos_reading import load_sessions
 from chaos_tools import tools_config
 from signoff_e2e_kit import session_states
@@ -41,3 +42,16 @@ def test_every_start_of_a_real_tool_counts_by_approval_id(tmp_path: Path) -> Non
     lines = [json.dumps(c) for c in calls]
     effects.mcp_record.write_text("\n".join(lines) + '\n{"tool": "restart_dep')
     assert effects.starts() == Counter({"appr_1": 2, "appr_2": 2, "": 2})
+
+
+def test_an_effect_without_an_approval_id_is_unapproved(tmp_path: Path) -> None:
+    """A start with no approval id ("") is flagged: as a path it named the approvals
+    directory itself, which exists, so it passed as approved."""
+    aid = "appr_0123456789abcdef"
+    (tmp_path / "approvals" / aid[5:7]).mkdir(parents=True)
+    (tmp_path / "approvals" / aid[5:7] / aid).write_text("{}")
+    effects = Counter({aid: 1, "": 1, "appr_fedcba9876543210": 1})
+    assert unapproved_effects(tmp_path, effects) == [
+        "effect '' has no approval",
+        "effect 'appr_fedcba9876543210' has no approval",
+    ]
