@@ -42,7 +42,9 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         if cut < limit // 2:
             cut = rest.rfind("\n", 0, limit)
         if cut < limit // 2:
-            cut = whole_cut(rest, limit) or limit
+            cut = whole_cut(rest, limit)
+        if cut < limit // 2:  # only a freak run of backticks: cut anyway, and go on
+            cut = limit
         head, rest = rest[:cut], rest[cut:].lstrip("\n")
         if _open_fence(head):
             head, rest = head + "\n```", "```\n" + rest

@@ -175,7 +175,8 @@ class SlackReplyStream:
         if cut >= 0 and ">" not in raw[cut:]:
             raw = raw[:cut]  # a mention may be on its way: wait for the rest
         markdown = escape_reply(raw, people=self.people)
-        # Cut as the reply's first message is (``split_message``): never inside an entity.
+        # Cut as ``split_message`` hard-cuts a long line: never inside an entity, a mention
+        # or a fence (a first message that ends earlier is finished with chat.update).
         return markdown[: whole_cut(markdown, STREAM_LIMIT)]
 
     async def _flush(self) -> None:

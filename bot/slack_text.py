@@ -112,7 +112,8 @@ def plain_text(text: str, limit: int) -> str:
 
 def whole_cut(text: str, at: int) -> int:
     """Where to cut rendered text at ``at`` characters or before, never inside an entity
-    (``&am…``) or a ``<…>`` token (a mention, a date): half of one shows as typed."""
+    (``&am…``), a ``<…>`` token (a mention, a date) or a run of backticks: half of one
+    shows as typed."""
     if len(text) <= at:
         return len(text)
     cut = text[:at]
@@ -122,7 +123,9 @@ def whole_cut(text: str, at: int) -> int:
     amp = cut.rfind("&")
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
-    return len(cut)
+    # Nor inside a run of backticks: half a ``` fence shows as backticks, and the rest
+    # no longer counts as one when fences are balanced.
+    return len(cut.rstrip("`"))
 
 
 def clip_mrkdwn(text: Mrkdwn, limit: int) -> Mrkdwn:

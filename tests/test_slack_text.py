@@ -7,6 +7,7 @@ import html
 import pytest
 
 from agent_core.live import ToolStep
+from bot.reply_parts import attached_start, split_message
 from bot.reply_stream import task_chunk
 from bot.slack_text import (
     Mrkdwn,
@@ -18,6 +19,7 @@ from bot.slack_text import (
     mention,
     mentions,
     tool_label,
+    whole_cut,
     without_surrogates,
 )
 from bot.status_texts import running
@@ -106,3 +108,14 @@ def test_a_tool_name_no_tool_could_have_is_never_shown_as_a_task_or_a_status() -
     assert running(["restart_service", "<!channel>"]) == (
         "is running restart_service, an unknown tool…"
     )
+
+
+def test_a_cut_never_splits_a_run_of_backticks() -> None:
+    """Half a ``` fence shows as backticks, and the fences after it no longer pair up."""
+    text = "x" * 998 + "```\ncode\n```"
+    assert whole_cut(text, 1000) == 998
+    start = attached_start([text])
+    assert start.startswith("x" * 998 + "\n… (the full answer") and "``" not in start
+    long_line = "y" * 3499 + "```" + "z" * 100
+    head, *_ = split_message(long_line, 3500)
+    assert head == "y" * 3499
