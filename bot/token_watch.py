@@ -19,8 +19,9 @@ __all__ = ["TOKEN_REFUSED", "BotTokenWatch"]
 TOKEN_REFUSED = frozenset(
     {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 )
-# Called with the app token by the Socket Mode client: says nothing of the bot token.
-_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+# Not called with the bot token: the Socket Mode client's (the app token), and a file's
+# upload URL (slack_calls labels it "other"; it is signed, no token).
+_NOT_THE_BOT_TOKEN = frozenset({"apps.connections.open", "other"})
 
 
 class BotTokenWatch:
@@ -30,7 +31,7 @@ class BotTokenWatch:
         self._refused: str | None = None
 
     def emit(self, event: Event) -> None:
-        if not isinstance(event, SlackApiCall) or event.method in _APP_TOKEN_METHODS:
+        if not isinstance(event, SlackApiCall) or event.method in _NOT_THE_BOT_TOKEN:
             return
         if event.outcome == "ok":
             self._refused = None
