@@ -62,7 +62,15 @@ quorum = 2
 
 # The events manifest.yml subscribes to (a test holds the two equal), and where requests
 # asked in a DM go unless SIGNOFF_APPROVALS_CHANNEL says otherwise: #ops, as in the tour.
-DEV_EVENTS = ("app_mention", "app_home_opened", "message.channels", "message.groups", "message.im")
+DEV_EVENTS = (
+    "app_mention",
+    "app_home_opened",
+    "message.channels",
+    "message.groups",
+    "message.im",
+    "tokens_revoked",
+    "app_uninstalled",
+)
 DEV_APPROVALS_CHANNEL = "C0OPS"
 
 _OFFSET = re.compile(r"([0-9]+)([smhd])")  # not \d: other scripts' digits too

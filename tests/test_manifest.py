@@ -47,9 +47,12 @@ def test_events_and_command_match_the_handlers() -> None:
         "message.channels",
         "message.groups",
         "message.im",
+        "tokens_revoked",
+        "app_uninstalled",
     }
     assert '"app_mention"' in code and '"message"' in code
     assert '"app_home_opened"' in code and '"im"' in code
+    assert '"tokens_revoked"' in code and '"app_uninstalled"' in code  # said, not dropped
     # signoff dev runs the app as the manifest declares it.
     assert set(DEV_EVENTS) == set(events)
     home = MANIFEST["features"]["app_home"]
