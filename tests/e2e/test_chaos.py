@@ -1,9 +1,9 @@
 """The seeded chaos test (issue 8): crash anywhere, lose nothing.
 
-``signoff run`` (the simulated fleet, the offline model) runs against LocalSlack while
-people open threads in bursts, write follow-ups, click cards once or twice, allowed or
-not, and now and then decide one from a terminal (``signoff approve|deny``, itself killed
-mid-way at times) (``chaos_people``). Meanwhile LocalSlack delivers every event one to three times,
+``signoff run`` (the simulated fleet and two real gated tools, ``chaos_tools``; the offline
+model) runs against LocalSlack while people open threads in bursts, write follow-ups,
+click cards once or twice, allowed or not, and now and then decide one from a terminal
+(``signoff approve|deny``, itself killed mid-way at times) (``chaos_people``). Meanwhile LocalSlack delivers every event one to three times,
 drops the socket now and then, and answers some ``chat.postMessage``, ``chat.update`` and
 ``conversations.replies`` calls with a 500 (some after the message was stored) or a 429;
 and the bot is SIGKILLed at random moments and started again (``chaos_run``). Then the
