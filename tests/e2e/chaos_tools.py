@@ -17,17 +17,19 @@ never twice, never without an approval.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tooling"))
+
+from mcp_fixture_kit import GATED_CARD_TOOL, stdio_command, toml_str
+
 __all__ = ["LEDGER_TOOL", "MCP_TOOL", "ToolEffects", "tools_config"]
 
 LEDGER_TOOL = "ledger"
-MCP_TOOL = "ops__restart_deployment"
-_MCP_SERVER = Path(__file__).parents[1] / "tooling" / "ops_mcp_server.py"
+MCP_TOOL = GATED_CARD_TOOL
 
 # Run as ``python -c SCRIPT <note>``: the note is read from argv, never part of the code.
 # No braces: in an argv they would be placeholders.
@@ -44,14 +46,6 @@ time.sleep(0.3)
 mark("end")
 print("noted", sys.argv[1])
 """
-
-
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join(_toml_string(v) for v in values) + "]"
 
 
 @dataclass(frozen=True)
@@ -85,23 +79,17 @@ def tools_config(directory: Path) -> tuple[Path, ToolEffects]:
     """(the SIGNOFF_CONFIG file declaring the tools, where they write their starts)."""
     effects = ToolEffects(directory / "ledger.txt", directory / "mcp_calls.jsonl")
     config = directory / "signoff.toml"
-    ledger_argv = [sys.executable, "-c", _SCRIPT, "{note}"]
-    server_argv = [
-        sys.executable,
-        os.fspath(_MCP_SERVER),
-        "--record",
-        os.fspath(effects.mcp_record),
-    ]
+    ledger_argv = ", ".join(toml_str(a) for a in (sys.executable, "-c", _SCRIPT, "{note}"))
     config.write_text(
         f"[commands.{LEDGER_TOOL}]\n"
         'description = "Write a note in the chaos ledger"\n'
-        f"argv = {_toml_list(ledger_argv)}\n"
+        f"argv = [{ledger_argv}]\n"
         'params.note = { type = "string", pattern = "^n[0-9]{1,6}$" }\n'
-        f"env = {{ CHAOS_LEDGER = {_toml_string(os.fspath(effects.ledger))} }}\n"
+        f"env = {{ CHAOS_LEDGER = {toml_str(effects.ledger)} }}\n"
         'timeout = "30s"\n'
         "\n"
         "[mcp.servers.ops]\n"
-        f"command = {_toml_list(server_argv)}\n"
+        f"command = {stdio_command(effects.mcp_record)}\n"
         'include = ["get_pods", "restart_deployment"]\n'
         'no_approval = ["get_*"]\n'
     )
