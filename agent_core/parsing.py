@@ -17,7 +17,14 @@ from typing import Any, cast
 from .messages import ToolCall
 from .model import RawToolCall
 
-__all__ = ["MAX_ARGUMENT_BYTES", "MAX_DEPTH", "ParsedArguments", "parse_arguments", "to_tool_call"]
+__all__ = [
+    "CALL_NAME",
+    "MAX_ARGUMENT_BYTES",
+    "MAX_DEPTH",
+    "ParsedArguments",
+    "parse_arguments",
+    "to_tool_call",
+]
 
 MAX_ARGUMENT_BYTES = 256 * 1024
 MAX_DEPTH = 64
@@ -27,7 +34,8 @@ _TOO_DEEP = f"arguments are nested too deeply (over {MAX_DEPTH} levels); send a 
 _NON_FINITE = "arguments contain NaN, Infinity or a number too large; send finite numbers"
 _NAME_HINT = "send the exact name of one of the available tools"
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# A call whose name breaks this fails with a note; its name is then the model's text.
+CALL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # The closing fence is optional: a reply cut off by max_tokens never gets one.
 _FENCE_RE = re.compile(r"```[\w+-]*[^\S\n]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -84,7 +92,7 @@ def to_tool_call(raw: RawToolCall, *, index: int = 0) -> ToolCall:
     name_error = None
     if not name:
         name_error = f"tool name is empty; {_NAME_HINT}"
-    elif not _NAME_RE.fullmatch(name):
+    elif not CALL_NAME.fullmatch(name):
         name = _show(name)
         rule = 'use 1-64 letters, digits, "_", "." or "-"'
         name_error = f'tool name "{name}" is not valid ({rule}); {_NAME_HINT}'

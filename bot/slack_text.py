@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NewType
 
+from agent_core.parsing import CALL_NAME
 from sessions import check_slack_id, readable
 
 __all__ = [
@@ -94,14 +95,11 @@ def mrkdwn_object(text: Mrkdwn) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-_TOOL_LABEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-
-
 def tool_label(name: str) -> str:
     """A tool call's name where Slack shows it outside a message (the status line, a
     streamed reply's task steps): a name no tool could have is the model's own text, said
     as "an unknown tool" rather than shown in whatever markup it holds."""
-    return name if _TOOL_LABEL.fullmatch(name) else "an unknown tool"
+    return name if CALL_NAME.fullmatch(name) else "an unknown tool"
 
 
 def plain_text(text: str, limit: int) -> str:
@@ -136,7 +134,7 @@ def clip_mrkdwn(text: Mrkdwn, limit: int) -> Mrkdwn:
     return Mrkdwn(text[: whole_cut(text, limit - 1)] + "…")
 
 
-_WIDTH = {"&": 5, "<": 4, ">": 4}  # &amp; &lt; &gt;
+_WIDTH = {char: len(escape(char)) for char in "&<>"}  # &amp; &lt; &gt;
 
 
 def escaped_fit(text: str, limit: int) -> int:
