@@ -102,6 +102,7 @@ def test_corpus_case_through_to_tool_call(case: dict[str, Any]) -> None:
 
 def test_public_api() -> None:
     assert set(parsing.__all__) == {
+        "CALL_NAME",  # the call-name rule, which the bot's tool_label shows names by
         "MAX_ARGUMENT_BYTES",
         "MAX_DEPTH",
         "ParsedArguments",
