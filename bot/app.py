@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 
-from agent_core.cancelling import cancel_and_wait
 from agent_core.engine import Engine
 from agent_core.observe import guarded
 from sessions import Clock, Home, Quarantine, SystemClock
@@ -46,6 +46,7 @@ from .logs import log_event
 from .metrics import Metrics
 from .ops_http import Check, OpsServer, home_writable, index_answers
 from .reactions import react_taken
+from .shutdown import run_every, wait_for_turns
 from .socket import SignoffSocketModeHandler, SocketThread
 from .stop_events import AgentStops
 from .surface_support import SurfaceSupport
@@ -271,48 +272,39 @@ class SignoffBot:
             await self.socket.call(self.handler.client.stop())
         except Exception:
             log.exception("could not close the Socket Mode link cleanly")
-        deadline = time.monotonic() + grace
-        idle = asyncio.ensure_future(self.engine.idle())
-        hurried = asyncio.ensure_future((hurry or asyncio.Event()).wait())
+        failure: Exception | None = None
         try:
-            await asyncio.wait({idle, hurried}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in (idle, hurried):
-                if not waiting.done():
-                    await cancel_and_wait(waiting)
-        if hurried.done() and not hurried.cancelled():
-            grace, deadline = 0.0, time.monotonic()
-            log_event(
-                log,
-                "drain_cut_short",
-                level=logging.WARNING,
-                reason="a second signal; recovery will continue the running turns",
-            )
-        elif idle.cancelled():
-            log.warning("turns still running after %.0fs; recovery will continue them", grace)
-        else:
-            idle.result()  # what went wrong waiting, as before
+            deadline = await wait_for_turns(self.engine, grace=grace, hurry=hurry)
+        except Exception as error:  # what went wrong waiting: raised once all is closed
+            deadline, failure = time.monotonic() + grace, error
 
         def left() -> float:  # of the grace; a second at least, for envelopes mid-store
             return max(deadline - time.monotonic(), 1.0)
 
-        try:
-            await self.socket.call(self.handler.frames_done(within=left()))
-            await self.socket.call(self.ingest.drain(within=left()))
-        finally:
-            await self.socket.stop()
-            if self.home_tab is not None:
-                await self.home_tab.close()
-            # A turn begun after the wait above (a message or click from a frame that was in
-            # flight, a retry) gets what is left of the grace, then is cut.
-            await self.engine.close(cut_after=max(0.0, deadline - time.monotonic()))
-            if self.live is not None:
-                self.live.stopping()
-                await self.live.streams.drain(within=2.0)
-            if self.ops is not None:
-                await self.ops.stop()
-            if self.http is not None:
-                await self.http.close()
+        steps: list[Callable[[], Awaitable[object]]] = [
+            lambda: self.socket.call(self.handler.frames_done(within=left())),
+            lambda: self.socket.call(self.ingest.drain(within=left())),
+            self.socket.stop,
+            # A turn begun after the wait above (a message or click from a frame that was
+            # in flight, a retry) gets what is left of the grace, then is cut.
+            lambda: self.engine.close(cut_after=max(0.0, deadline - time.monotonic())),
+        ]
+        if self.home_tab is not None:
+            steps.insert(3, self.home_tab.close)
+        if (live := self.live) is not None:
+
+            async def live_streams_end() -> None:
+                live.stopping()
+                await live.streams.drain(within=2.0)
+
+            steps.append(live_streams_end)
+        if self.ops is not None:
+            steps.append(self.ops.stop)
+        if self.http is not None:
+            steps.append(self.http.close)
+        failure = await run_every(steps) or failure
+        if failure is not None:
+            raise failure
 
 
 def _link_check(handler: SignoffSocketModeHandler) -> Check:
