@@ -99,6 +99,7 @@ class SignoffBot:
             observer=observer,
             timeout=settings.slack_timeout_s,
         )
+        bot_token_watch.probe = client.auth_test  # a quiet bot's token is asked about
         home = Home(settings.home)
         support = SurfaceSupport()
         # Kept-alive connections for the calls every turn makes (status, stream, post); the

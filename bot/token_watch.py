@@ -5,10 +5,17 @@ uninstalled, the token rotated, the workspace gone) makes every Web API call fai
 error about the token, while the Socket Mode link, on the app token, stays up: without
 this check ``/readyz`` said ready while nothing reached Slack. It watches every attempt the
 observed clients make; the outbox keeps what it could not send, so a reinstall (a new token
-and a restart) sends it.
+and a restart) sends it. A quiet bot makes no call that could be refused, so when none
+was answered for a period, the check asks Slack itself (``auth.test``), once a period
+however often ``/readyz`` is polled.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
 
 from agent_core.observe import Event, SlackApiCall
 
@@ -25,14 +32,34 @@ _NOT_THE_BOT_TOKEN = frozenset({"apps.connections.open", "other"})
 
 
 class BotTokenWatch:
-    """An observer: the last refusal of the bot token, until a call with it succeeds."""
+    """An observer: the last refusal of the bot token, until a call with it succeeds.
 
-    def __init__(self) -> None:
+    ``probe`` (an observed client's ``auth_test``) is called by ``check`` when no call
+    with the token was answered for ``every`` seconds; its answer arrives through ``emit``
+    like any other. One that gets no answer in ``within`` seconds changes nothing: Slack
+    out of reach is the socket check's to report.
+    """
+
+    def __init__(
+        self,
+        *,
+        probe: Callable[[], Awaitable[object]] | None = None,
+        every: float = 60.0,
+        within: float = 5.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.probe = probe
+        self.every = every
+        self.within = within
+        self._now = now
         self._refused: str | None = None
+        self._answered = -every  # never: the first check asks
 
     def emit(self, event: Event) -> None:
         if not isinstance(event, SlackApiCall) or event.method in _NOT_THE_BOT_TOKEN:
             return
+        if event.outcome in ("ok", "error"):
+            self._answered = self._now()
         if event.outcome == "ok":
             self._refused = None
         elif event.outcome == "error" and event.error in TOKEN_REFUSED:
@@ -42,4 +69,8 @@ class BotTokenWatch:
             )
 
     async def check(self) -> str | None:
+        if self.probe is not None and self._now() - self._answered >= self.every:
+            self._answered = self._now()  # one question a period, however many ask
+            with contextlib.suppress(Exception):  # a refusal came through emit
+                await asyncio.wait_for(self.probe(), timeout=self.within)
         return self._refused

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from agent_core.observe import SlackApiCall
 from bot.token_watch import BotTokenWatch
+from bot.web_clients import web_client
+from localslack import LocalSlack
 
 
 async def test_a_refused_token_is_a_problem_until_a_call_with_it_succeeds() -> None:
@@ -26,3 +30,51 @@ async def test_the_app_tokens_refusal_is_not_the_bot_tokens() -> None:
     watch = BotTokenWatch()
     watch.emit(SlackApiCall(method="apps.connections.open", outcome="error", error="invalid_auth"))
     assert await watch.check() is None  # the socket check reports the link
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_quiet_bot_asks_slack_about_its_token_at_most_once_a_period(
+    slack: LocalSlack,
+) -> None:
+    """A bot with nothing to say makes no call that could be refused: without asking,
+    /readyz said ready for as long as nobody wrote to it after the token was revoked."""
+    ticks = Ticks()
+    watch = BotTokenWatch(every=60.0, now=ticks)
+    client = web_client(slack.bot_token, slack.api_url, observer=watch)
+    watch.probe = client.auth_test
+    assert await watch.check() is None  # asked: the token is taken
+    refused = slack.inject_fault(method="auth.test", error="token_revoked", count=None)
+    ticks.now += 59.0
+    assert await watch.check() is None and refused.fired == 0  # not yet a period since
+    ticks.now += 1.0
+    problem = await watch.check()
+    assert problem is not None and "auth.test: token_revoked" in problem
+    assert await watch.check() == problem and refused.fired == 1  # told once a period
+    slack.clear_faults()
+    ticks.now += 60.0
+    assert await watch.check() is None  # taken again
+
+
+async def test_a_probe_that_gets_no_answer_leaves_readiness_to_the_other_checks(
+    slack: LocalSlack,
+) -> None:
+    """Slack unreachable is the socket check's to report; the probe never holds /readyz
+    longer than its own timeout."""
+    ticks = Ticks()
+    watch = BotTokenWatch(every=60.0, within=0.2, now=ticks)
+
+    async def hangs() -> object:
+        await asyncio.Event().wait()
+        return None
+
+    watch.probe = hangs
+    assert await asyncio.wait_for(watch.check(), timeout=5) is None
