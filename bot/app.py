@@ -286,12 +286,12 @@ class SignoffBot:
             lambda: self.socket.call(self.handler.frames_done(within=left())),
             lambda: self.socket.call(self.ingest.drain(within=left())),
             self.socket.stop,
-            # A turn begun after the wait above (a message or click from a frame that was
-            # in flight, a retry) gets what is left of the grace, then is cut.
-            lambda: self.engine.close(cut_after=max(0.0, deadline - time.monotonic())),
         ]
         if self.home_tab is not None:
-            steps.insert(3, self.home_tab.close)
+            steps.append(self.home_tab.close)
+        # A turn begun after the wait above (a message or click from a frame that was in
+        # flight, a retry) gets what is left of the grace, then is cut.
+        steps.append(lambda: self.engine.close(cut_after=max(0.0, deadline - time.monotonic())))
         if (live := self.live) is not None:
 
             async def live_streams_end() -> None:
@@ -303,7 +303,8 @@ class SignoffBot:
             steps.append(self.ops.stop)
         if self.http is not None:
             steps.append(self.http.close)
-        failure = await run_every(steps) or failure
+        closing = await run_every(steps)
+        failure = failure or closing  # the first thing that went wrong
         if failure is not None:
             raise failure
 

@@ -201,22 +201,25 @@ async def test_an_envelope_still_being_stored_when_the_stop_runs_out_is_cut_not_
     assert cut and not any(d.acked for d in cut)  # each copy Slack sent stays unacked
 
 
-@pytest.mark.parametrize("failing", ["idle", "close"])
+@pytest.mark.parametrize("failing", [("idle",), ("close",), ("idle", "close")])
 async def test_a_step_of_stop_that_fails_still_closes_everything_after_it(
-    start_bot: BotFactory, failing: str
+    start_bot: BotFactory, failing: tuple[str, ...]
 ) -> None:
-    """The engine failing to go idle or to close is logged and raised, but the operator's
-    HTTP port is freed and the Slack HTTP session closed: left open, a restart in the same
-    process cannot bind the port, and the session leaks ("Unclosed client session")."""
+    """The engine failing to go idle or to close is logged and raised (the first failure,
+    when both do), but the operator's HTTP port is freed and the Slack HTTP session closed:
+    left open, a restart in the same process cannot bind the port, and the session leaks
+    ("Unclosed client session")."""
     bot: SignoffBot = await start_bot()
     assert bot.ops is not None and bot.http is not None
     url = bot.ops.url
 
-    async def broken(**_: object) -> None:
-        raise RuntimeError(f"engine {failing} broke")
+    for step in failing:
 
-    setattr(bot.engine, failing, broken)
-    with pytest.raises(RuntimeError, match=f"engine {failing} broke"):
+        async def broken(*, _step: str = step, **_: object) -> None:
+            raise RuntimeError(f"engine {_step} broke")
+
+        setattr(bot.engine, step, broken)
+    with pytest.raises(RuntimeError, match=f"engine {failing[0]} broke"):
         await bot.stop(grace=1)
     assert bot.http.closed
     async with aiohttp.ClientSession() as probe:
