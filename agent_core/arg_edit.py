@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,7 @@ FieldKind = Literal["text", "integer", "number", "boolean", "choice", "json"]
 # Where problems that belong to no one field are shown (the first field, in the modal).
 GENERAL = ""
 _MAX_NAME = 200
+_WHOLE = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class EditField:
     multiline: bool = False
     # It may be null: a required one left empty is null, not missing.
     nullable: bool = False
+    # The argument as given (``given``: it was), for a field submitted as it was
+    # prefilled: the approver changed nothing there, so nothing there may change —
+    # not a separator's space, an empty text, or a digit of a long number.
+    given: bool = False
+    current: Any = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,9 @@ def _as_text(value: Any, kind: FieldKind) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1 if kind == "json" else None)
 
 
-def _field(name: str, spec: Mapping[str, Any], required: bool, current: Any) -> EditField:
+def _field(
+    name: str, spec: Mapping[str, Any], required: bool, *, given: bool, current: Any
+) -> EditField:
     kind_name = _type_of(spec)
     enum = spec.get("enum")
     kind: FieldKind
@@ -127,6 +136,8 @@ def _field(name: str, spec: Mapping[str, Any], required: bool, current: Any) -> 
         maximum=bound("maximum"),
         multiline=kind == "json" or (kind == "text" and ("\n" in value or len(value) > 150)),
         nullable=_nullable(spec),
+        given=given,
+        current=current,
     )
 
 
@@ -140,11 +151,17 @@ def edit_fields(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> tupl
     properties = properties if isinstance(properties, dict) else {}
     required = set(schema.get("required") or [])
     fields = [
-        _field(name, spec if isinstance(spec, dict) else {}, name in required, arguments.get(name))
+        _field(
+            name,
+            spec if isinstance(spec, dict) else {},
+            name in required,
+            given=name in arguments,
+            current=arguments.get(name),
+        )
         for name, spec in properties.items()
     ]
     fields += [
-        _field(name, {}, False, value)
+        _field(name, {}, False, given=True, current=value)
         for name, value in arguments.items()
         if name not in properties
     ]
@@ -162,6 +179,8 @@ def _parse_one(field: EditField, raw: str) -> Any:
         except ValueError:
             raise ValueError("must be a whole number") from None
     if field.kind == "number":
+        if _WHOLE.fullmatch(text):
+            return int(text)  # exactly: a float holds 53 bits, an id may need more
         try:
             number = float(text)
         except ValueError:
@@ -187,6 +206,9 @@ def parse_edit(
     problems: dict[str, str] = {}
     for field in fields:
         given = raw.get(field.name)
+        if field.given and (given or None) == (field.value or None):
+            arguments[field.name] = field.current  # as prefilled: see EditField.given
+            continue
         if given is None or not given.strip():
             if field.required and field.nullable:
                 arguments[field.name] = None

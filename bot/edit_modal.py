@@ -89,8 +89,9 @@ def edit_modal(form: EditForm) -> dict[str, Any] | None:
         block: dict[str, Any] = {
             "type": "input",
             "block_id": f"{_PREFIX}{field.name}",
-            # Required but nullable: may be left empty (null), so not required of Slack.
-            "optional": not field.required or field.nullable,
+            # Required but nullable: may be left empty (null), so not required of Slack;
+            # nor one shown empty (an empty text), which submitted so keeps its argument.
+            "optional": not field.required or field.nullable or (field.given and not field.value),
             "label": {"type": "plain_text", "text": plain_text(field.name, 2000)},
             "element": _element(field),
         }
