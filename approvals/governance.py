@@ -173,15 +173,17 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     due = request.escalation_due()
     if due is not None and due <= at:
         # Never the requester (an on-call rota may name them): they still may not decide,
-        # so nothing may say they were added. Recorded even when nobody is left: it is due.
-        askers = request.capsule.askers
+        # so nothing may say they were added; nor an approver of the rule, who could
+        # decide from the start (and may have approved). Recorded even when nobody is
+        # left: it is due.
+        skip = {*request.capsule.askers, *rule.approver_users, *rule.approver_groups}
         escalation = request.write_escalation(
             Escalation(
                 approval_id=request.id,
                 due_at=due,
                 at=at,
-                added_users=tuple(u for u in rule.escalate_users if u not in askers),
-                added_groups=rule.escalate_groups,
+                added_users=tuple(u for u in rule.escalate_users if u not in skip),
+                added_groups=tuple(g for g in rule.escalate_groups if g not in skip),
             )
         )
         steps.append(Escalated(request, escalation))
