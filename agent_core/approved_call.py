@@ -168,8 +168,15 @@ def approval_note(request: ApprovalRequest, decision: Decision) -> str:
         edits = request.edits()[: decision.edit]
         editors = ", ".join(dict.fromkeys(f"<@{e.user}>" for e in edits))
         changed = changes(request.capsule.arguments, edits[-1].arguments)
-        parts.append(
-            f"The `{request.capsule.tool}` call ran with arguments changed by {editors} before "
-            "approval, not as you asked: " + "; ".join(c.describe() for c in changed) + "."
-        )
+        tool = request.capsule.tool
+        if changed:
+            parts.append(
+                f"The `{tool}` call ran with arguments changed by {editors} before approval, "
+                "not as you asked: " + "; ".join(c.describe() for c in changed) + "."
+            )
+        else:  # a later edit put back what an earlier one changed
+            parts.append(
+                f"The `{tool}` call's arguments were edited by {editors} before approval and "
+                "put back as you asked them: it ran as you asked."
+            )
     return " ".join(parts)
