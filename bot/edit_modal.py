@@ -148,14 +148,15 @@ def modal_reason(values: dict[str, dict[str, dict[str, Any]]]) -> str:
     return str(value).strip() if value else ""
 
 
-def edit_errors(problems: dict[str, str], form_fields: list[str]) -> dict[str, str]:
-    """Problems by block id, for ``response_action: errors`` (at most 150 characters each);
-    a problem of no one field is shown on the first."""
-    errors: dict[str, str] = {}
+def edit_errors(
+    problems: dict[str, str], form_fields: list[str], *, reason: str = ""
+) -> dict[str, str]:
+    """Problems by block id, for ``response_action: errors`` (at most 150 characters each):
+    ``problems`` by parameter (one of no one field is shown on the first), ``reason`` the
+    approver's own Reason box's — apart, as a tool may well have a parameter "reason"."""
+    errors: dict[str, str] = {REASON: plain_text(reason, 150)} if reason else {}
     for name, message in problems.items():
-        if name == REASON:
-            block = REASON
-        elif name == GENERAL or name not in form_fields:
+        if name == GENERAL or name not in form_fields:
             block = f"{_PREFIX}{form_fields[0]}" if form_fields else REASON
         else:
             block = f"{_PREFIX}{name}"

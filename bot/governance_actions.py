@@ -199,14 +199,15 @@ def register_governance(
         try:
             typed = edit_values(values)
             arguments, problems = engine.check_edit(form.approval_id, values=typed)
-            if engine.needs_reason(form.approval_id) and not reason:
-                problems["reason"] = "this tool needs a reason"
+            needed = engine.needs_reason(form.approval_id) and not reason
         except (SessionsError, ApprovalsError) as exc:
             await ack()
             log.warning("edit of %s cannot be checked: %s", form.approval_id, exc)
             return
-        if problems:
-            await ack(response_action="errors", errors=edit_errors(problems, list(typed)))
+        if problems or needed:
+            why = "this tool needs a reason" if needed else ""
+            errors = edit_errors(problems, list(typed), reason=why)
+            await ack(response_action="errors", errors=errors)
             return
         taken = engine.take_form(kind="edit", view_id=payload.view.id, user=payload.user.id)
         await ack()

@@ -146,8 +146,8 @@ def test_the_modal_has_an_input_per_field_and_reads_back_by_name() -> None:
     }
     assert edit_values(state) == {"pool": "green", "mode": '"fast"', "note": None}
     assert modal_reason(state) == "because"
-    problems = {"replicas": "x" * 400, GENERAL: "no", "reason": "needed"}
-    errors = edit_errors(problems, ["pool", "replicas"])
+    problems = {"replicas": "x" * 400, GENERAL: "no"}
+    errors = edit_errors(problems, ["pool", "replicas"], reason="needed")
     assert errors == {"arg:replicas": "x" * 149 + "…", "arg:pool": "no", "reason": "needed"}
 
 
