@@ -53,7 +53,7 @@ def _cell(value: Any) -> str:
 
 def run_audit(home: Home, args: argparse.Namespace) -> int:
     try:
-        since = since_time(args.since, SystemClock().now()) if args.since else ""
+        since = since_time(args.since, SystemClock().now()) if args.since is not None else ""
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
     records = list(audit_records(existing_home(home), since=since))

@@ -145,6 +145,10 @@ def test_bad_arguments_and_a_missing_home_exit_2_with_one_line(
     assert code == 2 and "--since" in out and "Traceback" not in out
     code, out = _audit(monkeypatch, capsys, home, "--since", "2026-13-45")
     assert code == 2 and "not a day" in out
+    # An empty value (an unset variable in a script: --since "$SINCE") is a mistake too,
+    # not "since ever": the export would quietly be every approval.
+    code, out = _audit(monkeypatch, capsys, home, "--since", "")
+    assert code == 2 and "--since" in out and "Traceback" not in out
 
 
 async def test_a_decision_changed_after_its_outcome_was_told_is_flagged(
