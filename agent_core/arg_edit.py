@@ -34,7 +34,6 @@ __all__ = [
 FieldKind = Literal["text", "integer", "number", "boolean", "choice", "json"]
 # Where problems that belong to no one field are shown (the first field, in the modal).
 GENERAL = ""
-_MAX_NAME = 200
 _WHOLE = re.compile(r"-?[0-9]+")
 
 
@@ -165,7 +164,7 @@ def edit_fields(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> tupl
         for name, value in arguments.items()
         if name not in properties
     ]
-    return tuple(f for f in fields if 0 < len(f.name) <= _MAX_NAME)
+    return tuple(fields)
 
 
 def _parse_one(field: EditField, raw: str) -> Any:

@@ -26,6 +26,7 @@ _MAX_FIELDS = 90
 _MAX_INPUT = 3000
 _MAX_OPTIONS = 100
 _MAX_OPTION_VALUE = 150
+_MAX_NAME = 200  # a block id holds 255 (with _PREFIX); a label needs one character at least
 
 
 def _option(value: str) -> dict[str, Any]:
@@ -73,8 +74,11 @@ def _element(field: EditField) -> dict[str, Any]:
 
 def edit_modal(form: EditForm) -> dict[str, Any] | None:
     """The modal, or None when Slack cannot show these arguments for editing (too many
-    parameters, or a value longer than an input holds)."""
-    if len(form.fields) > _MAX_FIELDS or any(len(f.value) > _MAX_INPUT for f in form.fields):
+    parameters, a value longer than an input holds, or a name a label or block id cannot
+    hold): a field left out would approve the call without its argument."""
+    if len(form.fields) > _MAX_FIELDS or any(
+        len(f.value) > _MAX_INPUT or not 0 < len(f.name) <= _MAX_NAME for f in form.fields
+    ):
         return None
     intro = join(
         literal("Change the arguments of `"),

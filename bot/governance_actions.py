@@ -159,7 +159,9 @@ def register_governance(
             answers.tell(
                 engine.card_thread(capsule),
                 user,
-                literal("These arguments are too large to edit in Slack; approve or deny them."),
+                literal(
+                    "Slack's form cannot show these arguments for editing; approve or deny them."
+                ),
             )
             return
         try:

@@ -157,6 +157,17 @@ def test_arguments_too_large_for_slack_are_not_offered_for_editing() -> None:
     assert edit_modal(form) is None
 
 
+def test_a_parameter_whose_name_slack_cannot_show_is_not_offered_for_editing() -> None:
+    """A server's schema may name a parameter "" or longer than a block id holds. Left out
+    of the form, the edit approved the call without it: an argument silently dropped."""
+    for name in ("", "p" * 201):
+        schema = {"type": "object", "properties": {"node": {"type": "string"}, name: {}}}
+        fields = edit_fields(schema, {"node": "n1", name: "kept"})
+        assert name in {f.name for f in fields}
+        form = EditForm("appr_0123456789abcdef", "drain", "ab" * 32, fields, False)
+        assert edit_modal(form) is None
+
+
 def test_replies_render_mentions_only_of_held_users_and_of_groups_when_asked() -> None:
     text = "<@U0BOB> <!subteam^S0ONCALL> <@U0EVE> <!channel>"
     held = escape_reply(text, people=("U0BOB", "S0ONCALL"), groups=("S0ONCALL", "<!channel>"))
