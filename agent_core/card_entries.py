@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from approvals import ApprovalRequest, Policy, quorum_of
+from approvals import ApprovalRequest, Policy, quorum_of, valid_for_of
 from approvals.decisions import votes_why
 from sessions import Index, OutboxStore, failpoint
 
@@ -48,6 +48,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         require_reason=any(r.require_reason for r in rules),
         allow_edit=all(r.allow_edit for r in rules),
         quorum=quorum_of(request, policy) if policy is not None else 0,  # 0: the captured one
+        valid_for=valid_for_of(request, policy),
     )
 
 

@@ -60,6 +60,10 @@ class CardView:
     # Approvals needed: the larger of the captured and the current rule's (0: the
     # capsule's own), as a decision counts them.
     quorum: int = 0
+    # How long an approval would stay good for starting the call, as a decision gives it:
+    # the shorter of the captured and the current rule's (None: unlimited, or the view
+    # was made without the rules in force: then the capsule's own).
+    valid_for: int | None = None
 
     @property
     def args_sha256(self) -> str:

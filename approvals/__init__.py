@@ -6,7 +6,7 @@ Imports ``sessions`` only. One approval's whole life is owned by ``ApprovalReque
 
 from .authorize import GroupResolver, NoGroups, StaticGroups, Unchecked, authorize
 from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_capsule
-from .decision_checks import expired, may_decide, quorum_of
+from .decision_checks import expired, may_decide, quorum_of, valid_for_of
 from .decisions import (
     SYSTEM,
     AlreadyDecided,
@@ -114,5 +114,6 @@ __all__ = [
     "scan_session_approvals",
     "sweep_expired",
     "sweep_timers",
+    "valid_for_of",
     "withdraw",
 ]

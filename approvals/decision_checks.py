@@ -48,6 +48,16 @@ def quorum_of(request: ApprovalRequest, policy: Policy) -> int:
     return max(request.capsule.policy.quorum, policy.rule_for(request.capsule.tool).quorum)
 
 
+def valid_for_of(request: ApprovalRequest, policy: Policy | None) -> int | None:
+    """How long an approval stays good for starting the call: the shorter of the captured
+    and the current rule's ``valid_for`` (None: unlimited; ``policy`` None: the captured)."""
+    windows = [request.capsule.policy.valid_for_seconds]
+    if policy is not None:
+        windows.append(policy.rule_for(request.capsule.tool).valid_for_seconds)
+    limits = [w for w in windows if w is not None]
+    return min(limits) if limits else None
+
+
 def reason_missing(request: ApprovalRequest, policy: Policy, reason: str) -> str | None:
     """The refusal when a reason is required (by either rule) and none was given."""
     rules: tuple[PolicyRule, ...] = (request.capsule.policy, policy.rule_for(request.capsule.tool))

@@ -22,7 +22,14 @@ from sessions import Clock, Home, check_approval_id, check_slack_id, coordinatio
 
 from .authorize import GroupResolver
 from .capsule import Capsule
-from .decision_checks import expired, may_decide, quorum_of, reason_missing, seen_refusal
+from .decision_checks import (
+    expired,
+    may_decide,
+    quorum_of,
+    reason_missing,
+    seen_refusal,
+    valid_for_of,
+)
 from .governed import CurrentCall, after
 from .policy import Policy
 from .records import SYSTEM, Decision, Verdict, Vote
@@ -104,13 +111,8 @@ def finalize(
     capsule = request.capsule
     call = call or request.current()
     valid_until = ""
-    if verdict == "approved":
-        windows = [capsule.policy.valid_for_seconds]
-        if policy is not None:
-            windows.append(policy.rule_for(capsule.tool).valid_for_seconds)
-        limits = [w for w in windows if w is not None]
-        if limits:
-            valid_until = after(at, min(limits))
+    if verdict == "approved" and (window := valid_for_of(request, policy)) is not None:
+        valid_until = after(at, window)
     decision = Decision(
         approval_id=request.id,
         verdict=verdict,

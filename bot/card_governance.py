@@ -65,7 +65,9 @@ def valid_field(view: CardView) -> dict[str, Any] | None:
         if view.now is not None:
             when = join(when, literal(f" ({relative(until, view.now)})"))
         return mrkdwn_object(join(literal("*Must start by*\n"), when))
-    seconds = view.capsule.policy.valid_for_seconds
+    seconds = (
+        view.valid_for if view.valid_for is not None else view.capsule.policy.valid_for_seconds
+    )
     if decision is None and seconds is not None:
         return mrkdwn_object(literal(f"*Valid after approval*\n{duration_text(seconds)}"))
     return None

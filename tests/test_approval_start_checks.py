@@ -161,3 +161,23 @@ async def test_an_approval_whose_pointer_was_removed_is_still_exported_and_flagg
     assert card.id in records, "an approval vanished from the audit export"
     record = records[card.id]
     assert record.flagged and record.status == "approved" and record.outcome == "ran: ok"
+
+
+async def test_a_waiting_card_shows_the_window_a_decision_would_give(
+    make_engine: Any, home: Home, clock: FixedClock, surface: Any
+) -> None:
+    """A policy tightened after the request: the decision gives the shorter ``valid_for``
+    of the captured and the current rule, so the card waiting for it must say that one
+    (it said the captured hour while an approval would hold for ten minutes)."""
+    runs: list[dict[str, Any]] = []
+    captured = Policy(tools={"rotate_key": PolicyRule(valid_for_seconds=3600)})
+    engine, card = await asked(make_engine, surface, SlowToAnswer(clock, runs), captured)
+    request = ApprovalRequest.open(home, card.id)
+    tightened = Policy(tools={"rotate_key": PolicyRule(valid_for_seconds=600)})
+    shown = json.dumps(card_blocks(card_view(request, tightened)), ensure_ascii=False)
+    assert "*Valid after approval*\\n10m" in shown, shown
+    # Loosened (or no window now): the captured hour still binds.
+    for current in (Policy(tools={"rotate_key": PolicyRule(valid_for_seconds=7200)}), Policy()):
+        shown = json.dumps(card_blocks(card_view(request, current)), ensure_ascii=False)
+        assert "*Valid after approval*\\n1h" in shown, shown
+    assert runs == []
