@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from approvals import SYSTEM, ApprovalRequest, Decision
-from sessions import utc_iso
+from sessions import from_utc_iso, utc_iso
 
 from .approved_call import deciders_text
 from .backoff import Backoff
@@ -49,9 +49,16 @@ async def defer(
     slot says meanwhile.
     """
     now = run.rt.clock.now()
+    # A window closing before the next try: tried (and so said stale) as it closes, not
+    # minutes later with the card still saying the call will run. Stale is "past
+    # valid_until", so a second after it; never now, which would try again at once.
+    closes = (
+        from_utc_iso(decision.valid_until) + timedelta(seconds=1) if decision.valid_until else None
+    )
 
     def retry_at(attempt: int) -> str:
-        return utc_iso(now + timedelta(seconds=DEFERRAL_RETRY.delay(attempt)))
+        due = now + timedelta(seconds=DEFERRAL_RETRY.delay(attempt))
+        return utc_iso(min(due, closes) if closes is not None and closes > now else due)
 
     record = request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
     attempt = record.attempt

@@ -12,7 +12,15 @@ from .atomic import (
     read_file,
     replace_atomically,
 )
-from .clock import Clock, FixedClock, SystemClock, readable, readable_utc, utc_iso
+from .clock import (
+    Clock,
+    FixedClock,
+    SystemClock,
+    from_utc_iso,
+    readable,
+    readable_utc,
+    utc_iso,
+)
 from .config_text import (
     MAX_CONFIG_BYTES,
     check_http_url,
@@ -142,6 +150,7 @@ __all__ = [
     "failpoint",
     "file_lock",
     "file_lock_async",
+    "from_utc_iso",
     "is_sealed",
     "iter_session_dirs",
     "iter_thread_keys",

@@ -39,10 +39,15 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def from_utc_iso(stamp: str) -> datetime:
+    """The moment one of signoff's timestamps (``utc_iso``) names."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def readable_utc(stamp: str) -> str:
     """One of signoff's timestamps (``utc_iso``) as people read it: ``2026-11-02 09:00 UTC``
     (in text that cannot carry Slack's date formatting, such as a thread reply)."""
-    return readable(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+    return readable(from_utc_iso(stamp))
 
 
 def readable(moment: datetime) -> str:

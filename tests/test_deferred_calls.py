@@ -15,8 +15,8 @@ from engine_support import call, message, replies, text, transcript
 from agent_core.messages import EventMessage, ToolResultMessage
 from agent_core.scripted import ScriptedModel
 from agent_core.tools import Tool, ToolContext, ToolRegistry
-from approvals import ApprovalRequest
-from sessions import FixedClock, Home
+from approvals import ApprovalRequest, Policy, PolicyRule
+from sessions import FixedClock, Home, from_utc_iso
 
 
 class Vault(Tool):
@@ -123,3 +123,30 @@ async def test_a_restart_tries_a_deferred_call_at_once(
     await engine.recover()
     await engine.idle()
     assert [r["name"] for r in runs] == ["db"]
+
+
+async def test_a_deferred_call_whose_window_closes_first_is_said_stale_when_it_closes(
+    make_engine: Any, home: Home, clock: FixedClock, surface: Any
+) -> None:
+    """valid_for shorter than the retry back-off: the next try was due after the approval
+    went stale, so the card and the thread kept saying it would run for up to ten minutes
+    past its deadline. The retry is due when the window closes at the latest."""
+    runs: list[dict[str, Any]] = []
+    policy = Policy(tools={"rotate_key": PolicyRule(valid_for_seconds=20)})
+    engine = await make_engine(model=_model(), registry=ToolRegistry([Vault(runs)]), policy=policy)
+    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    request = ApprovalRequest.open(home, card.id)
+    decision = request.decision()
+    assert decision is not None and decision.valid_until
+    (deferral,) = request.deferrals()
+    closes = from_utc_iso(decision.valid_until) + timedelta(seconds=1)  # stale: past it
+    assert from_utc_iso(deferral.retry_at) <= closes
+    clock.advance(timedelta(seconds=21))
+    await engine.sweep()
+    await engine.idle()
+    assert request.stale() is not None and runs == []
+    assert request.claimed() is None
