@@ -56,17 +56,23 @@ def _model() -> ScriptedModel:
     return ScriptedModel([call("rotate_key", {"name": "db"}, "c1"), text("done")], repeat_last=True)
 
 
+async def asked_and_approved(engine: Any, surface: Any) -> Any:
+    """The card of ``rotate_key(db)`` asked for in a message, once U0BOB approved it."""
+    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
+    await engine.idle()
+    (card,) = surface.cards
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    return card
+
+
 async def test_a_deferred_call_is_told_once_retried_when_due_and_runs_once(
     make_engine: Any, home: Home, clock: FixedClock, surface: Any
 ) -> None:
     runs: list[dict[str, Any]] = []
     vault = Vault(runs)
     engine = await make_engine(model=_model(), registry=ToolRegistry([vault]))
-    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
-    await engine.idle()
-    (card,) = surface.cards
-    await engine.decide(card.id, user="U0BOB", approve=True)
-    await engine.idle()
+    card = await asked_and_approved(engine, surface)
     request = ApprovalRequest.open(home, card.id)
     assert runs == [] and request.claimed() is None, (
         "the approval was spent on a tool that was down"
@@ -109,11 +115,7 @@ async def test_a_restart_tries_a_deferred_call_at_once(
 ) -> None:
     runs: list[dict[str, Any]] = []
     engine = await make_engine(model=_model(), registry=ToolRegistry([Vault(runs)]))
-    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
-    await engine.idle()
-    (card,) = surface.cards
-    await engine.decide(card.id, user="U0BOB", approve=True)
-    await engine.idle()
+    await asked_and_approved(engine, surface)
     await engine.close()
     assert runs == []
 
@@ -134,11 +136,7 @@ async def test_a_deferred_call_whose_window_closes_first_is_said_stale_when_it_c
     runs: list[dict[str, Any]] = []
     policy = Policy(tools={"rotate_key": PolicyRule(valid_for_seconds=20)})
     engine = await make_engine(model=_model(), registry=ToolRegistry([Vault(runs)]), policy=policy)
-    await engine.ingest(message("rotate the db key", ts="1700000000.000100"))
-    await engine.idle()
-    (card,) = surface.cards
-    await engine.decide(card.id, user="U0BOB", approve=True)
-    await engine.idle()
+    card = await asked_and_approved(engine, surface)
     request = ApprovalRequest.open(home, card.id)
     decision = request.decision()
     assert decision is not None and decision.valid_until
