@@ -4,7 +4,8 @@ Placeholders are filled only from arguments validated against the tool's JSON sc
 and each argv element is substituted whole, so a value is always exactly one argument:
 ``; rm -rf /`` or ``$(…)`` reach the program as inert text. Values may not contain
 control characters (a newline, NUL), and may not turn an argument into an option (a
-leading ``-`` where the template has none), unless that element follows ``--``.
+leading ``-`` where the template has none), unless that element follows ``--`` with only
+placeholders between, or is a value the config lists (an ``enum`` value, the ``default``).
 
 The process gets a minimal environment (``PATH``, ``HOME``, ``LANG``) plus the tool's
 ``env`` and ``SIGNOFF_APPROVAL_ID`` / ``SIGNOFF_SESSION_ID``; it runs in the session's
@@ -125,15 +126,31 @@ class CommandTool(Tool):
                 _text(arguments[value]) if kind == "param" else value for kind, value in template
             )
             introduced_dash = template[0][0] == "param" if template else False
-            if element.startswith("-") and introduced_dash and not options_end:
+            if (
+                element.startswith("-")
+                and introduced_dash
+                and not options_end
+                and not self._operators_value(template, arguments)
+            ):
                 raise ValueError(
                     f"invalid arguments for {self.name}: {element!r} would be read as an option "
                     "(a value may not start with '-')"
                 )
-            if element == "--" and not introduced_dash:
-                options_end = True
+            if all(kind == "text" for kind, _ in template):
+                # A fixed word after `--` may be the program it ends the options of runs
+                # (`kubectl exec pod -- rm {file}`), whose own options are read again.
+                options_end = element == "--"
             out.append(element)
         return out
+
+    def _operators_value(self, template: Template, arguments: Mapping[str, Any]) -> bool:
+        """Is the element one placeholder holding a value the config itself lists (an
+        ``enum`` value, the ``default``)? An option chosen there is the operator's."""
+        if len(template) != 1:
+            return False
+        name = template[0][1]
+        param, value = self.spec_config.params[name], arguments[name]
+        return value in (param.enum or ()) or value == param.default
 
     def gated(self, arguments: dict[str, Any]) -> bool:
         return self.spec_config.requires_approval

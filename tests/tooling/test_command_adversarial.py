@@ -192,3 +192,45 @@ def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine(
 
 def _names(argv: tuple[str, ...]) -> list[str]:
     return [n for e in argv for kind, n in parse_template(e) if kind == "param"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["kubectl", "exec", "deploy/api", "--", "rm", "{file}"],
+        ["sudo", "--", "git", "checkout", "{file}"],
+        ["ssh", "db1", "--", "rm", "-v", "{file}"],
+    ],
+)
+def test_a_double_dash_before_another_program_does_not_free_that_programs_options(
+    argv: list[str],
+) -> None:
+    # The `--` ends the options of the program before it (kubectl, sudo, ssh): the program
+    # it runs reads its own options again, so `-rf` would reach `rm` as one.
+    tool = CommandTool(name="t", spec=CommandSpec(description="d", argv=tuple(argv),
+                                                   params={"file": {}}))  # fmt: skip
+    with pytest.raises(ValueError, match="would be read as an option"):
+        tool.validate({"file": "-rf"})
+    ends_rms_options = [*argv[:-1], "--", argv[-1]]
+    tool = CommandTool(name="t", spec=CommandSpec(description="d", argv=tuple(ends_rms_options),
+                                                   params={"file": {}}))  # fmt: skip
+    assert tool.argv(tool.validate({"file": "-rf"}))[-1] == "-rf"
+
+
+def test_an_option_the_operator_lists_as_a_value_is_passed() -> None:
+    # A start-up-valid enum (or default) of options, e.g. kubectl's --dry-run modes, is the
+    # operator's own choice, not a model's value turned into an option: refusing it at
+    # every call made the tool unusable.
+    spec = CommandSpec(
+        description="apply",
+        argv=(sys.executable, "-c", ECHO, "{dry_run}", "{mode}"),
+        params={
+            "dry_run": {"enum": ["--dry-run=server", "--dry-run=none"]},
+            "mode": {"default": "--wait", "pattern": "--?[a-z]+"},
+        },
+    )
+    tool = CommandTool(name="apply", spec=spec)
+    checked = tool.validate({"dry_run": "--dry-run=server"})
+    assert tool.argv(checked)[-2:] == ["--dry-run=server", "--wait"]
+    with pytest.raises(ValueError, match="would be read as an option"):
+        tool.validate({"dry_run": "--dry-run=none", "mode": "-force"})  # not the operator's
