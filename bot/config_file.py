@@ -7,8 +7,8 @@
 
 Unknown keys and bad values are errors naming the key. ``${VAR}`` in the values of a
 server's ``env`` and ``headers`` and of a command's ``env`` expands from signoff's
-environment (``$${`` is a literal ``${``); a variable that is not set is an error, so a
-token never silently becomes empty.
+environment (``$${`` is a literal ``${``); a variable that is not set, or is empty, is an
+error, so a token never silently becomes empty.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ def _expand(text: str, env: Mapping[str, str], where: str) -> str:
         name = match.group(1)
         if name not in env:
             raise ConfigError(f"{where}: ${{{name}}} is not set in signoff's environment")
+        if not env[name]:  # `NAME=` left blank in an environment file: no token either
+            raise ConfigError(f"{where}: ${{{name}}} is empty in signoff's environment")
         return env[name]
 
     return _VAR.sub(one, text)

@@ -272,3 +272,31 @@ def test_a_header_value_no_request_can_carry_is_a_config_error_that_keeps_the_se
     assert "s3cr3t" not in err + caplog.text
     assert code == 2
     assert "mcp.servers.ops.headers.Authorization" in err and why in err
+
+
+@pytest.mark.parametrize(
+    ("table", "where"),
+    [
+        pytest.param("[mcp.servers.ops]\ncommand = ['x']\nenv = { OPS_TOKEN = '${OPS_TOKEN}' }\n",
+                     "mcp.servers.ops.env.OPS_TOKEN", id="server-env"),
+        pytest.param("[mcp.servers.ops]\nurl = 'http://127.0.0.1:9/mcp'\n"
+                     "headers = { X-Api-Key = '${OPS_TOKEN}' }\n",
+                     "mcp.servers.ops.headers.X-Api-Key", id="header"),
+        pytest.param("[commands.c]\ndescription = 'c'\nargv = ['true']\n"
+                     "env = { OPS_TOKEN = '${OPS_TOKEN}' }\n", "commands.c.env.OPS_TOKEN",
+                     id="command-env"),
+    ],
+)  # fmt: skip
+def test_a_variable_set_but_empty_is_a_config_error_too(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    table: str,
+    where: str,
+) -> None:
+    # `OPS_TOKEN=` (an environment file with the line left blank) made the server start
+    # with no token, or send an empty API key header, and fail far from the cause.
+    monkeypatch.setenv("OPS_TOKEN", "")
+    config(env, monkeypatch, table)
+    assert say("hello") == 2
+    assert f"{where}: ${{OPS_TOKEN}} is empty in signoff's environment" in one_line_error(capsys)
