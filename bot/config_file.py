@@ -42,12 +42,23 @@ class McpSection(_Strict):
     @field_validator("servers")
     @classmethod
     def _names(cls, value: dict[str, McpServerSpec]) -> dict[str, McpServerSpec]:
-        for name in value:
+        for name, spec in value.items():
             if not SERVER_NAME.fullmatch(name):
                 raise ValueError(
                     f"server name {name!r}: use letters, digits, - and single _ (at most 30); "
                     "its tools are named <server>__<tool>"
                 )
+            # The policy names ops__scale; written here, it would match nothing: an
+            # exclude that excludes nothing offers the tool, silently.
+            prefix = f"{name}__"
+            for key in ("include", "exclude", "no_approval"):
+                for pattern in getattr(spec, key):
+                    if pattern.startswith(prefix):
+                        raise ValueError(
+                            f"{name}.{key}: {pattern!r} is a tool's full name ({prefix}…); "
+                            "these patterns match the server's own tool names: write "
+                            f"{pattern.removeprefix(prefix)!r}"
+                        )
         return value
 
 

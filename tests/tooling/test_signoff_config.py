@@ -72,6 +72,14 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
         ("[mcp.servers.ops]\nurl = 'http://h/mcp'\nenv = {A = '1'}\n", "env is for stdio"),
         ("[mcp.servers.ops]\ncommand = ['x']\ntimeout = '30 seconds'\n", "not a duration"),
         ("[mcp.servers.o__ps]\ncommand = ['x']\n", "server name 'o__ps'"),
+        # The policy names ops__delete_namespace; these patterns match the server's own
+        # names, so this one excluded nothing, and the model was offered the tool.
+        (
+            "[mcp.servers.ops]\ncommand = ['x']\nexclude = ['ops__delete_*']\n",
+            "ops.exclude: 'ops__delete_*' is a tool's full name (ops__…); these patterns "
+            "match the server's own tool names: write 'delete_*'",
+        ),
+        ("[mcp.servers.ops]\ncommand = ['x']\nno_approval = ['ops__get_*']\n", "write 'get_*'"),
         (
             "[mcp.servers.ops]\ncommand = ['x']\nenv = {KUBECONFIG = '${NOT_SET_HERE}'}\n",
             "mcp.servers.ops.env.KUBECONFIG: ${NOT_SET_HERE} is not set",
