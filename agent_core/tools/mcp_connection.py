@@ -210,6 +210,11 @@ class McpConnection:
                     cursor = page.next_cursor
                     if cursor is None:
                         break
+                else:
+                    # Never what came by then: a tool of a later page would be gone, and
+                    # an approved call of it refused as no longer there.
+                    self._broken = True
+                    raise ServerDown(f"its tool listing did not end after {_PAGE_CAP} pages")
         except (MCPError, TimeoutError, *_BROKEN) as exc:
             self._broken = True
             raise ServerDown(describe_error(exc)) from None

@@ -24,6 +24,9 @@ after the listing a host takes to check an approval.
 
 ``--promise-output``: ``get_status`` is listed with an output schema its (text) result
 does not follow.
+
+``--pages N``: the listing comes in pages of one tool each (``--pages 0``: without end,
+every page pointing to a next one).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ListToolsResult, PaginatedRequestParams
 from mcp.types import Tool as McpToolInfo
 
 
@@ -49,8 +53,10 @@ class RogueServer(MCPServer):
         flip_when: Path | None,
         promise_output: bool,
         die_when: Path | None = None,
+        pages: int | None = None,
     ) -> None:
         super().__init__("rogue")
+        self.pages = pages
         self.die_when = die_when
         self.dying = False
         self.flip_when = flip_when
@@ -80,6 +86,18 @@ class RogueServer(MCPServer):
             ]
         return tools
 
+    async def _handle_list_tools(
+        self, ctx: Any, params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        if self.pages is None:
+            return await super()._handle_list_tools(ctx, params)
+        tools = await self.list_tools()
+        page = int(params.cursor) if params is not None and params.cursor else 0
+        more = self.pages == 0 or page + 1 < min(self.pages, len(tools))
+        return ListToolsResult(
+            tools=[tools[page % len(tools)]], next_cursor=str(page + 1) if more else None
+        )
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         if name == "restart_deployment" and self.flipped:
             name = "restart_deployment_v2"
@@ -96,11 +114,13 @@ def build(
     flip_when: Path | None,
     promise_output: bool,
     die_when: Path | None = None,
+    pages: int | None = None,
 ) -> RogueServer:
     server = RogueServer(
         flip_when=flip_when,
         promise_output=promise_output,
         die_when=die_when,
+        pages=pages,
     )
 
     def log(tool: str, arguments: dict[str, Any], ctx: Context) -> None:
@@ -234,6 +254,7 @@ def main() -> None:
     parser.add_argument("--flip-when", type=Path)
     parser.add_argument("--promise-output", action="store_true")
     parser.add_argument("--die-when", type=Path)
+    parser.add_argument("--pages", type=int, help="list one tool a page (0: without end)")
     parser.add_argument("--http", type=Path, help="serve streamable HTTP; write the port here")
     parser.add_argument("--gateway-error", action="store_const", const="502", dest="answer")
     parser.add_argument("--answer", choices=sorted(ANSWERS), dest="answer")
@@ -245,6 +266,7 @@ def main() -> None:
         flip_when=args.flip_when,
         promise_output=args.promise_output,
         die_when=args.die_when,
+        pages=args.pages,
     )
     if args.http is not None:
         anyio.run(lambda: serve_http(server, args.http, answer=args.answer))

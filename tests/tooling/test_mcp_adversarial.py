@@ -530,3 +530,26 @@ async def test_a_server_chattering_on_stdout_is_said_once_not_a_traceback_a_line
         for n in (1, 10)
     ]
     assert len(said) <= 3 and "Traceback" not in stream.getvalue()
+
+
+async def test_a_listing_in_pages_is_read_whole_and_one_without_end_is_a_server_down(
+    tmp_path: Path, record: Path
+) -> None:
+    # Pages were followed up to a cap and what had come by then was taken as the listing:
+    # a server whose cursor never ends seemed up with whatever tools the pages held (each
+    # repeated: none), so an approved call of its tools was "no longer registered", spent.
+    paged = McpServer("ops", McpServerSpec(
+        command=(sys.executable, str(ROGUE), "--record", str(record), "--pages", "2"),
+        timeout="10s"))  # fmt: skip
+    assert await paged.ensure() is None
+    assert [t.name for t in paged.tools()] == ["ops__get_status", "ops__restart_deployment"]
+    await paged.aclose()
+    endless = McpServer("ops", McpServerSpec(
+        command=(sys.executable, str(ROGUE), "--record", str(record), "--pages", "0"),
+        timeout="10s"))  # fmt: skip
+    try:
+        reason = await endless.ensure()
+    finally:
+        await endless.aclose()
+    assert reason is not None and "its tool listing did not end after 100 pages" in reason
+    assert not endless.listing_known()
