@@ -31,6 +31,7 @@ from .observe import ApprovalRequested, ToolExecuted
 from .session_run import SessionRun
 from .stops import active_stop
 from .tools import Tool, ToolContext, ToolError, ToolOutcomeUnknown
+from .tools.output import mask_secrets
 
 __all__ = ["Runnable", "execute", "run_calls"]
 
@@ -141,6 +142,9 @@ async def execute(
         status, content = "error", str(exc)
     except Exception as exc:  # a tool's failure is data for the model, not a crash of ours
         status, content = "error", f"{type(exc).__name__}: {exc}"
+    # A program that prints its token (`curl -v`) must not send it to the model's provider,
+    # the trace or the thread; the kept output beside the trace has it as written.
+    content = mask_secrets(content, tool.secrets)
     failpoint("executor.after_tool_call")
     run.rt.observer.emit(
         ToolExecuted(

@@ -1,8 +1,8 @@
 """What every tool is, whatever runs it: a Python function, an MCP server or a command.
 
 The executor and resume use exactly this interface: ``name``, ``description``,
-``version``, ``parallel_safe``, ``annotations``, ``spec``, ``schema``, ``validate``,
-``gated``, ``call`` and ``unavailable``. A tool's ``version`` is a hash of its input
+``version``, ``parallel_safe``, ``annotations``, ``secrets``, ``spec``, ``schema``,
+``validate``, ``gated``, ``call`` and ``unavailable``. A tool's ``version`` is a hash of its input
 schema; a capsule pins it, and an approved call whose tool changed since does not run.
 
 Errors a tool raises from ``call``::
@@ -121,6 +121,12 @@ class Tool(ABC):
     def annotations(self) -> Mapping[str, Any]:
         """Hints shown to people (MCP's readOnlyHint, destructiveHint, …); never the gate."""
         return self._annotations
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values the tool is given that its results must never show (a command's ``env``,
+        an MCP server's ``env`` and ``headers``): the executor masks them."""
+        return ()
 
     @property
     @abstractmethod

@@ -155,6 +155,10 @@ class CommandTool(Tool):
     def gated(self, arguments: dict[str, Any]) -> bool:
         return self.spec_config.requires_approval
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(v.get_secret_value() for v in self.spec_config.env.values())
+
     def environment(self, context: ToolContext) -> dict[str, str]:
         env = _base_env()
         env.update({k: v.get_secret_value() for k, v in self.spec_config.env.items()})

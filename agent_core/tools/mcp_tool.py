@@ -85,6 +85,11 @@ class McpTool(Tool):
     def gated(self, arguments: dict[str, Any]) -> bool:
         return self.server.gated(self.remote)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        spec = self.server.spec
+        return tuple(v.get_secret_value() for v in (*spec.env.values(), *spec.headers.values()))
+
     async def unavailable(self) -> str | None:
         return await self.server.ensure()
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["OUTPUT_LIMIT", "clip_text", "output_path", "read_head"]
+__all__ = ["OUTPUT_LIMIT", "clip_text", "mask_secrets", "output_path", "read_head"]
 
 # Characters of each output the model reads; more goes only to the workspace file.
 OUTPUT_LIMIT = 6000
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# Shorter words of a secret are not masked: "Bearer", or an env value such as a namespace,
+# would garble every output they appear in, and are no token.
+_SECRET_MIN = 8
 
 
 def output_path(workspace: Path, *, tool: str, call_id: str, stream: str) -> Path:
@@ -29,6 +33,14 @@ def clip_text(text: str, *, limit: int = OUTPUT_LIMIT, kept: Path | None = None)
         return text
     where = f"; the whole output is in {kept}" if kept is not None else ""
     return text[:limit] + f"\n… [{len(text) - limit} more characters cut{where}]"
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret, and each word of one ("Bearer <token>"), as ``***``."""
+    pieces = {p for s in secrets for p in (s, *s.split()) if len(p) >= _SECRET_MIN}
+    for piece in sorted(pieces, key=len, reverse=True):  # a whole value before its words
+        text = text.replace(piece, "***")
+    return text
 
 
 def read_head(fd: int, *, kept: Path | None, limit: int = OUTPUT_LIMIT) -> tuple[str, int]:

@@ -328,3 +328,44 @@ def test_the_version_an_approval_pins_covers_what_the_command_runs() -> None:
     )
     # A rotated secret is not a different command (and a version never hashes a secret).
     assert CommandTool(name="t", spec=spec).version == CommandTool(name="t", spec=rotated).version
+
+
+async def test_a_secret_a_command_prints_is_masked_everywhere_but_its_kept_output(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    home: Home,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `curl -v` echoes the Authorization header it sends; a failing script prints its
+    # settings. The token then went to the model's provider, the transcript, the trace
+    # and the thread: env values are secrets (docs/tools.md), wherever they come back.
+    token = "s3cr3t-Tok3n-42"
+    monkeypatch.setenv("OPS_TOKEN", token)
+    show = (
+        "import os, sys; t = os.environ['OPS_TOKEN']; print('auth: Bearer ' + t); "
+        "sys.argv[1] == 'fail' and sys.exit('failed with Bearer ' + t)"
+    )
+    config = write_config(
+        tmp_path / "signoff.toml",
+        "".join(
+            f"[commands.{name}]\n"
+            f'description = "{name}"\n'
+            f'argv = [{toml_str(sys.executable)}, "-c", {toml_str(show)}, "{code}"]\n'
+            'env = { OPS_TOKEN = "${OPS_TOKEN}" }\n'
+            "requires_approval = false\n"
+            for name, code in (("ok", "pass"), ("fails", "fail"))
+        ),
+    )
+    engine = await open_signoff(config)
+    await engine.ingest(message("call ok", ts="1700000000.000100"))
+    await engine.ingest(message("call fails", ts="1700000000.000200"))
+    await engine.idle()
+    results = {m.name: m for m in transcript(home) if isinstance(m, ToolResultMessage)}
+    assert results["ok"].status == "ok" and "auth: Bearer ***" in results["ok"].content
+    assert results["fails"].status == "error"
+    assert "failed with Bearer ***" in results["fails"].content
+    kept = [p for p in home.root.rglob("*") if p.is_file() and "tool-output" in p.parts]
+    assert any(token in p.read_text(errors="replace") for p in kept)  # kept whole, as written
+    for path in home.root.rglob("*"):
+        if path.is_file() and "tool-output" not in path.parts:
+            assert token.encode() not in path.read_bytes(), path
