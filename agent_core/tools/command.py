@@ -157,7 +157,7 @@ class CommandTool(Tool):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(v.get_secret_value() for v in self.spec_config.env.values())
+        return self.spec_config.secrets
 
     def environment(self, context: ToolContext) -> dict[str, str]:
         env = _base_env()

@@ -40,6 +40,7 @@ from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import bounded_client
 from .mcp_stdio import stdio_transport
+from .output import mask_secrets
 from .specs import McpServerSpec
 
 __all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
@@ -164,7 +165,8 @@ class McpConnection:
                 else:
                     self._ready.set_exception(exc)
             elif not self._stop.is_set() and not isinstance(exc, asyncio.CancelledError):
-                log.warning("MCP server %s: connection ended: %s", self.server, describe_error(exc))
+                why = mask_secrets(describe_error(exc), self.spec.secrets)
+                log.warning("MCP server %s: connection ended: %s", self.server, why)
             if isinstance(exc, asyncio.CancelledError):
                 raise
         finally:

@@ -32,6 +32,7 @@ from .base import Tool, ToolError, schema_version
 from .log_cap import STDERR_LOG_LIMIT, cap_log
 from .mcp_connection import McpConnection, ServerDown
 from .mcp_tool import UNLISTED, McpTool
+from .output import mask_secrets
 from .specs import TOOL_NAME, McpServerSpec
 
 __all__ = ["McpServer"]
@@ -190,7 +191,9 @@ class McpServer:
             try:
                 await self._reconnect()
             except ServerDown as exc:
-                self._down = str(exc)
+                # Logged, a call's result, told in a thread: never a key the server quoted
+                # as it refused it ("invalid key: Bearer sk-…").
+                self._down = mask_secrets(str(exc), self.spec.secrets)
                 return self.status()
             self._down = ""
             return None

@@ -87,8 +87,7 @@ class McpTool(Tool):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        spec = self.server.spec
-        return tuple(v.get_secret_value() for v in (*spec.env.values(), *spec.headers.values()))
+        return self.server.spec.secrets
 
     async def unavailable(self) -> str | None:
         return await self.server.ensure()

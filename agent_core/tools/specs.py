@@ -261,6 +261,11 @@ class CommandSpec(_Strict):
     def timeout_seconds(self) -> float:
         return float(parse_duration(self.timeout))
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values of ``env``: masked wherever they would be shown."""
+        return tuple(v.get_secret_value() for v in self.env.values())
+
 
 class McpServerSpec(_Strict):
     """``[mcp.servers.NAME]``: how to reach one MCP server and which of its tools to offer."""
@@ -295,6 +300,12 @@ class McpServerSpec(_Strict):
     @property
     def timeout_seconds(self) -> float:
         return float(parse_duration(self.timeout))
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values of ``env`` and ``headers``: masked wherever they would be shown."""
+        values = (*self.env.values(), *self.headers.values())
+        return tuple(v.get_secret_value() for v in values)
 
     @property
     def transport(self) -> str:

@@ -27,6 +27,9 @@ does not follow.
 
 ``--pages N``: the listing comes in pages of one tool each (``--pages 0``: without end,
 every page pointing to a next one).
+
+``--refuse-key``: over HTTP, every request is refused (401) with a JSON-RPC error that
+quotes the ``Authorization`` header it came with, as some APIs quote a key they reject.
 """
 
 from __future__ import annotations
@@ -231,7 +234,26 @@ def gateway_errors(app: Any, answer: str = "502") -> Any:
     return middleware
 
 
-async def serve_http(server: MCPServer, port_file: Path, *, answer: str | None) -> None:
+def refusing_key(app: Any) -> Any:
+    """ASGI middleware: refuse every POST, quoting its Authorization header."""
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        key = dict(scope["headers"]).get(b"authorization", b"").decode()
+        error = {"code": -32001, "message": f"invalid key: {key}"}
+        body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 401, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return middleware
+
+
+async def serve_http(
+    server: MCPServer, port_file: Path, *, answer: str | None, refuse_key: bool = False
+) -> None:
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -241,6 +263,8 @@ async def serve_http(server: MCPServer, port_file: Path, *, answer: str | None) 
     app: Any = server.streamable_http_app(json_response=True)
     if answer is not None:
         app = gateway_errors(app, answer)
+    if refuse_key:
+        app = refusing_key(app)
     uvi = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     tmp = port_file.with_suffix(".tmp")
     tmp.write_text(str(sock.getsockname()[1]))
@@ -258,6 +282,7 @@ def main() -> None:
     parser.add_argument("--http", type=Path, help="serve streamable HTTP; write the port here")
     parser.add_argument("--gateway-error", action="store_const", const="502", dest="answer")
     parser.add_argument("--answer", choices=sorted(ANSWERS), dest="answer")
+    parser.add_argument("--refuse-key", action="store_true")
     args = parser.parse_args()
     if args.die_when is not None and dead_marker(args.die_when).exists():
         raise SystemExit("rogue_mcp_server: down for the test")
@@ -269,7 +294,9 @@ def main() -> None:
         pages=args.pages,
     )
     if args.http is not None:
-        anyio.run(lambda: serve_http(server, args.http, answer=args.answer))
+        anyio.run(
+            lambda: serve_http(server, args.http, answer=args.answer, refuse_key=args.refuse_key)
+        )
     else:
         server.run("stdio")
 

@@ -79,14 +79,14 @@ async def ask(engine: Engine, text: str, ts: str) -> None:
 
 
 @contextlib.contextmanager
-def rogue_http(tmp_path: Path, record: Path, answer: str) -> Iterator[str]:
+def rogue_http(tmp_path: Path, record: Path, answer: str, *more: str) -> Iterator[str]:
     """The rogue server on streamable HTTP behind a "gateway" that replaces the answer to
     every tools/call after the server ran it (``--answer``); yields its URL."""
     port_file = tmp_path / "port"
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     proc = subprocess.Popen(
         [sys.executable, str(ROGUE), "--record", str(record), "--http", str(port_file),
-         "--answer", answer],
+         "--answer", answer, *more],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -553,3 +553,22 @@ async def test_a_listing_in_pages_is_read_whole_and_one_without_end_is_a_server_
         await endless.aclose()
     assert reason is not None and "its tool listing did not end after 100 pages" in reason
     assert not endless.listing_known()
+
+
+async def test_a_key_the_server_quotes_as_it_refuses_it_is_masked_in_why_it_is_down(
+    tmp_path: Path, record: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "invalid key: Bearer sk-…": the reason a server is down is logged, is the result of
+    # a call (nothing was sent) and is told in the thread of an approved call deferred on
+    # it. The header is a secret wherever it comes back from.
+    key = "sk-live-0123456789abcdef"
+    with rogue_http(tmp_path, record, "502", "--refuse-key") as url:
+        spec = McpServerSpec(url=url, headers={"Authorization": f"Bearer {key}"}, timeout="10s")
+        server = McpServer("ops", spec)
+        await server.start()
+        try:
+            status = server.status()
+        finally:
+            await server.aclose()
+    assert "invalid key: ***" in status  # the whole header value
+    assert key not in status + caplog.text
