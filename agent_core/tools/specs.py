@@ -231,8 +231,16 @@ class CommandSpec(_Strict):
     def _placeholders(self) -> CommandSpec:
         _no_nul("argv", self.argv)
         _no_nul("env", (v.get_secret_value() for v in self.env.values()))
-        if not self.argv[0] or "{" in self.argv[0]:
+        program = self.argv[0]
+        if not program or "{" in program:
             raise ValueError("argv[0], the program, must be fixed text")
+        # It runs in its session's workspace, where no relative path leads (nor `~`).
+        if program.startswith("~") or ("/" in program and not program.startswith("/")):
+            why = ": no shell expands '~'" if program[0] == "~" else " is a relative path"
+            raise ValueError(
+                f"argv[0] {program!r}{why}, and a command runs in its session's "
+                "workspace: give the program's absolute path (or a name on PATH)"
+            )
         used = {
             name
             for element in self.argv

@@ -271,6 +271,11 @@ def test_an_mcp_url_in_an_error_keeps_its_password_out() -> None:
         ('argv = ["echo", "a\\u0000b"]', "NUL"),
         ('argv = ["ec\\u0000ho"]', "NUL"),
         ('argv = ["echo"]\nenv = { X = "a\\u0000b" }', "NUL"),
+        # Taken, then every call failed "No such file or directory": a command runs in its
+        # session's workspace, where no relative path leads, and no shell expands `~`.
+        ('argv = ["./scripts/restart.sh"]', "'./scripts/restart.sh' is a relative path"),
+        ('argv = ["bin/restart"]', "relative path"),
+        ('argv = ["~/bin/restart"]', "no shell expands '~'"),
     ],
 )
 def test_bad_command_tables_are_one_line_errors(tmp_path: Path, table: str, error: str) -> None:
