@@ -109,6 +109,13 @@ class Clicks:
         while len(self.home_forms) > _HOME_FORMS:
             del self.home_forms[next(iter(self.home_forms))]
 
+    def submitted_from_home(self, view_id: str) -> bool:
+        """Was the modal ``view_id`` opened by a click on a Home tab (answered there)?"""
+        if view_id not in self.home_forms:
+            return False
+        del self.home_forms[view_id]
+        return True
+
     async def check_home_click(self, value: str, *, user: str) -> Capsule | str:
         if self.home is None:  # no Home tab was published: no click can come from one
             return "This button does not belong to a card."
@@ -169,6 +176,14 @@ class _Answers:
 
     def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None:
         self.clicks.tell(self.where if self.where is not None else thread, user, text)
+
+    def opened(self, view_id: str) -> None:
+        if self.where == HOME:
+            self.clicks.opened_from_home(view_id)
+
+    def of_form(self, view_id: str) -> _Answers:
+        home = self.clicks.submitted_from_home(view_id)
+        return _Answers(self.clicks, HOME) if home else self
 
     async def decide(
         self,
@@ -251,8 +266,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
                 user=user,
                 args_sha256=capsule.args_sha256,  # the hash the deny modal names
             )
-            if where == HOME:
-                clicks.opened_from_home(view_id)
+            _Answers(clicks, where).opened(view_id)
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
             log.info("could not open the deny modal (%s); denying without a reason", failure(exc))
             await clicks.decide(capsule, user=user, approve=False, where=where)
@@ -289,8 +303,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         if capsule is None:
             return
         where: Where = engine.card_thread(capsule)
-        if payload.view.id in clicks.home_forms:
-            del clicks.home_forms[payload.view.id]
+        if clicks.submitted_from_home(payload.view.id):
             where = HOME
         await clicks.decide(
             capsule, user=payload.user.id, approve=False, where=where, reason=reason

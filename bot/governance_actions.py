@@ -42,6 +42,13 @@ class Answers(Protocol):
 
     def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None: ...
 
+    def opened(self, view_id: str) -> None:
+        """A modal was opened for this click (its submission is answered where it was)."""
+
+    def of_form(self, view_id: str) -> Answers:
+        """The answers for a submission of modal ``view_id``: where its click came from."""
+        ...
+
     async def decide(
         self,
         capsule: Capsule,
@@ -87,13 +94,11 @@ async def approve_clicked(
         opened = await client.views_open(
             trigger_id=payload.trigger_id, view=approve_modal(capsule, args_sha256=current)
         )
+        view_id = str(opened["view"]["id"])
         engine.open_form(
-            kind="approve",
-            view_id=str(opened["view"]["id"]),
-            approval_id=capsule.id,
-            user=user,
-            args_sha256=current,
+            kind="approve", view_id=view_id, approval_id=capsule.id, user=user, args_sha256=current
         )
+        answers.opened(view_id)
     except (SlackApiError, KeyError, TypeError, ValueError) as exc:
         log.info("could not open the approve modal: %s", failure(exc))
         answers.tell(
@@ -252,7 +257,8 @@ def register_governance(
         if form is None or capsule is None:
             log.warning("approve-reason submission for a view signoff did not open for that person")
             return
-        await answers.decide(
+        # Answered where its click was: on the Home tab for a modal opened from there.
+        await answers.of_form(payload.view.id).decide(
             capsule, user=payload.user.id, approve=True, reason=reason, seen_sha256=form.args_sha256
         )
 

@@ -275,3 +275,27 @@ async def test_slack_parses_only_the_markup_signoff_writes(
     for surface in (card["blocks"], modal, home):
         shown = [o for o in _text_objects(surface) if o["type"] == "mrkdwn"]
         assert shown and all(o.get("verbatim") is True for o in shown), shown
+
+
+async def test_an_approval_with_a_reason_from_the_home_tab_is_answered_there(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # With require_reason, Approve opens a modal; a click from the Home is answered on the
+    # Home ("your approval is counted"), as a Deny's modal is, not in a thread elsewhere.
+    policy = write_policy(
+        tmp_path / "policy.toml", "[tools.deploy_service]\nquorum = 2\nrequire_reason = true\n"
+    )
+    await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0BOB")
+    await home_of(slack, "U0BOB", has="Waiting for you (0)")
+    thread = await mention(slack, "deploy web 2.1.0")
+    approval = approval_id_of(await wait_card(slack, thread))
+    await home_of(slack, "U0BOB", has="0 of 2 approvals")
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    (modal,) = await until(lambda: slack.open_views(user="U0BOB"), what="the approve modal")
+    assert modal["callback_id"] == "signoff_approve_reason"
+    await slack.submit_view(user="U0BOB", values={"reason": {"reason": "release day"}})
+    bobs = await home_of(slack, "U0BOB", has="Your approval is counted: 1 of 2.")
+    assert "✔ You approved it; 1 more needed." in home_texts(bobs)
+    assert slack.ephemeral_messages(user="U0BOB") == []  # nothing in the thread
