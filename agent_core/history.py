@@ -160,6 +160,13 @@ def _session(
     return SessionHistory(record, tuple(events), approvals, child, ordered)
 
 
+def decisions_of(home: Home, session_id: str) -> SessionHistory:
+    """A session with its requests and their decisions only (no events, no writes): what a
+    list needs to say what became of a session that parked."""
+    record = SessionStore(home).load(session_id)
+    return SessionHistory(record, (), tuple(session_approvals(home, session_id)))
+
+
 def thread_history(home: Home, session_id: str) -> ThreadHistory:
     """The whole thread that ``session_id`` belongs to, oldest session first."""
     store = SessionStore(home)

@@ -33,7 +33,7 @@ from sessions import (
 )
 
 from .card_entries import card_view
-from .history import ThreadHistory, thread_history
+from .history import SessionHistory, ThreadHistory, decisions_of, thread_history
 from .runtime import Runtime
 from .surface import CardView
 from .thread_status import AgentStatus, agent_status, recent_threads
@@ -234,3 +234,7 @@ class Queries:
 
     def history(self, session_id: str) -> ThreadHistory:
         return thread_history(self.rt.home, session_id)
+
+    def decisions_of(self, session_id: str) -> SessionHistory:
+        """The session with its requests' decisions (what became of one that parked)."""
+        return decisions_of(self.rt.home, session_id)

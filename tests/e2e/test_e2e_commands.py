@@ -83,6 +83,24 @@ async def test_sessions_lists_this_channels_sessions(
         assert f"`{sid}` completed (thread {thread}" in text
 
 
+async def test_sessions_says_what_became_of_a_session_that_parked(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    # A parked session's state is final (awaiting_approval): like the trace, the list says
+    # what became of it, not a wait that is over.
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    from bot.cards import APPROVE
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished")
+    await bot.engine.idle()
+    text = await signoff(slack, "U0BOB", "sessions", "Recent sessions here")
+    parked = lineage(settings.home, thread)[0]
+    assert f"`{parked}` awaiting_approval → decided: approved by <@U0BOB>" in text
+    assert "waiting for appr_" not in text
+
+
 async def test_pending_lists_what_waits_for_me_and_not_my_own_requests(
     slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
 ) -> None:
