@@ -117,13 +117,29 @@ def _confirmation(outcome: StopOutcome) -> str:
     return "\n".join(lines)
 
 
+def _told_already(rt: Runtime, stop: StopRequest) -> bool:
+    """Does an earlier stop (another click, not this one delivered again) still apply to
+    the thread? Slack leaves the stop button until the turn ends, so a double click or two
+    people at once stop it twice: its confirmation is said once."""
+    try:
+        previous = read_stop(rt.home, stop.thread)
+    except SessionsError:
+        return False  # unreadable: this stop replaces it, and says so
+    return (
+        previous is not None and previous.slack_ts != stop.slack_ts and not superseded(rt, previous)
+    )
+
+
 async def stop_thread(rt: Runtime, stop: StopRequest, *, running: bool) -> StopOutcome:
     """Apply ``stop``: durable first, then withdraw, wake and confirm (all idempotent, so
     a redelivered stop changes nothing)."""
+    told = _told_already(rt, stop)
     record_stop(rt.home, stop)
     withdrawn = await withdraw_waiting(rt, stop)
     woke = rt.stops.fire(stop)
     outcome = StopOutcome(stop=stop, interrupted=running or woke, withdrawn=tuple(withdrawn))
+    if told and not withdrawn:
+        return outcome  # a second click on the stop button: the thread knows it stopped
     thread = stop.thread
     entry = OutboxEntry(
         id=f"reply-stop-{thread.channel.lower()}-{thread.thread_ts}-{stop.slack_ts}",

@@ -177,6 +177,33 @@ async def test_a_stop_while_the_model_writes_cancels_the_call_and_runs_none_of_i
     ]
 
 
+async def test_a_stop_clicked_twice_is_confirmed_once(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+) -> None:
+    # Slack leaves the stop button until signoff moves the session (when the turn ends):
+    # a double click, or two people at once, must not tell the thread twice.
+    anthropic_api.reply(
+        "Checking all four services, slowly and one by one, as you asked me to.",
+        *[ToolUse("service_status", {"service": s}, id=f"toolu_0{n}") for n, s in enumerate("ab")],
+        chunk_delay=0.1,
+    )
+    bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "check everything")
+    await slack.wait_for_stream(channel=OPS, thread_ts=thread, state="streaming")
+    first = await slack.stop_agent_session(user="U0ALICE", channel=OPS, thread_ts=thread)
+    second = await slack.stop_agent_session(user="U0BOB", channel=OPS, thread_ts=thread)
+    assert first is not None and second is not None
+    await slack.wait_for_ack(first.envelope_id)
+    await slack.wait_for_ack(second.envelope_id)
+    await bot.engine.idle()  # every reply queued is delivered
+    assert [m["text"] for m in bot_messages(slack, thread)] == [
+        "Stopped by <@U0ALICE>. I will not go on with this."
+    ]
+
+
 async def test_a_reply_clears_the_status_line_so_signoff_does_not_clear_it_again(
     slack: LocalSlack, bot: SignoffBot
 ) -> None:
