@@ -20,7 +20,7 @@ from sessions import Home, SystemClock
 
 from .cli_read import existing_home
 from .config import ConfigError
-from .terminal_text import printable
+from .terminal_text import printable, printable_json
 
 __all__ = ["CSV_COLUMNS", "run_audit"]
 
@@ -66,7 +66,8 @@ def run_audit(home: Home, args: argparse.Namespace) -> int:
             writer.writerow([_inert(_cell(data[c])) for c in CSV_COLUMNS])
     else:
         for record in records:
-            out.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n")
+            line = json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
+            out.write(printable_json(line) + "\n")
     flagged = [r.approval_id for r in records if r.flagged]
     summary = f"audit: {len(records)} approval(s)"
     if flagged:

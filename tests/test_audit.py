@@ -196,3 +196,22 @@ def test_since_may_look_back_more_than_a_year(since: str, expected: str) -> None
 def test_since_refuses_what_is_no_lookback(since: str) -> None:
     with pytest.raises(ValueError, match=r"not a duration or a day"):
         since_time(since, datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+
+
+async def test_the_json_export_writes_no_control_character_a_terminal_would_act_on(
+    make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # A reason typed in Slack's deny form: an 8-bit CSI (U+009B, which terminals such as
+    # xterm act on like ESC [), a right-to-left override that redraws the line, a DEL and
+    # a tag character. JSON escapes only what is below U+0020; the rest must be escaped
+    # as \u… too, and still read back as typed.
+    reason = "no \x9b2J\x9b31mok \u202edevorppa\u202c \x7f\U000e0041 \x1b[2J"
+    engine = await make_engine(policy=POLICY)
+    denied = await _ask(engine, "restart web", 1)
+    await engine.decide(denied, user="U0CAROL", approve=False, reason=reason)
+    await engine.close()
+    code, out = _audit(monkeypatch, capsys, home)
+    assert code == 0, out
+    assert all(char.isprintable() or char == "\n" for char in out), ascii(out)
+    (record,) = map(json.loads, out.splitlines())
+    assert record["reasons"] == [f"U0CAROL: {reason}"]
