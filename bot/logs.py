@@ -27,6 +27,8 @@ from typing import IO, Any, Literal, TypeAlias
 
 from sessions import ThreadKey
 
+from .terminal_text import printable, printable_json
+
 __all__ = [
     "JsonFormatter",
     "LogFormat",
@@ -152,11 +154,6 @@ def _timestamp(record: logging.LogRecord) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-# Line breaks to Unicode (str.splitlines, log shippers) that json.dumps leaves as they are
-# with ensure_ascii=False: escaped, so that a record is one line by every reckoning.
-_UNICODE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
-
-
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -175,20 +172,25 @@ class JsonFormatter(logging.Formatter):
             line["exc_type"] = record.exc_info[0].__name__
             first = str(record.exc_info[1] or "").partition("\n")[0]
             line["exc_message"] = redact(first[:500])
-        return json.dumps(line, ensure_ascii=False, default=str).translate(_UNICODE_BREAKS)
+        # What json.dumps leaves as it is with ensure_ascii=False, escaped: line breaks to
+        # Unicode (str.splitlines, log shippers: a record is one line by every reckoning)
+        # and controls a terminal showing the log would act on (an 8-bit CSI).
+        return printable_json(json.dumps(line, ensure_ascii=False, default=str))
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, _STRUCTURED, None) or {}
         tail = "".join(f" {k}={v}" for k, v in fields.items())
-        line = (
+        # A terminal reads this: what people, models and errors wrote is escaped, so it
+        # neither acts on the terminal (ESC sequences) nor starts a line of its own.
+        line = printable(
             f"{_timestamp(record)} {record.levelname:<7} {record.name}: {record.getMessage()}{tail}"
         )
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            line += "\n" + record.exc_text
+            line += "\n" + printable(record.exc_text, keep="\n")
         return line
 
 

@@ -88,14 +88,9 @@ def test_message_text_is_kept_only_at_debug(logs: tuple[io.StringIO, logging.Log
     assert lines(stream)[1]["text"] == "restart the payments db"
 
 
-def test_a_record_stays_one_line_for_every_line_break_unicode_knows(
-    logs: tuple[io.StringIO, logging.Logger],
-) -> None:
-    # json.dumps(ensure_ascii=False) escapes \n but not U+2028, U+2029 or NEL, which
-    # str.splitlines() (and log shippers that follow Unicode) take for line breaks: what a
-    # person wrote (at DEBUG) or an error's text split one record into several.
-    stream, log = logs
-    odd = "one\u2028two\u2029three\x85four\nfive"
+def _stored_and_failed(log: logging.Logger, odd: str) -> None:
+    """A person's ``odd`` text logged at DEBUG, then an error quoting it; every character
+    written is printable but the line breaks between and inside records."""
     log.setLevel(logging.DEBUG)
     try:
         log_event(log, "message_stored", thread=THREAD, text=odd)
@@ -105,9 +100,47 @@ def test_a_record_stays_one_line_for_every_line_break_unicode_knows(
             log.exception("failed: %s", odd)
     finally:
         log.setLevel(logging.NOTSET)
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    written = handler.stream.getvalue()
+    assert all(char.isprintable() or char == "\n" for char in written), ascii(written)
+
+
+def test_a_record_stays_one_line_for_every_line_break_unicode_knows(
+    logs: tuple[io.StringIO, logging.Logger],
+) -> None:
+    # json.dumps(ensure_ascii=False) escapes \n but not U+2028, U+2029 or NEL, which
+    # str.splitlines() (and log shippers that follow Unicode) take for line breaks: what a
+    # person wrote (at DEBUG) or an error's text split one record into several. Nor an
+    # 8-bit CSI (U+009B, which xterm acts on like ESC [), a right-to-left override or
+    # DEL, which reached the terminal showing the log as commands.
+    stream, log = logs
+    odd = "one\u2028two\u2029three\x85four\nfive \x9b2J\x9b31m \u202eipa\u202c \x7f\U000e0041"
+    _stored_and_failed(log, odd)
     stored, failed = lines(stream)
     assert stored["text"] == odd
     assert failed["event"] == f"failed: {odd}" and odd in failed["exc"]
+
+
+def test_a_terminal_s_text_record_is_one_line_that_acts_on_nothing() -> None:
+    # On a terminal the log is text: what a person wrote (at DEBUG) or an error's text was
+    # written as it is, so ESC sequences retitled or cleared the operator's terminal and
+    # a line break forged a record of its own.
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging(format="text", level="INFO", stream=stream)
+    odd = "restart \x1b]0;pwned\x07\x1b[2J\x9b31mapi\n2026-12-05T07:00:00.000Z INFO forged"
+    try:
+        _stored_and_failed(logging.getLogger("signoff.test"), odd)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    stored, failed = stream.getvalue().split("\n", 1)
+    assert "message_stored" in stored and "\\x1b]0;pwned\\x07" in stored
+    assert "forged" in stored  # kept, on its record's line
+    assert failed.split()[1] == "ERROR" and "failed: restart \\x1b]0;pwned" in failed
+    assert "Traceback" in failed and "RuntimeError: restart \\x1b]0;pwned" in failed
 
 
 def test_secrets_are_scrubbed_from_messages_fields_and_tracebacks(
