@@ -156,15 +156,24 @@ class OpsServer:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         try:
-            text = await self.metrics.render()
+            # Bounded as the checks are: the gauges are counted on the index's connection,
+            # behind writes that wait 5 s each for another process's lock; a scrape that
+            # outlasts Prometheus's timeout (10 s) fails with no word of why.
+            async with asyncio.timeout(_CHECK_TIMEOUT):
+                text = await self.metrics.render()
+        except TimeoutError:
+            return self._unavailable(f"no answer within {_CHECK_TIMEOUT:.0f}s")
         except Exception as exc:
             # The gauges are counted from the index, which a stop closes before this
             # server stops (and a broken disk can fail): a 503 saying so, logged once
             # until a scrape succeeds again, not a 500 with aiohttp's traceback each time.
-            problem = f"metrics unavailable: the index does not answer: {type(exc).__name__}: {exc}"
-            if not self._counts_failing:
-                log.warning("%s", problem)
-            self._counts_failing = True
-            return web.Response(status=503, text=problem + "\n")
+            return self._unavailable(f"{type(exc).__name__}: {exc}")
         self._counts_failing = False
         return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE})
+
+    def _unavailable(self, why: str) -> web.Response:
+        problem = f"metrics unavailable: the index does not answer: {why}"
+        if not self._counts_failing:
+            log.warning("%s", problem)
+        self._counts_failing = True
+        return web.Response(status=503, text=problem + "\n")

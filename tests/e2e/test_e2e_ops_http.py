@@ -23,6 +23,7 @@ from bot.cards import APPROVE
 from bot.config import Settings
 from bot.logs import setup_logging
 from localslack import LocalSlack
+from sessions import ThreadKey
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -158,6 +159,46 @@ async def test_readyz_fails_while_another_process_holds_the_index_locked(
         await holder.wait()
     status, body = await get(bot, "/readyz")
     assert (status, body["checks"]["index"]) == (200, "ok")
+
+
+async def test_metrics_answer_within_a_scrape_timeout_while_the_index_is_locked(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """The state gauges are counted on the bot's own index connection, behind its writes,
+    and a write waits up to sqlite's busy timeout (5 s) each for another process's lock:
+    a scrape took 10 s and more, past Prometheus's default scrape timeout, so the series
+    that need no index (Slack errors, events) were lost with no word of why. It answers
+    503 within 2 s, saying why, as /readyz does."""
+    bot: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await wait_status(bot, 200)
+    assert bot.ops is not None
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_INDEX, str(settings.home / "index.sqlite3"),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    write: asyncio.Task[None] | None = None
+    try:
+        assert holder.stdout is not None and await holder.stdout.readline() == b"held\n"
+        # A turn's write, queued on the bot's connection ahead of the scrape.
+        write = asyncio.create_task(
+            bot.engine.rt.index.put_thread(
+                ThreadKey(team="T0", channel=OPS, thread_ts="1.2"), None, "x"
+            )
+        )
+        await asyncio.sleep(0)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(bot.ops.url + "/metrics", timeout=aiohttp.ClientTimeout(total=4)) as response,
+        ):
+            assert response.status == 503, await response.text()
+            assert "index" in await response.text()
+    finally:
+        holder.kill()
+        await holder.wait()
+        if write is not None:
+            await write
+    await scrape(bot)  # 200 again once the lock is gone
 
 
 async def test_stop_turns_readiness_off_and_closes_the_port(
