@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+
 from agent_core.observe import SlackApiCall
+from bot.metrics import Metrics
+from bot.ops_http import OpsServer
 from bot.token_watch import BotTokenWatch
 from bot.web_clients import web_client
 from localslack import LocalSlack
@@ -78,3 +82,27 @@ async def test_a_probe_that_gets_no_answer_leaves_readiness_to_the_other_checks(
 
     watch.probe = hangs
     assert await asyncio.wait_for(watch.check(), timeout=5) is None
+
+
+async def test_readiness_stays_ok_while_slack_does_not_answer_the_tokens_probe(
+    slack: LocalSlack,
+) -> None:
+    """The probe's own bound must fit inside the one /readyz gives each check (2 s): at
+    5 s, an auth.test that hung was cut by /readyz first, which answered 503 "slack: no
+    answer within 2s" once a minute, though no answer is the socket check's to report."""
+    ticks = Ticks()
+    watch = BotTokenWatch(now=ticks)  # the bot's own bounds
+    client = web_client(slack.bot_token, slack.api_url, observer=watch)
+    watch.probe = client.auth_test
+    ops = OpsServer(host="127.0.0.1", port=0, metrics=Metrics(), checks={"slack": watch.check})
+    await ops.start()
+    try:
+        hung = slack.inject_fault(method="auth.test", hang=True, count=None)
+        async with aiohttp.ClientSession() as http, http.get(ops.url + "/readyz") as response:
+            assert (response.status, await response.json()) == (
+                200,
+                {"ready": True, "checks": {"slack": "ok"}, "problems": []},
+            )
+        assert hung.fired == 1
+    finally:
+        await ops.stop()
