@@ -68,19 +68,20 @@ async def run_bot(settings: Settings) -> int:
     built = await _unless_stopped(SignoffBot.build(settings), stop)
     if built is None:  # the build closed what it had opened
         log_event(log, "stopping", drain_s=settings.drain_s)
+        log_event(log, "stopped")
         return 0
     bot = built.result()  # a start-up error (a refused token) ends the process here
     try:
+        # Cut short by a signal, start-up goes on to the stop below like a running bot:
+        # its log ends with "stopped" too, as every clean exit's does.
         started = await _unless_stopped(bot.start(), stop)
-        if started is None:
-            _stopping(stop, drain_s=bot.drain_s)
-            return 0
-        started.result()
-        where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
-        _announce(
-            f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
-        )
-        await stop.wait()
+        if started is not None:
+            started.result()
+            where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
+            _announce(
+                f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
+            )
+            await stop.wait()
         _stopping(stop, drain_s=bot.drain_s)
     finally:
         await bot.stop(hurry=stop)

@@ -9,6 +9,7 @@ failed on the code it was written against. They run the console script in a subp
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from pathlib import Path
@@ -111,6 +112,11 @@ async def test_run_stops_on_sigterm_while_slack_does_not_answer_its_first_call(
                 await child.wait()
     assert child.returncode == 0, err.decode()
     assert "Traceback" not in err.decode()
+    # The log ends as every clean exit's does (it stopped at "stopping").
+    assert [json.loads(line)["event"] for line in err.decode().splitlines()][-2:] == [
+        "stopping",
+        "stopped",
+    ]
 
 
 @pytest.mark.parametrize(

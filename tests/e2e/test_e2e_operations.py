@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from ops_kit import RunProcess, free_port
-from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, wait_card
+from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, until, wait_card
 
 from bot.cards import APPROVE
 from bot.config import Settings
@@ -121,3 +121,20 @@ async def test_a_closed_stdout_neither_stops_nor_hangs_the_bot(
     finally:
         run.kill()
     assert "Traceback" not in run.stderr()
+
+
+async def test_sigterm_while_slack_gives_no_socket_yet_ends_with_the_stopped_line(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    """A stop during start-up returned before the line that says the process is done:
+    the log ended at ``stopping``, as a process killed mid-drain leaves it."""
+    refused = slack.inject_fault(method="apps.connections.open", error="internal_error", count=None)
+    run = RunProcess(slack, settings.home, tmp_path / "logs", http_port=free_port())
+    try:
+        await until(lambda: refused.fired >= 1, timeout=30, what="a socket asked for")
+        run.terminate()
+        assert await run.exit_code(timeout=20) == 0, run.stderr()
+    finally:
+        run.kill()
+    events = [line["event"] for line in run.log_lines()]
+    assert events[-2:] == ["stopping", "stopped"], events
