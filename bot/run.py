@@ -55,16 +55,20 @@ async def _unless_stopped(step: Awaitable[T], stop: asyncio.Event) -> asyncio.Ta
     return None if task.cancelled() else task
 
 
-def _stopping(signalled: asyncio.Event, *, drain_s: float) -> None:
-    log_event(log, "stopping", drain_s=drain_s)
-    signalled.clear()  # from now on, a signal means: stop waiting for the drain
-
-
 async def run_bot(settings: Settings) -> int:
-    stop = asyncio.Event()
+    stop, hurry = asyncio.Event(), asyncio.Event()
+    signals = 0
+
+    def signalled() -> None:
+        # Counted, not an event cleared once the stop begins: two signals that reach the
+        # loop together (``kill PID; kill PID``) are still two, and the second hurries.
+        nonlocal signals
+        signals += 1
+        (stop if signals == 1 else hurry).set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)  # also during start-up: it is cut short
+        loop.add_signal_handler(sig, signalled)  # also during start-up: it is cut short
     built = await _unless_stopped(SignoffBot.build(settings), stop)
     if built is None:  # the build closed what it had opened
         log_event(log, "stopping", drain_s=settings.drain_s)
@@ -82,8 +86,8 @@ async def run_bot(settings: Settings) -> int:
                 f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
             )
             await stop.wait()
-        _stopping(stop, drain_s=bot.drain_s)
+        log_event(log, "stopping", drain_s=bot.drain_s)
     finally:
-        await bot.stop(hurry=stop)
+        await bot.stop(hurry=hurry)
     log_event(log, "stopped")
     return 0

@@ -113,3 +113,26 @@ async def _cut_then_recovered(
     assert sorted(states.values()) == ["completed", "failed"], states
     (cut,) = [s for s, state in states.items() if state == "failed"]
     assert session_record(home, cut)["transitions"][-1]["reason"].startswith("crashed")
+
+
+async def test_two_signals_sent_at_once_cut_the_drain_short(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    """A SIGTERM and a Ctrl-C that reach the loop together (it was busy, or they came at
+    once): both set the same event before the stop began, which cleared it only then; the
+    second was lost, and the drain ran its whole length."""
+    home = settings.home
+    async with FakeOpenAI() as model:
+        model.reply(tool_calls=[Call("slow_check", {"seconds": 60})])
+        run = start(slack, settings, model, tmp_path, drain_s="120")
+        try:
+            await slack.wait_for_sockets(1, timeout=30)
+            await mention(slack, "run the slow check")
+            await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
+            run.terminate()
+            run.proc.send_signal(signal.SIGINT)  # another kind: the kernel keeps both
+            assert await run.exit_code(timeout=15) == 0, run.stderr()
+        finally:
+            run.kill()
+    events = [line["event"] for line in run.log_lines()]
+    assert "drain_cut_short" in events and events[-1] == "stopped", events
