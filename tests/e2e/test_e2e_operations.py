@@ -137,4 +137,4 @@ async def test_sigterm_while_slack_gives_no_socket_yet_ends_with_the_stopped_lin
     finally:
         run.kill()
     events = [line["event"] for line in run.log_lines()]
-    assert events[-2:] == ["stopping", "stopped"], events
+    assert "stopping" in events and events[-1] == "stopped", events
