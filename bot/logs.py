@@ -30,6 +30,7 @@ from sessions import ThreadKey
 from .terminal_text import printable, printable_json
 
 __all__ = [
+    "ClientMistakes",
     "JsonFormatter",
     "LogFormat",
     "RedactSecrets",
@@ -147,6 +148,23 @@ class StdoutChatter(logging.Filter):
             f"({self.seen} so far; servers must log to stderr)"
         )
         return True
+
+
+class ClientMistakes(logging.Filter):
+    """aiohttp's server logs a request it cannot parse (a header past 8 KiB: a browser's
+    cookies for localhost, a scanner) as an ERROR with a traceback, though it answers 400:
+    the client's mistake, kept at DEBUG as aiohttp keeps the commonest one (TLS to a
+    plain port), not an error for an operator to be paged about."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Here, not at the top: every command imports this module, few need aiohttp.
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        error = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
+        if not isinstance(error, HttpProcessingError) or record.levelno <= logging.DEBUG:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 def _timestamp(record: logging.LogRecord) -> str:
@@ -278,6 +296,9 @@ def setup_logging(
     for chatter in [f for f in stdio.filters if isinstance(f, StdoutChatter)]:
         stdio.removeFilter(chatter)  # one, counting from this set-up
     stdio.addFilter(StdoutChatter())
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientMistakes) for f in server.filters):
+        server.addFilter(ClientMistakes())
     if stream is sys.stderr:  # where Python writes them; a handler elsewhere (a test's) is not
         _route_python_output()
     return handler

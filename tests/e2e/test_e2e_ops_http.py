@@ -335,6 +335,31 @@ async def test_bolts_loggers_keep_the_floor_the_logs_set_them(
         bolt.setLevel(saved[2])
 
 
+async def test_a_malformed_request_is_answered_400_without_an_error_in_the_log(
+    bot: SignoffBot,
+) -> None:
+    """A header past aiohttp's 8 KiB (a browser's cookies for localhost, a scanner) was an
+    ERROR with a traceback for each request: the client's mistake, paged as the bot's.
+    aiohttp itself keeps the commonest such request (TLS to a plain port) at DEBUG."""
+    assert bot.ops is not None
+    root, aiohttp_server = logging.getLogger(), logging.getLogger("aiohttp.server")
+    saved = (list(root.handlers), root.level, aiohttp_server.level)
+    stream = io.StringIO()
+    setup_logging(format="json", level="INFO", stream=stream)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", bot.ops.port)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\nCookie: " + b"a" * 10_000 + b"\r\n\r\n")
+        await writer.drain()
+        assert (await reader.readline()).startswith(b"HTTP/1.0 400 ")
+        writer.close()
+        assert (await get(bot, "/healthz"))[0] == 200  # served on
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        aiohttp_server.setLevel(saved[2])
+    assert "aiohttp.server" not in stream.getvalue()
+
+
 async def test_why_slack_closed_the_link_is_logged_with_its_reason(
     slack: LocalSlack, bot: SignoffBot, caplog: pytest.LogCaptureFixture
 ) -> None:
