@@ -14,6 +14,7 @@ still opens.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -27,6 +28,8 @@ from .token_check import app_token_refusal
 __all__ = ["SignoffSocketModeClient"]
 
 log = logging.getLogger("signoff.socket")
+# How long a stop waits for Slack to answer the link's close frame.
+_CLOSE_WITHIN = 1.0
 
 
 class SignoffSocketModeClient(SocketModeClient):
@@ -109,6 +112,13 @@ class SignoffSocketModeClient(SocketModeClient):
         self.default_auto_reconnect_enabled = False
         self.auto_reconnect_enabled = False
         was_up = self.link_problem() is None
-        await self.close()  # type: ignore[no-untyped-call]
+        try:
+            async with asyncio.timeout(_CLOSE_WITHIN):
+                await self.close()  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            # Slack did not answer the close frame (a network gone silent): aiohttp would
+            # wait 10 s for it, before the drain even begins. The cut dropped the
+            # connection; the rest of the close waits on nothing.
+            await self.close()  # type: ignore[no-untyped-call]
         if was_up:
             self.observer.emit(SocketLinkChanged(up=False, reason="stopping"))

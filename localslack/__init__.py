@@ -47,7 +47,7 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
   ``drop_connection``, ``garbage``, ``cut_short``, ``hang``, ``channel`` for one channel's
   calls only), ``lack_surface``,
   ``remove_fault``/``clear_faults``,
-  ``set_rate_limits``, ``disconnect_sockets``, ``drop_sockets``, ``answer_pings``,
+  ``set_rate_limits``, ``disconnect_sockets``, ``drop_sockets``, ``freeze_sockets``, ``answer_pings``,
   ``duplicate_events``, ``drop_sockets_randomly`` (and their ``stop_…``).
 """
 

@@ -273,5 +273,8 @@ class Controls(ChaosControls, AgentObservations, Observations):
     def drop_sockets(self, *, socket_id: str | None = None) -> list[str]:
         return self._rt.hub.drop(socket_id=socket_id)
 
+    def freeze_sockets(self, *, socket_id: str | None = None) -> list[str]:
+        return self._rt.hub.freeze(socket_id=socket_id)
+
     def answer_pings(self, *, enabled: bool) -> None:
         self._rt.hub.answer_pings = enabled

@@ -193,6 +193,15 @@ class SocketHub:
             self._forget(sock)
         return [s.id for s in targets]
 
+    def freeze(self, *, socket_id: str | None = None) -> list[str]:
+        """Stop reading from the connections, like a network gone silent: nothing the
+        client sends is answered, not even its close frame (the TCP link stays open)."""
+        targets = [s for s in self.sockets() if socket_id in (None, s.id)]
+        for sock in targets:
+            if isinstance(sock.transport, asyncio.Transport):
+                sock.transport.pause_reading()
+        return [s.id for s in targets]
+
     # -- delivery ------------------------------------------------------------------------------
 
     async def deliver(

@@ -225,3 +225,19 @@ async def test_a_step_of_stop_that_fails_still_closes_everything_after_it(
     async with aiohttp.ClientSession() as probe:
         with pytest.raises(aiohttp.ClientConnectionError):
             await probe.get(f"{url}/healthz")
+
+
+async def test_a_link_gone_silent_does_not_hold_the_stop(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """The stop's first step closes the Socket Mode link, and aiohttp waits up to 10 s for
+    the peer's answer to its close frame: on a network gone silent (no reset, nothing
+    answered) the stop spent those 10 s before the drain even began, past the 29 s the
+    docs promise and the 30 s a container is given."""
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    assert slack.freeze_sockets() == ["socket-1"]
+    started = time.monotonic()
+    await bot.stop(grace=0)
+    assert time.monotonic() - started < 5
+    assert bot.handler.client.link_problem() == "socket mode: stopped"
