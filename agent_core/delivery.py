@@ -183,6 +183,14 @@ class Delivery:
             for entry in batch:
                 if entry.id in skip:
                     continue
+                if any(done.entry.kind == "notice" for done in finished):
+                    # Ephemeral: not to be found in Slack after a kill while this entry
+                    # waits (a hung post, a streamed reply's turn), so recorded first.
+                    try:
+                        await off_loop(self.outbox.complete, finished)
+                    except Exception:
+                        return  # a full disk: kept for the next pass, as below
+                    finished = []
                 try:
                     await self.surface.ready(entry)
                     async with self._sending:
