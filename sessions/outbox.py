@@ -28,7 +28,7 @@ from typing import Literal
 
 from pydantic import ValidationError, field_validator
 
-from .atomic import create_only
+from .atomic import create_only, make_dirs
 from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError
 from .home import Home
 from .outbox_log import DoneLogs
@@ -155,7 +155,7 @@ class Outbox:
         """Queue ``entry``; False when it is queued already or was sent before."""
         if self._done_bytes(entry.thread, entry.id) is not None:
             return False
-        self.pending_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.pending_dir)  # its own name synced: an entry is as durable as it
         try:
             create_only(self._pending(entry.id), entry.model_dump_json().encode())
         except AlreadyExistsError:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .atomic import fsync_dir, replace_atomically
+from .atomic import fsync_dir, make_dirs, replace_atomically
 from .errors import CorruptRecordError
 from .home import Home, thread_shard
 from .ids import check_approval_id, check_session_id, child_session_id, first_session_id
@@ -97,7 +97,7 @@ class ThreadDir:
         path = self._open / check_approval_id(approval_id)
         if path.exists():
             return False
-        self._open.mkdir(parents=True, exist_ok=True)
+        make_dirs(self._open)  # its own name synced: a marker is only as durable as it
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
         fsync_dir(self._open)
         return True

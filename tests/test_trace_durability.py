@@ -16,9 +16,11 @@ from engine_support import THREAD, EngineFactory, message
 from agent_core.worker import close_crashed
 from approvals import ApprovalRequest, PolicyRule, Vote, build_capsule
 from sessions import (
+    DirectoryCoordination,
     FixedClock,
     Home,
     IntentTicket,
+    OutboxEntry,
     SessionFiles,
     SessionStore,
     ThreadDir,
@@ -265,3 +267,25 @@ def test_a_message_the_disk_cut_short_is_stored_whole(
     assert inbox.deliver(message("restart api", ts="1700000000.000100"))
     assert cut
     assert [m.text for m in inbox.pending()] == ["restart api"]
+
+
+def test_the_first_open_approval_and_outbox_entry_have_durable_names(
+    home: Home, synced: list[str]
+) -> None:
+    """An open-approval marker lives in the thread's ``approvals/``, a queued entry in
+    ``outbox/pending/``: each made by its first writer. Synced only inside, the directory's
+    own name could be lost in a power cut, and with it the marker (a decision nobody
+    acts on) or the entry (a reply never sent)."""
+    tdir = ThreadDir(home, THREAD)
+    tdir.ensure()
+    synced.clear()
+    assert tdir.open_approval("appr_0123456789abcdef")
+    assert str(tdir.path) in synced  # approvals/ is an entry of the thread's directory
+
+    outbox = DirectoryCoordination(home).outbox
+    synced.clear()
+    entry = OutboxEntry(
+        id="reply-x", kind="reply", thread=THREAD, created_at="2026-12-04T00:00:00Z", seq=1
+    )
+    assert outbox.enqueue(entry)
+    assert str(outbox.pending_dir.parent) in synced  # pending/ is an entry of outbox/
