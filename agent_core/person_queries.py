@@ -41,6 +41,8 @@ class OpenRequest:
     quorum: int
     # The call it now stands for: the edited arguments, once an approver edited them.
     arguments: Mapping[str, object]
+    # Approvers an escalation added (users and groups): they may decide it too.
+    escalated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,16 @@ class PersonQueries:
                 if r.decision() is None:
                     args = r.current().arguments
                     quorum = quorum_of(r, self.rt.policy)
-                    out.append(OpenRequest(r.capsule, r.approvals(), r.card(), quorum, args))
+                    out.append(
+                        OpenRequest(
+                            r.capsule,
+                            r.approvals(),
+                            r.card(),
+                            quorum,
+                            args,
+                            escalated=r.escalated_approvers(),
+                        )
+                    )
             except (SessionsError, ApprovalsError):
                 continue  # a record unreadable: never shown as if it were fine
         return out

@@ -166,7 +166,9 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
     for item in content.mine[:MAX_MINE]:
         c, rule = item.capsule, item.capsule.policy
         where = item.card.channel if item.card else (c.card_channel or c.thread.channel)
-        who = mentions([*rule.approver_users, *rule.approver_groups]) or literal("anyone")
+        who = mentions(
+            list(dict.fromkeys([*rule.approver_users, *rule.approver_groups, *item.escalated]))
+        ) or literal("anyone")
         line = join(
             _call(c, item.arguments),
             literal("\nin "),

@@ -138,3 +138,13 @@ def test_a_long_queue_is_capped_and_hostile_text_is_inert() -> None:
     assert f"…and {40 - MAX_WAITING} more: `/signoff pending` lists them." in shown
     for live in ("<!here>", "<!channel>", "<https://evil"):
         assert live not in shown
+
+
+def test_your_open_requests_name_the_approvers_an_escalation_added() -> None:
+    """Escalated to the on-call group, a request may be decided by it too: "waiting for"
+    named only the rule's approvers, as if the escalation had not happened."""
+    request = make(policy=PolicyRule(approver_users=("U0BOB",)))
+    mine = [OpenRequest(request, (), None, 1, request.arguments, escalated=("U0DAVE", "S0ONCALL"))]
+    content = HomeContent(user="U0ALICE", waiting=[], mine=mine, decided=[], now=NOW)
+    shown = texts(home_view(content)["blocks"])
+    assert "waiting for <@U0BOB>, <@U0DAVE>, <!subteam^S0ONCALL>" in shown
