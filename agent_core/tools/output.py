@@ -36,10 +36,11 @@ def clip_text(text: str, *, limit: int = OUTPUT_LIMIT, kept: Path | None = None)
 
 
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with each secret, and each word of one ("Bearer <token>"), as ``***``."""
+    """``text`` with each secret, and each word of one ("Bearer <token>"), as ``***``:
+    where it stands whole, not inside a longer word that only contains its text."""
     pieces = {p for s in secrets for p in (s, *s.split()) if len(p) >= _SECRET_MIN}
     for piece in sorted(pieces, key=len, reverse=True):  # a whole value before its words
-        text = text.replace(piece, "***")
+        text = re.sub(rf"(?<![\w-]){re.escape(piece)}(?![\w-])", "***", text)
     return text
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from jsonschema import Draft202012Validator
@@ -207,6 +207,17 @@ class ParamSpec(_Strict):
         return schema
 
 
+# An env variable whose name says it holds a secret (OPS_TOKEN, DB_PASSWORD, API_KEY…).
+# Only those are masked in results: a namespace, a region or a path is a setting the
+# model needs to read, and masked inside other words it garbled what a tool said.
+_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION", re.I)
+
+
+def secret_values(env: Mapping[str, SecretStr]) -> tuple[str, ...]:
+    """The values of ``env`` whose names say they are secret."""
+    return tuple(v.get_secret_value() for k, v in env.items() if _SECRET_NAME.search(k))
+
+
 class CommandSpec(_Strict):
     """``[commands.NAME]``: an argv run without a shell, its placeholders from parameters."""
 
@@ -271,8 +282,8 @@ class CommandSpec(_Strict):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The values of ``env``: masked wherever they would be shown."""
-        return tuple(v.get_secret_value() for v in self.env.values())
+        """The values of ``env`` named as secrets: masked wherever they would be shown."""
+        return secret_values(self.env)
 
 
 class McpServerSpec(_Strict):
@@ -311,9 +322,9 @@ class McpServerSpec(_Strict):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The values of ``env`` and ``headers``: masked wherever they would be shown."""
-        values = (*self.env.values(), *self.headers.values())
-        return tuple(v.get_secret_value() for v in values)
+        """The values of ``headers`` and of ``env`` named as secrets: masked wherever they
+        would be shown."""
+        return (*(v.get_secret_value() for v in self.headers.values()), *secret_values(self.env))
 
     @property
     def transport(self) -> str:

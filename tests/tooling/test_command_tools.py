@@ -21,6 +21,7 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext, ToolError, ToolOutcomeUnknown
 from agent_core.tools.base import schema_version
 from agent_core.tools.command import CommandTool
+from agent_core.tools.output import mask_secrets
 from agent_core.tools.specs import CommandSpec
 from bot.config_file import load_config
 from bot.errors import ConfigError
@@ -374,3 +375,41 @@ async def test_a_secret_a_command_prints_is_masked_everywhere_but_its_kept_outpu
     for path in home.root.rglob("*"):
         if path.is_file() and "tool-output" not in path.parts:
             assert token.encode() not in path.read_bytes(), path
+
+
+def test_masking_takes_secrets_not_the_settings_beside_them() -> None:
+    """Every env value was masked, and every word of one: a namespace or a region came
+    back as *** inside any word holding it ("***ize" for "productionize"), and a numeric
+    setting turned a JSON answer into invalid JSON. Masked: header values and env values
+    whose names say they are secret, whole and at word boundaries."""
+    spec = CommandSpec.model_validate(
+        {
+            "description": "d",
+            "argv": ["/bin/true"],
+            "env": {
+                "NAMESPACE": "production",
+                "ACCOUNT": "123456789012",
+                "KUBECONFIG": "/etc/kube/config",
+                "OPS_TOKEN": "s3cr3t-Tok3n-42",
+                "DB_PASSWORD": "hunter2hunter2",
+            },
+        }
+    )
+    assert sorted(spec.secrets) == ["hunter2hunter2", "s3cr3t-Tok3n-42"]
+    out = mask_secrets(
+        '{"id": 123456789012, "ns": "production", "note": "productionize", '
+        '"auth": "Bearer s3cr3t-Tok3n-42", "pw": "hunter2hunter2"}',
+        spec.secrets,
+    )
+    assert json.loads(out) == {
+        "id": 123456789012,
+        "ns": "production",
+        "note": "productionize",
+        "auth": "Bearer ***",
+        "pw": "***",
+    }
+    # A header's token is masked when quoted alone, without its scheme; a word that only
+    # contains a secret's text is not that secret.
+    header = ("Bearer sk-live-0123456789",)
+    assert mask_secrets("invalid key: sk-live-0123456789.", header) == "invalid key: ***."
+    assert mask_secrets("xsk-live-0123456789x", header) == "xsk-live-0123456789x"
