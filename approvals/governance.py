@@ -173,10 +173,15 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     due = request.escalation_due()
     if due is not None and due <= at:
         # Never the requester (an on-call rota may name them): they still may not decide,
-        # so nothing may say they were added; nor an approver of the rule, who could
-        # decide from the start (and may have approved). Recorded even when nobody is
-        # left: it is due.
-        skip = {*request.capsule.askers, *rule.approver_users, *rule.approver_groups}
+        # so nothing may say they were added; nor an approver of both the captured rule
+        # and the rule in force, who could decide from the start (and may have approved):
+        # one the policy in force dropped may decide only as escalated. Recorded even
+        # when nobody is left: it is due.
+        listed = {*rule.approver_users, *rule.approver_groups}
+        now_rule = policy.rule_for(request.capsule.tool)
+        if not now_rule.open_to_anyone:
+            listed &= {*now_rule.approver_users, *now_rule.approver_groups}
+        skip = {*request.capsule.askers, *listed}
         escalation = request.write_escalation(
             Escalation(
                 approval_id=request.id,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from governance_support import approve, park, posts, request, sweep
+from governance_support import TOOL, approve, park, posts, request, sweep
 
-from approvals import PolicyRule, VoteCounted
+from approvals import Policy, PolicyRule, VoteCounted
 from sessions import FixedClock, Home
 
 RULE = PolicyRule(
@@ -36,3 +36,18 @@ async def test_escalation_names_and_pings_only_approvers_it_adds(
     text = posts(home)[f"escalate-{capsule.id}"]
     assert "escalated to <@U0DAVE> <!subteam^S0ONCALL>, who may now approve" in text
     assert "U0BOB" not in text and "S0SRE" not in text
+
+
+async def test_an_approver_the_policy_in_force_dropped_is_still_added_when_escalated_to(
+    home: Home, clock: FixedClock
+) -> None:
+    """A decision needs the captured and the current rule to allow the clicker, and an
+    escalation counts under both. Bob, an approver when asked but no longer in the policy
+    in force, named by the escalation: skipped as "already an approver", he could not
+    decide at all, though the escalation names him."""
+    capsule = park(home, clock, RULE)
+    current = Policy(tools={TOOL: PolicyRule(approver_users=("U0CAROL",), quorum=2)})
+    clock.advance(timedelta(hours=1))
+    sweep(home, clock, current)
+    req = request(home, capsule, clock)
+    assert "U0BOB" in req.escalated_approvers()
