@@ -51,14 +51,15 @@ async def defer(
     now = run.rt.clock.now()
     # A window closing before the next try: tried (and so said stale) as it closes, not
     # minutes later with the card still saying the call will run. Stale is "past
-    # valid_until", so a second after it; never now, which would try again at once.
+    # valid_until", so a second after it (a try before that would wait again).
     closes = (
         from_utc_iso(decision.valid_until) + timedelta(seconds=1) if decision.valid_until else None
     )
 
     def retry_at(attempt: int) -> str:
         due = now + timedelta(seconds=DEFERRAL_RETRY.delay(attempt))
-        return utc_iso(min(due, closes) if closes is not None and closes > now else due)
+        # Closed during the wait for the tool (a reconnect): now, which finds it stale.
+        return utc_iso(min(due, max(closes, now)) if closes is not None else due)
 
     record = request.defer(reason=reason, at=utc_iso(now), retry_at=retry_at, boot=run.rt.boot)
     attempt = record.attempt

@@ -148,3 +148,36 @@ async def test_a_deferred_call_whose_window_closes_first_is_said_stale_when_it_c
     await engine.idle()
     assert request.stale() is not None and runs == []
     assert request.claimed() is None
+
+
+class SlowlyDown(Vault):
+    """Down, and slow to say so (a reconnect that times out): ``delay`` of the clock."""
+
+    def __init__(self, runs: list[dict[str, Any]], clock: FixedClock) -> None:
+        super().__init__(runs)
+        self.clock = clock
+        self.delay = timedelta(0)
+
+    async def unavailable(self) -> str | None:
+        self.clock.advance(self.delay)
+        return self.down
+
+
+async def test_a_window_that_closes_while_the_tool_is_asked_is_said_stale_at_the_next_sweep(
+    make_engine: Any, home: Home, clock: FixedClock, surface: Any
+) -> None:
+    """The window closed during the wait for the tool: the retry fell back to the full
+    back-off (30 s, growing to 10 minutes) for a call already stale."""
+    runs: list[dict[str, Any]] = []
+    vault = SlowlyDown(runs, clock)
+    policy = Policy(tools={"rotate_key": PolicyRule(valid_for_seconds=20)})
+    engine = await make_engine(model=_model(), registry=ToolRegistry([vault]), policy=policy)
+    vault.delay = timedelta(seconds=25)  # past the window, while asking
+    card = await asked_and_approved(engine, surface)
+    request = ApprovalRequest.open(home, card.id)
+    (deferral,) = request.deferrals()
+    assert deferral.retry_at <= deferral.at  # due at once: stale on the next look
+    vault.delay = timedelta(0)
+    await engine.sweep()
+    await engine.idle()
+    assert request.stale() is not None and runs == [] and request.claimed() is None
