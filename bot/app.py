@@ -273,11 +273,14 @@ class SignoffBot:
             await self.socket.call(self.handler.client.stop())
         except Exception:
             log.exception("could not close the Socket Mode link cleanly")
-        failure: Exception | None = None
+        failure: BaseException | None = None
+        deadline = time.monotonic() + grace
         try:
-            deadline = await wait_for_turns(self.engine, grace=grace, hurry=hurry)
-        except Exception as error:  # what went wrong waiting: raised once all is closed
-            deadline, failure = time.monotonic() + grace, error
+            deadline = await wait_for_turns(
+                self.engine, grace=grace, deadline=deadline, hurry=hurry
+            )
+        except BaseException as error:  # what went wrong waiting (a cancel too): raised
+            failure = error  # once everything is closed
 
         def left() -> float:  # of the grace; a second at least, for envelopes mid-store
             return max(deadline - time.monotonic(), 1.0)

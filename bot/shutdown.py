@@ -21,11 +21,12 @@ __all__ = ["run_every", "wait_for_turns"]
 log = logging.getLogger("signoff")
 
 
-async def wait_for_turns(engine: Engine, *, grace: float, hurry: asyncio.Event | None) -> float:
-    """Wait for running turns up to ``grace`` seconds, or until ``hurry`` is set (a second
-    signal); returned is the monotonic deadline left for what still runs (now, if hurried).
-    What went wrong waiting is raised."""
-    deadline = time.monotonic() + grace
+async def wait_for_turns(
+    engine: Engine, *, grace: float, deadline: float, hurry: asyncio.Event | None
+) -> float:
+    """Wait for running turns up to ``grace`` seconds (until the monotonic ``deadline``),
+    or until ``hurry`` is set (a second signal); returned is the deadline left for what
+    still runs (now, if hurried). What went wrong waiting is raised."""
     idle = asyncio.ensure_future(engine.idle())
     hurried = asyncio.ensure_future((hurry or asyncio.Event()).wait())
     try:
@@ -34,6 +35,9 @@ async def wait_for_turns(engine: Engine, *, grace: float, hurry: asyncio.Event |
         for waiting in (idle, hurried):
             if not waiting.done():
                 await cancel_and_wait(waiting)
+    if idle.done() and not idle.cancelled():
+        idle.result()  # idle (a second signal at the same moment changes nothing), or why not
+        return deadline
     if hurried.done() and not hurried.cancelled():
         log_event(
             log,
@@ -42,20 +46,19 @@ async def wait_for_turns(engine: Engine, *, grace: float, hurry: asyncio.Event |
             reason="a second signal; recovery will continue the running turns",
         )
         return time.monotonic()
-    if idle.cancelled():
-        log.warning("turns still running after %.0fs; recovery will continue them", grace)
-    else:
-        idle.result()
+    log.warning("turns still running after %.0fs; recovery will continue them", grace)
     return deadline
 
 
-async def run_every(steps: Sequence[Callable[[], Awaitable[object]]]) -> Exception | None:
-    """Run each step in order whatever the one before did; the first failure, logged."""
-    first: Exception | None = None
+async def run_every(steps: Sequence[Callable[[], Awaitable[object]]]) -> BaseException | None:
+    """Run each step in order whatever the one before did (a cancel too: the ports and
+    sessions after it are closed first); the first failure, logged."""
+    first: BaseException | None = None
     for step in steps:
         try:
             await step()
-        except Exception as error:
-            log.exception("a step of stopping failed; the rest still run")
+        except BaseException as error:
+            if not isinstance(error, asyncio.CancelledError):
+                log.exception("a step of stopping failed; the rest still run")
             first = first or error
     return first
