@@ -35,6 +35,7 @@ FieldKind = Literal["text", "integer", "number", "boolean", "choice", "json"]
 # Where problems that belong to no one field are shown (the first field, in the modal).
 GENERAL = ""
 _WHOLE = re.compile(r"-?[0-9]+")
+_MAX_DIGITS = 4000  # Python refuses to read a longer int (4300 digits); as a float: too large
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def _parse_one(field: EditField, raw: str) -> Any:
         except ValueError:
             raise ValueError("must be a whole number") from None
     if field.kind == "number":
-        if _WHOLE.fullmatch(text):
+        if _WHOLE.fullmatch(text) and len(text) <= _MAX_DIGITS:
             return int(text)  # exactly: a float holds 53 bits, an id may need more
         try:
             number = float(text)

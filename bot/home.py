@@ -166,9 +166,13 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
     for item in content.mine[:MAX_MINE]:
         c, rule = item.capsule, item.capsule.policy
         where = item.card.channel if item.card else (c.card_channel or c.thread.channel)
-        who = mentions(
-            list(dict.fromkeys([*rule.approver_users, *rule.approver_groups, *item.escalated]))
-        ) or literal("anyone")
+        who = (
+            literal("anyone")  # an escalation adds people to a rule that needs nobody
+            if rule.open_to_anyone
+            else mentions(
+                list(dict.fromkeys([*rule.approver_users, *rule.approver_groups, *item.escalated]))
+            )
+        )
         line = join(
             _call(c, item.arguments),
             literal("\nin "),

@@ -177,3 +177,12 @@ def test_replies_render_mentions_only_of_held_users_and_of_groups_when_asked() -
     assert escape_reply(text) == (
         "&lt;@U0BOB&gt; &lt;!subteam^S0ONCALL&gt; &lt;@U0EVE&gt; &lt;!channel&gt;"
     )
+
+
+def test_a_whole_number_too_long_for_python_is_a_problem_of_its_field() -> None:
+    """Read exactly as an int, a number field of 5,000 digits raised Python's own
+    "Exceeds the limit (4300 digits) … sys.set_int_max_str_digits" at the approver."""
+    fields = edit_fields(tune.schema, CURRENT)
+    typed = {f.name: f.value for f in fields} | {"ratio": "9" * 5000}
+    _, problems = parse_edit(fields, typed)
+    assert "ratio" in problems and "set_int_max_str_digits" not in problems["ratio"]

@@ -148,3 +148,11 @@ def test_your_open_requests_name_the_approvers_an_escalation_added() -> None:
     content = HomeContent(user="U0ALICE", waiting=[], mine=mine, decided=[], now=NOW)
     shown = texts(home_view(content)["blocks"])
     assert "waiting for <@U0BOB>, <@U0DAVE>, <!subteam^S0ONCALL>" in shown
+
+
+def test_an_open_request_anyone_may_decide_says_so_after_an_escalation() -> None:
+    """A rule open to anyone, escalated to the on-call: "waiting for" named only them."""
+    request = make(policy=PolicyRule())
+    mine = [OpenRequest(request, (), None, 1, request.arguments, escalated=("U0DAVE",))]
+    content = HomeContent(user="U0ALICE", waiting=[], mine=mine, decided=[], now=NOW)
+    assert "waiting for anyone" in texts(home_view(content)["blocks"])
