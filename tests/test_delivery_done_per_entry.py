@@ -13,19 +13,15 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
+from test_delivery_unrecorded import OPS, asked, entry, until
 
 from agent_core.delivery import Delivery
 from bot.slack_surface import SlackSurface
 from localslack import LocalSlack
-from sessions import Home, Outbox, OutboxEntry, ThreadKey, coordination_for, utc_iso
-
-OPS = "C0OPS"
-SESSION = "sess_0123456789ab"
+from sessions import Home, coordination_for
 
 # The drainer of a bot, alone: ``argv``: the home, the token, Slack's API url.
 _DRAINER = """
@@ -46,33 +42,10 @@ asyncio.run(main())
 """
 
 
-def entry(thread: ThreadKey, key: str, kind: str, text: str) -> OutboxEntry:
-    return OutboxEntry.model_validate(
-        {
-            "id": f"{kind}-{SESSION}-{key}",
-            "kind": kind,
-            "thread": thread,
-            "created_at": utc_iso(datetime(2026, 11, 2, tzinfo=UTC)),
-            "seq": Outbox.next_seq(),
-            "text": text,
-            "session_id": SESSION,
-            "user": "U0ALICE" if kind == "notice" else "",
-        }
-    )
-
-
-async def until(condition: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_notice_sent_before_a_drainer_is_killed_is_not_shown_again(
     slack: LocalSlack, home: Home
 ) -> None:
-    ts = await slack.post_message(channel=OPS, user="U0ALICE", text="<@U0SIGNOFF> how is it?")
-    thread = ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=ts)
+    thread = await asked(slack)
     outbox = coordination_for(home).outbox
     notice = entry(thread, "n1", "notice", "only you see this")
     outbox.enqueue(notice)
@@ -84,7 +57,7 @@ async def test_a_notice_sent_before_a_drainer_is_killed_is_not_shown_again(
     )
     try:
         # The notice went out; the reply's post is in flight when the drainer dies.
-        await until(lambda: hung.fired == 1 or drainer.returncode is not None)
+        await until(lambda: hung.fired == 1 or drainer.returncode is not None, timeout=20)
         assert drainer.returncode is None, "the drainer died"
         assert len(slack.calls("chat.postEphemeral")) == 1
     finally:
@@ -97,7 +70,7 @@ async def test_a_notice_sent_before_a_drainer_is_killed_is_not_shown_again(
     delivery = Delivery(home=home, surface=SlackSurface(web), poll=0.05)
     delivery.start()
     try:
-        await until(lambda: outbox.pending() == [])
+        await until(lambda: outbox.pending() == [], timeout=20)
         await asyncio.wait_for(delivery.idle(), timeout=10)
     finally:
         await delivery.stop()
