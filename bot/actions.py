@@ -266,7 +266,8 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
                 user=user,
                 args_sha256=capsule.args_sha256,  # the hash the deny modal names
             )
-            _Answers(clicks, where).opened(view_id)
+            if where == HOME:
+                clicks.opened_from_home(view_id)
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
             log.info("could not open the deny modal (%s); denying without a reason", failure(exc))
             await clicks.decide(capsule, user=user, approve=False, where=where)

@@ -112,19 +112,19 @@ async def _sessions_here(engine: Engine, channel: str) -> Mrkdwn:
         return literal("No sessions in this channel yet.")
     lines = [literal("Recent sessions here:")]
     for row in rows:
-        state = literal(row.state)
+        became = ""
         if row.state == SessionState.AWAITING_APPROVAL.value:
             # Its state is final: say what became of its requests, as the trace does.
             try:
-                state = literal(what_became(engine.decisions_of(row.id), who=mentions))
+                became = what_became(engine.decisions_of(row.id), who=mentions)
             except SignoffError as exc:
                 log.warning("sessions: cannot read %s: %s", row.id, exc)
         line = join(
             literal(f"• `{row.id}` "),
-            state,
+            literal(became or row.state),
             literal(f" (thread {row.thread.thread_ts}, {row.updated_at})"),
         )
-        if row.reason and " → " not in state:  # "waiting for appr_…" is over once decided
+        if row.reason and " → " not in became:  # "waiting for appr_…" is over once decided
             line = join(line, literal(" — "), escape(row.reason[:80]))
         lines.append(line)
     return join(*lines, sep="\n")

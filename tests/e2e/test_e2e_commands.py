@@ -23,6 +23,7 @@ from signoff_e2e_kit import (
 )
 
 from bot.app import SignoffBot
+from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack
 from sessions import FixedClock
@@ -90,8 +91,6 @@ async def test_sessions_says_what_became_of_a_session_that_parked(
     # what became of it, not a wait that is over.
     thread = await mention(slack, "restart api")
     card = await wait_card(slack, thread)
-    from bot.cards import APPROVE
-
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
     await bot_reply(slack, thread, "restart_service` finished")
     await bot.engine.idle()
