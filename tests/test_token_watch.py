@@ -56,6 +56,7 @@ async def test_a_quiet_bot_asks_slack_about_its_token_at_most_once_a_period(
     client = web_client(slack.bot_token, slack.api_url, observer=watch)
     watch.probe = client.auth_test
     assert await watch.check() is None  # asked: the token is taken
+    assert len(slack.calls("auth.test")) == 1
     refused = slack.inject_fault(method="auth.test", error="token_revoked", count=None)
     ticks.now += 59.0
     assert await watch.check() is None and refused.fired == 0  # not yet a period since

@@ -124,8 +124,8 @@ class Tool(ABC):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Values the tool is given that its results must never show (a command's ``env``,
-        an MCP server's ``env`` and ``headers``): the executor masks them."""
+        """Values the tool is given that its results must never show (the ``env`` values
+        named as secrets, an MCP server's ``headers``): the executor masks them."""
         return ()
 
     @property

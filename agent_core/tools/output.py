@@ -16,8 +16,8 @@ __all__ = ["OUTPUT_LIMIT", "clip_text", "mask_secrets", "output_path", "read_hea
 # Characters of each output the model reads; more goes only to the workspace file.
 OUTPUT_LIMIT = 6000
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-# Shorter words of a secret are not masked: "Bearer", or an env value such as a namespace,
-# would garble every output they appear in, and are no token.
+# Shorter words of a secret are not masked: "Bearer" would garble every output it appears
+# in, and is no token.
 _SECRET_MIN = 8
 
 
