@@ -16,6 +16,7 @@ from chaos_people import Posted, ts_key
 from chaos_reading import (
     SlackView,
     StoredSession,
+    batch_waits,
     card_text,
     has_buttons,
     lineage_of,
@@ -200,7 +201,10 @@ def _check_approvals(
             out.add("ran_unapproved", f"{where}: {verdict}, yet claimed or run")
         told = _told(heads.get(thread) or [], aid)
         if decision is not None and told is None:
-            out.add("outcome_untold", f"{where}: {verdict}, never told in the conversation")
+            if batch_waits(base, capsule):
+                out.notes.append(f"{where}: {verdict}, told once its model turn's calls are")
+            else:
+                out.add("outcome_untold", f"{where}: {verdict}, never told in the conversation")
         if verdict == "approved":
             uncertain = claimed and (result is None or bool(result.get("uncertain")))
             if told == "error" and not claimed:

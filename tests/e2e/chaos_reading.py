@@ -44,6 +44,17 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def batch_waits(approvals: Path, capsule: dict[str, Any]) -> bool:
+    """Does a call asked in the same model turn (``approvals``: the asking session's
+    directory of them) still wait for its decision? A model turn resumes, and is told its
+    calls' outcomes, only once all of them are decided (docs/design-notes.md)."""
+    return any(
+        not (approvals / f"{other}.decision.json").exists()
+        for other in capsule.get("batch") or ()
+        if other != capsule.get("id")
+    )
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Complete records; a torn last line (a crash mid-append) is not one."""
     out: list[dict[str, Any]] = []

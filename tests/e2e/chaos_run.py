@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaos_audit import TERMINAL
+from chaos_reading import batch_waits, read_json
 from ops_kit import SIGNOFF, RunProcess
 from signoff_e2e_kit import clean_env, session_dirs
 
@@ -157,7 +158,10 @@ def _quiet(slack: LocalSlack, home: Path) -> str:
     for marker in home.glob("threads/*/*/*/*/approvals/appr_*"):
         pointer = json.loads((home / "approvals" / marker.name[5:7] / marker.name).read_bytes())
         decided = home / "sessions" / pointer["session"][5:7] / pointer["session"] / "approvals"
-        if (decided / f"{marker.name}.decision.json").exists():
+        capsule = read_json(decided / f"{marker.name}.json") or {}
+        if (decided / f"{marker.name}.decision.json").exists() and not batch_waits(
+            decided, capsule
+        ):
             return f"{marker.name} decided, not told"
     if slack.pending_faults():
         return "faults pending"

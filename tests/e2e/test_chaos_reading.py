@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from chaos_audit import unapproved_effects
-from chaos_reading import load_sessions
+from chaos_reading import batch_waits, load_sessions
 from chaos_tools import tools_config
 from signoff_e2e_kit import session_states
 
@@ -55,3 +55,18 @@ def test_an_effect_without_an_approval_id_is_unapproved(tmp_path: Path) -> None:
         "effect '' has no approval",
         "effect 'appr_fedcba9876543210' has no approval",
     ]
+
+
+def test_a_decision_waits_untold_only_while_a_call_of_its_model_turn_is_undecided(
+    tmp_path: Path,
+) -> None:
+    """Two gated calls asked in one turn: the turn resumes, and the thread hears either
+    outcome, once both are decided. A denial beside an undecided call was flagged as
+    never told (seed 11223), though that is the design."""
+    batch = ["appr_aaaaaaaaaaaaaaaa", "appr_bbbbbbbbbbbbbbbb"]
+    capsule = {"id": batch[0], "batch": batch}
+    (tmp_path / f"{batch[0]}.decision.json").write_text("{}")
+    assert batch_waits(tmp_path, capsule)
+    (tmp_path / f"{batch[1]}.decision.json").write_text("{}")
+    assert not batch_waits(tmp_path, capsule)
+    assert not batch_waits(tmp_path, {"id": batch[0], "batch": [batch[0]]})  # alone
