@@ -42,16 +42,19 @@ class StopRequest(Record):
     at: str
     # Slack's event_ts of the click: a message with a later ts is new work.
     slack_ts: str
+    # The event_ts of the earlier stop whose confirmation the thread got, when this one
+    # came while that one still applied: a redelivery of this stop says nothing either.
+    told_by: str | None = None
 
     @field_validator("user")
     @classmethod
     def _user(cls, value: str) -> str:
         return check_slack_id(value)
 
-    @field_validator("slack_ts")
+    @field_validator("slack_ts", "told_by")
     @classmethod
-    def _ts(cls, value: str) -> str:
-        return check_slack_ts(value)
+    def _ts(cls, value: str | None) -> str | None:
+        return None if value is None else check_slack_ts(value)
 
     @property
     def reason(self) -> str:

@@ -117,28 +117,33 @@ def _confirmation(outcome: StopOutcome) -> str:
     return "\n".join(lines)
 
 
-def _told_already(rt: Runtime, stop: StopRequest) -> bool:
-    """Does an earlier stop (another click, not this one delivered again) still apply to
-    the thread? Slack leaves the stop button until the turn ends, so a double click or two
-    people at once stop it twice: its confirmation is said once."""
+def _as_recorded(rt: Runtime, stop: StopRequest) -> StopRequest:
+    """``stop`` as it is recorded: with the earlier stop that told the thread, when one
+    (another click, not this one delivered again) still applies. Slack leaves the stop
+    button until the turn ends, so a double click or two people at once stop it twice,
+    and Slack may deliver either again: the confirmation is said once."""
     try:
         previous = read_stop(rt.home, stop.thread)
     except SessionsError:
-        return False  # unreadable: this stop replaces it, and says so
-    return (
-        previous is not None and previous.slack_ts != stop.slack_ts and not superseded(rt, previous)
+        return stop  # unreadable: this stop replaces it, and says so
+    if previous is None or superseded(rt, previous):
+        return stop
+    told_by = previous.told_by or (
+        None if previous.slack_ts == stop.slack_ts else previous.slack_ts
     )
+    # The stop that told, delivered again: its confirmation's id is the same (sent once).
+    return stop.model_copy(update={"told_by": None if told_by == stop.slack_ts else told_by})
 
 
 async def stop_thread(rt: Runtime, stop: StopRequest, *, running: bool) -> StopOutcome:
     """Apply ``stop``: durable first, then withdraw, wake and confirm (all idempotent, so
     a redelivered stop changes nothing)."""
-    told = _told_already(rt, stop)
+    stop = _as_recorded(rt, stop)
     record_stop(rt.home, stop)
     withdrawn = await withdraw_waiting(rt, stop)
     woke = rt.stops.fire(stop)
     outcome = StopOutcome(stop=stop, interrupted=running or woke, withdrawn=tuple(withdrawn))
-    if told and not withdrawn:
+    if stop.told_by is not None and not withdrawn:
         return outcome  # a second click on the stop button: the thread knows it stopped
     thread = stop.thread
     entry = OutboxEntry(

@@ -201,6 +201,13 @@ async def test_a_stop_cancels_the_model_call_in_flight(
     # A redelivered stop changes nothing and says nothing twice.
     await engine.stop(THREAD, user="U0BOB", slack_ts=STOP_TS)
     assert len(await replies(engine, surface)) == 1
+    # A second click (another stop), then Slack delivering that one again (its ack was
+    # lost): the thread was told once, by the first.
+    await engine.stop(THREAD, user="U0CAROL", slack_ts="1700000101.000000")
+    await engine.stop(THREAD, user="U0CAROL", slack_ts="1700000101.000000")
+    await engine.stop(THREAD, user="U0BOB", slack_ts=STOP_TS)  # and the first again
+    await engine.stop(THREAD, user="U0CAROL", slack_ts="1700000101.000000")
+    assert len(await replies(engine, surface)) == 1
 
 
 def stop_on_first_call(engine_box: list[Any]) -> ToolRegistry:
