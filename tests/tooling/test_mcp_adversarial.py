@@ -260,6 +260,9 @@ def listener() -> Iterator[tuple[str, list[bytes]]]:
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}/internal/secret.json", seen
     finally:
+        # close() alone leaves accept() blocked on Linux; shutdown() wakes it at once.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
         sock.close()
         thread.join(5)
 
