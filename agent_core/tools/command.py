@@ -208,11 +208,11 @@ class CommandTool(Tool):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 pipes_open.close()
-                report = _report(code, kept, context.workspace)
+                report = _report(code, kept, context.workspace, secrets=self.secrets)
             except (TimeoutError, _OutputRanAway) as exc:
                 await _kill_group(proc)
                 pipes_open.close()
-                report = _report(None, kept, context.workspace)
+                report = _report(None, kept, context.workspace, secrets=self.secrets)
                 why = (
                     f"timed out after {self.timeout_seconds:g}s"
                     if isinstance(exc, TimeoutError)
@@ -282,7 +282,11 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
 
 
 def _report(
-    code: int | None, kept: tuple[tuple[str, IO[bytes], Path], ...], workspace: Path
+    code: int | None,
+    kept: tuple[tuple[str, IO[bytes], Path], ...],
+    workspace: Path,
+    *,
+    secrets: tuple[str, ...],
 ) -> str:
     lines = [f"exit code {code}" if code is not None and code >= 0 else "no exit code (killed)"]
     for label, handle, path in kept:
@@ -290,7 +294,7 @@ def _report(
         # Read through the open file: the command may have removed or replaced the path.
         there = _same_file(handle, path)
         shown = Path("workspace") / path.relative_to(workspace) if there else None
-        text, size = read_head(handle.fileno(), kept=shown)
+        text, size = read_head(handle.fileno(), kept=shown, secrets=secrets)
         removed = "" if there else "; the command removed its kept file"
         lines.append(f"--- {label} ({size} bytes{removed})")
         if text:

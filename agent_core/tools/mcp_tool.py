@@ -108,10 +108,11 @@ class McpTool(Tool):
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 kept.write_text(text)
             except OSError as exc:  # it ran all the same: its result is not an error
-                cut = clip_text(text)
+                cut = clip_text(text, secrets=self.secrets)
                 text = f"{cut} (the whole result could not be kept: {exc.strerror or exc})"
             else:
-                text = clip_text(text, kept=kept.relative_to(context.workspace_path.parent))
+                where = kept.relative_to(context.workspace_path.parent)
+                text = clip_text(text, kept=where, secrets=self.secrets)
         if result.is_error:
             raise ToolError(text or f"{self.remote} reported an error")
         return text

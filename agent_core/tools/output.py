@@ -19,6 +19,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 # Shorter words of a secret are not masked: "Bearer" would garble every output it appears
 # in, and is no token.
 _SECRET_MIN = 8
+# Bytes read past a capped head, so that a secret the cut goes through is read whole.
+_SECRET_READ_AHEAD = 4096
 
 
 def output_path(workspace: Path, *, tool: str, call_id: str, stream: str) -> Path:
@@ -27,8 +29,12 @@ def output_path(workspace: Path, *, tool: str, call_id: str, stream: str) -> Pat
     return workspace / "tool-output" / f"{stem}.{stream}"
 
 
-def clip_text(text: str, *, limit: int = OUTPUT_LIMIT, kept: Path | None = None) -> str:
-    """``text`` cut to ``limit`` characters, saying how much was cut and where it is."""
+def clip_text(
+    text: str, *, limit: int = OUTPUT_LIMIT, kept: Path | None = None, secrets: Iterable[str] = ()
+) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut and where it is.
+    ``secrets`` are masked before the cut: one the cut went through would not be whole."""
+    text = mask_secrets(text, secrets)
     if len(text) <= limit:
         return text
     where = f"; the whole output is in {kept}" if kept is not None else ""
@@ -44,12 +50,15 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def read_head(fd: int, *, kept: Path | None, limit: int = OUTPUT_LIMIT) -> tuple[str, int]:
+def read_head(
+    fd: int, *, kept: Path | None, limit: int = OUTPUT_LIMIT, secrets: Iterable[str] = ()
+) -> tuple[str, int]:
     """The first ``limit`` characters of an open file (however large it is) and its size in
-    bytes; ``kept``: where the whole of it is, None when its path was removed."""
+    bytes; ``kept``: where the whole of it is, None when its path was removed. ``secrets``
+    are masked before the cut (read a little further, so one that straddles it is whole)."""
     size = os.fstat(fd).st_size
-    head = os.pread(fd, limit * 4, 0)
-    text = head.decode("utf-8", errors="replace")
+    head = os.pread(fd, limit * 4 + _SECRET_READ_AHEAD, 0)
+    text = mask_secrets(head.decode("utf-8", errors="replace"), secrets)
     if len(text) <= limit and size == len(head):
         return text, size
     where = f"the whole output is in {kept}" if kept is not None else "its file was removed"

@@ -21,7 +21,7 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext, ToolError, ToolOutcomeUnknown
 from agent_core.tools.base import schema_version
 from agent_core.tools.command import CommandTool
-from agent_core.tools.output import mask_secrets
+from agent_core.tools.output import OUTPUT_LIMIT, clip_text, mask_secrets
 from agent_core.tools.specs import CommandSpec
 from bot.config_file import load_config
 from bot.errors import ConfigError
@@ -375,6 +375,43 @@ async def test_a_secret_a_command_prints_is_masked_everywhere_but_its_kept_outpu
     for path in home.root.rglob("*"):
         if path.is_file() and "tool-output" not in path.parts:
             assert token.encode() not in path.read_bytes(), path
+
+
+async def test_a_secret_the_output_limit_cuts_through_is_not_shown_in_part(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    home: Home,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Output was cut to its first 6,000 characters, then masked: a token that straddled
+    # the cut was no longer whole, so its first half went to the model and the thread.
+    token = "s3cr3t-Tok3n-4242-abcdefghijklmnop"
+    monkeypatch.setenv("OPS_TOKEN", token)
+    show = "import os; print('x' * (OUTPUT_LIMIT - 10), os.environ['OPS_TOKEN'], 'y' * 200)"
+    config = write_config(
+        tmp_path / "signoff.toml",
+        "[commands.dump]\n"
+        'description = "dump"\n'
+        f'argv = [{toml_str(sys.executable)}, "-c", '
+        f"{toml_str(show.replace('OUTPUT_LIMIT', str(OUTPUT_LIMIT)))}]\n"
+        'env = { OPS_TOKEN = "${OPS_TOKEN}" }\n'
+        "requires_approval = false\n",
+    )
+    engine = await open_signoff(config)
+    await engine.ingest(message("call dump", ts="1700000000.000100"))
+    await engine.idle()
+    (result,) = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
+    assert result.status == "ok" and "cut" in result.content
+    assert token[:9] not in result.content, result.content[-200:]
+
+
+def test_a_clip_masks_a_secret_before_it_cuts() -> None:
+    # What an MCP tool's long result goes through: the same cut, the same rule.
+    secret = "s3cr3t-Tok3n-4242-abcdefghijklmnop"
+    text = "x" * (OUTPUT_LIMIT - 10) + " " + secret + " " + "y" * 200
+    clipped = clip_text(text, secrets=[secret])
+    assert secret[:9] not in clipped and clipped.startswith("x" * 100)
+    assert "more characters cut" in clipped
 
 
 def test_masking_takes_secrets_not_the_settings_beside_them() -> None:
