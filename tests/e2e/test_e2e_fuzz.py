@@ -29,7 +29,8 @@ from localslack import Delivery, LocalSlack, Timing
 
 TARGET = 5_000
 # At most this many envelopes in flight: the test judges fates, not speed, so a loaded
-# machine (CI runs two test processes) must not turn Slack's 3 s ack deadline into a failure.
+# machine (CI runs two test processes per core) must not turn Slack's 3 s ack deadline
+# into a failure.
 BATCH = 50
 
 # One delivery each (no redelivery hides a missing ack), and time enough for a loaded CI.
