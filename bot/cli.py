@@ -30,10 +30,26 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
+# The commands that serve until SIGTERM, and exit 0 on it.
+_SERVING = frozenset({"run", "dev"})
+
+
+class _StoppedWhileLoading(BaseException):
+    """SIGTERM came before ``run``'s own handler existed: nothing had started yet."""
+
+
+def _stop_while_loading(signum: int, frame: object) -> None:
+    raise _StoppedWhileLoading
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Only the standard library above: the commands (and everything they import, half a
-    # second of it) load in here, so that a Ctrl-C during the imports is answered too.
+    # second of it) load in here, so that a Ctrl-C during the imports is answered too, and
+    # a SIGTERM to a server still loading (a container stopped as it starts) is a clean
+    # stop, not the 143 of a killed process; the event loop's handler replaces this one.
+    args = sys.argv[1:] if argv is None else list(argv)
+    if next((a for a in args if not a.startswith("-")), None) in _SERVING:
+        signal.signal(signal.SIGTERM, _stop_while_loading)
     try:
         from .cli_commands import run
 
@@ -42,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C: asyncio.run has cancelled the command, which closed what it opened; what
         # it recorded stands. Quiet, with the shell's status for it, like any other tool.
         return 128 + signal.SIGINT
+    except _StoppedWhileLoading:
+        return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import asyncio
 import json
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,37 @@ async def test_run_stops_on_sigterm_while_slack_will_not_give_it_a_socket(
             await child.wait()
             pytest.fail("signoff run ignored SIGTERM while it waited for a socket")
     assert child.returncode == 0
+
+
+# The child sends itself SIGTERM the moment the command modules start to load, as a
+# container stopped right after it started does: before the bot's own handler exists.
+_TERM_WHILE_LOADING = """
+import importlib.abc, os, signal, sys
+
+class TermOnLoad(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "bot.cli_commands":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return None
+
+sys.meta_path.insert(0, TermOnLoad())
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "dev"])
+async def test_sigterm_while_run_still_loads_is_a_clean_stop(
+    tmp_path: Path, slack: LocalSlack, command: str
+) -> None:
+    # Nothing had started, so there is nothing to drain: exit 0 as for any SIGTERM, never
+    # the 143 of a process the signal killed, nor a traceback of the import it cut.
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _TERM_WHILE_LOADING, command,
+        env=_run_env(tmp_path / "home", slack),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        _, err = await child.communicate()
+    assert child.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
