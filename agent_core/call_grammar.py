@@ -109,10 +109,13 @@ def _line(spec: ToolSpec) -> str:
 def help_text(tools: Sequence[ToolSpec]) -> str:
     """What the offline model can do with these tools."""
     if not tools:
+        # The model is offered no tool: none is configured, or every one is on an MCP
+        # server that is down (its tools are offered once it answers again).
         return (
-            "I run offline, and no tools are configured here, so I cannot look at or change "
-            "anything. An operator adds tools with SIGNOFF_CONFIG (MCP servers, commands) "
-            "or SIGNOFF_TOOLS."
+            "I run offline, and no tools are available to me right now, so I cannot look at "
+            "or change anything: none is configured, or the MCP servers that offer them are "
+            "not answering (the log says which). An operator adds tools with SIGNOFF_CONFIG "
+            "(MCP servers, commands) or SIGNOFF_TOOLS."
         )
     lines = ["I run offline, so I understand a few requests:", f"• {USAGE}: any tool below"]
     if {t.name for t in tools} >= _DEMO:

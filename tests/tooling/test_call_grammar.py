@@ -87,7 +87,7 @@ def test_help_lists_every_tool_with_its_first_line() -> None:
     assert "`call <tool> key=value …`" in text
     assert "`restart <service>`" in text  # the demo phrasebook, since the fleet is there
     assert "restart <service>" not in help_text([SCALE])
-    assert "no tools are configured here" in help_text([])
+    assert "no tools are available to me right now" in help_text([])
 
 
 async def ask(text: str, tools: list[ToolSpec]) -> Any:

@@ -233,7 +233,11 @@ async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
 
 
 async def test_a_server_down_at_start_up_does_not_stop_signoff_and_comes_back(
-    open_signoff: SignoffFactory, tmp_path: Path, record: Path, home: Home
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
 ) -> None:
     down = tmp_path / "server-is-down"
     down.touch()
@@ -248,6 +252,12 @@ async def test_a_server_down_at_start_up_does_not_stop_signoff_and_comes_back(
     await ask(engine, "call ops__get_pods namespace=prod", "1700000000.000100")
     status, content = final_status(home, "ops__get_pods")
     assert status == "error" and "MCP server ops is down" in content
+    # Asked what it can do meanwhile, the offline model must not say that no tools are
+    # configured: they are, and their server is down.
+    await ask(engine, "help", "1700000000.000150")
+    await engine.idle()
+    said = surface.replies[-1][1]
+    assert "no tools are configured" not in said and "not answering" in said, said
 
     down.unlink()
     assert await tool.unavailable() is None  # asked again, it reconnects

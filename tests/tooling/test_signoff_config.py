@@ -212,7 +212,7 @@ def test_without_tools_signoff_starts_warns_and_says_so(
     captured = capsys.readouterr()
     (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
     assert "no tools are configured (SIGNOFF_CONFIG, SIGNOFF_TOOLS" in warning.getMessage()
-    assert "no tools are configured here, so I cannot look at or change anything" in captured.out
+    assert "no tools are available to me right now, so I cannot look at" in captured.out
     assert "approval needed" not in captured.out
 
 
