@@ -48,8 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a SIGTERM to a server still loading (a container stopped as it starts) is a clean
     # stop, not the 143 of a killed process; the event loop's handler replaces this one.
     args = sys.argv[1:] if argv is None else list(argv)
-    if next((a for a in args if not a.startswith("-")), None) in _SERVING:
-        signal.signal(signal.SIGTERM, _stop_while_loading)
+    serving = next((a for a in args if not a.startswith("-")), None) in _SERVING
+    previous = signal.signal(signal.SIGTERM, _stop_while_loading) if serving else None
     try:
         from .cli_commands import run
 
@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + signal.SIGINT
     except _StoppedWhileLoading:
         return 0
+    finally:
+        if previous is not None:  # as it was before (SIG_DFL in a process of its own)
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
