@@ -93,6 +93,8 @@ def _parse(iso: str) -> datetime:
 
 
 def _waited(request: ApprovalRequest, until: str) -> str:
+    """How long the request had waited by ``until``: callers pass when their record was
+    written, not when it fell due, which after a time with no process was days earlier."""
     return duration_text((_parse(until) - _parse(request.capsule.created_at)).total_seconds())
 
 
@@ -107,7 +109,7 @@ def _reminder_text(request: ApprovalRequest, reminder: Reminder) -> str:
         ask = "Nobody else may approve it now; it may still be denied"
     return (
         f"⏰ Reminder {reminder.n} of {c.policy.max_reminders}: `{c.tool}` "
-        f"(asked by <@{c.requester}>) has waited {_waited(request, reminder.due_at)} for a "
+        f"(asked by <@{c.requester}>) has waited {_waited(request, reminder.at)} for a "
         f"decision. {ask} on the card above; it expires at {readable_utc(c.expires_at)}."
     )
 
@@ -117,7 +119,7 @@ def _escalation_text(request: ApprovalRequest, escalation: Escalation) -> str:
     who = " ".join(_mention(p) for p in escalation.added)
     return (
         f"⏫ No decision on `{c.tool}` (asked by <@{c.requester}>) after "
-        f"{_waited(request, escalation.due_at)}: escalated to {who}, who may now approve or "
+        f"{_waited(request, escalation.at)}: escalated to {who}, who may now approve or "
         f"deny it on the card above. It expires at {readable_utc(c.expires_at)}."
     )
 

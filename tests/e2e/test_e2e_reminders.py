@@ -140,3 +140,33 @@ async def test_the_bots_own_sweep_posts_a_due_reminder_within_ten_seconds(
     # No sweep is called here: the bot's loop finds the due marker on its own.
     reminder = await bot_reply(slack, thread, "Reminder 1 of 2", timeout=10)
     assert "<@U0BOB>" in reminder["text"]
+
+
+async def test_what_fell_due_while_the_bot_was_down_says_how_long_it_really_waited(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    # Both reminders and the escalation fell due during a day and a half with no bot: one
+    # reminder and the escalation are posted at start-up, and they said "has waited 4h" and
+    # "after 5h" (when each was due) of a request that had waited 1d 12h.
+    policy = write_policy(tmp_path / "policy.toml", POLICY)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    await bot.engine.idle()
+    await bot.stop(grace=5)
+    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    e2e_clock.advance(timedelta(hours=36))
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    reminder = await bot_reply(slack, thread, "Reminder 2 of 2")
+    escalated = await bot_reply(slack, thread, "escalated to")
+    assert "has waited 1d 12h for a decision" in reminder["text"]
+    assert "after 1d 12h: escalated to" in escalated["text"]
+    for _ in range(2):  # still each once
+        bot = await restart(bot, start_bot, slack, policy)
+        await bot.engine.sweep()
+        await bot.engine.idle()
+    assert len(bot_messages(slack, thread, "Reminder")) == 1
+    assert len(bot_messages(slack, thread, "escalated to")) == 1
