@@ -21,6 +21,7 @@ from sessions import (
     SessionStore,
     SystemClock,
     check_session_id,
+    utc_iso,
     verify,
 )
 
@@ -59,7 +60,14 @@ async def list_index(home: Home, args: argparse.Namespace) -> int:
                 )
             )
             return 0
-        pending = await index.approvals(status="pending", limit=500)
+        # A request past its deadline waits for nothing: no vote counts after it, and only
+        # a sweep has yet to record it (/signoff pending and the Home leave it out too).
+        now, pending = utc_iso(SystemClock().now()), []
+        async for row in index.iter_approvals(status="pending"):
+            if row.expires_at > now:
+                pending.append(row)
+            if len(pending) >= 500:
+                break
         if not pending:
             print("nothing is waiting for a decision")
         for a in pending:

@@ -347,8 +347,10 @@ def decide(home: Path, verb: str, approval_id: str, user: str, **kw: Any) -> Don
     return cli(home, verb, approval_id, "--as", user, **kw)
 
 
-def pending_ids(home: Path) -> list[str]:
-    out = ok(cli(home, "pending")).stdout
+def pending_ids(home: Path, *, frozen: str | None = None) -> list[str]:
+    """What ``signoff pending`` lists (at ``frozen``: it leaves out requests past their
+    deadline)."""
+    out = ok(cli(home, "pending", frozen=frozen)).stdout
     return [line.split()[0] for line in out.splitlines() if line.startswith("appr_")]
 
 

@@ -92,7 +92,7 @@ def ask_restart(
 ) -> str:
     """Process A: Alice asks for a restart; returns the approval id it waits on."""
     ok(say(home, ASK, ts=THREAD_TS, frozen=frozen, policy=policy, fresh=fresh))
-    ids = pending_ids(home)
+    ids = pending_ids(home, frozen=frozen)
     assert len(ids) == 1, ids
     return ids[0]
 
@@ -192,7 +192,7 @@ def test_decision_by_another_process_days_later_runs_the_exact_call_once(
     assert restarts(home) == 1
     assert len(fleet(home)["history"]) == 1
     assert tool_starts(home, "restart_service") == 1
-    assert pending_ids(home) == []
+    assert pending_ids(home, frozen=T_PLUS_3D_1H) == []  # before its 7-day deadline
     assert_healthy(home, [THREAD_TS])
 
 
