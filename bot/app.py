@@ -28,7 +28,7 @@ from slack_bolt.app.async_app import AsyncApp
 
 from agent_core.engine import Engine
 from agent_core.observe import guarded
-from sessions import Clock, Home, Quarantine, SystemClock
+from sessions import Clock, Home, HomeViewers, Quarantine, SystemClock
 
 from .actions import register_actions
 from .channel_check import check_approvals_channel
@@ -90,7 +90,8 @@ class SignoffBot:
     ) -> SignoffBot:
         bot_token, app_token = settings.slack_tokens()
         metrics = Metrics()
-        home_tab = HomeTab()
+        home = Home(settings.home)
+        home_tab = HomeTab(viewers=HomeViewers(home, clock=clock or SystemClock()))
         bot_token_watch = BotTokenWatch()
         observer = guarded([metrics, EventLog(), home_tab, bot_token_watch])
         client = web_client(
@@ -100,7 +101,6 @@ class SignoffBot:
             timeout=settings.slack_timeout_s,
         )
         bot_token_watch.probe = client.auth_test  # a quiet bot's token is asked about
-        home = Home(settings.home)
         support = SurfaceSupport()
         # Kept-alive connections for the calls every turn makes (status, stream, post); the
         # app's own client also serves the socket thread's loop, so it keeps its own.

@@ -4,8 +4,9 @@
 (asked, carded, voted, decided, expired, ran), from whichever process made it, since the
 bot delivers every card. A change marks the request; after a short debounce the people it
 concerns (``Engine.concerned``: who asked, voted or decided, and who may decide) get
-their Home published again — only those who opened it since the bot started, as Slack
-sends ``app_home_opened`` every time a person opens it, so nobody else needs one.
+their Home published again — only those who opened it, as Slack sends
+``app_home_opened`` every time a person opens it, so nobody else needs one. Who opened it
+is kept on disk (``sessions.HomeViewers``): a Home drawn before a restart stays true.
 
 A click from the Home tab is answered there: a refusal or "your approval is counted"
 shows as a note on top of the tab (for a couple of minutes), not in a thread the person
@@ -37,7 +38,7 @@ from agent_core.observe import (
     ToolExecuted,
 )
 from approvals import ApprovalsError, MembershipUnknown
-from sessions import SessionsError
+from sessions import HomeViewers, SessionsError
 
 from .home import COUNTED, MAX_MINE, HomeContent, home_view
 from .membership import ChannelMembers
@@ -53,8 +54,14 @@ _CHANGES = (ApprovalRequested, CardPosted, CardUpdated, DecisionRecorded, Approv
 
 class HomeTab:
     def __init__(
-        self, *, debounce: float = 0.3, notice_ttl: float = 120.0, max_people: int = 10_000
+        self,
+        *,
+        viewers: HomeViewers | None = None,
+        debounce: float = 0.3,
+        notice_ttl: float = 120.0,
+        max_people: int = 10_000,
     ) -> None:
+        self.viewers = viewers
         self.debounce = debounce
         self.notice_ttl = notice_ttl
         self.max_people = max_people
@@ -63,7 +70,7 @@ class HomeTab:
         self._bot_user = ""
         self._members: ChannelMembers | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # People who opened their Home since start, least recently opened first.
+        # People who opened their Home (this process or one before), least recent first.
         self._opened: OrderedDict[str, None] = OrderedDict()
         self._notices: dict[str, tuple[Mrkdwn, float]] = {}
         self._changed: set[str] = set()
@@ -81,6 +88,9 @@ class HomeTab:
         self._client = client
         self._members = ChannelMembers(client)
         self._loop = asyncio.get_running_loop()
+        if self.viewers is not None:
+            for user in self.viewers.load(limit=self.max_people):
+                self._opened[user] = None
 
     # what reports here -------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -111,6 +121,8 @@ class HomeTab:
         self._schedule(0.0)
 
     def _remember(self, user: str) -> None:
+        if user not in self._opened and self.viewers is not None:
+            self.viewers.add(user)
         self._opened[user] = None
         self._opened.move_to_end(user)
         while len(self._opened) > self.max_people:

@@ -51,6 +51,7 @@ from .errors import (
 from .failpoints import failpoint
 from .files import SessionFiles
 from .home import Home, default_home, shard_of, thread_shard
+from .home_viewers import HomeViewer, HomeViewers
 from .ids import (
     check_approval_id,
     check_quarantine_id,
@@ -97,6 +98,8 @@ __all__ = [
     "DrainerClaim",
     "FixedClock",
     "Home",
+    "HomeViewer",
+    "HomeViewers",
     "IllegalTransitionError",
     "Inbox",
     "InboxMessage",

@@ -201,8 +201,9 @@ async def test_a_late_click_from_a_stale_home_is_answered_there(
         await bot.stop(grace=5)
 
 
-async def test_a_home_drawn_before_a_restart_still_decides(
-    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+@pytest.mark.parametrize("where", ["home", "card"])
+async def test_a_home_drawn_before_a_restart_still_decides_and_stays_true(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, where: str
 ) -> None:
     first: SignoffBot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
@@ -213,14 +214,22 @@ async def test_a_home_drawn_before_a_restart_still_decides(
     await home_of(slack, "U0BOB", has="Waiting for you (1)")
     await first.stop(grace=5)
 
-    # A new bot never saw Bob open his Home; the tab he still looks at works all the same.
+    # A new bot never saw Bob open his Home; the tab he still looks at works all the same,
+    # and, approved on the card instead, it does not go on saying the request waits for
+    # him (it was refreshed only for people the running bot had seen open theirs).
     await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
-    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    if where == "home":
+        await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    else:
+        await slack.click_button(
+            channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE, value=approval
+        )
     await bot_reply(slack, thread, "restart_service` finished")
     assert "Approved by <@U0BOB>" in outcome_text(slack.message(channel=OPS, ts=card["ts"]))
     await home_of(slack, "U0BOB", has="approved by <@U0BOB>", lacks="Waiting for you (1)")
     assert restarts(settings.home) == 1
+    assert published_for(slack, "U0DAVE") == 0  # never opened: still nothing for him
 
 
 async def test_a_home_slack_answers_with_json_cut_short_is_logged_in_one_line(
