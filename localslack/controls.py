@@ -3,7 +3,7 @@ observe.py and observe_agents.py, seeded chaos in controls_chaos.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from localslack.controls_chaos import ChaosControls
@@ -14,7 +14,7 @@ from localslack.interactions import Interaction
 from localslack.methods_reactions import apply_reaction
 from localslack.observe import Observations
 from localslack.observe_agents import AgentObservations
-from localslack.records import Channel
+from localslack.records import JSON, Channel, StoredFile
 from localslack.view_actions import click_view_button
 
 __all__ = ["Controls"]
@@ -46,13 +46,32 @@ class Controls(ChaosControls, AgentObservations, Observations):
         text: str,
         thread_ts: str | None = None,
         escape: bool = True,
+        files: Sequence[str] = (),
     ) -> str:
-        """Post as a human (text is escaped like the Slack client does); returns the ts."""
+        """Post as a human (text is escaped like the Slack client does); returns the ts.
+        ``files``: names of files shared with the message (with or without text), which
+        makes it a ``file_share``."""
         chan = self._human_channel(channel, user)
+        shared = [self._shared_file(name, user=user) for name in files]
         message = await self._rt.messages.post_human(
-            chan, user=user, text=text, thread_ts=thread_ts, escape=escape
+            chan, user=user, text=text, thread_ts=thread_ts, escape=escape, files=shared
         )
         return str(message["ts"])
+
+    def _shared_file(self, name: str, *, user: str) -> JSON:
+        rt = self._rt
+        stored = StoredFile(
+            id=rt.ids.file_id(),
+            name=name,
+            length=0,
+            created=int(rt.clock()),
+            user=user,
+            title=name,
+            content=b"",
+            completed=True,
+        )
+        rt.workspace.files[stored.id] = stored
+        return stored.to_api(base_url=rt.base_url, team_id=rt.config.team_id)
 
     async def add_reaction(self, *, channel: str, ts: str, user: str, name: str) -> None:
         chan = self._human_channel(channel, user)

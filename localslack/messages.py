@@ -107,6 +107,7 @@ class MessageOps:
         text: str,
         thread_ts: str | None = None,
         escape: bool = True,
+        files: list[JSON] | None = None,
     ) -> JSON:
         parent = self.resolve_thread(channel, thread_ts)
         body = escape_user_text(text) if escape else text
@@ -116,9 +117,13 @@ class MessageOps:
             "text": body,
             "user": user,
             "ts": self._ws.ts.next(),
-            "blocks": rich_text_blocks(body, block_id=self._ids.block_id()),
             "team": self._config.team_id,
         }
+        if body or not files:
+            message["blocks"] = rich_text_blocks(body, block_id=self._ids.block_id())
+        if files:
+            # Files shared from a client: a file-only message has an empty text and no blocks.
+            message.update(files=files, upload=False, display_as_bot=False)
         theirs = self._ws.team_of(user)
         if theirs != self._config.team_id:
             # A Slack Connect guest: Slack names the author's own organization.
