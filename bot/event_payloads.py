@@ -29,6 +29,7 @@ __all__ = [
     "HomeOpened",
     "HomeOpenedCallback",
     "MessageEvent",
+    "SharedFile",
 ]
 
 
@@ -70,6 +71,13 @@ def _team_or_none(value: object) -> str | None:
 TeamOrNone = Annotated[str | None, BeforeValidator(_team_or_none)]
 
 
+class SharedFile(_Payload):
+    """A file shared with a message: only its name is read (signoff cannot open files).
+    A file past the workspace's plan limits comes without one."""
+
+    name: Label | None = None
+
+
 class MessageEvent(_Payload):
     """A person's message (``app_mention`` or ``message``): what the inbox stores, checked."""
 
@@ -84,6 +92,8 @@ class MessageEvent(_Payload):
     # The author's own organization: in a Slack Connect channel, not the host's team.
     user_team: TeamOrNone = None
     team: TeamOrNone = None
+    # A message may be only these (a ``file_share`` with an empty text).
+    files: tuple[SharedFile, ...] = ()
 
 
 class EventCallback(_Payload):

@@ -80,6 +80,22 @@ def _ref(event_id: object) -> str:
     return f"(event id {shown(event_id, 40)})"
 
 
+def _said(event: MessageEvent) -> str:
+    """What the person wrote: Slack escapes &, < and > in message text, and the inbox keeps
+    what they typed. A message with no text (files shared without a comment) says what it
+    held instead: an empty one never reaches the model, which then had nothing to answer
+    (the API refuses a request without messages) or only its own last answer to go on
+    with (and answered itself)."""
+    text = html.unescape(event.text or "")
+    if text.strip():
+        return text
+    if not event.files:
+        return "(a message with no text)"
+    names = [f.name for f in event.files if f.name]
+    shared = f"the file(s) {', '.join(names)}" if names else f"{len(event.files)} file(s)"
+    return f"(no text: shared {shared}, which signoff cannot open)"
+
+
 def _ignored(why: str, *, kind: str, ref: str = "") -> Outcome:
     alarm = _ALARMS.get(kind)
     reason = f"{why}: {alarm}" if alarm else why
@@ -238,8 +254,7 @@ class EventIngest:
             ),
             ts=event.ts,
             user=event.user,
-            # Slack escapes &, < and > in message text; the inbox keeps what the person typed.
-            text=html.unescape(event.text or ""),
+            text=_said(event),
             event_id=event_id,
             received_at=utc_iso(self.clock.now()),
             user_team=event.user_team or event.team or "",
