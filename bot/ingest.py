@@ -92,7 +92,8 @@ def _said(event: MessageEvent) -> str:
     if not event.files:
         return "(a message with no text)"
     names = [f.name for f in event.files if f.name]
-    shared = f"the file(s) {', '.join(names)}" if names else f"{len(event.files)} file(s)"
+    files = "file" if len(event.files) == 1 else "files"
+    shared = f"the {files} {', '.join(names)}" if names else f"{len(event.files)} {files}"
     return f"(no text: shared {shared}, which signoff cannot open)"
 
 

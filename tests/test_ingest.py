@@ -102,6 +102,26 @@ async def test_the_authors_team_is_kept_with_the_message(
     assert disk.stored[TS].thread.team == "T0LOCAL"
 
 
+@pytest.mark.parametrize(
+    ("text", "files", "stored"),
+    [
+        ("", [{"id": "F1", "name": "error.png"}], "the file error.png"),
+        (" ", [{"id": "F1", "name": "a.png"}, {"id": "F2", "name": "b.log"}], "the files a.png, b.log"),
+        # A file past the plan's limits, and one deleted since, come without a name.
+        (None, [{"id": "F1", "mode": "hidden_by_limit"}], "1 file"),
+        ("", [{"id": "F1", "mode": "tombstone"}, {"id": "F2"}], "2 files"),
+    ],
+)  # fmt: skip
+async def test_files_shared_without_text_are_stored_as_what_was_shared(
+    home: Home, clock: FixedClock, text: str | None, files: list[Any], stored: str
+) -> None:
+    disk = Disk()
+    shared = payload(type="message", subtype="file_share", channel="D0ALICE",
+                     channel_type="im", text=text, files=files)  # fmt: skip
+    assert (await ingest_for(disk, home, clock).handle(shared)).fate is Fate.STORED
+    assert disk.stored[TS].text == f"(no text: shared {stored}, which signoff cannot open)"
+
+
 def test_an_inbox_record_stored_before_the_team_was_kept_still_reads() -> None:
     old = {
         "schema_version": 1,
