@@ -42,7 +42,19 @@ __all__ = [
     "deciders_text",
     "refusal_reason",
     "stale_outcome",
+    "tell_frozen",
 ]
+
+
+def tell_frozen(request: ApprovalRequest, decision: Decision) -> None:
+    """Approved while the kill switch is on: the card says Approved and nothing runs, so
+    the thread is told why, once (a fixed outbox id). It runs once the switch is off."""
+    tool = request.capsule.tool
+    text = f"`{tool}` is approved, but the kill switch is on: it waits, and runs once it is off"
+    if decision.valid_until:
+        until = readable_utc(decision.valid_until)
+        text += f" (if that is before {until}; after that, a fresh request is needed)"
+    request.queue_post("frozen", text + ".")
 
 
 def deciders_text(decision: Decision) -> str:

@@ -69,6 +69,12 @@ async def test_the_kill_switch_freezes_an_approved_call_without_spending_it(
     await engine.decide(capsule.id, user="U0BOB", approve=True)
     await engine.idle()
     assert restarts(home) == 0
+    # The card says Approved: the thread says why nothing runs yet, once.
+    (said,) = [text for _, text in surface.replies if "kill switch" in text]
+    assert "`restart_service` is approved" in said and "once it is off" in said
+    await engine.decide(capsule.id, user="U0BOB", approve=True)  # a second click
+    await engine.idle()
+    assert len([t for _, t in surface.replies if "kill switch" in t]) == 1
     claim = home.session_dir(capsule.session_id) / "approvals" / f"{capsule.id}.claim.json"
     assert not claim.exists()
     home.kill_switch.unlink()
