@@ -73,6 +73,9 @@ class BotTokenWatch:
     async def check(self) -> str | None:
         if self.probe is not None and self._now() - self._answered >= self.every:
             self._answered = self._now()  # one question a period, however many ask
-            with contextlib.suppress(Exception):  # a refusal came through emit
-                await asyncio.wait_for(self.probe(), timeout=self.within)
+            # A refusal came through emit; no answer in time (TimeoutError) changes nothing.
+            # asyncio.timeout, not wait_for: that can swallow a cancel of /readyz's check.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self.within):
+                    await self.probe()
         return self._refused

@@ -200,3 +200,17 @@ def test_the_bench_names_the_readme_lists_are_the_benches() -> None:
     )
     assert listed is not None
     assert [n.strip() for n in listed.group(1).split(",")] == list(BENCHES)
+
+
+def test_no_bounded_wait_uses_wait_for() -> None:
+    """docs/design-notes.md: a bounded wait is ``asyncio.timeout`` or ``asyncio.wait``, never
+    ``asyncio.wait_for`` (on 3.11 it can swallow a cancel aimed at the one waiting)."""
+    packages = ("agent_core", "approvals", "bot", "localslack", "sessions")
+    used = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for package in packages
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bwait_for\(", line) and not line.lstrip().startswith("#")
+    ]
+    assert used == []
