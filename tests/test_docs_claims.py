@@ -214,3 +214,16 @@ def test_no_bounded_wait_uses_wait_for() -> None:
         if re.search(r"\bwait_for\(", line) and not line.lstrip().startswith("#")
     ]
     assert used == []
+
+
+def test_slack_setup_names_every_event_and_scope_of_the_manifest() -> None:
+    """docs/slack.md's first step lists what manifest.yml declares: every bot event and
+    "exactly the scopes signoff uses"."""
+    import yaml
+
+    manifest = yaml.safe_load(_text(ROOT / "manifest.yml"))
+    step = _text(ROOT / "docs" / "slack.md").split("\n2. ", 1)[0]
+    named = set(re.findall(r"`([a-z_.:]+)`", step))
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert events - named == set() and scopes - named == set()
