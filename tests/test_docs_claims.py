@@ -227,3 +227,24 @@ def test_slack_setup_names_every_event_and_scope_of_the_manifest() -> None:
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert events - named == set() and scopes - named == set()
+
+
+def test_tools_doc_names_every_key_a_tool_config_takes() -> None:
+    """docs/tools.md shows or names every key of ``[mcp.servers.NAME]``, ``[commands.NAME]``
+    and a command's ``params``: a key the loader takes and the doc never mentions is one
+    nobody can find."""
+    from agent_core.tools.specs import CommandSpec, McpServerSpec, ParamSpec
+
+    doc = _text(ROOT / "docs" / "tools.md")
+    named = set(re.findall(r"`([a-z_]+)`", doc)) | set(re.findall(r"^#? ?([a-z_]+) = ", doc, re.M))
+    named |= set(re.findall(r"params\.\w+ = \{ ([a-z_]+) =", doc))
+    keys = {*ParamSpec.model_fields, *CommandSpec.model_fields, *McpServerSpec.model_fields}
+    assert keys - named == set()
+
+
+def test_the_readme_policy_example_shows_every_policy_key() -> None:
+    from approvals.policy import _RuleInput
+
+    (example,) = _toml_blocks(ROOT / "README.md")
+    shown = set(re.findall(r"^([a-z_]+) = ", example, flags=re.M))
+    assert set(_RuleInput.model_fields) - shown == set()
