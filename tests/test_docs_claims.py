@@ -5,6 +5,7 @@ and the TOML examples (fed to the real loaders and start-up checks)."""
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import re
 import tomllib
@@ -248,3 +249,45 @@ def test_the_readme_policy_example_shows_every_policy_key() -> None:
     (example,) = _toml_blocks(ROOT / "README.md")
     shown = set(re.findall(r"^([a-z_]+) = ", example, flags=re.M))
     assert set(_RuleInput.model_fields) - shown == set()
+
+
+def test_the_metrics_table_lists_exactly_the_metrics_served() -> None:
+    from bot.metrics import Metrics
+
+    async def counts() -> dict[str, object]:
+        return {"sessions": {}, "approvals_pending": 0}
+
+    text = asyncio.run(Metrics(counts=counts, link_up=lambda: True).render()).decode()
+    # prometheus_client's own *_created series (when a counter started) are not ours.
+    types = re.findall(r"^# TYPE (\S+) ", text, flags=re.M)
+    served = {name for name in types if not name.endswith("_created")}
+    ops = _text(ROOT / "docs" / "operations.md")
+    documented = set(re.findall(r"^\| `(signoff_[a-z_]+)` \|", ops, flags=re.M))
+    assert documented == served
+
+
+def _event_names(node: ast.expr) -> set[str]:
+    """The event names a ``log_event`` call's second argument can be."""
+    from bot.event_log import _MESSAGE_LEVEL
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.IfExp):
+        return _event_names(node.body) | _event_names(node.orelse)
+    if isinstance(node, ast.JoinedStr) and ast.unparse(node) == "f'message_{event.outcome}'":
+        return {f"message_{outcome}" for outcome in _MESSAGE_LEVEL}
+    raise AssertionError(f"an event name test_docs_claims cannot read: {ast.unparse(node)}")
+
+
+def test_operations_names_every_log_event() -> None:
+    """docs/operations.md, *Logs*: every ``event`` a structured log line can carry."""
+    emitted: set[str] = set()
+    for package in ("agent_core", "approvals", "bot", "sessions"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                func = node.func if isinstance(node, ast.Call) else None
+                name = getattr(func, "id", getattr(func, "attr", None))
+                if isinstance(node, ast.Call) and name == "log_event" and len(node.args) > 1:
+                    emitted |= _event_names(node.args[1])
+    logs = _text(ROOT / "docs" / "operations.md").split("## Logs", 1)[1].split("\n## ", 1)[0]
+    assert sorted(e for e in emitted if f"`{e}`" not in logs) == []
