@@ -192,9 +192,12 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
         fresh = await engine.ingest(message)
         await engine.idle()
         echo.print_new(engine)
+        held = engine.rt.killed()
     finally:
         await engine.close()
     print(f"thread {thread.label()}" + ("" if fresh else " (duplicate message ignored)"))
+    if held:  # stored, and nothing said: not an answer the turn left out
+        print(f"the kill switch is on ({engine.home.kill_switch}): it is answered once it is off")
     return 0
 
 

@@ -204,3 +204,18 @@ def test_what_a_command_echoes_from_the_thread_cannot_steer_the_terminal(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\r" not in out
     assert "no \\x1b[31mred\\rX" in out
+
+
+def test_say_and_approve_under_the_kill_switch_say_what_waits(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A turn held by the kill switch printed only the thread, as if it had been answered.
+    assert say("<@U0BOT> restart api", "1700000000.000100") == 0
+    approval = pending_id(capsys)
+    (cli_home / "KILL").write_text("incident")
+    assert say("<@U0BOT> and the web?", "1700000000.000200") == 0
+    out = capsys.readouterr().out
+    assert "the kill switch is on" in out and "answered once it is off" in out
+    assert main(["approve", approval, "--as", "U0BOB"]) == 0
+    out = capsys.readouterr().out
+    assert "approved by U0BOB" in out and "kill switch is on: it waits" in out
