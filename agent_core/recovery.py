@@ -77,12 +77,12 @@ async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, in
             await rt.index.put_approvals(scan_session_approvals(rt.home, directory, record))
             wake.add(record.thread)
             continue
-        counts["crashed"] += 1
         wake.add(record.thread)
         tdir = ThreadDir(rt.home, record.thread)
         with rt.coordination.thread_locks.try_hold(record.thread) as free:
             if not free:
-                continue  # a live process is running it
+                continue  # a live process is running it: no crash (`signoff recover` beside)
+            counts["crashed"] += 1
             head = tdir.adopt_head(rt.store)
             chain = {s.id for s in lineage(rt.store, head)} if head else set()
             if record.id not in chain:

@@ -1,0 +1,123 @@
+"""Terminal commands on the home of a running ``signoff run``, each in its own process.
+
+The bot is a real subprocess connected to LocalSlack; the command is another one, as an
+operator would run it beside the bot. What either knows of the other it reads from disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ops_kit import RunProcess, free_port
+from signoff_e2e_kit import bot_messages, clean_env, mention, session_states, thread_path, until
+
+from bot.config import Settings
+from localslack import LocalSlack
+
+SIGNOFF = str(Path(sys.executable).with_name("signoff"))
+
+# A tool that runs until the test lets it end, so a turn is in flight for as long as needed.
+GATED_TOOL = '''
+import asyncio
+
+from agent_core.tools import ToolContext, tool
+
+
+@tool
+async def gated_check(ctx: ToolContext) -> str:
+    """Check something until told to stop (a stand-in for a long health check)."""
+    (ctx.home / "gated-started").write_text("")
+    while not (ctx.home / "go").exists():
+        await asyncio.sleep(0.02)
+    return "all good"
+
+
+TOOLS = [gated_check]
+'''
+
+
+def has_open(pid: int, path: Path) -> bool:
+    """Does process ``pid`` hold a descriptor on ``path`` (a lock it waits for)?"""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        names = os.listdir(fds)
+    except FileNotFoundError:
+        return False
+    for name in names:
+        try:
+            if os.readlink(fds / name) == str(path):
+                return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
+async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn_to_the_bot(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    home = settings.home
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "gatedtools.py").write_text(GATED_TOOL)
+    env = {"SIGNOFF_MODEL": "offline", "SIGNOFF_TOOLS": "gatedtools", "PYTHONPATH": str(tools)}
+    bot = RunProcess(
+        slack,
+        home,
+        tmp_path / "bot",
+        http_port=free_port(),
+        SIGNOFF_MODEL="offline",
+        SIGNOFF_TOOLS="gatedtools",
+        PYTHONPATH=str(tools),
+    )
+    try:
+        await bot.connected(slack)
+        thread = await mention(slack, "call gated_check")
+        await until(lambda: (home / "gated-started").exists(), timeout=20, what="the turn")
+
+        recover = await asyncio.create_subprocess_exec(
+            SIGNOFF,
+            "recover",
+            env=clean_env(
+                SIGNOFF_HOME=str(home),
+                SLACK_BOT_TOKEN=slack.bot_token,
+                SLACK_APP_TOKEN=slack.app_token,
+                SLACK_API_URL=slack.api_url,
+                **env,
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            # It found the running session and now waits for its thread (the bot holds it).
+            await until(
+                lambda: (
+                    has_open(recover.pid, thread_path(home, thread))
+                    or recover.returncode is not None
+                ),
+                timeout=30,
+                what="recover to wait for the bot's thread",
+            )
+            (home / "go").write_text("")
+            async with asyncio.timeout(30):
+                out, err = await recover.communicate()
+        finally:
+            if recover.returncode is None:
+                recover.kill()
+                await recover.wait()
+        assert recover.returncode == 0, err.decode()
+        counts = dict(item.split("=") for item in out.decode().split())
+        # The session was the bot's, running, not something a crash left: nothing to report.
+        assert counts["crashed"] == "0", counts
+
+        await until(lambda: bot_messages(slack, thread), timeout=20, what="the reply")
+        bot.terminate()
+        assert await bot.exit_code(timeout=30) == 0, bot.stderr()
+    finally:
+        bot.kill()
+    [reply] = bot_messages(slack, thread)
+    assert reply["text"].startswith("✅ `gated_check` finished")
+    assert set(session_states(home).values()) == {"completed"}
