@@ -24,6 +24,7 @@ __all__ = [
     "ParsedArguments",
     "parse_arguments",
     "to_tool_call",
+    "valid_text",
 ]
 
 MAX_ARGUMENT_BYTES = 256 * 1024
@@ -82,6 +83,12 @@ def parse_arguments(raw: str | dict[str, Any] | None) -> ParsedArguments:
     except Exception as exc:  # a parser bug must cost one call, not the whole turn
         return ParsedArguments(arguments=None, error=f"arguments could not be parsed ({exc!r:.80})")
     return ParsedArguments(arguments=arguments, repaired=bool(repairs), repairs=tuple(repairs))
+
+
+def valid_text(text: str) -> str:
+    """``text`` with each lone surrogate (JSON may spell half a pair: ``\\ud800``) replaced
+    by U+FFFD: UTF-8 cannot encode one, so it would break any record it is written in."""
+    return _SURROGATE_RE.sub("\ufffd", text)
 
 
 def to_tool_call(raw: RawToolCall, *, index: int = 0) -> ToolCall:

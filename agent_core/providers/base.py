@@ -13,6 +13,7 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import ModelReply, RetryListener, RetryNotice, TextSink
+from ..parsing import valid_text
 from .errors import Failure, ProviderError, ProviderResponseError, error_from_failure
 from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
 from .sdk_import import SdkImport
@@ -244,6 +245,9 @@ class ProviderModel(Generic[C]):
         if not isinstance(reply, kind):
             raise self._not_a_reply()
         try:
-            return parse()
+            parsed = parse()
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             raise self._unreadable(exc) from None
+        # Recorded as is: half a surrogate pair would fail the write, and the turn with it.
+        update = {"text": valid_text(parsed.text), "model": valid_text(parsed.model)}
+        return parsed.model_copy(update=update)

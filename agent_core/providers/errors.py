@@ -31,6 +31,8 @@ from typing import ClassVar, Literal
 
 from sessions import SignoffError
 
+from ..parsing import valid_text
+
 __all__ = [
     "Failure",
     "ProviderAuthError",
@@ -209,7 +211,7 @@ def error_from_failure(
 
     def build(cls: type[ProviderError], msg: str) -> ProviderError:
         return cls(
-            msg,
+            valid_text(msg),  # server text is told and recorded: no half surrogate pairs
             provider=provider,
             status=f.status,
             attempts=attempts,

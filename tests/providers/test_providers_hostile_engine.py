@@ -178,3 +178,36 @@ async def test_trace_and_session_list_do_not_pass_terminal_controls_through(
     shown = render_history(thread_history(home, sessions[-1].id)) + render_session_list(rows)
     assert "owned" in shown
     assert not {"\x1b", "\x07", "\x9b"} & set(shown)
+
+
+@pytest.mark.parametrize("where", ["text", "model", "error", "openai text"])
+async def test_half_a_surrogate_pair_from_the_provider_ends_the_turn_as_usual(
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    make_engine: EngineFactory,
+    home: Home,
+    surface: RecordingSurface,
+    where: str,
+) -> None:
+    """JSON may spell half a surrogate pair (``\\ud800``), which no UTF-8 file can hold: the
+    record of the reply (or of the error) failed to write, the session stayed running, the
+    person heard nothing, and the worker asked the model again and again, each time paid."""
+    half = "\ud800"
+    if where == "text":
+        anthropic_api.reply(f"api is up {half}")
+    elif where == "model":
+        anthropic_api.reply("api is up", model=f"claude-{half}")
+    elif where == "error":
+        anthropic_api.error(400, message=f"bad request {half}")
+    else:
+        openai_api.reply(f"api is up {half}")
+    api: FakeAnthropic | FakeOpenAI = openai_api if where == "openai text" else anthropic_api
+    engine = await make_engine(
+        model=gpt(openai_api) if api is openai_api else claude(anthropic_api)
+    )
+    await engine.ingest(message("status of api?", ts="1700000000.000100"))
+    await engine.idle()
+    [session] = chain(home)
+    assert session.terminal and len(api.requests) == 1
+    [told] = replies(surface)
+    assert ("api is up" in told or "bad request \ufffd" in told) and half not in told
