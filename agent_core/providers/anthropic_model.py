@@ -151,7 +151,8 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         body = self.request(system=system, messages=messages, tools=tools)
 
         async def attempt() -> AnthropicMessage:
-            message: AnthropicMessage = await client.messages.create(**body)
+            async with self._bounded():
+                message: AnthropicMessage = await client.messages.create(**body)
             return message
 
         reply = await self._call(attempt)
@@ -180,7 +181,8 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 handed_over = False
                 await sink.restart()
             assembler = MessageAssembler()
-            events = await client.messages.create(**body, stream=True)
+            async with self._bounded():
+                events = await client.messages.create(**body, stream=True)
             request = events.response.request
 
             def broken(exc: Exception) -> Exception:
@@ -228,10 +230,11 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         client = await self._client()
 
         async def attempt() -> AnthropicMessage:
-            return await client.messages.create(
-                model=self._model,
-                max_tokens=1,
-                messages=[{"role": "user", "content": "ping"}],
-            )
+            async with self._bounded():
+                return await client.messages.create(
+                    model=self._model,
+                    max_tokens=1,
+                    messages=[{"role": "user", "content": "ping"}],
+                )
 
         await self._call(attempt, policy=policy)

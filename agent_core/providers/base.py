@@ -167,7 +167,16 @@ class ProviderModel(Generic[C]):
     def _failure(self, exc: Exception) -> Failure | None:
         if isinstance(exc, GarbledReply):
             return Failure("unreadable", detail=str(exc))
-        return self._classify(exc)
+        failure = self._classify(exc)
+        if failure is None and isinstance(exc, TimeoutError):  # the bound of _bounded
+            return Failure("timeout", detail="timed out")
+        return failure
+
+    def _bounded(self) -> asyncio.Timeout:
+        """``timeout_s`` over a whole wait for an answer (a streamed one's start): the SDKs'
+        timeout bounds each read, so a server that answers a byte at a time starts it
+        again with every byte and would hold the call for ever."""
+        return asyncio.timeout(self._settings.timeout_s)
 
     def _endpoint(self) -> str:
         return self.base_url.rstrip("/") + self.path

@@ -157,7 +157,8 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         body = self.request(system=system, messages=messages, tools=tools)
 
         async def attempt() -> ChatCompletion:
-            completion: ChatCompletion = await client.chat.completions.create(**body)
+            async with self._bounded():
+                completion: ChatCompletion = await client.chat.completions.create(**body)
             return completion
 
         reply = await self._call(attempt)
@@ -187,7 +188,8 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                 handed_over = False
                 await sink.restart()
             assembler = CompletionAssembler()
-            chunks = await client.chat.completions.create(**body)
+            async with self._bounded():
+                chunks = await client.chat.completions.create(**body)
             request = chunks.response.request
 
             def broken(exc: Exception) -> Exception:
@@ -234,7 +236,8 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         client = await self._client()
 
         async def attempt() -> ChatCompletion:
-            completion: ChatCompletion = await client.chat.completions.create(**body)
+            async with self._bounded():
+                completion: ChatCompletion = await client.chat.completions.create(**body)
             return completion
 
         await self._call(attempt, policy=policy)

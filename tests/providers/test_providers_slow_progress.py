@@ -140,3 +140,61 @@ async def test_anthropic_thinking_is_slow_and_empty_pieces_are_stalled(
     finally:
         await model.aclose()
         await runner.cleanup()
+
+
+@pytest.fixture
+async def trickling() -> AsyncIterator[str]:
+    """A server that answers a byte every 50 ms, for ever: of its head (``/head/…``), or
+    of a JSON body it says is a megabyte long (``/body/…``)."""
+    answering: set[asyncio.Task[Any]] = set()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        answering.add(task)
+        request = await reader.readuntil(b"\r\n\r\n")
+        head = b" /head/" in request.split(b"\r\n")[0]
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        if not head:
+            writer.write(b"content-type: application/json\r\ncontent-length: 1000000\r\n\r\n")
+        while True:
+            await asyncio.sleep(0.05)
+            writer.write(b"x" if head else b" ")
+            await writer.drain()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        for task in answering:
+            task.cancel()
+        await asyncio.gather(*answering, return_exceptions=True)
+        server.close()
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize(("call", "part"), [("stream", "head"), ("complete", "head"), ("complete", "body")])  # fmt: skip
+async def test_an_answer_trickling_in_a_byte_at_a_time_ends_at_the_bound(
+    trickling: str, sleeps: SleepRecorder, provider: str, call: str, part: str
+) -> None:
+    """The SDKs' timeout bounds each read, so every byte starts it again: a server (or a
+    proxy) that sends its answer a byte at a time held the turn for ever, where
+    ``timeout_s`` bounds the whole wait for a reply (for a streamed one, for its start)."""
+    settings = fast(attempts=1, timeout_s=0.5)
+    model: AnthropicModel | OpenAIModel
+    if provider == "anthropic":
+        url = f"{trickling}/{part}"
+        model = AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=url, settings=settings, sleep=sleeps)  # fmt: skip
+    else:
+        url = f"{trickling}/{part}/v1"
+        model = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=url, settings=settings, sleep=sleeps)  # fmt: skip
+    if call == "stream":
+        answer = model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    else:
+        answer = model.complete(system=SYSTEM, messages=ASK, tools=[])
+    try:
+        async with asyncio.timeout(5):  # a hang fails the test, not the suite
+            with pytest.raises(ProviderTimeoutError, match=r"did not answer within 0\.5 s"):
+                await answer
+    finally:
+        await model.aclose()
