@@ -247,7 +247,9 @@ async def _model_turn(
         await stream.close()
         if reply.stop_reason in ("max_tokens", "refusal"):
             note = "ran out of output tokens" if reply.stop_reason == "max_tokens" else "refused"
-            await say(run, "incomplete", f"(The model {note}; the answer above may be incomplete.)")
+            above = assistant.text.strip()  # else "the answer above" is an earlier, whole one
+            said = "the answer above may be incomplete" if above else "it gave no answer"
+            await say(run, "incomplete", f"(The model {note}; {said}.)")
         elif not run.acted_since_asked():  # whoever asked is never left with silence
             await say(run, "empty", "(The model gave an empty answer.)")
         failpoint("loop.before_finish")

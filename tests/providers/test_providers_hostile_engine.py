@@ -211,3 +211,33 @@ async def test_half_a_surrogate_pair_from_the_provider_ends_the_turn_as_usual(
     assert session.terminal and len(api.requests) == 1
     [told] = replies(surface)
     assert ("api is up" in told or "bad request \ufffd" in told) and half not in told
+
+
+@pytest.mark.parametrize(
+    ("provider", "stop", "text", "told"),
+    [
+        ("anthropic", "refusal", "", "(The model refused; it gave no answer.)"),
+        ("anthropic", "max_tokens", "", "(The model ran out of output tokens; it gave no answer.)"),
+        ("openai", "content_filter", "", "(The model refused; it gave no answer.)"),
+        ("anthropic", "max_tokens", "api is", "(The model ran out of output tokens; the answer above may be incomplete.)"),
+    ],
+)  # fmt: skip
+async def test_a_reply_cut_off_before_any_text_is_not_said_to_be_above(
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    make_engine: EngineFactory,
+    surface: RecordingSurface,
+    provider: str,
+    stop: str,
+    text: str,
+    told: str,
+) -> None:
+    """With nothing above it in this turn, "the answer above may be incomplete" pointed
+    the person at the thread's previous answer, which was whole."""
+    anthropic_api.reply(*([text] if text else []), stop_reason=stop)
+    openai_api.reply(text or None, finish_reason=stop)
+    model = claude(anthropic_api) if provider == "anthropic" else gpt(openai_api)
+    engine = await make_engine(model=model)
+    await engine.ingest(message("status of api?", ts="1700000000.000100"))
+    await engine.idle()
+    assert replies(surface) == ([text, told] if text else [told])
