@@ -10,6 +10,7 @@ exponential backoff with jitter. ``sleep`` and ``rng`` are injectable so tests n
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import logging
 import random
@@ -82,6 +83,8 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
             when = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError):
             return None
+        if when.tzinfo is None:  # asctime's form names no zone: HTTP dates are GMT
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - time.time()
     return max(0.0, seconds)
 

@@ -1,0 +1,64 @@
+"""A ``retry-after`` that is an HTTP date, through the real SDKs: HTTP dates are GMT
+(RFC 9110 section 5.6.7), in the IMF form and in the two obsolete ones a server may
+still send, whatever zone the machine signoff runs on is set to."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fake_anthropic import FakeAnthropic
+from fake_openai import FakeOpenAI
+from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
+
+from agent_core.messages import UserMessage
+from agent_core.providers import AnthropicModel, OpenAIModel
+
+ASK = [UserMessage(text="status?")]
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local time is five hours behind GMT (a POSIX zone: no tzdata needed)."""
+    monkeypatch.setenv("TZ", "EST+05")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "%a, %d %b %Y %H:%M:%S GMT",  # IMF-fixdate
+        "%A, %d-%b-%y %H:%M:%S GMT",  # RFC 850
+        "%a %b %d %H:%M:%S %Y",  # asctime: no zone named, GMT all the same
+    ],
+)
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_a_retry_after_date_is_gmt_in_every_form(
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    sleeps: SleepRecorder,
+    new_york: None,
+    provider: str,
+    form: str,
+) -> None:
+    """The asctime form was read as local time: 5 h off here, past the longest wait
+    honoured, so a 429 asking for 30 s ended the call at once."""
+    when = time.strftime(form, time.gmtime(time.time() + 30))
+    model: AnthropicModel | OpenAIModel
+    if provider == "anthropic":
+        anthropic_api.error(429, headers={"retry-after": when}).reply("recovered")
+        model = AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+    else:
+        openai_api.error(429, headers={"retry-after": when}).reply("recovered")
+        model = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+    try:
+        reply = await model.complete(system="", messages=ASK, tools=[])
+    finally:
+        await model.aclose()
+    assert reply.text == "recovered"
+    [wait] = sleeps.calls
+    assert 25 <= wait <= 31
