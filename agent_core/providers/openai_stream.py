@@ -76,7 +76,11 @@ class CompletionAssembler:
         for choice in chunk.choices:
             if choice.index != 0:
                 continue  # signoff asks for one choice
+            if choice.finish_reason:
+                self._finish = choice.finish_reason
             delta = choice.delta
+            if delta is None and choice.finish_reason:  # Azure's: "delta": null, not {}
+                continue
             if delta.content:
                 added += delta.content
                 self._text.append(delta.content)
@@ -98,8 +102,6 @@ class CompletionAssembler:
                         raise TypeError(f"arguments piece is {type(pieces).__name__}")
                     if pieces:
                         call["args"].append(pieces)
-            if choice.finish_reason:
-                self._finish = choice.finish_reason
         return added
 
     def completion(self) -> ChatCompletion:

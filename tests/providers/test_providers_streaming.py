@@ -236,3 +236,26 @@ async def test_parallel_calls_a_compatible_server_numbers_alike_stay_apart(
         RawToolCall(id="call_a", name="service_status", arguments='{"service": "api"}'),
         RawToolCall(id="call_b", name="service_status", arguments='{"service": "db"}'),
     )
+
+
+async def test_a_finish_chunk_whose_delta_is_null_ends_the_reply(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    """Azure (and some compatible servers) send ``"delta": null`` beside the finish_reason
+    where OpenAI sends ``{}``: a whole reply was refused as a malformed chunk, asked for
+    again (paid each time) and the session failed as unreadable."""
+
+    def chunk(delta: dict[str, str] | None, finish: str | None = None) -> str:
+        data = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+        return f"data: {json.dumps(data)}\n\n"
+
+    body = (
+        chunk({"role": "assistant", "content": ANSWER}) + chunk(None, "stop") + "data: [DONE]\n\n"
+    )
+    openai_api.enqueue(Scripted(text=body, content_type="text/event-stream"))
+    reply = await openai(openai_api, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink()
+    )
+    assert (reply.text, reply.stop_reason) == (ANSWER, "end_turn")
+    assert len(openai_api.requests) == 1
