@@ -108,6 +108,7 @@ def test_public_api() -> None:
         "ParsedArguments",
         "parse_arguments",
         "to_tool_call",
+        "valid_text",  # what the providers pass a reply's text and an error's message through
     }
     result = parse_arguments('{"a": 1}')
     with pytest.raises(dataclasses.FrozenInstanceError):
