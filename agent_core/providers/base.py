@@ -170,7 +170,7 @@ class ProviderModel(Generic[C]):
         failure = self._classify(exc)
         if failure is None and isinstance(exc, TimeoutError):  # the bound of _bounded
             return Failure("timeout", detail="timed out")
-        return failure
+        return None if failure is None else failure.without(self._secret)
 
     def _bounded(self) -> asyncio.Timeout:
         """``timeout_s`` over a whole wait for an answer (a streamed one's start): the SDKs'

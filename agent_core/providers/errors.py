@@ -26,7 +26,7 @@ configuration; the retry loop has already spent its attempts either way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 from sessions import SignoffError
@@ -153,6 +153,22 @@ class Failure:
     request_id: str | None = None
     retry_after: float | None = None
     detail: str = ""
+
+    def without(self, secret: str) -> Failure:
+        """This failure with ``secret`` out of every field the server wrote: a gateway may
+        name the key it refused in the error's type or hand it back as the request id."""
+
+        def clean(text: str | None) -> str | None:
+            return None if text is None else scrub(text, secret)
+
+        return replace(
+            self,
+            error_type=clean(self.error_type),
+            error_code=clean(self.error_code),
+            api_message=clean(self.api_message),
+            request_id=clean(self.request_id),
+            detail=scrub(self.detail, secret),
+        )
 
     @property
     def is_quota(self) -> bool:

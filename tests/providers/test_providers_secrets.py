@@ -98,3 +98,30 @@ async def test_openai_key_never_leaks(all_logs: pytest.LogCaptureFixture) -> Non
         await model.aclose()
         await offline.aclose()
     assert OPENAI_KEY not in all_logs.text
+
+
+async def test_a_key_echoed_in_an_errors_type_or_request_id_never_leaks() -> None:
+    # Only the message was scrubbed: a gateway that names the key it refused in the error
+    # type, or hands it back as the request id, put it in what the thread is told.
+    async with FakeAnthropic() as api:
+        api.error(
+            400,
+            headers={"request-id": f"req-{ANTHROPIC_KEY}"},
+            body={
+                "type": "error",
+                "error": {"type": f"invalid_key:{ANTHROPIC_KEY}", "message": "refused"},
+            },
+        )
+        model = AnthropicModel(
+            "claude-sonnet-4-6",
+            api_key=ANTHROPIC_KEY,
+            base_url=api.base_url,
+            settings=fast(attempts=1),
+            sleep=SleepRecorder(),
+        )
+        with pytest.raises(ProviderError) as info:
+            await model.complete(system="", messages=ASK, tools=[])
+        assert_clean(info.value, ANTHROPIC_KEY)
+        for value in (info.value.error_type, info.value.request_id):
+            assert ANTHROPIC_KEY not in str(value)
+        await model.aclose()
