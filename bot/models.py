@@ -51,7 +51,12 @@ def build_cost(settings: Settings) -> CostFunction:
         raise ConfigError(f"SIGNOFF_PRICE_TABLE: {exc}") from None
 
     def cost(model: str, usage: Usage) -> float | None:
-        return cost_usd(model, usage, prices=prices)
+        price = cost_usd(model, usage, prices=prices)
+        if price is None:
+            # A gateway may answer under a name of its own (a deployment, a dated alias):
+            # priced as the model asked for, a cost is never below the bill.
+            price = cost_usd(settings.model, usage, prices=prices)
+        return price
 
     return cost
 

@@ -16,6 +16,8 @@ from agent_core.providers import (
     cost_usd,
     load_price_table,
 )
+from bot.config import Settings
+from bot.models import build_cost
 
 MILLION = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
 
@@ -132,3 +134,17 @@ def test_a_table_entry_may_give_its_own_cache_prices(tmp_path: Path) -> None:
     path.write_text('[models.x]\ninput = 1\noutput = 1\ncache_read = "cheap"\n')
     with pytest.raises(ProviderConfigError, match=r"models\.x\.cache_read"):
         load_price_table(path)
+
+
+def test_a_reply_named_for_a_model_the_table_lacks_is_priced_as_the_one_asked_for() -> None:
+    # A gateway (an Azure deployment, a proxy) may answer with a model name of its own:
+    # priced by that name alone the call cost nothing, and SIGNOFF_BUDGET_USD was never
+    # reached. The cost may be above the bill, never below it (docs/providers.md).
+    settings = Settings.from_env({"SIGNOFF_MODEL": "anthropic:claude-sonnet-4-6"})
+    cost = build_cost(settings)
+    usage = Usage(input_tokens=1_000_000, output_tokens=0)
+    asked = cost_usd("claude-sonnet-4-6", usage)
+    assert asked is not None and asked > 0
+    assert cost("my-gateway-deployment-7", usage) == asked
+    assert cost("gpt-4o", usage) == cost_usd("gpt-4o", usage)  # a priced name is its own
+    assert build_cost(Settings.from_env({}))("my-gateway-deployment-7", usage) is None
