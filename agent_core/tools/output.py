@@ -6,6 +6,7 @@ capped text says where, so a person can read what the model could not.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable
@@ -24,8 +25,14 @@ _SECRET_READ_AHEAD = 4096
 
 
 def output_path(workspace: Path, *, tool: str, call_id: str, stream: str) -> Path:
-    """Where one stream of one call is kept, e.g. ``workspace/tool-output/<call>.stdout``."""
-    stem = _UNSAFE.sub("_", f"{tool}-{call_id or 'call'}")[:120]
+    """Where one stream of one call is kept, e.g. ``workspace/tool-output/<call>.stdout``.
+    A name that had to be changed to be a file name (a model's call id is its own choice)
+    ends in a digest of what it was, so two calls of one reply never share a file."""
+    name = f"{tool}-{call_id or 'call'}"
+    stem = _UNSAFE.sub("_", name)
+    if stem != name or len(stem) > 120:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        stem = f"{stem[:100]}-{digest}"
     return workspace / "tool-output" / f"{stem}.{stream}"
 
 

@@ -21,7 +21,7 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext, ToolError, ToolOutcomeUnknown
 from agent_core.tools.base import schema_version
 from agent_core.tools.command import CommandTool
-from agent_core.tools.output import OUTPUT_LIMIT, clip_text, mask_secrets
+from agent_core.tools.output import OUTPUT_LIMIT, clip_text, mask_secrets, output_path
 from agent_core.tools.specs import CommandSpec
 from bot.config_file import load_config
 from bot.errors import ConfigError
@@ -450,3 +450,17 @@ def test_masking_takes_secrets_not_the_settings_beside_them() -> None:
     header = ("Bearer sk-live-0123456789",)
     assert mask_secrets("invalid key: sk-live-0123456789.", header) == "invalid key: ***."
     assert mask_secrets("xsk-live-0123456789x", header) == "xsk-live-0123456789x"
+
+
+def test_calls_whose_ids_differ_only_where_a_file_name_cannot_keep_separate_files(
+    tmp_path: Path,
+) -> None:
+    # A model chooses its call ids: "a:b" and "a;b", or two long ones that differ only
+    # past the cut, became one file name, and the second call's output replaced the first.
+    def kept(call_id: str) -> Path:
+        return output_path(tmp_path, tool="t", call_id=call_id, stream="stdout")
+
+    assert kept("a:b") != kept("a;b")
+    assert kept("x" * 130 + "1") != kept("x" * 130 + "2")
+    assert kept("call_0aa6edfe8f45").name == "t-call_0aa6edfe8f45.stdout"  # as it always was
+    assert all(len(kept(i).name) < 140 for i in ("a:b", "x" * 500))
