@@ -5,6 +5,7 @@ or between the model's calls — ends the turn, withdraws its requests and runs 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -269,6 +270,10 @@ async def test_a_stop_withdraws_waiting_requests_and_a_later_message_is_new_work
     assert (decision.verdict, decision.deciders) == ("denied", ("U0CAROL",))
     assert ApprovalRequest.open(home, pending.id).decision() == decision
     assert read_stop(home, THREAD) is not None
+    # A version from 2026-12-04 (a supported rollback) reads the marker, and its
+    # StopRequest refuses a field it does not know: one click writes only those it knows.
+    marker = json.loads((home.thread_dir(THREAD) / "stop.json").read_bytes())
+    assert set(marker) == {"schema_version", "thread", "user", "at", "slack_ts"}
 
     # A message after the stop is new work: the stop no longer applies, and is cleared.
     await engine.ingest(message("<@U0SIGNOFF> status of api", ts="1700000200.000100"))
