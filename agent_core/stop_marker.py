@@ -65,7 +65,9 @@ def record_stop(home: Home, stop: StopRequest) -> None:
     """Durable when this returns (the ack to Slack may follow)."""
     path = home.thread_dir(stop.thread) / STOP_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_atomically(path, stop.model_dump_json().encode())
+    # told_by only when set: a version from 2026-12-04 (a rollback the docs allow) refuses
+    # a field it does not know, and then every turn of the thread fails reading the marker.
+    replace_atomically(path, stop.model_dump_json(exclude_none=True).encode())
 
 
 def read_stop(home: Home, thread: ThreadKey) -> StopRequest | None:
