@@ -39,3 +39,16 @@ def test_a_home_that_cannot_be_written_loses_only_the_memory(home: Home) -> None
     viewers.path.mkdir()  # not a file: every read and append fails
     viewers.add("U0BOB")
     assert viewers.load(limit=10) == []
+
+
+def test_a_bot_that_runs_on_keeps_its_file_bounded(home: Home) -> None:
+    # The bot adds a person its memory of max_people had let go each time they come back:
+    # with more people than that, a bot that runs for months appends without end.
+    viewers = HomeViewers(home, clock=FixedClock())
+    assert viewers.load(limit=10) == []
+    for n in range(100):
+        viewers.add(f"U0P{n % 15:03d}")
+        assert len(viewers.path.read_text().splitlines()) <= 2 * 10 + 1
+    assert HomeViewers(home, clock=FixedClock()).load(limit=10) == [
+        f"U0P{n % 15:03d}" for n in range(90, 100)
+    ]
