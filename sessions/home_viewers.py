@@ -4,8 +4,9 @@ Slack shows a person the Home view last published for them until the bot publish
 another; a process learns who looks at it only when they open it (``app_home_opened``).
 Without this list, a Home drawn before a restart kept listing a request as waiting after
 it was decided. ``home-viewers.jsonl`` holds a line per person a process saw open their
-Home (appended the first time that process sees them); a start reads the newest
-``limit`` people, and rewrites the file when it has grown past twice that.
+Home (appended the first time that process sees them, and again when it had let them
+go); a start reads the newest ``limit`` people, and rewrites the file when it has grown
+past twice that, as ``add`` does too every ``limit`` lines it appends.
 """
 
 from __future__ import annotations
@@ -46,10 +47,13 @@ class HomeViewers:
     def __init__(self, home: Home, *, clock: Clock) -> None:
         self.path = home.root / FILE
         self.clock = clock
+        self._limit: int | None = None
+        self._added = 0  # lines appended since the last load, which compacts
 
     def load(self, *, limit: int) -> list[str]:
         """The people who opened their Home, least recently seen first, at most ``limit``.
         A file that cannot be read is logged and read as empty: it only keeps tabs fresh."""
+        self._limit, self._added = limit, 0
         seen: OrderedDict[str, None] = OrderedDict()
         lines = 0
         try:
@@ -79,6 +83,12 @@ class HomeViewers:
             append_line(self.path, record.model_dump_json(), sync=False)
         except OSError as exc:
             log.warning("cannot remember that %s opened their Home: %s", user, exc)
+            return
+        self._added += 1
+        # A bot that runs for months appends a person again each time one it let go of
+        # comes back: compacted here too, not only at start, the file stays bounded.
+        if self._limit is not None and self._added > self._limit:
+            self.load(limit=self._limit)
 
     def _rewrite(self, people: list[str]) -> None:
         at = utc_iso(self.clock.now())
