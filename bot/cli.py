@@ -49,8 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # stop, not the 143 of a killed process; the event loop's handler replaces this one.
     args = sys.argv[1:] if argv is None else list(argv)
     serving = next((a for a in args if not a.startswith("-")), None) in _SERVING
-    previous = signal.signal(signal.SIGTERM, _stop_while_loading) if serving else None
+    previous = None
     try:
+        if serving:  # in the try: a SIGTERM right after it is caught below
+            previous = signal.signal(signal.SIGTERM, _stop_while_loading)
         from .cli_commands import run
 
         return run(argv)
