@@ -92,8 +92,13 @@ def _said(event: MessageEvent) -> str:
     if not event.files:
         return "(a message with no text)"
     names = [f.name for f in event.files if f.name]
-    files = "file" if len(event.files) == 1 else "files"
-    shared = f"the {files} {', '.join(names)}" if names else f"{len(event.files)} {files}"
+    count, files = len(event.files), "file" if len(event.files) == 1 else "files"
+    if len(names) == count:
+        shared = f"the {files} {', '.join(names)}"
+    elif names:
+        shared = f"{count} files: {', '.join(names)} and {count - len(names)} without a name"
+    else:
+        shared = f"{count} {files}"
     return f"(no text: shared {shared}, which signoff cannot open)"
 
 

@@ -110,6 +110,7 @@ async def test_the_authors_team_is_kept_with_the_message(
         # A file past the plan's limits, and one deleted since, come without a name.
         (None, [{"id": "F1", "mode": "hidden_by_limit"}], "1 file"),
         ("", [{"id": "F1", "mode": "tombstone"}, {"id": "F2"}], "2 files"),
+        ("", [{"id": "F1", "name": "a.png"}, {"id": "F2"}], "2 files: a.png and 1 without a name"),
     ],
 )  # fmt: skip
 async def test_files_shared_without_text_are_stored_as_what_was_shared(
