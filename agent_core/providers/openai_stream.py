@@ -74,8 +74,10 @@ class CompletionAssembler:
             self._usage = chunk.usage.model_dump()
         added = ""
         for choice in chunk.choices:
-            if choice.index != 0:
-                continue  # signoff asks for one choice
+            if choice.index != 0 and len(chunk.choices) > 1:
+                # signoff asks for one choice; a chunk that holds one is it, however a
+                # compatible server numbers it (none, or counting up with every chunk).
+                continue
             if choice.finish_reason:
                 self._finish = choice.finish_reason
             delta = choice.delta

@@ -259,3 +259,33 @@ async def test_a_finish_chunk_whose_delta_is_null_ends_the_reply(
     )
     assert (reply.text, reply.stop_reason) == (ANSWER, "end_turn")
     assert len(openai_api.requests) == 1
+
+
+@pytest.mark.parametrize("numbering", ["missing", "counting"])
+async def test_a_stream_whose_choices_are_not_numbered_0_is_read(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, numbering: str
+) -> None:
+    """signoff asks for one choice, and some compatible servers (old TGI, one-api) number
+    it wrongly: no index, or one counting up with every chunk. Every piece was skipped as
+    another choice's, and a whole answer was reported as a dropped connection."""
+
+    def chunk(n: int, delta: dict[str, str], finish: str | None = None) -> str:
+        choice: dict[str, object] = {"delta": delta, "finish_reason": finish}
+        if numbering == "counting":
+            choice["index"] = n
+        data = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+                "choices": [choice]}  # fmt: skip
+        return f"data: {json.dumps(data)}\n\n"
+
+    body = (
+        chunk(0, {"role": "assistant", "content": ANSWER[:5]})
+        + chunk(1, {"content": ANSWER[5:]})
+        + chunk(2, {}, "stop")
+        + "data: [DONE]\n\n"
+    )
+    openai_api.enqueue(Scripted(text=body, content_type="text/event-stream"))
+    reply = await openai(openai_api, sleeps).stream(
+        system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink()
+    )
+    assert (reply.text, reply.stop_reason) == (ANSWER, "end_turn")
+    assert len(openai_api.requests) == 1
