@@ -29,6 +29,8 @@ __all__ = [
 
 MAX_ARGUMENT_BYTES = 256 * 1024
 MAX_DEPTH = 64
+# What is kept of arguments refused for their size: enough to see what they were.
+_RAW_KEPT = 1024
 
 _HINT = 'send a single JSON object like {"service": "api"}'
 _TOO_DEEP = f"arguments are nested too deeply (over {MAX_DEPTH} levels); send a flatter object"
@@ -109,6 +111,10 @@ def to_tool_call(raw: RawToolCall, *, index: int = 0) -> ToolCall:
         seed = f"{index}\x00{raw.name}\x00{raw.arguments!r}".encode("utf-8", "surrogatepass")
         call_id = "call_" + hashlib.sha256(seed).hexdigest()[:16]
     raw_text = raw.arguments if isinstance(raw.arguments, str) else None
+    if raw_text is not None and len(raw_text) > MAX_ARGUMENT_BYTES:
+        # Refused for its size: kept whole, it would bloat the transcript and go back to
+        # the provider with the next request (OpenAI's arguments string), which refuses it.
+        raw_text = raw_text[:_RAW_KEPT] + "…"
     return ToolCall(
         id=call_id,
         name=name,

@@ -427,3 +427,17 @@ def test_fuzz_never_raises() -> None:
         call = to_tool_call(RawToolCall(id="", name=raw[:80], arguments=raw))
         ToolCall.model_validate_json(call.model_dump_json())
     assert all(outcomes.values()), outcomes  # the fuzz reaches every kind of outcome
+
+
+def test_arguments_too_big_are_not_kept_whole_nor_sent_back() -> None:
+    # A 10 MB arguments string was refused, but kept whole as raw_arguments: the
+    # transcript grew by 10 MB and the next request sent it back (OpenAI's function
+    # arguments), so the provider refused that request and the session failed.
+    from agent_core.providers.convert_openai import arguments_string
+
+    huge = '{"service": "' + "a" * 10_000_000 + '"}'
+    call = parsing.to_tool_call(RawToolCall(id="c1", name="restart", arguments=huge))
+    assert call.arguments is None and call.parse_error and "over" in call.parse_error
+    assert call.raw_arguments is not None and len(call.raw_arguments) <= 2_000
+    assert call.raw_arguments.startswith('{"service": "aaa')
+    assert len(arguments_string(call)) <= 2_000
