@@ -156,10 +156,11 @@ class Failure:
 
     def without(self, secret: str) -> Failure:
         """This failure with ``secret`` out of every field the server wrote: a gateway may
-        name the key it refused in the error's type or hand it back as the request id."""
+        name the key it refused in the error's type or hand it back as the request id.
+        Half a surrogate pair goes too: what is told and recorded must encode as UTF-8."""
 
         def clean(text: str | None) -> str | None:
-            return None if text is None else scrub(text, secret)
+            return None if text is None else valid_text(scrub(text, secret))
 
         return replace(
             self,
@@ -167,7 +168,7 @@ class Failure:
             error_code=clean(self.error_code),
             api_message=clean(self.api_message),
             request_id=clean(self.request_id),
-            detail=scrub(self.detail, secret),
+            detail=valid_text(scrub(self.detail, secret)),
         )
 
     @property

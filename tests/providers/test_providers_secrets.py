@@ -100,6 +100,16 @@ async def test_openai_key_never_leaks(all_logs: pytest.LogCaptureFixture) -> Non
     assert OPENAI_KEY not in all_logs.text
 
 
+def one_attempt(api: FakeAnthropic) -> AnthropicModel:
+    return AnthropicModel(
+        "claude-sonnet-4-6",
+        api_key=ANTHROPIC_KEY,
+        base_url=api.base_url,
+        settings=fast(attempts=1),
+        sleep=SleepRecorder(),
+    )
+
+
 async def test_a_key_echoed_in_an_errors_type_or_request_id_never_leaks() -> None:
     # Only the message was scrubbed: a gateway that names the key it refused in the error
     # type, or hands it back as the request id, put it in what the thread is told.
@@ -112,16 +122,25 @@ async def test_a_key_echoed_in_an_errors_type_or_request_id_never_leaks() -> Non
                 "error": {"type": f"invalid_key:{ANTHROPIC_KEY}", "message": "refused"},
             },
         )
-        model = AnthropicModel(
-            "claude-sonnet-4-6",
-            api_key=ANTHROPIC_KEY,
-            base_url=api.base_url,
-            settings=fast(attempts=1),
-            sleep=SleepRecorder(),
-        )
+        model = one_attempt(api)
         with pytest.raises(ProviderError) as info:
             await model.complete(system="", messages=ASK, tools=[])
         assert_clean(info.value, ANTHROPIC_KEY)
         for value in (info.value.error_type, info.value.request_id):
             assert ANTHROPIC_KEY not in str(value)
+        await model.aclose()
+
+
+async def test_half_a_surrogate_pair_in_an_errors_type_or_request_id_is_replaced() -> None:
+    # Told in the thread and written in the trace: UTF-8 cannot hold half a pair.
+    async with FakeAnthropic() as api:
+        api.error(
+            400,
+            body={"type": "error", "error": {"type": "bad\ud800type", "message": "no"}},
+        )
+        model = one_attempt(api)
+        with pytest.raises(ProviderError) as info:
+            await model.complete(system="", messages=ASK, tools=[])
+        for text in (str(info.value), str(info.value.error_type)):
+            text.encode("utf-8")  # raises on half a pair
         await model.aclose()
