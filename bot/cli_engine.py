@@ -17,6 +17,7 @@ from approvals import (
     ApprovalRequest,
     ApprovalsError,
     Decided,
+    DecisionResult,
     Policy,
     Refused,
     VoteCounted,
@@ -157,25 +158,28 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
             reason=args.reason,
             seen_sha256=getattr(args, "hash", None) or None,
         )
+        # Said at once: what follows may wait for a turn a running bot has in the thread.
+        said, code = _decision_line(result, user=args.user)
+        print(said, flush=True)
         await engine.idle()
         echo.print_new(engine)
     finally:
         await engine.close()
+    return code
+
+
+def _decision_line(result: DecisionResult, *, user: str) -> tuple[str, int]:
+    """What the terminal says of a decision, and the exit status."""
     if isinstance(result, Decided):
-        print(f"{result.decision.verdict} by {args.user}")
-        return 0
+        return f"{result.decision.verdict} by {user}", 0
     if isinstance(result, AlreadyDecided):
         d = result.decision
-        print(f"already decided: {d.verdict} by {', '.join(d.deciders)} at {d.at}")
-        return 1
+        return f"already decided: {d.verdict} by {', '.join(d.deciders)} at {d.at}", 1
     if isinstance(result, VoteCounted):
-        print(f"vote counted: {result.approvals} of {result.quorum} approvals")
-        return 0
+        return f"vote counted: {result.approvals} of {result.quorum} approvals", 0
     if isinstance(result, Refused):
-        print(f"refused: {result.reason}")
-        return 1
-    print("you already voted on this request")
-    return 1
+        return f"refused: {result.reason}", 1
+    return "you already voted on this request", 1
 
 
 async def say(settings: Settings, args: argparse.Namespace) -> int:

@@ -305,7 +305,7 @@ def still_pending_then_approvable(run: Run, tmp_path: Path) -> None:
     home = private_copy(run, tmp_path)
     approved = decide(home, "approve", approval_id, "U0BOB")
     assert approved.returncode == 0, describe(approved)
-    assert approved.stdout.strip().splitlines()[-1] == "approved by U0BOB"
+    assert approved.stdout.splitlines()[0] == "approved by U0BOB"  # the thread's echo after
     assert restarts(home) == 1
     assert [e["key"] for e in _history(home)] == [approval_id]
     assert tool_starts(home, "restart_service") == 1

@@ -97,9 +97,11 @@ def ask_restart(
     return ids[0]
 
 
-def last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+def decision_line(text: str) -> str:
+    """What the command said of its decision: its own line, not the thread's echo below
+    it (indented), which may follow once the turn after the decision ran."""
+    lines = [line for line in text.splitlines() if line.strip() and not line[0].isspace()]
+    return lines[0] if lines else ""
 
 
 # one process asks, another decides days later -------------------------------------------
@@ -116,14 +118,14 @@ def test_decision_by_another_process_days_later_runs_the_exact_call_once(
     # Alice may not approve her own request, days later or not.
     refused = decide(home, "approve", approval_id, "U0ALICE", frozen=T_PLUS_3D, policy=week_policy)
     assert refused.returncode == 1, describe(refused)
-    assert last_line(refused.stdout).startswith("refused:")
+    assert decision_line(refused.stdout).startswith("refused:")
     assert decision(home, approval_id) is None
 
     decided = decide(
         home, "approve", approval_id, "U0BOB", frozen=T_PLUS_3D, policy=week_policy, fresh=True
     )
     assert decided.returncode == 0, describe(decided)
-    assert last_line(decided.stdout) == "approved by U0BOB"
+    assert decision_line(decided.stdout) == "approved by U0BOB"
 
     # The fleet changed once, keyed by the approval id.
     data = fleet(home)
@@ -188,7 +190,7 @@ def test_decision_by_another_process_days_later_runs_the_exact_call_once(
     # A late second click changes nothing.
     late = decide(home, "approve", approval_id, "U0CAROL", frozen=T_PLUS_3D_1H, policy=week_policy)
     assert late.returncode == 1, describe(late)
-    assert last_line(late.stdout).startswith("already decided: approved by U0BOB")
+    assert decision_line(late.stdout).startswith("already decided: approved by U0BOB")
     assert restarts(home) == 1
     assert len(fleet(home)["history"]) == 1
     assert tool_starts(home, "restart_service") == 1
@@ -202,7 +204,7 @@ def test_decision_with_the_index_deleted_meanwhile(home: Path) -> None:
     (home / "index.sqlite3").unlink()
     decided = decide(home, "approve", approval_id, "U0BOB")
     assert decided.returncode == 0, describe(decided)
-    assert last_line(decided.stdout) == "approved by U0BOB"
+    assert decision_line(decided.stdout) == "approved by U0BOB"
     assert restarts(home) == 1
     assert [e["key"] for e in fleet(home)["history"]] == [approval_id]
     assert pending_ids(home) == []
@@ -214,7 +216,7 @@ def test_decision_after_expiry_does_not_run_the_call(home: Path) -> None:
 
     late = decide(home, "approve", approval_id, "U0BOB", frozen=T_PLUS_2D)
     assert late.returncode == 1, describe(late)
-    assert last_line(late.stdout).startswith("already decided: expired by signoff")
+    assert decision_line(late.stdout).startswith("already decided: expired by signoff")
 
     verdict = decision(home, approval_id)
     assert verdict is not None
@@ -233,7 +235,7 @@ def test_decision_after_expiry_does_not_run_the_call(home: Path) -> None:
     # Bob trying again is still told it expired; nothing runs.
     again = decide(home, "approve", approval_id, "U0BOB", frozen=T_PLUS_3D)
     assert again.returncode == 1
-    assert last_line(again.stdout).startswith("already decided: expired by signoff")
+    assert decision_line(again.stdout).startswith("already decided: expired by signoff")
     assert restarts(home) == 0
 
 
@@ -247,7 +249,7 @@ def test_restarted_process_expires_due_requests_in_its_sweep(home: Path) -> None
     assert [m["status"] for m in head_transcript(home) if m.get("role") == "tool"] == ["expired"]
     late = decide(home, "approve", approval_id, "U0BOB", frozen=T_PLUS_3D)
     assert late.returncode == 1
-    assert "expired" in last_line(late.stdout)
+    assert "expired" in decision_line(late.stdout)
     assert restarts(home) == 0
     assert_healthy(home, [THREAD_TS])
 
@@ -266,12 +268,12 @@ def test_simultaneous_approvals_one_wins_and_the_call_runs_once(home: Path, n: i
     report = [(r.user, r.returncode, r.stdout, r.stderr) for r in racers]
     assert len(winners) == 1, report
     winner = winners[0]
-    assert last_line(winner.stdout) == f"approved by {winner.user}", report
+    assert decision_line(winner.stdout) == f"approved by {winner.user}", report
     for loser in losers:
         assert loser.returncode == 1, report
-        assert last_line(loser.stdout).startswith(f"already decided: approved by {winner.user}"), (
-            report
-        )
+        assert decision_line(loser.stdout).startswith(
+            f"already decided: approved by {winner.user}"
+        ), report
     for r in racers:
         assert "Traceback" not in r.stderr, report
 
@@ -304,10 +306,12 @@ def test_approve_and_deny_racing_exactly_one_verdict_wins(
     assert len(winners) == 1, report
     winner = winners[0]
     won = "approved" if winner.verb == "approve" else "denied"
-    assert last_line(winner.stdout) == f"{won} by {winner.user}", report
+    assert decision_line(winner.stdout) == f"{won} by {winner.user}", report
     loser = next(r for r in racers if r is not winner)
     assert loser.returncode == 1, report
-    assert last_line(loser.stdout).startswith(f"already decided: {won} by {winner.user}"), report
+    assert decision_line(loser.stdout).startswith(f"already decided: {won} by {winner.user}"), (
+        report
+    )
 
     verdict = decision(home, approval_id)
     assert verdict is not None

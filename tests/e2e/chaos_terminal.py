@@ -37,8 +37,9 @@ class Ended:
 
 
 def failure(command: str, code: int, out: str, err: str) -> str | None:
-    lines = out.strip().splitlines()
-    if code == 0 or (code == 1 and lines and lines[-1].startswith(REFUSALS)):
+    # The command's own line comes first; the thread's echo (indented) may follow it.
+    lines = [line for line in out.splitlines() if line.strip() and not line[0].isspace()]
+    if code == 0 or (code == 1 and lines and lines[0].startswith(REFUSALS)):
         return None
     said = (err.strip() or out.strip())[-300:]
     return f"{command}: exit {code}: {said}"

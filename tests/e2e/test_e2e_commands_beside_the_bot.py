@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 
 from ops_kit import RunProcess, free_port
-from signoff_e2e_kit import bot_messages, clean_env, mention, session_states, thread_path, until
+from signoff_e2e_kit import (
+    approval_id_of,
+    bot_messages,
+    clean_env,
+    mention,
+    session_states,
+    thread_path,
+    until,
+    wait_card,
+)
 
 from bot.config import Settings
 from localslack import LocalSlack
@@ -36,7 +45,14 @@ async def gated_check(ctx: ToolContext) -> str:
     return "all good"
 
 
-TOOLS = [gated_check]
+@tool(requires_human_approval=True)
+async def flip(ctx: ToolContext) -> str:
+    """Flip a switch (needs an approval)."""
+    (ctx.home / "flipped").write_text("")
+    return "flipped"
+
+
+TOOLS = [gated_check, flip]
 '''
 
 
@@ -121,3 +137,56 @@ async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn
     [reply] = bot_messages(slack, thread)
     assert reply["text"].startswith("✅ `gated_check` finished")
     assert set(session_states(home).values()) == {"completed"}
+
+
+async def test_approve_beside_a_running_turn_says_its_decision_at_once(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    # The bot runs a long turn in the thread of a waiting request; a terminal approval is
+    # recorded at once but then waits for that turn. It said nothing until the turn ended,
+    # which an operator takes for a hang: the decision is said first.
+    home = settings.home
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "gatedtools.py").write_text(GATED_TOOL)
+    env = {"SIGNOFF_MODEL": "offline", "SIGNOFF_TOOLS": "gatedtools", "PYTHONPATH": str(tools)}
+    bot = RunProcess(
+        slack,
+        home,
+        tmp_path / "bot",
+        http_port=free_port(),
+        SIGNOFF_MODEL="offline",
+        SIGNOFF_TOOLS="gatedtools",
+        PYTHONPATH=str(tools),
+    )
+    try:
+        await bot.connected(slack)
+        thread = await mention(slack, "call flip")
+        card = await wait_card(slack, thread)
+        await mention(slack, "call gated_check", thread_ts=thread)
+        await until(lambda: (home / "gated-started").exists(), timeout=20, what="the turn")
+        approve = await asyncio.create_subprocess_exec(
+            SIGNOFF, "approve", approval_id_of(card), "--as", "U0BOB",
+            env=clean_env(SIGNOFF_HOME=str(home), SLACK_BOT_TOKEN=slack.bot_token,
+                          SLACK_APP_TOKEN=slack.app_token, SLACK_API_URL=slack.api_url, **env),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert approve.stdout is not None
+            async with asyncio.timeout(30):  # while the bot's turn still runs
+                first = await approve.stdout.readline()
+            assert first.decode().strip() == "approved by U0BOB"
+            assert approve.returncode is None and not (home / "flipped").exists()
+            (home / "go").write_text("")
+            async with asyncio.timeout(30):
+                _, err = await approve.communicate()
+        finally:
+            if approve.returncode is None:
+                approve.kill()
+                await approve.wait()
+        assert approve.returncode == 0, err.decode()
+        await until(lambda: (home / "flipped").exists(), timeout=20, what="the approved call")
+        bot.terminate()
+        assert await bot.exit_code(timeout=30) == 0, bot.stderr()
+    finally:
+        bot.kill()
