@@ -72,10 +72,8 @@ def has_open(pid: int, path: Path) -> bool:
     return False
 
 
-async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn_to_the_bot(
-    slack: LocalSlack, settings: Settings, tmp_path: Path
-) -> None:
-    home = settings.home
+def gated_bot(slack: LocalSlack, home: Path, tmp_path: Path) -> tuple[RunProcess, dict[str, str]]:
+    """A ``signoff run`` with the tools above, and the environment of a command beside it."""
     tools = tmp_path / "tools"
     tools.mkdir()
     (tools / "gatedtools.py").write_text(GATED_TOOL)
@@ -89,6 +87,21 @@ async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn
         SIGNOFF_TOOLS="gatedtools",
         PYTHONPATH=str(tools),
     )
+    command = clean_env(
+        SIGNOFF_HOME=str(home),
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_APP_TOKEN=slack.app_token,
+        SLACK_API_URL=slack.api_url,
+        **env,
+    )
+    return bot, command
+
+
+async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn_to_the_bot(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    home = settings.home
+    bot, env = gated_bot(slack, home, tmp_path)
     try:
         await bot.connected(slack)
         thread = await mention(slack, "call gated_check")
@@ -97,13 +110,7 @@ async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn
         recover = await asyncio.create_subprocess_exec(
             SIGNOFF,
             "recover",
-            env=clean_env(
-                SIGNOFF_HOME=str(home),
-                SLACK_BOT_TOKEN=slack.bot_token,
-                SLACK_APP_TOKEN=slack.app_token,
-                SLACK_API_URL=slack.api_url,
-                **env,
-            ),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -146,19 +153,7 @@ async def test_approve_beside_a_running_turn_says_its_decision_at_once(
     # recorded at once but then waits for that turn. It said nothing until the turn ended,
     # which an operator takes for a hang: the decision is said first.
     home = settings.home
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    (tools / "gatedtools.py").write_text(GATED_TOOL)
-    env = {"SIGNOFF_MODEL": "offline", "SIGNOFF_TOOLS": "gatedtools", "PYTHONPATH": str(tools)}
-    bot = RunProcess(
-        slack,
-        home,
-        tmp_path / "bot",
-        http_port=free_port(),
-        SIGNOFF_MODEL="offline",
-        SIGNOFF_TOOLS="gatedtools",
-        PYTHONPATH=str(tools),
-    )
+    bot, env = gated_bot(slack, home, tmp_path)
     try:
         await bot.connected(slack)
         thread = await mention(slack, "call flip")
@@ -167,8 +162,7 @@ async def test_approve_beside_a_running_turn_says_its_decision_at_once(
         await until(lambda: (home / "gated-started").exists(), timeout=20, what="the turn")
         approve = await asyncio.create_subprocess_exec(
             SIGNOFF, "approve", approval_id_of(card), "--as", "U0BOB",
-            env=clean_env(SIGNOFF_HOME=str(home), SLACK_BOT_TOKEN=slack.bot_token,
-                          SLACK_APP_TOKEN=slack.app_token, SLACK_API_URL=slack.api_url, **env),
+            env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         try:
