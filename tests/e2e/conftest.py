@@ -73,13 +73,20 @@ async def start_bot(settings: Settings, e2e_clock: FixedClock) -> AsyncIterator[
 
 
 async def restart(
-    bot: SignoffBot, start_bot: BotFactory, slack: LocalSlack, **changes: object
+    bot: SignoffBot,
+    start_bot: BotFactory,
+    slack: LocalSlack,
+    *,
+    while_down: Callable[[], object] | None = None,
+    **changes: object,
 ) -> SignoffBot:
     """Stop ``bot`` as SIGTERM would, then start a fresh one (``changes``: Settings fields)
-    once the old socket is gone."""
+    once the old socket is gone; ``while_down`` runs in between (the clock moving on)."""
     await bot.engine.idle()
     await bot.stop(grace=5)
     await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    if while_down is not None:
+        while_down()
     fresh: SignoffBot = await start_bot(**changes)
     await slack.wait_for_sockets(1, timeout=5)
     return fresh

@@ -10,6 +10,8 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from ops_kit import RunProcess, free_port
@@ -97,6 +99,20 @@ def gated_bot(slack: LocalSlack, home: Path, tmp_path: Path) -> tuple[RunProcess
     return bot, command
 
 
+@asynccontextmanager
+async def command(env: dict[str, str], *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``signoff <args>`` beside the bot, killed if the block leaves it running."""
+    proc = await asyncio.create_subprocess_exec(
+        SIGNOFF, *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
 async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn_to_the_bot(
     slack: LocalSlack, settings: Settings, tmp_path: Path
 ) -> None:
@@ -107,14 +123,7 @@ async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn
         thread = await mention(slack, "call gated_check")
         await until(lambda: (home / "gated-started").exists(), timeout=20, what="the turn")
 
-        recover = await asyncio.create_subprocess_exec(
-            SIGNOFF,
-            "recover",
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        try:
+        async with command(env, "recover") as recover:
             # It found the running session and now waits for its thread (the bot holds it).
             await until(
                 lambda: (
@@ -127,10 +136,6 @@ async def test_recover_beside_a_running_turn_counts_no_crash_and_leaves_the_turn
             (home / "go").write_text("")
             async with asyncio.timeout(30):
                 out, err = await recover.communicate()
-        finally:
-            if recover.returncode is None:
-                recover.kill()
-                await recover.wait()
         assert recover.returncode == 0, err.decode()
         counts = dict(item.split("=") for item in out.decode().split())
         # The session was the bot's, running, not something a crash left: nothing to report.
@@ -160,12 +165,7 @@ async def test_approve_beside_a_running_turn_says_its_decision_at_once(
         card = await wait_card(slack, thread)
         await mention(slack, "call gated_check", thread_ts=thread)
         await until(lambda: (home / "gated-started").exists(), timeout=20, what="the turn")
-        approve = await asyncio.create_subprocess_exec(
-            SIGNOFF, "approve", approval_id_of(card), "--as", "U0BOB",
-            env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        try:
+        async with command(env, "approve", approval_id_of(card), "--as", "U0BOB") as approve:
             assert approve.stdout is not None
             async with asyncio.timeout(30):  # while the bot's turn still runs
                 first = await approve.stdout.readline()
@@ -174,10 +174,6 @@ async def test_approve_beside_a_running_turn_says_its_decision_at_once(
             (home / "go").write_text("")
             async with asyncio.timeout(30):
                 _, err = await approve.communicate()
-        finally:
-            if approve.returncode is None:
-                approve.kill()
-                await approve.wait()
         assert approve.returncode == 0, err.decode()
         await until(lambda: (home / "flipped").exists(), timeout=20, what="the approved call")
         bot.terminate()

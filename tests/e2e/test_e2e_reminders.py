@@ -8,10 +8,13 @@ reminder goes out within 10 s without anyone calling it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conftest import restart as restart_bot
 from signoff_e2e_kit import (
     OPS,
     asked_under,
@@ -50,13 +53,14 @@ expires_after = "2d"
 
 
 async def restart(
-    bot: SignoffBot, start_bot: BotFactory, slack: LocalSlack, policy: Path
+    bot: SignoffBot,
+    start_bot: BotFactory,
+    slack: LocalSlack,
+    policy: Path,
+    *,
+    while_down: Callable[[], object] | None = None,
 ) -> SignoffBot:
-    await bot.engine.idle()
-    await bot.stop(grace=5)
-    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
-    fresh: SignoffBot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    fresh = await restart_bot(bot, start_bot, slack, policy_path=policy, while_down=while_down)
     await fresh.engine.idle()
     return fresh
 
@@ -154,12 +158,8 @@ async def test_what_fell_due_while_the_bot_was_down_says_how_long_it_really_wait
     # "after 5h" (when each was due) of a request that had waited 1d 12h.
     policy = write_policy(tmp_path / "policy.toml", POLICY)
     bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
-    await bot.engine.idle()
-    await bot.stop(grace=5)
-    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
-    e2e_clock.advance(timedelta(hours=36))
-    bot = await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
+    down_36h = partial(e2e_clock.advance, timedelta(hours=36))
+    bot = await restart(bot, start_bot, slack, policy, while_down=down_36h)
     reminder = await bot_reply(slack, thread, "Reminder 2 of 2")
     escalated = await bot_reply(slack, thread, "escalated to")
     assert "has waited 1d 12h for a decision" in reminder["text"]
