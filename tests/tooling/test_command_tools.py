@@ -336,6 +336,15 @@ def test_the_version_an_approval_pins_covers_what_the_command_runs() -> None:
     assert CommandTool(name="t", spec=spec).version == CommandTool(name="t", spec=rotated).version
 
 
+def token_command(name: str, script: str, *args: str) -> str:
+    """A ``[commands.<name>]`` table: Python runs ``script`` with OPS_TOKEN in its env."""
+    argv = ", ".join(toml_str(a) for a in (sys.executable, "-c", script, *args))
+    return (
+        f'[commands.{name}]\ndescription = "{name}"\nargv = [{argv}]\n'
+        'env = { OPS_TOKEN = "${OPS_TOKEN}" }\nrequires_approval = false\n'
+    )
+
+
 async def test_a_secret_a_command_prints_is_masked_everywhere_but_its_kept_output(
     open_signoff: SignoffFactory,
     tmp_path: Path,
@@ -353,14 +362,7 @@ async def test_a_secret_a_command_prints_is_masked_everywhere_but_its_kept_outpu
     )
     config = write_config(
         tmp_path / "signoff.toml",
-        "".join(
-            f"[commands.{name}]\n"
-            f'description = "{name}"\n'
-            f'argv = [{toml_str(sys.executable)}, "-c", {toml_str(show)}, "{code}"]\n'
-            'env = { OPS_TOKEN = "${OPS_TOKEN}" }\n'
-            "requires_approval = false\n"
-            for name, code in (("ok", "pass"), ("fails", "fail"))
-        ),
+        token_command("ok", show, "pass") + token_command("fails", show, "fail"),
     )
     engine = await open_signoff(config)
     await engine.ingest(message("call ok", ts="1700000000.000100"))
@@ -387,16 +389,8 @@ async def test_a_secret_the_output_limit_cuts_through_is_not_shown_in_part(
     # the cut was no longer whole, so its first half went to the model and the thread.
     token = "s3cr3t-Tok3n-4242-abcdefghijklmnop"
     monkeypatch.setenv("OPS_TOKEN", token)
-    show = "import os; print('x' * (OUTPUT_LIMIT - 10), os.environ['OPS_TOKEN'], 'y' * 200)"
-    config = write_config(
-        tmp_path / "signoff.toml",
-        "[commands.dump]\n"
-        'description = "dump"\n'
-        f'argv = [{toml_str(sys.executable)}, "-c", '
-        f"{toml_str(show.replace('OUTPUT_LIMIT', str(OUTPUT_LIMIT)))}]\n"
-        'env = { OPS_TOKEN = "${OPS_TOKEN}" }\n'
-        "requires_approval = false\n",
-    )
+    show = f"import os; print('x' * {OUTPUT_LIMIT - 10}, os.environ['OPS_TOKEN'], 'y' * 200)"
+    config = write_config(tmp_path / "signoff.toml", token_command("dump", show))
     engine = await open_signoff(config)
     await engine.ingest(message("call dump", ts="1700000000.000100"))
     await engine.idle()
