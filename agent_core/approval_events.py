@@ -7,10 +7,10 @@ the sweep; operators' metrics and logs hang on them.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from approvals import ApprovalRequest, Decision
+from sessions import from_utc_iso
 
 from .observe import ApprovalExpired, DecisionRecorded
 
@@ -18,8 +18,8 @@ __all__ = ["approval_expired", "decision_recorded"]
 
 
 def _waited(request: ApprovalRequest, decision: Decision) -> float:
-    asked = datetime.fromisoformat(request.capsule.created_at.replace("Z", "+00:00"))
-    decided = datetime.fromisoformat(decision.at.replace("Z", "+00:00"))
+    asked = from_utc_iso(request.capsule.created_at)
+    decided = from_utc_iso(decision.at)
     return max(0.0, (decided - asked).total_seconds())
 
 

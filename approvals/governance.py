@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
-from sessions import Clock, Home, NotFoundError, SessionsError, readable_utc, utc_iso
+from sessions import Clock, Home, NotFoundError, SessionsError, from_utc_iso, readable_utc, utc_iso
 
 from .decision_checks import expired
 from .decisions import AlreadyDecided, Decided, complete_quorum
@@ -88,14 +87,12 @@ def _to_ping(request: ApprovalRequest, call: CurrentCall) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for p in listed if p not in done))
 
 
-def _parse(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
-
-
 def _waited(request: ApprovalRequest, until: str) -> str:
     """How long the request had waited by ``until``: callers pass when their record was
     written, not when it fell due, which after a time with no process was days earlier."""
-    return duration_text((_parse(until) - _parse(request.capsule.created_at)).total_seconds())
+    return duration_text(
+        (from_utc_iso(until) - from_utc_iso(request.capsule.created_at)).total_seconds()
+    )
 
 
 def _reminder_text(request: ApprovalRequest, reminder: Reminder) -> str:

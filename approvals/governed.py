@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sessions import AlreadyExistsError, Clock, Home, ThreadKey, make_dirs, utc_iso
+from sessions import AlreadyExistsError, Clock, Home, ThreadKey, from_utc_iso, make_dirs, utc_iso
 
 from .capsule import Capsule, args_sha256
 from .errors import HashMismatchError
@@ -280,5 +280,4 @@ class GovernedFiles:
 
 def after(iso: str, seconds: int) -> str:
     """``iso`` plus ``seconds``, in the same format (``utc_iso``)."""
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return utc_iso(moment + timedelta(seconds=seconds))
+    return utc_iso(from_utc_iso(iso) + timedelta(seconds=seconds))

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, NewType
 
 from agent_core.parsing import CALL_NAME
-from sessions import check_slack_id, readable
+from sessions import check_slack_id, from_utc_iso, readable
 
 __all__ = [
     "ABSOLUTE",
@@ -218,7 +218,7 @@ def quote(text: str, *, bot_user: str, limit: int = 600) -> Mrkdwn:
 
 def parse_utc(stamp: str) -> datetime:
     """signoff's own timestamps (``2026-11-02T09:00:00.000Z``) as aware datetimes."""
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+    return from_utc_iso(stamp).astimezone(UTC)
 
 
 def slack_date(moment: datetime, *, tokens: str = "{date_short_pretty} at {time}") -> Mrkdwn:
