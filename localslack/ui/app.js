@@ -178,6 +178,8 @@ async function refresh(options = {}) {
     toast(`Could not load: ${error.message}`);
   } finally {
     app.refreshing = false;
+    // A refresh asked for while the failed one ran (a thread opened) is not dropped.
+    if (app.again) scheduleRefresh();
   }
 }
 

@@ -21,9 +21,12 @@ def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (run .ci/install-browser)")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         pytest.skip("browser tests need the playwright package: pip install -e '.[dev]'")
+    # Assertions wait as long as actions do (below): on 2 cores with CI's other test
+    # processes, a page's refresh took longer than expect's own 5 s.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as pw:
         launched = pw.chromium.launch(
             executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True
