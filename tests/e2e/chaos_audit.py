@@ -200,8 +200,11 @@ def _check_approvals(
         if verdict != "approved" and (claimed or intents[aid] or applied[aid]):
             out.add("ran_unapproved", f"{where}: {verdict}, yet claimed or run")
         told = _told(heads.get(thread) or [], aid)
+        # A model turn that asked for several calls resumes (runs the approved ones and
+        # hears every outcome) once all of them are decided: by design, not a loss.
+        waits = batch_waits(base, capsule)
         if decision is not None and told is None:
-            if batch_waits(base, capsule):
+            if waits:
                 out.notes.append(f"{where}: {verdict}, told once its model turn's calls are")
             else:
                 out.add("outcome_untold", f"{where}: {verdict}, never told in the conversation")
@@ -209,7 +212,7 @@ def _check_approvals(
             uncertain = claimed and (result is None or bool(result.get("uncertain")))
             if told == "error" and not claimed:
                 out.add("approved_refused", f"{where}: approved but refused at run time")
-            elif not claimed:
+            elif not claimed and not waits:
                 out.add("approved_never_run", f"{where}: approved, never started")
             elif uncertain:
                 uncertain_by_thread[thread] += 1
