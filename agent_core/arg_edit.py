@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from referencing.exceptions import Unresolvable
 
+from .parsing import MAX_DEPTH
 from .tools import Tool
 from .tools.json_schema import safe_validator
 
@@ -36,6 +37,9 @@ FieldKind = Literal["text", "integer", "number", "boolean", "choice", "json"]
 GENERAL = ""
 _WHOLE = re.compile(r"-?[0-9]+")
 _MAX_DIGITS = 4000  # Python refuses to read a longer int (4300 digits); as a float: too large
+# A model's arguments nest at most MAX_DEPTH levels, the arguments object the first; an
+# edit may not nest deeper: records past about 200 are written but never read back.
+_TOO_DEEP = f"is nested too deeply (at most {MAX_DEPTH - 1} levels of arrays and objects)"
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,8 @@ def _parse_one(field: EditField, raw: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"is not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
 
 
 def parse_edit(
@@ -253,8 +259,24 @@ def _schema_problems(
     return problems
 
 
+def _levels(value: Any) -> int:
+    """How many arrays and objects deep ``value`` nests (without recursing: it may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:  # deeper is too deep whatever it holds
+                inner = item.values() if isinstance(item, dict) else item
+                stack.extend((i, level + 1) for i in inner)
+    return deepest
+
+
 def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(validated arguments, problems by field name): the schema first, then the tool."""
+    """(validated arguments, problems by field name): the depth, the schema, then the tool."""
+    problems = {n: _TOO_DEEP for n, v in arguments.items() if _levels(v) >= MAX_DEPTH}
+    if problems:
+        return {}, problems
     problems = _schema_problems(tool.schema, arguments, tool.name)
     if problems:
         return {}, problems

@@ -28,6 +28,7 @@ from bot.card_governance import EDIT
 from bot.config import Settings
 from bot.edit_modal import EDIT_MODAL
 from localslack import LocalSlack
+from sessions import FixedClock, Home
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -72,6 +73,7 @@ async def test_an_edit_nested_too_deep_is_a_problem_on_its_field_and_nothing_is_
     settings: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    e2e_clock: FixedClock,
     typed: str,
 ) -> None:
     assert len(typed) <= 3000  # what Slack's input holds
@@ -101,6 +103,6 @@ async def test_an_edit_nested_too_deep_is_a_problem_on_its_field_and_nothing_is_
     await bot.engine.idle()
     assert not list(approvals_dir(settings.home, approval).glob("*.edit-*"))
     # The request is whole: it still opens, and stands for the arguments as asked.
-    request = ApprovalRequest.open(settings.home, approval, clock=bot.engine.rt.clock)
+    request = ApprovalRequest.open(Home(settings.home), approval, clock=e2e_clock)
     assert request.current().arguments == {"labels": {"team": "db"}}
     assert request.decision() is None
