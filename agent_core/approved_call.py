@@ -18,11 +18,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from approvals import (
     SYSTEM,
     ApprovalRequest,
+    ApprovalsError,
     CurrentCall,
     Decision,
     ExecutionResult,
@@ -30,9 +32,10 @@ from approvals import (
     Stale,
     changes,
 )
-from sessions import ResultTicket, SessionFiles, readable_utc, utc_iso, verify
+from sessions import ResultTicket, SessionFiles, SessionsError, readable_utc, utc_iso, verify
 
 from .messages import ToolStatus
+from .runtime import Runtime
 from .session_run import SessionRun
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "refusal_reason",
     "stale_outcome",
     "tell_frozen",
+    "tell_frozen_approvals",
 ]
 
 
@@ -55,6 +59,26 @@ def tell_frozen(request: ApprovalRequest, decision: Decision) -> None:
         until = readable_utc(decision.valid_until)
         text += f" (if that is before {until}; after that, a fresh request is needed)"
     request.queue_post("frozen", text + ".")
+
+
+def tell_frozen_approvals(rt: Runtime, approval_ids: Iterable[str]) -> None:
+    """Under the kill switch, tell each approved call among ``approval_ids`` that waits.
+
+    Driven from disk by the thread's worker, whichever path decided it (a click, the CLI,
+    a quorum the sweep completed, a crash between the decision and this): told once,
+    however often the thread is woken (``tell_frozen``'s fixed outbox id).
+    """
+    for approval_id in approval_ids:
+        try:
+            request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
+            decision = request.decision()
+            if decision is None or decision.verdict != "approved":
+                continue
+            if request.claimed() is None and request.stale() is None:
+                tell_frozen(request, decision)
+        except (SessionsError, ApprovalsError):
+            continue  # unreadable: settle reports it once the switch is off
+    rt.outbox_written()
 
 
 def deciders_text(decision: Decision) -> str:

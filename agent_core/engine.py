@@ -58,7 +58,6 @@ from sessions import (
 )
 
 from .approval_events import approval_expired, decision_recorded
-from .approved_call import tell_frozen
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .ingest import Ingest, StoredHere
@@ -213,8 +212,6 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
     ) -> None:
         """Report, mirror and wake after a decision, a vote or an edit was recorded."""
         rt = self.rt
-        if isinstance(result, Decided) and result.decision.verdict == "approved" and rt.killed():
-            tell_frozen(request, result.decision)
         rt.outbox_written()
         if isinstance(result, Decided):
             rt.observer.emit(decision_recorded(request, user=user, decision=result.decision))

@@ -34,6 +34,7 @@ from sessions import (
     off_loop,
 )
 
+from .approved_call import tell_frozen_approvals
 from .child_session import start_child
 from .deferral import retry_due
 from .early_call import EarlyCall, start_early_call
@@ -199,6 +200,7 @@ async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
         tdir.inbox.clean_staging(older_than=60.0)
         while True:
             if rt.killed():
+                tell_frozen_approvals(rt, tdir.open_approvals())
                 return
             head = await _current_head(rt, tdir)
             pending = tdir.inbox.pending()
