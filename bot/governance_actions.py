@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from agent_core.arg_edit import GENERAL
 from agent_core.engine import Engine
 from approvals import ApprovalsError, Capsule, DecisionResult, EditRecorded, EditResult
 from sessions import SessionsError, ThreadKey
@@ -35,6 +36,8 @@ log = logging.getLogger("signoff.actions")
 
 # Shown on a required reason left blank: the modal stays open to give one.
 BLANK_REASON = "This tool needs a reason with every decision; write one."
+UNREADABLE = "This request cannot be decided: it failed its integrity check or cannot be read."
+NOT_RECORDED = literal("Your edit was not recorded: ")
 
 
 class Answers(Protocol):
@@ -203,12 +206,16 @@ def register_governance(
             return
         values = payload.view.state.values
         reason = modal_reason(values)
+        typed: dict[str, Any] = {}
         try:
             typed = edit_values(values)
             arguments, problems = engine.check_edit(form.approval_id, values=typed)
             needed = engine.needs_reason(form.approval_id) and not reason
         except (SessionsError, ApprovalsError) as exc:
-            await ack()
+            # Said on the form, which stays open: closed, it reads as an edit recorded.
+            await ack(
+                response_action="errors", errors=edit_errors({GENERAL: UNREADABLE}, list(typed))
+            )
             log.warning("edit of %s cannot be checked: %s", form.approval_id, exc)
             return
         if problems or needed:
@@ -220,6 +227,7 @@ def register_governance(
         await ack()
         if taken is None:
             return  # the same view submitted twice: the first submission counts
+        capsule: Capsule | None = None
         try:
             capsule = engine.capsule(form.approval_id)
             result = await engine.edit(
@@ -230,7 +238,10 @@ def register_governance(
                 reason=reason,
             )
         except (SessionsError, ApprovalsError, ValueError) as exc:
+            # The form is closed by now (acked above): the approver is told apart.
             log.warning("edit of %s refused: %s", form.approval_id, exc)
+            where = engine.card_thread(capsule) if capsule is not None else None
+            answers.tell(where, payload.user.id, join(NOT_RECORDED, escape(str(exc)), literal(".")))
             return
         answer = _edit_answer(result, what_to_tell)
         if answer is not None:
