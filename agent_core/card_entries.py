@@ -38,7 +38,6 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         voters=request.approvals(call),
         result=request.result(),
         card=request.card(),
-        now=request.clock.now(),
         call=call,
         edits=tuple(request.edits()),
         escalation=request.escalation(),

@@ -10,7 +10,6 @@ adopt it instead of posting twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 from approvals import (
@@ -41,8 +40,6 @@ class CardView:
     result: ExecutionResult | None = None
     # Where the card is, once posted: then it is updated in place.
     card: CardRef | None = None
-    # When it is rendered (the engine's clock), for "expires in 7 days".
-    now: datetime | None = None
     # The call the approval now stands for (None: the capsule's own, never edited).
     call: CurrentCall | None = None
     edits: tuple[Edit, ...] = ()

@@ -26,8 +26,8 @@ from .slack_text import (
     mentions,
     mrkdwn_object,
     parse_utc,
-    relative,
     slack_date,
+    span_after,
 )
 
 __all__ = [
@@ -61,9 +61,8 @@ def valid_field(view: CardView) -> dict[str, Any] | None:
     decision = view.decision
     if decision is not None and decision.valid_until:
         until = parse_utc(decision.valid_until)
-        when = slack_date(until)
-        if view.now is not None:
-            when = join(when, literal(f" ({relative(until, view.now)})"))
+        span = span_after(until, parse_utc(decision.at), "the approval")
+        when = join(slack_date(until), literal(f" ({span})"))
         return mrkdwn_object(join(literal("*Must start by*\n"), when))
     seconds = (
         view.valid_for if view.valid_for is not None else view.capsule.policy.valid_for_seconds

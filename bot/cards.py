@@ -14,7 +14,7 @@ the ids the capsule holds.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from agent_core.surface import CardView
@@ -48,6 +48,7 @@ from .slack_text import (
     quote,
     relative,
     slack_date,
+    span_after,
 )
 
 __all__ = [
@@ -73,14 +74,19 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _now(view: CardView) -> datetime:
-    return view.now or datetime.now(UTC)
-
-
 def expiry(capsule: Capsule, now: datetime) -> Mrkdwn:
-    """``<!date^…>`` (each reader's zone) and "in 7 days" / "2 hours ago"."""
+    """``<!date^…>`` (each reader's zone) and "in 7 days" / "2 hours ago", for what is
+    drawn as someone looks (the Home tab, ``/signoff pending``)."""
     at = parse_utc(capsule.expires_at)
     return join(slack_date(at), literal(f" ({relative(at, now)})"))
+
+
+def card_expiry(capsule: Capsule) -> Mrkdwn:
+    """On the card, which stays in the thread for days between updates: Slack draws the
+    date as each reader looks ("tomorrow at 9:00"); the span is the request's own."""
+    at = parse_utc(capsule.expires_at)
+    span = span_after(at, parse_utc(capsule.created_at), "the request")
+    return join(slack_date(at), literal(f" ({span})"))
 
 
 def progress(quorum: int, voters: tuple[str, ...]) -> Mrkdwn:
@@ -227,7 +233,7 @@ def card_blocks(
                 _field("Requested by", mentions(capsule.askers)),
                 _field("Approvers", _approvers(capsule, view.needed)),
                 # Decided, it waits for nobody: an expiry (frozen "in 3 days") would mislead.
-                *([] if decision else [_field("Expires", expiry(capsule, _now(view)))]),
+                *([] if decision else [_field("Expires", card_expiry(capsule))]),
                 _field("Call hash", _hashes(view)),
                 *([valid] if (valid := valid_field(view)) else []),
             ],

@@ -46,6 +46,8 @@ __all__ = [
     "quote",
     "relative",
     "slack_date",
+    "span_after",
+    "span_words",
     "tool_label",
     "whole_cut",
     "without_surrogates",
@@ -231,15 +233,31 @@ ABSOLUTE = "{date_short} at {time}"
 
 
 def relative(moment: datetime, now: datetime) -> str:
-    """ "in 7 days", "3 hours ago", "in less than a minute": the nearest whole unit."""
+    """ "in 7 days", "3 hours ago", "in less than a minute": the nearest whole unit.
+
+    True only as long as ``now`` is: for what is drawn when someone looks (the Home tab,
+    a slash answer), never on a card that stays in a thread for days (``span_after``)."""
     seconds = (moment - now).total_seconds()
-    span = abs(seconds)
-    if span < 60:
+    if abs(seconds) < 60:
         return "in less than a minute" if seconds >= 0 else "just now"
-    size, unit = next(u for u in ((86400, "day"), (3600, "hour"), (60, "minute")) if span >= u[0])
-    count = round(span / size)  # "in 7 days" a moment after asking for 7 days
-    words = f"{count} {unit}{'' if count == 1 else 's'}"
+    words = span_words(abs(seconds))
     return f"in {words}" if seconds >= 0 else f"{words} ago"
+
+
+def span_words(seconds: float) -> str:
+    """ "7 days", "6 hours", "1 minute": the nearest whole unit."""
+    if seconds < 60:
+        return "less than a minute"
+    size, unit = next(
+        u for u in ((86400, "day"), (3600, "hour"), (60, "minute")) if seconds >= u[0]
+    )
+    count = round(seconds / size)  # "7 days" a moment after asking for 7 days
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def span_after(moment: datetime, since: datetime, what: str) -> str:
+    """ "7 days after the request": anchored, so it stays true however late it is read."""
+    return f"{span_words(max(0.0, (moment - since).total_seconds()))} after {what}"
 
 
 def join(*parts: Mrkdwn, sep: str = "") -> Mrkdwn:

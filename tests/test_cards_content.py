@@ -66,7 +66,7 @@ def texts(blocks: list[dict[str, Any]]) -> str:
 
 
 def test_people_are_mentions_and_the_request_is_quoted() -> None:
-    card = CardView(make(requesters=("U0ALICE", "U0CAROL")), now=NOW)
+    card = CardView(make(requesters=("U0ALICE", "U0CAROL")))
     shown = texts(card_blocks(card, bot_user="U0SIGNOFF"))
     assert "<@U0ALICE>, <@U0CAROL> asked:\n>restart api please" in shown
     assert "*Requested by*\n<@U0ALICE>, <@U0CAROL>" in shown
@@ -77,7 +77,7 @@ def test_people_are_mentions_and_the_request_is_quoted() -> None:
 
 
 def test_hostile_request_text_pings_nobody() -> None:
-    blocks = card_blocks(CardView(make(request_text=HOSTILE), now=NOW), bot_user="U0SIGNOFF")
+    blocks = card_blocks(CardView(make(request_text=HOSTILE)), bot_user="U0SIGNOFF")
     _check_limits(blocks)
     shown = texts(blocks)
     quoted = next(line for line in shown.splitlines() if line.startswith(">"))
@@ -102,14 +102,16 @@ def test_quote_drops_the_address_and_defuses_mentions() -> None:
     assert quote("x" * 1000, bot_user=me, limit=50).endswith("…")
 
 
-def test_expiry_in_each_readers_zone_and_relative() -> None:
+def test_expiry_in_each_readers_zone_and_relative_to_the_request() -> None:
+    """A card stays in the thread for days between updates: "in 7 days" would still say so
+    on the sixth. Slack renders the date ("tomorrow") as each reader looks; the span is
+    anchored to the request, so it stays true (a card has no clock of its own)."""
     c = make(policy=PolicyRule(expires_after_seconds=7 * 86400))
     expires = int((NOW + timedelta(days=7)).timestamp())
-    shown = texts(card_blocks(CardView(c, now=NOW)))
+    shown = texts(card_blocks(CardView(c)))
     date = f"<!date^{expires}^{{date_short_pretty}} at {{time}}|2026-11-09 09:00 UTC>"
-    assert f"*Expires*\n{date} (in 7 days)" in shown
-    later = texts(card_blocks(CardView(c, now=NOW + timedelta(days=6, hours=21))))
-    assert "(in 3 hours)" in later
+    assert f"*Expires*\n{date} (7 days after the request)" in shown
+    assert not re.search(r"\bin \d+ (day|hour|minute)|\bago\b", shown)
     assert (
         slack_date(NOW) == "<!date^1793610000^{date_short_pretty} at {time}|2026-11-02 09:00 UTC>"
     )
@@ -134,34 +136,34 @@ def test_relative_times(delta: timedelta, said: str) -> None:
 
 def test_quorum_progress_names_who_approved() -> None:
     c = make(policy=PolicyRule(quorum=2, approver_groups=("S0OPS",)))
-    assert "0 of 2 approvals" in texts(card_blocks(CardView(c, now=NOW)))
-    one = texts(card_blocks(CardView(c, voters=("U0BOB",), now=NOW)))
+    assert "0 of 2 approvals" in texts(card_blocks(CardView(c)))
+    one = texts(card_blocks(CardView(c, voters=("U0BOB",))))
     assert "1 of 2 approvals: <@U0BOB>" in one
     assert "(2 needed)" in one
-    single = texts(card_blocks(CardView(make(), now=NOW)))
+    single = texts(card_blocks(CardView(make())))
     assert "approvals" not in single.replace("Approvers", "")
 
 
 def test_short_arguments_are_fields_and_long_ones_add_the_json() -> None:
-    short = card_blocks(CardView(make({"service": "api", "replicas": 3, "dry": False}), now=NOW))
+    short = card_blocks(CardView(make({"service": "api", "replicas": 3, "dry": False})))
     fields = next(b for b in short if b["block_id"].startswith("args-"))["fields"]
     assert [f["text"] for f in fields] == ["*service*\n`api`", "*replicas*\n`3`", "*dry*\n`false`"]
     assert not any(b["block_id"].startswith("json-") for b in short)
 
-    long = card_blocks(CardView(make({"service": "api", "note": "y" * 400}), now=NOW))
+    long = card_blocks(CardView(make({"service": "api", "note": "y" * 400})))
     _check_limits(long)
     args = next(b for b in long if b["block_id"].startswith("args-"))["fields"]
     assert args[1]["text"].endswith("…`")
     below = next(b for b in long if b["block_id"].startswith("json-"))["text"]["text"]
     assert below.startswith("```") and "y" * 400 in below
 
-    many = card_blocks(CardView(make({f"k{i}": i for i in range(14)}), now=NOW))
+    many = card_blocks(CardView(make({f"k{i}": i for i in range(14)})))
     _check_limits(many)
     args = next(b for b in many if b["block_id"].startswith("args-"))["fields"]
     assert len(args) == 10 and args[-1]["text"] == "*…*\n5 more (all below)"
     assert any(b["block_id"].startswith("json-") for b in many)
 
-    hostile = texts(card_blocks(CardView(make({"<!here>": "`<@U0BOB>`\nx"}), now=NOW)))
+    hostile = texts(card_blocks(CardView(make({"<!here>": "`<@U0BOB>`\nx"}))))
     assert "*&lt;!here&gt;*\n`ˋ&lt;@U0BOB&gt;ˋ x`" in hostile
 
 
@@ -177,7 +179,7 @@ def test_hints_stay_and_a_decided_card_says_how_it_ran() -> None:
     result = ExecutionResult(
         approval_id=c.id, session_id=c.session_id, at="2026-11-02T10:00:01.000Z", ok=True, output=""
     )
-    blocks = card_blocks(CardView(c, decision, result=result, now=NOW))
+    blocks = card_blocks(CardView(c, decision, result=result))
     _check_limits(blocks)
     shown = texts(blocks)
     assert "Tool says (unverified): destructive, not read-only" in shown
@@ -189,21 +191,21 @@ def test_hints_stay_and_a_decided_card_says_how_it_ran() -> None:
 
 
 def test_the_agents_words_show_only_when_they_add_something() -> None:
-    said = texts(card_blocks(CardView(make(reason="api is stuck; a restart clears it"), now=NOW)))
+    said = texts(card_blocks(CardView(make(reason="api is stuck; a restart clears it"))))
     assert "Why (the agent): api is stuck; a restart clears it" in said
-    echo = texts(card_blocks(CardView(make(reason="asked: restart api please"), now=NOW)))
+    echo = texts(card_blocks(CardView(make(reason="asked: restart api please"))))
     assert "Why" not in echo
     # A capsule from before request_text: its "asked: …" reason is the quote.
     old = make(request_text="", reason="asked: restart web")
-    assert "<@U0ALICE> asked:\n>restart web" in texts(card_blocks(CardView(old, now=NOW)))
+    assert "<@U0ALICE> asked:\n>restart web" in texts(card_blocks(CardView(old)))
 
 
 def test_a_card_away_from_its_thread_links_back() -> None:
     c = make(card_channel="C0APPROVALS")
     link = "https://example.slack.com/archives/D0ALICE/p1700000000000100"
-    shown = texts(card_blocks(CardView(c, now=NOW), asked_in=link))
+    shown = texts(card_blocks(CardView(c), asked_in=link))
     assert f"<@U0ALICE> in <{link}|a direct message> with signoff asked:" in shown
-    without = texts(card_blocks(CardView(c, now=NOW)))
+    without = texts(card_blocks(CardView(c)))
     assert "<@U0ALICE> in a direct message with signoff asked:" in without
 
 
@@ -218,7 +220,7 @@ def test_the_largest_card_fits() -> None:
         requesters=tuple(f"U0R{i:03d}" for i in range(50)),
     )
     voters = tuple(f"U0V{i:03d}" for i in range(2))
-    blocks = card_blocks(CardView(c, voters=voters, now=NOW), asked_in="https://x.example/a")
+    blocks = card_blocks(CardView(c, voters=voters), asked_in="https://x.example/a")
     _check_limits(blocks)
     for block in blocks:
         assert len(block.get("fields", [])) <= 10
@@ -268,10 +270,10 @@ def test_every_time_on_a_card_is_in_each_readers_zone() -> None:
         approval_id=capsule.id, session_id="sess_0123456789ab", at="2026-11-02T11:00:01.000Z",
         valid_until="2026-11-02T11:00:00Z",
     )  # fmt: skip
-    view = CardView(capsule, decision, edits=(edit,), escalation=escalation, stale=stale, now=NOW)
+    view = CardView(capsule, decision, edits=(edit,), escalation=escalation, stale=stale)
     shown = texts(card_blocks(view))
     until = slack_date(datetime(2026, 11, 2, 11, 0, tzinfo=UTC))
-    assert f"*Must start by*\n{until} (in 2 hours)" in shown
+    assert f"*Must start by*\n{until} (2 hours after the approval)" in shown
     stale_until = slack_date(datetime(2026, 11, 2, 11, 0, tzinfo=UTC), tokens=ABSOLUTE)
     assert f"could not start before {stale_until} and did not run" in shown
     assert slack_date(datetime(2026, 11, 2, 8, 30, tzinfo=UTC)) in shown
@@ -283,7 +285,7 @@ def test_every_time_on_a_card_is_in_each_readers_zone() -> None:
 def test_a_long_why_full_of_markup_is_cut_where_slack_reads_it_whole(unit: str) -> None:
     # Escaped, each "&" is five characters: cut after escaping (what Slack counts), and
     # never inside an entity, which would show as written ("&am…").
-    blocks = card_blocks(CardView(make(reason=unit * 3000), now=NOW))
+    blocks = card_blocks(CardView(make(reason=unit * 3000)))
     _check_limits(blocks)
     why = next(line for line in texts(blocks).splitlines() if line.startswith("Why (the agent)"))
     body = why.removeprefix("Why (the agent): ")

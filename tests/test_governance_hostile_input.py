@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from governance_support import approve, park, posts, request, sweep
-from test_cards_content import NOW, make
+from test_cards_content import make
 
 from agent_core.arg_edit import GENERAL, EditForm, check_arguments, edit_fields, parse_edit
 from agent_core.surface import CardView
@@ -47,13 +47,13 @@ def test_an_edit_of_values_full_of_markup_still_fits_the_cards_section() -> None
         arguments={"service": "a&b<c>" * 400}, args_sha256="0" * 64, changed=("service",),
         reason="<!channel> & " * 100,
     )  # fmt: skip
-    blocks = card_blocks(CardView(capsule, edits=(edit,), now=NOW))
+    blocks = card_blocks(CardView(capsule, edits=(edit,)))
     assert validate_blocks(blocks) == []
     # However many people edited it in turn.
     editors = tuple(
         edit.model_copy(update={"n": n, "user": f"U0EDITOR{n:03d}"}) for n in range(1, 80)
     )
-    assert validate_blocks(card_blocks(CardView(capsule, edits=(*editors, edit), now=NOW))) == []
+    assert validate_blocks(card_blocks(CardView(capsule, edits=(*editors, edit)))) == []
     (shown,) = [b["text"]["text"] for b in blocks if b["block_id"].startswith("edit-")]
     assert "service: " in shown and "a&amp;b&lt;c&gt;" in shown
     assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
@@ -200,7 +200,7 @@ async def test_escalation_never_tells_the_requester_they_may_now_decide(
     assert "U0ALICE" not in req.row().approvers
     text = posts(home)[f"escalate-{capsule.id}"]
     assert "escalated to <@U0DAVE>, who may now approve" in text
-    view = CardView(capsule, escalation=req.escalation(), now=NOW)
+    view = CardView(capsule, escalation=req.escalation())
     (block,) = [b for b in card_blocks(view) if b["block_id"].startswith("esc-")]
     assert "<@U0ALICE>" not in json.dumps(block)
 
@@ -212,7 +212,7 @@ async def test_escalation_never_tells_the_requester_they_may_now_decide(
     req = request(home, alone, clock)
     assert req.escalation() is not None and req.escalated_approvers() == ()
     assert f"escalate-{alone.id}" not in posts(home)
-    view = CardView(alone, escalation=req.escalation(), now=NOW)
+    view = CardView(alone, escalation=req.escalation())
     assert not [b for b in card_blocks(view) if b["block_id"].startswith("esc-")]
     assert req.next_due() is None and Timers(home).armed(alone.id) == []
     refused = await approve(home, alone, "U0ALICE", clock)

@@ -53,7 +53,7 @@ def test_home_tab_card_and_a_request_from_a_dm(
     expires = card.locator(".bk-fields .slack-date")
     expect(expires).to_have_count(1)
     expect(expires).to_have_attribute("title", re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"))
-    expect(card).to_contain_text("(in 7 days)")
+    expect(card).to_contain_text("(7 days after the request)")
     expect(card).not_to_contain_text("<!date")
     shot(page, "1-card")
 
