@@ -15,11 +15,9 @@ routes this module hands it to serve next to the chat (see ``dev_pages``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
-import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +32,7 @@ from sessions import Home
 from .app import SignoffBot
 from .config import ConfigError, Settings
 from .dev_pages import DevPages
+from .run import stop_signals
 from .tooling import describe_tools
 
 __all__ = [
@@ -171,10 +170,7 @@ async def run_dev(settings: Settings, *, host: str, port: int, clock_offset: str
     for name in _PROXY_VARS:
         os.environ.pop(name, None)
     offset = OffsetClock(parse_offset(clock_offset))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)  # also during start-up: stop right after it
+    stop, hurry = stop_signals()  # also during start-up: stop right after it
     home = Home(settings.home)
     home.ensure()
     state = settings.home / "dev" / "localslack-state.json"
@@ -202,10 +198,13 @@ async def run_dev(settings: Settings, *, host: str, port: int, clock_offset: str
         ops = bot.ops.url if bot.ops else None
         _announce(settings, state, offset, slack.url, ops, describe_tools(bot.engine.tools))
         await stop.wait()
-        print("signoff dev: stopping (letting running turns finish)", flush=True)
+        print(
+            "signoff dev: stopping (letting running turns finish; Ctrl-C again cuts that short)",
+            flush=True,
+        )
     finally:
         if started and bot is not None:
-            await bot.stop(grace=min(settings.drain_s, 10))
+            await bot.stop(grace=min(settings.drain_s, 10), hurry=hurry)
         elif bot is not None:
             await bot.stop(grace=1)
         await slack.stop()

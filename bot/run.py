@@ -23,7 +23,7 @@ from .app import SignoffBot
 from .config import Settings
 from .logs import log_event
 
-__all__ = ["run_bot"]
+__all__ = ["run_bot", "stop_signals"]
 
 log = logging.getLogger("signoff")
 T = TypeVar("T")
@@ -55,7 +55,9 @@ async def _unless_stopped(step: Awaitable[T], stop: asyncio.Event) -> asyncio.Ta
     return None if task.cancelled() else task
 
 
-async def run_bot(settings: Settings) -> int:
+def stop_signals() -> tuple[asyncio.Event, asyncio.Event]:
+    """(stop, hurry) for the running loop: the first SIGTERM or SIGINT sets ``stop``, the
+    next one ``hurry`` (Ctrl-C pressed again cuts the drain short). ``run`` and ``dev``."""
     stop, hurry = asyncio.Event(), asyncio.Event()
     signals = 0
 
@@ -68,7 +70,12 @@ async def run_bot(settings: Settings) -> int:
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, signalled)  # also during start-up: it is cut short
+        loop.add_signal_handler(sig, signalled)
+    return stop, hurry
+
+
+async def run_bot(settings: Settings) -> int:
+    stop, hurry = stop_signals()  # also during start-up: it is cut short
     built = await _unless_stopped(SignoffBot.build(settings), stop)
     if built is None:  # the build closed what it had opened
         log_event(log, "stopping", drain_s=settings.drain_s)
