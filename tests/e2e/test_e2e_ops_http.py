@@ -233,7 +233,8 @@ async def test_metrics_move_with_a_mention_an_approval_and_a_tool_call(
     card = await wait_card(slack, thread)
     await bot.engine.idle()
     parked = await scrape(bot)
-    # A mention arrives as app_mention and as its message twin: one stored, one duplicate.
+    # A mention arrives as app_mention and as its message twin: one stored (the other a
+    # duplicate, or ignored when it came before the thread was known).
     assert (
         value(parked, "signoff_events_total", type="app_mention", outcome="stored")
         + value(parked, "signoff_events_total", type="message", outcome="stored")
