@@ -266,6 +266,8 @@ async def test_metrics_move_with_a_mention_an_approval_and_a_tool_call(
     after = await scrape(bot)
     assert value(after, "signoff_approvals_pending") == 0
     assert value(after, "signoff_sessions", state="completed") >= 1
+    # States are final: the session that parked stays counted as it ended (operations.md).
+    assert value(after, "signoff_sessions", state="awaiting_approval") == 1
     assert value(after, "signoff_slack_api_calls_total", method="chat.update", outcome="ok") >= 1
     assert (
         value(
