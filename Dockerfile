@@ -38,10 +38,11 @@ VOLUME ["/data"]
 EXPOSE 9464
 # Liveness only: /readyz is for alerts and dashboards (a Socket Mode bot takes no traffic
 # that a load balancer would route). It probes where SIGNOFF_HTTP says (a wildcard address
-# on loopback), with no proxy; with SIGNOFF_HTTP=off there is nothing to probe: healthy.
+# on loopback; empty, signoff's default), with no proxy; with SIGNOFF_HTTP=off there is
+# nothing to probe: healthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request as u; \
-b = os.environ.get('SIGNOFF_HTTP', '127.0.0.1:9464').strip(); h, _, p = b.rpartition(':'); \
+b = os.environ.get('SIGNOFF_HTTP', '').strip() or '127.0.0.1:9464'; h, _, p = b.rpartition(':'); \
 h = h.strip('[]'); h = {'0.0.0.0': '127.0.0.1', '::': '::1'}.get(h, h); \
 b.lower() == 'off' or u.build_opener(u.ProxyHandler({})).open( \
 'http://' + (f'[{h}]' if ':' in h else h) + f':{p}/healthz', timeout=4)"]

@@ -146,6 +146,25 @@ async def test_the_health_check_probes_the_port_signoff_http_names(host: str, se
     assert await probe_exit(setting.format(port=server.port)) != 0  # nothing serves it now
 
 
+@pytest.mark.parametrize("setting", ["", "  "])
+async def test_an_empty_signoff_http_is_probed_where_signoff_listens_by_default(
+    setting: str,
+) -> None:
+    # signoff reads an empty or blank SIGNOFF_HTTP as unset (its default, 127.0.0.1:9464),
+    # as compose's `SIGNOFF_HTTP: ${SIGNOFF_HTTP:-}` passes it; the probe asked "http://:/".
+    bind = Settings.from_env({"SIGNOFF_HOME": "/data", "SIGNOFF_HTTP": setting}).http_bind
+    assert bind == ("127.0.0.1", int(DEFAULT_PORT))
+    server = OpsServer(host=bind[0], port=bind[1], metrics=Metrics(), checks={})
+    try:
+        await server.start()
+    except ConfigError:
+        pytest.skip(f"port {DEFAULT_PORT} is taken here")
+    try:
+        assert await probe_exit(setting) == 0
+    finally:
+        await server.stop()
+
+
 def test_the_health_check_passes_with_the_operators_http_off() -> None:
     # Nothing to probe, and nothing wrong: the bot runs without it.
     assert asyncio.run(probe_exit("off")) == 0
