@@ -39,6 +39,7 @@ class SignoffSocketModeClient(SocketModeClient):
         self._hello_session: object | None = None
         self._greeted = False  # a hello ever came: a refusal after that is retried
         self._why_down: str | None = None  # a disconnect frame's reason, until connect
+        self._told_down: object | None = None  # the greeted session whose loss was logged
         # Why start-up must end: Slack refused the app token before any hello.
         self.refused: str | None = None
         self.message_listeners.append(self._on_message)
@@ -84,15 +85,24 @@ class SignoffSocketModeClient(SocketModeClient):
         why, self._why_down = self._why_down, None
         if previous is not None and previous is self._hello_session:
             # The old link is being replaced: lost, stale, or Slack asked for a refresh.
+            self._link_down(why)
             self._hello_session = None
-            self.observer.emit(SocketLinkChanged(up=False, reason=why or "reconnecting"))
         await super().connect()  # type: ignore[no-untyped-call]
         session = self.current_session
         if self.closed and session is not None and not session.closed:
             # A reconnect that was in flight when stop() ran: do not keep its connection.
             await session.close()
 
+    def _link_down(self, why: str | None) -> None:
+        """socket_down, once for each link that was up: said when its replacement begins,
+        not when one is had (Slack may give none for as long as an outage lasts)."""
+        if self._hello_session is not None and self._told_down is not self._hello_session:
+            self._told_down = self._hello_session
+            self.observer.emit(SocketLinkChanged(up=False, reason=why or "reconnecting"))
+
     async def issue_new_wss_url(self) -> str:
+        if not self.closed:  # a stop says its own socket_down
+            self._link_down(self._why_down)
         try:
             return await super().issue_new_wss_url()
         except Exception as exc:

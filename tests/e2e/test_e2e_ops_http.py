@@ -407,3 +407,31 @@ async def test_metrics_answer_503_without_a_traceback_once_the_index_is_closed(
     status, body = await get(bot, "/readyz")  # readiness says so too, as cleanly
     assert status == 503 and "index" in body["checks"]["index"], body
     await bot.stop(grace=1)
+
+
+async def test_a_lost_link_is_logged_when_it_is_lost_not_when_it_is_back(
+    slack: LocalSlack, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The link dropped while Slack gives no new one (apps.connections.open failing, as in
+    an outage): socket_down was written only by the reconnect that finally worked, so for
+    the whole outage the log said nothing of it, and then dated the loss at its end."""
+    caplog.set_level(logging.INFO, logger="signoff.events")
+
+    def lines(event: str) -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.getMessage() == event]
+
+    bot: SignoffBot = await start_bot(ping_interval=0.2)
+    await slack.wait_for_sockets(1, timeout=5)
+    outage = slack.inject_fault(method="apps.connections.open", error="internal_error", count=None)
+    assert slack.drop_sockets() == ["socket-1"]
+    await until(lambda: len(slack.calls("apps.connections.open")) >= 3, what="failed reconnects")
+    assert await ready_status(bot) == 503
+    (down,) = lines("socket_down")  # said while it is down, once
+    assert down.levelno == logging.WARNING
+    assert lines("socket_up") and len(lines("socket_up")) == 1
+
+    slack.remove_fault(outage)
+    await slack.wait_for_connections(2, timeout=10)
+    await wait_status(bot, 200)
+    await until(lambda: len(lines("socket_up")) == 2, what="socket_up after the outage")
+    assert len(lines("socket_down")) == 1  # the same loss is not told again
