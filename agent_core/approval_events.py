@@ -14,7 +14,7 @@ from sessions import from_utc_iso
 
 from .observe import ApprovalExpired, DecisionRecorded
 
-__all__ = ["approval_expired", "decision_recorded"]
+__all__ = ["approval_expired", "decision_recorded", "quorum_decided"]
 
 
 def _waited(request: ApprovalRequest, decision: Decision) -> float:
@@ -39,6 +39,12 @@ def decision_recorded(
         verdict=verdict,
         wait_seconds=_waited(request, decision),
     )
+
+
+def quorum_decided(request: ApprovalRequest, *, decision: Decision) -> DecisionRecorded:
+    """A quorum the sweep completed (its last vote's process died before the decision):
+    reported as decided by the vote that completed it."""
+    return decision_recorded(request, user=decision.deciders[-1], decision=decision)
 
 
 def approval_expired(request: ApprovalRequest, *, decision: Decision) -> ApprovalExpired:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from approvals import (
     ApprovalRequest,
+    Decided,
     DecisionResult,
     EditResult,
     Escalated,
@@ -24,6 +25,7 @@ from approvals import (
 from approvals.forms import Form, FormKind, peek_form, record_form, take_form
 from sessions import ThreadKey, check_approval_id, check_slack_id, utc_iso
 
+from .approval_events import quorum_decided
 from .arg_edit import EditForm, check_arguments, edit_fields, parse_edit
 from .mirror import mirror_approval
 from .queries import decided_already
@@ -191,6 +193,9 @@ class Governing:
                 # Escalation changes who may approve (the index lists them for /pending).
                 await mirror_approval(rt, step.request)
             if isinstance(step, QuorumCompleted):
+                if isinstance(step.result, Decided):
+                    decided = step.result.decision
+                    rt.observer.emit(quorum_decided(step.request, decision=decided))
                 self.wake(step.request.thread)
         if steps:
             rt.outbox_written()

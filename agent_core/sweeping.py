@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from approvals import ApprovalRequest, ApprovalsError, Decided, sweep_expired
 from sessions import SessionsError, ThreadKey, off_loop
 
-from .approval_events import approval_expired
+from .approval_events import approval_expired, quorum_decided
 from .deferral import retry_due
 from .delivery import Delivery
 from .mirror import mirror_approval
@@ -51,8 +51,14 @@ class Sweeping:
         for result in results:
             request = ApprovalRequest.open(rt.home, result.capsule.id, clock=rt.clock)
             await mirror_approval(rt, request)
-            if isinstance(result, Decided) and result.decision.verdict != "approved":
-                rt.observer.emit(approval_expired(request, decision=result.decision))
+            if isinstance(result, Decided):
+                decided = result.decision
+                approved = decided.verdict == "approved"  # a quorum complete in time
+                rt.observer.emit(
+                    quorum_decided(request, decision=decided)
+                    if approved
+                    else approval_expired(request, decision=decided)
+                )
             self.wake(result.capsule.thread)
         await self.sweep_governance()
         if queued:

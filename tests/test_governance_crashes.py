@@ -13,6 +13,7 @@ from engine_support import EngineFactory, message, restarts, transcript
 from governance_support import approve, park, request
 
 from agent_core.messages import ToolResultMessage
+from agent_core.observe import DecisionRecorded, RecordingObserver
 from agent_core.surface import RecordingSurface
 from approvals import (
     ApprovalRequest,
@@ -231,3 +232,35 @@ def test_a_vote_that_lands_while_the_sweep_drops_its_marker_is_looked_at_again(
     (step,) = sweep_timers(home, policy=Policy(), clock=clock)
     assert isinstance(step, QuorumCompleted)
     assert Timers(home).armed(capsule.id) == []
+
+
+async def test_a_quorum_the_sweep_completes_is_reported_as_a_decision(
+    make_engine: EngineFactory, home: Home, clock: FixedClock, surface: RecordingSurface
+) -> None:
+    """Metrics (``signoff_approvals_total``), the log and every Home tab learn of decisions
+    from ``DecisionRecorded``: one the sweep completes after a crash is one too."""
+    quorum = Policy.from_mapping(
+        {"tools": {"restart_service": {"approvers": ["U0BOB", "U0CAROL"], "quorum": 2}}},
+        source="test",
+    )
+    engine = await make_engine(policy=quorum)
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    (approval,) = [c.id for c in surface.cards]
+    await engine.decide(approval, user="U0BOB", approve=True)
+    request = ApprovalRequest.open(home, approval, clock=clock)
+    at = utc_iso(clock.now())
+    request.arm_timer(at)  # killed after Carol's completing vote, before the decision
+    vote = Vote(approval_id=approval, user="U0CAROL", approve=True, at=at, reason="")
+    assert request.write_vote(vote.model_copy(update={"args_sha256": request.capsule.args_sha256}))
+    await engine.close()
+
+    observer = RecordingObserver()
+    engine = await make_engine(policy=quorum, observer=observer)
+    await engine.recover()
+    await engine.idle()
+    assert restarts(home) == 1
+    decided = [e for e in observer.events if isinstance(e, DecisionRecorded)]
+    assert [(e.approval_id, e.verdict, e.user) for e in decided] == [
+        (approval, "approved", "U0CAROL")
+    ]
