@@ -12,6 +12,7 @@ import pytest
 from engine_support import EngineFactory, message, restarts, transcript
 from governance_support import approve, park, request
 
+from agent_core.engine import Engine
 from agent_core.messages import ToolResultMessage
 from agent_core.observe import DecisionRecorded, RecordingObserver
 from agent_core.surface import RecordingSurface
@@ -43,6 +44,23 @@ QUORUM_VALID = Policy.from_mapping(
 )
 
 
+async def _killed_after_the_completing_vote(
+    engine: Engine, home: Home, clock: FixedClock, surface: RecordingSurface
+) -> tuple[str, str]:
+    """Bob approved; Carol's vote completes the quorum and the process dies before the
+    decision: what record_decision leaves then (marker, vote). (approval id, vote time)"""
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    (approval,) = [c.id for c in surface.cards]
+    await engine.decide(approval, user="U0BOB", approve=True)
+    request = ApprovalRequest.open(home, approval, clock=clock)
+    at = utc_iso(clock.now())
+    request.arm_timer(at)
+    vote = Vote(approval_id=approval, user="U0CAROL", approve=True, at=at, reason="")
+    assert request.write_vote(vote.model_copy(update={"args_sha256": request.capsule.args_sha256}))
+    return approval, at
+
+
 async def test_a_quorum_a_crash_left_undecided_is_approved_when_its_last_vote_came(
     make_engine: EngineFactory, home: Home, clock: FixedClock, surface: RecordingSurface
 ) -> None:
@@ -50,16 +68,7 @@ async def test_a_quorum_a_crash_left_undecided_is_approved_when_its_last_vote_ca
     The sweep that finds it hours later must not date the approval from then: the call had
     5 minutes to start after the approvers approved, so it is stale, never run."""
     engine = await make_engine(policy=QUORUM_VALID)
-    await engine.ingest(message("restart api", ts="1700000000.000100"))
-    await engine.idle()
-    (approval,) = [c.id for c in surface.cards]
-    await engine.decide(approval, user="U0BOB", approve=True)
-    request = ApprovalRequest.open(home, approval, clock=clock)
-    at = utc_iso(clock.now())
-    # What record_decision leaves when killed after the completing vote: marker, vote.
-    request.arm_timer(at)
-    vote = Vote(approval_id=approval, user="U0CAROL", approve=True, at=at, reason="")
-    assert request.write_vote(vote.model_copy(update={"args_sha256": request.capsule.args_sha256}))
+    approval, at = await _killed_after_the_completing_vote(engine, home, clock, surface)
     await engine.close()
 
     clock.advance(timedelta(hours=3))
@@ -244,15 +253,7 @@ async def test_a_quorum_the_sweep_completes_is_reported_as_a_decision(
         source="test",
     )
     engine = await make_engine(policy=quorum)
-    await engine.ingest(message("restart api", ts="1700000000.000100"))
-    await engine.idle()
-    (approval,) = [c.id for c in surface.cards]
-    await engine.decide(approval, user="U0BOB", approve=True)
-    request = ApprovalRequest.open(home, approval, clock=clock)
-    at = utc_iso(clock.now())
-    request.arm_timer(at)  # killed after Carol's completing vote, before the decision
-    vote = Vote(approval_id=approval, user="U0CAROL", approve=True, at=at, reason="")
-    assert request.write_vote(vote.model_copy(update={"args_sha256": request.capsule.args_sha256}))
+    approval, _ = await _killed_after_the_completing_vote(engine, home, clock, surface)
     await engine.close()
 
     observer = RecordingObserver()
