@@ -22,7 +22,7 @@ from approvals import (
     record_edit,
     sweep_timers,
 )
-from approvals.forms import Form, FormKind, peek_form, record_form, take_form
+from approvals.forms import Form, FormKind, new_form_key, peek_form, record_form, take_form
 from sessions import ThreadKey, check_approval_id, check_slack_id, utc_iso
 
 from .approval_events import quorum_decided
@@ -64,11 +64,13 @@ class Governing:
         return self._request(approval_id).current().args_sha256
 
     # forms bound to the modals the bot opened -------------------------------------
-    def open_form(
-        self, *, kind: FormKind, view_id: str, approval_id: str, user: str, args_sha256: str
-    ) -> None:
+    def open_form(self, *, kind: FormKind, approval_id: str, user: str, args_sha256: str) -> str:
+        """Record a form about to be opened; its key, for the view's ``external_id``.
+
+        Recorded before Slack is asked: Slack shows the modal as it takes ``views.open``,
+        and a submission may come before its answer (or without one)."""
         form = Form(
-            view_id=view_id,
+            view_id=new_form_key(),
             approval_id=check_approval_id(approval_id),
             user=check_slack_id(user),
             opened_at=utc_iso(self.rt.clock.now()),
@@ -76,14 +78,15 @@ class Governing:
             args_sha256=args_sha256,
         )
         record_form(self.rt.home, form)
+        return form.view_id
 
-    def peek_form(self, *, kind: FormKind, view_id: str, user: str) -> Form | None:
+    def peek_form(self, *, kind: FormKind, form_key: str, user: str) -> Form | None:
         """The form a submitted view is, if the bot opened it for ``user`` (not used up)."""
-        return peek_form(self.rt.home, view_id=view_id, user=user, kind=kind)
+        return peek_form(self.rt.home, form_key=form_key, user=user, kind=kind)
 
-    def take_form(self, *, kind: FormKind, view_id: str, user: str) -> Form | None:
+    def take_form(self, *, kind: FormKind, form_key: str, user: str) -> Form | None:
         """Like ``peek_form``, and uses it up: a view is submitted once."""
-        return take_form(self.rt.home, view_id=view_id, user=user, kind=kind)
+        return take_form(self.rt.home, form_key=form_key, user=user, kind=kind)
 
     # Edit & approve ---------------------------------------------------------------
     def _tool_for(self, request: ApprovalRequest) -> Tool | str:

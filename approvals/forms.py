@@ -1,16 +1,20 @@
 """Forms: a modal the bot opened for one person's click, and only that.
 
 When someone clicks Deny (or Approve on a tool that needs a reason, or Edit & approve),
-the bot opens a modal and records its view id here with the kind of form, the approval,
-the person and the hash of the arguments the form showed. A submission is accepted only
-for a view recorded here, of the kind its callback says, from the same person, once: a
-forged ``view_submission`` for a view the bot never opened, or from someone else, names
-nothing. ``peek_form`` reads without using it up, for a submission that is sent back
-with errors and submitted again.
+the bot records a form here under a key of its own (``new_form_key``) with the kind of
+form, the approval, the person and the hash of the arguments the form shows, and then
+opens the modal with that key as its ``external_id``: a submission may reach the bot
+before Slack's answer to ``views.open`` does. A submission is accepted only for a key
+recorded here (its view's ``external_id``; before signoff set one, Slack's view id, which
+a form recorded by an older version holds), of the kind its callback says, from the same
+person, once: a forged ``view_submission`` for a view the bot never opened, or from
+someone else, names nothing. ``peek_form`` reads without using it up, for a submission
+that is sent back with errors and submitted again.
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +32,7 @@ from sessions import (
 __all__ = [
     "Form",
     "FormKind",
+    "new_form_key",
     "peek_form",
     "record_form",
     "take_form",
@@ -39,6 +44,8 @@ FormKind = Literal["deny", "approve", "edit"]
 class Form(Record):
     # 2: forms of several kinds, with the hash of the arguments they showed.
     schema_version: Literal[1, 2] = 2
+    # The key a submission names: the external_id signoff gave the view (Slack's view id
+    # in a form recorded before it set one).
     view_id: str
     approval_id: str
     user: str
@@ -47,8 +54,13 @@ class Form(Record):
     args_sha256: str = ""
 
 
-def _path(home: Home, view_id: str) -> Path:
-    return home.root / "forms" / f"{check_slack_id(view_id)}.json"
+def new_form_key() -> str:
+    """Unguessable, and unique in the workspace as Slack requires of an ``external_id``."""
+    return f"SF{secrets.token_hex(10).upper()}"
+
+
+def _path(home: Home, form_key: str) -> Path:
+    return home.root / "forms" / f"{check_slack_id(form_key)}.json"
 
 
 def record_form(home: Home, form: Form) -> None:
@@ -61,10 +73,10 @@ def record_form(home: Home, form: Form) -> None:
         pass  # the same view recorded twice (a retried open): the first record stands
 
 
-def peek_form(home: Home, *, view_id: str, user: str, kind: FormKind) -> Form | None:
+def peek_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form | None:
     """The form this view is, if the bot opened it for ``user`` as ``kind`` (not used up)."""
     try:
-        form = Form.model_validate_json(_path(home, view_id).read_bytes())
+        form = Form.model_validate_json(_path(home, form_key).read_bytes())
     except (FileNotFoundError, ValidationError, ValueError):
         return None
     if form.user != user or form.kind != kind:
@@ -72,12 +84,12 @@ def peek_form(home: Home, *, view_id: str, user: str, kind: FormKind) -> Form | 
     return form
 
 
-def take_form(home: Home, *, view_id: str, user: str, kind: FormKind) -> Form | None:
+def take_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form | None:
     """Like ``peek_form``, and uses the form up: it can be taken once."""
-    form = peek_form(home, view_id=view_id, user=user, kind=kind)
+    form = peek_form(home, form_key=form_key, user=user, kind=kind)
     if form is None:
         return None
-    path = _path(home, view_id)
+    path = _path(home, form_key)
     try:
         # Consumed by a rename, so two submissions of one view cannot both be taken.
         path.rename(path.with_suffix(".used"))

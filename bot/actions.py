@@ -104,16 +104,16 @@ class Clicks:
         # a modal never submitted is forgotten after a while.
         self.home_forms: dict[str, None] = {}
 
-    def opened_from_home(self, view_id: str) -> None:
-        self.home_forms[view_id] = None
+    def opened_from_home(self, form_key: str) -> None:
+        self.home_forms[form_key] = None
         while len(self.home_forms) > _HOME_FORMS:
             del self.home_forms[next(iter(self.home_forms))]
 
-    def submitted_from_home(self, view_id: str) -> bool:
-        """Was the modal ``view_id`` opened by a click on a Home tab (answered there)?"""
-        if view_id not in self.home_forms:
+    def submitted_from_home(self, form_key: str) -> bool:
+        """Was the modal ``form_key`` opened by a click on a Home tab (answered there)?"""
+        if form_key not in self.home_forms:
             return False
-        del self.home_forms[view_id]
+        del self.home_forms[form_key]
         return True
 
     async def check_home_click(self, value: str, *, user: str) -> Capsule | str:
@@ -177,12 +177,12 @@ class _Answers:
     def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None:
         self.clicks.tell(self.where if self.where is not None else thread, user, text)
 
-    def opened(self, view_id: str) -> None:
+    def opened(self, form_key: str) -> None:
         if self.where == HOME:
-            self.clicks.opened_from_home(view_id)
+            self.clicks.opened_from_home(form_key)
 
-    def of_form(self, view_id: str) -> _Answers:
-        home = self.clicks.submitted_from_home(view_id)
+    def of_form(self, form_key: str) -> _Answers:
+        home = self.clicks.submitted_from_home(form_key)
         return _Answers(self.clicks, HOME) if home else self
 
     async def decide(
@@ -252,22 +252,20 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             # The decision path says exactly why (already decided, expired, not allowed).
             await clicks.decide(capsule, user=user, approve=False, where=where)
             return
+        key = engine.open_form(
+            kind="deny",
+            approval_id=capsule.id,
+            user=user,
+            args_sha256=capsule.args_sha256,  # the hash the deny modal names
+        )
+        if where == HOME:
+            clicks.opened_from_home(key)
         try:
             # trigger_id lives ~3 s, so the modal opens now; the submission is checked again.
-            opened = await client.views_open(
-                trigger_id=payload.trigger_id,
-                view=deny_modal(capsule, reason_required=reason_required),
+            view = deny_modal(capsule, reason_required=reason_required)
+            await client.views_open(
+                trigger_id=payload.trigger_id, view={**view, "external_id": key}
             )
-            view_id = str(opened["view"]["id"])
-            engine.open_form(
-                kind="deny",
-                view_id=view_id,
-                approval_id=capsule.id,
-                user=user,
-                args_sha256=capsule.args_sha256,  # the hash the deny modal names
-            )
-            if where == HOME:
-                clicks.opened_from_home(view_id)
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
             log.info("could not open the deny modal (%s); denying without a reason", failure(exc))
             await clicks.decide(capsule, user=user, approve=False, where=where)
@@ -275,7 +273,9 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
     async def on_deny_reason(ack: Any, body: dict[str, Any]) -> None:
         try:
             payload = ViewSubmission.model_validate(body)
-            form = engine.peek_form(kind="deny", view_id=payload.view.id, user=payload.user.id)
+            form = engine.peek_form(
+                kind="deny", form_key=payload.view.form_key, user=payload.user.id
+            )
             blank = form is not None and engine.needs_reason(form.approval_id)
         except (ValidationError, SessionsError, ApprovalsError):
             await ack()
@@ -288,7 +288,9 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             return
         await ack()
         try:
-            form = engine.take_form(kind="deny", view_id=payload.view.id, user=payload.user.id)
+            form = engine.take_form(
+                kind="deny", form_key=payload.view.form_key, user=payload.user.id
+            )
             approval_id = form.approval_id if form else None
         except SessionsError:
             log.warning("unreadable deny-reason submission")
@@ -296,7 +298,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         if approval_id is None:
             log.warning(
                 "deny-reason submission for view %r by %s: not a form signoff opened for them",
-                payload.view.id,
+                payload.view.form_key,
                 payload.user.id,
             )
             return
@@ -304,7 +306,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         if capsule is None:
             return
         where: Where = engine.card_thread(capsule)
-        if clicks.submitted_from_home(payload.view.id):
+        if clicks.submitted_from_home(payload.view.form_key):
             where = HOME
         await clicks.decide(
             capsule, user=payload.user.id, approve=False, where=where, reason=reason

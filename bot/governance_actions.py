@@ -45,11 +45,11 @@ class Answers(Protocol):
 
     def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None: ...
 
-    def opened(self, view_id: str) -> None:
+    def opened(self, form_key: str) -> None:
         """A modal was opened for this click (its submission is answered where it was)."""
 
-    def of_form(self, view_id: str) -> Answers:
-        """The answers for a submission of modal ``view_id``: where its click came from."""
+    def of_form(self, form_key: str) -> Answers:
+        """The answers for a submission of modal ``form_key``: where its click came from."""
         ...
 
     async def decide(
@@ -93,15 +93,11 @@ async def approve_clicked(
     if edited is not None:
         answers.tell(engine.card_thread(capsule), user, edited)
         return
+    key = engine.open_form(kind="approve", approval_id=capsule.id, user=user, args_sha256=current)
+    answers.opened(key)
     try:
-        opened = await client.views_open(
-            trigger_id=payload.trigger_id, view=approve_modal(capsule, args_sha256=current)
-        )
-        view_id = str(opened["view"]["id"])
-        engine.open_form(
-            kind="approve", view_id=view_id, approval_id=capsule.id, user=user, args_sha256=current
-        )
-        answers.opened(view_id)
+        view = approve_modal(capsule, args_sha256=current)
+        await client.views_open(trigger_id=payload.trigger_id, view={**view, "external_id": key})
     except (SlackApiError, KeyError, TypeError, ValueError) as exc:
         log.info("could not open the approve modal: %s", failure(exc))
         answers.tell(
@@ -172,14 +168,12 @@ def register_governance(
                 ),
             )
             return
+        key = engine.open_form(
+            kind="edit", approval_id=capsule.id, user=user, args_sha256=form.args_sha256
+        )
         try:
-            opened = await client.views_open(trigger_id=payload.trigger_id, view=view)
-            engine.open_form(
-                kind="edit",
-                view_id=str(opened["view"]["id"]),
-                approval_id=capsule.id,
-                user=user,
-                args_sha256=form.args_sha256,
+            await client.views_open(
+                trigger_id=payload.trigger_id, view={**view, "external_id": key}
             )
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
             log.info("could not open the edit modal: %s", failure(exc))
@@ -192,7 +186,9 @@ def register_governance(
     async def on_edit_submit(ack: Any, body: dict[str, Any]) -> None:
         try:
             payload = ViewSubmission.model_validate(body)
-            form = engine.peek_form(kind="edit", view_id=payload.view.id, user=payload.user.id)
+            form = engine.peek_form(
+                kind="edit", form_key=payload.view.form_key, user=payload.user.id
+            )
         except (ValidationError, SessionsError):
             await ack()
             log.warning("malformed edit submission")
@@ -201,7 +197,7 @@ def register_governance(
             await ack()
             log.warning(
                 "edit submission for view %r: not a form signoff opened for that person",
-                payload.view.id,
+                payload.view.form_key,
             )
             return
         values = payload.view.state.values
@@ -223,7 +219,7 @@ def register_governance(
             errors = edit_errors(problems, list(typed), reason=why)
             await ack(response_action="errors", errors=errors)
             return
-        taken = engine.take_form(kind="edit", view_id=payload.view.id, user=payload.user.id)
+        taken = engine.take_form(kind="edit", form_key=payload.view.form_key, user=payload.user.id)
         await ack()
         if taken is None:
             return  # the same view submitted twice: the first submission counts
@@ -260,7 +256,9 @@ def register_governance(
             return
         await ack()
         try:
-            form = engine.take_form(kind="approve", view_id=payload.view.id, user=payload.user.id)
+            form = engine.take_form(
+                kind="approve", form_key=payload.view.form_key, user=payload.user.id
+            )
             capsule = engine.capsule(form.approval_id) if form else None
         except (SessionsError, ApprovalsError):
             log.warning("unreadable approve-reason submission")
@@ -269,7 +267,7 @@ def register_governance(
             log.warning("approve-reason submission for a view signoff did not open for that person")
             return
         # Answered where its click was: on the Home tab for a modal opened from there.
-        await answers.of_form(payload.view.id).decide(
+        await answers.of_form(payload.view.form_key).decide(
             capsule, user=payload.user.id, approve=True, reason=reason, seen_sha256=form.args_sha256
         )
 

@@ -192,6 +192,7 @@ class _ViewState(_Payload):
 
 class _View(_Payload):
     id: Label = ""
+    external_id: Label = ""
     callback_id: ActionId
     type: Label = "modal"
     hash: Label = ""
@@ -199,6 +200,12 @@ class _View(_Payload):
     state: _ViewState = Field(default_factory=_ViewState)
     team_id: SlackId | None = None
     app_installed_team_id: SlackId | None = None
+
+    @property
+    def form_key(self) -> str:
+        """What names the form this view is: the ``external_id`` signoff gave it (a view
+        opened before signoff set one: its id)."""
+        return self.external_id or self.id
 
 
 class Interaction(Routing):

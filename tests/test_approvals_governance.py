@@ -300,14 +300,14 @@ def test_a_form_is_taken_once_by_its_person_and_only_as_its_kind(home: Home) -> 
         args_sha256="ab" * 32,
     )
     record_form(home, form)
-    assert take_form(home, view_id="V0EDIT1", user="U0CAROL", kind="edit") is None
-    assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="deny") is None
-    assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="deny") is None
-    assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form
-    assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form  # not used up
-    assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") == form
-    assert take_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") is None
-    assert peek_form(home, view_id="V0EDIT1", user="U0BOB", kind="edit") is None
+    assert take_form(home, form_key="V0EDIT1", user="U0CAROL", kind="edit") is None
+    assert take_form(home, form_key="V0EDIT1", user="U0BOB", kind="deny") is None
+    assert take_form(home, form_key="V0EDIT1", user="U0BOB", kind="deny") is None
+    assert peek_form(home, form_key="V0EDIT1", user="U0BOB", kind="edit") == form
+    assert peek_form(home, form_key="V0EDIT1", user="U0BOB", kind="edit") == form  # not used up
+    assert take_form(home, form_key="V0EDIT1", user="U0BOB", kind="edit") == form
+    assert take_form(home, form_key="V0EDIT1", user="U0BOB", kind="edit") is None
+    assert peek_form(home, form_key="V0EDIT1", user="U0BOB", kind="edit") is None
 
 
 def test_an_expiry_has_no_approvers_reasons(home: Home, clock: FixedClock) -> None:

@@ -171,9 +171,9 @@ async def test_a_form_that_fails_before_its_ack_says_so_in_the_form(
     policy = write_policy(tmp_path / "policy.toml", TWO_APPROVERS)
     bot, _thread, card, approval = await asked_under(slack, start_bot, policy, "scale api to 12")
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=EDIT)
+    # The form is signoff's from before views.open (recorded first, named by external_id).
     (opened,) = await until(lambda: slack.open_views(user="U0BOB"), what="Bob's edit form")
-    # The form counts as signoff's once it has recorded it (just after views.open answers).
-    await until(lambda: bot.engine.peek_form(kind="edit", view_id=opened["id"], user="U0BOB"))
+    assert bot.engine.peek_form(kind="edit", form_key=opened["external_id"], user="U0BOB")
     record = approvals_dir(settings.home, approval) / f"{approval}.json"
     record.rename(record.with_suffix(".moved"))
     record.mkdir()
