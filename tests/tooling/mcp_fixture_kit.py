@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agent_core.tools.specs import McpServerSpec
+
 SERVER = Path(__file__).with_name("ops_mcp_server.py")
 GATED_CARD_TOOL = "ops__restart_deployment"
 
@@ -28,6 +30,18 @@ def stdio_command(record: Path, *, schema: str = "v1", down_if: Path | None = No
     if down_if is not None:
         parts += ["--down-if", str(down_if)]
     return "[" + ", ".join(toml_str(p) for p in parts) + "]"
+
+
+def noisy_spec(tmp_path: Path, record: Path) -> McpServerSpec:
+    """The ops server over stdio, writing 160,000 bytes to stderr each time it starts."""
+    noisy = tmp_path / "noisy.py"
+    noisy.write_text(
+        "import os, sys\n"
+        "sys.stderr.write('warning: chatty\\n' * 10_000); sys.stderr.flush()\n"
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+    )
+    command = [sys.executable, str(noisy), *json.loads(stdio_command(record))[1:]]
+    return McpServerSpec(command=tuple(command), timeout="10s")
 
 
 def server_table(transport: str, *, timeout: str = "10s") -> str:

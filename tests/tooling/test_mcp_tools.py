@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from mcp_fixture_kit import (
     HttpOpsServer,
     alive,
     kill,
+    noisy_spec,
     records,
     server_table,
     stdio_command,
@@ -314,16 +314,10 @@ async def test_a_stdio_servers_stderr_log_is_kept_under_its_limit(
 ) -> None:
     # A server that writes to stderr without end must not fill the disk: its log is
     # copied to .1 and truncated once over the limit, and the server writes on.
-    noisy = tmp_path / "noisy.py"
-    noisy.write_text(
-        "import os, sys\n"
-        "sys.stderr.write('warning: chatty\\n' * 10_000); sys.stderr.flush()\n"
-        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
-    )
-    command = [sys.executable, str(noisy), *json.loads(stdio_command(record))[1:]]
-    spec = McpServerSpec(command=tuple(command), timeout="10s")
     logs = tmp_path / "logs"
-    server = McpServer("ops", spec, log_dir=logs, health_interval=0.05, stderr_limit=50_000)
+    server = McpServer(
+        "ops", noisy_spec(tmp_path, record), log_dir=logs, health_interval=0.05, stderr_limit=50_000
+    )
     await server.start()
     try:
         log, older = logs / "ops.stderr.log", logs / "ops.stderr.log.1"
