@@ -2,7 +2,7 @@
 
 The executor and resume use exactly this interface: ``name``, ``description``,
 ``version``, ``parallel_safe``, ``annotations``, ``secrets``, ``spec``, ``schema``,
-``validate``, ``gated``, ``call`` and ``unavailable``. A tool's ``version`` is a hash of its input
+``validate``, ``gated``, ``exemption``, ``call`` and ``unavailable``. A tool's ``version`` is a hash of its input
 schema; a capsule pins it, and an approved call whose tool changed since does not run.
 
 Errors a tool raises from ``call``::
@@ -161,6 +161,12 @@ class Tool(ABC):
     @abstractmethod
     def gated(self, arguments: dict[str, Any]) -> bool:
         """Must a person approve this call (with these validated arguments)?"""
+
+    @property
+    def exemption(self) -> str:
+        """Why no call of this tool ever waits for a person, or "" when some may: a policy
+        rule for it would govern nothing."""
+        return ""
 
     @abstractmethod
     async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:

@@ -156,6 +156,12 @@ class CommandTool(Tool):
         return self.spec_config.requires_approval
 
     @property
+    def exemption(self) -> str:
+        if self.spec_config.requires_approval:
+            return ""
+        return f"requires_approval = false in [commands.{self.name}]"
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         return self.spec_config.secrets
 

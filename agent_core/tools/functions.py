@@ -77,6 +77,11 @@ class FunctionTool(Tool):
         rule = self.requires_human_approval
         return bool(rule(arguments)) if callable(rule) else bool(rule)
 
+    @property
+    def exemption(self) -> str:
+        rule = self.requires_human_approval
+        return "" if callable(rule) or rule else "its @tool has requires_human_approval=False"
+
     async def call(self, arguments: dict[str, Any], context: ToolContext) -> str:
         kwargs = dict(self.params.model_validate(arguments))
         if self.context_param:

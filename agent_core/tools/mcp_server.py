@@ -111,7 +111,14 @@ class McpServer:
         return self._tool(remote)
 
     def gated(self, remote: str) -> bool:
-        return not any(fnmatchcase(remote, p) for p in self.spec.no_approval)
+        return not self.exemption(remote)
+
+    def exemption(self, remote: str) -> str:
+        """The no_approval pattern that exempts a tool, said for people; "" when none does."""
+        found = next((p for p in self.spec.no_approval if fnmatchcase(remote, p)), None)
+        return (
+            "" if found is None else f"the no_approval pattern {found!r} of {self.label} matches it"
+        )
 
     def status(self) -> str:
         if self._closed:

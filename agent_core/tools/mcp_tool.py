@@ -86,6 +86,10 @@ class McpTool(Tool):
         return self.server.gated(self.remote)
 
     @property
+    def exemption(self) -> str:
+        return self.server.exemption(self.remote)
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         return self.server.spec.secrets
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from approvals import Policy
+from approvals import Policy, PolicyError
 
 from ..model import ToolSpec
 from .base import Tool, ToolSource
@@ -94,7 +94,8 @@ class ToolRegistry:
         return bool(self._tools or self._sources)
 
     def check_policy(self, policy: Policy) -> None:
-        """A policy naming a tool nobody defines is an error (a typo would open a gate).
+        """A policy naming a tool nobody defines is an error (a typo would open a gate), and
+        so is one naming a tool that never waits for an approval (its rule would not hold).
 
         A name in the namespace of a source that has not listed its tools yet (a server
         down at start-up) cannot be checked now, so it is accepted, and the source warns
@@ -107,6 +108,17 @@ class ToolRegistry:
                 source.expect(names)  # checked when it lists its tools
                 unlisted |= names
         policy.check_tools(set(self.names()) | unlisted)
+        # A rule for a tool that never asks is a wish for approval the config overrules:
+        # quorum = 2 for a no_approval tool let it run at once, with no word said.
+        for name in sorted(policy.tools):
+            found = self.get(name)
+            why = found.exemption if found is not None else ""
+            if why:
+                raise PolicyError(
+                    f"{policy.source}: tools.{name}: {name} never waits for an approval "
+                    f"({why}), so this rule would govern nothing: remove the rule, or the "
+                    "exemption"
+                )
 
     async def start(self) -> None:
         """Start every source (MCP servers connect); one that fails keeps retrying."""

@@ -351,18 +351,18 @@ async def test_a_policy_typo_for_a_server_down_at_start_up_is_warned_of_when_it_
     down = tmp_path / "server-is-down"
     down.touch()
     table = server_table(f"command = {stdio_command(record, down_if=down)}")
-    rules = "\n[policy.tools.ops__get_podz]\nquorum = 2\n"
-    rules += "\n[policy.tools.ops__get_pods]\nquorum = 2\n"
+    rules = "\n[policy.tools.ops__restart_deploymnt]\nquorum = 2\n"
+    rules += "\n[policy.tools.ops__restart_deployment]\nquorum = 2\n"
     engine = await open_signoff(write_config(tmp_path / "signoff.toml", table + rules))
     tool = engine.rt.registry.get("ops__get_pods")
     assert tool is not None
-    assert "get_podz" not in caplog.text
+    assert "deploymnt" not in caplog.text
     down.unlink()
     assert await tool.unavailable() is None  # it lists its tools now
     warned = [
         r.getMessage() for r in caplog.records if "the policy has a rule for" in r.getMessage()
     ]
     assert warned == [
-        "MCP server ops does not offer ops__get_podz, which the policy has a rule for: the "
+        "MCP server ops does not offer ops__restart_deploymnt, which the policy has a rule for: the "
         "rule applies to nothing (a typo, or a tool it no longer has?)"
     ]

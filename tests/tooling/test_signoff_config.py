@@ -87,6 +87,22 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
         ("[mcp.servers.ops\ncommand = ['x']\n", "not valid TOML"),
         ("[policy.default]\nquorum = 0\n", "signoff.toml [policy]: default.quorum"),
         ("[policy.tools.nothing_like_this]\nquorum = 2\n", "policy names unknown tools"),
+        # A rule for a tool that never waits for an approval: quorum = 2 for ops__get_pods
+        # let it run at once, with no approval and no word said. The server need not be
+        # up: its no_approval patterns decide from the name alone.
+        (
+            "[mcp.servers.ops]\ncommand = ['no-such-mcp-server']\nno_approval = ['get_*']\n"
+            "[policy.tools.ops__get_pods]\nquorum = 2\n",
+            "tools.ops__get_pods: ops__get_pods never waits for an approval (the no_approval "
+            "pattern 'get_*' of MCP server ops matches it), so this rule would govern "
+            "nothing: remove the rule, or the exemption",
+        ),
+        (
+            "[commands.uptime]\ndescription = 'Uptime'\nargv = ['uptime']\n"
+            "requires_approval = false\n[policy.tools.uptime]\napprovers = ['U0BOB']\n",
+            "tools.uptime: uptime never waits for an approval (requires_approval = false in "
+            "[commands.uptime]), so this rule would govern nothing",
+        ),
     ],
 )
 def test_a_bad_config_exits_2_with_one_line(
