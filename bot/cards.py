@@ -167,7 +167,8 @@ def _outcome(view: CardView) -> Mrkdwn:
         ran = {
             "ok": "ran: ok",
             "error": "ran: failed",
-            "uncertain": "⚠️ ran, outcome uncertain (a crash): check the system",
+            # A crash, a timeout, a server or connection lost mid-call: the thread says which.
+            "uncertain": "⚠️ ran, outcome uncertain: check the system",
         }[view.result.status]
         done = slack_date(parse_utc(view.result.at))
         line = join(line, literal(f"\n_{ran} · "), done, literal("_"))

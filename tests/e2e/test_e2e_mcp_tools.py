@@ -32,6 +32,17 @@ def ops(tmp_path: Path) -> tuple[Path, Path]:
     return config, record
 
 
+async def start_ops_bot(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path, command: str, timeout: str
+) -> None:
+    """The bot with the ops server over stdio (``command``, a TOML list) and ``timeout``."""
+    config = write_config(
+        tmp_path / "signoff.toml", server_table(f"command = {command}", timeout=timeout)
+    )
+    await start_bot(config_path=config, demo_tools=False)
+    await slack.wait_for_sockets(1, timeout=5)
+
+
 async def test_offline_call_of_mcp_tools_through_slack(
     slack: LocalSlack, start_bot: BotFactory, ops: tuple[Path, Path]
 ) -> None:
@@ -108,12 +119,7 @@ async def test_an_approved_call_of_a_server_that_is_down_names_its_approver(
     # The thread is told the approved call waits for the server: "approved by @bob".
     # Bob's mention must render as one, not as the raw text "<@U0BOB>".
     record, down = tmp_path / "ops-calls.jsonl", tmp_path / "down"
-    config = write_config(
-        tmp_path / "signoff.toml",
-        server_table(f"command = {stdio_command(record, down_if=down)}", timeout="3s"),
-    )
-    await start_bot(config_path=config, demo_tools=False)
-    await slack.wait_for_sockets(1, timeout=5)
+    await start_ops_bot(slack, start_bot, tmp_path, stdio_command(record, down_if=down), "3s")
     thread = await mention(slack, "call ops__get_pods namespace=prod")
     await bot_reply(slack, thread, "pods in prod")
     thread = await mention(slack, "call ops__restart_deployment deployment=api namespace=prod")
@@ -124,3 +130,25 @@ async def test_an_approved_call_of_a_server_that_is_down_names_its_approver(
     told = await bot_reply(slack, thread, "did not run", timeout=15)
     assert "<@U0BOB>" in told["text"] and "&lt;@U0BOB&gt;" not in told["text"], told["text"]
     assert records(record, "restart_deployment") == []
+
+
+async def test_an_approved_call_that_timed_out_is_not_called_a_crash_on_its_card(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # Nothing crashed: the server did not answer in time. The card said "outcome
+    # uncertain (a crash)", sending the approver to look for one.
+    record = tmp_path / "ops-calls.jsonl"
+    await start_ops_bot(slack, start_bot, tmp_path, stdio_command(record), "2s")
+    thread = await mention(slack, "call ops__slow_restart deployment=api")
+    card = await wait_card(slack, thread)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "did not answer within 2s", timeout=15)
+
+    def outcome() -> str:
+        text = outcome_text(slack.workspace.get(OPS, card["ts"]))
+        return text if "uncertain" in text else ""
+
+    shown = await until(outcome, what="the card to show the outcome")
+    assert "crash" not in shown, shown
+    assert "check the system" in shown
+    assert len(records(record, "slow_restart")) == 1
