@@ -5,8 +5,9 @@ The offline model turns such a message into a tool call, which then takes the re
 ``signoff dev`` without an API key. ``key=value`` values are typed by the tool's schema:
 a string parameter takes the text as it is, any other type is read as JSON
 (``replicas=3``, ``force=true``, ``ids=[1,2]``). Quote values with spaces or JSON, as in
-a shell: ``message="two words"``, ``labels='{"app": "api"}'``. Slack's ``&lt;`` ``&gt;`` ``&amp;`` and curly quotes are read as
-the characters a person typed.
+a shell: ``message="two words"``, ``labels='{"app": "api"}'``. Slack's ``&lt;`` ``&gt;`` ``&amp;``, curly quotes and
+the links it makes of what looks like a URL or a domain (``<http://prod.io|prod.io>``) are
+read as what a person typed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ __all__ = ["CallSyntaxError", "ParsedCall", "help_text", "parse_call"]
 
 _CALL = re.compile(r"^\s*call\s+(\S+)(.*)$", re.DOTALL | re.IGNORECASE)
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# What Slack makes of a URL, a domain or an address a person typed, as it sends the message:
+# <https://example.com>, <http://prod.io|prod.io>, <mailto:a@b.io|a@b.io>.
+_LINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]*:[^|>]*)(?:\|([^>]*))?>")
 _TYPED = {'"': '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"}
 _DEMO = {"service_status", "restart_service", "deploy_service", "scale_service"}
 USAGE = "`call <tool> key=value …` or `call <tool> {json object}`"
@@ -42,6 +46,9 @@ class ParsedCall:
 
 
 def _plain(text: str) -> str:
+    # Before the escapes are undone: a "<" a person typed arrives as "&lt;", so a "<" here
+    # is Slack's own markup.
+    text = _LINK.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(1), text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return "".join(_TYPED.get(ch, ch) for ch in text)
 

@@ -33,14 +33,22 @@ def ops(tmp_path: Path) -> tuple[Path, Path]:
 
 
 async def start_ops_bot(
-    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path, command: str, timeout: str
-) -> None:
-    """The bot with the ops server over stdio (``command``, a TOML list) and ``timeout``."""
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    tmp_path: Path,
+    *,
+    timeout: str,
+    down_if: Path | None = None,
+) -> Path:
+    """The bot with the ops server over stdio and ``timeout``; returns the server's record."""
+    record = tmp_path / "ops-calls.jsonl"
+    command = stdio_command(record, down_if=down_if)
     config = write_config(
         tmp_path / "signoff.toml", server_table(f"command = {command}", timeout=timeout)
     )
     await start_bot(config_path=config, demo_tools=False)
     await slack.wait_for_sockets(1, timeout=5)
+    return record
 
 
 async def test_offline_call_of_mcp_tools_through_slack(
@@ -118,8 +126,8 @@ async def test_an_approved_call_of_a_server_that_is_down_names_its_approver(
 ) -> None:
     # The thread is told the approved call waits for the server: "approved by @bob".
     # Bob's mention must render as one, not as the raw text "<@U0BOB>".
-    record, down = tmp_path / "ops-calls.jsonl", tmp_path / "down"
-    await start_ops_bot(slack, start_bot, tmp_path, stdio_command(record, down_if=down), "3s")
+    down = tmp_path / "down"
+    record = await start_ops_bot(slack, start_bot, tmp_path, timeout="3s", down_if=down)
     thread = await mention(slack, "call ops__get_pods namespace=prod")
     await bot_reply(slack, thread, "pods in prod")
     thread = await mention(slack, "call ops__restart_deployment deployment=api namespace=prod")
@@ -137,8 +145,7 @@ async def test_an_approved_call_that_timed_out_is_not_called_a_crash_on_its_card
 ) -> None:
     # Nothing crashed: the server did not answer in time. The card said "outcome
     # uncertain (a crash)", sending the approver to look for one.
-    record = tmp_path / "ops-calls.jsonl"
-    await start_ops_bot(slack, start_bot, tmp_path, stdio_command(record), "2s")
+    record = await start_ops_bot(slack, start_bot, tmp_path, timeout="2s")
     thread = await mention(slack, "call ops__slow_restart deployment=api")
     card = await wait_card(slack, thread)
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
@@ -152,3 +159,22 @@ async def test_an_approved_call_that_timed_out_is_not_called_a_crash_on_its_card
     assert "crash" not in shown, shown
     assert "check the system" in shown
     assert len(records(record, "slow_restart")) == 1
+
+
+async def test_a_value_slack_turned_into_a_link_reaches_the_tool_as_typed(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # Slack links what looks like a domain or a URL as the message is sent: the event's
+    # text holds <http://prod.io|prod.io> where the person typed prod.io. The server got
+    # that markup as the namespace.
+    record = await start_ops_bot(slack, start_bot, tmp_path, timeout="10s")
+    thread = await mention(slack, "call ops__get_pods namespace=<http://prod.io|prod.io>")
+    await bot_reply(slack, thread, "pods in prod.io")
+    thread = await mention(
+        slack, "call ops__get_pods namespace=<https://example.com/a?b=1&amp;c=2>"
+    )
+    await bot_reply(slack, thread, "pods in https://example.com/a?b=1")
+    assert [r["arguments"]["namespace"] for r in records(record, "get_pods")] == [
+        "prod.io",
+        "https://example.com/a?b=1&c=2",
+    ]
