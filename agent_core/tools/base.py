@@ -125,7 +125,8 @@ class Tool(ABC):
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values the tool is given that its results must never show (the ``env`` values
-        named as secrets, an MCP server's ``headers``): the executor masks them."""
+        named as secrets, passwords in URLs, an MCP server's ``headers``): the executor
+        masks them."""
         return ()
 
     @property

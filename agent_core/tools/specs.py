@@ -213,9 +213,22 @@ class ParamSpec(_Strict):
 _SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION", re.I)
 
 
+# The password of a URL (postgres://app:PASSWORD@db/prod): a secret whatever the variable
+# holding it is called (DATABASE_URL, BROKER), and a failing client often prints the URL.
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
+
+
 def secret_values(env: Mapping[str, SecretStr]) -> tuple[str, ...]:
-    """The values of ``env`` whose names say they are secret."""
-    return tuple(v.get_secret_value() for k, v in env.items() if _SECRET_NAME.search(k))
+    """The values of ``env`` whose names say they are secret, and the passwords of URLs
+    in the others."""
+    found: list[str] = []
+    for name, value in env.items():
+        text = value.get_secret_value()
+        if _SECRET_NAME.search(name):
+            found.append(text)
+        else:
+            found += _URL_PASSWORD.findall(text)
+    return tuple(found)
 
 
 class CommandSpec(_Strict):
@@ -282,7 +295,8 @@ class CommandSpec(_Strict):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The values of ``env`` named as secrets: masked wherever they would be shown."""
+        """The values of ``env`` named as secrets, and passwords of URLs in the others:
+        masked wherever they would be shown."""
         return secret_values(self.env)
 
 
@@ -322,8 +336,8 @@ class McpServerSpec(_Strict):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The values of ``headers`` and of ``env`` named as secrets: masked wherever they
-        would be shown."""
+        """The values of ``headers``, of ``env`` named as secrets and passwords of URLs in
+        ``env``: masked wherever they would be shown."""
         return (*(v.get_secret_value() for v in self.headers.values()), *secret_values(self.env))
 
     @property
