@@ -73,6 +73,12 @@ def _no_nul(where: str, values: Iterable[str]) -> None:
 
 
 def _mcp_url(value: str) -> str:
+    unexpanded = re.search(r"\$\{[^}]*\}", value)
+    if unexpanded:  # never a valid host or path: a server that is down for good
+        raise ValueError(
+            f"{unexpanded.group(0)} does not expand in url (only in env and headers): "
+            "write the URL itself"
+        )
     return check_http_url(value, example="https://mcp.example.com/mcp")
 
 

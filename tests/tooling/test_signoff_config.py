@@ -87,6 +87,12 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
         ("[mcp.servers.ops\ncommand = ['x']\n", "not valid TOML"),
         ("[policy.default]\nquorum = 0\n", "signoff.toml [policy]: default.quorum"),
         ("[policy.tools.nothing_like_this]\nquorum = 2\n", "policy names unknown tools"),
+        # Only env and headers expand: the server was down for good, its host not found.
+        (
+            "[mcp.servers.ops]\nurl = 'https://${MCP_HOST}/mcp'\n",
+            "mcp.servers.ops.url: ${MCP_HOST} does not expand in url (only in env and "
+            "headers): write the URL itself",
+        ),
         # A rule for a tool that never waits for an approval: quorum = 2 for ops__get_pods
         # let it run at once, with no approval and no word said. The server need not be
         # up: its no_approval patterns decide from the name alone.
