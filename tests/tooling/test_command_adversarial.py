@@ -163,6 +163,15 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["/usr/bin/python3.11", "-Sc", "print('{name}')"],
         ["perl", "-e", "system('restart {name}')"],
         ["node", "-e", "require('child_process').execSync('restart {name}')"],
+        # A user's shell, the command after the user (su's operands and options mix).
+        ["su", "ops", "-c", "systemctl restart {name}"],
+        ["runuser", "-u", "ops", "--", "sh", "-c", "restart {name}"],
+        ["runuser", "-l", "ops", "--command", "restart {name}"],
+        ["pwsh", "-NoProfile", "-Command", "Restart-Service {name}"],
+        ["powershell", "-c", "Restart-Service {name}"],
+        ["php", "-r", "system('restart {name}');"],
+        ["fish", "-c", "restart {name}"],
+        ["lua", "-e", "os.execute('restart {name}')"],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
@@ -184,6 +193,8 @@ def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine(
         (("kubectl", "get", "{name}"), {}),
         (("python3", "-c", "import sys; print(sys.argv[1])", "{name}"), {}),
         (("python3", "tool.py", "-c", "{name}"), {}),  # a script's own -c option
+        (("su", "-", "{name}"), {}),  # a user name, not code
+        (("php", "script.php", "-r", "{name}"), {}),
     ]
     for argv, param in safe:
         spec = CommandSpec(description="d", argv=argv, params={next(iter(_names(argv))): param})
