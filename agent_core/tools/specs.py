@@ -170,6 +170,10 @@ class ParamSpec(_Strict):
             self.minimum is not None or self.maximum is not None
         ):
             raise ValueError("minimum and maximum apply to numbers only")
+        for low, high in (("minimum", "maximum"), ("min_length", "max_length")):
+            least, most = getattr(self, low), getattr(self, high)
+            if least is not None and most is not None and least > most:
+                raise ValueError(f"{low} {least:g} is above {high} {most:g}: no value fits")
         # The default fills an argv element unchecked, and the model is shown it: it must
         # be a value the parameter itself accepts, as must every enum value.
         own = self.json_schema()

@@ -268,6 +268,15 @@ def test_an_mcp_url_in_an_error_keeps_its_password_out() -> None:
         ('argv = ["k"]\nrequires_approval = 0', "requires_approval: Input should be"),
         ('argv = ["k", "{x}"]\nparams.x = {max_length = true}', "max_length: Input should be"),
         ('argv = ["k", "{x}"]\nparams.x = {type = "number", minimum = "5"}', "minimum"),
+        # Bounds no value meets: taken, then every call was refused.
+        (
+            'argv = ["k", "{x}"]\nparams.x = {type = "integer", minimum = 10, maximum = 1}',
+            "minimum 10 is above maximum 1: no value fits",
+        ),
+        (
+            'argv = ["k", "{x}"]\nparams.x = {min_length = 5, max_length = 2}',
+            "min_length 5 is above max_length 2: no value fits",
+        ),
         # Taken, then every call failed: "ValueError: embedded null byte".
         ('argv = ["echo", "a\\u0000b"]', "NUL"),
         ('argv = ["ec\\u0000ho"]', "NUL"),
