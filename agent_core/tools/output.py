@@ -18,8 +18,10 @@ __all__ = ["OUTPUT_LIMIT", "clip_text", "mask_secrets", "output_path", "read_hea
 OUTPUT_LIMIT = 6000
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 # Shorter words of a secret are not masked: "Bearer" would garble every output it appears
-# in, and is no token.
+# in, and is no token. A whole value is, from a length no setting of a few characters
+# ("1", "on") has: a short password is still a password.
 _SECRET_MIN = 8
+_WHOLE_SECRET_MIN = 4
 # Bytes read past a capped head, so that a secret the cut goes through is read whole.
 _SECRET_READ_AHEAD = 4096
 
@@ -51,7 +53,8 @@ def clip_text(
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     """``text`` with each secret, and each word of one ("Bearer <token>"), as ``***``:
     where it stands whole, not inside a longer word that only contains its text."""
-    pieces = {p for s in secrets for p in (s, *s.split()) if len(p) >= _SECRET_MIN}
+    pieces = {s for s in secrets if len(s) >= _WHOLE_SECRET_MIN}
+    pieces |= {word for s in secrets for word in s.split() if len(word) >= _SECRET_MIN}
     for piece in sorted(pieces, key=len, reverse=True):  # a whole value before its words
         text = re.sub(rf"(?<![\w-]){re.escape(piece)}(?![\w-])", "***", text)
     return text

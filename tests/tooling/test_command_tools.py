@@ -453,6 +453,11 @@ def test_masking_takes_secrets_not_the_settings_beside_them() -> None:
     header = ("Bearer sk-live-0123456789",)
     assert mask_secrets("invalid key: sk-live-0123456789.", header) == "invalid key: ***."
     assert mask_secrets("xsk-live-0123456789x", header) == "xsk-live-0123456789x"
+    # A short password is masked whole (the docs promise the whole value); its words
+    # stay apart from the 8-character rule, so "Bearer" alone is never masked.
+    assert mask_secrets("login app:hunter2 ok", ("hunter2",)) == "login app:*** ok"
+    assert mask_secrets("Bearer abc", ("Bearer abc",)) == "***"
+    assert mask_secrets("Bearer x", ("Bearer abcdefghi",)) == "Bearer x"
 
 
 def test_calls_whose_ids_differ_only_where_a_file_name_cannot_keep_separate_files(
