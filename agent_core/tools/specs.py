@@ -22,6 +22,7 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    StrictStr,
     field_validator,
     model_validator,
 )
@@ -136,7 +137,10 @@ class ParamSpec(_Strict):
     type: Literal["string", "integer", "number", "boolean"] = "string"
     description: str = ""
     pattern: str | None = None
-    enum: tuple[str | int | float, ...] | None = Field(default=None, min_length=1)
+    # Strict, so true stays a boolean (as an int it read as 1).
+    enum: tuple[StrictStr | StrictBool | StrictInt | StrictFloat, ...] | None = Field(
+        default=None, min_length=1
+    )
     # Strict: "5" or true for a number, "false" or 0 for a boolean, are mistakes to say,
     # not values to guess at ("false" read as False ran a command with no approval).
     minimum: StrictFloat | None = Field(default=None, allow_inf_nan=False)

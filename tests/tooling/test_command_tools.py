@@ -268,6 +268,8 @@ def test_an_mcp_url_in_an_error_keeps_its_password_out() -> None:
         ('argv = ["k"]\nrequires_approval = 0', "requires_approval: Input should be"),
         ('argv = ["k", "{x}"]\nparams.x = {max_length = true}', "max_length: Input should be"),
         ('argv = ["k", "{x}"]\nparams.x = {type = "number", minimum = "5"}', "minimum"),
+        # A boolean was read as 1: "enum 1 does not fit", naming a value nobody wrote.
+        ('argv = ["k", "{x}"]\nparams.x = {enum = [true]}', "enum True does not fit"),
         # Bounds no value meets: taken, then every call was refused.
         (
             'argv = ["k", "{x}"]\nparams.x = {type = "integer", minimum = 10, maximum = 1}',
