@@ -295,9 +295,13 @@ class LiveStreams:
 
     async def _strays(self, thread: ThreadKey) -> list[str]:
         """The bot's messages in the thread that carry no outbox metadata and no file:
-        streams whose start was never answered (everything else signoff posts has them)."""
+        streams whose start was never answered (everything else signoff posts has them).
+        Not a stream the journal lists with its ts: another reply's, carrying its metadata
+        only once that reply's delivery finishes it (read before the thread, so one
+        finished meanwhile shows its metadata there)."""
         if not self.bot_id:
             self.bot_id = str((await self.client.auth_test()).get("bot_id") or "")
+        listed = {r.ts for r in await asyncio.to_thread(self.journal.all) if r.thread == thread}
         out: list[str] = []
         async for message in thread_messages(self.client, thread):
             # Marked as ours, with its payload or not: never a stray.
@@ -307,6 +311,7 @@ class LiveStreams:
                 and not marked
                 and not message.get("files")
                 and message.get("ts") != thread.thread_ts
+                and message.get("ts") not in listed
             ):
                 out.append(str(message["ts"]))
         return out

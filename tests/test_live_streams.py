@@ -342,3 +342,25 @@ async def test_a_stream_slack_refuses_for_good_to_finish_is_recorded_as_what_sta
         shown = slack.message(channel=OPS, ts=record.ts)
         assert shown is not None and shown["text"] == "All four services are"
     assert streams.journal.all() == []
+
+
+async def test_a_lost_start_never_takes_away_another_reply_s_stream_still_to_finish(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    """A turn streamed its first reply, ran its tool and streamed a second; Slack was slow
+    (the first reply not yet finished: it carries its metadata only then) and the second's
+    start never answered; then the process died. The start is looked for in the thread as
+    a message of the bot's without metadata: the first reply's stream is one too, yet it is
+    not a stray: its own reply's delivery finishes it, with its task steps."""
+    streams, surface, thread, reply, first = await reply_after_a_dead_stream(slack, web, home)
+    lost = await dead_stream(web, streams, thread, f"reply-{SESSION}-m3", "And then")
+    streams.journal.put(lost.model_copy(update={"ts": ""}))  # its ts never came back
+
+    assert await streams.sweep() == 1
+    assert slack.message(channel=OPS, ts=lost.ts) is None
+    assert slack.message(channel=OPS, ts=first.ts) is not None  # still there, to finish
+
+    delivered = await surface.post_reply(reply, check_first=True)
+    assert delivered.ts == first.ts and not slack.calls("chat.postMessage")
+    [message] = [m for m in slack.thread(channel=OPS, ts=thread.thread_ts) if m.get("bot_id")]
+    assert message["text"] == TEXT
