@@ -6,7 +6,8 @@ A bot mentioned in channels shows what it is doing with two of Slack's AI surfac
   channel threads): "signoff is thinking…", "…is running restart_service…", "…is
   waiting for approval", cleared when the session ends. Slack clears it by itself when
   the bot posts in the thread or after two minutes, so it is set again at each step (and
-  after a card is posted, while the thread waits); and when a session ends, it is cleared
+  after a card is posted, while the thread waits), and every ``keep_every`` seconds while
+  a step lasts (a tool or a model that takes minutes); and when a session ends, it is cleared
   only if no post since it was set did so (``thread_posts``), a second later, which
   leaves the reply that usually ends a turn the time to land: most turns cost one
   status call, not two;
@@ -52,6 +53,10 @@ _MAX_WAITING = 1024
 _RESHOWING = 4
 CLEAR_AFTER_S = 1.0  # after a session ends: its reply, if any, has usually landed by then
 _STATUS_TTL_S = 120.0  # Slack removes a status line by itself after two minutes
+KEEP_EVERY_S = 100.0  # while a step lasts, set again before Slack's two minutes are up
+# A step's line is kept for so long at most: one whose turn never said it ended (a worker
+# that failed and retries) must not say "running" for ever.
+_KEEP_FOR_S = 1800.0
 
 
 class SlackLiveView:
@@ -75,6 +80,9 @@ class SlackLiveView:
         # Threads whose status line signoff set and no post has cleared yet: when it was set.
         self._shown: dict[ThreadKey, float] = {}
         self._clears: dict[ThreadKey, asyncio.TimerHandle] = {}
+        # Threads whose step's line is set again before Slack's timeout takes it away.
+        self._keeps: dict[ThreadKey, asyncio.TimerHandle] = {}
+        self.keep_every = KEEP_EVERY_S
         # What each thread's session must show while a turn runs or waits (a reply's
         # chat.stopStream would otherwise move it to "active" mid-turn).
         self._want: dict[ThreadKey, str] = {}
@@ -90,6 +98,8 @@ class SlackLiveView:
         self._cancel_clear(turn.thread)
         text = running(tools) if tools else THINKING
         self._lanes.add(turn.thread, lambda: self._working(turn, text))
+        if self.support.offers("status"):
+            self._keep(turn.thread, text, until=asyncio.get_running_loop().time() + _KEEP_FOR_S)
 
     def reply_stream(self, turn: LiveTurn, *, entry_id: str) -> ReplyStream:
         stream: ReplyStream = self.streams.open(turn, entry_id=entry_id, people=turn.people)
@@ -97,6 +107,7 @@ class SlackLiveView:
 
     async def waiting(self, turn: LiveTurn, *, approvals: Sequence[str]) -> None:
         self._cancel_clear(turn.thread)
+        self._cancel_keep(turn.thread)  # an approval waits for days: its session says so
         self._waiting[turn.thread] = len(approvals)
         while len(self._waiting) > _MAX_WAITING:  # cards posted before this: nothing to redo
             del self._waiting[next(iter(self._waiting))]
@@ -104,6 +115,7 @@ class SlackLiveView:
         self._lanes.add(turn.thread, lambda: self._show(turn, session="suspended", status=WAITING))
 
     async def ended(self, turn: LiveTurn, *, state: str) -> None:
+        self._cancel_keep(turn.thread)
         self._waiting.pop(turn.thread, None)
         self._want.pop(turn.thread, None)
         self._lanes.add(turn.thread, lambda: self._set_session(turn, "active"))
@@ -115,6 +127,7 @@ class SlackLiveView:
 
     async def retrying(self, turn: LiveTurn, notice: RetryNotice) -> None:
         if self.support.offers("status"):  # a reaction says "working" already
+            self._cancel_keep(turn.thread)  # its line says why it waits, until the next step
             text = retry_status(notice)
             self._lanes.add(turn.thread, lambda: self._set_status(turn.thread, text))
 
@@ -164,6 +177,8 @@ class SlackLiveView:
         those waiting for their second. A turn the drain cut ("is running…"), a retry's
         countdown or a wait has nobody left to keep it true, and Slack would show it for
         up to two minutes; the next start shows what its turns do."""
+        for thread in list(self._keeps):
+            self._cancel_keep(thread)
         for thread in {*self._shown, *self._clears, *self._lanes.threads()}:  # a call on its way
             self._cancel_clear(thread)
             self._clear_due(thread)
@@ -185,6 +200,29 @@ class SlackLiveView:
     def _cancel_clear(self, thread: ThreadKey) -> None:
         if (pending := self._clears.pop(thread, None)) is not None:
             pending.cancel()
+
+    def _keep(self, thread: ThreadKey, text: str, *, until: float) -> None:
+        """Set ``text`` again in ``keep_every`` seconds (until the step ends, or ``until``)."""
+        self._cancel_keep(thread)
+        loop = asyncio.get_running_loop()
+        if loop.time() + self.keep_every <= until:
+            self._keeps[thread] = loop.call_later(
+                self.keep_every, self._keep_due, thread, text, until
+            )
+
+    def _keep_due(self, thread: ThreadKey, text: str, until: float) -> None:
+        self._keeps.pop(thread, None)
+        self._lanes.add(thread, lambda: self._show_again(thread, text))
+        self._keep(thread, text, until=until)
+
+    def _cancel_keep(self, thread: ThreadKey) -> None:
+        if (pending := self._keeps.pop(thread, None)) is not None:
+            pending.cancel()
+
+    async def _show_again(self, thread: ThreadKey, text: str) -> None:
+        # Only a line still shown: one a post cleared stays cleared, as Slack means it to.
+        if thread in self._shown and not self._lanes.newer_waits(thread):
+            await self._set_status(thread, text)
 
     def _clear_due(self, thread: ThreadKey) -> None:
         self._clears.pop(thread, None)
