@@ -117,7 +117,9 @@ def _version() -> str:
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="signoff", description="Slack chat-ops with human sign-off")
     top.add_argument("--version", action="version", version=f"signoff {_version()}")
-    sub = top.add_subparsers(dest="command", required=True)
+    # Not required here: argparse checks that before options it does not know, and answers
+    # `signoff --bogus` with "arguments are required: command"; cli_commands says it after.
+    sub = top.add_subparsers(dest="command")
     slack_id, slack_ts = _checked(check_slack_id), _checked(check_slack_ts)
     cmd = {
         name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()

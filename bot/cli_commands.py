@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from approvals import scan_session_approvals
 from sessions import Home, SignoffError, reindex
 
-from .cli_args import dash_values_joined, not_text, parser
+from .cli_args import COMMANDS, dash_values_joined, not_text, parser
 from .cli_engine import checked_config, decide, recover, say, writable_home
 from .cli_read import existing_home, list_index, show_quarantine, show_trace, verify_sessions
 from .config import Settings
@@ -45,6 +45,8 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
         if (problem := not_text(argv)) is not None:
             grammar.error(problem)
         args = grammar.parse_args(dash_values_joined(argv))
+        if args.command is None:
+            grammar.error(f"no command given; one of: {', '.join(COMMANDS)}")
     except SystemExit as done:  # --help, --version, or a usage error already printed
         return done.code if isinstance(done.code, int) else 2
     if args.command == "demo":

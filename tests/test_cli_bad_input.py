@@ -101,6 +101,11 @@ def test_sessions_with_an_unknown_state_is_a_usage_error(tmp_path: Path) -> None
         (["approve", "appr_0000000000000000", "--as", "U0BOB", "--hash", "0123456"], "--hash"),
         (["sessions", "--limit", "0"], "--limit"),
         (["sessions", "--bogus"], "--bogus"),
+        # Before any command: it was "the following arguments are required: command",
+        # which says nothing of the option typed.
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["-x", "--verbose"], "unrecognized arguments: -x --verbose"),
+        ([], "no command given"),
         (["quarantine", "--day", "2026-02-30"], "--day"),
         (["say", "--as", "bob", "--channel", "C0OPS", "hi"], "--as"),
     ],
