@@ -67,8 +67,10 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
         from .cli_show import show_transcript
 
         return show_transcript(home, args.session_id)
-    if args.command in ("sessions", "pending"):
+    if args.command == "sessions":
         return asyncio.run(list_index(home, args))
+    if args.command == "pending":  # the rules in force count a quorum's votes
+        return asyncio.run(list_index(home, args, policy=settings.policy()))
     if args.command == "quarantine":
         return show_quarantine(home, args)
     if args.command in ("approve", "deny"):

@@ -10,14 +10,17 @@ import argparse
 import json
 import sys
 
+from agent_core.card_entries import card_view
 from agent_core.engine import Engine
 from agent_core.history import thread_history
+from approvals import ApprovalRequest, ApprovalsError, Policy
 from sessions import (
     CorruptRecordError,
     Home,
     NotFoundError,
     Quarantine,
     QuarantineRecord,
+    SessionsError,
     SessionStore,
     SystemClock,
     check_session_id,
@@ -49,7 +52,20 @@ def existing_home(home: Home) -> Home:
     return home
 
 
-async def list_index(home: Home, args: argparse.Namespace) -> int:
+def _so_far(home: Home, approval_id: str, policy: Policy | None) -> str:
+    """ "  1 of 2 approvals: U0BOB", as the card says it (quorum > 1), or ""."""
+    try:
+        view = card_view(ApprovalRequest.open(home, approval_id), policy)
+    except (SessionsError, ApprovalsError):  # unreadable: listed as the index has it
+        return ""
+    if view.needed <= 1:
+        return ""
+    voters = f": {printable(' '.join(view.voters))}" if view.voters else ""
+    return f"  {len(view.voters)} of {view.needed} approvals{voters}"
+
+
+async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | None = None) -> int:
+    """``policy`` (``pending``): the rules in force, which count a quorum's votes."""
     index = await Engine.open_index(existing_home(home))
     try:
         if args.command == "sessions":
@@ -74,7 +90,7 @@ async def list_index(home: Home, args: argparse.Namespace) -> int:
             who = a.approvers or "anyone but the requester"
             print(
                 f"{a.id}  {a.tool:<16} requested by {a.requester}  approvers: {who}  "
-                f"expires {a.expires_at}  session {a.session_id}"
+                f"expires {a.expires_at}  session {a.session_id}{_so_far(home, a.id, policy)}"
             )
     finally:
         await index.close()

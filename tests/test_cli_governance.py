@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from engine_support import ask_and_edit
+from helpers_proc import THREAD_TS, cli, decide, ok, pending_ids, say
 
 from agent_core.demo_fleet import demo_registry
 from agent_core.engine import Engine
@@ -59,3 +60,20 @@ def test_approve_from_the_terminal_needs_the_hash_of_edited_arguments(
     fleet = json.loads((root / "fleet.json").read_text())
     (scaled,) = fleet["history"]
     assert scaled["replicas"] == 8 and scaled["key"] == approval
+
+
+def test_pending_shows_a_quorums_votes_so_far_as_the_card_does(tmp_path: Path) -> None:
+    # It listed a request one of two approvers had voted on like one nobody had: an
+    # operator could not tell whom it still waits for.
+    home = tmp_path / "h"
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[tools.restart_service]\nquorum = 2\napprovers = ["U0BOB", "U0CAROL"]\n')
+    ok(say(home, "restart api", ts=THREAD_TS, policy=policy))
+    (approval,) = pending_ids(home)
+    assert "1 of 2" not in ok(cli(home, "pending", policy=policy)).stdout
+    assert (
+        "vote counted: 1 of 2"
+        in ok(decide(home, "approve", approval, "U0BOB", policy=policy)).stdout
+    )
+    (line,) = ok(cli(home, "pending", policy=policy)).stdout.splitlines()
+    assert line.startswith(approval) and "1 of 2 approvals: U0BOB" in line
