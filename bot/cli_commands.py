@@ -19,7 +19,8 @@ from .cli_engine import checked_config, decide, recover, say, writable_home
 from .cli_read import existing_home, list_index, show_quarantine, show_trace, verify_sessions
 from .config import Settings
 from .errors import error_line
-from .logs import JsonFormatter, LogFormat, log_event, setup_logging
+from .logs import JsonFormatter, LogFormat, log_event, redact, setup_logging
+from .terminal_text import printable
 
 __all__ = ["run"]
 
@@ -35,6 +36,24 @@ async def _doctor(settings: Settings) -> int:
     latency = f" ({report.latency_ms:.0f} ms)" if report.latency_ms is not None else ""
     print(f"{'ok' if report.ok else 'problem'}: {report.message}{latency}")
     return 0 if report.ok else 1
+
+
+class _Notes(logging.Handler):
+    """What a command that sets up no logging hears from the engine it opened (a record
+    it skips, a thread it could not carry on), as Python's last resort would say it, but
+    in one line each: a damaged record printed a traceback after "approved by …"."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info and (exc := record.exc_info[1]) is not None:
+                text += f": {type(exc).__name__}: {str(exc).partition(chr(10))[0]}"
+            sys.stderr.write(f"signoff: {printable(redact(text))}\n")
+        except Exception:
+            self.handleError(record)
 
 
 def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
@@ -121,6 +140,7 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
 def run(argv: Sequence[str] | None = None) -> int:
     """The command's exit status (a Ctrl-C is ``bot.cli.main``'s to answer)."""
     logs: list[logging.Handler] = []
+    logging.lastResort = _Notes()  # `run` and `dev` set up handlers of their own
     try:
         code = _run(argv, logs)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush

@@ -1,0 +1,27 @@
+"""A record damaged on disk, met by a command after it started: one line on stderr that
+names it, never a traceback (the work it stopped stays queued for the next process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_cli_errors import env_for, signoff
+
+
+def test_approving_a_request_whose_session_is_truncated_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    env = env_for(home, SIGNOFF_DEMO="1")
+    asked = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api", env=env)
+    assert asked.returncode == 0, asked.stderr
+    (approval,) = [p.name for p in home.glob("approvals/*/appr_*")]
+    (record,) = home.glob("sessions/*/sess_*/session.json")
+    record.write_bytes(record.read_bytes()[:100])
+
+    done = signoff("approve", approval, "--as", "U0BOB", env=env)
+    # The decision stands; the thread could not be carried on from the damaged session.
+    assert done.stdout.startswith("approved by U0BOB"), done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert str(record) in line and "CorruptRecordError" in line, line
