@@ -34,7 +34,8 @@ async def _doctor(settings: Settings) -> int:
 
     report = await doctor(settings.model, env=os.environ)
     latency = f" ({report.latency_ms:.0f} ms)" if report.latency_ms is not None else ""
-    print(f"{'ok' if report.ok else 'problem'}: {report.message}{latency}")
+    # The message quotes what the server wrote (its error's text): shown, never acted on.
+    print(f"{'ok' if report.ok else 'problem'}: {printable(report.message)}{latency}")
     return 0 if report.ok else 1
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
+
 import pytest
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
@@ -159,3 +164,26 @@ async def test_timeout(anthropic_api: FakeAnthropic) -> None:
     report = await doctor(CLAUDE, env=anthropic_env(anthropic_api), timeout_s=0.2)
     assert (report.ok, report.problem) == (False, "timeout")
     assert "did not answer within 0.2 s" in report.message
+
+
+async def test_the_command_shows_what_the_server_wrote_inert(
+    openai_api: FakeOpenAI, tmp_path: Path
+) -> None:
+    # `signoff doctor` printed the server's error message as it came: an endpoint (or a
+    # gateway on the way to it) could retitle, clear or rewrite the operator's terminal.
+    openai_api.error(403, "\x1b]0;pwned\x07\x1b[2Jgone")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNOFF_", "SLACK_"))}
+    env.update(
+        SIGNOFF_HOME=str(tmp_path / "home"),
+        SIGNOFF_MODEL="openai-compatible:m",
+        **openai_env(openai_api),
+    )
+    child = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("signoff")), "doctor", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        out, err = await child.communicate()
+    assert child.returncode == 1, err
+    assert b"\x1b" not in out + err and b"\x07" not in out + err
+    assert "\\x1b]0;pwned\\x07\\x1b[2Jgone" in out.decode()
