@@ -169,6 +169,10 @@ class Settings(BaseModel):
 
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
+            try:  # bytes Python holds as lone surrogates fail where printed (a path)
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(f"configuration: {name} is not UTF-8 text") from None
             return value or None
 
         unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)

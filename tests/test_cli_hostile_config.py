@@ -177,3 +177,18 @@ def test_a_decision_on_a_home_that_does_not_exist_creates_none(tmp_path: Path, v
     line = one_error_line(signoff(*args, env=env_for(home, SIGNOFF_DEMO="1")))
     assert f"no signoff home at {home}" in line
     assert not home.exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["dev", "--port", "0"], ["say", "--as", "U0A", "--channel", "C0OPS", "hi"]]
+)
+def test_a_home_whose_path_is_not_utf8_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    # Taken as it was: the first line that printed the path in a UTF-8 locale (`dev`'s
+    # "data in …", `say`'s kill switch note) stopped the command with a traceback.
+    home = Path(os.fsdecode(os.fsencode(tmp_path) + b"/home-\xff"))
+    home.mkdir()
+    (home / "KILL").touch()
+    env = env_for(home, SIGNOFF_DEMO="1", SIGNOFF_HTTP="off")
+    env["PYTHONIOENCODING"] = "utf-8:strict"  # as with LANG=en_US.UTF-8
+    line = one_error_line(signoff(*command, env=env, timeout=30))
+    assert "SIGNOFF_HOME" in line and "UTF-8" in line
