@@ -24,6 +24,7 @@ traceback); 130 on Ctrl-C; 141 when the reader of the output went away
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -42,11 +43,29 @@ def _stop_while_loading(signum: int, frame: object) -> None:
     raise _StoppedWhileLoading
 
 
+def _standard_streams() -> None:
+    """Standard streams the process was started without (``signoff pending >&-``) go to
+    /dev/null. Python leaves such a stream None, which ended every command on a
+    traceback; and the first file a command opened took the free descriptor, so what a
+    child process inheriting it (an MCP server's stderr) writes would go into that file."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:  # closed: the lowest free descriptor, which the one below takes
+            if (got := os.open(os.devnull, os.O_RDWR)) != fd:  # (0, 1, 2 in order: never)
+                os.close(got)
+                continue
+        setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 (for the process)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Only the standard library above: the commands (and everything they import, half a
     # second of it) load in here, so that a Ctrl-C during the imports is answered too, and
     # a SIGTERM to a server still loading (a container stopped as it starts) is a clean
     # stop, not the 143 of a killed process; the event loop's handler replaces this one.
+    _standard_streams()
     args = sys.argv[1:] if argv is None else list(argv)
     serving = next((a for a in args if not a.startswith("-")), None) in _SERVING
     previous = None

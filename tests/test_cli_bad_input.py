@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -229,3 +231,25 @@ async def test_sigterm_while_run_still_loads_is_a_clean_stop(
         _, err = await child.communicate()
     assert child.returncode == 0, err.decode()
     assert "Traceback" not in err.decode()
+
+
+def _closed_stdout(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``signoff args >&-``: started with no standard output at all (Python's is None)."""
+    return subprocess.run(
+        [SIGNOFF, *args], env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, timeout=30, check=False, preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+
+
+def test_commands_started_without_a_stdout_do_their_work_quietly(tmp_path: Path) -> None:
+    # Every command ended on a traceback (sys.stdout.flush() of None), and `audit` wrote
+    # to None. Now it is /dev/null, as it would be with >/dev/null.
+    env = env_for(tmp_path / "home", SIGNOFF_DEMO="1")
+    said = ["say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api"]
+    for args in (said, ["audit"], ["audit", "--format", "csv"], ["pending"], ["--version"]):
+        done = _closed_stdout(*args, env=env)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
+    (approval,) = [p.name for p in (tmp_path / "home").glob("approvals/*/appr_*")]
+    done = _closed_stdout("approve", approval, "--as", "U0BOB", env=env)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert signoff("pending", env=env).stdout == "nothing is waiting for a decision\n"
