@@ -103,6 +103,18 @@ def show_trace(home: Home, session_id: str) -> int:
     return 0
 
 
+def _unsealed(home: Home, session_id: str) -> list[str]:
+    """A session is sealed as it ends: one that ended with no seal had it removed (as
+    running its approved call refuses, and ``signoff audit`` flags)."""
+    try:
+        record = SessionStore(home).load(session_id)
+    except SessionsError as exc:
+        return [f"unreadable: {exc}"]
+    if record.terminal:
+        return [f"it ended ({record.state.value}) but has no seal: MANIFEST.sha256 is missing"]
+    return []
+
+
 def verify_sessions(home: Home, session_id: str | None) -> int:
     """0 when every session checked is intact, 1 when one is not."""
     if session_id is None:
@@ -115,9 +127,10 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
     bad = 0
     for sid in ids:
         report = verify(home.session_dir(sid))
-        if not report.ok:
+        problems = report.problems if report.sealed else _unsealed(home, sid)
+        if problems:
             bad += 1
-            print(f"{sid}: TAMPERED: " + "; ".join(report.problems))
+            print(f"{sid}: TAMPERED: " + "; ".join(problems))
         elif session_id:
             print(f"{sid}: {'ok (sealed)' if report.sealed else 'not sealed yet (still open)'}")
     print(f"verified {len(ids)} session(s), {bad} with problems")

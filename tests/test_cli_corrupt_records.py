@@ -25,3 +25,24 @@ def test_approving_a_request_whose_session_is_truncated_says_so_in_one_line(
     assert "Traceback" not in done.stderr, done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert str(record) in line and "CorruptRecordError" in line, line
+
+
+def test_verify_flags_a_session_that_ended_but_whose_seal_was_removed(tmp_path: Path) -> None:
+    # Removing MANIFEST.sha256 made an edited transcript pass: `verify` counted the
+    # session among those with no problem, and `verify sess_…` called a parked session
+    # "not sealed yet (still open)". A session is sealed when it ends, so no seal on one
+    # that ended is a problem (as approving its request refuses to run it).
+    home = tmp_path / "home"
+    env = env_for(home, SIGNOFF_DEMO="1")
+    asked = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api", env=env)
+    assert asked.returncode == 0, asked.stderr
+    (session,) = home.glob("sessions/*/sess_*")
+    (session / "MANIFEST.sha256").unlink()
+    transcript = session / "transcript.jsonl"
+    transcript.write_text(transcript.read_text().replace("restart api", "restart db"))
+
+    for args in (["verify"], ["verify", session.name]):
+        done = signoff(*args, env=env)
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert f"{session.name}: TAMPERED: " in done.stdout and "MANIFEST.sha256" in done.stdout
+        assert "1 with problems" in done.stdout
