@@ -27,7 +27,7 @@ from pydantic import SecretStr
 
 from localslack import LocalSlack, WorkspaceConfig
 from localslack.ui import UiOptions
-from sessions import Home
+from sessions import Home, try_file_lock
 
 from .app import SignoffBot
 from .config import ConfigError, Settings
@@ -166,13 +166,29 @@ def _workspace(
 
 
 async def run_dev(settings: Settings, *, host: str, port: int, clock_offset: str) -> int:
+    offset = OffsetClock(parse_offset(clock_offset))
+    home = Home(settings.home)
+    home.ensure()
+    (home.root / "dev").mkdir(exist_ok=True)
+    # One per home: a second kept a chat of its own in the same state file (the last to
+    # write it won), and the first one's delivery posted the second's replies to its own
+    # chat, where their threads do not exist: given up, lost.
+    with try_file_lock(home.root / "dev" / "dev.lock") as alone:
+        if not alone:
+            raise ConfigError(
+                f"another signoff dev is running on {home.root}: use its page, or stop it "
+                "(or set SIGNOFF_HOME to another directory)"
+            )
+        return await _serve(settings, home, offset, host=host, port=port)
+
+
+async def _serve(
+    settings: Settings, home: Home, offset: OffsetClock, *, host: str, port: int
+) -> int:
     # slack_sdk ignores NO_PROXY: a proxy would swallow every call to 127.0.0.1.
     for name in _PROXY_VARS:
         os.environ.pop(name, None)
-    offset = OffsetClock(parse_offset(clock_offset))
     stop, hurry = stop_signals()  # also during start-up: stop right after it
-    home = Home(settings.home)
-    home.ensure()
     state = settings.home / "dev" / "localslack-state.json"
     pages = DevPages(home, team=WorkspaceConfig().team_id, people=_people())
     slack = _workspace(pages, offset, state, host, port)

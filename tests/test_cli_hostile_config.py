@@ -192,3 +192,27 @@ def test_a_home_whose_path_is_not_utf8_is_one_line(tmp_path: Path, command: list
     env["PYTHONIOENCODING"] = "utf-8:strict"  # as with LANG=en_US.UTF-8
     line = one_error_line(signoff(*command, env=env, timeout=30))
     assert "SIGNOFF_HOME" in line and "UTF-8" in line
+
+
+async def test_a_second_dev_on_one_home_is_one_line(tmp_path: Path) -> None:
+    # Both ran: each with its own chat, one file for both chats (the last to write it
+    # won), and one engine whose replies the first one's delivery posted to its own chat,
+    # where a thread begun in the second does not exist ("gave up on reply-…").
+    env = env_for(tmp_path / "home", SIGNOFF_HTTP="off")
+    first = await asyncio.create_subprocess_exec(
+        SIGNOFF, "dev", "--port", "0", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert first.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            while b"open http" not in await first.stdout.readline():
+                pass
+        second = await asyncio.to_thread(signoff, "dev", "--port", "0", env=env, timeout=30)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await first.communicate()
+    line = one_error_line(second)
+    assert "another signoff dev" in line and str(tmp_path / "home") in line
+    assert first.returncode == 0
