@@ -1,14 +1,16 @@
-"""The terminal's approvals after an edit: ``signoff approve`` names the hash it approves."""
+"""Governed requests from the terminal: after an edit ``signoff approve`` names the hash it
+approves, and ``signoff pending`` shows a quorum's votes so far."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from engine_support import ask_and_edit
-from helpers_proc import THREAD_TS, cli, decide, ok, pending_ids, say
+from helpers_proc import THREAD_TS, cli, close_fork_servers, decide, ok, pending_ids, say
 
 from agent_core.demo_fleet import demo_registry
 from agent_core.engine import Engine
@@ -16,6 +18,12 @@ from agent_core.offline import OfflineModel
 from approvals import load_policy
 from bot.cli import main
 from sessions import Home
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fork_servers() -> Iterator[None]:
+    yield
+    close_fork_servers()
 
 
 async def _ask_and_edit(root: Path, policy: Path) -> tuple[str, str]:
