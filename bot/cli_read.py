@@ -56,7 +56,7 @@ def _so_far(home: Home, approval_id: str, policy: Policy | None) -> str:
     """ "  1 of 2 approvals: U0BOB", as the card says it (quorum > 1), or ""."""
     try:
         view = card_view(ApprovalRequest.open(home, approval_id), policy)
-    except (SessionsError, ApprovalsError):  # unreadable: listed as the index has it
+    except (SessionsError, ApprovalsError, OSError):  # unreadable: as the index has it
         return ""
     if view.needed <= 1:
         return ""

@@ -85,3 +85,9 @@ def test_pending_shows_a_quorums_votes_so_far_as_the_card_does(tmp_path: Path) -
     )
     (line,) = ok(cli(home, "pending", policy=policy)).stdout.splitlines()
     assert line.startswith(approval) and "1 of 2 approvals: U0BOB" in line
+    # A vote that cannot be read leaves the request listed as the index has it.
+    (vote,) = home.glob(f"sessions/*/sess_*/approvals/{approval}.votes/U0BOB.json")
+    vote.unlink()
+    vote.mkdir()
+    (line,) = ok(cli(home, "pending", policy=policy)).stdout.splitlines()
+    assert line.startswith(approval) and "approvals" not in line.split("approvers:")[1]
