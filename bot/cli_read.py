@@ -111,7 +111,10 @@ def _unsealed(home: Home, session_id: str) -> list[str]:
     except SessionsError as exc:
         return [f"unreadable: {exc}"]
     if record.terminal:
-        return [f"it ended ({record.state.value}) but has no seal: MANIFEST.sha256 is missing"]
+        return [
+            f"it ended ({record.state.value}) but has no seal: MANIFEST.sha256 was removed, or "
+            "a crash came between its end and its seal (`signoff recover` seals such a session)"
+        ]
     return []
 
 
