@@ -70,6 +70,12 @@ def _count(value: str) -> int:
     return int(value)
 
 
+def _message(value: str) -> str:
+    if not value.strip():  # Slack never delivers one: the model would answer nothing said
+        raise argparse.ArgumentTypeError("the message is empty")
+    return value
+
+
 def _hash(value: str) -> str:
     # 12 or more: what approvals.seen_refusal compares (in lower case), the card's short hash.
     if not re.fullmatch(r"[0-9a-fA-F]{12,64}", value):
@@ -150,7 +156,7 @@ def parser() -> argparse.ArgumentParser:
     say.add_argument("--channel", required=True, type=slack_id)
     say.add_argument("--thread", type=slack_ts, help="thread ts; default: a new thread")
     say.add_argument("--ts", type=slack_ts, help="message ts; default: derived from the clock")
-    say.add_argument("text")
+    say.add_argument("text", type=_message)
     cmd["verify"].add_argument("session_id", nargs="?")
     audit = cmd["audit"]
     audit.add_argument("--since", help="only approvals requested since: 7d, 36h or YYYY-MM-DD")

@@ -110,6 +110,9 @@ def test_sessions_with_an_unknown_state_is_a_usage_error(tmp_path: Path) -> None
         ([], "no command given"),
         (["quarantine", "--day", "2026-02-30"], "--day"),
         (["say", "--as", "bob", "--channel", "C0OPS", "hi"], "--as"),
+        # Sent to the model as a message that says nothing (Slack never delivers one).
+        (["say", "--as", "U0ALICE", "--channel", "C0OPS", ""], "text: the message is empty"),
+        (["say", "--as", "U0ALICE", "--channel", "C0OPS", " \n "], "text: the message is empty"),
     ],
 )
 def test_usage_errors_are_one_line_naming_the_option(
