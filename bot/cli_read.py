@@ -15,6 +15,7 @@ from agent_core.engine import Engine
 from agent_core.history import thread_history
 from approvals import ApprovalRequest, ApprovalsError, Policy
 from sessions import (
+    ApprovalRow,
     CorruptRecordError,
     Home,
     NotFoundError,
@@ -52,6 +53,9 @@ def existing_home(home: Home) -> Home:
     return home
 
 
+_PENDING_SHOWN = 500
+
+
 def _so_far(home: Home, approval_id: str, policy: Policy | None) -> str:
     """ "  1 of 2 approvals: U0BOB", as the card says it (quorum > 1), or ""."""
     try:
@@ -78,12 +82,14 @@ async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | N
             return 0
         # A request past its deadline waits for nothing: no vote counts after it, and only
         # a sweep has yet to record it (/signoff pending and the Home leave it out too).
-        now, pending = utc_iso(SystemClock().now()), []
+        now, more = utc_iso(SystemClock().now()), False
+        pending: list[ApprovalRow] = []
         async for row in index.iter_approvals(status="pending"):
             if row.expires_at > now:
+                more = len(pending) == _PENDING_SHOWN
+                if more:
+                    break
                 pending.append(row)
-            if len(pending) >= 500:
-                break
         if not pending:
             print("nothing is waiting for a decision")
         for a in pending:
@@ -92,6 +98,8 @@ async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | N
                 f"{a.id}  {a.tool:<16} requested by {a.requester}  approvers: {who}  "
                 f"expires {a.expires_at}  session {a.session_id}{_so_far(home, a.id, policy)}"
             )
+        if more:
+            print(f"… and more: these are the first {_PENDING_SHOWN} (oldest first)")
     finally:
         await index.close()
     return 0

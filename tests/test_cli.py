@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from sessions import ApprovalRow, Index, ThreadKey
 
 
 @pytest.fixture
@@ -164,7 +166,7 @@ def test_reindex_refuses_while_another_process_has_the_index_open(
     import threading
 
     from agent_core.engine import Engine
-    from sessions import Home, Index
+    from sessions import Home
 
     assert say("<@U0BOT> restart api", "1700000000.000100") == 0
     loop = asyncio.new_event_loop()
@@ -219,3 +221,28 @@ def test_say_and_approve_under_the_kill_switch_say_what_waits(
     assert main(["approve", approval, "--as", "U0BOB"]) == 0
     out = capsys.readouterr().out
     assert "approved by U0BOB" in out and "kill switch is on: it waits" in out
+
+
+async def test_pending_says_when_it_lists_only_the_first_500(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It stopped at 500 rows without a word: an operator took them for all that waits.
+    assert await asyncio.to_thread(say, "<@U0BOT> restart api", "1700000000.000100") == 0
+    index = await Index.open(cli_home / "index.sqlite3")
+    try:
+        fill = ThreadKey(team="T0LOCAL", channel="C0FILL", thread_ts="1600000000.1")
+        rows = [
+            ApprovalRow(id=f"appr_{n:016x}", session_id=f"sess_{n:012x}", thread=fill,
+                        tool="restart_service", args_sha256="0" * 64, requester="U0ALICE",
+                        status="pending", created_at="2000-01-01T00:00:00.000Z",
+                        expires_at="2099-01-01T00:00:00.000Z")
+            for n in range(600)
+        ]  # fmt: skip
+        await index.put_approvals(rows)
+    finally:
+        await index.close()
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["pending"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 501
+    assert lines[-1] == "… and more: these are the first 500 (oldest first)"
