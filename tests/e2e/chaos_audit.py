@@ -16,6 +16,7 @@ from chaos_people import Posted, ts_key
 from chaos_reading import (
     SlackView,
     StoredSession,
+    approval_dirs,
     batch_waits,
     card_text,
     has_buttons,
@@ -181,10 +182,7 @@ def _check_approvals(
                 out.add("ran_unapproved", f"{t['tool']} started in {session_id} with no approval")
     verdicts: Counter[str] = Counter()
     uncertain_by_thread: Counter[str] = Counter()
-    for pointer in sorted((home / "approvals").glob("*/appr_*")):
-        aid = pointer.name
-        session = json.loads(pointer.read_bytes())["session"]
-        base = home / "sessions" / session[5:7] / session / "approvals"
+    for aid, base in approval_dirs(home):
         capsule = read_json(base / f"{aid}.json") or {}
         thread = str((capsule.get("thread") or {}).get("thread_ts", "?"))
         decision, result = (
@@ -212,7 +210,8 @@ def _check_approvals(
             uncertain = claimed and (result is None or bool(result.get("uncertain")))
             if told == "error" and not claimed:
                 out.add("approved_refused", f"{where}: approved but refused at run time")
-            elif not claimed and not waits:
+            elif not claimed and not waits and not (base / f"{aid}.stale.json").exists():
+                # (A stale approval, past its valid_for, must never start.)
                 out.add("approved_never_run", f"{where}: approved, never started")
             elif uncertain:
                 uncertain_by_thread[thread] += 1

@@ -23,6 +23,7 @@ __all__ = [
     "TEAM",
     "SlackView",
     "StoredSession",
+    "approval_dirs",
     "card_text",
     "has_buttons",
     "lineage_of",
@@ -42,6 +43,15 @@ def read_json(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     return data
+
+
+def approval_dirs(home: Path) -> list[tuple[str, Path]]:
+    """Every approval by its pointer: (its id, the asking session's ``approvals/``)."""
+    found = []
+    for pointer in sorted((home / "approvals").glob("*/appr_*")):
+        session = json.loads(pointer.read_bytes())["session"]
+        found.append((pointer.name, home / "sessions" / session[5:7] / session / "approvals"))
+    return found
 
 
 def batch_waits(approvals: Path, capsule: dict[str, Any]) -> bool:

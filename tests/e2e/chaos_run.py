@@ -10,24 +10,46 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaos_audit import TERMINAL
+from chaos_audit import TERMINAL, Audit
 from chaos_reading import batch_waits, read_json
 from ops_kit import SIGNOFF, RunProcess
 from signoff_e2e_kit import clean_env, session_dirs
 
 from localslack import Fault, LocalSlack, Timing
 
-__all__ = ["TIMING", "Bots", "inject_faults", "signoff_verify", "until_quiet"]
+__all__ = [
+    "TIMING",
+    "Bots",
+    "add_run_failures",
+    "chaos_seconds",
+    "chaos_seed",
+    "inject_faults",
+    "signoff_verify",
+    "until_quiet",
+]
 
 FAULTED = ("chat.postMessage", "chat.update", "conversations.replies")
 # Slack's own 3 s to ack, and its redelivery schedule (0 s, 1 min, 5 min for HTTP; Socket
 # Mode's is not documented) shrunk to seconds, so redelivery after a kill comes quickly.
 TIMING = Timing(ack_timeout=3.0, retry_delays=(0.5, 2.0, 5.0), server_ping_interval=None)
+
+
+def chaos_seed() -> int:
+    """``SIGNOFF_CHAOS_SEED``, or a fresh seed (the test prints it)."""
+    given = os.environ.get("SIGNOFF_CHAOS_SEED", "").strip()
+    return int(given) if given else random.SystemRandom().randrange(1, 10**6)
+
+
+def chaos_seconds(default: float) -> float:
+    """``SIGNOFF_CHAOS_SECONDS``: how long the chaos lasts (``default``: what CI runs)."""
+    given = os.environ.get("SIGNOFF_CHAOS_SECONDS", "").strip()
+    return float(given) if given else default
 
 
 @dataclass
@@ -207,3 +229,20 @@ async def signoff_verify(home: Path) -> tuple[int, str]:
     out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, out.decode(errors="replace")
+
+
+def add_run_failures(
+    result: Audit, bots: Bots, *, verified: tuple[int, str], still: str, stopped: int
+) -> None:
+    """What went wrong with the run itself: ``signoff verify``, work left, the last bot's
+    exit on SIGTERM, bots that exited unkilled and errors signoff logged."""
+    if verified[0] != 0:
+        result.add("verify", f"exit {verified[0]}: {verified[1][-600:]}")
+    if still:
+        result.add("not_quiet", still)
+    if stopped != 0:
+        result.add("stop_exit", f"exit {stopped}")
+    for detail in bots.unexpected_exits:
+        result.add("unexpected_exits", detail)
+    for detail in bots.errors_logged():
+        result.add("errors_logged", detail)

@@ -4,7 +4,7 @@ The simulated fleet applies a change once per approval id (its idempotency key),
 call run twice left it as it was once: the fleet alone could not show a rerun. These can:
 
 - ``ledger``, a command tool (``[commands.ledger]``, argv, no shell): a program that
-  appends ``start <approval id>`` to a file of its own, fsynced, waits a little (the bot is
+  appends ``start <approval id> <note> <wall time>`` to a file of its own, fsynced, waits a little (the bot is
   killed in that window now and then) and appends ``end``;
 - ``ops__restart_deployment``, from the tests' MCP server (``tests/tooling/
   ops_mcp_server.py``, stdio, started by each bot), which records every call it receives
@@ -38,7 +38,7 @@ import os, sys, time
 aid = os.environ.get("SIGNOFF_APPROVAL_ID", "")
 def mark(what):
     fd = os.open(os.environ["CHAOS_LEDGER"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    os.write(fd, ("%s %s %s\\n" % (what, aid or "-", sys.argv[1])).encode())
+    os.write(fd, ("%s %s %s %f\\n" % (what, aid or "-", sys.argv[1], time.time())).encode())
     os.fsync(fd)
     os.close(fd)
 mark("start")

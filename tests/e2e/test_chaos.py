@@ -28,7 +28,16 @@ from pathlib import Path
 import pytest
 from chaos_audit import Audit, audit
 from chaos_people import POLICY, People
-from chaos_run import TIMING, Bots, inject_faults, signoff_verify, until_quiet
+from chaos_run import (
+    TIMING,
+    Bots,
+    add_run_failures,
+    chaos_seconds,
+    chaos_seed,
+    inject_faults,
+    signoff_verify,
+    until_quiet,
+)
 from chaos_tools import tools_config
 from signoff_e2e_kit import clean_env
 
@@ -36,16 +45,6 @@ from agent_core.backoff import Backoff
 from localslack import Fault, LocalSlack, WorkspaceConfig
 
 CI_SECONDS = 25.0
-
-
-def _seed() -> int:
-    given = os.environ.get("SIGNOFF_CHAOS_SEED", "").strip()
-    return int(given) if given else random.SystemRandom().randrange(1, 10**6)
-
-
-def _seconds() -> float:
-    given = os.environ.get("SIGNOFF_CHAOS_SECONDS", "").strip()
-    return float(given) if given else CI_SECONDS
 
 
 def _report(seed: int, seconds: float, wall: float, figures: dict[str, int], result: Audit) -> str:
@@ -66,7 +65,7 @@ def _table(figures: dict[str, int], result: Audit) -> str:
 async def test_crash_anywhere_lose_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed, seconds = _seed(), _seconds()
+    seed, seconds = chaos_seed(), chaos_seconds(CI_SECONDS)
     size = f" SIGNOFF_CHAOS_SECONDS={seconds:g}" if seconds != CI_SECONDS else ""
     replay = f"replay: SIGNOFF_CHAOS_SEED={seed}{size} .venv/bin/pytest tests/e2e/test_chaos.py"
     faults: list[Fault] = []
@@ -104,7 +103,7 @@ async def test_crash_anywhere_lose_nothing(
             last.terminate()
             stopped = await last.exit_code(timeout=30)
             result = audit(slack, home, people.posted, people.threads, effects=effects)
-            verified, said = await signoff_verify(home)
+            verified = await signoff_verify(home)
         except BaseException:
             with capsys.disabled():
                 print(f"\nchaos seed={seed} did not finish; logs in {tmp_path}\n{replay}")
@@ -112,16 +111,7 @@ async def test_crash_anywhere_lose_nothing(
         finally:
             for run in bots.runs:
                 run.kill()
-    if verified != 0:
-        result.add("verify", f"exit {verified}: {said[-600:]}")
-    if still:
-        result.add("not_quiet", still)
-    if stopped != 0:
-        result.add("stop_exit", f"exit {stopped}")
-    for detail in bots.unexpected_exits:
-        result.add("unexpected_exits", detail)
-    for detail in bots.errors_logged():
-        result.add("errors_logged", detail)
+    add_run_failures(result, bots, verified=verified, still=still, stopped=stopped)
     for detail in people.terminal_failures:
         result.add("terminal_failures", detail)
     tally = people.tally
