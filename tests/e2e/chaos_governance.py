@@ -22,7 +22,7 @@ from chaos_audit import Audit
 from chaos_people import People, Posted
 from chaos_reading import approval_dirs, read_json, read_jsonl
 from chaos_tools import LEDGER_TOOL, MCP_TOOL, ToolEffects
-from signoff_e2e_kit import BOT_USER, OPS, approval_id_of
+from signoff_e2e_kit import BOT_USER, OPS, approval_id_of, stale_click
 
 from bot.card_governance import EDIT
 from bot.cards import APPROVE, DENY
@@ -62,6 +62,10 @@ class GovernancePeople(People):
     kill_switch_flips: int = 0
     edits: int = 0
     acted: dict[str, str] = field(default_factory=dict)  # card ts -> who acted on it last
+    # Set after some clicks and edits: the killer then kills within a quarter second, in
+    # the steps a decision sets off (votes, the quorum, the edit's card, the claim, the run).
+    poke: asyncio.Event = field(default_factory=asyncio.Event)
+    first_seen: dict[str, list[Any]] = field(default_factory=dict)  # card ts -> its blocks
 
     def _request(self) -> tuple[str, bool]:
         rng = self.rng
@@ -95,8 +99,18 @@ class GovernancePeople(People):
         if roll < 0.35:
             self._spawn(self._edit(card, user))
             return True
-        action = APPROVE if roll < 0.9 else DENY
-        await self._click(card, user=user, action=action, reason="governance chaos says no")
+        first = self.first_seen.setdefault(card["ts"], card["blocks"])
+        if 0.75 <= roll < 0.85 and first != card["blocks"]:
+            # Approve as a client still drawing the card from before an edit: refused.
+            with contextlib.suppress(ControlError):
+                await stale_click(
+                    self.slack, ts=card["ts"], user=user, action_id=APPROVE, blocks=first
+                )
+                self.tally.stale_clicks += 1
+        else:
+            action = APPROVE if roll < 0.9 else DENY
+            await self._click(card, user=user, action=action, reason="governance chaos says no")
+        self._maybe_poke()
         return True
 
     async def _edit(self, card: dict[str, Any], user: str) -> None:
@@ -127,8 +141,13 @@ class GovernancePeople(People):
                             values=values,
                         )  # fmt: skip
                         self.edits += 1
+                        self._maybe_poke()
                     return
             await asyncio.sleep(0.05)
+
+    def _maybe_poke(self) -> None:
+        if self.rng.random() < 0.3:
+            self.poke.set()
 
     async def kill_switch_for_a_while(self) -> None:
         """The operator's kill switch, on for two to eight seconds (approvals meanwhile freeze;
@@ -201,6 +220,39 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
+def _check_decided_call(
+    out: Audit,
+    base: Path,
+    capsule: dict[str, Any],
+    decision: dict[str, Any],
+    starts: list[tuple[dict[str, Any], float | None]],
+) -> None:
+    """What ran is the call the decision names (the edit's, if edited), and everyone it
+    names approved that very call: by a vote for its hash, or by making the edit."""
+    aid, n = capsule["id"], int(decision.get("edit") or 0)
+    where = f"{aid} {capsule.get('tool')} {capsule.get('arguments')}"
+    edit = read_json(base / f"{aid}.edit-{n}.json") if n else None
+    call = edit if edit is not None else capsule
+    for arguments, _ in starts:
+        if arguments != call.get("arguments"):
+            out.add("edited_wrong_args", f"{where}: ran {arguments}, decided edit {n}: {call}")
+    if decision["verdict"] != "approved":
+        return
+    if decision.get("args_sha256") != call.get("args_sha256"):
+        out.add("edited_wrong_args", f"{where}: decided hash is not edit {n}'s")
+    votes = base / (f"{aid}.votes-{n}" if n else f"{aid}.votes")
+    approving = {
+        str(v["user"])
+        for v in (read_json(p) or {} for p in votes.glob("*.json"))
+        if v.get("approve") and v.get("args_sha256") == decision.get("args_sha256")
+    }
+    if edit is not None:
+        approving.add(str(edit["user"]))
+    for user in decision.get("deciders") or ():
+        if user not in approving:
+            out.add("edited_wrong_args", f"{where}: {user} decided edit {n} without approving it")
+
+
 def audit_governance(out: Audit, home: Path, effects: ToolEffects, posts: Counter[str]) -> None:
     """Edited calls ran with their edit, stale ones never, reminders and escalations once.
 
@@ -217,16 +269,9 @@ def audit_governance(out: Audit, home: Path, effects: ToolEffects, posts: Counte
         figures["stale"] += stale
         where = f"{aid} {capsule.get('tool')} {capsule.get('arguments')}"
         starts = ran.get(aid, [])
-        if decision is not None and decision.get("edit"):
-            figures["edited_decisions"] += 1
-            edit = read_json(base / f"{aid}.edit-{decision['edit']}.json") or {}
-            for arguments, _ in starts:
-                if arguments != edit.get("arguments"):
-                    out.add("edited_wrong_args", f"{where}: ran {arguments}, edit {edit}")
-        elif decision is not None:
-            for arguments, _ in starts:
-                if arguments != capsule.get("arguments"):
-                    out.add("edited_wrong_args", f"{where}: ran {arguments} unedited")
+        if decision is not None:
+            figures["edited_decisions"] += bool(decision.get("edit"))
+            _check_decided_call(out, base, capsule, decision, starts)
         if stale and starts:
             out.add("stale_ran", f"{where}: stale, yet the tool started {len(starts)} times")
         until = (decision or {}).get("valid_until")
@@ -234,18 +279,21 @@ def audit_governance(out: Audit, home: Path, effects: ToolEffects, posts: Counte
             if until and at is not None and at > _epoch(until) + 1.0:
                 out.add("stale_ran", f"{where}: started at {at}, valid until {until}")
         figures["ran"] += bool(starts)
-        for n in range(1, 10):
-            recorded = (base / f"{aid}.reminder-{n}.json").exists()
-            figures["reminders"] += recorded
-            sent = posts[f"remind-{n}-{aid}"]
-            if sent != int(recorded):
-                out.add(
-                    "reminder_posts", f"{where}: reminder {n} recorded {recorded}, posted {sent}"
-                )
-        escalated = (base / f"{aid}.escalated.json").exists()
-        figures["escalations"] += escalated
-        if escalated and posts[f"escalate-{aid}"] != 1:
-            out.add("reminder_posts", f"{where}: escalated, posted {posts[f'escalate-{aid}']}")
+        # A reminder or escalation on record is posted once; one a decision overtook before
+        # its post was queued is never posted (it would ask for a decision already made).
+        decided_at = (decision or {}).get("at")
+        for key, name in [(f"remind-{n}", f"reminder-{n}") for n in range(1, 10)] + [
+            ("escalate", "escalated")
+        ]:
+            record = read_json(base / f"{aid}.{name}.json")
+            figures["reminders" if key != "escalate" else "escalations"] += record is not None
+            sent = posts[f"{key}-{aid}"]
+            if (record is None and sent) or sent > 1:
+                out.add("reminder_posts", f"{where}: {name} on record {record}, posted {sent}")
+            elif record is not None and not sent and decided_at is None:
+                out.add("reminder_posts", f"{where}: {name} on record, never posted")
+            elif record is not None and decided_at is not None and record["at"] > decided_at:
+                out.add("reminder_posts", f"{where}: {name} at {record['at']}, decided earlier")
         told_frozen = posts[f"frozen-{aid}"]
         figures["frozen_told"] += bool(told_frozen)
         if told_frozen and not (starts or stale or (base / f"{aid}.claim.json").exists()):

@@ -51,14 +51,20 @@ CI_SECONDS = 20.0
 
 
 async def _kill_now_and_then(
-    bots: Bots, slack: LocalSlack, rng: random.Random, until: float
+    bots: Bots, slack: LocalSlack, poke: asyncio.Event, seed: int, until: float
 ) -> None:
-    """Like ``Bots.kill_now_and_then``, but mostly a while after the bot connected: on a
-    loaded machine a start-up takes seconds, and bots killed before they connect do nothing.
-    The first bot is up already."""
+    """Like ``Bots.kill_now_and_then``, but mostly a while after the bot connected (on a
+    loaded machine a start-up takes seconds, and bots killed before they connect do nothing),
+    and soon after a click when ``poke`` is set. The first bot is up already."""
+    rng, soon = random.Random(f"{seed}-kills"), random.Random(f"{seed}-pokes")
     loop, connections = asyncio.get_running_loop(), 1
     while True:
-        await asyncio.sleep(min(rng.uniform(0.2, 3.0), max(0.0, until - loop.time())))
+        poke.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(rng.uniform(0.2, 3.0), max(0.0, until - loop.time()))):
+                await poke.wait()
+        if poke.is_set():
+            await asyncio.sleep(soon.uniform(0.0, 0.25))
         if loop.time() >= until:
             return  # the last one lives on
         bots.kill()
@@ -91,7 +97,7 @@ async def test_governance_survives_random_kills(
             await people.first_cards()
             until = asyncio.get_running_loop().time() + seconds
             await asyncio.gather(
-                _kill_now_and_then(bots, slack, random.Random(f"{seed}-kills"), until),
+                _kill_now_and_then(bots, slack, people.poke, seed, until),
                 people.act(seconds=seconds),
             )
             last = bots.current
