@@ -1,0 +1,144 @@
+"""The audit of the governance chaos run (``test_chaos_governance.py``): what the tools
+wrote down themselves against the approvals' records and what Slack shows."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chaos_audit import Audit
+from chaos_reading import approval_dirs, read_json, read_jsonl
+from chaos_tools import ToolEffects
+from signoff_e2e_kit import session_dirs
+
+__all__ = ["audit_governance", "stopped_by_kill_switch"]
+
+
+def stopped_by_kill_switch(home: Path) -> set[str]:
+    """The messages a turn took in and then ended on the kill switch, switched on during it
+    (the thread is told it stopped; lifting the switch does not take the turn up again)."""
+    stopped: set[str] = set()
+    for directory in session_dirs(home):
+        record = directory / "session.json"
+        session = json.loads(record.read_bytes())
+        if (
+            session["state"] == "cancelled"
+            and session["transitions"][-1]["reason"] == "kill switch"
+        ):
+            for line in read_jsonl(record.parent / "transcript.jsonl"):
+                if line.get("role") == "user":
+                    stopped.add(str(line["ts"]))
+    return stopped
+
+
+def _ran(effects: ToolEffects) -> dict[str, list[tuple[dict[str, Any], float | None]]]:
+    """What the tools themselves say started, by approval id: (arguments, wall time)."""
+    ran: dict[str, list[tuple[dict[str, Any], float | None]]] = {}
+    if effects.ledger.exists():
+        for line in effects.ledger.read_text().splitlines():
+            parts = line.split(" ")
+            if len(parts) >= 4 and parts[0] == "start":
+                ran.setdefault(parts[1], []).append(({"note": parts[2]}, float(parts[3])))
+    for call in read_jsonl(effects.mcp_record):
+        if call.get("tool") == "restart_deployment":
+            ran.setdefault(str(call.get("approval_id") or "-"), []).append(
+                (dict(call.get("arguments") or {}), None)
+            )
+    return ran
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _check_decided_call(
+    out: Audit,
+    base: Path,
+    capsule: dict[str, Any],
+    decision: dict[str, Any],
+    starts: list[tuple[dict[str, Any], float | None]],
+) -> None:
+    """What ran is the call the decision names (the edit's, if edited), and everyone it
+    names approved that very call: by a vote for its hash, or by making the edit."""
+    aid, n = capsule["id"], int(decision.get("edit") or 0)
+    where = f"{aid} {capsule.get('tool')} {capsule.get('arguments')}"
+    edit = read_json(base / f"{aid}.edit-{n}.json") if n else None
+    call = edit if edit is not None else capsule
+    for arguments, _ in starts:
+        if arguments != call.get("arguments"):
+            out.add("edited_wrong_args", f"{where}: ran {arguments}, decided edit {n}: {call}")
+    if decision["verdict"] != "approved":
+        return
+    if decision.get("args_sha256") != call.get("args_sha256"):
+        out.add("edited_wrong_args", f"{where}: decided hash is not edit {n}'s")
+    votes = base / (f"{aid}.votes-{n}" if n else f"{aid}.votes")
+    approving = {
+        str(v["user"])
+        for v in (read_json(p) or {} for p in votes.glob("*.json"))
+        if v.get("approve") and v.get("args_sha256") == decision.get("args_sha256")
+    }
+    if edit is not None:
+        approving.add(str(edit["user"]))
+    deciders = list(decision.get("deciders") or ())
+    if len(deciders) == 1 and not approving:
+        return  # a quorum of one: the decision is its one approval, hash and all
+    for user in deciders:
+        if user not in approving:
+            out.add("edited_wrong_args", f"{where}: {user} decided edit {n} without approving it")
+
+
+def audit_governance(out: Audit, home: Path, effects: ToolEffects, posts: Counter[str]) -> None:
+    """Edited calls ran with their edit, stale ones never, reminders and escalations once.
+
+    ``posts``: how many Slack messages deliver each outbox entry id (from their metadata).
+    """
+    ran = _ran(effects)
+    for kind in ("edited_wrong_args", "stale_ran", "reminder_posts", "frozen_never_ran"):
+        out.violations.setdefault(kind, [])
+    figures: Counter[str] = Counter()
+    for aid, base in approval_dirs(home):
+        capsule = read_json(base / f"{aid}.json") or {}
+        decision = read_json(base / f"{aid}.decision.json")
+        figures["stale"] += (base / f"{aid}.stale.json").exists()
+        where = f"{aid} {capsule.get('tool')} {capsule.get('arguments')}"
+        starts = ran.get(aid, [])
+        if decision is not None:
+            figures["edited_decisions"] += bool(decision.get("edit"))
+            _check_decided_call(out, base, capsule, decision, starts)
+        stale = read_json(base / f"{aid}.stale.json")
+        claim = read_json(base / f"{aid}.claim.json")
+        if stale is not None and (starts or claim is not None):
+            out.add("stale_ran", f"{where}: stale, yet claimed {claim} or started {len(starts)}")
+        until = (decision or {}).get("valid_until")
+        # Claimed only while valid, and stale only once it is not (the same clock writes both).
+        if until and claim is not None and claim["at"] > until:
+            out.add("stale_ran", f"{where}: claimed at {claim['at']}, valid until {until}")
+        if until and stale is not None and stale["at"] < until:
+            out.add("stale_ran", f"{where}: stale at {stale['at']}, valid until {until}")
+        for _, at in starts:
+            if until and at is not None and at > _epoch(until) + 1.0:
+                out.add("stale_ran", f"{where}: started at {at}, valid until {until}")
+        figures["ran"] += bool(starts)
+        # A reminder or escalation on record is posted once; one a decision overtook before
+        # its post was queued is never posted (it would ask for a decision already made).
+        decided_at = (decision or {}).get("at")
+        for key, name in [(f"remind-{n}", f"reminder-{n}") for n in range(1, 10)] + [
+            ("escalate", "escalated")
+        ]:
+            record = read_json(base / f"{aid}.{name}.json")
+            figures["reminders" if key != "escalate" else "escalations"] += record is not None
+            sent = posts[f"{key}-{aid}"]
+            if (record is None and sent) or sent > 1:
+                out.add("reminder_posts", f"{where}: {name} on record {record}, posted {sent}")
+            elif record is not None and not sent and decided_at is None:
+                out.add("reminder_posts", f"{where}: {name} on record, never posted")
+            elif record is not None and decided_at is not None and record["at"] > decided_at:
+                out.add("reminder_posts", f"{where}: {name} at {record['at']}, decided earlier")
+        told_frozen = posts[f"frozen-{aid}"]
+        figures["frozen_told"] += bool(told_frozen)
+        if told_frozen and not (starts or stale or claim):
+            out.add("frozen_never_ran", f"{where}: frozen, never run or stale after the switch")
+    out.figures.update(figures)
