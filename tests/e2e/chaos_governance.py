@@ -4,7 +4,8 @@ Alice asks for two real gated tools (``chaos_tools``: the ``ledger`` command too
 both Bob and Carol, and the MCP server's ``restart_deployment``, needing either), reminded
 and escalated within seconds, valid for a few seconds once approved. Bob and Carol approve,
 edit (Edit & approve: an edit is its author's vote and resets the quorum) and now and then
-deny; an operator turns the kill switch on and off. What the tools wrote down is what ran.
+deny, on the cards or from a terminal (``signoff approve|deny``, killed mid-way at times); an
+operator turns the kill switch on and off. What the tools wrote down is what ran.
 """
 
 from __future__ import annotations
@@ -175,6 +176,10 @@ class GovernancePeople(People):
                 await self.open_thread()
             elif roll < 0.14:
                 self._spawn(self.kill_switch_for_a_while())
+            elif roll < 0.24:
+                # `signoff approve|deny` beside the bot, SIGKILLed mid-way now and then: a
+                # vote whose process dies before the decision leaves the quorum to the sweep.
+                await self.decide_in_a_terminal()
             else:
                 await self.decide_a_card()
         await self.settle()

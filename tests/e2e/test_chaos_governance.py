@@ -5,7 +5,7 @@ by a quorum, reminded, escalated, frozen by the kill switch and go stale.
 and Carol, and an MCP server's tool that needs either) runs against LocalSlack and is
 SIGKILLed at seeded random moments, often within a quarter second of a click or an edit,
 and started again, while Alice asks, Bob and Carol approve, edit and deny (now and then
-from a card drawn before an edit), and the kill switch goes on and off
+from a card drawn before an edit, or from a terminal, that process killed mid-way), and the kill switch goes on and off
 (``chaos_governance``). Then the last bot runs until the home is quiet and the audit
 (``chaos_governance_audit`` and all of ``chaos_audit``: nothing lost, no rerun, every
 outcome told, cards true) checks, from the home, from Slack and from what the tools wrote
@@ -45,6 +45,7 @@ from chaos_run import (
     until_quiet,
 )
 from chaos_tools import tools_config
+from signoff_e2e_kit import clean_env
 
 from localslack import LocalSlack, WorkspaceConfig
 
@@ -91,7 +92,11 @@ async def test_governance_survives_random_kills(
     config, effects = tools_config(tmp_path)
     async with LocalSlack(WorkspaceConfig(seed=seed, timing=TIMING)) as slack:
         bots = Bots(slack, home, tmp_path / "logs", policy, config)
-        people = GovernancePeople(slack, home, random.Random(f"{seed}-people"))
+        terminal_env = clean_env(
+            SIGNOFF_HOME=str(home), SIGNOFF_POLICY=str(policy), SIGNOFF_CONFIG=str(config),
+            SIGNOFF_MODEL="offline",
+        )  # fmt: skip
+        people = GovernancePeople(slack, home, random.Random(f"{seed}-people"), terminal_env)
         try:
             bots.start()
             await slack.wait_for_connections(1, timeout=60)
@@ -128,6 +133,8 @@ async def test_governance_survives_random_kills(
             for run in bots.runs:
                 run.kill()
     add_run_failures(result, bots, verified=verified, still=still, stopped=stopped)
+    for detail in people.terminal_failures:
+        result.add("terminal_failures", detail)
     if bots.kills < 1 or people.tally.clicks < 1:
         result.violations.setdefault("too_quiet", []).append(
             f"kills {bots.kills}, clicks {people.tally.clicks}"
@@ -138,6 +145,8 @@ async def test_governance_survives_random_kills(
         "clicks": people.tally.clicks,
         "no_open_card": people.tally.no_open_card,
         "edits": people.edits,
+        "terminal_decisions": people.tally.terminal_decisions,
+        "terminal_kills": people.tally.terminal_kills,
         "kill_switch_flips": people.kill_switch_flips,
         **result.figures,
     }
