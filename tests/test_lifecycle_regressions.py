@@ -3,7 +3,8 @@
 1. an approved call never ran after a kill between closing a crashed session and continuing it;
 2. concurrent index writes reset a shared SQLite statement, and a dead worker stranded work;
 3. a reply that failed to post was lost;
-4. decided cards kept live buttons (a kill after the decision; a decision from a terminal);
+4. decided cards kept live buttons (a kill after the decision; a decision from a terminal),
+   and under the kill switch such a kill left the thread without its "it waits";
 5. a kill between posting a card and recording it posted a second card;
 6. a kill between creating a session and moving HEAD left it in ``created`` forever;
 7. an approved call waited for its card's ``chat.update``;
@@ -40,7 +41,7 @@ from helpers_proc import (
     say,
     say_args,
 )
-from signoff_e2e_kit import approval_id_of, cards, has_buttons, until
+from signoff_e2e_kit import approval_id_of, bot_messages, cards, has_buttons, until
 
 from localslack import LocalSlack, WorkspaceConfig
 from sessions import ApprovalRow, Home, Index, SessionRecord, SessionState, ThreadKey, Transition
@@ -171,29 +172,49 @@ async def _asked_in_slack(slack: LocalSlack, home: Path) -> str:
     return ts
 
 
+async def _carded(slack: LocalSlack, home: Path) -> tuple[dict[str, str], str, dict[str, Any]]:
+    """Alice's request, its card posted by a terminal's recovery: (env, thread, card)."""
+    env = slack_env(slack)
+    thread = await _asked_in_slack(slack, home)
+    ok(await run_cli(home, "recover", env=env))
+    [card] = cards(slack, thread)
+    return env, thread, card
+
+
+async def _approved_then_killed(home: Path, card: dict[str, Any], env: dict[str, str]) -> None:
+    """Bob approves from a terminal that is killed right after the decision file."""
+    args = ("approve", approval_id_of(card), "--as", "U0BOB")
+    killed(await run_cli(home, *args, env=env, failpoint="decision.after_decision_file"))
+
+
 async def test_4_a_kill_after_the_decision_does_not_leave_the_card_live(tmp_path: Path) -> None:
     home = tmp_path / "home"
     async with LocalSlack(WorkspaceConfig()) as slack:
-        env = slack_env(slack)
-        thread = await _asked_in_slack(slack, home)
-        ok(await run_cli(home, "recover", env=env))
-        [card] = cards(slack, thread)
+        env, thread, card = await _carded(slack, home)
         assert has_buttons(card)
-        approval_id = approval_id_of(card)
-        done = await run_cli(
-            home,
-            "approve",
-            approval_id,
-            "--as",
-            "U0BOB",
-            env=env,
-            failpoint="decision.after_decision_file",
-        )
-        killed(done)
+        await _approved_then_killed(home, card, env)
         ok(await run_cli(home, "recover", env=env))
         [card] = cards(slack, thread)
         assert not has_buttons(card), "a decided card still has its buttons"
         assert restarts(home) == 1
+
+
+async def test_4_under_the_kill_switch_a_kill_after_the_decision_still_tells_the_thread_once(
+    tmp_path: Path,
+) -> None:
+    # The card says Approved and nothing runs: the thread must say why. Only the click's
+    # own path said it, so a kill after the decision file left the thread silent for good
+    # (as did a quorum the sweep completed); the thread's worker now says it from disk.
+    home = tmp_path / "home"
+    async with LocalSlack(WorkspaceConfig()) as slack:
+        env, thread, card = await _carded(slack, home)
+        (home / "KILL").write_text("incident")
+        await _approved_then_killed(home, card, env)
+        for _ in range(2):  # told once, however often recovery runs
+            ok(await run_cli(home, "recover", env=env))
+        frozen = bot_messages(slack, thread, "kill switch is on: it waits")
+        assert len(frozen) == 1, [m.get("text") for m in bot_messages(slack, thread)]
+        assert restarts(home) == 0
 
 
 async def test_5_a_kill_between_posting_and_recording_a_card_posts_no_second_card(
