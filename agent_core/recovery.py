@@ -17,10 +17,12 @@ import time
 from approvals import ApprovalRequest, ApprovalsError, scan_session_approvals
 from sessions import (
     AlreadyExistsError,
+    SessionRecord,
     SessionsError,
     ThreadDir,
     ThreadKey,
     create_only,
+    dir_lock_async,
     lineage,
     make_dirs,
     off_loop,
@@ -31,7 +33,7 @@ from sessions import (
 from .runtime import Runtime
 from .worker import close_crashed
 
-__all__ = ["find_work"]
+__all__ = ["ended_unsealed", "find_work", "seal_ended"]
 
 log = logging.getLogger("signoff.recovery")
 
@@ -61,6 +63,30 @@ def _clean_staging(rt: Runtime, *, older_than: float = 60.0) -> int:
     return removed
 
 
+async def seal_ended(rt: Runtime, record: SessionRecord) -> None:
+    """``record`` ended (on disk) while the index still has it open: a crash came between
+    its final state and its seal (and maybe between a write and its sync, so the seal
+    flushes every file), or the index lagged one step. Under the directory's lock, which
+    its transition holds until it is sealed: one found unsealed there was left so."""
+    directory = rt.home.session_dir(record.id)
+    async with dir_lock_async(directory):
+        await off_loop(seal_after_crash, directory)
+    await rt.index.put_session(record)
+    await rt.index.put_approvals(scan_session_approvals(rt.home, directory, record))
+
+
+async def ended_unsealed(rt: Runtime) -> None:
+    """What ``find_work`` does for a session that ended with no seal, while a bot runs (its
+    sweep): a terminal command killed mid-way left it, and no start came since."""
+    async for row in rt.index.iter_sessions(states=("created", "running")):
+        try:
+            record = rt.store.load(row.id)
+        except SessionsError:
+            continue  # recovery says why, at the next start
+        if record.terminal:
+            await seal_ended(rt, record)
+
+
 async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, int]) -> None:
     async for row in rt.index.iter_sessions(states=("created", "running")):
         try:
@@ -68,13 +94,8 @@ async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, in
         except SessionsError as exc:
             log.warning("recovery skips session %s: %s", row.id, exc)
             continue
-        directory = rt.home.session_dir(record.id)
         if record.terminal:
-            # A crash came between the final state and its seal (and maybe between a write
-            # and its sync, so the seal flushes every file).
-            seal_after_crash(directory)
-            await rt.index.put_session(record)  # the index lagged one step
-            await rt.index.put_approvals(scan_session_approvals(rt.home, directory, record))
+            await seal_ended(rt, record)
             wake.add(record.thread)
             continue
         wake.add(record.thread)

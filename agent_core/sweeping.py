@@ -21,7 +21,7 @@ from .approval_events import approval_expired, quorum_decided
 from .deferral import retry_due
 from .delivery import Delivery
 from .mirror import mirror_approval
-from .recovery import find_work
+from .recovery import ended_unsealed, find_work
 from .runtime import Runtime
 
 __all__ = ["Sweeping"]
@@ -61,6 +61,7 @@ class Sweeping:
                 )
             self.wake(result.capsule.thread)
         await self.sweep_governance()
+        await ended_unsealed(rt)
         if queued:
             for thread in await off_loop(self.rt.coordination.work_queue.threads):
                 if thread not in self._tasks:

@@ -121,7 +121,8 @@ def _unsealed(home: Home, session_id: str) -> list[str]:
     if record.terminal:
         return [
             f"it ended ({record.state.value}) but has no seal: MANIFEST.sha256 was removed, or "
-            "a crash came between its end and its seal (`signoff recover` seals such a session)"
+            "a crash came between its end and its seal (a running bot's sweep, or `signoff recover`, "
+            "seals such a session)"
         ]
     return []
 

@@ -43,6 +43,7 @@ from sessions import (
     reindex,
     verify,
 )
+from sessions.manifest import MANIFEST
 
 
 async def park_restart(make_engine: Any, surface: RecordingSurface) -> Any:
@@ -252,6 +253,26 @@ async def test_I4_state_never_moves_backwards_and_ended_sessions_are_sealed(
     with pytest.raises(StaleStateError):
         stale.transition(fresh.id, expected=SessionState.RUNNING, new=SessionState.FAILED)
     assert store.load(fresh.id).state == SessionState.COMPLETED
+
+
+async def test_I4_a_session_another_process_ended_but_did_not_seal_is_sealed_by_the_sweep(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    # A terminal command killed between a session's final state and its seal: only the
+    # next start sealed it, so while a bot ran, `signoff verify` flagged it (soak seed
+    # 843187) and a call it asked for would be refused. The bot's sweep seals it.
+    engine = await make_engine()
+    store = SessionStore(home)
+    fresh = store.create(thread=THREAD, parent_id=None, cause="t", session_md="", running=True)
+    await engine.rt.index.put_session(fresh)  # the index has it running
+    ended = store.transition(fresh.id, expected=SessionState.RUNNING, new=SessionState.FAILED)
+    (home.session_dir(fresh.id) / MANIFEST).unlink()  # killed before its seal
+    assert not verify(home.session_dir(fresh.id)).sealed
+    await engine.sweep()
+    report = verify(home.session_dir(fresh.id))
+    assert report.sealed and report.ok
+    assert [r.id for r in await engine.rt.index.sessions(states=["running"])] == []
+    assert ended.terminal
 
 
 async def test_I4_tampering_with_a_sealed_session_is_detected_and_resume_refuses(
