@@ -108,14 +108,15 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "run":
+        from .one_bot import one_bot_per_home
         from .run import run_bot
 
         # First: what the tool modules print while they are imported (a warning) is logged.
         logs[:] = [setup_logging(format=settings.log_format, level=settings.log_level or "INFO")]
         settings.slack_tokens()  # before the home is created: a mistyped command leaves none
         checked_config(settings)
-        writable_home(settings)
-        return asyncio.run(run_bot(settings))
+        with one_bot_per_home(writable_home(settings), command="run"):
+            return asyncio.run(run_bot(settings))
     if args.command == "dev":
         from .dev import run_dev
 

@@ -27,11 +27,12 @@ from pydantic import SecretStr
 
 from localslack import LocalSlack, WorkspaceConfig
 from localslack.ui import UiOptions
-from sessions import Home, try_file_lock
+from sessions import Home
 
 from .app import SignoffBot
 from .config import ConfigError, Settings
 from .dev_pages import DevPages
+from .one_bot import one_bot_per_home
 from .run import stop_signals
 from .tooling import describe_tools
 
@@ -173,12 +174,7 @@ async def run_dev(settings: Settings, *, host: str, port: int, clock_offset: str
     # One per home: a second kept a chat of its own in the same state file (the last to
     # write it won), and the first one's delivery posted the second's replies to its own
     # chat, where their threads do not exist: given up, lost.
-    with try_file_lock(home.root / "dev" / "dev.lock") as alone:
-        if not alone:
-            raise ConfigError(
-                f"another signoff dev is running on {home.root}: use its page, or stop it "
-                "(or set SIGNOFF_HOME to another directory)"
-            )
+    with one_bot_per_home(home, command="dev"):
         return await _serve(settings, home, offset, host=host, port=port)
 
 

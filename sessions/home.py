@@ -106,6 +106,11 @@ class Home:
         return self.root / "upgrade"
 
     @property
+    def bot_lock(self) -> Path:
+        # flock: held by the one bot (``signoff run`` or ``dev``) on this home; its pid inside.
+        return self.root / "bot.lock"
+
+    @property
     def kill_switch(self) -> Path:
         # A file whose presence stops every model call and tool call, re-read each time.
         return self.root / "KILL"

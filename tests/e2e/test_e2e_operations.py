@@ -138,3 +138,34 @@ async def test_sigterm_while_slack_gives_no_socket_yet_ends_with_the_stopped_lin
         run.kill()
     events = [line["event"] for line in run.log_lines()]
     assert "stopping" in events and events[-1] == "stopped", events
+
+
+async def test_a_second_bot_on_one_home_exits_2_and_leaves_the_first_alone(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    # Both ran: the second's start-up recovery and its sweep took the first's replies that
+    # were streaming into Slack for what a dead process left and deleted them, and a click
+    # Slack sent to either could land on the one being stopped (docs/operations.md).
+    first = RunProcess(slack, settings.home, tmp_path / "first", http_port=free_port())
+    second: RunProcess | None = None
+    try:
+        await first.connected(slack)
+        second = RunProcess(slack, settings.home, tmp_path / "second", http_port=free_port())
+        assert await second.exit_code(timeout=30) == 2
+        last = json.loads(second.stderr().splitlines()[-1])
+        assert last["event"] == "exit_error"
+        assert last["message"] == (
+            f"another signoff run (pid {first.proc.pid}) uses {settings.home}: one bot per "
+            "home; stop it first (or set SIGNOFF_HOME to another directory)"
+        )
+        assert "Traceback" not in second.stderr()
+        assert len(slack.sockets()) == 1  # the second never connected
+        # The first still answers.
+        thread = await mention(slack, "status of api")
+        await bot_reply(slack, thread, "api", timeout=20)
+        first.terminate()
+        assert await first.exit_code(timeout=30) == 0
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
