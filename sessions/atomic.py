@@ -8,6 +8,7 @@ target exists: the file appears complete or not at all, and the first writer win
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -209,7 +210,16 @@ def append_line(path: Path, line: str, *, sync: bool = True) -> None:
     """
     fd, lead = _open_appending(path)
     try:
-        write_all(fd, lead + (line.rstrip("\n") + "\n").encode())
+        size = os.fstat(fd).st_size
+        try:
+            write_all(fd, lead + (line.rstrip("\n") + "\n").encode())
+        except OSError:
+            # A disk that filled half-way kept the record's first bytes: taken back, or the
+            # next append would end them as a torn line *before* its record, which a
+            # strict reader (a transcript, tickets) takes for corruption.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise
         if _FSYNC and sync:
             os.fdatasync(fd)
     finally:

@@ -58,6 +58,7 @@ from sessions import (
     verify,
 )
 from sessions import store as store_module
+from sessions.atomic import append_line
 from sessions.files import INLINE_LIMIT
 from sessions.home import thread_shard
 from sessions.threads import thread_shards, thread_values
@@ -1186,3 +1187,37 @@ def test_lines_since_reads_what_was_appended_whole_and_notices_another_file(
     assert lines_since(log, 8) == (24, [(8, b'{"b":2}'), (16, b'{"c":3}')])
     log.write_bytes(b'{"x":0}\n')  # replaced by a shorter file
     assert lines_since(log, 24) is None
+
+
+_APPEND_PAST_LIMIT = """
+import json, resource, signal, sys
+from pathlib import Path
+from sessions.atomic import append_line
+path = Path(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
+limit = path.stat().st_size + 10  # room for part of the record, as on a disk that fills
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+try:
+    append_line(path, json.dumps({"role": "user", "text": "x" * 200}))
+except OSError as exc:
+    print(exc.errno)
+"""
+
+
+def test_an_append_the_disk_cut_short_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    # A write that found the disk full half-way left its first bytes behind; the next
+    # append ended them with a newline, a torn line *before* a record, which the strict
+    # readers (a transcript, tickets) take for corruption: the session became unreadable.
+    path = tmp_path / "transcript.jsonl"
+    append_line(path, json.dumps({"role": "user", "text": "first"}))
+    before = path.read_bytes()
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", _APPEND_PAST_LIMIT, str(path)],
+        capture_output=True, text=True, timeout=30, cwd=root,
+        env={**os.environ, "PYTHONPATH": root},
+    )  # fmt: skip
+    assert done.stdout.strip() == str(errno.EFBIG), done.stderr
+    assert path.read_bytes() == before
+    append_line(path, json.dumps({"role": "user", "text": "second"}))
+    assert [r["text"] for r in read_jsonl(path)] == ["first", "second"]
