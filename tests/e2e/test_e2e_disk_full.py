@@ -1,0 +1,95 @@
+"""A disk that fills up under a running bot: what Slack sends meanwhile is not acked (Slack
+sends it again), nothing already acked is lost, and once there is room again every message
+is answered and every session verifies.
+
+The home is on a small tmpfs of its own, filled by a file, as a volume fills: a real
+ENOSPC from the kernel on every write signoff makes, not an error raised by a fake. Mounting
+needs root (CAP_SYS_ADMIN); where that is missing the test says so and skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import BotFactory
+from signoff_e2e_kit import bot_reply, clean_env, mention
+
+from bot.config import Settings
+from localslack import LocalSlack
+
+_SIZE = "8m"
+SIGNOFF = str(Path(sys.executable).with_name("signoff"))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={_SIZE}", "tmpfs", str(mount)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _write_until_full(path: Path, size: int) -> None:
+    with path.open("ab") as out:
+        while True:
+            out.write(b"\0" * size)
+            out.flush()
+
+
+def fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last byte (ENOSPC); the file that does it."""
+    filler = disk / "filler"
+    for size in (65536, 4096, 1):  # the last pages too
+        with pytest.raises(OSError) as full:
+            _write_until_full(filler, size)
+        assert full.value.errno == errno.ENOSPC
+    return filler
+
+
+async def test_a_full_disk_leaves_mentions_unacked_and_loses_none(
+    small_disk: Path, start_bot: BotFactory, slack: LocalSlack, settings: Settings
+) -> None:
+    home = small_disk / "home"
+    bot = await start_bot(home=home)
+    await slack.wait_for_sockets(1, timeout=5)
+    first = await mention(slack, "status of api")
+    await bot_reply(slack, first, "service=api", timeout=20)
+    await bot.engine.idle()
+
+    filler = fill(small_disk)
+    second = await mention(slack, "status of web")
+    # Not stored, so not acked: Slack keeps it and sends it again.
+    attempt = await slack.wait_for_delivery(
+        lambda d: d.type == "events_api" and second in str(d.payload) and d.timed_out,
+        timeout=20,
+    )
+    assert not attempt.acked
+    # A follow-up in the first thread while the disk is still full.
+    third = await mention(slack, "status of db", thread_ts=first)
+
+    os.unlink(filler)
+    await bot_reply(slack, second, "service=web", timeout=30)
+    await bot_reply(slack, first, "service=db", timeout=30)
+    await bot.engine.idle()
+    checked = await asyncio.to_thread(
+        subprocess.run,
+        [SIGNOFF, "verify"], env=clean_env(SIGNOFF_HOME=str(home)),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert third  # answered in its thread above
