@@ -1,6 +1,7 @@
 """A disk that fills up under a running bot: what Slack sends meanwhile is not acked (Slack
 sends it again), nothing already acked is lost, and once there is room again every message
-is answered and every session verifies.
+is answered and every session verifies; a click it cannot record is said to the clicker,
+and the card stays live until one is recorded.
 
 The home is on a small tmpfs of its own, filled by a file, as a volume fills: a real
 ENOSPC from the kernel on every write signoff makes, not an error raised by a fake. Mounting
@@ -19,8 +20,22 @@ from pathlib import Path
 
 import pytest
 from conftest import BotFactory
-from signoff_e2e_kit import bot_reply, clean_env, mention
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    bot_reply,
+    clean_env,
+    decision,
+    ephemeral,
+    existing_message,
+    has_buttons,
+    mention,
+    restarts,
+    until,
+    wait_card,
+)
 
+from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack
 
@@ -93,3 +108,30 @@ async def test_a_full_disk_leaves_mentions_unacked_and_loses_none(
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert third  # answered in its thread above
+
+
+async def test_a_click_the_full_disk_cannot_record_is_said_and_the_card_stays_live(
+    small_disk: Path, start_bot: BotFactory, slack: LocalSlack, settings: Settings
+) -> None:
+    home = small_disk / "home"
+    bot = await start_bot(home=home)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread, timeout=20)
+    await bot.engine.idle()
+
+    filler = fill(small_disk)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await ephemeral(slack, "U0BOB", "that was not done; please try again", timeout=20)
+    assert has_buttons(existing_message(slack, channel=OPS, ts=card["ts"]))  # still undecided
+    assert decision(home, approval_id_of(card)) is None
+
+    os.unlink(filler)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "restarts=1", timeout=30)
+    await until(
+        lambda: not has_buttons(existing_message(slack, channel=OPS, ts=card["ts"])),
+        timeout=20,
+        what="the card to lock",
+    )
+    assert restarts(home) == 1
