@@ -23,6 +23,7 @@ from conftest import BotFactory
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
+    bot_messages,
     bot_reply,
     clean_env,
     decision,
@@ -135,3 +136,66 @@ async def test_a_click_the_full_disk_cannot_record_is_said_and_the_card_stays_li
         what="the card to lock",
     )
     assert restarts(home) == 1
+
+
+# A gated tool that fills the disk it runs on (as a runaway dump would) and then succeeds:
+# its result cannot be recorded.
+FILLING_TOOL = '''
+import os
+
+from agent_core.tools import ToolContext, tool
+
+
+@tool(requires_human_approval=True)
+async def dump_heap(ctx: ToolContext) -> str:
+    """Write a heap dump next to the service (needs an approval)."""
+    with (ctx.home.parent / "dump-started").open("a") as runs:  # one x a run
+        runs.write("x")
+    fd = os.open(ctx.home.parent / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, bytes(size))
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return "heap dumped"
+
+
+TOOLS = [dump_heap]
+'''
+
+
+async def test_an_approved_call_that_filled_the_disk_is_told_once_when_there_is_room(
+    small_disk: Path,
+    start_bot: BotFactory,
+    slack: LocalSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It ran, and the disk it filled refused the records that follow (the approval's
+    # result, the session's end): the worker fails and retries. Once there is room the
+    # thread is told how it ended, once, from what was recorded; it never runs again (I2).
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "filling_tools.py").write_text(FILLING_TOOL)
+    monkeypatch.syspath_prepend(str(tools))
+    home = small_disk / "home"
+    bot = await start_bot(home=home, tool_modules=("filling_tools",), demo_tools=False)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "call dump_heap")
+    card = await wait_card(slack, thread, timeout=20)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(lambda: bot.engine.errors, timeout=20, what="the worker to fail on ENOSPC")
+    assert any(getattr(e, "errno", None) == errno.ENOSPC for e in bot.engine.errors)
+
+    os.unlink(small_disk / "filler")  # the worker's own retry carries on from the disk
+    await bot_reply(slack, thread, "finished: heap dumped", timeout=30)
+    await bot.engine.idle()
+    said = [m.get("text", "") for m in bot_messages(slack, thread)]
+    assert sum("heap dumped" in text for text in said) == 1, said
+    assert not any("uncertain" in text or "failed" in text for text in said), said
+    assert not has_buttons(existing_message(slack, channel=OPS, ts=card["ts"]))
+    assert (small_disk / "dump-started").read_text() == "x"  # it ran once
