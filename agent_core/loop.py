@@ -143,8 +143,13 @@ async def run_loop(run: SessionRun, *, early: EarlyCall | None = None) -> None:
     tracker = BudgetTracker(rt.budgets, started=time.monotonic(), cost=rt.cost)
     while True:
         if rt.killed():
+            # Not taken up again when the switch is off (it may have been pulled because
+            # of this turn), unlike messages that come meanwhile: the person is told so.
             await say(
-                run, "killswitch", "The kill switch is on: I stopped before doing anything more."
+                run,
+                "killswitch",
+                "The kill switch is on: I stopped before doing anything more. If it is still "
+                "needed, mention me again once it is off.",
             )
             await _end(run, turn, SessionState.CANCELLED, "kill switch")
             return

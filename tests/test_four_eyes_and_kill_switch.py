@@ -83,3 +83,31 @@ async def test_the_kill_switch_freezes_an_approved_call_without_spending_it(
     assert restarts(home) == 1
     result = next(m for m in transcript(home) if isinstance(m, ToolResultMessage) and m.approval_id)
     assert result.status == "ok"
+
+
+async def test_a_turn_the_kill_switch_cut_says_how_to_go_on_and_is_not_resumed_on_its_own(
+    make_engine: EngineFactory, home: Home, surface: RecordingSurface
+) -> None:
+    # Pulled while a tool ran: the turn stops before the next model call. The switch may
+    # have been pulled *because* of this turn, so it is not taken up again by itself when
+    # the switch is off; the thread was told only "I stopped", and the person was left
+    # waiting for an answer that never came.
+    @tool
+    def collect_logs(service: str) -> str:
+        """Collect the logs of a service."""
+        home.kill_switch.write_text("incident")  # the operator pulls it meanwhile
+        return "42 lines"
+
+    model = ScriptedModel([call("collect_logs", {"service": "api"}), text("here they are")])
+    engine = await make_engine(model=model, registry=ToolRegistry([collect_logs]))
+    await engine.ingest(message("collect the api logs", ts="1700000000.000100"))
+    await engine.idle()
+    (said,) = [t for _, t in surface.replies if "kill switch" in t]
+    assert "stopped" in said and "mention me again once it is off" in said
+    assert chain(home)[-1].state == SessionState.CANCELLED
+
+    home.kill_switch.unlink()
+    engine.wake(THREAD)
+    await engine.idle()
+    assert not any("here they are" in t for _, t in surface.replies)
+    assert chain(home)[-1].state == SessionState.CANCELLED
