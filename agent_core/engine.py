@@ -103,12 +103,14 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         clock: Clock | None = None,
         delivery_poll: float = 1.0,
         delivery_backoff: Backoff | None = None,
+        deliver_now: bool = True,
         **options: Any,
     ) -> Engine:
         """Open the index and build the runtime; ``options`` are Runtime fields.
 
         ``surface`` is where queued Slack writes are delivered; None (a terminal without
-        Slack tokens) leaves them queued for the bot.
+        Slack tokens) leaves them queued for the bot. ``deliver_now`` False: delivery
+        starts at ``start_delivery`` (a terminal prints what was queued first).
         """
         clock = clock or SystemClock()
         index = await cls.open_index(home)
@@ -132,8 +134,14 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
                 index=rt.index,
             )
             rt = dataclasses.replace(rt, outbox_written=delivery.wake)
-            delivery.start()
+            if deliver_now:
+                delivery.start()
         return cls(rt, delivery)
+
+    def start_delivery(self) -> None:
+        """Start sending what is queued (a no-op once started, or without a surface)."""
+        if self.delivery is not None:
+            self.delivery.start()
 
     async def close(self, *, flush: float = 5.0, cut_after: float | None = None) -> None:
         """Let running turns finish (up to ``cut_after`` seconds, then cut them; None:

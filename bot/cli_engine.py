@@ -8,8 +8,10 @@ running behind it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
+from agent_core.cancelling import cancel_and_wait
 from agent_core.engine import Engine
 from agent_core.queued_status import QueuedStatusView
 from approvals import (
@@ -98,7 +100,11 @@ async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
 
         surface = slack_surface(settings)
     live = QueuedStatusView(coordination_for(home).outbox, clock=SystemClock())
-    return await open_engine(settings, surface=surface, warn_no_tools=warn_no_tools, live=live)
+    # Delivery starts once what the command queued is printed (``_said_then_delivered``):
+    # started with the engine, it could send a reply before the terminal had shown it.
+    return await open_engine(
+        settings, surface=surface, warn_no_tools=warn_no_tools, live=live, deliver_now=False
+    )
 
 
 class QueuedEcho:
@@ -120,6 +126,32 @@ class QueuedEcho:
                 _print_card(engine, entry.approval_id)
             elif entry.kind == "notice":
                 print(f"  (to {entry.user}) {printable(entry.text, keep=_LINES)}")
+
+
+# Past this, a terminal waiting on Slack says so: the work itself is done and printed.
+SLOW_SLACK_S = 5.0
+
+
+async def _said_then_delivered(engine: Engine, echo: QueuedEcho) -> None:
+    """The thread's work (an approved call, the turn after it) done and what it queued
+    printed, then Slack's share (the card's update, the replies) delivered: a Slack that
+    is slow to answer delays only the last, and the terminal says what it waits for."""
+    await engine.idle_workers()
+    echo.print_new(engine)
+    engine.start_delivery()
+    delivered = asyncio.ensure_future(engine.idle())
+    try:
+        await asyncio.wait({delivered}, timeout=SLOW_SLACK_S)
+        if not delivered.done():
+            print(
+                "  (Slack has not answered yet: waiting for it; what it does not take now, "
+                "the bot's sweep posts later)",
+                flush=True,
+            )
+        await delivered
+    finally:
+        if not delivered.done():  # cancelled from outside (Ctrl-C): not left behind
+            await cancel_and_wait(delivered)
 
 
 def _print_card(engine: Engine, approval_id: str) -> None:
@@ -161,8 +193,7 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
         # Said at once: what follows may wait for a turn a running bot has in the thread.
         said, code = _decision_line(result, user=args.user)
         print(said, flush=True)
-        await engine.idle()
-        echo.print_new(engine)
+        await _said_then_delivered(engine, echo)
     finally:
         await engine.close()
     return code
@@ -211,8 +242,7 @@ async def recover(settings: Settings) -> int:
     echo = QueuedEcho(settings.home)
     try:
         counts = await engine.recover()
-        await engine.idle()
-        echo.print_new(engine)
+        await _said_then_delivered(engine, echo)
     finally:
         await engine.close()
     print(" ".join(f"{k}={v}" for k, v in counts.items()))

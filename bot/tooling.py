@@ -111,9 +111,11 @@ async def open_engine(
     observer: Observer | None = None,
     live: LiveView | None = None,
     warn_no_tools: bool = True,
+    deliver_now: bool = True,
 ) -> Engine:
     """The engine with its tools; the registry is closed with the engine (or on failure).
-    ``warn_no_tools``: say that no tools are configured (not for a decision alone)."""
+    ``warn_no_tools``: say that no tools are configured (not for a decision alone);
+    ``deliver_now`` False: queued Slack writes go out from ``Engine.start_delivery``."""
     config = settings.config()
     policy = settings.policy(config)  # a bad policy stops start-up before a server starts
     model = build_model(
@@ -137,6 +139,7 @@ async def open_engine(
             observer=observer or NullObserver(),
             approvals_channel=settings.approvals_channel or "",
             live=GuardedLiveView(live) if live is not None else NullLiveView(),
+            deliver_now=deliver_now,
         )
     except BaseException:
         await registry.aclose()
