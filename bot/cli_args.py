@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from importlib.metadata import PackageNotFoundError, version
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sessions import (
     SessionState,
@@ -23,6 +24,9 @@ from sessions import (
 )
 
 from .errors import error_line
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 __all__ = ["COMMANDS", "dash_values_joined", "not_text", "parser"]
 
@@ -53,6 +57,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, error_line(f"{message} (see {self.prog} --help)"))
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # argparse drops a failed write (a full disk, a reader gone): --help would end
+        # with 0 and nothing written. Raised, it ends as every command's output does.
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def _day(value: str) -> str:

@@ -144,19 +144,27 @@ def run(argv: Sequence[str] | None = None) -> int:
     logs: list[logging.Handler] = []
     logging.lastResort = _Notes()  # `run` and `dev` set up handlers of their own
     try:
-        code = _run(argv, logs)
-        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        try:
+            code = _run(argv, logs)
+        except SystemExit as done:  # argparse after --help, --version or a usage error
+            if done.code is not None and not isinstance(done.code, int):
+                raise
+            code = done.code or 0
+        # A closed pipe or a full disk shows here, not in the interpreter's last flush,
+        # which would end --help with 0 and nothing written.
+        sys.stdout.flush()
         return code
     except BrokenPipeError:
         # The reader left (`signoff sessions | head`): stop quietly, like coreutils.
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass  # stdout has no descriptor (captured in tests): nothing left to flush
+        _drop_stdout()
         return 128 + signal.SIGPIPE
     except SignoffError as exc:
         return _failed(str(exc), logs)
     except OSError as exc:
+        try:
+            sys.stdout.flush()  # what was printed before the error still goes out
+        except OSError:  # it was stdout that failed (a full disk): not tried again at exit
+            _drop_stdout()
         where = f": {exc.filename}" if exc.filename else ""
         # A TimeoutError has no text at all: its name is better than nothing.
         return _failed(f"{exc.strerror or exc or type(exc).__name__}{where}", logs)
@@ -168,6 +176,15 @@ def run(argv: Sequence[str] | None = None) -> int:
             "bot carries on from it; `signoff reindex` rebuilds the index when none runs)",
             logs,
         )
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: what it still holds could never be written, and the
+    interpreter's last flush would fail again, with a traceback and status 120."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout has no descriptor (captured in tests): nothing left to flush
 
 
 def _failed(message: str, logs: list[logging.Handler]) -> int:

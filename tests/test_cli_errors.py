@@ -177,6 +177,27 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     assert err == ""
 
 
+@pytest.mark.parametrize("buffered", [True, False])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["say", "--help"]])
+def test_help_that_cannot_be_written_is_an_error_not_a_success(
+    tmp_path: Path, args: list[str], buffered: bool
+) -> None:
+    # To a full disk (/dev/full): every other command said "No space left on device" and
+    # exited 2; --help and --version exited 0 with nothing written.
+    env = env_for(tmp_path / "home")
+    if buffered:
+        env.pop("PYTHONUNBUFFERED", None)
+    else:
+        env["PYTHONUNBUFFERED"] = "1"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [SIGNOFF, *args], env=env, stdout=full,
+            stderr=subprocess.PIPE, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "signoff: error: No space left on device\n"
+
+
 def test_version_and_a_description_for_every_command(tmp_path: Path) -> None:
     env = env_for(tmp_path / "home")
     version = signoff("--version", env=env)
