@@ -3,9 +3,9 @@
 The socket handler calls ``EventIngest.handle`` for every ``events_api`` envelope and
 acks unless the outcome is ``deferred``. The event is judged in three steps:
 
-1. Is it for signoff? Other event types, bots' posts, edits and ``message`` events
-   outside signoff's threads are ``ignored``; a payload too broken to tell is
-   ``dropped``. In a direct message with signoff every message is for it (no mention
+1. Is it for signoff? Other event types, bots' and Slackbot's posts, edits and
+   ``message`` events outside signoff's threads are ``ignored``; a payload too broken to
+   tell is ``dropped``. In a direct message with signoff every message is for it (no mention
    needed): each one outside a thread starts a conversation, threaded under it, exactly
    like a mention in a channel. ``app_home_opened`` for the Home tab is ``handled``: the
    Home is published for that person (``on_home_opened``).
@@ -51,6 +51,10 @@ log = logging.getLogger("signoff.ingest")
 # Plain user messages only: edits, deletions, joins and bot posts are not requests.
 _ACCEPTED_SUBTYPES = (None, "thread_broadcast", "file_share")
 _EVENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+# Slackbot writes as this user, with no bot_id and no subtype: a notice in signoff's
+# direct messages ("You have been removed from #ops by @carol"), a /remind's text in a
+# channel (mention included). No person asked: a request from it has no requester.
+_SLACKBOT = "USLACKBOT"
 
 Taken = Callable[[MessageEvent], Awaitable[None]]
 # Called on the socket thread: it must only hand the work to where it is done.
@@ -211,6 +215,8 @@ class EventIngest:
             return f"event type {shown(event.type)}"
         if event.subtype not in _ACCEPTED_SUBTYPES:
             return f"message subtype {shown(event.subtype)}"
+        if event.user == _SLACKBOT:
+            return "Slackbot's message"
         if event.bot_id or event.user == self.bot_user_id:
             mine = event.bot_id == self.bot_id or event.user == self.bot_user_id
             return "the bot's own message" if mine else "another bot's message"

@@ -87,3 +87,20 @@ async def test_a_malformed_home_opened_is_quarantined_and_publishes_nothing(
     assert opened == []
     bad_tab = await ingest.handle(home_opened(tab="settings"))
     assert bad_tab.fate is Fate.QUARANTINED
+
+
+async def test_slackbots_own_messages_are_not_requests(home: Home, clock: FixedClock) -> None:
+    """Slackbot writes as ``USLACKBOT``, with no ``bot_id`` and no subtype: it tells signoff
+    in their direct message that it was removed from a channel (a capture of Slack's
+    ``message.im`` in atlassian's Jira Cloud for Slack plugin), and a ``/remind`` posts its
+    text in a channel, mention and all. Neither is a person asking: taken, a model turn ran
+    on it and answered Slackbot, and a reminder's request had no requester to keep from
+    approving it."""
+    disk = Disk()
+    ingest = ingest_for(disk, home, clock)
+    removed = dm("You have been removed from #ops by <@U0CAROL>", user="USLACKBOT")
+    reminder = payload("Ev2", user="USLACKBOT", text="Reminder: <@U0SIGNOFF> restart api.")
+    for event in (removed, reminder):
+        outcome = await ingest.handle(event)
+        assert (outcome.fate, outcome.reason) == (Fate.IGNORED, "Slackbot's message")
+    assert disk.stored == {}
