@@ -25,7 +25,7 @@ from sessions import (
 )
 
 from .cards import expiry, progress
-from .listeners import failure, guarded
+from .listeners import failure, guarded, respond_ephemeral
 from .membership import COULD_NOT_CHECK, ChannelMembers
 from .payloads import SlashCommand
 from .slack_errors import slack_error
@@ -200,7 +200,7 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
         # After the ack nothing may escape: Bolt would log a traceback and, when it comes
         # within its 10 ms poll of the ack, withhold that ack (the person sees an error).
         try:
-            await respond(text=short, response_type="ephemeral", replace_original=False)
+            await respond_ephemeral(respond, short)
         except Exception as exc:  # the response_url expired, or Slack is unreachable
             log.warning("could not answer /signoff %s: %s", shown(command.text, 40), failure(exc))
             return
@@ -220,7 +220,7 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
             log.warning("could not upload a trace to %s: %s", command.channel_id, failure(exc))
             told = literal(f"The trace could not be uploaded here ({why or type(exc).__name__}).")
             try:
-                await respond(text=told, response_type="ephemeral", replace_original=False)
+                await respond_ephemeral(respond, told)
             except Exception as again:
                 log.warning("could not say the trace upload failed: %s", failure(again))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import inspect
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -31,7 +32,15 @@ from .slack_errors import slack_error
 from .slack_fields import shown
 from .slack_text import literal, mrkdwn_object
 
-__all__ = ["OUTSIDE", "SORRY", "failure", "guarded", "who"]
+__all__ = [
+    "OUTSIDE",
+    "SORRY",
+    "ResponseUrlRefused",
+    "failure",
+    "guarded",
+    "respond_ephemeral",
+    "who",
+]
 
 log = logging.getLogger("signoff.listeners")
 
@@ -40,8 +49,34 @@ SORRY = (
     "Something went wrong on signoff's side and that was not done; please try again. "
     "An operator can find it in signoff's log as `{ref}`."
 )
+
+
+class ResponseUrlRefused(Exception):
+    """Slack refused a post to a ``response_url`` (spent, expired, an outage)."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(f"HTTP {status} {error}".strip())
+        self.status, self.error = status, error
+
+
 # Failures of the world outside (Slack, the network, the disk), as opposed to our bugs.
-OUTSIDE = (SlackApiError, OSError, aiohttp.ClientError)
+OUTSIDE = (SlackApiError, OSError, aiohttp.ClientError, ResponseUrlRefused)
+
+
+async def respond_ephemeral(respond: Any, text: str) -> None:
+    """Answer by the ``response_url`` only to the person, or raise ``ResponseUrlRefused``:
+    Bolt's ``respond`` returns Slack's answer instead of raising, so a spent or expired
+    URL (404 ``used_url``, ``expired_url``) or a 5xx lost the answer without a word."""
+    response = await respond(text=text, response_type="ephemeral", replace_original=False)
+    status = getattr(response, "status_code", 200)
+    if status == 200:
+        return
+    body = getattr(response, "body", "")
+    try:
+        said = json.loads(body).get("error", "") if isinstance(body, str) else ""
+    except (ValueError, AttributeError):
+        said = ""  # an outage's page, not Slack's JSON: its status says enough
+    raise ResponseUrlRefused(status, shown(said, 40)[1:-1] if isinstance(said, str) else "")
 
 
 def guarded(listener: Listener) -> Callable[[AsyncArgs], Awaitable[None]]:
@@ -98,6 +133,8 @@ def failure(exc: BaseException) -> str:
     if isinstance(exc, SlackApiError):
         said = slack_error(exc)
         return f"{name} ({shown(said, 40)})" if said else f"{name} (not a Slack answer)"
+    if isinstance(exc, ResponseUrlRefused):
+        return f"{name} ({exc})"
     code = exc.errno if isinstance(exc, OSError) else None
     if code is not None and code in errno.errorcode:
         return f"{name} ({errno.errorcode[code]})"
@@ -129,7 +166,7 @@ async def _tell(args: AsyncArgs, body: dict[str, Any], text: str) -> str:
             await args.ack()
         user = who(body)
         if isinstance(body.get("response_url"), str):
-            await args.respond(text=text, response_type="ephemeral", replace_original=False)
+            await respond_ephemeral(args.respond, text)
             return "told them by response_url"
         channel = _ids(body).get("channel")
         if user and isinstance(channel, str):

@@ -25,7 +25,7 @@ from signoff_e2e_kit import (
 from bot.app import SignoffBot
 from bot.cards import APPROVE
 from bot.config import Settings
-from localslack import LocalSlack
+from localslack import LocalSlack, Timing
 from sessions import FixedClock
 
 if TYPE_CHECKING:
@@ -321,3 +321,27 @@ async def test_a_trace_the_disk_cannot_read_is_answered_and_logged_in_one_line(
     ref = line.split("ref=")[1].split(";")[0]
     assert told.startswith("Something went wrong on signoff's side") and f"`{ref}`" in told
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+@pytest.mark.slack_timing(
+    Timing(ack_timeout=1.0, server_ping_interval=None, response_url_max_uses=0)
+)
+async def test_an_answer_the_response_url_refuses_is_logged_not_taken_for_said(
+    slack: LocalSlack, bot: SignoffBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bolt's ``respond`` returns Slack's answer instead of raising: a spent or expired
+    ``response_url`` (404 ``used_url``) or an outage (5xx) came back as a response, so the
+    answer was lost with no line saying so."""
+    caplog.set_level(logging.INFO)
+    sent = await slack.slash_command(command="/signoff", user="U0CAROL", channel=OPS, text="help")
+    assert not (await slack.wait_for_ack(sent.envelope_id)).user_saw_error
+    lines = await until(
+        lambda: [
+            r.getMessage()
+            for r in caplog.records
+            if r.getMessage().startswith("could not answer /signoff")
+        ],
+        what="the line saying the answer was refused",
+    )
+    assert "used_url" in lines[0], lines
+    assert slack.ephemeral_messages(user="U0CAROL") == []
