@@ -22,6 +22,7 @@ from signoff_e2e_kit import (
     home_texts,
     mention,
     quarantined,
+    thread_path,
     until,
     wait_card,
 )
@@ -214,4 +215,29 @@ async def test_a_message_edited_to_mention_signoff_is_taken_and_answered_once(
     assert not (await slack.wait_for_ack(again.envelope_id, timeout=5)).timed_out
     await bot.engine.idle()
     assert len(bot_messages(slack, ts, "service=api,")) == 1
+    assert quarantined(settings.home) == []
+
+
+async def test_slackbots_notice_and_reminder_are_acked_and_ignored_with_one_line(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slackbot's DM to the app when it is removed from a channel (a ``message.im`` capture
+    in atlassian's Jira Cloud for Slack plugin: ``USLACKBOT``, no ``bot_id``, no subtype)
+    and a ``/remind`` posting a mention of signoff: each acked with one line, never a turn."""
+    caplog.set_level(logging.DEBUG, logger="signoff.socket")
+    removed = {"type": "message", "text": "You have been removed from #ops by <@U0CAROL>",
+               "user": "USLACKBOT", "ts": "1900000000.000100", "channel": "D0SLACKBOT",
+               "event_ts": "1900000000.000100", "channel_type": "im"}  # fmt: skip
+    reminder = {"type": "app_mention", "user": "USLACKBOT", "channel": OPS, "team": T,
+                "text": f"Reminder: <@{BOT_USER}> restart api.", "ts": "1900000000.000200",
+                "event_ts": "1900000000.000200"}  # fmt: skip
+    for event_id, event in (("Ev0SLACKBOT1", removed), ("Ev0SLACKBOT2", reminder)):
+        sent = await slack.send_envelope(type="events_api", payload=_event(event_id, event))
+        assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
+        lines = [r.getMessage() for r in caplog.records if event_id in r.getMessage()]
+        assert lines == [f"events_api {event_id} ignored: Slackbot's message"], lines
+    await bot.engine.idle()
+    assert not thread_path(settings.home, "1900000000.000100", channel="D0SLACKBOT").exists()
+    assert not thread_path(settings.home, "1900000000.000200").exists()
+    assert [m for m in slack.messages(channel=OPS) if m.get("bot_id")] == []
     assert quarantined(settings.home) == []
