@@ -222,3 +222,26 @@ async def test_a_deny_whose_form_slack_refuses_is_decided_and_logged_in_one_line
     (line,) = [r.getMessage() for r in caplog.records if "deny modal" in r.getMessage()]
     assert "\n" not in line and "expired_trigger_id" in line, line
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+@pytest.mark.slack_timing(
+    Timing(ack_timeout=1.0, server_ping_interval=None, response_url_max_uses=0)
+)
+async def test_an_apology_the_response_url_refuses_is_not_logged_as_told(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bolt's ``respond`` returns Slack's refusal (404 ``used_url``) instead of raising:
+    the line said "told them by response_url" when nobody was told."""
+    _bot, _thread, card, _approval = await asked_then_cut_off(
+        slack, start_bot, tmp_path, caplog, method="views.open"
+    )
+    click = await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=DENY)
+    assert not (await slack.wait_for_ack(click.envelope_id)).user_saw_error
+    (line,) = await until(lambda: failures(caplog), what="the listener's log line")
+    message = line.getMessage()
+    assert message.startswith("listener on_click failed after its ack"), message
+    assert message.endswith("could not tell them: ResponseUrlRefused (HTTP 404 used_url)"), message
+    assert ephemeral_texts(slack, "U0BOB") == []
