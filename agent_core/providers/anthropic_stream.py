@@ -14,11 +14,15 @@ CPU of a streamed reply. This keeps its results, block for block: deltas find th
 block by position in arrival order, text and JSON pieces are joined once, the JSON parsed
 as leniently (jiter's partial mode), ``message_delta`` usage overwrites what
 ``message_start`` said only where it says something, events before ``message_start`` are
-ignored, and whatever the helper would have raised on a malformed event raises here too.
+ignored, and whatever the helper would have raised on a malformed event raises here too,
+but for one thing: tool input with half a surrogate pair (``\\ud800``, which JSON may spell
+and jiter refuses) is read with the half as U+FFFD, as the reply without streaming is
+recorded, not refused as a garbled stream (which made the whole call again).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["MessageAssembler", "made_progress"]
@@ -29,6 +33,11 @@ if TYPE_CHECKING:
 
 # Blocks whose input arrives as input_json_delta pieces (the SDK's TRACKS_TOOL_INPUT).
 _TAKES_JSON = frozenset({"tool_use", "server_tool_use"})
+# In JSON text: an escaped backslash (kept: ``\\ud800`` is text), a whole surrogate pair
+# (kept), or half of one (replaced).
+_SURROGATE_ESCAPE = re.compile(
+    r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
 _COUNTS = (
     "output_tokens",
     "input_tokens",
@@ -132,11 +141,14 @@ class MessageAssembler:
         if block.type == "text":
             block.text += "".join(pieces)
             return
-        raw = "".join(pieces).encode()
+        raw = "".join(pieces)
         if raw:  # no JSON at all (or only empty pieces): the input content_block_start gave
             from jiter import from_json
 
-            block.input = from_json(raw, partial_mode=True)
+            try:
+                block.input = from_json(raw.encode(), partial_mode=True)
+            except ValueError:  # half a surrogate pair, which JSON may spell and jiter refuses
+                block.input = from_json(_whole_pairs(raw).encode(), partial_mode=True)
 
     @staticmethod
     def _delta(message: AnthropicMessage, event: RawMessageDeltaEvent) -> None:
@@ -149,3 +161,11 @@ class MessageAssembler:
             value = getattr(usage, field, None)
             if value is not None:
                 setattr(message.usage, field, value)
+
+
+def _whole_pairs(raw: str) -> str:
+    """``raw`` JSON text with each half of a surrogate pair (escaped, or a pair split
+    between two pieces) made U+FFFD, as a reply without streaming is recorded; a JSON
+    error of any other kind stays, for ``message`` to raise."""
+    raw = raw.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _SURROGATE_ESCAPE.sub(lambda m: m[0] if len(m[0]) != 6 else "\\ufffd", raw)

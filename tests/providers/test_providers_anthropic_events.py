@@ -299,3 +299,36 @@ async def test_a_reply_without_usage_is_still_the_reply(
     reply = await streamed(anthropic_api, sleeps, RecordingSink(), attempts=2)
     assert reply.text == "Done." and len(anthropic_api.requests) == 1
     assert (reply.usage.input_tokens, reply.usage.output_tokens) == counted
+
+
+@pytest.mark.parametrize(
+    ("pieces", "stop_reason", "wanted"),
+    [
+        # The model wrote half a surrogate pair: JSON may spell one, jiter refuses it.
+        (['{"service": "api\\ud800", ', '"note": "\\ud83d\\ude00"}'], "tool_use",
+         {"service": "api\ufffd", "note": "\U0001f600"}),
+        # An escaped backslash before "ud800" is text, not an escape: kept as it is.
+        (['{"path": "C:\\\\ud800", "x": "\\udc00"}'], "tool_use",
+         {"path": "C:\\ud800", "x": "\ufffd"}),
+        # Cut at the output limit right after half a pair: what arrived is still read.
+        (['{"service": "api", "note": "\\ud83d"'], "max_tokens", {"service": "api", "note": "\ufffd"}),
+    ],
+)  # fmt: skip
+async def test_half_a_surrogate_pair_in_tool_input_is_replaced_not_a_garbled_stream(
+    anthropic_api: FakeAnthropic,
+    sleeps: SleepRecorder,
+    pieces: list[str],
+    stop_reason: str,
+    wanted: dict[str, str],
+) -> None:
+    """Tool input may spell half a surrogate pair (``\\ud800``), as text may: the reply
+    without streaming is read, the half replaced by U+FFFD. Streamed, jiter refused the
+    input, so the whole (paid) call was made again and, for a model that wrote it again,
+    the turn failed as "a reply signoff cannot read"."""
+    anthropic_api.enqueue(sse([
+        start(), tool(0, "toolu_01U", "service_status"),
+        *(json_piece(0, p) for p in pieces), closes(0), ends(stop_reason), STOP,
+    ]))  # fmt: skip
+    reply = await streamed(anthropic_api, sleeps, RecordingSink())
+    assert reply.tool_calls == (RawToolCall(id="toolu_01U", name="service_status", arguments=wanted),)  # fmt: skip
+    assert len(anthropic_api.requests) == 1
