@@ -92,7 +92,7 @@ class ProviderError(SignoffError):
 class ProviderConfigError(ProviderError):
     """The configuration cannot work: fix the environment, not the network.
 
-    ``reason`` is one of ``bad_spec``, ``missing_key``, ``missing_base_url``,
+    ``reason`` is one of ``bad_spec``, ``missing_key``, ``bad_key``, ``missing_base_url``,
     ``bad_base_url``, ``bad_price_table``.
     """
 

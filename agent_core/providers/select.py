@@ -98,6 +98,22 @@ def _key(env: Mapping[str, str], name: str, spec: ModelSpec) -> str:
             reason="missing_key",
             provider=spec.provider,
         )
+    return _sendable(key, name, spec.provider)
+
+
+def _sendable(key: str, name: str, provider: str) -> str:
+    """``key``, if an HTTP header can carry it (visible ASCII). A key pasted with an
+    invisible character (a zero-width or no-break space, a curly quote) otherwise failed
+    every call: the OpenAI SDK with a bare UnicodeEncodeError, a server by echoing the
+    header back, key and all. Said at start-up, naming the character, never the key."""
+    for position, char in enumerate(key, start=1):
+        if not "!" <= char <= "~":
+            raise ProviderConfigError(
+                f"{name} has a character no HTTP header can carry (U+{ord(char):04X} at "
+                f"position {position}), pasted with the key? Set it again.",
+                reason="bad_key",
+                provider=provider,
+            )
     return key
 
 
@@ -146,9 +162,12 @@ def model_from_spec(
             reason="missing_base_url",
             provider=parsed.provider,
         )
+    key = _get(env, "OPENAI_API_KEY")
     return OpenAICompatibleModel(
         parsed.model,
-        api_key=_get(env, "OPENAI_API_KEY") or COMPATIBLE_PLACEHOLDER_KEY,
+        api_key=COMPATIBLE_PLACEHOLDER_KEY
+        if key is None
+        else _sendable(key, "OPENAI_API_KEY", parsed.provider),
         base_url=base_url,
         settings=settings,
         sleep=sleep,

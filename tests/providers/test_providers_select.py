@@ -129,3 +129,31 @@ async def test_repr_shows_no_key_or_credentials() -> None:
     assert OPENAI_KEY not in repr(model) and "hunter2" not in repr(model)
     assert model.base_url == "http://127.0.0.1:9/v1"
     await model.aclose()
+
+
+@pytest.mark.parametrize(
+    ("spec", "env_name", "extra"),
+    [
+        ("anthropic:claude-sonnet-4-6", "ANTHROPIC_API_KEY", {}),
+        ("openai:gpt-4o", "OPENAI_API_KEY", {}),
+        ("openai-compatible:qwen2.5", "OPENAI_API_KEY", {"OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"}),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    ("pasted", "shown"),
+    [("\u200b", "U+200B"), ("\u00a0", "U+00A0"), ("\u2019", "U+2019"), (" ", "U+0020"), ("\x7f", "U+007F")],
+)  # fmt: skip
+def test_a_key_no_http_header_can_carry_is_a_config_error_that_does_not_show_it(
+    spec: str, env_name: str, extra: dict[str, str], pasted: str, shown: str
+) -> None:
+    """A key pasted with an invisible character (a zero-width or no-break space, a curly
+    quote) went through: every mention then failed, with the OpenAI SDK's bare
+    UnicodeEncodeError ("'ascii' codec can't encode character '\\u200b' in position 20")
+    as the reason, or the server's echo of the header, key and all, in the thread."""
+    key = f"sk-TESTKEY-{pasted}never-leak-9f2d"
+    with pytest.raises(ProviderConfigError) as info:
+        model_from_spec(spec, env={env_name: key, **extra})
+    assert info.value.reason == "bad_key"
+    said = str(info.value)
+    assert env_name in said and shown in said and "position 12" in said
+    assert "TESTKEY" not in said and "never-leak" not in said and "TESTKEY" not in repr(info.value)
