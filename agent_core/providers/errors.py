@@ -34,6 +34,7 @@ from sessions import SignoffError
 from ..parsing import valid_text
 
 __all__ = [
+    "QUOTA_CODES",
     "Failure",
     "ProviderAuthError",
     "ProviderConfigError",
@@ -51,7 +52,7 @@ __all__ = [
     "scrub",
 ]
 
-_QUOTA_CODES = frozenset(
+QUOTA_CODES = frozenset(
     {"insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached"}
 )
 _MAX_DETAIL = 300
@@ -175,7 +176,7 @@ class Failure:
     def is_quota(self) -> bool:
         return self.status == 402 or (
             self.status == 429
-            and (self.error_code in _QUOTA_CODES or self.error_type in _QUOTA_CODES)
+            and (self.error_code in QUOTA_CODES or self.error_type in QUOTA_CODES)
         )
 
     @property

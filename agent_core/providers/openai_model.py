@@ -26,7 +26,7 @@ from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
 from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
-from .errors import Failure
+from .errors import QUOTA_CODES, Failure
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
@@ -78,15 +78,24 @@ def classify_openai_error(exc: Exception) -> Failure | None:
         )
     if isinstance(exc, openai.APIError):  # an error sent in the middle of a stream
         kind, code = _str(exc.type), _str(exc.code)
-        status = 500
-        if kind == "invalid_request_error":
-            status = 400
-        elif "rate_limit" in f"{kind} {code}":
-            status = 429
+        status = _midway_status(kind, code)
+        if code is not None and code.isdigit():  # the status itself, not a code to show
+            code = None
         return Failure(
             "status", status=status, error_type=kind, error_code=code, api_message=exc.message
         )
     return None
+
+
+def _midway_status(kind: str | None, code: str | None) -> int:
+    """The HTTP status an error sent midway stands for (its response began as a 200).
+    vLLM and llama.cpp put it in ``code``; a quota error is a 429 with its code, as sent
+    up front: neither is retried, where a 500 would be."""
+    if code is not None and code.isdigit() and 400 <= int(code) <= 599:
+        return int(code)
+    if kind in QUOTA_CODES or code in QUOTA_CODES or "rate_limit" in f"{kind} {code}":
+        return 429
+    return 400 if kind == "invalid_request_error" else 500
 
 
 class OpenAIModel(ProviderModel["AsyncOpenAI"]):

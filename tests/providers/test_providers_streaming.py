@@ -23,6 +23,8 @@ from agent_core.providers import (
     OpenAICompatibleModel,
     OpenAIModel,
     ProviderConnectionError,
+    ProviderQuotaError,
+    ProviderRequestError,
 )
 from agent_core.scripted import ScriptedModel
 
@@ -289,3 +291,38 @@ async def test_a_stream_whose_choices_are_not_numbered_0_is_read(
     )
     assert (reply.text, reply.stop_reason) == (ANSWER, "end_turn")
     assert len(openai_api.requests) == 1
+
+
+_CHUNK = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "llama3",
+          "choices": [{"index": 0, "delta": {"role": "assistant", "content": "The "}, "finish_reason": None}]}  # fmt: skip
+MIDWAY_ERRORS = {
+    # vLLM and llama.cpp put the HTTP status in "code": a request refused is refused again.
+    "a 400 in the code": ({"object": "error", "message": "the request exceeds the available context size",
+                           "type": "BadRequestError", "param": None, "code": 400},
+                          ProviderRequestError, "rejected the request (400"),
+    "a quota code": ({"message": "You exceeded your current quota.", "type": "insufficient_quota",
+                      "param": None, "code": "insufficient_quota"},
+                     ProviderQuotaError, "out of credit"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", MIDWAY_ERRORS)
+async def test_an_error_midway_that_will_not_pass_is_not_retried(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, case: str
+) -> None:
+    """Each was taken for a server error (500): the same call made three times more (a
+    local model's GPU, or a bill, for each), then told as "had a server error (500 400)"."""
+    error, raised, said = MIDWAY_ERRORS[case]
+    events = [_CHUNK, {"error": error}]
+    body = "".join(f"data: {json.dumps(event)}\n\n" for event in events)
+    for _ in range(4):
+        openai_api.enqueue(Scripted(text=body, content_type="text/event-stream"))
+    model = opened(
+        OpenAICompatibleModel(
+            "llama3", api_key="x", base_url=openai_api.base_url, settings=fast(), sleep=sleeps
+        )
+    )
+    with pytest.raises(raised) as info:
+        await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    assert said in str(info.value) and "after" not in str(info.value)
+    assert len(openai_api.requests) == 1 and sleeps.calls == []
