@@ -12,10 +12,12 @@ from agent_core.model import Model
 from agent_core.offline import OfflineModel
 from agent_core.providers import (
     ModelSettings,
+    PriceTable,
     ProviderConfigError,
     cost_usd,
     load_price_table,
     model_from_spec,
+    parse_spec,
 )
 
 from .config import ConfigError, Settings
@@ -49,6 +51,8 @@ def build_cost(settings: Settings) -> CostFunction:
         prices = load_price_table(settings.price_table)
     except ProviderConfigError as exc:
         raise ConfigError(f"SIGNOFF_PRICE_TABLE: {exc}") from None
+    if settings.budget_usd is not None:
+        _check_priced(settings.model, prices)
 
     def cost(model: str, usage: Usage) -> float | None:
         price = cost_usd(model, usage, prices=prices)
@@ -59,6 +63,20 @@ def build_cost(settings: Settings) -> CostFunction:
         return price
 
     return cost
+
+
+def _check_priced(model_spec: str, prices: PriceTable) -> None:
+    """A USD budget needs the model's price: every call of a model the table lacks cost
+    nothing, so the budget was never reached, and nothing said so."""
+    try:
+        spec = parse_spec(model_spec)
+    except ProviderConfigError:
+        return  # build_model says what is wrong with it
+    if spec is not None and prices.lookup(spec.model) is None:
+        raise ConfigError(
+            f"SIGNOFF_BUDGET_USD: the price table has no price for {spec.model}, so no "
+            "spend could be counted; give it one in SIGNOFF_PRICE_TABLE (0 for a local model)"
+        )
 
 
 def build_budgets(settings: Settings) -> Budgets:

@@ -16,7 +16,7 @@ from agent_core.providers import (
     cost_usd,
     load_price_table,
 )
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.models import build_cost
 
 MILLION = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
@@ -148,3 +148,28 @@ def test_a_reply_named_for_a_model_the_table_lacks_is_priced_as_the_one_asked_fo
     assert cost("my-gateway-deployment-7", usage) == asked
     assert cost("gpt-4o", usage) == cost_usd("gpt-4o", usage)  # a priced name is its own
     assert build_cost(Settings.from_env({}))("my-gateway-deployment-7", usage) is None
+
+
+def test_a_usd_budget_no_price_can_enforce_stops_start_up(tmp_path: Path) -> None:
+    """``SIGNOFF_BUDGET_USD`` with a model the table has no price for (a model newer than
+    the table, a local one) priced every call at nothing: the budget was never reached,
+    and nothing said so. Start-up fails closed instead, naming what to add."""
+    budget = {"SIGNOFF_BUDGET_USD": "5"}
+    for spec in ("anthropic:claude-sonnet-9-9", "openai-compatible:llama3.1:8b"):
+        settings = Settings.from_env({"SIGNOFF_MODEL": spec, **budget})
+        with pytest.raises(ConfigError) as info:
+            build_cost(settings)
+        said = str(info.value)
+        assert said.startswith("SIGNOFF_BUDGET_USD") and spec.partition(":")[2] in said
+        assert "SIGNOFF_PRICE_TABLE" in said
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[models."llama3.1:8b"]\ninput = 0\noutput = 0\n')
+    priced = {"SIGNOFF_PRICE_TABLE": str(prices), **budget}
+    usage = Usage(input_tokens=1_000, output_tokens=1_000)
+    for env in (
+        {"SIGNOFF_MODEL": "openai-compatible:llama3.1:8b", **priced},  # priced, if at nothing
+        {"SIGNOFF_MODEL": "anthropic:claude-sonnet-4-6-20260101", **budget},  # a snapshot
+        {"SIGNOFF_MODEL": "anthropic:claude-sonnet-9-9"},  # no budget to enforce
+        {"SIGNOFF_MODEL": "offline", **budget},  # nothing is paid
+    ):
+        build_cost(Settings.from_env(env))(env["SIGNOFF_MODEL"], usage)
