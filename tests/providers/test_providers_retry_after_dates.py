@@ -47,15 +47,18 @@ async def test_a_retry_after_date_is_gmt_in_every_form(
 ) -> None:
     """The asctime form was read as local time: 5 h off here, past the longest wait
     honoured, so a 429 asking for 30 s ended the call at once."""
-    when = time.strftime(form, time.gmtime(time.time() + 30))
     model: AnthropicModel | OpenAIModel
+    api: FakeAnthropic | FakeOpenAI
     if provider == "anthropic":
-        anthropic_api.error(429, headers={"retry-after": when}).reply("recovered")
-        model = AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+        api, model = anthropic_api, AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
     else:
-        openai_api.error(429, headers={"retry-after": when}).reply("recovered")
-        model = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+        api, model = openai_api, OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
     try:
+        # The date is taken once the SDK is imported: on a busy machine its import took
+        # seconds of the 30, and the wait fell below what this asks.
+        await model.ready()
+        when = time.strftime(form, time.gmtime(time.time() + 30))
+        api.error(429, headers={"retry-after": when}).reply("recovered")
         reply = await model.complete(system="", messages=ASK, tools=[])
     finally:
         await model.aclose()
