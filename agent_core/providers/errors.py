@@ -204,6 +204,18 @@ def _attempts(n: int) -> str:
     return f"{n} attempt" if n == 1 else f"{n} attempts"
 
 
+def _wait(seconds: float) -> str:
+    """A wait as a person reads it: a date's is fractional ("119.629 s") and a far one's
+    large ("2.29974e+09 s")."""
+    if seconds < 10:
+        return f"{seconds:.2g} s"
+    if seconds < 3600:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 86400:
+        return f"about {seconds / 3600:.0f} h"
+    return f"about {seconds / 86400:,.0f} days"
+
+
 def _looks_like_model(f: Failure, model: str) -> bool:
     markers = " ".join(x for x in (f.error_type, f.error_code, f.api_message) if x).lower()
     return "model" in markers or "not_found_error" in markers or (bool(model) and model in markers)
@@ -271,7 +283,7 @@ def error_from_failure(
         )
         return build(ProviderRequestError, msg)
     if status == 429:
-        wait = f"; it asks to retry after {f.retry_after:g} s" if f.retry_after else ""
+        wait = f"; it asks to retry after {_wait(f.retry_after)}" if f.retry_after else ""
         msg = f"{provider} is rate limiting us (429) after {tried}{wait}.{rid}"
         return build(ProviderRateLimitError, msg)
     if status in (503, 529) or f.error_type == "overloaded_error":

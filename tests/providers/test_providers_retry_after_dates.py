@@ -4,6 +4,7 @@ still send, whatever zone the machine signoff runs on is set to."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -13,7 +14,7 @@ from fake_openai import FakeOpenAI
 from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
 
 from agent_core.messages import UserMessage
-from agent_core.providers import AnthropicModel, OpenAIModel
+from agent_core.providers import AnthropicModel, OpenAIModel, ProviderRateLimitError
 
 ASK = [UserMessage(text="status?")]
 
@@ -65,3 +66,29 @@ async def test_a_retry_after_date_is_gmt_in_every_form(
     assert reply.text == "recovered"
     [wait] = sleeps.calls
     assert 25 <= wait <= 31
+
+
+@pytest.mark.parametrize(
+    ("ahead_s", "said"),
+    [
+        (120.5, r"retry after \d+ s\."),  # whole seconds: the date names no fraction
+        (3 * 3600 + 30, r"retry after about 3 h\."),
+        (40 * 86400 + 30, r"retry after about 40 days\."),
+    ],
+)
+async def test_a_long_retry_after_date_is_told_in_words_a_person_reads(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder, ahead_s: float, said: str
+) -> None:
+    """A date's wait is fractional, and a far one is large: the thread was told "it asks
+    to retry after 119.629 s", or "after 2.29974e+09 s"."""
+    model = AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+    try:
+        await model.ready()  # the SDK's import is no part of the wait
+        when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + ahead_s))
+        anthropic_api.error(429, headers={"retry-after": when})
+        with pytest.raises(ProviderRateLimitError) as info:
+            await model.complete(system="", messages=ASK, tools=[])
+    finally:
+        await model.aclose()
+    assert re.search(said, str(info.value)), str(info.value)
+    assert sleeps.calls == []
