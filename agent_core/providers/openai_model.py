@@ -71,20 +71,27 @@ def classify_openai_error(exc: Exception) -> Failure | None:
             "status",
             status=exc.status_code,
             error_type=_str(exc.type),
-            error_code=_str(exc.code),
+            error_code=_shown_code(_str(exc.code)),
             api_message=message,
             request_id=exc.request_id,
             retry_after=parse_retry_after(exc.response.headers),
         )
     if isinstance(exc, openai.APIError):  # an error sent in the middle of a stream
         kind, code = _str(exc.type), _str(exc.code)
-        status = _midway_status(kind, code)
-        if code is not None and code.isdigit():  # the status itself, not a code to show
-            code = None
         return Failure(
-            "status", status=status, error_type=kind, error_code=code, api_message=exc.message
+            "status",
+            status=_midway_status(kind, code),
+            error_type=kind,
+            error_code=_shown_code(code),
+            api_message=exc.message,
         )
     return None
+
+
+def _shown_code(code: str | None) -> str | None:
+    """``code`` unless it is a number: vLLM and llama.cpp repeat the status there, which
+    would be told twice ("400 400") in place of the error's type."""
+    return None if code is None or code.isdigit() else code
 
 
 def _midway_status(kind: str | None, code: str | None) -> int:

@@ -143,6 +143,22 @@ async def test_400_is_not_retried(openai_api: FakeOpenAI, sleeps: SleepRecorder)
     assert len(openai_api.requests) == 1 and sleeps.calls == []
 
 
+@pytest.mark.parametrize("nested", [True, False])
+async def test_a_compatible_servers_status_in_code_is_not_told_twice(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, nested: bool
+) -> None:
+    """vLLM's errors carry the status again as their ``code`` (an int), nested in "error"
+    or not: told as "rejected the request (400 400)", the type that says what it was left
+    out."""
+    error = {"object": "error", "message": "max_tokens is too large: 9000.", "type": "BadRequestError", "param": None, "code": 400}  # fmt: skip
+    openai_api.error(400, body={"error": error} if nested else error)
+    with pytest.raises(ProviderRequestError) as info:
+        await gpt(openai_api.base_url, sleeps).complete(system="", messages=ASK, tools=[])
+    said = str(info.value)
+    assert "rejected the request (400 BadRequestError): max_tokens is too large" in said, said
+    assert info.value.error_type == "BadRequestError"
+
+
 async def test_404_model_not_found(anthropic_api: FakeAnthropic, sleeps: SleepRecorder) -> None:
     anthropic_api.error(404)
     with pytest.raises(ProviderModelNotFoundError) as info:
