@@ -1,4 +1,5 @@
-"""How long to wait before the next try: doubling from ``initial`` up to ``maximum``.
+"""How long to wait before the next try: doubling from ``initial`` up to ``maximum``, or
+what a server asked for (``parse_retry_after``).
 
 One rule for every retry the engine schedules (delivery to Slack, a failed thread worker,
 an approved call that could not start): each once computed ``initial * 2 ** (n - 1)``,
@@ -8,9 +9,13 @@ then no retry was scheduled at all.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["Backoff"]
+__all__ = ["Backoff", "parse_retry_after"]
 
 
 @dataclass(frozen=True)
@@ -26,3 +31,30 @@ class Backoff:
         except OverflowError:  # 2.0 ** 1024
             grown = self.maximum
         return float(min(self.maximum, grown))
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, then ``retry-after``
+    (seconds or an HTTP date). ``None`` when absent or unreadable."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            ms = float(raw_ms)
+        except ValueError:
+            ms = -1.0
+        if ms >= 0:
+            return ms / 1000.0
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # asctime's form names no zone: HTTP dates are GMT
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds)

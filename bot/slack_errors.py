@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
+from agent_core.backoff import parse_retry_after
 from agent_core.surface import DeliveryError
 
 __all__ = [
@@ -125,8 +126,12 @@ def delivery_error(exc: Exception) -> DeliveryError:
         error = slack_error(exc)
         if status == 429 or error == "ratelimited":
             headers = getattr(exc.response, "headers", {}) or {}
-            after = headers.get("Retry-After") or headers.get("retry-after") or "1"
-            return DeliveryError(f"ratelimited ({after}s)", retry_after=float(after))
+            after = headers.get("Retry-After") or headers.get("retry-after")
+            # Slack sends seconds; a proxy in front of it may send an HTTP date: unread,
+            # the wait is a second, never a ValueError taken for a bug of ours.
+            wait = parse_retry_after({"retry-after": after}) if isinstance(after, str) else None
+            wait = 1.0 if wait is None else wait
+            return DeliveryError(f"ratelimited ({wait:g}s)", retry_after=wait)
         if error in PERMANENT:
             return DeliveryError(error, permanent=True)
         return DeliveryError(error or f"HTTP {status}", ambiguous=True)

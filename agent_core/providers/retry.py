@@ -10,17 +10,15 @@ exponential backoff with jitter. ``sleep`` and ``rng`` are injectable so tests n
 from __future__ import annotations
 
 import asyncio
-import datetime
-import email.utils
 import logging
 import random
 import socket
 import ssl
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..backoff import parse_retry_after
 from .errors import Failure, ProviderError
 
 __all__ = [
@@ -60,33 +58,6 @@ class RetryPolicy:
         """The wait before retry ``retry_number`` (1 for the first retry)."""
         delay = min(self.max_delay_s, self.base_delay_s * 2.0 ** (retry_number - 1))
         return delay * (1.0 - self.jitter * rng.random())
-
-
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks us to wait: ``retry-after-ms``, then ``retry-after``
-    (seconds or an HTTP date). ``None`` when absent or unreadable."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            ms = float(raw_ms)
-        except ValueError:
-            ms = -1.0
-        if ms >= 0:
-            return ms / 1000.0
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:  # asctime's form names no zone: HTTP dates are GMT
-            when = when.replace(tzinfo=datetime.UTC)
-        seconds = when.timestamp() - time.time()
-    return max(0.0, seconds)
 
 
 def describe_connection_error(exc: BaseException) -> str:
