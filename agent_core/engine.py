@@ -52,6 +52,7 @@ from sessions import (
     check_approval_id,
     check_slack_id,
     failpoint,
+    index_missing,
     migrate_flat_layout,
     reindex,
     utc_iso,
@@ -160,7 +161,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         """Open the index, rebuilding it from the directories when it is missing (I5)."""
         home.ensure()
         migrate_flat_layout(home)  # a home from before sharding (sessions/layout.py)
-        if not home.index_path.exists():
+        if index_missing(home):  # or emptied: it holds nothing (sessions/reindex.py)
             await reindex(home, scan_approvals=scan_session_approvals, if_missing=True)
         return await Index.open(home.index_path, in_use=home.index_lock)
 

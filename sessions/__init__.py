@@ -78,7 +78,7 @@ from .outbox import Outbox, OutboxDone, OutboxEntry
 from .quarantine import Quarantine, QuarantineRecord
 from .queue import WorkQueue
 from .records import TERMINAL_STATES, Record, SessionRecord, SessionState, ThreadKey, Transition
-from .reindex import ApprovalScanner, reindex
+from .reindex import ApprovalScanner, index_missing, reindex
 from .store import SessionStore
 from .threads import ThreadDir, iter_thread_keys, lineage
 from .tickets import IntentTicket, ResultTicket, Ticket
@@ -154,6 +154,7 @@ __all__ = [
     "file_lock",
     "file_lock_async",
     "from_utc_iso",
+    "index_missing",
     "is_sealed",
     "iter_session_dirs",
     "iter_thread_keys",

@@ -24,7 +24,19 @@ from .layout import migrate_flat_layout
 from .locks import held_exclusively, try_file_lock
 from .reindex_scan import ApprovalScanner, scan_home
 
-__all__ = ["ApprovalScanner", "reindex"]
+__all__ = ["ApprovalScanner", "index_missing", "reindex"]
+
+
+def index_missing(home: Home) -> bool:
+    """No index, or a file of no bytes by its name: SQLite opens an empty file as a new,
+    empty database, which would answer every question with nothing (no request waiting,
+    none to expire). A rebuild never leaves one (it swaps in a finished file), so such a
+    file is what a copy cut short, a full disk or an operator left: it holds nothing.
+    Any other damage is SQLite's to report ("not a database", "malformed")."""
+    try:
+        return home.index_path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
 
 
 async def reindex(
@@ -47,13 +59,13 @@ async def reindex(
     home.ensure()
     open_elsewhere = 0  # looks in a row that found the index missing yet open elsewhere
     while True:
-        if if_missing and home.index_path.exists():
+        if if_missing and not index_missing(home):
             return {}
         with try_file_lock(home.index_lock) as held:
             if held:
                 migrate_flat_layout(home)
                 _remove_dead_rebuilds(home)
-                if if_missing and home.index_path.exists():
+                if if_missing and not index_missing(home):
                     return {}
                 return await _rebuild(home, scan_approvals, processes)
         if not if_missing:
@@ -64,7 +76,7 @@ async def reindex(
         # Waiting is right while another process rebuilds; not for a deleted index that
         # a running process still has open (it would never end). Seen twice in a row: a
         # rebuild that failed just after this one's try left the lock free, not held.
-        if held_exclusively(home.index_lock) or home.index_path.exists():
+        if held_exclusively(home.index_lock) or not index_missing(home):
             open_elsewhere = 0
             await asyncio.sleep(0.05)
             continue
