@@ -75,7 +75,7 @@ def scan_chunk(
     for session_id, directory in directories:
         try:
             record = read_record(os.path.join(directory, "session.json"), session_id)
-        except SessionsError:
+        except (SessionsError, OSError):  # does not parse, or cannot be read (EACCES, EIO)
             out.unreadable += 1
             continue
         if record.terminal:

@@ -9,6 +9,8 @@ as "nothing is waiting".
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from governance_support import park
 
 from agent_core.engine import Engine
@@ -35,3 +37,19 @@ async def test_an_emptied_index_is_rebuilt_not_read_as_nothing_waiting(
     await reindex(home, scan_approvals=scan_session_approvals)
     home.index_path.write_bytes(b"")
     assert await _pending(home) == {capsule.id}
+
+
+async def test_one_session_whose_record_cannot_be_read_does_not_stop_the_rebuild(
+    home: Home, clock: FixedClock
+) -> None:
+    """A ``session.json`` the rebuild could not open (a directory by that name here; a
+    file restored without read permission, an I/O error) raised out of ``reindex``: no
+    index at all, and a bot that starts on a home without one could not start. It is
+    counted unreadable, like a record that does not parse, and the rest is indexed."""
+    broken, fine = park(home, clock), park(home, clock)
+    record = Path(home.session_dir(broken.session_id)) / "session.json"
+    record.unlink()
+    record.mkdir()
+    counts = await reindex(home, scan_approvals=scan_session_approvals)
+    assert counts["unreadable_sessions"] == 1 and counts["sessions"] == 1
+    assert await _pending(home) == {fine.id}
