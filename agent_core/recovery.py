@@ -17,8 +17,10 @@ import time
 from approvals import ApprovalRequest, ApprovalsError, scan_session_approvals
 from sessions import (
     AlreadyExistsError,
+    ApprovalRow,
     SessionRecord,
     SessionsError,
+    SignoffError,
     ThreadDir,
     ThreadKey,
     create_only,
@@ -72,7 +74,14 @@ async def seal_ended(rt: Runtime, record: SessionRecord) -> None:
     async with dir_lock_async(directory):
         await off_loop(seal_after_crash, directory)
     await rt.index.put_session(record)
-    await rt.index.put_approvals(scan_session_approvals(rt.home, directory, record))
+    rows: list[ApprovalRow] = []
+    try:
+        rows.extend(scan_session_approvals(rt.home, directory, record))
+    except (SignoffError, ValueError, OSError) as exc:
+        # That request's problem (verify and the audit flag it): the session's others,
+        # read before it was raised, are indexed, and start-up goes on.
+        log.warning("recovery leaves a request of %s out of the index: %s", record.id, exc)
+    await rt.index.put_approvals(rows)
 
 
 async def ended_unsealed(rt: Runtime) -> None:

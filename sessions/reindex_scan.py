@@ -86,13 +86,13 @@ def scan_chunk(
         out.sessions.append(session_values(record))
         if scan_approvals is not None:
             try:
-                rows = [approval_values(a) for a in scan_approvals(home, Path(directory), record)]
-            except (SignoffError, ValueError):
-                # One bad capsule must not stop the rebuild: the approvals package's
-                # errors (a capsule filed under another session) are SignoffErrors too.
+                for row in scan_approvals(home, Path(directory), record):
+                    out.approvals.append(approval_values(row))
+            except (SignoffError, ValueError, OSError):
+                # One bad capsule must not stop the rebuild, nor hide the session's other
+                # requests (the scanner yields them first): the approvals package's errors
+                # (a capsule filed under another session) are SignoffErrors too.
                 out.unreadable += 1
-                continue
-            out.approvals.extend(rows)
     return out
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from governance_support import park
+from engine_support import THREAD, EngineFactory
+from governance_support import ARGS, REQUESTER, TOOL, park
 
 from agent_core.engine import Engine
-from approvals import scan_session_approvals
-from sessions import FixedClock, Home, reindex
+from approvals import ApprovalRequest, Capsule, PolicyRule, build_capsule, scan_session_approvals
+from sessions import FixedClock, Home, SessionState, SessionStore, reindex, verify
 
 
 async def _pending(home: Home) -> set[str]:
@@ -53,3 +54,57 @@ async def test_one_session_whose_record_cannot_be_read_does_not_stop_the_rebuild
     counts = await reindex(home, scan_approvals=scan_session_approvals)
     assert counts["unreadable_sessions"] == 1 and counts["sessions"] == 1
     assert await _pending(home) == {fine.id}
+
+
+def _second_request(home: Home, clock: FixedClock, first: Capsule) -> Capsule:
+    """Another request parked by ``first``'s session (a turn that asked for two calls)."""
+    capsule = build_capsule(
+        session_id=first.session_id,
+        thread=THREAD,
+        call_id="call_2",
+        tool=TOOL,
+        tool_version="v1",
+        arguments={**ARGS, "service": "web"},
+        requester=REQUESTER,
+        reason="traffic",
+        policy=PolicyRule(),
+        now=clock.now(),
+    )
+    ApprovalRequest.create(home, capsule, clock=clock)
+    return capsule
+
+
+async def test_one_bad_capsule_does_not_hide_the_other_requests_of_its_session(
+    home: Home, clock: FixedClock
+) -> None:
+    """A session's requests were indexed all or none: one capsule that did not parse (or
+    whose records could not be read) left every other request of that session out of the
+    rebuilt index, so none of them was listed, reminded or expired."""
+    first = park(home, clock)
+    second = _second_request(home, clock, first)
+    approvals = Path(home.session_dir(first.session_id)) / "approvals"
+    broken, fine = sorted([first, second], key=lambda c: c.id)  # the first one read breaks
+    (approvals / f"{broken.id}.json").write_text("{ not json")
+    counts = await reindex(home, scan_approvals=scan_session_approvals)
+    assert counts["unreadable_sessions"] == 1
+    assert await _pending(home) == {fine.id}
+
+
+async def test_one_bad_capsule_does_not_stop_recovery_sealing_its_session(
+    make_engine: EngineFactory, home: Home, clock: FixedClock
+) -> None:
+    """Recovery seals a session a crash left ended but unsealed, then re-reads its requests
+    into the index: one capsule that did not parse raised out of recovery, so signoff
+    could not start (and a running bot's sweep raised on every pass)."""
+    engine = await make_engine()
+    first = park(home, clock)
+    second = _second_request(home, clock, first)
+    directory = Path(home.session_dir(first.session_id))
+    broken, fine = sorted([first, second], key=lambda c: c.id)
+    (directory / "approvals" / f"{broken.id}.json").write_text("{ not json")
+    (directory / "MANIFEST.sha256").unlink()  # a crash before the seal
+    record = SessionStore(home).load(first.session_id)
+    await engine.rt.index.put_session(record.model_copy(update={"state": SessionState.RUNNING}))
+    await engine.recover()
+    assert verify(directory).sealed
+    assert (await engine.rt.index.approval(fine.id)) is not None
