@@ -24,7 +24,9 @@ from sessions import (
     SessionsError,
     SessionStore,
     SystemClock,
+    VerifyReport,
     check_session_id,
+    dir_lock,
     utc_iso,
     verify,
 )
@@ -111,20 +113,34 @@ def show_trace(home: Home, session_id: str) -> int:
     return 0
 
 
-def _unsealed(home: Home, session_id: str) -> list[str]:
-    """A session is sealed as it ends: one that ended with no seal had it removed (as
+def _checked(home: Home, session_id: str) -> VerifyReport:
+    """The session's seal checked; a session that ended with no seal had it removed (as
     running its approved call refuses, and ``signoff audit`` flags)."""
+    directory = home.session_dir(session_id)
+    report = verify(directory)
+    if report.sealed:
+        return report
     try:
         record = SessionStore(home).load(session_id)
     except SessionsError as exc:
-        return [f"unreadable: {exc}"]
-    if record.terminal:
-        return [
+        return VerifyReport([f"unreadable: {exc}"], sealed=False)
+    if not record.terminal:
+        return report
+    # A session ends in two steps, its final state then its seal, under its directory's
+    # lock: one met in between (a bot ending it right now) is being sealed, not tampered
+    # with. Once the lock is free, a missing seal is a problem.
+    with dir_lock(directory):
+        report = verify(directory)
+    if report.sealed:
+        return report
+    return VerifyReport(
+        [
             f"it ended ({record.state.value}) but has no seal: MANIFEST.sha256 was removed, or "
             "a crash came between its end and its seal (a running bot's sweep, or `signoff recover`, "
             "seals such a session)"
-        ]
-    return []
+        ],
+        sealed=False,
+    )
 
 
 def verify_sessions(home: Home, session_id: str | None) -> int:
@@ -138,11 +154,10 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
         ids = [sid]
     bad = 0
     for sid in ids:
-        report = verify(home.session_dir(sid))
-        problems = report.problems if report.sealed else _unsealed(home, sid)
-        if problems:
+        report = _checked(home, sid)
+        if report.problems:
             bad += 1
-            print(f"{sid}: TAMPERED: " + "; ".join(problems))
+            print(f"{sid}: TAMPERED: " + "; ".join(report.problems))
         elif session_id:
             print(f"{sid}: {'ok (sealed)' if report.sealed else 'not sealed yet (still open)'}")
     print(f"verified {len(ids)} session(s), {bad} with problems")
