@@ -24,6 +24,20 @@ def _indent(text: str) -> str:
     return printable(text, keep=_LINES).replace("\n", "\n      ")
 
 
+def _raw(value: object) -> str:
+    return printable(json.dumps(value, ensure_ascii=False), keep=_LINES)
+
+
+def _call(call: object) -> str:
+    """One tool call as ``name {arguments}``; what is not a call (a transcript someone
+    changed, which ``show`` is there to read) is printed as it is, marked so."""
+    if not isinstance(call, dict):
+        return f"(not a tool call) tool_calls: {_raw(call)}"
+    args = call.get("arguments")
+    shown = json.dumps(args, ensure_ascii=False) if args is not None else "(unparsed)"
+    return f"{printable(str(call.get('name')), keep=_LINES)} {printable(shown, keep=_LINES)}"
+
+
 def _record(number: int, r: dict[str, Any]) -> list[str]:
     role = r.get("role")
     head = f"[{number}]"
@@ -37,12 +51,9 @@ def _record(number: int, r: dict[str, Any]) -> list[str]:
         out = [f"{head} assistant:"]
         if r.get("text"):
             out.append(f"      {_indent(str(r['text']))}")
-        for call in r.get("tool_calls") or []:
-            args = call.get("arguments")
-            shown = json.dumps(args, ensure_ascii=False) if args is not None else "(unparsed)"
-            out.append(
-                f"      → {printable(str(call.get('name')), keep=_LINES)} {printable(shown, keep=_LINES)}"
-            )
+        calls = r.get("tool_calls") or []
+        for call in calls if isinstance(calls, list) else [calls]:
+            out.append(f"      → {_call(call)}")
         return out
     if role == "tool":
         status = r.get("status", "ok")
@@ -50,7 +61,7 @@ def _record(number: int, r: dict[str, Any]) -> list[str]:
         return [title, f"      {_indent(str(r.get('content', '')))}"]
     if role == "event":
         return [f"{head} event:", f"      {_indent(str(r.get('text', '')))}"]
-    return [f"{head} {printable(json.dumps(r, ensure_ascii=False), keep=_LINES)}"]
+    return [f"{head} {_raw(r)}"]
 
 
 def render_transcript(home: Home, session_id: str) -> str:
