@@ -21,6 +21,7 @@ fsyncing a copy to discard.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import threading
@@ -39,6 +40,8 @@ from .records import Record, ThreadKey
 from .taken_log import TakenLog
 
 __all__ = ["Inbox", "InboxMessage"]
+
+log = logging.getLogger("signoff.inbox")
 
 
 class InboxMessage(Record):
@@ -178,10 +181,30 @@ class Inbox:
         for name in names:
             if not _is_staged(name):
                 try:
-                    out.append(self._read(self.new / name))
+                    message = self._read(self.new / name)
                 except FileNotFoundError:
                     continue  # taken since the listing (any process may look)
+                except (CorruptRecordError, IsADirectoryError) as exc:
+                    # Not a passing failure (EIO, EMFILE): those leave the message for a retry.
+                    self._set_aside(name, exc)
+                    continue
+                if message.ts != name:  # it could never leave new/ (``mark_consumed``)
+                    self._set_aside(name, CorruptRecordError(f"it holds message {message.ts}"))
+                    continue
+                out.append(message)
         return sorted(out, key=lambda m: (float(m.ts), m.ts))
+
+    def _set_aside(self, name: str, exc: Exception) -> None:
+        """Move a file of ``new/`` that is no message of its name to ``unreadable/``, kept
+        for a person to read: every pass of the thread's worker stopped at it, and no
+        later message of the thread was ever answered."""
+        aside = self.root / "unreadable"
+        aside.mkdir(exist_ok=True)
+        try:
+            os.replace(self.new / name, aside / name)
+        except FileNotFoundError:
+            return  # taken or set aside by another process meanwhile
+        log.error("inbox file %s is not a message, moved to %s: %s", name, aside, exc)
 
     def mark_consumed(self, key: str) -> None:
         key = check_slack_ts(key)

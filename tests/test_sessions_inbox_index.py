@@ -20,7 +20,6 @@ import approvals
 from approvals import ApprovalRequest, Decision, PolicyRule, build_capsule
 from sessions import (
     ApprovalRow,
-    CorruptRecordError,
     FixedClock,
     Home,
     Inbox,
@@ -180,11 +179,16 @@ def test_deliver_rejects_a_ts_that_would_be_a_path(home: Home) -> None:
     assert not (ThreadDir(home, THREAD).path / "HEAD").exists()
 
 
-def test_corrupt_inbox_file_raises(home: Home) -> None:
+def test_corrupt_inbox_file_is_set_aside_with_an_error(
+    home: Home, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Raised, it stopped every pass of its thread's worker (tests/test_inbox_unreadable.py).
     inbox = _inbox(home)
     (inbox.new / "1700000000.000100").write_text("{not a message")
-    with pytest.raises(CorruptRecordError):
-        inbox.pending()
+    inbox.deliver(message("restart api", ts="1700000000.000200"))
+    assert [m.ts for m in inbox.pending()] == ["1700000000.000200"]
+    assert (inbox.root / "unreadable" / "1700000000.000100").read_text() == "{not a message"
+    assert "1700000000.000100 is not a message" in caplog.text
 
 
 def test_concurrent_deliveries_of_one_message_have_one_winner(home: Home) -> None:
