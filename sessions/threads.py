@@ -7,6 +7,7 @@ treats a decided one as work, whatever state the session that asked is in.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,8 @@ __all__ = [
     "thread_shards",
     "thread_values",
 ]
+
+log = logging.getLogger("signoff.threads")
 
 
 class ThreadDir:
@@ -58,20 +61,34 @@ class ThreadDir:
         return (self.home.session_dir(session_id) / "session.json").exists()
 
     def recorded_head(self) -> str | None:
-        """What the HEAD file says (it may lag: see ``head``)."""
+        """What the HEAD file says (it may lag: see ``head``).
+
+        A HEAD that cannot be read (empty, not a session id, not text, a directory) is no
+        hint when the thread's first session is there: the walk from it finds the same
+        newest one (raised, it stopped every turn of the thread; the next turn writes it
+        again). A thread begun before ids derived from the thread has a random first id
+        that only HEAD leads to: that stays an error, not a new conversation."""
+        path = self.path / "HEAD"
         try:
-            value = (self.path / "HEAD").read_text().strip()
+            return check_session_id(path.read_bytes().decode().strip())
         except FileNotFoundError:
             return None
-        try:
-            return check_session_id(value)
-        except ValueError as exc:
-            raise CorruptRecordError(f"{self.path / 'HEAD'}: {exc}") from exc
+        except (ValueError, IsADirectoryError) as exc:  # UnicodeDecodeError is a ValueError
+            if not self._exists(self.next_session_id(None)):
+                raise CorruptRecordError(f"{path}: {exc}") from exc
+            log.warning("%s is not a session id, walked from the first session: %s", path, exc)
+            return None
 
     def set_head(self, session_id: str) -> None:
         # Written whole before the rename (never torn or empty); the rename not synced.
         data = (check_session_id(session_id) + "\n").encode()
-        replace_atomically(self.path / "HEAD", data, sync_dir=False)
+        try:
+            replace_atomically(self.path / "HEAD", data, sync_dir=False)
+        except IsADirectoryError:
+            # An empty directory by its name (a hand's mkdir) is no hint either; one that
+            # holds something is a person's to look at, and raises.
+            (self.path / "HEAD").rmdir()
+            replace_atomically(self.path / "HEAD", data, sync_dir=False)
 
     def next_session_id(self, head: str | None) -> str:
         """The id the next session of this thread must have."""
