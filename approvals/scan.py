@@ -6,9 +6,18 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from sessions import ApprovalRow, Home, SessionRecord, SignoffError
+from sessions import (
+    AlreadyExistsError,
+    ApprovalRow,
+    Home,
+    SessionRecord,
+    SignoffError,
+    create_only,
+    make_dirs,
+)
 
-from .capsule import capsules_among, load_capsule
+from .capsule import Capsule, capsules_among, load_capsule
+from .records import Pointer
 from .request import ApprovalRequest
 
 __all__ = ["scan_session_approvals"]
@@ -33,6 +42,7 @@ def scan_session_approvals(
     for approval_id in capsules_among(listing):
         try:
             capsule = load_capsule(session_dir, approval_id)
+            _restore_pointer(home, capsule)
             row = ApprovalRequest(home, capsule, session_dir=session_dir, listing=listing).row()
         except (SignoffError, ValueError, OSError) as exc:
             failed = failed or exc
@@ -40,3 +50,18 @@ def scan_session_approvals(
         yield row
     if failed is not None:
         raise failed
+
+
+def _restore_pointer(home: Home, capsule: Capsule) -> None:
+    """Write the pointer a button's id finds this capsule by, when it is missing (a
+    session restored from a backup without it): the index listed the request as waiting,
+    yet deciding it said there was no such approval. A stat per request; one that exists
+    is left as it is (``ApprovalRequest.open`` says when it does not parse)."""
+    path = home.pointer_path(capsule.id)
+    if path.exists():
+        return
+    make_dirs(path.parent)
+    try:
+        create_only(path, Pointer(session=capsule.session_id).model_dump_json().encode())
+    except AlreadyExistsError:
+        pass  # written meanwhile (the request being created, another rebuild's worker)

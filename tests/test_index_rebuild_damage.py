@@ -12,10 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine_support import THREAD, EngineFactory
-from governance_support import ARGS, REQUESTER, TOOL, park
+from governance_support import ARGS, REQUESTER, TOOL, approve, park
 
 from agent_core.engine import Engine
-from approvals import ApprovalRequest, Capsule, PolicyRule, build_capsule, scan_session_approvals
+from approvals import (
+    ApprovalRequest,
+    Capsule,
+    Decided,
+    PolicyRule,
+    build_capsule,
+    scan_session_approvals,
+)
 from sessions import FixedClock, Home, SessionState, SessionStore, reindex, verify
 
 
@@ -108,3 +115,17 @@ async def test_one_bad_capsule_does_not_stop_recovery_sealing_its_session(
     await engine.recover()
     assert verify(directory).sealed
     assert (await engine.rt.index.approval(fine.id)) is not None
+
+
+async def test_a_rebuild_restores_the_pointer_a_request_is_decided_through(
+    home: Home, clock: FixedClock
+) -> None:
+    """A button's id finds its capsule through ``approvals/<shard>/<id>``. A session
+    restored from a backup without its pointer was listed as waiting by every list the
+    index feeds (and by the rebuilt index), yet deciding it said "no approval": the
+    rebuild reads every capsule, and writes a pointer that is missing."""
+    capsule = park(home, clock)
+    home.pointer_path(capsule.id).unlink()
+    await reindex(home, scan_approvals=scan_session_approvals)
+    assert await _pending(home) == {capsule.id}
+    assert isinstance(await approve(home, capsule, "U0BOB", clock), Decided)
