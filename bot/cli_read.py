@@ -58,10 +58,28 @@ def existing_home(home: Home) -> Home:
 _PENDING_SHOWN = 500
 
 
-def _so_far(home: Home, approval_id: str, policy: Policy | None) -> str:
-    """ "  1 of 2 approvals: U0BOB", as the card says it (quorum > 1), or ""."""
+def _opened(home: Home, approval_id: str) -> ApprovalRequest | None:
     try:
-        view = card_view(ApprovalRequest.open(home, approval_id), policy)
+        return ApprovalRequest.open(home, approval_id)
+    except (SessionsError, ApprovalsError, OSError):  # unreadable: as the index has it
+        return None
+
+
+def _decided(request: ApprovalRequest | None) -> bool:
+    """Decided on disk, though its row says pending: the index lags the files by a step
+    after a crash, until a bot or ``signoff recover`` carries the thread on."""
+    try:
+        return request is not None and request.decision() is not None
+    except (SessionsError, ApprovalsError, OSError):
+        return False
+
+
+def _so_far(request: ApprovalRequest | None, policy: Policy | None) -> str:
+    """ "  1 of 2 approvals: U0BOB", as the card says it (quorum > 1), or ""."""
+    if request is None:
+        return ""
+    try:
+        view = card_view(request, policy)
     except (SessionsError, ApprovalsError, OSError):  # unreadable: as the index has it
         return ""
     if view.needed <= 1:
@@ -85,20 +103,23 @@ async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | N
         # A request past its deadline waits for nothing: no vote counts after it, and only
         # a sweep has yet to record it (/signoff pending and the Home leave it out too).
         now, more = utc_iso(SystemClock().now()), False
-        pending: list[ApprovalRow] = []
+        pending: list[tuple[ApprovalRow, ApprovalRequest | None]] = []
         async for row in index.iter_approvals(status="pending"):
             if row.expires_at > now:
+                request = _opened(home, row.id)
+                if _decided(request):
+                    continue
                 more = len(pending) == _PENDING_SHOWN
                 if more:
                     break
-                pending.append(row)
+                pending.append((row, request))
         if not pending:
             print("nothing is waiting for a decision")
-        for a in pending:
+        for a, request in pending:
             who = a.approvers or "anyone but the requester"
             print(
                 f"{a.id}  {a.tool:<16} requested by {a.requester}  approvers: {who}  "
-                f"expires {a.expires_at}  session {a.session_id}{_so_far(home, a.id, policy)}"
+                f"expires {a.expires_at}  session {a.session_id}{_so_far(request, policy)}"
             )
         if more:
             print(f"… and more: these are the first {_PENDING_SHOWN} (oldest first)")

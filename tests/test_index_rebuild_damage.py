@@ -9,8 +9,11 @@ as "nothing is waiting".
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from engine_support import THREAD, EngineFactory
 from governance_support import ARGS, REQUESTER, TOOL, approve, park
 
@@ -23,6 +26,7 @@ from approvals import (
     build_capsule,
     scan_session_approvals,
 )
+from bot.cli import main
 from sessions import FixedClock, Home, SessionState, SessionStore, reindex, verify
 
 
@@ -129,3 +133,22 @@ async def test_a_rebuild_restores_the_pointer_a_request_is_decided_through(
     await reindex(home, scan_approvals=scan_session_approvals)
     assert await _pending(home) == {capsule.id}
     assert isinstance(await approve(home, capsule, "U0BOB", clock), Decided)
+
+
+def test_signoff_pending_leaves_out_a_request_decided_on_disk_the_index_lags(
+    home: Home,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The index lags the files by a step after a crash (a command killed right after the
+    decision file, before its row was updated, until a bot or `signoff recover` carries
+    the thread on). ``signoff pending`` listed such a request as waiting: an operator
+    looking after the crash was told a decided request still needed a decision."""
+    clock = FixedClock(datetime.now(UTC))  # the command lists what has not expired by now
+    decided, waiting = park(home, clock), park(home, clock)
+    asyncio.run(reindex(home, scan_approvals=scan_session_approvals))
+    asyncio.run(approve(home, decided, "U0BOB", clock))  # its file only: the row says pending
+    monkeypatch.setenv("SIGNOFF_HOME", str(home.root))
+    assert main(["pending"]) == 0
+    out = capsys.readouterr().out
+    assert waiting.id in out and decided.id not in out
