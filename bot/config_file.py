@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent_core.tools.specs import SERVER_NAME, TOOL_NAME, CommandSpec, McpServerSpec
+from agent_core.tools.mcp_spec import McpServerSpec
+from agent_core.tools.specs import SERVER_NAME, TOOL_NAME, CommandSpec
 from sessions import parse_toml, read_config_text
 
 from .errors import ConfigError

@@ -234,7 +234,8 @@ def test_tools_doc_names_every_key_a_tool_config_takes() -> None:
     """docs/tools.md shows or names every key of ``[mcp.servers.NAME]``, ``[commands.NAME]``
     and a command's ``params``: a key the loader takes and the doc never mentions is one
     nobody can find."""
-    from agent_core.tools.specs import CommandSpec, McpServerSpec, ParamSpec
+    from agent_core.tools.mcp_spec import McpServerSpec
+    from agent_core.tools.specs import CommandSpec, ParamSpec
 
     doc = _text(ROOT / "docs" / "tools.md")
     named = set(re.findall(r"`([a-z_]+)`", doc)) | set(re.findall(r"^#? ?([a-z_]+) = ", doc, re.M))

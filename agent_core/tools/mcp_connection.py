@@ -39,9 +39,9 @@ from pydantic import ValidationError
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import bounded_client
+from .mcp_spec import McpServerSpec
 from .mcp_stdio import stdio_transport
 from .output import mask_secrets
-from .specs import McpServerSpec
 
 __all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
 

@@ -31,9 +31,10 @@ from ..cancelling import cancel_and_wait
 from .base import Tool, ToolError, schema_version
 from .log_cap import STDERR_LOG_LIMIT, cap_log
 from .mcp_connection import McpConnection, ServerDown
+from .mcp_spec import McpServerSpec
 from .mcp_tool import UNLISTED, McpTool
 from .output import mask_secrets
-from .specs import TOOL_NAME, McpServerSpec
+from .specs import TOOL_NAME
 
 __all__ = ["McpServer"]
 

@@ -1,8 +1,9 @@
-"""How MCP servers and command tools are configured: frozen, strict, checked at load.
+"""How command tools are configured, and what every tool's configuration shares: frozen,
+strict, checked at load.
 
-These are the ``[mcp.servers.NAME]`` and ``[commands.NAME]`` tables of ``SIGNOFF_CONFIG``
-after ``${VAR}`` expansion. Unknown keys and bad values are errors; nothing here starts
-a process.
+These are the ``[commands.NAME]`` tables of ``SIGNOFF_CONFIG`` after ``${VAR}`` expansion
+(``mcp_spec`` has ``[mcp.servers.NAME]``). Unknown keys and bad values are errors; nothing
+here starts a process.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from pydantic import (
 )
 
 from approvals import parse_duration
-from sessions import check_http_url
 
 from .code_argument import code_argument
 from .regex_risk import backtracking_risk
@@ -37,10 +37,16 @@ __all__ = [
     "SERVER_NAME",
     "TOOL_NAME",
     "CommandSpec",
-    "McpServerSpec",
+    "EnvName",
     "ParamSpec",
+    "Strict",
     "Template",
+    "Timed",
+    "check_duration",
+    "named",
+    "no_nul",
     "parse_template",
+    "secret_values",
 ]
 
 # What every model provider accepts as a tool name.
@@ -49,41 +55,15 @@ TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SERVER_NAME = re.compile(r"(?=.{1,30}$)[A-Za-z0-9-]+(?:_[A-Za-z0-9-]+)*")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# What an HTTP request can carry (RFC 9110 tokens; visible ASCII, inner spaces and tabs).
-_HEADER_NAME = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
-_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")
 
 
-def _header_value(value: SecretStr) -> SecretStr:
-    """Refused here, never at the request: the HTTP library's error quotes the value (the
-    token), and the server would be "down" for as long as signoff runs."""
-    text = value.get_secret_value()
-    if _HEADER_VALUE.fullmatch(text):
-        return value
-    if "\n" in text or "\r" in text:
-        raise ValueError("the value has a line break (a trailing newline in the variable?)")
-    if text != text.strip(" \t"):
-        raise ValueError("the value starts or ends with whitespace")
-    raise ValueError("the value may hold only printable ASCII")
-
-
-def _no_nul(where: str, values: Iterable[str]) -> None:
+def no_nul(where: str, values: Iterable[str]) -> None:
     # Checked here: the exec fails ("embedded null byte") at every call, never at load.
     if any("\0" in value for value in values):
         raise ValueError(f"{where} holds a NUL character, which no program can be given")
 
 
-def _mcp_url(value: str) -> str:
-    unexpanded = re.search(r"\$\{[^}]*\}", value)
-    if unexpanded:  # never a valid host or path: a server that is down for good
-        raise ValueError(
-            f"{unexpanded.group(0)} does not expand in url (only in env and headers): "
-            "write the URL itself"
-        )
-    return check_http_url(value, example="https://mcp.example.com/mcp")
-
-
-def _named(pattern: re.Pattern[str], what: str) -> AfterValidator:
+def named(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(name: str) -> str:
         if not pattern.fullmatch(name):
             raise ValueError(f"{name!r} is not {what}")
@@ -92,15 +72,14 @@ def _named(pattern: re.Pattern[str], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-EnvName = Annotated[str, _named(_ENV_NAME, "an environment variable name")]
-HeaderName = Annotated[str, _named(_HEADER_NAME, "an HTTP header name")]
+EnvName = Annotated[str, named(_ENV_NAME, "an environment variable name")]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _duration(value: str) -> str:
+def check_duration(value: str) -> str:
     parse_duration(value)
     return value
 
@@ -131,7 +110,7 @@ def parse_template(element: str) -> Template:
     return tuple(parts)
 
 
-class ParamSpec(_Strict):
+class ParamSpec(Strict):
     """One parameter of a command tool, as JSON schema keywords the model also sees."""
 
     type: Literal["string", "integer", "number", "boolean"] = "string"
@@ -245,7 +224,19 @@ def secret_values(env: Mapping[str, SecretStr]) -> tuple[str, ...]:
     return tuple(found)
 
 
-class CommandSpec(_Strict):
+class Timed(Strict):
+    """A spec with a ``timeout`` (``90s``, ``2m``), checked at load."""
+
+    timeout: str
+
+    _check_timeout = field_validator("timeout")(check_duration)
+
+    @property
+    def timeout_seconds(self) -> float:
+        return float(parse_duration(self.timeout))
+
+
+class CommandSpec(Timed):
     """``[commands.NAME]``: an argv run without a shell, its placeholders from parameters."""
 
     description: str = Field(min_length=1)
@@ -254,8 +245,6 @@ class CommandSpec(_Strict):
     requires_approval: StrictBool = True
     timeout: str = "60s"
     env: dict[EnvName, SecretStr] = Field(default_factory=dict)
-
-    _check_timeout = field_validator("timeout")(_duration)
 
     @field_validator("params")
     @classmethod
@@ -267,8 +256,8 @@ class CommandSpec(_Strict):
 
     @model_validator(mode="after")
     def _placeholders(self) -> CommandSpec:
-        _no_nul("argv", self.argv)
-        _no_nul("env", (v.get_secret_value() for v in self.env.values()))
+        no_nul("argv", self.argv)
+        no_nul("env", (v.get_secret_value() for v in self.env.values()))
         program = self.argv[0]
         if not program or "{" in program:
             raise ValueError("argv[0], the program, must be fixed text")
@@ -304,56 +293,7 @@ class CommandSpec(_Strict):
         return self
 
     @property
-    def timeout_seconds(self) -> float:
-        return float(parse_duration(self.timeout))
-
-    @property
     def secrets(self) -> tuple[str, ...]:
         """The values of ``env`` named as secrets, and passwords of URLs in the others:
         masked wherever they would be shown."""
         return secret_values(self.env)
-
-
-class McpServerSpec(_Strict):
-    """``[mcp.servers.NAME]``: how to reach one MCP server and which of its tools to offer."""
-
-    command: tuple[str, ...] | None = Field(default=None, min_length=1)
-    url: Annotated[str, AfterValidator(_mcp_url)] | None = None
-    env: dict[EnvName, SecretStr] = Field(default_factory=dict)
-    headers: dict[HeaderName, Annotated[SecretStr, AfterValidator(_header_value)]] = Field(
-        default_factory=dict
-    )
-    include: tuple[str, ...] = ("*",)
-    exclude: tuple[str, ...] = ()
-    no_approval: tuple[str, ...] = ()
-    timeout: str = "30s"
-
-    _check_timeout = field_validator("timeout")(_duration)
-
-    @model_validator(mode="after")
-    def _one_transport(self) -> McpServerSpec:
-        _no_nul("command", self.command or ())
-        _no_nul("env", (v.get_secret_value() for v in self.env.values()))
-        if (self.command is None) == (self.url is None):
-            raise ValueError("give exactly one of command (stdio) or url (streamable HTTP)")
-        if self.command is not None and not self.command[0]:
-            raise ValueError("command[0], the program, is empty")
-        if self.url is not None and self.env:
-            raise ValueError("env is for stdio servers (command); an HTTP server takes headers")
-        if self.command is not None and self.headers:
-            raise ValueError("headers are for HTTP servers (url); a stdio server takes env")
-        return self
-
-    @property
-    def timeout_seconds(self) -> float:
-        return float(parse_duration(self.timeout))
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The values of ``headers``, of ``env`` named as secrets and passwords of URLs in
-        ``env``: masked wherever they would be shown."""
-        return (*(v.get_secret_value() for v in self.headers.values()), *secret_values(self.env))
-
-    @property
-    def transport(self) -> str:
-        return "stdio" if self.command is not None else "streamable HTTP"

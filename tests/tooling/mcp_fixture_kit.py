@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent_core.tools.specs import McpServerSpec
+from agent_core.tools.mcp_spec import McpServerSpec
 
 SERVER = Path(__file__).with_name("ops_mcp_server.py")
 GATED_CARD_TOOL = "ops__restart_deployment"

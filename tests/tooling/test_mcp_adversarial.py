@@ -38,8 +38,8 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolContext
 from agent_core.tools.mcp_connection import McpConnection, ServerDown
 from agent_core.tools.mcp_server import McpServer
+from agent_core.tools.mcp_spec import McpServerSpec
 from agent_core.tools.mcp_tool import DESCRIPTION_LIMIT
-from agent_core.tools.specs import McpServerSpec
 from bot.logs import setup_logging
 from sessions import Home
 

@@ -28,7 +28,7 @@ from agent_core.engine import Engine
 from agent_core.messages import EventMessage, ToolResultMessage
 from agent_core.surface import RecordingSurface
 from agent_core.tools.mcp_server import McpServer
-from agent_core.tools.specs import McpServerSpec
+from agent_core.tools.mcp_spec import McpServerSpec
 from approvals import Decided
 from sessions import FixedClock, Home, ThreadKey
 
