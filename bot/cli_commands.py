@@ -32,11 +32,18 @@ async def _doctor(settings: Settings) -> int:
 
     from agent_core.providers import doctor
 
+    from .doctor_slack import check_slack
+
     report = await doctor(settings.model, env=os.environ)
     latency = f" ({report.latency_ms:.0f} ms)" if report.latency_ms is not None else ""
     # The message quotes what the server wrote (its error's text): shown, never acted on.
     print(f"{'ok' if report.ok else 'problem'}: {printable(report.message)}{latency}")
-    return 0 if report.ok else 1
+    slack = await check_slack(settings)
+    for check in slack:
+        print(f"{'ok' if check.ok else 'problem'}: {printable(check.line)}")
+    if not slack:
+        print("Slack: not set (SLACK_BOT_TOKEN, SLACK_APP_TOKEN): signoff run needs both")
+    return 0 if report.ok and all(c.ok for c in slack) else 1
 
 
 class _Notes(logging.Handler):

@@ -1,0 +1,101 @@
+"""``signoff doctor``'s Slack share: the tokens as ``signoff run`` will use them.
+
+The bot token: ``auth.test`` says who it is, and its ``x-oauth-scopes`` header which scopes
+the install granted; one that manifest.yml asks for and the install lacks fails only later,
+at run time, where it is needed (an upload, ``/signoff``, a group's members) with
+``missing_scope``. The app token: ``apps.connections.open`` answers with a Socket Mode URL,
+which is not opened, so a running bot keeps its connections. Nothing is posted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .config import Settings
+from .slack_errors import what_slack_said
+from .token_check import app_token_refusal
+from .web_clients import web_client
+
+__all__ = ["NEEDED_SCOPES", "SlackCheck", "check_slack"]
+
+# manifest.yml's bot scopes (tests/test_doctor_slack.py holds the two equal).
+NEEDED_SCOPES = (
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "channels:read",
+    "groups:read",
+    "chat:write",
+    "commands",
+    "reactions:write",
+    "files:write",
+    "usergroups:read",
+)
+
+
+@dataclass(frozen=True)
+class SlackCheck:
+    ok: bool
+    line: str  # "SLACK_BOT_TOKEN: …", without the verdict
+
+
+def _unreachable(client: AsyncWebClient, exc: BaseException, method: str) -> str:
+    said = "no answer in time (SIGNOFF_SLACK_TIMEOUT_S)" if isinstance(exc, TimeoutError) else exc
+    return f"could not reach Slack at {client.base_url} (SLACK_API_URL) for {method}: {said}"
+
+
+async def _bot(settings: Settings, token: str) -> SlackCheck:
+    client = web_client(token, settings.slack_api_url, timeout=settings.slack_timeout_s)
+    started = time.perf_counter()
+    try:
+        answer = await client.auth_test()
+    except SlackApiError as exc:
+        return SlackCheck(
+            False, f"SLACK_BOT_TOKEN: Slack refused it (auth.test: {what_slack_said(exc)})"
+        )
+    except (aiohttp.ClientError, OSError) as exc:
+        return SlackCheck(False, f"SLACK_BOT_TOKEN: {_unreachable(client, exc, 'auth.test')}")
+    ms = (time.perf_counter() - started) * 1000
+    who = f"{answer.get('user') or '?'} ({answer.get('user_id') or '?'}) in {answer.get('team_id')}"
+    granted = {s.strip() for s in str(answer.headers.get("x-oauth-scopes", "")).split(",")}
+    missing = sorted(set(NEEDED_SCOPES) - granted)
+    if missing:
+        return SlackCheck(
+            False,
+            f"SLACK_BOT_TOKEN: {who}, but the install lacks {', '.join(missing)}, which "
+            "manifest.yml asks for: update the app from manifest.yml and reinstall it",
+        )
+    return SlackCheck(
+        True, f"SLACK_BOT_TOKEN: {who}, every scope manifest.yml asks for ({ms:.0f} ms)"
+    )
+
+
+async def _app(settings: Settings, token: str) -> SlackCheck:
+    client = web_client(token, settings.slack_api_url, timeout=settings.slack_timeout_s)
+    try:
+        await client.apps_connections_open(app_token=token)
+    except SlackApiError as exc:
+        refusal = app_token_refusal(exc) or f"apps.connections.open: {what_slack_said(exc)}"
+        why = refusal.removeprefix("Slack refused SLACK_APP_TOKEN ")
+        return SlackCheck(False, f"SLACK_APP_TOKEN: Slack refused it {why}")
+    except (aiohttp.ClientError, OSError) as exc:
+        return SlackCheck(
+            False, f"SLACK_APP_TOKEN: {_unreachable(client, exc, 'apps.connections.open')}"
+        )
+    return SlackCheck(True, "SLACK_APP_TOKEN: Slack opens Socket Mode connections for it")
+
+
+async def check_slack(settings: Settings) -> list[SlackCheck]:
+    """One check per token that is set; none when neither is (``signoff dev`` needs none)."""
+    checks = []
+    if settings.slack_bot_token is not None:
+        checks.append(await _bot(settings, settings.slack_bot_token.get_secret_value()))
+    if settings.slack_app_token is not None:
+        checks.append(await _app(settings, settings.slack_app_token.get_secret_value()))
+    return checks
