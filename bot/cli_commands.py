@@ -27,25 +27,6 @@ __all__ = ["run"]
 _log = logging.getLogger("signoff.cli")
 
 
-async def _doctor(settings: Settings) -> int:
-    import os
-
-    from agent_core.providers import doctor
-
-    from .doctor_slack import check_slack
-
-    report = await doctor(settings.model, env=os.environ)
-    latency = f" ({report.latency_ms:.0f} ms)" if report.latency_ms is not None else ""
-    # The message quotes what the server wrote (its error's text): shown, never acted on.
-    print(f"{'ok' if report.ok else 'problem'}: {printable(report.message)}{latency}")
-    slack = await check_slack(settings)
-    for check in slack:
-        print(f"{'ok' if check.ok else 'problem'}: {printable(check.line)}")
-    if not slack:
-        print("Slack: not set (SLACK_BOT_TOKEN, SLACK_APP_TOKEN): signoff run needs both")
-    return 0 if report.ok and all(c.ok for c in slack) else 1
-
-
 class _Notes(logging.Handler):
     """What a command that sets up no logging hears from the engine it opened (a record
     it skips, a thread it could not carry on), as Python's last resort would say it, but
@@ -113,7 +94,9 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
 
         return run_audit(home, args)
     if args.command == "doctor":
-        return asyncio.run(_doctor(settings))
+        from .doctor import run_doctor
+
+        return asyncio.run(run_doctor(settings))
     if args.command == "run":
         from .one_bot import one_bot_per_home
         from .run import run_bot

@@ -21,7 +21,7 @@ from .slack_errors import what_slack_said
 from .token_check import app_token_refusal
 from .web_clients import web_client
 
-__all__ = ["NEEDED_SCOPES", "SlackCheck", "check_slack"]
+__all__ = ["NEEDED_SCOPES", "Check", "check_slack"]
 
 # manifest.yml's bot scopes (tests/test_doctor_slack.py holds the two equal).
 NEEDED_SCOPES = (
@@ -40,7 +40,9 @@ NEEDED_SCOPES = (
 
 
 @dataclass(frozen=True)
-class SlackCheck:
+class Check:
+    """One line of ``signoff doctor``: what was checked, and whether it is fine."""
+
     ok: bool
     line: str  # "SLACK_BOT_TOKEN: …", without the verdict
 
@@ -50,48 +52,46 @@ def _unreachable(client: AsyncWebClient, exc: BaseException, method: str) -> str
     return f"could not reach Slack at {client.base_url} (SLACK_API_URL) for {method}: {said}"
 
 
-async def _bot(settings: Settings, token: str) -> SlackCheck:
+async def _bot(settings: Settings, token: str) -> Check:
     client = web_client(token, settings.slack_api_url, timeout=settings.slack_timeout_s)
     started = time.perf_counter()
     try:
         answer = await client.auth_test()
     except SlackApiError as exc:
-        return SlackCheck(
+        return Check(
             False, f"SLACK_BOT_TOKEN: Slack refused it (auth.test: {what_slack_said(exc)})"
         )
     except (aiohttp.ClientError, OSError) as exc:
-        return SlackCheck(False, f"SLACK_BOT_TOKEN: {_unreachable(client, exc, 'auth.test')}")
+        return Check(False, f"SLACK_BOT_TOKEN: {_unreachable(client, exc, 'auth.test')}")
     ms = (time.perf_counter() - started) * 1000
     who = f"{answer.get('user') or '?'} ({answer.get('user_id') or '?'}) in {answer.get('team_id')}"
     granted = {s.strip() for s in str(answer.headers.get("x-oauth-scopes", "")).split(",")}
     missing = sorted(set(NEEDED_SCOPES) - granted)
     if missing:
-        return SlackCheck(
+        return Check(
             False,
             f"SLACK_BOT_TOKEN: {who}, but the install lacks {', '.join(missing)}, which "
             "manifest.yml asks for: update the app from manifest.yml and reinstall it",
         )
-    return SlackCheck(
-        True, f"SLACK_BOT_TOKEN: {who}, every scope manifest.yml asks for ({ms:.0f} ms)"
-    )
+    return Check(True, f"SLACK_BOT_TOKEN: {who}, every scope manifest.yml asks for ({ms:.0f} ms)")
 
 
-async def _app(settings: Settings, token: str) -> SlackCheck:
+async def _app(settings: Settings, token: str) -> Check:
     client = web_client(token, settings.slack_api_url, timeout=settings.slack_timeout_s)
     try:
         await client.apps_connections_open(app_token=token)
     except SlackApiError as exc:
         refusal = app_token_refusal(exc) or f"apps.connections.open: {what_slack_said(exc)}"
         why = refusal.removeprefix("Slack refused SLACK_APP_TOKEN ")
-        return SlackCheck(False, f"SLACK_APP_TOKEN: Slack refused it {why}")
+        return Check(False, f"SLACK_APP_TOKEN: Slack refused it {why}")
     except (aiohttp.ClientError, OSError) as exc:
-        return SlackCheck(
+        return Check(
             False, f"SLACK_APP_TOKEN: {_unreachable(client, exc, 'apps.connections.open')}"
         )
-    return SlackCheck(True, "SLACK_APP_TOKEN: Slack opens Socket Mode connections for it")
+    return Check(True, "SLACK_APP_TOKEN: Slack opens Socket Mode connections for it")
 
 
-async def check_slack(settings: Settings) -> list[SlackCheck]:
+async def check_slack(settings: Settings) -> list[Check]:
     """One check per token that is set; none when neither is (``signoff dev`` needs none)."""
     checks = []
     if settings.slack_bot_token is not None:

@@ -57,13 +57,14 @@ def _module_tools(name: str) -> list[Tool]:
     return list(tools)
 
 
-def _assemble(settings: Settings, config: SignoffConfig) -> ToolRegistry:
+def _assemble(settings: Settings, config: SignoffConfig, *, mcp_logs: bool) -> ToolRegistry:
     registry = ToolRegistry()
     if config.mcp.servers:
         from agent_core.tools.mcp_server import McpServer  # the SDK is slow to import
 
+        logs = settings.home / "logs" / "mcp" if mcp_logs else None
         for name, spec in config.mcp.servers.items():
-            registry.add_source(McpServer(name, spec, log_dir=settings.home / "logs" / "mcp"))
+            registry.add_source(McpServer(name, spec, log_dir=logs))
     if settings.demo_tools:
         from agent_core.demo_fleet import demo_registry
 
@@ -81,11 +82,14 @@ def _assemble(settings: Settings, config: SignoffConfig) -> ToolRegistry:
     return registry
 
 
-async def build_registry(settings: Settings, config: SignoffConfig | None = None) -> ToolRegistry:
-    """Every configured tool, with MCP servers started; close it with ``aclose``."""
+async def build_registry(
+    settings: Settings, config: SignoffConfig | None = None, *, mcp_logs: bool = True
+) -> ToolRegistry:
+    """Every configured tool, with MCP servers started; close it with ``aclose``.
+    ``mcp_logs`` False: what stdio servers write to stderr is not kept in the home."""
     config = settings.config() if config is None else config
     try:
-        registry = _assemble(settings, config)
+        registry = _assemble(settings, config, mcp_logs=mcp_logs)
     except DuplicateToolError as exc:
         raise ConfigError(str(exc)) from None
     await registry.start()

@@ -206,6 +206,9 @@ class ToolSource(Protocol):
         """Names of its namespace a policy has rules for, which could not be checked before
         it listed its tools: it warns of each it does not offer once it does (a typo)."""
 
+    def problem(self) -> str | None:
+        """Why it offers no tools now (the server is down), or None while it is up."""
+
     async def start(self) -> None: ...
 
     async def aclose(self) -> None: ...

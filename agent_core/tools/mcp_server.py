@@ -121,12 +121,15 @@ class McpServer:
             "" if found is None else f"the no_approval pattern {found!r} of {self.label} matches it"
         )
 
+    def problem(self) -> str | None:
+        if self._closed:
+            return "stopped (signoff is shutting down)"
+        return self._down or None
+
     def status(self) -> str:
         if self._closed:
             return f"{self.label} is stopped (signoff is shutting down)"
-        if self._down:
-            return f"{self.label} is down: {self._down}"
-        return f"{self.label} is up"
+        return f"{self.label} is down: {self._down}" if self._down else f"{self.label} is up"
 
     # -- life cycle ------------------------------------------------------------------------
     @property

@@ -83,6 +83,10 @@ class ToolRegistry:
     def specs(self) -> list[ToolSpec]:
         return [t.spec for t in self.tools()]
 
+    def sources(self) -> tuple[ToolSource, ...]:
+        """The sources of tools (MCP servers), in the order they were added."""
+        return tuple(self._sources)
+
     def origin(self, name: str) -> str:
         if name in self._origins:
             return self._origins[name]
