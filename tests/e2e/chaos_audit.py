@@ -66,6 +66,7 @@ KINDS = (
     "unexpected_exits",  # a bot that exited without being killed
     "stop_exit",  # the last bot did not exit 0 on SIGTERM
     "terminal_failures",  # `signoff approve|deny` exited neither 0 nor 1 (not killed)
+    "too_quiet",  # it killed, asked or clicked too little to prove anything
 )
 
 
