@@ -85,7 +85,8 @@ async def _model_said(
         await start_bot(model="anthropic:claude-test")
         await slack.wait_for_sockets(1, timeout=5)
         thread = await mention(slack, "say something")
-        text = str((await bot_reply(slack, thread, contains))["text"])
+        # A bound, not a pace: the first call imports the SDK, slow on a loaded machine.
+        text = str((await bot_reply(slack, thread, contains, timeout=30))["text"])
     for broadcast in BROADCASTS:
         assert broadcast not in text, broadcast
     return text
