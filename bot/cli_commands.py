@@ -16,7 +16,8 @@ from sessions import Home, SignoffError, reindex
 
 from .cli_args import COMMANDS, dash_values_joined, not_text, parser
 from .cli_engine import checked_config, decide, recover, say, writable_home
-from .cli_read import existing_home, list_index, show_quarantine, show_trace, verify_sessions
+from .cli_read import existing_home, list_index, show_quarantine, show_trace
+from .cli_verify import verify_sessions
 from .config import Settings
 from .errors import error_line
 from .logs import JsonFormatter, LogFormat, log_event, redact, setup_logging

@@ -1,4 +1,5 @@
-"""The read-only commands: ``sessions``, ``pending``, ``trace``, ``verify``, ``quarantine``.
+"""The read-only commands: ``sessions``, ``pending``, ``trace``, ``quarantine`` (``verify``:
+``cli_verify``).
 
 They look at a home that exists and create nothing: a mistyped ``SIGNOFF_HOME`` is
 reported, not answered with an empty list from a fresh ``.signoff``.
@@ -18,24 +19,19 @@ from sessions import (
     ApprovalRow,
     CorruptRecordError,
     Home,
-    NotFoundError,
     Quarantine,
     QuarantineRecord,
     SessionsError,
-    SessionStore,
     SystemClock,
-    VerifyReport,
     check_session_id,
-    dir_lock,
     utc_iso,
-    verify,
 )
 
 from .config import ConfigError
 from .terminal_text import printable
 from .trace_view import render_history, render_session_list
 
-__all__ = ["existing_home", "list_index", "show_quarantine", "show_trace", "verify_sessions"]
+__all__ = ["existing_home", "list_index", "show_quarantine", "show_trace"]
 
 
 def existing_home(home: Home) -> Home:
@@ -132,57 +128,6 @@ def show_trace(home: Home, session_id: str) -> int:
     session_id = check_session_id(session_id)  # a malformed id is the more precise error
     print(render_history(thread_history(existing_home(home), session_id)))
     return 0
-
-
-def _checked(home: Home, session_id: str) -> VerifyReport:
-    """The session's seal checked; a session that ended with no seal had it removed (as
-    running its approved call refuses, and ``signoff audit`` flags)."""
-    directory = home.session_dir(session_id)
-    report = verify(directory)
-    if report.sealed:
-        return report
-    try:
-        record = SessionStore(home).load(session_id)
-    except SessionsError as exc:
-        return VerifyReport([f"unreadable: {exc}"], sealed=False)
-    if not record.terminal:
-        return report
-    # A session ends in two steps, its final state then its seal, under its directory's
-    # lock: one met in between (a bot ending it right now) is being sealed, not tampered
-    # with. Once the lock is free, a missing seal is a problem.
-    with dir_lock(directory):
-        report = verify(directory)
-    if report.sealed:
-        return report
-    return VerifyReport(
-        [
-            f"it ended ({record.state.value}) but has no seal: MANIFEST.sha256 was removed, or "
-            "a crash came between its end and its seal (a running bot's sweep, or `signoff recover`, "
-            "seals such a session)"
-        ],
-        sealed=False,
-    )
-
-
-def verify_sessions(home: Home, session_id: str | None) -> int:
-    """0 when every session checked is intact, 1 when one is not."""
-    if session_id is None:
-        ids = SessionStore(existing_home(home)).all_ids()
-    else:
-        sid = check_session_id(session_id)  # a malformed id is the more precise error
-        if not existing_home(home).session_dir(sid).is_dir():
-            raise NotFoundError(f"no session {sid}")
-        ids = [sid]
-    bad = 0
-    for sid in ids:
-        report = _checked(home, sid)
-        if report.problems:
-            bad += 1
-            print(f"{sid}: TAMPERED: " + "; ".join(report.problems))
-        elif session_id:
-            print(f"{sid}: {'ok (sealed)' if report.sealed else 'not sealed yet (still open)'}")
-    print(f"verified {len(ids)} session(s), {bad} with problems")
-    return 1 if bad else 0
 
 
 def _line(record: QuarantineRecord) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from governance_support import park
 
-from bot.cli_read import verify_sessions
+from bot.cli_verify import verify_sessions
 from sessions import FixedClock, Home, dir_lock, seal
 
 

@@ -1,0 +1,120 @@
+"""``signoff verify``: every session's seal, and what the home must still hold.
+
+A seal covers one session's directory, so it cannot notice that directory's absence: a
+session removed whole that a child's transcript continues (its first line references it),
+or a ``sessions`` that is no longer a directory, would otherwise pass as "verified 0
+session(s)". A person running verify after an incident must hear of both.
+"""
+
+from __future__ import annotations
+
+from sessions import (
+    CorruptRecordError,
+    Home,
+    NotFoundError,
+    SessionFiles,
+    SessionsError,
+    SessionStore,
+    VerifyReport,
+    check_session_id,
+    dir_lock,
+    verify,
+)
+from sessions.transcript_reference import first_reference
+
+from .cli_read import existing_home
+
+__all__ = ["verify_sessions"]
+
+
+def _checked(home: Home, session_id: str) -> VerifyReport:
+    """The session's seal checked; a session that ended with no seal had it removed (as
+    running its approved call refuses, and ``signoff audit`` flags)."""
+    directory = home.session_dir(session_id)
+    report = verify(directory)
+    if report.sealed:
+        return report
+    try:
+        record = SessionStore(home).load(session_id)
+    except SessionsError as exc:
+        return VerifyReport([f"unreadable: {exc}"], sealed=False)
+    if not record.terminal:
+        return report
+    # A session ends in two steps, its final state then its seal, under its directory's
+    # lock: one met in between (a bot ending it right now) is being sealed, not tampered
+    # with. Once the lock is free, a missing seal is a problem.
+    with dir_lock(directory):
+        report = verify(directory)
+    if report.sealed:
+        return report
+    return VerifyReport(
+        [
+            f"it ended ({record.state.value}) but has no seal: MANIFEST.sha256 was removed, or "
+            "a crash came between its end and its seal (a running bot's sweep, or `signoff recover`, "
+            "seals such a session)"
+        ],
+        sealed=False,
+    )
+
+
+def _missing_parent(home: Home, session_id: str) -> str | None:
+    """What the session's transcript continues that is gone, or None. Only the first line
+    is read: the reference is there, and the chain's hashes are the seal's and show's job."""
+    path = SessionFiles(home.session_dir(session_id)).transcript_path
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline()
+    except FileNotFoundError:
+        return None  # a session with no transcript yet continues nothing
+    except OSError as exc:
+        return f"its transcript cannot be read ({exc.strerror or exc})"
+    try:
+        ref = first_reference(path, first if first.endswith(b"\n") else first + b"\n")
+    except CorruptRecordError as exc:
+        return f"its transcript's first line is damaged ({exc})"
+    if ref is None or home.session_dir(ref.session).is_dir():
+        return None
+    return f"its transcript continues {ref.session}, whose directory is gone"
+
+
+def _sessions_dir_problem(home: Home) -> str | None:
+    """A ``sessions`` that is not a directory (or is gone while threads remain): listing
+    it finds no session, which is not "all fine"."""
+    where = home.sessions_dir
+    if where.is_dir():
+        return None
+    if where.exists() or where.is_symlink():
+        return f"{where} is not a directory: no session in it can be checked"
+    if home.threads_dir.is_dir() and any(home.threads_dir.iterdir()):
+        return f"{where} is missing, yet {home.threads_dir} holds threads"
+    return None  # a home before its first session
+
+
+def verify_sessions(home: Home, session_id: str | None) -> int:
+    """0 when every session checked is intact, 1 when one is not (or is missing)."""
+    if session_id is None:
+        problem = _sessions_dir_problem(existing_home(home))
+        if problem is not None:
+            print(f"MISSING: {problem}")
+            print("verified 0 session(s): the sessions themselves are missing")
+            return 1
+        ids = SessionStore(home).all_ids()
+    else:
+        sid = check_session_id(session_id)  # a malformed id is the more precise error
+        if not existing_home(home).session_dir(sid).is_dir():
+            raise NotFoundError(f"no session {sid}")
+        ids = [sid]
+    bad = 0
+    for sid in ids:
+        report = _checked(home, sid)
+        missing = _missing_parent(home, sid)
+        if report.problems:
+            print(f"{sid}: TAMPERED: " + "; ".join(report.problems))
+        if missing is not None:
+            print(f"{sid}: MISSING: {missing}")
+        if report.problems or missing is not None:
+            bad += 1
+        elif session_id:
+            print(f"{sid}: {'ok (sealed)' if report.sealed else 'not sealed yet (still open)'}")
+    print(f"verified {len(ids)} session(s), {bad} with problems")
+    return 1 if bad else 0
