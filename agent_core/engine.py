@@ -89,6 +89,8 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         self._tasks: dict[ThreadKey, asyncio.Task[None]] = {}
         self._again: set[ThreadKey] = set()
         self._failures: dict[ThreadKey, int] = {}
+        self._unfinished: dict[ThreadKey, BaseException] = {}
+        self.retry_failed = True
         self._closing = False
         self._stored_here = StoredHere()
         self._known_threads = RecentKeys[ThreadKey](10_000)

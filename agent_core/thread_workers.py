@@ -40,7 +40,11 @@ class ThreadWorkers:
     _tasks: dict[ThreadKey, asyncio.Task[None]]
     _again: set[ThreadKey]
     _failures: dict[ThreadKey, int]
+    _unfinished: dict[ThreadKey, BaseException]
     _closing: bool
+    # False in a command that ends after its work (``signoff say``): a retry scheduled
+    # there would never run, so a failed pass is left to its caller to report instead.
+    retry_failed: bool
 
     def wake(self, thread: ThreadKey) -> None:
         if self._closing:
@@ -58,8 +62,13 @@ class ThreadWorkers:
                 try:
                     await process_thread(self.rt, thread)
                     self._failures.pop(thread, None)
+                    self._unfinished.pop(thread, None)
                 except Exception as exc:
                     self.errors.append(exc)
+                    self._unfinished[thread] = exc
+                    if not self.retry_failed:
+                        log.debug("worker for %s failed", thread.label(), exc_info=exc)
+                        return
                     # The disk still says what is left to do: try again after a pause (and
                     # the sweep re-wakes every thread with queued work, should this die).
                     failures = self._failures[thread] = self._failures.get(thread, 0) + 1
@@ -83,6 +92,10 @@ class ThreadWorkers:
                 del self._tasks[thread]
             if self.delivery is not None:
                 self.delivery.wake()
+
+    def unfinished(self) -> dict[ThreadKey, BaseException]:
+        """The threads whose last pass failed, and why: their work is still on disk."""
+        return dict(self._unfinished)
 
     async def idle_workers(self) -> None:
         while True:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
+import sys
 from pathlib import Path
 
 from agent_core.cancelling import cancel_and_wait
@@ -102,9 +104,39 @@ async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
     live = QueuedStatusView(coordination_for(home).outbox, clock=SystemClock())
     # Delivery starts once what the command queued is printed (``_said_then_delivered``):
     # started with the engine, it could send a reply before the terminal had shown it.
-    return await open_engine(
+    engine = await open_engine(
         settings, surface=surface, warn_no_tools=warn_no_tools, live=live, deliver_now=False
     )
+    engine.retry_failed = False  # the process ends after this command: ``_unfinished`` says it
+    return engine
+
+
+# Exit status: recorded, but what follows could not be done in this process (README).
+UNFINISHED = 3
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, sqlite3.Error):
+        return f"the index could not be used ({exc})"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc or type(exc).__name__}{where}"
+    return f"{type(exc).__name__}: {str(exc).partition(chr(10))[0]}"
+
+
+def _unfinished(engine: Engine, recorded: str, carried: str) -> bool:
+    """Say on stderr, one line per thread, that ``recorded`` stands but its thread could
+    not be carried on now, why, and what ``carried`` it on; True when there was one."""
+    failed = engine.unfinished()
+    for thread, exc in failed.items():
+        sys.stderr.write(
+            printable(
+                f"signoff: {recorded} in thread {thread.label()}, but it could not be "
+                f"{carried} now: {_why(exc)}; a running bot, or `signoff recover`, does it"
+            )
+            + "\n"
+        )
+    return bool(failed)
 
 
 class QueuedEcho:
@@ -196,6 +228,8 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
         await _said_then_delivered(engine, echo)
     finally:
         await engine.close()
+    if _unfinished(engine, "the decision is recorded", "carried on"):
+        return code or UNFINISHED
     return code
 
 
@@ -233,7 +267,7 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
     print(f"thread {thread.label()}" + ("" if fresh else " (duplicate message ignored)"))
     if held:  # stored, and nothing said: not an answer the turn left out
         print(f"the kill switch is on ({engine.home.kill_switch}): it is answered once it is off")
-    return 0
+    return UNFINISHED if _unfinished(engine, "the message is stored", "answered") else 0
 
 
 async def recover(settings: Settings) -> int:
@@ -246,4 +280,4 @@ async def recover(settings: Settings) -> int:
     finally:
         await engine.close()
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
-    return 0
+    return UNFINISHED if _unfinished(engine, "its work is on disk", "carried on") else 0

@@ -8,8 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
+from test_cli_errors import env_for, signoff
+
 from sessions import Home, SessionStore
-from tests.test_cli_errors import env_for, signoff
 
 THREAD = "1700000000.000100"
 
