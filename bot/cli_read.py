@@ -23,7 +23,9 @@ from sessions import (
     QuarantineRecord,
     SessionsError,
     SystemClock,
+    can_write,
     check_session_id,
+    open_index_read_only,
     utc_iso,
 )
 
@@ -86,7 +88,10 @@ def _so_far(request: ApprovalRequest | None, policy: Policy | None) -> str:
 
 async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | None = None) -> int:
     """``policy`` (``pending``): the rules in force, which count a quorum's votes."""
-    index = await Engine.open_index(existing_home(home))
+    # A home this process cannot write (a snapshot, another user's) is read as it is: the
+    # usual opening writes (its lock, the schema, a migration or a rebuild of the index).
+    home = existing_home(home)
+    index = await (Engine.open_index(home) if can_write(home) else open_index_read_only(home))
     try:
         if args.command == "sessions":
             rows = await index.sessions(states=args.state, limit=args.limit)

@@ -44,6 +44,7 @@ from .errors import (
     IndexInUseError,
     InvalidIdError,
     NotFoundError,
+    ReadOnlyHomeError,
     SessionsError,
     SignoffError,
     StaleStateError,
@@ -63,6 +64,7 @@ from .ids import (
 )
 from .inbox import Inbox, InboxMessage
 from .index import ApprovalRow, Index, SessionRow
+from .index_read_only import can_write, open_index_read_only
 from .jsonl import read_jsonl
 from .layout import (
     approval_ids,
@@ -114,6 +116,7 @@ __all__ = [
     "OutboxStore",
     "Quarantine",
     "QuarantineRecord",
+    "ReadOnlyHomeError",
     "Record",
     "ResultTicket",
     "SessionFiles",
@@ -138,6 +141,7 @@ __all__ = [
     "WorkQueueStore",
     "append_line",
     "approval_ids",
+    "can_write",
     "canonical_json",
     "check_approval_id",
     "check_http_url",
@@ -164,6 +168,7 @@ __all__ = [
     "new_approval_id",
     "new_session_id",
     "off_loop",
+    "open_index_read_only",
     "parse_json",
     "parse_toml",
     "read_config_text",

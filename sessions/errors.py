@@ -21,7 +21,8 @@ This package's tree::
     │                              moved the session first
     ├── IllegalTransitionError     a state change the forward-only machine forbids
     ├── CorruptRecordError         a record on disk that does not parse or validate
-    └── IndexInUseError            a rebuild of the index while a process has it open
+    ├── IndexInUseError            a rebuild of the index while a process has it open
+    └── ReadOnlyHomeError          a home that cannot be written has no index to read
 
 (A sealed session whose files no longer match its manifest is not an exception: ``verify``
 returns a report, and resume refuses to run a call from it.)
@@ -36,6 +37,7 @@ __all__ = [
     "IndexInUseError",
     "InvalidIdError",
     "NotFoundError",
+    "ReadOnlyHomeError",
     "SessionsError",
     "SignoffError",
     "StaleStateError",
@@ -76,3 +78,7 @@ class CorruptRecordError(SessionsError):
 
 class IndexInUseError(SessionsError):
     """``reindex`` was asked while another process (a running bot) has the index open."""
+
+
+class ReadOnlyHomeError(SessionsError):
+    """A home that cannot be written (a snapshot, another user's) has no readable index."""

@@ -66,6 +66,19 @@ CREATE INDEX IF NOT EXISTS approvals_card ON approvals (card_channel, card_ts);
 """
 
 
+async def connected(database: str | Path, *, uri: bool = False) -> aiosqlite.Connection:
+    """An aiosqlite connection, open. aiosqlite stops its thread on a failed connect
+    without waiting for it; the thread's last word then reaches a closed event loop (a
+    traceback at exit): so it is waited for here."""
+    conn = aiosqlite.connect(database, uri=uri)
+    try:
+        await conn
+    except BaseException:
+        await asyncio.to_thread(conn._thread.join)
+        raise
+    return conn
+
+
 class Index:
     def __init__(self, conn: aiosqlite.Connection, path: Path, *, held: int | None = None) -> None:
         self._conn = conn
@@ -88,14 +101,7 @@ class Index:
 
     @classmethod
     async def _connect(cls, path: Path, held: int | None) -> Index:
-        conn = aiosqlite.connect(path)
-        try:
-            await conn
-        except BaseException:
-            # aiosqlite stops its thread on a failed connect without waiting for it; the
-            # thread's last word then reaches a closed event loop (a traceback at exit).
-            await asyncio.to_thread(conn._thread.join)
-            raise
+        conn = await connected(path)
         try:
             return cls(await cls._prepare(conn), path, held=held)
         except BaseException:

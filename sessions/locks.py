@@ -125,11 +125,12 @@ async def dir_lock_async(directory: Path, *, poll: float = 0.005) -> AsyncIterat
         os.close(fd)
 
 
-async def hold_shared(path: Path, *, poll: float = 0.005) -> int:
+async def hold_shared(path: Path, *, poll: float = 0.005, create: bool = True) -> int:
     """A shared lock on ``path`` (created if missing), waited for while someone holds it
     exclusively; ``os.close`` of the returned descriptor releases it (as does the end of
-    the process)."""
-    return await _flock_polling(path, fcntl.LOCK_SH, poll)
+    the process). ``create`` False: opened for reading only, so that a reader of a home it
+    cannot write still waits out a rebuild (flock needs no write access)."""
+    return await _flock_polling(path, fcntl.LOCK_SH, poll, flags=_FILE if create else os.O_RDONLY)
 
 
 def held_exclusively(path: Path) -> bool:
