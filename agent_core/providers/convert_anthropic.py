@@ -130,10 +130,13 @@ def from_anthropic(message: AnthropicMessage, *, fallback_model: str = "") -> Mo
             if text:
                 texts.append(str(text))
         elif kind == "tool_use":
+            # A gateway may send null for either (the SDK lets it through): str(None)
+            # made every such call "None" (one id for all, a tool by that name). Left
+            # empty, the parser generates an id and makes a nameless call an error result.
             calls.append(
                 RawToolCall(
-                    id=str(getattr(block, "id", "")),
-                    name=str(getattr(block, "name", "")),
+                    id=str(getattr(block, "id", None) or ""),
+                    name=str(getattr(block, "name", None) or ""),
                     arguments=_tool_input(getattr(block, "input", None)),
                 )
             )
