@@ -5,8 +5,9 @@ a model that repeats one (twice in a turn, or again in a later turn) would have 
 call's outcome told for another. The provider's id is kept while it is new; a repeat
 gets a suffix, deterministically (a replay of the same replies records the same ids).
 
-A reply cut off (at the output token limit: ``max_tokens``, OpenAI's ``length``; or by
-a refusal or content filter, which stop a reply where it stands) may end in the middle
+A reply cut off (at the output token limit: ``max_tokens``, OpenAI's ``length``; at the
+model's context window; by a paused turn; or by a refusal or content filter, which stop
+a reply where it stands) may end in the middle
 of a call's arguments, and what arrived still parses: jiter's partial mode and the
 parser's repairs close ``{"replicas": 3`` (of 30) into an object. No call of such a
 reply is taken at its word: each is recorded with what arrived and an error the model
@@ -22,14 +23,45 @@ from .messages import AssistantMessage, Message, ToolCall
 from .model import RawToolCall
 from .parsing import to_tool_call
 
-__all__ = ["CUT_OFF", "recorded_calls"]
+__all__ = ["CUT_OFF", "incomplete_note", "recorded_calls"]
 
 CUT_OFF = {
     "max_tokens": "not run: your reply was cut off at the output token limit before this "
     "call was complete; send the call again in a shorter reply",
+    # No "shorter reply": the conversation, not the reply, is what filled the window.
+    "context_window": "not run: your reply was cut off when the conversation filled your "
+    "context window, before this call was complete",
+    "pause_turn": "not run: your turn was paused before it finished, so this call may be "
+    "incomplete",
     "refusal": "not run: your reply was cut off by a refusal or content filter, so this "
     "call may be incomplete",
 }
+
+# What the person is told of a reply that ended so, and what they can do about it.
+_NOTES = {
+    "max_tokens": ("The model ran out of output tokens", ""),
+    "context_window": (
+        "This thread is now too long for the model's context window",
+        " Start a new thread with what matters from this one (an operator can also lower "
+        "SIGNOFF_HISTORY_CHARS, so less of a long thread is sent).",
+    ),
+    "pause_turn": (
+        "The model paused its turn before it finished",
+        " Mention me to ask it to go on.",
+    ),
+    "refusal": ("The model refused", ""),
+}
+
+
+def incomplete_note(stop_reason: str, *, above: bool) -> str | None:
+    """The thread's note on a reply with no calls that ended ``stop_reason``, or None for
+    a whole one. ``above``: it said something in this turn ("the answer above" would
+    otherwise point at an earlier answer, which was whole)."""
+    if stop_reason not in _NOTES:
+        return None
+    what, hint = _NOTES[stop_reason]
+    said = "the answer above may be incomplete" if above else "it gave no answer"
+    return f"({what}; {said}.{hint})"
 
 
 def recorded_calls(

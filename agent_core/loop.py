@@ -21,7 +21,7 @@ from approvals import ApprovalRequest, Capsule
 from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, off_loop, utc_iso
 
 from .budgets import BudgetExceeded, BudgetTracker
-from .call_ids import recorded_calls
+from .call_ids import incomplete_note, recorded_calls
 from .early_call import EarlyCall
 from .executor import run_calls
 from .live import LiveTurn, ReplyStream, ToolStep
@@ -250,11 +250,9 @@ async def _model_turn(
         await stream.abandon()  # no reply will be queued for what it may have shown
     if not assistant.tool_calls:
         await stream.close()
-        if reply.stop_reason in ("max_tokens", "refusal"):
-            note = "ran out of output tokens" if reply.stop_reason == "max_tokens" else "refused"
-            above = assistant.text.strip()  # else "the answer above" is an earlier, whole one
-            said = "the answer above may be incomplete" if above else "it gave no answer"
-            await say(run, "incomplete", f"(The model {note}; {said}.)")
+        note = incomplete_note(reply.stop_reason, above=bool(assistant.text.strip()))
+        if note is not None:
+            await say(run, "incomplete", note)
         elif not run.acted_since_asked():  # whoever asked is never left with silence
             await say(run, "empty", "(The model gave an empty answer.)")
         failpoint("loop.before_finish")

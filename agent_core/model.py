@@ -30,7 +30,12 @@ __all__ = [
     "provider_of",
 ]
 
-StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "error"]
+StopReason = Literal[
+    "end_turn", "tool_use", "max_tokens", "context_window", "pause_turn", "refusal", "error"
+]
+"""Why a reply ended. ``context_window``: the conversation filled the model's context
+window (Anthropic's ``model_context_window_exceeded``), which no output limit helps;
+``pause_turn``: the provider paused a long turn (Anthropic, server-side tools)."""
 
 
 class _Frozen(BaseModel):

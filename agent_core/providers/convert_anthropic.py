@@ -37,8 +37,8 @@ _STOP: dict[str, StopReason] = {
     "stop_sequence": "end_turn",
     "tool_use": "tool_use",
     "max_tokens": "max_tokens",
-    "model_context_window_exceeded": "max_tokens",
-    "pause_turn": "max_tokens",
+    "model_context_window_exceeded": "context_window",
+    "pause_turn": "pause_turn",
     "refusal": "refusal",
 }
 
@@ -101,9 +101,14 @@ def to_anthropic(messages: Sequence[Message]) -> list[MessageParam]:
 def map_stop_reason(raw: str | None, *, has_calls: bool) -> StopReason:
     """Anthropic's ``stop_reason`` in our vocabulary.
 
-    ``stop_sequence`` is a normal end; ``pause_turn`` and ``model_context_window_exceeded``
-    mean the turn is incomplete, like ``max_tokens``. Unknown or missing values fall back
-    to ``tool_use`` when the reply has calls, else ``end_turn``.
+    ``stop_sequence`` is a normal end. ``model_context_window_exceeded`` and
+    ``pause_turn`` leave the turn incomplete but are not ``max_tokens``: a bigger output
+    limit helps neither, so each keeps a reason of its own and is told as what it is
+    (``call_ids.incomplete_note``). Signoff sends no server-side tools, the only ones the
+    API pauses a turn for, and its transcript could not carry their blocks back "as-is"
+    (what Anthropic documents for ``pause_turn``): such a turn is told, not continued
+    (docs/providers.md). Unknown or missing values fall back to ``tool_use`` when the
+    reply has calls, else ``end_turn``.
     """
     mapped = _STOP.get(raw or "")
     if mapped is None:
