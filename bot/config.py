@@ -41,6 +41,7 @@ KNOWN = (
     "SIGNOFF_BUDGET_USD",
     "SIGNOFF_HISTORY_CHARS",
     "SIGNOFF_ANTHROPIC_CACHE",
+    "SIGNOFF_MAX_OUTPUT_TOKENS",
     "SIGNOFF_PRICE_TABLE",
     "SIGNOFF_HTTP",
     "SIGNOFF_LOG_FORMAT",
@@ -69,6 +70,7 @@ _ENV_OF = {
     "budget_tokens": "SIGNOFF_BUDGET_TOKENS",
     "budget_usd": "SIGNOFF_BUDGET_USD",
     "history_chars": "SIGNOFF_HISTORY_CHARS",
+    "max_output_tokens": "SIGNOFF_MAX_OUTPUT_TOKENS",
     "price_table": "SIGNOFF_PRICE_TABLE",
     "http": "SIGNOFF_HTTP",
     "log_format": "SIGNOFF_LOG_FORMAT",
@@ -104,6 +106,10 @@ class Settings(BaseModel):
     history_chars: int = Field(default=120_000, ge=1_000, le=100_000_000)
     # Whether Anthropic requests mark prompt-cache breakpoints (providers/anthropic_cache).
     anthropic_cache: bool = True
+    # The output limit of each model call; None: the provider's (16,384; 4,096 for an
+    # openai-compatible server). Under 256 hardly any answer fits; over 128,000 no
+    # model allows it, and every call would be refused.
+    max_output_tokens: int | None = Field(default=None, ge=256, le=128_000)
     # Operators: where /healthz, /readyz and /metrics listen ("off": nowhere), the log
     # format (None: text on a terminal, JSON otherwise) and level (None: the command's
     # default), and how long SIGTERM lets running turns finish.
@@ -204,6 +210,7 @@ class Settings(BaseModel):
                 budget_usd=get("SIGNOFF_BUDGET_USD"),
                 history_chars=get("SIGNOFF_HISTORY_CHARS") or 120_000,
                 anthropic_cache=cache,
+                max_output_tokens=get("SIGNOFF_MAX_OUTPUT_TOKENS"),
                 price_table=_path("SIGNOFF_PRICE_TABLE", p)
                 if (p := get("SIGNOFF_PRICE_TABLE"))
                 else None,

@@ -31,9 +31,11 @@ def build_model(
     *,
     history_chars: int | None = None,
     prompt_cache: bool = True,
+    max_output_tokens: int | None = None,
 ) -> Model:
-    """``SIGNOFF_MODEL`` → a Model; keys and base URLs come from the environment."""
-    settings = ModelSettings(prompt_cache=prompt_cache)
+    """``SIGNOFF_MODEL`` → a Model; keys and base URLs come from the environment.
+    ``max_output_tokens`` None: the provider's default (``default_max_tokens``)."""
+    settings = ModelSettings(prompt_cache=prompt_cache, max_tokens=max_output_tokens)
     if history_chars is not None:
         settings = replace(settings, history_chars=history_chars)
     try:

@@ -126,6 +126,7 @@ async def open_engine(
         settings.model,
         history_chars=settings.history_chars,
         prompt_cache=settings.anthropic_cache,
+        max_output_tokens=settings.max_output_tokens,
     )
     registry = await build_registry(settings, config)
     try:

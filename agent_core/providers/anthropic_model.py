@@ -128,7 +128,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         specs = tools_to_anthropic(tools)
         body: dict[str, Any] = {
             "model": self._model,
-            "max_tokens": self._settings.max_tokens,
+            "max_tokens": self.max_tokens,
             "messages": sent,
         }
         marked = (

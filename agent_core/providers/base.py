@@ -102,6 +102,10 @@ class ProviderModel(Generic[C]):
     """The API path called, shown in connection and 404 messages."""
     sdk: ClassVar[str] = ""
     """The SDK's module: about a second to import, so start-up does not wait for it."""
+    default_max_tokens: ClassVar[int] = 16_384
+    """The output limit unless one is set: room for a reasoning model's thinking (o3 and
+    gpt-5 think within it; 4096 left some with nothing to answer with), and no more than
+    the smallest maximum of the models signoff names (gpt-4o's 16,384)."""
 
     def __init__(
         self,
@@ -137,6 +141,11 @@ class ProviderModel(Generic[C]):
     @property
     def settings(self) -> ModelSettings:
         return self._settings
+
+    @property
+    def max_tokens(self) -> int:
+        """The output limit each call sends."""
+        return self._settings.max_tokens or self.default_max_tokens
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self._model!r}, base_url={self.base_url!r})"

@@ -158,7 +158,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             "messages": to_openai(
                 system, recent(messages, budget_chars=self._settings.history_chars)
             ),
-            self.limit_param: self._settings.max_tokens,
+            self.limit_param: self.max_tokens,
         }
         if tools:
             body["tools"] = tools_to_openai(tools)
@@ -267,3 +267,6 @@ class OpenAICompatibleModel(OpenAIModel):
     label = "OpenAI-compatible server"
     limit_param = "max_tokens"
     ping_tokens = 1
+    # A local server's context window counts the output limit (vLLM refuses a request
+    # whose prompt and limit overflow it), and local models' windows are often small.
+    default_max_tokens = 4_096

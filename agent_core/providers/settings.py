@@ -14,8 +14,9 @@ __all__ = ["ModelSettings"]
 
 @dataclass(frozen=True)
 class ModelSettings:
-    max_tokens: int = 4096
-    """Upper bound on the reply's output tokens (``max_tokens`` / ``max_completion_tokens``)."""
+    max_tokens: int | None = None
+    """Upper bound on the reply's output tokens (``max_tokens`` / ``max_completion_tokens``);
+    ``None``: the provider's ``default_max_tokens``."""
     timeout_s: float = 120.0
     """Per attempt: connect + send + wait for the whole (non-streamed) reply; a streamed
     one may go this long without anything new (keep-alives do not count)."""
@@ -29,7 +30,7 @@ class ModelSettings:
     the default per-session token budget."""
 
     def __post_init__(self) -> None:
-        if self.max_tokens < 1:
+        if self.max_tokens is not None and self.max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
