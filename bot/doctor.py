@@ -57,7 +57,9 @@ async def _tools(settings: Settings) -> list[Check]:
 
 
 async def run_doctor(settings: Settings) -> int:
-    report = await model_doctor(settings.model, env=os.environ)
+    report = await model_doctor(
+        settings.model, env=os.environ, max_tokens=settings.max_output_tokens
+    )
     latency = f" ({report.latency_ms:.0f} ms)" if report.latency_ms is not None else ""
     # The message quotes what the server wrote (its error's text): shown, never acted on.
     print(f"{'ok' if report.ok else 'problem'}: {printable(report.message)}{latency}")

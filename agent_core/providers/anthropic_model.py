@@ -20,7 +20,7 @@ from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
-from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
+from .retry import Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
 from .window import recent
 
@@ -223,18 +223,3 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         return self._parse(
             reply, AnthropicMessage, lambda: from_anthropic(reply, fallback_model=self._model)
         )
-
-    async def ping(self, *, policy: RetryPolicy | None = None) -> None:
-        """One cheapest-possible call (1 output token) to prove key, model and route."""
-
-        client = await self._client()
-
-        async def attempt() -> AnthropicMessage:
-            async with self._bounded():
-                return await client.messages.create(
-                    model=self._model,
-                    max_tokens=1,
-                    messages=[{"role": "user", "content": "ping"}],
-                )
-
-        await self._call(attempt, policy=policy)

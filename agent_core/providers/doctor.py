@@ -1,14 +1,21 @@
 """``signoff doctor``: check the configured model with one near-free call.
 
-The check sends a one-word prompt with a tiny output budget, once (no retries), and
-says exactly what is wrong. ``DoctorReport.problem`` is a stable code for the CLI:
+The check asks for a one-word answer, once (no retries), the way the bot asks on every
+mention: streamed, with a system prompt, a tool and the bot's output limit (and, for
+Chat Completions, ``stream_options``), through the same ``stream`` as the bot. A bare
+ping passed servers that refuse any of those, and every mention then failed. The limit
+is a ceiling: a one-word answer spends a few tokens of it. It says exactly what is
+wrong. ``DoctorReport.problem`` is a stable code for the CLI:
 
     bad_spec, missing_key, missing_base_url, bad_base_url   configuration, no call made
     invalid_key (401), permission_denied (403), quota        account / key
     model_not_found (404 naming the model)                   SIGNOFF_MODEL
     endpoint_not_found (other 404), unreachable, timeout     base URL / network
     rate_limited (429), overloaded (529/503), server_error   provider side
-    bad_request, bad_response                                anything else
+    output_limit (a 400 about max_tokens)                    SIGNOFF_MAX_OUTPUT_TOKENS
+    bad_request, bad_response                                anything else (a server that
+                                                             does not stream, or refuses
+                                                             tools or stream_options)
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..messages import UserMessage
+from ..model import NullSink, ToolSpec
 from .errors import (
     ProviderAuthError,
     ProviderConfigError,
@@ -70,8 +79,16 @@ def _problem(err: ProviderError) -> str:
     return "bad_request"
 
 
-def _budget_refusal(err: ProviderError) -> bool:
-    """A 400 about the tiny output budget: the key, model and route all worked."""
+_SYSTEM = "You are being checked by signoff doctor. Answer with the one word: ok"
+_PROBE = ToolSpec(
+    name="signoff_doctor_probe",
+    description="Never call this: it is here to check that the server takes tools.",
+    input_schema={"type": "object", "properties": {}},
+)
+
+
+def _limit_refusal(err: ProviderError) -> bool:
+    """A 400 about the output limit: the one the bot sends, so every mention's too."""
     text = err.message.lower()
     return (
         isinstance(err, ProviderRequestError)
@@ -81,6 +98,10 @@ def _budget_refusal(err: ProviderError) -> bool:
 
 
 _HINTS = {
+    "bad_request": " signoff asks this way on every mention (streamed, with tools; Chat "
+    "Completions with stream_options.include_usage), so every mention would fail.",
+    "bad_response": " signoff streams every reply (server-sent events); a server that does "
+    "not stream cannot answer a mention.",
     "unreachable": " Is the server running, and is the base URL right?",
     "timeout": " The server accepted the connection but did not answer in time.",
     "rate_limited": " The key and model are fine; wait a minute or raise the rate limits.",
@@ -88,8 +109,11 @@ _HINTS = {
 }
 
 
-async def doctor(spec: str, *, env: Mapping[str, str], timeout_s: float = 15.0) -> DoctorReport:
-    """Check ``spec`` (the value of ``SIGNOFF_MODEL``) against the real endpoint."""
+async def doctor(
+    spec: str, *, env: Mapping[str, str], timeout_s: float = 15.0, max_tokens: int | None = None
+) -> DoctorReport:
+    """Check ``spec`` (the value of ``SIGNOFF_MODEL``) against the real endpoint, with
+    ``max_tokens`` (``SIGNOFF_MAX_OUTPUT_TOKENS``; None: the provider's default)."""
     try:
         parsed = parse_spec(spec)
     except ProviderConfigError as err:
@@ -102,7 +126,9 @@ async def doctor(spec: str, *, env: Mapping[str, str], timeout_s: float = 15.0) 
             "SIGNOFF_MODEL is offline: signoff runs its built-in offline model; "
             "there is no provider to check.",
         )
-    settings = ModelSettings(timeout_s=timeout_s, retry=RetryPolicy(max_attempts=1))
+    settings = ModelSettings(
+        timeout_s=timeout_s, retry=RetryPolicy(max_attempts=1), max_tokens=max_tokens
+    )
     try:
         model = model_from_spec(spec, env=env, settings=settings)
     except ProviderConfigError as err:
@@ -112,18 +138,21 @@ async def doctor(spec: str, *, env: Mapping[str, str], timeout_s: float = 15.0) 
     try:
         await model.ready()  # the SDK's import (about a second) is not the endpoint's time
         started = time.perf_counter()
-        await model.ping()
+        await model.stream(
+            system=_SYSTEM, messages=[UserMessage(text="ok?")], tools=[_PROBE], sink=NullSink()
+        )
         latency = (time.perf_counter() - started) * 1000
     except ProviderError as err:
         latency = (time.perf_counter() - started) * 1000
-        if _budget_refusal(err):
+        if _limit_refusal(err):
             return DoctorReport(
-                True,
+                False,
                 parsed.provider,
                 parsed.model,
-                f"{model.label} at {model.base_url} accepted the key and model "
-                f"'{parsed.model}' (it declined the tiny test budget, which is fine).",
+                f"{err.message} signoff sends an output limit of {model.max_tokens} tokens "
+                "(SIGNOFF_MAX_OUTPUT_TOKENS); set one this model allows.",
                 latency,
+                "output_limit",
             )
         problem = _problem(err)
         return DoctorReport(
@@ -148,7 +177,8 @@ async def doctor(spec: str, *, env: Mapping[str, str], timeout_s: float = 15.0) 
         True,
         parsed.provider,
         parsed.model,
-        f"{model.label} at {model.base_url} answered in {latency:.0f} ms: the key works and "
+        f"{model.label} at {model.base_url} streamed an answer in {latency:.0f} ms to a request "
+        f"like a mention's (tools, an output limit of {model.max_tokens}): the key works and "
         f"model '{parsed.model}' is available.",
         latency,
     )

@@ -28,7 +28,7 @@ from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import QUOTA_CODES, Failure
 from .openai_stream import CompletionAssembler, made_progress
-from .retry import RetryPolicy, Sleep, describe_connection_error, parse_retry_after
+from .retry import Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
 from .window import recent
 
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
-PING_OUTPUT_TOKENS = 16
-"""OpenAI reasoning models may refuse a 1-token budget; 16 is still next to free."""
 
 
 def _str(value: object) -> str | None:
@@ -115,7 +113,6 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
     path = "/chat/completions"
     sdk = "openai"
     limit_param: ClassVar[str] = "max_completion_tokens"
-    ping_tokens: ClassVar[int] = PING_OUTPUT_TOKENS
 
     def __init__(
         self,
@@ -241,23 +238,6 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             reply, ChatCompletion, lambda: from_openai(reply, fallback_model=self._model)
         )
 
-    async def ping(self, *, policy: RetryPolicy | None = None) -> None:
-        """One near-free call to prove key, model and route."""
-        body: dict[str, Any] = {
-            "model": self._model,
-            "messages": [{"role": "user", "content": "ping"}],
-            self.limit_param: self.ping_tokens,
-        }
-
-        client = await self._client()
-
-        async def attempt() -> ChatCompletion:
-            async with self._bounded():
-                completion: ChatCompletion = await client.chat.completions.create(**body)
-            return completion
-
-        await self._call(attempt, policy=policy)
-
 
 class OpenAICompatibleModel(OpenAIModel):
     """A Chat Completions server at ``OPENAI_BASE_URL``; ``name`` is
@@ -266,7 +246,6 @@ class OpenAICompatibleModel(OpenAIModel):
     provider = "openai-compatible"
     label = "OpenAI-compatible server"
     limit_param = "max_tokens"
-    ping_tokens = 1
     # A local server's context window counts the output limit (vLLM refuses a request
     # whose prompt and limit overflow it), and local models' windows are often small.
     default_max_tokens = 4_096
