@@ -129,9 +129,10 @@ async def test_an_approved_call_of_a_server_that_is_down_names_its_approver(
     down = tmp_path / "down"
     record = await start_ops_bot(slack, start_bot, tmp_path, timeout="3s", down_if=down)
     thread = await mention(slack, "call ops__get_pods namespace=prod")
-    await bot_reply(slack, thread, "pods in prod")
+    # Bounds, not a pace: the server's first start is slow on a machine loaded past its cores.
+    await bot_reply(slack, thread, "pods in prod", timeout=30)
     thread = await mention(slack, "call ops__restart_deployment deployment=api namespace=prod")
-    card = await wait_card(slack, thread)
+    card = await wait_card(slack, thread, timeout=30)
     down.touch()
     kill(records(record)[-1]["pid"])  # the server dies, and does not start again
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
