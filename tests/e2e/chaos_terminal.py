@@ -1,9 +1,11 @@
 """``signoff approve|deny`` from a terminal, as a chaos person runs it beside the bot.
 
-What counts as an honest ending: exit 0 (decided, or a vote counted), or exit 1 with the
+What counts as an honest ending: exit 0 (decided, or a vote counted), exit 1 with the
 command's own refusal as its last line (decided meanwhile, by a click or another
-terminal; not allowed; a second vote). An uncaught exception exits 1 too, so the exit
-code alone does not tell a refusal from a crash. A command that runs a minute is hung.
+terminal; not allowed; a second vote), or exit 3 because the index was held past its
+wait after the decision was recorded (the bot carries the thread on). An uncaught
+exception exits 1 too, so the exit code alone does not tell a refusal from a crash. A
+command that runs a minute is hung.
 
 Killed, it is killed either early (``early``: most likely while it still starts or
 before its decision is on disk) or just after the request's decision is on disk
@@ -41,6 +43,8 @@ def failure(command: str, code: int, out: str, err: str) -> str | None:
     lines = [line for line in out.splitlines() if line.strip() and not line[0].isspace()]
     if code == 0 or (code == 1 and lines and lines[0].startswith(REFUSALS)):
         return None
+    if code == 3 and "could not be carried on now: the index could not be used" in err:
+        return None  # decided; the index was held past its wait: the bot carries it on
     said = (err.strip() or out.strip())[-300:]
     return f"{command}: exit {code}: {said}"
 
