@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import random
@@ -21,6 +22,7 @@ from chaos_audit import TERMINAL, Audit
 from chaos_reading import batch_waits, read_json
 from ops_kit import SIGNOFF, RunProcess
 from signoff_e2e_kit import clean_env, session_dirs
+from signoff_e2e_kit import until as until_true
 
 from localslack import Fault, LocalSlack, Timing
 
@@ -51,6 +53,11 @@ def chaos_seconds(default: float) -> float:
     """``SIGNOFF_CHAOS_SECONDS``: how long the chaos lasts (``default``: what CI runs)."""
     given = os.environ.get("SIGNOFF_CHAOS_SECONDS", "").strip()
     return float(given) if given else default
+
+
+def connected(run: RunProcess) -> bool:
+    """Has this bot's Socket Mode link come up (its log says so)?"""
+    return '"event": "socket_up"' in run.stderr()
 
 
 @dataclass
@@ -113,17 +120,21 @@ class Bots:
         loop = asyncio.get_running_loop()
         starved = False  # the last bot was killed before it ever connected
         while loop.time() < until:
-            self.start()
+            run = self.start()
             if starved:
                 # On a machine loaded past its cores a start can outlast every kill delay:
                 # no bot would connect, nothing would be clicked, and the run would prove
                 # nothing (too_quiet). After such a kill the next bot connects first.
                 with contextlib.suppress(TimeoutError):
-                    await self.slack.wait_for_sockets(1, timeout=max(0.0, until - loop.time()))
+                    await until_true(
+                        functools.partial(connected, run),
+                        timeout=max(0.0, until - loop.time()),
+                        every=0.1,
+                    )
             await asyncio.sleep(min(rng.uniform(0.5, 6.0), max(0.0, until - loop.time())))
             if loop.time() >= until:
                 return  # the last one lives on
-            starved = not self.slack.sockets()
+            starved = not connected(run)
             self.kill()
             await asyncio.sleep(rng.uniform(0.0, 0.4))
 
