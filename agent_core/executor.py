@@ -193,7 +193,9 @@ def _triage(
         tool = run.rt.registry.get(call.name)
         if tool is None:
             known = ", ".join(run.rt.registry.names())
-            ordered.append(_error(call, f"unknown tool {call.name!r}; available: {known}"))
+            # A model that sent no name gets told so, not "unknown tool ''".
+            what = f"unknown tool {call.name!r}" if call.name else "a tool call without a name"
+            ordered.append(_error(call, f"{what}; available: {known}"))
             continue
         if call.parse_error or call.arguments is None:
             ordered.append(_error(call, call.parse_error or "arguments missing"))

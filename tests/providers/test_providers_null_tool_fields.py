@@ -69,6 +69,7 @@ async def test_a_call_without_a_name_is_an_error_for_the_model(
     assert recorded.name != "None" and recorded.parse_error is not None
     [result] = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
     assert result.status == "error" and "None" not in result.content
-    assert "unknown tool ''; available: " in result.content  # what it may call instead
+    assert "a tool call without a name; available: " in result.content  # what it may call
+    assert "unknown tool ''" not in result.content
     assert "None" not in json.dumps(anthropic_api.requests[-1].body)
     assert surface.cards == [] and replies(surface) == ["Sorry."]
