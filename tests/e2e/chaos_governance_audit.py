@@ -3,34 +3,30 @@ wrote down themselves against the approvals' records and what Slack shows."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from chaos_audit import Audit
-from chaos_reading import approval_dirs, read_json, read_jsonl
+from chaos_reading import approval_dirs, load_sessions, read_json, read_jsonl
 from chaos_tools import ToolEffects
-from signoff_e2e_kit import session_dirs
 
 __all__ = ["audit_governance", "stopped_by_kill_switch"]
 
 
 def stopped_by_kill_switch(home: Path) -> set[str]:
     """The messages a turn took in and then ended on the kill switch, switched on during it
-    (the thread is told it stopped; lifting the switch does not take the turn up again)."""
+    (the thread is told it stopped; lifting the switch does not take the turn up again):
+    those after the model's last turn in the whole transcript, which for recovery's child
+    of a turn a kill cut are its parent's lines (it holds only a reference to them)."""
     stopped: set[str] = set()
-    for directory in session_dirs(home):
-        record = directory / "session.json"
-        session = json.loads(record.read_bytes())
-        if (
-            session["state"] == "cancelled"
-            and session["transitions"][-1]["reason"] == "kill switch"
-        ):
-            for line in read_jsonl(record.parent / "transcript.jsonl"):
-                if line.get("role") == "user":
-                    stopped.add(str(line["ts"]))
+    for session in load_sessions(home).values():
+        record = session.record
+        if record["state"] == "cancelled" and record["transitions"][-1]["reason"] == "kill switch":
+            lines = session.transcript
+            last = max((i for i, m in enumerate(lines) if m.get("role") == "assistant"), default=-1)
+            stopped.update(str(m["ts"]) for m in lines[last + 1 :] if m.get("role") == "user")
     return stopped
 
 

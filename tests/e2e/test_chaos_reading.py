@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from chaos_audit import unapproved_effects
+from chaos_governance_audit import stopped_by_kill_switch
 from chaos_reading import batch_waits, load_sessions
 from chaos_tools import tools_config
 from signoff_e2e_kit import session_states
@@ -70,3 +72,28 @@ def test_a_decision_waits_untold_only_while_a_call_of_its_model_turn_is_undecide
     (tmp_path / f"{batch[1]}.decision.json").write_text("{}")
     assert not batch_waits(tmp_path, capsule)
     assert not batch_waits(tmp_path, {"id": batch[0], "batch": [batch[0]]})  # alone
+
+
+def _session(home: Path, sid: str, state: str, reason: str, lines: list[Any]) -> None:
+    directory = home / "sessions" / sid[5:7] / sid
+    directory.mkdir(parents=True)
+    record = {"id": sid, "state": state, "transitions": [{"state": state, "reason": reason}]}
+    (directory / "session.json").write_text(json.dumps(record))
+    (directory / "transcript.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+def test_a_message_whose_recovered_turn_the_kill_switch_cut_counts_as_stopped(
+    tmp_path: Path,
+) -> None:
+    """A kill cut the turn that took a message in; recovery's child, which continues the
+    parent's lines by reference, ended on the kill switch (the thread is told so). Its own
+    file holds only the reference, so the audit called the message unanswered (governance
+    chaos seed 30235, 600 s). Messages answered before it are not counted as stopped."""
+    answered = {"role": "user", "ts": "1.000001", "text": "first"}
+    reply = {"role": "assistant", "text": "done"}
+    cut = {"role": "user", "ts": "2.000002", "text": "call ledger"}
+    parent, child = "sess_2c0000000001", "sess_210000000002"
+    _session(tmp_path, parent, "failed", "crashed", [answered, reply, cut])
+    ref = {"continues": {"lines": 3, "session": parent, "sha256": "x"}, "schema_version": 1}
+    _session(tmp_path, child, "cancelled", "kill switch", [ref])
+    assert stopped_by_kill_switch(tmp_path) == {"2.000002"}
