@@ -212,7 +212,7 @@ async def _model_turn(
         return False
     reply = outcome
     usd_before = tracker.usd
-    tracker.record(reply.model, reply.usage)
+    tracker.record(reply.model, reply.usage, estimate=reply.usage_estimate)
     rt.observer.emit(
         ModelCall.answered(
             provider=provider_of(rt.model.name),
@@ -242,7 +242,8 @@ async def _model_turn(
             "usage": assistant.usage.model_dump(),
             "session_tokens": tracker.usage.total,
             "session_usd": round(tracker.usd, 6),
-        },
+        }
+        | ({"usage_estimated": True} if reply.usage_estimate and not reply.usage.total else {}),
     )
     if assistant.text.strip():
         await say(run, f"m{position}", assistant.text, model_words=True)

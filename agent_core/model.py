@@ -67,6 +67,9 @@ class ModelReply(_Frozen):
     stop_reason: StopReason = "end_turn"
     usage: Usage = Usage()
     model: str = ""
+    # When the provider reported no usage: about 4 characters a token of what was sent and
+    # received, so the budgets still hold. Never recorded as the reply's usage.
+    usage_estimate: Usage | None = None
 
 
 class Model(Protocol):

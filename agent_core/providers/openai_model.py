@@ -18,9 +18,10 @@ need transcript fields we do not store, so it would not resume on another provid
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
@@ -30,6 +31,7 @@ from .errors import QUOTA_CODES, Failure
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
+from .token_counts import estimated_usage
 from .window import recent
 
 __all__ = [
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+log = logging.getLogger("agent_core.providers")
 
 
 def _str(value: object) -> str | None:
@@ -113,6 +117,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
     path = "/chat/completions"
     sdk = "openai"
     limit_param: ClassVar[str] = "max_completion_tokens"
+    _said_no_usage = False  # the warning that the server reports no usage, once a model
 
     def __init__(
         self,
@@ -165,7 +170,6 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> ModelReply:
         client = await self._client()
-        from openai.types.chat import ChatCompletion
 
         body = self.request(system=system, messages=messages, tools=tools)
 
@@ -175,9 +179,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             return completion
 
         reply = await self._call(attempt)
-        return self._parse(
-            reply, ChatCompletion, lambda: from_openai(reply, fallback_model=self._model)
-        )
+        return self._reply(reply, body)
 
     async def stream(
         self,
@@ -189,7 +191,6 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
     ) -> ModelReply:
         client = await self._client()
         import openai
-        from openai.types.chat import ChatCompletion
 
         body = self.request(system=system, messages=messages, tools=tools)
         body.update(stream=True, stream_options={"include_usage": True})
@@ -234,9 +235,25 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             return assembler.completion()
 
         reply = await self._call(attempt, sink=sink)
-        return self._parse(
-            reply, ChatCompletion, lambda: from_openai(reply, fallback_model=self._model)
+        return self._reply(reply, body)
+
+    def _reply(self, completion: object, body: dict[str, Any]) -> ModelReply:
+        from openai.types.chat import ChatCompletion
+
+        reply = self._parse(
+            completion,
+            ChatCompletion,
+            lambda: from_openai(cast(ChatCompletion, completion), fallback_model=self._model),
         )
+        if cast(ChatCompletion, completion).usage is not None:
+            return reply
+        if not self._said_no_usage:
+            self._said_no_usage = True
+            log.warning(
+                "%s reports no token usage; the budgets count about 4 characters a token",
+                self.name,
+            )
+        return reply.model_copy(update={"usage_estimate": estimated_usage(body, reply)})
 
 
 class OpenAICompatibleModel(OpenAIModel):

@@ -1,8 +1,17 @@
-"""Reading a token count from a provider's usage object, whatever the SDK gave."""
+"""Reading a token count from a provider's usage object, whatever the SDK gave, and
+estimating one where the provider sent none."""
 
 from __future__ import annotations
 
-__all__ = ["token_count"]
+import json
+from typing import Any
+
+from ..messages import Usage
+from ..model import ModelReply
+
+__all__ = ["estimated_usage", "token_count"]
+
+CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text and JSON
 
 
 def token_count(usage: object, field: str) -> int:
@@ -10,3 +19,14 @@ def token_count(usage: object, field: str) -> int:
     never below 0, as budgets add them up."""
     value = getattr(usage, field, None)
     return max(0, value) if isinstance(value, int) else 0
+
+
+def estimated_usage(body: dict[str, Any], reply: ModelReply) -> Usage:
+    """About what a call cost when its provider did not say: the request's JSON in, the
+    reply's text and calls out, rounded up (an empty reply still read its request)."""
+    sent = len(json.dumps(body, ensure_ascii=False))
+    got = len(reply.text) + sum(
+        len(c.name) + len(c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments))
+        for c in reply.tool_calls
+    )
+    return Usage(input_tokens=-(-sent // CHARS_PER_TOKEN), output_tokens=-(-got // CHARS_PER_TOKEN))

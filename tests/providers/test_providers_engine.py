@@ -141,3 +141,24 @@ async def test_usd_budget_ends_the_session(
     await engine.ingest(message("loop", ts="1700000000.000100"))
     await engine.idle()
     assert "cost budget exhausted" in chain(home)[-1].reason
+
+
+async def test_a_server_that_reports_no_usage_still_meets_the_token_budget(
+    openai_api: FakeOpenAI, make_engine: EngineFactory, home: Home
+) -> None:
+    """A Chat Completions server that sends no ``usage`` (some local servers ignore
+    ``stream_options.include_usage``) left the token budget at 0 forever; signoff now
+    counts about 4 characters a token of what it sent and received, and says so."""
+    from agent_core.budgets import Budgets
+
+    for _ in range(5):
+        openai_api.reply(tool_calls=[Call("service_status", {"service": "api"})], usage=False)
+    engine = await make_engine(model=gpt(openai_api), budgets=Budgets(max_tokens=1_000))
+    await engine.ingest(message("loop " + "x" * 2_000, ts="1700000000.000100"))
+    await engine.idle()
+    reason = chain(home)[-1].reason
+    assert "token budget exhausted" in reason and "estimated" in reason
+    assert len(openai_api.requests) == 1  # the first request alone was over 1,000 tokens
+    trace = (home.session_dir(chain(home)[-1].id) / "trace.jsonl").read_text().splitlines()
+    [turn] = [e for e in map(json.loads, trace) if e["kind"] == "model_turn"]
+    assert turn["data"]["usage_estimated"] is True and turn["data"]["session_tokens"] > 500

@@ -193,7 +193,11 @@ async def test_a_compatible_server_streams_too(
     )
     sink = RecordingSink()
     reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=sink)
-    assert (reply.text, reply.usage.total) == (ANSWER, 0)
+    assert (reply.text, reply.usage.total) == (ANSWER, 0)  # recorded as sent: none
+    sent = len(json.dumps(openai_api.requests[0].body, ensure_ascii=False))
+    assert reply.usage_estimate is not None  # what the budgets count instead
+    assert reply.usage_estimate.input_tokens == -(-sent // 4)
+    assert reply.usage_estimate.output_tokens == -(-len(ANSWER) // 4)
     assert "max_tokens" in openai_api.requests[0].body
 
 
