@@ -92,6 +92,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         self._unfinished: dict[ThreadKey, BaseException] = {}
         self.retry_failed = True
         self._closing = False
+        self._cut: set[ThreadKey] = set()
         self._stored_here = StoredHere()
         self._known_threads = RecentKeys[ThreadKey](10_000)
         # The latest worker failures (bounded): for operators and tests to look at.

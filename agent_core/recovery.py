@@ -39,6 +39,10 @@ __all__ = ["ended_unsealed", "find_work", "seal_ended"]
 
 log = logging.getLogger("signoff.recovery")
 
+# What the index may hold for a session a stop or a crash left open ("interrupted": the
+# drain cut its turn and said so; "running" and "created": the process died first).
+_OPEN = ("created", "running", "interrupted")
+
 
 def _clean_staging(rt: Runtime, *, older_than: float = 60.0) -> int:
     """Half-built session directories a crash left: never visible, safe to remove. Those
@@ -87,7 +91,7 @@ async def seal_ended(rt: Runtime, record: SessionRecord) -> None:
 async def ended_unsealed(rt: Runtime) -> None:
     """What ``find_work`` does for a session that ended with no seal, while a bot runs (its
     sweep): a terminal command killed mid-way left it, and no start came since."""
-    async for row in rt.index.iter_sessions(states=("created", "running")):
+    async for row in rt.index.iter_sessions(states=_OPEN):
         try:
             record = rt.store.load(row.id)
         except SessionsError:
@@ -97,7 +101,7 @@ async def ended_unsealed(rt: Runtime) -> None:
 
 
 async def _open_sessions(rt: Runtime, wake: set[ThreadKey], counts: dict[str, int]) -> None:
-    async for row in rt.index.iter_sessions(states=("created", "running")):
+    async for row in rt.index.iter_sessions(states=_OPEN):
         try:
             record = rt.store.load(row.id)
         except SessionsError as exc:

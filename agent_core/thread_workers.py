@@ -23,7 +23,7 @@ from sessions import ThreadKey
 from .backoff import Backoff
 from .delivery import Delivery
 from .runtime import Runtime
-from .worker import process_thread
+from .worker import mark_interrupted, process_thread
 
 __all__ = ["WORKER_RETRY", "ThreadWorkers"]
 
@@ -42,6 +42,7 @@ class ThreadWorkers:
     _failures: dict[ThreadKey, int]
     _unfinished: dict[ThreadKey, BaseException]
     _closing: bool
+    _cut: set[ThreadKey]  # threads whose turn a stop cancelled: marked once workers stop
     # False in a command that ends after its work (``signoff say``): a retry scheduled
     # there would never run, so a failed pass is left to its caller to report instead.
     retry_failed: bool
@@ -63,6 +64,10 @@ class ThreadWorkers:
                     await process_thread(self.rt, thread)
                     self._failures.pop(thread, None)
                     self._unfinished.pop(thread, None)
+                except asyncio.CancelledError:
+                    # Only a stop cancels a worker (the drain's wait, or ``stop_workers``).
+                    self._cut.add(thread)
+                    raise
                 except Exception as exc:
                     self.errors.append(exc)
                     self._unfinished[thread] = exc
@@ -109,13 +114,19 @@ class ThreadWorkers:
         long as they take), then cut them where they stand, for recovery to continue."""
         self._closing = True
         running = {t for t in self._tasks.values() if not t.done()}
-        if not running:
-            return
-        _, late = await asyncio.wait(running, timeout=within)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
+        if running:
+            _, late = await asyncio.wait(running, timeout=within)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        for thread in list(self._cut):
+            self._cut.discard(thread)
+            try:
+                await mark_interrupted(self.rt, thread)
+            except Exception:
+                # It shows "running" until the next start; recovery continues it all the same.
+                log.exception("could not mark the cut turn of %s interrupted", thread.label())
 
     async def idle(self) -> None:
         """Wait until no worker runs and nothing can be delivered now (tests, shutdown)."""

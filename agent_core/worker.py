@@ -45,11 +45,12 @@ from .runtime import KillSwitchOn, Runtime
 from .session_run import SessionRun
 from .settle import settle
 
-__all__ = ["close_crashed", "process_thread"]
+__all__ = ["close_crashed", "mark_interrupted", "process_thread"]
 
 log = logging.getLogger("signoff.worker")
 
 CRASHED = "crashed: its turn was cut off (the process stopped, or the turn failed)"
+CUT = "interrupted: the process stopped during this turn; the next start continues it"
 
 
 async def close_crashed(rt: Runtime, record: SessionRecord, *, successor: str = "") -> None:
@@ -69,6 +70,33 @@ async def close_crashed(rt: Runtime, record: SessionRecord, *, successor: str = 
     rt.observer.emit(
         SessionStateChanged(
             session_id=record.id, thread=record.thread, state=record.state.value, reason=reason
+        )
+    )
+
+
+async def mark_interrupted(rt: Runtime, thread: ThreadKey) -> None:
+    """A stop cut this thread's turn: its session says so (``interrupted``) instead of
+    ``running`` until the next start, which continues it as it continues a crashed one."""
+    with rt.coordination.thread_locks.try_hold(thread) as free:
+        if not free:
+            return  # another process (``signoff recover``) took the thread: it continues it
+        head_id = ThreadDir(rt.home, thread).adopt_head(rt.store)
+        if head_id is None or rt.store.load(head_id).state is not SessionState.RUNNING:
+            return
+        try:
+            record = await off_loop(
+                rt.store.transition,
+                head_id,
+                expected=SessionState.RUNNING,
+                new=SessionState.INTERRUPTED,
+                reason=CUT,
+            )
+        except StaleStateError:
+            return  # a write of the cut turn still on its way ended it after all
+    await rt.index.put_session(record)
+    rt.observer.emit(
+        SessionStateChanged(
+            session_id=record.id, thread=record.thread, state=record.state.value, reason=CUT
         )
     )
 

@@ -24,6 +24,7 @@ from sessions import (
     Home,
     NotFoundError,
     SessionsError,
+    SessionState,
     ThreadKey,
     TraceEvent,
     check_session_id,
@@ -215,7 +216,7 @@ class DevPages:
             f"<span class='dim'>cause={escape(record.cause)} · {escape(record.created_at)} → "
             f"{escape(ended)}</span>"
         )
-        if record.reason and record.terminal:
+        if record.reason and (record.terminal or record.state is SessionState.INTERRUPTED):
             yield f"<div class='dim'>reason: {_short(record.reason)}</div>"
         yield "<ul class='tl'>"
         for event in events:

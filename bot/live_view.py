@@ -182,6 +182,16 @@ class SlackLiveView:
         for thread in {*self._shown, *self._clears, *self._lanes.threads()}:  # a call on its way
             self._cancel_clear(thread)
             self._clear_due(thread)
+        # A session left "processing" (a cut turn) shows a stop button nobody will hear
+        # until the next start, whose recovery turn shows "processing" again when it runs.
+        # A stream ended in the drain must not set it back either (``_want``).
+        for thread in [t for t, want in self._want.items() if want == "processing"]:
+            del self._want[thread]
+            key = f"stopping-{time.time_ns()}"
+            self._lanes.add(
+                thread,
+                functools.partial(self._set_thread_session, thread, "active", title="", key=key),
+            )
 
     async def settle(self) -> None:
         """``flush``, then let every lane finish."""

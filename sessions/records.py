@@ -32,6 +32,9 @@ class SessionState(StrEnum):
     FAILED = "failed"
     AWAITING_APPROVAL = "awaiting_approval"
     CANCELLED = "cancelled"
+    # Not terminal: a stop (the drain ran out) cut its turn, and nothing runs it until the
+    # next start's recovery continues it in a child and closes it as crashed.
+    INTERRUPTED = "interrupted"
 
 
 TERMINAL_STATES = frozenset(

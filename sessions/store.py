@@ -46,7 +46,8 @@ __all__ = ["ALLOWED", "SessionStore", "read_record"]
 S = SessionState
 ALLOWED: dict[SessionState, frozenset[SessionState]] = {
     S.CREATED: frozenset({S.RUNNING, S.FAILED, S.CANCELLED}),
-    S.RUNNING: frozenset({S.COMPLETED, S.FAILED, S.AWAITING_APPROVAL, S.CANCELLED}),
+    S.RUNNING: frozenset({S.COMPLETED, S.FAILED, S.AWAITING_APPROVAL, S.CANCELLED, S.INTERRUPTED}),
+    S.INTERRUPTED: frozenset({S.FAILED}),  # recovery closes it once a child continues it
     S.COMPLETED: frozenset(),
     S.FAILED: frozenset(),
     S.AWAITING_APPROVAL: frozenset(),

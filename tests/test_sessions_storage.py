@@ -442,7 +442,8 @@ def test_session_json_with_unknown_state_is_corrupt(home: Home, clock: FixedCloc
 
 
 # store: the state machine ---------------------------------------------------------------
-# Pinned independently of store.ALLOWED: created → running → terminal, plus giving up early.
+# Pinned independently of store.ALLOWED: created → running → terminal, plus giving up early;
+# a turn a stop cut is interrupted until recovery closes it (failed).
 EXPECTED_ALLOWED = {
     (S.CREATED, S.RUNNING),
     (S.CREATED, S.FAILED),
@@ -451,6 +452,8 @@ EXPECTED_ALLOWED = {
     (S.RUNNING, S.FAILED),
     (S.RUNNING, S.AWAITING_APPROVAL),
     (S.RUNNING, S.CANCELLED),
+    (S.RUNNING, S.INTERRUPTED),
+    (S.INTERRUPTED, S.FAILED),
 }
 TERMINAL = {S.COMPLETED, S.FAILED, S.AWAITING_APPROVAL, S.CANCELLED}
 

@@ -97,12 +97,12 @@ async def _cut_then_recovered(
     assert events[-1] == "stopped"
     assert not (home / "slow-finished").exists()
     assert shown(slack, thread) is None, status_sets(slack, thread)
-    assert list(session_states(home).values()) == ["running"]  # cut, for recovery
+    assert list(session_states(home).values()) == ["interrupted"]  # cut, for recovery
 
     again = start(slack, settings, model, tmp_path, drain_s="5")
     try:
         await bot_reply(slack, thread, "cut off; look again later")
-        await until(lambda: "running" not in session_states(home).values(), what="recovery")
+        await until(lambda: "interrupted" not in session_states(home).values(), what="recovery")
         again.terminate()
         assert await again.exit_code(timeout=15) == 0, again.stderr()
     finally:

@@ -126,7 +126,7 @@ async def test_turn_outliving_the_grace_period_is_recovered_by_the_next_start(
     gate.kill()  # ... and then the process exits
     await asyncio.sleep(0.05)
     (crashed,) = lineage(home, thread)
-    assert session_states(home)[crashed] == "running"
+    assert session_states(home)[crashed] == "interrupted"  # not running: nothing runs it
     assert answers(slack, thread, "worker") == 0
 
     second: SignoffBot = await start_bot()
