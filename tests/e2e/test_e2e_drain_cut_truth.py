@@ -7,6 +7,7 @@ a turn runs. The cut session is ``interrupted``, and the next start still finish
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from signoff_e2e_kit import (
 )
 from test_e2e_live_session_truth import session_status
 
+from agent_core.worker import CUT
 from bot.config import Settings
 from localslack import LocalSlack
 
@@ -96,3 +98,44 @@ async def test_a_turn_cut_by_the_drain_is_interrupted_not_running(
     assert after[cut] == "failed"
     assert session_record(home, cut)["transitions"][-1]["reason"].startswith("crashed")
     assert session_status(slack, thread) == "active"
+
+
+async def test_signoff_recover_leaves_no_interrupted_session_for_an_older_version(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    """The rollback step of docs/operations.md: after a drain cut a turn, this version's
+    ``signoff recover`` continues the thread and closes the cut session, so nothing on disk
+    or in the index holds ``interrupted``, a state versions before 2026-12-06 cannot read."""
+    home = settings.home
+    async with FakeOpenAI() as model:
+        model.reply(tool_calls=[Call("slow_check", {"seconds": 60})])
+        model.reply("The slow check was cut off; look again later.")
+        run = start(slack, home, model, tmp_path)
+        try:
+            await run.connected(slack)
+            await mention(slack, "run the slow check")
+            await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
+            run.terminate()
+            assert await run.exit_code(timeout=15) == 0, run.stderr()
+        finally:
+            run.kill()
+        ((cut, state),) = session_states(home).items()
+        assert (state, session_record(home, cut)["transitions"][-1]["reason"]) == (
+            "interrupted",
+            CUT,
+        )
+
+        tools = tmp_path / "tools"
+        env = {
+            "SIGNOFF_MODEL": "openai-compatible:fake",
+            "OPENAI_BASE_URL": model.base_url,
+            "SIGNOFF_TOOLS": "slow_tools_truth",
+            "PYTHONPATH": str(tools),
+        }
+        ok(await asyncio.to_thread(cli, home, "recover", env=env, fresh=True))
+    after = session_states(home)
+    assert sorted(after.values()) == ["completed", "failed"], after
+    assert session_record(home, cut)["transitions"][-1]["reason"].startswith("crashed")
+    listed = ok(cli(home, "sessions")).stdout
+    assert "interrupted" not in listed and "completed" in listed, listed
+    assert not (home / "slow-finished").exists()
