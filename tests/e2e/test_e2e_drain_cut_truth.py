@@ -49,24 +49,31 @@ def start(slack: LocalSlack, home: Path, model: FakeOpenAI, tmp_path: Path) -> R
     )
 
 
+async def cut_by_the_drain(slack: LocalSlack, home: Path, model: FakeOpenAI, tmp_path: Path) -> str:
+    """Mention signoff, whose model asks for a minute-long tool; SIGTERM it while the tool
+    runs (the thread's agent session ``processing``): the drain cuts the turn. The thread."""
+    model.reply(tool_calls=[Call("slow_check", {"seconds": 60})])
+    model.reply("The slow check was cut off; look again later.")
+    run = start(slack, home, model, tmp_path)
+    try:
+        await run.connected(slack)
+        thread = await mention(slack, "run the slow check")
+        await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
+        await until(lambda: session_status(slack, thread) == "processing", what="processing")
+        run.terminate()
+        assert await run.exit_code(timeout=15) == 0, run.stderr()
+    finally:
+        run.kill()
+    assert run.log_lines()[-1]["event"] == "stopped"
+    return thread
+
+
 async def test_a_turn_cut_by_the_drain_is_interrupted_not_running(
     slack: LocalSlack, settings: Settings, tmp_path: Path
 ) -> None:
     home = settings.home
     async with FakeOpenAI() as model:
-        model.reply(tool_calls=[Call("slow_check", {"seconds": 60})])
-        model.reply("The slow check was cut off; look again later.")
-        run = start(slack, home, model, tmp_path)
-        try:
-            await run.connected(slack)
-            thread = await mention(slack, "run the slow check")
-            await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
-            await until(lambda: session_status(slack, thread) == "processing", what="processing")
-            run.terminate()
-            assert await run.exit_code(timeout=15) == 0, run.stderr()
-        finally:
-            run.kill()
-        assert run.log_lines()[-1]["event"] == "stopped"
+        thread = await cut_by_the_drain(slack, home, model, tmp_path)
 
         # What people see while no process runs: nothing claims to be working.
         ((cut, state),) = session_states(home).items()
@@ -108,17 +115,7 @@ async def test_signoff_recover_leaves_no_interrupted_session_for_an_older_versio
     or in the index holds ``interrupted``, a state versions before 2026-12-06 cannot read."""
     home = settings.home
     async with FakeOpenAI() as model:
-        model.reply(tool_calls=[Call("slow_check", {"seconds": 60})])
-        model.reply("The slow check was cut off; look again later.")
-        run = start(slack, home, model, tmp_path)
-        try:
-            await run.connected(slack)
-            await mention(slack, "run the slow check")
-            await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
-            run.terminate()
-            assert await run.exit_code(timeout=15) == 0, run.stderr()
-        finally:
-            run.kill()
+        await cut_by_the_drain(slack, home, model, tmp_path)
         ((cut, state),) = session_states(home).items()
         assert (state, session_record(home, cut)["transitions"][-1]["reason"]) == (
             "interrupted",
