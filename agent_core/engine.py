@@ -248,8 +248,6 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
             return StopOutcome(stop=stop, interrupted=False, stale=True)
         task = self._tasks.get(thread)
         outcome = await stop_thread(self.rt, stop, running=task is not None and not task.done())
-        for request, decision in outcome.withdrawn:
-            self.rt.observer.emit(decision_recorded(request, user=stop.user, decision=decision))
         tdir = ThreadDir(self.rt.home, thread)
         if not outcome.interrupted and not outcome.withdrawn and not tdir.open_approvals():
             # Nothing runs and nothing waits, yet a stop button was clicked: the thread shows

@@ -31,6 +31,7 @@ from sessions import (
     utc_iso,
 )
 
+from .approval_events import decision_recorded
 from .messages import Message, UserMessage
 from .mirror import mirror_approval
 from .runtime import Runtime
@@ -103,6 +104,8 @@ async def withdraw_waiting(
         await mirror_approval(rt, request)
         if isinstance(result, Decided):
             out.append((request, result.decision))
+            # Here, not in a caller: a turn that parks under a stop withdraws too.
+            rt.observer.emit(decision_recorded(request, user=stop.user, decision=result.decision))
     return out
 
 

@@ -373,3 +373,33 @@ async def test_pending_for_opens_no_request_whose_card_the_person_cannot_see(
 
     assert await engine.pending_for("U0BOB", visible=in_ops_only) == []
     assert opened == []
+
+
+async def test_every_withdrawal_is_observed_once_wherever_it_happens(make_engine: Any) -> None:
+    """A stop withdraws waiting requests from two places: ``Engine.stop`` (the click) and a
+    turn that parks a request while a stop applies (asked while it came). Only the first
+    told the log and ``signoff_approvals_total`` of its denial: ``withdraw_waiting`` itself
+    now does, and the stop's click is counted once."""
+    from agent_core.observe import DecisionRecorded
+    from agent_core.stop_marker import StopRequest
+    from agent_core.stops import withdraw_waiting
+
+    observer = RecordingObserver()
+    engine = await make_engine(observer=observer)
+    for ts in ("1700000000.000100", "1700000000.000200"):
+        thread = ThreadKey(team=THREAD.team, channel=THREAD.channel, thread_ts=ts)
+        await engine.ingest(message("<@U0SIGNOFF> restart api", ts=ts, thread=thread))
+    await engine.idle_workers()
+    first, second = sorted(
+        (p.capsule for p in await engine.pending_for("U0BOB")), key=lambda c: c.created_at
+    )
+
+    await engine.stop(first.thread, user="U0CAROL", slack_ts=STOP_TS)
+    stop = StopRequest(thread=second.thread, user="U0CAROL", at=first.created_at, slack_ts=STOP_TS)
+    await withdraw_waiting(engine.rt, stop)  # what the turn does
+
+    withdrawn = [e for e in observer.events if isinstance(e, DecisionRecorded)]
+    assert [(e.approval_id, e.user, e.verdict) for e in withdrawn] == [
+        (first.id, "U0CAROL", "denied"),
+        (second.id, "U0CAROL", "denied"),
+    ]
