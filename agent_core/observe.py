@@ -177,11 +177,15 @@ class ReplyPosted:
 class SlackApiCall:
     """One HTTP attempt at a Slack Web API method (a retried call counts each attempt).
 
-    ``error`` is Slack's error code (``channel_not_found``) or the exception's type name."""
+    ``error`` is Slack's error code (``channel_not_found``) or the exception's type name;
+    ``channel``, ``thread_ts`` and a message's ``ts``: what the call named, if anything."""
 
     method: str
     outcome: ApiOutcome
     error: str = ""
+    channel: str = ""
+    thread_ts: str = ""
+    ts: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

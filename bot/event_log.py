@@ -159,6 +159,9 @@ class EventLog:
                         if event.outcome == "ratelimited"
                         else "slack_api_error",
                         level=logging.WARNING,
+                        channel=event.channel or None,
+                        thread_ts=event.thread_ts or None,
+                        message_ts=event.ts or None,  # "ts" is the line's own time
                         method=event.method,
                         error=event.error,
                     )

@@ -4,22 +4,31 @@ slack_sdk offers each response (and each transport error) to the client's retry 
 in order, before it retries or returns. ``ObservedAttempts`` goes first in that list and
 never asks for a retry: it only looks. So a call that met two 429s and then succeeded
 counts ``ratelimited`` twice and ``ok`` once, and the retry handlers behind it work as
-before.
+before. The request a handler is shown lacks a JSON body (most methods send one), so
+``ObservedWebClient`` notes the channel and thread each call names for the handler.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlparse
 
+from aiohttp import FormData
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from agent_core.observe import ApiOutcome, Observer, SlackApiCall
 
-__all__ = ["ObservedAttempts", "classify"]
+__all__ = ["ObservedAttempts", "ObservedWebClient", "classify"]
+
+# (channel, thread_ts, ts) of the call this task is making; read by ObservedAttempts.
+_NAMED: ContextVar[tuple[str, str, str]] = ContextVar("slack_call_named", default=("", "", ""))
 
 
 def classify(response: HttpResponse | None, error: Exception | None) -> tuple[ApiOutcome, str]:
@@ -59,5 +68,46 @@ class ObservedAttempts(AsyncRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         outcome, code = classify(response, error)
-        self.observer.emit(SlackApiCall(method=method_of(request), outcome=outcome, error=code))
+        channel, thread_ts, ts = _NAMED.get()
+        self.observer.emit(
+            SlackApiCall(
+                method=method_of(request),
+                outcome=outcome,
+                error=code,
+                channel=channel,
+                thread_ts=thread_ts,
+                ts=ts,
+            )
+        )
         return False
+
+
+def _named(*bodies: object) -> tuple[str, str, str]:
+    for body in bodies:
+        if isinstance(body, Mapping) and isinstance(body.get("channel"), str):
+            thread_ts, ts = body.get("thread_ts"), body.get("ts")
+            return (
+                body["channel"],
+                thread_ts if isinstance(thread_ts, str) else "",
+                ts if isinstance(ts, str) else "",
+            )
+    return "", "", ""
+
+
+class ObservedWebClient(AsyncWebClient):
+    """An ``AsyncWebClient`` whose calls tell ``ObservedAttempts`` what they are about."""
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        json: dict[Any, Any] | None = None,
+        data: dict[Any, Any] | FormData | None = None,
+        params: dict[Any, Any] | None = None,
+        **kwargs: Any,
+    ) -> AsyncSlackResponse:
+        token = _NAMED.set(_named(json, data, params))
+        try:
+            return await super().api_call(api_method, json=json, data=data, params=params, **kwargs)
+        finally:
+            _NAMED.reset(token)

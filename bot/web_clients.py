@@ -22,7 +22,7 @@ from sessions import Home
 
 from .config import Settings
 from .live_streams import LiveStreams
-from .slack_calls import ObservedAttempts
+from .slack_calls import ObservedAttempts, ObservedWebClient
 from .slack_surface import SlackSurface
 
 __all__ = ["kept_alive", "live_client", "slack_surface", "web_client"]
@@ -52,7 +52,7 @@ def web_client(
         AsyncRateLimitErrorRetryHandler(max_retry_count=5),
         AsyncServerErrorRetryHandler(max_retry_count=2),
     ]
-    return AsyncWebClient(
+    return ObservedWebClient(
         token=token,
         base_url=base_url or "https://slack.com/api/",
         retry_handlers=[*watch, *(retrying if retries else [])],

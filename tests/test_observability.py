@@ -195,16 +195,27 @@ def test_the_event_log_writes_what_an_operator_needs(
     events.emit(MessageStored(thread=THREAD, event_type="app_mention", outcome="stored"))
     events.emit(MessageStored(thread=None, event_type="message", outcome="ignored", reason="x"))
     events.emit(EnvelopeAcked(envelope_type="events_api", seconds=0.002))
-    events.emit(SlackApiCall(method="chat.update", outcome="error", error="message_not_found"))
+    events.emit(
+        SlackApiCall(
+            method="chat.update",
+            outcome="error",
+            error="message_not_found",
+            channel="C0OPS",
+            thread_ts="1700000000.000100",
+        )
+    )
     events.emit(
         ToolExecuted(tool="restart_service", outcome="ok", ms=12.5, session_id="s", thread=THREAD)
     )
-    got = [(line["event"], line["level"]) for line in lines(stream)]
+    written = lines(stream)
+    got = [(line["event"], line["level"]) for line in written]
     assert got == [
         ("message_stored", "info"),
         ("slack_api_error", "warning"),
         ("tool_executed", "info"),
     ]
+    failed = written[1]
+    assert (failed["channel"], failed["thread_ts"]) == ("C0OPS", "1700000000.000100")
 
 
 def samples(metrics_text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
