@@ -48,6 +48,25 @@ def integrity(request: ApprovalRequest, decision: Decision | None) -> list[str]:
             f"the decision names edit {decision.edit} of the arguments, but they were "
             f"edited {call.edit} time(s)"
         )
+    if not approved:
+        # A claim, a result or a stale record is written only after an approval. Without
+        # one, the approval was removed or turned (with its told record and seal, which
+        # makes it read as open): the call that ran must not read as waiting or denied.
+        after = [
+            name
+            for name, record in (
+                ("claim", request.claimed()),
+                ("result", request.result()),
+                ("stale record", request.stale()),
+            )
+            if record is not None
+        ]
+        if after:
+            problems.append(
+                f"it has a {', a '.join(after)}, written only once a call is approved, "
+                f"but its decision is {decision.verdict if decision else 'missing'}: "
+                "not approved"
+            )
     told = request.told()
     if decision is None and told is not None:
         # Only a decided request is told: its decision was removed.

@@ -220,3 +220,35 @@ async def test_an_approval_told_before_seals_existed_is_exported_as_not_sealed(
     assert code == 0, records[f.voted]
     assert records[f.voted]["records_seal"] == "not sealed"
     assert records[f.voted]["problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("approval", "verdict"),
+    [("voted", None), ("edited", "denied")],
+    ids=["decision_removed", "decision_flipped_to_denied"],
+)
+async def test_a_call_that_ran_is_flagged_once_its_approval_is_undone_with_its_seal(
+    make_engine: Any,
+    home: Home,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    approval: str,
+    verdict: str | None,
+) -> None:
+    """Seals are digests: whoever removes the told record and the seal makes an approval
+    read as open. A call that ran still left its claim and result: without an approval
+    beside them, the export must not show it as waiting, or denied, and verified."""
+    f = await _finished(make_engine, home)
+    hit = getattr(f, approval)
+    decision = f.path(hit, f"{hit}.decision.json")
+    if verdict is None:
+        decision.unlink()
+    else:
+        _change(verdict=verdict)(decision)
+    for name in ("told", "sealed"):
+        f.path(hit, f"{hit}.{name}.json").unlink()
+    code, records = _export(monkeypatch, capsys, home)
+    assert code == 1, records[hit]
+    assert any("claim" in p and "not approved" in p for p in records[hit]["problems"]), records[hit]
+    others = [r for k, r in records.items() if k != hit]
+    assert all(r["problems"] == [] for r in others), others
