@@ -102,9 +102,14 @@ def since_time(text: str, now: datetime) -> str:
     forms = "use a span back such as 36h, 7d or 400d, or a UTC day such as 2026-11-01"
     if _DAY.fullmatch(text):
         try:
-            return utc_iso(datetime.fromisoformat(f"{text}T00:00:00+00:00"))
+            day = datetime.fromisoformat(f"{text}T00:00:00+00:00")
         except ValueError:
             raise ValueError(f"not a day: {text!r} ({forms})") from None
+        if day > now:
+            # Nothing was requested then yet: the export would be empty and exit 0 every
+            # time, so a scheduled check with a mistyped year would always pass.
+            raise ValueError(f"{text} has not begun (it is {utc_iso(now)[:10]}, UTC)")
+        return utc_iso(day)
     try:
         seconds = parse_duration(text, at_most=None)
     except ValueError:

@@ -198,6 +198,16 @@ def test_since_refuses_what_is_no_lookback(since: str) -> None:
         since_time(since, datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
 
 
+@pytest.mark.parametrize("since", ["2026-12-03", "2062-11-01"])
+def test_since_refuses_a_day_still_to_come(since: str) -> None:
+    """A scheduled export doubles as a check: a typo for a day to come (2062 for 2026)
+    would export nothing and exit 0 every time, a check that always passes."""
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match=r"has not begun"):
+        since_time(since, now)
+    assert since_time("2026-12-02", now) == "2026-12-02T00:00:00.000Z"  # today: its start
+
+
 async def test_the_json_export_writes_no_control_character_a_terminal_would_act_on(
     make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
