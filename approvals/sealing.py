@@ -42,9 +42,10 @@ def _seal_name(approval_id: str) -> str:
     return f"{approval_id}.sealed.json"
 
 
-def _record_names(approvals: Path, approval_id: str) -> list[str]:
+def _record_names(approvals: Path, approval_id: str, *, links: bool = False) -> list[str]:
     """The approval's records beside its capsule, regular files only (a directory by a
-    vote's name is a problem the reads report), in a stable order."""
+    vote's name is a problem the reads report), in a stable order; ``links``: the links
+    by a record's name instead."""
     prefix, own = f"{approval_id}.", {f"{approval_id}.json", _seal_name(approval_id)}
     found: list[str] = []
     try:
@@ -54,14 +55,17 @@ def _record_names(approvals: Path, approval_id: str) -> list[str]:
     for entry in entries:
         if not entry.name.startswith(prefix) or entry.name in own:
             continue
-        if entry.is_file(follow_symlinks=False):
-            found.append(entry.name)
+        if entry.is_symlink():
+            found += [entry.name] if links else []
+        elif entry.is_file(follow_symlinks=False):
+            found += [] if links else [entry.name]
         elif entry.is_dir(follow_symlinks=False):  # votes, per edit
             with os.scandir(entry.path) as votes:
                 found += sorted(
                     f"{entry.name}/{v.name}"
                     for v in votes
-                    if v.is_file(follow_symlinks=False) and not v.name.startswith(".")
+                    if not v.name.startswith(".")
+                    and (v.is_symlink() if links else v.is_file(follow_symlinks=False))
                 )
     return found
 
@@ -108,4 +112,8 @@ def seal_problems(approvals: Path, approval_id: str, sealed: Sealed) -> list[str
         kind = name.removeprefix(f"{approval_id}.").removesuffix(".json")
         if name not in sealed.records and kind not in _MAY_FOLLOW:
             problems.append(f"added after it was sealed: {name}")
+    # signoff writes no link, and the seal lists none, but every read of a record follows
+    # one: a vote or an escalation added as a link would be exported, and sealed by nothing.
+    for name in _record_names(approvals, approval_id, links=True):
+        problems.append(f"a link where a record belongs: {name}")
     return problems

@@ -90,6 +90,33 @@ def _create(**record: Any) -> Callable[[Path], None]:
     return write
 
 
+def _elsewhere(path: Path) -> Path:
+    """A place beside the home, out of every seal's sight."""
+    home = next(p for p in path.parents if p.name == "sessions").parent
+    return home.parent / f"elsewhere-{path.name}"
+
+
+def _linked(**record: Any) -> Callable[[Path], None]:
+    """The record written elsewhere, and linked to by its name: read like a record."""
+
+    def write(path: Path) -> None:
+        path.parent.mkdir(exist_ok=True)
+        target = _elsewhere(path)
+        target.write_text(json.dumps({"approval_id": path.name.split(".")[0], **record}))
+        path.symlink_to(target)
+
+    return write
+
+
+def _votes_linked(path: Path) -> None:
+    """The votes directory moved away, a vote added to it, and linked to by its name."""
+    moved = _elsewhere(path)
+    path.rename(moved)
+    vote = {"user": "U0MALLORY", "approve": True, "at": "2026-11-02T09:30:00.000Z"}
+    (moved / "U0MALLORY.json").write_text(json.dumps({"approval_id": path.name[:21], **vote}))
+    path.symlink_to(moved)
+
+
 def _new_arguments(path: Path) -> None:
     """Consistently: the edit's hash and the decision's, so every hash check holds."""
     arguments = {"service": "api", "replicas": 80}
@@ -133,6 +160,20 @@ TAMPERS = [
         _create(user="U0MALLORY", approve=True, at="2026-11-02T09:30:00.000Z"),
     ),
     Tamper("seal_deleted", "voted", "sealed.json", _delete),
+    # Links: every read follows one, so one is a record that must be sealed like any other.
+    Tamper(
+        "vote_added_as_a_link",
+        "edited",
+        "votes-1/U0MALLORY.json",
+        _linked(user="U0MALLORY", approve=True, at="2026-11-02T09:30:00.000Z"),
+    ),
+    Tamper(
+        "escalation_added_as_a_link",
+        "denied",
+        "escalated.json",
+        _linked(due_at="x", at="x", added_users=["U0MALLORY"], added_groups=[]),
+    ),
+    Tamper("votes_directory_linked", "voted", "votes", _votes_linked),
 ]
 
 
