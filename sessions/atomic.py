@@ -9,9 +9,11 @@ target exists: the file appears complete or not at all, and the first writer win
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -64,8 +66,24 @@ def fsync_dir(path: Path) -> None:
 
 def read_file(path: str | os.PathLike[str]) -> bytes:
     """A whole file, unbuffered; for a plain string path, a third of ``Path.read_bytes``'s
-    cost (a rebuild reads a few files per session, a million sessions)."""
-    with open(path, "rb", buffering=0) as handle:
+    cost (a rebuild reads a few files per session, a million sessions).
+
+    A record is a regular file (or a link to one). Anything else by its name is refused
+    with an OSError before a byte is read: a FIFO would have the reader wait for a writer
+    for ever (opened without waiting, to find out), a device such as ``/dev/zero`` never
+    ends."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    with open(fd, "rb", buffering=0) as handle:
         return handle.read()
 
 

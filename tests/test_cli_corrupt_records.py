@@ -3,18 +3,25 @@ names it, never a traceback (the work it stopped stays queued for the next proce
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from test_cli_errors import env_for, signoff
 
 
-def test_approving_a_request_whose_session_is_truncated_says_so_in_one_line(
-    tmp_path: Path,
-) -> None:
+def _asked(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A home where Alice asked for a restart from the terminal, and its environment."""
     home = tmp_path / "home"
     env = env_for(home, SIGNOFF_DEMO="1")
     asked = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api", env=env)
     assert asked.returncode == 0, asked.stderr
+    return home, env
+
+
+def test_approving_a_request_whose_session_is_truncated_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    home, env = _asked(tmp_path)
     (approval,) = [p.name for p in home.glob("approvals/*/appr_*")]
     (record,) = home.glob("sessions/*/sess_*/session.json")
     record.write_bytes(record.read_bytes()[:100])
@@ -32,10 +39,7 @@ def test_verify_flags_a_session_that_ended_but_whose_seal_was_removed(tmp_path: 
     # session among those with no problem, and `verify sess_…` called a parked session
     # "not sealed yet (still open)". A session is sealed when it ends, so no seal on one
     # that ended is a problem (as approving its request refuses to run it).
-    home = tmp_path / "home"
-    env = env_for(home, SIGNOFF_DEMO="1")
-    asked = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api", env=env)
-    assert asked.returncode == 0, asked.stderr
+    home, env = _asked(tmp_path)
     (session,) = home.glob("sessions/*/sess_*")
     (session / "MANIFEST.sha256").unlink()
     transcript = session / "transcript.jsonl"
@@ -46,3 +50,19 @@ def test_verify_flags_a_session_that_ended_but_whose_seal_was_removed(tmp_path: 
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert f"{session.name}: TAMPERED: " in done.stdout and "MANIFEST.sha256" in done.stdout
         assert "1 with problems" in done.stdout
+
+
+def test_audit_of_a_record_replaced_by_a_fifo_flags_it_and_never_waits(tmp_path: Path) -> None:
+    # A record is read whole: a FIFO by a decision's name had `signoff audit` wait for a
+    # writer for ever (and a link to /dev/zero had it read for ever), on the home an
+    # auditor runs it on because it may have been tampered with.
+    home, env = _asked(tmp_path)
+    (capsule,) = home.glob("sessions/*/sess_*/approvals/appr_*.json")
+    decision = capsule.with_name(capsule.name.replace(".json", ".decision.json"))
+    os.mkfifo(decision)
+
+    done = signoff("audit", env=env, timeout=20)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    (line,) = done.stdout.splitlines()
+    assert "not a regular file" in line and decision.name in line, line
+    assert "Traceback" not in done.stderr, done.stderr
