@@ -36,6 +36,7 @@ from sessions import (
     approval_ids,
     check_session_id,
     iter_session_dirs,
+    read_file,
     utc_iso,
     verify,
 )
@@ -152,7 +153,7 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
     """``found_in``: the session a capsule with no pointer was found in."""
     try:
         if found_in is None:
-            pointer = Pointer.model_validate_json(home.pointer_path(approval_id).read_bytes())
+            pointer = Pointer.model_validate_json(read_file(home.pointer_path(approval_id)))
             session_dir = home.session_dir(check_session_id(pointer.session))
         else:
             session_dir = found_in

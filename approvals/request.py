@@ -36,6 +36,7 @@ from sessions import (
     create_only,
     failpoint,
     make_dirs,
+    read_file,
     utc_iso,
 )
 
@@ -97,7 +98,7 @@ class ApprovalRequest(GovernedFiles):
         """
         path = home.pointer_path(approval_id)
         try:
-            pointer = Pointer.model_validate_json(path.read_bytes())
+            pointer = Pointer.model_validate_json(read_file(path))
         except FileNotFoundError as exc:
             raise NotFoundError(f"no approval {approval_id}") from exc
         except ValueError as exc:

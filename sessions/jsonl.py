@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .atomic import read_file
+
 __all__ = ["lines_since", "read_jsonl"]
 
 
@@ -20,7 +22,7 @@ def read_jsonl(path: Path, *, unsynced: bool = False) -> Iterator[dict[str, Any]
     may be torn or zero-filled, and the next append ends it, so bad lines are skipped.
     """
     try:
-        raw = path.read_bytes()
+        raw = read_file(path)  # a regular file: never a FIFO's wait for a writer
     except FileNotFoundError:
         return
     lines = raw.split(b"\n")

@@ -3,9 +3,11 @@ names it, never a traceback (the work it stopped stays queued for the next proce
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import pytest
 from test_cli_errors import env_for, signoff
 
 
@@ -65,4 +67,30 @@ def test_audit_of_a_record_replaced_by_a_fifo_flags_it_and_never_waits(tmp_path:
     assert done.returncode == 1, (done.stdout, done.stderr)
     (line,) = done.stdout.splitlines()
     assert "not a regular file" in line and decision.name in line, line
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("which", ["pointer", "teller_trace"])
+def test_audit_of_a_pointer_or_trace_replaced_by_a_fifo_flags_it_and_never_waits(
+    tmp_path: Path, which: str
+) -> None:
+    # Beside its records, the export reads the approval's pointer and the trace of the
+    # session that told the outcome: a FIFO by either name had it wait for ever too.
+    home, env = _asked(tmp_path)
+    (pointer,) = home.glob("approvals/*/appr_*")
+    done = signoff("approve", pointer.name, "--as", "U0BOB", env=env)
+    assert done.returncode == 0, done.stderr
+    if which == "pointer":
+        replaced = pointer
+    else:
+        (told,) = home.glob(f"sessions/*/sess_*/approvals/{pointer.name}.told.json")
+        teller = json.loads(told.read_text())["session_id"]
+        (replaced,) = home.glob(f"sessions/*/{teller}/trace.jsonl")
+    replaced.unlink()
+    os.mkfifo(replaced)
+
+    done = signoff("audit", env=env, timeout=20)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    (line,) = done.stdout.splitlines()
+    assert "not a regular file" in line and str(replaced.name) in line, line
     assert "Traceback" not in done.stderr, done.stderr
