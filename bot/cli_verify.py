@@ -8,6 +8,9 @@ session(s)". A person running verify after an incident must hear of both.
 
 from __future__ import annotations
 
+import os
+import stat
+
 from sessions import (
     CorruptRecordError,
     Home,
@@ -62,10 +65,18 @@ def _missing_parent(home: Home, session_id: str) -> str | None:
     is read: the reference is there, and the chain's hashes are the seal's and show's job."""
     path = SessionFiles(home.session_dir(session_id)).transcript_path
     try:
-        with path.open("rb") as handle:
-            first = handle.readline()
+        # Opened without waiting: a FIFO by its name would wait for a writer for ever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return None  # a session with no transcript yet continues nothing
+    except OSError as exc:
+        return f"its transcript cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return "its transcript cannot be read (not a regular file)"
+    try:
+        with open(fd, "rb") as handle:
+            first = handle.readline()
     except OSError as exc:
         return f"its transcript cannot be read ({exc.strerror or exc})"
     try:

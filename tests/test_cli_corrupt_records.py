@@ -94,3 +94,20 @@ def test_audit_of_a_pointer_or_trace_replaced_by_a_fifo_flags_it_and_never_waits
     (line,) = done.stdout.splitlines()
     assert "not a regular file" in line and str(replaced.name) in line, line
     assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_verify_of_a_transcript_replaced_by_a_fifo_flags_it_and_never_waits(
+    tmp_path: Path,
+) -> None:
+    # verify reads a transcript's first line for the session it continues: opened for
+    # reading, a FIFO by that name waited for a writer for ever.
+    home, env = _asked(tmp_path)
+    (session,) = home.glob("sessions/*/sess_*")
+    transcript = session / "transcript.jsonl"
+    transcript.unlink()
+    os.mkfifo(transcript)
+
+    done = signoff("verify", env=env, timeout=20)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert f"{session.name}: TAMPERED: " in done.stdout, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
