@@ -13,12 +13,13 @@ import functools
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from .atomic import Appender, append_line, canonical_json, fsync_dir
+from .atomic import Appender, append_line, canonical_json, fsync_dir, read_file
 from .clock import Clock, SystemClock, utc_iso
 from .errors import CorruptRecordError
 from .home import home_of_session
@@ -35,6 +36,9 @@ from .transcript_chain import (
 from .transcript_reference import TranscriptReference
 
 __all__ = ["INLINE_LIMIT", "SessionFiles"]
+
+# What ``trace`` names a payload: its sequence number and kind, in the session's payloads/.
+_PAYLOAD_REF = re.compile(r"payloads/[0-9]{6,}-[a-z_]+\.json")
 
 
 class SessionFiles:
@@ -189,8 +193,12 @@ class SessionFiles:
         """An event's payload; None when a power cut lost or tore it (it is written without
         a sync, like the line, and its line may reach the disk first): the event is still
         read, without its data, as a torn line is skipped."""
-        try:
-            data = json.loads((self.trace_path.parent / ref).read_bytes())
-        except (FileNotFoundError, ValueError):  # ValueError: bad JSON or bad UTF-8
+        if not _PAYLOAD_REF.fullmatch(ref):
+            # Not a name ``trace`` gives: a tampered line (the seal says so) naming a path
+            # anywhere, /dev/zero or a FIFO, which would be read or waited on for ever.
             return None
+        try:
+            data = json.loads(read_file(self.trace_path.parent / ref))
+        except (OSError, ValueError):  # ValueError: bad JSON or bad UTF-8
+            return None  # OSError: gone, or no regular file (a tampered one, as above)
         return data if isinstance(data, dict) else None

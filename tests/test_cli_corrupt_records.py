@@ -20,6 +20,19 @@ def _asked(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return home, env
 
 
+def _told(tmp_path: Path) -> tuple[dict[str, str], Path, Path]:
+    """``_asked``, approved by Bob and told: the environment, the approval's pointer and
+    the trace of the session that told the outcome."""
+    home, env = _asked(tmp_path)
+    (pointer,) = home.glob("approvals/*/appr_*")
+    done = signoff("approve", pointer.name, "--as", "U0BOB", env=env)
+    assert done.returncode == 0, done.stderr
+    (told,) = home.glob(f"sessions/*/sess_*/approvals/{pointer.name}.told.json")
+    teller = json.loads(told.read_text())["session_id"]
+    (trace,) = home.glob(f"sessions/*/{teller}/trace.jsonl")
+    return env, pointer, trace
+
+
 def test_approving_a_request_whose_session_is_truncated_says_so_in_one_line(
     tmp_path: Path,
 ) -> None:
@@ -76,16 +89,8 @@ def test_audit_of_a_pointer_or_trace_replaced_by_a_fifo_flags_it_and_never_waits
 ) -> None:
     # Beside its records, the export reads the approval's pointer and the trace of the
     # session that told the outcome: a FIFO by either name had it wait for ever too.
-    home, env = _asked(tmp_path)
-    (pointer,) = home.glob("approvals/*/appr_*")
-    done = signoff("approve", pointer.name, "--as", "U0BOB", env=env)
-    assert done.returncode == 0, done.stderr
-    if which == "pointer":
-        replaced = pointer
-    else:
-        (told,) = home.glob(f"sessions/*/sess_*/approvals/{pointer.name}.told.json")
-        teller = json.loads(told.read_text())["session_id"]
-        (replaced,) = home.glob(f"sessions/*/{teller}/trace.jsonl")
+    env, pointer, trace = _told(tmp_path)
+    replaced = pointer if which == "pointer" else trace
     replaced.unlink()
     os.mkfifo(replaced)
 
@@ -110,4 +115,27 @@ def test_verify_of_a_transcript_replaced_by_a_fifo_flags_it_and_never_waits(
     done = signoff("verify", env=env, timeout=20)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert f"{session.name}: TAMPERED: " in done.stdout, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("ref", ["../../../../elsewhere.fifo", "payloads/000099-note.json"])
+def test_audit_of_a_trace_whose_payload_is_no_file_flags_it_and_never_waits(
+    tmp_path: Path, ref: str
+) -> None:
+    # A trace line names its payload's path: a tampered line named a FIFO (or /dev/zero,
+    # read for ever), beside the trace or anywhere, and the export read it to check what
+    # the session that told the outcome applied.
+    env, _, trace = _told(tmp_path)
+    fifo = trace.parent / ref
+    fifo.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(fifo)
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    for line in lines:
+        line["payload_ref"] = ref
+    trace.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    done = signoff("audit", env=env, timeout=20)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    (line,) = done.stdout.splitlines()
+    assert "trace.jsonl" in line, line  # the teller's seal no longer holds
     assert "Traceback" not in done.stderr, done.stderr
