@@ -129,8 +129,9 @@ async def test_the_export_has_every_approval_and_flags_a_tampered_decided_capsul
     assert by_id[edited]["votes"].startswith(f"U0BOB@{two['edited_sha256'][:12]} ")
     assert by_id[ran]["seal"] == "tampered"
 
+    # After every request: only the tampered one, whose date cannot be trusted any more.
     code, out = _audit(monkeypatch, capsys, home, "--since", "2026-11-03")
-    assert code == 0 and out == ""
+    assert code == 1 and [json.loads(line)["approval_id"] for line in out.splitlines()] == [ran]
 
 
 def test_bad_arguments_and_a_missing_home_exit_2_with_one_line(
@@ -225,3 +226,24 @@ async def test_the_json_export_writes_no_control_character_a_terminal_would_act_
     assert all(char.isprintable() or char == "\n" for char in out), ascii(out)
     (record,) = map(json.loads, out.splitlines())
     assert record["reasons"] == [f"U0CAROL: {reason}"]
+
+
+async def test_a_capsule_dated_back_out_of_the_window_is_still_exported_and_flagged(
+    make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """``--since`` filters on when the capsule says it was requested: a capsule that no
+    longer matches its seal says nothing trustworthy, and one whose date was changed as
+    well as its arguments would be left out of the scheduled check that must flag it."""
+    engine = await make_engine(policy=POLICY)
+    ran = await _ask(engine, "restart api", 1)
+    await engine.decide(ran, user="U0BOB", approve=True)
+    await engine.close()
+    (capsule_path,) = home.root.glob(f"sessions/*/*/approvals/{ran}.json")
+    data = json.loads(capsule_path.read_text())
+    data["arguments"]["service"] = "db"
+    data["created_at"] = "2020-01-01T00:00:00.000Z"
+    capsule_path.write_text(json.dumps(data, indent=2))
+    code, out = _audit(monkeypatch, capsys, home, "--since", "2026-11-02")
+    assert code == 1, out
+    (record,) = map(json.loads, out.splitlines())
+    assert record["approval_id"] == ran and record["seal"] == "tampered"
