@@ -242,14 +242,14 @@ def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
         for approval_id in capsule_ids(directory):
             if approval_id not in known:
                 records.append(_record(home, approval_id, found_in=directory))
-    # The time is the capsule's: one that no longer matches its seal (or cannot be read)
-    # may be dated anywhere, so it is never filtered out by it.
+    # The time is the capsule's: one flagged whose seal does not vouch for it (changed,
+    # unreadable, or removed) may be dated anywhere, so it is never filtered out by it.
     records = [
         r
         for r in records
         if not since
         or not r.requested_at
         or r.requested_at >= since
-        or r.seal in ("tampered", "unreadable")
+        or (r.flagged and r.seal != "ok")
     ]
     yield from sorted(records, key=lambda r: (r.requested_at, r.approval_id))

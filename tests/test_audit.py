@@ -228,12 +228,18 @@ async def test_the_json_export_writes_no_control_character_a_terminal_would_act_
     assert record["reasons"] == [f"U0CAROL: {reason}"]
 
 
+@pytest.mark.parametrize("seal_removed", [False, True])
 async def test_a_capsule_dated_back_out_of_the_window_is_still_exported_and_flagged(
-    make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    make_engine: Any,
+    home: Home,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    seal_removed: bool,
 ) -> None:
     """``--since`` filters on when the capsule says it was requested: a capsule that no
-    longer matches its seal says nothing trustworthy, and one whose date was changed as
-    well as its arguments would be left out of the scheduled check that must flag it."""
+    longer matches its seal (or whose seal was removed) says nothing trustworthy, and one
+    whose date was changed as well as its arguments would be left out of the scheduled
+    check that must flag it."""
     engine = await make_engine(policy=POLICY)
     ran = await _ask(engine, "restart api", 1)
     await engine.decide(ran, user="U0BOB", approve=True)
@@ -243,7 +249,10 @@ async def test_a_capsule_dated_back_out_of_the_window_is_still_exported_and_flag
     data["arguments"]["service"] = "db"
     data["created_at"] = "2020-01-01T00:00:00.000Z"
     capsule_path.write_text(json.dumps(data, indent=2))
+    if seal_removed:
+        (capsule_path.parent.parent / "MANIFEST.sha256").unlink()
     code, out = _audit(monkeypatch, capsys, home, "--since", "2026-11-02")
     assert code == 1, out
     (record,) = map(json.loads, out.splitlines())
-    assert record["approval_id"] == ran and record["seal"] == "tampered"
+    assert record["approval_id"] == ran
+    assert record["seal"] == ("not sealed" if seal_removed else "tampered")
