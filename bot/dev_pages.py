@@ -120,7 +120,9 @@ class DevPages:
                 f"<tr><td><code>{escape(a.id)}</code></td><td><b>{escape(a.tool)}</b> "
                 f"<code>{_short(item.arguments)}</code></td><td>{self.who(a.requester)}</td>"
                 f"<td>{escape(approvers or 'anyone but the requester')}</td>"
-                f"<td>{escape(a.expires_at)}</td><td>{_chat_link(a.thread, 'card')} · "
+                # The card's own thread: a request asked in a direct message has its
+                # card in the approvals channel, not in the DM it was asked in.
+                f"<td>{escape(a.expires_at)}</td><td>{_chat_link(self.engine.card_thread(a), 'card')} · "
                 f'<a href="/signoff/trace/{quote(a.session_id)}?approval={quote(a.id)}#{quote(a.id)}">'
                 "trace</a></td></tr>"
             )

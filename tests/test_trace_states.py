@@ -136,6 +136,31 @@ async def test_the_dev_pages_link_a_card_to_its_request_wherever_it_is(
     assert f"continued in <a href='#{child}'>{child}</a>" in page
 
 
+async def test_the_dev_overview_links_a_pending_request_to_its_card_wherever_it_is(
+    make_engine: Any, home: Home
+) -> None:
+    """A request asked in a direct message has its card in the approvals channel: the
+    overview's "card" link opened the asking DM instead, where the card is not (and which
+    nobody but the asker can open)."""
+    engine = await make_engine(approvals_channel="C0APPROVALS")
+    await park(engine, home, DM)
+    await park(engine, home)
+    pages = DevPages(home, team="T0LOCAL", people={"U0ALICE": "alice"})
+    pages.engine = engine
+    app = web.Application()
+    app.add_routes(pages.routes())
+    async with TestClient(TestServer(app)) as client:
+        page = await (await client.get("/signoff/")).text()
+    routed, in_thread = sorted(await engine.waiting(), key=lambda w: w.capsule.thread != DM)
+    card = ApprovalRequest.open(home, routed.capsule.id).card()
+    assert card is not None and card.channel == "C0APPROVALS"
+    assert f'<a href="/ui/#c=C0APPROVALS&t={card.ts}">card</a>' in page
+    assert f'<a href="/ui/#c={DM.channel}&t={DM.thread_ts}">card</a>' not in page
+    # A card posted in the asking thread is found there, as before.
+    ops = in_thread.capsule.thread
+    assert f'<a href="/ui/#c={ops.channel}&t={ops.thread_ts}">card</a>' in page
+
+
 async def test_the_dev_overview_shows_the_call_a_pending_request_now_stands_for(
     make_engine: Any, home: Home
 ) -> None:
