@@ -1,0 +1,64 @@
+"""Requests from other web sites are refused: the browser UI's JSON API and the control API
+have no login (in ``signoff dev`` they post as any person and click any button), so a page
+on another site open in the same browser must not reach them.
+
+Two ways in are closed. A cross-origin write needs no preflight when it is a "simple"
+request (a form, ``fetch(…, {mode: "no-cors"})`` with a text body or a query string), and
+both APIs read JSON whatever its content type: every write (not GET, HEAD or OPTIONS)
+whose ``Origin`` is not this server's, or that the browser marks ``Sec-Fetch-Site:
+cross-site``, is refused. And DNS rebinding, a name of the attacker's that resolves to
+127.0.0.1, makes the page same-origin with this server: a server bound to loopback
+answers only to loopback names. Clients that are no browser (slack_sdk, Bolt, tests) send
+neither header and are not affected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from yarl import URL
+
+__all__ = ["origin_guard"]
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_SAFE = ("GET", "HEAD", "OPTIONS")
+_LOOPBACK_NAMES = ("localhost",)
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(request: web.Request) -> str | None:
+    try:
+        return URL(f"http://{request.host}").host
+    except ValueError:
+        return None
+
+
+def origin_guard(bound_host: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The middleware for a server listening on ``bound_host``."""
+    loopback_only = _loopback(bound_host)
+
+    @web.middleware
+    async def guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        if loopback_only:
+            name = _host_name(request)
+            if name is None or not _loopback(name):
+                raise web.HTTPForbidden(text="this server answers to loopback names only")
+        if request.method not in _SAFE:
+            origin = request.headers.get("Origin")
+            if origin is not None and origin != f"{request.scheme}://{request.host}":
+                raise web.HTTPForbidden(text="a request from another site")
+            if request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
+                raise web.HTTPForbidden(text="a request from another site")
+        return await handler(request)
+
+    return guard
