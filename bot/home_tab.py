@@ -8,6 +8,11 @@ their Home published again — only those who opened it, as Slack sends
 ``app_home_opened`` every time a person opens it, so nobody else needs one. Who opened it
 is kept on disk (``sessions.HomeViewers``): a Home drawn before a restart stays true.
 
+One person's Home is published at a time, most wanted first: the people who opened
+theirs or clicked in it just now, then those a change names, then everyone's for a change
+to a request anyone may decide (with thousands of viewers that is minutes of Slack's rate
+limit, and a person who opens their Home must not wait behind it).
+
 A click from the Home tab is answered there: a refusal or "your approval is counted"
 shows as a note on top of the tab (for a couple of minutes), not in a thread the person
 is not looking at.
@@ -74,7 +79,12 @@ class HomeTab:
         self._opened: OrderedDict[str, None] = OrderedDict()
         self._notices: dict[str, tuple[Mrkdwn, float]] = {}
         self._changed: set[str] = set()
-        self._people: set[str] = set()
+        # Whose Home to publish, in three queues by how much it is wanted (first: opened
+        # or clicked in just now; then named by a change; then everyone, for a change to
+        # a request anyone may decide). Dicts keep the order people were queued in.
+        self._people: dict[str, None] = {}
+        self._named: dict[str, None] = {}
+        self._everyone: dict[str, None] = {}
         self._flush: asyncio.TimerHandle | None = None
         self._running: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -117,7 +127,7 @@ class HomeTab:
     # scheduling --------------------------------------------------------------------
     def _open(self, user: str) -> None:
         self._remember(user)
-        self._people.add(user)
+        self._people[user] = None
         self._schedule(0.0)
 
     def _remember(self, user: str) -> None:
@@ -132,7 +142,7 @@ class HomeTab:
         if approval_id is not None:
             self._changed.add(approval_id)
         if user is not None:
-            self._people.add(user)
+            self._people[user] = None
         self._schedule(self.debounce)
 
     def _schedule(self, delay: float) -> None:
@@ -153,32 +163,56 @@ class HomeTab:
         if self._loop is not None:
             self._running = self._loop.create_task(self._refresh())
 
+    def _queued(self) -> bool:
+        return bool(self._changed or self._people or self._named or self._everyone)
+
+    def _next(self) -> str | None:
+        """The person whose Home is most wanted, taken off every queue: what is published
+        now is read now, so it is true for every change marked before."""
+        for queue in (self._people, self._named, self._everyone):
+            if queue:
+                user = next(iter(queue))
+                for other in (self._people, self._named, self._everyone):
+                    other.pop(user, None)
+                return user
+        return None
+
     async def _refresh(self) -> None:
         try:
-            while self._changed or self._people:
-                changed, people = self._changed, self._people
-                self._changed, self._people = set(), set()
-                for approval_id in changed:
-                    people |= await self._concerned(approval_id)
-                for user in sorted(people):
-                    await self.publish(user)
+            while True:
+                if self._changed:
+                    changed, self._changed = self._changed, set()
+                    for approval_id in changed:
+                        await self._concerned(approval_id)
+                    continue
+                # One at a time, looking again after each: someone who opens their Home
+                # meanwhile comes next, not after everyone queued before them.
+                user = self._next()
+                if user is None:
+                    break
+                await self.publish(user)
         finally:
             self._running = None
-            if self._changed or self._people:
+            if self._queued():
                 self._schedule(self.debounce)
             else:
                 self._idle.set()
 
-    async def _concerned(self, approval_id: str) -> set[str]:
+    async def _concerned(self, approval_id: str) -> None:
+        """Queue the people a change to ``approval_id`` concerns."""
         assert self._engine is not None
         try:
             concerned = await self._engine.concerned(approval_id)
         except (SessionsError, ApprovalsError) as exc:
             log.info("cannot tell whom %s concerns: %s", approval_id, exc)
-            return set()
+            return
+        for person in sorted(concerned.people):
+            if person in self._opened:
+                self._named[person] = None
         if concerned.anyone:
-            return set(self._opened)
-        return {p for p in concerned.people if p in self._opened}
+            # Who opened theirs last first: the likeliest to be looking at it now.
+            for person in reversed(self._opened):
+                self._everyone[person] = None
 
     async def close(self) -> None:
         """Stop refreshing (before the engine closes): what is not published stays so."""
