@@ -1,4 +1,4 @@
-"""The observer's events for a final decision and an expiry (``observe``).
+"""The observer's events for a vote, a final decision and an expiry (``observe``).
 
 Built from the approval's capsule and its recorded decision: which request, who decided,
 and how long it waited. The engine emits them after a decision or an edit, a stop and
@@ -12,9 +12,9 @@ from typing import Literal
 from approvals import ApprovalRequest, Decision
 from sessions import from_utc_iso
 
-from .observe import ApprovalExpired, DecisionRecorded
+from .observe import ApprovalExpired, DecisionRecorded, VoteRecorded
 
-__all__ = ["approval_expired", "decision_recorded", "quorum_decided"]
+__all__ = ["approval_expired", "decision_recorded", "quorum_decided", "vote_recorded"]
 
 
 def _waited(request: ApprovalRequest, decision: Decision) -> float:
@@ -55,4 +55,11 @@ def approval_expired(request: ApprovalRequest, *, decision: Decision) -> Approva
         thread=c.thread,
         tool=c.tool,
         wait_seconds=_waited(request, decision),
+    )
+
+
+def vote_recorded(request: ApprovalRequest, *, user: str) -> VoteRecorded:
+    c = request.capsule
+    return VoteRecorded(
+        approval_id=c.id, session_id=c.session_id, thread=c.thread, tool=c.tool, user=user
     )

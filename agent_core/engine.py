@@ -34,7 +34,9 @@ from approvals import (
     ApprovalRequest,
     Decided,
     DecisionResult,
+    EditRecorded,
     EditResult,
+    VoteCounted,
     record_decision,
     scan_session_approvals,
 )
@@ -58,7 +60,7 @@ from sessions import (
     utc_iso,
 )
 
-from .approval_events import approval_expired, decision_recorded
+from .approval_events import approval_expired, decision_recorded, vote_recorded
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .ingest import Ingest, StoredHere
@@ -227,6 +229,9 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         rt.outbox_written()
         if isinstance(result, Decided):
             rt.observer.emit(decision_recorded(request, user=user, decision=result.decision))
+        elif isinstance(result, VoteCounted | EditRecorded):
+            # Others' Home tabs show the progress; the card's update may never land.
+            rt.observer.emit(vote_recorded(request, user=user))
         elif isinstance(result, AlreadyDecided) and result.expired_now:
             rt.observer.emit(approval_expired(request, decision=result.decision))
         if isinstance(result, Decided | AlreadyDecided):

@@ -45,6 +45,7 @@ __all__ = [
     "SlackApiCall",
     "SocketLinkChanged",
     "ToolExecuted",
+    "VoteRecorded",
     "guarded",
 ]
 
@@ -137,6 +138,17 @@ class DecisionRecorded:
     user: str
     verdict: Literal["approved", "denied"]
     wait_seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoteRecorded:
+    """An approval that does not decide yet was counted (an edit counts as its author's)."""
+
+    approval_id: str
+    session_id: str
+    thread: ThreadKey
+    tool: str
+    user: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,6 +265,7 @@ Event: TypeAlias = (
     | CardPosted
     | CardUpdated
     | DecisionRecorded
+    | VoteRecorded
     | ApprovalExpired
     | ToolExecuted
     | ReplyPosted

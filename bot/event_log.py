@@ -26,6 +26,7 @@ from agent_core.observe import (
     SlackApiCall,
     SocketLinkChanged,
     ToolExecuted,
+    VoteRecorded,
 )
 
 from .logs import log_event
@@ -118,6 +119,16 @@ class EventLog:
                     user=event.user,
                     verdict=event.verdict,
                     wait_s=round(event.wait_seconds, 3),
+                )
+            case VoteRecorded():
+                log_event(
+                    log,
+                    "vote",
+                    thread=event.thread,
+                    session_id=event.session_id,
+                    approval_id=event.approval_id,
+                    tool=event.tool,
+                    user=event.user,
                 )
             case ApprovalExpired():
                 log_event(

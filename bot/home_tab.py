@@ -41,6 +41,7 @@ from agent_core.observe import (
     DecisionRecorded,
     Event,
     ToolExecuted,
+    VoteRecorded,
 )
 from approvals import ApprovalsError, MembershipUnknown
 from sessions import HomeViewers, SessionsError
@@ -54,7 +55,14 @@ __all__ = ["HomeTab"]
 
 log = logging.getLogger("signoff.home")
 
-_CHANGES = (ApprovalRequested, CardPosted, CardUpdated, DecisionRecorded, ApprovalExpired)
+_CHANGES = (
+    ApprovalRequested,
+    CardPosted,
+    CardUpdated,
+    VoteRecorded,
+    DecisionRecorded,
+    ApprovalExpired,
+)
 
 
 class HomeTab:

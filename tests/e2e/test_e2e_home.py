@@ -30,6 +30,7 @@ from signoff_e2e_kit import (
     wait_card,
     write_policy,
 )
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import SignoffBot
 from bot.cards import APPROVE, DENY
@@ -308,3 +309,28 @@ async def test_an_approval_with_a_reason_from_the_home_tab_is_answered_there(
     bobs = await home_of(slack, "U0BOB", has="Your approval is counted: 1 of 2.")
     assert "✔ You approved it; 1 more needed." in home_texts(bobs)
     assert slack.ephemeral_messages(user="U0BOB") == []  # nothing in the thread
+
+
+async def test_a_vote_refreshes_the_other_approvers_homes_when_its_card_is_gone(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # A vote was reported to the Home tabs only through the card's update (CardUpdated):
+    # with the card deleted from the channel, where the Home is the place left to decide,
+    # Carol's went on saying "0 of 2 approvals" after Bob approved from his.
+    policy = write_policy(tmp_path / "policy.toml", QUORUM)
+    await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    for user in ("U0BOB", "U0CAROL"):
+        await slack.open_app_home(user=user)
+        await home_of(slack, user, has="Waiting for you (0)")
+    thread = await mention(slack, "deploy web 2.1.0")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    for user in ("U0BOB", "U0CAROL"):
+        await home_of(slack, user, has="0 of 2 approvals")
+    web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    await web.chat_delete(channel=OPS, ts=card["ts"])  # someone removed the card
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await home_of(slack, "U0BOB", has="Your approval is counted: 1 of 2.")
+    carols = await home_of(slack, "U0CAROL", has="1 of 2 approvals: <@U0BOB>")
+    assert home_buttons(carols) == [(APPROVE, approval), (DENY, approval)]
