@@ -25,6 +25,12 @@ __all__ = ["origin_guard"]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _SAFE = ("GET", "HEAD", "OPTIONS")
 _LOOPBACK_NAMES = ("localhost",)
+_LOOPBACK_ONLY = (
+    "Listening on loopback, this server answers only to loopback names (localhost, "
+    "127.0.0.1): another name that leads here may be a DNS rebinding attack. To serve it "
+    "under another name (a forwarded port), listen on an address that is not loopback "
+    "(--host)."
+)
 
 
 def _loopback(host: str) -> bool:
@@ -52,7 +58,7 @@ def origin_guard(bound_host: str) -> Callable[..., Awaitable[web.StreamResponse]
         if loopback_only:
             name = _host_name(request)
             if name is None or not _loopback(name):
-                raise web.HTTPForbidden(text="this server answers to loopback names only")
+                raise web.HTTPForbidden(text=_LOOPBACK_ONLY)
         if request.method not in _SAFE:
             origin = request.headers.get("Origin")
             if origin is not None and origin != f"{request.scheme}://{request.host}":
