@@ -11,10 +11,12 @@ from localslack.deliveries import Delivery
 from localslack.errors import ControlError
 from localslack.faults import SURFACE_ERRORS, Fault, SurfaceError
 from localslack.interactions import Interaction
+from localslack.methods_common import MAX_TEXT_LENGTH
 from localslack.methods_reactions import apply_reaction
 from localslack.observe import Observations
 from localslack.observe_agents import AgentObservations
 from localslack.records import JSON, Channel, StoredFile
+from localslack.textfmt import escape_user_text
 from localslack.view_actions import click_view_button
 
 __all__ = ["Controls"]
@@ -52,6 +54,9 @@ class Controls(ChaosControls, AgentObservations, Observations):
         ``files``: names of files shared with the message (with or without text), which
         makes it a ``file_share``."""
         chan = self._human_channel(channel, user)
+        if len(escape_user_text(text) if escape else text) > MAX_TEXT_LENGTH:
+            # Slack's client refuses to send it; the Events API never carries one.
+            raise ControlError("msg_too_long", "a message holds at most 40,000 characters")
         shared = [self._shared_file(name, user=user) for name in files]
         message = await self._rt.messages.post_human(
             chan, user=user, text=text, thread_ts=thread_ts, escape=escape, files=shared

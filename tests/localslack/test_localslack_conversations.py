@@ -129,3 +129,17 @@ async def test_messages_tab_settings(config: WorkspaceConfig) -> None:
         with pytest.raises(SlackApiError) as error:
             await web.chat_postMessage(channel="D0ALICE", text="nobody sees this")
         assert error.value.response["error"] == "messages_tab_disabled"
+
+
+async def test_a_person_cannot_send_more_than_slack_takes(config: WorkspaceConfig) -> None:
+    """Slack's client refuses a message over 40,000 characters; LocalSlack delivered it,
+    and the bot (which never gets one from Slack) set it aside unanswered: in the
+    playground the person saw no answer and no error."""
+    async with LocalSlack(config) as slack:
+        with pytest.raises(ControlError) as info:
+            await slack.post_message(channel="C0OPS", user="U0ALICE", text="x" * 40_001)
+        assert info.value.code == "msg_too_long" and "40,000" in info.value.detail
+        # What the client escapes counts too: it is what the event carries.
+        with pytest.raises(ControlError):
+            await slack.post_message(channel="C0OPS", user="U0ALICE", text="&" * 10_000)
+        await slack.post_message(channel="C0OPS", user="U0ALICE", text="x" * 40_000)
