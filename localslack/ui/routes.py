@@ -68,7 +68,17 @@ def _need(params: dict[str, Any], *names: str) -> list[str]:
     missing = [n for n in names if not params.get(n)]
     if missing:
         raise ControlError("missing_argument", ", ".join(missing))
-    return [str(params[n]) for n in names]
+    return [str(_optional(params, n)) for n in names]
+
+
+def _optional(params: dict[str, Any], name: str) -> str | None:
+    """A text field, or None when absent or empty; a 400 naming it when it is no text."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ControlError("invalid_argument", f"{name} must be a string")
+    return value
 
 
 def _top_level(message: JSON) -> bool:
@@ -171,7 +181,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         channels = {c.name.lower(): c.id for c in ws.channels.values()}
         composed = compose_text(text, users=users, channels=channels)
         ts = await server.post_message(
-            channel=channel, user=user, text=composed, thread_ts=p.get("thread_ts") or None
+            channel=channel, user=user, text=composed, thread_ts=_optional(p, "thread_ts")
         )
         return web.json_response({"ok": True, "ts": ts})
 
@@ -191,18 +201,19 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
             channel=channel,
             ts=ts,
             user=user,
-            action_id=p.get("action_id"),
-            value=p.get("value"),
-            block_id=p.get("block_id"),
+            action_id=_optional(p, "action_id"),
+            value=_optional(p, "value"),
+            block_id=_optional(p, "block_id"),
         )
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def submit(request: web.Request) -> web.Response:
         p = await _body(request)
         (user,) = _need(p, "user")
-        done = await server.submit_view(
-            user=user, values=p.get("values") or {}, view_id=p.get("view_id")
-        )
+        values = p.get("values") or {}
+        if not isinstance(values, dict):
+            raise ControlError("invalid_argument", "values must be an object")
+        done = await server.submit_view(user=user, values=values, view_id=_optional(p, "view_id"))
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def close_view(request: web.Request) -> web.Response:
@@ -285,6 +296,6 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         ("POST", "/_ui/api/dismiss", dismiss),
         ("GET", "/_ui/files/{file_id}", file),
         ("GET", "/_ui/events", events),
-        *agent_ui_routes(server, need=_need, body=_body),
+        *agent_ui_routes(server, need=_need, body=_body, optional=_optional),
     ]
     return [web.route(verb, path, _guard(handler)) for verb, path, handler in table]

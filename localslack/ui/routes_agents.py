@@ -18,9 +18,12 @@ __all__ = ["agent_ui_routes"]
 _Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Need = Callable[..., list[str]]
 Body = Callable[[web.Request], Awaitable[dict[str, Any]]]
+Optional = Callable[[dict[str, Any], str], str | None]
 
 
-def agent_ui_routes(server: LocalSlack, *, need: Need, body: Body) -> list[tuple[str, str, _Route]]:
+def agent_ui_routes(
+    server: LocalSlack, *, need: Need, body: Body, optional: Optional
+) -> list[tuple[str, str, _Route]]:
     async def home(request: web.Request) -> web.Response:
         (user,) = need(dict(request.query), "user")
         if user not in server.workspace.users:
@@ -42,10 +45,10 @@ def agent_ui_routes(server: LocalSlack, *, need: Need, body: Body) -> list[tuple
         (user,) = need(p, "user")
         done = await server.click_view_button(
             user=user,
-            view_id=p.get("view_id"),
-            action_id=p.get("action_id"),
-            value=p.get("value"),
-            block_id=p.get("block_id"),
+            view_id=optional(p, "view_id"),
+            action_id=optional(p, "action_id"),
+            value=optional(p, "value"),
+            block_id=optional(p, "block_id"),
         )
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 

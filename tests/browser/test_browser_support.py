@@ -190,3 +190,26 @@ def test_signoff_dev_says_so_when_its_port_is_taken(tmp_path: Path) -> None:
     # One line on stderr, like every error of the CLI.
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "--port" in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("message", {"user": "U0ALICE", "channel": OPS, "text": "hi", "thread_ts": {"a": 1}}),
+        ("message", {"user": ["U0ALICE"], "channel": OPS, "text": "hi"}),
+        ("submit", {"user": "U0ALICE", "values": ["not", "a", "map"]}),
+        ("submit", {"user": "U0ALICE", "view_id": 7}),
+        ("click", {"user": "U0ALICE", "channel": OPS, "ts": "1.2", "action_id": {"x": 1}}),
+    ],
+)
+async def test_the_ui_api_answers_a_malformed_request_with_a_clear_400(
+    path: str, body: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A field of the wrong type (a map for ``thread_ts``, a list for ``values``) was a
+    500 and a traceback in signoff dev's console; it is a 400 naming the field."""
+    async with LocalSlack(WorkspaceConfig()) as slack, aiohttp.ClientSession() as http:
+        response = await http.post(f"{slack.url}/_ui/api/{path}", json=body)
+        answer = await response.json()
+        assert response.status == 400, answer
+    assert answer["ok"] is False and answer["error"] == "invalid_argument", answer
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
