@@ -15,7 +15,7 @@ from referencing.exceptions import Unresolvable
 
 from .regex_risk import checkable_schema
 
-__all__ = ["PATTERN_TEXT_LIMIT", "SchemaChecker", "safe_validator"]
+__all__ = ["PATTERN_TEXT_LIMIT", "SchemaChecker", "safe_validator", "schema_problem"]
 
 log = logging.getLogger("signoff.tools")
 
@@ -72,6 +72,20 @@ def _said(exc: Exception) -> str:
 def _where(error: ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path)
     return path or "arguments"
+
+
+def schema_problem(schema: Mapping[str, Any]) -> str:
+    """Why a tool's input schema is not JSON schema; "" when it is. The model APIs check
+    every tool's schema and refuse a whole request for one bad one."""
+    try:
+        validators.validator_for(dict(schema), default=Draft202012Validator).check_schema(
+            dict(schema)
+        )
+    except SchemaError as exc:
+        return f"its input schema is not valid JSON schema: {exc.message[:200]}"
+    except Exception as exc:  # jsonschema itself trips over it ($id: 5)
+        return f"its input schema is not valid JSON schema: {_said(exc)}"
+    return ""
 
 
 class SchemaChecker:

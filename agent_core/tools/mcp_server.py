@@ -29,6 +29,7 @@ from mcp.types import Tool as McpToolInfo
 
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolError, schema_version
+from .json_schema import schema_problem
 from .log_cap import STDERR_LOG_LIMIT, cap_log
 from .mcp_connection import McpConnection, ServerDown
 from .mcp_spec import McpServerSpec
@@ -71,6 +72,9 @@ class McpServer:
         self._skipped: set[str] = set()
         self._expected: frozenset[str] = frozenset()  # policy names to check when listed
         self._objects: dict[str, McpTool] = {}
+        # Why each schema of the last listing cannot be offered ("" when it can), by its
+        # JSON text: checking a schema costs, and the listing is re-read every 15 s.
+        self._verdicts: dict[str, str] = {}
 
     # -- ToolSource ----------------------------------------------------------------------
     @property
@@ -223,6 +227,7 @@ class McpServer:
 
     def _set_listing(self, tools: list[McpToolInfo]) -> None:
         listing: dict[str, McpToolInfo] = {}
+        verdicts: dict[str, str] = {}
         # A name listed twice (two schemas, two descriptions): which the server runs is
         # its guess, and a call would be checked, and shown, against one of them.
         twice = {n for n, count in Counter(i.name for i in tools).items() if count > 1}
@@ -248,14 +253,15 @@ class McpServer:
                         info.name,
                     )
                 continue
-            too_big = _oversized(info.input_schema)
-            if too_big:
+            unfit = self._unfit(info.input_schema, verdicts)
+            if unfit:
                 if info.name not in self._skipped:
                     self._skipped.add(info.name)
-                    log.warning("%s: tool %r skipped: %s", self.label, info.name, too_big)
+                    log.warning("%s: tool %r skipped: %s", self.label, info.name, unfit)
                 continue
             listing[info.name] = info
         self._listing = listing
+        self._verdicts = verdicts
         for name in sorted(self._expected):
             if name.removeprefix(self.prefix) not in listing:
                 log.warning(
@@ -290,16 +296,19 @@ class McpServer:
         assert conn is not None
         return await conn.call(remote, dict(arguments), approval_id=approval_id)
 
-
-def _oversized(schema: dict[str, object]) -> str:
-    """Why a tool's input schema is too big to offer; "" when it is not."""
-    try:
-        size = len(json.dumps(schema, separators=(",", ":")))
-    except (RecursionError, TypeError, ValueError):
-        return "its input schema cannot be written out as JSON (nested too deep?)"
-    if size <= SCHEMA_LIMIT:
-        return ""
-    return (
-        f"its input schema is {size // 1024} KiB, over {SCHEMA_LIMIT // 1024} KiB "
-        "(it would go with every model request)"
-    )
+    def _unfit(self, schema: dict[str, object], verdicts: dict[str, str]) -> str:
+        """Why a tool's input schema cannot be offered; "" when it can."""
+        try:
+            text = json.dumps(schema, separators=(",", ":"), sort_keys=True)
+        except (RecursionError, TypeError, ValueError):
+            return "its input schema cannot be written out as JSON (nested too deep?)"
+        if len(text) > SCHEMA_LIMIT:
+            return (
+                f"its input schema is {len(text) // 1024} KiB, over {SCHEMA_LIMIT // 1024} "
+                "KiB (it would go with every model request)"
+            )
+        verdict = self._verdicts.get(text)
+        if verdict is None:
+            verdict = schema_problem(schema)
+        verdicts[text] = verdict
+        return verdict

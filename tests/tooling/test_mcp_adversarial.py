@@ -491,6 +491,31 @@ async def test_a_tool_whose_schema_is_huge_is_not_offered(
     assert "its input schema is 9" in caplog.text and "over 64 KiB" in caplog.text
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"a": {"type": "nonsense"}}},
+        {"type": "object", "properties": {"a": {"minLength": "five"}}},
+    ],
+)
+async def test_a_tool_whose_schema_is_not_json_schema_is_not_offered(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    caplog: pytest.LogCaptureFixture,
+    schema: dict[str, object],
+) -> None:
+    # The SDK takes any object with "type": "object"; the model APIs check the whole
+    # schema of every tool of a request and refuse the request (Anthropic: "JSON schema
+    # is invalid"; OpenAI: "Invalid schema for function"), so one such tool offered
+    # would fail every model request of every thread, whatever it asked for.
+    transport = command(RAW, "--record", record, "--input-schema", json.dumps(schema))
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    assert "ops__get_x" not in engine.rt.registry.names()
+    assert engine.rt.registry.get("ops__get_x") is None
+    assert "tool 'get_x' skipped: its input schema is not valid JSON schema" in caplog.text
+
+
 async def test_a_tool_description_is_cut_to_what_a_model_is_given(
     open_signoff: SignoffFactory, tmp_path: Path, record: Path
 ) -> None:
