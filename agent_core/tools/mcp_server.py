@@ -4,8 +4,9 @@ Its tools appear to the model as ``<server>__<tool>``, filtered by ``include`` a
 ``exclude`` (glob patterns over the server's own names); every tool is gated unless a
 ``no_approval`` pattern matches. The server's annotations are shown, never obeyed.
 
-Life cycle: ``start`` connects once (a server that is down does not stop signoff: its
-tools are offered once it answers). A watcher re-lists the tools every
+Life cycle: ``start`` connects once, waiting at most ``startup_wait`` (a server that is
+down or slow does not hold signoff up: the attempt goes on, its tools are offered once it
+answers; which of them, ``mcp_listing`` decides). A watcher re-lists the tools every
 ``health_interval`` seconds, which also notices a server that died; it then reconnects
 (for stdio: starts the process again) with a growing back-off. A call
 re-lists first (reconnecting if needed), and so does ``unavailable`` (asked by resume
@@ -16,10 +17,8 @@ schema the server advertises at that moment. ``aclose`` stops the watcher and th
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-from collections import Counter
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TextIO
@@ -29,21 +28,20 @@ from mcp.types import Tool as McpToolInfo
 
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolError, schema_version
-from .json_schema import schema_problem
 from .log_cap import STDERR_LOG_LIMIT, cap_log
 from .mcp_connection import McpConnection, ServerDown
+from .mcp_listing import ListingFilter
 from .mcp_spec import McpServerSpec
 from .mcp_tool import UNLISTED, McpTool
 from .output import mask_secrets
-from .specs import TOOL_NAME
 
 __all__ = ["McpServer"]
 
 log = logging.getLogger("signoff.mcp")
 _MAX_BACKOFF = 60.0
-# A tool's input schema goes with every model request of every thread: one of megabytes
-# would make each request fail (or cost a fortune), so such a tool is not offered.
-SCHEMA_LIMIT = 64 * 1024
+# How long start-up waits for a server's first connection (its ``timeout`` bounds calls,
+# and may be minutes): the attempt goes on after, and its tools are offered once it answers.
+STARTUP_WAIT_S = 10.0
 
 
 class McpServer:
@@ -55,6 +53,7 @@ class McpServer:
         log_dir: Path | None = None,
         health_interval: float = 15.0,
         stderr_limit: int = STDERR_LOG_LIMIT,
+        startup_wait: float = STARTUP_WAIT_S,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -68,13 +67,12 @@ class McpServer:
         self._closed = False
         self._down = ""
         self._watcher: asyncio.Task[None] | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self.startup_wait = startup_wait
         self._errlog: TextIO | None = None
-        self._skipped: set[str] = set()
+        self._filter = ListingFilter(label=self.label, prefix=self.prefix, spec=spec)
         self._expected: frozenset[str] = frozenset()  # policy names to check when listed
         self._objects: dict[str, McpTool] = {}
-        # Why each schema of the last listing cannot be offered ("" when it can), by its
-        # JSON text: checking a schema costs, and the listing is re-read every 15 s.
-        self._verdicts: dict[str, str] = {}
 
     # -- ToolSource ----------------------------------------------------------------------
     @property
@@ -128,12 +126,18 @@ class McpServer:
     def problem(self) -> str | None:
         if self._closed:
             return "stopped (signoff is shutting down)"
+        if self._still_starting():
+            return "no answer yet (still starting)"
         return self._down or None
 
     def status(self) -> str:
-        if self._closed:
-            return f"{self.label} is stopped (signoff is shutting down)"
+        problem = self.problem()
+        if self._closed or self._still_starting():
+            return f"{self.label} is {problem}"
         return f"{self.label} is down: {self._down}" if self._down else f"{self.label} is up"
+
+    def _still_starting(self) -> bool:
+        return self._starting is not None and not self._starting.done() and self._conn is None
 
     # -- life cycle ------------------------------------------------------------------------
     @property
@@ -152,13 +156,23 @@ class McpServer:
         return self._errlog
 
     async def start(self) -> None:
+        """Connect, waiting at most ``startup_wait``; the first attempt goes on after."""
+        self._starting = asyncio.create_task(self._first(), name=f"mcp-start-{self.name}")
+        await asyncio.wait({self._starting}, timeout=self.startup_wait)
+        if not self._starting.done():
+            log.warning("%s is still starting; its tools are offered once it answers", self.label)
+
+    async def _first(self) -> None:
         reason = await self.ensure()
         if reason:
             log.warning("%s; its tools are offered once it answers", reason)
-        self._watcher = asyncio.create_task(self._watch(), name=f"mcp-watch-{self.name}")
+        if not self._closed:
+            self._watcher = asyncio.create_task(self._watch(), name=f"mcp-watch-{self.name}")
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._starting is not None:
+            await cancel_and_wait(self._starting)  # a first attempt may wait minutes
         if self._watcher is not None:
             await cancel_and_wait(self._watcher)
         async with self._lock:
@@ -226,42 +240,8 @@ class McpServer:
         self._conn = conn
 
     def _set_listing(self, tools: list[McpToolInfo]) -> None:
-        listing: dict[str, McpToolInfo] = {}
-        verdicts: dict[str, str] = {}
-        # A name listed twice (two schemas, two descriptions): which the server runs is
-        # its guess, and a call would be checked, and shown, against one of them.
-        twice = {n for n, count in Counter(i.name for i in tools).items() if count > 1}
-        for name in sorted(twice - self._skipped):
-            self._skipped.add(name)
-            log.warning("%s: tool %r skipped: it is listed twice", self.label, name)
-        for info in tools:
-            if info.name in twice:
-                continue
-            if not any(fnmatchcase(info.name, p) for p in self.spec.include):
-                continue
-            if any(fnmatchcase(info.name, p) for p in self.spec.exclude):
-                continue
-            if not TOOL_NAME.fullmatch(self.prefix + info.name):
-                if info.name not in self._skipped:
-                    self._skipped.add(info.name)
-                    log.warning(
-                        "%s: tool %r skipped: %s%s is not a valid tool name for models "
-                        "(letters, digits, _ and -, at most 64)",
-                        self.label,
-                        info.name,
-                        self.prefix,
-                        info.name,
-                    )
-                continue
-            unfit = self._unfit(info.input_schema, verdicts)
-            if unfit:
-                if info.name not in self._skipped:
-                    self._skipped.add(info.name)
-                    log.warning("%s: tool %r skipped: %s", self.label, info.name, unfit)
-                continue
-            listing[info.name] = info
+        listing = self._filter.offered(tools)
         self._listing = listing
-        self._verdicts = verdicts
         for name in sorted(self._expected):
             if name.removeprefix(self.prefix) not in listing:
                 log.warning(
@@ -295,20 +275,3 @@ class McpServer:
         conn = self._conn
         assert conn is not None
         return await conn.call(remote, dict(arguments), approval_id=approval_id)
-
-    def _unfit(self, schema: dict[str, object], verdicts: dict[str, str]) -> str:
-        """Why a tool's input schema cannot be offered; "" when it can."""
-        try:
-            text = json.dumps(schema, separators=(",", ":"), sort_keys=True)
-        except (RecursionError, TypeError, ValueError):
-            return "its input schema cannot be written out as JSON (nested too deep?)"
-        if len(text) > SCHEMA_LIMIT:
-            return (
-                f"its input schema is {len(text) // 1024} KiB, over {SCHEMA_LIMIT // 1024} "
-                "KiB (it would go with every model request)"
-            )
-        verdict = self._verdicts.get(text)
-        if verdict is None:
-            verdict = schema_problem(schema)
-        verdicts[text] = verdict
-        return verdict
