@@ -32,16 +32,24 @@ def stdio_command(record: Path, *, schema: str = "v1", down_if: Path | None = No
     return "[" + ", ".join(toml_str(p) for p in parts) + "]"
 
 
-def noisy_spec(tmp_path: Path, record: Path) -> McpServerSpec:
-    """The ops server over stdio, writing 160,000 bytes to stderr each time it starts."""
-    noisy = tmp_path / "noisy.py"
-    noisy.write_text(
-        "import os, sys\n"
-        "sys.stderr.write('warning: chatty\\n' * 10_000); sys.stderr.flush()\n"
+def wrapped_spec(
+    tmp_path: Path, record: Path, *, first: str, timeout: str = "10s"
+) -> McpServerSpec:
+    """The ops server over stdio, doing ``first`` (Python, with os, sys and time) before
+    it starts each time."""
+    wrapper = tmp_path / "wrapper.py"
+    wrapper.write_text(
+        f"import os, sys, time\n{first}\n"
         "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
     )
-    command = [sys.executable, str(noisy), *json.loads(stdio_command(record))[1:]]
-    return McpServerSpec(command=tuple(command), timeout="10s")
+    command = [sys.executable, str(wrapper), *json.loads(stdio_command(record))[1:]]
+    return McpServerSpec(command=tuple(command), timeout=timeout)
+
+
+def noisy_spec(tmp_path: Path, record: Path) -> McpServerSpec:
+    """The ops server over stdio, writing 160,000 bytes to stderr each time it starts."""
+    chatty = "sys.stderr.write('warning: chatty\\n' * 10_000); sys.stderr.flush()"
+    return wrapped_spec(tmp_path, record, first=chatty)
 
 
 def server_table(transport: str, *, timeout: str = "10s") -> str:

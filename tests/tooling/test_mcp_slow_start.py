@@ -10,12 +10,10 @@ a bounded while; the attempt goes on, and its tools are offered once it answers.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import time
 from pathlib import Path
 
-from mcp_fixture_kit import records, stdio_command
+from mcp_fixture_kit import records, wrapped_spec
 
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.mcp_spec import McpServerSpec
@@ -37,16 +35,8 @@ async def test_a_server_that_never_answers_holds_up_neither_start_nor_stop() -> 
 async def test_a_slow_server_is_not_started_again_and_is_offered_once_it_answers(
     tmp_path: Path, record: Path
 ) -> None:
-    slow = tmp_path / "slow.py"
-    slow.write_text(
-        "import os, sys, time\n"
-        "time.sleep(1.5)\n"
-        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
-    )
-    command = [sys.executable, str(slow), *json.loads(stdio_command(record))[1:]]
-    server = McpServer(
-        "ops", McpServerSpec(command=tuple(command), timeout="30s"), startup_wait=0.3
-    )
+    slow = wrapped_spec(tmp_path, record, first="time.sleep(1.5)", timeout="30s")
+    server = McpServer("ops", slow, startup_wait=0.3)
     await server.start()
     try:
         assert server.tools() == []
