@@ -204,7 +204,10 @@ class LiveStreams:
             except SlackApiError as exc:
                 if slack_error(exc) == "message_not_found":
                     return False
-                if slack_error(exc) != "message_not_in_streaming_state":
+                # A workspace that started the stream but lacks stopStream: the update below
+                # still makes it the reply (retrying would never succeed).
+                lacking = self.support.check("streams", "chat.stopStream", exc)
+                if not lacking and slack_error(exc) != "message_not_in_streaming_state":
                     raise
         else:
             await self._stop_quietly(thread, ts, chunks)
@@ -283,6 +286,8 @@ class LiveStreams:
                 session_status=self.session_status(thread),
             )
         except SlackApiError as exc:
+            if self.support.check("streams", "chat.stopStream", exc):
+                return  # nothing to stop it with: it is updated or deleted all the same
             if slack_error(exc) not in ("message_not_in_streaming_state", "message_not_found"):
                 raise
 

@@ -254,6 +254,8 @@ class SlackReplyStream:
             )
         except SlackApiError as exc:
             self.broken = True  # an answer from Slack: it did not append
+            if self.streams.support.check("streams", method, exc):
+                return  # said once; later replies are posted whole
             if slack_error(exc) != "message_not_in_streaming_state":  # else: a person stopped it
                 log.info("%s failed for %s: %s", method, self.entry_id, slack_error(exc))
         except Exception as exc:

@@ -161,3 +161,35 @@ async def test_a_restart_asks_a_workspace_without_agent_sessions_a_few_times_not
         r.getMessage() for r in caplog.records if "agents.sessions.setStatus" in str(r.__dict__)
     ]
     assert len(lines) <= 2 * asked, lines
+
+
+@pytest.mark.parametrize("method", ["chat.appendStream", "chat.stopStream"])
+async def test_a_stream_method_lacking_after_the_start_leaves_the_whole_reply_and_is_remembered(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    method: str,
+) -> None:
+    """Where only a later stream method is lacking (the start was answered), the reply is
+    still delivered whole, once, and streams are off from then on. A lacking stopStream
+    made the reply's delivery retry for ever (``unknown_method`` is not a permanent
+    error): the thread kept the half-finished stream and never got the reply."""
+    long_answer = " ".join(f"{ANSWER} ({n})" for n in range(4))
+    for _ in range(2):
+        anthropic_api.reply(long_answer, chunk_delay=0.02)
+    bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    slack.lack_surface(method=method, error="unknown_method")
+    first = await mention(slack, "how is everything?")
+    await until(lambda: len(final_replies(slack, first)) == 1, timeout=10)
+    second = await mention(slack, "and now?")
+    await until(lambda: len(final_replies(slack, second)) == 1, timeout=10)
+    await bot.engine.idle()
+
+    for thread in (first, second):
+        [reply] = bot_messages(slack, thread)
+        assert reply["text"] == long_answer and metadata_of(reply)["part"] == 0
+    assert len(slack.calls("chat.startStream")) == 1  # the second reply is posted whole
+    [stream] = slack.streams()
+    shown = slack.message(channel=OPS, ts=stream["ts"])
+    assert shown is not None and shown["text"] == long_answer
