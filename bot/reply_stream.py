@@ -3,8 +3,8 @@ with its tool calls as task steps, until delivery makes it final (``live_streams
 
 The loop's calls return at once: Slack calls run in the background, one at a time per
 stream, and text is sent in batches (every ``interval`` seconds). Text is rendered as
-the reply will be (``escape_reply``), and only up to the last ``<`` that is not closed
-yet, so what was sent stays a prefix of the final text and the stream can be finished
+the reply will be (``escape_reply``), and only up to a ``<`` that may still become a
+mention of one of the reply's people, so what was sent stays a prefix of the final text and the stream can be finished
 by sending the rest. A failure only stops the live view: the reply is delivered anyway.
 
 A reply that is complete before its first batch is due (a fast model, the offline one)
@@ -172,8 +172,11 @@ class SlackReplyStream:
     def _markdown(self) -> str:
         raw = self.raw
         cut = raw.rfind("<")
-        if cut >= 0 and ">" not in raw[cut:]:
-            raw = raw[:cut]  # a mention may be on its way: wait for the rest
+        # A mention of one of the reply's people may be on its way (the one markup
+        # ``escape_reply`` lets through): wait for the rest. Any other ``<`` ("a < b",
+        # "<!here>") is escaped whatever follows, so it holds nothing back.
+        if cut >= 0 and any(f"<@{person}>".startswith(raw[cut:]) for person in self.people):
+            raw = raw[:cut]
         markdown = escape_reply(raw, people=self.people)
         # Cut as ``split_message`` hard-cuts a long line: never inside an entity, a mention
         # or a fence (a first message that ends earlier is finished with chat.update).

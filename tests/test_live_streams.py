@@ -364,3 +364,30 @@ async def test_a_lost_start_never_takes_away_another_reply_s_stream_still_to_fin
     assert delivered.ts == first.ts and not slack.calls("chat.postMessage")
     [message] = [m for m in slack.thread(channel=OPS, ts=thread.thread_ts) if m.get("bot_id")]
     assert message["text"] == TEXT
+
+
+async def test_a_lone_less_than_sign_does_not_hold_back_the_rest_of_the_stream(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    """Only what could still become a mention of one of the reply's people waits for its
+    ``>``: after "a < b" (or a ``<`` that opens anything else) the stream stopped growing,
+    and the whole rest of the answer appeared at once when it was finished."""
+    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    thread = await asked(slack)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE", people=("U0BOB",))
+    stream = streams.open(turn, entry_id=f"reply-{SESSION}-m1", people=turn.people)
+    for piece in "Retries happen when a < b, ", "so the queue drains ":
+        await stream.text(piece)
+        await asyncio.sleep(0.05)
+    [shown] = slack.streams(channel=OPS)
+    assert shown["text"] == "Retries happen when a &lt; b, so the queue drains "
+    for piece in "<!her", "e> and <@U0":
+        await stream.text(piece)
+        await asyncio.sleep(0.05)
+    [shown] = slack.streams(channel=OPS)
+    assert shown["text"] == "Retries happen when a &lt; b, so the queue drains &lt;!here&gt; and "
+    await stream.text("BOB> ok")
+    await asyncio.sleep(0.05)
+    [shown] = slack.streams(channel=OPS)
+    assert shown["text"].endswith("&lt;!here&gt; and <@U0BOB> ok")
+    await stream.abandon()
