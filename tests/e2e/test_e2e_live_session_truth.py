@@ -117,6 +117,29 @@ async def test_a_status_slack_kept_failing_is_set_once_slack_answers_again(
     await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=20)
 
 
+async def test_a_status_slack_kept_rate_limiting_is_set_once_slack_answers_again(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    """A 429 is a definite answer (the call did not take effect), and the live client's own
+    retries of it ran out: the call that ended the session was given up like any refusal,
+    and the stop button stayed for good. Now it goes to the outbox, as a 5xx does."""
+    anthropic_api.reply("All fine.", delay=1.0)
+    bot = await start()
+    thread = await mention(slack, "how is it?")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
+    limited = slack.inject_fault(
+        method="agents.sessions.setStatus", error="ratelimited", status=429, retry_after=0,
+        count=None,
+    )  # fmt: skip
+    await until(lambda: len(final_replies(slack, thread)) == 1, timeout=10)
+    await bot.engine.idle()
+    assert bot.live is not None
+    await bot.live.settle()
+    assert session_status(slack, thread) == "processing"
+    slack.remove_fault(limited)
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=20)
+
+
 async def test_a_stop_with_nothing_running_takes_the_stop_button_away(
     slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
 ) -> None:
