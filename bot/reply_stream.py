@@ -175,7 +175,8 @@ class SlackReplyStream:
         # A mention of one of the reply's people may be on its way (the one markup
         # ``escape_reply`` lets through): wait for the rest. Any other ``<`` ("a < b",
         # "<!here>") is escaped whatever follows, so it holds nothing back.
-        if cut >= 0 and any(f"<@{person}>".startswith(raw[cut:]) for person in self.people):
+        tail = raw[cut:]
+        if cut >= 0 and ">" not in tail and any(f"<@{p}>".startswith(tail) for p in self.people):
             raw = raw[:cut]
         markdown = escape_reply(raw, people=self.people)
         # Cut as ``split_message`` hard-cuts a long line: never inside an entity, a mention

@@ -386,8 +386,8 @@ async def test_a_lone_less_than_sign_does_not_hold_back_the_rest_of_the_stream(
         await asyncio.sleep(0.05)
     [shown] = slack.streams(channel=OPS)
     assert shown["text"] == "Retries happen when a &lt; b, so the queue drains &lt;!here&gt; and "
-    await stream.text("BOB> ok")
+    await stream.text("BOB>")  # whole: shown without waiting for more
     await asyncio.sleep(0.05)
     [shown] = slack.streams(channel=OPS)
-    assert shown["text"].endswith("&lt;!here&gt; and <@U0BOB> ok")
+    assert shown["text"].endswith("&lt;!here&gt; and <@U0BOB>")
     await stream.abandon()
