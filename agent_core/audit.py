@@ -38,7 +38,7 @@ from sessions import (
     iter_session_dirs,
     read_file,
     utc_iso,
-    verify,
+    verify_session,
 )
 
 from .audit_checks import RecordsSeal, as_applied, integrity, records_seal, told_applied
@@ -143,9 +143,11 @@ def _outcome(request: ApprovalRequest, decision: Decision | None) -> tuple[str, 
 
 
 def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
-    report = verify(request.session_dir)
+    """The asking session's seal; a problem when it ended (it parked, so did every session
+    whose request was decided) with no seal: its capsule could be changed unseen."""
+    report = verify_session(request.home, request.capsule.session_id)
     if not report.sealed:
-        return "not sealed", []
+        return "not sealed", [f"the requesting session: {p}" for p in report.problems]
     return ("ok", []) if report.ok else ("tampered", list(report.problems))
 
 
@@ -180,10 +182,6 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
         seal_problems.append("its pointer ($SIGNOFF_HOME/approvals/<id>) is missing")
     try:
         decision = request.decision()
-        if decision is not None and seal == "not sealed":
-            # A session that asked and was decided had ended, so it was sealed: execution
-            # refuses one without its seal, and so does the export.
-            seal_problems.append("the requesting session has no seal (MANIFEST.sha256 is missing)")
         edits = request.edits()
         votes = [v for n in range(len(edits) + 1) for v in request.votes(n)]
         outcome, executed_at, finished_at = _outcome(request, decision)

@@ -16,48 +16,15 @@ from sessions import (
     Home,
     NotFoundError,
     SessionFiles,
-    SessionsError,
     SessionStore,
-    VerifyReport,
     check_session_id,
-    dir_lock,
-    verify,
+    verify_session,
 )
 from sessions.transcript_reference import first_reference
 
 from .cli_read import existing_home
 
 __all__ = ["verify_sessions"]
-
-
-def _checked(home: Home, session_id: str) -> VerifyReport:
-    """The session's seal checked; a session that ended with no seal had it removed (as
-    running its approved call refuses, and ``signoff audit`` flags)."""
-    directory = home.session_dir(session_id)
-    report = verify(directory)
-    if report.sealed:
-        return report
-    try:
-        record = SessionStore(home).load(session_id)
-    except SessionsError as exc:
-        return VerifyReport([f"unreadable: {exc}"], sealed=False)
-    if not record.terminal:
-        return report
-    # A session ends in two steps, its final state then its seal, under its directory's
-    # lock: one met in between (a bot ending it right now) is being sealed, not tampered
-    # with. Once the lock is free, a missing seal is a problem.
-    with dir_lock(directory):
-        report = verify(directory)
-    if report.sealed:
-        return report
-    return VerifyReport(
-        [
-            f"it ended ({record.state.value}) but has no seal: MANIFEST.sha256 was removed, or "
-            "a crash came between its end and its seal (a running bot's sweep, or `signoff recover`, "
-            "seals such a session)"
-        ],
-        sealed=False,
-    )
 
 
 def _missing_parent(home: Home, session_id: str) -> str | None:
@@ -117,7 +84,7 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
         ids = [sid]
     bad = 0
     for sid in ids:
-        report = _checked(home, sid)
+        report = verify_session(home, sid)
         missing = _missing_parent(home, sid)
         if report.problems:
             print(f"{sid}: TAMPERED: " + "; ".join(report.problems))

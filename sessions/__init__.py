@@ -81,6 +81,7 @@ from .quarantine import Quarantine, QuarantineRecord
 from .queue import WorkQueue
 from .records import TERMINAL_STATES, Record, SessionRecord, SessionState, ThreadKey, Transition
 from .reindex import ApprovalScanner, index_missing, reindex
+from .session_seal import verify_session
 from .store import SessionStore
 from .threads import ThreadDir, iter_thread_keys, lineage
 from .tickets import IntentTicket, ResultTicket, Ticket
@@ -188,4 +189,5 @@ __all__ = [
     "try_file_lock",
     "utc_iso",
     "verify",
+    "verify_session",
 ]

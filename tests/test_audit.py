@@ -256,3 +256,28 @@ async def test_a_capsule_dated_back_out_of_the_window_is_still_exported_and_flag
     (record,) = map(json.loads, out.splitlines())
     assert record["approval_id"] == ran
     assert record["seal"] == ("not sealed" if seal_removed else "tampered")
+
+
+async def test_a_pending_request_whose_session_lost_its_seal_is_flagged(
+    make_engine: Any,
+    home: Home,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A session that parked was sealed when it ended, so a request still waiting whose
+    asking session has no seal had it removed (after which its capsule can be changed
+    unseen). ``signoff verify`` said so; the export flagged it only once decided."""
+    engine = await make_engine(policy=POLICY)
+    waiting = await _ask(engine, "restart api", 1)
+    await engine.close()
+    (capsule_path,) = home.root.glob(f"sessions/*/*/approvals/{waiting}.json")
+    (capsule_path.parent.parent / "MANIFEST.sha256").unlink()
+    code, out = _audit(monkeypatch, capsys, home)
+    assert code == 1, out
+    (record,) = map(json.loads, out.splitlines())
+    assert (record["approval_id"], record["outcome"], record["seal"]) == (
+        waiting,
+        "pending",
+        "not sealed",
+    )
+    assert any("has no seal" in p for p in record["problems"]), record["problems"]
