@@ -93,7 +93,9 @@ async def mark_interrupted(rt: Runtime, thread: ThreadKey) -> None:
             )
         except StaleStateError:
             return  # a write of the cut turn still on its way ended it after all
-    await rt.index.put_session(record)
+        # Under the lock: a ``signoff recover`` that takes the thread next writes its
+        # close after this, never before (the index keeps the last write).
+        await rt.index.put_session(record)
     rt.observer.emit(
         SessionStateChanged(
             session_id=record.id, thread=record.thread, state=record.state.value, reason=CUT
