@@ -27,6 +27,9 @@ __all__ = ["AgentStatus", "agent_status", "recent_threads"]
 
 AgentStatus = Literal["active", "suspended"]
 AWAITING = SessionState.AWAITING_APPROVAL
+# Open states that show no turn working: parked, or cut by a drain (nothing runs it until
+# the next start, whose recovery turn shows itself).
+_SAID = (AWAITING, SessionState.INTERRUPTED)
 
 
 def agent_status(home: Home, thread: ThreadKey) -> AgentStatus | None:
@@ -35,7 +38,7 @@ def agent_status(home: Home, thread: ThreadKey) -> AgentStatus | None:
         return None  # a message waits for its turn
     head = directory.head()
     state = SessionStore(home).load(head).state if head is not None else None
-    if state is not None and state not in TERMINAL_STATES and state != AWAITING:
+    if state is not None and state not in TERMINAL_STATES and state not in _SAID:
         return None  # a turn runs (or a crash left one, which recovery runs)
     waiting = directory.open_approvals()
     if any(_decided(home, approval) for approval in waiting):

@@ -160,3 +160,30 @@ async def test_the_threads_a_stopped_process_may_have_left_showing_are_the_last_
     assert await engine.recent_threads(within_s=120) == [other]
     assert await engine.recent_threads(within_s=3600) == [other, THREAD]
     assert await engine.agent_status(other) == "active"
+
+
+async def test_a_turn_the_drain_cut_shows_no_turn_working(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    """A session a drain left ``interrupted`` has nothing running it until the next start:
+    the status the outbox sets from disk (when the drain's own call was rate-limited) is
+    ``active``, where it said nothing and left the stop button up."""
+    from sessions import SessionState, SessionStore
+
+    engine = await make_engine()
+    await engine.ingest(message("status of api", ts="1700000000.000100"))
+    await engine.idle()
+    await engine.close()
+    store = SessionStore(home)
+    head = ThreadDir(home, THREAD).head()
+    assert head is not None
+    record = store.load(head)
+    # What a drain leaves: the turn's session cut while running (written as the store does).
+    running = record.model_copy(
+        update={"state": SessionState.RUNNING, "transitions": record.transitions[:-1]}
+    )
+    (home.session_dir(head) / "session.json").write_text(running.model_dump_json())
+    store.transition(
+        head, expected=SessionState.RUNNING, new=SessionState.INTERRUPTED, reason="cut"
+    )
+    assert agent_status(home, THREAD) == "active"
