@@ -8,9 +8,6 @@ session(s)". A person running verify after an incident must hear of both.
 
 from __future__ import annotations
 
-import os
-import stat
-
 from sessions import (
     CorruptRecordError,
     Home,
@@ -18,6 +15,7 @@ from sessions import (
     SessionFiles,
     SessionStore,
     check_session_id,
+    open_regular,
     verify_session,
 )
 from sessions.transcript_reference import first_reference
@@ -32,18 +30,11 @@ def _missing_parent(home: Home, session_id: str) -> str | None:
     is read: the reference is there, and the chain's hashes are the seal's and show's job."""
     path = SessionFiles(home.session_dir(session_id)).transcript_path
     try:
-        # Opened without waiting: a FIFO by its name would wait for a writer for ever.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        # Never a FIFO or a device by its name (one waits for ever, one acts when opened).
+        with open(open_regular(path), "rb") as handle:
+            first = handle.readline()
     except FileNotFoundError:
         return None  # a session with no transcript yet continues nothing
-    except OSError as exc:
-        return f"its transcript cannot be read ({exc.strerror or exc})"
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return "its transcript cannot be read (not a regular file)"
-    try:
-        with open(fd, "rb") as handle:
-            first = handle.readline()
     except OSError as exc:
         return f"its transcript cannot be read ({exc.strerror or exc})"
     try:

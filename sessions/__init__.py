@@ -9,6 +9,7 @@ from .atomic import (
     canonical_json,
     create_only,
     make_dirs,
+    open_regular,
     read_file,
     replace_atomically,
 )
@@ -170,6 +171,7 @@ __all__ = [
     "new_session_id",
     "off_loop",
     "open_index_read_only",
+    "open_regular",
     "parse_json",
     "parse_toml",
     "read_config_text",

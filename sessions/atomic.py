@@ -28,6 +28,7 @@ __all__ = [
     "fsync_dir",
     "fsync_file",
     "make_dirs",
+    "open_regular",
     "read_file",
     "replace_atomically",
     "set_fsync",
@@ -64,26 +65,39 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def read_file(path: str | os.PathLike[str]) -> bytes:
-    """A whole file, unbuffered; for a plain string path, a third of ``Path.read_bytes``'s
-    cost (a rebuild reads a few files per session, a million sessions).
-
-    A record is a regular file (or a link to one). Anything else by its name is refused
-    with an OSError before a byte is read: a FIFO would have the reader wait for a writer
-    for ever (opened without waiting, to find out), a device such as ``/dev/zero`` never
-    ends."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """A descriptor to read the regular file ``path`` (or what a link by that name leads
+    to); an OSError for anything else, before it is opened: opening a device can act on
+    it (a watchdog arms, a tty becomes the process's terminal), and a FIFO would have the
+    reader wait for a writer for ever. Checked again once open, against a swap between."""
+    refused = _not_regular(os.stat(path).st_mode, path)
+    if refused is not None:
+        raise refused
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
-        mode = os.fstat(fd).st_mode
+        refused = _not_regular(os.fstat(fd).st_mode, path)
     except BaseException:
         os.close(fd)
         raise
-    if not stat.S_ISREG(mode):
+    if refused is not None:
         os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
-        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
-    with open(fd, "rb", buffering=0) as handle:
+        raise refused
+    return fd
+
+
+def _not_regular(mode: int, path: str | os.PathLike[str]) -> OSError | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+    return OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+
+
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """A whole file, unbuffered; for a plain string path, a third of ``Path.read_bytes``'s
+    cost (a rebuild reads a few files per session, a million sessions). A record is a
+    regular file (or a link to one): anything else is refused (``open_regular``)."""
+    with open(open_regular(path), "rb", buffering=0) as handle:
         return handle.read()
 
 

@@ -1224,3 +1224,36 @@ def test_an_append_the_disk_cut_short_leaves_the_file_as_it_was(tmp_path: Path) 
     assert path.read_bytes() == before
     append_line(path, json.dumps({"role": "user", "text": "second"}))
     assert [r["text"] for r in read_jsonl(path)] == ["first", "second"]
+
+
+def test_a_record_that_is_a_device_or_a_fifo_is_refused_before_it_is_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a device can act on it (a watchdog arms when opened; a tty becomes a
+    daemon's terminal), so what is not a regular file is refused on its ``stat``, before
+    any open: here ``os.open`` is never reached for them (a FIFO would also have waited)."""
+    import errno
+    import os
+
+    from sessions import open_regular, read_file
+
+    device, fifo, fine = tmp_path / "device.json", tmp_path / "fifo.json", tmp_path / "ok.json"
+    device.symlink_to("/dev/null")
+    os.mkfifo(fifo)
+    fine.write_bytes(b"{}")
+    opened: list[str] = []
+    real_open = os.open
+
+    def watched(path: str | os.PathLike[str], *args: int) -> int:
+        opened.append(os.fspath(path))
+        return real_open(path, *args)
+
+    monkeypatch.setattr(os, "open", watched)
+    for path in (device, fifo):
+        with pytest.raises(OSError) as refused:
+            read_file(path)
+        assert refused.value.errno == errno.EINVAL
+    assert read_file(fine) == b"{}"
+    os.close(open_regular(fine))
+    monkeypatch.undo()
+    assert opened == [str(fine), str(fine)]
