@@ -49,6 +49,16 @@ def _host_name(request: web.Request) -> str | None:
         return None
 
 
+def _site(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) as a browser compares origins: case and a default port aside."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return None
+    host = parsed.host
+    return None if host is None else (parsed.scheme.lower(), host.lower(), parsed.port)
+
+
 def origin_guard(bound_host: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     """The middleware for a server listening on ``bound_host``."""
     loopback_only = _loopback(bound_host)
@@ -61,7 +71,7 @@ def origin_guard(bound_host: str) -> Callable[..., Awaitable[web.StreamResponse]
                 raise web.HTTPForbidden(text=_LOOPBACK_ONLY)
         if request.method not in _SAFE:
             origin = request.headers.get("Origin")
-            if origin is not None and origin != f"{request.scheme}://{request.host}":
+            if origin is not None and _site(origin) != _site(f"{request.scheme}://{request.host}"):
                 raise web.HTTPForbidden(text="a request from another site")
             if request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
                 raise web.HTTPForbidden(text="a request from another site")
