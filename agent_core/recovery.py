@@ -16,10 +16,12 @@ import time
 
 from approvals import ApprovalRequest, ApprovalsError, scan_session_approvals
 from sessions import (
+    TERMINAL_STATES,
     AlreadyExistsError,
     ApprovalRow,
     SessionRecord,
     SessionsError,
+    SessionState,
     SignoffError,
     ThreadDir,
     ThreadKey,
@@ -39,9 +41,9 @@ __all__ = ["ended_unsealed", "find_work", "seal_ended"]
 
 log = logging.getLogger("signoff.recovery")
 
-# What the index may hold for a session a stop or a crash left open ("interrupted": the
-# drain cut its turn and said so; "running" and "created": the process died first).
-_OPEN = ("created", "running", "interrupted")
+# The states a stop or a crash leaves open ("interrupted": the drain cut its turn and said
+# so; "running" and "created": the process died first): all but the final ones.
+_OPEN = tuple(s.value for s in SessionState if s not in TERMINAL_STATES)
 
 
 def _clean_staging(rt: Runtime, *, older_than: float = 60.0) -> int:

@@ -74,7 +74,7 @@ def _where(error: ValidationError) -> str:
     return path or "arguments"
 
 
-def schema_problem(schema: Mapping[str, Any]) -> str:
+def schema_problem(schema: Mapping[str, Any], *, subject: str = "its input schema") -> str:
     """Why a tool's input schema is not JSON schema; "" when it is. The model APIs check
     every tool's schema and refuse a whole request for one bad one."""
     try:
@@ -82,9 +82,9 @@ def schema_problem(schema: Mapping[str, Any]) -> str:
             dict(schema)
         )
     except SchemaError as exc:
-        return f"its input schema is not valid JSON schema: {exc.message[:200]}"
+        return f"{subject} is not valid JSON schema: {exc.message[:200]}"
     except Exception as exc:  # jsonschema itself trips over it ($id: 5)
-        return f"its input schema is not valid JSON schema: {_said(exc)}"
+        return f"{subject} is not valid JSON schema: {_said(exc)}"
     return ""
 
 
@@ -96,10 +96,10 @@ class SchemaChecker:
         self.tool = tool
         self.problem = ""
         self._validator: Validator | None = None
+        self.problem = schema_problem(schema, subject=f"the input schema of {tool}")
+        if self.problem:
+            return
         try:
-            validators.validator_for(dict(schema), default=Draft202012Validator).check_schema(
-                dict(schema)
-            )
             self._validator, unchecked = safe_validator(schema)
             for pattern in unchecked:
                 log.warning(
@@ -109,9 +109,7 @@ class SchemaChecker:
                     tool,
                     pattern,
                 )
-        except SchemaError as exc:
-            self.problem = f"the input schema of {tool} is not valid JSON schema: {exc.message}"
-        except Exception as exc:  # a server's schema jsonschema itself trips over ($id: 5)
+        except Exception as exc:  # a schema jsonschema checks but cannot build from
             self.problem = f"the input schema of {tool} cannot be used: {_said(exc)}"
 
     def validate(self, arguments: Any) -> dict[str, Any]:

@@ -131,9 +131,8 @@ class McpServer:
         return self._down or None
 
     def status(self) -> str:
-        problem = self.problem()
         if self._closed or self._still_starting():
-            return f"{self.label} is {problem}"
+            return f"{self.label} is {self.problem()}"
         return f"{self.label} is down: {self._down}" if self._down else f"{self.label} is up"
 
     def _still_starting(self) -> bool:
