@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 
 from fake_openai import Call, FakeOpenAI
 
-__all__ = ["Call", "FakeOpenAI", "RunProcess", "free_port", "write_slow_tool"]
+__all__ = ["Call", "FakeOpenAI", "RunProcess", "free_port", "slow_tool_bot", "write_slow_tool"]
 
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 API_KEY = "sk-test-0123456789abcdefghij"
@@ -145,3 +145,23 @@ class RunProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+def slow_tool_bot(
+    slack: LocalSlack, home: Path, model: FakeOpenAI, tmp_path: Path, *, module: str, drain_s: str
+) -> RunProcess:
+    """``signoff run`` on ``home`` with ``slow_check`` (``write_slow_tool``) as its tool,
+    ``model`` (a Chat Completions fake) as its model and ``SIGNOFF_DRAIN_S=drain_s``; each
+    start logs under a fresh ``logs-<n>`` of ``tmp_path``."""
+    tools = tmp_path / "tools"
+    return RunProcess(
+        slack,
+        home,
+        tmp_path / f"logs-{len(list(tmp_path.glob('logs-*')))}",
+        http_port=free_port(),
+        SIGNOFF_MODEL="openai-compatible:fake",
+        OPENAI_BASE_URL=model.base_url,
+        SIGNOFF_TOOLS=write_slow_tool(tools, module),
+        SIGNOFF_DRAIN_S=drain_s,
+        PYTHONPATH=str(tools),
+    )

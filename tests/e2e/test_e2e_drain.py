@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from ops_kit import Call, FakeOpenAI, RunProcess, free_port, write_slow_tool
+from ops_kit import Call, FakeOpenAI, slow_tool_bot, write_slow_tool
 from signoff_e2e_kit import bot_reply, mention, session_states, until
 
 from bot.app import SignoffBot
@@ -78,20 +78,8 @@ async def test_stop_keeps_the_link_closed_while_a_slow_tool_finishes(
 async def test_sigterm_with_a_slow_tool_running_exits_0_within_the_drain(
     slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Path
 ) -> None:
-    tools = tmp_path / "tools"
-    module = write_slow_tool(tools, "slow_tools")
     home = settings.home
-    run = RunProcess(
-        slack,
-        home,
-        tmp_path / "logs",
-        http_port=free_port(),
-        SIGNOFF_MODEL="openai-compatible:fake",
-        OPENAI_BASE_URL=model.base_url,
-        SIGNOFF_TOOLS=module,
-        SIGNOFF_DRAIN_S="10",
-        PYTHONPATH=str(tools),
-    )
+    run = slow_tool_bot(slack, home, model, tmp_path, module="slow_tools", drain_s="10")
     try:
         await run.connected(slack)
         thread = await mention(slack, "run the slow check")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from live_kit import shown, status_sets
-from ops_kit import Call, FakeOpenAI, RunProcess, free_port, write_slow_tool
+from ops_kit import Call, FakeOpenAI, RunProcess, slow_tool_bot
 from signoff_e2e_kit import (
     bot_messages,
     bot_reply,
@@ -41,18 +41,8 @@ def tool_starts(home: Path, tool: str) -> int:
 def start(
     slack: LocalSlack, settings: Settings, model: FakeOpenAI, tmp_path: Path, *, drain_s: str
 ) -> RunProcess:
-    tools = tmp_path / "tools"
-    module = write_slow_tool(tools, "slow_tools_cut")
-    return RunProcess(
-        slack,
-        settings.home,
-        tmp_path / f"logs-{len(list(tmp_path.glob('logs-*')))}",
-        http_port=free_port(),
-        SIGNOFF_MODEL="openai-compatible:fake",
-        OPENAI_BASE_URL=model.base_url,
-        SIGNOFF_TOOLS=module,
-        SIGNOFF_DRAIN_S=drain_s,
-        PYTHONPATH=str(tools),
+    return slow_tool_bot(
+        slack, settings.home, model, tmp_path, module="slow_tools_cut", drain_s=drain_s
     )
 
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from live_kit import slack
-from ops_kit import Call, FakeOpenAI, RunProcess, free_port, write_slow_tool
+from ops_kit import Call, FakeOpenAI, RunProcess, slow_tool_bot
 from signoff_e2e_kit import (
     bot_messages,
     bot_reply,
@@ -34,19 +34,7 @@ __all__ = ["slack"]
 
 
 def start(slack: LocalSlack, home: Path, model: FakeOpenAI, tmp_path: Path) -> RunProcess:
-    tools = tmp_path / "tools"
-    module = write_slow_tool(tools, "slow_tools_truth")
-    return RunProcess(
-        slack,
-        home,
-        tmp_path / f"logs-{len(list(tmp_path.glob('logs-*')))}",
-        http_port=free_port(),
-        SIGNOFF_MODEL="openai-compatible:fake",
-        OPENAI_BASE_URL=model.base_url,
-        SIGNOFF_TOOLS=module,
-        SIGNOFF_DRAIN_S="0.5",
-        PYTHONPATH=str(tools),
-    )
+    return slow_tool_bot(slack, home, model, tmp_path, module="slow_tools_truth", drain_s="0.5")
 
 
 async def cut_by_the_drain(slack: LocalSlack, home: Path, model: FakeOpenAI, tmp_path: Path) -> str:

@@ -20,7 +20,7 @@ from live_kit import (
 from signoff_e2e_kit import OPS, bot_messages, bot_reply, mention, until
 
 from bot.app import SignoffBot
-from localslack import SURFACE_ERRORS, ControlError, LocalSlack
+from localslack import SURFACE_ERRORS, ControlError, LocalSlack, SurfaceError
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -89,6 +89,34 @@ async def test_without_agent_sessions_there_is_no_stop_button_and_the_rest_works
     assert not slack.calls("reactions.add")
 
 
+async def _two_replies_lacking(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    *,
+    answer: str,
+    chunk_delay: float,
+    method: str,
+    error: SurfaceError,
+) -> tuple[str, str]:
+    """Two threads asked one after the other of a bot whose workspace answers ``method``
+    with ``error``; each gets ``answer`` as one whole reply. The two threads."""
+    for _ in range(2):
+        anthropic_api.reply(answer, chunk_delay=chunk_delay)
+    bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    slack.lack_surface(method=method, error=error)
+    first = await mention(slack, "how is everything?")
+    await until(lambda: len(final_replies(slack, first)) == 1, timeout=10)
+    second = await mention(slack, "and now?")
+    await until(lambda: len(final_replies(slack, second)) == 1, timeout=10)
+    await bot.engine.idle()
+    for thread in (first, second):
+        [reply] = bot_messages(slack, thread)
+        assert reply["text"] == answer and metadata_of(reply)["part"] == 0
+    return first, second
+
+
 async def test_without_streams_replies_are_posted_whole(
     slack: LocalSlack,
     monkeypatch: pytest.MonkeyPatch,
@@ -97,19 +125,16 @@ async def test_without_streams_replies_are_posted_whole(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="signoff.slack")
-    for _ in range(2):
-        anthropic_api.reply(ANSWER, chunk_delay=0.03)
-    bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
-    slack.lack_surface(method="chat.startStream", error="feature_not_enabled")
-    first = await mention(slack, "how is everything?")
-    await until(lambda: len(final_replies(slack, first)) == 1, timeout=10)
-    second = await mention(slack, "and now?")
-    await until(lambda: len(final_replies(slack, second)) == 1, timeout=10)
-    await bot.engine.idle()
-
-    for thread in (first, second):
-        [reply] = bot_messages(slack, thread)
-        assert reply["text"] == ANSWER and metadata_of(reply)["part"] == 0
+    first, _ = await _two_replies_lacking(
+        slack,
+        monkeypatch,
+        anthropic_api,
+        start_bot,
+        answer=ANSWER,
+        chunk_delay=0.03,
+        method="chat.startStream",
+        error="feature_not_enabled",
+    )
     assert len(slack.calls("chat.startStream")) == 1
     assert len(slack.calls("chat.postMessage")) == 2
     assert slack.streams() == []
@@ -176,19 +201,16 @@ async def test_a_stream_method_lacking_after_the_start_leaves_the_whole_reply_an
     made the reply's delivery retry for ever (``unknown_method`` is not a permanent
     error): the thread kept the half-finished stream and never got the reply."""
     long_answer = " ".join(f"{ANSWER} ({n})" for n in range(4))
-    for _ in range(2):
-        anthropic_api.reply(long_answer, chunk_delay=0.02)
-    bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
-    slack.lack_surface(method=method, error="unknown_method")
-    first = await mention(slack, "how is everything?")
-    await until(lambda: len(final_replies(slack, first)) == 1, timeout=10)
-    second = await mention(slack, "and now?")
-    await until(lambda: len(final_replies(slack, second)) == 1, timeout=10)
-    await bot.engine.idle()
-
-    for thread in (first, second):
-        [reply] = bot_messages(slack, thread)
-        assert reply["text"] == long_answer and metadata_of(reply)["part"] == 0
+    await _two_replies_lacking(
+        slack,
+        monkeypatch,
+        anthropic_api,
+        start_bot,
+        answer=long_answer,
+        chunk_delay=0.02,
+        method=method,
+        error="unknown_method",
+    )
     assert len(slack.calls("chat.startStream")) == 1  # the second reply is posted whole
     [stream] = slack.streams()
     shown = slack.message(channel=OPS, ts=stream["ts"])
