@@ -24,7 +24,6 @@ from sessions import (
     Home,
     NotFoundError,
     SessionsError,
-    SessionState,
     ThreadKey,
     TraceEvent,
     check_session_id,
@@ -218,8 +217,8 @@ class DevPages:
             f"<span class='dim'>cause={escape(record.cause)} · {escape(record.created_at)} → "
             f"{escape(ended)}</span>"
         )
-        if record.reason and (record.terminal or record.state is SessionState.INTERRUPTED):
-            yield f"<div class='dim'>reason: {_short(record.reason)}</div>"
+        if record.shown_reason:
+            yield f"<div class='dim'>reason: {_short(record.shown_reason)}</div>"
         yield "<ul class='tl'>"
         for event in events:
             yield from self._event(event)

@@ -192,8 +192,8 @@ def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
         f"{arrow}{record.id}  {what_became(session)}  cause={record.cause}  "
         f"{record.created_at} → {ended}  {tokens} tokens"
     )
-    if record.reason and (record.terminal or record.state is SessionState.INTERRUPTED):
-        yield f"  reason: {_short(record.reason)}"
+    if record.shown_reason:
+        yield f"  reason: {_short(record.shown_reason)}"
     for event in events:
         yield from _event_lines(event)
     yield from _approval_lines(session)

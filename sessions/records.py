@@ -102,3 +102,11 @@ class SessionRecord(Record):
     @property
     def reason(self) -> str:
         return self.transitions[-1].reason if self.transitions else ""
+
+    @property
+    def shown_reason(self) -> str:
+        """The reason a view shows: why it ended, or why a drain left it ``interrupted``;
+        "" while it runs (its transitions' reasons say how it started)."""
+        if self.terminal or self.state is SessionState.INTERRUPTED:
+            return self.reason
+        return ""
