@@ -319,4 +319,5 @@ class ApprovalRequest(GovernedFiles):
                 [*c.policy.approver_users, *c.policy.approver_groups, *self.escalated_approvers()]
             ),
             told_in=told.session_id if told else None,
+            co_requesters=c.askers[1:],
         )

@@ -24,59 +24,26 @@ import aiosqlite
 from .index_rows import (
     ApprovalRow,
     ApprovalValues,
+    AskerValues,
     SessionRow,
     SessionValues,
     ThreadValues,
     approval_filter,
     approval_row,
     approval_values,
+    asker_values,
     session_row,
     session_values,
 )
+from .index_schema import connected, prepare
 from .index_writes import GroupCommit
 from .locks import hold_shared
 from .records import SessionRecord, ThreadKey
 
 __all__ = ["ApprovalRow", "Index", "SessionRow"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS threads (
-  team TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL,
-  head TEXT, updated_at TEXT NOT NULL,
-  PRIMARY KEY (team, channel, thread_ts)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY, parent_id TEXT, team TEXT NOT NULL, channel TEXT NOT NULL,
-  thread_ts TEXT NOT NULL, state TEXT NOT NULL, cause TEXT NOT NULL, reason TEXT NOT NULL,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sessions_state ON sessions (state);
-CREATE INDEX IF NOT EXISTS sessions_thread ON sessions (team, channel, thread_ts);
-CREATE INDEX IF NOT EXISTS sessions_updated ON sessions (updated_at);
-CREATE TABLE IF NOT EXISTS approvals (
-  id TEXT PRIMARY KEY, session_id TEXT NOT NULL, team TEXT NOT NULL, channel TEXT NOT NULL,
-  thread_ts TEXT NOT NULL, tool TEXT NOT NULL, args_sha256 TEXT NOT NULL,
-  requester TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL, decided_by TEXT, decided_at TEXT,
-  card_channel TEXT, card_ts TEXT, approvers TEXT NOT NULL DEFAULT '', told_in TEXT);
-CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires_at);
-CREATE INDEX IF NOT EXISTS approvals_session ON approvals (session_id);
-CREATE INDEX IF NOT EXISTS approvals_requester ON approvals (requester, status);
-CREATE INDEX IF NOT EXISTS approvals_decided ON approvals (decided_at);
-CREATE INDEX IF NOT EXISTS approvals_card ON approvals (card_channel, card_ts);
-"""
-
-
-async def connected(database: str | Path, *, uri: bool = False) -> aiosqlite.Connection:
-    """An aiosqlite connection, open. aiosqlite stops its thread on a failed connect
-    without waiting for it; the thread's last word then reaches a closed event loop (a
-    traceback at exit): so it is waited for here."""
-    conn = aiosqlite.connect(database, uri=uri)
-    try:
-        await conn
-    except BaseException:
-        await asyncio.to_thread(conn._thread.join)
-        raise
-    return conn
+# A request ``?`` asked: as its first requester, or as one of the others.
+_ASKED = "(requester = ? OR id IN (SELECT approval_id FROM approval_askers WHERE user = ?))"
 
 
 class Index:
@@ -103,28 +70,12 @@ class Index:
     async def _connect(cls, path: Path, held: int | None) -> Index:
         conn = await connected(path)
         try:
-            return cls(await cls._prepare(conn), path, held=held)
+            return cls(await prepare(conn), path, held=held)
         except BaseException:
             # Not a database, or not writable: its thread would keep the process alive.
             with contextlib.suppress(Exception):
                 await conn.close()
             raise
-
-    @staticmethod
-    async def _prepare(conn: aiosqlite.Connection) -> aiosqlite.Connection:
-        conn.row_factory = aiosqlite.Row  # set once, before any statement runs
-        # Before anything else: switching to WAL itself may wait for another process.
-        # The files are the durable copy; the index may lose its last commits on power loss.
-        # 1 KiB pages: a commit writes each page it touched whole, ~9 a turn for rows of
-        # ~200 bytes (41 KB a turn at 4 KiB, 15 at 1). New files only (or a reindex).
-        pragmas = ("busy_timeout=5000", "page_size=1024", "journal_mode=WAL", "synchronous=NORMAL")
-        for pragma in pragmas:
-            async with conn.execute(f"PRAGMA {pragma}"):
-                pass
-        async with conn.executescript(SCHEMA):
-            pass
-        await conn.commit()
-        return conn
 
     async def close(self) -> None:
         try:
@@ -164,7 +115,15 @@ class Index:
         )
 
     async def put_approvals(self, rows: Iterable[ApprovalRow]) -> None:
-        await self.put_approval_values([approval_values(a) for a in rows])
+        listed = list(rows)
+        # Gathered, so that both usually join one commit.
+        await asyncio.gather(
+            self.put_approval_values([approval_values(a) for a in listed]),
+            self.put_asker_values([v for a in listed for v in asker_values(a)]),
+        )
+
+    async def put_asker_values(self, rows: Iterable[AskerValues]) -> None:
+        await self._puts.put("INSERT OR IGNORE INTO approval_askers VALUES (?,?)", list(rows))
 
     async def put_approval_values(self, rows: Iterable[ApprovalValues]) -> None:
         await self._puts.put(
@@ -261,21 +220,21 @@ class Index:
         return approval_row(rows[0]) if rows else None
 
     async def requested_by(self, user: str, *, limit: int = 20) -> list[ApprovalRow]:
-        """Pending requests ``user`` made (the first requester), newest first."""
+        """Pending requests ``user`` made (or asked with others), newest first."""
         sql = (
-            "SELECT * FROM approvals WHERE requester = ? AND status = 'pending' "
+            f"SELECT * FROM approvals WHERE {_ASKED} AND status = 'pending' "
             "ORDER BY created_at DESC, id LIMIT ?"
         )
-        return [approval_row(r) for r in await self._rows(sql, (user, limit))]
+        return [approval_row(r) for r in await self._rows(sql, (user, user, limit))]
 
     async def decided_for(self, user: str, *, since: str, limit: int = 20) -> list[ApprovalRow]:
         """Decisions since ``since`` that ``user`` made or that were on their requests."""
         sql = (
             "SELECT * FROM approvals WHERE decided_at >= ? AND status != 'pending' "
-            "AND (requester = ? OR instr(' ' || decided_by || ' ', ?) > 0) "
+            f"AND ({_ASKED} OR instr(' ' || decided_by || ' ', ?) > 0) "
             "ORDER BY decided_at DESC, id LIMIT ?"
         )
-        rows = await self._rows(sql, (since, user, f" {user} ", limit))
+        rows = await self._rows(sql, (since, user, user, f" {user} ", limit))
         return [approval_row(r) for r in rows]
 
     async def approval_with_card(self, channel: str, ts: str) -> ApprovalRow | None:

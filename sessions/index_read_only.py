@@ -21,7 +21,8 @@ import aiosqlite
 
 from .errors import ReadOnlyHomeError
 from .home import Home
-from .index import Index, connected
+from .index import Index
+from .index_schema import connected
 from .locks import hold_shared
 
 __all__ = ["can_write", "open_index_read_only"]

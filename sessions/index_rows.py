@@ -12,12 +12,14 @@ from .records import SessionRecord, ThreadKey
 __all__ = [
     "ApprovalRow",
     "ApprovalValues",
+    "AskerValues",
     "SessionRow",
     "SessionValues",
     "ThreadValues",
     "approval_filter",
     "approval_row",
     "approval_values",
+    "asker_values",
     "session_row",
     "session_values",
 ]
@@ -26,6 +28,7 @@ __all__ = [
 # worker processes send rows to the parent without pickling records.
 SessionValues = tuple[str, str | None, str, str, str, str, str, str, str, str]
 ThreadValues = tuple[str, str, str, str | None]  # team, channel, thread_ts, HEAD
+AskerValues = tuple[str, str]  # user, approval_id: a co-requester (see index_schema)
 ApprovalValues = tuple[
     str, str, str, str, str, str, str, str, str, str, str,
     str | None, str | None, str | None, str | None, str, str | None,
@@ -63,6 +66,9 @@ class ApprovalRow:
     approvers: str = ""
     # The session that told the model the outcome; decided rows without it are unfinished.
     told_in: str | None = None
+    # Whoever else's message the request answered (the capsule's requesters after the
+    # first). Written to the index's own table; rows read back leave it empty.
+    co_requesters: tuple[str, ...] = ()
 
 
 def approval_filter(
@@ -162,3 +168,7 @@ def approval_values(a: ApprovalRow) -> ApprovalValues:
         a.approvers,
         a.told_in,
     )
+
+
+def asker_values(a: ApprovalRow) -> list[AskerValues]:
+    return [(user, a.id) for user in a.co_requesters if user != a.requester]

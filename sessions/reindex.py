@@ -111,6 +111,7 @@ async def _rebuild(
             async for scanned in scans:
                 await fresh.put_session_values(scanned.sessions)
                 await fresh.put_approval_values(scanned.approvals)
+                await fresh.put_asker_values(scanned.askers)
                 await fresh.put_thread_values(scanned.threads, at)
                 unreadable += scanned.unreadable
                 sealed += scanned.sealed

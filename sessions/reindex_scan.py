@@ -32,9 +32,11 @@ from .home import Home
 from .index_rows import (
     ApprovalRow,
     ApprovalValues,
+    AskerValues,
     SessionValues,
     ThreadValues,
     approval_values,
+    asker_values,
     session_values,
 )
 from .layout import iter_session_dirs
@@ -61,6 +63,7 @@ class Scanned:
 
     sessions: list[SessionValues] = field(default_factory=list)
     approvals: list[ApprovalValues] = field(default_factory=list)
+    askers: list[AskerValues] = field(default_factory=list)
     threads: list[ThreadValues] = field(default_factory=list)
     unreadable: int = 0
     sealed: int = 0
@@ -88,6 +91,7 @@ def scan_chunk(
             try:
                 for row in scan_approvals(home, Path(directory), record):
                     out.approvals.append(approval_values(row))
+                    out.askers.extend(asker_values(row))
             except (SignoffError, ValueError, OSError):
                 # One bad capsule must not stop the rebuild, nor hide the session's other
                 # requests (the scanner yields them first): the approvals package's errors

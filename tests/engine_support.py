@@ -226,3 +226,11 @@ async def ask_and_edit(engine: Engine) -> tuple[str, EditRecorded]:
     )
     assert isinstance(edit, EditRecorded)
     return waiting.capsule.id, edit
+
+
+async def two_askers_turn(engine: Engine) -> None:
+    """Alice's and Bob's messages drained into one turn: a request both of them asked."""
+    engine._store(message("restart api", ts="1700000000.000100", user="U0ALICE"))
+    engine._store(message("+1, please do", ts="1700000000.000200", user="U0BOB"))
+    engine.wake(THREAD)
+    await engine.idle()

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine_support import THREAD, EngineFactory, call, chain, message, restarts, text, transcript
+from engine_support import (
+    THREAD,
+    EngineFactory,
+    call,
+    chain,
+    message,
+    restarts,
+    text,
+    transcript,
+    two_askers_turn,
+)
 
 from agent_core.messages import ToolResultMessage
 from agent_core.scripted import ScriptedModel
@@ -20,10 +30,7 @@ async def test_everyone_whose_message_the_model_answered_is_a_requester(
     model = ScriptedModel([call("restart_service", {"service": "api"}), text("done")])
     engine = await make_engine(model=model)
     # Two messages drained into one turn: either author may have supplied the arguments.
-    engine._store(message("restart api", ts="1700000000.000100", user="U0ALICE"))
-    engine._store(message("+1, please do", ts="1700000000.000200", user="U0BOB"))
-    engine.wake(THREAD)
-    await engine.idle()
+    await two_askers_turn(engine)
     capsule = surface.cards[0]
     assert set(capsule.requesters) == {"U0ALICE", "U0BOB"}
     for asker in ("U0ALICE", "U0BOB"):
