@@ -40,6 +40,10 @@ _MAX_DIGITS = 4000  # Python refuses to read a longer int (4300 digits); as a fl
 # A model's arguments nest at most MAX_DEPTH levels, the arguments object the first; an
 # edit may not nest deeper: records past about 200 are written but never read back.
 _TOO_DEEP = f"is nested too deeply (at most {MAX_DEPTH - 1} levels of arrays and objects)"
+# Python's json reads NaN, Infinity and 1e999, which a model's arguments may not hold
+# (``parsing``): a record writes them as null, so an edit holding one would no longer hash
+# to what it says, and its request could never be opened again.
+_NOT_FINITE = "must hold finite numbers only (no NaN or Infinity)"
 
 
 @dataclass(frozen=True)
@@ -193,11 +197,18 @@ def _parse_one(field: EditField, raw: str) -> Any:
             raise ValueError("must be a finite number")
         return int(number) if number.is_integer() and "." not in text else number
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_finite, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise ValueError(f"is not valid JSON ({exc.msg})") from None
     except RecursionError:
         raise ValueError(_TOO_DEEP) from None
+
+
+def _finite(literal: str) -> float:
+    number = float(literal)  # "NaN", "-Infinity" and "1e999" all arrive here
+    if not math.isfinite(number):
+        raise ValueError(_NOT_FINITE)
+    return number
 
 
 def parse_edit(
@@ -259,22 +270,26 @@ def _schema_problems(
     return problems
 
 
-def _levels(value: Any) -> int:
-    """How many arrays and objects deep ``value`` nests (without recursing: it may be deep)."""
-    deepest, stack = 0, [(value, 1)]
+def _shape_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be an argument a record keeps as it is hashed: nested too deep,
+    or holding a number that is not finite (a call may pass ``check_edit`` by). Without
+    recursing: it may be deep."""
+    stack = [(value, 1)]
     while stack:
         item, level = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return _NOT_FINITE
         if isinstance(item, dict | list | tuple):
-            deepest = max(deepest, level)
-            if level <= MAX_DEPTH:  # deeper is too deep whatever it holds
-                inner = item.values() if isinstance(item, dict) else item
-                stack.extend((i, level + 1) for i in inner)
-    return deepest
+            if level >= MAX_DEPTH:
+                return _TOO_DEEP
+            inner = item.values() if isinstance(item, dict) else item
+            stack.extend((i, level + 1) for i in inner)
+    return None
 
 
 def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(validated arguments, problems by field name): the depth, the schema, then the tool."""
-    problems = {n: _TOO_DEEP for n, v in arguments.items() if _levels(v) >= MAX_DEPTH}
+    """(validated arguments, problems by field name): the shape, the schema, then the tool."""
+    problems = {n: p for n, v in arguments.items() if (p := _shape_problem(v)) is not None}
     if problems:
         return {}, problems
     problems = _schema_problems(tool.schema, arguments, tool.name)

@@ -1,4 +1,5 @@
-"""An edit's JSON field nested deeper than a model's arguments may be: a problem on its field.
+"""An edit's JSON field nested deeper than a model's arguments may be, or holding NaN or
+Infinity (which no model's arguments may hold): a problem on its field.
 
 A model's arguments may nest 64 levels (``agent_core.parsing``); a JSON field of the Edit
 & approve modal took any depth its 3,000 characters hold. At about 1,000 levels the
@@ -59,15 +60,24 @@ def nested(depth: int, *, opener: str = '{"a":', closer: str = "}") -> str:
     return opener * depth + "1" + closer * depth
 
 
+TOO_DEEP = "nested too deeply"
+# Python's json reads these, a record writes them as null: the edit was written, no longer
+# hashed to what it said, and the request could never be opened, decided or run again.
+NOT_FINITE = "finite numbers only"
+
+
 @pytest.mark.parametrize(
-    "typed",
+    ("typed", "problem"),
     [
-        nested(250),  # written, then unreadable
-        '{"a":' + nested(1400, opener="[", closer="]") + "}",  # past json's recursion limit
+        (nested(250), TOO_DEEP),  # written, then unreadable
+        ('{"a":' + nested(1400, opener="[", closer="]") + "}", TOO_DEEP),  # json's limit
+        ('{"w": NaN}', NOT_FINITE),
+        ('{"w": [1, -Infinity]}', NOT_FINITE),
+        ('{"w": 1e999}', NOT_FINITE),
     ],
-    ids=["readable-by-json-only", "past-the-recursion-limit"],
+    ids=["readable-by-json-only", "past-the-recursion-limit", "nan", "infinity", "overflow"],
 )
-async def test_an_edit_nested_too_deep_is_a_problem_on_its_field_and_nothing_is_written(
+async def test_an_edit_nested_too_deep_or_not_finite_is_a_problem_on_its_field_and_nothing_is_written(
     slack: LocalSlack,
     start_bot: BotFactory,
     settings: Settings,
@@ -75,6 +85,7 @@ async def test_an_edit_nested_too_deep_is_a_problem_on_its_field_and_nothing_is_
     monkeypatch: pytest.MonkeyPatch,
     e2e_clock: FixedClock,
     typed: str,
+    problem: str,
 ) -> None:
     assert len(typed) <= 3000  # what Slack's input holds
     tools = tmp_path / "tools"
@@ -99,7 +110,7 @@ async def test_an_edit_nested_too_deep_is_a_problem_on_its_field_and_nothing_is_
 
     (still,) = await until(problems, what="the problem shown on the field")
     assert set(still["errors"]) == {"arg:labels"}
-    assert "nested too deeply" in still["errors"]["arg:labels"]
+    assert problem in still["errors"]["arg:labels"]
     await bot.engine.idle()
     assert not list(approvals_dir(settings.home, approval).glob("*.edit-*"))
     # The request is whole: it still opens, and stands for the arguments as asked.
