@@ -4,8 +4,9 @@ Per request, from its policy snapshot (the rule captured in the capsule, like it
 
 - ``remind_after`` — reminder ``n`` is due ``n × remind_after`` after the request, for ``n``
   up to ``max_reminders`` and before it expires. It re-pings, in the thread, the approvers
-  who have not approved the current arguments yet. When several fell due while no process
-  ran, one reminder (the latest) is posted, not a burst.
+  who have not approved the current arguments yet: those the rule in force allows too, as
+  a click must pass both. When several fell due while no process ran, one reminder (the
+  latest) is posted, not a burst.
 - ``escalate_after`` / ``escalate_to`` — once, the request gains those approvers (the record
   is what authorization reads) and they are pinged; the card shows it.
 - a quorum whose approvals are all in but whose decision a crash prevented is decided.
@@ -79,11 +80,30 @@ def _mention(item: str) -> str:
     return f"<!subteam^{item}>" if item.startswith("S") else f"<@{item}>"
 
 
-def _to_ping(request: ApprovalRequest, call: CurrentCall) -> tuple[str, ...]:
+def _may_be_approvers(request: ApprovalRequest, policy: Policy) -> tuple[str, ...] | None:
+    """The users and groups who may decide under both the captured rule and the rule in
+    force (a decider must pass both), as far as ids tell: named by one rule and not ruled
+    out by the other (it names them too, is open, or, for a user, names groups they may be
+    in); None when both are open to anyone. Escalated approvers come on top."""
+    rules = (request.capsule.policy, policy.rule_for(request.capsule.tool))
+    if all(rule.open_to_anyone for rule in rules):
+        return None
+    kept: list[str] = []
+    for rule, other in (rules, rules[::-1]):
+        named = {*other.approver_users, *other.approver_groups}
+        kept += [
+            u
+            for u in rule.approver_users
+            if other.open_to_anyone or u in named or other.approver_groups
+        ]
+        kept += [g for g in rule.approver_groups if other.open_to_anyone or g in named]
+    return tuple(dict.fromkeys(kept))
+
+
+def _to_ping(request: ApprovalRequest, call: CurrentCall, policy: Policy) -> tuple[str, ...]:
     """Approvers (users and groups) who have not approved the current arguments yet."""
-    rule = request.capsule.policy
     done = set(request.approvals(call)) | set(request.capsule.askers)
-    listed = [*rule.approver_users, *rule.approver_groups, *request.escalated_approvers()]
+    listed = [*(_may_be_approvers(request, policy) or ()), *request.escalated_approvers()]
     return tuple(dict.fromkeys(p for p in listed if p not in done))
 
 
@@ -95,12 +115,12 @@ def _waited(request: ApprovalRequest, until: str) -> str:
     )
 
 
-def _reminder_text(request: ApprovalRequest, reminder: Reminder) -> str:
+def _reminder_text(request: ApprovalRequest, reminder: Reminder, policy: Policy) -> str:
     c = request.capsule
     who = " ".join(_mention(p) for p in reminder.pinged)
     if who:
         ask = f"{who}: please approve or deny it"
-    elif c.policy.open_to_anyone:
+    elif _may_be_approvers(request, policy) is None:
         ask = "Anyone but the requester may decide it"
     else:  # every approver listed has approved (the rest may come with an escalation)
         ask = "Nobody else may approve it now; it may still be denied"
@@ -121,7 +141,7 @@ def _escalation_text(request: ApprovalRequest, escalation: Escalation) -> str:
     )
 
 
-def _queue_posts(request: ApprovalRequest) -> None:
+def _queue_posts(request: ApprovalRequest, policy: Policy) -> None:
     """Queue the post of every reminder and escalation on record (no-op once queued)."""
     c = request.capsule
     escalation = request.escalation()
@@ -133,7 +153,7 @@ def _queue_posts(request: ApprovalRequest) -> None:
         request.queue_card("escalated")
     for reminder in request.reminders():
         pinged = (*reminder.pinged, c.requester)
-        text = _reminder_text(request, reminder)
+        text = _reminder_text(request, reminder, policy)
         request.queue_post(f"remind-{reminder.n}", text, mentions=pinged, by_card=True)
 
 
@@ -199,11 +219,15 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     if latest is not None:
         n, due_at = latest
         reminder = Reminder(
-            approval_id=request.id, n=n, due_at=due_at, at=at, pinged=_to_ping(request, call)
+            approval_id=request.id,
+            n=n,
+            due_at=due_at,
+            at=at,
+            pinged=_to_ping(request, call, policy),
         )
         if request.write_reminder(reminder):
             steps.append(Reminded(request, reminder))
-    _queue_posts(request)
+    _queue_posts(request, policy)
     return steps
 
 

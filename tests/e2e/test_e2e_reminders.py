@@ -170,3 +170,34 @@ async def test_what_fell_due_while_the_bot_was_down_says_how_long_it_really_wait
         await bot.engine.idle()
     assert len(bot_messages(slack, thread, "Reminder")) == 1
     assert len(bot_messages(slack, thread, "escalated to")) == 1
+
+
+async def test_a_reminder_pings_who_may_decide_under_the_policy_in_force(
+    slack: LocalSlack, start_bot: BotFactory, e2e_clock: FixedClock, tmp_path: Path
+) -> None:
+    # Asked while anyone but Alice could decide; then the policy names Bob alone. A click
+    # must pass both rules, so only Bob may decide, yet the reminder said "Anyone but the
+    # requester may decide it" and pinged nobody.
+    opened = '[tools.restart_service]\napprovers = ["anyone"]\nremind_after = "2h"\n'
+    policy = write_policy(tmp_path / "policy.toml", opened)
+    bot, thread, _, _ = await asked_under(slack, start_bot, policy, "restart api")
+    write_policy(policy, opened.replace('"anyone"', '"U0BOB"'))
+    bot = await restart(bot, start_bot, slack, policy)
+    e2e_clock.advance(timedelta(hours=2))
+    await bot.engine.sweep()
+    reminder = await bot_reply(slack, thread, "Reminder 1 of 3")
+    assert "<@U0BOB>: please approve or deny it" in reminder["text"]
+    assert "Anyone" not in reminder["text"]
+
+    # Asked of Bob and Carol, then Carol is no longer named: she was pinged, to be refused.
+    narrowed = '[tools.restart_service]\napprovers = ["U0BOB", "U0CAROL"]\nremind_after = "2h"\n'
+    write_policy(policy, narrowed)
+    bot = await restart(bot, start_bot, slack, policy)
+    thread = await mention(slack, "restart web")
+    await wait_card(slack, thread)
+    write_policy(policy, narrowed.replace(', "U0CAROL"', ""))
+    bot = await restart(bot, start_bot, slack, policy)
+    e2e_clock.advance(timedelta(hours=2))
+    await bot.engine.sweep()
+    reminder = await bot_reply(slack, thread, "Reminder 1 of 3")
+    assert "<@U0BOB>: please" in reminder["text"] and "<@U0CAROL>" not in reminder["text"]
