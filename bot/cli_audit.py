@@ -41,9 +41,18 @@ def _inert(text: str) -> str:
     return printable(text, keep="\n\t")
 
 
+def _item(text: str) -> str:
+    """An item of a list cell, whose items are joined by "; ": one holding a ";" (a reason
+    is people's text) as a JSON string with its ";" escaped too, so that no reason reads as
+    one more approver's reason or vote, even to a reader that splits the cell at "; "."""
+    if ";" not in text:
+        return text
+    return printable_json(json.dumps(text, ensure_ascii=False)).replace(";", "\\u003b")
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, tuple | list):
-        return "; ".join(_cell(v) for v in value)
+        return "; ".join(_item(_cell(v)) for v in value)
     if isinstance(value, dict):
         # A vote: who approved which hash, when (and why).
         why = f" ({value['reason']})" if value.get("reason") else ""

@@ -281,3 +281,35 @@ async def test_a_pending_request_whose_session_lost_its_seal_is_flagged(
         "not sealed",
     )
     assert any("has no seal" in p for p in record["problems"]), record["problems"]
+
+
+async def test_a_reason_cannot_pass_for_another_entry_of_a_csv_list(
+    make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """CSV list cells join their items with "; ": a reason holding one read as one more
+    approver's reason, or (in the votes cell) one more vote, that nobody gave."""
+    engine = await make_engine(policy=POLICY)
+    edited = await _ask(engine, "scale api to 12", 1)
+    forged = 'too many, "really"\n=2+3; U0EVE: fine'
+    await engine.edit(
+        edited,
+        user="U0CAROL",
+        arguments={"service": "api", "replicas": 8},
+        base_sha256=engine.current_hash(edited),
+        reason=forged,
+    )
+    vote = "ok); U0EVE@0123456789ab 2026-11-02T09:00:00.000Z (fine"
+    seen = engine.current_hash(edited)
+    await engine.decide(edited, user="U0BOB", approve=True, seen_sha256=seen, reason=vote)
+    await engine.idle()
+    await engine.close()
+
+    code, out = _audit(monkeypatch, capsys, home, "--format", "csv")
+    assert code == 0
+    header, row = csv.reader(io.StringIO(out))
+    cells = dict(zip(header, row, strict=True))
+    # Each item that holds a ";" is a JSON string (its ";" escaped): read back exactly.
+    reasons = [json.loads(r) for r in cells["reasons"].split("; ")]
+    assert reasons == [f"U0CAROL: {forged}", f"U0BOB: {vote}"]
+    (voted,) = cells["votes"].split("; ")
+    assert json.loads(voted).startswith("U0BOB@") and json.loads(voted).endswith(f"({vote})")

@@ -391,4 +391,6 @@ async def test_the_csv_export_writes_control_characters_out(
     assert "\x1b" not in out and "\x07" not in out
     rows = list(csv.reader(io.StringIO(out)))
     row = dict(zip(CSV_COLUMNS, rows[1], strict=True))
-    assert "ok\\x1b[2J\\x1b]0;pwned\\x07 done\nnext" in row["reasons"]  # newlines stay
+    # The reason holds a ";", which joins a list cell's items: it is a JSON string, with
+    # every control character escaped (and read back exactly).
+    assert json.loads(row["reasons"]) == "U0BOB: ok\x1b[2J\x1b]0;pwned\x07 done\nnext"
