@@ -272,8 +272,9 @@ def _schema_problems(
 
 def _shape_problem(value: Any) -> str | None:
     """Why ``value`` cannot be an argument a record keeps as it is hashed: nested too deep,
-    or holding a number that is not finite (a call may pass ``check_edit`` by). Without
-    recursing: it may be deep."""
+    or holding a number that is not finite. Checked here too, not only where the typed JSON
+    is read: ``Engine.edit`` may be called without ``check_edit``. Without recursing: it
+    may be deep."""
     stack = [(value, 1)]
     while stack:
         item, level = stack.pop()
