@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import logging
 
-from approvals import ApprovalRequest, Policy, quorum_of, valid_for_of
+from approvals import (
+    ApprovalRequest,
+    Policy,
+    approvers_of,
+    quorum_of,
+    self_approval_of,
+    valid_for_of,
+)
 from approvals.decisions import votes_why
 from sessions import Index, OutboxStore, failpoint
 
@@ -48,6 +55,8 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         allow_edit=all(r.allow_edit for r in rules),
         quorum=quorum_of(request, policy) if policy is not None else 0,  # 0: the captured one
         valid_for=valid_for_of(request, policy),
+        approvers=approvers_of(request, policy) if policy is not None else None,
+        self_approval=self_approval_of(request, policy) if policy is not None else None,
     )
 
 

@@ -21,6 +21,7 @@ from approvals import (
     MembershipUnknown,
     Stale,
     Told,
+    approvers_of,
     quorum_of,
 )
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
@@ -43,6 +44,17 @@ class OpenRequest:
     arguments: Mapping[str, object]
     # Approvers an escalation added (users and groups): they may decide it too.
     escalated: tuple[str, ...] = ()
+    # Who may decide under both rules (``approvers_of``; None: as the capsule's rule says,
+    # which is also right when both are open).
+    approvers: tuple[str, ...] | None = None
+
+    @property
+    def deciders(self) -> tuple[str, ...] | None:
+        """The users and groups who may decide it (None: anyone but the requester)."""
+        if self.approvers is not None:
+            return self.approvers
+        rule = self.capsule.policy
+        return None if rule.open_to_anyone else (*rule.approver_users, *rule.approver_groups)
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,7 @@ class PersonQueries:
                             quorum,
                             args,
                             escalated=r.escalated_approvers(),
+                            approvers=approvers_of(r, self.rt.policy),
                         )
                     )
             except (SessionsError, ApprovalsError):

@@ -61,6 +61,24 @@ class CardView:
     # the shorter of the captured and the current rule's (None: unlimited, or the view
     # was made without the rules in force: then the capsule's own).
     valid_for: int | None = None
+    # Who may decide under both rules (``approvers_of``; None: the capsule's rule says,
+    # which is also right when both are open), and whether a requester may (both allow).
+    approvers: tuple[str, ...] | None = None
+    self_approval: bool | None = None
+
+    @property
+    def deciders(self) -> tuple[str, ...]:
+        """The users and groups named as the card's approvers (none: anyone)."""
+        if self.approvers is not None:
+            return self.approvers
+        rule = self.capsule.policy
+        return (*rule.approver_users, *rule.approver_groups)
+
+    @property
+    def requester_may_decide(self) -> bool:
+        if self.self_approval is not None:
+            return self.self_approval
+        return self.capsule.policy.allow_self_approval
 
     @property
     def args_sha256(self) -> str:

@@ -6,7 +6,14 @@ Imports ``sessions`` only. One approval's whole life is owned by ``ApprovalReque
 
 from .authorize import GroupResolver, NoGroups, StaticGroups, Unchecked, authorize
 from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_capsule
-from .decision_checks import expired, may_decide, quorum_of, valid_for_of
+from .decision_checks import (
+    approvers_of,
+    expired,
+    may_decide,
+    quorum_of,
+    self_approval_of,
+    valid_for_of,
+)
 from .decisions import (
     SYSTEM,
     AlreadyDecided,
@@ -95,6 +102,7 @@ __all__ = [
     "Verdict",
     "Vote",
     "VoteCounted",
+    "approvers_of",
     "args_sha256",
     "authorize",
     "build_capsule",
@@ -112,6 +120,7 @@ __all__ = [
     "record_decision",
     "record_edit",
     "scan_session_approvals",
+    "self_approval_of",
     "sweep_expired",
     "sweep_timers",
     "valid_for_of",

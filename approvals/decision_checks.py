@@ -21,7 +21,15 @@ from .governed import CurrentCall
 from .policy import Policy, PolicyRule
 from .request import ApprovalRequest
 
-__all__ = ["expired", "may_decide", "quorum_of", "reason_missing", "seen_refusal"]
+__all__ = [
+    "approvers_of",
+    "expired",
+    "may_decide",
+    "quorum_of",
+    "reason_missing",
+    "seen_refusal",
+    "self_approval_of",
+]
 
 
 def expired(capsule: Capsule, now: datetime) -> bool:
@@ -41,6 +49,32 @@ async def may_decide(
         groups=groups,
         escalated=request.escalated_approvers(),
     )
+
+
+def approvers_of(request: ApprovalRequest, policy: Policy) -> tuple[str, ...] | None:
+    """The users and groups who may decide under both the captured rule and the rule in
+    force (a decider must pass both), as far as ids tell: named by one rule and not ruled
+    out by the other (it names them too, is open, or, for a user, names groups they may be
+    in); None when both are open to anyone. Escalated approvers come on top."""
+    rules = (request.capsule.policy, policy.rule_for(request.capsule.tool))
+    if all(rule.open_to_anyone for rule in rules):
+        return None
+    kept: list[str] = []
+    for rule, other in (rules, rules[::-1]):
+        named = {*other.approver_users, *other.approver_groups}
+        kept += [
+            u
+            for u in rule.approver_users
+            if other.open_to_anyone or u in named or other.approver_groups
+        ]
+        kept += [g for g in rule.approver_groups if other.open_to_anyone or g in named]
+    return tuple(dict.fromkeys(kept))
+
+
+def self_approval_of(request: ApprovalRequest, policy: Policy) -> bool:
+    """May a requester decide their own request? Only when both rules allow it."""
+    rules = (request.capsule.policy, policy.rule_for(request.capsule.tool))
+    return all(rule.allow_self_approval for rule in rules)
 
 
 def quorum_of(request: ApprovalRequest, policy: Policy) -> int:

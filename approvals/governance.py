@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from sessions import Clock, Home, NotFoundError, SessionsError, from_utc_iso, readable_utc, utc_iso
 
-from .decision_checks import expired
+from .decision_checks import approvers_of, expired
 from .decisions import AlreadyDecided, Decided, complete_quorum
 from .errors import ApprovalsError
 from .governed import CurrentCall, after
@@ -80,30 +80,10 @@ def _mention(item: str) -> str:
     return f"<!subteam^{item}>" if item.startswith("S") else f"<@{item}>"
 
 
-def _may_be_approvers(request: ApprovalRequest, policy: Policy) -> tuple[str, ...] | None:
-    """The users and groups who may decide under both the captured rule and the rule in
-    force (a decider must pass both), as far as ids tell: named by one rule and not ruled
-    out by the other (it names them too, is open, or, for a user, names groups they may be
-    in); None when both are open to anyone. Escalated approvers come on top."""
-    rules = (request.capsule.policy, policy.rule_for(request.capsule.tool))
-    if all(rule.open_to_anyone for rule in rules):
-        return None
-    kept: list[str] = []
-    for rule, other in (rules, rules[::-1]):
-        named = {*other.approver_users, *other.approver_groups}
-        kept += [
-            u
-            for u in rule.approver_users
-            if other.open_to_anyone or u in named or other.approver_groups
-        ]
-        kept += [g for g in rule.approver_groups if other.open_to_anyone or g in named]
-    return tuple(dict.fromkeys(kept))
-
-
 def _to_ping(request: ApprovalRequest, call: CurrentCall, policy: Policy) -> tuple[str, ...]:
     """Approvers (users and groups) who have not approved the current arguments yet."""
     done = set(request.approvals(call)) | set(request.capsule.askers)
-    listed = [*(_may_be_approvers(request, policy) or ()), *request.escalated_approvers()]
+    listed = [*(approvers_of(request, policy) or ()), *request.escalated_approvers()]
     return tuple(dict.fromkeys(p for p in listed if p not in done))
 
 
@@ -120,7 +100,7 @@ def _reminder_text(request: ApprovalRequest, reminder: Reminder, policy: Policy)
     who = " ".join(_mention(p) for p in reminder.pinged)
     if who:
         ask = f"{who}: please approve or deny it"
-    elif _may_be_approvers(request, policy) is None:
+    elif approvers_of(request, policy) is None:
         ask = "Anyone but the requester may decide it"
     else:  # every approver listed has approved (the rest may come with an escalation)
         ask = "Nobody else may approve it now; it may still be denied"

@@ -111,11 +111,11 @@ def fallback_text(view: CardView) -> Mrkdwn:
     return join(tool, literal(f": {decision.verdict}"))
 
 
-def _approvers(capsule: Capsule, quorum: int) -> Mrkdwn:
-    rule = capsule.policy
-    who = mentions([*rule.approver_users, *rule.approver_groups]) or literal("anyone")
-    needed = f" ({quorum} needed)" if quorum > 1 else ""
-    self_part = "" if rule.allow_self_approval else ", not the requester"
+def _approvers(view: CardView) -> Mrkdwn:
+    """Who may decide under both rules, as a click is judged (escalations are shown apart)."""
+    who = mentions(list(view.deciders)) or literal("anyone")
+    needed = f" ({view.needed} needed)" if view.needed > 1 else ""
+    self_part = "" if view.requester_may_decide else ", not the requester"
     return join(who, literal(needed + self_part))
 
 
@@ -232,7 +232,7 @@ def card_blocks(
             "block_id": f"who-{version}",
             "fields": [
                 _field("Requested by", mentions(capsule.askers)),
-                _field("Approvers", _approvers(capsule, view.needed)),
+                _field("Approvers", _approvers(view)),
                 # Decided, it waits for nobody: an expiry (frozen "in 3 days") would mislead.
                 *([] if decision else [_field("Expires", card_expiry(capsule))]),
                 _field("Call hash", _hashes(view)),

@@ -114,7 +114,12 @@ class DevPages:
         rows = []
         for item in pending:
             a = item.capsule
-            approvers = " ".join([*a.policy.approver_users, *a.policy.approver_groups])
+            # Who may decide under both rules, as the card says (a click is judged so).
+            rule = a.policy
+            named = (
+                item.view.deciders if item.view else (*rule.approver_users, *rule.approver_groups)
+            )
+            approvers = " ".join(named)
             rows.append(
                 f"<tr><td><code>{escape(a.id)}</code></td><td><b>{escape(a.tool)}</b> "
                 f"<code>{_short(item.arguments)}</code></td><td>{self.who(a.requester)}</td>"

@@ -164,14 +164,13 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
     if not content.mine:
         return [*blocks, _context(literal("Nothing you asked for is waiting."))]
     for item in content.mine[:MAX_MINE]:
-        c, rule = item.capsule, item.capsule.policy
+        c = item.capsule
         where = item.card.channel if item.card else (c.card_channel or c.thread.channel)
         who = (
-            literal("anyone")  # an escalation adds people to a rule that needs nobody
-            if rule.open_to_anyone
-            else mentions(
-                list(dict.fromkeys([*rule.approver_users, *rule.approver_groups, *item.escalated]))
-            )
+            literal("anyone")  # an escalation adds people to rules that need nobody
+            if (deciders := item.deciders) is None
+            else mentions(list(dict.fromkeys([*deciders, *item.escalated])))
+            or literal("nobody both rules allow")
         )
         line = join(
             _call(c, item.arguments),
