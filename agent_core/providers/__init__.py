@@ -10,6 +10,8 @@
   conversion layer between our transcript records and each API.
 - ``cost_usd`` / ``load_price_table``: what a reply cost.
 - ``doctor(spec, env=...)``: one cheap call that says what is wrong.
+- ``tool_limit(spec)``: the most tools one request may carry (OpenAI: 128), where the
+  provider documents a cap; a request over it is never sent (``TooManyToolsError``).
 """
 
 from .anthropic_model import AnthropicModel
@@ -34,12 +36,14 @@ from .errors import (
 from .openai_model import OpenAICompatibleModel, OpenAIModel
 from .pricing import DEFAULT_PRICES, Price, PriceTable, cost_usd, load_price_table
 from .retry import RetryPolicy, Sleep
-from .select import PROVIDERS, ModelSpec, model_from_spec, parse_spec
+from .select import PROVIDERS, ModelSpec, model_from_spec, parse_spec, tool_limit
 from .settings import ModelSettings
+from .tool_limit import NARROW_TOOLS, ToolLimit, TooManyToolsError
 from .transcript import portable_id, portable_name
 
 __all__ = [
     "DEFAULT_PRICES",
+    "NARROW_TOOLS",
     "PROVIDERS",
     "AnthropicModel",
     "DoctorReport",
@@ -64,6 +68,8 @@ __all__ = [
     "ProviderTimeoutError",
     "RetryPolicy",
     "Sleep",
+    "TooManyToolsError",
+    "ToolLimit",
     "cost_usd",
     "doctor",
     "from_anthropic",
@@ -75,6 +81,7 @@ __all__ = [
     "portable_name",
     "to_anthropic",
     "to_openai",
+    "tool_limit",
     "tools_to_anthropic",
     "tools_to_openai",
 ]

@@ -124,6 +124,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> dict[str, Any]:
         """The JSON body ``complete`` sends: the conversion layer's whole output."""
+        self._check_tools(tools)
         sent = to_anthropic(recent(messages, budget_chars=self._settings.history_chars))
         specs = tools_to_anthropic(tools)
         body: dict[str, Any] = {

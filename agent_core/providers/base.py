@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sized
 from typing import ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +18,7 @@ from .errors import Failure, ProviderError, ProviderResponseError, error_from_fa
 from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
 from .sdk_import import SdkImport
 from .settings import ModelSettings
+from .tool_limit import ToolLimit, TooManyToolsError
 
 __all__ = ["GarbledReply", "ProviderModel", "display_url", "stream_guarded"]
 
@@ -102,6 +103,9 @@ class ProviderModel(Generic[C]):
     """The API path called, shown in connection and 404 messages."""
     sdk: ClassVar[str] = ""
     """The SDK's module: about a second to import, so start-up does not wait for it."""
+    max_tools: ClassVar[int | None] = None
+    """The most tools one request may carry, where the provider documents a cap
+    (``tool_limit``); a request over it is never sent."""
     default_max_tokens: ClassVar[int] = 16_384
     """The output limit unless one is set: room for a reasoning model's thinking (o3 and
     gpt-5 think within it; 4096 left some with nothing to answer with), and no more than
@@ -172,6 +176,12 @@ class ProviderModel(Generic[C]):
 
     def _classify(self, exc: Exception) -> Failure | None:
         raise NotImplementedError
+
+    def _check_tools(self, tools: Sized) -> None:
+        """``TooManyToolsError`` for more tools than the provider takes: the API would
+        refuse the request (a 400 that says nothing of what to do), so it is not sent."""
+        if self.max_tools is not None and len(tools) > self.max_tools:
+            raise TooManyToolsError(ToolLimit(self.label, self.max_tools), len(tools))
 
     def _failure(self, exc: Exception) -> Failure | None:
         if isinstance(exc, GarbledReply):

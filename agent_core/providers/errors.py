@@ -11,7 +11,9 @@ Every error a ``Model.complete`` call raises on purpose is a ``ProviderError``; 
     ├── ProviderQuotaError              no         out of credit / spend limit (429 with a
     │                                              quota code, 402)
     ├── ProviderRequestError            no         400/413/422, other 4xx: the request was refused
-    │   └── ProviderModelNotFoundError  no         404 for the model name
+    │   ├── ProviderModelNotFoundError  no         404 for the model name
+    │   └── TooManyToolsError           no         more tools than the provider takes in a
+    │                                              request: never sent (``tool_limit``)
     ├── ProviderResponseError           no         2xx whose body we cannot use (a garbled
     │                                              stream: after retries)
     ├── ProviderRateLimitError          yes        429 after retries were exhausted

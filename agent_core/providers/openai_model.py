@@ -117,6 +117,8 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
     path = "/chat/completions"
     sdk = "openai"
     limit_param: ClassVar[str] = "max_completion_tokens"
+    # A longer tools array is refused (400 array_above_max_length): see tool_limit.
+    max_tools: ClassVar[int | None] = 128
     _said_no_usage = False  # the warning that the server reports no usage, once a model
 
     def __init__(
@@ -155,6 +157,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> dict[str, Any]:
         """The JSON body ``complete`` sends: the conversion layer's whole output."""
+        self._check_tools(tools)
         body: dict[str, Any] = {
             "model": self._model,
             "messages": to_openai(
@@ -263,6 +266,7 @@ class OpenAICompatibleModel(OpenAIModel):
     provider = "openai-compatible"
     label = "OpenAI-compatible server"
     limit_param = "max_tokens"
+    max_tools = None  # none of them documents a cap: a server that has one says so
     # A local server's context window counts the output limit (vLLM refuses a request
     # whose prompt and limit overflow it), and local models' windows are often small.
     default_max_tokens = 4_096

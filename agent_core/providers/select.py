@@ -27,6 +27,7 @@ from .errors import ProviderConfigError
 from .openai_model import OpenAICompatibleModel, OpenAIModel
 from .retry import Sleep
 from .settings import ModelSettings
+from .tool_limit import ToolLimit
 
 __all__ = [
     "COMPATIBLE_PLACEHOLDER_KEY",
@@ -34,6 +35,7 @@ __all__ = [
     "ModelSpec",
     "model_from_spec",
     "parse_spec",
+    "tool_limit",
 ]
 
 PROVIDERS = ("anthropic", "openai", "openai-compatible")
@@ -72,6 +74,27 @@ def parse_spec(spec: str) -> ModelSpec | None:
             reason="bad_spec",
         )
     return ModelSpec(provider, model)
+
+
+_CLASSES: dict[str, type[AnthropicModel | OpenAIModel]] = {
+    "anthropic": AnthropicModel,
+    "openai": OpenAIModel,
+    "openai-compatible": OpenAICompatibleModel,
+}
+
+
+def tool_limit(spec: str) -> ToolLimit | None:
+    """The most tools a request of the model ``spec`` selects may carry; ``None`` when its
+    provider documents no cap (or for offline, or a spec that does not parse: said where
+    the model is checked)."""
+    try:
+        parsed = parse_spec(spec)
+    except ProviderConfigError:
+        return None
+    made = _CLASSES[parsed.provider] if parsed is not None else None
+    if made is None or made.max_tools is None:
+        return None
+    return ToolLimit(made.label, made.max_tools)
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

@@ -19,7 +19,8 @@ Bodies follow the documented wire format: ``chat.completion`` with one choice,
 ``x-request-id`` header. ``Call.arguments`` is sent verbatim when it is a string, so a
 test can script malformed JSON. By default (``strict=True``) a request that breaks the
 documented conversation rules (tool messages answering every ``tool_call_id`` right after
-the assistant message, id length, name pattern, string arguments, non-empty user content)
+the assistant message, id length, name pattern, string arguments, non-empty user content,
+at most ``max_tools`` tools: OpenAI's 128, ``None`` for a server without that cap)
 gets the 400 ``invalid_request_error`` the API would send; ``api.rejections`` lists why.
 
 A request with ``"stream": true`` gets ``chat.completion.chunk`` events (``data:`` lines
@@ -42,7 +43,14 @@ from typing import Any, Literal, Self
 from fake_anthropic import text_pieces
 from fake_provider_http import FakeServer, RecordedRequest, Scripted, unused_port
 
-__all__ = ["Call", "FakeOpenAI", "RecordedRequest", "check_chat_request", "unused_port"]
+__all__ = [
+    "OPENAI_MAX_TOOLS",
+    "Call",
+    "FakeOpenAI",
+    "RecordedRequest",
+    "check_chat_request",
+    "unused_port",
+]
 
 _ERRORS: dict[int, tuple[str, str | None, str]] = {
     400: ("invalid_request_error", None, "Invalid value for 'messages'."),
@@ -69,15 +77,23 @@ _ERRORS: dict[int, tuple[str, str | None, str]] = {
 
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# OpenAI's cap on the ``tools`` array (its 400 ``array_above_max_length``).
+OPENAI_MAX_TOOLS = 128
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
-def check_chat_request(body: Any) -> str | None:
+def check_chat_request(body: Any, *, max_tools: int | None = OPENAI_MAX_TOOLS) -> str | None:
     """The documented Chat Completions rules a converter can break, as the API words them."""
     if not isinstance(body, dict):
         return "We could not parse the JSON body of your request."
     if not isinstance(body.get("model"), str) or not body["model"]:
         return "you must provide a model parameter"
+    tools = body.get("tools") or []
+    if max_tools is not None and len(tools) > max_tools:
+        return (
+            "Invalid 'tools': array too long. Expected an array with maximum length "
+            f"{max_tools}, but got an array with length {len(tools)} instead."
+        )
     for i, tool in enumerate(body.get("tools") or []):
         fn = tool.get("function") or {}
         if tool.get("type") != "function" or not _NAME.match(str(fn.get("name", ""))):
@@ -147,6 +163,7 @@ class FakeOpenAI(FakeServer):
     request_id_header = "x-request-id"
     request_id_prefix = "req_fake"
     unauthorized_message = "Incorrect API key provided."
+    max_tools: int | None = OPENAI_MAX_TOOLS  # None: an OpenAI-compatible server's (no cap)
 
     @property
     def base_url(self) -> str:
@@ -285,13 +302,16 @@ class FakeOpenAI(FakeServer):
 
     def error_body(self, status: int, message: str) -> Any:
         dtype, dcode, _ = _ERRORS.get(status, ("server_error", None, ""))
-        return {"error": {"message": message, "type": dtype, "param": None, "code": dcode}}
+        param = None
+        if message.startswith("Invalid 'tools': array too long"):  # as the API sends it
+            param, dcode = "tools", "array_above_max_length"
+        return {"error": {"message": message, "type": dtype, "param": param, "code": dcode}}
 
     def ok_body(self, text: str, request_body: Any) -> Any:
         return self.completion(text)
 
     def validate(self, body: Any) -> str | None:
-        return check_chat_request(body)
+        return check_chat_request(body, max_tools=self.max_tools)
 
     def fill(self, body: Any, request_body: Any) -> Any:
         if isinstance(body, dict) and body.get("object") == "chat.completion" and not body["model"]:
