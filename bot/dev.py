@@ -34,7 +34,7 @@ from .config import ConfigError, Settings
 from .dev_pages import DevPages
 from .one_bot import one_bot_per_home
 from .run import stop_signals
-from .tooling import describe_tools
+from .tool_count import describe_tools
 
 __all__ = [
     "DEV_APPROVALS_CHANNEL",

@@ -2,7 +2,8 @@
 
 The model (one cheap call, ``agent_core.providers.doctor``), the Slack tokens
 (``doctor_slack``) and the tools: each MCP server started and asked for its tools, as at
-start-up. One line each, ``ok:`` or ``problem:``; exit 1 when anything is wrong. Nothing
+start-up, and how many tools there are in all beside how many the model's provider takes
+in a request (``tool_count``). One line each, ``ok:`` or ``problem:``; exit 1 when anything is wrong. Nothing
 is posted, and a home that does not exist is not made.
 """
 
@@ -16,16 +17,16 @@ from agent_core.providers import doctor as model_doctor
 from .config import Settings
 from .doctor_slack import Check, check_slack
 from .terminal_text import printable
+from .tool_count import count_tools
 from .tooling import build_registry
 
 __all__ = ["run_doctor"]
 
 
 async def _tools(settings: Settings) -> list[Check]:
-    """One check per MCP server: up with its tools, or why it is down."""
+    """One check per MCP server (up with its tools, or why it is down), then how many tools
+    are offered beside the model's limit."""
     config = settings.config()
-    if not config.mcp.servers:
-        return []
     # Its stderr is kept where the bot keeps it, but only in a home that exists. What the
     # bot would log of a server down is this check's own line here.
     quiet = logging.getLogger("signoff.mcp")
@@ -51,6 +52,9 @@ async def _tools(settings: Settings) -> list[Check]:
                     "without an approval (no_approval)",
                 )
             )
+        count = count_tools(registry, settings.model)
+        if count is not None:
+            checks.append(Check(count.ok, count.line))
         return checks
     finally:
         await registry.aclose()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections import Counter
 
 from agent_core.engine import Engine
 from agent_core.live import GuardedLiveView, LiveView, NullLiveView
@@ -26,8 +25,9 @@ from .config import Settings
 from .config_file import SignoffConfig
 from .errors import ConfigError
 from .models import build_budgets, build_cost, build_model
+from .tool_count import count_tools
 
-__all__ = ["NO_TOOLS_PROMPT", "build_registry", "describe_tools", "open_engine"]
+__all__ = ["NO_TOOLS_PROMPT", "build_registry", "open_engine"]
 
 log = logging.getLogger("signoff")
 
@@ -96,16 +96,6 @@ async def build_registry(
     return registry
 
 
-def describe_tools(registry: ToolRegistry) -> str:
-    """E.g. "4 from the demo fleet, 2 from MCP server ops, 1 from SIGNOFF_CONFIG commands"."""
-    counts = Counter(
-        "SIGNOFF_CONFIG commands" if origin.startswith("[commands.") else origin
-        for origin in map(registry.origin, registry.names())
-    )
-    parts = [f"{n} from {origin}" for origin, n in counts.items()]
-    return ", ".join(parts) or "none"
-
-
 async def open_engine(
     settings: Settings,
     *,
@@ -154,4 +144,10 @@ async def open_engine(
             "no tools are configured (SIGNOFF_CONFIG, SIGNOFF_TOOLS; SIGNOFF_DEMO=1 adds the "
             "demo fleet): signoff can talk but not act, and says so"
         )
+    count = count_tools(registry, settings.model)
+    if count is not None and not count.ok:
+        # A warning, not a refusal: MCP servers still starting, and listings that change
+        # while signoff runs, make the count at start-up neither final nor the one that
+        # matters; each model call checks its own (docs/tools.md#how-many-tools).
+        log.warning("%s", count.line)
     return engine

@@ -11,7 +11,7 @@ offered and how to narrow them.
 Anthropic's Messages API documents no cap on the number of tools (only one on ``strict``
 tools, which signoff does not send), nor do the OpenAI-compatible servers (vLLM,
 llama.cpp, Ollama): for them nothing is checked, and a server that does refuse says so in
-its own 400. Why not send the first 128 instead: see docs/providers.md#many-tools.
+its own 400. Why not send the first 128 instead: docs/tools.md#how-many-tools.
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ from .errors import ProviderRequestError
 __all__ = ["NARROW_TOOLS", "TooManyToolsError", "ToolLimit"]
 
 # How an operator offers fewer tools; said wherever the limit is.
-NARROW_TOOLS = (
-    "narrow them with include or exclude in [mcp.servers.NAME] of SIGNOFF_CONFIG; "
-    "`signoff doctor` counts them"
-)
+NARROW_TOOLS = "narrow them with include or exclude in [mcp.servers.NAME] of SIGNOFF_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,8 @@ class TooManyToolsError(ProviderRequestError):
     def __init__(self, limit: ToolLimit, offered: int) -> None:
         super().__init__(
             f"{limit.provider} takes at most {limit.limit} tools in a request, and {offered} "
-            f"are offered, so nothing was sent: an operator can {NARROW_TOOLS}",
+            f"are offered, so nothing was sent: an operator can {NARROW_TOOLS} "
+            "(`signoff doctor` counts them)",
             provider=limit.provider,
             attempts=0,
         )

@@ -25,10 +25,14 @@ def toml_str(value: str | Path) -> str:
     return json.dumps(str(value))  # a TOML basic string
 
 
-def stdio_command(record: Path, *, schema: str = "v1", down_if: Path | None = None) -> str:
+def stdio_command(
+    record: Path, *, schema: str = "v1", down_if: Path | None = None, probes: int = 0
+) -> str:
     parts = [sys.executable, str(SERVER), "--record", str(record), "--schema", schema]
     if down_if is not None:
         parts += ["--down-if", str(down_if)]
+    if probes:
+        parts += ["--probes", str(probes)]
     return "[" + ", ".join(toml_str(p) for p in parts) + "]"
 
 
@@ -109,10 +113,11 @@ def kill(pid: int) -> None:
 class HttpOpsServer:
     """The ops server on streamable HTTP in its own process, restartable on the same port."""
 
-    def __init__(self, record: Path, workdir: Path, *, schema: str = "v1") -> None:
+    def __init__(self, record: Path, workdir: Path, *, schema: str = "v1", probes: int = 0) -> None:
         self.record = record
         self.workdir = workdir
         self.schema = schema
+        self.probes = probes
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -126,7 +131,8 @@ class HttpOpsServer:
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         self.proc = subprocess.Popen(
             [sys.executable, str(SERVER), "--record", str(self.record), "--http", str(port_file),
-             "--port", str(self.port), "--schema", schema or self.schema],
+             "--port", str(self.port), "--schema", schema or self.schema,
+             "--probes", str(self.probes)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for(port_file.exists, what="the HTTP MCP server to listen")

@@ -7,8 +7,10 @@ server and of signoff.
     python ops_mcp_server.py --record FILE [--schema v1|v2]              # stdio
     python ops_mcp_server.py --record FILE --http PORT_FILE [--port N] [--schema …]  # HTTP
     python ops_mcp_server.py --record FILE --down-if FILE     # exits at once while FILE exists
+    python ops_mcp_server.py --record FILE --probes N [--http …]   # N more tools
 
 ``--schema v2`` adds a parameter to ``restart_deployment`` (its input schema changes).
+``--probes N`` adds ``probe_000`` … read-only tools (a server offering many).
 ``slow_restart`` records the call and then waits for an hour: a test kills the server
 mid-call. Over HTTP the server binds an ephemeral port on 127.0.0.1 and writes it to
 PORT_FILE once it listens.
@@ -28,7 +30,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 
 
-def build(record: Path, schema: str) -> MCPServer:
+def build(record: Path, schema: str, probes: int = 0) -> MCPServer:
     server: MCPServer = MCPServer("ops", instructions="Kubernetes-like operations for tests.")
 
     def log(tool: str, arguments: dict[str, Any], ctx: Context | None = None) -> None:
@@ -111,7 +113,20 @@ def build(record: Path, schema: str) -> MCPServer:
             raise ValueError(f"quota exceeded: {replicas} replicas asked, 50 allowed")
         return f"deployment.apps/{deployment} scaled to {replicas}"
 
+    for n in range(probes):
+        probe = _probe(f"probe_{n:03d}", log)
+        server.add_tool(probe, name=probe.__name__, description=probe.__doc__)
     return server
+
+
+def _probe(name: str, log: Any) -> Any:
+    def probe(target: str) -> str:
+        """Probe a target (one of many tools)."""
+        log(name, {"target": target})
+        return f"{name}: {target} answers"
+
+    probe.__name__ = name
+    return probe
 
 
 async def serve_http(server: MCPServer, port_file: Path, port: int) -> None:
@@ -139,10 +154,11 @@ def main() -> None:
     parser.add_argument("--http", type=Path, help="serve streamable HTTP; write the port here")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--down-if", type=Path, help="exit at once (a broken server) if it exists")
+    parser.add_argument("--probes", type=int, default=0, help="this many probe_NNN tools more")
     args = parser.parse_args()
     if args.down_if is not None and args.down_if.exists():
         raise SystemExit("ops_mcp_server: down for the test")
-    server = build(args.record, args.schema)
+    server = build(args.record, args.schema, args.probes)
     if args.http is not None:
         anyio.run(serve_http, server, args.http, args.port)
     else:
