@@ -43,8 +43,8 @@ class TooManyToolsError(ProviderRequestError):
     def __init__(self, limit: ToolLimit, offered: int) -> None:
         super().__init__(
             f"{limit.provider} takes at most {limit.limit} tools in a request, and {offered} "
-            f"are offered, so nothing was sent: an operator can {NARROW_TOOLS} "
-            "(`signoff doctor` counts them)",
+            f"are offered, so nothing was sent: an operator can {NARROW_TOOLS}, and "
+            "`signoff doctor` counts them",
             provider=limit.provider,
             attempts=0,
         )
