@@ -7,6 +7,7 @@ it is in no ``repr``, log line or exception message.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sized
 from typing import ClassVar, Generic, Protocol, TypeVar
@@ -23,6 +24,8 @@ from .tool_limit import ToolLimit, TooManyToolsError
 __all__ = ["GarbledReply", "ProviderModel", "display_url", "stream_guarded"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("agent_core.providers")
 
 
 class _Client(Protocol):
@@ -129,6 +132,7 @@ class ProviderModel(Generic[C]):
         self._rng = rng
         self._sdk = SdkImport(self.sdk)  # begun now, on a thread of its own
         self._made: C | None = None
+        self._said_too_many: int | None = None  # the count over max_tools last logged
 
     @property
     def name(self) -> str:
@@ -179,9 +183,16 @@ class ProviderModel(Generic[C]):
 
     def _check_tools(self, tools: Sized) -> None:
         """``TooManyToolsError`` for more tools than the provider takes: the API would
-        refuse the request (a 400 that says nothing of what to do), so it is not sent."""
-        if self.max_tools is not None and len(tools) > self.max_tools:
-            raise TooManyToolsError(ToolLimit(self.label, self.max_tools), len(tools))
+        refuse the request (a 400 that says nothing of what to do), so it is not sent.
+        Logged once per count: a listing that grew past the limit while signoff ran is
+        news for the operator, whom start-up's warning did not tell."""
+        if self.max_tools is None or len(tools) <= self.max_tools:
+            return
+        refused = TooManyToolsError(ToolLimit(self.label, self.max_tools), len(tools))
+        if self._said_too_many != len(tools):
+            self._said_too_many = len(tools)
+            log.warning("%s: %s", self.name, refused)
+        raise refused
 
     def _failure(self, exc: Exception) -> Failure | None:
         if isinstance(exc, GarbledReply):

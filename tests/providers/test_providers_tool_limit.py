@@ -7,6 +7,7 @@ and OpenAI-compatible servers document no such cap, so their requests go as they
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -68,6 +69,23 @@ async def test_openai_over_128_tools_is_never_sent_and_says_why(
     assert "include or exclude in [mcp.servers.NAME]" in said
     assert isinstance(caught.value, TooManyToolsError)
     assert (caught.value.limit, caught.value.offered, caught.value.attempts) == (128, 129, 0)
+    await model.aclose()
+
+
+async def test_each_new_count_over_the_limit_is_logged_once(
+    openai_api: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A listing that grows past the limit while signoff runs reaches the operator's log
+    (start-up's warning could not know), once per count, not once per turn."""
+    model = gpt(openai_api)
+    with caplog.at_level(logging.WARNING, logger="agent_core.providers"):
+        for count in (129, 129, 129, 140):
+            with pytest.raises(TooManyToolsError):
+                await model.complete(system="s", messages=HI, tools=specs(count))
+    said = [r.getMessage() for r in caplog.records if r.name == "agent_core.providers"]
+    assert [line.split(", and ")[1].split(" are")[0] for line in said] == ["129", "140"]
+    assert said[0].startswith("openai:gpt-4o: OpenAI takes at most 128 tools in a request")
+    assert openai_api.requests == []
     await model.aclose()
 
 
