@@ -16,6 +16,7 @@ from agent_core.providers import doctor as model_doctor
 
 from .config import Settings
 from .doctor_slack import Check, check_slack
+from .errors import ConfigError
 from .terminal_text import printable
 from .tool_count import count_tools
 from .tooling import build_registry
@@ -34,6 +35,8 @@ async def _tools(settings: Settings) -> list[Check]:
     quiet.setLevel(logging.ERROR)
     try:
         registry = await build_registry(settings, config, mcp_logs=settings.home.is_dir())
+    except ConfigError as exc:  # a module that does not import, a name defined twice
+        return [Check(False, str(exc))]
     finally:
         quiet.setLevel(level)
     try:

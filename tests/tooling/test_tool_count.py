@@ -43,13 +43,16 @@ def _config(tmp_path: Path, transport: str, *, exclude: str = '"delete_*"') -> P
     )
 
 
-def _doctor(tmp_path: Path, config: Path, model: str) -> subprocess.CompletedProcess[str]:
+def _doctor(
+    tmp_path: Path, config: Path, model: str, **more: str
+) -> subprocess.CompletedProcess[str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if "proxy" not in k.lower() and not k.startswith(("SIGNOFF_", "SLACK_", "OPENAI_"))
     }
     env.update(SIGNOFF_HOME=str(tmp_path / "home"), SIGNOFF_CONFIG=str(config), SIGNOFF_MODEL=model)
+    env.update(more)
     return subprocess.run(
         [SIGNOFF, "doctor"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -80,6 +83,20 @@ def test_doctor_invents_no_limit_for_anthropic(tmp_path: Path) -> None:
     transport = f"command = {stdio_command(tmp_path / 'calls.jsonl', probes=130)}"
     done = _doctor(tmp_path, _config(tmp_path, transport), "anthropic:claude-sonnet-4-6")
     assert _count_line(done) == "ok: 136 tools offered (136 from MCP server ops)"
+
+
+def test_doctor_says_a_tool_module_that_does_not_import_on_its_line(tmp_path: Path) -> None:
+    """Counting builds every tool as ``signoff run`` does, SIGNOFF_TOOLS modules too: one
+    that does not import is a problem line like the others, not doctor's own exit 2."""
+    config = _config(tmp_path, f"command = {stdio_command(tmp_path / 'calls.jsonl')}")
+    env = {"SIGNOFF_TOOLS": "no_such_tools_module"}
+    done = _doctor(tmp_path, config, "offline", **env)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "problem: SIGNOFF_TOOLS: cannot import no_such_tools_module: "
+        "No module named 'no_such_tools_module'"
+    )
+    assert done.stderr == ""
 
 
 @pytest.fixture
