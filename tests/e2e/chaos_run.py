@@ -197,6 +197,10 @@ def _quiet(slack: LocalSlack, home: Path) -> str:
     for path in (d / "session.json" for d in session_dirs(home)):
         if json.loads(path.read_bytes())["state"] not in TERMINAL:
             return f"{path.parent.name} running"
+        if not (path.parent / "MANIFEST.sha256").exists():
+            # A process killed between a session's end and its seal (a terminal command
+            # beside the bot): the bot's sweep seals it, `verify` must not run before.
+            return f"{path.parent.name} ended, not sealed yet"
     for marker in home.glob("threads/*/*/*/*/approvals/appr_*"):
         pointer = json.loads((home / "approvals" / marker.name[5:7] / marker.name).read_bytes())
         decided = home / "sessions" / pointer["session"][5:7] / pointer["session"] / "approvals"
