@@ -46,8 +46,15 @@ async def start_ops_bot(
     config = write_config(
         tmp_path / "signoff.toml", server_table(f"command = {command}", timeout=timeout)
     )
-    await start_bot(config_path=config, demo_tools=False)
+    bot = await start_bot(config_path=config, demo_tools=False)
     await slack.wait_for_sockets(1, timeout=5)
+    # The server's start counts against ``timeout`` (2 s in some tests): on a loaded
+    # machine a first attempt may miss it and a retry come later. Mention once offered.
+    await until(
+        lambda: any(s.name.startswith("ops__") for s in bot.engine.tools.specs()),
+        timeout=60,
+        what="the ops server's tools to be offered",
+    )
     return record
 
 
