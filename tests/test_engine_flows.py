@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import shutil
@@ -44,12 +45,20 @@ async def test_parallel_safe_calls_run_together_and_others_one_by_one(
 ) -> None:
     active = 0
     peak: dict[str, int] = {}
+    all_reads = asyncio.Event()
 
     async def work(kind: str) -> str:
         nonlocal active
         active += 1
         peak[kind] = max(peak.get(kind, 0), active)
-        await asyncio.sleep(0.02)
+        if kind == "read":
+            # Run together, or time out: a sleep let a loaded machine finish the first
+            # read before the third began (each writes its intent first).
+            all_reads.set() if active == 3 else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_reads.wait(), timeout=5)
+        else:
+            await asyncio.sleep(0.02)
         active -= 1
         return kind
 
