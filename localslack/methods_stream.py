@@ -7,8 +7,9 @@ required and must exist) and answers its ``channel`` and ``ts``; outside DMs it 
 Connect guest is not the channel host's), and ``task_display_mode`` is ``timeline`` (default) or ``plan``. ``appendStream`` needs
 ``markdown_text`` or ``chunks`` (``no_text``). ``stopStream`` may add text, chunks, ``blocks``
 (rendered under the text) and ``metadata``, and moves the thread's agent session, if there
-is one, to ``session_status`` (default ``active``). Once stopped (by the app, or by a person
-stopping the agent), both answer ``message_not_in_streaming_state``; an unknown ``ts`` is
+is one, to ``session_status`` (default ``active``). Once the app stopped it, both answer
+``message_not_in_streaming_state``; once a person stopped the agent, ``appendStream`` does,
+and ``stopStream`` ends it once (see streams.py); an unknown ``ts`` is
 ``message_not_found``. Starting a stream in a thread is a reply: it clears the thread status.
 """
 
@@ -57,7 +58,9 @@ def _final_blocks(rt: Runtime, value: Any) -> list[Any]:
     return rt.messages.normalize_blocks(value)
 
 
-def _stream_target(rt: Runtime, args: Args) -> tuple[Channel, JSON, StreamRecord]:
+def _stream_target(
+    rt: Runtime, args: Args, *, ending: bool = False
+) -> tuple[Channel, JSON, StreamRecord]:
     require_args(args, "channel", "ts")
     channel = require_channel(rt, args)
     require_member(rt, channel, posting=True)
@@ -65,6 +68,8 @@ def _stream_target(rt: Runtime, args: Args) -> tuple[Channel, JSON, StreamRecord
     message = rt.workspace.get(channel.id, ts)
     if message is None:
         raise SlackError("message_not_found")
+    if ending:
+        return channel, message, rt.streams.ending(channel=channel.id, ts=ts)
     return channel, message, rt.streams.streaming(channel=channel.id, ts=ts)
 
 
@@ -140,7 +145,7 @@ async def append_stream(rt: Runtime, req: ApiRequest) -> JSON:
 
 
 async def stop_stream(rt: Runtime, req: ApiRequest) -> JSON:
-    channel, message, record = _stream_target(rt, req.args)
+    channel, message, record = _stream_target(rt, req.args, ending=True)
     markdown, chunks = _content(rt, req.args)
     blocks = _final_blocks(rt, req.args.get("blocks"))
     metadata = parse_metadata(req.args.get("metadata"))

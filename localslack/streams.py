@@ -2,12 +2,20 @@
 
 A stream is a bot message that grows: its ``text`` is the markdown received so far, and it
 stays in the streaming state until the app stops it (``stopStream``) or a person stops the
-agent session in its thread; after that, appending or stopping answers
-``message_not_in_streaming_state``. Besides ``markdown_text``, calls carry ``chunks``:
+agent session in its thread. Once the app stopped it, appending or stopping answers
+``message_not_in_streaming_state``. A stream a person stopped grows no more (appending
+answers that error) but the app still ends it, once, with ``stopStream``: Slack's reference
+for ``agent_session_stopped`` has the app move the session on "using either
+agents.sessions.setStatus or chat.stopStream" on the streams it lists, and Slack's agent
+design guidance ends a stopped run's stream (its steps' last states, its plan titled
+"Stopped"). Besides ``markdown_text``, calls carry ``chunks``:
 ``markdown_text`` (more text), ``task_update`` (a tool call or step: ``id``, ``title``,
 ``status`` pending/in_progress/complete/error, optional ``details``, ``output``,
 ``sources``; later updates to the same id merge), ``plan_update`` (the plan's ``title``)
-and ``blocks`` (Block Kit). The record keeps every call's chunks in order (the chunk history
+and ``blocks`` (Block Kit). A ``task_update``'s ``details`` and ``output`` and a
+``plan_update``'s ``title`` hold 256 characters at most (Slack's guidance: "Each
+``task_update`` and ``plan_update`` chunk is limited to 256 characters"; Slack names no
+error for more, so ``invalid_arguments`` is localslack's). The record keeps every call's chunks in order (the chunk history
 tests read) and the merged tasks (what the browser shows). No events are sent while a message
 streams (Slack documents none).
 """
@@ -26,6 +34,7 @@ from localslack.watch import MessageWatch
 
 __all__ = [
     "DISPLAY_MODES",
+    "MAX_CHUNK_FIELD",
     "MAX_MARKDOWN",
     "TASK_STATUSES",
     "StreamRecord",
@@ -35,6 +44,7 @@ __all__ = [
 ]
 
 MAX_MARKDOWN = 12_000
+MAX_CHUNK_FIELD = 256
 TASK_STATUSES = ("pending", "in_progress", "complete", "error")
 DISPLAY_MODES = ("timeline", "plan")
 _CHUNK_TYPES = ("markdown_text", "task_update", "plan_update", "blocks")
@@ -76,9 +86,12 @@ def check_chunks(chunks: Any) -> list[JSON]:
                 errors.append(
                     f"[ERROR] must be one of {', '.join(TASK_STATUSES)} [json-pointer:{at}/status]"
                 )
+            errors.extend(_short(chunk, ("details", "output"), at))
         elif kind == "plan_update":
             if not isinstance(chunk.get("title"), str) or not chunk["title"]:
                 errors.append(f"[ERROR] missing required field: title [json-pointer:{at}]")
+            else:
+                errors.extend(_short(chunk, ("title",), at))
         elif not isinstance(chunk.get("blocks"), list):
             errors.append(f"[ERROR] must provide an array [json-pointer:{at}/blocks]")
         else:
@@ -86,6 +99,22 @@ def check_chunks(chunks: Any) -> list[JSON]:
     if errors:
         raise _invalid(errors)
     return copy.deepcopy(chunks)
+
+
+def _short(chunk: JSON, keys: tuple[str, ...], at: str) -> list[str]:
+    errors = []
+    for key in keys:
+        value = chunk.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors.append(f"[ERROR] must be a string [json-pointer:{at}/{key}]")
+        elif len(value) > MAX_CHUNK_FIELD:
+            errors.append(
+                f"[ERROR] must be less than {MAX_CHUNK_FIELD + 1} characters "
+                f"[json-pointer:{at}/{key}]"
+            )
+    return errors
 
 
 @dataclass
@@ -101,6 +130,8 @@ class StreamRecord:
     # app: chat.stopStream; user: a person stopped the agent; expired: abandoned (restart).
     stopped_by: Literal["app", "user", "expired"] | None = None
     stopped_at: float | None = None
+    # The app ended it with chat.stopStream (after a person's stop too): nothing more lands.
+    ended: bool = False
     text: str = ""
     plan_title: str | None = None
     tasks: dict[str, JSON] = field(default_factory=dict)
@@ -136,6 +167,7 @@ class StreamRecord:
             "stopped_by": self.stopped_by,
             "started_at": self.started_at,
             "stopped_at": self.stopped_at,
+            "ended": self.ended,
             "display_mode": self.display_mode,
             "recipient_user_id": self.recipient_user_id,
             "recipient_team_id": self.recipient_team_id,
@@ -159,6 +191,8 @@ class StreamRecord:
             state=data.get("state", "stopped"),
             stopped_by=data.get("stopped_by"),
             stopped_at=data.get("stopped_at"),
+            # Records saved before the field: a stream stopped then was ended for good.
+            ended=bool(data.get("ended", data.get("state", "stopped") == "stopped")),
             text=data.get("text", ""),
             plan_title=data.get("plan_title"),
             blocks=list(data.get("chunk_blocks") or []),
@@ -188,10 +222,20 @@ class Streams:
             raise SlackError("message_not_in_streaming_state")
         return record
 
+    def ending(self, *, channel: str, ts: str) -> StreamRecord:
+        """The record ``chat.stopStream`` may end: one streaming, or one a person stopped
+        that the app has not ended yet; else Slack's error."""
+        record = self.records.get((channel, ts))
+        if record is not None and record.stopped_by == "user" and not record.ended:
+            return record
+        return self.streaming(channel=channel, ts=ts)
+
     def stop(self, record: StreamRecord, *, by: Literal["app", "user"]) -> None:
-        record.state = "stopped"
-        record.stopped_by = by
-        record.stopped_at = self._clock()
+        if record.state == "streaming":  # a person's stop stays who stopped it
+            record.state = "stopped"
+            record.stopped_by = by
+            record.stopped_at = self._clock()
+        record.ended = by == "app"
         self.changed(record)
 
     def in_thread(self, *, channel: str, thread_ts: str) -> list[StreamRecord]:

@@ -197,3 +197,43 @@ async def test_stop_button_stops_streams_and_tells_the_app(config: WorkspaceConf
         session = slack.agent_session(channel=OPS, thread_ts=ask)
         assert session is not None and session["status"] == "processing"
         assert session["stop_clicks"][0]["user"] == "U0BOB"
+
+
+async def test_a_stream_a_person_stopped_is_ended_once_by_the_app(config: WorkspaceConfig) -> None:
+    """Slack's reference has the app move the session on "using either
+    agents.sessions.setStatus or chat.stopStream" after the stop: the stream grows no more,
+    but the app still ends it, with its steps' last states."""
+    events = (*config.subscribed_events, "agent_session_stopped")
+    agent = dataclasses.replace(config, scopes=AGENT_SCOPES, subscribed_events=events)
+    async with LocalSlack(agent) as slack:
+        web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+        ask = await slack.post_message(channel=OPS, user="U0BOB", text="<@U0SIGNOFF> long job")
+        await web.agents_sessions_setStatus(channel_id=OPS, thread_ts=ask, status="processing")
+        step = {"type": "task_update", "id": "t1", "title": "check"}
+        stream = await web.chat_startStream(
+            channel=OPS,
+            thread_ts=ask,
+            markdown_text="Working",
+            chunks=[{**step, "status": "in_progress"}],
+            recipient_user_id="U0BOB",
+            recipient_team_id="T0LOCAL",
+        )
+        await slack.stop_agent_session(user="U0BOB", channel=OPS, thread_ts=ask)
+        await expect_error(
+            web.chat_appendStream(
+                channel=OPS, ts=stream["ts"], chunks=[{**step, "status": "complete"}]
+            ),
+            "message_not_in_streaming_state",
+        )
+        await web.chat_stopStream(
+            channel=OPS, ts=stream["ts"], chunks=[{**step, "status": "complete"}]
+        )
+        record = slack.stream(channel=OPS, ts=stream["ts"])
+        assert record is not None
+        assert (record["state"], record["stopped_by"], record["ended"]) == ("stopped", "user", True)
+        assert [t["status"] for t in record["tasks"]] == ["complete"]
+        session = slack.agent_session(channel=OPS, thread_ts=ask)
+        assert session is not None and session["status"] == "active"
+        await expect_error(
+            web.chat_stopStream(channel=OPS, ts=stream["ts"]), "message_not_in_streaming_state"
+        )

@@ -189,3 +189,27 @@ async def test_a_dm_stream_needs_no_recipient_and_stop_moves_the_session(
             ("processing", "agents.sessions.setStatus"),
             ("suspended", "chat.stopStream"),
         ]
+
+
+@pytest.mark.parametrize(
+    ("chunk", "field"),
+    [
+        ({"type": "task_update", "id": "t", "title": "x", "status": "error"}, "details"),
+        ({"type": "task_update", "id": "t", "title": "x", "status": "complete"}, "output"),
+        ({"type": "plan_update"}, "title"),
+    ],
+)
+async def test_a_step_s_texts_hold_256_characters(
+    slack: LocalSlack, web: AsyncWebClient, chunk: dict[str, Any], field: str
+) -> None:
+    """Slack's guidance: "Each task_update and plan_update chunk is limited to 256
+    characters, so keep details and output short"."""
+    ask = await slack.post_message(channel=OPS, user="U0ALICE", text="hi")
+    started = await web.chat_startStream(
+        channel=OPS, thread_ts=ask, chunks=[{**chunk, field: "x" * 256}], **RECIPIENT
+    )
+    body = await expect_error(
+        web.chat_appendStream(channel=OPS, ts=started["ts"], chunks=[{**chunk, field: "x" * 257}]),
+        "invalid_arguments",
+    )
+    assert f"/chunks/0/{field}" in body["response_metadata"]["messages"][0]
