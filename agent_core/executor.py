@@ -19,6 +19,7 @@ from approvals import ApprovalRequest, Capsule, args_sha256, build_capsule
 from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, off_loop, utc_iso
 
 from .gate_place import card_channel, needs_a_channel
+from .live_steps import NOT_RUN
 from .messages import (
     AssistantMessage,
     EventMessage,
@@ -101,7 +102,7 @@ async def execute(
     if run.rt.killed() or stop is not None:
         why = "the kill switch is on" if stop is None else stop.reason
         return ToolResultMessage(
-            call_id=call_id, name=tool.name, content=f"not run: {why}", status="error"
+            call_id=call_id, name=tool.name, content=f"{NOT_RUN}: {why}", status="error"
         )
     await run.write_ticket(
         IntentTicket(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 
 from approvals import ApprovalRequest, Capsule
 from sessions import Outbox, OutboxEntry, SessionState, ThreadKey, failpoint, off_loop, utc_iso
@@ -24,7 +23,8 @@ from .budgets import BudgetExceeded, BudgetTracker
 from .call_ids import incomplete_note, recorded_calls
 from .early_call import EarlyCall
 from .executor import run_calls
-from .live import LiveTurn, ReplyStream, ToolStep
+from .live import LiveTurn, ReplyStream
+from .live_steps import NOT_RUN, outcome_steps, running_steps
 from .messages import AssistantMessage, ToolResultMessage
 from .model import provider_of
 from .model_call import call_model, live_turn
@@ -259,9 +259,7 @@ async def _model_turn(
         failpoint("loop.before_finish")
         await _end(run, turn, SessionState.COMPLETED, reply.stop_reason)
         return False
-    await stream.steps(
-        [ToolStep(call_id=c.id, tool=c.name, status="running") for c in assistant.tool_calls]
-    )
+    await stream.steps(running_steps(assistant))
     stop = active_stop(rt, run.thread, run.transcript)
     if stop is not None:
         for call in assistant.tool_calls:
@@ -269,16 +267,18 @@ async def _model_turn(
                 ToolResultMessage(
                     call_id=call.id,
                     name=call.name,
-                    content=f"not run: {stop.reason}",
+                    content=f"{NOT_RUN}: {stop.reason}",
                     status="error",
                 )
             )
-        await stream.steps(_steps(run, assistant, []))
+        await stream.steps(outcome_steps(run.transcript, assistant, [], stopped=True))
         await _stopped(run, turn, stop)
         return False
     await rt.live.working(turn, tools=sorted({c.name for c in assistant.tool_calls}))
     parked = await run_calls(run, assistant)
-    await stream.steps(_steps(run, assistant, parked))
+    # A stop that came while the calls ran kept the rest from running: their steps say so.
+    stopped = active_stop(rt, run.thread, run.transcript) is not None
+    await stream.steps(outcome_steps(run.transcript, assistant, parked, stopped=stopped))
     await stream.close()
     if parked and len(parked) < len(assistant.tool_calls):
         # Some calls of this turn ran (or were refused): tell those now; the gated ones
@@ -292,23 +292,3 @@ async def _model_turn(
         await park(run, parked)
         return False
     return True
-
-
-def _steps(
-    run: SessionRun, assistant: AssistantMessage, parked: Sequence[Capsule]
-) -> list[ToolStep]:
-    """Each call of ``assistant`` as a step, with what became of it."""
-    results = {m.call_id: m for m in run.transcript if isinstance(m, ToolResultMessage)}
-    waiting = {c.call_id for c in parked}
-    steps = []
-    for call in assistant.tool_calls:
-        result = results.get(call.id)
-        if call.id in waiting or (result is not None and result.status == "pending"):
-            steps.append(ToolStep(call.id, call.name, "waiting", "waiting for approval"))
-        elif result is None:
-            steps.append(ToolStep(call.id, call.name, "failed", "not run"))
-        elif result.status == "ok":
-            steps.append(ToolStep(call.id, call.name, "done"))
-        else:
-            steps.append(ToolStep(call.id, call.name, "failed", result.status))
-    return steps

@@ -1,0 +1,50 @@
+"""A model turn's tool calls as the steps of the reply that asked for them (``LiveView``).
+
+A step says what became of its call: a call that never ran (a stop, the kill switch, a
+reply cut off) says "not run", not the "error" of a call that ran and failed, and one a
+person's stop kept from running says "not run: stopped".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from approvals import Capsule
+
+from .live import ToolStep
+from .messages import AssistantMessage, Message, ToolResultMessage
+
+__all__ = ["NOT_RUN", "outcome_steps", "running_steps"]
+
+# How a call that never ran is told to the model (the executor's refusals, a cut reply).
+NOT_RUN = "not run"
+
+
+def running_steps(assistant: AssistantMessage) -> list[ToolStep]:
+    return [ToolStep(call_id=c.id, tool=c.name, status="running") for c in assistant.tool_calls]
+
+
+def outcome_steps(
+    transcript: Sequence[Message],
+    assistant: AssistantMessage,
+    parked: Sequence[Capsule],
+    *,
+    stopped: bool,
+) -> list[ToolStep]:
+    """Each call of ``assistant`` as a step, with what became of it; ``stopped``: a
+    person's stop applies (the calls it kept from running say so)."""
+    results = {m.call_id: m for m in transcript if isinstance(m, ToolResultMessage)}
+    waiting = {c.call_id for c in parked}
+    not_run = f"{NOT_RUN}: stopped" if stopped else NOT_RUN
+    steps = []
+    for call in assistant.tool_calls:
+        result = results.get(call.id)
+        if call.id in waiting or (result is not None and result.status == "pending"):
+            steps.append(ToolStep(call.id, call.name, "waiting", "waiting for approval"))
+        elif result is None or result.content.startswith(f"{NOT_RUN}:"):
+            steps.append(ToolStep(call.id, call.name, "failed", not_run))
+        elif result.status == "ok":
+            steps.append(ToolStep(call.id, call.name, "done"))
+        else:
+            steps.append(ToolStep(call.id, call.name, "failed", result.status))
+    return steps

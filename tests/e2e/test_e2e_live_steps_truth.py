@@ -1,0 +1,137 @@
+"""What a streamed reply's task steps say once the message is finished, through the real
+Bolt app: Slack takes no step updates after ``chat.stopStream``, so the steps a finished
+message keeps must stay true for as long as the message does.
+
+- A person's stop (the agent session's stop button) stops the thread's streams on Slack's
+  side while a tool call still runs. The call runs to its end and the calls after it do
+  not run; the reply's steps must end saying so, not "in progress" for ever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_kit import (
+    FakeAnthropic,
+    ToolUse,
+    anthropic_api,
+    anthropic_bot,
+    final_replies,
+    metadata_of,
+    slack,
+)
+from signoff_e2e_kit import OPS, bot_reply, mention, until
+
+from bot.app import SignoffBot
+from bot.config import Settings
+from localslack import LocalSlack
+
+__all__ = ["anthropic_api", "slack"]
+
+Start = Callable[..., Awaitable[SignoffBot]]
+
+HELD_TOOL = '''
+import asyncio
+
+from agent_core.tools import ToolContext, tool
+
+
+@tool()
+async def held_check(target: str, ctx: ToolContext) -> str:
+    """Take as long as the test holds it (a stand-in for a slow health check).
+
+    Args:
+        target: what to check
+    """
+    (ctx.home / f"held-{target}").write_text("")
+    for _ in range(600):
+        if (ctx.home / "release").exists():
+            break
+        await asyncio.sleep(0.02)
+    return f"{target} is fine"
+
+
+TOOLS = [held_check]
+'''
+
+
+@pytest.fixture
+def start(
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    tmp_path: Path,
+) -> Start:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "held_steps_tools.py").write_text(HELD_TOOL)
+    monkeypatch.syspath_prepend(str(tools))
+    started = anthropic_bot(monkeypatch, anthropic_api, start_bot)
+
+    async def start_with_tools() -> SignoffBot:
+        bot: SignoffBot = await started(tool_modules=("held_steps_tools",))
+        return bot
+
+    return start_with_tools
+
+
+def steps(stream: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
+    """Each task step of a stream as Slack shows it: (title, status, details)."""
+    return {t["id"]: (t["title"], t["status"], t.get("details", "")) for t in stream["tasks"]}
+
+
+def the_stream(slack: LocalSlack, thread: str) -> dict[str, Any]:
+    [stream] = [s for s in slack.streams(channel=OPS) if s["thread_ts"] == thread]
+    return stream
+
+
+def answers(slack: LocalSlack, thread: str) -> list[dict[str, Any]]:
+    """The thread's replies of the model (not signoff's own, such as a stop's)."""
+    return [m for m in final_replies(slack, thread) if "-stop-" not in metadata_of(m)["entry"]]
+
+
+def running(slack: LocalSlack, step: str) -> bool:
+    return any(
+        t["id"] == step and t["status"] == "in_progress"
+        for s in slack.streams(channel=OPS)
+        for t in s["tasks"]
+    )
+
+
+async def test_a_stop_while_a_call_runs_leaves_no_step_in_progress(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic, settings: Settings
+) -> None:
+    anthropic_api.reply(
+        "I will check the api first, and then the web service, one after the other.",
+        ToolUse("held_check", {"target": "api"}, id="toolu_01A"),
+        ToolUse("held_check", {"target": "web"}, id="toolu_01W"),
+        chunk_delay=0.05,
+    )
+    bot = await start()
+    thread = await mention(slack, "check api and web")
+    home = settings.home
+    await until(lambda: (home / "held-api").exists(), what="the first call to run")
+    await until(lambda: running(slack, "toolu_01A"), what="the running call shown as a step")
+
+    # Bob stops it while the first call runs: Slack stops the stream there and then.
+    delivery = await slack.stop_agent_session(user="U0BOB", channel=OPS, thread_ts=thread)
+    assert delivery is not None
+    await slack.wait_for_ack(delivery.envelope_id)
+    assert the_stream(slack, thread)["stopped_by"] == "user"
+    (home / "release").write_text("")  # the running call finishes; nothing more runs
+    await bot_reply(slack, thread, "Stopped by <@U0BOB>")
+    await bot.engine.idle()
+    stream = the_stream(slack, thread)
+    await until(lambda: answers(slack, thread), what="the reply finished")
+    [reply] = answers(slack, thread)
+    assert reply["ts"] == stream["ts"] and metadata_of(reply)["part"] == 0
+    assert not (home / "held-web").exists()
+    assert steps(stream) == {
+        "toolu_01A": ("held_check", "complete", ""),
+        "toolu_01W": ("held_check", "error", "not run: stopped"),
+    }
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active")
+
