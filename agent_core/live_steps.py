@@ -1,8 +1,10 @@
 """A model turn's tool calls as the steps of the reply that asked for them (``LiveView``).
 
-A step says what became of its call: a call that never ran (a stop, the kill switch, a
-reply cut off) says "not run", not the "error" of a call that ran and failed, and one a
-person's stop kept from running says "not run: stopped".
+A step says what became of its call: ``waiting`` is a call that asked for a person's
+approval (a surface that cannot update a finished reply says so in words that stay true;
+the card says how and when it was decided); a call that never ran (a stop, the kill
+switch, a reply cut off) says "not run", not the "error" of a call that ran and failed,
+and one a person's stop kept from running says "not run: stopped".
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def outcome_steps(
     for call in assistant.tool_calls:
         result = results.get(call.id)
         if call.id in waiting or (result is not None and result.status == "pending"):
-            steps.append(ToolStep(call.id, call.name, "waiting", "waiting for approval"))
+            steps.append(ToolStep(call.id, call.name, "waiting"))
         elif result is None or result.content.startswith(f"{NOT_RUN}:"):
             steps.append(ToolStep(call.id, call.name, "failed", not_run))
         elif result.status == "ok":

@@ -25,38 +25,20 @@ from slack_sdk.errors import SlackApiError
 from agent_core.live import LiveTurn, ToolStep
 
 from .slack_errors import definite, slack_error
-from .slack_text import escape_reply, tool_label, whole_cut
+from .slack_text import escape_reply, whole_cut
 from .stream_journal import StreamTask
+from .stream_steps import finished, task_chunk
 
 if TYPE_CHECKING:
     from .live_streams import LiveStreams
 
-__all__ = ["STREAM_LIMIT", "SlackReplyStream", "task_chunk"]
+__all__ = ["STREAM_LIMIT", "SlackReplyStream"]
 
 log = logging.getLogger("signoff.slack")
 
 # Longer replies are split into several messages (reply_parts.MESSAGE_LIMIT): the
 # stream shows at most the first.
 STREAM_LIMIT = 3500
-STILL_RUNNING = "still running when this message was finished"
-_TASK_STATUS = {
-    "running": "in_progress",
-    "done": "complete",
-    "failed": "error",
-    "waiting": "pending",
-}
-
-
-def task_chunk(step: ToolStep) -> dict[str, Any]:
-    chunk: dict[str, Any] = {
-        "type": "task_update",
-        "id": step.call_id,
-        "title": tool_label(step.tool),
-        "status": _TASK_STATUS[step.status],
-    }
-    if step.detail:
-        chunk["details"] = step.detail
-    return chunk
 
 
 class SlackReplyStream:
@@ -141,12 +123,7 @@ class SlackReplyStream:
             sent = None if self.broken else self.sent
             # Slack takes no step updates once the message is finished: a step still
             # running (a call that outlasted the wait for it) would spin for ever.
-            chunks = [
-                {**c, "status": "pending", "details": STILL_RUNNING}
-                if c["status"] == "in_progress"
-                else c
-                for c in self.tasks.values()
-            ]
+            chunks = finished(self.tasks.values())
             shown = await self.streams.finalize_at(
                 self.turn.thread, self.ts, text, metadata=metadata, sent=sent, chunks=chunks
             )

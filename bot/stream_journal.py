@@ -6,8 +6,8 @@
 A record is written (fsynced) *before* ``chat.startStream`` — with no ``ts``: a message
 may exist that signoff does not know — and again with the ``ts`` Slack answered, and
 with the task steps it shows each time they change, before Slack is told: a step a dead
-process left "in progress" is finalized as cut off, not left spinning for ever (one
-"pending", waiting for an approval, still waits). It is
+process left "in progress" is finalized as cut off, not left spinning for ever (one that
+asked for an approval says so, done: the approval outlives the process). It is
 removed once the stream became its reply (finalized with the reply's text and outbox
 metadata) or was taken away. So after a crash, every stream that could be showing a
 partial answer is listed here, and the next process finalizes it with its reply or
@@ -26,6 +26,8 @@ from pydantic import ValidationError
 
 from sessions import Home, Record, ThreadKey, replace_atomically
 from sessions.outbox import check_entry_id
+
+from .stream_steps import asked_approval, task_update
 
 __all__ = ["StreamJournal", "StreamRecord", "StreamTask"]
 
@@ -54,8 +56,7 @@ class StreamTask(Record):
 
     @property
     def cut(self) -> bool:
-        """Running when its process died: nobody will say how it ended. A ``pending`` step
-        waits for an approval, which is on disk and outlives the process: not cut off."""
+        """Running when its process died: nobody will say how it ended."""
         return self.status == "in_progress"
 
 
@@ -78,18 +79,15 @@ class StreamRecord(Record):
         so its last state may never have reached Slack: it is sent again."""
         cut = "cut off by a restart"  # the reply says how the call ended
         return [
-            self._chunk(t, "error", cut) if t.cut else self._chunk(t, t.status, t.details)
+            task_update(t.id, t.title, "error", cut)
+            if t.cut
+            # Journaled by a version that showed a step asking for approval as "pending",
+            # "waiting for approval", which the finished message would say for good.
+            else asked_approval(t.id, t.title)
+            if t.status == "pending"
+            else task_update(t.id, t.title, t.status, t.details)
             for t in self.tasks
         ]
-
-    @staticmethod
-    def _chunk(task: StreamTask, status: str, details: str) -> dict[str, Any]:
-        chunk: dict[str, Any] = {
-            "type": "task_update", "id": task.id, "title": task.title, "status": status
-        }  # fmt: skip
-        if details:
-            chunk["details"] = details
-        return chunk
 
 
 class StreamJournal:

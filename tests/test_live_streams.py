@@ -17,7 +17,7 @@ from agent_core.surface import DeliveryError
 from bot.live_streams import LiveStreams
 from bot.reply_stream import SlackReplyStream
 from bot.slack_surface import SlackSurface
-from bot.stream_journal import StreamRecord
+from bot.stream_journal import StreamRecord, StreamTask
 from localslack import LocalSlack
 from sessions import FixedClock, Home, Outbox, OutboxDone, OutboxEntry, ThreadKey, utc_iso
 
@@ -236,21 +236,35 @@ async def test_a_step_journaled_done_that_slack_never_saw_ends_done_after_a_rest
     assert [t["status"] for t in record["tasks"]] == ["complete"]
 
 
-async def test_a_step_waiting_for_approval_still_waits_after_a_restart(
+async def test_a_step_that_asked_for_approval_says_so_after_a_restart(
     slack: LocalSlack, web: AsyncWebClient, home: Home
 ) -> None:
-    # A gated call's step shows "pending" (waiting for approval): the approval is on disk
-    # and outlives the process, so the restart did not cut it off.
-    waiting = ToolStep(
-        call_id="c1", tool="restart", status="waiting", detail="waiting for approval"
-    )
+    # The approval is on disk and outlives the process: the restart did not cut the step
+    # off, and the finished message says what stays true (the card says how it was decided).
+    waiting = ToolStep(call_id="c1", tool="restart", status="waiting")
     first, _, reply = await streaming_step(slack, web, home, waiting)
     [journaled] = first.journal.all()
-    assert [t.status for t in journaled.tasks] == ["pending"]
+    assert [(t.title, t.status) for t in journaled.tasks] == [
+        ("Approval requested for restart", "complete")
+    ]
 
     record = await finalized_by_a_successor(slack, web, home, reply)
     [step] = record["tasks"]
-    assert (step["status"], step.get("details")) == ("pending", "waiting for approval")
+    assert (step["title"], step["status"]) == ("Approval requested for restart", "complete")
+    assert "details" not in step
+
+
+async def test_a_waiting_step_an_older_version_journaled_ends_as_asked_not_waiting(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    # Before, such a step was journaled (and finished) "pending", "waiting for approval":
+    # a finished message said so for good, days after the decision.
+    streams, _, thread, reply, record = await reply_after_a_dead_stream(slack, web, home)
+    old = {"id": "c1", "title": "restart", "status": "pending", "details": "waiting for approval"}
+    streams.journal.put(record.model_copy(update={"tasks": (StreamTask.of(old),)}))
+    finished = await finalized_by_a_successor(slack, web, home, reply)
+    [step] = finished["tasks"]
+    assert (step["title"], step["status"]) == ("Approval requested for restart", "complete")
 
 
 RUNNING = ToolStep(call_id="c1", tool="slow_check", status="running")

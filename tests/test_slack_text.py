@@ -8,7 +8,6 @@ import pytest
 
 from agent_core.live import ToolStep
 from bot.reply_parts import attached_start, split_message
-from bot.reply_stream import task_chunk
 from bot.slack_text import (
     Mrkdwn,
     clip_mrkdwn,
@@ -23,6 +22,7 @@ from bot.slack_text import (
     without_surrogates,
 )
 from bot.status_texts import running
+from bot.stream_steps import task_chunk
 from sessions import InvalidIdError
 
 CORPUS = [

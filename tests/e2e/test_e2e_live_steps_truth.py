@@ -5,6 +5,8 @@ message keeps must stay true for as long as the message does.
 - A person's stop (the agent session's stop button) stops the thread's streams on Slack's
   side while a tool call still runs. The call runs to its end and the calls after it do
   not run; the reply's steps must end saying so, not "in progress" for ever.
+- A call that needs an approval ends its reply's step asking for it; the card is what
+  says, days later, how it was decided. The step must not keep saying "waiting".
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from live_kit import (
     metadata_of,
     slack,
 )
-from signoff_e2e_kit import OPS, bot_reply, mention, until
+from signoff_e2e_kit import OPS, bot_reply, mention, restarts, until, wait_card
 
 from bot.app import SignoffBot
+from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack
 
@@ -135,3 +138,32 @@ async def test_a_stop_while_a_call_runs_leaves_no_step_in_progress(
     }
     await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active")
 
+
+async def test_a_step_that_asked_for_approval_stays_true_once_it_is_decided(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic, settings: Settings
+) -> None:
+    anthropic_api.reply(
+        "The api needs a restart; I am asking for it now, as a person has to approve it.",
+        ToolUse("restart_service", {"service": "api"}, id="toolu_01R"),
+        chunk_delay=0.05,
+    )
+    anthropic_api.reply("The api was restarted and answers again.", chunk_delay=0.02)
+    bot = await start()
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    await until(lambda: len(final_replies(slack, thread)) == 1, what="the asking reply")
+    [asking] = final_replies(slack, thread)
+    lasting = {"toolu_01R": ("Approval requested for restart_service", "complete", "")}
+    # Finished: Slack takes no more step updates, so what it shows must stay true.
+    record = slack.stream(channel=OPS, ts=asking["ts"])
+    assert record is not None and record["state"] == "stopped"
+    assert steps(record) == lasting
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(lambda: len(final_replies(slack, thread)) == 2, timeout=10, what="the answer")
+    await bot.engine.idle()
+    assert restarts(settings.home) == 1
+    record = slack.stream(channel=OPS, ts=asking["ts"])
+    assert record is not None and steps(record) == lasting  # decided: still true
+    shown = [t["status"] for s in slack.streams(channel=OPS) for t in s["tasks"]]
+    assert "pending" not in shown and "in_progress" not in shown
