@@ -11,7 +11,9 @@ design guidance ends a stopped run's stream (its steps' last states, its plan ti
 "Stopped"). Besides ``markdown_text``, calls carry ``chunks``:
 ``markdown_text`` (more text), ``task_update`` (a tool call or step: ``id``, ``title``,
 ``status`` pending/in_progress/complete/error, optional ``details``, ``output``,
-``sources``; later updates to the same id merge), ``plan_update`` (the plan's ``title``)
+``sources``; later updates to the same id merge, except that new ``details`` are added
+to the earlier ones, with no separator, as Slack's agent guidance warns: "Send a task's
+details once"), ``plan_update`` (the plan's ``title``)
 and ``blocks`` (Block Kit). A ``task_update``'s ``details`` and ``output`` and a
 ``plan_update``'s ``title`` hold 256 characters at most (Slack's guidance: "Each
 ``task_update`` and ``plan_update`` chunk is limited to 256 characters"; Slack names no
@@ -150,7 +152,10 @@ class StreamRecord:
             if kind == "markdown_text":
                 self.text += chunk["text"]
             elif kind == "task_update":
-                merged = {**self.tasks.get(chunk["id"], {}), **chunk}
+                before = self.tasks.get(chunk["id"], {})
+                merged = {**before, **chunk}
+                if "details" in before and "details" in chunk:
+                    merged["details"] = before["details"] + chunk["details"]
                 self.tasks[chunk["id"]] = merged
             elif kind == "plan_update":
                 self.plan_title = chunk["title"]

@@ -213,3 +213,26 @@ async def test_a_step_s_texts_hold_256_characters(
         "invalid_arguments",
     )
     assert f"/chunks/0/{field}" in body["response_metadata"]["messages"][0]
+
+
+async def test_a_step_s_details_are_added_to_not_replaced(
+    slack: LocalSlack, web: AsyncWebClient
+) -> None:
+    """Slack's agent guidance: "On an update with the same id, Slack adds the new details to
+    the earlier text instead of replacing it, with no separator." The rest is replaced."""
+    ask = await slack.post_message(channel=OPS, user="U0ALICE", text="hi")
+    step = {"type": "task_update", "id": "t1", "title": "check"}
+    started = await web.chat_startStream(
+        channel=OPS,
+        thread_ts=ask,
+        chunks=[{**step, "status": "in_progress", "details": "api"}],
+        **RECIPIENT,
+    )
+    await web.chat_appendStream(channel=OPS, ts=started["ts"], chunks=[{**step, "status": "error"}])
+    await web.chat_stopStream(
+        channel=OPS, ts=started["ts"], chunks=[{**step, "status": "error", "details": ", web"}]
+    )
+    record = slack.stream(channel=OPS, ts=started["ts"])
+    assert record is not None
+    [task] = record["tasks"]
+    assert (task["status"], task["details"]) == ("error", "api, web")
