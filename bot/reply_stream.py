@@ -27,7 +27,7 @@ from agent_core.live import LiveTurn, ToolStep
 from .slack_errors import definite, slack_error
 from .slack_text import escape_reply, whole_cut
 from .stream_journal import StreamTask
-from .stream_steps import finished, task_chunk
+from .stream_steps import finished, task_chunk, unsaid
 
 if TYPE_CHECKING:
     from .live_streams import LiveStreams
@@ -55,6 +55,8 @@ class SlackReplyStream:
         self.tasks: dict[str, dict[str, Any]] = {}
         # The steps the journal holds for this stream (written before each change is sent).
         self.journaled: tuple[StreamTask, ...] = ()
+        # Each step as Slack took it, last: a finished message says only what is new.
+        self.shown: dict[str, dict[str, Any]] = {}
         self.lock = asyncio.Lock()
         # Set once nothing more will be shown: delivery may finalize it then.
         self.closed = asyncio.Event()
@@ -123,7 +125,7 @@ class SlackReplyStream:
             sent = None if self.broken else self.sent
             # Slack takes no step updates once the message is finished: a step still
             # running (a call that outlasted the wait for it) would spin for ever.
-            chunks = finished(self.tasks.values())
+            chunks = unsaid(finished(self.tasks.values()), self.shown)
             shown = await self.streams.finalize_at(
                 self.turn.thread, self.ts, text, metadata=metadata, sent=sent, chunks=chunks
             )
@@ -195,12 +197,13 @@ class SlackReplyStream:
         if turn.requester:
             args["recipient_user_id"] = turn.requester
         sent_at = time.monotonic()
+        tasks = list(self.tasks.values())
         try:
             started = await streams.client.chat_startStream(
                 channel=turn.thread.channel,
                 thread_ts=turn.thread.thread_ts,
                 markdown_text=first,
-                chunks=list(self.tasks.values()) or None,
+                chunks=tasks or None,
                 **args,
             )
         except Exception as exc:
@@ -211,6 +214,7 @@ class SlackReplyStream:
                 log.info("chat.startStream in %s may have failed: %s", turn.thread.label(), exc)
             return
         self.ts, self.sent = str(started["ts"]), first
+        self.shown = {c["id"]: c for c in tasks}
         streams.posts.posted(turn.thread, sent_at=sent_at)
         await self._journal()
 
@@ -226,9 +230,11 @@ class SlackReplyStream:
         if self.ts and not self.ended:
             if tuple(map(StreamTask.of, self.tasks.values())) != self.journaled:
                 await self._journal()
-            await self._call("chat.appendStream", chunks=chunks)
+            if await self._call("chat.appendStream", chunks=chunks):
+                self.shown.update((c["id"], c) for c in chunks)
 
-    async def _call(self, method: str, **args: Any) -> None:
+    async def _call(self, method: str, **args: Any) -> bool:
+        """True when Slack took it."""
         try:
             await self.streams.client.chat_appendStream(
                 channel=self.turn.thread.channel, ts=self.ts, **args
@@ -236,12 +242,15 @@ class SlackReplyStream:
         except SlackApiError as exc:
             self.broken = True  # an answer from Slack: it did not append
             if self.streams.support.check("streams", method, exc):
-                return  # said once; later replies are posted whole
+                return False  # said once; later replies are posted whole
             if slack_error(exc) != "message_not_in_streaming_state":  # else: a person stopped it
                 log.info("%s failed for %s: %s", method, self.entry_id, slack_error(exc))
+            return False
         except Exception as exc:
             self.broken = True  # it may have appended: the final text replaces it all
             log.info("%s failed for %s: %s", method, self.entry_id, exc)
+            return False
+        return True
 
     async def _close(self) -> None:
         await self._flush()  # the rest of the text shows while the tools run
@@ -265,7 +274,7 @@ class SlackReplyStream:
                 # shows, and delivery makes this one the reply (or takes it away again).
                 self.broken = True
                 return
-        self.ts, self.sent, self.broken = "", "", False
+        self.ts, self.sent, self.broken, self.shown = "", "", False, {}
 
     async def _take_away(self) -> None:
         record = self.streams.journal.get(self.entry_id)

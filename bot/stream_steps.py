@@ -12,6 +12,10 @@ stay true for good:
   is "pending", "still running when this message was finished", not a spinner for ever;
 - a call that never ran (a person's stop, the kill switch) is an error "not run", said by
   the loop (``agent_core.live_steps``).
+
+Slack adds a step's new ``details`` to those it shows (with no separator) rather than
+replacing them, so a step's details are said once: a message is finished with only what
+Slack does not show yet (``unsaid``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from agent_core.live import ToolStep
 
 from .slack_text import tool_label
 
-__all__ = ["STILL_RUNNING", "asked_approval", "finished", "task_chunk", "task_update"]
+__all__ = [
+    "STILL_RUNNING",
+    "asked_approval",
+    "finished",
+    "task_chunk",
+    "task_update",
+    "unsaid",
+]
 
 STILL_RUNNING = "still running when this message was finished"
 _TASK_STATUS = {"running": "in_progress", "done": "complete", "failed": "error"}
@@ -53,3 +64,20 @@ def finished(chunks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         {**c, "status": "pending", "details": STILL_RUNNING} if c["status"] == "in_progress" else c
         for c in chunks
     ]
+
+
+def unsaid(
+    chunks: Iterable[dict[str, Any]], shown: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``chunks`` less what Slack shows already (``shown``: each step as Slack last took
+    it): a step unchanged is not sent again, nor details it shows already. (A step's
+    details only ever go from none to some: sent anew, they would be added to the old.)"""
+    out = []
+    for chunk in chunks:
+        before = shown.get(chunk["id"])
+        if before == chunk:
+            continue
+        if before is not None and "details" in chunk and before.get("details") == chunk["details"]:
+            chunk = {k: v for k, v in chunk.items() if k != "details"}
+        out.append(chunk)
+    return out

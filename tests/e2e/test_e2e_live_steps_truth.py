@@ -7,6 +7,7 @@ message keeps must stay true for as long as the message does.
   not run; the reply's steps must end saying so, not "in progress" for ever.
 - A call that needs an approval ends its reply's step asking for it; the card is what
   says, days later, how it was decided. The step must not keep saying "waiting".
+- Slack adds a step's new details to those it shows: each is said once.
 """
 
 from __future__ import annotations
@@ -167,3 +168,22 @@ async def test_a_step_that_asked_for_approval_stays_true_once_it_is_decided(
     assert record is not None and steps(record) == lasting  # decided: still true
     shown = [t["status"] for s in slack.streams(channel=OPS) for t in s["tasks"]]
     assert "pending" not in shown and "in_progress" not in shown
+
+
+async def test_a_step_s_details_are_said_once(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    """Slack adds a step's new details to those it shows: what was said while the message
+    streamed must not be said again when it is finished ("errorerror")."""
+    anthropic_api.reply(
+        "Let me look at the service you named before I answer anything about it.",
+        ToolUse("service_status", {"service": "nope"}, id="toolu_01N"),
+        chunk_delay=0.05,
+    )
+    anthropic_api.reply("There is no service called nope.", chunk_delay=0.02)
+    bot = await start()
+    thread = await mention(slack, "how is nope?")
+    await until(lambda: len(final_replies(slack, thread)) == 2, timeout=10, what="the answer")
+    await bot.engine.idle()
+    first = min(slack.streams(channel=OPS), key=lambda s: s["ts"])
+    assert steps(first) == {"toolu_01N": ("service_status", "error", "error")}
