@@ -76,7 +76,9 @@ class StreamRecord(Record):
     def ending(self) -> list[dict[str, Any]]:
         """The ``task_update`` chunks the next process finalizes the stream with: each step
         as journaled, the running ones cut off. A step is journaled before Slack is told,
-        so its last state may never have reached Slack: it is sent again."""
+        so its last state may never have reached Slack: it is sent again, without its
+        details, which Slack would add to those it may show already (one whose details
+        never reached Slack goes without them: the reply says how the call ended)."""
         cut = "cut off by a restart"  # the reply says how the call ended
         return [
             task_update(t.id, t.title, "error", cut)
@@ -85,7 +87,7 @@ class StreamRecord(Record):
             # "waiting for approval", which the finished message would say for good.
             else asked_approval(t.id, t.title)
             if t.status == "pending"
-            else task_update(t.id, t.title, t.status, t.details)
+            else task_update(t.id, t.title, t.status)
             for t in self.tasks
         ]
 

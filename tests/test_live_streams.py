@@ -236,6 +236,18 @@ async def test_a_step_journaled_done_that_slack_never_saw_ends_done_after_a_rest
     assert [t["status"] for t in record["tasks"]] == ["complete"]
 
 
+async def test_a_step_s_details_slack_showed_are_not_said_twice_after_a_restart(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    # Slack adds a step's new details to those it shows: the next process finishes the
+    # stream with each step's state, not with details Slack may show already ("errorerror").
+    failed = ToolStep(call_id="c1", tool="slow_check", status="failed", detail="error")
+    _, _, reply = await streaming_step(slack, web, home, failed)
+    record = await finalized_by_a_successor(slack, web, home, reply)
+    [step] = record["tasks"]
+    assert (step["status"], step["details"]) == ("error", "error")
+
+
 async def test_a_step_that_asked_for_approval_says_so_after_a_restart(
     slack: LocalSlack, web: AsyncWebClient, home: Home
 ) -> None:
