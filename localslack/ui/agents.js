@@ -31,7 +31,9 @@ function streamContent(message, ctx) {
     for (const task of tasks) timeline.appendChild(taskNode(task, ctx));
     node.appendChild(timeline);
   }
-  const text = el("div", "stream-text", Markdown.render(stream.text, ctx));
+  // Updated with chat.update (mrkdwn, like any message's text) after it streamed.
+  const shown = stream.edited ? BlockKit.mrkdwn(stream.text, ctx) : Markdown.render(stream.text, ctx);
+  const text = el("div", "stream-text", shown);
   if (stream.state === "streaming") text.appendChild(el("span", "stream-cursor", "▍"));
   node.appendChild(text);
   if (stream.stopped_by === "user") node.appendChild(el("div", "dim", "Stopped"));

@@ -22,7 +22,10 @@ def surfaces(server: LocalSlack, *, channel: str, messages: list[JSON]) -> JSON:
     for message in messages:
         record = server.stream(channel=channel, ts=str(message.get("ts")))
         if record is not None:
-            message["stream"] = {k: record[k] for k in _STREAM_KEYS}
+            stream = {k: record[k] for k in _STREAM_KEYS}
+            if message.get("edited"):  # chat.update replaced what streamed: Slack shows that
+                stream.update(text=message.get("text", ""), edited=True)
+            message["stream"] = stream
     statuses = server.thread_statuses(channel=channel)
     stoppable = "agent_session_stopped" in server.describe()["subscribed_events"]
     sessions = {

@@ -107,3 +107,26 @@ async def test_ui_api_for_dms_statuses_streams_and_home() -> None:
         assert status == 200 and clicked["envelope_id"]
         bad, refused = await post("/_ui/api/home_opened", {"user": "U0BOB", "tab": "about"})
         assert (bad, refused["error"]) == (400, "invalid_tab")
+
+
+async def test_a_streamed_message_shows_its_final_text_once_the_app_updated_it() -> None:
+    """The page drew a streamed message from what was streamed, so a reply an app finished
+    with chat.update (a stream a person stopped, an append that failed) still showed its
+    half there, never the text Slack shows."""
+    async with LocalSlack(config()) as slack, aiohttp.ClientSession(base_url=slack.url) as http:
+        web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+        ask = await slack.post_message(channel="C0OPS", user="U0ALICE", text="<@U0SIGNOFF> go")
+        started = await web.chat_startStream(
+            channel="C0OPS",
+            thread_ts=ask,
+            markdown_text="Half",
+            recipient_user_id="U0ALICE",
+            recipient_team_id="T0LOCAL",
+        )
+        await web.chat_stopStream(channel="C0OPS", ts=started["ts"])
+        await web.chat_update(channel="C0OPS", ts=started["ts"], text="Half, and the rest.")
+        params = {"user": "U0ALICE", "channel": "C0OPS", "thread": ask}
+        async with http.get("/_ui/api/state", params=params) as response:
+            state = await response.json()
+        [streamed] = [m for m in state["thread"] if m["ts"] == started["ts"]]
+        assert streamed["stream"]["text"] == streamed["text"] == "Half, and the rest."
