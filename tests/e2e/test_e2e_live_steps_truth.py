@@ -112,7 +112,7 @@ async def test_a_stop_while_a_call_runs_leaves_no_step_in_progress(
         "I will check the api first, and then the web service, one after the other.",
         ToolUse("held_check", {"target": "api"}, id="toolu_01A"),
         ToolUse("held_check", {"target": "web"}, id="toolu_01W"),
-        chunk_delay=0.05,
+        chunk_delay=0.02,
     )
     bot = await start()
     thread = await mention(slack, "check api and web")
