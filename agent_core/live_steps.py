@@ -43,10 +43,20 @@ def outcome_steps(
         result = results.get(call.id)
         if call.id in waiting or (result is not None and result.status == "pending"):
             steps.append(ToolStep(call.id, call.name, "waiting"))
-        elif result is None or result.content.startswith(f"{NOT_RUN}:"):
+        elif result is None or _refused(result):
             steps.append(ToolStep(call.id, call.name, "failed", not_run))
         elif result.status == "ok":
             steps.append(ToolStep(call.id, call.name, "done"))
         else:
             steps.append(ToolStep(call.id, call.name, "failed", result.status))
     return steps
+
+
+def _refused(result: ToolResultMessage) -> bool:
+    """One of the "not run: …" refusals: a call that ran carries its arguments' hash (the
+    executor's), whatever its tool said."""
+    return (
+        result.status == "error"
+        and not result.args_sha256
+        and result.content.startswith(f"{NOT_RUN}:")
+    )
