@@ -153,9 +153,8 @@ class Controls(ChaosControls, AgentObservations, Observations):
         self, *, user: str, channel: str, thread_ts: str
     ) -> Delivery | None:
         """The person clicks the stop button of the thread's processing agent session: its
-        streams stop (they grow no more; the app still ends each once with chat.stopStream)
-        and `agent_session_stopped` goes out. The session's status stays as it
-        is (the app must move it). Refused where Slack shows no stop button."""
+        streams stop growing (the app ends each, once) and `agent_session_stopped` goes out.
+        The session stays as it is (the app moves it). Refused without a stop button."""
         rt = self._rt
         if user not in rt.workspace.users:
             raise ControlError("user_not_found", user, status=404)
