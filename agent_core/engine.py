@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 from approvals import (
@@ -97,6 +98,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         self._cut: set[ThreadKey] = set()
         self._stored_here = StoredHere()
         self._known_threads = RecentKeys[ThreadKey](10_000)
+        self._forms_pruned: datetime | None = None
         # The latest worker failures (bounded): for operators and tests to look at.
         self.errors: collections.deque[BaseException] = collections.deque(maxlen=100)
 

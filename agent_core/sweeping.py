@@ -12,9 +12,12 @@ A mixin of ``Engine``, like ``Queries``: the bot calls it at start-up and on a t
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from approvals import ApprovalRequest, ApprovalsError, Decided, sweep_expired
+from approvals.forms import prune_forms
 from sessions import SessionsError, ThreadKey, off_loop
 
 from .approval_events import approval_expired, quorum_decided
@@ -24,13 +27,20 @@ from .mirror import mirror_approval
 from .recovery import ended_unsealed, find_work
 from .runtime import Runtime
 
-__all__ = ["Sweeping"]
+__all__ = ["PRUNE_FORMS_EVERY", "Sweeping"]
+
+log = logging.getLogger("signoff.engine")
+
+
+# How often the sweep looks for modals' forms to remove (a listing of ``forms/``).
+PRUNE_FORMS_EVERY = timedelta(hours=6)
 
 
 class Sweeping:
     rt: Runtime
     delivery: Delivery | None
     _tasks: dict[ThreadKey, asyncio.Task[None]]
+    _forms_pruned: datetime | None  # when the sweep last removed forms (None: not yet)
 
     if TYPE_CHECKING:
         # ThreadWorkers' and Governing's; declared for the type checker only, so that
@@ -62,6 +72,7 @@ class Sweeping:
             self.wake(result.capsule.thread)
         await self.sweep_governance()
         await ended_unsealed(rt)
+        await self._prune_forms()
         if queued:
             for thread in await off_loop(self.rt.coordination.work_queue.threads):
                 if thread not in self._tasks:
@@ -70,6 +81,15 @@ class Sweeping:
         if self.delivery is not None:
             self.delivery.wake()
         return len(results)
+
+    async def _prune_forms(self) -> None:
+        now = self.rt.clock.now()
+        if self._forms_pruned is not None and now - self._forms_pruned < PRUNE_FORMS_EVERY:
+            return
+        self._forms_pruned = now
+        removed = await off_loop(prune_forms, self.rt.home, now=now)
+        if removed:
+            log.info("removed %d forms of decided requests", removed)
 
     async def _retry_deferred(self) -> None:
         """Wake the threads of approved calls that waited for their tool and are due."""

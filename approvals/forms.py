@@ -10,11 +10,17 @@ a form recorded by an older version holds), of the kind its callback says, from 
 person, once: a forged ``view_submission`` for a view the bot never opened, or from
 someone else, names nothing. ``peek_form`` reads without using it up, for a submission
 that is sent back with errors and submitted again.
+
+Forms are removed (``prune_forms``, from the sweep) once their request is decided and
+they are ``FORM_KEPT`` old: a late submission of a decided request's modal is told so
+until then, and ``forms/`` holds what a month of modals left, not every one ever opened.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -23,22 +29,31 @@ from pydantic import ValidationError
 from sessions import (
     AlreadyExistsError,
     Home,
+    NotFoundError,
     Record,
+    SessionsError,
     check_approval_id,
     check_slack_id,
     create_only,
+    from_utc_iso,
 )
 
+from .errors import ApprovalsError
+from .request import ApprovalRequest
+
 __all__ = [
+    "FORM_KEPT",
     "Form",
     "FormKind",
     "new_form_key",
     "peek_form",
+    "prune_forms",
     "record_form",
     "take_form",
 ]
 
 FormKind = Literal["deny", "approve", "edit"]
+FORM_KEPT = timedelta(days=30)
 
 
 class Form(Record):
@@ -96,3 +111,33 @@ def take_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form |
     except FileNotFoundError:
         return None
     return form
+
+
+def prune_forms(home: Home, *, now: datetime, kept: timedelta = FORM_KEPT) -> int:
+    """Remove the forms opened before ``now - kept`` whose request is decided (or gone):
+    how many. A form of a request still waiting stays, however old."""
+    directory = home.root / "forms"
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return 0
+    before, removed = now - kept, 0
+    for entry in entries:
+        try:
+            form = Form.model_validate_json(Path(entry.path).read_bytes())
+            if from_utc_iso(form.opened_at) >= before or _waiting(home, form.approval_id):
+                continue
+        except (OSError, ValidationError, ValueError):
+            continue  # not a form this version reads: left for a person to look at
+        Path(entry.path).unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _waiting(home: Home, approval_id: str) -> bool:
+    try:
+        return ApprovalRequest.open(home, approval_id).decision() is None
+    except NotFoundError:
+        return False  # gone: no submission of its form can count
+    except (SessionsError, ApprovalsError):
+        return True  # unreadable now (maybe for a moment): kept, as if waiting
