@@ -11,7 +11,9 @@ a reply where it stands) may end in the middle
 of a call's arguments, and what arrived still parses: jiter's partial mode and the
 parser's repairs close ``{"replicas": 3`` (of 30) into an object. No call of such a
 reply is taken at its word: each is recorded with what arrived and an error the model
-reads, so it can ask again.
+reads, so it can ask again. Nor is a call whose arguments end before their JSON does,
+whatever the stop reason says (vLLM reports ``tool_calls`` for a streamed call it cut off
+at ``max_tokens``): the parser would close it the same way.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from collections.abc import Sequence
 
 from .messages import AssistantMessage, Message, ToolCall
 from .model import RawToolCall
-from .parsing import to_tool_call
+from .parsing import ends_early, to_tool_call
 
-__all__ = ["CUT_OFF", "incomplete_note", "recorded_calls"]
+__all__ = ["CUT_OFF", "ENDS_EARLY", "incomplete_note", "recorded_calls"]
 
 CUT_OFF = {
     "max_tokens": "not run: your reply was cut off at the output token limit before this "
@@ -36,6 +38,11 @@ CUT_OFF = {
     "refusal": "not run: your reply was cut off by a refusal or content filter, so this "
     "call may be incomplete",
 }
+
+ENDS_EARLY = (
+    "not run: your reply was cut off before this call's arguments were complete (their JSON "
+    "ends early); send the whole call again"
+)
 
 # What the person is told of a reply that ended so, and what they can do about it.
 _NOTES = {
@@ -78,6 +85,8 @@ def recorded_calls(
             call = call.model_copy(update={"id": f"{call.id}-{n}"})
         if stop_reason in CUT_OFF:
             call = _not_taken(call, raw, CUT_OFF[stop_reason])
+        elif call.arguments is not None and ends_early(raw.arguments):
+            call = _not_taken(call, raw, ENDS_EARLY)
         taken.add(call.id)
         calls.append(call)
     return tuple(calls)

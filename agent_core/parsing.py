@@ -22,6 +22,7 @@ __all__ = [
     "MAX_ARGUMENT_BYTES",
     "MAX_DEPTH",
     "ParsedArguments",
+    "ends_early",
     "parse_arguments",
     "to_tool_call",
     "valid_text",
@@ -37,6 +38,9 @@ _TOO_DEEP = f"arguments are nested too deeply (over {MAX_DEPTH} levels); send a 
 _NON_FINITE = "arguments contain NaN, Infinity or a number too large; send finite numbers"
 _NAME_HINT = "send the exact name of one of the available tools"
 
+# The repairs that guess how text ending before its JSON does goes on: "closed", a call's
+# ``{"replicas": 3`` reads as 3 replicas where 30 were on their way.
+_CUT_SHORT = ("closed truncated JSON", "closed truncated string")
 # A call whose name breaks this fails with a note; its name is then the model's text.
 CALL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # The closing fence is optional: a reply cut off by max_tokens never gets one.
@@ -85,6 +89,14 @@ def parse_arguments(raw: str | dict[str, Any] | None) -> ParsedArguments:
     except Exception as exc:  # a parser bug must cost one call, not the whole turn
         return ParsedArguments(arguments=None, error=f"arguments could not be parsed ({exc!r:.80})")
     return ParsedArguments(arguments=arguments, repaired=bool(repairs), repairs=tuple(repairs))
+
+
+def ends_early(raw: str | dict[str, Any]) -> bool:
+    """Whether ``raw`` reads as an object only once the parser has closed it (``_CUT_SHORT``):
+    arguments cut off midway, whatever the reply's stop reason says of them."""
+    if not isinstance(raw, str):
+        return False
+    return any(repair in _CUT_SHORT for repair in parse_arguments(raw).repairs)
 
 
 def valid_text(text: str) -> str:

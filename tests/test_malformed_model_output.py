@@ -1,7 +1,8 @@
 """Every malformed model output in the corpus goes through a real engine turn.
 
 None may raise out of the engine; each ends as a readable error result, a repaired call
-that reaches the gate (a capsule, never an execution), or a validation error.
+that reaches the gate (a capsule, never an execution), or a validation error. Arguments
+the parser can read only by closing them were cut off: they never reach the gate.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from engine_support import EngineFactory, chain, message, restarts, text, transc
 from agent_core.demo_fleet import demo_registry
 from agent_core.messages import ToolResultMessage
 from agent_core.model import ModelReply, RawToolCall
+from agent_core.parsing import ends_early
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from sessions import Home
@@ -69,6 +71,9 @@ async def test_corpus_case_through_the_engine(
         assert len(results) == 1
         assert results[0].status == "error"
         assert case["error_contains"] in results[0].content
+    elif ends_early(case["raw"]):
+        assert surface.cards == []
+        assert results[0].status == "error" and "JSON ends early" in results[0].content
     elif _valid_for_restart(case["arguments"]):
         assert [c.arguments for c in surface.cards] == [case["arguments"]]
     else:

@@ -11,13 +11,15 @@ The SDK's ``messages.stream`` helper does the same, but on every event it also u
 pydantic snapshot and builds a derived event (a second item per text delta through our
 stall guard), and for tool input re-parses all the JSON received so far: a fifth of the
 CPU of a streamed reply. This keeps its results, block for block: deltas find their
-block by position in arrival order, text and JSON pieces are joined once, the JSON parsed
-as leniently (jiter's partial mode), ``message_delta`` usage overwrites what
-``message_start`` said only where it says something, events before ``message_start`` are
-ignored, and whatever the helper would have raised on a malformed event raises here too,
-but for one thing: tool input with half a surrogate pair (``\\ud800``, which JSON may spell
-and jiter refuses) is read with the half as U+FFFD, as the reply without streaming is
-recorded, not refused as a garbled stream (which made the whole call again).
+block by position in arrival order, text and JSON pieces are joined once,
+``message_delta`` usage overwrites what ``message_start`` said only where it says
+something, events before ``message_start`` are ignored, and whatever the helper would have
+raised on a malformed event raises here too, but for two things: tool input with half a
+surrogate pair (``\\ud800``, which JSON may spell and jiter refuses) is read with the half
+as U+FFFD, as the reply without streaming is recorded, not refused as a garbled stream
+(which made the whole call again); and tool input that ends before its JSON does is kept
+as the text that arrived, where the helper's partial parse closed ``{"replicas": 3`` into
+an object for 3 replicas: the engine refuses to run it, whatever the stop reason says.
 """
 
 from __future__ import annotations
@@ -143,12 +145,7 @@ class MessageAssembler:
             return
         raw = "".join(pieces)
         if raw:  # no JSON at all (or only empty pieces): the input content_block_start gave
-            from jiter import from_json
-
-            try:
-                block.input = from_json(raw.encode(), partial_mode=True)
-            except ValueError:  # half a surrogate pair, which JSON may spell and jiter refuses
-                block.input = from_json(_whole_pairs(raw).encode(), partial_mode=True)
+            block.input = _tool_input(raw)
 
     @staticmethod
     def _delta(message: AnthropicMessage, event: RawMessageDeltaEvent) -> None:
@@ -161,6 +158,22 @@ class MessageAssembler:
             value = getattr(usage, field, None)
             if value is not None:
                 setattr(message.usage, field, value)
+
+
+def _tool_input(raw: str) -> Any:
+    """A tool block's joined JSON pieces: the value, or the text itself when it is JSON
+    only once closed (``{"replicas": 3``: cut off, whatever the stop reason says), for the
+    engine to refuse as what arrived; not JSON even so raises, as the helper did."""
+    from jiter import from_json
+
+    try:
+        try:
+            return from_json(raw.encode())
+        except ValueError:  # half a surrogate pair, which JSON may spell and jiter refuses
+            return from_json(_whole_pairs(raw).encode())
+    except ValueError:
+        from_json(_whole_pairs(raw).encode(), partial_mode=True)  # raises if not even that
+        return raw
 
 
 def _whole_pairs(raw: str) -> str:

@@ -106,6 +106,7 @@ def test_public_api() -> None:
         "MAX_ARGUMENT_BYTES",
         "MAX_DEPTH",
         "ParsedArguments",
+        "ends_early",  # what the engine asks before it takes a call whose JSON was closed
         "parse_arguments",
         "to_tool_call",
         "valid_text",  # what the providers pass a reply's text and an error's message through

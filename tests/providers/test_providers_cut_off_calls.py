@@ -4,7 +4,10 @@
 ``content_filter``) after half of its ``arguments``. The stream itself is whole (it ended
 with its last event), so only the stop reason says the call is not: what arrived must
 never reach the gate or a tool (the parser would close ``{"service": "api", "replicas": 3``
-into a call for 3 replicas), and the model is told."""
+into a call for 3 replicas), and the model is told. So too when the stop reason says the
+calls are whole (``tool_use``, ``tool_calls``) but their JSON ends early: vLLM reports
+``tool_calls`` for a streamed call cut off at ``max_tokens`` (vllm-project/vllm#53269),
+and a gateway in front of it passes that on in either dialect."""
 
 from __future__ import annotations
 
@@ -59,7 +62,10 @@ def openai_cut(name: str, stop: str) -> Scripted:
 
 @pytest.mark.parametrize(
     ("provider", "stop"),
-    [("anthropic", "max_tokens"), ("anthropic", "refusal"), ("openai", "length"), ("openai", "content_filter")],
+    [
+        ("anthropic", "max_tokens"), ("anthropic", "refusal"), ("anthropic", "tool_use"),
+        ("openai", "length"), ("openai", "content_filter"), ("openai", "tool_calls"),
+    ],
 )  # fmt: skip
 @pytest.mark.parametrize("tool", ["scale_service", "service_status"])
 async def test_a_call_cut_off_never_runs_and_the_model_is_told(
