@@ -4,7 +4,9 @@ One call is tried up to ``RetryPolicy.max_attempts`` times. Timeouts, connection
 streams that cannot be read and HTTP 408/409/429/5xx (incl. Anthropic's 529) are retried;
 other 4xx and quota errors are not. The wait before a retry is the server's ``retry-after-ms`` / ``retry-after``
 when it sent one (a wait longer than ``max_retry_after_s`` ends the call at once), else
-exponential backoff with jitter. ``sleep`` and ``rng`` are injectable so tests never wait.
+exponential backoff with jitter, as for one that asks for no wait (0, a date gone by:
+a gateway that says so on every 429 had all attempts made back to back, as the SDKs
+do not). ``sleep`` and ``rng`` are injectable so tests never wait.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ async def call_with_retries(
         delay: float | None
         if not failure.retryable or number >= policy.max_attempts:
             delay = None
-        elif failure.retry_after is not None:
+        elif failure.retry_after:  # None or 0: no wait asked for, so backoff
             honour = failure.retry_after <= policy.max_retry_after_s
             delay = failure.retry_after if honour else None
         else:

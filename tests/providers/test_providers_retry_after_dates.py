@@ -1,6 +1,7 @@
 """A ``retry-after`` that is an HTTP date, through the real SDKs: HTTP dates are GMT
 (RFC 9110 section 5.6.7), in the IMF form and in the two obsolete ones a server may
-still send, whatever zone the machine signoff runs on is set to."""
+still send, whatever zone the machine signoff runs on is set to. One that asks for no
+wait at all (0, a date gone by) is no reason to hurry."""
 
 from __future__ import annotations
 
@@ -92,3 +93,29 @@ async def test_a_long_retry_after_date_is_told_in_words_a_person_reads(
         await model.aclose()
     assert re.search(said, str(info.value)), str(info.value)
     assert sleeps.calls == []
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"retry-after": "0"},
+        {"retry-after-ms": "0"},
+        {"retry-after": "Sun, 06 Nov 1994 08:49:37 GMT"},
+    ],
+)
+async def test_a_retry_after_that_asks_for_no_wait_still_backs_off(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, asked: dict[str, str]
+) -> None:
+    """A gateway that answers every 429 with ``retry-after: 0`` (or a date gone by) had
+    every attempt of the call made back to back, the turn failing within milliseconds of
+    the first; both SDKs back off there, as for a 429 that names no wait."""
+    model = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+    for _ in range(3):
+        openai_api.error(429, headers=asked)
+    openai_api.reply("ok")
+    try:
+        reply = await model.complete(system="", messages=ASK, tools=[])
+    finally:
+        await model.aclose()
+    assert reply.text == "ok"
+    assert len(sleeps.calls) == 3 and min(sleeps.calls) >= 0.25  # fast(): from 0.5 s, jitter 0.5
