@@ -2,7 +2,8 @@
 
 With ``stream: true`` the API sends ``chat.completion.chunk`` objects: the text as
 ``delta.content`` pieces, each tool call as pieces keyed by ``index`` (the first with its
-``id`` and ``function.name``, the rest with more ``function.arguments``; a new ``id`` at
+``id`` and ``function.name``, the rest with more ``function.arguments``, which a few
+compatible servers send as the object itself, read as its JSON text; a new ``id`` at
 an index already used begins another call, as some compatible servers number them), the
 ``finish_reason`` on the last chunk of a choice and, with ``stream_options.include_usage``,
 a final chunk with ``usage`` and no choices. ``CompletionAssembler`` rebuilds the
@@ -13,6 +14,7 @@ it raises on ``finish_reason: "length"``, which signoff reports instead.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["CompletionAssembler", "made_progress"]
@@ -100,6 +102,8 @@ class CompletionAssembler:
                 if piece.function is not None:
                     call["name"] = call["name"] or (piece.function.name or "")
                     pieces: object = piece.function.arguments
+                    if isinstance(pieces, dict):  # MiniMax sends the object, not its text
+                        pieces = json.dumps(pieces, ensure_ascii=False)
                     if pieces and not isinstance(pieces, str):  # joined as text at the end
                         raise TypeError(f"arguments piece is {type(pieces).__name__}")
                     if pieces:

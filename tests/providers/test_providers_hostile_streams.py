@@ -241,9 +241,10 @@ GARBLED_OPENAI: dict[str, Events] = {
     "a delta that is null": [(None, _chunk([{"index": 0, "delta": None, "finish_reason": None}])), (None, _FINISH)],
     "choices that are null": [(None, _chunk(None)), (None, _FINISH)],
     "a chunk that is not JSON": [(None, '{"id": "c1", "choi'), (None, _FINISH)],
-    "arguments that are an object": [
+    # (arguments sent as an object are read: a few compatible servers send them so)
+    "arguments that are a number": [
         (None, _chunk([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-            "function": {"name": "service_status", "arguments": {"service": "api"}}}]}, "finish_reason": None}])),
+            "function": {"name": "service_status", "arguments": 7}}]}, "finish_reason": None}])),
         (None, _FINISH),
     ],
 }  # fmt: skip

@@ -1,0 +1,58 @@
+"""Chat Completion streams as OpenAI-compatible servers send them, where they differ from
+OpenAI's own, through the real SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from engine_support import RecordingSink
+from fake_openai import FakeOpenAI
+from fake_provider_http import Scripted
+from provider_samples import SYSTEM, TOOLS
+from providers_testkit import OPENAI_KEY, SleepRecorder, fast
+
+from agent_core.messages import UserMessage
+from agent_core.parsing import parse_arguments
+from agent_core.providers import OpenAICompatibleModel
+
+ASK = [UserMessage(text="pods of checkout?", user="U0ALICE", ts="1700000000.000100")]
+
+
+@pytest.fixture
+async def model(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> AsyncIterator[OpenAICompatibleModel]:
+    made = OpenAICompatibleModel(
+        "qwen3", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps
+    )
+    yield made
+    await made.aclose()
+
+
+def chunks(*deltas: dict[str, object], finish: str = "tool_calls") -> Scripted:
+    def chunk(delta: dict[str, object] | None, reason: str | None) -> str:
+        body = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "qwen3",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}  # fmt: skip
+        return f"data: {json.dumps(body)}\n\n"
+
+    body = "".join(chunk(d, None) for d in deltas) + chunk({}, finish) + "data: [DONE]\n\n"
+    return Scripted(text=body, content_type="text/event-stream")
+
+
+async def test_arguments_streamed_as_an_object_are_the_call_not_a_garbled_stream(
+    openai_api: FakeOpenAI, model: OpenAICompatibleModel, sleeps: SleepRecorder
+) -> None:
+    """MiniMax (and llama-server, without streaming) send a call's ``arguments`` as an
+    object, which the reply without streaming reads: streamed, the piece was refused as a
+    malformed chunk, so every reply with a call was asked for again, paid each time, and
+    the turn failed as "a reply signoff cannot read"."""
+    call = {"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "get_pods", "arguments": {"ns": "checkout"}}}  # fmt: skip
+    openai_api.enqueue(chunks({"role": "assistant", "tool_calls": [call]}))
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=RecordingSink())
+    [got] = reply.tool_calls
+    assert (got.id, got.name) == ("call_1", "get_pods")
+    assert parse_arguments(got.arguments).arguments == {"ns": "checkout"}
+    assert len(openai_api.requests) == 1 and sleeps.calls == []
