@@ -7,6 +7,7 @@ it is in no ``repr``, log line or exception message.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sized
@@ -197,6 +198,8 @@ class ProviderModel(Generic[C]):
     def _failure(self, exc: Exception) -> Failure | None:
         if isinstance(exc, GarbledReply):
             return Failure("unreadable", detail=str(exc))
+        if isinstance(exc, json.JSONDecodeError):  # the SDK reading a 200 cut short
+            return Failure("unreadable", detail="a body that is not whole JSON")
         failure = self._classify(exc)
         if failure is None and isinstance(exc, TimeoutError):  # the bound of _bounded
             return Failure("timeout", detail="timed out")

@@ -15,7 +15,7 @@ Every error a ``Model.complete`` call raises on purpose is a ``ProviderError``; 
     │   └── TooManyToolsError           no         more tools than the provider takes in a
     │                                              request: never sent (``tool_limit``)
     ├── ProviderResponseError           no         2xx whose body we cannot use (a garbled
-    │                                              stream: after retries)
+    │                                              stream or JSON cut short: after retries)
     ├── ProviderRateLimitError          yes        429 after retries were exhausted
     ├── ProviderOverloadedError         yes        529 / 503 / overloaded_error after retries
     ├── ProviderServerError             yes        408/409/other 5xx after retries
