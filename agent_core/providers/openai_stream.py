@@ -35,7 +35,7 @@ def made_progress(chunk: ChatCompletionChunk) -> bool:
 def _news(chunk: ChatCompletionChunk) -> bool:
     if chunk.usage is not None:
         return True
-    for choice in chunk.choices:
+    for choice in _choices(chunk):
         delta = choice.delta
         if choice.finish_reason:
             return True
@@ -75,8 +75,9 @@ class CompletionAssembler:
         if chunk.usage is not None:
             self._usage = chunk.usage.model_dump()
         added = ""
-        for choice in chunk.choices:
-            if choice.index != 0 and len(chunk.choices) > 1:
+        choices = _choices(chunk)
+        for choice in choices:
+            if choice.index != 0 and len(choices) > 1:
                 # signoff asks for one choice; a chunk that holds one is it, however a
                 # compatible server numbers it (none, or counting up with every chunk).
                 continue
@@ -138,6 +139,12 @@ class CompletionAssembler:
             "usage": self._usage,
         }
         return ChatCompletion.construct(**data)
+
+
+def _choices(chunk: ChatCompletionChunk) -> list[Any]:
+    # A few compatible servers send a usage or control chunk with "choices": null, or
+    # none at all, where OpenAI sends []: the SDK lets both through.
+    return getattr(chunk, "choices", None) or []
 
 
 def _position(call: dict[str, Any]) -> int:

@@ -56,3 +56,26 @@ async def test_arguments_streamed_as_an_object_are_the_call_not_a_garbled_stream
     assert (got.id, got.name) == ("call_1", "get_pods")
     assert parse_arguments(got.arguments).arguments == {"ns": "checkout"}
     assert len(openai_api.requests) == 1 and sleeps.calls == []
+
+
+@pytest.mark.parametrize("choices", [{"choices": None}, {}], ids=["null", "absent"])
+async def test_a_chunk_with_no_choices_list_is_read_as_none(
+    openai_api: FakeOpenAI,
+    model: OpenAICompatibleModel,
+    sleeps: SleepRecorder,
+    choices: dict[str, None],
+) -> None:
+    """Some compatible servers send their usage chunk (or a control chunk) with ``"choices":
+    null`` or none at all, where OpenAI sends ``[]`` (pydantic-ai#5165, Portkey#1627): the
+    whole reply was refused as a malformed chunk, asked for again and again (paid each
+    time), and the turn failed as "a reply signoff cannot read"."""
+    usage = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "qwen3",
+             "usage": {"prompt_tokens": 30, "completion_tokens": 4, "total_tokens": 34}, **choices}  # fmt: skip
+    body = chunks({"role": "assistant", "content": "api is up"}, finish="stop").text
+    assert body is not None
+    done = "data: [DONE]\n\n"
+    stream = body.removesuffix(done) + f"data: {json.dumps(usage)}\n\n" + done
+    openai_api.enqueue(Scripted(text=stream, content_type="text/event-stream"))
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=RecordingSink())
+    assert (reply.text, reply.usage.input_tokens, reply.usage.output_tokens) == ("api is up", 30, 4)
+    assert len(openai_api.requests) == 1 and sleeps.calls == []

@@ -239,7 +239,8 @@ def _chunk(choices: object) -> dict[str, object]:
 _FINISH = _chunk([{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}])
 GARBLED_OPENAI: dict[str, Events] = {
     "a delta that is null": [(None, _chunk([{"index": 0, "delta": None, "finish_reason": None}])), (None, _FINISH)],
-    "choices that are null": [(None, _chunk(None)), (None, _FINISH)],
+    # (null choices are read: a few compatible servers send them)
+    "a choice that is a number": [(None, _chunk([7])), (None, _FINISH)],
     "a chunk that is not JSON": [(None, '{"id": "c1", "choi'), (None, _FINISH)],
     # (arguments sent as an object are read: a few compatible servers send them so)
     "arguments that are a number": [
