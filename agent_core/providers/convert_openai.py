@@ -32,6 +32,7 @@ from .transcript import AssistantTurn, portable_id, portable_name, result_conten
 
 __all__ = [
     "arguments_string",
+    "content_text",
     "from_openai",
     "map_finish_reason",
     "to_openai",
@@ -136,8 +137,9 @@ def _part_text(part: object) -> str:
     return text if isinstance(text, str) else ""
 
 
-def _text(content: object) -> str:
-    """``content`` is a string; a few compatible servers send a list of text parts."""
+def content_text(content: object) -> str:
+    """``content`` is a string; a few compatible servers send a list of parts (Mistral's
+    Magistral: its thinking, then text parts), whole or streamed, of which the text is read."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -182,7 +184,7 @@ def from_openai(completion: ChatCompletion, *, fallback_model: str = "") -> Mode
     if message is None:
         raise ValueError("the reply's first choice has no message")
     calls = _tool_calls(message)
-    text = _text(message.content)
+    text = content_text(message.content)
     stop = map_finish_reason(choice.finish_reason, has_calls=bool(calls))
     refusal = getattr(message, "refusal", None)
     if refusal:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .convert_openai import content_text
+
 __all__ = ["CompletionAssembler", "made_progress"]
 
 if TYPE_CHECKING:
@@ -86,9 +88,10 @@ class CompletionAssembler:
             delta = choice.delta
             if delta is None and choice.finish_reason:  # Azure's: "delta": null, not {}
                 continue
-            if delta.content:
-                added += delta.content
-                self._text.append(delta.content)
+            content = content_text(delta.content)  # a few servers stream a list of parts
+            if content:
+                added += content
+                self._text.append(content)
             if delta.refusal:
                 self._refusal.append(delta.refusal)
             for piece in delta.tool_calls or ():

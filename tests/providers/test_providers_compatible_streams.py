@@ -79,3 +79,24 @@ async def test_a_chunk_with_no_choices_list_is_read_as_none(
     reply = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=RecordingSink())
     assert (reply.text, reply.usage.input_tokens, reply.usage.output_tokens) == ("api is up", 30, 4)
     assert len(openai_api.requests) == 1 and sleeps.calls == []
+
+
+async def test_content_streamed_as_a_list_of_parts_is_its_text(
+    openai_api: FakeOpenAI, model: OpenAICompatibleModel, sleeps: SleepRecorder
+) -> None:
+    """Mistral's Magistral streams ``delta.content`` as a list of parts (its thinking, then
+    the text), as its reply without streaming holds them and is read: streamed, every
+    reply was refused as a malformed chunk and asked for again until the turn failed."""
+    thinking = [{"type": "thinking", "thinking": [{"type": "text", "text": "a greeting"}]}]
+    openai_api.enqueue(
+        chunks(
+            {"role": "assistant", "content": thinking},
+            {"content": [{"type": "text", "text": "api "}]},
+            {"content": [{"type": "text", "text": "is up"}]},
+            finish="stop",
+        )
+    )
+    sink = RecordingSink()
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=sink)
+    assert reply.text == "api is up" and sink.events == ["api ", "is up"]
+    assert len(openai_api.requests) == 1 and sleeps.calls == []
