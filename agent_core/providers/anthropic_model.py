@@ -9,8 +9,10 @@ the status its type stands for, so it is retried like the same error sent up fro
 
 from __future__ import annotations
 
+import datetime
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..messages import Message
@@ -50,6 +52,24 @@ def _text(body: object) -> str | None:
     return body[:300] if isinstance(body, str) else None
 
 
+def _replenished_in(headers: Mapping[str, str]) -> float | None:
+    """Seconds until every limit a 429's ``anthropic-ratelimit-*`` headers say ran out
+    (``…-remaining: 0``) is replenished (``…-reset``, RFC 3339): the wait, for a 429
+    that came without ``retry-after``. ``None`` when none did or a time is unreadable."""
+    waits: list[float] = []
+    for limit in ("requests", "tokens", "input-tokens", "output-tokens"):
+        if headers.get(f"anthropic-ratelimit-{limit}-remaining", "").strip() != "0":
+            continue
+        try:
+            reset = datetime.datetime.fromisoformat(headers[f"anthropic-ratelimit-{limit}-reset"])
+        except (KeyError, ValueError):
+            return None
+        if reset.tzinfo is None:
+            return None
+        waits.append(reset.timestamp() - time.time())
+    return max(0.0, *waits) if waits else None
+
+
 def classify_anthropic_error(exc: Exception) -> Failure | None:
     """An ``anthropic`` SDK exception as a ``Failure``; ``None`` for anything else."""
     import anthropic
@@ -59,9 +79,12 @@ def classify_anthropic_error(exc: Exception) -> Failure | None:
     if isinstance(exc, anthropic.APIConnectionError):
         return Failure("connection", detail=describe_connection_error(exc))
     if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
+        status, headers = exc.status_code, exc.response.headers
         if status < 400:  # an error event in a stream that began as a 200
             status = _STATUS_OF_TYPE.get(str(exc.type or ""), 500)
+        wait = parse_retry_after(headers)
+        if wait is None and status == 429:
+            wait = _replenished_in(headers)
         return Failure(
             "status",
             status=status,
@@ -69,7 +92,7 @@ def classify_anthropic_error(exc: Exception) -> Failure | None:
             error_code=exc.error_code,
             api_message=exc.api_message or _text(exc.body),
             request_id=exc.request_id,
-            retry_after=parse_retry_after(exc.response.headers),
+            retry_after=wait,
         )
     return None
 

@@ -1,13 +1,14 @@
 """A ``retry-after`` that is an HTTP date, through the real SDKs: HTTP dates are GMT
 (RFC 9110 section 5.6.7), in the IMF form and in the two obsolete ones a server may
 still send, whatever zone the machine signoff runs on is set to. One that asks for no
-wait at all (0, a date gone by) is no reason to hurry."""
+wait at all (0, a date gone by) is no reason to hurry; an Anthropic 429 without one has
+the RFC 3339 times of its ``anthropic-ratelimit-*-reset`` headers."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fake_anthropic import FakeAnthropic
@@ -28,6 +29,26 @@ def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+async def one_wait(
+    model: AnthropicModel | OpenAIModel,
+    api: FakeAnthropic | FakeOpenAI,
+    sleeps: SleepRecorder,
+    headers: Callable[[float], dict[str, str]],
+) -> float:
+    """The wait before the one retry of a 429 sent with ``headers(now)``."""
+    try:
+        # The time is taken once the SDK is imported: on a busy machine its import took
+        # seconds of the wait asked, and the wait fell below what the test asks.
+        await model.ready()
+        api.error(429, headers=headers(time.time())).reply("recovered")
+        reply = await model.complete(system="", messages=ASK, tools=[])
+    finally:
+        await model.aclose()
+    assert reply.text == "recovered"
+    [wait] = sleeps.calls
+    return wait
 
 
 @pytest.mark.parametrize(
@@ -55,17 +76,7 @@ async def test_a_retry_after_date_is_gmt_in_every_form(
         api, model = anthropic_api, AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
     else:
         api, model = openai_api, OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
-    try:
-        # The date is taken once the SDK is imported: on a busy machine its import took
-        # seconds of the 30, and the wait fell below what this asks.
-        await model.ready()
-        when = time.strftime(form, time.gmtime(time.time() + 30))
-        api.error(429, headers={"retry-after": when}).reply("recovered")
-        reply = await model.complete(system="", messages=ASK, tools=[])
-    finally:
-        await model.aclose()
-    assert reply.text == "recovered"
-    [wait] = sleeps.calls
+    wait = await one_wait(model, api, sleeps, lambda now: {"retry-after": time.strftime(form, time.gmtime(now + 30))})  # fmt: skip
     assert 25 <= wait <= 31
 
 
@@ -119,3 +130,26 @@ async def test_a_retry_after_that_asks_for_no_wait_still_backs_off(
         await model.aclose()
     assert reply.text == "ok"
     assert len(sleeps.calls) == 3 and min(sleeps.calls) >= 0.25  # fast(): from 0.5 s, jitter 0.5
+
+
+async def test_an_anthropic_429_without_retry_after_waits_for_the_exhausted_limit(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    """Without ``retry-after`` (a gateway dropped it), the ``anthropic-ratelimit-*``
+    headers still say which limit ran out and when it is replenished (RFC 3339): the
+    backoff's 0.5-4 s spent every attempt before then and failed the turn."""
+    model = AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+
+    def headers(now: float) -> dict[str, str]:
+        def at(ahead_s: float) -> str:
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + ahead_s))
+
+        return {
+            "anthropic-ratelimit-requests-remaining": "12",
+            "anthropic-ratelimit-requests-reset": at(50),
+            "anthropic-ratelimit-tokens-remaining": "0",
+            "anthropic-ratelimit-tokens-reset": at(20),
+        }
+
+    wait = await one_wait(model, anthropic_api, sleeps, headers)
+    assert 15 <= wait <= 21
