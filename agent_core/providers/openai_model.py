@@ -31,7 +31,7 @@ from .errors import QUOTA_CODES, Failure
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
-from .token_counts import estimated_usage
+from .token_counts import estimated_usage, token_count
 from .window import recent
 
 __all__ = [
@@ -248,8 +248,10 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             ChatCompletion,
             lambda: from_openai(cast(ChatCompletion, completion), fallback_model=self._model),
         )
-        if cast(ChatCompletion, completion).usage is not None:
-            return reply
+        usage = cast(ChatCompletion, completion).usage
+        if usage is not None:
+            written = token_count(usage, "completion_tokens")
+            return _cut_at(reply, limit=body.get(self.limit_param), written=written)
         if not self._said_no_usage:
             self._said_no_usage = True
             log.warning(
@@ -257,6 +259,17 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                 self.name,
             )
         return reply.model_copy(update={"usage_estimate": estimated_usage(body, reply)})
+
+
+def _cut_at(reply: ModelReply, *, limit: object, written: int) -> ModelReply:
+    """``reply`` as cut off at the output limit when its calls wrote exactly all of it,
+    whatever its finish reason says: vLLM reports ``tool_calls`` for a streamed call it cut
+    at ``max_tokens`` (vllm-project/vllm#58228), down to a name and ``"{}"``, so no call
+    of it is taken. Exactly: a server whose limit leaves its thinking out (DeepSeek's) may
+    count more than the limit in a whole reply."""
+    if reply.stop_reason == "tool_use" and isinstance(limit, int) and written == limit > 0:
+        return reply.model_copy(update={"stop_reason": "max_tokens"})
+    return reply
 
 
 class OpenAICompatibleModel(OpenAIModel):

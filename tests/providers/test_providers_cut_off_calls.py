@@ -47,14 +47,14 @@ def anthropic_cut(name: str, stop: str) -> Scripted:
     return Scripted(text=body, content_type="text/event-stream")
 
 
-def openai_cut(name: str, stop: str) -> Scripted:
+def openai_cut(name: str, stop: str, *, arguments: str = HALF, written: int = 64) -> Scripted:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {"id": "chatcmpl-C", "object": "chat.completion.chunk", "created": 1,
                 "model": "gpt-4o", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
 
-    call = {"index": 0, "id": "call_C", "type": "function", "function": {"name": name, "arguments": HALF}}  # fmt: skip
+    call = {"index": 0, "id": "call_C", "type": "function", "function": {"name": name, "arguments": arguments}}  # fmt: skip
     usage = {"id": "chatcmpl-C", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
-             "choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": 64, "total_tokens": 104}}  # fmt: skip
+             "choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": written, "total_tokens": 40 + written}}  # fmt: skip
     chunks = [chunk({"role": "assistant", "tool_calls": [call]}), chunk({}, stop), usage]
     body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
     return Scripted(text=body, content_type="text/event-stream")
@@ -102,3 +102,26 @@ async def test_a_call_cut_off_never_runs_and_the_model_is_told(
     api: FakeAnthropic | FakeOpenAI = anthropic_api if provider == "anthropic" else openai_api
     assert "was cut off" in json.dumps(api.requests[-1].body)
     assert replies(surface) == ["I ran out of room; asking again."]
+
+
+@pytest.mark.parametrize(("written", "cut"), [(1024, True), (1500, False)])
+async def test_a_reply_that_wrote_up_to_its_output_limit_was_cut_off_whatever_its_finish_reason(
+    openai_api: FakeOpenAI, make_engine: EngineFactory, home: Home, written: int, cut: bool
+) -> None:
+    """vLLM's relabelled cut can end right after a call's name, with ``"arguments": "{}"``
+    (vllm-project/vllm#46303): only the usage tells it, exactly the output limit written
+    (vllm-project/vllm#58228), and the call ran with no arguments at all. More than the
+    limit is a server that leaves its thinking out of it (DeepSeek's): a whole reply."""
+    openai_api.enqueue(
+        openai_cut("service_status", "tool_calls", arguments='{"service": "api"}', written=written)
+    )
+    openai_api.reply("Done.")
+    engine = await make_engine(
+        model=OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(max_tokens=1024))
+    )  # fmt: skip
+    await engine.ingest(message("status of api", ts="1700000000.000100"))
+    await engine.idle()
+    [asked] = [m for m in transcript(home) if isinstance(m, AssistantMessage) and m.tool_calls]
+    assert (asked.stop_reason == "max_tokens") is cut
+    [result] = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
+    assert (result.status == "error" and "output token limit" in result.content) is cut
