@@ -20,6 +20,8 @@ as U+FFFD, as the reply without streaming is recorded, not refused as a garbled 
 (which made the whole call again); and tool input that ends before its JSON does is kept
 as the text that arrived, where the helper's partial parse closed ``{"replicas": 3`` into
 an object for 3 replicas: the engine refuses to run it, whatever the stop reason says.
+A gateway that translates another model's reply into these events may send ``null`` for
+content and text the API always fills (``[]``, ``""``): read as those.
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ class MessageAssembler:
                     from anthropic.types import Usage
 
                     event.message.usage = Usage(input_tokens=0, output_tokens=0)
-                self._blocks = list(event.message.content)
+                # A gateway translating another model's reply may send null for what the
+                # API always fills: no content yet, a text block's empty text.
+                self._blocks = list(event.message.content or ())
                 self._pieces = [None] * len(self._blocks)
         elif event.type == "content_block_start":
             block = event.content_block
@@ -141,7 +145,7 @@ class MessageAssembler:
             return
         self._pieces[index] = None
         if block.type == "text":
-            block.text += "".join(pieces)
+            block.text = (block.text or "") + "".join(pieces)
             return
         raw = "".join(pieces)
         if raw:  # no JSON at all (or only empty pieces): the input content_block_start gave
