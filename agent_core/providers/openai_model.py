@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..messages import Message
@@ -29,7 +29,7 @@ from .base import GarbledReply, ProviderModel, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import QUOTA_CODES, Failure
 from .openai_stream import CompletionAssembler, made_progress
-from .retry import Sleep, describe_connection_error, parse_retry_after
+from .retry import Sleep, describe_connection_error, parse_duration, parse_retry_after
 from .settings import ModelSettings
 from .token_counts import estimated_usage, token_count
 from .window import recent
@@ -76,7 +76,7 @@ def classify_openai_error(exc: Exception) -> Failure | None:
             error_code=_shown_code(_str(exc.code)),
             api_message=message,
             request_id=exc.request_id,
-            retry_after=parse_retry_after(exc.response.headers),
+            retry_after=_asked_wait(exc.status_code, exc.response.headers, _str(exc.type)),
         )
     if isinstance(exc, openai.APIError):  # an error sent in the middle of a stream
         kind, code = _str(exc.type), _str(exc.code)
@@ -88,6 +88,21 @@ def classify_openai_error(exc: Exception) -> Failure | None:
             api_message=exc.message,
         )
     return None
+
+
+def _asked_wait(status: int, headers: Mapping[str, str], kind: str | None) -> float | None:
+    """``retry-after``; for a 429 without it, when the limit it names (its type: ``tokens``,
+    ``requests``; else each with nothing ``remaining``) is replenished, by the
+    ``x-ratelimit-reset-*`` headers. A request bigger than what is left is refused while
+    tokens remain, so the limit named counts, not the count left."""
+    wait = parse_retry_after(headers)
+    if wait is not None or status != 429:
+        return wait
+    limits = ("tokens", "requests")
+    named = [name for name in limits if (kind or "").startswith(name[:-1])]
+    spent = [n for n in limits if headers.get(f"x-ratelimit-remaining-{n}", "").strip() == "0"]
+    waits = [parse_duration(headers.get(f"x-ratelimit-reset-{n}", "")) for n in named or spent]
+    return max((w for w in waits if w is not None), default=None)
 
 
 def _shown_code(code: str | None) -> str | None:

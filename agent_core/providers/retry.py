@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ __all__ = [
     "Sleep",
     "call_with_retries",
     "describe_connection_error",
+    "parse_duration",
     "parse_retry_after",
     "retry_reason",
 ]
@@ -60,6 +62,20 @@ class RetryPolicy:
         """The wait before retry ``retry_number`` (1 for the first retry)."""
         delay = min(self.max_delay_s, self.base_delay_s * 2.0 ** (retry_number - 1))
         return delay * (1.0 - self.jitter * rng.random())
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in a duration as OpenAI's ``x-ratelimit-reset-*`` headers write it ("6m0s",
+    "41.724s", "12ms", "1h2m3s"); ``None`` when it is not one."""
+    text = text.strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _UNIT_S[u] for n, u in parts)
 
 
 def describe_connection_error(exc: BaseException) -> str:

@@ -1,8 +1,8 @@
 """A ``retry-after`` that is an HTTP date, through the real SDKs: HTTP dates are GMT
 (RFC 9110 section 5.6.7), in the IMF form and in the two obsolete ones a server may
 still send, whatever zone the machine signoff runs on is set to. One that asks for no
-wait at all (0, a date gone by) is no reason to hurry; an Anthropic 429 without one has
-the RFC 3339 times of its ``anthropic-ratelimit-*-reset`` headers."""
+wait at all (0, a date gone by) is no reason to hurry; a 429 without one still says when
+its limit is replenished (Anthropic: RFC 3339 times, OpenAI: durations such as "6m0s")."""
 
 from __future__ import annotations
 
@@ -153,3 +153,29 @@ async def test_an_anthropic_429_without_retry_after_waits_for_the_exhausted_limi
 
     wait = await one_wait(model, anthropic_api, sleeps, headers)
     assert 15 <= wait <= 21
+
+
+@pytest.mark.parametrize(
+    ("limit", "reset", "wanted"), [("tokens", "19.5s", 19.5), ("requests", "1m0s", 60.0)]
+)
+async def test_an_openai_429_without_retry_after_waits_for_the_limit_it_names(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, limit: str, reset: str, wanted: float
+) -> None:
+    """OpenAI's 429 names the limit in its type (``tokens``, ``requests``) and the
+    ``x-ratelimit-reset-*`` headers say when it is replenished ("6m0s", "41.724s"); a 429
+    without ``retry-after`` (Azure's often) spent every attempt of the 0.5-4 s backoff
+    before then and failed the turn. A request bigger than what is left gets a 429 while
+    tokens remain, so the limit named counts, not the ``remaining`` count."""
+    model = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+    headers = {
+        "x-ratelimit-remaining-requests": "4999" if limit == "tokens" else "0",
+        "x-ratelimit-reset-requests": "12ms" if limit == "tokens" else reset,
+        "x-ratelimit-remaining-tokens": "1218" if limit == "tokens" else "150000",
+        "x-ratelimit-reset-tokens": reset if limit == "tokens" else "7ms",
+    }
+    openai_api.error(429, type=limit, headers=headers).reply("recovered")
+    try:
+        reply = await model.complete(system="", messages=ASK, tools=[])
+    finally:
+        await model.aclose()
+    assert reply.text == "recovered" and sleeps.calls == [wanted]
