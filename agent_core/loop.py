@@ -198,10 +198,14 @@ async def _model_turn(
             )
         )
         await run.trace("model_error", {"error": reason})
+        # The provider's sentence keeps its own end ("… minutes. (request-id …)"):
+        # wrapped in parentheses it doubled its punctuation.
+        said = str(exc).strip() or type(exc).__name__
+        said += "" if said.endswith((".", "!", "?", ")")) else "."
         await say(
             run,
             "model-error",
-            f"I could not get an answer from the model ({exc}). "
+            f"I could not get an answer from the model: {said} "
             "Your message is saved; mention me to try again.",
         )
         await _end(run, turn, SessionState.FAILED, reason)

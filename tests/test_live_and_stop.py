@@ -16,6 +16,7 @@ from agent_core.live import GuardedLiveView, LiveTurn, ReplyStream, ToolStep
 from agent_core.messages import Message, ToolResultMessage
 from agent_core.model import ModelReply, RetryNotice, TextSink, ToolSpec
 from agent_core.observe import ModelCall, RecordingObserver
+from agent_core.providers.errors import ProviderError
 from agent_core.scripted import ScriptedModel
 from agent_core.session_run import SessionRun
 from agent_core.stop_marker import read_stop
@@ -160,8 +161,27 @@ async def test_a_model_that_fails_mid_stream_abandons_its_stream(
     await engine.ingest(message("how are things?", ts="1700000000.000100"))
     await engine.idle_workers()
     assert live.kinds() == ["working", "stream", "abandon", "ended"]
-    assert (await replies(engine, surface))[0].startswith(
-        "I could not get an answer from the model"
+    (said,) = await replies(engine, surface)
+    assert said.startswith("I could not get an answer from the model: the provider went away.")
+
+
+async def test_a_provider_s_sentence_is_told_with_its_own_punctuation(
+    make_engine: Any, home: Home, surface: RecordingSurface
+) -> None:
+    """A provider's message ends in its own full stop or (request-id …): wrapped in
+    parentheses it read "(… a few minutes. (request-id req_1))." in the thread."""
+
+    class Overloaded(BrokenModel):
+        async def stream(self, **_: Any) -> ModelReply:
+            raise ProviderError("Overloaded; try again in a few minutes. (request-id req_1)")
+
+    engine = await make_engine(model=Overloaded())
+    await engine.ingest(message("how are things?", ts="1700000000.000100"))
+    await engine.idle_workers()
+    (said,) = await replies(engine, surface)
+    assert said == (
+        "I could not get an answer from the model: Overloaded; try again in a few minutes. "
+        "(request-id req_1) Your message is saved; mention me to try again."
     )
 
 
