@@ -17,7 +17,7 @@ person's stop applies to the messages (the turn ends without asking the model).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError
@@ -33,11 +33,11 @@ from .model import (
     complete_streaming,
     provider_of,
 )
-from .observe import ModelCall
+from .observe import ModelCall, ModelRetried
 from .runtime import Runtime
 from .stops import active_stop
 
-__all__ = ["EarlyCall", "HeldSink", "start_early_call", "with_messages"]
+__all__ = ["EarlyCall", "HeldSink", "retries_counted", "start_early_call", "with_messages"]
 
 
 class HeldSink:
@@ -177,7 +177,12 @@ def start_early_call(
     sink = HeldSink()
     task = asyncio.ensure_future(
         complete_streaming(
-            rt.model, system=rt.system_prompt, messages=messages, tools=tools, sink=sink
+            rt.model,
+            system=rt.system_prompt,
+            messages=messages,
+            tools=tools,
+            sink=sink,
+            on_retry=retries_counted(rt),
         )
     )
     task.add_done_callback(_retrieved)
@@ -190,6 +195,16 @@ def start_early_call(
         model=rt.model.name,
         cost=rt.cost,
     )
+
+
+def retries_counted(rt: Runtime) -> Callable[[RetryNotice], None]:
+    """What a model call of ``rt`` tells of each of its retries: the metrics' count."""
+    provider = provider_of(rt.model.name)
+
+    def seen(notice: RetryNotice) -> None:
+        rt.observer.emit(ModelRetried(provider=provider, reason=notice.reason))
+
+    return seen
 
 
 def _retrieved(task: asyncio.Task[ModelReply]) -> None:

@@ -8,7 +8,7 @@ has, so a model that cannot stream (offline, scripted) streams its whole text at
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -136,6 +136,26 @@ class StreamingModel(Model, Protocol):
     ) -> ModelReply: ...
 
 
+class _ReportingRetries:
+    """``sink``, and every retry of the call told to ``seen`` as well (the metrics count
+    them) whether or not ``sink`` listens for retries."""
+
+    def __init__(self, sink: TextSink, seen: Callable[[RetryNotice], None]) -> None:
+        self._sink = sink
+        self._seen = seen
+
+    async def text(self, delta: str) -> None:
+        await self._sink.text(delta)
+
+    async def restart(self) -> None:
+        await self._sink.restart()
+
+    async def retrying(self, notice: RetryNotice) -> None:
+        self._seen(notice)
+        if isinstance(self._sink, RetryListener):
+            await self._sink.retrying(notice)
+
+
 async def complete_streaming(
     model: Model,
     *,
@@ -143,9 +163,13 @@ async def complete_streaming(
     messages: Sequence[Message],
     tools: Sequence[ToolSpec],
     sink: TextSink,
+    on_retry: Callable[[RetryNotice], None] | None = None,
 ) -> ModelReply:
-    """``model``'s reply, its text streamed to ``sink`` (all at once if it cannot stream)."""
+    """``model``'s reply, its text streamed to ``sink`` (all at once if it cannot stream);
+    ``on_retry`` hears of each retry of the call, once."""
     if isinstance(model, StreamingModel):
+        if on_retry is not None:
+            sink = _ReportingRetries(sink, on_retry)
         return await model.stream(system=system, messages=messages, tools=tools, sink=sink)
     reply = await model.complete(system=system, messages=messages, tools=tools)
     if reply.text:

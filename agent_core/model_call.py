@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from .cancelling import cancel_and_wait
-from .early_call import EarlyCall
+from .early_call import EarlyCall, retries_counted
 from .live import LiveTurn, LiveView
 from .messages import UserMessage
 from .model import ModelReply, RetryNotice, TextSink, complete_streaming, provider_of
@@ -51,6 +51,7 @@ async def call_model(
                     messages=run.transcript,
                     tools=tools,
                     sink=sink,
+                    on_retry=retries_counted(rt),
                 )
             )
         cut = ModelCall(provider=provider_of(rt.model.name), outcome="cancelled", session_id=run.id)

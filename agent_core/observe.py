@@ -22,7 +22,7 @@ from typing import Literal, Protocol, TypeAlias
 
 from sessions import ThreadKey
 
-from .messages import Usage
+from .observe_model import ModelCall, ModelRetried
 
 __all__ = [
     "ApiOutcome",
@@ -36,6 +36,7 @@ __all__ = [
     "MessageOutcome",
     "MessageStored",
     "ModelCall",
+    "ModelRetried",
     "NullObserver",
     "Observer",
     "OutboxDepth",
@@ -201,46 +202,6 @@ class SlackApiCall:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ModelCall:
-    """One model call: its provider (``anthropic``, ``openai``, ``offline``, …) and how it
-    ended: ``ok`` (its answer used), ``error``, ``cancelled`` (cut off in flight: by a stop,
-    or an early call let go; its cost is not known) or ``discarded`` (answered, and paid
-    for, but not used: an early call its turn let go)."""
-
-    provider: str
-    outcome: Literal["ok", "error", "cancelled", "discarded"]
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-    usd: float = 0.0
-    session_id: str = ""
-    error: str = ""
-
-    @classmethod
-    def answered(
-        cls,
-        *,
-        provider: str,
-        outcome: Literal["ok", "discarded"],
-        usage: Usage,
-        usd: float,
-        session_id: str,
-    ) -> ModelCall:
-        """A call that answered: its reply's token counts, as the provider reported them."""
-        return cls(
-            provider=provider,
-            outcome=outcome,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            usd=usd,
-            session_id=session_id,
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
 class SessionStateChanged:
     """A session moved forward (``created`` → ``running`` → ``completed`` …)."""
 
@@ -271,6 +232,7 @@ Event: TypeAlias = (
     | ReplyPosted
     | SlackApiCall
     | ModelCall
+    | ModelRetried
     | SessionStateChanged
     | OutboxDepth
 )

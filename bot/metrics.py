@@ -27,6 +27,7 @@ from agent_core.observe import (
     Event,
     MessageStored,
     ModelCall,
+    ModelRetried,
     OutboxDepth,
     SlackApiCall,
     ToolExecuted,
@@ -113,6 +114,12 @@ class Metrics:
             ["provider", "outcome"],
             registry=r,
         )
+        self.model_retries = Counter(
+            "signoff_model_retries",
+            "Model calls tried again, by why (529 overloaded_error, timed out, …)",
+            ["provider", "reason"],
+            registry=r,
+        )
         self.model_tokens = Counter(
             "signoff_model_tokens", "Model tokens", ["provider", "direction"], registry=r
         )
@@ -172,6 +179,8 @@ class Metrics:
                         self.model_tokens.labels(event.provider, direction).inc(tokens)
                 if event.usd > 0:
                     self.model_cost.inc(event.usd)
+            case ModelRetried():
+                self.model_retries.labels(event.provider, event.reason).inc()
             case SlackApiCall():
                 self.slack_calls.labels(event.method, event.outcome).inc()
             case OutboxDepth():

@@ -1,0 +1,64 @@
+"""The model calls' events: each call and how it ended, and each retry of one.
+
+Apart from ``observe`` (which holds the rest and re-exports these) because a call's
+tokens and cost make it the largest event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .messages import Usage
+
+__all__ = ["ModelCall", "ModelRetried"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelCall:
+    """One model call: its provider (``anthropic``, ``openai``, ``offline``, …) and how it
+    ended: ``ok`` (its answer used), ``error``, ``cancelled`` (cut off in flight: by a stop,
+    or an early call let go; its cost is not known) or ``discarded`` (answered, and paid
+    for, but not used: an early call its turn let go)."""
+
+    provider: str
+    outcome: Literal["ok", "error", "cancelled", "discarded"]
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    usd: float = 0.0
+    session_id: str = ""
+    error: str = ""
+
+    @classmethod
+    def answered(
+        cls,
+        *,
+        provider: str,
+        outcome: Literal["ok", "discarded"],
+        usage: Usage,
+        usd: float,
+        session_id: str,
+    ) -> ModelCall:
+        """A call that answered: its reply's token counts, as the provider reported them."""
+        return cls(
+            provider=provider,
+            outcome=outcome,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            usd=usd,
+            session_id=session_id,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRetried:
+    """A model call failed and is tried again: its provider and why (``529
+    overloaded_error``, ``timed out``), as the people waiting are told. A call that then
+    answers is counted once in ``ModelCall``; its retries, here, once each."""
+
+    provider: str
+    reason: str
