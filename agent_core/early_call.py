@@ -17,7 +17,7 @@ person's stop applies to the messages (the turn ends without asking the model).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError
@@ -28,6 +28,7 @@ from .model import (
     ModelReply,
     RetryListener,
     RetryNotice,
+    RetrySeen,
     TextSink,
     ToolSpec,
     complete_streaming,
@@ -197,11 +198,11 @@ def start_early_call(
     )
 
 
-def retries_counted(rt: Runtime) -> Callable[[RetryNotice], None]:
+def retries_counted(rt: Runtime) -> RetrySeen:
     """What a model call of ``rt`` tells of each of its retries: the metrics' count."""
     provider = provider_of(rt.model.name)
 
-    def seen(notice: RetryNotice) -> None:
+    async def seen(notice: RetryNotice) -> None:
         rt.observer.emit(ModelRetried(provider=provider, reason=notice.reason))
 
     return seen

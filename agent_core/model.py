@@ -8,7 +8,7 @@ has, so a model that cannot stream (offline, scripted) streams its whole text at
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +22,8 @@ __all__ = [
     "RawToolCall",
     "RetryListener",
     "RetryNotice",
+    "RetrySeen",
+    "RetryTap",
     "StopReason",
     "StreamingModel",
     "TextSink",
@@ -136,11 +138,14 @@ class StreamingModel(Model, Protocol):
     ) -> ModelReply: ...
 
 
-class _ReportingRetries:
-    """``sink``, and every retry of the call told to ``seen`` as well (the metrics count
-    them) whether or not ``sink`` listens for retries."""
+RetrySeen = Callable[[RetryNotice], Awaitable[None]]
 
-    def __init__(self, sink: TextSink, seen: Callable[[RetryNotice], None]) -> None:
+
+class RetryTap:
+    """``sink``, whose retries ``seen`` hears of as well (the live view, the metrics),
+    whether or not ``sink`` listens for them itself."""
+
+    def __init__(self, sink: TextSink, seen: RetrySeen) -> None:
         self._sink = sink
         self._seen = seen
 
@@ -151,7 +156,7 @@ class _ReportingRetries:
         await self._sink.restart()
 
     async def retrying(self, notice: RetryNotice) -> None:
-        self._seen(notice)
+        await self._seen(notice)
         if isinstance(self._sink, RetryListener):
             await self._sink.retrying(notice)
 
@@ -163,13 +168,13 @@ async def complete_streaming(
     messages: Sequence[Message],
     tools: Sequence[ToolSpec],
     sink: TextSink,
-    on_retry: Callable[[RetryNotice], None] | None = None,
+    on_retry: RetrySeen | None = None,
 ) -> ModelReply:
     """``model``'s reply, its text streamed to ``sink`` (all at once if it cannot stream);
     ``on_retry`` hears of each retry of the call, once."""
     if isinstance(model, StreamingModel):
         if on_retry is not None:
-            sink = _ReportingRetries(sink, on_retry)
+            sink = RetryTap(sink, on_retry)
         return await model.stream(system=system, messages=messages, tools=tools, sink=sink)
     reply = await model.complete(system=system, messages=messages, tools=tools)
     if reply.text:

@@ -13,9 +13,9 @@ from typing import Any
 
 from .cancelling import cancel_and_wait
 from .early_call import EarlyCall, retries_counted
-from .live import LiveTurn, LiveView
+from .live import LiveTurn
 from .messages import UserMessage
-from .model import ModelReply, RetryNotice, TextSink, complete_streaming, provider_of
+from .model import ModelReply, RetryTap, TextSink, complete_streaming, provider_of
 from .observe import ModelCall
 from .session_run import SessionRun
 from .stop_marker import StopRequest
@@ -36,7 +36,9 @@ async def call_model(
     view is told of, which hears of the provider's retries too."""
     rt = run.rt
     tools = rt.registry.specs()
-    sink = _TellingRetries(sink, rt.live, turn)
+    # The live view hears of the provider's retries: people see why nothing comes,
+    # rather than "thinking" through minutes of an outage.
+    sink = RetryTap(sink, lambda notice: rt.live.retrying(turn, notice))
     with rt.stops.watching(run.thread) as stopped:
         call: asyncio.Future[ModelReply]
         if early is not None and early.fits(run.transcript, tools):
@@ -67,25 +69,6 @@ async def call_model(
         rt.observer.emit(cut)  # first: the drain may cut the wait below too
         await cancel_and_wait(call)  # a cancel of this worker (the drain) still reaches it
         return stopped.result()
-
-
-class _TellingRetries:
-    """The turn's sink, whose live view hears when the provider is tried again (people
-    see why nothing comes, rather than "thinking" through minutes of an outage)."""
-
-    def __init__(self, sink: TextSink, live: LiveView, turn: LiveTurn) -> None:
-        self._sink = sink
-        self._live = live
-        self._turn = turn
-
-    async def text(self, delta: str) -> None:
-        await self._sink.text(delta)
-
-    async def restart(self) -> None:
-        await self._sink.restart()
-
-    async def retrying(self, notice: RetryNotice) -> None:
-        await self._live.retrying(self._turn, notice)
 
 
 def live_turn(run: SessionRun) -> LiveTurn:
