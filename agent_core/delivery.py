@@ -21,7 +21,7 @@ import logging
 import time
 from typing import Literal
 
-from approvals import ApprovalRequest, ApprovalsError, Policy
+from approvals import ApprovalRequest, ApprovalsError, Policy, overtaken
 from sessions import (
     Clock,
     DrainerClaim,
@@ -260,6 +260,8 @@ class Delivery:
         check_first = entry.id in self._check_first
         results, shown = [entry], ""
         if entry.kind == "reply":
+            if overtaken(self.home, post_id=entry.id, approval_id=entry.approval_id):
+                return [self._done(entry, "skipped")]
             delivered = await self.surface.post_reply(entry, check_first=check_first)
         elif entry.kind == "notice":
             delivered = await self.surface.notify(entry)

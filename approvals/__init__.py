@@ -37,7 +37,15 @@ from .errors import (
     PolicyError,
 )
 from .expiry import sweep_expired
-from .governance import Escalated, QuorumCompleted, Reminded, Step, fire_due, sweep_timers
+from .governance import (
+    Escalated,
+    QuorumCompleted,
+    Reminded,
+    Step,
+    fire_due,
+    overtaken,
+    sweep_timers,
+)
 from .governed import CurrentCall
 from .policy import Policy, PolicyRule, load_policy, parse_duration
 from .records import (
@@ -115,6 +123,7 @@ __all__ = [
     "load_capsule",
     "load_policy",
     "may_decide",
+    "overtaken",
     "parse_duration",
     "quorum_of",
     "record_decision",

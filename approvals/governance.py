@@ -38,7 +38,15 @@ from .records import Escalation, Reminder
 from .request import ApprovalRequest
 from .timers import Timers
 
-__all__ = ["Escalated", "QuorumCompleted", "Reminded", "Step", "fire_due", "sweep_timers"]
+__all__ = [
+    "Escalated",
+    "QuorumCompleted",
+    "Reminded",
+    "Step",
+    "fire_due",
+    "overtaken",
+    "sweep_timers",
+]
 
 log = logging.getLogger("signoff.approvals")
 
@@ -135,6 +143,18 @@ def _queue_posts(request: ApprovalRequest, policy: Policy) -> None:
         pinged = (*reminder.pinged, c.requester)
         text = _reminder_text(request, reminder, policy)
         request.queue_post(f"remind-{reminder.n}", text, mentions=pinged, by_card=True)
+
+
+def overtaken(home: Home, *, post_id: str, approval_id: str) -> bool:
+    """Was this queued post a reminder or an escalation (words asking people to decide)
+    of a request decided since? Then it is not posted: a decision from another process
+    may land between the sweep's look and its records (delivery asks at send time)."""
+    if not approval_id or not post_id.startswith(("remind-", "escalate-")):
+        return False
+    try:
+        return ApprovalRequest.open(home, approval_id).decision() is not None
+    except (SessionsError, ApprovalsError):
+        return False  # posted as queued: the request's problem is for verify to say
 
 
 def _latest_due_reminder(request: ApprovalRequest, at: str) -> tuple[int, str] | None:

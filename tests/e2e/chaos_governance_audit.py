@@ -118,8 +118,11 @@ def audit_governance(out: Audit, home: Path, effects: ToolEffects, posts: Counte
             if until and at is not None and at > _epoch(until) + 1.0:
                 out.add("stale_ran", f"{where}: started at {at}, valid until {until}")
         figures["ran"] += bool(starts)
-        # A reminder or escalation on record is posted once; one a decision overtook before
-        # its post was queued is never posted (it would ask for a decision already made).
+        # A reminder or escalation on record is posted once, and never written well after
+        # the decision. Within a second it may be: a decision from another process (a
+        # terminal) can land between the sweep's look and its records (seed 86420: 1 ms
+        # apart). Delivery then does not post it (tests/test_reminder_crossing_a_decision.py);
+        # a gap of seconds would mean the sweep did not look at all.
         decided_at = (decision or {}).get("at")
         for key, name in [(f"remind-{n}", f"reminder-{n}") for n in range(1, 10)] + [
             ("escalate", "escalated")
@@ -131,7 +134,11 @@ def audit_governance(out: Audit, home: Path, effects: ToolEffects, posts: Counte
                 out.add("reminder_posts", f"{where}: {name} on record {record}, posted {sent}")
             elif record is not None and not sent and decided_at is None:
                 out.add("reminder_posts", f"{where}: {name} on record, never posted")
-            elif record is not None and decided_at is not None and record["at"] > decided_at:
+            elif (
+                record is not None
+                and decided_at is not None
+                and _epoch(record["at"]) > _epoch(decided_at) + 1.0
+            ):
                 out.add("reminder_posts", f"{where}: {name} at {record['at']}, decided earlier")
         told_frozen = posts[f"frozen-{aid}"]
         figures["frozen_told"] += bool(told_frozen)
