@@ -158,7 +158,7 @@ def slow_tool_bot(
         slack,
         home,
         tmp_path / f"logs-{len(list(tmp_path.glob('logs-*')))}",
-        http_port=free_port(),
+        http_port=0,  # not asked: an ephemeral port, never one taken meanwhile
         SIGNOFF_MODEL="openai-compatible:fake",
         OPENAI_BASE_URL=model.base_url,
         SIGNOFF_TOOLS=write_slow_tool(tools, module),

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from ops_kit import RunProcess, free_port
+from ops_kit import RunProcess
 from signoff_e2e_kit import (
     approval_id_of,
     bot_messages,
@@ -84,7 +84,7 @@ def gated_bot(slack: LocalSlack, home: Path, tmp_path: Path) -> tuple[RunProcess
         slack,
         home,
         tmp_path / "bot",
-        http_port=free_port(),
+        http_port=0,  # not asked: an ephemeral port, never one taken meanwhile
         SIGNOFF_MODEL="offline",
         SIGNOFF_TOOLS="gatedtools",
         PYTHONPATH=str(tools),

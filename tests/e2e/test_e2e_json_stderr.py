@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ops_kit import Call, FakeOpenAI, RunProcess, free_port
+from ops_kit import Call, FakeOpenAI, RunProcess
 from signoff_e2e_kit import bot_reply, clean_env, mention
 
 from bot.config import Settings
@@ -87,7 +87,7 @@ async def test_what_python_prints_on_stderr_is_json_lines_too(
         slack,
         settings.home,
         tmp_path / "logs",
-        http_port=free_port(),
+        http_port=0,  # not asked: an ephemeral port, never one taken meanwhile
         SIGNOFF_MODEL="openai-compatible:fake",
         OPENAI_BASE_URL=model.base_url,
         SIGNOFF_TOOLS="noisy_tools",

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from ops_kit import FakeOpenAI, RunProcess, free_port
+from ops_kit import FakeOpenAI, RunProcess
 from signoff_e2e_kit import bot_reply, mention
 
 from bot.config import Settings
@@ -41,7 +41,7 @@ async def test_run_warns_once_at_start_up_and_a_turn_says_the_limit(
         slack,
         settings.home,
         tmp_path / "logs",
-        http_port=free_port(),
+        http_port=0,  # not asked: an ephemeral port, never one taken meanwhile
         SIGNOFF_MODEL="openai:gpt-4o",
         OPENAI_BASE_URL=model.base_url,
         SIGNOFF_CONFIG=str(config),
