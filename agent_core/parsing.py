@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from json import JSONDecodeError
 from typing import Any, cast
 
+from .json_normalize import TooDeep, normalize, note
 from .messages import ToolCall
 from .model import RawToolCall
 
@@ -47,15 +48,6 @@ CALL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _FENCE_RE = re.compile(r"```[\w+-]*[^\S\n]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _TRAILING_COMMA_RE = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|,(?=\s*[}\]])', re.DOTALL)
-_TOKEN_RE = re.compile(
-    r"""(?P<q>["'])(?P<body>(?:\\.|(?!(?P=q))[^\\])*)(?P<end>(?P=q)|\\?\Z)"""
-    r"|(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))"
-    r"|(?P<word>[A-Za-z_$][\w$-]*)(?P<colon>(?=\s*:))?"
-    r"""|[^"'/{}\[\],:A-Za-z_$]+|.""",
-    re.DOTALL,
-)
-_ESCAPE_RE = re.compile(r'\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)|[\x00-\x1f"]', re.DOTALL)
-_PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _WS = " \t\n\r"  # JSON's whitespace; str.strip() would also drop e.g. U+2028, which JSON rejects
 
 
@@ -143,11 +135,6 @@ def _show(text: str, limit: int = 64) -> str:
     return shown[:limit] + ("..." if len(shown) > limit or len(text) > limit else "")
 
 
-def _note(repairs: list[str], what: str) -> None:
-    if what not in repairs:
-        repairs.append(what)
-
-
 def _check_size(text: str) -> None:
     size = len(text) if len(text) > MAX_ARGUMENT_BYTES else len(text.encode("utf-8", "replace"))
     if size > MAX_ARGUMENT_BYTES:
@@ -174,31 +161,34 @@ def _parse_text(text: str, repairs: list[str], *, level: int) -> dict[str, Any]:
     # A fence after the first brace is more likely markdown inside a string value.
     if fence >= 0 and (brace < 0 or fence < brace) and (m := _FENCE_RE.search(candidate)):
         if candidate[: m.start()].strip() or candidate[m.end() :].strip():
-            _note(repairs, "removed surrounding text")
+            note(repairs, "removed surrounding text")
         candidate = m.group(1).strip()
-        _note(repairs, "stripped code fence")
+        note(repairs, "stripped code fence")
         if not candidate:
             raise _Reject(f"arguments contain only a code fence, no JSON object; {_HINT}")
     start = candidate.find("{")
     # Prose before the object is cut; '"' or a bracket there means the brace is inside JSON.
     if start > 0 and not any(c in candidate[:start] for c in '"[]}'):
         candidate = candidate[start:]
-        _note(repairs, "removed surrounding text")
+        note(repairs, "removed surrounding text")
     if candidate != text:
         try:
             return _as_object(_loads(candidate, repairs), repairs, level)
         except JSONDecodeError as exc:
             error = exc
     try:
-        fixed, rest = _normalize(candidate, repairs)
+        try:
+            fixed, rest = normalize(candidate, repairs, max_depth=MAX_DEPTH)
+        except TooDeep:
+            raise _Reject(_TOO_DEEP) from None
         if rest.strip(_WS):
             if "{" in rest:
                 raise _Reject(f"arguments contain more than one JSON object; {_HINT}")
-            _note(repairs, "removed surrounding text")
+            note(repairs, "removed surrounding text")
         # Whole strings are matched (and kept) so a comma inside one is never touched.
         if (cleaned := _TRAILING_COMMA_RE.sub(lambda c: c.group(1) or "", fixed)) != fixed:
             fixed = cleaned
-            _note(repairs, "removed trailing comma")
+            note(repairs, "removed trailing comma")
         return _as_object(_loads(fixed, repairs), repairs, level)
     except JSONDecodeError:  # the model sent the original, so report the original's error
         where = f"{error.msg.removesuffix(' at')} at line {error.lineno} column {error.colno}"
@@ -240,8 +230,8 @@ def _loads(text: str, repairs: list[str]) -> Any:
     except ValueError:  # int() refuses literals over 4300 digits
         raise _Reject("arguments contain an integer with too many digits; send a string") from None
     # Noted only after success: a failed attempt's duplicates describe text we discard.
-    for note in duplicates[:5]:  # a few examples tell the model enough
-        _note(repairs, note)
+    for duplicate in duplicates[:5]:  # a few examples tell the model enough
+        note(repairs, duplicate)
     return value
 
 
@@ -256,7 +246,7 @@ def _check(value: Any, depth: int, repairs: list[str]) -> Any:
     """Validate a decoded value as JSON; replace lone surrogates, which UTF-8 cannot encode."""
     if isinstance(value, str):
         if _SURROGATE_RE.search(value):
-            _note(repairs, "replaced invalid unicode")
+            note(repairs, "replaced invalid unicode")
         return _SURROGATE_RE.sub("\ufffd", value)
     if value is None or isinstance(value, bool | int):
         return value
@@ -274,64 +264,3 @@ def _check(value: Any, depth: int, repairs: list[str]) -> Any:
             raise _Reject(f"arguments have a non-string key ({type(key).__name__}); {_HINT}")
         out[_check(key, depth, repairs)] = _check(item, depth + 1, repairs)
     return out
-
-
-def _normalize(text: str, repairs: list[str]) -> tuple[str, str]:
-    """Rewrite JSON-ish text as JSON in one pass; return it and the text after the value."""
-    out: list[str] = []
-    stack: list[str] = []
-    expect_key = False
-    for m in _TOKEN_RE.finditer(text):
-        token = m.group()
-        if m["comment"]:
-            _note(repairs, "stripped comments")
-            continue
-        if m["q"]:
-            if m["q"] == "'":
-                _note(repairs, "converted single quotes")
-            token = '"' + _ESCAPE_RE.sub(lambda e: _escape(e.group(), repairs), m["body"]) + '"'
-            if m["end"] != m["q"]:
-                _note(repairs, "closed truncated string")
-        elif m["word"]:
-            # Only a bare word followed by ':' where a key belongs is unambiguously a key.
-            if expect_key and m["colon"] is not None:
-                token = f'"{token}"'
-                _note(repairs, "quoted unquoted keys")
-            elif token in _PY_LITERALS and not expect_key:
-                token = _PY_LITERALS[token]
-                _note(repairs, "converted Python literals")
-        elif token in ("{", "["):
-            stack.append(token)
-            if len(stack) > MAX_DEPTH:
-                raise _Reject(_TOO_DEEP)
-            expect_key = token == "{"
-        elif token in ("}", "]"):
-            if not stack or stack.pop() != ("{" if token == "}" else "["):
-                # Mismatched brackets have no safe reading.
-                raise JSONDecodeError("mismatched bracket", text, m.start())
-            if not stack:
-                return "".join(out) + token, text[m.end() :]
-            expect_key = False
-        elif token in (",", ":"):
-            expect_key = token == "," and stack[-1:] == ["{"]
-        out.append(token)
-    if stack or "closed truncated string" in repairs:
-        _note(repairs, "closed truncated JSON")
-        out.extend("}" if b == "{" else "]" for b in reversed(stack))
-    return "".join(out), ""
-
-
-def _escape(found: str, repairs: list[str]) -> str:
-    """Turn one escape or raw character inside a string literal into valid JSON."""
-    if found == '"':  # only a single-quoted string can hold a bare double quote
-        return '\\"'
-    if len(found) == 1 or found[1] < " ":
-        _note(repairs, "escaped control characters")
-        return ("\\\\" if len(found) > 1 else "") + json.dumps(found[-1])[1:-1]
-    if found[1] in '"\\/bfnrt' or len(found) == 6:
-        return found
-    _note(repairs, "fixed invalid escapes")
-    if len(found) == 4:  # Python's "\x41"
-        return "\\u00" + found[2:]
-    # "\'" is Python's too; "\d" in a regex or "C:\Users" meant a literal backslash.
-    return ("" if found[1] == "'" else "\\\\") + found[1]
