@@ -12,6 +12,8 @@ from agent_core.engine import Engine
 from agent_core.scripted import ScriptedModel
 from approvals import Decided, scan_session_approvals
 from sessions import Home, reindex
+from sessions.index import REQUESTED_BY
+from sessions.index_schema import SCHEMA
 
 
 async def _two_askers(make_engine: EngineFactory) -> tuple[Engine, str]:
@@ -58,3 +60,13 @@ async def test_an_index_built_before_the_askers_table_gains_it_when_opened(
     # The first asker is in the approvals row itself; the other comes back with a rebuild.
     assert [r.capsule.id for r in await again.requests_of("U0ALICE")] == [approval_id]
     assert await again.requests_of("U0BOB") == []
+
+
+def test_a_person_s_open_requests_are_found_by_index_not_by_reading_every_pending_row() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(SCHEMA)
+    plan = " ".join(
+        str(row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + REQUESTED_BY, ("U", "U", 10))
+    )
+    assert "approvals_requester (requester=? AND status=?)" in plan
+    assert "approvals_status" not in plan and "SCAN" not in plan, plan
