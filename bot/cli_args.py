@@ -123,6 +123,20 @@ def _checked(check: Callable[[object], str]) -> Callable[[str], str]:
     return typed
 
 
+def _slack(kind: str, first: str) -> Callable[[str], str]:
+    """A Slack id of one kind, by its first letter: ``approve --as C0OPS`` decided as a
+    channel, an approver no policy file may name."""
+    checked = _checked(check_slack_id)
+
+    def typed(value: str) -> str:
+        if not checked(value).startswith(tuple(first)):
+            starts = "/".join(f"{c}…" for c in first)
+            raise argparse.ArgumentTypeError(f"not a Slack {kind} id ({starts}): {value!r}")
+        return value
+
+    return typed
+
+
 def _version() -> str:
     try:
         return version("signoff")
@@ -136,7 +150,8 @@ def parser() -> argparse.ArgumentParser:
     # Not required here: argparse checks that before options it does not know, and answers
     # `signoff --bogus` with "arguments are required: command"; cli_commands says it after.
     sub = top.add_subparsers(dest="command")
-    slack_id, slack_ts = _checked(check_slack_id), _checked(check_slack_ts)
+    # What Slack gives: users U…/W…, channels C…/G…/D…, teams T…/E… (Enterprise Grid).
+    user, slack_ts = _slack("user", "UW"), _checked(check_slack_ts)
     cmd = {
         name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()
     }
@@ -152,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
     for verb in ("approve", "deny"):
         cmd[verb].add_argument("approval_id", type=_checked(check_approval_id))
         cmd[verb].add_argument(
-            "--as", dest="user", required=True, type=slack_id, help="the deciding Slack user id"
+            "--as", dest="user", required=True, type=user, help="the deciding Slack user id"
         )
         cmd[verb].add_argument("--reason", default="")
     cmd["approve"].add_argument(
@@ -161,9 +176,9 @@ def parser() -> argparse.ArgumentParser:
         help="the hash of the arguments you approve (needed after an edit)",
     )
     say = cmd["say"]
-    say.add_argument("--as", dest="user", required=True, type=slack_id)
-    say.add_argument("--team", default="T0LOCAL", type=slack_id)
-    say.add_argument("--channel", required=True, type=slack_id)
+    say.add_argument("--as", dest="user", required=True, type=user)
+    say.add_argument("--team", default="T0LOCAL", type=_slack("team", "TE"))
+    say.add_argument("--channel", required=True, type=_slack("channel", "CGD"))
     say.add_argument("--thread", type=slack_ts, help="thread ts; default: a new thread")
     say.add_argument("--ts", type=slack_ts, help="message ts; default: derived from the clock")
     say.add_argument("text", type=_message)

@@ -1,0 +1,62 @@
+"""An operator's and a hostile user's review of the command line (2026-12-06): each test
+is a case that ended wrong before its fix, run through ``main(argv)`` as an operator's
+shell would give it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("SIGNOFF_POLICY", "SIGNOFF_MODEL", "SIGNOFF_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNOFF_HOME", str(tmp_path / "h"))
+    monkeypatch.setenv("SIGNOFF_DEMO", "1")
+    return tmp_path / "h"
+
+
+def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def _asked(capsys: pytest.CaptureFixture[str]) -> str:
+    """Alice asks for a restart: the id of the request that waits."""
+    assert main(["say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api"]) == 0
+    capsys.readouterr()
+    assert main(["pending"]) == 0
+    return capsys.readouterr().out.split()[0]
+
+
+def test_only_a_user_id_may_decide_or_speak(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--as`` is "the deciding Slack user id": a channel's or a team's id was taken for
+    one, and `approve … --as C0OPS` approved the request as "C0OPS" (policy files refuse
+    such an approver). Likewise a user id for ``--channel`` and ``--team``."""
+    approval = _asked(capsys)
+    for who in ("C0OPS", "T0LOCAL", "S0OPS", "D0DM"):
+        assert main(["approve", approval, "--as", who]) == 2, who
+        assert "not a Slack user id" in _one_line(capsys), who
+        assert main(["deny", approval, "--as", who]) == 2, who
+        _one_line(capsys)
+    assert main(["pending"]) == 0  # nothing was decided
+    assert approval in capsys.readouterr().out
+    bad_says = (
+        ["--as", "C0OPS", "--channel", "C0OPS"],
+        ["--as", "U0BOB", "--channel", "U0BOB"],
+        ["--as", "U0BOB", "--channel", "C0OPS", "--team", "U0X"],
+    )
+    for args in bad_says:
+        assert main(["say", *args, "hello"]) == 2, args
+        _one_line(capsys)
+    # What Slack gives: users U…/W…, channels C…/G…/D…, teams T…/E… (Enterprise Grid).
+    assert main(["say", "--as", "W0BOB", "--team", "E0GRID", "--channel", "D0DM", "hi"]) == 0
+    assert main(["approve", approval, "--as", "W0BOB"]) == 0
+    assert "approved by W0BOB" in capsys.readouterr().out
