@@ -79,7 +79,9 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
     if args.command == "sessions":
         return asyncio.run(list_index(home, args))
     if args.command == "pending":  # the rules in force count a quorum's votes
-        return asyncio.run(list_index(home, args, policy=settings.policy()))
+        # No tool is started: the tokens a server's headers name need not be set here.
+        policy = settings.policy(settings.config(expand=False))
+        return asyncio.run(list_index(home, args, policy=policy))
     if args.command == "quarantine":
         return show_quarantine(home, args)
     if args.command in ("approve", "deny"):

@@ -232,12 +232,13 @@ class Settings(BaseModel):
             )
         return self.slack_bot_token, self.slack_app_token
 
-    def config(self, env: Mapping[str, str] | None = None) -> SignoffConfig:
-        """The SIGNOFF_CONFIG file, validated (an empty config when there is none)."""
+    def config(self, env: Mapping[str, str] | None = None, *, expand: bool = True) -> SignoffConfig:
+        """The SIGNOFF_CONFIG file, validated (an empty config when there is none);
+        ``expand``: as ``config_file.load_config`` takes it."""
         if self.config_path is None:
             return SignoffConfig()
         with _named_by("SIGNOFF_CONFIG"):
-            return load_config(self.config_path, os.environ if env is None else env)
+            return load_config(self.config_path, os.environ if env is None else env, expand=expand)
 
     def policy(self, config: SignoffConfig | None = None) -> Policy:
         """From SIGNOFF_POLICY or the config's [policy]; both at once is an error, since

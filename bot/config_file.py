@@ -125,8 +125,11 @@ def _message(exc: ValidationError, source: str) -> str:
     return f"{source}: {where}: {message}"
 
 
-def load_config(path: Path, env: Mapping[str, str]) -> SignoffConfig:
-    """The validated file; ConfigError with one line naming the key when it is not."""
+def load_config(path: Path, env: Mapping[str, str], *, expand: bool = True) -> SignoffConfig:
+    """The validated file; ConfigError with one line naming the key when it is not.
+
+    ``expand=False``: ``${VAR}`` left as written, for a command that starts no tool (its
+    ``[policy]`` is all ``pending`` needs), run where the bot's tokens are not set."""
     try:
         data = parse_toml(read_config_text(path))
     except FileNotFoundError:
@@ -137,7 +140,8 @@ def load_config(path: Path, env: Mapping[str, str]) -> SignoffConfig:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except ValueError as exc:  # a FIFO, a device, a file of gigabytes
         raise ConfigError(f"SIGNOFF_CONFIG: cannot use {path}: {exc}") from None
-    _expand_tables(data, env, str(path))
+    if expand:
+        _expand_tables(data, env, str(path))
     try:
         return SignoffConfig.model_validate(data)
     except ValidationError as exc:

@@ -60,3 +60,31 @@ def test_only_a_user_id_may_decide_or_speak(
     assert main(["say", "--as", "W0BOB", "--team", "E0GRID", "--channel", "D0DM", "hi"]) == 0
     assert main(["approve", approval, "--as", "W0BOB"]) == 0
     assert "approved by W0BOB" in capsys.readouterr().out
+
+
+def test_pending_reads_the_policy_without_the_bots_secrets(
+    cli_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """``pending`` reads the config for its ``[policy]`` (a quorum's votes) and opens no
+    tool: in an operator's shell without the bot's tokens, a ``${OPS_TOKEN}`` in a
+    server's headers ended it with "${OPS_TOKEN} is not set" (docs/tools.md: the config is
+    checked by the commands that build the engine). Its policy is still checked."""
+    approval = _asked(capsys)
+    config = tmp_path / "signoff.toml"
+    config.write_text(
+        "[policy.tools.restart_service]\nquorum = 2\n\n"
+        '[mcp.servers.ops]\nurl = "http://127.0.0.1:9/mcp"\n'
+        'headers = { Authorization = "Bearer ${OPS_TOKEN}" }\n'
+    )
+    monkeypatch.setenv("SIGNOFF_CONFIG", str(config))
+    monkeypatch.delenv("OPS_TOKEN", raising=False)
+    assert main(["pending"]) == 0, capsys.readouterr().err
+    assert approval in capsys.readouterr().out
+    assert main(["approve", approval, "--as", "U0BOB"]) == 2  # this one opens the server
+    assert "${OPS_TOKEN} is not set" in _one_line(capsys)
+    config.write_text(config.read_text().replace("quorum = 2", "quorum = 0"))
+    assert main(["pending"]) == 2
+    assert "quorum" in _one_line(capsys)
