@@ -20,13 +20,13 @@ from approvals import Policy, PolicyError, load_policy
 from sessions import check_http_url
 
 from .config_file import SignoffConfig, load_config
+from .env_values import existing_default, parse_bind, path_setting, switch
 from .errors import ConfigError
 
 __all__ = ["KNOWN", "ConfigError", "Settings", "parse_bind"]
 
 # Every SIGNOFF_* variable signoff reads; any other is a typo and stops start-up. The last
 # four steer tests and benchmarks only.
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 KNOWN = (
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
@@ -185,20 +185,22 @@ class Settings(BaseModel):
         if unknown:
             raise ConfigError(f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN)}")
         tools = get("SIGNOFF_TOOLS")
-        home = _path("SIGNOFF_HOME", get("SIGNOFF_HOME") or ".signoff")
+        home = path_setting("SIGNOFF_HOME", get("SIGNOFF_HOME") or ".signoff")
         named = get("SIGNOFF_CONFIG")
-        config = _path("SIGNOFF_CONFIG", named) if named else home / "signoff.toml"
-        demo = _switch("SIGNOFF_DEMO", get("SIGNOFF_DEMO"), default=False, say="1 or 0")
-        cache = _switch(
+        config = path_setting("SIGNOFF_CONFIG", named) if named else home / "signoff.toml"
+        demo = switch("SIGNOFF_DEMO", get("SIGNOFF_DEMO"), default=False, say="1 or 0")
+        cache = switch(
             "SIGNOFF_ANTHROPIC_CACHE", get("SIGNOFF_ANTHROPIC_CACHE"), default=True, say="on or off"
         )
         try:
             return cls(
                 home=home,
                 model=get("SIGNOFF_MODEL") or "offline",
-                policy_path=_path("SIGNOFF_POLICY", p) if (p := get("SIGNOFF_POLICY")) else None,
+                policy_path=path_setting("SIGNOFF_POLICY", p)
+                if (p := get("SIGNOFF_POLICY"))
+                else None,
                 # Named explicitly, it must exist; the default only when it does.
-                config_path=config if named or config.exists() else None,
+                config_path=config if named or existing_default(config, home) else None,
                 demo_tools=demo,
                 tool_modules=tuple(t.strip() for t in tools.split(",") if t.strip())
                 if tools
@@ -211,7 +213,7 @@ class Settings(BaseModel):
                 history_chars=get("SIGNOFF_HISTORY_CHARS") or 120_000,
                 anthropic_cache=cache,
                 max_output_tokens=get("SIGNOFF_MAX_OUTPUT_TOKENS"),
-                price_table=_path("SIGNOFF_PRICE_TABLE", p)
+                price_table=path_setting("SIGNOFF_PRICE_TABLE", p)
                 if (p := get("SIGNOFF_PRICE_TABLE"))
                 else None,
                 http=get("SIGNOFF_HTTP") or "127.0.0.1:9464",
@@ -256,14 +258,6 @@ class Settings(BaseModel):
             return load_policy(self.policy_path)
 
 
-def _switch(name: str, value: str | None, *, default: bool, say: str) -> bool:
-    if value is None:
-        return default
-    if value.lower() not in _TRUE + _FALSE:
-        raise ConfigError(f"configuration: {name}: use {say}, not {value!r}")
-    return value.lower() in _TRUE
-
-
 @contextmanager
 def _named_by(name: str) -> Iterator[None]:
     """An error in a file a setting names says which setting: the file's path alone leaves
@@ -276,20 +270,6 @@ def _named_by(name: str) -> Iterator[None]:
         raise type(exc)(f"{name}: {exc}") from None
 
 
-def _path(name: str, text: str) -> Path:
-    """Absolute, ``~`` expanded and links resolved: what a unit or env file gives is not
-    expanded by a shell, and the file named is the one found now, wherever it is read."""
-    try:
-        return Path(text).expanduser().resolve()
-    except RuntimeError as exc:  # ~nosuchuser, a symlink loop
-        raise ConfigError(f"configuration: {name}: cannot use {text!r}: {exc}") from None
-    except FileNotFoundError:  # relative, from a directory removed since the shell was in it
-        raise ConfigError(
-            f"configuration: {name}: cannot use {text!r}: the working directory no longer "
-            "exists (give an absolute path, or cd to one that does)"
-        ) from None
-
-
 def _env_error(exc: ValidationError) -> ConfigError:
     """The first problem, named by the variable it came from (which a user typed), with the
     value given unless it is a token or our own message already quotes it."""
@@ -300,17 +280,3 @@ def _env_error(exc: ValidationError) -> ConfigError:
     if first["type"] != "value_error" and field not in _SECRET and isinstance(given, str):
         message += f", not {given!r}"
     return ConfigError(f"configuration: {_ENV_OF.get(field, field or 'settings')}: {message}")
-
-
-def parse_bind(text: str) -> tuple[str, int] | None:
-    """``host:port`` (``[::1]:9464`` for IPv6) or ``off``; raises ValueError otherwise."""
-    value = text.strip()
-    if value.lower() == "off":
-        return None
-    host, sep, port = value.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    # [0-9], not isdigit(): that takes other scripts' digits, and ² (which int() refuses).
-    fits = re.fullmatch(r"[0-9]{1,5}", port) and int(port) <= 65535
-    if not sep or not host or "[" in host or "]" in host or not fits:
-        raise ValueError(f"must be host:port (e.g. 127.0.0.1:9464) or off, not {text!r}")
-    return host, int(port)

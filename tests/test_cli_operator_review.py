@@ -4,9 +4,13 @@ shell would give it."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from test_cli_errors import SIGNOFF, env_for, one_error_line, signoff
 
 from bot.cli import main
 
@@ -88,3 +92,36 @@ def test_pending_reads_the_policy_without_the_bots_secrets(
     config.write_text(config.read_text().replace("quorum = 2", "quorum = 0"))
     assert main(["pending"]) == 2
     assert "quorum" in _one_line(capsys)
+
+
+def _without_override(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``signoff`` as a user without root's override of file modes: root in a user
+    namespace of its own reads only what a file's mode lets its owner read."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare(1): a mode that stops root is tested as root")
+    probe = subprocess.run(["unshare", "-U", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"no user namespaces here: {probe.stderr.decode().strip()}")
+    return subprocess.run(
+        ["unshare", "-U", SIGNOFF, *args], env=env_for(home, SIGNOFF_DEMO="1"),
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def test_a_home_it_may_not_look_into_is_named_as_the_home(tmp_path: Path) -> None:
+    """A home of another user's (mode 000 here) ended every command, ``doctor`` included,
+    with "Permission denied: <home>/signoff.toml": a file nobody made, which the operator
+    went looking for. The line names SIGNOFF_HOME."""
+    home = tmp_path / "h"
+    assert (
+        signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "hi", env=env_for(home)).returncode
+        == 0
+    )
+    home.chmod(0)
+    try:
+        for command in (["sessions"], ["pending"], ["doctor"]):
+            line = one_error_line(_without_override(home, *command))
+            assert f"SIGNOFF_HOME {home}" in line and "Permission denied" in line, line
+            assert "signoff.toml" not in line, line
+    finally:
+        home.chmod(0o755)

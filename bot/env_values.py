@@ -1,0 +1,62 @@
+"""One environment value read as what it stands for: a switch, a path, a bind address.
+
+``config.Settings.from_env`` reads each setting through these; a value that is not one
+is a ConfigError (or, for ``parse_bind``, a ValueError pydantic reports) naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["existing_default", "parse_bind", "path_setting", "switch"]
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def switch(name: str, value: str | None, *, default: bool, say: str) -> bool:
+    if value is None:
+        return default
+    if value.lower() not in _TRUE + _FALSE:
+        raise ConfigError(f"configuration: {name}: use {say}, not {value!r}")
+    return value.lower() in _TRUE
+
+
+def path_setting(name: str, text: str) -> Path:
+    """Absolute, ``~`` expanded and links resolved: what a unit or env file gives is not
+    expanded by a shell, and the file named is the one found now, wherever it is read."""
+    try:
+        return Path(text).expanduser().resolve()
+    except RuntimeError as exc:  # ~nosuchuser, a symlink loop
+        raise ConfigError(f"configuration: {name}: cannot use {text!r}: {exc}") from None
+    except FileNotFoundError:  # relative, from a directory removed since the shell was in it
+        raise ConfigError(
+            f"configuration: {name}: cannot use {text!r}: the working directory no longer "
+            "exists (give an absolute path, or cd to one that does)"
+        ) from None
+
+
+def existing_default(config: Path, home: Path) -> bool:
+    """Whether the home holds the default config; a home that may not be looked into
+    (another user's) is named as what is wrong, not the file nobody made in it."""
+    try:
+        return config.exists()
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise ConfigError(f"configuration: cannot use SIGNOFF_HOME {home}: {why}") from None
+
+
+def parse_bind(text: str) -> tuple[str, int] | None:
+    """``host:port`` (``[::1]:9464`` for IPv6) or ``off``; raises ValueError otherwise."""
+    value = text.strip()
+    if value.lower() == "off":
+        return None
+    host, sep, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    # [0-9], not isdigit(): that takes other scripts' digits, and ² (which int() refuses).
+    fits = re.fullmatch(r"[0-9]{1,5}", port) and int(port) <= 65535
+    if not sep or not host or "[" in host or "]" in host or not fits:
+        raise ValueError(f"must be host:port (e.g. 127.0.0.1:9464) or off, not {text!r}")
+    return host, int(port)
