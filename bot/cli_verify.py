@@ -75,8 +75,16 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
         ids = [sid]
     bad = 0
     for sid in ids:
-        report = verify_session(home, sid)
-        missing = _missing_parent(home, sid)
+        try:
+            report = verify_session(home, sid)
+            missing = _missing_parent(home, sid)
+        except OSError as exc:
+            # Not this reader's to read (another user's session): a problem to report,
+            # and the other sessions still checked, as a tampered one would be.
+            where = f": {exc.filename}" if exc.filename else ""
+            print(f"{sid}: UNREADABLE: {exc.strerror or exc}{where}")
+            bad += 1
+            continue
         if report.problems:
             print(f"{sid}: TAMPERED: " + "; ".join(report.problems))
         if missing is not None:

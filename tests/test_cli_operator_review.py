@@ -125,3 +125,24 @@ def test_a_home_it_may_not_look_into_is_named_as_the_home(tmp_path: Path) -> Non
             assert "signoff.toml" not in line, line
     finally:
         home.chmod(0o755)
+
+
+def test_verify_reports_a_session_it_cannot_read_and_checks_the_rest(tmp_path: Path) -> None:
+    """One session it may not read (another user's, mode 000) ended ``verify`` with exit 2
+    and "Permission denied": no word on any other session. It is a problem found (exit 1),
+    named, and the others are checked."""
+    home = tmp_path / "h"
+    for text in ("hi", "status of api"):
+        said = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", text, env=env_for(home))
+        assert said.returncode == 0, said.stderr
+    hidden, seen = sorted((home / "sessions").glob("*/sess_*"))
+    hidden.chmod(0)
+    try:
+        done = _without_override(home, "verify")
+    finally:
+        hidden.chmod(0o755)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and done.stderr == "", done.stderr
+    assert f"{hidden.name}: UNREADABLE: Permission denied" in done.stdout, done.stdout
+    assert seen.name not in done.stdout  # checked, and intact
+    assert "verified 2 session(s), 1 with problems" in done.stdout
