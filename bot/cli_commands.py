@@ -114,12 +114,11 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
         from .dev import run_dev
 
         logs[:] = [setup_logging(format=settings.log_format, level=settings.log_level or "WARNING")]
-        # The dev policy file, once written, is the user's to edit: check it like any other.
+        # The dev policy file, once written, is the user's to edit: check it like any other
+        # (SIGNOFF_POLICY's, as every command does: an error names the variable).
         dev_policy = settings.home / "dev" / "policy.toml"
-        checked_config(
-            settings,
-            policy_path=settings.policy_path or (dev_policy if dev_policy.is_file() else None),
-        )
+        own = settings.policy_path is None and dev_policy.is_file()
+        checked_config(settings, policy_path=dev_policy if own else None)
         writable_home(settings)
         return asyncio.run(
             run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)

@@ -146,3 +146,16 @@ def test_verify_reports_a_session_it_cannot_read_and_checks_the_rest(tmp_path: P
     assert f"{hidden.name}: UNREADABLE: Permission denied" in done.stdout, done.stdout
     assert seen.name not in done.stdout  # checked, and intact
     assert "verified 2 session(s), 1 with problems" in done.stdout
+
+
+@pytest.mark.parametrize("command", [["recover"], ["dev", "--port", "0"]])
+def test_a_policy_file_dev_cannot_use_is_named_by_its_variable(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """``dev`` loaded SIGNOFF_POLICY's file itself and said "policy file not found: …",
+    where every other command says which setting named the file."""
+    home = tmp_path / "home"
+    env = env_for(home, SIGNOFF_POLICY=str(tmp_path / "missing.toml"), SIGNOFF_HTTP="off")
+    line = one_error_line(signoff(*command, env=env))
+    assert line.startswith("signoff: error: SIGNOFF_POLICY: "), line
+    assert "missing.toml" in line
