@@ -45,7 +45,7 @@ from pydantic import (
     field_validator,
 )
 
-from sessions import parse_toml, read_config_text
+from sessions import config_problem, parse_toml, read_config_text
 
 from .errors import PolicyError
 
@@ -224,9 +224,7 @@ class Policy(BaseModel):
         try:
             parsed = _FileInput.model_validate(dict(data))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise PolicyError(f"{source}: {where}: {first['msg']}") from exc
+            raise PolicyError(f"{source}: {config_problem(exc)}") from exc
         try:
             default = parsed.default.apply(PolicyRule())
         except ValueError as exc:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent_core.tools.mcp_spec import McpServerSpec
 from agent_core.tools.specs import SERVER_NAME, TOOL_NAME, CommandSpec
-from sessions import parse_toml, read_config_text
+from sessions import config_problem, parse_toml, read_config_text
 
 from .errors import ConfigError
 
@@ -116,15 +116,6 @@ def _expand_tables(data: dict[str, Any], env: Mapping[str, str], source: str) ->
                 table[key] = _expand(value, env, f"{source}: {where}.{key}")
 
 
-def _message(exc: ValidationError, source: str) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "the file"
-    if first["type"] == "extra_forbidden":
-        return f"{source}: {where}: unknown key"
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{source}: {where}: {message}"
-
-
 def load_config(path: Path, env: Mapping[str, str], *, expand: bool = True) -> SignoffConfig:
     """The validated file; ConfigError with one line naming the key when it is not.
 
@@ -145,4 +136,4 @@ def load_config(path: Path, env: Mapping[str, str], *, expand: bool = True) -> S
     try:
         return SignoffConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_message(exc, str(path))) from None
+        raise ConfigError(f"{path}: {config_problem(exc)}") from None

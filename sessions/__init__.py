@@ -25,6 +25,7 @@ from .clock import (
 from .config_text import (
     MAX_CONFIG_BYTES,
     check_http_url,
+    config_problem,
     parse_json,
     parse_toml,
     read_config_text,
@@ -151,6 +152,7 @@ __all__ = [
     "check_session_id",
     "check_slack_id",
     "check_slack_ts",
+    "config_problem",
     "coordination_for",
     "create_only",
     "default_home",

@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["MAX_CONFIG_BYTES", "check_http_url", "parse_json", "parse_toml", "read_config_text"]
+from pydantic import ValidationError
+
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "check_http_url",
+    "config_problem",
+    "parse_json",
+    "parse_toml",
+    "read_config_text",
+]
 
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -80,3 +89,16 @@ def check_http_url(value: str, *, example: str) -> str:
         shown = re.sub(r"//[^/@]*@", "//…@", value)  # a password in it stays out of logs
         raise ValueError(f"must be an http(s) URL such as {example}, not {shown!r}")
     return value
+
+
+def config_problem(exc: ValidationError) -> str:
+    """The first problem of a file a person wrote, as ``key.path: what is wrong``, in the
+    file's words: a key it does not take is an "unknown key", and pydantic's own words
+    ("Value error, ", the name of a model class of ours) are left out."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the file"
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    if first["type"] == "model_type":  # "…a valid dictionary or instance of _RuleInput"
+        return f"{where}: Input should be a valid dictionary (a table)"
+    return f"{where}: {str(first['msg']).removeprefix('Value error, ')}"

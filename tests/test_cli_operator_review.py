@@ -159,3 +159,33 @@ def test_a_policy_file_dev_cannot_use_is_named_by_its_variable(
     line = one_error_line(signoff(*command, env=env))
     assert line.startswith("signoff: error: SIGNOFF_POLICY: "), line
     assert "missing.toml" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[default]\nbogus = 1\n", "default.bogus: unknown key"),
+        ('[default]\nexpires_after = "0s"\n', "default.expires_after: a duration must be positive"),
+        ("default = 5\n", "default: Input should be a valid dictionary (a table)"),
+    ],
+)
+def test_a_policy_error_is_said_in_the_configs_words(
+    cli_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    text: str,
+    said: str,
+) -> None:
+    """A policy's mistakes came in pydantic's words ("Extra inputs are not permitted",
+    "Value error, …", "…or instance of _RuleInput", a class of ours), where the same
+    mistake in SIGNOFF_CONFIG says "unknown key"."""
+    assert main(["say", "--as", "U0ALICE", "--channel", "C0OPS", "hi"]) == 0  # a home
+    capsys.readouterr()
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text)
+    monkeypatch.setenv("SIGNOFF_POLICY", str(policy))
+    assert main(["pending"]) == 2
+    line = _one_line(capsys)
+    assert line.rstrip("\n").endswith(said), line
+    assert "Value error" not in line and "_RuleInput" not in line, line
