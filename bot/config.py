@@ -20,7 +20,7 @@ from approvals import Policy, PolicyError, load_policy
 from sessions import check_http_url
 
 from .config_file import SignoffConfig, load_config
-from .env_values import existing_default, parse_bind, path_setting, switch
+from .env_values import existing_default, parse_bind, path_setting, switch, unknown_settings
 from .errors import ConfigError
 
 __all__ = ["KNOWN", "ConfigError", "Settings", "parse_bind"]
@@ -183,7 +183,7 @@ class Settings(BaseModel):
 
         unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)
         if unknown:
-            raise ConfigError(f"unknown setting {', '.join(unknown)}; known: {', '.join(KNOWN)}")
+            raise ConfigError(unknown_settings(unknown, KNOWN))
         tools = get("SIGNOFF_TOOLS")
         home = path_setting("SIGNOFF_HOME", get("SIGNOFF_HOME") or ".signoff")
         named = get("SIGNOFF_CONFIG")

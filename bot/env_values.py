@@ -6,14 +6,29 @@ is a ConfigError (or, for ``parse_bind``, a ValueError pydantic reports) naming 
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["existing_default", "parse_bind", "path_setting", "switch"]
+__all__ = ["existing_default", "parse_bind", "path_setting", "switch", "unknown_settings"]
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def unknown_settings(unknown: Sequence[str], known: Sequence[str]) -> str:
+    """What to say of variables named like ours that we do not read: a name holding a
+    space (``SIGNOFF_HOME =/data`` in an env file) quoted, as it would otherwise read as
+    one we know, and the name the first was likely meant to be."""
+    shown = [n if re.fullmatch(r"[A-Z0-9_]+", n) else repr(n) for n in unknown]
+    # Compared without the prefix every name shares, which alone would make any two alike.
+    bare = {k.removeprefix("SIGNOFF_"): k for k in known}
+    typed = unknown[0].strip().upper().removeprefix("SIGNOFF_")
+    close = difflib.get_close_matches(typed, list(bare), n=1, cutoff=0.7)
+    meant = f" (did you mean {bare[close[0]]}?)" if close else ""
+    return f"unknown setting {', '.join(shown)}{meant}; known: {', '.join(known)}"
 
 
 def switch(name: str, value: str | None, *, default: bool, say: str) -> bool:

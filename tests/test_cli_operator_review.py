@@ -189,3 +189,19 @@ def test_a_policy_error_is_said_in_the_configs_words(
     line = _one_line(capsys)
     assert line.rstrip("\n").endswith(said), line
     assert "Value error" not in line and "_RuleInput" not in line, line
+
+
+def test_an_unknown_setting_with_a_space_in_its_name_is_shown_with_it(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``SIGNOFF_HOME =/data`` in an env file is a variable named "SIGNOFF_HOME ": the line
+    said "unknown setting SIGNOFF_HOME ; known: …, SIGNOFF_HOME, …", a name it knows. The
+    name is quoted when it holds more than letters, digits and _, and the one meant named."""
+    monkeypatch.setenv("SIGNOFF_HOME ", "/data")
+    assert main(["sessions"]) == 2
+    line = _one_line(capsys)
+    assert "unknown setting 'SIGNOFF_HOME ' (did you mean SIGNOFF_HOME?)" in line, line
+    monkeypatch.delenv("SIGNOFF_HOME ")
+    monkeypatch.setenv("SIGNOFF_MODLE", "offline")
+    assert main(["sessions"]) == 2
+    assert "unknown setting SIGNOFF_MODLE (did you mean SIGNOFF_MODEL?)" in _one_line(capsys)
