@@ -48,7 +48,7 @@ COMMANDS = {
     "audit": "export every approval (who, what, when, outcome, seal) as JSON lines or CSV",
     "quarantine": "list what arrived from Slack but could never be processed, or show one",
     "reindex": "rebuild index.sqlite3 from the directories",
-    "doctor": "check the model (one cheap call), the Slack tokens and the MCP servers",
+    "doctor": "check the model (one cheap call), the Slack tokens, the MCP servers and the policy",
 }
 
 

@@ -1,10 +1,11 @@
 """``signoff doctor``: what ``signoff run`` depends on, checked before it runs.
 
 The model (one cheap call, ``agent_core.providers.doctor``), the Slack tokens
-(``doctor_slack``) and the tools: each MCP server started and asked for its tools, as at
-start-up, and how many tools there are in all beside how many the model's provider takes
-in a request (``tool_count``). One line each, ``ok:`` or ``problem:``; exit 1 when anything is wrong. Nothing
-is posted, and a home that does not exist is not made.
+(``doctor_slack``), the tools: each MCP server started and asked for its tools, as at
+start-up, how many tools there are in all beside how many the model's provider takes in
+a request (``tool_count``), and the policy, loaded and its rules' tools looked up. One
+line each, ``ok:`` or ``problem:``; exit 1 when anything is wrong. Nothing is posted,
+and a home that does not exist is not made.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import logging
 import os
 
 from agent_core.providers import doctor as model_doctor
+from agent_core.tools import ToolRegistry, ToolSource
+from approvals import PolicyError
 
 from .config import Settings
+from .config_file import SignoffConfig
 from .doctor_slack import Check, check_slack
 from .errors import ConfigError
 from .terminal_text import printable
@@ -24,9 +28,33 @@ from .tooling import build_registry
 __all__ = ["run_doctor"]
 
 
+def _server(source: ToolSource) -> Check:
+    """An MCP server: up with its tools, or why it is down."""
+    problem = source.problem()
+    if problem is not None:
+        return Check(False, f"{source.label} is down: {problem}")
+    tools = source.tools()
+    free = sum(1 for t in tools if t.exemption)
+    return Check(
+        True,
+        f"{source.label} is up: {len(tools)} tools offered, {free} of them "
+        "without an approval (no_approval)",
+    )
+
+
+def _policy(settings: Settings, config: SignoffConfig, registry: ToolRegistry) -> Check:
+    """The policy ``run`` would load, and its rules' tools, as its start-up checks them."""
+    try:
+        policy = settings.policy(config)
+        registry.check_policy(policy)
+    except (ConfigError, PolicyError) as exc:
+        return Check(False, f"policy: {exc}")
+    return Check(True, f"policy: {policy.source}, {len(policy.tools)} tool rule(s)")
+
+
 async def _tools(settings: Settings) -> list[Check]:
-    """One check per MCP server (up with its tools, or why it is down), then how many tools
-    are offered beside the model's limit."""
+    """One check per MCP server, how many tools are offered beside the model's limit, then
+    the policy against the tools."""
     config = settings.config()
     # Its stderr is kept where the bot keeps it, but only in a home that exists. What the
     # bot would log of a server down is this check's own line here.
@@ -40,25 +68,11 @@ async def _tools(settings: Settings) -> list[Check]:
     finally:
         quiet.setLevel(level)
     try:
-        checks = []
-        for source in registry.sources():
-            problem = source.problem()
-            if problem is not None:
-                checks.append(Check(False, f"{source.label} is down: {problem}"))
-                continue
-            tools = source.tools()
-            free = sum(1 for t in tools if t.exemption)
-            checks.append(
-                Check(
-                    True,
-                    f"{source.label} is up: {len(tools)} tools offered, {free} of them "
-                    "without an approval (no_approval)",
-                )
-            )
+        checks = list(map(_server, registry.sources()))
         count = count_tools(registry, settings.model)
         if count is not None:
             checks.append(Check(count.ok, count.line))
-        return checks
+        return [*checks, _policy(settings, config, registry)]
     finally:
         await registry.aclose()
 

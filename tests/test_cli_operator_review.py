@@ -205,3 +205,26 @@ def test_an_unknown_setting_with_a_space_in_its_name_is_shown_with_it(
     monkeypatch.setenv("SIGNOFF_MODLE", "offline")
     assert main(["sessions"]) == 2
     assert "unknown setting SIGNOFF_MODLE (did you mean SIGNOFF_MODEL?)" in _one_line(capsys)
+
+
+def test_doctor_checks_the_policy_run_would_refuse(
+    cli_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """ "Before a deploy, `signoff doctor` with the same environment checks … the tools"
+    (docs/operations.md): a SIGNOFF_POLICY that is missing, or that names a tool nobody
+    defines, passed it (exit 0, all "ok"), and ``run`` then refused to start."""
+    policy = tmp_path / "policy.toml"
+    monkeypatch.setenv("SIGNOFF_POLICY", str(policy))
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert f"problem: policy: SIGNOFF_POLICY: policy file not found: {policy}" in out, out
+    policy.write_text("[tools.launch_missiles]\nquorum = 2\n")
+    assert main(["doctor"]) == 1
+    assert "policy names unknown tools: launch_missiles" in capsys.readouterr().out
+    policy.write_text("[tools.restart_service]\nquorum = 2\n")
+    assert main(["doctor"]) == 0
+    assert f"ok: policy: {policy}" in capsys.readouterr().out
+    assert not cli_home.exists()  # a doctor makes no home
