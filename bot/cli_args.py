@@ -101,6 +101,13 @@ def _port(value: str) -> int:
     return int(value)
 
 
+def _directory(value: str) -> str:
+    # "" (an unset shell variable) would be no --home: the data asked for, kept nowhere.
+    if not value.strip():
+        raise argparse.ArgumentTypeError("expected a directory, not an empty name")
+    return value
+
+
 def _host(value: str) -> str:
     # "" would bind every interface, each on a port of its own with --port 0.
     if not value or any(c.isspace() for c in value):
@@ -156,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
         name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()
     }
     cmd["demo"].add_argument(
-        "--home", help="keep the demo's data here, not in a temporary directory"
+        "--home", type=_directory, help="keep the demo's data here, not in a temporary directory"
     )
     cmd["sessions"].add_argument(
         "--state", action="append", default=[], choices=[s.value for s in SessionState]

@@ -79,7 +79,8 @@ async def _post(engine: Engine, thread: ThreadKey, user: str, text: str, ts: str
 
 async def run_demo(home_arg: str | None) -> int:
     root = Path(home_arg).expanduser() if home_arg else None
-    if root is not None and (root.is_file() or (root.is_dir() and any(root.iterdir()))):
+    # Anything but a new or empty directory (a file, /dev/null) is another's to keep.
+    if root is not None and root.exists() and not (root.is_dir() and not any(root.iterdir())):
         # The script expects a world of its own: a second run found the first one's.
         raise ConfigError(
             f"demo --home {root}: not an empty directory; name a new one, or leave out "

@@ -228,3 +228,16 @@ def test_doctor_checks_the_policy_run_would_refuse(
     assert main(["doctor"]) == 0
     assert f"ok: policy: {policy}" in capsys.readouterr().out
     assert not cli_home.exists()  # a doctor makes no home
+
+
+def test_demo_refuses_an_empty_home_or_one_that_is_no_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``demo --home "$DIR"`` with DIR unset ran in a temporary directory, the data it was
+    asked to keep gone at the end; ``--home /dev/null`` printed "data in /dev/null" and
+    ended on "File exists: /dev/null"."""
+    assert main(["demo", "--home", ""]) == 2
+    assert "--home" in _one_line(capsys)
+    assert main(["demo", "--home", os.devnull]) == 2
+    assert "not an empty directory" in _one_line(capsys)
+    assert capsys.readouterr().out == ""
