@@ -192,12 +192,13 @@ def _print_card(engine: Engine, approval_id: str) -> None:
     except (SessionsError, ApprovalsError) as exc:
         print(f"  ┌ card {approval_id} (unreadable: {exc})")
         return
-    args = printable(", ".join(f"{k}={v!r}" for k, v in c.arguments.items()))
-    print(
-        f"  ┌ approval needed: {c.tool}({args})  hash {c.short_hash}\n"
-        f"  │ asked by {c.requester}; {c.policy.describe()}\n"
-        f"  └ expires {c.expires_at}   id {c.id}   (the card is queued for Slack)"
+    args = ", ".join(f"{k}={v!r}" for k, v in c.arguments.items())
+    card = (
+        f"  ┌ approval needed: {c.tool}({args})  hash {c.short_hash}",
+        f"  │ asked by {c.requester}; {c.policy.describe()}",
+        f"  └ expires {c.expires_at}   id {c.id}   (the card is queued for Slack)",
     )
+    print("\n".join(map(printable, card)))  # a record's escapes shown, never acted on
 
 
 async def _existing(settings: Settings) -> Home:
@@ -224,7 +225,7 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
         )
         # Said at once: what follows may wait for a turn a running bot has in the thread.
         said, code = _decision_line(result, user=args.user)
-        print(said, flush=True)
+        print(printable(said), flush=True)  # a tampered record's escapes shown, not acted on
         await _said_then_delivered(engine, echo)
     finally:
         await engine.close()

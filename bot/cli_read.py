@@ -118,10 +118,12 @@ async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | N
             print("nothing is waiting for a decision")
         for a, request in pending:
             who = a.approvers or "anyone but the requester"
-            print(
+            # As the files have it: a tampered one's escapes are shown, never acted on.
+            line = (
                 f"{a.id}  {a.tool:<16} requested by {a.requester}  approvers: {who}  "
-                f"expires {a.expires_at}  session {a.session_id}{_so_far(request, policy)}"
+                f"expires {a.expires_at}  session {a.session_id}"
             )
+            print(printable(line) + _so_far(request, policy))
         if more:
             print(f"… and more: these are the first {_PENDING_SHOWN} (oldest first)")
     finally:

@@ -4,6 +4,7 @@ shell would give it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -241,3 +242,34 @@ def test_demo_refuses_an_empty_home_or_one_that_is_no_directory(
     assert main(["demo", "--home", os.devnull]) == 2
     assert "not an empty directory" in _one_line(capsys)
     assert capsys.readouterr().out == ""
+
+
+def test_pending_never_passes_a_tampered_records_escapes_to_the_terminal(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pending`` printed a capsule's requester as the files have it: one rewritten with
+    a terminal escape (ESC ]0; sets the window title, others rewrite the screen) drove
+    the operator's terminal. ``sessions``, ``trace``, ``show`` and ``audit`` escape it."""
+    approval = _asked(capsys)
+    (capsule,) = cli_home.glob(f"sessions/*/*/approvals/{approval}.json")
+    record = json.loads(capsule.read_text())
+    record["requester"] = "U0EVIL\x1b]0;pwned\x07\x1b[2J"
+    capsule.write_text(json.dumps(record))
+    assert main(["reindex"]) == 0
+    capsys.readouterr()
+    assert main(["pending"]) == 0
+    out = capsys.readouterr().out
+    assert approval in out
+    assert "\x1b" not in out and "\x07" not in out, repr(out)
+    assert "U0EVIL\\x1b]0;pwned" in out  # shown, as text
+    # And a decision rewritten so: "already decided: denied by …" printed it as it is.
+    assert main(["deny", approval, "--as", "U0BOB"]) == 0
+    (decision,) = cli_home.glob(f"sessions/*/*/approvals/{approval}.decision.json")
+    record = json.loads(decision.read_text())
+    record["deciders"] = ["U0BOB\x1b]0;pwned\x07"]
+    decision.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(["approve", approval, "--as", "U0CAROL"]) == 1
+    out = capsys.readouterr().out
+    assert "already decided: denied by U0BOB\\x1b]0;pwned" in out, repr(out)
+    assert "\x1b" not in out and "\x07" not in out, repr(out)
