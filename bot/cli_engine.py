@@ -227,8 +227,15 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
         said, code = _decision_line(result, user=args.user)
         print(printable(said), flush=True)  # a tampered record's escapes shown, not acted on
         await _said_then_delivered(engine, echo)
+        # An approval's turn says it waits (its reply); a denial's has nobody to say it.
+        denied = isinstance(result, Decided) and result.decision.verdict == "denied"
+        held = denied and engine.rt.killed()
     finally:
         await engine.close()
+    if held:
+        print(
+            f"the kill switch is on ({engine.home.kill_switch}): the thread is told once it is off"
+        )
     if _unfinished(engine, "the decision is recorded", "carried on"):
         return code or UNFINISHED
     return code

@@ -273,3 +273,19 @@ def test_pending_never_passes_a_tampered_records_escapes_to_the_terminal(
     out = capsys.readouterr().out
     assert "already decided: denied by U0BOB\\x1b]0;pwned" in out, repr(out)
     assert "\x1b" not in out and "\x07" not in out, repr(out)
+
+
+def test_deny_under_the_kill_switch_says_the_thread_waits(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``say`` and ``approve`` under the kill switch say their thread waits for it; ``deny``
+    said "denied by U0BOB" alone, as if the model had been told (it is, once it is off)."""
+    approval = _asked(capsys)
+    (cli_home / "KILL").write_text("incident")
+    assert main(["deny", approval, "--as", "U0BOB", "--reason", "not now"]) == 0
+    out = capsys.readouterr().out
+    assert "denied by U0BOB" in out
+    assert "the kill switch is on" in out and "told once it is off" in out, out
+    (cli_home / "KILL").unlink()
+    assert main(["recover"]) == 0
+    assert "I did not run `restart_service`: denied by" in capsys.readouterr().out
