@@ -26,6 +26,7 @@ process (one line on stderr: why, and that a bot or ``signoff recover`` carries 
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -60,6 +61,10 @@ def _standard_streams() -> None:
                 os.close(got)
                 continue
         setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 (for the process)
+    # A terminal that is not UTF-8 (an ISO-8859-1 locale, PYTHONIOENCODING=ascii) cannot
+    # show a card's "┌": written as \u250c, as Python writes stderr, not a traceback.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,8 @@ __all__ = ["CSV_COLUMNS", "run_audit"]
 CSV_COLUMNS = [name for name in AuditRecord.model_fields if name != "schema_version"]
 
 
+_UTF8 = ("utf-8", "utf8")
+
 # A cell a spreadsheet reads as a formula starts with one of these (a tab or a carriage
 # return before one too): the export is opened by auditors, of homes that may be tampered.
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -74,8 +76,10 @@ def run_audit(home: Home, args: argparse.Namespace) -> int:
             data = record.model_dump(mode="json")
             writer.writerow([_inert(_cell(data[c])) for c in CSV_COLUMNS])
     else:
+        # Where stdout is not UTF-8, JSON's own escapes (\ud83d\uded1), not Python's.
+        ascii_only = (getattr(out, "encoding", None) or "utf-8").lower() not in _UTF8
         for record in records:
-            line = json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
+            line = json.dumps(record.model_dump(mode="json"), ensure_ascii=ascii_only)
             out.write(printable_json(line) + "\n")
     flagged = [r.approval_id for r in records if r.flagged]
     summary = f"audit: {len(records)} approval(s)"

@@ -289,3 +289,25 @@ def test_deny_under_the_kill_switch_says_the_thread_waits(
     (cli_home / "KILL").unlink()
     assert main(["recover"]) == 0
     assert "I did not run `restart_service`: denied by" in capsys.readouterr().out
+
+
+def test_a_terminal_that_cannot_show_a_character_gets_it_escaped(tmp_path: Path) -> None:
+    """On a terminal whose encoding is not UTF-8 (an ISO-8859-1 locale, a Windows console,
+    PYTHONIOENCODING=ascii) the card's "┌" ended ``say`` on a UnicodeEncodeError traceback
+    (exit 1), its message stored; ``trace`` too. They are written escaped, as stderr is."""
+    env = env_for(tmp_path / "h", SIGNOFF_DEMO="1", PYTHONIOENCODING="ascii")
+    said = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api", env=env)
+    assert said.returncode == 0 and "Traceback" not in said.stderr, said.stderr
+    assert "\\u250c approval needed: restart_service" in said.stdout, said.stdout
+    session = next((tmp_path / "h" / "sessions").glob("*/sess_*")).name
+    traced = signoff("trace", session, env=env)
+    assert traced.returncode == 0 and "Traceback" not in traced.stderr, traced.stderr
+    assert session in traced.stdout
+    # audit's lines stay JSON there: 🛑 as "\ud83d\uded1", never Python's "\U0001f6d1".
+    (approval,) = {w for w in said.stdout.split() if w.startswith("appr_")}
+    denied = signoff("deny", approval, "--as", "U0BOB", "--reason", "🛑 not now…", env=env)
+    assert denied.returncode == 0, denied.stderr
+    audited = signoff("audit", env=env)
+    assert audited.returncode == 0, audited.stderr
+    (line,) = audited.stdout.splitlines()
+    assert json.loads(line)["reasons"] == ["U0BOB: 🛑 not now…"], line
