@@ -113,7 +113,10 @@ def fallback_text(view: CardView) -> Mrkdwn:
 
 def _approvers(view: CardView) -> Mrkdwn:
     """Who may decide under both rules, as a click is judged (escalations are shown apart)."""
-    who = mentions(list(view.deciders)) or literal("anyone")
+    # No one named: both rules are open ("anyone"), or they name no one in common (only
+    # an escalation can add someone then).
+    nobody = "anyone" if view.approvers is None else "nobody both rules allow"
+    who = mentions(list(view.deciders)) or literal(nobody)
     needed = f" ({view.needed} needed)" if view.needed > 1 else ""
     self_part = "" if view.requester_may_decide else ", not the requester"
     return join(who, literal(needed + self_part))

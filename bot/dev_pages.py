@@ -119,7 +119,9 @@ class DevPages:
             named = (
                 item.view.deciders if item.view else (*rule.approver_users, *rule.approver_groups)
             )
-            approvers = " ".join(named)
+            approvers = " ".join(named) or (
+                "nobody both rules allow" if item.view and item.view.approvers == () else ""
+            )
             rows.append(
                 f"<tr><td><code>{escape(a.id)}</code></td><td><b>{escape(a.tool)}</b> "
                 f"<code>{_short(item.arguments)}</code></td><td>{self.who(a.requester)}</td>"

@@ -21,6 +21,7 @@ from sessions import Home
 
 OPEN = Policy(default=PolicyRule())
 BOB = Policy(default=PolicyRule(approver_users=("U0BOB",)))
+CAROL = Policy(default=PolicyRule(approver_users=("U0CAROL",)))
 BOB_OR_SELF = Policy(default=PolicyRule(approver_users=("U0BOB",), allow_self_approval=True))
 
 
@@ -43,6 +44,7 @@ async def _asked_then(make_engine: EngineFactory, home: Home, captured: Policy, 
         (BOB, BOB_OR_SELF, "<@U0BOB>, not the requester"),  # both must allow self-approval
         (BOB_OR_SELF, BOB_OR_SELF, "<@U0BOB>\n"),
         (OPEN, OPEN, "anyone, not the requester"),
+        (BOB, CAROL, "nobody both rules allow, not the requester"),  # only an escalation
     ],
 )
 async def test_a_card_names_who_may_decide_under_both_rules(
