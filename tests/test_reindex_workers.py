@@ -127,13 +127,14 @@ def _sessions(home: Home, count: int) -> None:
         atomic.set_fsync(True)
 
 
-def _held(batches: list[weakref.ref[Scanned]], *, at_most: int, timeout: float = 2.0) -> bool:
+def _held(batches: list[weakref.ref[Scanned]], *, at_most: int, timeout: float = 10.0) -> bool:
     """Are at most ``at_most`` of ``batches`` still alive (waiting ``timeout`` for it)?
 
     The pool's thread keeps the result it received last in its locals until the next one
     comes, and with two workers that may be one the loop has already had (results can
     arrive in another order than they are handed over): at most one such batch, ever.
-    Rows hold no cycles, so nothing else keeps a batch alive."""
+    Rows hold no cycles, so nothing else keeps a batch alive. A pool thread on a busy
+    machine (a full test run beside a soak) took over 2 s to let one go: 10 s, as a bound."""
     deadline = time.monotonic() + timeout
     while sum(ref() is not None for ref in batches) > at_most:
         if time.monotonic() > deadline:

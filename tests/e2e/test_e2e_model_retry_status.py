@@ -30,14 +30,19 @@ async def test_the_status_line_says_the_model_is_tried_again(
     anthropic_api: FakeAnthropic,
     start_bot: Callable[..., Any],
 ) -> None:
-    anthropic_api.error(529, headers={"retry-after": "0"})
+    # A short wait the server asks for ("0" gets the backoff: 0.5-4 s, slow for a test).
+    anthropic_api.error(529, headers={"retry-after-ms": "50"})
     # The turn's call may have been started early (``early_call``), before the turn could
     # show anything: a wait of 2 s leaves the turn the time to take it while it waits.
     anthropic_api.error(429, headers={"retry-after": "2"})
     anthropic_api.reply("api is healthy")
     await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
     thread = await mention(slack, "status of api")
-    await until(lambda: any("api is healthy" in m["text"] for m in final_replies(slack, thread)))
+    # Two waits and a bot on a busy machine: more than the default 10 s may pass.
+    await until(
+        lambda: any("api is healthy" in m["text"] for m in final_replies(slack, thread)),
+        timeout=30,
+    )
 
     def waiting() -> list[str]:
         return [s for s in status_sets(slack, thread) if s.startswith("is waiting for Anthropic")]
@@ -47,7 +52,7 @@ async def test_the_status_line_says_the_model_is_tried_again(
     )
     limited = "is waiting for Anthropic (429 rate_limit_error); trying again in 2 s (3 of 4)…"
     # Status lines are set in the background, in order: the reply may be posted first.
-    await until(lambda: limited in waiting())
+    await until(lambda: limited in waiting(), timeout=30)
     # If both failures came before the turn took the early call, it is told of the last.
     assert waiting() in ([overloaded, limited], [limited])
     sets = status_sets(slack, thread)
