@@ -30,6 +30,34 @@ def stopped_by_kill_switch(home: Path) -> set[str]:
     return stopped
 
 
+def told_then_stopped(home: Path) -> set[str]:
+    """Approvals whose outcome a turn put in the conversation and then ended on the kill
+    switch before the model spoke (the thread is told it stopped; lifting the switch does
+    not take the turn up again, as for a message): their outcomes after the model's last
+    turn in a session the switch cancelled."""
+    cut: set[str] = set()
+    for session in load_sessions(home).values():
+        record = session.record
+        if record["state"] == "cancelled" and record["transitions"][-1]["reason"] == "kill switch":
+            lines = session.transcript
+            last = max((i for i, m in enumerate(lines) if m.get("role") == "assistant"), default=-1)
+            cut.update(str(m["approval_id"]) for m in lines[last + 1 :] if m.get("approval_id"))
+    return cut
+
+
+def excuse_stopped(result: Audit, home: Path) -> None:
+    """An uncertain outcome the model never spoke after, because the kill switch ended that
+    turn, is by design (``told_then_stopped``): a note, not a violation."""
+    cut = told_then_stopped(home)
+    kept = []
+    for detail in result.violations["uncertain_untold"]:
+        if detail.split(" ", 1)[0] in cut and detail.endswith("no model turn after it"):
+            result.notes.append(f"{detail}: the kill switch ended that turn")
+        else:
+            kept.append(detail)
+    result.violations["uncertain_untold"] = kept
+
+
 def _ran(effects: ToolEffects) -> dict[str, list[tuple[dict[str, Any], float | None]]]:
     """What the tools themselves say started, by approval id: (arguments, wall time)."""
     ran: dict[str, list[tuple[dict[str, Any], float | None]]] = {}
