@@ -77,9 +77,12 @@ async def test_a_turn_cut_by_the_drain_is_interrupted_not_running(
         # Recovery still finishes it: the cut call is reported, never run again.
         again = start(slack, home, model, tmp_path)
         try:
-            await bot_reply(slack, thread, "cut off; look again later")
+            # A fresh `signoff run` starts and recovers first: on a busy machine (a test
+            # run beside a soak) that took over the default 10 s.
+            await bot_reply(slack, thread, "cut off; look again later", timeout=30)
             await until(
                 lambda: "interrupted" not in session_states(home).values(),
+                timeout=30,
                 what="recovery to close it",
             )
             again.terminate()
