@@ -4,6 +4,7 @@ wrote down themselves against the approvals' records and what Slack shows."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,34 +16,30 @@ from chaos_tools import ToolEffects
 __all__ = ["audit_governance", "stopped_by_kill_switch"]
 
 
-def stopped_by_kill_switch(home: Path) -> set[str]:
-    """The messages a turn took in and then ended on the kill switch, switched on during it
-    (the thread is told it stopped; lifting the switch does not take the turn up again):
-    those after the model's last turn in the whole transcript, which for recovery's child
-    of a turn a kill cut are its parent's lines (it holds only a reference to them)."""
-    stopped: set[str] = set()
+def _after_the_last_turn_stopped(home: Path) -> Iterator[dict[str, Any]]:
+    """The lines after the model's last turn in each session the kill switch ended, switched
+    on during it (the thread is told it stopped; lifting the switch does not take the turn
+    up again): the whole transcript, which for recovery's child of a turn a kill cut is
+    its parent's lines (it holds only a reference to them)."""
     for session in load_sessions(home).values():
         record = session.record
         if record["state"] == "cancelled" and record["transitions"][-1]["reason"] == "kill switch":
             lines = session.transcript
             last = max((i for i, m in enumerate(lines) if m.get("role") == "assistant"), default=-1)
-            stopped.update(str(m["ts"]) for m in lines[last + 1 :] if m.get("role") == "user")
-    return stopped
+            yield from lines[last + 1 :]
+
+
+def stopped_by_kill_switch(home: Path) -> set[str]:
+    """The messages a turn took in and then ended on the kill switch."""
+    return {str(m["ts"]) for m in _after_the_last_turn_stopped(home) if m.get("role") == "user"}
 
 
 def told_then_stopped(home: Path) -> set[str]:
     """Approvals whose outcome a turn put in the conversation and then ended on the kill
-    switch before the model spoke (the thread is told it stopped; lifting the switch does
-    not take the turn up again, as for a message): their outcomes after the model's last
-    turn in a session the switch cancelled."""
-    cut: set[str] = set()
-    for session in load_sessions(home).values():
-        record = session.record
-        if record["state"] == "cancelled" and record["transitions"][-1]["reason"] == "kill switch":
-            lines = session.transcript
-            last = max((i for i, m in enumerate(lines) if m.get("role") == "assistant"), default=-1)
-            cut.update(str(m["approval_id"]) for m in lines[last + 1 :] if m.get("approval_id"))
-    return cut
+    switch before the model spoke, as for a message."""
+    return {
+        str(m["approval_id"]) for m in _after_the_last_turn_stopped(home) if m.get("approval_id")
+    }
 
 
 def excuse_stopped(result: Audit, home: Path) -> None:
