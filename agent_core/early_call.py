@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError
 
@@ -28,17 +28,17 @@ from .model import (
     ModelReply,
     RetryListener,
     RetryNotice,
-    RetrySeen,
     TextSink,
     ToolSpec,
     complete_streaming,
     provider_of,
 )
-from .observe import ModelCall, ModelRetried
+from .observe import ModelCall
+from .retry_trace import RetryLog, retries_seen
 from .runtime import Runtime
 from .stops import active_stop
 
-__all__ = ["EarlyCall", "HeldSink", "retries_counted", "start_early_call", "with_messages"]
+__all__ = ["EarlyCall", "HeldSink", "start_early_call", "with_messages"]
 
 
 class HeldSink:
@@ -107,6 +107,8 @@ class EarlyCall:
     cost: CostFunction | None = None
     used: bool = False
     session_id: str = ""  # the turn's session, once it exists: a let-go call is billed to it
+    # Its retries, held for the trace of the session that takes it.
+    retries: RetryLog = field(default_factory=lambda: RetryLog(""))
 
     def fits(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> bool:
         """Was it asked exactly what the turn would ask now?"""
@@ -176,6 +178,7 @@ def start_early_call(
         return None  # the turn ends stopped before its first model call
     tools = rt.registry.specs()
     sink = HeldSink()
+    retries = RetryLog(provider_of(rt.model.name))
     task = asyncio.ensure_future(
         complete_streaming(
             rt.model,
@@ -183,7 +186,7 @@ def start_early_call(
             messages=messages,
             tools=tools,
             sink=sink,
-            on_retry=retries_counted(rt),
+            on_retry=retries_seen(rt, retries),
         )
     )
     task.add_done_callback(_retrieved)
@@ -195,17 +198,8 @@ def start_early_call(
         sink=sink,
         model=rt.model.name,
         cost=rt.cost,
+        retries=retries,
     )
-
-
-def retries_counted(rt: Runtime) -> RetrySeen:
-    """What a model call of ``rt`` tells of each of its retries: the metrics' count."""
-    provider = provider_of(rt.model.name)
-
-    async def seen(notice: RetryNotice) -> None:
-        rt.observer.emit(ModelRetried(provider=provider, reason=notice.reason))
-
-    return seen
 
 
 def _retrieved(task: asyncio.Task[ModelReply]) -> None:

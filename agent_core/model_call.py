@@ -12,11 +12,12 @@ import re
 from typing import Any
 
 from .cancelling import cancel_and_wait
-from .early_call import EarlyCall, retries_counted
+from .early_call import EarlyCall
 from .live import LiveTurn
 from .messages import UserMessage
 from .model import ModelReply, RetryTap, TextSink, complete_streaming, provider_of
 from .observe import ModelCall
+from .retry_trace import RetryLog, retries_seen
 from .session_run import SessionRun
 from .stop_marker import StopRequest
 
@@ -42,10 +43,13 @@ async def call_model(
     with rt.stops.watching(run.thread) as stopped:
         call: asyncio.Future[ModelReply]
         if early is not None and early.fits(run.transcript, tools):
+            early.retries.bind(run)  # those it had before the session existed, first
             call = await early.take(sink)
         else:
             if early is not None:
                 early.cancel()
+            retries = RetryLog(provider_of(rt.model.name))
+            retries.bind(run)
             call = asyncio.ensure_future(
                 complete_streaming(
                     rt.model,
@@ -53,7 +57,7 @@ async def call_model(
                     messages=run.transcript,
                     tools=tools,
                     sink=sink,
-                    on_retry=retries_counted(rt),
+                    on_retry=retries_seen(rt, retries),
                 )
             )
         cut = ModelCall(provider=provider_of(rt.model.name), outcome="cancelled", session_id=run.id)

@@ -29,7 +29,7 @@ from sessions import (
     check_session_id,
 )
 
-from .trace_view import delivery_line, render_history, tokens_line, what_became
+from .trace_view import delivery_line, render_history, retry_line, tokens_line, what_became
 
 __all__ = ["DevPages"]
 
@@ -256,6 +256,8 @@ class DevPages:
                 for c in data.get("tool_calls") or []
             ]
             detail = "<br>".join(([self.text(data["text"])] if data.get("text") else []) + calls)
+        elif kind == "model_error" and retry_line(data):
+            head, detail = escape(retry_line(data)), ""
         elif kind == "tool_started":
             head = f"▶ <code>{escape(str(data.get('tool')))}</code> {_short(data.get('arguments'), 160)}"
             detail = ""

@@ -29,6 +29,7 @@ __all__ = [
     "delivery_line",
     "render_history",
     "render_session_list",
+    "retry_line",
     "tokens_line",
     "what_became",
 ]
@@ -68,6 +69,20 @@ def tokens_line(usage: object, *, unit: str = "tok") -> str:
     return f"{line}, {read} from cache" if read else line
 
 
+def retry_line(data: dict[str, object]) -> str:
+    """A ``model_error`` that was tried again, in a line ("" for one that ended the call):
+    "⟳ anthropic 529 overloaded_error, attempt 1 of 4, tried again after 2.0 s"."""
+    retry = data.get("retry")
+    if not isinstance(retry, dict):
+        return ""
+    wait = retry.get("wait_s")
+    after = f", tried again after {wait:.1f} s" if isinstance(wait, int | float) else ""
+    return (
+        f"⟳ {retry.get('provider')} {_short(retry.get('reason', ''), 120)}, "
+        f"attempt {retry.get('attempt')} of {retry.get('attempts')}{after}"
+    )
+
+
 def _event_lines(event: TraceEvent) -> Iterator[str]:
     kind, data, at = event.kind, event.detail, _clock(event.at)
     if kind == "message":
@@ -85,6 +100,8 @@ def _event_lines(event: TraceEvent) -> Iterator[str]:
                 else call.get("raw_arguments")
             )
             yield f"              ↳ {call.get('name')}({_short(args, 160)}){problem}"
+    elif kind == "model_error" and retry_line(data):
+        yield f"  {at}  {retry_line(data)}"
     elif kind == "tool_started":
         yield f"  {at}  ▶ {data.get('tool')} {_short(data.get('arguments'), 160)}"
     elif kind == "tool_finished":

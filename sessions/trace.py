@@ -6,6 +6,12 @@ Each line of ``trace.jsonl`` (``logs/trace.jsonl`` in sessions from before) is a
 reference with its SHA-256 instead. Lines and payloads are not synced one by one: the seal
 makes them durable, and a power cut before it may tear a line (skipped) or lose a payload
 (its event is read without data).
+
+The kinds are a closed list each version validates every line against: a line of a kind
+it does not know makes its ``read_trace`` refuse the whole trace. So a version a rollback
+may return to (docs/operations.md) must know every kind written; new detail goes into the
+``data`` of a kind that fits (a retried model call: ``model_error`` with a ``retry``
+object, ``agent_core/retry_trace.py``) before a new kind is added.
 """
 
 from __future__ import annotations

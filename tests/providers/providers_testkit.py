@@ -9,7 +9,7 @@ from typing import Any
 
 from agent_core.messages import AssistantMessage, ToolCall
 from agent_core.model import ModelReply
-from agent_core.providers import ModelSettings, RetryPolicy
+from agent_core.providers import AnthropicModel, ModelSettings, RetryPolicy
 
 ANTHROPIC_KEY = "sk-ant-api03-TESTKEY-never-leak-7c1e9f"
 OPENAI_KEY = "sk-proj-TESTKEY-never-leak-42aa0b"
@@ -30,6 +30,17 @@ def fast(attempts: int = 4, timeout_s: float = 5.0, max_tokens: int = 1024) -> M
         max_tokens=max_tokens,
         timeout_s=timeout_s,
         retry=RetryPolicy(max_attempts=attempts, base_delay_s=0.5, max_delay_s=8.0),
+    )
+
+
+def retrying_claude(base_url: str, sleeps: SleepRecorder, attempts: int = 4) -> AnthropicModel:
+    """Claude on the fake at ``base_url``, tried up to ``attempts`` times, waits recorded."""
+    return AnthropicModel(
+        "claude-sonnet-4-6",
+        api_key=ANTHROPIC_KEY,
+        base_url=base_url,
+        settings=fast(attempts=attempts),
+        sleep=sleeps,
     )
 
 

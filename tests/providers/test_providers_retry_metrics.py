@@ -9,24 +9,13 @@ import sys
 from pathlib import Path
 
 from fake_anthropic import FakeAnthropic, ToolUse
-from providers_testkit import ANTHROPIC_KEY, SleepRecorder, fast
+from providers_testkit import SleepRecorder, retrying_claude
 
 from agent_core.observe import ModelRetried, RecordingObserver
-from agent_core.providers import AnthropicModel
 from bot.metrics import Metrics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine_support import EngineFactory, message
-
-
-def _claude(api: FakeAnthropic, sleeps: SleepRecorder) -> AnthropicModel:
-    return AnthropicModel(
-        "claude-sonnet-4-6",
-        api_key=ANTHROPIC_KEY,
-        base_url=api.base_url,
-        settings=fast(attempts=4),
-        sleep=sleeps,
-    )
 
 
 def _retries(observer: RecordingObserver) -> list[tuple[str, str]]:
@@ -40,7 +29,9 @@ async def test_retries_of_a_turn_s_model_calls_are_counted_once_each(
     anthropic_api.error(529)
     anthropic_api.reply("all good")
     observer = RecordingObserver()
-    engine = await make_engine(model=_claude(anthropic_api, sleeps), observer=observer)
+    engine = await make_engine(
+        model=retrying_claude(anthropic_api.base_url, sleeps), observer=observer
+    )
     await engine.ingest(message("how is api?", ts="1700000000.000100"))
     await engine.idle()
     assert _retries(observer) == [("anthropic", "529 overloaded_error")] * 2
@@ -62,7 +53,9 @@ async def test_retries_of_a_call_the_turn_makes_itself_are_counted(
     anthropic_api.error(500)
     anthropic_api.reply("api is healthy")
     observer = RecordingObserver()
-    engine = await make_engine(model=_claude(anthropic_api, sleeps), observer=observer)
+    engine = await make_engine(
+        model=retrying_claude(anthropic_api.base_url, sleeps), observer=observer
+    )
     await engine.ingest(message("how is api?", ts="1700000000.000100"))
     await engine.idle()
     assert len(anthropic_api.requests) == 3
