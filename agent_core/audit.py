@@ -23,7 +23,6 @@ from pydantic import ValidationError
 from approvals import (
     ApprovalRequest,
     ApprovalsError,
-    Decision,
     capsule_ids,
     load_capsule,
     parse_duration,
@@ -42,6 +41,7 @@ from sessions import (
 )
 
 from .audit_checks import RecordsSeal, as_applied, integrity, records_seal, told_applied
+from .audit_outcome import outcome as call_outcome
 
 __all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
 
@@ -121,27 +121,6 @@ def since_time(text: str, now: datetime) -> str:
         return ""
 
 
-def _outcome(request: ApprovalRequest, decision: Decision | None) -> tuple[str, str, str]:
-    """(outcome, executed_at, finished_at)."""
-    if decision is None:
-        return "pending", "", ""
-    if decision.verdict != "approved":
-        return decision.verdict, "", ""
-    if request.stale() is not None:
-        return "stale: not run", "", ""
-    claim, result = request.claimed(), request.result()
-    if result is not None:
-        return f"ran: {result.status}", claim.at if claim else "", result.at
-    if claim is not None:
-        return "started, no result recorded", claim.at, ""
-    if request.told() is not None:
-        # Told, never claimed: it failed its checks when it was to start (the trace says why).
-        return "refused at start: not run", "", ""
-    if request.deferrals():
-        return "approved, waiting for its tool", "", ""
-    return "approved, not run yet", "", ""
-
-
 def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
     """The asking session's seal; a problem when it ended (it parked, so did every session
     whose request was decided) with no seal: its capsule could be changed unseen."""
@@ -184,7 +163,7 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
         decision = request.decision()
         edits = request.edits()
         votes = [v for n in range(len(edits) + 1) for v in request.votes(n)]
-        outcome, executed_at, finished_at = _outcome(request, decision)
+        outcome, executed_at, finished_at = call_outcome(request, decision)
         reasons = request.reasons(decision) if decision else []
         teller_problems, seen = told_applied(home, request)
         sealed, sealed_problems = records_seal(request, seen)

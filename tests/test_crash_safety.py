@@ -382,6 +382,22 @@ def test_crash_finishes_the_decided_request(spec: Spec, run: Run) -> None:
     # And its records are sealed: the audit trusts them, whatever crashed where.
     (record,) = audit_records(Home(run.home))
     assert record.records_seal == "ok" and not record.flagged, record
+    # And it says what is true of the call: it read "ran: uncertain" for a call claimed
+    # by a process killed before it started it (its intent ticket never written).
+    assert record.outcome == AUDIT_OUTCOMES[spec.id], record
+
+
+AUDIT_OUTCOMES = {
+    "decision.after_decision_file": "ran: ok",
+    "resume.after_claim": "claimed, not started",
+    "resume.after_tool_run": "ran: ok",
+    "resume.after_result_record": "ran: ok",
+    "resume.after_told_record": "ran: ok",
+    # Its intent was written: whether the tool then acted is not known (it did not here).
+    "approved-executor.after_intent": "started, outcome uncertain",
+    "approved-executor.after_tool_call": "started, outcome uncertain",
+    "approved-loop.after_assistant_recorded": "ran: ok",
+}
 
 
 # Reached only while delivering to Slack: tests/test_lifecycle_regressions.py (test_5) kills
