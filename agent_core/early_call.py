@@ -147,7 +147,12 @@ class EarlyCall:
         usage = reply.usage
         usd = (self.cost(reply.model or self.model, usage) or 0.0) if self.cost else 0.0
         return ModelCall.answered(
-            provider=provider, outcome="discarded", usage=usage, usd=usd, session_id=self.session_id
+            provider=provider,
+            outcome="discarded",
+            usage=usage,
+            usd=usd,
+            session_id=self.session_id,
+            usage_reported=not reply.usage_missing,
         )
 
 

@@ -224,6 +224,7 @@ async def _model_turn(
             usage=reply.usage,
             usd=tracker.usd - usd_before,
             session_id=run.id,
+            usage_reported=not reply.usage_missing,
         )
     )
     assistant = AssistantMessage(
@@ -236,6 +237,7 @@ async def _model_turn(
     await run.append(assistant)
     position = len(run.transcript) - 1
     failpoint("loop.after_assistant_recorded")
+    guess = reply.usage_estimate if reply.usage_missing else None
     await run.trace(
         "model_turn",
         {
@@ -247,7 +249,8 @@ async def _model_turn(
             "session_tokens": tracker.usage.total,
             "session_usd": round(tracker.usd, 6),
         }
-        | ({"usage_estimated": True} if reply.usage_estimate and not reply.usage.total else {}),
+        # None reported: the estimate counted instead (in the session's tokens and usd), as one.
+        | ({"usage_estimated": True, "usage_estimate": guess.model_dump()} if guess else {}),
     )
     if assistant.text.strip():
         await say(run, f"m{position}", assistant.text, model_words=True)

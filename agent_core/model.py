@@ -73,6 +73,11 @@ class ModelReply(_Frozen):
     # received, so the budgets still hold. Never recorded as the reply's usage.
     usage_estimate: Usage | None = None
 
+    @property
+    def usage_missing(self) -> bool:
+        """The provider reported no usage: ``usage`` is zeros, not what the call used."""
+        return self.usage_estimate is not None and not self.usage.total
+
 
 class Model(Protocol):
     """Anything that can take the next turn of a conversation."""

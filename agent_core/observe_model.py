@@ -19,7 +19,9 @@ class ModelCall:
     """One model call: its provider (``anthropic``, ``openai``, ``offline``, …) and how it
     ended: ``ok`` (its answer used), ``error``, ``cancelled`` (cut off in flight: by a stop,
     or an early call let go; its cost is not known) or ``discarded`` (answered, and paid
-    for, but not used: an early call its turn let go)."""
+    for, but not used: an early call its turn let go). ``usage_reported`` False: it
+    answered without its usage (a stream cut before its usage chunk, a server that sends
+    none), so its tokens and cost are unknown, not 0."""
 
     provider: str
     outcome: Literal["ok", "error", "cancelled", "discarded"]
@@ -30,6 +32,7 @@ class ModelCall:
     usd: float = 0.0
     session_id: str = ""
     error: str = ""
+    usage_reported: bool = True
 
     @classmethod
     def answered(
@@ -40,8 +43,12 @@ class ModelCall:
         usage: Usage,
         usd: float,
         session_id: str,
+        usage_reported: bool = True,
     ) -> ModelCall:
-        """A call that answered: its reply's token counts, as the provider reported them."""
+        """A call that answered: its reply's token counts, as the provider reported them.
+        Without them (``usage_reported`` False) no cost either: a cost the budgets
+        estimated is not one the provider billed, and beside 0 tokens it would read as
+        spend from nothing."""
         return cls(
             provider=provider,
             outcome=outcome,
@@ -49,8 +56,9 @@ class ModelCall:
             output_tokens=usage.output_tokens,
             cache_write_tokens=usage.cache_write_tokens,
             cache_read_tokens=usage.cache_read_tokens,
-            usd=usd,
+            usd=usd if usage_reported else 0.0,
             session_id=session_id,
+            usage_reported=usage_reported,
         )
 
 

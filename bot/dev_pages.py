@@ -29,7 +29,7 @@ from sessions import (
     check_session_id,
 )
 
-from .trace_view import delivery_line, render_history, retry_line, tokens_line, what_became
+from .trace_view import delivery_line, render_history, retry_line, turn_tokens, what_became
 
 __all__ = ["DevPages"]
 
@@ -248,7 +248,7 @@ class DevPages:
             detail = ""
         elif kind == "model_turn":
             head = (
-                f"🧠 {escape(str(data.get('model')))} ({tokens_line(data.get('usage'), unit='tokens')}"
+                f"🧠 {escape(str(data.get('model')))} ({escape(turn_tokens(data, unit='tokens'))}"
                 f", {escape(str(data.get('stop_reason')))})"
             )
             calls = [

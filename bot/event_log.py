@@ -190,6 +190,7 @@ class EventLog:
                     cache_read_tokens=event.cache_read_tokens or None,
                     usd=event.usd,
                     error=event.error or None,
+                    usage_reported=None if event.usage_reported else False,
                 )
             case SessionStateChanged():
                 log_event(

@@ -124,6 +124,12 @@ class Metrics:
             "signoff_model_tokens", "Model tokens", ["provider", "direction"], registry=r
         )
         self.model_cost = Counter("signoff_model_cost_usd", "Model spend in USD", registry=r)
+        self.model_usage_missing = Counter(
+            "signoff_model_usage_missing",
+            "Model calls answered without their usage: tokens and cost not counted",
+            ["provider"],
+            registry=r,
+        )
         self.slack_calls = Counter(
             "signoff_slack_api_calls",
             "Slack Web API attempts by outcome (ok, error, ratelimited)",
@@ -179,6 +185,8 @@ class Metrics:
                         self.model_tokens.labels(event.provider, direction).inc(tokens)
                 if event.usd > 0:
                     self.model_cost.inc(event.usd)
+                if not event.usage_reported:
+                    self.model_usage_missing.labels(event.provider).inc()
             case ModelRetried():
                 self.model_retries.labels(event.provider, event.reason).inc()
             case SlackApiCall():

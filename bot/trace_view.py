@@ -31,6 +31,7 @@ __all__ = [
     "render_session_list",
     "retry_line",
     "tokens_line",
+    "turn_tokens",
     "what_became",
 ]
 
@@ -69,6 +70,16 @@ def tokens_line(usage: object, *, unit: str = "tok") -> str:
     return f"{line}, {read} from cache" if read else line
 
 
+def turn_tokens(data: dict[str, object], *, unit: str = "tok") -> str:
+    """A ``model_turn``'s tokens; for a reply that came without its usage, the estimate
+    the budgets counted instead, said to be one (its usage is not 0 tokens)."""
+    if data.get("usage_estimated"):
+        estimate = data.get("usage_estimate")
+        about = f", about {tokens_line(estimate, unit=unit)} estimated" if estimate else ""
+        return f"usage not reported{about}"
+    return tokens_line(data.get("usage"), unit=unit)
+
+
 def retry_line(data: dict[str, object]) -> str:
     """A ``model_error`` that was tried again, in a line ("" for one that ended the call):
     "⟳ anthropic 529 overloaded_error, attempt 1 of 4, tried again after 2.0 s"."""
@@ -88,7 +99,7 @@ def _event_lines(event: TraceEvent) -> Iterator[str]:
     if kind == "message":
         yield f"  {at}  💬 <{data.get('user', '?')}> {_short(data.get('text', ''))}"
     elif kind == "model_turn":
-        tokens = tokens_line(data.get("usage"))
+        tokens = turn_tokens(data)
         yield f"  {at}  🧠 {data.get('model')} ({tokens}, {data.get('stop_reason')})"
         if data.get("text"):
             yield f"              {_short(data['text'])}"
@@ -198,16 +209,16 @@ def _write_line(write: SlackWrite) -> str:
 
 def _session_lines(session: SessionHistory, *, marker: bool) -> Iterator[str]:
     record, events = session.record, session.events
-    tokens = sum(
-        _input(e.detail.get("usage")) + _count(e.detail.get("usage"), "output_tokens")
-        for e in events
-        if e.kind == "model_turn"
-    )
+    turns = [e.detail for e in events if e.kind == "model_turn"]
+    tokens = sum(_input(d.get("usage")) + _count(d.get("usage"), "output_tokens") for d in turns)
+    guessed = [d.get("usage_estimate") for d in turns if d.get("usage_estimated")]
+    estimated = sum(_input(u) + _count(u, "output_tokens") for u in guessed)
     arrow = "▶ " if marker else ""
     ended = record.transitions[-1].at if record.terminal else "…"
     yield (
         f"{arrow}{record.id}  {what_became(session)}  cause={record.cause}  "
         f"{record.created_at} → {ended}  {tokens} tokens"
+        + (f" (+ about {estimated} estimated: usage not reported)" if guessed else "")
     )
     if record.shown_reason:
         yield f"  reason: {_short(record.shown_reason)}"
