@@ -13,7 +13,7 @@ import datetime
 import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
@@ -170,7 +170,6 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> ModelReply:
         client = await self._client()
-        from anthropic.types import Message as AnthropicMessage
 
         body = self.request(system=system, messages=messages, tools=tools)
 
@@ -180,9 +179,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
             return message
 
         reply = await self._call(attempt)
-        return self._parse(
-            reply, AnthropicMessage, lambda: from_anthropic(reply, fallback_model=self._model)
-        )
+        return self._counted(reply, body)
 
     async def stream(
         self,
@@ -194,7 +191,6 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
     ) -> ModelReply:
         client = await self._client()
         import anthropic
-        from anthropic.types import Message as AnthropicMessage
 
         body = self.request(system=system, messages=messages, tools=tools)
         handed_over = False
@@ -244,6 +240,16 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 raise GarbledReply("tool input that is not JSON") from exc
 
         reply = await self._call(attempt, sink=sink)
-        return self._parse(
-            reply, AnthropicMessage, lambda: from_anthropic(reply, fallback_model=self._model)
+        return self._counted(reply, body)
+
+    def _counted(self, message: object, body: dict[str, Any]) -> ModelReply:
+        """``message`` as signoff's reply. The API counts at least one input token for
+        every request, so no count at all is a gateway that left the usage out."""
+        from anthropic.types import Message as AnthropicMessage
+
+        reply = self._parse(
+            message,
+            AnthropicMessage,
+            lambda: from_anthropic(cast(AnthropicMessage, message), fallback_model=self._model),
         )
+        return self._with_usage(reply, body, reported=reply.usage.total > 0)

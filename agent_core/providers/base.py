@@ -11,7 +11,7 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sized
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import ModelReply, RetryListener, RetryNotice, TextSink
@@ -20,6 +20,7 @@ from .errors import Failure, ProviderError, ProviderResponseError, error_from_fa
 from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
 from .sdk_import import SdkImport
 from .settings import ModelSettings
+from .token_counts import estimated_usage
 from .tool_limit import ToolLimit, TooManyToolsError
 
 __all__ = ["GarbledReply", "ProviderModel", "display_url", "stream_guarded"]
@@ -134,6 +135,7 @@ class ProviderModel(Generic[C]):
         self._sdk = SdkImport(self.sdk)  # begun now, on a thread of its own
         self._made: C | None = None
         self._said_too_many: int | None = None  # the count over max_tools last logged
+        self._said_no_usage = False  # the warning that the server reports no usage, once
 
     @property
     def name(self) -> str:
@@ -280,6 +282,20 @@ class ProviderModel(Generic[C]):
             "API reply. Check the base URL.",
             provider=self.label,
         )
+
+    def _with_usage(self, reply: ModelReply, body: dict[str, Any], *, reported: bool) -> ModelReply:
+        """``reply`` as is when its provider reported its usage; otherwise with the budgets'
+        estimate beside it (``usage_missing``: the metrics count neither tokens nor cost
+        for it, and count it apart), and a warning once a model. A gateway may leave it out."""
+        if reported:
+            return reply
+        if not self._said_no_usage:
+            self._said_no_usage = True
+            log.warning(
+                "%s reports no token usage; the budgets count about 4 characters a token",
+                self.name,
+            )
+        return reply.model_copy(update={"usage_estimate": estimated_usage(body, reply)})
 
     def _parse(self, reply: object, kind: type, parse: Callable[[], ModelReply]) -> ModelReply:
         """``parse()`` the SDK's reply; ``ProviderResponseError`` if it is not a ``kind``

@@ -31,7 +31,7 @@ from .errors import QUOTA_CODES, Failure
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import Sleep, describe_connection_error, parse_duration, parse_retry_after
 from .settings import ModelSettings
-from .token_counts import estimated_usage, token_count
+from .token_counts import token_count
 from .window import recent
 
 __all__ = [
@@ -134,7 +134,6 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
     limit_param: ClassVar[str] = "max_completion_tokens"
     # A longer tools array is refused (400 array_above_max_length): see tool_limit.
     max_tools: ClassVar[int | None] = 128
-    _said_no_usage = False  # the warning that the server reports no usage, once a model
 
     def __init__(
         self,
@@ -266,14 +265,8 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         usage = cast(ChatCompletion, completion).usage
         if usage is not None:
             written = token_count(usage, "completion_tokens")
-            return _cut_at(reply, limit=body.get(self.limit_param), written=written)
-        if not self._said_no_usage:
-            self._said_no_usage = True
-            log.warning(
-                "%s reports no token usage; the budgets count about 4 characters a token",
-                self.name,
-            )
-        return reply.model_copy(update={"usage_estimate": estimated_usage(body, reply)})
+            reply = _cut_at(reply, limit=body.get(self.limit_param), written=written)
+        return self._with_usage(reply, body, reported=usage is not None)
 
 
 def _cut_at(reply: ModelReply, *, limit: object, written: int) -> ModelReply:

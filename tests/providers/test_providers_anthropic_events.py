@@ -299,6 +299,11 @@ async def test_a_reply_without_usage_is_still_the_reply(
     reply = await streamed(anthropic_api, sleeps, RecordingSink(), attempts=2)
     assert reply.text == "Done." and len(anthropic_api.requests) == 1
     assert (reply.usage.input_tokens, reply.usage.output_tokens) == counted
+    # No count at all is usage not reported, never a free reply: the budgets get an
+    # estimate, labelled as one (the metrics count it apart, no tokens and no cost).
+    assert reply.usage_missing is (counted == (0, 0))
+    if reply.usage_estimate is not None:
+        assert reply.usage_estimate.input_tokens > 0
 
 
 @pytest.mark.parametrize(
