@@ -75,6 +75,9 @@ class LiveStreams:
         # chat.stopStream moves the thread's agent session (to "active" unless told): what
         # it must show then, as the live view knows it (None: leave Slack's default).
         self.session_status: Callable[[ThreadKey], str | None] = lambda thread: None
+        # Told once each chat.stopStream is over, with the session status it carried: read
+        # when it was sent, it may have landed after a newer one (see ``_stop_stream``).
+        self.session_stopped: Callable[[ThreadKey, str | None], None] = lambda t, carried: None
         self._live: dict[str, SlackReplyStream] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # Per entry: delivery, a late sweep and a take-away never act on one stream at once.
@@ -192,13 +195,12 @@ class LiveStreams:
         """Message ``ts`` shows ``text`` with ``metadata``; False when it is gone."""
         if sent is not None and text.startswith(sent):
             try:
-                await self.client.chat_stopStream(
-                    channel=thread.channel,
-                    ts=ts,
+                await self._stop_stream(
+                    thread,
+                    ts,
                     markdown_text=text[len(sent) :] or None,
                     chunks=chunks or None,
                     metadata=metadata,
-                    session_status=self.session_status(thread),
                 )
                 return True
             except SlackApiError as exc:
@@ -279,17 +281,27 @@ class LiveStreams:
         self, thread: ThreadKey, ts: str, chunks: list[dict[str, Any]] | None
     ) -> None:
         try:
-            await self.client.chat_stopStream(
-                channel=thread.channel,
-                ts=ts,
-                chunks=chunks or None,
-                session_status=self.session_status(thread),
-            )
+            await self._stop_stream(thread, ts, chunks=chunks or None)
         except SlackApiError as exc:
             if self.support.check("streams", "chat.stopStream", exc):
                 return  # nothing to stop it with: it is updated or deleted all the same
             if slack_error(exc) not in ("message_not_in_streaming_state", "message_not_found"):
                 raise
+
+    async def _stop_stream(self, thread: ThreadKey, ts: str, **args: Any) -> None:
+        """chat.stopStream, which also moves the thread's agent session. The status it
+        carries is the one due when it is sent, but it lands whenever it lands: after the
+        turn's own "active" (a slow answer, a 429 waited out, a retry), it would bring back
+        the stop button of a turn that is over. So the live view hears of every stopStream
+        once it is over, and sets the session again, in the thread's order, when the
+        status it carried is no longer the one due: the last call to land says the truth."""
+        carried = self.session_status(thread)
+        try:
+            await self.client.chat_stopStream(
+                channel=thread.channel, ts=ts, session_status=carried, **args
+            )
+        finally:
+            self.session_stopped(thread, carried)
 
     async def _delete(self, thread: ThreadKey, ts: str) -> None:
         try:

@@ -90,6 +90,7 @@ class SlackLiveView:
         self.requeue: Requeue | None = None  # bound once the engine is open
         streams.posts.watch(self._posted)
         streams.session_status = self._session_after_stream
+        streams.session_stopped = self._session_stopped
 
     # the LiveView protocol ----------------------------------------------------------------
     async def working(self, turn: LiveTurn, *, tools: Sequence[str] = ()) -> None:
@@ -206,6 +207,22 @@ class SlackLiveView:
 
     def _session_after_stream(self, thread: ThreadKey) -> str | None:
         return self._want.get(thread) if self.support.offers("sessions") else None
+
+    def _session_stopped(self, thread: ThreadKey, carried: str | None) -> None:
+        """A chat.stopStream is over, and may have set the session to ``carried`` (Slack's
+        "active" when None) after this view's own newer call landed: then set what is due
+        now, behind the thread's calls, so the last status to land is the true one."""
+        if (carried or "active") != "processing":
+            self._sessions.pop(thread, None)  # Slack's session may no longer be processing
+        if not self.support.offers("sessions"):
+            return
+        if (carried or "active") != (self._want.get(thread) or "active"):
+            self._lanes.add(thread, functools.partial(self._set_due_session, thread))
+
+    async def _set_due_session(self, thread: ThreadKey) -> None:
+        status = self._want.get(thread) or "active"  # read when sent: it may change meanwhile
+        key = f"after-stream-{time.time_ns()}"
+        await self._set_thread_session(thread, status, title="", key=key)
 
     def _cancel_clear(self, thread: ThreadKey) -> None:
         if (pending := self._clears.pop(thread, None)) is not None:

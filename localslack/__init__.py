@@ -45,7 +45,7 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
   ``wait_for_home_view``, ``chaos_events``;
 * trouble: ``inject_fault`` (``count=None`` for every call, ``after_commit``,
   ``drop_connection``, ``garbage``, ``cut_short``, ``hang``, ``channel`` for one channel's
-  calls only), ``lack_surface``,
+  calls only), ``lack_surface``, ``hold_calls`` (a call waits until released),
   ``remove_fault``/``clear_faults``,
   ``set_rate_limits``, ``disconnect_sockets``, ``drop_sockets``, ``freeze_sockets``, ``answer_pings``,
   ``duplicate_events``, ``drop_sockets_randomly`` (and their ``stop_…``).
@@ -56,6 +56,7 @@ from localslack.config import BotSpec, ChannelSpec, GroupSpec, Timing, UserSpec,
 from localslack.deliveries import Delivery
 from localslack.errors import ControlError, SlackError
 from localslack.faults import SURFACE_ERRORS, Fault, SurfaceError
+from localslack.holds import HeldCalls
 from localslack.interactions import Interaction
 from localslack.server import LocalSlack
 from localslack.watch import Predicate, message_filter
@@ -71,6 +72,7 @@ __all__ = [
     "Delivery",
     "Fault",
     "GroupSpec",
+    "HeldCalls",
     "Interaction",
     "LocalSlack",
     "Predicate",

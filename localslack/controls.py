@@ -10,6 +10,7 @@ from localslack.controls_chaos import ChaosControls
 from localslack.deliveries import Delivery
 from localslack.errors import ControlError
 from localslack.faults import SURFACE_ERRORS, Fault, SurfaceError
+from localslack.holds import HeldCalls
 from localslack.interactions import Interaction
 from localslack.methods_common import MAX_TEXT_LENGTH
 from localslack.methods_reactions import apply_reaction
@@ -272,6 +273,11 @@ class Controls(ChaosControls, AgentObservations, Observations):
             extra["needed"] = wanted
             extra["provided"] = ",".join(self._rt.config.scopes)
         return self._api.faults.add(method=method, error=error, count=None, extra=extra)
+
+    def hold_calls(self, *, method: str, count: int = 1, channel: str | None = None) -> HeldCalls:
+        """The next `count` calls of `method` (with `channel`, about that channel) wait
+        before they run, until the hold's `release()`: see holds.py."""
+        return self._api.holds.add(method=method, count=count, channel=channel)
 
     def remove_fault(self, fault: Fault) -> None:
         self._api.faults.remove(fault)

@@ -222,6 +222,7 @@ class LocalSlack(Controls):
         await self._rt.chaos.close()
         await self._rt.hub.close()
         self._api.faults.release_hung()  # else the runner waits for them to answer
+        self._api.holds.release_all()
         await self._runner.cleanup()
         self._runner = None
 

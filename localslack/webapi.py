@@ -2,7 +2,7 @@
 call log.
 
 A call goes: unknown method, token (`not_authed`, `invalid_auth`, `not_allowed_token_type`),
-a scripted fault that fires before the method, scopes (`missing_scope` with `needed` and
+a held call's wait (holds.py), a scripted fault that fires before the method, scopes (`missing_scope` with `needed` and
 `provided`; a method lists the scopes any one of which will do), rate limits, the method,
 then a scripted fault that fires after it (the effects stay, the answer is an error or a
 dropped connection, or an HTML page, or none: a hang). Each call is logged as an :class:`ApiCall`, including whether the method
@@ -22,6 +22,7 @@ from aiohttp import web
 
 from localslack.errors import SlackError
 from localslack.faults import Fault, FaultInjector
+from localslack.holds import CallHolds
 from localslack.ratelimit import RateLimiter
 from localslack.records import JSON
 from localslack.runtime import Runtime
@@ -173,6 +174,7 @@ class WebApi:
         self._methods = methods
         self.faults = faults
         self.limiter = limiter
+        self.holds = CallHolds()
         self.calls: list[ApiCall] = []
 
     def _token_kind(self, token: str) -> str | None:
@@ -268,6 +270,9 @@ class WebApi:
         if kind != spec.token:
             raise SlackError("not_allowed_token_type")
         where = args.get("channel") or args.get("channel_id")
+        await self.holds.pass_through(
+            method, args, channel=where if isinstance(where, str) else None
+        )
         fault = self.faults.take(method, channel=where if isinstance(where, str) else None)
         if fault is not None and not fault.after_commit:
             _fire(fault)
