@@ -54,11 +54,11 @@ async def test_a_stop_stream_landing_after_the_turn_ended_leaves_no_stop_button(
     bot = await start()
     thread = await mention(slack, "is api ok?")
     # The first reply is finalized while the turn runs: its stopStream says "processing"...
-    await late.wait_held(timeout=20)
+    await late.wait_held(timeout=30)
     # ...and is slow on its way: the turn goes on, ends, and says so first.
-    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=10)
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=30)
     late.release()
-    await until(lambda: len(final_replies(slack, thread)) == 2, timeout=10)
+    await until(lambda: len(final_replies(slack, thread)) == 2, timeout=30)
     await bot.engine.idle()
     assert bot.live is not None
     await bot.live.settle()
@@ -80,10 +80,12 @@ async def test_a_stop_stream_landing_after_the_wait_began_leaves_no_stop_button(
     late = slack.hold_calls(method="chat.stopStream")
     bot = await start()
     thread = await mention(slack, "restart api")
-    await late.wait_held(timeout=20)
-    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="suspended")
+    await late.wait_held(timeout=30)
+    await slack.wait_for_session_status(
+        channel=OPS, thread_ts=thread, status="suspended", timeout=30
+    )
     late.release()
-    await wait_card(slack, thread, timeout=10)  # posted after the text
+    await wait_card(slack, thread, timeout=30)  # posted after the text
     await bot.engine.idle()
     assert bot.live is not None
     await bot.live.settle()
