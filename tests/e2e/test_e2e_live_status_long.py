@@ -74,7 +74,7 @@ async def test_a_tool_that_outlasts_two_minutes_keeps_its_status_line(
         model.reply("The long check says all good.")
         bot = await start_bot(model="openai-compatible:fake", tool_modules=("held_tools",))
         assert bot.live is not None
-        bot.live.keep_every = 0.3  # Slack's two minutes are LocalSlack's clock's, below
+        bot.live.line.keep_every = 0.3  # Slack's two minutes are LocalSlack's clock's, below
         await slack.wait_for_sockets(1, timeout=5)
         thread = await mention(slack, "run the long check")
         await until(lambda: (home / "long-started").exists(), what="the tool to start")

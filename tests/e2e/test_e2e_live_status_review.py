@@ -20,7 +20,7 @@ from live_kit import (
 )
 from signoff_e2e_kit import OPS, bot_reply, mention, until, wait_card
 
-from bot import live_view
+from bot import status_line
 from bot.app import SignoffBot
 from bot.cards import APPROVE
 from localslack import LocalSlack
@@ -33,7 +33,7 @@ async def test_a_status_that_lands_after_the_clear_window_is_still_cleared(
 ) -> None:
     # Slack rate-limits the first "is thinking…" (the live client waits and sends it again)
     # while the turn answers and ends: the status lands after the end's clear was due.
-    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 0.05)
+    monkeypatch.setattr(status_line, "CLEAR_AFTER_S", 0.05)
     slack.inject_fault(method="assistant.threads.setStatus", status=429, retry_after=2)
     started: SignoffBot = await start_bot()
     thread = await mention(slack, "how is api?")
@@ -41,7 +41,7 @@ async def test_a_status_that_lands_after_the_clear_window_is_still_cleared(
     await started.engine.idle()
     live = started.live
     assert live is not None
-    await until(lambda: not live._clears)  # the end's second is over, the status not yet set
+    await until(lambda: not live.line.clears)  # the end's second is over, the status not yet set
     await live.settle()  # the status call lands
     assert status_sets(slack, thread)[-1] == ""
     assert shown(slack, thread) is None
@@ -70,12 +70,12 @@ async def test_a_stop_within_the_window_clears_the_status_before_the_connection_
     anthropic_api: FakeAnthropic,
     start_bot: Callable[..., Any],
 ) -> None:
-    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 600.0)  # only the stop clears it
+    monkeypatch.setattr(status_line, "CLEAR_AFTER_S", 600.0)  # only the stop clears it
     started, thread = await _a_turn_that_posts_nothing(slack, monkeypatch, anthropic_api, start_bot)
     await until(lambda: status_sets(slack, thread)[-1:] == ["is thinking…"])
     await started.engine.idle()
     assert started.live is not None
-    await until(lambda: bool(started.live and started.live._clears))
+    await until(lambda: bool(started.live and started.live.line.clears))
     assert shown(slack, thread) == "is thinking…"
     await started.stop(grace=5)
     assert shown(slack, thread) is None
@@ -90,12 +90,12 @@ async def test_a_stop_clears_a_status_whose_call_is_still_on_its_way(
 ) -> None:
     # The bot stops (SIGTERM) right after a turn that posts nothing, while its status call
     # waits out a 429: the stop's clear must come after that call, not be skipped.
-    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 600.0)  # only the stop clears it
+    monkeypatch.setattr(status_line, "CLEAR_AFTER_S", 600.0)  # only the stop clears it
     started, thread = await _a_turn_that_posts_nothing(slack, monkeypatch, anthropic_api, start_bot)
     await until(lambda: "restart_service: approved" in str(slack.thread(channel=OPS, ts=thread)))
     slack.inject_fault(method="assistant.threads.setStatus", status=429, retry_after=1)
     await started.engine.idle()
-    await until(lambda: bool(started.live and started.live._clears))  # the turn ended
+    await until(lambda: bool(started.live and started.live.line.clears))  # the turn ended
     await started.stop(grace=5)
     assert status_sets(slack, thread)[-1] == ""
     assert shown(slack, thread) is None
@@ -105,13 +105,13 @@ async def test_a_reply_that_fails_leaves_no_status_while_the_outbox_retries(
     slack: LocalSlack, bot: SignoffBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The reply's post fails: the end's clear is due before the outbox posts it again.
-    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 0.0)
+    monkeypatch.setattr(status_line, "CLEAR_AFTER_S", 0.0)
     slack.inject_fault(method="chat.postMessage", error="internal_error", status=500)
     thread = await mention(slack, "how is api?")
     await bot_reply(slack, thread, "api")
     await bot.engine.idle()
     assert bot.live is not None
-    await until(lambda: not (bot.live and bot.live._clears))
+    await until(lambda: not (bot.live and bot.live.line.clears))
     await bot.live.settle()
     assert shown(slack, thread) is None
 
@@ -122,12 +122,12 @@ async def test_the_next_turn_within_the_window_keeps_its_status(
     anthropic_api: FakeAnthropic,
     start_bot: Callable[..., Any],
 ) -> None:
-    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 600.0)  # the next turn is surely within
+    monkeypatch.setattr(status_line, "CLEAR_AFTER_S", 600.0)  # the next turn is surely within
     anthropic_api.reply("")  # the first turn posts nothing: its clear is pending
     anthropic_api.reply(ToolUse("restart_service", {"service": "api"}))
     started: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
     thread = await mention(slack, "anything?")
-    await until(lambda: bool(started.live and started.live._clears))  # the first turn ended
+    await until(lambda: bool(started.live and started.live.line.clears))  # the first turn ended
     await mention(slack, "restart api", thread_ts=thread, user="U0ALICE")
     await wait_card(slack, thread)
     await started.engine.idle()
@@ -139,16 +139,21 @@ async def test_the_next_turn_within_the_window_keeps_its_status(
 async def test_many_turns_leave_nothing_behind_in_the_live_view(
     slack: LocalSlack, bot: SignoffBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(live_view, "CLEAR_AFTER_S", 0.01)
+    monkeypatch.setattr(status_line, "CLEAR_AFTER_S", 0.01)
     threads = [await mention(slack, f"how is api? ({n})") for n in range(12)]
     for thread in threads:
         await bot_reply(slack, thread, "api")
     await bot.engine.idle()
     live = bot.live
     assert live is not None
-    await until(lambda: not live._clears)
+    await until(lambda: not live.line.clears)
     await live.settle()
-    assert live._lanes.threads() == set()
-    assert (live._clears, live._shown, live._waiting, live._sessions) == ({}, {}, {}, {})
+    assert live.lanes.threads() == set()
+    assert (live.line.clears, live.line.shown, live.waiting_cards, live.sessions.shown) == (
+        {},
+        {},
+        {},
+        {},
+    )
     await until(lambda: not live.streams._tasks)  # each reply stream's flush timer ran out
     assert all(shown(slack, t) is None for t in threads)
