@@ -21,7 +21,14 @@ from __future__ import annotations
 from approvals import ApprovalRequest, Claim, Decision
 from sessions import IntentTicket, SessionFiles, SessionsError, check_session_id
 
-__all__ = ["outcome"]
+__all__ = ["call_started", "outcome"]
+
+
+def call_started(request: ApprovalRequest) -> bool | None:
+    """Whether the approved call reached its tool (cards, the Home tab, the thread say
+    "not run" when it did not); None: it was never claimed, or it is not known."""
+    claim = request.claimed()
+    return None if claim is None else _started(request, claim)
 
 
 def _started(request: ApprovalRequest, claim: Claim) -> bool | None:

@@ -23,6 +23,7 @@ from approvals import (
 from approvals.decisions import votes_why
 from sessions import Index, OutboxStore, failpoint
 
+from .audit_outcome import call_started
 from .observe import CardPosted, CardUpdated, Observer
 from .surface import CardView, Delivered
 
@@ -36,6 +37,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
     """The card as the approval's files say now (``policy``: the rules in force)."""
     call = request.current()
     decision = request.decision()
+    result = request.result()
     rules = [request.capsule.policy]
     if policy is not None:
         rules.append(policy.rule_for(request.capsule.tool))
@@ -43,7 +45,8 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         capsule=request.capsule,
         decision=decision,
         voters=request.approvals(call),
-        result=request.result(),
+        result=result,
+        started=call_started(request) if result is not None else None,
         card=request.card(),
         call=call,
         edits=tuple(request.edits()),

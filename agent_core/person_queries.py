@@ -26,6 +26,7 @@ from approvals import (
 )
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
 
+from .audit_outcome import call_started
 from .runtime import Runtime
 
 __all__ = ["Concerned", "DecidedApproval", "OpenRequest", "PersonQueries"]
@@ -69,6 +70,8 @@ class DecidedApproval:
     stale: Stale | None = None
     # Its outcome reached the conversation (approved, no result, not stale: refused).
     told: Told | None = None
+    # Whether the claimed call reached its tool (``CardView.started``).
+    started: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,16 @@ class PersonQueries:
                     result, card, stale = request.result(), request.card(), request.stale()
                     told = request.told()
                     out.append(
-                        DecidedApproval(request.capsule, decision, result, card, args, stale, told)
+                        DecidedApproval(
+                            request.capsule,
+                            decision,
+                            result,
+                            card,
+                            args,
+                            stale,
+                            told,
+                            started=call_started(request) if result is not None else None,
+                        )
                     )
             except (SessionsError, ApprovalsError):
                 continue  # a record unreadable: never shown as if it were fine

@@ -40,6 +40,7 @@ from .approved_call import (
     refusal_reason,
     stale_outcome,
 )
+from .audit_outcome import call_started
 from .deferral import Deferred, defer
 from .executor import execute, run_calls
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
@@ -122,6 +123,13 @@ async def realize(
         finished = claimed_result(run, request)
         if finished is not None:
             return finished
+        if call_started(request) is False:  # its intent ticket is synced before the call
+            text = (
+                f"approved by {who}, but not run: it was claimed once before, and a crash "
+                "came before its tool was called. It is not re-run automatically: ask again "
+                "if still needed."
+            )
+            return _ended(run, request, text, uncertain=False)
         text = (
             f"approved by {who}; the call was started once before and its result was not "
             "recorded (a crash). It is not re-run automatically: check the system first."

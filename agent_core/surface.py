@@ -38,6 +38,9 @@ class CardView:
     decision: Decision | None = None
     voters: tuple[str, ...] = ()
     result: ExecutionResult | None = None
+    # Whether the claimed call reached its tool (False: claimed, then stopped or cut off
+    # before it; the result is no outcome of a run). None: not claimed, or not known.
+    started: bool | None = None
     # Where the card is, once posted: then it is updated in place.
     card: CardRef | None = None
     # The call the approval now stands for (None: the capsule's own, never edited).

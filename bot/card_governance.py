@@ -36,6 +36,7 @@ __all__ = [
     "edit_block",
     "edit_button",
     "escalation_block",
+    "ran_text",
     "reasons_text",
     "seen_hash",
     "stale_text",
@@ -123,6 +124,20 @@ def reasons_text(view: CardView) -> Mrkdwn:
         for who, why in view.reasons
     ]
     return join(*parts)
+
+
+def ran_text(status: str, *, started: bool | None) -> str:
+    """How a card and the Home tab say an approved call ended. A claimed call stopped or
+    cut off before its tool was called has a result too (error or uncertain), but it did
+    not run, and "ran: failed" would say it did."""
+    if started is False:
+        return "not run: claimed, then stopped before its tool was called"
+    return {
+        "ok": "ran: ok",
+        "error": "ran: failed",
+        # A crash, a timeout, a server or connection lost mid-call: the thread says which.
+        "uncertain": "⚠️ ran, outcome uncertain: check the system",
+    }[status]
 
 
 def stale_text(view: CardView) -> Mrkdwn:

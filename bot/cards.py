@@ -26,6 +26,7 @@ from .card_governance import (
     edit_block,
     edit_button,
     escalation_block,
+    ran_text,
     reasons_text,
     stale_text,
     valid_field,
@@ -167,12 +168,7 @@ def _outcome(view: CardView) -> Mrkdwn:
     if view.refused:
         line = join(line, literal("\n_not run: it failed its checks when it was to start_"))
     if view.result is not None:
-        ran = {
-            "ok": "ran: ok",
-            "error": "ran: failed",
-            # A crash, a timeout, a server or connection lost mid-call: the thread says which.
-            "uncertain": "⚠️ ran, outcome uncertain: check the system",
-        }[view.result.status]
+        ran = ran_text(view.result.status, started=view.started)
         done = slack_date(parse_utc(view.result.at))
         line = join(line, literal(f"\n_{ran} · "), done, literal("_"))
     return line

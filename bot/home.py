@@ -26,7 +26,7 @@ from agent_core.person_queries import DecidedApproval, OpenRequest
 from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
-from .card_governance import actions_block_id
+from .card_governance import actions_block_id, ran_text
 from .cards import approve_deny_buttons, expiry, progress
 from .membership import COULD_NOT_CHECK
 from .slack_text import (
@@ -204,7 +204,8 @@ def _decided_line(item: DecidedApproval, now: datetime) -> Mrkdwn:
         mentions(c.askers),
     )
     if item.result is not None:
-        line = join(line, literal(f" · ran: {item.result.status}"))
+        ran = ran_text(item.result.status, started=item.started)
+        line = join(line, literal(f" · {ran}"))
     elif item.stale is not None:
         line = join(line, literal(" · ⌛ stale: did not run"))
     elif d.verdict == "approved" and item.told is not None:

@@ -11,14 +11,17 @@ written, and synced, before every tool call (``agent_core/executor.py``).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from engine_support import message
 
 from agent_core.audit import audit_records
+from agent_core.card_entries import card_view
 from agent_core.engine import Engine
 from approvals import ApprovalRequest, ExecutionResult
+from bot.cards import card_blocks
 from sessions import FixedClock, Home, utc_iso
 
 
@@ -64,6 +67,15 @@ async def test_a_call_claimed_but_never_started_reads_not_started(
     _claimed_and_ended(request, clock, **result)
     [record] = audit_records(home)
     assert record.outcome == "claimed, not started", record
+    # The card and the Home tab say the same: it said "ran: failed" (or "ran, outcome
+    # uncertain") of a call whose tool was never called.
+    view = card_view(ApprovalRequest.open(home, request.id))
+    assert view.started is False
+    shown = json.dumps(card_blocks(view))
+    assert "not run: claimed, then stopped before its tool was called" in shown
+    assert "ran: failed" not in shown and "ran, outcome uncertain" not in shown
+    [decided] = await engine.recently_decided("U0BOB")
+    assert decided.started is False
 
 
 async def test_when_the_claiming_session_is_gone_whether_it_started_is_not_known(

@@ -346,7 +346,9 @@ OUTCOMES: dict[str, Callable[[Run, Path], None]] = {
     "gate.after_capsule": still_pending_then_approvable,
     "gate.after_park": still_pending_then_approvable,
     "decision.after_decision_file": decided_then_ran,
-    "resume.after_claim": _with_tmp(approved_result("uncertain", 0)),
+    # Claimed, no intent ticket (synced before every tool call): it did not run, and the
+    # thread and card say so (not "uncertain"); it is not re-run either.
+    "resume.after_claim": _with_tmp(approved_result("error", 0)),
     # The tool ran and its intent has a result ticket: that result is reported, not re-run.
     "resume.after_tool_run": _with_tmp(approved_result("ok", 1)),
     "resume.after_result_record": _with_tmp(approved_result("ok", 1)),

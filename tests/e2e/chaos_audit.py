@@ -38,6 +38,8 @@ UNCERTAIN_SAID = ("may or may not have run", ": uncertain: ")
 # How a card says its approved call ran (bot/cards.py): "ran: ok", "ran: failed", or the
 # uncertain outcome, which has no "ran: ".
 RAN_SHOWN = ("ran: ", "ran, outcome uncertain")
+# How it says a claimed call whose tool was never called (no intent ticket) did not run.
+NOT_RUN_SHOWN = ("not run: claimed",)
 VERDICT_SHOWN = {"approved": "Approved", "denied": "Denied", "expired": "Expired"}
 
 # Every violation kind, in the order the report prints them; all must be 0.
@@ -232,8 +234,11 @@ def _check_approvals(
                 out.add("wrong_cards", f"{where}: undecided, card {card['ts']} has no buttons")
             elif decision is not None and VERDICT_SHOWN[verdict] not in card_text(card):
                 out.add("wrong_cards", f"{where}: {verdict}, card {card['ts']} does not say so")
-            elif result is not None and not any(s in card_text(card) for s in RAN_SHOWN):
-                out.add("wrong_cards", f"{where}: ran, card {card['ts']} does not say so")
+            elif result is not None and not any(
+                s in card_text(card) for s in (RAN_SHOWN if intents[aid] else NOT_RUN_SHOWN)
+            ):
+                how = "ran" if intents[aid] else "not run"
+                out.add("wrong_cards", f"{where}: {how}, card {card['ts']} does not say so")
     for detail in unapproved_effects(home, applied):
         out.add("ran_unapproved", detail)
     for thread, count in uncertain_by_thread.items():
