@@ -1,4 +1,6 @@
-"""Per-session limits that end a session cleanly as failed, with the reason recorded."""
+"""Per-session limits that end a session cleanly as failed, with the reason recorded, and
+the per-reply cap on tool calls (``call_cap``), which ends nothing: the calls over it are
+told to the model as not run."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ class Budgets:
     max_tokens: int = 200_000
     max_wall_seconds: float = 600.0
     max_usd: float | None = None
+    # The most tool calls one model reply may make; the rest never run and ask nobody.
+    max_calls_per_reply: int = 16
 
 
 class BudgetExceeded(Exception):

@@ -1,6 +1,7 @@
 """The executor: validation, the approval gate, and side effects bracketed by tickets.
 
-Per call, in the model's order: an unknown tool or invalid arguments become an error the
+Calls after the first ``Budgets.max_calls_per_reply`` of a reply never run and ask nobody
+(``call_cap``). Per call, in the model's order: an unknown tool or invalid arguments become an error the
 model can read; a gated call becomes a capsule (never a call); an identical call already
 denied in this thread is refused without a new card; everything else runs —
 ``parallel_safe`` neighbours together, the rest one at a time. Every side effect writes
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from approvals import ApprovalRequest, Capsule, args_sha256, build_capsule
 from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, off_loop, utc_iso
 
+from .call_cap import beyond_cap, refuse_over_cap, split_off
 from .gate_place import card_channel, needs_a_channel
 from .live_steps import NOT_RUN
 from .messages import (
@@ -235,8 +237,14 @@ def _triage(
     return ordered, gated
 
 
-async def run_calls(run: SessionRun, assistant: AssistantMessage) -> list[Capsule]:
-    """Execute what may run now; return capsules for what must wait for a person."""
+async def run_calls(
+    run: SessionRun, assistant: AssistantMessage, *, capped: Mapping[str, str] | None = None
+) -> list[Capsule]:
+    """Execute what may run now; return capsules for what must wait for a person.
+    ``capped``: the calls over the per-reply cap, by default those of ``assistant``."""
+    if capped is None:
+        capped = beyond_cap(assistant, run.rt.budgets.max_calls_per_reply)
+    assistant, over = split_off(assistant, capped)
     ordered, gated = _triage(run, assistant)
     group: list[Runnable] = []
     for item in ordered:
@@ -259,6 +267,7 @@ async def run_calls(run: SessionRun, assistant: AssistantMessage) -> list[Capsul
             await run.append(item)
     if group:
         await _run_parallel(run, group)
+    await refuse_over_cap(run, over, capped)
     return await _capsules(run, assistant, gated)
 
 

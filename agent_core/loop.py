@@ -281,7 +281,8 @@ async def _model_turn(
         await stream.steps(outcome_steps(run.transcript, assistant, [], stopped=True))
         await _stopped(run, turn, stop)
         return False
-    await rt.live.working(turn, tools=sorted({c.name for c in assistant.tool_calls}))
+    taken = assistant.tool_calls[: rt.budgets.max_calls_per_reply]  # the rest never run
+    await rt.live.working(turn, tools=sorted({c.name for c in taken}))
     parked = await run_calls(run, assistant)
     # A stop that came while the calls ran kept the rest from running: their steps say so.
     stopped = active_stop(rt, run.thread, run.transcript) is not None

@@ -28,6 +28,7 @@ __all__ = [
     "ApiOutcome",
     "ApprovalExpired",
     "ApprovalRequested",
+    "CallsOverCap",
     "CardPosted",
     "CardUpdated",
     "DecisionRecorded",
@@ -178,6 +179,18 @@ class ToolExecuted:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallsOverCap:
+    """A model reply asked for more tool calls than one reply may make (``cap``): these,
+    the calls after the first ``cap``, never ran and asked nobody. ``tools`` names each in
+    the reply's order (``unknown`` for a name no tool has: a metric's labels stay bounded)."""
+
+    tools: tuple[str, ...]
+    cap: int
+    session_id: str
+    thread: ThreadKey
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReplyPosted:
     """The model's answer reached the thread (``parts`` messages after splitting)."""
 
@@ -229,6 +242,7 @@ Event: TypeAlias = (
     | VoteRecorded
     | ApprovalExpired
     | ToolExecuted
+    | CallsOverCap
     | ReplyPosted
     | SlackApiCall
     | ModelCall

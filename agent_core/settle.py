@@ -41,6 +41,7 @@ from .approved_call import (
     stale_outcome,
 )
 from .audit_outcome import call_started
+from .call_cap import beyond_cap
 from .deferral import Deferred, defer
 from .executor import execute, run_calls
 from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolStatus
@@ -307,7 +308,10 @@ async def settle(run: SessionRun) -> SettleOutcome:
             not_started.append((assistant, call_id))
     if not_started:
         calls = tuple(c for a, cid in not_started for c in a.tool_calls if c.id == cid)
-        out.parked.extend(await run_calls(run, AssistantMessage(tool_calls=calls)))
+        # Over the cap by their place in the reply that asked them, as when it was new.
+        cap = run.rt.budgets.max_calls_per_reply
+        capped = {cid: t for a, cid in not_started if (t := beyond_cap(a, cap).get(cid))}
+        out.parked.extend(await run_calls(run, AssistantMessage(tool_calls=calls), capped=capped))
     handled = {request.id for request in origins.approvals.values()}
     for approval_id in approvals_to_tell(run):
         if approval_id not in handled:

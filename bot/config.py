@@ -39,6 +39,7 @@ KNOWN = (
     "SIGNOFF_DEMO",
     "SIGNOFF_BUDGET_TOKENS",
     "SIGNOFF_BUDGET_USD",
+    "SIGNOFF_MAX_CALLS_PER_REPLY",
     "SIGNOFF_HISTORY_CHARS",
     "SIGNOFF_ANTHROPIC_CACHE",
     "SIGNOFF_MAX_OUTPUT_TOKENS",
@@ -69,6 +70,7 @@ _ENV_OF = {
     "slack_api_url": "SLACK_API_URL",
     "budget_tokens": "SIGNOFF_BUDGET_TOKENS",
     "budget_usd": "SIGNOFF_BUDGET_USD",
+    "max_calls_per_reply": "SIGNOFF_MAX_CALLS_PER_REPLY",
     "history_chars": "SIGNOFF_HISTORY_CHARS",
     "max_output_tokens": "SIGNOFF_MAX_OUTPUT_TOKENS",
     "price_table": "SIGNOFF_PRICE_TABLE",
@@ -102,6 +104,9 @@ class Settings(BaseModel):
     budget_tokens: int = Field(default=200_000, gt=0)
     budget_usd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     price_table: Path | None = None
+    # The most tool calls one model reply may make (agent_core/call_cap.py): a reply of
+    # 60 gated calls posted 60 cards. Over 1,000 is no cap at all.
+    max_calls_per_reply: int = Field(default=16, ge=1, le=1_000)
     # About how many characters of a long thread each model call is sent (its latest part).
     history_chars: int = Field(default=120_000, ge=1_000, le=100_000_000)
     # Whether Anthropic requests mark prompt-cache breakpoints (providers/anthropic_cache).
@@ -210,6 +215,7 @@ class Settings(BaseModel):
                 slack_api_url=get("SLACK_API_URL"),
                 budget_tokens=get("SIGNOFF_BUDGET_TOKENS") or 200_000,
                 budget_usd=get("SIGNOFF_BUDGET_USD"),
+                max_calls_per_reply=get("SIGNOFF_MAX_CALLS_PER_REPLY") or 16,
                 history_chars=get("SIGNOFF_HISTORY_CHARS") or 120_000,
                 anthropic_cache=cache,
                 max_output_tokens=get("SIGNOFF_MAX_OUTPUT_TOKENS"),

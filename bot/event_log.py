@@ -13,6 +13,7 @@ import logging
 from agent_core.observe import (
     ApprovalExpired,
     ApprovalRequested,
+    CallsOverCap,
     CardPosted,
     CardUpdated,
     DecisionRecorded,
@@ -151,6 +152,16 @@ class EventLog:
                     tool=event.tool,
                     outcome=event.outcome,
                     ms=round(event.ms, 1),
+                )
+            case CallsOverCap():
+                log_event(
+                    log,
+                    "tool_calls_over_cap",
+                    level=logging.WARNING,  # a model that asks for this many wants a look
+                    thread=event.thread,
+                    session_id=event.session_id,
+                    calls=len(event.tools),
+                    cap=event.cap,
                 )
             case ReplyPosted():
                 log_event(

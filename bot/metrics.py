@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 from agent_core.observe import (
     ApprovalExpired,
     ApprovalRequested,
+    CallsOverCap,
     DecisionRecorded,
     EnvelopeAcked,
     Event,
@@ -171,6 +172,9 @@ class Metrics:
                 self.approval_wait.observe(max(0.0, event.wait_seconds))
             case ToolExecuted():
                 self.tool_calls.labels(event.tool, event.outcome).inc()
+            case CallsOverCap():
+                for tool in event.tools:  # never ran: counted apart from those that did
+                    self.tool_calls.labels(tool, "over_cap").inc()
             case ModelCall():
                 self.model_calls.labels(event.provider, event.outcome).inc()
                 # Apart, as billed: input at the input price, the prompt cache's writes

@@ -82,4 +82,8 @@ def _check_priced(model_spec: str, prices: PriceTable) -> None:
 
 
 def build_budgets(settings: Settings) -> Budgets:
-    return Budgets(max_tokens=settings.budget_tokens, max_usd=settings.budget_usd)
+    return Budgets(
+        max_tokens=settings.budget_tokens,
+        max_usd=settings.budget_usd,
+        max_calls_per_reply=settings.max_calls_per_reply,
+    )

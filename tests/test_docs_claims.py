@@ -97,6 +97,9 @@ def test_the_defaults_the_readme_states() -> None:
     assert f"default `{fields['http'].default}`" in readme
     assert f"(default {fields['drain_s'].default:g})" in readme
     assert f"tokens: default {fields['budget_tokens'].default:,}" in readme
+    calls = fields["max_calls_per_reply"]
+    assert f"reply may make (default {calls.default}; 1 to 1,000)" in readme
+    assert f"after the first {calls.default} of a reply" in readme
     assert "`SIGNOFF_HOME` | the data directory (default `./.signoff`)" in readme
     assert "`offline` (default)" in _text(ROOT / "docs" / "providers.md")
     bare = Settings.from_env({})
