@@ -1,12 +1,12 @@
 """The executor: validation, the approval gate, and side effects bracketed by tickets.
 
 Calls after the first ``Budgets.max_calls_per_reply`` of a reply never run and ask nobody
-(``call_cap``). Per call, in the model's order: an unknown tool or invalid arguments become an error the
-model can read; a gated call becomes a capsule (never a call); an identical call already
-denied in this thread is refused without a new card; everything else runs —
-``parallel_safe`` neighbours together, the rest one at a time. Every side effect writes
-an intent ticket before and a result ticket after, so a crash in between is visible as
-*uncertain* and is never re-run on its own.
+(``call_cap``). Per call, in the model's order: an unknown tool or invalid arguments
+become an error the model can read; a gated call becomes a capsule (never a call); an
+identical call already denied in this thread is refused without a new card; everything
+else runs — ``parallel_safe`` neighbours together, the rest one at a time. Every side
+effect writes an intent ticket before and a result ticket after, so a crash in between is
+visible as *uncertain* and is never re-run on its own.
 """
 
 from __future__ import annotations
