@@ -11,6 +11,7 @@ here, so each question has one answer.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sessions import utc_iso
@@ -107,12 +108,23 @@ def seen_refusal(
 
     ``seen_sha256`` is the hash (or its first 12 or more characters) of the arguments the
     person was shown; None means the capsule's own, which is what every view showed
-    before any edit (an older card, the terminal).
+    before any edit (an older card, the terminal). "Edited after you saw them" only when
+    they saw an earlier version: a hash that names no version of the call is a wrong hash
+    (a typo, another request's), and was taken for an edit nobody made.
     """
     seen = (seen_sha256 or request.capsule.args_sha256).lower()
     if len(seen) >= 12 and call.args_sha256.startswith(seen):
         return None
+    earlier = [request.capsule.args_sha256, *(e.args_sha256 for e in request.edits())]
+    if len(seen) >= 12 and any(h.startswith(seen) for h in earlier):
+        return (
+            f"the arguments were edited after you saw them (the call is now hash "
+            f"{call.short_hash}); look at the card again, then decide"
+        )
+    # Shown only when it is a hash: a forged button's value is not echoed back.
+    given = f"the hash {seen}" if re.fullmatch(r"[0-9a-f]{1,64}", seen) else "the hash given"
+    now = f"now {call.short_hash}, after {call.edit} edit(s)" if call.edit else call.short_hash
     return (
-        f"the arguments were edited after you saw them (the call is now hash "
-        f"{call.short_hash}); look at the card again, then decide"
+        f"{given} does not match the arguments of this request (its hash is {now}); "
+        "check the hash on the card, then decide"
     )

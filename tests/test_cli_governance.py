@@ -63,6 +63,11 @@ def test_approve_from_the_terminal_needs_the_hash_of_edited_arguments(
     out = capsys.readouterr().out
     assert "refused: the arguments were edited after you saw them" in out
     assert f"now hash {edited[:12]}" in out
+    # A hash of no version at all is a wrong hash, whose line says the request was edited.
+    assert main(["approve", approval, "--as", "U0BOB", "--hash", "0" * 12]) == 1
+    out = capsys.readouterr().out
+    assert "the hash 000000000000 does not match the arguments of this request" in out, out
+    assert f"its hash is now {edited[:12]}, after 1 edit(s)" in out, out
     assert main(["approve", approval, "--as", "U0BOB", "--hash", edited[:12]]) == 0
     assert "approved by U0BOB" in capsys.readouterr().out
     fleet = json.loads((root / "fleet.json").read_text())
