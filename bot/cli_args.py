@@ -24,6 +24,7 @@ from sessions import (
 )
 
 from .errors import error_line
+from .slack_text import MAX_REASON
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -93,6 +94,16 @@ def _hash(value: str) -> str:
             f"expected the hex hash the card shows (12 to 64 of 0-9a-f), not {value!r}"
         )
     return value.lower()
+
+
+def _reason(value: str) -> str:
+    # As long as a card's modal takes: a pasted log would go onto the card, into the trace
+    # and into every later prompt of the thread.
+    if len(value) > MAX_REASON:
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_REASON:,} characters (as in Slack's reason modal), not {len(value):,}"
+        )
+    return value
 
 
 def _port(value: str) -> int:
@@ -176,7 +187,7 @@ def parser() -> argparse.ArgumentParser:
         cmd[verb].add_argument(
             "--as", dest="user", required=True, type=user, help="the deciding Slack user id"
         )
-        cmd[verb].add_argument("--reason", default="")
+        cmd[verb].add_argument("--reason", default="", type=_reason)
     cmd["approve"].add_argument(
         "--hash",
         type=_hash,

@@ -13,7 +13,7 @@ from typing import Any
 
 from agent_core.arg_edit import GENERAL, EditField, EditForm
 
-from .slack_text import escape, join, literal, mrkdwn_object, plain_text
+from .slack_text import MAX_REASON, escape, join, literal, mrkdwn_object, plain_text
 
 __all__ = ["EDIT_MODAL", "edit_errors", "edit_modal", "edit_values", "modal_reason"]
 
@@ -115,7 +115,7 @@ def edit_modal(form: EditForm) -> dict[str, Any] | None:
                 "type": "plain_text_input",
                 "action_id": REASON,
                 "multiline": True,
-                "max_length": 1000,
+                "max_length": MAX_REASON,
             },
         }
     )

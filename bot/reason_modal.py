@@ -11,7 +11,7 @@ from typing import Any
 
 from approvals import Capsule
 
-from .slack_text import Mrkdwn, escape, join, literal, mrkdwn_object
+from .slack_text import MAX_REASON, Mrkdwn, escape, join, literal, mrkdwn_object
 
 __all__ = ["APPROVE_MODAL", "approve_modal", "reason_modal"]
 
@@ -51,7 +51,7 @@ def reason_modal(
                     "type": "plain_text_input",
                     "action_id": "reason",
                     "multiline": True,
-                    "max_length": 1000,
+                    "max_length": MAX_REASON,
                 },
             },
         ],

@@ -27,6 +27,7 @@ from sessions import check_slack_id, from_utc_iso, readable
 
 __all__ = [
     "ABSOLUTE",
+    "MAX_REASON",
     "Mrkdwn",
     "channel_link",
     "clip_mrkdwn",
@@ -54,6 +55,10 @@ __all__ = [
 ]
 
 Mrkdwn = NewType("Mrkdwn", str)
+
+# The longest reason a decision takes: the reason modals' input limit (Slack's
+# plain_text_input allows up to 3,000), and ``signoff approve|deny --reason``'s.
+MAX_REASON = 1000
 
 _USER = re.compile(r"[UW][A-Z0-9]{2,39}")
 _GROUP = re.compile(r"S[A-Z0-9]{2,39}")

@@ -7,6 +7,13 @@ import pytest
 from test_cli_operator_review import cli_home  # noqa: F401 (a fixture)
 
 from bot.cli import main
+from bot.slack_text import MAX_REASON
+
+
+def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
 
 
 def _asked(capsys: pytest.CaptureFixture[str], text: str = "restart api") -> tuple[str, str]:
@@ -33,3 +40,19 @@ def test_a_hash_that_matches_nothing_is_not_called_an_edit(
     assert f"its hash is {shown})" in out, out
     assert main(["approve", approval, "--as", "U0BOB", "--hash", shown]) == 0
     assert "approved by U0BOB" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("cli_home")
+def test_a_reason_longer_than_the_modal_takes_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Slack's reason modal takes at most 1,000 characters; ``--reason`` took any length
+    (a pasted log went onto the card, the trace and the model's prompt). Over the limit
+    it is a usage error; at the limit it is taken."""
+    approval, _ = _asked(capsys)
+    for verb in ("approve", "deny"):
+        assert main([verb, approval, "--as", "U0BOB", "--reason", "x" * (MAX_REASON + 1)]) == 2
+        line = _one_line(capsys)
+        assert "--reason" in line and f"{MAX_REASON:,}" in line, line
+    assert main(["deny", approval, "--as", "U0BOB", "--reason", "x" * MAX_REASON]) == 0
+    assert "denied by U0BOB" in capsys.readouterr().out
