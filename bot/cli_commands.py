@@ -18,7 +18,7 @@ from .cli_args import COMMANDS, dash_values_joined, not_text, parser
 from .cli_engine import checked_config, decide, recover, say, writable_home
 from .cli_read import existing_home, list_index, show_quarantine, show_trace
 from .cli_verify import verify_sessions
-from .config import Settings
+from .config import Settings, refuse_unknown
 from .errors import error_line
 from .logs import JsonFormatter, LogFormat, log_event, redact, setup_logging
 from .terminal_text import printable
@@ -60,6 +60,9 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
         return done.code if isinstance(done.code, int) else 2
     if args.command == "demo":
         from .demo import run_demo
+
+        # The demo reads no setting, but a typo (SIGNOFF_HOMEE) is said as everywhere else.
+        refuse_unknown(os.environ)
 
         return asyncio.run(run_demo(args.home))
     if args.command in ("run", "dev"):

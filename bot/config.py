@@ -23,7 +23,7 @@ from .config_file import SignoffConfig, load_config
 from .env_values import existing_default, parse_bind, path_setting, switch, unknown_settings
 from .errors import ConfigError
 
-__all__ = ["KNOWN", "ConfigError", "Settings", "parse_bind"]
+__all__ = ["KNOWN", "ConfigError", "Settings", "parse_bind", "refuse_unknown"]
 
 # Every SIGNOFF_* variable signoff reads; any other is a typo and stops start-up. The last
 # four steer tests and benchmarks only.
@@ -83,6 +83,14 @@ _ENV_OF = {
 }
 _SECRET = {"slack_bot_token", "slack_app_token"}
 _SLACK_API = "https://slack.com/api/"
+
+
+def refuse_unknown(env: Mapping[str, str]) -> None:
+    """A SIGNOFF_* variable signoff does not read is taken for a typo: a ConfigError
+    naming it (and the name it was likely meant to be)."""
+    unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)
+    if unknown:
+        raise ConfigError(unknown_settings(unknown, KNOWN))
 
 
 class Settings(BaseModel):
@@ -186,9 +194,7 @@ class Settings(BaseModel):
                 raise ConfigError(f"configuration: {name} is not UTF-8 text") from None
             return value or None
 
-        unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)
-        if unknown:
-            raise ConfigError(unknown_settings(unknown, KNOWN))
+        refuse_unknown(env)
         tools = get("SIGNOFF_TOOLS")
         home = path_setting("SIGNOFF_HOME", get("SIGNOFF_HOME") or ".signoff")
         named = get("SIGNOFF_CONFIG")

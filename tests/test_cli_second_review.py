@@ -56,3 +56,14 @@ def test_a_reason_longer_than_the_modal_takes_is_refused(
         assert "--reason" in line and f"{MAX_REASON:,}" in line, line
     assert main(["deny", approval, "--as", "U0BOB", "--reason", "x" * MAX_REASON]) == 0
     assert "denied by U0BOB" in capsys.readouterr().out
+
+
+def test_demo_reports_an_unknown_setting_as_every_command_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``SIGNOFF_HOMEE=…`` (a typo) stops ``run``, ``dev`` and every other command; ``demo``
+    ran as if it were not there."""
+    monkeypatch.setenv("SIGNOFF_HOMEE", "/tmp/x")
+    assert main(["demo"]) == 2
+    assert "unknown setting SIGNOFF_HOMEE (did you mean SIGNOFF_HOME?)" in _one_line(capsys)
+    assert capsys.readouterr().out == ""
