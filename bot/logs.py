@@ -15,6 +15,7 @@ in depth.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
@@ -173,6 +174,12 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, *, ascii_only: bool = False) -> None:
+        super().__init__()
+        # For a stream that cannot encode every character (an ASCII or Latin-1 stderr):
+        # JSON's own escapes, where the stream's would be Python's (\U0001f6d1), not JSON.
+        self.ascii_only = ascii_only
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "ts": _timestamp(record),
@@ -193,7 +200,7 @@ class JsonFormatter(logging.Formatter):
         # What json.dumps leaves as it is with ensure_ascii=False, escaped: line breaks to
         # Unicode (str.splitlines, log shippers: a record is one line by every reckoning)
         # and controls a terminal showing the log would act on (an 8-bit CSI).
-        return printable_json(json.dumps(line, ensure_ascii=False, default=str))
+        return printable_json(json.dumps(line, ensure_ascii=self.ascii_only, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -282,7 +289,10 @@ def setup_logging(
     if format is None:
         format = "text" if _isatty(stream) else "json"
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter() if format == "json" else TextFormatter())
+    utf8 = codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name == "utf-8"
+    handler.setFormatter(
+        JsonFormatter(ascii_only=not utf8) if format == "json" else TextFormatter()
+    )
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -3,7 +3,10 @@ ended wrong before its fix, run as an operator's shell would give it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from test_cli_errors import env_for, one_error_line, signoff
 from test_cli_operator_review import cli_home  # noqa: F401 (a fixture)
 
 from bot.cli import main
@@ -67,3 +70,18 @@ def test_demo_reports_an_unknown_setting_as_every_command_does(
     assert main(["demo"]) == 2
     assert "unknown setting SIGNOFF_HOMEE (did you mean SIGNOFF_HOME?)" in _one_line(capsys)
     assert capsys.readouterr().out == ""
+
+
+def test_json_logs_stay_json_on_a_stderr_that_is_not_utf8(tmp_path: Path) -> None:
+    """With SIGNOFF_LOG_FORMAT=json on a stderr that cannot encode a character (an ASCII
+    or Latin-1 locale), the line was written with Python's escapes ("\\U0001f6d1"), which
+    JSON does not have: the log collector dropped the line that said why the bot stopped."""
+    missing = tmp_path / "🛑 config.toml"
+    env = env_for(
+        tmp_path / "h", SIGNOFF_LOG_FORMAT="json", PYTHONIOENCODING="ascii",
+        SIGNOFF_CONFIG=str(missing), SIGNOFF_HTTP="off",
+        SLACK_BOT_TOKEN="xoxb-0-0", SLACK_APP_TOKEN="xapp-0-0",
+    )  # fmt: skip
+    done = signoff("run", env=env)
+    line = one_error_line(done)  # parses the JSON line
+    assert "🛑 config.toml" in line, line
