@@ -61,7 +61,7 @@ class AuditRecord(Record):
     """One approval in the export (``signoff audit``): stable field names, versioned."""
 
     schema_version: Literal[1] = 1
-    approval_id: str
+    approval_id: str  # "": a session whose approvals could not be read (``_unlisted``)
     session_id: str = ""
     thread: str = ""
     tool: str = ""
@@ -208,6 +208,17 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
         )
 
 
+def _unlisted(session_id: str, exc: OSError) -> AuditRecord:
+    """The row of a session whose approvals could not be listed: no approval id (which
+    of its requests it holds is what could not be read), flagged unreadable."""
+    why = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    return AuditRecord(
+        approval_id="",
+        session_id=session_id,
+        problems=(f"its approvals could not be read: {why}",),
+    )
+
+
 def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
     """Every approval requested at or after ``since`` (an ``utc_iso`` time), oldest first."""
     pointed = approval_ids(home)
@@ -215,8 +226,13 @@ def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
     # A capsule is sealed in its session, its pointer is not: one whose pointer was
     # removed is still exported, and flagged, never silently left out.
     known = set(pointed)
-    for _, directory in iter_session_dirs(home):
-        for approval_id in capsule_ids(directory):
+    for session_id, directory in iter_session_dirs(home):
+        try:
+            found = capsule_ids(directory)
+        except OSError as exc:  # another user's session: the rest is exported all the same
+            records.append(_unlisted(session_id, exc))
+            continue
+        for approval_id in found:
             if approval_id not in known:
                 records.append(_record(home, approval_id, found_in=directory))
     # The time is the capsule's: one flagged whose seal does not vouch for it (changed,

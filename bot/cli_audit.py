@@ -3,7 +3,8 @@
 Read-only: the records come from ``agent_core.audit`` (the files, not the index), and the
 home is neither created nor changed. Exit status 1 when an approval is flagged — its
 session does not verify against its seal, or its records do not match their hashes or,
-once its outcome was told, their own seal — so
+once its outcome was told, their own seal, or they could not be read (a session whose
+``approvals/`` cannot be listed is a row with no approval id, and a warning) — so
 a scheduled export doubles as a check; a one-line summary goes to stderr.
 """
 
@@ -81,8 +82,16 @@ def run_audit(home: Home, args: argparse.Namespace) -> int:
         for record in records:
             line = json.dumps(record.model_dump(mode="json"), ensure_ascii=ascii_only)
             out.write(printable_json(line) + "\n")
-    flagged = [r.approval_id for r in records if r.flagged]
-    summary = f"audit: {len(records)} approval(s)"
+    for record in records:
+        if not record.approval_id:  # a session it could not read: said as well as exported
+            sys.stderr.write(
+                printable(f"signoff: warning: session {record.session_id}: {record.problems[0]}")
+                + "; exported as unreadable\n"
+            )
+    flagged = [r.approval_id or r.session_id for r in records if r.flagged]
+    sessions = sum(1 for r in records if not r.approval_id)
+    summary = f"audit: {len(records) - sessions} approval(s)"
+    summary += f", {sessions} session(s) unreadable" if sessions else ""
     if flagged:
         summary += f", {len(flagged)} flagged: {', '.join(flagged[:10])}"
     print(summary, file=sys.stderr)

@@ -3,11 +3,15 @@ ended wrong before its fix, run as an operator's shell would give it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from test_cli_errors import env_for, one_error_line, signoff
-from test_cli_operator_review import cli_home  # noqa: F401 (a fixture)
+from test_cli_operator_review import (  # noqa: F401 (cli_home: a fixture)
+    _without_override,
+    cli_home,
+)
 
 from bot.cli import main
 from bot.slack_text import MAX_REASON
@@ -43,6 +47,38 @@ def test_a_hash_that_matches_nothing_is_not_called_an_edit(
     assert f"its hash is {shown})" in out, out
     assert main(["approve", approval, "--as", "U0BOB", "--hash", shown]) == 0
     assert "approved by U0BOB" in capsys.readouterr().out
+
+
+def test_audit_reports_a_session_it_cannot_read_and_exports_the_rest(tmp_path: Path) -> None:
+    """One session whose ``approvals/`` it may not list (another user's, mode 000) ended
+    ``audit`` with exit 2 and "Permission denied": nothing exported. That session is a
+    row flagged unreadable, with one warning line on stderr; the rest is exported; exit 1
+    (a record it could not read is a problem found, as a flagged approval is)."""
+    home = tmp_path / "h"
+    env = env_for(home, SIGNOFF_DEMO="1")
+    for text in ("restart api", "restart web"):
+        said = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", text, env=env)
+        assert said.returncode == 0, said.stderr
+    hidden, seen = sorted((home / "sessions").glob("*/sess_*"))
+    (hidden / "approvals").chmod(0)
+    try:
+        done = _without_override(home, "audit")
+        as_csv = _without_override(home, "audit", "--format", "csv")
+    finally:
+        (hidden / "approvals").chmod(0o755)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    warning, summary = done.stderr.splitlines()
+    assert warning.startswith(f"signoff: warning: session {hidden.name}: "), warning
+    assert "could not be read" in warning and "Permission denied" in warning, warning
+    assert summary.startswith("audit: "), summary
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    ok = [r for r in records if r["session_id"] == seen.name]
+    assert len(ok) == 1 and ok[0]["seal"] == "ok" and ok[0]["problems"] == [], records
+    (row,) = [r for r in records if r["session_id"] == hidden.name and not r["approval_id"]]
+    assert row["seal"] == "unreadable" and row["records_seal"] == "unreadable", row
+    assert any("Permission denied" in p for p in row["problems"]), row
+    assert as_csv.returncode == 1 and "Traceback" not in as_csv.stderr, as_csv.stderr
+    assert hidden.name in as_csv.stdout and seen.name in as_csv.stdout
 
 
 @pytest.mark.usefixtures("cli_home")
