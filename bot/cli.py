@@ -19,7 +19,8 @@ signoff doctor                   check SIGNOFF_MODEL with one cheap call
 Exit status: 0 done; 1 a check found a problem or a decision was refused; 2 a usage or
 configuration error, or an id that names nothing (one line on stderr, never a
 traceback); 3 recorded (a message, a decision) but the turn after it failed in this
-process (one line on stderr: why, and that a bot or ``signoff recover`` carries it on);
+process (one line on stderr: why, and that a bot or ``signoff recover`` carries it on),
+or done but its output could not be written (``> /dev/full``; one line on stderr);
 130 on Ctrl-C; 141 when the reader of the output went away
 (``signoff sessions | head``).
 """

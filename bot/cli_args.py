@@ -24,7 +24,6 @@ from sessions import (
 )
 
 from .errors import error_line
-from .slack_text import MAX_REASON
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -98,7 +97,9 @@ def _hash(value: str) -> str:
 
 def _reason(value: str) -> str:
     # As long as a card's modal takes: a pasted log would go onto the card, into the trace
-    # and into every later prompt of the thread.
+    # and into every later prompt of the thread. (Imported here: every command parses.)
+    from .slack_text import MAX_REASON
+
     if len(value) > MAX_REASON:
         raise argparse.ArgumentTypeError(
             f"at most {MAX_REASON:,} characters (as in Slack's reason modal), not {len(value):,}"

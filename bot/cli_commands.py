@@ -3,6 +3,7 @@ each returns its exit status, and every failure a person can cause ends as one l
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -15,7 +16,8 @@ from approvals import scan_session_approvals
 from sessions import Home, SignoffError, reindex
 
 from .cli_args import COMMANDS, dash_values_joined, not_text, parser
-from .cli_engine import checked_config, decide, recover, say, writable_home
+from .cli_engine import UNFINISHED, checked_config, decide, recover, say, writable_home
+from .cli_output import RECORDING, kept_output
 from .cli_read import existing_home, list_index, show_quarantine, show_trace
 from .cli_verify import verify_sessions
 from .config import Settings, refuse_unknown
@@ -71,6 +73,14 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
         named = (os.environ.get("SIGNOFF_LOG_FORMAT") or "").strip().lower()
         asked: LogFormat | None = "json" if named == "json" else "text" if named == "text" else None
         logs[:] = [setup_logging(format=asked)]
+    if args.command in RECORDING:
+        with kept_output() as kept:
+            code = _command(args, logs)
+        return kept.status(args.command, code, unfinished=UNFINISHED)
+    return _command(args, logs)
+
+
+def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
     settings = Settings.from_env()
     home = Home(settings.home)
     if args.command == "trace":

@@ -4,10 +4,12 @@ ended wrong before its fix, run as an operator's shell would give it."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
-from test_cli_errors import env_for, one_error_line, signoff
+from test_cli_errors import SIGNOFF, env_for, one_error_line, signoff
 from test_cli_operator_review import (  # noqa: F401 (cli_home: a fixture)
     _without_override,
     cli_home,
@@ -79,6 +81,46 @@ def test_audit_reports_a_session_it_cannot_read_and_exports_the_rest(tmp_path: P
     assert any("Permission denied" in p for p in row["problems"]), row
     assert as_csv.returncode == 1 and "Traceback" not in as_csv.stderr, as_csv.stderr
     assert hidden.name in as_csv.stdout and seen.name in as_csv.stdout
+
+
+def _to_full_disk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [SIGNOFF, *args], env=env, stdout=full, stderr=subprocess.PIPE,
+            text=True, timeout=30, check=False,
+        )  # fmt: skip
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_decision_recorded_but_not_printed_says_so(tmp_path: Path) -> None:
+    """``approve … > /dev/full`` exited 2 ("No space left on device"), the usage error's
+    status, although the decision was recorded, and the approved call was left for a bot:
+    the command stopped at its first line. The work is done, and exit 3 says, in one line,
+    that the decision stands but its output could not be written. Likewise ``deny`` and
+    ``say``."""
+    home = tmp_path / "h"
+    env = env_for(home, SIGNOFF_DEMO="1")
+    ids = []
+    for text in ("restart api", "restart web"):
+        said = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", text, env=env)
+        ids += [w for w in said.stdout.split() if w.startswith("appr_")]
+    for verb, approval in zip(("approve", "deny"), ids, strict=True):
+        done = _to_full_disk(env, verb, approval, "--as", "U0BOB")
+        assert done.returncode == 3, (verb, done.stderr)
+        (line,) = done.stderr.splitlines()
+        assert "the decision is recorded" in line and "could not be written" in line, line
+        assert "No space left on device" in line, line
+    fleet = json.loads((home / "fleet.json").read_text())
+    assert fleet["services"]["api"]["restarts"] == 1  # run by approve, not left for a bot
+    audited = signoff("audit", env=env)
+    statuses = {
+        r["approval_id"]: r["status"] for r in map(json.loads, audited.stdout.split("\n")[:-1])
+    }
+    assert statuses == dict(zip(ids, ("approved", "denied"), strict=True)), statuses
+    done = _to_full_disk(env, "say", "--as", "U0ALICE", "--channel", "C0OPS", "status of api")
+    assert done.returncode == 3, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert "the message is stored" in line and "could not be written" in line, line
 
 
 @pytest.mark.usefixtures("cli_home")
