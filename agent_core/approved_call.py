@@ -7,7 +7,8 @@
   approval). An approved call that has not started by then — the kill switch was on, the
   tool was down, no process ran — never starts: a ``Stale`` record is written (under the
   thread lock, before any claim, so a call is either claimed or stale, never both), the
-  card and the thread say so, and the model is told a fresh request is needed.
+  card and the thread say so, and the model is told a fresh request is needed
+  (``staleness``, which also says it while the kill switch is on).
 - Checked again before it runs (I1): the hashes, the requesting session's seal, the tool
   and its version; any mismatch refuses it, with the reason (``refusal_reason``).
 - A call claimed by a session a crash cut short ended as that session's result ticket
@@ -18,75 +19,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-
 from approvals import (
-    SYSTEM,
     ApprovalRequest,
-    ApprovalsError,
     CurrentCall,
     Decision,
     ExecutionResult,
     HashMismatchError,
-    Stale,
     changes,
 )
-from sessions import ResultTicket, SessionFiles, SessionsError, readable_utc, utc_iso, verify
+from sessions import ResultTicket, SessionFiles, verify
 
 from .messages import ToolStatus
-from .runtime import Runtime
 from .session_run import SessionRun
+from .staleness import deciders_text, record_stale, tell_stale
 
 __all__ = [
     "approval_note",
     "approved_arguments",
     "claimed_result",
-    "deciders_text",
     "refusal_reason",
     "stale_outcome",
-    "tell_frozen",
-    "tell_frozen_approvals",
 ]
-
-
-def tell_frozen(request: ApprovalRequest, decision: Decision) -> None:
-    """Approved while the kill switch is on: the card says Approved and nothing runs, so
-    the thread is told why, once (a fixed outbox id). It runs once the switch is off."""
-    tool = request.capsule.tool
-    text = f"`{tool}` is approved, but the kill switch is on: it waits, and runs once it is off"
-    if decision.valid_until:
-        until = readable_utc(decision.valid_until)
-        text += f" (if that is before {until}; after that, a fresh request is needed)"
-    request.queue_post("frozen", text + ".")
-
-
-def tell_frozen_approvals(rt: Runtime, approval_ids: Iterable[str]) -> None:
-    """Under the kill switch, tell each approved call among ``approval_ids`` that waits.
-
-    Driven from disk by the thread's worker, whichever path decided it (a click, the CLI,
-    a quorum the sweep completed, a crash between the decision and this): told once,
-    however often the thread is woken (``tell_frozen``'s fixed outbox id).
-    """
-    for approval_id in approval_ids:
-        try:
-            request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
-            decision = request.decision()
-            if decision is None or decision.verdict != "approved":
-                continue
-            if request.claimed() is None and request.stale() is None:
-                tell_frozen(request, decision)
-        except (SessionsError, ApprovalsError):
-            continue  # unreadable: settle reports it once the switch is off
-    rt.outbox_written()
-
-
-def deciders_text(decision: Decision) -> str:
-    return ", ".join(f"<@{d}>" if d != SYSTEM else SYSTEM for d in decision.deciders)
-
-
-def _due(valid_until: str, now: datetime) -> bool:
-    return bool(valid_until) and utc_iso(now) > valid_until
 
 
 async def stale_outcome(
@@ -95,37 +48,25 @@ async def stale_outcome(
     """The outcome of an approval that went stale, or None when the call may start.
 
     Only for a call that was never claimed: one that started in time is not stale,
-    however long it took. Called under the thread lock, before the claim.
+    however long it took. Called under the thread lock, before the claim. The card and
+    the thread are told (again: a no-op once queued), and the trace says it in the
+    session that found it stale, or, for one the worker found under the kill switch (no
+    session ran), in this one, which tells the model.
     """
-    stale = request.stale()
-    if stale is None:
-        if request.claimed() is not None or not _due(decision.valid_until, run.rt.clock.now()):
-            return None
-        stale = request.write_stale(
-            Stale(
-                approval_id=request.id,
-                session_id=run.id,
-                at=utc_iso(run.rt.clock.now()),
-                valid_until=decision.valid_until,
-            )
-        )
+    found = record_stale(run.rt, request, decision, session_id=run.id)
+    if found is None:
+        return None
+    stale, written = found
+    if written or not stale.session_id:
         await run.trace(
             "approved_call_refused",
             {"approval_id": request.id, "reason": "stale", "valid_until": stale.valid_until},
         )
-    request.queue_card("stale")
-    tool, who = request.capsule.tool, deciders_text(decision)
-    request.queue_post(
-        "stale",
-        f"⌛ The approval of `{tool}` by {who} went stale: the call could not start before "
-        f"{readable_utc(stale.valid_until)} and did not run. A fresh request is needed.",
-        mentions=tuple(d for d in decision.deciders if d != SYSTEM),
-    )
-    run.rt.outbox_written()
+    tell_stale(run.rt, request, decision, stale)
     return "expired", (
-        f"approved by {who} at {decision.at}, but the approval went stale: the call could not "
-        f"start before {stale.valid_until} and did not run. A fresh request is needed: ask "
-        "again only if it is still needed."
+        f"approved by {deciders_text(decision)} at {decision.at}, but the approval went stale: "
+        f"the call could not start before {stale.valid_until} and did not run. A fresh request "
+        "is needed: ask again only if it is still needed."
     )
 
 

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from approvals import SYSTEM, ApprovalRequest, Decision
 from sessions import from_utc_iso, utc_iso
 
-from .approved_call import deciders_text
 from .backoff import Backoff
 from .loop import queue_reply
 from .runtime import Runtime
 from .session_run import SessionRun
+from .staleness import deciders_text
 
 __all__ = ["DEFERRAL_RETRY", "Deferred", "defer", "retry_due"]
 

@@ -36,7 +36,6 @@ from .approved_call import (
     approval_note,
     approved_arguments,
     claimed_result,
-    deciders_text,
     refusal_reason,
     stale_outcome,
 )
@@ -48,6 +47,7 @@ from .messages import AssistantMessage, EventMessage, ToolResultMessage, ToolSta
 from .mirror import mirror_approval
 from .runtime import KillSwitchOn
 from .session_run import SessionRun
+from .staleness import deciders_text
 from .unsettled import Origins, approvals_to_tell, scan_origins
 
 __all__ = ["SettleOutcome", "realize", "settle"]

@@ -34,7 +34,6 @@ from sessions import (
     off_loop,
 )
 
-from .approved_call import tell_frozen_approvals
 from .child_session import start_child
 from .deferral import retry_due
 from .early_call import EarlyCall, start_early_call
@@ -44,6 +43,7 @@ from .observe import SessionStateChanged
 from .runtime import KillSwitchOn, Runtime
 from .session_run import SessionRun
 from .settle import settle
+from .staleness import tell_frozen_approvals
 
 __all__ = ["close_crashed", "mark_interrupted", "process_thread"]
 
