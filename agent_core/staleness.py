@@ -10,15 +10,17 @@ the switch lifted) repeats nothing:
 - a session about to start the call (``approved_call.stale_outcome``), which also tells
   the model; a call whose tool is down is tried again when its window closes at the
   latest (``deferral``), so this holds during an outage too;
-- while the kill switch is on no session starts, so the thread's worker, which the sweep
-  wakes every pass (a decision leaves its thread queued, and the switch leaves it so),
-  finds it in ``tell_frozen_approvals``. The model is told once the switch is off, by the
-  session that settles the call, which also traces it then (the record names no session).
+- the thread's worker, for a call no session can start now: under the kill switch (none
+  starts: ``tell_frozen_approvals``), or while other calls of the same model turn still
+  wait for a decision (the turn resumes once all are decided: ``tell_stale_approvals``).
+  The sweep wakes the thread of each approved call whose window closed and that is
+  neither claimed nor stale yet (``window_closed``). The model is told by the session
+  that settles the call later, which also traces it then (the record names no session).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from approvals import SYSTEM, ApprovalRequest, ApprovalsError, Decision, Stale
@@ -33,6 +35,8 @@ __all__ = [
     "tell_frozen",
     "tell_frozen_approvals",
     "tell_stale",
+    "tell_stale_approvals",
+    "window_closed",
 ]
 
 
@@ -92,6 +96,38 @@ def tell_frozen(request: ApprovalRequest, decision: Decision) -> None:
     request.queue_post("frozen", text + ".")
 
 
+def window_closed(request: ApprovalRequest, now: datetime) -> bool:
+    """Approved, not started, not said stale yet, and past its window: its thread must be
+    woken to say so (the sweep asks)."""
+    decision = request.decision()
+    if decision is None or decision.verdict != "approved" or not stale_due(decision, now):
+        return False
+    return request.stale() is None and request.claimed() is None
+
+
+def _waiting_calls(
+    rt: Runtime, approval_ids: Iterable[str]
+) -> Iterator[tuple[ApprovalRequest, Decision]]:
+    """Each approved call among ``approval_ids`` that has not started."""
+    for approval_id in approval_ids:
+        try:
+            request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
+            decision = request.decision()
+            if decision is None or decision.verdict != "approved" or request.claimed():
+                continue
+        except (SessionsError, ApprovalsError):
+            continue  # unreadable: settle reports it (it never runs)
+        yield request, decision
+
+
+def _say_stale(rt: Runtime, request: ApprovalRequest, decision: Decision) -> bool:
+    """Said stale (now, or queued again: a crash may have come before the queueing)?"""
+    found = record_stale(rt, request, decision, session_id="")
+    if found is not None:
+        tell_stale(rt, request, decision, found[0])
+    return found is not None
+
+
 def tell_frozen_approvals(rt: Runtime, approval_ids: Iterable[str]) -> None:
     """Under the kill switch (and the thread lock), tell each approved call among
     ``approval_ids`` that waits, or that went stale waiting.
@@ -100,19 +136,15 @@ def tell_frozen_approvals(rt: Runtime, approval_ids: Iterable[str]) -> None:
     a quorum the sweep completed, a crash between the decision and this): told once,
     however often the thread is woken (fixed outbox ids).
     """
-    for approval_id in approval_ids:
-        try:
-            request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
-            decision = request.decision()
-            if decision is None or decision.verdict != "approved":
-                continue
-            if request.claimed() is not None:
-                continue
-            found = record_stale(rt, request, decision, session_id="")
-            if found is not None:
-                tell_stale(rt, request, decision, found[0])
-            else:
-                tell_frozen(request, decision)
-        except (SessionsError, ApprovalsError):
-            continue  # unreadable: settle reports it once the switch is off
+    for request, decision in _waiting_calls(rt, approval_ids):
+        if not _say_stale(rt, request, decision):
+            tell_frozen(request, decision)
     rt.outbox_written()
+
+
+def tell_stale_approvals(rt: Runtime, approval_ids: Iterable[str]) -> None:
+    """Under the thread lock, say stale each approved call among ``approval_ids`` whose
+    window closed before it started, whether or not it can be settled now."""
+    for request, decision in _waiting_calls(rt, approval_ids):
+        if stale_due(decision, rt.clock.now()):
+            _say_stale(rt, request, decision)

@@ -2,9 +2,10 @@
 
 The sweep expires requests nobody decided in time, runs the reminders, escalations and
 stranded quorums that are due (``Governing``), and wakes every thread with queued work
-and no task, and the threads of deferred calls whose retry is due. Recovery at start-up
-(design flow 7, ``recovery``) finds what a crash left in motion, sweeps, and wakes those
-threads.
+and no task, the threads of deferred calls whose retry is due, and those of approved
+calls whose window closed before they could start (said stale then: ``staleness``).
+Recovery at start-up (design flow 7, ``recovery``) finds what a crash left in motion,
+sweeps, and wakes those threads.
 
 A mixin of ``Engine``, like ``Queries``: the bot calls it at start-up and on a timer.
 """
@@ -26,6 +27,7 @@ from .delivery import Delivery
 from .mirror import mirror_approval
 from .recovery import ended_unsealed, find_work
 from .runtime import Runtime
+from .staleness import window_closed
 
 __all__ = ["PRUNE_FORMS_EVERY", "Sweeping"]
 
@@ -77,7 +79,7 @@ class Sweeping:
             for thread in await off_loop(self.rt.coordination.work_queue.threads):
                 if thread not in self._tasks:
                     self.wake(thread)
-        await self._retry_deferred()
+        await self._wake_waiting_calls()
         if self.delivery is not None:
             self.delivery.wake()
         return len(results)
@@ -91,13 +93,16 @@ class Sweeping:
         if removed:
             log.info("removed %d forms of decided requests", removed)
 
-    async def _retry_deferred(self) -> None:
-        """Wake the threads of approved calls that waited for their tool and are due."""
+    async def _wake_waiting_calls(self) -> None:
+        """Wake the threads of approved calls that wait and are due: a call whose tool was
+        down and whose retry is due, and one whose window closed before it started (its
+        worker says it stale: the kill switch, or the rest of its turn, holds it)."""
         rt, now = self.rt, self.rt.clock.now()
         async for row in rt.index.iter_approvals(untold=True):
             try:
                 request = ApprovalRequest.open(rt.home, row.id, clock=rt.clock)
                 due = bool(request.deferrals()) and retry_due(rt, request, now)
+                due = due or (row.status == "approved" and window_closed(request, now))
             except (SessionsError, ApprovalsError):
                 continue  # unreadable: its own problem, not a stop of every retry after it
             if due:

@@ -43,7 +43,7 @@ from .observe import SessionStateChanged
 from .runtime import KillSwitchOn, Runtime
 from .session_run import SessionRun
 from .settle import settle
-from .staleness import tell_frozen_approvals
+from .staleness import tell_frozen_approvals, tell_stale_approvals
 
 __all__ = ["close_crashed", "mark_interrupted", "process_thread"]
 
@@ -232,6 +232,7 @@ async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
             if rt.killed():
                 tell_frozen_approvals(rt, tdir.open_approvals())
                 return
+            tell_stale_approvals(rt, tdir.open_approvals())  # when due, not when it can start
             head = await _current_head(rt, tdir)
             pending = tdir.inbox.pending()
             cause = _cause(rt, tdir, head, pending)

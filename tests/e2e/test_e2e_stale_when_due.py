@@ -13,12 +13,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from conftest import restart
 from signoff_e2e_kit import (
     OPS,
+    approval_id_of,
     asked_under,
     bot_messages,
     bot_reply,
+    capsule,
+    cards,
     decision,
     existing_decision,
     has_buttons,
@@ -38,7 +42,9 @@ from localslack import LocalSlack
 from sessions import FixedClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tooling"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 
+from fake_anthropic import FakeAnthropic, ToolUse
 from mcp_fixture_kit import kill, records, server_table, stdio_command, write_config
 
 if TYPE_CHECKING:
@@ -160,3 +166,57 @@ async def test_a_call_whose_server_stays_down_past_its_window_is_said_stale_when
     await bot.engine.idle()
     assert records(record, "restart_deployment") == []
     assert len(bot_messages(slack, thread, STALE_NOTE)) == 1
+
+
+async def test_a_call_waiting_for_the_rest_of_its_turn_past_its_window_is_said_stale_when_due(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A turn that asked for two calls resumes once both are decided: the approved one
+    waits for the other's decision, and its window may close meanwhile."""
+    policy = write_policy(tmp_path / "policy.toml", VALID_1H)
+    home = settings.home
+    async with FakeAnthropic(api_key="sk-ant-test-key", default_text="Noted.") as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        api.reply(
+            "Restarting both.",
+            ToolUse("restart_service", {"service": "api"}, id="toolu_01"),
+            ToolUse("restart_service", {"service": "web"}, id="toolu_02"),
+        )
+        bot = await start_bot(policy_path=policy, model="anthropic:claude-test")
+        await slack.wait_for_sockets(1, timeout=5)
+        thread = await mention(slack, "restart api and web")
+        both = await until(lambda: len(cards(slack, thread)) == 2 and cards(slack, thread))
+        (api_card,) = [
+            c for c in both if capsule(home, approval_id_of(c))["arguments"]["service"] == "api"
+        ]
+        approval = approval_id_of(api_card)
+        await slack.click_button(channel=OPS, ts=api_card["ts"], user="U0BOB", action_id=APPROVE)
+        await until(lambda: decision(home, approval), what="the decision")
+        await bot.engine.idle()
+        assert restarts(home) == 0  # it waits for the web card's decision
+
+        # Its window closes while web's card still waits: said now, by the bot's own loop.
+        e2e_clock.advance(timedelta(hours=1, seconds=1))
+        note = await bot_reply(slack, thread, "went stale", timeout=10)
+        assert note["text"].startswith(STALE_NOTE) and "<@U0BOB>" in note["text"]
+        await until(lambda: _card_is_stale(slack, api_card["ts"]), timeout=10, what="stale")
+        assert restarts(home) == 0 and _files(home, approval, "claim") == []
+
+        # Web approved: the turn resumes; web runs, api never; the model hears both.
+        (web_card,) = [c for c in both if c is not api_card]
+        await slack.click_button(channel=OPS, ts=web_card["ts"], user="U0BOB", action_id=APPROVE)
+        await until(lambda: len(api.requests) == 2, what="the model to hear both outcomes")
+        await bot.engine.idle()
+        results = api.requests[1].body["messages"][-1]["content"]
+        told = {r["tool_use_id"]: r["content"] for r in results}
+        assert "went stale" in told["toolu_01"] and '"restarts": 1' in told["toolu_02"], told
+        assert restarts(home) == 0 and restarts(home, "web") == 1
+        assert len(bot_messages(slack, thread, STALE_NOTE)) == 1
+        refused = _trace_events(home, thread, "approved_call_refused")
+        assert [e["data"]["approval_id"] for e in refused] == [approval]
