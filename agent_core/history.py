@@ -20,6 +20,7 @@ from approvals import (
     Decision,
     ExecutionResult,
     Stage,
+    Stale,
     capsule_ids,
     load_capsule,
 )
@@ -56,6 +57,8 @@ class ApprovalState:
     result: ExecutionResult | None = None
     # The session that told the model the outcome.
     told_in: str | None = None
+    # Approved, but its window closed before it started: it never runs.
+    stale: Stale | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ def session_approvals(home: Home, session_id: str) -> list[ApprovalState]:
                 request.card(),
                 request.result(),
                 told.session_id if told else None,
+                request.stale(),
             )
         )
     return out

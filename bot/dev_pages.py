@@ -286,6 +286,7 @@ class DevPages:
                 who = ", ".join(self.who(d) for d in decision.deciders)
                 why = f": {self.text(decision.reason)}" if decision.reason else ""
                 outcome = f"⚖ <b>{decision.verdict}</b> by {who} at {escape(decision.at)}{why}"
+                outcome += " · ⌛ went stale: not run" if state.stale is not None else ""
             yield (
                 f"<li id='{escape(approval_id)}' class='approval{' hl' if approval_id == hl else ''}'>"
                 f"<code>{escape(approval_id)}</code> <code>{escape(capsule.tool)}"

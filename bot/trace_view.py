@@ -147,7 +147,8 @@ def what_became(session: SessionHistory, *, who: Names = _ids) -> str:
         elif d.deciders == (SYSTEM,):
             parts.append(f"{named}{d.verdict}: nobody decided in time")
         else:
-            parts.append(f"{named}{d.verdict} by {who(d.deciders)}")
+            gone = " (went stale: not run)" if item.stale is not None else ""
+            parts.append(f"{named}{d.verdict} by {who(d.deciders)}{gone}")
     if all(item.decision is None for item in session.approvals):
         return f"{state} (no decision yet)"
     text = f"{state} → decided: {'; '.join(parts)}"
@@ -170,9 +171,11 @@ def _approval_lines(session: SessionHistory) -> Iterator[str]:
                     f" [edited before approval: hash {decision.args_sha256[:12]}, "
                     f"asked {capsule.short_hash}]"
                 )
+            stale = state.stale
+            gone = f", went stale at {stale.at}: not run" if stale is not None else ""
             yield (
                 f"  ⚖ {capsule.id} {decision.verdict} by {who} at {decision.at}{why}"
-                f" ({state.stage.value}{told})"
+                f" ({state.stage.value}{gone}{told})"
             )
 
 

@@ -35,11 +35,13 @@ from signoff_e2e_kit import (
     write_policy,
 )
 
+from agent_core.history import thread_history
 from bot.app import SignoffBot
 from bot.cards import APPROVE
 from bot.config import Settings
+from bot.trace_view import render_history
 from localslack import LocalSlack
-from sessions import FixedClock
+from sessions import FixedClock, Home
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tooling"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
@@ -102,6 +104,8 @@ async def test_a_call_the_kill_switch_holds_past_its_window_is_said_stale_when_d
     (stale_file,) = _files(home, approval, "stale")
     assert json.loads(stale_file.read_text())["valid_until"] == valid_until
     assert _files(home, approval, "claim") == [] and restarts(home) == 0
+    trace = render_history(thread_history(Home(home), lineage(home, thread)[0]))
+    assert f"{approval} approved by U0BOB" in trace and "went stale at" in trace, trace
 
     # A restart with the switch still on says nothing again.
     bot = await restart(bot, start_bot, slack, policy_path=policy)
