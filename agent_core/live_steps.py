@@ -4,7 +4,8 @@ A step says what became of its call: ``waiting`` is a call that asked for a pers
 approval (a surface that cannot update a finished reply says so in words that stay true;
 the card says how and when it was decided); a call that never ran (a stop, the kill
 switch, a reply cut off) says "not run", not the "error" of a call that ran and failed,
-and one a person's stop kept from running says "not run: stopped".
+and one a person's stop kept from running says "not run: stopped". A call over the reply's
+cap (``call_cap``) is "not run" from its first step.
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ __all__ = ["NOT_RUN", "outcome_steps", "running_steps"]
 NOT_RUN = "not run"
 
 
-def running_steps(assistant: AssistantMessage) -> list[ToolStep]:
-    return [ToolStep(call_id=c.id, tool=c.name, status="running") for c in assistant.tool_calls]
+def running_steps(assistant: AssistantMessage, cap: int) -> list[ToolStep]:
+    """The calls of ``assistant`` as they start: the first ``cap`` running, the rest "not
+    run" from the start (``call_cap``: they never will, so no one is shown them running)."""
+    return [
+        ToolStep(c.id, c.name, "running") if n < cap else ToolStep(c.id, c.name, "failed", NOT_RUN)
+        for n, c in enumerate(assistant.tool_calls)
+    ]
 
 
 def outcome_steps(

@@ -266,7 +266,7 @@ async def _model_turn(
         failpoint("loop.before_finish")
         await _end(run, turn, SessionState.COMPLETED, reply.stop_reason)
         return False
-    await stream.steps(running_steps(assistant))
+    await stream.steps(running_steps(assistant, rt.budgets.max_calls_per_reply))
     stop = active_stop(rt, run.thread, run.transcript)
     if stop is not None:
         for call in assistant.tool_calls:

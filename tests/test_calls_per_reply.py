@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from engine_support import THREAD, EngineFactory, chain, message, text, transcript
+from test_live_and_stop import RecordingLive
 
 from agent_core.budgets import Budgets
 from agent_core.messages import ToolResultMessage
@@ -220,3 +221,28 @@ def test_signoff_run_with_a_bad_cap_exits_2_with_one_line(tmp_path: Path) -> Non
         "signoff: error: configuration: SIGNOFF_MAX_CALLS_PER_REPLY: Input should be greater "
         "than or equal to 1, not '0'"
     ]
+
+
+async def test_calls_over_the_cap_are_never_shown_running(
+    make_engine: EngineFactory, home: Home
+) -> None:
+    """The reply's steps listed all its calls as running, those over the cap included,
+    until the turn ended and they turned to "not run": people watching saw calls running
+    that never would. From the first steps on, they are shown as not run."""
+    ran: list[str] = []
+    live = RecordingLive()
+    model = ScriptedModel(
+        [reply(*[("probe", {"target": f"t{n}"}) for n in range(1, 5)]), text("ok")]
+    )
+    engine = await make_engine(
+        model=model, registry=registry(ran), budgets=Budgets(max_calls_per_reply=2), live=live
+    )
+    await engine.ingest(message("look at things", ts="1700000000.000100"))
+    await engine.idle()
+
+    assert ran == ["t1", "t2"]
+    shown = [event[2] for event in live.log.events if event[0] == "steps"]
+    assert shown[0] == [("probe", s) for s in ("running", "running", "failed", "failed")]
+    assert all(over != ("probe", "running") for steps in shown for over in steps[2:]), shown
+    assert shown[-1] == [("probe", s) for s in ("done", "done", "failed", "failed")]
+    assert ("working", ("probe",)) in live.log.events
