@@ -61,7 +61,7 @@ class AuditRecord(Record):
     """One approval in the export (``signoff audit``): stable field names, versioned."""
 
     schema_version: Literal[1] = 1
-    approval_id: str  # "": a session whose approvals could not be read (``_unlisted``)
+    approval_id: str  # "": a session (or a shard) whose approvals could not be read
     session_id: str = ""
     thread: str = ""
     tool: str = ""
@@ -208,14 +208,26 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
         )
 
 
+def _why(exc: OSError) -> str:
+    return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+
+
 def _unlisted(session_id: str, exc: OSError) -> AuditRecord:
     """The row of a session whose approvals could not be listed: no approval id (which
     of its requests it holds is what could not be read), flagged unreadable."""
-    why = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
     return AuditRecord(
         approval_id="",
         session_id=session_id,
-        problems=(f"its approvals could not be read: {why}",),
+        problems=(f"its approvals could not be read: {_why(exc)}",),
+    )
+
+
+def _unlisted_shard(shard: Path, exc: OSError) -> AuditRecord:
+    """The row of a shard of sessions that could not be listed: neither an approval id nor
+    a session id (which sessions it holds is what could not be read), flagged unreadable."""
+    return AuditRecord(
+        approval_id="",
+        problems=(f"the sessions in {shard} could not be listed: {_why(exc)}",),
     )
 
 
@@ -226,7 +238,11 @@ def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
     # A capsule is sealed in its session, its pointer is not: one whose pointer was
     # removed is still exported, and flagged, never silently left out.
     known = set(pointed)
-    for session_id, directory in iter_session_dirs(home):
+    shards: list[AuditRecord] = []  # another user's shard: the rest is exported all the same
+    listed = iter_session_dirs(
+        home, unlistable=lambda shard, exc: shards.append(_unlisted_shard(shard, exc))
+    )
+    for session_id, directory in listed:
         try:
             found = capsule_ids(directory)
         except OSError as exc:  # another user's session: the rest is exported all the same
@@ -235,6 +251,7 @@ def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
         for approval_id in found:
             if approval_id not in known:
                 records.append(_record(home, approval_id, found_in=directory))
+    records += shards
     # The time is the capsule's: one flagged whose seal does not vouch for it (changed,
     # unreadable, or removed) may be dated anywhere, so it is never filtered out by it.
     records = [

@@ -4,7 +4,8 @@ Read-only: the records come from ``agent_core.audit`` (the files, not the index)
 home is neither created nor changed. Exit status 1 when an approval is flagged — its
 session does not verify against its seal, or its records do not match their hashes or,
 once its outcome was told, their own seal, or they could not be read (a session whose
-``approvals/`` cannot be listed is a row with no approval id, and a warning) — so
+``approvals/`` cannot be listed is a row with no approval id, and a warning; a shard of
+sessions that cannot be listed, a row with no session id either) — so
 a scheduled export doubles as a check; a one-line summary goes to stderr.
 """
 
@@ -83,16 +84,21 @@ def run_audit(home: Home, args: argparse.Namespace) -> int:
             line = json.dumps(record.model_dump(mode="json"), ensure_ascii=ascii_only)
             out.write(printable_json(line) + "\n")
     for record in records:
-        if not record.approval_id:  # a session it could not read: said as well as exported
+        if not record.approval_id:  # a session or shard it could not read: said as well
+            what = f"session {record.session_id}: " if record.session_id else ""
             sys.stderr.write(
-                printable(f"signoff: warning: session {record.session_id}: {record.problems[0]}")
+                printable(f"signoff: warning: {what}{record.problems[0]}")
                 + "; exported as unreadable\n"
             )
+    # A shard it could not list is named in its warning; it has no id for the list.
     flagged = [r.approval_id or r.session_id for r in records if r.flagged]
-    sessions = sum(1 for r in records if not r.approval_id)
-    summary = f"audit: {len(records) - sessions} approval(s)"
+    sessions = sum(1 for r in records if not r.approval_id and r.session_id)
+    shards = sum(1 for r in records if not r.approval_id and not r.session_id)
+    summary = f"audit: {len(records) - sessions - shards} approval(s)"
     summary += f", {sessions} session(s) unreadable" if sessions else ""
-    if flagged:
-        summary += f", {len(flagged)} flagged: {', '.join(flagged[:10])}"
+    summary += f", {shards} shard(s) unreadable" if shards else ""
+    named = [f for f in flagged if f]
+    if named:
+        summary += f", {len(named)} flagged: {', '.join(named[:10])}"
     print(summary, file=sys.stderr)
     return 1 if flagged else 0

@@ -13,9 +13,9 @@ from sessions import (
     Home,
     NotFoundError,
     SessionFiles,
-    SessionStore,
     check_session_id,
     open_regular,
+    session_ids,
     verify_session,
 )
 from sessions.transcript_reference import first_reference
@@ -61,19 +61,28 @@ def _sessions_dir_problem(home: Home) -> str | None:
 
 def verify_sessions(home: Home, session_id: str | None) -> int:
     """0 when every session checked is intact, 1 when one is not (or is missing)."""
+    # A shard it may not list (another user's): said, and the other shards verified.
+    unlistable: list[str] = []
     if session_id is None:
         problem = _sessions_dir_problem(existing_home(home))
         if problem is not None:
             print(f"MISSING: {problem}")
             print("verified 0 session(s): the sessions themselves are missing")
             return 1
-        ids = SessionStore(home).all_ids()
+        ids = session_ids(
+            home,
+            unlistable=lambda shard, exc: unlistable.append(
+                f"{shard}: UNREADABLE: {exc.strerror or exc}"
+            ),
+        )
+        for line in unlistable:
+            print(line)
     else:
         sid = check_session_id(session_id)  # a malformed id is the more precise error
         if not existing_home(home).session_dir(sid).is_dir():
             raise NotFoundError(f"no session {sid}")
         ids = [sid]
-    bad = 0
+    bad = len(unlistable)
     for sid in ids:
         try:
             report = verify_session(home, sid)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .atomic import fsync_dir
@@ -21,6 +21,7 @@ from .ids import check_slack_ts
 from .locks import dir_lock
 
 __all__ = [
+    "Unlistable",
     "approval_ids",
     "iter_session_dirs",
     "migrate_flat_layout",
@@ -34,10 +35,22 @@ _SESSION = re.compile(r"sess_[0-9a-f]{12}")
 _POINTER = re.compile(r"appr_[0-9a-f]{16}")
 
 
-def _names(directory: Path) -> list[str]:
+# Told a shard it could not list, and why; only a reader passes one (``audit``, ``verify``).
+Unlistable = Callable[[Path, OSError], None]
+
+
+def _names(directory: Path, unlistable: Unlistable | None = None) -> list[str]:
+    """``unlistable``: a shard that cannot be listed (another user's) is told to it and
+    counts as empty; without one, the error is raised: the bot, reindex and recovery must
+    never take a shard they cannot read for one with no sessions."""
     try:
         return os.listdir(directory)
     except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        if unlistable is None:
+            raise
+        unlistable(directory, exc)
         return []
 
 
@@ -45,27 +58,31 @@ def shard_dirs(root: Path) -> list[Path]:
     return [root / n for n in sorted(_names(root)) if _SHARD.fullmatch(n)]
 
 
-def _ids(root: Path, pattern: re.Pattern[str]) -> list[str]:
+def _ids(root: Path, pattern: re.Pattern[str], unlistable: Unlistable | None) -> list[str]:
     found: set[str] = set()  # a set: a migration may move one between the two listings
     for name in _names(root):
         if _SHARD.fullmatch(name):
-            found.update(n for n in _names(root / name) if pattern.fullmatch(n))
+            found.update(n for n in _names(root / name, unlistable) if pattern.fullmatch(n))
         elif pattern.fullmatch(name):
             found.add(name)
     return sorted(found)
 
 
-def session_ids(home: Home) -> list[str]:
-    """Every session's id: in its shard, or still flat in a home not migrated yet."""
-    return _ids(home.sessions_dir, _SESSION)
+def session_ids(home: Home, *, unlistable: Unlistable | None = None) -> list[str]:
+    """Every session's id: in its shard, or still flat in a home not migrated yet;
+    ``unlistable``: told each shard that cannot be listed, instead of raising."""
+    return _ids(home.sessions_dir, _SESSION, unlistable)
 
 
-def iter_session_dirs(home: Home) -> Iterator[tuple[str, Path]]:
-    """(id, directory) of every session, unsorted, with no stat per session (reindex)."""
+def iter_session_dirs(
+    home: Home, *, unlistable: Unlistable | None = None
+) -> Iterator[tuple[str, Path]]:
+    """(id, directory) of every session, unsorted, with no stat per session (reindex);
+    ``unlistable`` as for ``session_ids``."""
     for name in _names(home.sessions_dir):
         if _SHARD.fullmatch(name):
             shard = home.sessions_dir / name
-            for sid in _names(shard):
+            for sid in _names(shard, unlistable):
                 if _SESSION.fullmatch(sid):
                     yield sid, shard / sid
         elif _SESSION.fullmatch(name):
@@ -74,7 +91,7 @@ def iter_session_dirs(home: Home) -> Iterator[tuple[str, Path]]:
 
 def approval_ids(home: Home) -> list[str]:
     """Every approval's id, from its pointer (sharded or flat)."""
-    return _ids(home.pointers_dir, _POINTER)
+    return _ids(home.pointers_dir, _POINTER, None)
 
 
 def staging_dirs(home: Home, *, from_before: bool = False) -> list[Path]:

@@ -163,3 +163,41 @@ def test_json_logs_stay_json_on_a_stderr_that_is_not_utf8(tmp_path: Path) -> Non
     done = signoff("run", env=env)
     line = one_error_line(done)  # parses the JSON line
     assert "🛑 config.toml" in line, line
+
+
+def test_audit_and_verify_report_a_shard_they_cannot_list_and_check_the_rest(
+    tmp_path: Path,
+) -> None:
+    """A shard of sessions (``sessions/f7/``) it may not list (another user's, mode 000)
+    ended ``audit`` and ``verify`` with exit 2 and "Permission denied": nothing exported or
+    verified. The shard is named in one warning line (audit: a row flagged unreadable too),
+    the other shards are exported and verified, and the exit status is 1."""
+    home = tmp_path / "h"
+    env = env_for(home, SIGNOFF_DEMO="1")
+    shards: list[Path] = []
+    while len(shards) < 2:  # two sessions may share a shard (1 in 256): ask again
+        said = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api", env=env)
+        assert said.returncode == 0, said.stderr
+        shards = sorted({p.parent for p in (home / "sessions").glob("*/sess_*")})
+    hidden, shown = shards[0], shards[1:]
+    seen = {p.name for shard in shown for p in shard.glob("sess_*")}
+    hidden.chmod(0)
+    try:
+        audit = _without_override(home, "audit")
+        verify = _without_override(home, "verify")
+    finally:
+        hidden.chmod(0o755)
+    assert audit.returncode == 1, (audit.stdout, audit.stderr)
+    warning, summary = audit.stderr.splitlines()
+    assert warning.startswith(f"signoff: warning: the sessions in {hidden}"), warning
+    assert "Permission denied" in warning and "Traceback" not in audit.stderr, warning
+    assert summary.startswith("audit: ") and "1 shard(s) unreadable" in summary, summary
+    records = [json.loads(line) for line in audit.stdout.splitlines()]
+    ok = [r for r in records if r["session_id"] in seen]
+    assert len(ok) == len(seen) and all(r["seal"] == "ok" for r in ok), records
+    (row,) = [r for r in records if not r["approval_id"] and not r["session_id"]]
+    assert row["seal"] == "unreadable" and str(hidden) in row["problems"][0], row
+    assert verify.returncode == 1, (verify.stdout, verify.stderr)
+    assert "Traceback" not in verify.stderr, verify.stderr
+    assert f"{hidden}: UNREADABLE: Permission denied" in verify.stdout, verify.stdout
+    assert f"verified {len(seen)} session(s), 1 with problems" in verify.stdout, verify.stdout
