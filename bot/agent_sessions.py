@@ -63,8 +63,8 @@ class AgentSessions:
         self.due: dict[ThreadKey, str] = {}
         self._reshowing = asyncio.Semaphore(_RESHOWING)  # start-up's threads at a time
         self._warned_no_stop = False
-        streams.session_status = self.status_for_stream
-        streams.session_stopped = self.stream_stopped
+        streams.messages.session_status = self.status_for_stream
+        streams.messages.session_stopped = self.stream_stopped
 
     @property
     def offered(self) -> bool:

@@ -128,7 +128,7 @@ class SignoffBot:
         try:
             me = await who_am_i(client)
             await check_approvals_channel(client, settings.approvals_channel)
-            streams.bot_id = str(me.get("bot_id") or "")
+            streams.messages.bot_id = str(me.get("bot_id") or "")
             surface.bot_user = str(me["user_id"])
             # Named: without a name Bolt calls inspect.stack(), which resolves the path
             # of every loaded module for every frame (42k lstat calls at each start-up).

@@ -25,18 +25,17 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.live import LiveTurn
-from sessions import Clock, Home, SystemClock, ThreadKey, coordination_for, utc_iso
+from sessions import Clock, Home, SystemClock, coordination_for, utc_iso
 
-from .message_metadata import METADATA_TYPE, thread_messages
 from .slack_errors import PERMANENT, slack_error
 from .stream_journal import StreamJournal, StreamRecord, StreamTask
+from .stream_messages import StreamMessages
 from .surface_support import SurfaceSupport
 from .thread_posts import ThreadPosts
 
@@ -70,14 +69,9 @@ class LiveStreams:
         self.interval = interval
         self.finalize_wait = finalize_wait
         self.owner = secrets.token_hex(8)
-        self.bot_id = bot_id
+        self.messages = StreamMessages(client, journal=self.journal, support=self.support)
+        self.messages.bot_id = bot_id  # "": learnt when first needed
         self.posts = ThreadPosts()  # every post in a thread, streams' and the surface's
-        # chat.stopStream moves the thread's agent session (to "active" unless told): what
-        # it must show then, as the live view knows it (None: leave Slack's default).
-        self.session_status: Callable[[ThreadKey], str | None] = lambda thread: None
-        # Told once each chat.stopStream is over, with the session status it carried: read
-        # when it was sent, it may have landed after a newer one (see ``_stop_stream``).
-        self.session_stopped: Callable[[ThreadKey, str | None], None] = lambda t, carried: None
         self._live: dict[str, SlackReplyStream] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # Per entry: delivery, a late sweep and a take-away never act on one stream at once.
@@ -159,7 +153,7 @@ class LiveStreams:
             if not record.ts:
                 await self.take_away(record)  # a start never answered: any such message goes
                 return ""
-            shown = await self.finalize_at(
+            shown = await self.messages.finalize_at(
                 record.thread, record.ts, text, metadata=metadata, sent=None,
                 chunks=record.ending(),
             )  # fmt: skip
@@ -182,51 +176,6 @@ class LiveStreams:
             self.journal.remove(entry_id)
             return True
 
-    async def finalize_at(
-        self,
-        thread: ThreadKey,
-        ts: str,
-        text: str,
-        *,
-        metadata: dict[str, Any],
-        sent: str | None,
-        chunks: list[dict[str, Any]] | None = None,
-    ) -> bool:
-        """Message ``ts`` shows ``text`` with ``metadata``; False when it is gone."""
-        if sent is not None and text.startswith(sent):
-            try:
-                await self._stop_stream(
-                    thread,
-                    ts,
-                    markdown_text=text[len(sent) :] or None,
-                    chunks=chunks or None,
-                    metadata=metadata,
-                )
-                return True
-            except SlackApiError as exc:
-                if slack_error(exc) == "message_not_found":
-                    return False
-                # A workspace that started the stream but lacks stopStream: the update below
-                # still makes it the reply (retrying would never succeed).
-                lacking = self.support.check("streams", "chat.stopStream", exc)
-                if not lacking and slack_error(exc) != "message_not_in_streaming_state":
-                    raise
-        else:
-            await self._stop_quietly(thread, ts, chunks)
-        try:
-            await self.client.chat_update(
-                channel=thread.channel, ts=ts, text=text, metadata=metadata
-            )
-        except SlackApiError as exc:
-            error = slack_error(exc)
-            if error == "message_not_found":
-                return False
-            if error in ("cant_update_message", "edit_window_closed"):
-                await self._delete(thread, ts)
-                return False
-            raise
-        return True
-
     # taking streams away ---------------------------------------------------------------
     async def take_away(self, record: StreamRecord) -> bool:
         """Stop and delete a stream that will not become a reply; True when it is gone
@@ -234,12 +183,12 @@ class LiveStreams:
         Slack refused for good."""
         try:
             if record.ts:
-                await self._stop_quietly(record.thread, record.ts, None)
-                await self._delete(record.thread, record.ts)
+                await self.messages.stop_quietly(record.thread, record.ts, None)
+                await self.messages.delete(record.thread, record.ts)
             else:
-                for ts in await self._strays(record.thread):
-                    await self._stop_quietly(record.thread, ts, None)
-                    await self._delete(record.thread, ts)
+                for ts in await self.messages.strays(record.thread):
+                    await self.messages.stop_quietly(record.thread, ts, None)
+                    await self.messages.delete(record.thread, ts)
         except Exception as exc:
             if slack_error(exc) not in PERMANENT:
                 log.info("could not take away stream %s yet: %s", record.entry_id, exc)
@@ -276,59 +225,3 @@ class LiveStreams:
         if gone:
             log.info("took away %d stream(s) left unfinished", gone)
         return gone
-
-    async def _stop_quietly(
-        self, thread: ThreadKey, ts: str, chunks: list[dict[str, Any]] | None
-    ) -> None:
-        try:
-            await self._stop_stream(thread, ts, chunks=chunks or None)
-        except SlackApiError as exc:
-            if self.support.check("streams", "chat.stopStream", exc):
-                return  # nothing to stop it with: it is updated or deleted all the same
-            if slack_error(exc) not in ("message_not_in_streaming_state", "message_not_found"):
-                raise
-
-    async def _stop_stream(self, thread: ThreadKey, ts: str, **args: Any) -> None:
-        """chat.stopStream, which also moves the thread's agent session. The status it
-        carries is the one due when it is sent, but it lands whenever it lands: after the
-        turn's own "active" (a slow answer, a 429 waited out, a retry), it would bring back
-        the stop button of a turn that is over. So the live view hears of every stopStream
-        once it is over, and sets the session again, in the thread's order, when the
-        status it carried is no longer the one due: the last call to land says the truth."""
-        carried = self.session_status(thread)
-        try:
-            await self.client.chat_stopStream(
-                channel=thread.channel, ts=ts, session_status=carried, **args
-            )
-        finally:
-            self.session_stopped(thread, carried)
-
-    async def _delete(self, thread: ThreadKey, ts: str) -> None:
-        try:
-            await self.client.chat_delete(channel=thread.channel, ts=ts)
-        except SlackApiError as exc:
-            if slack_error(exc) != "message_not_found":
-                raise
-
-    async def _strays(self, thread: ThreadKey) -> list[str]:
-        """The bot's messages in the thread that carry no outbox metadata and no file:
-        streams whose start was never answered (everything else signoff posts has them).
-        Not a stream the journal lists with its ts: another reply's, carrying its metadata
-        only once that reply's delivery finishes it (read before the thread, so one
-        finished meanwhile shows its metadata there)."""
-        if not self.bot_id:
-            self.bot_id = str((await self.client.auth_test()).get("bot_id") or "")
-        listed = {r.ts for r in await asyncio.to_thread(self.journal.all) if r.thread == thread}
-        out: list[str] = []
-        async for message in thread_messages(self.client, thread):
-            # Marked as ours, with its payload or not: never a stray.
-            marked = (message.get("metadata") or {}).get("event_type") == METADATA_TYPE
-            if (
-                message.get("bot_id") == self.bot_id
-                and not marked
-                and not message.get("files")
-                and message.get("ts") != thread.thread_ts
-                and message.get("ts") not in listed
-            ):
-                out.append(str(message["ts"]))
-        return out

@@ -126,7 +126,7 @@ class SlackReplyStream:
             # Slack takes no step updates once the message is finished: a step still
             # running (a call that outlasted the wait for it) would spin for ever.
             chunks = unsaid(finished(self.tasks.values()), self.shown)
-            shown = await self.streams.finalize_at(
+            shown = await self.streams.messages.finalize_at(
                 self.turn.thread, self.ts, text, metadata=metadata, sent=sent, chunks=chunks
             )
             self.ended = True
