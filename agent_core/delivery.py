@@ -19,9 +19,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Literal
 
-from approvals import ApprovalRequest, ApprovalsError, Policy, overtaken
+from approvals import ApprovalsError, Policy
 from sessions import (
     Clock,
     DrainerClaim,
@@ -34,15 +33,13 @@ from sessions import (
     ThreadKey,
     coordination_for,
     off_loop,
-    utc_iso,
 )
 
 from .backoff import Backoff
 from .cancelling import cancel_and_wait
-from .card_entries import card_shown, card_view, last_shown
-from .observe import NullObserver, Observer, OutboxDepth, ReplyPosted
+from .entry_sending import EntrySender
+from .observe import NullObserver, Observer, OutboxDepth
 from .surface import DeliveryError, Surface
-from .thread_status import agent_status
 
 __all__ = ["Backoff", "Delivery"]
 
@@ -64,8 +61,6 @@ class Delivery:
         index: Index | None = None,
     ) -> None:
         self.home = home
-        self.policy = policy
-        self.index = index
         self.outbox = coordination_for(home).outbox
         self.surface = surface
         self.clock = clock or SystemClock()
@@ -81,8 +76,9 @@ class Delivery:
         self._changed = asyncio.Event()
         self._lanes: dict[ThreadKey, asyncio.Task[None]] = {}
         self._not_before: dict[ThreadKey, float] = {}
-        self._attempts: dict[str, int] = {}
-        self._check_first: set[str] = set()
+        self.sender = EntrySender(
+            home=home, surface=surface, clock=self.clock, policy=policy, index=index
+        )
         # Results of entries that went out but whose record could not be written (a full
         # disk), by thread: the thread's next pass writes them instead of sending again,
         # which a notice (ephemeral: nothing to look for in Slack) would show twice.
@@ -163,7 +159,7 @@ class Delivery:
         self.observer.emit(OutboxDepth(depth=len(entries)))
         if self._first_pass:
             # Any of these may have been sent just before the last process died.
-            self._check_first.update(e.id for e in entries)
+            self.sender.check_first.update(e.id for e in entries)
             self._first_pass = False
         lanes: dict[ThreadKey, list[OutboxEntry]] = {}
         for entry in entries:
@@ -194,11 +190,11 @@ class Delivery:
                 try:
                     await self.surface.ready(entry)
                     async with self._sending:
-                        results = await self._deliver(entry, batch)
+                        results = await self.sender.send(entry, batch, observer=self.observer)
                 except DeliveryError as exc:
                     if exc.permanent:
                         log.warning("gave up on %s: %s", entry.id, exc.reason)
-                        finished.append(self._done(entry, "failed", error=exc.reason))
+                        finished.append(self.sender.done(entry, "failed", error=exc.reason))
                         continue
                     self._retry_later(thread, entry, exc)
                     if entry.kind == "status":
@@ -209,7 +205,7 @@ class Delivery:
                     return
                 except (SessionsError, ApprovalsError) as exc:
                     log.warning("cannot deliver %s: %s", entry.id, exc)
-                    finished.append(self._done(entry, "failed", error=str(exc)))
+                    finished.append(self.sender.done(entry, "failed", error=str(exc)))
                     continue
                 except Exception as exc:
                     log.exception("delivery of %s failed", entry.id)
@@ -242,89 +238,15 @@ class Delivery:
 
     def _retry_later(self, thread: ThreadKey, entry: OutboxEntry, exc: DeliveryError) -> None:
         if exc.ambiguous:
-            self._check_first.add(entry.id)
+            self.sender.check_first.add(entry.id)
         if exc.retry_after is not None:
             # Slack said when: waited out as asked, and not a failure that lengthens the
             # backoff (a burst of 429s made the next hung call wait its minute).
             self._not_before[thread] = time.monotonic() + exc.retry_after
             log.info("will retry %s in %.1fs (Slack asked to wait)", entry.id, exc.retry_after)
             return
-        attempt = self._attempts.get(entry.id, 0) + 1
-        self._attempts[entry.id] = attempt
+        attempt = self.sender.attempts.get(entry.id, 0) + 1
+        self.sender.attempts[entry.id] = attempt
         delay = self.backoff.delay(attempt)
         self._not_before[thread] = time.monotonic() + delay
         log.info("will retry %s in %.1fs (attempt %d): %s", entry.id, delay, attempt, exc.reason)
-
-    # one entry --------------------------------------------------------------------
-    async def _deliver(self, entry: OutboxEntry, batch: list[OutboxEntry]) -> list[OutboxDone]:
-        check_first = entry.id in self._check_first
-        results, shown = [entry], ""
-        if entry.kind == "reply":
-            if overtaken(self.home, post_id=entry.id, approval_id=entry.approval_id):
-                return [self._done(entry, "skipped")]
-            delivered = await self.surface.post_reply(entry, check_first=check_first)
-        elif entry.kind == "notice":
-            delivered = await self.surface.notify(entry)
-        elif entry.kind == "status":
-            later = batch[batch.index(entry) + 1 :]
-            if any(e.kind == "status" for e in later):  # the last one says what is true then
-                return [self._done(entry, "skipped")]
-            status = await off_loop(agent_status, self.home, entry.thread)
-            if status is None:  # a turn runs or is due: its own process shows it
-                return [self._done(entry, "skipped")]
-            delivered = await self.surface.show_status(entry, status)
-        else:
-            request = ApprovalRequest.open(self.home, entry.approval_id, clock=self.clock)
-            # Every card entry of this approval in the batch is answered by one render.
-            results = [e for e in batch if e.kind == "card" and e.approval_id == entry.approval_id]
-            check_first = check_first or any(e.id in self._check_first for e in results)
-            view = card_view(request, self.policy)
-            shown = view.version
-            if view.card is not None and last_shown(self.outbox, request) == shown:
-                card = view.card  # Slack shows this already: no call at all
-                return [
-                    self._done(e, "skipped", channel=card.channel, ts=card.ts, shown=shown)
-                    for e in results
-                ]
-            delivered = await self.surface.show_card(entry, view, check_first=check_first)
-            await card_shown(request, view, delivered, index=self.index, observer=self.observer)
-        if delivered.partly:
-            log.warning("gave up on the rest of %s: %s", entry.id, delivered.partly)
-        if entry.kind == "reply" and not delivered.adopted:
-            self.observer.emit(ReplyPosted(session_id=entry.session_id, thread=entry.thread))
-        outcome: Literal["sent", "adopted"] = "adopted" if delivered.adopted else "sent"
-        for item in results:
-            self._attempts.pop(item.id, None)
-            self._check_first.discard(item.id)
-        return [
-            self._done(
-                item,
-                outcome,
-                channel=delivered.channel,
-                ts=delivered.ts,
-                error=delivered.partly,
-                shown=shown,
-            )
-            for item in results
-        ]
-
-    def _done(
-        self,
-        entry: OutboxEntry,
-        outcome: Literal["sent", "adopted", "failed", "skipped"],
-        *,
-        channel: str = "",
-        ts: str = "",
-        error: str = "",
-        shown: str = "",
-    ) -> OutboxDone:
-        return OutboxDone(
-            id=entry.id,
-            entry=entry,
-            at=utc_iso(self.clock.now()),
-            outcome=outcome,
-            channel=channel,
-            ts=ts,
-            error=error[:500],
-            shown=shown,
-        )
