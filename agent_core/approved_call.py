@@ -12,7 +12,8 @@
 - Checked again before it runs (I1): the hashes, the requesting session's seal, the tool
   and its version; any mismatch refuses it, with the reason (``refusal_reason``).
 - A call claimed by a session a crash cut short ended as that session's result ticket
-  says, if it wrote one (``claimed_result``).
+  says, if it wrote one (``claimed_result``); else it did not run (no intent ticket) or
+  its outcome is uncertain, and it never runs again (``claimed_before``).
 - What the model hears beyond the tool's output: who approved and why, and, when an
   approver edited the call, that it ran with changed arguments and which.
 """
@@ -27,8 +28,9 @@ from approvals import (
     HashMismatchError,
     changes,
 )
-from sessions import ResultTicket, SessionFiles, verify
+from sessions import ResultTicket, SessionFiles, utc_iso, verify
 
+from .audit_outcome import call_started
 from .messages import ToolStatus
 from .session_run import SessionRun
 from .staleness import deciders_text, record_stale, tell_stale
@@ -36,7 +38,9 @@ from .staleness import deciders_text, record_stale, tell_stale
 __all__ = [
     "approval_note",
     "approved_arguments",
+    "claimed_before",
     "claimed_result",
+    "ended_unrun",
     "refusal_reason",
     "stale_outcome",
 ]
@@ -108,6 +112,45 @@ def approved_arguments(request: ApprovalRequest, decision: Decision) -> CurrentC
     except HashMismatchError:
         return None
     return call if call.args_sha256 == decision.args_sha256 else None
+
+
+def claimed_before(run: SessionRun, request: ApprovalRequest, who: str) -> tuple[ToolStatus, str]:
+    """The outcome of a call an earlier session claimed and a crash cut short, recorded:
+    its result ticket's, else not run (no intent ticket, which is synced before the tool
+    is called) or uncertain. Never run again: whoever approved it decides that."""
+    finished = claimed_result(run, request)
+    if finished is not None:
+        return finished
+    if call_started(request) is False:
+        text = (
+            f"approved by {who}, but not run: it was claimed once before, and a crash "
+            "came before its tool was called. It is not re-run automatically: ask again "
+            "if still needed."
+        )
+        return ended_unrun(run, request, text, uncertain=False)
+    text = (
+        f"approved by {who}; the call was started once before and its result was not "
+        "recorded (a crash). It is not re-run automatically: check the system first."
+    )
+    return ended_unrun(run, request, text, uncertain=True)
+
+
+def ended_unrun(
+    run: SessionRun, request: ApprovalRequest, text: str, *, uncertain: bool
+) -> tuple[ToolStatus, str]:
+    """A claimed call that did not run to a result, recorded as how it ended, so the card
+    says it too (not only the thread)."""
+    recorded = request.record_result(
+        ExecutionResult(
+            approval_id=request.id,
+            session_id=run.id,
+            at=utc_iso(run.rt.clock.now()),
+            ok=False,
+            output=text,
+            uncertain=uncertain,
+        )
+    )
+    return recorded.status, recorded.output
 
 
 def claimed_result(run: SessionRun, request: ApprovalRequest) -> tuple[ToolStatus, str] | None:

@@ -35,11 +35,11 @@ from .approval_events import approval_expired
 from .approved_call import (
     approval_note,
     approved_arguments,
-    claimed_result,
+    claimed_before,
+    ended_unrun,
     refusal_reason,
     stale_outcome,
 )
-from .audit_outcome import call_started
 from .call_cap import beyond_cap
 from .deferral import Deferred, defer
 from .executor import execute, run_calls
@@ -121,21 +121,7 @@ async def realize(
         request.claim(by_session=run.id, at=utc_iso(run.rt.clock.now()))
         failpoint("resume.after_claim")
     except AlreadyClaimedError:
-        finished = claimed_result(run, request)
-        if finished is not None:
-            return finished
-        if call_started(request) is False:  # its intent ticket is synced before the call
-            text = (
-                f"approved by {who}, but not run: it was claimed once before, and a crash "
-                "came before its tool was called. It is not re-run automatically: ask again "
-                "if still needed."
-            )
-            return _ended(run, request, text, uncertain=False)
-        text = (
-            f"approved by {who}; the call was started once before and its result was not "
-            "recorded (a crash). It is not re-run automatically: check the system first."
-        )
-        return _ended(run, request, text, uncertain=True)
+        return claimed_before(run, request, who)
     tool = run.rt.registry.get(capsule.tool)
     assert tool is not None  # checked by refusal_reason
     call = approved_arguments(request, decision)
@@ -144,7 +130,7 @@ async def realize(
             f"approved by {who} but not run: the approved arguments changed on disk after "
             "they were checked. Ask again if still needed."
         )
-        return _ended(run, request, text, uncertain=False)
+        return ended_unrun(run, request, text, uncertain=False)
     result = await execute(
         run,
         tool,
@@ -166,24 +152,6 @@ async def realize(
     )
     failpoint("resume.after_result_record")
     return result.status, result.content
-
-
-def _ended(
-    run: SessionRun, request: ApprovalRequest, text: str, *, uncertain: bool
-) -> tuple[ToolStatus, str]:
-    """A claimed call that did not run to a result, recorded as how it ended, so the card
-    says it too (not only the thread)."""
-    recorded = request.record_result(
-        ExecutionResult(
-            approval_id=request.id,
-            session_id=run.id,
-            at=utc_iso(run.rt.clock.now()),
-            ok=False,
-            output=text,
-            uncertain=uncertain,
-        )
-    )
-    return recorded.status, recorded.output
 
 
 async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) -> _Told | _Waiting:
