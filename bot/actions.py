@@ -27,68 +27,26 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.engine import Engine
 from approvals import (
-    SYSTEM,
     AlreadyDecided,
-    AlreadyVoted,
     ApprovalsError,
     Capsule,
-    Decided,
-    DecisionResult,
     MembershipUnknown,
-    Refused,
-    Stale,
-    VoteCounted,
 )
 from sessions import SessionsError, ThreadKey
 
 from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
+from .decision_answers import CANNOT_READ, what_to_tell
 from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
 from .listeners import failure, guarded
 from .logs import log_event
 from .membership import COULD_NOT_CHECK
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
-from .slack_text import ABSOLUTE, Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
+from .slack_text import Mrkdwn, literal
 
-__all__ = ["register_actions", "what_to_tell"]
+__all__ = ["register_actions"]
 
 log = logging.getLogger("signoff.actions")
-
-CANNOT_READ = literal(
-    "This request cannot be decided: it failed its integrity check or cannot be read. "
-    "An operator can run `signoff verify` to see why."
-)
-
-
-def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdwn | None:
-    """The ephemeral answer to the person who decided (None: the card says it all);
-    ``stale``: the approval already made came too late to start."""
-    if isinstance(result, Refused):
-        return join(
-            literal("You may not decide this request: "), escape(result.reason), literal(".")
-        )
-    if isinstance(result, AlreadyDecided):
-        d = result.decision
-        who = literal("signoff (expiry)") if d.deciders == (SYSTEM,) else mentions(d.deciders)
-        at = slack_date(parse_utc(d.at))
-        said = join(literal(f"Already decided: {d.verdict} by "), who, literal(" · "), at)
-        if stale is None:
-            return join(said, literal("."))
-        # "approved" alone would read as if the call ran.
-        deadline = slack_date(parse_utc(stale.valid_until), tokens=ABSOLUTE)
-        return join(
-            said,
-            literal(", but it went stale: it could not start before "),
-            deadline,
-            literal(" and did not run. A fresh request is needed."),
-        )
-    if isinstance(result, AlreadyVoted):
-        return literal("You already approved this request; it needs someone else too.")
-    if isinstance(result, VoteCounted):
-        return literal(f"Your approval is counted: {result.approvals} of {result.quorum}.")
-    assert isinstance(result, Decided)
-    return None
-
 
 # Where an answer to a click goes: a thread (ephemeral there), or the clicker's Home tab.
 Where = ThreadKey | Literal["home"] | None
@@ -315,7 +273,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
     app.action(APPROVE)(guarded(on_click))
     app.action(DENY)(guarded(on_click))
     app.view(DENY_MODAL)(guarded(on_deny_reason))
-    register_governance(app, engine, _Answers(clicks, None), what_to_tell)
+    register_governance(app, engine, _Answers(clicks, None))
 
 
 def engine_capsule(engine: Engine, approval_id: str) -> Capsule | None:

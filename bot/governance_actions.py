@@ -11,7 +11,6 @@ and an approval of arguments that are no longer current is refused, never counte
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -20,10 +19,11 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.arg_edit import GENERAL
 from agent_core.engine import Engine
-from approvals import ApprovalsError, Capsule, DecisionResult, EditRecorded, EditResult
+from approvals import ApprovalsError, Capsule, EditRecorded, EditResult
 from sessions import SessionsError, ThreadKey
 
 from .card_governance import EDIT, seen_hash
+from .decision_answers import what_to_tell
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
 from .listeners import failure, guarded
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
@@ -107,9 +107,7 @@ async def approve_clicked(
         )
 
 
-def _edit_answer(
-    result: EditResult, what_to_tell: Callable[[DecisionResult], Mrkdwn | None]
-) -> Mrkdwn | None:
+def _edit_answer(result: EditResult) -> Mrkdwn | None:
     if isinstance(result, EditRecorded):
         return literal(
             f"Your edit is recorded and counts as your approval of the edited call "
@@ -123,7 +121,6 @@ def register_governance(
     app: AsyncApp,
     engine: Engine,
     answers: Answers,
-    what_to_tell: Callable[[DecisionResult], Mrkdwn | None],
 ) -> None:
     async def on_edit(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
@@ -239,7 +236,7 @@ def register_governance(
             where = engine.card_thread(capsule) if capsule is not None else None
             answers.tell(where, payload.user.id, join(NOT_RECORDED, escape(str(exc)), literal(".")))
             return
-        answer = _edit_answer(result, what_to_tell)
+        answer = _edit_answer(result)
         if answer is not None:
             answers.tell(engine.card_thread(capsule), payload.user.id, answer)
 

@@ -1,0 +1,59 @@
+"""What the person who decided is told ephemerally, besides what the card shows.
+
+A click, an edit or a reason from a modal ends in a ``DecisionResult``: refused (and
+why), too late (decided already: by whom, and whether that approval went stale), a vote
+counted, or decided (then the card says it all). Said the same wherever they clicked: in
+the card's thread or on top of their Home tab.
+"""
+
+from __future__ import annotations
+
+from approvals import (
+    SYSTEM,
+    AlreadyDecided,
+    AlreadyVoted,
+    Decided,
+    DecisionResult,
+    Refused,
+    Stale,
+    VoteCounted,
+)
+
+from .slack_text import ABSOLUTE, Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
+
+__all__ = ["CANNOT_READ", "what_to_tell"]
+
+CANNOT_READ = literal(
+    "This request cannot be decided: it failed its integrity check or cannot be read. "
+    "An operator can run `signoff verify` to see why."
+)
+
+
+def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdwn | None:
+    """The ephemeral answer to the person who decided (None: the card says it all);
+    ``stale``: the approval already made came too late to start."""
+    if isinstance(result, Refused):
+        return join(
+            literal("You may not decide this request: "), escape(result.reason), literal(".")
+        )
+    if isinstance(result, AlreadyDecided):
+        d = result.decision
+        who = literal("signoff (expiry)") if d.deciders == (SYSTEM,) else mentions(d.deciders)
+        at = slack_date(parse_utc(d.at))
+        said = join(literal(f"Already decided: {d.verdict} by "), who, literal(" · "), at)
+        if stale is None:
+            return join(said, literal("."))
+        # "approved" alone would read as if the call ran.
+        deadline = slack_date(parse_utc(stale.valid_until), tokens=ABSOLUTE)
+        return join(
+            said,
+            literal(", but it went stale: it could not start before "),
+            deadline,
+            literal(" and did not run. A fresh request is needed."),
+        )
+    if isinstance(result, AlreadyVoted):
+        return literal("You already approved this request; it needs someone else too.")
+    if isinstance(result, VoteCounted):
+        return literal(f"Your approval is counted: {result.approvals} of {result.quorum}.")
+    assert isinstance(result, Decided)
+    return None
