@@ -28,14 +28,13 @@ from typing import IO, Any, Literal, TypeAlias
 
 from sessions import ThreadKey
 
+from .log_filters import ClientMistakes, StdoutChatter
 from .terminal_text import printable, printable_json
 
 __all__ = [
-    "ClientMistakes",
     "JsonFormatter",
     "LogFormat",
     "RedactSecrets",
-    "StdoutChatter",
     "log_event",
     "redact",
     "setup_logging",
@@ -122,50 +121,6 @@ class RedactSecrets(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
-
-
-class StdoutChatter(logging.Filter):
-    """The MCP SDK logs an ERROR with a traceback for every line a stdio server writes to
-    stdout that is not JSON-RPC (a server left printing debug output): kept as one
-    WARNING line, for the 1st, 10th, 100th… such line, so the log says it once and how
-    often, without a flood."""
-
-    NOISE = "Failed to parse JSONRPC message from server"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen = 0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg != self.NOISE:
-            return True
-        self.seen += 1
-        if self.seen not in (1, 10, 100) and self.seen % 1000:
-            return False
-        record.levelno, record.levelname = logging.WARNING, "WARNING"
-        record.exc_info = record.exc_text = None
-        record.msg = (
-            f"an MCP stdio server wrote a line to stdout that is not JSON-RPC, skipped "
-            f"({self.seen} so far; servers must log to stderr)"
-        )
-        return True
-
-
-class ClientMistakes(logging.Filter):
-    """aiohttp's server logs a request it cannot parse (a header past 8 KiB: a browser's
-    cookies for localhost, a scanner) as an ERROR with a traceback, though it answers 400:
-    the client's mistake, kept at DEBUG as aiohttp keeps the commonest one (TLS to a
-    plain port), not an error for an operator to be paged about."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # Here, not at the top: every command imports this module, few need aiohttp.
-        from aiohttp.http_exceptions import HttpProcessingError
-
-        error = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
-        if not isinstance(error, HttpProcessingError) or record.levelno <= logging.DEBUG:
-            return True
-        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 def _timestamp(record: logging.LogRecord) -> str:
