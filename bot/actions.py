@@ -34,7 +34,7 @@ from approvals import (
 )
 from sessions import SessionsError, ThreadKey
 
-from .cards import APPROVE, DENY, DENY_MODAL, deny_modal
+from .cards import APPROVE, DENY
 from .decision_answers import CANNOT_READ, what_to_tell
 from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
@@ -42,6 +42,7 @@ from .listeners import failure, guarded
 from .logs import log_event
 from .membership import COULD_NOT_CHECK
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
+from .reason_modal import DENY_MODAL, deny_modal
 from .slack_text import Mrkdwn, literal
 
 __all__ = ["register_actions"]

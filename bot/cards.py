@@ -31,7 +31,6 @@ from .card_governance import (
     stale_text,
     valid_field,
 )
-from .reason_modal import reason_modal
 from .slack_text import (
     ABSOLUTE,
     Mrkdwn,
@@ -55,10 +54,8 @@ from .slack_text import (
 __all__ = [
     "APPROVE",
     "DENY",
-    "DENY_MODAL",
     "approve_deny_buttons",
     "card_blocks",
-    "deny_modal",
     "expiry",
     "fallback_text",
     "progress",
@@ -66,7 +63,6 @@ __all__ = [
 
 APPROVE = "signoff_approve"
 DENY = "signoff_deny"
-DENY_MODAL = "signoff_deny_reason"
 _TEXT_LIMIT = 2900  # section text is capped at 3000 characters
 _FIELD_LIMIT = 1900  # a field at 2000
 
@@ -305,17 +301,3 @@ def approve_deny_buttons(
         "block_id": block_id,
         "elements": [approve, *([edit] if edit else []), deny],
     }
-
-
-def deny_modal(capsule: Capsule, *, reason_required: bool = False) -> dict[str, Any]:
-    """The modal that asks for a deny reason; the bot records its view id when it opens."""
-    question = join(
-        literal("Deny `"), escape(capsule.tool), literal(f"` (hash `{capsule.short_hash}`)?")
-    )
-    return reason_modal(
-        callback_id=DENY_MODAL,
-        approval_id=capsule.id,
-        verb="Deny",
-        question=question,
-        optional=not reason_required,
-    )

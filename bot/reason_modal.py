@@ -13,9 +13,10 @@ from approvals import Capsule
 
 from .slack_text import MAX_REASON, Mrkdwn, escape, join, literal, mrkdwn_object
 
-__all__ = ["APPROVE_MODAL", "approve_modal", "reason_modal"]
+__all__ = ["APPROVE_MODAL", "DENY_MODAL", "approve_modal", "deny_modal", "reason_modal"]
 
 APPROVE_MODAL = "signoff_approve_reason"
+DENY_MODAL = "signoff_deny_reason"
 
 
 def approve_modal(capsule: Capsule, *, args_sha256: str) -> dict[str, Any]:
@@ -56,3 +57,17 @@ def reason_modal(
             },
         ],
     }
+
+
+def deny_modal(capsule: Capsule, *, reason_required: bool = False) -> dict[str, Any]:
+    """The modal that asks for a deny reason; the bot records its view id when it opens."""
+    question = join(
+        literal("Deny `"), escape(capsule.tool), literal(f"` (hash `{capsule.short_hash}`)?")
+    )
+    return reason_modal(
+        callback_id=DENY_MODAL,
+        approval_id=capsule.id,
+        verb="Deny",
+        question=question,
+        optional=not reason_required,
+    )

@@ -8,7 +8,8 @@ from typing import Any
 from agent_core.surface import CardView
 from approvals import Capsule, Decision, PolicyRule, build_capsule
 from bot.card_governance import EDIT
-from bot.cards import APPROVE, DENY, card_blocks, deny_modal
+from bot.cards import APPROVE, DENY, card_blocks
+from bot.reason_modal import deny_modal
 from bot.reply_parts import MESSAGE_LIMIT, split_message
 from sessions import ThreadKey
 

@@ -25,7 +25,8 @@ from chaos_terminal import Kill, decision_on_disk, run_terminal
 from chaos_tools import LEDGER_TOOL, MCP_TOOL
 from signoff_e2e_kit import BOT_USER, OPS, approval_id_of, cards, has_buttons, stale_click
 
-from bot.cards import APPROVE, DENY, DENY_MODAL
+from bot.cards import APPROVE, DENY
+from bot.reason_modal import DENY_MODAL
 from localslack import ControlError, LocalSlack
 
 __all__ = ["POLICY", "People", "Posted", "Tally", "ts_key"]

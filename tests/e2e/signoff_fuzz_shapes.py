@@ -21,7 +21,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from bot.cards import APPROVE, DENY, DENY_MODAL
+from bot.cards import APPROVE, DENY
+from bot.reason_modal import DENY_MODAL
 
 __all__ = ["Envelope", "Workspace", "envelopes"]
 

@@ -16,9 +16,9 @@ from signoff_e2e_kit import (
     write_policy,
 )
 
-from bot.cards import APPROVE, DENY, DENY_MODAL
+from bot.cards import APPROVE, DENY
 from bot.config import Settings
-from bot.reason_modal import APPROVE_MODAL
+from bot.reason_modal import APPROVE_MODAL, DENY_MODAL
 from localslack import LocalSlack
 
 if TYPE_CHECKING:

@@ -35,8 +35,9 @@ from signoff_e2e_kit import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import SignoffBot
-from bot.cards import APPROVE, DENY, DENY_MODAL
+from bot.cards import APPROVE, DENY
 from bot.config import Settings
+from bot.reason_modal import DENY_MODAL
 from localslack import LocalSlack
 
 if TYPE_CHECKING:

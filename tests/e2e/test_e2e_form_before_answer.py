@@ -21,8 +21,9 @@ from signoff_e2e_kit import (
     wait_card,
 )
 
-from bot.cards import DENY, DENY_MODAL
+from bot.cards import DENY
 from bot.config import Settings
+from bot.reason_modal import DENY_MODAL
 from localslack import LocalSlack
 
 if TYPE_CHECKING:

@@ -29,7 +29,8 @@ from signoff_e2e_kit import (
     write_policy,
 )
 
-from bot.cards import DENY, DENY_MODAL
+from bot.cards import DENY
+from bot.reason_modal import DENY_MODAL
 from localslack import LocalSlack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "providers"))
