@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sized
+from collections.abc import Awaitable, Callable, Sized
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +20,7 @@ from .errors import Failure, ProviderError, ProviderResponseError, error_from_fa
 from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
 from .sdk_import import SdkImport
 from .settings import ModelSettings
+from .stream_guard import GarbledReply, stream_guarded
 from .token_counts import estimated_usage
 from .tool_limit import ToolLimit, TooManyToolsError
 
@@ -37,12 +38,6 @@ class _Client(Protocol):
 C = TypeVar("C", bound=_Client)
 
 
-class GarbledReply(Exception):
-    """A streamed reply that cannot be read (an event that is not JSON, or that does not
-    fit the events before it): the server was reached, so it is not told as a network
-    failure, and retried like a broken stream. ``str()`` says what, without server text."""
-
-
 def display_url(url: str) -> str:
     """``url`` without credentials, query or fragment: safe to show and log."""
     parts = urlsplit(url)
@@ -52,47 +47,6 @@ def display_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-async def stream_guarded(
-    events: AsyncIterable[T],
-    *,
-    passes: tuple[type[Exception], ...],
-    broken: Callable[[Exception], Exception],
-    stalled: Callable[[], Exception] | None = None,
-    quiet_s: float = 0.0,
-    progress: Callable[[T], bool] = lambda item: True,
-) -> AsyncIterator[T]:
-    """``events``, with a transport failure midway (the SDK lets the HTTP client's own
-    exception through once a stream has begun) raised as ``broken(exc)``, which the
-    retry loop understands; the SDK's ``passes`` errors go through as they are.
-
-    With ``stalled``: a stream that makes no ``progress`` for ``quiet_s`` raises
-    ``stalled()`` (a timeout). Keep-alives (Anthropic's pings) reset the SDK's read
-    timeout, so without this a server that only pings would hold the turn forever."""
-    loop = asyncio.get_running_loop()
-    iterator = aiter(events)
-    deadline = loop.time() + quiet_s if stalled is not None else None
-    while True:
-        quiet = asyncio.timeout_at(deadline)
-        try:
-            async with quiet:  # never swallows a cancel, unlike wait_for on 3.11
-                item = await anext(iterator)
-        except StopAsyncIteration:
-            return
-        except passes:
-            raise
-        except ValueError as exc:  # the SDK parsing an event's data: not the transport
-            if stalled is not None and quiet.expired():
-                raise stalled() from None
-            raise GarbledReply(f"an event that is not JSON: {type(exc).__name__}") from exc
-        except Exception as exc:
-            if stalled is not None and quiet.expired():
-                raise stalled() from None
-            raise broken(exc) from exc
-        if deadline is not None and progress(item):
-            deadline = loop.time() + quiet_s
-        yield item
 
 
 class ProviderModel(Generic[C]):

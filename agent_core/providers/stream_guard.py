@@ -1,0 +1,63 @@
+"""A provider's stream of events, read so that every way it can go wrong is told apart.
+
+A transport failure midway is raised as the adapter's own "broken stream" (retried like a
+dropped connection), an event that cannot be read as ``GarbledReply``, and a stream that
+only sends keep-alives as a timeout: each reaches the retry loop as the failure it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import TypeVar
+
+__all__ = ["GarbledReply", "stream_guarded"]
+
+T = TypeVar("T")
+
+
+class GarbledReply(Exception):
+    """A streamed reply that cannot be read (an event that is not JSON, or that does not
+    fit the events before it): the server was reached, so it is not told as a network
+    failure, and retried like a broken stream. ``str()`` says what, without server text."""
+
+
+async def stream_guarded(
+    events: AsyncIterable[T],
+    *,
+    passes: tuple[type[Exception], ...],
+    broken: Callable[[Exception], Exception],
+    stalled: Callable[[], Exception] | None = None,
+    quiet_s: float = 0.0,
+    progress: Callable[[T], bool] = lambda item: True,
+) -> AsyncIterator[T]:
+    """``events``, with a transport failure midway (the SDK lets the HTTP client's own
+    exception through once a stream has begun) raised as ``broken(exc)``, which the
+    retry loop understands; the SDK's ``passes`` errors go through as they are.
+
+    With ``stalled``: a stream that makes no ``progress`` for ``quiet_s`` raises
+    ``stalled()`` (a timeout). Keep-alives (Anthropic's pings) reset the SDK's read
+    timeout, so without this a server that only pings would hold the turn forever."""
+    loop = asyncio.get_running_loop()
+    iterator = aiter(events)
+    deadline = loop.time() + quiet_s if stalled is not None else None
+    while True:
+        quiet = asyncio.timeout_at(deadline)
+        try:
+            async with quiet:  # never swallows a cancel, unlike wait_for on 3.11
+                item = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except passes:
+            raise
+        except ValueError as exc:  # the SDK parsing an event's data: not the transport
+            if stalled is not None and quiet.expired():
+                raise stalled() from None
+            raise GarbledReply(f"an event that is not JSON: {type(exc).__name__}") from exc
+        except Exception as exc:
+            if stalled is not None and quiet.expired():
+                raise stalled() from None
+            raise broken(exc) from exc
+        if deadline is not None and progress(item):
+            deadline = loop.time() + quiet_s
+        yield item
