@@ -20,15 +20,14 @@ from approvals import ApprovalRequest, Capsule, args_sha256, build_capsule
 from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, off_loop, utc_iso
 
 from .call_cap import beyond_cap, refuse_over_cap, split_off
+from .gate_context import earlier_denial, why_asked
 from .gate_place import card_channel, needs_a_channel
 from .live_steps import NOT_RUN
 from .messages import (
     AssistantMessage,
-    EventMessage,
     ToolCall,
     ToolResultMessage,
     ToolStatus,
-    UserMessage,
 )
 from .observe import ApprovalRequested, ToolExecuted
 from .session_run import SessionRun
@@ -51,40 +50,6 @@ class Runnable:
 
 def _error(call: ToolCall, text: str) -> ToolResultMessage:
     return ToolResultMessage(call_id=call.id, name=call.name, content=text, status="error")
-
-
-def _earlier_denial(run: SessionRun, digest: str) -> str | None:
-    for message in reversed(run.transcript):
-        if (
-            isinstance(message, ToolResultMessage | EventMessage)
-            and message.status == "denied"
-            and message.args_sha256 == digest
-        ):
-            return message.content if isinstance(message, ToolResultMessage) else message.text
-    return None
-
-
-def _reason(run: SessionRun, assistant: AssistantMessage, item: Runnable) -> str:
-    """Why the call is asked: the model's words, or the message that asked for it.
-
-    Several messages may be answered in one turn; the one quoted is the latest that names
-    the most of the call's argument values (so two requests get their own "Why").
-    """
-    if assistant.text.strip():
-        return assistant.text.strip()[:500]
-    asked = (
-        run.unanswered_messages() or [m for m in run.transcript if isinstance(m, UserMessage)][-1:]
-    )
-    if not asked:
-        return ""
-    values = [str(v).lower() for v in item.arguments.values() if str(v).strip()]
-
-    def score(index: int) -> tuple[int, int]:
-        text = asked[index].text.lower()
-        return sum(v in text for v in values) + (item.tool.name in text), index
-
-    best = asked[max(range(len(asked)), key=score)]
-    return f"asked: {best.text.strip()[:480]}"
 
 
 async def execute(
@@ -220,7 +185,7 @@ def _triage(
         if card_channel(run.rt, run.thread) is None:
             ordered.append(needs_a_channel(call_id=call.id, tool=tool.name, args_sha256=digest))
             continue
-        denial = _earlier_denial(run, digest)
+        denial = earlier_denial(run, digest)
         if denial is not None:
             text = f"refused: an identical call was denied in this thread ({denial}). Do not retry."
             ordered.append(
@@ -291,7 +256,7 @@ async def _capsules(
             arguments=dict(item.arguments),
             requester=run.requester,
             requesters=run.requesters,
-            reason=_reason(run, assistant, item),
+            reason=why_asked(run, assistant, tool=item.tool.name, arguments=item.arguments),
             policy=run.rt.policy.rule_for(item.tool.name),
             now=now,
             tool_annotations=dict(item.tool.annotations),
