@@ -27,6 +27,7 @@ from approvals import (
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
 
 from .audit_outcome import call_started
+from .card_entries import card_view
 from .runtime import Runtime
 
 __all__ = ["Concerned", "DecidedApproval", "OpenRequest", "PersonQueries"]
@@ -178,6 +179,12 @@ class PersonQueries:
             except MembershipUnknown:
                 continue  # their Home is refreshed when they open it, or at the next change
         return Concerned(frozenset(people), anyone)
+
+    def card_version(self, approval_id: str) -> str:
+        """What the request's card shows now, in a word (``CardView.version``): a Home that
+        showed another version of it is out of date."""
+        request = ApprovalRequest.open(self.rt.home, approval_id, clock=self.rt.clock)
+        return card_view(request, self.rt.policy).version
 
     async def approval_with_card(self, *, channel: str, ts: str) -> Capsule | None:
         """The request whose card is the message ``channel``/``ts``, if any."""

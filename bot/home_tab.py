@@ -47,6 +47,7 @@ from approvals import ApprovalsError, MembershipUnknown
 from sessions import HomeViewers, SessionsError
 
 from .home import COUNTED, MAX_MINE, HomeContent, home_view
+from .home_watch import ShownVersions
 from .membership import ChannelMembers
 from .slack_errors import slack_error
 from .slack_text import Mrkdwn
@@ -87,6 +88,7 @@ class HomeTab:
         self._opened: OrderedDict[str, None] = OrderedDict()
         self._notices: dict[str, tuple[Mrkdwn, float]] = {}
         self._changed: set[str] = set()
+        self._shown = ShownVersions()
         # Whose Home to publish, in three queues by how much it is wanted (first: opened
         # or clicked in just now; then named by a change; then everyone, for a change to
         # a request anyone may decide). Dicts keep the order people were queued in.
@@ -222,6 +224,14 @@ class HomeTab:
             for person in reversed(self._opened):
                 self._everyone[person] = None
 
+    def look_again(self) -> None:
+        """Read again the requests published Homes show (the bot's sweep): a change no
+        event reported here (``home_watch``) refreshes the people it concerns."""
+        if self._engine is None or self._loop is None:
+            return
+        for approval_id in self._shown.changed(self._engine.card_version):
+            self._mark(approval_id, None)
+
     async def close(self) -> None:
         """Stop refreshing (before the engine closes): what is not published stays so."""
         self._loop = None
@@ -276,7 +286,10 @@ class HomeTab:
     async def publish(self, user: str) -> None:
         assert self._client is not None
         try:
-            view = home_view(await self.content(user))
+            content = await self.content(user)
+            view = home_view(content)
+            assert self._engine is not None
+            self._shown.note(content, self._engine.card_version)
             await self._client.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
             said = slack_error(exc) or "an answer that is not Slack's"

@@ -1,0 +1,89 @@
+"""A Home stays true to what happened elsewhere: a decision made from a terminal (another
+process, with or without the bot's Slack tokens), and a notice on top of a Home that a
+later decision made untrue.
+
+The bot runs in this process on LocalSlack; the terminal is a real ``signoff`` process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from conftest import FAST
+from signoff_e2e_kit import approval_id_of, as_in_manifest, mention, wait_card
+from slack_sdk.web.async_client import AsyncWebClient
+from test_e2e_home import home_of
+
+from bot.config import Settings
+from localslack import LocalSlack, WorkspaceConfig
+from sessions import FixedClock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers_proc import cli, ok
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:  # the manifest's app: it has a Home tab
+    async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=11, timing=FAST))) as server:
+        yield server
+
+
+@pytest.mark.parametrize("tokens", [True, False], ids=["with-tokens", "without"])
+async def test_a_decision_from_a_terminal_refreshes_an_open_home(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tokens: bool,
+) -> None:
+    # Whoever decides, the bot delivers the card (one drainer per home: the terminal
+    # leaves it to the running bot even with its tokens), and the card's update is what
+    # refreshes the Homes it concerns: within a delivery poll and the debounce.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0BOB")
+    await home_of(slack, "U0BOB", has="Waiting for you (0)")
+    approval = approval_id_of(await wait_card(slack, await mention(slack, "restart api")))
+    await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    env = (
+        {
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_APP_TOKEN": slack.app_token,
+            "SLACK_API_URL": slack.api_url,
+        }
+        if tokens
+        else {}
+    )
+    args = ("deny", approval, "--as", "U0DAVE", "--reason", "not now")
+    when = e2e_clock.now().isoformat()  # the terminal on the bot's clock
+    ok(await asyncio.to_thread(cli, settings.home, *args, frozen=when, env=env))
+    await home_of(slack, "U0BOB", has="Waiting for you (0)", timeout=5)
+
+
+async def test_a_decision_from_a_terminal_refreshes_a_home_when_the_card_is_gone(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, e2e_clock: FixedClock
+) -> None:
+    # The bot heard of a terminal's decision only through the card's update: with the card
+    # deleted from the channel that update fails, and Bob's Home went on listing the
+    # denied request as waiting for him, with its buttons, until he opened it again.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0BOB")
+    await home_of(slack, "U0BOB", has="Waiting for you (0)")
+    card = await wait_card(slack, await mention(slack, "restart api"))
+    approval = approval_id_of(card)
+    await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    web = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    await web.chat_delete(channel=card["channel"], ts=card["ts"])  # someone removed it
+    args = ("deny", approval, "--as", "U0DAVE", "--reason", "not now")
+    when = e2e_clock.now().isoformat()
+    ok(await asyncio.to_thread(cli, settings.home, *args, frozen=when))
+    await home_of(slack, "U0BOB", has="Waiting for you (0)", timeout=15)
