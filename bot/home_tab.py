@@ -6,7 +6,9 @@ bot delivers every card. A change marks the request; after a short debounce the 
 concerns (``Engine.concerned``: who asked, voted or decided, and who may decide) get
 their Home published again — only those who opened it, as Slack sends
 ``app_home_opened`` every time a person opens it, so nobody else needs one. Who opened it
-is kept on disk (``sessions.HomeViewers``): a Home drawn before a restart stays true.
+is kept on disk (``sessions.HomeViewers``): a Home drawn before a restart stays true, and
+is drawn again at start (the policy may have changed, and what changed meanwhile was
+reported to no process).
 
 One person's Home is published at a time, most wanted first: the people who opened
 theirs or clicked in it just now, then those a change names, then everyone's for a change
@@ -111,6 +113,13 @@ class HomeTab:
         if self.viewers is not None:
             for user in self.viewers.load(limit=self.max_people):
                 self._opened[user] = None
+        # What they show was drawn by the process before, under its policy, and what
+        # changed while no bot ran reported nothing here: each is drawn again, last
+        # opened first, behind every Home asked for or named by a change meanwhile.
+        for user in reversed(self._opened):
+            self._everyone[user] = None
+        if self._everyone:
+            self._schedule(self.debounce)
 
     # what reports here -------------------------------------------------------------
     def emit(self, event: Event) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FAST
+from conftest import FAST, restart
 from signoff_e2e_kit import approval_id_of, as_in_manifest, mention, wait_card
 from slack_sdk.web.async_client import AsyncWebClient
 from test_e2e_home import home_of
@@ -87,3 +87,23 @@ async def test_a_decision_from_a_terminal_refreshes_a_home_when_the_card_is_gone
     when = e2e_clock.now().isoformat()
     ok(await asyncio.to_thread(cli, settings.home, *args, frozen=when))
     await home_of(slack, "U0BOB", has="Waiting for you (0)", timeout=15)
+
+
+async def test_a_policy_changed_by_a_restart_reaches_homes_drawn_before_it(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # The policy is read at start-up, and a new bot published a Home only on its next
+    # change or opening: Dave's, drawn before the restart, went on offering Approve / Deny
+    # on a request the new policy no longer lets him decide (his click was refused).
+    before = tmp_path / "before.toml"
+    before.write_text('[tools.restart_service]\napprovers = ["U0BOB", "U0DAVE"]\n')
+    first = await start_bot(policy_path=before)
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0DAVE")
+    await home_of(slack, "U0DAVE", has="Waiting for you (0)")
+    await wait_card(slack, await mention(slack, "restart api"))
+    await home_of(slack, "U0DAVE", has="Waiting for you (1)")
+    after = tmp_path / "after.toml"
+    after.write_text('[tools.restart_service]\napprovers = ["U0BOB"]\n')
+    await restart(first, start_bot, slack, policy_path=after)
+    await home_of(slack, "U0DAVE", has="Waiting for you (0)")
