@@ -15,9 +15,8 @@ theirs or clicked in it just now, then those a change names, then everyone's for
 to a request anyone may decide (with thousands of viewers that is minutes of Slack's rate
 limit, and a person who opens their Home must not wait behind it).
 
-A click from the Home tab is answered there: a refusal or "your approval is counted"
-shows as a note on top of the tab (for a couple of minutes), not in a thread the person
-is not looking at.
+A click from the Home tab is answered there, on top of the tab (``home_notices``), not in
+a thread the person is not looking at.
 
 Observers are called on whatever thread reports; everything here then runs on the loop
 the engine lives on (``bind``).
@@ -27,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict
 
 from slack_sdk.errors import SlackApiError
@@ -49,6 +47,7 @@ from approvals import ApprovalsError, MembershipUnknown
 from sessions import HomeViewers, SessionsError
 
 from .home import COUNTED, MAX_MINE, HomeContent, home_view
+from .home_notices import Notices
 from .home_watch import ShownVersions
 from .membership import ChannelMembers
 from .slack_errors import slack_error
@@ -79,7 +78,6 @@ class HomeTab:
     ) -> None:
         self.viewers = viewers
         self.debounce = debounce
-        self.notice_ttl = notice_ttl
         self.max_people = max_people
         self._engine: Engine | None = None
         self._client: AsyncWebClient | None = None
@@ -88,7 +86,7 @@ class HomeTab:
         self._loop: asyncio.AbstractEventLoop | None = None
         # People who opened their Home (this process or one before), least recent first.
         self._opened: OrderedDict[str, None] = OrderedDict()
-        self._notices: dict[str, tuple[Mrkdwn, float]] = {}
+        self._notices = Notices(ttl=notice_ttl)
         self._changed: set[str] = set()
         self._shown = ShownVersions()
         # Whose Home to publish, in three queues by how much it is wanted (first: opened
@@ -125,6 +123,9 @@ class HomeTab:
     def emit(self, event: Event) -> None:
         approval_id = event.approval_id if isinstance(event, (*_CHANGES, ToolExecuted)) else None
         if approval_id and self._loop is not None and self._opened:
+            if isinstance(event, (DecisionRecorded, ApprovalExpired)):
+                by = event.user if isinstance(event, DecisionRecorded) else ""
+                self._loop.call_soon_threadsafe(self._notices.decided, approval_id, by)
             self._loop.call_soon_threadsafe(self._mark, approval_id, None)
 
     def opened(self, user: str) -> None:
@@ -134,7 +135,7 @@ class HomeTab:
 
     def notice(self, user: str, text: Mrkdwn) -> None:
         """Show ``text`` on top of ``user``'s Home (the answer to a click made there)."""
-        self._notices[user] = (text, time.monotonic() + self.notice_ttl)
+        self._notices.give(user, text)
         self.clicked(user)
 
     def clicked(self, user: str) -> None:
@@ -224,7 +225,9 @@ class HomeTab:
             concerned = await self._engine.concerned(approval_id)
         except (SessionsError, ApprovalsError) as exc:
             log.info("cannot tell whom %s concerns: %s", approval_id, exc)
+            self._notices.concern(approval_id, ())
             return
+        self._notices.concern(approval_id, concerned.people)
         for person in sorted(concerned.people):
             if person in self._opened:
                 self._named[person] = None
@@ -274,10 +277,7 @@ class HomeTab:
                 unchecked.append(channel)
                 return False
 
-        notice = self._notices.get(user)
-        if notice is not None and notice[1] < time.monotonic():
-            del self._notices[user]
-            notice = None
+        notice = self._notices.current(user)
         waiting = await engine.pending_for(
             user, visible=visible, limit=COUNTED, unchecked=unchecked.append
         )
@@ -288,7 +288,7 @@ class HomeTab:
             mine=await engine.requests_of(user, limit=MAX_MINE),
             decided=await engine.recently_decided(user, limit=MAX_MINE),
             now=engine.clock.now(),
-            notice=notice[0] if notice else None,
+            notice=notice,
             bot_user=self._bot_user,
         )
 

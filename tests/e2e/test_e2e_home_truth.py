@@ -15,10 +15,20 @@ from typing import TYPE_CHECKING
 
 import pytest
 from conftest import FAST, restart
-from signoff_e2e_kit import approval_id_of, as_in_manifest, mention, wait_card
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    as_in_manifest,
+    bot_reply,
+    home_texts,
+    mention,
+    until,
+    wait_card,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from test_e2e_home import home_of
 
+from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from localslack import LocalSlack, WorkspaceConfig
 from sessions import FixedClock
@@ -107,3 +117,31 @@ async def test_a_policy_changed_by_a_restart_reaches_homes_drawn_before_it(
     after.write_text('[tools.restart_service]\napprovers = ["U0BOB"]\n')
     await restart(first, start_bot, slack, policy_path=after)
     await home_of(slack, "U0DAVE", has="Waiting for you (0)")
+
+
+async def test_a_notice_goes_once_another_decision_made_it_untrue(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # The answer to a click in the Home stayed on top of it for two minutes, whatever
+    # happened next: Bob's Home said "Your approval is counted: 1 of 2." above the
+    # request Dave had denied meanwhile.
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[tools.deploy_service]\nquorum = 2\n")
+    await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0BOB")
+    await home_of(slack, "U0BOB", has="Waiting for you (0)")
+    thread = await mention(slack, "deploy web 2.1.0")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await home_of(slack, "U0BOB", has="0 of 2 approvals")
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await home_of(slack, "U0BOB", has="Your approval is counted: 1 of 2.")
+    await slack.click_button(
+        channel=OPS, ts=card["ts"], user="U0DAVE", action_id=DENY, value=approval
+    )
+    await until(lambda: slack.open_views(user="U0DAVE"), what="the deny modal")
+    await slack.submit_view(user="U0DAVE", values={"reason": {"reason": "freeze"}})
+    await bot_reply(slack, thread, "I did not run")
+    shown = await home_of(slack, "U0BOB", lacks="You approved it")
+    assert "Your approval is counted" not in home_texts(shown)
