@@ -1,6 +1,7 @@
-"""A Home stays true to what happened elsewhere: a decision made from a terminal (another
-process, with or without the bot's Slack tokens), and a notice on top of a Home that a
-later decision made untrue.
+"""A Home stays true to what happens for its person: a decision made from a terminal
+(another process, with or without the bot's Slack tokens, the card even deleted), a policy
+changed by a restart, an escalation, an expiry, and a notice on top of a Home that a later
+decision made untrue.
 
 The bot runs in this process on LocalSlack; the terminal is a real ``signoff`` process.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,3 +147,39 @@ async def test_a_notice_goes_once_another_decision_made_it_untrue(
     await bot_reply(slack, thread, "I did not run")
     shown = await home_of(slack, "U0BOB", lacks="You approved it")
     assert "Your approval is counted" not in home_texts(shown)
+
+
+async def test_an_escalation_lists_the_request_on_the_home_of_whom_it_adds(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path, e2e_clock: FixedClock
+) -> None:
+    # Already true (the escalation's card update refreshes the people it adds): kept so.
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[tools.restart_service]\napprovers = ["U0BOB"]\n'
+        'escalate_after = "1h"\nescalate_to = ["U0CAROL"]\n'
+    )
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0CAROL")
+    await home_of(slack, "U0CAROL", has="Waiting for you (0)")
+    thread = await mention(slack, "restart api")
+    await wait_card(slack, thread)
+    e2e_clock.advance(timedelta(hours=2))
+    await bot.engine.sweep()
+    await bot_reply(slack, thread, "escalated to")
+    await home_of(slack, "U0CAROL", has="Waiting for you (1)")
+
+
+async def test_an_expiry_takes_the_request_off_an_open_home(
+    slack: LocalSlack, start_bot: BotFactory, e2e_clock: FixedClock
+) -> None:
+    # Already true (the sweep reports the expiry): kept so.
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0DAVE")
+    await home_of(slack, "U0DAVE", has="Waiting for you (0)")
+    await wait_card(slack, await mention(slack, "restart api"))
+    await home_of(slack, "U0DAVE", has="Waiting for you (1)")
+    e2e_clock.advance(timedelta(days=8))
+    await bot.engine.sweep()
+    await home_of(slack, "U0DAVE", has="Waiting for you (0)")
