@@ -249,7 +249,7 @@ class SignoffBot:
             try:
                 await self.engine.sweep()
                 if self.home_tab is not None:  # a change no event told it of
-                    self.home_tab.look_again()
+                    await self.home_tab.look_again()
                 if self.live is not None:  # streams Slack would not take away yet
                     await self.live.streams.sweep()
             except Exception:

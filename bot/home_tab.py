@@ -44,11 +44,11 @@ from agent_core.observe import (
     VoteRecorded,
 )
 from approvals import ApprovalsError, MembershipUnknown
-from sessions import HomeViewers, SessionsError
+from sessions import HomeViewers, SessionsError, off_loop
 
 from .home import COUNTED, MAX_MINE, HomeContent, home_view
 from .home_notices import Notices
-from .home_watch import ShownVersions
+from .home_watch import ShownVersions, read_again
 from .membership import ChannelMembers
 from .slack_errors import slack_error
 from .slack_text import Mrkdwn
@@ -236,13 +236,15 @@ class HomeTab:
             for person in reversed(self._opened):
                 self._everyone[person] = None
 
-    def look_again(self) -> None:
+    async def look_again(self) -> None:
         """Read again the requests published Homes show (the bot's sweep): a change no
         event reported here (``home_watch``) refreshes the people it concerns."""
         if self._engine is None or self._loop is None:
             return
-        for approval_id in self._shown.changed(self._engine.card_version):
-            self._mark(approval_id, None)
+        versions = await off_loop(read_again, self._shown.noted(), self._engine.card_version)
+        if self._loop is not None:  # not closed meanwhile
+            for approval_id in self._shown.changed(versions):
+                self._mark(approval_id, None)
 
     async def close(self) -> None:
         """Stop refreshing (before the engine closes): what is not published stays so."""

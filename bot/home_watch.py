@@ -18,14 +18,14 @@ requests Homes show that are still moving.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from approvals import ApprovalsError
 from sessions import SessionsError
 
-from .home import HomeContent
+from .home import MAX_WAITING, HomeContent
 
-__all__ = ["ShownVersions"]
+__all__ = ["ShownVersions", "read_again"]
 
 log = logging.getLogger("signoff.home")
 
@@ -36,7 +36,7 @@ class ShownVersions:
 
     def note(self, content: HomeContent, version: Callable[[str], str]) -> None:
         """What ``content`` shows (``version(approval_id)``: the card's version now)."""
-        for item in content.waiting:
+        for item in content.waiting[:MAX_WAITING]:  # the ones it shows
             if item.view is not None:  # the view the Home was drawn from: no read
                 self._shown[item.capsule.id] = item.view.version
         still = [r.capsule.id for r in content.mine]
@@ -47,16 +47,28 @@ class ShownVersions:
             except (SessionsError, ApprovalsError):
                 self._shown.pop(approval_id, None)  # unreadable: not listed, nothing to watch
 
-    def changed(self, version: Callable[[str], str]) -> list[str]:
-        """The requests whose card is no longer what a Home showed (forgotten here)."""
+    def noted(self) -> list[str]:
+        return list(self._shown)
+
+    def changed(self, versions: Mapping[str, str]) -> list[str]:
+        """The requests whose card is no longer what a Home showed (forgotten here);
+        ``versions``: what ``read_again`` found."""
         out = []
-        for approval_id, shown in list(self._shown.items()):
-            try:
-                now = version(approval_id)
-            except (SessionsError, ApprovalsError) as exc:
-                log.info("cannot read %s again for the Home tab: %s", approval_id, exc)
-                now = ""
-            if now != shown:
+        for approval_id, now in versions.items():
+            if approval_id in self._shown and self._shown[approval_id] != now:
                 del self._shown[approval_id]
                 out.append(approval_id)
         return out
+
+
+def read_again(ids: list[str], version: Callable[[str], str]) -> dict[str, str]:
+    """Each request's card version now ("": unreadable); on a disk thread (``off_loop``):
+    the Homes of many people may show many requests."""
+    out = {}
+    for approval_id in ids:
+        try:
+            out[approval_id] = version(approval_id)
+        except (SessionsError, ApprovalsError) as exc:
+            log.info("cannot read %s again for the Home tab: %s", approval_id, exc)
+            out[approval_id] = ""
+    return out
