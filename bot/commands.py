@@ -33,10 +33,12 @@ from .slack_fields import shown
 from .slack_text import Mrkdwn, channel_link, code_block, escape, join, literal, mention, mentions
 from .trace_view import render_history, what_became
 
-__all__ = ["HELP", "answer", "register_commands"]
+__all__ = ["COMMAND", "HELP", "answer", "register_commands"]
 
 log = logging.getLogger("signoff.commands")
 
+# Its listener answers by response_url only, never on the ack: ``socket`` acks it first.
+COMMAND = "/signoff"
 HELP = literal(
     "*signoff* runs an agent in this channel; risky actions wait for a person's approval.\n"
     "• `/signoff trace [session-id]`: the session lineage of a thread (default: the latest here)\n"
@@ -224,4 +226,4 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
             except Exception as again:
                 log.warning("could not say the trace upload failed: %s", failure(again))
 
-    app.command("/signoff")(guarded(on_command))
+    app.command(COMMAND)(guarded(on_command))

@@ -20,13 +20,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pydantic import JsonValue, ValidationError
+
+from agent_core.observe import MessageOutcome, MessageStored
+from sessions import InvalidIdError, ThreadKey
 
 from .payloads import INTERACTIONS, SlashCommand
 from .slack_fields import describe, shown
 
-__all__ = ["Fate", "Outcome", "screen_command", "screen_interaction"]
+__all__ = ["Fate", "Outcome", "screen_command", "screen_interaction", "stored_event"]
 
 
 class Fate(StrEnum):
@@ -104,3 +108,41 @@ def screen_command(payload: JsonValue) -> Outcome | None:
     except ValidationError as exc:
         return Outcome(fate=Fate.QUARANTINED, reason=f"slash command: {describe(exc)}")
     return None
+
+
+_EVENT_TYPES = {"app_mention", "message"}
+_OUTCOMES: dict[Fate, MessageOutcome] = {
+    Fate.STORED: "stored",
+    Fate.DUPLICATE: "duplicate",
+    Fate.IGNORED: "ignored",
+    Fate.QUARANTINED: "quarantined",
+    Fate.HANDLED: "handled",
+    Fate.DROPPED: "dropped",
+    Fate.DEFERRED: "deferred",
+}
+
+
+def stored_event(payload: Any, outcome: Outcome) -> MessageStored:
+    """What ``EventIngest.handle`` decided, as an event for logs and metrics."""
+    verdict = _OUTCOMES[outcome.fate]
+    body = payload if isinstance(payload, dict) else {}
+    event = body.get("event")
+    event = event if isinstance(event, dict) else {}
+    event_type = str(event.get("type", ""))
+    thread: ThreadKey | None = None
+    if verdict in ("stored", "duplicate"):
+        try:
+            thread = ThreadKey(
+                team=str(body.get("team_id", "")),
+                channel=str(event.get("channel", "")),
+                thread_ts=str(event.get("thread_ts") or event.get("ts", "")),
+            )
+        except (InvalidIdError, ValidationError):
+            thread = None
+    return MessageStored(
+        thread=thread,
+        event_type=event_type if event_type in _EVENT_TYPES else "other",
+        outcome=verdict,
+        reason=outcome.reason if verdict != "stored" else "",
+        event_id=str(body.get("event_id", ""))[:40],
+    )

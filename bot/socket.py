@@ -8,7 +8,9 @@ Every envelope ends acked, except when storage fails for now (see ``envelopes``)
 leaves one log line. Interactions and slash commands are checked against
 ``payloads`` first — Bolt indexes payloads without checking them — and then handed to
 Bolt on the main loop, where the engine lives; they ack within 3 s and do their work
-after. What no listener takes is acked anyway: Bolt would leave it unacked.
+after. A slash command is acked here first (nothing rides on its ack), so a long answer or
+a busy main loop cannot hold it. What no listener takes is acked anyway: Bolt would leave
+it unacked.
 
 The socket client runs on a dedicated thread and event loop, so an ack never waits
 behind the engine's turns (their fsyncs and model calls run on the main loop).
@@ -25,7 +27,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
 from slack_bolt.app.async_app import AsyncApp
@@ -33,10 +34,10 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from agent_core.observe import EnvelopeAcked, MessageOutcome, MessageStored, NullObserver, Observer
-from sessions import InvalidIdError, ThreadKey
+from agent_core.observe import EnvelopeAcked, NullObserver, Observer
 
-from .envelopes import Fate, Outcome, screen_command, screen_interaction
+from .commands import COMMAND
+from .envelopes import Fate, Outcome, screen_command, screen_interaction, stored_event
 from .ingest import EventIngest
 from .listeners import OUTSIDE, failure
 from .slack_fields import shown
@@ -144,18 +145,23 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         if not self.accepting:
             return  # shutting down: whatever is not acked, Slack delivers again
         arrived = time.perf_counter()
+        acked = False
         if req.type == "events_api":
             outcome = await self._event(req.payload)
-            self.observer.emit(_stored_event(req.payload, outcome))
+            self.observer.emit(stored_event(req.payload, outcome))
         elif req.type in ("interactive", "slash_commands"):
-            outcome = await self._interaction(client, req, arrived)
+            outcome, acked = await self._interaction(client, req, arrived)
         else:
             outcome = Outcome(fate=Fate.IGNORED, reason=f"envelope type {shown(req.type)}")
         if outcome.fate is not Fate.HANDLED:
             what = req.type if req.type in _TYPES else f"envelope type {shown(req.type, 30)}"
             log.log(outcome.level, outcome.line(what), exc_info=outcome.error)
         # A handled interaction was acked by Bolt; a handled event (app_home_opened) is not.
-        if outcome.acked and (req.type == "events_api" or outcome.fate is not Fate.HANDLED):
+        if (
+            outcome.acked
+            and not acked
+            and (req.type == "events_api" or outcome.fate is not Fate.HANDLED)
+        ):
             await self._ack(client, req, arrived)
 
     async def _event(self, payload: Any) -> Outcome:
@@ -192,14 +198,21 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
 
     async def _interaction(
         self, client: SocketModeClient, req: SocketModeRequest, arrived: float
-    ) -> Outcome:
+    ) -> tuple[Outcome, bool]:
+        """What became of it, and whether its envelope is acked already."""
         screen = screen_interaction if req.type == "interactive" else screen_command
         refused = screen(req.payload)
+        if refused is None and req.type == "slash_commands" and _by_url(req.payload):
+            # Acked here first: Bolt's ack is seen by a 10 ms poll on the main loop, so a
+            # command's work there (a long trace, a slow disk) or an engine turn held it past
+            # Slack's 3 s. Nothing rides on it: /signoff answers by response_url only.
+            await self._ack(client, req, arrived)
+            return await self._bolt(client, req, arrived, acked=True), True
         if refused is None:
-            return await self._bolt(client, req, arrived)
+            return await self._bolt(client, req, arrived), False
         if refused.fate is not Fate.QUARANTINED:
-            return refused
-        return await self._quarantine(req, refused)
+            return refused, False
+        return await self._quarantine(req, refused), False
 
     async def _quarantine(self, req: SocketModeRequest, refused: Outcome) -> Outcome:
         try:
@@ -223,7 +236,12 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         )
 
     async def _bolt(
-        self, client: SocketModeClient, req: SocketModeRequest, arrived: float
+        self,
+        client: SocketModeClient,
+        req: SocketModeRequest,
+        arrived: float,
+        *,
+        acked: bool = False,
     ) -> Outcome:
         start = time.time()
         try:
@@ -244,47 +262,15 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             return Outcome(
                 fate=Fate.IGNORED, reason=f"no listener took it (Bolt status {response.status})"
             )
-        await send_async_response(client, req, response, start)
-        self._acked(req, arrived)
+        if not acked:
+            await send_async_response(client, req, response, start)
+            self._acked(req, arrived)
         return Outcome(fate=Fate.HANDLED)
 
 
-_EVENT_TYPES = {"app_mention", "message"}
-_OUTCOMES: dict[Fate, MessageOutcome] = {
-    Fate.STORED: "stored",
-    Fate.DUPLICATE: "duplicate",
-    Fate.IGNORED: "ignored",
-    Fate.QUARANTINED: "quarantined",
-    Fate.HANDLED: "handled",
-    Fate.DROPPED: "dropped",
-    Fate.DEFERRED: "deferred",
-}
-
-
-def _stored_event(payload: Any, outcome: Outcome) -> MessageStored:
-    """What ``EventIngest.handle`` decided, as an event for logs and metrics."""
-    verdict = _OUTCOMES[outcome.fate]
-    body = payload if isinstance(payload, dict) else {}
-    event = body.get("event")
-    event = event if isinstance(event, dict) else {}
-    event_type = str(event.get("type", ""))
-    thread: ThreadKey | None = None
-    if verdict in ("stored", "duplicate"):
-        try:
-            thread = ThreadKey(
-                team=str(body.get("team_id", "")),
-                channel=str(event.get("channel", "")),
-                thread_ts=str(event.get("thread_ts") or event.get("ts", "")),
-            )
-        except (InvalidIdError, ValidationError):
-            thread = None
-    return MessageStored(
-        thread=thread,
-        event_type=event_type if event_type in _EVENT_TYPES else "other",
-        outcome=verdict,
-        reason=outcome.reason if verdict != "stored" else "",
-        event_id=str(body.get("event_id", ""))[:40],
-    )
+def _by_url(payload: Any) -> bool:
+    """A command whose answers all go by its response_url (the fallback's ride on its ack)."""
+    return isinstance(payload, dict) and payload.get("command") == COMMAND
 
 
 class SocketThread:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from bot.commands import COMMAND
 from bot.dev import DEV_EVENTS, dev_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def test_events_and_command_match_the_handlers() -> None:
     assert dev_workspace().messages_tab == "on"
     commands = [c["command"] for c in MANIFEST["features"]["slash_commands"]]
     assert commands == ["/signoff"]
-    assert 'app.command("/signoff")' in code
+    assert COMMAND == "/signoff" and "app.command(COMMAND)" in code
 
 
 def test_every_scope_is_used_and_every_used_method_has_its_scope() -> None:

@@ -27,12 +27,11 @@ from agent_core.observe import (
     ToolExecuted,
     guarded,
 )
-from bot.envelopes import Fate, Outcome
+from bot.envelopes import Fate, Outcome, stored_event
 from bot.event_log import EventLog
 from bot.logs import log_event, redact, setup_logging
 from bot.metrics import Metrics
 from bot.slack_calls import classify
-from bot.socket import _stored_event
 from sessions import ThreadKey
 
 THREAD = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts="1796196763.801871")
@@ -350,7 +349,7 @@ async def test_an_envelope_left_unacked_is_counted_as_deferred_not_dropped(
     # `dropped` means malformed (an alert fires on it); an envelope whose store failed is
     # left for Slack to deliver again.
     payload = {"team_id": "T0LOCAL", "event_id": "Ev1", "event": {"type": "app_mention"}}
-    event = _stored_event(payload, Outcome(fate=Fate(fate), reason="disk full"))
+    event = stored_event(payload, Outcome(fate=Fate(fate), reason="disk full"))
     assert event.outcome == outcome
     metrics = Metrics()
     metrics.emit(event)
