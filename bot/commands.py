@@ -132,6 +132,23 @@ async def _sessions_here(engine: Engine, channel: str) -> Mrkdwn:
     return join(*lines, sep="\n")
 
 
+async def _elsewhere(members: ChannelMembers, session_id: str, channel: str, user: str) -> Mrkdwn:
+    """A session of another channel: where it is, only to someone who can read that channel.
+    To anyone else it does not exist: ids come from a thread's channel and ts, so any other
+    answer would confirm a conversation in a channel they cannot see."""
+    try:
+        readable = await members.can_see(channel, user)
+    except MembershipUnknown:
+        readable = False  # fail closed, as every membership check does
+    if not readable:
+        return literal(f"No session {session_id}.")
+    return join(
+        literal(f"`{session_id}` belongs to "),
+        channel_link(channel),
+        literal("; run the command there."),
+    )
+
+
 async def answer(
     engine: Engine, members: ChannelMembers, command: SlashCommand
 ) -> tuple[Mrkdwn, str | None]:
@@ -159,11 +176,10 @@ async def answer(
             session_id = latest[0].id
         try:
             record = engine.session(session_id)
-            if record.thread.channel != command.channel_id:
+            where = record.thread.channel
+            if where != command.channel_id:
                 # A trace shows the conversation: only where that conversation happened.
-                return literal(
-                    f"`{session_id}` belongs to another channel; run the command there."
-                ), None
+                return await _elsewhere(members, session_id, where, command.user_id), None
             history = engine.history(session_id)
         except NotFoundError:
             return literal(f"No session {session_id}."), None

@@ -251,26 +251,6 @@ async def test_a_long_trace_is_uploaded_as_a_file(
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
-async def test_trace_does_not_show_a_private_channels_session_elsewhere(
-    slack: LocalSlack, bot: SignoffBot, settings: Settings
-) -> None:
-    secret = await slack.post_message(
-        channel="C0PRIVATE", user="U0ALICE", text="<@U0SIGNOFF> status of db"
-    )
-    await slack.wait_for_message(
-        channel="C0PRIVATE", thread_ts=secret, from_bot=True, text_contains="service=db,"
-    )
-    await bot.engine.idle()
-    (session_id,) = lineage(settings.home, secret, channel="C0PRIVATE")
-    await slack.slash_command(
-        command="/signoff", user="U0BOB", channel=OPS, text=f"trace {session_id}"
-    )
-    await until(lambda: ephemeral_texts(slack, "U0BOB"), what="an answer")
-    (answer,) = ephemeral_texts(slack, "U0BOB")
-    assert "C0PRIVATE" not in answer
-    assert "status of db" not in answer
-
-
 async def test_a_trace_of_a_session_that_cannot_be_read_is_answered_without_a_traceback(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
