@@ -311,7 +311,9 @@ async def test_bolt_leaves_signoffs_loggers_alone(start_bot: BotFactory, slack: 
     interaction = await slack.slash_command(
         command="/signoff", user="U0ALICE", channel=OPS, text="help"
     )
-    await slack.wait_for_ack(interaction.envelope_id)  # Bolt has dispatched it
+    await slack.wait_for_ack(interaction.envelope_id)
+    # Bolt has dispatched it once it answered (the ack comes before Bolt runs).
+    await slack.wait_for_ephemeral(user="U0ALICE", text_contains="/signoff trace")
     assert (ours.level, ours.disabled, list(ours.handlers)) == before
 
 
@@ -329,7 +331,9 @@ async def test_bolts_loggers_keep_the_floor_the_logs_set_them(
         interaction = await slack.slash_command(
             command="/signoff", user="U0ALICE", channel=OPS, text="help"
         )
-        await slack.wait_for_ack(interaction.envelope_id)  # a request's loggers are made
+        await slack.wait_for_ack(interaction.envelope_id)
+        # Bolt made the request's loggers once it answered (the ack comes before Bolt runs).
+        await slack.wait_for_ephemeral(user="U0ALICE", text_contains="/signoff trace")
         for logger in (bot.app.logger, logging.getLogger(bot.app.name)):
             assert not logger.isEnabledFor(logging.WARNING), logger.name
     finally:
