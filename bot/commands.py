@@ -215,8 +215,8 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
             log.warning("malformed slash command payload")
             return
         short, long_text = await answer(engine, members, command)
-        # After the ack nothing may escape: Bolt would log a traceback and, when it comes
-        # within its 10 ms poll of the ack, withhold that ack (the person sees an error).
+        # Nothing may escape: Bolt would log a traceback quoting the payload (the envelope
+        # itself was acked by the socket thread already, see ``socket``).
         try:
             await respond_ephemeral(respond, short)
         except Exception as exc:  # the response_url expired, or Slack is unreachable
