@@ -192,11 +192,10 @@ async def answer(
                 "An operator can run `signoff verify` to see why."
             ), None
         text = render_history(history)
-        if len(text) <= INLINE_LIMIT:
+        block = code_block(text)
+        if len(block) <= INLINE_LIMIT:  # as sent: escaping makes "&" five characters
             parked = _parked(history)
-            return join(parked, literal("\n"), code_block(text)) if parked else code_block(
-                text
-            ), None
+            return join(parked, literal("\n"), block) if parked else block, None
         return literal(f"The trace of `{session_id}` is long; it is uploaded as a file here."), text
     rest = HELP.split("\n", 1)[1]
     return join(

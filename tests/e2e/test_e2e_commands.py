@@ -325,3 +325,24 @@ async def test_an_answer_the_response_url_refuses_is_logged_not_taken_for_said(
     )
     assert "used_url" in lines[0], lines
     assert slack.ephemeral_messages(user="U0CAROL") == []
+
+
+async def test_a_trace_short_until_escaped_is_not_answered_past_the_inline_limit(
+    slack: LocalSlack, bot: SignoffBot
+) -> None:
+    """The inline limit was checked before escaping, and escaping makes ``&`` five
+    characters and ``<`` four: a trace of 2,000 characters went out as about 8,000, past
+    the 4,000 Slack advises for a message. What is measured is what is sent."""
+    marks = "&<>" * 100  # the trace shows 300 characters of a message: 1,300 once escaped
+    thread = await mention(slack, f"status of api {marks}")
+    await bot_reply(slack, thread, "service=api,")
+    for n in range(2):
+        ts = await slack.post_message(
+            channel=OPS, user="U0ALICE", text=f"status of db {n} {marks}", thread_ts=thread
+        )
+        await slack.wait_for_message(
+            channel=OPS, thread_ts=thread, from_bot=True, after_ts=ts, timeout=10
+        )
+        await bot.engine.idle()
+    text = await signoff(slack, "U0ALICE", "trace", "sess_")
+    assert len(text) <= 3000 or "uploaded as a file" in text, len(text)
