@@ -130,8 +130,11 @@ def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
     return ("ok", []) if report.ok else ("tampered", list(report.problems))
 
 
-def _record(home: Home, approval_id: str, found_in: Path | None = None) -> AuditRecord:
-    """``found_in``: the session a capsule with no pointer was found in."""
+def _record(
+    home: Home, approval_id: str, found_in: Path | None = None, *, unlisted: bool = False
+) -> AuditRecord:
+    """``found_in``: the session a capsule with no pointer was found in; ``unlisted``: its
+    pointer's shard could not be listed (so whether it has one is not known)."""
     try:
         if found_in is None:
             pointer = Pointer.model_validate_json(read_file(home.pointer_path(approval_id)))
@@ -157,7 +160,9 @@ def _record(home: Home, approval_id: str, found_in: Path | None = None) -> Audit
         requested_at=c.created_at,
     )
     seal, seal_problems = _seal(request)
-    if found_in is not None:
+    if unlisted:
+        seal_problems.append("its pointer's shard ($SIGNOFF_HOME/approvals/) could not be read")
+    elif found_in is not None:
         seal_problems.append("its pointer ($SIGNOFF_HOME/approvals/<id>) is missing")
     try:
         decision = request.decision()
@@ -222,23 +227,30 @@ def _unlisted(session_id: str, exc: OSError) -> AuditRecord:
     )
 
 
-def _unlisted_shard(shard: Path, exc: OSError) -> AuditRecord:
-    """The row of a shard of sessions that could not be listed: neither an approval id nor
-    a session id (which sessions it holds is what could not be read), flagged unreadable."""
+def _unlisted_shard(shard: Path, exc: OSError, *, what: str = "sessions") -> AuditRecord:
+    """The row of a shard of sessions (or of approval pointers) that could not be listed:
+    neither an approval id nor a session id (what it holds is what could not be read),
+    flagged unreadable."""
     return AuditRecord(
         approval_id="",
-        problems=(f"the sessions in {shard} could not be listed: {_why(exc)}",),
+        problems=(f"the {what} in {shard} could not be listed: {_why(exc)}",),
     )
 
 
 def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
     """Every approval requested at or after ``since`` (an ``utc_iso`` time), oldest first."""
-    pointed = approval_ids(home)
+    shards: list[AuditRecord] = []  # another user's shard: the rest is exported all the same
+    hidden: set[Path] = set()  # shards of pointers not listed: their approvals' are unknown
+
+    def pointers_unlisted(shard: Path, exc: OSError) -> None:
+        hidden.add(shard)
+        shards.append(_unlisted_shard(shard, exc, what="approval pointers"))
+
+    pointed = approval_ids(home, unlistable=pointers_unlisted)
     records = [_record(home, n) for n in pointed]
     # A capsule is sealed in its session, its pointer is not: one whose pointer was
     # removed is still exported, and flagged, never silently left out.
     known = set(pointed)
-    shards: list[AuditRecord] = []  # another user's shard: the rest is exported all the same
     listed = iter_session_dirs(
         home, unlistable=lambda shard, exc: shards.append(_unlisted_shard(shard, exc))
     )
@@ -250,7 +262,8 @@ def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
             continue
         for approval_id in found:
             if approval_id not in known:
-                records.append(_record(home, approval_id, found_in=directory))
+                unlisted = home.pointer_path(approval_id).parent in hidden
+                records.append(_record(home, approval_id, directory, unlisted=unlisted))
     records += shards
     # The time is the capsule's: one flagged whose seal does not vouch for it (changed,
     # unreadable, or removed) may be dated anywhere, so it is never filtered out by it.

@@ -5,7 +5,8 @@ home is neither created nor changed. Exit status 1 when an approval is flagged �
 session does not verify against its seal, or its records do not match their hashes or,
 once its outcome was told, their own seal, or they could not be read (a session whose
 ``approvals/`` cannot be listed is a row with no approval id, and a warning; a shard of
-sessions that cannot be listed, a row with no session id either) — so
+sessions or of approval pointers that cannot be listed, a row with no session id
+either) — so
 a scheduled export doubles as a check; a one-line summary goes to stderr.
 """
 

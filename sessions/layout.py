@@ -89,9 +89,10 @@ def iter_session_dirs(
             yield name, home.sessions_dir / name
 
 
-def approval_ids(home: Home) -> list[str]:
-    """Every approval's id, from its pointer (sharded or flat)."""
-    return _ids(home.pointers_dir, _POINTER, None)
+def approval_ids(home: Home, *, unlistable: Unlistable | None = None) -> list[str]:
+    """Every approval's id, from its pointer (sharded or flat); ``unlistable`` as for
+    ``session_ids``."""
+    return _ids(home.pointers_dir, _POINTER, unlistable)
 
 
 def staging_dirs(home: Home, *, from_before: bool = False) -> list[Path]:
