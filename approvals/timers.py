@@ -45,6 +45,7 @@ _NAME = re.compile(r"([0-9]{8}T[0-9]{9}Z)\.(appr_[0-9a-f]{16})")
 _HOUR = re.compile(r"[0-9]{8}T[0-9]{2}")
 _SHARD = re.compile(r"[0-9a-f]{2}")
 _HOUR_LEN = len("20261102T09")
+_ARM_ATTEMPTS = 256
 
 
 def _stamp(iso: str) -> str:
@@ -82,7 +83,11 @@ class Timers:
         shard = self._shard(name, approval_id)
         if (shard / name).exists():
             return name  # armed already: no temp file written and synced to learn it
-        for _ in range(8):
+        # Each failed attempt is another party's completed removal of this shard, so a
+        # run of them ends when that party does; the bound stops only a path that can
+        # never be a directory (a file in its place). Eight ran out under a churning
+        # disarm in the same shard on a loaded machine.
+        for _ in range(_ARM_ATTEMPTS):
             try:
                 make_dirs(shard)
                 create_only(shard / name, b"")

@@ -49,7 +49,9 @@ async def test_a_trace_that_takes_long_to_read_is_still_acked_at_once(
         )
         assert delivery.acked and not delivery.user_saw_error and not delivery.late_ack
         # The answer follows, once read.
-        (told,) = await until(lambda: ephemeral_texts(slack, "U0CAROL"), what="the answer")
+        # Only the first: under load the upload of the long trace may fail and say so in
+        # a second note (what an upload does is tested in test_e2e_commands).
+        told = (await until(lambda: ephemeral_texts(slack, "U0CAROL"), what="the answer"))[0]
         assert told == f"The trace of `{session_id}` is long; it is uploaded as a file here."
     finally:
         bot.kill()
