@@ -10,7 +10,9 @@ from localslack.records import JSON, StoredFile
 from localslack.runtime import Runtime
 from localslack.webapi import ApiRequest, Method
 
-__all__ = ["METHODS", "download", "upload"]
+__all__ = ["MAX_FILE_BYTES", "METHODS", "download", "upload"]
+
+MAX_FILE_BYTES = 1024**3  # Slack's limit on one file
 
 
 async def get_upload_url(rt: Runtime, req: ApiRequest) -> JSON:
@@ -44,7 +46,14 @@ async def upload(rt: Runtime, request: web.Request) -> web.Response:
                 data = await part.read()
                 break
     else:
-        data = await request.read()
+        # Not request.read(): it stops at aiohttp's 1 MB default, where Slack takes files
+        # up to 1 GB, so a long trace failed here and nowhere else.
+        body = bytearray()
+        while chunk := await request.content.read(1 << 20):
+            body += chunk
+            if len(body) > MAX_FILE_BYTES:
+                return web.Response(status=413, text="file_too_large")
+        data = bytes(body)
     stored.content = data
     return web.Response(text=f"OK - {len(data)}")
 

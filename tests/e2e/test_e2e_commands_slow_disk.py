@@ -49,9 +49,15 @@ async def test_a_trace_that_takes_long_to_read_is_still_acked_at_once(
         )
         assert delivery.acked and not delivery.user_saw_error and not delivery.late_ack
         # The answer follows, once read.
-        # Only the first: under load the upload of the long trace may fail and say so in
-        # a second note (what an upload does is tested in test_e2e_commands).
-        told = (await until(lambda: ephemeral_texts(slack, "U0CAROL"), what="the answer"))[0]
+        (told,) = await until(lambda: ephemeral_texts(slack, "U0CAROL"), what="the answer")
         assert told == f"The trace of `{session_id}` is long; it is uploaded as a file here."
+        # And the file follows: megabytes of trace, which Slack takes (up to 1 GB) and
+        # LocalSlack refused past aiohttp's 1 MB default, so a second note said it failed.
+        shared = await slack.wait_for_message(
+            channel="C0OPS", predicate=lambda m: bool(m.get("files")), timeout=20
+        )
+        content = slack.file_content(shared["files"][0]["id"])
+        assert len(content) > 1024 * 1024 and session_id.encode() in content
+        assert ephemeral_texts(slack, "U0CAROL") == [told]
     finally:
         bot.kill()

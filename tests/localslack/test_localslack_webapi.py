@@ -7,11 +7,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from localslack import LocalSlack, WorkspaceConfig
+from localslack import LocalSlack, WorkspaceConfig, methods_files
 
 
 def section(text: str) -> dict[str, object]:
@@ -314,6 +314,19 @@ async def test_files_upload_v2_attaches_to_thread(slack: LocalSlack, web: AsyncW
         assert await download.read() == b"line 1\nline 2\n"
     flow = [c.method for c in slack.calls() if c.method.startswith("files.")]
     assert flow == ["files.getUploadURLExternal", "files.completeUploadExternal", "files.info"]
+
+
+async def test_uploads_take_files_past_a_megabyte_and_refuse_past_slacks_limit(
+    slack: LocalSlack, web: AsyncWebClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack takes files up to 1 GB; aiohttp's default body limit (1 MB) refused more."""
+    big = b"0123456789abcdef" * (3 * 65536)  # 3 MB
+    resp = await web.files_upload_v2(channel="C0OPS", content=big, filename="big.txt")
+    assert slack.file_content(resp["file"]["id"]) == big
+    monkeypatch.setattr(methods_files, "MAX_FILE_BYTES", 2 * 1024 * 1024)
+    with pytest.raises(SlackRequestError, match="413"):
+        await web.files_upload_v2(channel="C0OPS", content=big, filename="big.txt")
+    assert len(slack.files()) == 1
 
 
 async def test_upload_into_unjoined_channel_fails(web: AsyncWebClient) -> None:
