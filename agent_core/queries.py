@@ -6,6 +6,7 @@ from disk through ``ApprovalRequest`` and the index, never kept in memory.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
@@ -229,12 +230,14 @@ class Queries:
     ) -> list[SessionRow]:
         return await self.rt.index.sessions(channel=channel, states=tuple(states), limit=limit)
 
-    def session(self, session_id: str) -> SessionRecord:
-        return self.rt.store.load(session_id)
+    # Read in a worker thread: a long thread's trace takes seconds from a slow disk, and
+    # every other thread's work waits on this loop meanwhile.
+    async def session(self, session_id: str) -> SessionRecord:
+        return await asyncio.to_thread(self.rt.store.load, session_id)
 
-    def history(self, session_id: str) -> ThreadHistory:
-        return thread_history(self.rt.home, session_id)
+    async def history(self, session_id: str) -> ThreadHistory:
+        return await asyncio.to_thread(thread_history, self.rt.home, session_id)
 
-    def decisions_of(self, session_id: str) -> SessionHistory:
+    async def decisions_of(self, session_id: str) -> SessionHistory:
         """The session with its requests' decisions (what became of one that parked)."""
-        return decisions_of(self.rt.home, session_id)
+        return await asyncio.to_thread(decisions_of, self.rt.home, session_id)

@@ -6,6 +6,7 @@ channels they are in. Every answer is rendered by ``slack_text``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -108,6 +109,12 @@ def _parked(history: ThreadHistory) -> Mrkdwn:
     return join(*lines, sep="\n")
 
 
+def _rendered(history: ThreadHistory) -> tuple[str, Mrkdwn]:
+    """The trace as text (to upload) and as the code block it would be inline."""
+    text = render_history(history)
+    return text, code_block(text)
+
+
 async def _sessions_here(engine: Engine, channel: str) -> Mrkdwn:
     rows = await engine.sessions(channel=channel, limit=15)
     if not rows:
@@ -118,7 +125,7 @@ async def _sessions_here(engine: Engine, channel: str) -> Mrkdwn:
         if row.state == SessionState.AWAITING_APPROVAL.value:
             # Its state is final: say what became of its requests, as the trace does.
             try:
-                became = what_became(engine.decisions_of(row.id), who=mentions)
+                became = what_became(await engine.decisions_of(row.id), who=mentions)
             except SignoffError as exc:
                 log.warning("sessions: cannot read %s: %s", row.id, exc)
         line = join(
@@ -175,12 +182,12 @@ async def answer(
                 return literal("No sessions in this channel yet."), None
             session_id = latest[0].id
         try:
-            record = engine.session(session_id)
+            record = await engine.session(session_id)
             where = record.thread.channel
             if where != command.channel_id:
                 # A trace shows the conversation: only where that conversation happened.
                 return await _elsewhere(members, session_id, where, command.user_id), None
-            history = engine.history(session_id)
+            history = await engine.history(session_id)
         except NotFoundError:
             return literal(f"No session {session_id}."), None
         except SignoffError as exc:
@@ -191,8 +198,8 @@ async def answer(
                 f"The trace of `{session_id}` cannot be read. "
                 "An operator can run `signoff verify` to see why."
             ), None
-        text = render_history(history)
-        block = code_block(text)
+        # Rendered off the loop too: tens of thousands of events, each line escaped.
+        text, block = await asyncio.to_thread(_rendered, history)
         if len(block) <= INLINE_LIMIT:  # as sent: escaping makes "&" five characters
             parked = _parked(history)
             return join(parked, literal("\n"), block) if parked else block, None

@@ -35,7 +35,7 @@ async def park(engine: Any, home: Home, thread: ThreadKey = THREAD) -> str:
 async def test_a_decided_parent_says_what_became_of_it(make_engine: Any, home: Home) -> None:
     engine = await make_engine()
     parent = await park(engine, home)
-    waiting = engine.history(parent).sessions[0]
+    waiting = (await engine.history(parent)).sessions[0]
     assert what_became(waiting) == "awaiting_approval (no decision yet)"
     [capsule] = [a.capsule for a in waiting.approvals]
     # What the approver is shown is kept with the request.
@@ -45,14 +45,14 @@ async def test_a_decided_parent_says_what_became_of_it(make_engine: Any, home: H
 
     await engine.decide(capsule.id, user="U0BOB", approve=True)
     await engine.idle()
-    first, child = engine.history(parent).sessions
+    first, child = (await engine.history(parent)).sessions
     assert first.record.state is SessionState.AWAITING_APPROVAL  # final, as designed
     assert first.continued_in == child.record.id
     said = f"awaiting_approval → decided: approved by U0BOB, continued in {child.record.id}"
     assert what_became(first) == said
     assert what_became(first, who=lambda ids: "@bob") == said.replace("U0BOB", "@bob")
     assert what_became(child) == "completed"
-    text = render_history(engine.history(parent))
+    text = render_history(await engine.history(parent))
     assert f"{parent}  {said}" in text
     assert f"(told, told in {child.record.id})" in text
 
@@ -65,7 +65,7 @@ async def test_an_expired_request_says_nobody_decided(
     clock.advance(timedelta(days=2))
     assert await engine.sweep() == 1
     await engine.idle()
-    first, child = engine.history(parent).sessions
+    first, child = (await engine.history(parent)).sessions
     assert what_became(first) == (
         f"awaiting_approval → decided: expired: nobody decided in time, "
         f"continued in {child.record.id}"
@@ -93,7 +93,7 @@ async def test_in_a_dm_the_card_goes_to_the_approvals_channel(
 ) -> None:
     engine = await make_engine(approvals_channel="C0APPROVALS")
     parent = await park(engine, home, DM)
-    [state] = engine.history(parent).sessions[0].approvals
+    [state] = (await engine.history(parent)).sessions[0].approvals
     assert state.capsule.card_channel == "C0APPROVALS"
     assert [c.id for c in surface.cards] == [state.capsule.id]
     # Its notes go to the card's own thread, in the approvals channel.
@@ -102,7 +102,7 @@ async def test_in_a_dm_the_card_goes_to_the_approvals_channel(
     where = engine.card_thread(state.capsule)
     assert (where.channel, where.thread_ts) == ("C0APPROVALS", card.ts)
     [in_thread] = [
-        a.capsule for a in engine.history(await park(engine, home)).sessions[0].approvals
+        a.capsule for a in (await engine.history(await park(engine, home))).sessions[0].approvals
     ]
     assert engine.card_thread(in_thread) == THREAD
 
@@ -112,7 +112,7 @@ async def test_the_dev_pages_link_a_card_to_its_request_wherever_it_is(
 ) -> None:
     engine = await make_engine(approvals_channel="C0APPROVALS")
     parent = await park(engine, home, DM)
-    [state] = engine.history(parent).sessions[0].approvals
+    [state] = (await engine.history(parent)).sessions[0].approvals
     approval = state.capsule.id
     card = ApprovalRequest.open(home, approval).card()
     assert card is not None
@@ -131,7 +131,7 @@ async def test_the_dev_pages_link_a_card_to_its_request_wherever_it_is(
             f"/signoff/trace/{parent}?approval={approval}#{approval}"
         )
         page = await (await client.get(response.headers["Location"])).text()
-    child = engine.history(parent).sessions[1].record.id
+    child = (await engine.history(parent)).sessions[1].record.id
     assert "awaiting_approval</span><span class='became'> → decided: approved by @bob" in page
     assert f"continued in <a href='#{child}'>{child}</a>" in page
 
@@ -193,7 +193,7 @@ async def test_the_dev_trace_timeline_shows_what_reached_slack(
     timeline above it, what people look at, had none."""
     engine = await make_engine(surface=RefusingReplies())
     parent = await park(engine, home)
-    [state] = engine.history(parent).sessions[0].approvals
+    [state] = (await engine.history(parent)).sessions[0].approvals
     approval = state.capsule.id
     await engine.decide(approval, user="U0BOB", approve=True)
     await engine.idle()

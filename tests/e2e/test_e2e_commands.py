@@ -4,6 +4,8 @@ goes to the person who typed the command only; a long trace is uploaded as a fil
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +28,7 @@ from bot.app import SignoffBot
 from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack, Timing
-from sessions import FixedClock
+from sessions import FixedClock, atomic, jsonl
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -346,3 +348,41 @@ async def test_a_trace_short_until_escaped_is_not_answered_past_the_inline_limit
         await bot.engine.idle()
     text = await signoff(slack, "U0ALICE", "trace", "sess_")
     assert len(text) <= 3000 or "uploaded as a file" in text, len(text)
+
+
+async def test_a_trace_slow_to_read_leaves_the_bot_serving_everything_else(
+    slack: LocalSlack,
+    bot: SignoffBot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trace was read and rendered on the bot's loop: while the disk was slow, no other
+    thread was answered. Here reading it waits until the test has seen another thread
+    answered meanwhile (on the loop that wait could only end by giving up, after 10 s)."""
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,")
+    await bot.engine.idle()
+    (session_id,) = lineage(settings.home, thread)
+    trace = session_path(settings.home, session_id) / "trace.jsonl"
+    reading, released = threading.Event(), threading.Event()
+    real_read = atomic.read_file  # what jsonl reads records with
+
+    def slow_disk(path: str | os.PathLike[str]) -> bytes:
+        if Path(path) == trace:
+            reading.set()
+            if not released.wait(10):
+                raise TimeoutError("nothing else ran while the trace was read")
+        return real_read(path)
+
+    monkeypatch.setattr(jsonl, "read_file", slow_disk)
+    await slack.slash_command(
+        command="/signoff", user="U0CAROL", channel=OPS, text=f"trace {session_id}"
+    )
+    await until(reading.is_set, what="the trace being read")
+    other = await mention(slack, "status of db")
+    await bot_reply(slack, other, "service=db,")
+    assert ephemeral_texts(slack, "U0CAROL") == []
+    released.set()
+    (told,) = await until(lambda: ephemeral_texts(slack, "U0CAROL"), what="the answer")
+    assert session_id in told, told
+    assert "```" in told

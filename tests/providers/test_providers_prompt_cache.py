@@ -238,7 +238,7 @@ async def test_the_trace_metrics_and_budget_count_the_cache_as_billed(
     )
     assert got[("signoff_model_cost_usd_total", "")] == pytest.approx(usd)
     # `signoff trace` counts every token too, and says what the cache served.
-    shown = render_history(engine.history(session.id))
+    shown = render_history(await engine.history(session.id))
     assert f"  {first.total + second.total} tokens" in shown
     read_in = second.input_tokens + second.cache_write_tokens + second.cache_read_tokens
     assert f"({read_in}→{second.output_tokens} tok, {second.cache_read_tokens} from cache," in shown

@@ -66,7 +66,7 @@ async def test_a_turn_whose_provider_answered_529_three_times_says_so_in_its_tra
         ("anthropic", "529 overloaded_error", n, 4) for n in (1, 2, 3)
     ]
     assert [r["wait_s"] for r in retries] == sleeps.calls  # the waits it then took
-    shown = render_history(engine.history(session.id))
+    shown = render_history(await engine.history(session.id))
     assert shown.count("529 overloaded_error") == 3, shown
     assert "attempt 3 of 4" in shown
 

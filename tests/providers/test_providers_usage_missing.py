@@ -59,5 +59,5 @@ async def test_a_stream_without_its_usage_chunk_counts_usage_as_unknown_not_free
     # The session's cost is that of the estimate the trace shows, not of nothing.
     assert turn["session_usd"] == round(cost_usd("openai:gpt-4o", Usage(**estimate)) or 0, 6)
     assert turn["session_usd"] > 0
-    text = render_history(engine.history(session.id))
+    text = render_history(await engine.history(session.id))
     assert "usage not reported, about " in text and "estimated: usage not reported" in text, text
