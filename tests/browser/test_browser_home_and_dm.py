@@ -90,7 +90,8 @@ def test_home_tab_card_and_a_request_from_a_dm(
     pointer = page.locator("#thread-messages .msg.from-bot", has_text="I asked in")
     expect(pointer.locator(".channel-ref")).to_have_text("#ops")
     shot(page, "4-dm-pointer")
-    with page.context.expect_page() as opened:
+    # 30 s, not 10: a loaded CI machine was seen to take longer to open the tab.
+    with page.context.expect_page(timeout=30_000) as opened:
         pointer.locator("a", has_text="the card").click()
     card_page = opened.value  # the permalink opens the card in #ops
     card_page.wait_for_load_state()
