@@ -17,6 +17,7 @@ It fakes the parts of Slack a Socket Mode Bolt app touches, faithfully enough th
   with their stop button (``agents.sessions.setStatus``, ``agent_session_stopped``), streamed
   replies with task and plan chunks (``chat.startStream``/``appendStream``/``stopStream``) and
   the App Home (``views.publish``, ``app_home_opened``, buttons in views);
+* user groups whose members change (``subteam_members_changed``);
 * message metadata checked as Slack checks it, its payload handed back only when asked for
   (``include_all_metadata``);
 * a control API to drive it, both in-process (methods on :class:`LocalSlack`) and as JSON over
@@ -38,6 +39,8 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
 
 * people: ``post_message``, ``add_reaction``, ``click_button``, ``submit_view``,
   ``slash_command``, ``open_app_home``, ``click_view_button``, ``stop_agent_session``;
+* admins: ``update_group_members`` / ``change_group_members`` (a user group's members,
+  ``subteam_members_changed``);
 * observing: ``messages``/``thread``/``message``/``wait_for_message``, ``calls``,
   ``deliveries``/``wait_for_delivery``/``wait_for_ack``, ``thread_status``/
   ``thread_statuses``/``status_history``/``wait_for_status``, ``agent_session(s)``/

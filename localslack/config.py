@@ -47,6 +47,7 @@ EVENT_SCOPES: dict[str, str] = {
     "message.im": "im:history",
     "reaction_added": "reactions:read",
     "reaction_removed": "reactions:read",
+    "subteam_members_changed": "usergroups:read",
 }
 
 
@@ -88,6 +89,9 @@ class GroupSpec:
     name: str
     members: tuple[str, ...]
     description: str = ""
+    # When its members last changed (Unix seconds); None: a day before now, as Slack
+    # shows a group made before the workspace was looked at.
+    updated: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

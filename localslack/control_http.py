@@ -126,6 +126,16 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         )
         return _ok(delivery=done.to_dict())
 
+    async def group_members(request: web.Request) -> web.Response:
+        p = await _params(request)
+        (group,) = _required(p, "group")
+        users = p.get("users")
+        if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+            raise ControlError("missing_argument", "users: the group's members, a list of ids")
+        done = await server.change_group_members(group=group, users=users)
+        delivery = None if done.delivery is None else done.delivery.to_dict()
+        return _ok(added=list(done.added), removed=list(done.removed), delivery=delivery)
+
     async def calls(request: web.Request) -> web.Response:
         method = (await _params(request)).get("method")
         return _ok(calls=[c.to_dict() for c in server.calls(method)])
@@ -215,6 +225,7 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         ("GET", "/views", views),
         ("POST", "/commands", command),
         ("POST", "/envelopes", envelope),
+        ("POST", "/groups/members", group_members),
         ("GET", "/calls", calls),
         ("DELETE", "/calls", clear_calls),
         ("GET", "/deliveries", deliveries),

@@ -1,5 +1,6 @@
 """The in-process control API: act as humans and break things on purpose (observing lives in
-observe.py and observe_agents.py, seeded chaos in controls_chaos.py)."""
+observe.py and observe_agents.py, seeded chaos in controls_chaos.py, user groups' members in
+controls_groups.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from localslack.controls_chaos import ChaosControls
+from localslack.controls_groups import GroupControls
 from localslack.deliveries import Delivery
 from localslack.errors import ControlError
 from localslack.faults import SURFACE_ERRORS, Fault, SurfaceError
@@ -23,7 +25,7 @@ from localslack.view_actions import click_view_button
 __all__ = ["Controls"]
 
 
-class Controls(ChaosControls, AgentObservations, Observations):
+class Controls(ChaosControls, GroupControls, AgentObservations, Observations):
     """Mixed into LocalSlack; the HTTP control routes call exactly these methods."""
 
     # -- acting as humans ---------------------------------------------------------------------

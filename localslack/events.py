@@ -5,7 +5,7 @@ Message events go out as ``message.channels``, ``message.groups`` (private chann
 each only when subscribed (and the config refuses a subscription without its scope). A DM
 never yields ``app_mention``. Message metadata travels in message events without its
 ``event_payload`` unless the app declared the event type (see metadata.py). Besides messages:
-reactions, ``app_home_opened`` and ``agent_session_stopped``."""
+reactions, ``app_home_opened``, ``agent_session_stopped`` and ``subteam_members_changed``."""
 
 from __future__ import annotations
 
@@ -241,6 +241,34 @@ class EventPublisher:
                 "channel": channel,
                 "thread_ts": thread_ts,
                 "streaming_message_ts": list(streaming_message_ts),
+                "event_ts": self._ts.next(),
+            }
+        )
+
+    async def subteam_members_changed(
+        self,
+        *,
+        group: str,
+        added: list[str],
+        removed: list[str],
+        previous_update: int,
+        update: int,
+    ) -> Delivery | None:
+        """A user group's members changed: only the difference, as Slack sends it (its
+        reference prints the counts as strings and the dates as Unix seconds)."""
+        if not self.subscribed("subteam_members_changed"):
+            return None
+        return await self._publish(
+            {
+                "type": "subteam_members_changed",
+                "subteam_id": group,
+                "team_id": self._config.team_id,
+                "date_previous_update": previous_update,
+                "date_update": update,
+                "added_users": list(added),
+                "added_users_count": str(len(added)),
+                "removed_users": list(removed),
+                "removed_users_count": str(len(removed)),
                 "event_ts": self._ts.next(),
             }
         )

@@ -8,7 +8,7 @@ from localslack.records import JSON
 from localslack.runtime import Runtime
 from localslack.webapi import ApiRequest, Method
 
-__all__ = ["METHODS"]
+__all__ = ["METHODS", "group_updated"]
 
 
 async def auth_test(rt: Runtime, req: ApiRequest) -> JSON:
@@ -45,6 +45,11 @@ async def users_list(rt: Runtime, req: ApiRequest) -> JSON:
     }
 
 
+def group_updated(rt: Runtime, group: GroupSpec) -> int:
+    """When ``group``'s members last changed, as Slack dates it (``date_update``)."""
+    return group.updated if group.updated is not None else int(rt.clock()) - 86400
+
+
 def _group(rt: Runtime, group: GroupSpec, *, include_users: bool) -> JSON:
     data: JSON = {
         "id": group.id,
@@ -56,7 +61,7 @@ def _group(rt: Runtime, group: GroupSpec, *, include_users: bool) -> JSON:
         "handle": group.handle,
         "is_external": False,
         "date_create": int(rt.clock()) - 86400,
-        "date_update": int(rt.clock()) - 86400,
+        "date_update": group_updated(rt, group),
         "date_delete": 0,
         "auto_type": None,
         "created_by": group.members[0] if group.members else "",

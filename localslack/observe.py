@@ -50,7 +50,8 @@ class Observations:
                 {"id": c.id, "user": c.im_user} for c in rt.workspace.channels.values() if c.is_im
             ],
             "groups": [
-                {"id": g.id, "handle": g.handle, "members": list(g.members)} for g in cfg.groups
+                {"id": g.id, "handle": g.handle, "members": list(g.members)}
+                for g in rt.workspace.groups.values()
             ],
             "subscribed_events": list(cfg.subscribed_events),
         }

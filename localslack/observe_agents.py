@@ -4,7 +4,8 @@ or future) as a dict, or raises TimeoutError.
 
 Changes are also published on ``workspace.surface_watch`` as dicts with a ``kind``:
 ``thread_status`` (a :class:`~localslack.thread_status.StatusChange`), ``agent_session``,
-``stream`` (a stream record) or ``home`` (a published Home tab view, with its ``user``).
+``stream`` (a stream record), ``home`` (a published Home tab view, with its ``user``) or
+``group`` (a user group's new ``members``, by ``id``).
 """
 
 from __future__ import annotations

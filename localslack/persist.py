@@ -1,7 +1,7 @@
 """An optional state file: the workspace survives a restart of LocalSlack.
 
 What a person would see in Slack is kept: channels and DMs (with members, topic and
-purpose), every message with its thread summary, reactions, edits and metadata, ephemeral
+purpose), user groups' members, every message with its thread summary, reactions, edits and metadata, ephemeral
 messages, uploaded files (bytes as base64), published Home tabs, streamed messages' tasks and
 chunks, and the last message timestamp, so new messages sort after the old ones whatever
 the clock says. What only lives for seconds or minutes in Slack is not: sockets and
@@ -47,6 +47,10 @@ def snapshot(rt: Runtime) -> JSON:
         "channels": [
             {**dataclasses.asdict(c), "members": sorted(c.members)} for c in ws.channels.values()
         ],
+        "groups": [
+            {"id": g.id, "members": list(g.members), "updated": g.updated}
+            for g in ws.groups.values()
+        ],
         "messages": {cid: ws.messages(cid) for cid in ws.channels},
         "ephemerals": [dataclasses.asdict(e) for e in ws.ephemerals if not e.deleted],
         "files": [_file_to_json(f) for f in ws.files.values() if f.completed],
@@ -75,7 +79,8 @@ def _file_from_json(data: JSON) -> StoredFile:
 
 def restore(rt: Runtime, data: JSON) -> None:
     """Load a snapshot into a fresh workspace. Channels in the snapshot replace the configured
-    ones of the same id (members may have changed since); configured channels it lacks stay."""
+    ones of the same id (members may have changed since); configured channels it lacks stay.
+    So do user groups: the snapshot's members of a group still configured replace its own."""
     if data.get("schema") != SCHEMA:
         raise ValueError(f"not a LocalSlack state file (schema {data.get('schema')!r})")
     if data.get("team_id") != rt.config.team_id:
@@ -84,6 +89,13 @@ def restore(rt: Runtime, data: JSON) -> None:
     for item in data.get("channels", []):
         channel = Channel(**{**item, "members": set(item.get("members", []))})
         ws.channels[channel.id] = channel
+    for item in data.get("groups", []):
+        group = ws.groups.get(item.get("id"))
+        if group is not None:  # a group no longer configured is gone, as a deleted one
+            members = tuple(str(u) for u in item.get("members", []))
+            ws.groups[group.id] = dataclasses.replace(
+                group, members=members, updated=item.get("updated")
+            )
     for channel_id, messages in data.get("messages", {}).items():
         for message in messages:
             ws.store(channel_id, message)
