@@ -37,6 +37,7 @@ from .config import ConfigError, Settings
 from .event_log import EventLog
 from .event_payloads import MessageEvent
 from .fallback import register_fallbacks
+from .group_changes import follow_group_changes
 from .groups import SlackGroups
 from .home_tab import HomeTab
 from .ingest import EventIngest
@@ -161,6 +162,7 @@ class SignoffBot:
                 bot_id=str(me.get("bot_id") or ""),
                 on_taken=taken,
                 on_home_opened=home_tab.opened,
+                on_group_changed=follow_group_changes(groups=groups, home_tab=home_tab),
             )
             socket = SocketThread()
             socket.start()

@@ -65,6 +65,7 @@ quorum = 2
 DEV_EVENTS = (
     "app_mention",
     "app_home_opened",
+    "subteam_members_changed",
     "message.channels",
     "message.groups",
     "message.im",

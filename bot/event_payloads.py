@@ -5,11 +5,12 @@ Events do not pass through Bolt: the socket handler hands ``events_api`` envelop
 ``EventEnvelope`` (with ``EventHead``) tells whether an event is for signoff before any
 of its values is trusted; ``EventCallback`` is a person's message as the inbox stores
 it, every field checked (``slack_fields``); ``HomeOpenedCallback`` is a person opening
-the app's Home tab. As in ``payloads`` (the interactions and commands Bolt routes),
+the app's Home tab, ``GroupMembersCallback`` a user group gaining or losing members. As in ``payloads`` (the interactions and commands Bolt routes),
 unknown fields are ignored: Slack adds fields freely.
 
 Shapes follow Slack's reference for ``event_callback``: ``app_mention``, ``message`` in
-channels, private channels and direct messages, and ``app_home_opened``.
+channels, private channels and direct messages, ``app_home_opened`` and
+``subteam_members_changed``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ __all__ = [
     "EventCallback",
     "EventEnvelope",
     "EventHead",
+    "GroupMembersCallback",
+    "GroupMembersChanged",
     "HomeOpened",
     "HomeOpenedCallback",
     "MessageEvent",
@@ -121,3 +124,23 @@ class HomeOpenedCallback(_Payload):
     team_id: SlackId
     event_id: EventId
     event: HomeOpened
+
+
+class GroupMembersChanged(_Payload):
+    """A user group's members changed: who joined and who left, never the whole list."""
+
+    type: Literal["subteam_members_changed"]
+    subteam_id: SlackId
+    # Optional in Slack's own types (@slack/types SubteamMembersChangedEvent), and a
+    # payload seen in the wild sent an empty list for nobody: absent is nobody too.
+    added_users: tuple[SlackId, ...] = ()
+    removed_users: tuple[SlackId, ...] = ()
+    # Not read, so not checked: the reference prints the counts as strings ("3"), Slack's
+    # SDK types them as numbers; the dates are Unix seconds, event_ts a Slack ts.
+
+
+class GroupMembersCallback(_Payload):
+    type: Literal["event_callback"]
+    team_id: SlackId
+    event_id: EventId
+    event: GroupMembersChanged

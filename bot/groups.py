@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -15,15 +16,32 @@ class SlackGroups:
     """``usergroups.users.list``, cached for ``ttl`` seconds; an error fails closed: Slack's
     verdict (no such group) as no members, no answer (a dropped connection, a timeout, a
     body cut short, an outage) as ``MembershipUnknown``, which authorization refuses on
-    and says so. Neither is cached: the next click asks again."""
+    and says so. Neither is cached: the next click asks again.
+
+    ``forget`` drops a group Slack said changed (``subteam_members_changed``), so the next
+    click or Home asks Slack, not a list up to ``ttl`` old."""
 
     def __init__(self, client: AsyncWebClient, *, ttl: float = 60.0) -> None:
         self.client = client
         self.ttl = ttl
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        # Bumped by every forget: an answer asked for before it may predate the change, and
+        # caching it would bring the old members back for a whole ttl. forget is called on
+        # the socket thread, members on the engine's loop: the lock keeps check-and-cache
+        # and forget from interleaving.
+        self._forgotten: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def forget(self, group_id: str) -> None:
+        """Slack said ``group_id``'s members changed; safe from any thread."""
+        with self._lock:
+            self._cache.pop(group_id, None)
+            self._forgotten[group_id] = self._forgotten.get(group_id, 0) + 1
 
     async def members(self, group_id: str) -> frozenset[str]:
-        cached = self._cache.get(group_id)
+        with self._lock:
+            cached = self._cache.get(group_id)
+            asked_at = self._forgotten.get(group_id, 0)
         if cached is not None and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
         response = await slack_lookup(
@@ -32,5 +50,7 @@ class SlackGroups:
         if response is None:
             return frozenset()
         members = frozenset(str(u) for u in response.get("users") or [])
-        self._cache[group_id] = (time.monotonic(), members)
+        with self._lock:
+            if self._forgotten.get(group_id, 0) == asked_at:
+                self._cache[group_id] = (time.monotonic(), members)
         return members

@@ -8,7 +8,8 @@ their Home published again — only those who opened it, as Slack sends
 ``app_home_opened`` every time a person opens it, so nobody else needs one. Who opened it
 is kept on disk (``sessions.HomeViewers``): a Home drawn before a restart stays true, and
 is drawn again at start (the policy may have changed, and what changed meanwhile was
-reported to no process).
+reported to no process). People who join or leave an approver group are named like a
+change (``members_changed``): what they may decide changed with no request changing.
 
 One person's Home is published at a time, most wanted first: the people who opened
 theirs or clicked in it just now, then those a change names, then everyone's for a change
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -133,6 +135,11 @@ class HomeTab:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._open, user)
 
+    def members_changed(self, people: tuple[str, ...]) -> None:
+        """People joined or left an approver group (socket thread): no request changed."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._name, people)
+
     def notice(self, user: str, text: Mrkdwn) -> None:
         """Show ``text`` on top of ``user``'s Home (the answer to a click made there)."""
         self._notices.give(user, text)
@@ -164,6 +171,13 @@ class HomeTab:
         if user is not None:
             self._people[user] = None
         self._schedule(self.debounce)
+
+    def _name(self, people: Iterable[str]) -> None:
+        """Queue the Homes of ``people`` who have one, as a change that names them."""
+        for person in people:
+            if person in self._opened:
+                self._named[person] = None
+                self._schedule(self.debounce)
 
     def _schedule(self, delay: float) -> None:
         if self._loop is None:
@@ -228,9 +242,7 @@ class HomeTab:
             self._notices.concern(approval_id, ())
             return
         self._notices.concern(approval_id, concerned.people)
-        for person in sorted(concerned.people):
-            if person in self._opened:
-                self._named[person] = None
+        self._name(sorted(concerned.people))
         if concerned.anyone:
             # Who opened theirs last first: the likeliest to be looking at it now.
             for person in reversed(self._opened):

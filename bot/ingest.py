@@ -7,8 +7,11 @@ acks unless the outcome is ``deferred``. The event is judged in three steps:
    ``message`` events outside signoff's threads are ``ignored``; a payload too broken to
    tell is ``dropped``. In a direct message with signoff every message is for it (no mention
    needed): each one outside a thread starts a conversation, threaded under it, exactly
-   like a mention in a channel. ``app_home_opened`` for the Home tab is ``handled``: the
-   Home is published for that person (``on_home_opened``).
+   like a mention in a channel. ``app_home_opened`` for the Home tab and
+   ``subteam_members_changed`` (an approver group's members) are ``handled`` at once
+   (``handled_events``): that person's Home is published (``on_home_opened``); the group's
+   cached members are forgotten and the Homes of those who joined or left it redrawn
+   (``on_group_changed``).
 2. Is every field it stores valid (``event_payloads.EventCallback``)? If not, the
    envelope can never be stored, so it is acked and its payload ``quarantined`` for a
    person.
@@ -35,13 +38,8 @@ from agent_core.recent_keys import RecentKeys
 from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, utc_iso
 
 from .envelopes import Fate, Outcome
-from .event_payloads import (
-    EventCallback,
-    EventEnvelope,
-    EventHead,
-    HomeOpenedCallback,
-    MessageEvent,
-)
+from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
+from .handled_events import HANDLED, GroupChangedHook, HomeOpenedHook, Malformed, handle_event
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]
@@ -57,9 +55,6 @@ _EVENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 _SLACKBOT = "USLACKBOT"
 
 Taken = Callable[[MessageEvent], Awaitable[None]]
-# Called on the socket thread: it must only hand the work to where it is done.
-HomeOpenedHook = Callable[[str], None]
-_HOME_OPENED = "app_home_opened"
 # Slack saying the app lost its tokens, its installation or a minute of events: nothing
 # to store, but an operator must read why signoff went quiet. app_rate_limited comes
 # unasked (docs.slack.dev/reference/events/app_rate_limited); the others if subscribed.
@@ -123,6 +118,7 @@ class EventIngest:
         bot_id: str,
         on_taken: Taken | None = None,
         on_home_opened: HomeOpenedHook | None = None,
+        on_group_changed: GroupChangedHook | None = None,
         window: int = 10_000,
         quarantine: Quarantine | None = None,
     ) -> None:
@@ -133,6 +129,7 @@ class EventIngest:
         self.bot_id = bot_id
         self.on_taken = on_taken
         self.on_home_opened = on_home_opened
+        self.on_group_changed = on_group_changed
         self.quarantine = quarantine or Quarantine(home, clock=clock)
         self._recent: RecentKeys[str] = RecentKeys(window)  # event ids stored or found stored
         self._background: set[asyncio.Task[Any]] = set()
@@ -154,8 +151,17 @@ class EventIngest:
         if isinstance(judged, Outcome):
             return judged
         ref = _ref(judged.event_id)
-        if judged.event.type == _HOME_OPENED:
-            return await self._home_opened(payload, ref=ref)
+        if judged.event.type in HANDLED:
+            acted = handle_event(
+                payload,
+                kind=judged.event.type,
+                ref=ref,
+                on_home_opened=self.on_home_opened,
+                on_group_changed=self.on_group_changed,
+            )
+            if isinstance(acted, Malformed):
+                return await self._quarantine(payload, acted.why, ref=ref)
+            return acted
         try:
             callback = EventCallback.model_validate(payload)
         except ValidationError as exc:
@@ -169,17 +175,6 @@ class EventIngest:
             reason = f"could not store: {type(exc).__name__}: {shown(str(exc), 200)}"
             outcome = await self._quarantine(payload, reason, ref=ref)
             return Outcome(fate=outcome.fate, reason=outcome.reason, ref=outcome.ref, error=exc)
-
-    async def _home_opened(self, payload: JsonValue, *, ref: str) -> Outcome:
-        try:
-            opened = HomeOpenedCallback.model_validate(payload).event
-        except ValidationError as exc:
-            return await self._quarantine(payload, describe(exc), ref=ref)
-        if opened.tab != "home" or self.on_home_opened is None:
-            tab = f"{opened.tab} tab" if opened.tab else "no tab"
-            return Outcome(fate=Fate.IGNORED, reason=f"{_HOME_OPENED} ({tab})", ref=ref)
-        self.on_home_opened(opened.user)
-        return Outcome(fate=Fate.HANDLED, reason=_HOME_OPENED, ref=ref)
 
     def _for_signoff(self, payload: JsonValue) -> EventEnvelope | Outcome:
         """The envelope when it is addressed to signoff; otherwise why it is not taken."""
@@ -209,7 +204,7 @@ class EventIngest:
         return envelope
 
     def _ignored(self, event: EventHead) -> str:
-        if event.type == _HOME_OPENED:
+        if event.type in HANDLED:
             return ""
         if event.type not in ("app_mention", "message"):
             return f"event type {shown(event.type)}"

@@ -45,6 +45,7 @@ def test_events_and_command_match_the_handlers() -> None:
     assert set(events) == {
         "app_mention",
         "app_home_opened",
+        "subteam_members_changed",
         "message.channels",
         "message.groups",
         "message.im",
@@ -53,6 +54,7 @@ def test_events_and_command_match_the_handlers() -> None:
     }
     assert '"app_mention"' in code and '"message"' in code
     assert '"app_home_opened"' in code and '"im"' in code
+    assert '"subteam_members_changed"' in code  # approver groups' members: Homes and cache
     assert '"tokens_revoked"' in code and '"app_uninstalled"' in code  # said, not dropped
     # signoff dev runs the app as the manifest declares it.
     assert set(DEV_EVENTS) == set(events)
