@@ -9,9 +9,9 @@ from localslack.control_http_agents import agent_routes
 from localslack.control_http_chaos import chaos_routes
 from localslack.control_http_kit import Route as _Route
 from localslack.control_http_kit import guard as _guard
+from localslack.control_http_kit import id_list, opt_int
 from localslack.control_http_kit import ok as _ok
 from localslack.control_http_kit import opt_bool as _opt_bool
-from localslack.control_http_kit import opt_int
 from localslack.control_http_kit import params as _params
 from localslack.control_http_kit import required as _required
 from localslack.controls import Controls
@@ -129,9 +129,7 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
     async def group_members(request: web.Request) -> web.Response:
         p = await _params(request)
         (group,) = _required(p, "group")
-        users = p.get("users")
-        if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
-            raise ControlError("missing_argument", "users: the group's members, a list of ids")
+        users = id_list(p, "users", what="the group's members")
         done = await server.change_group_members(group=group, users=users)
         delivery = None if done.delivery is None else done.delivery.to_dict()
         return _ok(added=list(done.added), removed=list(done.removed), delivery=delivery)

@@ -11,7 +11,17 @@ from aiohttp import web
 
 from localslack.errors import ControlError, SlackError
 
-__all__ = ["Route", "guard", "ok", "opt_bool", "opt_float", "opt_int", "params", "required"]
+__all__ = [
+    "Route",
+    "guard",
+    "id_list",
+    "ok",
+    "opt_bool",
+    "opt_float",
+    "opt_int",
+    "params",
+    "required",
+]
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -58,6 +68,14 @@ def required(found: dict[str, Any], *names: str) -> list[str]:
     if missing:
         raise ControlError("missing_argument", ", ".join(missing))
     return [str(found[n]) for n in names]
+
+
+def id_list(found: dict[str, Any], name: str, *, what: str) -> list[str]:
+    """``found[name]``, a JSON list of ids (``what`` they are, for the error)."""
+    value = found.get(name)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ControlError("missing_argument", f"{name}: {what}, a list of ids")
+    return value
 
 
 def ok(**data: Any) -> web.Response:

@@ -70,6 +70,7 @@ function renderSidebar() {
     node.addEventListener("click", (event) => { event.preventDefault(); selectChannel(c.id); });
     channels.appendChild(node);
   }
+  renderGroups();
   const apps = $("#apps");
   apps.replaceChildren();
   const entry = el("a", `channel app-entry${isAppPage() ? " active" : ""}`,
@@ -108,6 +109,31 @@ function renderSidebar() {
   $("#channel-members").textContent = `${chan.members.length} members`;
   box.disabled = false;
   box.placeholder = `Message #${chan.name} as ${me.real_name} — @${app.boot.bot.name} to ask the bot, /command for slash commands`;
+}
+
+// Who is in each user group; the person you act as joins or leaves one (an app subscribed
+// to subteam_members_changed hears it, as when someone changes a group in Slack).
+function renderGroups() {
+  const groups = $("#groups");
+  groups.replaceChildren();
+  for (const g of app.boot.groups) {
+    const member = g.members.includes(app.user);
+    const node = el("div", "group", `@${esc(g.handle)} <span class="dim">${g.members.length}</span> `);
+    node.dataset.group = g.id;
+    node.title = g.members.map((id) => `@${person(id).name}`).join(", ") || "nobody";
+    const toggle = el("button", "link-button group-toggle", member ? "leave" : "join");
+    toggle.addEventListener("click", async () => {
+      const users = member ? g.members.filter((id) => id !== app.user) : [...g.members, app.user];
+      try {
+        g.members = (await api("/_ui/api/group_members", { group: g.id, users })).members;
+      } catch (error) {
+        toast(`Could not change @${g.handle}: ${error.message}`);
+      }
+      renderGroups();
+    });
+    node.appendChild(toggle);
+    groups.appendChild(node);
+  }
 }
 
 function selectUser(id) {

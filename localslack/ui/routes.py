@@ -101,7 +101,10 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
                 {"id": u.id, "name": u.name, "real_name": u.real_name or u.name} for u in cfg.users
             ],
             "channels": described["channels"],
-            "groups": [{"id": g.id, "handle": g.handle, "name": g.name} for g in cfg.groups],
+            "groups": [
+                {"id": g.id, "handle": g.handle, "name": g.name, "members": list(g.members)}
+                for g in ws.groups.values()
+            ],
             "ims": described["ims"],
             "app": {
                 "home_tab_enabled": cfg.home_tab_enabled,

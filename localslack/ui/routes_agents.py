@@ -1,5 +1,6 @@
 """The page's App Home and agent actions: open the app's Home or Messages tab (the app hears
-``app_home_opened``), read the Home tab, click its buttons, and stop an agent session."""
+``app_home_opened``), read the Home tab, click its buttons, and stop an agent session; and
+join or leave a user group (the app hears ``subteam_members_changed``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from localslack.control_http_kit import id_list
 from localslack.errors import ControlError
 
 if TYPE_CHECKING:
@@ -58,8 +60,17 @@ def agent_ui_routes(
         await server.stop_agent_session(user=user, channel=channel, thread_ts=thread_ts)
         return web.json_response({"ok": True})
 
+    async def group_members(request: web.Request) -> web.Response:
+        p = await body(request)
+        (group,) = need(p, "group")
+        users = id_list(p, "users", what="the group's members")
+        done = await server.change_group_members(group=group, users=users)
+        members = list(server.workspace.groups[group].members)
+        return web.json_response({"ok": True, "members": members, "sent": bool(done.delivery)})
+
     return [
         ("GET", "/_ui/api/home", home),
+        ("POST", "/_ui/api/group_members", group_members),
         ("POST", "/_ui/api/home_opened", opened),
         ("POST", "/_ui/api/click_view", click_view),
         ("POST", "/_ui/api/stop_session", stop_session),
