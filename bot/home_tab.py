@@ -158,8 +158,11 @@ class HomeTab:
         self._schedule(0.0)
 
     def _remember(self, user: str) -> None:
-        if user not in self._opened and self.viewers is not None:
-            self.viewers.add(user)
+        if self.viewers is not None:
+            if user in self._opened:
+                self.viewers.seen(user)
+            else:
+                self.viewers.add(user)
         self._opened[user] = None
         self._opened.move_to_end(user)
         while len(self._opened) > self.max_people:

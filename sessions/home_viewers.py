@@ -5,20 +5,25 @@ another; a process learns who looks at it only when they open it (``app_home_ope
 Without this list, a Home drawn before a restart kept listing a request as waiting after
 it was decided. ``home-viewers.jsonl`` holds a line per person a process saw open their
 Home (appended the first time that process sees them, and again when it had let them
-go); a start reads the newest ``limit`` people, and rewrites the file when it has grown
-past twice that, as ``add`` does too every ``limit`` lines it appends.
+go, and once a day while they keep coming back: ``seen``); a start reads the newest
+``limit`` people seen in the last 90 days, and rewrites the file (each person with the
+time they were last seen) when it has grown past twice that, as ``add`` does too every
+``limit`` lines it appends. The age limit lets go of people who left the workspace:
+otherwise each start, and each change open to anyone, published a Home for them that
+Slack refused, for ever.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import ValidationError, field_validator
 
 from .atomic import append_line, replace_atomically
-from .clock import Clock, utc_iso
+from .clock import Clock, from_utc_iso, utc_iso
 from .errors import SessionsError
 from .home import Home
 from .ids import check_slack_id
@@ -30,6 +35,8 @@ __all__ = ["HomeViewer", "HomeViewers"]
 log = logging.getLogger("signoff.home")
 
 FILE = "home-viewers.jsonl"
+MAX_AGE = timedelta(days=90)  # not seen since: not drawn again until they open it
+SEEN_AGAIN = timedelta(days=1)  # how often a person who keeps coming back is written
 
 
 class HomeViewer(Record):
@@ -49,50 +56,65 @@ class HomeViewers:
         self.clock = clock
         self._limit: int | None = None
         self._added = 0  # lines appended since the last load, which compacts
+        self._last: dict[str, datetime] = {}  # when each person was last written here
 
     def load(self, *, limit: int) -> list[str]:
         """The people who opened their Home, least recently seen first, at most ``limit``.
         A file that cannot be read is logged and read as empty: it only keeps tabs fresh."""
         self._limit, self._added = limit, 0
-        seen: OrderedDict[str, None] = OrderedDict()
+        seen: OrderedDict[str, datetime] = OrderedDict()
         lines = 0
         try:
             for raw in read_jsonl(self.path, unsynced=True):
                 lines += 1
                 try:
-                    user = HomeViewer.model_validate(raw).user
-                except ValidationError:
+                    viewer = HomeViewer.model_validate(raw)
+                    at = from_utc_iso(viewer.at)
+                except (ValidationError, ValueError):
                     continue
-                seen[user] = None
-                seen.move_to_end(user)
+                seen[viewer.user] = at
+                seen.move_to_end(viewer.user)
         except (OSError, SessionsError) as exc:
             log.warning("cannot read %s (Home tabs refresh once opened again): %s", self.path, exc)
             return []
+        since = self.clock.now() - MAX_AGE
+        for user in [u for u, at in seen.items() if at < since]:
+            del seen[user]
         while len(seen) > limit:
             seen.popitem(last=False)
-        people = list(seen)
-        if lines > 2 * limit:
-            self._rewrite(people)
-        return people
+        self._last = dict(seen)
+        if lines > 2 * limit or len(seen) < lines // 2:
+            self._rewrite(seen)
+        return list(seen)
+
+    def seen(self, user: str) -> None:
+        """``user``, remembered already, opened or clicked in their Home again: written
+        again once a day, so the age a start judges by is that of their last visit."""
+        last = self._last.get(user)
+        if last is None or self.clock.now() - last >= SEEN_AGAIN:
+            self.add(user)
 
     def add(self, user: str) -> None:
         """Remember ``user`` (not synced: a line lost in a crash only means a tab that
         refreshes once its person opens it again)."""
-        record = HomeViewer(user=user, at=utc_iso(self.clock.now()))
+        now = self.clock.now()
+        record = HomeViewer(user=user, at=utc_iso(now))
         try:
             append_line(self.path, record.model_dump_json(), sync=False)
         except OSError as exc:
             log.warning("cannot remember that %s opened their Home: %s", user, exc)
             return
         self._added += 1
+        self._last[user] = now
         # A bot that runs for months appends a person again each time one it let go of
         # comes back: compacted here too, not only at start, the file stays bounded.
         if self._limit is not None and self._added > self._limit:
             self.load(limit=self._limit)
 
-    def _rewrite(self, people: list[str]) -> None:
-        at = utc_iso(self.clock.now())
-        data = "".join(HomeViewer(user=u, at=at).model_dump_json() + "\n" for u in people)
+    def _rewrite(self, people: OrderedDict[str, datetime]) -> None:
+        data = "".join(
+            HomeViewer(user=u, at=utc_iso(at)).model_dump_json() + "\n" for u, at in people.items()
+        )
         try:
             replace_atomically(self.path, data.encode())
         except OSError as exc:

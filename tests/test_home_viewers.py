@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sessions import FixedClock, Home, HomeViewers
 
 
@@ -52,3 +54,41 @@ def test_a_bot_that_runs_on_keeps_its_file_bounded(home: Home) -> None:
     assert HomeViewers(home, clock=FixedClock()).load(limit=10) == [
         f"U0P{n % 15:03d}" for n in range(90, 100)
     ]
+
+
+def test_people_who_have_not_opened_their_home_for_90_days_are_not_drawn_again(
+    home: Home,
+) -> None:
+    """Someone who left the workspace stayed in the file for ever, and every start (and
+    every change open to anyone) published a Home for them that Slack refused."""
+    clock = FixedClock()
+    viewers = HomeViewers(home, clock=clock)
+    viewers.add("U0GONE")
+    clock.advance(timedelta(days=10))
+    viewers.add("U0BOB")
+    clock.advance(timedelta(days=85))
+    assert HomeViewers(home, clock=clock).load(limit=10) == ["U0BOB"]
+    # A compaction keeps each person's own time: it does not make the departed young.
+    for n in range(30):
+        viewers.add(f"U0P{n:03d}")
+    clock.advance(timedelta(days=50))
+    assert viewers.load(limit=10) == [f"U0P{n:03d}" for n in range(20, 30)]  # rewritten
+    assert len(viewers.path.read_text().splitlines()) == 10
+    clock.advance(timedelta(days=41))
+    assert HomeViewers(home, clock=clock).load(limit=10) == []
+
+
+def test_a_person_who_keeps_coming_back_is_written_again_once_a_day(home: Home) -> None:
+    """The file said when a process first saw someone: one that ran for 100 days would
+    have aged out, at its restart, people who open their Home every day."""
+    clock = FixedClock()
+    viewers = HomeViewers(home, clock=clock)
+    viewers.add("U0BOB")
+    for _ in range(100):
+        clock.advance(timedelta(hours=6))
+        viewers.seen("U0BOB")
+    assert len(viewers.path.read_text().splitlines()) == 1 + 100 // 4
+    assert HomeViewers(home, clock=clock).load(limit=10) == ["U0BOB"]
+    clock.advance(timedelta(days=100))
+    viewers.seen("U0BOB")
+    assert HomeViewers(home, clock=clock).load(limit=10) == ["U0BOB"]

@@ -7,7 +7,7 @@ LocalSlack runs the app exactly as manifest.yml declares it (scopes, events, Hom
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,10 @@ async def home_of(
         return has in text and not (lacks and lacks in text)
 
     return await slack.wait_for_home_view(shows, user=user, timeout=timeout)
+
+
+def published_past(slack: LocalSlack, user: str, count: int) -> Callable[[], bool]:
+    return lambda: published_for(slack, user) > count
 
 
 def published_for(slack: LocalSlack, user: str) -> int:
@@ -334,3 +338,36 @@ async def test_a_vote_refreshes_the_other_approvers_homes_when_its_card_is_gone(
     await home_of(slack, "U0BOB", has="Your approval is counted: 1 of 2.")
     carols = await home_of(slack, "U0CAROL", has="1 of 2 approvals: <@U0BOB>")
     assert home_buttons(carols) == [(APPROVE, approval), (DENY, approval)]
+
+
+async def test_a_restart_draws_the_homes_of_people_who_come_back_and_not_of_those_gone(
+    slack: LocalSlack, settings: Settings, e2e_clock: FixedClock
+) -> None:
+    """Who opened their Home was written once per process, when first seen: a bot that ran
+    for months aged out, at its restart, people who opened theirs every day; and people
+    who left stayed for ever, each start publishing a Home for them."""
+    bot = await SignoffBot.build(settings, clock=e2e_clock)
+    await bot.start()
+    try:
+        await slack.wait_for_sockets(1, timeout=5)
+        for user in ("U0BOB", "U0DAVE"):
+            await slack.open_app_home(user=user)
+            await home_of(slack, user, has="Waiting for you (0)")
+        for month in range(1, 5):  # Bob comes back every month; Dave never does
+            e2e_clock.advance(timedelta(days=30))
+            await slack.open_app_home(user="U0BOB")
+            await until(published_past(slack, "U0BOB", month), what="his Home")
+    finally:
+        await bot.stop(grace=5)
+    counts = {user: published_for(slack, user) for user in ("U0BOB", "U0DAVE")}
+
+    again = await SignoffBot.build(settings, clock=e2e_clock)
+    await again.start()
+    try:
+        await slack.wait_for_sockets(1, timeout=5)
+        await until(lambda: published_for(slack, "U0BOB") > counts["U0BOB"], what="Bob's")
+        assert again.home_tab is not None
+        await again.home_tab.idle()
+        assert published_for(slack, "U0DAVE") == counts["U0DAVE"]  # 120 days unseen
+    finally:
+        await again.stop(grace=5)
