@@ -145,8 +145,9 @@ def person_messages(draw: st.DrawFn, ws: Workspace) -> Envelope:
 @st.composite
 def other_events(draw: st.DrawFn, ws: Workspace) -> Envelope:
     kind = draw(st.sampled_from(["reaction_added", "member_joined_channel", "app_home_opened",
-                                 "channel_rename", "team_join", "message"]))  # fmt: skip
-    event = {
+                                 "channel_rename", "team_join", "message",
+                                 "subteam_members_changed"]))  # fmt: skip
+    event: dict[str, Any] = {
         "type": kind,
         "user": draw(st.sampled_from(ws.users) | fake_ids),
         "channel": draw(st.sampled_from(ws.channels) | fake_ids),
@@ -154,6 +155,15 @@ def other_events(draw: st.DrawFn, ws: Workspace) -> Envelope:
         "event_ts": draw(valid_ts),
         "text": draw(any_text),
     }
+    if kind == "subteam_members_changed":  # an approver group gains and loses people
+        people = st.lists(st.sampled_from(ws.users) | fake_ids, max_size=3)
+        added, removed = draw(people), draw(people)
+        event.update(
+            subteam_id=draw(st.sampled_from(["S0APPROVERS", "S0ONCALL"]) | fake_ids),
+            added_users=added, added_users_count=str(len(added)),
+            removed_users=removed, removed_users_count=str(len(removed)),
+            date_previous_update=1446670362, date_update=1492906952,
+        )  # fmt: skip
     if kind == "message":  # outside any thread signoff takes part in, or in a DM
         event["channel_type"] = draw(st.sampled_from(["channel", "im", "group", "mpim"]))
     body = _event_callback(ws, event, draw(event_ids))
