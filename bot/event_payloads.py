@@ -5,8 +5,9 @@ Events do not pass through Bolt: the socket handler hands ``events_api`` envelop
 ``EventEnvelope`` (with ``EventHead``) tells whether an event is for signoff before any
 of its values is trusted; ``EventCallback`` is a person's message as the inbox stores
 it, every field checked (``slack_fields``); ``HomeOpenedCallback`` is a person opening
-the app's Home tab, ``GroupMembersCallback`` a user group gaining or losing members. As in ``payloads`` (the interactions and commands Bolt routes),
-unknown fields are ignored: Slack adds fields freely.
+the app's Home tab, ``GroupMembersCallback`` a user group gaining or losing members. As
+in ``payloads`` (the interactions and commands Bolt routes), unknown fields are ignored:
+Slack adds fields freely.
 
 Shapes follow Slack's reference for ``event_callback``: ``app_mention``, ``message`` in
 channels, private channels and direct messages, ``app_home_opened`` and
