@@ -72,6 +72,8 @@ class HomeViewers:
                     at = from_utc_iso(viewer.at)
                 except (ValidationError, ValueError):
                     continue
+                if at.tzinfo is None:
+                    continue  # not one of ours: no moment to age it by (nor to compare)
                 seen[viewer.user] = at
                 seen.move_to_end(viewer.user)
         except (OSError, SessionsError) as exc:

@@ -92,3 +92,15 @@ def test_a_person_who_keeps_coming_back_is_written_again_once_a_day(home: Home) 
     clock.advance(timedelta(days=100))
     viewers.seen("U0BOB")
     assert HomeViewers(home, clock=clock).load(limit=10) == ["U0BOB"]
+
+
+def test_a_time_without_a_zone_or_not_a_time_is_skipped_not_a_failed_start(home: Home) -> None:
+    """A line whose ``at`` named no zone (written by hand, or by another tool) made the
+    age comparison raise TypeError, and the start that loaded the file failed."""
+    viewers = HomeViewers(home, clock=FixedClock())
+    viewers.add("U0BOB")
+    with viewers.path.open("a") as out:
+        out.write('{"schema_version": 1, "user": "U0CAROL", "at": "2026-01-01T00:00:00"}\n')
+        out.write('{"schema_version": 1, "user": "U0DAVE", "at": "2026-01-01"}\n')
+        out.write('{"schema_version": 1, "user": "U0ERIN", "at": "yesterday"}\n')
+    assert viewers.load(limit=10) == ["U0BOB"]
