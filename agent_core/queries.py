@@ -6,7 +6,6 @@ from disk through ``ApprovalRequest`` and the index, never kept in memory.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
@@ -230,14 +229,15 @@ class Queries:
     ) -> list[SessionRow]:
         return await self.rt.index.sessions(channel=channel, states=tuple(states), limit=limit)
 
-    # Read in a worker thread: a long thread's trace takes seconds from a slow disk, and
-    # every other thread's work waits on this loop meanwhile.
+    # Read on signoff's disk threads: a long thread's trace takes seconds from a slow disk,
+    # and every other thread's work waits on this loop meanwhile. Not asyncio's default
+    # executor: plain tool functions fill it, and /signoff would wait for a slow tool.
     async def session(self, session_id: str) -> SessionRecord:
-        return await asyncio.to_thread(self.rt.store.load, session_id)
+        return await off_loop(self.rt.store.load, session_id)
 
     async def history(self, session_id: str) -> ThreadHistory:
-        return await asyncio.to_thread(thread_history, self.rt.home, session_id)
+        return await off_loop(thread_history, self.rt.home, session_id)
 
     async def decisions_of(self, session_id: str) -> SessionHistory:
         """The session with its requests' decisions (what became of one that parked)."""
-        return await asyncio.to_thread(decisions_of, self.rt.home, session_id)
+        return await off_loop(decisions_of, self.rt.home, session_id)

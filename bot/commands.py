@@ -6,7 +6,6 @@ channels they are in. Every answer is rendered by ``slack_text``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -23,6 +22,7 @@ from sessions import (
     SessionState,
     SignoffError,
     check_session_id,
+    off_loop,
 )
 
 from .cards import expiry, progress
@@ -199,7 +199,7 @@ async def answer(
                 "An operator can run `signoff verify` to see why."
             ), None
         # Rendered off the loop too: tens of thousands of events, each line escaped.
-        text, block = await asyncio.to_thread(_rendered, history)
+        text, block = await off_loop(_rendered, history)
         if len(block) <= INLINE_LIMIT:  # as sent: escaping makes "&" five characters
             parked = _parked(history)
             return join(parked, literal("\n"), block) if parked else block, None

@@ -3,6 +3,7 @@ goes to the person who typed the command only; a long trace is uploaded as a fil
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -386,3 +387,26 @@ async def test_a_trace_slow_to_read_leaves_the_bot_serving_everything_else(
     (told,) = await until(lambda: ephemeral_texts(slack, "U0CAROL"), what="the answer")
     assert session_id in told, told
     assert "```" in told
+
+
+async def test_a_trace_is_read_while_slow_tools_fill_asyncios_default_threads(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """The trace was read on asyncio's default executor, where plain (sync) tool functions
+    run: while they filled its threads (a slow restart, a hung call), /signoff had no
+    thread to read on and answered nothing until one ended. Reads go on signoff's own
+    disk pool (``off_loop``), as every other read of a turn's records does."""
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api,")
+    await bot.engine.idle()
+    (session_id,) = lineage(settings.home, thread)
+    loop = asyncio.get_running_loop()
+    released = threading.Event()
+    # More than the default executor's threads (min(32, CPUs + 4)): every one is taken.
+    tools = [loop.run_in_executor(None, released.wait, 30) for _ in range(40)]
+    try:
+        text = await signoff(slack, "U0CAROL", f"trace {session_id}", session_id)
+        assert "```" in text
+    finally:
+        released.set()
+        await asyncio.gather(*tools)
