@@ -7,8 +7,9 @@ it was decided. ``home-viewers.jsonl`` holds a line per person a process saw ope
 Home (appended the first time that process sees them, and again when it had let them
 go, and once a day while they keep coming back: ``seen``); a start reads the newest
 ``limit`` people seen in the last 90 days, and rewrites the file (each person with the
-time they were last seen) when it has grown past twice that, as ``add`` does too every
-``limit`` lines it appends. The age limit lets go of people who left the workspace:
+time they were last seen) when it has grown past twice that or when fewer than half its
+lines are people it keeps (aged out, unreadable), as ``add`` does too every ``limit``
+lines it appends. The age limit lets go of people who left the workspace:
 otherwise each start, and each change open to anyone, published a Home for them that
 Slack refused, for ever.
 """
