@@ -247,9 +247,12 @@ class HomeTab:
         self._notices.concern(approval_id, concerned.people)
         self._name(sorted(concerned.people))
         if concerned.anyone:
-            # Who opened theirs last first: the likeliest to be looking at it now.
+            # Who opened theirs last first: the likeliest to be looking at it now. Not
+            # those unseen for 90 days, let go of as a start does (they may have left the
+            # workspace): their next app_home_opened draws theirs.
             for person in reversed(self._opened):
-                self._everyone[person] = None
+                if self.viewers is None or self.viewers.recent(person):
+                    self._everyone[person] = None
 
     async def look_again(self) -> None:
         """Read again the requests published Homes show (the bot's sweep): a change no

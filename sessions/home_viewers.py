@@ -11,7 +11,7 @@ time they were last seen) when it has grown past twice that or when fewer than h
 lines are people it keeps (aged out, unreadable), as ``add`` does too every ``limit``
 lines it appends. The age limit lets go of people who left the workspace:
 otherwise each start, and each change open to anyone, published a Home for them that
-Slack refused, for ever.
+Slack refused, for ever (a running bot asks ``recent`` before such a change's Homes).
 """
 
 from __future__ import annotations
@@ -80,15 +80,24 @@ class HomeViewers:
         except (OSError, SessionsError) as exc:
             log.warning("cannot read %s (Home tabs refresh once opened again): %s", self.path, exc)
             return []
+        # Everyone read is remembered with their time, those let go too: a running bot
+        # must not take someone it let go of here (no longer in the file) for a person
+        # it knows nothing of (``recent``).
+        self._last.update(seen)
         since = self.clock.now() - MAX_AGE
         for user in [u for u, at in seen.items() if at < since]:
             del seen[user]
         while len(seen) > limit:
             seen.popitem(last=False)
-        self._last = dict(seen)
         if lines > 2 * limit or len(seen) < lines // 2:
             self._rewrite(seen)
         return list(seen)
+
+    def recent(self, user: str) -> bool:
+        """Whether ``user`` was seen in the last 90 days, as far as this process knows (one
+        it has no time for, as when writing them failed, counts as seen: not known gone)."""
+        last = self._last.get(user)
+        return last is None or self.clock.now() - last <= MAX_AGE
 
     def seen(self, user: str) -> None:
         """``user``, remembered already, opened or clicked in their Home again: written

@@ -104,3 +104,24 @@ def test_a_time_without_a_zone_or_not_a_time_is_skipped_not_a_failed_start(home:
         out.write('{"schema_version": 1, "user": "U0DAVE", "at": "2026-01-01"}\n')
         out.write('{"schema_version": 1, "user": "U0ERIN", "at": "yesterday"}\n')
     assert viewers.load(limit=10) == ["U0BOB"]
+
+
+def test_someone_let_go_stays_let_go_across_compactions_until_seen_again(home: Home) -> None:
+    """A running bot asks ``recent`` before drawing a Home for a change open to anyone:
+    someone a compaction dropped from the file must not read as someone never known."""
+    clock = FixedClock()
+    viewers = HomeViewers(home, clock=clock)
+    viewers.load(limit=3)
+    viewers.add("U0GONE")
+    assert viewers.recent("U0GONE") and viewers.recent("U0NEVER")
+    clock.advance(timedelta(days=90))
+    assert viewers.recent("U0GONE")  # 90 days to the millisecond: still kept
+    clock.advance(timedelta(milliseconds=1))
+    assert not viewers.recent("U0GONE")
+    for round_ in range(3):  # compactions, each by an ``add`` past the limit
+        for n in range(4):
+            viewers.add(f"U0P{round_}{n}")
+    assert "U0GONE" not in viewers.path.read_text()
+    assert not viewers.recent("U0GONE")
+    viewers.seen("U0GONE")  # opened theirs again
+    assert viewers.recent("U0GONE") and "U0GONE" in viewers.path.read_text()

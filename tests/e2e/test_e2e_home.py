@@ -371,3 +371,26 @@ async def test_a_restart_draws_the_homes_of_people_who_come_back_and_not_of_thos
         assert published_for(slack, "U0DAVE") == counts["U0DAVE"]  # 120 days unseen
     finally:
         await again.stop(grace=5)
+
+
+async def test_a_running_bot_stops_drawing_the_homes_of_people_unseen_for_90_days(
+    slack: LocalSlack, start_bot: BotFactory, e2e_clock: FixedClock
+) -> None:
+    """People unseen for 90 days were let go only by a restart: a bot that ran on kept
+    publishing, for every change to a request anyone may decide, a Home for each person
+    who had left the workspace (which Slack refused)."""
+    bot: SignoffBot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    for user in ("U0BOB", "U0DAVE"):
+        await slack.open_app_home(user=user)
+        await home_of(slack, user, has="Waiting for you (0)")
+    e2e_clock.advance(timedelta(days=91))  # Bob comes back; Dave never does
+    await slack.open_app_home(user="U0BOB")
+    await until(published_past(slack, "U0BOB", 1), what="his Home")
+    daves = published_for(slack, "U0DAVE")
+
+    await wait_card(slack, await mention(slack, "restart api"))  # anyone may decide it
+    await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    assert bot.home_tab is not None
+    await bot.home_tab.idle()
+    assert published_for(slack, "U0DAVE") == daves
