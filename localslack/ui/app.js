@@ -123,9 +123,10 @@ function renderGroups() {
     node.title = g.members.map((id) => `@${person(id).name}`).join(", ") || "nobody";
     const toggle = el("button", "link-button group-toggle", member ? "leave" : "join");
     toggle.addEventListener("click", async () => {
-      const users = member ? g.members.filter((id) => id !== app.user) : [...g.members, app.user];
+      // Who joins or leaves, not the list drawn here: it may be stale.
+      const change = { group: g.id, user: app.user, join: !member };
       try {
-        g.members = (await api("/_ui/api/group_members", { group: g.id, users })).members;
+        g.members = (await api("/_ui/api/group_members", change)).members;
       } catch (error) {
         toast(`Could not change @${g.handle}: ${error.message}`);
       }

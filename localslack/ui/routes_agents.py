@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from localslack.control_http_kit import id_list
 from localslack.errors import ControlError
 
 if TYPE_CHECKING:
@@ -61,9 +60,17 @@ def agent_ui_routes(
         return web.json_response({"ok": True})
 
     async def group_members(request: web.Request) -> web.Response:
+        # One person joins or leaves, against the members as they are now: the whole list
+        # the page drew may be stale, and sending it undid changes made since.
         p = await body(request)
-        (group,) = need(p, "group")
-        users = id_list(p, "users", what="the group's members")
+        group, user = need(p, "group", "user")
+        if not isinstance(p.get("join"), bool):
+            raise ControlError("missing_argument", "join: true to join, false to leave")
+        current = server.workspace.groups.get(group)
+        if current is None:
+            raise ControlError("no_such_subteam", group, status=404)
+        others = [u for u in current.members if u != user]
+        users = [*others, user] if p["join"] else others
         done = await server.change_group_members(group=group, users=users)
         members = list(server.workspace.groups[group].members)
         return web.json_response({"ok": True, "members": members, "sent": bool(done.delivery)})

@@ -59,3 +59,22 @@ def test_joining_and_leaving_a_group_from_the_sidebar(
     assert slack.deliveries(kind="subteam_members_changed")[1].payload["event"][
         "removed_users"
     ] == ["U0BOB"]
+
+
+def test_joining_keeps_who_joined_since_the_page_was_drawn(
+    page: Any, workspace: BackgroundSlack
+) -> None:
+    """The page sent the whole list it had drawn, plus or minus its person: someone added
+    meanwhile (by an admin, another tab, the control API) was removed again by a join."""
+    slack = workspace.slack
+    page.goto(f"{slack.url}/ui/#c=C0OPS&u=U0CAROL")
+    expect(page.locator("#conn")).to_have_text("● live")
+    row = page.locator(f"#groups .group[data-group={GROUP}]")
+    expect(row).to_contain_text("@approvers 2")
+    workspace.run(slack.update_group_members(group=GROUP, users=["U0ALICE", "U0BOB", "U0DAVE"]))
+    with page.expect_response("**/_ui/api/group_members"):
+        row.locator(".group-toggle", has_text="join").click()
+    expect(row).to_contain_text("@approvers 4")
+    assert members(workspace) == ["U0ALICE", "U0BOB", "U0DAVE", "U0CAROL"]
+    assert [d.payload["event"]["removed_users"] for d in slack.deliveries(
+        kind="subteam_members_changed")] == [[], []]  # fmt: skip
