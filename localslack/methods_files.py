@@ -38,22 +38,24 @@ async def upload(rt: Runtime, request: web.Request) -> web.Response:
     stored = rt.workspace.files.get(request.match_info["file_id"])
     if stored is None or stored.completed:
         return web.Response(status=404, text="file_not_found")
+    # Not request.read(): it stops at aiohttp's 1 MB default, where Slack takes files up
+    # to 1 GB, so a long trace failed here and nowhere else.
+    body = bytearray()
     if request.content_type == "multipart/form-data":
         reader = await request.multipart()
-        data = b""
         while (part := await reader.next()) is not None:
             if isinstance(part, BodyPartReader) and part.name in ("file", "filename", None):
-                data = await part.read()
+                while chunk := await part.read_chunk(1 << 20):
+                    body += chunk
+                    if len(body) > MAX_FILE_BYTES:
+                        return web.Response(status=413, text="file_too_large")
                 break
     else:
-        # Not request.read(): it stops at aiohttp's 1 MB default, where Slack takes files
-        # up to 1 GB, so a long trace failed here and nowhere else.
-        body = bytearray()
         while chunk := await request.content.read(1 << 20):
             body += chunk
             if len(body) > MAX_FILE_BYTES:
                 return web.Response(status=413, text="file_too_large")
-        data = bytes(body)
+    data = bytes(body)
     stored.content = data
     return web.Response(text=f"OK - {len(data)}")
 

@@ -327,6 +327,15 @@ async def test_uploads_take_files_past_a_megabyte_and_refuse_past_slacks_limit(
     with pytest.raises(SlackRequestError, match="413"):
         await web.files_upload_v2(channel="C0OPS", content=big, filename="big.txt")
     assert len(slack.files()) == 1
+    # Multipart (how curl -F and other clients send it): the same limit.
+    for size, status in ((1024 * 1024, 200), (len(big), 413)):
+        url = await web.files_getUploadURLExternal(filename="part.txt", length=size)
+        form = aiohttp.FormData()
+        form.add_field("file", big[:size], filename="part.txt")
+        async with aiohttp.ClientSession() as http, http.post(url["upload_url"], data=form) as r:
+            assert r.status == status
+            if status == 200:
+                assert slack.file_content(url["file_id"]) == big[:size]
 
 
 async def test_upload_into_unjoined_channel_fails(web: AsyncWebClient) -> None:
