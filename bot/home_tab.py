@@ -45,10 +45,11 @@ from agent_core.observe import (
     ToolExecuted,
     VoteRecorded,
 )
-from approvals import ApprovalsError, MembershipUnknown
+from approvals import ApprovalsError
 from sessions import HomeViewers, SessionsError, off_loop
 
-from .home import COUNTED, MAX_MINE, HomeContent, home_view
+from .home import HomeContent, home_view
+from .home_content import read_home_content
 from .home_notices import Notices
 from .home_watch import ShownVersions, read_again
 from .membership import ChannelMembers
@@ -285,30 +286,13 @@ class HomeTab:
 
     # rendering and publishing ------------------------------------------------------
     async def content(self, user: str) -> HomeContent:
-        engine = self._engine
-        assert engine is not None
-
-        unchecked: list[str] = []
-
-        async def visible(channel: str) -> bool:
-            try:
-                return await self.can_see(channel, user)
-            except MembershipUnknown:  # not listed (fail closed), and the Home says so
-                unchecked.append(channel)
-                return False
-
-        notice = self._notices.current(user)
-        waiting = await engine.pending_for(
-            user, visible=visible, limit=COUNTED, unchecked=unchecked.append
-        )
-        return HomeContent(
+        assert self._engine is not None
+        assert self._members is not None
+        return await read_home_content(
+            self._engine,
+            self._members,
             user=user,
-            waiting=waiting,
-            unchecked=bool(unchecked),
-            mine=await engine.requests_of(user, limit=MAX_MINE),
-            decided=await engine.recently_decided(user, limit=MAX_MINE),
-            now=engine.clock.now(),
-            notice=notice,
+            notice=self._notices.current(user),
             bot_user=self._bot_user,
         )
 

@@ -1,0 +1,45 @@
+"""What one person's Home shows, read now: the requests waiting for their decision (in
+channels they can see), their own requests, and what was decided lately."""
+
+from __future__ import annotations
+
+from agent_core.engine import Engine
+from approvals import MembershipUnknown
+
+from .home import COUNTED, MAX_MINE, HomeContent
+from .membership import ChannelMembers
+from .slack_text import Mrkdwn
+
+__all__ = ["read_home_content"]
+
+
+async def read_home_content(
+    engine: Engine,
+    members: ChannelMembers,
+    *,
+    user: str,
+    notice: Mrkdwn | None,
+    bot_user: str,
+) -> HomeContent:
+    unchecked: list[str] = []
+
+    async def visible(channel: str) -> bool:
+        try:
+            return await members.can_see(channel, user)
+        except MembershipUnknown:  # not listed (fail closed), and the Home says so
+            unchecked.append(channel)
+            return False
+
+    waiting = await engine.pending_for(
+        user, visible=visible, limit=COUNTED, unchecked=unchecked.append
+    )
+    return HomeContent(
+        user=user,
+        waiting=waiting,
+        unchecked=bool(unchecked),
+        mine=await engine.requests_of(user, limit=MAX_MINE),
+        decided=await engine.recently_decided(user, limit=MAX_MINE),
+        now=engine.clock.now(),
+        notice=notice,
+        bot_user=bot_user,
+    )
