@@ -387,6 +387,26 @@ def home_texts(view: dict[str, Any] | None) -> str:
     return "\n".join(out)
 
 
+async def home_of(
+    slack: LocalSlack, user: str, *, has: str = "", lacks: str = "", timeout: float = 10
+) -> dict[str, Any]:
+    """The person's Home once it shows ``has`` and not ``lacks``."""
+
+    def shows(view: dict[str, Any]) -> bool:
+        text = home_texts(view)
+        return has in text and not (lacks and lacks in text)
+
+    return await slack.wait_for_home_view(shows, user=user, timeout=timeout)
+
+
+def published_past(slack: LocalSlack, user: str, count: int) -> Callable[[], bool]:
+    return lambda: published_for(slack, user) > count
+
+
+def published_for(slack: LocalSlack, user: str) -> int:
+    return sum(1 for c in slack.calls("views.publish") if c.args.get("user_id") == user)
+
+
 def home_buttons(view: dict[str, Any] | None) -> list[tuple[str, str]]:
     """(action_id, value) of every button in a Home view."""
     if view is None:

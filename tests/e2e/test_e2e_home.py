@@ -7,7 +7,7 @@ LocalSlack runs the app exactly as manifest.yml declares it (scopes, events, Hom
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,9 +22,12 @@ from signoff_e2e_kit import (
     existing_message,
     has_buttons,
     home_buttons,
+    home_of,
     home_texts,
     mention,
     outcome_text,
+    published_for,
+    published_past,
     restarts,
     until,
     wait_card,
@@ -55,26 +58,6 @@ approvers = ["U0BOB", "U0DAVE"]
 async def slack() -> AsyncIterator[LocalSlack]:
     async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=11, timing=FAST))) as server:
         yield server
-
-
-async def home_of(
-    slack: LocalSlack, user: str, *, has: str = "", lacks: str = "", timeout: float = 10
-) -> dict[str, Any]:
-    """The person's Home once it shows ``has`` and not ``lacks``."""
-
-    def shows(view: dict[str, Any]) -> bool:
-        text = home_texts(view)
-        return has in text and not (lacks and lacks in text)
-
-    return await slack.wait_for_home_view(shows, user=user, timeout=timeout)
-
-
-def published_past(slack: LocalSlack, user: str, count: int) -> Callable[[], bool]:
-    return lambda: published_for(slack, user) > count
-
-
-def published_for(slack: LocalSlack, user: str) -> int:
-    return sum(1 for c in slack.calls("views.publish") if c.args.get("user_id") == user)
 
 
 async def test_the_home_queue_and_a_decision_made_from_it(

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from conftest import FAST
@@ -19,8 +19,10 @@ from signoff_e2e_kit import (
     approval_id_of,
     as_in_manifest,
     home_buttons,
+    home_of,
     home_texts,
     mention,
+    published_for,
     quarantined,
     wait_card,
     write_policy,
@@ -44,16 +46,6 @@ GROUP_POLICY = f'[tools.restart_service]\napprovers = ["{GROUP}"]\n'
 async def slack() -> AsyncIterator[LocalSlack]:
     async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=13, timing=FAST))) as server:
         yield server
-
-
-async def home_of(slack: LocalSlack, user: str, *, has: str) -> dict[str, Any]:
-    return await slack.wait_for_home_view(
-        lambda view: has in home_texts(view), user=user, timeout=10
-    )
-
-
-def published_for(slack: LocalSlack, user: str) -> int:
-    return sum(1 for c in slack.calls("views.publish") if c.args.get("user_id") == user)
 
 
 async def watched_request(

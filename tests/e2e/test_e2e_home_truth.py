@@ -22,13 +22,13 @@ from signoff_e2e_kit import (
     approval_id_of,
     as_in_manifest,
     bot_reply,
+    home_of,
     home_texts,
     mention,
     until,
     wait_card,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from test_e2e_home import home_of
 
 from bot.cards import APPROVE, DENY
 from bot.config import Settings
