@@ -8,8 +8,9 @@ read this at request time, so they never lag behind an event that was not delive
 
 ``stop()`` is the drain's first step. The SDK reconnects from four places (its monitor,
 a close frame, a ``disconnect`` envelope, a reconnect already in flight); marking the
-client closed turns off the first three, and ``connect`` below closes whatever the fourth
-still opens.
+client closed turns off the first three. For the fourth, no new link is asked of Slack
+once stopped (a reconnect may have passed its check and be waiting on the connect lock),
+and ``connect`` below closes whatever a handshake already under way still opens.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ __all__ = ["SignoffSocketModeClient"]
 log = logging.getLogger("signoff.socket")
 # How long a stop waits for Slack to answer the link's close frame.
 _CLOSE_WITHIN = 1.0
+
+
+class _Stopped(Exception):
+    """A new link was about to be asked for after ``stop()``."""
 
 
 class SignoffSocketModeClient(SocketModeClient):
@@ -101,8 +106,9 @@ class SignoffSocketModeClient(SocketModeClient):
             self.observer.emit(SocketLinkChanged(up=False, reason=why or "reconnecting"))
 
     async def issue_new_wss_url(self) -> str:
-        if not self.closed:  # a stop says its own socket_down
-            self._link_down(self._why_down)
+        if self.closed:
+            raise _Stopped
+        self._link_down(self._why_down)  # when stopped, the stop says its own socket_down
         try:
             return await super().issue_new_wss_url()
         except Exception as exc:
@@ -114,8 +120,12 @@ class SignoffSocketModeClient(SocketModeClient):
             raise
 
     async def connect_to_new_endpoint(self, force: bool = False) -> None:
-        if not self.closed:  # not even a new URL once stopped
+        if self.closed:
+            return
+        try:
             await super().connect_to_new_endpoint(force=force)
+        except _Stopped:  # stopped while it waited for the connect lock
+            pass
 
     async def stop(self) -> None:
         """Close the link for good: no reconnect from any path, the sockets closed."""

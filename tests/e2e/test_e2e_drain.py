@@ -9,6 +9,7 @@ every new connection.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -61,11 +62,13 @@ async def test_stop_keeps_the_link_closed_while_a_slow_tool_finishes(
     thread = await mention(slack, "run the slow check")
     await until(lambda: (home / "slow-started").exists(), what="the slow tool to start")
 
-    # Counted from here: under load, 0.2 s pings may time out and reconnect before the
-    # stop, which is the monitor doing its job; after it, no reconnect may happen.
-    before = opens(slack)
     began = time.monotonic()
-    await bot.stop(grace=10)
+    stopping = asyncio.ensure_future(bot.stop(grace=10))
+    # Counted from the link's stop: under load, 0.2 s pings may time out and reconnect
+    # before it, which is the monitor doing its job; after it, no reconnect may happen.
+    await until(lambda: bot.handler.client.closed, what="the link to be stopped")
+    before = opens(slack)
+    await stopping
     took = time.monotonic() - began
     assert (home / "slow-finished").exists(), "stop returned before the tool finished"
     assert 0.5 < took < 10
@@ -99,3 +102,29 @@ async def test_sigterm_with_a_slow_tool_running_exits_0_within_the_drain(
     assert opens(slack) == before, "the link reconnected while draining"
     events = [line["event"] for line in run.log_lines()]
     assert "socket_down" in events and events[-1] == "stopped"
+
+
+async def test_a_reconnect_waiting_on_its_lock_when_the_link_stops_opens_nothing(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """The SDK's monitor starts a reconnect, which waits for the connect lock; the stop
+    comes meanwhile. The reconnect had passed the stopped check on its way in, and asked
+    Slack for a new link after the stop (the drain test saw it under load)."""
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    client = bot.handler.client
+    before = opens(slack)
+
+    async def reconnect_racing_the_stop() -> None:
+        lock = client.connect_operation_lock
+        await lock.acquire()
+        waiting = asyncio.ensure_future(client.connect_to_new_endpoint(force=True))
+        for _ in range(10):  # into the lock's queue: a few turns of the loop
+            await asyncio.sleep(0)
+        await client.stop()
+        lock.release()
+        await waiting
+
+    await bot.socket.call(reconnect_racing_the_stop())
+    assert opens(slack) == before, "a new link was asked for after the stop"
+    assert client.link_problem() == "socket mode: stopped"
