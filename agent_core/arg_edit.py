@@ -16,11 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from referencing.exceptions import Unresolvable
-
 from .parsing import MAX_DEPTH
 from .tools import Tool
-from .tools.json_schema import safe_validator
 
 __all__ = [
     "GENERAL",
@@ -253,6 +250,12 @@ def _schema_problems(
 ) -> dict[str, str]:
     """Problems by field. A schema this cannot use otherwise (one that loops, one
     jsonschema trips over) gives none here: the tool's own check, which says why, is next."""
+    # Imported here: jsonschema is a twentieth of a second of every command's start, and
+    # only an edit needs it.
+    from referencing.exceptions import Unresolvable
+
+    from .tools.json_schema import safe_validator
+
     try:
         # The tools' own checker's validator: a "$ref" outside the schema is a problem,
         # never fetched; no pattern that could take exponential time is run.

@@ -22,7 +22,7 @@ from agent_core.history import SessionHistory, SlackWrite, ThreadHistory
 from approvals import SYSTEM
 from sessions import SessionState, TraceEvent
 
-from .slack_errors import PERMANENT
+from .slack_answers import PERMANENT
 from .terminal_text import printable
 
 __all__ = [

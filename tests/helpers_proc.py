@@ -71,6 +71,9 @@ FORK_SERVER = (
     + r"""
 import freezegun
 import bot.cli_commands  # what main loads at its first call: each child starts with it
+# What a command loads later, when it needs them (a turn, a call to Slack): loaded once here
+# rather than in every child.
+import jsonschema, slack_sdk, slack_sdk.web.async_client
 from bot.cli import main
 
 

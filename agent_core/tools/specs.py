@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from jsonschema import Draft202012Validator
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -168,6 +167,8 @@ class ParamSpec(Strict):
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{key} must be a finite number")  # no JSON can carry it
             schema = {k: v for k, v in schema.items() if v is not None}
+            from jsonschema import Draft202012Validator  # only a command tool's check needs it
+
             error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
             if error is not None:
                 raise ValueError(f"{key} {value!r} does not fit the parameter: {error.message}")
