@@ -14,13 +14,16 @@ signoff verify [session-id]      check sealed sessions against their manifests
 signoff audit [--since 7d] [--format jsonl|csv]   every approval, for an audit
 signoff quarantine [quar-id]     what arrived from Slack but could never be processed
 signoff reindex                  rebuild index.sqlite3 from the directories
-signoff doctor                   check SIGNOFF_MODEL with one cheap call
+signoff doctor                   check the model (one cheap call), Slack, tools and policy
 
 Exit status: 0 done; 1 a check found a problem or a decision was refused; 2 a usage or
-configuration error, or an id that names nothing (one line on stderr, never a
-traceback); 3 recorded (a message, a decision) but the turn after it failed in this
-process (one line on stderr: why, and that a bot or ``signoff recover`` carries it on),
-or done but its output could not be written (``> /dev/full``; one line on stderr);
+configuration error, an id that names nothing, or a file that could not be read or
+written, such as a damaged record an id names or a read-only command's output on a full
+disk (one line on stderr, never a traceback); 3 recorded (a message, a decision) but the turn after
+it failed in this process (one line on stderr: why, and that a bot or ``signoff recover``
+carries it on), or a recording command's work done (``approve``, ``deny``, ``say``,
+``recover``, ``reindex``) but its output could not be written (``> /dev/full``; one line
+on stderr);
 130 on Ctrl-C; 141 when the reader of the output went away
 (``signoff sessions | head``).
 """
