@@ -33,9 +33,8 @@ lint: $(STAMP)
 
 # `mypy` checks the packages, bench/ and tests/*.py (pyproject); every directory under tests/
 # is a rootless pytest directory, most with a conftest.py of its own, and one mypy run can hold
-# only one module named conftest: each is checked in a run of its own, with its own cache.
-# mypy holds one conftest.py per run: the packages, bench and tests/*.py in one run, then
-# one run per tests/ directory, two at a time (its own cache each).
+# only one module named conftest: each is checked in a run of its own, with its own cache,
+# two runs at a time.
 typecheck: $(STAMP)
 	@{ echo .; ls -d tests/*/ | grep -v __pycache__; } | sed 's:/$$::' | xargs -P 2 -I{} sh -c '\
 	  if [ {} = . ]; then out=$$($(BIN)/mypy 2>&1); \
