@@ -53,7 +53,7 @@ from .errors import (
 )
 from .failpoints import failpoint
 from .files import SessionFiles
-from .home import Home, default_home, shard_of, thread_shard
+from .home import Home, shard_of, thread_shard
 from .home_viewers import HomeViewer, HomeViewers
 from .ids import (
     check_approval_id,
@@ -155,7 +155,6 @@ __all__ = [
     "config_problem",
     "coordination_for",
     "create_only",
-    "default_home",
     "dir_lock",
     "dir_lock_async",
     "failpoint",

@@ -17,7 +17,6 @@ start-up, before anything reads them (``migrate_flat_layout``).
 
 from __future__ import annotations
 
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 from .ids import check_approval_id, check_session_id
 from .records import ThreadKey
 
-__all__ = ["Home", "default_home", "home_of_session", "mark_sharded", "shard_of", "thread_shard"]
+__all__ = ["Home", "home_of_session", "mark_sharded", "shard_of", "thread_shard"]
 
 # Homes this process moved into their shards (``layout.migrate_flat_layout``): nothing in
 # them is flat any more (no version since writes there), so a look-up need not stat the
@@ -38,10 +37,6 @@ def mark_sharded(home: Home) -> None:
 
 
 _PREFIX = len("sess_")  # == len("appr_")
-
-
-def default_home() -> Path:
-    return Path(os.environ.get("SIGNOFF_HOME") or Path.cwd() / ".signoff").resolve()
 
 
 def shard_of(checked_id: str) -> str:
