@@ -43,8 +43,8 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             cut = rest.rfind("\n", 0, limit)
         if cut < limit // 2:
             cut = whole_cut(rest, limit)
-        if cut < limit // 2:  # only a freak run of backticks: cut anyway, and go on
-            cut = limit
+        if cut < limit // 2:  # only a freak run of backticks: cut in it, never in an entity
+            cut = whole_cut(rest, limit, backticks=False)
         head, rest = rest[:cut], rest[cut:].lstrip("\n")
         if _open_fence(head):
             head, rest = head + "\n```", "```\n" + rest

@@ -115,10 +115,10 @@ def plain_text(text: str, limit: int) -> str:
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
-def whole_cut(text: str, at: int) -> int:
+def whole_cut(text: str, at: int, *, backticks: bool = True) -> int:
     """Where to cut rendered text at ``at`` characters or before, never inside an entity
-    (``&am…``), a ``<…>`` token (a mention, a date) or a run of backticks: half of one
-    shows as typed."""
+    (``&am…``), a ``<…>`` token (a mention, a date) or (``backticks``) a run of backticks:
+    half of one shows as typed."""
     if len(text) <= at:
         return len(text)
     cut = text[:at]
@@ -130,7 +130,7 @@ def whole_cut(text: str, at: int) -> int:
         cut = cut[:amp]
     # Nor inside a run of backticks: half a ``` fence shows as backticks, and the rest
     # no longer counts as one when fences are balanced.
-    return len(cut.rstrip("`"))
+    return len(cut.rstrip("`") if backticks else cut)
 
 
 def clip_mrkdwn(text: Mrkdwn, limit: int) -> Mrkdwn:

@@ -98,3 +98,17 @@ async def test_a_cards_json_full_of_markup_keeps_its_code_block_closed(
     assert text.startswith("```") and text.endswith("```")
     _whole(text)
     assert "full call in the trace" in text
+
+
+async def test_a_reply_cut_in_a_long_run_of_backticks_never_cuts_an_entity(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No newline, and backticks up to the 3,500th character, where an &amp; begins: no
+    # cut keeps the run whole, and the one made must still not split the entity.
+    answer = "`" * 3497 + "& and the rest"
+    messages = await _answered(slack, start_bot, monkeypatch, answer)
+    texts = [str(m["text"]) for m in messages]
+    assert len(texts) == 2
+    for text in texts:
+        assert _BROKEN.search(text) is None, text[-40:]
+    assert "&amp; and the rest" in texts[1]  # the entity whole, in the second
