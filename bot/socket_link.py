@@ -106,9 +106,9 @@ class SignoffSocketModeClient(SocketModeClient):
             self.observer.emit(SocketLinkChanged(up=False, reason=why or "reconnecting"))
 
     async def issue_new_wss_url(self) -> str:
-        if self.closed:
+        if self.closed:  # no new link; the stop says its own socket_down
             raise _Stopped
-        self._link_down(self._why_down)  # when stopped, the stop says its own socket_down
+        self._link_down(self._why_down)
         try:
             return await super().issue_new_wss_url()
         except Exception as exc:
