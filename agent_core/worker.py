@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from approvals import ApprovalRequest, ApprovalsError, expired
+from approvals import ApprovalRequest, ApprovalsError, expired, read_once
 from sessions import (
     IllegalTransitionError,
     InboxMessage,
@@ -225,25 +225,31 @@ def _needs_model(run: SessionRun) -> bool:
 async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
     tdir = ThreadDir(rt.home, thread)
     tdir.ensure()
-    queue = rt.coordination.work_queue
     async with rt.coordination.thread_locks.hold(thread):
         tdir.inbox.clean_staging(older_than=60.0)
         while True:
-            if rt.killed():
-                tell_frozen_approvals(rt, tdir.open_approvals())
-                return
-            tell_stale_approvals(rt, tdir.open_approvals())  # when due, not when it can start
-            head = await _current_head(rt, tdir)
-            pending = tdir.inbox.pending()
-            cause = _cause(rt, tdir, head, pending)
-            if not cause:
-                queue.clear(thread)
-                if tdir.inbox.pending():
-                    queue.mark(thread)  # arrived between the look and the clear
-                    continue
-                return
-            if not await _turn(rt, tdir, head, cause, pending):
-                return
+            with read_once():  # the checks and the turn below open the same approvals
+                if not await _pass(rt, tdir, thread):
+                    return
+
+
+async def _pass(rt: Runtime, tdir: ThreadDir, thread: ThreadKey) -> bool:
+    """What the thread needs now, and its turn; False when there is nothing more to do."""
+    queue = rt.coordination.work_queue
+    if rt.killed():
+        tell_frozen_approvals(rt, tdir.open_approvals())
+        return False
+    tell_stale_approvals(rt, tdir.open_approvals())  # when due, not when it can start
+    head = await _current_head(rt, tdir)
+    pending = tdir.inbox.pending()
+    cause = _cause(rt, tdir, head, pending)
+    if not cause:
+        queue.clear(thread)
+        if tdir.inbox.pending():
+            queue.mark(thread)  # arrived between the look and the clear
+            return True
+        return False
+    return await _turn(rt, tdir, head, cause, pending)
 
 
 async def _turn(

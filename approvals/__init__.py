@@ -48,6 +48,7 @@ from .governance import (
 )
 from .governed import CurrentCall
 from .policy import Policy, PolicyRule, load_policy, parse_duration
+from .read_once import read_once
 from .records import (
     CardRef,
     Claim,
@@ -126,6 +127,7 @@ __all__ = [
     "overtaken",
     "parse_duration",
     "quorum_of",
+    "read_once",
     "record_decision",
     "record_edit",
     "scan_session_approvals",

@@ -35,6 +35,7 @@ from sessions import (
 
 from .errors import CapsuleError, HashMismatchError
 from .policy import PolicyRule
+from .read_once import pass_reads
 
 __all__ = [
     "Capsule",
@@ -188,6 +189,9 @@ def capsules_among(names: Iterable[str]) -> list[str]:
 
 def load_capsule(session_dir: Path, approval_id: str) -> Capsule:
     path = os.path.join(session_dir, "approvals", f"{check_approval_id(approval_id)}.json")
+    reads = pass_reads()
+    if reads is not None and (kept := reads.capsules.get(path)) is not None:
+        return kept  # create-only: as this pass read it
     try:
         raw = read_file(path)
     except FileNotFoundError as exc:
@@ -198,4 +202,6 @@ def load_capsule(session_dir: Path, approval_id: str) -> Capsule:
         raise CorruptRecordError(f"{path}: {exc.errors()[0]['msg']}") from exc
     if capsule.id != approval_id or capsule.session_id != session_dir.name:
         raise CapsuleError(f"{path}: capsule names {capsule.id} in {capsule.session_id}")
+    if reads is not None:
+        reads.capsules[path] = capsule
     return capsule

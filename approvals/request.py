@@ -43,6 +43,7 @@ from sessions import (
 from .capsule import Capsule, load_capsule, write_capsule
 from .errors import AlreadyClaimedError, HashMismatchError
 from .governed import GovernedFiles
+from .read_once import keep_opened, opened_in_pass
 from .records import (
     CardRef,
     Claim,
@@ -96,6 +97,8 @@ class ApprovalRequest(GovernedFiles):
         Its arguments must still hash to its recorded hash, and that hash must be the one
         its card showed the approvers (HashMismatchError otherwise).
         """
+        if (kept := opened_in_pass(home.root, approval_id)) is not None:
+            return cls(home, kept[1], clock=clock, session_dir=kept[0])  # checked then
         path = home.pointer_path(approval_id)
         try:
             pointer = Pointer.model_validate_json(read_file(path))
@@ -106,6 +109,7 @@ class ApprovalRequest(GovernedFiles):
         session_dir = home.session_dir(check_session_id(pointer.session))
         request = cls(home, load_capsule(session_dir, approval_id), clock=clock)
         request.verify()
+        keep_opened(home.root, approval_id, request.session_dir, request.capsule)
         return request
 
     @classmethod
