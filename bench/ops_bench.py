@@ -40,7 +40,7 @@ from agent_core.observe import (
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
 from bot.event_log import EventLog
-from bot.logs import JsonFormatter, RedactSecrets
+from bot.logs import JsonFormatter, RedactSecrets, lean_records
 from bot.metrics import Metrics
 from sessions import Home, InboxMessage, ThreadKey
 
@@ -97,6 +97,7 @@ class _Counting:
 
 
 def _json_logger(path: Path) -> tuple[logging.Logger, logging.Handler]:
+    lean_records()  # as setup_logging does for signoff run
     handler = logging.FileHandler(path)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RedactSecrets())
