@@ -91,7 +91,9 @@ async def _cut_then_recovered(
 
     again = start(slack, settings, model, tmp_path, drain_s="5")
     try:
-        await bot_reply(slack, thread, "cut off; look again later")
+        # A process's start on a loaded machine took most of the reply's 10 s: counted apart.
+        await slack.wait_for_sockets(1, timeout=30)
+        await bot_reply(slack, thread, "cut off; look again later", timeout=20)
         await until(lambda: "interrupted" not in session_states(home).values(), what="recovery")
         again.terminate()
         assert await again.exit_code(timeout=15) == 0, again.stderr()
