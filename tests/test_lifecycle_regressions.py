@@ -1,7 +1,9 @@
 """Regressions of the crash-safety issue: each test failed on the code before the fix.
 
 1. an approved call never ran after a kill between closing a crashed session and continuing it;
-2. concurrent index writes reset a shared SQLite statement, and a dead worker stranded work;
+2. concurrent index writes reset a shared SQLite statement, and a dead worker stranded work
+   (here too: the periodic sweep wakes a thread whose wake-up was lost, which the old sweep
+   never did);
 3. a reply that failed to post was lost;
 4. decided cards kept live buttons (a kill after the decision; a decision from a terminal),
    and under the kill switch such a kill left the thread without its "it waits";
@@ -48,6 +50,7 @@ from sessions import ApprovalRow, Home, Index, SessionRecord, SessionState, Thre
 
 STATUS = "<@U0BOT> status of api"
 RESTART = "<@U0BOT> restart api"
+LOST_WAKE = "ingest.after_link"  # stored and marked, nobody woken
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -152,6 +155,25 @@ async def test_2_a_worker_that_fails_is_retried_and_strands_nothing(
     await engine.idle()
     surface = engine_surface(engine)
     await until(lambda: any("api" in r for r in replies(surface)), timeout=10, what="reply")
+
+
+async def test_2_the_sweep_wakes_a_thread_whose_wake_up_was_lost(
+    make_engine: Any, home: Home
+) -> None:
+    # A terminal's ``say`` is killed right after storing its message: it is in the inbox
+    # and the thread marked, but no worker anywhere was woken, and the running engine
+    # heard of none of it. Only the periodic sweep finds it.
+    from engine_support import replies, user_ts
+
+    engine = await make_engine()
+    killed(await asyncio.to_thread(say, home.root, STATUS, ts=THREAD_TS, failpoint=LOST_WAKE))
+    await engine.idle()
+    surface = engine_surface(engine)
+    assert _try(user_ts, home) == [] and replies(surface) == [], "someone took the message"
+    await engine.sweep()
+    await until(lambda: THREAD_TS in _try(user_ts, home), what="the sweep to wake the thread")
+    await engine.idle()
+    assert any("api" in r for r in replies(surface)), replies(surface)
 
 
 def _try(fn: Any, *args: Any) -> Any:
