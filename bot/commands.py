@@ -31,7 +31,17 @@ from .membership import COULD_NOT_CHECK, ChannelMembers
 from .payloads import SlashCommand
 from .slack_errors import slack_error
 from .slack_fields import shown
-from .slack_text import Mrkdwn, channel_link, code_block, escape, join, literal, mention, mentions
+from .slack_text import (
+    Mrkdwn,
+    channel_link,
+    code_block,
+    escape,
+    file_text,
+    join,
+    literal,
+    mention,
+    mentions,
+)
 from .trace_view import render_history, what_became
 
 __all__ = ["COMMAND", "HELP", "answer", "register_commands"]
@@ -233,7 +243,7 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
         try:
             await client.files_upload_v2(
                 channel=command.channel_id,
-                content=long_text,
+                content=file_text(long_text),
                 filename="signoff-trace.txt",
                 title="signoff trace",
                 initial_comment=join(literal("Trace requested by "), mention(command.user_id)),

@@ -38,7 +38,7 @@ from .message_metadata import metadata, ours, thread_messages
 from .reactions import react_taken
 from .reply_parts import MAX_PARTS, attached_start, cut_parts, split_message
 from .slack_errors import definite, delivery_error, look_first, slack_error
-from .slack_text import escape_reply
+from .slack_text import escape_reply, file_text
 from .surface_support import SurfaceSupport
 
 __all__ = ["SlackSurface"]
@@ -130,7 +130,7 @@ class SlackSurface:
                 await self.client.files_upload_v2(
                     channel=thread.channel,
                     thread_ts=str(thread.thread_ts),
-                    content=entry.text,
+                    content=file_text(entry.text),
                     filename=filename,
                     title="Full answer",
                 )

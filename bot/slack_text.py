@@ -8,7 +8,8 @@ the characters they are and notify nobody, ``&`` shows as ``&``, and a lone surr
 
 Everything that posts (replies, cards, outcomes, ephemerals, modals, slash answers, the
 Home tab, the comment on an uploaded trace) builds its text from these functions; the
-``Mrkdwn`` type lets the type checker hold every Slack call to that.
+``Mrkdwn`` type lets the type checker hold every Slack call to that. An uploaded file's
+content (a long trace, a long answer) is ``file_text``: Slack parses no markup in a file.
 
 Times are shown with Slack's date formatting (``<!date^…>``: each reader sees their own
 time zone, and the fallback where a client cannot), next to a relative phrase such as
@@ -28,6 +29,7 @@ from sessions import check_slack_id, from_utc_iso, readable
 __all__ = [
     "ABSOLUTE",
     "MAX_REASON",
+    "FileText",
     "Mrkdwn",
     "channel_link",
     "clip_mrkdwn",
@@ -36,6 +38,7 @@ __all__ = [
     "escape_clipped",
     "escape_reply",
     "escaped_fit",
+    "file_text",
     "group_mention",
     "join",
     "literal",
@@ -55,6 +58,7 @@ __all__ = [
 ]
 
 Mrkdwn = NewType("Mrkdwn", str)
+FileText = NewType("FileText", str)
 
 # The longest reason a decision takes: the reason modals' input limit (Slack's
 # plain_text_input allows up to 3,000), and ``signoff approve|deny --reason``'s.
@@ -70,6 +74,13 @@ def without_surrogates(text: str) -> str:
     """``text`` with every lone surrogate replaced, so it encodes as UTF-8."""
     # Through UTF-16: a valid pair of surrogates becomes its character, a lone one U+FFFD.
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def file_text(text: str) -> FileText:
+    """A text file's content. Slack shows a file as it is and parses no markup in it, so
+    nothing is escaped (``&amp;`` would show as typed) and no mention there notifies; a
+    lone surrogate, which the upload's UTF-8 cannot carry, becomes U+FFFD."""
+    return FileText(without_surrogates(text))
 
 
 def escape(text: str) -> Mrkdwn:

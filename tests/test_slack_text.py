@@ -14,6 +14,7 @@ from bot.slack_text import (
     code_block,
     escape,
     escape_reply,
+    file_text,
     group_mention,
     mention,
     mentions,
@@ -119,3 +120,10 @@ def test_a_cut_never_splits_a_run_of_backticks() -> None:
     long_line = "y" * 3499 + "```" + "z" * 100
     head, *_ = split_message(long_line, 3500)
     assert head == "y" * 3499
+
+
+def test_a_files_text_stays_as_written_and_always_encodes() -> None:
+    # Slack parses no markup in a file: escaping would show "&amp;" to its reader.
+    written = "<!channel> & <@U0OTHER> said \U0001f600"
+    assert file_text(written) == written
+    assert file_text("cut \ud800 here").encode() == "cut \ufffd here".encode()
