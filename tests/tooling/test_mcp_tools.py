@@ -137,6 +137,7 @@ async def test_a_gated_call_approved_days_later_after_restarts_runs_exactly_once
     assert calls[0]["approval_id"] == card.id  # the idempotency key reaches the server
 
 
+@pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_a_changed_schema_fails_closed(
     open_signoff: SignoffFactory,
     tmp_path: Path,
@@ -144,16 +145,25 @@ async def test_a_changed_schema_fails_closed(
     home: Home,
     surface: RecordingSurface,
     clock: FixedClock,
+    transport: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     config = tmp_path / "signoff.toml"
-    write_config(config, server_table(f"command = {stdio_command(record, schema='v1')}"))
+    if transport == "stdio":
+        write_config(config, server_table(f"command = {stdio_command(record, schema='v1')}"))
+    else:
+        server: HttpOpsServer = request.getfixturevalue("http_ops")
+        write_config(config, server_table(f'url = "{server.url}"'))
     engine = await open_signoff(config)
     await ask(engine, ASK_RESTART, "1700000000.000100")
     (card,) = surface.cards
     await engine.close()
 
     # The server is upgraded while the request waits: restart_deployment takes a new argument.
-    write_config(config, server_table(f"command = {stdio_command(record, schema='v2')}"))
+    if transport == "stdio":
+        write_config(config, server_table(f"command = {stdio_command(record, schema='v2')}"))
+    else:
+        server.restart(schema="v2")  # same address, so the config does not change
     clock.advance(timedelta(days=1))
     engine = await open_signoff(config)
     assert engine.rt.registry.get(GATED_CARD_TOOL).version != card.tool_version  # type: ignore[union-attr]
@@ -196,6 +206,7 @@ async def test_a_server_killed_mid_call_yields_uncertain_never_a_rerun(
     assert len(records(record, "slow_restart")) == 1
 
 
+@pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
     open_signoff: SignoffFactory,
     tmp_path: Path,
@@ -203,17 +214,25 @@ async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
     home: Home,
     surface: RecordingSurface,
     clock: FixedClock,
+    transport: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     down = tmp_path / "server-is-down"
-    config = write_config(
-        tmp_path / "signoff.toml", server_table(f"command = {stdio_command(record, down_if=down)}")
-    )
+    if transport == "stdio":
+        table = server_table(f"command = {stdio_command(record, down_if=down)}")
+    else:
+        server: HttpOpsServer = request.getfixturevalue("http_ops")
+        table = server_table(f'url = "{server.url}"')
+    config = write_config(tmp_path / "signoff.toml", table)
     engine = await open_signoff(config)
     await ask(engine, ASK_RESTART, "1700000000.000100")
     (card,) = surface.cards
     await engine.close()
 
-    down.touch()  # the server cannot start now
+    if transport == "stdio":
+        down.touch()  # the server cannot start now
+    else:
+        server.stop()  # nothing answers on its address now
     clock.advance(timedelta(days=1))
     engine = await open_signoff(config)
     await engine.decide(card.id, user="U0BOB", approve=True)
@@ -222,13 +241,18 @@ async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
     assert claim is None, "the approval was spent on a server that was down"
     told = " ".join(t for _, t in surface.replies)
     assert "MCP server ops is down" in told
+    assert records(record, "restart_deployment") == []
     await engine.close()
 
-    down.unlink()  # the server is back: the same approval runs, once
+    if transport == "stdio":  # the server is back: the same approval runs, once
+        down.unlink()
+    else:
+        server.start()  # on the same address
     engine = await open_signoff(config)
     await engine.recover()
     await engine.idle()
-    assert len(records(record, "restart_deployment")) == 1
+    calls = records(record, "restart_deployment")
+    assert len(calls) == 1 and calls[0]["approval_id"] == card.id
     assert final_status(home, GATED_CARD_TOOL)[0] == "ok"
 
 
