@@ -146,6 +146,39 @@ async def test_the_bots_own_sweep_posts_a_due_reminder_within_ten_seconds(
     assert "<@U0BOB>" in reminder["text"]
 
 
+async def test_the_bots_own_sweep_escalates_and_expires_within_ten_seconds(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    # Issue 13: escalations and expiries, like reminders, fire within 10 s of being due.
+    # The clock jumps after start-up recovery has swept, so only the bot's loop can post them.
+    escalating = '[tools.restart_service]\napprovers = ["U0BOB"]\nescalate_after = "5h"\n'
+    escalating += 'escalate_to = ["S0ONCALL"]\nexpires_after = "2d"\n'
+    policy = write_policy(tmp_path / "policy.toml", escalating)
+    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    assert bot.sweep_every == 5.0
+    await bot.engine.idle()
+
+    e2e_clock.advance(timedelta(hours=5, seconds=1))
+    escalated = await bot_reply(slack, thread, "escalated to", timeout=10)
+    assert "<!subteam^S0ONCALL>" in escalated["text"]
+
+    e2e_clock.advance(timedelta(days=2))
+    told = await bot_reply(slack, thread, "was not run", timeout=10)
+    assert "restart_service" in told["text"]
+    await until(
+        lambda: "Expired" in outcome_text(slack.message(channel=OPS, ts=card["ts"])),
+        what="the card showing the expiry",
+        timeout=10,
+    )
+    verdict = existing_decision(settings.home, approval)
+    assert verdict["verdict"] == "expired" and verdict["deciders"] == ["signoff"]
+    assert len(bot_messages(slack, thread, "escalated to")) == 1
+
+
 async def test_what_fell_due_while_the_bot_was_down_says_how_long_it_really_waited(
     slack: LocalSlack,
     start_bot: BotFactory,
