@@ -84,10 +84,14 @@ class ObservedAttempts(AsyncRetryHandler):
 
 def _named(*bodies: object) -> tuple[str, str, str]:
     for body in bodies:
-        if isinstance(body, Mapping) and isinstance(body.get("channel"), str):
+        if not isinstance(body, Mapping):
+            continue
+        # Newer methods (agents.sessions.*, assistant.threads.*) name it channel_id.
+        channel = body.get("channel", body.get("channel_id"))
+        if isinstance(channel, str):
             thread_ts, ts = body.get("thread_ts"), body.get("ts")
             return (
-                body["channel"],
+                channel,
                 thread_ts if isinstance(thread_ts, str) else "",
                 ts if isinstance(ts, str) else "",
             )

@@ -22,11 +22,16 @@ async def test_a_failed_attempt_names_its_channel_and_thread(slack: LocalSlack) 
         await client.api_call(
             "chat.update", data={"channel": "C0ELSE", "ts": "1700000000.000200", "text": "x"}
         )
+    with pytest.raises(SlackApiError):  # and a method that names them channel_id
+        await client.agents_sessions_setStatus(
+            channel_id="C0AGENT", thread_ts="1700000000.000300", status="processing"
+        )
     await client.auth_test()  # a call about no conversation names none
 
     calls = [e for e in observer.events if isinstance(e, SlackApiCall)]
     assert [(c.method, c.outcome, c.channel, c.thread_ts, c.ts) for c in calls] == [
         ("chat.postMessage", "error", "C0NOWHERE", "1700000000.000100", ""),
         ("chat.update", "error", "C0ELSE", "", "1700000000.000200"),
+        ("agents.sessions.setStatus", "error", "C0AGENT", "1700000000.000300", ""),
         ("auth.test", "ok", "", "", ""),
     ]
