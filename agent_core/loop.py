@@ -194,6 +194,7 @@ async def _model_turn(
                 provider=provider_of(rt.model.name),
                 outcome="error",
                 session_id=run.id,
+                thread=run.thread,
                 error=type(exc).__name__,
             )
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sessions import ThreadKey
+
 from .messages import Usage
 
 __all__ = ["ModelCall", "ModelRetried"]
@@ -31,6 +33,9 @@ class ModelCall:
     cache_read_tokens: int = 0
     usd: float = 0.0
     session_id: str = ""
+    # The thread the session answers, where the caller holds it: an operator reading a
+    # model_error line finds the conversation without looking the session up.
+    thread: ThreadKey | None = None
     error: str = ""
     usage_reported: bool = True
 

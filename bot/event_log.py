@@ -192,6 +192,7 @@ class EventLog:
                     log,
                     "model_error" if event.outcome == "error" else "model_call",
                     level=logging.WARNING if event.outcome == "error" else logging.DEBUG,
+                    thread=event.thread,
                     session_id=event.session_id or None,
                     provider=event.provider,
                     outcome=event.outcome,
