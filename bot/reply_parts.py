@@ -44,7 +44,8 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         if cut < limit // 2:
             cut = whole_cut(rest, limit)
         if cut < limit // 2:  # only a freak run of backticks: cut in it, never in an entity
-            cut = whole_cut(rest, limit, backticks=False)
+            # (``or limit``: rendered text closes each token soon, but never loop on 0.)
+            cut = whole_cut(rest, limit, backticks=False) or limit
         head, rest = rest[:cut], rest[cut:].lstrip("\n")
         if _open_fence(head):
             head, rest = head + "\n```", "```\n" + rest

@@ -127,3 +127,10 @@ def test_a_files_text_stays_as_written_and_always_encodes() -> None:
     written = "<!channel> & <@U0OTHER> said \U0001f600"
     assert file_text(written) == written
     assert file_text("cut \ud800 here").encode() == "cut \ufffd here".encode()
+
+
+def test_splitting_text_with_an_unclosed_token_still_ends() -> None:
+    # Rendered text closes every "<" soon; were one left open, the cut that avoids cutting
+    # into it found nowhere to cut, and the split looped for ever.
+    parts = split_message("<" + "a" * 9000)
+    assert "".join(parts) == "<" + "a" * 9000
