@@ -16,6 +16,7 @@ import pytest
 from engine_support import EngineFactory, message, restarts
 
 import sessions
+from agent_core.engine import Engine
 from agent_core.surface import RecordingSurface
 from approvals import ApprovalRequest, Capsule, HashMismatchError, read_once
 from sessions import Home
@@ -48,13 +49,18 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return seen
 
 
+async def _asked(engine: Engine, surface: RecordingSurface) -> str:
+    """The approval of a gated call the model asked for."""
+    await engine.ingest(message("restart api", ts="1700000000.000100"))
+    await engine.idle()
+    return surface.cards[0].id
+
+
 async def test_a_click_and_its_pass_each_read_the_capsule_once(
     make_engine: EngineFactory, home: Home, surface: RecordingSurface, counted: Counter[str]
 ) -> None:
     engine = await make_engine()
-    await engine.ingest(message("restart api", ts="1700000000.000100"))
-    await engine.idle()
-    approval_id = surface.cards[0].id
+    approval_id = await _asked(engine, surface)
     counted.clear()
     await engine.decide(approval_id, user="U0BOB", approve=True)
     await engine.idle()
@@ -65,13 +71,11 @@ async def test_a_click_and_its_pass_each_read_the_capsule_once(
     assert counted["hash in pass"] == 2
 
 
-async def test_outside_a_pass_every_open_reads_the_disk_and_a_pass_keeps_no_failure(
+async def test_outside_a_pass_every_open_reads_the_disk_and_a_pass_keeps_no_failed_check(
     make_engine: EngineFactory, home: Home, surface: RecordingSurface, counted: Counter[str]
 ) -> None:
     engine = await make_engine()
-    await engine.ingest(message("restart api", ts="1700000000.000100"))
-    await engine.idle()
-    approval_id = surface.cards[0].id
+    approval_id = await _asked(engine, surface)
     counted.clear()
     for _ in range(3):
         ApprovalRequest.open(home, approval_id)
@@ -81,11 +85,16 @@ async def test_outside_a_pass_every_open_reads_the_disk_and_a_pass_keeps_no_fail
             ApprovalRequest.open(home, approval_id)
     assert counted["read in elsewhere"] == 4
 
-    # A capsule changed on disk is caught by the next pass, and a failed open is not kept.
-    capsule = ApprovalRequest.open(home, approval_id).session_dir / "approvals"
-    path = capsule / f"{approval_id}.json"
+    # A capsule changed on disk is caught by the next pass, and every open in it is
+    # refused: the pass keeps the capsule as the disk holds it (read once), never a check
+    # that failed, so each open checks it again.
+    approvals = ApprovalRequest.open(home, approval_id).session_dir / "approvals"
+    path = approvals / f"{approval_id}.json"
     path.write_text(path.read_text().replace('"api"', '"web"'))
+    counted.clear()
     with read_once():
         for _ in range(2):
             with pytest.raises(HashMismatchError):
                 ApprovalRequest.open(home, approval_id)
+    assert counted["read in elsewhere"] == 1
+    assert counted["hash in elsewhere"] == 2
