@@ -33,7 +33,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.live import LiveTurn
 from sessions import Clock, Home, SystemClock, coordination_for, utc_iso
 
-from .slack_errors import PERMANENT, slack_error
+from .slack_answers import PERMANENT
+from .slack_errors import slack_error
 from .stream_journal import StreamJournal, StreamRecord, StreamTask
 from .stream_messages import StreamMessages
 from .surface_support import SurfaceSupport

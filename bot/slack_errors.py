@@ -16,7 +16,6 @@ from agent_core.surface import DeliveryError
 from .slack_answers import PERMANENT
 
 __all__ = [
-    "PERMANENT",
     "answer_field",
     "answer_status",
     "definite",
