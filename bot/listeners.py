@@ -30,7 +30,7 @@ from slack_sdk.errors import SlackApiError
 
 from .slack_errors import slack_error
 from .slack_fields import shown
-from .slack_text import literal, mrkdwn_object
+from .unreadable_forms import notice_view
 
 __all__ = [
     "OUTSIDE",
@@ -161,7 +161,7 @@ async def _tell(args: AsyncArgs, body: dict[str, Any], text: str) -> str:
         if args.ack.response is None:
             if body.get("type") == "view_submission":
                 # The form is still open: show the answer in it.
-                await args.ack(response_action="update", view=_sorry_view(text))
+                await args.ack(response_action="update", view=notice_view(text))
                 return "told them in the form"
             await args.ack()
         user = who(body)
@@ -179,12 +179,3 @@ async def _tell(args: AsyncArgs, body: dict[str, Any], text: str) -> str:
         return "nobody to tell"
     except Exception as again:
         return f"could not tell them: {failure(again)}"
-
-
-def _sorry_view(text: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": "signoff"},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": mrkdwn_object(literal(text))}],
-    }

@@ -42,6 +42,7 @@ from .ingest import EventIngest
 from .listeners import OUTSIDE, failure
 from .slack_fields import shown
 from .socket_link import SignoffSocketModeClient
+from .unreadable_forms import unreadable_form_answer
 
 __all__ = ["SignoffSocketModeHandler", "SocketThread"]
 
@@ -162,7 +163,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             and not acked
             and (req.type == "events_api" or outcome.fate is not Fate.HANDLED)
         ):
-            await self._ack(client, req, arrived)
+            await self._ack(client, req, arrived, _answer(req, outcome))
 
     async def _event(self, payload: Any) -> Outcome:
         """What became of an event; whatever its work raised, one outcome (and one line)."""
@@ -180,9 +181,17 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
                 error=None if isinstance(exc, OUTSIDE) else exc,
             )
 
-    async def _ack(self, client: SocketModeClient, req: SocketModeRequest, arrived: float) -> None:
+    async def _ack(
+        self,
+        client: SocketModeClient,
+        req: SocketModeRequest,
+        arrived: float,
+        answer: dict[str, Any] | None = None,
+    ) -> None:
         try:
-            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            await client.send_socket_mode_response(
+                SocketModeResponse(envelope_id=req.envelope_id, payload=answer)
+            )
         except Exception as exc:
             # The link went down after the work was done: Slack redelivers, dedupe absorbs it.
             log.info(
@@ -266,6 +275,14 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             await send_async_response(client, req, response, start)
             self._acked(req, arrived)
         return Outcome(fate=Fate.HANDLED)
+
+
+def _answer(req: SocketModeRequest, outcome: Outcome) -> dict[str, Any] | None:
+    """What the ack of an interaction refused before any listener says (a form's answer)."""
+    if req.type != "interactive" or outcome.fate not in (Fate.QUARANTINED, Fate.DROPPED):
+        return None
+    kept = outcome.ref if outcome.fate is Fate.QUARANTINED else ""
+    return unreadable_form_answer(req.payload, kept=kept)
 
 
 def _by_url(payload: Any) -> bool:

@@ -1,0 +1,75 @@
+"""The answer to a form (a modal's submission) that signoff could not read.
+
+Acked empty, a submission closes its modal, and the person believes they have denied or
+approved. So the ack answers in the form: a field holding text that is not valid Unicode
+(JSON can carry a lone surrogate, which no file, log or Slack post can) is named there, to
+be typed again; a form unreadable for any other reason is replaced by one that says
+nothing was recorded and where it was kept.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .slack_text import literal, mrkdwn_object
+
+__all__ = ["NOT_TEXT", "notice_view", "unreadable_form_answer"]
+
+NOT_TEXT = "This has a character that is not valid Unicode, so it could not be read: type it again."
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def notice_view(text: str) -> dict[str, Any]:
+    """A modal that only says ``text`` (plain words, escaped here)."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "signoff"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": mrkdwn_object(literal(text))}],
+    }
+
+
+def unreadable_form_answer(payload: object, *, kept: str) -> dict[str, Any] | None:
+    """The ack's body for a refused interaction (None: not a form, an empty ack does);
+    ``kept``: the quarantine record's id ("" when it could not be kept)."""
+    if not isinstance(payload, dict) or payload.get("type") != "view_submission":
+        return None
+    fields = _not_text(payload.get("view"))
+    if fields:
+        return {"response_action": "errors", "errors": dict.fromkeys(fields, NOT_TEXT)}
+    where = f" It was kept for an operator as {kept} (`signoff quarantine {kept}`)." if kept else ""
+    text = f"signoff could not read this form, so nothing was recorded.{where}"
+    return {"response_action": "update", "view": notice_view(text)}
+
+
+def _not_text(view: object) -> list[str]:
+    """The view's input blocks whose submitted value holds a lone surrogate (Slack shows
+    an error only on an input block the view has)."""
+    if not isinstance(view, dict):
+        return []
+    blocks = view.get("blocks")
+    inputs = {
+        b.get("block_id")
+        for b in (blocks if isinstance(blocks, list) else [])
+        if isinstance(b, dict) and b.get("type") == "input"
+    }
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(values, dict):
+        return []
+    return [
+        block_id
+        for block_id, given in values.items()
+        if isinstance(block_id, str) and block_id in inputs and _holds_surrogate(given)
+    ]
+
+
+def _holds_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_surrogate(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_surrogate(v) for v in value)
+    return False

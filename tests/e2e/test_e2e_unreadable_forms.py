@@ -1,0 +1,100 @@
+"""A form Slack sends that signoff cannot read is answered in the form, not closed on.
+
+JSON can carry a lone surrogate (``\\ud800``), and a reason typed into the Deny modal
+reached the socket as one: the submission was quarantined (nothing can store it) and acked
+empty, which closes the modal, so the person believed they had denied the request. Now the
+modal stays open with the problem on the field that holds it, and a form unreadable for any
+other reason is replaced by one that says nothing was recorded and where it was kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from signoff_e2e_kit import OPS, asked_under, decision, quarantined, until, write_policy
+
+from bot.app import SignoffBot
+from bot.cards import DENY
+from bot.config import Settings
+from bot.reason_modal import DENY_MODAL
+from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+POLICY = '[tools.restart_service]\napprovers = ["U0CAROL"]\n'
+
+
+async def deny_modal_open(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> tuple[SignoffBot, str]:
+    """A bot whose request's Deny modal U0CAROL has open: (the bot, the approval id)."""
+    policy = write_policy(tmp_path / "policy.toml", POLICY)
+    bot, _thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=DENY)
+    await until(lambda: slack.open_views(user="U0CAROL"), what="the deny modal")
+    return bot, approval
+
+
+async def test_a_reason_that_is_not_text_keeps_the_modal_open_with_the_problem_on_it(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    bot, approval = await deny_modal_open(slack, start_bot, tmp_path)
+
+    await slack.submit_view(
+        user="U0CAROL", callback_id=DENY_MODAL, values={"reason": {"reason": "no \ud800 way"}}
+    )
+
+    def with_errors() -> list[dict[str, Any]]:
+        return [v for v in slack.open_views(user="U0CAROL") if v["errors"]]
+
+    (still,) = await until(with_errors, what="the problem on the reason")
+    assert set(still["errors"]) == {"reason"}
+    assert "type it again" in still["errors"]["reason"]
+    assert len(still["errors"]["reason"]) <= 150  # Slack's limit for an error
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    # Kept for an operator all the same: it is what Slack sent.
+    assert [r["source"] for r in quarantined(settings.home)] == ["interactive"]
+
+    # Typed again, the same modal denies.
+    await slack.submit_view(
+        user="U0CAROL", callback_id=DENY_MODAL, values={"reason": {"reason": "no way"}}
+    )
+    made = await until(lambda: decision(settings.home, approval), what="the denial")
+    assert made["verdict"] == "denied" and made["reason"] == "no way"
+    assert not slack.open_views(user="U0CAROL")
+
+
+async def test_a_form_unreadable_otherwise_says_nothing_was_recorded_and_where_it_was_kept(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    bot, approval = await deny_modal_open(slack, start_bot, tmp_path)
+
+    # The submission as Slack would send it, but for a user id no Slack id looks like.
+    (view,) = slack.open_views(user="U0CAROL")
+    state = {"values": {"reason": {"reason": {"type": "plain_text_input", "value": "no"}}}}
+    sent = await slack.send_envelope(
+        type="interactive",
+        payload={
+            "type": "view_submission",
+            "team": {"id": "T0LOCAL", "domain": "local"},
+            "user": {"id": "not a user", "team_id": "T0LOCAL"},
+            "api_app_id": "A0SIGNOFF",
+            "trigger_id": "1.2.3",
+            "view": {
+                **{k: v for k, v in view.items() if k not in ("user", "errors")},
+                "state": state,
+            },
+        },
+    )
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    answer = done.ack_payload or {}
+    assert answer.get("response_action") == "update", answer
+    shown = str(answer["view"])
+    assert "nothing was recorded" in shown
+    (kept,) = quarantined(settings.home)
+    assert kept["id"] in shown
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None

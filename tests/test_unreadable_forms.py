@@ -1,0 +1,66 @@
+"""The answer in a form signoff could not read (``bot/unreadable_forms.py``), shape by
+shape; the end-to-end tests drive it through Slack's socket (test_e2e_unreadable_forms)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.unreadable_forms import NOT_TEXT, unreadable_form_answer
+
+INPUTS = [
+    {"type": "section", "block_id": "intro", "text": {"type": "mrkdwn", "text": "hi"}},
+    {"type": "input", "block_id": "reason", "element": {"type": "plain_text_input"}},
+    {"type": "input", "block_id": "pick", "element": {"type": "multi_static_select"}},
+]
+
+
+def form(values: Any, blocks: Any = INPUTS) -> dict[str, Any]:
+    return {"type": "view_submission", "view": {"blocks": blocks, "state": {"values": values}}}
+
+
+def reason(value: Any) -> dict[str, Any]:
+    return {"reason": {"type": "plain_text_input", "value": value}}
+
+
+def test_each_input_holding_a_lone_surrogate_is_named_and_no_other() -> None:
+    picked = {"pick": {"type": "multi_static_select", "selected_options": [{"value": "a\udfff"}]}}
+    answer = unreadable_form_answer(form({"reason": reason("no \ud800"), **picked}), kept="quar_1")
+    assert answer == {"response_action": "errors", "errors": {"reason": NOT_TEXT, "pick": NOT_TEXT}}
+    assert len(NOT_TEXT) <= 150  # Slack's limit for an input's error
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # the surrogate is in a block the view has as no input: Slack could show no error there
+        form({"intro": reason("\ud800")}),
+        form({"reason": reason("fine")}),  # readable values: the problem is elsewhere
+        form("not an object"),
+        form({"reason": reason("\ud800")}, blocks="not a list"),
+        {"type": "view_submission", "view": 7},
+        {"type": "view_submission"},
+    ],
+)
+def test_any_other_unreadable_form_is_replaced_by_one_saying_nothing_was_recorded(
+    payload: dict[str, Any],
+) -> None:
+    answer = unreadable_form_answer(payload, kept="quar_0123")
+    assert answer is not None and answer["response_action"] == "update"
+    (section,) = answer["view"]["blocks"]
+    text = section["text"]["text"]
+    assert "nothing was recorded" in text and "quar_0123" in text
+
+
+def test_a_form_that_could_not_be_kept_names_no_record() -> None:
+    answer = unreadable_form_answer({"type": "view_submission"}, kept="")
+    assert answer is not None
+    assert "kept" not in answer["view"]["blocks"][0]["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    "payload", [{"type": "block_actions", "actions": []}, {"type": "view_closed"}, [1], None]
+)
+def test_what_is_not_a_submitted_form_gets_an_empty_ack(payload: Any) -> None:
+    assert unreadable_form_answer(payload, kept="quar_1") is None
