@@ -48,7 +48,8 @@ from .metrics import Metrics
 from .ops_http import Check, OpsServer, home_writable, index_answers
 from .reactions import react_taken
 from .shutdown import run_every, wait_for_turns
-from .socket import SignoffSocketModeHandler, SocketThread
+from .socket import SignoffSocketModeHandler
+from .socket_thread import SocketThread
 from .stop_events import AgentStops
 from .surface_support import SurfaceSupport
 from .token_check import who_am_i
