@@ -30,7 +30,7 @@ from slack_sdk.errors import SlackApiError
 
 from .slack_errors import slack_error
 from .slack_fields import shown
-from .unreadable_forms import notice_view
+from .unreadable_answers import notice_view
 
 __all__ = [
     "OUTSIDE",

@@ -40,7 +40,7 @@ from .ingest import EventIngest
 from .listeners import OUTSIDE, failure
 from .slack_fields import shown
 from .socket_link import SignoffSocketModeClient
-from .unreadable_forms import unreadable_form_answer
+from .unreadable_answers import unreadable_answer
 
 __all__ = ["SignoffSocketModeHandler"]
 
@@ -276,11 +276,11 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
 
 
 def _answer(req: SocketModeRequest, outcome: Outcome) -> dict[str, Any] | None:
-    """What the ack of an interaction refused before any listener says (a form's answer)."""
-    if req.type != "interactive" or outcome.fate not in (Fate.QUARANTINED, Fate.DROPPED):
+    """What the ack of an interaction or command refused before any listener says."""
+    if outcome.fate not in (Fate.QUARANTINED, Fate.DROPPED):
         return None
     kept = outcome.ref if outcome.fate is Fate.QUARANTINED else ""
-    return unreadable_form_answer(req.payload, kept=kept)
+    return unreadable_answer(str(req.type), req.payload, kept=kept)
 
 
 def _by_url(payload: Any) -> bool:

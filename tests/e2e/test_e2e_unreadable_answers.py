@@ -1,10 +1,11 @@
-"""A form Slack sends that signoff cannot read is answered in the form, not closed on.
+"""A form or a command Slack sends that signoff cannot read is answered, not acked in silence.
 
 JSON can carry a lone surrogate (``\\ud800``), and a reason typed into the Deny modal
 reached the socket as one: the submission was quarantined (nothing can store it) and acked
 empty, which closes the modal, so the person believed they had denied the request. Now the
 modal stays open with the problem on the field that holds it, and a form unreadable for any
-other reason is replaced by one that says nothing was recorded and where it was kept.
+other reason is replaced by one that says nothing was recorded and where it was kept. A
+command that could not be read vanished without a word; now its sender is told the same.
 """
 
 from __future__ import annotations
@@ -98,3 +99,28 @@ async def test_a_form_unreadable_otherwise_says_nothing_was_recorded_and_where_i
     assert kept["id"] in shown
     await bot.engine.idle()
     assert decision(settings.home, approval) is None
+
+
+async def test_a_command_that_cannot_be_read_is_answered_to_its_sender(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    sent = await slack.send_envelope(
+        type="slash_commands",
+        payload={
+            "command": "/signoff",
+            "text": "trace \ud800",
+            "user_id": "U0BOB",
+            "channel_id": OPS,
+            "team_id": "T0LOCAL",
+            "trigger_id": "1.2.3",
+            "response_url": "https://hooks.slack.com/commands/T0LOCAL/1/x",
+        },
+    )
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    answer = done.ack_payload or {}
+    assert answer.get("response_type") == "ephemeral", answer
+    assert "could not read this command" in answer["text"]
+    (kept,) = quarantined(settings.home)
+    assert kept["source"] == "slash_commands" and kept["id"] in answer["text"]

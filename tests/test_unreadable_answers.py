@@ -1,5 +1,6 @@
-"""The answer in a form signoff could not read (``bot/unreadable_forms.py``), shape by
-shape; the end-to-end tests drive it through Slack's socket (test_e2e_unreadable_forms)."""
+"""The ack's answer to a form or command signoff could not read (``bot/unreadable_answers.py``),
+shape by shape; the end-to-end tests drive it through Slack's socket
+(test_e2e_unreadable_answers)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.unreadable_forms import NOT_TEXT, unreadable_form_answer
+from bot.unreadable_answers import NOT_TEXT, unreadable_answer
 
 INPUTS = [
     {"type": "section", "block_id": "intro", "text": {"type": "mrkdwn", "text": "hi"}},
@@ -26,7 +27,9 @@ def reason(value: Any) -> dict[str, Any]:
 
 def test_each_input_holding_a_lone_surrogate_is_named_and_no_other() -> None:
     picked = {"pick": {"type": "multi_static_select", "selected_options": [{"value": "a\udfff"}]}}
-    answer = unreadable_form_answer(form({"reason": reason("no \ud800"), **picked}), kept="quar_1")
+    answer = unreadable_answer(
+        "interactive", form({"reason": reason("no \ud800"), **picked}), kept="q"
+    )
     assert answer == {"response_action": "errors", "errors": {"reason": NOT_TEXT, "pick": NOT_TEXT}}
     assert len(NOT_TEXT) <= 150  # Slack's limit for an input's error
 
@@ -46,7 +49,7 @@ def test_each_input_holding_a_lone_surrogate_is_named_and_no_other() -> None:
 def test_any_other_unreadable_form_is_replaced_by_one_saying_nothing_was_recorded(
     payload: dict[str, Any],
 ) -> None:
-    answer = unreadable_form_answer(payload, kept="quar_0123")
+    answer = unreadable_answer("interactive", payload, kept="quar_0123")
     assert answer is not None and answer["response_action"] == "update"
     (section,) = answer["view"]["blocks"]
     text = section["text"]["text"]
@@ -54,13 +57,28 @@ def test_any_other_unreadable_form_is_replaced_by_one_saying_nothing_was_recorde
 
 
 def test_a_form_that_could_not_be_kept_names_no_record() -> None:
-    answer = unreadable_form_answer({"type": "view_submission"}, kept="")
+    answer = unreadable_answer("interactive", {"type": "view_submission"}, kept="")
     assert answer is not None
     assert "kept" not in answer["view"]["blocks"][0]["text"]["text"]
 
 
+def test_a_command_is_answered_to_its_sender_only() -> None:
+    answer = unreadable_answer("slash_commands", {"command": 7}, kept="quar_0123")
+    assert answer is not None and answer["response_type"] == "ephemeral"
+    assert "did nothing" in answer["text"] and "quar_0123" in answer["text"]
+    unkept = unreadable_answer("slash_commands", {"command": 7}, kept="")
+    assert unkept is not None and "kept" not in unkept["text"]
+
+
 @pytest.mark.parametrize(
-    "payload", [{"type": "block_actions", "actions": []}, {"type": "view_closed"}, [1], None]
+    ("kind", "payload"),
+    [
+        ("interactive", {"type": "block_actions", "actions": []}),  # Slack shows no ack body
+        ("interactive", {"type": "view_closed"}),
+        ("interactive", [1]),
+        ("slash_commands", "just text"),  # nothing shows who sent it
+        ("events_api", {"type": "event_callback"}),  # a message: nobody waits on its ack
+    ],
 )
-def test_what_is_not_a_submitted_form_gets_an_empty_ack(payload: Any) -> None:
-    assert unreadable_form_answer(payload, kept="quar_1") is None
+def test_what_has_no_one_to_answer_gets_an_empty_ack(kind: str, payload: Any) -> None:
+    assert unreadable_answer(kind, payload, kept="quar_1") is None

@@ -1,10 +1,11 @@
-"""The answer to a form (a modal's submission) that signoff could not read.
+"""The ack's answer to a form or a slash command that signoff could not read.
 
-Acked empty, a submission closes its modal, and the person believes they have denied or
-approved. So the ack answers in the form: a field holding text that is not valid Unicode
-(JSON can carry a lone surrogate, which no file, log or Slack post can) is named there, to
-be typed again; a form unreadable for any other reason is replaced by one that says
-nothing was recorded and where it was kept.
+Acked empty, a modal's submission closes the modal, and the person believes they have
+denied or approved; a command vanishes without a word. So the ack answers: in the form, a
+field holding text that is not valid Unicode (JSON can carry a lone surrogate, which no
+file, log or Slack post can) is named, to be typed again, and a form unreadable for any
+other reason is replaced by one that says nothing was recorded and where it was kept; a
+command is answered, to its sender only, with the same.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from .slack_text import literal, mrkdwn_object
 
-__all__ = ["NOT_TEXT", "notice_view", "unreadable_form_answer"]
+__all__ = ["NOT_TEXT", "notice_view", "unreadable_answer"]
 
 NOT_TEXT = "This has a character that is not valid Unicode, so it could not be read: type it again."
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -30,15 +31,21 @@ def notice_view(text: str) -> dict[str, Any]:
     }
 
 
-def unreadable_form_answer(payload: object, *, kept: str) -> dict[str, Any] | None:
-    """The ack's body for a refused interaction (None: not a form, an empty ack does);
-    ``kept``: the quarantine record's id ("" when it could not be kept)."""
-    if not isinstance(payload, dict) or payload.get("type") != "view_submission":
+def unreadable_answer(kind: str, payload: object, *, kept: str) -> dict[str, Any] | None:
+    """The ack's body for an interaction (``kind``: the envelope's type) refused before any
+    listener (None: an empty ack does); ``kept``: its quarantine record's id ("" when it
+    could not be kept)."""
+    if not isinstance(payload, dict):
+        return None  # nothing shows it came from Slack, nor for whom
+    where = f" It was kept for an operator as {kept} (`signoff quarantine {kept}`)." if kept else ""
+    if kind == "slash_commands":
+        text = f"signoff could not read this command, so it did nothing.{where}"
+        return {"response_type": "ephemeral", "text": literal(text)}
+    if kind != "interactive" or payload.get("type") != "view_submission":
         return None
     fields = _not_text(payload.get("view"))
     if fields:
         return {"response_action": "errors", "errors": dict.fromkeys(fields, NOT_TEXT)}
-    where = f" It was kept for an operator as {kept} (`signoff quarantine {kept}`)." if kept else ""
     text = f"signoff could not read this form, so nothing was recorded.{where}"
     return {"response_action": "update", "view": notice_view(text)}
 
