@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError
+from sessions import InboxMessage, SessionFiles, SessionRecord, SessionsError, ThreadKey
 
 from .budgets import CostFunction
 from .messages import AssistantMessage, Message, UserMessage, message_adapter
@@ -107,6 +107,7 @@ class EarlyCall:
     cost: CostFunction | None = None
     used: bool = False
     session_id: str = ""  # the turn's session, once it exists: a let-go call is billed to it
+    thread: ThreadKey | None = None  # whose messages it answers (for its log line)
     # Its retries, held for the trace of the session that takes it.
     retries: RetryLog = field(default_factory=lambda: RetryLog(""))
 
@@ -134,7 +135,12 @@ class EarlyCall:
             return None
         provider = provider_of(self.model)
         if self.task.cancelled():
-            return ModelCall(provider=provider, outcome="cancelled", session_id=self.session_id)
+            return ModelCall(
+                provider=provider,
+                outcome="cancelled",
+                session_id=self.session_id,
+                thread=self.thread,
+            )
         failed = self.task.exception()
         if failed is not None:
             return ModelCall(
@@ -142,6 +148,7 @@ class EarlyCall:
                 outcome="error",
                 error=type(failed).__name__,
                 session_id=self.session_id,
+                thread=self.thread,
             )
         reply = self.task.result()
         usage = reply.usage
@@ -152,6 +159,7 @@ class EarlyCall:
             usage=usage,
             usd=usd,
             session_id=self.session_id,
+            thread=self.thread,
             usage_reported=not reply.usage_missing,
         )
 
@@ -204,6 +212,7 @@ def start_early_call(
         model=rt.model.name,
         cost=rt.cost,
         retries=retries,
+        thread=pending[0].thread,
     )
 
 

@@ -225,6 +225,7 @@ async def _model_turn(
             usage=reply.usage,
             usd=tracker.usd - usd_before,
             session_id=run.id,
+            thread=run.thread,
             usage_reported=not reply.usage_missing,
         )
     )

@@ -60,7 +60,12 @@ async def call_model(
                     on_retry=retries_seen(rt, retries),
                 )
             )
-        cut = ModelCall(provider=provider_of(rt.model.name), outcome="cancelled", session_id=run.id)
+        cut = ModelCall(
+            provider=provider_of(rt.model.name),
+            outcome="cancelled",
+            session_id=run.id,
+            thread=run.thread,
+        )
         either: set[asyncio.Future[Any]] = {call, stopped}
         try:
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)

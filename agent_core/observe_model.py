@@ -48,6 +48,7 @@ class ModelCall:
         usage: Usage,
         usd: float,
         session_id: str,
+        thread: ThreadKey | None = None,
         usage_reported: bool = True,
     ) -> ModelCall:
         """A call that answered: its reply's token counts, as the provider reported them.
@@ -63,6 +64,7 @@ class ModelCall:
             cache_read_tokens=usage.cache_read_tokens,
             usd=usd if usage_reported else 0.0,
             session_id=session_id,
+            thread=thread,
             usage_reported=usage_reported,
         )
 

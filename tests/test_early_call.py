@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from engine_support import (
+    THREAD,
     EngineFactory,
     HangingModel,
     RecordingSink,
@@ -133,7 +134,12 @@ async def test_an_early_call_let_go_is_over_when_its_turn_is(
     # Cut off in flight: what it cost is not known, but that it was made is, and for
     # which session (the turn's).
     assert _model_calls(observer) == [
-        ModelCall(provider="hanging", outcome="cancelled", session_id=_only_session(engine))
+        ModelCall(
+            provider="hanging",
+            outcome="cancelled",
+            session_id=_only_session(engine),
+            thread=THREAD,  # its model_error line names the conversation
+        )
     ]
 
 
@@ -168,6 +174,7 @@ async def test_an_answer_the_turn_did_not_use_is_still_counted(
             input_tokens=120,
             output_tokens=7,
             session_id=_only_session(engine),
+            thread=THREAD,
         )
     ]
 

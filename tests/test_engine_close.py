@@ -94,7 +94,9 @@ async def test_a_model_call_cut_by_close_is_still_counted(
     assert model.cancelled == 1
     [session] = engine.rt.store.all_ids()
     calls = [e for e in observer.events if isinstance(e, ModelCall)]
-    assert calls == [ModelCall(provider="hanging", outcome="cancelled", session_id=session)]
+    assert calls == [
+        ModelCall(provider="hanging", outcome="cancelled", session_id=session, thread=THREAD)
+    ]
 
 
 async def test_delivery_stop_keeps_a_cancel_aimed_at_its_caller(home: Home) -> None:

@@ -211,7 +211,9 @@ async def test_a_stop_cancels_the_model_call_in_flight(
 
     assert model.cancelled == 1
     calls = [e for e in observer.events if isinstance(e, ModelCall)]
-    assert calls == [ModelCall(provider="hanging", outcome="cancelled", session_id=head(home))]
+    assert calls == [
+        ModelCall(provider="hanging", outcome="cancelled", session_id=head(home), thread=THREAD)
+    ]
     record = engine.rt.store.load(head(home))
     assert (record.state, record.reason) == (
         SessionState.CANCELLED,
