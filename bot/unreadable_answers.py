@@ -22,7 +22,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def notice_view(text: str) -> dict[str, Any]:
-    """A modal that only says ``text`` (plain words, escaped here)."""
+    """A modal that only says ``text``: signoff's own words, never a person's or a model's
+    (shown as Slack markup, unescaped)."""
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": "signoff"},
