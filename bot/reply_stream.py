@@ -143,7 +143,11 @@ class SlackReplyStream:
                 await work()
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(self.streams.interval)
+        # Not past the close: ``_close`` has sent the rest by then, and a flush left asleep
+        # held the bot's stop (which waits for stream updates) for up to an interval.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.streams.interval):
+                await self.closed.wait()
         self._flush_due = None
         async with self.lock:
             await self._flush()

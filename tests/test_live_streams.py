@@ -177,6 +177,28 @@ async def test_a_live_stream_is_finalized_in_one_call_with_its_mention_held_back
     assert [t["status"] for t in record["tasks"]] == ["complete"]
 
 
+async def test_a_closed_stream_leaves_no_update_waiting_for_its_interval(
+    slack: LocalSlack, web: AsyncWebClient, home: Home
+) -> None:
+    """A batch of text waiting for its interval was left asleep after the close that sent
+    it, and the bot's stop (which lets stream updates finish) waited for it: up to an
+    interval per stop (0.3 s by default; here a minute, so a wait shows)."""
+    streams = LiveStreams(web, home=home, interval=60.0)
+    surface = SlackSurface(web, streams=streams)
+    thread = await asked(slack)
+    reply = entry(thread)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE", people=("U0BOB",))
+    stream = streams.open(turn, entry_id=reply.id, people=turn.people)
+    await stream.text(TEXT)  # its batch waits for the interval
+    Outbox(home).enqueue(reply)
+    await stream.close()  # the whole reply is complete: nothing more to stream
+    await asyncio.wait_for(streams.drain(within=120.0), 10)
+    # Nothing of it is lost: the reply goes out whole.
+    await surface.post_reply(reply, check_first=False)
+    [message] = [m for m in slack.thread(channel=OPS, ts=thread.thread_ts) if m.get("bot_id")]
+    assert message["text"] == TEXT
+
+
 async def test_the_journal_holds_each_step_before_slack_shows_it(
     slack: LocalSlack, web: AsyncWebClient, home: Home
 ) -> None:
