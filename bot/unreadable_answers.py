@@ -74,10 +74,15 @@ def _not_text(view: object) -> list[str]:
 
 
 def _holds_surrogate(value: object) -> bool:
-    if isinstance(value, str):
-        return _SURROGATE.search(value) is not None
-    if isinstance(value, dict):
-        return any(_holds_surrogate(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_holds_surrogate(v) for v in value)
+    # A loop, not recursion: JSON nests deeper than Python's stack, and a RecursionError
+    # here would leave the envelope unacked.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and _SURROGATE.search(item) is not None:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False

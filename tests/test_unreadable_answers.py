@@ -82,3 +82,18 @@ def test_a_command_is_answered_to_its_sender_only() -> None:
 )
 def test_what_has_no_one_to_answer_gets_an_empty_ack(kind: str, payload: Any) -> None:
     assert unreadable_answer(kind, payload, kept="quar_1") is None
+
+
+def test_a_value_nested_deeper_than_the_stack_is_searched_all_the_same() -> None:
+    # JSON carries a value nested far deeper than Python's recursion limit lets a
+    # recursive walk go; the walk raised RecursionError and the envelope went unacked.
+    deep: Any = "no \ud800"
+    for _ in range(5000):
+        deep = [{"v": deep}]
+    answer = unreadable_answer("interactive", form({"reason": reason(deep)}), kept="q")
+    assert answer == {"response_action": "errors", "errors": {"reason": NOT_TEXT}}
+    fine: Any = "fine"
+    for _ in range(5000):
+        fine = [fine]
+    answer = unreadable_answer("interactive", form({"reason": reason(fine)}), kept="q")
+    assert answer is not None and answer["response_action"] == "update"
