@@ -112,16 +112,20 @@ class Quarantine:
         excerpt = ""
         if len(text) > MAX_PAYLOAD_BYTES or kept is None:
             kept, excerpt = None, text[: MAX_PAYLOAD_BYTES // 4]
-        record = QuarantineRecord(
-            id=f"quar_{secrets.token_hex(8)}",
-            at=utc_iso(now),
-            source=source[:64],
-            reason=reason[:1000],
-            event_id=event_id[:128],
-            payload=kept,
-            size=len(text),
-            excerpt=excerpt,
-        )
+        fields: dict[str, Any] = {
+            "id": f"quar_{secrets.token_hex(8)}",
+            "at": utc_iso(now),
+            "source": source[:64],
+            "reason": reason[:1000],
+            "event_id": event_id[:128],
+            "size": len(text),
+        }
+        try:
+            record = QuarantineRecord(**fields, payload=kept, excerpt=excerpt)
+        except ValidationError:
+            # JSON nests deeper than the model validates (pydantic stops at a depth
+            # json does not): kept as its text, like a payload too big to keep whole.
+            record = QuarantineRecord(**fields, excerpt=text[: MAX_PAYLOAD_BYTES // 4])
         directory = self.root / day
         directory.mkdir(parents=True, exist_ok=True)
         name = f"{now.strftime('%H%M%S%f')}-{record.id}.json"

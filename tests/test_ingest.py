@@ -305,3 +305,19 @@ def test_a_quarantine_write_that_fails_gives_its_place_back(home: Home, clock: F
     kept = quarantine.put(source="events_api", reason="r2", payload={"a": 2})
     assert kept is not None and [r.id for r in quarantine.records()] == [kept.id]
     assert quarantine.put(source="events_api", reason="r3", payload={"a": 3}) is None  # full
+
+
+def test_a_payload_json_can_nest_but_a_record_cannot_is_kept_as_its_text(
+    home: Home, clock: FixedClock
+) -> None:
+    """Nested 600 deep, a payload encodes as JSON but is past what the record's model
+    validates: the ValidationError left put (an interaction unacked, with a traceback);
+    it is kept as the start of its JSON text, like a payload too big to keep whole."""
+    deep: object = "x"
+    for _ in range(600):
+        deep = [deep]
+    quarantine = Quarantine(home, clock=clock)
+    kept = quarantine.put(source="interactive", reason="r", payload={"v": deep})
+    assert kept is not None and kept.payload is None
+    assert kept.excerpt.startswith('{"v": [[[') and kept.size == len(kept.excerpt)
+    assert [r.id for r in quarantine.records()] == [kept.id]

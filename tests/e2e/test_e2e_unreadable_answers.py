@@ -10,9 +10,11 @@ command that could not be read vanished without a word; now its sender is told t
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from signoff_e2e_kit import OPS, asked_under, decision, quarantined, until, write_policy
 
 from bot.app import SignoffBot
@@ -124,3 +126,40 @@ async def test_a_command_that_cannot_be_read_is_answered_to_its_sender(
     assert "could not read this command" in answer["text"]
     (kept,) = quarantined(settings.home)
     assert kept["source"] == "slash_commands" and kept["id"] in answer["text"]
+
+
+async def test_a_form_nested_past_the_stack_is_still_acked_with_its_answer(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A value nested 600 deep under an input block: JSON and the quarantine carry it, but
+    # looking for a surrogate in it by recursion overflowed the stack, and the envelope
+    # was never acked (the SDK logged a traceback), where before the answer it was.
+    caplog.set_level(logging.DEBUG, logger="signoff")
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    deep: Any = "x"
+    for _ in range(600):
+        deep = [deep]
+    sent = await slack.send_envelope(
+        type="interactive",
+        payload={
+            "type": "view_submission",
+            "user": {"id": "U0CAROL", "team_id": "T0LOCAL"},
+            "view": {
+                "callback_id": DENY_MODAL,
+                "blocks": [{"type": "input", "block_id": "reason"}],
+                "state": {"values": {"reason": {"reason": {"value": deep}}}},
+            },
+        },
+    )
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    answer = done.ack_payload or {}
+    assert answer.get("response_action") == "update", answer
+    (kept,) = quarantined(settings.home)
+    assert kept["id"] in str(answer["view"])
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("signoff")]
+    assert len([line for line in lines if "quarantined" in line]) == 1, lines
