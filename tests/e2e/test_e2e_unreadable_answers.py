@@ -163,3 +163,21 @@ async def test_a_form_nested_past_the_stack_is_still_acked_with_its_answer(
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("signoff")]
     assert len([line for line in lines if "quarantined" in line]) == 1, lines
+
+
+async def test_a_command_typed_with_a_lone_surrogate_is_answered_in_slack_to_its_sender(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    # Through Slack's own command path (not a raw envelope): the ack's body is what Slack
+    # shows, and only to the person who typed it.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    sent = await slack.slash_command(
+        command="/signoff", user="U0BOB", channel=OPS, text="trace \ud800"
+    )
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    assert not done.timed_out and not done.user_saw_error
+    told = await slack.wait_for_ephemeral(user="U0BOB", text_contains="could not read")
+    (kept,) = quarantined(settings.home)
+    assert kept["source"] == "slash_commands" and kept["id"] in told["text"]
+    assert slack.ephemeral_messages(user="U0CAROL") == []
