@@ -103,31 +103,6 @@ async def test_a_form_unreadable_otherwise_says_nothing_was_recorded_and_where_i
     assert decision(settings.home, approval) is None
 
 
-async def test_a_command_that_cannot_be_read_is_answered_to_its_sender(
-    slack: LocalSlack, start_bot: BotFactory, settings: Settings
-) -> None:
-    await start_bot()
-    await slack.wait_for_sockets(1, timeout=5)
-    sent = await slack.send_envelope(
-        type="slash_commands",
-        payload={
-            "command": "/signoff",
-            "text": "trace \ud800",
-            "user_id": "U0BOB",
-            "channel_id": OPS,
-            "team_id": "T0LOCAL",
-            "trigger_id": "1.2.3",
-            "response_url": "https://hooks.slack.com/commands/T0LOCAL/1/x",
-        },
-    )
-    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
-    answer = done.ack_payload or {}
-    assert answer.get("response_type") == "ephemeral", answer
-    assert "could not read this command" in answer["text"]
-    (kept,) = quarantined(settings.home)
-    assert kept["source"] == "slash_commands" and kept["id"] in answer["text"]
-
-
 async def test_a_form_nested_past_the_stack_is_still_acked_with_its_answer(
     slack: LocalSlack,
     start_bot: BotFactory,
