@@ -44,13 +44,8 @@ typecheck: $(STAMP)
 # Two test processes per core (pytest-xdist): most tests wait on sockets, subprocesses and
 # deadlines rather than compute: on 2 cores, -n 2 kept 0.9 of them busy on average and
 # took 314 s; -n 4 ran the same suite in 191 s.
-# Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE, which
-# the development machine sets): without it each test process compiled every test module
-# again, asserts rewritten (collection 8.5 s -> 3.2 s a process). The caches are gitignored
-# __pycache__/ directories. The `signoff` processes started through tests/helpers_proc.py
-# and the e2e kit's clean_env set the variable again, as they did before.
 test: $(STAMP)
-	env -u PYTHONDONTWRITEBYTECODE -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest -n $$(( 2 * $$(nproc) )); \
+	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest -n $$(( 2 * $$(nproc) )); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 # The chaos tests of tests/e2e/test_chaos*.py for 10 minutes each instead of CI's 20-25 s (not in check).
