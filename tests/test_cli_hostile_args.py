@@ -91,6 +91,9 @@ async def _ctrl_c(
 ) -> tuple[int, str]:
     """``signoff args`` interrupted once ``ready`` is done (None: once it prints "held"):
     its exit status and stderr."""
+    # faulthandler: a child still running long after its Ctrl-C is sent SIGABRT, and says
+    # where each of its threads was (seen once in CI, never again here).
+    env = {**env, "PYTHONFAULTHANDLER": "1"}
     child = await asyncio.create_subprocess_exec(
         SIGNOFF, *args, env=env, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, preexec_fn=_default_sigint,
@@ -103,8 +106,13 @@ async def _ctrl_c(
             else:
                 await ready
         child.send_signal(signal.SIGINT)
-        async with asyncio.timeout(30):
+        try:
+            async with asyncio.timeout(30):
+                _, err = await child.communicate()
+        except TimeoutError:
+            child.send_signal(signal.SIGABRT)
             _, err = await child.communicate()
+            raise AssertionError(f"running 30 s after its Ctrl-C:\n{err.decode()}") from None
     finally:
         if child.returncode is None:
             child.kill()
