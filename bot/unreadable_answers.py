@@ -58,9 +58,9 @@ def _not_text(view: object) -> list[str]:
         return []
     blocks = view.get("blocks")
     inputs = {
-        b.get("block_id")
+        b["block_id"]
         for b in (blocks if isinstance(blocks, list) else [])
-        if isinstance(b, dict) and b.get("type") == "input"
+        if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)
     }
     state = view.get("state")
     values = state.get("values") if isinstance(state, dict) else None

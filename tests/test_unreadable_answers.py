@@ -42,6 +42,9 @@ def test_each_input_holding_a_lone_surrogate_is_named_and_no_other() -> None:
         form({"reason": reason("fine")}),  # readable values: the problem is elsewhere
         form("not an object"),
         form({"reason": reason("\ud800")}, blocks="not a list"),
+        # a block id JSON can carry but no set can hold: it raised, and the envelope
+        # went unacked
+        form({"reason": reason("\ud800")}, blocks=[{"type": "input", "block_id": ["reason"]}]),
         {"type": "view_submission", "view": 7},
         {"type": "view_submission"},
     ],
