@@ -41,6 +41,7 @@ from .listeners import OUTSIDE, failure
 from .slack_fields import shown
 from .socket_link import SignoffSocketModeClient
 from .unreadable_answers import unreadable_answer
+from .unreadable_clicks import tell_clicker
 
 __all__ = ["SignoffSocketModeHandler"]
 
@@ -162,6 +163,10 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             and (req.type == "events_api" or outcome.fate is not Fate.HANDLED)
         ):
             await self._ack(client, req, arrived, _answer(req, outcome))
+        if outcome.fate is Fate.QUARANTINED and req.type == "interactive":
+            told = await tell_clicker(self.app.client, req.payload, kept=outcome.ref)
+            if told is not None:
+                log.info("the sender of %s: %s", outcome.ref, told)
 
     async def _event(self, payload: Any) -> Outcome:
         """What became of an event; whatever its work raised, one outcome (and one line)."""

@@ -6,6 +6,8 @@ empty, which closes the modal, so the person believed they had denied the reques
 modal stays open with the problem on the field that holds it, and a form unreadable for any
 other reason is replaced by one that says nothing was recorded and where it was kept. A
 command that could not be read vanished without a word; now its sender is told the same.
+A click (Slack shows nothing for its ack) is told to the person who clicked, beside what
+they clicked: ephemerally in its channel and thread, or by direct message from the Home tab.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ async def test_a_reason_that_is_not_text_keeps_the_modal_open_with_the_problem_o
     )
     made = await until(lambda: decision(settings.home, approval), what="the denial")
     assert made["verdict"] == "denied" and made["reason"] == "no way"
-    assert not slack.open_views(user="U0CAROL")
+    # The decision is recorded before the ack that closes the modal goes out.
+    await until(lambda: not slack.open_views(user="U0CAROL"), what="the modal closed")
 
 
 async def test_a_form_unreadable_otherwise_says_nothing_was_recorded_and_where_it_was_kept(
@@ -156,3 +159,123 @@ async def test_a_command_typed_with_a_lone_surrogate_is_answered_in_slack_to_its
     (kept,) = quarantined(settings.home)
     assert kept["source"] == "slash_commands" and kept["id"] in told["text"]
     assert slack.ephemeral_messages(user="U0CAROL") == []
+
+
+def _click(user: str, **where: Any) -> dict[str, Any]:
+    """A click as Slack sends one (its reference's ``block_actions``), but whose action id
+    signoff cannot read (a list): what a change of shape on Slack's side would look like."""
+    return {
+        "type": "block_actions",
+        "team": {"id": "T0LOCAL", "domain": "local"},
+        "user": {"id": user, "username": "carol", "team_id": "T0LOCAL"},
+        "api_app_id": "A0SIGNOFF",
+        "token": "verification-token",
+        "trigger_id": "12466734323.1395872398.3fd5e2c4fb2ab1e2e7f2b3bc4b1a8c97",
+        "actions": [
+            {"action_id": ["approve"], "block_id": "decide", "type": "button", "action_ts": "1.2"}
+        ],
+        **where,
+    }
+
+
+def _told_line(caplog: pytest.LogCaptureFixture, kept: str, saying: str) -> list[str]:
+    """The socket's lines about telling the sender of quarantine record ``kept``."""
+    lines = [r.getMessage() for r in caplog.records if r.name == "signoff.socket"]
+    return [line for line in lines if kept in line and saying in line]
+
+
+async def test_a_click_that_cannot_be_read_is_told_beside_the_card_and_decides_nothing(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "policy.toml", POLICY)
+    bot, _thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    before = slack.message(channel=OPS, ts=card["ts"])
+    thread_ts = card.get("thread_ts", card["ts"])
+    container = {
+        "type": "message",
+        "message_ts": card["ts"],
+        "channel_id": OPS,
+        "is_ephemeral": False,
+        "thread_ts": thread_ts,
+    }
+    sent = await slack.send_envelope(
+        type="interactive",
+        payload=_click("U0CAROL", container=container, channel={"id": OPS, "name": "ops"}),
+    )
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    assert not done.timed_out and not done.user_saw_error
+
+    told = await slack.wait_for_ephemeral(user="U0CAROL", text_contains="could not read this")
+    (kept,) = quarantined(settings.home)
+    assert kept["id"] in told["text"] and "nothing was decided" in told["text"]
+    assert told["channel"] == OPS and told.get("thread_ts") == thread_ts
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    # The card is as it was: still open, which is the truth.
+    assert slack.message(channel=OPS, ts=card["ts"]) == before
+    assert slack.ephemeral_messages(user="U0BOB") == []
+
+
+async def test_a_home_tab_click_that_cannot_be_read_is_told_by_direct_message(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    container = {"type": "view", "view_id": "V0HOME"}
+    sent = await slack.send_envelope(
+        type="interactive", payload=_click("U0CAROL", container=container)
+    )
+    await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    dm = await slack.wait_for_message(text_contains="could not read this", from_bot=True)
+    (kept,) = quarantined(settings.home)
+    assert kept["id"] in dm["text"]
+    assert dm["channel"].startswith("D")
+    assert [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == "U0CAROL"]
+
+
+async def test_an_unreadable_click_from_no_one_slack_could_name_tells_no_one(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A user id no Slack id looks like: kept for an operator, and nothing is posted.
+    caplog.set_level(logging.INFO, logger="signoff")
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    where = {"channel": {"id": OPS, "name": "ops"}, "container": {"channel_id": OPS}}
+    sent = await slack.send_envelope(type="interactive", payload=_click("<!channel>", **where))
+    await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    (kept,) = quarantined(settings.home)
+    await until(lambda: _told_line(caplog, kept["id"], "nobody to tell"), what="the line")
+    assert not slack.calls("chat.postEphemeral") and not slack.calls("chat.postMessage")
+
+
+async def test_an_unreadable_shortcut_slack_will_not_let_us_answer_is_logged_and_nothing_raises(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A message shortcut (``message_action``) whose callback id cannot be read, from a
+    # channel signoff may not post in: the refusal is the log line's, and nothing raises.
+    caplog.set_level(logging.INFO, logger="signoff")
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    slack.inject_fault(method="chat.postEphemeral", error="channel_not_found")
+    payload = {
+        **_click("U0CAROL", channel={"id": "C0ELSEWHERE", "name": "elsewhere"}),
+        "type": "message_action",
+        "callback_id": {"not": "text"},
+        "message_ts": "1700000000.000100",
+        "response_url": "https://hooks.slack.com/app/T0LOCAL/1/x",
+    }
+    sent = await slack.send_envelope(type="interactive", payload=payload)
+    done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    assert not done.timed_out
+    (kept,) = quarantined(settings.home)
+    (line,) = await until(lambda: _told_line(caplog, kept["id"], "could not tell"), what="it")
+    assert "channel_not_found" in line
+    (call,) = slack.calls("chat.postEphemeral")
+    assert "could not read this shortcut" in call.args["text"]
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
