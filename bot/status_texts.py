@@ -15,7 +15,7 @@ WAITING = "is waiting for approval"
 
 
 def retry_status(notice: RetryNotice) -> str:
-    """ "is waiting for Anthropic (529 overloaded_error); trying again in 12 s (2 of 6)…" """
+    """ "is waiting for Anthropic (529 overloaded_error); trying again in 12 s (2 of 4)…" """
     reason = plain_text(notice.reason, 60)
     wait = f"{notice.delay_s:.0f} s" if notice.delay_s >= 1 else "a moment"
     turn = f"{notice.attempt + 1} of {notice.attempts}"
