@@ -258,11 +258,13 @@ async def test_an_unreadable_shortcut_slack_will_not_let_us_answer_is_logged_and
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A message shortcut (``message_action``) whose callback id cannot be read, from a
-    # channel signoff may not post in: the refusal is the log line's, and nothing raises.
+    # channel signoff may not post in, by someone it may not DM either: the refusals are
+    # the log line's, and nothing raises.
     caplog.set_level(logging.INFO, logger="signoff")
     await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
     slack.inject_fault(method="chat.postEphemeral", error="channel_not_found")
+    slack.inject_fault(method="chat.postMessage", error="messages_tab_disabled")
     payload = {
         **_click("U0CAROL", channel={"id": "C0ELSEWHERE", "name": "elsewhere"}),
         "type": "message_action",
@@ -275,7 +277,7 @@ async def test_an_unreadable_shortcut_slack_will_not_let_us_answer_is_logged_and
     assert not done.timed_out
     (kept,) = quarantined(settings.home)
     (line,) = await until(lambda: _told_line(caplog, kept["id"], "could not tell"), what="it")
-    assert "channel_not_found" in line
+    assert "channel_not_found" in line and "messages_tab_disabled" in line
     (call,) = slack.calls("chat.postEphemeral")
     assert "could not read this shortcut" in call.args["text"]
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
