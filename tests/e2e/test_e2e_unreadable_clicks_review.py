@@ -9,6 +9,8 @@ Two ways the person behind an unreadable shortcut was told nothing, or told out 
 - A message shortcut's payload has no ``container``: the thread of the message it was used
   on is ``message.thread_ts``. It was not looked at, so a shortcut used on a reply was
   answered in the channel, out of sight of the thread it came from.
+- The telling went through the app's client, which retries a 5xx: an ephemeral Slack
+  stored before failing was posted again, and the person was told twice.
 """
 
 from __future__ import annotations
@@ -96,3 +98,36 @@ async def test_a_shortcut_on_a_reply_is_told_in_its_thread(
     (kept,) = quarantined(settings.home)
     assert kept["id"] in told["text"] and "nothing was done" in told["text"]
     assert told["channel"] == GENERAL and told.get("thread_ts") == parent
+
+
+async def test_a_click_whose_ephemeral_landed_before_slack_failed_is_told_once(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Slack stored the ephemeral, then answered 500: a post is not retried (a retry after
+    # one that landed shows it twice), unlike the app client's reads.
+    caplog.set_level(logging.INFO, logger="signoff")
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    slack.inject_fault(method="chat.postEphemeral", status=500, after_commit=True, count=1)
+    container = {"type": "message", "channel_id": GENERAL, "message_ts": "1.1"}
+    payload = {
+        **_shortcut("U0CAROL", GENERAL, {"ts": "1.1"}),
+        "type": "block_actions",
+        "container": {**container, "is_ephemeral": True},
+        "actions": [{"action_id": ["approve"], "block_id": "decide", "type": "button"}],
+    }
+    sent = await slack.send_envelope(type="interactive", payload=payload)
+    await slack.wait_for_ack(sent.envelope_id, timeout=5)
+    (kept,) = await until(lambda: quarantined(settings.home), what="the record")
+    # The line comes once the telling is over, retries and all.
+    (line,) = await until(lambda: _lines(caplog, kept["id"]), what="the line")
+    assert "could not tell them" in line
+    (call,) = slack.calls("chat.postEphemeral")
+    assert call.status == 500 and call.committed
+    (told,) = slack.ephemeral_messages(user="U0CAROL")
+    assert "could not read this click" in told["text"]
+    assert not slack.calls("chat.postMessage")  # a DM too would tell them twice
+    assert len(slack.ephemeral_messages(user="U0CAROL")) == 1
