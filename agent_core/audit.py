@@ -131,10 +131,16 @@ def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
 
 
 def _record(
-    home: Home, approval_id: str, found_in: Path | None = None, *, unlisted: bool = False
+    home: Home,
+    approval_id: str,
+    found_in: Path | None = None,
+    *,
+    unlisted: bool = False,
+    now: datetime | None = None,
 ) -> AuditRecord:
     """``found_in``: the session a capsule with no pointer was found in; ``unlisted``: its
-    pointer's shard could not be listed (so whether it has one is not known)."""
+    pointer's shard could not be listed (so whether it has one is not known); ``now``:
+    the time deadlines are judged at."""
     try:
         if found_in is None:
             pointer = Pointer.model_validate_json(read_file(home.pointer_path(approval_id)))
@@ -168,7 +174,7 @@ def _record(
         decision = request.decision()
         edits = request.edits()
         votes = [v for n in range(len(edits) + 1) for v in request.votes(n)]
-        outcome, executed_at, finished_at = call_outcome(request, decision)
+        outcome, executed_at, finished_at = call_outcome(request, decision, now=now)
         reasons = request.reasons(decision) if decision else []
         teller_problems, seen = told_applied(home, request)
         sealed, sealed_problems = records_seal(request, seen)
@@ -237,8 +243,12 @@ def _unlisted_shard(shard: Path, exc: OSError, *, what: str = "sessions") -> Aud
     )
 
 
-def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
-    """Every approval requested at or after ``since`` (an ``utc_iso`` time), oldest first."""
+def audit_records(
+    home: Home, *, since: str = "", now: datetime | None = None
+) -> Iterator[AuditRecord]:
+    """Every approval requested at or after ``since`` (an ``utc_iso`` time), oldest first;
+    with ``now``, an undecided request past its deadline reads expired (the sweep that
+    records it needs a bot)."""
     shards: list[AuditRecord] = []  # another user's shard: the rest is exported all the same
     hidden: set[Path] = set()  # shards of pointers not listed: their approvals' are unknown
 
@@ -247,7 +257,7 @@ def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
         shards.append(_unlisted_shard(shard, exc, what="approval pointers"))
 
     pointed = approval_ids(home, unlistable=pointers_unlisted)
-    records = [_record(home, n) for n in pointed]
+    records = [_record(home, n, now=now) for n in pointed]
     # A capsule is sealed in its session, its pointer is not: one whose pointer was
     # removed is still exported, and flagged, never silently left out.
     known = set(pointed)
@@ -263,7 +273,7 @@ def audit_records(home: Home, *, since: str = "") -> Iterator[AuditRecord]:
         for approval_id in found:
             if approval_id not in known:
                 unlisted = home.pointer_path(approval_id).parent in hidden
-                records.append(_record(home, approval_id, directory, unlisted=unlisted))
+                records.append(_record(home, approval_id, directory, unlisted=unlisted, now=now))
     records += shards
     # The time is the capsule's: one flagged whose seal does not vouch for it (changed,
     # unreadable, or removed) may be dated anywhere, so it is never filtered out by it.

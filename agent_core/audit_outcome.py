@@ -9,7 +9,8 @@ tool call, and a torn last line is no ticket (it was never followed by the call)
 outcome is derived from records every version writes; no record gains a field an older
 version could not read.
 
-Outcomes: ``pending``; ``denied``; ``expired``; ``stale: not run``; ``ran: ok`` / ``ran: error`` (it started); ``started, outcome uncertain`` (it
+Outcomes: ``pending``; ``expired, not yet recorded`` (undecided past its deadline, which
+no bot's sweep has recorded yet: it can never run); ``denied``; ``expired``; ``stale: not run``; ``ran: ok`` / ``ran: error`` (it started); ``started, outcome uncertain`` (it
 started, and how it ended is not known: a crash, a timeout, a lost server);
 ``started, no result recorded``; ``claimed, not started``; ``<status>, not known whether
 it started`` (the claiming session cannot be read); ``refused at start: not run``;
@@ -18,7 +19,9 @@ it started`` (the claiming session cannot be read); ``refused at start: not run`
 
 from __future__ import annotations
 
-from approvals import ApprovalRequest, Claim, Decision
+from datetime import datetime
+
+from approvals import ApprovalRequest, Claim, Decision, expired
 from sessions import IntentTicket, SessionFiles, SessionsError, check_session_id
 
 __all__ = ["call_started", "outcome"]
@@ -47,9 +50,14 @@ def _started(request: ApprovalRequest, claim: Claim) -> bool | None:
     )
 
 
-def outcome(request: ApprovalRequest, decision: Decision | None) -> tuple[str, str, str]:
-    """(outcome, executed_at: when the call was claimed, finished_at)."""
+def outcome(
+    request: ApprovalRequest, decision: Decision | None, *, now: datetime | None = None
+) -> tuple[str, str, str]:
+    """(outcome, executed_at: when the call was claimed, finished_at); ``now``: the time
+    an undecided request's deadline is judged at (None: not judged)."""
     if decision is None:
+        if now is not None and expired(request.capsule, now):
+            return "expired, not yet recorded", "", ""
         return "pending", "", ""
     if decision.verdict != "approved":
         return decision.verdict, "", ""

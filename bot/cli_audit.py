@@ -66,11 +66,12 @@ def _cell(value: Any) -> str:
 
 
 def run_audit(home: Home, args: argparse.Namespace) -> int:
+    now = SystemClock().now()
     try:
-        since = since_time(args.since, SystemClock().now()) if args.since is not None else ""
+        since = since_time(args.since, now) if args.since is not None else ""
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
-    records = list(audit_records(existing_home(home), since=since))
+    records = list(audit_records(existing_home(home), since=since, now=now))
     out = sys.stdout
     if args.format == "csv":
         writer = csv.writer(out, lineterminator="\n")

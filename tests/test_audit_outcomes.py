@@ -11,11 +11,14 @@ written, and synced, before every tool call (``agent_core/executor.py``).
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from engine_support import message
+from test_cli_errors import env_for, signoff
 
 from agent_core.audit import audit_records
 from agent_core.card_entries import card_view
@@ -92,3 +95,37 @@ async def test_when_the_claiming_session_is_gone_whether_it_started_is_not_known
     )
     [record] = audit_records(home)
     assert record.outcome == "error, not known whether it started", record
+
+
+async def test_a_request_past_its_deadline_that_no_bot_swept_reads_expired_not_pending(
+    make_engine: Any, home: Home, clock: FixedClock
+) -> None:
+    # `signoff pending` and the Home tab leave a request past its deadline out (it can
+    # never run), but no decision is recorded until a bot's sweep writes one: the export
+    # said "pending", the one place it still looked open.
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000001.000100"))
+    await engine.idle()
+    [waiting] = await engine.waiting()
+    [record] = audit_records(home, now=clock.now())
+    assert (record.status, record.outcome) == ("pending", "pending")
+    clock.advance(timedelta(days=2))
+    [record] = audit_records(home, now=clock.now())
+    assert record.status == "pending"  # nothing is recorded: the status says so
+    assert record.outcome == "expired, not yet recorded", record
+    assert ApprovalRequest.open(home, waiting.capsule.id).decision() is None
+
+
+async def test_the_command_judges_a_deadline_on_the_time_it_runs(
+    make_engine: Any, home: Home
+) -> None:
+    # A request made (on the fixed clock) on 2026-11-02, 24 h to decide, never decided:
+    # long expired when this runs. The export from a terminal says so, with no bot.
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000001.000100"))
+    await engine.idle()
+    await engine.close()
+    done = await asyncio.to_thread(signoff, "audit", env=env_for(home.root))
+    assert done.returncode == 0, done.stderr
+    [line] = done.stdout.splitlines()
+    assert json.loads(line)["outcome"] == "expired, not yet recorded"
