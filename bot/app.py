@@ -183,8 +183,6 @@ class SignoffBot:
                     ping_interval=ping_interval,
                     observer=observer,
                     controls=stops,
-                    # Its own connections (this loop's); a post retried only on a 429.
-                    teller=live_client(settings, observer=observer),
                 )
 
             handler = await socket.call(make_handler())

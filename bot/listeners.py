@@ -28,6 +28,7 @@ import aiohttp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 
+from .slack_calls import posting
 from .slack_errors import slack_error
 from .slack_fields import shown
 from .unreadable_answers import notice_view
@@ -170,11 +171,11 @@ async def _tell(args: AsyncArgs, body: dict[str, Any], text: str) -> str:
             return "told them by response_url"
         channel = _ids(body).get("channel")
         if user and isinstance(channel, str):
-            await args.client.chat_postEphemeral(channel=channel, user=user, text=text)
+            await posting(args.client).chat_postEphemeral(channel=channel, user=user, text=text)
             return "told them ephemerally"
         if user:
             # A Home tab click or a closed form: no channel to answer in but their DM.
-            await args.client.chat_postMessage(channel=user, text=text)
+            await posting(args.client).chat_postMessage(channel=user, text=text)
             return "told them in a direct message"
         return "nobody to tell"
     except Exception as again:

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from aiohttp import FormData
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -25,7 +26,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from agent_core.observe import ApiOutcome, Observer, SlackApiCall
 
-__all__ = ["ObservedAttempts", "ObservedWebClient", "classify"]
+__all__ = ["ObservedAttempts", "ObservedWebClient", "classify", "posting"]
 
 # (channel, thread_ts, ts) of the call this task is making; read by ObservedAttempts.
 _NAMED: ContextVar[tuple[str, str, str]] = ContextVar("slack_call_named", default=("", "", ""))
@@ -115,3 +116,17 @@ class ObservedWebClient(AsyncWebClient):
             return await super().api_call(api_method, json=json, data=data, params=params, **kwargs)
         finally:
             _NAMED.reset(token)
+
+
+def posting(client: AsyncWebClient) -> ObservedWebClient:
+    """``client`` for a post telling a person something: the same token, address,
+    connections and observer, tried again only on a 429 (which never lands). A post
+    retried after a 5xx or a dropped connection that Slack had stored shows twice."""
+    watch = [h for h in client.retry_handlers if isinstance(h, ObservedAttempts)]
+    return ObservedWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        session=client.session,
+        retry_handlers=[*watch, AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )

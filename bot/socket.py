@@ -31,7 +31,6 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.observe import EnvelopeAcked, NullObserver, Observer
 
@@ -39,6 +38,7 @@ from .commands import COMMAND
 from .envelopes import Fate, Outcome, screen_command, screen_interaction, stored_event
 from .ingest import EventIngest
 from .listeners import OUTSIDE, failure
+from .slack_calls import posting
 from .slack_fields import shown
 from .socket_link import SignoffSocketModeClient
 from .unreadable_answers import unreadable_answer
@@ -72,7 +72,6 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         ping_interval: float = 10,
         observer: Observer | None = None,
         controls: Controls | None = None,
-        teller: AsyncWebClient | None = None,
     ) -> None:
         # Bolt's __init__ only builds its client and registers ``handle``; this builds a
         # client that reports its link state and can be stopped for good instead.
@@ -90,9 +89,6 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
         self.ingest = ingest
         self.controls = controls
-        # Who tells the person behind an unreadable click: the app's client retries a 5xx,
-        # and a post retried after it landed would tell them twice.
-        self.teller = teller or app.client
         self.app_loop = app_loop
         self.accepting = True
         # The SDK runs each frame in a task it keeps no reference to: held here so that a
@@ -169,7 +165,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         ):
             await self._ack(client, req, arrived, _answer(req, outcome))
         if outcome.fate is Fate.QUARANTINED and req.type == "interactive":
-            told = await tell_clicker(self.teller, req.payload, kept=outcome.ref)
+            told = await tell_clicker(posting(self.app.client), req.payload, kept=outcome.ref)
             if told is not None:
                 log.info("the sender of %s: %s", outcome.ref, told)
 
