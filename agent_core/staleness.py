@@ -45,8 +45,9 @@ def deciders_text(decision: Decision) -> str:
 
 
 def stale_due(decision: Decision, now: datetime) -> bool:
-    """Has the decision's window closed? (Never, for one without ``valid_until``.)"""
-    return bool(decision.valid_until) and utc_iso(now) > decision.valid_until
+    """Has the decision's window closed? Its own instant is past it, as a card's deadline
+    is (``approvals.expired``). (Never, for one without ``valid_until``.)"""
+    return bool(decision.valid_until) and utc_iso(now) >= decision.valid_until
 
 
 def record_stale(

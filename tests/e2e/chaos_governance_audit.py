@@ -135,7 +135,7 @@ def audit_governance(out: Audit, home: Path, effects: ToolEffects, posts: Counte
             out.add("stale_ran", f"{where}: stale, yet claimed {claim} or started {len(starts)}")
         until = (decision or {}).get("valid_until")
         # Claimed only while valid, and stale only once it is not (the same clock writes both).
-        if until and claim is not None and claim["at"] > until:
+        if until and claim is not None and claim["at"] >= until:
             out.add("stale_ran", f"{where}: claimed at {claim['at']}, valid until {until}")
         if until and stale is not None and stale["at"] < until:
             out.add("stale_ran", f"{where}: stale at {stale['at']}, valid until {until}")
