@@ -1,6 +1,7 @@
 """The bot on Socket Mode, wired from validated settings (``signoff run`` and ``dev`` run it).
 
-Start-up: ``auth.test`` (who am I), open the engine, recover (design flow 7), connect.
+Start-up: ``auth.test`` (who am I), open the engine, recover (design flow 7), connect,
+then expire what came due while no bot ran.
 While running, the engine delivers its outbox to Slack, and a sweep every few seconds
 expires due requests and re-wakes any thread whose work is still queued.
 On SIGTERM or SIGINT: stop taking envelopes (Slack redelivers what was not acked), close
@@ -235,8 +236,7 @@ class SignoffBot:
         if self.live is not None:
             # Streams a stopped process left: finalized by their reply's delivery, or gone.
             self.live.streams.spawn(self.live.streams.sweep())
-        counts = await self.engine.recover()
-        log_event(log, "recovered", data=counts)
+        counts = await self.engine.recover(sweep=False)
         if self.live is not None:
             # What the last process may have left a thread's agent session showing.
             recent = await self.engine.recent_threads()
@@ -244,6 +244,9 @@ class SignoffBot:
         await self.socket.call(self.handler.connect_async())  # type: ignore[no-untyped-call]
         if self.handler.client.refused is not None:
             raise ConfigError(self.handler.client.refused)
+        # Linked first: expiring costs ~15 ms a request, and a click is judged at its time.
+        counts["expired"] = await self.engine.sweep(queued=False)
+        log_event(log, "recovered", data=counts)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _sweep_forever(self) -> None:
