@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from . import (
     engine_bench,
     engine_scale_bench,
+    expiry_bench,
     live_bench,
     loop_bench,
     ops_bench,
@@ -38,6 +39,7 @@ class Sizes:
     long_thread: int = 300
     clicks: int = 20
     pending: tuple[int, ...] = (0, 1_000, 10_000)
+    expired: tuple[int, ...] = (1_000,)
     parked: int = 10_000
     turns: int = 200
     ops_turns: int = 300
@@ -47,13 +49,13 @@ class Sizes:
 
 QUICK = Sizes(
     loop=loop_bench.LoopSizes(threads=20, rounds=2, mentions=100),
-    long_thread=30, clicks=4, pending=(0, 200), parked=500, turns=50, ops_turns=20,
-    on_disk=(1_000,), starts=2,
+    long_thread=30, clicks=4, pending=(0, 200), expired=(200,), parked=500, turns=50,
+    ops_turns=20, on_disk=(1_000,), starts=2,
 )  # fmt: skip
 SMOKE = Sizes(
     loop=loop_bench.LoopSizes(threads=2, rounds=1, fanout_delay=0.2, mentions=4),
-    long_thread=3, clicks=1, pending=(0, 2), parked=10, turns=5, ops_turns=3, on_disk=(10,),
-    starts=1,
+    long_thread=3, clicks=1, pending=(0, 2), expired=(2,), parked=10, turns=5, ops_turns=3,
+    on_disk=(10,), starts=1,
 )  # fmt: skip
 
 Bench = Callable[[Sizes], Awaitable[str]]
@@ -75,6 +77,7 @@ BENCHES: dict[str, Bench] = {
     "thread": lambda s: thread_bench.long_thread_table(s.long_thread),
     "click": lambda s: scale_bench.click_table(s.clicks),
     "startup": lambda s: scale_bench.startup_table(list(s.pending), repeats=s.starts),
+    "expiry": lambda s: expiry_bench.expiry_table(list(s.expired), repeats=s.starts),
     "turn": lambda s: engine_bench.per_turn(s.turns),
     "memory": lambda s: engine_bench.parked_memory(s.parked),
     "scale": lambda s: engine_scale_bench.scale_table(list(s.on_disk)),

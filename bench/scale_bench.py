@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,20 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools import ToolRegistry
 from approvals import Policy, PolicyRule
 from bot.cards import APPROVE
-from sessions import Home, InboxMessage, ThreadKey, atomic
+from sessions import Clock, Home, InboxMessage, ThreadKey, atomic
 
 from .gated_tool import STARTS_FILE, TOOLS
 from .procs import CHANNEL, Stack, child_env, wait_until
 from .report import median, met, ms, p99, table
 from .thread_bench import home_shape
 
-__all__ = ["build_pending_home", "click_table", "startup_table"]
+__all__ = ["build_pending_home", "click_table", "startup", "startup_table"]
 
 
-async def build_pending_home(home: Path, count: int) -> None:
+async def build_pending_home(home: Path, count: int, *, clock: Clock | None = None) -> None:
     """``count`` sessions, each parked on one pending approval of ``bench_gated_action``,
-    with a reminder due in two hours (a team that sets ``remind_after``: a timer marker each)."""
+    with a reminder due in two hours (a team that sets ``remind_after``: a timer marker each);
+    asked at ``clock``'s time (a past one: deadlines that passed while no bot ran)."""
     atomic.set_fsync(False)
     gated = ModelReply(
         tool_calls=(RawToolCall(id="c1", name="bench_gated_action", arguments='{"n":1}'),),
@@ -52,7 +54,7 @@ async def build_pending_home(home: Path, count: int) -> None:
     engine = await Engine.open(
         home=Home(home), surface=RecordingSurface(), registry=ToolRegistry(TOOLS),
         model=ScriptedModel([gated], repeat_last=True, record=False),
-        policy=Policy(default=PolicyRule(remind_after_seconds=2 * 3600)),
+        policy=Policy(default=PolicyRule(remind_after_seconds=2 * 3600)), clock=clock,
     )  # fmt: skip
     try:
         for start in range(0, count, 200):
@@ -148,8 +150,11 @@ async def click_table(clicks: int) -> str:
     )
 
 
-async def _startup(stack: Stack, home: Path) -> tuple[float, float]:
-    """(spawn → Socket Mode connected, spawn → /readyz 200), then stops the bot."""
+async def startup(
+    stack: Stack, home: Path, *, settled: Callable[[], bool] | None = None
+) -> tuple[float, float, float]:
+    """(spawn → Socket Mode connected, spawn → /readyz 200, spawn → ``settled``: 0 without
+    it), then stops the bot."""
     known = await stack.socket_ids()
     bot = stack.spawn_bot("signoff", home=home)
     ready_at: list[float] = []
@@ -165,10 +170,15 @@ async def _startup(stack: Stack, home: Path) -> tuple[float, float]:
             pass
         return bool(ready_at)
 
+    async def done() -> bool:
+        return settled is None or await asyncio.to_thread(settled)
+
     connected_at = await stack.connected(bot, known, limit=600)
     await wait_until(ready, 600)
+    await wait_until(done, 600)
+    settled_at = time.time() - bot.spawned_at if settled is not None else 0.0
     bot.stop()
-    return connected_at - bot.spawned_at, ready_at[0] - bot.spawned_at
+    return connected_at - bot.spawned_at, ready_at[0] - bot.spawned_at, settled_at
 
 
 # What ``signoff reindex`` runs, in a process of its own; its baseline is the same rebuild
@@ -202,8 +212,8 @@ async def startup_table(counts: list[int], *, repeats: int = 3) -> str:
                 await build_pending_home(home, count)
                 built = time.perf_counter() - built
                 shape = await asyncio.to_thread(home_shape, home)
-                runs = sorted([await _startup(stack, home) for _ in range(repeats)])
-                connect, ready = runs[len(runs) // 2]  # the median start (a busy machine)
+                runs = sorted([await startup(stack, home) for _ in range(repeats)])
+                connect, ready, _ = runs[len(runs) // 2]  # the median start (a busy machine)
                 base = base or (connect, ready)
                 reindex = await asyncio.to_thread(_reindex, home) if count else None
                 alone = await asyncio.to_thread(_reindex, home, one_process=True) if count else None

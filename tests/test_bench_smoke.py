@@ -24,9 +24,10 @@ def _bench(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_black_box_and_in_process_benches_print_their_tables() -> None:
-    done = _bench("--smoke", "throughput", "turn")
+    done = _bench("--smoke", "throughput", "turn", "expiry")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "bare Bolt: mentions/s" in done.stdout
+    assert "2 expired while no bot ran" in done.stdout
     assert "signoff: CPU per mention" in done.stdout
     assert "Per-turn engine overhead" in done.stdout
 
