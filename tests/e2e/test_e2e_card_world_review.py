@@ -1,0 +1,144 @@
+"""An approval while the Slack world around its card changes: the card deleted by a
+person, Slack answering its update with a 5xx after applying it, or rate-limiting it.
+The approved call runs once, the card (or the thread, when the card is gone) tells the
+truth, a refusal for good is tried once and logged once, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from conftest import FAST
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    as_in_manifest,
+    bot_reply,
+    home_buttons,
+    home_of,
+    mention,
+    outcome_text,
+    restarts,
+    thread_path,
+    until,
+    wait_card,
+)
+
+from bot.app import SignoffBot
+from bot.cards import APPROVE
+from bot.config import Settings
+from localslack import LocalSlack, WorkspaceConfig
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+DM = "D0ALICE"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    """The workspace as the manifest sets it up (the Home tab on)."""
+    async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=13, timing=FAST))) as server:
+        yield server
+
+
+def outbox_log(settings: Settings, thread: str) -> list[dict[str, Any]]:
+    path: Path = thread_path(settings.home, thread) / "outbox.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.exc_info]
+
+
+async def test_a_deleted_card_decided_from_the_home_tab_runs_once_and_is_given_up_once(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await slack.open_app_home(user="U0BOB")
+    await home_of(slack, "U0BOB", has="Waiting for you (0)")
+    thread = await mention(slack, "restart the api service")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    assert slack.workspace.remove(OPS, card["ts"]) is not None  # a person deleted the card
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    done = await bot_reply(slack, thread, "restart_service` finished", timeout=5)
+    assert "restarts=1" in done["text"]
+    await bot.engine.idle()
+    assert restarts(settings.home) == 1
+    failed = [d for d in outbox_log(settings, thread) if d["outcome"] == "failed"]
+    assert failed and {d["error"] for d in failed} == {"message_not_found"}
+    assert len([c for c in slack.calls("chat.update")]) == len(failed)
+    assert not tracebacks(caplog)
+
+
+# A 5xx after Slack applied the update (twice), and 429s in a row (Retry-After 1 s).
+@pytest.mark.parametrize(
+    "fault_args",
+    [
+        {"status": 500, "after_commit": True, "count": 2},
+        {"status": 429, "retry_after": 1, "count": 3},
+    ],
+    ids=["5xx-after-commit", "ratelimited"],
+)
+async def test_a_card_update_slack_fails_for_a_while_shows_the_result_once(
+    slack: LocalSlack,
+    bot: SignoffBot,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    fault_args: dict[str, Any],
+) -> None:
+    caplog.set_level(logging.INFO)
+    thread = await mention(slack, "restart the api service")
+    card = await wait_card(slack, thread)
+    fault = slack.inject_fault(method="chat.update", **fault_args)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished", timeout=10)
+    await until(
+        lambda: "ran: ok" in outcome_text(slack.message(channel=OPS, ts=card["ts"])),
+        what="the card showing the result",
+        timeout=15,
+    )
+    await bot.engine.idle()
+    assert fault.remaining == 0  # every fault answered
+    assert restarts(settings.home) == 1
+    assert [d for d in outbox_log(settings, thread) if d["outcome"] == "failed"] == []
+    assert not tracebacks(caplog)
+
+
+async def test_a_card_the_approvals_channel_refuses_is_still_decided_from_the_home_tab(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Asked in a direct message, the card goes to an approvals channel that was archived:
+    it is given up once, and the request still reaches its approvers (their Home) and its
+    asker (hers); decided there, the call runs once and the DM hears how it ended."""
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(approvals_channel=OPS)
+    await slack.wait_for_sockets(1, timeout=5)
+    for user in ("U0ALICE", "U0BOB"):
+        await slack.open_app_home(user=user)
+        await home_of(slack, user, has="Waiting for you (0)")
+    slack.inject_fault(method="chat.postMessage", channel=OPS, error="is_archived", count=None)
+    await slack.post_message(channel=DM, user="U0ALICE", text="restart web")
+    bobs = await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    approval = next(v for a, v in home_buttons(bobs) if a == APPROVE)
+    await home_of(slack, "U0ALICE", has="restart_service")
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await slack.wait_for_message(
+        channel=DM, from_bot=True, text_contains="restart_service` finished", timeout=10
+    )
+    await bot.engine.idle()
+    assert restarts(settings.home, "web") == 1
+    gave_up = [r.getMessage() for r in caplog.records if r.getMessage().startswith("gave up")]
+    assert gave_up and all("is_archived" in m for m in gave_up)
+    posts = [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == OPS]
+    assert len(posts) == len(gave_up)  # once per card version, never retried
+    assert not tracebacks(caplog)
