@@ -112,6 +112,38 @@ async def _point(client: AsyncWebClient, entry: OutboxEntry, capsule: Capsule, t
     )
 
 
+async def _tell_refused(
+    client: AsyncWebClient, entry: OutboxEntry, capsule: Capsule, exc: DeliveryError
+) -> None:
+    """The approvals channel refused the card for good (archived, signoff not in it): the
+    direct message would hear nothing until the decision, its pointer never posted. Said
+    once (looked for first: a crash may come before the entry is recorded failed)."""
+    try:
+        async for message in thread_messages(client, capsule.thread):
+            if ours(message).get("refused") == capsule.id:
+                return
+        text = join(
+            literal("⚠️ `"),
+            escape(capsule.tool),
+            literal("` needs a person's approval, but I could not post the request in "),
+            channel_link(capsule.card_channel),
+            literal(" ("),
+            escape(exc.reason),
+            literal(
+                "). Approvers can still decide it from signoff's Home tab; an operator can "
+                "see it with `signoff pending`."
+            ),
+        )
+        await client.chat_postMessage(
+            channel=capsule.thread.channel,
+            thread_ts=str(capsule.thread.thread_ts),
+            text=text,
+            metadata=metadata(entry.id, refused=capsule.id),
+        )
+    except Exception as told:  # a courtesy: the card's own failure is what is recorded
+        log.warning("could not tell %s its card was refused: %s", capsule.thread.label(), told)
+
+
 async def show_routed_card(
     client: AsyncWebClient,
     entry: OutboxEntry,
@@ -139,14 +171,19 @@ async def show_routed_card(
             client.chat_update(channel=capsule.card_channel, ts=ts, text=text, blocks=blocks)
         )
     else:
-        response = await _call(
-            client.chat_postMessage(
-                channel=capsule.card_channel,
-                text=text,
-                blocks=blocks,
-                metadata=metadata(entry.id, approval=capsule.id),
+        try:
+            response = await _call(
+                client.chat_postMessage(
+                    channel=capsule.card_channel,
+                    text=text,
+                    blocks=blocks,
+                    metadata=metadata(entry.id, approval=capsule.id),
+                )
             )
-        )
+        except DeliveryError as exc:
+            if exc.permanent and view.decision is None:
+                await _tell_refused(client, entry, capsule, exc)
+            raise
         ts = str(response["ts"])
     try:
         if not (check_first and await _pointer_landed(client, capsule)):

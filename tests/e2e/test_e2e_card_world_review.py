@@ -142,3 +142,33 @@ async def test_a_card_the_approvals_channel_refuses_is_still_decided_from_the_ho
     posts = [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == OPS]
     assert len(posts) == len(gave_up)  # once per card version, never retried
     assert not tracebacks(caplog)
+
+
+async def test_the_asker_is_told_once_when_the_approvals_channel_refuses_her_card(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """Her direct message heard nothing until the decision (a day by default): the
+    pointer to the card is posted only once the card is, and her Home said the request
+    waits in #ops, where nobody could see it. Now the direct message says the card could
+    not be posted there and why, and that approvers can still decide from their Home
+    tab; once, whatever later versions of the card meet."""
+    bot = await start_bot(approvals_channel=OPS)
+    await slack.wait_for_sockets(1, timeout=5)
+    slack.inject_fault(method="chat.postMessage", channel=OPS, error="is_archived", count=None)
+    posted = await slack.post_message(channel=DM, user="U0ALICE", text="restart web")
+    told = await slack.wait_for_message(
+        channel=DM, from_bot=True, text_contains="could not post", timeout=10
+    )
+    assert told.get("thread_ts") == posted
+    assert "is_archived" in told["text"] and "Home" in told["text"]
+    assert "<#C0OPS>" in told["text"]
+    await slack.open_app_home(user="U0BOB")
+    bobs = await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    approval = next(v for a, v in home_buttons(bobs) if a == APPROVE)
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await slack.wait_for_message(
+        channel=DM, from_bot=True, text_contains="restart_service` finished", timeout=10
+    )
+    await bot.engine.idle()
+    notices = [m for m in slack.messages(channel=DM) if "could not post" in str(m.get("text"))]
+    assert len(notices) == 1, notices
