@@ -20,7 +20,8 @@ acks unless the outcome is ``deferred``. The event is judged in three steps:
 
 Dedupe is twofold: a short in-memory window of event ids answers fast, and the inbox's
 file names (the message ``ts``) make the durable decision, which also folds a mention's
-``message`` and ``app_mention`` twins into one.
+``message`` and ``app_mention`` twins into one. A message that can never be stored is
+quarantined once: its redelivery or twin is a ``duplicate`` of that record (``kept_events``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, utc_iso
 from .envelopes import Fate, Outcome
 from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
 from .handled_events import HANDLED, GroupChangedHook, HomeOpenedHook, Malformed, handle_event
+from .kept_events import KeptEvents
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]
@@ -132,6 +134,7 @@ class EventIngest:
         self.on_group_changed = on_group_changed
         self.quarantine = quarantine or Quarantine(home, clock=clock)
         self._recent: RecentKeys[str] = RecentKeys(window)  # event ids stored or found stored
+        self._kept = KeptEvents()  # events quarantined lately: a redelivery, a twin
         self._background: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, work: Awaitable[Any]) -> None:
@@ -232,6 +235,8 @@ class EventIngest:
             return None
 
     async def _quarantine(self, payload: JsonValue, reason: str, *, ref: str) -> Outcome:
+        if (kept := self._kept.record_of(payload)) is not None:
+            return Outcome(fate=Fate.DUPLICATE, reason=f"already quarantined as {kept}", ref=ref)
         event_id = payload.get("event_id") if isinstance(payload, dict) else None
         try:
             record = await asyncio.to_thread(
@@ -249,6 +254,7 @@ class EventIngest:
             return Outcome(
                 fate=Fate.DROPPED, reason=f"{reason} (quarantine full for today)", ref=ref
             )
+        self._kept.add(payload, record.id)
         return Outcome(fate=Fate.QUARANTINED, reason=f"{reason} (as {record.id})", ref=ref)
 
     async def _store(self, callback: EventCallback) -> Outcome:

@@ -230,7 +230,8 @@ async def test_a_full_quarantine_drops_with_a_reason_and_a_failing_one_defers(
         Disk(), home, clock, quarantine=Quarantine(home, clock=clock, daily_limit=1)
     )
     assert (await ingest.handle(payload("Ev1", ts="x"))).fate is Fate.QUARANTINED
-    full = await ingest.handle(payload("Ev2", ts="x"))
+    # Another message (its own ts): the same ts is the first one's twin, kept already.
+    full = await ingest.handle(payload("Ev2", ts="y"))
     assert full.fate is Fate.DROPPED and "quarantine full for today" in full.reason
     # A quarantine that cannot be written (here a file stands where its directory goes;
     # root ignores permission bits) is a storage failure like any other.

@@ -85,7 +85,8 @@ async def test_a_malformed_home_opened_is_quarantined_and_publishes_nothing(
     assert outcome.fate is Fate.QUARANTINED
     assert "event.user" in outcome.reason
     assert opened == []
-    bad_tab = await ingest.handle(home_opened(tab="settings"))
+    # Another opening (its own event id): the same one again would be a redelivery.
+    bad_tab = await ingest.handle({**home_opened(tab="settings"), "event_id": "EvHome2"})
     assert bad_tab.fate is Fate.QUARANTINED
 
 

@@ -1,0 +1,85 @@
+"""Events API envelopes as Slack sends them again: a redelivery (``retry_attempt``, same
+``event_id``) and a mention's ``message`` twin (same ``ts``) of a payload that can never
+be stored. Each is acked with one line, and the message is kept in quarantine once: a
+second record of the same message is one more thing for a person to review, with
+nothing new in it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from signoff_e2e_kit import BOT_USER, OPS, bot_reply, mention, quarantined
+
+from bot.app import SignoffBot
+from bot.config import Settings
+from localslack import LocalSlack
+
+T = "T0LOCAL"
+
+
+def _event(event_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` in its ``event_callback`` envelope, as Slack's reference prints it."""
+    return {
+        "token": "legacy",
+        "team_id": T,
+        "api_app_id": "A0SIGNOFF",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": 1515449522,
+        "event": event,
+    }
+
+
+async def _send(slack: LocalSlack, payload: dict[str, Any]) -> None:
+    sent = await slack.send_envelope(type="events_api", payload=payload)
+    assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
+
+
+def _lines(caplog: pytest.LogCaptureFixture, event_id: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "signoff.socket" and event_id in r.getMessage()
+    ]
+
+
+async def test_a_malformed_mention_slack_delivers_again_is_quarantined_once(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="signoff.socket")
+    # A lone surrogate: JSON carries it, no file or log can.
+    bad = _event(
+        "Ev0AGAIN01",
+        {"type": "app_mention", "channel": OPS, "user": "U0ALICE", "ts": "1900000000.000100",
+         "text": f"<@{BOT_USER}> status of \ud800api", "event_ts": "1900000000.000100"},
+    )  # fmt: skip
+    await _send(slack, bad)
+    await _send(slack, bad)  # the first ack was lost: Slack sends it again
+    [record] = quarantined(settings.home)
+    first, again = _lines(caplog, "Ev0AGAIN01")
+    assert "quarantined" in first and record["id"] in first
+    assert again.endswith(f"duplicate: already quarantined as {record['id']}"), again
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_a_malformed_reply_and_its_mention_twin_are_quarantined_once(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In a thread signoff takes part in, a reply that mentions it comes as a ``message``
+    and an ``app_mention`` of the same ``ts``, each with its own event id."""
+    caplog.set_level(logging.DEBUG, logger="signoff.socket")
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api")
+    await bot.engine.idle()
+    said = {"user": "U0ALICE", "channel": OPS, "ts": "1900000000.000200", "thread_ts": thread,
+            "text": f"<@{BOT_USER}> status of \ud800web"}  # fmt: skip
+    await _send(
+        slack, _event("Ev0TWIN0001", {"type": "message", "channel_type": "channel", **said})
+    )
+    await _send(slack, _event("Ev0TWIN0002", {"type": "app_mention", **said}))
+    [record] = quarantined(settings.home)
+    assert record["event_id"] == "Ev0TWIN0001"
+    [twin] = _lines(caplog, "Ev0TWIN0002")
+    assert twin.endswith(f"duplicate: already quarantined as {record['id']}"), twin
