@@ -235,6 +235,10 @@ class EventIngest:
             return None
 
     async def _quarantine(self, payload: JsonValue, reason: str, *, ref: str) -> Outcome:
+        async with self._kept.writing:  # a twin comes at once, in a task of its own
+            return await self._keep(payload, reason, ref=ref)
+
+    async def _keep(self, payload: JsonValue, reason: str, *, ref: str) -> Outcome:
         if (kept := self._kept.record_of(payload)) is not None:
             return Outcome(fate=Fate.DUPLICATE, reason=f"already quarantined as {kept}", ref=ref)
         event_id = payload.get("event_id") if isinstance(payload, dict) else None

@@ -7,6 +7,7 @@ within minutes, and after a restart a second record is the worst that can happen
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 
@@ -37,6 +38,8 @@ class KeptEvents:
         self._records: OrderedDict[str, str] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()  # the socket thread's loop and the disk threads
+        # Held while a record is written: a twin handled meanwhile must wait to find it.
+        self.writing = asyncio.Lock()
 
     def record_of(self, payload: JsonValue) -> str | None:
         """The id of the record that already keeps this event, if any."""

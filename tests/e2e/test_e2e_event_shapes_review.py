@@ -83,3 +83,25 @@ async def test_a_malformed_reply_and_its_mention_twin_are_quarantined_once(
     assert record["event_id"] == "Ev0TWIN0001"
     [twin] = _lines(caplog, "Ev0TWIN0002")
     assert twin.endswith(f"duplicate: already quarantined as {record['id']}"), twin
+
+
+async def test_twins_of_a_malformed_reply_that_come_together_are_quarantined_once(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Slack sends the twins within milliseconds, and each frame is handled in its own
+    task: the second must not be judged while the first is still being written."""
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api")
+    await bot.engine.idle()
+    said = {"user": "U0ALICE", "channel": OPS, "ts": "1900000000.000300", "thread_ts": thread,
+            "text": f"<@{BOT_USER}> status of \ud800web"}  # fmt: skip
+    twins = [
+        await slack.send_envelope(type="events_api", payload=_event(event_id, event))
+        for event_id, event in (
+            ("Ev0TOGETHER1", {"type": "message", "channel_type": "channel", **said}),
+            ("Ev0TOGETHER2", {"type": "app_mention", **said}),
+        )
+    ]
+    for sent in twins:
+        assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
+    assert len(quarantined(settings.home)) == 1
