@@ -22,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, JsonValue
 
 from sessions import InvalidIdError, check_slack_id
 
-from .slack_fields import EventId, Label, SlackId, SlackTs, Text
+from .slack_fields import EventId, EventText, Label, SlackId, SlackTs
 
 __all__ = [
     "EventCallback",
@@ -88,7 +88,7 @@ class MessageEvent(_Payload):
     type: Literal["app_mention", "message"]
     channel: SlackId
     user: SlackId
-    text: Text | None = None
+    text: EventText | None = None
     ts: SlackTs
     thread_ts: SlackTs | None = None
     subtype: Literal["thread_broadcast", "file_share"] | None = None

@@ -9,6 +9,7 @@ characters; ````action_id``, ``block_id`` and ``callback_id`` are at most 255; a
 
 from __future__ import annotations
 
+import html
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints, ValidationError
@@ -19,6 +20,7 @@ __all__ = [
     "MAX_TEXT",
     "ActionId",
     "EventId",
+    "EventText",
     "Label",
     "SlackId",
     "SlackTs",
@@ -50,6 +52,23 @@ SlackTs = Annotated[str, Strict(), AfterValidator(check_slack_ts)]
 EventId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9]{1,64}$")]
 Text = Annotated[
     str, StringConstraints(strict=True, max_length=MAX_TEXT), BeforeValidator(_unicode)
+]
+
+
+def _as_written(text: str) -> str:
+    if len(html.unescape(text)) > MAX_TEXT:
+        raise ValueError(f"should have at most {MAX_TEXT} characters as written")
+    return text
+
+
+# A message's text as events carry it: Slack's limit is on what the person wrote, and the
+# event escapes each &, < and > (``&amp;`` is five characters for one), so a pasted log
+# within the limit can arrive longer than it.
+EventText = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=5 * MAX_TEXT),
+    BeforeValidator(_unicode),
+    AfterValidator(_as_written),
 ]
 ActionId = Annotated[str, StringConstraints(strict=True, max_length=255), BeforeValidator(_unicode)]
 # callback_id, trigger_id, a button value and the like.

@@ -105,3 +105,21 @@ async def test_twins_of_a_malformed_reply_that_come_together_are_quarantined_onc
     for sent in twins:
         assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
     assert len(quarantined(settings.home)) == 1
+
+
+async def test_a_reply_within_slacks_limit_whose_escaping_passes_it_is_answered(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Slack's 40,000 characters are what the person wrote; the event's text has each
+    &, < and > escaped (``&amp;`` is five characters for one). A pasted log of 14,000
+    characters full of them is a message, and is answered, not quarantined."""
+    thread = await mention(slack, "status of api")
+    await bot_reply(slack, thread, "service=api")
+    await bot.engine.idle()
+    pasted = "&lt;x&gt; &amp;&amp; " * 1_000  # 7,000 characters typed, 21,000 sent
+    said = {"type": "message", "channel_type": "channel", "user": "U0ALICE", "channel": OPS,
+            "ts": "1900000000.000400", "thread_ts": thread,
+            "text": f"status of web {pasted}{pasted}"}  # fmt: skip
+    await _send(slack, _event("Ev0PASTED01", said))
+    await bot_reply(slack, thread, "service=web")
+    assert quarantined(settings.home) == []
