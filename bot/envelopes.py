@@ -60,6 +60,8 @@ class Outcome:
     reason: str = ""
     # The payload's event id, or the quarantine record's id: for the log line.
     ref: str = ""
+    # The quarantine record that keeps it (quarantined only): its sender is told so.
+    kept: str = ""
     # An error of signoff's own (a bug) that led here: logged with its traceback.
     error: BaseException | None = None
     # Slack telling the operator why signoff goes quiet (a revoked token, events it

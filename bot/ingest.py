@@ -27,6 +27,7 @@ quarantined once: its redelivery or twin is a ``duplicate`` of that record (``ke
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import logging
 import re
@@ -177,7 +178,7 @@ class EventIngest:
         except Exception as exc:  # a bug of ours: keep the payload, say so loudly
             reason = f"could not store: {type(exc).__name__}: {shown(str(exc), 200)}"
             outcome = await self._quarantine(payload, reason, ref=ref)
-            return Outcome(fate=outcome.fate, reason=outcome.reason, ref=outcome.ref, error=exc)
+            return dataclasses.replace(outcome, error=exc)
 
     def _for_signoff(self, payload: JsonValue) -> EventEnvelope | Outcome:
         """The envelope when it is addressed to signoff; otherwise why it is not taken."""
@@ -259,7 +260,9 @@ class EventIngest:
                 fate=Fate.DROPPED, reason=f"{reason} (quarantine full for today)", ref=ref
             )
         self._kept.add(payload, record.id)
-        return Outcome(fate=Fate.QUARANTINED, reason=f"{reason} (as {record.id})", ref=ref)
+        return Outcome(
+            fate=Fate.QUARANTINED, reason=f"{reason} (as {record.id})", ref=ref, kept=record.id
+        )
 
     async def _store(self, callback: EventCallback) -> Outcome:
         event, event_id = callback.event, callback.event_id

@@ -42,7 +42,7 @@ from .slack_calls import posting
 from .slack_fields import shown
 from .socket_link import SignoffSocketModeClient
 from .unreadable_answers import unreadable_answer
-from .unreadable_clicks import tell_clicker
+from .unreadable_notices import tell_sender
 
 __all__ = ["SignoffSocketModeHandler"]
 
@@ -164,10 +164,11 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             and (req.type == "events_api" or outcome.fate is not Fate.HANDLED)
         ):
             await self._ack(client, req, arrived, _answer(req, outcome))
-        if outcome.fate is Fate.QUARANTINED and req.type == "interactive":
-            told = await tell_clicker(posting(self.app.client), req.payload, kept=outcome.ref)
+        if outcome.kept:  # acked first: telling its sender may take Slack a while
+            teller = posting(self.app.client)
+            told = await tell_sender(teller, str(req.type), req.payload, kept=outcome.kept)
             if told is not None:
-                log.info("the sender of %s: %s", outcome.ref, told)
+                log.info("the sender of %s: %s", outcome.kept, told)
 
     async def _event(self, payload: Any) -> Outcome:
         """What became of an event; whatever its work raised, one outcome (and one line)."""
@@ -245,7 +246,11 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
                 fate=Fate.DROPPED, reason=f"{refused.reason} (quarantine full for today)"
             )
         return Outcome(
-            fate=Fate.QUARANTINED, reason=refused.reason, ref=record.id, error=refused.error
+            fate=Fate.QUARANTINED,
+            reason=refused.reason,
+            ref=record.id,
+            kept=record.id,
+            error=refused.error,
         )
 
     async def _bolt(

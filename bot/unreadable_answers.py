@@ -6,7 +6,7 @@ field holding text that is not valid Unicode (JSON can carry a lone surrogate, w
 file, log or Slack post can) is named, to be typed again, and a form unreadable for any
 other reason is replaced by one that says nothing was recorded and where it was kept; a
 command is answered, to its sender only, with the same. (A click, whose ack Slack shows
-nothing for, is told after it: ``unreadable_clicks``.)
+nothing for, is told after it: ``unreadable_notices``.)
 """
 
 from __future__ import annotations

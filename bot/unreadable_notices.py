@@ -1,0 +1,121 @@
+"""Telling the person behind a click, a shortcut or a message that signoff could not read it.
+
+Slack shows nothing for a click's ack, and the card stays as it was (nothing was decided,
+which is the truth), so the person saw nothing happen and no reason; a mention's author
+waited for an answer that was never coming. After the ack they are told, to them only,
+beside what they did: ephemerally in its channel and thread, or by direct message from
+the Home tab, or when Slack refuses the ephemeral (a message shortcut works in
+conversations signoff is not in). A form or a command is answered on its ack instead
+(``unreadable_answers``). Only ids Slack could have sent are used: the payload was not
+readable, and nothing else of it is ever shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from sessions import InvalidIdError, check_slack_id, check_slack_ts
+
+from .listeners import failure
+from .slack_text import literal
+
+__all__ = ["tell_sender"]
+
+# What each interaction is called, and what did not happen because of it.
+_TOLD_AFTER = {
+    "block_actions": ("click", "nothing was decided"),
+    "shortcut": ("shortcut", "nothing was done"),
+    "message_action": ("shortcut", "nothing was done"),
+}
+_MESSAGE = ("message", "it did nothing with it")
+
+
+@dataclass(frozen=True)
+class _Sender:
+    user: str | None
+    channel: str | None
+    thread_ts: str | None
+    what: str
+    outcome: str
+
+
+def _sender(kind: str, payload: dict[str, Any]) -> _Sender | None:
+    """Who to tell and where, for a payload of envelope type ``kind`` (None: nobody
+    expects an answer to such a thing)."""
+    if kind == "events_api":
+        event = payload.get("event")
+        if not isinstance(event, dict) or event.get("type") not in ("app_mention", "message"):
+            return None
+        return _Sender(
+            _valid(check_slack_id, event.get("user")),
+            _valid(check_slack_id, event.get("channel")),
+            _valid(check_slack_ts, event.get("thread_ts"))
+            or _valid(check_slack_ts, event.get("ts")),
+            *_MESSAGE,
+        )
+    kind_of = payload.get("type")
+    named = _TOLD_AFTER.get(kind_of) if kind == "interactive" and isinstance(kind_of, str) else None
+    if named is None:
+        return None
+    return _Sender(
+        _valid(check_slack_id, _field(payload, "user", "id")),
+        _valid(check_slack_id, _field(payload, "channel", "id"))
+        or _valid(check_slack_id, _field(payload, "container", "channel_id")),
+        # A message shortcut has no container: its message says which thread it was in.
+        _valid(check_slack_ts, _field(payload, "container", "thread_ts"))
+        or _valid(check_slack_ts, _field(payload, "message", "thread_ts")),
+        *named,
+    )
+
+
+async def tell_sender(
+    client: AsyncWebClient, kind: str, payload: object, *, kept: str
+) -> str | None:
+    """Tell the person behind ``payload`` (acked already, kept as quarantine record
+    ``kept``) that signoff did nothing with it; says how, for the log line (None: not a
+    thing anyone expects an answer to)."""
+    sender = _sender(kind, payload) if isinstance(payload, dict) else None
+    if sender is None:
+        return None
+    if sender.user is None:
+        return "nobody to tell"
+    text = literal(
+        f"signoff could not read this {sender.what}, so {sender.outcome}. It was kept for an "
+        f"operator as {kept} (`signoff quarantine {kept}`)."
+    )
+    refused = ""
+    try:
+        if sender.channel is not None:
+            try:
+                await client.chat_postEphemeral(
+                    channel=sender.channel, user=sender.user, text=text, thread_ts=sender.thread_ts
+                )
+                return "told them ephemerally"
+            except SlackApiError as exc:
+                if exc.response.status_code >= 500:
+                    raise  # it may have landed: a DM too could tell them twice
+                # Not there (signoff is not in the conversation, the thread is gone):
+                # their DM still reaches them.
+                refused = f" (the ephemeral was refused: {failure(exc)})"
+        # A Home tab or modal click: no channel to answer in but their DM.
+        await client.chat_postMessage(channel=sender.user, text=text)
+        return f"told them in a direct message{refused}"
+    except Exception as exc:  # Slack refused, or is unreachable: the log line says so
+        return f"could not tell them: {failure(exc)}{refused}"
+
+
+def _field(payload: dict[str, Any], key: str, inner: str) -> object:
+    found = payload.get(key)
+    return found.get(inner) if isinstance(found, dict) else None
+
+
+def _valid(check: Callable[[object], str], value: object) -> str | None:
+    try:
+        return check(value)
+    except InvalidIdError:
+        return None
