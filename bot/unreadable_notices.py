@@ -52,7 +52,7 @@ def _sender(kind: str, payload: dict[str, Any]) -> _Sender | None:
         if not isinstance(event, dict) or event.get("type") not in ("app_mention", "message"):
             return None
         return _Sender(
-            _valid(check_slack_id, event.get("user")),
+            _valid(_person, event.get("user")),
             _valid(check_slack_id, event.get("channel")),
             _valid(check_slack_ts, event.get("thread_ts"))
             or _valid(check_slack_ts, event.get("ts")),
@@ -63,7 +63,7 @@ def _sender(kind: str, payload: dict[str, Any]) -> _Sender | None:
     if named is None:
         return None
     return _Sender(
-        _valid(check_slack_id, _field(payload, "user", "id")),
+        _valid(_person, _field(payload, "user", "id")),
         _valid(check_slack_id, _field(payload, "channel", "id"))
         or _valid(check_slack_id, _field(payload, "container", "channel_id")),
         # A message shortcut has no container: its message says which thread it was in.
@@ -112,6 +112,15 @@ async def tell_sender(
 def _field(payload: dict[str, Any], key: str, inner: str) -> object:
     found = payload.get(key)
     return found.get(inner) if isinstance(found, dict) else None
+
+
+def _person(value: object) -> str:
+    """A user's id: a direct message to any other id (a channel's) would be posted there,
+    for everyone in it to read, after the ephemeral to it was refused."""
+    user = check_slack_id(value)
+    if not user.startswith(("U", "W")):
+        raise InvalidIdError(f"not a user id: {user}")
+    return user
 
 
 def _valid(check: Callable[[object], str], value: object) -> str | None:

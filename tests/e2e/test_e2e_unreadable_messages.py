@@ -86,3 +86,20 @@ async def test_a_reply_that_cannot_be_read_is_told_in_its_thread(
     (kept,) = quarantined(settings.home)
     assert kept["id"] in told["text"]
     assert "x" * 10 not in told["text"]  # signoff's own words, never the message's
+
+
+async def test_a_mention_whose_user_is_a_channel_posts_nothing_in_that_channel(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The person told is a person: a ``user`` naming a channel had its ephemeral refused
+    (no such user), and the direct message that follows a refusal was posted to that id,
+    in the channel, for everyone in it to read."""
+    caplog.set_level(logging.INFO, logger="signoff.socket")
+    ts = await slack.post_message(channel=OPS, user="U0ALICE", text="status of api")
+    before = len(slack.messages(channel=OPS))
+    await _send(slack, _mention("Ev0CHANUSER", user=OPS, ts=ts, event_ts=ts))
+    (kept,) = quarantined(settings.home)
+    # The telling is done (its log line), and it told nobody: there was no person.
+    (line,) = await until(lambda: _told(caplog), what="the line that says who was told")
+    assert line == f"the sender of {kept['id']}: nobody to tell"
+    assert len(slack.messages(channel=OPS)) == before
