@@ -10,7 +10,8 @@ outcome is derived from records every version writes; no record gains a field an
 version could not read.
 
 Outcomes: ``pending``; ``expired, not yet recorded`` (undecided past its deadline, which
-no bot's sweep has recorded yet: it can never run); ``denied``; ``expired``; ``stale: not run``; ``ran: ok`` / ``ran: error`` (it started); ``started, outcome uncertain`` (it
+no bot's sweep has recorded yet: it can never run; one whose approvals were all in reads
+``pending``, since the sweep approves it); ``denied``; ``expired``; ``stale: not run``; ``ran: ok`` / ``ran: error`` (it started); ``started, outcome uncertain`` (it
 started, and how it ended is not known: a crash, a timeout, a lost server);
 ``started, no result recorded``; ``claimed, not started``; ``<status>, not known whether
 it started`` (the claiming session cannot be read); ``refused at start: not run``;
@@ -50,13 +51,21 @@ def _started(request: ApprovalRequest, claim: Claim) -> bool | None:
     )
 
 
+def _quorum_in(request: ApprovalRequest) -> bool:
+    """Are its approvals all in, by the quorum it was asked with? A crash came between the
+    last vote and the decision, and the sweep approves it, past its deadline or not
+    (``approvals.expiry``): its call can still run. (The current policy may ask for more,
+    which the audit does not read; then it does expire, and it reads pending until then.)"""
+    return len(request.approvals()) >= max(request.capsule.policy.quorum, 1)
+
+
 def outcome(
     request: ApprovalRequest, decision: Decision | None, *, now: datetime | None = None
 ) -> tuple[str, str, str]:
     """(outcome, executed_at: when the call was claimed, finished_at); ``now``: the time
     an undecided request's deadline is judged at (None: not judged)."""
     if decision is None:
-        if now is not None and expired(request.capsule, now):
+        if now is not None and expired(request.capsule, now) and not _quorum_in(request):
             return "expired, not yet recorded", "", ""
         return "pending", "", ""
     if decision.verdict != "approved":

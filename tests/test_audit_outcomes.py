@@ -23,7 +23,7 @@ from test_cli_errors import env_for, signoff
 from agent_core.audit import audit_records
 from agent_core.card_entries import card_view
 from agent_core.engine import Engine
-from approvals import ApprovalRequest, ExecutionResult
+from approvals import ApprovalRequest, ExecutionResult, Vote
 from bot.cards import card_blocks
 from sessions import FixedClock, Home, utc_iso
 
@@ -129,3 +129,24 @@ async def test_the_command_judges_a_deadline_on_the_time_it_runs(
     assert done.returncode == 0, done.stderr
     [line] = done.stdout.splitlines()
     assert json.loads(line)["outcome"] == "expired, not yet recorded"
+
+
+async def test_a_request_past_its_deadline_whose_approvals_were_all_in_is_not_read_expired(
+    make_engine: Any, home: Home, clock: FixedClock
+) -> None:
+    # A crash came between the last vote and the decision: the sweep approves such a
+    # request, deadline or not (approvals.expiry), and its call can run. The export read
+    # it "expired, not yet recorded" (it can never run), and the sweep then approved it.
+    engine = await make_engine()
+    await engine.ingest(message("restart api", ts="1700000001.000100"))
+    await engine.idle()
+    [waiting] = await engine.waiting()
+    request = ApprovalRequest.open(home, waiting.capsule.id, clock=clock)
+    vote = Vote(approval_id=request.id, user="U0BOB", approve=True, at=utc_iso(clock.now()))
+    assert request.write_vote(vote)
+    clock.advance(timedelta(days=2))
+    [record] = audit_records(home, now=clock.now())
+    assert (record.status, record.outcome) == ("pending", "pending"), record
+    await engine.sweep()
+    decision = ApprovalRequest.open(home, request.id).decision()
+    assert decision is not None and decision.verdict == "approved"
