@@ -68,6 +68,8 @@ async def test_a_mention_that_cannot_be_read_is_told_to_its_author_once(
     await until(lambda: _told(caplog), what="the line that says so")
 
     await _send(slack, payload)  # its ack was lost: Slack sends it again
+    # A sender is told after the ack: the frame's end, not the ack, says nothing more comes.
+    await bot.socket.call(bot.handler.frames_done(within=5))
     await bot.engine.idle()
     assert len(quarantined(settings.home)) == 1
     assert len(slack.ephemeral_messages(user="U0ALICE")) == 1
