@@ -2,7 +2,8 @@
 twice: a redelivery (its ack was lost, or late) has the same ``event_id``, and a mention's
 ``message`` twin the same team, channel and ``ts``. A second record would hold nothing
 new, only one more thing for a person to review. In memory only: Slack's retries come
-within minutes, and after a restart a second record is the worst that can happen.
+within minutes, and after a restart a second record (and its sender told a second time) is
+the worst that can happen.
 """
 
 from __future__ import annotations

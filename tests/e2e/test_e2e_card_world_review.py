@@ -27,6 +27,7 @@ from signoff_e2e_kit import (
     thread_path,
     until,
     wait_card,
+    write_policy,
 )
 
 from bot.app import SignoffBot
@@ -168,6 +169,36 @@ async def test_the_asker_is_told_once_when_the_approvals_channel_refuses_her_car
     await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
     await slack.wait_for_message(
         channel=DM, from_bot=True, text_contains="restart_service` finished", timeout=10
+    )
+    await bot.engine.idle()
+    notices = [m for m in slack.messages(channel=DM) if "could not post" in str(m.get("text"))]
+    assert len(notices) == 1, notices
+
+
+async def test_a_card_refused_again_after_a_vote_tells_the_asker_no_second_time(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    """Each undecided version of a refused card (here: after the first of two approvals)
+    meets the same refusal; the direct message's thread is read first, and the notice
+    that is there already is not posted again."""
+    policy = write_policy(tmp_path / "policy.toml", "[tools.restart_service]\nquorum = 2\n")
+    bot = await start_bot(approvals_channel=OPS, policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    slack.inject_fault(method="chat.postMessage", channel=OPS, error="is_archived", count=None)
+    await slack.post_message(channel=DM, user="U0ALICE", text="restart web")
+    await slack.wait_for_message(channel=DM, from_bot=True, text_contains="could not post")
+    await slack.open_app_home(user="U0BOB")
+    bobs = await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    approval = next(v for a, v in home_buttons(bobs) if a == APPROVE)
+    refused_before = len(slack.calls("chat.postMessage"))
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    # The vote's version of the card is tried, refused, and the thread looked at.
+    await until(
+        lambda: (
+            len(slack.calls("chat.postMessage")) > refused_before
+            and slack.calls("conversations.replies")
+        ),
+        what="the vote's card refused and the thread read",
     )
     await bot.engine.idle()
     notices = [m for m in slack.messages(channel=DM) if "could not post" in str(m.get("text"))]
