@@ -26,6 +26,7 @@ from approvals import Capsule
 from sessions import OutboxEntry
 
 from .cards import card_blocks, fallback_text
+from .listeners import failure
 from .message_metadata import metadata, ours, thread_messages
 from .slack_errors import delivery_error, look_first
 from .slack_text import channel_link, escape, join, literal, parse_utc
@@ -141,7 +142,9 @@ async def _tell_refused(
             metadata=metadata(entry.id, refused=capsule.id),
         )
     except Exception as told:  # a courtesy: the card's own failure is what is recorded
-        log.warning("could not tell %s its card was refused: %s", capsule.thread.label(), told)
+        log.warning(
+            "could not tell %s its card was refused: %s", capsule.thread.label(), failure(told)
+        )
 
 
 async def show_routed_card(
