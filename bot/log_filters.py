@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["ClientMistakes", "StdoutChatter"]
+__all__ = ["ClientMistakes", "InvalidNotifications", "StdoutChatter"]
 
 
-class StdoutChatter(logging.Filter):
-    """The MCP SDK logs an ERROR with a traceback for every line a stdio server writes to
-    stdout that is not JSON-RPC (a server left printing debug output): kept as one
-    WARNING line, for the 1st, 10th, 100th… such line, so the log says it once and how
-    often, without a flood."""
+class _Seldom(logging.Filter):
+    """A record the SDK repeats without bound (with a traceback), kept as one WARNING line
+    for the 1st, 10th, 100th and every 1000th time, saying how many so far."""
 
-    NOISE = "Failed to parse JSONRPC message from server"
+    NOISE = ""
 
     def __init__(self) -> None:
         super().__init__()
@@ -29,11 +27,39 @@ class StdoutChatter(logging.Filter):
             return False
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.exc_info = record.exc_text = None
-        record.msg = (
+        record.msg, record.args = self.said(record), ()
+        return True
+
+    def said(self, record: logging.LogRecord) -> str:
+        raise NotImplementedError
+
+
+class StdoutChatter(_Seldom):
+    """The MCP SDK logs an ERROR with a traceback for every line a stdio server writes to
+    stdout that is not JSON-RPC (a server left printing debug output)."""
+
+    NOISE = "Failed to parse JSONRPC message from server"
+
+    def said(self, record: logging.LogRecord) -> str:
+        return (
             f"an MCP stdio server wrote a line to stdout that is not JSON-RPC, skipped "
             f"({self.seen} so far; servers must log to stderr)"
         )
-        return True
+
+
+class InvalidNotifications(_Seldom):
+    """The MCP SDK logs a WARNING with a traceback quoting what the server sent for every
+    notification it cannot validate (a progress without its token, a log message at no
+    level), and a server can send them as fast as it writes. The line names the method,
+    never the server's text."""
+
+    NOISE = "Failed to validate notification: %s"
+
+    def said(self, record: logging.LogRecord) -> str:
+        # Only a method the SDK knows fails validation: its name is the SDK's, not the server's.
+        args = record.args if isinstance(record.args, tuple) else ()
+        method = str(args[0])[:64] if args else "notification"
+        return f"an MCP server sent a {method} that is not valid MCP, skipped ({self.seen} so far)"
 
 
 class ClientMistakes(logging.Filter):
