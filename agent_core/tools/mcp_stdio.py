@@ -34,6 +34,7 @@ from mcp.client.stdio import (
     get_default_environment,
 )
 from mcp.shared.message import SessionMessage
+from mcp.types import JSONRPCError, JSONRPCNotification, JSONRPCRequest, JSONRPCResponse
 
 __all__ = ["LINE_LIMIT", "stdio_transport"]
 
@@ -41,6 +42,11 @@ log = logging.getLogger("signoff.mcp")
 
 # A listing of many tools, or a long result, fits many times over; no model reads more.
 LINE_LIMIT = 32 << 20
+# Requests of the server's own (ping, sampling…) not yet answered: the SDK answers each in
+# a task of its own, parked while the server does not read its stdin. Past this many, its
+# stdout is not read until it reads: a server sending requests without end waits, as one
+# writing without end does, rather than taking signoff's memory one task at a time.
+OPEN_REQUEST_LIMIT = 64
 
 
 class LineTooLong(Exception):
@@ -84,8 +90,23 @@ async def stdio_transport(
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
     shutting_down = False
     writer_done = anyio.Event()
+    open_requests: set[object] = set()  # ids of the server's requests not yet answered
+    answered = anyio.Event()
+
+    def track(item: SessionMessage | Exception) -> None:
+        message = item.message if isinstance(item, SessionMessage) else None
+        if isinstance(message, JSONRPCRequest):
+            open_requests.add(message.id)
+        elif (
+            isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled"
+        ):
+            # A request the server cancels is never answered (the spec forbids it).
+            named = (message.params or {}).get("requestId")
+            if isinstance(named, str | int):  # any JSON at all, as the server wrote it
+                open_requests.discard(named)
 
     async def stdout_reader() -> None:
+        nonlocal answered
         assert process.stdout is not None
         too_long = False
         try:
@@ -93,10 +114,17 @@ async def stdio_transport(
                 try:
                     async for line in lines(process.stdout, limit=limit):
                         text = line.decode(server.encoding, server.encoding_error_handler)
+                        item = _parse_line(text)
+                        track(item)
                         try:
-                            await read_writer.send(_parse_line(text))
+                            await read_writer.send(item)
                         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                             return
+                        while len(open_requests) > OPEN_REQUEST_LIMIT and not (
+                            shutting_down or writer_done.is_set()  # no answer will come
+                        ):
+                            answered = anyio.Event()
+                            await answered.wait()
                 except LineTooLong:
                     too_long = True
                     log.warning(
@@ -124,12 +152,17 @@ async def stdio_transport(
                     json = message.message.model_dump_json(by_alias=True, exclude_unset=True)
                     data = (json + "\n").encode(server.encoding, server.encoding_error_handler)
                     await process.stdin.send(data)
+                    if isinstance(message.message, JSONRPCResponse | JSONRPCError):
+                        open_requests.discard(message.message.id)
+                        answered.set()
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             await read_writer.aclose()  # the session sees the end, not a request hanging
         finally:
             writer_done.set()
+            answered.set()
 
     async def shutdown() -> None:
+        answered.set()  # a reader waiting for answers drains, so the server can exit
         read_stream.close()  # lets the reader drain: a server blocked on stdout can exit
         write_stream.close()
         with anyio.move_on_after(_WRITER_FLUSH_TIMEOUT):

@@ -15,7 +15,8 @@ a log message at no level). ``progress``: N ``notifications/progress`` for the c
 ``cancel``: ``notifications/cancelled`` naming the call itself. ``stray``: answers to
 ids never sent (the call's id + 1 .. + 3, an id of another type). ``twice``: the call
 is answered twice, the second time with another text. ``list-changed``:
-``notifications/tools/list_changed``.
+``notifications/tools/list_changed``. ``pings``: N ``ping`` requests, reading no answer
+until the call is answered.
 Every call received is recorded (``{"tool": name}``), and every client message after
 the handshake (``{"method": ...}``) too.
 """
@@ -109,6 +110,8 @@ def main() -> None:
                 elif args.during == "bad-notes":
                     notify("notifications/progress", {"progress": n})
                     notify("notifications/message", {"data": f"no level {n}"})
+                elif args.during == "pings":  # without reading a single answer
+                    send({"jsonrpc": "2.0", "id": f"p{n}", "method": "ping"})
                 elif args.during == "progress":
                     notify("notifications/progress",
                            {"progressToken": token, "progress": n, "message": SECRET})  # fmt: skip

@@ -9,6 +9,7 @@ happened in a line, not a traceback a notification."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from mcp.types import CallToolResult, TextContent
 
+from agent_core.tools.base import ToolOutcomeUnknown
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.mcp_spec import McpServerSpec
 from bot.logs import setup_logging
@@ -133,3 +135,31 @@ async def test_answers_to_no_call_or_a_second_answer_are_never_another_calls_res
     entries = recorded(tmp_path / "record.jsonl")
     assert [e["tool"] for e in entries if "tool" in e] == ["get_x"] * 3
     assert "Traceback" not in logs.getvalue()
+
+
+async def test_requests_a_server_sends_without_reading_the_answers_take_bounded_memory(
+    tmp_path: Path,
+) -> None:
+    # Each request is answered by a task of its own, parked on the server's full stdin:
+    # one for every request it sent, without bound, until the server reads. Bounded, the
+    # server waits on its own stdout, and the call it never answers ends uncertain.
+    record = tmp_path / "record.jsonl"
+    spec = McpServerSpec(
+        command=[sys.executable, str(ASKING), "--record", str(record), "--during", "pings",
+                 "--count", "20000"],
+        timeout="2s",
+    )  # fmt: skip
+    server = McpServer("ops", spec, health_interval=3600)
+    await server.start()
+    try:
+        before = len(asyncio.all_tasks())
+        call = asyncio.create_task(server.call("get_x", {"a": "1"}, approval_id="ap"))
+        most = 0
+        while not call.done():
+            most = max(most, len(asyncio.all_tasks()) - before)
+            await asyncio.sleep(0.05)
+        with pytest.raises(ToolOutcomeUnknown, match="did not answer within"):
+            call.result()
+    finally:
+        await server.aclose()
+    assert most < 500, most
