@@ -96,8 +96,11 @@ class Index:
                 os.close(held)
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        # One step on the connection's thread, the statement and its rows: as two, a write
+        # queued between them ran while this read held its WAL snapshot, and one from another
+        # process meanwhile made that write fail at once, "database is locked"
+        # (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
+        return list(await self._conn.execute_fetchall(sql, params))
 
     # writes ---------------------------------------------------------------------
     async def put_session(self, record: SessionRecord) -> None:
