@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from approvals import ApprovalRequest, Claim, Decision, expired
+from approvals import ApprovalRequest, Claim, Decision, Policy, expired, quorum_of
 from sessions import IntentTicket, SessionFiles, SessionsError, check_session_id
 
 __all__ = ["call_started", "outcome"]
@@ -56,7 +56,7 @@ def _quorum_in(request: ApprovalRequest) -> bool:
     last vote and the decision, and the sweep approves it, past its deadline or not
     (``approvals.expiry``): its call can still run. (The current policy may ask for more,
     which the audit does not read; then it does expire, and it reads pending until then.)"""
-    return len(request.approvals()) >= max(request.capsule.policy.quorum, 1)
+    return len(request.approvals()) >= quorum_of(request, Policy())  # the captured rule
 
 
 def outcome(
