@@ -85,9 +85,11 @@ def delivery_error(exc: Exception) -> DeliveryError:
             headers = getattr(exc.response, "headers", {}) or {}
             after = headers.get("Retry-After") or headers.get("retry-after")
             # Slack sends seconds; a proxy in front of it may send an HTTP date: unread,
-            # the wait is a second, never a ValueError taken for a bug of ours.
+            # the wait is a second, never a ValueError taken for a bug of ours. Under a
+            # second (a proxy's 0, a date past) is a second too, Slack's smallest: taken
+            # as given, the thread was retried every few ms for as long as the 429s lasted.
             wait = parse_retry_after({"retry-after": after}) if isinstance(after, str) else None
-            wait = 1.0 if wait is None else wait
+            wait = 1.0 if wait is None else max(wait, 1.0)
             return DeliveryError(f"ratelimited ({wait:g}s)", retry_after=wait)
         if error in PERMANENT:
             return DeliveryError(error, permanent=True)

@@ -27,9 +27,21 @@ def _ratelimited(retry_after: str | None) -> SlackApiError:
     return SlackApiError("ratelimited", response)  # type: ignore[no-untyped-call]
 
 
-@pytest.mark.parametrize(("after", "wait"), [("7", 7.0), ("0.5", 0.5), (None, 1.0)])
+@pytest.mark.parametrize(("after", "wait"), [("7", 7.0), ("1.5", 1.5), (None, 1.0)])
 def test_a_retry_after_in_seconds_is_waited_as_given(after: str | None, wait: float) -> None:
     assert delivery_error(_ratelimited(after)).retry_after == wait
+
+
+@pytest.mark.parametrize("after", ["0", "0.01", "-3"])
+def test_a_retry_after_under_a_second_waits_a_second(after: str) -> None:
+    # A proxy's "Retry-After: 0" was retried at once, about every 10 ms for as long as
+    # its 429s lasted; Slack's own smallest wait is a second.
+    assert delivery_error(_ratelimited(after)).retry_after == 1.0
+
+
+def test_a_retry_after_date_in_the_past_waits_a_second() -> None:
+    when = email.utils.formatdate(time.time() - 30, usegmt=True)
+    assert delivery_error(_ratelimited(when)).retry_after == 1.0
 
 
 def test_a_retry_after_date_from_a_proxy_is_a_wait_not_a_crash() -> None:
