@@ -22,6 +22,7 @@ from approvals import (
     Stale,
     Told,
     approvers_of,
+    card_entry_id,
     quorum_of,
 )
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
@@ -49,6 +50,9 @@ class OpenRequest:
     # Who may decide under both rules (``approvers_of``; None: as the capsule's rule says,
     # which is also right when both are open).
     approvers: tuple[str, ...] | None = None
+    # Slack's reason its card could not be posted, for good (an archived channel, signoff
+    # not in it); empty while it is posted, or may yet be.
+    refused: str = ""
 
     @property
     def deciders(self) -> tuple[str, ...] | None:
@@ -107,20 +111,32 @@ class PersonQueries:
                 if r.decision() is None:
                     args = r.current().arguments
                     quorum = quorum_of(r, self.rt.policy)
+                    card = r.card()
                     out.append(
                         OpenRequest(
                             r.capsule,
                             r.approvals(),
-                            r.card(),
+                            card,
                             quorum,
                             args,
                             escalated=r.escalated_approvers(),
                             approvers=approvers_of(r, self.rt.policy),
+                            refused="" if card is not None else self._card_refused(r),
                         )
                     )
             except (SessionsError, ApprovalsError):
                 continue  # a record unreadable: never shown as if it were fine
         return out
+
+    def _card_refused(self, request: ApprovalRequest) -> str:
+        """Slack's reason, when it refused the request's first card for good (the outbox
+        recorded that entry failed) and no later version was posted either."""
+        entry = card_entry_id(request.id, "requested")
+        try:
+            done = self.rt.outbox.done(request.thread, entry)
+        except SessionsError:
+            return ""  # unreadable: the line says where the card was to go, as before
+        return (done.error or "refused") if done is not None and done.outcome == "failed" else ""
 
     async def recently_decided(
         self, user: str, *, days: int = 7, limit: int = 10

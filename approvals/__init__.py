@@ -63,7 +63,7 @@ from .records import (
     Verdict,
     Vote,
 )
-from .request import ApprovalRequest, Stage
+from .request import ApprovalRequest, Stage, card_entry_id
 from .scan import scan_session_approvals
 from .timers import Timers
 
@@ -116,6 +116,7 @@ __all__ = [
     "authorize",
     "build_capsule",
     "capsule_ids",
+    "card_entry_id",
     "changes",
     "decide",
     "expire",

@@ -57,7 +57,7 @@ from .records import (
 from .sealing import seal_records
 from .timers import Timers
 
-__all__ = ["ApprovalRequest", "Stage"]
+__all__ = ["ApprovalRequest", "Stage", "card_entry_id"]
 
 
 class Stage(StrEnum):
@@ -67,6 +67,11 @@ class Stage(StrEnum):
     CLAIMED = "claimed"
     EXECUTED = "executed"
     TOLD = "told"
+
+
+def card_entry_id(approval_id: str, why: str) -> str:
+    """The outbox entry that shows an approval's card as of ``why`` ("requested" first)."""
+    return f"card-{approval_id}-{why}"
 
 
 class ApprovalRequest(GovernedFiles):
@@ -206,7 +211,7 @@ class ApprovalRequest(GovernedFiles):
     def queue_card(self, why: str) -> bool:
         """Queue "show this card as it is now" in Slack; once per ``why``."""
         entry = OutboxEntry(
-            id=f"card-{self.id}-{why}",
+            id=card_entry_id(self.id, why),
             kind="card",
             thread=self.thread,
             created_at=utc_iso(self.clock.now()),

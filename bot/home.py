@@ -172,10 +172,20 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
             else mentions(list(dict.fromkeys([*deciders, *item.escalated])))
             or literal("nobody both rules allow")
         )
+        place = (
+            join(
+                literal("\n⚠️ its card could not be posted in "),
+                channel_link(where),
+                literal(" ("),
+                escape(item.refused),
+                literal("): approvers decide it from their Home tab"),
+            )
+            if item.refused
+            else join(literal("\nin "), channel_link(where))
+        )
         line = join(
             _call(c, item.arguments),
-            literal("\nin "),
-            channel_link(where),
+            place,
             literal(f", {_age(c, content.now)} · waiting for "),
             who,
             literal(" · expires "),

@@ -156,3 +156,13 @@ def test_an_open_request_anyone_may_decide_says_so_after_an_escalation() -> None
     mine = [OpenRequest(request, (), None, 1, request.arguments, escalated=("U0DAVE",))]
     content = HomeContent(user="U0ALICE", waiting=[], mine=mine, decided=[], now=NOW)
     assert "waiting for anyone" in texts(home_view(content)["blocks"])
+
+
+def test_a_refused_card_s_reason_is_shown_as_text() -> None:
+    routed = make(card_channel="C0APPROVALS")
+    mine = [OpenRequest(routed, (), None, 1, routed.arguments, refused="<!channel> is_archived")]
+    view = home_view(HomeContent(user="U0ALICE", waiting=(), mine=mine, decided=(), now=NOW))
+    _limits(view)
+    shown = texts(view["blocks"])
+    assert "could not be posted in <#C0APPROVALS> (&lt;!channel&gt; is_archived)" in shown
+    assert "<!channel>" not in shown

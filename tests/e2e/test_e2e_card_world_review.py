@@ -21,6 +21,7 @@ from signoff_e2e_kit import (
     bot_reply,
     home_buttons,
     home_of,
+    home_texts,
     mention,
     outcome_text,
     restarts,
@@ -203,3 +204,21 @@ async def test_a_card_refused_again_after_a_vote_tells_the_asker_no_second_time(
     await bot.engine.idle()
     notices = [m for m in slack.messages(channel=DM) if "could not post" in str(m.get("text"))]
     assert len(notices) == 1, notices
+
+
+async def test_the_askers_home_says_her_card_could_not_be_posted_not_that_it_waits_there(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    """Her Home said the request waited "in #ops", where nobody could see it: it now
+    says the card could not be posted there, with Slack's reason, and where approvers
+    decide it instead."""
+    await start_bot(approvals_channel=OPS)
+    await slack.wait_for_sockets(1, timeout=5)
+    slack.inject_fault(method="chat.postMessage", channel=OPS, error="is_archived", count=None)
+    await slack.post_message(channel=DM, user="U0ALICE", text="restart web")
+    await slack.wait_for_message(channel=DM, from_bot=True, text_contains="could not post")
+    await slack.open_app_home(user="U0ALICE")
+    hers = home_texts(await home_of(slack, "U0ALICE", has="restart_service"))
+    assert "could not be posted in <#C0OPS> (is_archived)" in hers, hers
+    assert "\nin <#C0OPS>" not in hers, hers
+    assert "Home tab" in hers
