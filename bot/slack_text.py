@@ -68,6 +68,8 @@ _USER = re.compile(r"[UW][A-Z0-9]{2,39}")
 _GROUP = re.compile(r"S[A-Z0-9]{2,39}")
 # A mention as Slack sends it in a person's text: <@U…> or <@U…|name>.
 _TYPED_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,39})(?:\|([^<>]*))?>")
+# A ``]`` that makes a markdown link: before ``(``, ``[`` or ``:`` (see ``escape_reply``).
+_MARKDOWN_LINK = re.compile(r"\](?=[(\[:])")
 
 
 def without_surrogates(text: str) -> str:
@@ -92,8 +94,13 @@ def escape(text: str) -> Mrkdwn:
 def escape_reply(text: str, *, people: Iterable[str] = (), groups: Iterable[str] = ()) -> Mrkdwn:
     """A reply: escaped, except mentions of ``people`` (users signoff holds: a thread's
     authors and deciders) and of ``groups`` — user groups, re-enabled only in signoff's own
-    posts about an approval (a reminder pings its approver groups), never in a model's."""
-    out = escape(text)
+    posts about an approval (a reminder pings its approver groups), never in a model's.
+
+    A streamed reply is Slack's standard markdown, where ``[label](https://…)`` is a link
+    whose label hides where it goes: a zero-width space after each ``]`` that a ``(``,
+    ``[`` or ``:`` follows leaves no inline link, reference or definition (each needs the
+    pair side by side), and people still read every character."""
+    out = Mrkdwn(_MARKDOWN_LINK.sub("]\u200b", escape(text)))
     for user in people:
         if _USER.fullmatch(user):
             out = Mrkdwn(out.replace(f"&lt;@{user}&gt;", f"<@{user}>"))
