@@ -252,7 +252,12 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
             why = slack_error(exc)
             # failure(): the SDK's own text of a Slack error is two lines, quoting its answer.
             log.warning("could not upload a trace to %s: %s", command.channel_id, failure(exc))
-            told = literal(f"The trace could not be uploaded here ({why or type(exc).__name__}).")
+            # Slack's word is its text, not signoff's (a proxy in the way may say anything).
+            told = join(
+                literal("The trace could not be uploaded here ("),
+                escape(why or type(exc).__name__),
+                literal(")."),
+            )
             try:
                 await respond_ephemeral(respond, told)
             except Exception as again:

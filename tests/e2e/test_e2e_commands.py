@@ -4,6 +4,7 @@ goes to the person who typed the command only; a long trace is uploaded as a fil
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import os
 import threading
@@ -219,10 +220,15 @@ async def test_a_long_trace_is_uploaded_as_a_file(
     # An upload Slack refuses (the bot was removed from the channel, say), or whose
     # connection drops, is told to the person who was promised a file; the log has one
     # line (one line: Slack's error, not the SDK's two-line text quoting its answer), and
-    # no traceback.
+    # no traceback. What Slack said is its text, not signoff's: shown, never markup (a
+    # proxy in the way may answer anything).
     caplog.set_level(logging.WARNING)
     faults = {
         "not_in_channel": {"method": "files.completeUploadExternal", "error": "not_in_channel"},
+        "<!channel> <https://e.example|x>": {
+            "method": "files.completeUploadExternal",
+            "error": "<!channel> <https://e.example|x>",
+        },
         "ServerDisconnectedError": {
             "method": "files.getUploadURLExternal",
             "drop_connection": True,
@@ -245,7 +251,8 @@ async def test_a_long_trace_is_uploaded_as_a_file(
             lambda: len(answers()) == 2 and answers(), what="the answer, then word of the failure"
         )
         assert "uploaded as a file" in promised
-        assert failed == f"The trace could not be uploaded here ({why}).", failed
+        assert html.unescape(failed) == f"The trace could not be uploaded here ({why}).", failed
+        assert "<" not in failed, failed
         delivery = await slack.wait_for_ack(sent.envelope_id)
         assert not delivery.user_saw_error and not delivery.late_ack
         assert len(slack.files()) == 1
