@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ log = logging.getLogger("signoff.slack")
 # Longer replies are split into several messages (reply_parts.MESSAGE_LIMIT): the
 # stream shows at most the first.
 STREAM_LIMIT = 3500
+# The end of a text that may still become a markdown link's ``](target`` or ``]:target``.
+_UNDECIDED_LINK = re.compile(r"\][(:]\s*(?:[A-Za-z][A-Za-z0-9+.\-]*|/|<[^>\s]*)?\Z")
 
 
 class SlackReplyStream:
@@ -154,6 +157,11 @@ class SlackReplyStream:
 
     def _markdown(self) -> str:
         raw = self.raw
+        # A ``](`` whose target has not come yet: whether its ``]`` gets the zero-width
+        # space (``escape_reply``) is known only once it has ("https:" does, "event)"
+        # does not), and the space goes before what would have been sent.
+        if undecided := _UNDECIDED_LINK.search(raw):
+            raw = raw[: undecided.start() + 1]
         cut = raw.rfind("<")
         # A mention of one of the reply's people may be on its way (the one markup
         # ``escape_reply`` lets through): wait for the rest. Any other ``<`` ("a < b",

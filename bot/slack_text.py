@@ -68,8 +68,10 @@ _USER = re.compile(r"[UW][A-Z0-9]{2,39}")
 _GROUP = re.compile(r"S[A-Z0-9]{2,39}")
 # A mention as Slack sends it in a person's text: <@U…> or <@U…|name>.
 _TYPED_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,39})(?:\|([^<>]*))?>")
-# A ``]`` that makes a markdown link: before ``(``, ``[`` or ``:`` (see ``escape_reply``).
-_MARKDOWN_LINK = re.compile(r"\](?=[(\[:])")
+# A ``]`` that makes a markdown link somewhere: an inline link's ``](`` or a definition's
+# ``]:`` before a target with a scheme (``https:``, ``mailto:``), ``//``, or ``&`` (an
+# escaped ``<target>``); see ``escape_reply``.
+_MARKDOWN_LINK = re.compile(r"\](?=[(:]\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|//|&))")
 
 
 def without_surrogates(text: str) -> str:
@@ -97,9 +99,10 @@ def escape_reply(text: str, *, people: Iterable[str] = (), groups: Iterable[str]
     posts about an approval (a reminder pings its approver groups), never in a model's.
 
     A streamed reply is Slack's standard markdown, where ``[label](https://…)`` is a link
-    whose label hides where it goes: a zero-width space after each ``]`` that a ``(``,
-    ``[`` or ``:`` follows leaves no inline link, reference or definition (each needs the
-    pair side by side), and people still read every character."""
+    whose label hides where it goes: a zero-width space after a ``]`` whose ``(`` or
+    ``:`` (a reference's definition, without which ``[label][ref]`` is no link) leads to
+    a target leaves no such link, and people still read every character. Code such as
+    ``handlers[name](event)`` is left as written: it is copied and pasted."""
     out = Mrkdwn(_MARKDOWN_LINK.sub("]\u200b", escape(text)))
     for user in people:
         if _USER.fullmatch(user):

@@ -439,3 +439,34 @@ async def test_a_lone_less_than_sign_does_not_hold_back_the_rest_of_the_stream(
     [shown] = slack.streams(channel=OPS)
     assert shown["text"].endswith("&lt;!here&gt; and <@U0BOB>")
     await stream.abandon()
+
+
+LINKED = "See [the runbook](https://evil.example/runbook) first, then handlers[name](event)."
+
+
+@pytest.mark.parametrize("at", ["[the runbook]", "[the runbook](", "[the runbook](htt"])
+async def test_a_link_split_across_batches_is_held_back_until_it_is_decided(
+    slack: LocalSlack, web: AsyncWebClient, home: Home, at: str
+) -> None:
+    """Whether a ``](`` needs its zero-width space is known only once its target is
+    (``https:`` does, ``event)`` does not): a batch that ended inside one sent the pair
+    bare, the next batch's text no longer continued it, and the live view stopped there."""
+    streams = LiveStreams(web, home=home, interval=0.0, clock=FixedClock(datetime.now(UTC)))
+    surface = SlackSurface(web, streams=streams)
+    thread = await asked(slack)
+    reply = entry(thread, text=LINKED)
+    turn = LiveTurn(thread=thread, session_id=SESSION, requester="U0ALICE", people=("U0BOB",))
+    stream = streams.open(turn, entry_id=reply.id, people=turn.people)
+    first, rest = LINKED[: LINKED.index(at) + len(at)], LINKED[LINKED.index(at) + len(at) :]
+    await stream.text(first)
+    await asyncio.sleep(0.05)
+    await stream.text(rest)
+    await asyncio.sleep(0.05)
+    Outbox(home).enqueue(reply)
+    await stream.close()
+    await surface.post_reply(reply, check_first=False)
+    [record] = slack.streams(channel=OPS)
+    assert record["state"] == "stopped"
+    assert "](\u200bhttps" not in record["text"] and "]\u200b(https" in record["text"]
+    assert "handlers[name](event)" in record["text"]
+    assert not slack.calls("chat.update") and not slack.calls("chat.postMessage")
