@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..model import ModelReply, RetryListener, RetryNotice, TextSink
 from ..parsing import valid_text
 from .errors import Failure, ProviderError, ProviderResponseError, error_from_failure
-from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
+from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason, transport_failure
 from .sdk_import import SdkImport
 from .settings import ModelSettings
 from .stream_guard import GarbledReply, stream_guarded
@@ -156,7 +156,7 @@ class ProviderModel(Generic[C]):
             return Failure("unreadable", detail=str(exc))
         if isinstance(exc, json.JSONDecodeError):  # the SDK reading a 200 cut short
             return Failure("unreadable", detail="a body that is not whole JSON")
-        failure = self._classify(exc)
+        failure = transport_failure(exc) or self._classify(exc)
         if failure is None and isinstance(exc, TimeoutError):  # the bound of _bounded
             return Failure("timeout", detail="timed out")
         return None if failure is None else failure.without(self._secret)

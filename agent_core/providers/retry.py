@@ -32,6 +32,7 @@ __all__ = [
     "parse_duration",
     "parse_retry_after",
     "retry_reason",
+    "transport_failure",
 ]
 
 log = logging.getLogger("agent_core.providers")
@@ -105,6 +106,28 @@ def describe_connection_error(exc: BaseException) -> str:
     if any(word in joined for word in dropped):
         return "connection dropped"
     return "connection failed"
+
+
+def transport_failure(exc: BaseException) -> Failure | None:
+    """What the SDKs let through of their HTTP client, as the failure it is. They wrap it
+    while sending, but not while they read an error status's body (a 429 cut off midway
+    came out as ``httpx2.ReadError``, neither retried nor told as a dropped connection);
+    and a body that does not decode (a proxy's mislabelled gzip) was reached and
+    answered, wrapped or not: unreadable, not a server that cannot be reached."""
+    import httpx2  # loaded by the SDK, which failed here: no cost at start-up
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, httpx2.DecodingError):
+            return Failure("unreadable", detail="a body that cannot be decoded")
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    if isinstance(exc, httpx2.TimeoutException):
+        return Failure("timeout", detail="timed out")
+    if isinstance(exc, httpx2.TransportError):
+        return Failure("connection", detail=describe_connection_error(exc))
+    return None
 
 
 def retry_reason(f: Failure) -> str:

@@ -5,7 +5,10 @@ A request with ``"stream": true`` gets its scripted success as server-sent event
 provider's own event shapes (``stream_events`` in each fake), paced by ``chunk_delay``;
 ``break_after=N`` ends such a stream after N events, with the provider's mid-stream error
 event (``break_with="error"``), by dropping the connection (``"drop"``) or by ending the
-response cleanly, as if the stream were complete (``"eof"``).
+response cleanly, as if the stream were complete (``"eof"``). A body that is not a stream
+(an error's, say) can be cut: ``body_cut=N`` sends its first N bytes under the whole
+body's ``content-length`` and drops the connection; ``garbled_encoding="gzip"`` says it is
+so encoded, and it is not (a proxy that mislabels what it passes on).
 
 Use a concrete fake (``fake_anthropic.FakeAnthropic``, ``fake_openai.FakeOpenAI``)::
 
@@ -64,6 +67,9 @@ class Scripted:
     chunk_delay: float = 0.0
     break_after: int | None = None
     break_with: Literal["error", "drop", "eof"] = "error"
+    # A body that is not streamed: cut after this many bytes, or mislabelled as encoded.
+    body_cut: int | None = None
+    garbled_encoding: str | None = None
 
 
 class FakeServer:
@@ -236,6 +242,8 @@ class FakeServer:
         streamed = isinstance(parsed, dict) and parsed.get("stream") is True
         if streamed and item.status == 200 and item.text is None:
             return await self._stream(request, item, parsed, out_headers)
+        if item.body_cut is not None or item.garbled_encoding is not None:
+            return await self._broken_body(request, item, parsed, out_headers)
         if item.text is not None:
             return web.Response(
                 status=item.status,
@@ -246,6 +254,28 @@ class FakeServer:
         return web.json_response(
             self.fill(item.body, parsed), status=item.status, headers=out_headers
         )
+
+    async def _broken_body(
+        self, request: web.Request, item: Scripted, parsed: Any, headers: Mapping[str, str]
+    ) -> web.StreamResponse:
+        raw = (
+            item.text.encode()
+            if item.text is not None
+            else json.dumps(self.fill(item.body, parsed)).encode()
+        )
+        out = {"content-type": item.content_type, "content-length": str(len(raw)), **headers}
+        if item.garbled_encoding is not None:
+            out["content-encoding"] = item.garbled_encoding
+        response = web.StreamResponse(status=item.status, headers=out)
+        await response.prepare(request)
+        if item.body_cut is None:
+            await response.write(raw)
+            await response.write_eof()
+            return response
+        await response.write(raw[: item.body_cut])
+        assert request.transport is not None
+        request.transport.close()
+        return response
 
 
 def _sse(name: str | None, data: Any) -> bytes:

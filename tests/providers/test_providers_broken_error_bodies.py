@@ -1,0 +1,112 @@
+"""An error answer whose body cannot be read (the connection dropped while it came, or a
+proxy labelled it gzip and it is not), through the real SDKs, streamed as the bot calls
+and not: the SDKs let their HTTP client's exception through as it was, so it was neither
+retried nor told as what it is."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from engine_support import RecordingSink
+from fake_anthropic import FakeAnthropic
+from fake_openai import FakeOpenAI
+from fake_provider_http import Scripted
+from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
+
+from agent_core.messages import UserMessage
+from agent_core.providers import (
+    AnthropicModel,
+    OpenAIModel,
+    ProviderConnectionError,
+    ProviderResponseError,
+)
+
+ASK = [UserMessage(text="status of api?", user="U0ALICE", ts="1700000000.000100")]
+Api = FakeAnthropic | FakeOpenAI
+Model = AnthropicModel | OpenAIModel
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[list[Model]]:
+    models: list[Model] = []
+    yield models
+    for model in models:
+        await model.aclose()
+
+
+def _on(
+    provider: str, anthropic_api: FakeAnthropic, openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> tuple[Api, Model]:
+    if provider == "anthropic":
+        claude = AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(attempts=3), sleep=sleeps)  # fmt: skip
+        return anthropic_api, claude
+    gpt = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(attempts=3), sleep=sleeps)  # fmt: skip
+    return openai_api, gpt
+
+
+def _error(
+    api: Api, status: int, *, cut: int | None = None, encoding: str | None = None
+) -> Scripted:
+    body = api.error_body(status, "Number of request tokens has exceeded your rate limit")
+    headers = {"retry-after": "2"}
+    return Scripted(status, body, headers=headers, body_cut=cut, garbled_encoding=encoding)
+
+
+async def _ask(model: Model, streamed: bool) -> str:
+    if streamed:
+        reply = await model.stream(system="", messages=ASK, tools=[], sink=RecordingSink())
+    else:
+        reply = await model.complete(system="", messages=ASK, tools=[])
+    return reply.text
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "whole"])
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("status", [429, 529, 500])
+async def test_an_error_whose_body_was_cut_off_is_retried_like_a_dropped_connection(
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    sleeps: SleepRecorder,
+    opened: list[Model],
+    provider: str,
+    status: int,
+    streamed: bool,
+) -> None:
+    """Was: httpx2.ReadError ("Response payload is not completed: <ContentLengthError:
+    400, …>") or RemoteProtocolError out of the call, at once, told in the thread as it."""
+    api, model = _on(provider, anthropic_api, openai_api, sleeps)
+    opened.append(model)
+    api.enqueue(_error(api, status, cut=20))
+    api.reply("api is up")
+    assert await _ask(model, streamed) == "api is up"
+    assert len(api.requests) == 2 and len(sleeps.calls) == 1
+
+    for _ in range(3):
+        api.enqueue(_error(api, status, cut=20))
+    with pytest.raises(ProviderConnectionError) as raised:
+        await _ask(model, streamed)
+    assert "(connection dropped) after 3 attempts" in str(raised.value)
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "whole"])
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_an_error_whose_body_does_not_decode_is_an_unreadable_answer(
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    sleeps: SleepRecorder,
+    opened: list[Model],
+    provider: str,
+    streamed: bool,
+) -> None:
+    """Was: httpx2.DecodingError ("Error -3 while decompressing data: incorrect header
+    check") out of the call. The server answered: not told as one that cannot be reached."""
+    api, model = _on(provider, anthropic_api, openai_api, sleeps)
+    opened.append(model)
+    for _ in range(3):
+        api.enqueue(_error(api, 502, encoding="gzip"))
+    with pytest.raises(ProviderResponseError) as raised:
+        await _ask(model, streamed)
+    said = str(raised.value)
+    assert "sent a reply signoff cannot read" in said and "after 3 attempts" in said
+    assert len(api.requests) == 3
