@@ -13,6 +13,7 @@ import datetime
 import random
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, cast
 
 from ..messages import Message
@@ -208,15 +209,15 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
             def broken(exc: Exception) -> Exception:
                 return anthropic.APIConnectionError(message=f"stream broke: {exc}", request=request)
 
-            async with events:
-                guarded = stream_guarded(
-                    events,
-                    passes=(anthropic.APIError,),
-                    broken=broken,
-                    stalled=lambda: anthropic.APITimeoutError(request=request),
-                    quiet_s=self._settings.timeout_s,  # the SDK yields no pings
-                    progress=made_progress,  # nor are empty pieces news
-                )
+            guarded = stream_guarded(
+                events,
+                passes=(anthropic.APIError,),
+                broken=broken,
+                stalled=lambda: anthropic.APITimeoutError(request=request),
+                quiet_s=self._settings.timeout_s,  # the SDK yields no pings
+                progress=made_progress,  # nor are empty pieces news
+            )
+            async with events, aclosing(guarded):  # left at message_stop: closed then
                 async for event in guarded:
                     try:
                         text = assembler.add(event)
@@ -226,6 +227,8 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                     if text:
                         handed_over = True
                         await sink.text(text)
+                    if assembler.stopped:  # the API's last event: a gateway may hold on
+                        break
             # A body that ends before message_stop is a reply cut short (retried like a
             # dropped stream), not a whole one; one with no event at all may be no reply.
             if not assembler.events:

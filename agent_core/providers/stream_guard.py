@@ -8,7 +8,7 @@ only sends keep-alives as a timeout: each reaches the retry loop as the failure 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from typing import TypeVar
 
 __all__ = ["GarbledReply", "stream_guarded"]
@@ -30,7 +30,7 @@ async def stream_guarded(
     stalled: Callable[[], Exception] | None = None,
     quiet_s: float = 0.0,
     progress: Callable[[T], bool] = lambda item: True,
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """``events``, with a transport failure midway (the SDK lets the HTTP client's own
     exception through once a stream has begun) raised as ``broken(exc)``, which the
     retry loop understands; the SDK's ``passes`` errors go through as they are.

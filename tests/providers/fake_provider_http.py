@@ -5,7 +5,8 @@ A request with ``"stream": true`` gets its scripted success as server-sent event
 provider's own event shapes (``stream_events`` in each fake), paced by ``chunk_delay``;
 ``break_after=N`` ends such a stream after N events, with the provider's mid-stream error
 event (``break_with="error"``), by dropping the connection (``"drop"``) or by ending the
-response cleanly, as if the stream were complete (``"eof"``). A body that is not a stream
+response cleanly, as if the stream were complete (``"eof"``); ``hold_open`` keeps a
+whole stream's connection open after its last event, as a gateway may. A body that is not a stream
 (an error's, say) can be cut: ``body_cut=N`` sends its first N bytes under the whole
 body's ``content-length`` and drops the connection; ``garbled_encoding="gzip"`` says it is
 so encoded, and it is not (a proxy that mislabels what it passes on).
@@ -67,6 +68,7 @@ class Scripted:
     chunk_delay: float = 0.0
     break_after: int | None = None
     break_with: Literal["error", "drop", "eof"] = "error"
+    hold_open: bool = False
     # A body that is not streamed: cut after this many bytes, or mislabelled as encoded.
     body_cut: int | None = None
     garbled_encoding: str | None = None
@@ -211,6 +213,9 @@ class FakeServer:
             if item.chunk_delay:
                 await asyncio.sleep(item.chunk_delay)
             await response.write(_sse(name, data))
+        else:
+            if item.hold_open:  # until the client goes (the handler is cancelled then)
+                await asyncio.Event().wait()
         await response.write_eof()
         return response
 

@@ -297,3 +297,25 @@ async def test_an_event_stream_closed_before_its_first_event_is_cut_short_not_a_
         model = gpt(openai_api.base_url, sleeps)
     reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
     assert reply.text == ANSWER and len(sleeps.calls) == 1
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_a_whole_stream_whose_connection_stays_open_is_the_reply(
+    anthropic_api: FakeAnthropic, openai_api: FakeOpenAI, sleeps: SleepRecorder, provider: str
+) -> None:
+    """The API's last event came (``message_stop``; ``[DONE]``) and a gateway kept the
+    connection open after it. Anthropic's was read on for more until the stall timeout:
+    the whole reply voided and asked for again, four times, then told as "did not answer
+    within 120 s" (at the defaults, eight minutes on)."""
+    model: AnthropicModel | OpenAIModel
+    api: FakeAnthropic | FakeOpenAI
+    if provider == "anthropic":
+        api, model = anthropic_api, claude(anthropic_api.base_url, sleeps)
+        api.enqueue(Scripted(body=anthropic_api.message(ANSWER), hold_open=True))
+    else:
+        api, model = openai_api, gpt(openai_api.base_url, sleeps)
+        api.enqueue(Scripted(body=openai_api.completion(ANSWER), hold_open=True))
+    sink = RecordingSink()
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=sink)
+    assert reply.text == ANSWER and sink.text_now == ANSWER
+    assert "<restart>" not in sink.events and len(api.requests) == 1
