@@ -77,6 +77,8 @@ def render_transcript(home: Home, session_id: str) -> str:
         lines.append(f"--- records {first + 1}-{end}: {where} ---")
         for index in range(first, end):
             lines.extend(_record(index + 1, records[index]))
+    if why := record.shown_reason:  # a turn the model never answered has no record of it
+        lines.append(f"--- ended {record.state.value}: {printable(why)} ---")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ import pytest
 from engine_support import THREAD
 
 from bot.cli import main
-from sessions import Home, SessionStore
+from sessions import Home, SessionState, SessionStore
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,26 @@ def test_a_tool_call_that_is_not_an_object_is_shown_as_it_is(
     out = capsys.readouterr().out
     assert "[1] user" in out and "[2] assistant:" in out
     assert "tool_calls" in out  # the part it could not read as calls, as it is
+
+
+def test_a_failed_session_says_why_it_ended(
+    home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A turn the model never answered holds only the person's message: ``show`` printed
+    that and "(failed)", and why it failed was only in ``trace`` and session.json."""
+    monkeypatch.setenv("SIGNOFF_HOME", str(home.root))
+    store = SessionStore(home)
+    record = store.create(
+        thread=THREAD,
+        parent_id=None,
+        cause="message",
+        session_md="#\n",
+        transcript=b'{"role": "user", "text": "restart api"}\n',
+    )
+    store.transition(record.id, expected=SessionState.CREATED, new=SessionState.RUNNING)
+    why = "Anthropic did not answer within 120 s\n\x1b[31m"
+    store.transition(record.id, expected=SessionState.RUNNING, new=SessionState.FAILED, reason=why)
+    assert main(["show", record.id]) == 0
+    out = capsys.readouterr().out
+    assert "ended failed: Anthropic did not answer within 120 s" in out
+    assert "\x1b" not in out
