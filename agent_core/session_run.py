@@ -77,7 +77,7 @@ class SessionRun:
 
     @property
     def requester(self) -> str:
-        askers = self.requesters
+        askers = self._authors()
         return askers[0] if askers else ""
 
     @property
@@ -115,11 +115,32 @@ class SessionRun:
 
     @property
     def requesters(self) -> tuple[str, ...]:
-        """Authors of the messages the model is answering: those since its last reply.
+        """Authors of the messages the model is answering (those since its last reply),
+        and the askers of the requests whose outcomes it is answering.
 
         Two people's messages may be drained into one turn; either may have supplied the
-        arguments, so neither may approve the result (four eyes, not two).
+        arguments, so neither may approve the result (four eyes, not two). A turn that a
+        decision resumed goes on with what that request's askers asked, whoever wrote in
+        the thread meanwhile: taken from the last message alone, the next call of their
+        plan was someone else's request, and theirs to approve.
         """
+        told: list[str] = []
+        for message in reversed(self.transcript):
+            if isinstance(message, AssistantMessage) and not message.tool_calls:
+                break
+            if isinstance(message, ToolResultMessage | EventMessage) and message.approval_id:
+                told += self._askers_of(message.approval_id)
+        return tuple(dict.fromkeys((*self._authors(), *told)))
+
+    def _askers_of(self, approval_id: str) -> tuple[str, ...]:
+        try:
+            return ApprovalRequest.open(self.rt.home, approval_id).capsule.askers
+        except (SessionsError, ApprovalsError):
+            return ()  # unreadable: nobody can decide it, and nothing of it runs
+
+    def _authors(self) -> tuple[str, ...]:
+        """Authors of the messages since the model's last reply, oldest first (else the
+        last person who wrote)."""
         authors: list[str] = []
         for message in reversed(self.transcript):
             if isinstance(message, AssistantMessage) and not message.tool_calls:
