@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -155,7 +156,17 @@ class Settings(BaseModel):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, value: str | None) -> str | None:
-        return None if value is None else check_http_url(value, example=_SLACK_API)
+        if value is None:
+            return None
+        url = check_http_url(value, example=_SLACK_API)
+        if urlsplit(url).username is not None:
+            # Slack's client sends the bot token as the Authorization header, and aiohttp
+            # refuses a request that also has credentials in its URL: every call would fail.
+            raise ValueError(
+                "must not hold a user name or password (the bot token is what Slack's "
+                f"client sends), not {re.sub(r'//[^/@]*@', '//…@', url)!r}"
+            )
+        return url
 
     @field_validator("http")
     @classmethod

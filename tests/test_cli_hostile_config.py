@@ -82,6 +82,26 @@ def test_run_with_a_slack_api_url_it_cannot_call_is_one_line(tmp_path: Path) -> 
     assert "SLACK_API_URL" in one_error_line(signoff("run", env=env, timeout=20))
 
 
+@pytest.mark.parametrize("command", ["run", "doctor"])
+def test_a_slack_api_url_with_a_password_is_one_line_that_does_not_show_it(
+    tmp_path: Path, command: str
+) -> None:
+    """Slack's client sends the token as the Authorization header, and aiohttp refuses a
+    request that also has credentials in its URL: every call failed with a ValueError, so
+    ``run`` stopped "on an unexpected error" with a traceback, and ``doctor`` printed one."""
+    env = env_for(
+        tmp_path / "home",
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_APP_TOKEN="xapp-1",
+        SLACK_API_URL="http://signoff:Pa55-w0rd-x9q@127.0.0.1:9/api/",
+        SIGNOFF_HTTP="off",
+    )
+    done = signoff(command, env=env, timeout=30)
+    line = one_error_line(done)
+    assert "SLACK_API_URL" in line and "password" in line, line
+    assert "Pa55-w0rd-x9q" not in done.stdout + done.stderr
+
+
 async def test_run_stops_on_sigterm_while_slack_does_not_answer_its_first_call(
     tmp_path: Path,
 ) -> None:
