@@ -55,6 +55,8 @@ class AuditVote(Record):
     args_sha256: str
     at: str
     reason: str = ""
+    # Earlier approvers this vote found the rules no longer allowed: they did not count.
+    discounted: tuple[str, ...] = ()
 
 
 class AuditRecord(Record):
@@ -189,6 +191,7 @@ def _record(
                         args_sha256=v.args_sha256 or c.args_sha256,
                         at=v.at,
                         reason=v.reason,
+                        discounted=v.discounted,
                     )
                     for v in votes
                     if v.approve

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sessions import Clock, Home, check_approval_id, check_slack_id, coordination_for, utc_iso
 
-from .authorize import GroupResolver
+from .authorize import GroupResolver, Unchecked
 from .capsule import Capsule
 from .decision_checks import (
     expired,
@@ -224,6 +224,13 @@ async def record_decision(
     refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:
         return Refused(capsule, refusal)
+    gone = (
+        await _no_longer_allowed(request, user=user, policy=policy, groups=groups)
+        if approve
+        else ()
+    )
+    if isinstance(gone, Unchecked):
+        return Refused(capsule, gone)
     # Looking up groups waited on Slack: a decision may have come meanwhile (a vote
     # written after it was told "counted"). Nothing is awaited from here on.
     if (existing := request.decision()) is not None:
@@ -241,6 +248,8 @@ async def record_decision(
     so_far = request.approvals(call)
     if user in so_far:
         return AlreadyVoted(capsule)
+    gone = tuple(voter for voter in gone if voter in so_far)  # an edit meanwhile reset them
+    so_far = tuple(voter for voter in so_far if voter not in gone)
     if quorum == 1:
         return finalize(
             request,
@@ -260,12 +269,13 @@ async def record_decision(
         at=at,
         reason=reason,
         args_sha256=call.args_sha256,
+        discounted=gone,
     )
     if not request.write_vote(vote, edit=call.edit):
         return AlreadyVoted(capsule)
     voters = request.approvals(call)
     if len(voters) < quorum:
-        request.queue_card(votes_why(call.edit, len(voters)))
+        request.queue_card(votes_why(call.edit, request.approvals_cast(call)))
         return VoteCounted(capsule, len(voters), quorum, voters)
     # Again, now that the vote is on disk: a sweep may have taken the marker above before
     # it was, and dropped it; a crash before the decision would then leave none.
@@ -279,6 +289,26 @@ async def record_decision(
         call=call,
         policy=policy,
     )
+
+
+async def _no_longer_allowed(
+    request: ApprovalRequest, *, user: str, policy: Policy, groups: GroupResolver
+) -> tuple[str, ...] | Unchecked:
+    """Who approved the current arguments but may no longer decide (left the approver
+    group, dropped by the policy), asked when ``user``'s approval may complete a quorum:
+    a quorum is of approvers the rules allow when it completes. Unchecked when Slack
+    could not say: then nothing is recorded (fail closed)."""
+    earlier = [voter for voter in request.approvals() if voter != user]
+    if not earlier or len(earlier) + 1 < quorum_of(request, policy):
+        return ()
+    gone = []
+    for voter in earlier:
+        refusal = await may_decide(request, user=voter, policy=policy, groups=groups)
+        if isinstance(refusal, Unchecked):
+            return refusal
+        if refusal is not None:
+            gone.append(voter)
+    return tuple(gone)
 
 
 def votes_why(edit: int, count: int) -> str:

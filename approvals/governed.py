@@ -155,16 +155,24 @@ class GovernedFiles:
         return True
 
     def approvals(self, call: CurrentCall | None = None) -> tuple[str, ...]:
-        """Who approved exactly the current arguments: its editor first, then the votes."""
+        """Who approved exactly the current arguments: its editor first, then the votes;
+        but none a later vote found the rules no longer allow (``Vote.discounted``)."""
         call = call or self.current()
+        votes = self.votes(call.edit)
+        gone = {user for vote in votes for user in vote.discounted}
         who: list[str] = []
         if call.edit:
             who.append(self.edits()[call.edit - 1].user)
-        for vote in self.votes(call.edit):
+        for vote in votes:
             voted_for = vote.args_sha256 or self.capsule.args_sha256
             if vote.approve and voted_for == call.args_sha256 and vote.user not in who:
                 who.append(vote.user)
-        return tuple(who)
+        return tuple(user for user in who if user not in gone)
+
+    def approvals_cast(self, call: CurrentCall) -> int:
+        """How many approvals of these arguments were ever recorded (counted or not): one
+        more with each, so it names each version of the card a vote makes."""
+        return len(self.votes(call.edit)) + (1 if call.edit else 0)
 
     def reasons(self, decision: Decision) -> list[tuple[str, str]]:
         """(who, why) for each decider who gave a reason, in the deciders' order."""

@@ -71,8 +71,9 @@ class CardRef(Record):
 
 
 class Vote(Record):
-    # 2: the vote names the hash it approved (an edit resets a quorum).
-    schema_version: Literal[1, 2] = 2
+    # 2: the vote names the hash it approved (an edit resets a quorum). 3: and the
+    # earlier approvals it found no longer counting.
+    schema_version: Literal[1, 2, 3] = 3
     approval_id: str
     user: str
     approve: bool
@@ -80,6 +81,10 @@ class Vote(Record):
     reason: str = ""
     # "" in a version-1 vote: the capsule's own hash (there were no edits then).
     args_sha256: str = ""
+    # Those who approved these arguments before, but whom the rules no longer allowed to
+    # decide when this vote would have completed the quorum (they left the approver
+    # group, the policy dropped them): their approvals count no more.
+    discounted: tuple[str, ...] = ()
 
 
 class Decision(Record):

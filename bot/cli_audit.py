@@ -61,7 +61,9 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict):
         # A vote: who approved which hash, when (and why).
         why = f" ({value['reason']})" if value.get("reason") else ""
-        return f"{value['user']}@{str(value['args_sha256'])[:12]} {value['at']}{why}"
+        gone = value.get("discounted") or ()
+        others = f" [no longer counting: {' '.join(map(str, gone))}]" if gone else ""
+        return f"{value['user']}@{str(value['args_sha256'])[:12]} {value['at']}{why}{others}"
     return str(value)
 
 

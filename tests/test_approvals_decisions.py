@@ -15,6 +15,7 @@ import pytest
 from engine_support import THREAD
 
 import approvals
+from agent_core.audit import audit_records
 from approvals import (
     SYSTEM,
     AlreadyClaimedError,
@@ -578,3 +579,59 @@ async def test_sweep_ignores_rows_not_pending_and_rows_without_files(
         assert isinstance(swept[0], Decided)
     finally:
         await index.close()
+
+
+class _Flaky:
+    """Slack answers for the approver group, then cannot (an outage)."""
+
+    def __init__(self, members: frozenset[str]) -> None:
+        self.members_now: frozenset[str] | None = members
+
+    async def members(self, group_id: str) -> frozenset[str]:
+        if self.members_now is None:
+            raise approvals.MembershipUnknown(group_id)
+        return self.members_now
+
+
+async def test_a_quorum_counts_only_approvers_the_rules_allow_when_it_completes(
+    home: Home, clock: FixedClock
+) -> None:
+    rule = PolicyRule(quorum=2, approver_groups=("S0OPS",))
+    capsule = _park(home, clock, rule)
+    policy = Policy(default=rule)
+    groups = _Flaky(frozenset({"U0BOB", "U0CAROL", "U0DAVE"}))
+    first = await _decide(home, capsule, "U0BOB", clock, policy=policy, groups=groups)
+    assert isinstance(first, VoteCounted)
+    # Slack cannot say whether Bob is still in the group: Dave's click records nothing.
+    groups.members_now = None
+    unchecked = await _decide(home, capsule, "U0DAVE", clock, policy=policy, groups=groups)
+    assert isinstance(unchecked, Refused) and "could not check" in unchecked.reason
+    # Bob left the group: Carol's approval is counted, his is not, and none completes.
+    groups.members_now = frozenset({"U0CAROL", "U0DAVE"})
+    second = await _decide(home, capsule, "U0CAROL", clock, policy=policy, groups=groups)
+    assert isinstance(second, VoteCounted)
+    assert (second.approvals, second.voters) == (1, ("U0CAROL",))
+    assert ApprovalRequest.open(home, capsule.id).approvals() == ("U0CAROL",)
+    third = await _decide(home, capsule, "U0DAVE", clock, policy=policy, groups=groups)
+    assert isinstance(third, Decided)
+    assert third.decision.deciders == ("U0CAROL", "U0DAVE")
+    [record] = audit_records(home, now=clock.now())
+    assert [(v.user, v.discounted) for v in record.votes] == [
+        ("U0BOB", ()),
+        ("U0CAROL", ("U0BOB",)),
+        ("U0DAVE", ()),
+    ]
+
+
+async def test_a_vote_that_completes_nothing_checks_no_one_again(
+    home: Home, clock: FixedClock
+) -> None:
+    """Only the approval that would complete a quorum asks Slack about the earlier ones."""
+    rule = PolicyRule(quorum=3, approver_groups=("S0OPS",))
+    capsule = _park(home, clock, rule)
+    policy = Policy(default=rule)
+    groups = _Flaky(frozenset({"U0BOB", "U0CAROL", "U0DAVE"}))
+    await _decide(home, capsule, "U0BOB", clock, policy=policy, groups=groups)
+    groups.members_now = frozenset({"U0CAROL", "U0DAVE"})
+    second = await _decide(home, capsule, "U0CAROL", clock, policy=policy, groups=groups)
+    assert isinstance(second, VoteCounted) and second.voters == ("U0BOB", "U0CAROL")
