@@ -81,7 +81,9 @@ class Clicks:
         home = self.home
         try:
             return await self.engine.check_home_click(
-                value, visible=lambda channel: home.can_see(channel, user)
+                # A decision: as Slack says now (a minute's cache keeps who left since).
+                value,
+                visible=lambda channel: home.can_see(channel, user, fresh=True),
             )
         except MembershipUnknown:  # fail closed, and say why
             return f"{COULD_NOT_CHECK} whether you can see this request's channel just now; try again in a moment."

@@ -279,10 +279,11 @@ class HomeTab:
         """Wait until every refresh asked for so far was published (tests, shutdown)."""
         await self._idle.wait()
 
-    async def can_see(self, channel: str, user: str) -> bool:
-        """Would ``user``'s Home list a request whose card is in ``channel``."""
+    async def can_see(self, channel: str, user: str, *, fresh: bool = False) -> bool:
+        """Would ``user``'s Home list a request whose card is in ``channel`` (``fresh``:
+        as Slack says now, not as cached; see ``ChannelMembers.can_see``)."""
         assert self._members is not None
-        return await self._members.can_see(channel, user)
+        return await self._members.can_see(channel, user, fresh=fresh)
 
     # rendering and publishing ------------------------------------------------------
     async def content(self, user: str) -> HomeContent:

@@ -58,9 +58,9 @@ class ChannelMembers:
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._public: dict[str, tuple[float, bool]] = {}
 
-    async def members(self, channel: str) -> frozenset[str]:
+    async def members(self, channel: str, *, fresh: bool = False) -> frozenset[str]:
         cached = self._cache.get(channel)
-        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+        if not fresh and cached is not None and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
         found: set[str] = set()
         cursor: str | None = None
@@ -79,12 +79,12 @@ class ChannelMembers:
         self._cache[channel] = (time.monotonic(), members)
         return members
 
-    async def is_member(self, channel: str, user: str) -> bool:
-        return user in await self.members(channel)
+    async def is_member(self, channel: str, user: str, *, fresh: bool = False) -> bool:
+        return user in await self.members(channel, fresh=fresh)
 
-    async def is_public(self, channel: str) -> bool:
+    async def is_public(self, channel: str, *, fresh: bool = False) -> bool:
         cached = self._public.get(channel)
-        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+        if not fresh and cached is not None and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
         answer = await slack_lookup(
             self.client.conversations_info(channel=channel), what=f"what {channel} is"
@@ -96,6 +96,10 @@ class ChannelMembers:
         self._public[channel] = (time.monotonic(), public)
         return public
 
-    async def can_see(self, channel: str, user: str) -> bool:
-        """Can ``user`` read ``channel``: a public channel, or one they are in."""
-        return await self.is_public(channel) or await self.is_member(channel, user)
+    async def can_see(self, channel: str, user: str, *, fresh: bool = False) -> bool:
+        """Can ``user`` read ``channel``: a public channel, or one they are in. ``fresh``
+        asks Slack whatever is cached: what a decision rests on (the cache, a minute old,
+        still has someone who left the channel since)."""
+        return await self.is_public(channel, fresh=fresh) or await self.is_member(
+            channel, user, fresh=fresh
+        )

@@ -40,7 +40,8 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
 * people: ``post_message``, ``add_reaction``, ``click_button``, ``submit_view``,
   ``slash_command``, ``open_app_home``, ``click_view_button``, ``stop_agent_session``;
 * admins: ``update_group_members`` / ``change_group_members`` (a user group's members,
-  ``subteam_members_changed``);
+  ``subteam_members_changed``), ``join_channel`` / ``leave_channel`` (a channel's members,
+  ``member_joined_channel`` / ``member_left_channel``);
 * observing: ``messages``/``thread``/``message``/``wait_for_message``, ``calls``,
   ``deliveries``/``wait_for_delivery``/``wait_for_ack``, ``thread_status``/
   ``thread_statuses``/``status_history``/``wait_for_status``, ``agent_session(s)``/

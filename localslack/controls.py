@@ -1,12 +1,13 @@
 """The in-process control API: act as humans and break things on purpose (observing lives in
 observe.py and observe_agents.py, seeded chaos in controls_chaos.py, user groups' members in
-controls_groups.py)."""
+controls_groups.py, channels' members in controls_channels.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from localslack.controls_channels import ChannelControls
 from localslack.controls_chaos import ChaosControls
 from localslack.controls_groups import GroupControls
 from localslack.deliveries import Delivery
@@ -25,7 +26,7 @@ from localslack.view_actions import click_view_button
 __all__ = ["Controls"]
 
 
-class Controls(ChaosControls, GroupControls, AgentObservations, Observations):
+class Controls(ChaosControls, ChannelControls, GroupControls, AgentObservations, Observations):
     """Mixed into LocalSlack; the HTTP control routes call exactly these methods."""
 
     # -- acting as humans ---------------------------------------------------------------------

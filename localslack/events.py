@@ -245,6 +245,20 @@ class EventPublisher:
             }
         )
 
+    async def publish_member_change(self, kind: str, *, channel: Channel, user: str) -> Delivery:
+        """``member_joined_channel`` / ``member_left_channel`` as Slack's reference shows
+        them (``channel_type`` is ``C`` for a public channel, ``G`` for a private one)."""
+        return await self._publish(
+            {
+                "type": kind,
+                "user": user,
+                "channel": channel.id,
+                "channel_type": "G" if channel.is_private else "C",
+                "team": self._config.team_id,
+                "event_ts": self._ts.next(),
+            }
+        )
+
     async def subteam_members_changed(
         self,
         *,

@@ -207,7 +207,7 @@ async def test_a_card_refused_again_after_a_vote_tells_the_asker_no_second_time(
 
 
 async def test_the_askers_home_says_her_card_could_not_be_posted_not_that_it_waits_there(
-    slack: LocalSlack, start_bot: BotFactory
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
 ) -> None:
     """Her Home said the request waited "in #ops", where nobody could see it: it now
     says the card could not be posted there, with Slack's reason, and where approvers
@@ -215,8 +215,14 @@ async def test_the_askers_home_says_her_card_could_not_be_posted_not_that_it_wai
     await start_bot(approvals_channel=OPS)
     await slack.wait_for_sockets(1, timeout=5)
     slack.inject_fault(method="chat.postMessage", channel=OPS, error="is_archived", count=None)
-    await slack.post_message(channel=DM, user="U0ALICE", text="restart web")
+    asked = await slack.post_message(channel=DM, user="U0ALICE", text="restart web")
     await slack.wait_for_message(channel=DM, from_bot=True, text_contains="could not post")
+    # The notice goes before the card's entry is recorded failed, which the Home reads.
+    log = thread_path(settings.home, asked, channel=DM) / "outbox.jsonl"
+    await until(
+        lambda: log.exists() and '"outcome":"failed"' in log.read_text().replace(" ", ""),
+        what="the card's entry recorded failed",
+    )
     await slack.open_app_home(user="U0ALICE")
     hers = home_texts(await home_of(slack, "U0ALICE", has="restart_service"))
     assert "could not be posted in <#C0OPS> (is_archived)" in hers, hers

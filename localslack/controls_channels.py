@@ -1,0 +1,50 @@
+"""A person joining or leaving a channel, as when they join, leave or are removed in Slack:
+``conversations.members`` answers the new members at once, and an app subscribed to
+``member_joined_channel`` / ``member_left_channel`` hears of it (Slack sends those only for
+channels the app is in)."""
+
+from __future__ import annotations
+
+from localslack.deliveries import Delivery
+from localslack.errors import ControlError
+from localslack.records import Channel
+from localslack.runtime import Runtime
+
+__all__ = ["ChannelControls"]
+
+
+class ChannelControls:
+    """Mixed into LocalSlack (via Controls)."""
+
+    _rt: Runtime
+
+    async def join_channel(self, *, channel: str, user: str) -> Delivery | None:
+        """``user`` joins ``channel``; the ``member_joined_channel`` delivery, if any."""
+        found = self._member_change(channel, user)
+        if user in found.members:
+            return None
+        found.members.add(user)
+        return await self._member_event("member_joined_channel", found, user)
+
+    async def leave_channel(self, *, channel: str, user: str) -> Delivery | None:
+        """``user`` leaves (or is removed from) ``channel``; the ``member_left_channel``
+        delivery, if any."""
+        found = self._member_change(channel, user)
+        if user not in found.members:
+            return None
+        found.members.discard(user)
+        return await self._member_event("member_left_channel", found, user)
+
+    def _member_change(self, channel: str, user: str) -> Channel:
+        found = self._rt.workspace.channel(channel)
+        if found is None or found.is_im:
+            raise ControlError("channel_not_found", channel, status=404)
+        if user not in self._rt.workspace.users and user != self._rt.config.bot.user_id:
+            raise ControlError("user_not_found", user, status=404)
+        return found
+
+    async def _member_event(self, kind: str, channel: Channel, user: str) -> Delivery | None:
+        events = self._rt.events
+        if not events.subscribed(kind) or self._rt.config.bot.user_id not in channel.members:
+            return None
+        return await events.publish_member_change(kind, channel=channel, user=user)
