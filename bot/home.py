@@ -178,7 +178,10 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
                 channel_link(where),
                 literal(" ("),
                 escape(item.refused),
-                literal("): approvers decide it from their Home tab"),
+                literal(
+                    "): approvers who can see that channel decide it from their Home tab, "
+                    "an operator with `signoff approve`"
+                ),
             )
             if item.refused
             else join(literal("\nin "), channel_link(where))
