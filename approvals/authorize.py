@@ -31,10 +31,12 @@ class GroupResolver(Protocol):
 
 
 class NoGroups:
-    """Without a Slack connection no group has members: group-only rules fail closed."""
+    """Without a Slack connection who is in a group cannot be learned: group-only rules
+    fail closed. Not "no members": that is a verdict, and re-checking a quorum's earlier
+    approvers (``decisions``) would discount a group member's approval for good."""
 
     async def members(self, group_id: str) -> frozenset[str]:
-        return frozenset()
+        raise MembershipUnknown(group_id)
 
 
 class StaticGroups:
