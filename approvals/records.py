@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from sessions import CorruptRecordError, Record, create_only, read_file
 
@@ -85,6 +85,18 @@ class Vote(Record):
     # decide when this vote would have completed the quorum (they left the approver
     # group, the policy dropped them): their approvals count no more.
     discounted: tuple[str, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _as_version_2_when_it_can(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A vote that discounts no one is stored as version 2 stored it: a version from
+        # 2026-12-04 (a rollback the docs allow) refuses a field or a version it does not
+        # know, and then reads none of the request's votes. One that discounts someone stays
+        # version 3, which such a version refuses rather than count whom it discounted.
+        data: dict[str, Any] = dump(self)
+        if not self.discounted:
+            data.pop("discounted", None)
+            data["schema_version"] = min(self.schema_version, 2)
+        return data
 
 
 class Decision(Record):

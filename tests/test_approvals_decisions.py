@@ -635,3 +635,26 @@ async def test_a_vote_that_completes_nothing_checks_no_one_again(
     groups.members_now = frozenset({"U0CAROL", "U0DAVE"})
     second = await _decide(home, capsule, "U0CAROL", clock, policy=policy, groups=groups)
     assert isinstance(second, VoteCounted) and second.voters == ("U0BOB", "U0CAROL")
+
+
+async def test_a_vote_that_discounts_no_one_is_written_as_older_versions_read_it(
+    home: Home, clock: FixedClock
+) -> None:
+    """A version from 2026-12-04 (a rollback the docs allow) knows votes up to version 2 and
+    refuses a field it does not know; then it reads none of that request's votes."""
+    rule = PolicyRule(quorum=2, approver_groups=("S0OPS",))
+    capsule = _park(home, clock, rule)
+    policy = Policy(default=rule)
+    groups = _Flaky(frozenset({"U0BOB", "U0CAROL"}))
+    await _decide(home, capsule, "U0BOB", clock, policy=policy, groups=groups)
+    groups.members_now = frozenset({"U0CAROL"})
+    await _decide(home, capsule, "U0CAROL", clock, policy=policy, groups=groups)
+    written = {
+        path.stem: json.loads(path.read_bytes())
+        for path in home.root.glob(f"sessions/**/approvals/{capsule.id}.votes/*.json")
+    }
+    version_2 = {"schema_version", "approval_id", "user", "approve", "at", "reason", "args_sha256"}
+    assert set(written["U0BOB"]) == version_2 and written["U0BOB"]["schema_version"] == 2
+    # One that discounts someone is version 3: an older version that read it would count them.
+    assert written["U0CAROL"]["schema_version"] == 3
+    assert written["U0CAROL"]["discounted"] == ["U0BOB"]
