@@ -459,9 +459,10 @@ async def test_a_link_split_across_batches_is_held_back_until_it_is_decided(
     stream = streams.open(turn, entry_id=reply.id, people=turn.people)
     first, rest = LINKED[: LINKED.index(at) + len(at)], LINKED[LINKED.index(at) + len(at) :]
     await stream.text(first)
-    await asyncio.sleep(0.05)
+    await until(lambda: bool(stream.ts))  # the first batch went out, ending inside the link
     await stream.text(rest)
-    await asyncio.sleep(0.05)
+    await until(lambda: "handlers" in stream.sent or stream.broken)
+    assert not stream.broken, "what the stream sent no longer started the reply"
     Outbox(home).enqueue(reply)
     await stream.close()
     await surface.post_reply(reply, check_first=False)
