@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from approvals import Policy, PolicyError, load_policy
-from sessions import check_http_url
+from sessions import check_http_url, without_credentials
 
 from .config_file import SignoffConfig, load_config
 from .env_values import existing_default, parse_bind, path_setting, switch, unknown_settings
@@ -164,7 +164,7 @@ class Settings(BaseModel):
             # refuses a request that also has credentials in its URL: every call would fail.
             raise ValueError(
                 "must not hold a user name or password (the bot token is what Slack's "
-                f"client sends), not {re.sub(r'//[^/@]*@', '//…@', url)!r}"
+                f"client sends), not {without_credentials(url)!r}"
             )
         return url
 

@@ -29,6 +29,7 @@ from .config_text import (
     parse_json,
     parse_toml,
     read_config_text,
+    without_credentials,
 )
 from .coordination import (
     Coordination,
@@ -193,4 +194,5 @@ __all__ = [
     "utc_iso",
     "verify",
     "verify_session",
+    "without_credentials",
 ]

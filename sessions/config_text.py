@@ -29,6 +29,7 @@ __all__ = [
     "parse_json",
     "parse_toml",
     "read_config_text",
+    "without_credentials",
 ]
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -86,9 +87,16 @@ def check_http_url(value: str, *, example: str) -> str:
     except ValueError:
         ok = False
     if not ok or not value.isprintable() or any(c.isspace() for c in value):
-        shown = re.sub(r"//[^/@]*@", "//…@", value)  # a password in it stays out of logs
-        raise ValueError(f"must be an http(s) URL such as {example}, not {shown!r}")
+        raise ValueError(
+            f"must be an http(s) URL such as {example}, not {without_credentials(value)!r}"
+        )
     return value
+
+
+def without_credentials(url: str) -> str:
+    """``url`` to quote in an error or a log: all from ``//`` to its last ``@`` hidden. Not
+    to the first, nor to the first ``/``: a password may hold either, unencoded."""
+    return re.sub(r"//.*@", "//…@", url, flags=re.DOTALL)
 
 
 def config_problem(exc: ValidationError) -> str:

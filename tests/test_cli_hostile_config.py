@@ -20,6 +20,7 @@ from test_cli_errors import SIGNOFF, SilentServer, env_for, one_error_line, sign
 from agent_core.messages import Usage
 from agent_core.providers import load_price_table
 from approvals import load_policy
+from bot.config import ConfigError, Settings
 
 
 @pytest.mark.parametrize(
@@ -100,6 +101,25 @@ def test_a_slack_api_url_with_a_password_is_one_line_that_does_not_show_it(
     line = one_error_line(done)
     assert "SLACK_API_URL" in line and "password" in line, line
     assert "Pa55-w0rd-x9q" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://signoff:Pa55@w0rd-x9q@127.0.0.1:9/api/",  # an @ in the password
+        "http://signoff:Pa55@w0rd@x9q@127.0.0.1:9/api/",
+        "http://signoff:Pa55/w0rd-x9q@127.0.0.1:9/api/",  # a / no client reads as one
+    ],
+)
+def test_a_slack_api_url_s_password_is_never_shown_in_part(tmp_path: Path, url: str) -> None:
+    """Only what came before the first ``@`` was hidden: ``Pa55@w0rd-x9q`` was shown as
+    ``…@w0rd-x9q@127.0.0.1``, and one with a ``/`` whole."""
+    env = {"SIGNOFF_HOME": str(tmp_path / "home"), "SLACK_API_URL": url}
+    with pytest.raises(ConfigError, match="SLACK_API_URL") as refused:
+        Settings.from_env(env)
+    said = str(refused.value)
+    assert "w0rd" not in said and "x9q" not in said, said
+    assert "127.0.0.1:9/api/" in said, said  # where it points is still said
 
 
 async def test_run_stops_on_sigterm_while_slack_does_not_answer_its_first_call(
