@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sessions import utc_iso
 
-from .authorize import GroupResolver, authorize
+from .authorize import GroupResolver, Unchecked, authorize
 from .capsule import Capsule
 from .governed import CurrentCall
 from .policy import Policy, PolicyRule
@@ -26,6 +26,7 @@ __all__ = [
     "approvers_of",
     "expired",
     "may_decide",
+    "no_longer_allowed",
     "quorum_of",
     "reason_missing",
     "seen_refusal",
@@ -50,6 +51,26 @@ async def may_decide(
         groups=groups,
         escalated=request.escalated_approvers(),
     )
+
+
+async def no_longer_allowed(
+    request: ApprovalRequest, *, user: str, policy: Policy, groups: GroupResolver
+) -> tuple[str, ...] | Unchecked:
+    """Who approved the current arguments but may no longer decide (left the approver
+    group, dropped by the policy), asked when ``user``'s approval may complete a quorum:
+    a quorum is of approvers the rules allow when it completes. Unchecked when Slack
+    could not say: then nothing is recorded (fail closed)."""
+    earlier = [voter for voter in request.approvals() if voter != user]
+    if not earlier or len(earlier) + 1 < quorum_of(request, policy):
+        return ()
+    gone = []
+    for voter in earlier:
+        refusal = await may_decide(request, user=voter, policy=policy, groups=groups)
+        if isinstance(refusal, Unchecked):
+            return refusal
+        if refusal is not None:
+            gone.append(voter)
+    return tuple(gone)
 
 
 def approvers_of(request: ApprovalRequest, policy: Policy) -> tuple[str, ...] | None:

@@ -25,6 +25,7 @@ from .capsule import Capsule
 from .decision_checks import (
     expired,
     may_decide,
+    no_longer_allowed,
     quorum_of,
     reason_missing,
     seen_refusal,
@@ -225,9 +226,7 @@ async def record_decision(
     if refusal is not None:
         return Refused(capsule, refusal)
     gone = (
-        await _no_longer_allowed(request, user=user, policy=policy, groups=groups)
-        if approve
-        else ()
+        await no_longer_allowed(request, user=user, policy=policy, groups=groups) if approve else ()
     )
     if isinstance(gone, Unchecked):
         return Refused(capsule, gone)
@@ -289,26 +288,6 @@ async def record_decision(
         call=call,
         policy=policy,
     )
-
-
-async def _no_longer_allowed(
-    request: ApprovalRequest, *, user: str, policy: Policy, groups: GroupResolver
-) -> tuple[str, ...] | Unchecked:
-    """Who approved the current arguments but may no longer decide (left the approver
-    group, dropped by the policy), asked when ``user``'s approval may complete a quorum:
-    a quorum is of approvers the rules allow when it completes. Unchecked when Slack
-    could not say: then nothing is recorded (fail closed)."""
-    earlier = [voter for voter in request.approvals() if voter != user]
-    if not earlier or len(earlier) + 1 < quorum_of(request, policy):
-        return ()
-    gone = []
-    for voter in earlier:
-        refusal = await may_decide(request, user=voter, policy=policy, groups=groups)
-        if isinstance(refusal, Unchecked):
-            return refusal
-        if refusal is not None:
-            gone.append(voter)
-    return tuple(gone)
 
 
 def votes_why(edit: int, count: int) -> str:
