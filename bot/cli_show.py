@@ -78,7 +78,8 @@ def render_transcript(home: Home, session_id: str) -> str:
         for index in range(first, end):
             lines.extend(_record(index + 1, records[index]))
     if why := record.shown_reason:  # a turn the model never answered has no record of it
-        lines.append(f"--- ended {record.state.value}: {printable(why)} ---")
+        how = "ended " if record.terminal else ""  # interrupted: the next start goes on
+        lines.append(f"--- {how}{record.state.value}: {printable(why)} ---")
     return "\n".join(lines)
 
 

@@ -179,8 +179,8 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
                 literal(" ("),
                 escape(item.refused),
                 literal(
-                    "): approvers who can see that channel decide it from their Home tab, "
-                    "an operator with `signoff approve`"
+                    "): approvers who can see that channel decide it from their Home tab; "
+                    "`signoff pending` lists it for an operator"
                 ),
             )
             if item.refused

@@ -76,6 +76,9 @@ def definite(exc: BaseException) -> bool:
     return (answer_status(exc) or 200) < 500
 
 
+_LONGEST_WAIT = 600.0  # seconds; Slack asks for seconds
+
+
 def delivery_error(exc: Exception) -> DeliveryError:
     """What a failed call means for delivery."""
     if isinstance(exc, SlackApiError):
@@ -88,8 +91,10 @@ def delivery_error(exc: Exception) -> DeliveryError:
             # the wait is a second, never a ValueError taken for a bug of ours. Under a
             # second (a proxy's 0, a date past) is a second too, Slack's smallest: taken
             # as given, the thread was retried every few ms for as long as the 429s lasted.
+            # Over ten minutes (a proxy's "inf") is ten: a thread's delivery is not parked
+            # until the bot restarts.
             wait = parse_retry_after({"retry-after": after}) if isinstance(after, str) else None
-            wait = 1.0 if wait is None else max(wait, 1.0)
+            wait = 1.0 if wait is None else min(max(wait, 1.0), _LONGEST_WAIT)
             return DeliveryError(f"ratelimited ({wait:g}s)", retry_after=wait)
         if error in PERMANENT:
             return DeliveryError(error, permanent=True)

@@ -56,3 +56,15 @@ def test_a_retry_after_date_from_a_proxy_is_a_wait_not_a_crash() -> None:
 def test_a_retry_after_nobody_can_read_waits_a_second() -> None:
     error = delivery_error(_ratelimited("soon"))
     assert error.retry_after == 1.0
+
+
+@pytest.mark.parametrize("after", ["inf", "1e12", "86400"])
+def test_a_retry_after_beyond_ten_minutes_waits_ten_minutes(after: str) -> None:
+    # A day (or "inf") from a proxy parked the thread's delivery that long, or until the
+    # bot restarted; Slack asks for seconds.
+    assert delivery_error(_ratelimited(after)).retry_after == 600.0
+
+
+def test_a_retry_after_date_far_ahead_waits_ten_minutes() -> None:
+    when = email.utils.formatdate(time.time() + 7 * 86400, usegmt=True)
+    assert delivery_error(_ratelimited(when)).retry_after == 600.0

@@ -227,4 +227,4 @@ async def test_the_askers_home_says_her_card_could_not_be_posted_not_that_it_wai
     hers = home_texts(await home_of(slack, "U0ALICE", has="restart_service"))
     assert "could not be posted in <#C0OPS> (is_archived)" in hers, hers
     assert "\nin <#C0OPS>" not in hers, hers
-    assert "Home tab" in hers and "`signoff approve`" in hers
+    assert "Home tab" in hers and "`signoff pending`" in hers
