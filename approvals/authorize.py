@@ -66,6 +66,11 @@ async def _allowed_by(
                 return None
         except MembershipUnknown:
             unknown = True  # fail closed, but never call an approver no approver
+    if unknown and isinstance(groups, NoGroups):  # a terminal without the bot's token
+        return Unchecked(
+            "signoff cannot check who is in its approver group without Slack: give this "
+            "terminal the bot's token (SLACK_BOT_TOKEN), or decide in Slack"
+        )
     if unknown:
         return Unchecked(
             "signoff could not check with Slack who is in its approver group just now; "

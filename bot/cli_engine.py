@@ -97,15 +97,24 @@ async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
     checked_config(settings)
     home = writable_home(settings)
     surface = None
+    groups = None  # without Slack, who is in an approver group cannot be learned
     if settings.slack_bot_token is not None:
-        from .web_clients import slack_surface
+        from .groups import SlackGroups
+        from .web_clients import slack_surface, web_client
 
         surface = slack_surface(settings)
+        token = settings.slack_bot_token.get_secret_value()
+        groups = SlackGroups(web_client(token, settings.slack_api_url))
     live = QueuedStatusView(coordination_for(home).outbox, clock=SystemClock())
     # Delivery starts once what the command queued is printed (``_said_then_delivered``):
     # started with the engine, it could send a reply before the terminal had shown it.
     engine = await open_engine(
-        settings, surface=surface, warn_no_tools=warn_no_tools, live=live, deliver_now=False
+        settings,
+        surface=surface,
+        groups=groups,
+        warn_no_tools=warn_no_tools,
+        live=live,
+        deliver_now=False,
     )
     engine.retry_failed = False  # the process ends after this command: ``_unfinished`` says it
     return engine
