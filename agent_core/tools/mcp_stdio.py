@@ -15,6 +15,7 @@ as an error the session logs (``bot.logs.StdoutChatter`` keeps that quiet).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
@@ -90,20 +91,27 @@ async def stdio_transport(
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
     shutting_down = False
     writer_done = anyio.Event()
-    open_requests: set[object] = set()  # ids of the server's requests not yet answered
+    # The server's requests not yet answered, by id: counted, as a server may give many the
+    # one id, and the SDK answers each in a task all the same.
+    open_requests: Counter[object] = Counter()
     answered = anyio.Event()
 
     def track(item: SessionMessage | Exception) -> None:
         message = item.message if isinstance(item, SessionMessage) else None
         if isinstance(message, JSONRPCRequest):
-            open_requests.add(message.id)
+            open_requests[message.id] += 1
         elif (
             isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled"
         ):
             # A request the server cancels is never answered (the spec forbids it).
             named = (message.params or {}).get("requestId")
             if isinstance(named, str | int):  # any JSON at all, as the server wrote it
-                open_requests.discard(named)
+                settled(named)
+
+    def settled(request_id: object) -> None:
+        open_requests[request_id] -= 1
+        if open_requests[request_id] <= 0:
+            del open_requests[request_id]
 
     async def stdout_reader() -> None:
         nonlocal answered
@@ -120,7 +128,7 @@ async def stdio_transport(
                             await read_writer.send(item)
                         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                             return
-                        while len(open_requests) > OPEN_REQUEST_LIMIT and not (
+                        while open_requests.total() > OPEN_REQUEST_LIMIT and not (
                             shutting_down or writer_done.is_set()  # no answer will come
                         ):
                             answered = anyio.Event()
@@ -153,7 +161,7 @@ async def stdio_transport(
                     data = (json + "\n").encode(server.encoding, server.encoding_error_handler)
                     await process.stdin.send(data)
                     if isinstance(message.message, JSONRPCResponse | JSONRPCError):
-                        open_requests.discard(message.message.id)
+                        settled(message.message.id)
                         answered.set()
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             await read_writer.aclose()  # the session sees the end, not a request hanging

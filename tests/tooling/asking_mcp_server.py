@@ -16,7 +16,7 @@ a log message at no level). ``progress``: N ``notifications/progress`` for the c
 ids never sent (the call's id + 1 .. + 3, an id of another type). ``twice``: the call
 is answered twice, the second time with another text. ``list-changed``:
 ``notifications/tools/list_changed``. ``pings``: N ``ping`` requests, reading no answer
-until the call is answered.
+until the call is answered; ``one-id-pings``: the same, every ping with the one id.
 Every call received is recorded (``{"tool": name}``), and every client message after
 the handshake (``{"method": ...}``) too.
 """
@@ -112,6 +112,8 @@ def main() -> None:
                     notify("notifications/message", {"data": f"no level {n}"})
                 elif args.during == "pings":  # without reading a single answer
                     send({"jsonrpc": "2.0", "id": f"p{n}", "method": "ping"})
+                elif args.during == "one-id-pings":
+                    send({"jsonrpc": "2.0", "id": "p", "method": "ping"})
                 elif args.during == "progress":
                     notify("notifications/progress",
                            {"progressToken": token, "progress": n, "message": SECRET})  # fmt: skip

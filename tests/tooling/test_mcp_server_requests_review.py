@@ -137,15 +137,17 @@ async def test_answers_to_no_call_or_a_second_answer_are_never_another_calls_res
     assert "Traceback" not in logs.getvalue()
 
 
+@pytest.mark.parametrize("during", ["pings", "one-id-pings"])
 async def test_requests_a_server_sends_without_reading_the_answers_take_bounded_memory(
-    tmp_path: Path,
+    tmp_path: Path, during: str
 ) -> None:
     # Each request is answered by a task of its own, parked on the server's full stdin:
     # one for every request it sent, without bound, until the server reads. Bounded, the
-    # server waits on its own stdout, and the call it never answers ends uncertain.
+    # server waits on its own stdout, and the call it never answers ends uncertain. A
+    # server giving all of them one id is bounded alike: each is a task all the same.
     record = tmp_path / "record.jsonl"
     spec = McpServerSpec(
-        command=[sys.executable, str(ASKING), "--record", str(record), "--during", "pings",
+        command=[sys.executable, str(ASKING), "--record", str(record), "--during", during,
                  "--count", "20000"],
         timeout="2s",
     )  # fmt: skip
