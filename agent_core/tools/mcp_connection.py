@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import bounded_client
+from .mcp_open_requests import bounded_requests
 from .mcp_spec import McpServerSpec
 from .mcp_stdio import stdio_transport
 from .output import mask_secrets
@@ -113,7 +114,7 @@ async def _transport(
         timeout=httpx2.Timeout(spec.timeout_seconds, read=max(300.0, spec.timeout_seconds)),
     )
     await stack.enter_async_context(http)
-    return streamable_http_client(spec.url, http_client=http)
+    return bounded_requests(streamable_http_client(spec.url, http_client=http))
 
 
 class McpConnection:

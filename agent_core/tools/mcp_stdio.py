@@ -15,7 +15,6 @@ as an error the session logs (``bot.logs.StdoutChatter`` keeps that quiet).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
@@ -35,7 +34,8 @@ from mcp.client.stdio import (
     get_default_environment,
 )
 from mcp.shared.message import SessionMessage
-from mcp.types import JSONRPCError, JSONRPCNotification, JSONRPCRequest, JSONRPCResponse
+
+from .mcp_open_requests import OpenRequests
 
 __all__ = ["LINE_LIMIT", "stdio_transport"]
 
@@ -43,11 +43,6 @@ log = logging.getLogger("signoff.mcp")
 
 # A listing of many tools, or a long result, fits many times over; no model reads more.
 LINE_LIMIT = 32 << 20
-# Requests of the server's own (ping, sampling…) not yet answered: the SDK answers each in
-# a task of its own, parked while the server does not read its stdin. Past this many, its
-# stdout is not read until it reads: a server sending requests without end waits, as one
-# writing without end does, rather than taking signoff's memory one task at a time.
-OPEN_REQUEST_LIMIT = 64
 
 
 class LineTooLong(Exception):
@@ -91,30 +86,10 @@ async def stdio_transport(
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
     shutting_down = False
     writer_done = anyio.Event()
-    # The server's requests not yet answered, by id: counted, as a server may give many the
-    # one id, and the SDK answers each in a task all the same.
-    open_requests: Counter[object] = Counter()
-    answered = anyio.Event()
-
-    def track(item: SessionMessage | Exception) -> None:
-        message = item.message if isinstance(item, SessionMessage) else None
-        if isinstance(message, JSONRPCRequest):
-            open_requests[message.id] += 1
-        elif (
-            isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled"
-        ):
-            # A request the server cancels is never answered (the spec forbids it).
-            named = (message.params or {}).get("requestId")
-            if isinstance(named, str | int):  # any JSON at all, as the server wrote it
-                settled(named)
-
-    def settled(request_id: object) -> None:
-        open_requests[request_id] -= 1
-        if open_requests[request_id] <= 0:
-            del open_requests[request_id]
+    # Past the bound, the server's stdout is not read until it reads its stdin.
+    pending = OpenRequests()
 
     async def stdout_reader() -> None:
-        nonlocal answered
         assert process.stdout is not None
         too_long = False
         try:
@@ -123,16 +98,12 @@ async def stdio_transport(
                     async for line in lines(process.stdout, limit=limit):
                         text = line.decode(server.encoding, server.encoding_error_handler)
                         item = _parse_line(text)
-                        track(item)
+                        pending.received(item)
                         try:
                             await read_writer.send(item)
                         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                             return
-                        while open_requests.total() > OPEN_REQUEST_LIMIT and not (
-                            shutting_down or writer_done.is_set()  # no answer will come
-                        ):
-                            answered = anyio.Event()
-                            await answered.wait()
+                        await pending.room()
                 except LineTooLong:
                     too_long = True
                     log.warning(
@@ -160,17 +131,15 @@ async def stdio_transport(
                     json = message.message.model_dump_json(by_alias=True, exclude_unset=True)
                     data = (json + "\n").encode(server.encoding, server.encoding_error_handler)
                     await process.stdin.send(data)
-                    if isinstance(message.message, JSONRPCResponse | JSONRPCError):
-                        settled(message.message.id)
-                        answered.set()
+                    pending.sent(message)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             await read_writer.aclose()  # the session sees the end, not a request hanging
         finally:
             writer_done.set()
-            answered.set()
+            pending.end()  # no answer will come
 
     async def shutdown() -> None:
-        answered.set()  # a reader waiting for answers drains, so the server can exit
+        pending.end()  # a reader waiting for answers drains, so the server can exit
         read_stream.close()  # lets the reader drain: a server blocked on stdout can exit
         write_stream.close()
         with anyio.move_on_after(_WRITER_FLUSH_TIMEOUT):
