@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["ClientMistakes", "InvalidNotifications", "StdoutChatter"]
+__all__ = ["ClientMistakes", "InvalidNotifications", "SseChatter", "StdoutChatter"]
 
 
 class _Seldom(logging.Filter):
@@ -45,6 +45,27 @@ class StdoutChatter(_Seldom):
             f"an MCP stdio server wrote a line to stdout that is not JSON-RPC, skipped "
             f"({self.seen} so far; servers must log to stderr)"
         )
+
+
+class SseChatter(_Seldom):
+    """The MCP SDK logs an ERROR with a traceback quoting the event for every SSE event an
+    HTTP server sends that is not JSON-RPC, and, under the same words, for every event it
+    was handing on as signoff closed the connection (its own shutdown, no parse error)."""
+
+    NOISE = "Error parsing SSE message"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Here, not at the top: every command imports this module, few need anyio.
+        import anyio
+
+        error = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
+        closing = isinstance(error, anyio.BrokenResourceError | anyio.ClosedResourceError)
+        if record.msg == self.NOISE and closing:
+            return False
+        return super().filter(record)
+
+    def said(self, record: logging.LogRecord) -> str:
+        return f"an MCP server sent an event that is not JSON-RPC, skipped ({self.seen} so far)"
 
 
 class InvalidNotifications(_Seldom):

@@ -42,11 +42,14 @@ NOTES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def event(message: dict[str, Any]) -> bytes:
-    return b"event: message\ndata: " + json.dumps(message).encode() + b"\n\n"
+def event(message: dict[str, Any] | str) -> bytes:
+    data = message if isinstance(message, str) else json.dumps(message)
+    return b"event: message\ndata: " + data.encode() + b"\n\n"
 
 
-def flood(kind: str, n: int) -> dict[str, Any]:
+def flood(kind: str, n: int) -> dict[str, Any] | str:
+    if kind == "garbage":
+        return f"SECRET-looking text {n}, not JSON-RPC"
     if kind == "pings":
         return {"jsonrpc": "2.0", "id": f"p{n}", "method": "ping"}
     if kind == "list-changed":
@@ -158,7 +161,7 @@ class App:
             await self.reply(send, 307, b"", location=where)
             return
         await self.sse(send)
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, Any] | str] = []
         if during in ("pings", "notes"):
             out = [flood(during, n) for n in range(self.args.count)]
         elif during == "stray":
@@ -200,7 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--record", required=True, type=Path)
     parser.add_argument("--port-file", required=True, type=Path)
-    parser.add_argument("--get", choices=["pings", "notes", "list-changed"])
+    parser.add_argument("--get", choices=["pings", "notes", "list-changed", "garbage"])
     parser.add_argument("--during", default="plain")
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--answers", choices=["accept", "hang"], default="accept")

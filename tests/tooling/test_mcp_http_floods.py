@@ -146,3 +146,26 @@ async def test_pings_a_server_never_takes_the_answers_of_take_bounded_memory(
             await watched.server.aclose()
     assert watched.most_tasks < 500, watched.most_tasks
     assert watched.most_rss < 100, watched.most_rss
+
+
+@pytest.mark.parametrize("kind", ["garbage", "notes", "list-changed"])
+async def test_what_a_server_floods_the_get_stream_with_is_said_in_a_line_not_a_traceback_each(
+    tmp_path: Path, logs: io.StringIO, kind: str
+) -> None:
+    # An event that is not JSON-RPC was an ERROR with a traceback quoting it, each: 3,000
+    # were 33,000 lines. So was every event the SDK was handing on as the connection
+    # closed (not a parse error at all). Notifications are dropped; none is re-listed on.
+    with flooding(tmp_path, "--get", kind, "--count", "3000") as url:
+        watched = Watched(url)
+        try:
+            call = await watched.call(within=30)
+            assert text(call) == "done"
+        finally:
+            await watched.server.aclose()
+    said = logs.getvalue()
+    assert "Traceback" not in said and "SECRET" not in said and "forged" not in said, said[:3000]
+    assert len(said.splitlines()) < 20, said[:3000]
+    if kind == "garbage":  # the 1st, 10th, 100th and 1000th... are said, with how many
+        lines = [line for line in said.splitlines() if "not JSON-RPC" in line]
+        assert 3 <= len(lines) <= 4 and "(1 so far" in lines[0], said
+    assert watched.most_tasks < 500, watched.most_tasks
