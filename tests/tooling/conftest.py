@@ -4,6 +4,8 @@ transports."""
 
 from __future__ import annotations
 
+import io
+import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from mcp_fixture_kit import HttpOpsServer, server_table, stdio_command, write_co
 from agent_core.engine import Engine
 from agent_core.surface import RecordingSurface
 from bot.config import Settings
+from bot.logs import setup_logging
 from bot.tooling import open_engine
 from sessions import FixedClock, Home
 
@@ -67,3 +70,15 @@ def ops_config(request: pytest.FixtureRequest, tmp_path: Path, record: Path) -> 
         server: HttpOpsServer = request.getfixturevalue("http_ops")
         transport = f'url = "{server.url}"'
     return write_config(tmp_path / "signoff.toml", server_table(transport))
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """signoff's own log set-up, into a string."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging(format="text", level="INFO", stream=stream)
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])

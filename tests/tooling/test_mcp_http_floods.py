@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import io
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -27,7 +26,6 @@ from mcp_fixture_kit import wait_for
 from agent_core.tools.base import ToolError
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.mcp_spec import McpServerSpec
-from bot.logs import setup_logging
 
 FLOODING = Path(__file__).resolve().parent / "flooding_http_server.py"
 
@@ -53,18 +51,6 @@ def flooding(tmp_path: Path, *args: str) -> Iterator[str]:
 def recorded(tmp_path: Path) -> list[dict[str, Any]]:
     path = tmp_path / "record.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    """signoff's own log set-up, into a string."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    setup_logging(format="text", level="INFO", stream=stream)
-    yield stream
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
 
 
 def rss_mib() -> int:

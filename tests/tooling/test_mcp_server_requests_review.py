@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +22,9 @@ from mcp.types import CallToolResult, TextContent
 from agent_core.tools.base import ToolOutcomeUnknown
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.mcp_spec import McpServerSpec
-from bot.logs import setup_logging
 
 ASKING = Path(__file__).resolve().parent / "asking_mcp_server.py"
 SECRET = "CONVERSATION-SECRET"
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    """signoff's own log set-up, into a string."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    setup_logging(format="text", level="INFO", stream=stream)
-    yield stream
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
 
 
 def recorded(path: Path) -> list[dict[str, Any]]:
