@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..messages import Message
@@ -48,6 +49,10 @@ if TYPE_CHECKING:
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 log = logging.getLogger("agent_core.providers")
+
+# After the finish_reason only the usage chunk (asked for) and [DONE] are to come, at once;
+# a gateway may drop both and hold the connection open. Quiet this long, the reply is whole.
+_AFTER_FINISH_S = 5.0
 
 
 def _str(value: object) -> str | None:
@@ -226,15 +231,17 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             def broken(exc: Exception) -> Exception:
                 return openai.APIConnectionError(message=f"stream broke: {exc}", request=request)
 
-            async with chunks:
-                guarded = stream_guarded(
-                    chunks,
-                    passes=(openai.APIError,),
-                    broken=broken,
-                    stalled=lambda: openai.APITimeoutError(request=request),
-                    quiet_s=self._settings.timeout_s,
-                    progress=made_progress,
-                )
+            guarded = stream_guarded(
+                chunks,
+                passes=(openai.APIError,),
+                broken=broken,
+                stalled=lambda: openai.APITimeoutError(request=request),
+                quiet_s=self._settings.timeout_s,
+                progress=made_progress,
+                whole=lambda: assembler.finished,
+                whole_quiet_s=min(self._settings.timeout_s, _AFTER_FINISH_S),
+            )
+            async with chunks, aclosing(guarded):  # left at the usage chunk: closed then
                 async for chunk in guarded:
                     try:
                         text = assembler.add(chunk)
@@ -243,6 +250,8 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                     if text:
                         handed_over = True
                         await sink.text(text)
+                    if assembler.finished and chunk.usage is not None and not chunk.choices:
+                        break  # the usage chunk is the reply's last: [DONE] may never come
             # A body that ends before the finish_reason is a reply cut short (retried like a
             # dropped stream), not a whole one; one with no chunk at all may be no reply.
             if assembler.chunks == 0:

@@ -30,6 +30,8 @@ async def stream_guarded(
     stalled: Callable[[], Exception] | None = None,
     quiet_s: float = 0.0,
     progress: Callable[[T], bool] = lambda item: True,
+    whole: Callable[[], bool] = lambda: False,
+    whole_quiet_s: float = 0.0,
 ) -> AsyncGenerator[T, None]:
     """``events``, with a transport failure midway (the SDK lets the HTTP client's own
     exception through once a stream has begun) raised as ``broken(exc)``, which the
@@ -37,7 +39,11 @@ async def stream_guarded(
 
     With ``stalled``: a stream that makes no ``progress`` for ``quiet_s`` raises
     ``stalled()`` (a timeout). Keep-alives (Anthropic's pings) reset the SDK's read
-    timeout, so without this a server that only pings would hold the turn forever."""
+    timeout, so without this a server that only pings would hold the turn forever.
+
+    Once ``whole()`` says the reply is complete, a quiet of ``whole_quiet_s`` ends the
+    stream instead: a gateway that holds the connection open after the last event (no
+    end marker) adds nothing worth the stall timeout, and the reply is not voided."""
     loop = asyncio.get_running_loop()
     iterator = aiter(events)
     deadline = loop.time() + quiet_s if stalled is not None else None
@@ -52,12 +58,18 @@ async def stream_guarded(
             raise
         except ValueError as exc:  # the SDK parsing an event's data: not the transport
             if stalled is not None and quiet.expired():
+                if whole():
+                    return
                 raise stalled() from None
             raise GarbledReply(f"an event that is not JSON: {type(exc).__name__}") from exc
         except Exception as exc:
             if stalled is not None and quiet.expired():
+                if whole():
+                    return
                 raise stalled() from None
             raise broken(exc) from exc
         if deadline is not None and progress(item):
             deadline = loop.time() + quiet_s
         yield item
+        if deadline is not None and whole():  # the consumer has taken ``item`` in by now
+            deadline = min(deadline, loop.time() + whole_quiet_s)

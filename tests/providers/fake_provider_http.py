@@ -67,7 +67,8 @@ class Scripted:
     # Streamed replies only: the pause before each event, and where the stream breaks.
     chunk_delay: float = 0.0
     break_after: int | None = None
-    break_with: Literal["error", "drop", "eof"] = "error"
+    # "hold": send nothing more and keep the connection open (a gateway holding it).
+    break_with: Literal["error", "drop", "eof", "hold"] = "error"
     hold_open: bool = False
     # A body that is not streamed: cut after this many bytes, or mislabelled as encoded.
     body_cut: int | None = None
@@ -207,6 +208,8 @@ class FakeServer:
                     return response
                 if item.break_with == "eof":
                     break
+                if item.break_with == "hold":
+                    await asyncio.Event().wait()
                 name, data = self.stream_error()
                 await response.write(_sse(name, data))
                 break

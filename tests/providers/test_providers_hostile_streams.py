@@ -319,3 +319,40 @@ async def test_a_whole_stream_whose_connection_stays_open_is_the_reply(
     reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=sink)
     assert reply.text == ANSWER and sink.text_now == ANSWER
     assert "<restart>" not in sink.events and len(api.requests) == 1
+
+
+def _all_but_done(api: FakeOpenAI, body: object) -> int:
+    """How many of ``body``'s streamed events come before ``[DONE]`` (with usage asked)."""
+    events = api.stream_events(api.fill(body, {}), {"stream_options": {"include_usage": True}})
+    assert events[-1] == (None, "[DONE]")
+    return len(events) - 1
+
+
+async def test_an_openai_stream_held_open_after_its_usage_chunk_without_done_is_the_reply(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    """The finish_reason and then the usage chunk (no choices) came, the last of the reply
+    by the API's reference, and a gateway held the connection without ``[DONE]``: the reply
+    was read on until the stall timeout, voided and asked for again, four times."""
+    body = openai_api.completion(ANSWER)
+    held = Scripted(body=body, break_after=_all_but_done(openai_api, body), break_with="hold")
+    openai_api.enqueue(held)
+    model, sink = gpt(openai_api.base_url, sleeps), RecordingSink()
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=sink)
+    assert reply.text == ANSWER and sink.text_now == ANSWER and reply.usage_estimate is None
+    assert "<restart>" not in sink.events and len(openai_api.requests) == 1
+
+
+async def test_an_openai_stream_held_open_after_its_finish_reason_is_the_reply_unmetered(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    """A gateway that drops the usage chunk (and ``[DONE]``) and holds the connection: what
+    came is the whole reply, taken once the stall timeout passes with nothing more, its
+    usage estimated as for any server that reports none; not voided and asked for again."""
+    body = {**openai_api.completion(ANSWER), "usage": None}
+    held = Scripted(body=body, break_after=_all_but_done(openai_api, body), break_with="hold")
+    openai_api.enqueue(held)
+    model, sink = gpt(openai_api.base_url, sleeps), RecordingSink()
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=sink)
+    assert reply.text == ANSWER and sink.text_now == ANSWER and reply.usage_estimate is not None
+    assert "<restart>" not in sink.events and len(openai_api.requests) == 1
