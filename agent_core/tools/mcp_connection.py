@@ -22,7 +22,6 @@ import anyio
 import httpx2
 from mcp import Client, Implementation, MCPError, StdioServerParameters
 from mcp.client import Transport
-from mcp.client.streamable_http import streamable_http_client
 from mcp.types import (
     CONNECTION_CLOSED,
     INVALID_PARAMS,
@@ -38,7 +37,7 @@ from pydantic import ValidationError
 
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
-from .mcp_http import bounded_client
+from .mcp_http import bounded_client, http_transport
 from .mcp_open_requests import bounded_requests
 from .mcp_spec import McpServerSpec
 from .mcp_stdio import stdio_transport
@@ -114,7 +113,7 @@ async def _transport(
         timeout=httpx2.Timeout(spec.timeout_seconds, read=max(300.0, spec.timeout_seconds)),
     )
     await stack.enter_async_context(http)
-    return bounded_requests(streamable_http_client(spec.url, http_client=http))
+    return bounded_requests(http_transport(spec.url, client=http))
 
 
 class McpConnection:

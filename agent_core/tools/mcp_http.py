@@ -6,16 +6,31 @@ memory. (It already bounds each event of an SSE answer.) So a JSON answer is rea
 to ``BODY_LIMIT`` bytes, the client asks for answers uncompressed, and one compressed all
 the same is refused: either ends as a connection that broke mid-answer, which the SDK and
 ``mcp_connection`` already handle (a call it answered is uncertain).
+
+``http_transport`` is the SDK's ``streamable_http_client`` with one change: a request
+abandoned (timed out, or its caller cancelled) under a protocol version of the handshake
+era also has its own POST cut, as the SDK does only for later versions. There the SDK
+only sends ``notifications/cancelled`` and keeps reading the answer: a server whose SSE
+answer never ends kept a stream, a socket and a task open for each such call.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 
+import anyio
 import httpx2
+from mcp.client._transport import TransportStreams
+from mcp.client.streamable_http import StreamableHTTPTransport
+from mcp.shared._compat import resync_tracer
+from mcp.shared._context_streams import create_context_streams
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
+from mcp.shared.message import SessionMessage
+from mcp.types import JSONRPCNotification
 
-__all__ = ["BODY_LIMIT", "bounded_client"]
+__all__ = ["BODY_LIMIT", "bounded_client", "http_transport"]
 
 log = logging.getLogger("signoff.mcp")
 
@@ -75,3 +90,51 @@ def bounded_client(
         timeout=timeout,
         event_hooks={"response": [_bounding(server, limit)]},
     )
+
+
+class _Transport(StreamableHTTPTransport):
+    def _consume_modern_cancellation(self, session_message: SessionMessage) -> bool:
+        if super()._consume_modern_cancellation(session_message):
+            return True  # a later version: the SDK cut the POST, and sends nothing
+        message = session_message.message
+        if isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            # Nothing waits for the answer any more. The notification still goes out: in
+            # this era a closed stream does not tell the server to stop.
+            request_id = cancelled_request_id_from_params(message.params)
+            post = self._in_flight_posts.get(request_id) if request_id is not None else None
+            if post is not None:
+                post.scope.cancel()
+        return False
+
+
+@asynccontextmanager
+async def http_transport(
+    url: str, *, client: httpx2.AsyncClient
+) -> AsyncIterator[TransportStreams]:
+    """``streamable_http_client(url, http_client=client)``, as the SDK writes it, on
+    ``_Transport``."""
+    transport = _Transport(url)
+    read_writer, read_stream = create_context_streams[SessionMessage | Exception](0)
+    write_stream, write_reader = create_context_streams[SessionMessage](0)
+    async with (
+        read_writer,
+        read_stream,
+        write_stream,
+        write_reader,
+        anyio.create_task_group() as tg,
+    ):
+
+        def start_get_stream() -> None:
+            tg.start_soon(transport.handle_get_stream, client, read_writer)
+
+        tg.start_soon(
+            transport.post_writer, client, write_reader, read_writer, write_stream,
+            start_get_stream, tg,
+        )  # fmt: skip
+        try:
+            yield read_stream, write_stream
+        finally:
+            if transport.session_id:
+                await transport.terminate_session(client)
+            tg.cancel_scope.cancel()
+    await resync_tracer()

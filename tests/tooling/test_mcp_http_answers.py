@@ -1,0 +1,59 @@
+"""What signoff makes of a call's answer over streamable HTTP when it is not a plain one:
+an answer that never ends, one too large, a redirect or an expired session. The server is
+written by hand (``flooding_http_server.py``) and runs in a real process.
+
+Promises: a call that timed out leaves nothing open behind it; an answer over the limit
+is said as such, with the limit; a call the server may have run is never reported as
+not run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from test_mcp_http_floods import flooding, recorded
+
+from agent_core.tools.base import ToolOutcomeUnknown
+from agent_core.tools.mcp_server import McpServer
+from agent_core.tools.mcp_spec import McpServerSpec
+
+
+def open_sockets() -> int:
+    fds = Path("/proc/self/fd")
+    count = 0
+    for fd in os.listdir(fds):
+        try:
+            count += os.readlink(fds / fd).startswith("socket:")
+        except OSError:
+            pass  # closed while listed
+    return count
+
+
+async def test_calls_that_time_out_on_an_answer_without_end_leave_no_stream_open(
+    tmp_path: Path,
+) -> None:
+    # The server answers each call with an SSE stream of progress notes and never the
+    # result. Each call timed out, uncertain, and its stream, its socket and its task
+    # were kept: a server doing it to every call grew signoff's sockets without bound.
+    with flooding(tmp_path, "--during", "endless") as url:
+        server = McpServer("ops", McpServerSpec(url=url, timeout="1s"), health_interval=3600)
+        try:
+            await server.start()
+            before = (open_sockets(), len(asyncio.all_tasks()))
+            for _ in range(4):
+                with pytest.raises(ToolOutcomeUnknown, match="did not answer within 1s"):
+                    await server.call("get_x", {"a": "1"}, approval_id="ap")
+            # What a call leaves goes within a moment (the server may see the close late).
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while loop.time() < deadline:
+                after = (open_sockets(), len(asyncio.all_tasks()))
+                if after[0] <= before[0] and after[1] <= before[1]:
+                    break
+                await asyncio.sleep(0.05)
+            assert after[0] <= before[0] and after[1] <= before[1], (before, after)
+        finally:
+            await server.aclose()
+    assert [e["tool"] for e in recorded(tmp_path) if "tool" in e] == ["get_x"] * 4
