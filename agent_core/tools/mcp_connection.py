@@ -35,10 +35,13 @@ from mcp.types import (
 from mcp.types import Tool as McpToolInfo
 from pydantic import ValidationError
 
+from sessions import without_credentials
+
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
-from .mcp_http import bounded_client, http_transport
+from .mcp_http import HttpErrors, bounded_client, http_transport
 from .mcp_open_requests import bounded_requests
+from .mcp_reasons import describe_error
 from .mcp_spec import McpServerSpec
 from .mcp_stdio import stdio_transport
 from .output import mask_secrets
@@ -75,29 +78,13 @@ class McpError(ToolError):
     """The server answered a call with a protocol error; the tool did not run."""
 
 
-def describe_error(exc: BaseException) -> str:
-    """One readable line for whatever a connection attempt raised (groups unwrapped)."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    if isinstance(exc, FileNotFoundError):
-        return f"cannot start {exc.filename or 'the server'}: no such file"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    if isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:
-        return "the connection closed (the server exited?)"
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 async def _transport(
-    name: str, spec: McpServerSpec, errlog: TextIO, stack: AsyncExitStack
+    name: str, spec: McpServerSpec, errlog: TextIO, stack: AsyncExitStack, errors: HttpErrors
 ) -> Transport:
     if spec.command is not None:
         params = StdioServerParameters(
@@ -111,6 +98,7 @@ async def _transport(
         name,
         headers={k: v.get_secret_value() for k, v in spec.headers.items()},
         timeout=httpx2.Timeout(spec.timeout_seconds, read=max(300.0, spec.timeout_seconds)),
+        errors=errors,
     )
     await stack.enter_async_context(http)
     return bounded_requests(http_transport(spec.url, client=http))
@@ -126,6 +114,7 @@ class McpConnection:
         self._stop = asyncio.Event()
         self._broken = False
         self._task: asyncio.Task[None] | None = None
+        self._http_errors = HttpErrors()
 
     @classmethod
     async def open(cls, server: str, spec: McpServerSpec, *, errlog: TextIO) -> McpConnection:
@@ -144,14 +133,16 @@ class McpConnection:
             ended = conn._ready
             if ended.done() and not ended.cancelled():
                 exc = ended.exception() or exc
-            raise ServerDown(describe_error(exc)) from None
+            raise ServerDown(describe_error(exc, http_error=conn._http_errors.last)) from None
         return conn
 
     async def _hold(self) -> None:
         try:
             async with AsyncExitStack() as stack:
                 client = Client(
-                    await _transport(self.server, self.spec, self._errlog, stack),
+                    await _transport(
+                        self.server, self.spec, self._errlog, stack, self._http_errors
+                    ),
                     cache=None,  # a listing must always be the server's answer now
                     client_info=Implementation(name="signoff", version="0.1.0"),
                 )
@@ -165,7 +156,7 @@ class McpConnection:
                 else:
                     self._ready.set_exception(exc)
             elif not self._stop.is_set() and not isinstance(exc, asyncio.CancelledError):
-                why = mask_secrets(describe_error(exc), self.spec.secrets)
+                why = without_credentials(mask_secrets(describe_error(exc), self.spec.secrets))
                 log.warning("MCP server %s: connection ended: %s", self.server, why)
             if isinstance(exc, asyncio.CancelledError):
                 raise

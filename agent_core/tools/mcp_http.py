@@ -30,11 +30,19 @@ from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
 from mcp.shared.message import SessionMessage
 from mcp.types import JSONRPCNotification
 
-__all__ = ["BODY_LIMIT", "bounded_client", "http_transport"]
+__all__ = ["BODY_LIMIT", "HttpErrors", "bounded_client", "http_transport"]
 
 log = logging.getLogger("signoff.mcp")
 
 BODY_LIMIT = 32 << 20  # as a stdio server's line (mcp_stdio.LINE_LIMIT)
+
+
+class HttpErrors:
+    """The HTTP error status a server last answered with ("HTTP 401 Unauthorized"): the
+    SDK says only "Server returned an error response", and an operator needs the status."""
+
+    def __init__(self) -> None:
+        self.last = ""
 
 
 class _Bounded(httpx2.AsyncByteStream):
@@ -64,8 +72,12 @@ class _Bounded(httpx2.AsyncByteStream):
         await self._inner.aclose()
 
 
-def _bounding(server: str, limit: int) -> Callable[[httpx2.Response], Awaitable[None]]:
+def _bounding(
+    server: str, limit: int, errors: HttpErrors
+) -> Callable[[httpx2.Response], Awaitable[None]]:
     async def bound(response: httpx2.Response) -> None:
+        if response.status_code >= 400:
+            errors.last = f"HTTP {response.status_code} {response.reason_phrase}".strip()
         kind = response.headers.get("content-type", "").lower()
         if kind.startswith("text/event-stream"):
             return  # the SDK bounds each event
@@ -84,11 +96,12 @@ def bounded_client(
     headers: Mapping[str, str],
     timeout: httpx2.Timeout,
     limit: int = BODY_LIMIT,
+    errors: HttpErrors | None = None,
 ) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(
         headers={**headers, "Accept-Encoding": "identity"},
         timeout=timeout,
-        event_hooks={"response": [_bounding(server, limit)]},
+        event_hooks={"response": [_bounding(server, limit, errors or HttpErrors())]},
     )
 
 

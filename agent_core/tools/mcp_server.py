@@ -26,6 +26,8 @@ from typing import TextIO
 from mcp.types import CallToolResult
 from mcp.types import Tool as McpToolInfo
 
+from sessions import without_credentials
+
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolError, schema_version
 from .log_cap import STDERR_LOG_LIMIT, cap_log
@@ -136,7 +138,13 @@ class McpServer:
         return f"{self.label} is down: {self._down}" if self._down else f"{self.label} is up"
 
     def _still_starting(self) -> bool:
-        return self._starting is not None and not self._starting.done() and self._conn is None
+        # Not once its first attempt failed: why it is down is what an operator needs.
+        return (
+            self._starting is not None
+            and not self._starting.done()
+            and self._conn is None
+            and not self._down
+        )
 
     # -- life cycle ------------------------------------------------------------------------
     @property
@@ -221,7 +229,8 @@ class McpServer:
             except ServerDown as exc:
                 # Logged, a call's result, told in a thread: never a key the server quoted
                 # as it refused it ("invalid key: Bearer sk-…").
-                self._down = mask_secrets(str(exc), self.spec.secrets)
+                # Nor the credentials of its URL, which a redirect's location may repeat.
+                self._down = without_credentials(mask_secrets(str(exc), self.spec.secrets))
                 return self.status()
             self._down = ""
             return None
