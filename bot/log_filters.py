@@ -50,7 +50,8 @@ class StdoutChatter(_Seldom):
 class SseChatter(_Seldom):
     """The MCP SDK logs an ERROR with a traceback quoting the event for every SSE event an
     HTTP server sends that is not JSON-RPC, and, under the same words, for every event it
-    was handing on as signoff closed the connection (its own shutdown, no parse error)."""
+    was handing on as signoff closed the connection (its own shutdown, no parse error).
+    It logs one too for a JSON answer signoff refused to read, which signoff has said."""
 
     NOISE = "Error parsing SSE message"
 
@@ -58,9 +59,13 @@ class SseChatter(_Seldom):
         # Here, not at the top: every command imports this module, few need anyio.
         import anyio
 
+        from agent_core.tools.mcp_http import AnswerRefused
+
         error = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
         closing = isinstance(error, anyio.BrokenResourceError | anyio.ClosedResourceError)
         if record.msg == self.NOISE and closing:
+            return False
+        if record.msg == "Error parsing JSON response" and isinstance(error, AnswerRefused):
             return False
         return super().filter(record)
 

@@ -39,7 +39,7 @@ from sessions import without_credentials
 
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
-from .mcp_http import HttpErrors, bounded_client, http_transport
+from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, too_large
 from .mcp_open_requests import bounded_requests
 from .mcp_reasons import describe_error
 from .mcp_spec import McpServerSpec
@@ -233,6 +233,11 @@ class McpConnection:
                 name, arguments, read_timeout_seconds=self.spec.timeout_seconds, meta=meta
             )
         except MCPError as exc:
+            if too_large(exc.message):
+                raise ToolOutcomeUnknown(
+                    f"MCP server {self.server} sent an answer over {BODY_LIMIT >> 20} MiB, too "
+                    "large to read; the call may or may not have taken effect"
+                ) from None
             if exc.code == REQUEST_TIMEOUT:
                 raise ToolOutcomeUnknown(
                     f"MCP server {self.server} did not answer within {self.spec.timeout}; "

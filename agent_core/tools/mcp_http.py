@@ -2,10 +2,11 @@
 
 The SDK reads an ``application/json`` answer whole (``response.aread()``), however long it
 is, and decompresses what the server compressed: one answer could take all of signoff's
-memory. (It already bounds each event of an SSE answer.) So a JSON answer is read only up
-to ``BODY_LIMIT`` bytes, the client asks for answers uncompressed, and one compressed all
-the same is refused: either ends as a connection that broke mid-answer, which the SDK and
-``mcp_connection`` already handle (a call it answered is uncertain).
+memory. So a JSON answer is read only up to ``BODY_LIMIT`` bytes, the client asks for
+answers uncompressed, and one compressed all the same is refused (``AnswerRefused``): the
+call it answered is uncertain, and says why (``too_large``). An SSE answer is bounded
+alike: the SDK bounds each event, at 1 MiB unless told, which refused results a JSON
+answer may carry, so it is told ``BODY_LIMIT`` too. One answer, one bound, whatever its form.
 
 ``http_transport`` is the SDK's ``streamable_http_client`` with one change: a request
 abandoned (timed out, or its caller cancelled) under a protocol version of the handshake
@@ -17,6 +18,7 @@ answer never ends kept a stream, a socket and a task open for each such call.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
@@ -30,11 +32,30 @@ from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
 from mcp.shared.message import SessionMessage
 from mcp.types import JSONRPCNotification
 
-__all__ = ["BODY_LIMIT", "HttpErrors", "bounded_client", "http_transport"]
+__all__ = [
+    "BODY_LIMIT",
+    "AnswerRefused",
+    "HttpErrors",
+    "bounded_client",
+    "http_transport",
+    "too_large",
+]
 
 log = logging.getLogger("signoff.mcp")
 
 BODY_LIMIT = 32 << 20  # as a stdio server's line (mcp_stdio.LINE_LIMIT)
+# What the SDK's error for a call says when its answer was over the limit: ours for a JSON
+# answer, httpx's for an SSE event.
+_TOO_LARGE = re.compile(r"an answer over \d+ MiB|Server-sent event exceeded the \d+ byte limit")
+
+
+def too_large(message: str) -> bool:
+    return _TOO_LARGE.search(message) is not None
+
+
+class AnswerRefused(httpx2.StreamError):
+    """An answer not read. A StreamError, which the SDK takes as that call's answer being
+    unreadable; a ReadError ended the whole connection, and every call on it."""
 
 
 class HttpErrors:
@@ -54,9 +75,9 @@ class _Bounded(httpx2.AsyncByteStream):
         self._problem = problem
         self._limit = limit
 
-    def _refuse(self, problem: str) -> httpx2.ReadError:
+    def _refuse(self, problem: str) -> AnswerRefused:
         log.warning("MCP server %s sent %s; the answer is not read", self._server, problem)
-        return httpx2.ReadError(problem)
+        return AnswerRefused(problem)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         if self._problem is not None:
@@ -80,7 +101,7 @@ def _bounding(
             errors.last = f"HTTP {response.status_code} {response.reason_phrase}".strip()
         kind = response.headers.get("content-type", "").lower()
         if kind.startswith("text/event-stream"):
-            return  # the SDK bounds each event
+            return  # the SDK bounds each event (http_transport)
         stream = response.stream
         assert isinstance(stream, httpx2.AsyncByteStream)
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
@@ -126,7 +147,7 @@ async def http_transport(
 ) -> AsyncIterator[TransportStreams]:
     """``streamable_http_client(url, http_client=client)``, as the SDK writes it, on
     ``_Transport``."""
-    transport = _Transport(url)
+    transport = _Transport(url, max_sse_event_size=BODY_LIMIT)
     read_writer, read_stream = create_context_streams[SessionMessage | Exception](0)
     write_stream, write_reader = create_context_streams[SessionMessage](0)
     async with (

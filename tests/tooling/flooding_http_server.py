@@ -12,8 +12,8 @@ call's SSE answer, answers that never end, are too big, name no call, or come tw
 logging, resources and tools list_changed) or N ``notifications/tools/list_changed``,
 then stays open. ``--during`` (a ``tools/call``, after it is recorded): ``pings`` /
 ``notes`` on the call's SSE answer before its result; ``endless``: an SSE answer that
-sends a progress notification every few milliseconds and never the result; ``big``: an
-event over 1 MiB; ``stray``: answers to ids never sent, then the result twice;
+sends a progress notification every few milliseconds and never the result; ``big`` /
+``huge``: the result in one event of 2 MiB / 40 MiB; ``stray``: answers to ids never sent, then the result twice;
 ``accepted``: 202 with no body; ``redirect-host`` / ``redirect-file``: a 307 to another
 host, or to a file:// URL; ``expire``: 404, as for a session that expired.
 ``--answers hang``: a POST carrying the client's answer to one of the server's requests
@@ -172,8 +172,8 @@ class App:
             done = {**done, "result": {"content": [{"type": "text", "text": "second"}]}}
         for message in out:
             await send({"type": "http.response.body", "body": event(message), "more_body": True})
-        if during == "big":
-            text = "x" * (2 << 20)
+        if during in ("big", "huge"):
+            text = "x" * ((2 if during == "big" else 40) << 20)
             big = {**done, "result": {"content": [{"type": "text", "text": text}]}}
             await send({"type": "http.response.body", "body": event(big), "more_body": True})
             await anyio.sleep_forever()
