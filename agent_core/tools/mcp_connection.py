@@ -24,10 +24,6 @@ from mcp import Client, Implementation, MCPError, StdioServerParameters
 from mcp.client import Transport
 from mcp.types import (
     CONNECTION_CLOSED,
-    INVALID_PARAMS,
-    INVALID_REQUEST,
-    METHOD_NOT_FOUND,
-    PARSE_ERROR,
     REQUEST_TIMEOUT,
     CallToolResult,
     RequestParamsMeta,
@@ -41,7 +37,7 @@ from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, too_large
 from .mcp_open_requests import bounded_requests
-from .mcp_reasons import describe_error
+from .mcp_reasons import NOT_RUN, answer_unusable, describe_error, http_answer
 from .mcp_spec import McpServerSpec
 from .mcp_stdio import stdio_transport
 from .output import mask_secrets
@@ -50,22 +46,6 @@ __all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
 
 log = logging.getLogger("signoff.mcp")
 _BROKEN = (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx2.TransportError, OSError)
-# JSON-RPC errors that say the request was not run: it was not a valid request, named no
-# such method, or its arguments were refused. Any other error came from handling it.
-_NOT_RUN = frozenset({INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS})
-# Over HTTP the SDK also makes up errors for an answer it could not use, after the server
-# took the request: PARSE_ERROR for an answer cut short or garbled (signoff only sends
-# well-formed JSON, so a server has no cause to send one), and INVALID_REQUEST for
-# "202 Accepted" or a body of another content type, told apart by the SDK's message.
-_UNUSABLE_ANSWER = ("server answered a request with 202", "Unexpected content type")
-
-
-def _answer_unusable(exc: MCPError) -> bool:
-    return exc.code == PARSE_ERROR or (
-        exc.code == INVALID_REQUEST and exc.message.startswith(_UNUSABLE_ANSWER)
-    )
-
-
 # Pages of tools/list followed before giving up on a server that never ends its listing.
 _PAGE_CAP = 100
 
@@ -249,12 +229,20 @@ class McpConnection:
                     f"the connection to MCP server {self.server} broke during the call "
                     "(the server stopped?); it may or may not have taken effect"
                 ) from None
-            if _answer_unusable(exc):
+            if answer_unusable(exc):
                 raise ToolOutcomeUnknown(
                     f"MCP server {self.server} answered the call with something unreadable "
                     f"({exc.message}); it may or may not have taken effect"
                 ) from None
-            if exc.code in _NOT_RUN:
+            if http_answer(exc):
+                if exc.message == "Session terminated":
+                    self._broken = True  # a new session for the next call
+                raise ToolOutcomeUnknown(
+                    f"MCP server {self.server} answered the call at the HTTP level, not with "
+                    f"its result ({without_credentials(exc.message)}); it may or may not have "
+                    "taken effect"
+                ) from None
+            if exc.code in NOT_RUN:
                 raise McpError(
                     f"MCP server {self.server} refused the call: {exc.message}"
                 ) from None

@@ -3,7 +3,8 @@
 What the libraries raise says it deep down: httpx's ``ConnectError`` reads "All
 connection attempts failed" over the ``ConnectionRefusedError`` that says why, and the
 SDK answers any HTTP error status to the handshake with "Server returned an error
-response", the status itself left out (``mcp_http.HttpErrors`` keeps it).
+response", the status itself left out (``mcp_http.HttpErrors`` keeps it). And what an
+error the SDK raised for a call says of whether the server ran it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ import socket
 import ssl
 
 from mcp import MCPError
-from mcp.types import CONNECTION_CLOSED
+from mcp.types import (
+    CONNECTION_CLOSED,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+)
 
-__all__ = ["describe_error"]
+__all__ = ["NOT_RUN", "answer_unusable", "describe_error", "http_answer"]
 
 # What the SDK says for an HTTP error status it found no JSON-RPC error in.
 _STAND_INS = frozenset({"Server returned an error response", "Not Found", "Session terminated"})
@@ -67,3 +74,31 @@ def describe_error(exc: BaseException, *, http_error: str = "") -> str:
         return "the connection closed (the server exited?)"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+# JSON-RPC errors that say the request was not run: it was not a valid request, named no
+# such method, or its arguments were refused. Any other error came from handling it.
+NOT_RUN = frozenset({INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS})
+# Over HTTP the SDK also makes up errors for an answer it could not use, after the server
+# took the request: PARSE_ERROR for an answer cut short or garbled (signoff only sends
+# well-formed JSON, so a server has no cause to send one), and INVALID_REQUEST for
+# "202 Accepted" or a body of another content type, told apart by the SDK's message.
+_UNUSABLE_ANSWER = ("server answered a request with 202", "Unexpected content type")
+
+
+# And for an HTTP 404 or a redirect it did not follow, the errors a server sends when it
+# refuses a request (INVALID_REQUEST, METHOD_NOT_FOUND): but that is the HTTP layer's word,
+# maybe a gateway's after the server took the call, not the server's verdict on it.
+_HTTP_STAND_INS = frozenset({"Session terminated", "Not Found"})
+
+
+def answer_unusable(exc: MCPError) -> bool:
+    return exc.code == PARSE_ERROR or (
+        exc.code == INVALID_REQUEST and exc.message.startswith(_UNUSABLE_ANSWER)
+    )
+
+
+def http_answer(exc: MCPError) -> bool:
+    return exc.code in (INVALID_REQUEST, METHOD_NOT_FOUND) and (
+        exc.message in _HTTP_STAND_INS or exc.message.startswith("Redirect to ")
+    )

@@ -87,3 +87,21 @@ async def test_an_sse_answer_is_held_to_the_limit_of_a_json_one_and_over_it_says
         assert "may or may not have taken effect" in content, content
     assert [e["tool"] for e in recorded(tmp_path) if "tool" in e] == ["get_x"]
     assert list(engine.errors) == []
+
+
+@pytest.mark.parametrize("answer", ["expire", "redirect-host"])
+async def test_a_call_answered_with_an_http_refusal_may_have_run_and_is_uncertain(
+    open_signoff: SignoffFactory, tmp_path: Path, home: Home, answer: str
+) -> None:
+    # A 404 ("session terminated") or a redirect to elsewhere, to the call itself (its
+    # listing just went through): the SDK makes it a JSON-RPC "invalid request", which
+    # signoff read as the server refusing the call, not run, so asking again was safe.
+    # It is the HTTP layer's answer, maybe a gateway's after the server took the call.
+    with flooding(tmp_path, "--during", answer) as url:
+        engine = await open_signoff(config(tmp_path / "signoff.toml", f'url = "{url}"'))
+        await ask(engine, 'call ops__get_x {"a": "1"}', "1700000000.000100")
+        status, content = final(home, "ops__get_x")
+    assert status == "uncertain", content
+    assert "refused" not in content and "may or may not have taken effect" in content, content
+    assert [e["tool"] for e in recorded(tmp_path) if "tool" in e] == ["get_x"]
+    assert list(engine.errors) == []
