@@ -62,6 +62,9 @@ class Outcome:
     ref: str = ""
     # The quarantine record that keeps it (quarantined only): its sender is told so.
     kept: str = ""
+    # Addressed to signoff and unreadable, but not kept (dropped only: the quarantine is
+    # full for today, or refused an interaction): its sender is told that too.
+    unkept: bool = False
     # An error of signoff's own (a bug) that led here: logged with its traceback.
     error: BaseException | None = None
     # Slack telling the operator why signoff goes quiet (a revoked token, events it

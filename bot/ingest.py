@@ -256,9 +256,8 @@ class EventIngest:
                 fate=Fate.DEFERRED, reason=f"{reason}; could not quarantine: {exc}", ref=ref
             )
         if record is None:
-            return Outcome(
-                fate=Fate.DROPPED, reason=f"{reason} (quarantine full for today)", ref=ref
-            )
+            why = f"{reason} (quarantine full for today)"
+            return Outcome(fate=Fate.DROPPED, reason=why, ref=ref, unkept=True)
         self._kept.add(payload, record.id)
         return Outcome(
             fate=Fate.QUARANTINED, reason=f"{reason} (as {record.id})", ref=ref, kept=record.id

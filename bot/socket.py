@@ -20,6 +20,7 @@ loop).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -42,7 +43,7 @@ from .slack_calls import posting
 from .slack_fields import shown
 from .socket_link import SignoffSocketModeClient
 from .unreadable_answers import unreadable_answer
-from .unreadable_notices import tell_sender
+from .unreadable_notices import NoticeBudget, tell_sender
 
 __all__ = ["SignoffSocketModeHandler"]
 
@@ -91,6 +92,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         self.controls = controls
         self.app_loop = app_loop
         self.accepting = True
+        self._unkept = NoticeBudget(ingest.clock)
         # The SDK runs each frame in a task it keeps no reference to: held here so that a
         # stop can wait for them instead of closing the loop under them.
         self._frames: set[asyncio.Task[Any]] = set()
@@ -164,11 +166,20 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             and (req.type == "events_api" or outcome.fate is not Fate.HANDLED)
         ):
             await self._ack(client, req, arrived, _answer(req, outcome))
-        if outcome.kept:  # acked first: telling its sender may take Slack a while
-            teller = posting(self.app.client)
-            told = await tell_sender(teller, str(req.type), req.payload, kept=outcome.kept)
-            if told is not None:
-                log.info("the sender of %s: %s", outcome.kept, told)
+        if outcome.kept or outcome.unkept:  # acked first: telling may take Slack a while
+            await self._tell(req, outcome)
+
+    async def _tell(self, req: SocketModeRequest, outcome: Outcome) -> None:
+        """Tell the sender of what signoff could not read that it did nothing with it (what
+        could not be kept, within a budget: bad input comes in floods)."""
+        budget = self._unkept if outcome.unkept else None
+        told = await tell_sender(
+            posting(self.app.client), str(req.type), req.payload, kept=outcome.kept, budget=budget
+        )
+        if told is not None:
+            level = logging.DEBUG if told.skipped else logging.INFO
+            what = outcome.kept or outcome.ref or f"envelope {req.envelope_id}"
+            log.log(level, "the sender of %s: %s", what, told.how)
 
     async def _event(self, payload: Any) -> Outcome:
         """What became of an event; whatever its work raised, one outcome (and one line)."""
@@ -238,20 +249,12 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
             )
         except OSError as exc:
             # Interactions are never redelivered: acking now at least spares the user an error.
-            return Outcome(
-                fate=Fate.DROPPED, reason=f"{refused.reason}; could not quarantine: {exc}"
-            )
-        if record is None:
-            return Outcome(
-                fate=Fate.DROPPED, reason=f"{refused.reason} (quarantine full for today)"
-            )
-        return Outcome(
-            fate=Fate.QUARANTINED,
-            reason=refused.reason,
-            ref=record.id,
-            kept=record.id,
-            error=refused.error,
-        )
+            why = f"{refused.reason}; could not quarantine: {exc}"
+        else:
+            if record is not None:
+                return dataclasses.replace(refused, ref=record.id, kept=record.id)
+            why = f"{refused.reason} (quarantine full for today)"
+        return Outcome(fate=Fate.DROPPED, reason=why, unkept=True)
 
     async def _bolt(
         self,

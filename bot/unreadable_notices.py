@@ -8,6 +8,11 @@ the Home tab, or when Slack refuses the ephemeral (a message shortcut works in
 conversations signoff is not in). A form or a command is answered on its ack instead
 (``unreadable_answers``). Only ids Slack could have sent are used: the payload was not
 readable, and nothing else of it is ever shown.
+
+What could not even be kept (the quarantine is full for today) is told too, but within a
+``NoticeBudget``: a person once an hour, and a few people an hour in all, so that a
+flood of bad input, the very thing that fills the quarantine, cannot make signoff flood
+Slack (its log line says each one was dropped).
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sessions import InvalidIdError, check_slack_id, check_slack_ts
+from sessions import Clock, InvalidIdError, check_slack_id, check_slack_ts
 
 from .listeners import failure
-from .slack_text import literal
+from .slack_text import Mrkdwn, literal
 
-__all__ = ["tell_sender"]
+__all__ = ["NoticeBudget", "Told", "tell_sender"]
 
 # What each interaction is called, and what did not happen because of it.
 _TOLD_AFTER = {
@@ -33,6 +38,41 @@ _TOLD_AFTER = {
     "message_action": ("shortcut", "nothing was done"),
 }
 _MESSAGE = ("message", "it did nothing with it")
+
+
+# Past the quarantine's cap: the most people told in one hour of the clock.
+UNKEPT_PER_HOUR = 20
+
+
+@dataclass(frozen=True)
+class Told:
+    """How the sender was told, for the log line; ``skipped``: they were not, by budget."""
+
+    how: str
+    skipped: bool = False
+
+
+class NoticeBudget:
+    """Who may be told of an unkept message now: each person once in an hour of the
+    clock, and at most ``per_hour`` people in it (memory bounded by that too)."""
+
+    def __init__(self, clock: Clock, *, per_hour: int = UNKEPT_PER_HOUR) -> None:
+        self.clock = clock
+        self.per_hour = per_hour
+        self._hour = ""
+        self._told: set[str] = set()
+
+    def take(self, user: str) -> str | None:
+        """None when ``user`` may be told (and is counted); otherwise why not."""
+        hour = self.clock.now().strftime("%Y-%m-%dT%H")
+        if hour != self._hour:
+            self._hour, self._told = hour, set()
+        if user in self._told:
+            return "not told: told of another this hour"
+        if len(self._told) >= self.per_hour:
+            return f"not told: {self.per_hour} people told of such messages this hour"
+        self._told.add(user)
+        return None
 
 
 @dataclass(frozen=True)
@@ -74,26 +114,41 @@ def _sender(kind: str, payload: dict[str, Any]) -> _Sender | None:
 
 
 async def tell_sender(
-    client: AsyncWebClient, kind: str, payload: object, *, kept: str
-) -> str | None:
+    client: AsyncWebClient,
+    kind: str,
+    payload: object,
+    *,
+    kept: str,
+    budget: NoticeBudget | None = None,
+) -> Told | None:
     """Tell the person behind ``payload`` (acked already, kept as quarantine record
-    ``kept``) that signoff did nothing with it; says how, for the log line (None: not a
-    thing anyone expects an answer to)."""
+    ``kept``, or "": it could not be kept, and ``budget`` says who may be told) that
+    signoff did nothing with it; says how, for the log line (None: not a thing anyone
+    expects an answer to)."""
     sender = _sender(kind, payload) if isinstance(payload, dict) else None
     if sender is None:
         return None
     if sender.user is None:
-        return "nobody to tell"
-    text = literal(
-        f"signoff could not read this {sender.what}, so {sender.outcome}. It was kept for an "
-        f"operator as {kept} (`signoff quarantine {kept}`)."
+        return Told("nobody to tell")
+    if budget is not None and (why := budget.take(sender.user)) is not None:
+        return Told(why, skipped=True)
+    where = (
+        f"It was kept for an operator as {kept} (`signoff quarantine {kept}`)."
+        if kept
+        else "It could not be kept for an operator either (too many unreadable ones today): "
+        "tell one if it mattered."
     )
+    text = literal(f"signoff could not read this {sender.what}, so {sender.outcome}. {where}")
+    return Told(await _post(client, sender, sender.user, text))
+
+
+async def _post(client: AsyncWebClient, sender: _Sender, user: str, text: Mrkdwn) -> str:
     refused = ""
     try:
         if sender.channel is not None:
             try:
                 await client.chat_postEphemeral(
-                    channel=sender.channel, user=sender.user, text=text, thread_ts=sender.thread_ts
+                    channel=sender.channel, user=user, text=text, thread_ts=sender.thread_ts
                 )
                 return "told them ephemerally"
             except SlackApiError as exc:
@@ -103,7 +158,7 @@ async def tell_sender(
                 # their DM still reaches them.
                 refused = f" (the ephemeral was refused: {failure(exc)})"
         # A Home tab or modal click: no channel to answer in but their DM.
-        await client.chat_postMessage(channel=sender.user, text=text)
+        await client.chat_postMessage(channel=user, text=text)
         return f"told them in a direct message{refused}"
     except Exception as exc:  # Slack refused, or is unreachable: the log line says so
         return f"could not tell them: {failure(exc)}{refused}"
