@@ -29,7 +29,7 @@ from slack_bolt.app.async_app import AsyncApp
 
 from agent_core.engine import Engine
 from agent_core.observe import guarded
-from sessions import Clock, Home, HomeViewers, Quarantine, SystemClock
+from sessions import Clock, Home, HomeViewers, SystemClock
 
 from .actions import register_actions
 from .channel_check import check_approvals_channel
@@ -170,9 +170,7 @@ class SignoffBot:
             socket.start()
             app_secret = app_token.get_secret_value()
             app_loop = asyncio.get_running_loop()
-            stops = AgentStops(
-                engine, quarantine=Quarantine(home, clock=clock or SystemClock()), app_loop=app_loop
-            )
+            stops = AgentStops(engine, keeper=ingest.keeper, app_loop=app_loop)
 
             async def make_handler() -> SignoffSocketModeHandler:
                 # Built on the socket thread: the client binds to the loop it is created in.

@@ -21,7 +21,8 @@ acks unless the outcome is ``deferred``. The event is judged in three steps:
 Dedupe is twofold: a short in-memory window of event ids answers fast, and the inbox's
 file names (the message ``ts``) make the durable decision, which also folds a mention's
 ``message`` and ``app_mention`` twins into one. A message that can never be stored is
-quarantined once: its redelivery or twin is a ``duplicate`` of that record (``kept_events``).
+quarantined once: its redelivery or twin, even to the next process, is a ``duplicate`` of
+that record (``kept_events``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, utc_iso
 from .envelopes import Fate, Outcome
 from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
 from .handled_events import HANDLED, GroupChangedHook, HomeOpenedHook, Malformed, handle_event
-from .kept_events import KeptEvents
+from .kept_events import EventKeeper
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]
@@ -135,7 +136,8 @@ class EventIngest:
         self.on_group_changed = on_group_changed
         self.quarantine = quarantine or Quarantine(home, clock=clock)
         self._recent: RecentKeys[str] = RecentKeys(window)  # event ids stored or found stored
-        self._kept = KeptEvents()  # events quarantined lately: a redelivery, a twin
+        # What could never be stored is kept once: a redelivery, a twin, after a restart.
+        self.keeper = EventKeeper(self.quarantine)
         self._background: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, work: Awaitable[Any]) -> None:
@@ -236,32 +238,7 @@ class EventIngest:
             return None
 
     async def _quarantine(self, payload: JsonValue, reason: str, *, ref: str) -> Outcome:
-        async with self._kept.writing:  # a twin comes at once, in a task of its own
-            return await self._keep(payload, reason, ref=ref)
-
-    async def _keep(self, payload: JsonValue, reason: str, *, ref: str) -> Outcome:
-        if (kept := self._kept.record_of(payload)) is not None:
-            return Outcome(fate=Fate.DUPLICATE, reason=f"already quarantined as {kept}", ref=ref)
-        event_id = payload.get("event_id") if isinstance(payload, dict) else None
-        try:
-            record = await asyncio.to_thread(
-                self.quarantine.put,
-                source="events_api",
-                reason=reason,
-                payload=payload,
-                event_id=event_id if isinstance(event_id, str) else "",
-            )
-        except OSError as exc:
-            return Outcome(
-                fate=Fate.DEFERRED, reason=f"{reason}; could not quarantine: {exc}", ref=ref
-            )
-        if record is None:
-            why = f"{reason} (quarantine full for today)"
-            return Outcome(fate=Fate.DROPPED, reason=why, ref=ref, unkept=True)
-        self._kept.add(payload, record.id)
-        return Outcome(
-            fate=Fate.QUARANTINED, reason=f"{reason} (as {record.id})", ref=ref, kept=record.id
-        )
+        return await self.keeper.keep(payload, reason, ref=ref)
 
     async def _store(self, callback: EventCallback) -> Outcome:
         event, event_id = callback.event, callback.event_id

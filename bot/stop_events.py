@@ -18,9 +18,10 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from agent_core.engine import Engine
-from sessions import Quarantine, ThreadKey
+from sessions import ThreadKey
 
 from .envelopes import Fate, Outcome
+from .kept_events import EventKeeper
 from .slack_fields import EventId, SlackId, SlackTs, describe
 
 __all__ = ["AgentStops"]
@@ -58,11 +59,11 @@ class AgentStops:
         self,
         engine: Engine,
         *,
-        quarantine: Quarantine,
+        keeper: EventKeeper,
         app_loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.engine = engine
-        self.quarantine = quarantine
+        self.keeper = keeper
         self.app_loop = app_loop
 
     async def handle(self, payload: JsonValue) -> Outcome | None:
@@ -72,7 +73,8 @@ class AgentStops:
         try:
             callback = StoppedCallback.model_validate(payload)
         except ValidationError as exc:
-            return await self._quarantine(payload, f"agent_session_stopped: {describe(exc)}")
+            # Kept once, like a message: a redelivery is a duplicate of its record.
+            return await self.keeper.keep(payload, f"agent_session_stopped: {describe(exc)}")
         event = callback.event
         thread = ThreadKey(team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts)
         try:
@@ -107,14 +109,3 @@ class AgentStops:
         if self.app_loop is None or self.app_loop is asyncio.get_running_loop():
             return await work
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.app_loop))
-
-    async def _quarantine(self, payload: JsonValue, reason: str) -> Outcome:
-        try:
-            record = await asyncio.to_thread(
-                self.quarantine.put, source="events_api", reason=reason, payload=payload
-            )
-        except OSError as exc:
-            return Outcome(fate=Fate.DEFERRED, reason=f"{reason}; could not quarantine: {exc}")
-        if record is None:
-            return Outcome(fate=Fate.DROPPED, reason=f"{reason} (quarantine full for today)")
-        return Outcome(fate=Fate.QUARANTINED, reason=f"{reason} (as {record.id})")

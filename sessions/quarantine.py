@@ -7,20 +7,27 @@ per item, sharded by UTC day so no directory grows without bound::
     quarantine/2026-11-02/091503123456-quar_0123456789abcdef.json
 
 A day holds at most ``daily_limit`` items: a storm of bad input cannot fill the disk,
-and what is past the limit is only logged. Files are written with every non-ASCII
+and what is past the limit is only logged. What names the thing kept (an event's id,
+its message's place) is marked beside it, so that the same thing delivered again, even to
+the next process, is found kept (``kept_as``) instead of kept twice::
+
+    quarantine/keys/2026-11-02/<32 hex: the name's SHA-256>   (holds the record's id)
+ Files are written with every non-ASCII
 character escaped, so a payload that is not valid Unicode (a lone surrogate) is kept
 exactly as it came.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +35,7 @@ from pydantic import JsonValue, ValidationError
 
 from .atomic import create_only
 from .clock import Clock, utc_iso
-from .errors import CorruptRecordError, NotFoundError
+from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError, NotFoundError
 from .home import Home
 from .ids import check_quarantine_id
 from .records import Record
@@ -62,6 +69,11 @@ def _encode(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True, allow_nan=False, sort_keys=True)
 
 
+def _digest(key: str) -> str:
+    # A key holds what Slack sent (any text, any length): its file is named by its hash.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def _describe(payload: object) -> str:
     # Not JSON (NaN, a structure nested past the recursion limit): keep what repr shows.
     try:
@@ -79,9 +91,16 @@ class Quarantine:
         self._lock = threading.Lock()
 
     def put(
-        self, *, source: str, reason: str, payload: object, event_id: str = ""
+        self,
+        *,
+        source: str,
+        reason: str,
+        payload: object,
+        event_id: str = "",
+        keys: Sequence[str] = (),
     ) -> QuarantineRecord | None:
-        """Keep ``payload`` durably; None when today's shard is full (the caller logs it).
+        """Keep ``payload`` durably, marked with ``keys`` (what names it); None when
+        today's shard is full (the caller logs it).
 
         Raises OSError when the disk refuses: that is a temporary failure, and the caller
         leaves the envelope unacked.
@@ -91,7 +110,7 @@ class Quarantine:
         if not self._reserve(day):
             return None
         try:
-            return self._write(
+            record = self._write(
                 now, day, source=source, reason=reason, payload=payload, event_id=event_id
             )
         except BaseException:
@@ -100,6 +119,33 @@ class Quarantine:
             with self._lock:
                 self._counts[day] -= 1
             raise
+        # After the record, never before: a mark without its record would make the next
+        # copy a duplicate of nothing, acked and lost. A mark the disk refuses (or a crash
+        # before it) costs at most a second record of the same thing.
+        with contextlib.suppress(OSError):
+            marks = self.root / "keys" / day
+            if keys:
+                marks.mkdir(parents=True, exist_ok=True)
+            for key in keys:
+                with contextlib.suppress(AlreadyExistsError):
+                    create_only(marks / _digest(key), record.id.encode("ascii"))
+        return record
+
+    def kept_as(self, keys: Sequence[str]) -> str | None:
+        """The id of the record marked with one of ``keys`` today or yesterday (Slack
+        delivers again within minutes; a day's turn may fall between), if any."""
+        now = self.clock.now()
+        days = [now.strftime("%Y-%m-%d"), (now - timedelta(days=1)).strftime("%Y-%m-%d")]
+        for day in days:
+            for key in keys:
+                try:
+                    return check_quarantine_id(
+                        (self.root / "keys" / day / _digest(key)).read_text("ascii").strip()
+                    )
+                except (OSError, UnicodeDecodeError, InvalidIdError):
+                    # Not marked, or a mark that cannot be read: kept twice at worst.
+                    continue
+        return None
 
     def _write(
         self, now: datetime, day: str, *, source: str, reason: str, payload: object, event_id: str

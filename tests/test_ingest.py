@@ -292,6 +292,25 @@ def test_quarantine_records_are_create_only_files_sharded_by_day(
     assert json.loads(path.read_text())["schema_version"] == 1
 
 
+def test_what_a_record_keeps_is_found_by_the_next_process_for_a_day(
+    home: Home, clock: FixedClock
+) -> None:
+    """Marks name what a record keeps (an event id, a message's place), beside the day's
+    shard: another process finds them, the day after too, and listing is unchanged."""
+    kept = Quarantine(home, clock=clock).put(
+        source="events_api", reason="r", payload={"a": 1}, keys=["id Ev1", "at T C \ud800"]
+    )
+    assert kept is not None
+    later = Quarantine(home, clock=clock)  # the next process
+    assert later.kept_as(["at T C \ud800"]) == kept.id
+    assert later.kept_as(["id Ev2"]) is None
+    clock.advance(timedelta(days=1))
+    assert later.kept_as(["id Ev2", "id Ev1"]) == kept.id
+    clock.advance(timedelta(days=1))
+    assert later.kept_as(["id Ev1"]) is None  # Slack stopped sending it long before
+    assert [r.id for r in later.records()] == [kept.id]
+
+
 def test_a_quarantine_write_that_fails_gives_its_place_back(home: Home, clock: FixedClock) -> None:
     """The day's count was taken before the write: a write the disk refused used up one of
     the day's places, and enough of them (a disk that came back) left the shard 'full'
