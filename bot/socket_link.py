@@ -11,17 +11,29 @@ a close frame, a ``disconnect`` envelope, a reconnect already in flight); markin
 client closed turns off the first three. For the fourth, no new link is asked of Slack
 once stopped (a reconnect may have passed its check and be waiting on the connect lock),
 and ``connect`` below closes whatever a handshake already under way still opens.
+
+``link_disabled`` is Slack saying Socket Mode is turned off in the app's settings: no link
+is kept until a person turns it on again. The SDK reconnects at once on every
+``disconnect`` whatever its reason, and was refused again, in a loop with no pause, for as
+long as that lasted. Here it is said once, at WARNING, and ``/readyz`` says it; the link is
+tried again at once (a toggle flipped back), then after ``ping_interval``, doubling up to
+30 of them (5 minutes at the default 10 s), until a ``hello``. The process does not exit:
+it still delivers replies and cards, runs approved calls and expires requests, and a
+supervisor restarting it would only meet the same refusal.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 from typing import Any
 
 from aiohttp import WSMessage
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
+from agent_core.backoff import Backoff
 from agent_core.observe import NullObserver, Observer, SocketLinkChanged
 
 from .token_check import app_token_refusal
@@ -31,6 +43,8 @@ __all__ = ["SignoffSocketModeClient"]
 log = logging.getLogger("signoff.socket")
 # How long a stop waits for Slack to answer the link's close frame.
 _CLOSE_WITHIN = 1.0
+# Slack's reason when Socket Mode is turned off in the app's settings.
+_LINK_DISABLED = "link_disabled"
 
 
 class _Stopped(Exception):
@@ -47,7 +61,12 @@ class SignoffSocketModeClient(SocketModeClient):
         self._told_down: object | None = None  # the greeted session whose loss was logged
         # Why start-up must end: Slack refused the app token before any hello.
         self.refused: str | None = None
+        self._disabled = 0  # link_disabled frames since the last hello
+        self._retry_at = 0.0  # the loop's time before which no new link is asked for
+        self._stopping = asyncio.Event()
+        self.disabled_backoff = Backoff(initial=self.ping_interval, maximum=30 * self.ping_interval)
         self.message_listeners.append(self._on_message)
+        self.on_message_listeners.append(self._on_frame)
         self.on_close_listeners.append(self._on_close)
 
     def link_problem(self) -> str | None:
@@ -55,6 +74,8 @@ class SignoffSocketModeClient(SocketModeClient):
         session = self.current_session
         if self.closed:
             return "socket mode: stopped"
+        if self._disabled:
+            return "socket mode: turned off for the app in Slack (link_disabled); trying again"
         if session is None or self._hello_session is None:
             return "socket mode: not connected yet (no hello received)"
         if session is not self._hello_session:
@@ -69,19 +90,59 @@ class SignoffSocketModeClient(SocketModeClient):
         if message.get("type") == "hello":
             self._hello_session = self.current_session
             self._greeted = True
+            if self._disabled:
+                log.info("Socket Mode is on again for the app: linked")
+                self._disabled, self._retry_at = 0, 0.0
             self.observer.emit(SocketLinkChanged(up=True, reason="hello"))
+
+    async def _on_frame(self, message: WSMessage) -> None:
+        """Every text frame as it is read, before the next one: Slack closes the link right
+        after ``link_disabled``, and the close's reconnect must already find the pause."""
+        data = message.data
+        # A disconnect frame is small: an envelope that quotes the word is not parsed twice.
+        if not (isinstance(data, str) and len(data) < 512 and _LINK_DISABLED in data):
+            return
+        with contextlib.suppress(ValueError):
+            frame = json.loads(data)
+            said = (frame.get("type"), frame.get("reason")) if isinstance(frame, dict) else ()
+            if said == ("disconnect", _LINK_DISABLED):
+                self._link_disabled()
+
+    def _link_disabled(self) -> None:
+        self._disabled += 1
+        if self._disabled == 1:
+            log.warning(
+                "Slack says Socket Mode is turned off for this app (disconnect: link_disabled): "
+                "no message, click or command reaches signoff until it is turned on again in "
+                "the app's settings (Socket Mode). Replies and timers go on; the link is tried "
+                "again at once, then after %g s, doubling up to every %g s",
+                self.disabled_backoff.initial,
+                self.disabled_backoff.maximum,
+            )
+            return
+        delay = self.disabled_backoff.delay(self._disabled - 1)
+        self._retry_at = asyncio.get_running_loop().time() + delay
 
     async def run_message_listeners(self, message: dict[str, Any], raw_message: str) -> None:
         if message.get("type") == "disconnect":
             # The SDK reconnects on a disconnect before any listener sees the frame: keep
             # Slack's reason (link_disabled, refresh_requested, ...) for the line ``connect``
             # writes when it replaces the link.
-            self._why_down = f"disconnect: {str(message.get('reason', ''))[:40]}"
+            reason = str(message.get("reason", ""))[:40]
+            self._why_down = f"disconnect: {reason}"
+            if reason == _LINK_DISABLED:
+                # Not the SDK's forced reconnect: it would take a second link beside the
+                # close's. This link is done: closed, it is replaced after the pause.
+                session = self.current_session
+                if session is not None and not session.closed:
+                    await session.close()
+                await self.connect_to_new_endpoint()
+                return
         await super().run_message_listeners(message, raw_message)
 
     async def _on_close(self, message: WSMessage) -> None:
-        if not self.closed:
-            self.observer.emit(SocketLinkChanged(up=False, reason="closed by the server"))
+        if not self.closed:  # once for a link that was up, not for each refused one
+            self._link_down("closed by the server")
 
     async def connect(self) -> None:
         if self.closed:
@@ -108,6 +169,15 @@ class SignoffSocketModeClient(SocketModeClient):
     async def issue_new_wss_url(self) -> str:
         if self.closed:  # no new link; the stop says its own socket_down
             raise _Stopped
+        # Every reconnect passes here (a disconnect, a close, the monitor): while Socket
+        # Mode is off, none asks before its time. A stop ends the pause.
+        pause = self._retry_at - asyncio.get_running_loop().time()
+        if pause > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await self._stopping.wait()
+        if self.closed:
+            raise _Stopped
         self._link_down(self._why_down)
         try:
             return await super().issue_new_wss_url()
@@ -129,6 +199,7 @@ class SignoffSocketModeClient(SocketModeClient):
 
     async def stop(self) -> None:
         """Close the link for good: no reconnect from any path, the sockets closed."""
+        self._stopping.set()
         self.default_auto_reconnect_enabled = False
         self.auto_reconnect_enabled = False
         was_up = self.link_problem() is None

@@ -193,6 +193,10 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         )
         return _ok(sockets=ids)
 
+    async def socket_mode(request: web.Request) -> web.Response:
+        enabled = _opt_bool((await _params(request)).get("enabled")) is not False
+        return _ok(enabled=enabled, sockets=await server.set_socket_mode(enabled=enabled))
+
     async def drop(request: web.Request) -> web.Response:
         return _ok(sockets=server.drop_sockets(socket_id=(await _params(request)).get("socket_id")))
 
@@ -235,6 +239,7 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         ("POST", "/sockets/disconnect", disconnect),
         ("POST", "/sockets/drop", drop),
         ("POST", "/sockets/pings", pings),
+        ("POST", "/app/socket_mode", socket_mode),
         ("GET", "/files", files),
         ("GET", "/files/{file_id}", file_content),
     ]

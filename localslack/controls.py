@@ -1,6 +1,7 @@
 """The in-process control API: act as humans and break things on purpose (observing lives in
 observe.py and observe_agents.py, seeded chaos in controls_chaos.py, user groups' members in
-controls_groups.py, channels' members in controls_channels.py)."""
+controls_groups.py, channels' members in controls_channels.py, the Socket Mode links and the
+app's Socket Mode setting in controls_sockets.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Literal
 from localslack.controls_channels import ChannelControls
 from localslack.controls_chaos import ChaosControls
 from localslack.controls_groups import GroupControls
+from localslack.controls_sockets import SocketControls
 from localslack.deliveries import Delivery
 from localslack.errors import ControlError
 from localslack.faults import SURFACE_ERRORS, Fault, SurfaceError
@@ -26,7 +28,9 @@ from localslack.view_actions import click_view_button
 __all__ = ["Controls"]
 
 
-class Controls(ChaosControls, ChannelControls, GroupControls, AgentObservations, Observations):
+class Controls(
+    ChaosControls, SocketControls, ChannelControls, GroupControls, AgentObservations, Observations
+):
     """Mixed into LocalSlack; the HTTP control routes call exactly these methods."""
 
     # -- acting as humans ---------------------------------------------------------------------
@@ -291,23 +295,3 @@ class Controls(ChaosControls, ChannelControls, GroupControls, AgentObservations,
     def set_rate_limits(self, *, enabled: bool) -> None:
         self._api.limiter.enabled = enabled
         self._api.limiter.reset()
-
-    async def disconnect_sockets(
-        self,
-        *,
-        reason: str = "refresh_requested",
-        socket_id: str | None = None,
-        close_after: float | None = None,
-    ) -> list[str]:
-        return await self._rt.hub.disconnect(
-            reason=reason, socket_id=socket_id, close_after=close_after
-        )
-
-    def drop_sockets(self, *, socket_id: str | None = None) -> list[str]:
-        return self._rt.hub.drop(socket_id=socket_id)
-
-    def freeze_sockets(self, *, socket_id: str | None = None) -> list[str]:
-        return self._rt.hub.freeze(socket_id=socket_id)
-
-    def answer_pings(self, *, enabled: bool) -> None:
-        self._rt.hub.answer_pings = enabled

@@ -74,6 +74,8 @@ class SocketHub:
         self.ack_listeners = self._dispatcher.ack_listeners
         self.answer_pings = True
         self.handshakes = 0
+        # Off: the app's Socket Mode setting is (controls_app.py).
+        self.socket_mode_enabled = True
 
     # -- tickets & connections ----------------------------------------------------------------
 
@@ -113,8 +115,11 @@ class SocketHub:
         sock = LiveSocket(
             id=f"socket-{self._next_socket}", ws=ws, transport=transport, connected_at=self._clock()
         )
+        refusal = None if self.socket_mode_enabled else "link_disabled"
         if len(self._sockets) >= self._config.max_sockets:
-            await self._send_frame(sock, _disconnect_frame("too_many_websockets"))
+            refusal = "too_many_websockets"
+        if refusal is not None:
+            await self._send_frame(sock, _disconnect_frame(refusal))
             await ws.close()
             return ws
         self._sockets[sock.id] = sock
@@ -179,6 +184,16 @@ class SocketHub:
             if close_after is not None:
                 self._background.spawn(self._close_later(sock, close_after))
         return [s.id for s in targets]
+
+    async def set_socket_mode(self, *, enabled: bool) -> list[str]:
+        self.socket_mode_enabled = enabled
+        if enabled:
+            return []
+        closed = await self.disconnect(reason="link_disabled")
+        for sock in self.sockets():
+            with contextlib.suppress(*_SEND_ERRORS):
+                await sock.ws.close()
+        return closed
 
     async def _close_later(self, sock: LiveSocket, delay: float) -> None:
         await asyncio.sleep(delay)

@@ -1,0 +1,43 @@
+"""Breaking the Socket Mode links (a disconnect frame, a dropped or silent connection,
+unanswered pings), and the app's own Socket Mode setting, as its admin toggles it in the
+app's configuration page. With Socket Mode turned off, Slack sends each connection a ``disconnect`` frame with
+reason ``link_disabled`` and closes it; while it stays off, so is every new connection
+(whether ``apps.connections.open`` then still issues a URL is not documented: here it
+does, and the connection is refused on the wire, which a client must survive either way).
+Envelopes wait meanwhile, as for an app with no connection."""
+
+from __future__ import annotations
+
+from localslack.runtime import Runtime
+
+__all__ = ["SocketControls"]
+
+
+class SocketControls:
+    """Mixed into LocalSlack (via Controls)."""
+
+    _rt: Runtime
+
+    async def set_socket_mode(self, *, enabled: bool) -> list[str]:
+        """Turn Socket Mode on or off for the app; the ids of the connections it closed."""
+        return await self._rt.hub.set_socket_mode(enabled=enabled)
+
+    async def disconnect_sockets(
+        self,
+        *,
+        reason: str = "refresh_requested",
+        socket_id: str | None = None,
+        close_after: float | None = None,
+    ) -> list[str]:
+        return await self._rt.hub.disconnect(
+            reason=reason, socket_id=socket_id, close_after=close_after
+        )
+
+    def drop_sockets(self, *, socket_id: str | None = None) -> list[str]:
+        return self._rt.hub.drop(socket_id=socket_id)
+
+    def freeze_sockets(self, *, socket_id: str | None = None) -> list[str]:
+        return self._rt.hub.freeze(socket_id=socket_id)
+
+    def answer_pings(self, *, enabled: bool) -> None:
+        self._rt.hub.answer_pings = enabled
