@@ -31,6 +31,7 @@ NEEDED_SCOPES = (
     "im:history",
     "channels:read",
     "groups:read",
+    "im:read",
     "chat:write",
     "commands",
     "reactions:write",

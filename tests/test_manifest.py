@@ -82,6 +82,7 @@ def test_every_scope_is_used_and_every_used_method_has_its_scope() -> None:
         "im:history": ['"im"'],
         "channels:read": ["conversations_members", "conversations_info"],
         "groups:read": ["conversations_members", "conversations_info"],
+        "im:read": ["conversations_members", "conversations_info"],
     }
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert scopes == set(needs)

@@ -93,3 +93,21 @@ async def test_a_direct_message_with_signoff_shows_no_other_conversation(
     mine = await answer_to(slack, "U0ALICE", "D0ALICE", "sessions")
     assert direct in mine and hidden not in mine
     assert slack.files() == []
+
+
+async def test_a_direct_messages_session_is_named_to_its_own_person_elsewhere(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """docs/slack.md: another channel's session is named ("belongs to …; run the command
+    there") to someone who can read that channel. Alice can read her own direct message
+    with signoff, under exactly manifest.yml's scopes; Bob still cannot."""
+    asked = await slack.post_message(channel="D0ALICE", user="U0ALICE", text="status of web")
+    await slack.wait_for_message(
+        channel="D0ALICE", thread_ts=asked, from_bot=True, text_contains="service=web,"
+    )
+    await bot.engine.idle()
+    (direct,) = lineage(settings.home, asked, channel="D0ALICE")
+
+    told = await answer_to(slack, "U0ALICE", OPS, f"trace {direct}")
+    assert told == f"`{direct}` belongs to <#D0ALICE>; run the command there."
+    assert await answer_to(slack, "U0BOB", OPS, f"trace {direct}") == f"No session {direct}."
