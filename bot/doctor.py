@@ -70,8 +70,7 @@ async def _tools(settings: Settings) -> list[Check]:
     try:
         checks = list(map(_server, registry.sources()))
         count = count_tools(registry, settings.model)
-        if count is not None:
-            checks.append(Check(count.ok, count.line))
+        checks.append(Check(count.ok, count.line))
         return [*checks, _policy(settings, config, registry)]
     finally:
         await registry.aclose()

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from agent_core.providers import NARROW_TOOLS, tool_limit
 from agent_core.tools import ToolRegistry
 
-__all__ = ["ToolCount", "count_tools", "describe_tools"]
+__all__ = ["NO_TOOLS", "ToolCount", "count_tools", "describe_tools"]
+
+# What start-up logs, and doctor says, when nothing gives signoff a tool.
+NO_TOOLS = (
+    "no tools are configured (SIGNOFF_CONFIG, SIGNOFF_TOOLS; SIGNOFF_DEMO=1 adds the demo "
+    "fleet): signoff can talk but not act, and says so"
+)
 
 
 @dataclass(frozen=True)
@@ -33,11 +39,12 @@ def describe_tools(registry: ToolRegistry) -> str:
     return ", ".join(parts) or "none"
 
 
-def count_tools(registry: ToolRegistry, model: str) -> ToolCount | None:
+def count_tools(registry: ToolRegistry, model: str) -> ToolCount:
     """The count of ``registry``'s tools for the model ``model`` (``SIGNOFF_MODEL``), by
-    where they come from; ``None`` when none are configured."""
+    where they come from. None configured is no problem (a bot may be meant to talk only),
+    but is said: an operator who forgot SIGNOFF_CONFIG learns it before people do."""
     if not registry.configured:
-        return None
+        return ToolCount(True, f"0 tools offered: {NO_TOOLS}")
     offered = len(registry.names())
     line = f"{offered} tool{'' if offered == 1 else 's'} offered"
     if offered:

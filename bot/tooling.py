@@ -25,7 +25,7 @@ from .config import Settings
 from .config_file import SignoffConfig
 from .errors import ConfigError
 from .models import build_budgets, build_cost, build_model
-from .tool_count import count_tools
+from .tool_count import NO_TOOLS, count_tools
 
 __all__ = ["NO_TOOLS_PROMPT", "build_registry", "open_engine"]
 
@@ -140,12 +140,9 @@ async def open_engine(
         await registry.aclose()
         raise
     if warn_no_tools and not registry.configured:
-        log.warning(
-            "no tools are configured (SIGNOFF_CONFIG, SIGNOFF_TOOLS; SIGNOFF_DEMO=1 adds the "
-            "demo fleet): signoff can talk but not act, and says so"
-        )
+        log.warning(NO_TOOLS)
     count = count_tools(registry, settings.model)
-    if count is not None and not count.ok:
+    if not count.ok:
         # A warning, not a refusal: MCP servers still starting, and listings that change
         # while signoff runs, make the count at start-up neither final nor the one that
         # matters; each model call checks its own (docs/tools.md#how-many-tools).

@@ -84,3 +84,13 @@ def test_doctor_without_slack_tokens_says_so_and_checks_the_model(tmp_path: Path
     done = signoff("doctor", env=env_for(tmp_path / "home"), timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Slack: not set (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)" in done.stdout
+
+
+def test_doctor_says_when_no_tools_are_configured(tmp_path: Path) -> None:
+    """README: doctor says how many tools there are, as ``signoff run`` would offer them;
+    none at all is what run warns of at start-up ("can talk but not act"), so doctor says
+    it too, before the deploy, without failing: a bot with no tools may still be meant."""
+    done = signoff("doctor", env=env_for(tmp_path / "home"), timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 tools offered: no tools are configured" in done.stdout
+    assert "signoff can talk but not act" in done.stdout
