@@ -7,9 +7,11 @@ import logging
 from sessions import Clock, Home, Index, SessionsError, utc_iso
 
 from .decision_checks import expired
-from .decisions import AlreadyDecided, Decided, complete_quorum, expire
+from .decisions import expire
 from .errors import ApprovalsError
+from .outcomes import AlreadyDecided, Decided
 from .policy import Policy
+from .quorum import complete_quorum
 from .request import ApprovalRequest
 
 __all__ = ["sweep_expired"]

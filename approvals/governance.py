@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from sessions import Clock, Home, NotFoundError, SessionsError, from_utc_iso, readable_utc, utc_iso
 
 from .decision_checks import approvers_of, expired
-from .decisions import AlreadyDecided, Decided, complete_quorum
 from .errors import ApprovalsError
 from .governed import CurrentCall, after
+from .outcomes import AlreadyDecided, Decided
 from .policy import Policy
+from .quorum import complete_quorum
 from .records import Escalation, Reminder
 from .request import ApprovalRequest
 from .timers import Timers

@@ -1,0 +1,125 @@
+"""A quorum's votes: recording one approval of several, and finishing a quorum whose
+decision a crash prevented.
+
+With a quorum, each person's vote is its own create-only file, so a double click or a
+second process counts once. A quorum is of approvers the rules allow when it completes:
+the approval that would complete one asks again about the earlier ones
+(``decision_checks.no_longer_allowed``).
+"""
+
+from __future__ import annotations
+
+from .authorize import GroupResolver, Unchecked
+from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
+from .governed import CurrentCall
+from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
+from .policy import Policy
+from .records import Vote
+from .request import ApprovalRequest
+
+__all__ = ["complete_quorum", "record_approval", "votes_why"]
+
+
+async def record_approval(
+    request: ApprovalRequest,
+    *,
+    user: str,
+    reason: str,
+    at: str,
+    policy: Policy,
+    groups: GroupResolver,
+    seen_sha256: str | None,
+) -> Decided | AlreadyDecided | VoteCounted | AlreadyVoted | Refused:
+    """``user``'s approval of the call they saw (``decisions.record_decision`` asked the
+    rest): the decision when it is the only one needed or completes the quorum, else
+    their counted vote."""
+    capsule = request.capsule
+    gone = await no_longer_allowed(request, user=user, policy=policy, groups=groups)
+    if isinstance(gone, Unchecked):
+        return Refused(capsule, gone)
+    # Looking up groups waited on Slack: a decision may have come meanwhile (a vote
+    # written after it was told "counted"). Nothing is awaited from here on.
+    if (existing := request.decision()) is not None:
+        return AlreadyDecided(capsule, existing)
+    call = request.current()
+    refusal = seen_refusal(request, call, seen_sha256)
+    if refusal is not None:
+        return Refused(capsule, refusal)
+    quorum = quorum_of(request, policy)
+    so_far = request.approvals(call)
+    if user in so_far:
+        return AlreadyVoted(capsule)
+    gone = tuple(voter for voter in gone if voter in so_far)  # an edit meanwhile reset them
+    so_far = tuple(voter for voter in so_far if voter not in gone)
+    if quorum == 1:
+        return finalize(
+            request,
+            verdict="approved",
+            deciders=(user,),
+            at=at,
+            reason=reason,
+            call=call,
+            policy=policy,
+        )
+    if len(so_far) + 1 >= quorum:
+        request.arm_timer(at)  # this vote completes it: a crash before the decision is swept
+    vote = Vote(
+        approval_id=capsule.id,
+        user=user,
+        approve=True,
+        at=at,
+        reason=reason,
+        args_sha256=call.args_sha256,
+        discounted=gone,
+    )
+    if not request.write_vote(vote, edit=call.edit):
+        return AlreadyVoted(capsule)
+    voters = request.approvals(call)
+    if len(voters) < quorum:
+        request.queue_card(votes_why(call.edit, request.approvals_cast(call)))
+        return VoteCounted(capsule, len(voters), quorum, voters)
+    # Again, now that the vote is on disk: a sweep may have taken the marker above before
+    # it was, and dropped it; a crash before the decision would then leave none.
+    request.arm_timer(at)
+    return finalize(
+        request,
+        verdict="approved",
+        deciders=voters,
+        at=at,
+        reason=reason,
+        call=call,
+        policy=policy,
+    )
+
+
+def complete_quorum(
+    request: ApprovalRequest, *, policy: Policy, call: CurrentCall | None = None
+) -> Decided | AlreadyDecided | None:
+    """Decide a request whose approvals are all in but whose decision a crash prevented
+    (None while they are not). Approved when the last approval came (a vote, or the edit
+    itself), not when a sweep found it: valid_for counts from then, so a call a crash held
+    up goes stale, and a quorum complete before the deadline stands after it."""
+    call = call or request.current()
+    voters = request.approvals(call)
+    if not voters or len(voters) < quorum_of(request, policy):
+        return None
+    approvals = []
+    if call.edit:
+        edit = request.edits()[call.edit - 1]
+        approvals.append((edit.at, edit.reason))
+    approvals += [(v.at, v.reason) for v in request.votes(call.edit) if v.user in voters]
+    last_at, reason = sorted(approvals, key=lambda a: a[0])[-1]
+    return finalize(
+        request,
+        verdict="approved",
+        deciders=voters,
+        at=last_at,
+        reason=reason,
+        call=call,
+        policy=policy,
+    )
+
+
+def votes_why(edit: int, count: int) -> str:
+    """The card update queued for a vote: one per count, per edit."""
+    return f"votes-{count}" if edit == 0 else f"edit{edit}-votes-{count}"
