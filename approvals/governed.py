@@ -31,6 +31,7 @@ from .records import (
     Stale,
     Vote,
     read_optional,
+    vote_key,
     write_record,
 )
 
@@ -142,32 +143,41 @@ class GovernedFiles:
         except FileNotFoundError:
             return []
         found = [v for n in names if (v := read_optional(n, Vote)) is not None]
-        return sorted(found, key=lambda v: (v.at, v.user))
+        return sorted(found, key=lambda v: (v.at, v.user, v.round))
 
     def write_vote(self, vote: Vote, *, edit: int = 0) -> bool:
-        """False when this person voted for these arguments already."""
+        """False when this person's approval by that number is on record already."""
         directory = self._votes_dir(edit)
         make_dirs(directory)  # a vote is only as durable as the names leading to it
         try:
-            write_record(directory / f"{vote.user}.json", vote)
+            write_record(directory / f"{vote.key}.json", vote)
         except AlreadyExistsError:
             return False
         return True
 
     def approvals(self, call: CurrentCall | None = None) -> tuple[str, ...]:
         """Who approved exactly the current arguments: its editor first, then the votes;
-        but none a later vote found the rules no longer allow (``Vote.discounted``)."""
+        but no approval a later vote found the rules no longer allowed (``discounted``)."""
+        return tuple(self.counted(call))
+
+    def counted(self, call: CurrentCall | None = None) -> dict[str, str]:
+        """``approvals``, each person with the approval of theirs that counts (its key)."""
         call = call or self.current()
         votes = self.votes(call.edit)
-        gone = {user for vote in votes for user in vote.discounted}
-        who: list[str] = []
+        gone = {key for vote in votes for key in vote.discounted}
+        given: list[tuple[str, str]] = []
         if call.edit:
-            who.append(self.edits()[call.edit - 1].user)
+            editor = self.edits()[call.edit - 1].user
+            given.append((editor, vote_key(editor, 1)))
         for vote in votes:
             voted_for = vote.args_sha256 or self.capsule.args_sha256
-            if vote.approve and voted_for == call.args_sha256 and vote.user not in who:
-                who.append(vote.user)
-        return tuple(user for user in who if user not in gone)
+            if vote.approve and voted_for == call.args_sha256:
+                given.append((vote.user, vote.key))
+        who: dict[str, str] = {}
+        for user, key in given:
+            if key not in gone:
+                who.setdefault(user, key)
+        return who
 
     def approvals_cast(self, call: CurrentCall) -> int:
         """How many approvals of these arguments were ever recorded (counted or not): one

@@ -46,11 +46,12 @@ async def record_approval(
     if refusal is not None:
         return Refused(capsule, refusal)
     quorum = quorum_of(request, policy)
-    so_far = request.approvals(call)
-    if user in so_far:
+    counted = request.counted(call)
+    if user in counted:
         return AlreadyVoted(capsule)
-    gone = tuple(voter for voter in gone if voter in so_far)  # an edit meanwhile reset them
-    so_far = tuple(voter for voter in so_far if voter not in gone)
+    # Named as the approvals they were (an edit meanwhile reset them).
+    discounted = tuple(counted[voter] for voter in gone if voter in counted)
+    so_far = tuple(voter for voter in counted if voter not in gone)
     if quorum == 1:
         return finalize(
             request,
@@ -70,7 +71,8 @@ async def record_approval(
         at=at,
         reason=reason,
         args_sha256=call.args_sha256,
-        discounted=gone,
+        discounted=discounted,
+        round=_next_round(request, call, user),
     )
     if not request.write_vote(vote, edit=call.edit):
         return AlreadyVoted(capsule)
@@ -90,6 +92,13 @@ async def record_approval(
         call=call,
         policy=policy,
     )
+
+
+def _next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
+    """The number ``user``'s next approval of these arguments takes (an edit is its
+    author's first): a file of its own, so an approval discounted stays on record."""
+    editor = call.edit > 0 and request.edits()[call.edit - 1].user == user
+    return 1 + editor + sum(v.user == user for v in request.votes(call.edit))
 
 
 def complete_quorum(

@@ -2,7 +2,8 @@
 
     approvals/<id>.json                the capsule
     approvals/<id>.card.json           where the card was posted (channel, ts)
-    approvals/<id>.votes/<user>.json   one vote per person (quorum > 1)
+    approvals/<id>.votes/<user>.json   one vote per person (quorum > 1); <user>.<n>.json
+                                       their nth, once the ones before were discounted
     approvals/<id>.decision.json       the final decision: the first one wins (O_EXCL)
     approvals/<id>.claim.json          the approved call was started (idempotency key = id)
     approvals/<id>.result.json         and how it ended
@@ -25,7 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import SerializerFunctionWrapHandler, ValidationError, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from sessions import CorruptRecordError, Record, create_only, read_file
 
@@ -45,6 +46,7 @@ __all__ = [
     "Verdict",
     "Vote",
     "read_optional",
+    "vote_key",
     "write_record",
 ]
 
@@ -72,8 +74,9 @@ class CardRef(Record):
 
 class Vote(Record):
     # 2: the vote names the hash it approved (an edit resets a quorum). 3: and the
-    # earlier approvals it found no longer counting.
-    schema_version: Literal[1, 2, 3] = 3
+    # earlier approvals it found no longer counting. 4: and which of its person's
+    # approvals of these arguments it is, or a discount names one past the first.
+    schema_version: Literal[1, 2, 3, 4] = 4
     approval_id: str
     user: str
     approve: bool
@@ -81,22 +84,47 @@ class Vote(Record):
     reason: str = ""
     # "" in a version-1 vote: the capsule's own hash (there were no edits then).
     args_sha256: str = ""
-    # Those who approved these arguments before, but whom the rules no longer allowed to
-    # decide when this vote would have completed the quorum (they left the approver
-    # group, the policy dropped them): their approvals count no more.
+    # The earlier approvals of these arguments whose people the rules no longer allowed
+    # to decide when this vote would have completed the quorum (they left the approver
+    # group, the policy dropped them): those approvals count no more. Each is named as
+    # ``key`` names a vote (an edit is its author's first approval).
     discounted: tuple[str, ...] = ()
+    # Its person's nth approval of these arguments: one more is taken only once all
+    # before it were discounted (they came back), so none counts twice.
+    round: int = Field(default=1, ge=1)
+
+    @property
+    def key(self) -> str:
+        """Which approval this is, as a discount names it and its file is named."""
+        return vote_key(self.user, self.round)
 
     @model_serializer(mode="wrap")
-    def _as_version_2_when_it_can(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # A vote that discounts no one is stored as version 2 stored it: a version from
-        # 2026-12-04 (a rollback the docs allow) refuses a field or a version it does not
-        # know, and then reads none of the request's votes. One that discounts someone stays
-        # version 3, which such a version refuses rather than count whom it discounted.
+    def _as_older_versions_when_it_can(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Written as the oldest version that reads it the same: a version from 2026-12-04
+        # (a rollback the docs allow) knows up to version 2, one from 2026-12-07 up to 3,
+        # and each refuses a field or a version it does not know (then it reads none of
+        # the request's votes). A vote that discounts someone stays version 3 (read by
+        # version 2, it would count whom it discounted); a person's second approval, or a
+        # discount of one, version 4 (read by version 3, it would not count, or discount
+        # all of that person's).
         data: dict[str, Any] = dump(self)
-        if not self.discounted:
-            data.pop("discounted", None)
-            data["schema_version"] = min(self.schema_version, 2)
+        if self.round > 1 or any(_ROUND in k for k in self.discounted):
+            return data
+        data.pop("round", None)
+        if self.discounted:
+            data["schema_version"] = min(self.schema_version, 3)
+            return data
+        data.pop("discounted", None)
+        data["schema_version"] = min(self.schema_version, 2)
         return data
+
+
+# Slack ids have no dot: "U0BOB" is Bob's first approval, "U0BOB.2" his second.
+_ROUND = "."
+
+
+def vote_key(user: str, round: int) -> str:
+    return user if round == 1 else f"{user}{_ROUND}{round}"
 
 
 class Decision(Record):

@@ -21,6 +21,7 @@ from signoff_e2e_kit import (
     as_in_manifest,
     decision,
     ephemeral,
+    ephemeral_texts,
     mention,
     until,
     wait_card,
@@ -73,3 +74,40 @@ async def test_a_vote_of_someone_who_left_the_approver_group_does_not_complete_a
     decided = decision(settings.home, approval)
     assert decided is not None and decided["verdict"] == "approved"
     assert decided["deciders"] == ["U0CAROL", "U0DAVE"]
+
+
+async def test_an_approver_whose_vote_was_discounted_may_approve_again_once_back(
+    slack: LocalSlack, start_bot: Any, tmp_path: Path, settings: Settings
+) -> None:
+    """Bob approved, left the group, and Carol's approval discounted his vote; back in the
+    group, his click said "You already approved this request" and the request waited for
+    a third approver. A discounted vote counts for nothing, so he may give a new one."""
+    await slack.update_group_members(group=GROUP, users=["U0BOB", "U0CAROL"])
+    policy = write_policy(
+        tmp_path / "policy.toml",
+        f'[tools.restart_service]\napprovers = ["{GROUP}"]\nquorum = 2\n',
+    )
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await slack.click_button(channel="C0OPS", ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(lambda: len(_votes(settings.home, approval)) == 1, what="Bob's vote")
+    await slack.update_group_members(group=GROUP, users=["U0CAROL"])
+    await bot.engine.idle()
+    await slack.click_button(channel="C0OPS", ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    await ephemeral(slack, "U0CAROL", "counted: 1 of 2")
+    await bot.engine.idle()
+
+    await slack.update_group_members(group=GROUP, users=["U0BOB", "U0CAROL"])
+    told = len(ephemeral_texts(slack, "U0BOB"))
+    await slack.click_button(channel="C0OPS", ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(
+        lambda: ephemeral_texts(slack, "U0BOB")[told:] or decision(settings.home, approval),
+        what="Bob's answer",
+    )
+    assert not ephemeral_texts(slack, "U0BOB")[told:]  # "You already approved this request"
+    decided = decision(settings.home, approval)
+    assert decided is not None and decided["verdict"] == "approved"
+    assert sorted(decided["deciders"]) == ["U0BOB", "U0CAROL"]  # once each
