@@ -190,7 +190,7 @@ class Governing:
     async def sweep_governance(self) -> int:
         """Reminders, escalations and stranded quorums that are due; how many steps."""
         rt = self.rt
-        steps = sweep_timers(rt.home, policy=rt.policy, clock=rt.clock)
+        steps = await sweep_timers(rt.home, policy=rt.policy, clock=rt.clock, groups=rt.groups)
         for step in steps:
             if isinstance(step, Escalated | QuorumCompleted):
                 # Escalation changes who may approve (the index lists them for /pending).

@@ -59,7 +59,9 @@ class Sweeping:
         listed it and wakes what it found).
         """
         rt = self.rt
-        results = await sweep_expired(rt.home, rt.index, clock=rt.clock, policy=rt.policy)
+        results = await sweep_expired(
+            rt.home, rt.index, clock=rt.clock, policy=rt.policy, groups=rt.groups
+        )
         for result in results:
             request = ApprovalRequest.open(rt.home, result.capsule.id, clock=rt.clock)
             await mirror_approval(rt, request)

@@ -6,6 +6,7 @@ import logging
 
 from sessions import Clock, Home, Index, SessionsError, utc_iso
 
+from .authorize import GroupResolver, Unchecked
 from .decision_checks import expired
 from .decisions import expire
 from .errors import ApprovalsError
@@ -20,12 +21,14 @@ log = logging.getLogger("signoff.approvals")
 
 
 async def sweep_expired(
-    home: Home, index: Index, *, clock: Clock, policy: Policy
+    home: Home, index: Index, *, clock: Clock, policy: Policy, groups: GroupResolver
 ) -> list[Decided | AlreadyDecided]:
     """Expire every pending request that is due; returns the decisions now on disk.
 
     One whose approvals were all in before its deadline is approved instead (a crash
-    came between the last vote and the decision, and no sweep ran before the deadline).
+    came between the last vote and the decision, and no sweep ran before the deadline), if
+    they are a quorum of approvers the rules still allow; while Slack cannot say who is in
+    an approver group, it is neither approved nor expired, and asked again next pass.
 
     A row the index still calls pending may already be decided on disk (the index lags):
     that decision is returned as AlreadyDecided so the caller can mirror it. Every due row
@@ -43,7 +46,10 @@ async def sweep_expired(
             if existing is not None:
                 out.append(AlreadyDecided(request.capsule, existing))
             elif expired(request.capsule, now):
-                completed = complete_quorum(request, policy=policy)
+                completed = await complete_quorum(request, policy=policy, groups=groups)
+                if isinstance(completed, Unchecked):
+                    log.info("expiry of %s waits: %s", row.id, completed)
+                    continue
                 out.append(completed if completed is not None else expire(request, now=now))
         except (SessionsError, ApprovalsError) as exc:
             log.warning("expiry sweep skips %s: %s", row.id, exc)

@@ -9,7 +9,8 @@ Per request, from its policy snapshot (the rule captured in the capsule, like it
   latest) is posted, not a burst.
 - ``escalate_after`` / ``escalate_to`` — once, the request gains those approvers (the record
   is what authorization reads) and they are pinged; the card shows it.
-- a quorum whose approvals are all in but whose decision a crash prevented is decided.
+- a quorum whose approvals are all in but whose decision a crash prevented (or whose quorum
+  the policy in force lowered) is decided, with the approvers the rules still allow.
 
 Each step is a create-only record written *before* its post is queued under a fixed outbox
 id, and every pass re-queues the posts of the records that exist (a no-op once queued or
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 from sessions import Clock, Home, NotFoundError, SessionsError, from_utc_iso, readable_utc, utc_iso
 
+from .authorize import GroupResolver, Unchecked
 from .decision_checks import approvers_of, expired
 from .errors import ApprovalsError
 from .governed import CurrentCall, after
@@ -174,7 +176,9 @@ def _latest_due_reminder(request: ApprovalRequest, at: str) -> tuple[int, str] |
     return n, due
 
 
-def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[Step]:
+async def fire_due(
+    request: ApprovalRequest, *, policy: Policy, clock: Clock, groups: GroupResolver
+) -> list[Step]:
     """Do what is due for this request now; the records say what was done before."""
     if request.decision() is not None:
         return []
@@ -185,8 +189,12 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     call = request.current()
     if call.edit:
         request.queue_card(f"edit-{call.edit}")  # a crash may have come before the edit's
-    completed = complete_quorum(request, call=call, policy=policy)
-    if completed is not None:
+    completed = await complete_quorum(request, call=call, policy=policy, groups=groups)
+    if isinstance(completed, Unchecked):
+        # Slack cannot say whether its approvers may still decide: asked again next pass.
+        log.info("quorum of %s not completed yet: %s", request.id, completed)
+        request.arm_timer(at)
+    elif completed is not None:
         return [QuorumCompleted(request, completed)]
     steps: list[Step] = []
     rule = request.capsule.policy
@@ -232,7 +240,9 @@ def fire_due(request: ApprovalRequest, *, policy: Policy, clock: Clock) -> list[
     return steps
 
 
-def sweep_timers(home: Home, *, policy: Policy, clock: Clock) -> list[Step]:
+async def sweep_timers(
+    home: Home, *, policy: Policy, clock: Clock, groups: GroupResolver
+) -> list[Step]:
     """Take every due timer marker: do what is due, arm the next, then drop the marker."""
     timers, now = Timers(home), utc_iso(clock.now())
     timers.tidy(now)
@@ -241,7 +251,7 @@ def sweep_timers(home: Home, *, policy: Policy, clock: Clock) -> list[Step]:
         try:
             request = ApprovalRequest.open(home, approval_id, clock=clock)
             seen = _progress(request)
-            steps.extend(fire_due(request, policy=policy, clock=clock))
+            steps.extend(await fire_due(request, policy=policy, clock=clock, groups=groups))
             following = request.arm_timer()
         except NotFoundError:
             timers.disarm(name)  # the request is gone (a deleted session): nothing to remind

@@ -10,7 +10,7 @@ the approval that would complete one asks again about the earlier ones
 from __future__ import annotations
 
 from .authorize import GroupResolver, Unchecked
-from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
+from .decision_checks import may_decide, no_longer_allowed, quorum_of, seen_refusal
 from .governed import CurrentCall
 from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
 from .policy import Policy
@@ -101,27 +101,47 @@ def _next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
     return 1 + editor + sum(v.user == user for v in request.votes(call.edit))
 
 
-def complete_quorum(
-    request: ApprovalRequest, *, policy: Policy, call: CurrentCall | None = None
-) -> Decided | AlreadyDecided | None:
+async def complete_quorum(
+    request: ApprovalRequest,
+    *,
+    policy: Policy,
+    groups: GroupResolver,
+    call: CurrentCall | None = None,
+) -> Decided | AlreadyDecided | Unchecked | None:
     """Decide a request whose approvals are all in but whose decision a crash prevented
-    (None while they are not). Approved when the last approval came (a vote, or the edit
-    itself), not when a sweep found it: valid_for counts from then, so a call a crash held
-    up goes stale, and a quorum complete before the deadline stands after it."""
+    (or a quorum the policy in force lowered), with the approvers the rules still allow:
+    None while they are not a quorum, Unchecked while Slack cannot say (ask again later).
+    Approved when the last of those approvals came (a vote, or the edit itself), not when
+    a sweep found it: valid_for counts from then, so a call a crash held up goes stale,
+    and a quorum complete before the deadline stands after it."""
     call = call or request.current()
-    voters = request.approvals(call)
-    if not voters or len(voters) < quorum_of(request, policy):
+    counted = request.counted(call)
+    quorum = quorum_of(request, policy)
+    if not counted or len(counted) < quorum:
+        return None
+    # As a completing click asks of the approvals before it: none of these may have been
+    # asked when it completed (the quorum was higher then, or they left since).
+    allowed: dict[str, str] = {}
+    for voter, key in counted.items():
+        refusal = await may_decide(request, user=voter, policy=policy, groups=groups)
+        if isinstance(refusal, Unchecked):
+            return refusal
+        if refusal is None:
+            allowed[voter] = key
+    if len(allowed) < quorum:
         return None
     approvals = []
-    if call.edit:
+    if call.edit and allowed.get(editor := request.edits()[call.edit - 1].user) == editor:
         edit = request.edits()[call.edit - 1]
         approvals.append((edit.at, edit.reason))
-    approvals += [(v.at, v.reason) for v in request.votes(call.edit) if v.user in voters]
+    approvals += [
+        (v.at, v.reason) for v in request.votes(call.edit) if allowed.get(v.user) == v.key
+    ]
     last_at, reason = sorted(approvals, key=lambda a: a[0])[-1]
     return finalize(
         request,
         verdict="approved",
-        deciders=voters,
+        deciders=tuple(allowed),
         at=last_at,
         reason=reason,
         call=call,

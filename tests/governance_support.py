@@ -85,6 +85,6 @@ def posts(home: Home) -> dict[str, str]:
     return {e.id: e.text for e in Outbox(home).pending() if e.kind == "reply"}
 
 
-def sweep(home: Home, clock: FixedClock, policy: Policy | None = None) -> list[object]:
-    """One pass of the timer sweep, as the bot's makes it."""
-    return list(sweep_timers(home, policy=policy or Policy(), clock=clock))
+async def sweep(home: Home, clock: FixedClock, policy: Policy | None = None) -> list[object]:
+    """One pass of the timer sweep, as the bot's makes it (no rule here names a group)."""
+    return list(await sweep_timers(home, policy=policy or Policy(), clock=clock, groups=NoGroups()))

@@ -513,11 +513,13 @@ async def test_sweep_expires_exactly_the_due_requests(home: Home, clock: FixedCl
     index = await _index_with(home, [soon, deny, later])
     try:
         clock.advance(timedelta(minutes=59))
-        assert await sweep_expired(home, index, clock=clock, policy=Policy()) == []
+        assert (
+            await sweep_expired(home, index, clock=clock, policy=Policy(), groups=NoGroups()) == []
+        )
         assert all(_decision_on_disk(home, c) is None for c in (soon, deny, later))
 
         clock.advance(timedelta(minutes=2))
-        swept = await sweep_expired(home, index, clock=clock, policy=Policy())
+        swept = await sweep_expired(home, index, clock=clock, policy=Policy(), groups=NoGroups())
         assert all(isinstance(r, Decided) for r in swept)
         by_id = {r.capsule.id: r.decision for r in swept}
         assert set(by_id) == {soon.id, deny.id}
@@ -531,7 +533,7 @@ async def test_sweep_expires_exactly_the_due_requests(home: Home, clock: FixedCl
         # The index still says "pending" (the caller mirrors later): a second sweep reports
         # what is on disk instead of deciding again.
         clock.advance(timedelta(minutes=1))
-        again = await sweep_expired(home, index, clock=clock, policy=Policy())
+        again = await sweep_expired(home, index, clock=clock, policy=Policy(), groups=NoGroups())
         assert all(isinstance(r, AlreadyDecided) for r in again)
         assert {r.capsule.id: r.decision for r in again} == by_id
     finally:
@@ -550,7 +552,7 @@ async def test_sweep_reports_a_human_decision_the_index_missed(
         clock.advance(timedelta(hours=1))
         row = await index.approval(capsule.id)
         assert row is not None and row.status == "pending"
-        swept = await sweep_expired(home, index, clock=clock, policy=Policy())
+        swept = await sweep_expired(home, index, clock=clock, policy=Policy(), groups=NoGroups())
         assert len(swept) == 1
         assert isinstance(swept[0], AlreadyDecided)
         assert swept[0].decision == decided.decision
@@ -574,7 +576,7 @@ async def test_sweep_ignores_rows_not_pending_and_rows_without_files(
         )
         await index.put_approvals([ghost, decided])
         clock.advance(timedelta(hours=1))
-        swept = await sweep_expired(home, index, clock=clock, policy=Policy())
+        swept = await sweep_expired(home, index, clock=clock, policy=Policy(), groups=NoGroups())
         assert [r.capsule.id for r in swept] == [capsule.id]
         assert isinstance(swept[0], Decided)
     finally:

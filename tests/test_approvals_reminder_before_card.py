@@ -4,6 +4,7 @@ channel (a request asked in a direct message, whose card went to the approvals c
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from engine_support import THREAD
@@ -50,18 +51,18 @@ def test_a_reminder_due_before_the_card_was_posted_goes_to_the_cards_thread(
 ) -> None:
     capsule = park(home, clock, REMIND, card_channel=CARDS)
     clock.advance(timedelta(hours=2, minutes=1))  # reminder 1 due; the card not yet posted
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     assert THREAD.channel != CARDS
     assert posts(home) == {}  # nothing for the approvers lands in the direct message
     assert Timers(home).armed(capsule.id)  # looked at again on the next pass
     _post_card(home, capsule, clock)
-    steps = sweep(home, clock)
+    steps = asyncio.run(sweep(home, clock))
     assert [s.reminder.n for s in steps if isinstance(s, Reminded)] == [1]
     (reminder,) = [e for e in Outbox(home).pending() if e.id == f"remind-1-{capsule.id}"]
     # The approvers are not in the asking thread; "the card above" is not there either.
     assert reminder.thread.channel == CARDS
     assert reminder.thread.thread_ts == CARD_TS
-    sweep(home, clock)  # queues its posts again: a no-op
+    asyncio.run(sweep(home, clock))  # queues its posts again: a no-op
     assert [e.id for e in _replies(home)] == [f"remind-1-{capsule.id}"]
 
 
@@ -70,11 +71,11 @@ def test_reminders_that_fell_due_while_the_card_waited_are_one_post(
 ) -> None:
     capsule = park(home, clock, REMIND, card_channel=CARDS)
     clock.advance(timedelta(hours=2, minutes=1))
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     clock.advance(timedelta(hours=2))  # reminder 2 due too, the card still not posted
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     _post_card(home, capsule, clock)
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     (entry,) = _replies(home)
     assert entry.id == f"remind-2-{capsule.id}" and _in_cards_thread(entry)
     assert "Reminder 2 of 2" in entry.text and "waited 4h" in entry.text
@@ -88,19 +89,19 @@ def test_the_last_reminder_waits_for_the_card_across_a_restart_and_goes_once(
     """No reminder after it to re-arm a marker: the due one's own marker must stay."""
     capsule = park(home, clock, REMIND.model_copy(update={"max_reminders": 1}), card_channel=CARDS)
     clock.advance(timedelta(hours=2, minutes=1))
-    sweep(home, clock)
-    sweep(home, clock)  # another pass, the card still not posted: nothing yet
+    asyncio.run(sweep(home, clock))
+    asyncio.run(sweep(home, clock))  # another pass, the card still not posted: nothing yet
     assert posts(home) == {} and Timers(home).armed(capsule.id)
     # A restart: the state is all on disk, so a new sweep sees what the old one left.
     clock.advance(timedelta(minutes=30))
     _post_card(home, capsule, clock)
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     (entry,) = _replies(home)
     assert entry.id == f"remind-1-{capsule.id}" and _in_cards_thread(entry)
     outbox = Outbox(home)
     outbox.complete([OutboxDone(id=entry.id, entry=entry, at=entry.created_at, outcome="sent")])
     Timers(home).arm(capsule.id, utc_iso(clock.now()))  # a marker taken again after a crash
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     assert _replies(home) == []  # sent once: never again
     assert Timers(home).armed(capsule.id) == []
 
@@ -110,16 +111,16 @@ def test_an_escalation_due_before_the_card_counts_at_once_and_is_posted_by_the_c
 ) -> None:
     capsule = park(home, clock, ESCALATE, card_channel=CARDS)
     clock.advance(timedelta(hours=3, minutes=1))  # escalation (and reminder 1) due
-    steps = sweep(home, clock)
+    steps = asyncio.run(sweep(home, clock))
     # Who may decide changes when the policy says, card or not (the App Home lists it).
     assert [type(s) for s in steps] == [Escalated]
     assert request(home, capsule, clock).escalated_approvers() == ("U0CAROL",)
     assert posts(home) == {}
     assert Timers(home).armed(capsule.id)
-    sweep(home, clock)  # the next pass: still no card, still nothing queued
+    asyncio.run(sweep(home, clock))  # the next pass: still no card, still nothing queued
     assert posts(home) == {}
     _post_card(home, capsule, clock)
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     replies = _replies(home)
     assert [e.id for e in replies] == [f"escalate-{capsule.id}", f"remind-1-{capsule.id}"]
     assert all(_in_cards_thread(e) for e in replies)
@@ -137,11 +138,11 @@ def test_a_reminder_recorded_before_the_card_is_held_until_the_card_is_posted(
     request(home, capsule, clock).write_reminder(
         Reminder(approval_id=capsule.id, n=1, due_at=at, at=at, pinged=("U0BOB",))
     )
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     assert posts(home) == {}
     assert Timers(home).armed(capsule.id)
     _post_card(home, capsule, clock)
-    sweep(home, clock)
+    asyncio.run(sweep(home, clock))
     (entry,) = _replies(home)
     assert entry.id == f"remind-1-{capsule.id}" and _in_cards_thread(entry)
     assert Timers(home).armed(capsule.id) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -17,6 +18,7 @@ from agent_core.offline import OfflineModel
 from approvals import (
     Decided,
     Escalated,
+    NoGroups,
     Policy,
     PolicyRule,
     QuorumCompleted,
@@ -71,9 +73,9 @@ async def test_reminders_fire_once_each_ping_who_has_not_approved_and_stop_at_th
     home: Home, clock: FixedClock
 ) -> None:
     capsule = park(home, clock, REMIND.model_copy(update={"quorum": 2}))
-    assert sweep(home, clock) == []  # nothing due yet
+    assert await sweep(home, clock) == []  # nothing due yet
     clock.advance(timedelta(hours=2))
-    (step,) = sweep(home, clock)
+    (step,) = await sweep(home, clock)
     assert isinstance(step, Reminded) and step.reminder.n == 1
     assert step.reminder.pinged == ("U0BOB", "S0APPROVERS")
     (text,) = posts(home).values()
@@ -81,15 +83,15 @@ async def test_reminders_fire_once_each_ping_who_has_not_approved_and_stop_at_th
     assert "has waited 2h" in text and "<@U0BOB> <!subteam^S0APPROVERS>" in text
     expires = readable_utc(capsule.expires_at)  # as people read it, not an ISO stamp
     assert text.endswith(f"it expires at {expires}.") and expires.endswith(" UTC")
-    assert sweep(home, clock) == []  # the same time again: nothing new
+    assert await sweep(home, clock) == []  # the same time again: nothing new
     # Bob approves (1 of 2): the next reminder pings only the group.
     assert not isinstance(await approve(home, capsule, "U0BOB", clock), Refused)
     clock.advance(timedelta(hours=2))
-    (step,) = sweep(home, clock)
+    (step,) = await sweep(home, clock)
     assert isinstance(step, Reminded) and step.reminder.pinged == ("S0APPROVERS",)
     assert set(posts(home)) == {f"remind-1-{capsule.id}", f"remind-2-{capsule.id}"}
     clock.advance(timedelta(hours=10))
-    assert sweep(home, clock) == []  # at most max_reminders
+    assert await sweep(home, clock) == []  # at most max_reminders
     assert Timers(home).armed(capsule.id) == []
     assert len(request(home, capsule, clock).reminders()) == 2
 
@@ -99,7 +101,7 @@ async def test_reminders_that_fell_due_while_nothing_ran_are_one_post(
 ) -> None:
     capsule = park(home, clock, REMIND.model_copy(update={"max_reminders": 5}))
     clock.advance(timedelta(hours=7))  # reminders 1, 2 and 3 were due
-    (step,) = sweep(home, clock)
+    (step,) = await sweep(home, clock)
     assert isinstance(step, Reminded) and step.reminder.n == 3
     assert list(posts(home)) == [f"remind-3-{capsule.id}"]
     (marker,) = Timers(home).armed(capsule.id)
@@ -113,10 +115,10 @@ async def test_no_reminder_for_a_decided_request_or_past_its_expiry(
     assert isinstance(await approve(home, decided, "U0BOB", clock), Decided)
     short = park(home, clock, REMIND.model_copy(update={"expires_after_seconds": 3 * 3600}))
     clock.advance(timedelta(hours=2))
-    steps = sweep(home, clock)
+    steps = await sweep(home, clock)
     assert [s.request.id for s in steps if isinstance(s, Reminded)] == [short.id]
     clock.advance(timedelta(hours=4))  # the next one would come after it expired
-    assert sweep(home, clock) == []
+    assert await sweep(home, clock) == []
     assert Timers(home).armed(decided.id) == [] and Timers(home).armed(short.id) == []
 
 
@@ -127,7 +129,7 @@ async def test_escalation_adds_approvers_that_authorization_sees_and_pings_them(
     before = await approve(home, capsule, "U0CAROL", clock, groups=GROUPS)
     assert isinstance(before, Refused) and "not an approver" in before.reason
     clock.advance(timedelta(hours=5))
-    steps = sweep(home, clock)
+    steps = await sweep(home, clock)
     escalated = [s for s in steps if isinstance(s, Escalated)]
     assert len(escalated) == 1 and escalated[0].escalation.added == ("S0ONCALL",)
     text = posts(home)[f"escalate-{capsule.id}"]
@@ -164,14 +166,14 @@ async def test_a_crash_between_a_reminder_record_and_its_post_still_posts_it_onc
         )
     )
     assert posts(home) == {}
-    assert sweep(home, clock) == []  # nothing new was due...
+    assert await sweep(home, clock) == []  # nothing new was due...
     assert list(posts(home)) == [f"remind-1-{capsule.id}"]  # ... but its post is queued
     # Sent, then swept again (a restart): the done record keeps it from being queued again.
     outbox = Outbox(home)
     (entry,) = [e for e in outbox.pending() if e.kind == "reply"]
     outbox.complete([OutboxDone(id=entry.id, entry=entry, at=entry.created_at, outcome="sent")])
     Timers(home).arm(capsule.id, utc_iso(clock.now()))
-    sweep(home, clock)
+    await sweep(home, clock)
     assert posts(home) == {}
 
 
@@ -193,7 +195,7 @@ async def test_a_quorum_whose_votes_are_in_but_whose_decision_a_crash_lost_is_de
         )
         assert req.write_vote(vote)
     req.arm_timer(utc_iso(clock.now()))
-    (step,) = sweep(home, clock)
+    (step,) = await sweep(home, clock)
     assert isinstance(step, QuorumCompleted)
     decision = request(home, capsule, clock).decision()
     assert decision is not None and decision.verdict == "approved"
@@ -207,7 +209,7 @@ def test_a_tampered_request_is_never_reminded(home: Home, clock: FixedClock) -> 
     data["arguments"]["replicas"] = 100
     path.write_text(json.dumps(data))
     clock.advance(timedelta(hours=2))
-    assert sweep(home, clock) == []
+    assert asyncio.run(sweep(home, clock)) == []
     assert posts(home) == {} and Timers(home).armed(capsule.id) == []
 
 
@@ -228,7 +230,7 @@ async def test_escalated_approvers_are_among_the_people_an_approval_concerns(
     try:
         assert "U0CAROL" not in (await engine.concerned(capsule.id)).people
         clock.advance(timedelta(hours=5))
-        assert [s for s in sweep(home, clock) if isinstance(s, Escalated)]
+        assert [s for s in await sweep(home, clock) if isinstance(s, Escalated)]
         concerned = await engine.concerned(capsule.id)
         assert {"U0ALICE", "U0BOB", "U0DAVE", "U0CAROL"} <= concerned.people
     finally:
@@ -373,7 +375,7 @@ def test_the_sweep_removes_what_a_crash_left_in_past_hours(home: Home) -> None:
     timers.tidy(utc_iso(now))
     assert sorted(os.listdir(past)) == ["cc"] and timers.armed("appr_cc00000000000001") == [kept]
     assert current.is_dir()
-    sweep(home, clock)  # tidies too, then takes the marker (its request is gone)
+    asyncio.run(sweep(home, clock))  # tidies too, then takes the marker (its request is gone)
     assert not past.exists() and timers.due(utc_iso(now)) == []
 
 
@@ -416,7 +418,10 @@ async def test_a_quorum_complete_before_the_deadline_is_approved_by_a_sweep_afte
     try:
         await index.put_approvals([request(home, c, clock).row() for c in (complete, short)])
         swept = {
-            r.capsule.id: r for r in await sweep_expired(home, index, clock=clock, policy=Policy())
+            r.capsule.id: r
+            for r in await sweep_expired(
+                home, index, clock=clock, policy=Policy(), groups=NoGroups()
+            )
         }
     finally:
         await index.close()

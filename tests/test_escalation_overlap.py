@@ -30,7 +30,7 @@ async def test_escalation_names_and_pings_only_approvers_it_adds(
     capsule = park(home, clock, RULE)
     assert isinstance(await approve(home, capsule, "U0BOB", clock), VoteCounted)
     clock.advance(timedelta(hours=1))
-    sweep(home, clock)
+    await sweep(home, clock)
     req = request(home, capsule, clock)
     assert req.escalated_approvers() == ("U0DAVE", "S0ONCALL")
     text = posts(home)[f"escalate-{capsule.id}"]
@@ -48,6 +48,6 @@ async def test_an_approver_the_policy_in_force_dropped_is_still_added_when_escal
     capsule = park(home, clock, RULE)
     current = Policy(tools={TOOL: PolicyRule(approver_users=("U0CAROL",), quorum=2)})
     clock.advance(timedelta(hours=1))
-    sweep(home, clock, current)
+    await sweep(home, clock, current)
     req = request(home, capsule, clock)
     assert "U0BOB" in req.escalated_approvers()

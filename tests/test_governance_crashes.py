@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 
@@ -132,7 +133,9 @@ def test_an_edit_a_crash_kept_off_the_card_reaches_it_after_a_restart(
     _killed_at_link(home, f"card-{capsule.id}-edit-1", edit)
     assert request(home, capsule, clock).current().arguments == edited
     clock.advance(timedelta(seconds=5))
-    sweep_timers(home, policy=Policy(), clock=clock)  # the restarted bot's sweep
+    asyncio.run(
+        sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups())
+    )  # the restarted bot's sweep
     card = f"card-{capsule.id}-edit-1"
     assert card in {e.id for e in Outbox(home).pending()}
     assert Timers(home).armed(capsule.id) == []
@@ -149,7 +152,9 @@ def test_the_sweep_removes_a_marker_temp_file_a_crash_left_before_the_shards(
     flat = "20261102T090000000Z.appr_00000000000000aa"
     (timers.root / flat).write_bytes(b"")
     clock.advance(timedelta(hours=1))
-    sweep_timers(home, policy=Policy(), clock=clock)  # the flat marker's request is gone
+    asyncio.run(
+        sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups())
+    )  # the flat marker's request is gone
     assert os.listdir(timers.root) == []
 
 
@@ -169,7 +174,7 @@ def test_the_sweep_dates_a_quorum_a_kill_left_undecided_from_its_completing_vote
     _killed_at_link(home, f"{capsule.id}.decision.json", carol)
     assert request(home, capsule, clock).decision() is None
     clock.advance(timedelta(hours=6))
-    (step,) = sweep_timers(home, policy=Policy(), clock=clock)
+    (step,) = asyncio.run(sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups()))
     assert isinstance(step, QuorumCompleted)
     decision = request(home, capsule, clock).decision()
     assert decision is not None and decision.deciders == ("U0BOB", "U0CAROL")
@@ -194,7 +199,16 @@ def test_a_completing_vote_a_sweep_raced_and_a_kill_cut_short_is_still_decided(
 
         def sweep_first(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
             if os.path.basename(dst) == "U0CAROL.json" and not swept:
-                swept.append(sweep_timers(home, policy=Policy(), clock=clock))
+                # Another process's sweep: a thread, as this one's loop is running.
+                other = threading.Thread(
+                    target=lambda: swept.append(
+                        asyncio.run(
+                            sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups())
+                        )
+                    )
+                )
+                other.start()
+                other.join()
             killing(src, dst)
 
         os.link = sweep_first  # type: ignore[assignment]
@@ -203,7 +217,7 @@ def test_a_completing_vote_a_sweep_raced_and_a_kill_cut_short_is_still_decided(
     _killed_at_link(home, f"{capsule.id}.decision.json", carol)
     assert request(home, capsule, clock).decision() is None
     clock.advance(timedelta(seconds=5))
-    (step,) = sweep_timers(home, policy=Policy(), clock=clock)
+    (step,) = asyncio.run(sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups()))
     assert isinstance(step, QuorumCompleted)
     assert Timers(home).armed(capsule.id) == []
 
@@ -235,10 +249,10 @@ def test_a_vote_that_lands_while_the_sweep_drops_its_marker_is_looked_at_again(
         real_disarm(self, name)
 
     monkeypatch.setattr(Timers, "disarm", vote_lands_first)
-    assert sweep_timers(home, policy=Policy(), clock=clock) == []
+    assert asyncio.run(sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups())) == []
     monkeypatch.undo()
     clock.advance(timedelta(seconds=5))
-    (step,) = sweep_timers(home, policy=Policy(), clock=clock)
+    (step,) = asyncio.run(sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups()))
     assert isinstance(step, QuorumCompleted)
     assert Timers(home).armed(capsule.id) == []
 

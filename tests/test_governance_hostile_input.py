@@ -194,7 +194,7 @@ async def test_escalation_never_tells_the_requester_they_may_now_decide(
     index listed them among its approvers), while every click of theirs was refused."""
     capsule = park(home, clock, ESCALATE_TO_ASKER)
     clock.advance(timedelta(hours=1))
-    sweep(home, clock)
+    await sweep(home, clock)
     req = request(home, capsule, clock)
     assert req.escalated_approvers() == ("U0DAVE",)
     assert "U0ALICE" not in req.row().approvers
@@ -208,7 +208,7 @@ async def test_escalation_never_tells_the_requester_they_may_now_decide(
     # sweep is done with it (no marker left to take every pass).
     alone = park(home, clock, ESCALATE_TO_ASKER.model_copy(update={"escalate_users": ("U0ALICE",)}))
     clock.advance(timedelta(hours=1))
-    sweep(home, clock)
+    await sweep(home, clock)
     req = request(home, alone, clock)
     assert req.escalation() is not None and req.escalated_approvers() == ()
     assert f"escalate-{alone.id}" not in posts(home)
@@ -292,13 +292,13 @@ async def test_a_reminder_with_nobody_left_to_ask_does_not_invite_anyone(
     capsule = park(home, clock, rule)
     await approve(home, capsule, "U0BOB", clock)
     clock.advance(timedelta(hours=1))
-    sweep(home, clock)
+    await sweep(home, clock)
     text = posts(home)[f"remind-1-{capsule.id}"]
     assert "Anyone" not in text and "Nobody else may approve it now" in text
     # Open to anyone, it still says so.
     anyone = park(home, clock, PolicyRule(remind_after_seconds=3600))
     clock.advance(timedelta(hours=1))
-    sweep(home, clock)
+    await sweep(home, clock)
     assert "Anyone but the requester may decide it" in posts(home)[f"remind-1-{anyone.id}"]
 
 

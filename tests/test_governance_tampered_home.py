@@ -25,6 +25,7 @@ from approvals import (
     Capsule,
     Decided,
     Decision,
+    NoGroups,
     Policy,
     PolicyRule,
     Reminded,
@@ -227,7 +228,7 @@ async def test_one_request_the_disk_will_not_read_does_not_stop_everyone_elses_r
     votes = Path(home.session_dir(stuck.session_id)) / "approvals" / f"{stuck.id}.votes"
     (votes / "U0MALLORY.json").mkdir(parents=True)
     clock.advance(timedelta(hours=1))
-    steps = sweep(home, clock)
+    steps = await sweep(home, clock)
     assert [s.request.id for s in steps if isinstance(s, Reminded)] == [fine.id]
     assert f"remind-1-{fine.id}" in posts(home)
     assert Timers(home).armed(stuck.id) != []  # looked at again next pass
@@ -278,7 +279,7 @@ async def test_one_unreadable_record_does_not_stop_every_other_expiry(
     index = await Index.open(home.index_path)
     try:
         await index.put_approvals([request(home, c, clock).row() for c in (broken, fine)])
-        swept = await sweep_expired(home, index, clock=clock, policy=Policy())
+        swept = await sweep_expired(home, index, clock=clock, policy=Policy(), groups=NoGroups())
     finally:
         await index.close()
     assert [(r.capsule.id, r.decision.verdict) for r in swept] == [(fine.id, "expired")]

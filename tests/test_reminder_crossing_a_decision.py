@@ -11,7 +11,7 @@ from datetime import timedelta
 from engine_support import EngineFactory, message, replies
 
 from agent_core.surface import RecordingSurface
-from approvals import ApprovalRequest, Policy, PolicyRule, sweep_timers
+from approvals import ApprovalRequest, NoGroups, Policy, PolicyRule, sweep_timers
 from approvals.decisions import finalize
 from sessions import FixedClock, Home, utc_iso
 
@@ -36,7 +36,7 @@ async def test_a_reminder_a_decision_overtook_is_not_posted(
     clock.advance(timedelta(hours=1, minutes=1))
     # The sweep writes the reminder and the escalation and queues their posts; with
     # nothing awaited in between (as another process would), a denial is recorded.
-    assert sweep_timers(home, policy=policy, clock=clock)
+    assert await sweep_timers(home, policy=policy, clock=clock, groups=NoGroups())
     request = ApprovalRequest.open(home, waiting.capsule.id, clock=clock)
     finalize(request, verdict="denied", deciders=("U0BOB",), at=utc_iso(clock.now()))
     await engine.idle()
