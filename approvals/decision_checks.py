@@ -54,17 +54,14 @@ async def may_decide(
 
 
 async def no_longer_allowed(
-    request: ApprovalRequest, *, user: str, policy: Policy, groups: GroupResolver
+    request: ApprovalRequest, *, voters: list[str], policy: Policy, groups: GroupResolver
 ) -> tuple[str, ...] | Unchecked:
-    """Who approved the current arguments but may no longer decide (left the approver
-    group, dropped by the policy), asked when ``user``'s approval may complete a quorum:
-    a quorum is of approvers the rules allow when it completes. Unchecked when Slack
-    could not say: then nothing is recorded (fail closed)."""
-    earlier = [voter for voter in request.approvals() if voter != user]
-    if not earlier or len(earlier) + 1 < quorum_of(request, policy):
-        return ()
+    """Which of ``voters``, who approved, may no longer decide (they left the approver
+    group, the policy dropped them): asked when an approval may complete a quorum, as a
+    quorum is of approvers the rules allow when it completes (``quorum``). Unchecked when
+    Slack could not say: then nothing is recorded (fail closed)."""
     gone = []
-    for voter in earlier:
+    for voter in voters:
         refusal = await may_decide(request, user=voter, policy=policy, groups=groups)
         if isinstance(refusal, Unchecked):
             return refusal

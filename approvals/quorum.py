@@ -9,8 +9,12 @@ the approval that would complete one asks again about the earlier ones
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
+
+from sessions import dir_lock_async
+
 from .authorize import GroupResolver, Unchecked
-from .decision_checks import may_decide, no_longer_allowed, quorum_of, seen_refusal
+from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
 from .governed import CurrentCall
 from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
 from .policy import Policy
@@ -18,6 +22,11 @@ from .records import Vote
 from .request import ApprovalRequest
 
 __all__ = ["complete_quorum", "record_approval", "votes_why"]
+
+
+# How often a click or a sweep asks Slack again because approvals came in meanwhile.
+_ASKS = 5
+_BUSY = "approvals of this request kept coming in while signoff checked them; try again"
 
 
 async def record_approval(
@@ -32,48 +41,67 @@ async def record_approval(
 ) -> Decided | AlreadyDecided | VoteCounted | AlreadyVoted | Refused:
     """``user``'s approval of the call they saw (``decisions.record_decision`` asked the
     rest): the decision when it is the only one needed or completes the quorum, else
-    their counted vote."""
+    their counted vote.
+
+    Who approved before is read, and the vote written and counted, under the request's
+    lock across processes (``_records_locked``): another process's approval lands before
+    or after, never between, so one of them sees the other's and asks about everyone
+    before it. Slack is asked outside the lock (it may take seconds): when approvals came
+    in meanwhile, those are asked about in turn."""
     capsule = request.capsule
-    gone = await no_longer_allowed(request, user=user, policy=policy, groups=groups)
-    if isinstance(gone, Unchecked):
-        return Refused(capsule, gone)
-    # Looking up groups waited on Slack: a decision may have come meanwhile (a vote
-    # written after it was told "counted"). Nothing is awaited from here on.
-    if (existing := request.decision()) is not None:
-        return AlreadyDecided(capsule, existing)
-    call = request.current()
-    refusal = seen_refusal(request, call, seen_sha256)
-    if refusal is not None:
-        return Refused(capsule, refusal)
-    quorum = quorum_of(request, policy)
-    counted = request.counted(call)
-    if user in counted:
-        return AlreadyVoted(capsule)
-    # Named as the approvals they were (an edit meanwhile reset them).
-    discounted = tuple(counted[voter] for voter in gone if voter in counted)
-    so_far = tuple(voter for voter in counted if voter not in gone)
-    if quorum == 1:
-        return finalize(
-            request,
-            verdict="approved",
-            deciders=(user,),
-            at=at,
-            reason=reason,
-            call=call,
-            policy=policy,
-        )
-    if len(so_far) + 1 >= quorum:
-        request.arm_timer(at)  # this vote completes it: a crash before the decision is swept
-    vote = Vote(
-        approval_id=capsule.id,
-        user=user,
-        approve=True,
-        at=at,
-        reason=reason,
-        args_sha256=call.args_sha256,
-        discounted=discounted,
-        round=_next_round(request, call, user),
-    )
+    allowed: dict[str, bool] = {}  # earlier approvers asked about: may they still decide?
+    for _ in range(_ASKS):
+        async with _records_locked(request):
+            if (existing := request.decision()) is not None:
+                return AlreadyDecided(capsule, existing)
+            call = request.current()
+            refusal = seen_refusal(request, call, seen_sha256)
+            if refusal is not None:
+                return Refused(capsule, refusal)
+            quorum = quorum_of(request, policy)
+            counted = request.counted(call)
+            if user in counted:
+                return AlreadyVoted(capsule)
+            if quorum == 1:
+                return finalize(
+                    request,
+                    verdict="approved",
+                    deciders=(user,),
+                    at=at,
+                    reason=reason,
+                    call=call,
+                    policy=policy,
+                )
+            so_far = [voter for voter in counted if allowed.get(voter, True)]
+            # Only the approval that would complete the quorum asks about the others.
+            unasked = [v for v in counted if v not in allowed] if len(so_far) + 1 >= quorum else []
+            if not unasked:
+                gone = tuple(counted[voter] for voter in counted if voter not in so_far)
+                vote = Vote(
+                    approval_id=capsule.id,
+                    user=user,
+                    approve=True,
+                    at=at,
+                    reason=reason,
+                    args_sha256=call.args_sha256,
+                    discounted=gone,
+                    round=_next_round(request, call, user),
+                )
+                if len(so_far) + 1 >= quorum:
+                    request.arm_timer(at)  # it completes it: a crash before the decision is swept
+                return _count(request, call, vote, quorum=quorum, policy=policy)
+        refused = await no_longer_allowed(request, voters=unasked, policy=policy, groups=groups)
+        if isinstance(refused, Unchecked):
+            return Refused(capsule, refused)
+        allowed |= {voter: voter not in refused for voter in unasked}
+    return Refused(capsule, _BUSY)
+
+
+def _count(
+    request: ApprovalRequest, call: CurrentCall, vote: Vote, *, quorum: int, policy: Policy
+) -> Decided | AlreadyDecided | VoteCounted | AlreadyVoted:
+    """Write ``vote`` and count it; the decision when it completes the quorum."""
+    capsule, at = request.capsule, vote.at
     if not request.write_vote(vote, edit=call.edit):
         return AlreadyVoted(capsule)
     voters = request.approvals(call)
@@ -88,10 +116,17 @@ async def record_approval(
         verdict="approved",
         deciders=voters,
         at=at,
-        reason=reason,
+        reason=vote.reason,
         call=call,
         policy=policy,
     )
+
+
+def _records_locked(request: ApprovalRequest) -> AbstractAsyncContextManager[None]:
+    """The lock under which votes are counted and written, and a quorum decided, across
+    processes: on the asking session's ``approvals/`` (there is no file to create or list;
+    its requests' clicks wait for each other only while they write)."""
+    return dir_lock_async(request.session_dir / "approvals")
 
 
 def _next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
@@ -115,33 +150,47 @@ async def complete_quorum(
     a sweep found it: valid_for counts from then, so a call a crash held up goes stale,
     and a quorum complete before the deadline stands after it."""
     call = call or request.current()
-    counted = request.counted(call)
     quorum = quorum_of(request, policy)
-    if not counted or len(counted) < quorum:
-        return None
-    # As a completing click asks of the approvals before it: none of these may have been
-    # asked when it completed (the quorum was higher then, or they left since).
-    allowed: dict[str, str] = {}
-    for voter, key in counted.items():
-        refusal = await may_decide(request, user=voter, policy=policy, groups=groups)
-        if isinstance(refusal, Unchecked):
-            return refusal
-        if refusal is None:
-            allowed[voter] = key
-    if len(allowed) < quorum:
+    allowed: dict[str, bool] = {}
+    for _ in range(_ASKS):
+        # As a completing click asks of the approvals before it: none of these may have
+        # been asked when it completed (the quorum was higher then, or they left since).
+        # Decided under the lock a click counts under, on what was asked about.
+        async with _records_locked(request):
+            counted = request.counted(call)
+            if not counted or len(counted) < quorum:
+                return None
+            unasked = [voter for voter in counted if voter not in allowed]
+            if not unasked:
+                kept = {voter: key for voter, key in counted.items() if allowed[voter]}
+                return _decide_with(request, call, kept, quorum=quorum, policy=policy)
+        refused = await no_longer_allowed(request, voters=unasked, policy=policy, groups=groups)
+        if isinstance(refused, Unchecked):
+            return refused
+        allowed |= {voter: voter not in refused for voter in unasked}
+    return Unchecked(_BUSY)
+
+
+def _decide_with(
+    request: ApprovalRequest,
+    call: CurrentCall,
+    kept: dict[str, str],
+    *,
+    quorum: int,
+    policy: Policy,
+) -> Decided | AlreadyDecided | None:
+    if len(kept) < quorum:
         return None
     approvals = []
-    if call.edit and allowed.get(editor := request.edits()[call.edit - 1].user) == editor:
+    if call.edit and kept.get(editor := request.edits()[call.edit - 1].user) == editor:
         edit = request.edits()[call.edit - 1]
         approvals.append((edit.at, edit.reason))
-    approvals += [
-        (v.at, v.reason) for v in request.votes(call.edit) if allowed.get(v.user) == v.key
-    ]
+    approvals += [(v.at, v.reason) for v in request.votes(call.edit) if kept.get(v.user) == v.key]
     last_at, reason = sorted(approvals, key=lambda a: a[0])[-1]
     return finalize(
         request,
         verdict="approved",
-        deciders=tuple(allowed),
+        deciders=tuple(kept),
         at=last_at,
         reason=reason,
         call=call,

@@ -189,7 +189,9 @@ def test_a_completing_vote_a_sweep_raced_and_a_kill_cut_short_is_still_decided(
     """Carol's vote arms a marker "now", then is written, then the decision; another
     process's sweep took the marker between the first two (it saw one vote of two, and
     dropped it), and a kill came before the decision: no marker was left, and the
-    request, approved by both, waited for its expiry."""
+    request, approved by both, waited for its expiry. (A vote is now armed, written and
+    counted under the request's lock, which the sweep waits for before it looks at the
+    votes: the racing sweep waits there until the kill.)"""
     capsule = park(home, clock, PolicyRule(quorum=2))
     assert isinstance(asyncio.run(approve(home, capsule, "U0BOB", clock)), VoteCounted)
     swept: list[object] = []
@@ -199,16 +201,16 @@ def test_a_completing_vote_a_sweep_raced_and_a_kill_cut_short_is_still_decided(
 
         def sweep_first(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
             if os.path.basename(dst) == "U0CAROL.json" and not swept:
-                # Another process's sweep: a thread, as this one's loop is running.
+                # Another process's sweep: a thread, as this one's loop is running; it
+                # waits for the lock Carol's approval holds, and dies with her process.
                 other = threading.Thread(
-                    target=lambda: swept.append(
-                        asyncio.run(
-                            sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups())
-                        )
-                    )
+                    target=lambda: asyncio.run(
+                        sweep_timers(home, policy=Policy(), clock=clock, groups=NoGroups())
+                    ),
+                    daemon=True,
                 )
+                swept.append(other)
                 other.start()
-                other.join()
             killing(src, dst)
 
         os.link = sweep_first  # type: ignore[assignment]
