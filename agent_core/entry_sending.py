@@ -97,9 +97,6 @@ class EntrySender:
         if entry.kind == "reply" and not delivered.adopted:
             observer.emit(ReplyPosted(session_id=entry.session_id, thread=entry.thread))
         outcome: Literal["sent", "adopted"] = "adopted" if delivered.adopted else "sent"
-        for item in results:
-            self.attempts.pop(item.id, None)
-            self.check_first.discard(item.id)
         return [
             self.done(
                 item,
@@ -122,6 +119,10 @@ class EntrySender:
         error: str = "",
         shown: str = "",
     ) -> OutboxDone:
+        # Every end of an entry comes here, sent or not (given up, skipped): one Slack
+        # refused for good kept its notes for as long as the bot ran, one more each time.
+        self.attempts.pop(entry.id, None)
+        self.check_first.discard(entry.id)
         return OutboxDone(
             id=entry.id,
             entry=entry,
