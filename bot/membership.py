@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -31,9 +32,12 @@ __all__ = ["COULD_NOT_CHECK", "ChannelMembers", "slack_lookup"]
 log = logging.getLogger("signoff.slack")
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 # The start of what a person is told when a lookup had no answer (see approvals.authorize).
 COULD_NOT_CHECK = "signoff could not check with Slack"
+# Channels whose answers are kept at once: a Home lists requests of far fewer.
+_CHANNELS = 1000
 
 
 async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
@@ -51,17 +55,53 @@ async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
     raise MembershipUnknown(f"could not learn {what} from Slack: {said}")
 
 
-class ChannelMembers:
-    def __init__(self, client: AsyncWebClient, *, ttl: float = 60.0) -> None:
-        self.client = client
+class _Answers(Generic[V]):
+    """Slack's answers of the last ``ttl`` seconds by channel, at most ``size`` of them.
+    An older one only took memory (the next look asks again), and every channel a card
+    was ever in, with its member list, stayed for as long as the bot ran."""
+
+    def __init__(self, ttl: float, now: Callable[[], float], size: int) -> None:
         self.ttl = ttl
-        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
-        self._public: dict[str, tuple[float, bool]] = {}
+        self._now = now
+        self._size = size
+        self._held: OrderedDict[str, tuple[float, V]] = OrderedDict()  # oldest first
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def get(self, channel: str) -> V | None:
+        held = self._held.get(channel)
+        if held is None or self._now() - held[0] >= self.ttl:
+            return None
+        return held[1]
+
+    def put(self, channel: str, value: V) -> None:
+        now = self._now()
+        self._held.pop(channel, None)
+        self._held[channel] = (now, value)
+        while self._held:
+            oldest, _ = next(iter(self._held.values()))
+            if len(self._held) <= self._size and now - oldest < self.ttl:
+                break
+            self._held.popitem(last=False)
+
+
+class ChannelMembers:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        ttl: float = 60.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self._cache: _Answers[frozenset[str]] = _Answers(ttl, now, _CHANNELS)
+        self._public: _Answers[bool] = _Answers(ttl, now, _CHANNELS)
 
     async def members(self, channel: str, *, fresh: bool = False) -> frozenset[str]:
         cached = self._cache.get(channel)
-        if not fresh and cached is not None and time.monotonic() - cached[0] < self.ttl:
-            return cached[1]
+        if not fresh and cached is not None:
+            return cached
         found: set[str] = set()
         cursor: str | None = None
         while True:
@@ -76,7 +116,7 @@ class ChannelMembers:
             if not cursor:
                 break
         members = frozenset(found)
-        self._cache[channel] = (time.monotonic(), members)
+        self._cache.put(channel, members)
         return members
 
     async def is_member(self, channel: str, user: str, *, fresh: bool = False) -> bool:
@@ -84,8 +124,8 @@ class ChannelMembers:
 
     async def is_public(self, channel: str, *, fresh: bool = False) -> bool:
         cached = self._public.get(channel)
-        if not fresh and cached is not None and time.monotonic() - cached[0] < self.ttl:
-            return cached[1]
+        if not fresh and cached is not None:
+            return cached
         answer = await slack_lookup(
             self.client.conversations_info(channel=channel), what=f"what {channel} is"
         )
@@ -93,7 +133,7 @@ class ChannelMembers:
             return False
         info = answer.get("channel") or {}
         public = bool(info.get("is_channel")) and not info.get("is_private")
-        self._public[channel] = (time.monotonic(), public)
+        self._public.put(channel, public)
         return public
 
     async def can_see(self, channel: str, user: str, *, fresh: bool = False) -> bool:
