@@ -139,6 +139,11 @@ class AgentSessions:
     async def set(self, thread: ThreadKey, status: str, *, title: str, key: str) -> None:
         if not self.offered:
             return
+        if status != "processing":
+            # Moved, or unknown if the call fails (the outbox then sets it): either way not
+            # "processing" for sure. Kept on a failure, the thread stayed here for as long
+            # as the bot ran, and its next turn was never shown processing (no stop button).
+            self.shown.pop(thread, None)
 
         def lost() -> None:
             # A session left processing keeps its stop button for ever: the outbox keeps
@@ -160,9 +165,8 @@ class AgentSessions:
         )
         if answer is None:
             return
-        self.shown[thread] = status
-        if status != "processing":
-            self.shown.pop(thread, None)  # nothing to remember while idle
+        if status == "processing":
+            self.shown[thread] = status  # nothing to remember while idle
         if answer.get("warning") == _NO_STOP_WARNING and not self._warned_no_stop:
             self._warned_no_stop = True
             log.warning(

@@ -117,6 +117,28 @@ async def test_a_status_slack_kept_failing_is_set_once_slack_answers_again(
     await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=20)
 
 
+async def test_a_thread_whose_ending_status_failed_shows_the_stop_button_next_turn(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    """The outbox set "active" at last, but the live view still took the thread's session
+    for "processing": kept for as long as the bot ran (one entry per such thread), and the
+    thread's next turn was never shown processing, so it had no stop button."""
+    bot, thread, failing = await left_processing(slack, start, anthropic_api)
+    slack.remove_fault(failing)
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active", timeout=20)
+    assert bot.live is not None
+    assert bot.live.sessions.shown == {}  # an idle thread costs nothing in memory
+    anthropic_api.reply("Still fine.", delay=1.0)
+    await mention(slack, "and now?", thread_ts=thread)
+    await until(
+        lambda: session_status(slack, thread) == "processing", what="the next turn's stop button"
+    )
+    await until(lambda: len(final_replies(slack, thread)) == 2, timeout=10)
+    await bot.engine.idle()
+    await bot.live.settle()
+    assert session_status(slack, thread) == "active"
+
+
 async def test_a_status_slack_kept_rate_limiting_is_set_once_slack_answers_again(
     slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
 ) -> None:
