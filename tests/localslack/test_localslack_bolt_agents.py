@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
@@ -103,12 +104,19 @@ async def test_bolt_sees_each_duplicate(slack: LocalSlack, app: AsyncApp) -> Non
         await slack.post_message(channel="C0OPS", user="U0CAROL", text=f"line {i}")
     expected = 5 + sum(e.detail["copies"] - 1 for e in slack.chaos_events(kind="duplicate"))
     assert expected > 5
+
+    def sent() -> list[str]:
+        # Each copy, and Slack's own retry of one acked late (on a loaded machine).
+        return sorted(str(d.event_id) for d in slack.deliveries(kind="message") if d.sent_at)
+
     async with asyncio.timeout(5):
-        while len(calls) < expected:
+        while len(calls) < expected or sorted(calls) != sent():
             changed.clear()
-            await changed.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.1):  # a retry is sent before Bolt hears it
+                    await changed.wait()
     # Bolt does no deduplication: the app must, by event_id.
-    assert len(calls) == expected and len(set(calls)) == 5
+    assert len(calls) >= expected and len(set(calls)) == 5
 
 
 async def test_bolt_set_status_and_say_stream_in_a_channel_thread(
