@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
 from providers_testkit import SleepRecorder
+
+from agent_core.providers.base import ProviderModel
 
 _SCRUB = (
     "HTTP_PROXY",
@@ -29,6 +32,24 @@ _SCRUB = (
 def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _SCRUB:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+async def _models_closed(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Every provider model a test builds is closed after it, as the engine closes its
+    own: an SDK client left open said "Unclosed client session" on the worker's stderr
+    whenever the garbage collector found it, in some later test."""
+    made: list[ProviderModel[Any]] = []
+    built = ProviderModel.__init__
+
+    def tracked(self: ProviderModel[Any], *args: Any, **kwargs: Any) -> None:
+        built(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(ProviderModel, "__init__", tracked)
+    yield
+    for model in made:
+        await model.aclose()
 
 
 @pytest.fixture
