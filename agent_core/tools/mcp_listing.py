@@ -3,7 +3,8 @@
 A tool is offered when its name matches ``include`` and no ``exclude`` pattern, is listed
 once, makes a name models accept with the server's prefix, and has an input schema that can
 go with every model request: JSON, at most ``SCHEMA_LIMIT``, and valid JSON schema (the
-model APIs refuse a whole request for one invalid tool). Each tool skipped is logged once.
+model APIs refuse a whole request for one invalid tool). Each tool skipped is logged once
+for as long as it is listed and skipped (again if it comes back after a listing without it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class ListingFilter:
         self.label = label
         self.prefix = prefix
         self.spec = spec
+        # Names skipped in the last listing: only those, or a server whose names change
+        # (a version, a date in them) would grow it for as long as signoff runs.
         self._skipped: set[str] = set()
         # Why each schema of the last listing cannot be offered ("" when it can), by its
         # JSON text: checking a schema costs, and the listing is re-read every 15 s.
@@ -41,11 +44,12 @@ class ListingFilter:
         """The tools of ``tools`` to offer, by the server's own names."""
         listing: dict[str, McpToolInfo] = {}
         verdicts: dict[str, str] = {}
+        skipped: set[str] = set()
         # A name listed twice (two schemas, two descriptions): which the server runs is
         # its guess, and a call would be checked, and shown, against one of them.
         twice = {n for n, count in Counter(i.name for i in tools).items() if count > 1}
-        for name in sorted(twice - self._skipped):
-            self._skip(name, "it is listed twice")
+        for name in sorted(twice):
+            self._skip(name, "it is listed twice", skipped)
         for info in tools:
             if info.name in twice:
                 continue
@@ -58,19 +62,21 @@ class ListingFilter:
                     info.name,
                     f"{self.prefix}{info.name} is not a valid tool name for models "
                     "(letters, digits, _ and -, at most 64)",
+                    skipped,
                 )
                 continue
             unfit = self._unfit(info.input_schema, verdicts)
             if unfit:
-                self._skip(info.name, unfit)
+                self._skip(info.name, unfit, skipped)
                 continue
             listing[info.name] = info
         self._verdicts = verdicts
+        self._skipped = skipped
         return listing
 
-    def _skip(self, name: str, why: str) -> None:
+    def _skip(self, name: str, why: str, skipped: set[str]) -> None:
+        skipped.add(name)
         if name not in self._skipped:
-            self._skipped.add(name)
             log.warning("%s: tool %r skipped: %s", self.label, name, why)
 
     def _unfit(self, schema: dict[str, object], verdicts: dict[str, str]) -> str:

@@ -250,6 +250,10 @@ class McpServer:
     def _set_listing(self, tools: list[McpToolInfo]) -> None:
         listing = self._filter.offered(tools)
         self._listing = listing
+        # Only the names listed now: one whose names carry a version or a date is re-read
+        # every 15 s for months. A call holding a dropped object still reads the listing
+        # through it, finds its tool gone, and is refused.
+        self._objects = {n: t for n, t in self._objects.items() if n in listing}
         for name in sorted(self._expected):
             if name.removeprefix(self.prefix) not in listing:
                 log.warning(

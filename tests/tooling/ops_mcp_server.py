@@ -8,9 +8,12 @@ server and of signoff.
     python ops_mcp_server.py --record FILE --http PORT_FILE [--port N] [--schema …]  # HTTP
     python ops_mcp_server.py --record FILE --down-if FILE     # exits at once while FILE exists
     python ops_mcp_server.py --record FILE --probes N [--http …]   # N more tools
+    python ops_mcp_server.py --record FILE --rolling          # tool names change per listing
 
 ``--schema v2`` adds a parameter to ``restart_deployment`` (its input schema changes).
 ``--probes N`` adds ``probe_000`` … read-only tools (a server offering many).
+``--rolling``: the Nth listing also shows ``report_N`` (``get_pods`` under a dated-like
+name) and two names no model accepts, ``bad.N`` and ``bad.always``: names that come and go.
 ``slow_restart`` records the call and then waits for an hour: a test kills the server
 mid-call. Over HTTP the server binds an ephemeral port on 127.0.0.1 and writes it to
 PORT_FILE once it listens.
@@ -27,6 +30,7 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import Tool as McpToolInfo
 from mcp.types import ToolAnnotations
 
 
@@ -129,6 +133,20 @@ def _probe(name: str, log: Any) -> Any:
     return probe
 
 
+def rolling(server: MCPServer) -> None:
+    listed = server.list_tools
+    count = iter(range(1 << 30))
+
+    async def listing() -> list[McpToolInfo]:
+        n = next(count)
+        tools = await listed()
+        pods = next(t for t in tools if t.name == "get_pods")
+        more = [f"report_{n:04d}", f"bad.{n:04d}", "bad.always"]
+        return [*tools, *(pods.model_copy(update={"name": name}) for name in more)]
+
+    server.list_tools = listing  # type: ignore[method-assign]
+
+
 async def serve_http(server: MCPServer, port_file: Path, port: int) -> None:
     import uvicorn
 
@@ -155,10 +173,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--down-if", type=Path, help="exit at once (a broken server) if it exists")
     parser.add_argument("--probes", type=int, default=0, help="this many probe_NNN tools more")
+    parser.add_argument("--rolling", action="store_true", help="tool names change per listing")
     args = parser.parse_args()
     if args.down_if is not None and args.down_if.exists():
         raise SystemExit("ops_mcp_server: down for the test")
     server = build(args.record, args.schema, args.probes)
+    if args.rolling:
+        rolling(server)
     if args.http is not None:
         anyio.run(serve_http, server, args.http, args.port)
     else:
