@@ -39,7 +39,7 @@ from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, to
 from .mcp_open_requests import bounded_requests
 from .mcp_reasons import NOT_RUN, answer_unusable, describe_error, http_answer
 from .mcp_spec import McpServerSpec
-from .mcp_stdio import stdio_transport
+from .mcp_stdio import LINE_LIMIT, Ending, stdio_transport
 from .output import mask_secrets
 
 __all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
@@ -64,7 +64,12 @@ def _first_error(exc: ValidationError) -> str:
 
 
 async def _transport(
-    name: str, spec: McpServerSpec, errlog: TextIO, stack: AsyncExitStack, errors: HttpErrors
+    name: str,
+    spec: McpServerSpec,
+    errlog: TextIO,
+    stack: AsyncExitStack,
+    errors: HttpErrors,
+    ending: Ending,
 ) -> Transport:
     if spec.command is not None:
         params = StdioServerParameters(
@@ -72,7 +77,7 @@ async def _transport(
             args=list(spec.command[1:]),
             env={k: v.get_secret_value() for k, v in spec.env.items()},
         )
-        return stdio_transport(params, name=name, errlog=errlog)
+        return stdio_transport(params, name=name, errlog=errlog, ending=ending)
     assert spec.url is not None
     http = bounded_client(
         name,
@@ -95,6 +100,7 @@ class McpConnection:
         self._broken = False
         self._task: asyncio.Task[None] | None = None
         self._http_errors = HttpErrors()
+        self._ending = Ending()
 
     @classmethod
     async def open(cls, server: str, spec: McpServerSpec, *, errlog: TextIO) -> McpConnection:
@@ -121,7 +127,12 @@ class McpConnection:
             async with AsyncExitStack() as stack:
                 client = Client(
                     await _transport(
-                        self.server, self.spec, self._errlog, stack, self._http_errors
+                        self.server,
+                        self.spec,
+                        self._errlog,
+                        stack,
+                        self._http_errors,
+                        self._ending,
                     ),
                     cache=None,  # a listing must always be the server's answer now
                     client_info=Implementation(name="signoff", version="0.1.0"),
@@ -198,6 +209,12 @@ class McpConnection:
             raise ServerDown(f"its tool listing is not valid MCP: {_first_error(exc)}") from None
         return tools
 
+    def _too_large(self, limit: int) -> ToolOutcomeUnknown:
+        return ToolOutcomeUnknown(
+            f"MCP server {self.server} sent an answer over {limit >> 20} MiB, too large to "
+            "read; the call may or may not have taken effect"
+        )
+
     async def call(
         self, name: str, arguments: dict[str, Any], *, approval_id: str
     ) -> CallToolResult:
@@ -214,10 +231,7 @@ class McpConnection:
             )
         except MCPError as exc:
             if too_large(exc.message):
-                raise ToolOutcomeUnknown(
-                    f"MCP server {self.server} sent an answer over {BODY_LIMIT >> 20} MiB, too "
-                    "large to read; the call may or may not have taken effect"
-                ) from None
+                raise self._too_large(BODY_LIMIT) from None
             if exc.code == REQUEST_TIMEOUT:
                 raise ToolOutcomeUnknown(
                     f"MCP server {self.server} did not answer within {self.spec.timeout}; "
@@ -225,6 +239,10 @@ class McpConnection:
                 ) from None
             if exc.code == CONNECTION_CLOSED:
                 self._broken = True
+                if self._ending.line_too_long:
+                    # Every call in flight ends so, as over HTTP only the one answered: which
+                    # one the line answered is unknown (it was not read), and all are uncertain.
+                    raise self._too_large(LINE_LIMIT) from None
                 raise ToolOutcomeUnknown(
                     f"the connection to MCP server {self.server} broke during the call "
                     "(the server stopped?); it may or may not have taken effect"

@@ -5,8 +5,8 @@ far and splits the whole again, so a server that writes one line without end (a 
 dump of a log) takes memory without bound and, copying all it holds for every 64 KiB,
 the event loop's time with it: every thread signoff serves waits. Here a line is held as
 its pieces, each byte is looked at once, and a line longer than ``LINE_LIMIT`` ends the
-connection, as a server that exits does: a call it was answering is uncertain, and the
-server is started again like one that died. Everything else is the SDK's own, called as
+connection, as a server that exits does: a call it was answering is uncertain (and says
+why: ``Ending``), and the server is started again like one that died. Everything else is the SDK's own, called as
 ``stdio_client`` calls it: the server in a process group of its own, stdin closed on
 shutdown, then SIGTERM to the group, then SIGKILL; a line that is not JSON-RPC handed on
 as an error the session logs (``bot.logs.StdoutChatter`` keeps that quiet).
@@ -37,7 +37,7 @@ from mcp.shared.message import SessionMessage
 
 from .mcp_open_requests import OpenRequests
 
-__all__ = ["LINE_LIMIT", "stdio_transport"]
+__all__ = ["LINE_LIMIT", "Ending", "stdio_transport"]
 
 log = logging.getLogger("signoff.mcp")
 
@@ -47,6 +47,14 @@ LINE_LIMIT = 32 << 20
 
 class LineTooLong(Exception):
     pass
+
+
+class Ending:
+    """Whether signoff closed the connection over a line too long: the session tells the
+    calls it ends only "Connection closed", as for a server that exited."""
+
+    def __init__(self) -> None:
+        self.line_too_long = False
 
 
 async def lines(stdout: ByteReceiveStream, *, limit: int) -> AsyncIterator[bytes]:
@@ -71,7 +79,12 @@ async def lines(stdout: ByteReceiveStream, *, limit: int) -> AsyncIterator[bytes
 
 @asynccontextmanager
 async def stdio_transport(
-    server: StdioServerParameters, *, name: str, errlog: TextIO, limit: int = LINE_LIMIT
+    server: StdioServerParameters,
+    *,
+    name: str,
+    errlog: TextIO,
+    limit: int = LINE_LIMIT,
+    ending: Ending | None = None,
 ) -> AsyncIterator[TransportStreams]:
     process = await _create_platform_compatible_process(
         command=await _get_executable_command(server.command),
@@ -106,6 +119,8 @@ async def stdio_transport(
                         await pending.room()
                 except LineTooLong:
                     too_long = True
+                    if ending is not None:  # before the session sees the stream end
+                        ending.line_too_long = True
                     log.warning(
                         "MCP server %s wrote a line over %d MiB on stdout; the connection is "
                         "closed, and the server is started again",
