@@ -13,7 +13,7 @@ import sys
 
 from agent_core.card_entries import card_view
 from agent_core.engine import Engine
-from agent_core.history import thread_history
+from agent_core.history import decisions_of, thread_history
 from approvals import ApprovalRequest, ApprovalsError, Policy
 from sessions import (
     ApprovalRow,
@@ -21,7 +21,9 @@ from sessions import (
     Home,
     Quarantine,
     QuarantineRecord,
+    SessionRow,
     SessionsError,
+    SessionState,
     SystemClock,
     can_write,
     check_session_id,
@@ -31,7 +33,7 @@ from sessions import (
 
 from .config import ConfigError
 from .terminal_text import printable
-from .trace_view import render_history, render_session_list
+from .trace_view import reason_still_true, render_history, render_session_list, what_became
 
 __all__ = ["existing_home", "list_index", "show_quarantine", "show_trace"]
 
@@ -86,6 +88,21 @@ def _so_far(request: ApprovalRequest | None, policy: Policy | None) -> str:
     return f"  {len(view.voters)} of {view.needed} approvals{voters}"
 
 
+def _listed(home: Home, row: SessionRow) -> tuple[str, str, str, str, str]:
+    """A row as ``/signoff sessions`` says it: a parked session's state says what became of
+    its requests, and its stored "waiting for appr_…" goes once one is decided (the index
+    keeps the state it parked in, which is final)."""
+    state, reason = row.state, row.reason
+    if state == SessionState.AWAITING_APPROVAL.value:
+        try:
+            state = what_became(decisions_of(home, row.id))
+        except (SessionsError, ApprovalsError, OSError):  # unreadable: as the index has it
+            pass
+        if not reason_still_true(state):
+            reason = ""
+    return row.id, state, row.thread.label(), row.updated_at, reason
+
+
 async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | None = None) -> int:
     """``policy`` (``pending``): the rules in force, which count a quorum's votes."""
     # A home this process cannot write (a snapshot, another user's) is read as it is: the
@@ -95,11 +112,7 @@ async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | N
     try:
         if args.command == "sessions":
             rows = await index.sessions(states=args.state, limit=args.limit)
-            print(
-                render_session_list(
-                    [(r.id, r.state, r.thread.label(), r.updated_at, r.reason) for r in rows]
-                )
-            )
+            print(render_session_list([_listed(home, r) for r in rows]))
             return 0
         # A request past its deadline waits for nothing: no vote counts after it, and only
         # a sweep has yet to record it (/signoff pending and the Home leave it out too).

@@ -42,7 +42,7 @@ from .slack_text import (
     mention,
     mentions,
 )
-from .trace_view import render_history, what_became
+from .trace_view import reason_still_true, render_history, what_became
 
 __all__ = ["COMMAND", "HELP", "answer", "register_commands"]
 
@@ -143,7 +143,7 @@ async def _sessions_here(engine: Engine, channel: str) -> Mrkdwn:
             literal(became or row.state),
             literal(f" (thread {row.thread.thread_ts}, {row.updated_at})"),
         )
-        if row.reason and " → " not in became:  # "waiting for appr_…" is over once decided
+        if row.reason and reason_still_true(became):
             line = join(line, literal(" — "), escape(row.reason[:80]))
         lines.append(line)
     return join(*lines, sep="\n")

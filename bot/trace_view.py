@@ -157,6 +157,12 @@ def what_became(session: SessionHistory, *, who: Names = _ids) -> str:
     return text
 
 
+def reason_still_true(became: str) -> bool:
+    """Whether a session's stored reason still holds beside ``what_became``: a parked one's
+    ("waiting for appr_…") is over once any of its requests is decided."""
+    return " → " not in became
+
+
 def _approval_lines(session: SessionHistory) -> Iterator[str]:
     for state in session.approvals:
         capsule, decision = state.capsule, state.decision
