@@ -7,7 +7,8 @@ refused at once, as a result the model relays ("ask in a channel"), so nothing w
 card nobody could see.
 
 Slack names direct-message conversations ``D…``; channels and private channels are
-``C…`` (or ``G…`` for private channels made before 2021).
+``C…`` (or ``G…`` for private channels made before 2021). A group DM (``G…``) is a room
+with people in it: its card goes into its thread, as in a private channel.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ DEV_EVENTS = (
     "message.channels",
     "message.groups",
     "message.im",
+    "message.mpim",
     "tokens_revoked",
     "app_uninstalled",
 )
@@ -141,7 +142,7 @@ def dev_workspace() -> WorkspaceConfig:
         team_name="signoff dev",
         home_tab_enabled=True,
         messages_tab="on",
-        scopes=(*base.scopes, "assistant:write"),
+        scopes=(*base.scopes, "mpim:history", "mpim:read", "assistant:write"),
         subscribed_events=(*DEV_EVENTS, "agent_session_stopped"),
     )
 

@@ -1,7 +1,7 @@
 """Who can see a channel, from Slack, with a short cache; an error fails closed.
 
-Anyone in the workspace can read a public channel; a private channel only its members
-(and a direct message its two people). What signoff lists for a person — ``/signoff
+Anyone in the workspace can read a public channel; a private channel or a group DM only
+its members (and a direct message its two people). What signoff lists for a person — ``/signoff
 pending``, the Home tab — names only requests whose card they can see.
 
 Failing closed takes two shapes. Slack's verdict (``channel_not_found``, a missing

@@ -11,7 +11,8 @@ It fakes the parts of Slack a Socket Mode Bolt app touches, faithfully enough th
 * events generated from workspace changes (human messages, mentions, the bot's own echoes),
   button clicks, modal submissions, slash commands and ``response_url`` endpoints;
 * conversations of every kind the app meets: public channels, private ones (``message.groups``,
-  ``channel_type: "group"``, ``C…`` or legacy ``G…`` ids) and each person's DM with the app
+  ``channel_type: "group"``, ``C…`` or legacy ``G…`` ids), group DMs (``is_mpim``,
+  ``message.mpim``, the ``mpim:`` scopes) and each person's DM with the app
   (``D…``, ``message.im``, ``conversations.open``), each event only as subscribed and scoped;
 * what AI apps use: the thread status line (``assistant.threads.setStatus``), agent sessions
   with their stop button (``agents.sessions.setStatus``, ``agent_session_stopped``), streamed

@@ -45,6 +45,7 @@ EVENT_SCOPES: dict[str, str] = {
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "message.im": "im:history",
+    "message.mpim": "mpim:history",
     "reaction_added": "reactions:read",
     "reaction_removed": "reactions:read",
     "subteam_members_changed": "usergroups:read",
@@ -78,6 +79,9 @@ class ChannelSpec:
     name: str
     members: tuple[str, ...]
     is_private: bool = False
+    # A group DM (``G…``, ``channel_type: "mpim"``): private to its members, read with the
+    # mpim: scopes.
+    is_mpim: bool = False
     topic: str = ""
     purpose: str = ""
 

@@ -1,7 +1,7 @@
 """Events API payloads generated from workspace changes, filtered by the app's subscriptions.
 
 Message events go out as ``message.channels``, ``message.groups`` (private channels,
-``channel_type: "group"``) or ``message.im`` (DMs with the app, ``channel_type: "im"``),
+``channel_type: "group"``), ``message.mpim`` (group DMs) or ``message.im`` (DMs with the app, ``channel_type: "im"``),
 each only when subscribed (and the config refuses a subscription without its scope). A DM
 never yields ``app_mention``. Message metadata travels in message events without its
 ``event_payload`` unless the app declared the event type (see metadata.py). Besides messages:
@@ -58,6 +58,8 @@ class EventPublisher:
     def _message_subscription(self, channel: Channel) -> str:
         if channel.is_im:
             return "message.im"
+        if channel.is_mpim:
+            return "message.mpim"
         return "message.groups" if channel.is_private else "message.channels"
 
     def _wants_messages(self, channel: Channel) -> bool:

@@ -43,6 +43,8 @@ def history_scope(channel: Channel) -> str:
     """The scope reading a conversation's messages takes."""
     if channel.is_im:
         return "im:history"
+    if channel.is_mpim:
+        return "mpim:history"
     return "groups:history" if channel.is_private else "channels:history"
 
 

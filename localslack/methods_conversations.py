@@ -1,7 +1,7 @@
 """conversations.* methods: reading (history, replies, info, members) and opening a DM.
 
-Reading takes the scope of the conversation's kind (channels:, groups: or im:history;
-channels:, groups: or im:read for info and members). Message metadata comes back without its
+Reading takes the scope of the conversation's kind (channels:, groups:, mpim: or im:history;
+channels:, groups:, mpim: or im:read for info and members). Message metadata comes back without its
 ``event_payload`` unless ``include_all_metadata`` is true (see metadata.py)."""
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ def _in_window(message: JSON, args: Args) -> bool:
 def _read_scope(channel: Channel) -> str:
     if channel.is_im:
         return "im:read"
+    if channel.is_mpim:
+        return "mpim:read"
     return "groups:read" if channel.is_private else "channels:read"
 
 

@@ -13,8 +13,9 @@ JSON = dict[str, Any]
 
 @dataclass
 class Channel:
-    """A conversation: a public or private channel, or the DM (``is_im``) between one person
-    (``im_user``) and the app. Private channels may carry Slack's legacy ``G`` ids."""
+    """A conversation: a public or private channel, a group DM (``is_mpim``, private), or the
+    DM (``is_im``) between one person (``im_user``) and the app. Private channels may carry
+    Slack's legacy ``G`` ids."""
 
     id: str
     name: str
@@ -26,12 +27,15 @@ class Channel:
     creator: str = ""
     is_im: bool = False
     im_user: str = ""
+    is_mpim: bool = False
 
     @property
     def channel_type(self) -> str:
-        """The `channel_type` of message events: im, group (private) or channel."""
+        """The `channel_type` of message events: im, mpim, group (private) or channel."""
         if self.is_im:
             return "im"
+        if self.is_mpim:
+            return "mpim"
         return "group" if self.is_private else "channel"
 
     def info(self, *, viewer: str) -> JSON:
@@ -47,14 +51,14 @@ class Channel:
                 "priority": 0,
             }
         # Private channels created before 2021 have G ids and is_group instead of is_channel.
-        legacy_group = self.is_private and self.id.startswith("G")
+        legacy_group = self.is_private and self.id.startswith("G") and not self.is_mpim
         return {
             "id": self.id,
             "name": self.name,
-            "is_channel": not legacy_group,
+            "is_channel": not legacy_group and not self.is_mpim,
             "is_group": legacy_group,
             "is_im": False,
-            "is_mpim": False,
+            "is_mpim": self.is_mpim,
             "is_private": self.is_private,
             "created": self.created,
             "creator": self.creator,

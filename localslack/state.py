@@ -30,8 +30,9 @@ class Workspace:
             c.id: Channel(
                 id=c.id,
                 name=c.name,
-                is_private=c.is_private,
+                is_private=c.is_private or c.is_mpim,
                 members=set(c.members),
+                is_mpim=c.is_mpim,
                 created=created,
                 topic=c.topic,
                 purpose=c.purpose,

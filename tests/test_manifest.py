@@ -49,6 +49,7 @@ def test_events_and_command_match_the_handlers() -> None:
         "message.channels",
         "message.groups",
         "message.im",
+        "message.mpim",
         "tokens_revoked",
         "app_uninstalled",
     }
@@ -80,9 +81,11 @@ def test_every_scope_is_used_and_every_used_method_has_its_scope() -> None:
         "channels:history": ['"message"', "conversations_replies"],
         "groups:history": ['"message"', "conversations_history"],
         "im:history": ['"im"'],
+        "mpim:history": ['"message"', "conversations_replies"],  # threads in group DMs
         "channels:read": ["conversations_members", "conversations_info"],
         "groups:read": ["conversations_members", "conversations_info"],
         "im:read": ["conversations_members", "conversations_info"],
+        "mpim:read": ["conversations_members", "conversations_info"],  # who is in a group DM
     }
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert scopes == set(needs)
