@@ -194,7 +194,9 @@ def _record(
                         discounted=v.discounted,
                     )
                     for v in votes
-                    if v.approve
+                    # signoff's own record of approvals a sweep found no longer counting
+                    # (by "signoff", as an expiry's decider) is kept: it says why they did not.
+                    if v.approve or v.discounted
                 ),
                 "status": decision.verdict if decision else "pending",
                 "deciders": decision.deciders if decision else (),

@@ -174,7 +174,7 @@ class PersonQueries:
         request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
         capsule = request.capsule
         people = set(capsule.askers)
-        people.update(v.user for v in request.votes())
+        people.update(v.user for v in request.votes() if v.approve)  # not signoff's
         people.update(request.approvals())  # an editor approved by editing
         decision = request.decision()
         if decision is not None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
-from sessions import dir_lock_async
+from sessions import dir_lock_async, utc_iso
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
 from .governed import CurrentCall
 from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
 from .policy import Policy
-from .records import Vote
+from .records import SYSTEM, Vote
 from .request import ApprovalRequest
 
 __all__ = ["complete_quorum", "record_approval", "votes_why"]
@@ -163,12 +163,33 @@ async def complete_quorum(
             unasked = [voter for voter in counted if voter not in allowed]
             if not unasked:
                 kept = {voter: key for voter, key in counted.items() if allowed[voter]}
+                _discount(request, call, [key for v, key in counted.items() if v not in kept])
                 return _decide_with(request, call, kept, quorum=quorum, policy=policy)
         refused = await no_longer_allowed(request, voters=unasked, policy=policy, groups=groups)
         if isinstance(refused, Unchecked):
             return refused
         allowed |= {voter: voter not in refused for voter in unasked}
     return Unchecked(_BUSY)
+
+
+def _discount(request: ApprovalRequest, call: CurrentCall, gone: list[str]) -> None:
+    """Record, as a click's vote would, that the approvals ``gone`` count no more: else
+    the card, the Home and the audit count them until someone clicks (a sweep that declined
+    to decide changed nothing on disk). signoff's own record, approving nothing."""
+    if not gone:
+        return
+    vote = Vote(
+        approval_id=request.id,
+        user=SYSTEM,
+        approve=False,
+        at=utc_iso(request.clock.now()),
+        reason="no longer allowed to decide",
+        args_sha256=call.args_sha256,
+        discounted=tuple(gone),
+        round=_next_round(request, call, SYSTEM),
+    )
+    if request.write_vote(vote, edit=call.edit):
+        request.queue_card(votes_why(call.edit, request.approvals_cast(call)))
 
 
 def _decide_with(

@@ -27,7 +27,9 @@ _LATE = re.compile(
     r"|(?:deferred|edit|reminder)-[0-9]{1,4})\.json"
 )
 _VOTE_DIR = re.compile(r"(appr_[0-9a-f]{16})\.votes(?:-[0-9]{1,4})?")
-_USER_FILE = re.compile(r"[A-Z0-9][A-Z0-9_]{1,39}\.json")
+# A vote's file (``Vote.key``): a person's, or signoff's own record of a sweep's discount;
+# a person's second approval, or signoff's, has its number after a dot.
+_USER_FILE = re.compile(r"(?:[A-Z0-9][A-Z0-9_]{1,39}|signoff)(?:\.[0-9]{1,4})?\.json")
 # Written with an fsync of their own before the write returned (``SessionStore.create``,
 # ``replace_atomically``, ``append_line``, ``create_only``): the seal need not flush them
 # again, and on a real disk each flush is a cache flush of the device.
