@@ -61,7 +61,7 @@ from sessions import (
     utc_iso,
 )
 
-from .approval_events import approval_expired, decision_recorded, vote_recorded
+from .approval_events import approval_expired, decision_recorded, quorum_decided, vote_recorded
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .ingest import Ingest, StoredHere
@@ -236,6 +236,8 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
             rt.observer.emit(vote_recorded(request, user=user))
         elif isinstance(result, AlreadyDecided) and result.expired_now:
             rt.observer.emit(approval_expired(request, decision=result.decision))
+        elif isinstance(result, AlreadyDecided) and result.completed_now:
+            rt.observer.emit(quorum_decided(request, decision=result.decision))
         if isinstance(result, Decided | AlreadyDecided):
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)

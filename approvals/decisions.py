@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sessions import Clock, Home, check_approval_id, check_slack_id, utc_iso
 
-from .authorize import GroupResolver
+from .authorize import GroupResolver, Unchecked
 from .decision_checks import expired, may_decide, reason_missing
 from .outcomes import (
     AlreadyDecided,
@@ -48,12 +48,25 @@ __all__ = [
 ]
 
 
-def settled(request: ApprovalRequest, now: datetime) -> AlreadyDecided | None:
-    """The decision already made (or the expiry due ``now``), or None while it is open."""
+async def settled(
+    request: ApprovalRequest, now: datetime, *, policy: Policy, groups: GroupResolver
+) -> AlreadyDecided | Refused | None:
+    """The decision already made (or the expiry due ``now``), or None while it is open.
+
+    Past the deadline, a quorum whose votes were all in before it (a crash came before
+    the decision) stands, as the expiry sweep would decide: which came first, a click or
+    the sweep, must not change the outcome. While Slack cannot say whether its approvers
+    may still decide, neither: the person is asked to try again."""
     existing = request.decision()
     if existing is not None:
         return AlreadyDecided(request.capsule, existing)
     if expired(request.capsule, now):
+        completed = await complete_quorum(request, policy=policy, groups=groups)
+        if isinstance(completed, Unchecked):
+            return Refused(request.capsule, completed)
+        if completed is not None:
+            done = isinstance(completed, Decided)
+            return AlreadyDecided(completed.capsule, completed.decision, completed_now=done)
         result = expire(request, now=now)
         return AlreadyDecided(
             result.capsule, result.decision, expired_now=isinstance(result, Decided)
@@ -107,7 +120,7 @@ async def record_decision(
     user = check_slack_id(user)
     capsule = request.capsule
     now = clock.now()
-    if (done := settled(request, now)) is not None:
+    if (done := await settled(request, now, policy=policy, groups=groups)) is not None:
         return done
     refusal = await may_decide(request, user=user, policy=policy, groups=groups)
     refusal = refusal or reason_missing(request, policy, reason)

@@ -95,7 +95,7 @@ async def record_edit(
     user = check_slack_id(user)
     capsule = request.capsule
     now = clock.now()  # the click's time: checked against the deadline, and the edit's
-    if (done := settled(request, now)) is not None:
+    if (done := await settled(request, now, policy=policy, groups=groups)) is not None:
         return done
     if not (capsule.policy.allow_edit and policy.rule_for(capsule.tool).allow_edit):
         return Refused(capsule, "the policy does not allow editing this tool's arguments")

@@ -45,11 +45,13 @@ class AlreadyDecided:
     """Someone (or the expiry) decided first; the request is unchanged.
 
     ``expired_now``: the expiry was due and this call wrote it, before a sweep did (what
-    counts expiries must hear of it here: no sweep will find it)."""
+    counts expiries must hear of it here: no sweep will find it); ``completed_now``: so
+    was the approval of a quorum complete before the deadline."""
 
     capsule: Capsule
     decision: Decision
     expired_now: bool = False
+    completed_now: bool = False
 
 
 @dataclass(frozen=True)

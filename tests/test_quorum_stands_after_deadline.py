@@ -1,0 +1,62 @@
+"""A quorum complete before the deadline stands after it, for a click as for the sweep.
+
+Bob's and Carol's approvals were both on disk before the deadline, but a crash came
+between Carol's vote and the decision, and no process ran until the deadline had passed.
+The expiry sweep would approve the call (every vote was cast in time), yet a click after
+the deadline (Dave's, or Bob's again to see what happened) expired it: which outcome the
+request got depended on whether a click or the sweep came first. Now a click past the
+deadline first completes such a quorum, of approvers the rules still allow, as the sweep
+does; only short of one does it expire the request.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from governance_support import approve, park, request
+
+from approvals import AlreadyDecided, Capsule, Policy, PolicyRule, VoteCounted
+from approvals.records import Vote
+from sessions import FixedClock, Home, utc_iso
+
+RULE = PolicyRule(quorum=2, approver_users=("U0BOB", "U0CAROL", "U0DAVE"))
+POLICY = Policy(default=RULE)
+
+
+def _crashed_before_deciding(home: Home, clock: FixedClock, user: str, capsule: Capsule) -> None:
+    """What a crash between a completing vote's write and its decision leaves: the vote."""
+    req = request(home, capsule, clock)
+    vote = Vote(
+        approval_id=capsule.id,
+        user=user,
+        approve=True,
+        at=utc_iso(clock.now()),
+        args_sha256=req.capsule.args_sha256,
+    )
+    assert req.write_vote(vote)
+
+
+async def test_a_click_after_the_deadline_keeps_a_quorum_complete_before_it(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, RULE)
+    assert isinstance(await approve(home, capsule, "U0BOB", clock, policy=POLICY), VoteCounted)
+    _crashed_before_deciding(home, clock, "U0CAROL", capsule)
+    clock.advance(timedelta(days=2))  # past the deadline, no sweep ran
+
+    clicked = await approve(home, capsule, "U0DAVE", clock, policy=POLICY)
+    assert isinstance(clicked, AlreadyDecided), clicked
+    assert clicked.decision.verdict == "approved", clicked.decision
+    assert clicked.decision.deciders == ("U0BOB", "U0CAROL")
+    assert clicked.completed_now and not clicked.expired_now
+
+
+async def test_a_click_after_the_deadline_expires_a_request_short_of_a_quorum(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, RULE)
+    await approve(home, capsule, "U0BOB", clock, policy=POLICY)
+    clock.advance(timedelta(days=2))
+    clicked = await approve(home, capsule, "U0DAVE", clock, policy=POLICY)
+    assert isinstance(clicked, AlreadyDecided) and clicked.expired_now
+    assert clicked.decision.verdict == "expired"
