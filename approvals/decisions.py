@@ -25,7 +25,7 @@ from .outcomes import (
     finalize,
 )
 from .policy import Policy
-from .quorum import complete_quorum, record_approval, votes_why
+from .quorum import CLICK_WAIT, complete_quorum, record_approval, votes_why
 from .records import SYSTEM, Verdict
 from .request import ApprovalRequest
 
@@ -61,7 +61,7 @@ async def settled(
     if existing is not None:
         return AlreadyDecided(request.capsule, existing)
     if expired(request.capsule, now):
-        completed = await complete_quorum(request, policy=policy, groups=groups)
+        completed = await complete_quorum(request, policy=policy, groups=groups, wait=CLICK_WAIT)
         if isinstance(completed, Unchecked):
             return Refused(request.capsule, completed)
         if completed is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
-from sessions import dir_lock_async, utc_iso
+from sessions import LockBusyError, dir_lock_async, utc_iso
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
@@ -21,12 +21,19 @@ from .policy import Policy
 from .records import SYSTEM, Vote
 from .request import ApprovalRequest
 
-__all__ = ["complete_quorum", "record_approval", "votes_why"]
+__all__ = ["CLICK_WAIT", "SWEEP_WAIT", "complete_quorum", "record_approval", "votes_why"]
 
 
 # How often a click or a sweep asks Slack again because approvals came in meanwhile.
 _ASKS = 5
 _BUSY = "approvals of this request kept coming in while signoff checked them; try again"
+# How long the lock on a request's votes is waited for. Its holder takes milliseconds (Slack
+# is asked outside it), unless stopped (a terminal's ``signoff approve`` suspended with
+# Ctrl-Z): the sweep, which goes request by request, leaves that one for its next pass
+# rather than hold up every reminder and expiry; a click tells its person to try again.
+SWEEP_WAIT = 1.0
+CLICK_WAIT = 5.0
+_HELD = "another approval of this request is being recorded just now; try again in a moment"
 
 
 async def record_approval(
@@ -48,10 +55,25 @@ async def record_approval(
     or after, never between, so one of them sees the other's and asks about everyone
     before it. Slack is asked outside the lock (it may take seconds): when approvals came
     in meanwhile, those are asked about in turn."""
+    try:
+        return await _approval(request, user, reason, at, policy, groups, seen_sha256)
+    except LockBusyError:
+        return Refused(request.capsule, _HELD)
+
+
+async def _approval(
+    request: ApprovalRequest,
+    user: str,
+    reason: str,
+    at: str,
+    policy: Policy,
+    groups: GroupResolver,
+    seen_sha256: str | None,
+) -> Decided | AlreadyDecided | VoteCounted | AlreadyVoted | Refused:
     capsule = request.capsule
     allowed: dict[str, bool] = {}  # earlier approvers asked about: may they still decide?
     for _ in range(_ASKS):
-        async with _records_locked(request):
+        async with _records_locked(request, wait=CLICK_WAIT):
             if (existing := request.decision()) is not None:
                 return AlreadyDecided(capsule, existing)
             call = request.current()
@@ -122,11 +144,12 @@ def _count(
     )
 
 
-def _records_locked(request: ApprovalRequest) -> AbstractAsyncContextManager[None]:
+def _records_locked(request: ApprovalRequest, *, wait: float) -> AbstractAsyncContextManager[None]:
     """The lock under which votes are counted and written, and a quorum decided, across
     processes: on the asking session's ``approvals/`` (there is no file to create or list;
-    its requests' clicks wait for each other only while they write)."""
-    return dir_lock_async(request.session_dir / "approvals")
+    its requests' clicks wait for each other only while they write). ``LockBusyError``
+    when not free within ``wait`` seconds."""
+    return dir_lock_async(request.session_dir / "approvals", give_up_after=wait)
 
 
 def _next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
@@ -142,21 +165,35 @@ async def complete_quorum(
     policy: Policy,
     groups: GroupResolver,
     call: CurrentCall | None = None,
+    wait: float = SWEEP_WAIT,
 ) -> Decided | AlreadyDecided | Unchecked | None:
     """Decide a request whose approvals are all in but whose decision a crash prevented
     (or a quorum the policy in force lowered), with the approvers the rules still allow:
     None while they are not a quorum, Unchecked while Slack cannot say (ask again later).
     Approved when the last of those approvals came (a vote, or the edit itself), not when
     a sweep found it: valid_for counts from then, so a call a crash held up goes stale,
-    and a quorum complete before the deadline stands after it."""
-    call = call or request.current()
+    and a quorum complete before the deadline stands after it. Unchecked too while
+    another process holds the request's lock past ``wait`` (asked again next pass)."""
+    try:
+        return await _completion(request, policy, groups, call or request.current(), wait)
+    except LockBusyError:
+        return Unchecked(_HELD)
+
+
+async def _completion(
+    request: ApprovalRequest,
+    policy: Policy,
+    groups: GroupResolver,
+    call: CurrentCall,
+    wait: float,
+) -> Decided | AlreadyDecided | Unchecked | None:
     quorum = quorum_of(request, policy)
     allowed: dict[str, bool] = {}
     for _ in range(_ASKS):
         # As a completing click asks of the approvals before it: none of these may have
         # been asked when it completed (the quorum was higher then, or they left since).
         # Decided under the lock a click counts under, on what was asked about.
-        async with _records_locked(request):
+        async with _records_locked(request, wait=wait):
             counted = request.counted(call)
             if not counted or len(counted) < quorum:
                 return None

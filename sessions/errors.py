@@ -22,6 +22,8 @@ This package's tree::
     ├── IllegalTransitionError     a state change the forward-only machine forbids
     ├── CorruptRecordError         a record on disk that does not parse or validate
     ├── IndexInUseError            a rebuild of the index while a process has it open
+    ├── LockBusyError              a lock not free within the time given (its holder
+    │                              may be stopped): the waiter gives up, tries later
     └── ReadOnlyHomeError          a home that cannot be written has no index to read
 
 (A sealed session whose files no longer match its manifest is not an exception: ``verify``
@@ -36,6 +38,7 @@ __all__ = [
     "IllegalTransitionError",
     "IndexInUseError",
     "InvalidIdError",
+    "LockBusyError",
     "NotFoundError",
     "ReadOnlyHomeError",
     "SessionsError",
@@ -78,6 +81,11 @@ class CorruptRecordError(SessionsError):
 
 class IndexInUseError(SessionsError):
     """``reindex`` was asked while another process (a running bot) has the index open."""
+
+
+class LockBusyError(SessionsError, TimeoutError):
+    """A lock was not free within the time given: its holder may be stopped (a terminal's
+    command suspended with Ctrl-Z), and a waiter must not wait on it without end."""
 
 
 class ReadOnlyHomeError(SessionsError):

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+from .errors import LockBusyError
+
 __all__ = [
     "dir_lock",
     "dir_lock_async",
@@ -87,17 +89,29 @@ _FILE = os.O_RDWR | os.O_CREAT
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY
 
 
-async def _flock_polling(path: Path, operation: int, poll: float, *, flags: int = _FILE) -> int:
+async def _flock_polling(
+    path: Path,
+    operation: int,
+    poll: float,
+    *,
+    flags: int = _FILE,
+    give_up_after: float | None = None,
+) -> int:
     """``path`` opened and locked with ``operation``, polled with LOCK_NB so that a waiting
-    task never blocks the event loop; closing the descriptor releases it."""
+    task never blocks the event loop; closing the descriptor releases it.
+    ``give_up_after``: ``LockBusyError`` once it was not free for that long (None: wait on)."""
     fd = os.open(path, flags, 0o644)
     try:
         delay = poll
+        loop = asyncio.get_running_loop()
+        give_up = None if give_up_after is None else loop.time() + give_up_after
         while True:
             try:
                 fcntl.flock(fd, operation | fcntl.LOCK_NB)
                 return fd
             except BlockingIOError:
+                if give_up is not None and loop.time() >= give_up:
+                    raise LockBusyError(f"{path} stayed locked for {give_up_after:g} s") from None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.1)
     except BaseException:
@@ -116,9 +130,13 @@ async def file_lock_async(path: Path, *, poll: float = 0.005) -> AsyncIterator[N
 
 
 @asynccontextmanager
-async def dir_lock_async(directory: Path, *, poll: float = 0.005) -> AsyncIterator[None]:
-    """The async form of ``dir_lock``."""
-    fd = await _flock_polling(directory, fcntl.LOCK_EX, poll, flags=_DIRECTORY)
+async def dir_lock_async(
+    directory: Path, *, poll: float = 0.005, give_up_after: float | None = None
+) -> AsyncIterator[None]:
+    """The async form of ``dir_lock``; ``give_up_after``: see ``_flock_polling``."""
+    fd = await _flock_polling(
+        directory, fcntl.LOCK_EX, poll, flags=_DIRECTORY, give_up_after=give_up_after
+    )
     try:
         yield
     finally:

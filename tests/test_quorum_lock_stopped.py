@@ -1,0 +1,103 @@
+"""A process stopped while it holds a request's records lock holds up nobody else.
+
+A terminal's ``signoff approve`` suspended inside its critical section (Ctrl-Z) kept the
+lock on its request's records, and the lock was waited for without end: the timer sweep,
+which goes request by request, waited on that request, so no reminder or expiry went out
+for anyone until the terminal went on; a click on that request hung too. Now the sweep
+waits a short while, leaves that request for its next pass and goes on to the others;
+a click waits a little longer, then tells the person to try again.
+
+Deterministic: a forked process takes the lock and stops itself (SIGSTOP) holding it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from governance_support import approve, park, request
+
+from approvals import (
+    Capsule,
+    NoGroups,
+    Policy,
+    PolicyRule,
+    QuorumCompleted,
+    Refused,
+    Reminded,
+    sweep_timers,
+)
+from approvals.records import Vote
+from sessions import FixedClock, Home, dir_lock, utc_iso
+
+RULE = PolicyRule(quorum=2, approver_users=("U0BOB", "U0CAROL", "U0DAVE"), remind_after_seconds=600)
+POLICY = Policy(default=RULE)
+
+
+@contextmanager
+def stopped_holding_the_lock(home: Home, capsule: Capsule, clock: FixedClock) -> Iterator[None]:
+    """A process holding the request's records lock, stopped (as by Ctrl-Z) until the end."""
+    approvals = request(home, capsule, clock).session_dir / "approvals"
+    pid = os.fork()
+    if pid == 0:  # never returns into pytest
+        try:
+            with dir_lock(approvals):
+                os.kill(os.getpid(), signal.SIGSTOP)
+        finally:
+            os._exit(0)
+    try:
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), status
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
+def _crashed_before_deciding(home: Home, clock: FixedClock, capsule: Capsule) -> None:
+    """Bob's and Carol's votes on disk, the decision a crash prevented."""
+    req = request(home, capsule, clock)
+    for user in ("U0BOB", "U0CAROL"):
+        vote = Vote(
+            approval_id=capsule.id,
+            user=user,
+            approve=True,
+            at=utc_iso(clock.now()),
+            args_sha256=capsule.args_sha256,
+        )
+        assert req.write_vote(vote)
+    req.arm_timer(utc_iso(clock.now()))
+
+
+async def test_the_sweep_skips_a_request_whose_lock_a_stopped_process_holds(
+    home: Home, clock: FixedClock
+) -> None:
+    held = park(home, clock, RULE)
+    other = park(home, clock, RULE)
+    _crashed_before_deciding(home, clock, held)
+    clock.advance(timedelta(minutes=11))  # both reminders are due
+
+    with stopped_holding_the_lock(home, held, clock):
+        steps = await asyncio.wait_for(
+            sweep_timers(home, policy=POLICY, clock=clock, groups=NoGroups()), timeout=10
+        )
+        reminded = {s.request.id for s in steps if isinstance(s, Reminded)}
+        assert other.id in reminded, steps
+        assert request(home, held, clock).decision() is None
+
+        clicked = await asyncio.wait_for(
+            approve(home, held, "U0DAVE", clock, policy=POLICY), timeout=10
+        )
+        assert isinstance(clicked, Refused) and "try again" in clicked.reason, clicked
+
+    # Once the terminal goes on (here: lets go), the next pass completes the quorum.
+    clock.advance(timedelta(seconds=5))
+    steps = await sweep_timers(home, policy=POLICY, clock=clock, groups=NoGroups())
+    assert any(isinstance(s, QuorumCompleted) for s in steps), steps
+    decided = request(home, held, clock).decision()
+    assert decided is not None and decided.deciders == ("U0BOB", "U0CAROL")
