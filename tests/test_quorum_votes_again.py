@@ -92,6 +92,8 @@ async def test_a_discounted_approver_approves_again_and_counts_once(
     assert written["U0BOB.json"]["schema_version"] == 2 and "round" not in written["U0BOB.json"]
     [record] = audit_records(home, now=clock.now())
     assert [v.user for v in record.votes].count("U0BOB") == 3
+    # Votes come after the parked session's seal: U0BOB.2.json is one, not tampering.
+    assert record.seal == "ok" and not record.problems, record
 
 
 def test_a_vote_written_before_rounds_reads_as_a_first_vote() -> None:
