@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tests.test_cli_errors import env_for, signoff
+from test_cli_errors import env_for, signoff
 
 THREAD = ["--channel", "C0OPS", "--thread", "1700000000.000100"]
 
