@@ -19,6 +19,7 @@ from sessions import (
     TERMINAL_STATES,
     AlreadyExistsError,
     ApprovalRow,
+    LockBusyError,
     SessionRecord,
     SessionsError,
     SessionState,
@@ -40,6 +41,11 @@ from .worker import close_crashed
 __all__ = ["ended_unsealed", "find_work", "seal_ended"]
 
 log = logging.getLogger("signoff.recovery")
+
+# How long a seal waits for its session's directory lock: a terminal suspended (Ctrl-Z)
+# inside its ending transition holds it without end, and the sweep that waits here serves
+# every thread. Left then for the next pass (or start), which seals it once it is free.
+SEAL_WAIT = 1.0
 
 # The states a stop or a crash leaves open ("interrupted": the drain cut its turn and said
 # so; "running" and "created": the process died first): all but the final ones.
@@ -77,8 +83,12 @@ async def seal_ended(rt: Runtime, record: SessionRecord) -> None:
     flushes every file), or the index lagged one step. Under the directory's lock, which
     its transition holds until it is sealed: one found unsealed there was left so."""
     directory = rt.home.session_dir(record.id)
-    async with dir_lock_async(directory):
-        await off_loop(seal_after_crash, directory)
+    try:
+        async with dir_lock_async(directory, give_up_after=SEAL_WAIT):
+            await off_loop(seal_after_crash, directory)
+    except LockBusyError:
+        log.warning("%s is being ended by another process; sealed on a later pass", record.id)
+        return
     await rt.index.put_session(record)
     rows: list[ApprovalRow] = []
     try:
