@@ -7,14 +7,13 @@ per item, sharded by UTC day so no directory grows without bound::
     quarantine/2026-11-02/091503123456-quar_0123456789abcdef.json
 
 A day holds at most ``daily_limit`` items: a storm of bad input cannot fill the disk,
-and what is past the limit is only logged. What names the thing kept (an event's id,
-its message's place) is marked beside it, so that the same thing delivered again, even to
-the next process, is found kept (``kept_as``) instead of kept twice::
+and what is past the limit is only logged. Files are written with every non-ASCII
+character escaped, so a payload that is not valid Unicode (a lone surrogate) is kept
+exactly as it came. What names the thing kept (an event's id, its message's place) is
+marked beside it, so that the same thing delivered again, even to the next process, is
+found kept (``kept_as``) instead of kept twice::
 
     quarantine/keys/2026-11-02/<32 hex: the name's SHA-256>   (holds the record's id)
- Files are written with every non-ASCII
-character escaped, so a payload that is not valid Unicode (a lone surrogate) is kept
-exactly as it came.
 """
 
 from __future__ import annotations
