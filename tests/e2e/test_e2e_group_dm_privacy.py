@@ -1,0 +1,124 @@
+"""A group DM (an mpim) is a private room: a person learns of its sessions, requests and
+traces only if they are in it. Its members use signoff there as in a private channel
+(follow-ups without a mention, ``/signoff`` as documented); everyone else, even an
+approver the policy names, meets it as if it did not exist.
+
+All under exactly manifest.yml's scopes and events, through the real bot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from conftest import FAST
+from signoff_e2e_kit import (
+    CARD_TITLE,
+    OPS,
+    approval_id_of,
+    as_in_manifest,
+    ephemeral_texts,
+    lineage,
+    until,
+    write_policy,
+)
+
+from bot.config import Settings
+from localslack import ChannelSpec, LocalSlack, WorkspaceConfig
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+    from bot.app import SignoffBot
+
+GROUP_DM = "G0TRIO"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:  # the manifest's app, and one group DM
+    base = WorkspaceConfig(seed=5, timing=FAST)
+    trio = ChannelSpec(
+        id=GROUP_DM,
+        name="mpdm-alice--bob--signoff-1",
+        members=("U0ALICE", "U0BOB", "U0SIGNOFF"),
+        is_mpim=True,
+    )
+    config = dataclasses.replace(base, channels=(*base.channels, trio))
+    async with LocalSlack(as_in_manifest(config)) as server:
+        yield server
+
+
+async def answer_to(slack: LocalSlack, user: str, channel: str, text: str) -> str:
+    before = len(ephemeral_texts(slack, user))
+    sent = await slack.slash_command(command="/signoff", user=user, channel=channel, text=text)
+    (told,) = await until(lambda: ephemeral_texts(slack, user)[before:], what="the answer")
+    assert not (await slack.wait_for_ack(sent.envelope_id)).user_saw_error
+    return str(told)
+
+
+async def started(start_bot: BotFactory, slack: LocalSlack, tmp_path: Path) -> SignoffBot:
+    # Carol may approve restarts, but she is not in the group DM.
+    policy = write_policy(
+        tmp_path / "policy.toml", '[tools.restart_service]\napprovers = ["U0BOB", "U0CAROL"]\n'
+    )
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    return bot
+
+
+async def test_a_follow_up_in_a_group_dm_thread_needs_no_mention(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    await started(start_bot, slack, tmp_path)
+    asked = await slack.post_message(
+        channel=GROUP_DM, user="U0ALICE", text="<@U0SIGNOFF> status of api"
+    )
+    await slack.wait_for_message(
+        channel=GROUP_DM, thread_ts=asked, from_bot=True, text_contains="service=api,"
+    )
+    await slack.post_message(channel=GROUP_DM, user="U0BOB", text="status of db", thread_ts=asked)
+    await slack.wait_for_message(
+        channel=GROUP_DM, thread_ts=asked, from_bot=True, text_contains="service=db,"
+    )
+    # A message outside any thread signoff is in stays the people's own.
+    chat = await slack.post_message(channel=GROUP_DM, user="U0BOB", text="status of web")
+    await slack.post_message(
+        channel=GROUP_DM, user="U0ALICE", text="<@U0SIGNOFF> status of worker", thread_ts=asked
+    )
+    await slack.wait_for_message(
+        channel=GROUP_DM, thread_ts=asked, from_bot=True, text_contains="service=worker,"
+    )
+    assert slack.thread(channel=GROUP_DM, ts=chat)[1:] == []
+
+
+async def test_a_group_dms_sessions_exist_only_for_its_members(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    bot = await started(start_bot, slack, tmp_path)
+    asked = await slack.post_message(
+        channel=GROUP_DM, user="U0ALICE", text="<@U0SIGNOFF> restart api please"
+    )
+    card = await slack.wait_for_message(
+        channel=GROUP_DM, thread_ts=asked, from_bot=True, text_contains=CARD_TITLE, timeout=10
+    )
+    approval = approval_id_of(card)
+    await bot.engine.idle()
+    (session,) = lineage(settings.home, asked, channel=GROUP_DM)
+
+    # Carol and Dave are not in it: its session is as unknown to them as a made-up id.
+    for user, channel in (("U0CAROL", OPS), ("U0DAVE", "C0GENERAL")):
+        told = await answer_to(slack, user, channel, f"trace {session}")
+        assert told == f"No session {session}."
+        for verb in ("sessions", "pending", "trace"):
+            told = await answer_to(slack, user, channel, verb)
+            assert session not in told and approval not in told and GROUP_DM not in told
+    # Its members are told where it is, and read it there.
+    told = await answer_to(slack, "U0BOB", OPS, f"trace {session}")
+    assert told == f"`{session}` belongs to <#{GROUP_DM}>; run the command there."
+    assert session in await answer_to(slack, "U0BOB", GROUP_DM, "sessions")
+    assert "restart_service" in await answer_to(slack, "U0BOB", GROUP_DM, "trace")
+    assert approval in await answer_to(slack, "U0BOB", OPS, "pending")
+    assert slack.files() == []
