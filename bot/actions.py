@@ -2,7 +2,8 @@
 
 Each handler acks first (Slack allows 3 s), then works. A click is checked against
 storage, never trusted: ``Engine.check_click`` wants a well-formed approval id from the
-message the card was posted as; ``Engine.decide`` authorizes the clicker now. The Home
+message the card was posted as, from someone who can see that channel now (Slack shows
+the card to no one else); ``Engine.decide`` authorizes the clicker now. The Home
 tab shows the card's very buttons, so a click there runs the same handlers; it comes from
 a view (``container.type == "view"``) and is checked with ``Engine.check_home_click``.
 
@@ -40,7 +41,7 @@ from .governance_actions import BLANK_REASON, approve_clicked, register_governan
 from .home_tab import HomeTab
 from .listeners import failure, guarded
 from .logs import log_event
-from .membership import COULD_NOT_CHECK
+from .membership import COULD_NOT_CHECK, ChannelMembers
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .reason_modal import DENY_MODAL, deny_modal
 from .slack_text import Mrkdwn, literal
@@ -53,12 +54,16 @@ log = logging.getLogger("signoff.actions")
 Where = ThreadKey | Literal["home"] | None
 HOME: Literal["home"] = "home"
 _HOME_FORMS = 1000
+_NOT_CHECKED = (
+    f"{COULD_NOT_CHECK} whether you can see this request's channel just now; try again in a moment."
+)
 
 
 class Clicks:
-    def __init__(self, engine: Engine, home: HomeTab | None) -> None:
+    def __init__(self, engine: Engine, home: HomeTab | None, members: ChannelMembers) -> None:
         self.engine = engine
         self.home = home
+        self.members = members
         # Deny modals opened from a Home tab (their answer goes back there), newest last;
         # a modal never submitted is forgotten after a while.
         self.home_forms: dict[str, None] = {}
@@ -86,7 +91,23 @@ class Clicks:
                 visible=lambda channel: home.can_see(channel, user, fresh=True),
             )
         except MembershipUnknown:  # fail closed, and say why
-            return f"{COULD_NOT_CHECK} whether you can see this request's channel just now; try again in a moment."
+            return _NOT_CHECKED
+
+    async def check_card_click(
+        self, value: str, *, channel: str | None, message_ts: str | None, user: str
+    ) -> Capsule | str:
+        checked = self.engine.check_click(value, channel=channel, message_ts=message_ts)
+        if isinstance(checked, str):
+            return checked
+        try:
+            # Slack shows a card only to whoever can read its channel (check_click made sure
+            # it is this one): a click from anyone else, forged or from someone removed since,
+            # decides nothing. As Slack says now, as for a Home click.
+            if channel is not None and await self.members.can_see(channel, user, fresh=True):
+                return checked
+        except MembershipUnknown:
+            return _NOT_CHECKED
+        return "You may not decide this request: you are not in the conversation its card is in."
 
     def tell(self, where: Where, user: str, text: Mrkdwn) -> None:
         if where == HOME and self.home is not None:
@@ -146,6 +167,13 @@ class _Answers:
         home = self.clicks.submitted_from_home(form_key)
         return _Answers(self.clicks, HOME) if home else self
 
+    async def check_click(
+        self, value: str, *, channel: str | None, message_ts: str | None, user: str
+    ) -> Capsule | str:
+        return await self.clicks.check_card_click(
+            value, channel=channel, message_ts=message_ts, user=user
+        )
+
     async def decide(
         self,
         capsule: Capsule,
@@ -172,7 +200,7 @@ def _from_home(payload: BlockActionsPayload) -> bool:
 
 
 def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = None) -> None:
-    clicks = Clicks(engine, home)
+    clicks = Clicks(engine, home, ChannelMembers(app.client))
 
     async def on_click(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
@@ -189,8 +217,8 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             checked = await clicks.check_home_click(action.value, user=user)
         else:
             where = click_thread(payload)
-            checked = engine.check_click(
-                action.value, channel=c.channel_id, message_ts=c.message_ts
+            checked = await clicks.check_card_click(
+                action.value, channel=c.channel_id, message_ts=c.message_ts, user=user
             )
         if isinstance(checked, str):
             clicks.tell(where, user, literal(checked))

@@ -52,6 +52,13 @@ class Answers(Protocol):
         """The answers for a submission of modal ``form_key``: where its click came from."""
         ...
 
+    async def check_click(
+        self, value: str, *, channel: str | None, message_ts: str | None, user: str
+    ) -> Capsule | str:
+        """The request a card's button names, if the click came from its card and from
+        someone who can see it; else why not."""
+        ...
+
     async def decide(
         self,
         capsule: Capsule,
@@ -130,7 +137,9 @@ def register_governance(
             log.warning("malformed block_actions payload")
             return
         user, action, c = payload.user.id, payload.actions[0], payload.container
-        checked = engine.check_click(action.value, channel=c.channel_id, message_ts=c.message_ts)
+        checked = await answers.check_click(
+            action.value, channel=c.channel_id, message_ts=c.message_ts, user=user
+        )
         if isinstance(checked, str):
             answers.tell(click_thread(payload), user, literal(checked))
             return

@@ -1,7 +1,7 @@
 """A group DM (an mpim) is a private room: a person learns of its sessions, requests and
 traces only if they are in it. Its members use signoff there as in a private channel
 (follow-ups without a mention, ``/signoff`` as documented); everyone else, even an
-approver the policy names, meets it as if it did not exist.
+approver the policy names, meets it as if it did not exist, and cannot decide its cards.
 
 All under exactly manifest.yml's scopes and events, through the real bot.
 """
@@ -9,9 +9,9 @@ All under exactly manifest.yml's scopes and events, through the real bot.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import FAST
@@ -20,12 +20,16 @@ from signoff_e2e_kit import (
     OPS,
     approval_id_of,
     as_in_manifest,
+    decision,
     ephemeral_texts,
     lineage,
+    restarts,
     until,
     write_policy,
 )
 
+from bot.card_governance import EDIT
+from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import ChannelSpec, LocalSlack, WorkspaceConfig
 
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from bot.app import SignoffBot
 
 GROUP_DM = "G0TRIO"
+T = "T0LOCAL"
 
 
 @pytest.fixture
@@ -122,3 +127,79 @@ async def test_a_group_dms_sessions_exist_only_for_its_members(
     assert "restart_service" in await answer_to(slack, "U0BOB", GROUP_DM, "trace")
     assert approval in await answer_to(slack, "U0BOB", OPS, "pending")
     assert slack.files() == []
+
+
+def _click(user: str, approval: str, card: dict[str, Any], action: str) -> dict[str, Any]:
+    """A button of the card, as a ``block_actions`` payload from its message would be."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": T},
+        "api_app_id": "A0SIGNOFF",
+        "token": "legacy",
+        "team": {"id": T, "domain": "localslack"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "trigger_id": "1111.2222.forged",
+        "container": {
+            "type": "message",
+            "message_ts": card["ts"],
+            "channel_id": GROUP_DM,
+            "is_ephemeral": False,
+            "thread_ts": card.get("thread_ts"),
+        },
+        "channel": {"id": GROUP_DM, "name": "mpdm-alice--bob--signoff-1"},
+        "message": card,
+        "actions": [
+            {
+                "action_id": action,
+                "block_id": card["blocks"][-1]["block_id"],
+                "type": "button",
+                "value": approval,
+            }
+        ],
+    }
+
+
+async def test_an_approver_outside_a_group_dm_cannot_decide_its_card(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """Slack shows the card only to the group DM's members; a click on it from anyone else
+    (a forged payload, or a client still showing it to someone since removed) decides
+    nothing, even from an approver the policy names."""
+    bot = await start_bot_and_ask(slack, start_bot, tmp_path)
+    card = await slack.wait_for_message(
+        channel=GROUP_DM, from_bot=True, text_contains=CARD_TITLE, timeout=10
+    )
+    approval = approval_id_of(card)
+
+    def answered(times: int) -> Callable[[], bool]:
+        # Told ephemerally in the card's thread (which Slack refuses: she is not in it).
+        def done() -> bool:
+            told = [c for c in slack.calls("chat.postEphemeral") if c.args.get("user") == "U0CAROL"]
+            return len(told) >= times or decision(settings.home, approval) is not None
+
+        return done
+
+    for times, action in enumerate((APPROVE, EDIT), start=1):
+        forged = _click("U0CAROL", approval, card, action)
+        await slack.wait_for_ack(
+            (await slack.send_envelope(type="interactive", payload=forged)).envelope_id
+        )
+        await until(answered(times), what="Carol told, or the request decided")
+    await bot.engine.idle()
+    assert slack.calls("views.open") == []  # no edit form opened for her
+    assert decision(settings.home, approval) is None
+    assert restarts(settings.home) == 0
+    assert "Approved" not in str(slack.message(channel=GROUP_DM, ts=card["ts"]))
+
+    # Bob, who is in it, still decides it from the card.
+    await slack.click_button(channel=GROUP_DM, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(lambda: restarts(settings.home) == 1, what="the approved restart")
+
+
+async def start_bot_and_ask(slack: LocalSlack, start_bot: BotFactory, tmp_path: Path) -> SignoffBot:
+    bot = await started(start_bot, slack, tmp_path)
+    await slack.post_message(
+        channel=GROUP_DM, user="U0ALICE", text="<@U0SIGNOFF> restart api please"
+    )
+    return bot
