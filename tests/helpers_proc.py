@@ -22,7 +22,8 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -555,3 +556,25 @@ def assert_healthy(
     assert all(s in TERMINAL for s in states.values()), f"non-terminal sessions: {states}"
     if verify:  # callers that ran `signoff verify` already pass False
         ok(cli(home, "verify"))
+
+
+@contextmanager
+def stopped_holding(directory: Path) -> Iterator[None]:
+    """A process holding ``directory``'s lock, stopped (as by Ctrl-Z) until the end."""
+    from sessions import dir_lock
+
+    pid = os.fork()
+    if pid == 0:  # never returns into pytest
+        try:
+            with dir_lock(directory):
+                os.kill(os.getpid(), signal.SIGSTOP)
+        finally:
+            os._exit(0)
+    try:
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), status
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status

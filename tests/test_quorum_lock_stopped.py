@@ -13,13 +13,10 @@ Deterministic: a forked process takes the lock and stops itself (SIGSTOP) holdin
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 from governance_support import approve, park, request
+from helpers_proc import stopped_holding
 
 from approvals import (
     Capsule,
@@ -32,31 +29,10 @@ from approvals import (
     sweep_timers,
 )
 from approvals.records import Vote
-from sessions import FixedClock, Home, dir_lock, utc_iso
+from sessions import FixedClock, Home, utc_iso
 
 RULE = PolicyRule(quorum=2, approver_users=("U0BOB", "U0CAROL", "U0DAVE"), remind_after_seconds=600)
 POLICY = Policy(default=RULE)
-
-
-@contextmanager
-def stopped_holding_the_lock(home: Home, capsule: Capsule, clock: FixedClock) -> Iterator[None]:
-    """A process holding the request's records lock, stopped (as by Ctrl-Z) until the end."""
-    approvals = request(home, capsule, clock).session_dir / "approvals"
-    pid = os.fork()
-    if pid == 0:  # never returns into pytest
-        try:
-            with dir_lock(approvals):
-                os.kill(os.getpid(), signal.SIGSTOP)
-        finally:
-            os._exit(0)
-    try:
-        _, status = os.waitpid(pid, os.WUNTRACED)
-        assert os.WIFSTOPPED(status), status
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
 
 def _crashed_before_deciding(home: Home, clock: FixedClock, capsule: Capsule) -> None:
@@ -82,7 +58,7 @@ async def test_the_sweep_skips_a_request_whose_lock_a_stopped_process_holds(
     _crashed_before_deciding(home, clock, held)
     clock.advance(timedelta(minutes=11))  # both reminders are due
 
-    with stopped_holding_the_lock(home, held, clock):
+    with stopped_holding(request(home, held, clock).session_dir / "approvals"):
         steps = await asyncio.wait_for(
             sweep_timers(home, policy=POLICY, clock=clock, groups=NoGroups()), timeout=10
         )

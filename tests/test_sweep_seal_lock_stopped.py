@@ -13,43 +13,20 @@ Deterministic: a forked process takes the lock and stops itself (SIGSTOP) holdin
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from engine_support import call, message, text
+from helpers_proc import stopped_holding
 from test_deferred_calls import Vault
 
 from agent_core.scripted import ScriptedModel
 from agent_core.tools import ToolRegistry
 from approvals import ApprovalRequest, Policy, PolicyRule
-from sessions import FixedClock, Home, SessionState, SessionStore, ThreadKey, dir_lock, verify
+from sessions import FixedClock, Home, SessionState, SessionStore, ThreadKey, verify
 
 OTHER = ThreadKey(team="T0001", channel="C0OTHER", thread_ts="1700000001.000200")
-
-
-@contextmanager
-def stopped_holding(directory: Path) -> Iterator[None]:
-    """A process holding ``directory``'s lock, stopped (as by Ctrl-Z) until the end."""
-    pid = os.fork()
-    if pid == 0:  # never returns into pytest
-        try:
-            with dir_lock(directory):
-                os.kill(os.getpid(), signal.SIGSTOP)
-        finally:
-            os._exit(0)
-    try:
-        _, status = os.waitpid(pid, os.WUNTRACED)
-        assert os.WIFSTOPPED(status), status
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
 
 async def test_the_sweep_goes_on_past_a_session_a_stopped_terminal_is_sealing(

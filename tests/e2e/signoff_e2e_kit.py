@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 import yaml
 
-from localslack import Delivery, Interaction, LocalSlack, Timing, WorkspaceConfig
+from localslack import ChannelSpec, Delivery, Interaction, LocalSlack, Timing, WorkspaceConfig
 
 if TYPE_CHECKING:
     from bot.app import SignoffBot
@@ -370,6 +370,20 @@ def as_in_manifest(config: WorkspaceConfig) -> WorkspaceConfig:
         home_tab_enabled=bool(home["home_tab_enabled"]),
         messages_tab=tab,
     )
+
+
+GROUP_DM = "G0TRIO"
+
+
+def with_group_dm(config: WorkspaceConfig) -> WorkspaceConfig:
+    """``config`` as the manifest grants, with a group DM of Alice, Bob and signoff."""
+    trio = ChannelSpec(
+        id=GROUP_DM,
+        name="mpdm-alice--bob--signoff-1",
+        members=("U0ALICE", "U0BOB", "U0SIGNOFF"),
+        is_mpim=True,
+    )
+    return as_in_manifest(dataclasses.replace(config, channels=(*config.channels, trio)))
 
 
 def home_texts(view: dict[str, Any] | None) -> str:

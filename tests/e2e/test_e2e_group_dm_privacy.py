@@ -8,7 +8,6 @@ All under exactly manifest.yml's scopes and events, through the real bot.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,42 +16,34 @@ import pytest
 from conftest import FAST
 from signoff_e2e_kit import (
     CARD_TITLE,
+    GROUP_DM,
     OPS,
     approval_id_of,
-    as_in_manifest,
     decision,
     ephemeral_texts,
     lineage,
     restarts,
     until,
+    with_group_dm,
     write_policy,
 )
 
 from bot.card_governance import EDIT
 from bot.cards import APPROVE
 from bot.config import Settings
-from localslack import ChannelSpec, LocalSlack, WorkspaceConfig
+from localslack import LocalSlack, WorkspaceConfig
 
 if TYPE_CHECKING:
     from conftest import BotFactory
 
     from bot.app import SignoffBot
 
-GROUP_DM = "G0TRIO"
 T = "T0LOCAL"
 
 
 @pytest.fixture
 async def slack() -> AsyncIterator[LocalSlack]:  # the manifest's app, and one group DM
-    base = WorkspaceConfig(seed=5, timing=FAST)
-    trio = ChannelSpec(
-        id=GROUP_DM,
-        name="mpdm-alice--bob--signoff-1",
-        members=("U0ALICE", "U0BOB", "U0SIGNOFF"),
-        is_mpim=True,
-    )
-    config = dataclasses.replace(base, channels=(*base.channels, trio))
-    async with LocalSlack(as_in_manifest(config)) as server:
+    async with LocalSlack(with_group_dm(WorkspaceConfig(seed=5, timing=FAST))) as server:
         yield server
 
 

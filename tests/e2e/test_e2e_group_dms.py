@@ -10,7 +10,6 @@ the card waited in front of him.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,34 +18,25 @@ import pytest
 from conftest import FAST
 from signoff_e2e_kit import (
     CARD_TITLE,
+    GROUP_DM,
     approval_id_of,
-    as_in_manifest,
     ephemeral_texts,
     home_of,
     home_texts,
     until,
+    with_group_dm,
     write_policy,
 )
 
-from localslack import ChannelSpec, LocalSlack, WorkspaceConfig
+from localslack import LocalSlack, WorkspaceConfig
 
 if TYPE_CHECKING:
     from conftest import BotFactory
 
-GROUP_DM = "G0TRIO"
-
 
 @pytest.fixture
 async def slack() -> AsyncIterator[LocalSlack]:  # the manifest's app, and one group DM
-    base = WorkspaceConfig(seed=5, timing=FAST)
-    trio = ChannelSpec(
-        id=GROUP_DM,
-        name="mpdm-alice--bob--signoff-1",
-        members=("U0ALICE", "U0BOB", "U0SIGNOFF"),
-        is_mpim=True,
-    )
-    config = dataclasses.replace(base, channels=(*base.channels, trio))
-    async with LocalSlack(as_in_manifest(config)) as server:
+    async with LocalSlack(with_group_dm(WorkspaceConfig(seed=5, timing=FAST))) as server:
         yield server
 
 
