@@ -138,8 +138,8 @@ class ChannelMembers:
 
     async def can_see(self, channel: str, user: str, *, fresh: bool = False) -> bool:
         """Can ``user`` read ``channel``: a public channel, or one they are in. ``fresh``
-        asks Slack whatever is cached: what a decision rests on (the cache, a minute old,
-        still has someone who left the channel since)."""
-        return await self.is_public(channel, fresh=fresh) or await self.is_member(
-            channel, user, fresh=fresh
-        )
+        asks Slack who is in it whatever is cached: what a decision rests on (the cache, a
+        minute old, still has someone who left the channel since). Whether it is public is
+        the cache's (a minute at most): a click in a public channel, where nobody's
+        membership is asked, costs no Slack call and no share of its rate limit."""
+        return await self.is_public(channel) or await self.is_member(channel, user, fresh=fresh)

@@ -76,3 +76,18 @@ async def test_within_the_minute_an_answer_is_not_asked_again(slack: LocalSlack)
     clock.now += 1  # the minute is up: Slack is asked again
     assert await members.can_see(_channel(0), PEOPLE[0])
     assert len(slack.calls("conversations.members")) == 21
+
+
+async def test_a_decision_asks_afresh_who_is_in_a_channel_not_whether_it_is_public() -> None:
+    """A click asks Slack afresh who is in a private channel (someone who left since decides
+    nothing); whether a channel is public comes from the minute's cache, so the clicks of a
+    busy public channel cost no Slack call each, nor a share of conversations.info's limit."""
+    public = ChannelSpec(id="C0OPEN", name="open", members=("U0SIGNOFF",))
+    closed = ChannelSpec(id="C0SHUT", name="shut", members=("U0BOB", "U0SIGNOFF"), is_private=True)
+    async with LocalSlack(WorkspaceConfig(channels=(public, closed))) as slack:
+        members = ChannelMembers(AsyncWebClient(token=slack.bot_token, base_url=slack.api_url))
+        for _ in range(5):
+            assert await members.can_see("C0OPEN", "U0CAROL", fresh=True)
+            assert await members.can_see("C0SHUT", "U0BOB", fresh=True)
+        assert len(slack.calls("conversations.info")) == 2
+        assert len(slack.calls("conversations.members")) == 5
