@@ -29,7 +29,7 @@ from signoff_e2e_kit import (
 )
 
 from bot.card_governance import EDIT
-from bot.cards import APPROVE
+from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from localslack import LocalSlack, WorkspaceConfig
 
@@ -171,14 +171,15 @@ async def test_an_approver_outside_a_group_dm_cannot_decide_its_card(
 
         return done
 
-    for times, action in enumerate((APPROVE, EDIT), start=1):
+    # Deny too: it would open its reason form for her, and a submission deny her way.
+    for times, action in enumerate((APPROVE, DENY, EDIT), start=1):
         forged = _click("U0CAROL", approval, card, action)
         await slack.wait_for_ack(
             (await slack.send_envelope(type="interactive", payload=forged)).envelope_id
         )
         await until(answered(times), what="Carol told, or the request decided")
     await bot.engine.idle()
-    assert slack.calls("views.open") == []  # no edit form opened for her
+    assert slack.calls("views.open") == []  # no deny or edit form opened for her
     assert decision(settings.home, approval) is None
     assert restarts(settings.home) == 0
     assert "Approved" not in str(slack.message(channel=GROUP_DM, ts=card["ts"]))
