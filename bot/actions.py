@@ -57,6 +57,7 @@ _HOME_FORMS = 1000
 _NOT_CHECKED = (
     f"{COULD_NOT_CHECK} whether you can see this request's channel just now; try again in a moment."
 )
+_NOT_IN = "You may not decide this request: you are not in the conversation its card is in."
 
 
 class Clicks:
@@ -107,7 +108,18 @@ class Clicks:
                 return checked
         except MembershipUnknown:
             return _NOT_CHECKED
-        return "You may not decide this request: you are not in the conversation its card is in."
+        return _NOT_IN
+
+    async def still_sees(self, capsule: Capsule, *, user: str) -> str | None:
+        """Why ``user`` may not decide ``capsule`` with a form they opened from its card or
+        Home, or None: the decision is made at the submission, minutes after the click
+        perhaps, and someone removed from its private channel or group DM meanwhile
+        decides nothing asked there."""
+        try:
+            channel = self.engine.card_thread(capsule).channel
+            return None if await self.members.can_see(channel, user, fresh=True) else _NOT_IN
+        except MembershipUnknown:
+            return _NOT_CHECKED
 
     def tell(self, where: Where, user: str, text: Mrkdwn) -> None:
         if where == HOME and self.home is not None:
@@ -173,6 +185,9 @@ class _Answers:
         return await self.clicks.check_card_click(
             value, channel=channel, message_ts=message_ts, user=user
         )
+
+    async def still_sees(self, capsule: Capsule, *, user: str) -> str | None:
+        return await self.clicks.still_sees(capsule, user=user)
 
     async def decide(
         self,
@@ -297,6 +312,9 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         where: Where = engine.card_thread(capsule)
         if clicks.submitted_from_home(payload.view.form_key):
             where = HOME
+        if (refusal := await clicks.still_sees(capsule, user=payload.user.id)) is not None:
+            clicks.tell(where, payload.user.id, literal(refusal))
+            return
         await clicks.decide(
             capsule, user=payload.user.id, approve=False, where=where, reason=reason
         )

@@ -59,6 +59,10 @@ class Answers(Protocol):
         someone who can see it; else why not."""
         ...
 
+    async def still_sees(self, capsule: Capsule, *, user: str) -> str | None:
+        """Why ``user`` may not decide ``capsule`` with a form submitted now, or None."""
+        ...
+
     async def decide(
         self,
         capsule: Capsule,
@@ -232,6 +236,9 @@ def register_governance(
         capsule: Capsule | None = None
         try:
             capsule = engine.capsule(form.approval_id)
+            if (refusal := await answers.still_sees(capsule, user=payload.user.id)) is not None:
+                answers.tell(engine.card_thread(capsule), payload.user.id, literal(refusal))
+                return
             result = await engine.edit(
                 form.approval_id,
                 user=payload.user.id,
@@ -273,7 +280,11 @@ def register_governance(
             log.warning("approve-reason submission for a view signoff did not open for that person")
             return
         # Answered where its click was: on the Home tab for a modal opened from there.
-        await answers.of_form(payload.view.form_key).decide(
+        there = answers.of_form(payload.view.form_key)
+        if (refusal := await there.still_sees(capsule, user=payload.user.id)) is not None:
+            there.tell(engine.card_thread(capsule), payload.user.id, literal(refusal))
+            return
+        await there.decide(
             capsule, user=payload.user.id, approve=True, reason=reason, seen_sha256=form.args_sha256
         )
 
