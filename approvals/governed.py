@@ -171,7 +171,9 @@ class GovernedFiles:
             given.append((editor, vote_key(editor, 1)))
         for vote in votes:
             voted_for = vote.args_sha256 or self.capsule.args_sha256
-            if vote.approve and voted_for == call.args_sha256:
+            # signoff's own record only ever discounts: one that says it approves was not
+            # written by signoff (its file name is accepted after the seal), and counts not.
+            if vote.approve and vote.user != SYSTEM and voted_for == call.args_sha256:
                 given.append((vote.user, vote.key))
         who: dict[str, str] = {}
         for user, key in given:
