@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import datetime, timedelta
 
 from approvals import ApprovalsError, Policy
 from sessions import (
@@ -86,6 +87,13 @@ class Delivery:
         self._record_failures: dict[ThreadKey, int] = {}
         self._first_pass = True
         self._drainer: DrainerClaim | None = None
+        # How long to wait for another process's claim before saying so (in the log, and
+        # in ``claim_problem`` for /readyz); None: never (a terminal waiting on the bot's
+        # claim is the usual case, not a problem). Not taken over: an entry the holder was
+        # sending when it stopped (Ctrl-Z) could then go out twice.
+        self.claim_patience: timedelta | None = None
+        self.claim_problem: str | None = None
+        self._claim_wanted_since: datetime | None = None
         self._task: asyncio.Task[None] | None = None
 
     # lifecycle --------------------------------------------------------------------
@@ -101,7 +109,27 @@ class Delivery:
         """Does this process hold the home's drain lock?"""
         if self._drainer is None:
             self._drainer = self.outbox.claim_drainer()
+            self._note_claim()
         return self._drainer is not None
+
+    def _note_claim(self) -> None:
+        if self._drainer is not None:
+            if self.claim_problem is not None:
+                log.info("delivering again: this process has the outbox's drain claim now")
+            self.claim_problem = self._claim_wanted_since = None
+            return
+        now = self.clock.now()
+        since = self._claim_wanted_since = self._claim_wanted_since or now
+        patience = self.claim_patience
+        if self.claim_problem is None and patience is not None and now - since >= patience:
+            pid = self.outbox.drainer_pid()
+            holder = f"process {pid}" if pid is not None else "another process"
+            self.claim_problem = (
+                f"delivery: {holder} has held the outbox's drain claim for"
+                f" {int((now - since).total_seconds())}s (a terminal `signoff` suspended"
+                " with Ctrl-Z?); nothing goes to Slack until it lets go"
+            )
+            log.warning("%s", self.claim_problem)
 
     async def stop(self, *, flush: float = 0.0) -> None:
         """Stop draining; first wait up to ``flush`` seconds for what can go out now."""

@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import aiohttp
 from slack_bolt.app.async_app import AsyncApp
@@ -46,7 +47,7 @@ from .live_streams import LiveStreams
 from .live_view import SlackLiveView
 from .logs import log_event
 from .metrics import Metrics
-from .ops_http import Check, OpsServer, home_writable, index_answers
+from .ops_http import Check, OpsServer, delivery_claimed, home_writable, index_answers
 from .reactions import react_taken
 from .shutdown import run_every, wait_for_turns
 from .socket import SignoffSocketModeHandler
@@ -61,6 +62,9 @@ from .web_clients import kept_alive, live_client, slack_surface, web_client
 __all__ = ["SignoffBot"]
 
 log = logging.getLogger("signoff")
+
+# Waited for a terminal's claim on the outbox (it delivers what it queued) before saying so.
+CLAIM_PATIENCE = timedelta(seconds=30)
 
 
 @dataclass
@@ -127,6 +131,8 @@ class SignoffBot:
             await http.close()
             raise
         live.requeue = lambda thread, key: engine.queue_status(thread, key=key)
+        if engine.delivery is not None:
+            engine.delivery.claim_patience = CLAIM_PATIENCE
         socket: SocketThread | None = None
         try:
             me = await who_am_i(client)
@@ -205,6 +211,7 @@ class SignoffBot:
                     "home": home_writable(home),
                     "index": index_answers(engine),
                     "slack": bot_token_watch.check,
+                    "delivery": delivery_claimed(engine.delivery),
                 },
             )
         return cls(

@@ -29,7 +29,7 @@ from sessions import Home
 from .config import ConfigError
 from .metrics import CONTENT_TYPE, Metrics
 
-__all__ = ["Check", "OpsServer", "home_writable", "index_answers"]
+__all__ = ["Check", "OpsServer", "delivery_claimed", "home_writable", "index_answers"]
 
 log = logging.getLogger("signoff.ops")
 
@@ -66,6 +66,20 @@ def index_answers(index: Pingable) -> Check:
         except Exception as exc:
             return f"the index does not answer: {type(exc).__name__}: {exc}"
         return None
+
+    return check
+
+
+class Draining(Protocol):
+    @property
+    def claim_problem(self) -> str | None: ...
+
+
+def delivery_claimed(delivery: Draining | None) -> Check:
+    """Another process holding the outbox's drain claim too long: nothing goes out."""
+
+    async def check() -> str | None:
+        return None if delivery is None else delivery.claim_problem
 
     return check
 

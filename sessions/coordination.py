@@ -73,6 +73,10 @@ class OutboxStore(Protocol):
         """One process sends a home's outbox at a time; the others only write to it."""
         ...
 
+    def drainer_pid(self) -> int | None:
+        """The process holding the drain claim, if it said (for people: may be stale)."""
+        ...
+
 
 class ThreadLocks(Protocol):
     def hold(self, thread: ThreadKey) -> AbstractAsyncContextManager[None]:

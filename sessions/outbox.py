@@ -15,20 +15,19 @@ as done too.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import ValidationError, field_validator
 
 from .atomic import create_only, make_dirs
+from .drain_claim import DrainLock, claim_holder, try_claim
 from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError
 from .home import Home
 from .outbox_log import DoneLogs
@@ -91,20 +90,6 @@ class OutboxDone(Record):
     error: str = ""
     # card: the version it showed, so an update that would show the same is skipped.
     shown: str = ""
-
-
-class DrainLock:
-    """A held flock on ``outbox/drain.lock``; the kernel drops it if the process dies."""
-
-    def __init__(self, fd: int, *, on_release: Callable[[], None]) -> None:
-        self._fd: int | None = fd
-        self._on_release = on_release
-
-    def release(self) -> None:
-        if self._fd is not None:
-            self._on_release()
-            os.close(self._fd)
-            self._fd = None
 
 
 class Outbox:
@@ -265,16 +250,17 @@ class Outbox:
     def claim_drainer(self) -> DrainLock | None:
         """Become the home's one drainer (until released or this process ends), or None."""
         self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / "drain.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        fd = try_claim(self.root / "drain.lock")
+        if fd is None:
             return None
         with self._looking:
             self._not_done.clear()  # another drainer may have recorded results meanwhile
             self._draining = True
         return DrainLock(fd, on_release=self._released)
+
+    def drainer_pid(self) -> int | None:
+        """Who holds the drain claim, as far as it wrote (for people: maybe stale)."""
+        return claim_holder(self.root / "drain.lock")
 
     def _released(self) -> None:
         with self._looking:

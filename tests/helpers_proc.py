@@ -22,8 +22,8 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -559,21 +559,49 @@ def assert_healthy(
 
 
 @contextmanager
-def stopped_holding(directory: Path) -> Iterator[None]:
+def stopped_holding(directory: Path) -> Iterator[int]:
     """A process holding ``directory``'s lock, stopped (as by Ctrl-Z) until the end."""
     from sessions import dir_lock
 
+    with stopped_while(lambda: dir_lock(directory)) as pid:
+        yield pid
+
+
+@contextmanager
+def stopped_claiming_delivery(home: Path) -> Iterator[int]:
+    """A process holding ``home``'s outbox drain claim (a terminal given the bot's tokens,
+    delivering what it queued), stopped (as by Ctrl-Z) until the end."""
+    from sessions import Home
+    from sessions.outbox import Outbox
+
+    @contextmanager
+    def claimed() -> Iterator[None]:
+        claim = Outbox(Home(home)).claim_drainer()
+        assert claim is not None, "the drain claim is already held"
+        try:
+            yield
+        finally:
+            claim.release()
+
+    with stopped_while(claimed) as pid:
+        yield pid
+
+
+@contextmanager
+def stopped_while(hold: Callable[[], AbstractContextManager[object]]) -> Iterator[int]:
+    """A forked process that stops itself (SIGSTOP) inside ``hold()``; yields its pid, and
+    lets it go on (and leave ``hold``) at the end."""
     pid = os.fork()
     if pid == 0:  # never returns into pytest
         try:
-            with dir_lock(directory):
+            with hold():
                 os.kill(os.getpid(), signal.SIGSTOP)
         finally:
             os._exit(0)
     try:
         _, status = os.waitpid(pid, os.WUNTRACED)
         assert os.WIFSTOPPED(status), status
-        yield
+        yield pid
     finally:
         os.kill(pid, signal.SIGCONT)
         _, status = os.waitpid(pid, 0)

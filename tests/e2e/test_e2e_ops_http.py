@@ -78,7 +78,7 @@ async def test_readyz_fails_while_the_socket_is_down_and_recovers_after_the_reco
     status, body = await get(bot, "/readyz")
     assert body == {
         "ready": True,
-        "checks": {"socket": "ok", "home": "ok", "index": "ok", "slack": "ok"},
+        "checks": {"socket": "ok", "home": "ok", "index": "ok", "slack": "ok", "delivery": "ok"},
         "problems": [],
     }
     assert value(await scrape(bot), "signoff_socket_connected") == 1
