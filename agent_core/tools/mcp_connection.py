@@ -201,13 +201,23 @@ class McpConnection:
                     raise ServerDown(f"its tool listing did not end after {_PAGE_CAP} pages")
         except (MCPError, TimeoutError, *_BROKEN) as exc:
             self._broken = True
-            raise ServerDown(describe_error(exc)) from None
+            raise ServerDown(self._listing_unread(exc)) from None
         except ValidationError as exc:
             # A listing the SDK refuses (e.g. a tool's inputSchema without "type": "object")
             # makes the server unusable, not signoff: it is down until it lists validly.
             self._broken = True
             raise ServerDown(f"its tool listing is not valid MCP: {_first_error(exc)}") from None
         return tools
+
+    def _listing_unread(self, exc: BaseException) -> str:
+        # Too large, signoff closes the connection: the session says only "Connection
+        # closed", which read as a server that exited (someone looked for a crash).
+        if isinstance(exc, MCPError):
+            if exc.code == CONNECTION_CLOSED and self._ending.line_too_long:
+                return f"its tool listing is over {LINE_LIMIT >> 20} MiB, too large to read"
+            if too_large(exc.message):
+                return f"its tool listing is over {BODY_LIMIT >> 20} MiB, too large to read"
+        return describe_error(exc)
 
     def _too_large(self, limit: int) -> ToolOutcomeUnknown:
         return ToolOutcomeUnknown(

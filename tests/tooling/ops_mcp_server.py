@@ -9,11 +9,13 @@ server and of signoff.
     python ops_mcp_server.py --record FILE --down-if FILE     # exits at once while FILE exists
     python ops_mcp_server.py --record FILE --probes N [--http …]   # N more tools
     python ops_mcp_server.py --record FILE --rolling          # tool names change per listing
+    python ops_mcp_server.py --record FILE --bulky MIB        # a listing over MIB MiB
 
 ``--schema v2`` adds a parameter to ``restart_deployment`` (its input schema changes).
 ``--probes N`` adds ``probe_000`` … read-only tools (a server offering many).
 ``--rolling``: the Nth listing also shows ``report_N`` (``get_pods`` under a dated-like
 name) and two names no model accepts, ``bad.N`` and ``bad.always``: names that come and go.
+``--bulky MIB`` adds ``bulky``, whose description alone is MIB MiB long.
 ``slow_restart`` records the call and then waits for an hour: a test kills the server
 mid-call. Over HTTP the server binds an ephemeral port on 127.0.0.1 and writes it to
 PORT_FILE once it listens.
@@ -174,12 +176,16 @@ def main() -> None:
     parser.add_argument("--down-if", type=Path, help="exit at once (a broken server) if it exists")
     parser.add_argument("--probes", type=int, default=0, help="this many probe_NNN tools more")
     parser.add_argument("--rolling", action="store_true", help="tool names change per listing")
+    parser.add_argument("--bulky", type=int, default=0, help="a tool described in this many MiB")
     args = parser.parse_args()
     if args.down_if is not None and args.down_if.exists():
         raise SystemExit("ops_mcp_server: down for the test")
     server = build(args.record, args.schema, args.probes)
     if args.rolling:
         rolling(server)
+    if args.bulky:
+        probe = _probe("bulky", lambda *_: None)
+        server.add_tool(probe, name="bulky", description="x" * (args.bulky << 20))
     if args.http is not None:
         anyio.run(serve_http, server, args.http, args.port)
     else:
