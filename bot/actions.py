@@ -19,8 +19,7 @@ refused.
 from __future__ import annotations
 
 import logging
-import secrets
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.app.async_app import AsyncApp
@@ -28,20 +27,18 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.engine import Engine
 from approvals import (
-    AlreadyDecided,
     ApprovalsError,
     Capsule,
-    MembershipUnknown,
 )
 from sessions import SessionsError, ThreadKey
 
 from .cards import APPROVE, DENY
-from .decision_answers import CANNOT_READ, what_to_tell
+from .clicks import HOME, Clicks, Where
+from .decision_answers import CANNOT_READ
 from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
 from .listeners import failure, guarded
-from .logs import log_event
-from .membership import COULD_NOT_CHECK, ChannelMembers
+from .membership import ChannelMembers
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .reason_modal import DENY_MODAL, deny_modal
 from .slack_text import Mrkdwn, literal
@@ -49,116 +46,6 @@ from .slack_text import Mrkdwn, literal
 __all__ = ["register_actions"]
 
 log = logging.getLogger("signoff.actions")
-
-# Where an answer to a click goes: a thread (ephemeral there), or the clicker's Home tab.
-Where = ThreadKey | Literal["home"] | None
-HOME: Literal["home"] = "home"
-_HOME_FORMS = 1000
-_NOT_CHECKED = (
-    f"{COULD_NOT_CHECK} whether you can see this request's channel just now; try again in a moment."
-)
-_NOT_IN = "You may not decide this request: you are not in the conversation its card is in."
-
-
-class Clicks:
-    def __init__(self, engine: Engine, home: HomeTab | None, members: ChannelMembers) -> None:
-        self.engine = engine
-        self.home = home
-        self.members = members
-        # Deny modals opened from a Home tab (their answer goes back there), newest last;
-        # a modal never submitted is forgotten after a while.
-        self.home_forms: dict[str, None] = {}
-
-    def opened_from_home(self, form_key: str) -> None:
-        self.home_forms[form_key] = None
-        while len(self.home_forms) > _HOME_FORMS:
-            del self.home_forms[next(iter(self.home_forms))]
-
-    def submitted_from_home(self, form_key: str) -> bool:
-        """Was the modal ``form_key`` opened by a click on a Home tab (answered there)?"""
-        if form_key not in self.home_forms:
-            return False
-        del self.home_forms[form_key]
-        return True
-
-    async def check_home_click(self, value: str, *, user: str) -> Capsule | str:
-        if self.home is None:  # no Home tab was published: no click can come from one
-            return "This button does not belong to a card."
-        home = self.home
-        try:
-            return await self.engine.check_home_click(
-                # A decision: as Slack says now (a minute's cache keeps who left since).
-                value,
-                visible=lambda channel: home.can_see(channel, user, fresh=True),
-            )
-        except MembershipUnknown:  # fail closed, and say why
-            return _NOT_CHECKED
-
-    async def check_card_click(
-        self, value: str, *, channel: str | None, message_ts: str | None, user: str
-    ) -> Capsule | str:
-        checked = self.engine.check_click(value, channel=channel, message_ts=message_ts)
-        if isinstance(checked, str):
-            return checked
-        try:
-            # Slack shows a card only to whoever can read its channel (check_click made sure
-            # it is this one): a click from anyone else, forged or from someone removed since,
-            # decides nothing. As Slack says now, as for a Home click.
-            if channel is not None and await self.members.can_see(channel, user, fresh=True):
-                return checked
-        except MembershipUnknown:
-            return _NOT_CHECKED
-        return _NOT_IN
-
-    async def still_sees(self, capsule: Capsule, *, user: str) -> str | None:
-        """Why ``user`` may not decide ``capsule`` with a form they opened from its card or
-        Home, or None: the decision is made at the submission, minutes after the click
-        perhaps, and someone removed from its private channel or group DM meanwhile
-        decides nothing asked there."""
-        try:
-            channel = self.engine.card_thread(capsule).channel
-            return None if await self.members.can_see(channel, user, fresh=True) else _NOT_IN
-        except MembershipUnknown:
-            return _NOT_CHECKED
-
-    def tell(self, where: Where, user: str, text: Mrkdwn) -> None:
-        if where == HOME and self.home is not None:
-            self.home.notice(user, text)
-            return
-        if not isinstance(where, ThreadKey):
-            # Text for a person, which may quote what people wrote: kept at DEBUG only.
-            log_event(log, "notice_undelivered", user=user, why="no thread", text=str(text))
-            return
-        key = f"{user.lower()}-{secrets.token_hex(6)}"
-        self.engine.notify(where, user=user, text=text, key=key)
-
-    async def decide(
-        self,
-        capsule: Capsule,
-        *,
-        user: str,
-        approve: bool,
-        where: Where,
-        reason: str = "",
-        seen_sha256: str | None = None,
-    ) -> None:
-        try:
-            result = await self.engine.decide(
-                capsule.id, user=user, approve=approve, reason=reason, seen_sha256=seen_sha256
-            )
-        except (SessionsError, ApprovalsError) as exc:
-            # The details (paths, hashes) go to the log, not to the person clicking.
-            log.warning("decision on %s refused: %s", capsule.id, exc)
-            self.tell(where, user, CANNOT_READ)
-            return
-        stale = None
-        if isinstance(result, AlreadyDecided) and result.decision.verdict == "approved":
-            stale = self.engine.stale(capsule.id)
-        answer = what_to_tell(result, stale=stale)
-        if answer is not None:
-            self.tell(where, user, answer)
-        elif where == HOME and self.home is not None:
-            self.home.clicked(user)
 
 
 class _Answers:
