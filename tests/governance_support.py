@@ -18,7 +18,8 @@ from approvals import (
     sweep_timers,
 )
 from approvals.decisions import DecisionResult
-from sessions import FixedClock, Home, Outbox, SessionState, SessionStore
+from approvals.records import Vote
+from sessions import FixedClock, Home, Outbox, SessionState, SessionStore, utc_iso
 
 TOOL = "scale_service"
 REQUESTER = "U0ALICE"
@@ -53,6 +54,19 @@ def park(
 
 def request(home: Home, capsule: Capsule, clock: FixedClock) -> ApprovalRequest:
     return ApprovalRequest.open(home, capsule.id, clock=clock)
+
+
+def approval_on_disk(home: Home, capsule: Capsule, clock: FixedClock, user: str) -> None:
+    """``user``'s approval of the capsule's own arguments, written as a vote's process
+    writes it, and nothing after it: what a crash before the decision leaves."""
+    vote = Vote(
+        approval_id=capsule.id,
+        user=user,
+        approve=True,
+        at=utc_iso(clock.now()),
+        args_sha256=capsule.args_sha256,
+    )
+    assert request(home, capsule, clock).write_vote(vote)
 
 
 async def approve(

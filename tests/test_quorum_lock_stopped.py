@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from governance_support import approve, park, request
+from governance_support import approval_on_disk, approve, park, request
 from helpers_proc import stopped_holding
 
 from approvals import (
@@ -28,7 +28,6 @@ from approvals import (
     Reminded,
     sweep_timers,
 )
-from approvals.records import Vote
 from sessions import FixedClock, Home, utc_iso
 
 RULE = PolicyRule(quorum=2, approver_users=("U0BOB", "U0CAROL", "U0DAVE"), remind_after_seconds=600)
@@ -37,17 +36,9 @@ POLICY = Policy(default=RULE)
 
 def _crashed_before_deciding(home: Home, clock: FixedClock, capsule: Capsule) -> None:
     """Bob's and Carol's votes on disk, the decision a crash prevented."""
-    req = request(home, capsule, clock)
     for user in ("U0BOB", "U0CAROL"):
-        vote = Vote(
-            approval_id=capsule.id,
-            user=user,
-            approve=True,
-            at=utc_iso(clock.now()),
-            args_sha256=capsule.args_sha256,
-        )
-        assert req.write_vote(vote)
-    req.arm_timer(utc_iso(clock.now()))
+        approval_on_disk(home, capsule, clock, user)
+    request(home, capsule, clock).arm_timer(utc_iso(clock.now()))
 
 
 async def test_the_sweep_skips_a_request_whose_lock_a_stopped_process_holds(

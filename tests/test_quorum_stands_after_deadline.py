@@ -13,27 +13,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from governance_support import approve, park, request
+from governance_support import approval_on_disk, approve, park
 
-from approvals import AlreadyDecided, Capsule, Policy, PolicyRule, VoteCounted
-from approvals.records import Vote
-from sessions import FixedClock, Home, utc_iso
+from approvals import AlreadyDecided, Policy, PolicyRule, VoteCounted
+from sessions import FixedClock, Home
 
 RULE = PolicyRule(quorum=2, approver_users=("U0BOB", "U0CAROL", "U0DAVE"))
 POLICY = Policy(default=RULE)
-
-
-def _crashed_before_deciding(home: Home, clock: FixedClock, user: str, capsule: Capsule) -> None:
-    """What a crash between a completing vote's write and its decision leaves: the vote."""
-    req = request(home, capsule, clock)
-    vote = Vote(
-        approval_id=capsule.id,
-        user=user,
-        approve=True,
-        at=utc_iso(clock.now()),
-        args_sha256=req.capsule.args_sha256,
-    )
-    assert req.write_vote(vote)
 
 
 async def test_a_click_after_the_deadline_keeps_a_quorum_complete_before_it(
@@ -41,7 +27,7 @@ async def test_a_click_after_the_deadline_keeps_a_quorum_complete_before_it(
 ) -> None:
     capsule = park(home, clock, RULE)
     assert isinstance(await approve(home, capsule, "U0BOB", clock, policy=POLICY), VoteCounted)
-    _crashed_before_deciding(home, clock, "U0CAROL", capsule)
+    approval_on_disk(home, capsule, clock, "U0CAROL")  # a crash came before the decision
     clock.advance(timedelta(days=2))  # past the deadline, no sweep ran
 
     clicked = await approve(home, capsule, "U0DAVE", clock, policy=POLICY)
