@@ -352,6 +352,44 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# -- what signoff cannot read ------------------------------------------------------------
+
+
+def unreadable_mention(event_id: str, **fields: Any) -> dict[str, Any]:
+    """An ``app_mention`` as Slack's reference prints one, with ``fields`` changed, that
+    signoff cannot read (a lone surrogate in its text: JSON carries it, no file can)."""
+    event = {
+        "type": "app_mention",
+        "user": "U0ALICE",
+        "text": f"<@{BOT_USER}> status of \ud800api",  # JSON carries it; no file can
+        "ts": "1900000000.000100",
+        "channel": OPS,
+        "event_ts": "1900000000.000100",
+        **fields,
+    }
+    return {
+        "token": "legacy",
+        "team_id": "T0LOCAL",
+        "api_app_id": "A0SIGNOFF",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": 1900000000,
+        "event": event,
+    }
+
+
+async def send_event(slack: LocalSlack, payload: dict[str, Any]) -> None:
+    """``payload`` as an ``events_api`` envelope, acked in time."""
+    sent = await slack.send_envelope(type="events_api", payload=payload)
+    assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
+
+
+def senders_told(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The log's lines saying how the sender of an unreadable payload was told."""
+    lines = [r.getMessage() for r in caplog.records if r.name == "signoff.socket"]
+    return [line for line in lines if line.startswith("the sender of")]
+
+
 # -- the workspace as manifest.yml declares the app --------------------------------------
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import pytest
-from signoff_e2e_kit import BOT_USER, OPS, until
+from signoff_e2e_kit import OPS, send_event, senders_told, unreadable_mention, until
 
 from bot.app import SignoffBot
 from bot.config import Settings
@@ -32,50 +31,20 @@ def _fill_today(home: Path) -> None:
         (shard / f"000000{n:06d}-quar_{n:016x}.json").write_bytes(b"{}")
 
 
-def _mention(event_id: str, ts: str, *, user: str = "U0ALICE") -> dict[str, Any]:
-    """An ``app_mention`` whose text holds a lone surrogate: JSON carries it, no file can."""
-    return {
-        "token": "legacy",
-        "team_id": "T0LOCAL",
-        "api_app_id": "A0SIGNOFF",
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": 1900000000,
-        "event": {
-            "type": "app_mention",
-            "user": user,
-            "text": f"<@{BOT_USER}> status of \ud800api",
-            "ts": ts,
-            "channel": OPS,
-            "event_ts": ts,
-        },
-    }
-
-
-async def _send(slack: LocalSlack, payload: dict[str, Any]) -> None:
-    sent = await slack.send_envelope(type="events_api", payload=payload)
-    assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
-
-
-def _told(caplog: pytest.LogCaptureFixture) -> list[str]:
-    lines = [r.getMessage() for r in caplog.records if r.name == "signoff.socket"]
-    return [line for line in lines if line.startswith("the sender of")]
-
-
 async def test_past_the_cap_the_author_is_told_their_message_could_not_be_kept(
     slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="signoff.socket")
     _fill_today(settings.home)
     ts = await slack.post_message(channel=OPS, user="U0ALICE", text="status of api")
-    await _send(slack, _mention("Ev0FULL0001", ts))
+    await send_event(slack, unreadable_mention("Ev0FULL0001", ts=ts, event_ts=ts))
     told = await slack.wait_for_ephemeral(user="U0ALICE", text_contains="could not read this")
     assert told["channel"] == OPS and told.get("thread_ts") == ts
     assert "could not be kept" in told["text"] and "signoff quarantine" not in told["text"]
     assert "\ud800" not in told["text"]
     # Nothing was kept, and the log says the sender was told.
     assert len(list((settings.home / "quarantine" / DAY).iterdir())) == CAP
-    await until(lambda: _told(caplog), what="the line that says the sender was told")
+    await until(lambda: senders_told(caplog), what="the line that says the sender was told")
 
 
 async def test_a_flood_past_the_cap_tells_each_person_once_and_few_in_all(
@@ -86,20 +55,21 @@ async def test_a_flood_past_the_cap_tells_each_person_once_and_few_in_all(
     # Alice sends twenty she cannot have read; Bob one.
     for n in range(20):
         ts = await slack.post_message(channel=OPS, user="U0ALICE", text=f"try {n}")
-        await _send(slack, _mention(f"Ev0FLOODA{n:03d}", ts))
+        await send_event(slack, unreadable_mention(f"Ev0FLOODA{n:03d}", ts=ts, event_ts=ts))
     ts = await slack.post_message(channel=OPS, user="U0BOB", text="status of web")
-    await _send(slack, _mention("Ev0FLOODB000", ts, user="U0BOB"))
+    await send_event(slack, unreadable_mention("Ev0FLOODB000", ts=ts, event_ts=ts, user="U0BOB"))
     await slack.wait_for_ephemeral(user="U0BOB", text_contains="could not be kept")
     # And a hundred people (ids that are not in the workspace, as a forger sends).
     for n in range(100):
-        forged = _mention(f"Ev0FLOODX{n:03d}", f"1900000{n:03d}.000100", user=f"U9F{n:06d}")
-        await _send(slack, forged)
+        at = f"1900000{n:03d}.000100"
+        forged = unreadable_mention(f"Ev0FLOODX{n:03d}", ts=at, event_ts=at, user=f"U9F{n:06d}")
+        await send_event(slack, forged)
     await bot.socket.call(bot.handler.frames_done(within=5))
     assert len(slack.ephemeral_messages(user="U0ALICE")) == 1
     tries = slack.calls("chat.postEphemeral")
     assert 2 < len(tries) <= 30, len(tries)
     assert len(slack.calls("chat.postMessage")) <= 30
-    assert 2 < len(_told(caplog)) <= 30
+    assert 2 < len(senders_told(caplog)) <= 30
 
 
 async def test_past_the_cap_a_click_that_cannot_be_read_is_told_too(

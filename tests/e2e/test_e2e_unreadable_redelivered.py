@@ -9,10 +9,15 @@ redelivery was a record of its own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-from signoff_e2e_kit import BOT_USER, OPS, quarantined, until
+from signoff_e2e_kit import (
+    OPS,
+    quarantined,
+    unreadable_mention,
+    until,
+)
 
 from bot.app import SignoffBot
 from bot.config import Settings
@@ -20,26 +25,6 @@ from localslack import LocalSlack, Timing
 
 if TYPE_CHECKING:
     from conftest import BotFactory
-
-
-def _mention(event_id: str, ts: str) -> dict[str, Any]:
-    """An ``app_mention`` whose text holds a lone surrogate: JSON carries it, no file can."""
-    return {
-        "token": "legacy",
-        "team_id": "T0LOCAL",
-        "api_app_id": "A0SIGNOFF",
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": 1900000000,
-        "event": {
-            "type": "app_mention",
-            "user": "U0ALICE",
-            "text": f"<@{BOT_USER}> status of \ud800api",
-            "ts": ts,
-            "channel": OPS,
-            "event_ts": ts,
-        },
-    }
 
 
 def _acked_again(slack: LocalSlack, event_id: str) -> bool:
@@ -58,7 +43,9 @@ async def test_a_redelivery_after_a_restart_is_not_quarantined_again(
 ) -> None:
     ts = await slack.post_message(channel=OPS, user="U0ALICE", text="status of api")
     slack.freeze_sockets()  # the network goes silent: the bot's ack never reaches Slack
-    await slack.send_envelope(type="events_api", payload=_mention("Ev0AGAIN001", ts))
+    await slack.send_envelope(
+        type="events_api", payload=unreadable_mention("Ev0AGAIN001", ts=ts, event_ts=ts)
+    )
     await slack.wait_for_ephemeral(user="U0ALICE", text_contains="could not read this")
     (kept,) = quarantined(settings.home)
     await bot.stop(grace=5)
