@@ -6,7 +6,6 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,12 +27,6 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 _URL = re.compile(r"signoff dev: open (http://\S+?)/? ")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DevProcess:

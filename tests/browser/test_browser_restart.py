@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import DevProcess, free_port
+from browser_kit import DevProcess
+from loopback_ports import free_port
 
 pytest.importorskip("playwright", reason="browser tests need the playwright package")
 from playwright.sync_api import expect

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 
 from fake_openai import Call, FakeOpenAI
 
-__all__ = ["Call", "FakeOpenAI", "RunProcess", "free_port", "slow_tool_bot", "write_slow_tool"]
+__all__ = ["Call", "FakeOpenAI", "RunProcess", "slow_tool_bot", "write_slow_tool"]
 
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 API_KEY = "sk-test-0123456789abcdefghij"
@@ -55,13 +54,6 @@ def write_slow_tool(directory: Path, module: str) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{module}.py").write_text(SLOW_TOOL)
     return module
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 class RunProcess:

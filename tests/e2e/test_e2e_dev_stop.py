@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import aiohttp
-from ops_kit import SIGNOFF, free_port, write_slow_tool
+from loopback_ports import free_port
+from ops_kit import SIGNOFF, write_slow_tool
 from signoff_e2e_kit import BOT_USER, OPS, clean_env, until
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from ops_kit import RunProcess, free_port
+from loopback_ports import free_port
+from ops_kit import RunProcess
 from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, until, wait_card
 
 from bot.cards import APPROVE

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 from fake_prompt_cache import PromptCache, check_cache_points
-from fake_provider_http import FakeServer, RecordedRequest, Scripted, unused_port
+from fake_provider_http import FakeServer, RecordedRequest, Scripted
 
 __all__ = [
     "ERROR_TYPES",
@@ -49,7 +49,6 @@ __all__ = [
     "RecordedRequest",
     "ToolUse",
     "check_messages_request",
-    "unused_port",
 ]
 
 ERROR_TYPES = {

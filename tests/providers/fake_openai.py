@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Self
 
 from fake_anthropic import text_pieces
-from fake_provider_http import FakeServer, RecordedRequest, Scripted, unused_port
+from fake_provider_http import FakeServer, RecordedRequest, Scripted
 
 __all__ = [
     "OPENAI_MAX_TOOLS",
@@ -49,7 +49,6 @@ __all__ = [
     "FakeOpenAI",
     "RecordedRequest",
     "check_chat_request",
-    "unused_port",
 ]
 
 _ERRORS: dict[int, tuple[str, str | None, str]] = {

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,15 +32,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from aiohttp import web
 
-__all__ = ["FakeServer", "RecordedRequest", "Scripted", "unused_port"]
-
-
-def unused_port() -> int:
-    """A localhost port nothing listens on (connection refused when dialled)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+__all__ = ["FakeServer", "RecordedRequest", "Scripted"]
 
 
 @dataclass(frozen=True)

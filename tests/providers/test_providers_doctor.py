@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
-from fake_provider_http import unused_port
+from loopback_ports import free_port
 from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY
 
 from agent_core.providers import DoctorReport, doctor
@@ -116,7 +116,7 @@ async def test_wrong_base_url_path(openai_api: FakeOpenAI) -> None:
 
 @pytest.mark.parametrize("spec", [CLAUDE, "openai-compatible:llama3"])
 async def test_unreachable(spec: str) -> None:
-    url = f"http://127.0.0.1:{unused_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     env = {"ANTHROPIC_API_KEY": ANTHROPIC_KEY, "ANTHROPIC_BASE_URL": url, "OPENAI_BASE_URL": url}
     report = await doctor(spec, env=env)
     assert (report.ok, report.problem) == (False, "unreachable")

@@ -10,7 +10,7 @@ import time
 import pytest
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
-from fake_provider_http import unused_port
+from loopback_ports import free_port
 from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
 
 from agent_core.messages import UserMessage
@@ -210,7 +210,7 @@ async def test_retry_after_beyond_cap_gives_up_at_once(
 
 
 async def test_connection_refused(sleeps: SleepRecorder) -> None:
-    url = f"http://127.0.0.1:{unused_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ProviderConnectionError) as info:
         await claude(url, sleeps, attempts=2).complete(system="", messages=ASK, tools=[])
     assert str(info.value) == (

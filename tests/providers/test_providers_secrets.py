@@ -8,7 +8,7 @@ import traceback
 import pytest
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
-from fake_provider_http import unused_port
+from loopback_ports import free_port
 from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
 
 from agent_core.messages import UserMessage
@@ -70,7 +70,7 @@ async def test_anthropic_key_never_leaks(all_logs: pytest.LogCaptureFixture) -> 
 
 
 async def test_openai_key_never_leaks(all_logs: pytest.LogCaptureFixture) -> None:
-    refused = f"http://127.0.0.1:{unused_port()}/v1"
+    refused = f"http://127.0.0.1:{free_port()}/v1"
     async with FakeOpenAI() as api:
         api.error(401, f"Incorrect API key provided: {OPENAI_KEY}.")
         api.error(500, f"boom {OPENAI_KEY}")

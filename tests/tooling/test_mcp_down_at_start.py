@@ -8,12 +8,12 @@ asked for TLS, a server answering every request with an HTTP error or a redirect
 from __future__ import annotations
 
 import io
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from loopback_ports import free_port
 
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.mcp_spec import McpServerSpec
@@ -46,12 +46,6 @@ def plain_port() -> Iterator[int]:
     server.server_close()
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("where", "why"),
     [
@@ -66,7 +60,7 @@ async def test_a_server_down_at_start_is_said_down_with_why(
     logs: io.StringIO, plain_port: int, where: str, why: str
 ) -> None:
     if where == "refused":
-        url = f"http://op:{SECRET}@127.0.0.1:{closed_port()}/mcp"
+        url = f"http://op:{SECRET}@127.0.0.1:{free_port()}/mcp"
     elif where == "tls":
         url = f"https://op:{SECRET}@127.0.0.1:{plain_port}/500/mcp"
     else:
