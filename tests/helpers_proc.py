@@ -87,9 +87,15 @@ def _child(req):
         new = os.open(path, flags, 0o644)
         os.dup2(new, fd)
         os.close(new)
-    # Unbuffered, like PYTHONUNBUFFERED: what was printed before a SIGKILL is kept.
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
-    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+    # Unbuffered, like PYTHONUNBUFFERED: what was printed before a SIGKILL is kept. The
+    # encoding and error handlers Python chose at start (stderr: backslashreplace), as a
+    # process of its own would have them.
+    for fd, name, was in ((1, "stdout", sys.__stdout__), (2, "stderr", sys.__stderr__)):
+        stream = io.TextIOWrapper(
+            io.FileIO(fd, "w", closefd=False),
+            encoding=was.encoding, errors=was.errors, write_through=True,
+        )
+        setattr(sys, name, stream)
     os.environ.clear()
     os.environ.update(req["env"])
     code = 1
@@ -210,6 +216,9 @@ class ForkServer:
         if not readable:
             if request["op"] == "wait":
                 os.kill(request["pid"], signal.SIGKILL)  # a hung CLI process we started
+                # Its reply comes now: read, so that the next request reads its own.
+                if select.select([self.proc.stdout], [], [], 10)[0]:
+                    self.proc.stdout.readline()
             raise TimeoutError(f"fork server: no answer to {request['op']} in {timeout}s")
         reply: dict[str, Any] = json.loads(self.proc.stdout.readline())
         return reply
@@ -259,8 +268,8 @@ class Started:
     stdout_path: Path
     stderr_path: Path
 
-    def wait(self) -> Done:
-        reply = self.server._ask({"op": "wait", "pid": self.pid})
+    def wait(self, *, timeout: float = TIMEOUT) -> Done:
+        reply = self.server._ask({"op": "wait", "pid": self.pid}, timeout=timeout)
         return Done(
             self.args,
             int(reply["returncode"]),
