@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from typing import Any
 from agent_core.tools.mcp_spec import McpServerSpec
 
 SERVER = Path(__file__).with_name("ops_mcp_server.py")
+LAUNCHER = Path(__file__).with_name("mcp_launcher.py")
+ZYGOTE = Path(__file__).with_name("mcp_zygote.py")
 GATED_CARD_TOOL = "ops__restart_deployment"
 
 
@@ -25,10 +29,40 @@ def toml_str(value: str | Path) -> str:
     return json.dumps(str(value))  # a TOML basic string
 
 
+class _Zygote:
+    """This test process's ``mcp_zygote.py`` (started at the first stdio command; it ends
+    with this process, its stdin closing)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.socket = ""
+
+    def path(self) -> str:
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self.socket = os.path.join(tempfile.mkdtemp(prefix="mcpz-"), "socket")
+                env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+                self.proc = subprocess.Popen(
+                    [sys.executable, str(ZYGOTE), self.socket],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                )  # fmt: skip
+                assert self.proc.stdout is not None
+                if self.proc.stdout.readline() != b"ready\n":
+                    raise RuntimeError("mcp_zygote.py did not start")
+            return self.socket
+
+
+_ZYGOTE = _Zygote()
+
+
 def stdio_command(
     record: Path, *, schema: str = "v1", down_if: Path | None = None, probes: int = 0
 ) -> str:
-    parts = [sys.executable, str(SERVER), "--record", str(record), "--schema", schema]
+    """The ops server over stdio: ``mcp_launcher.py``, whose server ``mcp_zygote.py`` forks
+    (the SDK imported once per test process, not at every start)."""
+    parts = [sys.executable, "-S", str(LAUNCHER), _ZYGOTE.path()]
+    parts += [str(SERVER), "--record", str(record), "--schema", schema]
     if down_if is not None:
         parts += ["--down-if", str(down_if)]
     if probes:
