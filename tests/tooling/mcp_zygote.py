@@ -106,7 +106,10 @@ def main() -> None:
                     _serve_one(request, fds, keep)
                 for fd in fds:
                     os.close(fd)
-                conn.sendall(f"{pid}\n".encode())
+                # A launcher killed since it asked: its server is killed at the next turn
+                # (its connection reads as closed), and this process goes on serving.
+                with contextlib.suppress(OSError):
+                    conn.sendall(f"{pid}\n".encode())
                 servers[pid] = conn
         while servers:
             try:
