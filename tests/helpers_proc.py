@@ -67,7 +67,7 @@ sys.exit(main(sys.argv[4:]))
 #   {"op": "spawn", "argv", "env", "frozen", "ready", "go", "stdout", "stderr"} -> {"pid"}
 #   {"op": "wait", "pid"} -> {"returncode"}  (negative: killed by that signal)
 FORK_SERVER = (
-    "import io, json, os, sys, time, traceback\n"
+    "import atexit, io, json, os, sys, threading, time, traceback\n"
     + _WAIT_GO
     + r"""
 import freezegun
@@ -111,6 +111,14 @@ def _child(req):
     except BaseException:
         traceback.print_exc()
     finally:
+        # What an interpreter does as it ends and os._exit skips: a thread the command
+        # left running holds its exit (the console script would hang: so does this, and
+        # the wait times out), then atexit's handlers.
+        try:
+            threading._shutdown()
+            atexit._run_exitfuncs()
+        except BaseException:
+            traceback.print_exc()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
