@@ -88,6 +88,11 @@ def main() -> None:
             for pid in servers:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+            # The socket's directory (mcp_fixture_kit's mkdtemp): left, one per test
+            # process and run piled up in /tmp.
+            with contextlib.suppress(OSError):
+                os.unlink(sys.argv[1])
+                os.rmdir(os.path.dirname(sys.argv[1]))
             return
         for pid, conn in list(servers.items()):
             if conn in readable and not conn.recv(1):  # the launcher was killed

@@ -44,6 +44,7 @@ def test_a_launcher_killed_before_its_answer_leaves_the_zygote_serving(tmp_path:
         assert zygote.proc.stdin is not None
         zygote.proc.stdin.close()
         zygote.proc.wait(timeout=10)
+    assert not Path(path).parent.exists()  # nothing left behind in /tmp
 
 
 def _forked(parent: int) -> list[str]:
