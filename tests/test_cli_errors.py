@@ -48,12 +48,8 @@ def signoff(
         return subprocess.run(
             [SIGNOFF, *args], env=env, capture_output=True, text=True, timeout=timeout
         )
-    logs = Path(tempfile.gettempdir()) / f"signoff-cli-{os.getpid()}"
-    started = fork_server().spawn(args, env, logs=logs)
-    done = started.wait(timeout=timeout)
-    started.stdout_path.unlink()
-    started.stderr_path.unlink()
-    return done
+    with tempfile.TemporaryDirectory(prefix="signoff-cli-") as logs:
+        return fork_server().spawn(args, env, logs=Path(logs)).wait(timeout=timeout)
 
 
 class SilentServer:
