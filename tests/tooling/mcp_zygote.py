@@ -75,6 +75,15 @@ def _serve_one(request: dict[str, object], fds: list[int], keep: list[int]) -> N
         os._exit(code)
 
 
+def _closed(conn: socket.socket) -> bool:
+    """A launcher only ever closes its connection: killed, maybe with the pid unread, which
+    reads as ECONNRESET."""
+    try:
+        return not conn.recv(1)
+    except OSError:
+        return True
+
+
 def main() -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sys.argv[1])
@@ -95,7 +104,7 @@ def main() -> None:
                 os.rmdir(os.path.dirname(sys.argv[1]))
             return
         for pid, conn in list(servers.items()):
-            if conn in readable and not conn.recv(1):  # the launcher was killed
+            if conn in readable and _closed(conn):  # the launcher was killed
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         if listener in readable:

@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mcp_fixture_kit import LAUNCHER, SERVER, _Zygote, alive, wait_for
 
 
-def test_a_launcher_killed_before_its_answer_leaves_the_zygote_serving(tmp_path: Path) -> None:
+@pytest.mark.parametrize("answered", [False, True], ids=["before-its-answer", "answer-unread"])
+def test_a_launcher_killed_before_its_answer_leaves_the_zygote_serving(
+    tmp_path: Path, answered: bool
+) -> None:
     # A launcher signoff killed (SIGTERM or SIGKILL of its group) after it had sent its
     # request but before the zygote answered: the zygote died on the broken pipe, every
-    # server it had forked was left running and every launcher said exit 1.
+    # server it had forked was left running and every launcher said exit 1. Killed once
+    # the answer had come but before reading it, its socket closed with the answer unread:
+    # the zygote's next read of it raised ECONNRESET and ended the zygote the same way
+    # (a loaded CI run: the next launcher's connection was reset).
     zygote = _Zygote()
     path = zygote.path()
     assert zygote.proc is not None
@@ -28,6 +36,8 @@ def test_a_launcher_killed_before_its_answer_leaves_the_zygote_serving(tmp_path:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
         dead.connect(path)
         socket.send_fds(dead, [struct.pack("!I", len(payload)) + payload], [read, write, 2])
+        if answered:
+            assert select.select([dead], [], [], 30)[0], "the zygote never answered"
     os.close(read)
     os.close(write)
     try:
