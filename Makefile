@@ -10,10 +10,10 @@ STAMP := $(VENV)/.installed
 
 # An editable install compiles none of signoff's modules, and where PYTHONDONTWRITEBYTECODE
 # is set (this machine sets it) no process writes what it compiled: each `signoff` process
-# then compiles the 160-220 modules of signoff it imports again, 0.3 s of CPU for a command and 0.5 s for
-# a bot, and the tests start hundreds. Compiled here before the processes that start many;
-# compileall redoes only the files that changed. The tests may also keep pytest's rewritten
-# test modules, so a second run does not rewrite them.
+# then compiles the 160-220 modules of signoff it imports again (0.3 s of CPU for a command,
+# 0.5 s for a bot), and the tests start hundreds. Compiled here, before the targets that
+# start many; compileall redoes only the files that changed. The tests may also keep
+# pytest's rewritten test modules, so a second run does not rewrite them.
 COMPILE := $(BIN)/python -m compileall -q -j 0 bot sessions approvals agent_core localslack bench tests > /dev/null
 
 # pip speaks as it goes (what it collects, builds and installs), and the time is printed at
