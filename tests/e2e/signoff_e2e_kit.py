@@ -367,13 +367,18 @@ def unreadable_mention(event_id: str, **fields: Any) -> dict[str, Any]:
         "event_ts": "1900000000.000100",
         **fields,
     }
+    return event_callback(event_id, event)
+
+
+def event_callback(event_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` in its ``event_callback`` envelope, as Slack's reference prints it."""
     return {
         "token": "legacy",
         "team_id": "T0LOCAL",
         "api_app_id": "A0SIGNOFF",
         "type": "event_callback",
         "event_id": event_id,
-        "event_time": 1900000000,
+        "event_time": 1515449522,
         "event": event,
     }
 

@@ -7,34 +7,21 @@ nothing new in it."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
-from signoff_e2e_kit import BOT_USER, OPS, bot_reply, mention, quarantined
+from signoff_e2e_kit import (
+    BOT_USER,
+    OPS,
+    bot_reply,
+    event_callback,
+    mention,
+    quarantined,
+    send_event,
+)
 
 from bot.app import SignoffBot
 from bot.config import Settings
 from localslack import LocalSlack
-
-T = "T0LOCAL"
-
-
-def _event(event_id: str, event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` in its ``event_callback`` envelope, as Slack's reference prints it."""
-    return {
-        "token": "legacy",
-        "team_id": T,
-        "api_app_id": "A0SIGNOFF",
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": 1515449522,
-        "event": event,
-    }
-
-
-async def _send(slack: LocalSlack, payload: dict[str, Any]) -> None:
-    sent = await slack.send_envelope(type="events_api", payload=payload)
-    assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
 
 
 def _lines(caplog: pytest.LogCaptureFixture, event_id: str) -> list[str]:
@@ -50,13 +37,13 @@ async def test_a_malformed_mention_slack_delivers_again_is_quarantined_once(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="signoff.socket")
     # A lone surrogate: JSON carries it, no file or log can.
-    bad = _event(
+    bad = event_callback(
         "Ev0AGAIN01",
         {"type": "app_mention", "channel": OPS, "user": "U0ALICE", "ts": "1900000000.000100",
          "text": f"<@{BOT_USER}> status of \ud800api", "event_ts": "1900000000.000100"},
     )  # fmt: skip
-    await _send(slack, bad)
-    await _send(slack, bad)  # the first ack was lost: Slack sends it again
+    await send_event(slack, bad)
+    await send_event(slack, bad)  # the first ack was lost: Slack sends it again
     [record] = quarantined(settings.home)
     first, again = _lines(caplog, "Ev0AGAIN01")
     assert "quarantined" in first and record["id"] in first
@@ -75,10 +62,10 @@ async def test_a_malformed_reply_and_its_mention_twin_are_quarantined_once(
     await bot.engine.idle()
     said = {"user": "U0ALICE", "channel": OPS, "ts": "1900000000.000200", "thread_ts": thread,
             "text": f"<@{BOT_USER}> status of \ud800web"}  # fmt: skip
-    await _send(
-        slack, _event("Ev0TWIN0001", {"type": "message", "channel_type": "channel", **said})
+    await send_event(
+        slack, event_callback("Ev0TWIN0001", {"type": "message", "channel_type": "channel", **said})
     )
-    await _send(slack, _event("Ev0TWIN0002", {"type": "app_mention", **said}))
+    await send_event(slack, event_callback("Ev0TWIN0002", {"type": "app_mention", **said}))
     [record] = quarantined(settings.home)
     assert record["event_id"] == "Ev0TWIN0001"
     [twin] = _lines(caplog, "Ev0TWIN0002")
@@ -96,7 +83,7 @@ async def test_twins_of_a_malformed_reply_that_come_together_are_quarantined_onc
     said = {"user": "U0ALICE", "channel": OPS, "ts": "1900000000.000300", "thread_ts": thread,
             "text": f"<@{BOT_USER}> status of \ud800web"}  # fmt: skip
     twins = [
-        await slack.send_envelope(type="events_api", payload=_event(event_id, event))
+        await slack.send_envelope(type="events_api", payload=event_callback(event_id, event))
         for event_id, event in (
             ("Ev0TOGETHER1", {"type": "message", "channel_type": "channel", **said}),
             ("Ev0TOGETHER2", {"type": "app_mention", **said}),
@@ -120,6 +107,6 @@ async def test_a_reply_within_slacks_limit_whose_escaping_passes_it_is_answered(
     said = {"type": "message", "channel_type": "channel", "user": "U0ALICE", "channel": OPS,
             "ts": "1900000000.000400", "thread_ts": thread,
             "text": f"status of web {pasted}{pasted}"}  # fmt: skip
-    await _send(slack, _event("Ev0PASTED01", said))
+    await send_event(slack, event_callback("Ev0PASTED01", said))
     await bot_reply(slack, thread, "service=web")
     assert quarantined(settings.home) == []

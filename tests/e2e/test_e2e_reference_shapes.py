@@ -18,6 +18,7 @@ from signoff_e2e_kit import (
     bot_reply,
     cards,
     decision,
+    event_callback,
     has_buttons,
     home_texts,
     mention,
@@ -40,19 +41,6 @@ async def slack() -> AsyncIterator[LocalSlack]:
         yield server
 
 
-def _event(event_id: str, event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` in its ``event_callback`` envelope, as Slack's reference prints it."""
-    return {
-        "token": "legacy",
-        "team_id": T,
-        "api_app_id": "A0SIGNOFF",
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": 1515449522,
-        "event": event,
-    }
-
-
 async def test_app_home_opened_as_slacks_reference_shows_it_publishes_the_home(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
 ) -> None:
@@ -60,7 +48,7 @@ async def test_app_home_opened_as_slacks_reference_shows_it_publishes_the_home(
     ``"1515449522000016"`` (no dot). signoff never reads it: the person still gets a Home."""
     opened = {"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB",
               "event_ts": "1515449522000016", "tab": "home"}  # fmt: skip
-    payload = _event("Ev0HOMEREF1", opened)
+    payload = event_callback("Ev0HOMEREF1", opened)
     sent = await slack.send_envelope(type="events_api", payload=payload)
     done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
     assert not done.timed_out
@@ -83,7 +71,9 @@ async def test_app_home_opened_without_a_tab_is_acked_and_not_quarantined(
     caplog.set_level(logging.DEBUG, logger="signoff.socket")
     opened = {"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB",
               "event_ts": "1515449522000016"}  # fmt: skip
-    sent = await slack.send_envelope(type="events_api", payload=_event("Ev0HOMENOTAB", opened))
+    sent = await slack.send_envelope(
+        type="events_api", payload=event_callback("Ev0HOMENOTAB", opened)
+    )
     done = await slack.wait_for_ack(sent.envelope_id, timeout=5)
     assert not done.timed_out
     assert quarantined(settings.home) == []
@@ -96,10 +86,10 @@ async def test_app_home_opened_without_a_tab_is_acked_and_not_quarantined(
 # ({"type": "app_uninstalled"} in an event_callback) and api.slack.com/events/app_rate_limited
 # (not an event_callback: Slack stops sending events for that minute).
 _TROUBLE = [
-    (_event("Ev0REVOKED1", {"type": "tokens_revoked",
+    (event_callback("Ev0REVOKED1", {"type": "tokens_revoked",
                             "tokens": {"oauth": ["U0ALICE"], "bot": [BOT_USER]}}),
      "tokens_revoked"),
-    (_event("Ev0UNINST01", {"type": "app_uninstalled"}), "app_uninstalled"),
+    (event_callback("Ev0UNINST01", {"type": "app_uninstalled"}), "app_uninstalled"),
     ({"token": "legacy", "type": "app_rate_limited", "team_id": T,
       "minute_rate_limited": 1518467820, "api_app_id": "A0SIGNOFF"}, "app_rate_limited"),
 ]  # fmt: skip
@@ -130,7 +120,7 @@ def _stop(event_id: str, *, thread: str, at: str, user: str = "U0ALICE") -> dict
     shows it, in its ``event_callback`` envelope."""
     stopped = {"type": "agent_session_stopped", "user": user, "channel": OPS,
                "thread_ts": thread, "streaming_message_ts": [], "event_ts": at}  # fmt: skip
-    return _event(event_id, stopped)
+    return event_callback(event_id, stopped)
 
 
 async def test_a_stop_slack_delivers_again_after_a_newer_request_leaves_that_request_alone(
@@ -205,12 +195,12 @@ async def test_a_message_edited_to_mention_signoff_is_taken_and_answered_once(
                  "blocks": rich, "channel": OPS, "event_ts": ts,
                  "edited": {"user": "U0ALICE", "ts": "1900000000.0"}}  # fmt: skip
     for event_id, event in (("Ev0EDITED01", changed), ("Ev0EDITED02", mentioned)):
-        sent = await slack.send_envelope(type="events_api", payload=_event(event_id, event))
+        sent = await slack.send_envelope(type="events_api", payload=event_callback(event_id, event))
         assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
     await bot_reply(slack, ts, "service=api,")
     await bot.engine.idle()
     again = await slack.send_envelope(
-        type="events_api", payload=_event("Ev0EDITED03", {**mentioned, "text": f"{text}!"})
+        type="events_api", payload=event_callback("Ev0EDITED03", {**mentioned, "text": f"{text}!"})
     )
     assert not (await slack.wait_for_ack(again.envelope_id, timeout=5)).timed_out
     await bot.engine.idle()
@@ -232,7 +222,7 @@ async def test_slackbots_notice_and_reminder_are_acked_and_ignored_with_one_line
                 "text": f"Reminder: <@{BOT_USER}> restart api.", "ts": "1900000000.000200",
                 "event_ts": "1900000000.000200"}  # fmt: skip
     for event_id, event in (("Ev0SLACKBOT1", removed), ("Ev0SLACKBOT2", reminder)):
-        sent = await slack.send_envelope(type="events_api", payload=_event(event_id, event))
+        sent = await slack.send_envelope(type="events_api", payload=event_callback(event_id, event))
         assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
         lines = [r.getMessage() for r in caplog.records if event_id in r.getMessage()]
         assert lines == [f"events_api {event_id} ignored: Slackbot's message"], lines

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from signoff_e2e_kit import (
     OPS,
+    event_callback,
     quarantined,
     unreadable_mention,
     until,
@@ -62,22 +63,17 @@ async def test_a_redelivery_after_a_restart_is_not_quarantined_again(
 async def test_a_stop_event_that_cannot_be_read_is_quarantined_once(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
 ) -> None:
-    stopped = {
-        "token": "legacy",
-        "team_id": "T0LOCAL",
-        "api_app_id": "A0SIGNOFF",
-        "type": "event_callback",
-        "event_id": "Ev0STOPBAD1",
-        "event_time": 1900000000,
-        # A thread_ts that is not one: signoff cannot tell which thread to stop.
-        "event": {
+    # A thread_ts that is not one: signoff cannot tell which thread to stop.
+    stopped = event_callback(
+        "Ev0STOPBAD1",
+        {
             "type": "agent_session_stopped",
             "user": "U0ALICE",
             "channel": OPS,
             "thread_ts": "yesterday",
             "event_ts": "1900000000.000200",
         },
-    }
+    )
     slack.freeze_sockets()  # every ack is lost: Slack sends it again, three times
     await slack.send_envelope(type="events_api", payload=stopped)
     tries = await until(
