@@ -9,12 +9,11 @@ fault with the session.
 
 from __future__ import annotations
 
-from governance_support import approve, park, request
+from governance_support import approval_on_disk, approve, park, request
 
 from approvals import SYSTEM, NoGroups, Policy, PolicyRule, VoteCounted
 from approvals.quorum import complete_quorum
-from approvals.records import Vote
-from sessions import FixedClock, Home, utc_iso
+from sessions import FixedClock, Home
 
 RULE = PolicyRule(quorum=2)  # anyone may approve
 POLICY = Policy(default=RULE)
@@ -25,14 +24,7 @@ async def test_a_vote_record_by_signoff_that_approves_counts_for_nothing(
 ) -> None:
     capsule = park(home, clock, RULE)
     req = request(home, capsule, clock)
-    forged = Vote(
-        approval_id=capsule.id,
-        user=SYSTEM,
-        approve=True,
-        at=utc_iso(clock.now()),
-        args_sha256=capsule.args_sha256,
-    )
-    assert req.write_vote(forged)
+    approval_on_disk(home, capsule, clock, SYSTEM)  # forged: signoff never approves
     assert req.approvals() == ()
 
     counted = await approve(home, capsule, "U0BOB", clock, policy=POLICY)
