@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 # 0.5 s for a bot), and the tests start hundreds. Compiled here, before the targets that
 # start many; compileall redoes only the files that changed. The tests may also keep
 # pytest's rewritten test modules, so a second run does not rewrite them.
-COMPILE := $(BIN)/python -m compileall -q -j 0 bot sessions approvals agent_core localslack bench tests > /dev/null
+COMPILE := $(BIN)/python -m compileall -q -j 0 bot sessions approvals agent_core localslack
 
 # pip speaks as it goes (what it collects, builds and installs), and the time is printed at
 # the end: on a fresh clone this is the minute a person would otherwise wait in silence.
@@ -30,11 +30,11 @@ $(STAMP): pyproject.toml
 	  echo "==> $(VENV) ready in $$(( $$(date +%s) - t0 )) s"
 
 dev: $(STAMP)
-	$(COMPILE)
+	$(COMPILE) > /dev/null
 	$(BIN)/signoff dev
 
 demo: $(STAMP)
-	$(COMPILE)
+	$(COMPILE) > /dev/null
 	$(BIN)/signoff demo
 
 lint: $(STAMP)
@@ -56,13 +56,13 @@ typecheck: $(STAMP)
 # took 314 s; -n 4 ran the same suite in 191 s (an earlier, smaller suite). Today's takes 5
 # to 7 minutes (README.md), and -n 6 no less than -n 4: it is the CPU that is short now.
 test: $(STAMP)
-	$(COMPILE)
+	$(COMPILE) bench tests > /dev/null
 	env -u PYTHONDONTWRITEBYTECODE -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest -n $$(( 2 * $$(nproc) )); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 # The chaos tests of tests/e2e/test_chaos*.py for 10 minutes each instead of CI's 20-25 s (not in check).
 soak: $(STAMP)
-	$(COMPILE)
+	$(COMPILE) bench tests > /dev/null
 	SIGNOFF_CHAOS_SECONDS=600 env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest tests/e2e/test_chaos.py tests/e2e/test_chaos_governance.py -p no:cacheprovider
 
 # Debian's Chromium for tests/browser, when missing (needs root or sudo; without it the
@@ -73,7 +73,7 @@ browser:
 check: browser lint typecheck test
 
 bench: $(STAMP)
-	$(COMPILE)
+	$(COMPILE) bench > /dev/null
 	$(BIN)/python -m bench
 
 clean:
