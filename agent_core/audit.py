@@ -54,6 +54,9 @@ class AuditVote(Record):
     user: str
     args_sha256: str
     at: str
+    # False for signoff's own record of approvals a sweep found no longer counting: it
+    # approves nothing, and an auditor's tool must not count it as an approval.
+    approve: bool = True
     reason: str = ""
     # Earlier approvers this vote found the rules no longer allowed: they did not count.
     discounted: tuple[str, ...] = ()
@@ -190,6 +193,7 @@ def _record(
                         user=v.user,
                         args_sha256=v.args_sha256 or c.args_sha256,
                         at=v.at,
+                        approve=v.approve,
                         reason=v.reason,
                         discounted=v.discounted,
                     )

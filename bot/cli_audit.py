@@ -59,10 +59,13 @@ def _cell(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "; ".join(_item(_cell(v)) for v in value)
     if isinstance(value, dict):
-        # A vote: who approved which hash, when (and why).
+        # A vote: who approved which hash, when (and why); or signoff's record that earlier
+        # approvals no longer count, which approves nothing and so names no hash.
+        gone = " ".join(map(str, value.get("discounted") or ()))
+        if not value.get("approve", True):
+            return f"{value['user']} {value['at']}: no longer counting {gone}"
         why = f" ({value['reason']})" if value.get("reason") else ""
-        gone = value.get("discounted") or ()
-        others = f" [no longer counting: {' '.join(map(str, gone))}]" if gone else ""
+        others = f" [no longer counting: {gone}]" if gone else ""
         return f"{value['user']}@{str(value['args_sha256'])[:12]} {value['at']}{why}{others}"
     return str(value)
 

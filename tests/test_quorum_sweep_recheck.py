@@ -13,8 +13,12 @@ click or the deadline otherwise, and decides nothing while Slack cannot say.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import timedelta
 
+import pytest
 from governance_support import approve, park, request
 
 from approvals import (
@@ -25,6 +29,7 @@ from approvals import (
     VoteCounted,
     sweep_timers,
 )
+from bot.cli import main
 from sessions import FixedClock, Home
 
 GROUP = "S0OPS"
@@ -85,3 +90,42 @@ async def test_the_sweep_decides_nothing_while_slack_cannot_say(
     assert [type(s) for s in steps] == [QuorumCompleted]
     decided = request(home, capsule, clock).decision()
     assert decided is not None and decided.deciders == ("U0BOB", "U0CAROL")
+
+
+def _export(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], home: Home, *args: str
+) -> str:
+    monkeypatch.setenv("SIGNOFF_HOME", str(home.root))
+    for name in ("SIGNOFF_POLICY", "SIGNOFF_CONFIG", "SIGNOFF_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    capsys.readouterr()
+    assert main(["audit", *args]) == 0
+    return capsys.readouterr().out
+
+
+async def test_the_audit_says_the_sweeps_discount_is_no_approval(
+    home: Home,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The sweep's record of an approval that no longer counts is kept as a vote by
+    "signoff"; the export listed it among the votes like an approval (JSON: no flag;
+    CSV: ``signoff@<hash> <time>``, as any approver's vote reads)."""
+    capsule = park(home, clock, RULE)
+    group = Members("U0BOB", "U0CAROL", "U0DAVE")
+    for user in ("U0BOB", "U0CAROL"):
+        await approve(home, capsule, user, clock, policy=STRICTER, groups=group)
+    group.now = frozenset({"U0CAROL", "U0DAVE"})
+    clock.advance(timedelta(minutes=11))
+    await sweep_timers(home, policy=BACK, clock=clock, groups=group)
+    await approve(home, capsule, "U0DAVE", clock, policy=BACK, groups=group)
+
+    (line,) = _export(monkeypatch, capsys, home).splitlines()
+    votes = {v["user"]: v for v in json.loads(line)["votes"]}
+    assert [u for u, v in votes.items() if v["approve"]] == ["U0BOB", "U0CAROL", "U0DAVE"]
+    assert not votes["signoff"]["approve"] and votes["signoff"]["discounted"] == ["U0BOB"]
+    header, row = csv.reader(io.StringIO(_export(monkeypatch, capsys, home, "--format", "csv")))
+    cells = dict(zip(header, row, strict=True))["votes"].split("; ")
+    assert [c.split("@")[0] for c in cells if "@" in c] == ["U0BOB", "U0CAROL", "U0DAVE"]
+    assert f"signoff {votes['signoff']['at']}: no longer counting U0BOB" in cells
