@@ -83,7 +83,9 @@ class Interactions:
         if user not in self._ws.users:
             raise ControlError("user_not_found", user, status=404)
         name = self._ws.user_name(user)
-        return {"id": user, "username": name, "name": name, "team_id": self._config.team_id}
+        # The clicker's own team: a Slack Connect guest's is their organization's, while the
+        # payload's ``team`` stays the workspace the card is in.
+        return {"id": user, "username": name, "name": name, "team_id": self._ws.team_of(user)}
 
     def _channel(self, ref: str, user: str) -> Channel:
         channel = self._ws.channel(ref)

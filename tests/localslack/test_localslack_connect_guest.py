@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from localslack_testkit import Inbox
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
 from localslack import LocalSlack, WorkspaceConfig
@@ -55,3 +57,20 @@ async def test_a_guest_is_streamed_to_under_their_own_team(
         channel=OPS, thread_ts=ask, markdown_text="hi",
         recipient_user_id="U0ALICE", recipient_team_id="T0LOCAL",
     )  # fmt: skip
+
+
+async def test_a_guests_click_names_their_own_team(
+    slack: LocalSlack, web: AsyncWebClient, inbox: Inbox, socket_client: SocketModeClient
+) -> None:
+    """block_actions' ``user.team_id`` is the clicker's team; ``team`` the card's workspace."""
+    button = {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}}
+    card = await web.chat_postMessage(
+        channel=OPS, text="go?", blocks=[{"type": "actions", "elements": [button]}]
+    )
+    for user in (GUEST.id, "U0ALICE"):
+        await slack.click_button(channel=OPS, ts=card["ts"], user=user, action_id="go")
+    await inbox.wait_until(lambda: sum(r.type == "interactive" for r in inbox.requests) == 2)
+    guest, alice = (r.payload for r in inbox.requests if r.type == "interactive")
+    assert (guest["user"]["id"], guest["user"]["team_id"]) == (GUEST.id, "T0PARTNER")
+    assert (alice["user"]["id"], alice["user"]["team_id"]) == ("U0ALICE", "T0LOCAL")
+    assert guest["team"]["id"] == alice["team"]["id"] == "T0LOCAL"
