@@ -37,6 +37,7 @@ from approvals import (
     DecisionResult,
     EditRecorded,
     EditResult,
+    Origin,
     VoteCounted,
     record_decision,
     scan_session_approvals,
@@ -202,10 +203,11 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         approve: bool,
         reason: str = "",
         seen_sha256: str | None = None,
+        origin: Origin | None = None,
     ) -> DecisionResult:
         """``seen_sha256``: the hash of the arguments the person was shown (an approval
         counts only for those); None means the capsule's own, as every view before an
-        edit showed."""
+        edit showed. ``origin``: the organization a click came from (None: a terminal)."""
         rt = self.rt
         user = check_slack_id(user)  # before any look-up: a bad id never reaches a path
         request = ApprovalRequest.open(rt.home, check_approval_id(approval_id), clock=rt.clock)
@@ -218,6 +220,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
             groups=rt.groups,
             clock=rt.clock,
             seen_sha256=seen_sha256,
+            origin=origin,
         )
         failpoint("decision.after_decision_file")
         await self.after_decision(request, user=user, result=result)

@@ -16,6 +16,7 @@ from approvals import (
     DecisionResult,
     EditResult,
     Escalated,
+    Origin,
     QuorumCompleted,
     expired,
     may_decide,
@@ -104,7 +105,9 @@ class Governing:
             return "the tool changed since it was asked for; deny this and ask again"
         return tool
 
-    async def edit_form(self, approval_id: str, *, user: str) -> EditForm | str:
+    async def edit_form(
+        self, approval_id: str, *, user: str, origin: Origin | None = None
+    ) -> EditForm | str:
         """The prefilled form for ``user`` to edit this request, or why they may not."""
         rt = self.rt
         request = self._request(approval_id)
@@ -116,7 +119,9 @@ class Governing:
             return "it has expired"
         if not (capsule.policy.allow_edit and rt.policy.rule_for(capsule.tool).allow_edit):
             return "the policy does not allow editing this tool's arguments"
-        refusal = await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)
+        refusal = await may_decide(
+            request, user=user, policy=rt.policy, groups=rt.groups, origin=origin
+        )
         if refusal is not None:
             return refusal
         tool = self._tool_for(request)
@@ -160,6 +165,7 @@ class Governing:
         arguments: dict[str, Any],
         base_sha256: str,
         reason: str = "",
+        origin: Origin | None = None,
     ) -> EditResult:
         """Record ``user``'s edit of the arguments they were shown as their approval of
         the edited call (checked again here: a caller may skip ``check_edit``)."""
@@ -182,6 +188,7 @@ class Governing:
             policy=rt.policy,
             groups=rt.groups,
             clock=rt.clock,
+            origin=origin,
         )
         await self.after_decision(request, user=user, result=result)
         return result

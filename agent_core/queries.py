@@ -14,6 +14,7 @@ from approvals import (
     ApprovalsError,
     Capsule,
     CardRef,
+    Origin,
     Stale,
     Unchecked,
     expired,
@@ -134,7 +135,9 @@ class Queries:
         """Approved, but too late to start: the call never runs (None otherwise)."""
         return ApprovalRequest.open(self.rt.home, approval_id, clock=self.rt.clock).stale()
 
-    async def may_decide(self, approval_id: str, *, user: str) -> str | None:
+    async def may_decide(
+        self, approval_id: str, *, user: str, origin: Origin | None = None
+    ) -> str | None:
         """Why ``user`` may not decide this request now (decided, expired, not allowed)."""
         rt = self.rt
         request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
@@ -143,7 +146,9 @@ class Queries:
             return decided
         if expired(request.capsule, rt.clock.now()):
             return "it has expired"
-        return await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)
+        return await may_decide(
+            request, user=user, policy=rt.policy, groups=rt.groups, origin=origin
+        )
 
     # reading ----------------------------------------------------------------------
     async def pending_for(

@@ -47,6 +47,7 @@ from .governance import (
     sweep_timers,
 )
 from .governed import CurrentCall
+from .origin import Installation, Origin
 from .policy import Policy, PolicyRule, load_policy, parse_duration
 from .read_once import read_once
 from .records import (
@@ -92,8 +93,10 @@ __all__ = [
     "ExecutionResult",
     "GroupResolver",
     "HashMismatchError",
+    "Installation",
     "MembershipUnknown",
     "NoGroups",
+    "Origin",
     "Policy",
     "PolicyError",
     "PolicyRule",

@@ -7,6 +7,10 @@ allow the person, so tightening a policy applies to requests already waiting.
 An escalation (``governance.py``) adds approvers to one request: its record names them,
 and both rules then count them as approvers of that request. The requester stays
 excluded whoever is added.
+
+An ``anyone`` rule is open to the organization signoff is installed in (``origin``): a
+person of another organization in a shared channel decides only where a rule (or an
+escalation) names them or a group they are in.
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from .errors import MembershipUnknown
+from .origin import Origin
 from .policy import PolicyRule
 
 __all__ = ["GroupResolver", "NoGroups", "StaticGroups", "Unchecked", "authorize"]
+
+_OUTSIDE = (
+    "you are in another organization than the one signoff is installed in, and this "
+    "tool's approvers are anyone of that organization; its policy can name you"
+)
 
 
 class Unchecked(str):
@@ -53,13 +63,16 @@ async def _allowed_by(
     askers: tuple[str, ...],
     groups: GroupResolver,
     escalated: tuple[str, ...],
+    origin: Origin | None,
 ) -> str | None:
     """The reason for a refusal, or None when allowed."""
     if user in askers and not rule.allow_self_approval:
         return "you asked for this call, so someone else must decide it"
-    if rule.open_to_anyone or user in rule.approver_users or user in escalated:
+    if user in rule.approver_users or user in escalated:
         return None
-    unknown = False
+    if rule.open_to_anyone and (origin is None or not origin.outside):
+        return None
+    unknown = False  # from here on, under an open rule only an escalated group can name them
     for group in (*rule.approver_groups, *(g for g in escalated if g.startswith("S"))):
         try:
             if user in await groups.members(group):
@@ -76,6 +89,8 @@ async def _allowed_by(
             "signoff could not check with Slack who is in its approver group just now; "
             "try again in a moment"
         )
+    if rule.open_to_anyone:
+        return _OUTSIDE
     extra = f"; escalated to: {' '.join(escalated)}" if escalated else ""
     return f"you are not an approver for this tool (approvers: {rule.describe()}{extra})"
 
@@ -88,12 +103,14 @@ async def authorize(
     current: PolicyRule,
     groups: GroupResolver,
     escalated: tuple[str, ...] = (),
+    origin: Origin | None = None,
 ) -> str | None:
     """Why ``user`` may not decide, or None: both rules must allow them (``escalated``:
-    the approvers an escalation added to this request)."""
+    the approvers an escalation added to this request; ``origin``: the organization the
+    decision comes from, None for an operator's terminal)."""
     askers = (requester,) if isinstance(requester, str) else requester
     for rule in (snapshot, current):
-        refusal = await _allowed_by(rule, user, askers, groups, escalated)
+        refusal = await _allowed_by(rule, user, askers, groups, escalated, origin)
         if refusal is not None:
             return refusal
     return None

@@ -19,6 +19,7 @@ from sessions import utc_iso
 from .authorize import GroupResolver, Unchecked, authorize
 from .capsule import Capsule
 from .governed import CurrentCall
+from .origin import Origin
 from .policy import Policy, PolicyRule
 from .request import ApprovalRequest
 
@@ -39,9 +40,15 @@ def expired(capsule: Capsule, now: datetime) -> bool:
 
 
 async def may_decide(
-    request: ApprovalRequest, *, user: str, policy: Policy, groups: GroupResolver
+    request: ApprovalRequest,
+    *,
+    user: str,
+    policy: Policy,
+    groups: GroupResolver,
+    origin: Origin | None = None,
 ) -> str | None:
-    """Why ``user`` may not decide this request now, or None when they may."""
+    """Why ``user`` may not decide this request now, or None when they may (``origin``:
+    the organization their click came from; None: an operator's terminal)."""
     capsule = request.capsule
     return await authorize(
         user=user,
@@ -50,6 +57,7 @@ async def may_decide(
         current=policy.rule_for(capsule.tool),
         groups=groups,
         escalated=request.escalated_approvers(),
+        origin=origin,
     )
 
 

@@ -15,6 +15,7 @@ from sessions import Clock, Home, check_approval_id, check_slack_id, utc_iso
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import expired, may_decide, reason_missing
+from .origin import Origin
 from .outcomes import (
     AlreadyDecided,
     AlreadyVoted,
@@ -111,6 +112,7 @@ async def record_decision(
     groups: GroupResolver,
     clock: Clock,
     seen_sha256: str | None = None,
+    origin: Origin | None = None,
 ) -> DecisionResult:
     """Authorize ``user`` now and record their decision (or vote); the first final one wins.
 
@@ -122,7 +124,7 @@ async def record_decision(
     now = clock.now()
     if (done := await settled(request, now, policy=policy, groups=groups)) is not None:
         return done
-    refusal = await may_decide(request, user=user, policy=policy, groups=groups)
+    refusal = await may_decide(request, user=user, policy=policy, groups=groups, origin=origin)
     refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:
         return Refused(capsule, refusal)
@@ -153,6 +155,7 @@ async def decide(
     groups: GroupResolver,
     clock: Clock,
     seen_sha256: str | None = None,
+    origin: Origin | None = None,
 ) -> DecisionResult:
     """``record_decision`` for an approval id; both ids are checked before any look-up."""
     user = check_slack_id(user)
@@ -166,4 +169,5 @@ async def decide(
         groups=groups,
         clock=clock,
         seen_sha256=seen_sha256,
+        origin=origin,
     )

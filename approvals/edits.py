@@ -31,6 +31,7 @@ from .decisions import (
     record_decision,
     settled,
 )
+from .origin import Origin
 from .policy import Policy
 from .records import Edit
 from .request import ApprovalRequest
@@ -89,6 +90,7 @@ async def record_edit(
     policy: Policy,
     groups: GroupResolver,
     clock: Clock,
+    origin: Origin | None = None,
 ) -> EditResult:
     """Record ``user``'s edit of the arguments they were shown (``base_sha256``) as their
     approval of the edited call; the first edit of a given version wins."""
@@ -99,7 +101,7 @@ async def record_edit(
         return done
     if not (capsule.policy.allow_edit and policy.rule_for(capsule.tool).allow_edit):
         return Refused(capsule, "the policy does not allow editing this tool's arguments")
-    refusal = await may_decide(request, user=user, policy=policy, groups=groups)
+    refusal = await may_decide(request, user=user, policy=policy, groups=groups, origin=origin)
     refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:
         return Refused(capsule, refusal)

@@ -26,10 +26,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from agent_core.engine import Engine
-from approvals import (
-    ApprovalsError,
-    Capsule,
-)
+from approvals import ApprovalsError, Capsule, Installation, Origin
 from sessions import SessionsError, ThreadKey
 
 from .cards import APPROVE, DENY
@@ -76,6 +73,9 @@ class _Answers:
     async def still_sees(self, capsule: Capsule, *, user: str) -> str | None:
         return await self.clicks.still_sees(capsule, user=user)
 
+    def origin(self, team: str | None) -> Origin | None:
+        return self.clicks.origin(team)
+
     async def decide(
         self,
         capsule: Capsule,
@@ -84,6 +84,7 @@ class _Answers:
         approve: bool,
         reason: str = "",
         seen_sha256: str | None = None,
+        origin: Origin | None = None,
     ) -> None:
         where = self.where if self.where is not None else self.clicks.engine.card_thread(capsule)
         await self.clicks.decide(
@@ -93,6 +94,7 @@ class _Answers:
             where=where,
             reason=reason,
             seen_sha256=seen_sha256,
+            origin=origin,
         )
 
 
@@ -101,8 +103,16 @@ def _from_home(payload: BlockActionsPayload) -> bool:
     return payload.container.type == "view" and view is not None and view.type == "home"
 
 
-def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = None) -> None:
-    clicks = Clicks(engine, home, ChannelMembers(app.client))
+def register_actions(
+    app: AsyncApp,
+    engine: Engine,
+    *,
+    home: HomeTab | None = None,
+    installation: Installation | None = None,
+) -> None:
+    """``installation``: the organization signoff is installed in (``auth.test``), which
+    an ``anyone`` rule is open to; None: clicks are not asked where they come from."""
+    clicks = Clicks(engine, home, ChannelMembers(app.client), installation)
 
     async def on_click(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
@@ -130,7 +140,8 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             if action.action_id == APPROVE:
                 await approve_clicked(engine, _Answers(clicks, where), client, payload, capsule)
                 return
-            refusal = await engine.may_decide(capsule.id, user=user)
+            origin = clicks.origin(payload.user.team_id)
+            refusal = await engine.may_decide(capsule.id, user=user, origin=origin)
             reason_required = engine.needs_reason(capsule.id)
         except (SessionsError, ApprovalsError) as exc:
             # Raised here, right after the ack, Bolt would withhold that ack (the person
@@ -141,7 +152,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         # Deny: ask for an optional reason, but only someone who may still deny it.
         if refusal is not None:
             # The decision path says exactly why (already decided, expired, not allowed).
-            await clicks.decide(capsule, user=user, approve=False, where=where)
+            await clicks.decide(capsule, user=user, approve=False, where=where, origin=origin)
             return
         key = engine.open_form(
             kind="deny",
@@ -159,7 +170,7 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
             )
         except (SlackApiError, KeyError, TypeError, ValueError) as exc:
             log.info("could not open the deny modal (%s); denying without a reason", failure(exc))
-            await clicks.decide(capsule, user=user, approve=False, where=where)
+            await clicks.decide(capsule, user=user, approve=False, where=where, origin=origin)
 
     async def on_deny_reason(ack: Any, body: dict[str, Any]) -> None:
         try:
@@ -202,8 +213,9 @@ def register_actions(app: AsyncApp, engine: Engine, *, home: HomeTab | None = No
         if (refusal := await clicks.still_sees(capsule, user=payload.user.id)) is not None:
             clicks.tell(where, payload.user.id, literal(refusal))
             return
+        origin = clicks.origin(payload.user.team_id)
         await clicks.decide(
-            capsule, user=payload.user.id, approve=False, where=where, reason=reason
+            capsule, user=payload.user.id, approve=False, where=where, reason=reason, origin=origin
         )
 
     app.action(APPROVE)(guarded(on_click))

@@ -30,6 +30,7 @@ from slack_bolt.app.async_app import AsyncApp
 
 from agent_core.engine import Engine
 from agent_core.observe import guarded
+from approvals import Installation
 from sessions import Clock, Home, HomeViewers, SystemClock
 
 from .actions import register_actions
@@ -152,7 +153,12 @@ class SignoffBot:
                 process_before_response=False,
             )
             home_tab.bind(engine, client, bot_user=str(me["user_id"]))
-            register_actions(app, engine, home=home_tab)
+            # "Anyone" in a policy is anyone of this organization (a Slack Connect guest's
+            # click names theirs); on Enterprise Grid a click names the enterprise.
+            installed = Installation(
+                team=str(me.get("team_id") or ""), enterprise=str(me.get("enterprise_id") or "")
+            )
+            register_actions(app, engine, home=home_tab, installation=installed)
             register_commands(app, engine, client)
             register_fallbacks(app)  # last: Bolt runs the first listener that matches
 

@@ -3,7 +3,8 @@ against before anything is decided (``actions`` registers the handlers that use 
 
 A click is judged as Slack says now: whoever cannot see the conversation a card is in
 (a private channel or group DM they left, or a payload from someone never in it) decides
-nothing, by a click or by a form the click opened.
+nothing, by a click or by a form the click opened. Which organization it came from (its
+``user.team_id``) goes to the engine as an ``Origin``; the policy says what that allows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import secrets
 from typing import Literal
 
 from agent_core.engine import Engine
-from approvals import AlreadyDecided, ApprovalsError, Capsule, MembershipUnknown
+from approvals import (
+    AlreadyDecided,
+    ApprovalsError,
+    Capsule,
+    Installation,
+    MembershipUnknown,
+    Origin,
+)
 from sessions import SessionsError, ThreadKey
 
 from .decision_answers import CANNOT_READ, what_to_tell
@@ -37,13 +45,27 @@ _NOT_IN = "You may not decide this request: you are not in the conversation its 
 
 
 class Clicks:
-    def __init__(self, engine: Engine, home: HomeTab | None, members: ChannelMembers) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        home: HomeTab | None,
+        members: ChannelMembers,
+        installation: Installation | None = None,
+    ) -> None:
         self.engine = engine
         self.home = home
         self.members = members
+        self.installation = installation
         # Deny modals opened from a Home tab (their answer goes back there), newest last;
         # a modal never submitted is forgotten after a while.
         self.home_forms: dict[str, None] = {}
+
+    def origin(self, team: str | None) -> Origin | None:
+        """Where a click naming ``team`` (its ``user.team_id``) comes from: a click that
+        names none is counted as from outside (Slack always names one)."""
+        if self.installation is None:
+            return None
+        return Origin(team=team or "", installation=self.installation)
 
     def opened_from_home(self, form_key: str) -> None:
         self.home_forms[form_key] = None
@@ -117,10 +139,16 @@ class Clicks:
         where: Where,
         reason: str = "",
         seen_sha256: str | None = None,
+        origin: Origin | None = None,
     ) -> None:
         try:
             result = await self.engine.decide(
-                capsule.id, user=user, approve=approve, reason=reason, seen_sha256=seen_sha256
+                capsule.id,
+                user=user,
+                approve=approve,
+                reason=reason,
+                seen_sha256=seen_sha256,
+                origin=origin,
             )
         except (SessionsError, ApprovalsError) as exc:
             # The details (paths, hashes) go to the log, not to the person clicking.

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.arg_edit import GENERAL
 from agent_core.engine import Engine
-from approvals import ApprovalsError, Capsule, EditRecorded, EditResult
+from approvals import ApprovalsError, Capsule, EditRecorded, EditResult, Origin
 from sessions import SessionsError, ThreadKey
 
 from .card_governance import EDIT, seen_hash
@@ -63,6 +63,10 @@ class Answers(Protocol):
         """Why ``user`` may not decide ``capsule`` with a form submitted now, or None."""
         ...
 
+    def origin(self, team: str | None) -> Origin | None:
+        """The organization a payload naming ``team`` (``user.team_id``) comes from."""
+        ...
+
     async def decide(
         self,
         capsule: Capsule,
@@ -71,6 +75,7 @@ class Answers(Protocol):
         approve: bool,
         reason: str = "",
         seen_sha256: str | None = None,
+        origin: Origin | None = None,
     ) -> None: ...
 
 
@@ -93,11 +98,11 @@ async def approve_clicked(
 ) -> None:
     """Approve: at once, or through a reason modal when the policy wants a reason."""
     user, seen = payload.user.id, seen_hash(payload.actions[0].block_id)
-    if not engine.needs_reason(capsule.id):
-        await answers.decide(capsule, user=user, approve=True, seen_sha256=seen)
-        return
-    if await engine.may_decide(capsule.id, user=user) is not None:
-        await answers.decide(capsule, user=user, approve=True, seen_sha256=seen)  # says why
+    origin = answers.origin(payload.user.team_id)
+    if not engine.needs_reason(capsule.id) or (
+        await engine.may_decide(capsule.id, user=user, origin=origin) is not None
+    ):  # at once; or refused, and the decision says why
+        await answers.decide(capsule, user=user, approve=True, seen_sha256=seen, origin=origin)
         return
     current = engine.current_hash(capsule.id)
     edited = _edited_since(capsule, seen, current)
@@ -152,7 +157,8 @@ def register_governance(
             edited = _edited_since(
                 capsule, seen_hash(action.block_id), engine.current_hash(capsule.id)
             )
-            form = None if edited else await engine.edit_form(capsule.id, user=user)
+            origin = answers.origin(payload.user.team_id)
+            form = None if edited else await engine.edit_form(capsule.id, user=user, origin=origin)
         except (SessionsError, ApprovalsError) as exc:
             log.warning("edit of %s refused: %s", capsule.id, exc)
             return
@@ -245,6 +251,7 @@ def register_governance(
                 arguments=arguments,
                 base_sha256=form.args_sha256,
                 reason=reason,
+                origin=answers.origin(payload.user.team_id),
             )
         except (SessionsError, ApprovalsError, ValueError) as exc:
             # The form is closed by now (acked above): the approver is told apart.
@@ -285,7 +292,12 @@ def register_governance(
             there.tell(engine.card_thread(capsule), payload.user.id, literal(refusal))
             return
         await there.decide(
-            capsule, user=payload.user.id, approve=True, reason=reason, seen_sha256=form.args_sha256
+            capsule,
+            user=payload.user.id,
+            approve=True,
+            reason=reason,
+            seen_sha256=form.args_sha256,
+            origin=there.origin(payload.user.team_id),
         )
 
     app.action(EDIT)(guarded(on_edit))

@@ -1,0 +1,102 @@
+"""Under an ``anyone`` rule only the organization signoff is installed in decides.
+
+#ops is shared (Slack Connect) with a guest from another organization: they see the card
+and its buttons, and their click's ``user.team_id`` is their own team. "Anyone" is anyone
+of the installation's organization; naming the guest's user id opens a tool to them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from conftest import FAST
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    bot_reply,
+    decision,
+    ephemeral,
+    ephemeral_texts,
+    existing_decision,
+    has_buttons,
+    mention,
+    restarts,
+    until,
+    wait_card,
+    write_policy,
+)
+
+from bot.cards import APPROVE, DENY
+from bot.config import Settings
+from localslack import LocalSlack, WorkspaceConfig
+from localslack.config import UserSpec
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+GUEST = UserSpec(id="U0GUEST", name="gina", team_id="T0PARTNER")
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    """The suite's workspace, its #ops shared with a guest from another organization."""
+    base = WorkspaceConfig(seed=7, timing=FAST)
+    channels = tuple(
+        dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
+        for c in base.channels
+    )
+    config = dataclasses.replace(base, users=(*base.users, GUEST), channels=channels)
+    async with LocalSlack(config) as server:
+        yield server
+
+
+async def _asked(
+    slack: LocalSlack, start_bot: BotFactory, policy: Path | None
+) -> tuple[str, dict[str, Any]]:
+    await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    return thread, await wait_card(slack, thread)
+
+
+@pytest.mark.parametrize("policy", ["none", "anyone"])
+async def test_a_guest_of_another_organization_may_not_decide_under_anyone(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path, policy: str
+) -> None:
+    text = '[default]\napprovers = ["anyone"]\n'
+    path = write_policy(tmp_path / "policy.toml", text) if policy == "anyone" else None
+    thread, card = await _asked(slack, start_bot, path)
+    approval = approval_id_of(card)
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user=GUEST.id, action_id=APPROVE)
+    told = await ephemeral(slack, GUEST.id, "another organization")
+    assert told["text"].startswith("You may not decide this request")
+    # A deny from the guest is refused the same way, and opens no modal.
+    await slack.click_button(channel=OPS, ts=card["ts"], user=GUEST.id, action_id=DENY)
+    await until(lambda: len(ephemeral_texts(slack, GUEST.id)) == 2, what="a second refusal")
+    assert "another organization" in ephemeral_texts(slack, GUEST.id)[1]
+    assert slack.calls("views.open") == []
+    assert decision(settings.home, approval) is None
+    assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))
+    assert restarts(settings.home) == 0
+
+    # A colleague of the installation's own organization still may.
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished")
+    assert existing_decision(settings.home, approval)["deciders"] == ["U0BOB"]
+    assert restarts(settings.home) == 1
+
+
+async def test_a_guest_named_by_the_policy_may_approve(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    named = write_policy(tmp_path / "policy.toml", f'[default]\napprovers = ["{GUEST.id}"]\n')
+    thread, card = await _asked(slack, start_bot, named)
+    await slack.click_button(channel=OPS, ts=card["ts"], user=GUEST.id, action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished")
+    assert existing_decision(settings.home, approval_id_of(card))["deciders"] == [GUEST.id]
+    assert restarts(settings.home) == 1

@@ -1,0 +1,65 @@
+"""Under an ``anyone`` rule only the installation's organization decides; a rule that
+names a person (or a group they are in) opens it to them wherever they come from."""
+
+from __future__ import annotations
+
+import pytest
+
+from approvals import Installation, Origin, PolicyRule, StaticGroups, authorize
+
+HOME = Installation(team="T0LOCAL")
+GRID = Installation(team="T0LOCAL", enterprise="E0GRID")
+ANYONE = PolicyRule()
+NAMED = PolicyRule(approver_users=("U0GUEST",))
+GROUP = PolicyRule(approver_groups=("S0OPS",))
+GROUPS = StaticGroups({"S0OPS": frozenset({"U0GUEST"})})
+
+
+async def _refusal(rule: PolicyRule, origin: Origin | None, user: str = "U0GUEST") -> str | None:
+    return await authorize(
+        user=user, requester="U0ALICE", snapshot=rule, current=rule, groups=GROUPS, origin=origin
+    )
+
+
+@pytest.mark.parametrize(
+    ("installation", "team"),
+    [(HOME, "T0PARTNER"), (HOME, ""), (GRID, "E0OTHER"), (GRID, "T0PARTNER")],
+)
+async def test_anyone_refuses_another_organization(installation: Installation, team: str) -> None:
+    refusal = await _refusal(ANYONE, Origin(team=team, installation=installation))
+    assert refusal is not None and "another organization" in refusal
+
+
+@pytest.mark.parametrize(
+    ("installation", "team"), [(HOME, "T0LOCAL"), (GRID, "T0LOCAL"), (GRID, "E0GRID")]
+)
+async def test_anyone_is_anyone_of_the_installation(installation: Installation, team: str) -> None:
+    assert await _refusal(ANYONE, Origin(team=team, installation=installation)) is None
+
+
+@pytest.mark.parametrize("rule", [NAMED, GROUP])
+async def test_a_rule_that_names_them_opens_it_to_another_organization(rule: PolicyRule) -> None:
+    assert await _refusal(rule, Origin(team="T0PARTNER", installation=HOME)) is None
+
+
+async def test_an_escalation_that_names_them_counts_too() -> None:
+    refusal = await authorize(
+        user="U0GUEST",
+        requester="U0ALICE",
+        snapshot=ANYONE,
+        current=ANYONE,
+        groups=GROUPS,
+        escalated=("U0GUEST",),
+        origin=Origin(team="T0PARTNER", installation=HOME),
+    )
+    assert refusal is None
+
+
+async def test_a_decision_without_an_origin_is_the_operators() -> None:
+    """``signoff approve --as``: no click, no team; a local operator is the installation."""
+    assert await _refusal(ANYONE, None) is None
+
+
+async def test_the_requester_is_still_told_they_asked() -> None:
+    refusal = await _refusal(ANYONE, Origin(team="T0PARTNER", installation=HOME), user="U0ALICE")
+    assert refusal is not None and "someone else must decide" in refusal
