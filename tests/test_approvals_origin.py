@@ -4,8 +4,20 @@ names a person (or a group they are in) opens it to them wherever they come from
 from __future__ import annotations
 
 import pytest
+from governance_support import park, request
 
-from approvals import Installation, Origin, PolicyRule, StaticGroups, authorize
+from approvals import (
+    Installation,
+    Origin,
+    Policy,
+    PolicyRule,
+    Refused,
+    StaticGroups,
+    VoteCounted,
+    authorize,
+    decide,
+)
+from sessions import FixedClock, Home
 
 HOME = Installation(team="T0LOCAL")
 GRID = Installation(team="T0LOCAL", enterprise="E0GRID")
@@ -63,3 +75,25 @@ async def test_a_decision_without_an_origin_is_the_operators() -> None:
 async def test_the_requester_is_still_told_they_asked() -> None:
     refusal = await _refusal(ANYONE, Origin(team="T0PARTNER", installation=HOME), user="U0ALICE")
     assert refusal is not None and "someone else must decide" in refusal
+
+
+async def test_a_guests_vote_toward_a_quorum_is_refused_and_not_written(
+    home: Home, clock: FixedClock
+) -> None:
+    """Through the decision path a click takes: a guest's vote is not a vote."""
+    rule = PolicyRule(quorum=2)
+    capsule = park(home, clock, rule)
+    policy = Policy(default=rule)
+    guest = Origin(team="T0PARTNER", installation=HOME)
+    result = await decide(
+        home, capsule.id, user="U0GUEST", approve=True, policy=policy,
+        groups=GROUPS, clock=clock, origin=guest,
+    )  # fmt: skip
+    assert isinstance(result, Refused) and "another organization" in result.reason
+    assert request(home, capsule, clock).approvals(request(home, capsule, clock).current()) == ()
+    ours = Origin(team="T0LOCAL", installation=HOME)
+    counted = await decide(
+        home, capsule.id, user="U0BOB", approve=True, policy=policy,
+        groups=GROUPS, clock=clock, origin=ours,
+    )  # fmt: skip
+    assert isinstance(counted, VoteCounted) and counted.voters == ("U0BOB",)
