@@ -14,12 +14,16 @@ marked beside it, so that the same thing delivered again, even to the next proce
 found kept (``kept_as``) instead of kept twice::
 
     quarantine/keys/2026-11-02/<32 hex: the name's SHA-256>   (holds the record's id)
+
+Only today's and yesterday's marks are read; the writes that follow remove older ones,
+``PRUNE_BATCH`` at a time, so the marks of a home stay about two days' worth.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -45,6 +49,9 @@ __all__ = ["Quarantine", "QuarantineRecord"]
 # are far smaller; this bounds what one bad frame can cost on disk).
 MAX_PAYLOAD_BYTES = 256 * 1024
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The most marks one write removes of the days no lookup reads any more: a write never
+# stalls on a day of thousands, and each removes more than it adds, so they run out.
+PRUNE_BATCH = 256
 
 
 class QuarantineRecord(Record):
@@ -88,6 +95,9 @@ class Quarantine:
         self.daily_limit = daily_limit
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
+        # The oldest day ``kept_as`` reads when no mark before it was left (None: not
+        # looked yet), so a write lists the marks' days once a day, not each time.
+        self._marks_clean_from: str | None = None
 
     def put(
         self,
@@ -128,7 +138,40 @@ class Quarantine:
             for key in keys:
                 with contextlib.suppress(AlreadyExistsError):
                     create_only(marks / _digest(key), record.id.encode("ascii"))
+        self._prune_marks(now)
         return record
+
+    def _prune_marks(self, now: datetime) -> None:
+        """Remove up to ``PRUNE_BATCH`` marks of the days before yesterday, which
+        ``kept_as`` no longer reads, and each day's directory once it is empty: kept, they
+        made a directory a day without end. Only marks: the records are for a person."""
+        oldest_read = (now - timedelta(days=1)).strftime("%Y-%m-%d")
+        if self._marks_clean_from == oldest_read:
+            return
+        keys = self.root / "keys"
+        try:
+            stale = sorted(d for d in os.listdir(keys) if _DAY.fullmatch(d) and d < oldest_read)
+        except OSError:
+            return  # no marks yet (or none readable): nothing this write can do
+        budget, clean = PRUNE_BATCH, True
+        for day in stale:
+            directory = keys / day
+            try:
+                with os.scandir(directory) as entries:
+                    names = [e.name for e in itertools.islice(entries, budget)]
+                for name in names:
+                    with contextlib.suppress(FileNotFoundError):  # another process's prune
+                        os.unlink(directory / name)
+                budget -= len(names)
+                os.rmdir(directory)
+            except FileNotFoundError:
+                continue  # pruned by another process meanwhile
+            except OSError:
+                clean = False  # not empty yet (the budget ran out), or not ours to remove
+            if budget == 0:
+                return
+        if clean:
+            self._marks_clean_from = oldest_read
 
     def kept_as(self, keys: Sequence[str]) -> str | None:
         """The id of the record marked with one of ``keys`` today or yesterday (Slack
