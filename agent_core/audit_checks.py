@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from approvals import ApprovalRequest, CurrentCall, Decision, HashMismatchError
 from approvals.sealing import read_seal, seal_problems
+from approvals.vote_files import vote_file_problems
 from sessions import (
     CorruptRecordError,
     Home,
@@ -67,6 +68,8 @@ def integrity(request: ApprovalRequest, decision: Decision | None) -> list[str]:
                 f"but its decision is {decision.verdict if decision else 'missing'}: "
                 "not approved"
             )
+    # A vote held under another's name counts for nobody; it was not written by signoff.
+    problems += vote_file_problems(request.session_dir, request.id)
     told = request.told()
     if decision is None and told is not None:
         # Only a decided request is told: its decision was removed.

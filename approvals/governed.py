@@ -34,6 +34,7 @@ from .records import (
     vote_key,
     write_record,
 )
+from .vote_files import misnamed
 
 __all__ = ["CurrentCall", "GovernedFiles", "after"]
 
@@ -133,8 +134,9 @@ class GovernedFiles:
         suffix = "votes" if edit == 0 else f"votes-{edit}"
         return self.session_dir / "approvals" / f"{self.id}.{suffix}"
 
-    def votes(self, edit: int | None = None) -> list[Vote]:
-        """The votes cast for the arguments of ``edit`` (default: the current ones)."""
+    def votes(self, edit: int | None = None, *, counting: bool = False) -> list[Vote]:
+        """The votes cast for the arguments of ``edit`` (default: the current ones);
+        ``counting``: only those whose file's name is what they hold (``vote_files``)."""
         if edit is None:
             edit = len(self.edits())
         directory = self._votes_dir(edit)
@@ -142,7 +144,12 @@ class GovernedFiles:
             names = sorted(n for n in directory.iterdir() if n.name.endswith(".json"))
         except FileNotFoundError:
             return []
-        found = [v for n in names if (v := read_optional(n, Vote)) is not None]
+        found = [
+            v
+            for n in names
+            if (v := read_optional(n, Vote)) is not None
+            and not (counting and misnamed(n, v, self.id))
+        ]
         return sorted(found, key=lambda v: (v.at, v.user, v.round))
 
     def write_vote(self, vote: Vote, *, edit: int = 0) -> bool:
@@ -163,7 +170,7 @@ class GovernedFiles:
     def counted(self, call: CurrentCall | None = None) -> dict[str, str]:
         """``approvals``, each person with the approval of theirs that counts (its key)."""
         call = call or self.current()
-        votes = self.votes(call.edit)
+        votes = self.votes(call.edit, counting=True)
         gone = {key for vote in votes for key in vote.discounted}
         given: list[tuple[str, str]] = []
         if call.edit:

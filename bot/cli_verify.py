@@ -8,6 +8,7 @@ session(s)". A person running verify after an incident must hear of both.
 
 from __future__ import annotations
 
+from approvals.vote_files import vote_file_problems
 from sessions import (
     CorruptRecordError,
     Home,
@@ -87,6 +88,9 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
         try:
             report = verify_session(home, sid)
             missing = _missing_parent(home, sid)
+            # Votes come after the seal, which only checks their names' form: what each
+            # holds is checked here (a file that names one person and holds another's).
+            report.problems += vote_file_problems(home.session_dir(sid))
         except OSError as exc:
             # Not this reader's to read (another user's session): a problem to report,
             # and the other sessions still checked, as a tampered one would be.

@@ -1,0 +1,77 @@
+"""A quorum's vote is one file per approval, named by who cast it (``Vote.key``). A file
+whose name says one person (or one request) and whose content another — a home edited by
+hand, or restored wrong — was counted for whom its content names, and ``signoff verify``
+said "0 with problems". Now such a file counts for nobody, and verify names it (exit 1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from governance_support import approval_on_disk, approve, park, request
+from test_cli_errors import env_for, signoff
+
+from approvals import Capsule, NoGroups, Policy, PolicyRule, sweep_timers
+from approvals.records import Vote
+from sessions import FixedClock, Home, utc_iso
+
+RULE = PolicyRule(quorum=2, approver_users=("U0BOB", "U0CAROL", "U0DAVE"))
+POLICY = Policy(default=RULE)
+
+
+def _vote_as(capsule: Capsule, clock: FixedClock, user: str, *, approval_id: str = "") -> bytes:
+    vote = Vote(
+        approval_id=approval_id or capsule.id,
+        user=user,
+        approve=True,
+        at=utc_iso(clock.now()),
+        args_sha256=capsule.args_sha256,
+    )
+    return vote.model_dump_json().encode()
+
+
+def _votes_dir(home: Home, capsule: Capsule, clock: FixedClock) -> Path:
+    return request(home, capsule, clock).session_dir / "approvals" / f"{capsule.id}.votes"
+
+
+async def test_a_vote_file_holding_another_persons_vote_counts_for_nobody(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, RULE)
+    approval_on_disk(home, capsule, clock, "U0BOB")
+    # Named Carol's, it holds Dave's approval: Dave never clicked.
+    (_votes_dir(home, capsule, clock) / "U0CAROL.json").write_bytes(
+        _vote_as(capsule, clock, "U0DAVE")
+    )
+    assert request(home, capsule, clock).approvals() == ("U0BOB",)
+    # Nor does a sweep complete a quorum with it (as it did: Bob and "Dave").
+    request(home, capsule, clock).arm_timer(utc_iso(clock.now()))
+    clock.advance(timedelta(minutes=1))
+    await sweep_timers(home, policy=POLICY, clock=clock, groups=NoGroups())
+    assert request(home, capsule, clock).decision() is None
+    # Dave's own click is his first approval, and with Bob's a quorum.
+    await approve(home, capsule, "U0DAVE", clock, policy=POLICY)
+    decided = request(home, capsule, clock).decision()
+    assert decided is not None and decided.deciders == ("U0BOB", "U0DAVE")
+
+
+def test_verify_names_a_vote_file_whose_content_is_not_its_name(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, RULE)
+    other = park(home, clock, RULE)
+    approval_on_disk(home, capsule, clock, "U0BOB")
+    votes = _votes_dir(home, capsule, clock)
+    env = env_for(home.root)
+    assert signoff("verify", env=env).returncode == 0  # as a vote process writes them: ok
+
+    (votes / "U0CAROL.json").write_bytes(_vote_as(capsule, clock, "U0DAVE"))
+    # Another request's vote, under its own person's name, copied into this one's votes.
+    (votes / "U0DAVE.json").write_bytes(_vote_as(capsule, clock, "U0DAVE", approval_id=other.id))
+    done = signoff("verify", env=env)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    [line] = [x for x in done.stdout.splitlines() if "TAMPERED" in x]
+    assert line.startswith(f"{capsule.session_id}: TAMPERED: ")
+    assert f"{capsule.id}.votes/U0CAROL.json holds a vote by U0DAVE" in line
+    assert f"{capsule.id}.votes/U0DAVE.json holds a vote for {other.id}" in line
+    assert done.stdout.strip().endswith("1 with problems")
