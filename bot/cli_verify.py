@@ -12,6 +12,7 @@ from approvals.vote_files import vote_file_problems
 from sessions import (
     CorruptRecordError,
     Home,
+    LockBusyError,
     NotFoundError,
     SessionFiles,
     check_session_id,
@@ -91,6 +92,12 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
             # Votes come after the seal, which only checks their names' form: what each
             # holds is checked here (a file that names one person and holds another's).
             report.problems += vote_file_problems(home.session_dir(sid))
+        except LockBusyError as exc:
+            # Its lock held past the bound (a process stopped inside its state change):
+            # not checked, which is not "fine"; the other sessions still are.
+            print(f"{sid}: BUSY: {exc}; not checked")
+            bad += 1
+            continue
         except OSError as exc:
             # Not this reader's to read (another user's session): a problem to report,
             # and the other sessions still checked, as a tampered one would be.

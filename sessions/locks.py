@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -41,18 +42,39 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def dir_lock(directory: Path) -> Iterator[None]:
+def dir_lock(directory: Path, *, give_up_after: float | None = None) -> Iterator[None]:
     """Hold an exclusive lock on a directory itself: no lock file to create or list.
 
     Linux allows flock on a directory opened read-only; a rename keeps the lock (it
-    belongs to the inode).
+    belongs to the inode). ``give_up_after``: ``LockBusyError`` once it was not free for
+    that long (its holder may be a stopped process, which holds it without end); None:
+    wait on.
     """
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if give_up_after is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            _flock_within(fd, directory, give_up_after)
         yield
     finally:
         os.close(fd)
+
+
+def _flock_within(fd: int, path: Path, seconds: float) -> None:
+    """``fd`` locked exclusively, polled with LOCK_NB (flock itself has no timeout)."""
+    give_up, delay = time.monotonic() + seconds, 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= give_up:
+                raise LockBusyError(
+                    f"{path} stayed locked for {seconds:g} s (is a process holding it stopped?)"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 @contextmanager

@@ -14,11 +14,17 @@ from .locks import dir_lock
 from .manifest import VerifyReport, verify
 from .store import SessionStore
 
-__all__ = ["verify_session"]
+__all__ = ["VERIFY_LOCK_WAIT", "verify_session"]
+
+# How long a verify waits for the lock of a session that ended with no seal: a seal in
+# progress takes far less (as the index's readers wait 5 s for its writers); a holder
+# stopped (Ctrl-Z) would keep a verify waiting for ever.
+VERIFY_LOCK_WAIT = 5.0
 
 
-def verify_session(home: Home, session_id: str) -> VerifyReport:
-    """The session's seal checked; a problem too when it ended with no seal."""
+def verify_session(home: Home, session_id: str, *, wait: float = VERIFY_LOCK_WAIT) -> VerifyReport:
+    """The session's seal checked; a problem too when it ended with no seal.
+    ``LockBusyError`` when its lock stayed held for ``wait`` seconds (not checked)."""
     directory = home.session_dir(session_id)
     report = verify(directory)
     if report.sealed:
@@ -32,7 +38,7 @@ def verify_session(home: Home, session_id: str) -> VerifyReport:
     # A session ends in two steps, its final state then its seal, under its directory's
     # lock: one met in between (a bot ending it right now) is being sealed, not tampered
     # with. Once the lock is free, a missing seal is a problem.
-    with dir_lock(directory):
+    with dir_lock(directory, give_up_after=wait):
         report = verify(directory)
     if report.sealed:
         return report

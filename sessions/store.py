@@ -55,10 +55,20 @@ ALLOWED: dict[SessionState, frozenset[SessionState]] = {
 }
 
 
+# How long a state change waits for its session's directory lock. Its holders take it for
+# a state change and its seal, or a verify of the session (milliseconds, seconds for a
+# session of large files): long enough that none of those is given up on, yet a bound,
+# as a process stopped while it holds the lock (Ctrl-Z) would hold it for ever.
+STATE_LOCK_WAIT = 30.0
+
+
 class SessionStore:
-    def __init__(self, home: Home, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, home: Home, *, clock: Clock | None = None, lock_wait: float = STATE_LOCK_WAIT
+    ) -> None:
         self.home = home
         self.clock = clock or SystemClock()
+        self.lock_wait = lock_wait
 
     def create(
         self,
@@ -151,7 +161,7 @@ class SessionStore:
             raise IllegalTransitionError(f"{session_id}: {expected} → {new} is not allowed")
         directory = self.home.session_dir(session_id)
         # Sessions from before kept a state.lock file: the lock is now on the directory.
-        with dir_lock(directory):
+        with dir_lock(directory, give_up_after=self.lock_wait):  # LockBusyError: not moved
             current = read_record(directory / "session.json", session_id)
             if current.state != expected:
                 raise StaleStateError(
