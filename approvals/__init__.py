@@ -27,7 +27,7 @@ from .decisions import (
     record_decision,
     withdraw,
 )
-from .edits import Change, EditRecorded, EditResult, changes, record_edit
+from .edits import EDITED_MEANWHILE, Change, EditRecorded, EditResult, changes, record_edit
 from .errors import (
     AlreadyClaimedError,
     ApprovalsError,
@@ -69,6 +69,7 @@ from .scan import scan_session_approvals
 from .timers import Timers
 
 __all__ = [
+    "EDITED_MEANWHILE",
     "SYSTEM",
     "AlreadyClaimedError",
     "AlreadyDecided",

@@ -36,7 +36,13 @@ from .policy import Policy
 from .records import Edit
 from .request import ApprovalRequest
 
-__all__ = ["Change", "EditRecorded", "EditResult", "changes", "record_edit"]
+__all__ = ["EDITED_MEANWHILE", "Change", "EditRecorded", "EditResult", "changes", "record_edit"]
+
+# Why an edit of arguments that are no longer current is refused (never merged).
+EDITED_MEANWHILE = (
+    "someone else changed the arguments while you were editing; look at the card "
+    "again, then edit or approve what it shows"
+)
 
 
 @dataclass(frozen=True)
@@ -112,11 +118,7 @@ async def record_edit(
         return AlreadyDecided(capsule, existing)
     call = request.current()
     if base_sha256 != call.args_sha256:
-        return Refused(
-            capsule,
-            "someone else changed the arguments while you were editing; look at the card "
-            "again, then edit or approve what it shows",
-        )
+        return Refused(capsule, EDITED_MEANWHILE)
     digest = args_sha256(capsule.tool, arguments)
     if digest == call.args_sha256:
         # Nothing changed: an approval of what the editor was shown.

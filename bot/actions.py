@@ -13,7 +13,8 @@ or on top of their Home tab. The request stays as it is.
 
 The deny modal is bound to the click that opened it: the bot records the view id it
 opened for that person, and a submission for any other view, or from anyone else, is
-refused.
+refused. One from someone who may no longer decide is answered in the form, before its
+ack (``form_refusals``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sessions import SessionsError, ThreadKey
 from .cards import APPROVE, DENY
 from .clicks import HOME, Clicks, Where
 from .decision_answers import CANNOT_READ
+from .form_refusals import answer_in_form, decision_refusal
 from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
 from .listeners import failure, guarded
@@ -88,6 +90,27 @@ class _Answers:
     ) -> None:
         where = self.where if self.where is not None else self.clicks.engine.card_thread(capsule)
         await self.clicks.decide(
+            capsule,
+            user=user,
+            approve=approve,
+            where=where,
+            reason=reason,
+            seen_sha256=seen_sha256,
+            origin=origin,
+        )
+
+    async def answer(
+        self,
+        capsule: Capsule,
+        *,
+        user: str,
+        approve: bool,
+        reason: str = "",
+        seen_sha256: str | None = None,
+        origin: Origin | None = None,
+    ) -> Mrkdwn | None:
+        where = self.where if self.where is not None else self.clicks.engine.card_thread(capsule)
+        return await self.clicks.answer(
             capsule,
             user=user,
             approve=approve,
@@ -188,35 +211,35 @@ def register_actions(
         if blank and not reason:  # spaces pass Slack's own check of a required input
             await ack(response_action="errors", errors={"reason": BLANK_REASON})
             return
+        user, key = payload.user.id, payload.view.form_key
+        origin = clicks.origin(payload.user.team_id)
+        capsule = engine_capsule(engine, form.approval_id) if form is not None else None
+        # Answered where its click was: on the Home tab for a modal opened from there.
+        there = _Answers(clicks, None).of_form(key)
+        if capsule is not None:
+            refusal = await decision_refusal(
+                there, engine, capsule, user=user, approve=False, reason=reason, origin=origin
+            )
+            if refusal is not None:
+                await answer_in_form(
+                    ack, refusal, engine=engine, kind="deny", form_key=key, user=user
+                )
+                return
         await ack()
         try:
-            form = engine.take_form(
-                kind="deny", form_key=payload.view.form_key, user=payload.user.id
-            )
-            approval_id = form.approval_id if form else None
+            taken = engine.take_form(kind="deny", form_key=key, user=user)
         except SessionsError:
             log.warning("unreadable deny-reason submission")
             return
-        if approval_id is None:
+        if taken is None:
             log.warning(
                 "deny-reason submission for view %r by %s: not a form signoff opened for them",
-                payload.view.form_key,
-                payload.user.id,
+                key,
+                user,
             )
             return
-        capsule = engine_capsule(engine, approval_id)
-        if capsule is None:
-            return
-        where: Where = engine.card_thread(capsule)
-        if clicks.submitted_from_home(payload.view.form_key):
-            where = HOME
-        if (refusal := await clicks.still_sees(capsule, user=payload.user.id)) is not None:
-            clicks.tell(where, payload.user.id, literal(refusal))
-            return
-        origin = clicks.origin(payload.user.team_id)
-        await clicks.decide(
-            capsule, user=payload.user.id, approve=False, where=where, reason=reason, origin=origin
-        )
+        if capsule is not None:
+            await there.decide(capsule, user=user, approve=False, reason=reason, origin=origin)
 
     app.action(APPROVE)(guarded(on_click))
     app.action(DENY)(guarded(on_click))

@@ -141,6 +141,31 @@ class Clicks:
         seen_sha256: str | None = None,
         origin: Origin | None = None,
     ) -> None:
+        answer = await self.answer(
+            capsule,
+            user=user,
+            approve=approve,
+            where=where,
+            reason=reason,
+            seen_sha256=seen_sha256,
+            origin=origin,
+        )
+        if answer is not None:
+            self.tell(where, user, answer)
+
+    async def answer(
+        self,
+        capsule: Capsule,
+        *,
+        user: str,
+        approve: bool,
+        where: Where,
+        reason: str = "",
+        seen_sha256: str | None = None,
+        origin: Origin | None = None,
+    ) -> Mrkdwn | None:
+        """Decide, and say what ``user`` is to be told of it (None: the card says it all;
+        told where it belongs by the caller, which for a form is the form itself)."""
         try:
             result = await self.engine.decide(
                 capsule.id,
@@ -153,13 +178,11 @@ class Clicks:
         except (SessionsError, ApprovalsError) as exc:
             # The details (paths, hashes) go to the log, not to the person clicking.
             log.warning("decision on %s refused: %s", capsule.id, exc)
-            self.tell(where, user, CANNOT_READ)
-            return
+            return CANNOT_READ
         stale = None
         if isinstance(result, AlreadyDecided) and result.decision.verdict == "approved":
             stale = self.engine.stale(capsule.id)
         answer = what_to_tell(result, stale=stale)
-        if answer is not None:
-            self.tell(where, user, answer)
-        elif where == HOME and self.home is not None:
+        if answer is None and where == HOME and self.home is not None:
             self.home.clicked(user)
+        return answer

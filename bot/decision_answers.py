@@ -14,6 +14,8 @@ from approvals import (
     AlreadyVoted,
     Decided,
     DecisionResult,
+    EditRecorded,
+    EditResult,
     Refused,
     Stale,
     VoteCounted,
@@ -21,7 +23,7 @@ from approvals import (
 
 from .slack_text import ABSOLUTE, Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
-__all__ = ["CANNOT_READ", "what_to_tell"]
+__all__ = ["CANNOT_READ", "edit_answer", "what_to_tell"]
 
 CANNOT_READ = literal(
     "This request cannot be decided: it failed its integrity check or cannot be read. "
@@ -57,3 +59,14 @@ def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdw
         return literal(f"Your approval is counted: {result.approvals} of {result.quorum}.")
     assert isinstance(result, Decided)
     return None
+
+
+def edit_answer(result: EditResult) -> Mrkdwn | None:
+    """What the editor is told of their edit from the Edit & approve modal."""
+    if isinstance(result, EditRecorded):
+        return literal(
+            f"Your edit is recorded and counts as your approval of the edited call "
+            f"({result.approvals} of {result.quorum}); earlier approvals no longer count, "
+            "so the others must approve what the card now shows."
+        )
+    return what_to_tell(result)

@@ -19,12 +19,19 @@ from slack_sdk.errors import SlackApiError
 
 from agent_core.arg_edit import GENERAL
 from agent_core.engine import Engine
-from approvals import ApprovalsError, Capsule, EditRecorded, EditResult, Origin
+from approvals import ApprovalsError, Capsule, Origin
 from sessions import SessionsError, ThreadKey
 
 from .card_governance import EDIT, seen_hash
-from .decision_answers import what_to_tell
+from .decision_answers import edit_answer
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
+from .form_refusals import (
+    FormAnswers,
+    answer_in_form,
+    decision_refusal,
+    edit_refusal,
+    may_not_edit,
+)
 from .listeners import failure, guarded
 from .payloads import BlockActionsPayload, ViewSubmission, click_thread
 from .reason_modal import APPROVE_MODAL, approve_modal
@@ -40,8 +47,9 @@ UNREADABLE = "This request cannot be decided: it failed its integrity check or c
 NOT_RECORDED = literal("Your edit was not recorded: ")
 
 
-class Answers(Protocol):
-    """What ``actions.Clicks`` does for these handlers: tell someone, record a decision."""
+class Answers(FormAnswers, Protocol):
+    """What ``actions.Clicks`` does for these handlers: tell someone, record a decision
+    (and, as ``FormAnswers``, check a form's submitter and answer in the form)."""
 
     def tell(self, thread: ThreadKey | None, user: str, text: Mrkdwn) -> None: ...
 
@@ -57,10 +65,6 @@ class Answers(Protocol):
     ) -> Capsule | str:
         """The request a card's button names, if the click came from its card and from
         someone who can see it; else why not."""
-        ...
-
-    async def still_sees(self, capsule: Capsule, *, user: str) -> str | None:
-        """Why ``user`` may not decide ``capsule`` with a form submitted now, or None."""
         ...
 
     def origin(self, team: str | None) -> Origin | None:
@@ -123,16 +127,6 @@ async def approve_clicked(
         )
 
 
-def _edit_answer(result: EditResult) -> Mrkdwn | None:
-    if isinstance(result, EditRecorded):
-        return literal(
-            f"Your edit is recorded and counts as your approval of the edited call "
-            f"({result.approvals} of {result.quorum}); earlier approvals no longer count, "
-            "so the others must approve what the card now shows."
-        )
-    return what_to_tell(result)
-
-
 def register_governance(
     app: AsyncApp,
     engine: Engine,
@@ -171,7 +165,7 @@ def register_governance(
             answers.tell(
                 engine.card_thread(capsule),
                 user,
-                join(literal("You may not edit this request: "), escape(form)),
+                may_not_edit(form),
             )
             return
         view = edit_modal(form)
@@ -223,6 +217,7 @@ def register_governance(
             typed = edit_values(values)
             arguments, problems = engine.check_edit(form.approval_id, values=typed)
             needed = engine.needs_reason(form.approval_id) and not reason
+            capsule = engine.capsule(form.approval_id)
         except (SessionsError, ApprovalsError) as exc:
             # Said on the form, which stays open: closed, it reads as an edit recorded.
             await ack(
@@ -235,33 +230,40 @@ def register_governance(
             errors = edit_errors(problems, list(typed), reason=why)
             await ack(response_action="errors", errors=errors)
             return
-        taken = engine.take_form(kind="edit", form_key=payload.view.form_key, user=payload.user.id)
+        user, key = payload.user.id, payload.view.form_key
+        base = form.args_sha256  # what the form showed: an edit of anything else is refused
+        origin = answers.origin(payload.user.team_id)
+        refusal = await edit_refusal(
+            answers, engine, capsule, user=user, base_sha256=base, origin=origin
+        )
+        if refusal is not None:
+            await answer_in_form(ack, refusal, engine=engine, kind="edit", form_key=key, user=user)
+            return
+        taken = engine.take_form(kind="edit", form_key=key, user=user)
         await ack()
         if taken is None:
             return  # the same view submitted twice: the first submission counts
-        capsule: Capsule | None = None
         try:
-            capsule = engine.capsule(form.approval_id)
-            if (refusal := await answers.still_sees(capsule, user=payload.user.id)) is not None:
-                answers.tell(engine.card_thread(capsule), payload.user.id, literal(refusal))
-                return
             result = await engine.edit(
                 form.approval_id,
-                user=payload.user.id,
+                user=user,
                 arguments=arguments,
-                base_sha256=form.args_sha256,
+                base_sha256=base,
                 reason=reason,
-                origin=answers.origin(payload.user.team_id),
+                origin=origin,
             )
         except (SessionsError, ApprovalsError, ValueError) as exc:
             # The form is closed by now (acked above): the approver is told apart.
             log.warning("edit of %s refused: %s", form.approval_id, exc)
-            where = engine.card_thread(capsule) if capsule is not None else None
-            answers.tell(where, payload.user.id, join(NOT_RECORDED, escape(str(exc)), literal(".")))
+            answers.tell(
+                engine.card_thread(capsule),
+                user,
+                join(NOT_RECORDED, escape(str(exc)), literal(".")),
+            )
             return
-        answer = _edit_answer(result)
+        answer = edit_answer(result)
         if answer is not None:
-            answers.tell(engine.card_thread(capsule), payload.user.id, answer)
+            answers.tell(engine.card_thread(capsule), user, answer)
 
     async def on_approve_reason(ack: Any, body: dict[str, Any]) -> None:
         try:
@@ -274,30 +276,39 @@ def register_governance(
         if not reason:  # spaces pass Slack's own check of a required input
             await ack(response_action="errors", errors={"reason": BLANK_REASON})
             return
-        await ack()
+        user, key = payload.user.id, payload.view.form_key
         try:
-            form = engine.take_form(
-                kind="approve", form_key=payload.view.form_key, user=payload.user.id
-            )
+            form = engine.peek_form(kind="approve", form_key=key, user=user)
             capsule = engine.capsule(form.approval_id) if form else None
         except (SessionsError, ApprovalsError):
-            log.warning("unreadable approve-reason submission")
-            return
+            form = capsule = None
         if form is None or capsule is None:
-            log.warning("approve-reason submission for a view signoff did not open for that person")
+            await ack()
+            log.warning("approve-reason submission unreadable, or not a form signoff opened")
             return
         # Answered where its click was: on the Home tab for a modal opened from there.
-        there = answers.of_form(payload.view.form_key)
-        if (refusal := await there.still_sees(capsule, user=payload.user.id)) is not None:
-            there.tell(engine.card_thread(capsule), payload.user.id, literal(refusal))
-            return
-        await there.decide(
+        there = answers.of_form(key)
+        seen, origin = form.args_sha256, there.origin(payload.user.team_id)
+        refusal = await decision_refusal(
+            there,
+            engine,
             capsule,
-            user=payload.user.id,
+            user=user,
             approve=True,
             reason=reason,
-            seen_sha256=form.args_sha256,
-            origin=there.origin(payload.user.team_id),
+            seen_sha256=seen,
+            origin=origin,
+        )
+        if refusal is not None:
+            await answer_in_form(
+                ack, refusal, engine=engine, kind="approve", form_key=key, user=user
+            )
+            return
+        await ack()
+        if engine.take_form(kind="approve", form_key=key, user=user) is None:
+            return  # the same view submitted twice: the first submission counts
+        await there.decide(
+            capsule, user=user, approve=True, reason=reason, seen_sha256=seen, origin=origin
         )
 
     app.action(EDIT)(guarded(on_edit))

@@ -31,6 +31,7 @@ from slack_sdk.errors import SlackApiError
 from .slack_calls import posting
 from .slack_errors import slack_error
 from .slack_fields import shown
+from .slack_text import literal
 from .unreadable_answers import notice_view
 
 __all__ = [
@@ -162,7 +163,7 @@ async def _tell(args: AsyncArgs, body: dict[str, Any], text: str) -> str:
         if args.ack.response is None:
             if body.get("type") == "view_submission":
                 # The form is still open: show the answer in it.
-                await args.ack(response_action="update", view=notice_view(text))
+                await args.ack(response_action="update", view=notice_view(literal(text)))
                 return "told them in the form"
             await args.ack()
         user = who(body)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .slack_text import literal, mrkdwn_object
+from .slack_text import Mrkdwn, literal, mrkdwn_object
 
 __all__ = ["NOT_TEXT", "notice_view", "unreadable_answer"]
 
@@ -22,14 +22,13 @@ NOT_TEXT = "This has a character that is not valid Unicode, so it could not be r
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def notice_view(text: str) -> dict[str, Any]:
-    """A modal that only says ``text``: signoff's own words, never a person's or a model's
-    (shown as Slack markup, unescaped)."""
+def notice_view(text: Mrkdwn) -> dict[str, Any]:
+    """A modal that only says ``text`` (built with ``slack_text``'s helpers)."""
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": "signoff"},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": mrkdwn_object(literal(text))}],
+        "blocks": [{"type": "section", "text": mrkdwn_object(text)}],
     }
 
 
@@ -49,7 +48,7 @@ def unreadable_answer(kind: str, payload: object, *, kept: str) -> dict[str, Any
     if fields:
         return {"response_action": "errors", "errors": dict.fromkeys(fields, NOT_TEXT)}
     text = f"signoff could not read this form, so nothing was recorded.{where}"
-    return {"response_action": "update", "view": notice_view(text)}
+    return {"response_action": "update", "view": notice_view(literal(text))}
 
 
 def _not_text(view: object) -> list[str]:

@@ -99,6 +99,23 @@ async def ephemeral(
     return await slack.wait_for_ephemeral(user=user, text_contains=contains, timeout=timeout)
 
 
+async def form_says(
+    slack: LocalSlack, user: str, contains: str, timeout: float = 10
+) -> dict[str, Any]:
+    """The modal open for ``user`` once its text says ``contains``: a submission's answer
+    (the ack's ``response_action: update``)."""
+
+    def said() -> list[dict[str, Any]]:
+        return [
+            v
+            for v in slack.open_views(user=user)
+            if contains in " ".join(str((b.get("text") or {}).get("text", "")) for b in v["blocks"])
+        ]
+
+    views: list[dict[str, Any]] = await until(said, timeout=timeout, what=f"{user}'s form")
+    return views[0]
+
+
 def bot_messages(slack: LocalSlack, thread: str, contains: str = "") -> list[dict[str, Any]]:
     """The bot's replies in a thread (the parent excluded) whose text contains ``contains``."""
     return [

@@ -6,6 +6,7 @@ request is exactly as it was (the card keeps its buttons, nothing ran, no decisi
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from signoff_e2e_kit import (
     ephemeral,
     ephemeral_texts,
     existing_decision,
+    form_says,
     has_buttons,
     mention,
     outcome_text,
@@ -267,8 +269,8 @@ async def test_a_deny_reason_is_authorized_again_on_submission(
     bot = await start_bot(policy_path=write_policy(tmp_path / "dave.toml", dave_only))
     await slack.wait_for_sockets(1, timeout=5)
     await slack.submit_view(user="U0BOB", values={"reason": {"reason": "I say no"}})
-    told = await ephemeral(slack, "U0BOB", "not an approver")
-    assert told["text"].startswith("You may not decide this request")
+    told = await form_says(slack, "U0BOB", "not an approver")
+    assert "You may not decide this request" in json.dumps(told["blocks"])
     await bot.engine.idle()
     assert decision(settings.home, approval) is None
     assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))

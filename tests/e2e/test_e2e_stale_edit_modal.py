@@ -1,5 +1,5 @@
 """Edit modals left open while the request moved on: a second editor's submission, and one
-after the decision, are refused with a word to the person, never applied."""
+after the decision, are refused with a word to the person in the form, never applied."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from signoff_e2e_kit import (
     asked_under,
     decision,
     ephemeral,
+    form_says,
     scales,
     until,
     write_policy,
@@ -53,8 +54,8 @@ async def test_stale_edit_modals_are_refused_with_a_word_never_applied(
     await ephemeral(slack, "U0CAROL", "Your edit is recorded")
     # Bob's modal still shows the call as asked: his edit is refused, not merged.
     await slack.submit_view(user="U0BOB", callback_id=EDIT_MODAL, values=_values(4))
-    told = await ephemeral(slack, "U0BOB", "changed the arguments while you were editing")
-    assert "look at the card again" in told["text"]
+    told = await form_says(slack, "U0BOB", "changed the arguments while you were editing")
+    assert "look at the card again" in json.dumps(told["blocks"])
     await bot.engine.idle()
     directory = approvals_dir(home, approval)
     assert not (directory / f"{approval}.edit-2.json").exists()
@@ -68,15 +69,18 @@ async def test_stale_edit_modals_are_refused_with_a_word_never_applied(
         lambda: "Edited" in json.dumps(slack.message(channel=OPS, ts=card["ts"])),
         what="the card showing the edit",
     )
-    await until(lambda: not slack.open_views(user="U0BOB"), what="Bob's first modal closed")
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=EDIT)
-    await until(lambda: slack.open_views(user="U0BOB"), what="Bob's second edit modal")
+
+    def edit_modals() -> list[dict[str, Any]]:  # his first form now only says why
+        return [v for v in slack.open_views(user="U0BOB") if v["callback_id"] == EDIT_MODAL]
+
+    await until(edit_modals, what="Bob's second edit modal")
     edited = args_sha256("scale_service", {"service": "api", "replicas": 6})
     assert await bot.engine.decide(approval, user="U0BOB", approve=True, seen_sha256=edited)
     await until(lambda: scales(home), what="the edited call")
     # The modal left open says it is decided; nothing else is written or run.
     await slack.submit_view(user="U0BOB", callback_id=EDIT_MODAL, values=_values(2))
-    await ephemeral(slack, "U0BOB", "Already decided: approved")
+    await form_says(slack, "U0BOB", "You may not edit this request: it was already decided")
     await bot.engine.idle()
     (ran,) = scales(home)
     assert ran["replicas"] == 6 and not (directory / f"{approval}.edit-2.json").exists()
