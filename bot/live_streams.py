@@ -14,7 +14,8 @@ answer one message in the thread:
   retry voided its text) is stopped and deleted.
 - Every stream is in the journal (``stream_journal``) from before it starts until one
   of the above. At start-up ``sweep`` deals with what a dead process left: a stream whose
-  reply is still pending waits for that delivery to finalize it; any other is deleted. A
+  reply is still pending waits for that delivery to finalize it; any other is deleted (and
+  so, at each sweep, is one of this process's whose reply's delivery ended without it). A
   start that may have landed without signoff learning its ``ts`` is found by reading the
   thread: a message of the bot's without signoff's metadata is such a stream.
 """
@@ -207,8 +208,16 @@ class LiveStreams:
 
     async def sweep(self) -> int:
         """Deal with streams dead processes left, and this one's that could not be taken
-        away when they ended (Slack refused); how many were taken away."""
+        away when they ended (Slack refused) or whose reply's delivery ended without them;
+        how many were taken away."""
         gone = 0
+        for entry_id, live in list(self._live.items()):
+            # Its reply's delivery ended without reaching it (Slack refused the thread for
+            # good first): left here, it stayed for as long as the process ran, and so did
+            # its journal record, passed over below as still streaming.
+            done = self.outbox.done(live.turn.thread, entry_id)
+            if done is not None:
+                await self.settled(entry_id, ts=done.ts)
         for listed in self.journal.all():
             if listed.owner == self.owner and listed.entry_id in self._live:
                 continue  # still streaming, or its reply's delivery finalizes it
