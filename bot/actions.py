@@ -33,7 +33,7 @@ from sessions import SessionsError, ThreadKey
 from .cards import APPROVE, DENY
 from .clicks import HOME, Clicks, Where
 from .decision_answers import CANNOT_READ
-from .form_refusals import answer_in_form, decision_refusal
+from .form_refusals import answer_in_form, checked_in_time, decision_refusal
 from .governance_actions import BLANK_REASON, approve_clicked, register_governance
 from .home_tab import HomeTab
 from .listeners import failure, guarded
@@ -216,16 +216,29 @@ def register_actions(
         capsule = engine_capsule(engine, form.approval_id) if form is not None else None
         # Answered where its click was: on the Home tab for a modal opened from there.
         there = _Answers(clicks, None).of_form(key)
+        acked = False
         if capsule is not None:
-            refusal = await decision_refusal(
-                there, engine, capsule, user=user, approve=False, reason=reason, origin=origin
+            checked = await checked_in_time(
+                ack,
+                decision_refusal(
+                    there, engine, capsule, user=user, approve=False, reason=reason, origin=origin
+                ),
             )
-            if refusal is not None:
+            acked, thread = checked.acked, engine.card_thread(capsule)
+            if checked.refusal is not None:
                 await answer_in_form(
-                    ack, refusal, engine=engine, kind="deny", form_key=key, user=user
+                    ack,
+                    checked.refusal,
+                    acked=acked,
+                    engine=engine,
+                    kind="deny",
+                    form_key=key,
+                    user=user,
+                    tell=lambda text: there.tell(thread, user, text),
                 )
                 return
-        await ack()
+        if not acked:
+            await ack()
         try:
             taken = engine.take_form(kind="deny", form_key=key, user=user)
         except SessionsError:

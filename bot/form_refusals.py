@@ -9,11 +9,18 @@ who left the channel). So each handler asks here before its ack, and a refusal r
 the form with a notice that says why, in the words a click on the card gets. A decision
 that comes in between the check and the record is still refused by the engine, and told
 in the card's thread as before.
+
+The check may ask Slack (who is in a private channel, in an approver group), and Slack
+shows an error over a submission not acked within 3 s, form still open, whatever came of
+it. So it gets ``CHECK_WITHIN``: past that the form says the decision is still being
+checked, and its outcome is told as a click's is (the card, or the thread or Home tab).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,15 +34,26 @@ from .slack_text import Mrkdwn, escape, join, literal
 from .unreadable_answers import notice_view
 
 __all__ = [
+    "CHECK_WITHIN",
+    "Checked",
     "FormAnswers",
     "Refusal",
     "answer_in_form",
+    "checked_in_time",
     "decision_refusal",
     "edit_refusal",
     "may_not_edit",
 ]
 
 log = logging.getLogger("signoff.actions")
+
+# Seconds a submission's check may take before its ack: Slack allows 3 s for the ack, and
+# the round trip over the socket takes its share of them.
+CHECK_WITHIN = 2.0
+STILL_CHECKING = literal(
+    "Slack is slow to answer signoff just now, so this is still being checked: the card "
+    "will show your decision, or you will be told why not."
+)
 
 
 class FormAnswers(Protocol):
@@ -63,6 +81,32 @@ class Refusal:
     (the rules changed in between): the form closes, the card says it."""
 
     text: Mrkdwn | None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A submission's check: ``refusal`` as ``decision_refusal`` or ``edit_refusal`` says;
+    ``acked`` when it outlasted ``CHECK_WITHIN`` and the form was answered meanwhile."""
+
+    refusal: Refusal | None
+    acked: bool
+
+
+async def checked_in_time(
+    ack: Any, check: Awaitable[Refusal | None], *, within: float = CHECK_WITHIN
+) -> Checked:
+    """``check`` with the submission's ack due: past ``within`` seconds the form says the
+    decision is still being checked (acked now, while Slack still takes it), and the check
+    goes on."""
+    task = asyncio.ensure_future(check)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=within)
+        if task in done:
+            return Checked(task.result(), acked=False)
+        await ack(response_action="update", view=notice_view(STILL_CHECKING))
+        return Checked(await task, acked=True)
+    finally:
+        task.cancel()  # a no-op once it is done; else the handler was cancelled
 
 
 def may_not_edit(why: str) -> Mrkdwn:
@@ -127,13 +171,26 @@ async def edit_refusal(
 
 
 async def answer_in_form(
-    ack: Any, refusal: Refusal, *, engine: Engine, kind: FormKind, form_key: str, user: str
+    ack: Any,
+    refusal: Refusal,
+    *,
+    acked: bool,
+    engine: Engine,
+    kind: FormKind,
+    form_key: str,
+    user: str,
+    tell: Callable[[Mrkdwn], None],
 ) -> None:
-    """Use the form up, and ack with its answer: the notice, or closed."""
+    """Use the form up, and ack with its answer: the notice, or closed; ``tell`` it, as a
+    click's answer, to a form acked already (``acked``: ``Checked.acked``)."""
     try:
         engine.take_form(kind=kind, form_key=form_key, user=user)
     except SessionsError as exc:
         log.warning("form %r could not be used up: %s", form_key, exc)
+    if acked:
+        if refusal.text is not None:
+            tell(refusal.text)
+        return
     if refusal.text is None:
         await ack()
         return

@@ -28,6 +28,7 @@ from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_
 from .form_refusals import (
     FormAnswers,
     answer_in_form,
+    checked_in_time,
     decision_refusal,
     edit_refusal,
     may_not_edit,
@@ -233,14 +234,25 @@ def register_governance(
         user, key = payload.user.id, payload.view.form_key
         base = form.args_sha256  # what the form showed: an edit of anything else is refused
         origin = answers.origin(payload.user.team_id)
-        refusal = await edit_refusal(
-            answers, engine, capsule, user=user, base_sha256=base, origin=origin
+        checked = await checked_in_time(
+            ack, edit_refusal(answers, engine, capsule, user=user, base_sha256=base, origin=origin)
         )
-        if refusal is not None:
-            await answer_in_form(ack, refusal, engine=engine, kind="edit", form_key=key, user=user)
+        thread = engine.card_thread(capsule)
+        if checked.refusal is not None:
+            await answer_in_form(
+                ack,
+                checked.refusal,
+                acked=checked.acked,
+                engine=engine,
+                kind="edit",
+                form_key=key,
+                user=user,
+                tell=lambda text: answers.tell(thread, user, text),
+            )
             return
         taken = engine.take_form(kind="edit", form_key=key, user=user)
-        await ack()
+        if not checked.acked:
+            await ack()
         if taken is None:
             return  # the same view submitted twice: the first submission counts
         try:
@@ -289,22 +301,34 @@ def register_governance(
         # Answered where its click was: on the Home tab for a modal opened from there.
         there = answers.of_form(key)
         seen, origin = form.args_sha256, there.origin(payload.user.team_id)
-        refusal = await decision_refusal(
-            there,
-            engine,
-            capsule,
-            user=user,
-            approve=True,
-            reason=reason,
-            seen_sha256=seen,
-            origin=origin,
+        checked = await checked_in_time(
+            ack,
+            decision_refusal(
+                there,
+                engine,
+                capsule,
+                user=user,
+                approve=True,
+                reason=reason,
+                seen_sha256=seen,
+                origin=origin,
+            ),
         )
-        if refusal is not None:
+        thread = engine.card_thread(capsule)
+        if checked.refusal is not None:
             await answer_in_form(
-                ack, refusal, engine=engine, kind="approve", form_key=key, user=user
+                ack,
+                checked.refusal,
+                acked=checked.acked,
+                engine=engine,
+                kind="approve",
+                form_key=key,
+                user=user,
+                tell=lambda text: there.tell(thread, user, text),
             )
             return
-        await ack()
+        if not checked.acked:
+            await ack()
         if engine.take_form(kind="approve", form_key=key, user=user) is None:
             return  # the same view submitted twice: the first submission counts
         await there.decide(
