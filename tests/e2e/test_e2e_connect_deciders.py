@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import FAST
+from conftest import FAST, restart
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
@@ -22,6 +22,7 @@ from signoff_e2e_kit import (
     ephemeral,
     ephemeral_texts,
     existing_decision,
+    form_says,
     has_buttons,
     mention,
     restarts,
@@ -32,6 +33,7 @@ from signoff_e2e_kit import (
 
 from bot.cards import APPROVE, DENY
 from bot.config import Settings
+from bot.reason_modal import APPROVE_MODAL, DENY_MODAL
 from localslack import LocalSlack, WorkspaceConfig
 from localslack.config import UserSpec
 
@@ -100,3 +102,45 @@ async def test_a_guest_named_by_the_policy_may_approve(
     await bot_reply(slack, thread, "restart_service` finished")
     assert existing_decision(settings.home, approval_id_of(card))["deciders"] == [GUEST.id]
     assert restarts(settings.home) == 1
+
+
+@pytest.mark.parametrize(("action", "callback"), [(APPROVE, APPROVE_MODAL), (DENY, DENY_MODAL)])
+async def test_a_guests_form_is_refused_in_the_form_once_the_policy_no_longer_names_them(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    tmp_path: Path,
+    action: str,
+    callback: str,
+) -> None:
+    """The guest's form was opened while the policy named them; signoff restarts under
+    ``anyone`` alone before they submit it: the submission is checked as from their own
+    organization, refused in the form, and records nothing; Bob's form still decides."""
+    rule = "require_reason = true\n"
+    named = write_policy(
+        tmp_path / "named.toml", f'[default]\napprovers = ["{GUEST.id}", "U0BOB"]\n{rule}'
+    )
+    anyone = write_policy(tmp_path / "anyone.toml", f'[default]\napprovers = ["anyone"]\n{rule}')
+    bot = await start_bot(policy_path=named)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await slack.click_button(channel=OPS, ts=card["ts"], user=GUEST.id, action_id=action)
+    await until(lambda: slack.open_views(user=GUEST.id), what="the guest's form")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=action)
+    await until(lambda: slack.open_views(user="U0BOB"), what="Bob's form")
+    await restart(bot, start_bot, slack, policy_path=anyone)
+    reason: dict[str, dict[str, object]] = {"reason": {"reason": "api is wedged"}}
+
+    await slack.submit_view(user=GUEST.id, callback_id=callback, values=reason)
+    view = await form_says(slack, GUEST.id, "another organization")
+    assert view.get("callback_id") in (None, "")  # a notice: submitting it decides nothing
+    assert decision(settings.home, approval) is None
+    assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))
+
+    await slack.submit_view(user="U0BOB", callback_id=callback, values=reason)
+    found = await until(lambda: decision(settings.home, approval), what="Bob's decision")
+    assert found["deciders"] == ["U0BOB"]
+    # His form closed: the card says it.
+    await until(lambda: not slack.open_views(user="U0BOB"), what="Bob's form to close")
