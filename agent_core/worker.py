@@ -57,7 +57,9 @@ async def close_crashed(rt: Runtime, record: SessionRecord, *, successor: str = 
     """Close a session a crash left open (its successor, if any, already continues it)."""
     reason = f"{CRASHED}; {successor} continues it" if successor else CRASHED
     try:
-        record = rt.store.transition(
+        # On a disk thread, as every state change: it may wait for the session's lock.
+        record = await off_loop(
+            rt.store.transition,
             record.id,
             expected=record.state,
             new=SessionState.FAILED,
