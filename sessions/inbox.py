@@ -26,7 +26,7 @@ import os
 import secrets
 import threading
 import time
-import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -61,14 +61,36 @@ class InboxMessage(Record):
         return self.ts
 
 
-# Striped, not one lock per message: bounded memory, and two different messages rarely
-# share a stripe (then one waits for the other's fsync, nothing worse). Re-entrant: a
-# crash test plays another process's delivery from inside one (a hook on os.link).
-_TURNS = tuple(threading.RLock() for _ in range(256))
+class _Turns:
+    """A lock for each message being delivered, dropped once no delivery holds or waits
+    for it: memory bounded by the deliveries in flight, and different messages never wait
+    for each other. (A fixed pool of locks picked by a hash made two messages share one
+    now and then: the second waited out the first's fsync, its ack held by another write.)
+    Re-entrant: a crash test plays another process's delivery from inside one (a hook on
+    os.link)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held: dict[Path, tuple[threading.RLock, int]] = {}  # lock, its users
+
+    @contextlib.contextmanager
+    def turn(self, path: Path) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._held.get(path) or (threading.RLock(), 0)
+            self._held[path] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users = self._held[path][1] - 1
+                if users:
+                    self._held[path] = (lock, users)
+                else:
+                    del self._held[path]
 
 
-def _turn_for(path: Path) -> threading.RLock:
-    return _TURNS[zlib.crc32(os.fsencode(path)) % len(_TURNS)]
+_TURNS = _Turns()
 
 
 STAGED = "."  # the prefix of a message being staged in new/
@@ -116,7 +138,7 @@ class Inbox:
     def deliver(self, message: InboxMessage) -> bool:
         """Store ``message`` durably; False when it is a duplicate. Safe across processes."""
         key = check_slack_ts(message.ts)
-        with _turn_for(self.new / key):
+        with _TURNS.turn(self.new / key):
             return self._deliver(key, message)
 
     def _deliver(self, key: str, message: InboxMessage) -> bool:
