@@ -30,11 +30,13 @@ from agent_core.engine import Engine
 from approvals import ApprovalsError, Capsule, Installation, Origin
 from sessions import SessionsError, ThreadKey
 
+from .approve_reason import approve_clicked
 from .cards import APPROVE, DENY
 from .clicks import HOME, Clicks, Where
 from .decision_answers import CANNOT_READ
 from .form_refusals import answer_in_form, checked_in_time, decision_refusal
-from .governance_actions import BLANK_REASON, approve_clicked, register_governance
+from .governance_actions import register_governance
+from .governance_answers import BLANK_REASON
 from .home_tab import HomeTab
 from .listeners import failure, guarded
 from .membership import ChannelMembers
