@@ -48,7 +48,7 @@ from .live_streams import LiveStreams
 from .live_view import SlackLiveView
 from .logs import log_event
 from .metrics import Metrics
-from .ops_http import Check, OpsServer, delivery_claimed, home_writable, index_answers
+from .ops_http import OpsServer, bot_ops_server
 from .reactions import react_taken
 from .shutdown import run_every, wait_for_turns
 from .socket import SignoffSocketModeHandler
@@ -207,18 +207,14 @@ class SignoffBot:
         metrics.bind(counts=engine.tally, link_up=lambda: handler.client.link_problem() is None)
         ops = None
         if (bind := settings.http_bind) is not None:
-            ops = OpsServer(
-                host=bind[0],
-                port=bind[1],
+            ops = bot_ops_server(
+                bind,
                 metrics=metrics,
                 home=home,
-                checks={
-                    "socket": _link_check(handler),
-                    "home": home_writable(home),
-                    "index": index_answers(engine),
-                    "slack": bot_token_watch.check,
-                    "delivery": delivery_claimed(engine.delivery),
-                },
+                link_problem=lambda: handler.client.link_problem(),
+                index=engine,
+                slack=bot_token_watch.check,
+                delivery=engine.delivery,
             )
         return cls(
             engine=engine,
@@ -329,10 +325,3 @@ class SignoffBot:
         failure = failure or closing  # the first thing that went wrong
         if failure is not None:
             raise failure
-
-
-def _link_check(handler: SignoffSocketModeHandler) -> Check:
-    async def check() -> str | None:
-        return handler.client.link_problem()
-
-    return check

@@ -29,7 +29,14 @@ from sessions import Home
 from .config import ConfigError
 from .metrics import CONTENT_TYPE, Metrics
 
-__all__ = ["Check", "OpsServer", "delivery_claimed", "home_writable", "index_answers"]
+__all__ = [
+    "Check",
+    "OpsServer",
+    "bot_ops_server",
+    "delivery_claimed",
+    "home_writable",
+    "index_answers",
+]
 
 log = logging.getLogger("signoff.ops")
 
@@ -191,3 +198,30 @@ class OpsServer:
             log.warning("%s", problem)
         self._counts_failing = True
         return web.Response(status=503, text=problem + "\n")
+
+
+def bot_ops_server(
+    bind: tuple[str, int],
+    *,
+    metrics: Metrics,
+    home: Home,
+    link_problem: Callable[[], str | None],
+    index: Pingable,
+    slack: Check,
+    delivery: Draining | None,
+) -> OpsServer:
+    """A running bot's server: ready while its Socket Mode link is up (``link_problem``
+    None), its home writable, its index answering, Slack taking its token and no other
+    process holding the outbox's drain claim too long."""
+
+    async def socket_link() -> str | None:
+        return link_problem()
+
+    checks = {
+        "socket": socket_link,
+        "home": home_writable(home),
+        "index": index_answers(index),
+        "slack": slack,
+        "delivery": delivery_claimed(delivery),
+    }
+    return OpsServer(host=bind[0], port=bind[1], metrics=metrics, home=home, checks=checks)
