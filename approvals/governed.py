@@ -162,6 +162,10 @@ class GovernedFiles:
             return False
         return True
 
+    def vote_file_taken(self, key: str, *, edit: int) -> bool:
+        """Whether a vote file of that name is on record, whatever it holds."""
+        return (self._votes_dir(edit) / f"{key}.json").exists()
+
     def approvals(self, call: CurrentCall | None = None) -> tuple[str, ...]:
         """Who approved exactly the current arguments: its editor first, then the votes;
         but no approval a later vote found the rules no longer allowed (``discounted``)."""

@@ -18,7 +18,7 @@ from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
 from .governed import CurrentCall
 from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
 from .policy import Policy
-from .records import SYSTEM, Vote
+from .records import SYSTEM, Vote, vote_key
 from .request import ApprovalRequest
 
 __all__ = ["CLICK_WAIT", "SWEEP_WAIT", "complete_quorum", "record_approval", "votes_why"]
@@ -156,7 +156,12 @@ def _next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
     """The number ``user``'s next approval of these arguments takes (an edit is its
     author's first): a file of its own, so an approval discounted stays on record."""
     editor = call.edit > 0 and request.edits()[call.edit - 1].user == user
-    return 1 + editor + sum(v.user == user for v in request.votes(call.edit))
+    n = 1 + editor + sum(v.user == user for v in request.votes(call.edit))
+    # A file under this name holding another's vote (a hand-edited home) counts for nobody,
+    # yet its name is taken: written there, this approval would be refused as given already.
+    while request.vote_file_taken(vote_key(user, n), edit=call.edit):
+        n += 1
+    return n
 
 
 async def complete_quorum(

@@ -11,7 +11,7 @@ from pathlib import Path
 from governance_support import approval_on_disk, approve, park, request
 from test_cli_errors import env_for, signoff
 
-from approvals import Capsule, NoGroups, Policy, PolicyRule, sweep_timers
+from approvals import Capsule, Decided, NoGroups, Policy, PolicyRule, sweep_timers
 from approvals.records import Vote
 from sessions import FixedClock, Home, utc_iso
 
@@ -75,3 +75,19 @@ def test_verify_names_a_vote_file_whose_content_is_not_its_name(
     assert f"{capsule.id}.votes/U0CAROL.json holds a vote by U0DAVE" in line
     assert f"{capsule.id}.votes/U0DAVE.json holds a vote for {other.id}" in line
     assert done.stdout.strip().endswith("1 with problems")
+
+
+async def test_the_person_a_misnamed_file_is_named_after_may_still_approve(
+    home: Home, clock: FixedClock
+) -> None:
+    """The file named Carol's holds Dave's approval and counts for nobody: Carol's own
+    click must count. It was refused as "already approved" (her first approval's file name
+    was taken), so nothing of hers could ever count and the quorum waited for a third."""
+    capsule = park(home, clock, RULE)
+    approval_on_disk(home, capsule, clock, "U0BOB")
+    (_votes_dir(home, capsule, clock) / "U0CAROL.json").write_bytes(
+        _vote_as(capsule, clock, "U0DAVE")
+    )
+    carol = await approve(home, capsule, "U0CAROL", clock, policy=POLICY)
+    assert isinstance(carol, Decided), carol
+    assert carol.decision.deciders == ("U0BOB", "U0CAROL")
