@@ -129,3 +129,8 @@ async def test_the_audit_says_the_sweeps_discount_is_no_approval(
     cells = dict(zip(header, row, strict=True))["votes"].split("; ")
     assert [c.split("@")[0] for c in cells if "@" in c] == ["U0BOB", "U0CAROL", "U0DAVE"]
     assert f"signoff {votes['signoff']['at']}: no longer counting U0BOB" in cells
+    # signoff.json is a vote file whose name is what it holds: no problem, and verify is
+    # clean (its content checked against its name, as every vote file's).
+    assert json.loads(line)["problems"] == []
+    capsys.readouterr()
+    assert main(["verify"]) == 0, capsys.readouterr().out
