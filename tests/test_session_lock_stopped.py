@@ -6,7 +6,7 @@ sealed right now from one whose seal was removed). Both waited for it without en
 a terminal's command suspended there (Ctrl-Z), ``signoff verify`` never returned, and a
 state change never came back. Now each waits a bounded while, then says so in one line:
 verify names the session (``BUSY``, exit 1) and checks the others; a state change raises
-``LockBusyError`` with nothing written (a terminal command whose turn it ends exits 3).
+``LockBusyError`` with nothing written.
 
 Deterministic: a forked process takes the lock and stops itself (SIGSTOP) holding it.
 """
