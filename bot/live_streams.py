@@ -27,12 +27,21 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.live import LiveTurn
-from sessions import Clock, Home, SystemClock, coordination_for, utc_iso
+from sessions import (
+    Clock,
+    CorruptRecordError,
+    Home,
+    OutboxDone,
+    SystemClock,
+    ThreadKey,
+    coordination_for,
+    utc_iso,
+)
 
 from .slack_answers import PERMANENT
 from .slack_errors import slack_error
@@ -78,6 +87,8 @@ class LiveStreams:
         self._tasks: set[asyncio.Task[Any]] = set()
         # Per entry: delivery, a late sweep and a take-away never act on one stream at once.
         self._locks: dict[str, asyncio.Lock] = {}
+        # Entries whose result record does not parse: named once, not at every sweep.
+        self._unreadable: set[str] = set()
 
     # this process's streams ----------------------------------------------------------
     def open(self, turn: LiveTurn, *, entry_id: str, people: tuple[str, ...]) -> SlackReplyStream:
@@ -215,8 +226,8 @@ class LiveStreams:
             # Its reply's delivery ended without reaching it (Slack refused the thread for
             # good first): left here, it stayed for as long as the process ran, and so did
             # its journal record, passed over below as still streaming.
-            done = self.outbox.done(live.turn.thread, entry_id)
-            if done is not None:
+            done = self._ended(live.turn.thread, entry_id)
+            if isinstance(done, OutboxDone):
                 await self.settled(entry_id, ts=done.ts)
         for listed in self.journal.all():
             if listed.owner == self.owner and listed.entry_id in self._live:
@@ -225,7 +236,9 @@ class LiveStreams:
                 record = self.journal.get(listed.entry_id)  # delivery may have finished it
                 if record is None:
                     continue
-                done = self.outbox.done(record.thread, record.entry_id)
+                done = self._ended(record.thread, record.entry_id)
+                if done is False:
+                    continue
                 if done is None and self.outbox.queued(record.thread, record.entry_id):
                     continue  # its reply is pending: delivering it finalizes this stream
                 if done is not None and record.ts and done.ts == record.ts:
@@ -235,3 +248,17 @@ class LiveStreams:
         if gone:
             log.info("took away %d stream(s) left unfinished", gone)
         return gone
+
+    def _ended(self, thread: ThreadKey, entry_id: str) -> OutboxDone | Literal[False] | None:
+        """How the entry's delivery ended, None when it has not, False when its record does
+        not parse: not knowing whether the stream is its reply, the sweep leaves it as it is
+        (raised, it stopped the sweep of every other stream, every pass)."""
+        try:
+            return self.outbox.done(thread, entry_id)
+        except CorruptRecordError as exc:
+            if entry_id not in self._unreadable:
+                self._unreadable.add(entry_id)
+                log.warning(
+                    "stream %s left as it is, its reply's result unreadable: %s", entry_id, exc
+                )
+            return False
