@@ -202,7 +202,7 @@ class GovernedFiles:
         edits = self.edits()
         # A decision naming an edit that is not on disk was changed (the audit flags it).
         edit = edits[decision.edit - 1] if 0 < decision.edit <= len(edits) else None
-        votes = {v.user: v.reason for v in self.votes(decision.edit)}
+        votes = {v.user: v.reason for v in self.votes(decision.edit, counting=True)}
         found = []
         for who in decision.deciders:
             if who == SYSTEM:

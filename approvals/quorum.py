@@ -248,7 +248,9 @@ def _decide_with(
     if call.edit and kept.get(editor := request.edits()[call.edit - 1].user) == editor:
         edit = request.edits()[call.edit - 1]
         approvals.append((edit.at, edit.reason))
-    approvals += [(v.at, v.reason) for v in request.votes(call.edit) if kept.get(v.user) == v.key]
+    # Only files named for what they hold: a copy of a counted vote has its key too.
+    counted = request.votes(call.edit, counting=True)
+    approvals += [(v.at, v.reason) for v in counted if kept.get(v.user) == v.key]
     last_at, reason = sorted(approvals, key=lambda a: a[0])[-1]
     return finalize(
         request,

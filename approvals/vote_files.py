@@ -4,7 +4,8 @@ Each approval is its own create-only file, ``<id>.votes[-<edit>]/<key>.json``, w
 ``key`` names who cast it (``Vote.key``): its name is what makes a second click by the
 same person a no-op. A file whose content names another person or another request was
 not written by signoff (a hand-edited or wrongly restored home); counted, it would be an
-approval nobody gave. So it counts for nobody, and ``signoff verify`` and the audit name
+approval nobody gave. So it counts for nobody, nor gives a decision its time or a reason
+shown (a copy of a voter's own vote has their key); ``signoff verify`` and the audit name
 it; it is still read as the vote it says it is where the export shows what is on disk.
 """
 

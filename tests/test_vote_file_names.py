@@ -91,3 +91,56 @@ async def test_the_person_a_misnamed_file_is_named_after_may_still_approve(
     carol = await approve(home, capsule, "U0CAROL", clock, policy=POLICY)
     assert isinstance(carol, Decided), carol
     assert carol.decision.deciders == ("U0BOB", "U0CAROL")
+
+
+def _own_vote(capsule: Capsule, user: str, at: str, reason: str) -> Vote:
+    return Vote(
+        approval_id=capsule.id,
+        user=user,
+        approve=True,
+        at=at,
+        reason=reason,
+        args_sha256=capsule.args_sha256,
+    )
+
+
+async def test_a_misnamed_copy_of_a_voters_own_vote_sets_neither_time_nor_reason(
+    home: Home, clock: FixedClock
+) -> None:
+    """A copy of Bob's own vote, under another file name and with a later time and another
+    reason, counted for nobody, yet a swept quorum took its time as the approval's (its
+    validity window started an hour late) and its reason as the one shown for Bob."""
+    capsule = park(home, clock, RULE)
+    bob = _own_vote(capsule, "U0BOB", utc_iso(clock.now()), "safe at this hour")
+    assert request(home, capsule, clock).write_vote(bob)
+    clock.advance(timedelta(minutes=1))
+    dave = _own_vote(capsule, "U0DAVE", utc_iso(clock.now()), "traffic is low")
+    assert request(home, capsule, clock).write_vote(dave)
+    later = utc_iso(clock.now() + timedelta(hours=1))
+    copy = bob.model_copy(update={"at": later, "reason": "whatever you like"})
+    (_votes_dir(home, capsule, clock) / "U0BOB-2.json").write_bytes(copy.model_dump_json().encode())
+
+    request(home, capsule, clock).arm_timer(utc_iso(clock.now()))  # as Dave's click did
+    clock.advance(timedelta(minutes=1))
+    await sweep_timers(home, policy=POLICY, clock=clock, groups=NoGroups())
+    decided = request(home, capsule, clock).decision()
+    assert decided is not None and decided.deciders == ("U0BOB", "U0DAVE")
+    assert (decided.at, decided.reason) == (dave.at, "traffic is low")
+    assert request(home, capsule, clock).reasons(decided) == [
+        ("U0BOB", "safe at this hour"),
+        ("U0DAVE", "traffic is low"),
+    ]
+
+
+async def test_a_misnamed_copy_does_not_change_the_reason_shown_for_a_click(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock, RULE)
+    await approve(home, capsule, "U0BOB", clock, policy=POLICY, reason="safe at this hour")
+    [bob] = request(home, capsule, clock).votes()
+    copy = bob.model_copy(update={"at": utc_iso(clock.now() + timedelta(hours=1)), "reason": "x"})
+    (_votes_dir(home, capsule, clock) / "U0CAROL.json").write_bytes(copy.model_dump_json().encode())
+    clock.advance(timedelta(minutes=1))
+    dave = await approve(home, capsule, "U0DAVE", clock, policy=POLICY)
+    assert isinstance(dave, Decided), dave
+    assert request(home, capsule, clock).reasons(dave.decision) == [("U0BOB", "safe at this hour")]
