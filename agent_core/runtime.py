@@ -23,6 +23,7 @@ from .live import LiveView, NullLiveView
 from .model import Model
 from .observe import NullObserver, Observer
 from .stop_marker import StopSignals
+from .thread_wait import ThreadWait
 from .tools import ToolRegistry
 
 __all__ = ["SYSTEM_PROMPT", "KillSwitchOn", "Runtime"]
@@ -71,6 +72,9 @@ class Runtime:
     live: LiveView = field(default_factory=NullLiveView)
     # Wakes a turn waiting on the model when a person stops it (the marker is on disk).
     stops: StopSignals = field(default_factory=StopSignals)
+    # Who is told when a turn here waits for another process's turn in its thread (a
+    # terminal; a bot waits without a word: its threads show their own status).
+    thread_wait: ThreadWait | None = None
 
     @property
     def coordination(self) -> Coordination:

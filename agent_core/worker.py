@@ -44,6 +44,7 @@ from .runtime import KillSwitchOn, Runtime
 from .session_run import SessionRun
 from .settle import settle
 from .staleness import tell_frozen_approvals, tell_stale_approvals
+from .thread_wait import holding_thread
 
 __all__ = ["close_crashed", "mark_interrupted", "process_thread"]
 
@@ -227,7 +228,7 @@ def _needs_model(run: SessionRun) -> bool:
 async def process_thread(rt: Runtime, thread: ThreadKey) -> None:
     tdir = ThreadDir(rt.home, thread)
     tdir.ensure()
-    async with rt.coordination.thread_locks.hold(thread):
+    async with holding_thread(rt.coordination.thread_locks, thread, rt.thread_wait):
         tdir.inbox.clean_staging(older_than=60.0)
         while True:
             with read_once():  # the checks and the turn below open the same approvals

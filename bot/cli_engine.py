@@ -38,6 +38,7 @@ from sessions import (
 )
 
 from .cli_read import existing_home
+from .cli_waits import terminal_thread_wait
 from .config import ConfigError, Settings
 from .models import build_cost, build_model
 from .terminal_text import printable
@@ -115,6 +116,7 @@ async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
         warn_no_tools=warn_no_tools,
         live=live,
         deliver_now=False,
+        thread_wait=terminal_thread_wait(),
     )
     engine.retry_failed = False  # the process ends after this command: ``_unfinished`` says it
     return engine

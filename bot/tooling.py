@@ -17,6 +17,7 @@ from agent_core.live import GuardedLiveView, LiveView, NullLiveView
 from agent_core.observe import NullObserver, Observer
 from agent_core.runtime import SYSTEM_PROMPT
 from agent_core.surface import Surface
+from agent_core.thread_wait import ThreadWait
 from agent_core.tools import DuplicateToolError, Tool, ToolRegistry
 from approvals import GroupResolver, NoGroups
 from sessions import Clock, Home
@@ -106,6 +107,7 @@ async def open_engine(
     live: LiveView | None = None,
     warn_no_tools: bool = True,
     deliver_now: bool = True,
+    thread_wait: ThreadWait | None = None,
 ) -> Engine:
     """The engine with its tools; the registry is closed with the engine (or on failure).
     ``warn_no_tools``: say that no tools are configured (not for a decision alone);
@@ -135,6 +137,7 @@ async def open_engine(
             approvals_channel=settings.approvals_channel or "",
             live=GuardedLiveView(live) if live is not None else NullLiveView(),
             deliver_now=deliver_now,
+            thread_wait=thread_wait,
         )
     except BaseException:
         await registry.aclose()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .home import Home
-from .locks import dir_lock_async, try_dir_lock
+from .locks import dir_lock_async, holder_pid, try_dir_lock
 from .outbox import Outbox, OutboxDone, OutboxEntry
 from .queue import WorkQueue
 from .records import ThreadKey
@@ -87,6 +87,10 @@ class ThreadLocks(Protocol):
         """Yield True owning the thread, or False at once when another worker does."""
         ...
 
+    def holder(self, thread: ThreadKey) -> int | None:
+        """The process owning the thread, if it can be known (for people: may be stale)."""
+        ...
+
 
 class Coordination(Protocol):
     @property
@@ -117,6 +121,9 @@ class DirectoryThreadLocks:
 
     def try_hold(self, thread: ThreadKey) -> AbstractContextManager[bool]:
         return try_dir_lock(self._path(thread))
+
+    def holder(self, thread: ThreadKey) -> int | None:
+        return holder_pid(ThreadDir(self.home, thread).path)
 
 
 @dataclass(frozen=True)

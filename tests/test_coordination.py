@@ -171,9 +171,13 @@ def test_a_killed_holder_releases_the_thread_and_the_drainer(
         assert child.stdout.readline().strip() == "held"
         with coordination.thread_locks.try_hold(T1) as free:
             assert free is False
+        # Who holds it, for a person waiting on it (a backend that cannot know says None).
+        assert coordination.thread_locks.holder(T1) == child.pid
+        assert coordination.thread_locks.holder(T2) is None
         assert coordination.outbox.claim_drainer() is None
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
+        assert coordination.thread_locks.holder(T1) is None
         with coordination.thread_locks.try_hold(T1) as free:
             assert free is True
         claim = coordination.outbox.claim_drainer()
