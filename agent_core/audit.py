@@ -30,6 +30,7 @@ from approvals import (
 from approvals.records import Pointer
 from sessions import (
     Home,
+    LockBusyError,
     Record,
     SessionsError,
     approval_ids,
@@ -129,7 +130,12 @@ def since_time(text: str, now: datetime) -> str:
 def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
     """The asking session's seal; a problem when it ended (it parked, so did every session
     whose request was decided) with no seal: its capsule could be changed unseen."""
-    report = verify_session(request.home, request.capsule.session_id)
+    try:
+        report = verify_session(request.home, request.capsule.session_id)
+    except LockBusyError as exc:
+        # Found with no seal, then its lock held past the bound (a process stopped while it
+        # ended that session): not checked, which is not "ok"; the other requests still are.
+        return "not sealed", [f"the requesting session: not checked: {exc}"]
     if not report.sealed:
         return "not sealed", [f"the requesting session: {p}" for p in report.problems]
     return ("ok", []) if report.ok else ("tampered", list(report.problems))

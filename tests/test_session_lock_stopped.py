@@ -14,11 +14,21 @@ Deterministic: a forked process takes the lock and stops itself (SIGSTOP) holdin
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
 import pytest
-from helpers_proc import stopped_holding
+from helpers_proc import (
+    THREAD_TS,
+    approvals_dir_of,
+    cli,
+    describe,
+    ok,
+    pending_ids,
+    say,
+    stopped_holding,
+)
 from test_cli_errors import env_for, signoff
 
 from sessions import (
@@ -88,3 +98,27 @@ async def test_a_state_change_gives_up_on_a_lock_a_stopped_process_holds(
     # Once the holder lets go, the same change goes through.
     moved = store.transition(sid, expected=SessionState.RUNNING, new=SessionState.COMPLETED)
     assert moved.state is SessionState.COMPLETED and verify(directory).sealed
+
+
+def test_audit_flags_a_request_whose_session_lock_a_stopped_process_holds(tmp_path: Path) -> None:
+    # The asking session ended with no seal (removed, or a crash before it), its lock held
+    # by a stopped process: `signoff audit` ended on "error: ... stayed locked" (exit 2, the
+    # status of a file it cannot read) and exported nothing at all. Now that request is
+    # flagged, its seal not checked, and every other one exported (exit 1), as `verify`.
+    home = tmp_path / "home"
+    ok(say(home, "please restart api", ts=THREAD_TS))
+    ok(say(home, "please restart api", ts="1700000000.000300", thread_ts="1700000000.000300"))
+    held, other = pending_ids(home)
+    directory = approvals_dir_of(home, held).parent
+    (directory / "MANIFEST.sha256").unlink()
+
+    with stopped_holding(directory):
+        done = cli(home, "audit")
+    assert done.returncode == 1, describe(done)
+    rows = {r["approval_id"]: r for r in map(json.loads, done.stdout.splitlines())}
+    assert set(rows) == {held, other}, done.stdout
+    assert rows[other]["seal"] == "ok" and not rows[other]["problems"], rows[other]
+    [problem] = rows[held]["problems"]
+    assert rows[held]["seal"] == "not sealed", rows[held]
+    assert "not checked" in problem and "stopped" in problem, problem
+    assert f"1 flagged: {held}" in done.stderr, done.stderr
