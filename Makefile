@@ -53,7 +53,7 @@ typecheck: $(STAMP)
 
 # Two test processes per core (pytest-xdist): most tests wait on sockets, subprocesses and
 # deadlines rather than compute: on 2 cores, -n 2 kept 0.9 of them busy on average and
-# took 314 s; -n 4 ran the same suite in 191 s (an earlier, smaller suite). Today's takes 5
+# took 314 s; -n 4 ran the same suite in 191 s (an earlier, smaller suite). Today's takes 4½
 # to 7 minutes (README.md), and -n 6 no less than -n 4: it is the CPU that is short now.
 test: $(STAMP)
 	$(COMPILE) bench tests > /dev/null
