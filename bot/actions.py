@@ -34,7 +34,7 @@ from .approve_reason import approve_clicked
 from .cards import APPROVE, DENY
 from .clicks import HOME, Clicks, Where
 from .decision_answers import CANNOT_READ
-from .form_refusals import answer_in_form, checked_in_time, decision_refusal
+from .form_refusals import checked_form, decision_refusal
 from .governance_actions import register_governance
 from .governance_answers import BLANK_REASON
 from .home_tab import HomeTab
@@ -220,25 +220,21 @@ def register_actions(
         there = _Answers(clicks, None).of_form(key)
         acked = False
         if capsule is not None:
-            checked = await checked_in_time(
+            thread = engine.card_thread(capsule)
+            checked = await checked_form(
                 ack,
                 decision_refusal(
                     there, engine, capsule, user=user, approve=False, reason=reason, origin=origin
                 ),
+                engine=engine,
+                kind="deny",
+                form_key=key,
+                user=user,
+                tell=lambda text: there.tell(thread, user, text),
             )
-            acked, thread = checked.acked, engine.card_thread(capsule)
             if checked.refusal is not None:
-                await answer_in_form(
-                    ack,
-                    checked.refusal,
-                    acked=acked,
-                    engine=engine,
-                    kind="deny",
-                    form_key=key,
-                    user=user,
-                    tell=lambda text: there.tell(thread, user, text),
-                )
                 return
+            acked = checked.acked
         if not acked:
             await ack()
         try:

@@ -21,7 +21,7 @@ from sessions import SessionsError
 
 from .card_governance import seen_hash
 from .edit_modal import modal_reason
-from .form_refusals import answer_in_form, checked_in_time, decision_refusal
+from .form_refusals import checked_form, decision_refusal
 from .governance_answers import BLANK_REASON, Answers, edited_since
 from .listeners import failure, guarded
 from .payloads import BlockActionsPayload, ViewSubmission
@@ -92,7 +92,8 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
         # Answered where its click was: on the Home tab for a modal opened from there.
         there = answers.of_form(key)
         seen, origin = form.args_sha256, there.origin(payload.user.team_id)
-        checked = await checked_in_time(
+        thread = engine.card_thread(capsule)
+        checked = await checked_form(
             ack,
             decision_refusal(
                 there,
@@ -104,19 +105,13 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
                 seen_sha256=seen,
                 origin=origin,
             ),
+            engine=engine,
+            kind="approve",
+            form_key=key,
+            user=user,
+            tell=lambda text: there.tell(thread, user, text),
         )
-        thread = engine.card_thread(capsule)
         if checked.refusal is not None:
-            await answer_in_form(
-                ack,
-                checked.refusal,
-                acked=checked.acked,
-                engine=engine,
-                kind="approve",
-                form_key=key,
-                user=user,
-                tell=lambda text: there.tell(thread, user, text),
-            )
             return
         if not checked.acked:
             await ack()

@@ -38,8 +38,7 @@ __all__ = [
     "Checked",
     "FormAnswers",
     "Refusal",
-    "answer_in_form",
-    "checked_in_time",
+    "checked_form",
     "decision_refusal",
     "edit_refusal",
     "may_not_edit",
@@ -85,28 +84,12 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Checked:
-    """A submission's check: ``refusal`` as ``decision_refusal`` or ``edit_refusal`` says;
-    ``acked`` when it outlasted ``CHECK_WITHIN`` and the form was answered meanwhile."""
+    """A submission's check: ``refusal`` as ``decision_refusal`` or ``edit_refusal`` says
+    (answered already); ``acked`` when it outlasted ``CHECK_WITHIN`` and the form was
+    answered meanwhile."""
 
     refusal: Refusal | None
     acked: bool
-
-
-async def checked_in_time(
-    ack: Any, check: Awaitable[Refusal | None], *, within: float = CHECK_WITHIN
-) -> Checked:
-    """``check`` with the submission's ack due: past ``within`` seconds the form says the
-    decision is still being checked (acked now, while Slack still takes it), and the check
-    goes on."""
-    task = asyncio.ensure_future(check)
-    try:
-        done, _ = await asyncio.wait({task}, timeout=within)
-        if task in done:
-            return Checked(task.result(), acked=False)
-        await ack(response_action="update", view=notice_view(STILL_CHECKING))
-        return Checked(await task, acked=True)
-    finally:
-        task.cancel()  # a no-op once it is done; else the handler was cancelled
 
 
 def may_not_edit(why: str) -> Mrkdwn:
@@ -170,19 +153,33 @@ async def edit_refusal(
     return None if why is None else Refusal(may_not_edit(why))
 
 
-async def answer_in_form(
+async def checked_form(
     ack: Any,
-    refusal: Refusal,
+    check: Awaitable[Refusal | None],
     *,
-    acked: bool,
     engine: Engine,
     kind: FormKind,
     form_key: str,
     user: str,
     tell: Callable[[Mrkdwn], None],
-) -> None:
-    """Use the form up, and ack with its answer: the notice, or closed; ``tell`` it, as a
-    click's answer, to a form acked already (``acked``: ``Checked.acked``)."""
+    within: float = CHECK_WITHIN,
+) -> Checked:
+    """``check`` a submission with its ack due, and answer a refusal: past ``within``
+    seconds the form says the decision is still being checked (acked now, while Slack
+    still takes it) and the check goes on. A refusal uses the form up and is said in it,
+    or ``tell``'s way (as a click's answer) to a form acked already; the caller goes on
+    only when there is none, acking the form unless ``acked``."""
+    task = asyncio.ensure_future(check)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=within)
+        acked = task not in done
+        if acked:
+            await ack(response_action="update", view=notice_view(STILL_CHECKING))
+        checked = Checked(await task, acked=acked)
+    finally:
+        task.cancel()  # a no-op once it is done; else the handler was cancelled
+    if (refusal := checked.refusal) is None:
+        return checked
     try:
         engine.take_form(kind=kind, form_key=form_key, user=user)
     except SessionsError as exc:
@@ -190,8 +187,8 @@ async def answer_in_form(
     if acked:
         if refusal.text is not None:
             tell(refusal.text)
-        return
-    if refusal.text is None:
+    elif refusal.text is None:
         await ack()
-        return
-    await ack(response_action="update", view=notice_view(refusal.text))
+    else:
+        await ack(response_action="update", view=notice_view(refusal.text))
+    return checked

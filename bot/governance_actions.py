@@ -28,8 +28,7 @@ from .card_governance import EDIT, seen_hash
 from .decision_answers import edit_answer
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
 from .form_refusals import (
-    answer_in_form,
-    checked_in_time,
+    checked_form,
     edit_refusal,
     may_not_edit,
 )
@@ -152,21 +151,17 @@ def register_governance(
         user, key = payload.user.id, payload.view.form_key
         base = form.args_sha256  # what the form showed: an edit of anything else is refused
         origin = answers.origin(payload.user.team_id)
-        checked = await checked_in_time(
-            ack, edit_refusal(answers, engine, capsule, user=user, base_sha256=base, origin=origin)
-        )
         thread = engine.card_thread(capsule)
+        checked = await checked_form(
+            ack,
+            edit_refusal(answers, engine, capsule, user=user, base_sha256=base, origin=origin),
+            engine=engine,
+            kind="edit",
+            form_key=key,
+            user=user,
+            tell=lambda text: answers.tell(thread, user, text),
+        )
         if checked.refusal is not None:
-            await answer_in_form(
-                ack,
-                checked.refusal,
-                acked=checked.acked,
-                engine=engine,
-                kind="edit",
-                form_key=key,
-                user=user,
-                tell=lambda text: answers.tell(thread, user, text),
-            )
             return
         taken = engine.take_form(kind="edit", form_key=key, user=user)
         if not checked.acked:
