@@ -4,8 +4,8 @@
         │  edited, voted, reminded, escalated          └─▶ stale (the call never started)
 
 Each arrow is a create-only typed record beside the capsule (``records.py``); the
-records beyond the decision itself are read and written by its base, ``GovernedFiles``.
-Whoever
+records beyond the decision itself are read and written by its bases, ``GovernedFiles``
+(edits, votes) and ``FollowUpFiles`` (reminders, escalation, staleness). Whoever
 moves an approval forward does it through an ``ApprovalRequest``, which also keeps the
 two things outside the session directory in step: the thread's open-approval marker
 (so the thread's worker sees a decision whatever state the asking session is in) and the
@@ -42,7 +42,7 @@ from sessions import (
 
 from .capsule import Capsule, load_capsule, write_capsule
 from .errors import AlreadyClaimedError, HashMismatchError
-from .governed import GovernedFiles
+from .follow_ups import FollowUpFiles
 from .read_once import keep_opened, opened_in_pass
 from .records import (
     CardRef,
@@ -74,7 +74,7 @@ def card_entry_id(approval_id: str, why: str) -> str:
     return f"card-{approval_id}-{why}"
 
 
-class ApprovalRequest(GovernedFiles):
+class ApprovalRequest(FollowUpFiles):
     """A handle on one approval's files; reads are fresh, writes are create-only."""
 
     def __init__(
