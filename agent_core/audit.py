@@ -1,4 +1,5 @@
-"""The audit export: every approval as one record, read from the files, never the index.
+"""The audit export: every approval as one record (``audit_record``), read from the files,
+never the index.
 
 For each approval (found through ``$SIGNOFF_HOME/approvals/<id>`` pointers): the tool and
 its arguments' hash as asked, the edited hash if an approver changed them, who asked, who
@@ -16,7 +17,6 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
 
 from pydantic import ValidationError
 
@@ -31,7 +31,6 @@ from approvals.records import Pointer
 from sessions import (
     Home,
     LockBusyError,
-    Record,
     SessionsError,
     approval_ids,
     check_session_id,
@@ -41,64 +40,13 @@ from sessions import (
     verify_session,
 )
 
-from .audit_checks import RecordsSeal, as_applied, integrity, records_seal, told_applied
+from .audit_checks import as_applied, integrity, records_seal, told_applied
 from .audit_outcome import outcome as call_outcome
+from .audit_record import AuditRecord, AuditVote, Seal
 
 __all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-Seal = Literal["ok", "tampered", "not sealed", "unreadable"]
-
-
-class AuditVote(Record):
-    user: str
-    args_sha256: str
-    at: str
-    # False for signoff's own record of approvals a sweep found no longer counting: it
-    # approves nothing, and an auditor's tool must not count it as an approval.
-    approve: bool = True
-    reason: str = ""
-    # Earlier approvers this vote found the rules no longer allowed: they did not count.
-    discounted: tuple[str, ...] = ()
-
-
-class AuditRecord(Record):
-    """One approval in the export (``signoff audit``): stable field names, versioned."""
-
-    schema_version: Literal[1] = 1
-    approval_id: str  # "": a session (or a shard) whose approvals could not be read
-    session_id: str = ""
-    thread: str = ""
-    tool: str = ""
-    tool_version: str = ""
-    args_sha256: str = ""  # as the model asked
-    edited_sha256: str = ""  # the arguments approved after an edit ("" when not edited)
-    edited_by: tuple[str, ...] = ()
-    requester: str = ""
-    requesters: tuple[str, ...] = ()
-    approvers: tuple[str, ...] = ()
-    escalated_to: tuple[str, ...] = ()
-    quorum: int = 0
-    votes: tuple[AuditVote, ...] = ()
-    status: str = ""  # pending, approved, denied, expired
-    deciders: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()  # "<user>: <reason>"
-    reminders: int = 0
-    requested_at: str = ""
-    decided_at: str = ""
-    valid_until: str = ""
-    executed_at: str = ""  # when the approved call was claimed (started)
-    finished_at: str = ""
-    outcome: str = ""
-    seal: Seal = "unreadable"  # the asking session's, which covers the capsule
-    records_seal: RecordsSeal = "unreadable"  # the approval's own, once told: its records
-    problems: tuple[str, ...] = ()
-
-    @property
-    def flagged(self) -> bool:
-        bad = ("tampered", "unreadable")
-        return bool(self.problems) or self.seal in bad or self.records_seal in bad
 
 
 def since_time(text: str, now: datetime) -> str:
