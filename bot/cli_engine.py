@@ -2,24 +2,21 @@
 
 Configuration is checked before anything is opened (the tools a policy names exist, the
 home can be written), so a mistake ends the command with one line and leaves nothing
-running behind it.
+running behind it. What they print of what they queued for Slack is ``cli_echo``'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sqlite3
 import sys
 from pathlib import Path
 
-from agent_core.cancelling import cancel_and_wait
 from agent_core.engine import Engine
 from agent_core.queued_status import QueuedStatusView
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
-    ApprovalsError,
     Decided,
     DecisionResult,
     Policy,
@@ -30,13 +27,13 @@ from approvals import (
 from sessions import (
     Home,
     InboxMessage,
-    SessionsError,
     SystemClock,
     ThreadKey,
     coordination_for,
     utc_iso,
 )
 
+from .cli_echo import QueuedEcho, said_then_delivered
 from .cli_read import existing_home
 from .cli_waits import terminal_thread_wait
 from .config import ConfigError, Settings
@@ -45,8 +42,6 @@ from .terminal_text import printable
 from .tooling import build_registry, open_engine
 
 __all__ = ["checked_config", "decide", "recover", "say", "writable_home"]
-
-_LINES = "\n"  # what a thread said keeps its lines on the terminal
 
 
 def writable_home(settings: Settings) -> Home:
@@ -107,7 +102,7 @@ async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
         token = settings.slack_bot_token.get_secret_value()
         groups = SlackGroups(web_client(token, settings.slack_api_url))
     live = QueuedStatusView(coordination_for(home).outbox, clock=SystemClock())
-    # Delivery starts once what the command queued is printed (``_said_then_delivered``):
+    # Delivery starts once what the command queued is printed (``said_then_delivered``):
     # started with the engine, it could send a reply before the terminal had shown it.
     engine = await open_engine(
         settings,
@@ -150,68 +145,6 @@ def _unfinished(engine: Engine, recorded: str, carried: str) -> bool:
     return bool(failed)
 
 
-class QueuedEcho:
-    """Prints what a command queued for Slack, so a terminal user sees the answers."""
-
-    def __init__(self, home: Path) -> None:
-        self.outbox = coordination_for(Home(home)).outbox
-        self.before = {e.id for e in self.outbox.pending()}
-
-    def print_new(self, engine: Engine) -> None:
-        """Print what was queued since this echo was made (call before closing ``engine``)."""
-        for entry in self.outbox.pending():
-            if entry.id in self.before:
-                continue
-            if entry.kind == "reply":
-                print(f"  signoff › {printable(entry.text, keep=_LINES)}")
-            # A card's update (a vote, a decision) is said by the command's last line.
-            elif entry.kind == "card" and entry.id.endswith("-requested"):
-                _print_card(engine, entry.approval_id)
-            elif entry.kind == "notice":
-                print(f"  (to {entry.user}) {printable(entry.text, keep=_LINES)}")
-
-
-# Past this, a terminal waiting on Slack says so: the work itself is done and printed.
-SLOW_SLACK_S = 5.0
-
-
-async def _said_then_delivered(engine: Engine, echo: QueuedEcho) -> None:
-    """The thread's work (an approved call, the turn after it) done and what it queued
-    printed, then Slack's share (the card's update, the replies) delivered: a Slack that
-    is slow to answer delays only the last, and the terminal says what it waits for."""
-    await engine.idle_workers()
-    echo.print_new(engine)
-    engine.start_delivery()
-    delivered = asyncio.ensure_future(engine.idle())
-    try:
-        await asyncio.wait({delivered}, timeout=SLOW_SLACK_S)
-        if not delivered.done():
-            print(
-                "  (Slack has not answered yet: waiting for it; what it does not take now, "
-                "the bot's sweep posts later)",
-                flush=True,
-            )
-        await delivered
-    finally:
-        if not delivered.done():  # cancelled from outside (Ctrl-C): not left behind
-            await cancel_and_wait(delivered)
-
-
-def _print_card(engine: Engine, approval_id: str) -> None:
-    try:
-        c = engine.capsule(approval_id)
-    except (SessionsError, ApprovalsError) as exc:
-        print(f"  ┌ card {approval_id} (unreadable: {exc})")
-        return
-    args = ", ".join(f"{k}={v!r}" for k, v in c.arguments.items())
-    card = (
-        f"  ┌ approval needed: {c.tool}({args})  hash {c.short_hash}",
-        f"  │ asked by {c.requester}; {c.policy.describe()}",
-        f"  └ expires {c.expires_at}   id {c.id}   (the card is queued for Slack)",
-    )
-    print("\n".join(map(printable, card)))  # a record's escapes shown, never acted on
-
-
 async def _existing(settings: Settings) -> Home:
     """The home a command works on but never makes. Configuration errors first, as when it
     exists; then its absence (a mistyped SIGNOFF_HOME), creating none."""
@@ -237,7 +170,7 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
         # Said at once: what follows may wait for a turn a running bot has in the thread.
         said, code = _decision_line(result, user=args.user)
         print(printable(said), flush=True)  # a tampered record's escapes shown, not acted on
-        await _said_then_delivered(engine, echo)
+        await said_then_delivered(engine, echo)
         # An approval's turn says it waits (its reply); a denial's has nobody to say it.
         denied = isinstance(result, Decided) and result.decision.verdict == "denied"
         held = denied and engine.rt.killed()
@@ -295,7 +228,7 @@ async def recover(settings: Settings) -> int:
     echo = QueuedEcho(settings.home)
     try:
         counts = await engine.recover()
-        await _said_then_delivered(engine, echo)
+        await said_then_delivered(engine, echo)
     finally:
         await engine.close()
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
