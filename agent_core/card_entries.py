@@ -21,7 +21,7 @@ from approvals import (
     valid_for_of,
 )
 from approvals.decisions import votes_why
-from sessions import Index, OutboxStore, failpoint
+from sessions import CorruptRecordError, Index, OutboxDone, OutboxStore, failpoint
 
 from .audit_outcome import call_started
 from .observe import CardPosted, CardUpdated, Observer
@@ -63,17 +63,33 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
     )
 
 
-def last_shown(outbox: OutboxStore, request: ApprovalRequest) -> str:
-    """The version the card showed last (from its done entries), or ""."""
+def last_shown(outbox: OutboxStore, request: ApprovalRequest, unreadable: set[str]) -> str:
+    """The version the card showed last (from its done entries), or "". ``unreadable``: the
+    entries whose result was found not to parse, each named once in a warning."""
     whys = ["requested", "decided", "told", "escalated", "stale"]
     edits = len(request.edits())
     whys += [f"edit-{n}" for n in range(1, edits + 1)]
     for edit in range(edits + 1):
         whys += [votes_why(edit, n) for n in range(1, len(request.votes(edit)) + 2)]
-    done = [d for why in whys if (d := outbox.done(request.thread, f"card-{request.id}-{why}"))]
+    ids = [f"card-{request.id}-{why}" for why in whys]
+    done = [d for entry_id in ids if (d := _done(outbox, request, entry_id, unreadable))]
     shown = [d for d in done if d.shown and d.outcome != "failed"]
     # A thread's entries go out in queue order: the latest queued is what Slack shows.
     return max(shown, key=lambda d: d.entry.seq).shown if shown else ""
+
+
+def _done(
+    outbox: OutboxStore, request: ApprovalRequest, entry_id: str, unreadable: set[str]
+) -> OutboxDone | None:
+    """How a card entry ended; a result that does not parse counts as not shown: the card
+    is sent again, which costs a call (raised, no later version of it ever went out)."""
+    try:
+        return outbox.done(request.thread, entry_id)
+    except CorruptRecordError as exc:
+        if entry_id not in unreadable:
+            unreadable.add(entry_id)
+            log.warning("card result %s taken as not shown, unreadable: %s", entry_id, exc)
+        return None
 
 
 async def card_shown(

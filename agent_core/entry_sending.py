@@ -55,6 +55,8 @@ class EntrySender:
         # Entries whose last attempt may have landed: the surface looks before it posts.
         self.check_first: set[str] = set()
         self.attempts: dict[str, int] = {}  # failed attempts so far, for the backoff
+        # Card entries whose result does not parse: named once, not at every send.
+        self.unreadable: set[str] = set()
 
     async def send(
         self, entry: OutboxEntry, batch: list[OutboxEntry], *, observer: Observer
@@ -84,7 +86,7 @@ class EntrySender:
             check_first = check_first or any(e.id in self.check_first for e in results)
             view = card_view(request, self.policy)
             shown = view.version
-            if view.card is not None and last_shown(self.outbox, request) == shown:
+            if view.card is not None and last_shown(self.outbox, request, self.unreadable) == shown:
                 card = view.card  # Slack shows this already: no call at all
                 return [
                     self.done(e, "skipped", channel=card.channel, ts=card.ts, shown=shown)
