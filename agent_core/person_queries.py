@@ -174,7 +174,9 @@ class PersonQueries:
         request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
         capsule = request.capsule
         people = set(capsule.askers)
-        people.update(v.user for v in request.votes() if v.approve)  # not signoff's
+        # Approvals (not signoff's records), as counting reads them: a misnamed vote file
+        # (``vote_files``) was cast by nobody, so concerns nobody.
+        people.update(v.user for v in request.votes(counting=True) if v.approve)
         people.update(request.approvals())  # an editor approved by editing
         decision = request.decision()
         if decision is not None:

@@ -11,6 +11,9 @@ from pathlib import Path
 from governance_support import approval_on_disk, approve, park, request
 from test_cli_errors import env_for, signoff
 
+from agent_core.demo_fleet import demo_registry
+from agent_core.engine import Engine
+from agent_core.offline import OfflineModel
 from approvals import Capsule, Decided, NoGroups, Policy, PolicyRule, sweep_timers
 from approvals.records import Vote
 from sessions import FixedClock, Home, utc_iso
@@ -144,3 +147,27 @@ async def test_a_misnamed_copy_does_not_change_the_reason_shown_for_a_click(
     dave = await approve(home, capsule, "U0DAVE", clock, policy=POLICY)
     assert isinstance(dave, Decided), dave
     assert request(home, capsule, clock).reasons(dave.decision) == [("U0BOB", "safe at this hour")]
+
+
+async def test_a_misnamed_vote_file_concerns_nobody(home: Home, clock: FixedClock) -> None:
+    """Whose Home a change refreshes agrees with counting: a vote file named after one
+    person and holding another's approval, or another request's, counts for nobody, so
+    it concerns nobody either. The person its content named (who never clicked) was told
+    of the request as if they had voted on it, their Home refreshed at every change."""
+    capsule = park(home, clock, RULE)
+    other = park(home, clock, RULE)
+    approval_on_disk(home, capsule, clock, "U0BOB")
+    votes = _votes_dir(home, capsule, clock)
+    (votes / "U0FRANK.json").write_bytes(_vote_as(capsule, clock, "U0ERIN"))
+    (votes / "U0GRACE.json").write_bytes(_vote_as(capsule, clock, "U0GRACE", approval_id=other.id))
+    engine = await Engine.open(
+        home=home, surface=None, clock=clock, model=OfflineModel(), registry=demo_registry(),
+        policy=POLICY,
+    )  # fmt: skip
+    try:
+        concerned = await engine.concerned(capsule.id)
+    finally:
+        await engine.close()
+    assert not concerned.anyone
+    # The requester, Bob who approved, and the approvers the rule names: no one else.
+    assert concerned.people == {capsule.requester, "U0BOB", "U0CAROL", "U0DAVE"}
