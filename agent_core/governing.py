@@ -8,11 +8,14 @@ answer is read from disk through ``ApprovalRequest``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from approvals import (
     ApprovalRequest,
+    ApprovalsError,
     Decided,
+    Decision,
     DecisionResult,
     EditResult,
     Escalated,
@@ -23,8 +26,16 @@ from approvals import (
     record_edit,
     sweep_timers,
 )
-from approvals.forms import Form, FormKind, new_form_key, peek_form, record_form, take_form
-from sessions import ThreadKey, check_approval_id, check_slack_id, utc_iso
+from approvals.forms import (
+    Form,
+    FormKind,
+    new_form_key,
+    peek_form,
+    record_form,
+    take_form,
+    used_form,
+)
+from sessions import SessionsError, ThreadKey, check_approval_id, check_slack_id, utc_iso
 
 from .approval_events import quorum_decided
 from .arg_edit import EditForm, check_arguments, edit_fields, parse_edit
@@ -34,7 +45,16 @@ from .runtime import Runtime
 from .tools import Tool
 from .tools.base import UNLISTED
 
-__all__ = ["Governing"]
+__all__ = ["Governing", "SpentForm"]
+
+
+@dataclass(frozen=True)
+class SpentForm:
+    """A form submitted already, and its request's decision now (None: not yet, or it
+    cannot be read)."""
+
+    form: Form
+    decision: Decision | None
 
 
 class Governing:
@@ -88,6 +108,19 @@ class Governing:
     def take_form(self, *, kind: FormKind, form_key: str, user: str) -> Form | None:
         """Like ``peek_form``, and uses it up: a view is submitted once."""
         return take_form(self.rt.home, form_key=form_key, user=user, kind=kind)
+
+    def spent_form(self, *, kind: FormKind, form_key: str, user: str) -> SpentForm | None:
+        """The form a view submitted again was, if the bot opened it for ``user`` and it
+        was taken already, with its request's decision: what the second submission is
+        told (the first counts)."""
+        form = used_form(self.rt.home, form_key=form_key, user=user, kind=kind)
+        if form is None:
+            return None
+        try:
+            decision = self._request(form.approval_id).decision()
+        except (SessionsError, ApprovalsError):
+            decision = None
+        return SpentForm(form, decision)
 
     # Edit & approve ---------------------------------------------------------------
     def _tool_for(self, request: ApprovalRequest) -> Tool | str:

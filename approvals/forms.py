@@ -50,6 +50,7 @@ __all__ = [
     "prune_forms",
     "record_form",
     "take_form",
+    "used_form",
 ]
 
 FormKind = Literal["deny", "approve", "edit"]
@@ -97,6 +98,16 @@ def peek_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form |
     if form.user != user or form.kind != kind:
         return None
     return form
+
+
+def used_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form | None:
+    """The form this view was, if the bot opened it for ``user`` as ``kind`` and it was
+    taken already (a view submitted again), or None."""
+    try:
+        form = Form.model_validate_json(_path(home, form_key).with_suffix(".used").read_bytes())
+    except (FileNotFoundError, ValidationError, ValueError):
+        return None
+    return form if form.user == user and form.kind == kind else None
 
 
 def take_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form | None:

@@ -34,6 +34,7 @@ from .approve_reason import approve_clicked
 from .cards import APPROVE, DENY
 from .clicks import HOME, Clicks, Where
 from .decision_answers import CANNOT_READ
+from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, spent_or_unknown
 from .form_refusals import checked_form, decision_refusal
 from .governance_actions import register_governance
 from .governance_answers import BLANK_REASON
@@ -200,68 +201,62 @@ def register_actions(
     async def on_deny_reason(ack: Any, body: dict[str, Any]) -> None:
         try:
             payload = ViewSubmission.model_validate(body)
-            form = engine.peek_form(
-                kind="deny", form_key=payload.view.form_key, user=payload.user.id
-            )
-            blank = form is not None and engine.needs_reason(form.approval_id)
-        except (ValidationError, SessionsError, ApprovalsError):
-            await ack()
+        except ValidationError:
+            await answer_gone(ack, NOT_READ)
             log.warning("malformed deny-reason submission")
+            return
+        user, key = payload.user.id, payload.view.form_key
+        try:
+            form = engine.peek_form(kind="deny", form_key=key, user=user)
+        except SessionsError:
+            form = None  # a key no form has: not one signoff opened
+        if form is None:
+            await answer_gone(ack, spent_or_unknown(engine, kind="deny", form_key=key, user=user))
+            log.warning("deny-reason submission for view %r by %s: not a form of theirs", key, user)
+            return
+        try:
+            capsule = engine.capsule(form.approval_id)
+            blank = engine.needs_reason(form.approval_id)
+        except (SessionsError, ApprovalsError) as exc:
+            # The form is kept: a request unreadable for a moment may be denied by it later.
+            await answer_gone(ack, REQUEST_GONE)
+            log.warning("deny form names %s, which cannot be read: %s", form.approval_id, exc)
             return
         value = payload.view.state.values.get("reason", {}).get("reason", {}).get("value")
         reason = str(value).strip() if value else ""
         if blank and not reason:  # spaces pass Slack's own check of a required input
             await ack(response_action="errors", errors={"reason": BLANK_REASON})
             return
-        user, key = payload.user.id, payload.view.form_key
         origin = clicks.origin(payload.user.team_id)
-        capsule = engine_capsule(engine, form.approval_id) if form is not None else None
         # Answered where its click was: on the Home tab for a modal opened from there.
         there = _Answers(clicks, None).of_form(key)
-        acked = False
-        if capsule is not None:
-            thread = engine.card_thread(capsule)
-            checked = await checked_form(
-                ack,
-                decision_refusal(
-                    there, engine, capsule, user=user, approve=False, reason=reason, origin=origin
-                ),
-                engine=engine,
-                kind="deny",
-                form_key=key,
-                user=user,
-                tell=lambda text: there.tell(thread, user, text),
-            )
-            if checked.refusal is not None:
-                return
-            acked = checked.acked
-        if not acked:
+        thread = engine.card_thread(capsule)
+        checked = await checked_form(
+            ack,
+            decision_refusal(
+                there, engine, capsule, user=user, approve=False, reason=reason, origin=origin
+            ),
+            engine=engine,
+            kind="deny",
+            form_key=key,
+            user=user,
+            tell=lambda text: there.tell(thread, user, text),
+        )
+        if checked.refusal is not None:
+            return
+        if engine.take_form(kind="deny", form_key=key, user=user) is None:
+            # The same view submitted twice at once: the other submission counts.
+            said = spent_or_unknown(engine, kind="deny", form_key=key, user=user)
+            if checked.acked:
+                there.tell(thread, user, said)
+            else:
+                await answer_gone(ack, said)
+            return
+        if not checked.acked:
             await ack()
-        try:
-            taken = engine.take_form(kind="deny", form_key=key, user=user)
-        except SessionsError:
-            log.warning("unreadable deny-reason submission")
-            return
-        if taken is None:
-            log.warning(
-                "deny-reason submission for view %r by %s: not a form signoff opened for them",
-                key,
-                user,
-            )
-            return
-        if capsule is not None:
-            await there.decide(capsule, user=user, approve=False, reason=reason, origin=origin)
+        await there.decide(capsule, user=user, approve=False, reason=reason, origin=origin)
 
     app.action(APPROVE)(guarded(on_click))
     app.action(DENY)(guarded(on_click))
     app.view(DENY_MODAL)(guarded(on_deny_reason))
     register_governance(app, engine, _Answers(clicks, None))
-
-
-def engine_capsule(engine: Engine, approval_id: str) -> Capsule | None:
-    """The capsule of a request named by a form (its card may be anywhere)."""
-    try:
-        return engine.capsule(approval_id)
-    except (SessionsError, ApprovalsError) as exc:
-        log.warning("deny form names %s, which cannot be read: %s", approval_id, exc)
-        return None

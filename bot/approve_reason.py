@@ -21,6 +21,7 @@ from sessions import SessionsError
 
 from .card_governance import seen_hash
 from .edit_modal import modal_reason
+from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, spent_or_unknown
 from .form_refusals import checked_form, decision_refusal
 from .governance_answers import BLANK_REASON, Answers, edited_since
 from .listeners import failure, guarded
@@ -72,7 +73,7 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
         try:
             payload = ViewSubmission.model_validate(body)
         except ValidationError:
-            await ack()
+            await answer_gone(ack, NOT_READ)
             log.warning("malformed approve-reason submission")
             return
         reason = modal_reason(payload.view.state.values)
@@ -82,12 +83,20 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
         user, key = payload.user.id, payload.view.form_key
         try:
             form = engine.peek_form(kind="approve", form_key=key, user=user)
-            capsule = engine.capsule(form.approval_id) if form else None
-        except (SessionsError, ApprovalsError):
-            form = capsule = None
-        if form is None or capsule is None:
-            await ack()
-            log.warning("approve-reason submission unreadable, or not a form signoff opened")
+        except SessionsError:
+            form = None  # a key no form has: not one signoff opened
+        if form is None:
+            said = spent_or_unknown(engine, kind="approve", form_key=key, user=user)
+            await answer_gone(ack, said)
+            log.warning(
+                "approve-reason submission for view %r by %s: not a form of theirs", key, user
+            )
+            return
+        try:
+            capsule = engine.capsule(form.approval_id)
+        except (SessionsError, ApprovalsError) as exc:
+            await answer_gone(ack, REQUEST_GONE)
+            log.warning("approve form names %s, which cannot be read: %s", form.approval_id, exc)
             return
         # Answered where its click was: on the Home tab for a modal opened from there.
         there = answers.of_form(key)
@@ -113,10 +122,16 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
         )
         if checked.refusal is not None:
             return
+        if engine.take_form(kind="approve", form_key=key, user=user) is None:
+            # The same view submitted twice at once: the other submission counts.
+            said = spent_or_unknown(engine, kind="approve", form_key=key, user=user)
+            if checked.acked:
+                there.tell(thread, user, said)
+            else:
+                await answer_gone(ack, said)
+            return
         if not checked.acked:
             await ack()
-        if engine.take_form(kind="approve", form_key=key, user=user) is None:
-            return  # the same view submitted twice: the first submission counts
         await there.decide(
             capsule, user=user, approve=True, reason=reason, seen_sha256=seen, origin=origin
         )

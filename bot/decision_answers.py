@@ -13,6 +13,7 @@ from approvals import (
     AlreadyDecided,
     AlreadyVoted,
     Decided,
+    Decision,
     DecisionResult,
     EditRecorded,
     EditResult,
@@ -23,7 +24,7 @@ from approvals import (
 
 from .slack_text import ABSOLUTE, Mrkdwn, escape, join, literal, mentions, parse_utc, slack_date
 
-__all__ = ["CANNOT_READ", "edit_answer", "what_to_tell"]
+__all__ = ["CANNOT_READ", "decided_by", "edit_answer", "what_to_tell"]
 
 CANNOT_READ = literal(
     "This request cannot be decided: it failed its integrity check or cannot be read. "
@@ -40,9 +41,8 @@ def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdw
         )
     if isinstance(result, AlreadyDecided):
         d = result.decision
-        who = literal("signoff (expiry)") if d.deciders == (SYSTEM,) else mentions(d.deciders)
         at = slack_date(parse_utc(d.at))
-        said = join(literal(f"Already decided: {d.verdict} by "), who, literal(" · "), at)
+        said = join(literal("Already decided: "), decided_by(d), literal(" · "), at)
         if stale is None:
             return join(said, literal("."))
         # "approved" alone would read as if the call ran.
@@ -59,6 +59,13 @@ def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdw
         return literal(f"Your approval is counted: {result.approvals} of {result.quorum}.")
     assert isinstance(result, Decided)
     return None
+
+
+def decided_by(decision: Decision) -> Mrkdwn:
+    """ "denied by @Bob", "approved by @Bob and @Carol", "denied by signoff (expiry)"."""
+    d = decision
+    who = literal("signoff (expiry)") if d.deciders == (SYSTEM,) else mentions(d.deciders)
+    return join(literal(f"{d.verdict} by "), who)
 
 
 def edit_answer(result: EditResult) -> Mrkdwn | None:

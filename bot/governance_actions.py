@@ -27,6 +27,7 @@ from .approve_reason import register_approve_reason
 from .card_governance import EDIT, seen_hash
 from .decision_answers import edit_answer
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
+from .form_gone import NOT_READ, answer_gone, spent_or_unknown
 from .form_refusals import (
     checked_form,
     edit_refusal,
@@ -114,19 +115,18 @@ def register_governance(
     async def on_edit_submit(ack: Any, body: dict[str, Any]) -> None:
         try:
             payload = ViewSubmission.model_validate(body)
-            form = engine.peek_form(
-                kind="edit", form_key=payload.view.form_key, user=payload.user.id
-            )
-        except (ValidationError, SessionsError):
-            await ack()
+        except ValidationError:
+            await answer_gone(ack, NOT_READ)
             log.warning("malformed edit submission")
             return
+        user, key = payload.user.id, payload.view.form_key
+        try:
+            form = engine.peek_form(kind="edit", form_key=key, user=user)
+        except SessionsError:
+            form = None  # a key no form has: not one signoff opened
         if form is None:
-            await ack()
-            log.warning(
-                "edit submission for view %r: not a form signoff opened for that person",
-                payload.view.form_key,
-            )
+            await answer_gone(ack, spent_or_unknown(engine, kind="edit", form_key=key, user=user))
+            log.warning("edit submission for view %r by %s: not a form of theirs", key, user)
             return
         values = payload.view.state.values
         reason = modal_reason(values)
@@ -148,7 +148,6 @@ def register_governance(
             errors = edit_errors(problems, list(typed), reason=why)
             await ack(response_action="errors", errors=errors)
             return
-        user, key = payload.user.id, payload.view.form_key
         base = form.args_sha256  # what the form showed: an edit of anything else is refused
         origin = answers.origin(payload.user.team_id)
         thread = engine.card_thread(capsule)
@@ -163,11 +162,16 @@ def register_governance(
         )
         if checked.refusal is not None:
             return
-        taken = engine.take_form(kind="edit", form_key=key, user=user)
+        if engine.take_form(kind="edit", form_key=key, user=user) is None:
+            # The same view submitted twice at once: the other submission counts.
+            said = spent_or_unknown(engine, kind="edit", form_key=key, user=user)
+            if checked.acked:
+                answers.tell(thread, user, said)
+            else:
+                await answer_gone(ack, said)
+            return
         if not checked.acked:
             await ack()
-        if taken is None:
-            return  # the same view submitted twice: the first submission counts
         try:
             result = await engine.edit(
                 form.approval_id,
