@@ -246,15 +246,22 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
             await mirror_approval(rt, request)
             self.wake(request.thread)
 
-    async def stop(self, thread: ThreadKey, *, user: str, slack_ts: str) -> StopOutcome | None:
+    async def stop(
+        self, thread: ThreadKey, *, user: str, slack_ts: str, origin: Origin | None = None
+    ) -> StopOutcome | None:
         """A person stopped the agent in ``thread`` (Slack's stop button): the running turn
-        ends cancelled, its waiting requests are withdrawn (denied "stopped from Slack by
-        …", their cards updated), and the thread is told. Durable when this returns; None
-        for a thread signoff has no part in."""
+        ends cancelled, the waiting requests they asked for or may decide (from ``origin``,
+        as a click) are withdrawn (denied "stopped from Slack by …", their cards updated),
+        and the thread is told. Durable when this returns; None for a thread signoff has no
+        part in."""
         if not self.knows_thread(thread):
             return None
         stop = StopRequest(
-            thread=thread, user=user, at=utc_iso(self.rt.clock.now()), slack_ts=slack_ts
+            thread=thread,
+            user=user,
+            at=utc_iso(self.rt.clock.now()),
+            slack_ts=slack_ts,
+            origin=origin,
         )
         if superseded(self.rt, stop):
             return StopOutcome(stop=stop, interrupted=False, stale=True)

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import ValidationError, field_validator
 
+from approvals import Origin
 from sessions import (
     CorruptRecordError,
     Home,
@@ -45,6 +46,10 @@ class StopRequest(Record):
     # The event_ts of the earlier stop whose confirmation the thread got, when this one
     # came while that one still applied: a redelivery of this stop says nothing either.
     told_by: str | None = None
+    # Where the stopper is from, as Slack said (``users.info``): a stop withdraws only the
+    # requests they may decide, an ``anyone`` rule being their organization's. Team "":
+    # Slack could not say (counted as outside). None: a stop not from Slack.
+    origin: Origin | None = None
 
     @field_validator("user")
     @classmethod
@@ -65,7 +70,7 @@ def record_stop(home: Home, stop: StopRequest) -> None:
     """Durable when this returns (the ack to Slack may follow)."""
     path = home.thread_dir(stop.thread) / STOP_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    # told_by only when set: a version from 2026-12-04 (a rollback the docs allow) refuses
+    # told_by and origin only when set: a version from 2026-12-04 (a rollback the docs allow) refuses
     # a field it does not know, and then every turn of the thread fails reading the marker.
     replace_atomically(path, stop.model_dump_json(exclude_none=True).encode())
 

@@ -19,6 +19,7 @@ from approvals import (
     ApprovalsError,
     Decided,
     Decision,
+    Unchecked,
     may_decide,
     withdraw,
 )
@@ -49,6 +50,8 @@ class StopOutcome:
     withdrawn: tuple[tuple[ApprovalRequest, Decision], ...] = ()
     # Older than work the thread took up after it (``superseded``): nothing was done.
     stale: bool = False
+    # The requests left waiting, the stopper being no approver of theirs: why, in words.
+    kept: tuple[tuple[ApprovalRequest, str], ...] = ()
 
 
 def superseded(rt: Runtime, stop: StopRequest) -> bool:
@@ -76,20 +79,39 @@ def active_stop(
     return stop
 
 
-async def _may_withdraw(rt: Runtime, request: ApprovalRequest, user: str) -> bool:
-    """Who asked for the call, or who may decide it (the click's own check)."""
-    if user in request.capsule.askers:
-        return True
-    refusal = await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)
-    return refusal is None
+async def _why_kept(rt: Runtime, request: ApprovalRequest, stop: StopRequest) -> str | None:
+    """Why the stopper may not withdraw ``request`` (None: they may): they asked for it,
+    or may decide it, as their click would be judged (``stop.origin``)."""
+    if stop.user in request.capsule.askers:
+        return None
+    refusal = await may_decide(
+        request, user=stop.user, policy=rt.policy, groups=rt.groups, origin=stop.origin
+    )
+    who = f"<@{stop.user}>"
+    if refusal is None:
+        return None
+    if isinstance(refusal, Unchecked):
+        return f"signoff could not check with Slack whether {who} may decide it"
+    if stop.origin is not None and (
+        await may_decide(request, user=stop.user, policy=rt.policy, groups=rt.groups) is None
+    ):  # refused only for where they are from
+        if not stop.origin.team:
+            return (
+                f"signoff could not check with Slack which organization {who} is in, "
+                "so it did not withdraw it"
+            )
+        return f"{who} is in another organization"
+    return f"{who} may not decide it"
 
 
 async def withdraw_waiting(
     rt: Runtime, stop: StopRequest
-) -> list[tuple[ApprovalRequest, Decision]]:
+) -> tuple[list[tuple[ApprovalRequest, Decision]], list[tuple[ApprovalRequest, str]]]:
     """Deny the thread's requests that still wait and that the stopper asked for or may
-    decide; the first decision wins. Others stay for their approvers."""
+    decide; the first decision wins. Others stay for their approvers (the second list,
+    with why)."""
     out: list[tuple[ApprovalRequest, Decision]] = []
+    kept: list[tuple[ApprovalRequest, str]] = []
     for approval_id in ThreadDir(rt.home, stop.thread).open_approvals():
         try:
             request = ApprovalRequest.open(rt.home, approval_id, clock=rt.clock)
@@ -97,7 +119,9 @@ async def withdraw_waiting(
             continue  # unreadable: settle reports it, and it never runs
         if request.decision() is not None:
             continue
-        if not await _may_withdraw(rt, request, stop.user):
+        why = await _why_kept(rt, request, stop)
+        if why is not None:
+            kept.append((request, why))
             continue  # stopping the work is anyone's; denying someone's request is not
         result = withdraw(request, user=stop.user, reason=stop.reason, now=rt.clock.now())
         rt.outbox_written()  # the card's update was queued with the decision
@@ -106,17 +130,21 @@ async def withdraw_waiting(
             out.append((request, result.decision))
             # Here, not in a caller: a turn that parks under a stop withdraws too.
             rt.observer.emit(decision_recorded(request, user=stop.user, decision=result.decision))
-    return out
+    return out, kept
 
 
 def _confirmation(outcome: StopOutcome) -> str:
     who = f"<@{outcome.stop.user}>"
     if not outcome.interrupted and not outcome.withdrawn:
-        return f"Stopped by {who}; nothing was running."
-    lines = [f"Stopped by {who}. I will not go on with this."]
+        lines = [f"Stopped by {who}; nothing was running."]
+    else:
+        lines = [f"Stopped by {who}. I will not go on with this."]
     for request, _ in outcome.withdrawn:
         c = request.capsule
         lines.append(f"• `{c.tool}` will not run: its request {c.id} is withdrawn.")
+    for request, why in outcome.kept:
+        c = request.capsule
+        lines.append(f"• `{c.tool}`: its request {c.id} still waits for its approvers ({why}).")
     return "\n".join(lines)
 
 
@@ -143,9 +171,11 @@ async def stop_thread(rt: Runtime, stop: StopRequest, *, running: bool) -> StopO
     a redelivered stop changes nothing)."""
     stop = _as_recorded(rt, stop)
     record_stop(rt.home, stop)
-    withdrawn = await withdraw_waiting(rt, stop)
+    withdrawn, kept = await withdraw_waiting(rt, stop)
     woke = rt.stops.fire(stop)
-    outcome = StopOutcome(stop=stop, interrupted=running or woke, withdrawn=tuple(withdrawn))
+    outcome = StopOutcome(
+        stop=stop, interrupted=running or woke, withdrawn=tuple(withdrawn), kept=tuple(kept)
+    )
     if stop.told_by is not None and not withdrawn:
         return outcome  # a second click on the stop button: the thread knows it stopped
     thread = stop.thread

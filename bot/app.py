@@ -58,6 +58,7 @@ from .surface_support import SurfaceSupport
 from .token_check import who_am_i
 from .token_watch import BotTokenWatch
 from .tooling import open_engine
+from .user_teams import UserTeams
 from .web_clients import kept_alive, live_client, slack_surface, web_client
 
 __all__ = ["SignoffBot"]
@@ -182,7 +183,13 @@ class SignoffBot:
             socket.start()
             app_secret = app_token.get_secret_value()
             app_loop = asyncio.get_running_loop()
-            stops = AgentStops(engine, keeper=ingest.keeper, app_loop=app_loop)
+            stops = AgentStops(
+                engine,
+                keeper=ingest.keeper,
+                app_loop=app_loop,
+                teams=UserTeams(client),
+                installation=installed,
+            )
 
             async def make_handler() -> SignoffSocketModeHandler:
                 # Built on the socket thread: the client binds to the loop it is created in.

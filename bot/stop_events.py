@@ -3,7 +3,10 @@
 Slack stops the app's streams in the thread itself and sends this event; the app must
 stop its work and move the session away from ``processing``. Here the event goes to
 ``Engine.stop`` (on the engine's loop): the stop is on disk, the thread's waiting
-requests are withdrawn and the running turn is told, all before the envelope is acked.
+requests the stopper may decide are withdrawn and the running turn is told, all before the
+envelope is acked. The event names only the user: their organization (what an ``anyone``
+rule is open to) is asked of Slack (``users.info``) first; without an answer it counts as
+another one, so nothing open to anyone is withdrawn, and the thread is told so.
 Then the turn ends (cancelled), which moves the agent session to ``active`` and clears
 the status line; the thread is told who stopped what.
 """
@@ -18,11 +21,13 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from agent_core.engine import Engine
+from approvals import Installation, MembershipUnknown, Origin
 from sessions import ThreadKey
 
 from .envelopes import Fate, Outcome
 from .kept_events import EventKeeper
 from .slack_fields import EventId, SlackId, SlackTs, describe
+from .user_teams import UserTeams
 
 __all__ = ["AgentStops"]
 
@@ -61,10 +66,24 @@ class AgentStops:
         *,
         keeper: EventKeeper,
         app_loop: asyncio.AbstractEventLoop | None = None,
+        teams: UserTeams | None = None,
+        installation: Installation | None = None,
     ) -> None:
         self.engine = engine
         self.keeper = keeper
         self.app_loop = app_loop
+        self.teams = teams
+        self.installation = installation
+
+    async def origin(self, user: str) -> Origin | None:
+        """Where ``user`` stops from (None: organizations are not asked about)."""
+        if self.teams is None or self.installation is None:
+            return None
+        try:
+            team = await self.teams.team_of(user)
+        except MembershipUnknown:
+            team = ""  # unknown: counted as outside, so an ``anyone`` request stays
+        return Origin(team=team, installation=self.installation)
 
     async def handle(self, payload: JsonValue) -> Outcome | None:
         """The outcome of a stop event; None for any other payload."""
@@ -77,9 +96,10 @@ class AgentStops:
             return await self.keeper.keep(payload, f"agent_session_stopped: {describe(exc)}")
         event = callback.event
         thread = ThreadKey(team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts)
+        origin = await self.origin(event.user)
         try:
             outcome = await self._on_engine_loop(
-                self.engine.stop(thread, user=event.user, slack_ts=event.event_ts)
+                self.engine.stop(thread, user=event.user, slack_ts=event.event_ts, origin=origin)
             )
         except OSError as exc:  # the disk, not the payload: Slack delivers it again
             return Outcome(fate=Fate.DEFERRED, reason=f"could not store the stop: {exc}")
@@ -96,12 +116,14 @@ class AgentStops:
                 ref=callback.event_id,
             )
         withdrawn = ", ".join(r.capsule.id for r, _ in outcome.withdrawn) or "none"
+        kept = ", ".join(r.capsule.id for r, _ in outcome.kept) or "none"
         log.info(
-            "stopped in %s by %s (a turn was running: %s; withdrawn: %s)",
+            "stopped in %s by %s (a turn was running: %s; withdrawn: %s; left waiting: %s)",
             thread.label(),
             event.user,
             "yes" if outcome.interrupted else "no",
             withdrawn,
+            kept,
         )
         return Outcome(fate=Fate.STORED, reason="a stop", ref=callback.event_id)
 

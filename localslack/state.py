@@ -120,12 +120,14 @@ class Workspace:
             tz = spec.tz
         else:
             return None
+        # A Slack Connect guest's object names their own team, as their clicks do.
+        team = cfg.team_id if is_bot else self.team_of(user_id)
         profile: JSON = {
             "real_name": real,
             "display_name": name,
             "real_name_normalized": real,
             "display_name_normalized": name,
-            "team": cfg.team_id,
+            "team": team,
             "image_48": f"https://localslack.invalid/avatars/{user_id}_48.png",
         }
         if is_bot:
@@ -134,7 +136,7 @@ class Workspace:
             profile["email"] = email
         return {
             "id": user_id,
-            "team_id": cfg.team_id,
+            "team_id": team,
             "name": name,
             "deleted": False,
             "real_name": real,

@@ -74,3 +74,12 @@ async def test_a_guests_click_names_their_own_team(
     assert (guest["user"]["id"], guest["user"]["team_id"]) == (GUEST.id, "T0PARTNER")
     assert (alice["user"]["id"], alice["user"]["team_id"]) == ("U0ALICE", "T0LOCAL")
     assert guest["team"]["id"] == alice["team"]["id"] == "T0LOCAL"
+
+
+async def test_users_info_names_a_guests_own_team(web: AsyncWebClient) -> None:
+    """users.info's ``team_id`` is the person's own team, as a click's ``user.team_id``
+    is: what an app that only has a user id (``agent_session_stopped``) learns it from."""
+    guest = (await web.users_info(user=GUEST.id))["user"]
+    assert (guest["team_id"], guest["profile"]["team"]) == ("T0PARTNER", "T0PARTNER")
+    alice = (await web.users_info(user="U0ALICE"))["user"]
+    assert (alice["team_id"], alice["profile"]["team"]) == ("T0LOCAL", "T0LOCAL")

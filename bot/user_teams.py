@@ -1,0 +1,59 @@
+"""Which organization a person is in, from ``users.info``, with a short cache.
+
+A click names its clicker's team (``user.team_id``); an event such as
+``agent_session_stopped`` names only the user, so their team is asked of Slack: the user
+object's ``team_id`` (a Slack Connect guest's is their own team), or on Enterprise Grid
+its ``enterprise_user.enterprise_id`` (the ``E…`` id a Grid click names, see
+``approvals.origin``). Not tried against a real Grid.
+
+Slack's verdict (``user_not_found``, a missing scope) names no team: counted as outside.
+No usable answer (a dropped connection, ``ratelimited`` after the client's retries, an
+outage) is ``MembershipUnknown``, for the caller to fail closed on. Neither is cached.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .membership import slack_lookup
+
+__all__ = ["UserTeams"]
+
+
+class UserTeams:
+    """``users.info``'s team of a person, cached for ``ttl`` seconds (a stop clicked
+    twice, or by the same person in several threads, asks once)."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        ttl: float = 60.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.ttl = ttl
+        self._now = now
+        self._cache: dict[str, tuple[float, str]] = {}
+
+    async def team_of(self, user: str) -> str:
+        """The team (or Grid enterprise) ``user`` belongs to; "" when Slack named none."""
+        cached = self._cache.get(user)
+        if cached is not None and self._now() - cached[0] < self.ttl:
+            return cached[1]
+        answer = await slack_lookup(
+            self.client.users_info(user=user), what=f"which organization {user} is in"
+        )
+        if answer is None:
+            return ""
+        found = answer.get("user") or {}
+        grid = found.get("enterprise_user") or {}
+        team = str(grid.get("enterprise_id") or found.get("team_id") or "")
+        now = self._now()
+        # Only answers of the last ttl stay: an old one is asked again anyway.
+        self._cache = {u: held for u, held in self._cache.items() if now - held[0] < self.ttl}
+        self._cache[user] = (now, team)
+        return team

@@ -1,0 +1,117 @@
+"""A stop from a Slack Connect guest stops the work, but withdraws only what they may decide.
+
+#ops is shared with a guest from another organization; under an ``anyone`` rule they are
+no approver, so their stop (the agent's stop button) must not deny a colleague's request.
+``agent_session_stopped`` names only the user: signoff asks ``users.info`` for their team,
+and when Slack gives no answer it withdraws nothing an ``anyone`` rule governs, and says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from live_kit import FakeAnthropic, ToolUse, agent_workspace, anthropic_api, anthropic_bot
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    bot_reply,
+    cards,
+    decision,
+    has_buttons,
+    mention,
+    wait_card,
+)
+
+from bot.app import SignoffBot
+from bot.config import Settings
+from localslack import LocalSlack
+from localslack.config import UserSpec
+
+__all__ = ["anthropic_api"]
+
+GUEST = UserSpec(id="U0GUEST", name="gina", team_id="T0PARTNER")
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    """An agent workspace whose #ops is shared with a guest from another organization."""
+    base = agent_workspace()
+    channels = tuple(
+        dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
+        for c in base.channels
+    )
+    config = dataclasses.replace(base, users=(*base.users, GUEST), channels=channels)
+    async with LocalSlack(config) as server:
+        yield server
+
+
+async def _stopped_while_streaming(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    *,
+    stopper: str,
+) -> tuple[SignoffBot, str, str]:
+    """Alice asks for a restart (a card waits); her follow-up starts a turn, and
+    ``stopper`` clicks the stop button while the model writes. The thread and approval id."""
+    api.reply("I will restart api.", ToolUse("restart_service", {"service": "api"}, id="toolu_01R"))
+    api.reply(" ".join(f"step {n} of a long explanation." for n in range(200)), chunk_delay=0.05)
+    bot: SignoffBot = await anthropic_bot(monkeypatch, api, start_bot)()
+    thread = await mention(slack, "restart api")
+    approval = approval_id_of(await wait_card(slack, thread))
+    await mention(slack, "and explain what you will do", thread_ts=thread, user="U0ALICE")
+    await slack.wait_for_stream(channel=OPS, thread_ts=thread, state="streaming")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
+    delivery = await slack.stop_agent_session(user=stopper, channel=OPS, thread_ts=thread)
+    assert delivery is not None
+    await slack.wait_for_ack(delivery.envelope_id)
+    return bot, thread, approval
+
+
+async def test_a_guests_stop_stops_the_turn_but_leaves_the_request_to_the_organization(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    settings: Settings,
+) -> None:
+    bot, thread, approval = await _stopped_while_streaming(
+        slack, monkeypatch, anthropic_api, start_bot, stopper=GUEST.id
+    )
+    confirmed = await bot_reply(slack, thread, f"Stopped by <@{GUEST.id}>")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="active")
+    await bot.engine.idle()
+    # The turn stopped (the model was not let go on), but nobody of the organization denied
+    # the request: it still waits, its card keeps its buttons, and the thread says why.
+    assert len(anthropic_api.requests) == 2
+    assert decision(settings.home, approval) is None
+    [card] = cards(slack, thread)
+    assert has_buttons(card)
+    assert "withdrawn" not in confirmed["text"]
+    assert f"request {approval} still waits for its approvers" in confirmed["text"]
+    assert "another organization" in confirmed["text"]
+    assert slack.calls("users.info")  # the event names no team: Slack was asked
+
+
+async def test_a_stop_whose_stopper_slack_cannot_place_withdraws_nothing_open_to_anyone(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    settings: Settings,
+) -> None:
+    """users.info is ratelimited for good: the stopper's organization is unknown, so the
+    request is left waiting (fail closed) and the thread is told so in plain words."""
+    slack.inject_fault(method="users.info", error="ratelimited", count=None, retry_after=0)
+    bot, thread, approval = await _stopped_while_streaming(
+        slack, monkeypatch, anthropic_api, start_bot, stopper="U0BOB"
+    )
+    confirmed = await bot_reply(slack, thread, "Stopped by <@U0BOB>")
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    assert has_buttons(cards(slack, thread)[0])
+    assert "could not check with Slack which organization <@U0BOB> is in" in confirmed["text"]
