@@ -52,6 +52,7 @@ from .slack_text import (
 )
 
 __all__ = [
+    "ANYONE",
     "APPROVE",
     "DENY",
     "approve_deny_buttons",
@@ -63,6 +64,9 @@ __all__ = [
 
 APPROVE = "signoff_approve"
 DENY = "signoff_deny"
+# Whom an ``anyone`` rule is open to: a Slack Connect guest who sees the card in a shared
+# channel is refused as from "another organization" (``approvals.authorize``).
+ANYONE = "anyone in signoff's organization"
 _TEXT_LIMIT = 2900  # section text is capped at 3000 characters
 _FIELD_LIMIT = 1900  # a field at 2000
 
@@ -110,9 +114,9 @@ def fallback_text(view: CardView) -> Mrkdwn:
 
 def _approvers(view: CardView) -> Mrkdwn:
     """Who may decide under both rules, as a click is judged (escalations are shown apart)."""
-    # No one named: both rules are open ("anyone"), or they name no one in common (only
+    # No one named: both rules are open (anyone of the installation), or they name no one in common (only
     # an escalation can add someone then).
-    nobody = "anyone" if view.approvers is None else "nobody both rules allow"
+    nobody = ANYONE if view.approvers is None else "nobody both rules allow"
     who = mentions(list(view.deciders)) or literal(nobody)
     needed = f" ({view.needed} needed)" if view.needed > 1 else ""
     self_part = "" if view.requester_may_decide else ", not the requester"

@@ -27,7 +27,7 @@ from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
 from .card_governance import actions_block_id, ran_text
-from .cards import approve_deny_buttons, expiry, progress
+from .cards import ANYONE, approve_deny_buttons, expiry, progress
 from .membership import COULD_NOT_CHECK
 from .slack_text import (
     Mrkdwn,
@@ -167,7 +167,7 @@ def _mine(content: HomeContent) -> list[dict[str, Any]]:
         c = item.capsule
         where = item.card.channel if item.card else (c.card_channel or c.thread.channel)
         who = (
-            literal("anyone")  # an escalation adds people to rules that need nobody
+            literal(ANYONE)  # an escalation adds people to rules that need nobody
             if (deciders := item.deciders) is None
             else mentions(list(dict.fromkeys([*deciders, *item.escalated])))
             or literal("nobody both rules allow")

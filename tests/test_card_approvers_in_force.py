@@ -43,7 +43,7 @@ async def _asked_then(make_engine: EngineFactory, home: Home, captured: Policy, 
         (BOB, OPEN, "<@U0BOB>, not the requester"),  # the captured rule still holds
         (BOB, BOB_OR_SELF, "<@U0BOB>, not the requester"),  # both must allow self-approval
         (BOB_OR_SELF, BOB_OR_SELF, "<@U0BOB>\n"),
-        (OPEN, OPEN, "anyone, not the requester"),
+        (OPEN, OPEN, "anyone in signoff's organization, not the requester"),
         (BOB, CAROL, "nobody both rules allow, not the requester"),  # only an escalation
     ],
 )

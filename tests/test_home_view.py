@@ -155,7 +155,7 @@ def test_an_open_request_anyone_may_decide_says_so_after_an_escalation() -> None
     request = make(policy=PolicyRule())
     mine = [OpenRequest(request, (), None, 1, request.arguments, escalated=("U0DAVE",))]
     content = HomeContent(user="U0ALICE", waiting=[], mine=mine, decided=[], now=NOW)
-    assert "waiting for anyone" in texts(home_view(content)["blocks"])
+    assert "waiting for anyone in signoff's organization" in texts(home_view(content)["blocks"])
 
 
 def test_a_refused_card_s_reason_is_shown_as_text() -> None:

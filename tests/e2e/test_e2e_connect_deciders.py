@@ -17,6 +17,7 @@ from conftest import FAST, restart
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
+    as_in_manifest,
     bot_reply,
     decision,
     ephemeral,
@@ -24,6 +25,8 @@ from signoff_e2e_kit import (
     existing_decision,
     form_says,
     has_buttons,
+    home_of,
+    home_texts,
     mention,
     restarts,
     until,
@@ -46,7 +49,7 @@ GUEST = UserSpec(id="U0GUEST", name="gina", team_id="T0PARTNER")
 @pytest.fixture
 async def slack() -> AsyncIterator[LocalSlack]:
     """The suite's workspace, its #ops shared with a guest from another organization."""
-    base = WorkspaceConfig(seed=7, timing=FAST)
+    base = as_in_manifest(WorkspaceConfig(seed=7, timing=FAST))  # with its Home tab
     channels = tuple(
         dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
         for c in base.channels
@@ -144,3 +147,18 @@ async def test_a_guests_form_is_refused_in_the_form_once_the_policy_no_longer_na
     assert found["deciders"] == ["U0BOB"]
     # His form closed: the card says it.
     await until(lambda: not slack.open_views(user="U0BOB"), what="Bob's form to close")
+
+
+async def test_the_card_and_the_home_tab_say_whose_anyone_it_is(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    """A guest who sees "Approvers: anyone" on a card in a shared channel, clicks, and is
+    refused as from another organization, was told something untrue: both say whose."""
+    path = write_policy(tmp_path / "policy.toml", '[default]\napprovers = ["anyone"]\n')
+    _, card = await _asked(slack, start_bot, path)
+    fields = [f["text"] for b in card["blocks"] for f in b.get("fields") or []]
+    assert "*Approvers*\nanyone in signoff's organization, not the requester" in fields
+
+    await slack.open_app_home(user="U0ALICE")
+    mine = await home_of(slack, "U0ALICE", has="Your open requests")
+    assert "waiting for anyone in signoff's organization" in home_texts(mine)
