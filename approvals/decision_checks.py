@@ -12,6 +12,7 @@ here, so each question has one answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from sessions import utc_iso
@@ -62,15 +63,23 @@ async def may_decide(
 
 
 async def no_longer_allowed(
-    request: ApprovalRequest, *, voters: list[str], policy: Policy, groups: GroupResolver
+    request: ApprovalRequest,
+    *,
+    voters: list[str],
+    policy: Policy,
+    groups: GroupResolver,
+    origins: Mapping[str, Origin] | None = None,
 ) -> tuple[str, ...] | Unchecked:
     """Which of ``voters``, who approved, may no longer decide (they left the approver
-    group, the policy dropped them): asked when an approval may complete a quorum, as a
-    quorum is of approvers the rules allow when it completes (``quorum``). Unchecked when
-    Slack could not say: then nothing is recorded (fail closed)."""
+    group, the policy dropped them, or opened it to ``anyone`` while they voted from
+    another organization: ``origins``, as their votes recorded it): asked when an approval
+    may complete a quorum, as a quorum is of approvers the rules allow when it completes
+    (``quorum``). Unchecked when Slack could not say: then nothing is recorded (fail
+    closed)."""
     gone = []
     for voter in voters:
-        refusal = await may_decide(request, user=voter, policy=policy, groups=groups)
+        origin = (origins or {}).get(voter)
+        refusal = await may_decide(request, user=voter, policy=policy, groups=groups, origin=origin)
         if isinstance(refusal, Unchecked):
             return refusal
         if refusal is not None:

@@ -141,6 +141,7 @@ async def record_decision(
         policy=policy,
         groups=groups,
         seen_sha256=seen_sha256,
+        origin=origin,
     )
 
 

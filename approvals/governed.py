@@ -20,6 +20,7 @@ from sessions import AlreadyExistsError, Clock, Home, ThreadKey, from_utc_iso, m
 
 from .capsule import Capsule, args_sha256
 from .errors import HashMismatchError
+from .origin import Origin
 from .records import SYSTEM, Decision, Edit, R, Vote, read_optional, vote_key, write_record
 from .vote_files import misnamed
 
@@ -178,6 +179,16 @@ class GovernedFiles:
             if key not in gone:
                 who.setdefault(user, key)
         return who
+
+    def origins(self, call: CurrentCall) -> dict[str, Origin]:
+        """Where the counted approvals cast from another organization came from, by
+        person (an edit's author and everyone else: the installation's, or unknown)."""
+        counting = {v.key: v.origin for v in self.votes(call.edit, counting=True)}
+        return {
+            user: origin
+            for user, key in self.counted(call).items()
+            if (origin := counting.get(key)) is not None
+        }
 
     def approvals_cast(self, call: CurrentCall) -> int:
         """How many approvals of these arguments were ever recorded (counted or not): one

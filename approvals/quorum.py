@@ -16,6 +16,7 @@ from sessions import LockBusyError, dir_lock_async, utc_iso
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
 from .governed import CurrentCall
+from .origin import Origin
 from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
 from .policy import Policy
 from .records import SYSTEM, Vote, vote_key
@@ -45,10 +46,11 @@ async def record_approval(
     policy: Policy,
     groups: GroupResolver,
     seen_sha256: str | None,
+    origin: Origin | None = None,
 ) -> Decided | AlreadyDecided | VoteCounted | AlreadyVoted | Refused:
     """``user``'s approval of the call they saw (``decisions.record_decision`` asked the
     rest): the decision when it is the only one needed or completes the quorum, else
-    their counted vote.
+    their counted vote (naming ``origin`` when it is another organization's).
 
     Who approved before is read, and the vote written and counted, under the request's
     lock across processes (``_records_locked``): another process's approval lands before
@@ -56,7 +58,7 @@ async def record_approval(
     before it. Slack is asked outside the lock (it may take seconds): when approvals came
     in meanwhile, those are asked about in turn."""
     try:
-        return await _approval(request, user, reason, at, policy, groups, seen_sha256)
+        return await _approval(request, user, reason, at, policy, groups, seen_sha256, origin)
     except LockBusyError:
         return Refused(request.capsule, _HELD)
 
@@ -69,8 +71,12 @@ async def _approval(
     policy: Policy,
     groups: GroupResolver,
     seen_sha256: str | None,
+    origin: Origin | None,
 ) -> Decided | AlreadyDecided | VoteCounted | AlreadyVoted | Refused:
     capsule = request.capsule
+    # Only another organization's: the installation's people stay who they are, and
+    # their votes stay as older versions read them.
+    cast_from = origin if origin is not None and origin.outside else None
     allowed: dict[str, bool] = {}  # earlier approvers asked about: may they still decide?
     for _ in range(_ASKS):
         async with _records_locked(request, wait=CLICK_WAIT):
@@ -97,6 +103,7 @@ async def _approval(
             so_far = [voter for voter in counted if allowed.get(voter, True)]
             # Only the approval that would complete the quorum asks about the others.
             unasked = [v for v in counted if v not in allowed] if len(so_far) + 1 >= quorum else []
+            origins = request.origins(call)
             if not unasked:
                 gone = tuple(counted[voter] for voter in counted if voter not in so_far)
                 vote = Vote(
@@ -108,11 +115,14 @@ async def _approval(
                     args_sha256=call.args_sha256,
                     discounted=gone,
                     round=_next_round(request, call, user),
+                    origin=cast_from,
                 )
                 if len(so_far) + 1 >= quorum:
                     request.arm_timer(at)  # it completes it: a crash before the decision is swept
                 return _count(request, call, vote, quorum=quorum, policy=policy)
-        refused = await no_longer_allowed(request, voters=unasked, policy=policy, groups=groups)
+        refused = await no_longer_allowed(
+            request, voters=unasked, policy=policy, groups=groups, origins=origins
+        )
         if isinstance(refused, Unchecked):
             return Refused(capsule, refused)
         allowed |= {voter: voter not in refused for voter in unasked}
@@ -203,11 +213,14 @@ async def _completion(
             if not counted or len(counted) < quorum:
                 return None
             unasked = [voter for voter in counted if voter not in allowed]
+            origins = request.origins(call)
             if not unasked:
                 kept = {voter: key for voter, key in counted.items() if allowed[voter]}
                 _discount(request, call, [key for v, key in counted.items() if v not in kept])
                 return _decide_with(request, call, kept, quorum=quorum, policy=policy)
-        refused = await no_longer_allowed(request, voters=unasked, policy=policy, groups=groups)
+        refused = await no_longer_allowed(
+            request, voters=unasked, policy=policy, groups=groups, origins=origins
+        )
         if isinstance(refused, Unchecked):
             return refused
         allowed |= {voter: voter not in refused for voter in unasked}

@@ -30,6 +30,8 @@ from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, mode
 
 from sessions import CorruptRecordError, Record, create_only, read_file
 
+from .origin import Origin
+
 __all__ = [
     "SYSTEM",
     "CardRef",
@@ -75,8 +77,9 @@ class CardRef(Record):
 class Vote(Record):
     # 2: the vote names the hash it approved (an edit resets a quorum). 3: and the
     # earlier approvals it found no longer counting. 4: and which of its person's
-    # approvals of these arguments it is, or a discount names one past the first.
-    schema_version: Literal[1, 2, 3, 4] = 4
+    # approvals of these arguments it is, or a discount names one past the first. 5: and
+    # the organization it was cast from, when another than the installation's.
+    schema_version: Literal[1, 2, 3, 4, 5] = 5
     approval_id: str
     user: str
     approve: bool
@@ -92,6 +95,11 @@ class Vote(Record):
     # Its person's nth approval of these arguments: one more is taken only once all
     # before it were discounted (they came back), so none counts twice.
     round: int = Field(default=1, ge=1)
+    # Cast from another organization than the installation's (a Slack Connect guest a
+    # rule named): asked again with it when the vote may complete a quorum, so a rule
+    # since opened to ``anyone`` (the installation's people) no longer counts it. None: the
+    # installation's own people, a terminal, and every vote written before version 5.
+    origin: Origin | None = None
 
     @property
     def key(self) -> str:
@@ -107,8 +115,14 @@ class Vote(Record):
         # version 2, it would count whom it discounted); a person's second approval, or a
         # discount of one, version 4 (read by version 3, it would not count, or discount
         # all of that person's).
+        # A guest's vote, version 5 (read by version 4, it would count wherever it came
+        # from).
         data: dict[str, Any] = dump(self)
+        if self.origin is not None:
+            return data
+        data.pop("origin", None)
         if self.round > 1 or any(_ROUND in k for k in self.discounted):
+            data["schema_version"] = min(self.schema_version, 4)
             return data
         data.pop("round", None)
         if self.discounted:

@@ -3,6 +3,8 @@ names a person (or a group they are in) opens it to them wherever they come from
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from governance_support import park, request
 
@@ -13,6 +15,7 @@ from approvals import (
     PolicyRule,
     Refused,
     StaticGroups,
+    Vote,
     VoteCounted,
     authorize,
     decide,
@@ -97,3 +100,18 @@ async def test_a_guests_vote_toward_a_quorum_is_refused_and_not_written(
         groups=GROUPS, clock=clock, origin=ours,
     )  # fmt: skip
     assert isinstance(counted, VoteCounted) and counted.voters == ("U0BOB",)
+
+
+def test_a_vote_names_its_organization_only_when_it_is_another() -> None:
+    """A guest's vote is version 5, with the team it was cast from; any other vote is
+    written as before (a version that reads up to 4 reads it), and an old one still reads."""
+    base = {"approval_id": "appr_0123456789abcdef", "user": "U0GUEST", "approve": True}
+    base |= {"at": "2026-12-07T09:00:00.000Z", "args_sha256": "a" * 64}
+    guest = Vote(**base, origin=Origin(team="T0PARTNER", installation=HOME))
+    dumped = json.loads(guest.model_dump_json())
+    assert (dumped["schema_version"], dumped["origin"]["team"]) == (5, "T0PARTNER")
+    assert Vote.model_validate_json(guest.model_dump_json()) == guest
+    ours = json.loads(Vote(**base).model_dump_json())
+    assert ours["schema_version"] == 2 and "origin" not in ours
+    older = Vote.model_validate({**base, "schema_version": 4, "round": 2})
+    assert older.origin is None

@@ -8,6 +8,7 @@ of the installation's organization; naming the guest's user id opens a tool to t
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,3 +163,46 @@ async def test_the_card_and_the_home_tab_say_whose_anyone_it_is(
     await slack.open_app_home(user="U0ALICE")
     mine = await home_of(slack, "U0ALICE", has="Your open requests")
     assert "waiting for anyone in signoff's organization" in home_texts(mine)
+
+
+async def test_a_guests_vote_stops_counting_once_a_restart_opens_the_rule_to_anyone(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """The guest's vote counted while the policy named them; after a restart under
+    ``anyone`` it is asked again, with the team it was cast from, when Bob's vote would
+    complete the quorum: it no longer counts, so Bob's does not decide; Carol's does."""
+    named = write_policy(
+        tmp_path / "named.toml",
+        f'[default]\napprovers = ["{GUEST.id}", "U0BOB", "U0CAROL"]\nquorum = 2\n',
+    )
+    anyone = write_policy(
+        tmp_path / "anyone.toml", '[default]\napprovers = ["anyone"]\nquorum = 2\n'
+    )
+    bot = await start_bot(policy_path=named)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await slack.click_button(channel=OPS, ts=card["ts"], user=GUEST.id, action_id=APPROVE)
+    await ephemeral(slack, GUEST.id, "1 of 2")
+    await restart(bot, start_bot, slack, policy_path=anyone)
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await ephemeral(slack, "U0BOB", "1 of 2")
+    assert decision(settings.home, approval) is None
+    assert restarts(settings.home) == 0
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    await bot_reply(slack, thread, "restart_service` finished")
+    assert existing_decision(settings.home, approval)["deciders"] == ["U0BOB", "U0CAROL"]
+    assert restarts(settings.home) == 1
+    # The guest's vote names their team (version 5); the installation's people's votes
+    # stay as older versions read them (Bob's discounts the guest's: version 3).
+    votes = {
+        p.stem: json.loads(p.read_bytes())
+        for p in settings.home.glob(f"sessions/*/*/approvals/{approval}.votes/*.json")
+    }
+    assert votes[GUEST.id]["schema_version"] == 5
+    assert votes[GUEST.id]["origin"]["team"] == "T0PARTNER"
+    assert (votes["U0BOB"]["schema_version"], votes["U0BOB"]["discounted"]) == (3, [GUEST.id])
+    assert "origin" not in votes["U0BOB"] and "origin" not in votes["U0CAROL"]
