@@ -20,7 +20,16 @@ import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from sessions import InboxMessage, ThreadDir, ThreadKey, failpoint, off_loop
+from sessions import (
+    EditOutcome,
+    InboxMessage,
+    ThreadDir,
+    ThreadKey,
+    failpoint,
+    off_loop,
+    revise_message,
+    withdraw_message,
+)
 
 from .recent_keys import RecentKeys
 from .runtime import Runtime
@@ -102,6 +111,16 @@ class Ingest:
         if waiting:
             self._wake_from_anywhere(message.thread)
         return fresh
+
+    async def revise(self, thread: ThreadKey, ts: str, *, user: str, text: str) -> EditOutcome:
+        """``user`` edited their message ``ts``: its new text, if it still waits to be read
+        (durable on return: only then may Slack be acked)."""
+        inbox = ThreadDir(self.rt.home, thread).inbox
+        return await off_loop(revise_message, inbox, ts, user=user, text=text)
+
+    async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome:
+        """The message ``ts`` was deleted: never answered, if it still waits to be read."""
+        return await off_loop(withdraw_message, ThreadDir(self.rt.home, thread).inbox, ts)
 
     def knows_thread(self, thread: ThreadKey) -> bool:
         """Has signoff taken part in this thread (so follow-ups need no mention)? Asked on

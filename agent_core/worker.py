@@ -38,7 +38,8 @@ from .child_session import start_child
 from .deferral import retry_due
 from .early_call import EarlyCall, start_early_call
 from .loop import park, queue_reply, run_loop
-from .messages import AssistantMessage, EventMessage, ToolResultMessage, UserMessage
+from .message_taking import record_messages
+from .messages import AssistantMessage, EventMessage, ToolResultMessage
 from .observe import SessionStateChanged
 from .runtime import KillSwitchOn, Runtime
 from .session_run import SessionRun
@@ -206,20 +207,6 @@ def _requeue_replies(rt: Runtime, crashed: SessionRecord) -> None:
             queue_reply(rt, crashed.thread, crashed.id, f"m{index}", text, people=mentions)
 
 
-async def _record_messages(run: SessionRun, tdir: ThreadDir, pending: list[InboxMessage]) -> None:
-    recorded = {m.ts for m in run.transcript if isinstance(m, UserMessage)}
-    for message in pending:
-        if message.ts not in recorded:
-            await run.append(
-                UserMessage(
-                    text=message.text, user=message.user, ts=message.ts, user_team=message.user_team
-                )
-            )
-            await run.trace("message", message.model_dump(mode="json"))
-        failpoint("drain.after_message_recorded")
-        await off_loop(tdir.inbox.mark_consumed, message.key)
-
-
 def _needs_model(run: SessionRun) -> bool:
     last = run.transcript[-1] if run.transcript else None
     return last is not None and not (isinstance(last, AssistantMessage) and not last.tool_calls)
@@ -306,7 +293,7 @@ async def _run_turn(
     if outcome.parked:
         await park(run, outcome.parked)
         return True  # the new messages wait in the inbox for the next session
-    await _record_messages(run, tdir, pending)
+    await record_messages(run, tdir, pending)
     if outcome.deferred and not pending and not outcome.told:
         # Only an approved call that must wait for its tool: the thread was told, and the
         # model has nothing new to answer.

@@ -3,8 +3,9 @@
 The socket handler calls ``EventIngest.handle`` for every ``events_api`` envelope and
 acks unless the outcome is ``deferred``. The event is judged in three steps:
 
-1. Is it for signoff? Other event types, bots' and Slackbot's posts, edits and
-   ``message`` events outside signoff's threads are ``ignored``; a payload too broken to
+1. Is it for signoff? An edit or deletion of a message goes to ``message_edits`` (it
+   matters only while the message waits to be read). Other event types, bots' and
+   Slackbot's posts and ``message`` events outside signoff's threads are ``ignored``; a payload too broken to
    tell is ``dropped``. In a direct message with signoff every message is for it (no mention
    needed): each one outside a thread starts a conversation, threaded under it, exactly
    like a mention in a channel. ``app_home_opened`` for the Home tab and
@@ -44,6 +45,7 @@ from .envelopes import Fate, Outcome
 from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
 from .handled_events import HANDLED, GroupChangedHook, HomeOpenedHook, Malformed, handle_event
 from .kept_events import EventKeeper
+from .message_edits import EDITS, EditTarget, MessageEdits
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]
@@ -69,12 +71,18 @@ _ALARMS = {
 }
 
 
-class IngestTarget(Protocol):
+class IngestTarget(EditTarget, Protocol):
     """What ingest asks of the engine."""
 
     async def ingest(self, message: InboxMessage) -> bool: ...
 
-    def knows_thread(self, thread: ThreadKey) -> bool: ...
+
+def _edit(payload: JsonValue) -> bool:
+    """An edit or a deletion of a message (``message_edits``)."""
+    event = payload.get("event") if isinstance(payload, dict) else None
+    return (
+        isinstance(event, dict) and event.get("type") == "message" and event.get("subtype") in EDITS
+    )
 
 
 def _ref(event_id: object) -> str:
@@ -138,6 +146,7 @@ class EventIngest:
         self._recent: RecentKeys[str] = RecentKeys(window)  # event ids stored or found stored
         # What could never be stored is kept once: a redelivery, a twin, after a restart.
         self.keeper = EventKeeper(self.quarantine)
+        self.edits = MessageEdits(engine, bot_user_id=bot_user_id)
         self._background: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, work: Awaitable[Any]) -> None:
@@ -153,6 +162,14 @@ class EventIngest:
 
     async def handle(self, payload: JsonValue) -> Outcome:
         """Judge and store one ``events_api`` payload; the outcome says whether to ack."""
+        if _edit(payload):
+            try:
+                return await self.edits.handle(payload)
+            except OSError as exc:  # the disk, or a message held for seconds: sent again
+                return Outcome(fate=Fate.DEFERRED, reason=f"could not apply an edit: {exc}")
+            except Exception as exc:  # a damaged message file, or a bug of ours: said loudly
+                reason = f"could not apply an edit: {type(exc).__name__}: {shown(str(exc), 200)}"
+                return Outcome(fate=Fate.DROPPED, reason=reason, error=exc)
         judged = self._for_signoff(payload)
         if isinstance(judged, Outcome):
             return judged

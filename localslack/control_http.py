@@ -36,6 +36,16 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         )
         return _ok(channel=channel, ts=ts)
 
+    async def edit_message(request: web.Request) -> web.Response:
+        channel, user, ts, text = _required(await _params(request), "channel", "user", "ts", "text")
+        await server.edit_message(channel=channel, user=user, ts=ts, text=text)
+        return _ok(channel=channel, ts=ts)
+
+    async def delete_message(request: web.Request) -> web.Response:
+        channel, user, ts = _required(await _params(request), "channel", "user", "ts")
+        await server.delete_message(channel=channel, user=user, ts=ts)
+        return _ok(channel=channel, ts=ts)
+
     async def list_messages(request: web.Request) -> web.Response:
         (channel,) = _required(await _params(request), "channel")
         return _ok(messages=server.messages(channel=channel))
@@ -216,6 +226,8 @@ def control_routes(server: Controls) -> list[web.RouteDef]:
         ("GET", "", describe),
         ("POST", "/messages", post_message),
         ("GET", "/messages", list_messages),
+        ("POST", "/messages/edit", edit_message),
+        ("POST", "/messages/delete", delete_message),
         ("GET", "/messages/wait", wait_message),
         ("POST", "/messages/wait", wait_message),
         ("GET", "/thread", thread),

@@ -1,6 +1,7 @@
 """The in-process control API: act as humans and break things on purpose (observing lives in
 observe.py and observe_agents.py, seeded chaos in controls_chaos.py, user groups' members in
-controls_groups.py, channels' members in controls_channels.py, the Socket Mode links and the
+controls_groups.py, channels' members in controls_channels.py, a person's edits and
+deletions in controls_edits.py, the Socket Mode links and the
 app's Socket Mode setting in controls_sockets.py)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any, Literal
 
 from localslack.controls_channels import ChannelControls
 from localslack.controls_chaos import ChaosControls
+from localslack.controls_edits import EditControls
 from localslack.controls_groups import GroupControls
 from localslack.controls_sockets import SocketControls
 from localslack.deliveries import Delivery
@@ -29,7 +31,13 @@ __all__ = ["Controls"]
 
 
 class Controls(
-    ChaosControls, SocketControls, ChannelControls, GroupControls, AgentObservations, Observations
+    EditControls,
+    ChaosControls,
+    SocketControls,
+    ChannelControls,
+    GroupControls,
+    AgentObservations,
+    Observations,
 ):
     """Mixed into LocalSlack; the HTTP control routes call exactly these methods."""
 

@@ -67,6 +67,7 @@ from .ids import (
     new_session_id,
 )
 from .inbox import Inbox, InboxMessage
+from .inbox_edits import EditOutcome, held_message, revise_message, withdraw_message
 from .index import ApprovalRow, Index, SessionRow
 from .index_read_only import can_write, open_index_read_only
 from .jsonl import read_jsonl
@@ -103,6 +104,7 @@ __all__ = [
     "CorruptRecordError",
     "DirectoryCoordination",
     "DrainerClaim",
+    "EditOutcome",
     "FixedClock",
     "Home",
     "HomeViewer",
@@ -164,6 +166,7 @@ __all__ = [
     "file_lock",
     "file_lock_async",
     "from_utc_iso",
+    "held_message",
     "index_missing",
     "is_sealed",
     "iter_session_dirs",
@@ -185,6 +188,7 @@ __all__ = [
     "readable_utc",
     "reindex",
     "replace_atomically",
+    "revise_message",
     "seal",
     "seal_after_crash",
     "session_ids",
@@ -196,5 +200,6 @@ __all__ = [
     "utc_iso",
     "verify",
     "verify_session",
+    "withdraw_message",
     "without_credentials",
 ]

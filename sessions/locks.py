@@ -23,6 +23,7 @@ __all__ = [
     "dir_lock_async",
     "file_lock",
     "file_lock_async",
+    "flock_within",
     "held_exclusively",
     "hold_shared",
     "holder_pid",
@@ -56,13 +57,13 @@ def dir_lock(directory: Path, *, give_up_after: float | None = None) -> Iterator
         if give_up_after is None:
             fcntl.flock(fd, fcntl.LOCK_EX)
         else:
-            _flock_within(fd, directory, give_up_after)
+            flock_within(fd, directory, give_up_after)
         yield
     finally:
         os.close(fd)
 
 
-def _flock_within(fd: int, path: Path, seconds: float) -> None:
+def flock_within(fd: int, path: Path, seconds: float) -> None:
     """``fd`` locked exclusively, polled with LOCK_NB (flock itself has no timeout)."""
     give_up, delay = time.monotonic() + seconds, 0.005
     while True:

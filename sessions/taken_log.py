@@ -3,7 +3,9 @@
 One line ``{"ts": …}`` a message, appended and fsynced by the thread's worker (which
 holds the thread's lock) once the message is in a session's transcript, before it leaves
 ``new/``. A delivery looks here to refuse a message Slack sends again after it was
-taken. Its text is in the transcript and the trace, so a line holds only the ts: a
+taken. Its text is in the transcript and the trace, so a line holds only the ts (and
+``"withdrawn": true`` for a message its author deleted before it was taken: no session
+has it, and a redelivery of it must not bring it back; ``inbox_edits``): a
 message used to stay behind as a file in ``cur/``, an inode each (issue 14); homes from
 before keep their ``cur/``, which ``Inbox`` still reads.
 
@@ -34,10 +36,14 @@ class _Taken:
 
 
 def _take(taken: _Taken, start: int, raw: bytes) -> None:
-    ts = _ts_of(raw)
-    if ts is not None and ts not in taken.seen:
+    record = _record_of(raw)
+    if record is None:
+        return
+    ts, withdrawn = record
+    if ts not in taken.seen:
         taken.seen.add(ts)
-        taken.ts.append(ts)
+        if not withdrawn:
+            taken.ts.append(ts)
 
 
 # Deliveries look from the ingest's disk threads, the worker appends from its own.
@@ -49,17 +55,22 @@ class TakenLog:
         self.path = path
 
     def has(self, ts: str) -> bool:
+        """Was ``ts`` taken (or withdrawn)? Either way it is never stored again."""
         with _followed.caught_up(self.path, self.path) as taken:
             return ts in taken.seen
 
     def all(self) -> list[str]:
-        """Every ts taken, in the order it was."""
+        """Every ts taken into a session, in the order it was (withdrawn ones left out)."""
         with _followed.caught_up(self.path, self.path) as taken:
             return list(taken.ts)
 
-    def add(self, ts: str) -> None:
-        """Record ``ts`` as taken (durable on return); a second add of it is a no-op."""
-        line = json.dumps({"ts": check_slack_ts(ts)})
+    def add(self, ts: str, *, withdrawn: bool = False) -> None:
+        """Record ``ts`` as taken, or as withdrawn by its author (durable on return); a
+        second add of it is a no-op."""
+        record: dict[str, object] = {"ts": check_slack_ts(ts)}
+        if withdrawn:
+            record["withdrawn"] = True
+        line = json.dumps(record)
         if self.has(ts):
             return
         created = not self.path.exists()
@@ -68,7 +79,8 @@ class TakenLog:
             fsync_dir(self.path.parent)
 
 
-def _ts_of(raw: bytes) -> str | None:
+def _record_of(raw: bytes) -> tuple[str, bool] | None:
+    """(ts, withdrawn) of a line; None for a line that is no record."""
     try:
         record = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -77,6 +89,6 @@ def _ts_of(raw: bytes) -> str | None:
     if not isinstance(ts, str):
         return None
     try:
-        return check_slack_ts(ts)
+        return check_slack_ts(ts), record.get("withdrawn") is True
     except ValueError:
         return None

@@ -19,7 +19,16 @@ from pydantic import JsonValue
 from agent_core.scripted import ScriptedModel
 from bot.envelopes import Fate
 from bot.ingest import EventIngest
-from sessions import FixedClock, Home, Inbox, InboxMessage, Quarantine, ThreadDir, ThreadKey
+from sessions import (
+    EditOutcome,
+    FixedClock,
+    Home,
+    Inbox,
+    InboxMessage,
+    Quarantine,
+    ThreadDir,
+    ThreadKey,
+)
 
 TS = "1700000000.000100"
 
@@ -58,6 +67,17 @@ class Disk:
 
     def knows_thread(self, thread: ThreadKey) -> bool:
         return self.home is not None and ThreadDir(self.home, thread).path.exists()
+
+    async def revise(self, thread: ThreadKey, ts: str, *, user: str, text: str) -> EditOutcome:
+        return self._change(ts)
+
+    async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome:
+        return self._change(ts)
+
+    def _change(self, ts: str) -> EditOutcome:
+        if self.fail is not None:
+            raise self.fail
+        return "read_already" if ts in self.stored else "unknown"
 
 
 def ingest_for(target: Any, home: Home, clock: FixedClock, **options: Any) -> EventIngest:
@@ -210,6 +230,22 @@ async def test_a_failing_disk_leaves_the_event_unacked_and_nothing_quarantined(
     # Nothing was remembered: the redelivery is judged afresh.
     ingest.engine = Disk()
     assert (await ingest.handle(payload())).fate is Fate.STORED
+
+
+async def test_a_failing_disk_leaves_an_edit_unacked(home: Home, clock: FixedClock) -> None:
+    ThreadDir(home, ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=TS)).ensure()
+    ingest = ingest_for(Disk(fail=OSError(5, "Input/output error")), home, clock)
+    deletion: dict[str, JsonValue] = {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": "C0OPS",
+        "ts": "1700000001.000002",
+        "deleted_ts": TS,
+    }
+    outcome = await ingest.handle({**payload(), "event": deletion})
+    assert (outcome.fate, outcome.acked) == (Fate.DEFERRED, False)
+    assert "Input/output error" in outcome.reason
 
 
 async def test_a_bug_while_storing_quarantines_the_payload_and_carries_the_error(

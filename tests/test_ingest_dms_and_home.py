@@ -45,8 +45,9 @@ async def test_a_direct_message_needs_no_mention_and_starts_its_own_thread(
     # The bot's own posts in the DM (message.im echoes them) are not requests.
     mine = dm("⏳ waiting", event_id="Ev3", ts="1700000200.000100", bot_id="B0SIGNOFF")
     assert (await ingest.handle(mine)).fate is Fate.IGNORED
-    edited = dm("x", event_id="Ev4", subtype="message_changed")
-    assert (await ingest.handle(edited)).fate is Fate.IGNORED
+    # An edit event without the message it changed (Slack always sends it): acked, dropped.
+    edited = await ingest.handle(dm("x", event_id="Ev4", subtype="message_changed"))
+    assert edited.fate is Fate.DROPPED and edited.acked and "an edit event" in edited.reason
 
 
 async def test_private_channel_follow_ups_count_in_threads_signoff_is_in(

@@ -1,8 +1,8 @@
 """Payload shapes from Slack's reference that the other tests do not send, through the real
 Socket Mode path and Bolt app.
 
-Message subtypes (``message_changed``, ``message_deleted``, ``message_replied``,
-``me_message``, ``bot_message``), an ``app_mention`` with ``edited``, an Enterprise Grid
+Message subtypes (``message_changed`` and ``message_deleted`` of a message read already,
+``message_replied``, ``me_message``, ``bot_message``), an ``app_mention`` with ``edited``, an Enterprise Grid
 mention from a shared channel (``enterprise_id``, ``is_ext_shared_channel``, an org-wide
 ``authorizations`` entry), ``thread_broadcast`` with its ``root``, a ``file_share`` with no
 text, ``app_rate_limited``, and clicks whose container claims a place the card is not: each
@@ -203,9 +203,10 @@ async def test_message_shapes_from_slacks_reference_each_end_in_their_one_outcom
                    "message": {"type": "message", "user": "U0ALICE", "text": "restart db",
                                "ts": thread, "edited": {"user": "U0ALICE", "ts": f"{ts}01"}},
                    "previous_message": {"type": "message", "user": "U0ALICE", "ts": thread}}),
-         "ignored: message subtype 'message_changed'"),
+         "ignored: an edit or deletion of a message signoff has read already"),
         (event(2, {**said, "subtype": "message_deleted", "hidden": True, "ts": f"{ts}02",
-                   "deleted_ts": thread}), "ignored: message subtype 'message_deleted'"),
+                   "deleted_ts": thread}),
+         "ignored: an edit or deletion of a message signoff has read already"),
         (event(3, {**said, "subtype": "message_replied", "hidden": True, "ts": f"{ts}03",
                    "message": {"type": "message", "ts": thread, "reply_count": 2}}),
          "ignored: message subtype 'message_replied'"),

@@ -208,3 +208,26 @@ async def test_raw_envelopes_over_http(
     assert request.payload == {"command": "/nope", "text": "\ud83d"}
     missing = await call(http, "POST", "/envelopes", json={"type": "interactive"}, expect=400)
     assert (missing["error"], missing["detail"]) == ("missing_argument", "payload")
+
+
+async def test_a_person_edits_and_deletes_their_own_message_only(
+    slack: LocalSlack, http: aiohttp.ClientSession
+) -> None:
+    posted = await call(
+        http, "POST", "/messages", json={"channel": "C0OPS", "user": "U0ALICE", "text": "a & b"}
+    )
+    ts = posted["ts"]
+    edit = {"channel": "C0OPS", "user": "U0ALICE", "ts": ts, "text": "a < b"}
+    await call(http, "POST", "/messages/edit", json=edit)
+    (shown,) = [m for m in slack.workspace.messages("C0OPS") if m["ts"] == ts]
+    assert shown["text"] == "a &lt; b"  # escaped as a client sends it
+    assert shown["edited"]["user"] == "U0ALICE"
+    refused = await call(
+        http, "POST", "/messages/delete", expect=400,
+        json={"channel": "C0OPS", "user": "U0BOB", "ts": ts},
+    )  # fmt: skip
+    assert refused["error"] == "cant_update_message"
+    await call(
+        http, "POST", "/messages/delete", json={"channel": "C0OPS", "user": "U0ALICE", "ts": ts}
+    )
+    assert ts not in {m["ts"] for m in slack.workspace.messages("C0OPS")}

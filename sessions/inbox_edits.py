@@ -1,0 +1,149 @@
+"""A person edits or deletes a message that waits in its thread's inbox.
+
+A message waits in ``inbox/new/`` until a session records it (a thread busy with a turn,
+or waiting on a lock); meanwhile its author may fix a typo, or take back a request they
+regret. While it waits, an edit replaces its text and a deletion withdraws it: it is
+never answered, and ``taken.jsonl`` records it as withdrawn, so a redelivery of the
+original cannot bring it back. Once a session has read it, it belongs to the transcript
+and the answer was written for it as it was: an edit or a deletion then changes nothing
+(``READ_ALREADY``).
+
+The thread's worker reads and records a message holding a lock on its file (``held_message``);
+an edit or a deletion takes the same lock. So either the change lands first and the
+session records the new text (or nothing), or the worker read the message first and the
+change is too late: never a session that answered one text while its transcript keeps
+another. An edit replaces the file (a new inode), so a lock is only good once the locked
+file is still the one the name leads to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Literal
+
+from pydantic import ValidationError
+
+from .atomic import read_file, replace_atomically
+from .errors import CorruptRecordError
+from .ids import check_slack_ts
+from .inbox import Inbox, InboxMessage
+from .locks import flock_within
+from .off_loop import off_loop
+
+__all__ = ["EditOutcome", "held_message", "revise_message", "withdraw_message"]
+
+# revised / withdrawn: done; unchanged: the same text (Slack also says "changed" when a
+# thread's replies change its parent); read_already: a session has it; unknown: never
+# stored here (or not the editor's own message).
+EditOutcome = Literal["revised", "unchanged", "withdrawn", "read_already", "unknown"]
+
+# An edit waits this long for a worker that is recording the message (milliseconds, as a
+# rule); past it, a stopped process holds the lock and Slack's redelivery is the retry.
+EDIT_WAIT_S = 2.0
+
+
+def _lock_current(inbox: Inbox, key: str, wait: float | None) -> tuple[int, InboxMessage] | None:
+    """A locked descriptor of the message waiting as ``key`` and what it says now; None
+    when nothing waits by that name (taken, withdrawn, or never stored)."""
+    path = inbox.new / check_slack_ts(key)
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            if wait is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                flock_within(fd, path, wait)
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                os.close(fd)
+                return None  # taken or withdrawn while this waited
+            if not same:
+                os.close(fd)
+                continue  # an edit replaced it meanwhile: lock the file there now
+            return fd, _read(path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+
+
+def _read(path: os.PathLike[str]) -> InboxMessage:
+    try:
+        return InboxMessage.model_validate_json(read_file(path))
+    except (ValidationError, ValueError) as exc:
+        raise CorruptRecordError(f"{path}: not an inbox message") from exc
+
+
+@contextlib.contextmanager
+def _holding(got: tuple[int, InboxMessage] | None) -> Iterator[InboxMessage | None]:
+    """What a locked message says, the lock let go after; None: nothing waits."""
+    if got is None:
+        yield None
+        return
+    fd, current = got
+    try:
+        yield current
+    finally:
+        os.close(fd)
+
+
+def _locked(inbox: Inbox, key: str) -> contextlib.AbstractContextManager[InboxMessage | None]:
+    return _holding(_lock_current(inbox, key, EDIT_WAIT_S))
+
+
+def _gone(inbox: Inbox, key: str) -> EditOutcome:
+    return "read_already" if inbox.taken_log.has(key) else "unknown"
+
+
+def revise_message(inbox: Inbox, key: str, *, user: str, text: str) -> EditOutcome:
+    """``user``'s waiting message ``key`` says ``text`` from now on (durable on return)."""
+    with _locked(inbox, key) as current:
+        if current is None:
+            return _gone(inbox, key)
+        if current.user != user:
+            return "unknown"  # Slack lets only the author edit: not this message
+        if current.text == text:
+            return "unchanged"
+        revised = current.model_copy(update={"text": text})
+        replace_atomically(inbox.new / key, revised.model_dump_json().encode())
+        return "revised"
+
+
+def withdraw_message(inbox: Inbox, key: str) -> EditOutcome:
+    """The waiting message ``key`` was deleted: never answered (durable on return)."""
+    with _locked(inbox, key) as current:
+        if current is None:
+            return _gone(inbox, key)
+        inbox.taken_log.add(key, withdrawn=True)  # synced before it leaves new/
+        (inbox.new / key).unlink(missing_ok=True)
+        return "withdrawn"
+
+
+@contextlib.asynccontextmanager
+async def held_message(inbox: Inbox, key: str) -> AsyncIterator[InboxMessage | None]:
+    """The worker's hold on a waiting message while it records it: what it says now, or
+    None once it no longer waits (withdrawn by its author). No edit lands until the hold
+    ends, by which time the message is recorded and taken."""
+    locking = asyncio.ensure_future(off_loop(_lock_current, inbox, key, None))
+    try:
+        got = await asyncio.shield(locking)
+    except asyncio.CancelledError:
+        locking.add_done_callback(_let_go)  # the lock may come after the cancel
+        raise
+    with _holding(got) as current:
+        yield current
+
+
+def _let_go(locking: asyncio.Future[tuple[int, InboxMessage] | None]) -> None:
+    if not locking.cancelled() and locking.exception() is None:
+        got = locking.result()
+        if got is not None:
+            os.close(got[0])
