@@ -31,6 +31,7 @@ from sessions import (
     utc_iso,
 )
 
+from .cards import ANYONE
 from .config import ConfigError
 from .terminal_text import printable
 from .trace_view import reason_still_true, render_history, render_session_list, what_became
@@ -130,7 +131,7 @@ async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | N
         if not pending:
             print("nothing is waiting for a decision")
         for a, request in pending:
-            who = a.approvers or "anyone but the requester"
+            who = a.approvers or f"{ANYONE} but the requester"
             # As the files have it: a tampered one's escapes are shown, never acted on.
             line = (
                 f"{a.id}  {a.tool:<16} requested by {a.requester}  approvers: {who}  "

@@ -29,6 +29,7 @@ from sessions import (
     check_session_id,
 )
 
+from .cards import ANYONE
 from .trace_view import delivery_line, render_history, retry_line, turn_tokens, what_became
 
 __all__ = ["DevPages"]
@@ -125,7 +126,7 @@ class DevPages:
             rows.append(
                 f"<tr><td><code>{escape(a.id)}</code></td><td><b>{escape(a.tool)}</b> "
                 f"<code>{_short(item.arguments)}</code></td><td>{self.who(a.requester)}</td>"
-                f"<td>{escape(approvers or 'anyone but the requester')}</td>"
+                f"<td>{escape(approvers or f'{ANYONE} but the requester')}</td>"
                 # The card's own thread: a request asked in a direct message has its
                 # card in the approvals channel, not in the DM it was asked in.
                 f"<td>{escape(a.expires_at)}</td><td>{_chat_link(self.engine.card_thread(a), 'card')} · "

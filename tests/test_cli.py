@@ -33,6 +33,8 @@ def pending_id(capsys: pytest.CaptureFixture[str]) -> str:
     capsys.readouterr()
     assert main(["pending"]) == 0
     out = capsys.readouterr().out
+    # No policy: anyone of the installation's organization (a Slack Connect guest is not).
+    assert "approvers: anyone in signoff's organization but the requester" in out
     return out.split()[0]
 
 
