@@ -43,7 +43,7 @@ from .slack_calls import posting
 from .slack_fields import shown
 from .socket_link import SignoffSocketModeClient
 from .unreadable_answers import unreadable_answer
-from .unreadable_notices import NoticeBudget, tell_sender
+from .unreadable_notices import KEPT_EACH_PER_HOUR, KEPT_PER_HOUR, NoticeBudget, tell_sender
 
 __all__ = ["SignoffSocketModeHandler"]
 
@@ -93,6 +93,7 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
         self.app_loop = app_loop
         self.accepting = True
         self._unkept = NoticeBudget(ingest.clock)
+        self._kept = NoticeBudget(ingest.clock, per_hour=KEPT_PER_HOUR, each=KEPT_EACH_PER_HOUR)
         # The SDK runs each frame in a task it keeps no reference to: held here so that a
         # stop can wait for them instead of closing the loop under them.
         self._frames: set[asyncio.Task[Any]] = set()
@@ -171,8 +172,9 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
 
     async def _tell(self, req: SocketModeRequest, outcome: Outcome) -> None:
         """Tell the sender of what signoff could not read that it did nothing with it (what
-        could not be kept, within a budget: bad input comes in floods)."""
-        budget = self._unkept if outcome.unkept else None
+        could not be kept, within a tight budget; what was, a wider one: bad input comes in
+        floods)."""
+        budget = self._unkept if outcome.unkept else self._kept
         told = await tell_sender(
             posting(self.app.client), str(req.type), req.payload, kept=outcome.kept, budget=budget
         )

@@ -12,7 +12,10 @@ readable, and nothing else of it is ever shown.
 What could not even be kept (the quarantine is full for today) is told too, but within a
 ``NoticeBudget``: a person once an hour, and a few people an hour in all, so that a
 flood of bad input, the very thing that fills the quarantine, cannot make signoff flood
-Slack (its log line says each one was dropped).
+Slack (its log line says each one was dropped). What was kept is told within a budget
+too, a wider one: a person ten times an hour (a client that sends one bad payload
+tends to send many, and the eleventh notice says nothing the tenth did not; each is in
+the quarantine for an operator).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from sessions import Clock, InvalidIdError, check_slack_id, check_slack_ts
 from .listeners import failure
 from .slack_text import Mrkdwn, literal
 
-__all__ = ["NoticeBudget", "Told", "tell_sender"]
+__all__ = ["KEPT_EACH_PER_HOUR", "KEPT_PER_HOUR", "NoticeBudget", "Told", "tell_sender"]
 
 # What each interaction is called, and what did not happen because of it.
 _TOLD_AFTER = {
@@ -42,6 +45,9 @@ _MESSAGE = ("message", "it did nothing with it")
 
 # Past the quarantine's cap: the most people told in one hour of the clock.
 UNKEPT_PER_HOUR = 20
+# Kept in the quarantine: how often one person is told in an hour, and how many people.
+KEPT_EACH_PER_HOUR = 10
+KEPT_PER_HOUR = 1_000
 
 
 @dataclass(frozen=True)
@@ -53,25 +59,27 @@ class Told:
 
 
 class NoticeBudget:
-    """Who may be told of an unkept message now: each person once in an hour of the
-    clock, and at most ``per_hour`` people in it (memory bounded by that too)."""
+    """Who may be told of an unreadable payload now: each person ``each`` times in an hour
+    of the clock, and at most ``per_hour`` people in it (memory bounded by that too)."""
 
-    def __init__(self, clock: Clock, *, per_hour: int = UNKEPT_PER_HOUR) -> None:
+    def __init__(self, clock: Clock, *, per_hour: int = UNKEPT_PER_HOUR, each: int = 1) -> None:
         self.clock = clock
         self.per_hour = per_hour
+        self.each = each
         self._hour = ""
-        self._told: set[str] = set()
+        self._told: dict[str, int] = {}
 
     def take(self, user: str) -> str | None:
         """None when ``user`` may be told (and is counted); otherwise why not."""
         hour = self.clock.now().strftime("%Y-%m-%dT%H")
         if hour != self._hour:
-            self._hour, self._told = hour, set()
-        if user in self._told:
-            return "not told: told of another this hour"
-        if len(self._told) >= self.per_hour:
+            self._hour, self._told = hour, {}
+        told = self._told.get(user, 0)
+        if told >= self.each:
+            return f"not told: told of {'another' if self.each == 1 else self.each} this hour"
+        if not told and len(self._told) >= self.per_hour:
             return f"not told: {self.per_hour} people told of such messages this hour"
-        self._told.add(user)
+        self._told[user] = told + 1
         return None
 
 
@@ -122,9 +130,9 @@ async def tell_sender(
     budget: NoticeBudget | None = None,
 ) -> Told | None:
     """Tell the person behind ``payload`` (acked already, kept as quarantine record
-    ``kept``, or "": it could not be kept, and ``budget`` says who may be told) that
-    signoff did nothing with it; says how, for the log line (None: not a thing anyone
-    expects an answer to)."""
+    ``kept``, or "": it could not be kept) that signoff did nothing with it, if ``budget``
+    lets them be told now; says how, for the log line (None: not a thing anyone expects
+    an answer to)."""
     sender = _sender(kind, payload) if isinstance(payload, dict) else None
     if sender is None:
         return None

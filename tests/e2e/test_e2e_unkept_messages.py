@@ -93,3 +93,20 @@ async def test_past_the_cap_a_click_that_cannot_be_read_is_told_too(
         what="a direct message to Carol",
     )
     assert "nothing was decided" in dm.args["text"] and "could not be kept" in dm.args["text"]
+
+
+async def test_kept_ones_are_told_ten_times_an_hour_to_one_person(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Under the cap every unreadable message is kept for an operator, and its sender was
+    told of each: a client stuck sending one bad payload had signoff answer it up to
+    10,000 times a day. Ten notices an hour to one person; every message still kept."""
+    for n in range(13):
+        ts = await slack.post_message(channel=OPS, user="U0ALICE", text=f"try {n}")
+        await send_event(slack, unreadable_mention(f"Ev0KEPT{n:03d}", ts=ts, event_ts=ts))
+    ts = await slack.post_message(channel=OPS, user="U0BOB", text="status of web")
+    await send_event(slack, unreadable_mention("Ev0KEPTB000", ts=ts, event_ts=ts, user="U0BOB"))
+    await slack.wait_for_ephemeral(user="U0BOB", text_contains="could not read this")
+    await bot.socket.call(bot.handler.frames_done(within=5))
+    assert len(slack.ephemeral_messages(user="U0ALICE")) == 10
+    assert len(list((settings.home / "quarantine" / DAY).iterdir())) == 14
