@@ -39,6 +39,7 @@ NEEDED_SCOPES = (
     "reactions:write",
     "files:write",
     "usergroups:read",
+    "users:read",
 )
 
 

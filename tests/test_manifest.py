@@ -76,6 +76,7 @@ def test_every_scope_is_used_and_every_used_method_has_its_scope() -> None:
         "reactions:write": ["reactions_add"],
         "files:write": ["files_upload_v2"],
         "usergroups:read": ["usergroups_users_list"],
+        "users:read": ["users_info"],
         "commands": ["app.command("],
         "app_mentions:read": ['"app_mention"'],
         "channels:history": ['"message"', "conversations_replies"],

@@ -17,6 +17,7 @@ from live_kit import FakeAnthropic, ToolUse, agent_workspace, anthropic_api, ant
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
+    as_in_manifest,
     bot_reply,
     cards,
     decision,
@@ -37,13 +38,21 @@ GUEST = UserSpec(id="U0GUEST", name="gina", team_id="T0PARTNER")
 
 @pytest.fixture
 async def slack() -> AsyncIterator[LocalSlack]:
-    """An agent workspace whose #ops is shared with a guest from another organization."""
-    base = agent_workspace()
+    """The app as manifest.yml declares it, made an agent as docs/slack.md says (its
+    scope and the stop button's event), in a workspace whose #ops is shared with a guest
+    from another organization."""
+    base = as_in_manifest(agent_workspace())
     channels = tuple(
         dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
         for c in base.channels
     )
-    config = dataclasses.replace(base, users=(*base.users, GUEST), channels=channels)
+    config = dataclasses.replace(
+        base,
+        users=(*base.users, GUEST),
+        channels=channels,
+        scopes=(*base.scopes, "assistant:write"),
+        subscribed_events=(*base.subscribed_events, "agent_session_stopped"),
+    )
     async with LocalSlack(config) as server:
         yield server
 
@@ -115,3 +124,22 @@ async def test_a_stop_whose_stopper_slack_cannot_place_withdraws_nothing_open_to
     assert decision(settings.home, approval) is None
     assert has_buttons(cards(slack, thread)[0])
     assert "could not check with Slack which organization <@U0BOB> is in" in confirmed["text"]
+
+
+async def test_a_colleagues_stop_withdraws_the_request_under_an_anyone_rule(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    settings: Settings,
+) -> None:
+    """Bob, of the installation's organization, stops the turn: the request he may decide
+    is withdrawn (denied by him), which needs ``users.info`` and so its scope."""
+    bot, thread, approval = await _stopped_while_streaming(
+        slack, monkeypatch, anthropic_api, start_bot, stopper="U0BOB"
+    )
+    confirmed = await bot_reply(slack, thread, "Stopped by <@U0BOB>")
+    await bot.engine.idle()
+    denied = decision(settings.home, approval)
+    assert denied is not None and denied["verdict"] == "denied", confirmed["text"]
+    assert "withdrawn" in confirmed["text"]
