@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from .atomic import read_file, replace_atomically
-from .errors import CorruptRecordError
+from .errors import CorruptRecordError, LockBusyError
 from .ids import check_slack_ts
 from .inbox import Inbox, InboxMessage
 from .locks import flock_within
@@ -132,14 +132,23 @@ async def held_message(inbox: Inbox, key: str) -> AsyncIterator[InboxMessage | N
     """The worker's hold on a waiting message while it records it: what it says now, or
     None once it no longer waits (withdrawn by its author). No edit lands until the hold
     ends, by which time the message is recorded and taken."""
+    try:
+        # As a rule no edit holds it: taken here, without a disk thread's hop (a few
+        # small reads, as the worker's look at the inbox did just before).
+        got = _lock_current(inbox, key, 0.0)
+    except LockBusyError:
+        got = await _lock_off_loop(inbox, key)
+    with _holding(got) as current:
+        yield current
+
+
+async def _lock_off_loop(inbox: Inbox, key: str) -> tuple[int, InboxMessage] | None:
     locking = asyncio.ensure_future(off_loop(_lock_current, inbox, key, None))
     try:
-        got = await asyncio.shield(locking)
+        return await asyncio.shield(locking)
     except asyncio.CancelledError:
         locking.add_done_callback(_let_go)  # the lock may come after the cancel
         raise
-    with _holding(got) as current:
-        yield current
 
 
 def _let_go(locking: asyncio.Future[tuple[int, InboxMessage] | None]) -> None:

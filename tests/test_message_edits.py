@@ -7,6 +7,7 @@ as ``test_several_messages_in_one_turn`` does; then the worker takes what waits.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 from typing import Any
 
@@ -16,7 +17,14 @@ from engine_support import THREAD, message, replies, transcript, user_ts
 from agent_core.messages import UserMessage
 from bot.envelopes import Fate
 from bot.ingest import EventIngest
-from sessions import Home, ThreadDir, coordination_for, held_message, revise_message
+from sessions import (
+    Home,
+    ThreadDir,
+    coordination_for,
+    held_message,
+    replace_atomically,
+    revise_message,
+)
 
 LATER = "1700000000.000200"
 
@@ -234,3 +242,29 @@ async def test_edits_that_are_not_a_persons_waiting_message_are_acked_with_a_rea
     await _answered_once(engine)
     outcome = await _ingest(engine, home, clock).handle(event)
     assert outcome.fate is fate and why in outcome.reason and outcome.acked
+
+
+async def test_the_worker_waits_for_an_edit_in_progress_and_reads_what_it_wrote(
+    make_engine: Any, home: Home
+) -> None:
+    """An edit holds the message's lock while it writes: the worker's hold waits for it
+    (on a disk thread, the loop free meanwhile) and reads the edited text."""
+    engine = await make_engine()
+    await _answered_once(engine)
+    inbox = ThreadDir(home, THREAD).inbox
+    async with coordination_for(home).thread_locks.hold(THREAD):
+        await engine.ingest(message("restart api", ts=LATER))
+        fd = os.open(inbox.new / LATER, os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # an edit, mid-write
+
+        async def hold() -> str | None:
+            async with held_message(inbox, LATER) as held:
+                return None if held is None else held.text
+
+        holding = asyncio.ensure_future(hold())
+        await asyncio.sleep(0.05)  # time to reach the lock, not to pass it
+        assert not holding.done()
+        revised = message("status of web", ts=LATER)
+        replace_atomically(inbox.new / LATER, revised.model_dump_json().encode())
+        os.close(fd)  # the edit is done
+        assert await holding == "status of web"
