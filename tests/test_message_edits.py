@@ -268,3 +268,21 @@ async def test_the_worker_waits_for_an_edit_in_progress_and_reads_what_it_wrote(
         replace_atomically(inbox.new / LATER, revised.model_dump_json().encode())
         os.close(fd)  # the edit is done
         assert await holding == "status of web"
+
+
+async def test_a_crash_between_marking_withdrawn_and_the_unlink_still_never_answers(
+    make_engine: Any, home: Home, surface: Any
+) -> None:
+    """Withdrawing writes its line to taken.jsonl (synced), then unlinks the message: a
+    crash between the two leaves it waiting and marked withdrawn, and the next turn must
+    drop it, not record it (a taken one is in the transcript; a withdrawn one never was)."""
+    engine = await make_engine()
+    await _answered_once(engine)
+    inbox = ThreadDir(home, THREAD).inbox
+    async with coordination_for(home).thread_locks.hold(THREAD):
+        await engine.ingest(message("restart api", ts=LATER))
+        inbox.taken_log.add(LATER, withdrawn=True)  # where the crash cut withdraw_message
+    await engine.idle()
+    assert LATER not in user_ts(home)
+    assert surface.cards == []
+    assert not (inbox.new / LATER).exists()
