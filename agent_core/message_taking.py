@@ -22,10 +22,6 @@ async def record_messages(run: SessionRun, tdir: ThreadDir, pending: list[InboxM
         async with held_message(tdir.inbox, waiting.key) as message:
             if message is None:
                 continue  # deleted by its author while it waited: never answered
-            if message.ts not in recorded and tdir.inbox.taken_log.has(message.ts):
-                # Taken but in no transcript: withdrawn, and a crash cut the unlink.
-                await off_loop(tdir.inbox.mark_consumed, message.key)
-                continue
             if message.ts not in recorded:
                 await run.append(
                     UserMessage(

@@ -200,8 +200,14 @@ class Inbox:
         except FileNotFoundError:
             return []
         out = []
+        # A kill between a deletion's withdrawn line and its unlink leaves the message in
+        # new/ too: it must never be answered, and its withdrawal is finished here.
+        withdrawn = self.taken_log.withdrawn(names) if names else set()
+        for name in withdrawn:
+            with contextlib.suppress(OSError):  # a reader without write access: left as is
+                (self.new / name).unlink(missing_ok=True)
         for name in names:
-            if not _is_staged(name):
+            if not _is_staged(name) and name not in withdrawn:
                 try:
                     message = self._read(self.new / name)
                 except FileNotFoundError:

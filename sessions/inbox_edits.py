@@ -68,6 +68,11 @@ def _lock_current(inbox: Inbox, key: str, wait: float | None) -> tuple[int, Inbo
             if not same:
                 os.close(fd)
                 continue  # an edit replaced it meanwhile: lock the file there now
+            if inbox.taken_log.withdrawn([key]):
+                # A deletion killed before its unlink: withdrawn all the same, finished now.
+                path.unlink(missing_ok=True)
+                os.close(fd)
+                return None
             return fd, _read(path)
         except BaseException:
             with contextlib.suppress(OSError):

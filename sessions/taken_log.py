@@ -17,6 +17,7 @@ only what was appended since it last looked (``FollowedLogs``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ _REMEMBERED = 256  # threads per process
 class _Taken:
     ts: list[str] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
+    withdrawn: set[str] = field(default_factory=set)
 
 
 def _take(taken: _Taken, start: int, raw: bytes) -> None:
@@ -42,7 +44,9 @@ def _take(taken: _Taken, start: int, raw: bytes) -> None:
     ts, withdrawn = record
     if ts not in taken.seen:
         taken.seen.add(ts)
-        if not withdrawn:
+        if withdrawn:
+            taken.withdrawn.add(ts)
+        else:
             taken.ts.append(ts)
 
 
@@ -58,6 +62,11 @@ class TakenLog:
         """Was ``ts`` taken (or withdrawn)? Either way it is never stored again."""
         with _followed.caught_up(self.path, self.path) as taken:
             return ts in taken.seen
+
+    def withdrawn(self, names: Iterable[str]) -> set[str]:
+        """Which of ``names`` were withdrawn by their author (``inbox_edits``)."""
+        with _followed.caught_up(self.path, self.path) as taken:
+            return taken.withdrawn.intersection(names)
 
     def all(self) -> list[str]:
         """Every ts taken into a session, in the order it was (withdrawn ones left out)."""

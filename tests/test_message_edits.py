@@ -270,19 +270,21 @@ async def test_the_worker_waits_for_an_edit_in_progress_and_reads_what_it_wrote(
         assert await holding == "status of web"
 
 
-async def test_a_crash_between_marking_withdrawn_and_the_unlink_still_never_answers(
+async def test_a_deletion_cut_before_the_file_left_new_is_still_never_answered(
     make_engine: Any, home: Home, surface: Any
 ) -> None:
-    """Withdrawing writes its line to taken.jsonl (synced), then unlinks the message: a
-    crash between the two leaves it waiting and marked withdrawn, and the next turn must
-    drop it, not record it (a taken one is in the transcript; a withdrawn one never was)."""
+    """A kill between the deletion's withdrawn line (durable) and the unlink of its file
+    leaves the message both waiting and withdrawn: the next turn must not answer it."""
     engine = await make_engine()
     await _answered_once(engine)
+    before = len(surface.replies)
     inbox = ThreadDir(home, THREAD).inbox
     async with coordination_for(home).thread_locks.hold(THREAD):
         await engine.ingest(message("restart api", ts=LATER))
-        inbox.taken_log.add(LATER, withdrawn=True)  # where the crash cut withdraw_message
+        inbox.taken_log.add(LATER, withdrawn=True)  # withdraw_message's first step, then the kill
     await engine.idle()
     assert LATER not in user_ts(home)
-    assert surface.cards == []
-    assert not (inbox.new / LATER).exists()
+    assert surface.cards == [] and len(surface.replies) == before
+    assert not os.path.exists(inbox.new / LATER)  # the withdrawal is finished
+    assert LATER not in inbox.taken()
+    assert await engine.revise(THREAD, LATER, user="U0ALICE", text="status") == "read_already"
