@@ -115,12 +115,12 @@ class Ingest:
     async def revise(self, thread: ThreadKey, ts: str, *, user: str, text: str) -> EditOutcome:
         """``user`` edited their message ``ts``: its new text, if it still waits to be read
         (durable on return: only then may Slack be acked)."""
-        inbox = ThreadDir(self.rt.home, thread).inbox
-        return await off_loop(revise_message, inbox, ts, user=user, text=text)
+        tdir = ThreadDir(self.rt.home, thread)
+        return await off_loop(revise_message, tdir, ts, user=user, text=text)
 
     async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome:
         """The message ``ts`` was deleted: never answered, if it still waits to be read."""
-        return await off_loop(withdraw_message, ThreadDir(self.rt.home, thread).inbox, ts)
+        return await off_loop(withdraw_message, ThreadDir(self.rt.home, thread), ts)
 
     def knows_thread(self, thread: ThreadKey) -> bool:
         """Has signoff taken part in this thread (so follow-ups need no mention)? Asked on

@@ -29,10 +29,12 @@ from pydantic import ValidationError
 
 from .atomic import read_file, replace_atomically
 from .errors import CorruptRecordError, LockBusyError
+from .files import SessionFiles
 from .ids import check_slack_ts
 from .inbox import Inbox, InboxMessage
 from .locks import flock_within
 from .off_loop import off_loop
+from .threads import ThreadDir
 
 __all__ = ["EditOutcome", "held_message", "revise_message", "withdraw_message"]
 
@@ -108,8 +110,20 @@ def _gone(inbox: Inbox, key: str) -> EditOutcome:
     return "read_already" if inbox.taken_log.has(key) else "unknown"
 
 
-def revise_message(inbox: Inbox, key: str, *, user: str, text: str) -> EditOutcome:
+def _recorded(tdir: ThreadDir, key: str) -> bool:
+    """Has a session recorded ``key`` though it still waits? A kill between the worker's
+    record and its mark leaves it so, unlocked; the next turn answers it as recorded. Read
+    only for an edit that would change a waiting message (rare): the thread's transcript."""
+    head = tdir.head()
+    if head is None:
+        return False
+    records = SessionFiles(tdir.home.session_dir(head)).read_transcript()
+    return any(r.get("role") == "user" and r.get("ts") == key for r in records)
+
+
+def revise_message(tdir: ThreadDir, key: str, *, user: str, text: str) -> EditOutcome:
     """``user``'s waiting message ``key`` says ``text`` from now on (durable on return)."""
+    inbox = tdir.inbox
     with _locked(inbox, key) as current:
         if current is None:
             return _gone(inbox, key)
@@ -117,16 +131,21 @@ def revise_message(inbox: Inbox, key: str, *, user: str, text: str) -> EditOutco
             return "unknown"  # Slack lets only the author edit: not this message
         if current.text == text:
             return "unchanged"
+        if _recorded(tdir, key):
+            return "read_already"
         revised = current.model_copy(update={"text": text})
         replace_atomically(inbox.new / key, revised.model_dump_json().encode())
         return "revised"
 
 
-def withdraw_message(inbox: Inbox, key: str) -> EditOutcome:
+def withdraw_message(tdir: ThreadDir, key: str) -> EditOutcome:
     """The waiting message ``key`` was deleted: never answered (durable on return)."""
+    inbox = tdir.inbox
     with _locked(inbox, key) as current:
         if current is None:
             return _gone(inbox, key)
+        if _recorded(tdir, key):
+            return "read_already"
         inbox.taken_log.add(key, withdrawn=True)  # synced before it leaves new/
         (inbox.new / key).unlink(missing_ok=True)
         return "withdrawn"

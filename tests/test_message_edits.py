@@ -115,7 +115,11 @@ async def test_an_edit_waits_for_the_worker_holding_the_message_then_is_too_late
             assert held is not None and held.text == "restart api"
             editing = asyncio.ensure_future(
                 asyncio.to_thread(
-                    revise_message, inbox, LATER, user="U0ALICE", text="status of web"
+                    revise_message,
+                    ThreadDir(home, THREAD),
+                    LATER,
+                    user="U0ALICE",
+                    text="status of web",
                 )
             )
             await asyncio.sleep(0.05)  # time for the edit to reach the lock, not to pass it
