@@ -4,7 +4,7 @@ Each kind starts from a documented payload and is then mutated: a field dropped,
 to another JSON value, to text that is not valid Unicode (a lone surrogate), or to text
 past Slack's limits. Shapes (docs.slack.dev/reference/...): ``events/app_mention`` and
 ``events/message`` inside the ``event_callback`` wrapper (with the subtypes of
-``message``), ``interaction-payloads/block_actions-payload``, ``view_submission``,
+``message``; a person's edits and deletions as Slack nests them), ``interaction-payloads/block_actions-payload``, ``view_submission``,
 ``view_closed``, ``shortcut``/``message_action``, ``block_suggestion``, slash commands;
 and junk (any JSON value, unknown envelope types).
 
@@ -143,6 +143,41 @@ def person_messages(draw: st.DrawFn, ws: Workspace) -> Envelope:
 
 
 @st.composite
+def person_edits(draw: st.DrawFn, ws: Workspace) -> Envelope:
+    """``message_changed`` and ``message_deleted`` (events/message/message_changed, …):
+    a person's edit or deletion of a message in a thread the bot answered in (its first
+    message or a reply), a tombstone, a parent whose replies changed (no ``edited``), the
+    bot's own card updated; valid or mutated."""
+    thread = draw(st.sampled_from(ws.threads))
+    ts = draw(st.sampled_from([thread, *(f"{thread[:-3]}{n:03d}" for n in (7, 8, 9))]))
+    user = draw(st.sampled_from([*ws.users, ws.bot_user]))
+    words = draw(st.sampled_from(["status of api", f"<@{ws.bot_user}> status of web", "", "x"]))
+    shown: dict[str, Any] = {"type": "message", "user": user, "text": words, "ts": ts}
+    if ts != thread or draw(st.booleans()):
+        shown["thread_ts"] = thread
+    common = {"type": "message", "hidden": True, "channel": ws.channels[0],
+              "ts": "1515449522.000016", "event_ts": "1515449522.000016",
+              "channel_type": draw(st.sampled_from(["channel", "im", "group"]))}  # fmt: skip
+    kind = draw(st.sampled_from(["changed", "edited", "tombstone", "bot", "deleted"]))
+    if kind == "deleted":
+        event = {**common, "subtype": "message_deleted", "deleted_ts": ts}
+        if draw(st.booleans()):
+            event["previous_message"] = shown
+    else:
+        if kind == "edited":
+            shown["edited"] = {"user": user, "ts": "1515449522.000016"}
+        elif kind == "tombstone":
+            shown.update(subtype="tombstone", user="USLACKBOT", text="This message was deleted.")
+        elif kind == "bot":
+            shown.update(bot_id=ws.bot_id, user=ws.bot_user)
+        event = {**common, "subtype": "message_changed", "message": shown}
+    body = _event_callback(ws, event, draw(event_ids))
+    if draw(st.integers(0, 9)) < 6:
+        body = draw(mutated(body))
+    return Envelope("events_api", body)
+
+
+@st.composite
 def other_events(draw: st.DrawFn, ws: Workspace) -> Envelope:
     kind = draw(st.sampled_from(["reaction_added", "member_joined_channel", "app_home_opened",
                                  "channel_rename", "team_join", "message",
@@ -260,6 +295,7 @@ def envelopes(ws: Workspace) -> st.SearchStrategy[Envelope]:
     return st.one_of(
         person_messages(ws),
         person_messages(ws),
+        person_edits(ws),
         other_events(ws),
         interactions(ws),
         slash_commands(ws),
