@@ -122,6 +122,22 @@ class Ingest:
         """The message ``ts`` was deleted: never answered, if it still waits to be read."""
         return await off_loop(withdraw_message, ThreadDir(self.rt.home, thread), ts)
 
+    async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome:
+        """The message ``ts`` of ``channel`` was deleted, and Slack did not say its thread
+        (a ``message_deleted`` without ``previous_message``, as its reference example):
+        looked for where messages wait (the work queue's threads), and as a first message."""
+        return await off_loop(self._withdraw_in_channel, team, channel, ts)
+
+    def _withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome:
+        own = ThreadKey(team=team, channel=channel, thread_ts=ts)
+        queued = self.rt.coordination.work_queue.threads()
+        waiting = [t for t in queued if (t.team, t.channel) == (team, channel) and t != own]
+        for thread in (own, *waiting):
+            outcome = withdraw_message(ThreadDir(self.rt.home, thread), ts)
+            if outcome in ("withdrawn", "read_already"):
+                return outcome
+        return "unknown"
+
     def knows_thread(self, thread: ThreadKey) -> bool:
         """Has signoff taken part in this thread (so follow-ups need no mention)? Asked on
         the socket thread for every plain message: a thread known once is remembered."""

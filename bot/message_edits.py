@@ -29,8 +29,8 @@ from .slack_fields import EventId, EventText, Label, SlackId, SlackTs, describe
 __all__ = ["EDITS", "EditTarget", "MessageEdits"]
 
 EDITS = ("message_changed", "message_deleted")
-# What a message may be to be edited (a deleted thread's first message is a tombstone).
-_PLAIN = (None, "thread_broadcast", "file_share", "tombstone")
+# What a person's message may be to be edited.
+_PLAIN = (None, "thread_broadcast", "file_share")
 
 _SAID: dict[EditOutcome, tuple[Fate, str]] = {
     "revised": (Fate.HANDLED, "edit of a waiting message: its new text is what signoff reads"),
@@ -47,6 +47,8 @@ class EditTarget(Protocol):
     async def revise(self, thread: ThreadKey, ts: str, *, user: str, text: str) -> EditOutcome: ...
 
     async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome: ...
+
+    async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome: ...
 
     def knows_thread(self, thread: ThreadKey) -> bool: ...
 
@@ -102,15 +104,17 @@ class MessageEdits:
         except ValidationError as exc:
             return Outcome(fate=Fate.DROPPED, reason=f"an edit event: {describe(exc)}")
         event, ref = callback.event, callback.event_id
+        team = callback.team_id
         if isinstance(event, _Deleted):
-            first = event.previous_message.thread_ts if event.previous_message else None
-            thread = ThreadKey(
-                team=callback.team_id, channel=event.channel, thread_ts=first or event.deleted_ts
-            )
-            if not self.engine.knows_thread(thread):
-                return Outcome(fate=Fate.IGNORED, reason="a deletion outside signoff's threads")
-            return _said(await self.engine.withdraw(thread, event.deleted_ts), ref)
+            if event.previous_message is None:  # so its thread is not said either
+                where = (team, event.channel, event.deleted_ts)
+                return _said(await self.engine.withdraw_in_channel(*where), ref)
+            first = event.previous_message.thread_ts or event.deleted_ts
+            return await self._deletion(team, event.channel, first, event.deleted_ts, ref)
         message = event.message
+        if message.subtype == "tombstone" and message.ts is not None:
+            # A deleted first message that has replies, as Slack leaves it (whoever it names).
+            return await self._deletion(team, event.channel, message.ts, message.ts, ref)
         if message.user is None or message.ts is None or message.bot_id is not None:
             return Outcome(fate=Fate.IGNORED, reason="an edit of a bot's message", ref=ref)
         if message.user == self.bot_user_id:
@@ -118,19 +122,26 @@ class MessageEdits:
         if message.subtype not in _PLAIN:
             return Outcome(fate=Fate.IGNORED, reason="an edit of another kind of message", ref=ref)
         thread = ThreadKey(
-            team=callback.team_id, channel=event.channel, thread_ts=message.thread_ts or message.ts
+            team=team, channel=event.channel, thread_ts=message.thread_ts or message.ts
         )
         if not self.engine.knows_thread(thread):
             return Outcome(fate=Fate.IGNORED, reason="an edit outside signoff's threads", ref=ref)
         text = html.unescape(message.text or "")  # Slack escapes &, < and >, as in a message
         starts = message.thread_ts in (None, message.ts) and event.channel_type != "im"
-        if message.subtype == "tombstone" or (starts and f"<@{self.bot_user_id}>" not in text):
-            # A thread's first message deleted while it has replies stays as a tombstone.
+        if starts and f"<@{self.bot_user_id}>" not in text:
             return _said(await self.engine.withdraw(thread, message.ts), ref)
         if not text.strip():
             return Outcome(fate=Fate.IGNORED, reason="an edit that leaves no text", ref=ref)
         outcome = await self.engine.revise(thread, message.ts, user=message.user, text=text)
         return _said(outcome, ref)
+
+    async def _deletion(self, team: str, channel: str, first: str, ts: str, ref: str) -> Outcome:
+        thread = ThreadKey(team=team, channel=channel, thread_ts=first)
+        if not self.engine.knows_thread(thread):
+            return Outcome(
+                fate=Fate.IGNORED, reason="a deletion outside signoff's threads", ref=ref
+            )
+        return _said(await self.engine.withdraw(thread, ts), ref)
 
 
 def _said(outcome: EditOutcome, ref: str) -> Outcome:

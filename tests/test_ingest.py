@@ -74,6 +74,9 @@ class Disk:
     async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome:
         return self._change(ts)
 
+    async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome:
+        return self._change(ts)
+
     def _change(self, ts: str) -> EditOutcome:
         if self.fail is not None:
             raise self.fail

@@ -202,8 +202,10 @@ async def test_slacks_edit_and_deletion_events_reach_a_waiting_message(
     "withdrawing",
     [
         _changed(THREAD.thread_ts, "restart web, on second thought no"),  # the mention dropped
-        # A deleted first message that has replies stays, as a tombstone.
+        # A deleted first message that has replies stays, as a tombstone (naming its
+        # author, Slackbot, or nobody).
         _changed(THREAD.thread_ts, "This message was deleted.", subtype="tombstone", hidden=True),
+        _changed(THREAD.thread_ts, "This message was deleted.", subtype="tombstone", user=None),
     ],
 )
 async def test_a_first_message_edited_to_no_longer_ask_signoff_is_withdrawn(
@@ -292,3 +294,24 @@ async def test_a_deletion_cut_before_the_file_left_new_is_still_never_answered(
     assert not os.path.exists(inbox.new / LATER)  # the withdrawal is finished
     assert LATER not in inbox.taken()
     assert await engine.revise(THREAD, LATER, user="U0ALICE", text="status") == "read_already"
+
+
+async def test_a_deletion_slack_sends_without_the_message_finds_the_waiting_reply(
+    make_engine: Any, home: Home, clock: Any
+) -> None:
+    """Slack's reference example of ``message_deleted`` has no ``previous_message``, so no
+    thread: a reply waiting in a busy thread is found where messages wait."""
+    engine = await make_engine()
+    await _answered_once(engine)
+    ingest = _ingest(engine, home, clock)
+    async with coordination_for(home).thread_locks.hold(THREAD):
+        await engine.ingest(message("restart api", ts=LATER))
+        bare = _deleted(LATER, thread_ts=None)
+        del bare["event"]["previous_message"]
+        gone = await ingest.handle(bare)
+        assert gone.fate is Fate.HANDLED and "never answered" in gone.reason
+    await engine.idle()
+    assert LATER not in user_ts(home)
+    unknown = _deleted("1700000000.000900", thread_ts=None)
+    del unknown["event"]["previous_message"]
+    assert (await ingest.handle(unknown)).fate is Fate.IGNORED
