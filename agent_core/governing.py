@@ -35,7 +35,14 @@ from approvals.forms import (
     take_form,
     used_form,
 )
-from sessions import SessionsError, ThreadKey, check_approval_id, check_slack_id, utc_iso
+from sessions import (
+    SessionsError,
+    ThreadKey,
+    check_approval_id,
+    check_slack_id,
+    failpoint,
+    utc_iso,
+)
 
 from .approval_events import quorum_decided
 from .arg_edit import EditForm, check_arguments, edit_fields, parse_edit
@@ -55,6 +62,10 @@ class SpentForm:
 
     form: Form
     decision: Decision | None
+    # The request waits with nothing of this person's on record: the submission that used
+    # the form up recorded nothing (its process was killed before it could), so a deny or
+    # approve form may be submitted again; the engine still records a decision once.
+    recorded_nothing: bool = False
 
 
 class Governing:
@@ -107,20 +118,26 @@ class Governing:
 
     def take_form(self, *, kind: FormKind, form_key: str, user: str) -> Form | None:
         """Like ``peek_form``, and uses it up: a view is submitted once."""
-        return take_form(self.rt.home, form_key=form_key, user=user, kind=kind)
+        taken = take_form(self.rt.home, form_key=form_key, user=user, kind=kind)
+        failpoint("form.after_taken")
+        return taken
 
     def spent_form(self, *, kind: FormKind, form_key: str, user: str) -> SpentForm | None:
         """The form a view submitted again was, if the bot opened it for ``user`` and it
         was taken already, with its request's decision: what the second submission is
-        told (the first counts)."""
+        told (the first counts), or whether it may be taken as the first."""
         form = used_form(self.rt.home, form_key=form_key, user=user, kind=kind)
         if form is None:
             return None
         try:
-            decision = self._request(form.approval_id).decision()
+            request = self._request(form.approval_id)
+            decision = request.decision()
+            # An edit records more than a vote (edit files, a new round): not judged here.
+            nothing = kind != "edit" and decision is None
+            nothing = nothing and all(v.user != user for v in request.votes())
         except (SessionsError, ApprovalsError):
-            decision = None
-        return SpentForm(form, decision)
+            decision, nothing = None, False
+        return SpentForm(form, decision, recorded_nothing=nothing)
 
     # Edit & approve ---------------------------------------------------------------
     def _tool_for(self, request: ApprovalRequest) -> Tool | str:

@@ -34,7 +34,7 @@ from .approve_reason import approve_clicked
 from .cards import APPROVE, DENY
 from .clicks import HOME, Clicks, Where
 from .decision_answers import CANNOT_READ
-from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, spent_or_unknown
+from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, form_to_submit, spent_or_unknown
 from .form_refusals import checked_form, decision_refusal
 from .governance_actions import register_governance
 from .governance_answers import BLANK_REASON
@@ -206,14 +206,12 @@ def register_actions(
             log.warning("malformed deny-reason submission")
             return
         user, key = payload.user.id, payload.view.form_key
-        try:
-            form = engine.peek_form(kind="deny", form_key=key, user=user)
-        except SessionsError:
-            form = None  # a key no form has: not one signoff opened
-        if form is None:
+        submitted = form_to_submit(engine, kind="deny", form_key=key, user=user)
+        if submitted is None:
             await answer_gone(ack, spent_or_unknown(engine, kind="deny", form_key=key, user=user))
             log.warning("deny-reason submission for view %r by %s: not a form of theirs", key, user)
             return
+        form = submitted.form
         try:
             capsule = engine.capsule(form.approval_id)
             blank = engine.needs_reason(form.approval_id)
@@ -244,7 +242,7 @@ def register_actions(
         )
         if checked.refusal is not None:
             return
-        if engine.take_form(kind="deny", form_key=key, user=user) is None:
+        if not submitted.taken and engine.take_form(kind="deny", form_key=key, user=user) is None:
             # The same view submitted twice at once: the other submission counts.
             said = spent_or_unknown(engine, kind="deny", form_key=key, user=user)
             if checked.acked:

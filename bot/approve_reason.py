@@ -21,7 +21,7 @@ from sessions import SessionsError
 
 from .card_governance import seen_hash
 from .edit_modal import modal_reason
-from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, spent_or_unknown
+from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, form_to_submit, spent_or_unknown
 from .form_refusals import checked_form, decision_refusal
 from .governance_answers import BLANK_REASON, Answers, edited_since
 from .listeners import failure, guarded
@@ -81,17 +81,15 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
             await ack(response_action="errors", errors={"reason": BLANK_REASON})
             return
         user, key = payload.user.id, payload.view.form_key
-        try:
-            form = engine.peek_form(kind="approve", form_key=key, user=user)
-        except SessionsError:
-            form = None  # a key no form has: not one signoff opened
-        if form is None:
+        submitted = form_to_submit(engine, kind="approve", form_key=key, user=user)
+        if submitted is None:
             said = spent_or_unknown(engine, kind="approve", form_key=key, user=user)
             await answer_gone(ack, said)
             log.warning(
                 "approve-reason submission for view %r by %s: not a form of theirs", key, user
             )
             return
+        form = submitted.form
         try:
             capsule = engine.capsule(form.approval_id)
         except (SessionsError, ApprovalsError) as exc:
@@ -122,7 +120,10 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
         )
         if checked.refusal is not None:
             return
-        if engine.take_form(kind="approve", form_key=key, user=user) is None:
+        if (
+            not submitted.taken
+            and engine.take_form(kind="approve", form_key=key, user=user) is None
+        ):
             # The same view submitted twice at once: the other submission counts.
             said = spent_or_unknown(engine, kind="approve", form_key=key, user=user)
             if checked.acked:

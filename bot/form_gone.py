@@ -12,18 +12,26 @@ records nothing; the ack replaces the form with a notice saying so, as a refusal
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from agent_core.engine import Engine
 from approvals import ApprovalsError
-from approvals.forms import FormKind
+from approvals.forms import Form, FormKind
 from sessions import SessionsError
 
 from .decision_answers import decided_by
 from .slack_text import Mrkdwn, join, literal
 from .unreadable_answers import notice_view
 
-__all__ = ["NOT_READ", "REQUEST_GONE", "answer_gone", "spent_or_unknown"]
+__all__ = [
+    "NOT_READ",
+    "REQUEST_GONE",
+    "Submitted",
+    "answer_gone",
+    "form_to_submit",
+    "spent_or_unknown",
+]
 
 log = logging.getLogger("signoff.actions")
 
@@ -36,7 +44,35 @@ UNKNOWN = literal(
     "This form is no longer current: signoff has no record of it for you, so nothing was "
     "recorded. If the request still waits, use the buttons on its card again."
 )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The form a submission is; ``taken``: used up already (not to be taken again)."""
+
+    form: Form
+    taken: bool
+
+
 SPENT = literal("This form was submitted already; the first submission counts, so nothing more ")
+
+
+def form_to_submit(engine: Engine, *, kind: FormKind, form_key: str, user: str) -> Submitted | None:
+    """The form ``user`` submits: one signoff opened for them and not used up, or one used
+    up by a submission that recorded nothing (a process killed in between: Slack showed
+    an error over the form and the person sends it again); None when it is not theirs
+    to submit (``spent_or_unknown`` says why)."""
+    try:
+        form = engine.peek_form(kind=kind, form_key=form_key, user=user)
+        if form is not None:
+            return Submitted(form, taken=False)
+        spent = engine.spent_form(kind=kind, form_key=form_key, user=user)
+    except (SessionsError, ApprovalsError):  # a key no form has: not one signoff opened
+        return None
+    if spent is None or not spent.recorded_nothing:
+        return None
+    log.info("%s form %r used up with nothing recorded: submitted again", kind, form_key)
+    return Submitted(spent.form, taken=True)
 
 
 def spent_or_unknown(engine: Engine, *, kind: FormKind, form_key: str, user: str) -> Mrkdwn:

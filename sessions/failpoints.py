@@ -26,6 +26,7 @@ POINTS = (
     "gate.after_capsule",
     "gate.after_park",
     "card.after_post",
+    "form.after_taken",
     "decision.after_decision_file",
     "resume.after_claim",
     "resume.after_tool_run",

@@ -1,0 +1,153 @@
+"""A form used up by a process killed before it recorded anything can be submitted again.
+
+A deny or approve-with-reason submission uses its form up (a view counts once) before its
+ack and before the decision is recorded. A ``signoff run`` SIGKILLed in between (the
+``form.after_taken`` failpoint) never acks: Slack shows the person an error over the form,
+still open, and they submit it again to the next process. That submission was told "This
+form was submitted already; the first submission counts, so nothing more was recorded",
+though nothing was recorded and the request still waited. The first bot is a real
+subprocess, killed with nothing flushed; the second is built in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    clean_env,
+    decision,
+    mention,
+    until,
+    wait_card,
+    write_policy,
+)
+
+from bot.cards import APPROVE, DENY
+from bot.config import Settings
+from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+SIGNOFF = str(Path(sys.executable).with_name("signoff"))
+REASONED = '[tools.restart_service]\napprovers = ["U0BOB", "U0CAROL"]\nrequire_reason = true\n'
+TWO_REASONED = REASONED + "quorum = 2\n"
+
+
+class BotProcess:
+    """``signoff run`` that SIGKILLs itself once a form is used up."""
+
+    def __init__(self, slack: LocalSlack, home: Path, logs: Path, policy: Path) -> None:
+        env = clean_env(
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_APP_TOKEN=slack.app_token,
+            SLACK_API_URL=slack.api_url,
+            SIGNOFF_HOME=str(home),
+            SIGNOFF_MODEL="offline",
+            SIGNOFF_DEMO="1",
+            SIGNOFF_POLICY=str(policy),
+            SIGNOFF_FAILPOINT="form.after_taken",
+        )
+        self.out = logs / "signoff-run.out"
+        with self.out.open("wb") as sink:
+            self.proc = subprocess.Popen(
+                [SIGNOFF, "run"], env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+
+Launch = Callable[[Path], BotProcess]
+
+
+@pytest.fixture
+def launch(slack: LocalSlack, settings: Settings, tmp_path: Path) -> Iterator[Launch]:
+    started: list[BotProcess] = []
+
+    def run(policy: Path) -> BotProcess:
+        started.append(BotProcess(slack, settings.home, tmp_path, policy))
+        return started[-1]
+
+    yield run
+    for process in started:
+        process.kill()
+
+
+async def killed_while_submitting(
+    slack: LocalSlack, process: BotProcess, *, action_id: str, user: str = "U0BOB"
+) -> tuple[dict[str, Any], str]:
+    """``user`` clicks ``action_id`` on a fresh card, and submits its form; the process dies
+    as the form is used up. (The card, the approval id.)"""
+    await slack.wait_for_sockets(1, timeout=30)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread, timeout=20)
+    await slack.click_button(channel=OPS, ts=card["ts"], user=user, action_id=action_id)
+    await until(lambda: slack.open_views(user=user), what="the form")
+    sent = await slack.submit_view(user=user, values={"reason": {"reason": "not now"}})
+    await until(lambda: process.proc.poll() is not None, what="the kill at the failpoint")
+    assert process.proc.returncode == -signal.SIGKILL
+    await until(lambda: not slack.sockets(), what="the dead process's socket to close")
+    [first] = [d for d in slack.deliveries(type="interactive") if d.envelope_id == sent.envelope_id]
+    assert not first.acked  # Slack shows an error; the form stays open
+    return card, approval_id_of(card)
+
+
+async def submitted_again(slack: LocalSlack, user: str = "U0BOB") -> dict[str, Any]:
+    """The person submits the still open form again: what its ack answers."""
+    sent = await slack.submit_view(user=user, values={"reason": {"reason": "not now"}})
+    acked = await slack.wait_for_ack(sent.envelope_id, timeout=3)  # Slack's 3 s
+    assert not acked.timed_out
+    return acked.ack_payload or {}
+
+
+def notice(answer: dict[str, Any]) -> str:
+    view = answer.get("view") or {}
+    return " ".join(str(b.get("text", {}).get("text", "")) for b in view.get("blocks", []))
+
+
+async def test_a_denial_lost_to_a_crash_is_taken_when_the_form_is_sent_again(
+    slack: LocalSlack, launch: Launch, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "policy.toml", REASONED)
+    _, approval = await killed_while_submitting(slack, launch(policy), action_id=DENY)
+    assert decision(settings.home, approval) is None  # nothing was recorded
+
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    answer = await submitted_again(slack)
+    assert "submitted already" not in notice(answer), notice(answer)
+    made = await until(lambda: decision(settings.home, approval), what="the denial")
+    assert (made["verdict"], made["deciders"], made["reason"]) == ("denied", ["U0BOB"], "not now")
+    await bot.engine.idle()
+
+
+async def test_an_approval_lost_to_a_crash_is_counted_when_the_form_is_sent_again(
+    slack: LocalSlack, launch: Launch, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "policy.toml", TWO_REASONED)
+    card, approval = await killed_while_submitting(slack, launch(policy), action_id=APPROVE)
+
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    answer = await submitted_again(slack)
+    assert "submitted already" not in notice(answer), notice(answer)
+    await bot.engine.idle()
+    # Bob's vote counts now: Carol's completes the quorum.
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    await until(lambda: slack.open_views(user="U0CAROL"), what="Carol's form")
+    await slack.submit_view(user="U0CAROL", values={"reason": {"reason": "ok"}})
+    made = await until(lambda: decision(settings.home, approval), what="the approval")
+    assert (made["verdict"], sorted(made["deciders"])) == ("approved", ["U0BOB", "U0CAROL"])
+    await bot.engine.idle()
