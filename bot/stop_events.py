@@ -5,8 +5,9 @@ stop its work and move the session away from ``processing``. Here the event goes
 ``Engine.stop`` (on the engine's loop): the stop is on disk, the thread's waiting
 requests the stopper may decide are withdrawn and the running turn is told, all before the
 envelope is acked. The event names only the user: their organization (what an ``anyone``
-rule is open to) is asked of Slack (``users.info``) first; without an answer it counts as
-another one, so nothing open to anyone is withdrawn, and the thread is told so.
+rule is open to) is asked of Slack (``users.info``) first, within ``PLACE_WITHIN``; without
+an answer in time it counts as another one, so nothing open to anyone is withdrawn, and the
+thread is told so.
 Then the turn ends (cancelled), which moves the agent session to ``active`` and clears
 the status line; the thread is told who stopped what.
 """
@@ -32,6 +33,9 @@ from .user_teams import UserTeams
 __all__ = ["AgentStops"]
 
 log = logging.getLogger("signoff.slack")
+# Seconds Slack has to say where a stopper is from (``users.info``), within the 3 s of the
+# stop's ack; past them they count as from another organization (fail closed).
+PLACE_WITHIN = 1.5
 T = TypeVar("T")
 
 
@@ -80,7 +84,14 @@ class AgentStops:
         if self.teams is None or self.installation is None:
             return None
         try:
-            team = await self.teams.team_of(user)
+            # The stop is acked after it is applied, and Slack delivers an event again that
+            # is not acked within 3 s: a slow answer must not hold the stop back.
+            team = await asyncio.wait_for(self.teams.team_of(user), PLACE_WITHIN)
+        except TimeoutError:
+            log.warning(
+                "Slack did not say within %s s which organization %s is in", PLACE_WITHIN, user
+            )
+            team = ""
         except MembershipUnknown:
             team = ""  # unknown: counted as outside, so an ``anyone`` request stays
         return Origin(team=team, installation=self.installation)

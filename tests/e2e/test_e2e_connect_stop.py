@@ -18,6 +18,7 @@ from signoff_e2e_kit import (
     OPS,
     approval_id_of,
     as_in_manifest,
+    bot_messages,
     bot_reply,
     cards,
     decision,
@@ -29,7 +30,7 @@ from signoff_e2e_kit import (
 from bot.app import SignoffBot
 from bot.config import Settings
 from localslack import LocalSlack
-from localslack.config import UserSpec
+from localslack.config import Timing, UserSpec
 
 __all__ = ["anthropic_api"]
 
@@ -37,11 +38,12 @@ GUEST = UserSpec(id="U0GUEST", name="gina", team_id="T0PARTNER")
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
+async def slack(request: pytest.FixtureRequest) -> AsyncIterator[LocalSlack]:
     """The app as manifest.yml declares it, made an agent as docs/slack.md says (its
     scope and the stop button's event), in a workspace whose #ops is shared with a guest
-    from another organization."""
-    base = as_in_manifest(agent_workspace())
+    from another organization (``slack_timing``: its Timing, else the suite's fast one)."""
+    marker = request.node.get_closest_marker("slack_timing")
+    base = as_in_manifest(agent_workspace(**({"timing": marker.args[0]} if marker else {})))
     channels = tuple(
         dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
         for c in base.channels
@@ -143,3 +145,38 @@ async def test_a_colleagues_stop_withdraws_the_request_under_an_anyone_rule(
     denied = decision(settings.home, approval)
     assert denied is not None and denied["verdict"] == "denied", confirmed["text"]
     assert "withdrawn" in confirmed["text"]
+
+
+@pytest.mark.slack_timing(Timing(ack_timeout=3.0, server_ping_interval=None))  # Slack's 3 s
+async def test_a_stop_is_acked_in_time_though_slack_is_slow_to_place_the_stopper(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    settings: Settings,
+) -> None:
+    """users.info hangs (the client's timeout, 30 s, would end it): the stop is acked within
+    Slack's 3 s all the same, so Slack does not deliver it again, and it takes effect at
+    once; the stopper's organization counts as unknown (fail closed), and the thread says so."""
+    slack.inject_fault(method="users.info", count=None, hang=True)
+    anthropic_api.reply(
+        "I will restart api.", ToolUse("restart_service", {"service": "api"}, id="toolu_01R")
+    )
+    anthropic_api.reply(
+        " ".join(f"step {n} of a long explanation." for n in range(200)), chunk_delay=0.05
+    )
+    bot: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
+    thread = await mention(slack, "restart api")
+    approval = approval_id_of(await wait_card(slack, thread))
+    await mention(slack, "and explain what you will do", thread_ts=thread, user="U0ALICE")
+    await slack.wait_for_stream(channel=OPS, thread_ts=thread, state="streaming")
+    delivery = await slack.stop_agent_session(user="U0BOB", channel=OPS, thread_ts=thread)
+    assert delivery is not None
+    acked = await slack.wait_for_ack(delivery.envelope_id, timeout=10)
+    assert not acked.timed_out and acked.retry_attempt == 0
+    confirmed = await bot_reply(slack, thread, "Stopped by <@U0BOB>")
+    assert "could not check with Slack which organization <@U0BOB> is in" in confirmed["text"]
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    assert len(bot_messages(slack, thread, "Stopped by")) == 1
+    assert len(anthropic_api.requests) == 2
