@@ -62,9 +62,10 @@ class SpentForm:
 
     form: Form
     decision: Decision | None
-    # The request waits with nothing of this person's on record: the submission that used
-    # the form up recorded nothing (its process was killed before it could), so a deny or
-    # approve form may be submitted again; the engine still records a decision once.
+    # The request waits with nothing of this person's on record (no vote; for an edit form,
+    # the arguments it showed): the submission that used the form up recorded nothing (its
+    # process was killed before it could), so it may be submitted again; the engine still
+    # records a decision, a vote or an edit once.
     recorded_nothing: bool = False
 
 
@@ -132,9 +133,10 @@ class Governing:
         try:
             request = self._request(form.approval_id)
             decision = request.decision()
-            # An edit records more than a vote (edit files, a new round): not judged here.
-            nothing = kind != "edit" and decision is None
-            nothing = nothing and all(v.user != user for v in request.votes())
+            call = request.current()
+            nothing = decision is None and all(v.user != user for v in request.votes(call.edit))
+            # An edit recorded changed the arguments from those the form showed.
+            nothing = nothing and (kind != "edit" or call.args_sha256 == form.args_sha256)
         except (SessionsError, ApprovalsError):
             decision, nothing = None, False
         return SpentForm(form, decision, recorded_nothing=nothing)

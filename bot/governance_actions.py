@@ -27,7 +27,7 @@ from .approve_reason import register_approve_reason
 from .card_governance import EDIT, seen_hash
 from .decision_answers import edit_answer
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
-from .form_gone import NOT_READ, answer_gone, spent_or_unknown
+from .form_gone import NOT_READ, answer_gone, form_to_submit, spent_or_unknown
 from .form_refusals import (
     checked_form,
     edit_refusal,
@@ -120,14 +120,12 @@ def register_governance(
             log.warning("malformed edit submission")
             return
         user, key = payload.user.id, payload.view.form_key
-        try:
-            form = engine.peek_form(kind="edit", form_key=key, user=user)
-        except SessionsError:
-            form = None  # a key no form has: not one signoff opened
-        if form is None:
+        submitted = form_to_submit(engine, kind="edit", form_key=key, user=user)
+        if submitted is None:
             await answer_gone(ack, spent_or_unknown(engine, kind="edit", form_key=key, user=user))
             log.warning("edit submission for view %r by %s: not a form of theirs", key, user)
             return
+        form = submitted.form
         values = payload.view.state.values
         reason = modal_reason(values)
         typed: dict[str, Any] = {}
@@ -162,7 +160,7 @@ def register_governance(
         )
         if checked.refusal is not None:
             return
-        if engine.take_form(kind="edit", form_key=key, user=user) is None:
+        if not submitted.taken and engine.take_form(kind="edit", form_key=key, user=user) is None:
             # The same view submitted twice at once: the other submission counts.
             said = spent_or_unknown(engine, kind="edit", form_key=key, user=user)
             if checked.acked:

@@ -1,7 +1,7 @@
 """A form used up by a process killed before it recorded anything can be submitted again.
 
-A deny or approve-with-reason submission uses its form up (a view counts once) before its
-ack and before the decision is recorded. A ``signoff run`` SIGKILLed in between (the
+A deny, approve-with-reason or edit submission uses its form up (a view counts once)
+before its ack and before its decision or edit is recorded. A ``signoff run`` SIGKILLed in between (the
 ``form.after_taken`` failpoint) never acks: Slack shows the person an error over the form,
 still open, and they submit it again to the next process. That submission was told "This
 form was submitted already; the first submission counts, so nothing more was recorded",
@@ -11,6 +11,7 @@ subprocess, killed with nothing flushed; the second is built in this process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -25,12 +26,15 @@ from signoff_e2e_kit import (
     approval_id_of,
     clean_env,
     decision,
+    ephemeral,
+    existing_message,
     mention,
     until,
     wait_card,
     write_policy,
 )
 
+from bot.card_governance import EDIT
 from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from localslack import LocalSlack
@@ -41,6 +45,12 @@ if TYPE_CHECKING:
 SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 REASONED = '[tools.restart_service]\napprovers = ["U0BOB", "U0CAROL"]\nrequire_reason = true\n'
 TWO_REASONED = REASONED + "quorum = 2\n"
+TWO_FOR_SCALING = '[tools.scale_service]\napprovers = ["U0BOB", "U0CAROL"]\nquorum = 2\n'
+REASON: dict[str, dict[str, object]] = {"reason": {"reason": "not now"}}
+TO_SIX: dict[str, dict[str, object]] = {
+    "arg:service": {"value": "api"},
+    "arg:replicas": {"value": "6"},
+}
 
 
 class BotProcess:
@@ -86,16 +96,22 @@ def launch(slack: LocalSlack, settings: Settings, tmp_path: Path) -> Iterator[La
 
 
 async def killed_while_submitting(
-    slack: LocalSlack, process: BotProcess, *, action_id: str, user: str = "U0BOB"
+    slack: LocalSlack,
+    process: BotProcess,
+    *,
+    action_id: str,
+    user: str = "U0BOB",
+    asked: str = "restart api",
+    values: dict[str, dict[str, object]] = REASON,
 ) -> tuple[dict[str, Any], str]:
-    """``user`` clicks ``action_id`` on a fresh card, and submits its form; the process dies
-    as the form is used up. (The card, the approval id.)"""
+    """``user`` clicks ``action_id`` on the card of what was ``asked``, and submits its form
+    with ``values``; the process dies as the form is used up. (The card, the approval id.)"""
     await slack.wait_for_sockets(1, timeout=30)
-    thread = await mention(slack, "restart api")
+    thread = await mention(slack, asked)
     card = await wait_card(slack, thread, timeout=20)
     await slack.click_button(channel=OPS, ts=card["ts"], user=user, action_id=action_id)
     await until(lambda: slack.open_views(user=user), what="the form")
-    sent = await slack.submit_view(user=user, values={"reason": {"reason": "not now"}})
+    sent = await slack.submit_view(user=user, values=values)
     await until(lambda: process.proc.poll() is not None, what="the kill at the failpoint")
     assert process.proc.returncode == -signal.SIGKILL
     await until(lambda: not slack.sockets(), what="the dead process's socket to close")
@@ -104,9 +120,11 @@ async def killed_while_submitting(
     return card, approval_id_of(card)
 
 
-async def submitted_again(slack: LocalSlack, user: str = "U0BOB") -> dict[str, Any]:
+async def submitted_again(
+    slack: LocalSlack, user: str = "U0BOB", values: dict[str, dict[str, object]] = REASON
+) -> dict[str, Any]:
     """The person submits the still open form again: what its ack answers."""
-    sent = await slack.submit_view(user=user, values={"reason": {"reason": "not now"}})
+    sent = await slack.submit_view(user=user, values=values)
     acked = await slack.wait_for_ack(sent.envelope_id, timeout=3)  # Slack's 3 s
     assert not acked.timed_out
     return acked.ack_payload or {}
@@ -151,3 +169,30 @@ async def test_an_approval_lost_to_a_crash_is_counted_when_the_form_is_sent_agai
     made = await until(lambda: decision(settings.home, approval), what="the approval")
     assert (made["verdict"], sorted(made["deciders"])) == ("approved", ["U0BOB", "U0CAROL"])
     await bot.engine.idle()
+
+
+async def test_an_edit_lost_to_a_crash_is_recorded_when_the_form_is_sent_again(
+    slack: LocalSlack, launch: Launch, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "policy.toml", TWO_FOR_SCALING)
+    card, approval = await killed_while_submitting(
+        slack,
+        launch(policy),
+        action_id=EDIT,
+        user="U0CAROL",
+        asked="scale api to 12",
+        values=TO_SIX,
+    )
+
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    answer = await submitted_again(slack, "U0CAROL", TO_SIX)
+    assert "submitted already" not in notice(answer), notice(answer)
+    told = await ephemeral(slack, "U0CAROL", "Your edit is recorded")
+    assert "(1 of 2)" in told["text"]
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    shown = json.dumps(
+        existing_message(slack, channel=OPS, ts=card["ts"])["blocks"], ensure_ascii=False
+    )
+    assert "replicas: 12 → 6" in shown, shown
