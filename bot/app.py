@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -50,7 +48,7 @@ from .logs import log_event
 from .metrics import Metrics
 from .ops_http import OpsServer, bot_ops_server
 from .reactions import react_taken
-from .shutdown import run_every, wait_for_turns
+from .shutdown import drain_and_close
 from .socket import SignoffSocketModeHandler
 from .socket_thread import SocketThread
 from .stop_events import AgentStops
@@ -291,44 +289,6 @@ class SignoffBot:
         self.handler.accepting = False
         if self._sweeper is not None:
             self._sweeper.cancel()
-        try:
-            await self.socket.call(self.handler.client.stop())
-        except Exception:
-            log.exception("could not close the Socket Mode link cleanly")
-        failure: BaseException | None = None
-        deadline = time.monotonic() + grace
-        try:
-            deadline = await wait_for_turns(
-                self.engine, grace=grace, deadline=deadline, hurry=hurry
-            )
-        except BaseException as error:  # what went wrong waiting (a cancel too): raised
-            failure = error  # once everything is closed
-
-        def left() -> float:  # of the grace; a second at least, for envelopes mid-store
-            return max(deadline - time.monotonic(), 1.0)
-
-        steps: list[Callable[[], Awaitable[object]]] = [
-            lambda: self.socket.call(self.handler.frames_done(within=left())),
-            lambda: self.socket.call(self.ingest.drain(within=left())),
-            self.socket.stop,
-        ]
-        if self.home_tab is not None:
-            steps.append(self.home_tab.close)
-        # A turn begun after the wait above (a message or click from a frame that was in
-        # flight, a retry) gets what is left of the grace, then is cut.
-        steps.append(lambda: self.engine.close(cut_after=max(0.0, deadline - time.monotonic())))
-        if (live := self.live) is not None:
-
-            async def live_streams_end() -> None:
-                live.stopping()
-                await live.streams.drain(within=2.0)
-
-            steps.append(live_streams_end)
-        if self.ops is not None:
-            steps.append(self.ops.stop)
-        if self.http is not None:
-            steps.append(self.http.close)
-        closing = await run_every(steps)
-        failure = failure or closing  # the first thing that went wrong
+        failure = await drain_and_close(self, grace=grace, hurry=hurry)
         if failure is not None:
             raise failure
