@@ -10,26 +10,33 @@ replaces the form with a notice (``response_action: update``) saying nothing was
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
     decision,
+    ephemeral,
+    ephemeral_texts,
     existing_decision,
     mention,
     pointer_path,
     until,
     wait_card,
+    write_policy,
 )
 
 from bot.app import SignoffBot
-from bot.cards import DENY
+from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from bot.edit_modal import EDIT_MODAL
 from bot.reason_modal import APPROVE_MODAL, DENY_MODAL
 from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
 
 
 def submission(view: dict[str, Any], *, user: str, reason: str) -> dict[str, Any]:
@@ -120,3 +127,33 @@ async def test_a_form_whose_request_cannot_be_found_says_nothing_was_recorded(
     made = await until(lambda: decision(settings.home, approval), what="the denial")
     assert (made["deciders"], made["reason"]) == (["U0BOB"], "not now")
     await bot.engine.idle()
+
+
+async def test_a_second_submission_of_a_counted_vote_says_the_first_counted(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """Under a quorum, Bob's approval with a reason is counted (1 of 2): the same view sent
+    again is not taken as a first submission (his vote is on record), and records nothing."""
+    policy = write_policy(
+        tmp_path / "policy.toml",
+        '[tools.restart_service]\napprovers = ["U0BOB", "U0CAROL"]\n'
+        "require_reason = true\nquorum = 2\n",
+    )
+    bot: SignoffBot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    [view] = await until(lambda: slack.open_views(user="U0BOB"), what="the approve modal")
+    await slack.submit_view(user="U0BOB", values={"reason": {"reason": "looks fine"}})
+    await ephemeral(slack, "U0BOB", "1 of 2")
+    await bot.engine.idle()
+
+    said = await answer_to(slack, submission(view, user="U0BOB", reason="again"))
+    assert "submitted already" in said and "nothing more was recorded" in said, said
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    votes = list(settings.home.glob(f"sessions/*/*/approvals/{approval}.votes/*.json"))
+    assert [v.name for v in votes] == ["U0BOB.json"]
+    assert not any("already approved" in t for t in ephemeral_texts(slack, "U0BOB"))
