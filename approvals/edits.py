@@ -131,6 +131,7 @@ async def record_edit(
             groups=groups,
             clock=clock,
             seen_sha256=base_sha256,
+            origin=origin,
         )
     at = utc_iso(now)
     quorum = quorum_of(request, policy)
@@ -148,6 +149,8 @@ async def record_edit(
         args_sha256=digest,
         changed=tuple(c.name for c in changes(call.arguments, arguments)),
         reason=reason,
+        # Only another organization's, as a vote names it (``quorum``).
+        origin=origin if origin is not None and origin.outside else None,
     )
     if not request.write_edit(edit):
         return Refused(

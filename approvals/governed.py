@@ -182,8 +182,11 @@ class GovernedFiles:
 
     def origins(self, call: CurrentCall) -> dict[str, Origin]:
         """Where the counted approvals cast from another organization came from, by
-        person (an edit's author and everyone else: the installation's, or unknown)."""
+        person (everyone else: the installation's, or unknown)."""
         counting = {v.key: v.origin for v in self.votes(call.edit, counting=True)}
+        if call.edit:  # its author's approval (``counted``), from where the edit was made
+            edit = self.edits()[call.edit - 1]
+            counting[vote_key(edit.user, 1)] = edit.origin
         return {
             user: origin
             for user, key in self.counted(call).items()

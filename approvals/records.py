@@ -162,7 +162,8 @@ class Decision(Record):
 class Edit(Record):
     """An approver changed the arguments, and by submitting them approved the new call."""
 
-    schema_version: Literal[1] = 1
+    # 2: and the organization it was made from, when another than the installation's.
+    schema_version: Literal[1, 2] = 2
     approval_id: str
     n: int
     user: str
@@ -175,6 +176,20 @@ class Edit(Record):
     args_sha256: str
     changed: tuple[str, ...]
     reason: str = ""
+    # As a vote's (``Vote.origin``): its author's approval, made from another organization
+    # (a Slack Connect guest a rule named), is asked again with it when a vote would
+    # complete the quorum. None: the installation's people, a terminal, every version 1.
+    origin: Origin | None = None
+
+    @model_serializer(mode="wrap")
+    def _as_version_1_when_it_can(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A guest's edit is version 2 (read by version 1, its author's approval would count
+        # wherever it came from); every other edit version 1, which every version reads.
+        data: dict[str, Any] = dump(self)
+        if self.origin is None:
+            data.pop("origin", None)
+            data["schema_version"] = 1
+        return data
 
 
 class Reminder(Record):

@@ -9,6 +9,7 @@ import pytest
 from governance_support import park, request
 
 from approvals import (
+    Edit,
     Installation,
     Origin,
     Policy,
@@ -115,3 +116,18 @@ def test_a_vote_names_its_organization_only_when_it_is_another() -> None:
     assert ours["schema_version"] == 2 and "origin" not in ours
     older = Vote.model_validate({**base, "schema_version": 4, "round": 2})
     assert older.origin is None
+
+
+def test_an_edit_names_its_organization_only_when_it_is_another() -> None:
+    """A guest's edit is version 2, with the team it was made from; any other edit is
+    written as version 1 (every version reads it), and a version-1 edit still reads."""
+    base = {"approval_id": "appr_0123456789abcdef", "n": 1, "user": "U0GUEST"}
+    base |= {"at": "2026-12-07T09:00:00.000Z", "base_sha256": "a" * 64, "tool_version": "v"}
+    base |= {"arguments": {"replicas": 6}, "args_sha256": "b" * 64, "changed": ("replicas",)}
+    guest = Edit(**base, origin=Origin(team="T0PARTNER", installation=HOME))
+    dumped = json.loads(guest.model_dump_json())
+    assert (dumped["schema_version"], dumped["origin"]["team"]) == (2, "T0PARTNER")
+    assert Edit.model_validate_json(guest.model_dump_json()) == guest
+    ours = json.loads(Edit(**base).model_dump_json())
+    assert ours["schema_version"] == 1 and "origin" not in ours
+    assert Edit.model_validate(ours).origin is None

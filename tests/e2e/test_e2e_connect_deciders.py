@@ -30,13 +30,16 @@ from signoff_e2e_kit import (
     home_texts,
     mention,
     restarts,
+    scales,
     until,
     wait_card,
     write_policy,
 )
 
+from bot.card_governance import EDIT
 from bot.cards import APPROVE, DENY
 from bot.config import Settings
+from bot.edit_modal import EDIT_MODAL
 from bot.reason_modal import APPROVE_MODAL, DENY_MODAL
 from localslack import LocalSlack, WorkspaceConfig
 from localslack.config import UserSpec
@@ -206,3 +209,43 @@ async def test_a_guests_vote_stops_counting_once_a_restart_opens_the_rule_to_any
     assert votes[GUEST.id]["origin"]["team"] == "T0PARTNER"
     assert (votes["U0BOB"]["schema_version"], votes["U0BOB"]["discounted"]) == (3, [GUEST.id])
     assert "origin" not in votes["U0BOB"] and "origin" not in votes["U0CAROL"]
+
+
+@pytest.mark.parametrize("replicas", ["12", "6"], ids=["unchanged", "edited"])
+async def test_a_guests_edit_form_stops_counting_once_a_restart_opens_the_rule_to_anyone(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path, replicas: str
+) -> None:
+    """As a vote does: the guest approves through the Edit & approve form while the policy
+    names them (arguments unchanged: an approval; changed: an edit, its author's approval);
+    after a restart under ``anyone`` Bob's approval does not complete the quorum with it."""
+    named = write_policy(
+        tmp_path / "named.toml",
+        f'[default]\napprovers = ["{GUEST.id}", "U0BOB", "U0CAROL"]\nquorum = 2\n',
+    )
+    anyone = write_policy(
+        tmp_path / "anyone.toml", '[default]\napprovers = ["anyone"]\nquorum = 2\n'
+    )
+    bot = await start_bot(policy_path=named)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "scale api to 12")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await slack.click_button(channel=OPS, ts=card["ts"], user=GUEST.id, action_id=EDIT)
+    await until(lambda: slack.open_views(user=GUEST.id), what="the guest's edit form")
+    await slack.submit_view(
+        user=GUEST.id,
+        callback_id=EDIT_MODAL,
+        values={"arg:service": {"value": "api"}, "arg:replicas": {"value": replicas}},
+    )
+    await ephemeral(slack, GUEST.id, "1 of 2")
+    bot = await restart(bot, start_bot, slack, policy_path=anyone)
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await ephemeral(slack, "U0BOB", "1 of 2")
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    assert scales(settings.home) == []
+    # The guest's approval names their team: an edit (version 2) or a vote (version 5).
+    made = "edit-1.json" if replicas == "6" else f"votes/{GUEST.id}.json"
+    [path] = settings.home.glob(f"sessions/*/*/approvals/{approval}.{made}")
+    assert json.loads(path.read_bytes())["origin"]["team"] == "T0PARTNER"
