@@ -55,6 +55,7 @@ class Submitted:
 
 
 SPENT = literal("This form was submitted already; the first submission counts, so nothing more ")
+SPENT_ONLY = literal("This form was submitted already; nothing more was recorded. ")
 
 
 def form_to_submit(engine: Engine, *, kind: FormKind, form_key: str, user: str) -> Submitted | None:
@@ -86,8 +87,12 @@ def spent_or_unknown(engine: Engine, *, kind: FormKind, form_key: str, user: str
         return UNKNOWN
     if spent.decision is None:
         return join(SPENT, literal("was recorded."))
-    decided = decided_by(spent.decision)
-    return join(SPENT, literal("was recorded. The request is decided: "), decided, literal("."))
+    decided = join(literal("The request is decided: "), decided_by(spent.decision), literal("."))
+    if user not in spent.decision.deciders:
+        # Not that the first counted: it may have recorded nothing (its process was killed
+        # first) before someone else decided.
+        return join(SPENT_ONLY, decided)
+    return join(SPENT, literal("was recorded. "), decided)
 
 
 async def answer_gone(ack: Any, text: Mrkdwn) -> None:

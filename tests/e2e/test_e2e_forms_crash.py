@@ -27,6 +27,7 @@ from signoff_e2e_kit import (
     clean_env,
     decision,
     ephemeral,
+    existing_decision,
     existing_message,
     mention,
     until,
@@ -196,3 +197,25 @@ async def test_an_edit_lost_to_a_crash_is_recorded_when_the_form_is_sent_again(
         existing_message(slack, channel=OPS, ts=card["ts"])["blocks"], ensure_ascii=False
     )
     assert "replicas: 12 → 6" in shown, shown
+
+
+async def test_a_denial_lost_to_a_crash_and_sent_after_another_decided_says_it_did_not_count(
+    slack: LocalSlack, launch: Launch, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """Bob's denial was lost; Carol approved before he sent his form again: he is told the
+    request is decided by her, not that his first submission counted."""
+    policy = write_policy(tmp_path / "policy.toml", REASONED)
+    card, approval = await killed_while_submitting(slack, launch(policy), action_id=DENY)
+    bot = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    await until(lambda: slack.open_views(user="U0CAROL"), what="Carol's form")
+    await slack.submit_view(user="U0CAROL", values={"reason": {"reason": "ok"}})
+    await until(lambda: decision(settings.home, approval), what="Carol's approval")
+    await bot.engine.idle()
+
+    said = notice(await submitted_again(slack))
+    assert "approved by <@U0CAROL>" in said and "nothing" in said, said
+    assert "first submission counts" not in said, said
+    await bot.engine.idle()
+    assert existing_decision(settings.home, approval)["deciders"] == ["U0CAROL"]
