@@ -86,7 +86,8 @@ class AgentStops:
         try:
             # The stop is acked after it is applied, and Slack delivers an event again that
             # is not acked within 3 s: a slow answer must not hold the stop back.
-            team = await asyncio.wait_for(self.teams.team_of(user), PLACE_WITHIN)
+            async with asyncio.timeout(PLACE_WITHIN):
+                team = await self.teams.team_of(user)
         except TimeoutError:
             log.warning(
                 "Slack did not say within %s s which organization %s is in", PLACE_WITHIN, user
