@@ -150,6 +150,7 @@ def _record(
                         approve=v.approve,
                         reason=v.reason,
                         discounted=v.discounted,
+                        team=(v.origin.team or "unknown") if v.origin is not None else "",
                     )
                     for v in votes
                     # signoff's own record of approvals a sweep found no longer counting

@@ -26,6 +26,9 @@ class AuditVote(Record):
     reason: str = ""
     # Earlier approvers this vote found the rules no longer allowed: they did not count.
     discounted: tuple[str, ...] = ()
+    # The organization the vote was cast from when another than the installation's (a
+    # Slack Connect guest's, as the vote recorded it); "" for the installation's own.
+    team: str = ""
 
 
 class AuditRecord(Record):

@@ -66,7 +66,8 @@ def _cell(value: Any) -> str:
             return f"{value['user']} {value['at']}: no longer counting {gone}"
         why = f" ({value['reason']})" if value.get("reason") else ""
         others = f" [no longer counting: {gone}]" if gone else ""
-        return f"{value['user']}@{str(value['args_sha256'])[:12]} {value['at']}{why}{others}"
+        who = f"{value['user']} of {value['team']}" if value.get("team") else value["user"]
+        return f"{who}@{str(value['args_sha256'])[:12]} {value['at']}{why}{others}"
     return str(value)
 
 

@@ -14,7 +14,7 @@ from engine_support import message
 
 from agent_core.audit import since_time
 from agent_core.engine import Engine
-from approvals import EditRecorded, Policy, PolicyRule, args_sha256
+from approvals import EditRecorded, Installation, Origin, Policy, PolicyRule, args_sha256
 from bot.cli import main
 from bot.cli_audit import CSV_COLUMNS
 from sessions import FixedClock, Home, ThreadKey
@@ -316,3 +316,30 @@ async def test_a_reason_cannot_pass_for_another_entry_of_a_csv_list(
     assert reasons == [f"U0CAROL: {forged}", f"U0BOB: {vote}"]
     (voted,) = cells["votes"].split("; ")
     assert json.loads(voted).startswith("U0BOB@") and json.loads(voted).endswith(f"({vote})")
+
+
+async def test_a_guests_vote_names_the_organization_it_came_from(
+    make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """A rule may name a Slack Connect guest; their vote records their organization, and an
+    auditor reads it in the export (JSON ``team``, CSV "U… of T…"); the installation's own
+    people's votes name none."""
+    named = PolicyRule(approver_users=("U0BOB", "U0GUEST"), quorum=2)
+    engine = await make_engine(policy=Policy(default=named))
+    asked = await _ask(engine, "restart api", 1)
+    home_team = Installation(team="T0LOCAL")
+    guest = Origin(team="T0PARTNER", installation=home_team)
+    await engine.decide(asked, user="U0GUEST", approve=True, origin=guest)
+    ours = Origin(team="T0LOCAL", installation=home_team)
+    await engine.decide(asked, user="U0BOB", approve=True, origin=ours)
+    await engine.idle()
+    await engine.close()
+
+    code, out = _audit(monkeypatch, capsys, home)
+    assert code == 0
+    (record,) = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert {v["user"]: v["team"] for v in record["votes"]} == {"U0GUEST": "T0PARTNER", "U0BOB": ""}
+    code, out = _audit(monkeypatch, capsys, home, "--format", "csv")
+    header, row = csv.reader(io.StringIO(out))
+    votes = dict(zip(header, row, strict=True))["votes"]
+    assert "U0GUEST of T0PARTNER@" in votes and "U0BOB@" in votes
