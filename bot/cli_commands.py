@@ -22,6 +22,7 @@ from .cli_read import existing_home, list_index, show_quarantine, show_trace
 from .cli_verify import verify_sessions
 from .config import Settings, refuse_unknown
 from .errors import error_line
+from .log_filters import quiet_mcp_sdk
 from .logs import JsonFormatter, LogFormat, log_event, redact, setup_logging
 from .terminal_text import printable
 
@@ -148,6 +149,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """The command's exit status (a Ctrl-C is ``bot.cli.main``'s to answer)."""
     logs: list[logging.Handler] = []
     logging.lastResort = _Notes()  # `run` and `dev` set up handlers of their own
+    quiet_mcp_sdk()
     try:
         try:
             code = _run(argv, logs)

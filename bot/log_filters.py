@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["ClientMistakes", "InvalidNotifications", "SseChatter", "StdoutChatter"]
+__all__ = [
+    "ClientMistakes",
+    "InvalidNotifications",
+    "SseChatter",
+    "StdoutChatter",
+    "quiet_mcp_sdk",
+]
 
 
 class _Seldom(logging.Filter):
@@ -103,3 +109,18 @@ class ClientMistakes(logging.Filter):
             return True
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def quiet_mcp_sdk() -> None:
+    """The MCP SDK's noise said seldom, in a line, or not at all (signoff said it): for the
+    commands that set up no logging too, whose last resort printed "Error parsing JSON
+    response: AnswerRefused" under doctor's own line that the listing is too large."""
+    for name, kind in (
+        ("mcp.client.stdio", StdoutChatter),
+        ("mcp.client.streamable_http", SseChatter),
+        ("client", InvalidNotifications),  # the name mcp.client.session logs under
+    ):
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, kind)]:
+            logger.removeFilter(old)  # one, counting from this set-up
+        logger.addFilter(kind())

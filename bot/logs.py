@@ -29,7 +29,7 @@ from typing import IO, Any, Literal, TypeAlias
 
 from sessions import ThreadKey
 
-from .log_filters import ClientMistakes, InvalidNotifications, SseChatter, StdoutChatter
+from .log_filters import ClientMistakes, quiet_mcp_sdk
 from .terminal_text import printable, printable_json
 
 __all__ = [
@@ -282,18 +282,7 @@ def setup_logging(
     root.setLevel(numeric)
     for name, floor in _QUIET.items():
         logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else floor)
-    stdio = logging.getLogger("mcp.client.stdio")
-    for chatter in [f for f in stdio.filters if isinstance(f, StdoutChatter)]:
-        stdio.removeFilter(chatter)  # one, counting from this set-up
-    stdio.addFilter(StdoutChatter())
-    sse = logging.getLogger("mcp.client.streamable_http")
-    for event in [f for f in sse.filters if isinstance(f, SseChatter)]:
-        sse.removeFilter(event)
-    sse.addFilter(SseChatter())
-    session = logging.getLogger("client")  # the name mcp.client.session logs under
-    for invalid in [f for f in session.filters if isinstance(f, InvalidNotifications)]:
-        session.removeFilter(invalid)
-    session.addFilter(InvalidNotifications())
+    quiet_mcp_sdk()
     server = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, ClientMistakes) for f in server.filters):
         server.addFilter(ClientMistakes())

@@ -5,7 +5,7 @@ call's SSE answer, answers that never end, are too big, name no call, or come tw
 
     python flooding_http_server.py --record FILE --port-file FILE
         [--get pings|notes|list-changed --count N] [--during WHAT --count N]
-        [--answers accept|hang]
+        [--answers accept|hang] [--listing endless-json|endless-sse]
 
 ``--get``: once the session is made, the GET stream sends N ``ping`` requests
 (``pings``), N notifications of every kind a server sends (``notes``: progress,
@@ -16,6 +16,9 @@ sends a progress notification every few milliseconds and never the result; ``big
 ``huge``: the result in one event of 2 MiB / 40 MiB; ``stray``: answers to ids never sent, then the result twice;
 ``accepted``: 202 with no body; ``redirect-host`` / ``redirect-file``: a 307 to another
 host, or to a file:// URL; ``expire``: 404, as for a session that expired.
+``--listing endless-json`` / ``endless-sse``: tools/list is answered with a listing that
+never ends (one tool whose description goes on), as a JSON body or as one SSE event; when
+the client hangs up, how many bytes were sent is recorded (``{"listing_sent": n}``).
 ``--answers hang``: a POST carrying the client's answer to one of the server's requests
 is never answered (by default it is accepted, 202). Every call received is recorded
 (``{"tool": name}``), and each answer the client POSTs (``{"answered": id}``).
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import uvicorn
 
 SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}}
@@ -83,7 +87,7 @@ class App:
                 message = await receive()
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
-            await self.post(json.loads(body), send)
+            await self.post(json.loads(body), receive, send)
 
     async def reply(self, send: Any, status: int, body: bytes, **headers: str) -> None:
         kind = "application/json" if body else "text/plain"
@@ -106,7 +110,34 @@ class App:
             await send({"type": "http.response.body", "body": body, "more_body": True})
         await anyio.sleep_forever()
 
-    async def post(self, message: dict[str, Any], send: Any) -> None:
+    async def endless_listing(self, rid: Any, receive: Any, send: Any) -> None:
+        head = {"jsonrpc": "2.0", "id": rid, "result": {"tools": [{"name": "big"}]}}
+        start = json.dumps(head)[: -len('"}]}}')] + '", "description": "'
+        if self.args.listing == "endless-sse":
+            await self.sse(send)
+            start = "event: message\ndata: " + start
+        else:
+            kind = [(b"content-type", b"application/json"), (b"mcp-session-id", SESSION.encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": kind})
+        sent = 0
+        chunk = b"x" * (1 << 20)
+
+        async def stream() -> None:
+            nonlocal sent
+            await send({"type": "http.response.body", "body": start.encode(), "more_body": True})
+            while True:  # uvicorn drops what is sent after a hang-up: the watcher ends it
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += len(chunk)
+                await anyio.lowlevel.checkpoint()  # a dropped send does not wait: the watcher runs
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stream)
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            tg.cancel_scope.cancel()
+        self.note({"listing_sent": sent})
+
+    async def post(self, message: dict[str, Any], receive: Any, send: Any) -> None:
         method = message.get("method")
         if method is None:  # the client's answer to one of our requests
             self.note({"answered": message.get("id")})
@@ -125,6 +156,9 @@ class App:
                 "capabilities": {"tools": {"listChanged": True}, "logging": {}},
                 "serverInfo": {"name": "flooding", "version": "1"},
             }
+        elif method == "tools/list" and self.args.listing != "plain":
+            await self.endless_listing(message["id"], receive, send)
+            return
         elif method == "tools/list":
             result = {"tools": [{"name": "get_x", "description": "Read x.", "inputSchema": SCHEMA}]}
         elif method == "tools/call":
@@ -206,6 +240,9 @@ def main() -> None:
     parser.add_argument("--get", choices=["pings", "notes", "list-changed", "garbage"])
     parser.add_argument("--during", default="plain")
     parser.add_argument("--count", type=int, default=0)
+    parser.add_argument(
+        "--listing", choices=["plain", "endless-json", "endless-sse"], default="plain"
+    )
     parser.add_argument("--answers", choices=["accept", "hang"], default="accept")
     anyio.run(serve, parser.parse_args())
 
