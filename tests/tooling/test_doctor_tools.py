@@ -51,3 +51,16 @@ def test_doctor_says_why_an_mcp_server_is_down(tmp_path: Path) -> None:
     assert line.startswith("problem: MCP server ops is down: ")
     assert "no such file" in line
     assert done.stderr == ""  # said once, on its line, not again as a warning
+
+
+def test_doctor_names_a_host_that_does_not_resolve(tmp_path: Path) -> None:
+    # A name under the reserved .invalid TLD (RFC 6761): no resolver answers it.
+    url = '"http://mcp.ops.invalid:8080/mcp"'
+    config = write_config(tmp_path / "signoff.toml", server_table(f"url = {url}"))
+    done = _doctor(tmp_path, config)
+    assert done.returncode == 1  # a check found a problem: not a bad config (2)
+    (line,) = [ln for ln in done.stdout.splitlines() if "MCP server ops" in ln]
+    assert line.startswith("problem: MCP server ops is down: its host name does not resolve ("), (
+        line
+    )
+    assert done.stderr == ""
