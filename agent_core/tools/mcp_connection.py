@@ -38,6 +38,7 @@ from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, too_large
 from .mcp_open_requests import bounded_requests
 from .mcp_reasons import NOT_RUN, answer_unusable, describe_error, http_answer
+from .mcp_resolve import unresolved
 from .mcp_spec import McpServerSpec
 from .mcp_stdio import LINE_LIMIT, Ending, stdio_transport
 from .output import mask_secrets
@@ -105,10 +106,15 @@ class McpConnection:
     @classmethod
     async def open(cls, server: str, spec: McpServerSpec, *, errlog: TextIO) -> McpConnection:
         """Connect and finish the handshake, or raise ServerDown with the reason."""
+        deadline = asyncio.get_running_loop().time() + spec.timeout_seconds
+        if spec.url is not None:
+            why = await unresolved(spec.url, within=spec.timeout_seconds, said=spec.timeout)
+            if why is not None:
+                raise ServerDown(why)
         conn = cls(server, spec, errlog)
         conn._task = asyncio.create_task(conn._hold(), name=f"mcp-{server}")
         try:
-            async with asyncio.timeout(spec.timeout_seconds):  # never swallows a cancel
+            async with asyncio.timeout_at(deadline):  # never swallows a cancel
                 conn._client = await asyncio.shield(conn._ready)
         except BaseException as exc:
             await conn.close()
