@@ -206,10 +206,8 @@ def register_actions(
             log.warning("malformed deny-reason submission")
             return
         user, key = payload.user.id, payload.view.form_key
-        submitted = form_to_submit(engine, kind="deny", form_key=key, user=user)
+        submitted = await form_to_submit(ack, engine, kind="deny", form_key=key, user=user)
         if submitted is None:
-            await answer_gone(ack, spent_or_unknown(engine, kind="deny", form_key=key, user=user))
-            log.warning("deny-reason submission for view %r by %s: not a form of theirs", key, user)
             return
         form = submitted.form
         try:

@@ -81,13 +81,8 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
             await ack(response_action="errors", errors={"reason": BLANK_REASON})
             return
         user, key = payload.user.id, payload.view.form_key
-        submitted = form_to_submit(engine, kind="approve", form_key=key, user=user)
+        submitted = await form_to_submit(ack, engine, kind="approve", form_key=key, user=user)
         if submitted is None:
-            said = spent_or_unknown(engine, kind="approve", form_key=key, user=user)
-            await answer_gone(ack, said)
-            log.warning(
-                "approve-reason submission for view %r by %s: not a form of theirs", key, user
-            )
             return
         form = submitted.form
         try:

@@ -58,11 +58,23 @@ SPENT = literal("This form was submitted already; the first submission counts, s
 SPENT_ONLY = literal("This form was submitted already; nothing more was recorded. ")
 
 
-def form_to_submit(engine: Engine, *, kind: FormKind, form_key: str, user: str) -> Submitted | None:
+async def form_to_submit(
+    ack: Any, engine: Engine, *, kind: FormKind, form_key: str, user: str
+) -> Submitted | None:
     """The form ``user`` submits: one signoff opened for them and not used up, or one used
     up by a submission that recorded nothing (a process killed in between: Slack showed
     an error over the form and the person sends it again); None when it is not theirs
-    to submit (``spent_or_unknown`` says why)."""
+    to submit, which the ack has then said in the form (``spent_or_unknown``)."""
+    submitted = _form_to_submit(engine, kind=kind, form_key=form_key, user=user)
+    if submitted is None:
+        await answer_gone(ack, spent_or_unknown(engine, kind=kind, form_key=form_key, user=user))
+        log.warning("%s submission for view %r by %s: not a form of theirs", kind, form_key, user)
+    return submitted
+
+
+def _form_to_submit(
+    engine: Engine, *, kind: FormKind, form_key: str, user: str
+) -> Submitted | None:
     try:
         form = engine.peek_form(kind=kind, form_key=form_key, user=user)
         if form is not None:

@@ -120,10 +120,8 @@ def register_governance(
             log.warning("malformed edit submission")
             return
         user, key = payload.user.id, payload.view.form_key
-        submitted = form_to_submit(engine, kind="edit", form_key=key, user=user)
+        submitted = await form_to_submit(ack, engine, kind="edit", form_key=key, user=user)
         if submitted is None:
-            await answer_gone(ack, spent_or_unknown(engine, kind="edit", form_key=key, user=user))
-            log.warning("edit submission for view %r by %s: not a form of theirs", key, user)
             return
         form = submitted.form
         values = payload.view.state.values

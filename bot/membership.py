@@ -27,7 +27,7 @@ from approvals import MembershipUnknown
 
 from .slack_errors import passing, what_slack_said
 
-__all__ = ["COULD_NOT_CHECK", "ChannelMembers", "slack_lookup"]
+__all__ = ["COULD_NOT_CHECK", "ChannelMembers", "RecentAnswers", "slack_lookup"]
 
 log = logging.getLogger("signoff.slack")
 
@@ -55,10 +55,10 @@ async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
     raise MembershipUnknown(f"could not learn {what} from Slack: {said}")
 
 
-class _Answers(Generic[V]):
-    """Slack's answers of the last ``ttl`` seconds by channel, at most ``size`` of them.
-    An older one only took memory (the next look asks again), and every channel a card
-    was ever in, with its member list, stayed for as long as the bot ran."""
+class RecentAnswers(Generic[V]):
+    """Slack's answers of the last ``ttl`` seconds by key (a channel, a person), at most
+    ``size`` of them. An older one only took memory (the next look asks again), and every
+    channel a card was ever in, with its member list, stayed for as long as the bot ran."""
 
     def __init__(self, ttl: float, now: Callable[[], float], size: int) -> None:
         self.ttl = ttl
@@ -69,16 +69,16 @@ class _Answers(Generic[V]):
     def __len__(self) -> int:
         return len(self._held)
 
-    def get(self, channel: str) -> V | None:
-        held = self._held.get(channel)
+    def get(self, key: str) -> V | None:
+        held = self._held.get(key)
         if held is None or self._now() - held[0] >= self.ttl:
             return None
         return held[1]
 
-    def put(self, channel: str, value: V) -> None:
+    def put(self, key: str, value: V) -> None:
         now = self._now()
-        self._held.pop(channel, None)
-        self._held[channel] = (now, value)
+        self._held.pop(key, None)
+        self._held[key] = (now, value)
         while self._held:
             oldest, _ = next(iter(self._held.values()))
             if len(self._held) <= self._size and now - oldest < self.ttl:
@@ -95,8 +95,8 @@ class ChannelMembers:
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
-        self._cache: _Answers[frozenset[str]] = _Answers(ttl, now, _CHANNELS)
-        self._public: _Answers[bool] = _Answers(ttl, now, _CHANNELS)
+        self._cache: RecentAnswers[frozenset[str]] = RecentAnswers(ttl, now, _CHANNELS)
+        self._public: RecentAnswers[bool] = RecentAnswers(ttl, now, _CHANNELS)
 
     async def members(self, channel: str, *, fresh: bool = False) -> frozenset[str]:
         cached = self._cache.get(channel)

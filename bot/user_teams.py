@@ -18,7 +18,10 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .membership import slack_lookup
+from .membership import RecentAnswers, slack_lookup
+
+# People whose answers are kept at once: stoppers of the last minute.
+_PEOPLE = 1000
 
 __all__ = ["UserTeams"]
 
@@ -35,15 +38,13 @@ class UserTeams:
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
-        self.ttl = ttl
-        self._now = now
-        self._cache: dict[str, tuple[float, str]] = {}
+        self._cache: RecentAnswers[str] = RecentAnswers(ttl, now, _PEOPLE)
 
     async def team_of(self, user: str) -> str:
         """The team (or Grid enterprise) ``user`` belongs to; "" when Slack named none."""
         cached = self._cache.get(user)
-        if cached is not None and self._now() - cached[0] < self.ttl:
-            return cached[1]
+        if cached is not None:
+            return cached
         answer = await slack_lookup(
             self.client.users_info(user=user), what=f"which organization {user} is in"
         )
@@ -52,8 +53,5 @@ class UserTeams:
         found = answer.get("user") or {}
         grid = found.get("enterprise_user") or {}
         team = str(grid.get("enterprise_id") or found.get("team_id") or "")
-        now = self._now()
-        # Only answers of the last ttl stay: an old one is asked again anyway.
-        self._cache = {u: held for u, held in self._cache.items() if now - held[0] < self.ttl}
-        self._cache[user] = (now, team)
+        self._cache.put(user, team)
         return team
