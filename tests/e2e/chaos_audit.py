@@ -24,6 +24,7 @@ from chaos_reading import (
     load_sessions,
     read_json,
     stored,
+    withdrawn,
 )
 from chaos_tools import LEDGER_TOOL, MCP_TOOL, ToolEffects
 
@@ -58,6 +59,7 @@ KINDS = (
     "live_decided_cards",  # a decided card that still has buttons
     "wrong_cards",  # a card whose state is not the one on disk
     "inbox_left",  # a message still in some inbox/new
+    "withdrawn_answered",  # a deleted message signoff said was withdrawn, yet recorded
     "outbox_left",  # a Slack write still pending, or given up on
     "nonterminal",  # a session not in a terminal state
     "orphans",  # a session no thread's HEAD leads to
@@ -88,11 +90,24 @@ class Audit:
 
 
 def _check_messages(
-    out: Audit, home: Path, slack: SlackView, posted: list[Posted], heads: dict[str, list[Any]]
+    out: Audit,
+    home: Path,
+    slack: SlackView,
+    posted: list[Posted],
+    heads: dict[str, list[Any]],
+    deleted: set[str],
 ) -> None:
-    never = 0
+    never = taken_back = 0
     for p in posted:
         where = f"{p.user} {p.text!r} in thread {p.thread} (ts {p.ts})"
+        if p.ts in deleted:
+            # Withdrawn while it waited (never answered), or read already (answered as
+            # any): never both.
+            recorded = any(m.get("ts") == p.ts for m in heads.get(p.thread) or [])
+            taken_back += (gone := withdrawn(home, p))
+            if recorded and gone:
+                out.add("withdrawn_answered", f"{where}: withdrawn, and in the transcript")
+            continue
         if not stored(home, p):
             if slack.acked(p.ts):
                 out.add("lost", f"{where}: acked but not in the thread's inbox")
@@ -117,7 +132,7 @@ def _check_messages(
             out.add("unanswered", f"{where}: no model turn after it")
         elif not any(ts_key(m["ts"]) > ts_key(p.ts) for m in slack.in_thread(p.thread)):
             out.add("unanswered", f"{where}: nothing from the bot after it in Slack")
-    out.figures["never_delivered"] = never
+    out.figures.update(never_delivered=never, withdrawn=taken_back)
 
 
 def _check_replies(
@@ -300,6 +315,7 @@ def audit(
     threads: list[str],
     *,
     effects: ToolEffects,
+    deleted: set[str] | None = None,
 ) -> Audit:
     out = Audit()
     sessions = load_sessions(home)
@@ -311,7 +327,7 @@ def audit(
         seen.update(chain)
         heads[thread] = sessions[chain[-1]].transcript if chain else []
         _check_replies(out, sessions, view, thread, chain)
-    _check_messages(out, home, view, posted, heads)
+    _check_messages(out, home, view, posted, heads, deleted or set())
     _check_approvals(out, home, sessions, view, heads, effects)
     _check_leftovers(out, home, sessions, seen)
     dupes = [

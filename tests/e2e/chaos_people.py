@@ -83,6 +83,8 @@ class Tally:
     terminal_decisions: int = 0  # `signoff approve|deny` beside the bot
     terminal_kills: int = 0  # of which SIGKILLed while they ran
     terminal_kills_decided: int = 0  # of those, with the decision on disk (in the call)
+    edits: int = 0  # a person edited a follow-up of theirs
+    deletions: int = 0  # or deleted it
 
 
 @dataclass
@@ -97,6 +99,7 @@ class People:
     posted: list[Posted] = field(default_factory=list)
     threads: list[str] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
+    deleted: set[str] = field(default_factory=set)  # the ts of follow-ups their authors deleted
     _later: set[asyncio.Task[None]] = field(default_factory=set)
 
     # -- what people ask -------------------------------------------------------------------
@@ -145,6 +148,24 @@ class People:
         self._wrote(Posted(thread, ts, user, text, gated, mentioned))
         self.tally.follow_ups += 1
         return True
+
+    async def change_a_message(self) -> None:
+        """A person edits or deletes a recent follow-up of theirs: one still waiting for a
+        busy thread is read as edited, or never answered; one read already stays as read."""
+        recent = [p for p in self.posted[-30:] if p.ts != p.thread and p.ts not in self.deleted]
+        if not recent:
+            return
+        p = self.rng.choice(recent)
+        with contextlib.suppress(ControlError):  # gone meanwhile (its thread deleted)
+            if self.rng.random() < 0.5:
+                text, _ = self._request()
+                said = f"<@{BOT_USER}> {text}" if p.mentioned else text
+                await self.slack.edit_message(channel=OPS, user=p.user, ts=p.ts, text=said)
+                self.tally.edits += 1
+            else:
+                await self.slack.delete_message(channel=OPS, user=p.user, ts=p.ts)
+                self.deleted.add(p.ts)
+                self.tally.deletions += 1
 
     def _wrote(self, posted: Posted) -> None:
         self.posted.append(posted)
@@ -311,4 +332,6 @@ class People:
                 await self.click_a_card()
             elif roll < 0.85:
                 await self.decide_in_a_terminal()
+            elif roll < 0.88:
+                await self.change_a_message()
         await self.settle()

@@ -32,6 +32,7 @@ __all__ = [
     "read_jsonl",
     "signoff_payload",
     "stored",
+    "withdrawn",
 ]
 
 OPS, TEAM = "C0OPS", "T0LOCAL"
@@ -178,3 +179,17 @@ class SlackView:
 
 def stored(home: Path, posted: Posted) -> bool:
     return inbox_stored(thread_path(home, posted.thread, team=TEAM, channel=OPS), posted.ts)
+
+
+def withdrawn(home: Path, posted: Posted) -> bool:
+    """Did signoff record ``posted`` as withdrawn (deleted while it waited)?"""
+    taken = thread_path(home, posted.thread, team=TEAM, channel=OPS) / "inbox" / "taken.jsonl"
+    try:
+        lines = taken.read_text().splitlines()
+    except FileNotFoundError:
+        return False
+    return any(
+        (record := json.loads(line)).get("ts") == posted.ts and record.get("withdrawn") is True
+        for line in lines
+        if line.endswith("}")
+    )

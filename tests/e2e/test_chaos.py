@@ -102,7 +102,9 @@ async def test_crash_anywhere_lose_nothing(
             still = await until_quiet(slack, home, timeout=settle)
             last.terminate()
             stopped = await last.exit_code(timeout=30)
-            result = audit(slack, home, people.posted, people.threads, effects=effects)
+            result = audit(
+                slack, home, people.posted, people.threads, effects=effects, deleted=people.deleted
+            )
             verified = await signoff_verify(home)
         except BaseException:
             with capsys.disabled():
@@ -136,6 +138,8 @@ async def test_crash_anywhere_lose_nothing(
         "terminal_decisions": tally.terminal_decisions,
         "terminal_kills": tally.terminal_kills,
         "terminal_kills_decided": tally.terminal_kills_decided,
+        "edits": tally.edits,
+        "deletions": tally.deletions,
         "duplicates": len(slack.chaos_events(kind="duplicate")),
         "drops": len(slack.chaos_events(kind="drop")),
         "faults": sum(f.fired for f in faults),
