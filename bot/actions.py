@@ -34,7 +34,7 @@ from .approve_reason import approve_clicked
 from .cards import APPROVE, DENY
 from .clicks import HOME, Clicks, Where
 from .decision_answers import CANNOT_READ
-from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, form_to_submit, spent_or_unknown
+from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, form_to_submit
 from .form_refusals import checked_form, decision_refusal
 from .governance_actions import register_governance
 from .governance_answers import BLANK_REASON
@@ -227,7 +227,7 @@ def register_actions(
         # Answered where its click was: on the Home tab for a modal opened from there.
         there = _Answers(clicks, None).of_form(key)
         thread = engine.card_thread(capsule)
-        checked = await checked_form(
+        if not await checked_form(
             ack,
             decision_refusal(
                 there, engine, capsule, user=user, approve=False, reason=reason, origin=origin
@@ -237,19 +237,9 @@ def register_actions(
             form_key=key,
             user=user,
             tell=lambda text: there.tell(thread, user, text),
-        )
-        if checked.refusal is not None:
+            taken=submitted.taken,
+        ):
             return
-        if not submitted.taken and engine.take_form(kind="deny", form_key=key, user=user) is None:
-            # The same view submitted twice at once: the other submission counts.
-            said = spent_or_unknown(engine, kind="deny", form_key=key, user=user)
-            if checked.acked:
-                there.tell(thread, user, said)
-            else:
-                await answer_gone(ack, said)
-            return
-        if not checked.acked:
-            await ack()
         await there.decide(capsule, user=user, approve=False, reason=reason, origin=origin)
 
     app.action(APPROVE)(guarded(on_click))

@@ -21,7 +21,7 @@ from sessions import SessionsError
 
 from .card_governance import seen_hash
 from .edit_modal import modal_reason
-from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, form_to_submit, spent_or_unknown
+from .form_gone import NOT_READ, REQUEST_GONE, answer_gone, form_to_submit
 from .form_refusals import checked_form, decision_refusal
 from .governance_answers import BLANK_REASON, Answers, edited_since
 from .listeners import failure, guarded
@@ -95,7 +95,7 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
         there = answers.of_form(key)
         seen, origin = form.args_sha256, there.origin(payload.user.team_id)
         thread = engine.card_thread(capsule)
-        checked = await checked_form(
+        if not await checked_form(
             ack,
             decision_refusal(
                 there,
@@ -112,22 +112,9 @@ def register_approve_reason(app: AsyncApp, engine: Engine, answers: Answers) -> 
             form_key=key,
             user=user,
             tell=lambda text: there.tell(thread, user, text),
-        )
-        if checked.refusal is not None:
-            return
-        if (
-            not submitted.taken
-            and engine.take_form(kind="approve", form_key=key, user=user) is None
+            taken=submitted.taken,
         ):
-            # The same view submitted twice at once: the other submission counts.
-            said = spent_or_unknown(engine, kind="approve", form_key=key, user=user)
-            if checked.acked:
-                there.tell(thread, user, said)
-            else:
-                await answer_gone(ack, said)
             return
-        if not checked.acked:
-            await ack()
         await there.decide(
             capsule, user=user, approve=True, reason=reason, seen_sha256=seen, origin=origin
         )

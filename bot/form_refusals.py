@@ -30,12 +30,12 @@ from approvals.forms import FormKind
 from sessions import SessionsError
 
 from .decision_answers import CANNOT_READ
+from .form_gone import spent_or_unknown
 from .slack_text import Mrkdwn, escape, join, literal
 from .unreadable_answers import notice_view
 
 __all__ = [
     "CHECK_WITHIN",
-    "Checked",
     "FormAnswers",
     "Refusal",
     "checked_form",
@@ -80,16 +80,6 @@ class Refusal:
     (the rules changed in between): the form closes, the card says it."""
 
     text: Mrkdwn | None
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A submission's check: ``refusal`` as ``decision_refusal`` or ``edit_refusal`` says
-    (answered already); ``acked`` when it outlasted ``CHECK_WITHIN`` and the form was
-    answered meanwhile."""
-
-    refusal: Refusal | None
-    acked: bool
 
 
 def may_not_edit(why: str) -> Mrkdwn:
@@ -162,33 +152,42 @@ async def checked_form(
     form_key: str,
     user: str,
     tell: Callable[[Mrkdwn], None],
+    taken: bool = False,
     within: float = CHECK_WITHIN,
-) -> Checked:
-    """``check`` a submission with its ack due, and answer a refusal: past ``within``
+) -> bool:
+    """``check`` a submission with its ack due, answer a refusal, and use the form up
+    (``taken``: it was, by a submission that recorded nothing): True when the caller goes
+    on to record it, the form acked; False when it was answered here. Past ``within``
     seconds the form says the decision is still being checked (acked now, while Slack
     still takes it) and the check goes on. A refusal uses the form up and is said in it,
-    or ``tell``'s way (as a click's answer) to a form acked already; the caller goes on
-    only when there is none, acking the form unless ``acked``."""
+    or ``tell``'s way (as a click's answer) to a form acked already; so is the same view
+    submitted twice at once, whose other submission took the form and counts."""
     task = asyncio.ensure_future(check)
     try:
         done, _ = await asyncio.wait({task}, timeout=within)
         acked = task not in done
         if acked:
             await ack(response_action="update", view=notice_view(STILL_CHECKING))
-        checked = Checked(await task, acked=acked)
+        refusal = await task
     finally:
         task.cancel()  # a no-op once it is done; else the handler was cancelled
-    if (refusal := checked.refusal) is None:
-        return checked
-    try:
-        engine.take_form(kind=kind, form_key=form_key, user=user)
-    except SessionsError as exc:
-        log.warning("form %r could not be used up: %s", form_key, exc)
+    if refusal is not None:
+        try:
+            engine.take_form(kind=kind, form_key=form_key, user=user)
+        except SessionsError as exc:
+            log.warning("form %r could not be used up: %s", form_key, exc)
+        text = refusal.text
+    elif taken or engine.take_form(kind=kind, form_key=form_key, user=user) is not None:
+        if not acked:
+            await ack()
+        return True
+    else:  # the same view submitted twice at once: the other submission counts
+        text = spent_or_unknown(engine, kind=kind, form_key=form_key, user=user)
     if acked:
-        if refusal.text is not None:
-            tell(refusal.text)
-    elif refusal.text is None:
+        if text is not None:
+            tell(text)
+    elif text is None:
         await ack()
     else:
-        await ack(response_action="update", view=notice_view(refusal.text))
-    return checked
+        await ack(response_action="update", view=notice_view(text))
+    return False

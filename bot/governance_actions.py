@@ -27,7 +27,7 @@ from .approve_reason import register_approve_reason
 from .card_governance import EDIT, seen_hash
 from .decision_answers import edit_answer
 from .edit_modal import EDIT_MODAL, edit_errors, edit_modal, edit_values, modal_reason
-from .form_gone import NOT_READ, answer_gone, form_to_submit, spent_or_unknown
+from .form_gone import NOT_READ, answer_gone, form_to_submit
 from .form_refusals import (
     checked_form,
     edit_refusal,
@@ -147,7 +147,7 @@ def register_governance(
         base = form.args_sha256  # what the form showed: an edit of anything else is refused
         origin = answers.origin(payload.user.team_id)
         thread = engine.card_thread(capsule)
-        checked = await checked_form(
+        if not await checked_form(
             ack,
             edit_refusal(answers, engine, capsule, user=user, base_sha256=base, origin=origin),
             engine=engine,
@@ -155,19 +155,9 @@ def register_governance(
             form_key=key,
             user=user,
             tell=lambda text: answers.tell(thread, user, text),
-        )
-        if checked.refusal is not None:
+            taken=submitted.taken,
+        ):
             return
-        if not submitted.taken and engine.take_form(kind="edit", form_key=key, user=user) is None:
-            # The same view submitted twice at once: the other submission counts.
-            said = spent_or_unknown(engine, kind="edit", form_key=key, user=user)
-            if checked.acked:
-                answers.tell(thread, user, said)
-            else:
-                await answer_gone(ack, said)
-            return
-        if not checked.acked:
-            await ack()
         try:
             result = await engine.edit(
                 form.approval_id,
