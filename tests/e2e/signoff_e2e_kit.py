@@ -11,6 +11,9 @@ import asyncio
 import dataclasses
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -496,3 +499,41 @@ def home_buttons(view: dict[str, Any] | None) -> list[tuple[str, str]]:
 def quarantined(home: Path) -> list[dict[str, Any]]:
     """What the bot set aside in ``quarantine/``, oldest day first."""
     return [json.loads(p.read_text()) for p in sorted((home / "quarantine").glob("*/*.json"))]
+
+
+# -- signoff run as a process --------------------------------------------------------------
+
+SIGNOFF = str(Path(sys.executable).with_name("signoff"))
+
+
+class BotProcess:
+    """``signoff run`` in a child process on the demo fleet and the offline model, its
+    output in ``logs``; ``env``: more of its environment (a failpoint, say)."""
+
+    def __init__(
+        self, slack: LocalSlack, home: Path, logs: Path, policy: Path | None = None, **env: str
+    ) -> None:
+        full = clean_env(
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_APP_TOKEN=slack.app_token,
+            SLACK_API_URL=slack.api_url,
+            SIGNOFF_HOME=str(home),
+            SIGNOFF_MODEL="offline",
+            SIGNOFF_DEMO="1",
+            **env,
+        )
+        if policy is not None:
+            full["SIGNOFF_POLICY"] = str(policy)
+        self.out = logs / "signoff-run.out"
+        with self.out.open("wb") as sink:
+            self.proc = subprocess.Popen(
+                [SIGNOFF, "run"], env=full, stdout=sink, stderr=subprocess.STDOUT
+            )
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.out.read_text(errors="replace")

@@ -12,10 +12,7 @@ subprocess, killed with nothing flushed; the second is built in this process.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from signoff_e2e_kit import (
     OPS,
+    BotProcess,
     approval_id_of,
-    clean_env,
     decision,
     ephemeral,
     existing_decision,
@@ -43,7 +40,6 @@ from localslack import LocalSlack
 if TYPE_CHECKING:
     from conftest import BotFactory
 
-SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 REASONED = '[tools.restart_service]\napprovers = ["U0BOB", "U0CAROL"]\nrequire_reason = true\n'
 TWO_REASONED = REASONED + "quorum = 2\n"
 TWO_FOR_SCALING = '[tools.scale_service]\napprovers = ["U0BOB", "U0CAROL"]\nquorum = 2\n'
@@ -54,32 +50,6 @@ TO_SIX: dict[str, dict[str, object]] = {
 }
 
 
-class BotProcess:
-    """``signoff run`` that SIGKILLs itself once a form is used up."""
-
-    def __init__(self, slack: LocalSlack, home: Path, logs: Path, policy: Path) -> None:
-        env = clean_env(
-            SLACK_BOT_TOKEN=slack.bot_token,
-            SLACK_APP_TOKEN=slack.app_token,
-            SLACK_API_URL=slack.api_url,
-            SIGNOFF_HOME=str(home),
-            SIGNOFF_MODEL="offline",
-            SIGNOFF_DEMO="1",
-            SIGNOFF_POLICY=str(policy),
-            SIGNOFF_FAILPOINT="form.after_taken",
-        )
-        self.out = logs / "signoff-run.out"
-        with self.out.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                [SIGNOFF, "run"], env=env, stdout=sink, stderr=subprocess.STDOUT
-            )
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-
 Launch = Callable[[Path], BotProcess]
 
 
@@ -88,7 +58,9 @@ def launch(slack: LocalSlack, settings: Settings, tmp_path: Path) -> Iterator[La
     started: list[BotProcess] = []
 
     def run(policy: Path) -> BotProcess:
-        started.append(BotProcess(slack, settings.home, tmp_path, policy))
+        started.append(
+            BotProcess(slack, settings.home, tmp_path, policy, SIGNOFF_FAILPOINT="form.after_taken")
+        )
         return started[-1]
 
     yield run

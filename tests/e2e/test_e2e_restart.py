@@ -12,10 +12,7 @@ Slack, since the process that wrote it is gone.
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from signoff_e2e_kit import (
     OPS,
+    BotProcess,
     approval_id_of,
     bot_messages,
     bot_reply,
     capsule,
     card_record,
     cards,
-    clean_env,
     ephemeral,
     existing_card_record,
     existing_decision,
@@ -57,35 +54,7 @@ if TYPE_CHECKING:
     from conftest import BotFactory
 
 
-SIGNOFF = str(Path(sys.executable).with_name("signoff"))
 WEEK = '[default]\nexpires_after = "7d"\n'
-
-
-class BotProcess:
-    def __init__(self, slack: LocalSlack, home: Path, logs: Path, policy: Path | None) -> None:
-        env = clean_env(
-            SLACK_BOT_TOKEN=slack.bot_token,
-            SLACK_APP_TOKEN=slack.app_token,
-            SLACK_API_URL=slack.api_url,
-            SIGNOFF_HOME=str(home),
-            SIGNOFF_MODEL="offline",
-            SIGNOFF_DEMO="1",
-        )
-        if policy is not None:
-            env["SIGNOFF_POLICY"] = str(policy)
-        self.out = logs / "signoff-run.out"
-        with self.out.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                [SIGNOFF, "run"], env=env, stdout=sink, stderr=subprocess.STDOUT
-            )
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def log(self) -> str:
-        return self.out.read_text(errors="replace")
 
 
 # The ``launch`` fixture: ``launch(policy)`` starts ``signoff run`` as a process.
