@@ -2,9 +2,10 @@
 
 ``edit_fields`` turns a schema and the current arguments into prefilled fields; the bot
 draws them (``bot/edit_modal.py``). ``parse_edit`` turns what was typed back into
-arguments — by each field's type — and ``check_arguments`` validates them against the
-schema and then the tool itself, with every problem pinned to its field, so the modal
-can show it where it belongs and nothing is recorded until the whole call is valid.
+arguments — by each field's type — and ``check_arguments`` (``arg_check.py``) validates
+them against the schema and then the tool itself, with every problem pinned to its field,
+so the modal can show it where it belongs and nothing is recorded until the whole call is
+valid.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .parsing import MAX_DEPTH
-from .tools import Tool
+from .arg_check import GENERAL, NOT_FINITE, TOO_DEEP, check_arguments
 
 __all__ = [
     "GENERAL",
@@ -30,17 +30,8 @@ __all__ = [
 ]
 
 FieldKind = Literal["text", "integer", "number", "boolean", "choice", "json"]
-# Where problems that belong to no one field are shown (the first field, in the modal).
-GENERAL = ""
 _WHOLE = re.compile(r"-?[0-9]+")
 _MAX_DIGITS = 4000  # Python refuses to read a longer int (4300 digits); as a float: too large
-# A model's arguments nest at most MAX_DEPTH levels, the arguments object the first; an
-# edit may not nest deeper: records past about 200 are written but never read back.
-_TOO_DEEP = f"is nested too deeply (at most {MAX_DEPTH - 1} levels of arrays and objects)"
-# Python's json reads NaN, Infinity and 1e999, which a model's arguments may not hold
-# (``parsing``): a record writes them as null, so an edit holding one would no longer hash
-# to what it says, and its request could never be opened again.
-_NOT_FINITE = "must hold finite numbers only (no NaN or Infinity)"
 
 
 @dataclass(frozen=True)
@@ -198,13 +189,13 @@ def _parse_one(field: EditField, raw: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ValueError(f"is not valid JSON ({exc.msg})") from None
     except RecursionError:
-        raise ValueError(_TOO_DEEP) from None
+        raise ValueError(TOO_DEEP) from None
 
 
 def _finite(literal: str) -> float:
     number = float(literal)  # "NaN", "-Infinity" and "1e999" all arrive here
     if not math.isfinite(number):
-        raise ValueError(_NOT_FINITE)
+        raise ValueError(NOT_FINITE)
     return number
 
 
@@ -243,73 +234,3 @@ def parse_edit(
         else:
             arguments[field.name] = value
     return arguments, problems
-
-
-def _schema_problems(
-    schema: Mapping[str, Any], arguments: dict[str, Any], tool: str
-) -> dict[str, str]:
-    """Problems by field. A schema this cannot use otherwise (one that loops, one
-    jsonschema trips over) gives none here: the tool's own check, which says why, is next."""
-    # Imported here: jsonschema is a twentieth of a second of every command's start, and
-    # only an edit needs it.
-    from referencing.exceptions import Unresolvable
-
-    from .tools.json_schema import safe_validator
-
-    try:
-        # The tools' own checker's validator: a "$ref" outside the schema is a problem,
-        # never fetched; no pattern that could take exponential time is run.
-        validator = safe_validator(schema)[0]
-        errors = list(validator.iter_errors(arguments))
-    except Unresolvable as exc:
-        return {GENERAL: f"the input schema of {tool} refers to {exc.ref}, which is not in it"}
-    except Exception:  # SchemaError, RecursionError, what else a server's schema trips
-        return {}
-    problems: dict[str, str] = {}
-    for error in errors:
-        path = list(error.absolute_path)
-        where = str(path[0]) if path else GENERAL
-        problems.setdefault(where, error.message)
-    return problems
-
-
-def _shape_problem(value: Any) -> str | None:
-    """Why ``value`` cannot be an argument a record keeps as it is hashed: nested too deep,
-    or holding a number that is not finite. Checked here too, not only where the typed JSON
-    is read: ``Engine.edit`` may be called without ``check_edit``. Without recursing: it
-    may be deep."""
-    stack = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return _NOT_FINITE
-        if isinstance(item, dict | list | tuple):
-            if level >= MAX_DEPTH:
-                return _TOO_DEEP
-            inner = item.values() if isinstance(item, dict) else item
-            stack.extend((i, level + 1) for i in inner)
-    return None
-
-
-def check_arguments(tool: Tool, arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(validated arguments, problems by field name): the shape, the schema, then the tool."""
-    problems = {n: p for n, v in arguments.items() if (p := _shape_problem(v)) is not None}
-    if problems:
-        return {}, problems
-    problems = _schema_problems(tool.schema, arguments, tool.name)
-    if problems:
-        return {}, problems
-    try:
-        return tool.validate(arguments), {}
-    except ValueError as exc:
-        text = str(exc)
-        prefix = f"invalid arguments for {tool.name}: "
-        text = text.removeprefix(prefix)
-        names = {str(n) for n in (tool.schema.get("properties") or {})}
-        for part in text.split("; "):
-            name, _, message = part.partition(": ")
-            if name in names and message:
-                problems.setdefault(name, message)
-            else:
-                problems.setdefault(GENERAL, part)
-        return {}, problems

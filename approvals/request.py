@@ -9,7 +9,8 @@ records beyond the decision itself are read and written by its bases, ``Governed
 moves an approval forward does it through an ``ApprovalRequest``, which also keeps the
 two things outside the session directory in step: the thread's open-approval marker
 (so the thread's worker sees a decision whatever state the asking session is in) and the
-card's outbox entries (so Slack shows the true state, whoever decided and whenever) — and
+card's outbox entries (``CardPosts``: Slack shows the true state, whoever decided and
+whenever) — and
 the request's timer marker (``timers.py``), so its next reminder or escalation is found
 without reading every request that waits.
 """
@@ -27,25 +28,20 @@ from sessions import (
     CorruptRecordError,
     Home,
     NotFoundError,
-    Outbox,
-    OutboxEntry,
     SystemClock,
     ThreadDir,
     check_session_id,
-    coordination_for,
     create_only,
     failpoint,
     make_dirs,
     read_file,
-    utc_iso,
 )
 
 from .capsule import Capsule, load_capsule, write_capsule
+from .card_posts import CardPosts, card_entry_id
 from .errors import AlreadyClaimedError, HashMismatchError
-from .follow_ups import FollowUpFiles
 from .read_once import keep_opened, opened_in_pass
 from .records import (
-    CardRef,
     Claim,
     Decision,
     Deferral,
@@ -69,12 +65,7 @@ class Stage(StrEnum):
     TOLD = "told"
 
 
-def card_entry_id(approval_id: str, why: str) -> str:
-    """The outbox entry that shows an approval's card as of ``why`` ("requested" first)."""
-    return f"card-{approval_id}-{why}"
-
-
-class ApprovalRequest(FollowUpFiles):
+class ApprovalRequest(CardPosts):
     """A handle on one approval's files; reads are fresh, writes are create-only."""
 
     def __init__(
@@ -146,9 +137,6 @@ class ApprovalRequest(FollowUpFiles):
         return Timers(self.home).arm(self.id, due) if due else None
 
     # what happened so far ---------------------------------------------------------
-    def card(self) -> CardRef | None:
-        return self._read("card", CardRef)
-
     def decision(self) -> Decision | None:
         return self._read("decision", Decision)
 
@@ -208,59 +196,6 @@ class ApprovalRequest(FollowUpFiles):
             )
 
     # moving forward ---------------------------------------------------------------
-    def queue_card(self, why: str) -> bool:
-        """Queue "show this card as it is now" in Slack; once per ``why``."""
-        entry = OutboxEntry(
-            id=card_entry_id(self.id, why),
-            kind="card",
-            thread=self.thread,
-            created_at=utc_iso(self.clock.now()),
-            seq=Outbox.next_seq(),
-            approval_id=self.id,
-        )
-        return coordination_for(self.home).outbox.enqueue(entry)
-
-    def queue_post(
-        self, key: str, text: str, *, mentions: tuple[str, ...] = (), by_card: bool = False
-    ) -> bool:
-        """Queue a message in the thread under the fixed id ``<key>-<approval id>``, so
-        queueing it again (after a crash) is a no-op, and one that was sent never repeats.
-
-        ``text`` is signoff's own wording; ``mentions`` are the ids (users, groups) it may
-        ping, and the only ones that render as mentions. ``by_card``: for the approvers,
-        in the card's thread (``approvers_thread``); False, nothing queued, while that
-        card is not posted yet in another channel: the caller queues it again later.
-        """
-        thread = self.approvers_thread() if by_card else self.thread
-        if thread is None:
-            return False
-        entry = OutboxEntry(
-            id=f"{key}-{self.id}",
-            kind="reply",
-            thread=thread,
-            created_at=utc_iso(self.clock.now()),
-            seq=Outbox.next_seq(),
-            text=text,
-            session_id=self.capsule.session_id,
-            # Marks signoff's own words about this approval (not a model's): the surface
-            # may render its approver groups as mentions.
-            approval_id=self.id,
-            mentions=mentions,
-        )
-        return coordination_for(self.home).outbox.enqueue(entry)
-
-    def record_card(self, *, channel: str, ts: str) -> CardRef:
-        card = CardRef(
-            approval_id=self.id, channel=channel, ts=ts, args_sha256=self.capsule.args_sha256
-        )
-        try:
-            write_record(self._path("card"), card)
-        except AlreadyExistsError:
-            existing = self.card()
-            assert existing is not None
-            return existing
-        return card
-
     def write_decision(self, decision: Decision) -> Decision | None:
         """The final decision; returns the one that already existed if someone was first."""
         try:
