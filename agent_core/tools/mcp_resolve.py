@@ -4,7 +4,8 @@ httpx resolves in asyncio's executor. A resolver that never answers made the att
 "no answer in time", as for a server that took the connection and was slow (an operator
 looked at a server nobody had asked), and held the process at exit until the resolver
 gave up: the executor's threads are joined then (30 s and more with a search list). Asked
-here first, in a daemon thread nothing waits for, such a name is said as what it is.
+here first, in a daemon thread nothing waits for, such a name is said as what it is, and
+by name (the URL, which may hold credentials, is never said).
 """
 
 from __future__ import annotations
@@ -67,5 +68,8 @@ async def unresolved(url: str, *, within: float, said: str) -> str | None:
         async with asyncio.timeout(within):
             failed = await answer
     except TimeoutError:
-        return f"its host name did not resolve within {said}"
+        return f"its host name {host} did not resolve within {said}"
+    if isinstance(failed, socket.gaierror):
+        # Named: a server table may be one of several, and its URL is not in the line.
+        return f"its host name {host} does not resolve ({str(failed.strerror).lower()})"
     return None if failed is None else describe_error(failed)

@@ -23,7 +23,7 @@ from mcp_fixture_kit import server_table, write_config
 if TYPE_CHECKING:
     from conftest import BotFactory
 
-WHY = "MCP server ops is down: its host name does not resolve"
+WHY = "MCP server ops is down: its host name mcp.ops.invalid does not resolve"
 
 
 async def test_a_server_whose_host_does_not_resolve_is_said_so(

@@ -60,7 +60,7 @@ def test_doctor_names_a_host_that_does_not_resolve(tmp_path: Path) -> None:
     done = _doctor(tmp_path, config)
     assert done.returncode == 1  # a check found a problem: not a bad config (2)
     (line,) = [ln for ln in done.stdout.splitlines() if "MCP server ops" in ln]
-    assert line.startswith("problem: MCP server ops is down: its host name does not resolve ("), (
-        line
-    )
+    assert line.startswith(
+        "problem: MCP server ops is down: its host name mcp.ops.invalid does not resolve ("
+    ), line
     assert done.stderr == ""
