@@ -23,6 +23,7 @@ from signoff_e2e_kit import (
     as_in_manifest,
     decision,
     ephemeral,
+    ephemeral_texts,
     form_says,
     until,
     write_policy,
@@ -109,3 +110,31 @@ async def test_a_form_whose_channel_check_hangs_is_acked_in_time_and_told_after(
     # Nothing decided, and Bob is told why once the lookup gave up (Bob is still in it).
     await ephemeral(slack, "U0BOB", "signoff could not check with Slack", timeout=30)
     assert decision(settings.home, approval) is None
+
+
+async def test_the_same_form_submitted_twice_while_it_is_checked_decides_once(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    # Bob submits, and submits again before the first is answered (the form stays open
+    # until its ack, the check waiting out a 429): one decision, one note for the other.
+    approval = await form_open_on_private_card(slack, start_bot, tmp_path, APPROVE)
+    slack.inject_fault(method="conversations.members", status=429, retry_after=4, count=2)
+    sent = [
+        await slack.submit_view(user="U0BOB", callback_id=APPROVE_MODAL, values=REASON)
+        for _ in range(2)
+    ]
+
+    for one in sent:
+        delivery = await slack.wait_for_ack(one.envelope_id, timeout=10)
+        assert not delivery.user_saw_error and not delivery.late_ack
+    found = await until(lambda: decision(settings.home, approval), timeout=15, what="decision")
+    assert found["verdict"] == "approved" and found["deciders"] == ["U0BOB"]
+    # The other is told that nothing more was recorded, once, in an ephemeral note (it was
+    # acked with "still being checked"): as a request decided already when its check ends
+    # after the first recorded the decision, as a form used up when both checks ended first.
+    said = ("Already decided: approved by <@U0BOB>", "This form was submitted already")
+    told = await until(
+        lambda: [t for t in ephemeral_texts(slack, "U0BOB") if t.startswith(said)],
+        what="Bob told of the second submission",
+    )
+    assert len(told) == 1, told
