@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from approvals import (
     ApprovalRequest,
     ApprovalsError,
+    Origin,
     capsule_ids,
     load_capsule,
     parse_duration,
@@ -42,7 +43,7 @@ from sessions import (
 
 from .audit_checks import as_applied, integrity, records_seal, told_applied
 from .audit_outcome import outcome as call_outcome
-from .audit_record import AuditRecord, AuditVote, Seal
+from .audit_record import AuditEdit, AuditRecord, AuditVote, Seal
 
 __all__ = ["AuditRecord", "AuditVote", "audit_records", "since_time"]
 
@@ -73,6 +74,12 @@ def since_time(text: str, now: datetime) -> str:
         return utc_iso(now - timedelta(seconds=seconds))
     except OverflowError:
         return ""
+
+
+def _team(origin: Origin | None) -> str:
+    """The organization a vote or an edit was made from, when another than the
+    installation's (only such are recorded); "unknown" when it did not say which."""
+    return (origin.team or "unknown") if origin is not None else ""
 
 
 def _seal(request: ApprovalRequest) -> tuple[Seal, list[str]]:
@@ -141,6 +148,18 @@ def _record(
             update={
                 "edited_sha256": edits[-1].args_sha256 if edits else "",
                 "edited_by": tuple(dict.fromkeys(e.user for e in edits)),
+                "edits": tuple(
+                    AuditEdit(
+                        user=e.user,
+                        at=e.at,
+                        base_sha256=e.base_sha256,
+                        args_sha256=e.args_sha256,
+                        changed=e.changed,
+                        reason=e.reason,
+                        team=_team(e.origin),
+                    )
+                    for e in edits
+                ),
                 "escalated_to": request.escalated_approvers(),
                 "votes": tuple(
                     AuditVote(
@@ -150,7 +169,7 @@ def _record(
                         approve=v.approve,
                         reason=v.reason,
                         discounted=v.discounted,
-                        team=(v.origin.team or "unknown") if v.origin is not None else "",
+                        team=_team(v.origin),
                     )
                     for v in votes
                     # signoff's own record of approvals a sweep found no longer counting

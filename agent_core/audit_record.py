@@ -11,7 +11,7 @@ from sessions import Record
 
 from .audit_checks import RecordsSeal
 
-__all__ = ["AuditRecord", "AuditVote", "Seal"]
+__all__ = ["AuditEdit", "AuditRecord", "AuditVote", "Seal"]
 
 Seal = Literal["ok", "tampered", "not sealed", "unreadable"]
 
@@ -31,6 +31,19 @@ class AuditVote(Record):
     team: str = ""
 
 
+class AuditEdit(Record):
+    """An approver's edit of the arguments: their approval of the edited call."""
+
+    user: str
+    at: str
+    base_sha256: str  # the arguments they were shown and changed
+    args_sha256: str  # the arguments they approved
+    changed: tuple[str, ...]  # the arguments' names
+    reason: str = ""
+    # As a vote's (``AuditVote.team``): a Slack Connect guest's organization, else "".
+    team: str = ""
+
+
 class AuditRecord(Record):
     """One approval in the export (``signoff audit``): stable field names, versioned."""
 
@@ -43,6 +56,7 @@ class AuditRecord(Record):
     args_sha256: str = ""  # as the model asked
     edited_sha256: str = ""  # the arguments approved after an edit ("" when not edited)
     edited_by: tuple[str, ...] = ()
+    edits: tuple[AuditEdit, ...] = ()  # each edit in order (``edited_by`` names their authors)
     requester: str = ""
     requesters: tuple[str, ...] = ()
     approvers: tuple[str, ...] = ()

@@ -55,9 +55,23 @@ def _item(text: str) -> str:
     return printable_json(json.dumps(text, ensure_ascii=False)).replace(";", "\\u003b")
 
 
+def _who(value: dict[str, Any]) -> str:
+    """A vote's or an edit's author, with the organization of a Slack Connect guest."""
+    return f"{value['user']} of {value['team']}" if value.get("team") else str(value["user"])
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "; ".join(_item(_cell(v)) for v in value)
+    if isinstance(value, dict) and "changed" in value:
+        # An edit: who approved which hash, when, changing what from which (and why).
+        who = _who(value)
+        why = f" ({value['reason']})" if value.get("reason") else ""
+        changed = ", ".join(map(str, value["changed"]))
+        return (
+            f"{who}@{str(value['args_sha256'])[:12]} {value['at']}: from "
+            f"{str(value['base_sha256'])[:12]} changed {changed}{why}"
+        )
     if isinstance(value, dict):
         # A vote: who approved which hash, when (and why); or signoff's record that earlier
         # approvals no longer count, which approves nothing and so names no hash.
@@ -66,7 +80,7 @@ def _cell(value: Any) -> str:
             return f"{value['user']} {value['at']}: no longer counting {gone}"
         why = f" ({value['reason']})" if value.get("reason") else ""
         others = f" [no longer counting: {gone}]" if gone else ""
-        who = f"{value['user']} of {value['team']}" if value.get("team") else value["user"]
+        who = _who(value)
         return f"{who}@{str(value['args_sha256'])[:12]} {value['at']}{why}{others}"
     return str(value)
 

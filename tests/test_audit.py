@@ -343,3 +343,53 @@ async def test_a_guests_vote_names_the_organization_it_came_from(
     header, row = csv.reader(io.StringIO(out))
     votes = dict(zip(header, row, strict=True))["votes"]
     assert "U0GUEST of T0PARTNER@" in votes and "U0BOB@" in votes
+
+
+async def test_each_edit_is_in_the_export_with_the_organization_it_came_from(
+    make_engine: Any, home: Home, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """An edit is its author's approval of the edited call: the export lists each, with who,
+    when, what it changed from which hash, why, and (as a vote's) the organization of a
+    Slack Connect guest; the installation's own people's edits name none."""
+    named = PolicyRule(approver_users=("U0BOB", "U0GUEST"), quorum=2)
+    engine = await make_engine(policy=Policy(default=named, tools={"scale_service": named}))
+    asked = await _ask(engine, "scale api to 12", 1)
+    home_team = Installation(team="T0LOCAL")
+    guest = Origin(team="T0PARTNER", installation=home_team)
+    base = engine.current_hash(asked)
+    guest_edit = await engine.edit(
+        asked,
+        user="U0GUEST",
+        arguments={"service": "api", "replicas": 8},
+        base_sha256=base,
+        reason="8 is; enough",
+        origin=guest,
+    )
+    assert isinstance(guest_edit, EditRecorded), guest_edit
+    edited = engine.current_hash(asked)
+    await engine.edit(
+        asked,
+        user="U0BOB",
+        arguments={"service": "api", "replicas": 6},
+        base_sha256=edited,
+        origin=Origin(team="T0LOCAL", installation=home_team),
+    )
+    await engine.idle()
+    await engine.close()
+
+    code, out = _audit(monkeypatch, capsys, home)
+    assert code == 0
+    (record,) = [json.loads(line) for line in out.splitlines() if line.strip()]
+    first, second = record["edits"]
+    assert first["user"] == "U0GUEST" and first["team"] == "T0PARTNER"
+    assert first["base_sha256"] == base and first["args_sha256"] == edited
+    assert first["changed"] == ["replicas"] and first["reason"] == "8 is; enough"
+    assert second["user"] == "U0BOB" and second["team"] == ""
+    assert second["base_sha256"] == edited and second["args_sha256"] == record["edited_sha256"]
+    code, out = _audit(monkeypatch, capsys, home, "--format", "csv")
+    header, row = csv.reader(io.StringIO(out))
+    guest_edit, own_edit = dict(zip(header, row, strict=True))["edits"].split("; ")
+    # Its reason holds a ";": the item is a JSON string, read back exactly.
+    assert json.loads(guest_edit).startswith(f"U0GUEST of T0PARTNER@{edited[:12]} ")
+    assert json.loads(guest_edit).endswith("changed replicas (8 is; enough)")
+    assert own_edit.startswith(f"U0BOB@{record['edited_sha256'][:12]} ")
