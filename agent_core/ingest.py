@@ -112,11 +112,14 @@ class Ingest:
             self._wake_from_anywhere(message.thread)
         return fresh
 
-    async def revise(self, thread: ThreadKey, ts: str, *, user: str, text: str) -> EditOutcome:
-        """``user`` edited their message ``ts``: its new text, if it still waits to be read
-        (durable on return: only then may Slack be acked)."""
+    async def revise(
+        self, thread: ThreadKey, ts: str, *, user: str, text: str, edited: str
+    ) -> EditOutcome:
+        """``user`` edited their message ``ts`` (the edit dated ``edited``): its new text, if
+        it still waits to be read and no later edit of it came first (durable on return:
+        only then may Slack be acked)."""
         tdir = ThreadDir(self.rt.home, thread)
-        return await off_loop(revise_message, tdir, ts, user=user, text=text)
+        return await off_loop(revise_message, tdir, ts, user=user, text=text, edited=edited)
 
     async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome:
         """The message ``ts`` was deleted: never answered, if it still waits to be read."""

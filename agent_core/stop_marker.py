@@ -29,6 +29,7 @@ from sessions import (
     check_slack_id,
     check_slack_ts,
     replace_atomically,
+    ts_after,  # the stops' own word for it still (sessions orders edits by it too)
 )
 
 __all__ = ["StopRequest", "StopSignals", "clear_stop", "read_stop", "record_stop", "ts_after"]
@@ -90,16 +91,6 @@ def clear_stop(home: Home, stop: StopRequest) -> None:
     if read_stop(home, stop.thread) == stop:
         with contextlib.suppress(FileNotFoundError):
             (home.thread_dir(stop.thread) / STOP_FILE).unlink()
-
-
-def _ts_key(ts: str) -> tuple[int, int]:
-    seconds, _, fraction = ts.partition(".")
-    return int(seconds), int(fraction.ljust(6, "0")[:6] or 0)
-
-
-def ts_after(ts: str, than: str) -> bool:
-    """Is Slack timestamp ``ts`` later than ``than`` (exactly, not as floats)?"""
-    return _ts_key(ts) > _ts_key(than)
 
 
 class StopSignals:

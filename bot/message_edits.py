@@ -10,6 +10,10 @@ was stored only because it asked signoff. After the message was read, both chang
 nothing (the answer was for the text as it was), and the envelope is acked like any
 other. ``sessions/inbox_edits.py`` keeps the change and the worker's read apart.
 
+Slack delivers an event again when it did not hear the ack, late, after the person's next
+edit maybe: each edit is dated by its ``edited.ts``, and one older than the edit the
+waiting text comes from changes nothing.
+
 Slack also says ``message_changed`` of a thread's first message when its replies change
 (the bot's own replies among them), with the same text: ``unchanged`` or read already.
 """
@@ -36,6 +40,10 @@ _SAID: dict[EditOutcome, tuple[Fate, str]] = {
     "revised": (Fate.HANDLED, "edit of a waiting message: its new text is what signoff reads"),
     "withdrawn": (Fate.HANDLED, "a waiting message was withdrawn: it is never answered"),
     "unchanged": (Fate.IGNORED, "an edit that leaves the text as it was"),
+    "older": (
+        Fate.IGNORED,
+        "an edit older than the text the waiting message holds (delivered late): kept the newer",
+    ),
     "read_already": (Fate.IGNORED, "an edit or deletion of a message signoff has read already"),
     "unknown": (Fate.IGNORED, "an edit or deletion of a message signoff did not store"),
 }
@@ -44,7 +52,9 @@ _SAID: dict[EditOutcome, tuple[Fate, str]] = {
 class EditTarget(Protocol):
     """What an edit asks of the engine."""
 
-    async def revise(self, thread: ThreadKey, ts: str, *, user: str, text: str) -> EditOutcome: ...
+    async def revise(
+        self, thread: ThreadKey, ts: str, *, user: str, text: str, edited: str
+    ) -> EditOutcome: ...
 
     async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome: ...
 
@@ -57,6 +67,11 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+class _Edited(_Payload):
+    user: SlackId | None = None
+    ts: SlackTs | None = None
+
+
 class _Message(_Payload):
     """A message as Slack shows it after the edit, or as it was before the deletion."""
 
@@ -66,6 +81,8 @@ class _Message(_Payload):
     text: EventText | None = None
     ts: SlackTs | None = None
     thread_ts: SlackTs | None = None
+    # When it was last edited: what orders two edits of it (Slack's ``edited.ts``).
+    edited: _Edited | None = None
 
 
 class _Changed(_Payload):
@@ -132,7 +149,10 @@ class MessageEdits:
             return _said(await self.engine.withdraw(thread, message.ts), ref)
         if not text.strip():
             return Outcome(fate=Fate.IGNORED, reason="an edit that leaves no text", ref=ref)
-        outcome = await self.engine.revise(thread, message.ts, user=message.user, text=text)
+        edited = (message.edited.ts if message.edited else None) or ""  # "": undated
+        outcome = await self.engine.revise(
+            thread, message.ts, user=message.user, text=text, edited=edited
+        )
         return _said(outcome, ref)
 
     async def _deletion(self, team: str, channel: str, first: str, ts: str, ref: str) -> Outcome:

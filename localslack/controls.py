@@ -207,13 +207,16 @@ class Controls(
         payload: Any,
         accepts_response_payload: bool | None = None,
         event_id: str | None = None,
+        retry_attempt: int = 0,
     ) -> Delivery:
         """Deliver a Socket Mode envelope exactly as given, for what the workspace would never
         generate: forged, malformed or fuzzed payloads (``payload`` may be any JSON value).
 
         Delivery, ack timing and redelivery work as for any envelope; ``event_id`` (for
         redelivery) defaults to the payload's own when it has one. The workspace is not
-        touched, and an ack's response payload is recorded but not applied.
+        touched, and an ack's response payload is recorded but not applied. A
+        ``retry_attempt`` above 0 sends it as Slack's late retry of an envelope it sent
+        before (with ``retry_reason``), whatever happened since.
         """
         if accepts_response_payload is None:
             accepts_response_payload = type != "events_api"
@@ -225,6 +228,7 @@ class Controls(
             payload=payload,
             accepts_response_payload=accepts_response_payload,
             event_id=event_id,
+            retry_attempt=retry_attempt,
             raw=True,
         )
 

@@ -226,6 +226,7 @@ class SocketHub:
         payload: Any,
         accepts_response_payload: bool,
         event_id: str | None = None,
+        retry_attempt: int = 0,
         raw: bool = False,
     ) -> Delivery:
         return await self._dispatcher.deliver(
@@ -233,6 +234,7 @@ class SocketHub:
             payload=payload,
             accepts_response_payload=accepts_response_payload,
             event_id=event_id,
+            retry_attempt=retry_attempt,
             raw=raw,
         )
 

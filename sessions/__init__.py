@@ -65,6 +65,7 @@ from .ids import (
     check_slack_ts,
     new_approval_id,
     new_session_id,
+    ts_after,
 )
 from .inbox import Inbox, InboxMessage
 from .inbox_edits import EditOutcome, held_message, revise_message, withdraw_message
@@ -197,6 +198,7 @@ __all__ = [
     "thread_shard",
     "try_dir_lock",
     "try_file_lock",
+    "ts_after",
     "utc_iso",
     "verify",
     "verify_session",

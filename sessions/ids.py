@@ -18,6 +18,7 @@ __all__ = [
     "first_session_id",
     "new_approval_id",
     "new_session_id",
+    "ts_after",
 ]
 
 _SESSION = re.compile(r"sess_[0-9a-f]{12}")
@@ -78,3 +79,13 @@ def check_slack_id(value: object) -> str:
 
 def check_slack_ts(value: object) -> str:
     return _check(_SLACK_TS, value, "Slack timestamp")
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds), int(fraction.ljust(6, "0")[:6] or 0)
+
+
+def ts_after(ts: str, than: str) -> bool:
+    """Is Slack timestamp ``ts`` later than ``than`` (exactly, not as floats)?"""
+    return _ts_key(ts) > _ts_key(than)

@@ -45,7 +45,9 @@ log = logging.getLogger("signoff.inbox")
 
 
 class InboxMessage(Record):
-    schema_version: Literal[1] = 1
+    # 2: ``edited_ts``. Version 1 records have none: their text is the message's own, or
+    # an edit of unknown date (applied before edits were dated).
+    schema_version: Literal[1, 2] = 2
     thread: ThreadKey
     ts: str
     user: str
@@ -55,6 +57,9 @@ class InboxMessage(Record):
     # The author's team (Slack's ``user_team``): for a Slack Connect guest their own
     # organization's, not the thread's. "" in records stored before it was kept: unknown.
     user_team: str = ""
+    # The Slack ``edited.ts`` of the edit its text comes from ("" = as it was posted): a
+    # redelivered older edit, arriving after a newer one, is told apart by it.
+    edited_ts: str = ""
 
     @property
     def key(self) -> str:

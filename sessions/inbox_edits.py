@@ -8,6 +8,12 @@ original cannot bring it back. Once a session has read it, it belongs to the tra
 and the answer was written for it as it was: an edit or a deletion then changes nothing
 (``READ_ALREADY``).
 
+Slack delivers an edit again when it did not hear the ack, late and in no set order with
+the next edit; each edit says when it was made (``edited.ts``), and the waiting message
+keeps that of its text (``edited_ts``), so an older edit arriving after a newer one is
+``older`` and changes nothing. (A redelivery of the message itself is a duplicate the
+inbox refuses: its first text never comes back either.)
+
 The thread's worker reads and records a message holding a lock on its file (``held_message``);
 an edit or a deletion takes the same lock. So either the change lands first and the
 session records the new text (or nothing), or the worker read the message first and the
@@ -30,7 +36,7 @@ from pydantic import ValidationError
 from .atomic import read_file, replace_atomically
 from .errors import CorruptRecordError, LockBusyError
 from .files import SessionFiles
-from .ids import check_slack_ts
+from .ids import check_slack_ts, ts_after
 from .inbox import Inbox, InboxMessage
 from .locks import flock_within
 from .off_loop import off_loop
@@ -39,9 +45,10 @@ from .threads import ThreadDir
 __all__ = ["EditOutcome", "held_message", "revise_message", "withdraw_message"]
 
 # revised / withdrawn: done; unchanged: the same text (Slack also says "changed" when a
-# thread's replies change its parent); read_already: a session has it; unknown: never
-# stored here (or not the editor's own message).
-EditOutcome = Literal["revised", "unchanged", "withdrawn", "read_already", "unknown"]
+# thread's replies change its parent); older: an edit made before the one the text comes
+# from, delivered late; read_already: a session has it; unknown: never stored here (or not
+# the editor's own message).
+EditOutcome = Literal["revised", "unchanged", "older", "withdrawn", "read_already", "unknown"]
 
 # An edit waits this long for a worker that is recording the message (milliseconds, as a
 # rule); past it, a stopped process holds the lock and Slack's redelivery is the retry.
@@ -121,21 +128,43 @@ def _recorded(tdir: ThreadDir, key: str) -> bool:
     return any(r.get("role") == "user" and r.get("ts") == key for r in records)
 
 
-def revise_message(tdir: ThreadDir, key: str, *, user: str, text: str) -> EditOutcome:
-    """``user``'s waiting message ``key`` says ``text`` from now on (durable on return)."""
+def _older(edited: str, than: str) -> bool:
+    """Was the edit dated ``edited`` made before the one dated ``than``? ("": the message as
+    posted, before any edit; two undated ones are not ordered.)"""
+    if not than:
+        return False
+    return not edited or ts_after(than, edited)
+
+
+def revise_message(tdir: ThreadDir, key: str, *, user: str, text: str, edited: str) -> EditOutcome:
+    """``user``'s waiting message ``key`` says ``text`` from now on, as of their edit dated
+    ``edited`` (Slack's ``edited.ts``; "" when Slack did not date it): unless the text
+    waiting comes from a later edit (durable on return)."""
     inbox = tdir.inbox
     with _locked(inbox, key) as current:
         if current is None:
             return _gone(inbox, key)
         if current.user != user:
             return "unknown"  # Slack lets only the author edit: not this message
+        if _older(edited, current.edited_ts):
+            return "older"
+        newer = edited if _older(current.edited_ts, edited) else current.edited_ts
         if current.text == text:
+            if newer != current.edited_ts:
+                # Edited back to what it says (A, B, A): dated, so a late B stays out.
+                _rewrite(inbox, current, text=text, edited=newer)
             return "unchanged"
         if _recorded(tdir, key):
             return "read_already"
-        revised = current.model_copy(update={"text": text})
-        replace_atomically(inbox.new / key, revised.model_dump_json().encode())
+        _rewrite(inbox, current, text=text, edited=newer)
         return "revised"
+
+
+def _rewrite(inbox: Inbox, current: InboxMessage, *, text: str, edited: str) -> None:
+    revised = InboxMessage.model_validate(
+        {**current.model_dump(), "schema_version": 2, "text": text, "edited_ts": edited}
+    )
+    replace_atomically(inbox.new / current.key, revised.model_dump_json().encode())
 
 
 def withdraw_message(tdir: ThreadDir, key: str) -> EditOutcome:

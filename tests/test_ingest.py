@@ -68,7 +68,9 @@ class Disk:
     def knows_thread(self, thread: ThreadKey) -> bool:
         return self.home is not None and ThreadDir(self.home, thread).path.exists()
 
-    async def revise(self, thread: ThreadKey, ts: str, *, user: str, text: str) -> EditOutcome:
+    async def revise(
+        self, thread: ThreadKey, ts: str, *, user: str, text: str, edited: str
+    ) -> EditOutcome:
         return self._change(ts)
 
     async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 from typing import Any
 
@@ -27,6 +28,7 @@ from sessions import (
 )
 
 LATER = "1700000000.000200"
+EDITED = "1700000001.000001"  # when Alice edited it (Slack's edited.ts)
 
 
 async def _answered_once(engine: Any) -> None:
@@ -41,7 +43,9 @@ async def test_an_edit_of_a_waiting_message_is_what_the_turn_reads(
     await _answered_once(engine)
     async with coordination_for(home).thread_locks.hold(THREAD):
         await engine.ingest(message("restart api", ts=LATER))
-        said = await engine.revise(THREAD, LATER, user="U0ALICE", text="status of web")
+        said = await engine.revise(
+            THREAD, LATER, user="U0ALICE", text="status of web", edited=EDITED
+        )
     await engine.idle()
     assert said == "revised"
     (last,) = [m for m in transcript(home) if isinstance(m, UserMessage) and m.ts == LATER]
@@ -74,7 +78,9 @@ async def test_an_edit_after_the_message_was_read_changes_nothing(
 ) -> None:
     engine = await make_engine()
     await _answered_once(engine)
-    said = await engine.revise(THREAD, "1700000000.000100", user="U0ALICE", text="restart api")
+    said = await engine.revise(
+        THREAD, "1700000000.000100", user="U0ALICE", text="restart api", edited=EDITED
+    )
     assert said == "read_already"
     assert await engine.withdraw(THREAD, "1700000000.000100") == "read_already"
     assert [m.text for m in transcript(home) if isinstance(m, UserMessage)] == [
@@ -90,15 +96,55 @@ async def test_only_the_author_edits_and_an_unknown_message_is_unknown(
     await _answered_once(engine)
     async with coordination_for(home).thread_locks.hold(THREAD):
         await engine.ingest(message("status of api", ts=LATER))
-        assert await engine.revise(THREAD, LATER, user="U0BOB", text="restart api") == "unknown"
-        assert await engine.revise(THREAD, LATER, user="U0ALICE", text="status of api") == (
-            "unchanged"
+        assert (
+            await engine.revise(THREAD, LATER, user="U0BOB", text="restart api", edited=EDITED)
+            == "unknown"
         )
+        assert await engine.revise(
+            THREAD, LATER, user="U0ALICE", text="status of api", edited=EDITED
+        ) == ("unchanged")
         never = "1700000000.000900"
-        assert await engine.revise(THREAD, never, user="U0ALICE", text="x") == "unknown"
+        assert (
+            await engine.revise(THREAD, never, user="U0ALICE", text="x", edited=EDITED) == "unknown"
+        )
         assert await engine.withdraw(THREAD, never) == "unknown"
     await engine.idle()
     assert [m.text for m in transcript(home) if isinstance(m, UserMessage)][-1] == "status of api"
+
+
+async def test_edits_count_in_the_order_they_were_made_whatever_order_they_come_in(
+    make_engine: Any, home: Home
+) -> None:
+    """Slack's ``edited.ts`` dates each edit: one older than the edit the waiting text comes
+    from changes nothing, even after an edit back to the same text (A, B, A, the B late).
+    A message stored before edits were dated (version 1, no ``edited_ts``) is still read."""
+    engine = await make_engine()
+    await _answered_once(engine)
+    inbox = ThreadDir(home, THREAD).inbox
+    t1, t2, t3 = "1700000001.000001", "1700000001.000002", "1700000001.000003"
+
+    async def edit(text: str, edited: str) -> str:
+        return str(await engine.revise(THREAD, LATER, user="U0ALICE", text=text, edited=edited))
+
+    async with coordination_for(home).thread_locks.hold(THREAD):
+        await engine.ingest(message("restart api", ts=LATER))
+        record = json.loads((inbox.new / LATER).read_bytes())
+        assert (record["schema_version"], record["edited_ts"]) == (2, "")
+        del record["edited_ts"]
+        replace_atomically(inbox.new / LATER, json.dumps({**record, "schema_version": 1}).encode())
+        assert await edit("status of web", t2) == "revised"
+        assert await edit("status of api", t1) == "older"
+        assert await edit("status of web", t3) == "unchanged"  # edited back: dated t3 now
+        assert await edit("status of db", t2) == "older"
+        [waiting] = inbox.pending()
+        assert (waiting.text, waiting.edited_ts, waiting.schema_version) == (
+            "status of web",
+            t3,
+            2,
+        )
+    await engine.idle()
+    (last,) = [m for m in transcript(home) if isinstance(m, UserMessage) and m.ts == LATER]
+    assert last.text == "status of web"
 
 
 async def test_an_edit_waits_for_the_worker_holding_the_message_then_is_too_late(
@@ -120,6 +166,7 @@ async def test_an_edit_waits_for_the_worker_holding_the_message_then_is_too_late
                     LATER,
                     user="U0ALICE",
                     text="status of web",
+                    edited=EDITED,
                 )
             )
             await asyncio.sleep(0.05)  # time for the edit to reach the lock, not to pass it
@@ -293,7 +340,10 @@ async def test_a_deletion_cut_before_the_file_left_new_is_still_never_answered(
     assert surface.cards == [] and len(surface.replies) == before
     assert not os.path.exists(inbox.new / LATER)  # the withdrawal is finished
     assert LATER not in inbox.taken()
-    assert await engine.revise(THREAD, LATER, user="U0ALICE", text="status") == "read_already"
+    assert (
+        await engine.revise(THREAD, LATER, user="U0ALICE", text="status", edited=EDITED)
+        == "read_already"
+    )
 
 
 async def test_a_deletion_slack_sends_without_the_message_finds_the_waiting_reply(

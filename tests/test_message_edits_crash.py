@@ -19,6 +19,7 @@ from sessions import Home, ThreadKey
 
 THREAD = ThreadKey(team="T0LOCAL", channel="C0OPS", thread_ts=THREAD_TS)
 LATER = "1700000000.000200"
+EDITED = "1700000001.000001"  # when Alice edited it (Slack's edited.ts)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,7 +45,9 @@ async def test_a_deletion_of_a_message_a_killed_turn_recorded_is_too_late(
     assert killed.returncode == -9, describe(killed)
     engine = await _engine(root)
     try:
-        edited = await engine.revise(THREAD, LATER, user="U0ALICE", text="status of web")
+        edited = await engine.revise(
+            THREAD, LATER, user="U0ALICE", text="status of web", edited=EDITED
+        )
         said = await engine.withdraw(THREAD, LATER)
     finally:
         await engine.close()
