@@ -247,13 +247,20 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
             self.wake(request.thread)
 
     async def stop(
-        self, thread: ThreadKey, *, user: str, slack_ts: str, origin: Origin | None = None
+        self,
+        thread: ThreadKey,
+        *,
+        user: str,
+        slack_ts: str,
+        origin: Origin | None = None,
+        within: float | None = None,
     ) -> StopOutcome | None:
         """A person stopped the agent in ``thread`` (Slack's stop button): the running turn
         ends cancelled, the waiting requests they asked for or may decide (from ``origin``,
         as a click) are withdrawn (denied "stopped from Slack by …", their cards updated),
         and the thread is told. Durable when this returns; None for a thread signoff has no
-        part in."""
+        part in. ``within``: seconds Slack has to say whether they may decide each (past
+        them a request is kept waiting, and the thread told why)."""
         if not self.knows_thread(thread):
             return None
         stop = StopRequest(
@@ -266,7 +273,9 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         if superseded(self.rt, stop):
             return StopOutcome(stop=stop, interrupted=False, stale=True)
         task = self._tasks.get(thread)
-        outcome = await stop_thread(self.rt, stop, running=task is not None and not task.done())
+        outcome = await stop_thread(
+            self.rt, stop, running=task is not None and not task.done(), within=within
+        )
         tdir = ThreadDir(self.rt.home, thread)
         if not outcome.interrupted and not outcome.withdrawn and not tdir.open_approvals():
             # Nothing runs and nothing waits, yet a stop button was clicked: the thread shows

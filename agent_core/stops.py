@@ -7,10 +7,16 @@ the work queue and queues the card's update); wakes a turn waiting on the model;
 queues one confirmation in the thread. The loop and the executor ask ``active_stop``
 before every model call and tool call, as they ask about the kill switch, and end the
 session as cancelled with the stop as its reason (the trace's ``session_ended``).
+
+Whether the stopper may decide a request may ask Slack (who is in an approver group), and
+a stop from Slack is acked only once it is applied: its caller gives those lookups
+``within`` seconds all told. What Slack has not answered by then counts as unknown, and
+the request is kept waiting (never withdrawn on an unknown), said in the confirmation.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,22 +85,32 @@ def active_stop(
     return stop
 
 
-async def _why_kept(rt: Runtime, request: ApprovalRequest, stop: StopRequest) -> str | None:
+async def _why_kept(
+    rt: Runtime, request: ApprovalRequest, stop: StopRequest, *, deadline: float | None
+) -> str | None:
     """Why the stopper may not withdraw ``request`` (None: they may): they asked for it,
-    or may decide it, as their click would be judged (``stop.origin``)."""
+    or may decide it, as their click would be judged (``stop.origin``); Slack's answers
+    are waited for until ``deadline`` (the loop's time), unknown after it."""
     if stop.user in request.capsule.askers:
         return None
-    refusal = await may_decide(
-        request, user=stop.user, policy=rt.policy, groups=rt.groups, origin=stop.origin
-    )
     who = f"<@{stop.user}>"
-    if refusal is None:
-        return None
-    if isinstance(refusal, Unchecked):
-        return f"signoff could not check with Slack whether {who} may decide it"
-    if stop.origin is not None and (
-        await may_decide(request, user=stop.user, policy=rt.policy, groups=rt.groups) is None
-    ):  # refused only for where they are from
+    unchecked = f"signoff could not check with Slack whether {who} may decide it"
+    try:
+        async with asyncio.timeout_at(deadline):
+            refusal = await may_decide(
+                request, user=stop.user, policy=rt.policy, groups=rt.groups, origin=stop.origin
+            )
+            if refusal is None:
+                return None
+            if isinstance(refusal, Unchecked):
+                return unchecked
+            # Refused only for where they are from?
+            everywhere = await may_decide(
+                request, user=stop.user, policy=rt.policy, groups=rt.groups
+            )
+    except TimeoutError:
+        return unchecked
+    if stop.origin is not None and everywhere is None:
         if not stop.origin.team:
             return (
                 f"signoff could not check with Slack which organization {who} is in, "
@@ -105,11 +121,12 @@ async def _why_kept(rt: Runtime, request: ApprovalRequest, stop: StopRequest) ->
 
 
 async def withdraw_waiting(
-    rt: Runtime, stop: StopRequest
+    rt: Runtime, stop: StopRequest, *, deadline: float | None = None
 ) -> tuple[list[tuple[ApprovalRequest, Decision]], list[tuple[ApprovalRequest, str]]]:
     """Deny the thread's requests that still wait and that the stopper asked for or may
     decide; the first decision wins. Others stay for their approvers (the second list,
-    with why)."""
+    with why), among them those Slack did not say by ``deadline`` (the loop's time)
+    whether the stopper may decide."""
     out: list[tuple[ApprovalRequest, Decision]] = []
     kept: list[tuple[ApprovalRequest, str]] = []
     for approval_id in ThreadDir(rt.home, stop.thread).open_approvals():
@@ -119,7 +136,7 @@ async def withdraw_waiting(
             continue  # unreadable: settle reports it, and it never runs
         if request.decision() is not None:
             continue
-        why = await _why_kept(rt, request, stop)
+        why = await _why_kept(rt, request, stop, deadline=deadline)
         if why is not None:
             kept.append((request, why))
             continue  # stopping the work is anyone's; denying someone's request is not
@@ -166,12 +183,17 @@ def _as_recorded(rt: Runtime, stop: StopRequest) -> StopRequest:
     return stop.model_copy(update={"told_by": None if told_by == stop.slack_ts else told_by})
 
 
-async def stop_thread(rt: Runtime, stop: StopRequest, *, running: bool) -> StopOutcome:
+async def stop_thread(
+    rt: Runtime, stop: StopRequest, *, running: bool, within: float | None = None
+) -> StopOutcome:
     """Apply ``stop``: durable first, then withdraw, wake and confirm (all idempotent, so
-    a redelivered stop changes nothing)."""
+    a redelivered stop changes nothing). ``within``: seconds Slack has to answer what
+    deciding the withdrawals asks of it (None: as long as it takes)."""
+    loop = asyncio.get_running_loop()
+    deadline = None if within is None else loop.time() + max(within, 0.0)
     stop = _as_recorded(rt, stop)
     record_stop(rt.home, stop)
-    withdrawn, kept = await withdraw_waiting(rt, stop)
+    withdrawn, kept = await withdraw_waiting(rt, stop, deadline=deadline)
     woke = rt.stops.fire(stop)
     outcome = StopOutcome(
         stop=stop, interrupted=running or woke, withdrawn=tuple(withdrawn), kept=tuple(kept)

@@ -4,10 +4,14 @@ Slack stops the app's streams in the thread itself and sends this event; the app
 stop its work and move the session away from ``processing``. Here the event goes to
 ``Engine.stop`` (on the engine's loop): the stop is on disk, the thread's waiting
 requests the stopper may decide are withdrawn and the running turn is told, all before the
-envelope is acked. The event names only the user: their organization (what an ``anyone``
-rule is open to) is asked of Slack (``users.info``) first, within ``PLACE_WITHIN``; without
-an answer in time it counts as another one, so nothing open to anyone is withdrawn, and the
-thread is told so.
+envelope is acked. Deciding that asks Slack: the event names only the user, so their
+organization (what an ``anyone`` rule is open to) is asked first (``users.info``), then,
+for each request, who is in its approver groups (``usergroups.users.list``). Slack
+delivers an event again that is not acked within 3 s, so these lookups get
+``CHECK_WITHIN`` all told, as a form's check before its ack does: a stopper Slack has not
+placed by then counts as from another organization, so nothing open to anyone is
+withdrawn; a request Slack has not said they may decide is kept waiting (fail closed);
+either way the thread is told which and why.
 Then the turn ends (cancelled), which moves the agent session to ``active`` and clears
 the status line; the thread is told who stopped what.
 """
@@ -26,6 +30,7 @@ from approvals import Installation, MembershipUnknown, Origin
 from sessions import ThreadKey
 
 from .envelopes import Fate, Outcome
+from .form_refusals import CHECK_WITHIN
 from .kept_events import EventKeeper
 from .slack_fields import EventId, SlackId, SlackTs, describe
 from .user_teams import UserTeams
@@ -33,9 +38,6 @@ from .user_teams import UserTeams
 __all__ = ["AgentStops"]
 
 log = logging.getLogger("signoff.slack")
-# Seconds Slack has to say where a stopper is from (``users.info``), within the 3 s of the
-# stop's ack; past them they count as from another organization (fail closed).
-PLACE_WITHIN = 1.5
 T = TypeVar("T")
 
 
@@ -79,18 +81,19 @@ class AgentStops:
         self.teams = teams
         self.installation = installation
 
-    async def origin(self, user: str) -> Origin | None:
-        """Where ``user`` stops from (None: organizations are not asked about)."""
+    async def origin(self, user: str, *, deadline: float) -> Origin | None:
+        """Where ``user`` stops from (None: organizations are not asked about), as Slack
+        says it by ``deadline`` (the loop's time)."""
         if self.teams is None or self.installation is None:
             return None
         try:
             # The stop is acked after it is applied, and Slack delivers an event again that
             # is not acked within 3 s: a slow answer must not hold the stop back.
-            async with asyncio.timeout(PLACE_WITHIN):
+            async with asyncio.timeout_at(deadline):
                 team = await self.teams.team_of(user)
         except TimeoutError:
             log.warning(
-                "Slack did not say within %s s which organization %s is in", PLACE_WITHIN, user
+                "Slack did not say within %s s which organization %s is in", CHECK_WITHIN, user
             )
             team = ""
         except MembershipUnknown:
@@ -101,6 +104,8 @@ class AgentStops:
         """The outcome of a stop event; None for any other payload."""
         if not _is_stop(payload):
             return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CHECK_WITHIN  # for every lookup the stop makes
         try:
             callback = StoppedCallback.model_validate(payload)
         except ValidationError as exc:
@@ -108,10 +113,16 @@ class AgentStops:
             return await self.keeper.keep(payload, f"agent_session_stopped: {describe(exc)}")
         event = callback.event
         thread = ThreadKey(team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts)
-        origin = await self.origin(event.user)
+        origin = await self.origin(event.user, deadline=deadline)
         try:
             outcome = await self._on_engine_loop(
-                self.engine.stop(thread, user=event.user, slack_ts=event.event_ts, origin=origin)
+                self.engine.stop(
+                    thread,
+                    user=event.user,
+                    slack_ts=event.event_ts,
+                    origin=origin,
+                    within=deadline - loop.time(),
+                )
             )
         except OSError as exc:  # the disk, not the payload: Slack delivers it again
             return Outcome(fate=Fate.DEFERRED, reason=f"could not store the stop: {exc}")

@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signoff_e2e_kit import OPS, bot_messages
+from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
+    as_in_manifest,
+    bot_messages,
+    mention,
+    wait_card,
+)
 
-from localslack import LocalSlack, Timing, WorkspaceConfig
+from localslack import Delivery, LocalSlack, Timing, WorkspaceConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 
@@ -26,10 +33,12 @@ __all__ = [
     "agent_workspace",
     "anthropic_bot",
     "final_replies",
+    "manifest_agent_workspace",
     "metadata_of",
     "shown",
     "status_sets",
     "statuses",
+    "stop_while_streaming",
 ]
 
 FAST = Timing(ack_timeout=1.0, server_ping_interval=None)
@@ -45,6 +54,17 @@ def agent_workspace(**changes: Any) -> WorkspaceConfig:
         scopes=(*base.scopes, "assistant:write"),
         subscribed_events=(*base.subscribed_events, "agent_session_stopped"),
         **changes,
+    )
+
+
+def manifest_agent_workspace(**changes: Any) -> WorkspaceConfig:
+    """``agent_workspace`` with the app's scopes and events as manifest.yml declares them
+    (``as_in_manifest``), made an agent as docs/slack.md says."""
+    base = as_in_manifest(agent_workspace(**changes))
+    return dataclasses.replace(
+        base,
+        scopes=(*base.scopes, "assistant:write"),
+        subscribed_events=(*base.subscribed_events, "agent_session_stopped"),
     )
 
 
@@ -73,6 +93,35 @@ def anthropic_bot(
         return await start_bot(model=f"anthropic:{AGENT}", **changes)
 
     return start
+
+
+async def stop_while_streaming(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    api: FakeAnthropic,
+    start_bot: Callable[..., Awaitable[Any]],
+    *,
+    stopper: str,
+    before_stop: Callable[[], object] = lambda: None,
+    ack_within: float = 10,
+    **bot: Any,
+) -> tuple[Any, str, str, Delivery]:
+    """Alice asks for a restart (a card waits); her follow-up starts a turn, and ``stopper``
+    clicks the stop button while the model writes (``before_stop`` just before). The bot
+    (started with ``bot``), the thread, the approval id and the stop's delivery, acked."""
+    api.reply("I will restart api.", ToolUse("restart_service", {"service": "api"}, id="toolu_01R"))
+    api.reply(" ".join(f"step {n} of a long explanation." for n in range(200)), chunk_delay=0.05)
+    started = await anthropic_bot(monkeypatch, api, start_bot)(**bot)
+    thread = await mention(slack, "restart api")
+    approval = approval_id_of(await wait_card(slack, thread))
+    await mention(slack, "and explain what you will do", thread_ts=thread, user="U0ALICE")
+    await slack.wait_for_stream(channel=OPS, thread_ts=thread, state="streaming")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
+    before_stop()
+    delivery = await slack.stop_agent_session(user=stopper, channel=OPS, thread_ts=thread)
+    assert delivery is not None
+    acked = await slack.wait_for_ack(delivery.envelope_id, timeout=ack_within)
+    return started, thread, approval, acked
 
 
 def metadata_of(message: dict[str, Any]) -> dict[str, Any]:

@@ -13,18 +13,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from live_kit import FakeAnthropic, ToolUse, agent_workspace, anthropic_api, anthropic_bot
+from live_kit import FakeAnthropic, anthropic_api, manifest_agent_workspace, stop_while_streaming
 from signoff_e2e_kit import (
     OPS,
-    approval_id_of,
-    as_in_manifest,
     bot_messages,
     bot_reply,
     cards,
     decision,
     has_buttons,
-    mention,
-    wait_card,
 )
 
 from bot.app import SignoffBot
@@ -43,18 +39,12 @@ async def slack(request: pytest.FixtureRequest) -> AsyncIterator[LocalSlack]:
     scope and the stop button's event), in a workspace whose #ops is shared with a guest
     from another organization (``slack_timing``: its Timing, else the suite's fast one)."""
     marker = request.node.get_closest_marker("slack_timing")
-    base = as_in_manifest(agent_workspace(**({"timing": marker.args[0]} if marker else {})))
+    base = manifest_agent_workspace(**({"timing": marker.args[0]} if marker else {}))
     channels = tuple(
         dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
         for c in base.channels
     )
-    config = dataclasses.replace(
-        base,
-        users=(*base.users, GUEST),
-        channels=channels,
-        scopes=(*base.scopes, "assistant:write"),
-        subscribed_events=(*base.subscribed_events, "agent_session_stopped"),
-    )
+    config = dataclasses.replace(base, users=(*base.users, GUEST), channels=channels)
     async with LocalSlack(config) as server:
         yield server
 
@@ -69,17 +59,9 @@ async def _stopped_while_streaming(
 ) -> tuple[SignoffBot, str, str]:
     """Alice asks for a restart (a card waits); her follow-up starts a turn, and
     ``stopper`` clicks the stop button while the model writes. The thread and approval id."""
-    api.reply("I will restart api.", ToolUse("restart_service", {"service": "api"}, id="toolu_01R"))
-    api.reply(" ".join(f"step {n} of a long explanation." for n in range(200)), chunk_delay=0.05)
-    bot: SignoffBot = await anthropic_bot(monkeypatch, api, start_bot)()
-    thread = await mention(slack, "restart api")
-    approval = approval_id_of(await wait_card(slack, thread))
-    await mention(slack, "and explain what you will do", thread_ts=thread, user="U0ALICE")
-    await slack.wait_for_stream(channel=OPS, thread_ts=thread, state="streaming")
-    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
-    delivery = await slack.stop_agent_session(user=stopper, channel=OPS, thread_ts=thread)
-    assert delivery is not None
-    await slack.wait_for_ack(delivery.envelope_id)
+    bot, thread, approval, _ = await stop_while_streaming(
+        slack, monkeypatch, api, start_bot, stopper=stopper
+    )
     return bot, thread, approval
 
 
@@ -158,21 +140,14 @@ async def test_a_stop_is_acked_in_time_though_slack_is_slow_to_place_the_stopper
     """users.info hangs (the client's timeout, 30 s, would end it): the stop is acked within
     Slack's 3 s all the same, so Slack does not deliver it again, and it takes effect at
     once; the stopper's organization counts as unknown (fail closed), and the thread says so."""
-    slack.inject_fault(method="users.info", count=None, hang=True)
-    anthropic_api.reply(
-        "I will restart api.", ToolUse("restart_service", {"service": "api"}, id="toolu_01R")
+    bot, thread, approval, acked = await stop_while_streaming(
+        slack,
+        monkeypatch,
+        anthropic_api,
+        start_bot,
+        stopper="U0BOB",
+        before_stop=lambda: slack.inject_fault(method="users.info", count=None, hang=True),
     )
-    anthropic_api.reply(
-        " ".join(f"step {n} of a long explanation." for n in range(200)), chunk_delay=0.05
-    )
-    bot: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
-    thread = await mention(slack, "restart api")
-    approval = approval_id_of(await wait_card(slack, thread))
-    await mention(slack, "and explain what you will do", thread_ts=thread, user="U0ALICE")
-    await slack.wait_for_stream(channel=OPS, thread_ts=thread, state="streaming")
-    delivery = await slack.stop_agent_session(user="U0BOB", channel=OPS, thread_ts=thread)
-    assert delivery is not None
-    acked = await slack.wait_for_ack(delivery.envelope_id, timeout=10)
     assert not acked.timed_out and acked.retry_attempt == 0
     confirmed = await bot_reply(slack, thread, "Stopped by <@U0BOB>")
     assert "could not check with Slack which organization <@U0BOB> is in" in confirmed["text"]
