@@ -276,6 +276,8 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         outcome = await stop_thread(
             self.rt, stop, running=task is not None and not task.done(), within=within
         )
+        if outcome.repeated:
+            return outcome  # applied before, this very stop: nothing more to do
         tdir = ThreadDir(self.rt.home, thread)
         if not outcome.interrupted and not outcome.withdrawn and not tdir.open_approvals():
             # Nothing runs and nothing waits, yet a stop button was clicked: the thread shows

@@ -35,6 +35,7 @@ from sessions import (
     SessionsError,
     ThreadDir,
     ThreadKey,
+    from_utc_iso,
     utc_iso,
 )
 
@@ -58,6 +59,9 @@ class StopOutcome:
     stale: bool = False
     # The requests left waiting, the stopper being no approver of theirs: why, in words.
     kept: tuple[tuple[ApprovalRequest, str], ...] = ()
+    # This stop, delivered again, was applied in full before (its confirmation is queued
+    # or sent): nothing was done again.
+    repeated: bool = False
 
 
 def superseded(rt: Runtime, stop: StopRequest) -> bool:
@@ -121,12 +125,13 @@ async def _why_kept(
 
 
 async def withdraw_waiting(
-    rt: Runtime, stop: StopRequest, *, deadline: float | None = None
+    rt: Runtime, stop: StopRequest, *, deadline: float | None = None, asked_by: str | None = None
 ) -> tuple[list[tuple[ApprovalRequest, Decision]], list[tuple[ApprovalRequest, str]]]:
     """Deny the thread's requests that still wait and that the stopper asked for or may
     decide; the first decision wins. Others stay for their approvers (the second list,
     with why), among them those Slack did not say by ``deadline`` (the loop's time)
-    whether the stopper may decide."""
+    whether the stopper may decide. ``asked_by``: only requests asked by then (``utc_iso``;
+    None: all)."""
     out: list[tuple[ApprovalRequest, Decision]] = []
     kept: list[tuple[ApprovalRequest, str]] = []
     for approval_id in ThreadDir(rt.home, stop.thread).open_approvals():
@@ -136,6 +141,8 @@ async def withdraw_waiting(
             continue  # unreadable: settle reports it, and it never runs
         if request.decision() is not None:
             continue
+        if asked_by is not None and _asked_after(request, asked_by):
+            continue  # not waiting when the stop was made: not this stop's to withdraw
         why = await _why_kept(rt, request, stop, deadline=deadline)
         if why is not None:
             kept.append((request, why))
@@ -148,6 +155,10 @@ async def withdraw_waiting(
             # Here, not in a caller: a turn that parks under a stop withdraws too.
             rt.observer.emit(decision_recorded(request, user=stop.user, decision=result.decision))
     return out, kept
+
+
+def _asked_after(request: ApprovalRequest, moment: str) -> bool:
+    return from_utc_iso(request.capsule.created_at) > from_utc_iso(moment)
 
 
 def _confirmation(outcome: StopOutcome) -> str:
@@ -165,22 +176,29 @@ def _confirmation(outcome: StopOutcome) -> str:
     return "\n".join(lines)
 
 
-def _as_recorded(rt: Runtime, stop: StopRequest) -> StopRequest:
+def _as_recorded(rt: Runtime, stop: StopRequest) -> tuple[StopRequest, bool]:
     """``stop`` as it is recorded: with the earlier stop that told the thread, when one
     (another click, not this one delivered again) still applies. Slack leaves the stop
     button until the turn ends, so a double click or two people at once stop it twice,
-    and Slack may deliver either again: the confirmation is said once."""
+    and Slack may deliver either again: the confirmation is said once. True when it is
+    this stop delivered again: it keeps the time it was first applied (``at``), as it
+    applies to what waited then."""
     try:
         previous = read_stop(rt.home, stop.thread)
     except SessionsError:
-        return stop  # unreadable: this stop replaces it, and says so
+        return stop, False  # unreadable: this stop replaces it, and says so
     if previous is None or superseded(rt, previous):
-        return stop
-    told_by = previous.told_by or (
-        None if previous.slack_ts == stop.slack_ts else previous.slack_ts
-    )
+        return stop, False
+    if previous.slack_ts == stop.slack_ts:
+        return previous, True
+    told_by = previous.told_by or previous.slack_ts
     # The stop that told, delivered again: its confirmation's id is the same (sent once).
-    return stop.model_copy(update={"told_by": None if told_by == stop.slack_ts else told_by})
+    return stop.model_copy(update={"told_by": None if told_by == stop.slack_ts else told_by}), False
+
+
+def _confirmation_id(stop: StopRequest) -> str:
+    thread = stop.thread
+    return f"reply-stop-{thread.channel.lower()}-{thread.thread_ts}-{stop.slack_ts}"
 
 
 async def stop_thread(
@@ -191,9 +209,13 @@ async def stop_thread(
     deciding the withdrawals asks of it (None: as long as it takes)."""
     loop = asyncio.get_running_loop()
     deadline = None if within is None else loop.time() + max(within, 0.0)
-    stop = _as_recorded(rt, stop)
+    stop, again = _as_recorded(rt, stop)
+    if again and rt.outbox.queued(stop.thread, _confirmation_id(stop)):
+        # Slack delivered it again (its ack went missing) after it was applied in full:
+        # what was asked since is not its to withdraw, and the thread was told once.
+        return StopOutcome(stop=stop, interrupted=False, repeated=True)
     record_stop(rt.home, stop)
-    withdrawn, kept = await withdraw_waiting(rt, stop, deadline=deadline)
+    withdrawn, kept = await withdraw_waiting(rt, stop, deadline=deadline, asked_by=stop.at)
     woke = rt.stops.fire(stop)
     outcome = StopOutcome(
         stop=stop, interrupted=running or woke, withdrawn=tuple(withdrawn), kept=tuple(kept)
@@ -202,7 +224,7 @@ async def stop_thread(
         return outcome  # a second click on the stop button: the thread knows it stopped
     thread = stop.thread
     entry = OutboxEntry(
-        id=f"reply-stop-{thread.channel.lower()}-{thread.thread_ts}-{stop.slack_ts}",
+        id=_confirmation_id(stop),
         kind="reply",
         thread=thread,
         created_at=utc_iso(rt.clock.now()),

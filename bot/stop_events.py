@@ -132,6 +132,10 @@ class AgentStops:
                 reason="a stop in a thread signoff takes no part in",
                 ref=callback.event_id,
             )
+        if outcome.repeated:
+            return Outcome(
+                fate=Fate.DUPLICATE, reason="a stop applied already", ref=callback.event_id
+            )
         if outcome.stale:
             return Outcome(
                 fate=Fate.IGNORED,

@@ -33,6 +33,7 @@ __all__ = [
     "agent_workspace",
     "anthropic_bot",
     "final_replies",
+    "held_tool_module",
     "manifest_agent_workspace",
     "metadata_of",
     "shown",
@@ -122,6 +123,41 @@ async def stop_while_streaming(
     assert delivery is not None
     acked = await slack.wait_for_ack(delivery.envelope_id, timeout=ack_within)
     return started, thread, approval, acked
+
+
+HELD_TOOL = '''
+import asyncio
+
+from agent_core.tools import ToolContext, tool
+
+
+@tool()
+async def held_check(target: str, ctx: ToolContext) -> str:
+    """Take as long as the test holds it (a stand-in for a slow health check).
+
+    Args:
+        target: what to check
+    """
+    (ctx.home / f"held-{target}").write_text("")
+    for _ in range(600):
+        if (ctx.home / "release").exists():
+            break
+        await asyncio.sleep(0.02)
+    return f"{target} is fine"
+
+
+TOOLS = [held_check]
+'''
+
+
+def held_tool_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A tool module (for ``tool_modules``) whose ``held_check`` writes ``held-<target>``
+    in the bot's home and runs until the test writes ``release`` there."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "held_steps_tools.py").write_text(HELD_TOOL)
+    monkeypatch.syspath_prepend(str(tools))
+    return "held_steps_tools"
 
 
 def metadata_of(message: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from live_kit import (
     anthropic_api,
     anthropic_bot,
     final_replies,
+    held_tool_module,
     metadata_of,
     slack,
 )
@@ -37,30 +38,6 @@ __all__ = ["anthropic_api", "slack"]
 
 Start = Callable[..., Awaitable[SignoffBot]]
 
-HELD_TOOL = '''
-import asyncio
-
-from agent_core.tools import ToolContext, tool
-
-
-@tool()
-async def held_check(target: str, ctx: ToolContext) -> str:
-    """Take as long as the test holds it (a stand-in for a slow health check).
-
-    Args:
-        target: what to check
-    """
-    (ctx.home / f"held-{target}").write_text("")
-    for _ in range(600):
-        if (ctx.home / "release").exists():
-            break
-        await asyncio.sleep(0.02)
-    return f"{target} is fine"
-
-
-TOOLS = [held_check]
-'''
-
 
 @pytest.fixture
 def start(
@@ -69,14 +46,11 @@ def start(
     start_bot: Callable[..., Any],
     tmp_path: Path,
 ) -> Start:
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    (tools / "held_steps_tools.py").write_text(HELD_TOOL)
-    monkeypatch.syspath_prepend(str(tools))
+    module = held_tool_module(monkeypatch, tmp_path)
     started = anthropic_bot(monkeypatch, anthropic_api, start_bot)
 
     async def start_with_tools() -> SignoffBot:
-        bot: SignoffBot = await started(tool_modules=("held_steps_tools",))
+        bot: SignoffBot = await started(tool_modules=(module,))
         return bot
 
     return start_with_tools
