@@ -5,9 +5,11 @@ The offline model turns such a message into a tool call, which then takes the re
 ``signoff dev`` without an API key. ``key=value`` values are typed by the tool's schema:
 a string parameter takes the text as it is, any other type is read as JSON
 (``replicas=3``, ``force=true``, ``ids=[1,2]``). Quote values with spaces or JSON, as in
-a shell: ``message="two words"``, ``labels='{"app": "api"}'``. Slack's ``&lt;`` ``&gt;`` ``&amp;``, curly quotes and
-the links it makes of what looks like a URL or a domain (``<http://prod.io|prod.io>``) are
-read as what a person typed.
+a shell: ``message="two words"``, ``labels='{"app": "api"}'``. Curly quotes and the links
+Slack makes of what looks like a URL or a domain (``<http://prod.io|prod.io>``) are read as
+what a person typed. The text comes from a thread's transcript, whose ``&lt;`` ``&gt;``
+``&amp;`` ingest undid already (``bot.ingest``): undone again, a typed ``&lt;!here&gt;``
+would become markup nobody wrote.
 """
 
 from __future__ import annotations
@@ -46,10 +48,7 @@ class ParsedCall:
 
 
 def _plain(text: str) -> str:
-    # Before the escapes are undone: a "<" a person typed arrives as "&lt;", so a "<" here
-    # is Slack's own markup.
     text = _LINK.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(1), text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return "".join(_TYPED.get(ch, ch) for ch in text)
 
 
