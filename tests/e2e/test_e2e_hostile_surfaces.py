@@ -34,7 +34,17 @@ HOSTILE = (
     "<!here> <!channel> <!everyone> <!subteam^S0ONCALL> <@U0DAVE> <#C0EVIL|evil> "
     "<https://evil.example|click> <!date^1700000000^{date}|x> & lone < > \u200b"
 )
-LIVE = ("<!here", "<!channel", "<!everyone", "<!subteam", "<@U0DAVE", "<#C0EVIL", "<https://evil")
+# Signoff's own dates are live (``slack_date``); the one HOSTILE carries must not be.
+LIVE = (
+    "<!here",
+    "<!channel",
+    "<!everyone",
+    "<!subteam",
+    "<@U0DAVE",
+    "<#C0EVIL",
+    "<https://evil",
+    "<!date^1700000000",
+)
 # Keys whose strings Slack parses as markup (a ``mrkdwn`` object's is its "text").
 _PARSED = ("text", "markdown_text", "initial_comment", "title", "details")
 
