@@ -233,6 +233,20 @@ async def run_calls(
     if group:
         await _run_parallel(run, group)
     await refuse_over_cap(run, over, capped)
+    stop = active_stop(run.rt, run.thread, run.transcript) if gated else None
+    if stop is not None:
+        # It came while the calls before them ran: the thread is told the agent stopped,
+        # so nobody is asked to approve more; not run, as the calls after a stop are.
+        for item in gated:
+            await run.append(
+                ToolResultMessage(
+                    call_id=item.call.id,
+                    name=item.call.name,
+                    content=f"{NOT_RUN}: {stop.reason}",
+                    status="error",
+                )
+            )
+        return []
     return await _capsules(run, assistant, gated)
 
 

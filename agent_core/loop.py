@@ -290,15 +290,16 @@ async def _model_turn(
     stopped = active_stop(rt, run.thread, run.transcript) is not None
     await stream.steps(outcome_steps(run.transcript, assistant, parked, stopped=stopped))
     await stream.close()
+    stop = active_stop(rt, run.thread, run.transcript) if parked else None
+    if stop is not None:
+        # Asked while the stop came (after ``run_calls`` looked): withdrawn too.
+        await withdraw_waiting(rt, stop)
     if parked and len(parked) < len(assistant.tool_calls):
         # Some calls of this turn ran (or were refused): tell those now; the gated ones
         # wait in their slots, and their outcomes are told as they are decided.
         await _wait_in_slots(run, parked)
         return True
     if parked:
-        stop = active_stop(rt, run.thread, run.transcript)
-        if stop is not None:
-            await withdraw_waiting(rt, stop)  # asked while the stop came: withdrawn too
         await park(run, parked)
         return False
     return True

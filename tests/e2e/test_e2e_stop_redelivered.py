@@ -3,12 +3,11 @@
 Slack delivers an event again, the same ``event_id`` and ``event_ts`` with
 ``retry_attempt`` set, when it did not get the ack (a socket that dropped just after the
 stop was applied). A stop applies to what waited when it was made: a request asked after
-it was handled (the stopped turn's call that was running finished, and the call after it
-asked for an approval) is not the stopper's to withdraw on that click. Before, the
-redelivery withdrew such a request (its card denied "stopped from Slack by …") that the
-thread's confirmation never named; now it leaves it waiting and says nothing more. So
-does a second click's, which the thread was not told of (the first one's confirmation
-said it all).
+it was handled (Alice asks again once the thread said it stopped) is not the stopper's
+to withdraw on that click. Before, a redelivery could withdraw such a request (its card
+denied "stopped from Slack by …") that the thread's confirmation never named; now it
+leaves it waiting and says nothing more. So does a second click's, which the thread was
+not told of (the first one's confirmation said it all).
 """
 
 from __future__ import annotations
@@ -59,11 +58,12 @@ async def test_a_redelivered_stop_leaves_a_request_asked_after_it_waiting(
     tmp_path: Path,
     e2e_clock: FixedClock,
 ) -> None:
-    # The model checks api (a call the test holds), then asks to restart it (a request).
+    # The model checks api (a call the test holds); asked again, it restarts it (a request).
     anthropic_api.reply(
-        "I will check api, then restart it.",
-        ToolUse("held_check", {"target": "api"}, id="toolu_01C"),
-        ToolUse("restart_service", {"service": "api"}, id="toolu_01R"),
+        "I will check api first.", ToolUse("held_check", {"target": "api"}, id="toolu_01C")
+    )
+    anthropic_api.reply(
+        "I will restart api.", ToolUse("restart_service", {"service": "api"}, id="toolu_01R")
     )
     module = held_tool_module(monkeypatch, tmp_path)
     bot: SignoffBot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)(
@@ -83,10 +83,12 @@ async def test_a_redelivered_stop_leaves_a_request_asked_after_it_waiting(
         assert clicked is not None
         clicks.append(await slack.wait_for_ack(clicked.envelope_id))
     stopped = clicks[-1]
-    # The check finishes a minute later; the request after it is asked then.
-    e2e_clock.advance(timedelta(minutes=1))
+    # The check finishes; a minute later Alice asks for the restart (a request).
     (home / "release").write_text("")
     confirmed = await bot_reply(slack, thread, "Stopped by <@U0BOB>")
+    await bot.engine.idle()
+    e2e_clock.advance(timedelta(minutes=1))
+    await mention(slack, "restart api now", thread_ts=thread, user="U0ALICE")
     approval = approval_id_of(await wait_card(slack, thread))
     await bot.engine.idle()
     assert approval not in confirmed["text"]
