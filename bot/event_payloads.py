@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, JsonValue
 
-from sessions import InvalidIdError, check_slack_id
+from sessions import InvalidIdError, check_slack_id, check_slack_ts
 
 from .slack_fields import EventId, EventText, Label, SlackId, SlackTs
 
@@ -75,6 +75,18 @@ def _team_or_none(value: object) -> str | None:
 TeamOrNone = Annotated[str | None, BeforeValidator(_team_or_none)]
 
 
+def _edited_ts(value: object) -> str | None:
+    """The ``ts`` of Slack's ``edited`` ({"user", "ts"}), or None: an edit date that cannot
+    be read leaves the message undated, as one never edited, not unstorable."""
+    try:
+        return check_slack_ts(value.get("ts")) if isinstance(value, dict) else None
+    except (InvalidIdError, ValueError):
+        return None
+
+
+EditedTs = Annotated[str | None, BeforeValidator(_edited_ts)]
+
+
 class SharedFile(_Payload):
     """A file shared with a message: only its name is read (signoff cannot open files).
     A file past the workspace's plan limits comes without one."""
@@ -98,6 +110,9 @@ class MessageEvent(_Payload):
     team: TeamOrNone = None
     # A message may be only these (a ``file_share`` with an empty text).
     files: tuple[SharedFile, ...] = ()
+    # An ``app_mention`` Slack sends when an edit first mentions signoff carries the
+    # edit's date: what orders it against that message's other edits.
+    edited: EditedTs = None
 
 
 class EventCallback(_Payload):

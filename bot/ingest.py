@@ -271,6 +271,7 @@ class EventIngest:
             event_id=event_id,
             received_at=utc_iso(self.clock.now()),
             user_team=event.user_team or event.team or "",
+            edited_ts=event.edited or "",
         )
         # A redelivery while the first copy is still being written waits for it there
         # (unacked until it is durable), like a mention's twin.
