@@ -121,9 +121,13 @@ class Ingest:
         tdir = ThreadDir(self.rt.home, thread)
         return await off_loop(revise_message, tdir, ts, user=user, text=text, edited=edited)
 
-    async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome:
-        """The message ``ts`` was deleted: never answered, if it still waits to be read."""
-        return await off_loop(withdraw_message, ThreadDir(self.rt.home, thread), ts)
+    async def withdraw(
+        self, thread: ThreadKey, ts: str, *, edited: str | None = None
+    ) -> EditOutcome:
+        """The message ``ts`` was deleted, or edited (by the edit dated ``edited``) to ask
+        signoff nothing: never answered, if it still waits to be read."""
+        tdir = ThreadDir(self.rt.home, thread)
+        return await off_loop(withdraw_message, tdir, ts, edited=edited)
 
     async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome:
         """The message ``ts`` of ``channel`` was deleted, and Slack did not say its thread

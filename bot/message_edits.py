@@ -56,7 +56,9 @@ class EditTarget(Protocol):
         self, thread: ThreadKey, ts: str, *, user: str, text: str, edited: str
     ) -> EditOutcome: ...
 
-    async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome: ...
+    async def withdraw(
+        self, thread: ThreadKey, ts: str, *, edited: str | None = None
+    ) -> EditOutcome: ...
 
     async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome: ...
 
@@ -144,12 +146,12 @@ class MessageEdits:
         if not self.engine.knows_thread(thread):
             return Outcome(fate=Fate.IGNORED, reason="an edit outside signoff's threads", ref=ref)
         text = html.unescape(message.text or "")  # Slack escapes &, < and >, as in a message
+        edited = (message.edited.ts if message.edited else None) or ""  # "": undated
         starts = message.thread_ts in (None, message.ts) and event.channel_type != "im"
         if starts and f"<@{self.bot_user_id}>" not in text:
-            return _said(await self.engine.withdraw(thread, message.ts), ref)
+            return _said(await self.engine.withdraw(thread, message.ts, edited=edited), ref)
         if not text.strip():
             return Outcome(fate=Fate.IGNORED, reason="an edit that leaves no text", ref=ref)
-        edited = (message.edited.ts if message.edited else None) or ""  # "": undated
         outcome = await self.engine.revise(
             thread, message.ts, user=message.user, text=text, edited=edited
         )

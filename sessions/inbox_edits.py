@@ -11,7 +11,8 @@ and the answer was written for it as it was: an edit or a deletion then changes 
 Slack delivers an edit again when it did not hear the ack, late and in no set order with
 the next edit; each edit says when it was made (``edited.ts``), and the waiting message
 keeps that of its text (``edited_ts``), so an older edit arriving after a newer one is
-``older`` and changes nothing. (A redelivery of the message itself is a duplicate the
+``older`` and changes nothing, whether it would revise the message or withdraw it (an
+edit that no longer asks signoff). (A redelivery of the message itself is a duplicate the
 inbox refuses: its first text never comes back either.)
 
 The thread's worker reads and records a message holding a lock on its file (``held_message``);
@@ -167,12 +168,16 @@ def _rewrite(inbox: Inbox, current: InboxMessage, *, text: str, edited: str) -> 
     replace_atomically(inbox.new / current.key, revised.model_dump_json().encode())
 
 
-def withdraw_message(tdir: ThreadDir, key: str) -> EditOutcome:
-    """The waiting message ``key`` was deleted: never answered (durable on return)."""
+def withdraw_message(tdir: ThreadDir, key: str, *, edited: str | None = None) -> EditOutcome:
+    """The waiting message ``key`` was deleted, or (``edited``: the edit's date) edited to
+    ask signoff nothing: never answered, unless the text waiting comes from a later edit
+    (durable on return)."""
     inbox = tdir.inbox
     with _locked(inbox, key) as current:
         if current is None:
             return _gone(inbox, key)
+        if edited is not None and _older(edited, current.edited_ts):
+            return "older"  # a late edit: a newer one asks signoff again
         if _recorded(tdir, key):
             return "read_already"
         inbox.taken_log.add(key, withdrawn=True)  # synced before it leaves new/

@@ -73,7 +73,9 @@ class Disk:
     ) -> EditOutcome:
         return self._change(ts)
 
-    async def withdraw(self, thread: ThreadKey, ts: str) -> EditOutcome:
+    async def withdraw(
+        self, thread: ThreadKey, ts: str, *, edited: str | None = None
+    ) -> EditOutcome:
         return self._change(ts)
 
     async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome:

@@ -104,6 +104,22 @@ async def _answered_only(slack: LocalSlack, bot: SignoffBot, thread: str, said: 
     assert bot_messages(slack, thread, CARD_TITLE) == []
 
 
+async def test_a_late_older_edit_that_took_the_mention_out_withdraws_nothing(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Alice's first edit took the mention out, her second put it back; Slack delivers the
+    first again after the second. Her request still waits, and is answered."""
+    first = await _hello(slack)
+    tdir = _thread(settings, first)
+    async with coordination_for(Home(settings.home)).thread_locks.hold(tdir.thread):
+        await _send(slack, _original(first, ASKS, kind="app_mention"))
+        await _send(slack, _changed(first, f"<@{BOT_USER}> status of web", edited=EDIT_2))
+        await _send(slack, _changed(first, "status of db", edited=EDIT_1), late=True)
+        [waiting] = tdir.inbox.pending()
+        assert (waiting.text, waiting.edited_ts) == (f"<@{BOT_USER}> status of web", EDIT_2)
+    await _answered_only(slack, bot, first, "service=web")
+
+
 async def test_a_mention_added_by_an_edit_keeps_the_date_of_that_edit(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
 ) -> None:
