@@ -107,27 +107,52 @@ class Ingest:
             stored = True
         finally:
             self._stored_here.settle(key, stored=stored)
-        self._known_threads.add(message.thread)
         if waiting:
+            # Not for a message refused as withdrawn before it came: its thread may hold
+            # nothing else, and a reply there is no request (``knows_thread``).
+            self._known_threads.add(message.thread)
             self._wake_from_anywhere(message.thread)
         return fresh
 
     async def revise(
-        self, thread: ThreadKey, ts: str, *, user: str, text: str, edited: str
+        self,
+        thread: ThreadKey,
+        ts: str,
+        *,
+        user: str,
+        text: str,
+        edited: str,
+        unstored: InboxMessage | None = None,
     ) -> EditOutcome:
         """``user`` edited their message ``ts`` (the edit dated ``edited``): its new text, if
         it still waits to be read and no later edit of it came first (durable on return:
-        only then may Slack be acked)."""
+        only then may Slack be acked). ``unstored``: the message as edited, when signoff
+        would take it: stored so if the message itself did not come yet (Slack keeps no
+        order, and retries a failed delivery later), which is then its duplicate."""
         tdir = ThreadDir(self.rt.home, thread)
-        return await off_loop(revise_message, tdir, ts, user=user, text=text, edited=edited)
+        changes = {"user": user, "text": text, "edited": edited}
+        outcome = await off_loop(revise_message, tdir, ts, **changes)
+        if outcome != "unknown" or unstored is None:
+            return outcome
+        if await self.ingest(unstored):
+            return "stored_early"
+        return await off_loop(revise_message, tdir, ts, **changes)  # it came meanwhile
 
     async def withdraw(
-        self, thread: ThreadKey, ts: str, *, edited: str | None = None
+        self,
+        thread: ThreadKey,
+        ts: str,
+        *,
+        edited: str | None = None,
+        before_it_came: bool = False,
     ) -> EditOutcome:
         """The message ``ts`` was deleted, or edited (by the edit dated ``edited``) to ask
-        signoff nothing: never answered, if it still waits to be read."""
+        signoff nothing: never answered, if it still waits to be read, or (``before_it_came``:
+        signoff would take it) when it comes."""
         tdir = ThreadDir(self.rt.home, thread)
-        return await off_loop(withdraw_message, tdir, ts, edited=edited)
+        return await off_loop(
+            withdraw_message, tdir, ts, edited=edited, before_it_came=before_it_came
+        )
 
     async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome:
         """The message ``ts`` of ``channel`` was deleted, and Slack did not say its thread
@@ -151,9 +176,10 @@ class Ingest:
         if thread in self._known_threads:
             return True
         tdir = ThreadDir(self.rt.home, thread)
-        # A message taken there made its inbox (a session, HEAD); the directory alone may
-        # hold only the log of an ephemeral (a refused click), which nobody else saw.
-        known = tdir.inbox.root.exists() or (tdir.path / "HEAD").exists()
+        # A message taken there waits in its inbox or made a session (HEAD); the directory
+        # alone may hold only the log of an ephemeral (a refused click), which nobody else
+        # saw, or the inbox only the line of a message withdrawn before it came.
+        known = (tdir.path / "HEAD").exists() or tdir.inbox.held_any()
         if known:
             self._known_threads.add(thread)
         return known

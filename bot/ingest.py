@@ -45,7 +45,7 @@ from .envelopes import Fate, Outcome
 from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
 from .handled_events import HANDLED, GroupChangedHook, HomeOpenedHook, Malformed, handle_event
 from .kept_events import EventKeeper
-from .message_edits import EDITS, EditTarget, MessageEdits
+from .message_edits import EDITS, SLACKBOT, EditTarget, MessageEdits
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]
@@ -55,10 +55,6 @@ log = logging.getLogger("signoff.ingest")
 # Plain user messages only: edits, deletions, joins and bot posts are not requests.
 _ACCEPTED_SUBTYPES = (None, "thread_broadcast", "file_share")
 _EVENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
-# Slackbot writes as this user, with no bot_id and no subtype: a notice in signoff's
-# direct messages ("You have been removed from #ops by @carol"), a /remind's text in a
-# channel (mention included). No person asked: a request from it has no requester.
-_SLACKBOT = "USLACKBOT"
 
 Taken = Callable[[MessageEvent], Awaitable[None]]
 # Slack saying the app lost its tokens, its installation or a minute of events: nothing
@@ -146,7 +142,7 @@ class EventIngest:
         self._recent: RecentKeys[str] = RecentKeys(window)  # event ids stored or found stored
         # What could never be stored is kept once: a redelivery, a twin, after a restart.
         self.keeper = EventKeeper(self.quarantine)
-        self.edits = MessageEdits(engine, bot_user_id=bot_user_id)
+        self.edits = MessageEdits(engine, bot_user_id=bot_user_id, clock=clock)
         self._background: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, work: Awaitable[Any]) -> None:
@@ -233,7 +229,10 @@ class EventIngest:
             return f"event type {shown(event.type)}"
         if event.subtype not in _ACCEPTED_SUBTYPES:
             return f"message subtype {shown(event.subtype)}"
-        if event.user == _SLACKBOT:
+        # Slackbot: a notice in signoff's direct messages ("You have been removed from #ops
+        # by @carol"), a /remind's text in a channel (mention included). No person asked: a
+        # request from it has no requester.
+        if event.user == SLACKBOT:
             return "Slackbot's message"
         if event.bot_id or event.user == self.bot_user_id:
             mine = event.bot_id == self.bot_id or event.user == self.bot_user_id

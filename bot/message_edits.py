@@ -14,6 +14,14 @@ Slack delivers an event again when it did not hear the ack, late, after the pers
 edit maybe: each edit is dated by its ``edited.ts``, and one older than the edit the
 waiting text comes from changes nothing.
 
+Slack keeps no order between events, and delivers one that failed again later: an edit
+or a deletion may come before the message itself. Of a message signoff would take (one
+that mentions it, any in a direct message with it, a person's reply in a thread it takes
+part in, by the rules of ``ingest``), an edit stores the message as edited, and a
+deletion (or an edit that no longer asks signoff) records it withdrawn: the message, when
+it comes, is a duplicate and never brings back what the person took back. Of one signoff
+would not take, both change nothing.
+
 Slack also says ``message_changed`` of a thread's first message when its replies change
 (the bot's own replies among them), with the same text: ``unchanged`` or read already.
 """
@@ -25,12 +33,16 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from sessions import EditOutcome, ThreadKey
+from sessions import Clock, EditOutcome, InboxMessage, ThreadKey, utc_iso
 
 from .envelopes import Fate, Outcome
+from .event_payloads import TeamOrNone
 from .slack_fields import EventId, EventText, Label, SlackId, SlackTs, describe
 
-__all__ = ["EDITS", "EditTarget", "MessageEdits"]
+__all__ = ["EDITS", "SLACKBOT", "EditTarget", "MessageEdits"]
+
+# Slackbot writes as this user, with no bot_id and no subtype (``ingest``): never a request.
+SLACKBOT = "USLACKBOT"
 
 EDITS = ("message_changed", "message_deleted")
 # What a person's message may be to be edited.
@@ -46,6 +58,14 @@ _SAID: dict[EditOutcome, tuple[Fate, str]] = {
     ),
     "read_already": (Fate.IGNORED, "an edit or deletion of a message signoff has read already"),
     "unknown": (Fate.IGNORED, "an edit or deletion of a message signoff did not store"),
+    "stored_early": (
+        Fate.HANDLED,
+        "an edit that came before its message: stored as edited, the message its duplicate",
+    ),
+    "withdrawn_early": (
+        Fate.HANDLED,
+        "a message taken back before it came: recorded withdrawn, never answered",
+    ),
 }
 
 
@@ -53,11 +73,23 @@ class EditTarget(Protocol):
     """What an edit asks of the engine."""
 
     async def revise(
-        self, thread: ThreadKey, ts: str, *, user: str, text: str, edited: str
+        self,
+        thread: ThreadKey,
+        ts: str,
+        *,
+        user: str,
+        text: str,
+        edited: str,
+        unstored: InboxMessage | None = None,
     ) -> EditOutcome: ...
 
     async def withdraw(
-        self, thread: ThreadKey, ts: str, *, edited: str | None = None
+        self,
+        thread: ThreadKey,
+        ts: str,
+        *,
+        edited: str | None = None,
+        before_it_came: bool = False,
     ) -> EditOutcome: ...
 
     async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome: ...
@@ -85,6 +117,18 @@ class _Message(_Payload):
     thread_ts: SlackTs | None = None
     # When it was last edited: what orders two edits of it (Slack's ``edited.ts``).
     edited: _Edited | None = None
+    user_team: TeamOrNone = None
+    team: TeamOrNone = None
+
+    def by_a_person(self, bot_user_id: str) -> bool:
+        """Written by a person (what signoff may take), not a bot nor Slackbot?"""
+        return (
+            self.user is not None
+            and self.ts is not None
+            and self.bot_id is None
+            and self.user not in (bot_user_id, SLACKBOT)
+            and self.subtype in _PLAIN
+        )
 
 
 class _Changed(_Payload):
@@ -93,6 +137,7 @@ class _Changed(_Payload):
     channel: SlackId
     channel_type: Label | None = None
     message: _Message
+    previous_message: _Message | None = None
 
 
 class _Deleted(_Payload):
@@ -101,6 +146,7 @@ class _Deleted(_Payload):
     channel: SlackId
     deleted_ts: SlackTs
     previous_message: _Message | None = None
+    channel_type: Label | None = None
 
 
 class _Callback(_Payload):
@@ -111,9 +157,10 @@ class _Callback(_Payload):
 
 
 class MessageEdits:
-    def __init__(self, engine: EditTarget, *, bot_user_id: str) -> None:
+    def __init__(self, engine: EditTarget, *, bot_user_id: str, clock: Clock) -> None:
         self.engine = engine
         self.bot_user_id = bot_user_id
+        self.clock = clock
 
     async def handle(self, payload: JsonValue) -> Outcome:
         """Apply one edit or deletion; an ``OSError`` (the disk, or a worker that holds the
@@ -128,42 +175,93 @@ class MessageEdits:
             if event.previous_message is None:  # so its thread is not said either
                 where = (team, event.channel, event.deleted_ts)
                 return _said(await self.engine.withdraw_in_channel(*where), ref)
-            first = event.previous_message.thread_ts or event.deleted_ts
-            return await self._deletion(team, event.channel, first, event.deleted_ts, ref)
+            return await self._deletion(team, event, event.previous_message, ref)
         message = event.message
         if message.subtype == "tombstone" and message.ts is not None:
             # A deleted first message that has replies, as Slack leaves it (whoever it names).
-            return await self._deletion(team, event.channel, message.ts, message.ts, ref)
+            thread = ThreadKey(team=team, channel=event.channel, thread_ts=message.ts)
+            return await self._withdrawal(thread, message.ts, ref)
         if message.user is None or message.ts is None or message.bot_id is not None:
             return Outcome(fate=Fate.IGNORED, reason="an edit of a bot's message", ref=ref)
         if message.user == self.bot_user_id:
             return Outcome(fate=Fate.IGNORED, reason="an edit of the bot's own message", ref=ref)
+        if message.user == SLACKBOT:
+            return Outcome(fate=Fate.IGNORED, reason="an edit of Slackbot's message", ref=ref)
         if message.subtype not in _PLAIN:
             return Outcome(fate=Fate.IGNORED, reason="an edit of another kind of message", ref=ref)
-        thread = ThreadKey(
-            team=team, channel=event.channel, thread_ts=message.thread_ts or message.ts
-        )
-        if not self.engine.knows_thread(thread):
-            return Outcome(fate=Fate.IGNORED, reason="an edit outside signoff's threads", ref=ref)
+        return await self._edit(team, event, message, user=message.user, ts=message.ts, ref=ref)
+
+    async def _edit(
+        self, team: str, event: _Changed, message: _Message, *, user: str, ts: str, ref: str
+    ) -> Outcome:
+        thread = ThreadKey(team=team, channel=event.channel, thread_ts=message.thread_ts or ts)
         text = html.unescape(message.text or "")  # Slack escapes &, < and >, as in a message
         edited = (message.edited.ts if message.edited else None) or ""  # "": undated
-        starts = message.thread_ts in (None, message.ts) and event.channel_type != "im"
-        if starts and f"<@{self.bot_user_id}>" not in text:
-            return _said(await self.engine.withdraw(thread, message.ts, edited=edited), ref)
+        starts = message.thread_ts in (None, ts) and event.channel_type != "im"
+        if starts and not self._asks(text):
+            # Stored only because it asked signoff: withdrawn, or never stored at all.
+            asked = event.previous_message is not None and self._asks(
+                html.unescape(event.previous_message.text or "")
+            )
+            return await self._withdrawal(thread, ts, ref, edited=edited, early=asked)
+        if not self._would_take(thread, event.channel_type, text, starts=starts):
+            return Outcome(fate=Fate.IGNORED, reason="an edit outside signoff's threads", ref=ref)
         if not text.strip():
             return Outcome(fate=Fate.IGNORED, reason="an edit that leaves no text", ref=ref)
+        unstored = InboxMessage(
+            thread=thread,
+            ts=ts,
+            user=user,
+            text=text,
+            event_id=ref,
+            received_at=utc_iso(self.clock.now()),
+            user_team=message.user_team or message.team or "",
+            edited_ts=edited,
+        )
         outcome = await self.engine.revise(
-            thread, message.ts, user=message.user, text=text, edited=edited
+            thread, ts, user=user, text=text, edited=edited, unstored=unstored
         )
         return _said(outcome, ref)
 
-    async def _deletion(self, team: str, channel: str, first: str, ts: str, ref: str) -> Outcome:
-        thread = ThreadKey(team=team, channel=channel, thread_ts=first)
-        if not self.engine.knows_thread(thread):
+    def _asks(self, text: str) -> bool:
+        return f"<@{self.bot_user_id}>" in text
+
+    def _would_take(
+        self, thread: ThreadKey, channel_type: str | None, text: str, *, starts: bool
+    ) -> bool:
+        """Would ``ingest`` store a person's message saying ``text``? A mention anywhere,
+        any message in a direct message with signoff, a reply in a thread it takes part in."""
+        if self._asks(text) or channel_type == "im":
+            return True
+        return not starts and self.engine.knows_thread(thread)
+
+    async def _deletion(self, team: str, event: _Deleted, previous: _Message, ref: str) -> Outcome:
+        thread = ThreadKey(
+            team=team, channel=event.channel, thread_ts=previous.thread_ts or event.deleted_ts
+        )
+        starts = previous.thread_ts in (None, event.deleted_ts)
+        text = html.unescape(previous.text or "")
+        early = previous.by_a_person(self.bot_user_id) and self._would_take(
+            thread, event.channel_type, text, starts=starts and event.channel_type != "im"
+        )
+        return await self._withdrawal(thread, event.deleted_ts, ref, early=early)
+
+    async def _withdrawal(
+        self,
+        thread: ThreadKey,
+        ts: str,
+        ref: str,
+        *,
+        edited: str | None = None,
+        early: bool = False,
+    ) -> Outcome:
+        """``early``: signoff would take the message, so it may still be on its way."""
+        if not early and not self.engine.knows_thread(thread):
             return Outcome(
-                fate=Fate.IGNORED, reason="a deletion outside signoff's threads", ref=ref
+                fate=Fate.IGNORED, reason="an edit or deletion outside signoff's threads", ref=ref
             )
-        return _said(await self.engine.withdraw(thread, ts), ref)
+        outcome = await self.engine.withdraw(thread, ts, edited=edited, before_it_came=early)
+        return _said(outcome, ref)
 
 
 def _said(outcome: EditOutcome, ref: str) -> Outcome:

@@ -143,7 +143,7 @@ class Inbox:
     def deliver(self, message: InboxMessage) -> bool:
         """Store ``message`` durably; False when it is a duplicate. Safe across processes."""
         key = check_slack_ts(message.ts)
-        with _TURNS.turn(self.new / key):
+        with self.turn(key):
             return self._deliver(key, message)
 
     def _deliver(self, key: str, message: InboxMessage) -> bool:
@@ -193,6 +193,18 @@ class Inbox:
 
     def _was_taken(self, key: str) -> bool:
         return self.taken_log.has(key) or (self.legacy_cur / key).exists()
+
+    def turn(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """The turn every delivery of message ``key`` takes in this process."""
+        return _TURNS.turn(self.new / check_slack_ts(key))
+
+    def held_any(self) -> bool:
+        """Was a message ever stored here (waiting, being stored, or taken)? Lines of
+        messages withdrawn before they came do not count: no such message ever was."""
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.new) as names:
+            if next(names, None) is not None:
+                return True
+        return self.legacy_cur.exists() or bool(self.taken_log.all())
 
     def waiting(self, key: str) -> bool:
         """Is this message stored but not yet recorded in a session?"""

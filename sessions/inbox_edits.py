@@ -34,7 +34,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from .atomic import read_file, replace_atomically
+from .atomic import make_dirs, read_file, replace_atomically
 from .errors import CorruptRecordError, LockBusyError
 from .files import SessionFiles
 from .ids import check_slack_ts, ts_after
@@ -48,8 +48,19 @@ __all__ = ["EditOutcome", "held_message", "revise_message", "withdraw_message"]
 # revised / withdrawn: done; unchanged: the same text (Slack also says "changed" when a
 # thread's replies change its parent); older: an edit made before the one the text comes
 # from, delivered late; read_already: a session has it; unknown: never stored here (or not
-# the editor's own message).
-EditOutcome = Literal["revised", "unchanged", "older", "withdrawn", "read_already", "unknown"]
+# the editor's own message); stored_early / withdrawn_early: the change came before the
+# message itself (which signoff would take), stored as changed (``agent_core.ingest``) or
+# recorded withdrawn, so the message, when it comes, is a duplicate.
+EditOutcome = Literal[
+    "revised",
+    "unchanged",
+    "older",
+    "withdrawn",
+    "read_already",
+    "unknown",
+    "stored_early",
+    "withdrawn_early",
+]
 
 # An edit waits this long for a worker that is recording the message (milliseconds, as a
 # rule); past it, a stopped process holds the lock and Slack's redelivery is the retry.
@@ -168,10 +179,29 @@ def _rewrite(inbox: Inbox, current: InboxMessage, *, text: str, edited: str) -> 
     replace_atomically(inbox.new / current.key, revised.model_dump_json().encode())
 
 
-def withdraw_message(tdir: ThreadDir, key: str, *, edited: str | None = None) -> EditOutcome:
+def withdraw_message(
+    tdir: ThreadDir, key: str, *, edited: str | None = None, before_it_came: bool = False
+) -> EditOutcome:
     """The waiting message ``key`` was deleted, or (``edited``: the edit's date) edited to
     ask signoff nothing: never answered, unless the text waiting comes from a later edit
-    (durable on return)."""
+    (durable on return). ``before_it_came``: signoff would take the message, so one not
+    stored yet is still on its way (Slack keeps no order, and retries a failed delivery
+    later): recorded withdrawn, so that it is refused when it comes."""
+    outcome = _withdraw(tdir, key, edited)
+    if outcome != "unknown" or not before_it_came:
+        return outcome
+    inbox = tdir.inbox
+    # A delivery of it takes the same turn: it links first (withdrawn below, as it waits),
+    # or finds the withdrawn line and refuses itself.
+    with inbox.turn(key):
+        if not inbox.waiting(key) and not inbox.taken_log.has(key):
+            make_dirs(inbox.root)  # a thread with no message yet: the line alone
+            inbox.taken_log.add(key, withdrawn=True)
+            return "withdrawn_early"
+    return _withdraw(tdir, key, edited)
+
+
+def _withdraw(tdir: ThreadDir, key: str, edited: str | None) -> EditOutcome:
     inbox = tdir.inbox
     with _locked(inbox, key) as current:
         if current is None:

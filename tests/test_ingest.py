@@ -69,12 +69,19 @@ class Disk:
         return self.home is not None and ThreadDir(self.home, thread).path.exists()
 
     async def revise(
-        self, thread: ThreadKey, ts: str, *, user: str, text: str, edited: str
+        self,
+        thread: ThreadKey,
+        ts: str,
+        *,
+        user: str,
+        text: str,
+        edited: str,
+        unstored: InboxMessage | None = None,
     ) -> EditOutcome:
         return self._change(ts)
 
     async def withdraw(
-        self, thread: ThreadKey, ts: str, *, edited: str | None = None
+        self, thread: ThreadKey, ts: str, *, edited: str | None = None, before_it_came: bool = False
     ) -> EditOutcome:
         return self._change(ts)
 

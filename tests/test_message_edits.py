@@ -365,3 +365,43 @@ async def test_a_deletion_slack_sends_without_the_message_finds_the_waiting_repl
     unknown = _deleted("1700000000.000900", thread_ts=None)
     del unknown["event"]["previous_message"]
     assert (await ingest.handle(unknown)).fate is Fate.IGNORED
+
+
+async def test_an_edit_that_comes_before_its_message_stores_it_as_edited(
+    make_engine: Any, home: Home, surface: Any
+) -> None:
+    """Slack keeps no order: the message itself, when it comes, is a duplicate."""
+    engine = await make_engine()
+    await _answered_once(engine)
+    edited = message("status of web", ts=LATER).model_copy(update={"edited_ts": EDITED})
+    async with coordination_for(home).thread_locks.hold(THREAD):
+        said = await engine.revise(
+            THREAD, LATER, user="U0ALICE", text="status of web", edited=EDITED, unstored=edited
+        )
+        assert said == "stored_early"
+        assert await engine.ingest(message("restart api", ts=LATER)) is False
+        [waiting] = ThreadDir(home, THREAD).inbox.pending()
+        assert (waiting.text, waiting.edited_ts) == ("status of web", EDITED)
+        # An older edit, or one of a message already stored, is an edit as any other.
+        older = await engine.revise(
+            THREAD, LATER, user="U0ALICE", text="restart api", edited="", unstored=edited
+        )
+        assert older == "older"
+    await engine.idle()
+    assert surface.cards == []
+    assert any("service=web" in r for r in replies(surface))
+
+
+async def test_a_first_message_withdrawn_before_it_comes_leaves_no_thread_signoff_knows(
+    make_engine: Any, home: Home, surface: Any
+) -> None:
+    engine = await make_engine()
+    first = "1700000009.000100"
+    other = THREAD.model_copy(update={"thread_ts": first})
+    assert await engine.withdraw(other, first, before_it_came=True) == "withdrawn_early"
+    asked = message("<@U0BOT> restart api", ts=first, thread=other)
+    assert await engine.ingest(asked) is False
+    await engine.idle()
+    assert surface.cards == [] and surface.replies == []
+    assert not engine.knows_thread(other)  # a reply there is no request
+    assert await engine.withdraw(other, first, before_it_came=True) == "read_already"

@@ -20,6 +20,7 @@ from signoff_e2e_kit import (
     bot_messages,
     bot_reply,
     event_callback,
+    mention,
     until,
 )
 
@@ -48,13 +49,15 @@ def _original(ts: str, text: str, *, thread_ts: str = "", kind: str = "message")
     return event_callback(f"Ev{kind[:3]}{ts.replace('.', '')}", event)
 
 
-def _changed(ts: str, text: str, *, edited: str, thread_ts: str = "") -> dict[str, Any]:
+def _changed(
+    ts: str, text: str, *, edited: str, thread_ts: str = "", previous: str = ASKS
+) -> dict[str, Any]:
     message = {**_message(ts, text, thread_ts=thread_ts), "edited": {"user": ALICE, "ts": edited}}
     event = {
         "type": "message",
         "subtype": "message_changed",
         "message": message,
-        "previous_message": _message(ts, ASKS, thread_ts=thread_ts),
+        "previous_message": _message(ts, previous, thread_ts=thread_ts),
         "channel": OPS,
         "hidden": True,
         "ts": edited,
@@ -64,11 +67,11 @@ def _changed(ts: str, text: str, *, edited: str, thread_ts: str = "") -> dict[st
     return event_callback(f"Evchg{edited.replace('.', '')}", event)
 
 
-def _deleted(ts: str, *, thread_ts: str = "") -> dict[str, Any]:
+def _deleted(ts: str, *, thread_ts: str = "", previous: str = ASKS) -> dict[str, Any]:
     event = {
         "type": "message",
         "subtype": "message_deleted",
-        "previous_message": _message(ts, ASKS, thread_ts=thread_ts),
+        "previous_message": _message(ts, previous, thread_ts=thread_ts),
         "channel": OPS,
         "hidden": True,
         "deleted_ts": ts,
@@ -104,6 +107,54 @@ async def _answered_only(slack: LocalSlack, bot: SignoffBot, thread: str, said: 
     assert bot_messages(slack, thread, CARD_TITLE) == []
 
 
+async def test_an_edit_of_a_first_mention_that_comes_before_it_is_what_signoff_answers(
+    slack: LocalSlack, bot: SignoffBot
+) -> None:
+    first = await _hello(slack)
+    await _send(slack, _changed(first, f"<@{BOT_USER}> status of web", edited=EDIT_1))
+    await _send(slack, _original(first, ASKS, kind="app_mention"), late=True)
+    await _answered_only(slack, bot, first, "service=web")
+
+
+async def test_an_edit_of_a_follow_up_that_comes_before_it_is_what_signoff_answers(
+    slack: LocalSlack, bot: SignoffBot
+) -> None:
+    thread = await mention(slack, "status of db")
+    await bot_reply(slack, thread, "service=db")
+    await _send(slack, _changed(FOLLOW_UP, "status of web", edited=EDIT_1, thread_ts=thread))
+    await _send(slack, _original(FOLLOW_UP, "restart api", thread_ts=thread), late=True)
+    await _answered_only(slack, bot, thread, "service=web")
+
+
+async def test_a_follow_up_deleted_before_it_comes_is_never_answered(
+    slack: LocalSlack, bot: SignoffBot
+) -> None:
+    thread = await mention(slack, "status of db")
+    await bot_reply(slack, thread, "service=db")
+    await _send(slack, _deleted(FOLLOW_UP, thread_ts=thread))
+    await _send(slack, _original(FOLLOW_UP, "restart api", thread_ts=thread), late=True)
+    await slack.post_message(channel=OPS, user=ALICE, text="status of web", thread_ts=thread)
+    await _answered_only(slack, bot, thread, "service=web")
+    said = [m.get("text", "") for m in bot_messages(slack, thread)]
+    assert len(said) == 2, said
+
+
+async def test_a_first_mention_deleted_before_it_comes_is_never_answered(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Nor is its thread one signoff takes part in: a reply there without a mention is no
+    request either."""
+    first = await _hello(slack)
+    await _send(slack, _deleted(first))
+    await _send(slack, _original(first, ASKS, kind="app_mention"), late=True)
+    await _send(slack, _original(first, ASKS), late=True)  # its message twin
+    reply = await slack.post_message(channel=OPS, user=ALICE, text="restart api", thread_ts=first)
+    await until(lambda: answered_deliveries(slack, reply), what="the reply to be acked")
+    await bot.engine.idle()
+    assert bot_messages(slack, first) == []
+    assert _thread(settings, first).inbox.pending() == []
+
+
 async def test_a_late_older_edit_that_took_the_mention_out_withdraws_nothing(
     slack: LocalSlack, bot: SignoffBot, settings: Settings
 ) -> None:
@@ -137,3 +188,16 @@ async def test_a_mention_added_by_an_edit_keeps_the_date_of_that_edit(
         [waiting] = tdir.inbox.pending()
         assert waiting.text == f"<@{BOT_USER}> status of web"
     await _answered_only(slack, bot, first, "service=web")
+
+
+async def test_an_edit_of_a_message_signoff_would_not_take_stores_nothing(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Alice's "hello" asked signoff nothing, and neither does her edit of it, nor a reply
+    in its thread (one signoff takes no part in) edited before it came."""
+    first = await _hello(slack)
+    await _send(slack, _changed(first, "hello all", edited=EDIT_1, previous="hello"))
+    reply = _changed(FOLLOW_UP, "status of web", edited=EDIT_2, thread_ts=first, previous="hi")
+    await _send(slack, reply)
+    await _send(slack, _deleted(FOLLOW_UP, thread_ts=first, previous="hi"))
+    assert not _thread(settings, first).path.exists()
