@@ -9,6 +9,7 @@ adopt it instead of posting twice.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -118,7 +119,15 @@ class CardView:
         extra += "-esc" if self.escalation else ""
         extra += "-stale" if self.stale else ""
         extra += "-refused" if self.refused else ""
-        return f"{verdict}{ran}-{len(self.voters)}{extra}"
+        return f"{verdict}{ran}-{len(self.voters)}{_who(self.voters)}{extra}"
+
+
+def _who(voters: tuple[str, ...]) -> str:
+    """Who approved, in a word: a vote that takes the place of one that lapsed (its voter
+    left the approver group) keeps the count, but the card must name the new voter."""
+    if not voters:
+        return ""
+    return f"v{zlib.crc32(','.join(voters).encode()) & 0xFFFFFF:06x}"
 
 
 @dataclass(frozen=True)

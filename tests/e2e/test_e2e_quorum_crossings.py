@@ -10,14 +10,17 @@ fleet was touched). (Found by a helper probing combinations of governance.)
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conftest import restart
+import pytest
+from conftest import FAST, restart
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
+    as_in_manifest,
     asked_under,
     bot_messages,
     bot_reply,
@@ -36,17 +39,27 @@ from signoff_e2e_kit import (
     write_policy,
 )
 
+from bot.app import SignoffBot
 from bot.card_governance import EDIT
 from bot.cards import APPROVE, DENY
 from bot.config import Settings
 from bot.edit_modal import EDIT_MODAL
 from bot.reason_modal import DENY_MODAL
-from localslack import LocalSlack
+from localslack import LocalSlack, WorkspaceConfig
 from sessions import FixedClock
 
 if TYPE_CHECKING:
     from conftest import BotFactory
 
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    # As manifest.yml declares the app: Slack tells it when an approver group changes.
+    async with LocalSlack(as_in_manifest(WorkspaceConfig(seed=7, timing=FAST))) as server:
+        yield server
+
+
+GROUP = "S0APPROVERS"
 QUORUM_OF_TWO = """
 [tools.restart_service]
 approvers = ["U0BOB", "U0CAROL", "U0DAVE"]
@@ -72,6 +85,32 @@ async def _bob_counted(slack: LocalSlack, card: dict[str, Any]) -> list[dict[str
     await until(lambda: "1 of 2 approvals" in _blocks(slack, card["ts"]), what="the count")
     blocks: list[dict[str, Any]] = existing_message(slack, channel=OPS, ts=card["ts"])["blocks"]
     return blocks
+
+
+async def _asked_of_group(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> tuple[SignoffBot, str, dict[str, Any], str]:
+    """Bob, Carol and Dave (who joins #ops) are the approver group; two of them must
+    approve "scale api to 12": the bot, the thread, the card, its approval id."""
+    await slack.update_group_members(group=GROUP, users=["U0BOB", "U0CAROL", "U0DAVE"])
+    policy = write_policy(
+        tmp_path / "policy.toml", f'[tools.scale_service]\napprovers = ["{GROUP}"]\nquorum = 2\n'
+    )
+    asked = await asked_under(slack, start_bot, policy, "scale api to 12")
+    await slack.join_channel(channel=OPS, user="U0DAVE")
+    return asked
+
+
+async def _edit_to_six(slack: LocalSlack, card: dict[str, Any], user: str) -> None:
+    """``user`` edits the card's call to 6 replicas through the Edit & approve form."""
+    await slack.click_button(channel=OPS, ts=card["ts"], user=user, action_id=EDIT)
+    await until(lambda: slack.open_views(user=user), what=f"{user}'s edit modal")
+    await slack.submit_view(
+        user=user,
+        callback_id=EDIT_MODAL,
+        values={"arg:service": {"value": "api"}, "arg:replicas": {"value": "6"}},
+    )
+    await ephemeral(slack, user, "Your edit is recorded")
 
 
 async def test_a_deny_after_one_of_two_approvals_ends_it_even_while_slack_fails_the_update(
@@ -318,31 +357,18 @@ async def test_an_edit_landing_while_the_completing_vote_waits_on_slack_wins_ove
     approved the arguments as asked, which are no longer the call: she is told so and
     nothing is decided; from the edited card her approval completes the quorum with
     Dave's, and the call runs once, as edited."""
-    group = "S0APPROVERS"
-    await slack.update_group_members(group=group, users=["U0BOB", "U0CAROL", "U0DAVE"])
-    policy = write_policy(
-        tmp_path / "policy.toml", f'[tools.scale_service]\napprovers = ["{group}"]\nquorum = 2\n'
-    )
-    bot, thread, card, approval = await asked_under(slack, start_bot, policy, "scale api to 12")
+    bot, thread, card, approval = await _asked_of_group(slack, start_bot, tmp_path)
     home = settings.home
-    await slack.join_channel(channel=OPS, user="U0DAVE")
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
     await ephemeral(slack, "U0BOB", "counted: 1 of 2")
     # A fresh bot has no group members cached: the next click asks Slack.
-    bot = await restart(bot, start_bot, slack, policy_path=policy)
+    bot = await restart(bot, start_bot, slack, policy_path=tmp_path / "policy.toml")
     await bot.engine.idle()
 
     held = slack.hold_calls(method="usergroups.users.list", count=1)
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
     await held.wait_held(1)
-    await slack.click_button(channel=OPS, ts=card["ts"], user="U0DAVE", action_id=EDIT)
-    await until(lambda: slack.open_views(user="U0DAVE"), what="Dave's edit modal")
-    await slack.submit_view(
-        user="U0DAVE",
-        callback_id=EDIT_MODAL,
-        values={"arg:service": {"value": "api"}, "arg:replicas": {"value": "6"}},
-    )
-    await ephemeral(slack, "U0DAVE", "Your edit is recorded")
+    await _edit_to_six(slack, card, "U0DAVE")
     held.release()
     await ephemeral(slack, "U0CAROL", "edited after you saw them")
     await bot.engine.idle()
@@ -367,3 +393,58 @@ async def test_an_edit_landing_while_the_completing_vote_waits_on_slack_wins_ove
     assert ran["replicas"] == 6
     final = existing_message(slack, channel=OPS, ts=card["ts"])
     assert not has_buttons(final) and "Approved by <@U0DAVE>, <@U0CAROL>" in outcome_text(final)
+
+
+async def test_a_card_names_who_counts_when_a_vote_takes_the_place_of_one_that_lapsed(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """Bob approved (1 of 2) and left the approver group; Carol's approval discounts his,
+    so the count is 1 of 2 again, now Carol's: the card must say so (and not keep Bob's
+    name because the number did not change)."""
+    bot, thread, card, approval = await _asked_of_group(slack, start_bot, tmp_path)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await ephemeral(slack, "U0BOB", "counted: 1 of 2")
+    await until(lambda: "1 of 2 approvals: <@U0BOB>" in _blocks(slack, card["ts"]))
+    await slack.update_group_members(group=GROUP, users=["U0CAROL", "U0DAVE"])
+    await bot.engine.idle()
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    await ephemeral(slack, "U0CAROL", "counted: 1 of 2")
+    await until(
+        lambda: "1 of 2 approvals: <@U0CAROL>" in _blocks(slack, card["ts"]),
+        what="the card counting Carol, not Bob",
+    )
+    await bot.engine.idle()
+    assert "<@U0BOB>" not in _blocks(slack, card["ts"]).split("approvals:", 1)[1]
+    assert decision(settings.home, approval) is None and scales(settings.home) == []
+
+
+async def test_an_edit_whose_author_left_the_approver_group_no_longer_counts(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """An edit is its author's approval: Carol's edit counted (1 of 2), then she left the
+    approver group. Bob's approval of the edited call does not complete the quorum with
+    hers; Dave's does, and the call runs once, as Carol edited it."""
+    bot, thread, card, approval = await _asked_of_group(slack, start_bot, tmp_path)
+    home = settings.home
+    await _edit_to_six(slack, card, "U0CAROL")
+    await slack.update_group_members(group=GROUP, users=["U0BOB", "U0DAVE"])
+    await bot.engine.idle()
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await ephemeral(slack, "U0BOB", "counted: 1 of 2")
+    await bot.engine.idle()
+    assert decision(home, approval) is None and scales(home) == []
+    await until(
+        lambda: "1 of 2 approvals: <@U0BOB>" in _blocks(slack, card["ts"]),
+        what="the card counting Bob alone",
+    )
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0DAVE", action_id=APPROVE)
+    await bot_reply(slack, thread, "scale_service` finished")
+    await bot.engine.sweep()
+    await bot.engine.idle()
+    made = existing_decision(home, approval)
+    assert made["deciders"] == ["U0BOB", "U0DAVE"] and made["edit"] == 1
+    (ran,) = scales(home)
+    assert ran["replicas"] == 6
+    final = existing_message(slack, channel=OPS, ts=card["ts"])
+    assert not has_buttons(final) and "Approved by <@U0BOB>, <@U0DAVE>" in outcome_text(final)
