@@ -113,6 +113,28 @@ async def _edit_to_six(slack: LocalSlack, card: dict[str, Any], user: str) -> No
     await ephemeral(slack, user, "Your edit is recorded")
 
 
+async def _late_click_told(
+    bot: SignoffBot,
+    slack: LocalSlack,
+    card: dict[str, Any],
+    outcome: str,
+    *,
+    user: str,
+    blocks: list[dict[str, Any]],
+) -> None:
+    """Once the card's outcome says ``outcome`` (Slack may take a while, failing), an
+    Approve from ``user``'s client still drawing ``blocks`` is told it was decided."""
+    await until(
+        lambda: outcome in outcome_text(slack.message(channel=OPS, ts=card["ts"])),
+        what=f"the card saying {outcome!r}",
+        timeout=20,
+    )
+    await stale_click(slack, ts=card["ts"], user=user, action_id=APPROVE, blocks=blocks)
+    await ephemeral(slack, user, "Already decided")
+    await bot.engine.sweep()
+    await bot.engine.idle()
+
+
 async def test_a_deny_after_one_of_two_approvals_ends_it_even_while_slack_fails_the_update(
     slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
 ) -> None:
@@ -130,15 +152,7 @@ async def test_a_deny_after_one_of_two_approvals_ends_it_even_while_slack_fails_
     await slack.submit_view(
         user="U0CAROL", callback_id=DENY_MODAL, values={"reason": {"reason": {"value": "no"}}}
     )
-    await until(
-        lambda: "Denied" in outcome_text(slack.message(channel=OPS, ts=card["ts"])),
-        what="the card showing the deny",
-        timeout=15,
-    )
-    await stale_click(slack, ts=card["ts"], user="U0BOB", action_id=APPROVE, blocks=counted)
-    await ephemeral(slack, "U0BOB", "Already decided")
-    await bot.engine.sweep()
-    await bot.engine.idle()
+    await _late_click_told(bot, slack, card, "Denied by", user="U0BOB", blocks=counted)
 
     made = existing_decision(home, approval)
     assert made["verdict"] == "denied" and made["deciders"] == ["U0CAROL"]
@@ -487,3 +501,37 @@ async def test_a_vote_of_someone_removed_from_the_private_channel_does_not_compl
     await ephemeral(slack, "U0CAROL", "counted: 1 of 2", timeout=5)
     await bot.engine.idle()
     assert decision(settings.home, approval) is None and restarts(settings.home) == 0
+
+
+async def test_a_quorum_half_way_that_expires_while_slack_hangs_then_limits_ends_denied(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    """Bob's approval counted (1 of 2); the request runs out (``on_expiry = "deny"``) while
+    Slack hangs the card's update and then answers the next with a 429. The card ends
+    denied for want of a decision, with no buttons and no count; Carol's click from the
+    card as it was is told it was decided, and nothing ran."""
+    policy = write_policy(
+        tmp_path / "policy.toml",
+        QUORUM_OF_TWO + 'expires_after = "1h"\non_expiry = "deny"\n',
+    )
+    bot = await start_bot(policy_path=policy, slack_timeout_s=1)
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    counted = await _bob_counted(slack, card)
+    hung = slack.inject_fault(method="chat.update", hang=True)
+    limited = slack.inject_fault(method="chat.update", status=429, retry_after=1)
+    e2e_clock.advance(timedelta(hours=1))
+    await bot.engine.sweep()
+    await _late_click_told(bot, slack, card, "no decision before", user="U0CAROL", blocks=counted)
+    assert (hung.fired, limited.fired) == (1, 1)
+    made = existing_decision(settings.home, approval)
+    assert made["verdict"] == "denied" and restarts(settings.home) == 0
+    assert [v["user"] for v in _votes(settings.home, approval)] == ["U0BOB"]
+    final = existing_message(slack, channel=OPS, ts=card["ts"])
+    assert not has_buttons(final) and "1 of 2 approvals" not in _blocks(slack, card["ts"])
