@@ -35,8 +35,16 @@ class Unchecked(str):
 
 
 class GroupResolver(Protocol):
+    """What Slack says of people when a decision is made: who is in a group, and who can
+    read a channel (a card's, whose earlier approvers a completing vote asks about)."""
+
     async def members(self, group_id: str) -> frozenset[str]:
         """Who is in the group; ``MembershipUnknown`` when that cannot be learned now."""
+        ...
+
+    async def can_see(self, channel: str, user: str) -> bool:
+        """Can ``user`` read ``channel`` now (a public one, or one they are in);
+        ``MembershipUnknown`` when that cannot be learned now."""
         ...
 
 
@@ -48,6 +56,11 @@ class NoGroups:
     async def members(self, group_id: str) -> frozenset[str]:
         raise MembershipUnknown(group_id)
 
+    async def can_see(self, channel: str, user: str) -> bool:
+        # A terminal checks no one's channel, its own user's neither: it acts on the
+        # host's word. Unknown would refuse every quorum it completes in a private channel.
+        return True
+
 
 class StaticGroups:
     def __init__(self, groups: dict[str, frozenset[str]]) -> None:
@@ -55,6 +68,9 @@ class StaticGroups:
 
     async def members(self, group_id: str) -> frozenset[str]:
         return self._groups.get(group_id, frozenset())
+
+    async def can_see(self, channel: str, user: str) -> bool:
+        return True
 
 
 async def _allowed_by(

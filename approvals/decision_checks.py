@@ -19,6 +19,7 @@ from sessions import utc_iso
 
 from .authorize import GroupResolver, Unchecked, authorize
 from .capsule import Capsule
+from .errors import MembershipUnknown
 from .governed import CurrentCall
 from .origin import Origin
 from .policy import Policy, PolicyRule
@@ -71,17 +72,29 @@ async def no_longer_allowed(
     origins: Mapping[str, Origin] | None = None,
 ) -> tuple[str, ...] | Unchecked:
     """Which of ``voters``, who approved, may no longer decide (they left the approver
-    group, the policy dropped them, or opened it to ``anyone`` while they voted from
-    another organization: ``origins``, as their votes recorded it): asked when an approval
+    group or the card's private channel, the policy dropped them, or opened it to
+    ``anyone`` while they voted from another organization: ``origins``, as their votes
+    recorded it): asked when an approval
     may complete a quorum, as a quorum is of approvers the rules allow when it completes
     (``quorum``). Unchecked when Slack could not say: then nothing is recorded (fail
     closed)."""
     gone = []
+    card = request.card()
     for voter in voters:
         origin = (origins or {}).get(voter)
         refusal = await may_decide(request, user=voter, policy=policy, groups=groups, origin=origin)
         if isinstance(refusal, Unchecked):
             return refusal
+        if refusal is None and card is not None:
+            # Removed from a private channel since, they could no longer click its card.
+            try:
+                if not await groups.can_see(card.channel, voter):
+                    refusal = "no longer in the card's channel"
+            except MembershipUnknown:
+                return Unchecked(
+                    "signoff could not check with Slack who is in the card's channel just "
+                    "now; try again in a moment"
+                )
         if refusal is not None:
             gone.append(voter)
     return tuple(gone)

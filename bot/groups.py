@@ -1,4 +1,5 @@
-"""User-group membership from Slack, resolved at decision time with a short cache."""
+"""User-group membership from Slack, resolved at decision time with a short cache; and
+who can read a card's channel, asked of Slack each time."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .membership import slack_lookup
+from .membership import ChannelMembers, slack_lookup
 
 __all__ = ["SlackGroups"]
 
@@ -16,7 +17,8 @@ class SlackGroups:
     """``usergroups.users.list``, cached for ``ttl`` seconds; an error fails closed: Slack's
     verdict (no such group) as no members, no answer (a dropped connection, a timeout, a
     body cut short, an outage) as ``MembershipUnknown``, which authorization refuses on
-    and says so. Neither is cached: the next click asks again.
+    and says so. Neither is cached: the next click asks again. Who can read a channel is
+    asked of Slack each time (``can_see``): a decision rests on it.
 
     ``forget`` drops a group Slack said changed (``subteam_members_changed``), so the next
     click or Home asks Slack, not a list up to ``ttl`` old."""
@@ -31,12 +33,16 @@ class SlackGroups:
         # and forget from interleaving.
         self._forgotten: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._channels = ChannelMembers(client, ttl=ttl)
 
     def forget(self, group_id: str) -> None:
         """Slack said ``group_id``'s members changed; safe from any thread."""
         with self._lock:
             self._cache.pop(group_id, None)
             self._forgotten[group_id] = self._forgotten.get(group_id, 0) + 1
+
+    async def can_see(self, channel: str, user: str) -> bool:
+        return await self._channels.can_see(channel, user, fresh=True)
 
     async def members(self, group_id: str) -> frozenset[str]:
         with self._lock:

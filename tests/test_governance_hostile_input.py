@@ -143,6 +143,9 @@ class _SlowGroups:
             await meanwhile()
         return self._members
 
+    async def can_see(self, channel: str, user: str) -> bool:
+        return True  # the cards are in a public channel
+
 
 async def test_an_edit_whose_approval_was_decided_while_it_was_checked_is_not_written(
     home: Home, clock: FixedClock

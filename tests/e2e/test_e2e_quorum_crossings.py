@@ -464,12 +464,6 @@ async def test_an_edit_whose_author_left_the_approver_group_no_longer_counts(
     assert not has_buttons(final) and "Approved by <@U0BOB>, <@U0DAVE>" in outcome_text(final)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the completing approval asks again about earlier voters' policy and groups "
-    "(no_longer_allowed), not whether they can still see a private channel; the fix "
-    "passes the bot's channel check into Engine.decide (agent_core/engine.py)",
-)
 async def test_a_vote_of_someone_removed_from_the_private_channel_does_not_complete_a_quorum(
     slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
 ) -> None:
