@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sessions import Clock, Home, check_approval_id, check_slack_id, utc_iso
+from sessions import Clock, Home, LockBusyError, check_approval_id, check_slack_id, utc_iso
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import expired, may_decide, reason_missing
@@ -26,7 +26,7 @@ from .outcomes import (
     finalize,
 )
 from .policy import Policy
-from .quorum import CLICK_WAIT, complete_quorum, record_approval, votes_why
+from .quorum import CLICK_WAIT, HELD, complete_quorum, record_approval, records_locked, votes_why
 from .records import SYSTEM, Verdict
 from .request import ApprovalRequest
 
@@ -130,9 +130,16 @@ async def record_decision(
         return Refused(capsule, refusal)
     # Looking up groups waited on Slack: a decision may have come meanwhile.
     if not approve:
-        if (existing := request.decision()) is not None:
-            return AlreadyDecided(capsule, existing)
-        return finalize(request, verdict="denied", deciders=(user,), at=utc_iso(now), reason=reason)
+        # Under the lock votes and edits are written under, across processes: one written
+        # just before is told as counted, never one written after the deny.
+        try:
+            async with records_locked(request, wait=CLICK_WAIT):
+                if (existing := request.decision()) is not None:
+                    return AlreadyDecided(capsule, existing)
+                at = utc_iso(now)
+                return finalize(request, verdict="denied", deciders=(user,), at=at, reason=reason)
+        except LockBusyError:
+            return Refused(capsule, HELD)
     return await record_approval(
         request,
         user=user,

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sessions import Clock, canonical_json, check_slack_id, utc_iso
+from sessions import Clock, LockBusyError, canonical_json, check_slack_id, utc_iso
 
 from .authorize import GroupResolver
 from .capsule import Capsule, args_sha256
@@ -33,6 +33,7 @@ from .decisions import (
 )
 from .origin import Origin
 from .policy import Policy
+from .quorum import CLICK_WAIT, HELD, records_locked
 from .records import Edit
 from .request import ApprovalRequest
 
@@ -111,16 +112,8 @@ async def record_edit(
     refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:
         return Refused(capsule, refusal)
-    # Again: looking up groups waits on Slack, and a decision may have come meanwhile. An
-    # edit written after it would not be what was approved, and the approved call would
-    # be refused when it was to start. Nothing is awaited from here to the edit's write.
-    if (existing := request.decision()) is not None:
-        return AlreadyDecided(capsule, existing)
-    call = request.current()
-    if base_sha256 != call.args_sha256:
-        return Refused(capsule, EDITED_MEANWHILE)
     digest = args_sha256(capsule.tool, arguments)
-    if digest == call.args_sha256:
+    if digest == base_sha256:
         # Nothing changed: an approval of what the editor was shown.
         return await record_decision(
             request,
@@ -133,7 +126,48 @@ async def record_edit(
             seen_sha256=base_sha256,
             origin=origin,
         )
-    at = utc_iso(now)
+    # Under the lock votes and denials are written under, across processes: a decision
+    # written meanwhile is seen here, and none is written between this look and the edit.
+    try:
+        async with records_locked(request, wait=CLICK_WAIT):
+            return _write_edit(
+                request,
+                user,
+                arguments,
+                tool_version,
+                base_sha256,
+                digest,
+                reason=reason,
+                policy=policy,
+                at=utc_iso(now),
+                origin=origin,
+            )
+    except LockBusyError:
+        return Refused(capsule, HELD)
+
+
+def _write_edit(
+    request: ApprovalRequest,
+    user: str,
+    arguments: dict[str, Any],
+    tool_version: str,
+    base_sha256: str,
+    digest: str,
+    *,
+    reason: str,
+    policy: Policy,
+    at: str,
+    origin: Origin | None,
+) -> EditResult:
+    # Looking up groups waited on Slack, and a decision may have come meanwhile. An edit
+    # written after it would not be what was approved, and the approved call would be
+    # refused when it was to start.
+    capsule = request.capsule
+    if (existing := request.decision()) is not None:
+        return AlreadyDecided(capsule, existing)
+    call = request.current()
+    if base_sha256 != call.args_sha256:
+        return Refused(capsule, EDITED_MEANWHILE)
     quorum = quorum_of(request, policy)
     # A crash after the edit is swept: its card update queued, and a decision the edit
     # alone completes written.

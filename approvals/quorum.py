@@ -22,7 +22,15 @@ from .policy import Policy
 from .records import SYSTEM, Vote, vote_key
 from .request import ApprovalRequest
 
-__all__ = ["CLICK_WAIT", "SWEEP_WAIT", "complete_quorum", "record_approval", "votes_why"]
+__all__ = [
+    "CLICK_WAIT",
+    "HELD",
+    "SWEEP_WAIT",
+    "complete_quorum",
+    "record_approval",
+    "records_locked",
+    "votes_why",
+]
 
 
 # How often a click or a sweep asks Slack again because approvals came in meanwhile.
@@ -34,7 +42,7 @@ _BUSY = "approvals of this request kept coming in while signoff checked them; tr
 # rather than hold up every reminder and expiry; a click tells its person to try again.
 SWEEP_WAIT = 1.0
 CLICK_WAIT = 5.0
-_HELD = "another approval of this request is being recorded just now; try again in a moment"
+HELD = "another approval of this request is being recorded just now; try again in a moment"
 
 
 async def record_approval(
@@ -53,14 +61,14 @@ async def record_approval(
     their counted vote (naming ``origin`` when it is another organization's).
 
     Who approved before is read, and the vote written and counted, under the request's
-    lock across processes (``_records_locked``): another process's approval lands before
+    lock across processes (``records_locked``): another process's approval lands before
     or after, never between, so one of them sees the other's and asks about everyone
     before it. Slack is asked outside the lock (it may take seconds): when approvals came
     in meanwhile, those are asked about in turn."""
     try:
         return await _approval(request, user, reason, at, policy, groups, seen_sha256, origin)
     except LockBusyError:
-        return Refused(request.capsule, _HELD)
+        return Refused(request.capsule, HELD)
 
 
 async def _approval(
@@ -79,7 +87,7 @@ async def _approval(
     cast_from = origin if origin is not None and origin.outside else None
     allowed: dict[str, bool] = {}  # earlier approvers asked about: may they still decide?
     for _ in range(_ASKS):
-        async with _records_locked(request, wait=CLICK_WAIT):
+        async with records_locked(request, wait=CLICK_WAIT):
             if (existing := request.decision()) is not None:
                 return AlreadyDecided(capsule, existing)
             call = request.current()
@@ -154,7 +162,7 @@ def _count(
     )
 
 
-def _records_locked(request: ApprovalRequest, *, wait: float) -> AbstractAsyncContextManager[None]:
+def records_locked(request: ApprovalRequest, *, wait: float) -> AbstractAsyncContextManager[None]:
     """The lock under which votes are counted and written, and a quorum decided, across
     processes: on the asking session's ``approvals/`` (there is no file to create or list;
     its requests' clicks wait for each other only while they write). ``LockBusyError``
@@ -192,7 +200,7 @@ async def complete_quorum(
     try:
         return await _completion(request, policy, groups, call or request.current(), wait)
     except LockBusyError:
-        return Unchecked(_HELD)
+        return Unchecked(HELD)
 
 
 async def _completion(
@@ -208,7 +216,7 @@ async def _completion(
         # As a completing click asks of the approvals before it: none of these may have
         # been asked when it completed (the quorum was higher then, or they left since).
         # Decided under the lock a click counts under, on what was asked about.
-        async with _records_locked(request, wait=wait):
+        async with records_locked(request, wait=wait):
             counted = request.counted(call)
             if not counted or len(counted) < quorum:
                 return None
