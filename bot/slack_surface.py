@@ -35,6 +35,7 @@ from .card_routing import show_routed_card
 from .cards import card_blocks, fallback_text
 from .live_streams import LiveStreams
 from .message_metadata import metadata, ours, thread_messages
+from .notice_sending import send_notice
 from .reactions import react_taken
 from .reply_parts import MAX_PARTS, attached_start, cut_parts, split_message
 from .slack_errors import definite, delivery_error, look_first, slack_error
@@ -273,16 +274,8 @@ class SlackSurface:
 
     # notices ----------------------------------------------------------------------
     async def notify(self, entry: OutboxEntry) -> Delivered:
-        """An ephemeral note (its text was rendered by ``slack_text``) in the card's thread."""
-        thread = entry.thread
-        await self._call(
-            "chat_postEphemeral",
-            channel=thread.channel,
-            user=entry.user,
-            text=entry.text,
-            thread_ts=str(thread.thread_ts),
-        )
-        return Delivered(thread.channel, "")
+        """An ephemeral note in the card's thread, or the person's DM (``notice_sending``)."""
+        return await send_notice(self.client, entry)
 
     async def show_status(self, entry: OutboxEntry, status: AgentStatus) -> Delivered:
         """The thread's agent session shows ``status`` (a workspace without agent sessions
