@@ -53,8 +53,13 @@ BotFactory = Callable[..., Awaitable[SignoffBot]]
 
 
 @pytest.fixture
-async def start_bot(settings: Settings, e2e_clock: FixedClock) -> AsyncIterator[BotFactory]:
+async def start_bot(
+    settings: Settings, e2e_clock: FixedClock, request: pytest.FixtureRequest
+) -> AsyncIterator[BotFactory]:
     running: list[SignoffBot] = []
+    # A test of what the bot's own sweep loop does, not a sweep it calls, waits for it:
+    # its marker shortens the production 5 s between passes.
+    marker = request.node.get_closest_marker("sweep_every")
 
     async def factory(*, ping_interval: float = 10, **changes: Any) -> SignoffBot:
         """A started bot; ``changes`` are Settings fields, ``ping_interval`` the Socket Mode
@@ -62,6 +67,8 @@ async def start_bot(settings: Settings, e2e_clock: FixedClock) -> AsyncIterator[
         bot = await SignoffBot.build(
             settings.model_copy(update=changes), clock=e2e_clock, ping_interval=ping_interval
         )
+        if marker is not None:
+            bot.sweep_every = float(marker.args[0])
         await bot.start()
         running.append(bot)
         return bot

@@ -52,6 +52,10 @@ from mcp_fixture_kit import kill, records, server_table, stdio_command, write_co
 if TYPE_CHECKING:
     from conftest import BotFactory
 
+# The bot's own loop finds each window closed: a pass every 0.5 s, not every 5 s, so each
+# test waits for the loop (no sweep called) without waiting 5 s for it.
+pytestmark = pytest.mark.sweep_every(0.5)
+
 
 VALID_1H = '[tools.restart_service]\napprovers = ["U0BOB"]\nvalid_for = "1h"\n'
 STALE_NOTE = "⌛ The approval of "
