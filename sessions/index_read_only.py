@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from .busy_wait import busy_wait
 from .errors import ReadOnlyHomeError
 from .home import Home
 from .index import Index
@@ -40,7 +41,7 @@ async def _connect(uri: str) -> aiosqlite.Connection:
     try:
         conn.row_factory = aiosqlite.Row
         # Opening is lazy: the first read says whether this way can read it at all.
-        async with conn.execute("PRAGMA busy_timeout=5000"):
+        async with conn.execute(f"PRAGMA busy_timeout={round(busy_wait() * 1000)}"):
             pass
         async with conn.execute("SELECT count(*) FROM sessions"):
             pass

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from .busy_wait import busy_wait
+
 __all__ = ["SCHEMA", "connected", "prepare"]
 
 SCHEMA = """
@@ -67,7 +69,8 @@ async def prepare(conn: aiosqlite.Connection) -> aiosqlite.Connection:
     # The files are the durable copy; the index may lose its last commits on power loss.
     # 1 KiB pages: a commit writes each page it touched whole, ~9 a turn for rows of
     # ~200 bytes (41 KB a turn at 4 KiB, 15 at 1). New files only (or a reindex).
-    pragmas = ("busy_timeout=5000", "page_size=1024", "journal_mode=WAL", "synchronous=NORMAL")
+    busy = f"busy_timeout={round(busy_wait() * 1000)}"
+    pragmas = (busy, "page_size=1024", "journal_mode=WAL", "synchronous=NORMAL")
     for pragma in pragmas:
         async with conn.execute(f"PRAGMA {pragma}"):
             pass

@@ -267,9 +267,10 @@ def test_an_index_busy_beyond_its_timeout_is_one_line_and_the_decision_stands(
     tmp_path: Path,
 ) -> None:
     """Another writer holds the index longer than its busy timeout while a decision from a
-    terminal is recorded: one line, exit 2, and the decision on disk stands for the bot."""
+    terminal is recorded: one line, exit 2, and the decision on disk stands for the bot.
+    The busy timeout shortened to 0.5 s (from 5): it is waited out all the same."""
     home = tmp_path / "home"
-    env = env_for(home, SIGNOFF_DEMO="1", SIGNOFF_MODEL="offline")
+    env = env_for(home, SIGNOFF_DEMO="1", SIGNOFF_MODEL="offline", SIGNOFF_BUSY_WAIT_S="0.5")
     signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "restart api", env=env)
     approval = signoff("pending", env=env).stdout.split()[0]
     held = sqlite3.connect(home / "index.sqlite3", isolation_level=None)

@@ -4,7 +4,8 @@ terminal says so, says why the answer did not come, and what carries it on, with
 It said nothing of it and exited 0 (with a log line "retrying in 0.2s", though the
 process then ended and nothing retried).
 
-Each waits out the index's 5 s busy timeout once: the failure is real, not simulated.
+Each waits out the index's busy timeout once, shortened to 0.5 s (SIGNOFF_BUSY_WAIT_S; 5 s
+in production): the failure is real, not simulated.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _said_it_is_carried_on(stderr: str, recorded: str) -> None:
 
 def test_say_whose_turn_fails_says_the_message_is_stored_and_exits_3(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = env_for(home, SIGNOFF_DEMO="1")  # tools: no warning on stderr
+    env = env_for(home, SIGNOFF_DEMO="1", SIGNOFF_BUSY_WAIT_S="0.5")  # tools: no warning on stderr
     first = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "--thread", THREAD,
                     "--ts", THREAD, "hi", env=env)  # fmt: skip
     assert first.returncode == 0, first.stderr
@@ -60,7 +61,7 @@ async def test_approve_whose_turn_fails_says_the_decision_is_recorded_and_exits_
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
-    env = env_for(home, SIGNOFF_DEMO="1")
+    env = env_for(home, SIGNOFF_DEMO="1", SIGNOFF_BUSY_WAIT_S="0.5")
     asked = signoff("say", "--as", "U0ALICE", "--channel", "C0OPS", "--thread", THREAD,
                     "--ts", THREAD, "restart api", env=env)  # fmt: skip
     (approval,) = re.findall(r"appr_[0-9a-f]{16}", asked.stdout)

@@ -9,6 +9,7 @@ verify names the session (``BUSY``, exit 1) and checks the others; a state chang
 ``LockBusyError`` with nothing written.
 
 Deterministic: a forked process takes the lock and stops itself (SIGSTOP) holding it.
+The commands wait 0.5 s for it (SIGNOFF_BUSY_WAIT_S), not 5: they give up all the same.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sessions import (
 )
 from sessions.session_seal import VERIFY_LOCK_WAIT
 
+QUICK = "0.5"
 THREAD = ThreadKey(team="T0001", channel="C0OPS", thread_ts="1700000000.000100")
 
 
@@ -61,7 +63,7 @@ def test_verify_names_a_session_whose_lock_a_stopped_process_holds(
     held, directory = _session(home, clock, ended=True)
     (directory / "MANIFEST.sha256").unlink()
     fine, _ = _session(home, clock, ended=True)
-    env = env_for(home.root)
+    env = env_for(home.root, SIGNOFF_BUSY_WAIT_S=QUICK)
 
     with stopped_holding(directory):
         started = time.monotonic()
@@ -113,7 +115,7 @@ def test_audit_flags_a_request_whose_session_lock_a_stopped_process_holds(tmp_pa
     (directory / "MANIFEST.sha256").unlink()
 
     with stopped_holding(directory):
-        done = cli(home, "audit")
+        done = cli(home, "audit", env={"SIGNOFF_BUSY_WAIT_S": QUICK})
     assert done.returncode == 1, describe(done)
     rows = {r["approval_id"]: r for r in map(json.loads, done.stdout.splitlines())}
     assert set(rows) == {held, other}, done.stdout
