@@ -94,6 +94,7 @@ class SignoffBot:
         clock: Clock | None = None,
         ping_interval: float = 10,
         http_required: bool = True,
+        retry_scale: float = 1.0,
     ) -> SignoffBot:
         bot_token, app_token = settings.slack_tokens()
         metrics = Metrics()
@@ -106,6 +107,7 @@ class SignoffBot:
             settings.slack_api_url,
             observer=observer,
             timeout=settings.slack_timeout_s,
+            retry_scale=retry_scale,
         )
         bot_token_watch.probe = client.auth_test  # a quiet bot's token is asked about
         support = SurfaceSupport()

@@ -10,11 +10,13 @@ retries itself, after looking; the live view retries only a 429, which never lan
 from __future__ import annotations
 
 import aiohttp
+from slack_sdk.http_retry.async_handler import default_interval_calculator
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.observe import Observer
@@ -28,6 +30,18 @@ from .slack_surface import SlackSurface
 __all__ = ["kept_alive", "live_client", "slack_surface", "web_client"]
 
 
+class _ScaledBackoff(RetryIntervalCalculator):
+    """slack_sdk's waits between retries (0.5 s doubling, plus up to 1 s of jitter) times
+    ``scale``: a test of what a bot does while Slack drops its connections need not wait
+    a second or two for each retry."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def calculate_sleep_duration(self, current_attempt: int) -> float:
+        return self.scale * default_interval_calculator.calculate_sleep_duration(current_attempt)
+
+
 def web_client(
     token: str,
     base_url: str | None,
@@ -36,6 +50,7 @@ def web_client(
     retries: bool = True,
     session: aiohttp.ClientSession | None = None,
     timeout: int = 30,
+    retry_scale: float = 1.0,
 ) -> AsyncWebClient:
     """A client for Slack's Web API; with ``observer``, every attempt is reported first.
 
@@ -44,13 +59,15 @@ def web_client(
     first attempt landed would post twice, so delivery retries itself, after looking.
     With ``session`` its connections are kept and reused (else each call opens one).
     A call with no answer in ``timeout`` seconds (SIGNOFF_SLACK_TIMEOUT_S) raises
-    TimeoutError: it may have taken effect.
+    TimeoutError: it may have taken effect. ``retry_scale`` shortens (or lengthens) the
+    waits between retries of a connection or 5xx error (a 429 waits what Slack asks).
     """
     watch = [ObservedAttempts(observer)] if observer is not None else []
+    backoff = default_interval_calculator if retry_scale == 1.0 else _ScaledBackoff(retry_scale)
     retrying = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
         AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
+        AsyncServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
     ]
     return ObservedWebClient(
         token=token,
