@@ -32,6 +32,10 @@ class Backoff:
             grown = self.maximum
         return float(min(self.maximum, grown))
 
+    def scaled(self, by: float) -> Backoff:
+        """Every wait ``by`` times as long (tests wait a tenth of them, as often)."""
+        return Backoff(initial=self.initial * by, maximum=self.maximum * by, factor=self.factor)
+
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds the server asks us to wait: ``retry-after-ms``, then ``retry-after``

@@ -26,6 +26,7 @@ from datetime import timedelta
 import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 
+from agent_core.backoff import Backoff
 from agent_core.engine import Engine
 from agent_core.observe import guarded
 from approvals import Installation
@@ -96,6 +97,8 @@ class SignoffBot:
         http_required: bool = True,
         retry_scale: float = 1.0,
     ) -> SignoffBot:
+        """``retry_scale`` scales every wait between retries of Slack (its client's, after a
+        dropped connection or a 5xx, and the outbox's delivery): tests wait a tenth."""
         bot_token, app_token = settings.slack_tokens()
         metrics = Metrics()
         home = Home(settings.home)
@@ -127,7 +130,13 @@ class SignoffBot:
         # Tools and policy first: a configuration mistake stops here, before any network.
         try:
             engine = await open_engine(
-                settings, surface=surface, clock=clock, groups=groups, observer=observer, live=live
+                settings,
+                surface=surface,
+                clock=clock,
+                groups=groups,
+                observer=observer,
+                live=live,
+                delivery_backoff=None if retry_scale == 1.0 else Backoff().scaled(retry_scale),
             )
         except BaseException:
             await http.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 
+from agent_core.backoff import Backoff
 from agent_core.engine import Engine
 from agent_core.live import GuardedLiveView, LiveView, NullLiveView
 from agent_core.observe import NullObserver, Observer
@@ -108,6 +109,7 @@ async def open_engine(
     warn_no_tools: bool = True,
     deliver_now: bool = True,
     thread_wait: ThreadWait | None = None,
+    delivery_backoff: Backoff | None = None,
 ) -> Engine:
     """The engine with its tools; the registry is closed with the engine (or on failure).
     ``warn_no_tools``: say that no tools are configured (not for a decision alone);
@@ -138,6 +140,7 @@ async def open_engine(
             live=GuardedLiveView(live) if live is not None else NullLiveView(),
             deliver_now=deliver_now,
             thread_wait=thread_wait,
+            delivery_backoff=delivery_backoff,
         )
     except BaseException:
         await registry.aclose()
