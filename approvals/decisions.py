@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sessions import Clock, Home, LockBusyError, check_approval_id, check_slack_id, utc_iso
+from sessions import (
+    Clock,
+    Home,
+    LockBusyError,
+    busy_wait,
+    check_approval_id,
+    check_slack_id,
+    utc_iso,
+)
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import expired, may_decide, reason_missing
@@ -26,7 +34,7 @@ from .outcomes import (
     finalize,
 )
 from .policy import Policy
-from .quorum import CLICK_WAIT, HELD, complete_quorum, record_approval, records_locked, votes_why
+from .quorum import HELD, complete_quorum, record_approval, records_locked, votes_why
 from .records import SYSTEM, Verdict
 from .request import ApprovalRequest
 
@@ -62,7 +70,7 @@ async def settled(
     if existing is not None:
         return AlreadyDecided(request.capsule, existing)
     if expired(request.capsule, now):
-        completed = await complete_quorum(request, policy=policy, groups=groups, wait=CLICK_WAIT)
+        completed = await complete_quorum(request, policy=policy, groups=groups, wait=busy_wait())
         if isinstance(completed, Unchecked):
             return Refused(request.capsule, completed)
         if completed is not None:
@@ -133,7 +141,7 @@ async def record_decision(
         # Under the lock votes and edits are written under, across processes: one written
         # just before is told as counted, never one written after the deny.
         try:
-            async with records_locked(request, wait=CLICK_WAIT):
+            async with records_locked(request, wait=busy_wait()):
                 if (existing := request.decision()) is not None:
                     return AlreadyDecided(capsule, existing)
                 at = utc_iso(now)

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sessions import Clock, LockBusyError, canonical_json, check_slack_id, utc_iso
+from sessions import Clock, LockBusyError, busy_wait, canonical_json, check_slack_id, utc_iso
 
 from .authorize import GroupResolver
 from .capsule import Capsule, args_sha256
@@ -33,7 +33,7 @@ from .decisions import (
 )
 from .origin import Origin
 from .policy import Policy
-from .quorum import CLICK_WAIT, HELD, records_locked
+from .quorum import HELD, records_locked
 from .records import Edit
 from .request import ApprovalRequest
 
@@ -129,7 +129,7 @@ async def record_edit(
     # Under the lock votes and denials are written under, across processes: a decision
     # written meanwhile is seen here, and none is written between this look and the edit.
     try:
-        async with records_locked(request, wait=CLICK_WAIT):
+        async with records_locked(request, wait=busy_wait()):
             return _write_edit(
                 request,
                 user,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
-from sessions import LockBusyError, dir_lock_async, utc_iso
+from sessions import LockBusyError, busy_wait, dir_lock_async, utc_iso
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
@@ -23,7 +23,6 @@ from .records import SYSTEM, Vote, vote_key
 from .request import ApprovalRequest
 
 __all__ = [
-    "CLICK_WAIT",
     "HELD",
     "SWEEP_WAIT",
     "complete_quorum",
@@ -39,9 +38,9 @@ _BUSY = "approvals of this request kept coming in while signoff checked them; tr
 # How long the lock on a request's votes is waited for. Its holder takes milliseconds (Slack
 # is asked outside it), unless stopped (a terminal's ``signoff approve`` suspended with
 # Ctrl-Z): the sweep, which goes request by request, leaves that one for its next pass
-# rather than hold up every reminder and expiry; a click tells its person to try again.
+# rather than hold up every reminder and expiry; a click waits longer (``busy_wait()``,
+# 5 s), then tells its person to try again.
 SWEEP_WAIT = 1.0
-CLICK_WAIT = 5.0
 HELD = "another approval of this request is being recorded just now; try again in a moment"
 
 
@@ -87,7 +86,7 @@ async def _approval(
     cast_from = origin if origin is not None and origin.outside else None
     allowed: dict[str, bool] = {}  # earlier approvers asked about: may they still decide?
     for _ in range(_ASKS):
-        async with records_locked(request, wait=CLICK_WAIT):
+        async with records_locked(request, wait=busy_wait()):
             if (existing := request.decision()) is not None:
                 return AlreadyDecided(capsule, existing)
             call = request.current()

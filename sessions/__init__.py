@@ -13,6 +13,7 @@ from .atomic import (
     read_file,
     replace_atomically,
 )
+from .busy_wait import BUSY_WAIT, busy_wait
 from .clock import (
     Clock,
     FixedClock,
@@ -95,6 +96,7 @@ from .trace import TraceEvent, TraceKind
 from .transcript_reference import TranscriptReference
 
 __all__ = [
+    "BUSY_WAIT",
     "MAX_CONFIG_BYTES",
     "TERMINAL_STATES",
     "AlreadyExistsError",
@@ -150,6 +152,7 @@ __all__ = [
     "WorkQueueStore",
     "append_line",
     "approval_ids",
+    "busy_wait",
     "can_write",
     "canonical_json",
     "check_approval_id",

@@ -1,10 +1,11 @@
 """How long a process waits for what another one holds only for milliseconds.
 
-The index's writer (a commit) and a session's seal in progress are held for milliseconds,
-unless their holder is stopped (Ctrl-Z) or is another program (a ``sqlite3`` shell left in a
-write transaction), which hold them for ever: the index's readers and writers
-(``busy_timeout``) and a verify of a session being sealed wait ``BUSY_WAIT`` seconds, then
-give up and say so. ``SIGNOFF_BUSY_WAIT_S`` shortens it, for tests and benchmarks only: the
+The index's writer (a commit), a session's seal in progress and a request's votes being
+recorded are held for milliseconds, unless their holder is stopped (Ctrl-Z) or is another
+program (a ``sqlite3`` shell left in a write transaction), which hold them for ever: the
+index's readers and writers (``busy_timeout``), a verify of a session being sealed and a
+click on a request whose votes are being recorded wait ``BUSY_WAIT`` seconds, then give up
+and say so. ``SIGNOFF_BUSY_WAIT_S`` shortens it, for tests and benchmarks only: the
 tests of what happens then would otherwise each wait the 5 s out.
 """
 

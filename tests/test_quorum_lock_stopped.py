@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from governance_support import approval_on_disk, approve, park, request
 from helpers_proc import stopped_holding
 
@@ -42,8 +43,10 @@ def _crashed_before_deciding(home: Home, clock: FixedClock, capsule: Capsule) ->
 
 
 async def test_the_sweep_skips_a_request_whose_lock_a_stopped_process_holds(
-    home: Home, clock: FixedClock
+    home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The click waits 0.5 s for the lock, not 5 (SIGNOFF_BUSY_WAIT_S): it gives up all the same.
+    monkeypatch.setenv("SIGNOFF_BUSY_WAIT_S", "0.5")
     held = park(home, clock, RULE)
     other = park(home, clock, RULE)
     _crashed_before_deciding(home, clock, held)
