@@ -11,10 +11,12 @@ of posting it twice.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Literal
 
-from approvals import ApprovalRequest, Policy, overtaken
+from approvals import ApprovalRequest, Policy, card_entry_id, overtaken
+from approvals.policy_applied import RULES
 from sessions import (
     Clock,
     Home,
@@ -85,6 +87,9 @@ class EntrySender:
             results = [e for e in batch if e.kind == "card" and e.approval_id == entry.approval_id]
             check_first = check_first or any(e.id in self.check_first for e in results)
             view = card_view(request, self.policy)
+            rules = card_entry_id(request.id, RULES)
+            if any(e.id.startswith(rules) for e in results):
+                view = dataclasses.replace(view, refresh=True)
             shown = view.version
             if view.card is not None and last_shown(self.outbox, request, self.unreadable) == shown:
                 card = view.card  # Slack shows this already: no call at all

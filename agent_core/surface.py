@@ -69,6 +69,9 @@ class CardView:
     # which is also right when both are open), and whether a requester may (both allow).
     approvers: tuple[str, ...] | None = None
     self_approval: bool | None = None
+    # Shown again because the rules in force changed since it was posted
+    # (``approvals.policy_applied``): a card as first posted is then updated all the same.
+    refresh: bool = False
 
     @property
     def deciders(self) -> tuple[str, ...]:
@@ -102,7 +105,8 @@ class CardView:
     def changed(self) -> bool:
         """Does it show more than the request as first posted (a decision, votes, an edit,
         an escalation)? Only then does a posted card need an update."""
-        return bool(self.decision is not None or self.voters or self.edits or self.escalation)
+        shown = self.decision is not None or self.voters or self.edits or self.escalation
+        return bool(shown or self.refresh)
 
     @property
     def refused(self) -> bool:
@@ -119,7 +123,14 @@ class CardView:
         extra += "-esc" if self.escalation else ""
         extra += "-stale" if self.stale else ""
         extra += "-refused" if self.refused else ""
-        return f"{verdict}{ran}-{len(self.voters)}{_who(self.voters)}{extra}"
+        return f"{verdict}{ran}-{len(self.voters)}{_who(self.voters)}{extra}{self._rules()}"
+
+    def _rules(self) -> str:
+        """The rules the card shows (who decides, how many, edit, how long), in a word: a
+        policy changed since it was shown makes it a new version."""
+        shown = (self.needed, self.deciders, self.allow_edit, self.valid_for)
+        rules = (*shown, self.requester_may_decide, self.require_reason)
+        return f"-r{zlib.crc32(repr(rules).encode()) & 0xFFFFFF:06x}"
 
 
 def _who(voters: tuple[str, ...]) -> str:

@@ -22,6 +22,7 @@ from approvals.forms import prune_forms
 from sessions import SessionsError, ThreadKey, off_loop
 
 from .approval_events import approval_expired, quorum_decided
+from .card_rules import show_new_rules
 from .deferral import retry_due
 from .delivery import Delivery
 from .mirror import mirror_approval
@@ -110,14 +111,20 @@ class Sweeping:
             if due:
                 self.wake(request.thread)
 
+    async def show_new_rules(self) -> int:
+        """Queue again the waiting cards whose tool's rule the policy changed since this home
+        last applied one (``card_rules``): how many."""
+        return await show_new_rules(self.rt)
+
     async def recover(self, *, sweep: bool = True) -> dict[str, int]:
         """Design flow 7: costs what is in flight, not what is stored. Without ``sweep``
         the caller sweeps once it can (``sweep(queued=False)``, recovery has listed the
-        queue): expiring costs ~15 ms a request, and a bot back from days away may find
+        queue) and shows the waiting cards under a changed policy (``show_new_rules``): expiring costs ~15 ms a request, and a bot back from days away may find
         thousands due, which must not hold up its link to Slack."""
         wake, counts = await find_work(self.rt)
         if sweep:
             counts["expired"] = await self.sweep(queued=False)
+            counts["rules_changed"] = await self.show_new_rules()
         for thread in wake:
             self.wake(thread)
         counts["threads"] = len(wake)
