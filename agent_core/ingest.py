@@ -16,6 +16,7 @@ A mixin of ``Engine``, like ``Queries``: the bot still talks to one object.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -28,8 +29,10 @@ from sessions import (
     failpoint,
     off_loop,
     revise_message,
+    ts_after,
     withdraw_message,
 )
+from sessions.inbox import STAGED
 
 from .recent_keys import RecentKeys
 from .runtime import Runtime
@@ -183,6 +186,19 @@ class Ingest:
         if known:
             self._known_threads.add(thread)
         return known
+
+    def took_part_by(self, thread: ThreadKey, ts: str) -> bool:
+        """Had signoff taken a message of this thread by the time its message ``ts`` was
+        posted (so a reply then was for it, with no mention)? A reply from before signoff
+        took part (a thread it was asked in later) was never for it, nor is its edit."""
+        if not self.knows_thread(thread):
+            return False
+        inbox = ThreadDir(self.rt.home, thread).inbox
+        try:
+            waiting = [n for n in os.listdir(inbox.new) if not n.startswith(STAGED)]
+        except FileNotFoundError:
+            waiting = []
+        return any(not ts_after(held, ts) for held in (*inbox.taken(), *waiting))
 
     def _wake_from_anywhere(self, thread: ThreadKey) -> None:
         try:

@@ -96,6 +96,8 @@ class EditTarget(Protocol):
 
     def knows_thread(self, thread: ThreadKey) -> bool: ...
 
+    def took_part_by(self, thread: ThreadKey, ts: str) -> bool: ...
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -204,7 +206,7 @@ class MessageEdits:
                 html.unescape(event.previous_message.text or "")
             )
             return await self._withdrawal(thread, ts, ref, edited=edited, early=asked)
-        if not self._would_take(thread, event.channel_type, text, starts=starts):
+        if not self._would_take(thread, event.channel_type, text, ts=ts, starts=starts):
             return Outcome(fate=Fate.IGNORED, reason="an edit outside signoff's threads", ref=ref)
         if not text.strip():
             return Outcome(fate=Fate.IGNORED, reason="an edit that leaves no text", ref=ref)
@@ -227,13 +229,15 @@ class MessageEdits:
         return f"<@{self.bot_user_id}>" in text
 
     def _would_take(
-        self, thread: ThreadKey, channel_type: str | None, text: str, *, starts: bool
+        self, thread: ThreadKey, channel_type: str | None, text: str, *, ts: str, starts: bool
     ) -> bool:
-        """Would ``ingest`` store a person's message saying ``text``? A mention anywhere,
-        any message in a direct message with signoff, a reply in a thread it takes part in."""
+        """Would ``ingest`` store a person's message ``ts`` saying ``text``? A mention
+        anywhere, any message in a direct message with signoff, a reply in a thread it took
+        part in when the reply was posted (an older reply, edited once signoff was asked
+        there, was never for it)."""
         if self._asks(text) or channel_type == "im":
             return True
-        return not starts and self.engine.knows_thread(thread)
+        return not starts and self.engine.took_part_by(thread, ts)
 
     async def _deletion(self, team: str, event: _Deleted, previous: _Message, ref: str) -> Outcome:
         thread = ThreadKey(
@@ -242,7 +246,11 @@ class MessageEdits:
         starts = previous.thread_ts in (None, event.deleted_ts)
         text = html.unescape(previous.text or "")
         early = previous.by_a_person(self.bot_user_id) and self._would_take(
-            thread, event.channel_type, text, starts=starts and event.channel_type != "im"
+            thread,
+            event.channel_type,
+            text,
+            ts=event.deleted_ts,
+            starts=starts and event.channel_type != "im",
         )
         return await self._withdrawal(thread, event.deleted_ts, ref, early=early)
 

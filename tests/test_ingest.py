@@ -68,6 +68,9 @@ class Disk:
     def knows_thread(self, thread: ThreadKey) -> bool:
         return self.home is not None and ThreadDir(self.home, thread).path.exists()
 
+    def took_part_by(self, thread: ThreadKey, ts: str) -> bool:
+        return self.knows_thread(thread)
+
     async def revise(
         self,
         thread: ThreadKey,

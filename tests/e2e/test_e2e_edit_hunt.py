@@ -1,0 +1,75 @@
+"""Edits and deletions signoff must leave alone, or must not lose, in Slack.
+
+Each scenario goes through localslack and the real Bolt bot: people post, edit and
+delete from their clients (``edit_message``, ``delete_message``), and events Slack could
+send but a client cannot make are sent as Slack-shaped envelopes (``send_envelope``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signoff_e2e_kit import (
+    OPS,
+    answered_deliveries,
+    bot_messages,
+    bot_reply,
+    mention,
+    until,
+)
+
+from bot.app import SignoffBot
+from bot.config import Settings
+from localslack import Delivery, LocalSlack
+from sessions import Home, ThreadDir, ThreadKey
+
+ALICE, BOB = "U0ALICE", "U0BOB"
+
+
+def _thread(settings: Settings, ts: str) -> ThreadDir:
+    return ThreadDir(Home(settings.home), ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=ts))
+
+
+def _changes_of(slack: LocalSlack, ts: str) -> list[Delivery]:
+    """Every ``message_changed`` / ``message_deleted`` Slack sent of the message at ``ts``."""
+    return [d for d in slack.deliveries(type="events_api") if _changed_ts(d.payload) == ts]
+
+
+def _changed_ts(payload: dict[str, Any]) -> Any:
+    event = payload.get("event", {})
+    if event.get("subtype") == "message_changed":
+        return event["message"].get("ts")
+    return event.get("deleted_ts") if event.get("subtype") == "message_deleted" else None
+
+
+async def _changes_acked(slack: LocalSlack, ts: str, count: int = 1) -> None:
+    await until(
+        lambda: len(got := _changes_of(slack, ts)) >= count and all(d.acked for d in got),
+        what="the edit or deletion to be acked",
+    )
+
+
+async def _edit_acked(slack: LocalSlack, *, user: str, ts: str, text: str) -> None:
+    count = len(_changes_of(slack, ts)) + 1
+    await slack.edit_message(channel=OPS, user=user, ts=ts, text=text)
+    await _changes_acked(slack, ts, count)
+
+
+async def test_an_edit_of_a_reply_posted_before_signoff_took_part_is_no_request(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Bob replied in Alice's thread before anyone asked signoff there; Alice then asked
+    it, and was answered; Bob now fixes a typo in his old reply. signoff never took his
+    reply (it asked nothing, in a thread signoff took no part in then): its edit is no
+    request either."""
+    first = await slack.post_message(channel=OPS, user=ALICE, text="web is slow")
+    old = await slack.post_message(channel=OPS, user=BOB, text="status of wbe?", thread_ts=first)
+    await until(lambda: answered_deliveries(slack, old), what="Bob's reply to be acked")
+    await mention(slack, "status of db", thread_ts=first)
+    await bot_reply(slack, first, "service=db")
+    await bot.engine.idle()
+    await _edit_acked(slack, user=BOB, ts=old, text="status of web?")
+    await bot.engine.idle()
+    said = [m.get("text", "") for m in bot_messages(slack, first)]
+    assert len(said) == 1, said
+    assert _thread(settings, first).inbox.pending() == []
