@@ -25,6 +25,7 @@ from sessions import InvalidIdError, check_slack_id, check_slack_ts
 from .slack_fields import EventId, EventText, Label, SlackId, SlackTs
 
 __all__ = [
+    "EditedTs",
     "EventCallback",
     "EventEnvelope",
     "EventHead",

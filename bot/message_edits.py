@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from sessions import Clock, EditOutcome, InboxMessage, ThreadKey, utc_iso
 
 from .envelopes import Fate, Outcome
-from .event_payloads import TeamOrNone
+from .event_payloads import EditedTs, TeamOrNone
 from .slack_fields import EventId, EventText, Label, SlackId, SlackTs, describe
 
 __all__ = ["EDITS", "SLACKBOT", "EditTarget", "MessageEdits"]
@@ -103,11 +103,6 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class _Edited(_Payload):
-    user: SlackId | None = None
-    ts: SlackTs | None = None
-
-
 class _Message(_Payload):
     """A message as Slack shows it after the edit, or as it was before the deletion."""
 
@@ -117,8 +112,10 @@ class _Message(_Payload):
     text: EventText | None = None
     ts: SlackTs | None = None
     thread_ts: SlackTs | None = None
-    # When it was last edited: what orders two edits of it (Slack's ``edited.ts``).
-    edited: _Edited | None = None
+    # When it was last edited: what orders two edits of it (Slack's ``edited.ts``). One
+    # that cannot be read is undated, as a message's is (``EditedTs``): an edit or a
+    # deletion refused for it would be lost, and a deleted request answered.
+    edited: EditedTs = None
     user_team: TeamOrNone = None
     team: TeamOrNone = None
 
@@ -198,7 +195,7 @@ class MessageEdits:
     ) -> Outcome:
         thread = ThreadKey(team=team, channel=event.channel, thread_ts=message.thread_ts or ts)
         text = html.unescape(message.text or "")  # Slack escapes &, < and >, as in a message
-        edited = (message.edited.ts if message.edited else None) or ""  # "": undated
+        edited = message.edited or ""  # "": undated
         starts = message.thread_ts in (None, ts) and event.channel_type != "im"
         if starts and not self._asks(text):
             # Stored only because it asked signoff: withdrawn, or never stored at all.

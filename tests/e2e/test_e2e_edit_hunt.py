@@ -7,13 +7,17 @@ send but a client cannot make are sent as Slack-shaped envelopes (``send_envelop
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from signoff_e2e_kit import (
+    CARD_TITLE,
     OPS,
     answered_deliveries,
     bot_messages,
     bot_reply,
+    event_callback,
     mention,
     until,
 )
@@ -21,7 +25,7 @@ from signoff_e2e_kit import (
 from bot.app import SignoffBot
 from bot.config import Settings
 from localslack import Delivery, LocalSlack
-from sessions import Home, ThreadDir, ThreadKey
+from sessions import Home, ThreadDir, ThreadKey, coordination_for
 
 ALICE, BOB = "U0ALICE", "U0BOB"
 
@@ -73,3 +77,72 @@ async def test_an_edit_of_a_reply_posted_before_signoff_took_part_is_no_request(
     said = [m.get("text", "") for m in bot_messages(slack, first)]
     assert len(said) == 1, said
     assert _thread(settings, first).inbox.pending() == []
+
+
+def _shown(ts: str, text: str, *, thread_ts: str, edited: str = "") -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "message", "user": ALICE, "text": text, "ts": ts}
+    message["thread_ts"] = thread_ts
+    if edited:
+        message["edited"] = {"user": ALICE, "ts": edited}
+    return message
+
+
+async def _send(slack: LocalSlack, event: dict[str, Any], event_id: str) -> None:
+    payload = event_callback(event_id, {**event, "channel": OPS, "channel_type": "channel"})
+    sent = await slack.send_envelope(type="events_api", payload=payload)
+    assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
+
+
+@contextlib.asynccontextmanager
+async def _waiting(slack: LocalSlack, settings: Settings) -> AsyncIterator[tuple[str, str]]:
+    """Alice's "restart api" waits in a busy thread: (the thread, its ts), until the block
+    ends."""
+    thread = await mention(slack, "status of db")
+    await bot_reply(slack, thread, "service=db")
+    tdir = _thread(settings, thread)
+    async with coordination_for(Home(settings.home)).thread_locks.hold(tdir.thread):
+        ts = await slack.post_message(channel=OPS, user=ALICE, text="restart api", thread_ts=thread)
+        await until((tdir.inbox.new / ts).exists, what="the request to wait in the inbox")
+        yield thread, ts
+
+
+async def test_a_deletion_whose_previous_message_has_an_unreadable_edit_date_still_withdraws(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """The edit date of what was deleted orders nothing: a deletion always withdraws."""
+    async with _waiting(slack, settings) as (thread, ts):
+        deleted = {
+            "type": "message",
+            "subtype": "message_deleted",
+            "hidden": True,
+            "deleted_ts": ts,
+            "previous_message": _shown(ts, "restart api", thread_ts=thread, edited="soon"),
+            "ts": "1900000003.000000",
+            "event_ts": "1900000003.000000",
+        }
+        await _send(slack, deleted, "Evdelbaddate")
+        assert _thread(settings, thread).inbox.pending() == []
+    await bot.engine.idle()
+    assert bot_messages(slack, thread, CARD_TITLE) == []
+
+
+async def test_an_edit_with_an_unreadable_edit_date_is_read_as_undated(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """As a message whose ``edited`` cannot be read is stored undated, not refused."""
+    async with _waiting(slack, settings) as (thread, ts):
+        changed = {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "message": _shown(ts, "status of web", thread_ts=thread, edited="9" * 30),
+            "previous_message": _shown(ts, "restart api", thread_ts=thread),
+            "ts": "1900000003.000000",
+            "event_ts": "1900000003.000000",
+        }
+        await _send(slack, changed, "Evchgbaddate")
+        [waiting] = _thread(settings, thread).inbox.pending()
+        assert (waiting.text, waiting.edited_ts) == ("status of web", "")
+    await bot_reply(slack, thread, "service=web")
+    await bot.engine.idle()
+    assert bot_messages(slack, thread, CARD_TITLE) == []
