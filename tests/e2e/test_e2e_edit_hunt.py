@@ -11,7 +11,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from signoff_e2e_kit import (
+    BOT_USER,
     CARD_TITLE,
     OPS,
     answered_deliveries,
@@ -28,6 +30,7 @@ from localslack import Delivery, LocalSlack
 from sessions import Home, ThreadDir, ThreadKey, coordination_for
 
 ALICE, BOB = "U0ALICE", "U0BOB"
+EDIT_1, EDIT_2 = "1900000001.000000", "1900000002.000000"  # two edits' edited.ts
 
 
 def _thread(settings: Settings, ts: str) -> ThreadDir:
@@ -146,3 +149,48 @@ async def test_an_edit_with_an_unreadable_edit_date_is_read_as_undated(
     await bot_reply(slack, thread, "service=web")
     await bot.engine.idle()
     assert bot_messages(slack, thread, CARD_TITLE) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an edit that takes the mention out writes a final withdrawn line in taken.jsonl, "
+    "as a deletion does: the newer edit that puts it back is read_already, its app_mention "
+    "a duplicate, and the request never answered",
+)
+async def test_a_mention_taken_out_by_an_edit_and_put_back_by_a_newer_one_is_answered(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Alice's request waits; she edits the mention out (it is withdrawn), then back in.
+    Her latest text asks signoff, and Slack says so again (an ``app_mention`` carrying
+    ``edited``): it is answered."""
+    first = await slack.post_message(channel=OPS, user=ALICE, text="hello")
+    await until(lambda: answered_deliveries(slack, first), what="hello to be acked")
+    tdir = _thread(settings, first)
+    asks, back = f"<@{BOT_USER}> restart api", f"<@{BOT_USER}> status of web"
+    async with coordination_for(Home(settings.home)).thread_locks.hold(tdir.thread):
+        mentioned = {"type": "app_mention", "user": ALICE, "text": asks, "ts": first}
+        await _send(slack, mentioned, "Evmention")
+        out = {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "message": {**_shown(first, "restart api", thread_ts=first, edited=EDIT_1)},
+            "previous_message": _shown(first, asks, thread_ts=first),
+            "ts": EDIT_1,
+            "event_ts": EDIT_1,
+        }
+        await _send(slack, out, "Evchgout")
+        assert tdir.inbox.pending() == []  # withdrawn: Alice asks nothing now
+        put_back = {
+            **out,
+            "message": _shown(first, back, thread_ts=first, edited=EDIT_2),
+            "previous_message": _shown(first, "restart api", thread_ts=first, edited=EDIT_1),
+            "ts": EDIT_2,
+            "event_ts": EDIT_2,
+        }
+        await _send(slack, put_back, "Evchgback")
+        await _send(slack, {**mentioned, "text": back, "edited": {"user": ALICE, "ts": EDIT_2}},
+                    "Evmentionback")  # fmt: skip
+        [waiting] = tdir.inbox.pending()
+        assert (waiting.text, waiting.edited_ts) == (back, EDIT_2)
+    await bot_reply(slack, first, "service=web")
