@@ -7,6 +7,7 @@ send but a client cannot make are sent as Slack-shaped envelopes (``send_envelop
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -194,3 +195,92 @@ async def test_a_mention_taken_out_by_an_edit_and_put_back_by_a_newer_one_is_ans
         [waiting] = tdir.inbox.pending()
         assert (waiting.text, waiting.edited_ts) == (back, EDIT_2)
     await bot_reply(slack, first, "service=web")
+
+
+def _changed(ts: str, thread: str, *, user: str, previous_user: str = ALICE) -> dict[str, Any]:
+    message = {**_shown(ts, "status of web", thread_ts=thread, edited=EDIT_1), "user": user}
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "message": message,
+        "previous_message": {**_shown(ts, "restart api", thread_ts=thread), "user": previous_user},
+        "ts": EDIT_1,
+        "event_ts": EDIT_1,
+    }
+
+
+async def test_an_edit_and_a_deletion_sent_at_once_leave_nothing_to_answer(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Whichever lands first, the deletion withdraws: the edit either changed the text of
+    what is then withdrawn, or came after it and changes nothing."""
+    async with _waiting(slack, settings) as (thread, ts):
+        deleted = {
+            "type": "message",
+            "subtype": "message_deleted",
+            "hidden": True,
+            "deleted_ts": ts,
+            "previous_message": _shown(ts, "restart api", thread_ts=thread),
+            "ts": EDIT_2,
+            "event_ts": EDIT_2,
+        }
+        await asyncio.gather(
+            _send(slack, _changed(ts, thread, user=ALICE), "Evchgrace"),
+            _send(slack, deleted, "Evdelrace"),
+        )
+        assert _thread(settings, thread).inbox.pending() == []
+    await bot.engine.idle()
+    assert len(bot_messages(slack, thread)) == 1  # the first answer only
+
+
+@pytest.mark.parametrize(
+    ("user", "previous_user"), [(BOB, BOB), (BOB, ALICE)], ids=["both_bob", "message_bob"]
+)
+async def test_an_edit_that_names_another_author_changes_nothing(
+    user: str, previous_user: str, slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Slack lets only the author edit: an edit of Alice's waiting request that says Bob
+    wrote it is not of her message, and what she asked stays."""
+    async with _waiting(slack, settings) as (thread, ts):
+        edit = _changed(ts, thread, user=user, previous_user=previous_user)
+        await _send(slack, edit, "Evchgforged")
+        [waiting] = _thread(settings, thread).inbox.pending()
+        assert (waiting.user, waiting.text) == (ALICE, "restart api")
+    await bot.engine.idle()
+    assert len(bot_messages(slack, thread, CARD_TITLE)) == 1
+
+
+async def test_an_edit_of_a_bots_message_in_a_thread_signoff_takes_part_in_is_no_request(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """signoff's own reply, and another app's, edited (Slack says so of every message in
+    the channel): neither is a person's request."""
+    thread = await mention(slack, "status of db")
+    mine = await bot_reply(slack, thread, "service=db")
+    await bot.engine.idle()
+    other = "1900000000.000300"
+    for n, (ts, user, bot_id) in enumerate(
+        [(mine["ts"], BOT_USER, mine["bot_id"]), (other, "U0OTHERAPP", "B0OTHERAPP")]
+    ):
+        changed = _changed(ts, thread, user=user, previous_user=user)
+        changed["message"]["bot_id"] = changed["previous_message"]["bot_id"] = bot_id
+        await _send(slack, changed, f"Evchgbot{n}")
+    await bot.engine.idle()
+    assert len(bot_messages(slack, thread)) == 1
+    assert _thread(settings, thread).inbox.pending() == []
+    assert other not in _thread(settings, thread).inbox.taken()
+
+
+async def test_a_waiting_request_edited_to_40k_characters_of_unicode_is_read_as_typed(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    text = "status of web " + ("é😀ß\u0301 " * 8000)[:39_986]
+    assert len(text) == 40_000
+    async with _waiting(slack, settings) as (thread, ts):
+        await _edit_acked(slack, user=ALICE, ts=ts, text=text)
+        [waiting] = _thread(settings, thread).inbox.pending()
+        assert waiting.text == text
+    await until(lambda: len(bot_messages(slack, thread)) == 2, what="the edit answered")
+    await bot.engine.idle()
+    assert bot_messages(slack, thread, CARD_TITLE) == []
