@@ -105,11 +105,15 @@ class Ingest:
             return False
         stored = False
         try:
-            # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
-            fresh, waiting = await off_loop(self._store, message)
+            fresh = await self._store_and_wake(message)
             stored = True
         finally:
             self._stored_here.settle(key, stored=stored)
+        return fresh
+
+    async def _store_and_wake(self, message: InboxMessage) -> bool:
+        # fsync blocks; in a thread, a burst of envelopes overlaps its disk waits.
+        fresh, waiting = await off_loop(self._store, message)
         if waiting:
             # Not for a message refused as withdrawn before it came: its thread may hold
             # nothing else, and a reply there is no request (``knows_thread``).
@@ -131,13 +135,18 @@ class Ingest:
         it still waits to be read and no later edit of it came first (durable on return:
         only then may Slack be acked). ``unstored``: the message as edited, when signoff
         would take it: stored so if the message itself did not come yet (Slack keeps no
-        order, and retries a failed delivery later), which is then its duplicate."""
+        order, and retries a failed delivery later), which is then its duplicate; also
+        when an older edit withdrew it by taking the mention out, and this one asks again."""
         tdir = ThreadDir(self.rt.home, thread)
         changes = {"user": user, "text": text, "edited": edited}
         outcome = await off_loop(revise_message, tdir, ts, **changes)
-        if outcome != "unknown" or unstored is None:
+        if outcome not in ("unknown", "restored") or unstored is None:
             return outcome
-        if await self.ingest(unstored):
+        if outcome == "restored":
+            # Stored here once already, maybe (as this process remembers): stored again.
+            if await self._store_and_wake(unstored):
+                return outcome
+        elif await self.ingest(unstored):
             return "stored_early"
         return await off_loop(revise_message, tdir, ts, **changes)  # it came meanwhile
 

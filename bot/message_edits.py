@@ -62,6 +62,10 @@ _SAID: dict[EditOutcome, tuple[Fate, str]] = {
         Fate.HANDLED,
         "an edit that came before its message: stored as edited, the message its duplicate",
     ),
+    "restored": (
+        Fate.HANDLED,
+        "an edit that asks signoff again after an older one took the mention out: stored",
+    ),
     "withdrawn_early": (
         Fate.HANDLED,
         "a message taken back before it came: recorded withdrawn, never answered",

@@ -12,7 +12,9 @@ Slack delivers an edit again when it did not hear the ack, late and in no set or
 the next edit; each edit says when it was made (``edited.ts``), and the waiting message
 keeps that of its text (``edited_ts``), so an older edit arriving after a newer one is
 ``older`` and changes nothing, whether it would revise the message or withdraw it (an
-edit that no longer asks signoff). (A redelivery of the message itself is a duplicate the
+edit that no longer asks signoff). A withdrawal by such an edit keeps its date, and a
+newer edit that asks signoff again undoes it (``restored``: the caller stores the message
+as edited); a deletion's is final. (A redelivery of the message itself is a duplicate the
 inbox refuses: its first text never comes back either.)
 
 The thread's worker reads and records a message holding a lock on its file (``held_message``);
@@ -50,7 +52,8 @@ __all__ = ["EditOutcome", "held_message", "revise_message", "withdraw_message"]
 # from, delivered late; read_already: a session has it; unknown: never stored here (or not
 # the editor's own message); stored_early / withdrawn_early: the change came before the
 # message itself (which signoff would take), stored as changed (``agent_core.ingest``) or
-# recorded withdrawn, so the message, when it comes, is a duplicate.
+# recorded withdrawn, so the message, when it comes, is a duplicate; restored: withdrawn
+# by an older edit that took the mention out, this newer one asks again (stored by ingest).
 EditOutcome = Literal[
     "revised",
     "unchanged",
@@ -60,6 +63,7 @@ EditOutcome = Literal[
     "unknown",
     "stored_early",
     "withdrawn_early",
+    "restored",
 ]
 
 # An edit waits this long for a worker that is recording the message (milliseconds, as a
@@ -155,7 +159,7 @@ def revise_message(tdir: ThreadDir, key: str, *, user: str, text: str, edited: s
     inbox = tdir.inbox
     with _locked(inbox, key) as current:
         if current is None:
-            return _gone(inbox, key)
+            return _restored(inbox, key, edited) or _gone(inbox, key)
         if current.user != user:
             return "unknown"  # Slack lets only the author edit: not this message
         if _older(edited, current.edited_ts):
@@ -170,6 +174,18 @@ def revise_message(tdir: ThreadDir, key: str, *, user: str, text: str, edited: s
             return "read_already"
         _rewrite(inbox, current, text=text, edited=newer)
         return "revised"
+
+
+def _restored(inbox: Inbox, key: str, edited: str) -> EditOutcome | None:
+    """An edit that asks signoff again, newer than the one that withdrew ``key`` by taking
+    its mention out: no longer withdrawn, for the caller to store as edited. (A deletion
+    stays final; an older edit, delivered late, changes nothing.)"""
+    with inbox.turn(key):
+        since = inbox.taken_log.withdrawn_by_edit(key)
+        if since is None or not _older(since, edited) or inbox.waiting(key):
+            return None
+        inbox.taken_log.restore(key)
+        return "restored"
 
 
 def _rewrite(inbox: Inbox, current: InboxMessage, *, text: str, edited: str) -> None:
@@ -196,7 +212,7 @@ def withdraw_message(
     with inbox.turn(key):
         if not inbox.waiting(key) and not inbox.taken_log.has(key):
             make_dirs(inbox.root)  # a thread with no message yet: the line alone
-            inbox.taken_log.add(key, withdrawn=True)
+            inbox.taken_log.add(key, withdrawn=True, edited=edited)
             return "withdrawn_early"
     return _withdraw(tdir, key, edited)
 
@@ -205,12 +221,16 @@ def _withdraw(tdir: ThreadDir, key: str, edited: str | None) -> EditOutcome:
     inbox = tdir.inbox
     with _locked(inbox, key) as current:
         if current is None:
+            with inbox.turn(key):
+                if inbox.taken_log.withdrawn_by_edit(key) is not None:
+                    # Withdrawn by an edit: a deletion makes it final, a newer edit dates it.
+                    inbox.taken_log.add(key, withdrawn=True, edited=edited)
             return _gone(inbox, key)
         if edited is not None and _older(edited, current.edited_ts):
             return "older"  # a late edit: a newer one asks signoff again
         if _recorded(tdir, key):
             return "read_already"
-        inbox.taken_log.add(key, withdrawn=True)  # synced before it leaves new/
+        inbox.taken_log.add(key, withdrawn=True, edited=edited)  # synced before it leaves new/
         (inbox.new / key).unlink(missing_ok=True)
         return "withdrawn"
 

@@ -188,8 +188,15 @@ def withdrawn(home: Path, posted: Posted) -> bool:
         lines = taken.read_text().splitlines()
     except FileNotFoundError:
         return False
-    return any(
-        (record := json.loads(line)).get("ts") == posted.ts and record.get("withdrawn") is True
-        for line in lines
-        if line.endswith("}")
-    )
+    # The first line of a ts decides, unless a "restored" line (a newer edit asked signoff
+    # again after one had taken the mention out) undid it.
+    state: bool | None = None
+    for line in lines:
+        record = json.loads(line) if line.endswith("}") else {}
+        if record.get("ts") != posted.ts:
+            continue
+        if record.get("restored") is True:
+            state = None
+        elif state is None:
+            state = record.get("withdrawn") is True
+    return state is True

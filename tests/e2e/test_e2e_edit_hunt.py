@@ -152,51 +152,6 @@ async def test_an_edit_with_an_unreadable_edit_date_is_read_as_undated(
     assert bot_messages(slack, thread, CARD_TITLE) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an edit that takes the mention out writes a final withdrawn line in taken.jsonl, "
-    "as a deletion does: the newer edit that puts it back is read_already, its app_mention "
-    "a duplicate, and the request never answered",
-)
-async def test_a_mention_taken_out_by_an_edit_and_put_back_by_a_newer_one_is_answered(
-    slack: LocalSlack, bot: SignoffBot, settings: Settings
-) -> None:
-    """Alice's request waits; she edits the mention out (it is withdrawn), then back in.
-    Her latest text asks signoff, and Slack says so again (an ``app_mention`` carrying
-    ``edited``): it is answered."""
-    first = await slack.post_message(channel=OPS, user=ALICE, text="hello")
-    await until(lambda: answered_deliveries(slack, first), what="hello to be acked")
-    tdir = _thread(settings, first)
-    asks, back = f"<@{BOT_USER}> restart api", f"<@{BOT_USER}> status of web"
-    async with coordination_for(Home(settings.home)).thread_locks.hold(tdir.thread):
-        mentioned = {"type": "app_mention", "user": ALICE, "text": asks, "ts": first}
-        await _send(slack, mentioned, "Evmention")
-        out = {
-            "type": "message",
-            "subtype": "message_changed",
-            "hidden": True,
-            "message": {**_shown(first, "restart api", thread_ts=first, edited=EDIT_1)},
-            "previous_message": _shown(first, asks, thread_ts=first),
-            "ts": EDIT_1,
-            "event_ts": EDIT_1,
-        }
-        await _send(slack, out, "Evchgout")
-        assert tdir.inbox.pending() == []  # withdrawn: Alice asks nothing now
-        put_back = {
-            **out,
-            "message": _shown(first, back, thread_ts=first, edited=EDIT_2),
-            "previous_message": _shown(first, "restart api", thread_ts=first, edited=EDIT_1),
-            "ts": EDIT_2,
-            "event_ts": EDIT_2,
-        }
-        await _send(slack, put_back, "Evchgback")
-        await _send(slack, {**mentioned, "text": back, "edited": {"user": ALICE, "ts": EDIT_2}},
-                    "Evmentionback")  # fmt: skip
-        [waiting] = tdir.inbox.pending()
-        assert (waiting.text, waiting.edited_ts) == (back, EDIT_2)
-    await bot_reply(slack, first, "service=web")
-
-
 def _changed(ts: str, thread: str, *, user: str, previous_user: str = ALICE) -> dict[str, Any]:
     message = {**_shown(ts, "status of web", thread_ts=thread, edited=EDIT_1), "user": user}
     return {
