@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from pydantic import JsonValue, ValidationError
 
 from agent_core.recent_keys import RecentKeys
-from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, utc_iso
+from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, check_slack_ts, utc_iso
 
 from .envelopes import Fate, Outcome
 from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
@@ -216,7 +216,7 @@ class EventIngest:
                 return Outcome(
                     fate=Fate.DROPPED, reason="message without a valid team, channel or ts", ref=ref
                 )
-            if not self.engine.knows_thread(thread):
+            if not self._took_part(thread, envelope.event.ts):
                 return Outcome(
                     fate=Fate.IGNORED, reason="not a thread signoff takes part in", ref=ref
                 )
@@ -238,6 +238,16 @@ class EventIngest:
             mine = event.bot_id == self.bot_id or event.user == self.bot_user_id
             return "the bot's own message" if mine else "another bot's message"
         return ""
+
+    def _took_part(self, thread: ThreadKey, ts: JsonValue) -> bool:
+        """Did signoff take part in ``thread`` when the message ``ts`` was posted? A reply
+        from before it was asked there (delivered late) asked it nothing, as its edit
+        would not (``MessageEdits``). A ts that cannot be read is judged by the thread
+        alone, and refused later as malformed."""
+        try:
+            return self.engine.took_part_by(thread, check_slack_ts(ts))
+        except ValueError:
+            return self.engine.knows_thread(thread)
 
     @staticmethod
     def _thread_of(envelope: EventEnvelope) -> ThreadKey | None:

@@ -34,6 +34,12 @@ ALICE, BOB = "U0ALICE", "U0BOB"
 EDIT_1, EDIT_2 = "1900000001.000000", "1900000002.000000"  # two edits' edited.ts
 
 
+def ts_after_by(ts: str) -> str:
+    """A Slack ts a microsecond after ``ts``."""
+    seconds, micros = ts.split(".")
+    return f"{seconds}.{int(micros) + 1:06d}"
+
+
 def _thread(settings: Settings, ts: str) -> ThreadDir:
     return ThreadDir(Home(settings.home), ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=ts))
 
@@ -239,3 +245,22 @@ async def test_a_waiting_request_edited_to_40k_characters_of_unicode_is_read_as_
     await until(lambda: len(bot_messages(slack, thread)) == 2, what="the edit answered")
     await bot.engine.idle()
     assert bot_messages(slack, thread, CARD_TITLE) == []
+
+
+async def test_a_reply_from_before_signoff_took_part_delivered_late_is_no_request(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Bob's reply was posted before Alice asked signoff in the thread, and Slack delivers
+    it only after (a retry): it asked signoff nothing then, and is no request now, as its
+    edit would not be."""
+    first = await slack.post_message(channel=OPS, user=ALICE, text="web is slow")
+    await until(lambda: answered_deliveries(slack, first), what="the first message acked")
+    await mention(slack, "status of db", thread_ts=first)
+    await bot_reply(slack, first, "service=db")
+    await bot.engine.idle()
+    # Posted a moment after Alice's message, before her mention (a ts between the two).
+    old = {**_shown(ts_after_by(first), "status of web?", thread_ts=first), "user": BOB}
+    await _send(slack, old, "Evoldreply")
+    await bot.engine.idle()
+    said = [m.get("text", "") for m in bot_messages(slack, first)]
+    assert len(said) == 1, said
