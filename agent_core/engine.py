@@ -74,7 +74,7 @@ from .queued_status import status_entry
 from .recent_keys import RecentKeys
 from .runtime import Runtime
 from .stop_marker import StopRequest
-from .stops import StopOutcome, stop_thread, superseded
+from .stops import StopOutcome, StopTurns, stop_thread, superseded
 from .surface import Surface
 from .sweeping import Sweeping
 from .thread_workers import ThreadWorkers
@@ -98,6 +98,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         self._closing = False
         self._cut: set[ThreadKey] = set()
         self._stored_here = StoredHere()
+        self._stop_turns = StopTurns()
         self._known_threads = RecentKeys[ThreadKey](10_000)
         self._forms_pruned: datetime | None = None
         # The latest worker failures (bounded): for operators and tests to look at.
@@ -263,6 +264,23 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
         them a request is kept waiting, and the thread told why)."""
         if not self.knows_thread(thread):
             return None
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
+        async with self._stop_turns.turn(thread):  # a click waits for the one before
+            left = None if deadline is None else deadline - loop.time()
+            return await self._stop(
+                thread, user=user, slack_ts=slack_ts, origin=origin, within=left
+            )
+
+    async def _stop(
+        self,
+        thread: ThreadKey,
+        *,
+        user: str,
+        slack_ts: str,
+        origin: Origin | None,
+        within: float | None,
+    ) -> StopOutcome | None:
         stop = StopRequest(
             thread=thread,
             user=user,

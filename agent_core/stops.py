@@ -17,7 +17,8 @@ the request is kept waiting (never withdrawn on an unknown), said in the confirm
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from approvals import (
@@ -45,7 +46,7 @@ from .mirror import mirror_approval
 from .runtime import Runtime
 from .stop_marker import StopRequest, clear_stop, read_stop, record_stop, ts_after
 
-__all__ = ["StopOutcome", "active_stop", "stop_thread", "superseded"]
+__all__ = ["StopOutcome", "StopTurns", "active_stop", "stop_thread", "superseded"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,31 @@ class StopOutcome:
     # This stop, delivered again, was applied in full before (its confirmation is queued
     # or sent): nothing was done again.
     repeated: bool = False
+
+
+class StopTurns:
+    """One stop of a thread applied at a time. Slack leaves the stop button until the turn
+    ends, so a double click (or two people) stops it twice at once; applied side by side,
+    the second saw the first recorded, but whichever withdrew a request first, the other
+    still waiting on Slack, both told the thread that it stopped. In turn, the second finds
+    the first applied in full, and says nothing unless it withdrew more."""
+
+    def __init__(self) -> None:
+        self._held: dict[ThreadKey, tuple[asyncio.Lock, int]] = {}  # lock, its users
+
+    @contextlib.asynccontextmanager
+    async def turn(self, thread: ThreadKey) -> AsyncIterator[None]:
+        lock, users = self._held.get(thread) or (asyncio.Lock(), 0)
+        self._held[thread] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._held[thread]
+            if users > 1:
+                self._held[thread] = (lock, users - 1)
+            else:
+                del self._held[thread]
 
 
 def superseded(rt: Runtime, stop: StopRequest) -> bool:

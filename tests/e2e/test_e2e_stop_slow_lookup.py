@@ -17,13 +17,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_kit import FakeAnthropic, anthropic_api, manifest_agent_workspace, stop_while_streaming
+from live_kit import (
+    FakeAnthropic,
+    ToolUse,
+    anthropic_api,
+    anthropic_bot,
+    manifest_agent_workspace,
+    stop_while_streaming,
+)
 from signoff_e2e_kit import (
+    OPS,
+    approval_id_of,
     bot_messages,
     bot_reply,
     cards,
     decision,
     has_buttons,
+    mention,
+    wait_card,
     write_policy,
 )
 
@@ -96,3 +107,46 @@ async def test_a_stop_whose_group_lookup_is_slow_is_acked_in_time_and_keeps_the_
     assert len(bot_messages(slack, thread, "Stopped by")) == 1
     events = [d for d in slack.deliveries(type="events_api") if d.retry_attempt > 0]
     assert events == [], "Slack delivered something again"
+
+
+async def test_a_double_click_on_stop_while_a_lookup_waits_out_a_429_confirms_once(
+    slack: LocalSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    anthropic_api: FakeAnthropic,
+    start_bot: Callable[..., Any],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """Slack leaves the stop button until the turn ends: Bob clicks it twice, and signoff
+    applies each click before its ack. Before, the two were applied side by side: the
+    second click's lookup, answered first, withdrew the request and said so, and the
+    first, back from its 429, said again that it stopped. Now a click waits for the one
+    before it (within the same budget), and the thread is told once."""
+    api = anthropic_api
+    api.reply("I will restart api.", ToolUse("restart_service", {"service": "api"}, id="toolu_01R"))
+    api.reply(" ".join(f"step {n} of a long explanation." for n in range(200)), chunk_delay=0.05)
+    started = await anthropic_bot(monkeypatch, api, start_bot)(
+        policy_path=write_policy(tmp_path / "policy.toml", GROUP_POLICY)
+    )
+    thread = await mention(slack, "restart api")
+    approval = approval_id_of(await wait_card(slack, thread))
+    await mention(slack, "and explain what you will do", thread_ts=thread, user="U0ALICE")
+    await slack.wait_for_stream(channel=OPS, thread_ts=thread, state="streaming")
+    await slack.wait_for_session_status(channel=OPS, thread_ts=thread, status="processing")
+    # The first click's group lookup waits out a 429 for a second; the second click's is
+    # answered at once.
+    slack.inject_fault(method="usergroups.users.list", status=429, retry_after=1)
+    clicks = [
+        await slack.stop_agent_session(user="U0BOB", channel=OPS, thread_ts=thread)
+        for _ in range(2)
+    ]
+    for click in clicks:
+        assert click is not None
+        assert not (await slack.wait_for_ack(click.envelope_id, timeout=10)).timed_out
+    await started.engine.idle()
+    assert decision(settings.home, approval) is not None  # withdrawn
+    said = [m.get("text", "") for m in bot_messages(slack, thread, "Stopped by")]
+    assert len(said) == 1, said
+    assert f"its request {approval} is withdrawn" in said[0], said
+    events = [d for d in slack.deliveries(type="events_api") if d.retry_attempt > 0]
+    assert events == [], "Slack delivered something again"  # each click acked in time
