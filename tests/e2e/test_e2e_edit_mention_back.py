@@ -118,3 +118,20 @@ async def test_what_alice_last_took_back_is_never_answered(
     await bot.engine.idle()
     assert tdir.inbox.pending() == []
     assert bot_messages(slack, first) == []
+
+
+async def test_edits_out_and_back_before_the_mention_itself_comes_answer_the_last(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Slack keeps no order: both of Alice's edits come before her message (a retry)."""
+    first = await slack.post_message(channel=OPS, user=ALICE, text="hello")
+    await until(lambda: answered_deliveries(slack, first), what="hello to be acked")
+    await _send(slack, _edit(first, OUT_1), "Evout")
+    back = _edit(first, BACK_2)
+    back["previous_message"] = _shown(first, "restart api", OUT_1)
+    await _send(slack, back, "Evback")
+    mentioned = {"type": "app_mention", "user": ALICE, "text": ASKS, "ts": first}
+    await _send(slack, mentioned, "Evmentionlate")
+    await bot_reply(slack, first, "service=web")
+    await bot.engine.idle()
+    assert len(bot_messages(slack, first)) == 1
