@@ -14,8 +14,8 @@
 
 One object, built from mixins that each hold one part: ``ingest``, ``thread_workers``
 (wake-ups), ``sweeping`` (the sweep and recovery), ``queries`` and ``person_queries``
-(what the bot asks), ``governing`` (reasons, edits, forms, reminders). Here: opening and
-closing, and the decisions a click or a stop records.
+(what the bot asks), ``governing`` (reasons, edits, forms, reminders), ``stopping`` (the
+stop button). Here: opening and closing, and the decisions a click records.
 
 Nothing about a pending approval lives only in memory (I6): the tasks the engine keeps
 are wake-ups, and every one of them is re-derived from disk by ``recover``. What the
@@ -48,10 +48,8 @@ from sessions import (
     Index,
     Outbox,
     OutboxEntry,
-    SessionState,
     SessionStore,
     SystemClock,
-    ThreadDir,
     ThreadKey,
     check_approval_id,
     check_slack_id,
@@ -66,15 +64,14 @@ from .approval_events import approval_expired, decision_recorded, quorum_decided
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .ingest import Ingest, StoredHere
-from .live import LiveTurn
 from .mirror import mirror_approval
 from .person_queries import PersonQueries
 from .queries import PendingApproval, Queries
 from .queued_status import status_entry
 from .recent_keys import RecentKeys
 from .runtime import Runtime
-from .stop_marker import StopRequest
-from .stops import StopOutcome, StopTurns, stop_thread, superseded
+from .stopping import Stopping
+from .stops import StopTurns
 from .surface import Surface
 from .sweeping import Sweeping
 from .thread_workers import ThreadWorkers
@@ -83,7 +80,7 @@ from .tools import ToolRegistry
 __all__ = ["Engine", "PendingApproval"]
 
 
-class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing):
+class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing, Stopping):
     def __init__(self, rt: Runtime, delivery: Delivery | None) -> None:
         self.rt = rt
         self.delivery = delivery
@@ -246,64 +243,6 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing)
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)
             self.wake(request.thread)
-
-    async def stop(
-        self,
-        thread: ThreadKey,
-        *,
-        user: str,
-        slack_ts: str,
-        origin: Origin | None = None,
-        within: float | None = None,
-    ) -> StopOutcome | None:
-        """A person stopped the agent in ``thread`` (Slack's stop button): the running turn
-        ends cancelled, the waiting requests they asked for or may decide (from ``origin``,
-        as a click) are withdrawn (denied "stopped from Slack by …", their cards updated),
-        and the thread is told. Durable when this returns; None for a thread signoff has no
-        part in. ``within``: seconds Slack has to say whether they may decide each (past
-        them a request is kept waiting, and the thread told why)."""
-        if not self.knows_thread(thread):
-            return None
-        loop = asyncio.get_running_loop()
-        deadline = None if within is None else loop.time() + within
-        async with self._stop_turns.turn(thread):  # a click waits for the one before
-            left = None if deadline is None else deadline - loop.time()
-            return await self._stop(
-                thread, user=user, slack_ts=slack_ts, origin=origin, within=left
-            )
-
-    async def _stop(
-        self,
-        thread: ThreadKey,
-        *,
-        user: str,
-        slack_ts: str,
-        origin: Origin | None,
-        within: float | None,
-    ) -> StopOutcome | None:
-        stop = StopRequest(
-            thread=thread,
-            user=user,
-            at=utc_iso(self.rt.clock.now()),
-            slack_ts=slack_ts,
-            origin=origin,
-        )
-        if superseded(self.rt, stop):
-            return StopOutcome(stop=stop, interrupted=False, stale=True)
-        task = self._tasks.get(thread)
-        outcome = await stop_thread(
-            self.rt, stop, running=task is not None and not task.done(), within=within
-        )
-        if outcome.repeated:
-            return outcome  # applied before, this very stop: nothing more to do
-        tdir = ThreadDir(self.rt.home, thread)
-        if not outcome.interrupted and not outcome.withdrawn and not tdir.open_approvals():
-            # Nothing runs and nothing waits, yet a stop button was clicked: the thread shows
-            # a turn that is over (Slack leaves a session processing until the app moves it).
-            idle = LiveTurn(thread=thread, session_id=tdir.head() or "")
-            await self.rt.live.ended(idle, state=SessionState.CANCELLED.value)
-        self.wake(thread)
-        return outcome
 
     def queue_status(self, thread: ThreadKey, *, key: str) -> None:
         """Queue the thread's agent status for the outbox: what its records say when it is
