@@ -26,6 +26,7 @@ from approvals import (
     ApprovalsError,
     Decided,
     Decision,
+    Refused,
     Unchecked,
     may_decide,
     withdraw,
@@ -173,7 +174,14 @@ async def withdraw_waiting(
         if why is not None:
             kept.append((request, why))
             continue  # stopping the work is anyone's; denying someone's request is not
-        result = withdraw(request, user=stop.user, reason=stop.reason, now=rt.clock.now())
+        # A vote being written holds the lock for milliseconds; within the stop's budget.
+        wait = None if deadline is None else max(0.05, deadline - asyncio.get_running_loop().time())
+        result = await withdraw(
+            request, user=stop.user, reason=stop.reason, now=rt.clock.now(), wait=wait
+        )
+        if isinstance(result, Refused):
+            kept.append((request, "an approval of it was being recorded just then"))
+            continue
         rt.outbox_written()  # the card's update was queued with the decision
         await mirror_approval(rt, request)
         if isinstance(result, Decided):

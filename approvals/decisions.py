@@ -95,19 +95,22 @@ def expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecid
     )
 
 
-def withdraw(
-    request: ApprovalRequest, *, user: str, reason: str, now: datetime
-) -> Decided | AlreadyDecided:
+async def withdraw(
+    request: ApprovalRequest, *, user: str, reason: str, now: datetime, wait: float | None = None
+) -> Decided | AlreadyDecided | Refused:
     """Deny a request on ``user``'s word without asking the policy: withdrawing is always
     safe (the call does not run), so anyone who may stop the work may withdraw it. The
-    first final decision still wins."""
-    return finalize(
-        request,
-        verdict="denied",
-        deciders=(check_slack_id(user),),
-        at=utc_iso(now),
-        reason=reason,
-    )
+    first final decision still wins. Under the lock votes are written under (``wait``
+    seconds for it, ``busy_wait()`` by default; Refused past them), so a vote written just
+    before is told as counted, never one written after."""
+    deciders = (check_slack_id(user),)
+    try:
+        async with records_locked(request, wait=busy_wait() if wait is None else wait):
+            return finalize(
+                request, verdict="denied", deciders=deciders, at=utc_iso(now), reason=reason
+            )
+    except LockBusyError:
+        return Refused(request.capsule, HELD)
 
 
 async def record_decision(
