@@ -1,7 +1,8 @@
 """``/signoff``: trace, sessions, pending, help (design flow 8). Answers are ephemeral.
 
 ``pending`` shows what this person may decide (the same check a click makes), from the
-channels they are in. Every answer is rendered by ``slack_text``.
+channels they can see (public, or one they are in), as their Home tab lists it. Every
+answer is rendered by ``slack_text``.
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ INLINE_LIMIT = 2800
 
 async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mrkdwn:
     async def visible(channel: str) -> bool:
-        # "From channels they are in": a request in a channel the person never joined is
-        # someone else's conversation, even when the channel is public.
-        return await members.is_member(channel, user)
+        # As the Home tab lists them, and as a click is judged: a public channel, or one
+        # they are in. (Members only, this said "nothing is waiting" to an approver not in
+        # a public channel whose request their click, and their Home, would decide.)
+        return await members.can_see(channel, user)
 
     groups_unknown: list[str] = []
     try:
@@ -74,7 +76,7 @@ async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mr
         )
     except MembershipUnknown:  # "nothing is waiting" would not be true
         return literal(
-            f"{COULD_NOT_CHECK} which channels you are in just now; try again in a moment."
+            f"{COULD_NOT_CHECK} which channels you can see just now; try again in a moment."
         )
     if groups_unknown and not mine:
         return literal(

@@ -205,7 +205,7 @@ allow_self_approval = true
 """
 
 
-async def test_pending_lists_only_channels_the_person_is_in(
+async def test_pending_lists_what_a_click_would_decide_as_the_home_does(
     slack: LocalSlack, start_bot: Any, tmp_path: Path
 ) -> None:
     from signoff_e2e_kit import ephemeral
@@ -215,12 +215,14 @@ async def test_pending_lists_only_channels_the_person_is_in(
     thread = await mention(slack, "restart api")
     await wait_card(slack, thread)
     await bot.engine.idle()
-    # Dave may approve (anyone may) but is not in #ops: the request is not listed for him.
+    # Dave may approve (anyone may) and is not in #ops, a public channel he can read: his
+    # click would decide it, and his Home lists it, so pending does too (before, it said
+    # "Nothing is waiting for your decision").
     await slack.slash_command(
         command="/signoff", user="U0DAVE", channel="C0GENERAL", text="pending"
     )
     said = await ephemeral(slack, "U0DAVE", "waiting")
-    assert said["text"] == "Nothing is waiting for your decision."
+    assert said["text"].startswith("1 request(s) waiting for you:"), said["text"]
     await slack.slash_command(command="/signoff", user="U0BOB", channel="C0GENERAL", text="pending")
     said = await ephemeral(slack, "U0BOB", "waiting")
     assert said["text"].startswith("1 request(s) waiting for you:")

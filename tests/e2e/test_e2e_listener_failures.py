@@ -111,12 +111,13 @@ async def test_a_slash_command_whose_channel_lookup_fails_is_answered_plainly(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """``/signoff pending`` asks Slack which channels the person is in: without an answer
-    it says so (not "nothing is waiting", nor only that something went wrong)."""
-    await asked_then_cut_off(slack, start_bot, tmp_path, caplog, method="conversations.members")
+    """``/signoff pending`` asks Slack which channels the person can see (whether a
+    channel is public first): without an answer it says so (not "nothing is waiting", nor
+    only that something went wrong)."""
+    await asked_then_cut_off(slack, start_bot, tmp_path, caplog, method="conversations.info")
     sent = await slack.slash_command(command="/signoff", user="U0BOB", channel=OPS, text="pending")
     (told,) = await until(lambda: ephemeral_texts(slack, "U0BOB"), what="an answer")
-    assert told.startswith("signoff could not check with Slack which channels you are in"), told
+    assert told.startswith("signoff could not check with Slack which channels you can see"), told
     delivery = await slack.wait_for_ack(sent.envelope_id)
     assert delivery.acked and not delivery.user_saw_error and not delivery.late_ack
     assert not failures(caplog)
