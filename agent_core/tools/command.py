@@ -30,7 +30,7 @@ from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown, schema_versi
 from .json_schema import PATTERN_TEXT_LIMIT, SchemaChecker
 from .kept_pipe import KeptPipe
 from .output import output_path, read_head
-from .specs import CommandSpec, Template, parse_template
+from .specs import CommandSpec, Template, parse_template, setting_values
 
 __all__ = ["CommandTool"]
 
@@ -81,13 +81,20 @@ class CommandTool(Tool):
 
     @property
     def version(self) -> str:
-        """The schema and what runs: an argv (or the names of its environment) edited
-        between a request and its approval is not the command anybody approved. Never a
-        value of the environment: a rotated secret is the same command."""
+        """The schema and what runs: an argv, the names of its environment or a setting
+        there (``NS = "staging"`` made ``"prod"``) edited between a request and its approval
+        is not the command anybody approved. Never a secret's value (nor a URL's password):
+        a rotated secret is the same command."""
         config = self.spec_config
-        return schema_version(
-            {"schema": self._schema, "argv": list(config.argv), "env": sorted(config.env)}
-        )
+        pinned: dict[str, Any] = {
+            "schema": self._schema,
+            "argv": list(config.argv),
+            "env": sorted(config.env),
+        }
+        settings = setting_values(config.env)
+        if settings:  # a command without settings keeps the version it had before
+            pinned["settings"] = settings
+        return schema_version(pinned)
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         checked = self._checker.validate(arguments)

@@ -46,6 +46,7 @@ __all__ = [
     "no_nul",
     "parse_template",
     "secret_values",
+    "setting_values",
 ]
 
 # What every model provider accepts as a tool name.
@@ -223,6 +224,20 @@ def secret_values(env: Mapping[str, SecretStr]) -> tuple[str, ...]:
         else:
             found += _URL_PASSWORD.findall(text)
     return tuple(found)
+
+
+def setting_values(env: Mapping[str, SecretStr]) -> dict[str, str]:
+    """The values of ``env`` that are settings (a namespace, a kubeconfig path), each URL's
+    password left out: what a command acts on, which an approval pins."""
+    return {
+        name: _URL_PASSWORD.sub(_without_password, value.get_secret_value())
+        for name, value in env.items()
+        if not _SECRET_NAME.search(name)
+    }
+
+
+def _without_password(found: re.Match[str]) -> str:
+    return found.group(0)[: found.start(1) - found.start(0)] + "@"
 
 
 class Timed(Strict):
