@@ -264,6 +264,13 @@ class McpServer:
                 )
         self._expected = frozenset()  # told once
 
+    def version_of(self, info: McpToolInfo | None) -> str:
+        """A tool's version: the schema the server lists now, on the server the config
+        points to now (``McpServerSpec.pinned_config``)."""
+        if info is None:
+            return UNLISTED
+        return schema_version({"schema": info.input_schema, "server": self.spec.pinned_config})
+
     async def call(
         self,
         remote: str,
@@ -278,7 +285,7 @@ class McpServer:
         if reason:
             raise ToolError(f"{reason}; nothing was sent")
         info = self.info(remote)
-        now = schema_version(info.input_schema) if info is not None else UNLISTED
+        now = self.version_of(info)
         if checked_version and now != checked_version:
             since = "it was approved" if approval_id else "the call was checked"
             raise ToolError(

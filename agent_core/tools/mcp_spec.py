@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
-from sessions import check_http_url
+from sessions import check_http_url, without_credentials
 
-from .specs import EnvName, Timed, named, no_nul, secret_values
+from .specs import EnvName, Timed, named, no_nul, secret_values, setting_values
 
 __all__ = ["McpServerSpec"]
 
@@ -77,6 +78,22 @@ class McpServerSpec(Timed):
         """The values of ``headers``, of ``env`` named as secrets and passwords of URLs in
         ``env``: masked wherever they would be shown."""
         return (*(v.get_secret_value() for v in self.headers.values()), *secret_values(self.env))
+
+    @property
+    def pinned_config(self) -> str:
+        """Which server a call goes to: its command or URL (never the URL's credentials),
+        the settings in its env and the names of its headers. An approval pins it with the
+        tool's schema: the same schema on a server pointed elsewhere is not what was
+        approved. Never a secret's value: a rotated token is the same server."""
+        where: dict[str, object] = {"headers": sorted(self.headers)}
+        if self.command is not None:
+            where["command"] = list(self.command)
+        if self.url is not None:
+            where["url"] = without_credentials(self.url)
+        settings = setting_values(self.env)
+        if settings:
+            where["settings"] = settings
+        return json.dumps(where, sort_keys=True)
 
     @property
     def transport(self) -> str:

@@ -62,9 +62,9 @@ class McpTool(Tool):
 
     @property
     def version(self) -> str:
-        info = self.server.info(self.remote)
-        # The hash of the schema the server advertises now: what an approval is checked against.
-        return schema_version(info.input_schema) if info is not None else UNLISTED
+        # The schema the server advertises now, on the server the config names now: what
+        # an approval is checked against.
+        return self.server.version_of(self.server.info(self.remote))
 
     @property
     def annotations(self) -> Mapping[str, Any]:
