@@ -39,6 +39,9 @@ __all__ = ["CommandTool"]
 _CONTROL = {chr(c) for c in (*range(32), *range(0x7F, 0xA0))} | {"\u2028", "\u2029"}
 # Seconds between SIGTERM and SIGKILL for the process group at the timeout.
 _KILL_GRACE = 2.0
+# Linux takes at most this many bytes in one argument (MAX_ARG_STRLEN, its NUL included):
+# a longer one fails at exec, after its approval, as a call that can never run.
+ARGUMENT_LIMIT_BYTES = 128 << 10
 # The output a command may leave in the workspace (stdout and stderr together): more is
 # a runaway that would fill the disk. Its size is looked at this often (seconds).
 OUTPUT_LIMIT_BYTES = 64 << 20
@@ -142,6 +145,12 @@ class CommandTool(Tool):
                 raise ValueError(
                     f"invalid arguments for {self.name}: {element!r} would be read as an option "
                     "(a value may not start with '-')"
+                )
+            size = len(os.fsencode(element))  # what exec is given
+            if size >= ARGUMENT_LIMIT_BYTES:
+                raise ValueError(
+                    f"invalid arguments for {self.name}: an argument of {size:,} bytes is too "
+                    f"long for one argument (at most {ARGUMENT_LIMIT_BYTES - 1:,})"
                 )
             if all(kind == "text" for kind, _ in template):
                 # A fixed word after `--` may be the program it ends the options of runs

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from engine_support import EngineFactory, message, text, transcript
 from mcp_fixture_kit import alive, write_config
+from test_command_tools import command, context
 
 from agent_core.messages import EventMessage
 from agent_core.model import ModelReply, RawToolCall
@@ -245,3 +246,18 @@ def test_an_option_the_operator_lists_as_a_value_is_passed() -> None:
     assert tool.argv(checked)[-2:] == ["--dry-run=server", "--wait"]
     with pytest.raises(ValueError, match="would be read as an option"):
         tool.validate({"dry_run": "--dry-run=none", "mode": "-force"})  # not the operator's
+
+
+async def test_a_value_too_long_for_one_argument_is_refused_before_anyone_approves_it(
+    tmp_path: Path,
+) -> None:
+    # Linux takes at most 128 KiB in one argument (MAX_ARG_STRLEN, its NUL included). A
+    # longer value (the model's arguments may be 256 KiB) passed every check, was put on a
+    # card and approved, and only then failed to start ("Argument list too long"): an
+    # approval spent on a call that could never run, recorded as a call that ran and failed.
+    tool = command([sys.executable, "-c", "import sys; print(len(sys.argv[1]))", "{x}"], x={})
+    longest = (128 << 10) - 1
+    with pytest.raises(ValueError, match="too long for one argument"):
+        tool.validate({"x": "é" * (longest // 2 + 1)})  # counted in bytes, as the kernel does
+    report = await tool.call({"x": "a" * longest}, context(tmp_path))
+    assert f"\n{longest}" in report
