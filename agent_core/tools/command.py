@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown, schema_version
+from .guarded_start import start_guarded
 from .json_schema import PATTERN_TEXT_LIMIT, SchemaChecker
 from .kept_pipe import KeptPipe
 from .output import output_path, read_head
@@ -210,17 +211,17 @@ class CommandTool(Tool):
                 pipes_open.callback(pipes[-1].close)
             kept = (("stdout", out, out_path), ("stderr", err, err_path))
             try:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    stdin=asyncio.subprocess.DEVNULL,
+                # Under a guard that ends the group if signoff dies (``command_guard``).
+                proc, control = await start_guarded(
+                    argv,
                     stdout=pipes[0].write_fd,
                     stderr=pipes[1].write_fd,
                     env=self.environment(context),
                     cwd=context.workspace,
-                    start_new_session=True,  # its own process group, killed as one
                 )
             except OSError as exc:
                 raise ToolError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
+            pipes_open.callback(os.close, control)  # closed when the call ends, as they are
             for pipe in pipes:
                 pipe.started()
             try:

@@ -1,9 +1,10 @@
 """A command tool that hangs, under ``signoff run`` killed by SIGKILL while it runs: its
 timeout is signoff's to enforce, and a dead signoff enforces nothing. The command runs in
-its own process group (so the timeout can kill the whole of it), which also keeps it out
-of reach of the kill that took signoff: it runs on past its timeout, with nothing left
-that would ever stop it. The new bot reports the call as uncertain (it never re-runs it),
-but the hung program itself is left running."""
+its own process group (so the timeout can kill the whole of it), which also kept it out
+of reach of the kill that took signoff: it ran on past its timeout, with nothing left that
+would ever stop it. Now the group's leader is a guard that ends the group once signoff is
+gone (``agent_core/tools/command_guard.py``). The new bot reports the call as uncertain
+(it never re-runs it), and the hung program is gone."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from signoff_e2e_kit import OPS, BotProcess, bot_messages, mention, until, wait_card
 
 from bot.cards import APPROVE
@@ -40,11 +40,6 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a command tool outlives a SIGKILL of signoff and runs past its timeout: nothing "
-    "kills its process group once signoff is gone, nor does the next signoff",
-)
 async def test_a_hung_command_does_not_outlive_its_timeout_when_signoff_is_killed(
     slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
 ) -> None:
@@ -84,4 +79,4 @@ async def test_a_hung_command_does_not_outlive_its_timeout_when_signoff_is_kille
             raise AssertionError("the hung command still runs, past its timeout") from None
     finally:
         if pid and alive(pid):
-            os.killpg(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
