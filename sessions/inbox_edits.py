@@ -190,7 +190,7 @@ def _restored(inbox: Inbox, key: str, edited: str) -> EditOutcome | None:
 
 def _rewrite(inbox: Inbox, current: InboxMessage, *, text: str, edited: str) -> None:
     revised = InboxMessage.model_validate(
-        {**current.model_dump(), "schema_version": 2, "text": text, "edited_ts": edited}
+        {**current.model_dump(), "text": text, "edited_ts": edited}
     )
     replace_atomically(inbox.new / current.key, revised.model_dump_json().encode())
 
