@@ -105,7 +105,7 @@ async def withdraw(
     before is told as counted, never one written after."""
     deciders = (check_slack_id(user),)
     try:
-        async with records_locked(request, wait=busy_wait() if wait is None else wait):
+        async with records_locked(request, wait=wait):
             return finalize(
                 request, verdict="denied", deciders=deciders, at=utc_iso(now), reason=reason
             )
@@ -144,7 +144,7 @@ async def record_decision(
         # Under the lock votes and edits are written under, across processes: one written
         # just before is told as counted, never one written after the deny.
         try:
-            async with records_locked(request, wait=busy_wait()):
+            async with records_locked(request):
                 if (existing := request.decision()) is not None:
                     return AlreadyDecided(capsule, existing)
                 at = utc_iso(now)

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sessions import Clock, LockBusyError, busy_wait, canonical_json, check_slack_id, utc_iso
+from sessions import Clock, LockBusyError, canonical_json, check_slack_id, utc_iso
 
 from .authorize import GroupResolver
 from .capsule import Capsule, args_sha256
@@ -31,7 +31,7 @@ from .decisions import (
     record_decision,
     settled,
 )
-from .origin import Origin
+from .origin import Origin, recorded_origin
 from .policy import Policy
 from .quorum import HELD, records_locked
 from .records import Edit
@@ -129,7 +129,7 @@ async def record_edit(
     # Under the lock votes and denials are written under, across processes: a decision
     # written meanwhile is seen here, and none is written between this look and the edit.
     try:
-        async with records_locked(request, wait=busy_wait()):
+        async with records_locked(request):
             return _write_edit(
                 request,
                 user,
@@ -183,8 +183,7 @@ def _write_edit(
         args_sha256=digest,
         changed=tuple(c.name for c in changes(call.arguments, arguments)),
         reason=reason,
-        # Only another organization's, as a vote names it (``quorum``).
-        origin=origin if origin is not None and origin.outside else None,
+        origin=recorded_origin(origin),
     )
     if not request.write_edit(edit):
         return Refused(

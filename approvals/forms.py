@@ -89,25 +89,23 @@ def record_form(home: Home, form: Form) -> None:
         pass  # the same view recorded twice (a retried open): the first record stands
 
 
-def peek_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form | None:
-    """The form this view is, if the bot opened it for ``user`` as ``kind`` (not used up)."""
+def _read(path: Path, user: str, kind: FormKind) -> Form | None:
     try:
-        form = Form.model_validate_json(_path(home, form_key).read_bytes())
+        form = Form.model_validate_json(path.read_bytes())
     except (FileNotFoundError, ValidationError, ValueError):
         return None
-    if form.user != user or form.kind != kind:
-        return None
-    return form
+    return form if form.user == user and form.kind == kind else None
+
+
+def peek_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form | None:
+    """The form this view is, if the bot opened it for ``user`` as ``kind`` (not used up)."""
+    return _read(_path(home, form_key), user, kind)
 
 
 def used_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form | None:
     """The form this view was, if the bot opened it for ``user`` as ``kind`` and it was
     taken already (a view submitted again), or None."""
-    try:
-        form = Form.model_validate_json(_path(home, form_key).with_suffix(".used").read_bytes())
-    except (FileNotFoundError, ValidationError, ValueError):
-        return None
-    return form if form.user == user and form.kind == kind else None
+    return _read(_path(home, form_key).with_suffix(".used"), user, kind)
 
 
 def take_form(home: Home, *, form_key: str, user: str, kind: FormKind) -> Form | None:

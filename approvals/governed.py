@@ -180,16 +180,19 @@ class GovernedFiles:
                 who.setdefault(user, key)
         return who
 
-    def origins(self, call: CurrentCall) -> dict[str, Origin]:
+    def origins(
+        self, call: CurrentCall, counted: dict[str, str] | None = None
+    ) -> dict[str, Origin]:
         """Where the counted approvals cast from another organization came from, by
-        person (everyone else: the installation's, or unknown)."""
+        person (everyone else: the installation's, or unknown); ``counted``: the
+        ``counted(call)`` the caller read already."""
         counting = {v.key: v.origin for v in self.votes(call.edit, counting=True)}
         if call.edit:  # its author's approval (``counted``), from where the edit was made
             edit = self.edits()[call.edit - 1]
             counting[vote_key(edit.user, 1)] = edit.origin
         return {
             user: origin
-            for user, key in self.counted(call).items()
+            for user, key in (self.counted(call) if counted is None else counted).items()
             if (origin := counting.get(key)) is not None
         }
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Installation", "Origin"]
+__all__ = ["Installation", "Origin", "recorded_origin"]
 
 
 class Installation(BaseModel):
@@ -45,3 +45,10 @@ class Origin(BaseModel):
     @property
     def outside(self) -> bool:
         return not self.installation.includes(self.team)
+
+
+def recorded_origin(origin: Origin | None) -> Origin | None:
+    """What a vote or an edit records of where it came from: only another organization's;
+    the installation's people stay who they are, and their records as older versions read
+    them."""
+    return origin if origin is not None and origin.outside else None

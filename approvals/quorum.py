@@ -16,7 +16,7 @@ from sessions import LockBusyError, busy_wait, dir_lock_async, utc_iso
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
 from .governed import CurrentCall
-from .origin import Origin
+from .origin import Origin, recorded_origin
 from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
 from .policy import Policy
 from .records import SYSTEM, Vote, vote_key
@@ -81,12 +81,10 @@ async def _approval(
     origin: Origin | None,
 ) -> Decided | AlreadyDecided | VoteCounted | AlreadyVoted | Refused:
     capsule = request.capsule
-    # Only another organization's: the installation's people stay who they are, and
-    # their votes stay as older versions read them.
-    cast_from = origin if origin is not None and origin.outside else None
+    cast_from = recorded_origin(origin)
     allowed: dict[str, bool] = {}  # earlier approvers asked about: may they still decide?
     for _ in range(_ASKS):
-        async with records_locked(request, wait=busy_wait()):
+        async with records_locked(request):
             if (existing := request.decision()) is not None:
                 return AlreadyDecided(capsule, existing)
             call = request.current()
@@ -110,7 +108,6 @@ async def _approval(
             so_far = [voter for voter in counted if allowed.get(voter, True)]
             # Only the approval that would complete the quorum asks about the others.
             unasked = [v for v in counted if v not in allowed] if len(so_far) + 1 >= quorum else []
-            origins = request.origins(call)
             if not unasked:
                 gone = tuple(counted[voter] for voter in counted if voter not in so_far)
                 vote = Vote(
@@ -127,6 +124,7 @@ async def _approval(
                 if len(so_far) + 1 >= quorum:
                     request.arm_timer(at)  # it completes it: a crash before the decision is swept
                 return _count(request, call, vote, quorum=quorum, policy=policy)
+            origins = request.origins(call, counted)  # read with the votes asked about
         refused = await no_longer_allowed(
             request, voters=unasked, policy=policy, groups=groups, origins=origins
         )
@@ -161,12 +159,15 @@ def _count(
     )
 
 
-def records_locked(request: ApprovalRequest, *, wait: float) -> AbstractAsyncContextManager[None]:
-    """The lock under which votes are counted and written, and a quorum decided, across
-    processes: on the asking session's ``approvals/`` (there is no file to create or list;
-    its requests' clicks wait for each other only while they write). ``LockBusyError``
-    when not free within ``wait`` seconds."""
-    return dir_lock_async(request.session_dir / "approvals", give_up_after=wait)
+def records_locked(
+    request: ApprovalRequest, *, wait: float | None = None
+) -> AbstractAsyncContextManager[None]:
+    """The lock under which votes, edits and denials are checked and written, and a quorum
+    decided, across processes: on the asking session's ``approvals/`` (there is no file to
+    create or list; its requests' clicks wait for each other only while they write).
+    ``LockBusyError`` when not free within ``wait`` seconds (``busy_wait()``: a click's)."""
+    patience = busy_wait() if wait is None else wait
+    return dir_lock_async(request.session_dir / "approvals", give_up_after=patience)
 
 
 def _next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
@@ -220,11 +221,11 @@ async def _completion(
             if not counted or len(counted) < quorum:
                 return None
             unasked = [voter for voter in counted if voter not in allowed]
-            origins = request.origins(call)
             if not unasked:
                 kept = {voter: key for voter, key in counted.items() if allowed[voter]}
                 _discount(request, call, [key for v, key in counted.items() if v not in kept])
                 return _decide_with(request, call, kept, quorum=quorum, policy=policy)
+            origins = request.origins(call, counted)
         refused = await no_longer_allowed(
             request, voters=unasked, policy=policy, groups=groups, origins=origins
         )

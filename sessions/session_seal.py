@@ -8,25 +8,21 @@ state and its seal, which a running bot's sweep or ``signoff recover`` repairs.
 
 from __future__ import annotations
 
-from .busy_wait import BUSY_WAIT, busy_wait
+from .busy_wait import busy_wait
 from .errors import SessionsError
 from .home import Home
 from .locks import dir_lock
 from .manifest import VerifyReport, verify
 from .store import SessionStore
 
-__all__ = ["VERIFY_LOCK_WAIT", "verify_session"]
-
-# How long a verify waits for the lock of a session that ended with no seal: a seal in
-# progress takes far less (as the index's readers wait as long for its writers); a holder
-# stopped (Ctrl-Z) would keep a verify waiting for ever.
-VERIFY_LOCK_WAIT = BUSY_WAIT
+__all__ = ["verify_session"]
 
 
-def verify_session(home: Home, session_id: str, *, wait: float | None = None) -> VerifyReport:
+def verify_session(home: Home, session_id: str) -> VerifyReport:
     """The session's seal checked; a problem too when it ended with no seal.
-    ``LockBusyError`` when its lock stayed held for ``wait`` seconds (not checked; default
-    ``busy_wait()``, 5 s)."""
+    ``LockBusyError`` when its lock stayed held for ``busy_wait()`` seconds (not checked):
+    a seal in progress takes far less, and a holder stopped (Ctrl-Z) would keep a verify
+    waiting for ever."""
     directory = home.session_dir(session_id)
     report = verify(directory)
     if report.sealed:
@@ -40,7 +36,7 @@ def verify_session(home: Home, session_id: str, *, wait: float | None = None) ->
     # A session ends in two steps, its final state then its seal, under its directory's
     # lock: one met in between (a bot ending it right now) is being sealed, not tampered
     # with. Once the lock is free, a missing seal is a problem.
-    with dir_lock(directory, give_up_after=busy_wait() if wait is None else wait):
+    with dir_lock(directory, give_up_after=busy_wait()):
         report = verify(directory)
     if report.sealed:
         return report

@@ -41,7 +41,7 @@ from sessions import (
     ThreadKey,
     verify,
 )
-from sessions.session_seal import VERIFY_LOCK_WAIT
+from sessions.busy_wait import BUSY_WAIT
 
 QUICK = "0.5"
 THREAD = ThreadKey(team="T0001", channel="C0OPS", thread_ts="1700000000.000100")
@@ -67,10 +67,10 @@ def test_verify_names_a_session_whose_lock_a_stopped_process_holds(
 
     with stopped_holding(directory):
         started = time.monotonic()
-        done = signoff("verify", env=env, timeout=VERIFY_LOCK_WAIT + 20)
+        done = signoff("verify", env=env, timeout=BUSY_WAIT + 20)
         took = time.monotonic() - started
     assert done.returncode == 1, (done.stdout, done.stderr)
-    assert took < VERIFY_LOCK_WAIT + 10, took
+    assert took < BUSY_WAIT + 10, took
     [line] = [x for x in done.stdout.splitlines() if x.startswith(held)]
     assert line.startswith(f"{held}: BUSY: ") and "stopped" in line, line
     assert not any(x.startswith(fine) for x in done.stdout.splitlines())  # checked: ok
