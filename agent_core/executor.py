@@ -238,14 +238,7 @@ async def run_calls(
         # It came while the calls before them ran: the thread is told the agent stopped,
         # so nobody is asked to approve more; not run, as the calls after a stop are.
         for item in gated:
-            await run.append(
-                ToolResultMessage(
-                    call_id=item.call.id,
-                    name=item.call.name,
-                    content=f"{NOT_RUN}: {stop.reason}",
-                    status="error",
-                )
-            )
+            await run.append(_error(item.call, f"{NOT_RUN}: {stop.reason}"))
         return []
     return await _capsules(run, assistant, gated)
 

@@ -16,7 +16,6 @@ A mixin of ``Engine``, like ``Queries``: the bot still talks to one object.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -29,10 +28,8 @@ from sessions import (
     failpoint,
     off_loop,
     revise_message,
-    ts_after,
     withdraw_message,
 )
-from sessions.inbox import STAGED
 
 from .recent_keys import RecentKeys
 from .runtime import Runtime
@@ -200,14 +197,7 @@ class Ingest:
         """Had signoff taken a message of this thread by the time its message ``ts`` was
         posted (so a reply then was for it, with no mention)? A reply from before signoff
         took part (a thread it was asked in later) was never for it, nor is its edit."""
-        if not self.knows_thread(thread):
-            return False
-        inbox = ThreadDir(self.rt.home, thread).inbox
-        try:
-            waiting = [n for n in os.listdir(inbox.new) if not n.startswith(STAGED)]
-        except FileNotFoundError:
-            waiting = []
-        return any(not ts_after(held, ts) for held in (*inbox.taken(), *waiting))
+        return self.knows_thread(thread) and ThreadDir(self.rt.home, thread).inbox.held_by(ts)
 
     def _wake_from_anywhere(self, thread: ThreadKey) -> None:
         try:

@@ -29,10 +29,9 @@ from sessions import (
     check_slack_id,
     check_slack_ts,
     replace_atomically,
-    ts_after,  # the stops' own word for it still (sessions orders edits by it too)
 )
 
-__all__ = ["StopRequest", "StopSignals", "clear_stop", "read_stop", "record_stop", "ts_after"]
+__all__ = ["StopRequest", "StopSignals", "clear_stop", "read_stop", "record_stop"]
 
 STOP_FILE = "stop.json"
 

@@ -38,6 +38,7 @@ from sessions import (
     ThreadDir,
     ThreadKey,
     from_utc_iso,
+    ts_after,
     utc_iso,
 )
 
@@ -45,7 +46,7 @@ from .approval_events import decision_recorded
 from .messages import Message, UserMessage
 from .mirror import mirror_approval
 from .runtime import Runtime
-from .stop_marker import StopRequest, clear_stop, read_stop, record_stop, ts_after
+from .stop_marker import StopRequest, clear_stop, read_stop, record_stop
 
 __all__ = ["StopOutcome", "StopTurns", "active_stop", "stop_thread", "superseded"]
 

@@ -111,20 +111,20 @@ class Sweeping:
             if due:
                 self.wake(request.thread)
 
-    async def show_new_rules(self) -> int:
-        """Queue again the waiting cards whose tool's rule the policy changed since this home
-        last applied one (``card_rules``): how many."""
-        return await show_new_rules(self.rt)
+    async def after_recovery(self) -> dict[str, int]:
+        """What a start does once it may be slow (linked to Slack, for a bot): expire what
+        came due while no bot ran, and show the waiting cards under a policy changed since
+        this home last applied one (``card_rules``); how many of each."""
+        expired = await self.sweep(queued=False)
+        return {"expired": expired, "rules_changed": await show_new_rules(self.rt)}
 
     async def recover(self, *, sweep: bool = True) -> dict[str, int]:
         """Design flow 7: costs what is in flight, not what is stored. Without ``sweep``
-        the caller sweeps once it can (``sweep(queued=False)``, recovery has listed the
-        queue) and shows the waiting cards under a changed policy (``show_new_rules``): expiring costs ~15 ms a request, and a bot back from days away may find
+        the caller calls ``after_recovery`` once it can (recovery has listed the queue): expiring costs ~15 ms a request, and a bot back from days away may find
         thousands due, which must not hold up its link to Slack."""
         wake, counts = await find_work(self.rt)
         if sweep:
-            counts["expired"] = await self.sweep(queued=False)
-            counts["rules_changed"] = await self.show_new_rules()
+            counts |= await self.after_recovery()
         for thread in wake:
             self.wake(thread)
         counts["threads"] = len(wake)

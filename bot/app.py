@@ -268,8 +268,7 @@ class SignoffBot:
         if self.handler.client.refused is not None:
             raise ConfigError(self.handler.client.refused)
         # Linked first: expiring costs ~15 ms a request, and a click is judged at its time.
-        counts["expired"] = await self.engine.sweep(queued=False)
-        counts["rules_changed"] = await self.engine.show_new_rules()
+        counts |= await self.engine.after_recovery()
         log_event(log, "recovered", data=counts)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 

@@ -16,6 +16,7 @@ __all__ = [
     "check_slack_ts",
     "child_session_id",
     "first_session_id",
+    "is_slack_ts",
     "new_approval_id",
     "new_session_id",
     "ts_after",
@@ -79,6 +80,10 @@ def check_slack_id(value: object) -> str:
 
 def check_slack_ts(value: object) -> str:
     return _check(_SLACK_TS, value, "Slack timestamp")
+
+
+def is_slack_ts(value: str) -> bool:
+    return _SLACK_TS.fullmatch(value) is not None
 
 
 def _ts_key(ts: str) -> tuple[int, int]:

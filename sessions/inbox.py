@@ -40,7 +40,7 @@ from pydantic import (
 from .atomic import fsync_dir, fsync_file, make_dirs, write_all
 from .errors import CorruptRecordError
 from .failpoints import failpoint
-from .ids import check_slack_ts
+from .ids import check_slack_ts, is_slack_ts, ts_after
 from .records import Record, ThreadKey
 from .taken_log import TakenLog
 
@@ -226,6 +226,18 @@ class Inbox:
             if next(names, None) is not None:
                 return True
         return self.legacy_cur.exists() or bool(self.taken_log.all())
+
+    def held_by(self, ts: str) -> bool:
+        """Was a message posted no later than ``ts`` stored here (waiting or taken)? Staged
+        copies and messages withdrawn before they were taken do not count."""
+        if any(not ts_after(taken, ts) for taken in self.taken()):  # oldest first
+            return True
+        try:
+            names = os.listdir(self.new)
+        except FileNotFoundError:
+            return False
+        early = [n for n in names if is_slack_ts(n) and not ts_after(n, ts)]  # none staged
+        return bool(early) and bool(set(early) - self.taken_log.withdrawn(early))
 
     def waiting(self, key: str) -> bool:
         """Is this message stored but not yet recorded in a session?"""
