@@ -12,13 +12,16 @@ from .membership import ChannelMembers, slack_lookup
 
 __all__ = ["SlackGroups"]
 
+# Seconds an answer about who can read a channel is kept: a decision rests on it.
+_CHANNEL_FRESH = 1.0
+
 
 class SlackGroups:
     """``usergroups.users.list``, cached for ``ttl`` seconds; an error fails closed: Slack's
     verdict (no such group) as no members, no answer (a dropped connection, a timeout, a
     body cut short, an outage) as ``MembershipUnknown``, which authorization refuses on
-    and says so. Neither is cached: the next click asks again. Who can read a channel is
-    asked of Slack each time (``can_see``): a decision rests on it.
+    and says so. Neither is cached: the next click asks again. Who can read a channel
+    (``can_see``) is kept a second only: a decision rests on it.
 
     ``forget`` drops a group Slack said changed (``subteam_members_changed``), so the next
     click or Home asks Slack, not a list up to ``ttl`` old."""
@@ -33,7 +36,9 @@ class SlackGroups:
         # and forget from interleaving.
         self._forgotten: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._channels = ChannelMembers(client, ttl=ttl)
+        # Asked as fresh as a click's own check, but once for all the earlier voters a
+        # completing vote asks about (each would otherwise fetch the whole list again).
+        self._channels = ChannelMembers(client, ttl=_CHANNEL_FRESH)
 
     def forget(self, group_id: str) -> None:
         """Slack said ``group_id``'s members changed; safe from any thread."""
@@ -42,7 +47,7 @@ class SlackGroups:
             self._forgotten[group_id] = self._forgotten.get(group_id, 0) + 1
 
     async def can_see(self, channel: str, user: str) -> bool:
-        return await self._channels.can_see(channel, user, fresh=True)
+        return await self._channels.can_see(channel, user)
 
     async def members(self, group_id: str) -> frozenset[str]:
         with self._lock:

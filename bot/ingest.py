@@ -45,15 +45,13 @@ from .envelopes import Fate, Outcome
 from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
 from .handled_events import HANDLED, GroupChangedHook, HomeOpenedHook, Malformed, handle_event
 from .kept_events import EventKeeper
-from .message_edits import EDITS, SLACKBOT, EditTarget, MessageEdits
+from .message_edits import EDITS, PERSON_SUBTYPES, SLACKBOT, EditTarget, MessageEdits
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]
 
 log = logging.getLogger("signoff.ingest")
 
-# Plain user messages only: edits, deletions, joins and bot posts are not requests.
-_ACCEPTED_SUBTYPES = (None, "thread_broadcast", "file_share")
 _EVENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 Taken = Callable[[MessageEvent], Awaitable[None]]
@@ -227,7 +225,7 @@ class EventIngest:
             return ""
         if event.type not in ("app_mention", "message"):
             return f"event type {shown(event.type)}"
-        if event.subtype not in _ACCEPTED_SUBTYPES:
+        if event.subtype not in PERSON_SUBTYPES:
             return f"message subtype {shown(event.subtype)}"
         # Slackbot: a notice in signoff's direct messages ("You have been removed from #ops
         # by @carol"), a /remind's text in a channel (mention included). No person asked: a

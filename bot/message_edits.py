@@ -39,14 +39,15 @@ from .envelopes import Fate, Outcome
 from .event_payloads import EditedTs, TeamOrNone
 from .slack_fields import EventId, EventText, Label, SlackId, SlackTs, describe
 
-__all__ = ["EDITS", "SLACKBOT", "EditTarget", "MessageEdits"]
+__all__ = ["EDITS", "PERSON_SUBTYPES", "SLACKBOT", "EditTarget", "MessageEdits"]
 
 # Slackbot writes as this user, with no bot_id and no subtype (``ingest``): never a request.
 SLACKBOT = "USLACKBOT"
 
 EDITS = ("message_changed", "message_deleted")
-# What a person's message may be to be edited.
-_PLAIN = (None, "thread_broadcast", "file_share")
+# A person's message, as ``ingest`` takes it (and may be edited): plain user messages only;
+# edits, deletions, joins and bot posts are not requests.
+PERSON_SUBTYPES = (None, "thread_broadcast", "file_share")
 
 _SAID: dict[EditOutcome, tuple[Fate, str]] = {
     "revised": (Fate.HANDLED, "edit of a waiting message: its new text is what signoff reads"),
@@ -130,7 +131,7 @@ class _Message(_Payload):
             and self.ts is not None
             and self.bot_id is None
             and self.user not in (bot_user_id, SLACKBOT)
-            and self.subtype in _PLAIN
+            and self.subtype in PERSON_SUBTYPES
         )
 
 
@@ -190,7 +191,7 @@ class MessageEdits:
             return Outcome(fate=Fate.IGNORED, reason="an edit of the bot's own message", ref=ref)
         if message.user == SLACKBOT:
             return Outcome(fate=Fate.IGNORED, reason="an edit of Slackbot's message", ref=ref)
-        if message.subtype not in _PLAIN:
+        if message.subtype not in PERSON_SUBTYPES:
             return Outcome(fate=Fate.IGNORED, reason="an edit of another kind of message", ref=ref)
         return await self._edit(team, event, message, user=message.user, ts=message.ts, ref=ref)
 
@@ -251,7 +252,7 @@ class MessageEdits:
             event.channel_type,
             text,
             ts=event.deleted_ts,
-            starts=starts and event.channel_type != "im",
+            starts=starts,
         )
         return await self._withdrawal(thread, event.deleted_ts, ref, early=early)
 
