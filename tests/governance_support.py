@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine_support import THREAD
@@ -102,3 +107,45 @@ def posts(home: Home) -> dict[str, str]:
 async def sweep(home: Home, clock: FixedClock, policy: Policy | None = None) -> list[object]:
     """One pass of the timer sweep, as the bot's makes it (no rule here names a group)."""
     return list(await sweep_timers(home, policy=policy or Policy(), clock=clock, groups=NoGroups()))
+
+
+def racing(
+    first: Callable[[], Awaitable[object]],
+    *,
+    pause_at: Callable[[str], bool],
+    counted: Callable[[object], bool],
+    second: Callable[[], Awaitable[object]],
+) -> tuple[bool, bool]:
+    """Two processes at the same instant, made deterministic. ``first`` runs in a forked
+    process that stops itself as it links a record whose file name ``pause_at`` (after it
+    checked what it checks, under any lock it holds); ``second`` runs in a thread for up
+    to 2 s (a wait for that lock lasts 5); then the first goes on. (Did the second end
+    while the first was paused? Did the first's result count, by ``counted``?)"""
+    pid = os.fork()
+    if pid == 0:  # the first's process: never returns into pytest
+        real_link = os.link
+
+        def link(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+            if pause_at(os.path.basename(dst)):
+                os.kill(os.getpid(), signal.SIGSTOP)
+            real_link(src, dst)
+
+        os.link = link  # type: ignore[assignment]
+        try:
+            os._exit(_COUNTED if counted(asyncio.run(first())) else 0)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), status
+    other = threading.Thread(target=lambda: asyncio.run(second()))
+    other.start()
+    other.join(timeout=2)
+    second_ended = not other.is_alive()
+    os.kill(pid, signal.SIGCONT)
+    _, status = os.waitpid(pid, 0)
+    other.join(timeout=10)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) in (0, _COUNTED), status
+    return second_ended, os.WEXITSTATUS(status) == _COUNTED
+
+
+_COUNTED = 3  # the first's exit status when its result counted

@@ -67,8 +67,8 @@ async def test_a_home_click_while_publishing_hangs_is_acked_and_decides_once(
 
     # A second envelope while publishes still hang: acked at once too.
     again = await slack.open_app_home(user="U0BOB")
-    if again is not None:
-        assert not (await slack.wait_for_ack(again.envelope_id, timeout=3)).timed_out
+    assert again is not None
+    assert not (await slack.wait_for_ack(again.envelope_id, timeout=3)).timed_out
     slack.clear_faults()
     await slack.open_app_home(user="U0BOB")
     await home_of(slack, "U0BOB", has="✅ approved by <@U0BOB>", timeout=15)

@@ -239,7 +239,7 @@ async def test_an_escalation_due_with_the_expiry_lets_no_one_decide_after_it(
     await bot.engine.idle()
     assert restarts(home) == 0
     made = decision(home, approval)
-    assert made is not None and made["verdict"] != "approved"
+    assert made is not None and made["verdict"] == "expired", made
     assert not has_buttons(existing_message(slack, channel=OPS, ts=card["ts"]))
     assert [v["user"] for v in _votes(home, approval)] == ["U0BOB"]
 

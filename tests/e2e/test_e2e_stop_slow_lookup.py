@@ -32,6 +32,7 @@ from signoff_e2e_kit import (
     bot_reply,
     cards,
     decision,
+    existing_decision,
     has_buttons,
     mention,
     wait_card,
@@ -144,7 +145,7 @@ async def test_a_double_click_on_stop_while_a_lookup_waits_out_a_429_confirms_on
         assert click is not None
         assert not (await slack.wait_for_ack(click.envelope_id, timeout=10)).timed_out
     await started.engine.idle()
-    assert decision(settings.home, approval) is not None  # withdrawn
+    assert existing_decision(settings.home, approval)["verdict"] == "denied"  # withdrawn
     said = [m.get("text", "") for m in bot_messages(slack, thread, "Stopped by")]
     assert len(said) == 1, said
     assert f"its request {approval} is withdrawn" in said[0], said
