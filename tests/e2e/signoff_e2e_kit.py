@@ -409,6 +409,12 @@ async def send_event(slack: LocalSlack, payload: dict[str, Any]) -> None:
     assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
 
 
+async def send_ops_event(slack: LocalSlack, event: dict[str, Any], event_id: str) -> None:
+    """``event`` of #ops (a channel) in its envelope, as Slack sends it, acked in time."""
+    ops = {**event, "channel": OPS, "channel_type": "channel"}
+    await send_event(slack, event_callback(event_id, ops))
+
+
 def senders_told(caplog: pytest.LogCaptureFixture) -> list[str]:
     """The log's lines saying how the sender of an unreadable payload was told."""
     lines = [r.getMessage() for r in caplog.records if r.name == "signoff.socket"]

@@ -23,7 +23,6 @@ from signoff_e2e_kit import (
     has_buttons,
 )
 
-from bot.app import SignoffBot
 from bot.config import Settings
 from localslack import LocalSlack
 from localslack.config import Timing, UserSpec
@@ -49,22 +48,6 @@ async def slack(request: pytest.FixtureRequest) -> AsyncIterator[LocalSlack]:
         yield server
 
 
-async def _stopped_while_streaming(
-    slack: LocalSlack,
-    monkeypatch: pytest.MonkeyPatch,
-    api: FakeAnthropic,
-    start_bot: Callable[..., Any],
-    *,
-    stopper: str,
-) -> tuple[SignoffBot, str, str]:
-    """Alice asks for a restart (a card waits); her follow-up starts a turn, and
-    ``stopper`` clicks the stop button while the model writes. The thread and approval id."""
-    bot, thread, approval, _ = await stop_while_streaming(
-        slack, monkeypatch, api, start_bot, stopper=stopper
-    )
-    return bot, thread, approval
-
-
 async def test_a_guests_stop_stops_the_turn_but_leaves_the_request_to_the_organization(
     slack: LocalSlack,
     monkeypatch: pytest.MonkeyPatch,
@@ -72,7 +55,7 @@ async def test_a_guests_stop_stops_the_turn_but_leaves_the_request_to_the_organi
     start_bot: Callable[..., Any],
     settings: Settings,
 ) -> None:
-    bot, thread, approval = await _stopped_while_streaming(
+    bot, thread, approval, _ = await stop_while_streaming(
         slack, monkeypatch, anthropic_api, start_bot, stopper=GUEST.id
     )
     confirmed = await bot_reply(slack, thread, f"Stopped by <@{GUEST.id}>")
@@ -100,7 +83,7 @@ async def test_a_stop_whose_stopper_slack_cannot_place_withdraws_nothing_open_to
     """users.info is ratelimited for good: the stopper's organization is unknown, so the
     request is left waiting (fail closed) and the thread is told so in plain words."""
     slack.inject_fault(method="users.info", error="ratelimited", count=None, retry_after=0)
-    bot, thread, approval = await _stopped_while_streaming(
+    bot, thread, approval, _ = await stop_while_streaming(
         slack, monkeypatch, anthropic_api, start_bot, stopper="U0BOB"
     )
     confirmed = await bot_reply(slack, thread, "Stopped by <@U0BOB>")
@@ -119,7 +102,7 @@ async def test_a_colleagues_stop_withdraws_the_request_under_an_anyone_rule(
 ) -> None:
     """Bob, of the installation's organization, stops the turn: the request he may decide
     is withdrawn (denied by him), which needs ``users.info`` and so its scope."""
-    bot, thread, approval = await _stopped_while_streaming(
+    bot, thread, approval, _ = await stop_while_streaming(
         slack, monkeypatch, anthropic_api, start_bot, stopper="U0BOB"
     )
     confirmed = await bot_reply(slack, thread, "Stopped by <@U0BOB>")

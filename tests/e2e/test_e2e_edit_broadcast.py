@@ -16,8 +16,8 @@ from signoff_e2e_kit import (
     OPS,
     bot_messages,
     bot_reply,
-    event_callback,
     mention,
+    send_ops_event,
     until,
 )
 
@@ -45,12 +45,6 @@ def _broadcast(thread: str, text: str, *, edited: str = "") -> dict[str, Any]:
     return message
 
 
-async def _send(slack: LocalSlack, event: dict[str, Any], event_id: str) -> None:
-    payload = event_callback(event_id, {**event, "channel": OPS, "channel_type": "channel"})
-    sent = await slack.send_envelope(type="events_api", payload=payload)
-    assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
-
-
 @pytest.mark.parametrize("change", ["message_changed", "message_deleted"])
 async def test_a_waiting_broadcast_reply_edited_or_deleted(
     change: str, slack: LocalSlack, bot: SignoffBot, settings: Settings
@@ -61,7 +55,7 @@ async def test_a_waiting_broadcast_reply_edited_or_deleted(
     key = ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=thread)
     inbox = ThreadDir(Home(settings.home), key).inbox
     async with coordination_for(Home(settings.home)).thread_locks.hold(key):
-        await _send(slack, _broadcast(thread, "restart api"), "Evbroadcast")
+        await send_ops_event(slack, _broadcast(thread, "restart api"), "Evbroadcast")
         await until((inbox.new / FOLLOW_UP).exists, what="the broadcast reply to wait")
         event: dict[str, Any] = {
             "type": "message",
@@ -75,7 +69,7 @@ async def test_a_waiting_broadcast_reply_edited_or_deleted(
             event["message"] = _broadcast(thread, "status of web", edited=EDITED)
         else:
             event["deleted_ts"] = FOLLOW_UP
-        await _send(slack, event, "Evchange")
+        await send_ops_event(slack, event, "Evchange")
         said = [m.text for m in inbox.pending()]
         assert said == (["status of web"] if change == "message_changed" else [])
     if change == "message_changed":

@@ -20,8 +20,8 @@ from signoff_e2e_kit import (
     answered_deliveries,
     bot_messages,
     bot_reply,
-    event_callback,
     mention,
+    send_ops_event,
     until,
 )
 
@@ -97,12 +97,6 @@ def _shown(ts: str, text: str, *, thread_ts: str, edited: str = "") -> dict[str,
     return message
 
 
-async def _send(slack: LocalSlack, event: dict[str, Any], event_id: str) -> None:
-    payload = event_callback(event_id, {**event, "channel": OPS, "channel_type": "channel"})
-    sent = await slack.send_envelope(type="events_api", payload=payload)
-    assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
-
-
 @contextlib.asynccontextmanager
 async def _waiting(slack: LocalSlack, settings: Settings) -> AsyncIterator[tuple[str, str]]:
     """Alice's "restart api" waits in a busy thread: (the thread, its ts), until the block
@@ -130,7 +124,7 @@ async def test_a_deletion_whose_previous_message_has_an_unreadable_edit_date_sti
             "ts": "1900000003.000000",
             "event_ts": "1900000003.000000",
         }
-        await _send(slack, deleted, "Evdelbaddate")
+        await send_ops_event(slack, deleted, "Evdelbaddate")
         assert _thread(settings, thread).inbox.pending() == []
     await bot.engine.idle()
     assert bot_messages(slack, thread, CARD_TITLE) == []
@@ -150,7 +144,7 @@ async def test_an_edit_with_an_unreadable_edit_date_is_read_as_undated(
             "ts": "1900000003.000000",
             "event_ts": "1900000003.000000",
         }
-        await _send(slack, changed, "Evchgbaddate")
+        await send_ops_event(slack, changed, "Evchgbaddate")
         [waiting] = _thread(settings, thread).inbox.pending()
         assert (waiting.text, waiting.edited_ts) == ("status of web", "")
     await bot_reply(slack, thread, "service=web")
@@ -187,8 +181,8 @@ async def test_an_edit_and_a_deletion_sent_at_once_leave_nothing_to_answer(
             "event_ts": EDIT_2,
         }
         await asyncio.gather(
-            _send(slack, _changed(ts, thread, user=ALICE), "Evchgrace"),
-            _send(slack, deleted, "Evdelrace"),
+            send_ops_event(slack, _changed(ts, thread, user=ALICE), "Evchgrace"),
+            send_ops_event(slack, deleted, "Evdelrace"),
         )
         assert _thread(settings, thread).inbox.pending() == []
     await bot.engine.idle()
@@ -205,7 +199,7 @@ async def test_an_edit_that_names_another_author_changes_nothing(
     wrote it is not of her message, and what she asked stays."""
     async with _waiting(slack, settings) as (thread, ts):
         edit = _changed(ts, thread, user=user, previous_user=previous_user)
-        await _send(slack, edit, "Evchgforged")
+        await send_ops_event(slack, edit, "Evchgforged")
         [waiting] = _thread(settings, thread).inbox.pending()
         assert (waiting.user, waiting.text) == (ALICE, "restart api")
     await bot.engine.idle()
@@ -226,7 +220,7 @@ async def test_an_edit_of_a_bots_message_in_a_thread_signoff_takes_part_in_is_no
     ):
         changed = _changed(ts, thread, user=user, previous_user=user)
         changed["message"]["bot_id"] = changed["previous_message"]["bot_id"] = bot_id
-        await _send(slack, changed, f"Evchgbot{n}")
+        await send_ops_event(slack, changed, f"Evchgbot{n}")
     await bot.engine.idle()
     assert len(bot_messages(slack, thread)) == 1
     assert _thread(settings, thread).inbox.pending() == []
@@ -260,7 +254,7 @@ async def test_a_reply_from_before_signoff_took_part_delivered_late_is_no_reques
     await bot.engine.idle()
     # Posted a moment after Alice's message, before her mention (a ts between the two).
     old = {**_shown(ts_after_by(first), "status of web?", thread_ts=first), "user": BOB}
-    await _send(slack, old, "Evoldreply")
+    await send_ops_event(slack, old, "Evoldreply")
     await bot.engine.idle()
     said = [m.get("text", "") for m in bot_messages(slack, first)]
     assert len(said) == 1, said

@@ -19,7 +19,7 @@ from signoff_e2e_kit import (
     answered_deliveries,
     bot_messages,
     bot_reply,
-    event_callback,
+    send_ops_event,
     until,
 )
 
@@ -67,12 +67,6 @@ def _deletion(ts: str) -> dict[str, Any]:
     }
 
 
-async def _send(slack: LocalSlack, event: dict[str, Any], event_id: str) -> None:
-    payload = event_callback(event_id, {**event, "channel": OPS, "channel_type": "channel"})
-    sent = await slack.send_envelope(type="events_api", payload=payload)
-    assert not (await slack.wait_for_ack(sent.envelope_id, timeout=5)).timed_out
-
-
 async def _asked_then(slack: LocalSlack, settings: Settings, changes: list[str]) -> str:
     """Alice's first mention waits (its thread busy) while ``changes`` come, in that
     order: an edit's date, or "deleted"; then the thread moves on. Its ts."""
@@ -81,13 +75,13 @@ async def _asked_then(slack: LocalSlack, settings: Settings, changes: list[str])
     key = ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=first)
     async with coordination_for(Home(settings.home)).thread_locks.hold(key):
         mentioned = {"type": "app_mention", "user": ALICE, "text": ASKS, "ts": first}
-        await _send(slack, mentioned, "Evmention")
+        await send_ops_event(slack, mentioned, "Evmention")
         for n, change in enumerate(changes):
             event = _deletion(first) if change == "deleted" else _edit(first, change)
-            await _send(slack, event, f"Evchange{n}")
+            await send_ops_event(slack, event, f"Evchange{n}")
             if change == BACK_2:  # Slack's app_mention for an edit that mentions signoff
                 back = {**mentioned, "text": BACK, "edited": {"user": ALICE, "ts": BACK_2}}
-                await _send(slack, back, f"Evmentionback{n}")
+                await send_ops_event(slack, back, f"Evmentionback{n}")
     return first
 
 
@@ -126,12 +120,12 @@ async def test_edits_out_and_back_before_the_mention_itself_comes_answer_the_las
     """Slack keeps no order: both of Alice's edits come before her message (a retry)."""
     first = await slack.post_message(channel=OPS, user=ALICE, text="hello")
     await until(lambda: answered_deliveries(slack, first), what="hello to be acked")
-    await _send(slack, _edit(first, OUT_1), "Evout")
+    await send_ops_event(slack, _edit(first, OUT_1), "Evout")
     back = _edit(first, BACK_2)
     back["previous_message"] = _shown(first, "restart api", OUT_1)
-    await _send(slack, back, "Evback")
+    await send_ops_event(slack, back, "Evback")
     mentioned = {"type": "app_mention", "user": ALICE, "text": ASKS, "ts": first}
-    await _send(slack, mentioned, "Evmentionlate")
+    await send_ops_event(slack, mentioned, "Evmentionlate")
     await bot_reply(slack, first, "service=web")
     await bot.engine.idle()
     assert len(bot_messages(slack, first)) == 1
