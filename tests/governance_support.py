@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from engine_support import THREAD
@@ -110,11 +110,11 @@ async def sweep(home: Home, clock: FixedClock, policy: Policy | None = None) -> 
 
 
 def racing(
-    first: Callable[[], Awaitable[object]],
+    first: Callable[[], Coroutine[Any, Any, object]],
     *,
     pause_at: Callable[[str], bool],
     counted: Callable[[object], bool],
-    second: Callable[[], Awaitable[object]],
+    second: Callable[[], Coroutine[Any, Any, object]],
 ) -> tuple[bool, bool]:
     """Two processes at the same instant, made deterministic. ``first`` runs in a forked
     process that stops itself as it links a record whose file name ``pause_at`` (after it
