@@ -26,12 +26,13 @@ from approvals import (
     Decided,
     Decision,
     ExecutionResult,
-    expire,
+    Unchecked,
+    expire_due,
     expired,
 )
 from sessions import failpoint, utc_iso
 
-from .approval_events import approval_expired
+from .approval_events import approval_expired, quorum_decided
 from .approved_call import (
     approval_note,
     approved_arguments,
@@ -159,10 +160,17 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
     now = run.rt.clock.now()
     decision = request.decision()
     if decision is None and expired(request.capsule, now):
-        expiry = expire(request, now=now)
-        decision = expiry.decision
-        if isinstance(expiry, Decided):  # this turn wrote it: no sweep will find it
-            run.rt.observer.emit(approval_expired(request, decision=decision))
+        rt = run.rt
+        due = await expire_due(request, now=now, policy=rt.policy, groups=rt.groups)
+        if not isinstance(due, Unchecked):  # else it waits, as for the sweep's next pass
+            decision = due.decision
+        if isinstance(due, Decided):  # this turn wrote it: no sweep will find it
+            approved = due.decision.verdict == "approved"  # a quorum complete in time
+            rt.observer.emit(
+                quorum_decided(request, decision=due.decision)
+                if approved
+                else approval_expired(request, decision=due.decision)
+            )
     if decision is None:
         out.waiting.append(request.id)
         request.reopen()  # a crash may have come between the capsule and its card

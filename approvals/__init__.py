@@ -23,7 +23,7 @@ from .decisions import (
     Refused,
     VoteCounted,
     decide,
-    expire,
+    expire_due,
     record_decision,
     withdraw,
 )
@@ -123,7 +123,7 @@ __all__ = [
     "card_entry_id",
     "changes",
     "decide",
-    "expire",
+    "expire_due",
     "expired",
     "fire_due",
     "load_capsule",

@@ -34,7 +34,14 @@ from .outcomes import (
     finalize,
 )
 from .policy import Policy
-from .quorum import HELD, complete_quorum, record_approval, records_locked, votes_why
+from .quorum import (
+    HELD,
+    SWEEP_WAIT,
+    complete_quorum,
+    record_approval,
+    records_locked,
+    votes_why,
+)
 from .records import SYSTEM, Verdict
 from .request import ApprovalRequest
 
@@ -48,7 +55,7 @@ __all__ = [
     "VoteCounted",
     "complete_quorum",
     "decide",
-    "expire",
+    "expire_due",
     "finalize",
     "record_decision",
     "settled",
@@ -70,20 +77,44 @@ async def settled(
     if existing is not None:
         return AlreadyDecided(request.capsule, existing)
     if expired(request.capsule, now):
-        completed = await complete_quorum(request, policy=policy, groups=groups, wait=busy_wait())
-        if isinstance(completed, Unchecked):
-            return Refused(request.capsule, completed)
-        if completed is not None:
-            done = isinstance(completed, Decided)
-            return AlreadyDecided(completed.capsule, completed.decision, completed_now=done)
-        result = expire(request, now=now)
-        return AlreadyDecided(
-            result.capsule, result.decision, expired_now=isinstance(result, Decided)
-        )
+        due = await expire_due(request, now=now, policy=policy, groups=groups, wait=busy_wait())
+        if isinstance(due, Unchecked):
+            return Refused(request.capsule, due)
+        if isinstance(due, AlreadyDecided):
+            return due
+        if due.decision.verdict == "approved":
+            return AlreadyDecided(due.capsule, due.decision, completed_now=True)
+        return AlreadyDecided(due.capsule, due.decision, expired_now=True)
     return None
 
 
-def expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecided:
+async def expire_due(
+    request: ApprovalRequest,
+    *,
+    now: datetime,
+    policy: Policy,
+    groups: GroupResolver,
+    wait: float = SWEEP_WAIT,
+) -> Decided | AlreadyDecided | Unchecked:
+    """Decide a request past its deadline: approved when its approvals were a quorum in
+    time (a crash came before the decision), else expired (or denied, by its policy).
+    Unchecked while Slack cannot say who may still approve, or while a vote is being
+    recorded past ``wait`` seconds: ask again later.
+
+    The expiry is written under the lock votes are counted under, so a vote lands before
+    it (and was truly counted) or finds the request decided; never between the quorum's
+    check and the expiry, told it counted on a request its card shows expired."""
+    completed = await complete_quorum(request, policy=policy, groups=groups, wait=wait)
+    if completed is not None:
+        return completed
+    try:
+        async with records_locked(request, wait=wait):
+            return _expire(request, now=now)
+    except LockBusyError:
+        return Unchecked(HELD)
+
+
+def _expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecided:
     capsule = request.capsule
     verdict: Verdict = "denied" if capsule.policy.on_expiry == "deny" else "expired"
     return finalize(

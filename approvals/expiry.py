@@ -8,11 +8,10 @@ from sessions import Clock, Home, Index, SessionsError, utc_iso
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import expired
-from .decisions import expire
+from .decisions import expire_due
 from .errors import ApprovalsError
 from .outcomes import AlreadyDecided, Decided
 from .policy import Policy
-from .quorum import complete_quorum
 from .request import ApprovalRequest
 
 __all__ = ["sweep_expired"]
@@ -28,7 +27,8 @@ async def sweep_expired(
     One whose approvals were all in before its deadline is approved instead (a crash
     came between the last vote and the decision, and no sweep ran before the deadline), if
     they are a quorum of approvers the rules still allow; while Slack cannot say who is in
-    an approver group, it is neither approved nor expired, and asked again next pass.
+    an approver group, or a vote is being recorded (``expire_due``), it is neither
+    approved nor expired, and asked again next pass.
 
     A row the index still calls pending may already be decided on disk (the index lags):
     that decision is returned as AlreadyDecided so the caller can mirror it. Every due row
@@ -46,11 +46,11 @@ async def sweep_expired(
             if existing is not None:
                 out.append(AlreadyDecided(request.capsule, existing))
             elif expired(request.capsule, now):
-                completed = await complete_quorum(request, policy=policy, groups=groups)
-                if isinstance(completed, Unchecked):
-                    log.info("expiry of %s waits: %s", row.id, completed)
+                due = await expire_due(request, now=now, policy=policy, groups=groups)
+                if isinstance(due, Unchecked):
+                    log.info("expiry of %s waits: %s", row.id, due)
                     continue
-                out.append(completed if completed is not None else expire(request, now=now))
+                out.append(due)
         except (SessionsError, ApprovalsError) as exc:
             log.warning("expiry sweep skips %s: %s", row.id, exc)
     return out

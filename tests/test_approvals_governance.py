@@ -22,10 +22,11 @@ from approvals import (
     PolicyError,
     PolicyRule,
     Refused,
+    Unchecked,
     VoteCounted,
     args_sha256,
     changes,
-    expire,
+    expire_due,
     load_policy,
     record_edit,
 )
@@ -310,10 +311,14 @@ def test_a_form_is_taken_once_by_its_person_and_only_as_its_kind(home: Home) -> 
     assert peek_form(home, form_key="V0EDIT1", user="U0BOB", kind="edit") is None
 
 
-def test_an_expiry_has_no_approvers_reasons(home: Home, clock: FixedClock) -> None:
+async def test_an_expiry_has_no_approvers_reasons(home: Home, clock: FixedClock) -> None:
     capsule = park(home, clock)
     clock.advance(timedelta(days=2))
-    decision = expire(request(home, capsule, clock), now=clock.now()).decision
+    due = await expire_due(
+        request(home, capsule, clock), now=clock.now(), policy=Policy(), groups=NoGroups()
+    )
+    assert not isinstance(due, Unchecked)
+    decision = due.decision
     assert decision.deciders == ("signoff",) and decision.reason.startswith("no decision")
     assert request(home, capsule, clock).reasons(decision) == []
 
