@@ -6,7 +6,9 @@ value is long or multi-line, or there are more arguments than fields, the
 whole call follows as JSON in a code block (truncated; the full call is in the trace), so
 the approver never reads a clipped value without the whole one below it.
 
-Argument names and values come from the model: every one is escaped.
+Argument names and values come from the model: every one is escaped, and shown
+``visible``: a value with a character that draws nothing or turns the rest around shows
+its escape in the field and is not "whole" there, so the JSON below shows it too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from typing import Any
 
 from approvals import Capsule
 
-from .slack_text import Mrkdwn, code_block, escape, escaped_fit, join, literal, mrkdwn_object
+from .slack_text import (
+    Mrkdwn,
+    code_block,
+    escape,
+    escaped_fit,
+    join,
+    literal,
+    mrkdwn_object,
+    visible,
+)
 
 __all__ = ["argument_fields", "arguments_json", "hints"]
 
@@ -35,8 +46,9 @@ _HINTS = {
 
 def _shown(value: Any) -> tuple[str, bool]:
     """The value as one line of inline code, and whether that is all of it."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    whole = "\n" not in text and len(text) <= _VALUE_LIMIT
+    raw = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = visible(raw)
+    whole = "\n" not in text and len(text) <= _VALUE_LIMIT and text == raw
     line = " ".join(text.split()) if isinstance(value, str) else text.replace("\n", " ")
     if len(line) > _VALUE_LIMIT:
         line = line[: _VALUE_LIMIT - 1] + "…"
@@ -52,10 +64,9 @@ def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, Any]],
     complete = len(items) <= MAX_FIELDS
     for key, value in items[:room]:
         line, whole = _shown(value)
-        complete = complete and whole
-        text = join(
-            literal("*"), escape(str(key)[:100]), literal("*\n`"), escape(line), literal("`")
-        )
+        name = visible(str(key))
+        complete = complete and whole and name == key
+        text = join(literal("*"), escape(name[:100]), literal("*\n`"), escape(line), literal("`"))
         fields.append(mrkdwn_object(text))
     if len(items) > room:
         more = literal(f"*…*\n{len(items) - room} more (all below)")
@@ -68,7 +79,7 @@ def arguments_json(arguments: Mapping[str, Any]) -> Mrkdwn:
 
     Counted escaped, as Slack counts it (``&`` is five characters): a section clipping it
     instead would cut off the closing fence, and the rest would read as formatting."""
-    shown = json.dumps(dict(arguments), indent=1, ensure_ascii=False, sort_keys=True)
+    shown = visible(json.dumps(dict(arguments), indent=1, ensure_ascii=False, sort_keys=True))
     fits = escaped_fit(shown, _JSON_LIMIT)
     if fits < len(shown):
         rest = len(shown) - fits

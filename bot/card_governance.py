@@ -28,6 +28,7 @@ from .slack_text import (
     parse_utc,
     slack_date,
     span_after,
+    visible,
 )
 
 __all__ = [
@@ -79,7 +80,10 @@ def edit_block(view: CardView, version: str) -> dict[str, Any] | None:
         return None
     last = view.edits[-1]
     diff = changes(view.capsule.arguments, dict(last.arguments))
-    lines = "\n".join(f"• {c.describe()}" for c in diff) or "• (no difference from the request)"
+    lines = (
+        "\n".join(f"• {visible(c.describe())}" for c in diff)
+        or "• (no difference from the request)"
+    )
     # Within Slack's 3000: editors 300, the difference 2200, the reason 300, and the words.
     editors = mentions(list(dict.fromkeys(e.user for e in view.edits)), limit=300)
     text = join(

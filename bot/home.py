@@ -43,6 +43,7 @@ from .slack_text import (
     quote,
     relative,
     slack_date,
+    visible,
 )
 
 __all__ = ["COUNTED", "HOME_CALLBACK", "MAX_MINE", "MAX_WAITING", "HomeContent", "home_view"]
@@ -82,7 +83,7 @@ def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mr
     """`tool` `key=value, …` on one line (the card and the trace have the whole call);
     ``arguments``: the ones the approval now stands for, when an approver edited them."""
     call = capsule.arguments if arguments is None else arguments
-    args = ", ".join(f"{k}={v}" for k, v in call.items())
+    args = visible(", ".join(f"{k}={v}" for k, v in call.items()))  # what runs, drawn true
     args = " ".join(args.split())
     if len(args) > _CALL_LIMIT:
         args = args[: _CALL_LIMIT - 1] + "…"

@@ -3,8 +3,12 @@
 Text a person or a model wrote is data: ``escape`` makes it inert mrkdwn, so ``<!here>``,
 ``<!channel>``, ``<!everyone>``, ``<!subteam^…>``, ``<@U…>`` and ``<https://…|…>`` show as
 the characters they are and notify nobody, ``&`` shows as ``&``, and a lone surrogate
-(which Slack's JSON would reject) becomes U+FFFD. Mentions are made only by ``mention`` and
-``group_mention`` from ids signoff holds (validated, never taken from text).
+(which Slack's JSON would reject) becomes U+FFFD. A terminal's escape sequences (a tool's
+coloured output, which a model may echo) are dropped and any other control character
+becomes U+FFFD: they are no text. Arguments an approver reads pass ``visible`` first, so
+a character that draws nothing or turns the rest around (``\\u202e``) shows as its
+escape. Mentions are made only by ``mention`` and ``group_mention`` from ids signoff holds
+(validated, never taken from text).
 
 Everything that posts (replies, cards, outcomes, ephemerals, modals, slash answers, the
 Home tab, the comment on an uploaded trace) builds its text from these functions; the
@@ -19,6 +23,7 @@ time zone, and the fallback where a client cannot), next to a relative phrase su
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NewType
@@ -53,6 +58,7 @@ __all__ = [
     "span_after",
     "span_words",
     "tool_label",
+    "visible",
     "whole_cut",
     "without_surrogates",
 ]
@@ -74,6 +80,58 @@ _TYPED_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,39})(?:\|([^<>]*))?>")
 _MARKDOWN_LINK = re.compile(r"\](?=[(:]\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|//|&))")
 
 
+# A terminal's escape sequence: CSI (colours, cursor moves), OSC (titles, hyperlinks: to
+# BEL, ST or the end), or a two-character escape.
+_TERMINAL_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_OR_CR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ASCII_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Drawn as nothing, yet not in the categories ``visible`` escapes: variation selectors
+# (smuggled text rides on them as on tag characters) and the Hangul fillers.
+_BLANK = frozenset(
+    [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), 0x115F, 0x1160, 0x3164, 0xFFA0]
+)
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Zs"})
+
+
+def _hidden(char: str) -> bool:
+    if char in "\n\t ":
+        return False
+    return ord(char) in _BLANK or unicodedata.category(char) in _HIDDEN_CATEGORIES
+
+
+def visible(text: str) -> str:
+    """``text`` with each character that draws nothing or changes how the others draw
+    (controls but a line break and a tab, a bidi override, a zero-width or tag character,
+    a space other than " ") written as JSON writes it escaped (``\\u202e``; past U+FFFF a
+    surrogate pair), so JSON stays JSON. An approver reads arguments through it: Slack
+    drew ``\\u202eipa`` as "api", and approving that ran a call to another service."""
+    if text.isascii() and not _ASCII_HIDDEN.search(text):
+        return text
+    if not any(_hidden(char) for char in text):
+        return text
+    return "".join(_json_escape(char) if _hidden(char) else char for char in text)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def without_controls(text: str) -> str:
+    """``text`` without a terminal's escape sequences, and with any other control character
+    (but a line break and a tab; a carriage return ends a line) as U+FFFD."""
+    if not _CONTROL_OR_CR.search(text):
+        return text
+    text = _TERMINAL_SEQUENCE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("\ufffd", text)
+
+
 def without_surrogates(text: str) -> str:
     """``text`` with every lone surrogate replaced, so it encodes as UTF-8."""
     # Through UTF-16: a valid pair of surrogates becomes its character, a lone one U+FFFD.
@@ -89,7 +147,7 @@ def file_text(text: str) -> FileText:
 
 def escape(text: str) -> Mrkdwn:
     """Someone else's text, shown as written and able to ping nobody."""
-    clean = without_surrogates(text)
+    clean = without_controls(without_surrogates(text))
     return Mrkdwn(clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
@@ -132,7 +190,7 @@ def tool_label(name: str) -> str:
 
 def plain_text(text: str, limit: int) -> str:
     """For ``plain_text`` objects (Slack does not parse them): clean and clipped."""
-    clean = without_surrogates(text)
+    clean = without_controls(without_surrogates(text))
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 

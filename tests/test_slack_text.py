@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 
 import pytest
 
@@ -19,7 +20,9 @@ from bot.slack_text import (
     mention,
     mentions,
     tool_label,
+    visible,
     whole_cut,
+    without_controls,
     without_surrogates,
 )
 from bot.status_texts import running
@@ -134,3 +137,36 @@ def test_splitting_text_with_an_unclosed_token_still_ends() -> None:
     # into it found nowhere to cut, and the split looped for ever.
     parts = split_message("<" + "a" * 9000)
     assert "".join(parts) == "<" + "a" * 9000
+
+
+HIDING = [
+    "\u202eipa",  # drawn "api"
+    "api\u200b",
+    "a\u2066b\u2069",
+    "api\U000e0041\U000e007f",  # tag characters: smuggled text nobody sees
+    "api\ufe0f\U000e0100",  # variation selectors
+    "prod\u00a0db",  # a space that is not " "
+    "nul\x00 esc\x1b del\x7f c1\x85 line\u2028 cr\r",
+    "soft\u00adhyphen \ufeffbom",
+]
+
+
+@pytest.mark.parametrize("text", HIDING, ids=range(len(HIDING)))
+def test_visible_shows_what_draws_nothing_as_its_json_escape(text: str) -> None:
+    out = visible(text)
+    assert out.isascii() or all(c.isprintable() for c in out), repr(out)
+    assert "\\u" in out
+    assert json.loads(f'"{out}"') == text  # the escapes JSON reads: the value itself
+
+
+def test_visible_leaves_what_draws_as_itself() -> None:
+    for text in ("api", "deploy web 2.1.0", "line\nbreak\ttab", "café ☕ 日本 😀 שלום"):
+        assert visible(text) == text
+
+
+def test_control_bytes_and_terminal_sequences_never_reach_slack() -> None:
+    coloured = "\x1b[1;31mERROR\x1b[0m: \x1b]8;;https://evil.example\x07link\x1b]8;;\x1b\\ done"
+    assert without_controls(coloured) == "ERROR: link done"
+    assert without_controls("a\x00b\x07c\x85d\x1b") == "a\ufffdb\ufffdc\ufffdd"
+    assert without_controls("one\r\ntwo\rthree\tfour\n") == "one\ntwo\nthree\tfour\n"
+    assert escape("\x1b[31m<!here>\x1b[0m") == "&lt;!here&gt;"

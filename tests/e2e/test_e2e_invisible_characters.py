@@ -1,0 +1,79 @@
+"""What an approver reads is what runs, and no control byte reaches a Slack message.
+
+A model asked to restart ``\\u202eipa`` (a right-to-left override, then "ipa"): Slack drew
+the card's argument as "api", so Bob saw "restart api" and approved a call to another
+service. A zero-width space or an invisible tag character hides in a value the same way.
+Such characters in an argument are now shown as their escapes (``\\u202e``), in the
+field and in the call's JSON below it. And a tool's coloured output echoed by the model
+(``ESC[31m``) or a NUL reached the thread as those bytes: the escape sequences are now
+dropped and any other control character shown as U+FFFD.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from signoff_e2e_kit import OPS, bot_reply, mention, wait_card
+
+from localslack import LocalSlack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "providers"))
+from fake_anthropic import FakeAnthropic, ToolUse
+
+HIDING = {
+    "override": "\u202eipa",  # drawn "api"
+    "zero width": "api\u200b",
+    "tag": "api\U000e0041",  # an invisible tag letter, as in "ASCII smuggling"
+}
+
+
+async def _card_of(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch, service: str
+) -> str:
+    async with FakeAnthropic(api_key="sk-ant-test-key") as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        api.reply(ToolUse(name="restart_service", input={"service": service}))
+        await start_bot(model="anthropic:claude-test")
+        await slack.wait_for_sockets(1, timeout=5)
+        thread = await mention(slack, "restart api")
+        card = await wait_card(slack, thread, timeout=30)
+    return json.dumps(card.get("blocks"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("kind", sorted(HIDING))
+async def test_an_argument_hiding_characters_is_shown_with_them_visible(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    service = HIDING[kind]
+    hidden = next(c for c in service if c not in "api")
+    shown = await _card_of(slack, start_bot, monkeypatch, service)
+    assert hidden not in shown, shown
+    # As JSON escapes it (an invisible tag letter is past U+FFFF: a surrogate pair), once
+    # in the field and once in the call's JSON below it; the blocks' own JSON doubles "\\".
+    escaped = json.dumps(hidden).strip('"').replace("\\", "\\\\")
+    assert shown.count(escaped) == 2, shown
+
+
+async def test_control_bytes_in_a_reply_never_reach_slack(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = "Status: \x1b[31mdown\x1b[0m \x1b]8;;https://evil.example\x07x\x1b]8;;\x07 nul\x00 bell\x07 ok"
+    async with FakeAnthropic(api_key="sk-ant-test-key") as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        api.reply(answer)
+        await start_bot(model="anthropic:claude-test")
+        await slack.wait_for_sockets(1, timeout=5)
+        thread = await mention(slack, "status of api")
+        reply = await bot_reply(slack, thread, "Status:", timeout=30)
+    said = json.dumps([reply.get("text"), reply.get("blocks")], ensure_ascii=False)
+    streamed = json.dumps(slack.streams(channel=OPS), ensure_ascii=False)
+    for text in (said, streamed):
+        assert "\\u00" not in text and "\\u001b" not in text, text  # no escaped control byte
+        assert "evil.example" not in text
+    assert "Status: down x nul\ufffd bell\ufffd ok" in said, said
