@@ -29,6 +29,7 @@ Slack also says ``message_changed`` of a thread's first message when its replies
 from __future__ import annotations
 
 import html
+import re
 from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
@@ -165,6 +166,9 @@ class MessageEdits:
         self.engine = engine
         self.bot_user_id = bot_user_id
         self.clock = clock
+        # ``<@U…>``, or ``<@U…|name>`` as Slack's text once wrote it (its reference says
+        # to expect both): either asks signoff.
+        self._mention = re.compile(rf"<@{re.escape(bot_user_id)}(?:\|[^<>]*)?>")
 
     async def handle(self, payload: JsonValue) -> Outcome:
         """Apply one edit or deletion; an ``OSError`` (the disk, or a worker that holds the
@@ -228,7 +232,7 @@ class MessageEdits:
         return _said(outcome, ref)
 
     def _asks(self, text: str) -> bool:
-        return f"<@{self.bot_user_id}>" in text
+        return self._mention.search(text) is not None
 
     def _would_take(
         self, thread: ThreadKey, channel_type: str | None, text: str, *, ts: str, starts: bool

@@ -116,6 +116,19 @@ async def test_an_edit_of_a_first_mention_that_comes_before_it_is_what_signoff_a
     await _answered_only(slack, bot, first, "service=web")
 
 
+async def test_an_edit_with_a_mention_in_its_older_form_still_asks_signoff(
+    slack: LocalSlack, bot: SignoffBot
+) -> None:
+    """``<@U…|name>``, the form Slack's text once had (its reference still says to expect
+    it): the edit asks signoff as ``<@U…>`` does, and is not taken for one that took the
+    mention out (which withdrew the request)."""
+    first = await _hello(slack)
+    legacy = f"<@{BOT_USER}|signoff> status of web"
+    await _send(slack, _changed(first, legacy, edited=EDIT_1, previous=f"<@{BOT_USER}|signoff> x"))
+    await _send(slack, _original(first, ASKS, kind="app_mention"), late=True)
+    await _answered_only(slack, bot, first, "service=web")
+
+
 async def test_an_edit_of_a_follow_up_that_comes_before_it_is_what_signoff_answers(
     slack: LocalSlack, bot: SignoffBot
 ) -> None:
