@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -46,6 +45,7 @@ from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEven
 from .handled_events import HANDLED, GroupChangedHook, HomeOpenedHook, Malformed, handle_event
 from .kept_events import EventKeeper
 from .message_edits import EDITS, PERSON_SUBTYPES, SLACKBOT, EditTarget, MessageEdits
+from .message_text import message_text
 from .slack_fields import describe, shown
 
 __all__ = ["EventIngest", "IngestTarget"]
@@ -83,28 +83,6 @@ def _ref(event_id: object) -> str:
     if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id):
         return event_id
     return f"(event id {shown(event_id, 40)})"
-
-
-def _said(event: MessageEvent) -> str:
-    """What the person wrote: Slack escapes &, < and > in message text, and the inbox keeps
-    what they typed. A message with no text (files shared without a comment) says what it
-    held instead: an empty one never reaches the model, which then had nothing to answer
-    (the API refuses a request without messages) or only its own last answer to go on
-    with (and answered itself)."""
-    text = html.unescape(event.text or "")
-    if text.strip():
-        return text
-    if not event.files:
-        return "(a message with no text)"
-    names = [f.name for f in event.files if f.name]
-    count, files = len(event.files), "file" if len(event.files) == 1 else "files"
-    if len(names) == count:
-        shared = f"the {files} {', '.join(names)}"
-    elif names:
-        shared = f"{count} files: {', '.join(names)} and {count - len(names)} without a name"
-    else:
-        shared = f"{count} {files}"
-    return f"(no text: shared {shared}, which signoff cannot open)"
 
 
 def _ignored(why: str, *, kind: str, ref: str = "") -> Outcome:
@@ -274,7 +252,7 @@ class EventIngest:
             ),
             ts=event.ts,
             user=event.user,
-            text=_said(event),
+            text=message_text(event.text, event.files),
             event_id=event_id,
             received_at=utc_iso(self.clock.now()),
             user_team=event.user_team or event.team or "",

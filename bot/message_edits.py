@@ -37,7 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from sessions import Clock, EditOutcome, InboxMessage, ThreadKey, utc_iso
 
 from .envelopes import Fate, Outcome
-from .event_payloads import EditedTs, TeamOrNone
+from .event_payloads import EditedTs, SharedFile, TeamOrNone
+from .message_text import message_text
 from .slack_fields import EventId, EventText, Label, SlackId, SlackTs, describe
 
 __all__ = ["EDITS", "PERSON_SUBTYPES", "SLACKBOT", "EditTarget", "MessageEdits"]
@@ -124,6 +125,8 @@ class _Message(_Payload):
     edited: EditedTs = None
     user_team: TeamOrNone = None
     team: TeamOrNone = None
+    # An edit may leave only these (a ``file_share`` whose words were taken out).
+    files: tuple[SharedFile, ...] = ()
 
     def by_a_person(self, bot_user_id: str) -> bool:
         """Written by a person (what signoff may take), not a bot nor Slackbot?"""
@@ -214,20 +217,21 @@ class MessageEdits:
             return await self._withdrawal(thread, ts, ref, edited=edited, early=asked)
         if not self._would_take(thread, event.channel_type, text, ts=ts, starts=starts):
             return Outcome(fate=Fate.IGNORED, reason="an edit outside signoff's threads", ref=ref)
-        if not text.strip():
+        if not text.strip() and not message.files:
             return Outcome(fate=Fate.IGNORED, reason="an edit that leaves no text", ref=ref)
+        said = message_text(message.text, message.files)
         unstored = InboxMessage(
             thread=thread,
             ts=ts,
             user=user,
-            text=text,
+            text=said,
             event_id=ref,
             received_at=utc_iso(self.clock.now()),
             user_team=message.user_team or message.team or "",
             edited_ts=edited,
         )
         outcome = await self.engine.revise(
-            thread, ts, user=user, text=text, edited=edited, unstored=unstored
+            thread, ts, user=user, text=said, edited=edited, unstored=unstored
         )
         return _said(outcome, ref)
 

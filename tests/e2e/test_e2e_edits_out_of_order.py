@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine_support import head, transcript
 from signoff_e2e_kit import (
     BOT_USER,
     CARD_TITLE,
@@ -137,6 +138,26 @@ async def test_an_edit_of_a_follow_up_that_comes_before_it_is_what_signoff_answe
     await _send(slack, _changed(FOLLOW_UP, "status of web", edited=EDIT_1, thread_ts=thread))
     await _send(slack, _original(FOLLOW_UP, "restart api", thread_ts=thread), late=True)
     await _answered_only(slack, bot, thread, "service=web")
+
+
+async def test_an_edit_of_a_follow_up_to_only_its_file_that_comes_before_it_is_kept(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Alice shared a file with "restart api" and then took the words out: the edit says
+    what the message now holds, as ingest says of a file shared without a comment (it
+    was dropped as "an edit that leaves no text", and the request it withdrew answered)."""
+    thread = await mention(slack, "status of db")
+    await bot_reply(slack, thread, "service=db")
+    changed = _changed(FOLLOW_UP, "", edited=EDIT_1, thread_ts=thread, previous="restart api")
+    changed["event"]["message"] |= {"subtype": "file_share", "files": [{"name": "graph.png"}]}
+    await _send(slack, changed)
+    await _send(slack, _original(FOLLOW_UP, "restart api", thread_ts=thread), late=True)
+    await until(lambda: not _thread(settings, thread).inbox.pending(), what="the edit taken")
+    await bot.engine.idle()
+    assert bot_messages(slack, thread, CARD_TITLE) == []
+    key = ThreadKey(team="T0LOCAL", channel=OPS, thread_ts=thread)
+    said = str(transcript(Home(settings.home), head(Home(settings.home), key)))
+    assert "(no text: shared the file graph.png, which signoff cannot open)" in said, said
 
 
 async def test_a_follow_up_deleted_before_it_comes_is_never_answered(
