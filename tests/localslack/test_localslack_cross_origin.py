@@ -89,3 +89,48 @@ async def test_a_write_from_another_origin_is_refused_and_does_nothing(
         async with http.get(f"{localhost}/_ui/api/state", params=query) as a:
             assert a.status == 200
     assert len(slack.messages(channel=OPS)) == 3
+
+
+async def test_a_read_or_a_socket_from_another_site_is_refused_too(
+    slack: LocalSlack, web: AsyncWebClient
+) -> None:
+    """The Web API takes its token in the query string and answers a GET, and in
+    ``signoff dev`` the tokens are the well-known defaults: an ``<img>`` on another site
+    posted as the bot. A WebSocket is a GET as well, and no CORS stands in its way."""
+    post = {"token": slack.bot_token, "channel": OPS, "text": "from another site"}
+    # What an <img src>, fetch(…, {mode: "no-cors"}), a frame and a link can send.
+    image = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+    fetched = {"Origin": EVIL, "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"}
+    frame = {
+        "Sec-Fetch-Site": "cross-site",
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Dest": "iframe",
+    }
+    link = {
+        "Sec-Fetch-Site": "cross-site",
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Dest": "document",
+    }
+    sibling = {**image, "Sec-Fetch-Site": "same-site"}
+    async with aiohttp.ClientSession() as http:
+        for headers in (image, fetched, frame, link, sibling):
+            async with http.get(
+                f"{slack.url}/api/chat.postMessage", params=post, headers=headers
+            ) as a:
+                assert a.status == 403, headers
+        for headers in (image, fetched, frame):
+            query = {"user": "U0ALICE", "channel": OPS}
+            async with http.get(f"{slack.url}/_ui/api/state", params=query, headers=headers) as a:
+                assert a.status == 403, headers
+            async with http.get(f"{slack.url}/ui/", headers=headers) as a:
+                assert a.status == 403, headers
+        # The Socket Mode link, opened by a page elsewhere, would take the bot's events.
+        opened = await web.apps_connections_open(app_token=slack.app_token)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(str(opened["url"]), headers={"Origin": EVIL})
+        assert refused.value.status == 403
+        # A link to the chat from another site still opens it.
+        async with http.get(f"{slack.url}/ui/", headers=link) as a:
+            assert a.status == 200
+    assert slack.messages(channel=OPS) == []
+    assert await web.chat_postMessage(channel=OPS, text="slack_sdk still posts")
