@@ -22,8 +22,9 @@ const BlockKit = (() => {
     return String(text).replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
   }
 
+  // The name is whoever's who added the reaction or posted the blocks: text, not HTML.
   function emoji(name) {
-    return EMOJI[name] || `:${name}:`;
+    return EMOJI[name] || `:${esc(name)}:`;
   }
 
   function emojify(html) {

@@ -146,3 +146,34 @@ def test_block_kit_files_reactions_and_ephemerals_render(
     # A change made elsewhere shows up without a reload.
     workspace.run(slack.post_message(channel=OPS, user="U0CAROL", text="from elsewhere"))
     expect(page.locator(".msg", has_text="from elsewhere")).to_be_visible()
+
+
+def test_an_emoji_name_is_text_in_a_reaction_and_in_rich_text(
+    page: Any, workspace: BackgroundSlack
+) -> None:
+    """An emoji the UI has no picture for shows as ``:name:``; the name came from whoever
+    called reactions.add or posted the blocks, and was put in the page as HTML."""
+    slack, client = workspace.slack, workspace.client
+    hostile = "<img src=x onerror=window.pwned=1>"
+    # A message of rich text alone shows its text; beside another block, its blocks.
+    section = {"type": "section", "text": {"type": "plain_text", "text": "and more"}}
+    rich = {
+        "type": "rich_text",
+        "elements": [
+            {
+                "type": "rich_text_section",
+                "elements": [{"type": "text", "text": "look "}, {"type": "emoji", "name": hostile}],
+            }
+        ],
+    }
+    posted = workspace.run(
+        client.chat_postMessage(channel=OPS, text="fallback", blocks=[rich, section])
+    )
+    workspace.run(slack.add_reaction(channel=OPS, ts=posted["ts"], user="U0BOB", name=hostile))
+
+    page.goto(f"{slack.url}/ui/#c=C0OPS&u=U0ALICE")
+    card = page.locator(f".msg[data-ts='{posted['ts']}']")
+    expect(card.locator(".bk-rich")).to_have_text(f"look :{hostile}:")
+    expect(card.locator(".reaction")).to_have_text(f":{hostile}: 1")
+    expect(page.locator("img")).to_have_count(0)
+    assert page.evaluate("window.pwned") is None
