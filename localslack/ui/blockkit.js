@@ -22,13 +22,18 @@ const BlockKit = (() => {
     return String(text).replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
   }
 
+  // Its own names only: `:constructor:` is no emoji, whatever an object inherits.
+  function known(name) {
+    return Object.hasOwn(EMOJI, name) ? EMOJI[name] : undefined;
+  }
+
   // The name is whoever's who added the reaction or posted the blocks: text, not HTML.
   function emoji(name) {
-    return EMOJI[name] || `:${esc(name)}:`;
+    return known(name) || `:${esc(name)}:`;
   }
 
   function emojify(html) {
-    return html.replace(/:([a-z0-9_+-]+):/g, (all, name) => EMOJI[name] || all);
+    return html.replace(/:([a-z0-9_+-]+):/g, (all, name) => known(name) || all);
   }
 
   function entity(body, ctx) {

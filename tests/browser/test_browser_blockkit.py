@@ -177,3 +177,25 @@ def test_an_emoji_name_is_text_in_a_reaction_and_in_rich_text(
     expect(card.locator(".reaction")).to_have_text(f":{hostile}: 1")
     expect(page.locator("img")).to_have_count(0)
     assert page.evaluate("window.pwned") is None
+
+
+def test_an_emoji_named_like_an_object_property_is_no_emoji(
+    page: Any, workspace: BackgroundSlack
+) -> None:
+    """`:constructor:` was looked up in a plain object: it showed JavaScript's Object
+    function as text, and in markdown it threw, leaving the message out of the page."""
+    slack, client = workspace.slack, workspace.client
+    typed = workspace.run(
+        slack.post_message(channel=OPS, user="U0ALICE", text="a :constructor: b :toString: :tada:")
+    )
+    markdown = {"type": "markdown", "text": "c :constructor: d :tada:"}
+    section = {"type": "section", "text": {"type": "plain_text", "text": "and more"}}
+    posted = workspace.run(
+        client.chat_postMessage(channel=OPS, text="fallback", blocks=[markdown, section])
+    )
+
+    page.goto(f"{slack.url}/ui/#c=C0OPS&u=U0ALICE")
+    body = page.locator(f".msg[data-ts='{typed}'] .msg-body")
+    expect(body).to_have_text("a :constructor: b :toString: 🎉")
+    card = page.locator(f".msg[data-ts='{posted['ts']}']")
+    expect(card.locator(".bk-markdown")).to_have_text("c :constructor: d 🎉")
