@@ -172,6 +172,13 @@ class Views:
     def state_values(self, record: ViewRecord, values: dict[str, Any]) -> JSON:
         """Build `view.state.values` from {block_id: {action_id: value}}; plain values are
         wrapped according to each element's type."""
+        if not isinstance(values, dict):
+            raise ControlError("invalid_argument", "values: an object of block ids")
+        for block_id, by_action in values.items():
+            if not isinstance(by_action, dict):
+                raise ControlError(
+                    "invalid_argument", f"values.{block_id}: an object of action ids"
+                )
         state: JSON = {}
         known: set[tuple[str, str]] = set()
         for block in record.definition.get("blocks", []):
@@ -184,7 +191,15 @@ class Views:
                 given = values.get(block_id, {}).get(action_id)
                 if given is None and block.get("type") == "input" and not block.get("optional"):
                     raise ControlError("missing_required_input", f"{block_id}/{action_id}")
-                state.setdefault(block_id, {})[action_id] = _state_value(element, given)
+                value = _state_value(element, given)
+                # What a person types in a text input reaches the app as text, or not at all.
+                if element["type"] in _TEXT_INPUTS and not isinstance(
+                    value.get("value"), str | None
+                ):
+                    raise ControlError(
+                        "invalid_argument", f"{block_id}/{action_id}: a text input's value is text"
+                    )
+                state.setdefault(block_id, {})[action_id] = value
         for block_id, by_action in values.items():
             for action_id in by_action:
                 if (block_id, action_id) not in known:

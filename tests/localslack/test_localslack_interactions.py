@@ -230,3 +230,46 @@ async def test_views_open_checks_trigger_and_view(slack: LocalSlack, web: AsyncW
     with pytest.raises(SlackApiError) as info:
         await web.views_update(view_id=opened["view"]["id"], hash="stale", view=view)
     assert info.value.response["error"] == "hash_conflict"
+
+
+async def test_a_malformed_form_submission_is_a_400_and_submits_nothing(
+    slack: LocalSlack, web: AsyncWebClient
+) -> None:
+    """The page's submit (and the control API's) take {block_id: {action_id: value}}, a
+    text input's value a string, as Slack would send; other shapes crashed (500) or
+    reached the app as a list where a person types text."""
+    import aiohttp
+
+    card = await web.chat_postMessage(channel="C0OPS", text="x", blocks=approval_blocks("r"))
+    done = await slack.click_button(channel="C0OPS", ts=card["ts"], user="U0BOB", action_id="deny")
+    reason = {
+        "type": "input",
+        "block_id": "reason",
+        "label": {"type": "plain_text", "text": "Reason"},
+        "element": {"type": "plain_text_input", "action_id": "reason"},
+    }
+    view = {
+        "type": "modal",
+        "callback_id": "deny",
+        "title": {"type": "plain_text", "text": "Deny"},
+        "submit": {"type": "plain_text", "text": "Deny"},
+        "blocks": [reason],
+    }
+    opened = await web.views_open(trigger_id=done.trigger_id, view=view)
+    async with aiohttp.ClientSession() as http:
+        for values in (
+            {"reason": "no"},
+            {"reason": 5},
+            {"reason": {"reason": ["no", "yes"]}},
+            {"reason": {"reason": 7}},
+            {"reason": {"reason": {"value": ["no"]}}},
+            {"reason": {"reason": "no"}, "other": 5},
+        ):
+            body = {"user": "U0BOB", "view_id": opened["view"]["id"], "values": values}
+            async with http.post(f"{slack.url}/_ui/api/submit", json=body) as answer:
+                assert answer.status == 400, values
+                assert (await answer.json())["error"] == "invalid_argument", values
+            async with http.post(f"{slack.url}/_control/views/submit", json=body) as answer:
+                assert answer.status == 400, values
+    assert slack.deliveries(type="view_submission") == []
+    assert [v["id"] for v in slack.open_views(user="U0BOB")] == [opened["view"]["id"]]
