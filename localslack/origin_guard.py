@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from yarl import URL
 
-__all__ = ["origin_guard"]
+__all__ = ["no_framing", "origin_guard"]
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _ELSEWHERE = ("cross-site", "same-site")
@@ -96,3 +96,11 @@ def origin_guard(bound_host: str) -> Callable[..., Awaitable[web.StreamResponse]
         return await handler(request)
 
     return guard
+
+
+async def no_framing(request: web.Request, response: web.StreamResponse) -> None:
+    """For ``on_response_prepare``: no page of it in another site's frame, where a click
+    meant for that site lands on Approve. A browser that sends ``Sec-Fetch-Dest`` has its
+    frame refused by the guard already; these headers cover the others."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")

@@ -34,7 +34,7 @@ from localslack.home import HomeTabs
 from localslack.ids import Clock, IdSource, TsSource, system_clock
 from localslack.interactions import Interactions
 from localslack.messages import MessageOps
-from localslack.origin_guard import origin_guard
+from localslack.origin_guard import no_framing, origin_guard
 from localslack.ratelimit import RateLimiter
 from localslack.responseurl import ResponseUrls
 from localslack.runtime import Runtime
@@ -167,6 +167,7 @@ class LocalSlack(Controls):
     def _build_app(self) -> web.Application:
         rt = self._rt
         app = web.Application(middlewares=[origin_guard(self._host)])
+        app.on_response_prepare.append(no_framing)
 
         async def upload(request: web.Request) -> web.Response:
             return await methods_files.upload(rt, request)

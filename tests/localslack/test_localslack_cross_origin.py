@@ -134,3 +134,15 @@ async def test_a_read_or_a_socket_from_another_site_is_refused_too(
             assert a.status == 200
     assert slack.messages(channel=OPS) == []
     assert await web.chat_postMessage(channel=OPS, text="slack_sdk still posts")
+
+
+async def test_no_page_of_it_may_be_framed_by_another_site(slack: LocalSlack) -> None:
+    """A browser that does not say what a request is for (no ``Sec-Fetch-Dest``) could
+    show the chat in a frame on another site and have Approve clicked through it; every
+    answer now tells the browser not to frame it."""
+    async with aiohttp.ClientSession() as http:
+        for path in ("/ui/", "/_ui/api/bootstrap", "/nowhere"):
+            async with http.get(f"{slack.url}{path}") as answer:
+                assert answer.headers.get("X-Frame-Options") == "DENY", path
+                policy = answer.headers.get("Content-Security-Policy", "")
+                assert "frame-ancestors 'none'" in policy, path
