@@ -81,6 +81,8 @@ def restore(rt: Runtime, data: JSON) -> None:
     """Load a snapshot into a fresh workspace. Channels in the snapshot replace the configured
     ones of the same id (members may have changed since); configured channels it lacks stay.
     So do user groups: the snapshot's members of a group still configured replace its own."""
+    if not isinstance(data, dict):
+        raise ValueError("not a LocalSlack state file (no JSON object)")
     if data.get("schema") != SCHEMA:
         raise ValueError(f"not a LocalSlack state file (schema {data.get('schema')!r})")
     if data.get("team_id") != rt.config.team_id:
@@ -164,7 +166,8 @@ class StateFile:
             restore(self._rt, json.loads(_read_regular(self.path)))
         except FileNotFoundError:
             return False
-        except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        # AttributeError: a part of the wrong kind (a list where an object belongs).
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise ValueError(
                 f"cannot restore the workspace from {self.path}: {exc} "
                 "(move the file away to start with an empty workspace)"

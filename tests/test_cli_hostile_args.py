@@ -169,15 +169,24 @@ async def test_ctrl_c_while_signoff_is_still_importing_ends_it_quietly(tmp_path:
     assert err == ""
 
 
-@pytest.mark.parametrize("kind", ["deep", "fifo", "directory"])
+@pytest.mark.parametrize("kind", ["deep", "fifo", "directory", "list", "groups", "messages"])
 def test_dev_with_a_chat_state_it_cannot_read_is_one_line(tmp_path: Path, kind: str) -> None:
     # The chat's state file was read whole, blocking, and parsed without a stack limit:
     # a FIFO hung `signoff dev` past any SIGTERM, deep brackets were a RecursionError, and
-    # a directory was reported as "cannot listen on 127.0.0.1:0: Is a directory".
+    # a directory was reported as "cannot listen on 127.0.0.1:0: Is a directory". JSON
+    # that is no object, or whose parts are of the wrong kind, was an AttributeError
+    # traceback (exit 1).
     state = tmp_path / "home" / "dev" / "localslack-state.json"
     state.parent.mkdir(parents=True)
+    ours = '{"schema": "localslack-state/1", "team_id": "T0LOCAL", '
     if kind == "deep":
         state.write_text("[" * 100_000 + "]" * 100_000)
+    elif kind == "list":
+        state.write_text("[]")
+    elif kind == "groups":
+        state.write_text(ours + '"groups": ["S0APPROVERS"]}')
+    elif kind == "messages":
+        state.write_text(ours + '"messages": ["C0OPS"]}')
     elif kind == "fifo":
         os.mkfifo(state)
     else:
