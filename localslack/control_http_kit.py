@@ -25,6 +25,10 @@ __all__ = [
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# The parameters that carry structure. Every other one is a text, a number or a flag: a
+# list or an object there reached a dict look-up (an unhashable key) and crashed the route.
+_STRUCTURED = frozenset({"values", "payload", "users", "interval"})
+
 
 async def params(request: web.Request) -> dict[str, Any]:
     found: dict[str, Any] = {key: request.query.get(key) for key in request.query}
@@ -36,6 +40,11 @@ async def params(request: web.Request) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ControlError("invalid_json", "expected an object")
         found.update(body)
+    for name, value in found.items():
+        if name not in _STRUCTURED and isinstance(value, dict | list):
+            raise ControlError("invalid_argument", f"{name} is a text, a number or a flag")
+    if not isinstance(found.get("values") or {}, dict):
+        raise ControlError("invalid_argument", "values: an object of block ids")
     return found
 
 

@@ -231,3 +231,22 @@ async def test_a_person_edits_and_deletes_their_own_message_only(
         http, "POST", "/messages/delete", json={"channel": "C0OPS", "user": "U0ALICE", "ts": ts}
     )
     assert ts not in {m["ts"] for m in slack.workspace.messages("C0OPS")}
+
+
+async def test_a_list_or_object_where_a_text_belongs_is_a_400(
+    slack: LocalSlack, http: aiohttp.ClientSession
+) -> None:
+    # Each reached a dict look-up (an unhashable key) or dict() of a number: a 500, a
+    # traceback in the log of the `signoff dev` that serves this API.
+    post = {"channel": "C0OPS", "user": "U0BOB", "text": "x"}
+    for path, body in (
+        ("/messages", {**post, "thread_ts": {"a": 1}}),
+        ("/messages", {**post, "channel": ["C0OPS"]}),
+        ("/views/submit", {"user": "U0BOB", "values": 1}),
+        ("/views/submit", {"user": "U0BOB", "view_id": ["V1"]}),
+        ("/home/click", {"user": "U0BOB", "view_id": []}),
+        ("/click", {"channel": "C0OPS", "user": "U0BOB", "ts": "1.1", "value": {}}),
+    ):
+        refused = await call(http, "POST", path, json=body, expect=400)
+        assert refused["error"] == "invalid_argument", (path, body)
+    assert slack.messages(channel="C0OPS") == []
