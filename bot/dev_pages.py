@@ -57,6 +57,12 @@ padding:8px;border-radius:4px;font:12px/1.5 Menlo,monospace}.dim{color:#616061}
 """
 
 
+# These pages run no script and load nothing (their style is inline): what a trace holds
+# is escaped, and should an escape ever slip, it stays text, not a click on Approve through
+# the chat's API beside them. Nor are they framed by another site.
+_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
 def _page(title: str, body: str, *, refresh: int | None = None) -> web.Response:
     meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
     html = (
@@ -65,7 +71,9 @@ def _page(title: str, body: str, *, refresh: int | None = None) -> web.Response:
         '<a href="/ui/">← chat</a><a href="/signoff/">sessions &amp; approvals</a></nav>'
         f"<main>{body}</main></body></html>"
     )
-    return web.Response(text=html, content_type="text/html")
+    return web.Response(
+        text=html, content_type="text/html", headers={"Content-Security-Policy": _POLICY}
+    )
 
 
 def _short(value: object, limit: int = 300) -> str:
