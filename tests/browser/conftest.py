@@ -38,15 +38,24 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 860})
     context.set_default_timeout(10_000)
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    # What the page's Content-Security-Policy refused: the UI itself must need none of it.
+    refused: list[str] = []
+    opened.on(
+        "console",
+        lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield opened
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    # A module that shows the policy at work says so (EXPECTS_POLICY_REFUSALS).
+    if not getattr(request.module, "EXPECTS_POLICY_REFUSALS", False):
+        assert not refused, f"the page's policy refused: {refused}"
 
 
 @pytest.fixture

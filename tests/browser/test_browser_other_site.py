@@ -15,6 +15,7 @@ from background_slack import BackgroundSlack
 pytest.importorskip("playwright", reason="browser tests need the playwright package")
 
 OPS = "C0OPS"
+EXPECTS_POLICY_REFUSALS = True  # the frame: see conftest.page
 
 
 def _serve(html: str) -> ThreadingHTTPServer:
