@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -136,10 +137,14 @@ def dev_settings(settings: Settings, slack: LocalSlack) -> Settings:
 def dev_workspace() -> WorkspaceConfig:
     """The chat of ``signoff dev``: the app as manifest.yml declares it (Home tab, DMs),
     declared as an agent too (``assistant:write``, the stop button's event), so the whole
-    live view shows; docs/slack.md says how to do the same in a workspace."""
+    live view shows; docs/slack.md says how to do the same in a workspace. Its tokens are
+    its own, made at each start: LocalSlack's defaults are known to every web page, and a
+    browser that does not say where a request comes from let one post with them."""
     base = WorkspaceConfig(team_name="signoff dev")
     return WorkspaceConfig(
         team_name="signoff dev",
+        bot_token=f"xoxb-local-{secrets.token_hex(16)}",
+        app_token=f"xapp-1-{base.bot.app_id}-{secrets.token_hex(16)}",
         home_tab_enabled=True,
         messages_tab="on",
         scopes=(*base.scopes, "mpim:history", "mpim:read", "assistant:write"),

@@ -213,3 +213,22 @@ async def test_the_ui_api_answers_a_malformed_request_with_a_clear_400(
         assert response.status == 400, answer
     assert answer["ok"] is False and answer["error"] == "invalid_argument", answer
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+async def test_signoff_dev_tokens_are_its_own(tmp_path: Path) -> None:
+    """The playground's Web API took LocalSlack's well-known default tokens, so a page
+    elsewhere in a browser that says nothing of where a request comes from (no
+    ``Sec-Fetch-Site``) posted as the bot with an ``<img>`` of a GET. Each ``signoff dev``
+    now makes its own; the bot, given them, still connects (it printed the URL)."""
+    from browser_kit import DevProcess
+
+    default = WorkspaceConfig()
+    running = DevProcess(tmp_path / "home", "--port", "0")
+    try:
+        async with aiohttp.ClientSession() as http:
+            for token in (default.bot_token, default.app_token):
+                answer = await http.get(f"{running.url}/api/auth.test", params={"token": token})
+                body = await answer.json()
+                assert body.get("error") == "invalid_auth", body
+    finally:
+        running.stop()
