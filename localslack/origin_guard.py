@@ -4,8 +4,8 @@ on another site open in the same browser must not reach them.
 
 Two ways in are closed. A cross-origin request needs no preflight when it is a "simple"
 one (a form, an ``<img>``, ``fetch(…, {mode: "no-cors"})`` with a text body or a query
-string), both APIs read JSON whatever its content type, and the Web API takes its
-(well-known, in ``signoff dev``) token from the query string of a GET; a WebSocket (the
+string), both APIs read JSON whatever its content type, and the Web API takes its token
+(LocalSlack's defaults are in its source) from the query string of a GET; a WebSocket (the
 Socket Mode link) is a GET too, and CORS does not cover it. So every request whose
 ``Origin`` is not this server's, or that the browser marks ``Sec-Fetch-Site:
 cross-site`` (or ``same-site``), is refused, whatever its method, unless it is a link
