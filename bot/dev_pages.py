@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from agent_core.engine import Engine
 from agent_core.history import SessionHistory, thread_history
@@ -170,11 +171,17 @@ class DevPages:
         q = request.query
         if self.engine is None:
             return _page("signoff", "<p>signoff is starting…</p>", refresh=1)
+        if not q.get("channel") or not q.get("thread_ts"):
+            raise web.HTTPBadRequest(text="channel and thread_ts are required")
         try:
             key = ThreadKey(team=self.team, channel=q["channel"], thread_ts=q["thread_ts"])
             head = self.engine.thread_head(key)
-        except (KeyError, ValueError, SessionsError):
-            raise web.HTTPBadRequest(text="channel and thread_ts are required") from None
+        except ValidationError as exc:  # a link of another version, or typed by hand
+            first = exc.errors()[0]
+            why = str(first["msg"]).removeprefix("Value error, ")
+            raise web.HTTPBadRequest(text=f"{first['loc'][0]}: {why}") from None
+        except (ValueError, SessionsError) as exc:
+            raise web.HTTPBadRequest(text=" ".join(str(exc).split())) from None
         # A card links to its request wherever it was posted (a request from a direct
         # message has its card in the approvals channel, outside the asking thread).
         card = q.get("ts") or ""
