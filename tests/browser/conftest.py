@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from background_slack import BackgroundSlack
 from browser_kit import CHROMIUM, LAUNCH_ARGS, SHOTS, DevProcess
 
 
@@ -84,3 +85,13 @@ def dev() -> Iterator[Callable[..., DevProcess]]:
         if process.proc.poll() is None:
             process.proc.kill()
             process.proc.wait()
+
+
+@pytest.fixture
+def workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundSlack]:
+    """A LocalSlack of the default workspace beside the page (a module may give its own)."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    running = BackgroundSlack()
+    yield running
+    running.close()

@@ -3,7 +3,6 @@ ephemeral messages, escaping, and live updates from changes made outside the pag
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +63,6 @@ BLOCKS: list[dict[str, Any]] = [
         ],
     },
 ]
-
-
-@pytest.fixture
-def workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundSlack]:
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    running = BackgroundSlack()
-    yield running
-    running.close()
 
 
 def test_block_kit_files_reactions_and_ephemerals_render(

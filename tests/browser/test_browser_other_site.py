@@ -5,7 +5,6 @@ refused, whatever their method, and the chat does not show in its frame."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -36,15 +35,6 @@ def _serve(html: str) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-@pytest.fixture
-def workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundSlack]:
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    running = BackgroundSlack()
-    yield running
-    running.close()
 
 
 def test_a_page_elsewhere_cannot_post_or_listen(page: Any, workspace: BackgroundSlack) -> None:
