@@ -23,6 +23,7 @@ from sessions import (
 from sessions.transcript_reference import first_reference
 
 from .cli_read import existing_home
+from .terminal_text import printable
 
 __all__ = ["verify_sessions"]
 
@@ -61,6 +62,12 @@ def _sessions_dir_problem(home: Home) -> str | None:
     return None  # a home before its first session
 
 
+def _say(line: str) -> None:
+    """A line of the report: it quotes the home's file names and errors, which a tampered
+    home makes of escapes; shown as text, never acted on by the terminal."""
+    print(printable(line))
+
+
 def verify_sessions(home: Home, session_id: str | None) -> int:
     """0 when every session checked is intact, 1 when one is not (or is missing)."""
     # A shard it may not list (another user's): said, and the other shards verified.
@@ -68,8 +75,8 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
     if session_id is None:
         problem = _sessions_dir_problem(existing_home(home))
         if problem is not None:
-            print(f"MISSING: {problem}")
-            print("verified 0 session(s): the sessions themselves are missing")
+            _say(f"MISSING: {problem}")
+            _say("verified 0 session(s): the sessions themselves are missing")
             return 1
         ids = session_ids(
             home,
@@ -78,7 +85,7 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
             ),
         )
         for line in unlistable:
-            print(line)
+            _say(line)
     else:
         sid = check_session_id(session_id)  # a malformed id is the more precise error
         if not existing_home(home).session_dir(sid).is_dir():
@@ -95,23 +102,23 @@ def verify_sessions(home: Home, session_id: str | None) -> int:
         except LockBusyError as exc:
             # Its lock held past the bound (a process stopped inside its state change):
             # not checked, which is not "fine"; the other sessions still are.
-            print(f"{sid}: BUSY: {exc}; not checked")
+            _say(f"{sid}: BUSY: {exc}; not checked")
             bad += 1
             continue
         except OSError as exc:
             # Not this reader's to read (another user's session): a problem to report,
             # and the other sessions still checked, as a tampered one would be.
             where = f": {exc.filename}" if exc.filename else ""
-            print(f"{sid}: UNREADABLE: {exc.strerror or exc}{where}")
+            _say(f"{sid}: UNREADABLE: {exc.strerror or exc}{where}")
             bad += 1
             continue
         if report.problems:
-            print(f"{sid}: TAMPERED: " + "; ".join(report.problems))
+            _say(f"{sid}: TAMPERED: " + "; ".join(report.problems))
         if missing is not None:
-            print(f"{sid}: MISSING: {missing}")
+            _say(f"{sid}: MISSING: {missing}")
         if report.problems or missing is not None:
             bad += 1
         elif session_id:
-            print(f"{sid}: {'ok (sealed)' if report.sealed else 'not sealed yet (still open)'}")
-    print(f"verified {len(ids)} session(s), {bad} with problems")
+            _say(f"{sid}: {'ok (sealed)' if report.sealed else 'not sealed yet (still open)'}")
+    _say(f"verified {len(ids)} session(s), {bad} with problems")
     return 1 if bad else 0

@@ -1,0 +1,28 @@
+"""What a tampered home holds reaches an operator's terminal as text, never as the escape
+sequences a terminal acts on (a window title set, the screen cleared, a line rewritten)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_cli_corrupt_records import _asked
+from test_cli_errors import signoff
+
+HOSTILE = "x\x1b]0;PWN\x07\x1b[2J\r\u202eZ"
+
+
+def _inert(out: str) -> None:
+    assert not any(c in out for c in "\x1b\x07\r\u202e"), repr(out)
+
+
+def test_verify_names_a_file_added_after_the_seal_as_text(tmp_path: Path) -> None:
+    # verify said "added after seal: <name>" with the name as it is on disk: a file put in
+    # a sealed session under a name made of escapes drove the terminal of whoever checked.
+    home, env = _asked(tmp_path)
+    (session,) = home.glob("sessions/*/sess_*")
+    (session / HOSTILE).write_text("")
+    for args in (["verify"], ["verify", session.name]):
+        done = signoff(*args, env=env)
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        _inert(done.stdout + done.stderr)
+        assert "added after seal: x\\x1b]0;PWN\\x07" in done.stdout, done.stdout
