@@ -56,8 +56,9 @@ def _record(number: int, r: dict[str, Any]) -> list[str]:
             out.append(f"      → {_call(call)}")
         return out
     if role == "tool":
-        status = r.get("status", "ok")
-        title = f"{head} tool result {printable(str(r.get('name', '')), keep=_LINES)} ({status}):"
+        # One line each: a line break in them would start what reads as another record.
+        name, status = (printable(str(r.get(k, d))) for k, d in (("name", ""), ("status", "ok")))
+        title = f"{head} tool result {name} ({status}):"
         return [title, f"      {_indent(str(r.get('content', '')))}"]
     if role == "event":
         return [f"{head} event:", f"      {_indent(str(r.get('text', '')))}"]
@@ -80,7 +81,9 @@ def render_transcript(home: Home, session_id: str) -> str:
     if why := record.shown_reason:  # a turn the model never answered has no record of it
         how = "ended " if record.terminal else ""  # interrupted: the next start goes on
         lines.append(f"--- {how}{record.state.value}: {printable(why)} ---")
-    return "\n".join(lines)
+    # Every line once more as a whole: a field the records above did not think of (a
+    # tampered status) is still text, not a terminal's escape.
+    return "\n".join(printable(line, keep=_LINES) for line in lines)
 
 
 def show_transcript(home: Home, session_id: str) -> int:

@@ -3,6 +3,7 @@ sequences a terminal acts on (a window title set, the screen cleared, a line rew
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from test_cli_corrupt_records import _asked
@@ -26,3 +27,28 @@ def test_verify_names_a_file_added_after_the_seal_as_text(tmp_path: Path) -> Non
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         _inert(done.stdout + done.stderr)
         assert "added after seal: x\\x1b]0;PWN\\x07" in done.stdout, done.stdout
+
+
+def test_show_prints_a_tool_results_status_as_text(tmp_path: Path) -> None:
+    # show escaped a tool result's name and content but printed its status as it was:
+    # "tool result restart_service (ok):" with "ok" changed to escapes drove the terminal.
+    home, env = _asked(tmp_path)
+    (pointer,) = home.glob("approvals/*/appr_*")
+    done = signoff("approve", pointer.name, "--as", "U0BOB", env=env)
+    assert done.returncode == 0, done.stderr
+    (transcript,) = [
+        t
+        for t in home.glob("sessions/*/sess_*/transcript.jsonl")
+        if '"role":"tool"' in t.read_text()
+    ]
+    lines = transcript.read_text().splitlines()
+    at = next(n for n, line in enumerate(lines) if '"role":"tool"' in line)
+    record = json.loads(lines[at])
+    record["status"] = HOSTILE
+    lines[at] = json.dumps(record)
+    transcript.write_text("\n".join(lines) + "\n")
+
+    shown = signoff("show", transcript.parent.name, env=env)
+    assert shown.returncode == 0, shown.stderr
+    _inert(shown.stdout + shown.stderr)
+    assert "tool result restart_service (x\\x1b]0;PWN\\x07" in shown.stdout, shown.stdout
