@@ -158,8 +158,8 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
     # A request that does not exist: said before anything is opened.
     ApprovalRequest.open(await _existing(settings), args.approval_id)
     engine = await _engine(settings, warn_no_tools=False)
-    echo = QueuedEcho(settings.home)
     try:
+        echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         result = await engine.decide(
             args.approval_id,
             user=args.user,
@@ -202,8 +202,8 @@ def _decision_line(result: DecisionResult, *, user: str) -> tuple[str, int]:
 async def say(settings: Settings, args: argparse.Namespace) -> int:
     # Chat from a terminal: whatever it queues waits for a bot, never goes out from here.
     engine = await _engine(settings.model_copy(update={"slack_bot_token": None}))
-    echo = QueuedEcho(settings.home)
     try:
+        echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         now = engine.clock.now()
         ts = args.ts or f"{int(now.timestamp()):010d}.{now.microsecond:06d}"
         thread = ThreadKey(team=args.team, channel=args.channel, thread_ts=args.thread or ts)
@@ -225,8 +225,8 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
 async def recover(settings: Settings) -> int:
     await _existing(settings)  # nothing to recover in a home that is not there
     engine = await _engine(settings)
-    echo = QueuedEcho(settings.home)
     try:
+        echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         counts = await engine.recover()
         await said_then_delivered(engine, echo)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,26 @@ def test_audit_of_a_trace_whose_payload_is_no_file_flags_it_and_never_waits(
 
     line = _one_flagged_line(env)
     assert "trace.jsonl" in line, line  # the teller's seal no longer holds
+
+
+@pytest.mark.parametrize("command", ["recover", "say", "approve"])
+def test_an_outbox_that_cannot_be_listed_ends_the_command_in_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    # The commands that open the engine read the outbox (to print what they queue) after
+    # opening it and outside the block that closes it: the error was said in one line,
+    # then the process never exited, the index's thread still open, until it was killed.
+    home, env = _asked(tmp_path)
+    (pointer,) = home.glob("approvals/*/appr_*")
+    pending = home / "outbox" / "pending"
+    shutil.rmtree(pending)
+    pending.write_text("")
+    args = {
+        "recover": ["recover"],
+        "say": ["say", "--as", "U0ALICE", "--channel", "C0OPS", "status of api"],
+        "approve": ["approve", pointer.name, "--as", "U0BOB"],
+    }[command]
+
+    done = signoff(*args, env=env, timeout=20)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr == f"signoff: error: Not a directory: {pending}\n", done.stderr
