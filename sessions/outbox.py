@@ -15,6 +15,7 @@ as done too.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -26,7 +27,7 @@ from typing import Literal
 
 from pydantic import ValidationError, field_validator
 
-from .atomic import create_only, make_dirs
+from .atomic import create_only, make_dirs, read_file
 from .drain_claim import DrainLock, claim_holder, try_claim
 from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError
 from .home import Home
@@ -44,6 +45,11 @@ def check_entry_id(value: str) -> str:
     if not _ENTRY_ID.fullmatch(value):
         raise InvalidIdError(f"not a valid outbox entry id: {value[:60]!r}")
     return value
+
+
+def _not_regular(exc: OSError) -> bool:
+    """Whether ``read_file`` refused what is there for not being a regular file."""
+    return isinstance(exc, IsADirectoryError) or exc.errno == errno.EINVAL
 
 
 class OutboxEntry(Record):
@@ -168,11 +174,17 @@ class Outbox:
             if entry is None:
                 path = self.pending_dir / name
                 try:
-                    entry = OutboxEntry.model_validate_json(path.read_bytes())
+                    # Never a FIFO by its name (read whole, it waits for a writer for ever).
+                    entry = OutboxEntry.model_validate_json(read_file(path))
                 except FileNotFoundError:
                     continue  # sent meanwhile by another drainer
                 except (ValidationError, ValueError) as exc:
                     self._set_aside(path, exc)  # one bad file must not stop every thread
+                    continue
+                except OSError as exc:
+                    if not _not_regular(exc):
+                        raise  # a passing failure (EMFILE, EIO): the entry is tried again
+                    self._set_aside(path, exc)  # a directory, a FIFO: never sent either
                     continue
             # Looked up (once while draining): a drainer that died may have done it.
             if name not in not_done:
@@ -240,7 +252,7 @@ class Outbox:
             entry = self._read.get(name)
             if entry is None:
                 try:
-                    entry = OutboxEntry.model_validate_json((self.pending_dir / name).read_bytes())
+                    entry = OutboxEntry.model_validate_json(read_file(self.pending_dir / name))
                 except (OSError, ValidationError, ValueError):
                     continue  # sent meanwhile, or set aside by the drainer
             if entry.thread == thread and self._done_bytes(thread, entry.id) is None:

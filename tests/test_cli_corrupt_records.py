@@ -164,3 +164,31 @@ def test_an_outbox_that_cannot_be_listed_ends_the_command_in_one_line(
     done = signoff(*args, env=env, timeout=20)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert done.stderr == f"signoff: error: Not a directory: {pending}\n", done.stderr
+
+
+def test_a_fifo_or_directory_by_an_outbox_entrys_name_never_stops_trace_or_recover(
+    tmp_path: Path,
+) -> None:
+    # An entry waiting for Slack was read whole by its name: a FIFO there had `signoff
+    # trace` (and `recover`, and a bot's delivery) wait for a writer for ever, and a
+    # directory ended `recover` with "Is a directory", every time, on the home it repairs.
+    home, env = _asked(tmp_path)
+    (session,) = home.glob("sessions/*/sess_*")
+    entries = sorted((home / "outbox" / "pending").glob("*.json"))
+    assert len(entries) >= 2, entries
+    fifo, directory = entries[:2]
+    fifo.unlink()
+    os.mkfifo(fifo)
+    directory.unlink()
+    directory.mkdir()
+
+    traced = signoff("trace", session.name, env=env, timeout=20)
+    assert traced.returncode == 0, (traced.stdout, traced.stderr)
+    assert fifo.exists() and directory.exists()  # a reader only looks
+    recovered = signoff("recover", env=env, timeout=20)
+    assert recovered.returncode == 0, (recovered.stdout, recovered.stderr)
+    # Set aside for a person to look at, as an entry that does not parse is.
+    assert not fifo.exists() and not directory.exists()
+    aside = home / "outbox" / "unreadable"
+    assert (aside / fifo.name).is_fifo() and (aside / directory.name).is_dir()
+    assert "Traceback" not in recovered.stderr, recovered.stderr
