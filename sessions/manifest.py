@@ -14,7 +14,7 @@ import re
 import stat
 from pathlib import Path
 
-from .atomic import fsync_dir, fsync_file, replace_atomically
+from .atomic import fsync_dir, fsync_file, open_regular, read_file, replace_atomically
 
 __all__ = ["MANIFEST", "VerifyReport", "is_sealed", "seal", "verify"]
 
@@ -40,7 +40,8 @@ _SYNCED_WHEN_WRITTEN = re.compile(
 
 def _digest(path: Path, *, flush: bool = False) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as handle:
+    # Never a FIFO or a device swapped in after the caller's look (``open_regular``).
+    with open(open_regular(path), "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 16), b""):
             h.update(chunk)
         if flush:
@@ -157,7 +158,7 @@ def verify(directory: Path) -> VerifyReport:
     listed: dict[str, str] = {}
     problems: list[str] = []
     try:
-        text = manifest.read_bytes().decode()
+        text = read_file(manifest).decode()  # a FIFO by its name: refused, never waited on
     except (OSError, UnicodeDecodeError) as exc:
         text = ""
         problems.append(f"{MANIFEST} cannot be read: {exc}")

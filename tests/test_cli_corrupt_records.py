@@ -106,21 +106,25 @@ def test_audit_of_a_pointer_or_trace_replaced_by_a_fifo_flags_it_and_never_waits
     assert "not a regular file" in line and str(replaced.name) in line, line
 
 
-def test_verify_of_a_transcript_replaced_by_a_fifo_flags_it_and_never_waits(
-    tmp_path: Path,
+@pytest.mark.parametrize("name", ["transcript.jsonl", "MANIFEST.sha256"])
+def test_verify_and_audit_of_a_session_file_replaced_by_a_fifo_flag_it_and_never_wait(
+    tmp_path: Path, name: str
 ) -> None:
-    # verify reads a transcript's first line for the session it continues: opened for
-    # reading, a FIFO by that name waited for a writer for ever.
+    # verify reads a transcript's first line for the session it continues, and the seal
+    # itself whole: opened for reading, a FIFO by either name waited for a writer for ever
+    # (the seal's in `signoff audit` too), on the home they are run to check.
     home, env = _asked(tmp_path)
     (session,) = home.glob("sessions/*/sess_*")
-    transcript = session / "transcript.jsonl"
-    transcript.unlink()
-    os.mkfifo(transcript)
+    (session / name).unlink()
+    os.mkfifo(session / name)
 
     done = signoff("verify", env=env, timeout=20)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert f"{session.name}: TAMPERED: " in done.stdout, done.stdout
+    assert name in done.stdout and "not a regular file" in done.stdout, done.stdout
     assert "Traceback" not in done.stderr, done.stderr
+    line = _one_flagged_line(env)
+    assert name in line and "not a regular file" in line, line
 
 
 @pytest.mark.parametrize("ref", ["../../../../elsewhere.fifo", "payloads/000099-note.json"])
