@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import read_file
 from .errors import CorruptRecordError, NotFoundError
 from .transcript_reference import TranscriptReference, first_reference, split_transcript
 
@@ -142,7 +143,7 @@ def _resolve(path: Path, locate: Locate) -> list[_Resolved]:
             raise CorruptRecordError(f"{path}: transcript references loop")
         seen.add(current)
         stamp = _stamp(current)
-        raw = current.read_bytes()
+        raw = read_file(current)  # a FIFO by its name: refused, never waited on
         pending.append((current, stamp, raw))
         ref = first_reference(current, raw)
         if ref is None:

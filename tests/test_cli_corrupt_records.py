@@ -196,3 +196,20 @@ def test_a_fifo_or_directory_by_an_outbox_entrys_name_never_stops_trace_or_recov
     aside = home / "outbox" / "unreadable"
     assert (aside / fifo.name).is_fifo() and (aside / directory.name).is_dir()
     assert "Traceback" not in recovered.stderr, recovered.stderr
+
+
+def test_show_of_a_session_whose_parents_transcript_is_a_fifo_says_so_and_never_waits(
+    tmp_path: Path,
+) -> None:
+    # show follows a child's transcript to its parent's, which it read whole by its name:
+    # a FIFO there had `signoff show` of the child wait for a writer for ever.
+    env, _, trace = _told(tmp_path)
+    child = trace.parent
+    (parent,) = [s for s in child.parent.parent.glob("*/sess_*") if s != child]
+    (parent / "transcript.jsonl").unlink()
+    os.mkfifo(parent / "transcript.jsonl")
+
+    done = signoff("show", child.name, env=env, timeout=20)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    (line,) = done.stderr.splitlines()
+    assert "not a regular file" in line and str(parent / "transcript.jsonl") in line, line
