@@ -21,6 +21,7 @@ from .errors import AlreadyExistsError
 
 __all__ = [
     "Appender",
+    "NotRegularFileError",
     "append_line",
     "canonical_json",
     "complete_lines",
@@ -65,6 +66,10 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class NotRegularFileError(OSError):
+    """What ``open_regular`` refuses that is not a directory: a FIFO, a device, a socket."""
+
+
 def open_regular(path: str | os.PathLike[str]) -> int:
     """A descriptor to read the regular file ``path`` (or what a link by that name leads
     to); an OSError for anything else, before it is opened: opening a device can act on
@@ -90,7 +95,7 @@ def _not_regular(mode: int, path: str | os.PathLike[str]) -> OSError | None:
         return None
     if stat.S_ISDIR(mode):
         return IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
-    return OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    return NotRegularFileError(errno.EINVAL, "not a regular file", os.fspath(path))
 
 
 def read_file(path: str | os.PathLike[str]) -> bytes:

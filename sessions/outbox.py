@@ -15,7 +15,6 @@ as done too.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
@@ -27,7 +26,7 @@ from typing import Literal
 
 from pydantic import ValidationError, field_validator
 
-from .atomic import create_only, make_dirs, read_file
+from .atomic import NotRegularFileError, create_only, make_dirs, read_file
 from .drain_claim import DrainLock, claim_holder, try_claim
 from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError
 from .home import Home
@@ -45,11 +44,6 @@ def check_entry_id(value: str) -> str:
     if not _ENTRY_ID.fullmatch(value):
         raise InvalidIdError(f"not a valid outbox entry id: {value[:60]!r}")
     return value
-
-
-def _not_regular(exc: OSError) -> bool:
-    """Whether ``read_file`` refused what is there for not being a regular file."""
-    return isinstance(exc, IsADirectoryError) or exc.errno == errno.EINVAL
 
 
 class OutboxEntry(Record):
@@ -181,10 +175,10 @@ class Outbox:
                 except (ValidationError, ValueError) as exc:
                     self._set_aside(path, exc)  # one bad file must not stop every thread
                     continue
-                except OSError as exc:
-                    if not _not_regular(exc):
-                        raise  # a passing failure (EMFILE, EIO): the entry is tried again
-                    self._set_aside(path, exc)  # a directory, a FIFO: never sent either
+                except (IsADirectoryError, NotRegularFileError) as exc:
+                    # Never sent either. Any other error (EMFILE, EIO) passes: raised, and
+                    # the entry is tried again.
+                    self._set_aside(path, exc)
                     continue
             # Looked up (once while draining): a drainer that died may have done it.
             if name not in not_done:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .atomic import fsync_dir, make_dirs, replace_atomically
+from .atomic import NotRegularFileError, fsync_dir, make_dirs, read_file, replace_atomically
 from .errors import CorruptRecordError
 from .home import Home, thread_shard
 from .ids import check_approval_id, check_session_id, child_session_id, first_session_id
@@ -70,10 +70,12 @@ class ThreadDir:
         that only HEAD leads to: that stays an error, not a new conversation."""
         path = self.path / "HEAD"
         try:
-            return check_session_id(path.read_bytes().decode().strip())
+            # A FIFO by its name is refused (read, it waits for a writer for ever).
+            return check_session_id(read_file(path).decode().strip())
         except FileNotFoundError:
             return None
-        except (ValueError, IsADirectoryError) as exc:  # UnicodeDecodeError is a ValueError
+        # UnicodeDecodeError is a ValueError
+        except (ValueError, IsADirectoryError, NotRegularFileError) as exc:
             if not self._exists(self.next_session_id(None)):
                 raise CorruptRecordError(f"{path}: {exc}") from exc
             log.warning("%s is not a session id, walked from the first session: %s", path, exc)
@@ -188,8 +190,7 @@ def thread_values(home: Home, shard: ThreadShard) -> list[ThreadValues]:
         except ValueError:
             continue
         try:
-            with open(os.path.join(directory, ts, "HEAD"), "rb") as handle:
-                head: str | None = handle.read().decode().strip()
+            head: str | None = read_file(os.path.join(directory, ts, "HEAD")).decode().strip()
             head = check_session_id(head)
         except (OSError, ValueError):
             head = None

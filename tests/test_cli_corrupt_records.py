@@ -213,3 +213,23 @@ def test_show_of_a_session_whose_parents_transcript_is_a_fifo_says_so_and_never_
     assert done.returncode == 2, (done.stdout, done.stderr)
     (line,) = done.stderr.splitlines()
     assert "not a regular file" in line and str(parent / "transcript.jsonl") in line, line
+
+
+def test_a_fifo_as_a_threads_head_is_no_hint_and_never_waited_on(tmp_path: Path) -> None:
+    # A thread's HEAD was read whole by its name: a FIFO there had `signoff trace` of the
+    # thread (and every turn in it, and a rebuild of the index) wait for ever. It is no
+    # hint, as a HEAD that is a directory or not a session id is: the walk from the
+    # thread's first session finds the same sessions.
+    home, env = _asked(tmp_path)
+    (session,) = home.glob("sessions/*/sess_*")
+    (head,) = home.glob("threads/*/*/*/*/HEAD")
+    head.unlink()
+    os.mkfifo(head)
+
+    traced = signoff("trace", session.name, env=env, timeout=20)
+    assert traced.returncode == 0, (traced.stdout, traced.stderr)
+    assert session.name in traced.stdout
+    assert "not a session id, walked from the first session" in traced.stderr, traced.stderr
+    rebuilt = signoff("reindex", env=env, timeout=20)
+    assert rebuilt.returncode == 0, (rebuilt.stdout, rebuilt.stderr)
+    assert "sessions=1" in rebuilt.stdout, rebuilt.stdout
