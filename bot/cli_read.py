@@ -152,11 +152,9 @@ def show_trace(home: Home, session_id: str) -> int:
 
 
 def _line(record: QuarantineRecord) -> str:
-    event = f"  {printable(record.event_id)}" if record.event_id else ""
-    return (
-        f"{record.id}  {record.at}  {printable(record.source):<14}{event}  "
-        f"{printable(record.reason)}"
-    )
+    # Every field as text, its id and time too: the record is a file anyone may have edited.
+    event = f"  {record.event_id}" if record.event_id else ""
+    return printable(f"{record.id}  {record.at}  {record.source:<14}{event}  {record.reason}")
 
 
 def show_quarantine(home: Home, args: argparse.Namespace) -> int:

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 from test_cli_corrupt_records import _asked
-from test_cli_errors import signoff
+from test_cli_errors import env_for, signoff
+
+from sessions import FixedClock, Home, Quarantine
 
 HOSTILE = "x\x1b]0;PWN\x07\x1b[2J\r\u202eZ"
 
@@ -52,3 +54,23 @@ def test_show_prints_a_tool_results_status_as_text(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     _inert(shown.stdout + shown.stderr)
     assert "tool result restart_service (x\\x1b]0;PWN\\x07" in shown.stdout, shown.stdout
+
+
+def test_quarantine_lists_a_tampered_records_id_and_time_as_text(tmp_path: Path) -> None:
+    # The listing escaped a record's source, event id and reason, but printed its id and
+    # its time as the file had them: either made of escapes drove the terminal.
+    home = Home(tmp_path / "home")
+    home.ensure()
+    kept = Quarantine(home, clock=FixedClock()).put(
+        source="events_api", reason="not JSON", payload={"a": 1}, event_id="Ev1"
+    )
+    assert kept is not None
+    (path,) = home.quarantine_dir.glob(f"*/*{kept.id}.json")
+    record = json.loads(path.read_text())
+    record["id"], record["at"] = HOSTILE, HOSTILE
+    path.write_text(json.dumps(record))
+
+    listing = signoff("quarantine", env=env_for(home.root))
+    assert listing.returncode == 0, (listing.stdout, listing.stderr)
+    _inert(listing.stdout + listing.stderr)
+    assert "x\\x1b]0;PWN\\x07" in listing.stdout, listing.stdout
