@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import JsonValue, ValidationError
 
-from .atomic import create_only
+from .atomic import NotRegularFileError, create_only, read_file
 from .clock import Clock, utc_iso
 from .errors import AlreadyExistsError, CorruptRecordError, InvalidIdError, NotFoundError
 from .home import Home
@@ -273,7 +273,12 @@ class Quarantine:
     @staticmethod
     def _read(path: Path) -> QuarantineRecord:
         try:
+            # A FIFO by its name is refused (read, it waits for a writer for ever).
+            raw = read_file(path)
+        except (IsADirectoryError, NotRegularFileError) as exc:
+            raise CorruptRecordError(f"{path}: not a quarantine record ({exc.strerror})") from exc
+        try:
             # json.loads, not pydantic's parser: the escapes of a lone surrogate must load.
-            return QuarantineRecord.model_validate(json.loads(path.read_bytes()))
+            return QuarantineRecord.model_validate(json.loads(raw))
         except (ValidationError, ValueError) as exc:
             raise CorruptRecordError(f"{path}: not a quarantine record") from exc

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from test_cli_errors import env_for, signoff
 
+from sessions import FixedClock, Home, Quarantine
+
 
 def _asked(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A home where Alice asked for a restart from the terminal, and its environment."""
@@ -233,3 +235,27 @@ def test_a_fifo_as_a_threads_head_is_no_hint_and_never_waited_on(tmp_path: Path)
     rebuilt = signoff("reindex", env=env, timeout=20)
     assert rebuilt.returncode == 0, (rebuilt.stdout, rebuilt.stderr)
     assert "sessions=1" in rebuilt.stdout, rebuilt.stdout
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_quarantine_skips_a_record_that_is_no_file_and_names_it(tmp_path: Path, kind: str) -> None:
+    # A record was read whole by its name: a FIFO there had `signoff quarantine` wait for
+    # ever, and a directory ended the listing ("Is a directory", exit 2) instead of being
+    # named and skipped as a record that does not parse is (exit 1, the rest listed).
+    home = Home(tmp_path / "home")
+    home.ensure()
+    quarantine = Quarantine(home, clock=FixedClock())
+    kept, other = (
+        quarantine.put(source="events_api", reason=why, payload={"a": n}, event_id=f"Ev{n}")
+        for n, why in enumerate(("kept", "replaced"))
+    )
+    assert kept is not None and other is not None
+    (path,) = home.quarantine_dir.glob(f"*/*{other.id}.json")
+    path.unlink()
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+
+    listing = signoff("quarantine", env=env_for(home.root), timeout=20)
+    assert listing.returncode == 1, (listing.stdout, listing.stderr)
+    assert kept.id in listing.stdout and "1 item(s)" in listing.stdout, listing.stdout
+    (line,) = listing.stderr.splitlines()
+    assert str(path) in line and "(skipped)" in line, line
