@@ -124,7 +124,13 @@ async def _rebuild(
                 Path(f"{fresh_path}{suffix}").unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(f"{home.index_path}{suffix}").unlink(missing_ok=True)
-    os.replace(fresh_path, home.index_path)
+    try:
+        os.replace(fresh_path, home.index_path)
+    except OSError as exc:
+        # What is in the way is the index's name (a directory there), not the rebuild:
+        # said so, and the rebuild, a whole index that nothing would read, removed.
+        fresh_path.unlink(missing_ok=True)
+        raise type(exc)(exc.errno, exc.strerror, str(home.index_path)) from exc
     counts["unreadable_sessions"] = unreadable
     counts["sealed_after_crash"] = sealed
     return counts

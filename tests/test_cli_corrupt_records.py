@@ -259,3 +259,20 @@ def test_quarantine_skips_a_record_that_is_no_file_and_names_it(tmp_path: Path, 
     assert kept.id in listing.stdout and "1 item(s)" in listing.stdout, listing.stdout
     (line,) = listing.stderr.splitlines()
     assert str(path) in line and "(skipped)" in line, line
+
+
+def test_reindex_over_an_index_that_is_a_directory_names_it_and_leaves_no_rebuild(
+    tmp_path: Path,
+) -> None:
+    # The rebuilt index could not take the place of a directory by the index's name: the
+    # one line said "Is a directory: …/index.sqlite3.rebuild-…", naming the file it had
+    # just built (a regular file), not the directory in the way, and left that file.
+    home, env = _asked(tmp_path)
+    index = home / "index.sqlite3"
+    index.unlink()
+    index.mkdir()
+
+    done = signoff("reindex", env=env, timeout=20)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr == f"signoff: error: Is a directory: {index}\n", done.stderr
+    assert list(home.glob("index.sqlite3.rebuild-*")) == []
