@@ -150,7 +150,11 @@ def _resolve(path: Path, locate: Locate) -> list[_Resolved]:
             break
         current = locate(ref.session) / "transcript.jsonl"
         if not current.exists():
-            raise CorruptRecordError(f"{path}: continues {ref.session}, which does not exist")
+            # Only its transcript gone is not the session gone: a person would look for it.
+            what = (
+                "whose transcript is missing" if current.parent.is_dir() else "which does not exist"
+            )
+            raise CorruptRecordError(f"{path}: continues {ref.session}, {what}")
     for file_path, stamp, raw in reversed(pending):
         entry = _link(file_path, stamp, raw, chain)
         if entry.parent is None:

@@ -276,3 +276,17 @@ def test_reindex_over_an_index_that_is_a_directory_names_it_and_leaves_no_rebuil
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert done.stderr == f"signoff: error: Is a directory: {index}\n", done.stderr
     assert list(home.glob("index.sqlite3.rebuild-*")) == []
+
+
+def test_show_of_a_child_whose_parent_lost_its_transcript_says_that(tmp_path: Path) -> None:
+    # show said the parent "does not exist" when only its transcript was gone: a person
+    # looking for the session found its directory there, records and all.
+    env, _, trace = _told(tmp_path)
+    child = trace.parent
+    (parent,) = [s for s in child.parent.parent.glob("*/sess_*") if s != child]
+    (parent / "transcript.jsonl").unlink()
+
+    done = signoff("show", child.name, env=env)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    (line,) = done.stderr.splitlines()
+    assert f"continues {parent.name}, whose transcript is missing" in line, line
