@@ -22,7 +22,14 @@ from sessions import Home, Record, read_file, replace_atomically
 
 from .policy import Policy, PolicyRule
 
-__all__ = ["RULES", "AppliedPolicy", "applied_policy", "record_applied", "rules_refresh"]
+__all__ = [
+    "RULES",
+    "AppliedPolicy",
+    "applied_policy",
+    "differs_from_applied",
+    "record_applied",
+    "rules_refresh",
+]
 
 log = logging.getLogger("signoff.approvals")
 
@@ -54,6 +61,13 @@ def applied_policy(home: Home) -> Policy | None:
     except (OSError, ValidationError, ValueError) as exc:
         log.warning("%s unreadable, waiting cards not compared with it: %s", _FILE, exc)
         return None
+
+
+def differs_from_applied(home: Home, policy: Policy) -> bool:
+    """Are ``policy``'s rules other than those the cards were last shown under? (Not
+    before a start recorded any.)"""
+    applied = applied_policy(home)
+    return applied is not None and _of(applied) != _of(policy)
 
 
 def record_applied(home: Home, policy: Policy) -> None:

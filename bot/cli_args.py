@@ -201,6 +201,11 @@ def parser() -> argparse.ArgumentParser:
     say.add_argument("--thread", type=slack_ts, help="thread ts; default: a new thread")
     say.add_argument("--ts", type=slack_ts, help="message ts; default: derived from the clock")
     say.add_argument("text", type=_message)
+    cmd["recover"].add_argument(
+        "--apply-policy",
+        action="store_true",
+        help="take this policy as the one in force when it is not the one the waiting cards show",
+    )
     cmd["verify"].add_argument("session_id", nargs="?")
     audit = cmd["audit"]
     audit.add_argument("--since", help="only approvals requested since: 7d, 36h or YYYY-MM-DD")

@@ -103,7 +103,7 @@ def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
     if args.command == "say":
         return asyncio.run(say(settings, args))
     if args.command == "recover":
-        return asyncio.run(recover(settings))
+        return asyncio.run(recover(settings, apply_policy=args.apply_policy))
     if args.command == "verify":
         return verify_sessions(home, args.session_id)
     if args.command == "audit":

@@ -24,6 +24,7 @@ from approvals import (
     VoteCounted,
     load_policy,
 )
+from approvals.policy_applied import differs_from_applied
 from sessions import (
     Home,
     InboxMessage,
@@ -82,7 +83,25 @@ async def _checked_settings(settings: Settings) -> None:
         await registry.aclose()
 
 
-async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
+def _policy_in_force(home: Home, policy: Policy) -> None:
+    """A ConfigError when ``policy`` is not the one the home's cards were last shown under:
+    a shell without the bot's settings would decide by other rules (the built-in default's
+    one approval where the bot asks two) and show them on every waiting card."""
+    if not differs_from_applied(home, policy):
+        return
+    playground = home.root / "dev" / "policy.toml"
+    dev = f", signoff dev's is {playground}" if playground.is_file() else ""
+    raise ConfigError(
+        f"the policy here ({policy.source}) is not the one this home's cards show "
+        f"(policy-applied.json{dev}): give this command the bot's SIGNOFF_POLICY or "
+        "SIGNOFF_CONFIG; to put this one in force, start the bot with it or run "
+        "`signoff recover --apply-policy`"
+    )
+
+
+async def _engine(
+    settings: Settings, *, warn_no_tools: bool = True, apply_policy: bool = False
+) -> Engine:
     """The engine for one command, with the same tools as ``signoff run``.
 
     With the bot's Slack tokens it delivers what it queues (cards, replies) itself, unless
@@ -90,8 +109,10 @@ async def _engine(settings: Settings, *, warn_no_tools: bool = True) -> Engine:
     the outbox for the bot, and is printed here (``QueuedEcho``). It has no live view:
     what the thread's agent session must show when a turn parks or ends is queued too.
     """
-    checked_config(settings)
+    policy = checked_config(settings)
     home = writable_home(settings)
+    if not apply_policy:
+        _policy_in_force(home, policy)
     surface = None
     groups = None  # without Slack, who is in an approver group cannot be learned
     if settings.slack_bot_token is not None:
@@ -222,9 +243,9 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
     return UNFINISHED if _unfinished(engine, "the message is stored", "answered") else 0
 
 
-async def recover(settings: Settings) -> int:
+async def recover(settings: Settings, *, apply_policy: bool = False) -> int:
     await _existing(settings)  # nothing to recover in a home that is not there
-    engine = await _engine(settings)
+    engine = await _engine(settings, apply_policy=apply_policy)
     try:
         echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         counts = await engine.recover()

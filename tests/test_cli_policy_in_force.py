@@ -1,0 +1,103 @@
+"""A terminal command never governs a home under rules other than the ones its cards show.
+
+The bot ran with a policy asking two approvals of a restart; an operator's shell without
+its ``SIGNOFF_POLICY`` (or a playground's ``dev/policy.toml``) ran the terminal commands
+under the built-in default: a restart asked with ``signoff say`` took the default's rule
+(one approval ran it), ``approve`` judged who may approve by the default's approvers, and
+``recover`` showed every waiting card the default's rules as if the policy had changed. Now a command that
+opens the engine compares its policy with the one the home's cards were last shown under
+(``policy-applied.json``) and, when they differ, stops with one line saying so, exit 2,
+having recorded nothing. A policy changed on purpose is applied by starting the bot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from approvals import ApprovalRequest
+from approvals.policy_applied import applied_policy
+from bot.cli import main
+from sessions import Home, SystemClock
+
+STRICT = "[tools.restart_service]\nquorum = 2\n"
+SAY = ["say", "--as", "U0ALICE", "--channel", "C0OPS", "--ts", "1700000000.000100"]
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SIGNOFF_HOME", str(tmp_path / "h"))
+    for name in ("SIGNOFF_MODEL", "SIGNOFF_CONFIG", "SIGNOFF_POLICY", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNOFF_DEMO", "1")
+    return tmp_path / "h"
+
+
+def _waiting(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """A restart asked under the strict policy, which the home records as applied."""
+    policy = tmp_path / "strict.toml"
+    policy.write_text(STRICT)
+    monkeypatch.setenv("SIGNOFF_POLICY", str(policy))
+    assert main([*SAY, "restart api"]) == 0
+    assert main(["recover"]) == 0  # as the bot's start: the cards' rules recorded
+    assert applied_policy(Home(home)) is not None
+    capsys.readouterr()
+    assert main(["pending"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    return line.split()[0]
+
+
+@pytest.mark.parametrize("command", ["approve", "recover", "say"])
+def test_a_command_under_another_policy_stops_and_records_nothing(
+    cli_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    approval = _waiting(cli_home, tmp_path, monkeypatch, capsys)
+    applied = applied_policy(Home(cli_home))
+    monkeypatch.delenv("SIGNOFF_POLICY")  # an operator's shell without the bot's settings
+    args = {
+        "approve": ["approve", approval, "--as", "U0BOB"],
+        "recover": ["recover"],
+        "say": [*SAY[:-1], "1700000000.000200", "status of db"],
+    }[command]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "policy" in err[0] and "policy-applied.json" in err[0], err
+    request = ApprovalRequest.open(Home(cli_home), approval, clock=SystemClock())
+    assert request.decision() is None and not request.counted(request.current())
+    assert applied_policy(Home(cli_home)) == applied  # no card shown other rules
+
+
+def test_the_same_policy_decides_as_before(
+    cli_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    approval = _waiting(cli_home, tmp_path, monkeypatch, capsys)
+    assert main(["approve", approval, "--as", "U0BOB"]) == 0  # 1 of 2
+    request = ApprovalRequest.open(Home(cli_home), approval, clock=SystemClock())
+    assert request.decision() is None and list(request.counted(request.current())) == ["U0BOB"]
+
+
+def test_recover_puts_another_policy_in_force_when_asked(
+    cli_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    approval = _waiting(cli_home, tmp_path, monkeypatch, capsys)
+    monkeypatch.delenv("SIGNOFF_POLICY")
+    assert main(["recover", "--apply-policy"]) == 0
+    assert "rules_changed=1" in capsys.readouterr().out  # the waiting card shows them
+    # Now the default is the policy in force: a terminal under it decides by it (the
+    # request keeps the quorum it was asked under).
+    assert main(["approve", approval, "--as", "U0BOB"]) == 0
+    request = ApprovalRequest.open(Home(cli_home), approval, clock=SystemClock())
+    assert request.decision() is None and list(request.counted(request.current())) == ["U0BOB"]
