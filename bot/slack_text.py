@@ -88,12 +88,32 @@ _TERMINAL_SEQUENCE = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_OR_CR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ASCII_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# Drawn as nothing, yet not in the categories ``visible`` escapes: variation selectors
-# (smuggled text rides on them as on tag characters) and the Hangul fillers.
+# Drawn as nothing, yet not in the categories ``visible`` escapes: the rest of Unicode's
+# Default_Ignorable_Code_Point (the grapheme joiner, the Mongolian and other variation
+# selectors, on which smuggled text rides as on tag characters, Khmer's inherent vowels,
+# the Hangul fillers) and the blank Braille pattern.
 _BLANK = frozenset(
-    [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), 0x115F, 0x1160, 0x3164, 0xFFA0]
+    [
+        0x034F,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        *range(0x180B, 0x1810),
+        0x2800,
+        0x3164,
+        *range(0xFE00, 0xFE10),
+        0xFFA0,
+        *range(0xE0100, 0xE01F0),
+    ]
 )
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Zs"})
+# Not assigned yet (some in ranges Unicode keeps invisible) or private use (a font's own
+# glyph, an icon): what they draw, if anything, is not the text.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp", "Zs"})
+_MARK_CATEGORIES = frozenset({"Mn", "Me"})
+# Combining marks on one letter: Vietnamese writes two ("ệ"), pointed Hebrew three; more
+# stack into a smear over the lines above and below (the other arguments, the hash).
+_MAX_MARKS = 3
 
 
 def _hidden(char: str) -> bool:
@@ -102,17 +122,31 @@ def _hidden(char: str) -> bool:
     return ord(char) in _BLANK or unicodedata.category(char) in _HIDDEN_CATEGORIES
 
 
+def _marks(run: list[str]) -> str:
+    return "".join(run) if len(run) <= _MAX_MARKS else "".join(map(_json_escape, run))
+
+
 def visible(text: str) -> str:
     """``text`` with each character that draws nothing or changes how the others draw
-    (controls but a line break and a tab, a bidi override, a zero-width or tag character,
-    a space other than " ") written as JSON writes it escaped (``\\u202e``; past U+FFFF a
-    surrogate pair), so JSON stays JSON. An approver reads arguments through it: Slack
-    drew ``\\u202eipa`` as "api", and approving that ran a call to another service."""
+    (controls but a line break and a tab, a bidi override, a zero-width, tag, unassigned
+    or private-use character, a space other than " ", a run of more than three combining
+    marks) written as JSON writes it escaped (``\\u202e``; past U+FFFF a surrogate pair),
+    so JSON stays JSON. An approver reads arguments through it: Slack drew ``\\u202eipa``
+    as "api", and approving that ran a call to another service."""
     if text.isascii() and not _ASCII_HIDDEN.search(text):
         return text
-    if not any(_hidden(char) for char in text):
-        return text
-    return "".join(_json_escape(char) if _hidden(char) else char for char in text)
+    out: list[str] = []
+    run: list[str] = []  # the combining marks since the last other character
+    for char in text:
+        hidden = _hidden(char)
+        if not hidden and unicodedata.category(char) in _MARK_CATEGORIES:
+            run.append(char)
+            continue
+        out.append(_marks(run))
+        run.clear()
+        out.append(_json_escape(char) if hidden else char)
+    out.append(_marks(run))
+    return "".join(out)
 
 
 def _json_escape(char: str) -> str:

@@ -148,6 +148,9 @@ HIDING = [
     "prod\u00a0db",  # a space that is not " "
     "nul\x00 esc\x1b del\x7f c1\x85 line\u2028 cr\r",
     "soft\u00adhyphen \ufeffbom",
+    "api\u034f\u180b\u17b4\U000e0080\u2800",  # default-ignorable marks, unassigned, blank
+    "api\ue000",  # private use: a font's own glyph
+    "api" + "\u0301" * 4,  # marks stacked into a smear
 ]
 
 
@@ -160,7 +163,14 @@ def test_visible_shows_what_draws_nothing_as_its_json_escape(text: str) -> None:
 
 
 def test_visible_leaves_what_draws_as_itself() -> None:
-    for text in ("api", "deploy web 2.1.0", "line\nbreak\ttab", "café ☕ 日本 😀 שלום"):
+    for text in (
+        "api",
+        "deploy web 2.1.0",
+        "line\nbreak\ttab",
+        "café ☕ 日本 😀 שלום",
+        "Vie\u0323\u0302t",  # "Việt", its two marks written apart
+        "\u05e9\u05c1\u05b8\u0591",  # pointed Hebrew with a cantillation mark
+    ):
         assert visible(text) == text
 
 

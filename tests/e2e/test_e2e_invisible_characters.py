@@ -28,6 +28,12 @@ HIDING = {
     "override": "\u202eipa",  # drawn "api"
     "zero width": "api\u200b",
     "tag": "api\U000e0041",  # an invisible tag letter, as in "ASCII smuggling"
+    # Drawn as nothing too (Unicode's Default_Ignorable_Code_Point), though they are
+    # combining marks or not assigned yet rather than format characters.
+    "grapheme joiner": "api\u034f",
+    "mongolian variation selector": "api\u180b",
+    "khmer inherent vowel": "api\u17b4",
+    "unassigned tag": "api\U000e0080",
 }
 
 
@@ -77,3 +83,15 @@ async def test_control_bytes_in_a_reply_never_reach_slack(
         assert "\\u00" not in text and "\\u001b" not in text, text  # no escaped control byte
         assert "evil.example" not in text
     assert "Status: down x nul\ufffd bell\ufffd ok" in said, said
+
+
+async def test_stacked_combining_marks_are_shown_as_their_escapes(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Marks stacked on one letter draw a smear over the lines above and below it (the
+    # other arguments, the hash); two, as Vietnamese writes "ệ", draw as themselves.
+    viet = "e\u0323\u0302"
+    shown = await _card_of(slack, start_bot, monkeypatch, "api" + "\u0301" * 8 + viet)
+    assert "\u0301" not in shown, shown
+    assert shown.count("\\\\u0301") == 2 * 8, shown
+    assert shown.count(viet) == 2, shown
