@@ -8,7 +8,8 @@ the approver never reads a clipped value without the whole one below it.
 
 Argument names and values come from the model: every one is escaped, and shown
 ``visible``: a value with a character that draws nothing or turns the rest around shows
-its escape in the field and is not "whole" there, so the JSON below shows it too.
+its escape in the field and is not "whole" there, so the JSON below shows it too; so
+does a value the field draws otherwise (its spaces collapsed, a backtick as "ˋ").
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ def _shown(value: Any) -> tuple[str, bool]:
     """The value as one line of inline code, and whether that is all of it."""
     raw = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = visible(raw)
-    whole = "\n" not in text and len(text) <= _VALUE_LIMIT and text == raw
     line = " ".join(text.split()) if isinstance(value, str) else text.replace("\n", " ")
     if len(line) > _VALUE_LIMIT:
         line = line[: _VALUE_LIMIT - 1] + "…"
     # A backtick would end the inline code early; an empty value would show nothing.
-    return (line.replace("`", "ˋ") or " "), whole
+    shown = line.replace("`", "ˋ")
+    # Whole only when the field draws the value itself: nothing escaped, clipped, joined
+    # into one line, no space collapsed ("api " showed as `api`) and no backtick replaced
+    # (`ˋidˋ` is what a shell's `id` and a harmless modifier letter both drew).
+    return (shown or " "), shown == raw
 
 
 def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:

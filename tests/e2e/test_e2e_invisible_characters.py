@@ -95,3 +95,15 @@ async def test_stacked_combining_marks_are_shown_as_their_escapes(
     assert "\u0301" not in shown, shown
     assert shown.count("\\\\u0301") == 2 * 8, shown
     assert shown.count(viet) == 2, shown
+
+
+@pytest.mark.parametrize("service", ["api ", " api", "api\t", "a  pi", "`id`"], ids=repr)
+async def test_a_value_whose_spaces_the_field_cannot_show_has_its_json_below(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    # The field is one line of inline code with its spaces collapsed: "api " showed as
+    # `api`, whole, and approving it ran the call on "api " (another path, another name);
+    # a backtick, which would end the code early, is drawn as "ˋ", as "ˋ" itself is.
+    shown = await _card_of(slack, start_bot, monkeypatch, service)
+    assert '"block_id": "json-' in shown, shown
+    assert json.dumps(json.dumps(service)).strip('"') in shown, shown
