@@ -13,7 +13,7 @@ from typing import Any
 
 from agent_core.arg_edit import GENERAL, EditField, EditForm
 
-from .slack_text import MAX_REASON, escape, join, literal, mrkdwn_object, plain_text
+from .slack_text import MAX_REASON, escape, join, literal, mrkdwn_object, plain_text, visible
 
 __all__ = ["EDIT_MODAL", "edit_errors", "edit_modal", "edit_values", "modal_reason"]
 
@@ -75,9 +75,15 @@ def _element(field: EditField) -> dict[str, Any]:
 def edit_modal(form: EditForm) -> dict[str, Any] | None:
     """The modal, or None when Slack cannot show these arguments for editing (too many
     parameters, a value longer than an input holds, or a name a label or block id cannot
-    hold): a field left out would approve the call without its argument."""
+    hold): a field left out would approve the call without its argument. Nor a value or
+    name Slack would draw as something else (``visible``: ``\\u202eipa`` as "api"): left
+    as prefilled it submits itself, and its escape typed in the input is other text."""
     if len(form.fields) > _MAX_FIELDS or any(
-        len(f.value) > _MAX_INPUT or not 0 < len(f.name) <= _MAX_NAME for f in form.fields
+        len(f.value) > _MAX_INPUT
+        or not 0 < len(f.name) <= _MAX_NAME
+        or visible(f.value) != f.value
+        or visible(f.name) != f.name
+        for f in form.fields
     ):
         return None
     intro = join(

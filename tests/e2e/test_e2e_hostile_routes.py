@@ -20,7 +20,7 @@ import pytest
 from conftest import FAST
 from signoff_e2e_kit import as_in_manifest, home_of, until, write_policy
 from test_e2e_dm_routed_live import APPROVALS, DM, top_level_cards
-from test_e2e_hostile_surfaces import HOSTILE, LIVE, _strings
+from test_e2e_hostile_surfaces import ARGUMENT, HOSTILE, LIVE, _strings
 
 from bot.card_governance import EDIT
 from bot.edit_modal import EDIT_MODAL
@@ -59,7 +59,7 @@ def hostile_op(target: str, note: str, ctx: ToolContext) -> str:
 
 TOOLS = [hostile_op]
 '''
-TYPED = HOSTILE.replace("'", "")
+TYPED = ARGUMENT.replace("'", "")
 
 
 @pytest.fixture

@@ -34,6 +34,9 @@ HOSTILE = (
     "<!here> <!channel> <!everyone> <!subteam^S0ONCALL> <@U0DAVE> <#C0EVIL|evil> "
     "<https://evil.example|click> <!date^1700000000^{date}|x> & lone < > \u200b"
 )
+# As an argument, without what draws nothing: a value holding a zero-width space is not
+# prefilled in the edit modal (test_e2e_edit_hidden_characters), whose markup is tested here.
+ARGUMENT = HOSTILE.replace("\u200b", "")
 # Signoff's own dates are live (``slack_date``); the one HOSTILE carries must not be.
 LIVE = (
     "<!here",
@@ -80,7 +83,7 @@ async def test_no_outgoing_call_carries_live_markup_from_people_or_models(
     async with FakeAnthropic(api_key="sk-ant-test-key") as api:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
-        api.reply(f"Sure {HOSTILE}", ToolUse(name="restart_service", input={"service": HOSTILE}))
+        api.reply(f"Sure {HOSTILE}", ToolUse(name="restart_service", input={"service": ARGUMENT}))
         api.reply(f"Done {HOSTILE} \ud800 <@U0ALICE>")
         bot = await start_bot(model="anthropic:claude-test")
         await slack.wait_for_sockets(1, timeout=5)
