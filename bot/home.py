@@ -16,6 +16,8 @@ A Home tab holds up to 100 blocks: each part is capped and says how many more th
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +57,9 @@ COUNTED = 200
 MAX_MINE = 10
 _TEXT_LIMIT = 2900
 _CALL_LIMIT = 160
+# A string shown bare in ``key=value, …`` reads back as itself: words with one space
+# between them and nothing that separates arguments, quotes or escapes.
+_BARE = re.compile(r'[^\s,=`"\\]+(?: [^\s,=`"\\]+)*')
 UNCHECKED = (
     f"{COULD_NOT_CHECK} just now who is in some channels or approver groups: requests "
     "waiting there are not listed here. Open this tab again in a moment."
@@ -83,14 +88,26 @@ def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mr
     """`tool` `key=value, …` on one line (the card and the trace have the whole call);
     ``arguments``: the ones the approval now stands for, when an approver edited them."""
     call = capsule.arguments if arguments is None else arguments
-    args = visible(", ".join(f"{k}={v}" for k, v in call.items()))  # what runs, drawn true
-    args = " ".join(args.split())
+    args = visible(", ".join(f"{k}={_value(v)}" for k, v in call.items()))  # drawn true
+    args = args.replace("\n", " ")  # one line: no value holds one bare (nor collapsed)
     if len(args) > _CALL_LIMIT:
         args = args[: _CALL_LIMIT - 1] + "…"
     shown = join(literal("*`"), escape(capsule.tool), literal("`*"))
     if args:
         shown = join(shown, literal("  `"), escape(args.replace("`", "ˋ")), literal("`"))
     return shown
+
+
+def _value(value: object) -> str:
+    """A string as it is when that reads back as itself, else quoted as JSON writes it:
+    bare, ``"api, dry_run=true"`` read as two arguments and ``"api "`` as ``api``, and
+    Approve here ran what the line did not say. A backtick as ``\\u0060``: the line is
+    inline code, which a backtick would end."""
+    if not isinstance(value, str):
+        return str(value)
+    if _BARE.fullmatch(value) and visible(value) == value:
+        return value
+    return json.dumps(value, ensure_ascii=False).replace("`", "\\u0060")
 
 
 def _header(text: str) -> dict[str, Any]:
