@@ -81,9 +81,11 @@ _MARKDOWN_LINK = re.compile(r"\](?=[(:]\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|//|&))")
 
 
 # A terminal's escape sequence: CSI (colours, cursor moves), OSC (titles, hyperlinks: to
-# BEL, ST or the end), or a two-character escape.
+# BEL, ST or the end of its line), or a two-character escape. One cut short (a tool's
+# output truncated) took every line after it up to the next ESC or BEL; it ends with its
+# line, which keeps what a streamed reply sent a prefix of what follows.
 _TERMINAL_SEQUENCE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?"
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_OR_CR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

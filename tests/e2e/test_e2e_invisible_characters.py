@@ -65,10 +65,10 @@ async def test_an_argument_hiding_characters_is_shown_with_them_visible(
     assert shown.count(escaped) == 2, shown
 
 
-async def test_control_bytes_in_a_reply_never_reach_slack(
-    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    answer = "Status: \x1b[31mdown\x1b[0m \x1b]8;;https://evil.example\x07x\x1b]8;;\x07 nul\x00 bell\x07 ok"
+async def _said(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch, answer: str, start: str
+) -> str:
+    """The model's ``answer`` as the thread shows it (its text and blocks, as JSON)."""
     async with FakeAnthropic(api_key="sk-ant-test-key") as api:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
@@ -76,8 +76,15 @@ async def test_control_bytes_in_a_reply_never_reach_slack(
         await start_bot(model="anthropic:claude-test")
         await slack.wait_for_sockets(1, timeout=5)
         thread = await mention(slack, "status of api")
-        reply = await bot_reply(slack, thread, "Status:", timeout=30)
-    said = json.dumps([reply.get("text"), reply.get("blocks")], ensure_ascii=False)
+        reply = await bot_reply(slack, thread, start, timeout=30)
+    return json.dumps([reply.get("text"), reply.get("blocks")], ensure_ascii=False)
+
+
+async def test_control_bytes_in_a_reply_never_reach_slack(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = "Status: \x1b[31mdown\x1b[0m \x1b]8;;https://evil.example\x07x\x1b]8;;\x07 nul\x00 bell\x07 ok"
+    said = await _said(slack, start_bot, monkeypatch, answer, "Status:")
     streamed = json.dumps(slack.streams(channel=OPS), ensure_ascii=False)
     for text in (said, streamed):
         assert "\\u00" not in text and "\\u001b" not in text, text  # no escaped control byte
@@ -107,3 +114,17 @@ async def test_a_value_whose_spaces_the_field_cannot_show_has_its_json_below(
     shown = await _card_of(slack, start_bot, monkeypatch, service)
     assert '"block_id": "json-' in shown, shown
     assert json.dumps(json.dumps(service)).strip('"') in shown, shown
+
+
+async def test_an_unterminated_terminal_sequence_hides_no_more_than_its_line(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tool's output cut short inside an OSC 8 link, echoed by the model: the sequence,
+    # never ended, took every line of the reply after it (an OSC ends at BEL or ST only).
+    answer = (
+        "Output: \x1b]8;;https://evil.example/x\nThe restart failed.\n"
+        "Colour \x1b[31mred\x1b[0m and a bell \x07 stay as before."
+    )
+    said = await _said(slack, start_bot, monkeypatch, answer, "Output:")
+    assert "evil.example" not in said and "\\u001b" not in said, said
+    assert "Output: \\nThe restart failed.\\nColour red and a bell \ufffd stay" in said, said
