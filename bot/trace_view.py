@@ -23,6 +23,7 @@ from approvals import SYSTEM
 from sessions import SessionState, TraceEvent
 
 from .slack_answers import PERMANENT
+from .slack_text import visible
 from .terminal_text import printable
 
 __all__ = [
@@ -43,6 +44,16 @@ _MAX_FIELD = 300
 def _short(value: object, limit: int = _MAX_FIELD) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _call(arguments: object, limit: int) -> str:
+    """A call's arguments as they run: Python's repr escapes a format character but not
+    a mark that draws nothing (a variation selector), which ``visible`` shows too; and
+    its spaces are kept (repr writes a line break as ``\\n``), "a  b" is not "a b"."""
+    if isinstance(arguments, str):  # what a model sent that was no call: as written
+        return _short(visible(arguments), limit)
+    text = visible(repr(arguments))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -110,17 +121,17 @@ def _event_lines(event: TraceEvent) -> Iterator[str]:
                 if call.get("arguments") is not None
                 else call.get("raw_arguments")
             )
-            yield f"              ↳ {call.get('name')}({_short(args, 160)}){problem}"
+            yield f"              ↳ {call.get('name')}({_call(args, 160)}){problem}"
     elif kind == "model_error" and retry_line(data):
         yield f"  {at}  {retry_line(data)}"
     elif kind == "tool_started":
-        yield f"  {at}  ▶ {data.get('tool')} {_short(data.get('arguments'), 160)}"
+        yield f"  {at}  ▶ {data.get('tool')} {_call(data.get('arguments'), 160)}"
     elif kind == "tool_finished":
         yield f"  {at}  ◀ {data.get('status')}: {_short(data.get('content', ''), 200)}"
     elif kind == "approval_requested":
         yield (
             f"  {at}  ✋ approval {data.get('id')}: {data.get('tool')}"
-            f"({_short(data.get('arguments'), 120)}) hash {str(data.get('args_sha256', ''))[:12]}"
+            f"({_call(data.get('arguments'), 120)}) hash {str(data.get('args_sha256', ''))[:12]}"
             f" expires {data.get('expires_at')}"
         )
     elif kind in ("session_started", "session_ended", "reply_queued"):

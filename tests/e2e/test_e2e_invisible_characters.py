@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signoff_e2e_kit import OPS, bot_reply, mention, wait_card
+from signoff_e2e_kit import OPS, bot_reply, ephemeral_texts, mention, until, wait_card
 
 from localslack import LocalSlack
 
@@ -128,3 +128,23 @@ async def test_an_unterminated_terminal_sequence_hides_no_more_than_its_line(
     said = await _said(slack, start_bot, monkeypatch, answer, "Output:")
     assert "evil.example" not in said and "\\u001b" not in said, said
     assert "Output: \\nThe restart failed.\\nColour red and a bell \ufffd stay" in said, said
+
+
+async def test_the_trace_shows_an_argument_hiding_characters_with_them_visible(
+    slack: LocalSlack, start_bot: Any
+) -> None:
+    # The trace wrote a call's arguments as Python's repr, which escapes a format
+    # character but not a variation selector (a mark that draws nothing): `/signoff
+    # trace` showed the request as restart_service({'service': 'api'}), and two spaces
+    # as one.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, r'call restart_service {"service": "api\u180b  x"}')
+    await wait_card(slack, thread, timeout=30)
+    await slack.slash_command(command="/signoff", user="U0BOB", channel=OPS, text="trace")
+    (answer,) = await until(
+        lambda: [t for t in ephemeral_texts(slack, "U0BOB") if "✋ approval" in t],
+        what="the trace",
+    )
+    assert "\u180b" not in answer, answer
+    assert answer.count("'api\\u180b  x'") == 2, answer  # the model's call, the request
