@@ -15,6 +15,7 @@ does a value the field draws otherwise (its spaces collapsed, a backtick as "ˋ"
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,7 @@ from .slack_text import (
 __all__ = ["argument_fields", "arguments_json", "hints"]
 
 MAX_FIELDS = 10  # per section, Slack's limit
+_FENCE = re.compile("`{3,}")
 _VALUE_LIMIT = 150  # longer values are clipped in their field and shown whole below
 _JSON_LIMIT = 1500
 
@@ -84,6 +86,9 @@ def arguments_json(arguments: Mapping[str, Any]) -> Mrkdwn:
     Counted escaped, as Slack counts it (``&`` is five characters): a section clipping it
     instead would cut off the closing fence, and the rest would read as formatting."""
     shown = visible(json.dumps(dict(arguments), indent=1, ensure_ascii=False, sort_keys=True))
+    # A fence would end the code block (``code_block`` draws it "ˋˋˋ", as those letters
+    # themselves are): as its JSON escape, the JSON still reads back as the call.
+    shown = _FENCE.sub(lambda run: "\\u0060" * len(run[0]), shown)
     fits = escaped_fit(shown, _JSON_LIMIT)
     if fits < len(shown):
         rest = len(shown) - fits

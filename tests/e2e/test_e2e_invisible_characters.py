@@ -148,3 +148,16 @@ async def test_the_trace_shows_an_argument_hiding_characters_with_them_visible(
     )
     assert "\u180b" not in answer, answer
     assert answer.count("'api\\u180b  x'") == 2, answer  # the model's call, the request
+
+
+async def test_a_fence_in_a_value_is_told_apart_from_its_look_alike_in_the_json(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The JSON is a code block, which a ``` would end: it was drawn "ˋˋˋ" (modifier
+    # letters), as a value holding those letters is, so the JSON no longer said which
+    # of the two runs. It is now escaped as JSON escapes it, and reads back as the value.
+    shown = await _card_of(slack, start_bot, monkeypatch, "echo ```x``` ˋˋˋ")
+    (block,) = [b for b in json.loads(shown) if b["block_id"].startswith("json-")]
+    code = block["text"]["text"]
+    assert code.startswith("```") and code.endswith("```") and code.count("```") == 2, code
+    assert json.loads(code[3:-3]) == {"service": "echo ```x``` ˋˋˋ"}, code
