@@ -80,8 +80,10 @@ def edit_block(view: CardView, version: str) -> dict[str, Any] | None:
         return None
     last = view.edits[-1]
     diff = changes(view.capsule.arguments, dict(last.arguments))
+    # Each as inline code: as mrkdwn, "*web*" drew "web" in bold, its asterisks gone. Its
+    # values are JSON, where a backtick (which would end the code) may be "\u0060".
     lines = (
-        "\n".join(f"• {visible(c.describe())}" for c in diff)
+        "\n".join("• `" + visible(c.describe()).replace("`", "\\u0060") + "`" for c in diff)
         or "• (no difference from the request)"
     )
     # Within Slack's 3000: editors 300, the difference 2200, the reason 300, and the words.

@@ -11,12 +11,13 @@ the approver is told to approve or deny it on the card, which shows it escaped.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from signoff_e2e_kit import OPS, ephemeral_texts, mention, until, wait_card, write_policy
 
 from bot.card_governance import EDIT
+from bot.edit_modal import EDIT_MODAL
 from localslack import LocalSlack
 
 if TYPE_CHECKING:
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
 
 POLICY = '[default]\napprovers = ["U0BOB"]\n'
 CANNOT = "cannot show these arguments"
+
+
+async def _card(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path, text: str
+) -> dict[str, Any]:
+    """The card of Alice's ``text``, which Bob may decide."""
+    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", POLICY))
+    await slack.wait_for_sockets(1, timeout=5)
+    return await wait_card(slack, await mention(slack, text), timeout=30)
 
 
 @pytest.mark.parametrize(
@@ -37,12 +47,7 @@ CANNOT = "cannot show these arguments"
 async def test_a_value_drawn_as_something_else_is_not_prefilled_for_editing(
     slack: LocalSlack, start_bot: BotFactory, tmp_path: Path, arguments: str
 ) -> None:
-    policy = write_policy(tmp_path / "policy.toml", POLICY)
-    await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
-    thread = await mention(slack, f"call restart_service {arguments}")
-    card = await wait_card(slack, thread, timeout=30)
-
+    card = await _card(slack, start_bot, tmp_path, f"call restart_service {arguments}")
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=EDIT)
     await until(
         lambda: slack.open_views(user="U0BOB") or ephemeral_texts(slack, "U0BOB"),
@@ -50,3 +55,24 @@ async def test_a_value_drawn_as_something_else_is_not_prefilled_for_editing(
     )
     assert slack.open_views(user="U0BOB") == [], slack.open_views(user="U0BOB")
     assert any(CANNOT in text for text in ephemeral_texts(slack, "U0BOB"))
+
+
+async def test_an_edit_difference_is_drawn_as_written_not_as_formatting(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # The difference was mrkdwn: an edit to "*web*" read `service: "api" → "web"` with
+    # "web" in bold, its asterisks gone; "`x`" and "~x~" lost theirs the same way.
+    card = await _card(slack, start_bot, tmp_path, "restart api")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=EDIT)
+    await until(lambda: slack.open_views(user="U0BOB"), what="Bob's edit modal")
+    await slack.submit_view(
+        user="U0BOB", callback_id=EDIT_MODAL, values={"arg:service": {"value": "*web* `x`"}}
+    )
+
+    def edit_text() -> str:
+        message = slack.workspace.get(OPS, card["ts"]) or {}
+        blocks = [b for b in message.get("blocks") or [] if b["block_id"].startswith("edit-")]
+        return str(blocks[0]["text"]["text"]) if blocks else ""
+
+    text = await until(edit_text, what="the card's edit block")
+    assert '• `service: "api" → "*web* \\u0060x\\u0060"`' in text, text
