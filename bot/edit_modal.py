@@ -30,7 +30,9 @@ _MAX_NAME = 200  # a block id holds 255 (with _PREFIX); a label needs one charac
 
 
 def _option(value: str) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": plain_text(value, 75)}, "value": value}
+    # Drawn ``visible``: a tool's choices may hold "\\u202eipa", which Slack draws "api".
+    label = plain_text(visible(value), 75)
+    return {"text": {"type": "plain_text", "text": label}, "value": value}
 
 
 def _selectable(field: EditField) -> bool:

@@ -76,3 +76,49 @@ async def test_an_edit_difference_is_drawn_as_written_not_as_formatting(
 
     text = await until(edit_text, what="the card's edit block")
     assert '• `service: "api" → "*web* \\u0060x\\u0060"`' in text, text
+
+
+PICK_TOOL = '''
+from typing import Literal
+
+from agent_core.tools import tool
+
+
+@tool(requires_human_approval=True)
+def pick_target(target: Literal["api", "\\u202eipa"]) -> str:
+    """Point the router at a service.
+
+    Args:
+        target: where traffic goes
+    """
+    return "pointed"
+
+
+TOOLS = [pick_target]
+'''
+
+
+async def test_the_modal_draws_each_option_as_the_value_it_picks(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A tool's own choices (an MCP server's enum) were labelled with the values
+    # themselves: "\u202eipa" was a second option drawn "api", and picking it, an
+    # approval of the edited call, ran the call on "\u202eipa".
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "pick_tools_hidden.py").write_text(PICK_TOOL)
+    monkeypatch.syspath_prepend(str(tools))
+    await start_bot(
+        policy_path=write_policy(tmp_path / "policy.toml", POLICY),
+        tool_modules=("pick_tools_hidden",),
+    )
+    await slack.wait_for_sockets(1, timeout=5)
+    card = await wait_card(slack, await mention(slack, 'call pick_target {"target": "api"}'))
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=EDIT)
+    (modal,) = await until(lambda: slack.open_views(user="U0BOB"), what="Bob's edit modal")
+    (block,) = [b for b in modal["blocks"] if b.get("block_id") == "arg:target"]
+    options = {o["value"]: o["text"]["text"] for o in block["element"]["options"]}
+    assert options == {'"api"': '"api"', '"\u202eipa"': '"\\u202eipa"'}, options
