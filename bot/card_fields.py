@@ -58,8 +58,17 @@ def _shown(value: Any) -> tuple[str, bool]:
     shown = line.replace("`", "ˋ")
     # Whole only when the field draws the value itself: nothing escaped, clipped, joined
     # into one line, no space collapsed ("api " showed as `api`) and no backtick replaced
-    # (`ˋidˋ` is what a shell's `id` and a harmless modifier letter both drew).
-    return (shown or " "), shown == raw
+    # (`ˋidˋ` is what a shell's `id` and a harmless modifier letter both drew); nor a
+    # string drawn as another JSON value (the string "null" and null both drew `null`).
+    return (shown or " "), shown == raw and not (isinstance(value, str) and _other_json(value))
+
+
+def _other_json(text: str) -> bool:
+    """Does ``text``, drawn bare, read as a JSON value that is no string?"""
+    try:
+        return not isinstance(json.loads(text), str)
+    except ValueError:  # JSONDecodeError, and a number too long to convert
+        return False
 
 
 def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:

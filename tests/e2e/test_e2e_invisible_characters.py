@@ -161,3 +161,44 @@ async def test_a_fence_in_a_value_is_told_apart_from_its_look_alike_in_the_json(
     code = block["text"]["text"]
     assert code.startswith("```") and code.endswith("```") and code.count("```") == 2, code
     assert json.loads(code[3:-3]) == {"service": "echo ```x``` ˋˋˋ"}, code
+
+
+PURGE_TOOL = '''
+from agent_core.tools import tool
+
+
+@tool(requires_human_approval=True)
+def purge_cache(prefix: str | None) -> str:
+    """Purge cached pages.
+
+    Args:
+        prefix: the pages under this prefix; none for every page
+    """
+    return "purged"
+
+
+TOOLS = [purge_cache]
+'''
+
+
+@pytest.mark.parametrize("prefix", ["null", "12", "true", "[]"])
+async def test_a_string_drawn_as_another_json_value_has_its_json_below(
+    slack: LocalSlack,
+    start_bot: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prefix: str,
+) -> None:
+    # A field draws a value bare: the string "null" and null (every page) both showed
+    # as `null`, whole, with no JSON below to tell them apart.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "purge_tools_vis.py").write_text(PURGE_TOOL)
+    monkeypatch.syspath_prepend(str(tools))
+    await start_bot(tool_modules=("purge_tools_vis",))
+    await slack.wait_for_sockets(1, timeout=5)
+    asked = json.dumps({"prefix": prefix})
+    card = await wait_card(slack, await mention(slack, f"call purge_cache {asked}"))
+    blocks = card.get("blocks") or []
+    (code,) = [b["text"]["text"] for b in blocks if b["block_id"].startswith("json-")]
+    assert json.loads(code[3:-3]) == {"prefix": prefix}, code
