@@ -32,7 +32,7 @@ from .slack_text import (
     visible,
 )
 
-__all__ = ["argument_fields", "arguments_json", "hints"]
+__all__ = ["argument_fields", "arguments_json", "hints", "json_lookalike"]
 
 MAX_FIELDS = 10  # per section, Slack's limit
 _FENCE = re.compile("`{3,}")
@@ -60,10 +60,10 @@ def _shown(value: Any) -> tuple[str, bool]:
     # into one line, no space collapsed ("api " showed as `api`) and no backtick replaced
     # (`ˋidˋ` is what a shell's `id` and a harmless modifier letter both drew); nor a
     # string drawn as another JSON value (the string "null" and null both drew `null`).
-    return (shown or " "), shown == raw and not (isinstance(value, str) and _other_json(value))
+    return (shown or " "), shown == raw and not (isinstance(value, str) and json_lookalike(value))
 
 
-def _other_json(text: str) -> bool:
+def json_lookalike(text: str) -> bool:
     """Does ``text``, drawn bare, read as a JSON value that is no string?"""
     try:
         return not isinstance(json.loads(text), str)

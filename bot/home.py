@@ -28,6 +28,7 @@ from agent_core.person_queries import DecidedApproval, OpenRequest
 from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
+from .card_fields import json_lookalike
 from .card_governance import actions_block_id, ran_text
 from .cards import ANYONE, approve_deny_buttons, expiry, progress
 from .membership import COULD_NOT_CHECK
@@ -100,13 +101,13 @@ def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mr
 
 def _value(value: object) -> str:
     """A string as it is when that reads back as itself, else quoted as JSON writes it:
-    bare, ``"api, dry_run=true"`` read as two arguments and ``"api "`` as ``api``, and
-    Approve here ran what the line did not say. A backtick as ``\\u0060``: the line is
-    inline code, which a backtick would end."""
-    if not isinstance(value, str):
+    bare, ``"api, dry_run=true"`` read as two arguments, ``"api "`` as ``api`` and
+    ``"null"`` as null, and Approve here ran what the line did not say. Anything else as
+    JSON, not Python's ``str()``, which drew None as the string "None" is drawn. A
+    backtick as ``\\u0060``: the line is inline code, which a backtick would end."""
+    bare = isinstance(value, str) and _BARE.fullmatch(value) and visible(value) == value
+    if bare and not json_lookalike(str(value)):
         return str(value)
-    if _BARE.fullmatch(value) and visible(value) == value:
-        return value
     return json.dumps(value, ensure_ascii=False).replace("`", "\\u0060")
 
 

@@ -543,3 +543,31 @@ class BotProcess:
 
     def log(self) -> str:
         return self.out.read_text(errors="replace")
+
+
+# A tool whose one parameter may be null ("every page"), beside strings that look alike.
+PURGE_TOOL = '''
+from agent_core.tools import tool
+
+
+@tool(requires_human_approval=True)
+def purge_cache(prefix: str | None) -> str:
+    """Purge cached pages.
+
+    Args:
+        prefix: the pages under this prefix; none for every page
+    """
+    return "purged"
+
+
+TOOLS = [purge_cache]
+'''
+
+
+def tool_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, source: str) -> str:
+    """``source`` importable as the module ``name`` (for ``start_bot(tool_modules=…)``)."""
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    (tools / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tools))
+    return name

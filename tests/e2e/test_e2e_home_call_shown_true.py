@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from conftest import FAST
-from signoff_e2e_kit import as_in_manifest, home_of, mention, wait_card
+from signoff_e2e_kit import PURGE_TOOL, as_in_manifest, home_of, mention, tool_module, wait_card
 
 from localslack import LocalSlack, WorkspaceConfig
 
@@ -55,3 +56,29 @@ async def test_the_home_shows_a_plain_value_as_it_is(
     thread = await mention(slack, 'call restart_service {"service": "api web"}')
     await wait_card(slack, thread, timeout=30)
     await home_of(slack, "U0BOB", has="`service=api web`")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "shown"),
+    [(None, "prefix=null"), ("None", "prefix=None"), ("null", 'prefix="null"')],
+    ids=repr,
+)
+async def test_the_home_tells_a_string_from_the_value_it_names(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prefix: str | None,
+    shown: str,
+) -> None:
+    # Python's str() drew None as "None", as the string "None" is drawn: Approve on the
+    # Home purged every page while the line read a prefix.
+    await start_bot(
+        tool_modules=(tool_module(tmp_path, monkeypatch, "purge_tools_home", PURGE_TOOL),)
+    )
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.open_app_home(user="U0BOB")
+    await home_of(slack, "U0BOB", has="Waiting for you (0)")
+    asked = json.dumps({"prefix": prefix})
+    await wait_card(slack, await mention(slack, f"call purge_cache {asked}"), timeout=30)
+    await home_of(slack, "U0BOB", has=f"`{shown}`")

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signoff_e2e_kit import OPS, bot_reply, ephemeral_texts, mention, until, wait_card
+from signoff_e2e_kit import (
+    OPS,
+    PURGE_TOOL,
+    bot_reply,
+    ephemeral_texts,
+    mention,
+    tool_module,
+    until,
+    wait_card,
+)
 
 from localslack import LocalSlack
 
@@ -163,24 +172,6 @@ async def test_a_fence_in_a_value_is_told_apart_from_its_look_alike_in_the_json(
     assert json.loads(code[3:-3]) == {"service": "echo ```x``` ˋˋˋ"}, code
 
 
-PURGE_TOOL = '''
-from agent_core.tools import tool
-
-
-@tool(requires_human_approval=True)
-def purge_cache(prefix: str | None) -> str:
-    """Purge cached pages.
-
-    Args:
-        prefix: the pages under this prefix; none for every page
-    """
-    return "purged"
-
-
-TOOLS = [purge_cache]
-'''
-
-
 @pytest.mark.parametrize("prefix", ["null", "12", "true", "[]"])
 async def test_a_string_drawn_as_another_json_value_has_its_json_below(
     slack: LocalSlack,
@@ -191,11 +182,9 @@ async def test_a_string_drawn_as_another_json_value_has_its_json_below(
 ) -> None:
     # A field draws a value bare: the string "null" and null (every page) both showed
     # as `null`, whole, with no JSON below to tell them apart.
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    (tools / "purge_tools_vis.py").write_text(PURGE_TOOL)
-    monkeypatch.syspath_prepend(str(tools))
-    await start_bot(tool_modules=("purge_tools_vis",))
+    await start_bot(
+        tool_modules=(tool_module(tmp_path, monkeypatch, "purge_tools_vis", PURGE_TOOL),)
+    )
     await slack.wait_for_sockets(1, timeout=5)
     asked = json.dumps({"prefix": prefix})
     card = await wait_card(slack, await mention(slack, f"call purge_cache {asked}"))
