@@ -36,6 +36,7 @@ __all__ = ["argument_fields", "arguments_json", "hints", "json_lookalike"]
 
 MAX_FIELDS = 10  # per section, Slack's limit
 _FENCE = re.compile("`{3,}")
+_NAME_LIMIT = 100
 _VALUE_LIMIT = 150  # longer values are clipped in their field and shown whole below
 _JSON_LIMIT = 1500
 
@@ -80,8 +81,11 @@ def argument_fields(arguments: Mapping[str, Any]) -> tuple[list[dict[str, Any]],
     for key, value in items[:room]:
         line, whole = _shown(value)
         name = visible(str(key))
-        complete = complete and whole and name == key
-        text = join(literal("*"), escape(name[:100]), literal("*\n`"), escape(line), literal("`"))
+        # A name clipped is not whole either: two alike that far would read the same.
+        complete = complete and whole and name == key and len(name) <= _NAME_LIMIT
+        text = join(
+            literal("*"), escape(name[:_NAME_LIMIT]), literal("*\n`"), escape(line), literal("`")
+        )
         fields.append(mrkdwn_object(text))
     if len(items) > room:
         more = literal(f"*…*\n{len(items) - room} more (all below)")

@@ -191,3 +191,37 @@ async def test_a_string_drawn_as_another_json_value_has_its_json_below(
     blocks = card.get("blocks") or []
     (code,) = [b["text"]["text"] for b in blocks if b["block_id"].startswith("json-")]
     assert json.loads(code[3:-3]) == {"prefix": prefix}, code
+
+
+LONG = "replicas_for_the_service_" * 4  # 100 characters
+TWO_LONG_NAMES_TOOL = f'''
+from agent_core.tools import tool
+
+
+@tool(requires_human_approval=True)
+def tune(service: str, {LONG}min: int, {LONG}max: int) -> str:
+    """Tune a service's replicas.
+
+    Args:
+        service: which service
+    """
+    return "tuned"
+
+
+TOOLS = [tune]
+'''
+
+
+async def test_argument_names_a_field_clips_have_the_json_below(
+    slack: LocalSlack, start_bot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A field shows a name's first 100 characters: two names alike that far read the
+    # same, and with no JSON below, which value was which could not be told.
+    module = tool_module(tmp_path, monkeypatch, "tune_tools_vis", TWO_LONG_NAMES_TOOL)
+    await start_bot(tool_modules=(module,))
+    await slack.wait_for_sockets(1, timeout=5)
+    asked = json.dumps({"service": "api", f"{LONG}min": 9, f"{LONG}max": 1})
+    card = await wait_card(slack, await mention(slack, f"call tune {asked}"))
+    blocks = card.get("blocks") or []
+    (code,) = [b["text"]["text"] for b in blocks if b["block_id"].startswith("json-")]
+    assert json.loads(code[3:-3]) == json.loads(asked), code
