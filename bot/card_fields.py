@@ -36,6 +36,7 @@ __all__ = ["argument_fields", "arguments_json", "hints", "json_lookalike"]
 
 MAX_FIELDS = 10  # per section, Slack's limit
 _FENCE = re.compile("`{3,}")
+_ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}")
 _NAME_LIMIT = 100
 _VALUE_LIMIT = 150  # longer values are clipped in their field and shown whole below
 _JSON_LIMIT = 1500
@@ -60,8 +61,12 @@ def _shown(value: Any) -> tuple[str, bool]:
     # Whole only when the field draws the value itself: nothing escaped, clipped, joined
     # into one line, no space collapsed ("api " showed as `api`) and no backtick replaced
     # (`ˋidˋ` is what a shell's `id` and a harmless modifier letter both drew); nor a
-    # string drawn as another JSON value (the string "null" and null both drew `null`).
-    return (shown or " "), shown == raw and not (isinstance(value, str) and json_lookalike(value))
+    # string drawn as another JSON value (the string "null" and null both drew `null`),
+    # nor one holding an escape as typed: "\\u202e" is how the field draws the character.
+    whole = shown == raw
+    if whole and isinstance(value, str):
+        whole = not (json_lookalike(value) or _ESCAPE.search(value))
+    return (shown or " "), whole
 
 
 def json_lookalike(text: str) -> bool:

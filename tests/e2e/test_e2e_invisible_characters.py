@@ -225,3 +225,14 @@ async def test_argument_names_a_field_clips_have_the_json_below(
     blocks = card.get("blocks") or []
     (code,) = [b["text"]["text"] for b in blocks if b["block_id"].startswith("json-")]
     assert json.loads(code[3:-3]) == json.loads(asked), code
+
+
+async def test_a_typed_escape_is_told_apart_from_the_character_it_names(
+    slack: LocalSlack, start_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A field shows a right-to-left override as "\u202e" and the JSON follows; a value
+    # holding those six characters as typed drew the same field, whole, with no JSON
+    # below, so nothing said which of the two would run.
+    shown = await _card_of(slack, start_bot, monkeypatch, "api\\u202e")
+    (block,) = [b for b in json.loads(shown) if b["block_id"].startswith("json-")]
+    assert json.loads(block["text"]["text"][3:-3]) == {"service": "api\\u202e"}, block
