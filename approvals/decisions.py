@@ -37,6 +37,7 @@ from .policy import Policy
 from .quorum import (
     HELD,
     SWEEP_WAIT,
+    complete_or,
     complete_quorum,
     record_approval,
     records_locked,
@@ -101,17 +102,13 @@ async def expire_due(
     Unchecked while Slack cannot say who may still approve, or while a vote is being
     recorded past ``wait`` seconds: ask again later.
 
-    The expiry is written under the lock votes are counted under, so a vote lands before
-    it (and was truly counted) or finds the request decided; never between the quorum's
-    check and the expiry, told it counted on a request its card shows expired."""
-    completed = await complete_quorum(request, policy=policy, groups=groups, wait=wait)
-    if completed is not None:
-        return completed
-    try:
-        async with records_locked(request, wait=wait):
-            return _expire(request, now=now)
-    except LockBusyError:
-        return Unchecked(HELD)
+    The expiry is written under the lock votes are counted under, in the same hold as
+    the quorum was found short, so a vote lands before both (and was truly counted) or
+    finds the request decided; never between them, told it counted on a request its card
+    shows expired."""
+    return await complete_or(
+        request, policy=policy, groups=groups, wait=wait, short=lambda: _expire(request, now=now)
+    )
 
 
 def _expire(request: ApprovalRequest, *, now: datetime) -> Decided | AlreadyDecided:

@@ -9,7 +9,9 @@ the approval that would complete one asks again about the earlier ones
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
 
 from sessions import LockBusyError, busy_wait, dir_lock_async, utc_iso
 
@@ -25,6 +27,7 @@ from .request import ApprovalRequest
 __all__ = [
     "HELD",
     "SWEEP_WAIT",
+    "complete_or",
     "complete_quorum",
     "record_approval",
     "records_locked",
@@ -41,6 +44,7 @@ _BUSY = "approvals of this request kept coming in while signoff checked them; tr
 # rather than hold up every reminder and expiry; a click waits longer (``busy_wait()``,
 # 5 s), then tells its person to try again.
 SWEEP_WAIT = 1.0
+Short = TypeVar("Short")
 HELD = "another approval of this request is being recorded just now; try again in a moment"
 
 
@@ -198,7 +202,25 @@ async def complete_quorum(
     and a quorum complete before the deadline stands after it. Unchecked too while
     another process holds the request's lock past ``wait`` (asked again next pass)."""
     try:
-        return await _completion(request, policy, groups, call or request.current(), wait)
+        current = call or request.current()
+        return await _completion(request, policy, groups, current, wait, _nothing)
+    except LockBusyError:
+        return Unchecked(HELD)
+
+
+async def complete_or(
+    request: ApprovalRequest,
+    *,
+    policy: Policy,
+    groups: GroupResolver,
+    short: Callable[[], Short],
+    wait: float = SWEEP_WAIT,
+) -> Decided | AlreadyDecided | Unchecked | Short:
+    """``complete_quorum``, and what ``short()`` does when the approvals are no quorum:
+    called under the lock the quorum was judged under, so no vote lands between the two
+    (an expiry: a vote is then counted before it, or finds the request decided)."""
+    try:
+        return await _completion(request, policy, groups, request.current(), wait, short)
     except LockBusyError:
         return Unchecked(HELD)
 
@@ -209,7 +231,8 @@ async def _completion(
     groups: GroupResolver,
     call: CurrentCall,
     wait: float,
-) -> Decided | AlreadyDecided | Unchecked | None:
+    short: Callable[[], Short],
+) -> Decided | AlreadyDecided | Unchecked | Short:
     quorum = quorum_of(request, policy)
     allowed: dict[str, bool] = {}
     for _ in range(_ASKS):
@@ -219,12 +242,13 @@ async def _completion(
         async with records_locked(request, wait=wait):
             counted = request.counted(call)
             if not counted or len(counted) < quorum:
-                return None
+                return short()
             unasked = [voter for voter in counted if voter not in allowed]
             if not unasked:
                 kept = {voter: key for voter, key in counted.items() if allowed[voter]}
                 _discount(request, call, [key for v, key in counted.items() if v not in kept])
-                return _decide_with(request, call, kept, quorum=quorum, policy=policy)
+                decided = _decide_with(request, call, kept, quorum=quorum, policy=policy)
+                return short() if decided is None else decided
             origins = request.origins(call, counted)
         refused = await no_longer_allowed(
             request, voters=unasked, policy=policy, groups=groups, origins=origins
@@ -233,6 +257,10 @@ async def _completion(
             return refused
         allowed |= {voter: voter not in refused for voter in unasked}
     return Unchecked(_BUSY)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _discount(request: ApprovalRequest, call: CurrentCall, gone: list[str]) -> None:
