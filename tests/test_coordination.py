@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import sessions.outbox as outbox_module
 from sessions import (
     Coordination,
     DirectoryCoordination,
@@ -199,14 +200,14 @@ def test_the_outbox_reads_each_pending_entry_once(
     for n in range(5):
         outbox.enqueue(entry(f"reply-{n}", n))
     reads: list[str] = []
-    real = Path.read_bytes
+    real = outbox_module.read_file
 
-    def counting(self: Path) -> bytes:
-        if self.parent.name == "pending":
-            reads.append(self.name)
-        return real(self)
+    def counting(path: str | os.PathLike[str]) -> bytes:
+        if Path(path).parent.name == "pending":
+            reads.append(Path(path).name)
+        return real(path)
 
-    monkeypatch.setattr(Path, "read_bytes", counting)
+    monkeypatch.setattr(outbox_module, "read_file", counting)
     assert len(outbox.pending()) == 5
     outbox.enqueue(entry("reply-5", 5))
     assert [e.id for e in outbox.pending()][-1] == "reply-5"
