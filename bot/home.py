@@ -58,6 +58,7 @@ COUNTED = 200
 MAX_MINE = 10
 _TEXT_LIMIT = 2900
 _CALL_LIMIT = 160
+_TOO_LONG = literal("The call is too long to show here whole: decide it on its card in ")
 # A string shown bare in ``key=value, …`` reads back as itself: words with one space
 # between them and nothing that separates arguments, quotes or escapes.
 _BARE = re.compile(r'[^\s,=`"\\]+(?: [^\s,=`"\\]+)*')
@@ -88,15 +89,23 @@ class HomeContent:
 def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mrkdwn:
     """`tool` `key=value, …` on one line (the card and the trace have the whole call);
     ``arguments``: the ones the approval now stands for, when an approver edited them."""
+    return _call_line(capsule, arguments)[0]
+
+
+def _call_line(
+    capsule: Capsule, arguments: Mapping[str, object] | None = None
+) -> tuple[Mrkdwn, bool]:
+    """``_call``, and whether it shows the whole call (else it is cut at ``_CALL_LIMIT``)."""
     call = capsule.arguments if arguments is None else arguments
     args = visible(", ".join(f"{k}={_value(v)}" for k, v in call.items()))  # drawn true
     args = args.replace("\n", " ")  # one line: no value holds one bare (nor collapsed)
-    if len(args) > _CALL_LIMIT:
+    whole = len(args) <= _CALL_LIMIT
+    if not whole:
         args = args[: _CALL_LIMIT - 1] + "…"
     shown = join(literal("*`"), escape(capsule.tool), literal("`*"))
     if args:
         shown = join(shown, literal("  `"), escape(args.replace("`", "ˋ")), literal("`"))
-    return shown
+    return shown, whole
 
 
 def _value(value: object) -> str:
@@ -144,9 +153,10 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
             return [*blocks, _context(literal("Nothing waits for your decision."))]
     for item in content.waiting[:MAX_WAITING]:
         c = item.capsule
+        # What its Approve button approves: the edited call, once edited.
+        call, whole = _call_line(c, item.view.arguments if item.view else None)
         lines = [
-            # What its Approve button approves: the edited call, once edited.
-            _call(c, item.view.arguments if item.view else None),
+            call,
             join(
                 literal("asked by "),
                 mentions(c.askers),
@@ -165,8 +175,10 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
             # Their vote is counted; the card still lets them deny (a final decision).
             more = needed - len(item.voters)
             lines.append(literal(f"✔ You approved it; {more} more needed."))
+        if not whole:  # an argument past the cut would be approved unseen
+            lines.append(join(_TOO_LONG, channel_link(item.channel), literal(".")))
         blocks.append(_section(f"wait-{c.id}", join(*lines, sep="\n")))
-        if content.user not in item.voters:
+        if content.user not in item.voters and whole:
             view = item.view or CardView(c)
             blocks.append(
                 # Editing is done on the card, in its thread, where the others see it.
