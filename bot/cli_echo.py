@@ -38,7 +38,7 @@ class QueuedEcho:
             elif entry.kind == "card" and entry.id.endswith("-requested"):
                 _print_card(engine, entry.approval_id)
             elif entry.kind == "notice":
-                print(f"  (to {entry.user}) {printable(entry.text, keep=_LINES)}")
+                print(f"  (to {printable(entry.user)}) {printable(entry.text, keep=_LINES)}")
 
 
 # Past this, a terminal waiting on Slack says so: the work itself is done and printed.
@@ -71,7 +71,7 @@ def _print_card(engine: Engine, approval_id: str) -> None:
     try:
         c = engine.capsule(approval_id)
     except (SessionsError, ApprovalsError) as exc:
-        print(f"  ┌ card {approval_id} (unreadable: {exc})")
+        print(f"  ┌ card {approval_id} (unreadable: {printable(str(exc))})")
         return
     args = ", ".join(f"{k}={v!r}" for k, v in c.arguments.items())
     card = (
