@@ -79,10 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _standard_streams()
     args = sys.argv[1:] if argv is None else list(argv)
     serving = next((a for a in args if not a.startswith("-")), None) in _SERVING
-    previous = None
     try:
         if serving:  # in the try: a SIGTERM right after it is caught below
-            previous = signal.signal(signal.SIGTERM, _stop_while_loading)
+            signal.signal(signal.SIGTERM, _stop_while_loading)
         from .cli_commands import run
 
         return run(argv)
@@ -93,8 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _StoppedWhileLoading:
         return 0
     finally:
-        if previous is not None:  # as it was before (SIG_DFL in a process of its own)
-            signal.signal(signal.SIGTERM, previous)
+        if serving:
+            # Stopped (or never started): the process is on its way out with its status,
+            # which a signal pressed again must not turn into a kill (``run.signals_spent``).
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

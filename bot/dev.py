@@ -34,7 +34,7 @@ from .app import SignoffBot
 from .config import ConfigError, Settings
 from .dev_pages import DevPages
 from .one_bot import one_bot_per_home
-from .run import stop_signals
+from .run import signals_spent, stop_signals
 from .tool_count import describe_tools
 
 __all__ = [
@@ -228,6 +228,7 @@ async def _serve(
             await bot.stop(grace=1)
         await slack.stop()
     print("signoff dev: stopped; run it again to carry on where you left off", flush=True)
+    signals_spent()
     return 0
 
 

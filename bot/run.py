@@ -23,7 +23,7 @@ from .app import SignoffBot
 from .config import Settings
 from .logs import log_event
 
-__all__ = ["run_bot", "stop_signals"]
+__all__ = ["run_bot", "signals_spent", "stop_signals"]
 
 log = logging.getLogger("signoff")
 T = TypeVar("T")
@@ -74,12 +74,25 @@ def stop_signals() -> tuple[asyncio.Event, asyncio.Event]:
     return stop, hurry
 
 
+def signals_spent() -> None:
+    """The stop is done: SIGTERM and SIGINT are ignored for what is left of the process.
+    Closing the loop would put their default actions back while the interpreter still
+    winds down (a moment: its threads, its modules), and a second Ctrl-C or ``kill`` then
+    ended a bot that had stopped cleanly as killed (130, 143), which a supervisor counts
+    as a crash. Removed from the loop first: its close would reset them again."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.remove_signal_handler(sig)
+        signal.signal(sig, signal.SIG_IGN)
+
+
 async def run_bot(settings: Settings) -> int:
     stop, hurry = stop_signals()  # also during start-up: it is cut short
     built = await _unless_stopped(SignoffBot.build(settings), stop)
     if built is None:  # the build closed what it had opened
         log_event(log, "stopping", drain_s=settings.drain_s)
         log_event(log, "stopped")
+        signals_spent()
         return 0
     bot = built.result()  # a start-up error (a refused token) ends the process here
     try:
@@ -97,4 +110,5 @@ async def run_bot(settings: Settings) -> int:
     finally:
         await bot.stop(hurry=hurry)
     log_event(log, "stopped")
+    signals_spent()
     return 0

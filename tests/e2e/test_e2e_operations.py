@@ -4,7 +4,9 @@ every way out (SIGTERM, a taken port, a reader that went away) ends the process 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -170,3 +172,29 @@ async def test_a_second_bot_on_one_home_exits_2_and_leaves_the_first_alone(
         first.kill()
         if second is not None:
             second.kill()
+
+
+async def test_ctrl_c_pressed_again_while_the_bot_exits_still_ends_with_0(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    """An idle bot stops in milliseconds and then takes a moment more to exit; the loop's
+    close put back the signals' default actions, so a second Ctrl-C or SIGTERM in that
+    moment (Ctrl-C pressed twice, ``kill`` sent again) ended it as killed (130, 143),
+    after its log had said ``stopped``: a supervisor counts that a crash."""
+    run = RunProcess(slack, settings.home, tmp_path / "logs", http_port=free_port())
+    try:
+        await until(lambda: "signoff is running" in run.stdout(), timeout=30, what="start-up")
+        run.terminate()
+        again = (signal.SIGINT, signal.SIGTERM)
+        # Pressed again and again until the process is gone: one of them lands after the
+        # stop, whenever that is.
+        for pressed in range(100_000):
+            if run.proc.poll() is not None:
+                break
+            run.proc.send_signal(again[pressed % 2])
+            await asyncio.sleep(0.005)
+        assert await run.exit_code(timeout=30) == 0, run.stderr()
+    finally:
+        run.kill()
+    events = [line["event"] for line in run.log_lines()]
+    assert events[-1] == "stopped", events
