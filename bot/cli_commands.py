@@ -199,5 +199,7 @@ def _failed(message: str, logs: list[logging.Handler]) -> int:
         # The line that says why the bot is not running, parsed like every other one.
         log_event(_log, "exit_error", level=logging.ERROR, message=message, exit_code=2)
     else:
-        sys.stderr.write(error_line(message))
+        # Scrubbed as that JSON line is: a message may quote what a tool module or a server
+        # said, token and all.
+        sys.stderr.write(error_line(redact(message)))
     return 2

@@ -60,3 +60,28 @@ def test_with_text_logs_the_line_is_plain(tmp_path: Path, case: str) -> None:
     extra, said = CASES[case]
     env = env_for(tmp_path / "home", **extra(tmp_path), SIGNOFF_LOG_FORMAT="text")
     assert said in one_error_line(signoff("run", env=env, timeout=20))
+
+
+@pytest.mark.parametrize("format", ["json", "text"])
+def test_a_token_in_why_run_stopped_is_scrubbed_in_either_format(
+    tmp_path: Path, format: str
+) -> None:
+    """The JSON line went through the scrubbing every log line gets; the text one
+    (``SIGNOFF_LOG_FORMAT=text``, as under a terminal or journald) was written as it
+    came, so a tool module failing on a token it was handed printed the token."""
+    token = "xoxb-1234-5678-abcdefsecret"
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "leaky.py").write_text(f"raise RuntimeError('bad token {token}')\n")
+    env = env_for(
+        tmp_path / "home",
+        **TOKENS,
+        SIGNOFF_TOOLS="leaky",
+        PYTHONPATH=str(tools),
+        SIGNOFF_LOG_FORMAT=format,
+    )
+    done = signoff("run", env=env, timeout=20)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    (line,) = done.stderr.strip().splitlines()
+    assert "importing leaky failed: RuntimeError: bad token [redacted]" in line, line
+    assert token not in done.stderr
