@@ -25,6 +25,7 @@ from .errors import error_line
 from .log_filters import quiet_mcp_sdk
 from .logs import JsonFormatter, LogFormat, log_event, redact, setup_logging
 from .terminal_text import printable
+from .tooling import import_tool_modules
 
 __all__ = ["run"]
 
@@ -122,6 +123,7 @@ def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
         logs[:] = [setup_logging(format=settings.log_format, level=settings.log_level or "INFO")]
         settings.slack_tokens()  # before the home is created: a mistyped command leaves none
         checked_config(settings)
+        import_tool_modules(settings)
         with one_bot_per_home(writable_home(settings), command="run"):
             return asyncio.run(run_bot(settings))
     if args.command == "dev":
@@ -133,6 +135,7 @@ def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
         dev_policy = settings.home / "dev" / "policy.toml"
         own = settings.policy_path is None and dev_policy.is_file()
         checked_config(settings, policy_path=dev_policy if own else None)
+        import_tool_modules(settings)
         writable_home(settings)
         return asyncio.run(
             run_dev(settings, host=args.host, port=args.port, clock_offset=args.clock_offset)

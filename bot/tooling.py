@@ -29,7 +29,7 @@ from .errors import ConfigError
 from .models import build_budgets, build_cost, build_model
 from .tool_count import NO_TOOLS, count_tools
 
-__all__ = ["NO_TOOLS_PROMPT", "build_registry", "open_engine"]
+__all__ = ["NO_TOOLS_PROMPT", "build_registry", "import_tool_modules", "open_engine"]
 
 log = logging.getLogger("signoff")
 
@@ -57,6 +57,16 @@ def _module_tools(name: str) -> list[Tool]:
     if not isinstance(tools, list | tuple) or not all(isinstance(t, Tool) for t in tools):
         raise ConfigError(f"SIGNOFF_TOOLS: {name} must define TOOLS, a list of @tool functions")
     return list(tools)
+
+
+def import_tool_modules(settings: Settings) -> None:
+    """Import the SIGNOFF_TOOLS modules now, for ``run`` and ``dev`` to call before their
+    event loop: a module that takes its time (it connects somewhere, or hangs) would
+    otherwise be imported inside the bot's build, on the loop, where no SIGTERM is
+    answered until the import returns. Here a signal still stops the process (``cli``'s
+    handler while it loads); the build then finds them imported."""
+    for module in settings.tool_modules:
+        _module_tools(module)
 
 
 def _assemble(settings: Settings, config: SignoffConfig, *, mcp_logs: bool) -> ToolRegistry:

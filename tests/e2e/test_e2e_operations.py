@@ -198,3 +198,37 @@ async def test_ctrl_c_pressed_again_while_the_bot_exits_still_ends_with_0(
         run.kill()
     events = [line["event"] for line in run.log_lines()]
     assert events[-1] == "stopped", events
+
+
+async def test_sigterm_while_a_tool_module_is_still_importing_ends_it_with_0(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    """A SIGNOFF_TOOLS module that takes its time to import (it connects somewhere, or
+    hangs there) was imported on the event loop, inside the bot's build: the loop's
+    handler could not run until the import returned, so a SIGTERM went unanswered for as
+    long as the import took, for ever if it hung, and the supervisor had to SIGKILL it."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "hangs.py").write_text(
+        "import pathlib, time\n"
+        f"pathlib.Path({str(tmp_path / 'importing')!r}).write_text('')\n"
+        "time.sleep(3600)\n"
+        "TOOLS = []\n"
+    )
+    run = RunProcess(
+        slack,
+        settings.home,
+        tmp_path / "logs",
+        http_port=free_port(),
+        SIGNOFF_DEMO="0",
+        SIGNOFF_TOOLS="hangs",
+        PYTHONPATH=str(tools),
+    )
+    try:
+        await until(lambda: (tmp_path / "importing").exists(), timeout=30, what="the import")
+        run.terminate()
+        assert await run.exit_code(timeout=10) == 0, run.stderr()
+    finally:
+        run.kill()
+    assert "Traceback" not in run.stderr()
+    assert slack.sockets() == []
