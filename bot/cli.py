@@ -36,6 +36,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .last_signals import exit_on_signal
+
 __all__ = ["main"]
 
 # The commands that serve until SIGTERM, and exit 0 on it.
@@ -72,31 +74,32 @@ def _standard_streams() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Only the standard library above: the commands (and everything they import, half a
+    # Only the standard library above (last_signals is no more): the commands (and everything they import, half a
     # second of it) load in here, so that a Ctrl-C during the imports is answered too, and
     # a SIGTERM to a server still loading (a container stopped as it starts) is a clean
     # stop, not the 143 of a killed process; the event loop's handler replaces this one.
     _standard_streams()
     args = sys.argv[1:] if argv is None else list(argv)
     serving = next((a for a in args if not a.startswith("-")), None) in _SERVING
+    status = 1  # a crash: its traceback is on its way
     try:
         if serving:  # in the try: a SIGTERM right after it is caught below
             signal.signal(signal.SIGTERM, _stop_while_loading)
         from .cli_commands import run
 
-        return run(argv)
+        status = run(argv)
     except KeyboardInterrupt:
         # Ctrl-C: asyncio.run has cancelled the command, which closed what it opened; what
         # it recorded stands. Quiet, with the shell's status for it, like any other tool.
-        return 128 + signal.SIGINT
+        status = 128 + signal.SIGINT
     except _StoppedWhileLoading:
-        return 0
+        status = 0
     finally:
         if serving:
-            # Stopped (or never started): the process is on its way out with its status,
-            # which a signal pressed again must not turn into a kill (``run.signals_spent``).
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # Stopped (or never started): a signal pressed again ends the process with its
+            # status, not as killed, also while the interpreter winds down.
+            exit_on_signal(status)
+    return status
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from agent_core.cancelling import cancel_and_wait
 
 from .app import SignoffBot
 from .config import Settings
+from .last_signals import exit_on_signal
 from .logs import log_event
 
 __all__ = ["run_bot", "signals_spent", "stop_signals"]
@@ -75,15 +76,12 @@ def stop_signals() -> tuple[asyncio.Event, asyncio.Event]:
 
 
 def signals_spent() -> None:
-    """The stop is done: SIGTERM and SIGINT are ignored for what is left of the process.
-    Closing the loop would put their default actions back while the interpreter still
-    winds down (a moment: its threads, its modules), and a second Ctrl-C or ``kill`` then
-    ended a bot that had stopped cleanly as killed (130, 143), which a supervisor counts
-    as a crash. Removed from the loop first: its close would reset them again."""
+    """The stop is done: a SIGTERM or SIGINT from now on ends the process with 0
+    (``last_signals``). Taken from the loop first: closing it would reset them."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.remove_signal_handler(sig)
-        signal.signal(sig, signal.SIG_IGN)
+    exit_on_signal(0)
 
 
 async def run_bot(settings: Settings) -> int:

@@ -232,3 +232,35 @@ async def test_sigterm_while_a_tool_module_is_still_importing_ends_it_with_0(
         run.kill()
     assert "Traceback" not in run.stderr()
     assert slack.sockets() == []
+
+
+async def test_a_bot_stuck_as_it_exits_still_ends_on_the_next_sigterm(
+    slack: LocalSlack, settings: Settings, tmp_path: Path
+) -> None:
+    """A tool module that started a thread which never ends: the bot stops (``stopped``,
+    status 0), then the interpreter waits for that thread. Ignoring signals once the stop
+    was done (so that a second Ctrl-C could not turn a 0 into a 130) left it there for
+    good; the next SIGTERM now ends it at once, with the status it has."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "lingers.py").write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(3600,), name='lingers').start()\n"
+        "TOOLS = []\n"
+    )
+    run = RunProcess(
+        slack,
+        settings.home,
+        tmp_path / "logs",
+        http_port=free_port(),
+        SIGNOFF_TOOLS="lingers",
+        PYTHONPATH=str(tools),
+    )
+    try:
+        await until(lambda: "signoff is running" in run.stdout(), timeout=30, what="start-up")
+        run.terminate()
+        await until(lambda: '"stopped"' in run.stderr(), timeout=30, what="the stop")
+        run.terminate()
+        assert await run.exit_code(timeout=10) == 0, run.stderr()
+    finally:
+        run.kill()

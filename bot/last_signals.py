@@ -1,0 +1,39 @@
+"""What SIGTERM and SIGINT do once ``run`` or ``dev`` has stopped: end the process at once
+with the status it has, not as killed by the signal.
+
+Closing the event loop puts back the signals' default actions while the interpreter still
+winds down (a moment, or for as long as a thread it waits for does not end), and a second
+Ctrl-C or ``kill`` then ended a bot that had stopped cleanly with 130 or 143, which a
+supervisor counts as a crash. Ignored from the start, they would leave a process stuck
+there (a thread that does not end) with no way out but SIGKILL: so they end it with its
+status until the threads are done, and are ignored from then on (at exit, as the
+interpreter resets a handler of its own to the default action, never an ignored signal).
+The standard library only: ``cli`` uses it before anything else is loaded.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+from types import FrameType
+
+__all__ = ["exit_on_signal"]
+
+
+def exit_on_signal(status: int) -> None:
+    """From now on SIGTERM and SIGINT end the process with ``status`` (nothing of it is
+    left to write: its output was flushed, its logs are written line by line)."""
+
+    def exit_now(signum: int, frame: FrameType | None) -> None:
+        os._exit(status)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, exit_now)
+    atexit.unregister(_ignored)  # once, however often this is called
+    atexit.register(_ignored)  # after the threads are joined: nothing left to wait for
+
+
+def _ignored() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
