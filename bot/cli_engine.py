@@ -56,6 +56,13 @@ def writable_home(settings: Settings) -> Home:
             inner = exc.filename not in (None, str(home.root))
             why = f"{exc.filename} is not a directory" if inner else "not a directory"
         raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {why}") from None
+    # What is made there later (the outbox, approval pointers, quarantine, upgrade
+    # markers): one that is a file failed every write to it, a bot's delivery each second
+    # with a traceback while /readyz said ready, instead of stopping start-up here.
+    later = (home.root / "outbox", home.pointers_dir, home.quarantine_dir, home.upgrade_dir)
+    for part in later:
+        if part.exists() and not part.is_dir():
+            raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {part} is not a directory")
     return home
 
 

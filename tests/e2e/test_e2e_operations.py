@@ -264,3 +264,25 @@ async def test_a_bot_stuck_as_it_exits_still_ends_on_the_next_sigterm(
         assert await run.exit_code(timeout=10) == 0, run.stderr()
     finally:
         run.kill()
+
+
+@pytest.mark.parametrize("part", ["outbox", "approvals", "quarantine", "upgrade"])
+async def test_a_home_whose_part_is_a_file_exits_2_with_one_line(
+    slack: LocalSlack, settings: Settings, tmp_path: Path, part: str
+) -> None:
+    """Only the home, ``sessions/`` and ``threads/`` were checked at start-up. With
+    ``outbox`` a file, the bot started and reported ready while every delivery pass failed
+    with a traceback each second, and its stop failed (exit 2) only to wait at exit."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    (settings.home / part).write_text("")
+    run = RunProcess(slack, settings.home, tmp_path / "logs", http_port=free_port())
+    try:
+        assert await run.exit_code(timeout=30) == 2, run.stderr()
+    finally:
+        run.kill()
+    (line,) = run.log_lines()
+    assert line["event"] == "exit_error", line
+    assert line["message"] == (
+        f"cannot use SIGNOFF_HOME {settings.home}: {settings.home / part} is not a directory"
+    )
+    assert slack.sockets() == []
