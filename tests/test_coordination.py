@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-import sessions.outbox as outbox_module
 from sessions import (
     Coordination,
     DirectoryCoordination,
     Home,
     OutboxEntry,
     ThreadKey,
+    atomic,
     coordination_for,
 )
 from sessions.outbox import OutboxDone
@@ -200,14 +200,14 @@ def test_the_outbox_reads_each_pending_entry_once(
     for n in range(5):
         outbox.enqueue(entry(f"reply-{n}", n))
     reads: list[str] = []
-    real = outbox_module.read_file
+    real = atomic.read_file
 
     def counting(path: str | os.PathLike[str]) -> bytes:
         if Path(path).parent.name == "pending":
             reads.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(outbox_module, "read_file", counting)
+    monkeypatch.setattr("sessions.outbox.read_file", counting)  # what it reads entries with
     assert len(outbox.pending()) == 5
     outbox.enqueue(entry("reply-5", 5))
     assert [e.id for e in outbox.pending()][-1] == "reply-5"
