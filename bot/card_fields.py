@@ -21,6 +21,7 @@ from typing import Any
 
 from approvals import Capsule
 
+from .drawn_text import visible
 from .slack_text import (
     Mrkdwn,
     code_block,
@@ -29,7 +30,6 @@ from .slack_text import (
     join,
     literal,
     mrkdwn_object,
-    visible,
 )
 
 __all__ = ["argument_fields", "arguments_json", "hints", "json_lookalike"]

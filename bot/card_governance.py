@@ -15,6 +15,7 @@ from agent_core.surface import CardView
 from approvals import changes
 from approvals.governance import duration_text
 
+from .drawn_text import visible
 from .slack_text import (
     ABSOLUTE,
     Mrkdwn,
@@ -28,7 +29,6 @@ from .slack_text import (
     parse_utc,
     slack_date,
     span_after,
-    visible,
 )
 
 __all__ = [

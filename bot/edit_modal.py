@@ -13,7 +13,8 @@ from typing import Any
 
 from agent_core.arg_edit import GENERAL, EditField, EditForm
 
-from .slack_text import MAX_REASON, escape, join, literal, mrkdwn_object, plain_text, visible
+from .drawn_text import visible
+from .slack_text import MAX_REASON, escape, join, literal, mrkdwn_object, plain_text
 
 __all__ = ["EDIT_MODAL", "edit_errors", "edit_modal", "edit_values", "modal_reason"]
 

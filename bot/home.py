@@ -31,6 +31,7 @@ from approvals import SYSTEM, Capsule
 from .card_fields import json_lookalike
 from .card_governance import actions_block_id, ran_text
 from .cards import ANYONE, approve_deny_buttons, expiry, progress
+from .drawn_text import visible
 from .membership import COULD_NOT_CHECK
 from .slack_text import (
     Mrkdwn,
@@ -46,7 +47,6 @@ from .slack_text import (
     quote,
     relative,
     slack_date,
-    visible,
 )
 
 __all__ = ["COUNTED", "HOME_CALLBACK", "MAX_MINE", "MAX_WAITING", "HomeContent", "home_view"]

@@ -23,13 +23,14 @@ time zone, and the fallback where a client cannot), next to a relative phrase su
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NewType
 
 from agent_core.parsing import CALL_NAME
 from sessions import check_slack_id, from_utc_iso, readable
+
+from .drawn_text import without_controls
 
 __all__ = [
     "ABSOLUTE",
@@ -58,7 +59,6 @@ __all__ = [
     "span_after",
     "span_words",
     "tool_label",
-    "visible",
     "whole_cut",
     "without_surrogates",
 ]
@@ -78,94 +78,6 @@ _TYPED_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,39})(?:\|([^<>]*))?>")
 # ``]:`` before a target with a scheme (``https:``, ``mailto:``), ``//``, or ``&`` (an
 # escaped ``<target>``); see ``escape_reply``.
 _MARKDOWN_LINK = re.compile(r"\](?=[(:]\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|//|&))")
-
-
-# A terminal's escape sequence: CSI (colours, cursor moves), OSC (titles, hyperlinks: to
-# BEL, ST or the end of its line), or a two-character escape. One cut short (a tool's
-# output truncated) took every line after it up to the next ESC or BEL; it ends with its
-# line, which keeps what a streamed reply sent a prefix of what follows.
-_TERMINAL_SEQUENCE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b\n\r]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?"
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_OR_CR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_ASCII_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# Drawn as nothing, yet not in the categories ``visible`` escapes: the rest of Unicode's
-# Default_Ignorable_Code_Point (the grapheme joiner, the Mongolian and other variation
-# selectors, on which smuggled text rides as on tag characters, Khmer's inherent vowels,
-# the Hangul fillers) and the blank Braille pattern.
-_BLANK = frozenset(
-    [
-        0x034F,
-        0x115F,
-        0x1160,
-        0x17B4,
-        0x17B5,
-        *range(0x180B, 0x1810),
-        0x2800,
-        0x3164,
-        *range(0xFE00, 0xFE10),
-        0xFFA0,
-        *range(0xE0100, 0xE01F0),
-    ]
-)
-# Not assigned yet (some in ranges Unicode keeps invisible) or private use (a font's own
-# glyph, an icon): what they draw, if anything, is not the text.
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp", "Zs"})
-_MARK_CATEGORIES = frozenset({"Mn", "Me"})
-# Combining marks on one letter: Vietnamese writes two ("ệ"), pointed Hebrew three; more
-# stack into a smear over the lines above and below (the other arguments, the hash).
-_MAX_MARKS = 3
-
-
-def _hidden(char: str) -> bool:
-    if char in "\n\t ":
-        return False
-    return ord(char) in _BLANK or unicodedata.category(char) in _HIDDEN_CATEGORIES
-
-
-def _marks(run: list[str]) -> str:
-    return "".join(run) if len(run) <= _MAX_MARKS else "".join(map(_json_escape, run))
-
-
-def visible(text: str) -> str:
-    """``text`` with each character that draws nothing or changes how the others draw
-    (controls but a line break and a tab, a bidi override, a zero-width, tag, unassigned
-    or private-use character, a space other than " ", a run of more than three combining
-    marks) written as JSON writes it escaped (``\\u202e``; past U+FFFF a surrogate pair),
-    so JSON stays JSON. An approver reads arguments through it: Slack drew ``\\u202eipa``
-    as "api", and approving that ran a call to another service."""
-    if text.isascii() and not _ASCII_HIDDEN.search(text):
-        return text
-    out: list[str] = []
-    run: list[str] = []  # the combining marks since the last other character
-    for char in text:
-        hidden = _hidden(char)
-        if not hidden and unicodedata.category(char) in _MARK_CATEGORIES:
-            run.append(char)
-            continue
-        out.append(_marks(run))
-        run.clear()
-        out.append(_json_escape(char) if hidden else char)
-    out.append(_marks(run))
-    return "".join(out)
-
-
-def _json_escape(char: str) -> str:
-    code = ord(char)
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-
-
-def without_controls(text: str) -> str:
-    """``text`` without a terminal's escape sequences, and with any other control character
-    (but a line break and a tab; a carriage return ends a line) as U+FFFD."""
-    if not _CONTROL_OR_CR.search(text):
-        return text
-    text = _TERMINAL_SEQUENCE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("\ufffd", text)
 
 
 def without_surrogates(text: str) -> str:

@@ -22,8 +22,8 @@ from agent_core.history import SessionHistory, SlackWrite, ThreadHistory
 from approvals import SYSTEM
 from sessions import SessionState, TraceEvent
 
+from .drawn_text import visible
 from .slack_answers import PERMANENT
-from .slack_text import visible
 from .terminal_text import printable
 
 __all__ = [

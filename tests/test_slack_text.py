@@ -8,6 +8,7 @@ import json
 import pytest
 
 from agent_core.live import ToolStep
+from bot.drawn_text import visible, without_controls
 from bot.reply_parts import attached_start, split_message
 from bot.slack_text import (
     Mrkdwn,
@@ -20,9 +21,7 @@ from bot.slack_text import (
     mention,
     mentions,
     tool_label,
-    visible,
     whole_cut,
-    without_controls,
     without_surrogates,
 )
 from bot.status_texts import running
@@ -180,3 +179,30 @@ def test_control_bytes_and_terminal_sequences_never_reach_slack() -> None:
     assert without_controls("a\x00b\x07c\x85d\x1b") == "a\ufffdb\ufffdc\ufffdd"
     assert without_controls("one\r\ntwo\rthree\tfour\n") == "one\ntwo\nthree\tfour\n"
     assert escape("\x1b[31m<!here>\x1b[0m") == "&lt;!here&gt;"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["⚠️ maintenance", "1️⃣ first", "#️⃣", "👩‍💻 on call", "👨‍👩‍👧", "✔️ done", "❤️", "👍🏽"],
+)
+def test_visible_leaves_emoji_sequences_as_they_draw(text: str) -> None:
+    """An emoji's presentation selector (U+FE0F after ⚠), a keycap, and the joiner inside a
+    ZWJ sequence (👩‍💻) draw the emoji they form: escaping them showed ``\\ufe0f`` noise on
+    every card and refused Edit & approve for any call with a common emoji."""
+    assert visible(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "api\ufe0f",
+        "⚠\ufe0f\ufe0f",
+        "a\u200db",
+        "👩\u200d",
+        "\u200d💻",
+        "👩\u200d\u200d💻",
+        "ap\u200ci",
+    ],
+)
+def test_visible_still_escapes_a_selector_or_joiner_that_forms_no_emoji(text: str) -> None:
+    assert "\\u" in visible(text), visible(text)
