@@ -24,12 +24,17 @@ from .config import Settings, refuse_unknown
 from .errors import error_line
 from .log_filters import quiet_mcp_sdk
 from .logs import JsonFormatter, LogFormat, log_event, redact, setup_logging
+from .playground_policy import with_playground_policy
 from .terminal_text import printable
 from .tooling import import_tool_modules
 
 __all__ = ["run"]
 
 _log = logging.getLogger("signoff.cli")
+
+# The commands that judge by a policy, or show what it says: on a home ``signoff dev``
+# made, by its policy unless another is named (``playground_policy``).
+_JUDGING = frozenset({"pending", "approve", "deny", "say", "recover", "doctor", "dev"})
 
 
 class _Notes(logging.Handler):
@@ -93,6 +98,8 @@ def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
         return show_transcript(home, args.session_id)
     if args.command == "sessions":
         return asyncio.run(list_index(home, args))
+    if args.command in _JUDGING:
+        settings = with_playground_policy(settings)
     if args.command == "pending":  # the rules in force count a quorum's votes
         # No tool is started: the tokens a server's headers name need not be set here.
         policy = settings.policy(settings.config(expand=False))
@@ -130,11 +137,9 @@ def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
         from .dev import run_dev
 
         logs[:] = [setup_logging(format=settings.log_format, level=settings.log_level or "WARNING")]
-        # The dev policy file, once written, is the user's to edit: check it like any other
-        # (SIGNOFF_POLICY's, as every command does: an error names the variable).
-        dev_policy = settings.home / "dev" / "policy.toml"
-        own = settings.policy_path is None and dev_policy.is_file()
-        checked_config(settings, policy_path=dev_policy if own else None)
+        # The dev policy file, once written, is the user's to edit: checked like any other
+        # (``with_playground_policy`` above).
+        checked_config(settings)
         import_tool_modules(settings)
         writable_home(settings)
         return asyncio.run(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-from pathlib import Path
 
 from agent_core.engine import Engine
 from agent_core.queued_status import QueuedStatusView
@@ -22,7 +21,6 @@ from approvals import (
     Policy,
     Refused,
     VoteCounted,
-    load_policy,
 )
 from approvals.policy_applied import differs_from_applied
 from sessions import (
@@ -31,6 +29,7 @@ from sessions import (
     SystemClock,
     ThreadKey,
     coordination_for,
+    try_file_lock,
     utc_iso,
 )
 
@@ -66,14 +65,13 @@ def writable_home(settings: Settings) -> Home:
     return home
 
 
-def checked_config(settings: Settings, *, policy_path: Path | None = None) -> Policy:
+def checked_config(settings: Settings) -> Policy:
     """The configuration file and the policy, validated before anything is opened.
 
     Whether the policy names tools that exist is checked when the tools are built
     (``tooling.open_engine``), which closes everything it opened if it does not.
     """
-    config = settings.config()
-    return load_policy(policy_path) if policy_path is not None else settings.policy(config)
+    return settings.policy(settings.config())
 
 
 async def _checked_settings(settings: Settings) -> None:
@@ -96,14 +94,24 @@ def _policy_in_force(home: Home, policy: Policy) -> None:
     one approval where the bot asks two) and show them on every waiting card."""
     if not differs_from_applied(home, policy):
         return
-    playground = home.root / "dev" / "policy.toml"
-    dev = f", signoff dev's is {playground}" if playground.is_file() else ""
     raise ConfigError(
         f"the policy here ({policy.source}) is not the one this home's cards show "
-        f"(policy-applied.json{dev}): give this command the bot's SIGNOFF_POLICY or "
+        "(policy-applied.json): give this command the bot's SIGNOFF_POLICY or "
         "SIGNOFF_CONFIG; to put this one in force, start the bot with it or run "
         "`signoff recover --apply-policy`"
     )
+
+
+def _no_bot(home: Home) -> None:
+    """A ConfigError while a bot runs on ``home``: it decides by the policy it started
+    with, and records that one as in force only at its start, so another put in force
+    beside it would be shown on its cards and judged by nobody."""
+    with try_file_lock(home.bot_lock) as alone:
+        if not alone:
+            raise ConfigError(
+                f"a bot runs on {home.root}: a policy is put in force by starting the bot "
+                "with it; stop the bot first to put this one in force from here"
+            )
 
 
 async def _engine(
@@ -251,7 +259,9 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def recover(settings: Settings, *, apply_policy: bool = False) -> int:
-    await _existing(settings)  # nothing to recover in a home that is not there
+    home = await _existing(settings)  # nothing to recover in a home that is not there
+    if apply_policy:
+        _no_bot(home)
     engine = await _engine(settings, apply_policy=apply_policy)
     try:
         echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine

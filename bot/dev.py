@@ -34,6 +34,7 @@ from .app import SignoffBot
 from .config import ConfigError, Settings
 from .dev_pages import DevPages
 from .one_bot import one_bot_per_home
+from .playground_policy import playground_policy_path
 from .run import signals_spent, stop_signals
 from .tool_count import describe_tools
 
@@ -118,7 +119,7 @@ def dev_settings(settings: Settings, slack: LocalSlack) -> Settings:
     unless SIGNOFF_POLICY or the config's [policy] gives one."""
     policy = settings.policy_path
     if policy is None and settings.config().policy is None:
-        policy = settings.home / "dev" / "policy.toml"
+        policy = playground_policy_path(settings.home)
         if not policy.exists():
             policy.parent.mkdir(parents=True, exist_ok=True)
             policy.write_text(DEV_POLICY)

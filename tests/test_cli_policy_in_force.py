@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from approvals import ApprovalRequest
-from approvals.policy_applied import applied_policy
+from approvals import ApprovalRequest, load_policy
+from approvals.policy_applied import applied_policy, record_applied
 from bot.cli import main
+from bot.dev import DEV_POLICY
+from bot.one_bot import one_bot_per_home
 from sessions import Home, SystemClock
 
 STRICT = "[tools.restart_service]\nquorum = 2\n"
@@ -101,3 +103,41 @@ def test_recover_puts_another_policy_in_force_when_asked(
     assert main(["approve", approval, "--as", "U0BOB"]) == 0
     request = ApprovalRequest.open(Home(cli_home), approval, clock=SystemClock())
     assert request.decision() is None and list(request.counted(request.current())) == ["U0BOB"]
+
+
+def test_a_playground_home_is_judged_by_its_own_policy(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``signoff dev`` decides by ``dev/policy.toml`` and records it as in force: the
+    terminal commands README's tour runs on that home (no SIGNOFF_POLICY) decide by it too,
+    not by the default, which the check above would refuse."""
+    playground = cli_home / "dev" / "policy.toml"
+    playground.parent.mkdir(parents=True)
+    playground.write_text(DEV_POLICY)
+    Home(cli_home).ensure()
+    record_applied(Home(cli_home), load_policy(playground))  # as its start does
+    assert main([*SAY, "deploy web 2.1.0"]) == 0
+    assert main(["pending"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()[-1:]
+    approval = line.split()[0]
+    assert main(["approve", approval, "--as", "U0BOB"]) == 0  # 1 of the 2 deploys need
+    request = ApprovalRequest.open(Home(cli_home), approval, clock=SystemClock())
+    assert request.decision() is None and list(request.counted(request.current())) == ["U0BOB"]
+
+
+def test_recover_puts_no_policy_in_force_beside_a_running_bot(
+    cli_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The bot decides by the policy it started with: another put in force beside it was
+    shown on its cards and judged by nobody, and refused every terminal given the bot's."""
+    _waiting(cli_home, tmp_path, monkeypatch, capsys)
+    applied = applied_policy(Home(cli_home))
+    monkeypatch.delenv("SIGNOFF_POLICY")
+    with one_bot_per_home(Home(cli_home), command="run"):
+        assert main(["recover", "--apply-policy"]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert "a bot runs on" in err, err
+    assert applied_policy(Home(cli_home)) == applied
