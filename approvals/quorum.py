@@ -202,8 +202,7 @@ async def complete_quorum(
     and a quorum complete before the deadline stands after it. Unchecked too while
     another process holds the request's lock past ``wait`` (asked again next pass)."""
     try:
-        current = call or request.current()
-        return await _completion(request, policy, groups, current, wait, _nothing)
+        return await _completion(request, policy, groups, call, wait, _nothing)
     except LockBusyError:
         return Unchecked(HELD)
 
@@ -220,7 +219,7 @@ async def complete_or(
     called under the lock the quorum was judged under, so no vote lands between the two
     (an expiry: a vote is then counted before it, or finds the request decided)."""
     try:
-        return await _completion(request, policy, groups, request.current(), wait, short)
+        return await _completion(request, policy, groups, None, wait, short)
     except LockBusyError:
         return Unchecked(HELD)
 
@@ -229,7 +228,7 @@ async def _completion(
     request: ApprovalRequest,
     policy: Policy,
     groups: GroupResolver,
-    call: CurrentCall,
+    pinned: CurrentCall | None,
     wait: float,
     short: Callable[[], Short],
 ) -> Decided | AlreadyDecided | Unchecked | Short:
@@ -238,8 +237,16 @@ async def _completion(
     for _ in range(_ASKS):
         # As a completing click asks of the approvals before it: none of these may have
         # been asked when it completed (the quorum was higher then, or they left since).
-        # Decided under the lock a click counts under, on what was asked about.
+        # Decided under the lock a click counts under, on what was asked about, for the
+        # call as it is under it: an edit written while this waited for the lock replaced
+        # the call, and the votes read before it would approve the arguments it replaced.
         async with records_locked(request, wait=wait):
+            call = request.current()
+            if pinned is not None and (call.edit, call.args_sha256) != (
+                pinned.edit,
+                pinned.args_sha256,
+            ):
+                return short()
             counted = request.counted(call)
             if not counted or len(counted) < quorum:
                 return short()
