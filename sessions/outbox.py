@@ -107,6 +107,7 @@ class Outbox:
         # completes them (``complete`` forgets them once recorded): a pass looks each one
         # up once, not on every pass (a burst's passes looked up every entry each).
         self._draining = False
+        self._unreadable: set[str] = set()  # entries said to be unreadable, once each
         self._not_done: set[str] = set()
         # A look-up and its note, against ``complete`` forgetting what it recorded: a pass
         # on the loop may look an entry up while its lane completes it on a worker thread.
@@ -172,13 +173,17 @@ class Outbox:
                     entry = OutboxEntry.model_validate_json(read_file(path))
                 except FileNotFoundError:
                     continue  # sent meanwhile by another drainer
-                except (ValidationError, ValueError) as exc:
-                    self._set_aside(path, exc)  # one bad file must not stop every thread
+                except (ValidationError, ValueError, IsADirectoryError, NotRegularFileError) as e:
+                    # Never sent: the drainer sets it aside, so that one bad file does not
+                    # hold up every thread; a reader (a terminal's echo of what it queued,
+                    # maybe of another version) leaves it where it is.
+                    if draining:
+                        self._set_aside(path, e)
                     continue
-                except (IsADirectoryError, NotRegularFileError) as exc:
-                    # Never sent either. Any other error (EMFILE, EIO) passes: raised, and
-                    # the entry is tried again.
-                    self._set_aside(path, exc)
+                except OSError as exc:
+                    # EMFILE, EIO, ELOOP, EACCES: left in place and tried again next pass,
+                    # while the other entries go out (raised, it stopped every thread's).
+                    self._cannot_read(name, exc)
                     continue
             # Looked up (once while draining): a drainer that died may have done it.
             if name not in not_done:
@@ -196,6 +201,11 @@ class Outbox:
         if draining:
             not_done.intersection_update(read)
         return sorted(out, key=lambda e: (e.seq, e.id))
+
+    def _cannot_read(self, name: str, exc: OSError) -> None:
+        if name not in self._unreadable:  # once a process: a pass runs every second
+            self._unreadable.add(name)
+            log.error("outbox entry %s cannot be read, tried again later: %s", name, exc)
 
     def _set_aside(self, path: Path, exc: Exception) -> None:
         """Move an entry that does not parse to ``outbox/unreadable/``, kept for a person to

@@ -141,11 +141,37 @@ def test_an_unreadable_pending_entry_is_set_aside_and_the_rest_still_goes_out(
     bad = home.root / "outbox" / "pending" / "reply-bad.json"
     bad.write_bytes(b'{"id": "reply-bad", "kind": "telepathy"}')
     outbox.enqueue(b)
-    assert [e.id for e in outbox.pending()] == ["reply-a", "reply-b"]
+    # A reader (a terminal echoing what it queued, maybe of another version) only looks.
+    assert [e.id for e in Outbox(home).pending()] == ["reply-a", "reply-b"]
+    assert bad.exists()
+    claim = outbox.claim_drainer()  # the sender sets it aside
+    assert claim is not None
+    try:
+        assert [e.id for e in outbox.pending()] == ["reply-a", "reply-b"]
+    finally:
+        claim.release()
     assert not bad.exists()
     kept = home.root / "outbox" / "unreadable" / "reply-bad.json"
     assert kept.read_bytes() == b'{"id": "reply-bad", "kind": "telepathy"}'
     assert outbox.depth() == 2
+
+
+def test_an_entry_that_cannot_be_read_now_stops_no_other_and_stays(tmp_path: Path) -> None:
+    """A symlink loop (ELOOP), or an entry another user owns (EACCES), raised out of the
+    whole pass: every thread's delivery stopped, each second, until a person came."""
+    home = _home(tmp_path)
+    outbox = Outbox(home)
+    outbox.enqueue(entry("reply-a", 1))
+    loop = home.root / "outbox" / "pending" / "reply-loop.json"
+    loop.symlink_to(loop.name)  # itself
+    claim = outbox.claim_drainer()
+    assert claim is not None
+    try:
+        assert [e.id for e in outbox.pending()] == ["reply-a"]
+        assert [e.id for e in outbox.pending()] == ["reply-a"]
+    finally:
+        claim.release()
+    assert loop.is_symlink()  # tried again later: a passing error is no reason to drop it
 
 
 def test_a_home_written_before_keeps_its_done_files(tmp_path: Path) -> None:
