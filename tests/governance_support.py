@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 import threading
@@ -120,34 +121,34 @@ def racing(
     """Two processes at the same instant, made deterministic. ``first`` runs in a forked
     process that stops itself as it links a record whose file name ``pause_at`` (after it
     checked what it checks, under any lock it holds), or with ``after_unlock`` just after
-    it first lets go of a lock on a directory so named; ``second`` runs in a thread for
+    it first lets go of an exclusive lock it took on a directory so named; ``second`` runs in a thread for
     up to 2 s (a wait for that lock lasts 5); then the first goes on. (Did the second end
     while the first was paused? Did the first's result count, by ``counted``?)"""
     pid = os.fork()
     if pid == 0:  # the first's process: never returns into pytest
-        real_link, real_open, real_close = os.link, os.open, os.close
-        locked: set[int] = set()
+        real_link, real_flock, real_close = os.link, fcntl.flock, os.close
+        locked: set[int] = set()  # descriptors holding a lock on a directory so named
 
         def link(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
             if not after_unlock and pause_at(os.path.basename(dst)):
                 os.kill(os.getpid(), signal.SIGSTOP)
             real_link(src, dst)
 
-        def open_(path: str | os.PathLike[str], flags: int, *args: Any, **kw: Any) -> int:
-            fd = real_open(path, flags, *args, **kw)
-            if after_unlock and pause_at(os.path.basename(os.fspath(path))):
+        def flock(fd: int, operation: int) -> None:
+            real_flock(fd, operation)  # raises when not taken: then nothing is held
+            named = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+            if after_unlock and operation & fcntl.LOCK_EX and pause_at(named):
                 locked.add(fd)
-            return fd
 
         def close(fd: int) -> None:
-            real_close(fd)  # a lock on it (flock) is let go here
+            real_close(fd)  # the lock on it is let go here
             if fd in locked:
                 locked.clear()
-                os.open = real_open  # once
+                fcntl.flock = real_flock  # once
                 os.kill(os.getpid(), signal.SIGSTOP)
 
         os.link = link  # type: ignore[assignment]
-        os.open = open_  # type: ignore[assignment]
+        fcntl.flock = flock  # type: ignore[assignment]  # signoff passes descriptors
         os.close = close
         try:
             os._exit(_COUNTED if counted(asyncio.run(first())) else 0)
