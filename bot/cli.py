@@ -74,10 +74,11 @@ def _standard_streams() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Only the standard library above (last_signals is no more): the commands (and everything they import, half a
-    # second of it) load in here, so that a Ctrl-C during the imports is answered too, and
-    # a SIGTERM to a server still loading (a container stopped as it starts) is a clean
-    # stop, not the 143 of a killed process; the event loop's handler replaces this one.
+    # Only the standard library above (last_signals uses nothing else): the commands (and
+    # everything they import, half a second of it) load in here, so that a Ctrl-C during
+    # the imports is answered too, and a SIGTERM to a server still loading (a container
+    # stopped as it starts) is a clean stop, not the 143 of a killed process; the event
+    # loop's handler replaces this one.
     _standard_streams()
     args = sys.argv[1:] if argv is None else list(argv)
     serving = next((a for a in args if not a.startswith("-")), None) in _SERVING

@@ -6,8 +6,9 @@ winds down (a moment, or for as long as a thread it waits for does not end), and
 Ctrl-C or ``kill`` then ended a bot that had stopped cleanly with 130 or 143, which a
 supervisor counts as a crash. Ignored from the start, they would leave a process stuck
 there (a thread that does not end) with no way out but SIGKILL: so they end it with its
-status until the threads are done, and are ignored from then on (at exit, as the
-interpreter resets a handler of its own to the default action, never an ignored signal).
+status until the threads are joined and every other exit handler has run, and are ignored
+from then on (the interpreter's end resets a handler of its own to the default action,
+never an ignored signal).
 The standard library only: ``cli`` uses it before anything else is loaded.
 """
 
@@ -30,10 +31,14 @@ def exit_on_signal(status: int) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, exit_now)
-    atexit.unregister(_ignored)  # once, however often this is called
-    atexit.register(_ignored)  # after the threads are joined: nothing left to wait for
 
 
 def _ignored() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
+
+
+# Registered as this module loads, before the commands are (``cli`` loads it first): exit
+# handlers run the last registered first, so this one runs after every other, a tool
+# module's or the MCP SDK's included, which a signal still ends with the status.
+atexit.register(_ignored)
