@@ -30,7 +30,7 @@ from approvals import SYSTEM, Capsule
 
 from .card_fields import json_lookalike
 from .card_governance import actions_block_id, ran_text
-from .cards import ANYONE, approve_deny_buttons, expiry, progress
+from .cards import ANYONE, APPROVE, approve_deny_buttons, expiry, progress
 from .drawn_text import visible
 from .membership import COULD_NOT_CHECK
 from .slack_text import (
@@ -58,7 +58,7 @@ COUNTED = 200
 MAX_MINE = 10
 _TEXT_LIMIT = 2900
 _CALL_LIMIT = 160
-_TOO_LONG = literal("The call is too long to show here whole: decide it on its card in ")
+_TOO_LONG = literal("The call is too long to show here whole: approve it on its card in ")
 # A string shown bare in ``key=value, …`` reads back as itself: words with one space
 # between them and nothing that separates arguments, quotes or escapes.
 _BARE = re.compile(r'[^\s,=`"\\]+(?: [^\s,=`"\\]+)*')
@@ -178,12 +178,15 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
         if not whole:  # an argument past the cut would be approved unseen
             lines.append(join(_TOO_LONG, channel_link(item.channel), literal(".")))
         blocks.append(_section(f"wait-{c.id}", join(*lines, sep="\n")))
-        if content.user not in item.voters and whole:
+        if content.user not in item.voters:
             view = item.view or CardView(c)
-            blocks.append(
-                # Editing is done on the card, in its thread, where the others see it.
-                approve_deny_buttons(view, block_id=actions_block_id(c.id, view), with_edit=False)
+            # Editing is done on the card, in its thread, where the others see it.
+            buttons = approve_deny_buttons(
+                view, block_id=actions_block_id(c.id, view), with_edit=False
             )
+            if not whole:  # denying what one has not read whole runs nothing
+                buttons["elements"] = [b for b in buttons["elements"] if b["action_id"] != APPROVE]
+            blocks.append(buttons)
     if len(content.waiting) > MAX_WAITING:
         rest = f"{count - MAX_WAITING}{'+' if count >= COUNTED else ''}"
         blocks.append(_context(literal(f"…and {rest} more: `/signoff pending` lists them.")))

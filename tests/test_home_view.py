@@ -170,8 +170,8 @@ def test_a_refused_card_s_reason_is_shown_as_text() -> None:
 
 def test_a_call_too_long_for_its_line_is_decided_on_its_card_not_here() -> None:
     """The line holds 160 characters of the call; an argument past them hid behind "…"
-    while Approve here ran it. Now such a request offers no buttons here and says to
-    decide it on its card, where the whole call is shown."""
+    while Approve here ran it. Now such a request offers only Deny here (which runs
+    nothing) and says to approve it on its card, where the whole call is shown."""
     short = make({"service": "api"})
     long = make({"service": "api", "note": "x" * 200, "dry_run": False})
     view = home_view(
@@ -184,7 +184,11 @@ def test_a_call_too_long_for_its_line_is_decided_on_its_card_not_here() -> None:
         )
     )
     _limits(view)
-    actions = [b for b in view["blocks"] if b["type"] == "actions"]
-    assert [b["elements"][0]["value"] for b in actions] == [short.id], actions
+    actions = {
+        b["elements"][0]["value"]: [e["action_id"] for e in b["elements"]]
+        for b in view["blocks"]
+        if b["type"] == "actions"
+    }
+    assert actions == {short.id: [APPROVE, DENY], long.id: [DENY]}, actions
     said = texts([b for b in view["blocks"] if b.get("block_id") == f"wait-{long.id}"])
-    assert "too long to show here whole" in said and "decide it on its card" in said, said
+    assert "too long to show here whole" in said and "approve it on its card" in said, said
