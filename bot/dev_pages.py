@@ -31,6 +31,7 @@ from sessions import (
 )
 
 from .cards import ANYONE
+from .drawn_text import visible
 from .trace_view import delivery_line, render_history, retry_line, turn_tokens, what_became
 
 __all__ = ["DevPages"]
@@ -78,8 +79,10 @@ def _page(title: str, body: str, *, refresh: int | None = None) -> web.Response:
 
 
 def _short(value: object, limit: int = 300) -> str:
+    """On one line, as it runs (``visible``: a browser draws ``\\u202eipa`` as "api"), and
+    with its spaces: a call's "a  b" is not "a b"."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = " ".join(text.split())
+    text = visible(text).replace("\n", " ")
     return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
@@ -286,7 +289,8 @@ class DevPages:
         else:
             head, detail = f"· {escape(kind)}", _short(data, 200)
         dump = event.model_dump(mode="json", exclude_none=True)
-        raw = escape(json.dumps(dump, indent=1, ensure_ascii=False, default=str)[:4000])
+        # The record as JSON, what draws nothing written as JSON escapes it (still JSON).
+        raw = escape(visible(json.dumps(dump, indent=1, ensure_ascii=False, default=str))[:4000])
         yield (
             f"<li class='ev ev-{escape(kind)}'><span class='t'>{at}</span>{head}"
             + (f"<div class='d'>{detail}</div>" if detail else "")
