@@ -201,10 +201,9 @@ async def complete_quorum(
     a sweep found it: valid_for counts from then, so a call a crash held up goes stale,
     and a quorum complete before the deadline stands after it. Unchecked too while
     another process holds the request's lock past ``wait`` (asked again next pass)."""
-    try:
-        return await _completion(request, policy, groups, call, wait, _nothing)
-    except LockBusyError:
-        return Unchecked(HELD)
+    return await complete_or(
+        request, policy=policy, groups=groups, short=_nothing, call=call, wait=wait
+    )
 
 
 async def complete_or(
@@ -213,13 +212,15 @@ async def complete_or(
     policy: Policy,
     groups: GroupResolver,
     short: Callable[[], Short],
+    call: CurrentCall | None = None,
     wait: float = SWEEP_WAIT,
 ) -> Decided | AlreadyDecided | Unchecked | Short:
-    """``complete_quorum``, and what ``short()`` does when the approvals are no quorum:
-    called under the lock the quorum was judged under, so no vote lands between the two
-    (an expiry: a vote is then counted before it, or finds the request decided)."""
+    """``complete_quorum``, and what ``short()`` does when the approvals are no quorum (or
+    ``call`` is no longer the current one): called under the lock the quorum was judged
+    under, so no vote lands between the two (an expiry: a vote is then counted before
+    it, or finds the request decided)."""
     try:
-        return await _completion(request, policy, groups, None, wait, short)
+        return await _completion(request, policy, groups, call, wait, short)
     except LockBusyError:
         return Unchecked(HELD)
 
