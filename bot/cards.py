@@ -264,9 +264,10 @@ def _hashes(view: CardView) -> Mrkdwn:
 
 
 def approve_deny_buttons(
-    view: CardView, *, block_id: str, with_edit: bool = True
+    view: CardView, *, block_id: str, with_edit: bool = True, with_approve: bool = True
 ) -> dict[str, Any]:
-    """The card's buttons; the Home tab shows the very same ones (same action ids).
+    """The card's buttons; the Home tab shows the very same ones (same action ids), or
+    some of them (``with_edit``, ``with_approve``).
 
     ``block_id`` should end in the short hash the buttons stand for
     (``card_governance.actions_block_id``): an approval counts only for what was seen.
@@ -303,5 +304,5 @@ def approve_deny_buttons(
     return {
         "type": "actions",
         "block_id": block_id,
-        "elements": [approve, *([edit] if edit else []), deny],
+        "elements": [*([approve] if with_approve else []), *([edit] if edit else []), deny],
     }

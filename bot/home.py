@@ -30,7 +30,7 @@ from approvals import SYSTEM, Capsule
 
 from .card_fields import json_lookalike
 from .card_governance import actions_block_id, ran_text
-from .cards import ANYONE, APPROVE, approve_deny_buttons, expiry, progress
+from .cards import ANYONE, approve_deny_buttons, expiry, progress
 from .drawn_text import visible
 from .membership import COULD_NOT_CHECK
 from .slack_text import (
@@ -180,13 +180,13 @@ def _waiting(content: HomeContent) -> list[dict[str, Any]]:
         blocks.append(_section(f"wait-{c.id}", join(*lines, sep="\n")))
         if content.user not in item.voters:
             view = item.view or CardView(c)
-            # Editing is done on the card, in its thread, where the others see it.
-            buttons = approve_deny_buttons(
-                view, block_id=actions_block_id(c.id, view), with_edit=False
+            # Editing is done on the card, in its thread, where the others see it; and
+            # denying what one has not read whole runs nothing.
+            blocks.append(
+                approve_deny_buttons(
+                    view, block_id=actions_block_id(c.id, view), with_edit=False, with_approve=whole
+                )
             )
-            if not whole:  # denying what one has not read whole runs nothing
-                buttons["elements"] = [b for b in buttons["elements"] if b["action_id"] != APPROVE]
-            blocks.append(buttons)
     if len(content.waiting) > MAX_WAITING:
         rest = f"{count - MAX_WAITING}{'+' if count >= COUNTED else ''}"
         blocks.append(_context(literal(f"…and {rest} more: `/signoff pending` lists them.")))
