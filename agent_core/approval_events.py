@@ -14,7 +14,13 @@ from sessions import from_utc_iso
 
 from .observe import ApprovalExpired, DecisionRecorded, VoteRecorded
 
-__all__ = ["approval_expired", "decision_recorded", "quorum_decided", "vote_recorded"]
+__all__ = [
+    "approval_expired",
+    "decided_when_due",
+    "decision_recorded",
+    "quorum_decided",
+    "vote_recorded",
+]
 
 
 def _waited(request: ApprovalRequest, decision: Decision) -> float:
@@ -45,6 +51,16 @@ def quorum_decided(request: ApprovalRequest, *, decision: Decision) -> DecisionR
     """A quorum the sweep completed (its last vote's process died before the decision):
     reported as decided by the vote that completed it."""
     return decision_recorded(request, user=decision.deciders[-1], decision=decision)
+
+
+def decided_when_due(
+    request: ApprovalRequest, *, decision: Decision
+) -> DecisionRecorded | ApprovalExpired:
+    """What a decision written past the deadline was (``approvals.expire_due``): a quorum
+    complete in time, approved, or the expiry."""
+    if decision.verdict == "approved":
+        return quorum_decided(request, decision=decision)
+    return approval_expired(request, decision=decision)
 
 
 def approval_expired(request: ApprovalRequest, *, decision: Decision) -> ApprovalExpired:

@@ -32,7 +32,7 @@ from approvals import (
 )
 from sessions import failpoint, utc_iso
 
-from .approval_events import approval_expired, quorum_decided
+from .approval_events import decided_when_due
 from .approved_call import (
     approval_note,
     approved_arguments,
@@ -165,12 +165,7 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
         if not isinstance(due, Unchecked):  # else it waits, as for the sweep's next pass
             decision = due.decision
         if isinstance(due, Decided):  # this turn wrote it: no sweep will find it
-            approved = due.decision.verdict == "approved"  # a quorum complete in time
-            rt.observer.emit(
-                quorum_decided(request, decision=due.decision)
-                if approved
-                else approval_expired(request, decision=due.decision)
-            )
+            rt.observer.emit(decided_when_due(request, decision=due.decision))
     if decision is None:
         out.waiting.append(request.id)
         request.reopen()  # a crash may have come between the capsule and its card

@@ -21,7 +21,7 @@ from approvals import ApprovalRequest, ApprovalsError, Decided, sweep_expired
 from approvals.forms import prune_forms
 from sessions import SessionsError, ThreadKey, off_loop
 
-from .approval_events import approval_expired, quorum_decided
+from .approval_events import decided_when_due
 from .card_rules import show_new_rules
 from .deferral import retry_due
 from .delivery import Delivery
@@ -67,13 +67,7 @@ class Sweeping:
             request = ApprovalRequest.open(rt.home, result.capsule.id, clock=rt.clock)
             await mirror_approval(rt, request)
             if isinstance(result, Decided):
-                decided = result.decision
-                approved = decided.verdict == "approved"  # a quorum complete in time
-                rt.observer.emit(
-                    quorum_decided(request, decision=decided)
-                    if approved
-                    else approval_expired(request, decision=decided)
-                )
+                rt.observer.emit(decided_when_due(request, decision=result.decision))
             self.wake(result.capsule.thread)
         await self.sweep_governance()
         await ended_unsealed(rt)
