@@ -29,7 +29,6 @@ from sessions import (
     SystemClock,
     ThreadKey,
     coordination_for,
-    try_file_lock,
     utc_iso,
 )
 
@@ -38,6 +37,7 @@ from .cli_read import existing_home
 from .cli_waits import terminal_thread_wait
 from .config import ConfigError, Settings
 from .models import build_cost, build_model
+from .one_bot import running_bot
 from .terminal_text import printable
 from .tooling import build_registry, open_engine
 
@@ -106,12 +106,11 @@ def _no_bot(home: Home) -> None:
     """A ConfigError while a bot runs on ``home``: it decides by the policy it started
     with, and records that one as in force only at its start, so another put in force
     beside it would be shown on its cards and judged by nobody."""
-    with try_file_lock(home.bot_lock) as alone:
-        if not alone:
-            raise ConfigError(
-                f"a bot runs on {home.root}: a policy is put in force by starting the bot "
-                "with it; stop the bot first to put this one in force from here"
-            )
+    if (bot := running_bot(home)) is not None:
+        raise ConfigError(
+            f"{bot} runs on {home.root}: a policy is put in force by starting the bot "
+            "with it; stop the bot first to put this one in force from here"
+        )
 
 
 async def _engine(

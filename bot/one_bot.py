@@ -19,7 +19,7 @@ from sessions import Home, try_file_lock
 
 from .errors import ConfigError
 
-__all__ = ["one_bot_per_home"]
+__all__ = ["one_bot_per_home", "running_bot"]
 
 Command = Literal["run", "dev"]
 
@@ -51,3 +51,10 @@ def one_bot_per_home(home: Home, *, command: Command) -> Iterator[None]:
         # Written beside the lock, for the message above; a stale line is harmless.
         home.bot_lock.write_text(f"{command} {os.getpid()}\n", encoding="ascii")
         yield
+
+
+def running_bot(home: Home) -> str | None:
+    """Which bot runs on ``home`` now ("signoff run (pid 12)"), or None: a look, taking
+    nothing (a terminal command that must not act beside a bot asks it)."""
+    with try_file_lock(home.bot_lock) as alone:
+        return None if alone else _holder(home)[0]

@@ -139,5 +139,5 @@ def test_recover_puts_no_policy_in_force_beside_a_running_bot(
     with one_bot_per_home(Home(cli_home), command="run"):
         assert main(["recover", "--apply-policy"]) == 2
     (err,) = capsys.readouterr().err.strip().splitlines()
-    assert "a bot runs on" in err, err
+    assert "signoff run (pid " in err and " runs on " in err, err
     assert applied_policy(Home(cli_home)) == applied
