@@ -200,6 +200,30 @@ async def test_ctrl_c_pressed_again_while_the_bot_exits_still_ends_with_0(
     assert events[-1] == "stopped", events
 
 
+def _run_with_tools(
+    slack: LocalSlack,
+    settings: Settings,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    **modules: str,
+) -> RunProcess:
+    """``signoff run`` with ``SIGNOFF_TOOLS`` naming a module of each source given."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name, source in modules.items():
+        (tools / f"{name}.py").write_text(source)
+    return RunProcess(
+        slack,
+        settings.home,
+        tmp_path / "logs",
+        http_port=free_port(),
+        stdout=None,  # as RunProcess's own default: the rest are its environment's
+        SIGNOFF_TOOLS=",".join(modules),
+        PYTHONPATH=str(tools),
+        **(env or {}),
+    )
+
+
 async def test_sigterm_while_a_tool_module_is_still_importing_ends_it_with_0(
     slack: LocalSlack, settings: Settings, tmp_path: Path
 ) -> None:
@@ -207,23 +231,13 @@ async def test_sigterm_while_a_tool_module_is_still_importing_ends_it_with_0(
     hangs there) was imported on the event loop, inside the bot's build: the loop's
     handler could not run until the import returned, so a SIGTERM went unanswered for as
     long as the import took, for ever if it hung, and the supervisor had to SIGKILL it."""
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    (tools / "hangs.py").write_text(
+    source = (
         "import pathlib, time\n"
         f"pathlib.Path({str(tmp_path / 'importing')!r}).write_text('')\n"
         "time.sleep(3600)\n"
         "TOOLS = []\n"
     )
-    run = RunProcess(
-        slack,
-        settings.home,
-        tmp_path / "logs",
-        http_port=free_port(),
-        SIGNOFF_DEMO="0",
-        SIGNOFF_TOOLS="hangs",
-        PYTHONPATH=str(tools),
-    )
+    run = _run_with_tools(slack, settings, tmp_path, {"SIGNOFF_DEMO": "0"}, hangs=source)
     try:
         await until(lambda: (tmp_path / "importing").exists(), timeout=30, what="the import")
         run.terminate()
@@ -241,21 +255,12 @@ async def test_a_bot_stuck_as_it_exits_still_ends_on_the_next_sigterm(
     status 0), then the interpreter waits for that thread. Ignoring signals once the stop
     was done (so that a second Ctrl-C could not turn a 0 into a 130) left it there for
     good; the next SIGTERM now ends it at once, with the status it has."""
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    (tools / "lingers.py").write_text(
+    source = (
         "import threading, time\n"
         "threading.Thread(target=time.sleep, args=(3600,), name='lingers').start()\n"
         "TOOLS = []\n"
     )
-    run = RunProcess(
-        slack,
-        settings.home,
-        tmp_path / "logs",
-        http_port=free_port(),
-        SIGNOFF_TOOLS="lingers",
-        PYTHONPATH=str(tools),
-    )
+    run = _run_with_tools(slack, settings, tmp_path, lingers=source)
     try:
         await until(lambda: "signoff is running" in run.stdout(), timeout=30, what="start-up")
         run.terminate()

@@ -56,9 +56,11 @@ def test_the_version_covers_settings_but_no_secret() -> None:
     assert version({"DATABASE_URL": "postgres://app:one@db/staging"}) != db
 
 
-async def test_a_setting_edited_while_a_request_waits_is_refused_not_run_elsewhere(
-    open_signoff: SignoffFactory, tmp_path: Path, home: Home, surface: RecordingSurface
-) -> None:
+async def _approved_after_the_config_became(
+    open_signoff: SignoffFactory, tmp_path: Path, surface: RecordingSurface, ns: str, token: str
+) -> Path:
+    """A restart asked in staging with the token "tok-one", approved by Bob once the
+    operator changed the tool's settings to ``ns`` and ``token``: where its runs are logged."""
     out = tmp_path / "restarts.log"
     config = write_config(tmp_path / "signoff.toml", restart_table(out, "staging", "tok-one"))
     engine = await open_signoff(config)
@@ -67,11 +69,20 @@ async def test_a_setting_edited_while_a_request_waits_is_refused_not_run_elsewhe
     (card,) = surface.cards
     await engine.close()
 
-    # The operator points the tool at production while Bob has not decided yet.
-    write_config(config, restart_table(out, "prod", "tok-one"))
+    write_config(config, restart_table(out, ns, token))
     engine = await open_signoff(config)
     await engine.decide(card.id, user="U0BOB", approve=True)
     await engine.idle()
+    return out
+
+
+async def test_a_setting_edited_while_a_request_waits_is_refused_not_run_elsewhere(
+    open_signoff: SignoffFactory, tmp_path: Path, home: Home, surface: RecordingSurface
+) -> None:
+    # The operator points the tool at production while Bob has not decided yet.
+    out = await _approved_after_the_config_became(
+        open_signoff, tmp_path, surface, "prod", "tok-one"
+    )
     assert not out.exists()  # Bob approved a restart in staging; none ran in prod
     (result,) = [m for m in transcript(home) if isinstance(m, ToolResultMessage)]
     assert result.status == "error"
@@ -79,18 +90,9 @@ async def test_a_setting_edited_while_a_request_waits_is_refused_not_run_elsewhe
 
 
 async def test_a_rotated_token_leaves_the_approved_call_to_run(
-    open_signoff: SignoffFactory, tmp_path: Path, home: Home, surface: RecordingSurface
+    open_signoff: SignoffFactory, tmp_path: Path, surface: RecordingSurface
 ) -> None:
-    out = tmp_path / "restarts.log"
-    config = write_config(tmp_path / "signoff.toml", restart_table(out, "staging", "tok-one"))
-    engine = await open_signoff(config)
-    await engine.ingest(message("call restart deployment=api", ts="1700000000.000100"))
-    await engine.idle()
-    (card,) = surface.cards
-    await engine.close()
-
-    write_config(config, restart_table(out, "staging", "tok-two"))
-    engine = await open_signoff(config)
-    await engine.decide(card.id, user="U0BOB", approve=True)
-    await engine.idle()
+    out = await _approved_after_the_config_became(
+        open_signoff, tmp_path, surface, "staging", "tok-two"
+    )
     assert out.read_text() == "api in staging\n"
