@@ -2,7 +2,7 @@
 
 ``visible`` is what an approver reads arguments through: a character that draws nothing or
 changes how the others draw is written as its JSON escape, so what they read is what runs
-(Slack drew ``\\u202eipa`` as "api"). ``without_controls`` keeps a terminal's escape
+(Slack drew ``\\u202eipa`` as "api"; a Cyrillic "а" draws "аpi" as "api"). ``without_controls`` keeps a terminal's escape
 sequences and control bytes out of any text signoff posts (``slack_text.escape``).
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from .look_alikes import look_alikes
 
 __all__ = ["visible", "without_controls"]
 
@@ -90,14 +92,16 @@ def visible(text: str) -> str:
     or private-use character, a space other than " ", a run of more than three combining
     marks) written as JSON writes it escaped (``\\u202e``; past U+FFFF a surrogate pair),
     so JSON stays JSON. An approver reads arguments through it: Slack drew ``\\u202eipa``
-    as "api", and approving that ran a call to another service. An emoji's own selector
-    and joiner draw the emoji, and stay."""
+    as "api", and approving that ran a call to another service. A letter drawn as an
+    ASCII one it is not (the Cyrillic "а" of "аpi", ``look_alikes``) is escaped too. An
+    emoji's own selector and joiner draw the emoji, and stay."""
     if text.isascii() and not _ASCII_HIDDEN.search(text):
         return text
     out: list[str] = []
     run: list[str] = []  # the combining marks since the last other character
+    alike = look_alikes(text)
     for at, char in enumerate(text):
-        hidden = _hidden(char) and not _forms_emoji(text, at)
+        hidden = (_hidden(char) and not _forms_emoji(text, at)) or at in alike
         if not hidden and unicodedata.category(char) in _MARK_CATEGORIES:
             run.append(char)
             continue

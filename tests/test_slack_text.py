@@ -173,6 +173,33 @@ def test_visible_leaves_what_draws_as_itself() -> None:
         assert visible(text) == text
 
 
+LOOK_ALIKES = {
+    "\u0430pi": "\\u0430pi",  # a Cyrillic "а"
+    "g\u03bf\u03bfgle": "g\\u03bf\\u03bfgle",  # Greek omicrons
+    "\u0440\u0430\u0443": "\\u0440\\u0430\\u0443",  # all Cyrillic, drawn "pay"
+    "\u0410PI-prod": "\\u0410PI-prod",  # a capital
+    "\uff41\uff50\uff49": "\\uff41\\uff50\\uff49",  # fullwidth
+    "\U0001d41a\U0001d429\U0001d422": "\\ud835\\udc1a\\ud835\\udc29\\ud835\\udc22",  # math bold
+    "db\u0131": "db\\u0131",  # a dotless i
+    "web \u0455taging": "web \\u0455taging",
+}
+
+
+@pytest.mark.parametrize("text", sorted(LOOK_ALIKES), ids=range(len(LOOK_ALIKES)))
+def test_visible_shows_a_letter_drawn_as_another_as_its_json_escape(text: str) -> None:
+    """A Cyrillic "а" in "аpi" is drawn as the Latin "a": approving "restart аpi" runs a
+    call to another service, as ``\\u202eipa`` did."""
+    out = visible(text)
+    assert out == LOOK_ALIKES[text]
+    assert json.loads(f'"{out}"') == text
+
+
+def test_visible_leaves_words_of_other_scripts_as_they_are() -> None:
+    """A word with a letter no Latin one looks like is read as its own script."""
+    for text in ("Москва", "api Москва", "Ελλάδα", "naïve café", "日本語 api", "Straße", "über"):
+        assert visible(text) == text
+
+
 def test_control_bytes_and_terminal_sequences_never_reach_slack() -> None:
     coloured = "\x1b[1;31mERROR\x1b[0m: \x1b]8;;https://evil.example\x07link\x1b]8;;\x1b\\ done"
     assert without_controls(coloured) == "ERROR: link done"

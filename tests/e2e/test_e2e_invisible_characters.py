@@ -43,6 +43,9 @@ HIDING = {
     "mongolian variation selector": "api\u180b",
     "khmer inherent vowel": "api\u17b4",
     "unassigned tag": "api\U000e0080",
+    # Drawn as another letter: a Cyrillic "а" in "api", fullwidth "ａｐｉ" (a look-alike).
+    "cyrillic a": "\u0430pi",
+    "fullwidth": "\uff41\uff50\uff49",
 }
 
 
