@@ -41,6 +41,7 @@ _ASSETS = {
 _Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The page runs its own files only, and fetches nothing but this server: the UI posts as
 # anyone and clicks any button, so markup that slipped past an escape must not run.
+_FILE_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 _POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -266,7 +267,12 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         kind = stored.mimetype
         if kind.startswith("text/") or kind == "application/octet-stream":
             kind = "text/plain"
-        return web.Response(body=stored.content, content_type=kind, charset="utf-8")
+        # An upload is someone else's content: an SVG's script, opened from the chat, ran
+        # in this origin, where the pages post as the bot. Sandboxed, it has none.
+        headers = {"Content-Security-Policy": _FILE_POLICY, "X-Content-Type-Options": "nosniff"}
+        return web.Response(
+            body=stored.content, content_type=kind, charset="utf-8", headers=headers
+        )
 
     async def events(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
