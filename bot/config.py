@@ -21,7 +21,14 @@ from approvals import Policy, PolicyError, load_policy
 from sessions import check_http_url, without_credentials
 
 from .config_file import SignoffConfig, load_config
-from .env_values import existing_default, parse_bind, path_setting, switch, unknown_settings
+from .env_values import (
+    existing_default,
+    parse_bind,
+    path_setting,
+    steering,
+    switch,
+    unknown_settings,
+)
 from .errors import ConfigError
 
 __all__ = ["KNOWN", "ConfigError", "Settings", "parse_bind", "refuse_unknown"]
@@ -89,10 +96,12 @@ _SLACK_API = "https://slack.com/api/"
 
 def refuse_unknown(env: Mapping[str, str]) -> None:
     """A SIGNOFF_* variable signoff does not read is taken for a typo: a ConfigError
-    naming it (and the name it was likely meant to be)."""
+    naming it (and the name it was likely meant to be); so is a value of one that steers
+    tests (``steering``), which no field of ``Settings`` checks."""
     unknown = sorted(k for k in env if k.startswith("SIGNOFF_") and k not in KNOWN)
     if unknown:
         raise ConfigError(unknown_settings(unknown, KNOWN))
+    steering(env)
 
 
 class Settings(BaseModel):

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from sessions import FAILPOINTS, busy_wait_from
 
 from .errors import ConfigError
 
-__all__ = ["existing_default", "parse_bind", "path_setting", "switch", "unknown_settings"]
+__all__ = [
+    "existing_default",
+    "parse_bind",
+    "path_setting",
+    "steering",
+    "switch",
+    "unknown_settings",
+]
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -29,6 +38,30 @@ def unknown_settings(unknown: Sequence[str], known: Sequence[str]) -> str:
     close = difflib.get_close_matches(typed, list(bare), n=1, cutoff=0.7)
     meant = f" (did you mean {bare[close[0]]}?)" if close else ""
     return f"unknown setting {', '.join(shown)}{meant}; known: {', '.join(known)}"
+
+
+def steering(env: Mapping[str, str]) -> None:
+    """The settings that steer tests and benchmarks, checked as the others are: each is
+    read where it is used (``sessions``), which can only take a value it cannot use for
+    the default, so a typo measured or crashed nothing without a word."""
+    if (wait := env.get("SIGNOFF_BUSY_WAIT_S")) is not None:
+        try:
+            busy_wait_from(wait)
+        except ValueError as exc:
+            raise ConfigError(f"configuration: SIGNOFF_BUSY_WAIT_S: {exc}") from None
+    # Compared as sessions compares them: " 0" is not "0", and left fsync on.
+    fsync = env.get("SIGNOFF_FSYNC", "")
+    if fsync not in ("", "0", "1"):
+        raise ConfigError(
+            f"configuration: SIGNOFF_FSYNC: use 0 (no fsync: never on a real home) or 1, "
+            f"not {fsync!r}"
+        )
+    point = env.get("SIGNOFF_FAILPOINT", "")
+    if point and point not in FAILPOINTS:
+        raise ConfigError(
+            f"configuration: SIGNOFF_FAILPOINT: no such point {point!r} "
+            "(sessions/failpoints.py lists them)"
+        )
 
 
 def switch(name: str, value: str | None, *, default: bool, say: str) -> bool:

@@ -13,7 +13,7 @@ from .atomic import (
     read_file,
     replace_atomically,
 )
-from .busy_wait import BUSY_WAIT, busy_wait
+from .busy_wait import BUSY_WAIT, busy_wait, busy_wait_from
 from .clock import (
     Clock,
     FixedClock,
@@ -54,6 +54,7 @@ from .errors import (
     SignoffError,
     StaleStateError,
 )
+from .failpoints import POINTS as FAILPOINTS
 from .failpoints import failpoint
 from .files import SessionFiles
 from .home import Home, shard_of, thread_shard
@@ -97,6 +98,7 @@ from .transcript_reference import TranscriptReference
 
 __all__ = [
     "BUSY_WAIT",
+    "FAILPOINTS",
     "MAX_CONFIG_BYTES",
     "TERMINAL_STATES",
     "AlreadyExistsError",
@@ -153,6 +155,7 @@ __all__ = [
     "append_line",
     "approval_ids",
     "busy_wait",
+    "busy_wait_from",
     "can_write",
     "canonical_json",
     "check_approval_id",

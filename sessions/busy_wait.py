@@ -6,23 +6,39 @@ program (a ``sqlite3`` shell left in a write transaction), which hold them for e
 index's readers and writers (``busy_timeout``), a verify of a session being sealed and a
 click on a request whose votes are being recorded wait ``BUSY_WAIT`` seconds, then give up
 and say so. ``SIGNOFF_BUSY_WAIT_S`` shortens it, for tests and benchmarks only: the
-tests of what happens then would otherwise each wait the 5 s out.
+tests of what happens then would otherwise each wait the 5 s out. Any other value stops
+start-up (``bot/env_values.steering``) rather than being waited out at 5 s unsaid.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
-__all__ = ["BUSY_WAIT", "busy_wait"]
+__all__ = ["BUSY_WAIT", "busy_wait", "busy_wait_from"]
 
 BUSY_WAIT = 5.0
 
 
-def busy_wait() -> float:
-    """``BUSY_WAIT``, or the shorter wait ``SIGNOFF_BUSY_WAIT_S`` asks for; a value that is
-    not a number of seconds above 0 and below ``BUSY_WAIT`` leaves it as it is."""
-    try:
-        asked = float(os.environ.get("SIGNOFF_BUSY_WAIT_S", BUSY_WAIT))
-    except ValueError:
+def busy_wait_from(text: str | None) -> float:
+    """The wait ``text`` (the value of ``SIGNOFF_BUSY_WAIT_S``; None or blank: unset) asks
+    for; a ValueError saying what it may be when it is not a number of seconds above 0 and
+    at most ``BUSY_WAIT``. Start-up checks it (``bot/env_values``), so a typo is said
+    rather than waited out at the default."""
+    if text is None or not text.strip():
         return BUSY_WAIT
-    return asked if 0 < asked < BUSY_WAIT else BUSY_WAIT
+    try:
+        asked = float(text)
+    except ValueError:
+        asked = math.nan
+    if not 0 < asked <= BUSY_WAIT:  # nan and inf fail here too
+        raise ValueError(
+            f"must be a number of seconds above 0 and at most {BUSY_WAIT:g} "
+            f"(it may only shorten the wait), not {text!r}"
+        )
+    return asked
+
+
+def busy_wait() -> float:
+    """``BUSY_WAIT``, or the shorter wait ``SIGNOFF_BUSY_WAIT_S`` asks for."""
+    return busy_wait_from(os.environ.get("SIGNOFF_BUSY_WAIT_S"))
