@@ -46,6 +46,7 @@ from sessions import (
     Clock,
     Home,
     Index,
+    IndexDamagedError,
     Outbox,
     OutboxEntry,
     SessionStore,
@@ -54,8 +55,10 @@ from sessions import (
     check_approval_id,
     check_slack_id,
     failpoint,
+    index_damage,
     index_missing,
     migrate_flat_layout,
+    off_loop,
     reindex,
     utc_iso,
 )
@@ -169,6 +172,14 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing,
         migrate_flat_layout(home)  # a home from before sharding (sessions/layout.py)
         if index_missing(home):  # or emptied: it holds nothing (sessions/reindex.py)
             await reindex(home, scan_approvals=scan_session_approvals, if_missing=True)
+        # Looked at before it is opened, which would write to it (WAL, our tables): a
+        # command leaves a damaged file as it is; the bot set it aside before this.
+        if (why := await off_loop(index_damage, home.index_path)) is not None:
+            raise IndexDamagedError(
+                f"the index {home.index_path} cannot be used: {why}; what is recorded on "
+                "disk stands (`signoff run` sets the file aside and rebuilds the index as it "
+                "starts; `signoff reindex` rebuilds it now, when no bot runs)"
+            )
         return await Index.open(home.index_path, in_use=home.index_lock)
 
     @property

@@ -36,6 +36,7 @@ from .actions import register_actions
 from .channel_check import check_approvals_channel
 from .commands import register_commands
 from .config import ConfigError, Settings
+from .damaged_index import set_aside_damaged_index
 from .event_log import EventLog
 from .event_payloads import MessageEvent
 from .fallback import register_fallbacks
@@ -129,6 +130,7 @@ class SignoffBot:
         groups = SlackGroups(client)
         # Tools and policy first: a configuration mistake stops here, before any network.
         try:
+            await set_aside_damaged_index(home)  # then rebuilt as the engine opens
             engine = await open_engine(
                 settings,
                 surface=surface,

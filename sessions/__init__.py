@@ -45,6 +45,7 @@ from .errors import (
     AlreadyExistsError,
     CorruptRecordError,
     IllegalTransitionError,
+    IndexDamagedError,
     IndexInUseError,
     InvalidIdError,
     LockBusyError,
@@ -72,6 +73,7 @@ from .ids import (
 from .inbox import Inbox, InboxMessage
 from .inbox_edits import EditOutcome, held_message, revise_message, withdraw_message
 from .index import ApprovalRow, Index, SessionRow
+from .index_damage import SetAside, index_damage, set_aside_damaged
 from .index_read_only import can_write, open_index_read_only
 from .jsonl import read_jsonl
 from .layout import (
@@ -118,6 +120,7 @@ __all__ = [
     "Inbox",
     "InboxMessage",
     "Index",
+    "IndexDamagedError",
     "IndexInUseError",
     "IntentTicket",
     "InvalidIdError",
@@ -138,6 +141,7 @@ __all__ = [
     "SessionState",
     "SessionStore",
     "SessionsError",
+    "SetAside",
     "SignoffError",
     "StaleStateError",
     "SystemClock",
@@ -174,6 +178,7 @@ __all__ = [
     "file_lock_async",
     "from_utc_iso",
     "held_message",
+    "index_damage",
     "index_missing",
     "is_sealed",
     "iter_session_dirs",
@@ -199,6 +204,7 @@ __all__ = [
     "seal",
     "seal_after_crash",
     "session_ids",
+    "set_aside_damaged",
     "shard_of",
     "staging_dirs",
     "thread_shard",

@@ -22,6 +22,8 @@ This package's tree::
     ├── IllegalTransitionError     a state change the forward-only machine forbids
     ├── CorruptRecordError         a record on disk that does not parse or validate
     ├── IndexInUseError            a rebuild of the index while a process has it open
+    ├── IndexDamagedError          an index file that is no index signoff can use (a
+    │                              terminal command; ``run`` sets it aside and rebuilds)
     ├── LockBusyError              a lock not free within the time given (its holder
     │                              may be stopped): the waiter gives up, tries later
     └── ReadOnlyHomeError          a home that cannot be written has no index to read
@@ -36,6 +38,7 @@ __all__ = [
     "AlreadyExistsError",
     "CorruptRecordError",
     "IllegalTransitionError",
+    "IndexDamagedError",
     "IndexInUseError",
     "InvalidIdError",
     "LockBusyError",
@@ -81,6 +84,11 @@ class CorruptRecordError(SessionsError):
 
 class IndexInUseError(SessionsError):
     """``reindex`` was asked while another process (a running bot) has the index open."""
+
+
+class IndexDamagedError(SessionsError):
+    """``index.sqlite3`` is no index signoff can use (``index_damage``): random bytes, or
+    another program's database. Said by the commands, which leave it as it is."""
 
 
 class LockBusyError(SessionsError, TimeoutError):

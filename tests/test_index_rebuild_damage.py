@@ -10,6 +10,7 @@ as "nothing is waiting".
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +28,16 @@ from approvals import (
     scan_session_approvals,
 )
 from bot.cli import main
-from sessions import FixedClock, Home, SessionState, SessionStore, reindex, verify
+from sessions import (
+    FixedClock,
+    Home,
+    IndexDamagedError,
+    SessionState,
+    SessionStore,
+    index_damage,
+    reindex,
+    verify,
+)
 
 
 async def _pending(home: Home) -> set[str]:
@@ -152,3 +162,41 @@ def test_signoff_pending_leaves_out_a_request_decided_on_disk_the_index_lags(
     assert main(["pending"]) == 0
     out = capsys.readouterr().out
     assert waiting.id in out and decided.id not in out
+
+
+@pytest.mark.parametrize(
+    ("schema", "said"),
+    [
+        ("CREATE TABLE notes (text TEXT)", "no sessions table"),
+        ("CREATE TABLE sessions (name TEXT)", "sessions table is not signoff's"),
+    ],
+)
+async def test_another_program_s_database_is_damage_not_an_empty_index(
+    home: Home, clock: FixedClock, schema: str, said: str
+) -> None:
+    """A SQLite file another program made was opened as the index: with none of our
+    tables it became an empty one (our tables created in it: nothing waiting), with one
+    of our names it failed on a column; either way the file was written to."""
+    park(home, clock)
+    home.index_path.unlink(missing_ok=True)
+    with sqlite3.connect(home.index_path) as db:
+        db.execute(schema)
+    db.close()
+    before = home.index_path.read_bytes()
+    why = index_damage(home.index_path)
+    assert why is not None and said in why
+    with pytest.raises(IndexDamagedError, match="signoff reindex"):
+        await _pending(home)
+    assert home.index_path.read_bytes() == before
+
+
+async def test_an_index_without_a_table_added_since_is_no_damage(
+    home: Home, clock: FixedClock
+) -> None:
+    capsule = park(home, clock)
+    await reindex(home, scan_approvals=scan_session_approvals)
+    with sqlite3.connect(home.index_path) as db:
+        db.execute("DROP TABLE approval_askers")  # as an index built before it was added
+    db.close()
+    assert index_damage(home.index_path) is None
+    assert await _pending(home) == {capsule.id}
