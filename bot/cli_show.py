@@ -81,6 +81,8 @@ def render_transcript(home: Home, session_id: str) -> str:
     if why := record.shown_reason:  # a turn the model never answered has no record of it
         how = "ended " if record.terminal else ""  # interrupted: the next start goes on
         lines.append(f"--- {how}{record.state.value}: {printable(why)} ---")
+    if torn := files.torn_tail():  # read past, as every read does: said, since this is all
+        lines.append(f"--- a torn last line of {torn} bytes was left out (an append cut short) ---")
     # Every line once more as a whole: a field the records above did not think of (a
     # tampered status) is still text, not a terminal's escape.
     return "\n".join(printable(line, keep=_LINES) for line in lines)

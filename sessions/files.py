@@ -31,6 +31,7 @@ from .transcript_chain import (
     inherited_lines,
     read_chain,
     reference_to,
+    torn_tail,
     transcript_segments,
 )
 from .transcript_reference import TranscriptReference
@@ -85,6 +86,10 @@ class SessionFiles:
     def transcript_reference(self) -> TranscriptReference:
         """What a child of this session starts its transcript with instead of a copy."""
         return reference_to(self.transcript_path, session_id=self.session_id, locate=self.locate)
+
+    def torn_tail(self) -> int:
+        """Bytes of an unterminated last transcript line that reads leave out (0: none)."""
+        return torn_tail(self.transcript_path, locate=self.locate)
 
     def transcript_segments(self) -> list[tuple[str, int, int]]:
         """Which session holds which records: (session id, first index, end index)."""

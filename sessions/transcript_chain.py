@@ -36,6 +36,7 @@ __all__ = [
     "inherited_lines",
     "read_chain",
     "reference_to",
+    "torn_tail",
     "transcript_segments",
 ]
 
@@ -59,6 +60,7 @@ class _Resolved:
     parent_take: int  # how many of the parent's lines come first (0 without a parent)
     own: tuple[bytes, ...]  # complete lines of this file, the reference excluded
     tail: dict[str, Any] | None  # an unterminated last record that still parses
+    torn: int  # bytes of an unterminated last line that does not (left out)
     total: int
     digest: Any  # a hashlib object over all ``total`` lines; copied, never updated
     size: int  # bytes of ``own``, for the cache's budget
@@ -165,7 +167,7 @@ def _resolve(path: Path, locate: Locate) -> list[_Resolved]:
 
 
 def _link(path: Path, stamp: tuple[int, int, int], raw: bytes, chain: list[_Resolved]) -> _Resolved:
-    ref, own, tail = split_transcript(path, raw)
+    ref, own, tail, torn = split_transcript(path, raw)
     take = 0
     parent = chain[-1] if ref is not None and chain else None
     if parent is None:
@@ -196,6 +198,7 @@ def _link(path: Path, stamp: tuple[int, int, int], raw: bytes, chain: list[_Reso
         parent_take=take,
         own=tuple(own),
         tail=tail,
+        torn=torn,
         total=take + len(own),
         digest=digest,
         size=sum(len(line) for line in own),
@@ -237,6 +240,17 @@ def reference_to(path: Path, *, session_id: str, locate: Locate) -> TranscriptRe
     return TranscriptReference(
         session=session_id, lines=entry.total, sha256=entry.digest.hexdigest()
     )
+
+
+def torn_tail(path: Path, *, locate: Locate) -> int:
+    """The bytes of the session's own unterminated last line that every read leaves out
+    (an append a crash cut short); 0 when there is none."""
+    try:
+        return _resolve(path, locate)[-1].torn
+    except NotFoundError:
+        if path.exists():
+            raise
+        return 0
 
 
 def transcript_segments(path: Path, *, locate: Locate) -> list[tuple[str, int, int]]:

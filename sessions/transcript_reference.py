@@ -53,8 +53,11 @@ def _parse_reference(path: Path, record: dict[str, Any]) -> TranscriptReference:
     return ref
 
 
-def split_transcript(path: Path, raw: bytes) -> tuple[TranscriptReference | None, list[bytes], Any]:
-    """(reference, complete record lines, parsed unterminated tail) as ``read_jsonl`` reads."""
+def split_transcript(
+    path: Path, raw: bytes
+) -> tuple[TranscriptReference | None, list[bytes], Any, int]:
+    """(reference, complete record lines, parsed unterminated tail, bytes of an
+    unterminated last line left out) as ``read_jsonl`` reads."""
     parts = raw.split(b"\n")
     complete, tail_bytes = parts[:-1], parts[-1]
     ref: TranscriptReference | None = None
@@ -64,7 +67,7 @@ def split_transcript(path: Path, raw: bytes) -> tuple[TranscriptReference | None
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CorruptRecordError(f"{path}:{number}: {exc}") from exc
         if not isinstance(record, dict):
             continue
@@ -78,11 +81,13 @@ def split_transcript(path: Path, raw: bytes) -> tuple[TranscriptReference | None
     if tail_bytes.strip():
         try:
             parsed = json.loads(tail_bytes)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):  # cut inside a character too
             parsed = None  # torn by a crash mid-append: never acted on, so skipped
         if isinstance(parsed, dict) and "continues" not in parsed:
             tail = parsed
-    return ref, own, tail
+    # What was left out, for ``signoff show`` to say: a person reads it to see everything.
+    torn = len(tail_bytes) if tail is None and tail_bytes.strip() else 0
+    return ref, own, tail, torn
 
 
 def first_reference(path: Path, raw: bytes) -> TranscriptReference | None:
@@ -91,5 +96,5 @@ def first_reference(path: Path, raw: bytes) -> TranscriptReference | None:
     first, newline, _ = raw.partition(b"\n")
     if not newline or b'"continues"' not in first:
         return None
-    ref, _, _ = split_transcript(path, first + b"\n")
+    ref, _, _, _ = split_transcript(path, first + b"\n")
     return ref
