@@ -45,11 +45,15 @@ __all__ = [
 LogFormat: TypeAlias = Literal["json", "text"]
 Field: TypeAlias = str | int | float | bool | None
 
-# Slack bot/user/app tokens, OpenAI and Anthropic keys (sk-…, sk-ant-…), Bearer headers.
+# Slack bot/user/app tokens, OpenAI and Anthropic keys (sk-…, sk-ant-…), Bearer headers,
+# and the value of a Socket Mode URL's ticket (``wss://…/link/?ticket=…``, in the answer
+# to apps.connections.open slack_sdk logs at DEBUG): it opens a connection as the bot
+# until used. Up to the URL's next part (&, or %26 quoted), a quote or a JSON escape.
 _SECRET = re.compile(
     r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{6,}"
     r"|\bsk-[A-Za-z0-9_-]{8,}"
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
+    r"|(?:(?<=ticket=)|(?<=ticket%3D)|(?<=ticket%3d))[^&%\s'\"\\]+"
 )
 _IDS = ("team", "channel", "thread_ts", "session_id", "approval_id", "tool")
 _STRUCTURED = "signoff_fields"

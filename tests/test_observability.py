@@ -161,6 +161,26 @@ def test_secrets_are_scrubbed_from_messages_fields_and_tracebacks(
     assert "[redacted]" in third["exc"] and "RuntimeError" in third["exc"]
 
 
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        (
+            "body: {'url': 'wss://wss-primary.slack.com/link/?ticket=1a2b-3c4d&app_id=A0X'}",
+            "body: {'url': 'wss://wss-primary.slack.com/link/?ticket=[redacted]&app_id=A0X'}",
+        ),
+        ('{"url": "wss://x/link/?ticket=1a2b"}', '{"url": "wss://x/link/?ticket=[redacted]"}'),
+        (
+            "url=wss%3A%2F%2Fx%2F%3Fticket%3D1a2b%26app_id",
+            "url=wss%3A%2F%2Fx%2F%3Fticket%3D[redacted]%26app_id",
+        ),
+    ],
+)
+def test_a_socket_mode_ticket_is_scrubbed_in_every_shape(text: str, scrubbed: str) -> None:
+    """The ticket in the URL apps.connections.open answers opens a connection as the bot;
+    slack_sdk logs that answer at DEBUG (tests/e2e/test_e2e_debug_log_tickets.py)."""
+    assert redact(text) == scrubbed
+
+
 def test_redact_leaves_ids_and_ordinary_words_alone() -> None:
     text = "sess_01HX appr_01HX U0BOB C0OPS 1796196763.801871 task-runner sk-short"
     assert redact(text) == text
