@@ -30,6 +30,7 @@ from .off_loop import off_loop
 
 __all__ = ["SetAside", "index_damage", "set_aside_damaged"]
 
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"  # not its indexes
 # What SQLite says of a file that is not a database, or one whose pages do not hold together.
 _DAMAGE_CODES = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
@@ -49,7 +50,7 @@ def _our_columns() -> dict[str, list[str]]:
     db = sqlite3.connect(":memory:")
     try:
         db.executescript(SCHEMA)
-        return {t: _columns(db, t) for (t,) in db.execute("SELECT name FROM sqlite_master")}
+        return {t: _columns(db, t) for (t,) in db.execute(_TABLES)}
     finally:
         db.close()
 
@@ -72,7 +73,7 @@ def index_damage(path: Path) -> str | None:
     except sqlite3.DatabaseError as exc:
         return _damage(exc)
     try:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        tables = {name for (name,) in db.execute(_TABLES)}
         if "sessions" not in tables:
             return "it holds no sessions table: it is not signoff's index"
         for table, columns in _our_columns().items():
