@@ -12,14 +12,16 @@ client closed turns off the first three. For the fourth, no new link is asked of
 once stopped (a reconnect may have passed its check and be waiting on the connect lock),
 and ``connect`` below closes whatever a handshake already under way still opens.
 
-``link_disabled`` is Slack saying Socket Mode is turned off in the app's settings: no link
-is kept until a person turns it on again. The SDK reconnects at once on every
-``disconnect`` whatever its reason, and was refused again, in a loop with no pause, for as
-long as that lasted. Here it is said once, at WARNING, and ``/readyz`` says it; the link is
-tried again at once (a toggle flipped back), then after ``ping_interval``, doubling up to
-30 of them (5 minutes at the default 10 s), until a ``hello``. The process does not exit:
-it still delivers replies and cards, runs approved calls and expires requests, and a
-supervisor restarting it would only meet the same refusal.
+Two ``disconnect`` reasons refuse the link until something outside signoff changes:
+``link_disabled`` (Socket Mode turned off in the app's settings) and
+``too_many_websockets`` (the app holds as many connections as Slack allows, 10, in other
+processes). The SDK reconnects at once on every ``disconnect`` whatever its reason, and was
+refused again, in a loop with no pause, for as long as that lasted. Here each is said once,
+at WARNING, and ``/readyz`` says it; the link is tried again at once (a toggle flipped
+back, a slot freed), then after ``ping_interval``, doubling up to 30 of them (5 minutes at
+the default 10 s), until a ``hello``. The process does not exit: it still delivers replies
+and cards, runs approved calls and expires requests, and a supervisor restarting it would
+only meet the same refusal.
 """
 
 from __future__ import annotations
@@ -43,8 +45,23 @@ __all__ = ["SignoffSocketModeClient"]
 log = logging.getLogger("signoff.socket")
 # How long a stop waits for Slack to answer the link's close frame.
 _CLOSE_WITHIN = 1.0
-# Slack's reason when Socket Mode is turned off in the app's settings.
-_LINK_DISABLED = "link_disabled"
+# Slack's reasons for refusing a link that a retry at once would only meet again: what
+# /readyz says, and the one WARNING line.
+_REFUSALS = {
+    "link_disabled": (
+        "turned off for the app in Slack (link_disabled)",
+        "Slack says Socket Mode is turned off for this app (disconnect: link_disabled): "
+        "no message, click or command reaches signoff until it is turned on again in the "
+        "app's settings (Socket Mode)",
+    ),
+    "too_many_websockets": (
+        "Slack refuses the app another connection (too_many_websockets)",
+        "Slack refuses signoff a Socket Mode connection (disconnect: too_many_websockets): "
+        "the app holds as many as Slack allows (10), in other processes run with this "
+        "SLACK_APP_TOKEN; no message, click or command reaches signoff until one of them "
+        "stops",
+    ),
+}
 
 
 class _Stopped(Exception):
@@ -61,7 +78,8 @@ class SignoffSocketModeClient(SocketModeClient):
         self._told_down: object | None = None  # the greeted session whose loss was logged
         # Why start-up must end: Slack refused the app token before any hello.
         self.refused: str | None = None
-        self._disabled = 0  # link_disabled frames since the last hello
+        self._disabled = 0  # refusals (_REFUSALS) since the last hello
+        self._refused_by = ""  # the reason of the last one, "" once linked
         self._retry_at = 0.0  # the loop's time before which no new link is asked for
         self._stopping = asyncio.Event()
         self.disabled_backoff = Backoff(initial=self.ping_interval, maximum=30 * self.ping_interval)
@@ -75,7 +93,7 @@ class SignoffSocketModeClient(SocketModeClient):
         if self.closed:
             return "socket mode: stopped"
         if self._disabled:
-            return "socket mode: turned off for the app in Slack (link_disabled); trying again"
+            return f"socket mode: {_REFUSALS[self._refused_by][0]}; trying again"
         if session is None or self._hello_session is None:
             return "socket mode: not connected yet (no hello received)"
         if session is not self._hello_session:
@@ -91,34 +109,35 @@ class SignoffSocketModeClient(SocketModeClient):
             self._hello_session = self.current_session
             self._greeted = True
             if self._disabled:
-                log.info("Socket Mode is on again for the app: linked")
-                self._disabled, self._retry_at = 0, 0.0
+                log.info("Slack takes the link again (%s before): linked", self._refused_by)
+                self._disabled, self._refused_by, self._retry_at = 0, "", 0.0
             self.observer.emit(SocketLinkChanged(up=True, reason="hello"))
 
     async def _on_frame(self, message: WSMessage) -> None:
         """Every text frame as it is read, before the next one: Slack closes the link right
-        after ``link_disabled``, and the close's reconnect must already find the pause."""
+        after a refusal, and the close's reconnect must already find the pause."""
         data = message.data
         # A disconnect frame is small: an envelope that quotes the word is not parsed twice.
-        if not (isinstance(data, str) and len(data) < 512 and _LINK_DISABLED in data):
+        if not (isinstance(data, str) and len(data) < 512 and "disconnect" in data):
             return
         with contextlib.suppress(ValueError):
             frame = json.loads(data)
             said = (frame.get("type"), frame.get("reason")) if isinstance(frame, dict) else ()
-            if said == ("disconnect", _LINK_DISABLED):
-                self._link_disabled()
+            if len(said) == 2 and said[0] == "disconnect" and said[1] in _REFUSALS:
+                self._refused(str(said[1]))
 
-    def _link_disabled(self) -> None:
+    def _refused(self, reason: str) -> None:
         self._disabled += 1
-        if self._disabled == 1:
+        if reason != self._refused_by:  # once for each reason in a row of refusals
+            self._refused_by = reason
             log.warning(
-                "Slack says Socket Mode is turned off for this app (disconnect: link_disabled): "
-                "no message, click or command reaches signoff until it is turned on again in "
-                "the app's settings (Socket Mode). Replies and timers go on; the link is tried "
-                "again at once, then after %g s, doubling up to every %g s",
+                "%s. Replies and timers go on; the link is tried again at once, then after "
+                "%g s, doubling up to every %g s",
+                _REFUSALS[reason][1],
                 self.disabled_backoff.initial,
                 self.disabled_backoff.maximum,
             )
+        if self._disabled == 1:
             return
         delay = self.disabled_backoff.delay(self._disabled - 1)
         self._retry_at = asyncio.get_running_loop().time() + delay
@@ -130,7 +149,7 @@ class SignoffSocketModeClient(SocketModeClient):
             # writes when it replaces the link.
             reason = str(message.get("reason", ""))[:40]
             self._why_down = f"disconnect: {reason}"
-            if reason == _LINK_DISABLED:
+            if reason in _REFUSALS:
                 # Not the SDK's forced reconnect: it would take a second link beside the
                 # close's. This link is done: closed, it is replaced after the pause.
                 session = self.current_session

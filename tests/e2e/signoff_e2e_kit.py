@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import json
 import os
 import signal
@@ -193,6 +194,20 @@ async def until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what or condition}")
         await asyncio.sleep(every)
+
+
+async def link_tries_backing_off(slack: LocalSlack, *, after: float, first: float) -> None:
+    """Wait for six asks of Slack for a link (``apps.connections.open``) from ``after`` on,
+    the first of them refused, and check their pauses: at once, then ``first``, doubling;
+    never sooner."""
+
+    def tries() -> list[float]:
+        return [c.at for c in slack.calls("apps.connections.open") if c.at >= after]
+
+    asked = await until(lambda: len(tries()) >= 6 and tries(), timeout=20, what="six tries")
+    gaps = [b - a for a, b in itertools.pairwise(asked)]
+    for n, gap in enumerate(gaps[1:5]):
+        assert gap >= 0.9 * first * 2**n, gaps
 
 
 # -- reading the bot's disk ----------------------------------------------------------------

@@ -13,12 +13,11 @@ comes back by itself once Socket Mode is on again.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from typing import TYPE_CHECKING
 
 import pytest
-from signoff_e2e_kit import OPS, mention, until
+from signoff_e2e_kit import OPS, link_tries_backing_off, mention, until
 
 from localslack import LocalSlack
 
@@ -26,11 +25,6 @@ if TYPE_CHECKING:
     from conftest import BotFactory
 
 PING = 0.25  # the client's ping_interval: the first pause, doubling up to 30 of them
-
-
-def _attempts(slack: LocalSlack, after: float) -> list[float]:
-    """When the bot asked Slack for a link, since ``after``."""
-    return [c.at for c in slack.calls("apps.connections.open") if c.at >= after]
 
 
 def _disabled_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -49,15 +43,7 @@ async def test_socket_mode_turned_off_is_said_once_and_retried_ever_less_often(
     await slack.wait_for_sockets(1, timeout=5)
     off = slack.calls("apps.connections.open")[-1].at
     await slack.set_socket_mode(enabled=False)
-    tries = await until(
-        lambda: len(_attempts(slack, off)) >= 6 and _attempts(slack, off),
-        timeout=20,
-        what="six tries at a link",
-    )
-    # At once, then a pause of PING, doubling: never sooner.
-    gaps = [b - a for a, b in itertools.pairwise(tries)]
-    for n, gap in enumerate(gaps[1:5]):
-        assert gap >= 0.9 * PING * 2**n, gaps
+    await link_tries_backing_off(slack, after=off, first=PING)
     (line,) = _disabled_lines(caplog)
     assert line.levelno == logging.WARNING
     assert "link_disabled" in line.getMessage() and "app's settings" in line.getMessage()

@@ -1,0 +1,85 @@
+"""The app already holds as many Socket Mode connections as Slack allows: said once, and
+tried again less and less often.
+
+Slack keeps at most 10 connections open for an app; the next one gets a ``disconnect``
+frame with reason ``too_many_websockets`` and is closed (slackapi/node-slack-sdk#1654,
+slackapi/bolt-js#2225): other processes run with the same app token (replicas, a
+`signoff run` left behind on another host). slack_sdk reconnects at once on every
+``disconnect``, so signoff asked Slack for a new link and was refused again, in a loop with
+no pause: over a thousand ``apps.connections.open`` calls a second, with nothing at WARNING
+saying why, and ``/readyz`` reading "no hello received". Now it is said once, what to do
+with it, ``/readyz`` names it, and the link is tried as for ``link_disabled``: at once,
+then after ``ping_interval``, doubling up to 30 of them; a slot set free is taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+from signoff_e2e_kit import OPS, link_tries_backing_off, mention, until
+from slack_sdk.web.async_client import AsyncWebClient
+
+from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+PING = 0.25  # the client's ping_interval: the first pause, doubling up to 30 of them
+
+
+@contextlib.asynccontextmanager
+async def other_processes(
+    slack: LocalSlack, count: int
+) -> AsyncIterator[list[aiohttp.ClientWebSocketResponse]]:
+    """``count`` connections of the same app, each greeted, as other processes hold them."""
+    app_client = AsyncWebClient(token=slack.app_token, base_url=slack.api_url)
+    async with aiohttp.ClientSession() as session:
+        held = []
+        try:
+            for _ in range(count):
+                url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
+                ws = await session.ws_connect(url)
+                assert (await ws.receive_json())["type"] == "hello"
+                held.append(ws)
+            yield held
+        finally:
+            for ws in held:
+                await ws.close()
+
+
+def _refused_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "signoff.socket"
+        and r.levelno >= logging.WARNING
+        and "too_many_websockets" in r.getMessage()
+    ]
+
+
+async def test_an_app_at_its_connection_limit_is_said_once_and_retried_ever_less_often(
+    slack: LocalSlack, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="signoff.socket")
+    async with other_processes(slack, 10) as held:
+        since = slack.calls("apps.connections.open")[-1].at
+        bot = await start_bot(ping_interval=PING)
+        # From the bot's first ask on: not the others' last one.
+        await link_tries_backing_off(slack, after=since + 0.001, first=PING)
+        (line,) = _refused_lines(caplog)
+        assert line.levelno == logging.WARNING
+        assert "other processes" in line.getMessage(), line.getMessage()
+        problem = bot.handler.client.link_problem()
+        assert problem is not None and "too_many_websockets" in problem, problem
+
+        await held.pop().close()  # one of the others stops: its slot is taken
+        await slack.wait_for_sockets(10, timeout=10)  # within the longest pause so far
+        await until(lambda: bot.handler.client.link_problem() is None, what="the link up")
+        thread = await mention(slack, "status of api")
+        await slack.wait_for_message(channel=OPS, thread_ts=thread, from_bot=True, timeout=10)
+        assert len(_refused_lines(caplog)) == 1
