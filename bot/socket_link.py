@@ -38,7 +38,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from agent_core.backoff import Backoff
 from agent_core.observe import NullObserver, Observer, SocketLinkChanged
 
-from .token_check import app_token_refusal
+from .link_asks import NoLink, ask_for_link
 
 __all__ = ["SignoffSocketModeClient"]
 
@@ -78,6 +78,8 @@ class SignoffSocketModeClient(SocketModeClient):
         self._told_down: object | None = None  # the greeted session whose loss was logged
         # Why start-up must end: Slack refused the app token before any hello.
         self.refused: str | None = None
+        self._no_link: str | None = None  # why the last ask for a link failed, until one works
+        self._told_no_link: str | None = None  # the one logged, until a hello
         self._disabled = 0  # refusals (_REFUSALS) since the last hello
         self._refused_by = ""  # the reason of the last one, "" once linked
         self._retry_at = 0.0  # the loop's time before which no new link is asked for
@@ -89,6 +91,12 @@ class SignoffSocketModeClient(SocketModeClient):
 
     def link_problem(self) -> str | None:
         """None while the link is up; otherwise what is wrong, for ``/readyz``."""
+        problem = self._state()
+        if problem is None or self.closed or self._disabled or self._no_link is None:
+            return problem
+        return f"socket mode: {self._no_link}; asking again"
+
+    def _state(self) -> str | None:
         session = self.current_session
         if self.closed:
             return "socket mode: stopped"
@@ -108,6 +116,7 @@ class SignoffSocketModeClient(SocketModeClient):
         if message.get("type") == "hello":
             self._hello_session = self.current_session
             self._greeted = True
+            self._no_link = self._told_no_link = None
             if self._disabled:
                 log.info("Slack takes the link again (%s before): linked", self._refused_by)
                 self._disabled, self._refused_by, self._retry_at = 0, "", 0.0
@@ -192,21 +201,44 @@ class SignoffSocketModeClient(SocketModeClient):
         # Mode is off, none asks before its time. A stop ends the pause.
         pause = self._retry_at - asyncio.get_running_loop().time()
         if pause > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(pause):
-                    await self._stopping.wait()
+            await self._pause(pause)
         if self.closed:
             raise _Stopped
         self._link_down(self._why_down)
-        try:
-            return await super().issue_new_wss_url()
-        except Exception as exc:
-            refusal = None if self._greeted else app_token_refusal(exc)
-            if refusal is not None:
-                # Marked closed, the SDK's connect loop stops instead of retrying forever.
-                self.refused = refusal
-                self.closed = True
-            raise
+        while True:
+            try:
+                url = await ask_for_link(self.web_client, app_token=str(self.app_token))
+            except NoLink as failed:
+                if failed.for_good and not self._greeted:
+                    # Marked closed, the SDK's connect loop stops instead of retrying forever.
+                    self.refused = failed.why
+                    self.closed = True
+                    raise
+                # Asked again here, not by the SDK's loops: they log each failure as an ERROR.
+                self._no_link = failed.why
+                self._tell_no_link(failed.why)
+                await self._pause(failed.retry_after or self.ping_interval)
+                if self.closed:
+                    raise _Stopped from None
+                continue
+            self._no_link = None
+            return url
+
+    def _tell_no_link(self, why: str) -> None:
+        if why != self._told_no_link:  # once for each answer in a row of them
+            self._told_no_link = why
+            log.warning(
+                "%s: no message, click or command reaches signoff until it gives one; "
+                "replies and timers go on, and the link is asked for again every %g s",
+                why,
+                self.ping_interval,
+            )
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the link is stopped meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
 
     async def connect_to_new_endpoint(self, force: bool = False) -> None:
         if self.closed:

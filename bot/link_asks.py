@@ -1,0 +1,52 @@
+"""Asking Slack for a Socket Mode link (``apps.connections.open``), a failure as a value.
+
+slack_sdk's own ask logged an ERROR quoting Slack's whole answer and raised, and its
+connect loops logged another (with a traceback) for every attempt, for as long as an
+outage or a revoked app token lasted, while ``/readyz`` read "connection lost". Here a
+failed ask says what Slack answered (for ``/readyz`` and one WARNING line), whether it
+refuses the token (start-up ends on that), and how long Slack asked to be left alone
+(a 429's Retry-After, after the client's own retries of it).
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .slack_errors import delivery_error, what_slack_said
+from .token_check import app_token_refusal
+
+__all__ = ["NoLink", "ask_for_link"]
+
+
+class NoLink(Exception):
+    """Slack gave no link: ``why`` for people; ``for_good`` when it refused the app token,
+    which no retry changes; ``retry_after``, the seconds a 429 asked to wait."""
+
+    def __init__(self, why: str, *, for_good: bool = False, retry_after: float | None = None):
+        super().__init__(why)
+        self.why = why
+        self.for_good = for_good
+        self.retry_after = retry_after
+
+
+async def ask_for_link(client: AsyncWebClient, *, app_token: str) -> str:
+    """A fresh WebSocket URL for the app, or ``NoLink``."""
+    try:
+        response = await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        refusal = app_token_refusal(exc)
+        if refusal is not None:
+            raise NoLink(refusal, for_good=True) from None
+        raise NoLink(
+            f"Slack gives no link (apps.connections.open: {what_slack_said(exc)})",
+            retry_after=delivery_error(exc).retry_after,
+        ) from None
+    except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+        said = str(exc) or type(exc).__name__
+        raise NoLink(f"Slack cannot be reached (apps.connections.open: {said})") from None
+    url = response.get("url")
+    if not isinstance(url, str) or not url:
+        raise NoLink("Slack gives no link (apps.connections.open: an answer with no url)")
+    return url
