@@ -211,12 +211,15 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
                 SocketModeResponse(envelope_id=req.envelope_id, payload=answer)
             )
         except Exception as exc:
-            # The link went down after the work was done: Slack redelivers, dedupe absorbs it.
-            log.info(
-                "could not ack envelope %s (%s); Slack will redeliver it", req.envelope_id, exc
-            )
+            self._unacked(req, exc)
             return
         self._acked(req, arrived)
+
+    def _unacked(self, req: SocketModeRequest, exc: Exception) -> None:
+        """The link went down after the work was done: an event Slack delivers again (and
+        dedupe absorbs); an interaction or command it never does."""
+        then = "will redeliver it" if req.type == "events_api" else "shows the person an error"
+        log.info("could not ack envelope %s (%s); Slack %s", req.envelope_id, exc, then)
 
     def _acked(self, req: SocketModeRequest, arrived: float) -> None:
         self.observer.emit(
@@ -286,8 +289,12 @@ class SignoffSocketModeHandler(AsyncSocketModeHandler):
                 fate=Fate.IGNORED, reason=f"no listener took it (Bolt status {response.status})"
             )
         if not acked:
-            await send_async_response(client, req, response, start)
-            self._acked(req, arrived)
+            try:
+                await send_async_response(client, req, response, start)
+            except Exception as exc:  # Bolt's sender, unguarded: the SDK logged a traceback
+                self._unacked(req, exc)
+            else:
+                self._acked(req, arrived)
         return Outcome(fate=Fate.HANDLED)
 
 
