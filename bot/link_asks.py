@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from .slack_errors import delivery_error, what_slack_said
 from .token_check import app_token_refusal
 
-__all__ = ["NoLink", "ask_for_link"]
+__all__ = ["NoLink", "ask_for_link", "upgrade_failure"]
 
 
 class NoLink(Exception):
@@ -50,3 +50,11 @@ async def ask_for_link(client: AsyncWebClient, *, app_token: str) -> str:
     if not isinstance(url, str) or not url:
         raise NoLink("Slack gives no link (apps.connections.open: an answer with no url)")
     return url
+
+
+def upgrade_failure(exc: BaseException) -> str:
+    """What a failed WebSocket upgrade says, without its URL (its ticket is a credential
+    while it lasts): the status answered, or the kind of failure."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"HTTP {exc.status}"
+    return type(exc).__name__

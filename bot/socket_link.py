@@ -32,13 +32,14 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import WSMessage
+import aiohttp
+from aiohttp import ClientWebSocketResponse, WSMessage
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
 from agent_core.backoff import Backoff
 from agent_core.observe import NullObserver, Observer, SocketLinkChanged
 
-from .link_asks import NoLink, ask_for_link
+from .link_asks import NoLink, ask_for_link, upgrade_failure
 
 __all__ = ["SignoffSocketModeClient"]
 
@@ -85,6 +86,9 @@ class SignoffSocketModeClient(SocketModeClient):
         self._retry_at = 0.0  # the loop's time before which no new link is asked for
         self._stopping = asyncio.Event()
         self.disabled_backoff = Backoff(initial=self.ping_interval, maximum=30 * self.ping_interval)
+        # Each try at an upgrade gets a fresh URL (``_dial_fresh``).
+        self._dial = self.aiohttp_client_session.ws_connect
+        self.aiohttp_client_session.ws_connect = self._dial_fresh  # type: ignore[method-assign,assignment]
         self.message_listeners.append(self._on_message)
         self.on_message_listeners.append(self._on_frame)
         self.on_close_listeners.append(self._on_close)
@@ -223,6 +227,26 @@ class SignoffSocketModeClient(SocketModeClient):
                 continue
             self._no_link = None
             return url
+
+    async def _dial_fresh(self, url: str, **options: Any) -> ClientWebSocketResponse:
+        """The SDK's upgrade, tried until one works or the link is stopped, each time with a
+        fresh URL: the SDK tried the one it had again, forever, and an upgrade that failed
+        (an edge or a proxy in the way) may have spent it (Slack's URLs are good once)."""
+        while True:
+            try:
+                link: ClientWebSocketResponse = await self._dial(url, **options)
+                return link
+            except (aiohttp.ClientError, OSError) as exc:
+                if self.closed:
+                    raise
+                self._no_link = (
+                    f"Slack's Socket Mode endpoint gave no link ({upgrade_failure(exc)})"
+                )
+                self._tell_no_link(self._no_link)
+                await self._pause(self.ping_interval)
+                if self.closed:
+                    raise _Stopped from None
+                url = self.wss_uri = await self.issue_new_wss_url()
 
     def _tell_no_link(self, why: str) -> None:
         if why != self._told_no_link:  # once for each answer in a row of them

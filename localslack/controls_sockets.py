@@ -1,5 +1,5 @@
 """Breaking the Socket Mode links (a disconnect frame, a dropped or silent connection,
-unanswered pings), and the app's own Socket Mode setting, as its admin toggles it in the
+unanswered pings, an upgrade that fails), and the app's own Socket Mode setting, as its admin toggles it in the
 app's configuration page. With Socket Mode turned off, Slack sends each connection a ``disconnect`` frame with
 reason ``link_disabled`` and closes it; while it stays off, so is every new connection
 (whether ``apps.connections.open`` then still issues a URL is not documented: here it
@@ -41,3 +41,12 @@ class SocketControls:
 
     def answer_pings(self, *, enabled: bool) -> None:
         self._rt.hub.answer_pings = enabled
+
+    def fail_handshakes(self, *, count: int = 1, status: int = 503) -> None:
+        """The next ``count`` WebSocket upgrades are answered ``status`` instead of a link,
+        after their ticket is used up, as an edge in the way that failed: the URL
+        ``apps.connections.open`` gave cannot be tried again."""
+        if count < 1 or not 400 <= status <= 599:
+            raise ValueError("count must be at least 1, and status an HTTP error")
+        self._rt.hub.failing_handshakes = count
+        self._rt.hub.failing_status = status

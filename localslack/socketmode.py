@@ -74,6 +74,9 @@ class SocketHub:
         self.ack_listeners = self._dispatcher.ack_listeners
         self.answer_pings = True
         self.handshakes = 0
+        # Upgrades still to fail, their ticket used up (fail_handshakes), and with what status.
+        self.failing_handshakes = 0
+        self.failing_status = 503
         # Off: the app's Socket Mode setting is (controls_app.py).
         self.socket_mode_enabled = True
 
@@ -106,6 +109,10 @@ class SocketHub:
             # Tickets are single use; the Python client always fetches a fresh URL to reconnect.
             return web.Response(status=401, text="invalid_ticket")
         self._tickets.discard(ticket)
+        if self.failing_handshakes > 0:
+            # An edge that failed after taking the ticket: the URL is spent all the same.
+            self.failing_handshakes -= 1
+            return web.Response(status=self.failing_status, text="upgrade failed")
         transport = request.transport
         ws = web.WebSocketResponse(autoping=False, heartbeat=self._timing.server_ping_interval)
         await ws.prepare(request)

@@ -351,3 +351,17 @@ async def test_raw_envelopes_go_out_as_given_and_are_tracked_like_any_other(
 
 async def _record(frames: list[dict[str, object]], message: dict[str, object]) -> None:
     frames.append(message)
+
+
+async def test_a_failed_upgrade_spends_its_url(slack: LocalSlack) -> None:
+    app_client = AsyncWebClient(token=slack.app_token, base_url=slack.api_url)
+    slack.fail_handshakes(count=1, status=503)
+    url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
+    async with aiohttp.ClientSession() as session:
+        for status in (503, 401):  # the edge's failure, then the ticket it spent
+            with pytest.raises(aiohttp.WSServerHandshakeError) as failed:
+                await session.ws_connect(url)
+            assert failed.value.status == status
+        url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
+        async with session.ws_connect(url) as ws:  # only the next one failed
+            assert (await ws.receive_json())["type"] == "hello"
