@@ -66,3 +66,18 @@ async def test_a_link_slack_will_not_give_again_is_said_once_and_by_readyz(
     await wait_status(bot, 200)
     thread = await mention(slack, "status of api")
     await slack.wait_for_message(channel=OPS, thread_ts=thread, from_bot=True, timeout=10)
+
+
+async def test_a_rate_limited_ask_for_a_link_waits_what_slack_asks(
+    slack: LocalSlack, start_bot: BotFactory
+) -> None:
+    # A 429 with Retry-After, twice: each next ask comes no sooner than Slack asked.
+    await start_bot(ping_interval=0.2)
+    await slack.wait_for_sockets(1, timeout=5)
+    limited = slack.inject_fault(method="apps.connections.open", status=429, retry_after=1, count=2)
+    since = slack.calls("apps.connections.open")[-1].at
+    assert slack.drop_sockets() == ["socket-1"]
+    await slack.wait_for_sockets(1, timeout=10)
+    asked = [c.at for c in slack.calls("apps.connections.open") if c.at > since]
+    assert limited.fired == 2 and len(asked) == 3, asked
+    assert asked[1] - asked[0] >= 0.9 and asked[2] - asked[1] >= 0.9, asked
