@@ -220,8 +220,9 @@ class SignoffSocketModeClient(SocketModeClient):
                     raise
                 # Asked again here, not by the SDK's loops: they log each failure as an ERROR.
                 self._no_link = failed.why
-                self._tell_no_link(failed.why)
-                await self._pause(failed.retry_after or self.ping_interval)
+                wait = failed.retry_after or self.ping_interval  # a 429's Retry-After
+                self._tell_no_link(failed.why, wait=wait)
+                await self._pause(wait)
                 if self.closed:
                     raise _Stopped from None
                 continue
@@ -242,20 +243,20 @@ class SignoffSocketModeClient(SocketModeClient):
                 self._no_link = (
                     f"Slack's Socket Mode endpoint gave no link ({upgrade_failure(exc)})"
                 )
-                self._tell_no_link(self._no_link)
+                self._tell_no_link(self._no_link, wait=self.ping_interval)
                 await self._pause(self.ping_interval)
                 if self.closed:
                     raise _Stopped from None
                 url = self.wss_uri = await self.issue_new_wss_url()
 
-    def _tell_no_link(self, why: str) -> None:
+    def _tell_no_link(self, why: str, *, wait: float) -> None:
         if why != self._told_no_link:  # once for each answer in a row of them
             self._told_no_link = why
             log.warning(
                 "%s: no message, click or command reaches signoff until it gives one; "
-                "replies and timers go on, and the link is asked for again every %g s",
+                "replies and timers go on, and the link is asked for again in %g s, and on",
                 why,
-                self.ping_interval,
+                wait,
             )
 
     async def _pause(self, seconds: float) -> None:
