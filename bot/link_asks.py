@@ -1,4 +1,5 @@
-"""Asking Slack for a Socket Mode link (``apps.connections.open``), a failure as a value.
+"""Asking Slack for a Socket Mode link (``apps.connections.open``), a failure as a value;
+and the ``disconnect`` reasons that refuse one until something outside signoff changes.
 
 slack_sdk's own ask logged an ERROR quoting Slack's whole answer and raised, and its
 connect loops logged another (with a traceback) for every attempt, for as long as an
@@ -17,7 +18,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 from .slack_errors import delivery_error, what_slack_said
 from .token_check import app_token_refusal
 
-__all__ = ["NoLink", "ask_for_link", "upgrade_failure"]
+__all__ = ["REFUSALS", "NoLink", "ask_for_link", "upgrade_failure"]
+
+# Slack's reasons for refusing a link that a retry at once would only meet again: what
+# /readyz says, and the one WARNING line.
+REFUSALS = {
+    "link_disabled": (
+        "turned off for the app in Slack (link_disabled)",
+        "Slack says Socket Mode is turned off for this app (disconnect: link_disabled): "
+        "no message, click or command reaches signoff until it is turned on again in the "
+        "app's settings (Socket Mode)",
+    ),
+    "too_many_websockets": (
+        "Slack refuses the app another connection (too_many_websockets)",
+        "Slack refuses signoff a Socket Mode connection (disconnect: too_many_websockets): "
+        "the app holds as many as Slack allows (10), in other processes run with this "
+        "SLACK_APP_TOKEN; no message, click or command reaches signoff until one of them "
+        "stops",
+    ),
+}
 
 
 class NoLink(Exception):

@@ -39,30 +39,13 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from agent_core.backoff import Backoff
 from agent_core.observe import NullObserver, Observer, SocketLinkChanged
 
-from .link_asks import NoLink, ask_for_link, upgrade_failure
+from .link_asks import REFUSALS, NoLink, ask_for_link, upgrade_failure
 
 __all__ = ["SignoffSocketModeClient"]
 
 log = logging.getLogger("signoff.socket")
 # How long a stop waits for Slack to answer the link's close frame.
 _CLOSE_WITHIN = 1.0
-# Slack's reasons for refusing a link that a retry at once would only meet again: what
-# /readyz says, and the one WARNING line.
-_REFUSALS = {
-    "link_disabled": (
-        "turned off for the app in Slack (link_disabled)",
-        "Slack says Socket Mode is turned off for this app (disconnect: link_disabled): "
-        "no message, click or command reaches signoff until it is turned on again in the "
-        "app's settings (Socket Mode)",
-    ),
-    "too_many_websockets": (
-        "Slack refuses the app another connection (too_many_websockets)",
-        "Slack refuses signoff a Socket Mode connection (disconnect: too_many_websockets): "
-        "the app holds as many as Slack allows (10), in other processes run with this "
-        "SLACK_APP_TOKEN; no message, click or command reaches signoff until one of them "
-        "stops",
-    ),
-}
 
 
 class _Stopped(Exception):
@@ -81,9 +64,10 @@ class SignoffSocketModeClient(SocketModeClient):
         self.refused: str | None = None
         self._no_link: str | None = None  # why the last ask for a link failed, until one works
         self._told_no_link: str | None = None  # the one logged, until a hello
-        self._disabled = 0  # refusals (_REFUSALS) since the last hello
+        self._disabled = 0  # refusals (REFUSALS) since the last hello
         self._refused_by = ""  # the reason of the last one, "" once linked
         self._retry_at = 0.0  # the loop's time before which no new link is asked for
+        self._links_told = 0  # the connection count last said (_count_links)
         self._stopping = asyncio.Event()
         self.disabled_backoff = Backoff(initial=self.ping_interval, maximum=30 * self.ping_interval)
         # Each try at an upgrade gets a fresh URL (``_dial_fresh``).
@@ -105,7 +89,7 @@ class SignoffSocketModeClient(SocketModeClient):
         if self.closed:
             return "socket mode: stopped"
         if self._disabled:
-            return f"socket mode: {_REFUSALS[self._refused_by][0]}; trying again"
+            return f"socket mode: {REFUSALS[self._refused_by][0]}; trying again"
         if session is None or self._hello_session is None:
             return "socket mode: not connected yet (no hello received)"
         if session is not self._hello_session:
@@ -121,10 +105,28 @@ class SignoffSocketModeClient(SocketModeClient):
             self._hello_session = self.current_session
             self._greeted = True
             self._no_link = self._told_no_link = None
+            self._count_links(message.get("num_connections"))
             if self._disabled:
                 log.info("Slack takes the link again (%s before): linked", self._refused_by)
                 self._disabled, self._refused_by, self._retry_at = 0, "", 0.0
             self.observer.emit(SocketLinkChanged(up=True, reason="hello"))
+
+    def _count_links(self, count: object) -> None:
+        """Slack splits an app's envelopes between its connections. Another process on
+        this app token keeps a home of its own: a thread's messages land apart, and an
+        event delivered again may go to it and be answered twice. Said once while the
+        count stays above one (it counts this connection too)."""
+        if not isinstance(count, int) or count < 2:
+            self._links_told = 0
+            return
+        if count > self._links_told:
+            self._links_told = count
+            log.warning(
+                "Slack counts %d Socket Mode connections for this app (hello: num_connections): "
+                "another process runs with this SLACK_APP_TOKEN, and Slack splits messages, "
+                "clicks and commands between them; run one signoff per app",
+                count,
+            )
 
     async def _on_frame(self, message: WSMessage) -> None:
         """Every text frame as it is read, before the next one: Slack closes the link right
@@ -136,7 +138,7 @@ class SignoffSocketModeClient(SocketModeClient):
         with contextlib.suppress(ValueError):
             frame = json.loads(data)
             said = (frame.get("type"), frame.get("reason")) if isinstance(frame, dict) else ()
-            if len(said) == 2 and said[0] == "disconnect" and said[1] in _REFUSALS:
+            if len(said) == 2 and said[0] == "disconnect" and said[1] in REFUSALS:
                 self._refused(str(said[1]))
 
     def _refused(self, reason: str) -> None:
@@ -146,7 +148,7 @@ class SignoffSocketModeClient(SocketModeClient):
             log.warning(
                 "%s. Replies and timers go on; the link is tried again at once, then after "
                 "%g s, doubling up to every %g s",
-                _REFUSALS[reason][1],
+                REFUSALS[reason][1],
                 self.disabled_backoff.initial,
                 self.disabled_backoff.maximum,
             )
@@ -162,7 +164,7 @@ class SignoffSocketModeClient(SocketModeClient):
             # writes when it replaces the link.
             reason = str(message.get("reason", ""))[:40]
             self._why_down = f"disconnect: {reason}"
-            if reason in _REFUSALS:
+            if reason in REFUSALS:
                 # Not the SDK's forced reconnect: it would take a second link beside the
                 # close's. This link is done: closed, it is replaced after the pause.
                 session = self.current_session

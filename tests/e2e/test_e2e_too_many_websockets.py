@@ -83,3 +83,40 @@ async def test_an_app_at_its_connection_limit_is_said_once_and_retried_ever_less
         thread = await mention(slack, "status of api")
         await slack.wait_for_message(channel=OPS, thread_ts=thread, from_bot=True, timeout=10)
         assert len(_refused_lines(caplog)) == 1
+
+
+async def test_another_process_on_the_app_token_is_said_once_at_hello(
+    slack: LocalSlack, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack splits an app's envelopes between its connections (``hello`` counts them:
+    ``num_connections``). A second process on the same app token keeps a home of its own,
+    so a thread's messages land apart, and an event delivered again may go to the other
+    one and be answered twice; nothing said so. Now the first ``hello`` that counts more
+    than this connection is said at WARNING, once while the count stays."""
+    caplog.set_level(logging.INFO, logger="signoff.socket")
+
+    def said() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "num_connections" in r.getMessage()]
+
+    async with other_processes(slack, 1):
+        bot = await start_bot(ping_interval=PING)
+        await until(lambda: bot.handler.client.link_problem() is None, what="the link up")
+        await until(said, what="the warning")
+        for links in (3, 4):  # refreshed links (the other's and the bot's first before)
+            mine = str(slack.sockets()[-1]["id"])
+            assert await slack.disconnect_sockets(reason="refresh_requested", socket_id=mine)
+            await slack.wait_for_connections(links, timeout=10)
+            await until(lambda: bot.handler.client.link_problem() is None, what="the link up")
+    (line,) = said()
+    assert line.levelno == logging.WARNING
+    assert "2" in line.getMessage() and "SLACK_APP_TOKEN" in line.getMessage()
+
+
+async def test_a_bot_alone_says_nothing_of_its_connections(
+    slack: LocalSlack, bot: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="signoff.socket")
+    assert await slack.disconnect_sockets(reason="refresh_requested")
+    await slack.wait_for_connections(2, timeout=10)
+    await slack.wait_for_sockets(1, timeout=5)
+    assert not [r for r in caplog.records if "num_connections" in r.getMessage()]
