@@ -20,7 +20,7 @@ from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
 from .anthropic_cache import mark_cache_points
 from .anthropic_stream import MessageAssembler, made_progress
-from .base import GarbledReply, ProviderModel, stream_guarded
+from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
 from .errors import Failure
 from .retry import Sleep, describe_connection_error, parse_retry_after
@@ -206,13 +206,13 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 events = await client.messages.create(**body, stream=True)
             request = events.response.request
 
-            def broken(exc: Exception) -> Exception:
-                return anthropic.APIConnectionError(message=f"stream broke: {exc}", request=request)
-
             guarded = stream_guarded(
                 events,
                 passes=(anthropic.APIError,),
-                broken=broken,
+                broken=ReplyCut,
+                # The SDK's own word for a connection lost midway (its aiohttp transport
+                # wraps it); not its timeout, a subclass: a stall is told as one.
+                dropped=lambda exc: type(exc) is anthropic.APIConnectionError,
                 stalled=lambda: anthropic.APITimeoutError(request=request),
                 quiet_s=self._settings.timeout_s,  # the SDK yields no pings
                 progress=made_progress,  # nor are empty pieces news
@@ -232,9 +232,9 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
             # A body that ends before message_stop is a reply cut short (retried like a
             # dropped stream), not a whole one; one with no event at all may be no reply.
             if not assembler.events:
-                raise self._no_events(events.response.headers.get("content-type", ""), broken)
+                raise self._no_events(events.response.headers.get("content-type", ""))
             if not assembler.stopped:
-                raise broken(EOFError("the stream closed before message_stop"))
+                raise ReplyCut(EOFError("the stream closed before message_stop"))
             if not assembler.started:  # what the SDK's helper asserted; told the same way
                 raise self._unreadable(AssertionError("no message_start"))
             try:

@@ -17,14 +17,21 @@ from urllib.parse import urlsplit, urlunsplit
 from ..model import ModelReply, RetryListener, RetryNotice, TextSink
 from ..parsing import valid_text
 from .errors import Failure, ProviderError, ProviderResponseError, error_from_failure
-from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason, transport_failure
+from .retry import (
+    RetryPolicy,
+    Sleep,
+    call_with_retries,
+    describe_connection_error,
+    retry_reason,
+    transport_failure,
+)
 from .sdk_import import SdkImport
 from .settings import ModelSettings
-from .stream_guard import GarbledReply, stream_guarded
+from .stream_guard import GarbledReply, ReplyCut, stream_guarded
 from .token_counts import estimated_usage
 from .tool_limit import ToolLimit, TooManyToolsError
 
-__all__ = ["GarbledReply", "ProviderModel", "display_url", "stream_guarded"]
+__all__ = ["GarbledReply", "ProviderModel", "ReplyCut", "display_url", "stream_guarded"]
 
 T = TypeVar("T")
 
@@ -154,6 +161,8 @@ class ProviderModel(Generic[C]):
     def _failure(self, exc: Exception) -> Failure | None:
         if isinstance(exc, GarbledReply):
             return Failure("unreadable", detail=str(exc))
+        if isinstance(exc, ReplyCut):
+            return Failure("cut", detail=describe_connection_error(exc)).without(self._secret)
         if isinstance(exc, json.JSONDecodeError):  # the SDK reading a 200 cut short
             return Failure("unreadable", detail="a body that is not whole JSON")
         failure = transport_failure(exc) or self._classify(exc)
@@ -223,11 +232,11 @@ class ProviderModel(Generic[C]):
             provider=self.label,
         )
 
-    def _no_events(self, content_type: str, broken: Callable[[Exception], Exception]) -> Exception:
+    def _no_events(self, content_type: str) -> Exception:
         """What a streamed body with no event in it is: an event stream that ended before
         its first event was cut short (retried); anything else (a proxy's page) is no reply."""
         if content_type.split(";")[0].strip().lower() == "text/event-stream":
-            return broken(EOFError("the stream closed before its first event"))
+            return ReplyCut(EOFError("the stream closed before its first event"))
         return self._not_a_reply()
 
     def _not_a_reply(self) -> ProviderResponseError:

@@ -35,6 +35,7 @@ from .errors import (
     ProviderOverloadedError,
     ProviderQuotaError,
     ProviderRateLimitError,
+    ProviderReplyCutError,
     ProviderRequestError,
     ProviderResponseError,
     ProviderServerError,
@@ -53,6 +54,7 @@ _PROBLEMS: tuple[tuple[type[ProviderError], str], ...] = (
     (ProviderOverloadedError, "overloaded"),
     (ProviderServerError, "server_error"),
     (ProviderTimeoutError, "timeout"),
+    (ProviderReplyCutError, "reply_cut"),  # before its base class: it was reached
     (ProviderConnectionError, "unreachable"),
     (ProviderResponseError, "bad_response"),
 )
@@ -104,6 +106,8 @@ _HINTS = {
     "not stream cannot answer a mention.",
     "unreachable": " Is the server running, and is the base URL right?",
     "timeout": " The server accepted the connection but did not answer in time.",
+    "reply_cut": " The server answered, then its reply stopped short: a proxy between may "
+    "cut long responses off.",
     "rate_limited": " The key and model are fine; wait a minute or raise the rate limits.",
     "overloaded": " The key and model are fine; the provider is busy right now.",
 }

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .base import GarbledReply, ProviderModel, stream_guarded
+from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import QUOTA_CODES, Failure
 from .openai_stream import CompletionAssembler, made_progress
@@ -228,13 +228,13 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                 chunks = await client.chat.completions.create(**body)
             request = chunks.response.request
 
-            def broken(exc: Exception) -> Exception:
-                return openai.APIConnectionError(message=f"stream broke: {exc}", request=request)
-
             guarded = stream_guarded(
                 chunks,
                 passes=(openai.APIError,),
-                broken=broken,
+                broken=ReplyCut,
+                # The SDK's own word for a connection lost midway (its aiohttp transport
+                # wraps it); not its timeout, a subclass: a stall is told as one.
+                dropped=lambda exc: type(exc) is openai.APIConnectionError,
                 stalled=lambda: openai.APITimeoutError(request=request),
                 quiet_s=self._settings.timeout_s,
                 progress=made_progress,
@@ -255,9 +255,9 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             # A body that ends before the finish_reason is a reply cut short (retried like a
             # dropped stream), not a whole one; one with no chunk at all may be no reply.
             if assembler.chunks == 0:
-                raise self._no_events(chunks.response.headers.get("content-type", ""), broken)
+                raise self._no_events(chunks.response.headers.get("content-type", ""))
             if not assembler.finished:
-                raise broken(EOFError("the stream closed before its finish_reason"))
+                raise ReplyCut(EOFError("the stream closed before its finish_reason"))
             return assembler.completion()
 
         reply = await self._call(attempt, sink=sink)

@@ -1,8 +1,9 @@
 """A provider's stream of events, read so that every way it can go wrong is told apart.
 
-A transport failure midway is raised as the adapter's own "broken stream" (retried like a
-dropped connection), an event that cannot be read as ``GarbledReply``, and a stream that
-only sends keep-alives as a timeout: each reaches the retry loop as the failure it is.
+A transport failure midway is raised as the adapter's own "broken stream" (``ReplyCut``:
+retried like a dropped connection), an event that cannot be read as ``GarbledReply``, and a
+stream that only sends keep-alives as a timeout: each reaches the retry loop as the
+failure it is.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from typing import TypeVar
 
-__all__ = ["GarbledReply", "stream_guarded"]
+__all__ = ["GarbledReply", "ReplyCut", "stream_guarded"]
 
 T = TypeVar("T")
 
@@ -22,11 +23,24 @@ class GarbledReply(Exception):
     failure, and retried like a broken stream. ``str()`` says what, without server text."""
 
 
+class ReplyCut(Exception):
+    """A streamed reply the server began (a 200, and maybe some of the reply) that broke
+    off: the connection dropped, or the body ended before the API's last event. Retried
+    like a dropped connection, but the server was reached, so it is not told as one that
+    cannot be (which sent people to check a base URL and a network that were fine).
+    ``str()`` says what ended it; ``__cause__`` is the transport's error, if any."""
+
+    def __init__(self, what: BaseException) -> None:
+        super().__init__(f"stream broke: {what}")
+        self.__cause__ = what
+
+
 async def stream_guarded(
     events: AsyncIterable[T],
     *,
     passes: tuple[type[Exception], ...],
     broken: Callable[[Exception], Exception],
+    dropped: Callable[[Exception], bool] = lambda exc: False,
     stalled: Callable[[], Exception] | None = None,
     quiet_s: float = 0.0,
     progress: Callable[[T], bool] = lambda item: True,
@@ -35,7 +49,8 @@ async def stream_guarded(
 ) -> AsyncGenerator[T, None]:
     """``events``, with a transport failure midway (the SDK lets the HTTP client's own
     exception through once a stream has begun) raised as ``broken(exc)``, which the
-    retry loop understands; the SDK's ``passes`` errors go through as they are.
+    retry loop understands; the SDK's ``passes`` errors go through as they are, but for
+    those it raised for a connection lost midway (``dropped``): ``broken`` too.
 
     With ``stalled``: a stream that makes no ``progress`` for ``quiet_s`` raises
     ``stalled()`` (a timeout). Keep-alives (Anthropic's pings) reset the SDK's read
@@ -54,7 +69,9 @@ async def stream_guarded(
                 item = await anext(iterator)
         except StopAsyncIteration:
             return
-        except passes:
+        except passes as exc:
+            if dropped(exc):
+                raise broken(exc) from exc
             raise
         except ValueError as exc:  # the SDK parsing an event's data: not the transport
             if stalled is not None and quiet.expired():
