@@ -101,15 +101,18 @@ class SessionRun:
         return out[::-1]
 
     def acted_since_asked(self) -> bool:
-        """Has the model done anything a person can see (said something, called a tool,
-        whose card or outcome the thread shows) since the last message a person wrote?"""
+        """Has the thread shown anything of the model's since the last message a person
+        wrote: words, or a call with a card (its outcome is told there)? A call that ran
+        without a card, or was refused before one, shows nothing: after it, an empty
+        answer left the person with silence."""
         for message in reversed(self.transcript):
             if isinstance(message, UserMessage):
                 return False
-            if isinstance(message, EventMessage | ToolResultMessage) or (
-                isinstance(message, AssistantMessage)
-                and (message.text.strip() or message.tool_calls)
+            if isinstance(message, EventMessage) or (
+                isinstance(message, ToolResultMessage) and message.approval_id
             ):
+                return True
+            if isinstance(message, AssistantMessage) and message.text.strip():
                 return True
         return False
 
