@@ -33,18 +33,25 @@ from sessions import OutboxEntry, ThreadKey
 
 from .card_routing import show_routed_card
 from .cards import card_blocks, fallback_text
+from .drawn_text import draws_nothing
 from .live_streams import LiveStreams
 from .message_metadata import metadata, ours, thread_messages
 from .notice_sending import send_notice
 from .reactions import react_taken
 from .reply_parts import MAX_PARTS, attached_start, cut_parts, split_message
 from .slack_errors import definite, delivery_error, look_first, slack_error
-from .slack_text import escape_reply, file_text
+from .slack_text import escape_reply, file_text, literal
 from .surface_support import SurfaceSupport
 
 __all__ = ["SlackSurface"]
 
 log = logging.getLogger("signoff.slack")
+
+# For a model's answer Slack would draw as nothing: posted as it is, Slack refused it
+# (``no_text``: the renderer drops escape sequences) or showed a blank message.
+NOTHING_TO_SHOW = literal(
+    "(The model's answer has nothing Slack can show: only invisible or control characters.)"
+)
 
 T = TypeVar("T")
 
@@ -105,7 +112,8 @@ class SlackSurface:
         thread = entry.thread
         # Only signoff's own posts about an approval (reminders, escalations) ping groups.
         groups = entry.mentions if entry.approval_id else ()
-        parts = split_message(escape_reply(entry.text, people=entry.mentions, groups=groups))
+        rendered = escape_reply(entry.text, people=entry.mentions, groups=groups)
+        parts = split_message(NOTHING_TO_SHOW if draws_nothing(rendered) else rendered)
         landed: dict[int, str] = {}
         promised = ""  # a start in the thread that says the answer is attached
         filename = f"{entry.id}.txt"
