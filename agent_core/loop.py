@@ -203,12 +203,13 @@ async def _model_turn(
         # wrapped in parentheses it doubled its punctuation.
         said = str(exc).strip() or type(exc).__name__
         said += "" if said.endswith((".", "!", "?", ")")) else "."
-        await say(
-            run,
-            "model-error",
-            f"I could not get an answer from the model: {said} "
-            "Your message is saved; mention me to try again.",
+        # A turn a decision resumed answers no one's new message: what it keeps is that.
+        kept = (
+            "The decision and what came of it are saved; mention me to go on."
+            if run.record.cause == "decision"
+            else "Your message is saved; mention me to try again."
         )
+        await say(run, "model-error", f"I could not get an answer from the model: {said} {kept}")
         await _end(run, turn, SessionState.FAILED, reason)
         return False
     if isinstance(outcome, StopRequest):
