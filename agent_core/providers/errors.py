@@ -295,15 +295,19 @@ def error_from_failure(
             f"Check {base_url_env} (for OpenAI-style servers it usually ends in /v1).{rid}"
         )
         return build(ProviderRequestError, msg)
+    # The wait the server asked for, whatever its status: one over what a call waits
+    # ended it untried again, and "a few minutes" sent people back while it was down.
+    wait = f"; it asks to retry after {_wait(f.retry_after)}" if f.retry_after else ""
     if status == 429:
-        wait = f"; it asks to retry after {_wait(f.retry_after)}" if f.retry_after else ""
         msg = f"{provider} is rate limiting us (429) after {tried}{wait}.{rid}"
         return build(ProviderRateLimitError, msg)
     if status in (503, 529) or f.error_type == "overloaded_error":
-        msg = f"{provider} is overloaded ({status}) after {tried}; try again in a few minutes.{rid}"
+        later = wait or "; try again in a few minutes"
+        msg = f"{provider} is overloaded ({status}) after {tried}{later}.{rid}"
         return build(ProviderOverloadedError, msg)
     if f.retryable:
-        msg = f"{provider} had a server error ({status}{kind}) after {tried}{said}{rid}"
+        later = f"{wait}." if wait else ""
+        msg = f"{provider} had a server error ({status}{kind}) after {tried}{said}{later}{rid}"
         return build(ProviderServerError, msg)
     msg = f"{provider} rejected the request ({status}{kind}){said}{rid}"
     return build(ProviderRequestError, msg)
