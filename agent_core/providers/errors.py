@@ -21,8 +21,8 @@ Every error a ``Model.complete`` call raises on purpose is a ``ProviderError``; 
     ├── ProviderServerError             yes        408/409/other 5xx after retries
     ├── ProviderTimeoutError            yes        no answer within the timeout, after retries
     └── ProviderConnectionError         yes        connection refused / DNS / TLS, after retries
-        └── ProviderReplyCutError       yes        a streamed reply began, then broke off
-                                                   midway (dropped, or ended early), after retries
+        └── ProviderReplyCutError       yes        an answer began (a stream, an error's body),
+                                                   then broke off midway, after retries
 
 ``transient`` says whether the same call could succeed later without anyone changing the
 configuration; the retry loop has already spent its attempts either way.
@@ -156,7 +156,7 @@ class Failure:
     """One failed attempt, reduced to what the retry policy and the message need."""
 
     kind: Literal["status", "timeout", "connection", "cut", "unreadable"]
-    """``cut``: a streamed reply that began and broke off (retried like a connection)."""
+    """``cut``: an answer that began and broke off (retried like a connection)."""
     status: int | None = None
     error_type: str | None = None
     error_code: str | None = None
@@ -268,7 +268,7 @@ def error_from_failure(
         msg = f"{provider} sent a reply signoff cannot read ({f.detail}) after {tried}."
         return build(ProviderResponseError, msg)
     if f.kind == "cut":  # reached: the base URL and the network are not what to check
-        msg = f"{provider} began its reply, but it broke off midway ({f.detail}) after {tried}."
+        msg = f"{provider} answered, but its answer broke off midway ({f.detail}) after {tried}."
         return build(ProviderReplyCutError, msg)
     if f.kind == "connection":
         msg = f"Cannot reach {provider} at {endpoint} ({f.detail or 'connection failed'}) after {tried}."

@@ -111,9 +111,10 @@ def describe_connection_error(exc: BaseException) -> str:
 def transport_failure(exc: BaseException) -> Failure | None:
     """What the SDKs let through of their HTTP client, as the failure it is. They wrap it
     while sending, but not while they read an error status's body (a 429 cut off midway
-    came out as ``httpx2.ReadError``, neither retried nor told as a dropped connection);
-    and a body that does not decode (a proxy's mislabelled gzip) was reached and
-    answered, wrapped or not: unreadable, not a server that cannot be reached."""
+    came out as ``httpx2.ReadError``, neither retried nor told as a dropped connection):
+    an answer that broke off (``cut``, retried like a dropped connection), from a server
+    that was reached; and a body that does not decode (a proxy's mislabelled gzip) was
+    reached and answered, wrapped or not: unreadable, not a server that cannot be reached."""
     import httpx2  # loaded by the SDK, which failed here: no cost at start-up
 
     seen: set[int] = set()
@@ -125,8 +126,8 @@ def transport_failure(exc: BaseException) -> Failure | None:
         cur = cur.__cause__ or cur.__context__
     if isinstance(exc, httpx2.TimeoutException):
         return Failure("timeout", detail="timed out")
-    if isinstance(exc, httpx2.TransportError):
-        return Failure("connection", detail=describe_connection_error(exc))
+    if isinstance(exc, httpx2.TransportError):  # unwrapped: after the status came
+        return Failure("cut", detail=describe_connection_error(exc))
     return None
 
 

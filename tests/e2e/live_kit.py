@@ -25,10 +25,12 @@ from localslack import Delivery, LocalSlack, Timing, WorkspaceConfig
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 
 from fake_anthropic import FakeAnthropic, ToolUse
+from fake_provider_http import Scripted
 
 __all__ = [
     "AGENT",
     "FakeAnthropic",
+    "Scripted",
     "ToolUse",
     "agent_workspace",
     "anthropic_bot",

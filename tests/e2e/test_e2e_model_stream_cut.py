@@ -1,12 +1,13 @@
-"""A model reply whose stream breaks off midway on every try: the thread, the trace and
-``signoff doctor`` say the provider answered and its reply broke off, not that signoff
+"""A model answer that breaks off midway on every try: the thread, the trace and
+``signoff doctor`` say the provider answered and its answer broke off, not that signoff
 cannot reach it.
 
 The server was reached each time: it answered 200 and began the reply, then the
-connection dropped (or the body ended before the API's last event). That was told as
+connection dropped (or the body ended before the API's last event); or it answered an
+error status and the connection dropped in the middle of its body. That was told as
 "Cannot reach Anthropic at http://…/v1/messages (connection dropped)", which sends whoever
-reads it to the network and the base URL, both fine: what breaks replies off midway is a
-proxy cutting long responses, or the provider itself.
+reads it to the network and the base URL, both fine: what breaks answers off midway is a
+proxy cutting responses, or the provider itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import pytest
-from live_kit import FakeAnthropic, anthropic_api, anthropic_bot, final_replies, slack
+from live_kit import (
+    FakeAnthropic,
+    Scripted,
+    anthropic_api,
+    anthropic_bot,
+    final_replies,
+    slack,
+)
 from signoff_e2e_kit import bot_messages, mention, session_dirs, until
 
 from agent_core.providers import doctor
@@ -38,17 +46,21 @@ def model_errors(settings: Settings) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("cut", ["drop", "eof"])
+@pytest.mark.parametrize("cut", ["drop", "eof", "error-body"])
 async def test_a_reply_that_breaks_off_midway_is_not_told_as_unreachable(
     slack: LocalSlack,
     monkeypatch: pytest.MonkeyPatch,
     anthropic_api: FakeAnthropic,
     start_bot: Callable[..., Any],
     settings: Settings,
-    cut: Literal["drop", "eof"],
+    cut: Literal["drop", "eof", "error-body"],
 ) -> None:
     for _ in range(4):  # every attempt the bot makes
-        anthropic_api.reply(PARTIAL, break_after=6, break_with=cut)
+        if cut == "error-body":  # a 529 whose body the connection dropped in the middle of
+            body = anthropic_api.error_body(529, "Overloaded")
+            anthropic_api.enqueue(Scripted(status=529, body=body, body_cut=20))
+        else:
+            anthropic_api.reply(PARTIAL, break_after=6, break_with=cut)
     anthropic_api.reply("api and web are both healthy.")
     bot = await anthropic_bot(monkeypatch, anthropic_api, start_bot)()
     thread = await mention(slack, "how are api and web?")
@@ -57,7 +69,7 @@ async def test_a_reply_that_breaks_off_midway_is_not_told_as_unreachable(
 
     [told] = [m["text"] for m in bot_messages(slack, thread)]
     assert "Cannot reach" not in told, told
-    assert "Anthropic began its reply, but it broke off midway" in told, told
+    assert "Anthropic answered, but its answer broke off midway" in told, told
     assert "after 4 attempts" in told and "mention me to try again" in told
     assert PARTIAL not in told  # the voided text is not shown as if it were an answer
     last = model_errors(settings)[-1]
