@@ -275,7 +275,9 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         if usage is not None:
             written = token_count(usage, "completion_tokens")
             reply = _cut_at(reply, limit=body.get(self.limit_param), written=written)
-        return self._with_usage(reply, body, reported=usage is not None)
+        # The API counts at least the prompt: a usage of no token at all (a server's or a
+        # proxy's zeros, counts that are not numbers) is one not reported, as Anthropic's.
+        return self._with_usage(reply, body, reported=reply.usage.total > 0)
 
 
 def _cut_at(reply: ModelReply, *, limit: object, written: int) -> ModelReply:

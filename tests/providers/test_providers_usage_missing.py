@@ -61,3 +61,25 @@ async def test_a_stream_without_its_usage_chunk_counts_usage_as_unknown_not_free
     assert turn["session_usd"] > 0
     text = render_history(await engine.history(session.id))
     assert "usage not reported, about " in text and "estimated: usage not reported" in text, text
+
+
+async def test_a_chat_completion_whose_usage_counts_no_token_is_estimated_not_free(
+    openai_api: FakeOpenAI, make_engine: EngineFactory, home: Home
+) -> None:
+    """A compatible server (or a proxy) that sends the usage chunk with every count 0: the
+    API counts at least the prompt, so no token at all is a usage not reported, as for a
+    Messages API gateway. Counted as 0 tokens, the session's token budget never ran out."""
+    openai_api.reply("api is healthy", prompt_tokens=0, completion_tokens=0)
+    observer = RecordingObserver()
+    model = OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast())
+    engine = await make_engine(model=model, observer=observer, cost=cost_usd)
+    await engine.ingest(message("how is api? " + "x" * 400, ts="1700000000.000100"))
+    await engine.idle()
+
+    [call] = [e for e in observer.events if isinstance(e, ModelCall)]
+    assert (call.outcome, call.usage_reported) == ("ok", False)
+    [session] = chain(home)
+    events = SessionFiles(home.session_dir(session.id)).read_trace()
+    [turn] = [e.detail for e in events if e.kind == "model_turn"]
+    assert turn["usage_estimated"] is True and turn["usage_estimate"]["input_tokens"] > 100
+    assert turn["session_tokens"] > 100
