@@ -37,7 +37,7 @@ from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, too_large
 from .mcp_open_requests import bounded_requests
-from .mcp_reasons import NOT_RUN, answer_unusable, describe_error, http_answer
+from .mcp_reasons import NOT_RUN, answer_unusable, asked_mid_call, describe_error, http_answer
 from .mcp_resolve import unresolved
 from .mcp_spec import McpServerSpec
 from .mcp_stdio import LINE_LIMIT, Ending, stdio_transport
@@ -276,6 +276,9 @@ class McpConnection:
                     f"its result ({without_credentials(exc.message)}); it may or may not have "
                     "taken effect"
                 ) from None
+            asked = asked_mid_call(self.server, exc)
+            if asked:
+                raise ToolOutcomeUnknown(asked) from None
             if exc.code in NOT_RUN:
                 raise McpError(
                     f"MCP server {self.server} refused the call: {exc.message}"

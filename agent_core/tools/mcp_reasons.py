@@ -23,7 +23,7 @@ from mcp.types import (
     PARSE_ERROR,
 )
 
-__all__ = ["NOT_RUN", "answer_unusable", "describe_error", "http_answer"]
+__all__ = ["NOT_RUN", "answer_unusable", "asked_mid_call", "describe_error", "http_answer"]
 
 # What the SDK says for an HTTP error status it found no JSON-RPC error in.
 _STAND_INS = frozenset({"Server returned an error response", "Not Found", "Session terminated"})
@@ -90,6 +90,34 @@ _UNUSABLE_ANSWER = ("server answered a request with 202", "Unexpected content ty
 # refuses a request (INVALID_REQUEST, METHOD_NOT_FOUND): but that is the HTTP layer's word,
 # maybe a gateway's after the server took the call, not the server's verdict on it.
 _HTTP_STAND_INS = frozenset({"Session terminated", "Not Found"})
+
+
+# A tool may ask its client something once it has started (``ctx.elicit``, sampling,
+# roots). signoff offers none of them, and the SDK's server, finding no way to send the
+# question, fails the call with INVALID_REQUEST: the code that says a request was not run,
+# though the tool ran up to its question (a drain that evicted the pods, then asks).
+_NO_BACK_CHANNEL = re.compile(r"Cannot send '([^'\n]{1,100})': this transport context has no back")
+_ASKED_FOR = {
+    "elicitation/create": "a person's answer",
+    "sampling/createMessage": "a model's answer",
+    "roots/list": "signoff's roots (its files)",
+}
+
+
+def asked_mid_call(server: str, exc: MCPError) -> str:
+    """How to say an error that is a tool's question signoff never answers: "" if not one."""
+    found = _NO_BACK_CHANNEL.match(exc.message) if exc.code == INVALID_REQUEST else None
+    return "" if found is None else asked_text(server, [found.group(1)])
+
+
+def asked_text(server: str, methods: list[str]) -> str:
+    """A tool that asked ``methods`` of signoff after it started, which signoff does not
+    answer: what it did by then stands."""
+    what = "; ".join(f"{_ASKED_FOR.get(m, 'something')} ({m})" for m in sorted(set(methods)))
+    return (
+        f"a tool of MCP server {server} asked for {what or 'input'} after it had started, "
+        "which signoff does not give; the call may or may not have taken effect"
+    )
 
 
 def answer_unusable(exc: MCPError) -> bool:

@@ -39,10 +39,11 @@ async def start_ops_bot(
     *,
     timeout: str,
     down_if: Path | None = None,
+    asking: bool = False,
 ) -> Path:
     """The bot with the ops server over stdio and ``timeout``; returns the server's record."""
     record = tmp_path / "ops-calls.jsonl"
-    command = stdio_command(record, down_if=down_if)
+    command = stdio_command(record, down_if=down_if, asking=asking)
     config = write_config(
         tmp_path / "signoff.toml", server_table(f"command = {command}", timeout=timeout)
     )
@@ -167,6 +168,29 @@ async def test_an_approved_call_that_timed_out_is_not_called_a_crash_on_its_card
     assert "crash" not in shown, shown
     assert "check the system" in shown
     assert len(records(record, "slow_restart")) == 1
+
+
+async def test_an_approved_call_whose_tool_asks_a_question_is_uncertain_on_its_card(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # The tool evicted the pods, then asked for a confirmation nobody gives: the server
+    # answers with a "request not run" error code, and the card said "ran: failed" and the
+    # thread "refused the call", as if nothing had been done.
+    record = await start_ops_bot(slack, start_bot, tmp_path, timeout="10s", asking=True)
+    thread = await mention(slack, "call ops__drain_node node=n1")
+    card = await wait_card(slack, thread)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    told = await bot_reply(slack, thread, "elicitation/create", timeout=15)
+    assert "refused" not in told["text"], told["text"]
+    assert "may or may not have taken effect" in told["text"]
+
+    def outcome() -> str:
+        text = outcome_text(slack.workspace.get(OPS, card["ts"]))
+        return text if "ran" in text else ""
+
+    shown = await until(outcome, what="the card to show the outcome")
+    assert "uncertain" in shown and "failed" not in shown, shown
+    assert len(records(record, "drain_node")) == 1
 
 
 async def test_a_value_slack_turned_into_a_link_reaches_the_tool_as_typed(

@@ -57,7 +57,12 @@ _ZYGOTE = _Zygote()
 
 
 def stdio_command(
-    record: Path, *, schema: str = "v1", down_if: Path | None = None, probes: int = 0
+    record: Path,
+    *,
+    schema: str = "v1",
+    down_if: Path | None = None,
+    probes: int = 0,
+    asking: bool = False,
 ) -> str:
     """The ops server over stdio: ``mcp_launcher.py``, whose server ``mcp_zygote.py`` forks
     (the SDK imported once per test process, not at every start)."""
@@ -67,6 +72,8 @@ def stdio_command(
         parts += ["--down-if", str(down_if)]
     if probes:
         parts += ["--probes", str(probes)]
+    if asking:
+        parts += ["--asking"]
     return "[" + ", ".join(toml_str(p) for p in parts) + "]"
 
 
@@ -147,11 +154,20 @@ def kill(pid: int) -> None:
 class HttpOpsServer:
     """The ops server on streamable HTTP in its own process, restartable on the same port."""
 
-    def __init__(self, record: Path, workdir: Path, *, schema: str = "v1", probes: int = 0) -> None:
+    def __init__(
+        self,
+        record: Path,
+        workdir: Path,
+        *,
+        schema: str = "v1",
+        probes: int = 0,
+        asking: bool = False,
+    ) -> None:
         self.record = record
         self.workdir = workdir
         self.schema = schema
         self.probes = probes
+        self.asking = asking
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -166,7 +182,7 @@ class HttpOpsServer:
         self.proc = subprocess.Popen(
             [sys.executable, str(SERVER), "--record", str(self.record), "--http", str(port_file),
              "--port", str(self.port), "--schema", schema or self.schema,
-             "--probes", str(self.probes)],
+             "--probes", str(self.probes), *(["--asking"] if self.asking else [])],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for(port_file.exists, what="the HTTP MCP server to listen")

@@ -10,12 +10,17 @@ server and of signoff.
     python ops_mcp_server.py --record FILE --probes N [--http …]   # N more tools
     python ops_mcp_server.py --record FILE --rolling          # tool names change per listing
     python ops_mcp_server.py --record FILE --bulky MIB        # a listing over MIB MiB
+    python ops_mcp_server.py --record FILE --asking [--http …]   # tools that ask mid-call
 
 ``--schema v2`` adds a parameter to ``restart_deployment`` (its input schema changes).
 ``--probes N`` adds ``probe_000`` … read-only tools (a server offering many).
 ``--rolling``: the Nth listing also shows ``report_N`` (``get_pods`` under a dated-like
 name) and two names no model accepts, ``bad.N`` and ``bad.always``: names that come and go.
 ``--bulky MIB`` adds ``bulky``, whose description alone is MIB MiB long.
+``--asking`` adds two tools that ask the client something after they start: ``drain_node``
+records the call, then asks for a confirmation (``ctx.elicit``, which the SDK answers with
+an error for a client that offers none); ``cordon_node`` records the call, then answers
+``input_required`` (MCP 2026's way for a tool to ask before it goes on).
 ``slow_restart`` records the call and then waits for an hour: a test kills the server
 mid-call. Over HTTP the server binds an ephemeral port on 127.0.0.1 and writes it to
 PORT_FILE once it listens.
@@ -32,8 +37,9 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from mcp.types import Tool as McpToolInfo
-from mcp.types import ToolAnnotations
+from pydantic import BaseModel
 
 
 def build(record: Path, schema: str, probes: int = 0) -> MCPServer:
@@ -125,6 +131,38 @@ def build(record: Path, schema: str, probes: int = 0) -> MCPServer:
     return server
 
 
+class _Confirm(BaseModel):
+    sure: bool
+
+
+def asking(server: MCPServer, record: Path) -> None:
+    def log(tool: str, arguments: dict[str, Any]) -> None:
+        line = {"tool": tool, "arguments": arguments, "pid": os.getpid()}
+        with record.open("a") as handle:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+
+    @server.tool()
+    async def drain_node(node: str, ctx: Context) -> str:
+        """Drain a node: evicts its pods, then asks before it powers the node off."""
+        log("drain_node", {"node": node})
+        answer = await ctx.elicit(f"Pods of {node} evicted. Power it off too?", _Confirm)
+        return f"node {node} drained ({answer.action})"
+
+    @server.tool()
+    def cordon_node(node: str) -> CallToolResult | InputRequiredResult:
+        """Cordon a node, asking first which taint to put on it."""
+        log("cordon_node", {"node": node})
+        question = {
+            "method": "elicitation/create",
+            "params": {
+                "mode": "form",
+                "message": "Which taint?",
+                "requestedSchema": {"type": "object", "properties": {}},
+            },
+        }
+        return InputRequiredResult(input_requests={"taint": question})
+
+
 def _probe(name: str, log: Any) -> Any:
     def probe(target: str) -> str:
         """Probe a target (one of many tools)."""
@@ -177,12 +215,15 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=0, help="this many probe_NNN tools more")
     parser.add_argument("--rolling", action="store_true", help="tool names change per listing")
     parser.add_argument("--bulky", type=int, default=0, help="a tool described in this many MiB")
+    parser.add_argument("--asking", action="store_true", help="tools that ask mid-call")
     args = parser.parse_args()
     if args.down_if is not None and args.down_if.exists():
         raise SystemExit("ops_mcp_server: down for the test")
     server = build(args.record, args.schema, args.probes)
     if args.rolling:
         rolling(server)
+    if args.asking:
+        asking(server, args.record)
     if args.bulky:
         probe = _probe("bulky", lambda *_: None)
         server.add_tool(probe, name="bulky", description="x" * (args.bulky << 20))

@@ -1,0 +1,65 @@
+"""A tool of a real MCP server (the SDK's ``MCPServer``) that asks signoff something after
+it has started: a person's answer (``ctx.elicit``), or MCP 2026's ``input_required``. It
+did some of its work before it asked, so an approved call that ends so may have taken
+effect: uncertain, said in words a person can act on, and never sent again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from mcp_fixture_kit import HttpOpsServer, records, server_table, stdio_command, write_config
+from test_mcp_tools import ask, final_status
+
+from agent_core.surface import RecordingSurface
+from sessions import Home
+
+if TYPE_CHECKING:
+    from conftest import SignoffFactory
+
+
+@pytest.fixture
+def http_asking(tmp_path: Path, record: Path) -> Iterator[HttpOpsServer]:
+    server = HttpOpsServer(record, tmp_path, asking=True)
+    yield server
+    server.stop()
+
+
+def asking_config(tmp_path: Path, record: Path, request: pytest.FixtureRequest) -> Path:
+    if request.node.callspec.params["transport"] == "stdio":
+        line = f"command = {stdio_command(record, asking=True)}"
+    else:
+        server: HttpOpsServer = request.getfixturevalue("http_asking")
+        line = f'url = "{server.url}"'
+    return write_config(tmp_path / "signoff.toml", server_table(line))
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_tool_that_asks_for_a_persons_answer_after_it_started_is_uncertain(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+    transport: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    # The server answers the call with INVALID_REQUEST ("Cannot send 'elicitation/create'"),
+    # an error code that says a request was not run: signoff said "refused the call".
+    engine = await open_signoff(asking_config(tmp_path, record, request))
+    await ask(engine, "call ops__drain_node node=n1", "1700000000.000100")
+    (card,) = surface.cards
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert len(records(record, "drain_node")) == 1  # it started: its pods were evicted
+    status, content = final_status(home, "ops__drain_node")
+    assert status == "uncertain", content
+    assert "refused" not in content
+    assert "asked for a person's answer (elicitation/create) after it had started" in content
+    assert "may or may not have taken effect" in content
+    told = surface.replies[-1][1]
+    assert "elicitation/create" in told and "refused" not in told
+    await engine.idle()
+    assert len(records(record, "drain_node")) == 1
