@@ -26,6 +26,7 @@ from mcp.types import (
     CONNECTION_CLOSED,
     REQUEST_TIMEOUT,
     CallToolResult,
+    InputRequiredResult,
     RequestParamsMeta,
 )
 from mcp.types import Tool as McpToolInfo
@@ -37,7 +38,14 @@ from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, too_large
 from .mcp_open_requests import bounded_requests
-from .mcp_reasons import NOT_RUN, answer_unusable, asked_mid_call, describe_error, http_answer
+from .mcp_reasons import (
+    NOT_RUN,
+    answer_unusable,
+    asked_mid_call,
+    asked_text,
+    describe_error,
+    http_answer,
+)
 from .mcp_resolve import unresolved
 from .mcp_spec import McpServerSpec
 from .mcp_stdio import LINE_LIMIT, Ending, stdio_transport
@@ -242,8 +250,12 @@ class McpConnection:
         try:
             # The session's own call: no automatic re-send after a schema mismatch, so a
             # call never runs against a schema nobody approved.
-            return await client.session.call_tool(
-                name, arguments, read_timeout_seconds=self.spec.timeout_seconds, meta=meta
+            result = await client.session.call_tool(
+                name,
+                arguments,
+                read_timeout_seconds=self.spec.timeout_seconds,
+                meta=meta,
+                allow_input_required=True,
             )
         except MCPError as exc:
             if too_large(exc.message):
@@ -302,3 +314,9 @@ class McpConnection:
                 f"MCP server {self.server} answered the call with something unreadable "
                 f"({describe_error(exc)}); it may or may not have taken effect"
             ) from None
+        if isinstance(result, InputRequiredResult):
+            # MCP 2026's way for a tool to ask before it goes on: signoff answers nothing,
+            # and what the tool did before it asked stands.
+            questions = [r.method for r in (result.input_requests or {}).values()]
+            raise ToolOutcomeUnknown(asked_text(self.server, questions))
+        return result

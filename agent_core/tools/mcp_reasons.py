@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import ssl
+from collections.abc import Iterable
 
 from mcp import MCPError
 from mcp.types import (
@@ -23,7 +24,14 @@ from mcp.types import (
     PARSE_ERROR,
 )
 
-__all__ = ["NOT_RUN", "answer_unusable", "asked_mid_call", "describe_error", "http_answer"]
+__all__ = [
+    "NOT_RUN",
+    "answer_unusable",
+    "asked_mid_call",
+    "asked_text",
+    "describe_error",
+    "http_answer",
+]
 
 # What the SDK says for an HTTP error status it found no JSON-RPC error in.
 _STAND_INS = frozenset({"Server returned an error response", "Not Found", "Session terminated"})
@@ -110,7 +118,7 @@ def asked_mid_call(server: str, exc: MCPError) -> str:
     return "" if found is None else asked_text(server, [found.group(1)])
 
 
-def asked_text(server: str, methods: list[str]) -> str:
+def asked_text(server: str, methods: Iterable[str]) -> str:
     """A tool that asked ``methods`` of signoff after it started, which signoff does not
     answer: what it did by then stands."""
     what = "; ".join(f"{_ASKED_FOR.get(m, 'something')} ({m})" for m in sorted(set(methods)))

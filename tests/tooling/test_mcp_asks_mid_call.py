@@ -36,6 +36,7 @@ def asking_config(tmp_path: Path, record: Path, request: pytest.FixtureRequest) 
     return write_config(tmp_path / "signoff.toml", server_table(line))
 
 
+@pytest.mark.parametrize("tool", ["drain_node", "cordon_node"])
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_a_tool_that_asks_for_a_persons_answer_after_it_started_is_uncertain(
     open_signoff: SignoffFactory,
@@ -44,22 +45,26 @@ async def test_a_tool_that_asks_for_a_persons_answer_after_it_started_is_uncerta
     home: Home,
     surface: RecordingSurface,
     transport: str,
+    tool: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    # The server answers the call with INVALID_REQUEST ("Cannot send 'elicitation/create'"),
-    # an error code that says a request was not run: signoff said "refused the call".
+    # drain_node: the server answers the call with INVALID_REQUEST ("Cannot send
+    # 'elicitation/create'"), an error code that says a request was not run: signoff said
+    # "refused the call". cordon_node: its answer is input_required, which the SDK's client
+    # refuses with a RuntimeError telling a programmer to "pass allow_input_required=True",
+    # and that was what the thread was told.
     engine = await open_signoff(asking_config(tmp_path, record, request))
-    await ask(engine, "call ops__drain_node node=n1", "1700000000.000100")
+    await ask(engine, f"call ops__{tool} node=n1", "1700000000.000100")
     (card,) = surface.cards
     await engine.decide(card.id, user="U0BOB", approve=True)
     await engine.idle()
-    assert len(records(record, "drain_node")) == 1  # it started: its pods were evicted
-    status, content = final_status(home, "ops__drain_node")
+    assert len(records(record, tool)) == 1  # it started: its pods were evicted
+    status, content = final_status(home, f"ops__{tool}")
     assert status == "uncertain", content
-    assert "refused" not in content
+    assert "refused" not in content and "allow_input_required" not in content
     assert "asked for a person's answer (elicitation/create) after it had started" in content
     assert "may or may not have taken effect" in content
     told = surface.replies[-1][1]
     assert "elicitation/create" in told and "refused" not in told
     await engine.idle()
-    assert len(records(record, "drain_node")) == 1
+    assert len(records(record, tool)) == 1
