@@ -110,6 +110,7 @@ class McpConnection:
         self._task: asyncio.Task[None] | None = None
         self._http_errors = HttpErrors()
         self._ending = Ending()
+        self._calls = 0  # sent and not yet answered
 
     @classmethod
     async def open(cls, server: str, spec: McpServerSpec, *, errlog: TextIO) -> McpConnection:
@@ -167,6 +168,11 @@ class McpConnection:
                 raise
         finally:
             self._broken = True
+
+    @property
+    def running(self) -> bool:
+        """Does a call sent on this connection wait for its answer?"""
+        return self._calls > 0
 
     @property
     def alive(self) -> bool:
@@ -247,6 +253,7 @@ class McpConnection:
         meta = (
             cast(RequestParamsMeta, {"signoff/approval_id": approval_id}) if approval_id else None
         )
+        self._calls += 1
         try:
             # The session's own call: no automatic re-send after a schema mismatch, so a
             # call never runs against a schema nobody approved.
@@ -314,6 +321,8 @@ class McpConnection:
                 f"MCP server {self.server} answered the call with something unreadable "
                 f"({describe_error(exc)}); it may or may not have taken effect"
             ) from None
+        finally:
+            self._calls -= 1
         if isinstance(result, InputRequiredResult):
             # MCP 2026's way for a tool to ask before it goes on: signoff answers nothing,
             # and what the tool did before it asked stands.

@@ -222,18 +222,27 @@ class McpServer:
                     self._set_listing(await conn.list_tools())
                     self._down = ""
                     return None
-                except ServerDown:
-                    pass  # reconnect below
+                except ServerDown as exc:
+                    self._down = self._masked(exc)  # reconnected below, unless a call runs
+            if conn is not None and conn.running:
+                # A reconnect stops a stdio server (ends an HTTP session) and the call it
+                # runs with it: a listing refused mid-call (too busy to list, a gateway's
+                # 429) must not cut an approved call short. Down for new calls meanwhile.
+                self._down = self._down or "its tool listing failed while a call ran"
+                return self.status()
             try:
                 await self._reconnect()
             except ServerDown as exc:
-                # Logged, a call's result, told in a thread: never a key the server quoted
-                # as it refused it ("invalid key: Bearer sk-…").
-                # Nor the credentials of its URL, which a redirect's location may repeat.
-                self._down = without_credentials(mask_secrets(str(exc), self.spec.secrets))
+                self._down = self._masked(exc)
                 return self.status()
             self._down = ""
             return None
+
+    def _masked(self, exc: ServerDown) -> str:
+        # Logged, a call's result, told in a thread: never a key the server quoted as it
+        # refused it ("invalid key: Bearer sk-…"), nor the credentials of its URL, which a
+        # redirect's location may repeat.
+        return without_credentials(mask_secrets(str(exc), self.spec.secrets))
 
     async def _reconnect(self) -> None:
         if self._conn is not None:

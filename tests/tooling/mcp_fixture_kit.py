@@ -63,6 +63,7 @@ def stdio_command(
     down_if: Path | None = None,
     probes: int = 0,
     asking: bool = False,
+    busy: bool = False,
 ) -> str:
     """The ops server over stdio: ``mcp_launcher.py``, whose server ``mcp_zygote.py`` forks
     (the SDK imported once per test process, not at every start)."""
@@ -74,6 +75,8 @@ def stdio_command(
         parts += ["--probes", str(probes)]
     if asking:
         parts += ["--asking"]
+    if busy:
+        parts += ["--busy"]
     return "[" + ", ".join(toml_str(p) for p in parts) + "]"
 
 
@@ -162,12 +165,14 @@ class HttpOpsServer:
         schema: str = "v1",
         probes: int = 0,
         asking: bool = False,
+        busy: bool = False,
     ) -> None:
         self.record = record
         self.workdir = workdir
         self.schema = schema
         self.probes = probes
         self.asking = asking
+        self.busy = busy
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -182,7 +187,8 @@ class HttpOpsServer:
         self.proc = subprocess.Popen(
             [sys.executable, str(SERVER), "--record", str(self.record), "--http", str(port_file),
              "--port", str(self.port), "--schema", schema or self.schema,
-             "--probes", str(self.probes), *(["--asking"] if self.asking else [])],
+             "--probes", str(self.probes), *(["--asking"] if self.asking else []),
+             *(["--busy"] if self.busy else [])],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for(port_file.exists, what="the HTTP MCP server to listen")

@@ -11,6 +11,7 @@ server and of signoff.
     python ops_mcp_server.py --record FILE --rolling          # tool names change per listing
     python ops_mcp_server.py --record FILE --bulky MIB        # a listing over MIB MiB
     python ops_mcp_server.py --record FILE --asking [--http …]   # tools that ask mid-call
+    python ops_mcp_server.py --record FILE --busy [--http …]     # no listing during a call
 
 ``--schema v2`` adds a parameter to ``restart_deployment`` (its input schema changes).
 ``--probes N`` adds ``probe_000`` … read-only tools (a server offering many).
@@ -21,6 +22,8 @@ name) and two names no model accepts, ``bad.N`` and ``bad.always``: names that c
 records the call, then asks for a confirmation (``ctx.elicit``, which the SDK answers with
 an error for a client that offers none); ``cordon_node`` records the call, then answers
 ``input_required`` (MCP 2026's way for a tool to ask before it goes on).
+``--busy`` adds ``hold_restart``, which records the call, waits until the file FILE.go
+exists and records that it finished; while it runs, a listing is refused ("busy").
 ``slow_restart`` records the call and then waits for an hour: a test kills the server
 mid-call. Over HTTP the server binds an ephemeral port on 127.0.0.1 and writes it to
 PORT_FILE once it listens.
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp import MCPError
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from mcp.types import Tool as McpToolInfo
@@ -163,6 +167,38 @@ def asking(server: MCPServer, record: Path) -> None:
         return InputRequiredResult(input_requests={"taint": question})
 
 
+def busy(server: MCPServer, record: Path) -> None:
+    running: list[str] = []
+    go = record.with_name(record.name + ".go")
+
+    def log(entry: dict[str, Any]) -> None:
+        with record.open("a") as handle:
+            handle.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    @server.tool()
+    async def hold_restart(deployment: str) -> str:
+        """Restart a deployment, holding it until the test says go."""
+        log({"tool": "hold_restart", "arguments": {"deployment": deployment}, "pid": os.getpid()})
+        running.append(deployment)
+        try:
+            while not go.exists():  # noqa: ASYNC110 (the test, another process, makes it)
+                await anyio.sleep(0.02)
+        finally:
+            running.remove(deployment)
+        log({"tool": "hold_restart finished", "arguments": {}, "pid": os.getpid()})
+        return f"deployment.apps/{deployment} restarted"
+
+    listed = server.list_tools
+
+    async def listing() -> list[McpToolInfo]:
+        if running:
+            log({"tool": "listing refused", "arguments": {}, "pid": os.getpid()})
+            raise MCPError(code=-32603, message="busy: try again later")
+        return await listed()
+
+    server.list_tools = listing  # type: ignore[method-assign]
+
+
 def _probe(name: str, log: Any) -> Any:
     def probe(target: str) -> str:
         """Probe a target (one of many tools)."""
@@ -216,6 +252,7 @@ def main() -> None:
     parser.add_argument("--rolling", action="store_true", help="tool names change per listing")
     parser.add_argument("--bulky", type=int, default=0, help="a tool described in this many MiB")
     parser.add_argument("--asking", action="store_true", help="tools that ask mid-call")
+    parser.add_argument("--busy", action="store_true", help="no listing while a call runs")
     args = parser.parse_args()
     if args.down_if is not None and args.down_if.exists():
         raise SystemExit("ops_mcp_server: down for the test")
@@ -224,6 +261,8 @@ def main() -> None:
         rolling(server)
     if args.asking:
         asking(server, args.record)
+    if args.busy:
+        busy(server, args.record)
     if args.bulky:
         probe = _probe("bulky", lambda *_: None)
         server.add_tool(probe, name="bulky", description="x" * (args.bulky << 20))

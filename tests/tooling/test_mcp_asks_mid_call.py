@@ -5,12 +5,12 @@ effect: uncertain, said in words a person can act on, and never sent again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from mcp_fixture_kit import HttpOpsServer, records, server_table, stdio_command, write_config
+from mcp_fixture_kit import records
 from test_mcp_tools import ask, final_status
 
 from agent_core.surface import RecordingSurface
@@ -18,22 +18,6 @@ from sessions import Home
 
 if TYPE_CHECKING:
     from conftest import SignoffFactory
-
-
-@pytest.fixture
-def http_asking(tmp_path: Path, record: Path) -> Iterator[HttpOpsServer]:
-    server = HttpOpsServer(record, tmp_path, asking=True)
-    yield server
-    server.stop()
-
-
-def asking_config(tmp_path: Path, record: Path, request: pytest.FixtureRequest) -> Path:
-    if request.node.callspec.params["transport"] == "stdio":
-        line = f"command = {stdio_command(record, asking=True)}"
-    else:
-        server: HttpOpsServer = request.getfixturevalue("http_asking")
-        line = f'url = "{server.url}"'
-    return write_config(tmp_path / "signoff.toml", server_table(line))
 
 
 @pytest.mark.parametrize("tool", ["drain_node", "cordon_node"])
@@ -46,14 +30,14 @@ async def test_a_tool_that_asks_for_a_persons_answer_after_it_started_is_uncerta
     surface: RecordingSurface,
     transport: str,
     tool: str,
-    request: pytest.FixtureRequest,
+    ops_config_with: Callable[..., Path],
 ) -> None:
     # drain_node: the server answers the call with INVALID_REQUEST ("Cannot send
     # 'elicitation/create'"), an error code that says a request was not run: signoff said
     # "refused the call". cordon_node: its answer is input_required, which the SDK's client
     # refuses with a RuntimeError telling a programmer to "pass allow_input_required=True",
     # and that was what the thread was told.
-    engine = await open_signoff(asking_config(tmp_path, record, request))
+    engine = await open_signoff(ops_config_with(transport, asking=True))
     await ask(engine, f"call ops__{tool} node=n1", "1700000000.000100")
     (card,) = surface.cards
     await engine.decide(card.id, user="U0BOB", approve=True)
