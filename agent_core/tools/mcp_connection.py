@@ -24,7 +24,6 @@ from mcp import Client, Implementation, MCPError, StdioServerParameters
 from mcp.client import Transport
 from mcp.types import (
     CONNECTION_CLOSED,
-    REQUEST_TIMEOUT,
     CallToolResult,
     InputRequiredResult,
     RequestParamsMeta,
@@ -45,6 +44,8 @@ from .mcp_reasons import (
     asked_text,
     describe_error,
     http_answer,
+    no_answer,
+    waited_out,
 )
 from .mcp_resolve import unresolved
 from .mcp_spec import McpServerSpec
@@ -267,12 +268,12 @@ class McpConnection:
         except MCPError as exc:
             if too_large(exc.message):
                 raise self._too_large(BODY_LIMIT) from None
-            if exc.code == REQUEST_TIMEOUT:
+            if waited_out(exc):
                 raise ToolOutcomeUnknown(
                     f"MCP server {self.server} did not answer within {self.spec.timeout}; "
                     "the call may or may not have taken effect"
                 ) from None
-            if exc.code == CONNECTION_CLOSED:
+            if no_answer(exc):
                 self._broken = True
                 if self._ending.line_too_long:
                     # Every call in flight ends so, as over HTTP only the one answered: which

@@ -22,6 +22,7 @@ from mcp.types import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
+    REQUEST_TIMEOUT,
 )
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "asked_text",
     "describe_error",
     "http_answer",
+    "no_answer",
+    "waited_out",
 ]
 
 # What the SDK says for an HTTP error status it found no JSON-RPC error in.
@@ -78,10 +81,28 @@ def describe_error(exc: BaseException, *, http_error: str = "") -> str:
     cause = _cause(exc)
     if cause is not None:
         return _os_reason(cause)
-    if isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:
+    if isinstance(exc, MCPError) and no_answer(exc):
         return "the connection closed (the server exited?)"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+# The SDK's own errors for a request whose answer never came (the connection or the
+# answer's stream ended) or that it stopped waiting for, numbered -32000 and -32001: numbers
+# JSON-RPC leaves to servers, and many toolkits' generic server error. A server's own error
+# of those numbers is its answer, in other words than these.
+_NO_ANSWER = re.compile(r"Connection closed|SSE stream (?:failed: .*|ended without a response)")
+_WAITED = re.compile(r"Request '[^']*' timed out|Timed out after \S+ waiting for .*")
+
+
+def no_answer(exc: MCPError) -> bool:
+    """Did the SDK give up on the answer as the connection (or its stream) ended?"""
+    return exc.code == CONNECTION_CLOSED and _NO_ANSWER.fullmatch(exc.message) is not None
+
+
+def waited_out(exc: MCPError) -> bool:
+    """Did the SDK stop waiting for the answer (the request's timeout)?"""
+    return exc.code == REQUEST_TIMEOUT and _WAITED.fullmatch(exc.message) is not None
 
 
 # JSON-RPC errors that say the request was not run: it was not a valid request, named no

@@ -74,15 +74,17 @@ def ops_config(request: pytest.FixtureRequest, tmp_path: Path, record: Path) -> 
 
 @pytest.fixture
 def ops_config_with(tmp_path: Path, record: Path) -> Iterator[Callable[..., Path]]:
-    """``ops_config_with("stdio" | "http", asking=…, busy=…)``: a config with the ops server
+    """``ops_config_with("stdio" | "http", asking=…, busy=…, coded=…)``: a config with the ops server
     started with those options (over HTTP, in a process stopped after the test)."""
     started: list[HttpOpsServer] = []
 
-    def make(transport: str, *, asking: bool = False, busy: bool = False) -> Path:
+    def make(
+        transport: str, *, asking: bool = False, busy: bool = False, coded: bool = False
+    ) -> Path:
         if transport == "stdio":
-            line = f"command = {stdio_command(record, asking=asking, busy=busy)}"
+            line = f"command = {stdio_command(record, asking=asking, busy=busy, coded=coded)}"
         else:
-            started.append(HttpOpsServer(record, tmp_path, asking=asking, busy=busy))
+            started.append(HttpOpsServer(record, tmp_path, asking=asking, busy=busy, coded=coded))
             line = f'url = "{started[-1].url}"'
         return write_config(tmp_path / "signoff.toml", server_table(line))
 

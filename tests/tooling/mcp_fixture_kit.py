@@ -64,6 +64,7 @@ def stdio_command(
     probes: int = 0,
     asking: bool = False,
     busy: bool = False,
+    coded: bool = False,
 ) -> str:
     """The ops server over stdio: ``mcp_launcher.py``, whose server ``mcp_zygote.py`` forks
     (the SDK imported once per test process, not at every start)."""
@@ -77,6 +78,8 @@ def stdio_command(
         parts += ["--asking"]
     if busy:
         parts += ["--busy"]
+    if coded:
+        parts += ["--coded"]
     return "[" + ", ".join(toml_str(p) for p in parts) + "]"
 
 
@@ -166,6 +169,7 @@ class HttpOpsServer:
         probes: int = 0,
         asking: bool = False,
         busy: bool = False,
+        coded: bool = False,
     ) -> None:
         self.record = record
         self.workdir = workdir
@@ -173,6 +177,7 @@ class HttpOpsServer:
         self.probes = probes
         self.asking = asking
         self.busy = busy
+        self.coded = coded
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -188,7 +193,7 @@ class HttpOpsServer:
             [sys.executable, str(SERVER), "--record", str(self.record), "--http", str(port_file),
              "--port", str(self.port), "--schema", schema or self.schema,
              "--probes", str(self.probes), *(["--asking"] if self.asking else []),
-             *(["--busy"] if self.busy else [])],
+             *(["--busy"] if self.busy else []), *(["--coded"] if self.coded else [])],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for(port_file.exists, what="the HTTP MCP server to listen")

@@ -12,6 +12,7 @@ server and of signoff.
     python ops_mcp_server.py --record FILE --bulky MIB        # a listing over MIB MiB
     python ops_mcp_server.py --record FILE --asking [--http …]   # tools that ask mid-call
     python ops_mcp_server.py --record FILE --busy [--http …]     # no listing during a call
+    python ops_mcp_server.py --record FILE --coded [--http …]    # a JSON-RPC error answer
 
 ``--schema v2`` adds a parameter to ``restart_deployment`` (its input schema changes).
 ``--probes N`` adds ``probe_000`` … read-only tools (a server offering many).
@@ -24,6 +25,8 @@ an error for a client that offers none); ``cordon_node`` records the call, then 
 ``input_required`` (MCP 2026's way for a tool to ask before it goes on).
 ``--busy`` adds ``hold_restart``, which records the call, waits until the file FILE.go
 exists and records that it finished; while it runs, a listing is refused ("busy").
+``--coded`` adds ``rollout``, which records the call and answers with the JSON-RPC error
+``code`` it is given (a server's own error, of whatever number its toolkit uses).
 ``slow_restart`` records the call and then waits for an hour: a test kills the server
 mid-call. Over HTTP the server binds an ephemeral port on 127.0.0.1 and writes it to
 PORT_FILE once it listens.
@@ -199,6 +202,16 @@ def busy(server: MCPServer, record: Path) -> None:
     server.list_tools = listing  # type: ignore[method-assign]
 
 
+def coded(server: MCPServer, record: Path) -> None:
+    @server.tool()
+    def rollout(deployment: str, code: int) -> str:
+        """Roll a deployment out; fails upstream with the error ``code``."""
+        line = {"tool": "rollout", "arguments": {"deployment": deployment}, "pid": os.getpid()}
+        with record.open("a") as handle:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+        raise MCPError(code=code, message=f"rollout of {deployment} failed upstream")
+
+
 def _probe(name: str, log: Any) -> Any:
     def probe(target: str) -> str:
         """Probe a target (one of many tools)."""
@@ -253,6 +266,7 @@ def main() -> None:
     parser.add_argument("--bulky", type=int, default=0, help="a tool described in this many MiB")
     parser.add_argument("--asking", action="store_true", help="tools that ask mid-call")
     parser.add_argument("--busy", action="store_true", help="no listing while a call runs")
+    parser.add_argument("--coded", action="store_true", help="a tool answering an error code")
     args = parser.parse_args()
     if args.down_if is not None and args.down_if.exists():
         raise SystemExit("ops_mcp_server: down for the test")
@@ -263,6 +277,8 @@ def main() -> None:
         asking(server, args.record)
     if args.busy:
         busy(server, args.record)
+    if args.coded:
+        coded(server, args.record)
     if args.bulky:
         probe = _probe("bulky", lambda *_: None)
         server.add_tool(probe, name="bulky", description="x" * (args.bulky << 20))

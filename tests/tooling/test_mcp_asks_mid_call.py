@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from mcp_fixture_kit import records
-from test_mcp_tools import ask, final_status
+from test_mcp_tools import approved
 
 from agent_core.surface import RecordingSurface
 from sessions import Home
@@ -38,12 +38,9 @@ async def test_a_tool_that_asks_for_a_persons_answer_after_it_started_is_uncerta
     # refuses with a RuntimeError telling a programmer to "pass allow_input_required=True",
     # and that was what the thread was told.
     engine = await open_signoff(ops_config_with(transport, asking=True))
-    await ask(engine, f"call ops__{tool} node=n1", "1700000000.000100")
-    (card,) = surface.cards
-    await engine.decide(card.id, user="U0BOB", approve=True)
-    await engine.idle()
+    asked = f"call ops__{tool} node=n1"
+    status, content = await approved(engine, home, surface, asked, f"ops__{tool}")
     assert len(records(record, tool)) == 1  # it started: its pods were evicted
-    status, content = final_status(home, f"ops__{tool}")
     assert status == "uncertain", content
     assert "refused" not in content and "allow_input_required" not in content
     assert "asked for a person's answer (elicitation/create) after it had started" in content

@@ -62,6 +62,17 @@ async def ask(
     await engine.idle()
 
 
+async def approved(
+    engine: Engine, home: Home, surface: RecordingSurface, text: str, tool: str
+) -> tuple[str, str]:
+    """Ask ``text`` (a gated call), approve its card as Bob: how ``tool``'s call ended."""
+    await ask(engine, text, "1700000000.000100")
+    (card,) = surface.cards
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    return final_status(home, tool)
+
+
 async def test_a_no_approval_tool_runs_at_once_and_an_excluded_tool_is_unknown(
     open_signoff: SignoffFactory,
     ops_config: Path,
