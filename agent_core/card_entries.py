@@ -38,6 +38,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
     call = request.current()
     decision = request.decision()
     result = request.result()
+    deferrals = request.deferrals() if decision is not None and result is None else []
     rules = [request.capsule.policy]
     if policy is not None:
         rules.append(policy.rule_for(request.capsule.tool))
@@ -52,6 +53,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         edits=tuple(request.edits()),
         escalation=request.escalation(),
         stale=request.stale(),
+        deferral=deferrals[-1] if deferrals else None,
         told=request.told(),
         reasons=tuple(request.reasons(decision)) if decision else (),
         require_reason=any(r.require_reason for r in rules),
@@ -66,7 +68,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
 def last_shown(outbox: OutboxStore, request: ApprovalRequest, unreadable: set[str]) -> str:
     """The version the card showed last (from its done entries), or "". ``unreadable``: the
     entries whose result was found not to parse, each named once in a warning."""
-    whys = ["requested", "decided", "told", "escalated", "stale"]
+    whys = ["requested", "decided", "deferred", "told", "escalated", "stale"]
     edits = len(request.edits())
     whys += [f"edit-{n}" for n in range(1, edits + 1)]
     for edit in range(edits + 1):

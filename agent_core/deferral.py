@@ -79,6 +79,7 @@ async def defer(
         "the approval stands and the call runs once the tool is available again."
     )
     if attempt == 1:
+        request.queue_card("deferred")  # the card says it waits, as the thread does
         queue_reply(
             run.rt,
             run.thread,

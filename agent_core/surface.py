@@ -18,6 +18,7 @@ from approvals import (
     CardRef,
     CurrentCall,
     Decision,
+    Deferral,
     Edit,
     Escalation,
     ExecutionResult,
@@ -49,6 +50,8 @@ class CardView:
     edits: tuple[Edit, ...] = ()
     escalation: Escalation | None = None
     stale: Stale | None = None
+    # The approved call's last try that found its tool unavailable (``deferral``), if any.
+    deferral: Deferral | None = None
     # The outcome reached the conversation (with no result and not stale: it was refused
     # when it was to start, and never runs).
     told: Told | None = None
@@ -115,6 +118,15 @@ class CardView:
         return approved and self.told is not None and self.result is None and not self.stale
 
     @property
+    def waiting_for_tool(self) -> str:
+        """Why the approved call has not started yet, its tool unavailable ("" if not so):
+        said until it runs, goes stale or is refused."""
+        approved = self.decision is not None and self.decision.verdict == "approved"
+        if not approved or self.deferral is None or self.result or self.stale or self.told:
+            return ""
+        return self.deferral.reason
+
+    @property
     def version(self) -> str:
         """What the card shows, in a word: two views with one version render the same."""
         verdict = self.decision.verdict if self.decision else "open"
@@ -123,6 +135,7 @@ class CardView:
         extra += "-esc" if self.escalation else ""
         extra += "-stale" if self.stale else ""
         extra += "-refused" if self.refused else ""
+        extra += "-waiting" if self.waiting_for_tool else ""
         return f"{verdict}{ran}-{len(self.voters)}{_who(self.voters)}{extra}{self._rules()}"
 
     def _rules(self) -> str:

@@ -165,6 +165,14 @@ def _outcome(view: CardView) -> Mrkdwn:
         reason = escape_reply(_clip(decision.reason, 500), people=decision.deciders)
         line = join(line, literal("\n>"), reason)
     line = join(line, stale_text(view))
+    waiting = view.waiting_for_tool
+    if waiting:  # else "Approved" reads as if it ran
+        line = join(
+            line,
+            literal("\n⏳ Not run yet: "),
+            escape_clipped(waiting, 500),
+            literal(". It runs once the tool is available again."),
+        )
     if view.refused:
         line = join(line, literal("\n_not run: it failed its checks when it was to start_"))
     if view.result is not None:

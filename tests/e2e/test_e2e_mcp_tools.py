@@ -4,6 +4,8 @@ the offline model's ``call`` and with the fake Anthropic API choosing the server
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,7 @@ from signoff_e2e_kit import OPS, approval_id_of, bot_reply, mention, outcome_tex
 
 from bot.cards import APPROVE
 from localslack import LocalSlack
+from sessions import FixedClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tooling"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
@@ -21,6 +24,8 @@ from mcp_fixture_kit import kill, records, server_table, stdio_command, write_co
 
 if TYPE_CHECKING:
     from conftest import BotFactory
+
+    from bot.app import SignoffBot
 
 
 @pytest.fixture
@@ -40,8 +45,8 @@ async def start_ops_bot(
     timeout: str,
     down_if: Path | None = None,
     asking: bool = False,
-) -> Path:
-    """The bot with the ops server over stdio and ``timeout``; returns the server's record."""
+) -> tuple[SignoffBot, Path]:
+    """The bot with the ops server over stdio and ``timeout``, and the server's record."""
     record = tmp_path / "ops-calls.jsonl"
     command = stdio_command(record, down_if=down_if, asking=asking)
     config = write_config(
@@ -56,7 +61,7 @@ async def start_ops_bot(
         timeout=60,
         what="the ops server's tools to be offered",
     )
-    return record
+    return bot, record
 
 
 async def test_offline_call_of_mcp_tools_through_slack(
@@ -130,12 +135,12 @@ async def test_the_fake_anthropic_model_chooses_mcp_tools(
 
 
 async def test_an_approved_call_of_a_server_that_is_down_names_its_approver(
-    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path, e2e_clock: FixedClock
 ) -> None:
     # The thread is told the approved call waits for the server: "approved by @bob".
     # Bob's mention must render as one, not as the raw text "<@U0BOB>".
     down = tmp_path / "down"
-    record = await start_ops_bot(slack, start_bot, tmp_path, timeout="3s", down_if=down)
+    bot, record = await start_ops_bot(slack, start_bot, tmp_path, timeout="3s", down_if=down)
     thread = await mention(slack, "call ops__get_pods namespace=prod")
     # Bounds, not a pace: the server's first start is slow on a machine loaded past its cores.
     await bot_reply(slack, thread, "pods in prod", timeout=30)
@@ -148,13 +153,33 @@ async def test_an_approved_call_of_a_server_that_is_down_names_its_approver(
     assert "<@U0BOB>" in told["text"] and "&lt;@U0BOB&gt;" not in told["text"], told["text"]
     assert records(record, "restart_deployment") == []
 
+    # And the card says so: it said only "Approved by @bob", which read alone says
+    # nothing of whether the restart ran.
+    def outcome(part: str) -> Callable[[], str]:
+        def shown() -> str:
+            text = outcome_text(slack.workspace.get(OPS, card["ts"]))
+            return text if part in text else ""
+
+        return shown
+
+    waiting = await until(outcome("Not run yet"), what="the card to say the call waits")
+    assert "MCP server ops is down" in waiting and "once the tool is available" in waiting
+
+    down.unlink()  # the server can start again; the next try runs the call
+    e2e_clock.advance(timedelta(minutes=5))
+    await bot.engine.sweep()
+    await bot.engine.idle()
+    ran = await until(outcome("ran: ok"), timeout=30, what="the card to show the run")
+    assert "Not run yet" not in ran, ran
+    assert len(records(record, "restart_deployment")) == 1
+
 
 async def test_an_approved_call_that_timed_out_is_not_called_a_crash_on_its_card(
     slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
 ) -> None:
     # Nothing crashed: the server did not answer in time. The card said "outcome
     # uncertain (a crash)", sending the approver to look for one.
-    record = await start_ops_bot(slack, start_bot, tmp_path, timeout="2s")
+    _, record = await start_ops_bot(slack, start_bot, tmp_path, timeout="2s")
     thread = await mention(slack, "call ops__slow_restart deployment=api")
     card = await wait_card(slack, thread)
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
@@ -176,7 +201,7 @@ async def test_an_approved_call_whose_tool_asks_a_question_is_uncertain_on_its_c
     # The tool evicted the pods, then asked for a confirmation nobody gives: the server
     # answers with a "request not run" error code, and the card said "ran: failed" and the
     # thread "refused the call", as if nothing had been done.
-    record = await start_ops_bot(slack, start_bot, tmp_path, timeout="10s", asking=True)
+    _, record = await start_ops_bot(slack, start_bot, tmp_path, timeout="10s", asking=True)
     thread = await mention(slack, "call ops__drain_node node=n1")
     card = await wait_card(slack, thread)
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
@@ -199,7 +224,7 @@ async def test_a_value_slack_turned_into_a_link_reaches_the_tool_as_typed(
     # Slack links what looks like a domain or a URL as the message is sent: the event's
     # text holds <http://prod.io|prod.io> where the person typed prod.io. The server got
     # that markup as the namespace.
-    record = await start_ops_bot(slack, start_bot, tmp_path, timeout="10s")
+    _, record = await start_ops_bot(slack, start_bot, tmp_path, timeout="10s")
     thread = await mention(slack, "call ops__get_pods namespace=<http://prod.io|prod.io>")
     await bot_reply(slack, thread, "pods in prod.io")
     thread = await mention(
