@@ -14,6 +14,7 @@ import logging
 
 from approvals import (
     ApprovalRequest,
+    Deferral,
     Policy,
     approvers_of,
     quorum_of,
@@ -27,7 +28,7 @@ from .audit_outcome import call_started
 from .observe import CardPosted, CardUpdated, Observer
 from .surface import CardView, Delivered
 
-__all__ = ["card_shown", "card_view", "last_shown"]
+__all__ = ["card_shown", "card_view", "last_deferral", "last_shown"]
 
 # Delivery's logger: these lines are part of delivering the card.
 log = logging.getLogger("signoff.delivery")
@@ -38,7 +39,6 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
     call = request.current()
     decision = request.decision()
     result = request.result()
-    deferrals = request.deferrals() if decision is not None and result is None else []
     rules = [request.capsule.policy]
     if policy is not None:
         rules.append(policy.rule_for(request.capsule.tool))
@@ -53,7 +53,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         edits=tuple(request.edits()),
         escalation=request.escalation(),
         stale=request.stale(),
-        deferral=deferrals[-1] if deferrals else None,
+        deferral=last_deferral(request) if decision is not None and result is None else None,
         told=request.told(),
         reasons=tuple(request.reasons(decision)) if decision else (),
         require_reason=any(r.require_reason for r in rules),
@@ -63,6 +63,12 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         approvers=approvers_of(request, policy) if policy is not None else None,
         self_approval=self_approval_of(request, policy) if policy is not None else None,
     )
+
+
+def last_deferral(request: ApprovalRequest) -> Deferral | None:
+    """The last try of the approved call that found its tool unavailable, if any."""
+    deferrals = request.deferrals()
+    return deferrals[-1] if deferrals else None
 
 
 def last_shown(outbox: OutboxStore, request: ApprovalRequest, unreadable: set[str]) -> str:

@@ -17,6 +17,7 @@ from approvals import (
     Capsule,
     CardRef,
     Decision,
+    Deferral,
     ExecutionResult,
     MembershipUnknown,
     Stale,
@@ -28,8 +29,9 @@ from approvals import (
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
 
 from .audit_outcome import call_started
-from .card_entries import card_view
+from .card_entries import card_view, last_deferral
 from .runtime import Runtime
+from .surface import waiting_for_tool
 
 __all__ = ["Concerned", "DecidedApproval", "OpenRequest", "PersonQueries"]
 
@@ -77,6 +79,15 @@ class DecidedApproval:
     told: Told | None = None
     # Whether the claimed call reached its tool (``CardView.started``).
     started: bool | None = None
+    # The approved call's last try that found its tool unavailable, if any.
+    deferral: Deferral | None = None
+
+    @property
+    def waiting_for_tool(self) -> str:
+        """Why the approved call has not started yet ("" if it is not waiting)."""
+        return waiting_for_tool(
+            self.decision, self.deferral, result=self.result, stale=self.stale, told=self.told
+        )
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,7 @@ class PersonQueries:
                             stale,
                             told,
                             started=call_started(request) if result is not None else None,
+                            deferral=last_deferral(request) if result is None else None,
                         )
                     )
             except (SessionsError, ApprovalsError):

@@ -32,6 +32,22 @@ from .thread_status import AgentStatus
 __all__ = ["CardView", "Delivered", "DeliveryError", "RecordingSurface", "Surface"]
 
 
+def waiting_for_tool(
+    decision: Decision | None,
+    deferral: Deferral | None,
+    *,
+    result: ExecutionResult | None,
+    stale: Stale | None,
+    told: Told | None,
+) -> str:
+    """Why an approved call has not started yet, its tool unavailable (``deferral``, the
+    last try's), or "": said until it runs, goes stale or is refused."""
+    approved = decision is not None and decision.verdict == "approved"
+    if not approved or deferral is None or result or stale or told:
+        return ""
+    return deferral.reason
+
+
 @dataclass(frozen=True)
 class CardView:
     """What an approval's card must show now (rendered from disk at send time)."""
@@ -119,12 +135,9 @@ class CardView:
 
     @property
     def waiting_for_tool(self) -> str:
-        """Why the approved call has not started yet, its tool unavailable ("" if not so):
-        said until it runs, goes stale or is refused."""
-        approved = self.decision is not None and self.decision.verdict == "approved"
-        if not approved or self.deferral is None or self.result or self.stale or self.told:
-            return ""
-        return self.deferral.reason
+        return waiting_for_tool(
+            self.decision, self.deferral, result=self.result, stale=self.stale, told=self.told
+        )
 
     @property
     def version(self) -> str:

@@ -38,6 +38,7 @@ from .slack_text import (
     channel_link,
     clip_mrkdwn,
     escape,
+    escape_clipped,
     join,
     literal,
     mentions,
@@ -255,6 +256,8 @@ def _decided_line(item: DecidedApproval, now: datetime) -> Mrkdwn:
         line = join(line, literal(f" · {ran}"))
     elif item.stale is not None:
         line = join(line, literal(" · ⌛ stale: did not run"))
+    elif waiting := item.waiting_for_tool:
+        line = join(line, literal(" · ⏳ not run yet: "), escape_clipped(waiting, 300))
     elif d.verdict == "approved" and item.told is not None:
         line = join(line, literal(" · not run: it failed its checks when it was to start"))
     return line

@@ -30,6 +30,7 @@ from agent_core.surface import RecordingSurface
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.mcp_spec import McpServerSpec
 from approvals import Decided
+from bot.home import HomeContent, home_view
 from sessions import FixedClock, Home, ThreadKey
 
 if TYPE_CHECKING:
@@ -253,6 +254,11 @@ async def test_a_server_down_at_approval_time_does_not_spend_the_approval(
     told = " ".join(t for _, t in surface.replies)
     assert "MCP server ops is down" in told
     assert records(record, "restart_deployment") == []
+    # Alice's Home says it too: "approved by @bob" alone reads as if it had run.
+    (item,) = await engine.recently_decided("U0ALICE")
+    mine = HomeContent(user="U0ALICE", waiting=(), mine=(), decided=(item,), now=clock.now())
+    shown = json.dumps(home_view(mine)["blocks"], ensure_ascii=False)
+    assert "not run yet: MCP server ops is down" in shown, shown
     await engine.close()
 
     if transport == "stdio":  # the server is back: the same approval runs, once
