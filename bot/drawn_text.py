@@ -2,12 +2,10 @@
 
 ``visible`` is what an approver reads arguments through: a character that draws nothing or
 changes how the others draw is written as its JSON escape, so what they read is what runs
-(Slack drew ``\\u202eipa`` as "api"; a Cyrillic "а" draws "аpi" as "api"). ``without_controls`` keeps a terminal's escape
-sequences and control bytes out of any text signoff posts (``slack_text.escape``).
-
-(Slack drew ``\\u202eipa`` as "api"). ``without_controls`` keeps a terminal's escape
-sequences and control bytes out of any text signoff posts (``slack_text.escape``), and
-``draws_nothing`` says when nothing of a text would show.
+(Slack drew ``\\u202eipa`` as "api"; a Cyrillic "а" draws "аpi" as "api").
+``without_controls`` keeps a terminal's escape sequences and control bytes out of any text
+signoff posts (``slack_text.escape``), and ``draws_nothing`` says when nothing of a text
+would show.
 """
 
 from __future__ import annotations
@@ -16,8 +14,6 @@ import re
 import unicodedata
 
 from .look_alikes import look_alikes
-
-__all__ = ["visible", "without_controls"]
 
 __all__ = ["draws_nothing", "visible", "without_controls"]
 
@@ -65,13 +61,16 @@ _SELECTORS = frozenset("\ufe0e\ufe0f")
 _JOINER = "\u200d"
 _KEYCAP_BASES = frozenset("0123456789#*")
 
+
 def _hidden(char: str) -> bool:
     if char in "\n\t ":
         return False
     return ord(char) in _BLANK or unicodedata.category(char) in _HIDDEN_CATEGORIES
 
+
 def _symbol(char: str) -> bool:
     return unicodedata.category(char) == "So"
+
 
 def _forms_emoji(text: str, at: int) -> bool:
     """Is the selector or joiner at ``text[at]`` part of the emoji it draws?"""
@@ -84,8 +83,10 @@ def _forms_emoji(text: str, at: int) -> bool:
         return at >= 2 and _symbol(text[at - 2])
     return _symbol(before) or unicodedata.category(before) == "Sk"  # Sk: a skin tone
 
+
 def _marks(run: list[str]) -> str:
     return "".join(run) if len(run) <= _MAX_MARKS else "".join(map(_json_escape, run))
+
 
 def visible(text: str) -> str:
     """``text`` with each character that draws nothing or changes how the others draw
@@ -112,12 +113,14 @@ def visible(text: str) -> str:
     out.append(_marks(run))
     return "".join(out)
 
+
 def _json_escape(char: str) -> str:
     code = ord(char)
     if code < 0x10000:
         return f"\\u{code:04x}"
     code -= 0x10000
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
 
 def without_controls(text: str) -> str:
     """``text`` without a terminal's escape sequences, and with any other control character
@@ -126,6 +129,7 @@ def without_controls(text: str) -> str:
         return text
     text = _TERMINAL_SEQUENCE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("\ufffd", text)
+
 
 def draws_nothing(text: str) -> bool:
     """Would ``text`` show nothing at all: only spaces and characters that draw nothing
