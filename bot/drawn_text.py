@@ -134,4 +134,10 @@ def without_controls(text: str) -> str:
 def draws_nothing(text: str) -> bool:
     """Would ``text`` show nothing at all: only spaces and characters that draw nothing
     (zero-width, joiners, tags)? Slack refuses an empty text and shows such a one blank."""
-    return all(char.isspace() or _hidden(char) for char in text)
+    return all(char.isspace() or (_hidden(char) and not _newer_emoji(char)) for char in text)
+
+
+def _newer_emoji(char: str) -> bool:
+    """Unassigned to Python 3.11's Unicode 14 data, in the blocks emoji are added to: a
+    newer emoji (🩷 is Unicode 15) that Slack draws."""
+    return 0x1F000 <= ord(char) <= 0x1FAFF and unicodedata.category(char) == "Cn"

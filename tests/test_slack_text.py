@@ -8,7 +8,7 @@ import json
 import pytest
 
 from agent_core.live import ToolStep
-from bot.drawn_text import visible, without_controls
+from bot.drawn_text import draws_nothing, visible, without_controls
 from bot.reply_parts import attached_start, split_message
 from bot.slack_text import (
     Mrkdwn,
@@ -256,3 +256,15 @@ def test_visible_leaves_emoji_sequences_as_they_draw(text: str) -> None:
 )
 def test_visible_still_escapes_a_selector_or_joiner_that_forms_no_emoji(text: str) -> None:
     assert "\\u" in visible(text), visible(text)
+
+
+@pytest.mark.parametrize("text", ["\U0001fa77", "\U0001faef", "ok \U0001fabf", "\u2764"])
+def test_an_emoji_newer_than_pythons_unicode_data_draws_something(text: str) -> None:
+    """Python 3.11 knows Unicode 14: 🩷 (Unicode 15) is "unassigned" to it, and an answer of
+    only that emoji was replaced by a note saying it had nothing Slack can show."""
+    assert not draws_nothing(text)
+
+
+@pytest.mark.parametrize("text", ["", " \n", "\u200b\u200d", "\U000e0041\U000e0080", "\u2800"])
+def test_text_of_only_characters_that_draw_nothing_draws_nothing(text: str) -> None:
+    assert draws_nothing(text)
