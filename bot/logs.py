@@ -48,12 +48,13 @@ Field: TypeAlias = str | int | float | bool | None
 # Slack bot/user/app tokens, OpenAI and Anthropic keys (sk-…, sk-ant-…), Bearer headers,
 # and the value of a Socket Mode URL's ticket (``wss://…/link/?ticket=…``, in the answer
 # to apps.connections.open slack_sdk logs at DEBUG): it opens a connection as the bot
-# until used. Up to the URL's next part (&, or %26 quoted), a quote or a JSON escape.
+# until used. Up to the URL's next part (&, or %26 quoted), a quote or a JSON escape;
+# only as a URL's parameter (after ?, & or their quoted forms): not support_ticket=.
 _SECRET = re.compile(
     r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{6,}"
     r"|\bsk-[A-Za-z0-9_-]{8,}"
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
-    r"|(?:(?<=ticket=)|(?<=ticket%3D)|(?<=ticket%3d))[^&%\s'\"\\]+"
+    r"|(?:(?<=[?&;]ticket=)|(?<=%3[Ff]ticket%3[Dd])|(?<=%26ticket%3[Dd]))[^&%\s'\"\\]+"
 )
 _IDS = ("team", "channel", "thread_ts", "session_id", "approval_id", "tool")
 _STRUCTURED = "signoff_fields"

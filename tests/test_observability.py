@@ -182,6 +182,7 @@ def test_a_socket_mode_ticket_is_scrubbed_in_every_shape(text: str, scrubbed: st
 
 
 def test_redact_leaves_ids_and_ordinary_words_alone() -> None:
+    assert redact("support_ticket=OPS-1234 closed") == "support_ticket=OPS-1234 closed"
     text = "sess_01HX appr_01HX U0BOB C0OPS 1796196763.801871 task-runner sk-short"
     assert redact(text) == text
 
