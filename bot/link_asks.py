@@ -32,9 +32,9 @@ REFUSALS = {
     "too_many_websockets": (
         "Slack refuses the app another connection (too_many_websockets)",
         "Slack refuses signoff a Socket Mode connection (disconnect: too_many_websockets): "
-        "the app holds as many as Slack allows (10), in other processes run with this "
-        "SLACK_APP_TOKEN; no message, click or command reaches signoff until one of them "
-        "stops",
+        "the app holds as many as Slack allows (10): in other processes run with this "
+        "SLACK_APP_TOKEN, or old links of this one Slack still counts; no message, click "
+        "or command reaches signoff until one of them ends",
     ),
 }
 

@@ -124,7 +124,8 @@ class SignoffSocketModeClient(SocketModeClient):
             log.warning(
                 "Slack counts %d Socket Mode connections for this app (hello: num_connections): "
                 "another process runs with this SLACK_APP_TOKEN, and Slack splits messages, "
-                "clicks and commands between them; run one signoff per app",
+                "clicks and commands between them (run one signoff per app), or Slack still "
+                "counts an old link of this one, which ends within hours",
                 count,
             )
 
