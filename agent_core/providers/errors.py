@@ -307,6 +307,7 @@ def error_from_failure(
         return build(ProviderOverloadedError, msg)
     if f.retryable:
         later = f"{wait}." if wait else ""
+        said = said.rstrip(".") if later else said  # "Internal error.; it asks …" otherwise
         msg = f"{provider} had a server error ({status}{kind}) after {tried}{said}{later}{rid}"
         return build(ProviderServerError, msg)
     msg = f"{provider} rejected the request ({status}{kind}){said}{rid}"

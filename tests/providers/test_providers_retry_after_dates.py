@@ -16,7 +16,7 @@ from fake_openai import FakeOpenAI
 from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
 
 from agent_core.messages import UserMessage
-from agent_core.providers import AnthropicModel, OpenAIModel, ProviderRateLimitError
+from agent_core.providers import AnthropicModel, OpenAIModel, ProviderError, ProviderRateLimitError
 
 ASK = [UserMessage(text="status?")]
 
@@ -179,3 +179,20 @@ async def test_an_openai_429_without_retry_after_waits_for_the_limit_it_names(
     finally:
         await model.aclose()
     assert reply.text == "recovered" and sleeps.calls == [wanted]
+
+
+async def test_a_server_error_whose_message_ends_a_sentence_is_told_in_one(
+    anthropic_api: FakeAnthropic, sleeps: SleepRecorder
+) -> None:
+    """A 500 saying "Internal error." and asking for a long wait was told as "…: Internal
+    error.; it asks to retry after 2 h." (a reviewer's find)."""
+    model = AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+    try:
+        await model.ready()
+        anthropic_api.error(500, message="Internal error.", headers={"retry-after": "7200"})
+        with pytest.raises(ProviderError) as info:
+            await model.complete(system="", messages=ASK, tools=[])
+    finally:
+        await model.aclose()
+    told = str(info.value)
+    assert ": Internal error; it asks to retry after about 2 h." in told, told
