@@ -91,7 +91,11 @@ def describe_error(exc: BaseException, *, http_error: str = "") -> str:
 # answer's stream ended) or that it stopped waiting for, numbered -32000 and -32001: numbers
 # JSON-RPC leaves to servers, and many toolkits' generic server error. A server's own error
 # of those numbers is its answer, in other words than these.
-_NO_ANSWER = re.compile(r"Connection closed|SSE stream (?:failed: .*|ended without a response)")
+_NO_ANSWER = re.compile(
+    r"Connection closed|SSE stream (?:failed: .*|ended without a response"
+    r"|ended and reconnection attempts were exhausted)",
+    re.DOTALL,
+)
 _WAITED = re.compile(r"Request '[^']*' timed out|Timed out after \S+ waiting for .*")
 
 
