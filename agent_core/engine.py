@@ -170,17 +170,23 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing,
         """Open the index, rebuilding it from the directories when it is missing (I5)."""
         home.ensure()
         migrate_flat_layout(home)  # a home from before sharding (sessions/layout.py)
-        if index_missing(home):  # or emptied: it holds nothing (sessions/reindex.py)
-            await reindex(home, scan_approvals=scan_session_approvals, if_missing=True)
-        # Looked at before it is opened, which would write to it (WAL, our tables): a
-        # command leaves a damaged file as it is; the bot set it aside before this.
-        if (why := await off_loop(index_damage, home.index_path)) is not None:
-            raise IndexDamagedError(
-                f"the index {home.index_path} cannot be used: {why}; what is recorded on "
-                "disk stands (`signoff run` sets the file aside and rebuilds the index as it "
-                "starts; `signoff reindex` rebuilds it now, when no bot runs)"
-            )
-        return await Index.open(home.index_path, in_use=home.index_lock)
+        while True:
+            if index_missing(home):  # or emptied: it holds nothing (sessions/reindex.py)
+                await reindex(home, scan_approvals=scan_session_approvals, if_missing=True)
+            # Looked at before it is opened, which would write to it (WAL, our tables): a
+            # command leaves a damaged file as it is; the bot set it aside before this.
+            if (why := await off_loop(index_damage, home.index_path)) is not None:
+                raise IndexDamagedError(
+                    f"the index {home.index_path} cannot be used: {why}; what is recorded "
+                    "on disk stands (`signoff run` sets the file aside and rebuilds the index "
+                    "as it starts; `signoff reindex` rebuilds it now, when no bot runs)"
+                )
+            # Gone since it was found: a start set a damaged file aside meanwhile. Opened,
+            # SQLite would create an empty index that every process then reads as "nothing
+            # waiting": it is rebuilt instead. A file found sound is never set aside (a
+            # start moves only one it finds damaged, under index.lock), so it is there to open.
+            if not index_missing(home):
+                return await Index.open(home.index_path, in_use=home.index_lock)
 
     @property
     def home(self) -> Home:

@@ -36,6 +36,7 @@ from sessions import (
     SessionStore,
     index_damage,
     reindex,
+    set_aside_damaged,
     verify,
 )
 
@@ -200,3 +201,25 @@ async def test_an_index_without_a_table_added_since_is_no_damage(
     db.close()
     assert index_damage(home.index_path) is None
     assert await _pending(home) == {capsule.id}
+
+
+async def test_a_start_setting_the_index_aside_while_a_command_opens_it_leaves_no_empty_index(
+    home: Home, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command found the damaged index there (not missing: no rebuild), then a bot's
+    start set it aside before the command looked at it for damage: finding no file, the
+    command opened the index, and SQLite created a new, empty one. Every command and the
+    bot (which then found an index, so rebuilt none) said nothing was waiting. A file that
+    is gone by then is missing: the command rebuilds it, coordinated as any start is."""
+    capsule = park(home, clock)
+    home.index_path.write_bytes(bytes(range(256)) * 64)
+    looked = index_damage
+
+    def a_bot_starts_first(path: Path) -> str | None:
+        # The interleaving: the bot's own set-aside (its lock, its move), then the look.
+        asyncio.run(set_aside_damaged(home))
+        return looked(path)
+
+    monkeypatch.setattr("agent_core.engine.index_damage", a_bot_starts_first)
+    assert await _pending(home) == {capsule.id}
+    assert len(list(home.root.glob(f"{home.index_path.name}.damaged-*"))) == 1
