@@ -31,7 +31,9 @@ from .off_loop import off_loop
 __all__ = ["SetAside", "index_damage", "set_aside_damaged"]
 
 _TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"  # not its indexes
-# What SQLite says of a file that is not a database, or one whose pages do not hold together.
+# What SQLite says of a file that is not a database, or one whose pages do not hold together
+# (primary codes: Python gives the extended one, e.g. SQLITE_CORRUPT_INDEX, whose low byte is
+# SQLITE_CORRUPT).
 _DAMAGE_CODES = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
@@ -89,7 +91,8 @@ def index_damage(path: Path) -> str | None:
 def _damage(exc: sqlite3.DatabaseError) -> str:
     """What SQLite said of the damage; an error that says nothing of the file's contents
     (locked, busy, no permission) is raised, as opening the index would."""
-    if getattr(exc, "sqlite_errorcode", None) in _DAMAGE_CODES:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _DAMAGE_CODES:
         return str(exc)
     raise exc
 

@@ -39,6 +39,7 @@ from sessions import (
     set_aside_damaged,
     verify,
 )
+from sessions.index_damage import _damage
 
 
 async def _pending(home: Home) -> set[str]:
@@ -223,3 +224,25 @@ async def test_a_start_setting_the_index_aside_while_a_command_opens_it_leaves_n
     monkeypatch.setattr("agent_core.engine.index_damage", a_bot_starts_first)
     assert await _pending(home) == {capsule.id}
     assert len(list(home.root.glob(f"{home.index_path.name}.damaged-*"))) == 1
+
+
+def test_sqlite_s_extended_code_for_a_malformed_file_is_damage(tmp_path: Path) -> None:
+    """Python 3.11 gives SQLite's extended code (SQLITE_CORRUPT_INDEX, 779), which never
+    equalled SQLITE_CORRUPT (11): such damage was raised as an unknown error rather than
+    said. A real one here: an index whose entries are not its table's."""
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE t (a TEXT, b TEXT); CREATE INDEX i ON t (b);"
+            "INSERT INTO t VALUES ('1', '2'); PRAGMA writable_schema = ON;"
+            "UPDATE sqlite_master SET sql = 'CREATE INDEX i ON t (a)' WHERE name = 'i';"
+        )
+    db.close()
+    db = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.DatabaseError) as raised:
+            db.execute("UPDATE t SET a = '3'")
+    finally:
+        db.close()
+    assert raised.value.sqlite_errorcode == sqlite3.SQLITE_CORRUPT_INDEX
+    assert "malformed" in _damage(raised.value)
