@@ -54,6 +54,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         escalation=request.escalation(),
         stale=request.stale(),
         deferral=last_deferral(request) if decision is not None and result is None else None,
+        claim=request.claimed() if decision is not None and result is None else None,
         told=request.told(),
         reasons=tuple(request.reasons(decision)) if decision else (),
         require_reason=any(r.require_reason for r in rules),
@@ -74,7 +75,7 @@ def last_deferral(request: ApprovalRequest) -> Deferral | None:
 def last_shown(outbox: OutboxStore, request: ApprovalRequest, unreadable: set[str]) -> str:
     """The version the card showed last (from its done entries), or "". ``unreadable``: the
     entries whose result was found not to parse, each named once in a warning."""
-    whys = ["requested", "decided", "deferred", "told", "escalated", "stale"]
+    whys = ["requested", "decided", "deferred", "claimed", "told", "escalated", "stale"]
     edits = len(request.edits())
     whys += [f"edit-{n}" for n in range(1, edits + 1)]
     for edit in range(edits + 1):

@@ -16,6 +16,7 @@ from approvals import (
     ApprovalsError,
     Capsule,
     CardRef,
+    Claim,
     Decision,
     Deferral,
     ExecutionResult,
@@ -79,14 +80,20 @@ class DecidedApproval:
     told: Told | None = None
     # Whether the claimed call reached its tool (``CardView.started``).
     started: bool | None = None
-    # The approved call's last try that found its tool unavailable, if any.
+    # The approved call's last try that found its tool unavailable, if any, and its claim.
     deferral: Deferral | None = None
+    claim: Claim | None = None
 
     @property
     def waiting_for_tool(self) -> str:
         """Why the approved call has not started yet ("" if it is not waiting)."""
         return waiting_for_tool(
-            self.decision, self.deferral, result=self.result, stale=self.stale, told=self.told
+            self.decision,
+            self.deferral,
+            claim=self.claim,
+            result=self.result,
+            stale=self.stale,
+            told=self.told,
         )
 
 
@@ -174,6 +181,7 @@ class PersonQueries:
                             told,
                             started=call_started(request) if result is not None else None,
                             deferral=last_deferral(request) if result is None else None,
+                            claim=request.claimed() if result is None else None,
                         )
                     )
             except (SessionsError, ApprovalsError):

@@ -123,6 +123,8 @@ async def realize(
         failpoint("resume.after_claim")
     except AlreadyClaimedError:
         return claimed_before(run, request, who)
+    if request.deferrals():  # its card (and Home) said it waits for its tool: no longer
+        request.queue_card("claimed")
     tool = run.rt.registry.get(capsule.tool)
     assert tool is not None  # checked by refusal_reason
     call = approved_arguments(request, decision)

@@ -16,6 +16,7 @@ from typing import Protocol
 from approvals import (
     Capsule,
     CardRef,
+    Claim,
     CurrentCall,
     Decision,
     Deferral,
@@ -36,14 +37,16 @@ def waiting_for_tool(
     decision: Decision | None,
     deferral: Deferral | None,
     *,
+    claim: Claim | None,
     result: ExecutionResult | None,
     stale: Stale | None,
     told: Told | None,
 ) -> str:
     """Why an approved call has not started yet, its tool unavailable (``deferral``, the
-    last try's), or "": said until it runs, goes stale or is refused."""
+    last try's), or "": said until it is claimed (a try found the tool back; the call may
+    run for minutes before its result), goes stale or is refused."""
     approved = decision is not None and decision.verdict == "approved"
-    if not approved or deferral is None or result or stale or told:
+    if not approved or deferral is None or claim or result or stale or told:
         return ""
     return deferral.reason
 
@@ -66,8 +69,10 @@ class CardView:
     edits: tuple[Edit, ...] = ()
     escalation: Escalation | None = None
     stale: Stale | None = None
-    # The approved call's last try that found its tool unavailable (``deferral``), if any.
+    # The approved call's last try that found its tool unavailable (``deferral``), if any,
+    # and its claim (it is starting or started: it waits no more).
     deferral: Deferral | None = None
+    claim: Claim | None = None
     # The outcome reached the conversation (with no result and not stale: it was refused
     # when it was to start, and never runs).
     told: Told | None = None
@@ -136,7 +141,12 @@ class CardView:
     @property
     def waiting_for_tool(self) -> str:
         return waiting_for_tool(
-            self.decision, self.deferral, result=self.result, stale=self.stale, told=self.told
+            self.decision,
+            self.deferral,
+            claim=self.claim,
+            result=self.result,
+            stale=self.stale,
+            told=self.told,
         )
 
     @property

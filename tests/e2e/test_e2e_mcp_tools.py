@@ -4,7 +4,6 @@ the offline model's ``call`` and with the fake Anthropic API choosing the server
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,12 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tooling"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 
 from fake_anthropic import FakeAnthropic, ToolUse
-from mcp_fixture_kit import kill, records, server_table, stdio_command, write_config
+from mcp_e2e_kit import approved_while_down, card_says, start_ops_bot
+from mcp_fixture_kit import records, server_table, stdio_command, write_config
 
 if TYPE_CHECKING:
     from conftest import BotFactory
-
-    from bot.app import SignoffBot
 
 
 @pytest.fixture
@@ -35,33 +33,6 @@ def ops(tmp_path: Path) -> tuple[Path, Path]:
         tmp_path / "signoff.toml", server_table(f"command = {stdio_command(record)}")
     )
     return config, record
-
-
-async def start_ops_bot(
-    slack: LocalSlack,
-    start_bot: BotFactory,
-    tmp_path: Path,
-    *,
-    timeout: str,
-    down_if: Path | None = None,
-    asking: bool = False,
-) -> tuple[SignoffBot, Path]:
-    """The bot with the ops server over stdio and ``timeout``, and the server's record."""
-    record = tmp_path / "ops-calls.jsonl"
-    command = stdio_command(record, down_if=down_if, asking=asking)
-    config = write_config(
-        tmp_path / "signoff.toml", server_table(f"command = {command}", timeout=timeout)
-    )
-    bot = await start_bot(config_path=config, demo_tools=False)
-    await slack.wait_for_sockets(1, timeout=5)
-    # The server's start counts against ``timeout`` (2 s in some tests): on a loaded
-    # machine a first attempt may miss it and a retry come later. Mention once offered.
-    await until(
-        lambda: any(s.name.startswith("ops__") for s in bot.engine.tools.specs()),
-        timeout=60,
-        what="the ops server's tools to be offered",
-    )
-    return bot, record
 
 
 async def test_offline_call_of_mcp_tools_through_slack(
@@ -141,35 +112,25 @@ async def test_an_approved_call_of_a_server_that_is_down_names_its_approver(
     # Bob's mention must render as one, not as the raw text "<@U0BOB>".
     down = tmp_path / "down"
     bot, record = await start_ops_bot(slack, start_bot, tmp_path, timeout="3s", down_if=down)
-    thread = await mention(slack, "call ops__get_pods namespace=prod")
-    # Bounds, not a pace: the server's first start is slow on a machine loaded past its cores.
-    await bot_reply(slack, thread, "pods in prod", timeout=30)
-    thread = await mention(slack, "call ops__restart_deployment deployment=api namespace=prod")
-    card = await wait_card(slack, thread, timeout=30)
-    down.touch()
-    kill(records(record)[-1]["pid"])  # the server dies, and does not start again
-    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
-    told = await bot_reply(slack, thread, "did not run", timeout=15)
+    call = "ops__restart_deployment deployment=api namespace=prod"
+    _, card, told = await approved_while_down(slack, record, down, call)
     assert "<@U0BOB>" in told["text"] and "&lt;@U0BOB&gt;" not in told["text"], told["text"]
     assert records(record, "restart_deployment") == []
 
     # And the card says so: it said only "Approved by @bob", which read alone says
     # nothing of whether the restart ran.
-    def outcome(part: str) -> Callable[[], str]:
-        def shown() -> str:
-            text = outcome_text(slack.workspace.get(OPS, card["ts"]))
-            return text if part in text else ""
-
-        return shown
-
-    waiting = await until(outcome("Not run yet"), what="the card to say the call waits")
+    waiting = await until(
+        card_says(slack, card, "Not run yet"), what="the card to say the call waits"
+    )
     assert "MCP server ops is down" in waiting and "once the tool is available" in waiting
 
     down.unlink()  # the server can start again; the next try runs the call
     e2e_clock.advance(timedelta(minutes=5))
     await bot.engine.sweep()
     await bot.engine.idle()
-    ran = await until(outcome("ran: ok"), timeout=30, what="the card to show the run")
+    ran = await until(
+        card_says(slack, card, "ran: ok"), timeout=30, what="the card to show the run"
+    )
     assert "Not run yet" not in ran, ran
     assert len(records(record, "restart_deployment")) == 1
 
