@@ -41,11 +41,12 @@ _ASSETS = {
 _Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The page runs its own files only, and fetches nothing but this server: the UI posts as
 # anyone and clicks any button, so markup that slipped past an escape must not run.
-_FILE_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 _POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+# An uploaded file is someone else's content: an origin of its own and no script.
+_FILE_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 def _guard(handler: _Route) -> _Route:
