@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 # Debian's package; SIGNOFF_CHROMIUM points elsewhere (a path that does not exist skips).
@@ -92,3 +93,21 @@ class DevProcess:
         out = self.output()
         assert code == 0, f"signoff dev exited with {code}:\n{out}"
         return out
+
+
+def open_thread(page: Any, message: Any) -> None:
+    """Open ``message``'s thread from its reply summary, as a person does. The list
+    re-renders as the bot answers (a status line appears above the summary), and a click
+    Playwright aimed at where the summary was can land beside it: clicked again, as a
+    person would, until the thread pane shows."""
+    from playwright.sync_api import expect
+
+    pane = page.locator("#thread")
+    for _ in range(3):
+        message.locator(".thread-summary").click()
+        try:
+            expect(pane).to_be_visible(timeout=3_000)
+            return
+        except AssertionError:
+            continue
+    expect(pane).to_be_visible()

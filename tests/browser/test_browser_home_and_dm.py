@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import DevProcess
+from browser_kit import DevProcess, open_thread
 from test_browser_walkthrough import as_person, card_in_thread, say
 
 pytest.importorskip("playwright", reason="browser tests need the playwright package")
@@ -43,7 +43,7 @@ def test_home_tab_card_and_a_request_from_a_dm(
     as_person(page, "U0ALICE")
     page.locator(".channel[data-channel=C0OPS]").click()
     say(page, "@signoff restart api")
-    page.locator("#messages .msg", has_text="restart api").locator(".thread-summary").click()
+    open_thread(page, page.locator("#messages .msg", has_text="restart api"))
     card = card_in_thread(page, "restart_service")
     expect(card).to_be_visible()
     expect(card.locator(".bk-context").first).to_contain_text("Restart every replica")
@@ -76,7 +76,7 @@ def test_home_tab_card_and_a_request_from_a_dm(
 
     # The thread's card locked too, and the restart ran once.
     page.locator(".channel[data-channel=C0OPS]").click()
-    page.locator("#messages .msg", has_text="restart api").locator(".thread-summary").click()
+    open_thread(page, page.locator("#messages .msg", has_text="restart api"))
     expect(card).to_contain_text("Approved by @bob")
     expect(card.locator(".bk-actions")).to_have_count(0)
     expect(page.locator("#thread-messages .msg.from-bot", has_text="restarts=1")).to_be_visible()
@@ -86,7 +86,7 @@ def test_home_tab_card_and_a_request_from_a_dm(
     open_app(page, "Messages")
     say(page, "restart web")
     asked = page.locator("#messages .msg", has_text="restart web")
-    asked.locator(".thread-summary").click()
+    open_thread(page, asked)
     pointer = page.locator("#thread-messages .msg.from-bot", has_text="I asked in")
     expect(pointer.locator(".channel-ref")).to_have_text("#ops")
     shot(page, "4-dm-pointer")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import DevProcess
+from browser_kit import DevProcess, open_thread
 
 pytest.importorskip("playwright", reason="browser tests need the playwright package")
 from playwright.sync_api import expect
@@ -35,7 +35,7 @@ def test_a_person_calls_an_mcp_tool_from_the_browser(
     box.fill("@signoff call ops__get_pods namespace=prod")
     box.press("Enter")
     asked = page.locator("#messages .msg", has_text="call ops__get_pods")
-    asked.locator(".thread-summary").click()
+    open_thread(page, asked)
     answer = page.locator("#thread-messages .msg.from-bot", has_text="pods in prod")
     expect(answer).to_contain_text("api-7d9 Running")
     shot(page, "1-read-only-tool")
@@ -43,9 +43,7 @@ def test_a_person_calls_an_mcp_tool_from_the_browser(
 
     box.fill("@signoff call ops__restart_deployment deployment=web namespace=prod")
     box.press("Enter")
-    page.locator("#messages .msg", has_text="call ops__restart_deployment").locator(
-        ".thread-summary"
-    ).click()
+    open_thread(page, page.locator("#messages .msg", has_text="call ops__restart_deployment"))
     header = page.locator(".bk-header", has_text="Approval needed: ops__restart_deployment")
     card = page.locator("#thread-messages .msg.from-bot", has=header)
     arguments = card.locator(".bk-fields").first

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import DevProcess
+from browser_kit import DevProcess, open_thread
 from loopback_ports import free_port
 
 pytest.importorskip("playwright", reason="browser tests need the playwright package")
@@ -30,7 +30,7 @@ def test_a_card_from_before_a_restart_is_approved_two_days_later(
     box.fill("@signoff restart worker")
     box.press("Enter")
     asked = page.locator("#messages .msg", has_text="restart worker")
-    asked.locator(".thread-summary").click()
+    open_thread(page, asked)
     header = page.locator(".bk-header", has_text="Approval needed: restart_service")
     card = page.locator("#thread-messages .msg.from-bot", has=header)
     expect(card.locator(".bk-fields").first.locator("code")).to_have_text("worker")

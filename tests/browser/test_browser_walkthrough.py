@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import ROOT, DevProcess
+from browser_kit import ROOT, DevProcess, open_thread
 
 pytest.importorskip("playwright", reason="browser tests need the playwright package")
 from playwright.sync_api import expect
@@ -59,7 +59,7 @@ def test_walkthrough_in_the_browser(
     asked = page.locator("#messages .msg", has_text="restart api")
     expect(asked.locator(".mention")).to_have_text("@signoff")
     expect(asked.locator(".reaction[data-name=eyes]")).to_have_count(0)
-    asked.locator(".thread-summary").click()
+    open_thread(page, asked)
     card = card_in_thread(page, "restart_service")
     expect(card).to_be_visible()
     who = card.locator(".bk-fields").last
@@ -101,7 +101,7 @@ def test_walkthrough_in_the_browser(
     page.locator("#thread-close").click()
     as_person(page, "U0CAROL")
     say(page, "@signoff restart web")
-    page.locator("#messages .msg", has_text="restart web").locator(".thread-summary").click()
+    open_thread(page, page.locator("#messages .msg", has_text="restart web"))
     # This thread's card, not the last one's: a loaded machine may show that one a while.
     expect(page.locator("#thread-messages")).to_contain_text("restart web")
     second = card_in_thread(page, "restart_service").filter(has_text="web")
@@ -132,7 +132,7 @@ def test_walkthrough_in_the_browser(
     shot(page, "5-slash-trace")
 
     # The trace page, linked from the card.
-    page.locator("#messages .msg", has_text="restart api").locator(".thread-summary").click()
+    open_thread(page, page.locator("#messages .msg", has_text="restart api"))
     card.hover()
     with page.context.expect_page() as opened:
         card.locator(".trace-link").click()
