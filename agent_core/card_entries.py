@@ -14,8 +14,11 @@ import logging
 
 from approvals import (
     ApprovalRequest,
-    Deferral,
+    Decision,
+    ExecutionResult,
     Policy,
+    Stale,
+    Told,
     approvers_of,
     quorum_of,
     self_approval_of,
@@ -28,7 +31,7 @@ from .audit_outcome import call_started
 from .observe import CardPosted, CardUpdated, Observer
 from .surface import CardView, Delivered
 
-__all__ = ["card_shown", "card_view", "last_deferral", "last_shown"]
+__all__ = ["card_shown", "card_view", "last_shown", "waiting_for_tool"]
 
 # Delivery's logger: these lines are part of delivering the card.
 log = logging.getLogger("signoff.delivery")
@@ -38,7 +41,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
     """The card as the approval's files say now (``policy``: the rules in force)."""
     call = request.current()
     decision = request.decision()
-    result = request.result()
+    result, stale, told = request.result(), request.stale(), request.told()
     rules = [request.capsule.policy]
     if policy is not None:
         rules.append(policy.rule_for(request.capsule.tool))
@@ -52,10 +55,9 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         call=call,
         edits=tuple(request.edits()),
         escalation=request.escalation(),
-        stale=request.stale(),
-        deferral=last_deferral(request) if decision is not None and result is None else None,
-        claim=request.claimed() if decision is not None and result is None else None,
-        told=request.told(),
+        stale=stale,
+        waiting_for_tool=waiting_for_tool(request, decision, result, stale=stale, told=told),
+        told=told,
         reasons=tuple(request.reasons(decision)) if decision else (),
         require_reason=any(r.require_reason for r in rules),
         allow_edit=all(r.allow_edit for r in rules),
@@ -66,10 +68,24 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
     )
 
 
-def last_deferral(request: ApprovalRequest) -> Deferral | None:
-    """The last try of the approved call that found its tool unavailable, if any."""
+def waiting_for_tool(
+    request: ApprovalRequest,
+    decision: Decision | None,
+    result: ExecutionResult | None,
+    *,
+    stale: Stale | None,
+    told: Told | None,
+) -> str:
+    """Why the approved call has not started yet, its tool unavailable at its last try
+    (a deferral), or "": said until it is claimed (a try found the tool back; the call may
+    run for minutes before its result), goes stale or is refused (told)."""
+    approved = decision is not None and decision.verdict == "approved"
+    if not approved or result is not None or stale is not None or told is not None:
+        return ""
     deferrals = request.deferrals()
-    return deferrals[-1] if deferrals else None
+    if not deferrals or request.claimed() is not None:
+        return ""
+    return deferrals[-1].reason
 
 
 def last_shown(outbox: OutboxStore, request: ApprovalRequest, unreadable: set[str]) -> str:

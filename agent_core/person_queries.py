@@ -16,9 +16,7 @@ from approvals import (
     ApprovalsError,
     Capsule,
     CardRef,
-    Claim,
     Decision,
-    Deferral,
     ExecutionResult,
     MembershipUnknown,
     Stale,
@@ -30,9 +28,8 @@ from approvals import (
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
 
 from .audit_outcome import call_started
-from .card_entries import card_view, last_deferral
+from .card_entries import card_view, waiting_for_tool
 from .runtime import Runtime
-from .surface import waiting_for_tool
 
 __all__ = ["Concerned", "DecidedApproval", "OpenRequest", "PersonQueries"]
 
@@ -80,21 +77,8 @@ class DecidedApproval:
     told: Told | None = None
     # Whether the claimed call reached its tool (``CardView.started``).
     started: bool | None = None
-    # The approved call's last try that found its tool unavailable, if any, and its claim.
-    deferral: Deferral | None = None
-    claim: Claim | None = None
-
-    @property
-    def waiting_for_tool(self) -> str:
-        """Why the approved call has not started yet ("" if it is not waiting)."""
-        return waiting_for_tool(
-            self.decision,
-            self.deferral,
-            claim=self.claim,
-            result=self.result,
-            stale=self.stale,
-            told=self.told,
-        )
+    # Why the approved call has not started yet ("" if it is not waiting), as its card says.
+    waiting_for_tool: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,8 +164,9 @@ class PersonQueries:
                             stale,
                             told,
                             started=call_started(request) if result is not None else None,
-                            deferral=last_deferral(request) if result is None else None,
-                            claim=request.claimed() if result is None else None,
+                            waiting_for_tool=waiting_for_tool(
+                                request, decision, result, stale=stale, told=told
+                            ),
                         )
                     )
             except (SessionsError, ApprovalsError):

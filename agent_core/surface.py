@@ -16,10 +16,8 @@ from typing import Protocol
 from approvals import (
     Capsule,
     CardRef,
-    Claim,
     CurrentCall,
     Decision,
-    Deferral,
     Edit,
     Escalation,
     ExecutionResult,
@@ -31,24 +29,6 @@ from sessions import OutboxEntry, ThreadKey
 from .thread_status import AgentStatus
 
 __all__ = ["CardView", "Delivered", "DeliveryError", "RecordingSurface", "Surface"]
-
-
-def waiting_for_tool(
-    decision: Decision | None,
-    deferral: Deferral | None,
-    *,
-    claim: Claim | None,
-    result: ExecutionResult | None,
-    stale: Stale | None,
-    told: Told | None,
-) -> str:
-    """Why an approved call has not started yet, its tool unavailable (``deferral``, the
-    last try's), or "": said until it is claimed (a try found the tool back; the call may
-    run for minutes before its result), goes stale or is refused."""
-    approved = decision is not None and decision.verdict == "approved"
-    if not approved or deferral is None or claim or result or stale or told:
-        return ""
-    return deferral.reason
 
 
 @dataclass(frozen=True)
@@ -69,10 +49,9 @@ class CardView:
     edits: tuple[Edit, ...] = ()
     escalation: Escalation | None = None
     stale: Stale | None = None
-    # The approved call's last try that found its tool unavailable (``deferral``), if any,
-    # and its claim (it is starting or started: it waits no more).
-    deferral: Deferral | None = None
-    claim: Claim | None = None
+    # Why the approved call has not started: its tool unavailable at its last try
+    # (``card_entries.waiting_for_tool``); "" once it is claimed, or not waiting.
+    waiting_for_tool: str = ""
     # The outcome reached the conversation (with no result and not stale: it was refused
     # when it was to start, and never runs).
     told: Told | None = None
@@ -137,17 +116,6 @@ class CardView:
         """Approved and told, but never started, and not for lateness: refused at start."""
         approved = self.decision is not None and self.decision.verdict == "approved"
         return approved and self.told is not None and self.result is None and not self.stale
-
-    @property
-    def waiting_for_tool(self) -> str:
-        return waiting_for_tool(
-            self.decision,
-            self.deferral,
-            claim=self.claim,
-            result=self.result,
-            stale=self.stale,
-            told=self.told,
-        )
 
     @property
     def version(self) -> str:
