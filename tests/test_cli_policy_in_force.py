@@ -36,6 +36,13 @@ def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "h"
 
 
+def _counted_one_of_two(home: Path, approval: str) -> None:
+    """Bob's approve from the terminal is taken, as one vote of the two asked for."""
+    assert main(["approve", approval, "--as", "U0BOB"]) == 0
+    request = ApprovalRequest.open(Home(home), approval, clock=SystemClock())
+    assert request.decision() is None and list(request.counted(request.current())) == ["U0BOB"]
+
+
 def _waiting(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> str:
@@ -83,9 +90,7 @@ def test_the_same_policy_decides_as_before(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     approval = _waiting(cli_home, tmp_path, monkeypatch, capsys)
-    assert main(["approve", approval, "--as", "U0BOB"]) == 0  # 1 of 2
-    request = ApprovalRequest.open(Home(cli_home), approval, clock=SystemClock())
-    assert request.decision() is None and list(request.counted(request.current())) == ["U0BOB"]
+    _counted_one_of_two(cli_home, approval)
 
 
 def test_recover_puts_another_policy_in_force_when_asked(
@@ -100,9 +105,7 @@ def test_recover_puts_another_policy_in_force_when_asked(
     assert "rules_changed=1" in capsys.readouterr().out  # the waiting card shows them
     # Now the default is the policy in force: a terminal under it decides by it (the
     # request keeps the quorum it was asked under).
-    assert main(["approve", approval, "--as", "U0BOB"]) == 0
-    request = ApprovalRequest.open(Home(cli_home), approval, clock=SystemClock())
-    assert request.decision() is None and list(request.counted(request.current())) == ["U0BOB"]
+    _counted_one_of_two(cli_home, approval)
 
 
 def test_a_playground_home_is_judged_by_its_own_policy(
@@ -120,9 +123,7 @@ def test_a_playground_home_is_judged_by_its_own_policy(
     assert main(["pending"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()[-1:]
     approval = line.split()[0]
-    assert main(["approve", approval, "--as", "U0BOB"]) == 0  # 1 of the 2 deploys need
-    request = ApprovalRequest.open(Home(cli_home), approval, clock=SystemClock())
-    assert request.decision() is None and list(request.counted(request.current())) == ["U0BOB"]
+    _counted_one_of_two(cli_home, approval)  # deploys need 2
 
 
 def test_recover_puts_no_policy_in_force_beside_a_running_bot(
