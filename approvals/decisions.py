@@ -34,15 +34,8 @@ from .outcomes import (
     finalize,
 )
 from .policy import Policy
-from .quorum import (
-    HELD,
-    SWEEP_WAIT,
-    complete_or,
-    complete_quorum,
-    record_approval,
-    records_locked,
-    votes_why,
-)
+from .quorum import HELD, record_approval, records_locked, votes_why
+from .quorum_completion import SWEEP_WAIT, complete_or, complete_quorum
 from .records import SYSTEM, Verdict
 from .request import ApprovalRequest
 

@@ -36,7 +36,7 @@ from .errors import ApprovalsError
 from .governed import CurrentCall, after
 from .outcomes import AlreadyDecided, Decided
 from .policy import Policy
-from .quorum import complete_quorum
+from .quorum_completion import complete_quorum
 from .records import Escalation, Reminder
 from .request import ApprovalRequest
 from .timers import Timers

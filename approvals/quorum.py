@@ -1,5 +1,5 @@
-"""A quorum's votes: recording one approval of several, and finishing a quorum whose
-decision a crash prevented.
+"""A quorum's votes: recording one approval of several, under the lock on the request's
+records (finishing a quorum whose decision a crash prevented: ``quorum_completion``).
 
 With a quorum, each person's vote is its own create-only file, so a double click or a
 second process counts once. A quorum is of approvers the rules allow when it completes:
@@ -9,11 +9,9 @@ the approval that would complete one asks again about the earlier ones
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TypeVar
 
-from sessions import LockBusyError, busy_wait, dir_lock_async, utc_iso
+from sessions import LockBusyError, busy_wait, dir_lock_async
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
@@ -21,14 +19,14 @@ from .governed import CurrentCall
 from .origin import Origin, recorded_origin
 from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
 from .policy import Policy
-from .records import SYSTEM, Vote, vote_key
+from .records import Vote, vote_key
 from .request import ApprovalRequest
 
 __all__ = [
+    "ASKS",
+    "BUSY",
     "HELD",
-    "SWEEP_WAIT",
-    "complete_or",
-    "complete_quorum",
+    "next_round",
     "record_approval",
     "records_locked",
     "votes_why",
@@ -36,15 +34,8 @@ __all__ = [
 
 
 # How often a click or a sweep asks Slack again because approvals came in meanwhile.
-_ASKS = 5
-_BUSY = "approvals of this request kept coming in while signoff checked them; try again"
-# How long the lock on a request's votes is waited for. Its holder takes milliseconds (Slack
-# is asked outside it), unless stopped (a terminal's ``signoff approve`` suspended with
-# Ctrl-Z): the sweep, which goes request by request, leaves that one for its next pass
-# rather than hold up every reminder and expiry; a click waits longer (``busy_wait()``,
-# 5 s), then tells its person to try again.
-SWEEP_WAIT = 1.0
-Short = TypeVar("Short")
+ASKS = 5
+BUSY = "approvals of this request kept coming in while signoff checked them; try again"
 HELD = "another approval of this request is being recorded just now; try again in a moment"
 
 
@@ -87,7 +78,7 @@ async def _approval(
     capsule = request.capsule
     cast_from = recorded_origin(origin)
     allowed: dict[str, bool] = {}  # earlier approvers asked about: may they still decide?
-    for _ in range(_ASKS):
+    for _ in range(ASKS):
         async with records_locked(request):
             if (existing := request.decision()) is not None:
                 return AlreadyDecided(capsule, existing)
@@ -122,7 +113,7 @@ async def _approval(
                     reason=reason,
                     args_sha256=call.args_sha256,
                     discounted=gone,
-                    round=_next_round(request, call, user),
+                    round=next_round(request, call, user),
                     origin=cast_from,
                 )
                 if len(so_far) + 1 >= quorum:
@@ -135,7 +126,7 @@ async def _approval(
         if isinstance(refused, Unchecked):
             return Refused(capsule, refused)
         allowed |= {voter: voter not in refused for voter in unasked}
-    return Refused(capsule, _BUSY)
+    return Refused(capsule, BUSY)
 
 
 def _count(
@@ -174,7 +165,7 @@ def records_locked(
     return dir_lock_async(request.session_dir / "approvals", give_up_after=patience)
 
 
-def _next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
+def next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
     """The number ``user``'s next approval of these arguments takes (an edit is its
     author's first): a file of its own, so an approval discounted stays on record."""
     editor = call.edit > 0 and request.edits()[call.edit - 1].user == user
@@ -184,140 +175,6 @@ def _next_round(request: ApprovalRequest, call: CurrentCall, user: str) -> int:
     while request.vote_file_taken(vote_key(user, n), edit=call.edit):
         n += 1
     return n
-
-
-async def complete_quorum(
-    request: ApprovalRequest,
-    *,
-    policy: Policy,
-    groups: GroupResolver,
-    call: CurrentCall | None = None,
-    wait: float = SWEEP_WAIT,
-) -> Decided | AlreadyDecided | Unchecked | None:
-    """Decide a request whose approvals are all in but whose decision a crash prevented
-    (or a quorum the policy in force lowered), with the approvers the rules still allow:
-    None while they are not a quorum, Unchecked while Slack cannot say (ask again later).
-    Approved when the last of those approvals came (a vote, or the edit itself), not when
-    a sweep found it: valid_for counts from then, so a call a crash held up goes stale,
-    and a quorum complete before the deadline stands after it. Unchecked too while
-    another process holds the request's lock past ``wait`` (asked again next pass)."""
-    return await complete_or(
-        request, policy=policy, groups=groups, short=_nothing, call=call, wait=wait
-    )
-
-
-async def complete_or(
-    request: ApprovalRequest,
-    *,
-    policy: Policy,
-    groups: GroupResolver,
-    short: Callable[[], Short],
-    call: CurrentCall | None = None,
-    wait: float = SWEEP_WAIT,
-) -> Decided | AlreadyDecided | Unchecked | Short:
-    """``complete_quorum``, and what ``short()`` does when the approvals are no quorum (or
-    ``call`` is no longer the current one): called under the lock the quorum was judged
-    under, so no vote lands between the two (an expiry: a vote is then counted before
-    it, or finds the request decided)."""
-    try:
-        return await _completion(request, policy, groups, call, wait, short)
-    except LockBusyError:
-        return Unchecked(HELD)
-
-
-async def _completion(
-    request: ApprovalRequest,
-    policy: Policy,
-    groups: GroupResolver,
-    pinned: CurrentCall | None,
-    wait: float,
-    short: Callable[[], Short],
-) -> Decided | AlreadyDecided | Unchecked | Short:
-    quorum = quorum_of(request, policy)
-    allowed: dict[str, bool] = {}
-    for _ in range(_ASKS):
-        # As a completing click asks of the approvals before it: none of these may have
-        # been asked when it completed (the quorum was higher then, or they left since).
-        # Decided under the lock a click counts under, on what was asked about, for the
-        # call as it is under it: an edit written while this waited for the lock replaced
-        # the call, and the votes read before it would approve the arguments it replaced.
-        async with records_locked(request, wait=wait):
-            call = request.current()
-            if pinned is not None and (call.edit, call.args_sha256) != (
-                pinned.edit,
-                pinned.args_sha256,
-            ):
-                return short()
-            counted = request.counted(call)
-            if not counted or len(counted) < quorum:
-                return short()
-            unasked = [voter for voter in counted if voter not in allowed]
-            if not unasked:
-                kept = {voter: key for voter, key in counted.items() if allowed[voter]}
-                _discount(request, call, [key for v, key in counted.items() if v not in kept])
-                decided = _decide_with(request, call, kept, quorum=quorum, policy=policy)
-                return short() if decided is None else decided
-            origins = request.origins(call, counted)
-        refused = await no_longer_allowed(
-            request, voters=unasked, policy=policy, groups=groups, origins=origins
-        )
-        if isinstance(refused, Unchecked):
-            return refused
-        allowed |= {voter: voter not in refused for voter in unasked}
-    return Unchecked(_BUSY)
-
-
-def _nothing() -> None:
-    return None
-
-
-def _discount(request: ApprovalRequest, call: CurrentCall, gone: list[str]) -> None:
-    """Record, as a click's vote would, that the approvals ``gone`` count no more: else
-    the card, the Home and the audit count them until someone clicks (a sweep that declined
-    to decide changed nothing on disk). signoff's own record, approving nothing."""
-    if not gone:
-        return
-    vote = Vote(
-        approval_id=request.id,
-        user=SYSTEM,
-        approve=False,
-        at=utc_iso(request.clock.now()),
-        reason="no longer allowed to decide",
-        args_sha256=call.args_sha256,
-        discounted=tuple(gone),
-        round=_next_round(request, call, SYSTEM),
-    )
-    if request.write_vote(vote, edit=call.edit):
-        request.queue_card(votes_why(call.edit, request.approvals_cast(call)))
-
-
-def _decide_with(
-    request: ApprovalRequest,
-    call: CurrentCall,
-    kept: dict[str, str],
-    *,
-    quorum: int,
-    policy: Policy,
-) -> Decided | AlreadyDecided | None:
-    if len(kept) < quorum:
-        return None
-    approvals = []
-    if call.edit and kept.get(editor := request.edits()[call.edit - 1].user) == editor:
-        edit = request.edits()[call.edit - 1]
-        approvals.append((edit.at, edit.reason))
-    # Only files named for what they hold: a copy of a counted vote has its key too.
-    counted = request.votes(call.edit, counting=True)
-    approvals += [(v.at, v.reason) for v in counted if kept.get(v.user) == v.key]
-    last_at, reason = sorted(approvals, key=lambda a: a[0])[-1]
-    return finalize(
-        request,
-        verdict="approved",
-        deciders=tuple(kept),
-        at=last_at,
-        reason=reason,
-        call=call,
-        policy=policy,
-    )
 
 
 def votes_why(edit: int, count: int) -> str:

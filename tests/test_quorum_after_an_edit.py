@@ -19,7 +19,7 @@ from approvals import (
     PolicyRule,
     record_edit,
 )
-from approvals.quorum import complete_quorum
+from approvals.quorum_completion import complete_quorum
 from sessions import FixedClock, Home
 
 RULE = PolicyRule(quorum=2, allow_edit=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from governance_support import approval_on_disk, approve, park, request
 
 from approvals import SYSTEM, NoGroups, Policy, PolicyRule, VoteCounted
-from approvals.quorum import complete_quorum
+from approvals.quorum_completion import complete_quorum
 from sessions import FixedClock, Home
 
 RULE = PolicyRule(quorum=2)  # anyone may approve
