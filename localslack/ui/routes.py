@@ -1,16 +1,13 @@
-"""The browser UI's HTTP side: static files under /ui/, a JSON API under /_ui/api/, files, and
-a Server-Sent Events stream (/_ui/events) that says "something changed" (the page then
-fetches what it shows). Every action goes through the same control methods tests use; the
-App Home and agent-session actions are in routes_agents.py.
+"""The browser UI's HTTP side: a JSON API under /_ui/api/ for what the page shows and does.
+Every action goes through the same control methods tests use; the App Home and
+agent-session actions are in routes_agents.py, the page's files and its change stream in
+page.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -20,6 +17,8 @@ from localslack.methods_reactions import apply_reaction
 from localslack.records import JSON
 from localslack.ui.decorate import surfaces
 from localslack.ui.options import UiOptions, compose_text
+from localslack.ui.page import page_routes
+from localslack.ui.params import need, optional, read_body
 from localslack.ui.routes_agents import agent_ui_routes
 
 if TYPE_CHECKING:
@@ -27,26 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ui_routes"]
 
-_STATIC = Path(__file__).parent
-_ASSETS = {
-    "agents.js": "text/javascript",
-    "app.js": "text/javascript",
-    "blockkit.js": "text/javascript",
-    "core.js": "text/javascript",
-    "home.js": "text/javascript",
-    "markdown.js": "text/javascript",
-    "messages.js": "text/javascript",
-    "style.css": "text/css",
-}
 _Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# The page runs its own files only, and fetches nothing but this server: the UI posts as
-# anyone and clicks any button, so markup that slipped past an escape must not run.
-_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-# An uploaded file is someone else's content: an origin of its own and no script.
-_FILE_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 def _guard(handler: _Route) -> _Route:
@@ -60,33 +40,6 @@ def _guard(handler: _Route) -> _Route:
             return web.json_response(exc.body(), status=400)
 
     return guarded
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ControlError("invalid_json") from None
-    if not isinstance(body, dict):
-        raise ControlError("invalid_json", "expected an object")
-    return body
-
-
-def _need(params: dict[str, Any], *names: str) -> list[str]:
-    missing = [n for n in names if not params.get(n)]
-    if missing:
-        raise ControlError("missing_argument", ", ".join(missing))
-    return [str(_optional(params, n)) for n in names]
-
-
-def _optional(params: dict[str, Any], name: str) -> str | None:
-    """A text field, or None when absent or empty; a 400 naming it when it is no text."""
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ControlError("invalid_argument", f"{name} must be a string")
-    return value
 
 
 def _top_level(message: JSON) -> bool:
@@ -139,25 +92,12 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
             raise ControlError("not_in_channel", f"{user} cannot see {channel}", status=403)
         return chan.id
 
-    async def index(request: web.Request) -> web.StreamResponse:
-        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": _POLICY}
-        return web.FileResponse(_STATIC / "index.html", headers=headers)
-
-    async def asset(request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        if name not in _ASSETS:
-            raise web.HTTPNotFound()
-        body = (_STATIC / name).read_bytes()
-        return web.Response(
-            body=body, content_type=_ASSETS[name], headers={"Cache-Control": "no-cache"}
-        )
-
     async def bootstrap(request: web.Request) -> web.Response:
         return web.json_response(bootstrap_data())
 
     async def state(request: web.Request) -> web.Response:
         q = request.query
-        user, channel = _need(dict(q), "user", "channel")
+        user, channel = need(dict(q), "user", "channel")
         channel_id = visible_channel(channel, user)
         revision = feed.revision
         ephemerals = server.ephemeral_messages(user=user, channel=channel_id)
@@ -186,20 +126,20 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         )
 
     async def message(request: web.Request) -> web.Response:
-        p = await _body(request)
-        user, channel, text = _need(p, "user", "channel", "text")
+        p = await read_body(request)
+        user, channel, text = need(p, "user", "channel", "text")
         users = {u.name.lower(): u.id for u in server.config.users}
         users[server.config.bot.name.lower()] = server.config.bot.user_id
         channels = {c.name.lower(): c.id for c in ws.channels.values()}
         composed = compose_text(text, users=users, channels=channels)
         ts = await server.post_message(
-            channel=channel, user=user, text=composed, thread_ts=_optional(p, "thread_ts")
+            channel=channel, user=user, text=composed, thread_ts=optional(p, "thread_ts")
         )
         return web.json_response({"ok": True, "ts": ts})
 
     async def command(request: web.Request) -> web.Response:
-        p = await _body(request)
-        user, channel, text = _need(p, "user", "channel", "text")
+        p = await read_body(request)
+        user, channel, text = need(p, "user", "channel", "text")
         name, _, rest = text.strip().partition(" ")
         done = await server.slash_command(
             command=name, user=user, channel=channel, text=rest.strip()
@@ -207,30 +147,30 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def click(request: web.Request) -> web.Response:
-        p = await _body(request)
-        user, channel, ts = _need(p, "user", "channel", "ts")
+        p = await read_body(request)
+        user, channel, ts = need(p, "user", "channel", "ts")
         done = await server.click_button(
             channel=channel,
             ts=ts,
             user=user,
-            action_id=_optional(p, "action_id"),
-            value=_optional(p, "value"),
-            block_id=_optional(p, "block_id"),
+            action_id=optional(p, "action_id"),
+            value=optional(p, "value"),
+            block_id=optional(p, "block_id"),
         )
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def submit(request: web.Request) -> web.Response:
-        p = await _body(request)
-        (user,) = _need(p, "user")
+        p = await read_body(request)
+        (user,) = need(p, "user")
         values = p.get("values") or {}
         if not isinstance(values, dict):
             raise ControlError("invalid_argument", "values must be an object")
-        done = await server.submit_view(user=user, values=values, view_id=_optional(p, "view_id"))
+        done = await server.submit_view(user=user, values=values, view_id=optional(p, "view_id"))
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def close_view(request: web.Request) -> web.Response:
-        p = await _body(request)
-        user, view_id = _need(p, "user", "view_id")
+        p = await read_body(request)
+        user, view_id = need(p, "user", "view_id")
         record = ws.views.get(view_id)
         if record is None or record.user != user:
             raise ControlError("view_not_found", view_id, status=404)
@@ -240,8 +180,8 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True})
 
     async def react(request: web.Request) -> web.Response:
-        p = await _body(request)
-        user, channel, ts, name = _need(p, "user", "channel", "ts", "name")
+        p = await read_body(request)
+        user, channel, ts, name = need(p, "user", "channel", "ts", "name")
         message = server.message(channel=channel, ts=ts) or {}
         mine = any(r["name"] == name and user in r["users"] for r in message.get("reactions", []))
         if not mine:
@@ -253,55 +193,15 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True, "added": not mine})
 
     async def dismiss(request: web.Request) -> web.Response:
-        p = await _body(request)
-        user, ts = _need(p, "user", "ts")
+        p = await read_body(request)
+        user, ts = need(p, "user", "ts")
         item = ws.find_ephemeral(recipient=user, ts=ts)
         if item is None:
             raise ControlError("message_not_found", ts, status=404)
         item.deleted = True
         return web.json_response({"ok": True})
 
-    async def file(request: web.Request) -> web.Response:
-        stored = ws.files.get(request.match_info["file_id"])
-        if stored is None or stored.content is None or not stored.completed:
-            raise web.HTTPNotFound()
-        kind = stored.mimetype
-        if kind.startswith("text/") or kind == "application/octet-stream":
-            kind = "text/plain"
-        # An upload is someone else's content: an SVG's script, opened from the chat, ran
-        # in this origin, where the pages post as the bot. Sandboxed, it has none.
-        headers = {"Content-Security-Policy": _FILE_POLICY, "X-Content-Type-Options": "nosniff"}
-        return web.Response(
-            body=stored.content, content_type=kind, charset="utf-8", headers=headers
-        )
-
-    async def events(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
-        await response.prepare(request)
-        seen = feed.revision
-        try:
-            await response.write(f"retry: 1000\nevent: hello\ndata: {seen}\n\n".encode())
-            while not feed.closed:
-                try:
-                    async with asyncio.timeout(15):
-                        seen = await feed.next_change(seen)
-                except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
-                    continue
-                if feed.closed:
-                    break
-                await asyncio.sleep(0.05)  # let a burst of changes settle into one event
-                seen = feed.revision
-                await response.write(f"data: {json.dumps({'revision': seen})}\n\n".encode())
-        except ConnectionResetError:
-            pass  # the page went away
-        return response
-
     table: list[tuple[str, str, _Route]] = [
-        ("GET", "/ui/", index),
-        ("GET", "/ui/{name}", asset),
         ("GET", "/_ui/api/bootstrap", bootstrap),
         ("GET", "/_ui/api/state", state),
         ("POST", "/_ui/api/message", message),
@@ -311,8 +211,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         ("POST", "/_ui/api/close_view", close_view),
         ("POST", "/_ui/api/react", react),
         ("POST", "/_ui/api/dismiss", dismiss),
-        ("GET", "/_ui/files/{file_id}", file),
-        ("GET", "/_ui/events", events),
-        *agent_ui_routes(server, need=_need, body=_body, optional=_optional),
+        *page_routes(ws, feed),
+        *agent_ui_routes(server),
     ]
     return [web.route(verb, path, _guard(handler)) for verb, path, handler in table]

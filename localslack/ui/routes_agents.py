@@ -5,11 +5,12 @@ join or leave a user group (the app hears ``subteam_members_changed``)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from localslack.errors import ControlError
+from localslack.ui.params import need, optional, read_body
 
 if TYPE_CHECKING:
     from localslack.server import LocalSlack
@@ -17,14 +18,9 @@ if TYPE_CHECKING:
 __all__ = ["agent_ui_routes"]
 
 _Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Need = Callable[..., list[str]]
-Body = Callable[[web.Request], Awaitable[dict[str, Any]]]
-Optional = Callable[[dict[str, Any], str], str | None]
 
 
-def agent_ui_routes(
-    server: LocalSlack, *, need: Need, body: Body, optional: Optional
-) -> list[tuple[str, str, _Route]]:
+def agent_ui_routes(server: LocalSlack) -> list[tuple[str, str, _Route]]:
     async def home(request: web.Request) -> web.Response:
         (user,) = need(dict(request.query), "user")
         if user not in server.workspace.users:
@@ -32,7 +28,7 @@ def agent_ui_routes(
         return web.json_response({"ok": True, "view": server.home_view(user=user)})
 
     async def opened(request: web.Request) -> web.Response:
-        p = await body(request)
+        p = await read_body(request)
         user, tab = need(p, "user", "tab")
         if tab not in ("home", "messages"):
             raise ControlError("invalid_tab", tab)
@@ -42,7 +38,7 @@ def agent_ui_routes(
         return web.json_response({"ok": True, "sent": delivery is not None})
 
     async def click_view(request: web.Request) -> web.Response:
-        p = await body(request)
+        p = await read_body(request)
         (user,) = need(p, "user")
         done = await server.click_view_button(
             user=user,
@@ -54,7 +50,7 @@ def agent_ui_routes(
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def stop_session(request: web.Request) -> web.Response:
-        p = await body(request)
+        p = await read_body(request)
         user, channel, thread_ts = need(p, "user", "channel", "thread_ts")
         await server.stop_agent_session(user=user, channel=channel, thread_ts=thread_ts)
         return web.json_response({"ok": True})
@@ -62,7 +58,7 @@ def agent_ui_routes(
     async def group_members(request: web.Request) -> web.Response:
         # One person joins or leaves, against the members as they are now: the whole list
         # the page drew may be stale, and sending it undid changes made since.
-        p = await body(request)
+        p = await read_body(request)
         group, user = need(p, "group", "user")
         if not isinstance(p.get("join"), bool):
             raise ControlError("missing_argument", "join: true to join, false to leave")
