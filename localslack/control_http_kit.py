@@ -15,6 +15,7 @@ __all__ = [
     "Route",
     "guard",
     "id_list",
+    "json_body",
     "ok",
     "opt_bool",
     "opt_float",
@@ -30,16 +31,21 @@ Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STRUCTURED = frozenset({"values", "payload", "users", "interval"})
 
 
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON body, which must be an object; else a 400 saying so."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ControlError("invalid_json") from None
+    if not isinstance(body, dict):
+        raise ControlError("invalid_json", "expected an object")
+    return body
+
+
 async def params(request: web.Request) -> dict[str, Any]:
     found: dict[str, Any] = {key: request.query.get(key) for key in request.query}
     if request.body_exists:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ControlError("invalid_json") from None
-        if not isinstance(body, dict):
-            raise ControlError("invalid_json", "expected an object")
-        found.update(body)
+        found.update(await json_body(request))
     for name, value in found.items():
         if name not in _STRUCTURED and isinstance(value, dict | list):
             raise ControlError("invalid_argument", f"{name} is a text, a number or a flag")

@@ -1,25 +1,13 @@
-"""The page's requests read: a JSON object body, and its text fields checked for their
-shape (a missing one, or one that is no text, is a 400 naming it)."""
+"""The page's requests' text fields, checked for their shape: a missing one, or one that
+is no text, is a 400 naming it (the body itself: ``control_http_kit.json_body``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
 from localslack.errors import ControlError
 
-__all__ = ["need", "optional", "read_body"]
-
-
-async def read_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ControlError("invalid_json") from None
-    if not isinstance(body, dict):
-        raise ControlError("invalid_json", "expected an object")
-    return body
+__all__ = ["need", "optional"]
 
 
 def need(params: dict[str, Any], *names: str) -> list[str]:

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from localslack.changes import ChangeFeed
+from localslack.control_http_kit import json_body
 from localslack.errors import ControlError, SlackError
 from localslack.methods_reactions import apply_reaction
 from localslack.records import JSON
 from localslack.ui.decorate import surfaces
 from localslack.ui.options import UiOptions, compose_text
 from localslack.ui.page import page_routes
-from localslack.ui.params import need, optional, read_body
+from localslack.ui.params import need, optional
 from localslack.ui.routes_agents import agent_ui_routes
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         )
 
     async def message(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         user, channel, text = need(p, "user", "channel", "text")
         users = {u.name.lower(): u.id for u in server.config.users}
         users[server.config.bot.name.lower()] = server.config.bot.user_id
@@ -138,7 +139,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True, "ts": ts})
 
     async def command(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         user, channel, text = need(p, "user", "channel", "text")
         name, _, rest = text.strip().partition(" ")
         done = await server.slash_command(
@@ -147,7 +148,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def click(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         user, channel, ts = need(p, "user", "channel", "ts")
         done = await server.click_button(
             channel=channel,
@@ -160,7 +161,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def submit(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         (user,) = need(p, "user")
         values = p.get("values") or {}
         if not isinstance(values, dict):
@@ -169,7 +170,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def close_view(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         user, view_id = need(p, "user", "view_id")
         record = ws.views.get(view_id)
         if record is None or record.user != user:
@@ -180,7 +181,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True})
 
     async def react(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         user, channel, ts, name = need(p, "user", "channel", "ts", "name")
         message = server.message(channel=channel, ts=ts) or {}
         mine = any(r["name"] == name and user in r["users"] for r in message.get("reactions", []))
@@ -193,7 +194,7 @@ def ui_routes(server: LocalSlack, feed: ChangeFeed, options: UiOptions) -> list[
         return web.json_response({"ok": True, "added": not mine})
 
     async def dismiss(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         user, ts = need(p, "user", "ts")
         item = ws.find_ephemeral(recipient=user, ts=ts)
         if item is None:

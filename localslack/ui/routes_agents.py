@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from localslack.control_http_kit import json_body
 from localslack.errors import ControlError
-from localslack.ui.params import need, optional, read_body
+from localslack.ui.params import need, optional
 
 if TYPE_CHECKING:
     from localslack.server import LocalSlack
@@ -28,7 +29,7 @@ def agent_ui_routes(server: LocalSlack) -> list[tuple[str, str, _Route]]:
         return web.json_response({"ok": True, "view": server.home_view(user=user)})
 
     async def opened(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         user, tab = need(p, "user", "tab")
         if tab not in ("home", "messages"):
             raise ControlError("invalid_tab", tab)
@@ -38,7 +39,7 @@ def agent_ui_routes(server: LocalSlack) -> list[tuple[str, str, _Route]]:
         return web.json_response({"ok": True, "sent": delivery is not None})
 
     async def click_view(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         (user,) = need(p, "user")
         done = await server.click_view_button(
             user=user,
@@ -50,7 +51,7 @@ def agent_ui_routes(server: LocalSlack) -> list[tuple[str, str, _Route]]:
         return web.json_response({"ok": True, "envelope_id": done.envelope_id})
 
     async def stop_session(request: web.Request) -> web.Response:
-        p = await read_body(request)
+        p = await json_body(request)
         user, channel, thread_ts = need(p, "user", "channel", "thread_ts")
         await server.stop_agent_session(user=user, channel=channel, thread_ts=thread_ts)
         return web.json_response({"ok": True})
@@ -58,7 +59,7 @@ def agent_ui_routes(server: LocalSlack) -> list[tuple[str, str, _Route]]:
     async def group_members(request: web.Request) -> web.Response:
         # One person joins or leaves, against the members as they are now: the whole list
         # the page drew may be stale, and sending it undid changes made since.
-        p = await read_body(request)
+        p = await json_body(request)
         group, user = need(p, "group", "user")
         if not isinstance(p.get("join"), bool):
             raise ControlError("missing_argument", "join: true to join, false to leave")
