@@ -206,16 +206,17 @@ class MessageEdits:
         self, team: str, event: _Changed, message: _Message, *, user: str, ts: str, ref: str
     ) -> Outcome:
         thread = ThreadKey(team=team, channel=event.channel, thread_ts=message.thread_ts or ts)
-        text = html.unescape(message.text or "")  # Slack escapes &, < and >, as in a message
+        raw = message.text or ""
+        text = html.unescape(raw)  # Slack escapes &, < and >, as in a message
         edited = message.edited or ""  # "": undated
         starts = message.thread_ts in (None, ts) and event.channel_type != "im"
-        if starts and not self._asks(text):
+        if starts and not self._asks(raw):
             # Stored only because it asked signoff: withdrawn, or never stored at all.
             asked = event.previous_message is not None and self._asks(
-                html.unescape(event.previous_message.text or "")
+                event.previous_message.text or ""
             )
             return await self._withdrawal(thread, ts, ref, edited=edited, early=asked)
-        if not self._would_take(thread, event.channel_type, text, ts=ts, starts=starts):
+        if not self._would_take(thread, event.channel_type, raw, ts=ts, starts=starts):
             return Outcome(fate=Fate.IGNORED, reason="an edit outside signoff's threads", ref=ref)
         if not text.strip() and not message.files:
             return Outcome(fate=Fate.IGNORED, reason="an edit that leaves no text", ref=ref)
@@ -236,12 +237,15 @@ class MessageEdits:
         return _said(outcome, ref)
 
     def _asks(self, text: str) -> bool:
+        """Does Slack's ``text`` (as sent: escaped) mention signoff? Only the markup does:
+        the same characters typed arrive as ``&lt;@U…&gt;``, and Slack sends no
+        ``app_mention`` for them, so unescaped they would ask where a new message does not."""
         return self._mention.search(text) is not None
 
     def _would_take(
         self, thread: ThreadKey, channel_type: str | None, text: str, *, ts: str, starts: bool
     ) -> bool:
-        """Would ``ingest`` store a person's message ``ts`` saying ``text``? A mention
+        """Would ``ingest`` store a person's message ``ts`` saying ``text`` (as sent)? A mention
         anywhere, any message in a direct message with signoff, a reply in a thread it took
         part in when the reply was posted (an older reply, edited once signoff was asked
         there, was never for it)."""
@@ -254,11 +258,10 @@ class MessageEdits:
             team=team, channel=event.channel, thread_ts=previous.thread_ts or event.deleted_ts
         )
         starts = previous.thread_ts in (None, event.deleted_ts)
-        text = html.unescape(previous.text or "")
         early = previous.by_a_person(self.bot_user_id) and self._would_take(
             thread,
             event.channel_type,
-            text,
+            previous.text or "",
             ts=event.deleted_ts,
             starts=starts,
         )
