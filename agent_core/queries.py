@@ -158,8 +158,10 @@ class Queries:
         visible: Callable[[str], Awaitable[bool]] | None = None,
         limit: int = 20,
         unchecked: Callable[[str], None] | None = None,
+        origin: Origin | None = None,
     ) -> list[PendingApproval]:
-        """What ``user`` may decide now: the same check a click makes, per request.
+        """What ``user`` may decide now: the same check a click makes, per request
+        (``origin``: the organization they act from, as their click would name it).
 
         ``visible(channel)`` limits it to requests whose card is in a channel the person
         can see (they are in): a request asked in a direct message shows where its card is.
@@ -186,7 +188,9 @@ class Queries:
                     continue
                 if request.decision() is not None or expired(request.capsule, rt.clock.now()):
                     continue
-                refusal = await may_decide(request, user=user, policy=rt.policy, groups=rt.groups)
+                refusal = await may_decide(
+                    request, user=user, policy=rt.policy, groups=rt.groups, origin=origin
+                )
                 if refusal is not None:
                     if isinstance(refusal, Unchecked) and unchecked is not None:
                         unchecked(row.id)

@@ -58,7 +58,7 @@ from .surface_support import SurfaceSupport
 from .token_check import who_am_i
 from .token_watch import BotTokenWatch
 from .tooling import open_engine
-from .user_teams import UserTeams
+from .user_teams import Origins, UserTeams
 from .web_clients import kept_alive, live_client, slack_surface, web_client
 
 __all__ = ["SignoffBot"]
@@ -164,14 +164,17 @@ class SignoffBot:
                 logger=logging.getLogger("slack_bolt"),
                 process_before_response=False,
             )
-            home_tab.bind(engine, client, bot_user=str(me["user_id"]))
             # "Anyone" in a policy is anyone of this organization (a Slack Connect guest's
             # click names theirs); on Enterprise Grid a click names the enterprise.
             installed = Installation(
                 team=str(me.get("team_id") or ""), enterprise=str(me.get("enterprise_id") or "")
             )
+            # A stop, a Home and /signoff pending name no team: asked of users.info.
+            teams = UserTeams(client)
+            origins = Origins(teams, installed)
+            home_tab.bind(engine, client, bot_user=str(me["user_id"]), origins=origins)
             register_actions(app, engine, home=home_tab, installation=installed)
-            register_commands(app, engine, client)
+            register_commands(app, engine, client, origins=origins)
             register_fallbacks(app)  # last: Bolt runs the first listener that matches
 
             async def taken(event: MessageEvent) -> None:
@@ -198,7 +201,7 @@ class SignoffBot:
                 engine,
                 keeper=ingest.keeper,
                 app_loop=app_loop,
-                teams=UserTeams(client),
+                teams=teams,
                 installation=installed,
             )
 

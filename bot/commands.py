@@ -44,6 +44,7 @@ from .slack_text import (
     mentions,
 )
 from .trace_view import reason_still_true, render_history, what_became
+from .user_teams import Origins
 
 __all__ = ["COMMAND", "HELP", "answer", "register_commands"]
 
@@ -62,7 +63,20 @@ HELP = literal(
 INLINE_LIMIT = 2800
 
 
-async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mrkdwn:
+async def _pending_for(
+    engine: Engine, members: ChannelMembers, user: str, origins: Origins | None
+) -> Mrkdwn:
+    origin = None
+    if origins is not None:
+        try:
+            # As their click is judged: a Slack Connect guest decides only what a rule
+            # names them for, and a command names no team of the person.
+            origin = await origins.of(user)
+        except MembershipUnknown:
+            return literal(
+                f"{COULD_NOT_CHECK} which organization you are in just now; try again in a moment."
+            )
+
     async def visible(channel: str) -> bool:
         # As the Home tab lists them, and as a click is judged: a public channel, or one
         # they are in. (Members only, this said "nothing is waiting" to an approver not in
@@ -72,7 +86,7 @@ async def _pending_for(engine: Engine, members: ChannelMembers, user: str) -> Mr
     groups_unknown: list[str] = []
     try:
         mine = await engine.pending_for(
-            user, visible=visible, limit=20, unchecked=groups_unknown.append
+            user, visible=visible, limit=20, unchecked=groups_unknown.append, origin=origin
         )
     except MembershipUnknown:  # "nothing is waiting" would not be true
         return literal(
@@ -169,9 +183,14 @@ async def _elsewhere(members: ChannelMembers, session_id: str, channel: str, use
 
 
 async def answer(
-    engine: Engine, members: ChannelMembers, command: SlashCommand
+    engine: Engine,
+    members: ChannelMembers,
+    command: SlashCommand,
+    *,
+    origins: Origins | None = None,
 ) -> tuple[Mrkdwn, str | None]:
-    """(short answer, long text to upload or None) for one command."""
+    """(short answer, long text to upload or None) for one command (``origins``: which
+    organization a person is in, as ``pending`` judges them)."""
     words = command.text.split()
     verb = words[0].lower() if words else "help"
     if verb == "help":
@@ -179,7 +198,7 @@ async def answer(
     if verb == "sessions" and len(words) == 1:
         return await _sessions_here(engine, command.channel_id), None
     if verb == "pending" and len(words) == 1:
-        return await _pending_for(engine, members, command.user_id), None
+        return await _pending_for(engine, members, command.user_id, origins), None
     if verb == "trace" and len(words) <= 2:
         if len(words) == 2 and words[1] != "here":
             try:
@@ -222,7 +241,9 @@ async def answer(
     ), None
 
 
-def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> None:
+def register_commands(
+    app: AsyncApp, engine: Engine, client: AsyncWebClient, *, origins: Origins | None = None
+) -> None:
     members = ChannelMembers(client)
 
     async def on_command(ack: Any, body: dict[str, Any], respond: Any) -> None:
@@ -232,7 +253,7 @@ def register_commands(app: AsyncApp, engine: Engine, client: AsyncWebClient) -> 
         except ValidationError:
             log.warning("malformed slash command payload")
             return
-        short, long_text = await answer(engine, members, command)
+        short, long_text = await answer(engine, members, command, origins=origins)
         # Nothing may escape: Bolt would log a traceback quoting the payload (the envelope
         # itself was acked by the socket thread already, see ``socket``).
         try:

@@ -64,8 +64,9 @@ _TOO_LONG = literal("The call is too long to show here whole: approve it on its 
 # between them and nothing that separates arguments, quotes or escapes.
 _BARE = re.compile(r'[^\s,=`"\\]+(?: [^\s,=`"\\]+)*')
 UNCHECKED = (
-    f"{COULD_NOT_CHECK} just now who is in some channels or approver groups: requests "
-    "waiting there are not listed here. Open this tab again in a moment."
+    f"{COULD_NOT_CHECK} just now who is in some channels or approver groups (or which "
+    "organization you are in): requests waiting there are not listed here. Open this tab "
+    "again in a moment."
 )
 _VERDICT = {"approved": "✅ approved", "denied": "🚫 denied", "expired": "⌛ expired"}
 

@@ -9,6 +9,7 @@ from approvals import MembershipUnknown
 from .home import COUNTED, MAX_MINE, HomeContent
 from .membership import ChannelMembers
 from .slack_text import Mrkdwn
+from .user_teams import Origins
 
 __all__ = ["read_home_content"]
 
@@ -20,8 +21,16 @@ async def read_home_content(
     user: str,
     notice: Mrkdwn | None,
     bot_user: str,
+    origins: Origins | None = None,
 ) -> HomeContent:
     unchecked: list[str] = []
+    origin = None
+    if origins is not None:
+        try:
+            origin = await origins.of(user)
+        except MembershipUnknown:  # an ``anyone`` request is not listed, and the Home says so
+            unchecked.append(user)
+            origin = origins.outside()
 
     async def visible(channel: str) -> bool:
         try:
@@ -31,7 +40,7 @@ async def read_home_content(
             return False
 
     waiting = await engine.pending_for(
-        user, visible=visible, limit=COUNTED, unchecked=unchecked.append
+        user, visible=visible, limit=COUNTED, unchecked=unchecked.append, origin=origin
     )
     return HomeContent(
         user=user,

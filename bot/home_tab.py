@@ -55,6 +55,7 @@ from .home_watch import ShownVersions, read_again
 from .membership import ChannelMembers
 from .slack_errors import slack_error
 from .slack_text import Mrkdwn
+from .user_teams import Origins
 
 __all__ = ["HomeTab"]
 
@@ -86,6 +87,7 @@ class HomeTab:
         self._client: AsyncWebClient | None = None
         self._bot_user = ""
         self._members: ChannelMembers | None = None
+        self._origins: Origins | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # People who opened their Home (this process or one before), least recent first.
         self._opened: OrderedDict[str, None] = OrderedDict()
@@ -103,10 +105,19 @@ class HomeTab:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def bind(self, engine: Engine, client: AsyncWebClient, *, bot_user: str) -> None:
+    def bind(
+        self,
+        engine: Engine,
+        client: AsyncWebClient,
+        *,
+        bot_user: str,
+        origins: Origins | None = None,
+    ) -> None:
         """Attach to the engine and its loop (call on that loop, once both exist);
-        ``bot_user``: signoff's own user id (auth.test)."""
+        ``bot_user``: signoff's own user id (auth.test); ``origins``: which organization a
+        viewer is in (a guest's Home lists only what their click may decide)."""
         self._engine = engine
+        self._origins = origins
         self._bot_user = bot_user
         self._client = client
         self._members = ChannelMembers(client)
@@ -295,6 +306,7 @@ class HomeTab:
             user=user,
             notice=self._notices.current(user),
             bot_user=self._bot_user,
+            origins=self._origins,
         )
 
     async def publish(self, user: str) -> None:

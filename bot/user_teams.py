@@ -9,6 +9,10 @@ its ``enterprise_user.enterprise_id`` (the ``E…`` id a Grid click names, see
 Slack's verdict (``user_not_found``, a missing scope) names no team: counted as outside.
 No usable answer (a dropped connection, ``ratelimited`` after the client's retries, an
 outage) is ``MembershipUnknown``, for the caller to fail closed on. Neither is cached.
+
+A list of what a person may decide (their Home tab, ``/signoff pending``) names no team
+either, yet must judge them as their click would be judged (``Origins``): a Slack Connect
+guest is shown as waiting for them only what a rule names them for.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from approvals import Installation, Origin
+
 from .membership import RecentAnswers, slack_lookup
 
 # People whose answers are kept at once: stoppers of the last minute.
 _PEOPLE = 1000
 
-__all__ = ["UserTeams"]
+__all__ = ["Origins", "UserTeams"]
 
 
 class UserTeams:
@@ -55,3 +61,19 @@ class UserTeams:
         team = str(grid.get("enterprise_id") or found.get("team_id") or "")
         self._cache.put(user, team)
         return team
+
+
+class Origins:
+    """The organization a person acts from, for the installation ``auth.test`` named."""
+
+    def __init__(self, teams: UserTeams, installation: Installation) -> None:
+        self.teams = teams
+        self.installation = installation
+
+    async def of(self, user: str) -> Origin:
+        """``MembershipUnknown`` when Slack gave no usable answer (see ``outside``)."""
+        return Origin(team=await self.teams.team_of(user), installation=self.installation)
+
+    def outside(self) -> Origin:
+        """Where someone Slack could not place acts from: outside (fail closed)."""
+        return Origin(team="", installation=self.installation)

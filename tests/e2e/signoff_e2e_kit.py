@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from localslack import ChannelSpec, Delivery, Interaction, LocalSlack, Timing, WorkspaceConfig
+from localslack.config import UserSpec
 
 if TYPE_CHECKING:
     from bot.app import SignoffBot
@@ -457,6 +458,15 @@ def as_in_manifest(config: WorkspaceConfig) -> WorkspaceConfig:
 
 
 GROUP_DM = "G0TRIO"
+
+
+def with_guest_in_ops(config: WorkspaceConfig, guest: UserSpec) -> WorkspaceConfig:
+    """``config`` with #ops shared (Slack Connect) with ``guest``, of another organization."""
+    channels = tuple(
+        dataclasses.replace(c, members=(*c.members, guest.id)) if c.id == OPS else c
+        for c in config.channels
+    )
+    return dataclasses.replace(config, users=(*config.users, guest), channels=channels)
 
 
 def with_group_dm(config: WorkspaceConfig) -> WorkspaceConfig:
