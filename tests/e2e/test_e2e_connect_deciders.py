@@ -7,7 +7,6 @@ of the installation's organization; naming the guest's user id opens a tool to t
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,6 +32,7 @@ from signoff_e2e_kit import (
     scales,
     until,
     wait_card,
+    with_guest_in_ops,
     write_policy,
 )
 
@@ -54,12 +54,7 @@ GUEST = UserSpec(id="U0GUEST", name="gina", team_id="T0PARTNER")
 async def slack() -> AsyncIterator[LocalSlack]:
     """The suite's workspace, its #ops shared with a guest from another organization."""
     base = as_in_manifest(WorkspaceConfig(seed=7, timing=FAST))  # with its Home tab
-    channels = tuple(
-        dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
-        for c in base.channels
-    )
-    config = dataclasses.replace(base, users=(*base.users, GUEST), channels=channels)
-    async with LocalSlack(config) as server:
+    async with LocalSlack(with_guest_in_ops(base, GUEST)) as server:
         yield server
 
 

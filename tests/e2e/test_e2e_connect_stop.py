@@ -8,7 +8,6 @@ and when Slack gives no answer it withdraws nothing an ``anyone`` rule governs, 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from signoff_e2e_kit import (
     cards,
     decision,
     has_buttons,
+    with_guest_in_ops,
 )
 
 from bot.config import Settings
@@ -39,12 +39,7 @@ async def slack(request: pytest.FixtureRequest) -> AsyncIterator[LocalSlack]:
     from another organization (``slack_timing``: its Timing, else the suite's fast one)."""
     marker = request.node.get_closest_marker("slack_timing")
     base = manifest_agent_workspace(**({"timing": marker.args[0]} if marker else {}))
-    channels = tuple(
-        dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
-        for c in base.channels
-    )
-    config = dataclasses.replace(base, users=(*base.users, GUEST), channels=channels)
-    async with LocalSlack(config) as server:
+    async with LocalSlack(with_guest_in_ops(base, GUEST)) as server:
         yield server
 
 

@@ -8,7 +8,6 @@ refuses the host's for them, as the stream would not be theirs.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 from live_kit import FakeAnthropic, agent_workspace, anthropic_api, anthropic_bot
-from signoff_e2e_kit import OPS, bot_messages, mention, session_dirs
+from signoff_e2e_kit import OPS, bot_messages, mention, session_dirs, with_guest_in_ops
 
 from bot.app import SignoffBot
 from bot.config import Settings
@@ -36,12 +35,7 @@ ANSWER = (
 async def slack() -> AsyncIterator[LocalSlack]:
     """An agent workspace whose #ops is shared with a guest from another organization."""
     base = agent_workspace()
-    channels = tuple(
-        dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
-        for c in base.channels
-    )
-    config = dataclasses.replace(base, users=(*base.users, GUEST), channels=channels)
-    async with LocalSlack(config) as server:
+    async with LocalSlack(with_guest_in_ops(base, GUEST)) as server:
         yield server
 
 
