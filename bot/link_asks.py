@@ -16,9 +16,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .slack_errors import delivery_error, what_slack_said
+from .slack_fields import shown
 from .token_check import app_token_refusal
 
-__all__ = ["REFUSALS", "NoLink", "ask_for_link", "upgrade_failure"]
+__all__ = ["REFUSALS", "ROUTINE", "NoLink", "ask_for_link", "refusal", "upgrade_failure"]
 
 # Slack's reasons for refusing a link that a retry at once would only meet again: what
 # /readyz says, and the one WARNING line.
@@ -37,6 +38,22 @@ REFUSALS = {
         "or command reaches signoff until one of them ends",
     ),
 }
+
+# The reasons Slack gives for ending a link it replaces (a refresh, or one ~10 s ahead).
+ROUTINE = frozenset({"warning", "refresh_requested"})
+
+
+def refusal(reason: str) -> tuple[str, str]:
+    """What /readyz and the WARNING line say of a refusal: a known one's own words; for a
+    reason Slack added since (its list is open), that it closes the link before ``hello``."""
+    if reason in REFUSALS:
+        return REFUSALS[reason]
+    said = f"disconnect: {shown(reason, 40)[1:-1]}"
+    return (
+        f"Slack closes each new link before its hello ({said})",
+        f"Slack closes signoff's Socket Mode link before its hello, for a reason signoff does "
+        f"not know ({said}): no message, click or command reaches signoff until it keeps one",
+    )
 
 
 class NoLink(Exception):

@@ -21,7 +21,8 @@ at WARNING, and ``/readyz`` says it; the link is tried again at once (a toggle f
 back, a slot freed), then after ``ping_interval``, doubling up to 30 of them (5 minutes at
 the default 10 s), until a ``hello``. The process does not exit: it still delivers replies
 and cards, runs approved calls and expires requests, and a supervisor restarting it would
-only meet the same refusal.
+only meet the same refusal. A reason Slack added since (its list is open) is a refusal too
+when it ends a link before that link's ``hello``: a refresh would have followed one.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from agent_core.backoff import Backoff
 from agent_core.observe import NullObserver, Observer, SocketLinkChanged
 
-from .link_asks import REFUSALS, NoLink, ask_for_link, upgrade_failure
+from .link_asks import REFUSALS, ROUTINE, NoLink, ask_for_link, refusal, upgrade_failure
 
 __all__ = ["SignoffSocketModeClient"]
 
@@ -64,7 +65,7 @@ class SignoffSocketModeClient(SocketModeClient):
         self.refused: str | None = None
         self._no_link: str | None = None  # why the last ask for a link failed, until one works
         self._told_no_link: str | None = None  # the one logged, until a hello
-        self._disabled = 0  # refusals (REFUSALS) since the last hello
+        self._disabled = 0  # refusals (_on_frame) since the last hello
         self._refused_by = ""  # the reason of the last one, "" once linked
         self._retry_at = 0.0  # the loop's time before which no new link is asked for
         self._links_told = 0  # the connection count last said (_count_links)
@@ -89,7 +90,7 @@ class SignoffSocketModeClient(SocketModeClient):
         if self.closed:
             return "socket mode: stopped"
         if self._disabled:
-            return f"socket mode: {REFUSALS[self._refused_by][0]}; trying again"
+            return f"socket mode: {refusal(self._refused_by)[0]}; trying again"
         if session is None or self._hello_session is None:
             return "socket mode: not connected yet (no hello received)"
         if session is not self._hello_session:
@@ -138,9 +139,13 @@ class SignoffSocketModeClient(SocketModeClient):
             return
         with contextlib.suppress(ValueError):
             frame = json.loads(data)
-            said = (frame.get("type"), frame.get("reason")) if isinstance(frame, dict) else ()
-            if len(said) == 2 and said[0] == "disconnect" and said[1] in REFUSALS:
-                self._refused(str(said[1]))
+            if not (isinstance(frame, dict) and frame.get("type") == "disconnect"):
+                return
+            reason = str(frame.get("reason", ""))[:40]
+            # A reason Slack added since, on a link that had no hello: refused, not replaced.
+            unknown = reason not in ROUTINE and self.current_session is not self._hello_session
+            if reason in REFUSALS or unknown:
+                self._refused(reason)
 
     def _refused(self, reason: str) -> None:
         self._disabled += 1
@@ -149,7 +154,7 @@ class SignoffSocketModeClient(SocketModeClient):
             log.warning(
                 "%s. Replies and timers go on; the link is tried again at once, then after "
                 "%g s, doubling up to every %g s",
-                REFUSALS[reason][1],
+                refusal(reason)[1],
                 self.disabled_backoff.initial,
                 self.disabled_backoff.maximum,
             )
@@ -165,7 +170,7 @@ class SignoffSocketModeClient(SocketModeClient):
             # writes when it replaces the link.
             reason = str(message.get("reason", ""))[:40]
             self._why_down = f"disconnect: {reason}"
-            if reason in REFUSALS:
+            if self._disabled and reason == self._refused_by:  # as _on_frame found
                 # Not the SDK's forced reconnect: it would take a second link beside the
                 # close's. This link is done: closed, it is replaced after the pause.
                 session = self.current_session

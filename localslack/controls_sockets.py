@@ -33,6 +33,12 @@ class SocketControls:
             reason=reason, socket_id=socket_id, close_after=close_after
         )
 
+    def refuse_links(self, *, reason: str | None) -> None:
+        """Refuse each new connection, before its ``hello``, with a ``disconnect`` frame
+        giving ``reason``, and close it (as for ``too_many_websockets``); None: stop. Slack
+        documents its reasons as a list it may add to: a client meets ones it never knew."""
+        self._rt.hub.refusing = reason
+
     def drop_sockets(self, *, socket_id: str | None = None) -> list[str]:
         return self._rt.hub.drop(socket_id=socket_id)
 

@@ -79,6 +79,8 @@ class SocketHub:
         self.failing_status = 503
         # Off: the app's Socket Mode setting is (controls_app.py).
         self.socket_mode_enabled = True
+        # The reason new connections are refused with, before any hello (refuse_links).
+        self.refusing: str | None = None
 
     # -- tickets & connections ----------------------------------------------------------------
 
@@ -122,7 +124,9 @@ class SocketHub:
         sock = LiveSocket(
             id=f"socket-{self._next_socket}", ws=ws, transport=transport, connected_at=self._clock()
         )
-        refusal = None if self.socket_mode_enabled else "link_disabled"
+        refusal = self.refusing
+        if not self.socket_mode_enabled:
+            refusal = "link_disabled"
         if len(self._sockets) >= self._config.max_sockets:
             refusal = "too_many_websockets"
         if refusal is not None:

@@ -211,6 +211,15 @@ async def link_tries_backing_off(slack: LocalSlack, *, after: float, first: floa
         assert gap >= 0.9 * first * 2**n, gaps
 
 
+async def linked_and_answering(slack: LocalSlack, bot: SignoffBot, *, sockets: int = 1) -> None:
+    """After a refused link: ``sockets`` open (within the longest pause so far), the bot's
+    link up, and a mention answered over it."""
+    await slack.wait_for_sockets(sockets, timeout=10)
+    await until(lambda: bot.handler.client.link_problem() is None, what="the link up")
+    thread = await mention(slack, "status of api")
+    await slack.wait_for_message(channel=OPS, thread_ts=thread, from_bot=True, timeout=10)
+
+
 # -- reading the bot's disk ----------------------------------------------------------------
 
 

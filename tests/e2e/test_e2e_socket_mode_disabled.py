@@ -17,7 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import pytest
-from signoff_e2e_kit import OPS, link_tries_backing_off, mention, until
+from signoff_e2e_kit import link_tries_backing_off, linked_and_answering
 
 from localslack import LocalSlack
 
@@ -51,8 +51,5 @@ async def test_socket_mode_turned_off_is_said_once_and_retried_ever_less_often(
     assert problem is not None and "turned off" in problem
 
     await slack.set_socket_mode(enabled=True)
-    await slack.wait_for_sockets(1, timeout=10)  # within the longest pause so far
-    await until(lambda: bot.handler.client.link_problem() is None, what="the link up")
-    thread = await mention(slack, "status of api")
-    await slack.wait_for_message(channel=OPS, thread_ts=thread, from_bot=True, timeout=10)
+    await linked_and_answering(slack, bot)
     assert len(_disabled_lines(caplog)) == 1

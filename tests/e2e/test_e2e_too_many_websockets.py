@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
-from signoff_e2e_kit import OPS, link_tries_backing_off, mention, until
+from signoff_e2e_kit import link_tries_backing_off, linked_and_answering, until
 from slack_sdk.web.async_client import AsyncWebClient
 
 from localslack import LocalSlack
@@ -78,10 +78,7 @@ async def test_an_app_at_its_connection_limit_is_said_once_and_retried_ever_less
         assert problem is not None and "too_many_websockets" in problem, problem
 
         await held.pop().close()  # one of the others stops: its slot is taken
-        await slack.wait_for_sockets(10, timeout=10)  # within the longest pause so far
-        await until(lambda: bot.handler.client.link_problem() is None, what="the link up")
-        thread = await mention(slack, "status of api")
-        await slack.wait_for_message(channel=OPS, thread_ts=thread, from_bot=True, timeout=10)
+        await linked_and_answering(slack, bot, sockets=10)
         assert len(_refused_lines(caplog)) == 1
 
 

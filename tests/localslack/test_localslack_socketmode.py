@@ -365,3 +365,18 @@ async def test_a_failed_upgrade_spends_its_url(slack: LocalSlack) -> None:
         url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
         async with session.ws_connect(url) as ws:  # only the next one failed
             assert (await ws.receive_json())["type"] == "hello"
+
+
+async def test_a_refused_link_gets_the_reason_before_any_hello(slack: LocalSlack) -> None:
+    app_client = AsyncWebClient(token=slack.app_token, base_url=slack.api_url)
+    slack.refuse_links(reason="server_overloaded")
+    async with aiohttp.ClientSession() as session:
+        url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
+        async with session.ws_connect(url) as ws:
+            first = await ws.receive_json()
+            assert (first["type"], first["reason"]) == ("disconnect", "server_overloaded")
+            assert (await ws.receive()).type == aiohttp.WSMsgType.CLOSE
+        slack.refuse_links(reason=None)
+        url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
+        async with session.ws_connect(url) as ws:
+            assert (await ws.receive_json())["type"] == "hello"
