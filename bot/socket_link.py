@@ -35,12 +35,12 @@ from typing import Any
 
 import aiohttp
 from aiohttp import ClientWebSocketResponse, WSMessage
-from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
 from agent_core.backoff import Backoff
 from agent_core.observe import NullObserver, Observer, SocketLinkChanged
 
 from .link_asks import REFUSALS, ROUTINE, NoLink, ask_for_link, refusal, upgrade_failure
+from .link_handover import HandingOverClient
 
 __all__ = ["SignoffSocketModeClient"]
 
@@ -53,7 +53,7 @@ class _Stopped(Exception):
     """A new link was about to be asked for after ``stop()``."""
 
 
-class SignoffSocketModeClient(SocketModeClient):
+class SignoffSocketModeClient(HandingOverClient):
     def __init__(self, *, observer: Observer | None = None, **options: Any) -> None:
         super().__init__(**options)
         self.observer: Observer = observer or NullObserver()
@@ -116,7 +116,9 @@ class SignoffSocketModeClient(SocketModeClient):
         """Slack splits an app's envelopes between its connections. Another process on
         this app token keeps a home of its own: a thread's messages land apart, and an
         event delivered again may go to it and be answered twice. Said once while the
-        count stays above one (it counts this connection too)."""
+        count stays above one (it counts this connection, and the ones it replaces)."""
+        if isinstance(count, int):
+            count -= self.replaced_links()
         if not isinstance(count, int) or count < 2:
             self._links_told = 0
             return
@@ -193,7 +195,7 @@ class SignoffSocketModeClient(SocketModeClient):
             # The old link is being replaced: lost, stale, or Slack asked for a refresh.
             self._link_down(why)
             self._hello_session = None
-        await super().connect()  # type: ignore[no-untyped-call]
+        await super().connect()
         session = self.current_session
         if self.closed and session is not None and not session.closed:
             # A reconnect that was in flight when stop() ran: do not keep its connection.
@@ -289,11 +291,11 @@ class SignoffSocketModeClient(SocketModeClient):
         was_up = self.link_problem() is None
         try:
             async with asyncio.timeout(_CLOSE_WITHIN):
-                await self.close()  # type: ignore[no-untyped-call]
+                await self.close()
         except TimeoutError:
             # Slack did not answer the close frame (a network gone silent): aiohttp would
             # wait 10 s for it, before the drain even begins. The cut dropped the
             # connection; the rest of the close waits on nothing.
-            await self.close()  # type: ignore[no-untyped-call]
+            await self.close()
         if was_up:
             self.observer.emit(SocketLinkChanged(up=False, reason="stopping"))

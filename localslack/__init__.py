@@ -54,7 +54,8 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
   ``remove_fault``/``clear_faults``,
   ``set_rate_limits``, ``disconnect_sockets``, ``drop_sockets``, ``freeze_sockets``, ``answer_pings``,
   ``fail_handshakes`` (the next upgrades fail, their one-use URL spent), ``refuse_links``
-  (new connections refused with a ``disconnect`` reason, before ``hello``),
+  (new connections refused with a ``disconnect`` reason, before ``hello``), ``on_app_close``
+  (a hook run as the app's close frame is read: what it delivers crosses the close),
   ``duplicate_events``, ``drop_sockets_randomly`` (and their ``stop_…``), ``redeliver`` (an
   event sent again as after a lost ack, ``retry_attempt`` one more).
 """

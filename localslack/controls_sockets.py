@@ -8,6 +8,8 @@ Envelopes wait meanwhile, as for an app with no connection."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from localslack.runtime import Runtime
 
 __all__ = ["SocketControls"]
@@ -38,6 +40,14 @@ class SocketControls:
         giving ``reason``, and close it (as for ``too_many_websockets``); None: stop. Slack
         documents its reasons as a list it may add to: a client meets ones it never knew."""
         self._rt.hub.refusing = reason
+
+    def on_app_close(self, hook: Callable[[str], Awaitable[None]]) -> Callable[[], None]:
+        """Run ``hook`` with a socket's id when the app's close frame on it is read, before
+        Slack answers it: what is delivered meanwhile crosses the app's close on the wire,
+        as envelopes Slack sent a moment before it read the close do. Returns its removal."""
+        hooks = self._rt.hub.app_close_hooks
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
 
     def drop_sockets(self, *, socket_id: str | None = None) -> list[str]:
         return self._rt.hub.drop(socket_id=socket_id)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,8 @@ class SocketHub:
         # Upgrades still to fail, their ticket used up (fail_handshakes), and with what status.
         self.failing_handshakes = 0
         self.failing_status = 503
+        # Run as the app's close frame on a socket is read, before it is answered.
+        self.app_close_hooks: list[Callable[[str], Awaitable[None]]] = []
         # Off: the app's Socket Mode setting is (controls_app.py).
         self.socket_mode_enabled = True
         # The reason new connections are refused with, before any hello (refuse_links).
@@ -116,7 +119,10 @@ class SocketHub:
             self.failing_handshakes -= 1
             return web.Response(status=self.failing_status, text="upgrade failed")
         transport = request.transport
-        ws = web.WebSocketResponse(autoping=False, heartbeat=self._timing.server_ping_interval)
+        # Not autoclose: an app's close frame is answered by _read, after app_close_hooks.
+        ws = web.WebSocketResponse(
+            autoping=False, autoclose=False, heartbeat=self._timing.server_ping_interval
+        )
         await ws.prepare(request)
         self.handshakes += 1
         self._socket_change.set()
@@ -141,6 +147,8 @@ class SocketHub:
             await self._read(sock)
         finally:
             self._forget(sock)
+            with contextlib.suppress(*_SEND_ERRORS):
+                await ws.close()
         return ws
 
     def _hello(self) -> JSON:
@@ -156,13 +164,20 @@ class SocketHub:
         }
 
     async def _read(self, sock: LiveSocket) -> None:
-        async for msg in sock.ws:
+        while True:
+            msg = await sock.ws.receive()
             if msg.type == WSMsgType.TEXT:
                 self._dispatcher.on_frame(str(msg.data))
             elif msg.type == WSMsgType.PING and self.answer_pings:
                 await sock.ws.pong(msg.data)
-            elif msg.type == WSMsgType.ERROR:
-                break
+            elif msg.type == WSMsgType.CLOSE:
+                # Read, not yet answered: what Slack sends now crosses the app's close frame
+                # on the wire, and reaches an app that already sent it.
+                for hook in list(self.app_close_hooks):
+                    await hook(sock.id)
+                return
+            elif msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return
 
     def _forget(self, sock: LiveSocket) -> None:
         if self._sockets.pop(sock.id, None) is not None:

@@ -1,0 +1,169 @@
+"""A link Slack is about to replace is read until Slack closes it, beside its replacement.
+
+Slack says ``disconnect`` with reason ``warning`` about 10 s before it closes a link, and
+``refresh_requested`` when it refreshes one, and advises opening the next link first (an
+app may hold 10). slack_sdk closed the old link at once, before it opened the next: an
+envelope Slack sent on it a moment before it read that close frame reached a client that
+read nothing more but the close's answer (aiohttp drops what comes before it), and was
+never acked: an event Slack delivered again, a click or a command it never does (the
+person sees an error).
+
+Here the next link is opened beside the old one, and the old one is read on (its
+envelopes handled and acked on it) until Slack closes it, or ``OLD_LINK_KEPT`` seconds
+pass, or the client stops. Its own ``disconnect`` frames are not acted on: it is being
+replaced already. The SDK's reader stops reading a link once it is no longer the client's
+current one, so this client has a reader of its own (``receive_messages``), the same for
+every link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import ClientWebSocketResponse, WSMsgType
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+
+from .link_asks import ROUTINE
+
+__all__ = ["OLD_LINK_KEPT", "HandingOverClient"]
+
+log = logging.getLogger("signoff.socket")
+# The longest a replaced link is read on, waiting for Slack to close it (it warns ~10 s
+# ahead); then it is closed here.
+OLD_LINK_KEPT = 30.0
+
+
+class HandingOverClient(SocketModeClient):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._replacing: object | None = None  # the link a routine disconnect came on
+        # Replaced links still read, each with the task that closes it at the latest.
+        self._old: dict[ClientWebSocketResponse, asyncio.Task[None]] = {}
+        self._came_on: dict[str, ClientWebSocketResponse] = {}  # envelopes read on them
+
+    def replaced_links(self) -> int:
+        """How many replaced links are still open beside the current one."""
+        return sum(not old.closed for old in self._old)
+
+    async def run_message_listeners(self, message: dict[str, Any], raw_message: str) -> None:
+        if message.get("type") == "disconnect" and message.get("reason") in ROUTINE:
+            self._replacing = self.current_session
+        await super().run_message_listeners(message, raw_message)
+
+    async def connect(self) -> None:
+        old = self.current_session
+        if old is not None and old is self._replacing and not old.closed and not self.closed:
+            # Neither closed (the SDK closes the current link first) nor its reader
+            # cancelled (the SDK cancels the receiver it holds): kept, read on.
+            self._replacing = None
+            self.current_session = None
+            reader, self.message_receiver = self.message_receiver, None
+            self._old[old] = asyncio.ensure_future(self._retire(old, reader))
+        await super().connect()  # type: ignore[no-untyped-call]
+
+    async def _retire(
+        self, old: ClientWebSocketResponse, reader: asyncio.Future[Any] | None
+    ) -> None:
+        """Wait for Slack to close a replaced link (its reader ends), then forget it."""
+        try:
+            if reader is not None:
+                await asyncio.wait({reader}, timeout=OLD_LINK_KEPT)
+            if not old.closed:
+                log.info("Slack did not close a replaced link within %g s: closed", OLD_LINK_KEPT)
+                await old.close()
+        finally:
+            if reader is not None:
+                reader.cancel()
+            self._old.pop(old, None)
+            for envelope_id in [e for e, s in self._came_on.items() if s is old]:
+                del self._came_on[envelope_id]
+
+    async def receive_messages(self) -> None:
+        """The SDK's reader, except that a replaced link is read on until it closes."""
+        session = self.current_session
+        if session is None:
+            return
+        errors = 0
+        while not self.closed:
+            old = session in self._old
+            if not old and session is not self.current_session:
+                return  # replaced the SDK's way: closed by it
+            try:
+                message = await session.receive()
+            except Exception as exc:
+                errors += 1
+                log.debug("could not read the Socket Mode link: %r", exc)
+                await asyncio.sleep(self.ping_interval if errors > 1 else 0.1)
+                continue
+            errors = 0
+            if message.type == WSMsgType.TEXT:
+                if old and not self._note(session, str(message.data)):
+                    continue
+                await self.enqueue_message(message.data)
+                for listener in self.on_message_listeners:
+                    await listener(message)
+            elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                if old:
+                    return  # Slack closed it, as it said it would
+                if message.type == WSMsgType.CLOSED:
+                    await asyncio.sleep(self.ping_interval)
+                    continue
+                if message.type == WSMsgType.CLOSE:
+                    if self.auto_reconnect_enabled:
+                        await self.connect_to_new_endpoint()
+                    for listener in self.on_close_listeners:
+                        await listener(message)
+            elif message.type == WSMsgType.ERROR:
+                for listener in self.on_error_listeners:
+                    await listener(message)
+            elif message.type == WSMsgType.PING:
+                await session.pong(message.data)
+            elif message.type == WSMsgType.PONG and session is self.current_session:
+                self._ponged(message.data)
+
+    def _ponged(self, data: object) -> None:
+        said = data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+        prefix, _, at = said.partition(":")
+        if prefix == "sdk-ping-pong":
+            with contextlib.suppress(ValueError):
+                self.last_ping_pong_time = float(at)
+
+    def _note(self, session: ClientWebSocketResponse, data: str) -> bool:
+        """Whether a frame on a replaced link is handled: an envelope is (and acked on it);
+        a ``disconnect`` is not (the link is being replaced already)."""
+        with contextlib.suppress(ValueError):
+            frame = json.loads(data)
+            if isinstance(frame, dict):
+                if frame.get("type") == "disconnect":
+                    return False
+                envelope_id = frame.get("envelope_id")
+                if isinstance(envelope_id, str):
+                    self._came_on[envelope_id] = session
+        return True
+
+    async def send_message(self, message: str) -> None:
+        """An ack goes back on the link its envelope came on while that one is open."""
+        session: ClientWebSocketResponse | None = None
+        if self._came_on:
+            with contextlib.suppress(ValueError, AttributeError):
+                session = self._came_on.pop(json.loads(message).get("envelope_id"), None)
+        if session is None and self.current_session is None and self._old:
+            session = next(reversed(self._old))  # the next link is being opened
+        if session is not None and not session.closed:
+            with contextlib.suppress(ConnectionError):
+                await session.send_str(message)
+                return
+        await super().send_message(message)
+
+    async def close(self) -> None:
+        tasks = list(self._old.values())
+        await super().close()  # type: ignore[no-untyped-call]
+        for session in list(self._old):
+            await session.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
