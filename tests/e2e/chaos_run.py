@@ -33,6 +33,7 @@ __all__ = [
     "chaos_seconds",
     "chaos_seed",
     "inject_faults",
+    "refresh_links",
     "signoff_verify",
     "until_quiet",
 ]
@@ -184,6 +185,20 @@ async def inject_faults(
                 drop_connection=committed and rng.random() < 0.3,
             )
         injected.append(fault)
+
+
+async def refresh_links(slack: LocalSlack, rng: random.Random, until: float) -> int:
+    """Now and then Slack replaces the bot's link as it does in production: ``warning``
+    (it keeps sending on it until it closes it, seconds later) or ``refresh_requested``
+    (it sends no more on it); how many times a link was replaced (none while no bot is
+    connected)."""
+    loop, refreshed = asyncio.get_running_loop(), 0
+    while loop.time() < until:
+        await asyncio.sleep(rng.uniform(1.0, 4.0))
+        reason = rng.choice(("warning", "refresh_requested"))
+        if await slack.disconnect_sockets(reason=reason, close_after=rng.uniform(0.2, 10.0)):
+            refreshed += 1
+    return refreshed
 
 
 def _quiet(slack: LocalSlack, home: Path) -> str:

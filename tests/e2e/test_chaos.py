@@ -4,7 +4,8 @@
 model) runs against LocalSlack while people open threads in bursts, write follow-ups,
 click cards once or twice, allowed or not, and now and then decide one from a terminal
 (``signoff approve|deny``, itself killed mid-way at times) (``chaos_people``). Meanwhile LocalSlack delivers every event one to three times,
-drops the socket now and then, and answers some ``chat.postMessage``, ``chat.update`` and
+drops the socket now and then, replaces it as Slack does (``disconnect``: ``warning``,
+``refresh_requested``), and answers some ``chat.postMessage``, ``chat.update`` and
 ``conversations.replies`` calls with a 500 (some after the message was stored) or a 429;
 and the bot is SIGKILLed at random moments and started again (``chaos_run``). Then the
 last bot runs until the home is quiet, stops on SIGTERM, and ``chaos_audit`` checks what
@@ -35,6 +36,7 @@ from chaos_run import (
     chaos_seconds,
     chaos_seed,
     inject_faults,
+    refresh_links,
     signoff_verify,
     until_quiet,
 )
@@ -84,10 +86,11 @@ async def test_crash_anywhere_lose_nothing(
             slack.duplicate_events(seed=seed, max_copies=3)
             slack.drop_sockets_randomly(seed=seed, probability=0.005, interval=(8.0, 20.0))
             until = asyncio.get_running_loop().time() + seconds
-            await asyncio.gather(
+            *_, refreshes = await asyncio.gather(
                 bots.kill_now_and_then(random.Random(f"{seed}-kills"), until),
                 inject_faults(slack, random.Random(f"{seed}-faults"), until, faults),
                 people.run(seconds=seconds),
+                refresh_links(slack, random.Random(f"{seed}-links"), until),
             )
             slack.stop_dropping_sockets()
             slack.clear_faults()
@@ -142,6 +145,7 @@ async def test_crash_anywhere_lose_nothing(
         "deletions": tally.deletions,
         "duplicates": len(slack.chaos_events(kind="duplicate")),
         "drops": len(slack.chaos_events(kind="drop")),
+        "link_refreshes": refreshes,
         "faults": sum(f.fired for f in faults),
         **result.figures,
     }
