@@ -13,8 +13,10 @@ Outcomes: ``pending``; ``expired, not yet recorded`` (undecided past its deadlin
 no bot's sweep has recorded yet: it can never run; one whose approvals were all in reads
 ``pending``, since the sweep approves it); ``denied``; ``expired``; ``stale: not run``; ``ran: ok`` / ``ran: error`` (it started); ``started, outcome uncertain`` (it
 started, and how it ended is not known: a crash, a timeout, a lost server);
-``started, no result recorded``; ``claimed, not started``; ``<status>, not known whether
-it started`` (the claiming session cannot be read); ``refused at start: not run``;
+``started, no result recorded``; ``claimed, not started``; ``refused when called: not
+run`` (its tool refused it before any of it ran: an MCP server's "unknown tool");
+``<status>, not known whether it started`` (the claiming session cannot be read);
+``refused at start: not run``;
 ``approved, waiting for its tool``; ``approved, not run yet``.
 """
 
@@ -75,12 +77,15 @@ def outcome(
     claim, result = request.claimed(), request.result()
     if claim is None and result is not None:
         # Written only after a claim: its claim was removed (the seal check says so).
-        return f"ran: {result.status}", "", result.at
+        said = f"ran: {result.status}" if result.ran else "refused when called: not run"
+        return said, "", result.at
     if claim is not None:
         started = _started(request, claim)
         finished = result.at if result is not None else ""
         if started is False and (result is None or not result.ok):
             return "claimed, not started", claim.at, finished
+        if result is not None and not result.ran:
+            return "refused when called: not run", claim.at, finished
         if result is None:
             if started is None:
                 return "claimed, no result recorded", claim.at, ""

@@ -32,10 +32,10 @@ from .messages import (
 from .observe import ApprovalRequested, ToolExecuted
 from .session_run import SessionRun
 from .stops import active_stop
-from .tools import Tool, ToolContext, ToolError, ToolOutcomeUnknown
+from .tools import Tool, ToolContext, ToolError, ToolNotRun, ToolOutcomeUnknown
 from .tools.output import mask_secrets
 
-__all__ = ["Runnable", "execute", "run_calls"]
+__all__ = ["Executed", "Runnable", "execute", "run_calls"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,15 @@ class Runnable:
     # The tool's version when the arguments were validated: read later in the turn, an
     # MCP tool's may have moved on (every call before this one re-lists its server).
     version: str
+
+
+@dataclass(frozen=True)
+class Executed:
+    """What the model reads of a call, and whether any of it ran (False: refused before it
+    started, by the kill switch, a stop or the tool itself, and told "not run")."""
+
+    message: ToolResultMessage
+    ran: bool = True
 
 
 def _error(call: ToolCall, text: str) -> ToolResultMessage:
@@ -60,7 +69,7 @@ async def execute(
     *,
     approval_id: str = "",
     tool_version: str | None = None,
-) -> ToolResultMessage:
+) -> Executed:
     """Run one call between an intent and a result ticket. ``tool_version``: what the
     call was checked against (an approved call's pinned version); else the tool's now."""
     digest = args_sha256(tool.name, dict(arguments))
@@ -68,9 +77,9 @@ async def execute(
     stop = None if approval_id else active_stop(run.rt, run.thread, run.transcript)
     if run.rt.killed() or stop is not None:
         why = "the kill switch is on" if stop is None else stop.reason
-        return ToolResultMessage(
-            call_id=call_id, name=tool.name, content=f"{NOT_RUN}: {why}", status="error"
-        )
+        text = f"{NOT_RUN}: {why}"
+        refused = ToolResultMessage(call_id=call_id, name=tool.name, content=text, status="error")
+        return Executed(refused, ran=False)
     await run.write_ticket(
         IntentTicket(
             at=utc_iso(run.rt.clock.now()),
@@ -93,6 +102,7 @@ async def execute(
         tool_version=tool.version if tool_version is None else tool_version,
     )
     status: ToolStatus = "ok"
+    ran = True
     started = time.perf_counter()
     # A tool with its own deadline (a command, an MCP server) reports its timeout itself.
     timeout = run.rt.tool_timeout_seconds
@@ -106,6 +116,8 @@ async def execute(
         content = f"timed out after {timeout:g}s, cut off while it ran; it may have taken effect"
     except ToolOutcomeUnknown as exc:  # never re-run: a person checks the system
         status, content = "uncertain", str(exc)
+    except ToolNotRun as exc:  # refused before any of it ran: not "failed"
+        status, content, ran = "error", f"{NOT_RUN}: {exc}", False
     except ToolError as exc:  # it ran and said why it failed
         status, content = "error", str(exc)
     except Exception as exc:  # a tool's failure is data for the model, not a crash of ours
@@ -134,7 +146,7 @@ async def execute(
         )
     )
     await run.trace("tool_finished", {"call_id": call_id, "status": status, "content": content})
-    return ToolResultMessage(
+    message = ToolResultMessage(
         call_id=call_id,
         name=tool.name,
         content=content,
@@ -142,6 +154,7 @@ async def execute(
         args_sha256=digest,
         approval_id=approval_id,
     )
+    return Executed(message, ran=ran)
 
 
 async def _run_parallel(run: SessionRun, group: Sequence[Runnable]) -> None:
@@ -149,7 +162,7 @@ async def _run_parallel(run: SessionRun, group: Sequence[Runnable]) -> None:
         *(execute(run, r.tool, r.call.id, r.arguments, tool_version=r.version) for r in group)
     )
     for result in results:
-        await run.append(result)
+        await run.append(result.message)
 
 
 def _triage(
@@ -223,7 +236,7 @@ async def run_calls(
             result = await execute(
                 run, item.tool, item.call.id, item.arguments, tool_version=item.version
             )
-            await run.append(result)
+            await run.append(result.message)
         else:
             await run.trace(
                 "tool_rejected",

@@ -134,7 +134,7 @@ async def realize(
             "they were checked. Ask again if still needed."
         )
         return ended_unrun(run, request, text, uncertain=False)
-    result = await execute(
+    executed = await execute(
         run,
         tool,
         capsule.call_id,
@@ -143,6 +143,7 @@ async def realize(
         tool_version=call.tool_version,
     )
     failpoint("resume.after_tool_run")
+    result = executed.message
     request.record_result(
         ExecutionResult(
             approval_id=capsule.id,
@@ -151,6 +152,7 @@ async def realize(
             ok=result.status == "ok",
             output=result.content,
             uncertain=result.status == "uncertain",
+            ran=executed.ran,
         )
     )
     failpoint("resume.after_result_record")

@@ -122,6 +122,7 @@ class CardView:
         """What the card shows, in a word: two views with one version render the same."""
         verdict = self.decision.verdict if self.decision else "open"
         ran = "" if self.result is None else f"-{self.result.status}"
+        ran += "-notrun" if self.result is not None and not self.result.ran else ""
         extra = f"-e{len(self.edits)}" if self.edits else ""
         extra += "-esc" if self.escalation else ""
         extra += "-stale" if self.stale else ""

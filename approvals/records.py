@@ -262,7 +262,8 @@ class Deferral(Record):
 
 
 class ExecutionResult(Record):
-    schema_version: Literal[1] = 1
+    # 2: and whether any of the call ran (``ran``).
+    schema_version: Literal[1, 2] = 2
     approval_id: str
     session_id: str
     at: str
@@ -270,10 +271,25 @@ class ExecutionResult(Record):
     output: str
     # The tool could not say whether it took effect (its server died mid-call).
     uncertain: bool = False
+    # False: the tool refused the call before any of it ran (an MCP server's "unknown
+    # tool", nothing sent to a server that is down): "not run", never "ran: failed".
+    # Only a refusal that is certain; ``output`` says why, as the model was told.
+    ran: bool = True
 
     @property
     def status(self) -> Literal["ok", "error", "uncertain"]:
         return "uncertain" if self.uncertain else ("ok" if self.ok else "error")
+
+    @model_serializer(mode="wrap")
+    def _as_version_1_when_it_can(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A call that ran is written as version 1, which every version reads; one refused
+        # before it ran is version 2, which no earlier version reads (it finds the result
+        # unreadable, as it would a damaged one, rather than say the call ran).
+        data: dict[str, Any] = dump(self)
+        if self.ran:
+            data.pop("ran", None)
+            data["schema_version"] = 1
+        return data
 
 
 def write_record(path: Path, record: Record) -> None:

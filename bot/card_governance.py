@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agent_core.live_steps import NOT_RUN
 from agent_core.surface import CardView
-from approvals import changes
+from approvals import ExecutionResult, changes
 from approvals.governance import duration_text
 
 from .drawn_text import visible
@@ -37,6 +38,7 @@ __all__ = [
     "edit_block",
     "edit_button",
     "escalation_block",
+    "not_run_why",
     "ran_text",
     "reasons_text",
     "seen_hash",
@@ -144,6 +146,12 @@ def ran_text(status: str, *, started: bool | None) -> str:
         # A crash, a timeout, a server or connection lost mid-call: the thread says which.
         "uncertain": "⚠️ ran, outcome uncertain: check the system",
     }[status]
+
+
+def not_run_why(result: ExecutionResult) -> str:
+    """Why a claimed call did not run, as its result says (what the model was told, less
+    the words that say so), or "" when it ran: the tool refused it before any of it ran."""
+    return "" if result.ran else result.output.removeprefix(f"{NOT_RUN}: ")
 
 
 def stale_text(view: CardView) -> Mrkdwn:

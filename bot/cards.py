@@ -26,6 +26,7 @@ from .card_governance import (
     edit_block,
     edit_button,
     escalation_block,
+    not_run_why,
     ran_text,
     reasons_text,
     stale_text,
@@ -176,9 +177,14 @@ def _outcome(view: CardView) -> Mrkdwn:
     if view.refused:
         line = join(line, literal("\n_not run: it failed its checks when it was to start_"))
     if view.result is not None:
-        ran = ran_text(view.result.status, started=view.started)
         done = slack_date(parse_utc(view.result.at))
-        line = join(line, literal(f"\n_{ran} · "), done, literal("_"))
+        why = not_run_why(view.result)
+        if why:  # the tool refused it: "ran: failed" would say it ran
+            line = join(line, literal("\n_not run_: "), escape_clipped(why, 500))
+            line = join(line, literal(" · _"), done, literal("_"))
+        else:
+            ran = ran_text(view.result.status, started=view.started)
+            line = join(line, literal(f"\n_{ran} · "), done, literal("_"))
     return line
 
 

@@ -29,7 +29,7 @@ from agent_core.surface import CardView
 from approvals import SYSTEM, Capsule
 
 from .card_fields import json_lookalike
-from .card_governance import actions_block_id, ran_text
+from .card_governance import actions_block_id, not_run_why, ran_text
 from .cards import ANYONE, approve_deny_buttons, expiry, progress
 from .drawn_text import visible
 from .membership import COULD_NOT_CHECK
@@ -252,7 +252,9 @@ def _decided_line(item: DecidedApproval, now: datetime) -> Mrkdwn:
         literal(" · asked by "),
         mentions(c.askers),
     )
-    if item.result is not None:
+    if item.result is not None and (why := not_run_why(item.result)):
+        line = join(line, literal(" · not run: "), escape_clipped(why, 300))
+    elif item.result is not None:
         ran = ran_text(item.result.status, started=item.started)
         line = join(line, literal(f" · {ran}"))
     elif item.stale is not None:

@@ -6,7 +6,15 @@ commands run without a shell (``command``), and the tools of MCP servers
 is slow to import). ``specs`` holds their configuration; ``registry`` holds them all.
 """
 
-from .base import Tool, ToolContext, ToolError, ToolOutcomeUnknown, ToolSource, schema_version
+from .base import (
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolNotRun,
+    ToolOutcomeUnknown,
+    ToolSource,
+    schema_version,
+)
 from .functions import ApprovalRule, FunctionTool, tool
 from .registry import DuplicateToolError, ToolRegistry
 
@@ -17,6 +25,7 @@ __all__ = [
     "Tool",
     "ToolContext",
     "ToolError",
+    "ToolNotRun",
     "ToolOutcomeUnknown",
     "ToolRegistry",
     "ToolSource",

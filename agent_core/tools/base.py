@@ -9,6 +9,8 @@ Errors a tool raises from ``call``::
 
     Exception                 the call failed; the model is told (status "error")
      ├── ToolError            it ran and reported a failure (a non-zero exit, an MCP error)
+     │    └── ToolNotRun      refused before any of it ran (an MCP server's "unknown tool",
+     │                        nothing sent to a server that is down): "not run"
      └── ToolOutcomeUnknown   it may or may not have taken effect (status "uncertain");
                               never re-run on its own
 """
@@ -32,6 +34,7 @@ __all__ = [
     "Tool",
     "ToolContext",
     "ToolError",
+    "ToolNotRun",
     "ToolOutcomeUnknown",
     "ToolSource",
     "schema_version",
@@ -45,6 +48,12 @@ UNLISTED = "unlisted"
 
 class ToolError(Exception):
     """The tool ran and reported a failure; the message is what the model reads."""
+
+
+class ToolNotRun(ToolError):
+    """The call was refused before any of it ran, so it had no effect: told as "not run",
+    which the card and the Home tab say too (never "ran: failed"). Only for a refusal
+    that is certain: an answer lost or unreadable is ``ToolOutcomeUnknown``."""
 
 
 class ToolOutcomeUnknown(Exception):

@@ -6,7 +6,7 @@ it open until ``close``. Calls come from any task on the same loop.
 
 Failures are translated here, once, into what they mean for a call::
 
-    McpError (ToolError)         the server answered with an error: the call did not run
+    McpError (ToolNotRun)        the server refused the call: none of it ran
     ServerDown (Exception)       no connection: nothing was sent
     ToolOutcomeUnknown           sent, then the connection broke or no answer came in time
 """
@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from sessions import without_credentials
 
 from ..cancelling import cancel_and_wait
-from .base import ToolError, ToolOutcomeUnknown
+from .base import ToolNotRun, ToolOutcomeUnknown
 from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, too_large
 from .mcp_open_requests import bounded_requests
 from .mcp_reasons import (
@@ -64,8 +64,9 @@ class ServerDown(Exception):
     """The server cannot be reached; nothing was sent."""
 
 
-class McpError(ToolError):
-    """The server answered a call with a protocol error; the tool did not run."""
+class McpError(ToolNotRun):
+    """The server refused the call with a JSON-RPC error that says it was never started
+    (``mcp_reasons.NOT_RUN``); the tool did not run."""
 
 
 def _first_error(exc: ValidationError) -> str:

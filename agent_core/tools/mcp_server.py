@@ -29,7 +29,7 @@ from mcp.types import Tool as McpToolInfo
 from sessions import without_credentials
 
 from ..cancelling import cancel_and_wait
-from .base import Tool, ToolError, schema_version
+from .base import Tool, ToolNotRun, schema_version
 from .log_cap import STDERR_LOG_LIMIT, cap_log
 from .mcp_connection import McpConnection, ServerDown
 from .mcp_listing import ListingFilter
@@ -292,14 +292,19 @@ class McpServer:
         one the call was checked against (``checked_version``, when given)."""
         reason = await self.ensure()
         if reason:
-            raise ToolError(f"{reason}; nothing was sent")
+            raise ToolNotRun(f"{reason}; nothing was sent")
         info = self.info(remote)
         now = self.version_of(info)
         if checked_version and now != checked_version:
             since = "it was approved" if approval_id else "the call was checked"
-            raise ToolError(
+            raise ToolNotRun(
                 f"the tool changed since {since} ({checked_version} → {now}); nothing was sent"
             )
         conn = self._conn
         assert conn is not None
-        return await conn.call(remote, dict(arguments), approval_id=approval_id)
+        try:
+            return await conn.call(remote, dict(arguments), approval_id=approval_id)
+        except ServerDown as exc:  # raised before anything is sent (the connection broke)
+            raise ToolNotRun(
+                f"{self.label} is down: {self._masked(exc)}; nothing was sent"
+            ) from None

@@ -39,8 +39,9 @@ UNCERTAIN_SAID = ("may or may not have run", ": uncertain: ")
 # How a card says its approved call ran (bot/cards.py): "ran: ok", "ran: failed", or the
 # uncertain outcome, which has no "ran: ".
 RAN_SHOWN = ("ran: ", "ran, outcome uncertain")
-# How it says a claimed call whose tool was never called (no intent ticket) did not run.
-NOT_RUN_SHOWN = ("not run: claimed",)
+# How it says a claimed call whose tool was never called (no intent ticket), or that its
+# tool refused before any of it ran (the result's ``ran``), did not run.
+NOT_RUN_SHOWN = ("not run: claimed", "not run_: ")
 VERDICT_SHOWN = {"approved": "Approved", "denied": "Denied", "expired": "Expired"}
 
 # Every violation kind, in the order the report prints them; all must be 0.
@@ -250,9 +251,10 @@ def _check_approvals(
             elif decision is not None and VERDICT_SHOWN[verdict] not in card_text(card):
                 out.add("wrong_cards", f"{where}: {verdict}, card {card['ts']} does not say so")
             elif result is not None and not any(
-                s in card_text(card) for s in (RAN_SHOWN if intents[aid] else NOT_RUN_SHOWN)
+                s in card_text(card)
+                for s in (RAN_SHOWN if intents[aid] and result.get("ran", True) else NOT_RUN_SHOWN)
             ):
-                how = "ran" if intents[aid] else "not run"
+                how = "ran" if intents[aid] and result.get("ran", True) else "not run"
                 out.add("wrong_cards", f"{where}: {how}, card {card['ts']} does not say so")
     for detail in unapproved_effects(home, applied):
         out.add("ran_unapproved", detail)

@@ -34,10 +34,11 @@ async def start_ops_bot(
     down_if: Path | None = None,
     asking: bool = False,
     busy: bool = False,
+    coded: bool = False,
 ) -> tuple[SignoffBot, Path]:
     """The bot with the ops server over stdio and ``timeout``, and the server's record."""
     record = tmp_path / "ops-calls.jsonl"
-    command = stdio_command(record, down_if=down_if, asking=asking, busy=busy)
+    command = stdio_command(record, down_if=down_if, asking=asking, busy=busy, coded=coded)
     config = write_config(
         tmp_path / "signoff.toml", server_table(f"command = {command}", timeout=timeout)
     )

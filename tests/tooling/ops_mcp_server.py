@@ -26,7 +26,10 @@ an error for a client that offers none); ``cordon_node`` records the call, then 
 ``--busy`` adds ``hold_restart``, which records the call, waits until the file FILE.go
 exists and records that it finished; while it runs, a listing is refused ("busy").
 ``--coded`` adds ``rollout``, which records the call and answers with the JSON-RPC error
-``code`` it is given (a server's own error, of whatever number its toolkit uses).
+``code`` it is given (a server's own error, of whatever number its toolkit uses), and
+``retire_node``, listed but refused before any of it runs, with the error ``code`` it is
+given and the message "Unknown tool" (a server whose dispatcher no longer has a tool its
+listing still shows): only the refusal is recorded, as ``refused retire_node``.
 ``slow_restart`` records the call and then waits for an hour: a test kills the server
 mid-call. Over HTTP the server binds an ephemeral port on 127.0.0.1 and writes it to
 PORT_FILE once it listens.
@@ -210,6 +213,25 @@ def coded(server: MCPServer, record: Path) -> None:
         with record.open("a") as handle:
             handle.write(json.dumps(line, sort_keys=True) + "\n")
         raise MCPError(code=code, message=f"rollout of {deployment} failed upstream")
+
+    @server.tool()
+    def retire_node(node: str, code: int) -> str:
+        """Retire a node (refused before it starts: never reached)."""
+        raise AssertionError("retire_node ran")
+
+    called = server.call_tool
+
+    async def calling(
+        name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        if name != "retire_node":
+            return await called(name, arguments, context)
+        line = {"tool": "refused retire_node", "arguments": arguments, "pid": os.getpid()}
+        with record.open("a") as handle:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+        raise MCPError(code=int(arguments["code"]), message=f"Unknown tool: {name}")
+
+    server.call_tool = calling  # type: ignore[method-assign]
 
 
 def _probe(name: str, log: Any) -> Any:
