@@ -202,11 +202,18 @@ class McpServer:
             if reason:
                 backoff = min(backoff * 2, _MAX_BACKOFF) if was_down else 1.0
                 if not was_down:
-                    log.warning("%s; reconnecting", reason)
+                    log.warning("%s; %s", reason, self._next_step())
             else:
                 backoff = 1.0
                 if was_down:
                     log.warning("%s is back", self.label)
+
+    def _next_step(self) -> str:
+        """What the watcher does about a server it just found down, said as it logs it."""
+        conn = self._conn
+        if conn is not None and conn.running:  # ``ensure`` kept it: a reconnect cuts the call
+            return "its connection is kept for the call it runs, and renewed once no call runs"
+        return "reconnecting"
 
     async def ensure(self) -> str | None:
         """None once connected and the tools are re-listed (which also proves the server
