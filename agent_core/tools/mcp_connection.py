@@ -4,11 +4,13 @@ The SDK's client is an async context manager built on anyio task groups, which m
 entered and left by the same task; so each connection has a task of its own that holds
 it open until ``close``. Calls come from any task on the same loop.
 
-Failures are translated here, once, into what they mean for a call::
+Failures mean, for a call::
 
     McpError (ToolNotRun)        the server refused the call: none of it ran
     ServerDown (Exception)       no connection: nothing was sent
     ToolOutcomeUnknown           sent, then the connection broke or no answer came in time
+
+A call's failure is translated once, in ``mcp_call_errors``.
 """
 
 from __future__ import annotations
@@ -34,19 +36,10 @@ from pydantic import ValidationError
 from sessions import without_credentials
 
 from ..cancelling import cancel_and_wait
-from .base import ToolNotRun, ToolOutcomeUnknown
+from .mcp_call_errors import McpError, call_failure, input_required
 from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, too_large
 from .mcp_open_requests import bounded_requests
-from .mcp_reasons import (
-    NOT_RUN,
-    answer_unusable,
-    asked_mid_call,
-    asked_text,
-    describe_error,
-    http_answer,
-    no_answer,
-    waited_out,
-)
+from .mcp_reasons import BROKEN_CONNECTION, describe_error
 from .mcp_resolve import unresolved
 from .mcp_spec import McpServerSpec
 from .mcp_stdio import LINE_LIMIT, Ending, stdio_transport
@@ -55,18 +48,12 @@ from .output import mask_secrets
 __all__ = ["McpConnection", "McpError", "ServerDown", "describe_error"]
 
 log = logging.getLogger("signoff.mcp")
-_BROKEN = (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx2.TransportError, OSError)
 # Pages of tools/list followed before giving up on a server that never ends its listing.
 _PAGE_CAP = 100
 
 
 class ServerDown(Exception):
     """The server cannot be reached; nothing was sent."""
-
-
-class McpError(ToolNotRun):
-    """The server refused the call with a JSON-RPC error that says it was never started
-    (``mcp_reasons.NOT_RUN``); the tool did not run."""
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -221,7 +208,7 @@ class McpConnection:
                     # an approved call of it refused as no longer there.
                     self._broken = True
                     raise ServerDown(f"its tool listing did not end after {_PAGE_CAP} pages")
-        except (MCPError, TimeoutError, *_BROKEN) as exc:
+        except (MCPError, TimeoutError, *BROKEN_CONNECTION) as exc:
             self._broken = True
             raise ServerDown(self._listing_unread(exc)) from None
         except ValidationError as exc:
@@ -240,12 +227,6 @@ class McpConnection:
             if too_large(exc.message):
                 return f"its tool listing is over {BODY_LIMIT >> 20} MiB, too large to read"
         return describe_error(exc)
-
-    def _too_large(self, limit: int) -> ToolOutcomeUnknown:
-        return ToolOutcomeUnknown(
-            f"MCP server {self.server} sent an answer over {limit >> 20} MiB, too large to "
-            "read; the call may or may not have taken effect"
-        )
 
     async def call(
         self, name: str, arguments: dict[str, Any], *, approval_id: str
@@ -266,68 +247,17 @@ class McpConnection:
                 meta=meta,
                 allow_input_required=True,
             )
-        except MCPError as exc:
-            if too_large(exc.message):
-                raise self._too_large(BODY_LIMIT) from None
-            if waited_out(exc):
-                raise ToolOutcomeUnknown(
-                    f"MCP server {self.server} did not answer within {self.spec.timeout}; "
-                    "the call may or may not have taken effect"
-                ) from None
-            if no_answer(exc):
-                self._broken = True
-                if self._ending.line_too_long:
-                    # Every call in flight ends so, as over HTTP only the one answered: which
-                    # one the line answered is unknown (it was not read), and all are uncertain.
-                    raise self._too_large(LINE_LIMIT) from None
-                raise ToolOutcomeUnknown(
-                    f"the connection to MCP server {self.server} broke during the call "
-                    "(the server stopped?); it may or may not have taken effect"
-                ) from None
-            if answer_unusable(exc):
-                raise ToolOutcomeUnknown(
-                    f"MCP server {self.server} answered the call with something unreadable "
-                    f"({exc.message}); it may or may not have taken effect"
-                ) from None
-            if http_answer(exc):
-                if exc.message == "Session terminated":
-                    self._broken = True  # a new session for the next call
-                raise ToolOutcomeUnknown(
-                    f"MCP server {self.server} answered the call at the HTTP level, not with "
-                    f"its result ({without_credentials(exc.message)}); it may or may not have "
-                    "taken effect"
-                ) from None
-            asked = asked_mid_call(self.server, exc)
-            if asked:
-                raise ToolOutcomeUnknown(asked) from None
-            if exc.code in NOT_RUN:
-                raise McpError(
-                    f"MCP server {self.server} refused the call: {exc.message}"
-                ) from None
-            # An internal error (or a gateway's 502, which the SDK reports as one) says
-            # nothing about what the server did before it failed.
-            raise ToolOutcomeUnknown(
-                f"MCP server {self.server} failed while handling the call ({exc.message}); "
-                "it may or may not have taken effect"
-            ) from None
-        except _BROKEN as exc:
-            self._broken = True
-            raise ToolOutcomeUnknown(
-                f"the connection to MCP server {self.server} failed during the call "
-                f"({describe_error(exc)}); it may or may not have taken effect"
-            ) from None
         except Exception as exc:
-            # The server answered and the SDK could not accept the answer (a result
-            # unlike the tool's output schema, a malformed one): the call was handled.
-            raise ToolOutcomeUnknown(
-                f"MCP server {self.server} answered the call with something unreadable "
-                f"({describe_error(exc)}); it may or may not have taken effect"
-            ) from None
+            failure = call_failure(
+                self.server,
+                exc,
+                timeout=self.spec.timeout,
+                line_too_long=self._ending.line_too_long,
+            )
+            self._broken = self._broken or failure.broken
+            raise failure.error from None
         finally:
             self._calls -= 1
         if isinstance(result, InputRequiredResult):
-            # MCP 2026's way for a tool to ask before it goes on: signoff answers nothing,
-            # and what the tool did before it asked stands.
-            questions = [r.method for r in (result.input_requests or {}).values()]
-            raise ToolOutcomeUnknown(asked_text(self.server, questions))
+            raise input_required(self.server, result)
         return result

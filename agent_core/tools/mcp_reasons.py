@@ -15,6 +15,8 @@ import socket
 import ssl
 from collections.abc import Iterable
 
+import anyio
+import httpx2
 from mcp import MCPError
 from mcp.types import (
     CONNECTION_CLOSED,
@@ -26,6 +28,7 @@ from mcp.types import (
 )
 
 __all__ = [
+    "BROKEN_CONNECTION",
     "NOT_RUN",
     "answer_unusable",
     "asked_mid_call",
@@ -36,6 +39,13 @@ __all__ = [
     "waited_out",
 ]
 
+# What a connection that broke under a request raises (not the SDK's own errors).
+BROKEN_CONNECTION = (
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    httpx2.TransportError,
+    OSError,
+)
 # What the SDK says for an HTTP error status it found no JSON-RPC error in.
 _STAND_INS = frozenset({"Server returned an error response", "Not Found", "Session terminated"})
 
