@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from ..cancelling import cancel_and_wait
-from .base import ToolError, ToolOutcomeUnknown
+from .base import ToolError, ToolNotRun, ToolOutcomeUnknown
 from .guarded_start import start_guarded
 from .kept_pipe import KeptPipe
 from .output import output_path, read_head
@@ -48,8 +48,9 @@ async def run_command(
     secrets: tuple[str, ...],
 ) -> str:
     """Run ``argv`` to its end: its report when it exits 0; ``ToolError`` for another
-    exit (the report) or a program that could not start; ``ToolOutcomeUnknown`` when it was
-    killed (at ``timeout_seconds``, for output past ``output_limit``, or from outside)."""
+    exit (the report), ``ToolNotRun`` for a program that could not be started;
+    ``ToolOutcomeUnknown`` when it was killed (at ``timeout_seconds``, for output past
+    ``output_limit``, or from outside)."""
     out_path = output_path(workspace, tool=tool, call_id=call_id, stream="stdout")
     err_path = out_path.with_suffix(".stderr")
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,8 +77,8 @@ async def run_command(
                 env=env,
                 cwd=workspace,
             )
-        except OSError as exc:
-            raise ToolError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
+        except OSError as exc:  # its guard could not be started: nothing ran
+            raise ToolNotRun(f"could not start {argv[0]}: {exc.strerror or exc}") from None
         pipes_open.callback(os.close, control)  # closed when the call ends, as they are
         for pipe in pipes:
             pipe.started()

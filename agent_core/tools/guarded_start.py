@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 
-from .base import ToolError
+from .base import ToolError, ToolNotRun
 from .command_guard import GUARD
 
 __all__ = ["start_guarded"]
@@ -36,8 +36,9 @@ async def start_guarded(
     argv: list[str], *, stdout: int, stderr: int, env: dict[str, str], cwd: str | os.PathLike[str]
 ) -> tuple[asyncio.subprocess.Process, int]:
     """The guard's process (the group leader, which exits as the program does) and the
-    control pipe's write end, for the caller to close once the call ends. ``ToolError``
-    when the program cannot be started."""
+    control pipe's write end, for the caller to close once the call ends. ``ToolNotRun``
+    when the program cannot be started (the guard says why), ``ToolError`` when the
+    guard ended before it said whether it started the program."""
     control_read, control = os.pipe()
     status, status_write = os.pipe()
     try:
@@ -72,6 +73,7 @@ async def start_guarded(
         with contextlib.suppress(ProcessLookupError):
             await proc.wait()
         errno = int(said) if said.strip().isdigit() else 0
-        why = os.strerror(errno) if errno else "its guard ended before it started"
-        raise ToolError(f"could not start {argv[0]}: {why}")
+        if errno:  # the guard's exec of it failed: it never ran
+            raise ToolNotRun(f"could not start {argv[0]}: {os.strerror(errno)}")
+        raise ToolError(f"could not start {argv[0]}: its guard ended before it started")
     return proc, control
