@@ -4,11 +4,15 @@ Anyone in the workspace can read a public channel; a private channel or a group 
 its members (and a direct message its two people). What signoff lists for a person — ``/signoff
 pending``, the Home tab — names only requests whose card they can see.
 
-Failing closed takes two shapes. Slack's verdict (``channel_not_found``, a missing
-scope) counts as nobody in, so nothing is shown or allowed. No usable answer (a dropped
-connection, a timeout, a body cut short, ``ratelimited``, an outage) is
+Failing closed takes two shapes. Slack's verdict (``channel_not_found``,
+``user_not_found``) counts as nobody in, so nothing is shown or allowed. No usable answer
+(a dropped connection, a timeout, a body cut short, ``ratelimited``, an outage) is
 ``MembershipUnknown``: its callers refuse, and tell the person signoff could not check,
-never that there is nothing for them. Neither is cached: the next look asks again.
+never that there is nothing for them. So is Slack refusing the app the question itself
+(a scope the install lacks, a revoked token: ``NOT_ASKED``), which says nothing of the
+person: told "not an approver", they would be told something false, and a Home would
+leave out what they may decide, without a word. Neither is cached: the next look asks
+again.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from approvals import MembershipUnknown
 
-from .slack_errors import passing, what_slack_said
+from .slack_errors import passing, slack_error, what_slack_said
+from .token_watch import TOKEN_REFUSED
 
-__all__ = ["COULD_NOT_CHECK", "ChannelMembers", "RecentAnswers", "slack_lookup"]
+__all__ = ["COULD_NOT_CHECK", "NOT_ASKED", "ChannelMembers", "RecentAnswers", "slack_lookup"]
 
 log = logging.getLogger("signoff.slack")
 
@@ -36,17 +41,28 @@ V = TypeVar("V")
 
 # The start of what a person is told when a lookup had no answer (see approvals.authorize).
 COULD_NOT_CHECK = "signoff could not check with Slack"
+# Slack's answers that refuse the app the lookup, whoever it is about: the token's (every
+# method's), and a scope or a permission the install lacks (doctor names the scope).
+NOT_ASKED = TOKEN_REFUSED | {
+    "missing_scope",
+    "not_allowed_token_type",
+    "no_permission",
+    "access_denied",
+    "team_access_not_granted",
+    "org_login_required",
+}
 # Channels whose answers are kept at once: a Home lists requests of far fewer.
 _CHANNELS = 1000
 
 
 async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
     """Slack's answer to a membership call; None when Slack refused it (its verdict);
-    ``MembershipUnknown`` when there was no usable answer."""
+    ``MembershipUnknown`` when there was no usable answer, or Slack would not let the app
+    ask (``NOT_ASKED``)."""
     try:
         return await call
     except SlackApiError as exc:
-        if not passing(exc):
+        if not passing(exc) and slack_error(exc) not in NOT_ASKED:
             return None
         said = what_slack_said(exc)
     except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError

@@ -164,3 +164,31 @@ async def test_a_home_click_while_channels_cannot_be_looked_up_fails_closed_and_
     await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
     await bot_reply(slack, thread, "restart_service` finished")
     assert decision(settings.home, approval) is not None
+
+
+@pytest.mark.parametrize("error", ["missing_scope", "invalid_auth"])
+async def test_a_lookup_the_app_may_not_make_is_no_verdict_on_the_clicker(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    error: str,
+) -> None:
+    """Slack refusing the app the lookup itself (a scope the install lacks, a token it
+    revoked) says nothing of the person: Bob, in the group, is told signoff could not
+    check, not that he is no approver; the log names Slack's answer for the operator;
+    nothing is decided."""
+    policy = write_policy(tmp_path / "policy.toml", GROUP_POLICY)
+    bot, _thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    await bot.engine.idle()
+    caplog.set_level(logging.WARNING, logger="signoff.slack")
+    slack.inject_fault(method="usergroups.users.list", count=None, error=error)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    told = await ephemeral(slack, "U0BOB", COULD_NOT)
+    assert "not an approver" not in told["text"], told["text"]
+    said = [r.getMessage() for r in caplog.records if r.name == "signoff.slack"]
+    assert [m for m in said if "S0APPROVERS" in m and error in m], said
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))
