@@ -34,7 +34,7 @@ from .errors import ConfigError
 __all__ = ["KNOWN", "ConfigError", "Settings", "parse_bind", "refuse_unknown"]
 
 # Every SIGNOFF_* variable signoff reads; any other is a typo and stops start-up. The last
-# four steer tests and benchmarks only.
+# five steer tests and benchmarks only.
 KNOWN = (
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
