@@ -53,8 +53,8 @@ typecheck: $(STAMP)
 
 # Two test processes per core (pytest-xdist): most tests wait on sockets, subprocesses and
 # deadlines rather than compute: on 2 cores, -n 2 kept 0.9 of them busy on average and
-# took 314 s; -n 4 ran the same suite in 191 s (an earlier, smaller suite). Today's takes 4½
-# to 7 minutes (README.md), and -n 6 no less than -n 4: it is the CPU that is short now.
+# took 314 s; -n 4 ran the same suite in 191 s (an earlier, smaller suite). Today's takes
+# about 3½ minutes (README.md), and -n 6 no less than -n 4: it is the CPU that is short now.
 test: $(STAMP)
 	$(COMPILE) bench tests > /dev/null
 	env -u PYTHONDONTWRITEBYTECODE -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/pytest -n $$(( 2 * $$(nproc) )); \
