@@ -107,6 +107,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
     base_url_env = "ANTHROPIC_BASE_URL"
     path = "/v1/messages"
     sdk = "anthropic"
+    request_id_header = "request-id"
 
     def __init__(
         self,
@@ -217,30 +218,32 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 quiet_s=self._settings.timeout_s,  # the SDK yields no pings
                 progress=made_progress,  # nor are empty pieces news
             )
-            async with events, aclosing(guarded):  # left at message_stop: closed then
-                async for event in guarded:
-                    try:
-                        text = assembler.add(event)
-                    except Exception as exc:  # a malformed event: retried, told as unreadable
-                        what = f"a malformed event: {type(exc).__name__}"
-                        raise GarbledReply(what) from exc
-                    if text:
-                        handed_over = True
-                        await sink.text(text)
-                    if assembler.stopped:  # the API's last event: a gateway may hold on
-                        break
-            # A body that ends before message_stop is a reply cut short (retried like a
-            # dropped stream), not a whole one; one with no event at all may be no reply.
-            if not assembler.events:
-                raise self._no_events(events.response.headers.get("content-type", ""))
-            if not assembler.stopped:
-                raise ReplyCut(EOFError("the stream closed before message_stop"))
-            if not assembler.started:  # what the SDK's helper asserted; told the same way
-                raise self._unreadable(AssertionError("no message_start"))
-            try:
-                return assembler.message()
-            except Exception as exc:  # tool input that is not JSON, as the helper raised it
-                raise GarbledReply("tool input that is not JSON") from exc
+            # Its headers came with the 200: a failure from here on is told with them.
+            with self._answered(events.response.headers):
+                async with events, aclosing(guarded):  # left at message_stop: closed then
+                    async for event in guarded:
+                        try:
+                            text = assembler.add(event)
+                        except Exception as exc:  # a malformed event: retried, told as unreadable
+                            what = f"a malformed event: {type(exc).__name__}"
+                            raise GarbledReply(what) from exc
+                        if text:
+                            handed_over = True
+                            await sink.text(text)
+                        if assembler.stopped:  # the API's last event: a gateway may hold on
+                            break
+                # A body that ends before message_stop is a reply cut short (retried like a
+                # dropped stream), not a whole one; one with no event at all may be no reply.
+                if not assembler.events:
+                    raise self._no_events(events.response.headers.get("content-type", ""))
+                if not assembler.stopped:
+                    raise ReplyCut(EOFError("the stream closed before message_stop"))
+                if not assembler.started:  # what the SDK's helper asserted; told the same way
+                    raise self._unreadable(AssertionError("no message_start"))
+                try:
+                    return assembler.message()
+                except Exception as exc:  # tool input that is not JSON, as the helper raised it
+                    raise GarbledReply("tool input that is not JSON") from exc
 
         reply = await self._call(attempt, sink=sink)
         return self._counted(reply, body)

@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sized
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sized
+from contextlib import contextmanager
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,6 +37,14 @@ __all__ = ["GarbledReply", "ProviderModel", "ReplyCut", "display_url", "stream_g
 T = TypeVar("T")
 
 log = logging.getLogger("agent_core.providers")
+
+
+class _Heard(Exception):
+    """A failed attempt already classified, with what its response's headers said."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.kind)
+        self.failure = failure
 
 
 class _Client(Protocol):
@@ -67,6 +76,8 @@ class ProviderModel(Generic[C]):
     base_url_env: ClassVar[str] = ""
     path: ClassVar[str] = ""
     """The API path called, shown in connection and 404 messages."""
+    request_id_header: ClassVar[str] = ""
+    """The response header naming the request, for the provider's support."""
     sdk: ClassVar[str] = ""
     """The SDK's module: about a second to import, so start-up does not wait for it."""
     max_tools: ClassVar[int | None] = None
@@ -159,6 +170,8 @@ class ProviderModel(Generic[C]):
         raise refused
 
     def _failure(self, exc: Exception) -> Failure | None:
+        if isinstance(exc, _Heard):
+            return exc.failure
         if isinstance(exc, GarbledReply):
             return Failure("unreadable", detail=str(exc))
         if isinstance(exc, ReplyCut):
@@ -169,6 +182,20 @@ class ProviderModel(Generic[C]):
         if failure is None and isinstance(exc, TimeoutError):  # the bound of _bounded
             return Failure("timeout", detail="timed out")
         return None if failure is None else failure.without(self._secret)
+
+    @contextmanager
+    def _answered(self, headers: Mapping[str, str]) -> Iterator[None]:
+        """Failures in the block, which came after a response with these ``headers`` (a
+        stream's 200), as they are with what those say: an error sent midway, a drop or a
+        body cut short named no request id, where the same error up front did."""
+        try:
+            yield
+        except Exception as exc:
+            failure = self._failure(exc)
+            if failure is None:  # not a failed attempt: as it is
+                raise
+            heard = failure.heard(headers, request_id_header=self.request_id_header)
+            raise _Heard(heard.without(self._secret)) from exc
 
     def _bounded(self) -> asyncio.Timeout:
         """``timeout_s`` over a whole wait for an answer (a streamed one's start): the SDKs'

@@ -30,6 +30,7 @@ configuration; the retry loop has already spent its attempts either way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
@@ -182,6 +183,14 @@ class Failure:
             detail=valid_text(scrub(self.detail, secret)),
         )
 
+    def heard(self, headers: Mapping[str, str], *, request_id_header: str) -> Failure:
+        """This failure with what the headers of the response it came after say: a stream
+        that fails after its 200 (an error sent midway, which the OpenAI SDK raises with no
+        response; a drop; a body cut short) names its request id only there."""
+        if self.request_id:
+            return self
+        return replace(self, request_id=headers.get(request_id_header) or None)
+
     @property
     def is_quota(self) -> bool:
         return self.status == 402 or (
@@ -261,14 +270,18 @@ def error_from_failure(
         )
 
     tried = _attempts(attempts)
+    # A timeout, an unreadable reply or a cut one has a request id when its response
+    # began (a stream that failed after its 200): the provider's support asks for it.
     if f.kind == "timeout":
-        msg = f"{provider} did not answer within {timeout_s:g} s ({tried})."
+        msg = f"{provider} did not answer within {timeout_s:g} s ({tried}).{rid}"
         return build(ProviderTimeoutError, msg)
     if f.kind == "unreadable":  # reached, and it answered: not a network failure
-        msg = f"{provider} sent a reply signoff cannot read ({f.detail}) after {tried}."
+        msg = f"{provider} sent a reply signoff cannot read ({f.detail}) after {tried}.{rid}"
         return build(ProviderResponseError, msg)
     if f.kind == "cut":  # reached: the base URL and the network are not what to check
-        msg = f"{provider} answered, but its answer broke off midway ({f.detail}) after {tried}."
+        msg = (
+            f"{provider} answered, but its answer broke off midway ({f.detail}) after {tried}.{rid}"
+        )
         return build(ProviderReplyCutError, msg)
     if f.kind == "connection":
         msg = f"Cannot reach {provider} at {endpoint} ({f.detail or 'connection failed'}) after {tried}."

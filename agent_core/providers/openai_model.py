@@ -136,6 +136,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
     base_url_env = "OPENAI_BASE_URL"
     path = "/chat/completions"
     sdk = "openai"
+    request_id_header = "x-request-id"
     limit_param: ClassVar[str] = "max_completion_tokens"
     # A longer tools array is refused (400 array_above_max_length): see tool_limit.
     max_tools: ClassVar[int | None] = 128
@@ -241,24 +242,26 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                 whole=lambda: assembler.finished,
                 whole_quiet_s=min(self._settings.timeout_s, _AFTER_FINISH_S),
             )
-            async with chunks, aclosing(guarded):  # left at the usage chunk: closed then
-                async for chunk in guarded:
-                    try:
-                        text = assembler.add(chunk)
-                    except Exception as exc:  # a chunk that does not fit the format
-                        raise GarbledReply(f"a malformed chunk: {type(exc).__name__}") from exc
-                    if text:
-                        handed_over = True
-                        await sink.text(text)
-                    if assembler.finished and chunk.usage is not None and not chunk.choices:
-                        break  # the usage chunk is the reply's last: [DONE] may never come
-            # A body that ends before the finish_reason is a reply cut short (retried like a
-            # dropped stream), not a whole one; one with no chunk at all may be no reply.
-            if assembler.chunks == 0:
-                raise self._no_events(chunks.response.headers.get("content-type", ""))
-            if not assembler.finished:
-                raise ReplyCut(EOFError("the stream closed before its finish_reason"))
-            return assembler.completion()
+            # Its headers came with the 200: a failure from here on is told with them.
+            with self._answered(chunks.response.headers):
+                async with chunks, aclosing(guarded):  # left at the usage chunk: closed then
+                    async for chunk in guarded:
+                        try:
+                            text = assembler.add(chunk)
+                        except Exception as exc:  # a chunk that does not fit the format
+                            raise GarbledReply(f"a malformed chunk: {type(exc).__name__}") from exc
+                        if text:
+                            handed_over = True
+                            await sink.text(text)
+                        if assembler.finished and chunk.usage is not None and not chunk.choices:
+                            break  # the usage chunk is the reply's last: [DONE] may never come
+                # A body that ends before the finish_reason is a reply cut short (retried like a
+                # dropped stream), not a whole one; one with no chunk at all may be no reply.
+                if assembler.chunks == 0:
+                    raise self._no_events(chunks.response.headers.get("content-type", ""))
+                if not assembler.finished:
+                    raise ReplyCut(EOFError("the stream closed before its finish_reason"))
+                return assembler.completion()
 
         reply = await self._call(attempt, sink=sink)
         return self._reply(reply, body)

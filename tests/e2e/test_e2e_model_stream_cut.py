@@ -74,6 +74,8 @@ async def test_a_reply_that_breaks_off_midway_is_not_told_as_unreachable(
     assert PARTIAL not in told  # the voided text is not shown as if it were an answer
     last = model_errors(settings)[-1]
     assert "broke off midway" in last and "Cannot reach" not in last, last
+    if cut != "error-body":  # the 200's request id, for the provider's support
+        assert "(request-id req_011CFake" in told and "(request-id req_011CFake" in last, told
 
     # Nothing was lost: asked again, the message is answered.
     await mention(slack, "try again please", thread_ts=thread)
