@@ -22,7 +22,7 @@ from .anthropic_cache import mark_cache_points
 from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
-from .errors import Failure
+from .errors import Failure, said_should_retry
 from .retry import Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
 from .window import recent
@@ -94,6 +94,7 @@ def classify_anthropic_error(exc: Exception) -> Failure | None:
             api_message=exc.api_message or _text(exc.body),
             request_id=exc.request_id,
             retry_after=wait,
+            should_retry=said_should_retry(headers),
         )
     return None
 

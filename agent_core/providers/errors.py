@@ -55,6 +55,7 @@ __all__ = [
     "ProviderServerError",
     "ProviderTimeoutError",
     "error_from_failure",
+    "said_should_retry",
     "scrub",
 ]
 
@@ -165,6 +166,8 @@ class Failure:
     request_id: str | None = None
     retry_after: float | None = None
     detail: str = ""
+    should_retry: bool | None = None
+    """The server's ``x-should-retry``, where it said ``true`` or ``false``: it decides."""
 
     def without(self, secret: str) -> Failure:
         """This failure with ``secret`` out of every field the server wrote: a gateway may
@@ -186,10 +189,14 @@ class Failure:
     def heard(self, headers: Mapping[str, str], *, request_id_header: str) -> Failure:
         """This failure with what the headers of the response it came after say: a stream
         that fails after its 200 (an error sent midway, which the OpenAI SDK raises with no
-        response; a drop; a body cut short) names its request id only there."""
-        if self.request_id:
-            return self
-        return replace(self, request_id=headers.get(request_id_header) or None)
+        response; a drop; a body cut short) names its request id only there, and says
+        there whether to retry it (``x-should-retry``, which the SDKs obey after headers)."""
+        said = said_should_retry(headers)
+        return replace(
+            self,
+            request_id=self.request_id or headers.get(request_id_header) or None,
+            should_retry=said if self.should_retry is None else self.should_retry,
+        )
 
     @property
     def is_quota(self) -> bool:
@@ -200,11 +207,24 @@ class Failure:
 
     @property
     def retryable(self) -> bool:
+        """Whether the call is tried again: as the server's ``x-should-retry`` says, when
+        it says (the SDKs obey it, and their retries are off), else as ``may_pass``."""
+        return self.may_pass if self.should_retry is None else self.should_retry
+
+    @property
+    def may_pass(self) -> bool:
+        """Whether the same call could succeed later, by the failure's kind and status."""
         if self.kind != "status":
             return True
         if self.status is None or self.is_quota:
             return False
         return self.status in (408, 409, 429) or self.status >= 500
+
+
+def said_should_retry(headers: Mapping[str, str]) -> bool | None:
+    """What a response's ``x-should-retry`` says (not a standard header; Anthropic's and
+    OpenAI's servers send it, and their SDKs obey it): ``None`` when it says neither."""
+    return {"true": True, "false": False}.get(headers.get("x-should-retry", "").strip().lower())
 
 
 def scrub(text: str | None, secret: str) -> str:
@@ -318,7 +338,7 @@ def error_from_failure(
         later = wait or "; try again in a few minutes"
         msg = f"{provider} is overloaded ({status}) after {tried}{later}.{rid}"
         return build(ProviderOverloadedError, msg)
-    if f.retryable:
+    if f.may_pass:  # a 500 the server said not to retry is still a server error
         later = f"{wait}." if wait else ""
         said = said.rstrip(".") if later else said  # "Internal error.; it asks …" otherwise
         msg = f"{provider} had a server error ({status}{kind}) after {tried}{said}{later}{rid}"

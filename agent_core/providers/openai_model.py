@@ -28,7 +28,7 @@ from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
-from .errors import QUOTA_CODES, Failure
+from .errors import QUOTA_CODES, Failure, said_should_retry
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import Sleep, describe_connection_error, parse_duration, parse_retry_after
 from .settings import ModelSettings
@@ -82,6 +82,7 @@ def classify_openai_error(exc: Exception) -> Failure | None:
             api_message=message,
             request_id=exc.request_id,
             retry_after=_asked_wait(exc.status_code, exc.response.headers, _str(exc.type)),
+            should_retry=said_should_retry(exc.response.headers),
         )
     if isinstance(exc, openai.APIError):  # an error sent in the middle of a stream
         kind, code = _str(exc.type), _str(exc.code)

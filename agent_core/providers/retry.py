@@ -2,7 +2,8 @@
 
 One call is tried up to ``RetryPolicy.max_attempts`` times. Timeouts, connection errors,
 streams that cannot be read and HTTP 408/409/429/5xx (incl. Anthropic's 529) are retried;
-other 4xx and quota errors are not. The wait before a retry is the server's ``retry-after-ms`` / ``retry-after``
+other 4xx and quota errors are not, unless the server's ``x-should-retry`` says otherwise
+(``Failure.retryable``: ``false`` is told at once, ``true`` retried within the policy). The wait before a retry is the server's ``retry-after-ms`` / ``retry-after``
 when it sent one (a wait longer than ``max_retry_after_s`` ends the call at once), else
 exponential backoff with jitter, as for one that asks for no wait (0, a date gone by:
 a gateway that says so on every 429 had all attempts made back to back, as the SDKs
