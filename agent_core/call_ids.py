@@ -6,8 +6,8 @@ call's outcome told for another. The provider's id is kept while it is new; a re
 gets a suffix, deterministically (a replay of the same replies records the same ids).
 
 A reply cut off (at the output token limit: ``max_tokens``, OpenAI's ``length``; at the
-model's context window; by a paused turn; or by a refusal or content filter, which stop
-a reply where it stands) may end in the middle
+model's context window; by a paused turn; by a refusal or content filter, which stop
+a reply where it stands; or by signoff, past the answer cap) may end in the middle
 of a call's arguments, and what arrived still parses: jiter's partial mode and the
 parser's repairs close ``{"replicas": 3`` (of 30) into an object. No call of such a
 reply is taken at its word: each is recorded with what arrived and an error the model
@@ -37,6 +37,8 @@ CUT_OFF = {
     "incomplete",
     "refusal": "not run: your reply was cut off by a refusal or content filter, so this "
     "call may be incomplete",
+    "overlong": "not run: your reply went on far past the output token limit and was cut "
+    "off before this call was complete; send the call again in a shorter reply",
 }
 
 ENDS_EARLY = (
@@ -57,6 +59,10 @@ _NOTES = {
         " Mention me to ask it to go on.",
     ),
     "refusal": ("The model refused", ""),
+    "overlong": (
+        "The model's answer went on far past its output limit, so signoff cut it off",
+        "",
+    ),
 }
 
 

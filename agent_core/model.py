@@ -33,11 +33,20 @@ __all__ = [
 ]
 
 StopReason = Literal[
-    "end_turn", "tool_use", "max_tokens", "context_window", "pause_turn", "refusal", "error"
+    "end_turn",
+    "tool_use",
+    "max_tokens",
+    "context_window",
+    "pause_turn",
+    "refusal",
+    "overlong",
+    "error",
 ]
 """Why a reply ended. ``context_window``: the conversation filled the model's context
 window (Anthropic's ``model_context_window_exceeded``), which no output limit helps;
-``pause_turn``: the provider paused a long turn (Anthropic, server-side tools)."""
+``pause_turn``: the provider paused a long turn (Anthropic, server-side tools);
+``overlong``: signoff cut a streamed answer that went on far past its output limit
+(``providers.answer_cap``)."""
 
 
 class _Frozen(BaseModel):

@@ -14,6 +14,7 @@
   provider documents a cap; a request over it is never sent (``TooManyToolsError``).
 """
 
+from .answer_cap import ANSWER_CHARS_PER_TOKEN
 from .anthropic_model import AnthropicModel
 from .base import ProviderModel
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
@@ -43,6 +44,7 @@ from .tool_limit import NARROW_TOOLS, ToolLimit, TooManyToolsError
 from .transcript import portable_id, portable_name
 
 __all__ = [
+    "ANSWER_CHARS_PER_TOKEN",
     "DEFAULT_PRICES",
     "NARROW_TOOLS",
     "PROVIDERS",

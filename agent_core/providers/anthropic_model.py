@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
+from .answer_cap import answer_cap, cut_overlong
 from .anthropic_cache import mark_cache_points
 from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
@@ -197,9 +198,11 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
 
         body = self.request(system=system, messages=messages, tools=tools)
         handed_over = False
+        cap, cut_at = answer_cap(self.max_tokens), 0  # what arrived of a reply cut at the cap
 
         async def attempt() -> AnthropicMessage:
-            nonlocal handed_over
+            nonlocal handed_over, cut_at
+            cut_at = 0
             if handed_over:  # a retry after text went out: that text is void
                 handed_over = False
                 await sink.restart()
@@ -231,13 +234,16 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                         if text:
                             handed_over = True
                             await sink.text(text)
+                        if assembler.received > cap:  # a server ignoring max_tokens
+                            cut_at = assembler.received
+                            break
                         if assembler.stopped:  # the API's last event: a gateway may hold on
                             break
                 # A body that ends before message_stop is a reply cut short (retried like a
                 # dropped stream), not a whole one; one with no event at all may be no reply.
                 if not assembler.events:
                     raise self._no_events(events.response.headers.get("content-type", ""))
-                if not assembler.stopped:
+                if not assembler.stopped and not cut_at:
                     raise ReplyCut(EOFError("the stream closed before message_stop"))
                 if not assembler.started:  # what the SDK's helper asserted; told the same way
                     raise self._unreadable(AssertionError("no message_start"))
@@ -246,8 +252,12 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 except Exception as exc:  # tool input that is not JSON, as the helper raised it
                     raise GarbledReply("tool input that is not JSON") from exc
 
-        reply = await self._call(attempt, sink=sink)
-        return self._counted(reply, body)
+        reply = self._counted(await self._call(attempt, sink=sink), body)
+        if cut_at:
+            reply = cut_overlong(
+                reply, received=cut_at, model=self.name, max_tokens=self.max_tokens
+            )
+        return reply
 
     def _counted(self, message: object, body: dict[str, Any]) -> ModelReply:
         """``message`` as signoff's reply. The API counts at least one input token for

@@ -69,6 +69,8 @@ class MessageAssembler:
         self.events = 0
         self.stopped = False
         """Whether ``message_stop`` came: without it the stream was cut short."""
+        self.received = 0
+        """Characters of the reply so far (text, tool input, thinking): the cap's."""
         self._message: AnthropicMessage | None = None
         self._blocks: list[Any] = []
         # Per block, in step with _blocks: the text or JSON pieces not joined yet.
@@ -88,9 +90,13 @@ class MessageAssembler:
                 if not isinstance(text, str):
                     raise TypeError(f"text_delta with {type(text).__name__} text")
                 self._piece(event.index).append(text)
+                self.received += len(text)
                 return text
             if delta.type == "input_json_delta" and block.type in _TAKES_JSON:
                 self._piece(event.index).append(delta.partial_json)
+                self.received += len(delta.partial_json)
+            elif delta.type == "thinking_delta":  # not kept, but it is the answer's
+                self.received += len(getattr(delta, "thinking", "") or "")
             return ""
         if event.type == "message_stop":
             self.stopped = True

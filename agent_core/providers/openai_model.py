@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
+from .answer_cap import answer_cap, cut_overlong
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .errors import QUOTA_CODES, Failure, said_should_retry
@@ -219,9 +220,11 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         body = self.request(system=system, messages=messages, tools=tools)
         body.update(stream=True, stream_options={"include_usage": True})
         handed_over = False
+        cap, cut_at = answer_cap(self.max_tokens), 0  # what arrived of a reply cut at the cap
 
         async def attempt() -> ChatCompletion:
-            nonlocal handed_over
+            nonlocal handed_over, cut_at
+            cut_at = 0
             if handed_over:  # a retry after text went out: that text is void
                 handed_over = False
                 await sink.restart()
@@ -254,18 +257,25 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                         if text:
                             handed_over = True
                             await sink.text(text)
+                        if assembler.received > cap:  # a server ignoring max_tokens
+                            cut_at = assembler.received
+                            break
                         if assembler.finished and chunk.usage is not None and not chunk.choices:
                             break  # the usage chunk is the reply's last: [DONE] may never come
                 # A body that ends before the finish_reason is a reply cut short (retried like a
                 # dropped stream), not a whole one; one with no chunk at all may be no reply.
                 if assembler.chunks == 0:
                     raise self._no_events(chunks.response.headers.get("content-type", ""))
-                if not assembler.finished:
+                if not assembler.finished and not cut_at:
                     raise ReplyCut(EOFError("the stream closed before its finish_reason"))
                 return assembler.completion()
 
-        reply = await self._call(attempt, sink=sink)
-        return self._reply(reply, body)
+        reply = self._reply(await self._call(attempt, sink=sink), body)
+        if cut_at:
+            reply = cut_overlong(
+                reply, received=cut_at, model=self.name, max_tokens=self.max_tokens
+            )
+        return reply
 
     def _reply(self, completion: object, body: dict[str, Any]) -> ModelReply:
         from openai.types.chat import ChatCompletion

@@ -62,6 +62,8 @@ class CompletionAssembler:
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
         self.chunks = 0
+        self.received = 0
+        """Characters of the reply so far (text, refusal, arguments, reasoning): the cap's."""
 
     @property
     def finished(self) -> bool:
@@ -94,6 +96,7 @@ class CompletionAssembler:
                 self._text.append(content)
             if delta.refusal:
                 self._refusal.append(delta.refusal)
+            self.received += len(content or "") + len(delta.refusal or "") + _reasoning(delta)
             for piece in delta.tool_calls or ():
                 call = self._open.get(piece.index)
                 if call is None or (piece.id and call["id"] and piece.id != call["id"]):
@@ -110,8 +113,9 @@ class CompletionAssembler:
                         pieces = json.dumps(pieces, ensure_ascii=False)
                     if pieces and not isinstance(pieces, str):  # joined as text at the end
                         raise TypeError(f"arguments piece is {type(pieces).__name__}")
-                    if pieces:
+                    if isinstance(pieces, str) and pieces:
                         call["args"].append(pieces)
+                        self.received += len(pieces)
         return added
 
     def completion(self) -> ChatCompletion:
@@ -148,6 +152,12 @@ def _choices(chunk: ChatCompletionChunk) -> list[Any]:
     # A few compatible servers send a usage or control chunk with "choices": null, or
     # none at all, where OpenAI sends []: the SDK lets both through.
     return getattr(chunk, "choices", None) or []
+
+
+def _reasoning(delta: Any) -> int:
+    """Characters of the thinking a reasoning server streams in fields of its own."""
+    extra = getattr(delta, "model_extra", None) or {}
+    return sum(len(value) for value in extra.values() if isinstance(value, str))
 
 
 def _position(call: dict[str, Any]) -> int:

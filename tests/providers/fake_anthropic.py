@@ -236,7 +236,7 @@ class FakeAnthropic(FakeServer):
         delay: float = 0.0,
         chunk_delay: float = 0.0,
         break_after: int | None = None,
-        break_with: Literal["error", "drop", "eof"] = "error",
+        break_with: Literal["error", "drop", "eof", "endless"] = "error",
     ) -> Self:
         """Queue a 200 ``message`` reply; ``model`` defaults to the requested one. Streamed,
         each event waits ``chunk_delay``; ``break_after`` ends the stream after that many
@@ -338,6 +338,10 @@ class FakeAnthropic(FakeServer):
         )
         events.append(("message_stop", {"type": "message_stop"}))
         return events
+
+    def stream_more(self, body: Any) -> tuple[str | None, Any]:
+        piece = {"type": "text_delta", "text": "and on "}
+        return "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": piece}
 
     def stream_error(self) -> tuple[str | None, Any]:
         error = {"type": "overloaded_error", "message": "Overloaded"}

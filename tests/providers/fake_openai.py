@@ -248,7 +248,7 @@ class FakeOpenAI(FakeServer):
         delay: float = 0.0,
         chunk_delay: float = 0.0,
         break_after: int | None = None,
-        break_with: Literal["error", "drop", "eof"] = "error",
+        break_with: Literal["error", "drop", "eof", "endless"] = "error",
     ) -> Self:
         """Queue a 200 completion; ``model`` defaults to the requested one (streamed:
         ``chunk_delay`` before each chunk, ``break_after`` chunks then an error)."""
@@ -357,6 +357,11 @@ class FakeOpenAI(FakeServer):
             events.append((None, {**head, "choices": [], "usage": body["usage"]}))
         events.append((None, "[DONE]"))
         return events
+
+    def stream_more(self, body: Any) -> tuple[str | None, Any]:
+        choice = {"index": 0, "delta": {"content": "and on "}, "logprobs": None, "finish_reason": None}  # fmt: skip
+        head = {k: body[k] for k in ("id", "created", "model")}
+        return None, {**head, "object": "chat.completion.chunk", "choices": [choice]}
 
     def stream_error(self) -> tuple[str | None, Any]:
         message = "The server had an error while processing your request."

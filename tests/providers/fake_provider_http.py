@@ -6,7 +6,9 @@ provider's own event shapes (``stream_events`` in each fake), paced by ``chunk_d
 ``break_after=N`` ends such a stream after N events, with the provider's mid-stream error
 event (``break_with="error"``), by dropping the connection (``"drop"``) or by ending the
 response cleanly, as if the stream were complete (``"eof"``); ``hold_open`` keeps a
-whole stream's connection open after its last event, as a gateway may. A body that is not a stream
+whole stream's connection open after its last event, as a gateway may; ``"endless"`` goes on
+after N events with more of the same text for ever (a server that ignores ``max_tokens``),
+until the client goes. A body that is not a stream
 (an error's, say) can be cut: ``body_cut=N`` sends its first N bytes under the whole
 body's ``content-length`` and drops the connection; ``garbled_encoding="gzip"`` says it is
 so encoded, and it is not (a proxy that mislabels what it passes on).
@@ -59,7 +61,8 @@ class Scripted:
     chunk_delay: float = 0.0
     break_after: int | None = None
     # "hold": send nothing more and keep the connection open (a gateway holding it).
-    break_with: Literal["error", "drop", "eof", "hold"] = "error"
+    # "endless": the same text piece for ever, until the client goes.
+    break_with: Literal["error", "drop", "eof", "hold", "endless"] = "error"
     hold_open: bool = False
     # A body that is not streamed: cut after this many bytes, or mislabelled as encoded.
     body_cut: int | None = None
@@ -183,6 +186,10 @@ class FakeServer:
         """The event a stream that fails midway ends with."""
         raise NotImplementedError
 
+    def stream_more(self, body: Any) -> tuple[str | None, Any]:
+        """An event with more text for the reply ``body`` streams (its first text block)."""
+        raise NotImplementedError
+
     async def _stream(
         self, request: web.Request, item: Scripted, parsed: Any, headers: Mapping[str, str]
     ) -> web.StreamResponse:
@@ -201,6 +208,11 @@ class FakeServer:
                     break
                 if item.break_with == "hold":
                     await asyncio.Event().wait()
+                if item.break_with == "endless":  # until the client goes: cancelled then
+                    more = _sse(*self.stream_more(self.fill(item.body, parsed)))
+                    while True:
+                        await response.write(more)
+                        await asyncio.sleep(0)  # the client reads in this same event loop
                 name, data = self.stream_error()
                 await response.write(_sse(name, data))
                 break

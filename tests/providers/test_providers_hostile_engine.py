@@ -108,7 +108,10 @@ async def test_oversized_object_arguments_are_refused_like_oversized_strings(
     big = {"service": "a" * (MAX_ARGUMENT_BYTES + 10)}
     anthropic_api.reply(ToolUse("restart_service", big, id="toolu_big"))
     anthropic_api.reply("Sorry, too big.")
-    engine = await make_engine(model=claude(anthropic_api))
+    # An output limit the call fits in (about 4 characters a token): under the default
+    # 1024 of fast(), signoff cuts a reply this long off as one that ignored its limit.
+    roomy = AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(max_tokens=100_000))  # fmt: skip
+    engine = await make_engine(model=roomy)
     await engine.ingest(message("restart api", ts="1700000000.000100"))
     await engine.idle()
     assert surface.cards == []
