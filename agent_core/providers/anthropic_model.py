@@ -23,7 +23,7 @@ from .anthropic_cache import mark_cache_points
 from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
-from .errors import Failure, said_should_retry
+from .failure import Failure, said_should_retry
 from .retry import Sleep, describe_connection_error, parse_retry_after
 from .settings import ModelSettings
 from .window import recent

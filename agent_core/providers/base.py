@@ -17,7 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..model import ModelReply, RetryListener, RetryNotice, TextSink
 from ..parsing import valid_text
-from .errors import Failure, ProviderError, ProviderResponseError, error_from_failure
+from .errors import ProviderError, ProviderResponseError
+from .failure import Failure, error_from_failure
 from .retry import (
     RetryPolicy,
     Sleep,

@@ -29,7 +29,7 @@ from ..model import ModelReply, TextSink, ToolSpec
 from .answer_cap import answer_cap, cut_overlong
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
-from .errors import QUOTA_CODES, Failure, said_should_retry
+from .failure import QUOTA_CODES, Failure, said_should_retry
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import Sleep, describe_connection_error, parse_duration, parse_retry_after
 from .settings import ModelSettings

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..backoff import parse_retry_after
-from .errors import Failure, ProviderError
+from .errors import ProviderError
+from .failure import Failure
 
 __all__ = [
     "RetryPolicy",

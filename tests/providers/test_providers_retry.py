@@ -30,7 +30,7 @@ from agent_core.providers import (
     ProviderTimeoutError,
     RetryPolicy,
 )
-from agent_core.providers.errors import Failure
+from agent_core.providers.failure import Failure
 from agent_core.providers.retry import parse_retry_after
 
 ASK = [UserMessage(text="status?")]
