@@ -9,10 +9,8 @@ the status its type stands for, so it is retried like the same error sent up fro
 
 from __future__ import annotations
 
-import datetime
 import random
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,11 +18,12 @@ from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
 from .answer_cap import answer_cap, cut_overlong
 from .anthropic_cache import mark_cache_points
+from .anthropic_failures import classify_anthropic_error
 from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
-from .failure import Failure, said_should_retry
-from .retry import Sleep, describe_connection_error, parse_retry_after
+from .failure import Failure
+from .retry import Sleep
 from .settings import ModelSettings
 from .window import recent
 
@@ -35,69 +34,6 @@ if TYPE_CHECKING:
     from anthropic.types import Message as AnthropicMessage
 
 DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
-# The HTTP status each error type is sent with, for errors that arrive mid-stream.
-_STATUS_OF_TYPE = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "timeout_error": 504,
-    "api_error": 500,
-    "overloaded_error": 529,
-}
-
-
-def _text(body: object) -> str | None:
-    return body[:300] if isinstance(body, str) else None
-
-
-def _replenished_in(headers: Mapping[str, str]) -> float | None:
-    """Seconds until every limit a 429's ``anthropic-ratelimit-*`` headers say ran out
-    (``…-remaining: 0``) is replenished (``…-reset``, RFC 3339): the wait, for a 429
-    that came without ``retry-after``. ``None`` when none did or a time is unreadable."""
-    waits: list[float] = []
-    for limit in ("requests", "tokens", "input-tokens", "output-tokens"):
-        if headers.get(f"anthropic-ratelimit-{limit}-remaining", "").strip() != "0":
-            continue
-        try:
-            reset = datetime.datetime.fromisoformat(headers[f"anthropic-ratelimit-{limit}-reset"])
-        except (KeyError, ValueError):
-            return None
-        if reset.tzinfo is None:
-            return None
-        waits.append(reset.timestamp() - time.time())
-    return max(0.0, *waits) if waits else None
-
-
-def classify_anthropic_error(exc: Exception) -> Failure | None:
-    """An ``anthropic`` SDK exception as a ``Failure``; ``None`` for anything else."""
-    import anthropic
-
-    if isinstance(exc, anthropic.APITimeoutError):
-        return Failure("timeout", detail="timed out")
-    if isinstance(exc, anthropic.APIConnectionError):
-        return Failure("connection", detail=describe_connection_error(exc))
-    if isinstance(exc, anthropic.APIStatusError):
-        status, headers = exc.status_code, exc.response.headers
-        if status < 400:  # an error event in a stream that began as a 200
-            status = _STATUS_OF_TYPE.get(str(exc.type or ""), 500)
-        wait = parse_retry_after(headers)
-        if wait is None and status == 429:
-            wait = _replenished_in(headers)
-        return Failure(
-            "status",
-            status=status,
-            error_type=str(exc.type) if exc.type else None,
-            error_code=exc.error_code,
-            api_message=exc.api_message or _text(exc.body),
-            request_id=exc.request_id,
-            retry_after=wait,
-            should_retry=said_should_retry(headers),
-        )
-    return None
 
 
 class AnthropicModel(ProviderModel["AsyncAnthropic"]):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -29,9 +29,10 @@ from ..model import ModelReply, TextSink, ToolSpec
 from .answer_cap import answer_cap, cut_overlong
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
-from .failure import QUOTA_CODES, Failure, said_should_retry
+from .failure import Failure
+from .openai_failures import classify_openai_error
 from .openai_stream import CompletionAssembler, made_progress
-from .retry import Sleep, describe_connection_error, parse_duration, parse_retry_after
+from .retry import Sleep
 from .settings import ModelSettings
 from .token_counts import token_count
 from .window import recent
@@ -54,79 +55,6 @@ log = logging.getLogger("agent_core.providers")
 # After the finish_reason only the usage chunk (asked for) and [DONE] are to come, at once;
 # a gateway may drop both and hold the connection open. Quiet this long, the reply is whole.
 _AFTER_FINISH_S = 5.0
-
-
-def _str(value: object) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def classify_openai_error(exc: Exception) -> Failure | None:
-    """An ``openai`` SDK exception as a ``Failure``; ``None`` for anything else."""
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):
-        return Failure("timeout", detail="timed out")
-    if isinstance(exc, openai.APIConnectionError):
-        return Failure("connection", detail=describe_connection_error(exc))
-    if isinstance(exc, openai.APIStatusError):
-        body = exc.body
-        message: str | None = None
-        if isinstance(body, dict):
-            message = _str(body.get("message")) or _str(body.get("detail"))
-        elif isinstance(body, str):
-            message = body[:300]
-        return Failure(
-            "status",
-            status=exc.status_code,
-            error_type=_str(exc.type),
-            error_code=_shown_code(_str(exc.code)),
-            api_message=message,
-            request_id=exc.request_id,
-            retry_after=_asked_wait(exc.status_code, exc.response.headers, _str(exc.type)),
-            should_retry=said_should_retry(exc.response.headers),
-        )
-    if isinstance(exc, openai.APIError):  # an error sent in the middle of a stream
-        kind, code = _str(exc.type), _str(exc.code)
-        return Failure(
-            "status",
-            status=_midway_status(kind, code),
-            error_type=kind,
-            error_code=_shown_code(code),
-            api_message=exc.message,
-        )
-    return None
-
-
-def _asked_wait(status: int, headers: Mapping[str, str], kind: str | None) -> float | None:
-    """``retry-after``; for a 429 without it, when the limit it names (its type: ``tokens``,
-    ``requests``; else each with nothing ``remaining``) is replenished, by the
-    ``x-ratelimit-reset-*`` headers. A request bigger than what is left is refused while
-    tokens remain, so the limit named counts, not the count left."""
-    wait = parse_retry_after(headers)
-    if wait is not None or status != 429:
-        return wait
-    limits = ("tokens", "requests")
-    named = [name for name in limits if (kind or "").startswith(name[:-1])]
-    spent = [n for n in limits if headers.get(f"x-ratelimit-remaining-{n}", "").strip() == "0"]
-    waits = [parse_duration(headers.get(f"x-ratelimit-reset-{n}", "")) for n in named or spent]
-    return max((w for w in waits if w is not None), default=None)
-
-
-def _shown_code(code: str | None) -> str | None:
-    """``code`` unless it is a number: vLLM and llama.cpp repeat the status there, which
-    would be told twice ("400 400") in place of the error's type."""
-    return None if code is None or code.isdigit() else code
-
-
-def _midway_status(kind: str | None, code: str | None) -> int:
-    """The HTTP status an error sent midway stands for (its response began as a 200).
-    vLLM and llama.cpp put it in ``code``; a quota error is a 429 with its code, as sent
-    up front: neither is retried, where a 500 would be."""
-    if code is not None and code.isdigit() and 400 <= int(code) <= 599:
-        return int(code)
-    if kind in QUOTA_CODES or code in QUOTA_CODES or "rate_limit" in f"{kind} {code}":
-        return 429
-    return 400 if kind == "invalid_request_error" else 500
 
 
 class OpenAIModel(ProviderModel["AsyncOpenAI"]):
