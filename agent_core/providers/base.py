@@ -187,8 +187,9 @@ class ProviderModel(Generic[C]):
     @contextmanager
     def _answered(self, headers: Mapping[str, str]) -> Iterator[None]:
         """Failures in the block, which came after a response with these ``headers`` (a
-        stream's 200), as they are with what those say: an error sent midway, a drop or a
-        body cut short named no request id, where the same error up front did."""
+        stream's 200), as they are with what those say (``Failure.heard``): an error sent
+        midway, a drop or a body cut short named no request id, where the same error up
+        front did, and its ``x-should-retry`` is obeyed as the SDKs obey it."""
         try:
             yield
         except Exception as exc:
