@@ -99,7 +99,8 @@ def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
     if args.command == "sessions":
         return asyncio.run(list_index(home, args))
     if args.command in _JUDGING:
-        settings = with_playground_policy(settings)
+        named = bool(os.environ.get("SIGNOFF_DEMO", "").strip())
+        settings = with_playground_policy(settings, demo_named=named)
     if args.command == "pending":  # the rules in force count a quorum's votes
         # No tool is started: the tokens a server's headers name need not be set here.
         policy = settings.policy(settings.config(expand=False))

@@ -126,6 +126,40 @@ def test_a_playground_home_is_judged_by_its_own_policy(
     _counted_one_of_two(cli_home, approval)  # deploys need 2
 
 
+@pytest.mark.parametrize("command", [["doctor"], ["recover"], [*SAY, "how is api?"]])
+def test_a_playground_home_knows_its_fleet_without_signoff_demo(
+    cli_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """The playground's policy names the simulated fleet (``deploy_service``): a terminal
+    judging by it on that home (README's tour, in a shell where SIGNOFF_DEMO was not
+    exported) knows the fleet too, rather than stopping with "policy names unknown tools"."""
+    monkeypatch.delenv("SIGNOFF_DEMO")
+    playground = cli_home / "dev" / "policy.toml"
+    playground.parent.mkdir(parents=True)
+    playground.write_text(DEV_POLICY)
+    Home(cli_home).ensure()
+    record_applied(Home(cli_home), load_policy(playground))
+    main(command)
+    said = capsys.readouterr()
+    assert "unknown tools" not in said.out + said.err, said
+
+
+def test_signoff_demo_0_keeps_the_fleet_away_from_a_playground_home(
+    cli_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Asked for in so many words, no fleet: its policy then names tools unknown here."""
+    monkeypatch.setenv("SIGNOFF_DEMO", "0")
+    playground = cli_home / "dev" / "policy.toml"
+    playground.parent.mkdir(parents=True)
+    playground.write_text(DEV_POLICY)
+    Home(cli_home).ensure()
+    assert main(["recover"]) == 2
+    assert "unknown tools" in capsys.readouterr().err
+
+
 def test_recover_puts_no_policy_in_force_beside_a_running_bot(
     cli_home: Path,
     tmp_path: Path,
