@@ -9,8 +9,8 @@ Errors a tool raises from ``call``::
 
     Exception                 the call failed; the model is told (status "error")
      ├── ToolError            it ran and reported a failure (a non-zero exit, an MCP error)
-     │    └── ToolNotRun      refused before any of it ran (an MCP server's "unknown tool",
-     │                        nothing sent to a server that is down): "not run"
+     │    └── ToolNotRun      signoff sent nothing (a server down, a tool changed since its
+     │                        approval, a program that could not start): "not run"
      └── ToolOutcomeUnknown   it may or may not have taken effect (status "uncertain");
                               never re-run on its own
 """
@@ -52,8 +52,9 @@ class ToolError(Exception):
 
 class ToolNotRun(ToolError):
     """The call was refused before any of it ran, so it had no effect: told as "not run",
-    which the card and the Home tab say too (never "ran: failed"). Only for a refusal
-    that is certain: an answer lost or unreadable is ``ToolOutcomeUnknown``."""
+    which the card and the Home tab say too (never "ran: failed"). Only on signoff's own
+    word: a server's error answer may come from a tool that did its work first (a
+    ``ToolError``), an answer lost or unreadable is ``ToolOutcomeUnknown``."""
 
 
 class ToolOutcomeUnknown(Exception):

@@ -2,7 +2,8 @@
 
 Whatever the SDK raised for ``tools/call`` becomes one of::
 
-    McpError (ToolNotRun)        the server refused the call: none of it ran
+    McpError (ToolError)         the server answered with an error that refuses the call
+                                 (a tool may raise one after its work: never "not run")
     ToolOutcomeUnknown           sent, then the connection broke, no answer came in time,
                                  the answer could not be read, or the server failed while
                                  handling it: it may or may not have taken effect
@@ -20,7 +21,7 @@ from mcp.types import InputRequiredResult
 
 from sessions import without_credentials
 
-from .base import ToolNotRun, ToolOutcomeUnknown
+from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import BODY_LIMIT, too_large
 from .mcp_reasons import (
     BROKEN_CONNECTION,
@@ -38,9 +39,11 @@ from .mcp_stdio import LINE_LIMIT
 __all__ = ["CallFailure", "McpError", "call_failure", "input_required"]
 
 
-class McpError(ToolNotRun):
+class McpError(ToolError):
     """The server refused the call with a JSON-RPC error that says it was never started
-    (``mcp_reasons.NOT_RUN``); the tool did not run."""
+    (``mcp_reasons.NOT_RUN``): a failure, not "not run". The SDK's server passes on an
+    ``MCPError`` a tool raised after it did its work, with any code, so only signoff's own
+    word says nothing was sent (``ToolNotRun``: the server down, the tool changed)."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""An approved call a real MCP server refuses outright (a JSON-RPC error that says the
-request was never started: "unknown tool", invalid params, method not found) did not run,
-and everything that shows it says so: the model, the card, the Home tab and the audit.
+"""An approved MCP call reads "not run" only when signoff knows nothing was sent, and
+everything that shows it says so: the model, the card, the Home tab and the audit.
 
-They said "ran: failed", as if it had run and failed: a person reading the card could not
-tell a refused call (nothing happened, safe to ask again) from one that failed halfway.
+"Not run" invites asking again, so it is said on signoff's own word only (the server down
+before the call was sent, the tool changed or gone since it was approved). A JSON-RPC error
+the server answered is no such word: the SDK's server passes on an ``MCPError`` a tool
+raised after it did its work (-32602 and -32600 included), so a refusal reads as the
+server's, a failure, never "not run" (a reviewer found a rollout that ran, told "not run").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from mcp_fixture_kit import records
+from test_mcp_adversarial import ROGUE, ask, command, config, final
 from test_mcp_tools import approved
 
 from agent_core.audit_outcome import outcome
@@ -29,9 +32,9 @@ if TYPE_CHECKING:
     from conftest import SignoffFactory
 
 
-@pytest.mark.parametrize("code", [-32602, -32601])
+@pytest.mark.parametrize("code", [-32602, -32600, -32601])
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-async def test_a_call_the_server_refused_outright_reads_not_run_everywhere(
+async def test_an_error_the_server_answered_is_never_told_not_run(
     open_signoff: SignoffFactory,
     home: Home,
     record: Path,
@@ -42,26 +45,55 @@ async def test_a_call_the_server_refused_outright_reads_not_run_everywhere(
     code: int,
 ) -> None:
     engine = await open_signoff(ops_config_with(transport, coded=True))
-    asked = f"call ops__retire_node node=n1 code={code}"
-    status, content = await approved(engine, home, surface, asked, "ops__retire_node")
-    assert status == "error", content
-    assert content.startswith("not run: "), content  # the model is told it did not run
-    assert "Unknown tool: retire_node" in content, content
-    assert len(records(record, "refused retire_node")) == 1
-    assert records(record, "retire_node") == []
-
+    asked = f"call ops__rollout deployment=api code={code}"
+    status, content = await approved(engine, home, surface, asked, "ops__rollout")
+    assert len(records(record, "rollout")) == 1  # it ran, then answered the error
+    assert status == "error" and "not run" not in content, content
+    assert "rollout of api failed upstream" in content, content
     (capsule,) = surface.cards
+    request = ApprovalRequest.open(home, capsule.id, clock=clock)
+    result = request.result()
+    assert result is not None and result.ran
+    card = json.dumps(card_blocks(card_view(request)), ensure_ascii=False)
+    assert "not run" not in card, card
+    said, _, _ = outcome(request, request.decision())
+    assert "not run" not in said, said
+
+
+async def test_a_call_not_sent_reads_not_run_everywhere(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+    clock: FixedClock,
+) -> None:
+    # The tool's schema changes between the approval and the call: signoff sends nothing.
+    flip = tmp_path / "flip"
+    transport = command(ROGUE, "--record", record, "--flip-when", flip)
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    await ask(engine, "call ops__restart_deployment deployment=api", "1700000000.000100")
+    (capsule,) = surface.cards
+    flip.touch()
+    await engine.decide(capsule.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert records(record) == []
+    status, content = final(home, "ops__restart_deployment")
+    assert status == "error" and content.startswith("not run: "), content
+    why = "the tool changed since it was approved"
+    assert why in content, content
+
     request = ApprovalRequest.open(home, capsule.id, clock=clock)
     result = request.result()
     assert result is not None and not result.ran
     card = json.dumps(card_blocks(card_view(request)), ensure_ascii=False)
-    assert "_not run_: MCP server ops refused the call: Unknown tool: retire_node" in card, card
+    assert f"_not run_: {why}" in card, card
     assert "ran: failed" not in card, card
 
     (item,) = await engine.recently_decided("U0ALICE")
     mine = HomeContent(user="U0ALICE", waiting=(), mine=(), decided=(item,), now=clock.now())
     shown = json.dumps(home_view(mine)["blocks"], ensure_ascii=False)
-    assert "not run: MCP server ops refused the call" in shown, shown
+    assert f"not run: {why}" in shown, shown
     assert "ran: failed" not in shown, shown
 
     said, _, _ = outcome(request, request.decision())
