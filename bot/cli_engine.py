@@ -18,7 +18,6 @@ from approvals import (
     ApprovalRequest,
     Decided,
     DecisionResult,
-    HashMismatchError,
     Policy,
     Refused,
     VoteCounted,
@@ -35,6 +34,7 @@ from sessions import (
 
 from .cli_echo import QueuedEcho, said_then_delivered
 from .cli_read import existing_home
+from .cli_tool_check import approved_calls_run_here, call_runs_here
 from .cli_waits import terminal_thread_wait
 from .config import ConfigError, Settings
 from .models import build_cost, build_model
@@ -190,33 +190,13 @@ async def _existing(settings: Settings) -> Home:
     return existing_home(home)
 
 
-def _runs_here(engine: Engine, request: ApprovalRequest) -> None:
-    """A ConfigError when this process could not run the call ``request`` stands for.
-
-    An approval from a terminal continues its thread here: a shell without the bot's tools
-    (another SIGNOFF_CONFIG, SIGNOFF_TOOLS or SIGNOFF_DEMO) would spend it on a refusal
-    ("no longer registered") while the bot still offers the tool."""
-    try:
-        call = request.current()
-    except HashMismatchError:
-        return  # the decision refuses it, and says why
-    tool = engine.rt.registry.get(call.tool)
-    if tool is not None and tool.version == call.tool_version:
-        return
-    why = "is not among" if tool is None else "has another version in"
-    raise ConfigError(
-        f"the tool {call.tool} {why} this command's tools: give it the bot's "
-        "SIGNOFF_CONFIG, SIGNOFF_TOOLS and SIGNOFF_DEMO, or decide in Slack"
-    )
-
-
 async def decide(settings: Settings, args: argparse.Namespace) -> int:
     # A request that does not exist: said before anything is opened.
     request = ApprovalRequest.open(await _existing(settings), args.approval_id)
     engine = await _engine(settings, warn_no_tools=False)
     try:
         if args.command == "approve":
-            _runs_here(engine, request)
+            call_runs_here(engine, request)
         echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         result = await engine.decide(
             args.approval_id,
@@ -286,6 +266,7 @@ async def recover(settings: Settings, *, apply_policy: bool = False) -> int:
         _no_bot(home)
     engine = await _engine(settings, apply_policy=apply_policy)
     try:
+        await approved_calls_run_here(engine)
         echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         counts = await engine.recover()
         await said_then_delivered(engine, echo)

@@ -19,6 +19,7 @@ from signoff_e2e_kit import (
     has_buttons,
     mention,
     restarts,
+    until,
     wait_card,
 )
 
@@ -34,6 +35,15 @@ if TYPE_CHECKING:
     from conftest import BotFactory
 
 
+def tokens_of(slack: LocalSlack) -> dict[str, str]:
+    """The bot's Slack settings, as an operator's shell beside it would have them."""
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_API_URL": slack.api_url,
+    }
+
+
 async def test_a_terminal_without_the_tool_refuses_to_approve_and_spends_nothing(
     slack: LocalSlack, start_bot: BotFactory, settings: Settings, e2e_clock: FixedClock
 ) -> None:
@@ -42,11 +52,6 @@ async def test_a_terminal_without_the_tool_refuses_to_approve_and_spends_nothing
     thread = await mention(slack, "restart api")
     card = await wait_card(slack, thread)
     approval = approval_id_of(card)
-    tokens = {
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_APP_TOKEN": slack.app_token,
-        "SLACK_API_URL": slack.api_url,
-    }
     # The operator's shell lacks the bot's tools (here: no simulated fleet). It used to
     # record the approval and run the turn itself, which failed the call as "no longer
     # registered": the approval spent, the card and thread saying a tool the bot has was gone.
@@ -56,7 +61,7 @@ async def test_a_terminal_without_the_tool_refuses_to_approve_and_spends_nothing
         settings.home,
         *("approve", approval, "--as", "U0BOB"),
         frozen=when,
-        env={**tokens, "SIGNOFF_DEMO": "0"},
+        env={**tokens_of(slack), "SIGNOFF_DEMO": "0"},
     )
     assert done.returncode == 2, done
     assert "restart_service" in done.stderr and len(done.stderr.splitlines()) == 1, done
@@ -70,3 +75,39 @@ async def test_a_terminal_without_the_tool_refuses_to_approve_and_spends_nothing
     await bot_reply(slack, thread, "restart_service` finished")
     await bot.engine.idle()
     assert restarts(settings.home) == 1
+
+
+async def test_recover_without_the_tool_leaves_an_approved_call_to_run_later(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, e2e_clock: FixedClock
+) -> None:
+    home = settings.home
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    # Approved while the kill switch is on: frozen, not run; then the bot is stopped.
+    (home / "KILL").touch()
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await until(lambda: decision(home, approval) is not None, what="the decision")
+    await bot.engine.idle()
+    await bot.stop(grace=5)
+    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    (home / "KILL").unlink()
+
+    # `signoff recover` from a shell without the bot's tools used to run the call's turn
+    # and fail it as "no longer registered", spending an approval the bot could still run.
+    when = e2e_clock.now().isoformat()
+    done = await asyncio.to_thread(
+        cli, home, "recover", frozen=when, env={**tokens_of(slack), "SIGNOFF_DEMO": "0"}
+    )
+    assert done.returncode == 2, done
+    assert "restart_service" in done.stderr.splitlines()[-1] and "Traceback" not in done.stderr
+    assert not list(home.glob(f"sessions/*/*/approvals/{approval}.claim.json"))
+    assert not list(home.glob(f"sessions/*/*/approvals/{approval}.result.json"))
+
+    # The bot, started with its tools, runs it once.
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    await bot_reply(slack, thread, "restart_service` finished")
+    assert restarts(home) == 1

@@ -1,0 +1,46 @@
+"""Whether this terminal could run an approved call: a terminal continues the thread of
+what it approves or recovers in its own process, with its own tools."""
+
+from __future__ import annotations
+
+from agent_core.engine import Engine
+from approvals import ApprovalRequest, ApprovalsError, HashMismatchError
+from sessions import SessionsError
+
+from .config import ConfigError
+
+__all__ = ["approved_calls_run_here", "call_runs_here"]
+
+
+def call_runs_here(engine: Engine, request: ApprovalRequest, *, upto: int | None = None) -> None:
+    """A ConfigError when this process could not run the call ``request`` stands for
+    (``upto``: as its decision approved it).
+
+    An approval from a terminal continues its thread here: a shell without the bot's tools
+    (another SIGNOFF_CONFIG, SIGNOFF_TOOLS or SIGNOFF_DEMO) would spend it on a refusal
+    ("no longer registered") while the bot still offers the tool."""
+    try:
+        call = request.current(upto=upto)
+    except HashMismatchError:
+        return  # the decision refuses it, and says why
+    tool = engine.rt.registry.get(call.tool)
+    if tool is not None and tool.version == call.tool_version:
+        return
+    why = "is not among" if tool is None else "has another version among"
+    raise ConfigError(
+        f"{request.id} calls {call.tool}, which {why} this command's tools: give it the "
+        "bot's SIGNOFF_CONFIG, SIGNOFF_TOOLS and SIGNOFF_DEMO, or leave the call to the bot"
+    )
+
+
+async def approved_calls_run_here(engine: Engine) -> None:
+    """``call_runs_here`` for every approved call that has not started: recovery runs them."""
+    async for row in engine.rt.index.iter_approvals(untold=True):
+        try:
+            request = ApprovalRequest.open(engine.home, row.id)
+            decision = request.decision()
+            started = request.claimed() is not None or request.told() is not None
+        except (SessionsError, ApprovalsError):
+            continue  # recovery says what it cannot read
+        if decision is not None and decision.verdict == "approved" and not started:
+            call_runs_here(engine, request, upto=decision.edit)
