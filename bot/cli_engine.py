@@ -197,6 +197,8 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.command == "approve":
             call_runs_here(engine, request)
+        # Its thread goes on here, which runs any other call approved there and not started.
+        await approved_calls_run_here(engine, thread=request.thread)
         echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         result = await engine.decide(
             args.approval_id,
@@ -245,6 +247,7 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
         now = engine.clock.now()
         ts = args.ts or f"{int(now.timestamp()):010d}.{now.microsecond:06d}"
         thread = ThreadKey(team=args.team, channel=args.channel, thread_ts=args.thread or ts)
+        await approved_calls_run_here(engine, thread=thread)
         message = InboxMessage(
             thread=thread, ts=ts, user=args.user, text=args.text, received_at=utc_iso(now)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agent_core.engine import Engine
 from approvals import ApprovalRequest, ApprovalsError, HashMismatchError
-from sessions import SessionsError
+from sessions import SessionsError, ThreadKey
 
 from .config import ConfigError
 
@@ -33,9 +33,12 @@ def call_runs_here(engine: Engine, request: ApprovalRequest, *, upto: int | None
     )
 
 
-async def approved_calls_run_here(engine: Engine) -> None:
-    """``call_runs_here`` for every approved call that has not started: recovery runs them."""
+async def approved_calls_run_here(engine: Engine, *, thread: ThreadKey | None = None) -> None:
+    """``call_runs_here`` for every approved call that has not started (of ``thread``, or
+    of the home): a turn of its thread, or recovery, would run it here."""
     async for row in engine.rt.index.iter_approvals(untold=True):
+        if thread is not None and row.thread != thread:
+            continue
         try:
             request = ApprovalRequest.open(engine.home, row.id)
             decision = request.decision()

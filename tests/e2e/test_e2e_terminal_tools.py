@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
@@ -77,16 +78,14 @@ async def test_a_terminal_without_the_tool_refuses_to_approve_and_spends_nothing
     assert restarts(settings.home) == 1
 
 
-async def test_recover_without_the_tool_leaves_an_approved_call_to_run_later(
-    slack: LocalSlack, start_bot: BotFactory, settings: Settings, e2e_clock: FixedClock
-) -> None:
-    home = settings.home
+async def frozen_approval(slack: LocalSlack, start_bot: BotFactory, home: Path) -> tuple[str, str]:
+    """A request approved on its card while the kill switch was on (frozen, not run), the
+    bot then stopped and the switch taken off: (its thread, its approval id)."""
     bot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
     thread = await mention(slack, "restart api")
     card = await wait_card(slack, thread)
     approval = approval_id_of(card)
-    # Approved while the kill switch is on: frozen, not run; then the bot is stopped.
     (home / "KILL").touch()
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
     await until(lambda: decision(home, approval) is not None, what="the decision")
@@ -94,17 +93,39 @@ async def test_recover_without_the_tool_leaves_an_approved_call_to_run_later(
     await bot.stop(grace=5)
     await until(lambda: not slack.sockets(), what="the old bot's socket to close")
     (home / "KILL").unlink()
+    return thread, approval
 
-    # `signoff recover` from a shell without the bot's tools used to run the call's turn
-    # and fail it as "no longer registered", spending an approval the bot could still run.
+
+def not_started(home: Path, approval: str) -> bool:
+    return not list(home.glob(f"sessions/*/*/approvals/{approval}.claim.json")) and not list(
+        home.glob(f"sessions/*/*/approvals/{approval}.result.json")
+    )
+
+
+@pytest.mark.parametrize("verb", ["recover", "say"])
+async def test_a_terminal_without_the_tool_leaves_an_approved_call_to_the_bot(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    verb: str,
+) -> None:
+    home = settings.home
+    thread, approval = await frozen_approval(slack, start_bot, home)
+    # `signoff recover`, or `say` in that thread, from a shell without the bot's tools used
+    # to run the thread's turn and fail the call as "no longer registered", spending an
+    # approval the bot could still run.
+    args = {
+        "recover": ("recover",),
+        "say": ("say", "--as", "U0ALICE", "--channel", OPS, "--thread", thread, "status?"),
+    }[verb]
     when = e2e_clock.now().isoformat()
     done = await asyncio.to_thread(
-        cli, home, "recover", frozen=when, env={**tokens_of(slack), "SIGNOFF_DEMO": "0"}
+        cli, home, *args, frozen=when, env={**tokens_of(slack), "SIGNOFF_DEMO": "0"}
     )
     assert done.returncode == 2, done
     assert "restart_service" in done.stderr.splitlines()[-1] and "Traceback" not in done.stderr
-    assert not list(home.glob(f"sessions/*/*/approvals/{approval}.claim.json"))
-    assert not list(home.glob(f"sessions/*/*/approvals/{approval}.result.json"))
+    assert not_started(home, approval)
 
     # The bot, started with its tools, runs it once.
     await start_bot()
