@@ -4,6 +4,7 @@ what it approves or recovers in its own process, with its own tools."""
 from __future__ import annotations
 
 from agent_core.engine import Engine
+from agent_core.tools.base import UNLISTED
 from approvals import ApprovalRequest, ApprovalsError, HashMismatchError
 from sessions import SessionsError, ThreadKey
 
@@ -24,7 +25,9 @@ def call_runs_here(engine: Engine, request: ApprovalRequest, *, upto: int | None
     except HashMismatchError:
         return  # the decision refuses it, and says why
     tool = engine.rt.registry.get(call.tool)
-    if tool is not None and tool.version == call.tool_version:
+    # An MCP server down here lists nothing (UNLISTED): the tool is away, not changed, and
+    # the turn leaves the call waiting for it, as the bot's does.
+    if tool is not None and tool.version in (call.tool_version, UNLISTED):
         return
     why = "is not among" if tool is None else "has another version among"
     raise ConfigError(
