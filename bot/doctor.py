@@ -3,7 +3,8 @@
 The model (one cheap call, ``agent_core.providers.doctor``), the Slack tokens
 (``doctor_slack``), the tools: each MCP server started and asked for its tools, as at
 start-up, how many tools there are in all beside how many the model's provider takes in
-a request (``tool_count``), and the policy, loaded and its rules' tools looked up. One
+a request (``tool_count``), and the policy, loaded, its rules' tools looked up and the
+user groups it names asked of Slack (``doctor_groups``). One
 line each, ``ok:`` or ``problem:``; exit 1 when anything is wrong. Nothing is posted,
 and a home that does not exist is not made.
 """
@@ -19,6 +20,7 @@ from approvals import PolicyError
 
 from .config import Settings
 from .config_file import SignoffConfig
+from .doctor_groups import check_groups
 from .doctor_slack import Check, check_slack
 from .errors import ConfigError
 from .terminal_text import printable
@@ -42,14 +44,16 @@ def _server(source: ToolSource) -> Check:
     )
 
 
-def _policy(settings: Settings, config: SignoffConfig, registry: ToolRegistry) -> Check:
-    """The policy ``run`` would load, and its rules' tools, as its start-up checks them."""
+async def _policy(settings: Settings, config: SignoffConfig, registry: ToolRegistry) -> list[Check]:
+    """The policy ``run`` would load, its rules' tools, as its start-up checks them, and
+    the user groups it names (``doctor_groups``)."""
     try:
         policy = settings.policy(config)
         registry.check_policy(policy)
     except (ConfigError, PolicyError) as exc:
-        return Check(False, f"policy: {exc}")
-    return Check(True, f"policy: {policy.source}, {len(policy.tools)} tool rule(s)")
+        return [Check(False, f"policy: {exc}")]
+    loaded = Check(True, f"policy: {policy.source}, {len(policy.tools)} tool rule(s)")
+    return [loaded, *await check_groups(settings, policy)]
 
 
 async def _tools(settings: Settings) -> list[Check]:
@@ -71,7 +75,7 @@ async def _tools(settings: Settings) -> list[Check]:
         checks = list(map(_server, registry.sources()))
         count = count_tools(registry, settings.model)
         checks.append(Check(count.ok, count.line))
-        return [*checks, _policy(settings, config, registry)]
+        return [*checks, *await _policy(settings, config, registry)]
     finally:
         await registry.aclose()
 

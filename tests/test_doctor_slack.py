@@ -94,3 +94,25 @@ def test_doctor_says_when_no_tools_are_configured(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 tools offered: no tools are configured" in done.stdout
     assert "signoff can talk but not act" in done.stdout
+
+
+async def test_doctor_names_a_user_group_slack_does_not_know(
+    workspace: LocalSlack, tmp_path: Path
+) -> None:
+    # A policy naming a user group that does not exist (a typo, a group deleted since):
+    # every approver of its rule is refused, and its requests wait until they expire.
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[default]\napprovers = ["S0APPROVERS"]\n\n'
+        '[tools.restart_service]\napprovers = ["S0NOPE", "U0BOB"]\n'
+    )
+    code, lines = await asyncio.to_thread(
+        _doctor, workspace, tmp_path,
+        SLACK_BOT_TOKEN=workspace.bot_token, SIGNOFF_POLICY=str(policy), SIGNOFF_DEMO="1",
+    )  # fmt: skip
+    assert code == 1, lines
+    (nope,) = [line for line in lines if "S0NOPE" in line]
+    assert nope.startswith("problem: ") and "no_such_subteam" in nope, nope
+    assert "restart_service" in nope, nope  # which rule names it
+    (known,) = [line for line in lines if "S0APPROVERS" in line]
+    assert known.startswith("ok: "), known
