@@ -2,8 +2,9 @@
 
 Messages API errors come up front as an ``APIStatusError``, and midway in a stream as an
 ``error`` event the SDK raises with the 200's response: its status is the one its type is
-sent with. A 429 without ``retry-after`` waits until the limits that ran out are
-replenished (``anthropic-ratelimit-*``).
+sent with, and of the 200's ``x-should-retry`` only ``false`` counts for it. A 429
+without ``retry-after`` waits until the limits that ran out are replenished
+(``anthropic-ratelimit-*``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime
 import time
 from collections.abc import Mapping
 
-from .failure import Failure, said_should_retry
+from .failure import Failure, said_not_to_retry, said_should_retry
 from .retry import describe_connection_error, parse_retry_after
 
 __all__ = ["classify_anthropic_error"]
@@ -64,8 +65,10 @@ def classify_anthropic_error(exc: Exception) -> Failure | None:
         return Failure("connection", detail=describe_connection_error(exc))
     if isinstance(exc, anthropic.APIStatusError):
         status, headers = exc.status_code, exc.response.headers
+        said = said_should_retry(headers)
         if status < 400:  # an error event in a stream that began as a 200
             status = _STATUS_OF_TYPE.get(str(exc.type or ""), 500)
+            said = said_not_to_retry(headers)  # the 200's true is not the error's
         wait = parse_retry_after(headers)
         if wait is None and status == 429:
             wait = _replenished_in(headers)
@@ -77,6 +80,6 @@ def classify_anthropic_error(exc: Exception) -> Failure | None:
             api_message=exc.api_message or _text(exc.body),
             request_id=exc.request_id,
             retry_after=wait,
-            should_retry=said_should_retry(headers),
+            should_retry=said,
         )
     return None

@@ -189,7 +189,7 @@ class ProviderModel(Generic[C]):
         """Failures in the block, which came after a response with these ``headers`` (a
         stream's 200), as they are with what those say (``Failure.heard``): an error sent
         midway, a drop or a body cut short named no request id, where the same error up
-        front did, and its ``x-should-retry`` is obeyed as the SDKs obey it."""
+        front did; its ``x-should-retry: false`` leaves them untried, as Anthropic's SDK."""
         try:
             yield
         except Exception as exc:

@@ -29,7 +29,14 @@ from .errors import (
     ProviderTimeoutError,
 )
 
-__all__ = ["QUOTA_CODES", "Failure", "error_from_failure", "said_should_retry", "scrub"]
+__all__ = [
+    "QUOTA_CODES",
+    "Failure",
+    "error_from_failure",
+    "said_not_to_retry",
+    "said_should_retry",
+    "scrub",
+]
 
 QUOTA_CODES = frozenset(
     {"insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached"}
@@ -73,13 +80,16 @@ class Failure:
     def heard(self, headers: Mapping[str, str], *, request_id_header: str) -> Failure:
         """This failure with what the headers of the response it came after say: a stream
         that fails after its 200 (an error sent midway, which the OpenAI SDK raises with no
-        response; a drop; a body cut short) names its request id only there, and says
-        there whether to retry it (``x-should-retry``, which the SDKs obey after headers)."""
-        said = said_should_retry(headers)
+        response; a drop; a body cut short) names its request id only there. Of its
+        ``x-should-retry`` only ``false`` counts, as Anthropic's SDK leaves a failure after
+        the headers untried on it: a 200's ``true`` speaks for the 200, not for an error
+        sent after it (a quota, a refused request), which no SDK retries on it."""
         return replace(
             self,
             request_id=self.request_id or headers.get(request_id_header) or None,
-            should_retry=said if self.should_retry is None else self.should_retry,
+            should_retry=self.should_retry
+            if self.should_retry is not None
+            else said_not_to_retry(headers),
         )
 
     @property
@@ -109,6 +119,12 @@ def said_should_retry(headers: Mapping[str, str]) -> bool | None:
     """What a response's ``x-should-retry`` says (not a standard header; Anthropic's and
     OpenAI's servers send it, and their SDKs obey it): ``None`` when it says neither."""
     return {"true": True, "false": False}.get(headers.get("x-should-retry", "").strip().lower())
+
+
+def said_not_to_retry(headers: Mapping[str, str]) -> Literal[False] | None:
+    """``False`` when a 200's ``x-should-retry`` says ``false``, else ``None``: what such a
+    response's header says of a failure after it (see ``Failure.heard``)."""
+    return False if said_should_retry(headers) is False else None
 
 
 def scrub(text: str | None, secret: str) -> str:
