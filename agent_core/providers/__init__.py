@@ -14,7 +14,7 @@
   provider documents a cap; a request over it is never sent (``TooManyToolsError``).
 """
 
-from .answer_cap import ANSWER_CHARS_PER_TOKEN
+from .answer_cap import ANSWER_CHARS_PER_TOKEN, THINKING_TOKENS
 from .anthropic_model import AnthropicModel
 from .base import ProviderModel
 from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_PRICES",
     "NARROW_TOOLS",
     "PROVIDERS",
+    "THINKING_TOKENS",
     "AnthropicModel",
     "DoctorReport",
     "ModelSettings",

@@ -4,24 +4,34 @@ A streamed answer grows until its server ends it. One that never does (a compati
 server or a gateway that ignores the output limit, a model looping) was bounded only by
 the thread's stop button and the session's time budget: every piece is progress, so the
 stall guard never fires, and the answer grew in memory, in the live view and then in the
-thread. An answer is cut once what arrived of it (text, tool input, thinking) passes
+thread. An answer is cut once what arrived of it (text, tool input) passes
 ``ANSWER_CHARS_PER_TOKEN`` characters a token of the output limit: a token is about 4
 characters of English or JSON, so no answer within the limit comes near it.
+
+Thinking is counted as its server bounds it. Claude's is within ``max_tokens``, so it
+counts with the answer (``thinking_apart=False``). An OpenAI-compatible server's need not
+be: DeepSeek's reasoner thinks up to 32K tokens past ``max_tokens``, so there it has an
+allowance of its own, as for an answer of ``THINKING_TOKENS`` (128,000: the largest
+output limit Anthropic and OpenAI document for one reply, thinking included, and
+``SIGNOFF_MAX_OUTPUT_TOKENS``'s ceiling), or of ``max_tokens`` when that is more. Thinking
+is not kept, so its bound is on a server that never stops thinking: time and tokens.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from ..model import ModelReply
 from .token_counts import CHARS_PER_TOKEN
 
-__all__ = ["ANSWER_CHARS_PER_TOKEN", "answer_cap", "cut_overlong"]
+__all__ = ["ANSWER_CHARS_PER_TOKEN", "THINKING_TOKENS", "AnswerCap", "answer_cap", "cut_overlong"]
 
 log = logging.getLogger("agent_core.providers")
 
 ANSWER_CHARS_PER_TOKEN = 10
+THINKING_TOKENS = 128_000
 
 
 def answer_cap(max_tokens: int) -> int:
@@ -29,20 +39,44 @@ def answer_cap(max_tokens: int) -> int:
     return max_tokens * ANSWER_CHARS_PER_TOKEN
 
 
-def cut_overlong(reply: ModelReply, *, received: int, model: str, max_tokens: int) -> ModelReply:
-    """``reply`` of ``model`` as cut at the cap after ``received`` characters: ``overlong``
-    (told in the thread as cut off, its calls not run), its output counted as at least
-    what arrived, since the API's final count never came. A reply with no usage at all
-    keeps the budgets' estimate, which already counts what arrived."""
+@dataclass(frozen=True)
+class AnswerCap:
+    """The bound on one streamed answer of an output limit of ``max_tokens``."""
+
+    max_tokens: int
+    thinking_apart: bool
+    """Whether thinking may lie outside ``max_tokens``, and so has its own allowance."""
+
+    def passed(self, *, received: int, thought: int) -> Literal["answer", "thinking"] | None:
+        """What went past its bound, ``received`` characters of the answer (text, tool
+        input) and ``thought`` of thinking having arrived; ``None`` while neither has."""
+        if not self.thinking_apart:
+            return "answer" if received + thought > answer_cap(self.max_tokens) else None
+        if received > answer_cap(self.max_tokens):
+            return "answer"
+        if thought > answer_cap(max(self.max_tokens, THINKING_TOKENS)):
+            return "thinking"
+        return None
+
+
+def cut_overlong(
+    reply: ModelReply, *, received: int, model: str, cap: AnswerCap, what: str
+) -> ModelReply:
+    """``reply`` of ``model`` as cut at the ``cap`` of its ``what`` after ``received``
+    characters (thinking included): ``overlong`` (told in the thread as cut off, its calls
+    not run), its output counted as at least what arrived, since the API's final count
+    never came (in the budgets' estimate, for a reply with no usage at all)."""
     log.warning(
-        "%s: the answer went on past %d characters (output limit %d tokens); cut off",
+        "%s: the %s went on past its bound (output limit %d tokens, %d characters arrived); cut off",
         model,
-        answer_cap(max_tokens),
-        max_tokens,
+        what,
+        cap.max_tokens,
+        received,
     )
     update: dict[str, Any] = {"stop_reason": "overlong"}
-    if reply.usage.total:
-        got = -(-received // CHARS_PER_TOKEN)
-        output = max(reply.usage.output_tokens, got)
-        update["usage"] = reply.usage.model_copy(update={"output_tokens": output})
+    got = -(-received // CHARS_PER_TOKEN)
+    counted = "usage" if reply.usage.total else "usage_estimate"
+    usage = getattr(reply, counted)
+    if usage is not None:
+        update[counted] = usage.model_copy(update={"output_tokens": max(usage.output_tokens, got)})
     return reply.model_copy(update=update)

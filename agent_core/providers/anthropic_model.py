@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .answer_cap import answer_cap, cut_overlong
+from .answer_cap import AnswerCap, cut_overlong
 from .anthropic_cache import mark_cache_points
 from .anthropic_failures import classify_anthropic_error
 from .anthropic_stream import MessageAssembler, made_progress
@@ -134,11 +134,14 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
 
         body = self.request(system=system, messages=messages, tools=tools)
         handed_over = False
-        cap, cut_at = answer_cap(self.max_tokens), 0  # what arrived of a reply cut at the cap
+        # Claude thinks within max_tokens
+        cap = AnswerCap(max_tokens=self.max_tokens, thinking_apart=False)
+        cut_at = 0  # what arrived of a reply cut at the cap
+        cut: str | None = None  # what passed it: the answer, or the thinking
 
         async def attempt() -> AnthropicMessage:
-            nonlocal handed_over, cut_at
-            cut_at = 0
+            nonlocal handed_over, cut_at, cut
+            cut_at, cut = 0, None
             if handed_over:  # a retry after text went out: that text is void
                 handed_over = False
                 await sink.restart()
@@ -170,8 +173,10 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                         if text:
                             handed_over = True
                             await sink.text(text)
-                        if assembler.received > cap:  # a server ignoring max_tokens
-                            cut_at = assembler.received
+                        got, thought = assembler.received, assembler.thought
+                        cut = cap.passed(received=got, thought=thought)
+                        if cut:  # a server ignoring max_tokens
+                            cut_at = got + thought
                             break
                         if assembler.stopped:  # the API's last event: a gateway may hold on
                             break
@@ -179,7 +184,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 # dropped stream), not a whole one; one with no event at all may be no reply.
                 if not assembler.events:
                     raise self._no_events(events.response.headers.get("content-type", ""))
-                if not assembler.stopped and not cut_at:
+                if not assembler.stopped and not cut:
                     raise ReplyCut(EOFError("the stream closed before message_stop"))
                 if not assembler.started:  # what the SDK's helper asserted; told the same way
                     raise self._unreadable(AssertionError("no message_start"))
@@ -189,10 +194,8 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                     raise GarbledReply("tool input that is not JSON") from exc
 
         reply = self._counted(await self._call(attempt, sink=sink), body)
-        if cut_at:
-            reply = cut_overlong(
-                reply, received=cut_at, model=self.name, max_tokens=self.max_tokens
-            )
+        if cut:
+            reply = cut_overlong(reply, received=cut_at, model=self.name, cap=cap, what=cut)
         return reply
 
     def _counted(self, message: object, body: dict[str, Any]) -> ModelReply:

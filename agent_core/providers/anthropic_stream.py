@@ -70,7 +70,10 @@ class MessageAssembler:
         self.stopped = False
         """Whether ``message_stop`` came: without it the stream was cut short."""
         self.received = 0
-        """Characters of the reply so far (text, tool input, thinking): the cap's."""
+        """Characters of the answer so far (text, tool input): the cap's."""
+        self.thought = 0
+        """Characters of thinking so far: Claude's is within ``max_tokens``, so the cap
+        counts it with the answer (``AnswerCap``)."""
         self._message: AnthropicMessage | None = None
         self._blocks: list[Any] = []
         # Per block, in step with _blocks: the text or JSON pieces not joined yet.
@@ -95,8 +98,8 @@ class MessageAssembler:
             if delta.type == "input_json_delta" and block.type in _TAKES_JSON:
                 self._piece(event.index).append(delta.partial_json)
                 self.received += len(delta.partial_json)
-            elif delta.type == "thinking_delta":  # not kept, but it is the answer's
-                self.received += len(getattr(delta, "thinking", "") or "")
+            elif delta.type == "thinking_delta":  # not kept, but within max_tokens
+                self.thought += len(getattr(delta, "thinking", "") or "")
             return ""
         if event.type == "message_stop":
             self.stopped = True

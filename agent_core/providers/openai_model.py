@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .answer_cap import answer_cap, cut_overlong
+from .answer_cap import AnswerCap, cut_overlong
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .failure import Failure
@@ -148,11 +148,14 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         body = self.request(system=system, messages=messages, tools=tools)
         body.update(stream=True, stream_options={"include_usage": True})
         handed_over = False
-        cap, cut_at = answer_cap(self.max_tokens), 0  # what arrived of a reply cut at the cap
+        # a server's own thinking fields: DeepSeek's lie past max_tokens
+        cap = AnswerCap(max_tokens=self.max_tokens, thinking_apart=True)
+        cut_at = 0  # what arrived of a reply cut at the cap
+        cut: str | None = None  # what passed it: the answer, or the thinking
 
         async def attempt() -> ChatCompletion:
-            nonlocal handed_over, cut_at
-            cut_at = 0
+            nonlocal handed_over, cut_at, cut
+            cut_at, cut = 0, None
             if handed_over:  # a retry after text went out: that text is void
                 handed_over = False
                 await sink.restart()
@@ -185,8 +188,10 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                         if text:
                             handed_over = True
                             await sink.text(text)
-                        if assembler.received > cap:  # a server ignoring max_tokens
-                            cut_at = assembler.received
+                        got, thought = assembler.received, assembler.thought
+                        cut = cap.passed(received=got, thought=thought)
+                        if cut:  # a server ignoring max_tokens
+                            cut_at = got + thought
                             break
                         if assembler.finished and chunk.usage is not None and not chunk.choices:
                             break  # the usage chunk is the reply's last: [DONE] may never come
@@ -194,15 +199,13 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                 # dropped stream), not a whole one; one with no chunk at all may be no reply.
                 if assembler.chunks == 0:
                     raise self._no_events(chunks.response.headers.get("content-type", ""))
-                if not assembler.finished and not cut_at:
+                if not assembler.finished and not cut:
                     raise ReplyCut(EOFError("the stream closed before its finish_reason"))
                 return assembler.completion()
 
         reply = self._reply(await self._call(attempt, sink=sink), body)
-        if cut_at:
-            reply = cut_overlong(
-                reply, received=cut_at, model=self.name, max_tokens=self.max_tokens
-            )
+        if cut:
+            reply = cut_overlong(reply, received=cut_at, model=self.name, cap=cap, what=cut)
         return reply
 
     def _reply(self, completion: object, body: dict[str, Any]) -> ModelReply:

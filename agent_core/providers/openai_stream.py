@@ -63,7 +63,9 @@ class CompletionAssembler:
         self._usage: dict[str, Any] | None = None
         self.chunks = 0
         self.received = 0
-        """Characters of the reply so far (text, refusal, arguments, reasoning): the cap's."""
+        """Characters of the answer so far (text, refusal, arguments): the cap's."""
+        self.thought = 0
+        """Characters of the thinking so far, which the cap bounds apart (``AnswerCap``)."""
 
     @property
     def finished(self) -> bool:
@@ -96,7 +98,8 @@ class CompletionAssembler:
                 self._text.append(content)
             if delta.refusal:
                 self._refusal.append(delta.refusal)
-            self.received += len(content or "") + len(delta.refusal or "") + _reasoning(delta)
+            self.received += len(content or "") + len(delta.refusal or "")
+            self.thought += _reasoning(delta)
             for piece in delta.tool_calls or ():
                 call = self._open.get(piece.index)
                 if call is None or (piece.id and call["id"] and piece.id != call["id"]):
@@ -155,9 +158,11 @@ def _choices(chunk: ChatCompletionChunk) -> list[Any]:
 
 
 def _reasoning(delta: Any) -> int:
-    """Characters of the thinking a reasoning server streams in fields of its own."""
+    """Characters of the thinking a reasoning server streams in fields of its own: the
+    longest, as some send the same piece under two names (``reasoning_content`` and
+    ``reasoning``), which is one piece of thinking, not two."""
     extra = getattr(delta, "model_extra", None) or {}
-    return sum(len(value) for value in extra.values() if isinstance(value, str))
+    return max((len(value) for value in extra.values() if isinstance(value, str)), default=0)
 
 
 def _position(call: dict[str, Any]) -> int:
