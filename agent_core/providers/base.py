@@ -1,4 +1,5 @@
-"""What the Anthropic and OpenAI adapters share: identity, the retry loop, error mapping.
+"""What the Anthropic and OpenAI adapters share: identity, the client, the retry loop
+(each failed attempt read by ``attempt_failure``), error mapping.
 
 The API key lives only in the SDK client and in ``_secret`` (used to scrub server text);
 it is in no ``repr``, log line or exception message.
@@ -7,26 +8,19 @@ it is in no ``repr``, log line or exception message.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sized
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sized
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import ModelReply, RetryListener, RetryNotice, TextSink
 from ..parsing import valid_text
+from .attempt_failure import answered, attempt_failure
 from .errors import ProviderError, ProviderResponseError
 from .failure import Failure, error_from_failure
-from .retry import (
-    RetryPolicy,
-    Sleep,
-    call_with_retries,
-    describe_connection_error,
-    retry_reason,
-    transport_failure,
-)
+from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
 from .sdk_import import SdkImport
 from .settings import ModelSettings
 from .stream_guard import GarbledReply, ReplyCut, stream_guarded
@@ -38,14 +32,6 @@ __all__ = ["GarbledReply", "ProviderModel", "ReplyCut", "display_url", "stream_g
 T = TypeVar("T")
 
 log = logging.getLogger("agent_core.providers")
-
-
-class _Heard(Exception):
-    """A failed attempt already classified, with what its response's headers said."""
-
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.kind)
-        self.failure = failure
 
 
 class _Client(Protocol):
@@ -171,33 +157,16 @@ class ProviderModel(Generic[C]):
         raise refused
 
     def _failure(self, exc: Exception) -> Failure | None:
-        if isinstance(exc, _Heard):
-            return exc.failure
-        if isinstance(exc, GarbledReply):
-            return Failure("unreadable", detail=str(exc))
-        if isinstance(exc, ReplyCut):
-            return Failure("cut", detail=describe_connection_error(exc)).without(self._secret)
-        if isinstance(exc, json.JSONDecodeError):  # the SDK reading a 200 cut short
-            return Failure("unreadable", detail="a body that is not whole JSON")
-        failure = transport_failure(exc) or self._classify(exc)
-        if failure is None and isinstance(exc, TimeoutError):  # the bound of _bounded
-            return Failure("timeout", detail="timed out")
-        return None if failure is None else failure.without(self._secret)
+        return attempt_failure(exc, classify=self._classify, secret=self._secret)
 
-    @contextmanager
-    def _answered(self, headers: Mapping[str, str]) -> Iterator[None]:
-        """Failures in the block, which came after a response with these ``headers`` (a
-        stream's 200), as they are with what those say (``Failure.heard``): an error sent
-        midway, a drop or a body cut short named no request id, where the same error up
-        front did; its ``x-should-retry: false`` leaves them untried, as Anthropic's SDK."""
-        try:
-            yield
-        except Exception as exc:
-            failure = self._failure(exc)
-            if failure is None:  # not a failed attempt: as it is
-                raise
-            heard = failure.heard(headers, request_id_header=self.request_id_header)
-            raise _Heard(heard.without(self._secret)) from exc
+    def _answered(self, headers: Mapping[str, str]) -> AbstractContextManager[None]:
+        """Failures in the block as they are after a stream's 200 with ``headers``."""
+        return answered(
+            headers,
+            classify=self._classify,
+            secret=self._secret,
+            request_id_header=self.request_id_header,
+        )
 
     def _bounded(self) -> asyncio.Timeout:
         """``timeout_s`` over a whole wait for an answer (a streamed one's start): the SDKs'
