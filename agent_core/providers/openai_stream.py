@@ -99,7 +99,7 @@ class CompletionAssembler:
             if delta.refusal:
                 self._refusal.append(delta.refusal)
             self.received += len(content or "") + len(delta.refusal or "")
-            self.thought += _reasoning(delta)
+            self.thought += max(_reasoning(delta), _thinking_parts(delta.content))
             for piece in delta.tool_calls or ():
                 call = self._open.get(piece.index)
                 if call is None or (piece.id and call["id"] and piece.id != call["id"]):
@@ -163,6 +163,21 @@ def _reasoning(delta: Any) -> int:
     ``reasoning``), which is one piece of thinking, not two."""
     extra = getattr(delta, "model_extra", None) or {}
     return max((len(value) for value in extra.values() if isinstance(value, str)), default=0)
+
+
+def _thinking_parts(content: object) -> int:
+    """Characters of the ``thinking`` parts of a ``content`` list (Mistral's Magistral:
+    ``{"type": "thinking", "thinking": [{"type": "text", "text": …}]}``): not the
+    answer, whose text parts alone are read, but thinking all the same."""
+    if not isinstance(content, list):
+        return 0
+    return sum(
+        len(content_text(_field(p, "thinking"))) for p in content if _field(p, "type") == "thinking"
+    )
+
+
+def _field(part: object, key: str) -> object:
+    return part.get(key) if isinstance(part, dict) else getattr(part, key, None)
 
 
 def _position(call: dict[str, Any]) -> int:

@@ -111,3 +111,23 @@ async def test_claudes_thinking_counts_with_the_answer(
     assert len(PIECE) < limit * ANSWER_CHARS_PER_TOKEN < 4 * len(PIECE)
     reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
     assert reply.stop_reason == "overlong" and len(anthropic_api.requests) == 1
+
+
+async def test_thinking_in_content_parts_is_bounded_too(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> None:
+    """Magistral streams its thinking as ``thinking`` parts of a ``content`` list, which no
+    count read: a server thinking so for ever was bounded only by the session's time."""
+    head = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "magistral"}
+    part = {"type": "thinking", "thinking": [{"type": "text", "text": PIECE}]}
+    thinking = {**head, "choices": [{"index": 0, "delta": {"content": [part]}, "finish_reason": None}]}  # fmt: skip
+    answer = {**head, "choices": [{"index": 0, "delta": {"content": [{"type": "text", "text": "never read"}]}, "finish_reason": "stop"}]}  # fmt: skip
+    count = THINKING_CAP // len(PIECE) + 4
+    body = (
+        f"data: {json.dumps(thinking)}\n\n" * count
+        + f"data: {json.dumps(answer)}\n\ndata: [DONE]\n\n"
+    )
+    openai_api.enqueue(Scripted(text=body, content_type="text/event-stream"))
+    reply = await deepseek(openai_api, sleeps).stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())  # fmt: skip
+    assert (reply.text, reply.stop_reason) == ("", "overlong")
+    assert len(openai_api.requests) == 1 and sleeps.calls == []
