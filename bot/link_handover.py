@@ -88,10 +88,7 @@ class HandingOverClient(SocketModeClient):
         if session is None:
             return
         errors = 0
-        while not self.closed:
-            old = session in self._old
-            if not old and session is not self.current_session:
-                return  # replaced the SDK's way: closed by it
+        while not self.closed and (session in self._old or session is self.current_session):
             try:
                 message = await session.receive()
             except Exception as exc:
@@ -99,31 +96,40 @@ class HandingOverClient(SocketModeClient):
                 log.debug("could not read the Socket Mode link: %r", exc)
                 await asyncio.sleep(self.ping_interval if errors > 1 else 0.1)
                 continue
+            # Judged now, not before the wait: the link may have been replaced meanwhile.
+            old = session in self._old
+            if not old and session is not self.current_session:
+                return  # replaced the SDK's way: closed by it
             errors = 0
-            if message.type == WSMsgType.TEXT:
-                if old and not self._note(session, str(message.data)):
-                    continue
-                await self.enqueue_message(message.data)
-                for listener in self.on_message_listeners:
+            if await self._handle(session, message, old=old):
+                return
+
+    async def _handle(self, session: ClientWebSocketResponse, message: Any, *, old: bool) -> bool:
+        """One frame read on ``session``; whether its reading is done."""
+        if message.type == WSMsgType.TEXT:
+            if old and not self._note(session, str(message.data)):
+                return False
+            await self.enqueue_message(message.data)
+            for listener in self.on_message_listeners:
+                await listener(message)
+        elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+            if old:
+                return True  # Slack closed it, as it said it would
+            if message.type == WSMsgType.CLOSED:
+                await asyncio.sleep(self.ping_interval)
+            elif message.type == WSMsgType.CLOSE:
+                if self.auto_reconnect_enabled:
+                    await self.connect_to_new_endpoint()
+                for listener in self.on_close_listeners:
                     await listener(message)
-            elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                if old:
-                    return  # Slack closed it, as it said it would
-                if message.type == WSMsgType.CLOSED:
-                    await asyncio.sleep(self.ping_interval)
-                    continue
-                if message.type == WSMsgType.CLOSE:
-                    if self.auto_reconnect_enabled:
-                        await self.connect_to_new_endpoint()
-                    for listener in self.on_close_listeners:
-                        await listener(message)
-            elif message.type == WSMsgType.ERROR:
-                for listener in self.on_error_listeners:
-                    await listener(message)
-            elif message.type == WSMsgType.PING:
-                await session.pong(message.data)
-            elif message.type == WSMsgType.PONG and session is self.current_session:
-                self._ponged(message.data)
+        elif message.type == WSMsgType.ERROR:
+            for listener in self.on_error_listeners:
+                await listener(message)
+        elif message.type == WSMsgType.PING:
+            await session.pong(message.data)
+        elif message.type == WSMsgType.PONG and session is self.current_session:
+            self._ponged(message.data)
+        return False
 
     def _ponged(self, data: object) -> None:
         said = data.decode("utf-8", "replace") if isinstance(data, bytes) else ""

@@ -52,7 +52,7 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
   ``drop_connection``, ``garbage``, ``cut_short``, ``hang``, ``channel`` for one channel's
   calls only), ``lack_surface``, ``hold_calls`` (a call waits until released),
   ``remove_fault``/``clear_faults``,
-  ``set_rate_limits``, ``disconnect_sockets``, ``drop_sockets``, ``freeze_sockets``, ``answer_pings``,
+  ``set_rate_limits``, ``disconnect_sockets``, ``close_sockets``, ``drop_sockets``, ``freeze_sockets``, ``answer_pings``,
   ``fail_handshakes`` (the next upgrades fail, their one-use URL spent), ``refuse_links``
   (new connections refused with a ``disconnect`` reason, before ``hello``), ``on_app_close``
   (a hook run as the app's close frame is read: what it delivers crosses the close),

@@ -35,6 +35,11 @@ class SocketControls:
             reason=reason, socket_id=socket_id, close_after=close_after
         )
 
+    async def close_sockets(self, *, socket_id: str | None = None) -> list[str]:
+        """Close connections now, with a close frame, as Slack does a link some time after
+        its ``disconnect`` (a test waits on a condition instead of ``close_after``'s timer)."""
+        return await self._rt.hub.close_links(socket_id=socket_id)
+
     def refuse_links(self, *, reason: str | None) -> None:
         """Refuse each new connection, before its ``hello``, with a ``disconnect`` frame
         giving ``reason``, and close it (as for ``too_many_websockets``); None: stop. Slack

@@ -225,6 +225,14 @@ class SocketHub:
         await asyncio.sleep(delay)
         await sock.ws.close()
 
+    async def close_links(self, *, socket_id: str | None = None) -> list[str]:
+        """Close connections with a close frame, as Slack does a link it warned about."""
+        targets = [s for s in self.sockets() if socket_id in (None, s.id)]
+        for sock in targets:
+            with contextlib.suppress(*_SEND_ERRORS):
+                await sock.ws.close()
+        return [s.id for s in targets]
+
     def drop(self, *, socket_id: str | None = None) -> list[str]:
         """Kill TCP connections without a close frame, like a network failure."""
         targets = [s for s in self.sockets() if socket_id in (None, s.id)]
