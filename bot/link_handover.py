@@ -100,9 +100,21 @@ class HandingOverClient(SocketModeClient):
             old = session in self._old
             if not old and session is not self.current_session:
                 return  # replaced the SDK's way: closed by it
-            errors = 0
-            if await self._handle(session, message, old=old):
-                return
+            try:
+                if await self._handle(session, message, old=old):
+                    return
+                errors = 0
+            except Exception as exc:
+                if self.closed:
+                    return
+                # The SDK logged and read on too; the type only: a library's message may
+                # carry a link's URL and its ticket.
+                errors += 1
+                log.warning(
+                    "a Socket Mode frame could not be handled (%s): reading on",
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(self.ping_interval if errors > 1 else 0.1)
 
     async def _handle(self, session: ClientWebSocketResponse, message: Any, *, old: bool) -> bool:
         """One frame read on ``session``; whether its reading is done."""

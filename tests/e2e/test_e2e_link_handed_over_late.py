@@ -1,4 +1,5 @@
-"""What comes on a replaced link after the handover is taken as on that link.
+"""What comes on a replaced link after the handover is taken as on that link, and a frame
+that cannot be handled does not stop the reading.
 
 The client's reader judged whether its link was the replaced one before it waited for the
 next frame, and it waits there through the handover: the first frame Slack sent on the old
@@ -7,6 +8,9 @@ its ``warning`` made the client replace the new, healthy link (a third socket, a
 ``socket_down``); Slack's close of the old link logged ``socket_down`` "closed by the
 server" for the healthy link, with no ``socket_up`` after. The production ping interval
 (10 s) is used: a pong in between would have refreshed the judgement and hidden it.
+
+And only the read was guarded: an exception from a listener ended the reader silently,
+the current link left unread until the monitor noticed (~40 s).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import pytest
+from aiohttp import WSMessage
 from signoff_e2e_kit import OPS, until
 
 from bot.socket_link import SignoffSocketModeClient
@@ -93,3 +98,30 @@ async def test_slack_closing_the_link_it_replaced_is_not_the_link_lost(
     assert len(_events(caplog, "socket_up")) == 2
     assert len(slack.calls("apps.connections.open")) == 2
     assert client.link_problem() is None
+
+
+async def test_a_listener_that_fails_does_not_stop_the_reading(
+    slack: LocalSlack, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(ping_interval=PING)
+    client = bot.handler.client
+    await until(lambda: client.link_problem() is None, what="the link up")
+    failed: list[str] = []
+
+    async def fails_once(message: WSMessage) -> None:
+        if not failed:
+            failed.append(str(message.data))
+            raise RuntimeError("a listener's bug, https://x.invalid/link/?ticket=secret")
+
+    client.on_message_listeners.append(fails_once)
+    assert await _answered(slack)  # enqueued before its listeners ran
+    assert failed
+    for _ in range(3):  # read on, the same link
+        assert await _answered(slack)
+    assert len(slack.calls("apps.connections.open")) == 1
+    (line,) = [
+        r for r in caplog.records if r.name == "signoff.socket" and r.levelno >= logging.WARNING
+    ]
+    assert line.levelno == logging.WARNING and "RuntimeError" in line.getMessage()
+    assert "ticket" not in line.getMessage() and "\n" not in line.getMessage()
