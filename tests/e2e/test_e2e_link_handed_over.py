@@ -10,7 +10,9 @@ the person sees an error. Here LocalSlack delivers a command as it reads the bot
 frame on the old link (``on_app_close``), each round (and a card's click, once): the old
 code lost every one, and the person saw an error. Now the
 bot opens the next link first, keeps reading and acking the old one until Slack closes it,
-and never closes it itself first.
+and never closes it itself first. LocalSlack closes the old link (``close_sockets``) once
+the new one said ``hello`` and what was sent is answered, not after a timer that raced the
+bot's reconnect.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def _gone(slack: LocalSlack, socket_id: str) -> Callable[[], bool]:
     return lambda: socket_id not in _open(slack)
 
 
+def _all_answered(slack: LocalSlack) -> bool:
+    """Slack closes a replaced link only once what it sent on it was acked (or timed out):
+    an ack written after Slack's close frame is not read (see docs/design-notes.md)."""
+    return all(d.acked or d.timed_out for d in slack.deliveries())
+
+
 def _settled(envelope_id: str) -> Callable[[Delivery], bool]:
     return lambda d: d.envelope_id == envelope_id and (d.acked or d.timed_out)
 
@@ -56,7 +64,7 @@ async def test_envelopes_on_a_link_being_replaced_are_all_acked(
     bot = await start_bot(ping_interval=0.25)
     sent: list[str] = []
     closed_by_the_bot: list[str] = []
-    beside: set[str] = set()  # the old links' ids, while their replacement is open
+    replaced: set[str] = set()  # the old links' ids
     threads: list[str] = []
 
     async def crossing(socket_id: str) -> None:
@@ -69,14 +77,17 @@ async def test_envelopes_on_a_link_being_replaced_are_all_acked(
             await slack.wait_for_connections(n + 1, timeout=5)
             await until(lambda: bot.handler.client.link_problem() is None, what="the link up")
             old = str(slack.sockets()[-1]["id"])
-            await slack.disconnect_sockets(reason=reason, socket_id=old, close_after=0.5)
+            replaced.add(old)
+            await slack.disconnect_sockets(reason=reason, socket_id=old)
             sent.append(await _command(slack))  # on the old link, right after the warning
             await slack.wait_for_connections(n + 2, timeout=5)
-            if old in _open(slack):
-                beside.add(old)
-                for _ in range(3):  # on either link while both are open (warning: Slack's pick)
-                    sent.append(await _command(slack))
-                threads.append(await mention(slack, f"status of api {n}"))
+            await until(lambda: bot.handler.client.link_problem() is None, what="the next link")
+            assert old in _open(slack)  # read on beside its replacement, which said hello
+            for _ in range(3):  # on either link while both are open (warning: Slack's pick)
+                sent.append(await _command(slack))
+            threads.append(await mention(slack, f"status of api {n}"))
+            await until(lambda: _all_answered(slack), what="all acked or timed out")
+            await slack.close_sockets(socket_id=old)  # as Slack does, some seconds later
             await until(_gone(slack, old), what="the old link closed")
     finally:
         remove()
@@ -92,9 +103,8 @@ async def test_envelopes_on_a_link_being_replaced_are_all_acked(
     await bot.engine.idle()
     assert all(len(status_answers(slack, thread, "api")) == 1 for thread in threads)
     assert all(d.acked for d in slack.deliveries(type="events_api"))
-    assert len(beside) == ROUNDS
     if reason == "warning":  # Slack still sends on a warned link: some went to the old one
-        assert {d.socket_id for d in slack.deliveries(type="slash_commands")} & beside
+        assert {d.socket_id for d in slack.deliveries(type="slash_commands")} & replaced
 
 
 async def test_a_stop_while_a_link_is_replaced_closes_both(
@@ -126,33 +136,39 @@ async def test_a_replaced_link_that_slack_leaves_open_is_closed_in_the_end(
 async def test_clicks_on_a_link_being_replaced_decide_their_cards(
     slack: LocalSlack, start_bot: BotFactory
 ) -> None:
-    """A click right after the warning, and one crossing the close the old code sent."""
+    """A click right after the warning, and one while both links are open. The old code
+    closed the link itself at once: a click crossing that close was lost."""
     bot = await start_bot(ping_interval=0.25)
     threads = [await mention(slack, f"restart api {n}") for n in range(2)]
-    after_warning, crossing_close = [await wait_card(slack, thread) for thread in threads]
+    after_warning, beside = [await wait_card(slack, thread) for thread in threads]
     clicked: list[str] = []
+    closed_by_the_bot: list[str] = []
 
     async def click(card: dict[str, Any]) -> None:
         sent = await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
         clicked.append(sent.envelope_id)
 
     async def crossing(socket_id: str) -> None:
-        await click(crossing_close)
+        closed_by_the_bot.append(socket_id)
+        await click(beside)
 
     await until(lambda: bot.handler.client.link_problem() is None, what="the link up")
     (old,) = _open(slack)
     remove = slack.on_app_close(crossing)
     try:
-        await slack.disconnect_sockets(reason="warning", close_after=0.5)
+        await slack.disconnect_sockets(reason="warning")
         await click(after_warning)
         await slack.wait_for_connections(2, timeout=5)
+        await until(lambda: bot.handler.client.link_problem() is None, what="the next link")
+        await click(beside)  # the old code's crossing click is lost: this one decides
+        await until(lambda: _all_answered(slack), what="all acked or timed out")
+        await slack.close_sockets(socket_id=old)  # as Slack does, some seconds later
         await until(_gone(slack, old), what="the old link closed")
     finally:
         remove()
-    if len(clicked) == 1:  # the bot sent no close: clicked on the next link
-        await click(crossing_close)
     for envelope_id in clicked:
         await slack.wait_for_delivery(_settled(envelope_id))
+    assert not closed_by_the_bot
     assert all(d.acked for d in slack.deliveries(type="interactive"))
     for thread in threads:
         await bot_reply(slack, thread, "restart_service` finished")
