@@ -40,6 +40,7 @@ from agent_core.backoff import Backoff
 from agent_core.observe import NullObserver, Observer, SocketLinkChanged
 
 from .link_asks import REFUSALS, ROUTINE, NoLink, ask_for_link, refusal, upgrade_failure
+from .link_count import LinkCount
 from .link_handover import HandingOverClient
 
 __all__ = ["SignoffSocketModeClient"]
@@ -68,7 +69,7 @@ class SignoffSocketModeClient(HandingOverClient):
         self._disabled = 0  # refusals (_on_frame) since the last hello
         self._refused_by = ""  # the reason of the last one, "" once linked
         self._retry_at = 0.0  # the loop's time before which no new link is asked for
-        self._links_told = 0  # the connection count last said (_count_links)
+        self._link_count = LinkCount()  # another process on the app token, at hello
         self._stopping = asyncio.Event()
         self.disabled_backoff = Backoff(initial=self.ping_interval, maximum=30 * self.ping_interval)
         # Each try at an upgrade gets a fresh URL (``_dial_fresh``).
@@ -106,31 +107,11 @@ class SignoffSocketModeClient(HandingOverClient):
             self._hello_session = self.current_session
             self._greeted = True
             self._no_link = self._told_no_link = None
-            self._count_links(message.get("num_connections"))
+            self._link_count.hello(message.get("num_connections"), replaced=self.replaced_links())
             if self._disabled:
                 log.info("Slack takes the link again (%s before): linked", self._refused_by)
                 self._disabled, self._refused_by, self._retry_at = 0, "", 0.0
             self.observer.emit(SocketLinkChanged(up=True, reason="hello"))
-
-    def _count_links(self, count: object) -> None:
-        """Slack splits an app's envelopes between its connections. Another process on
-        this app token keeps a home of its own: a thread's messages land apart, and an
-        event delivered again may go to it and be answered twice. Said once while the
-        count stays above one (it counts this connection, and the ones it replaces)."""
-        if isinstance(count, int):
-            count -= self.replaced_links()
-        if not isinstance(count, int) or count < 2:
-            self._links_told = 0
-            return
-        if count > self._links_told:
-            self._links_told = count
-            log.warning(
-                "Slack counts %d Socket Mode connections for this app (hello: num_connections): "
-                "another process runs with this SLACK_APP_TOKEN, and Slack splits messages, "
-                "clicks and commands between them (run one signoff per app), or Slack still "
-                "counts an old link of this one, which ends within hours",
-                count,
-            )
 
     async def _on_frame(self, message: WSMessage) -> None:
         """Every text frame as it is read, before the next one: Slack closes the link right
