@@ -183,6 +183,18 @@ async def test_disconnect_frames_on_the_wire(slack: LocalSlack) -> None:
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
 
 
+async def test_close_sockets_closes_a_link_with_a_close_frame(slack: LocalSlack) -> None:
+    app_client = AsyncWebClient(token=slack.app_token, base_url=slack.api_url)
+    url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive()  # hello
+        (socket_id,) = [str(s["id"]) for s in slack.sockets()]
+        assert await slack.close_sockets(socket_id="socket-none") == []
+        assert await slack.close_sockets(socket_id=socket_id) == [socket_id]
+        closing = await ws.receive(timeout=2)
+        assert closing.type == aiohttp.WSMsgType.CLOSE  # Slack's own close, not a drop
+
+
 async def test_abrupt_drop_reconnects_and_queued_events_flow(slack: LocalSlack) -> None:
     inbox = Inbox()
     client = await connect_socket_client(slack, inbox, ping_interval=0.2)
