@@ -24,7 +24,7 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientWebSocketResponse, WSMessage, WSMsgType
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
 from .link_asks import ROUTINE
@@ -116,7 +116,9 @@ class HandingOverClient(SocketModeClient):
                 )
                 await asyncio.sleep(self.ping_interval if errors > 1 else 0.1)
 
-    async def _handle(self, session: ClientWebSocketResponse, message: Any, *, old: bool) -> bool:
+    async def _handle(
+        self, session: ClientWebSocketResponse, message: WSMessage, *, old: bool
+    ) -> bool:
         """One frame read on ``session``; whether its reading is done."""
         if message.type == WSMsgType.TEXT:
             if old and not self._note(session, str(message.data)):
