@@ -15,6 +15,7 @@ from approvals import (
     Capsule,
     CardRef,
     Origin,
+    Outside,
     Stale,
     Unchecked,
     expired,
@@ -159,6 +160,7 @@ class Queries:
         limit: int = 20,
         unchecked: Callable[[str], None] | None = None,
         origin: Origin | None = None,
+        unplaced: Callable[[str], None] | None = None,
     ) -> list[PendingApproval]:
         """What ``user`` may decide now: the same check a click makes, per request
         (``origin``: the organization they act from, as their click would name it).
@@ -167,6 +169,8 @@ class Queries:
         can see (they are in): a request asked in a direct message shows where its card is.
         ``unchecked(approval_id)`` hears of each request left out only because who is in
         its approver group could not be learned just now (the list is then not the whole).
+        ``unplaced(approval_id)``, given when ``origin`` is an outside one standing for an
+        organization Slack would not name, hears of each request left out only for it.
         """
         rt, out = self.rt, []
         seen: dict[str, bool] = {}
@@ -191,6 +195,15 @@ class Queries:
                 refusal = await may_decide(
                     request, user=user, policy=rt.policy, groups=rt.groups, origin=origin
                 )
+                if isinstance(refusal, Outside) and unplaced is not None:
+                    # Would they decide it from inside? Then only their organization, unknown,
+                    # keeps it from them; else it is a verdict as any other.
+                    refusal = await may_decide(
+                        request, user=user, policy=rt.policy, groups=rt.groups
+                    )
+                    if refusal is None:
+                        unplaced(row.id)
+                        continue
                 if refusal is not None:
                     if isinstance(refusal, Unchecked) and unchecked is not None:
                         unchecked(row.id)

@@ -4,7 +4,7 @@ Imports ``sessions`` only. One approval's whole life is owned by ``ApprovalReque
 (``request.py``); a newcomer following a click reads ``decisions.record_decision``.
 """
 
-from .authorize import GroupResolver, NoGroups, StaticGroups, Unchecked, authorize
+from .authorize import GroupResolver, NoGroups, Outside, StaticGroups, Unchecked, authorize
 from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_capsule
 from .decision_checks import (
     approvers_of,
@@ -98,6 +98,7 @@ __all__ = [
     "MembershipUnknown",
     "NoGroups",
     "Origin",
+    "Outside",
     "Policy",
     "PolicyError",
     "PolicyRule",

@@ -21,17 +21,23 @@ from .errors import MembershipUnknown
 from .origin import Origin
 from .policy import PolicyRule
 
-__all__ = ["GroupResolver", "NoGroups", "StaticGroups", "Unchecked", "authorize"]
-
-_OUTSIDE = (
-    "you are in another organization than the one signoff is installed in, and this "
-    "tool's approvers are anyone of that organization; its policy can name you"
-)
+__all__ = ["GroupResolver", "NoGroups", "Outside", "StaticGroups", "Unchecked", "authorize"]
 
 
 class Unchecked(str):
     """A refusal because who is in an approver group could not be learned just now: not a
     verdict on the person, so a list of what they may decide must not just leave it out."""
+
+
+class Outside(str):
+    """A refusal because the person acts from another organization than the
+    installation's, under an ``anyone`` rule: the one refusal the origin decides."""
+
+
+_OUTSIDE = Outside(
+    "you are in another organization than the one signoff is installed in, and this "
+    "tool's approvers are anyone of that organization; its policy can name you"
+)
 
 
 class GroupResolver(Protocol):

@@ -63,19 +63,29 @@ HELP = literal(
 INLINE_LIMIT = 2800
 
 
+def _left_out(*, groups: bool, organization: bool) -> str:
+    """What Slack did not say that kept requests out of a list ("" when nothing did)."""
+    what = [
+        *(["who is in an approver group"] if groups else []),
+        *(["which organization you are in"] if organization else []),
+    ]
+    return " or ".join(what)
+
+
 async def _pending_for(
     engine: Engine, members: ChannelMembers, user: str, origins: Origins | None
 ) -> Mrkdwn:
-    origin = None
+    origin, placed = None, True
+    unplaced: list[str] = []
     if origins is not None:
         try:
             # As their click is judged: a Slack Connect guest decides only what a rule
             # names them for, and a command names no team of the person.
             origin = await origins.of(user)
         except MembershipUnknown:
-            return literal(
-                f"{COULD_NOT_CHECK} which organization you are in just now; try again in a moment."
-            )
+            # Only what their organization decides is left out (and said): a click, which
+            # names its team, would decide what a rule names them for.
+            origin, placed = origins.outside(), False
 
     async def visible(channel: str) -> bool:
         # As the Home tab lists them, and as a click is judged: a public channel, or one
@@ -86,16 +96,22 @@ async def _pending_for(
     groups_unknown: list[str] = []
     try:
         mine = await engine.pending_for(
-            user, visible=visible, limit=20, unchecked=groups_unknown.append, origin=origin
+            user,
+            visible=visible,
+            limit=20,
+            unchecked=groups_unknown.append,
+            origin=origin,
+            unplaced=None if placed else unplaced.append,
         )
     except MembershipUnknown:  # "nothing is waiting" would not be true
         return literal(
             f"{COULD_NOT_CHECK} which channels you can see just now; try again in a moment."
         )
-    if groups_unknown and not mine:
+    left_out = _left_out(groups=bool(groups_unknown), organization=bool(unplaced))
+    if left_out and not mine:
         return literal(
-            f"{COULD_NOT_CHECK} who is in an approver group just now, so requests that "
-            "group may decide are not listed; try again in a moment."
+            f"{COULD_NOT_CHECK} {left_out} just now, so requests that depend on it are not "
+            "listed; try again in a moment."
         )
     if not mine:
         return literal("Nothing is waiting for your decision.")
@@ -118,10 +134,8 @@ async def _pending_for(
                 literal(f" (`{c.id}`)"),
             )
         )
-    if groups_unknown:
-        lines.append(
-            literal(f"({COULD_NOT_CHECK} who is in an approver group just now: not all listed.)")
-        )
+    if left_out:
+        lines.append(literal(f"({COULD_NOT_CHECK} {left_out} just now: not all listed.)"))
     return join(*lines, sep="\n")
 
 

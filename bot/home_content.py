@@ -24,13 +24,14 @@ async def read_home_content(
     origins: Origins | None = None,
 ) -> HomeContent:
     unchecked: list[str] = []
-    origin = None
+    origin, unplaced = None, None
     if origins is not None:
         try:
             origin = await origins.of(user)
-        except MembershipUnknown:  # an ``anyone`` request is not listed, and the Home says so
-            unchecked.append(user)
-            origin = origins.outside()
+        except MembershipUnknown:
+            # A request only their organization decides is not listed, and the Home says so;
+            # one a rule names them for is, as their click would decide it.
+            origin, unplaced = origins.outside(), unchecked.append
 
     async def visible(channel: str) -> bool:
         try:
@@ -40,7 +41,12 @@ async def read_home_content(
             return False
 
     waiting = await engine.pending_for(
-        user, visible=visible, limit=COUNTED, unchecked=unchecked.append, origin=origin
+        user,
+        visible=visible,
+        limit=COUNTED,
+        unchecked=unchecked.append,
+        origin=origin,
+        unplaced=unplaced,
     )
     return HomeContent(
         user=user,

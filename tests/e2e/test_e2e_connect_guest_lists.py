@@ -21,6 +21,7 @@ from signoff_e2e_kit import (
     as_in_manifest,
     home_buttons,
     home_of,
+    home_texts,
     mention,
     until,
     wait_card,
@@ -83,3 +84,44 @@ async def test_a_guest_the_policy_names_still_sees_what_waits_for_them(
     await slack.open_app_home(user=GUEST.id)
     guests = await home_of(slack, GUEST.id, has="Waiting for you (1)")
     assert any(value == approval for _, value in home_buttons(guests))
+
+
+COULD_NOT = "signoff could not check with Slack"
+
+
+async def test_without_users_info_a_named_approver_is_listed_as_usual(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    """Slack does not say which organization Bob is in, but the rule names him: his click
+    would decide wherever he comes from, so his list and his Home show the request, and
+    say nothing of a check that changed nothing."""
+    named = '[default]\napprovers = ["U0BOB"]\n'
+    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", named))
+    await slack.wait_for_sockets(1, timeout=5)
+    approval = approval_id_of(await wait_card(slack, await mention(slack, "restart api")))
+    slack.inject_fault(method="users.info", count=None, drop_connection=True)
+
+    told = await _pending(slack, "U0BOB")
+    assert approval in told and COULD_NOT not in told, told
+    await slack.open_app_home(user="U0BOB")
+    bobs = await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    assert any(value == approval for _, value in home_buttons(bobs))
+    assert COULD_NOT not in home_texts(bobs)
+    assert slack.calls("users.info")  # asked, and it failed
+
+
+async def test_without_users_info_an_anyone_request_is_left_out_and_said(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    """Under an ``anyone`` rule the organization decides: unknown, the request is not
+    listed (fail closed), and both the list and the Home say why."""
+    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", ANYONE))
+    await slack.wait_for_sockets(1, timeout=5)
+    approval = approval_id_of(await wait_card(slack, await mention(slack, "restart api")))
+    slack.inject_fault(method="users.info", count=None, drop_connection=True)
+
+    told = await _pending(slack, "U0BOB")
+    assert approval not in told and "which organization you are in" in told, told
+    await slack.open_app_home(user="U0BOB")
+    bobs = await home_of(slack, "U0BOB", has=COULD_NOT)
+    assert not any(value == approval for _, value in home_buttons(bobs))
