@@ -18,6 +18,7 @@ again.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -74,32 +75,41 @@ async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
 class RecentAnswers(Generic[V]):
     """Slack's answers of the last ``ttl`` seconds by key (a channel, a person), at most
     ``size`` of them. An older one only took memory (the next look asks again), and every
-    channel a card was ever in, with its member list, stayed for as long as the bot ran."""
+    channel a card was ever in, with its member list, stayed for as long as the bot ran.
+
+    Safe from any thread: a person's organization is asked for a stop on the socket
+    thread and for a Home or ``/signoff pending`` on the engine's loop, through one cache,
+    and a ``put`` walking the oldest answers to evict them while another thread's ``put``
+    changed them raised ``RuntimeError``."""
 
     def __init__(self, ttl: float, now: Callable[[], float], size: int) -> None:
         self.ttl = ttl
         self._now = now
         self._size = size
         self._held: OrderedDict[str, tuple[float, V]] = OrderedDict()  # oldest first
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._held)
+        with self._lock:
+            return len(self._held)
 
     def get(self, key: str) -> V | None:
-        held = self._held.get(key)
+        with self._lock:
+            held = self._held.get(key)
         if held is None or self._now() - held[0] >= self.ttl:
             return None
         return held[1]
 
     def put(self, key: str, value: V) -> None:
         now = self._now()
-        self._held.pop(key, None)
-        self._held[key] = (now, value)
-        while self._held:
-            oldest, _ = next(iter(self._held.values()))
-            if len(self._held) <= self._size and now - oldest < self.ttl:
-                break
-            self._held.popitem(last=False)
+        with self._lock:
+            self._held.pop(key, None)
+            self._held[key] = (now, value)
+            while self._held:
+                oldest, _ = next(iter(self._held.values()))
+                if len(self._held) <= self._size and now - oldest < self.ttl:
+                    break
+                self._held.popitem(last=False)
 
 
 class ChannelMembers:
