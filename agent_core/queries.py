@@ -158,7 +158,7 @@ class Queries:
         *,
         visible: Callable[[str], Awaitable[bool]] | None = None,
         limit: int = 20,
-        unchecked: Callable[[str], None] | None = None,
+        unchecked: Callable[[str, Unchecked], None] | None = None,
         origin: Origin | None = None,
         unplaced: Callable[[str], None] | None = None,
     ) -> list[PendingApproval]:
@@ -167,8 +167,8 @@ class Queries:
 
         ``visible(channel)`` limits it to requests whose card is in a channel the person
         can see (they are in): a request asked in a direct message shows where its card is.
-        ``unchecked(approval_id)`` hears of each request left out only because who is in
-        its approver group could not be learned just now (the list is then not the whole).
+        ``unchecked(approval_id, refusal)`` hears of each request left out only because who
+        is in its approver group could not be learned (the list is then not the whole).
         ``unplaced(approval_id)``, given when ``origin`` is an outside one standing for an
         organization Slack would not name, hears of each request left out only for it.
         """
@@ -206,7 +206,7 @@ class Queries:
                         continue
                 if refusal is not None:
                     if isinstance(refusal, Unchecked) and unchecked is not None:
-                        unchecked(row.id)
+                        unchecked(row.id, refusal)
                     continue
                 view = card_view(request, rt.policy)
                 out.append(PendingApproval(request.capsule, view.voters, request.card(), view))

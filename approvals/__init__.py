@@ -4,7 +4,15 @@ Imports ``sessions`` only. One approval's whole life is owned by ``ApprovalReque
 (``request.py``); a newcomer following a click reads ``decisions.record_decision``.
 """
 
-from .authorize import GroupResolver, NoGroups, Outside, StaticGroups, Unchecked, authorize
+from .authorize import (
+    GroupResolver,
+    NoGroups,
+    Outside,
+    StaticGroups,
+    Unchecked,
+    authorize,
+    what_helps,
+)
 from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_capsule
 from .decision_checks import (
     approvers_of,
@@ -141,5 +149,6 @@ __all__ = [
     "sweep_expired",
     "sweep_timers",
     "valid_for_of",
+    "what_helps",
     "withdraw",
 ]

@@ -15,18 +15,43 @@ escalation) names them or a group they are in.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Self
 
 from .errors import MembershipUnknown
 from .origin import Origin
 from .policy import PolicyRule
 
-__all__ = ["GroupResolver", "NoGroups", "Outside", "StaticGroups", "Unchecked", "authorize"]
+__all__ = [
+    "GroupResolver",
+    "NoGroups",
+    "Outside",
+    "StaticGroups",
+    "Unchecked",
+    "authorize",
+    "what_helps",
+]
+
+
+def what_helps(refused: str) -> str:
+    """The end of "signoff could not check with Slack <what>": when to try again, or, when
+    Slack refused the app the lookup (``refused``, ``MembershipUnknown.refused``), that
+    trying again will not help and whoever runs signoff can."""
+    if refused:
+        return f": Slack refused signoff the lookup ({refused}); tell whoever runs signoff"
+    return " just now; try again in a moment"
 
 
 class Unchecked(str):
-    """A refusal because who is in an approver group could not be learned just now: not a
-    verdict on the person, so a list of what they may decide must not just leave it out."""
+    """A refusal because who is in an approver group could not be learned: not a verdict
+    on the person, so a list of what they may decide must not just leave it out.
+    ``refused`` as in ``MembershipUnknown``: Slack refused the app the lookup."""
+
+    refused: str
+
+    def __new__(cls, text: str, *, refused: str = "") -> Self:
+        made = super().__new__(cls, text)
+        made.refused = refused
+        return made
 
 
 class Outside(str):
@@ -94,13 +119,15 @@ async def _allowed_by(
         return None
     if rule.open_to_anyone and (origin is None or not origin.outside):
         return None
-    unknown = False  # from here on, under an open rule only an escalated group can name them
+    # From here on, under an open rule only an escalated group can name them.
+    unknown, refused = False, ""
     for group in (*rule.approver_groups, *(g for g in escalated if g.startswith("S"))):
         try:
             if user in await groups.members(group):
                 return None
-        except MembershipUnknown:
+        except MembershipUnknown as exc:
             unknown = True  # fail closed, but never call an approver no approver
+            refused = refused or exc.refused
     if unknown and isinstance(groups, NoGroups):  # a terminal without the bot's token
         return Unchecked(
             "signoff cannot check who is in its approver group without Slack: give this "
@@ -108,8 +135,8 @@ async def _allowed_by(
         )
     if unknown:
         return Unchecked(
-            "signoff could not check with Slack who is in its approver group just now; "
-            "try again in a moment"
+            f"signoff could not check with Slack who is in its approver group{what_helps(refused)}",
+            refused=refused,
         )
     if rule.open_to_anyone:
         return _OUTSIDE

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sessions import utc_iso
 
-from .authorize import GroupResolver, Unchecked, authorize
+from .authorize import GroupResolver, Unchecked, authorize, what_helps
 from .capsule import Capsule
 from .errors import MembershipUnknown
 from .governed import CurrentCall
@@ -90,10 +90,11 @@ async def no_longer_allowed(
             try:
                 if not await groups.can_see(card.channel, voter):
                     refusal = "no longer in the card's channel"
-            except MembershipUnknown:
+            except MembershipUnknown as exc:
                 return Unchecked(
-                    "signoff could not check with Slack who is in the card's channel just "
-                    "now; try again in a moment"
+                    "signoff could not check with Slack who is in the card's channel"
+                    + what_helps(exc.refused),
+                    refused=exc.refused,
                 )
         if refusal is not None:
             gone.append(voter)

@@ -7,8 +7,9 @@
     │   └── HashMismatchError    its arguments no longer hash to the recorded SHA-256,
     │                            or the decision approved a different hash
     ├── AlreadyClaimedError  an approved call was already started once (I2)
-    └── MembershipUnknown    who is in a group or a channel could not be learned just now
-                             (no answer from Slack); whoever needed it fails closed
+    └── MembershipUnknown    who is in a group or a channel could not be learned: no answer
+                             from Slack just now, or Slack refused the app the lookup
+                             (``refused``); whoever needed it fails closed
 
 Outcomes that are normal answers — unauthorized clicker, already decided, vote counted —
 are not errors: they are ``DecisionResult`` values.
@@ -49,4 +50,10 @@ class AlreadyClaimedError(ApprovalsError):
 
 
 class MembershipUnknown(ApprovalsError):
-    pass
+    """``refused``: Slack's answer when it refused the app the lookup itself (a scope the
+    install lacks, a revoked token), which trying again does not clear; "" when Slack gave
+    no usable answer (a dropped connection, an outage), which it may."""
+
+    def __init__(self, *args: object, refused: str = "") -> None:
+        super().__init__(*args)
+        self.refused = refused

@@ -21,6 +21,7 @@ from approvals import (
     Installation,
     MembershipUnknown,
     Origin,
+    what_helps,
 )
 from sessions import SessionsError, ThreadKey
 
@@ -38,9 +39,15 @@ log = logging.getLogger("signoff.actions")
 Where = ThreadKey | Literal["home"] | None
 HOME: Literal["home"] = "home"
 _HOME_FORMS = 1000
-_NOT_CHECKED = (
-    f"{COULD_NOT_CHECK} whether you can see this request's channel just now; try again in a moment."
-)
+
+
+def _not_checked(unknown: MembershipUnknown) -> str:
+    return (
+        f"{COULD_NOT_CHECK} whether you can see this request's channel"
+        f"{what_helps(unknown.refused)}."
+    )
+
+
 _NOT_IN = "You may not decide this request: you are not in the conversation its card is in."
 
 
@@ -89,8 +96,8 @@ class Clicks:
                 value,
                 visible=lambda channel: home.can_see(channel, user, fresh=True),
             )
-        except MembershipUnknown:  # fail closed, and say why
-            return _NOT_CHECKED
+        except MembershipUnknown as exc:  # fail closed, and say why
+            return _not_checked(exc)
 
     async def check_card_click(
         self, value: str, *, channel: str | None, message_ts: str | None, user: str
@@ -104,8 +111,8 @@ class Clicks:
             # decides nothing. As Slack says now, as for a Home click.
             if channel is not None and await self.members.can_see(channel, user, fresh=True):
                 return checked
-        except MembershipUnknown:
-            return _NOT_CHECKED
+        except MembershipUnknown as exc:
+            return _not_checked(exc)
         return _NOT_IN
 
     async def still_sees(self, capsule: Capsule, *, user: str) -> str | None:
@@ -116,8 +123,8 @@ class Clicks:
         try:
             channel = self.engine.card_thread(capsule).channel
             return None if await self.members.can_see(channel, user, fresh=True) else _NOT_IN
-        except MembershipUnknown:
-            return _NOT_CHECKED
+        except MembershipUnknown as exc:
+            return _not_checked(exc)
 
     def tell(self, where: Where, user: str, text: Mrkdwn) -> None:
         if where == HOME and self.home is not None:

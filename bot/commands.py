@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
 from agent_core.history import ThreadHistory
-from approvals import MembershipUnknown
+from approvals import MembershipUnknown, what_helps
 from sessions import (
     NotFoundError,
     SessionsError,
@@ -63,29 +63,43 @@ HELP = literal(
 INLINE_LIMIT = 2800
 
 
-def _left_out(*, groups: bool, organization: bool) -> str:
-    """What Slack did not say that kept requests out of a list ("" when nothing did)."""
-    what = [
-        *(["who is in an approver group"] if groups else []),
-        *(["which organization you are in"] if organization else []),
-    ]
-    return " or ".join(what)
+def _left_out(*, groups: list[str], organization: list[str]) -> Mrkdwn | None:
+    """Why requests are not in a list, if any are not: what Slack did not say (each entry
+    names Slack's refusal of that lookup, or is "": no answer just now)."""
+    what = " or ".join(
+        [
+            *(["who is in an approver group"] if groups else []),
+            *(["which organization you are in"] if organization else []),
+        ]
+    )
+    if not what:
+        return None
+    refused = next((why for why in (*groups, *organization) if why), "")
+    if refused:  # trying again will not help
+        return literal(
+            f"{COULD_NOT_CHECK} {what}{what_helps(refused)}. Requests that depend on it are "
+            "not listed."
+        )
+    return literal(
+        f"{COULD_NOT_CHECK} {what} just now, so requests that depend on it are not listed; "
+        "try again in a moment."
+    )
 
 
 async def _pending_for(
     engine: Engine, members: ChannelMembers, user: str, origins: Origins | None
 ) -> Mrkdwn:
-    origin, placed = None, True
-    unplaced: list[str] = []
+    origin, placed, refused = None, True, ""
+    unplaced: list[str] = []  # why, for each request left out: as ``_left_out``
     if origins is not None:
         try:
             # As their click is judged: a Slack Connect guest decides only what a rule
             # names them for, and a command names no team of the person.
             origin = await origins.of(user)
-        except MembershipUnknown:
+        except MembershipUnknown as exc:
             # Only what their organization decides is left out (and said): a click, which
             # names its team, would decide what a rule names them for.
-            origin, placed = origins.outside(), False
+            origin, placed, refused = origins.outside(), False, exc.refused
 
     async def visible(channel: str) -> bool:
         # As the Home tab lists them, and as a click is judged: a public channel, or one
@@ -99,20 +113,15 @@ async def _pending_for(
             user,
             visible=visible,
             limit=20,
-            unchecked=groups_unknown.append,
+            unchecked=lambda _, refusal: groups_unknown.append(refusal.refused),
             origin=origin,
-            unplaced=None if placed else unplaced.append,
+            unplaced=None if placed else lambda _: unplaced.append(refused),
         )
-    except MembershipUnknown:  # "nothing is waiting" would not be true
-        return literal(
-            f"{COULD_NOT_CHECK} which channels you can see just now; try again in a moment."
-        )
-    left_out = _left_out(groups=bool(groups_unknown), organization=bool(unplaced))
-    if left_out and not mine:
-        return literal(
-            f"{COULD_NOT_CHECK} {left_out} just now, so requests that depend on it are not "
-            "listed; try again in a moment."
-        )
+    except MembershipUnknown as exc:  # "nothing is waiting" would not be true
+        return literal(f"{COULD_NOT_CHECK} which channels you can see{what_helps(exc.refused)}.")
+    left_out = _left_out(groups=groups_unknown, organization=unplaced)
+    if left_out is not None and not mine:
+        return left_out
     if not mine:
         return literal("Nothing is waiting for your decision.")
     lines = [literal(f"{len(mine)} request(s) waiting for you:")]
@@ -134,8 +143,8 @@ async def _pending_for(
                 literal(f" (`{c.id}`)"),
             )
         )
-    if left_out:
-        lines.append(literal(f"({COULD_NOT_CHECK} {left_out} just now: not all listed.)"))
+    if left_out is not None:
+        lines.append(join(literal("(Not all listed: "), left_out, literal(")")))
     return join(*lines, sep="\n")
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from agent_core.engine import PendingApproval
 from agent_core.person_queries import DecidedApproval, OpenRequest
 from agent_core.surface import CardView
-from approvals import SYSTEM, Capsule
+from approvals import SYSTEM, Capsule, what_helps
 
 from .card_fields import json_lookalike
 from .card_governance import actions_block_id, not_run_why, ran_text
@@ -68,6 +68,17 @@ UNCHECKED = (
     "organization you are in): requests waiting there are not listed here. Open this tab "
     "again in a moment."
 )
+
+
+def _unchecked(refused: str) -> str:
+    if not refused:
+        return UNCHECKED
+    return (
+        f"{COULD_NOT_CHECK} who is in some channels or approver groups (or which organization "
+        f"you are in){what_helps(refused)}. Requests waiting there are not listed here."
+    )
+
+
 _VERDICT = {"approved": "✅ approved", "denied": "🚫 denied", "expired": "⌛ expired"}
 
 
@@ -86,6 +97,8 @@ class HomeContent:
     bot_user: str = ""
     # Slack did not say which channels they can see: requests there are not in ``waiting``.
     unchecked: bool = False
+    # Slack refused signoff one of those lookups (its answer): trying again will not help.
+    refused: str = ""
 
 
 def _call(capsule: Capsule, arguments: Mapping[str, object] | None = None) -> Mrkdwn:
@@ -148,7 +161,7 @@ def _age(capsule: Capsule, now: datetime) -> str:
 def _waiting(content: HomeContent) -> list[dict[str, Any]]:
     count = len(content.waiting)
     if content.unchecked:  # a count, or "nothing waits", would not be true
-        blocks = [_header("Waiting for you"), _context(literal(UNCHECKED))]
+        blocks = [_header("Waiting for you"), _context(literal(_unchecked(content.refused)))]
     else:
         blocks = [_header(f"Waiting for you ({count}{'+' if count >= COUNTED else ''})")]
         if not content.waiting:

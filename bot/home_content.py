@@ -3,6 +3,8 @@ channels they can see), their own requests, and what was decided lately."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from agent_core.engine import Engine
 from approvals import MembershipUnknown
 
@@ -14,6 +16,10 @@ from .user_teams import Origins
 __all__ = ["read_home_content"]
 
 
+def _why(reasons: list[str], refused: str) -> Callable[[str], None]:
+    return lambda _: reasons.append(refused)
+
+
 async def read_home_content(
     engine: Engine,
     members: ChannelMembers,
@@ -23,28 +29,29 @@ async def read_home_content(
     bot_user: str,
     origins: Origins | None = None,
 ) -> HomeContent:
+    # Why each request left out was (Slack's refusal of the lookup, or "": no answer).
     unchecked: list[str] = []
     origin, unplaced = None, None
     if origins is not None:
         try:
             origin = await origins.of(user)
-        except MembershipUnknown:
+        except MembershipUnknown as exc:
             # A request only their organization decides is not listed, and the Home says so;
             # one a rule names them for is, as their click would decide it.
-            origin, unplaced = origins.outside(), unchecked.append
+            origin, unplaced = origins.outside(), _why(unchecked, exc.refused)
 
     async def visible(channel: str) -> bool:
         try:
             return await members.can_see(channel, user)
-        except MembershipUnknown:  # not listed (fail closed), and the Home says so
-            unchecked.append(channel)
+        except MembershipUnknown as exc:  # not listed (fail closed), and the Home says so
+            unchecked.append(exc.refused)
             return False
 
     waiting = await engine.pending_for(
         user,
         visible=visible,
         limit=COUNTED,
-        unchecked=unchecked.append,
+        unchecked=lambda _, refusal: unchecked.append(refusal.refused),
         origin=origin,
         unplaced=unplaced,
     )
@@ -52,6 +59,7 @@ async def read_home_content(
         user=user,
         waiting=waiting,
         unchecked=bool(unchecked),
+        refused=next((why for why in unchecked if why), ""),
         mine=await engine.requests_of(user, limit=MAX_MINE),
         decided=await engine.recently_decided(user, limit=MAX_MINE),
         now=engine.clock.now(),

@@ -59,17 +59,20 @@ _CHANNELS = 1000
 async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
     """Slack's answer to a membership call; None when Slack refused it (its verdict);
     ``MembershipUnknown`` when there was no usable answer, or Slack would not let the app
-    ask (``NOT_ASKED``)."""
+    ask (``NOT_ASKED``: then its ``refused`` names Slack's answer)."""
+    refused = ""
     try:
         return await call
     except SlackApiError as exc:
-        if not passing(exc) and slack_error(exc) not in NOT_ASKED:
+        code = slack_error(exc)
+        if not passing(exc) and code not in NOT_ASKED:
             return None
         said = what_slack_said(exc)
+        refused = code if code in NOT_ASKED else ""
     except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
         said = type(exc).__name__
     log.warning("could not learn %s from Slack: %s", what, said)
-    raise MembershipUnknown(f"could not learn {what} from Slack: {said}")
+    raise MembershipUnknown(f"could not learn {what} from Slack: {said}", refused=refused)
 
 
 class RecentAnswers(Generic[V]):

@@ -6,9 +6,11 @@ object's ``team_id`` (a Slack Connect guest's is their own team), or on Enterpri
 its ``enterprise_user.enterprise_id`` (the ``E…`` id a Grid click names, see
 ``approvals.origin``). Not tried against a real Grid.
 
-Slack's verdict (``user_not_found``, a missing scope) names no team: counted as outside.
-No usable answer (a dropped connection, ``ratelimited`` after the client's retries, an
-outage) is ``MembershipUnknown``, for the caller to fail closed on. Neither is cached.
+Slack's verdict (``user_not_found``) names no team: counted as outside. No usable answer
+(a dropped connection, ``ratelimited`` after the client's retries, an outage) is
+``MembershipUnknown``, for the caller to fail closed on; so is Slack refusing the app the
+lookup (a missing ``users:read``, a revoked token: ``membership.NOT_ASKED``), which says
+nothing of the person, its ``refused`` naming Slack's answer. Neither is cached.
 
 A list of what a person may decide (their Home tab, ``/signoff pending``) names no team
 either, yet must judge them as their click would be judged (``Origins``): a Slack Connect
@@ -71,7 +73,8 @@ class Origins:
         self.installation = installation
 
     async def of(self, user: str) -> Origin:
-        """``MembershipUnknown`` when Slack gave no usable answer (see ``outside``)."""
+        """``MembershipUnknown`` when Slack gave no usable answer or refused the app the
+        lookup (see ``outside``)."""
         return Origin(team=await self.teams.team_of(user), installation=self.installation)
 
     def outside(self) -> Origin:
