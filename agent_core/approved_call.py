@@ -38,6 +38,7 @@ from .staleness import deciders_text, record_stale, tell_stale
 __all__ = [
     "approval_note",
     "approved_arguments",
+    "away_here",
     "claimed_before",
     "claimed_result",
     "ended_unrun",
@@ -72,6 +73,25 @@ async def stale_outcome(
         f"the call could not start before {stale.valid_until} and did not run. A fresh request "
         "is needed: ask again only if it is still needed."
     )
+
+
+def away_here(run: SessionRun, request: ApprovalRequest) -> str | None:
+    """Why this process cannot run the approved call when its tools may not be the bot's
+    (``Runtime.tools_elsewhere``: a terminal): the tool is not among them, or at another
+    version. None when it can, or when this process's tools are the bot's (then such a
+    call is refused: ``refusal_reason``)."""
+    if not run.rt.tools_elsewhere:
+        return None
+    try:
+        call = request.current()
+    except HashMismatchError:
+        return None  # refused, whoever's tools these are
+    tool = run.rt.registry.get(request.capsule.tool)
+    if tool is None:
+        return f"the tool {request.capsule.tool!r} is not among this terminal's tools"
+    if tool.version != call.tool_version:
+        return f"the tool {request.capsule.tool!r} has another version among this terminal's tools"
+    return None
 
 
 def refusal_reason(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:

@@ -75,6 +75,9 @@ class Runtime:
     # Who is told when a turn here waits for another process's turn in its thread (a
     # terminal; a bot waits without a word: its threads show their own status).
     thread_wait: ThreadWait | None = None
+    # A terminal's tools need not be the bot's (another SIGNOFF_CONFIG): an approved call
+    # whose tool is missing or changed here is left to the bot, never refused here.
+    tools_elsewhere: bool = False
 
     @property
     def coordination(self) -> Coordination:

@@ -36,6 +36,7 @@ from .approval_events import decided_when_due
 from .approved_call import (
     approval_note,
     approved_arguments,
+    away_here,
     claimed_before,
     ended_unrun,
     refusal_reason,
@@ -107,6 +108,9 @@ async def realize(
         unavailable = await tool.unavailable()
         if unavailable is not None:
             raise Deferred(unavailable)
+    away = away_here(run, request)
+    if away is not None:  # not spent here: the bot, whose tools these are not, runs it
+        raise Deferred(f"{away}; the bot runs it")
     refusal = refusal_reason(run, request, decision)
     if refusal:
         await run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})

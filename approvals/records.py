@@ -271,9 +271,9 @@ class ExecutionResult(Record):
     output: str
     # The tool could not say whether it took effect (its server died mid-call).
     uncertain: bool = False
-    # False: the tool refused the call before any of it ran (an MCP server's "unknown
-    # tool", nothing sent to a server that is down): "not run", never "ran: failed".
-    # Only a refusal that is certain; ``output`` says why, as the model was told.
+    # False: signoff sent the tool nothing (its MCP server down, the tool changed since
+    # the approval, a program that could not start): "not run", never "ran: failed".
+    # Only on signoff's own word; ``output`` says why, as the model was told.
     ran: bool = True
 
     @property

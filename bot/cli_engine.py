@@ -148,6 +148,7 @@ async def _engine(
         live=live,
         deliver_now=False,
         thread_wait=terminal_thread_wait(),
+        tools_elsewhere=True,
     )
     engine.retry_failed = False  # the process ends after this command: ``_unfinished`` says it
     return engine
@@ -195,10 +196,8 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
     request = ApprovalRequest.open(await _existing(settings), args.approval_id)
     engine = await _engine(settings, warn_no_tools=False)
     try:
-        if args.command == "approve":
-            call_runs_here(engine, request)
-        # Its thread goes on here, which runs any other call approved there and not started.
-        await approved_calls_run_here(engine, thread=request.thread)
+        if args.command == "approve" and request.decision() is None:
+            call_runs_here(engine, request)  # said before an approval it could not use
         echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         result = await engine.decide(
             args.approval_id,
@@ -247,7 +246,6 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
         now = engine.clock.now()
         ts = args.ts or f"{int(now.timestamp()):010d}.{now.microsecond:06d}"
         thread = ThreadKey(team=args.team, channel=args.channel, thread_ts=args.thread or ts)
-        await approved_calls_run_here(engine, thread=thread)
         message = InboxMessage(
             thread=thread, ts=ts, user=args.user, text=args.text, received_at=utc_iso(now)
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from agent_core.engine import Engine
 from agent_core.tools.base import UNLISTED
 from approvals import ApprovalRequest, ApprovalsError, HashMismatchError
-from sessions import SessionsError, ThreadKey
+from sessions import SessionsError
 
 from .config import ConfigError
 
@@ -36,12 +36,11 @@ def call_runs_here(engine: Engine, request: ApprovalRequest, *, upto: int | None
     )
 
 
-async def approved_calls_run_here(engine: Engine, *, thread: ThreadKey | None = None) -> None:
-    """``call_runs_here`` for every approved call that has not started (of ``thread``, or
-    of the home): a turn of its thread, or recovery, would run it here."""
+async def approved_calls_run_here(engine: Engine) -> None:
+    """``call_runs_here`` for every approved call of the home that has not started, which
+    recovery would otherwise leave to the bot (``Runtime.tools_elsewhere``) one by one: said
+    once, before anything is done."""
     async for row in engine.rt.index.iter_approvals(untold=True):
-        if thread is not None and row.thread != thread:
-            continue
         try:
             request = ApprovalRequest.open(engine.home, row.id)
             decision = request.decision()

@@ -15,7 +15,8 @@ from approvals import Policy, PolicyRule
 
 from .config import Settings
 from .doctor_slack import Check
-from .slack_errors import what_slack_said
+from .membership import NOT_ASKED
+from .slack_errors import passing, what_slack_said
 from .web_clients import web_client
 
 __all__ = ["check_groups"]
@@ -44,10 +45,15 @@ async def check_groups(settings: Settings, policy: Policy) -> list[Check]:
             answer = await client.usergroups_users_list(usergroup=group)
         except SlackApiError as exc:
             said = what_slack_said(exc)
-            checks.append(Check(False, f"{where}: Slack says {said}: nobody decides by it"))
+            if passing(exc) or said in NOT_ASKED:  # says nothing of the group itself
+                checks.append(Check(False, f"{where}: could not ask Slack ({said})"))
+            else:
+                checks.append(Check(False, f"{where}: Slack says {said}: nobody decides by it"))
             continue
         except (aiohttp.ClientError, OSError) as exc:
-            checks.append(Check(False, f"{where}: could not ask Slack ({exc or type(exc)})"))
+            timed_out = isinstance(exc, TimeoutError)
+            said = "no answer in time" if timed_out else (str(exc) or type(exc).__name__)
+            checks.append(Check(False, f"{where}: could not ask Slack ({said})"))
             continue
         members = len(answer.get("users") or [])
         if members:

@@ -120,10 +120,13 @@ async def open_engine(
     deliver_now: bool = True,
     thread_wait: ThreadWait | None = None,
     delivery_backoff: Backoff | None = None,
+    tools_elsewhere: bool = False,
 ) -> Engine:
     """The engine with its tools; the registry is closed with the engine (or on failure).
     ``warn_no_tools``: say that no tools are configured (not for a decision alone);
-    ``deliver_now`` False: queued Slack writes go out from ``Engine.start_delivery``."""
+    ``deliver_now`` False: queued Slack writes go out from ``Engine.start_delivery``;
+    ``tools_elsewhere``: a terminal's, which leaves to the bot an approved call whose tool
+    it lacks (``Runtime.tools_elsewhere``)."""
     config = settings.config()
     policy = settings.policy(config)  # a bad policy stops start-up before a server starts
     model = build_model(
@@ -151,6 +154,7 @@ async def open_engine(
             deliver_now=deliver_now,
             thread_wait=thread_wait,
             delivery_backoff=delivery_backoff,
+            tools_elsewhere=tools_elsewhere,
         )
     except BaseException:
         await registry.aclose()

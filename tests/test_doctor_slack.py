@@ -116,3 +116,22 @@ async def test_doctor_names_a_user_group_slack_does_not_know(
     assert "restart_service" in nope, nope  # which rule names it
     (known,) = [line for line in lines if "S0APPROVERS" in line]
     assert known.startswith("ok: "), known
+
+
+@pytest.mark.parametrize(
+    "workspace", [tuple(s for s in _MANIFEST_SCOPES if s != "usergroups:read")], indirect=True
+)
+async def test_doctor_says_it_could_not_ask_about_groups_without_the_scope(
+    workspace: LocalSlack, tmp_path: Path
+) -> None:
+    # Not "nobody decides by it": the group may be fine; the install cannot ask.
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[default]\napprovers = ["S0APPROVERS"]\n')
+    code, lines = await asyncio.to_thread(
+        _doctor, workspace, tmp_path,
+        SLACK_BOT_TOKEN=workspace.bot_token, SIGNOFF_POLICY=str(policy), SIGNOFF_DEMO="1",
+    )  # fmt: skip
+    assert code == 1, lines
+    (group,) = [line for line in lines if "S0APPROVERS" in line]
+    assert "could not ask Slack (missing_scope)" in group, group
+    assert "nobody decides" not in group, group

@@ -25,7 +25,7 @@ from .base import ToolError, ToolOutcomeUnknown
 from .mcp_http import BODY_LIMIT, too_large
 from .mcp_reasons import (
     BROKEN_CONNECTION,
-    NOT_RUN,
+    REFUSALS,
     answer_unusable,
     asked_mid_call,
     asked_text,
@@ -40,8 +40,8 @@ __all__ = ["CallFailure", "McpError", "call_failure", "input_required"]
 
 
 class McpError(ToolError):
-    """The server refused the call with a JSON-RPC error that says it was never started
-    (``mcp_reasons.NOT_RUN``): a failure, not "not run". The SDK's server passes on an
+    """The server answered the call with a JSON-RPC error that refuses it
+    (``mcp_reasons.REFUSALS``): a failure, not "not run". The SDK's server passes on an
     ``MCPError`` a tool raised after it did its work, with any code, so only signoff's own
     word says nothing was sent (``ToolNotRun``: the server down, the tool changed)."""
 
@@ -119,8 +119,10 @@ def _answered(server: str, exc: MCPError, *, timeout: str, line_too_long: bool) 
     asked = asked_mid_call(server, exc)
     if asked:
         return CallFailure(ToolOutcomeUnknown(asked))
-    if exc.code in NOT_RUN:
-        return CallFailure(McpError(f"MCP server {server} refused the call: {exc.message}"))
+    if exc.code in REFUSALS:
+        return CallFailure(
+            McpError(f"MCP server {server} answered the call with an error: {exc.message}")
+        )
     # An internal error (or a gateway's 502, which the SDK reports as one) says nothing
     # about what the server did before it failed.
     return CallFailure(

@@ -6,7 +6,7 @@ it open until ``close``. Calls come from any task on the same loop.
 
 Failures mean, for a call::
 
-    McpError (ToolNotRun)        the server refused the call: none of it ran
+    McpError (ToolError)         the server answered the call with an error that refuses it
     ServerDown (Exception)       no connection: nothing was sent
     ToolOutcomeUnknown           sent, then the connection broke or no answer came in time
 

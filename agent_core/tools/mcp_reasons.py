@@ -29,7 +29,7 @@ from mcp.types import (
 
 __all__ = [
     "BROKEN_CONNECTION",
-    "NOT_RUN",
+    "REFUSALS",
     "answer_unusable",
     "asked_mid_call",
     "asked_text",
@@ -119,9 +119,11 @@ def waited_out(exc: MCPError) -> bool:
     return exc.code == REQUEST_TIMEOUT and _WAITED.fullmatch(exc.message) is not None
 
 
-# JSON-RPC errors that say the request was not run: it was not a valid request, named no
-# such method, or its arguments were refused. Any other error came from handling it.
-NOT_RUN = frozenset({INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS})
+# JSON-RPC errors by which a server refuses a request: not a valid request, no such method,
+# arguments refused. Told as the server's answer, a failure; never "not run", since the
+# SDK's server passes on one a tool raised after its work. Any other error came from
+# handling the call and says nothing of what it did: uncertain.
+REFUSALS = frozenset({INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS})
 # Over HTTP the SDK also makes up errors for an answer it could not use, after the server
 # took the request: PARSE_ERROR for an answer cut short or garbled (signoff only sends
 # well-formed JSON, so a server has no cause to send one), and INVALID_REQUEST for
