@@ -34,7 +34,7 @@ from .openai_failures import classify_openai_error
 from .openai_stream import CompletionAssembler, made_progress
 from .retry import Sleep
 from .settings import ModelSettings
-from .token_counts import token_count
+from .token_counts import estimated_usage, token_count
 from .window import recent
 
 __all__ = [
@@ -203,12 +203,15 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                     raise ReplyCut(EOFError("the stream closed before its finish_reason"))
                 return assembler.completion()
 
-        reply = self._reply(await self._call(attempt, sink=sink), body)
+        reply = self._reply(await self._call(attempt, sink=sink), body, cut=bool(cut))
         if cut:
             reply = cut_overlong(reply, received=cut_at, model=self.name, cap=cap, what=cut)
         return reply
 
-    def _reply(self, completion: object, body: dict[str, Any]) -> ModelReply:
+    def _reply(self, completion: object, body: dict[str, Any], *, cut: bool = False) -> ModelReply:
+        """``completion`` as a reply; ``cut``: signoff closed its stream before the usage
+        chunk, so signoff's own count stands for its usage, no provider having left it out
+        (not warned of, not counted as usage-missing)."""
         from openai.types.chat import ChatCompletion
 
         reply = self._parse(
@@ -217,6 +220,8 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             lambda: from_openai(cast(ChatCompletion, completion), fallback_model=self._model),
         )
         usage = cast(ChatCompletion, completion).usage
+        if cut and usage is None:
+            return reply.model_copy(update={"usage": estimated_usage(body, reply)})
         if usage is not None:
             written = token_count(usage, "completion_tokens")
             reply = _cut_at(reply, limit=body.get(self.limit_param), written=written)

@@ -89,3 +89,23 @@ async def test_the_thread_is_told_the_answer_was_cut_off(
         "the answer above may be incomplete.)"
     )
     assert chain(home)[-1].state == SessionState.COMPLETED
+
+
+async def test_a_cut_answer_is_not_told_as_a_provider_reporting_no_usage(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cut, an OpenAI answer never reaches its usage chunk: that is signoff's doing, not
+    a gateway dropping usage. It was warned as "reports no token usage" (once a model, so a
+    gateway that really dropped it later went unsaid) and counted as usage-missing."""
+    openai_api.reply(START, break_after=5, break_with="endless")
+    model = gpt(openai_api, sleeps)
+    async with asyncio.timeout(10):
+        reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    assert reply.stop_reason == "overlong"
+    assert "reports no token usage" not in caplog.text
+    assert not reply.usage_missing  # signoff's own count, at least what arrived
+    assert reply.usage.input_tokens > 0 and reply.usage.output_tokens >= CAP // 4
+    # A gateway that really drops usage afterwards is still told.
+    openai_api.reply("All green.", usage=False)
+    whole = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    assert whole.usage_missing and "gpt-4o reports no token usage" in caplog.text
