@@ -39,6 +39,10 @@ CUT_OFF = {
     "call may be incomplete",
     "overlong": "not run: your reply went on far past the output token limit and was cut "
     "off before this call was complete; send the call again in a shorter reply",
+    # Its thinking, not the reply, went on: the reply may be short and within its limit.
+    "overlong_thinking": "not run: your thinking went on far past signoff's allowance for "
+    "it and was cut off before this call was complete; send the call again after less "
+    "thinking",
 }
 
 ENDS_EARLY = (
@@ -61,6 +65,10 @@ _NOTES = {
     "refusal": ("The model refused", ""),
     "overlong": (
         "The model's answer went on far past its output limit, so signoff cut it off",
+        "",
+    ),
+    "overlong_thinking": (
+        "The model's thinking went on far past signoff's allowance for it, so signoff cut it off",
         "",
     ),
 }

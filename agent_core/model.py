@@ -40,13 +40,15 @@ StopReason = Literal[
     "pause_turn",
     "refusal",
     "overlong",
+    "overlong_thinking",
     "error",
 ]
 """Why a reply ended. ``context_window``: the conversation filled the model's context
 window (Anthropic's ``model_context_window_exceeded``), which no output limit helps;
 ``pause_turn``: the provider paused a long turn (Anthropic, server-side tools);
 ``overlong``: signoff cut a streamed answer that went on far past its output limit
-(``providers.answer_cap``)."""
+(``providers.answer_cap``); ``overlong_thinking``: signoff cut one whose thinking went on
+past the allowance it has apart from the output limit (an OpenAI-compatible server's)."""
 
 
 class _Frozen(BaseModel):

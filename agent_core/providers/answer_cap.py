@@ -14,7 +14,9 @@ be: DeepSeek's reasoner thinks up to 32K tokens past ``max_tokens``, so there it
 allowance of its own, as for an answer of ``THINKING_TOKENS`` (128,000: the largest
 output limit Anthropic and OpenAI document for one reply, thinking included, and
 ``SIGNOFF_MAX_OUTPUT_TOKENS``'s ceiling), or of ``max_tokens`` when that is more. Thinking
-is not kept, so its bound is on a server that never stops thinking: time and tokens.
+is not kept, so its bound is on a server that never stops thinking: time and tokens. A
+reply cut there ends ``overlong_thinking``, not ``overlong``: its answer may be empty and
+well within the output limit, so it is told as thinking cut off.
 """
 
 from __future__ import annotations
@@ -26,12 +28,22 @@ from typing import Any, Literal
 from ..model import ModelReply
 from .token_counts import CHARS_PER_TOKEN
 
-__all__ = ["ANSWER_CHARS_PER_TOKEN", "THINKING_TOKENS", "AnswerCap", "answer_cap", "cut_overlong"]
+__all__ = [
+    "ANSWER_CHARS_PER_TOKEN",
+    "THINKING_TOKENS",
+    "AnswerCap",
+    "Bounded",
+    "answer_cap",
+    "cut_overlong",
+]
 
 log = logging.getLogger("agent_core.providers")
 
 ANSWER_CHARS_PER_TOKEN = 10
 THINKING_TOKENS = 128_000
+
+Bounded = Literal["answer", "thinking"]
+"""What of an answer has a bound: the answer (text, tool input), or its thinking."""
 
 
 def answer_cap(max_tokens: int) -> int:
@@ -47,33 +59,57 @@ class AnswerCap:
     thinking_apart: bool
     """Whether thinking may lie outside ``max_tokens``, and so has its own allowance."""
 
-    def passed(self, *, received: int, thought: int) -> Literal["answer", "thinking"] | None:
+    def passed(self, *, received: int, thought: int) -> Bounded | None:
         """What went past its bound, ``received`` characters of the answer (text, tool
         input) and ``thought`` of thinking having arrived; ``None`` while neither has."""
         if not self.thinking_apart:
-            return "answer" if received + thought > answer_cap(self.max_tokens) else None
-        if received > answer_cap(self.max_tokens):
+            return "answer" if received + thought > self.bound("answer") else None
+        if received > self.bound("answer"):
             return "answer"
-        if thought > answer_cap(max(self.max_tokens, THINKING_TOKENS)):
+        if thought > self.bound("thinking"):
             return "thinking"
         return None
 
+    def bound(self, what: Bounded) -> int:
+        """The most characters of ``what`` read."""
+        if what == "thinking":
+            return answer_cap(max(self.max_tokens, THINKING_TOKENS))
+        return answer_cap(self.max_tokens)
+
 
 def cut_overlong(
-    reply: ModelReply, *, received: int, model: str, cap: AnswerCap, what: str
+    reply: ModelReply,
+    *,
+    received: int,
+    model: str,
+    cap: AnswerCap,
+    what: Bounded,
 ) -> ModelReply:
     """``reply`` of ``model`` as cut at the ``cap`` of its ``what`` after ``received``
-    characters (thinking included): ``overlong`` (told in the thread as cut off, its calls
-    not run), its output counted as at least what arrived, since the API's final count
-    never came (in the budgets' estimate, for a reply with no usage at all)."""
-    log.warning(
-        "%s: the %s went on past its bound (output limit %d tokens, %d characters arrived); cut off",
-        model,
-        what,
-        cap.max_tokens,
-        received,
-    )
-    update: dict[str, Any] = {"stop_reason": "overlong"}
+    characters (thinking included): ``overlong`` for its answer, ``overlong_thinking`` for
+    its thinking (told in the thread as cut off, its calls not run), its output counted as
+    at least what arrived, since the API's final count never came (in the budgets'
+    estimate, for a reply with no usage at all)."""
+    if what == "thinking":  # the answer may be empty, far within the output limit
+        log.warning(
+            "%s: its thinking went on past its allowance of %s characters (%s characters "
+            "arrived, answer included); cut off",
+            model,
+            f"{cap.bound('thinking'):,}",
+            f"{received:,}",
+        )
+    else:
+        log.warning(
+            "%s: its answer went on past its bound of %s characters (output limit %d "
+            "tokens, %s characters arrived, thinking included); cut off",
+            model,
+            f"{cap.bound('answer'):,}",
+            cap.max_tokens,
+            f"{received:,}",
+        )
+    update: dict[str, Any] = {
+        "stop_reason": "overlong_thinking" if what == "thinking" else "overlong"
+    }
     got = -(-received // CHARS_PER_TOKEN)
     counted = "usage" if reply.usage.total else "usage_estimate"
     usage = getattr(reply, counted)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .answer_cap import AnswerCap, cut_overlong
+from .answer_cap import AnswerCap, Bounded, cut_overlong
 from .anthropic_cache import mark_cache_points
 from .anthropic_failures import classify_anthropic_error
 from .anthropic_stream import MessageAssembler, made_progress
@@ -137,7 +137,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         # Claude thinks within max_tokens
         cap = AnswerCap(max_tokens=self.max_tokens, thinking_apart=False)
         cut_at = 0  # what arrived of a reply cut at the cap
-        cut: str | None = None  # what passed it: the answer, or the thinking
+        cut: Bounded | None = None  # what passed it: the answer, or the thinking
 
         async def attempt() -> AnthropicMessage:
             nonlocal handed_over, cut_at, cut

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .answer_cap import AnswerCap, cut_overlong
+from .answer_cap import AnswerCap, Bounded, cut_overlong
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .failure import Failure
@@ -151,7 +151,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         # a server's own thinking fields: DeepSeek's lie past max_tokens
         cap = AnswerCap(max_tokens=self.max_tokens, thinking_apart=True)
         cut_at = 0  # what arrived of a reply cut at the cap
-        cut: str | None = None  # what passed it: the answer, or the thinking
+        cut: Bounded | None = None  # what passed it: the answer, or the thinking
 
         async def attempt() -> ChatCompletion:
             nonlocal handed_over, cut_at, cut

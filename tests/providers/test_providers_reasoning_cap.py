@@ -12,23 +12,28 @@ is within ``max_tokens``: it still counts with the answer there.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from dataclasses import replace
 
-from engine_support import RecordingSink
+import pytest
+from engine_support import EngineFactory, RecordingSink, message, replies, transcript
 from fake_anthropic import FakeAnthropic
 from fake_openai import FakeOpenAI
 from fake_provider_http import Scripted
 from provider_samples import SYSTEM
 from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
 
-from agent_core.messages import UserMessage
+from agent_core.messages import AssistantMessage, UserMessage
 from agent_core.providers import (
     ANSWER_CHARS_PER_TOKEN,
     THINKING_TOKENS,
     AnthropicModel,
     OpenAICompatibleModel,
 )
+from agent_core.surface import RecordingSurface
+from sessions import Home
 
 ASK = [UserMessage(text="why is checkout slow?", user="U0ALICE", ts="1700000000.000100")]
 PIECE = "the p99 rises when the cache is cold, so " * 50  # 2,050 characters a piece
@@ -40,9 +45,11 @@ def deepseek(api: FakeOpenAI, sleeps: SleepRecorder) -> OpenAICompatibleModel:
     return OpenAICompatibleModel("deepseek-reasoner", api_key=OPENAI_KEY, base_url=api.base_url, settings=settings, sleep=sleeps)  # fmt: skip
 
 
-def thinking_then(answer: str, *, chars: int, names: tuple[str, ...]) -> Scripted:
+def thinking_then(
+    answer: str, *, chars: int, names: tuple[str, ...], first: dict[str, object] | None = None
+) -> Scripted:
     """A stream that thinks ``chars`` characters (each piece under every one of ``names``),
-    then answers."""
+    then answers; ``first``: a delta before the thinking."""
 
     def chunk(delta: dict[str, object], finish: str | None = None) -> str:
         body = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "deepseek-reasoner",
@@ -50,6 +57,7 @@ def thinking_then(answer: str, *, chars: int, names: tuple[str, ...]) -> Scripte
         return f"data: {json.dumps(body)}\n\n"
 
     pieces = [chunk({"role": "assistant", "content": None})]
+    pieces += [chunk(first)] if first else []
     pieces += [chunk(dict.fromkeys(names, PIECE))] * -(-chars // len(PIECE))
     pieces += [chunk({"content": answer}), chunk({}, "stop"), "data: [DONE]\n\n"]
     return Scripted(text="".join(pieces), content_type="text/event-stream")
@@ -81,7 +89,7 @@ async def test_thinking_past_its_own_allowance_is_cut(
     """A server that never stops thinking is still bounded: cut, not retried."""
     openai_api.enqueue(thinking_then("never read", chars=THINKING_CAP + 4 * len(PIECE), names=("reasoning",)))  # fmt: skip
     reply = await deepseek(openai_api, sleeps).stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())  # fmt: skip
-    assert (reply.text, reply.stop_reason) == ("", "overlong")
+    assert (reply.text, reply.stop_reason) == ("", "overlong_thinking")
     assert len(openai_api.requests) == 1 and sleeps.calls == []
     # Its output counts as at least what was thought, the API's count never having come.
     counted = reply.usage.output_tokens or (reply.usage_estimate or reply.usage).output_tokens
@@ -129,5 +137,64 @@ async def test_thinking_in_content_parts_is_bounded_too(
     )
     openai_api.enqueue(Scripted(text=body, content_type="text/event-stream"))
     reply = await deepseek(openai_api, sleeps).stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())  # fmt: skip
-    assert (reply.text, reply.stop_reason) == ("", "overlong")
+    assert (reply.text, reply.stop_reason) == ("", "overlong_thinking")
     assert len(openai_api.requests) == 1 and sleeps.calls == []
+
+
+ENDLESS_THINKING = THINKING_CAP + 4 * len(PIECE)
+
+
+async def test_the_log_names_the_thinking_and_its_allowance(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cut for its thinking, a reply was logged as an answer past its output limit
+    (``max_tokens``), a bound it never passed."""
+    caplog.set_level(logging.WARNING, logger="agent_core.providers")
+    openai_api.enqueue(thinking_then("never read", chars=ENDLESS_THINKING, names=("reasoning",)))
+    await deepseek(openai_api, sleeps).stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())  # fmt: skip
+    (said,) = [r.getMessage() for r in caplog.records if "cut off" in r.getMessage()]
+    assert said.startswith(
+        "openai-compatible:deepseek-reasoner: its thinking went on past its allowance of "
+        f"{THINKING_CAP:,} characters ("
+    )
+    assert "output limit" not in said
+
+
+async def test_the_thread_is_told_the_thinking_was_cut_not_the_answer(
+    openai_api: FakeOpenAI,
+    sleeps: SleepRecorder,
+    make_engine: EngineFactory,
+    surface: RecordingSurface,
+) -> None:
+    """The thread read "the model's answer went on far past its output limit", though the
+    answer was empty, well within it: it was the thinking that went on."""
+    openai_api.enqueue(thinking_then("never read", chars=ENDLESS_THINKING, names=("reasoning",)))
+    engine = await make_engine(model=deepseek(openai_api, sleeps))
+    await engine.ingest(message("why is checkout slow?", ts="1700000000.000100"))
+    async with asyncio.timeout(30):
+        await engine.idle()
+    assert replies(surface) == [
+        "(The model's thinking went on far past signoff's allowance for it, so signoff cut "
+        "it off; it gave no answer.)"
+    ]
+
+
+async def test_a_call_cut_by_thinking_is_told_so_to_the_model(
+    openai_api: FakeOpenAI, sleeps: SleepRecorder, make_engine: EngineFactory, home: Home
+) -> None:
+    """The call's note told the model its reply went past the output token limit and to
+    send the call "in a shorter reply": the reply was short, its thinking was not."""
+    started: dict[str, object] = {"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+               "function": {"name": "get_status", "arguments": '{"service": '}}]}  # fmt: skip
+    openai_api.enqueue(thinking_then("", chars=ENDLESS_THINKING, names=("reasoning",), first=started))  # fmt: skip
+    openai_api.reply("It was cut.")
+    engine = await make_engine(model=deepseek(openai_api, sleeps))
+    await engine.ingest(message("why is checkout slow?", ts="1700000000.000100"))
+    async with asyncio.timeout(30):
+        await engine.idle()
+    (cut,) = [m for m in transcript(home) if isinstance(m, AssistantMessage) and m.tool_calls]
+    assert cut.stop_reason == "overlong_thinking"
+    assert cut.tool_calls[0].parse_error == (
+        "not run: your thinking went on far past signoff's allowance for it and was cut off "
+        "before this call was complete; send the call again after less thinking"
+    )
