@@ -10,10 +10,11 @@ person sees an error).
 
 Here the next link is opened beside the old one, and the old one is read on (its
 envelopes handled and acked on it) until Slack closes it, or ``OLD_LINK_KEPT`` seconds
-pass, or the client stops. Its own ``disconnect`` frames are not acted on: it is being
-replaced already. The SDK's reader stops reading a link once it is no longer the client's
-current one, so this client has a reader of its own (``receive_messages``), the same for
-every link.
+pass, or the client stops. A link is taken as being replaced from the routine
+``disconnect`` read on it, in frame order, and its later ``disconnect`` frames are not
+acted on. The SDK's reader stops reading a link once it is no longer the client's current
+one, so this client has a reader of its own (``receive_messages``), the same for every
+link.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ OLD_LINK_KEPT = 30.0
 class HandingOverClient(SocketModeClient):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._replacing: object | None = None  # the link a routine disconnect came on
+        # The link a routine disconnect was read on, until it is moved aside (``connect``).
+        self._replacing: ClientWebSocketResponse | None = None
         # Replaced links still read, each with the task that closes it at the latest.
         self._old: dict[ClientWebSocketResponse, asyncio.Task[None]] = {}
         self._came_on: dict[str, ClientWebSocketResponse] = {}  # envelopes read on them
@@ -49,17 +51,12 @@ class HandingOverClient(SocketModeClient):
         """How many replaced links are still open beside the current one."""
         return sum(not old.closed for old in self._old)
 
-    async def run_message_listeners(self, message: dict[str, Any], raw_message: str) -> None:
-        if message.get("type") == "disconnect" and message.get("reason") in ROUTINE:
-            self._replacing = self.current_session
-        await super().run_message_listeners(message, raw_message)
-
     async def connect(self) -> None:
         old = self.current_session
-        if old is not None and old is self._replacing and not old.closed and not self.closed:
+        replacing, self._replacing = self._replacing, None
+        if old is not None and old is replacing and not old.closed and not self.closed:
             # Neither closed (the SDK closes the current link first) nor its reader
             # cancelled (the SDK cancels the receiver it holds): kept, read on.
-            self._replacing = None
             self.current_session = None
             reader, self.message_receiver = self.message_receiver, None
             self._old[old] = asyncio.ensure_future(self._retire(old, reader))
@@ -121,7 +118,7 @@ class HandingOverClient(SocketModeClient):
     ) -> bool:
         """One frame read on ``session``; whether its reading is done."""
         if message.type == WSMsgType.TEXT:
-            if old and not self._note(session, str(message.data)):
+            if not self._note(session, str(message.data), old=old):
                 return False
             await self.enqueue_message(message.data)
             for listener in self.on_message_listeners:
@@ -152,17 +149,26 @@ class HandingOverClient(SocketModeClient):
             with contextlib.suppress(ValueError):
                 self.last_ping_pong_time = float(at)
 
-    def _note(self, session: ClientWebSocketResponse, data: str) -> bool:
-        """Whether a frame on a replaced link is handled: an envelope is (and acked on it);
-        a ``disconnect`` is not (the link is being replaced already)."""
+    def _note(self, session: ClientWebSocketResponse, data: str, *, old: bool) -> bool:
+        """Whether a frame is handled. An envelope is (one on a replaced link is acked on
+        it). A routine ``disconnect`` marks its link as being replaced as it is read,
+        in frame order (its reconnect asks Slack for the next link before it moves this
+        one aside); a ``disconnect`` on a link being replaced is not handled: a second
+        reconnect would replace the next, healthy link."""
+        frame: object = None
         with contextlib.suppress(ValueError):
             frame = json.loads(data)
-            if isinstance(frame, dict):
-                if frame.get("type") == "disconnect":
-                    return False
-                envelope_id = frame.get("envelope_id")
-                if isinstance(envelope_id, str):
-                    self._came_on[envelope_id] = session
+        if not isinstance(frame, dict):
+            return True
+        if frame.get("type") == "disconnect":
+            if old or session is self._replacing:
+                return False
+            if frame.get("reason") in ROUTINE and session is self.current_session:
+                self._replacing = session
+            return True
+        envelope_id = frame.get("envelope_id")
+        if old and isinstance(envelope_id, str):
+            self._came_on[envelope_id] = session
         return True
 
     async def send_message(self, message: str) -> None:

@@ -30,9 +30,13 @@ class SocketControls:
         reason: str = "refresh_requested",
         socket_id: str | None = None,
         close_after: float | None = None,
+        drain: bool | None = None,
     ) -> list[str]:
+        """Say ``disconnect`` on links; after it nothing new is sent on them (``drain``),
+        by default unless it is a ``warning``. Slack may still send on a link it asked to
+        refresh until it closes it: ``drain=False``."""
         return await self._rt.hub.disconnect(
-            reason=reason, socket_id=socket_id, close_after=close_after
+            reason=reason, socket_id=socket_id, close_after=close_after, drain=drain
         )
 
     async def close_sockets(self, *, socket_id: str | None = None) -> list[str]:

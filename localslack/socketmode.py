@@ -201,12 +201,17 @@ class SocketHub:
     # -- test hooks ----------------------------------------------------------------------------
 
     async def disconnect(
-        self, *, reason: str, socket_id: str | None = None, close_after: float | None = None
+        self,
+        *,
+        reason: str,
+        socket_id: str | None = None,
+        close_after: float | None = None,
+        drain: bool | None = None,
     ) -> list[str]:
         targets = [s for s in self.sockets() if socket_id in (None, s.id)]
         for sock in targets:
             await self._send_frame(sock, _disconnect_frame(reason))
-            sock.draining = reason != "warning"
+            sock.draining = reason != "warning" if drain is None else drain
             if close_after is not None:
                 self._background.spawn(self._close_later(sock, close_after))
         return [s.id for s in targets]

@@ -183,6 +183,24 @@ async def test_disconnect_frames_on_the_wire(slack: LocalSlack) -> None:
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
 
 
+async def test_a_refresh_may_keep_a_link_delivering(
+    slack: LocalSlack,
+) -> None:
+    """Slack may send on a link it asked to refresh until it closes it (``drain=False``)."""
+    app_client = AsyncWebClient(token=slack.app_token, base_url=slack.api_url)
+    url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive()  # hello
+        (socket_id,) = [str(s["id"]) for s in slack.sockets()]
+        await slack.disconnect_sockets(reason="refresh_requested", drain=False)
+        assert json.loads((await ws.receive(timeout=2)).data)["reason"] == "refresh_requested"
+        await slack.post_message(channel="C0OPS", user="U0BOB", text="still here")
+        envelope = json.loads((await ws.receive(timeout=2)).data)
+        await ws.send_str(json.dumps({"envelope_id": envelope["envelope_id"]}))
+        done = await slack.wait_for_ack(envelope["envelope_id"])
+        assert done.socket_id == socket_id
+
+
 async def test_close_sockets_closes_a_link_with_a_close_frame(slack: LocalSlack) -> None:
     app_client = AsyncWebClient(token=slack.app_token, base_url=slack.api_url)
     url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
