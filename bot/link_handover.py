@@ -12,9 +12,9 @@ Here the next link is opened beside the old one, and the old one is read on (its
 envelopes handled and acked on it) until Slack closes it, or ``OLD_LINK_KEPT`` seconds
 pass, or the client stops. A link is taken as being replaced from the routine
 ``disconnect`` read on it, in frame order, and its later ``disconnect`` frames are not
-acted on. The SDK's reader stops reading a link once it is no longer the client's current
-one, so this client has a reader of its own (``receive_messages``), the same for every
-link.
+acted on. Every envelope's ack goes on the link it was read on while that one is open.
+The SDK's reader stops reading a link once it is no longer the client's current one, so
+this client has a reader of its own (``receive_messages``), the same for every link.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ class HandingOverClient(SocketModeClient):
         self._replacing: ClientWebSocketResponse | None = None
         # Replaced links still read, each with the task that closes it at the latest.
         self._old: dict[ClientWebSocketResponse, asyncio.Task[None]] = {}
-        self._came_on: dict[str, ClientWebSocketResponse] = {}  # envelopes read on them
+        # The link each envelope was read on, until its ack is sent or the link is let go.
+        self._came_on: dict[str, ClientWebSocketResponse] = {}
 
     def replaced_links(self) -> int:
         """How many replaced links are still open beside the current one."""
@@ -60,6 +61,8 @@ class HandingOverClient(SocketModeClient):
             self.current_session = None
             reader, self.message_receiver = self.message_receiver, None
             self._old[old] = asyncio.ensure_future(self._retire(old, reader))
+        elif old is not None:
+            self._forget(old)  # closed the SDK's way: its acks go on the next link
         await super().connect()  # type: ignore[no-untyped-call]
 
     async def _retire(
@@ -76,8 +79,11 @@ class HandingOverClient(SocketModeClient):
             if reader is not None:
                 reader.cancel()
             self._old.pop(old, None)
-            for envelope_id in [e for e, s in self._came_on.items() if s is old]:
-                del self._came_on[envelope_id]
+            self._forget(old)
+
+    def _forget(self, session: ClientWebSocketResponse) -> None:
+        for envelope_id in [e for e, s in self._came_on.items() if s is session]:
+            del self._came_on[envelope_id]
 
     async def receive_messages(self) -> None:
         """The SDK's reader, except that a replaced link is read on until it closes."""
@@ -150,8 +156,8 @@ class HandingOverClient(SocketModeClient):
                 self.last_ping_pong_time = float(at)
 
     def _note(self, session: ClientWebSocketResponse, data: str, *, old: bool) -> bool:
-        """Whether a frame is handled. An envelope is (one on a replaced link is acked on
-        it). A routine ``disconnect`` marks its link as being replaced as it is read,
+        """Whether a frame is handled. An envelope is, and the link it came on is kept for
+        its ack. A routine ``disconnect`` marks its link as being replaced as it is read,
         in frame order (its reconnect asks Slack for the next link before it moves this
         one aside); a ``disconnect`` on a link being replaced is not handled: a second
         reconnect would replace the next, healthy link."""
@@ -167,7 +173,7 @@ class HandingOverClient(SocketModeClient):
                 self._replacing = session
             return True
         envelope_id = frame.get("envelope_id")
-        if old and isinstance(envelope_id, str):
+        if isinstance(envelope_id, str):
             self._came_on[envelope_id] = session
         return True
 
@@ -187,6 +193,7 @@ class HandingOverClient(SocketModeClient):
 
     async def close(self) -> None:
         tasks = list(self._old.values())
+        self._came_on.clear()
         await super().close()  # type: ignore[no-untyped-call]
         for session in list(self._old):
             await session.close()

@@ -30,6 +30,8 @@ class Delivery:
     sent_at: float | None = None
     socket_id: str | None = None
     acked: bool = False
+    # The socket the ack came on (Slack takes one on any of the app's links).
+    acked_on: str | None = None
     ack_payload: JSON | None = None
     acked_at: float | None = None
     late_ack: bool = False
@@ -86,6 +88,7 @@ class Delivery:
             "status": self.status,
             "socket_id": self.socket_id,
             "acked": self.acked,
+            "acked_on": self.acked_on,
             "ack_payload": self.ack_payload,
             "late_ack": self.late_ack,
             "settled": self.settled,

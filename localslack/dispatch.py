@@ -177,7 +177,7 @@ class Dispatcher:
         )
         original.redelivered_as = retry.envelope_id
 
-    def on_frame(self, raw: str) -> None:
+    def on_frame(self, raw: str, *, socket_id: str | None = None) -> None:
         """A text frame from the app: acks are matched by envelope_id, on any socket."""
         try:
             frame = json.loads(raw)
@@ -193,6 +193,7 @@ class Dispatcher:
             timer.cancel()
         payload = frame.get("payload")
         delivery.acked = True
+        delivery.acked_on = socket_id
         delivery.acked_at = self._clock()
         delivery.ack_payload = payload if isinstance(payload, dict) else None
         # Slack has already shown the user an error by then and ignores the late response.

@@ -167,7 +167,7 @@ class SocketHub:
         while True:
             msg = await sock.ws.receive()
             if msg.type == WSMsgType.TEXT:
-                self._dispatcher.on_frame(str(msg.data))
+                self._dispatcher.on_frame(str(msg.data), socket_id=sock.id)
             elif msg.type == WSMsgType.PING and self.answer_pings:
                 await sock.ws.pong(msg.data)
             elif msg.type == WSMsgType.CLOSE:

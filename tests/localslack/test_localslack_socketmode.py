@@ -183,10 +183,11 @@ async def test_disconnect_frames_on_the_wire(slack: LocalSlack) -> None:
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
 
 
-async def test_a_refresh_may_keep_a_link_delivering(
+async def test_a_refresh_may_keep_a_link_delivering_and_an_ack_names_its_socket(
     slack: LocalSlack,
 ) -> None:
-    """Slack may send on a link it asked to refresh until it closes it (``drain=False``)."""
+    """Slack may send on a link it asked to refresh until it closes it (``drain=False``);
+    it takes an ack on any of the app's links, and the delivery says which one."""
     app_client = AsyncWebClient(token=slack.app_token, base_url=slack.api_url)
     url = (await app_client.apps_connections_open(app_token=slack.app_token))["url"]
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
@@ -199,6 +200,7 @@ async def test_a_refresh_may_keep_a_link_delivering(
         await ws.send_str(json.dumps({"envelope_id": envelope["envelope_id"]}))
         done = await slack.wait_for_ack(envelope["envelope_id"])
         assert done.socket_id == socket_id
+        assert done.acked_on == socket_id
 
 
 async def test_close_sockets_closes_a_link_with_a_close_frame(slack: LocalSlack) -> None:
