@@ -110,7 +110,7 @@ async def realize(
             raise Deferred(unavailable)
     away = away_here(run, request)
     if away is not None:  # not spent here: the bot, whose tools these are not, runs it
-        raise Deferred(f"{away}; the bot runs it")
+        raise Deferred(away)  # "… It runs once the tool is available again": the bot has it
     refusal = refusal_reason(run, request, decision)
     if refusal:
         await run.trace("approved_call_refused", {"approval_id": capsule.id, "reason": refusal})
