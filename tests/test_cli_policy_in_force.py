@@ -142,9 +142,10 @@ def test_a_playground_home_knows_its_fleet_without_signoff_demo(
     playground.write_text(DEV_POLICY)
     Home(cli_home).ensure()
     record_applied(Home(cli_home), load_policy(playground))
-    main(command)
+    code = main(command)
     said = capsys.readouterr()
     assert "unknown tools" not in said.out + said.err, said
+    assert code == 0, said  # and nothing else stopped it: a refusal of any kind would
 
 
 def test_signoff_demo_0_keeps_the_fleet_away_from_a_playground_home(
