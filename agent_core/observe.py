@@ -87,10 +87,13 @@ class EnvelopeAcked:
 
 @dataclass(frozen=True, kw_only=True)
 class SocketLinkChanged:
-    """The Socket Mode link came up (a ``hello``) or went down (close, drop, stop)."""
+    """The Socket Mode link came up (a ``hello``) or went down (close, drop, stop); or,
+    ``handover``, Slack is replacing it (a routine refresh): the next link is being opened
+    while this one still delivers, so it is still ``up``."""
 
     up: bool
     reason: str = ""
+    handover: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

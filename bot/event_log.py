@@ -76,7 +76,11 @@ class EventLog:
                 quiet = event.up or event.reason == "stopping"
                 log_event(
                     log,
-                    "socket_up" if event.up else "socket_down",
+                    "socket_handover"
+                    if event.handover
+                    else "socket_up"
+                    if event.up
+                    else "socket_down",
                     level=logging.INFO if quiet else logging.WARNING,
                     reason=event.reason,
                 )

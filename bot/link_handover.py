@@ -48,6 +48,16 @@ class HandingOverClient(SocketModeClient):
         # The link each envelope was read on, until its ack is sent or the link is let go.
         self._came_on: dict[str, ClientWebSocketResponse] = {}
 
+    def handing_over(self, session: object) -> bool:
+        """Whether ``session`` is a link being replaced that is still read: it delivers."""
+        if not isinstance(session, ClientWebSocketResponse) or session.closed:
+            return False
+        return session is self._replacing or session in self._old
+
+    def _let_go(self, old: ClientWebSocketResponse) -> None:
+        """A replaced link is closed and no longer read (Slack closed it, or it was kept
+        too long, or the client stops)."""
+
     def replaced_links(self) -> int:
         """How many replaced links are still open beside the current one."""
         return sum(not old.closed for old in self._old)
@@ -80,6 +90,7 @@ class HandingOverClient(SocketModeClient):
                 reader.cancel()
             self._old.pop(old, None)
             self._forget(old)
+            self._let_go(old)
 
     def _forget(self, session: ClientWebSocketResponse) -> None:
         for envelope_id in [e for e, s in self._came_on.items() if s is session]:
@@ -132,6 +143,8 @@ class HandingOverClient(SocketModeClient):
         elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
             if old:
                 return True  # Slack closed it, as it said it would
+            if session is self._replacing:
+                self._let_go(session)  # closed before its successor was opened
             if message.type == WSMsgType.CLOSED:
                 await asyncio.sleep(self.ping_interval)
             elif message.type == WSMsgType.CLOSE:

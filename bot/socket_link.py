@@ -1,7 +1,8 @@
 """The Socket Mode link: whether it is up, and a way to stop it that stays stopped.
 
 Up means: Slack said ``hello`` on the session the client holds now, and that session has
-not closed since. A drop without a close frame (a dead network) shows as the session's
+not closed since; or that session is being replaced (Slack's routine refresh) and is still
+read beside its successor, which has not said ``hello`` yet. A drop without a close frame (a dead network) shows as the session's
 ``closed`` flag, which aiohttp sets as soon as the read fails; a stale link (pings
 unanswered) as the client's ``stale`` flag. Readiness and ``signoff_socket_connected``
 read this at request time, so they never lag behind an event that was not delivered.
@@ -92,7 +93,10 @@ class SignoffSocketModeClient(HandingOverClient):
             return "socket mode: stopped"
         if self._disabled:
             return f"socket mode: {refusal(self._refused_by)[0]}; trying again"
-        if session is None or self._hello_session is None:
+        greeted = self._hello_session
+        if greeted is not session and self.handing_over(greeted) and not self.stale:
+            return None  # replaced, read on until its successor says hello: it delivers
+        if session is None or greeted is None:
             return "socket mode: not connected yet (no hello received)"
         if session is not self._hello_session:
             return "socket mode: reconnecting (no hello on the new connection yet)"
@@ -173,18 +177,35 @@ class SignoffSocketModeClient(HandingOverClient):
         previous = self.current_session
         why, self._why_down = self._why_down, None
         if previous is not None and previous is self._hello_session:
-            # The old link is being replaced: lost, stale, or Slack asked for a refresh.
-            self._link_down(why)
-            self._hello_session = None
+            if self.handing_over(previous):
+                # Slack's routine refresh: read on beside the next link, it still delivers.
+                self.observer.emit(
+                    SocketLinkChanged(up=True, reason=why or "refresh", handover=True)
+                )
+            else:  # lost or stale
+                self._link_down(why)
+                self._hello_session = None
         await super().connect()
         session = self.current_session
         if self.closed and session is not None and not session.closed:
             # A reconnect that was in flight when stop() ran: do not keep its connection.
             await session.close()
 
+    def _let_go(self, old: ClientWebSocketResponse) -> None:
+        super()._let_go(old)
+        nearly = self.current_session is not None and not self.current_session.closed
+        if old is self._hello_session and not self.closed and not nearly:
+            # Slack closed the replaced link before the next one was open: now it is down.
+            # (One open but for its hello is "reconnecting"; lost before it, it is told.)
+            self._link_down("closed by the server before the next link came up")
+            self._hello_session = None
+
     def _link_down(self, why: str | None) -> None:
         """socket_down, once for each link that was up: said when its replacement begins,
-        not when one is had (Slack may give none for as long as an outage lasts)."""
+        not when one is had (Slack may give none for as long as an outage lasts); a link
+        being handed over still delivers, and is down only once it is let go."""
+        if self.handing_over(self._hello_session):
+            return
         if self._hello_session is not None and self._told_down is not self._hello_session:
             self._told_down = self._hello_session
             self.observer.emit(SocketLinkChanged(up=False, reason=why or "reconnecting"))

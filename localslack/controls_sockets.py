@@ -50,6 +50,15 @@ class SocketControls:
         documents its reasons as a list it may add to: a client meets ones it never knew."""
         self._rt.hub.refusing = reason
 
+    def hold_hellos(self, *, held: bool) -> None:
+        """While held, a new connection is accepted but gets no ``hello`` (Slack's may come
+        late): a client between the upgrade and the hello can be looked at."""
+        hellos = self._rt.hub.hellos
+        if held:
+            hellos.clear()
+        else:
+            hellos.set()
+
     def on_app_close(self, hook: Callable[[str], Awaitable[None]]) -> Callable[[], None]:
         """Run ``hook`` with a socket's id when the app's close frame on it is read, before
         Slack answers it: what is delivered meanwhile crosses the app's close on the wire,

@@ -84,6 +84,9 @@ class SocketHub:
         self.socket_mode_enabled = True
         # The reason new connections are refused with, before any hello (refuse_links).
         self.refusing: str | None = None
+        # Cleared: new connections wait for their ``hello`` (hold_hellos); Slack's may lag.
+        self.hellos = asyncio.Event()
+        self.hellos.set()
 
     # -- tickets & connections ----------------------------------------------------------------
 
@@ -142,6 +145,7 @@ class SocketHub:
         self._sockets[sock.id] = sock
         self._socket_change.set()
         try:
+            await self.hellos.wait()
             await self._send_frame(sock, self._hello())
             await self._dispatcher.flush()
             await self._read(sock)

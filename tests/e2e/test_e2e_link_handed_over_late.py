@@ -79,7 +79,8 @@ async def test_a_disconnect_on_the_link_warned_about_leaves_its_replacement_be(
     await _closed_by_slack(slack, client, old)
     assert len(slack.calls("apps.connections.open")) == 2
     assert len(_open(slack)) == 1 and client.link_problem() is None
-    assert len(_events(caplog, "socket_down")) == 1  # the warning's
+    assert not _events(caplog, "socket_down")
+    assert len(_events(caplog, "socket_handover")) == 1  # the warning's
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and reason in r.message]
 
 
@@ -91,10 +92,12 @@ async def test_slack_closing_the_link_it_replaced_is_not_the_link_lost(
     client = bot.handler.client
     old = await _handed_over(slack, client)
     await _closed_by_slack(slack, client, old)
-    downs = [
-        str(getattr(r, "signoff_fields", {}).get("reason")) for r in _events(caplog, "socket_down")
+    assert not _events(caplog, "socket_down")  # a refresh: the link never went down
+    handovers = [
+        str(getattr(r, "signoff_fields", {}).get("reason"))
+        for r in _events(caplog, "socket_handover")
     ]
-    assert downs == ["disconnect: warning"]
+    assert handovers == ["disconnect: warning"]
     assert len(_events(caplog, "socket_up")) == 2
     assert len(slack.calls("apps.connections.open")) == 2
     assert client.link_problem() is None

@@ -374,14 +374,15 @@ async def test_why_slack_closed_the_link_is_logged_with_its_reason(
     the app's settings; ``refresh_requested``: routine; ``warning``: a refresh in about
     10 s, all three in docs.slack.dev/apis/events-api/using-socket-mode;
     ``too_many_websockets``, past 10 connections, in slackapi/bolt-js#2225): the
-    operator's socket_down line says so, not just "reconnecting"."""
+    operator's socket_down line says so, not just "reconnecting"; for a routine refresh,
+    read on until Slack closes the link, its socket_handover line."""
     caplog.set_level(logging.INFO, logger="signoff.events")
 
     def said() -> list[str]:
         return [
             str(getattr(r, "signoff_fields", {}).get("reason"))
             for r in caplog.records
-            if r.getMessage() == "socket_down"
+            if r.getMessage() in ("socket_down", "socket_handover")
         ]
 
     reasons = ("link_disabled", "refresh_requested", "warning", "too_many_websockets")
