@@ -75,6 +75,28 @@ class HandingOverClient(SocketModeClient):
             self._forget(old)  # closed the SDK's way: its acks go on the next link
         await super().connect()  # type: ignore[no-untyped-call]
 
+    async def _replace_routinely(self) -> None:
+        """The next link a routine ``disconnect`` asks for, opened only if the link it was
+        read on is still the current one once the connect lock is had. Slack may close
+        that link right after: the close's reconnect, first to the lock, replaced it
+        already, and the SDK's forced reconnect replaced that healthy successor too (a
+        third link, the second closed by signoff with what Slack had sent on it)."""
+        link = self._replacing
+        async with self.connect_operation_lock:
+            if self.closed or link is None or link is not self.current_session:
+                return
+            try:
+                self.wss_uri = await self.issue_new_wss_url()
+                await self.connect()
+            except Exception as exc:  # the SDK's path logged it too; the type only (a URL)
+                if self.closed:
+                    return  # stopped meanwhile: no next link is wanted
+                log.warning(
+                    "the next Socket Mode link could not be opened (%s): it is tried again "
+                    "once the old link closes",
+                    type(exc).__name__,
+                )
+
     async def _retire(
         self, old: ClientWebSocketResponse, reader: asyncio.Future[Any] | None
     ) -> None:

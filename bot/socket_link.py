@@ -165,6 +165,9 @@ class SignoffSocketModeClient(HandingOverClient):
                     await session.close()
                 await self.connect_to_new_endpoint()
                 return
+            if reason in ROUTINE:
+                await self._replace_routinely()
+                return
         await super().run_message_listeners(message, raw_message)
 
     async def _on_close(self, message: WSMessage) -> None:

@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import pytest
-from signoff_e2e_kit import until
+from signoff_e2e_kit import OPS, until
 
 from localslack import LocalSlack
 
@@ -76,3 +76,36 @@ async def test_a_refresh_whose_next_link_is_not_had_in_time_is_a_loss(
     held.release()
     await until(lambda: client.link_problem() is None, what="the next link up")
     assert len(_lines(caplog, "socket_down")) == 1
+
+
+async def _answered(slack: LocalSlack) -> bool:
+    sent = await slack.slash_command(command="/signoff", user="U0ALICE", channel=OPS, text="help")
+    done = await slack.wait_for_delivery(
+        lambda d: d.envelope_id == sent.envelope_id and (d.acked or d.timed_out)
+    )
+    return done.acked
+
+
+@pytest.mark.parametrize("reason", ["warning", "refresh_requested"])
+async def test_a_close_right_after_the_disconnect_opens_one_next_link(
+    slack: LocalSlack, start_bot: BotFactory, caplog: pytest.LogCaptureFixture, reason: str
+) -> None:
+    """Slack closes the link right after its ``disconnect``: the close's reconnect may
+    open the next link before the ``disconnect`` is handled, whose forced reconnect then
+    closed that healthy link and opened a third."""
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(ping_interval=PING)
+    client = bot.handler.client
+    await until(lambda: client.link_problem() is None, what="the link up")
+    (old,) = _open(slack)
+    held = slack.hold_calls(method="apps.connections.open", count=1)
+    await slack.disconnect_sockets(reason=reason, socket_id=old, drain=False)
+    await slack.close_sockets(socket_id=old)
+    await held.wait_held(timeout=5)
+    held.release()
+    await until(lambda: client.link_problem() is None, what="the next link up")
+    for _ in range(3):  # round trips: the disconnect's own handling is long done
+        assert await _answered(slack)
+    assert len(slack.calls("apps.connections.open")) == 2
+    assert len(_open(slack)) == 1
+    assert len(_lines(caplog, "socket_up")) == 2
