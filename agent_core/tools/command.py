@@ -20,8 +20,9 @@ from typing import Any
 
 from .base import Tool, ToolContext, schema_version
 from .command_run import OUTPUT_LIMIT_BYTES, run_command
+from .env_secrets import setting_values
 from .json_schema import PATTERN_TEXT_LIMIT, SchemaChecker
-from .specs import CommandSpec, Template, parse_template, setting_values
+from .specs import CommandSpec, Template, parse_template
 
 __all__ = ["CommandTool"]
 

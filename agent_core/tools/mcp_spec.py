@@ -11,7 +11,8 @@ from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from sessions import check_http_url, without_credentials
 
-from .specs import EnvName, Timed, named, no_nul, secret_values, setting_values
+from .env_secrets import secret_values, setting_values
+from .specs import EnvName, Timed, named, no_nul
 
 __all__ = ["McpServerSpec"]
 
