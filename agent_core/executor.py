@@ -21,7 +21,7 @@ from sessions import IntentTicket, ResultTicket, failpoint, new_approval_id, off
 
 from .call_cap import beyond_cap, refuse_over_cap, split_off
 from .gate_context import earlier_denial, why_asked
-from .gate_place import card_channel, needs_a_channel
+from .gate_place import card_channel, refused_at_gate
 from .live_steps import NOT_RUN
 from .messages import (
     AssistantMessage,
@@ -195,8 +195,9 @@ def _triage(
             ordered.append(runnable)
             continue
         digest = args_sha256(tool.name, arguments)
-        if card_channel(run.rt, run.thread) is None:
-            ordered.append(needs_a_channel(call_id=call.id, tool=tool.name, args_sha256=digest))
+        cannot_ask = refused_at_gate(run, call_id=call.id, tool=tool.name, digest=digest)
+        if cannot_ask is not None:
+            ordered.append(cannot_ask)
             continue
         denial = earlier_denial(run, digest)
         if denial is not None:

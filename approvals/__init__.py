@@ -57,6 +57,7 @@ from .governance import (
 from .governed import CurrentCall
 from .origin import Installation, Origin
 from .policy import Policy, PolicyRule, load_policy, parse_duration
+from .reachable import unreachable_quorum
 from .read_once import read_once
 from .records import (
     CardRef,
@@ -148,6 +149,7 @@ __all__ = [
     "self_approval_of",
     "sweep_expired",
     "sweep_timers",
+    "unreachable_quorum",
     "valid_for_of",
     "what_helps",
     "withdraw",

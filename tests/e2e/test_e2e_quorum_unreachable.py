@@ -1,0 +1,89 @@
+"""A quorum the requester's own exclusion makes unreachable is refused at the request.
+
+``approvers = [Alice, Bob]``, ``quorum = 2``: the policy loads (two names, two approvals),
+but when Alice asks, only Bob may approve, and the captured rule keeps it so whatever
+the policy becomes. Such a request used to get a card nobody could complete, waiting
+silently until it expired a day later. Now the call is refused at the gate, as a result
+the model relays in the thread, and nothing is parked. A request the rule can complete
+(someone else asks, self-approval is allowed, an escalation adds enough people) still
+gets its card.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from signoff_e2e_kit import (
+    OPS,
+    bot_reply,
+    mention,
+    restarts,
+    session_states,
+    wait_card,
+    write_policy,
+)
+
+from bot.config import Settings
+from localslack import LocalSlack
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
+
+ALICE_AND_BOB = """
+[tools.restart_service]
+approvers = ["U0ALICE", "U0BOB"]
+quorum = 2
+"""
+
+
+def _capsules(home: Path) -> list[Path]:
+    return list((home / "approvals").glob("*/appr_*"))
+
+
+async def test_a_quorum_the_requester_cannot_be_part_of_is_refused_at_the_request(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    bot = await start_bot(policy_path=write_policy(tmp_path / "policy.toml", ALICE_AND_BOB))
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api", user="U0ALICE")
+    told = await bot_reply(slack, thread, "could never be approved")
+    assert "2 approvals" in told["text"] and "U0BOB" in told["text"]
+    await bot.engine.idle()
+    # Nothing waits: no capsule, no card, the session ended, the fleet untouched.
+    assert _capsules(settings.home) == []
+    assert "Approval needed" not in str(slack.thread(channel=OPS, ts=thread))
+    assert set(session_states(settings.home).values()) == {"completed"}
+    assert restarts(settings.home) == 0
+
+
+async def test_the_same_rule_asks_when_someone_else_asks(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", ALICE_AND_BOB))
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api", user="U0CAROL")
+    await wait_card(slack, thread)
+    assert len(_capsules(settings.home)) == 1
+
+
+async def test_an_escalation_that_adds_enough_people_keeps_the_card(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    policy = ALICE_AND_BOB + 'escalate_after = "2h"\nescalate_to = ["U0CAROL"]\n'
+    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", policy))
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api", user="U0ALICE")
+    await wait_card(slack, thread)
+    assert len(_capsules(settings.home)) == 1
+
+
+async def test_self_approval_allowed_keeps_the_card(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    policy = ALICE_AND_BOB + "allow_self_approval = true\n"
+    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", policy))
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api", user="U0ALICE")
+    await wait_card(slack, thread)
+    assert len(_capsules(settings.home)) == 1
