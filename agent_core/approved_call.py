@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from approvals import (
     ApprovalRequest,
+    CannotRun,
     CurrentCall,
     Decision,
     ExecutionResult,
@@ -32,8 +33,10 @@ from sessions import ResultTicket, SessionFiles, utc_iso, verify
 
 from .audit_outcome import call_started
 from .messages import ToolStatus
+from .runtime import Runtime
 from .session_run import SessionRun
 from .staleness import deciders_text, record_stale, tell_stale
+from .tools.base import UNLISTED
 
 __all__ = [
     "approval_note",
@@ -43,7 +46,9 @@ __all__ = [
     "claimed_result",
     "ended_unrun",
     "refusal_reason",
+    "runs_nothing",
     "stale_outcome",
+    "tell_runs_nothing",
 ]
 
 
@@ -92,6 +97,43 @@ def away_here(run: SessionRun, request: ApprovalRequest) -> str | None:
     if tool.version != call.tool_version:
         return f"the tool {request.capsule.tool!r} has another version among this terminal's tools"
     return None
+
+
+def runs_nothing(rt: Runtime, request: ApprovalRequest) -> CannotRun | None:
+    """Why approving ``request`` here would run nothing, or None: its tool left this
+    process's tools, or is there at another version (its schema or settings changed),
+    which ``refusal_reason`` would refuse at the start, after the approval was spent and
+    the card said Approved. A terminal's tools need not be the bot's (it checks its own,
+    ``bot/cli_tool_check.py``); an MCP server down lists nothing (``UNLISTED``): away, not
+    changed, and the approved call waits for it."""
+    if rt.tools_elsewhere:
+        return None
+    try:
+        call = request.current()
+    except HashMismatchError:
+        return None  # the decision refuses it, and says why
+    tool = rt.registry.get(call.tool)
+    if tool is None:
+        what = "is no longer among signoff's tools"
+    elif tool.version in (call.tool_version, UNLISTED):
+        return None
+    else:
+        what = "changed since it was asked for (its arguments or its settings)"
+    return CannotRun(
+        f"the tool {call.tool} {what}, so approving this call would run nothing; "
+        "deny it, and ask again if it is still needed"
+    )
+
+
+def tell_runs_nothing(rt: Runtime, request: ApprovalRequest, why: CannotRun) -> None:
+    """The card's thread is told, once (a fixed outbox id), that approving it would run
+    nothing: the card itself still offers Approve, as the tool may come back (a
+    configuration put right again), and the next approver should not have to click to
+    learn it."""
+    request.queue_post(
+        "runs-nothing", f"⚠️ This request cannot be approved now: {why}.", by_card=True
+    )
+    rt.outbox_written()
 
 
 def refusal_reason(run: SessionRun, request: ApprovalRequest, decision: Decision) -> str:

@@ -33,11 +33,13 @@ from typing import Any
 from approvals import (
     AlreadyDecided,
     ApprovalRequest,
+    CannotRun,
     Decided,
     DecisionResult,
     EditRecorded,
     EditResult,
     Origin,
+    Refused,
     VoteCounted,
     record_decision,
     scan_session_approvals,
@@ -64,6 +66,7 @@ from sessions import (
 )
 
 from .approval_events import approval_expired, decision_recorded, quorum_decided, vote_recorded
+from .approved_call import runs_nothing, tell_runs_nothing
 from .delivery import Backoff, Delivery
 from .governing import Governing
 from .ingest import Ingest, StoredHere
@@ -226,6 +229,7 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing,
         rt = self.rt
         user = check_slack_id(user)  # before any look-up: a bad id never reaches a path
         request = ApprovalRequest.open(rt.home, check_approval_id(approval_id), clock=rt.clock)
+        gone = runs_nothing(rt, request)
         result = await record_decision(
             request,
             user=user,
@@ -236,7 +240,10 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing,
             clock=rt.clock,
             seen_sha256=seen_sha256,
             origin=origin,
+            runs_nothing=gone,
         )
+        if isinstance(result, Refused) and isinstance(result.reason, CannotRun):
+            tell_runs_nothing(rt, request, result.reason)
         failpoint("decision.after_decision_file")
         await self.after_decision(request, user=user, result=result)
         return result

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from approvals import (
     ApprovalRequest,
     ApprovalsError,
+    CannotRun,
     Capsule,
     CardRef,
     Origin,
@@ -34,6 +35,7 @@ from sessions import (
     off_loop,
 )
 
+from .approved_call import runs_nothing
 from .card_entries import card_view
 from .history import SessionHistory, ThreadHistory, decisions_of, thread_history
 from .runtime import Runtime
@@ -150,6 +152,12 @@ class Queries:
         return await may_decide(
             request, user=user, policy=rt.policy, groups=rt.groups, origin=origin
         )
+
+    def cannot_run(self, approval_id: str) -> CannotRun | None:
+        """Why approving this request would run nothing here (its tool left), or None:
+        said at an Approve click, before a reason form is opened for it."""
+        rt = self.rt
+        return runs_nothing(rt, ApprovalRequest.open(rt.home, approval_id, clock=rt.clock))
 
     # reading ----------------------------------------------------------------------
     async def pending_for(

@@ -56,6 +56,7 @@ from .governance import (
 )
 from .governed import CurrentCall
 from .origin import Installation, Origin
+from .outcomes import CannotRun
 from .policy import Policy, PolicyRule, load_policy, parse_duration
 from .reachable import unreachable_quorum
 from .read_once import read_once
@@ -85,6 +86,7 @@ __all__ = [
     "AlreadyVoted",
     "ApprovalRequest",
     "ApprovalsError",
+    "CannotRun",
     "Capsule",
     "CapsuleError",
     "CardRef",

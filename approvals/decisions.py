@@ -27,6 +27,7 @@ from .origin import Origin
 from .outcomes import (
     AlreadyDecided,
     AlreadyVoted,
+    CannotRun,
     Decided,
     DecisionResult,
     Refused,
@@ -145,8 +146,11 @@ async def record_decision(
     clock: Clock,
     seen_sha256: str | None = None,
     origin: Origin | None = None,
+    runs_nothing: CannotRun | None = None,
 ) -> DecisionResult:
     """Authorize ``user`` now and record their decision (or vote); the first final one wins.
+    ``runs_nothing``: why approving would run nothing (the tool left the configuration),
+    told to an approver in place of their approval; a deny is recorded as ever.
 
     An approval counts for the arguments the person saw (``seen_sha256``) and only if those
     are still the current ones: an edit resets a quorum.
@@ -157,6 +161,8 @@ async def record_decision(
     if (done := await settled(request, now, policy=policy, groups=groups)) is not None:
         return done
     refusal = await may_decide(request, user=user, policy=policy, groups=groups, origin=origin)
+    if approve and runs_nothing is not None:  # before its reason: none would help
+        refusal = refusal or runs_nothing
     refusal = refusal or reason_missing(request, policy, reason)
     if refusal is not None:
         return Refused(capsule, refusal)

@@ -24,6 +24,7 @@ from .request import ApprovalRequest
 __all__ = [
     "AlreadyDecided",
     "AlreadyVoted",
+    "CannotRun",
     "Decided",
     "DecisionResult",
     "Refused",
@@ -65,6 +66,11 @@ class VoteCounted:
 @dataclass(frozen=True)
 class AlreadyVoted:
     capsule: Capsule
+
+
+class CannotRun(str):
+    """A refusal of an approval because it would run nothing (its tool left the
+    configuration, or changed): not a verdict on the person, who may still deny."""
 
 
 @dataclass(frozen=True)

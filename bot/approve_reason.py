@@ -44,8 +44,10 @@ async def approve_clicked(
     """Approve: at once, or through a reason modal when the policy wants a reason."""
     user, seen = payload.user.id, seen_hash(payload.actions[0].block_id)
     origin = answers.origin(payload.user.team_id)
-    if not engine.needs_reason(capsule.id) or (
-        await engine.may_decide(capsule.id, user=user, origin=origin) is not None
+    if (
+        not engine.needs_reason(capsule.id)
+        or await engine.may_decide(capsule.id, user=user, origin=origin) is not None
+        or engine.cannot_run(capsule.id) is not None
     ):  # at once; or refused, and the decision says why
         await answers.decide(capsule, user=user, approve=True, seen_sha256=seen, origin=origin)
         return

@@ -12,6 +12,7 @@ from approvals import (
     SYSTEM,
     AlreadyDecided,
     AlreadyVoted,
+    CannotRun,
     Decided,
     Decision,
     DecisionResult,
@@ -35,6 +36,11 @@ CANNOT_READ = literal(
 def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdwn | None:
     """The ephemeral answer to the person who decided (None: the card says it all);
     ``stale``: the approval already made came too late to start."""
+    if isinstance(result, Refused) and isinstance(result.reason, CannotRun):
+        # Not a verdict on the person: they may still deny it.
+        return join(
+            literal("You cannot approve this request: "), escape(result.reason), literal(".")
+        )
     if isinstance(result, Refused):
         return join(
             literal("You may not decide this request: "), escape(result.reason), literal(".")

@@ -102,7 +102,9 @@ async def decision_refusal(
     if (gone := await answers.still_sees(capsule, user=user)) is not None:
         return Refusal(literal(gone))
     try:
-        if await engine.may_decide(capsule.id, user=user, origin=origin) is None:
+        if await engine.may_decide(capsule.id, user=user, origin=origin) is None and (
+            not approve or engine.cannot_run(capsule.id) is None
+        ):
             return None
     except (SessionsError, ApprovalsError) as exc:
         log.warning("form on %s refused: %s", capsule.id, exc)

@@ -127,8 +127,14 @@ async def test_an_approved_call_refused_at_start_is_not_shown_as_still_to_run(
     runs: list[dict[str, Any]] = []
     tool = Reshaped(clock, runs)
     engine, card = await asked(make_engine, surface, tool)
-    tool.reshaped = True
+    # Approved while the kill switch held it, changed before it started (a click after
+    # the change is refused at once: tests/e2e/test_e2e_tool_gone_click.py).
+    home.kill_switch.touch()
     await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    tool.reshaped = True
+    home.kill_switch.unlink()
+    await engine.sweep()
     await engine.idle()
     request = ApprovalRequest.open(home, card.id)
     assert runs == [] and request.told() is not None

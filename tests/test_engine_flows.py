@@ -317,6 +317,11 @@ async def test_tool_signature_changed_while_waiting_fails_closed(
     engine = await make_engine()
     await engine.ingest(message("restart api", ts="1700000000.000100"))
     await engine.idle()
+    # Approved while the kill switch held it (a click on a changed tool is refused: that
+    # is tests/e2e/test_e2e_tool_gone_click.py); the tool changes before it runs.
+    home.kill_switch.touch()
+    await engine.decide(surface.cards[0].id, user="U0BOB", approve=True)
+    await engine.idle()
     await engine.close()
 
     @tool(requires_human_approval=True, name="restart_service")
@@ -328,7 +333,8 @@ async def test_tool_signature_changed_while_waiting_fails_closed(
 
     registry = ToolRegistry([service_status, restart_v2, deploy_service, scale_service])
     engine = await make_engine(registry=registry)
-    await engine.decide(surface.cards[0].id, user="U0BOB", approve=True)
+    home.kill_switch.unlink()
+    await engine.sweep()
     await engine.idle()
     result = [m for m in transcript(home) if isinstance(m, ToolResultMessage)][-1]
     assert result.status == "error"

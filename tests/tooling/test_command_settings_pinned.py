@@ -59,19 +59,27 @@ def test_the_version_covers_settings_but_no_secret() -> None:
 async def _approved_after_the_config_became(
     open_signoff: SignoffFactory, tmp_path: Path, surface: RecordingSurface, ns: str, token: str
 ) -> Path:
-    """A restart asked in staging with the token "tok-one", approved by Bob once the
-    operator changed the tool's settings to ``ns`` and ``token``: where its runs are logged."""
+    """A restart asked in staging with the token "tok-one", approved by Bob while the kill
+    switch held it, started once the operator changed the tool's settings to ``ns`` and
+    ``token`` and lifted the switch: where its runs are logged."""
     out = tmp_path / "restarts.log"
     config = write_config(tmp_path / "signoff.toml", restart_table(out, "staging", "tok-one"))
     engine = await open_signoff(config)
     await engine.ingest(message("call restart deployment=api", ts="1700000000.000100"))
     await engine.idle()
     (card,) = surface.cards
+    # Approved while the kill switch held it; the settings change before it runs (a click
+    # after the change is refused at once: tests/e2e/test_e2e_tool_gone_click.py).
+    home = engine.home
+    home.kill_switch.touch()
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
     await engine.close()
 
     write_config(config, restart_table(out, ns, token))
     engine = await open_signoff(config)
-    await engine.decide(card.id, user="U0BOB", approve=True)
+    home.kill_switch.unlink()
+    await engine.sweep()
     await engine.idle()
     return out
 

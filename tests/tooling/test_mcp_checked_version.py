@@ -20,6 +20,7 @@ from test_mcp_adversarial import ROGUE, command, config, final
 
 from agent_core.engine import Engine
 from agent_core.surface import RecordingSurface
+from approvals import CannotRun, Refused
 from sessions import Home, ThreadDir, coordination_for
 
 if TYPE_CHECKING:
@@ -75,8 +76,8 @@ async def test_a_capsule_pins_the_schema_its_arguments_were_checked_against(
         engine, home, "call ops__get_status", "call ops__restart_deployment deployment=api"
     )
     (card,) = surface.cards
-    await engine.decide(card.id, user="U0BOB", approve=True)
+    # The click is refused (approving it would run nothing), and nothing is sent.
+    refused = await engine.decide(card.id, user="U0BOB", approve=True)
     await engine.idle()
+    assert isinstance(refused, Refused) and isinstance(refused.reason, CannotRun)
     assert records(record, "restart_deployment") == [], "sent against a schema nobody checked"
-    status, content = final(home, "ops__restart_deployment")
-    assert status == "error" and "the tool changed since it was approved" in content

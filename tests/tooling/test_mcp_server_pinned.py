@@ -37,6 +37,11 @@ async def test_a_server_pointed_elsewhere_while_a_request_waits_runs_nothing(
     engine = await open_signoff(config)
     await ask(engine, ASK_RESTART, "1700000000.000100")
     (card,) = surface.cards
+    # Approved while the kill switch held it; the config changes before it runs (a click
+    # after the change is refused at once: tests/e2e/test_e2e_tool_gone_click.py).
+    home.kill_switch.touch()
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
     await engine.close()
 
     if change == "command":  # the same server program, started against another system
@@ -44,7 +49,8 @@ async def test_a_server_pointed_elsewhere_while_a_request_waits_runs_nothing(
     else:
         write_config(config, table(staging, '{ NS = "prod" }'))
     engine = await open_signoff(config)
-    await engine.decide(card.id, user="U0BOB", approve=True)
+    home.kill_switch.unlink()
+    await engine.sweep()
     await engine.idle()
     status, content = final_status(home, GATED_CARD_TOOL)
     assert (status, records(prod, "restart_deployment")) == ("error", [])

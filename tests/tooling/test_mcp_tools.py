@@ -29,7 +29,7 @@ from agent_core.messages import EventMessage, ToolResultMessage
 from agent_core.surface import RecordingSurface
 from agent_core.tools.mcp_server import McpServer
 from agent_core.tools.mcp_spec import McpServerSpec
-from approvals import Decided
+from approvals import ApprovalRequest, CannotRun, Decided, Refused
 from bot.home import HomeContent, home_view
 from sessions import FixedClock, Home, ThreadKey
 
@@ -179,11 +179,12 @@ async def test_a_changed_schema_fails_closed(
     clock.advance(timedelta(days=1))
     engine = await open_signoff(config)
     assert engine.rt.registry.get(GATED_CARD_TOOL).version != card.tool_version  # type: ignore[union-attr]
-    await engine.decide(card.id, user="U0BOB", approve=True)
+    # Approving it would run nothing: the click is refused and says why, nothing recorded.
+    refused = await engine.decide(card.id, user="U0BOB", approve=True)
     await engine.idle()
-    status, content = final_status(home, GATED_CARD_TOOL)
-    assert status == "error"
-    assert "not run: the tool changed since it was approved" in content
+    assert isinstance(refused, Refused) and isinstance(refused.reason, CannotRun)
+    assert "changed since it was asked for" in refused.reason
+    assert ApprovalRequest.open(home, card.id).decision() is None
     assert records(record, "restart_deployment") == []
 
 
