@@ -23,6 +23,7 @@ from approvals import (
     Told,
     approvers_of,
     card_entry_id,
+    escalated_of,
     quorum_of,
 )
 from sessions import ApprovalRow, SessionsError, ThreadKey, utc_iso
@@ -121,7 +122,7 @@ class PersonQueries:
                             card,
                             quorum,
                             args,
-                            escalated=r.escalated_approvers(),
+                            escalated=escalated_of(r, self.rt.policy),
                             approvers=approvers_of(r, self.rt.policy),
                             refused="" if card is not None else self._card_refused(r),
                         )

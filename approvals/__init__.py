@@ -16,6 +16,7 @@ from .authorize import (
 from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_capsule
 from .decision_checks import (
     approvers_of,
+    escalated_of,
     expired,
     may_decide,
     quorum_of,
@@ -135,6 +136,7 @@ __all__ = [
     "card_entry_id",
     "changes",
     "decide",
+    "escalated_of",
     "expire_due",
     "expired",
     "fire_due",

@@ -5,8 +5,9 @@ on the click, and both the rule captured in the capsule and the rule in force no
 allow the person, so tightening a policy applies to requests already waiting.
 
 An escalation (``governance.py``) adds approvers to one request: its record names them,
-and both rules then count them as approvers of that request. The requester stays
-excluded whoever is added.
+and both rules then count them as approvers of that request while each still escalates
+to them (a rule in force that dropped one from ``escalate_to`` no longer does). The
+requester stays excluded whoever is added.
 
 An ``anyone`` rule is open to the organization signoff is installed in (``origin``): a
 person of another organization in a shared channel decides only where a rule (or an
@@ -159,7 +160,10 @@ async def authorize(
     decision comes from, None for an operator's terminal)."""
     askers = (requester,) if isinstance(requester, str) else requester
     for rule in (snapshot, current):
-        refusal = await _allowed_by(rule, user, askers, groups, escalated, origin)
+        # An escalation came from the captured rule; the rule in force counts whom it
+        # still escalates to (one dropped from its rota since may not decide as added).
+        added = tuple(e for e in escalated if e in (*rule.escalate_users, *rule.escalate_groups))
+        refusal = await _allowed_by(rule, user, askers, groups, added, origin)
         if refusal is not None:
             return refusal
     return None

@@ -27,6 +27,7 @@ from .request import ApprovalRequest
 
 __all__ = [
     "approvers_of",
+    "escalated_of",
     "expired",
     "may_decide",
     "no_longer_allowed",
@@ -119,6 +120,18 @@ def approvers_of(request: ApprovalRequest, policy: Policy) -> tuple[str, ...] | 
         ]
         kept += [g for g in rule.approver_groups if other.open_to_anyone or g in named]
     return tuple(dict.fromkeys(kept))
+
+
+def escalated_of(request: ApprovalRequest, policy: Policy) -> tuple[str, ...]:
+    """The approvers an escalation added to ``request`` whom the rule in force still
+    escalates to: one the policy has since dropped from ``escalate_to`` (off the on-call
+    rota) no longer decides as escalated, as tightening applies to requests waiting
+    (``authorize`` judges it the same way; this is who may be named and pinged)."""
+    now = policy.rule_for(request.capsule.tool)
+    if now.open_to_anyone:
+        return request.escalated_approvers()
+    still = {*now.escalate_users, *now.escalate_groups}
+    return tuple(a for a in request.escalated_approvers() if a in still)
 
 
 def self_approval_of(request: ApprovalRequest, policy: Policy) -> bool:

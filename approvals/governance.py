@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from sessions import Clock, Home, NotFoundError, SessionsError, from_utc_iso, readable_utc, utc_iso
 
 from .authorize import GroupResolver, Unchecked
-from .decision_checks import approvers_of, expired
+from .decision_checks import approvers_of, escalated_of, expired
 from .errors import ApprovalsError
 from .governed import CurrentCall, after
 from .outcomes import AlreadyDecided, Decided
@@ -94,7 +94,7 @@ def _mention(item: str) -> str:
 def _to_ping(request: ApprovalRequest, call: CurrentCall, policy: Policy) -> tuple[str, ...]:
     """Approvers (users and groups) who have not approved the current arguments yet."""
     done = set(request.approvals(call)) | set(request.capsule.askers)
-    listed = [*(approvers_of(request, policy) or ()), *request.escalated_approvers()]
+    listed = [*(approvers_of(request, policy) or ()), *escalated_of(request, policy)]
     return tuple(dict.fromkeys(p for p in listed if p not in done))
 
 
@@ -203,13 +203,18 @@ async def fire_due(
         # Never the requester (an on-call rota may name them): they still may not decide,
         # so nothing may say they were added; nor an approver of both the captured rule
         # and the rule in force, who could decide from the start (and may have approved):
-        # one the policy in force dropped may decide only as escalated. Recorded even
+        # one the policy in force dropped may decide only as escalated. Nor one the
+        # policy in force no longer escalates to (off the rota since the request was
+        # asked): both rules must allow an approver, escalated ones too. Recorded even
         # when nobody is left: it is due.
         listed = {*rule.approver_users, *rule.approver_groups}
         now_rule = policy.rule_for(request.capsule.tool)
         if not now_rule.open_to_anyone:
             listed &= {*now_rule.approver_users, *now_rule.approver_groups}
         skip = {*request.capsule.askers, *listed}
+        if not now_rule.open_to_anyone:
+            still = {*now_rule.escalate_users, *now_rule.escalate_groups}
+            skip |= {*rule.escalate_users, *rule.escalate_groups} - still
         escalation = request.write_escalation(
             Escalation(
                 approval_id=request.id,

@@ -59,16 +59,31 @@ async def test_a_rule_that_names_them_opens_it_to_another_organization(rule: Pol
 
 
 async def test_an_escalation_that_names_them_counts_too() -> None:
+    # Each rule counts whom an escalation added while it escalates to them.
+    escalating = ANYONE.model_copy(
+        update={"escalate_users": ("U0GUEST",), "escalate_after_seconds": 3600}
+    )
     refusal = await authorize(
         user="U0GUEST",
         requester="U0ALICE",
-        snapshot=ANYONE,
-        current=ANYONE,
+        snapshot=escalating,
+        current=escalating,
         groups=GROUPS,
         escalated=("U0GUEST",),
         origin=Origin(team="T0PARTNER", installation=HOME),
     )
     assert refusal is None
+    # A rule in force that no longer escalates to them leaves them a guest under "anyone".
+    dropped = await authorize(
+        user="U0GUEST",
+        requester="U0ALICE",
+        snapshot=escalating,
+        current=ANYONE,
+        groups=GROUPS,
+        escalated=("U0GUEST",),
+        origin=Origin(team="T0PARTNER", installation=HOME),
+    )
+    assert dropped is not None and "another organization" in dropped
 
 
 async def test_a_decision_without_an_origin_is_the_operators() -> None:

@@ -46,8 +46,22 @@ async def test_an_approver_the_policy_in_force_dropped_is_still_added_when_escal
     in force, named by the escalation: skipped as "already an approver", he could not
     decide at all, though the escalation names him."""
     capsule = park(home, clock, RULE)
-    current = Policy(tools={TOOL: PolicyRule(approver_users=("U0CAROL",), quorum=2)})
+    # The policy in force drops Bob as an approver but still escalates to him.
+    still_escalating = RULE.model_copy(update={"approver_users": ("U0CAROL",)})
+    current = Policy(tools={TOOL: still_escalating})
     clock.advance(timedelta(hours=1))
     await sweep(home, clock, current)
     req = request(home, capsule, clock)
     assert "U0BOB" in req.escalated_approvers()
+
+
+async def test_an_approver_the_policy_in_force_no_longer_escalates_to_is_not_added(
+    home: Home, clock: FixedClock
+) -> None:
+    """Both rules must allow an escalated approver too: a policy in force that names Carol
+    alone and escalates to nobody adds nobody (tests/e2e/test_e2e_escalation_policy_change.py)."""
+    capsule = park(home, clock, RULE)
+    current = Policy(tools={TOOL: PolicyRule(approver_users=("U0CAROL",), quorum=2)})
+    clock.advance(timedelta(hours=1))
+    await sweep(home, clock, current)
+    assert request(home, capsule, clock).escalated_approvers() == ()
