@@ -23,6 +23,7 @@ from approvals import (
     ExecutionResult,
     Stale,
     Told,
+    short_of_quorum,
 )
 from sessions import OutboxEntry, ThreadKey
 
@@ -110,6 +111,23 @@ class CardView:
         an escalation)? Only then does a posted card need an update."""
         shown = self.decision is not None or self.voters or self.edits or self.escalation
         return bool(shown or self.refresh)
+
+    @property
+    def out_of_reach(self) -> tuple[str, ...] | None:
+        """Waiting, and its quorum out of reach of whom both rules allow: who alone may
+        still approve (a policy changed since it was asked); None when it can be reached,
+        or cannot be told. Follows from what the version counts (the rules, escalation)."""
+        if self.decision is not None or self.approvers is None:
+            return None
+        rule = self.capsule.policy  # an escalation still to come may add enough people
+        later = self.escalation.added if self.escalation else rule.escalate_users
+        return short_of_quorum(
+            deciders=self.deciders,
+            escalated=(*later, *(() if self.escalation else rule.escalate_groups)),
+            quorum=self.needed,
+            askers=self.capsule.askers,
+            self_approval=self.requester_may_decide,
+        )
 
     @property
     def refused(self) -> bool:

@@ -59,7 +59,7 @@ from .governed import CurrentCall
 from .origin import Installation, Origin
 from .outcomes import CannotRun
 from .policy import Policy, PolicyRule, load_policy, parse_duration
-from .reachable import unreachable_quorum
+from .reachable import short_of_quorum, unreachable_quorum
 from .read_once import read_once
 from .records import (
     CardRef,
@@ -151,6 +151,7 @@ __all__ = [
     "record_edit",
     "scan_session_approvals",
     "self_approval_of",
+    "short_of_quorum",
     "sweep_expired",
     "sweep_timers",
     "unreachable_quorum",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .policy import PolicyRule
 
-__all__ = ["unreachable_quorum"]
+__all__ = ["short_of_quorum", "unreachable_quorum"]
 
 
 def unreachable_quorum(rule: PolicyRule, *, requesters: tuple[str, ...]) -> str | None:
@@ -33,3 +33,24 @@ def unreachable_quorum(rule: PolicyRule, *, requesters: tuple[str, ...]) -> str 
         f"it needs {rule.quorum} approvals from {' '.join(named)}, and {' '.join(excluded)} "
         f"asked for it, so only {who} may approve it"
     )
+
+
+def short_of_quorum(
+    *,
+    deciders: tuple[str, ...],
+    escalated: tuple[str, ...],
+    quorum: int,
+    askers: tuple[str, ...],
+    self_approval: bool,
+) -> tuple[str, ...] | None:
+    """Who alone may still approve a waiting request that can no longer reach its quorum
+    under the rules a click is judged by (``deciders``: whom both rules allow,
+    ``approvals.approvers_of``, none in common too; a policy changed since it was asked may
+    leave fewer of them than its quorum; ``escalated``: whom an escalation added or may
+    add), or None when it can. Judged, like a request at the gate, only
+    when every decider is a person: a group may gain members."""
+    named = dict.fromkeys((*deciders, *escalated))
+    if any(a.startswith("S") for a in named):
+        return None
+    eligible = tuple(a for a in named if self_approval or a not in askers)
+    return eligible if len(eligible) < quorum else None

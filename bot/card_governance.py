@@ -40,6 +40,7 @@ __all__ = [
     "escalation_block",
     "not_run_why",
     "ran_text",
+    "reach_block",
     "reasons_text",
     "seen_hash",
     "stale_text",
@@ -121,6 +122,25 @@ def escalation_block(view: CardView, version: str) -> dict[str, Any] | None:
     return {
         "type": "context",
         "block_id": f"esc-{version}",
+        "elements": [mrkdwn_object(clip_mrkdwn(text, 2900))],
+    }
+
+
+def reach_block(view: CardView, version: str) -> dict[str, Any] | None:
+    """A waiting card whose quorum a policy change put out of reach says so: else it
+    offers Approve to people who can never complete it, and waits, silently, to expire."""
+    alone = view.out_of_reach
+    if alone is None:
+        return None
+    text = join(
+        literal("⚠️ This request cannot be approved under the policy in force: it needs "),
+        literal(f"{view.needed} approvals, and only "),
+        mentions(list(alone)) if alone else literal("nobody"),
+        literal(" may give them. Deny it, or ask whoever runs signoff to change the policy."),
+    )
+    return {
+        "type": "context",
+        "block_id": f"reach-{version}",
         "elements": [mrkdwn_object(clip_mrkdwn(text, 2900))],
     }
 

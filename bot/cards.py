@@ -28,6 +28,7 @@ from .card_governance import (
     escalation_block,
     not_run_why,
     ran_text,
+    reach_block,
     reasons_text,
     stale_text,
     valid_field,
@@ -266,6 +267,8 @@ def card_blocks(
         so_far = join(so_far, literal(" (for the edited call; earlier approvals lapsed)"))
     if so_far:
         blocks.append(_context(f"votes-{version}", so_far))
+    if (reach := reach_block(view, version)) is not None:
+        blocks.append(reach)
     blocks.append(approve_deny_buttons(view, block_id=actions_block_id(version, view)))
     return blocks
 

@@ -11,15 +11,20 @@ gets its card.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conftest import restart
 from signoff_e2e_kit import (
     OPS,
+    asked_under,
     bot_reply,
+    existing_message,
     mention,
     restarts,
     session_states,
+    until,
     wait_card,
     write_policy,
 )
@@ -87,3 +92,27 @@ async def test_self_approval_allowed_keeps_the_card(
     thread = await mention(slack, "restart api", user="U0ALICE")
     await wait_card(slack, thread)
     assert len(_capsules(settings.home)) == 1
+
+
+def _card_text(slack: LocalSlack, ts: str) -> str:
+    return json.dumps(existing_message(slack, channel=OPS, ts=ts)["blocks"], ensure_ascii=False)
+
+
+async def test_a_waiting_card_a_policy_change_put_out_of_reach_says_so(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # Bob and Carol, two of them; Alice asks. Then the policy names Alice and Bob: of both
+    # rules, and the requester set aside, Bob alone may decide, and it takes two. The card showed "@bob (2 needed)"
+    # with its buttons, and waited for an approval nobody could give until it expired.
+    policy = write_policy(tmp_path / "policy.toml", ALICE_AND_BOB.replace("U0ALICE", "U0CAROL"))
+    bot, _, card, _ = await asked_under(slack, start_bot, policy, "restart api")
+    assert "cannot be approved" not in _card_text(slack, card["ts"])
+    write_policy(policy, ALICE_AND_BOB)
+    await restart(bot, start_bot, slack, policy_path=policy)
+    shown = await until(
+        lambda: "cannot be approved" in _card_text(slack, card["ts"]),
+        what="the card to say it cannot be approved",
+    )
+    assert shown
+    text = _card_text(slack, card["ts"])
+    assert "2 approvals" in text and "U0BOB" in text
