@@ -20,6 +20,7 @@ from approvals import (
     Stale,
     Told,
     approvers_of,
+    escalated_of,
     quorum_of,
     self_approval_of,
     valid_for_of,
@@ -65,6 +66,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         valid_for=valid_for_of(request, policy),
         approvers=approvers_of(request, policy) if policy is not None else None,
         self_approval=self_approval_of(request, policy) if policy is not None else None,
+        escalated=escalated_of(request, policy) if policy is not None else None,
     )
 
 

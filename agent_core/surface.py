@@ -73,6 +73,9 @@ class CardView:
     # which is also right when both are open), and whether a requester may (both allow).
     approvers: tuple[str, ...] | None = None
     self_approval: bool | None = None
+    # Whom the escalation added that the rule in force still escalates to
+    # (``escalated_of``; None: the view was made without it, the record says).
+    escalated: tuple[str, ...] | None = None
     # Shown again because the rules in force changed since it was posted
     # (``approvals.policy_applied``): a card as first posted is then updated all the same.
     refresh: bool = False
@@ -152,7 +155,7 @@ class CardView:
         """The rules the card shows (who decides, how many, edit, how long), in a word: a
         policy changed since it was shown makes it a new version."""
         shown = (self.needed, self.deciders, self.allow_edit, self.valid_for)
-        rules = (*shown, self.requester_may_decide, self.require_reason)
+        rules = (*shown, self.requester_may_decide, self.require_reason, self.escalated)
         return f"-r{zlib.crc32(repr(rules).encode()) & 0xFFFFFF:06x}"
 
 

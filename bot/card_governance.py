@@ -112,13 +112,21 @@ def escalation_block(view: CardView, version: str) -> dict[str, Any] | None:
     escalation = view.escalation
     if escalation is None or not escalation.added:
         return None  # escalated to the requester alone: nobody was added
-    text = join(
-        literal("⏫ Escalated to "),
-        mentions(escalation.added),
-        literal(" at "),
-        slack_date(parse_utc(escalation.at)),
-        literal(": they may decide it too."),
-    )
+    still = escalation.added if view.escalated is None else view.escalated
+    dropped = [a for a in escalation.added if a not in still]
+    at = slack_date(parse_utc(escalation.at))
+    if still:
+        text = join(literal("⏫ Escalated to "), mentions(still), literal(" at "), at)
+        text = join(text, literal(": they may decide it too."))
+    else:
+        text = join(literal("⏫ Escalated at "), at, literal("."))
+    if dropped:  # off the rota since: as a click is judged (``authorize``)
+        text = join(
+            text,
+            literal(" The policy in force no longer escalates to "),
+            mentions(dropped),
+            literal(": they may not decide it."),
+        )
     return {
         "type": "context",
         "block_id": f"esc-{version}",

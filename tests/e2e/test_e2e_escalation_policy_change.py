@@ -12,6 +12,7 @@ an added approver counts only while the rule in force still escalates to them.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -24,7 +25,9 @@ from signoff_e2e_kit import (
     bot_messages,
     decision,
     ephemeral,
+    existing_message,
     restarts,
+    until,
     write_policy,
 )
 
@@ -44,6 +47,10 @@ escalate_to = ["U0CAROL"]
 expires_after = "2d"
 """
 TO_DAVE = TO_CAROL.replace("U0CAROL", "U0DAVE")
+
+
+def _blocks(slack: LocalSlack, ts: str) -> str:
+    return json.dumps(existing_message(slack, channel=OPS, ts=ts)["blocks"], ensure_ascii=False)
 
 
 async def test_an_escalation_target_the_policy_dropped_is_not_added_and_may_not_approve(
@@ -85,6 +92,12 @@ async def test_an_approver_added_by_escalation_may_not_approve_once_the_policy_d
 
     write_policy(policy, TO_DAVE)  # then Carol leaves the rota
     bot = await restart(bot, start_bot, slack, policy_path=policy)
+    # The card, shown again under the new rules, no longer says she may decide it.
+    await until(
+        lambda: "no longer escalates" in _blocks(slack, card["ts"]),
+        what="the card to say Carol is off the rota",
+    )
+    assert "they may decide it too" not in _blocks(slack, card["ts"])
     await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
     await ephemeral(slack, "U0CAROL", "not an approver")
     await bot.engine.idle()
