@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from conftest import restart
 from signoff_e2e_kit import (
     OPS,
@@ -62,34 +63,26 @@ async def test_a_quorum_the_requester_cannot_be_part_of_is_refused_at_the_reques
     assert restarts(settings.home) == 0
 
 
-async def test_the_same_rule_asks_when_someone_else_asks(
-    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+@pytest.mark.parametrize(
+    ("extra", "asker"),
+    [
+        ("", "U0CAROL"),  # someone else asks: Alice and Bob may both approve
+        ('escalate_after = "2h"\nescalate_to = ["U0CAROL"]\n', "U0ALICE"),  # Carol later
+        ("allow_self_approval = true\n", "U0ALICE"),  # Alice may approve her own
+    ],
+    ids=["another-asks", "escalation-adds-enough", "self-approval"],
+)
+async def test_a_rule_that_can_be_completed_still_asks(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    tmp_path: Path,
+    extra: str,
+    asker: str,
 ) -> None:
-    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", ALICE_AND_BOB))
+    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", ALICE_AND_BOB + extra))
     await slack.wait_for_sockets(1, timeout=5)
-    thread = await mention(slack, "restart api", user="U0CAROL")
-    await wait_card(slack, thread)
-    assert len(_capsules(settings.home)) == 1
-
-
-async def test_an_escalation_that_adds_enough_people_keeps_the_card(
-    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
-) -> None:
-    policy = ALICE_AND_BOB + 'escalate_after = "2h"\nescalate_to = ["U0CAROL"]\n'
-    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", policy))
-    await slack.wait_for_sockets(1, timeout=5)
-    thread = await mention(slack, "restart api", user="U0ALICE")
-    await wait_card(slack, thread)
-    assert len(_capsules(settings.home)) == 1
-
-
-async def test_self_approval_allowed_keeps_the_card(
-    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
-) -> None:
-    policy = ALICE_AND_BOB + "allow_self_approval = true\n"
-    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", policy))
-    await slack.wait_for_sockets(1, timeout=5)
-    thread = await mention(slack, "restart api", user="U0ALICE")
+    thread = await mention(slack, "restart api", user=asker)
     await wait_card(slack, thread)
     assert len(_capsules(settings.home)) == 1
 
