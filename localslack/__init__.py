@@ -42,7 +42,9 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
   ``slash_command``, ``open_app_home``, ``click_view_button``, ``stop_agent_session``;
 * admins: ``update_group_members`` / ``change_group_members`` (a user group's members,
   ``subteam_members_changed``), ``join_channel`` / ``leave_channel`` (a channel's members,
-  ``member_joined_channel`` / ``member_left_channel``);
+  ``member_joined_channel`` / ``member_left_channel``), ``archive_channel`` /
+  ``unarchive_channel`` (read-only meanwhile: ``is_archived``, chat.update's
+  ``is_inactive``; ``channel_archive`` / ``channel_unarchive``);
 * observing: ``messages``/``thread``/``message``/``wait_for_message``, ``calls``,
   ``deliveries``/``wait_for_delivery``/``wait_for_ack``, ``thread_status``/
   ``thread_statuses``/``status_history``/``wait_for_status``, ``agent_session(s)``/

@@ -51,6 +51,8 @@ class Controls(
             raise ControlError("channel_not_found", channel, status=404)
         if user not in chan.members:
             raise ControlError("not_in_channel", f"{user} is not a member of {chan.id}")
+        if chan.is_archived:
+            raise ControlError("is_archived", f"{chan.id} is archived")
         if chan.is_im and self._rt.config.messages_tab != "on":
             # Slack lets people read a read-only (or hidden) Messages tab but not write in it.
             raise ControlError("messages_tab_read_only", f"{user} cannot write to the app")

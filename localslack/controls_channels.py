@@ -1,7 +1,9 @@
 """A person joining or leaving a channel, as when they join, leave or are removed in Slack:
 ``conversations.members`` answers the new members at once, and an app subscribed to
 ``member_joined_channel`` / ``member_left_channel`` hears of it (Slack sends those only for
-channels the app is in)."""
+channels the app is in). A channel archived or unarchived: read-only meanwhile (its
+messages and members stay), ``channel_archive`` / ``channel_unarchive`` to an app
+subscribed."""
 
 from __future__ import annotations
 
@@ -34,6 +36,25 @@ class ChannelControls:
             return None
         found.members.discard(user)
         return await self._member_event("member_left_channel", found, user)
+
+    async def archive_channel(self, *, channel: str, user: str) -> Delivery | None:
+        """``user`` archives ``channel``: the ``channel_archive`` delivery, if any."""
+        return await self._set_archived(channel, user, archived=True)
+
+    async def unarchive_channel(self, *, channel: str, user: str) -> Delivery | None:
+        """``user`` unarchives ``channel``: the ``channel_unarchive`` delivery, if any."""
+        return await self._set_archived(channel, user, archived=False)
+
+    async def _set_archived(self, channel: str, user: str, *, archived: bool) -> Delivery | None:
+        found = self._member_change(channel, user)
+        if found.is_archived == archived:
+            raise ControlError("already_archived" if archived else "not_archived", found.id)
+        found.is_archived = archived
+        kind = "channel_archive" if archived else "channel_unarchive"
+        events = self._rt.events
+        if not events.subscribed(kind):
+            return None
+        return await events.publish_channel_change(kind, channel=found, user=user)
 
     def _member_change(self, channel: str, user: str) -> Channel:
         found = self._rt.workspace.channel(channel)

@@ -261,6 +261,14 @@ class EventPublisher:
             }
         )
 
+    async def publish_channel_change(self, kind: str, *, channel: Channel, user: str) -> Delivery:
+        """``channel_archive`` / ``channel_unarchive`` as Slack's reference shows them."""
+        event: JSON = {"type": kind, "channel": channel.id, "user": user}
+        if kind == "channel_archive":
+            event["is_moved"] = 0
+        event["event_ts"] = self._ts.next()
+        return await self._publish(event)
+
     async def subteam_members_changed(
         self,
         *,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from localslack.errors import SlackError
 from localslack.metadata import parse_metadata, visible_metadata
-from localslack.methods_common import content, require_channel, require_member
+from localslack.methods_common import (
+    content,
+    require_channel,
+    require_member,
+    require_writable,
+)
 from localslack.records import JSON
 from localslack.runtime import Runtime
 from localslack.webapi import ApiRequest, Method
@@ -20,6 +25,7 @@ def shown(rt: Runtime, message: JSON) -> JSON:
 async def post_message(rt: Runtime, req: ApiRequest) -> JSON:
     channel = require_channel(rt, req.args)
     require_member(rt, channel, posting=True)
+    require_writable(channel)
     body = content(req.args)
     metadata = parse_metadata(req.args.get("metadata"))
     message = await rt.messages.post_bot(
@@ -46,6 +52,7 @@ async def update(rt: Runtime, req: ApiRequest) -> JSON:
     channel = require_channel(rt, req.args)
     ts = req.args.text("ts")
     _own_message(rt, channel.id, ts, denied="cant_update_message")
+    require_writable(channel, updating=True)
     body = content(req.args)
     message = await rt.messages.update(
         channel,
@@ -74,6 +81,7 @@ async def delete(rt: Runtime, req: ApiRequest) -> JSON:
 async def post_ephemeral(rt: Runtime, req: ApiRequest) -> JSON:
     channel = require_channel(rt, req.args)
     require_member(rt, channel, posting=True)
+    require_writable(channel)
     user = req.args.text("user")
     if user is None or user not in rt.workspace.users:
         raise SlackError("user_not_found")

@@ -22,6 +22,7 @@ __all__ = [
     "require_channel",
     "require_member",
     "require_scope",
+    "require_writable",
 ]
 
 MAX_TEXT_LENGTH = 40_000
@@ -77,6 +78,13 @@ def require_member(rt: Runtime, channel: Channel, *, posting: bool = False) -> N
     if posting and "chat:write.public" in rt.config.scopes and not channel.is_private:
         return
     raise SlackError("not_in_channel")
+
+
+def require_writable(channel: Channel, *, updating: bool = False) -> None:
+    """An archived channel takes no new message (``is_archived``) and no edit of an old
+    one (chat.update's ``is_inactive``), as Slack's reference names them."""
+    if channel.is_archived:
+        raise SlackError("is_inactive" if updating else "is_archived")
 
 
 @dataclass(frozen=True)

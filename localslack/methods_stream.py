@@ -28,6 +28,7 @@ from localslack.methods_common import (
     require_args,
     require_channel,
     require_member,
+    require_writable,
 )
 from localslack.records import JSON, Channel
 from localslack.runtime import Runtime
@@ -87,6 +88,7 @@ async def start_stream(rt: Runtime, req: ApiRequest) -> JSON:
     require_args(req.args, "channel", "thread_ts")
     channel = require_channel(rt, req.args)
     require_member(rt, channel, posting=True)
+    require_writable(channel)
     thread_ts = req.args.text("thread_ts")
     rt.messages.resolve_thread(channel, thread_ts)
     recipient = req.args.text("recipient_user_id")

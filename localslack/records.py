@@ -28,6 +28,9 @@ class Channel:
     is_im: bool = False
     im_user: str = ""
     is_mpim: bool = False
+    # Archived (``conversations.archive``, or a person in the client): read-only. Members
+    # stay, as Slack keeps them for an unarchive.
+    is_archived: bool = False
 
     @property
     def channel_type(self) -> str:
@@ -62,7 +65,7 @@ class Channel:
             "is_private": self.is_private,
             "created": self.created,
             "creator": self.creator,
-            "is_archived": False,
+            "is_archived": self.is_archived,
             "is_general": self.name == "general",
             "unlinked": 0,
             "name_normalized": self.name,
