@@ -32,6 +32,7 @@ from agent_core.thread_status import AgentStatus
 from sessions import OutboxEntry, ThreadKey
 
 from .card_routing import show_routed_card
+from .card_unreachable import tell_askers
 from .cards import card_blocks, fallback_text
 from .drawn_text import draws_nothing
 from .live_streams import LiveStreams
@@ -256,28 +257,39 @@ class SlackSurface:
                 if ours(message).get("approval") == capsule.id:
                     card, adopted = (capsule.thread.channel, str(message["ts"])), True
                     break
-        if card is None:
-            sent_at = time.monotonic()
-            response = await self._call(
-                "chat_postMessage",
-                channel=capsule.thread.channel,
-                thread_ts=str(capsule.thread.thread_ts),
-                text=fallback_text(view),
-                blocks=card_blocks(view, bot_user=self.bot_user),
-                metadata=metadata(entry.id, approval=capsule.id),
-            )
-            self._posted(capsule.thread, sent_at, card=True)
-            return Delivered(str(response["channel"]), str(response["ts"]))
-        channel, ts = card
-        if adopted or view.changed:
-            # Updating to what is on disk is idempotent: a repeat shows the same card.
-            await self._call(
-                "chat_update",
-                channel=channel,
-                ts=ts,
-                text=fallback_text(view),
-                blocks=card_blocks(view, bot_user=self.bot_user),
-            )
+        try:
+            if card is None:
+                sent_at = time.monotonic()
+                response = await self._call(
+                    "chat_postMessage",
+                    channel=capsule.thread.channel,
+                    thread_ts=str(capsule.thread.thread_ts),
+                    text=fallback_text(view),
+                    blocks=card_blocks(view, bot_user=self.bot_user),
+                    metadata=metadata(entry.id, approval=capsule.id),
+                )
+                self._posted(capsule.thread, sent_at, card=True)
+                return Delivered(str(response["channel"]), str(response["ts"]))
+            channel, ts = card
+            if adopted or view.changed:
+                # Updating to what is on disk is idempotent: a repeat shows the same card.
+                await self._call(
+                    "chat_update",
+                    channel=channel,
+                    ts=ts,
+                    text=fallback_text(view),
+                    blocks=card_blocks(view, bot_user=self.bot_user),
+                )
+        except DeliveryError as exc:
+            if exc.permanent:  # given up: whoever asked may hear of it nowhere else
+                await tell_askers(
+                    self.client,
+                    view,
+                    error=exc.reason,
+                    posted=card is not None,
+                    bot_user=self.bot_user,
+                )
+            raise
         return Delivered(channel, ts, adopted=adopted)
 
     # notices ----------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""A card whose conversation Slack has closed to signoff: its askers hear of it directly.
+
+When the channel a card is in was archived, deleted, or signoff was removed from it, the
+card can no longer be updated and the thread takes no reply: the entry is given up (and
+logged), and nobody who asked would learn that their request was decided, or how the
+approved call ended. So the askers are told in their direct message with signoff: the
+card as it stands now (a decided card has no buttons left), or, for a card Slack would
+not even post, that approvers can still decide from their Home tab.
+
+A courtesy beside the entry's own record: its failure is logged, never retried, and is
+no reason to retry the card. Once per card version, since each version's entry is given
+up once (a crash between this note and that record may repeat it).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent_core.surface import CardView
+
+from .cards import card_blocks, fallback_text
+from .listeners import failure
+from .slack_text import channel_link, escape, join, literal
+
+__all__ = ["CLOSED", "tell_askers"]
+
+log = logging.getLogger("signoff.slack")
+
+# Slack's answers that close the card's whole conversation to signoff (chat.update's
+# is_inactive: in an archived channel); not a card deleted in a thread that still takes
+# replies, where the conversation itself tells how the request ended.
+CLOSED = frozenset({"is_archived", "is_inactive", "channel_not_found", "not_in_channel"})
+
+
+def _people(view: CardView) -> tuple[str, ...]:
+    return tuple(who for who in view.capsule.askers if who[:1] in ("U", "W"))
+
+
+async def tell_askers(
+    client: AsyncWebClient, view: CardView, *, error: str, posted: bool, bot_user: str
+) -> None:
+    """Tell the askers of ``view``'s request what its card cannot show, if ``error`` (Slack's
+    answer to posting or updating the card, given up) closes its conversation; ``posted``:
+    the card is in Slack (``error`` answered its update)."""
+    capsule = view.capsule
+    if error not in CLOSED or capsule.card_channel:
+        # A card routed from a direct message: the conversation goes on in the DM.
+        return
+    if posted and view.decision is None:
+        return  # a vote or an escalation: the decision to come is what they wait for
+    where = join(literal("About your request in "), channel_link(capsule.thread.channel))
+    if posted:
+        note = join(
+            where,
+            literal(": its card there could not be updated (Slack: "),
+            escape(error),
+            literal("), so this is how it stands."),
+        )
+        blocks = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": note}},
+            *card_blocks(view, bot_user=bot_user),
+        ]
+        text = join(note, literal("\n"), fallback_text(view))
+    else:
+        text = join(
+            where,
+            literal(": `"),
+            escape(capsule.tool),
+            literal("` needs a person's approval, but I could not post the request there (Slack: "),
+            escape(error),
+            literal(
+                "). Approvers can still decide it from signoff's Home tab; an operator can "
+                "see it with `signoff pending`."
+            ),
+        )
+        blocks = []
+    for person in _people(view):
+        try:
+            # A user id as the channel: their DM with the app (the Messages tab).
+            await client.chat_postMessage(channel=person, text=text, blocks=blocks or None)
+        except Exception as exc:
+            log.warning(
+                "could not tell %s about %s, whose card Slack refused (%s): %s",
+                person,
+                capsule.id,
+                error,
+                failure(exc),
+            )
