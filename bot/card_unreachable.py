@@ -22,16 +22,13 @@ from agent_core.surface import CardView
 
 from .cards import card_blocks, fallback_text
 from .listeners import failure
+from .slack_answers import CLOSED
 from .slack_text import channel_link, escape, join, literal
 
-__all__ = ["CLOSED", "tell_askers"]
+__all__ = ["tell_askers"]
 
 log = logging.getLogger("signoff.slack")
 
-# Slack's answers that close the card's whole conversation to signoff (chat.update's
-# is_inactive: in an archived channel); not a card deleted in a thread that still takes
-# replies, where the conversation itself tells how the request ended.
-CLOSED = frozenset({"is_archived", "is_inactive", "channel_not_found", "not_in_channel"})
 
 
 def _people(view: CardView) -> tuple[str, ...]:
@@ -45,6 +42,8 @@ async def tell_askers(
     answer to posting or updating the card, given up) closes its conversation; ``posted``:
     the card is in Slack (``error`` answered its update)."""
     capsule = view.capsule
+    # Not a card deleted in a thread that still takes replies: the conversation there says
+    # how the request ended.
     if error not in CLOSED or capsule.card_channel:
         # A card routed from a direct message: the conversation goes on in the DM.
         return

@@ -5,6 +5,9 @@ Anyone in the workspace can read a public channel and click its cards without jo
 but Slack shows an ephemeral message only to the channel's members
 (``chat.postEphemeral``: ``user_not_in_channel``). Dropped as undeliverable, the note
 left such a clicker with a click that seemed lost; in their DM it names the channel.
+So does a note for a conversation Slack has closed to signoff (``slack_answers.CLOSED``:
+a click from a client that still shows a card in a channel archived since, or one
+signoff was removed from).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agent_core.surface import Delivered
 from sessions import OutboxEntry
 
+from .slack_answers import CLOSED
 from .slack_errors import delivery_error, slack_error
 from .slack_text import channel_link, join, literal
 
@@ -30,7 +34,7 @@ async def send_notice(client: AsyncWebClient, entry: OutboxEntry) -> Delivered:
         )
         return Delivered(thread.channel, "")
     except Exception as exc:
-        if slack_error(exc) != "user_not_in_channel":
+        if slack_error(exc) not in CLOSED | {"user_not_in_channel"}:
             raise delivery_error(exc) from exc
     where = join(literal("About a request in "), channel_link(thread.channel), literal(": "))
     try:

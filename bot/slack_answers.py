@@ -7,7 +7,7 @@ slack_sdk, which is a tenth of a second of every command's start.
 
 from __future__ import annotations
 
-__all__ = ["PERMANENT"]
+__all__ = ["CLOSED", "PERMANENT"]
 
 # Slack's documented answers of chat.postMessage, chat.update and chat.postEphemeral about
 # the message, the thread or the channel (is_inactive: chat.update's in an archived one).
@@ -52,3 +52,8 @@ PERMANENT = frozenset(
         "metadata_too_large",
     }
 )
+
+# Of those, the answers that close a whole conversation to signoff, not one message in it
+# (chat.update's is_inactive: in an archived channel): whoever is to be told something
+# there can only be told in their direct message.
+CLOSED = frozenset({"is_archived", "is_inactive", "channel_not_found", "not_in_channel"})

@@ -20,6 +20,7 @@ from signoff_e2e_kit import (
     approval_id_of,
     as_in_manifest,
     bot_reply,
+    decision,
     has_buttons,
     home_buttons,
     home_of,
@@ -287,4 +288,25 @@ async def test_a_card_slack_would_not_post_in_an_archived_channel_is_told_to_the
     assert f"<#{OPS}>" in note["text"]
     await bot.engine.idle()
     assert len(told(slack, dm)) == 1
+    assert not tracebacks(caplog)
+
+
+
+async def test_a_click_refused_in_an_archived_channel_is_told_in_a_direct_message(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A click from a client that still shows the card is judged as any other (her own
+    request: refused); its answer, which Slack will not show in an archived channel
+    (chat.postEphemeral: is_archived), goes to her direct message, naming the channel."""
+    thread = await mention(slack, "restart the api service")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await slack.archive_channel(channel=OPS, user="U0CAROL")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0ALICE", action_id=APPROVE)
+    note = await slack.wait_for_message(
+        channel=im_channel_id("U0ALICE"), from_bot=True, text_contains="About a request in"
+    )
+    assert f"<#{OPS}>" in note["text"] and "someone else must decide" in note["text"], note["text"]
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
     assert not tracebacks(caplog)
