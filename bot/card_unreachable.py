@@ -1,11 +1,12 @@
-"""A card whose conversation Slack has closed to signoff: its askers hear of it directly.
+"""A card whose conversation Slack has closed to signoff: its people hear of it directly.
 
 When the channel a card is in was archived, deleted, or signoff was removed from it, the
 card can no longer be updated and the thread takes no reply: the entry is given up (and
 logged), and nobody who asked would learn that their request was decided, or how the
-approved call ended. So the askers are told in their direct message with signoff: the
-card as it stands now (a decided card has no buttons left), or, for a card Slack would
-not even post, that approvers can still decide from their Home tab.
+approved call ended; nor would whoever decided it on a card that still showed its
+buttons. So the askers and the deciders are told in their direct message with signoff:
+the card as it stands now (a decided card has no buttons left), or, for a card Slack
+would not even post, the askers, that approvers can still decide from their Home tab.
 
 A courtesy beside the entry's own record: its failure is logged, never retried, and is
 no reason to retry the card. Once per card version, since each version's entry is given
@@ -25,20 +26,22 @@ from .listeners import failure
 from .slack_answers import CLOSED
 from .slack_text import channel_link, escape, join, literal
 
-__all__ = ["tell_askers"]
+__all__ = ["tell_people"]
 
 log = logging.getLogger("signoff.slack")
 
 
-
 def _people(view: CardView) -> tuple[str, ...]:
-    return tuple(who for who in view.capsule.askers if who[:1] in ("U", "W"))
+    """Who asked, and who decided (signoff's own expiry is nobody): each once."""
+    deciders = view.decision.deciders if view.decision is not None else ()
+    people = dict.fromkeys((*view.capsule.askers, *deciders))
+    return tuple(who for who in people if who[:1] in ("U", "W"))
 
 
-async def tell_askers(
+async def tell_people(
     client: AsyncWebClient, view: CardView, *, error: str, posted: bool, bot_user: str
 ) -> None:
-    """Tell the askers of ``view``'s request what its card cannot show, if ``error`` (Slack's
+    """Tell the people of ``view``'s request what its card cannot show, if ``error`` (Slack's
     answer to posting or updating the card, given up) closes its conversation; ``posted``:
     the card is in Slack (``error`` answered its update)."""
     capsule = view.capsule
@@ -47,13 +50,17 @@ async def tell_askers(
     if error not in CLOSED or capsule.card_channel:
         # A card routed from a direct message: the conversation goes on in the DM.
         return
-    if posted and view.decision is None:
-        return  # a vote or an escalation: the decision to come is what they wait for
-    where = join(literal("About your request in "), channel_link(capsule.thread.channel))
-    if posted:
+    if view.decision is None and (posted or view.changed):
+        # A vote or an escalation: the decision to come is what they wait for; a card
+        # never posted was said once, with its first version.
+        return
+    where = join(literal("About a request in "), channel_link(capsule.thread.channel))
+    blocks: list[dict[str, object]] = []
+    if view.decision is not None:
+        what = "could not be updated" if posted else "could not be posted"
         note = join(
             where,
-            literal(": its card there could not be updated (Slack: "),
+            literal(f": its card there {what} (Slack: "),
             escape(error),
             literal("), so this is how it stands."),
         )
@@ -74,7 +81,6 @@ async def tell_askers(
                 "see it with `signoff pending`."
             ),
         )
-        blocks = []
     for person in _people(view):
         try:
             # A user id as the channel: their DM with the app (the Messages tab).

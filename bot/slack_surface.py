@@ -32,7 +32,7 @@ from agent_core.thread_status import AgentStatus
 from sessions import OutboxEntry, ThreadKey
 
 from .card_routing import show_routed_card
-from .card_unreachable import tell_askers
+from .card_unreachable import tell_people
 from .cards import card_blocks, fallback_text
 from .drawn_text import draws_nothing
 from .live_streams import LiveStreams
@@ -281,8 +281,8 @@ class SlackSurface:
                     blocks=card_blocks(view, bot_user=self.bot_user),
                 )
         except DeliveryError as exc:
-            if exc.permanent:  # given up: whoever asked may hear of it nowhere else
-                await tell_askers(
+            if exc.permanent:  # given up: its people may hear of it nowhere else
+                await tell_people(
                     self.client,
                     view,
                     error=exc.reason,

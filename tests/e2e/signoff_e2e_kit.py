@@ -440,6 +440,16 @@ async def send_ops_event(slack: LocalSlack, event: dict[str, Any], event_id: str
     await send_event(slack, event_callback(event_id, ops))
 
 
+def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The log's records that carry a traceback."""
+    return [r.getMessage() for r in caplog.records if r.exc_info]
+
+
+def told(slack: LocalSlack, dm: str) -> list[dict[str, Any]]:
+    """signoff's messages in the direct message ``dm``, oldest first."""
+    return [m for m in slack.messages(channel=dm) if m.get("bot_id")]
+
+
 def senders_told(caplog: pytest.LogCaptureFixture) -> list[str]:
     """The log's lines saying how the sender of an unreadable payload was told."""
     lines = [r.getMessage() for r in caplog.records if r.name == "signoff.socket"]

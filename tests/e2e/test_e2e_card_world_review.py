@@ -1,8 +1,8 @@
 """An approval while the Slack world around its card changes: the card deleted by a
-person, Slack answering its update with a 5xx after applying it, or rate-limiting it, its
-channel archived. The approved call runs once, the card (or the thread, when the card is
-gone; or the requester's direct message, when the whole channel is closed to signoff)
-tells the truth, a refusal for good is tried once and logged once, without a traceback.
+person, Slack answering its update with a 5xx after applying it, or rate-limiting it.
+The approved call runs once, the card (or the thread, when the card is gone) tells the
+truth, a refusal for good is tried once and logged once, without a traceback. (Its
+channel archived: ``test_e2e_card_channel_closed``.)
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from signoff_e2e_kit import (
     approval_id_of,
     as_in_manifest,
     bot_reply,
-    decision,
-    has_buttons,
     home_buttons,
     home_of,
     home_texts,
@@ -29,6 +27,7 @@ from signoff_e2e_kit import (
     outcome_text,
     restarts,
     thread_path,
+    tracebacks,
     until,
     wait_card,
     write_policy,
@@ -38,7 +37,6 @@ from bot.app import SignoffBot
 from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack, WorkspaceConfig
-from localslack.state import im_channel_id
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -58,14 +56,6 @@ def outbox_log(settings: Settings, thread: str) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def told(slack: LocalSlack, dm: str) -> list[dict[str, Any]]:
-    return [m for m in slack.messages(channel=dm) if m.get("bot_id")]
-
-
-def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.exc_info]
 
 
 async def test_a_deleted_card_decided_from_the_home_tab_runs_once_and_is_given_up_once(
@@ -236,77 +226,3 @@ async def test_the_askers_home_says_her_card_could_not_be_posted_not_that_it_wai
     assert "could not be posted in <#C0OPS> (is_archived)" in hers, hers
     assert "\nin <#C0OPS>" not in hers, hers
     assert "Home tab" in hers and "`signoff pending`" in hers
-
-
-async def test_a_request_decided_after_its_channel_was_archived_is_told_to_the_requester(
-    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Archived while it waits: the card takes no update (is_inactive), the thread no reply
-    (is_archived). Decided from a Home tab, the call runs once, each entry is given up once,
-    and the requester, who could see none of it, gets each decided version of the card in
-    her direct message."""
-    caplog.set_level(logging.INFO)
-    await slack.open_app_home(user="U0BOB")
-    thread = await mention(slack, "restart the api service")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
-    await home_of(slack, "U0BOB", has="Waiting for you (1)")
-    await slack.archive_channel(channel=OPS, user="U0CAROL")
-
-    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
-    dm = im_channel_id("U0ALICE")
-    await slack.wait_for_message(channel=dm, from_bot=True, text_contains="approved", timeout=10)
-    await until(
-        lambda: any("ran" in outcome_text(m) for m in told(slack, dm)),
-        what="the requester told how the approved call ended",
-    )
-    await bot.engine.idle()
-    assert restarts(settings.home) == 1
-    notes = told(slack, dm)
-    assert len(notes) == 2, notes  # approved, then how it ended: each card version once
-    for note in notes:
-        assert f"<#{OPS}>" in note["text"] and "is_inactive" in note["text"], note["text"]
-        assert not has_buttons(note)
-    assert "Approved by <@U0BOB>" in outcome_text(notes[-1])
-    gave_up = [r.getMessage() for r in caplog.records if r.getMessage().startswith("gave up")]
-    assert len(gave_up) == 3, gave_up  # both card versions and the thread's reply, once each
-    assert not tracebacks(caplog)
-
-
-async def test_a_card_slack_would_not_post_in_an_archived_channel_is_told_to_the_requester(
-    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Archived between her mention and the card (here: Slack's answer to the card's post):
-    she hears it could not be posted, and where approvers can still decide it."""
-    slack.inject_fault(method="chat.postMessage", channel=OPS, error="is_archived", count=None)
-    await mention(slack, "restart the api service")
-    dm = im_channel_id("U0ALICE")
-    note = await slack.wait_for_message(
-        channel=dm, from_bot=True, text_contains="could not post", timeout=10
-    )
-    assert "is_archived" in note["text"] and "Home tab" in note["text"], note["text"]
-    assert f"<#{OPS}>" in note["text"]
-    await bot.engine.idle()
-    assert len(told(slack, dm)) == 1
-    assert not tracebacks(caplog)
-
-
-
-async def test_a_click_refused_in_an_archived_channel_is_told_in_a_direct_message(
-    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A click from a client that still shows the card is judged as any other (her own
-    request: refused); its answer, which Slack will not show in an archived channel
-    (chat.postEphemeral: is_archived), goes to her direct message, naming the channel."""
-    thread = await mention(slack, "restart the api service")
-    card = await wait_card(slack, thread)
-    approval = approval_id_of(card)
-    await slack.archive_channel(channel=OPS, user="U0CAROL")
-    await slack.click_button(channel=OPS, ts=card["ts"], user="U0ALICE", action_id=APPROVE)
-    note = await slack.wait_for_message(
-        channel=im_channel_id("U0ALICE"), from_bot=True, text_contains="About a request in"
-    )
-    assert f"<#{OPS}>" in note["text"] and "someone else must decide" in note["text"], note["text"]
-    await bot.engine.idle()
-    assert decision(settings.home, approval) is None
-    assert not tracebacks(caplog)
