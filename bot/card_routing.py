@@ -25,8 +25,8 @@ from agent_core.surface import CardView, Delivered, DeliveryError
 from approvals import Capsule
 from sessions import OutboxEntry
 
+from .card_unreachable import tell_thread
 from .cards import card_blocks, fallback_text
-from .listeners import failure
 from .message_metadata import metadata, ours, thread_messages
 from .slack_errors import delivery_error, look_first
 from .slack_text import channel_link, escape, join, literal, parse_utc
@@ -113,40 +113,6 @@ async def _point(client: AsyncWebClient, entry: OutboxEntry, capsule: Capsule, t
     )
 
 
-async def _tell_refused(
-    client: AsyncWebClient, entry: OutboxEntry, capsule: Capsule, exc: DeliveryError
-) -> None:
-    """The approvals channel refused the card for good (archived, signoff not in it): the
-    direct message would hear nothing until the decision, its pointer never posted. Said
-    once (looked for first: a crash may come before the entry is recorded failed)."""
-    try:
-        async for message in thread_messages(client, capsule.thread):
-            if ours(message).get("refused") == capsule.id:
-                return
-        text = join(
-            literal("⚠️ `"),
-            escape(capsule.tool),
-            literal("` needs a person's approval, but I could not post the request in "),
-            channel_link(capsule.card_channel),
-            literal(" ("),
-            escape(exc.reason),
-            literal(
-                "). Approvers can still decide it from signoff's Home tab; an operator can "
-                "see it with `signoff pending`."
-            ),
-        )
-        await client.chat_postMessage(
-            channel=capsule.thread.channel,
-            thread_ts=str(capsule.thread.thread_ts),
-            text=text,
-            metadata=metadata(entry.id, refused=capsule.id),
-        )
-    except Exception as told:  # a courtesy: the card's own failure is what is recorded
-        log.warning(
-            "could not tell %s its card was refused: %s", capsule.thread.label(), failure(told)
-        )
-
-
 async def show_routed_card(
     client: AsyncWebClient,
     entry: OutboxEntry,
@@ -185,7 +151,7 @@ async def show_routed_card(
             )
         except DeliveryError as exc:
             if exc.permanent and view.decision is None:
-                await _tell_refused(client, entry, capsule, exc)
+                await tell_thread(client, entry, capsule, reason=exc.reason)
             raise
         ts = str(response["ts"])
     try:

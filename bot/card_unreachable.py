@@ -1,4 +1,8 @@
-"""A card whose conversation Slack has closed to signoff: its people hear of it directly.
+"""A card Slack refused for good: its people hear of it where Slack still lets signoff say so.
+
+A card Slack will not post (its blocks, its length, an approvals channel archived) while
+the asking thread takes posts: the thread says so once (``tell_thread``), with where
+approvers can still decide it, or the request waited unseen until it expired.
 
 When the channel a card is in was archived, deleted, or signoff was removed from it, the
 card can no longer be updated and the thread takes no reply: the entry is given up (and
@@ -20,15 +24,57 @@ import logging
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.surface import CardView
+from approvals import Capsule
+from sessions import OutboxEntry
 
 from .cards import card_blocks, fallback_text
 from .listeners import failure
+from .message_metadata import metadata, ours, thread_messages
 from .slack_answers import CLOSED
-from .slack_text import channel_link, escape, join, literal
+from .slack_text import Mrkdwn, channel_link, escape, join, literal
 
-__all__ = ["tell_people"]
+__all__ = ["tell_people", "tell_refused", "tell_thread"]
 
 log = logging.getLogger("signoff.slack")
+
+
+def _where_to_decide(capsule: Capsule, where: Mrkdwn, reason: str) -> Mrkdwn:
+    return join(
+        literal("⚠️ `"),
+        escape(capsule.tool),
+        literal("` needs a person's approval, but I could not post the request "),
+        where,
+        literal(" (Slack: "),
+        escape(reason),
+        literal(
+            "). Approvers can still decide it from signoff's Home tab; an operator can "
+            "see it with `signoff pending`."
+        ),
+    )
+
+
+async def tell_thread(
+    client: AsyncWebClient, entry: OutboxEntry, capsule: Capsule, *, reason: str
+) -> None:
+    """The asking thread hears that the request's card was refused for good (``reason``):
+    it would hear nothing until the decision. Said once (looked for first: a crash may come
+    before the entry is recorded failed, and each later version meets the same refusal)."""
+    routed = capsule.card_channel
+    where = join(literal("in "), channel_link(routed)) if routed else literal("here")
+    try:
+        async for message in thread_messages(client, capsule.thread):
+            if ours(message).get("refused") == capsule.id:
+                return
+        await client.chat_postMessage(
+            channel=capsule.thread.channel,
+            thread_ts=str(capsule.thread.thread_ts),
+            text=_where_to_decide(capsule, where, reason),
+            metadata=metadata(entry.id, refused=capsule.id),
+        )
+    except Exception as exc:  # a courtesy: the card's own failure is what is recorded
+        log.warning(
+            "could not tell %s its card was refused: %s", capsule.thread.label(), failure(exc)
+        )
 
 
 def _people(view: CardView) -> tuple[str, ...]:
@@ -70,17 +116,7 @@ async def tell_people(
         ]
         text = join(note, literal("\n"), fallback_text(view))
     else:
-        text = join(
-            where,
-            literal(": `"),
-            escape(capsule.tool),
-            literal("` needs a person's approval, but I could not post the request there (Slack: "),
-            escape(error),
-            literal(
-                "). Approvers can still decide it from signoff's Home tab; an operator can "
-                "see it with `signoff pending`."
-            ),
-        )
+        text = join(where, literal(": "), _where_to_decide(capsule, literal("there"), error))
     for person in _people(view):
         try:
             # A user id as the channel: their DM with the app (the Messages tab).
@@ -93,3 +129,20 @@ async def tell_people(
                 error,
                 failure(exc),
             )
+
+
+async def tell_refused(
+    client: AsyncWebClient,
+    entry: OutboxEntry,
+    view: CardView,
+    *,
+    error: str,
+    posted: bool,
+    bot_user: str,
+) -> None:
+    """Say what a card Slack refused for good (``error``) cannot show: in the thread, for a
+    request's first card the thread would take; else to its people (``tell_people``)."""
+    if not posted and view.decision is None and error not in CLOSED:
+        await tell_thread(client, entry, view.capsule, reason=error)
+    else:
+        await tell_people(client, view, error=error, posted=posted, bot_user=bot_user)

@@ -32,7 +32,7 @@ from agent_core.thread_status import AgentStatus
 from sessions import OutboxEntry, ThreadKey
 
 from .card_routing import show_routed_card
-from .card_unreachable import tell_people
+from .card_unreachable import tell_refused
 from .cards import card_blocks, fallback_text
 from .drawn_text import draws_nothing
 from .live_streams import LiveStreams
@@ -282,8 +282,9 @@ class SlackSurface:
                 )
         except DeliveryError as exc:
             if exc.permanent:  # given up: its people may hear of it nowhere else
-                await tell_people(
+                await tell_refused(
                     self.client,
+                    entry,
                     view,
                     error=exc.reason,
                     posted=card is not None,

@@ -226,3 +226,26 @@ async def test_the_askers_home_says_her_card_could_not_be_posted_not_that_it_wai
     assert "could not be posted in <#C0OPS> (is_archived)" in hers, hers
     assert "\nin <#C0OPS>" not in hers, hers
     assert "Home tab" in hers and "`signoff pending`" in hers
+
+
+@pytest.mark.parametrize("error", ["invalid_blocks", "msg_too_long"])
+async def test_a_card_slack_refuses_for_good_is_said_in_its_thread(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, error: str
+) -> None:
+    """Slack refuses the card itself (its blocks, its length) while the thread takes posts:
+    the request waited unseen, and the thread showed only the mention, until it expired.
+    Now the thread says the card could not be posted, why, and where approvers can still
+    decide it; once, whatever later versions of the card meet."""
+    slack.inject_fault(method="chat.postMessage", channel=OPS, error=error)
+    thread = await mention(slack, "restart the api service")
+    note = await bot_reply(slack, thread, "could not post")
+    assert error in note["text"] and "Home tab" in note["text"], note["text"]
+    await slack.open_app_home(user="U0BOB")
+    bobs = await home_of(slack, "U0BOB", has="Waiting for you (1)")
+    approval = next(v for a, v in home_buttons(bobs) if a == APPROVE)
+    await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
+    await bot_reply(slack, thread, "restart_service` finished")
+    await bot.engine.idle()
+    assert restarts(settings.home) == 1
+    notes = [m for m in slack.thread(channel=OPS, ts=thread) if "could not post" in m["text"]]
+    assert len(notes) == 1, notes
