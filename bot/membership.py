@@ -5,7 +5,9 @@ its members (and a direct message its two people). What signoff lists for a pers
 pending``, the Home tab — names only requests whose card they can see.
 
 Failing closed takes two shapes. Slack's verdict (``channel_not_found``,
-``user_not_found``) counts as nobody in, so nothing is shown or allowed. No usable answer
+``user_not_found``) counts as nobody in, so nothing is shown or allowed (but for a
+decision ``channel_not_found`` is the second shape: it says signoff cannot see the
+channel, nothing of the person). No usable answer
 (a dropped connection, a timeout, a body cut short, ``ratelimited``, an outage) is
 ``MembershipUnknown``: its callers refuse, and tell the person signoff could not check,
 never that there is nothing for them. So is Slack refusing the app the question itself
@@ -52,23 +54,30 @@ NOT_ASKED = TOKEN_REFUSED | {
     "team_access_not_granted",
     "org_login_required",
 }
+# Asked who is in a conversation for a decision, Slack's channel_not_found is about
+# signoff, not the clicker: a private channel it was removed from (or one deleted). Taken
+# for "nobody is in it", a member was told they were not in the conversation the card
+# they clicked is in. A list (a Home, /signoff pending) still leaves such a request out.
+_DECIDING = NOT_ASKED | {"channel_not_found"}
 # Channels whose answers are kept at once: a Home lists requests of far fewer.
 _CHANNELS = 1000
 
 
-async def slack_lookup(call: Awaitable[T], *, what: str) -> T | None:
+async def slack_lookup(
+    call: Awaitable[T], *, what: str, not_asked: frozenset[str] = NOT_ASKED
+) -> T | None:
     """Slack's answer to a membership call; None when Slack refused it (its verdict);
     ``MembershipUnknown`` when there was no usable answer, or Slack would not let the app
-    ask (``NOT_ASKED``: then its ``refused`` names Slack's answer)."""
+    ask (``not_asked``: then its ``refused`` names Slack's answer)."""
     refused = ""
     try:
         return await call
     except SlackApiError as exc:
         code = slack_error(exc)
-        if not passing(exc) and code not in NOT_ASKED:
+        if not passing(exc) and code not in not_asked:
             return None
         said = what_slack_said(exc)
-        refused = code if code in NOT_ASKED else ""
+        refused = code if code in not_asked else ""
     except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
         said = type(exc).__name__
     log.warning("could not learn %s from Slack: %s", what, said)
@@ -137,6 +146,8 @@ class ChannelMembers:
             page = await slack_lookup(
                 self.client.conversations_members(channel=channel, limit=1000, cursor=cursor),
                 what=f"who is in {channel}",
+                # A decision: a conversation signoff cannot see says nothing of the person.
+                not_asked=_DECIDING if fresh else NOT_ASKED,
             )
             if page is None:
                 return frozenset()

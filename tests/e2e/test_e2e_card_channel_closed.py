@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from conftest import FAST
 from signoff_e2e_kit import (
+    BOT_USER,
+    CARD_TITLE,
     OPS,
     approval_id_of,
     as_in_manifest,
@@ -38,6 +40,8 @@ from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack, WorkspaceConfig
 from localslack.state import im_channel_id
+
+PRIVATE = "C0PRIVATE"  # Alice and signoff
 
 
 @pytest.fixture
@@ -148,3 +152,36 @@ async def test_an_approval_clicked_in_an_archived_channel_is_shown_to_the_approv
     assert len(notes) == 2 and not any(has_buttons(n) for n in notes), notes
     assert len(told(slack, im_channel_id("U0ALICE"))) == 2
     assert not tracebacks(caplog)
+
+
+async def test_a_click_in_a_private_channel_signoff_was_removed_from_is_not_called_outsiders(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """signoff removed from a private channel cannot learn who is in it (Slack answers
+    ``channel_not_found``): Bob, who is in it, was refused as "not in the conversation its
+    card is in". He is refused (nothing can be checked) and told the truth; once signoff is
+    invited back, his click decides, and the call runs once."""
+    await slack.join_channel(channel=PRIVATE, user="U0BOB")
+    thread = await slack.post_message(
+        channel=PRIVATE, user="U0ALICE", text=f"<@{BOT_USER}> restart the api service"
+    )
+    card = await slack.wait_for_message(
+        channel=PRIVATE, thread_ts=thread, from_bot=True, text_contains=CARD_TITLE
+    )
+    approval = approval_id_of(card)
+    await slack.leave_channel(channel=PRIVATE, user=BOT_USER)
+    await slack.click_button(channel=PRIVATE, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    bobs = im_channel_id("U0BOB")
+    await until(lambda: bool(told(slack, bobs)), what="Bob told why his click decided nothing")
+    [note] = [m["text"] for m in told(slack, bobs)]
+    assert "could not check" in note and "channel_not_found" in note, note
+    assert "you are not in the conversation" not in note, note
+    assert decision(settings.home, approval) is None
+
+    await slack.join_channel(channel=PRIVATE, user=BOT_USER)
+    await slack.click_button(channel=PRIVATE, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await slack.wait_for_message(
+        channel=PRIVATE, thread_ts=thread, from_bot=True, text_contains="finished"
+    )
+    await bot.engine.idle()
+    assert restarts(settings.home) == 1
