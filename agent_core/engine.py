@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -263,6 +264,11 @@ class Engine(ThreadWorkers, Ingest, Sweeping, Queries, PersonQueries, Governing,
             rt.observer.emit(approval_expired(request, decision=result.decision))
         elif isinstance(result, AlreadyDecided) and result.completed_now:
             rt.observer.emit(quorum_decided(request, decision=result.decision))
+        elif isinstance(result, AlreadyDecided):
+            # Someone was offered a choice already made: what they saw may be a card whose
+            # update was given up (its channel archived then). Shown again as it stands,
+            # at no Slack call when Slack shows that already (``EntrySender``).
+            await off_loop(request.queue_card, f"again-{secrets.token_hex(4)}")
         if isinstance(result, Decided | AlreadyDecided):
             # The call starts now; the card's update is queued and sent beside it.
             await mirror_approval(rt, request)

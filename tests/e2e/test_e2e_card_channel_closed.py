@@ -185,3 +185,27 @@ async def test_a_click_in_a_private_channel_signoff_was_removed_from_is_not_call
     )
     await bot.engine.idle()
     assert restarts(settings.home) == 1
+
+
+async def test_a_card_left_stale_by_an_archive_is_shown_as_it_stands_at_the_next_click(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings
+) -> None:
+    """Decided and run while its channel was archived, the card kept its buttons; after
+    the channel is unarchived it showed a request still waiting, for good. The next click
+    on it (told the request is decided) shows it as it stands, once Slack lets it."""
+    thread = await mention(slack, "restart the api service")
+    card = await wait_card(slack, thread)
+    await slack.archive_channel(channel=OPS, user="U0CAROL")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await told_how_it_ended(slack, bot, im_channel_id("U0BOB"))
+    await slack.unarchive_channel(channel=OPS, user="U0CAROL")
+    assert has_buttons(slack.message(channel=OPS, ts=card["ts"]))
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    await until(
+        lambda: "ran" in outcome_text(slack.message(channel=OPS, ts=card["ts"])),
+        what="the card showing how the call ended",
+    )
+    assert not has_buttons(slack.message(channel=OPS, ts=card["ts"]))
+    await bot.engine.idle()
+    assert restarts(settings.home) == 1
