@@ -13,8 +13,10 @@ the card as it stands now (a decided card has no buttons left), or, for a card S
 would not even post, the askers, that approvers can still decide from their Home tab.
 
 A courtesy beside the entry's own record: its failure is logged, never retried, and is
-no reason to retry the card. Once per card version, since each version's entry is given
-up once (a crash between this note and that record may repeat it).
+no reason to retry the card. Once per card version: the same version refused again (a
+later entry that renders alike, the card shown again after a click) is not told again
+while the process runs (a restart, or a crash between this note and the entry's record,
+may repeat it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agent_core.recent_keys import RecentKeys
 from agent_core.surface import CardView
 from approvals import Capsule
 from sessions import OutboxEntry
@@ -85,11 +88,17 @@ def _people(view: CardView) -> tuple[str, ...]:
 
 
 async def tell_people(
-    client: AsyncWebClient, view: CardView, *, error: str, posted: bool, bot_user: str
+    client: AsyncWebClient,
+    view: CardView,
+    *,
+    error: str,
+    posted: bool,
+    bot_user: str,
+    told: RecentKeys[str],
 ) -> None:
     """Tell the people of ``view``'s request what its card cannot show, if ``error`` (Slack's
     answer to posting or updating the card, given up) closes its conversation; ``posted``:
-    the card is in Slack (``error`` answered its update)."""
+    the card is in Slack (``error`` answered its update); ``told``: the versions told so."""
     capsule = view.capsule
     # Not a card deleted in a thread that still takes replies: the conversation there says
     # how the request ended.
@@ -100,6 +109,10 @@ async def tell_people(
         # A vote or an escalation: the decision to come is what they wait for; a card
         # never posted was said once, with its first version.
         return
+    version = f"{capsule.id} {view.version} {posted}"
+    if version in told:
+        return
+    told.add(version)
     where = join(literal("About a request in "), channel_link(capsule.thread.channel))
     blocks: list[dict[str, object]] = []
     if view.decision is not None:
@@ -139,10 +152,11 @@ async def tell_refused(
     error: str,
     posted: bool,
     bot_user: str,
+    told: RecentKeys[str],
 ) -> None:
     """Say what a card Slack refused for good (``error``) cannot show: in the thread, for a
     request's first card the thread would take; else to its people (``tell_people``)."""
     if not posted and view.decision is None and error not in CLOSED:
         await tell_thread(client, entry, view.capsule, reason=error)
     else:
-        await tell_people(client, view, error=error, posted=posted, bot_user=bot_user)
+        await tell_people(client, view, error=error, posted=posted, bot_user=bot_user, told=told)

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agent_core.recent_keys import RecentKeys
 from agent_core.surface import CardView, Delivered, DeliveryError
 from agent_core.thread_status import AgentStatus
 from sessions import OutboxEntry, ThreadKey
@@ -71,6 +72,8 @@ class SlackSurface:
         # auth.test, else asked once (a CLI delivering the outbox).
         self.bot_user = ""
         self.support = support or (streams.support if streams is not None else SurfaceSupport())
+        # Card versions Slack refused whose people were told (``card_unreachable``).
+        self.told_refused: RecentKeys[str] = RecentKeys(1000)
 
     def _posted(self, thread: ThreadKey, sent_at: float, *, card: bool = False) -> None:
         if self.streams is not None:
@@ -289,6 +292,7 @@ class SlackSurface:
                     error=exc.reason,
                     posted=card is not None,
                     bot_user=self.bot_user,
+                    told=self.told_refused,
                 )
             raise
         return Delivered(channel, ts, adopted=adopted)

@@ -151,6 +151,14 @@ async def test_an_approval_clicked_in_an_archived_channel_is_shown_to_the_approv
     assert restarts(settings.home) == 1
     assert len(notes) == 2 and not any(has_buttons(n) for n in notes), notes
     assert len(told(slack, im_channel_id("U0ALICE"))) == 2
+    # Carol clicks the card that still shows its buttons, twice: she is told it was
+    # decided; the card, tried again, is still refused, and nobody is told that again.
+    for _ in range(2):
+        await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    carols = im_channel_id("U0CAROL")
+    await until(lambda: len(told(slack, carols)) == 2, what="Carol told of both clicks")
+    await bot.engine.idle()
+    assert len(told(slack, bobs)) == 2 and len(told(slack, im_channel_id("U0ALICE"))) == 2
     assert not tracebacks(caplog)
 
 
