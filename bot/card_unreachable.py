@@ -34,6 +34,7 @@ from .cards import card_blocks, fallback_text
 from .listeners import failure
 from .message_metadata import metadata, ours, thread_messages
 from .slack_answers import CLOSED
+from .slack_calls import posting
 from .slack_text import Mrkdwn, channel_link, escape, join, literal
 
 __all__ = ["tell_people", "tell_refused", "tell_thread"]
@@ -68,7 +69,7 @@ async def tell_thread(
         async for message in thread_messages(client, capsule.thread):
             if ours(message).get("refused") == capsule.id:
                 return
-        await client.chat_postMessage(
+        await posting(client).chat_postMessage(
             channel=capsule.thread.channel,
             thread_ts=str(capsule.thread.thread_ts),
             text=_where_to_decide(capsule, where, reason),
@@ -130,10 +131,11 @@ async def tell_people(
         text = join(note, literal("\n"), fallback_text(view))
     else:
         text = join(where, literal(": "), _where_to_decide(capsule, literal("there"), error))
+    poster = posting(client)  # a 429 is waited out; nothing else is tried again
     for person in _people(view):
         try:
             # A user id as the channel: their DM with the app (the Messages tab).
-            await client.chat_postMessage(channel=person, text=text, blocks=blocks or None)
+            await poster.chat_postMessage(channel=person, text=text, blocks=blocks or None)
         except Exception as exc:
             log.warning(
                 "could not tell %s about %s, whose card Slack refused (%s): %s",

@@ -75,6 +75,10 @@ async def test_a_request_decided_after_its_channel_was_archived_is_told_to_the_r
     approval = approval_id_of(card)
     await home_of(slack, "U0BOB", has="Waiting for you (1)")
     await slack.archive_channel(channel=OPS, user="U0CAROL")
+    # Her first note meets a 429: waited out as Slack asks, not lost.
+    busy = slack.inject_fault(
+        method="chat.postMessage", channel="U0ALICE", status=429, retry_after=1
+    )
 
     await slack.click_view_button(user="U0BOB", action_id=APPROVE, value=approval)
     dm = im_channel_id("U0ALICE")
@@ -86,6 +90,7 @@ async def test_a_request_decided_after_its_channel_was_archived_is_told_to_the_r
         assert f"<#{OPS}>" in note["text"] and "is_inactive" in note["text"], note["text"]
         assert not has_buttons(note)
     assert "Approved by <@U0BOB>" in outcome_text(notes[-1])
+    assert busy.remaining == 0
     gave_up = [r.getMessage() for r in caplog.records if r.getMessage().startswith("gave up")]
     assert len(gave_up) == 3, gave_up  # both card versions and the thread's reply, once each
     assert not tracebacks(caplog)
