@@ -44,7 +44,8 @@ The control API, in-process (HTTP routes are listed in control_http*.py):
   ``subteam_members_changed``), ``join_channel`` / ``leave_channel`` (a channel's members,
   ``member_joined_channel`` / ``member_left_channel``), ``archive_channel`` /
   ``unarchive_channel`` (read-only meanwhile: ``is_archived``, chat.update's
-  ``is_inactive``; ``channel_archive`` / ``channel_unarchive``);
+  ``is_inactive``; ``channel_archive`` / ``channel_unarchive``), ``delete_channel``
+  (``channel_not_found`` from then on; ``channel_deleted``);
 * observing: ``messages``/``thread``/``message``/``wait_for_message``, ``calls``,
   ``deliveries``/``wait_for_delivery``/``wait_for_ack``, ``thread_status``/
   ``thread_statuses``/``status_history``/``wait_for_status``, ``agent_session(s)``/

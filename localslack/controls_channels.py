@@ -3,7 +3,8 @@
 ``member_joined_channel`` / ``member_left_channel`` hears of it (Slack sends those only for
 channels the app is in). A channel archived or unarchived: read-only meanwhile (its
 messages and members stay), ``channel_archive`` / ``channel_unarchive`` to an app
-subscribed."""
+subscribed. A channel deleted by an admin: gone with its messages (every method naming it
+answers ``channel_not_found``), ``channel_deleted`` to an app subscribed."""
 
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ class ChannelControls:
     async def unarchive_channel(self, *, channel: str, user: str) -> Delivery | None:
         """``user`` unarchives ``channel``: the ``channel_unarchive`` delivery, if any."""
         return await self._set_archived(channel, user, archived=False)
+
+    async def delete_channel(self, *, channel: str) -> Delivery | None:
+        """An admin deletes ``channel``: the ``channel_deleted`` delivery, if any."""
+        found = self._rt.workspace.channel(channel)
+        if found is None or found.is_im or found.is_mpim:
+            raise ControlError("channel_not_found", channel, status=404)
+        self._rt.workspace.delete_channel(found.id)
+        events = self._rt.events
+        if not events.subscribed("channel_deleted"):
+            return None
+        return await events.publish_channel_change("channel_deleted", channel=found, user="")
 
     async def _set_archived(self, channel: str, user: str, *, archived: bool) -> Delivery | None:
         found = self._member_change(channel, user)

@@ -262,8 +262,11 @@ class EventPublisher:
         )
 
     async def publish_channel_change(self, kind: str, *, channel: Channel, user: str) -> Delivery:
-        """``channel_archive`` / ``channel_unarchive`` as Slack's reference shows them."""
-        event: JSON = {"type": kind, "channel": channel.id, "user": user}
+        """``channel_archive`` / ``channel_unarchive`` / ``channel_deleted`` as Slack's
+        reference shows them (a deletion names no user)."""
+        event: JSON = {"type": kind, "channel": channel.id}
+        if user:
+            event["user"] = user
         if kind == "channel_archive":
             event["is_moved"] = 0
         event["event_ts"] = self._ts.next()

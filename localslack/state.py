@@ -163,6 +163,11 @@ class Workspace:
     def remove(self, channel_id: str, ts: str) -> JSON | None:
         return self._messages.get(channel_id, {}).pop(ts, None)
 
+    def delete_channel(self, channel_id: str) -> None:
+        """The channel and its messages are gone (an admin deleted it)."""
+        self.channels.pop(channel_id, None)
+        self._messages.pop(channel_id, None)
+
     def messages(self, channel_id: str) -> list[JSON]:
         return list(self._messages.get(channel_id, {}).values())
 

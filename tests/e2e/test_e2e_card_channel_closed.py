@@ -222,3 +222,20 @@ async def test_a_card_left_stale_by_an_archive_is_shown_as_it_stands_at_the_next
     assert not has_buttons(slack.message(channel=OPS, ts=card["ts"]))
     await bot.engine.idle()
     assert restarts(settings.home) == 1
+
+
+async def test_a_request_whose_channel_was_deleted_is_told_where_its_people_can_read(
+    slack: LocalSlack, bot: SignoffBot, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its channel deleted, a request can still be decided from a terminal (``signoff
+    approve``: the engine's decide); the card and the thread are gone (channel_not_found),
+    so the requester and the approver get the card as it stands in their DMs."""
+    thread = await mention(slack, "restart the api service")
+    approval = approval_id_of(await wait_card(slack, thread))
+    await slack.delete_channel(channel=OPS)
+    await bot.engine.decide(approval, user="U0BOB", approve=True)
+    for person in ("U0ALICE", "U0BOB"):
+        notes = await told_how_it_ended(slack, bot, im_channel_id(person))
+        assert len(notes) == 2 and all("channel_not_found" in n["text"] for n in notes), notes
+    assert restarts(settings.home) == 1
+    assert not tracebacks(caplog)

@@ -1,7 +1,7 @@
 """A channel archived and unarchived: read-only meanwhile, as Slack's reference answers
 (chat.postMessage and chat.postEphemeral ``is_archived``, chat.update ``is_inactive``),
 its messages and members kept, and ``channel_archive`` / ``channel_unarchive`` sent to an
-app subscribed to them."""
+app subscribed to them; and one deleted, gone with its messages."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ OPS = "C0OPS"
 
 @pytest.fixture
 def config(config: WorkspaceConfig) -> WorkspaceConfig:
-    events = (*config.subscribed_events, "channel_archive", "channel_unarchive")
+    events = (*config.subscribed_events, "channel_archive", "channel_unarchive", "channel_deleted")
     return dataclasses.replace(config, subscribed_events=events)
 
 
@@ -59,3 +59,20 @@ async def test_an_archived_channel_is_read_only_until_unarchived(
     assert archived["channel"] == OPS and archived["user"] == "U0ALICE"
     assert archived["is_moved"] == 0 and isinstance(archived["event_ts"], str)
     assert unarchived["channel"] == OPS and "is_moved" not in unarchived
+
+
+async def test_a_deleted_channel_is_not_found_by_any_method(
+    slack: LocalSlack, web: AsyncWebClient, socket_client: SocketModeClient, inbox: Inbox
+) -> None:
+    posted = await web.chat_postMessage(channel=OPS, text="card")
+    assert await slack.delete_channel(channel=OPS) is not None
+    update = web.chat_update(channel=OPS, ts=posted["ts"], text="y")
+    assert await error_of(update) == "channel_not_found"
+    assert await error_of(web.chat_postMessage(channel=OPS, text="x")) == "channel_not_found"
+    assert await error_of(web.conversations_members(channel=OPS)) == "channel_not_found"
+    assert slack.messages(channel=OPS) == []
+    await inbox.wait_until(lambda: bool(inbox.events("channel_deleted")))
+    [deleted] = [p["event"] for p in inbox.events("channel_deleted")]
+    assert deleted["channel"] == OPS and "user" not in deleted
+    with pytest.raises(ControlError, match="channel_not_found"):
+        await slack.delete_channel(channel=OPS)
