@@ -101,10 +101,9 @@ async def tell_people(
     answer to posting or updating the card, given up) closes its conversation; ``posted``:
     the card is in Slack (``error`` answered its update); ``told``: the versions told so."""
     capsule = view.capsule
-    # Not a card deleted in a thread that still takes replies: the conversation there says
-    # how the request ended.
+    # Not a card deleted in a thread that still takes replies, nor one routed from a direct
+    # message: the conversation there says how the request ended.
     if error not in CLOSED or capsule.card_channel:
-        # A card routed from a direct message: the conversation goes on in the DM.
         return
     if view.decision is None and (posted or view.changed):
         # A vote or an escalation: the decision to come is what they wait for; a card
