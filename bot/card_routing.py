@@ -21,11 +21,12 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agent_core.recent_keys import RecentKeys
 from agent_core.surface import CardView, Delivered, DeliveryError
 from approvals import Capsule
 from sessions import OutboxEntry
 
-from .card_unreachable import tell_thread
+from .card_unreachable import tell_refused
 from .cards import card_blocks, fallback_text
 from .message_metadata import metadata, ours, thread_messages
 from .slack_errors import delivery_error, look_first
@@ -120,6 +121,7 @@ async def show_routed_card(
     *,
     check_first: bool,
     bot_user: str,
+    told: RecentKeys[str],
 ) -> Delivered:
     """Post the card in the approvals channel (and the pointer), or update it in place."""
     capsule = view.capsule
@@ -127,20 +129,19 @@ async def show_routed_card(
         return Delivered(view.card.channel, view.card.ts)
     back = await _permalink(client, capsule.thread.channel, capsule.thread.thread_ts)
     text, blocks = fallback_text(view), card_blocks(view, asked_in=back, bot_user=bot_user)
-    if view.card is not None:
-        await _call(
-            client.chat_update(channel=view.card.channel, ts=view.card.ts, text=text, blocks=blocks)
-        )
-        return Delivered(view.card.channel, view.card.ts)
-    ts = await _find_card(client, capsule) if check_first else ""
-    adopted = bool(ts)
-    if adopted:
-        # Updating to what is on disk is idempotent: a repeat shows the same card.
-        await _call(
-            client.chat_update(channel=capsule.card_channel, ts=ts, text=text, blocks=blocks)
-        )
-    else:
-        try:
+    adopted = False
+    channel = view.card.channel if view.card is not None else capsule.card_channel
+    ts = view.card.ts if view.card is not None else ""
+    try:
+        if not ts and check_first:
+            ts = await _find_card(client, capsule)
+            adopted = bool(ts)
+        if ts:
+            # Updating to what is on disk is idempotent: a repeat shows the same card.
+            await _call(client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
+            if view.card is not None:
+                return Delivered(channel, ts)
+        else:
             response = await _call(
                 client.chat_postMessage(
                     channel=capsule.card_channel,
@@ -149,11 +150,13 @@ async def show_routed_card(
                     metadata=metadata(entry.id, approval=capsule.id),
                 )
             )
-        except DeliveryError as exc:
-            if exc.permanent and view.decision is None:
-                await tell_thread(client, entry, capsule, reason=exc.reason)
-            raise
-        ts = str(response["ts"])
+            ts = str(response["ts"])
+    except DeliveryError as exc:
+        if exc.permanent:
+            await tell_refused(
+                client, entry, view, error=exc.reason, posted=bool(ts), bot_user=bot_user, told=told
+            )
+        raise
     try:
         if not (check_first and await _pointer_landed(client, capsule)):
             await _point(client, entry, capsule, ts)

@@ -82,9 +82,11 @@ async def tell_thread(
 
 
 def _people(view: CardView) -> tuple[str, ...]:
-    """Who asked, and who decided (signoff's own expiry is nobody): each once."""
+    """Who asked (unless the conversation goes on in their direct message), and who
+    decided (signoff's own expiry is nobody): each once."""
     deciders = view.decision.deciders if view.decision is not None else ()
-    people = dict.fromkeys((*view.capsule.askers, *deciders))
+    askers = () if view.capsule.card_channel else view.capsule.askers
+    people = dict.fromkeys((*askers, *deciders))
     return tuple(who for who in people if who[:1] in ("U", "W"))
 
 
@@ -101,9 +103,9 @@ async def tell_people(
     answer to posting or updating the card, given up) closes its conversation; ``posted``:
     the card is in Slack (``error`` answered its update); ``told``: the versions told so."""
     capsule = view.capsule
-    # Not a card deleted in a thread that still takes replies, nor one routed from a direct
-    # message: the conversation there says how the request ended.
-    if error not in CLOSED or capsule.card_channel:
+    # Not a card deleted in a thread that still takes replies: the conversation there says
+    # how the request ended (a card routed from a direct message: to the asker, there).
+    if error not in CLOSED or (capsule.card_channel and view.decision is None):
         return
     if view.decision is None and (posted or view.changed):
         # A vote or an escalation: the decision to come is what they wait for; a card
@@ -155,9 +157,13 @@ async def tell_refused(
     bot_user: str,
     told: RecentKeys[str],
 ) -> None:
-    """Say what a card Slack refused for good (``error``) cannot show: in the thread, for a
-    request's first card the thread would take; else to its people (``tell_people``)."""
-    if not posted and view.decision is None and error not in CLOSED:
+    """Say what a card Slack refused for good (``error``) cannot show: in the asking thread,
+    for a request's first card, when that thread takes posts (always, for a card routed
+    from a direct message); else to its people (``tell_people``)."""
+    # A card routed from a direct message: the asking thread takes posts whatever the card's
+    # channel says.
+    routed = bool(view.capsule.card_channel)
+    if not posted and view.decision is None and (routed or error not in CLOSED):
         await tell_thread(client, entry, view.capsule, reason=error)
     else:
         await tell_people(client, view, error=error, posted=posted, bot_user=bot_user, told=told)

@@ -247,7 +247,12 @@ class SlackSurface:
         if view.capsule.card_channel:  # asked in a DM: the card goes to the approvals channel
             sent_at = time.monotonic()
             shown = await show_routed_card(
-                self.client, entry, view, check_first=check_first, bot_user=self.bot_user
+                self.client,
+                entry,
+                view,
+                check_first=check_first,
+                bot_user=self.bot_user,
+                told=self.told_refused,
             )
             if view.card is None:  # the pointer went to the asking thread: its status is gone
                 self._posted(view.capsule.thread, sent_at, card=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import FAST
@@ -40,6 +40,9 @@ from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack, WorkspaceConfig
 from localslack.state import im_channel_id
+
+if TYPE_CHECKING:
+    from conftest import BotFactory
 
 PRIVATE = "C0PRIVATE"  # Alice and signoff
 
@@ -239,3 +242,23 @@ async def test_a_request_whose_channel_was_deleted_is_told_where_its_people_can_
         assert len(notes) == 2 and all("channel_not_found" in n["text"] for n in notes), notes
     assert restarts(settings.home) == 1
     assert not tracebacks(caplog)
+
+
+async def test_an_approver_of_a_routed_card_in_an_archived_channel_is_shown_it(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """Asked in a direct message, the card is in the approvals channel, archived since: the
+    asker hears how it ended in her DM, as always, and the approver who clicked the card
+    that kept its buttons gets it as it stands in his."""
+    bot = await start_bot(approvals_channel=OPS)
+    await slack.wait_for_sockets(1, timeout=5)
+    await slack.post_message(channel=im_channel_id("U0ALICE"), user="U0ALICE", text="restart web")
+    card = await slack.wait_for_message(channel=OPS, from_bot=True, text_contains=CARD_TITLE)
+    await slack.archive_channel(channel=OPS, user="U0CAROL")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    await slack.wait_for_message(
+        channel=im_channel_id("U0ALICE"), from_bot=True, text_contains="restart_service` finished"
+    )
+    notes = await told_how_it_ended(slack, bot, im_channel_id("U0BOB"))
+    assert len(notes) == 2 and all("is_inactive" in n["text"] for n in notes), notes
+    assert restarts(settings.home, "web") == 1
