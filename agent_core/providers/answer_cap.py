@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ..model import ModelReply
 from .token_counts import CHARS_PER_TOKEN
@@ -32,6 +32,7 @@ __all__ = [
     "ANSWER_CHARS_PER_TOKEN",
     "THINKING_TOKENS",
     "AnswerCap",
+    "AnswerWatch",
     "Bounded",
     "answer_cap",
     "cut_overlong",
@@ -75,6 +76,47 @@ class AnswerCap:
         if what == "thinking":
             return answer_cap(max(self.max_tokens, THINKING_TOKENS))
         return answer_cap(self.max_tokens)
+
+
+class Counted(Protocol):
+    """A stream's assembler, as the cap reads it: characters of the answer so far (text,
+    tool input) and of its thinking."""
+
+    @property
+    def received(self) -> int: ...
+
+    @property
+    def thought(self) -> int: ...
+
+
+class AnswerWatch:
+    """One streamed call's answer held to its ``cap``, the same for every provider: each
+    attempt's loop asks ``passed`` after every event and closes the stream on ``True``;
+    the reply is then ``settled`` as cut. A retry starts afresh (``begin``)."""
+
+    def __init__(self, cap: AnswerCap) -> None:
+        self.cap = cap
+        self.cut: Bounded | None = None
+        """What passed its bound in the attempt in hand: the answer, or its thinking."""
+        self._at = 0  # what arrived of it, thinking included, when it was cut
+
+    def begin(self) -> None:
+        """An attempt begins: what an earlier one counted is void."""
+        self.cut, self._at = None, 0
+
+    def passed(self, counted: Counted) -> bool:
+        """Whether what ``counted`` has so far went past its bound (a server ignoring
+        ``max_tokens``, or one that never stops thinking): the stream is closed there."""
+        self.cut = self.cap.passed(received=counted.received, thought=counted.thought)
+        if self.cut is not None:
+            self._at = counted.received + counted.thought
+        return self.cut is not None
+
+    def settled(self, reply: ModelReply, *, model: str) -> ModelReply:
+        """``reply`` as the cap left it: as is, or cut (``cut_overlong``)."""
+        if self.cut is None:
+            return reply
+        return cut_overlong(reply, received=self._at, model=model, cap=self.cap, what=self.cut)
 
 
 def cut_overlong(

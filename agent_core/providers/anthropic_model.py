@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .answer_cap import AnswerCap, Bounded, cut_overlong
+from .answer_cap import AnswerCap, AnswerWatch
 from .anthropic_cache import mark_cache_points
 from .anthropic_failures import classify_anthropic_error
 from .anthropic_stream import MessageAssembler, made_progress
@@ -135,13 +135,11 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
         body = self.request(system=system, messages=messages, tools=tools)
         handed_over = False
         # Claude thinks within max_tokens
-        cap = AnswerCap(max_tokens=self.max_tokens, thinking_apart=False)
-        cut_at = 0  # what arrived of a reply cut at the cap
-        cut: Bounded | None = None  # what passed it: the answer, or the thinking
+        watch = AnswerWatch(AnswerCap(max_tokens=self.max_tokens, thinking_apart=False))
 
         async def attempt() -> AnthropicMessage:
-            nonlocal handed_over, cut_at, cut
-            cut_at, cut = 0, None
+            nonlocal handed_over
+            watch.begin()
             if handed_over:  # a retry after text went out: that text is void
                 handed_over = False
                 await sink.restart()
@@ -173,10 +171,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                         if text:
                             handed_over = True
                             await sink.text(text)
-                        got, thought = assembler.received, assembler.thought
-                        cut = cap.passed(received=got, thought=thought)
-                        if cut:  # a server ignoring max_tokens
-                            cut_at = got + thought
+                        if watch.passed(assembler):
                             break
                         if assembler.stopped:  # the API's last event: a gateway may hold on
                             break
@@ -184,7 +179,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 # dropped stream), not a whole one; one with no event at all may be no reply.
                 if not assembler.events:
                     raise self._no_events(events.response.headers.get("content-type", ""))
-                if not assembler.stopped and not cut:
+                if not assembler.stopped and not watch.cut:
                     raise ReplyCut(EOFError("the stream closed before message_stop"))
                 if not assembler.started:  # what the SDK's helper asserted; told the same way
                     raise self._unreadable(AssertionError("no message_start"))
@@ -194,9 +189,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                     raise GarbledReply("tool input that is not JSON") from exc
 
         reply = self._counted(await self._call(attempt, sink=sink), body)
-        if cut:
-            reply = cut_overlong(reply, received=cut_at, model=self.name, cap=cap, what=cut)
-        return reply
+        return watch.settled(reply, model=self.name)
 
     def _counted(self, message: object, body: dict[str, Any]) -> ModelReply:
         """``message`` as signoff's reply. The API counts at least one input token for

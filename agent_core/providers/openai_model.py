@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
-from .answer_cap import AnswerCap, Bounded, cut_overlong
+from .answer_cap import AnswerCap, AnswerWatch
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .failure import Failure
@@ -149,13 +149,11 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         body.update(stream=True, stream_options={"include_usage": True})
         handed_over = False
         # a server's own thinking fields: DeepSeek's lie past max_tokens
-        cap = AnswerCap(max_tokens=self.max_tokens, thinking_apart=True)
-        cut_at = 0  # what arrived of a reply cut at the cap
-        cut: Bounded | None = None  # what passed it: the answer, or the thinking
+        watch = AnswerWatch(AnswerCap(max_tokens=self.max_tokens, thinking_apart=True))
 
         async def attempt() -> ChatCompletion:
-            nonlocal handed_over, cut_at, cut
-            cut_at, cut = 0, None
+            nonlocal handed_over
+            watch.begin()
             if handed_over:  # a retry after text went out: that text is void
                 handed_over = False
                 await sink.restart()
@@ -188,10 +186,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                         if text:
                             handed_over = True
                             await sink.text(text)
-                        got, thought = assembler.received, assembler.thought
-                        cut = cap.passed(received=got, thought=thought)
-                        if cut:  # a server ignoring max_tokens
-                            cut_at = got + thought
+                        if watch.passed(assembler):
                             break
                         if assembler.finished and chunk.usage is not None and not chunk.choices:
                             break  # the usage chunk is the reply's last: [DONE] may never come
@@ -199,14 +194,13 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                 # dropped stream), not a whole one; one with no chunk at all may be no reply.
                 if assembler.chunks == 0:
                     raise self._no_events(chunks.response.headers.get("content-type", ""))
-                if not assembler.finished and not cut:
+                if not assembler.finished and not watch.cut:
                     raise ReplyCut(EOFError("the stream closed before its finish_reason"))
                 return assembler.completion()
 
-        reply = self._reply(await self._call(attempt, sink=sink), body, cut=bool(cut))
-        if cut:
-            reply = cut_overlong(reply, received=cut_at, model=self.name, cap=cap, what=cut)
-        return reply
+        completion = await self._call(attempt, sink=sink)
+        reply = self._reply(completion, body, cut=watch.cut is not None)
+        return watch.settled(reply, model=self.name)
 
     def _reply(self, completion: object, body: dict[str, Any], *, cut: bool = False) -> ModelReply:
         """``completion`` as a reply; ``cut``: signoff closed its stream before the usage
