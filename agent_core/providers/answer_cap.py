@@ -98,15 +98,19 @@ class AnswerWatch:
         self.cap = cap
         self.cut: Bounded | None = None
         """What passed its bound in the attempt in hand: the answer, or its thinking."""
+        self.thought = 0
+        """Characters of thinking in the attempt in hand, as last counted: the reply does
+        not keep them, but a usage estimate counts them (``estimated_usage``)."""
         self._at = 0  # what arrived of it, thinking included, when it was cut
 
     def begin(self) -> None:
         """An attempt begins: what an earlier one counted is void."""
-        self.cut, self._at = None, 0
+        self.cut, self.thought, self._at = None, 0, 0
 
     def passed(self, counted: Counted) -> bool:
         """Whether what ``counted`` has so far went past its bound (a server ignoring
         ``max_tokens``, or one that never stops thinking): the stream is closed there."""
+        self.thought = counted.thought
         self.cut = self.cap.passed(received=counted.received, thought=counted.thought)
         if self.cut is not None:
             self._at = counted.received + counted.thought

@@ -21,7 +21,7 @@ from .anthropic_cache import mark_cache_points
 from .anthropic_failures import classify_anthropic_error
 from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
-from .convert_anthropic import from_anthropic, to_anthropic, tools_to_anthropic
+from .convert_anthropic import from_anthropic, thought_in, to_anthropic, tools_to_anthropic
 from .failure import Failure
 from .retry import Sleep
 from .settings import ModelSettings
@@ -188,12 +188,17 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 except Exception as exc:  # tool input that is not JSON, as the helper raised it
                     raise GarbledReply("tool input that is not JSON") from exc
 
-        reply = self._counted(await self._call(attempt, sink=sink), body)
+        message = await self._call(attempt, sink=sink)
+        reply = self._counted(message, body, thought=watch.thought)
         return watch.settled(reply, model=self.name)
 
-    def _counted(self, message: object, body: dict[str, Any]) -> ModelReply:
+    def _counted(
+        self, message: object, body: dict[str, Any], *, thought: int | None = None
+    ) -> ModelReply:
         """``message`` as signoff's reply. The API counts at least one input token for
-        every request, so no count at all is a gateway that left the usage out."""
+        every request, so no count at all is a gateway that left the usage out; its
+        estimate counts the ``thought`` characters of thinking (a stream's, which its
+        blocks do not keep; by default those of its thinking blocks)."""
         from anthropic.types import Message as AnthropicMessage
 
         reply = self._parse(
@@ -201,4 +206,6 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
             AnthropicMessage,
             lambda: from_anthropic(cast(AnthropicMessage, message), fallback_model=self._model),
         )
-        return self._with_usage(reply, body, reported=reply.usage.total > 0)
+        if thought is None:
+            thought = thought_in(cast(AnthropicMessage, message))
+        return self._with_usage(reply, body, reported=reply.usage.total > 0, thought=thought)

@@ -244,10 +244,13 @@ class ProviderModel(Generic[C]):
             provider=self.label,
         )
 
-    def _with_usage(self, reply: ModelReply, body: dict[str, Any], *, reported: bool) -> ModelReply:
+    def _with_usage(
+        self, reply: ModelReply, body: dict[str, Any], *, reported: bool, thought: int = 0
+    ) -> ModelReply:
         """``reply`` as is when its provider reported its usage; otherwise with the budgets'
         estimate beside it (``usage_missing``: the metrics count neither tokens nor cost
-        for it, and count it apart), and a warning once a model. A gateway may leave it out."""
+        for it, and count it apart), its ``thought`` characters of thinking counted as
+        output like its answer, and a warning once a model. A gateway may leave it out."""
         if reported:
             return reply
         if not self._said_no_usage:
@@ -256,7 +259,8 @@ class ProviderModel(Generic[C]):
                 "%s reports no token usage; the budgets count about 4 characters a token",
                 self.name,
             )
-        return reply.model_copy(update={"usage_estimate": estimated_usage(body, reply)})
+        estimate = estimated_usage(body, reply, thought=thought)
+        return reply.model_copy(update={"usage_estimate": estimate})
 
     def _parse(self, reply: object, kind: type, parse: Callable[[], ModelReply]) -> ModelReply:
         """``parse()`` the SDK's reply; ``ProviderResponseError`` if it is not a ``kind``

@@ -28,7 +28,14 @@ from ..model import ModelReply, RawToolCall, StopReason, ToolSpec
 from .token_counts import token_count
 from .transcript import AssistantTurn, portable_id, portable_name, result_content, turns
 
-__all__ = ["RESUME_TEXT", "from_anthropic", "map_stop_reason", "to_anthropic", "tools_to_anthropic"]
+__all__ = [
+    "RESUME_TEXT",
+    "from_anthropic",
+    "map_stop_reason",
+    "thought_in",
+    "to_anthropic",
+    "tools_to_anthropic",
+]
 
 RESUME_TEXT = "(conversation resumed)"
 
@@ -123,6 +130,17 @@ def _tool_input(value: object) -> str | dict[str, Any]:
     if isinstance(value, str):
         return value
     return "{}" if value is None else json.dumps(value, default=str)
+
+
+def thought_in(message: AnthropicMessage) -> int:
+    """Characters of the reply's thinking blocks: not kept in the transcript, but output
+    all the same (a usage estimate counts them)."""
+    return sum(
+        len(text)
+        for block in message.content or ()
+        if getattr(block, "type", None) == "thinking"
+        and isinstance(text := getattr(block, "thinking", None), str)
+    )
 
 
 def from_anthropic(message: AnthropicMessage, *, fallback_model: str = "") -> ModelReply:

@@ -31,7 +31,7 @@ from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .failure import Failure
 from .openai_failures import classify_openai_error
-from .openai_stream import CompletionAssembler, made_progress
+from .openai_stream import CompletionAssembler, made_progress, thought_in
 from .retry import Sleep
 from .settings import ModelSettings
 from .token_counts import estimated_usage, token_count
@@ -199,13 +199,22 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                 return assembler.completion()
 
         completion = await self._call(attempt, sink=sink)
-        reply = self._reply(completion, body, cut=watch.cut is not None)
+        reply = self._reply(completion, body, cut=watch.cut is not None, thought=watch.thought)
         return watch.settled(reply, model=self.name)
 
-    def _reply(self, completion: object, body: dict[str, Any], *, cut: bool = False) -> ModelReply:
+    def _reply(
+        self,
+        completion: object,
+        body: dict[str, Any],
+        *,
+        cut: bool = False,
+        thought: int | None = None,
+    ) -> ModelReply:
         """``completion`` as a reply; ``cut``: signoff closed its stream before the usage
         chunk, so signoff's own count stands for its usage, no provider having left it out
-        (not warned of, not counted as usage-missing)."""
+        (not warned of, not counted as usage-missing). A count of signoff's counts the
+        ``thought`` characters of thinking as output (a stream's, which the completion
+        does not keep; by default those of its message)."""
         from openai.types.chat import ChatCompletion
 
         reply = self._parse(
@@ -214,14 +223,18 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             lambda: from_openai(cast(ChatCompletion, completion), fallback_model=self._model),
         )
         usage = cast(ChatCompletion, completion).usage
+        if thought is None:
+            choices = cast(ChatCompletion, completion).choices or []
+            thought = sum(thought_in(getattr(c, "message", None)) for c in choices[:1])
         if cut and usage is None:
-            return reply.model_copy(update={"usage": estimated_usage(body, reply)})
+            estimate = estimated_usage(body, reply, thought=thought)
+            return reply.model_copy(update={"usage": estimate})
         if usage is not None:
             written = token_count(usage, "completion_tokens")
             reply = _cut_at(reply, limit=body.get(self.limit_param), written=written)
         # The API counts at least the prompt: a usage of no token at all (a server's or a
         # proxy's zeros, counts that are not numbers) is one not reported, as Anthropic's.
-        return self._with_usage(reply, body, reported=reply.usage.total > 0)
+        return self._with_usage(reply, body, reported=reply.usage.total > 0, thought=thought)
 
 
 def _cut_at(reply: ModelReply, *, limit: object, written: int) -> ModelReply:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .convert_openai import content_text
 
-__all__ = ["CompletionAssembler", "made_progress"]
+__all__ = ["CompletionAssembler", "made_progress", "thought_in"]
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -99,7 +99,7 @@ class CompletionAssembler:
             if delta.refusal:
                 self._refusal.append(delta.refusal)
             self.received += len(content or "") + len(delta.refusal or "")
-            self.thought += max(_reasoning(delta), _thinking_parts(delta.content))
+            self.thought += thought_in(delta)
             for piece in delta.tool_calls or ():
                 call = self._open.get(piece.index)
                 if call is None or (piece.id and call["id"] and piece.id != call["id"]):
@@ -155,6 +155,12 @@ def _choices(chunk: ChatCompletionChunk) -> list[Any]:
     # A few compatible servers send a usage or control chunk with "choices": null, or
     # none at all, where OpenAI sends []: the SDK lets both through.
     return getattr(chunk, "choices", None) or []
+
+
+def thought_in(part: Any) -> int:
+    """Characters of thinking in a delta or a whole reply's message: a server's own fields
+    (``reasoning_content``, ``reasoning``) or ``thinking`` parts of its ``content``."""
+    return max(_reasoning(part), _thinking_parts(getattr(part, "content", None)))
 
 
 def _reasoning(delta: Any) -> int:

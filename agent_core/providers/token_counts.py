@@ -21,12 +21,15 @@ def token_count(usage: object, field: str) -> int:
     return max(0, value) if isinstance(value, int) else 0
 
 
-def estimated_usage(body: dict[str, Any], reply: ModelReply) -> Usage:
+def estimated_usage(body: dict[str, Any], reply: ModelReply, *, thought: int = 0) -> Usage:
     """About what a call cost when its provider did not say: the request's JSON in, the
-    reply's text and calls out, rounded up (an empty reply still read its request)."""
+    reply's text and calls out, with the ``thought`` characters of its thinking, which
+    the reply does not keep and the provider bills as output; rounded up (an empty reply
+    still read its request)."""
     sent = len(json.dumps(body, ensure_ascii=False))
-    got = len(reply.text) + sum(
+    calls = sum(
         len(c.name) + len(c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments))
         for c in reply.tool_calls
     )
+    got = thought + len(reply.text) + calls
     return Usage(input_tokens=-(-sent // CHARS_PER_TOKEN), output_tokens=-(-got // CHARS_PER_TOKEN))
