@@ -121,6 +121,9 @@ class RetryNotice(_Frozen):
     attempt: int  # the attempt that failed, from 1
     attempts: int  # tried at most this many times
     delay_s: float  # until the next attempt
+    request_id: str | None = None
+    """The provider's id of the attempt that failed, where it sent one (its response's
+    headers; none for a connection that failed before them): its support asks for it."""
 
 
 @runtime_checkable

@@ -4,7 +4,9 @@ A provider that answers 529 three times before it answers makes a slow turn; the
 says so while it waits, and ``signoff_model_retries_total`` counts it, but a person reading
 the trace afterwards (``signoff trace``, ``/signoff trace``) saw only the answer. So each
 retry is also a trace event: ``model_error`` (the attempt did fail) with a ``retry``
-object — provider, reason, attempt, attempts, wait_s — beside the usual ``error`` text.
+object — provider, reason, attempt, attempts, wait_s and, where the provider sent one,
+request_id — beside the usual ``error`` text. The request id is each attempt's, not only
+the last's: an operator chasing a provider's incident is asked for each.
 
 Not a kind of its own, on purpose: the trace's kinds are a closed list that every version
 validates each line against, and a version a rollback may return to would refuse the whole
@@ -32,18 +34,22 @@ log = logging.getLogger("agent_core.loop")
 
 def retry_data(provider: str, notice: RetryNotice) -> dict[str, Any]:
     """The trace event's data for one retry; ``provider`` as the metrics label it."""
+    rid = f", request-id {notice.request_id}" if notice.request_id else ""
+    retry: dict[str, Any] = {
+        "provider": provider,
+        "reason": notice.reason,
+        "attempt": notice.attempt,
+        "attempts": notice.attempts,
+        "wait_s": notice.delay_s,
+    }
+    if notice.request_id:  # left out, not null, where none came: as records before it
+        retry["request_id"] = notice.request_id
     return {
         "error": (
-            f"{notice.provider} call failed ({notice.reason}), attempt {notice.attempt} of "
-            f"{notice.attempts}; tried again after {notice.delay_s:.1f} s"
+            f"{notice.provider} call failed ({notice.reason}{rid}), attempt {notice.attempt} "
+            f"of {notice.attempts}; tried again after {notice.delay_s:.1f} s"
         ),
-        "retry": {
-            "provider": provider,
-            "reason": notice.reason,
-            "attempt": notice.attempt,
-            "attempts": notice.attempts,
-            "wait_s": notice.delay_s,
-        },
+        "retry": retry,
     }
 
 

@@ -93,14 +93,17 @@ def turn_tokens(data: dict[str, object], *, unit: str = "tok") -> str:
 
 def retry_line(data: dict[str, object]) -> str:
     """A ``model_error`` that was tried again, in a line ("" for one that ended the call):
-    "⟳ anthropic 529 overloaded_error, attempt 1 of 4, tried again after 2.0 s"."""
+    "⟳ anthropic 529 overloaded_error (request-id req_…), attempt 1 of 4, tried again
+    after 2.0 s"."""
     retry = data.get("retry")
     if not isinstance(retry, dict):
         return ""
     wait = retry.get("wait_s")
     after = f", tried again after {wait:.1f} s" if isinstance(wait, int | float) else ""
+    rid = retry.get("request_id")
+    named = f" (request-id {_short(rid, 120)})" if isinstance(rid, str) and rid else ""
     return (
-        f"⟳ {retry.get('provider')} {_short(retry.get('reason', ''), 120)}, "
+        f"⟳ {retry.get('provider')} {_short(retry.get('reason', ''), 120)}{named}, "
         f"attempt {retry.get('attempt')} of {retry.get('attempts')}{after}"
     )
 

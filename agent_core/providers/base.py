@@ -210,6 +210,7 @@ class ProviderModel(Generic[C]):
                     attempt=number,
                     attempts=attempts,
                     delay_s=delay,
+                    request_id=failure.request_id,
                 )
                 await listener.retrying(notice)
 

@@ -141,10 +141,11 @@ def retry_reason(f: Failure) -> str:
 
 
 def _summary(f: Failure) -> str:
-    if f.kind != "status":
-        return f.detail or f.kind
-    parts = [str(f.status), f.error_code or f.error_type or ""]
-    if f.request_id:
+    if f.kind == "status":
+        parts = [str(f.status), f.error_code or f.error_type or ""]
+    else:
+        parts = [f.detail or f.kind]
+    if f.request_id:  # a stream that broke after its 200 has one too
         parts.append(f"request-id {f.request_id}")
     return " ".join(p for p in parts if p)
 

@@ -17,6 +17,8 @@ from fake_anthropic import FakeAnthropic, ToolUse
 from fake_openai import Call, FakeOpenAI
 from providers_testkit import OPENAI_KEY, SleepRecorder, fast, retrying_claude
 
+from agent_core.engine import Engine
+from agent_core.model import Model
 from agent_core.providers import OpenAIModel
 from bot.trace_view import render_history
 from sessions import Home, SessionFiles, SessionState
@@ -106,3 +108,50 @@ async def test_a_call_that_gives_up_keeps_each_retry_before_its_error(
     errors = [e.detail for e in events if e.kind == "model_error"]
     assert [e["retry"]["attempt"] for e in errors[:-1]] == [1, 2, 3]
     assert "retry" not in errors[-1] and "529" in errors[-1]["error"]
+
+
+async def _asked(make_engine: EngineFactory, model: Model, home: Home) -> tuple[Engine, Any]:
+    """An engine on ``model`` once asked how api is, and the session that answered."""
+    engine = await make_engine(model=model)
+    await engine.ingest(message("how is api?", ts="1700000000.000100"))
+    await engine.idle()
+    [session] = chain(home)
+    return engine, session
+
+
+async def test_each_retry_names_the_request_id_its_provider_sent(
+    anthropic_api: FakeAnthropic, make_engine: EngineFactory, home: Home, sleeps: SleepRecorder
+) -> None:
+    """Only the final error named the provider's request id, which its support asks for:
+    an operator chasing an incident needs each attempt's, where the provider sent one
+    (a 529 up front; a stream that broke after its 200; none for a socket that never got
+    headers)."""
+    anthropic_api.error(529, headers={"request-id": "req_first_529"})
+    anthropic_api.reply("cut", break_after=2, headers={"request-id": "req_error_event"})
+    anthropic_api.reply(
+        "cut", break_after=2, break_with="drop", headers={"request-id": "req_dropped"}
+    )
+    anthropic_api.reply("all good")
+    engine, session = await _asked(make_engine, retrying_claude(anthropic_api.base_url, sleeps), home)  # fmt: skip
+    assert session.state is SessionState.COMPLETED
+    retries = _retries(home, session.id)
+    ids = ["req_first_529", "req_error_event", "req_dropped"]
+    assert [r.get("request_id") for r in retries] == ids
+    events = SessionFiles(home.session_dir(session.id)).read_trace()
+    said = [e.detail["error"] for e in events if "retry" in e.detail]
+    assert all(f"request-id {r['request_id']}" in s for r, s in zip(retries, said, strict=True))
+    shown = render_history(await engine.history(session.id))
+    assert all(f"request-id {i}" in shown for i in ids), shown
+
+
+async def test_an_openai_retry_names_its_x_request_id(
+    openai_api: FakeOpenAI, make_engine: EngineFactory, home: Home, sleeps: SleepRecorder
+) -> None:
+    openai_api.error(429, headers={"x-request-id": "req_openai_429", "retry-after-ms": "10"})
+    openai_api.reply("api is healthy")
+    model = OpenAIModel(
+        "gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps
+    )
+    _, session = await _asked(make_engine, model, home)
+    [retry] = _retries(home, session.id)
+    assert (retry["reason"], retry["request_id"]) == ("429 requests", "req_openai_429")
