@@ -23,6 +23,7 @@ from .anthropic_stream import MessageAssembler, made_progress
 from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
 from .convert_anthropic import from_anthropic, thought_in, to_anthropic, tools_to_anthropic
 from .failure import Failure
+from .read_bound import bounded_reads
 from .retry import Sleep
 from .settings import ModelSettings
 from .window import recent
@@ -77,7 +78,9 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
             # aiohttp under the SDK (its own option): httpx's pool looks at every idle
             # connection's socket on each request and release, a cost that grows with
             # the threads talking at once (bench: 2-3 ms of CPU per mention at 100).
-            http_client=anthropic.DefaultAioHttpClient(),
+            http_client=anthropic.DefaultAioHttpClient(
+                event_hooks=bounded_reads(self._settings.read_limit)
+            ),
         )
 
     def _classify(self, exc: Exception) -> Failure | None:

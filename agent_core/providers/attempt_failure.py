@@ -37,6 +37,8 @@ def attempt_failure(exc: Exception, *, classify: Classify, secret: str) -> Failu
         return exc.failure
     if isinstance(exc, GarbledReply):
         return Failure("unreadable", detail=str(exc))
+    if isinstance(exc.__cause__, GarbledReply):  # signoff's own read (``read_bound``), which
+        return Failure("unreadable", detail=str(exc.__cause__))  # an SDK sending wraps
     if isinstance(exc, ReplyCut):
         return Failure("cut", detail=describe_connection_error(exc)).without(secret)
     if isinstance(exc, json.JSONDecodeError):  # the SDK reading a 200 cut short

@@ -32,6 +32,7 @@ from .convert_openai import from_openai, to_openai, tools_to_openai
 from .failure import Failure
 from .openai_failures import classify_openai_error
 from .openai_stream import CompletionAssembler, made_progress, thought_in
+from .read_bound import bounded_reads
 from .retry import Sleep
 from .settings import ModelSettings
 from .token_counts import estimated_usage, token_count
@@ -98,6 +99,9 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             base_url=self._base_url,
             max_retries=0,
             timeout=self._settings.timeout_s,
+            http_client=openai.DefaultAsyncHttpxClient(
+                event_hooks=bounded_reads(self._settings.read_limit)
+            ),
         )
 
     def _classify(self, exc: Exception) -> Failure | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .read_bound import READ_LIMIT
 from .retry import RetryPolicy
 
 __all__ = ["ModelSettings"]
@@ -28,11 +29,16 @@ class ModelSettings:
     """About how many characters of a thread a call sends (``window``): some 30-40k
     tokens, within every supported model's context and, a few calls a session, within
     the default per-session token budget."""
+    read_limit: int = READ_LIMIT
+    """The most bytes of one line of a streamed reply, or of a body that is not a stream,
+    read before the attempt ends as unreadable (``read_bound``)."""
 
     def __post_init__(self) -> None:
         if self.max_tokens is not None and self.max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
+        if self.read_limit < 1:
+            raise ValueError("read_limit must be at least 1")
         if self.history_chars < 1:
             raise ValueError("history_chars must be at least 1")

@@ -69,7 +69,11 @@ async def stream_guarded(
                 item = await anext(iterator)
         except StopAsyncIteration:
             return
+        except GarbledReply:  # what signoff's own read of the bytes refused (``read_bound``)
+            raise
         except passes as exc:
+            if isinstance(refused := exc.__cause__, GarbledReply):  # wrapped by the SDK
+                raise refused from None
             if dropped(exc):
                 raise broken(exc) from exc
             raise

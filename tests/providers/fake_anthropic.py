@@ -236,7 +236,7 @@ class FakeAnthropic(FakeServer):
         delay: float = 0.0,
         chunk_delay: float = 0.0,
         break_after: int | None = None,
-        break_with: Literal["error", "drop", "eof", "endless"] = "error",
+        break_with: Literal["error", "drop", "eof", "endless", "endless_line"] = "error",
     ) -> Self:
         """Queue a 200 ``message`` reply; ``model`` defaults to the requested one. Streamed,
         each event waits ``chunk_delay``; ``break_after`` ends the stream after that many

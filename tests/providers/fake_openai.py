@@ -248,7 +248,7 @@ class FakeOpenAI(FakeServer):
         delay: float = 0.0,
         chunk_delay: float = 0.0,
         break_after: int | None = None,
-        break_with: Literal["error", "drop", "eof", "endless"] = "error",
+        break_with: Literal["error", "drop", "eof", "endless", "endless_line"] = "error",
     ) -> Self:
         """Queue a 200 completion; ``model`` defaults to the requested one (streamed:
         ``chunk_delay`` before each chunk, ``break_after`` chunks then an error)."""

@@ -8,7 +8,7 @@ event (``break_with="error"``), by dropping the connection (``"drop"``) or by en
 response cleanly, as if the stream were complete (``"eof"``); ``hold_open`` keeps a
 whole stream's connection open after its last event, as a gateway may; ``"endless"`` goes on
 after N events with more of the same text for ever (a server that ignores ``max_tokens``),
-until the client goes. A body that is not a stream
+until the client goes, and ``"endless_line"`` begins one more event whose line never ends. A body that is not a stream
 (an error's, say) can be cut: ``body_cut=N`` sends its first N bytes under the whole
 body's ``content-length`` and drops the connection; ``garbled_encoding="gzip"`` says it is
 so encoded, and it is not (a proxy that mislabels what it passes on).
@@ -62,7 +62,8 @@ class Scripted:
     break_after: int | None = None
     # "hold": send nothing more and keep the connection open (a gateway holding it).
     # "endless": the same text piece for ever, until the client goes.
-    break_with: Literal["error", "drop", "eof", "hold", "endless"] = "error"
+    # "endless_line": one line that never ends, until the client goes.
+    break_with: Literal["error", "drop", "eof", "hold", "endless", "endless_line"] = "error"
     hold_open: bool = False
     # A body that is not streamed: cut after this many bytes, or mislabelled as encoded.
     body_cut: int | None = None
@@ -208,6 +209,11 @@ class FakeServer:
                     break
                 if item.break_with == "hold":
                     await asyncio.Event().wait()
+                if item.break_with == "endless_line":  # until the client goes, likewise
+                    await response.write(b"data: ")
+                    while True:
+                        await response.write(b"x" * 65536)
+                        await asyncio.sleep(0)
                 if item.break_with == "endless":  # until the client goes: cancelled then
                     more = _sse(*self.stream_more(self.fill(item.body, parsed)))
                     while True:

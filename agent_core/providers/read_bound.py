@@ -1,0 +1,81 @@
+"""The most signoff reads of one line of a model's stream, or of a body that is not one.
+
+The answer's cap (``answer_cap``) counts what a streamed reply says, event by event, so
+an event must end before it is counted: the SDKs keep the bytes of an event until its
+line ends. A server (or a proxy) that sent one line without end was read into memory
+until the attempt's timeout, at the wire's speed: half a gigabyte in 4 s on loopback
+through the OpenAI SDK (which copies the line so far on every read, so the Anthropic
+SDK's aiohttp transport spent its CPU instead, quadratically), and then told as a
+server that did not answer. A body that is not a stream (a reply without streaming, an
+error's) was read whole likewise. So each response's bytes are counted as they arrive,
+before the SDK sees them: a line of an event stream, or a whole other body, past
+``READ_LIMIT`` ends the attempt as ``OverlongRead``, an unreadable reply (retried, each
+attempt bounded). The limit is far above any event within the caps: an answer and its
+thinking at the largest output limit, in JSON escapes of six bytes a character, are
+under 16 MiB.
+
+Bytes are counted as they come over the wire: a body the server compressed is bounded
+as compressed (an event stream so encoded, whose lines the raw bytes do not show, is not
+bounded here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from .stream_guard import GarbledReply
+
+if TYPE_CHECKING:
+    import httpx2
+
+__all__ = ["READ_LIMIT", "OverlongRead", "bounded_reads"]
+
+READ_LIMIT = 32 << 20
+
+
+class OverlongRead(GarbledReply):
+    """A line of a model's stream (or a body that is not one) longer than signoff reads."""
+
+
+async def _bounded(
+    chunks: AsyncIterator[bytes], *, per_line: bool, limit: int
+) -> AsyncIterator[bytes]:
+    run = 0  # bytes of the line (or the body) so far
+    async for chunk in chunks:
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) if per_line else -1
+        run = len(chunk) - end - 1 if end >= 0 else run + len(chunk)
+        if run > limit:
+            what = "a line of its stream" if per_line else "a body"
+            raise OverlongRead(f"{what} over {limit >> 20} MiB")
+        yield chunk
+
+
+def bounded_reads(limit: int = READ_LIMIT) -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
+    """The ``event_hooks`` of an SDK's HTTP client that bound what each response sends.
+    Made with the client: ``httpx2`` comes with the SDK, whose import start-up does not
+    wait for (``sdk_import``)."""
+    import httpx2
+
+    class Bounded(httpx2.AsyncByteStream):
+        def __init__(self, inner: httpx2.AsyncByteStream, *, per_line: bool) -> None:
+            self._inner = inner
+            self._per_line = per_line
+
+        def __aiter__(self) -> AsyncIterator[bytes]:
+            return _bounded(aiter(self._inner), per_line=self._per_line, limit=limit)
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    async def bound(response: httpx2.Response) -> None:
+        stream = response.stream
+        if not isinstance(stream, httpx2.AsyncByteStream):
+            return
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if kind == "text/event-stream" and encoding not in ("", "identity"):
+            return  # lines the raw bytes do not show
+        response.stream = Bounded(stream, per_line=kind == "text/event-stream")
+
+    return {"response": [bound]}

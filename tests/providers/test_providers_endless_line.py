@@ -1,0 +1,103 @@
+"""One line of a model's stream that never ends is bounded, not read until the timeout.
+
+The answer's cap counts a streamed reply event by event, and an event is counted only
+once its line ends: the SDKs keep its bytes until then. A server (or a proxy) that sent a
+line without end was read into memory at the wire's speed until the attempt's timeout
+(half a gigabyte in 4 s on loopback), then told as a server that did not answer. A body
+that is not a stream was read whole alike. Now a line past ``read_limit`` bytes (a body:
+all of it) ends the attempt as an unreadable reply, each attempt bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from engine_support import RecordingSink
+from fake_anthropic import FakeAnthropic
+from fake_openai import FakeOpenAI
+from fake_provider_http import Scripted
+from provider_samples import SYSTEM
+from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast
+
+from agent_core.messages import UserMessage
+from agent_core.providers import (
+    AnthropicModel,
+    ModelSettings,
+    OpenAIModel,
+    ProviderError,
+    ProviderResponseError,
+)
+
+ASK = [UserMessage(text="how is api?", user="U0ALICE", ts="1700000000.000100")]
+LIMIT = 1 << 20
+
+
+def _settings(limit: int) -> ModelSettings:
+    # a timeout far beyond what reading the limit takes: the bound ends it, not the clock
+    return ModelSettings(
+        max_tokens=16_384, timeout_s=60.0, retry=fast(attempts=2).retry, read_limit=limit
+    )
+
+
+Pair = tuple[AnthropicModel | OpenAIModel, FakeAnthropic | FakeOpenAI]
+Pairing = Callable[..., Pair]
+
+
+@pytest.fixture(params=["anthropic", "openai"])
+def provider(
+    request: pytest.FixtureRequest,
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    sleeps: SleepRecorder,
+) -> Pairing:
+    """``provider(limit=…)``: a model of each provider in turn, and its fake."""
+
+    def make(*, limit: int = LIMIT) -> Pair:
+        settings = _settings(limit)
+        if request.param == "anthropic":
+            return AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=settings, sleep=sleeps), anthropic_api  # fmt: skip
+        return OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=settings, sleep=sleeps), openai_api  # fmt: skip
+
+    return make
+
+
+async def test_a_line_without_end_is_cut_at_the_bound_not_read_until_the_timeout(
+    provider: Pairing,
+) -> None:
+    model, api = provider()
+    for _ in range(2):
+        api.enqueue(Scripted(body=_body(api), break_after=3, break_with="endless_line"))
+    with pytest.raises(ProviderResponseError) as raised:
+        await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    said = str(raised.value)
+    assert "cannot read (a line of its stream over 1 MiB) after 2 attempts" in said, said
+    assert len(api.requests) == 2
+
+
+async def test_a_whole_stream_of_many_lines_is_not_bounded_by_its_size(
+    provider: Pairing,
+) -> None:
+    """The bound is on one line: a reply longer than it in all is read as before."""
+    model, api = provider(limit=1 << 16)
+    answer = ("healthy" * 14 + " ") * 700  # 70 KB in 700 events
+    api.reply(answer)
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    assert reply.text == answer
+
+
+async def test_a_body_that_is_no_stream_is_bounded_whole(provider: Pairing) -> None:
+    """A reply without streaming, or an error's body, is read whole by the SDK."""
+    model, api = provider()
+    for _ in range(2):
+        api.raw(500, "x" * (2 * LIMIT), content_type="application/json")
+    with pytest.raises(ProviderError) as raised:
+        await model.complete(system=SYSTEM, messages=ASK, tools=[])
+    said = str(raised.value)
+    assert "cannot read (a body over 1 MiB) after 2 attempts" in said, said
+
+
+def _body(api: FakeAnthropic | FakeOpenAI) -> object:
+    if isinstance(api, FakeAnthropic):
+        return api.message("the api is")
+    return api.completion("the api is")
