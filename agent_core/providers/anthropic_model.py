@@ -20,7 +20,7 @@ from .answer_cap import AnswerCap, AnswerWatch
 from .anthropic_cache import mark_cache_points
 from .anthropic_failures import classify_anthropic_error
 from .anthropic_stream import MessageAssembler, made_progress
-from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
+from .base import GarbledReply, ProviderModel, ReplyCut, StreamEnded, stream_guarded
 from .convert_anthropic import from_anthropic, thought_in, to_anthropic, tools_to_anthropic
 from .failure import Failure
 from .read_bound import bounded_reads
@@ -183,7 +183,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
                 if not assembler.events:
                     raise self._no_events(events.response.headers.get("content-type", ""))
                 if not assembler.stopped and not watch.cut:
-                    raise ReplyCut(EOFError("the stream closed before message_stop"))
+                    raise ReplyCut(StreamEnded("before message_stop"))
                 if not assembler.started:  # what the SDK's helper asserted; told the same way
                     raise self._unreadable(AssertionError("no message_start"))
                 try:

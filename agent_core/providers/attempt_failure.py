@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from .failure import Failure
 from .retry import describe_connection_error, transport_failure
-from .stream_guard import GarbledReply, ReplyCut
+from .stream_guard import GarbledReply, ReplyCut, StreamEnded
 
 __all__ = ["Classify", "answered", "attempt_failure"]
 
@@ -39,8 +39,10 @@ def attempt_failure(exc: Exception, *, classify: Classify, secret: str) -> Failu
         return Failure("unreadable", detail=str(exc))
     if isinstance(exc.__cause__, GarbledReply):  # signoff's own read (``read_bound``), which
         return Failure("unreadable", detail=str(exc.__cause__))  # an SDK sending wraps
-    if isinstance(exc, ReplyCut):
-        return Failure("cut", detail=describe_connection_error(exc)).without(secret)
+    if isinstance(exc, ReplyCut):  # a body that ended early says so, not "connection dropped"
+        ended = exc.__cause__
+        detail = str(ended) if isinstance(ended, StreamEnded) else describe_connection_error(exc)
+        return Failure("cut", detail=detail).without(secret)
     if isinstance(exc, json.JSONDecodeError):  # the SDK reading a 200 cut short
         return Failure("unreadable", detail="a body that is not whole JSON")
     failure = transport_failure(exc) or classify(exc)

@@ -23,11 +23,18 @@ from .failure import Failure, error_from_failure
 from .retry import RetryPolicy, Sleep, call_with_retries, retry_reason
 from .sdk_import import SdkImport
 from .settings import ModelSettings
-from .stream_guard import GarbledReply, ReplyCut, stream_guarded
+from .stream_guard import GarbledReply, ReplyCut, StreamEnded, stream_guarded
 from .token_counts import estimated_usage
 from .tool_limit import ToolLimit, TooManyToolsError
 
-__all__ = ["GarbledReply", "ProviderModel", "ReplyCut", "display_url", "stream_guarded"]
+__all__ = [
+    "GarbledReply",
+    "ProviderModel",
+    "ReplyCut",
+    "StreamEnded",
+    "display_url",
+    "stream_guarded",
+]
 
 T = TypeVar("T")
 
@@ -235,7 +242,7 @@ class ProviderModel(Generic[C]):
         """What a streamed body with no event in it is: an event stream that ended before
         its first event was cut short (retried); anything else (a proxy's page) is no reply."""
         if content_type.split(";")[0].strip().lower() == "text/event-stream":
-            return ReplyCut(EOFError("the stream closed before its first event"))
+            return ReplyCut(StreamEnded("before its first event"))
         return self._not_a_reply()
 
     def _not_a_reply(self) -> ProviderResponseError:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
 from .answer_cap import AnswerCap, AnswerWatch
-from .base import GarbledReply, ProviderModel, ReplyCut, stream_guarded
+from .base import GarbledReply, ProviderModel, ReplyCut, StreamEnded, stream_guarded
 from .convert_openai import from_openai, to_openai, tools_to_openai
 from .failure import Failure
 from .openai_failures import classify_openai_error
@@ -199,7 +199,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                 if assembler.chunks == 0:
                     raise self._no_events(chunks.response.headers.get("content-type", ""))
                 if not assembler.finished and not watch.cut:
-                    raise ReplyCut(EOFError("the stream closed before its finish_reason"))
+                    raise ReplyCut(StreamEnded("before its finish_reason"))
                 return assembler.completion()
 
         completion = await self._call(attempt, sink=sink)

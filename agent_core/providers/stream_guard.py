@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from typing import TypeVar
 
-__all__ = ["GarbledReply", "ReplyCut", "stream_guarded"]
+__all__ = ["GarbledReply", "ReplyCut", "StreamEnded", "stream_guarded"]
 
 T = TypeVar("T")
 
@@ -21,6 +21,15 @@ class GarbledReply(Exception):
     """A streamed reply that cannot be read (an event that is not JSON, or that does not
     fit the events before it): the server was reached, so it is not told as a network
     failure, and retried like a broken stream. ``str()`` says what, without server text."""
+
+
+class StreamEnded(EOFError):
+    """A body that ended as a body ends (its last chunk; OpenAI's ``[DONE]``) before the
+    API's last event: a server or a gateway ended the reply early, no connection was lost.
+    ``str()`` is what it ended before, e.g. "the stream ended before message_stop"."""
+
+    def __init__(self, before: str) -> None:
+        super().__init__(f"the stream ended {before}")
 
 
 class ReplyCut(Exception):
