@@ -94,6 +94,8 @@ def describe_connection_error(exc: BaseException) -> str:
             return "host name not found"
         if isinstance(cur, ssl.SSLError):
             return "TLS handshake failed"
+        if isinstance(cur, BrokenPipeError | ConnectionResetError | ConnectionAbortedError):
+            return "connection dropped"  # connected, then the far side went: told by type
         texts.append(str(cur).lower())
         cur = cur.__cause__ or cur.__context__
     joined = " ".join(texts)
