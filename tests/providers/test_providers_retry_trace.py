@@ -15,7 +15,7 @@ from typing import Any
 
 from fake_anthropic import FakeAnthropic, ToolUse
 from fake_openai import Call, FakeOpenAI
-from providers_testkit import OPENAI_KEY, SleepRecorder, fast, retrying_claude
+from providers_testkit import ANTHROPIC_KEY, OPENAI_KEY, SleepRecorder, fast, retrying_claude
 
 from agent_core.engine import Engine
 from agent_core.model import Model
@@ -155,3 +155,19 @@ async def test_an_openai_retry_names_its_x_request_id(
     _, session = await _asked(make_engine, model, home)
     [retry] = _retries(home, session.id)
     assert (retry["reason"], retry["request_id"]) == ("429 requests", "req_openai_429")
+
+
+async def test_a_retrys_request_id_that_echoes_the_key_is_scrubbed_in_the_trace(
+    anthropic_api: FakeAnthropic, make_engine: EngineFactory, home: Home, sleeps: SleepRecorder
+) -> None:
+    """A gateway may hand the key back as the request id: the retry's is scrubbed as the
+    final error's is, so the trace never holds the key."""
+    anthropic_api.error(529, headers={"request-id": f"req-{ANTHROPIC_KEY}"})
+    anthropic_api.reply("all good")
+    _, session = await _asked(make_engine, retrying_claude(anthropic_api.base_url, sleeps), home)
+    [retry] = _retries(home, session.id)
+    assert retry["request_id"] == "req-[redacted]"
+    stored = b"".join(
+        p.read_bytes() for p in home.session_dir(session.id).rglob("*") if p.is_file()
+    )
+    assert ANTHROPIC_KEY.encode() not in stored
