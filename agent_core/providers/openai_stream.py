@@ -6,7 +6,9 @@ With ``stream: true`` the API sends ``chat.completion.chunk`` objects: the text 
 compatible servers send as the object itself, read as its JSON text; a new ``id`` at
 an index already used begins another call, as some compatible servers number them), the
 ``finish_reason`` on the last chunk of a choice and, with ``stream_options.include_usage``,
-a final chunk with ``usage`` and no choices. ``CompletionAssembler`` rebuilds the
+a final chunk with ``usage`` and no choices. A server answering in the legacy form streams
+one ``function_call`` (its name, then its arguments in pieces), kept as the whole reply
+keeps it. ``CompletionAssembler`` rebuilds the
 ``ChatCompletion`` the same call without streaming would have returned, so it goes
 through the same conversion (``from_openai``). The SDK's own helper is not used because
 it raises on ``finish_reason: "length"``, which signoff reports instead.
@@ -41,7 +43,9 @@ def _news(chunk: ChatCompletionChunk) -> bool:
         delta = choice.delta
         if choice.finish_reason:
             return True
-        if delta is not None and (delta.content or delta.tool_calls or delta.refusal):
+        if delta is not None and (
+            delta.content or delta.tool_calls or delta.refusal or delta.function_call
+        ):
             return True
         # Reasoning servers stream their thinking in fields of their own (reasoning_content,
         # reasoning) for minutes before the first word: slow, not stalled.
@@ -58,6 +62,7 @@ class CompletionAssembler:
         self._text: list[str] = []
         self._refusal: list[str] = []
         self._calls: list[dict[str, Any]] = []  # in the order they began
+        self._legacy: dict[str, Any] | None = None  # a legacy function_call: name, args
         self._open: dict[object, dict[str, Any]] = {}  # index -> the call its pieces continue
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
@@ -100,6 +105,7 @@ class CompletionAssembler:
                 self._refusal.append(delta.refusal)
             self.received += len(content or "") + len(delta.refusal or "")
             self.thought += thought_in(delta)
+            self._function_call(getattr(delta, "function_call", None))
             for piece in delta.tool_calls or ():
                 call = self._open.get(piece.index)
                 if call is None or (piece.id and call["id"] and piece.id != call["id"]):
@@ -121,6 +127,19 @@ class CompletionAssembler:
                         self.received += len(pieces)
         return added
 
+    def _function_call(self, piece: Any) -> None:
+        """A piece of a legacy ``function_call``: its name once, its arguments as they come."""
+        if piece is None:
+            return
+        legacy = self._legacy = self._legacy or {"name": "", "args": []}
+        legacy["name"] = legacy["name"] or (getattr(piece, "name", None) or "")
+        arguments: object = getattr(piece, "arguments", None)
+        if arguments and not isinstance(arguments, str):
+            raise TypeError(f"function_call arguments piece is {type(arguments).__name__}")
+        if isinstance(arguments, str) and arguments:
+            legacy["args"].append(arguments)
+            self.received += len(arguments)
+
     def completion(self) -> ChatCompletion:
         """What the call returned, as a ``ChatCompletion`` (built as leniently as the SDK
         builds replies, so a compatible server's own finish reasons get through)."""
@@ -140,6 +159,12 @@ class CompletionAssembler:
                 }
                 for call in sorted(self._calls, key=_position)
             ]
+        if self._legacy is not None:  # read only where no tool call came (``from_openai``)
+            legacy = self._legacy
+            message["function_call"] = {
+                "name": legacy["name"],
+                "arguments": "".join(legacy["args"]),
+            }
         data: dict[str, Any] = {
             "id": self._id,
             "object": "chat.completion",

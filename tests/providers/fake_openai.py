@@ -25,7 +25,8 @@ gets the 400 ``invalid_request_error`` the API would send; ``api.rejections`` li
 
 A request with ``"stream": true`` gets ``chat.completion.chunk`` events (``data:`` lines
 only): a first chunk with the role, the text a few words at a time, each tool call as
-its id and name and then its arguments in pieces (keyed by ``index``), a last chunk with
+its id and name and then its arguments in pieces (keyed by ``index``; a legacy
+``function_call`` alike, unkeyed), a last chunk with
 the ``finish_reason``, a chunk with ``usage`` and no choices when
 ``stream_options.include_usage`` asks for it, then ``data: [DONE]``. A stream that breaks
 (``break_after``) ends with ``data: {"error": {…}}`` as the API sends mid-stream.
@@ -352,6 +353,13 @@ class FakeOpenAI(FakeServer):
                 if part:
                     piece = {"index": index, "function": {"arguments": part}}
                     events.append(chunk({"tool_calls": [piece]}))
+        legacy = message.get("function_call")
+        if legacy:  # as the older API streams it: the name, then the arguments in pieces
+            events.append(chunk({"function_call": {"name": legacy["name"], "arguments": ""}}))
+            raw = legacy["arguments"]
+            for part in (raw[: len(raw) // 2], raw[len(raw) // 2 :]):
+                if part:
+                    events.append(chunk({"function_call": {"arguments": part}}))
         events.append(chunk({}, choice["finish_reason"]))
         if with_usage and body.get("usage"):
             events.append((None, {**head, "choices": [], "usage": body["usage"]}))
