@@ -31,6 +31,7 @@ from .token_counts import token_count
 from .transcript import AssistantTurn, portable_id, portable_name, result_content, turns
 
 __all__ = [
+    "INTERRUPTED",
     "arguments_string",
     "content_text",
     "from_openai",
@@ -54,7 +55,13 @@ _FINISH: dict[str, StopReason] = {
     "function_call": "tool_use",
     "length": "max_tokens",
     "content_filter": "refusal",
+    "model_length": "context_window",  # Mistral's: the conversation filled the window
 }
+
+INTERRUPTED = frozenset({"insufficient_system_resource", "error", "abort"})
+"""Compatible servers' finish reasons for a reply they broke off (DeepSeek's, out of
+resources; Mistral's, an error; vLLM's, an aborted request): not an answer that ended, so
+not read as ``end_turn``, but as one that broke off midway (``OpenAIModel``)."""
 
 
 def tools_to_openai(tools: Sequence[ToolSpec]) -> list[ChatCompletionToolParam]:

@@ -28,13 +28,14 @@ from ..messages import Message
 from ..model import ModelReply, TextSink, ToolSpec
 from .answer_cap import AnswerCap, AnswerWatch
 from .base import GarbledReply, ProviderModel, ReplyCut, StreamEnded, stream_guarded
-from .convert_openai import from_openai, to_openai, tools_to_openai
+from .convert_openai import INTERRUPTED, from_openai, to_openai, tools_to_openai
 from .failure import Failure
 from .openai_failures import classify_openai_error
 from .openai_stream import CompletionAssembler, made_progress, thought_in
 from .read_bound import bounded_reads
 from .retry import Sleep
 from .settings import ModelSettings
+from .stream_guard import ServerStopped
 from .token_counts import estimated_usage, token_count
 from .window import recent
 
@@ -133,6 +134,8 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         async def attempt() -> ChatCompletion:
             async with self._bounded():
                 completion: ChatCompletion = await client.chat.completions.create(**body)
+            choices = getattr(completion, "choices", None) or [None]
+            _not_interrupted(getattr(choices[0], "finish_reason", None))
             return completion
 
         reply = await self._call(attempt)
@@ -200,6 +203,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
                     raise self._no_events(chunks.response.headers.get("content-type", ""))
                 if not assembler.finished and not watch.cut:
                     raise ReplyCut(StreamEnded("before its finish_reason"))
+                _not_interrupted(assembler.finish_reason)
                 return assembler.completion()
 
         completion = await self._call(attempt, sink=sink)
@@ -239,6 +243,14 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
         # The API counts at least the prompt: a usage of no token at all (a server's or a
         # proxy's zeros, counts that are not numbers) is one not reported, as Anthropic's.
         return self._with_usage(reply, body, reported=reply.usage.total > 0, thought=thought)
+
+
+def _not_interrupted(finish_reason: object) -> None:
+    """``ReplyCut`` for a reply its server says it broke off (``INTERRUPTED``): what
+    arrived is no answer, and its calls may be a list cut short; tried again like a
+    stream cut short, and told as one that broke off if it stays so."""
+    if isinstance(finish_reason, str) and finish_reason in INTERRUPTED:
+        raise ReplyCut(ServerStopped(finish_reason))
 
 
 def _cut_at(reply: ModelReply, *, limit: object, written: int) -> ModelReply:

@@ -73,6 +73,10 @@ class CompletionAssembler:
         """Characters of the thinking so far, which the cap bounds apart (``AnswerCap``)."""
 
     @property
+    def finish_reason(self) -> str | None:
+        return self._finish
+
+    @property
     def finished(self) -> bool:
         """Whether a ``finish_reason`` arrived: without one the stream was cut short."""
         return self._finish is not None

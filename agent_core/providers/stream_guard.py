@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from typing import TypeVar
 
-__all__ = ["GarbledReply", "ReplyCut", "StreamEnded", "stream_guarded"]
+__all__ = ["GarbledReply", "ReplyCut", "ServerStopped", "StreamEnded", "stream_guarded"]
 
 T = TypeVar("T")
 
@@ -30,6 +30,13 @@ class StreamEnded(EOFError):
 
     def __init__(self, before: str) -> None:
         super().__init__(f"the stream ended {before}")
+
+
+class ServerStopped(StreamEnded):
+    """A reply whose server said it broke it off (``convert_openai.INTERRUPTED``)."""
+
+    def __init__(self, reason: str) -> None:
+        EOFError.__init__(self, f"the server stopped it: {reason}")
 
 
 class ReplyCut(Exception):
