@@ -32,6 +32,7 @@ from sessions import (
     utc_iso,
 )
 
+from .cli_deferred import said_deferred
 from .cli_echo import QueuedEcho, said_then_delivered
 from .cli_read import existing_home
 from .cli_tool_check import approved_calls_run_here, call_runs_here
@@ -213,13 +214,14 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
         # An approval's turn says it waits (its reply); a denial's has nobody to say it.
         denied = isinstance(result, Decided) and result.decision.verdict == "denied"
         held = denied and engine.rt.killed()
+        deferred = await said_deferred(engine)
     finally:
         await engine.close()
     if held:
         print(
             f"the kill switch is on ({engine.home.kill_switch}): the thread is told once it is off"
         )
-    if _unfinished(engine, "the decision is recorded", "carried on"):
+    if _unfinished(engine, "the decision is recorded", "carried on") or deferred:
         return code or UNFINISHED
     return code
 
@@ -253,11 +255,14 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
         await engine.idle()
         echo.print_new(engine)
         held = engine.rt.killed()
+        await said_deferred(engine)
     finally:
         await engine.close()
     print(f"thread {thread.label()}" + ("" if fresh else " (duplicate message ignored)"))
     if held:  # stored, and nothing said: not an answer the turn left out
         print(f"the kill switch is on ({engine.home.kill_switch}): it is answered once it is off")
+    # A call of the thread left to the bot is said (``said_deferred``), but it is not what
+    # was asked here: the message is stored and answered.
     return UNFINISHED if _unfinished(engine, "the message is stored", "answered") else 0
 
 
@@ -271,7 +276,9 @@ async def recover(settings: Settings, *, apply_policy: bool = False) -> int:
         echo = QueuedEcho(settings.home)  # in the try: an outbox it cannot read closes the engine
         counts = await engine.recover()
         await said_then_delivered(engine, echo)
+        deferred = await said_deferred(engine)
     finally:
         await engine.close()
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
-    return UNFINISHED if _unfinished(engine, "its work is on disk", "carried on") else 0
+    unfinished = _unfinished(engine, "its work is on disk", "carried on")
+    return UNFINISHED if unfinished or deferred else 0

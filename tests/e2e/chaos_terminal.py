@@ -45,6 +45,8 @@ def failure(command: str, code: int, out: str, err: str) -> str | None:
         return None
     if code == 3 and "could not be carried on now: the index could not be used" in err:
         return None  # decided; the index was held past its wait: the bot carries it on
+    if code == 3 and err and all("did not run here" in line for line in err.splitlines()):
+        return None  # decided; its tool (the MCP server) not up here: the bot runs it
     said = (err.strip() or out.strip())[-300:]
     return f"{command}: exit {code}: {said}"
 

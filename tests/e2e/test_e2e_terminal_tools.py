@@ -131,6 +131,10 @@ async def test_a_terminal_without_the_tool_leaves_an_approved_call_to_the_bot(
     else:  # the message is answered; the call waits for the bot ("not run yet")
         assert done.returncode == 0, done
         assert "not among this terminal's tools" in done.stdout, done
+        line = done.stderr.splitlines()[
+            -1
+        ]  # after the warnings of its start  # and to the person at the terminal, each time
+        assert approval in line and "did not run here" in line, done
     assert not_started(home, approval)
 
     # The bot, started with its tools, runs it once.

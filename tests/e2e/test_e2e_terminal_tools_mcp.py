@@ -63,7 +63,10 @@ async def test_a_terminal_with_its_mcp_server_down_approves_a_call_that_then_wai
         *("approve", approval, "--as", "U0BOB"),
         env={"SIGNOFF_CONFIG": str(tmp_path / "signoff.toml"), "SIGNOFF_DEMO": "0"},
     )
-    assert done.returncode == 0, done
+    # Recorded, but not run here: said in one line, and exit 3 (the work is not done).
+    assert done.returncode == 3, done
+    line = done.stderr.splitlines()[-1]  # after the warnings of its start
+    assert approval in line and "did not run here" in line, done
     assert "another version" not in done.stdout + done.stderr, done
     assert decision(settings.home, approval) is not None
     await until(card_says(slack, card, "Not run yet"), what="the card to say it waits")
