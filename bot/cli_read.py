@@ -32,6 +32,7 @@ from sessions import (
 )
 
 from .cards import ANYONE
+from .cli_edited import edited_text
 from .config import ConfigError
 from .terminal_text import printable
 from .trace_view import reason_still_true, render_history, render_session_list, what_became
@@ -137,7 +138,7 @@ async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | N
                 f"{a.id}  {a.tool:<16} requested by {a.requester}  approvers: {who}  "
                 f"expires {a.expires_at}  session {a.session_id}"
             )
-            print(printable(line) + _so_far(request, policy))
+            print(printable(line) + _so_far(request, policy) + edited_text(request))
         if more:
             print(f"… and more: these are the first {_PENDING_SHOWN} (oldest first)")
     finally:

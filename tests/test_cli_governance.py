@@ -96,3 +96,32 @@ def test_pending_shows_a_quorums_votes_so_far_as_the_card_does(tmp_path: Path) -
     vote.mkdir()
     (line,) = ok(cli(home, "pending", policy=policy)).stdout.splitlines()
     assert line.startswith(approval) and "approvals" not in line.split("approvers:")[1]
+
+
+def test_pending_shows_an_edited_requests_arguments_and_the_hash_to_approve_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # After an edit, `approve` needs --hash <the edited hash>, which only its refusal gave:
+    # pending listed the request as asked, with neither what it now does nor that hash.
+    root = tmp_path / "h"
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[tools.scale_service]\nquorum = 2\napprovers = ["U0BOB", "U0CAROL"]\n')
+    for name, value in {
+        "SIGNOFF_HOME": str(root),
+        "SIGNOFF_POLICY": str(policy),
+        "SIGNOFF_DEMO": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("SIGNOFF_MODEL", "SIGNOFF_CONFIG", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    approval, edited = asyncio.run(_ask_and_edit(root, policy))
+    capsys.readouterr()
+
+    assert main(["pending"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(approval), line
+    assert "edited by U0CAROL: replicas=8 (was 12)" in line, line
+    assert f"--hash {edited[:12]}" in line, line
+    shown = line.split("--hash ")[1].split()[0]
+    assert main(["approve", approval, "--as", "U0BOB", "--hash", shown]) == 0
+    assert "approved by U0BOB" in capsys.readouterr().out
