@@ -16,7 +16,15 @@ from approvals import scan_session_approvals
 from sessions import Home, SignoffError, reindex
 
 from .cli_args import COMMANDS, dash_values_joined, not_text, parser
-from .cli_engine import UNFINISHED, checked_config, decide, recover, say, writable_home
+from .cli_engine import (
+    UNFINISHED,
+    checked_config,
+    checked_writable,
+    decide,
+    recover,
+    say,
+    writable_home,
+)
 from .cli_output import RECORDING, kept_output
 from .cli_read import existing_home, list_index, show_quarantine, show_trace
 from .cli_verify import verify_sessions
@@ -148,7 +156,9 @@ def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
         )
     if args.command == "reindex":
         # Rebuilt from the directories that are there: never a new home, nor one in $HOME.
-        counts = asyncio.run(reindex(existing_home(home), scan_approvals=scan_session_approvals))
+        counts = asyncio.run(
+            reindex(checked_writable(existing_home(home)), scan_approvals=scan_session_approvals)
+        )
         print("rebuilt index: " + " ".join(f"{k}={v}" for k, v in counts.items()))
         return 0
     raise AssertionError(args.command)

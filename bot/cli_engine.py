@@ -8,6 +8,7 @@ running behind it. What they print of what they queued for Slack is ``cli_echo``
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 
@@ -28,6 +29,7 @@ from sessions import (
     InboxMessage,
     SystemClock,
     ThreadKey,
+    can_write,
     coordination_for,
     utc_iso,
 )
@@ -43,7 +45,7 @@ from .one_bot import running_bot
 from .terminal_text import printable
 from .tooling import build_registry, open_engine
 
-__all__ = ["checked_config", "decide", "recover", "say", "writable_home"]
+__all__ = ["checked_config", "checked_writable", "decide", "recover", "say", "writable_home"]
 
 
 def writable_home(settings: Settings) -> Home:
@@ -64,7 +66,22 @@ def writable_home(settings: Settings) -> Home:
     for part in later:
         if part.exists() and not part.is_dir():
             raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {part} is not a directory")
-    return home
+    return checked_writable(home)
+
+
+def checked_writable(home: Home) -> Home:
+    """``home``, or a ConfigError when this process cannot write it: a home on a read-only
+    file system (a snapshot, a remount after errors) or another user's. Every directory of
+    it is there, so making them succeeded; the first write was the index's, which failed
+    with "unable to open database file" and advice to rebuild an index that was fine."""
+    if can_write(home):
+        return home
+    try:
+        read_only = bool(os.statvfs(home.root).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    why = "it is on a read-only file system" if read_only else "this user cannot write it"
+    raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {why}; nothing was recorded")
 
 
 def checked_config(settings: Settings) -> Policy:

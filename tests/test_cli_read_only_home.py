@@ -78,3 +78,21 @@ def test_a_read_only_home_without_its_index_is_one_clear_line(mount: Mount) -> N
     mount.read_only()
     line = one_error_line(signoff("sessions", env=env))
     assert "is read-only and has no readable index" in line, line
+
+
+def test_commands_that_write_on_a_read_only_home_say_so_in_one_line(mount: Mount) -> None:
+    # They said "the index could not be used: unable to open database file; what is
+    # recorded on disk stands (… `signoff reindex` rebuilds the index …)": the index was
+    # fine, nothing was recorded, and reindex could not help.
+    env, approval, _ = _a_home(mount.where)
+    mount.read_only()
+    for command in (
+        ("say", "--as", "U0ALICE", "--channel", "C0OPS", "hello"),
+        ("approve", approval, "--as", "U0BOB"),
+        ("deny", approval, "--as", "U0BOB", "--reason", "no"),
+        ("recover",),
+        ("reindex",),
+    ):
+        line = one_error_line(signoff(*command, env=env))
+        assert "read-only file system" in line, (command, line)
+        assert "index could not be used" not in line and "reindex` rebuilds" not in line, line
