@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from approvals import scan_session_approvals
-from sessions import Home, SignoffError, reindex
+from sessions import Home, SignoffError, out_of_room, reindex
 
 from .cli_args import COMMANDS, dash_values_joined, not_text, parser
 from .cli_engine import (
@@ -28,7 +28,7 @@ from .cli_engine import (
 from .cli_output import RECORDING, kept_output
 from .cli_read import existing_home, list_index, show_quarantine, show_trace
 from .cli_verify import verify_sessions
-from .config import Settings, refuse_unknown
+from .config import ConfigError, Settings, refuse_unknown
 from .errors import error_line
 from .log_filters import quiet_mcp_sdk
 from .logs import JsonFormatter, LogFormat, log_event, redact, setup_logging
@@ -98,6 +98,23 @@ def _run(argv: Sequence[str] | None, logs: list[logging.Handler]) -> int:
 def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
     settings = Settings.from_env()
     home = Home(settings.home)
+    try:
+        return _dispatch(args, logs, settings, home)
+    except sqlite3.Error as exc:
+        # SQLite says a full disk as "disk I/O error" (its -shm file could not be sized):
+        # the index is sound, and `signoff reindex` would fail the same way.
+        if not out_of_room(home.root):
+            raise
+        raise ConfigError(
+            f"the index could not be used ({exc}): the file system of SIGNOFF_HOME "
+            f"{home.root} is full; what is recorded on disk stands: make room, then run "
+            "this again"
+        ) from None
+
+
+def _dispatch(
+    args: argparse.Namespace, logs: list[logging.Handler], settings: Settings, home: Home
+) -> int:
     if args.command == "trace":
         return show_trace(home, args.session_id)
     if args.command == "show":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 
 from agent_core.card_entries import card_view
@@ -19,8 +20,10 @@ from sessions import (
     ApprovalRow,
     CorruptRecordError,
     Home,
+    Index,
     Quarantine,
     QuarantineRecord,
+    ReadOnlyHomeError,
     SessionRow,
     SessionsError,
     SessionState,
@@ -28,6 +31,7 @@ from sessions import (
     can_write,
     check_session_id,
     open_index_read_only,
+    out_of_room,
     utc_iso,
 )
 
@@ -105,12 +109,29 @@ def _listed(home: Home, row: SessionRow) -> tuple[str, str, str, str, str]:
     return row.id, state, row.thread.label(), row.updated_at, reason
 
 
+async def _opened_index(home: Home) -> Index:
+    """The index opened the usual way; on a full disk, which that cannot do (it sizes the
+    ``-shm`` file), read only: an operator looks at what waits just when the bot is stuck."""
+    try:
+        return await Engine.open_index(home)
+    except (sqlite3.Error, OSError):
+        if not out_of_room(home.root):
+            raise
+    try:
+        return await open_index_read_only(home)
+    except ReadOnlyHomeError as exc:
+        raise ConfigError(
+            f"the file system of SIGNOFF_HOME {home.root} is full, and its index cannot be "
+            f"read without writing ({exc.__cause__ or exc}): make room, then run this again"
+        ) from None
+
+
 async def list_index(home: Home, args: argparse.Namespace, *, policy: Policy | None = None) -> int:
     """``policy`` (``pending``): the rules in force, which count a quorum's votes."""
     # A home this process cannot write (a snapshot, another user's) is read as it is: the
     # usual opening writes (its lock, the schema, a migration or a rebuild of the index).
     home = existing_home(home)
-    index = await (Engine.open_index(home) if can_write(home) else open_index_read_only(home))
+    index = await (_opened_index(home) if can_write(home) else open_index_read_only(home))
     try:
         if args.command == "sessions":
             rows = await index.sessions(states=args.state, limit=args.limit)

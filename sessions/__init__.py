@@ -41,6 +41,7 @@ from .coordination import (
     WorkQueueStore,
     coordination_for,
 )
+from .disk_room import out_of_room
 from .errors import (
     AlreadyExistsError,
     CorruptRecordError,
@@ -191,6 +192,7 @@ __all__ = [
     "off_loop",
     "open_index_read_only",
     "open_regular",
+    "out_of_room",
     "parse_json",
     "parse_toml",
     "read_config_text",
