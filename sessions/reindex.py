@@ -99,10 +99,12 @@ async def _rebuild(
     home: Home, scan_approvals: ApprovalScanner | None, processes: int | None
 ) -> dict[str, int]:
     fresh_path = home.root / f"index.sqlite3.rebuild-{secrets.token_hex(4)}"
-    fresh = await Index.open(fresh_path)
     unreadable = sealed = 0
     built = False
+    fresh: Index | None = None
     try:
+        # Opened in the try: one that fails (a full disk) has created the file already.
+        fresh = await Index.open(fresh_path)
         # Rows a batch per commit, as the workers send them (a commit per row was most
         # of a rebuild's time).
         at = utc_iso(SystemClock().now())
@@ -118,7 +120,8 @@ async def _rebuild(
         counts = await fresh.counts()
         built = True
     finally:
-        await fresh.close()
+        if fresh is not None:
+            await fresh.close()
         if not built:  # failed or cancelled: nothing would read it, and it may be big
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{fresh_path}{suffix}").unlink(missing_ok=True)

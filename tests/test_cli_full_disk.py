@@ -76,3 +76,15 @@ def test_commands_that_write_on_a_full_disk_say_so_and_work_once_there_is_room(
     assert signoff("pending", env=env).stdout == "nothing is waiting for a decision\n"
     verified = signoff("verify", env=env)
     assert verified.returncode == 0, (verified.stdout, verified.stderr)
+
+
+def test_a_reindex_the_full_disk_stops_leaves_no_rebuild_behind(
+    full: tuple[dict[str, str], str, str, Path],
+) -> None:
+    # The rebuild's file was created before the cleanup that removes a failed one was in
+    # force: each reindex on a full disk left an `index.sqlite3.rebuild-…` in the home.
+    env, _, _, _ = full
+    home = Path(env["SIGNOFF_HOME"])
+    for _ in range(2):
+        one_error_line(signoff("reindex", env=env))
+    assert sorted(p.name for p in home.glob("index.sqlite3.rebuild-*")) == []
