@@ -4,7 +4,8 @@ The model (one cheap call, ``agent_core.providers.doctor``), the Slack tokens
 (``doctor_slack``), the tools: each MCP server started and asked for its tools, as at
 start-up, how many tools there are in all beside how many the model's provider takes in
 a request (``tool_count``), and the policy, loaded, its rules' tools looked up and the
-user groups it names asked of Slack (``doctor_groups``). One
+user groups it names asked of Slack (``doctor_groups``), and the home: writable, with
+room left (``doctor_home``). One
 line each, ``ok:`` or ``problem:``; exit 1 when anything is wrong. Nothing is posted,
 and a home that does not exist is not made.
 """
@@ -17,10 +18,12 @@ import os
 from agent_core.providers import doctor as model_doctor
 from agent_core.tools import ToolRegistry, ToolSource
 from approvals import PolicyError
+from sessions import Home
 
 from .config import Settings
 from .config_file import SignoffConfig
 from .doctor_groups import check_groups
+from .doctor_home import check_home
 from .doctor_slack import Check, check_slack
 from .errors import ConfigError
 from .terminal_text import printable
@@ -90,7 +93,7 @@ async def run_doctor(settings: Settings) -> int:
     slack = await check_slack(settings)
     if not slack:
         print("Slack: not set (SLACK_BOT_TOKEN, SLACK_APP_TOKEN): signoff run needs both")
-    checks = [*slack, *await _tools(settings)]
+    checks = [check_home(Home(settings.home)), *slack, *await _tools(settings)]
     for check in checks:
         print(f"{'ok' if check.ok else 'problem'}: {printable(check.line)}")
     return 0 if report.ok and all(c.ok for c in checks) else 1

@@ -41,7 +41,7 @@ from .coordination import (
     WorkQueueStore,
     coordination_for,
 )
-from .disk_room import out_of_room
+from .disk_room import MIN_ROOM, out_of_room
 from .errors import (
     AlreadyExistsError,
     CorruptRecordError,
@@ -103,6 +103,7 @@ __all__ = [
     "BUSY_WAIT",
     "FAILPOINTS",
     "MAX_CONFIG_BYTES",
+    "MIN_ROOM",
     "TERMINAL_STATES",
     "AlreadyExistsError",
     "ApprovalRow",
