@@ -137,6 +137,11 @@ class Inbox:
         try:
             write_all(fd, data)
             fsync_file(fd)
+        except BaseException:
+            # Not stored (a full disk): the staged copy goes now, not a minute later at a
+            # worker's clean-up, which left one per redelivery while the disk stayed full.
+            tmp.unlink(missing_ok=True)
+            raise
         finally:
             os.close(fd)
         failpoint("ingest.after_tmp_write")
