@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -100,15 +101,22 @@ def _command(args: argparse.Namespace, logs: list[logging.Handler]) -> int:
     home = Home(settings.home)
     try:
         return _dispatch(args, logs, settings, home)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         # SQLite says a full disk as "disk I/O error" (its -shm file could not be sized):
-        # the index is sound, and `signoff reindex` would fail the same way.
-        if not out_of_room(home.root):
+        # the index is sound, and `signoff reindex` would fail the same way. A write of
+        # ours says only "No space left on device", neither where nor what stands. (The
+        # home asked, not the errno: stdout on a full disk is ``kept_output``'s to say.)
+        full = isinstance(exc, sqlite3.Error) or exc.errno == errno.ENOSPC
+        if not full or not out_of_room(home.root):
             raise
+        said = (
+            f"the index could not be used ({exc})"
+            if isinstance(exc, sqlite3.Error)
+            else (exc.strerror or str(exc))
+        )
         raise ConfigError(
-            f"the index could not be used ({exc}): the file system of SIGNOFF_HOME "
-            f"{home.root} is full; what is recorded on disk stands: make room, then run "
-            "this again"
+            f"{said}: the file system of SIGNOFF_HOME {home.root} is full; what is "
+            "recorded on disk stands: make room, then run this again"
         ) from None
 
 

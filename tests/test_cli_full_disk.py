@@ -12,6 +12,7 @@ A real ENOSPC: a small tmpfs of its own, filled by a file, as a volume fills.
 from __future__ import annotations
 
 import errno
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,27 @@ def test_a_reindex_the_full_disk_stops_leaves_no_rebuild_behind(
     for _ in range(2):
         one_error_line(signoff("reindex", env=env))
     assert sorted(p.name for p in home.glob("index.sqlite3.rebuild-*")) == []
+
+
+def test_a_write_the_full_disk_refuses_beside_an_open_index_says_the_disk_is_full(
+    full: tuple[dict[str, str], str, str, Path],
+) -> None:
+    # Beside a running bot the index opens (its -shm file is there); then the message or
+    # the decision could not be written, said as "No space left on device" alone, with
+    # neither where nor whether anything was recorded.
+    env, approval, _, filler = full
+    filler.unlink()
+    index = sqlite3.connect(Path(env["SIGNOFF_HOME"]) / "index.sqlite3")
+    try:
+        index.execute("SELECT count(*) FROM sessions").fetchall()  # -shm made, as a bot's
+        for size in (65536, 4096, 1):
+            with pytest.raises(OSError):
+                _write_until_full(filler, size)
+        for command in (
+            ("say", "--as", "U0ALICE", "--channel", "C0OPS", "x" * 20_000),
+            ("approve", approval, "--as", "U0BOB"),
+        ):
+            line = one_error_line(signoff(*command, env=env))
+            assert "is full" in line and env["SIGNOFF_HOME"] in line, (command, line)
+    finally:
+        index.close()
