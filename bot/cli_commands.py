@@ -17,15 +17,8 @@ from approvals import scan_session_approvals
 from sessions import Home, SignoffError, out_of_room, reindex
 
 from .cli_args import COMMANDS, dash_values_joined, not_text, parser
-from .cli_engine import (
-    UNFINISHED,
-    checked_config,
-    checked_writable,
-    decide,
-    recover,
-    say,
-    writable_home,
-)
+from .cli_engine import UNFINISHED, checked_config, decide, recover, say
+from .cli_home import checked_writable, writable_home
 from .cli_output import RECORDING, kept_output
 from .cli_read import existing_home, list_index, show_quarantine, show_trace
 from .cli_verify import verify_sessions

@@ -8,7 +8,6 @@ running behind it. What they print of what they queued for Slack is ``cli_echo``
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 
@@ -23,19 +22,20 @@ from approvals import (
     Refused,
     VoteCounted,
 )
+from approvals.decision_checks import reason_missing
 from approvals.policy_applied import differs_from_applied
 from sessions import (
     Home,
     InboxMessage,
     SystemClock,
     ThreadKey,
-    can_write,
     coordination_for,
     utc_iso,
 )
 
 from .cli_deferred import said_deferred
 from .cli_echo import QueuedEcho, said_then_delivered
+from .cli_home import writable_home
 from .cli_read import existing_home
 from .cli_tool_check import approved_calls_run_here, call_runs_here
 from .cli_waits import terminal_thread_wait
@@ -45,43 +45,7 @@ from .one_bot import running_bot
 from .terminal_text import printable
 from .tooling import build_registry, open_engine
 
-__all__ = ["checked_config", "checked_writable", "decide", "recover", "say", "writable_home"]
-
-
-def writable_home(settings: Settings) -> Home:
-    """The home, created if missing; a ConfigError naming it when that is impossible."""
-    home = Home(settings.home)
-    try:
-        home.ensure()
-    except OSError as exc:
-        why = exc.strerror or exc
-        if isinstance(exc, FileExistsError):  # mkdir of a file: true, but no help
-            inner = exc.filename not in (None, str(home.root))
-            why = f"{exc.filename} is not a directory" if inner else "not a directory"
-        raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {why}") from None
-    # What is made there later (the outbox, approval pointers, quarantine, upgrade
-    # markers): one that is a file failed every write to it, a bot's delivery each second
-    # with a traceback while /readyz said ready, instead of stopping start-up here.
-    later = (home.root / "outbox", home.pointers_dir, home.quarantine_dir, home.upgrade_dir)
-    for part in later:
-        if part.exists() and not part.is_dir():
-            raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {part} is not a directory")
-    return checked_writable(home)
-
-
-def checked_writable(home: Home) -> Home:
-    """``home``, or a ConfigError when this process cannot write it: a home on a read-only
-    file system (a snapshot, a remount after errors) or another user's. Every directory of
-    it is there, so making them succeeded; the first write was the index's, which failed
-    with "unable to open database file" and advice to rebuild an index that was fine."""
-    if can_write(home):
-        return home
-    try:
-        read_only = bool(os.statvfs(home.root).f_flag & os.ST_RDONLY)
-    except OSError:
-        read_only = False
-    why = "it is on a read-only file system" if read_only else "this user cannot write it"
-    raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {why}; nothing was recorded")
+__all__ = ["checked_config", "decide", "recover", "say"]
 
 
 def checked_config(settings: Settings) -> Policy:
@@ -226,6 +190,11 @@ async def decide(settings: Settings, args: argparse.Namespace) -> int:
         )
         # Said at once: what follows may wait for a turn a running bot has in the thread.
         said, code = _decision_line(result, user=args.user)
+        if isinstance(result, Refused) and result.reason == reason_missing(
+            request, engine.rt.policy, ""
+        ):  # the card's modal asks for it; here it is an option
+            said += ' (--reason "…")'
+
         print(printable(said), flush=True)  # a tampered record's escapes shown, not acted on
         await said_then_delivered(engine, echo)
         # An approval's turn says it waits (its reply); a denial's has nobody to say it.

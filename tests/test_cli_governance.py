@@ -125,3 +125,22 @@ def test_pending_shows_an_edited_requests_arguments_and_the_hash_to_approve_them
     shown = line.split("--hash ")[1].split()[0]
     assert main(["approve", approval, "--as", "U0BOB", "--hash", shown]) == 0
     assert "approved by U0BOB" in capsys.readouterr().out
+
+
+def test_a_decision_refused_for_its_missing_reason_names_the_option(tmp_path: Path) -> None:
+    # "give one and try again" is what a card's modal asks; a terminal needs the option.
+    home = tmp_path / "h"
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[default]\nrequire_reason = true\n")
+    ok(say(home, "restart api", ts=THREAD_TS, policy=policy))
+    (approval,) = pending_ids(home)
+    for verb in ("approve", "deny"):
+        done = decide(home, verb, approval, "U0BOB", policy=policy)
+        assert done.returncode == 1, done
+        assert "needs a reason" in done.stdout and "--reason" in done.stdout, done.stdout
+    assert (
+        "approved by U0BOB"
+        in ok(
+            cli(home, "approve", approval, "--as", "U0BOB", "--reason", "ok", policy=policy)
+        ).stdout
+    )
