@@ -35,6 +35,7 @@ from signoff_e2e_kit import (
     until,
     wait_card,
 )
+from test_e2e_ops_http import get, wait_status
 
 from bot.app import SignoffBot
 from bot.cards import APPROVE
@@ -104,10 +105,14 @@ async def test_a_full_disk_leaves_mentions_unacked_and_loses_none(
         timeout=20,
     )
     assert not attempt.acked
+    # /readyz says what is wrong, for as long as it is.
+    status, body = await get(bot, "/readyz")
+    assert status == 503 and body["checks"]["home"].endswith("No space left on device"), body
     # A follow-up in the first thread while the disk is still full.
     await mention(slack, "status of db", thread_ts=first)
 
     os.unlink(filler)
+    await wait_status(bot, 200)
     await bot_reply(slack, second, "service=web", timeout=30)
     await bot_reply(slack, first, "service=db", timeout=30)
     await bot.engine.idle()
