@@ -90,6 +90,7 @@ from .off_loop import off_loop
 from .outbox import Outbox, OutboxDone, OutboxEntry
 from .quarantine import Quarantine, QuarantineRecord
 from .queue import WorkQueue
+from .record_problem import record_problem
 from .records import TERMINAL_STATES, Record, SessionRecord, SessionState, ThreadKey, Transition
 from .reindex import ApprovalScanner, index_missing, reindex
 from .session_seal import verify_session
@@ -201,6 +202,7 @@ __all__ = [
     "read_jsonl",
     "readable",
     "readable_utc",
+    "record_problem",
     "reindex",
     "replace_atomically",
     "revise_message",

@@ -39,6 +39,7 @@ from .ids import new_session_id
 from .layout import session_ids
 from .locks import dir_lock
 from .manifest import seal
+from .record_problem import record_problem
 from .records import SessionRecord, SessionState, ThreadKey, Transition
 
 __all__ = ["ALLOWED", "SessionStore", "read_record"]
@@ -193,4 +194,4 @@ def read_record(path: str | Path, session_id: str) -> SessionRecord:
     try:
         return SessionRecord.model_validate_json(raw)
     except ValidationError as exc:
-        raise CorruptRecordError(f"{path}: {exc.errors()[0]['msg']}") from exc
+        raise CorruptRecordError(f"{path}: {record_problem(exc)}") from exc

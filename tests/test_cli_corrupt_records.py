@@ -299,3 +299,23 @@ def test_show_of_a_child_whose_parent_lost_its_transcript_says_that(tmp_path: Pa
     assert done.returncode == 2, (done.stdout, done.stderr)
     (line,) = done.stderr.splitlines()
     assert f"continues {parent.name}, whose transcript is missing" in line, line
+
+
+def test_a_session_record_another_version_wrote_is_said_as_that(tmp_path: Path) -> None:
+    # It said "session.json: Input should be 1": neither which field, nor that a newer
+    # signoff wrote it (the fix is to run that one, not to repair the file).
+    home, env = _asked(tmp_path)
+    (record,) = home.glob("sessions/*/sess_*/session.json")
+    newer = {**json.loads(record.read_text()), "schema_version": 2}
+    record.write_text(json.dumps(newer))
+    session = record.parent.name
+    for command in (("show", session), ("trace", session)):
+        done = signoff(*command, env=env)
+        assert done.returncode == 2, done
+        (line,) = done.stderr.splitlines()
+        assert str(record) in line and "schema_version 2" in line, line
+        assert "another version of signoff" in line, line
+    # A field of the wrong kind is named.
+    record.write_text(json.dumps({**newer, "schema_version": 1, "state": 7}))
+    (line,) = signoff("show", session, env=env).stderr.splitlines()
+    assert "state:" in line, line
