@@ -35,7 +35,7 @@ from sessions import (
 
 from .cli_deferred import said_deferred
 from .cli_echo import QueuedEcho, said_then_delivered
-from .cli_home import writable_home
+from .cli_home import checked_writable, writable_home
 from .cli_read import existing_home
 from .cli_tool_check import approved_calls_run_here, call_runs_here
 from .cli_waits import terminal_thread_wait
@@ -255,7 +255,7 @@ async def say(settings: Settings, args: argparse.Namespace) -> int:
 async def recover(settings: Settings, *, apply_policy: bool = False) -> int:
     home = await _existing(settings)  # nothing to recover in a home that is not there
     if apply_policy:
-        _no_bot(home)
+        _no_bot(checked_writable(home))  # asking for the bot's lock opens it for writing
     engine = await _engine(settings, apply_policy=apply_policy)
     try:
         await approved_calls_run_here(engine)

@@ -91,6 +91,7 @@ def test_commands_that_write_on_a_read_only_home_say_so_in_one_line(mount: Mount
         ("approve", approval, "--as", "U0BOB"),
         ("deny", approval, "--as", "U0BOB", "--reason", "no"),
         ("recover",),
+        ("recover", "--apply-policy"),
         ("reindex",),
     ):
         line = one_error_line(signoff(*command, env=env))
