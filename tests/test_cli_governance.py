@@ -42,11 +42,9 @@ async def _ask_and_edit(root: Path, policy: Path) -> tuple[str, str]:
         await engine.close()
 
 
-def test_approve_from_the_terminal_needs_the_hash_of_edited_arguments(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root = tmp_path / "h"
-    policy = tmp_path / "policy.toml"
+def _edited_in(root: Path, policy: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """The terminal's environment on ``root`` under a quorum of two for scale_service, and
+    a request Carol edited there: its id and the edited hash."""
     policy.write_text('[tools.scale_service]\nquorum = 2\napprovers = ["U0BOB", "U0CAROL"]\n')
     for name, value in {
         "SIGNOFF_HOME": str(root),
@@ -56,7 +54,14 @@ def test_approve_from_the_terminal_needs_the_hash_of_edited_arguments(
         monkeypatch.setenv(name, value)
     for name in ("SIGNOFF_MODEL", "SIGNOFF_CONFIG", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    approval, edited = asyncio.run(_ask_and_edit(root, policy))
+    return asyncio.run(_ask_and_edit(root, policy))
+
+
+def test_approve_from_the_terminal_needs_the_hash_of_edited_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "h"
+    approval, edited = _edited_in(root, tmp_path / "policy.toml", monkeypatch)
 
     capsys.readouterr()
     assert main(["approve", approval, "--as", "U0BOB"]) == 1
@@ -104,17 +109,7 @@ def test_pending_shows_an_edited_requests_arguments_and_the_hash_to_approve_them
     # After an edit, `approve` needs --hash <the edited hash>, which only its refusal gave:
     # pending listed the request as asked, with neither what it now does nor that hash.
     root = tmp_path / "h"
-    policy = tmp_path / "policy.toml"
-    policy.write_text('[tools.scale_service]\nquorum = 2\napprovers = ["U0BOB", "U0CAROL"]\n')
-    for name, value in {
-        "SIGNOFF_HOME": str(root),
-        "SIGNOFF_POLICY": str(policy),
-        "SIGNOFF_DEMO": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("SIGNOFF_MODEL", "SIGNOFF_CONFIG", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    approval, edited = asyncio.run(_ask_and_edit(root, policy))
+    approval, edited = _edited_in(root, tmp_path / "policy.toml", monkeypatch)
     capsys.readouterr()
 
     assert main(["pending"]) == 0

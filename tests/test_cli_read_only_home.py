@@ -54,9 +54,8 @@ def _a_home(root: Path) -> tuple[dict[str, str], str, str]:
     return env, approval, session
 
 
-def test_read_only_commands_read_a_home_they_cannot_write(mount: Mount) -> None:
-    env, approval, session = _a_home(mount.where)
-    mount.read_only()
+def reads_the_home(env: dict[str, str], approval: str, session: str) -> None:
+    """Each read-only command shows what the home holds, ending 0."""
     expected = {
         ("pending",): approval,
         ("sessions",): session,
@@ -70,6 +69,12 @@ def test_read_only_commands_read_a_home_they_cannot_write(mount: Mount) -> None:
         assert done.returncode == 0, (command, done.stdout, done.stderr)
         assert shown in done.stdout, (command, done.stdout)
         assert "error" not in done.stderr, (command, done.stderr)  # audit counts there
+
+
+def test_read_only_commands_read_a_home_they_cannot_write(mount: Mount) -> None:
+    env, approval, session = _a_home(mount.where)
+    mount.read_only()
+    reads_the_home(env, approval, session)
 
 
 def test_a_read_only_home_without_its_index_is_one_clear_line(mount: Mount) -> None:
