@@ -30,6 +30,7 @@ from sessions import (
     make_dirs,
     new_approval_id,
     read_file,
+    record_problem,
     utc_iso,
 )
 
@@ -199,7 +200,7 @@ def load_capsule(session_dir: Path, approval_id: str) -> Capsule:
     try:
         capsule = Capsule.model_validate_json(raw)
     except ValidationError as exc:
-        raise CorruptRecordError(f"{path}: {exc.errors()[0]['msg']}") from exc
+        raise CorruptRecordError(f"{path}: {record_problem(exc)}") from exc
     if capsule.id != approval_id or capsule.session_id != session_dir.name:
         raise CapsuleError(f"{path}: capsule names {capsule.id} in {capsule.session_id}")
     if reads is not None:

@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
-from sessions import CorruptRecordError, Record, create_only, read_file
+from sessions import CorruptRecordError, Record, create_only, read_file, record_problem
 
 from .origin import Origin
 
@@ -304,4 +304,4 @@ def read_optional(path: str | Path, model: type[R]) -> R | None:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise CorruptRecordError(f"{path}: {exc.errors()[0]['msg']}") from exc
+        raise CorruptRecordError(f"{path}: {record_problem(exc)}") from exc

@@ -319,3 +319,19 @@ def test_a_session_record_another_version_wrote_is_said_as_that(tmp_path: Path) 
     record.write_text(json.dumps({**newer, "schema_version": 1, "state": 7}))
     (line,) = signoff("show", session, env=env).stderr.splitlines()
     assert "state:" in line, line
+
+
+@pytest.mark.parametrize("record", ["capsule", "decision"])
+def test_an_approval_record_another_version_wrote_is_said_as_that(
+    tmp_path: Path, record: str
+) -> None:
+    # The capsule and the decision said pydantic's "Input should be 1" alone, as the
+    # session record did: neither the field nor that a newer signoff wrote it.
+    env, pointer, _ = _told(tmp_path)
+    home = Path(env["SIGNOFF_HOME"])
+    (capsule,) = home.glob(f"sessions/*/sess_*/approvals/{pointer.name}.json")
+    path = capsule if record == "capsule" else capsule.with_suffix(".decision.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": 99}))
+    line = _one_flagged_line(env)
+    assert path.name in line and "schema_version 99" in line, line
+    assert "another version of signoff" in line, line
