@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import logging
 import sqlite3
 
@@ -28,6 +29,8 @@ from .worker import mark_interrupted, process_thread
 __all__ = ["WORKER_RETRY", "ThreadWorkers"]
 
 log = logging.getLogger("signoff.engine")
+# What the home's disk says while it cannot take a write: full, over quota, read-only.
+_HOME_REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 WORKER_RETRY = Backoff(initial=0.25, maximum=60.0)
 
@@ -81,6 +84,13 @@ class ThreadWorkers:
                     if isinstance(exc, sqlite3.OperationalError):  # the index busy or locked
                         log.warning(
                             "worker for %s stopped on the index (%s); retrying in %.1fs",
+                            thread.label(), exc, delay,
+                        )  # fmt: skip
+                    elif isinstance(exc, OSError) and exc.errno in _HOME_REFUSED:
+                        # A full or read-only disk is said, not a traceback each try: the
+                        # same one, every few seconds, for as long as the disk stays so.
+                        log.warning(
+                            "worker for %s could not write to the home (%s); retrying in %.1fs",
                             thread.label(), exc, delay,
                         )  # fmt: skip
                     else:

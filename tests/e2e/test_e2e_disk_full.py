@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import os
 import subprocess
 import sys
@@ -186,10 +187,14 @@ async def test_an_approved_call_that_filled_the_disk_is_told_once_when_there_is_
     slack: LocalSlack,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # It ran, and the disk it filled refused the records that follow (the approval's
     # result, the session's end): the worker fails and retries. Once there is room the
     # thread is told how it ended, once, from what was recorded; it never runs again (I2).
+    # Each retry on the full disk is one WARNING line saying so, not an ERROR with a
+    # traceback for every try.
+    caplog.set_level(logging.INFO, logger="signoff.engine")
     tools = tmp_path / "tools"
     tools.mkdir()
     (tools / "filling_tools.py").write_text(FILLING_TOOL)
@@ -211,3 +216,8 @@ async def test_an_approved_call_that_filled_the_disk_is_told_once_when_there_is_
     assert not any("uncertain" in text or "failed" in text for text in said), said
     assert not has_buttons(existing_message(slack, channel=OPS, ts=card["ts"]))
     assert (small_disk / "dump-started").read_text() == "x"  # it ran once
+    retries = [r for r in caplog.records if r.getMessage().startswith("worker for")]
+    assert retries, "the worker's retry was not logged"
+    for record in retries:
+        assert record.levelno == logging.WARNING and record.exc_info is None, record
+        assert "No space left on device" in record.getMessage(), record.getMessage()
