@@ -35,6 +35,7 @@ __all__ = [
     "arguments_string",
     "content_text",
     "from_openai",
+    "legacy_call",
     "map_finish_reason",
     "to_openai",
     "tool_message_content",
@@ -171,7 +172,7 @@ def _tool_calls(message: object) -> list[RawToolCall]:
             )
         )
     legacy = getattr(message, "function_call", None)
-    if legacy is not None and not calls:
+    if legacy_call(legacy) and not calls:
         calls.append(
             RawToolCall(
                 id="",
@@ -180,6 +181,15 @@ def _tool_calls(message: object) -> list[RawToolCall]:
             )
         )
     return calls
+
+
+def legacy_call(function_call: object) -> bool:
+    """Whether a legacy ``function_call`` (or a streamed piece of one) says anything. Some
+    compatible gateways (Volcano Engine's Ark, Hunyuan, some in front of DeepSeek) send its
+    zero value, ``{"name": "", "arguments": ""}``, beside every answer: that is no call."""
+    return function_call is not None and bool(
+        getattr(function_call, "name", None) or getattr(function_call, "arguments", None)
+    )
 
 
 def from_openai(completion: ChatCompletion, *, fallback_model: str = "") -> ModelReply:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .convert_openai import content_text
+from .convert_openai import content_text, legacy_call
 
 __all__ = ["CompletionAssembler", "made_progress", "thought_in"]
 
@@ -44,7 +44,7 @@ def _news(chunk: ChatCompletionChunk) -> bool:
         if choice.finish_reason:
             return True
         if delta is not None and (
-            delta.content or delta.tool_calls or delta.refusal or delta.function_call
+            delta.content or delta.tool_calls or delta.refusal or legacy_call(delta.function_call)
         ):
             return True
         # Reasoning servers stream their thinking in fields of their own (reasoning_content,
@@ -132,8 +132,9 @@ class CompletionAssembler:
         return added
 
     def _function_call(self, piece: Any) -> None:
-        """A piece of a legacy ``function_call``: its name once, its arguments as they come."""
-        if piece is None:
+        """A piece of a legacy ``function_call``: its name once, its arguments as they come
+        (an empty one, some gateways' placeholder beside every answer, is none)."""
+        if not legacy_call(piece):
             return
         legacy = self._legacy = self._legacy or {"name": "", "args": []}
         legacy["name"] = legacy["name"] or (getattr(piece, "name", None) or "")
