@@ -14,13 +14,16 @@ attempt bounded). The limit is far above any event within the caps: an answer an
 thinking at the largest output limit, in JSON escapes of six bytes a character, are
 under 16 MiB.
 
-Bytes are counted as they come over the wire: a body the server compressed is bounded
-as compressed (an event stream so encoded, whose lines the raw bytes do not show, is not
-bounded here).
+A body that is not a stream is counted as it comes over the wire, compressed or not. An
+event stream gzip- or deflate-encoded (Anthropic's API gzips its own; so do compressing
+proxies) is decoded here, its lines bounded as decoded, and handed on as identity: its
+raw bytes do not show its lines, and an endless one compresses a thousand to one. One in
+another encoding (br, zstd) is not bounded here.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["READ_LIMIT", "OverlongRead", "bounded_reads"]
 
 READ_LIMIT = 32 << 20
+_PIECE = 1 << 16  # the most a compressed chunk is decoded into at once
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 
 class OverlongRead(GarbledReply):
@@ -51,19 +56,53 @@ async def _bounded(
         yield chunk
 
 
+async def _decoded(
+    chunks: AsyncIterator[bytes], *, wbits: int, refused: Callable[[str], Exception]
+) -> AsyncIterator[bytes]:
+    """``chunks`` decoded as httpx would (deflate: zlib-wrapped, else raw), in pieces of at
+    most ``_PIECE`` bytes, so a chunk that inflates a thousandfold is bounded as it goes."""
+    decoder = zlib.decompressobj(wbits)
+    raw_next = wbits == zlib.MAX_WBITS  # the first piece of "deflate" may be raw instead
+    async for chunk in chunks:
+        data, full = chunk, True
+        while data or full:  # a full piece may leave output pending with no input left
+            try:
+                piece = decoder.decompress(data, _PIECE)
+            except zlib.error as exc:
+                if not raw_next:
+                    raise refused(str(exc)) from exc
+                decoder, raw_next = zlib.decompressobj(-zlib.MAX_WBITS), False
+                continue
+            raw_next = False
+            data, full = decoder.unconsumed_tail, len(piece) == _PIECE
+            if piece:
+                yield piece
+    if tail := decoder.flush():
+        yield tail
+
+
 def bounded_reads(limit: int = READ_LIMIT) -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
     """The ``event_hooks`` of an SDK's HTTP client that bound what each response sends.
     Made with the client: ``httpx2`` comes with the SDK, whose import start-up does not
     wait for (``sdk_import``)."""
     import httpx2
 
+    def refused(why: str) -> Exception:  # told as httpx tells a body it cannot decode
+        return httpx2.DecodingError(why)
+
     class Bounded(httpx2.AsyncByteStream):
-        def __init__(self, inner: httpx2.AsyncByteStream, *, per_line: bool) -> None:
+        def __init__(
+            self, inner: httpx2.AsyncByteStream, *, per_line: bool, wbits: int | None = None
+        ) -> None:
             self._inner = inner
             self._per_line = per_line
+            self._wbits = wbits
 
         def __aiter__(self) -> AsyncIterator[bytes]:
-            return _bounded(aiter(self._inner), per_line=self._per_line, limit=limit)
+            chunks = aiter(self._inner)
+            if self._wbits is not None:
+                chunks = _decoded(chunks, wbits=self._wbits, refused=refused)
+            return _bounded(chunks, per_line=self._per_line, limit=limit)
 
         async def aclose(self) -> None:
             await self._inner.aclose()
@@ -74,8 +113,11 @@ def bounded_reads(limit: int = READ_LIMIT) -> dict[str, list[Callable[[Any], Awa
             return
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if kind == "text/event-stream" and encoding not in ("", "identity"):
-            return  # lines the raw bytes do not show
-        response.stream = Bounded(stream, per_line=kind == "text/event-stream")
+        if kind != "text/event-stream" or encoding in ("", "identity"):
+            response.stream = Bounded(stream, per_line=kind == "text/event-stream")
+        elif (wbits := _WBITS.get(encoding)) is not None:  # decoded here: httpx must not
+            del response.headers["content-encoding"]
+            response.stream = Bounded(stream, per_line=True, wbits=wbits)
+        # else lines the raw bytes do not show, in an encoding left to httpx
 
     return {"response": [bound]}

@@ -65,6 +65,8 @@ class Scripted:
     # "endless_line": one line that never ends, until the client goes.
     break_with: Literal["error", "drop", "eof", "hold", "endless", "endless_line"] = "error"
     hold_open: bool = False
+    # A streamed reply gzip-encoded on the fly, as Anthropic's API and compressing proxies send it.
+    gzipped: bool = False
     # A body that is not streamed: cut after this many bytes, or mislabelled as encoded.
     body_cut: int | None = None
     garbled_encoding: str | None = None
@@ -197,6 +199,8 @@ class FakeServer:
         response = web.StreamResponse(
             status=200, headers={"content-type": "text/event-stream", **headers}
         )
+        if item.gzipped:
+            response.enable_compression(web.ContentCoding.gzip)
         await response.prepare(request)
         events = self.stream_events(self.fill(item.body, parsed), parsed)
         for number, (name, data) in enumerate(events):

@@ -33,10 +33,10 @@ ASK = [UserMessage(text="how is api?", user="U0ALICE", ts="1700000000.000100")]
 LIMIT = 1 << 20
 
 
-def _settings(limit: int) -> ModelSettings:
+def _settings(limit: int, *, timeout_s: float) -> ModelSettings:
     # a timeout far beyond what reading the limit takes: the bound ends it, not the clock
     return ModelSettings(
-        max_tokens=16_384, timeout_s=60.0, retry=fast(attempts=2).retry, read_limit=limit
+        max_tokens=16_384, timeout_s=timeout_s, retry=fast(attempts=2).retry, read_limit=limit
     )
 
 
@@ -53,8 +53,8 @@ def provider(
 ) -> Pairing:
     """``provider(limit=…)``: a model of each provider in turn, and its fake."""
 
-    def make(*, limit: int = LIMIT) -> Pair:
-        settings = _settings(limit)
+    def make(*, limit: int = LIMIT, timeout_s: float = 60.0) -> Pair:
+        settings = _settings(limit, timeout_s=timeout_s)
         if request.param == "anthropic":
             return AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=settings, sleep=sleeps), anthropic_api  # fmt: skip
         return OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=settings, sleep=sleeps), openai_api  # fmt: skip
@@ -73,6 +73,28 @@ async def test_a_line_without_end_is_cut_at_the_bound_not_read_until_the_timeout
     said = str(raised.value)
     assert "cannot read (a line of its stream over 1 MiB) after 2 attempts" in said, said
     assert len(api.requests) == 2
+
+
+async def test_a_gzipped_line_without_end_is_cut_at_the_bound_too(provider: Pairing) -> None:
+    """Anthropic's API (and a compressing proxy) gzips its event stream: the bound was
+    left off such a stream, whose lines the raw bytes do not show, so the line was read
+    (faster still: it compresses a thousand to one) until the clock ended it."""
+    model, api = provider(timeout_s=2.0)  # what ends it unbounded: a stall of events
+    for _ in range(2):
+        api.enqueue(Scripted(body=_body(api), break_after=3, break_with="endless_line", gzipped=True))  # fmt: skip
+    with pytest.raises(ProviderResponseError) as raised:
+        await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    said = str(raised.value)
+    assert "cannot read (a line of its stream over 1 MiB) after 2 attempts" in said, said
+
+
+async def test_a_gzipped_stream_reads_as_before(provider: Pairing) -> None:
+    """Decoded here, not by httpx: the same reply, read whole."""
+    model, api = provider(limit=1 << 16)
+    answer = ("healthy" * 14 + " ") * 700
+    api.enqueue(Scripted(body=_body(api, answer), gzipped=True))
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    assert reply.text == answer
 
 
 async def test_a_whole_stream_of_many_lines_is_not_bounded_by_its_size(
@@ -97,7 +119,7 @@ async def test_a_body_that_is_no_stream_is_bounded_whole(provider: Pairing) -> N
     assert "cannot read (a body over 1 MiB) after 2 attempts" in said, said
 
 
-def _body(api: FakeAnthropic | FakeOpenAI) -> object:
+def _body(api: FakeAnthropic | FakeOpenAI, text: str = "the api is") -> object:
     if isinstance(api, FakeAnthropic):
-        return api.message("the api is")
-    return api.completion("the api is")
+        return api.message(text)
+    return api.completion(text)
