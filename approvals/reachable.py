@@ -8,7 +8,8 @@ can add anyone: the card would wait, unanswerable, until it expired. Such a requ
 refused at the gate instead, and the person told why, at once.
 
 Only a rule that names people alone is judged: a user group's members can change while
-the request waits (and Slack is not asked at the gate), and ``anyone`` is open.
+the request waits (and Slack is not asked at the gate), and ``anyone`` is open. An
+escalation counts only if it comes before the request expires.
 """
 
 from __future__ import annotations
@@ -21,17 +22,22 @@ __all__ = ["short_of_quorum", "unreachable_quorum"]
 def unreachable_quorum(rule: PolicyRule, *, requesters: tuple[str, ...]) -> str | None:
     """Why no set of people could ever approve a request under ``rule`` asked by
     ``requesters``, or None when some could (or it cannot be known now)."""
-    if rule.open_to_anyone or rule.approver_groups or rule.escalate_groups:
+    # An escalation due when the request has expired never comes (``escalation_due``).
+    late = (rule.escalate_after_seconds or 0) >= rule.expires_after_seconds
+    if rule.open_to_anyone or rule.approver_groups or (rule.escalate_groups and not late):
         return None
-    named = dict.fromkeys((*rule.approver_users, *rule.escalate_users))
+    named = dict.fromkeys((*rule.approver_users, *(() if late else rule.escalate_users)))
     eligible = [person for person in named if rule.allow_self_approval or person not in requesters]
     if len(eligible) >= rule.quorum:
         return None
     excluded = [person for person in named if person not in eligible]
     who = " ".join(eligible) if eligible else "nobody"
+    never = ""
+    if late and rule.escalate_users:
+        never = f" ({' '.join(rule.escalate_users)} would be added only after it expired)"
     return (
-        f"it needs {rule.quorum} approvals from {' '.join(named)}, and {' '.join(excluded)} "
-        f"asked for it, so only {who} may approve it"
+        f"it needs {rule.quorum} approvals from {' '.join(named)}{never}, and "
+        f"{' '.join(excluded)} asked for it, so only {who} may approve it"
     )
 
 

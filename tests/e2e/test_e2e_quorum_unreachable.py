@@ -109,3 +109,17 @@ async def test_a_waiting_card_a_policy_change_put_out_of_reach_says_so(
     assert shown
     text = _card_text(slack, card["ts"])
     assert "2 approvals" in text and "U0BOB" in text
+
+
+async def test_an_escalation_due_after_the_request_expires_does_not_count_at_the_request(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, tmp_path: Path
+) -> None:
+    # Carol would be added after 2 days, but the request expires after one: she never is,
+    # so Alice's request could never reach two approvals and is refused at the gate.
+    late = ALICE_AND_BOB + 'escalate_after = "2d"\nescalate_to = ["U0CAROL"]\n'
+    await start_bot(policy_path=write_policy(tmp_path / "policy.toml", late))
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api", user="U0ALICE")
+    told = await bot_reply(slack, thread, "could never be approved")
+    assert "U0BOB" in told["text"] and "U0CAROL" in told["text"]
+    assert _capsules(settings.home) == []
