@@ -21,6 +21,7 @@ from approvals import (
     Told,
     approvers_of,
     escalated_of,
+    escalation_to_come,
     quorum_of,
     self_approval_of,
     valid_for_of,
@@ -67,6 +68,7 @@ def card_view(request: ApprovalRequest, policy: Policy | None = None) -> CardVie
         approvers=approvers_of(request, policy) if policy is not None else None,
         self_approval=self_approval_of(request, policy) if policy is not None else None,
         escalated=escalated_of(request, policy) if policy is not None else None,
+        to_escalate=escalation_to_come(request, policy) if policy is not None else None,
     )
 
 

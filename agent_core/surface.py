@@ -76,6 +76,9 @@ class CardView:
     # Whom the escalation added that the rule in force still escalates to
     # (``escalated_of``; None: the view was made without it, the record says).
     escalated: tuple[str, ...] | None = None
+    # Whom an escalation still to come would add under the rule in force, none when it is
+    # due after expiry (``escalation_to_come``; None: the captured rule's ``escalate_to``).
+    to_escalate: tuple[str, ...] | None = None
     # Shown again because the rules in force changed since it was posted
     # (``approvals.policy_applied``): a card as first posted is then updated all the same.
     refresh: bool = False
@@ -122,11 +125,18 @@ class CardView:
         or cannot be told. Follows from what the version counts (the rules, escalation)."""
         if self.decision is not None or self.approvers is None:
             return None
-        rule = self.capsule.policy  # an escalation still to come may add enough people
-        later = self.escalation.added if self.escalation else rule.escalate_users
+        # An escalation that came counts whom the rule in force still escalates to, as a
+        # click is judged; one still to come, whom it would add (it may add enough people).
+        rule = self.capsule.policy
+        if self.escalation is not None:
+            later = self.escalation.added if self.escalated is None else self.escalated
+        elif self.to_escalate is not None:
+            later = self.to_escalate
+        else:
+            later = (*rule.escalate_users, *rule.escalate_groups)
         return short_of_quorum(
             deciders=self.deciders,
-            escalated=(*later, *(() if self.escalation else rule.escalate_groups)),
+            escalated=later,
             quorum=self.needed,
             askers=self.capsule.askers,
             self_approval=self.requester_may_decide,
@@ -154,8 +164,10 @@ class CardView:
     def _rules(self) -> str:
         """The rules the card shows (who decides, how many, edit, how long), in a word: a
         policy changed since it was shown makes it a new version."""
-        shown = (self.needed, self.deciders, self.allow_edit, self.valid_for)
+        shown: tuple[object, ...] = (self.needed, self.deciders, self.allow_edit, self.valid_for)
         rules = (*shown, self.requester_may_decide, self.require_reason, self.escalated)
+        if (alone := self.out_of_reach) is not None:  # an escalation dropped or due too late
+            rules += (alone,)
         return f"-r{zlib.crc32(repr(rules).encode()) & 0xFFFFFF:06x}"
 
 

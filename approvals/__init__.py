@@ -17,6 +17,7 @@ from .capsule import Capsule, args_sha256, build_capsule, capsule_ids, load_caps
 from .decision_checks import (
     approvers_of,
     escalated_of,
+    escalation_to_come,
     expired,
     may_decide,
     quorum_of,
@@ -137,6 +138,7 @@ __all__ = [
     "changes",
     "decide",
     "escalated_of",
+    "escalation_to_come",
     "expire_due",
     "expired",
     "fire_due",

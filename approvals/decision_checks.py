@@ -28,6 +28,7 @@ from .request import ApprovalRequest
 __all__ = [
     "approvers_of",
     "escalated_of",
+    "escalation_to_come",
     "expired",
     "may_decide",
     "no_longer_allowed",
@@ -132,6 +133,21 @@ def escalated_of(request: ApprovalRequest, policy: Policy) -> tuple[str, ...]:
         return request.escalated_approvers()
     still = {*now.escalate_users, *now.escalate_groups}
     return tuple(a for a in request.escalated_approvers() if a in still)
+
+
+def escalation_to_come(request: ApprovalRequest, policy: Policy) -> tuple[str, ...]:
+    """Whom an escalation still to come would add (``governance.fire_due``): those of the
+    captured rule's ``escalate_to`` the rule in force still escalates to (all, when it is
+    open); nobody once it came, or when it is due only after the request expires."""
+    if request.escalation_due() is None:
+        return ()
+    rule = request.capsule.policy
+    targets = (*rule.escalate_users, *rule.escalate_groups)
+    now = policy.rule_for(request.capsule.tool)
+    if now.open_to_anyone:
+        return targets
+    still = {*now.escalate_users, *now.escalate_groups}
+    return tuple(t for t in targets if t in still)
 
 
 def self_approval_of(request: ApprovalRequest, policy: Policy) -> bool:

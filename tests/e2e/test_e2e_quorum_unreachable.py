@@ -123,3 +123,23 @@ async def test_an_escalation_due_after_the_request_expires_does_not_count_at_the
     told = await bot_reply(slack, thread, "could never be approved")
     assert "U0BOB" in told["text"] and "U0CAROL" in told["text"]
     assert _capsules(settings.home) == []
+
+
+async def test_a_card_whose_escalation_the_policy_in_force_dropped_says_it_is_out_of_reach(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    # Alice and Bob, two of them, Carol added in 2h; Alice asks: Bob and Carol can reach
+    # it. Then the policy drops the escalation: it will add nobody (an escalation adds only
+    # whom the rule in force still escalates to), so Bob alone may approve, and it takes
+    # two. The card counted Carol from the captured rule and kept its buttons, silent.
+    escalating = ALICE_AND_BOB + 'escalate_after = "2h"\nescalate_to = ["U0CAROL"]\n'
+    policy = write_policy(tmp_path / "policy.toml", escalating)
+    bot, _, card, _ = await asked_under(slack, start_bot, policy, "restart api")
+    assert "cannot be approved" not in _card_text(slack, card["ts"])
+    write_policy(policy, ALICE_AND_BOB)
+    await restart(bot, start_bot, slack, policy_path=policy)
+    await until(
+        lambda: "cannot be approved" in _card_text(slack, card["ts"]),
+        what="the card to say it cannot be approved",
+    )
+    assert "U0BOB" in _card_text(slack, card["ts"])
