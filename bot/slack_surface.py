@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -37,12 +36,14 @@ from .card_unreachable import tell_refused
 from .cards import card_blocks, fallback_text
 from .drawn_text import draws_nothing
 from .live_streams import LiveStreams
-from .message_metadata import metadata, ours, thread_messages
+from .message_metadata import metadata, ours
 from .notice_sending import send_notice
 from .reactions import react_taken
 from .reply_parts import MAX_PARTS, attached_start, cut_parts, split_message
-from .slack_errors import definite, delivery_error, look_first, slack_error
+from .slack_errors import delivery_error, look_first
 from .slack_text import escape_reply, file_text, literal
+from .status_sending import send_status
+from .surface_calls import delivery_call, guarded, thread_read
 from .surface_support import SurfaceSupport
 
 __all__ = ["SlackSurface"]
@@ -54,8 +55,6 @@ log = logging.getLogger("signoff.slack")
 NOTHING_TO_SHOW = literal(
     "(The model's answer has nothing Slack can show: only invisible or control characters.)"
 )
-
-T = TypeVar("T")
 
 
 class SlackSurface:
@@ -80,31 +79,7 @@ class SlackSurface:
             self.streams.posts.posted(thread, sent_at=sent_at, card=card)
 
     async def _call(self, method: str, *, started: bool = False, **kwargs: Any) -> Any:
-        """``started``: part of the entry is in the thread already (see ``look_first``)."""
-        try:
-            return await getattr(self.client, method)(**kwargs)
-        except Exception as exc:
-            error = delivery_error(exc)
-            raise (look_first(error) if started else error) from exc
-
-    @staticmethod
-    async def _guarded(work: Awaitable[T]) -> T:
-        try:
-            return await work
-        except Exception as exc:
-            raise delivery_error(exc) from exc
-
-    async def _thread(self, thread: ThreadKey) -> list[dict[str, Any]]:
-        """The thread's messages with their metadata (to adopt what already landed)."""
-        messages: list[dict[str, Any]] = []
-        try:
-            async for message in thread_messages(self.client, thread):
-                messages.append(message)
-        except Exception as exc:
-            if slack_error(exc) == "thread_not_found":
-                return messages
-            raise delivery_error(exc) from exc
-        return messages
+        return await delivery_call(self.client, method, started=started, **kwargs)
 
     # replies ----------------------------------------------------------------------
     async def ready(self, entry: OutboxEntry) -> None:
@@ -123,7 +98,7 @@ class SlackSurface:
         filename = f"{entry.id}.txt"
         file_landed = False
         if check_first:
-            for message in await self._thread(thread):
+            for message in await thread_read(self.client, thread):
                 payload = ours(message)
                 if payload.get("entry") == entry.id:
                     landed[int(payload.get("part", 0))] = str(message["ts"])
@@ -195,10 +170,10 @@ class SlackSurface:
         posted = False
         if self.streams is not None:
             if 0 in landed:  # a stream that is not the landed reply must go
-                await self._guarded(self.streams.settled(entry.id, ts=landed[0]))
+                await guarded(self.streams.settled(entry.id, ts=landed[0]))
             else:
                 try:
-                    first = await self._guarded(
+                    first = await guarded(
                         self.streams.finalize(
                             entry.id, parts[0], metadata=metadata(entry.id, part=0, **mark)
                         )
@@ -209,7 +184,7 @@ class SlackSurface:
                     # Its streamed start is in the thread: taken away, "not posted" is true;
                     # else the reply is posted in part, and the record says so.
                     record = self.streams.journal.get(entry.id)
-                    if await self._guarded(self.streams.settled(entry.id, ts="")) or not record:
+                    if await guarded(self.streams.settled(entry.id, ts="")) or not record:
                         raise
                     why = "its streamed start, which Slack refused to finish"
                     return record.ts, True, f"posted in part ({why}): {exc.reason}"
@@ -261,7 +236,7 @@ class SlackSurface:
         card = (view.card.channel, view.card.ts) if view.card else None
         adopted = False
         if card is None and check_first:
-            for message in await self._thread(capsule.thread):
+            for message in await thread_read(self.client, capsule.thread):
                 if ours(message).get("approval") == capsule.id:
                     card, adopted = (capsule.thread.channel, str(message["ts"])), True
                     break
@@ -308,26 +283,8 @@ class SlackSurface:
         return await send_notice(self.client, entry)
 
     async def show_status(self, entry: OutboxEntry, status: AgentStatus) -> Delivered:
-        """The thread's agent session shows ``status`` (a workspace without agent sessions
-        is remembered, and nothing is asked of it again)."""
-        thread = entry.thread
-        support = self.support
-        if support.offers("sessions"):
-            try:
-                await self.client.agents_sessions_setStatus(
-                    channel_id=thread.channel, thread_ts=thread.thread_ts, status=status
-                )
-            except Exception as exc:
-                if support.check("sessions", "agents.sessions.setStatus", exc):
-                    return Delivered(thread.channel, "")
-                error = delivery_error(exc)
-                if definite(exc) and error.retry_after is None:
-                    # Slack answered no (a thread it does not have: `signoff say` without
-                    # --thread): asking again cannot change that, and a status is not worth
-                    # holding the thread's later entries for.
-                    raise DeliveryError(error.reason, permanent=True) from exc
-                raise error from exc
-        return Delivered(thread.channel, "")
+        """The thread's agent session shows ``status`` (``status_sending``)."""
+        return await send_status(self.client, entry, status, support=self.support)
 
     # outside the outbox -----------------------------------------------------------
     async def working(self, *, channel: str, ts: str) -> None:
