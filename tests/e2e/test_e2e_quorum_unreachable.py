@@ -12,6 +12,7 @@ gets its card.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ from signoff_e2e_kit import (
 
 from bot.config import Settings
 from localslack import LocalSlack
+from sessions import FixedClock
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -143,3 +145,24 @@ async def test_a_card_whose_escalation_the_policy_in_force_dropped_says_it_is_ou
         what="the card to say it cannot be approved",
     )
     assert "U0BOB" in _card_text(slack, card["ts"])
+
+
+async def test_a_card_whose_escalated_approver_the_policy_dropped_says_it_is_out_of_reach(
+    slack: LocalSlack, start_bot: BotFactory, e2e_clock: FixedClock, tmp_path: Path
+) -> None:
+    # As above, but the escalation came first and added Carol; then the policy drops her.
+    # A click of hers is refused (the rule in force no longer escalates to her), so Bob
+    # alone may approve: the card counted her from the escalation's record, silent.
+    escalating = ALICE_AND_BOB + 'escalate_after = "2h"\nescalate_to = ["U0CAROL"]\n'
+    policy = write_policy(tmp_path / "policy.toml", escalating)
+    bot, _, card, approval = await asked_under(slack, start_bot, policy, "restart api")
+    e2e_clock.advance(timedelta(hours=3))
+    await bot.engine.sweep()
+    await bot.engine.idle()
+    assert "cannot be approved" not in _card_text(slack, card["ts"])
+    write_policy(policy, ALICE_AND_BOB)
+    await restart(bot, start_bot, slack, policy_path=policy)
+    await until(
+        lambda: "cannot be approved" in _card_text(slack, card["ts"]),
+        what="the card to say it cannot be approved",
+    )
