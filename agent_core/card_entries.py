@@ -33,7 +33,7 @@ from .audit_outcome import call_started
 from .observe import CardPosted, CardUpdated, Observer
 from .surface import CardView, Delivered
 
-__all__ = ["card_shown", "card_view", "last_shown", "waiting_for_tool"]
+__all__ = ["card_shown", "card_view", "last_shown", "refused_before", "waiting_for_tool"]
 
 # Delivery's logger: these lines are part of delivering the card.
 log = logging.getLogger("signoff.delivery")
@@ -105,6 +105,16 @@ def last_shown(outbox: OutboxStore, request: ApprovalRequest, unreadable: set[st
     shown = [d for d in done if d.shown and d.outcome != "failed"]
     # A thread's entries go out in queue order: the latest queued is what Slack shows.
     return max(shown, key=lambda d: d.entry.seq).shown if shown else ""
+
+
+def refused_before(outbox: OutboxStore, request: ApprovalRequest) -> tuple[tuple[str, str], ...]:
+    """(version, why) of each card entry Slack refused for good, from the thread's outbox
+    records: whom that refusal was told to, a process started since tells no one again."""
+    return tuple(
+        (d.shown, d.error)
+        for d in outbox.results(request.thread)
+        if d.outcome == "failed" and d.shown and d.entry.approval_id == request.id
+    )
 
 
 def _done(

@@ -28,7 +28,7 @@ from sessions import (
     utc_iso,
 )
 
-from .card_entries import card_shown, card_view, last_shown
+from .card_entries import card_shown, card_view, last_shown, refused_before
 from .observe import Observer, ReplyPosted
 from .surface import Surface
 from .thread_status import agent_status
@@ -59,6 +59,8 @@ class EntrySender:
         self.attempts: dict[str, int] = {}  # failed attempts so far, for the backoff
         # Card entries whose result does not parse: named once, not at every send.
         self.unreadable: set[str] = set()
+        # The version each card entry is trying to show: a refusal for good records it.
+        self.showing: dict[str, str] = {}
 
     async def send(
         self, entry: OutboxEntry, batch: list[OutboxEntry], *, observer: Observer
@@ -97,6 +99,8 @@ class EntrySender:
                     self.done(e, "skipped", channel=card.channel, ts=card.ts, shown=shown)
                     for e in results
                 ]
+            view = dataclasses.replace(view, told_refused=refused_before(self.outbox, request))
+            self.showing[entry.id] = shown
             delivered = await self.surface.show_card(entry, view, check_first=check_first)
             await card_shown(request, view, delivered, index=self.index, observer=observer)
         if delivered.partly:
@@ -130,6 +134,8 @@ class EntrySender:
         # refused for good kept its notes for as long as the bot ran, one more each time.
         self.attempts.pop(entry.id, None)
         self.check_first.discard(entry.id)
+        trying = self.showing.pop(entry.id, "")
+        shown = shown or (trying if outcome == "failed" else "")
         return OutboxDone(
             id=entry.id,
             entry=entry,

@@ -82,6 +82,8 @@ class CardView:
     # Shown again because the rules in force changed since it was posted
     # (``approvals.policy_applied``): a card as first posted is then updated all the same.
     refresh: bool = False
+    # (version, Slack's reason) of each card entry refused for good (``refused_before``).
+    told_refused: tuple[tuple[str, str], ...] = ()
 
     @property
     def deciders(self) -> tuple[str, ...]:

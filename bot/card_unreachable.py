@@ -14,9 +14,10 @@ would not even post, the askers, that approvers can still decide from their Home
 
 A courtesy beside the entry's own record: its failure is logged, never retried, and is
 no reason to retry the card. Once per card version: the same version refused again (a
-later entry that renders alike, the card shown again after a click) is not told again
-while the process runs (a restart, or a crash between this note and the entry's record,
-may repeat it).
+later entry that renders alike, the card shown again after a click) is not told again,
+by this process (``told``) or after a restart (the outbox records the version each
+refused entry tried to show: ``CardView.told_refused``); a crash between this note and
+the entry's record may repeat it.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ async def tell_people(
         # never posted was said once, with its first version.
         return
     version = f"{capsule.id} {view.version} {posted}"
-    if version in told:
+    before = (view.version, error) in view.told_refused  # told before a restart
+    if version in told or before:
         return
     told.add(version)
     where = join(literal("About a request in "), channel_link(capsule.thread.channel))

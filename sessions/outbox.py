@@ -88,7 +88,8 @@ class OutboxDone(Record):
     # failed: why; sent or adopted: a reply Slack took only in part ("posted in part
     # (2 of 5): is_archived").
     error: str = ""
-    # card: the version it showed, so an update that would show the same is skipped.
+    # card: the version it showed, so an update that would show the same is skipped;
+    # failed: the version Slack refused for good, whose people were told of it then.
     shown: str = ""
 
 

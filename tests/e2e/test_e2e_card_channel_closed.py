@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import FAST
+from conftest import FAST, restart
 from signoff_e2e_kit import (
     BOT_USER,
     CARD_TITLE,
@@ -262,3 +262,28 @@ async def test_an_approver_of_a_routed_card_in_an_archived_channel_is_shown_it(
     notes = await told_how_it_ended(slack, bot, im_channel_id("U0BOB"))
     assert len(notes) == 2 and all("is_inactive" in n["text"] for n in notes), notes
     assert restarts(settings.home, "web") == 1
+
+
+async def test_a_card_version_told_before_a_restart_is_not_told_again_after_it(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """Bob approved in an archived channel and he and Alice were told each version of the
+    card. After a restart, Carol clicks the card still showing its buttons: the card, tried
+    again, is refused again, and nobody is told a version they were told already."""
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart the api service")
+    card = await wait_card(slack, thread)
+    await slack.archive_channel(channel=OPS, user="U0CAROL")
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=APPROVE)
+    bobs, alices = im_channel_id("U0BOB"), im_channel_id("U0ALICE")
+    await told_how_it_ended(slack, bot, bobs)
+    assert len(told(slack, bobs)) == 2 and len(told(slack, alices)) == 2
+
+    bot = await restart(bot, start_bot, slack)
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0CAROL", action_id=APPROVE)
+    carols = im_channel_id("U0CAROL")
+    await until(lambda: bool(told(slack, carols)), what="Carol told it was decided")
+    await bot.engine.idle()
+    assert len(told(slack, bobs)) == 2 and len(told(slack, alices)) == 2
+    assert restarts(settings.home) == 1
