@@ -9,10 +9,10 @@ SDK's aiohttp transport spent its CPU instead, quadratically), and then told as 
 server that did not answer. A body that is not a stream (a reply without streaming, an
 error's) was read whole likewise. So each response's bytes are counted as they arrive,
 before the SDK sees them: a line of an event stream, or a whole other body, past
-``READ_LIMIT`` ends the attempt as ``OverlongRead``, an unreadable reply (retried, each
-attempt bounded). The limit is far above any event within the caps: an answer and its
-thinking at the largest output limit, in JSON escapes of six bytes a character, are
-under 16 MiB.
+``READ_LIMIT`` (a line: ``LINE_LIMIT``, 8 MiB at most) ends the attempt as
+``OverlongRead``, an unreadable reply (retried, each attempt bounded). The body's limit
+is far above any reply within the caps: an answer and its thinking at the largest output
+limit, in JSON escapes of six bytes a character, are under 16 MiB; a line is one event.
 
 A body that is not a stream is counted as it comes over the wire, compressed or not. An
 event stream gzip- or deflate-encoded (Anthropic's API gzips its own; so do compressing
@@ -32,9 +32,13 @@ from .stream_guard import GarbledReply
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["READ_LIMIT", "OverlongRead", "bounded_reads"]
+__all__ = ["LINE_LIMIT", "READ_LIMIT", "OverlongRead", "bounded_reads"]
 
 READ_LIMIT = 32 << 20
+# One line of a stream is one event: a delta, or at most an answer at the largest output
+# limit sent whole (some servers do). The Anthropic SDK's line buffer copies itself as it
+# grows, on the event loop: 32 MiB of one line cost it 12 s of CPU an attempt, 8 MiB 1/16.
+LINE_LIMIT = 8 << 20
 _PIECE = 1 << 16  # the most a compressed chunk is decoded into at once
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
@@ -46,6 +50,8 @@ class OverlongRead(GarbledReply):
 async def _bounded(
     chunks: AsyncIterator[bytes], *, per_line: bool, limit: int
 ) -> AsyncIterator[bytes]:
+    if per_line:
+        limit = min(limit, LINE_LIMIT)
     run = 0  # bytes of the line (or the body) so far
     async for chunk in chunks:
         end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) if per_line else -1

@@ -30,8 +30,9 @@ class ModelSettings:
     tokens, within every supported model's context and, a few calls a session, within
     the default per-session token budget."""
     read_limit: int = READ_LIMIT
-    """The most bytes of one line of a streamed reply, or of a body that is not a stream,
-    read before the attempt ends as unreadable (``read_bound``)."""
+    """The most bytes of a body that is not a stream, and of one line of a streamed reply
+    (8 MiB at most, ``read_bound.LINE_LIMIT``), read before the attempt ends as
+    unreadable (``read_bound``)."""
 
     def __post_init__(self) -> None:
         if self.max_tokens is not None and self.max_tokens < 1:

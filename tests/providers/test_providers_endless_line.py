@@ -28,6 +28,7 @@ from agent_core.providers import (
     ProviderError,
     ProviderResponseError,
 )
+from agent_core.providers.read_bound import READ_LIMIT
 
 ASK = [UserMessage(text="how is api?", user="U0ALICE", ts="1700000000.000100")]
 LIMIT = 1 << 20
@@ -123,3 +124,17 @@ def _body(api: FakeAnthropic | FakeOpenAI, text: str = "the api is") -> object:
     if isinstance(api, FakeAnthropic):
         return api.message(text)
     return api.completion(text)
+
+
+async def test_a_stream_line_is_bounded_tighter_than_a_body(provider: Pairing) -> None:
+    """At the default ``read_limit`` (32 MiB, a whole body's bound), one line of a stream
+    was read up to 32 MiB too: through the Anthropic SDK, whose line buffer copies itself
+    as it grows, 12 s of the event loop's CPU an attempt. A stream's line is bounded at
+    8 MiB, above any one event an answer at the largest output limit makes."""
+    model, api = provider(limit=READ_LIMIT)
+    for _ in range(2):
+        api.enqueue(Scripted(body=_body(api), break_after=3, break_with="endless_line"))
+    with pytest.raises(ProviderResponseError) as raised:
+        await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    said = str(raised.value)
+    assert "(a line of its stream over 8 MiB)" in said, said
