@@ -7,6 +7,7 @@ answer is rendered by ``slack_text``.
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -214,7 +215,10 @@ async def answer(
 ) -> tuple[Mrkdwn, str | None]:
     """(short answer, long text to upload or None) for one command (``origins``: which
     organization a person is in, as ``pending`` judges them)."""
-    words = command.text.split()
+    # Slack escapes &, < and > in a command's text, as in a message: quoted back escaped
+    # again, "a&b" was shown as "a&amp;b".
+    typed = html.unescape(command.text)
+    words = typed.split()
     verb = words[0].lower() if words else "help"
     if verb == "help":
         return HELP, None
@@ -259,9 +263,7 @@ async def answer(
             return join(parked, literal("\n"), block) if parked else block, None
         return literal(f"The trace of `{session_id}` is long; it is uploaded as a file here."), text
     rest = HELP.split("\n", 1)[1]
-    return join(
-        literal("I don't know `"), escape(command.text[:60]), literal("`. "), literal(rest)
-    ), None
+    return join(literal("I don't know `"), escape(typed[:60]), literal("`. "), literal(rest)), None
 
 
 def register_commands(

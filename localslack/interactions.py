@@ -17,6 +17,7 @@ from localslack.records import JSON, Channel
 from localslack.responseurl import ResponseUrls
 from localslack.socketmode import SocketHub
 from localslack.state import Workspace
+from localslack.textfmt import escape_user_text
 from localslack.views import Views
 
 __all__ = ["Interaction", "Interactions", "find_button"]
@@ -216,8 +217,9 @@ class Interactions:
         text: str = "",
         fields: Mapping[str, str] | None = None,
     ) -> Interaction:
-        """``fields``: form fields added or replaced, as some installs send them (the
-        Enterprise Grid fields, sent empty outside a Grid)."""
+        """``text``: as the person typed it (sent escaped, as Slack sends it). ``fields``: form
+        fields added or replaced, as some installs send them (the Enterprise Grid fields,
+        sent empty outside a Grid)."""
         if not command.startswith("/"):
             raise ControlError("invalid_command", command)
         self._user(user)
@@ -235,7 +237,9 @@ class Interactions:
             "user_id": user,
             "user_name": self._ws.user_name(user),
             "command": command,
-            "text": text,
+            # Escaped as Slack escapes typed text (a message's too): &, < and >, the
+            # composer's mentions and links kept as markup.
+            "text": escape_user_text(text),
             "api_app_id": cfg.bot.app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,
