@@ -28,6 +28,7 @@ from sessions import (
 )
 
 from .cards import expiry, progress
+from .home import COUNTED
 from .listeners import failure, guarded, respond_ephemeral
 from .membership import COULD_NOT_CHECK, ChannelMembers
 from .payloads import SlashCommand
@@ -62,6 +63,12 @@ HELP = literal(
     "Mention me in a thread to ask for something."
 )
 INLINE_LIMIT = 2800
+LISTED = 20  # of the requests waiting, those ``pending`` lists (each line ~200 characters)
+
+
+def _more(waiting: int) -> str:
+    more = waiting - LISTED
+    return f"{more}{'+' if waiting >= COUNTED else ''}"
 
 
 def _left_out(*, groups: list[str], organization: list[str]) -> Mrkdwn | None:
@@ -113,7 +120,7 @@ async def _pending_for(
         mine = await engine.pending_for(
             user,
             visible=visible,
-            limit=20,
+            limit=COUNTED,  # counted as the Home counts them; LISTED of them shown
             unchecked=lambda _, refusal: groups_unknown.append(refusal.refused),
             origin=origin,
             unplaced=None if placed else lambda _: unplaced.append(refused),
@@ -125,9 +132,11 @@ async def _pending_for(
         return left_out
     if not mine:
         return literal("Nothing is waiting for your decision.")
-    lines = [literal(f"{len(mine)} request(s) waiting for you:")]
+    # Read to 20 and counted as read, 23 waiting were said to be 20.
+    count = f"{len(mine)}{'+' if len(mine) >= COUNTED else ''}"
+    lines = [literal(f"{count} request(s) waiting for you:")]
     now = engine.clock.now()
-    for item in mine:
+    for item in mine[:LISTED]:
         c = item.capsule
         so_far = progress(item.view.needed if item.view else c.policy.quorum, item.voters)
         lines.append(
@@ -144,6 +153,8 @@ async def _pending_for(
                 literal(f" (`{c.id}`)"),
             )
         )
+    if len(mine) > LISTED:
+        lines.append(literal(f"…and {_more(len(mine))} more, not listed here."))
     if left_out is not None:
         lines.append(join(literal("(Not all listed: "), left_out, literal(")")))
     return join(*lines, sep="\n")
