@@ -32,6 +32,7 @@ from sessions import ThreadKey, check_slack_id
 from .slack_fields import (
     MAX_TEXT,
     ActionId,
+    EventText,
     Label,
     SlackId,
     SlackTs,
@@ -281,7 +282,9 @@ class SlashCommand(Routing):
     callback_id: None = None
     action_id: None = None
     command: Annotated[str, StringConstraints(strict=True, pattern=r"^/[A-Za-z0-9_.\-]{1,31}$")]
-    text: Text = ""
+    # Escaped as a message's is (``&`` arrives as ``&amp;``): Slack's limit is on what was
+    # typed, so it is checked as written.
+    text: EventText = ""
     user_id: SlackId
     channel_id: SlackId
     team_id: SlackIdOrEmpty = ""

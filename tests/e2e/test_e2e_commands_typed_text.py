@@ -32,3 +32,13 @@ async def test_a_bad_session_id_is_quoted_as_typed(slack: LocalSlack, bot: Signo
     answers = await until(lambda: slack.ephemeral_messages(user="U0CAROL"), what="the answer")
     text = str(answers[0]["text"])
     assert "a&lt;b" in text and "&amp;lt;" not in text, text
+
+
+async def test_a_command_within_slacks_limit_as_typed_is_answered(
+    slack: LocalSlack, bot: SignoffBot
+) -> None:
+    # 12,000 characters typed; as sent, each "<" is four: past the limit on what was typed.
+    typed = "x " + "<" * 12_000
+    await slack.slash_command(command="/signoff", user="U0CAROL", channel=OPS, text=typed)
+    answers = await until(lambda: slack.ephemeral_messages(user="U0CAROL"), what="the answer")
+    assert str(answers[0]["text"]).startswith("I don't know `x " + "&lt;" * 58 + "`")
