@@ -1,8 +1,7 @@
 """``/signoff``: trace, sessions, pending, help (design flow 8). Answers are ephemeral.
 
-``pending`` shows what this person may decide (the same check a click makes), from the
-channels they can see (public, or one they are in), as their Home tab lists it. Every
-answer is rendered by ``slack_text``.
+``pending`` is answered by ``commands_pending``. Every answer is rendered by
+``slack_text``.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agent_core.engine import Engine
 from agent_core.history import ThreadHistory
-from approvals import MembershipUnknown, what_helps
+from approvals import MembershipUnknown
 from sessions import (
     NotFoundError,
     SessionsError,
@@ -27,10 +26,9 @@ from sessions import (
     off_loop,
 )
 
-from .cards import expiry, progress
-from .home import COUNTED
+from .commands_pending import pending_for
 from .listeners import failure, guarded, respond_ephemeral
-from .membership import COULD_NOT_CHECK, ChannelMembers
+from .membership import ChannelMembers
 from .payloads import SlashCommand
 from .slack_errors import slack_error
 from .slack_fields import shown
@@ -63,101 +61,6 @@ HELP = literal(
     "Mention me in a thread to ask for something."
 )
 INLINE_LIMIT = 2800
-LISTED = 20  # of the requests waiting, those ``pending`` lists (each line ~200 characters)
-
-
-def _more(waiting: int) -> str:
-    more = waiting - LISTED
-    return f"{more}{'+' if waiting >= COUNTED else ''}"
-
-
-def _left_out(*, groups: list[str], organization: list[str]) -> Mrkdwn | None:
-    """Why requests are not in a list, if any are not: what Slack did not say (each entry
-    names Slack's refusal of that lookup, or is "": no answer just now)."""
-    what = " or ".join(
-        [
-            *(["who is in an approver group"] if groups else []),
-            *(["which organization you are in"] if organization else []),
-        ]
-    )
-    if not what:
-        return None
-    refused = next((why for why in (*groups, *organization) if why), "")
-    if refused:  # trying again will not help
-        return literal(
-            f"{COULD_NOT_CHECK} {what}{what_helps(refused)}. Requests that depend on it are "
-            "not listed."
-        )
-    return literal(
-        f"{COULD_NOT_CHECK} {what} just now, so requests that depend on it are not listed; "
-        "try again in a moment."
-    )
-
-
-async def _pending_for(
-    engine: Engine, members: ChannelMembers, user: str, origins: Origins | None
-) -> Mrkdwn:
-    origin, placed, refused = None, True, ""
-    unplaced: list[str] = []  # why, for each request left out: as ``_left_out``
-    if origins is not None:
-        try:
-            # As their click is judged: a Slack Connect guest decides only what a rule
-            # names them for, and a command names no team of the person.
-            origin = await origins.of(user)
-        except MembershipUnknown as exc:
-            # Only what their organization decides is left out (and said): a click, which
-            # names its team, would decide what a rule names them for.
-            origin, placed, refused = origins.outside(), False, exc.refused
-
-    async def visible(channel: str) -> bool:
-        # As the Home tab lists them, and as a click is judged: a public channel, or one
-        # they are in. (Members only, this said "nothing is waiting" to an approver not in
-        # a public channel whose request their click, and their Home, would decide.)
-        return await members.can_see(channel, user)
-
-    groups_unknown: list[str] = []
-    try:
-        mine = await engine.pending_for(
-            user,
-            visible=visible,
-            limit=COUNTED,  # counted as the Home counts them; LISTED of them shown
-            unchecked=lambda _, refusal: groups_unknown.append(refusal.refused),
-            origin=origin,
-            unplaced=None if placed else lambda _: unplaced.append(refused),
-        )
-    except MembershipUnknown as exc:  # "nothing is waiting" would not be true
-        return literal(f"{COULD_NOT_CHECK} which channels you can see{what_helps(exc.refused)}.")
-    left_out = _left_out(groups=groups_unknown, organization=unplaced)
-    if left_out is not None and not mine:
-        return left_out
-    if not mine:
-        return literal("Nothing is waiting for your decision.")
-    # Read to 20 and counted as read, 23 waiting were said to be 20.
-    count = f"{len(mine)}{'+' if len(mine) >= COUNTED else ''}"
-    lines = [literal(f"{count} request(s) waiting for you:")]
-    now = engine.clock.now()
-    for item in mine[:LISTED]:
-        c = item.capsule
-        so_far = progress(item.view.needed if item.view else c.policy.quorum, item.voters)
-        lines.append(
-            join(
-                literal("• `"),
-                escape(c.tool),
-                literal("` asked by "),
-                mention(c.requester),
-                literal(" in "),
-                channel_link(item.channel),
-                literal(", expires "),
-                expiry(c, now),
-                join(literal(", "), so_far) if so_far else literal(""),
-                literal(f" (`{c.id}`)"),
-            )
-        )
-    if len(mine) > LISTED:
-        lines.append(literal(f"…and {_more(len(mine))} more, not listed here."))
-    if left_out is not None:
-        lines.append(join(literal("(Not all listed: "), left_out, literal(")")))
-    return join(*lines, sep="\n")
 
 
 def _parked(history: ThreadHistory) -> Mrkdwn:
@@ -236,7 +139,7 @@ async def answer(
     if verb == "sessions" and len(words) == 1:
         return await _sessions_here(engine, command.channel_id), None
     if verb == "pending" and len(words) == 1:
-        return await _pending_for(engine, members, command.user_id, origins), None
+        return await pending_for(engine, members, command.user_id, origins), None
     if verb == "trace" and len(words) <= 2:
         if len(words) == 2 and words[1] != "here":
             try:
