@@ -51,10 +51,14 @@ def run(argv: list[str]) -> None:
     control, status, program = int(argv[0]), int(argv[1]), argv[2:]
     os.set_inheritable(control, False)  # the command must not hold signoff's pipe
     os.set_inheritable(status, False)
+    # The timeout's SIGTERM goes to the whole group, this guard included: dying of it, the
+    # guard's exit read as the command's end and the group was SIGKILLed at once, before
+    # the grace the program has to clean up. The program gets that SIGTERM itself.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         # SIGPIPE and SIGXFSZ back to their defaults, as subprocess gives a child (Python
-        # ignores them, and an ignored signal stays ignored across exec).
-        reset = (signal.SIGPIPE, signal.SIGXFSZ)
+        # ignores them, and an ignored signal stays ignored across exec); SIGTERM too.
+        reset = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM)
         pid = os.posix_spawnp(program[0], program, os.environ, setsigdef=reset)
     except OSError as exc:
         os.write(status, f"{exc.errno or 0}\n".encode())

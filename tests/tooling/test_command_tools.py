@@ -474,3 +474,21 @@ def test_calls_whose_ids_differ_only_where_a_file_name_cannot_keep_separate_file
     assert kept("x" * 130 + "1") != kept("x" * 130 + "2")
     assert kept("call_0aa6edfe8f45").name == "t-call_0aa6edfe8f45.stdout"  # as it always was
     assert all(len(kept(i).name) < 140 for i in ("a:b", "x" * 500))
+
+
+async def test_the_timeout_gives_the_program_its_grace_to_clean_up(tmp_path: Path) -> None:
+    # docs/tools.md: at the timeout the group gets SIGTERM, then SIGKILL 2 s later. The
+    # guard leads the group and got that SIGTERM too: it died of it at once, and its exit
+    # read as the command's end, so the group was SIGKILLed within milliseconds and a
+    # program cleaning up on SIGTERM (a lock file, a half-done rollout) never finished.
+    cleaned = tmp_path / "cleaned"
+    script = (
+        f"trap 'sleep 0.5; echo done > {cleaned}; exit 3' TERM; "
+        "echo ready; while :; do sleep 0.05; done"
+    )
+    spec = CommandSpec(description="cleans up", argv=("sh", "-c", script), timeout="1s")
+    tool = CommandTool(name="t", spec=spec)
+    with pytest.raises(ToolOutcomeUnknown, match="timed out after 1s") as unknown:
+        await tool.call({}, context(tmp_path))
+    assert cleaned.read_text() == "done\n", "SIGKILLed before its grace was up"
+    assert "ready" in str(unknown.value)
