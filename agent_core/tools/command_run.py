@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -53,12 +54,12 @@ async def run_command(
     ``output_limit``, or from outside)."""
     out_path = output_path(workspace, tool=tool, call_id=call_id, stream="stdout")
     err_path = out_path.with_suffix(".stderr")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     with (
+        _kept_folder(out_path.parent) as folder,
         # Read back for the report (the command may remove the paths: it runs in the
         # workspace); unbuffered, so a full disk fails the copy, never the close.
-        out_path.open("w+b", buffering=0) as out,
-        err_path.open("w+b", buffering=0) as err,
+        _new_kept_file(folder, out_path.name) as out,
+        _new_kept_file(folder, err_path.name) as err,
         contextlib.ExitStack() as pipes_open,
     ):
         # Through pipes signoff closes when the call ends: a process that outlived it
@@ -132,6 +133,30 @@ async def _exit_code(
     finally:
         if not exited.done():
             await cancel_and_wait(exited)
+
+
+@contextlib.contextmanager
+def _kept_folder(folder: Path) -> Iterator[int]:
+    """``tool-output/``, a folder of the workspace, opened. Commands run in the workspace and
+    may leave a link there (a tarball or a repository a model chose holds any): one in the
+    folder's place is removed, never followed out of the workspace."""
+    if folder.is_symlink():
+        folder.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _new_kept_file(folder: int, name: str) -> IO[bytes]:
+    """A new file ``name`` in ``folder``: whatever was there by that name (a link a command
+    left, symbolic or hard, to a record of the home) is unlinked, not written through."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=folder)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.fdopen(os.open(name, flags, 0o666, dir_fd=folder), "w+b", buffering=0)
 
 
 def _signal_name(number: int) -> str:

@@ -261,3 +261,32 @@ async def test_a_value_too_long_for_one_argument_is_refused_before_anyone_approv
         tool.validate({"x": "é" * (longest // 2 + 1)})  # counted in bytes, as the kernel does
     report = await tool.call({"x": "a" * longest}, context(tmp_path))
     assert f"\n{longest}" in report
+
+
+@pytest.mark.parametrize("planted", ["file", "folder", "hard"])
+async def test_a_link_a_command_left_in_the_workspace_does_not_redirect_kept_output(
+    tmp_path: Path, planted: str
+) -> None:
+    # A command runs in the workspace and may leave links there (a tarball or a git
+    # repository a model chose holds any it likes). The next call's kept output was opened
+    # through them: signoff truncated and wrote a file outside the workspace (a record of
+    # the home, a person's file) with what that call printed.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "t-call_1.stdout"
+    victim.write_text("a record signoff keeps\n")
+    link, target = (
+        ("tool-output", outside) if planted == "folder" else ("tool-output/t-call_1.stdout", victim)
+    )
+    make = "" if planted == "folder" else "mkdir tool-output; "
+    how = "ln" if planted == "hard" else "ln -s"  # a hard link to a file of the same user
+    plant = command(["sh", "-c", f"rm -rf tool-output; {make}{how} {target} {link}"])
+    await plant.call({}, context(tmp_path))
+    ctx = context(tmp_path)
+    assert ctx.call_id == "call_1"
+    report = await command(["echo", "what the call printed"]).call({}, ctx)
+    assert "what the call printed" in report
+    assert victim.read_text() == "a record signoff keeps\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["t-call_1.stdout"]
+    kept = tmp_path / "workspace" / "tool-output" / "t-call_1.stdout"
+    assert not kept.is_symlink() and kept.read_text() == "what the call printed\n"
