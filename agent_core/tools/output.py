@@ -22,6 +22,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 # ("1", "on") has: a short password is still a password.
 _SECRET_MIN = 8
 _WHOLE_SECRET_MIN = 4
+# Where a secret starts a word of its own, or follows a one-letter option it is glued to
+# (`mysql -pPASSWORD`, as a `set -x` trace prints it: "-p" made it part of a longer word).
+_WORD_START = r"(?:(?<![\w-])|(?<=(?<![\w-])-[A-Za-z]))"
 # Bytes read past a capped head, so that a secret the cut goes through is read whole.
 _SECRET_READ_AHEAD = 4096
 
@@ -56,7 +59,7 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     pieces = {s for s in secrets if len(s) >= _WHOLE_SECRET_MIN}
     pieces |= {word for s in secrets for word in s.split() if len(word) >= _SECRET_MIN}
     for piece in sorted(pieces, key=len, reverse=True):  # a whole value before its words
-        text = re.sub(rf"(?<![\w-]){re.escape(piece)}(?![\w-])", "***", text)
+        text = re.sub(rf"{_WORD_START}{re.escape(piece)}(?![\w-])", "***", text)
     return text
 
 

@@ -492,3 +492,20 @@ async def test_the_timeout_gives_the_program_its_grace_to_clean_up(tmp_path: Pat
         await tool.call({}, context(tmp_path))
     assert cleaned.read_text() == "done\n", "SIGKILLed before its grace was up"
     assert "ready" in str(unknown.value)
+
+
+async def test_a_secret_glued_to_a_one_letter_option_is_masked(tmp_path: Path) -> None:
+    # A script traced with `set -x` prints each command it runs, and a client's password
+    # goes glued to its option (`mysql -pPASSWORD`, `sshpass -pPASSWORD`): "-p" made the
+    # secret part of a longer word, which masking left as written, in the trace and thread.
+    spec = CommandSpec(
+        description="traced",
+        argv=("sh", "-c", 'set -x; true -u app -p"$DB_PASSWORD" -P"$DB_PASSWORD" --x'),
+        env={"DB_PASSWORD": "hunter2hunter2"},
+    )
+    report = await CommandTool(name="t", spec=spec).call({}, context(tmp_path))
+    assert report.endswith("+ true -u app -p*** -P*** --x")
+    # Still a word of its own: a longer word that only holds the text is left.
+    assert mask_secrets("x-phunter2hunter2 a-bhunter2hunter2", ("hunter2hunter2",)) == (
+        "x-phunter2hunter2 a-bhunter2hunter2"
+    )
