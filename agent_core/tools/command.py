@@ -166,6 +166,10 @@ class CommandTool(Tool):
     def environment(self, context: ToolContext) -> dict[str, str]:
         env = _base_env()
         env.update({k: v.get_secret_value() for k, v in self.spec_config.env.items()})
+        # Only absolute entries: an empty or relative one (":/app", ".") is searched in the
+        # workspace, where a command may have left a program by the configured name.
+        entries = [e for e in env.get("PATH", "").split(os.pathsep) if os.path.isabs(e)]
+        env["PATH"] = os.pathsep.join(entries) or os.defpath
         env["SIGNOFF_APPROVAL_ID"] = context.approval_id
         env["SIGNOFF_SESSION_ID"] = context.session_id
         return env

@@ -4,6 +4,7 @@ on the command line, a process the command leaves behind, a secret with ``$$`` i
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -290,3 +291,19 @@ async def test_a_link_a_command_left_in_the_workspace_does_not_redirect_kept_out
     assert sorted(p.name for p in outside.iterdir()) == ["t-call_1.stdout"]
     kept = tmp_path / "workspace" / "tool-output" / "t-call_1.stdout"
     assert not kept.is_symlink() and kept.read_text() == "what the call printed\n"
+
+
+@pytest.mark.parametrize("entry", ["", "."])
+async def test_a_program_a_command_left_in_the_workspace_is_not_run_for_a_name_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry: str
+) -> None:
+    # A PATH with an empty or relative entry (`PATH=$PATH:/app` where $PATH was empty
+    # gives ":/app") searches the current directory, which for a command is the
+    # workspace: a program of the configured name that a command left there (a repository
+    # a model chose) ran instead of the one the config names and an approver approved.
+    monkeypatch.setenv("PATH", f"{entry}:{os.environ['PATH']}")
+    plant = command(["sh", "-c", "printf '#!/bin/sh\\necho planted\\n' > true; chmod +x true"])
+    await plant.call({}, context(tmp_path))
+    assert (tmp_path / "workspace" / "true").exists()
+    report = await command(["true"]).call({}, context(tmp_path))
+    assert "planted" not in report
