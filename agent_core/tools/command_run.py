@@ -55,11 +55,9 @@ async def run_command(
     out_path = output_path(workspace, tool=tool, call_id=call_id, stream="stdout")
     err_path = out_path.with_suffix(".stderr")
     with (
-        _kept_folder(out_path.parent) as folder,
         # Read back for the report (the command may remove the paths: it runs in the
         # workspace); unbuffered, so a full disk fails the copy, never the close.
-        _new_kept_file(folder, out_path.name) as out,
-        _new_kept_file(folder, err_path.name) as err,
+        _kept_files(workspace, out_path, err_path) as (out, err),
         contextlib.ExitStack() as pipes_open,
     ):
         # Through pipes signoff closes when the call ends: a process that outlived it
@@ -136,12 +134,31 @@ async def _exit_code(
 
 
 @contextlib.contextmanager
+def _kept_files(
+    workspace: Path, out_path: Path, err_path: Path
+) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """The two kept files, new. ``ToolNotRun`` when they cannot be made: a raw OSError
+    read as a call that ran and failed, though its program never started."""
+    with contextlib.ExitStack() as kept_open:
+        try:
+            folder = kept_open.enter_context(_kept_folder(out_path.parent))
+            out = kept_open.enter_context(_new_kept_file(folder, out_path.name))
+            err = kept_open.enter_context(_new_kept_file(folder, err_path.name))
+        except OSError as exc:
+            where = out_path.parent.relative_to(workspace.parent)
+            raise ToolNotRun(
+                f"could not keep its output in {where}: {exc.strerror or exc}"
+            ) from None
+        yield out, err
+
+
+@contextlib.contextmanager
 def _kept_folder(folder: Path) -> Iterator[int]:
     """``tool-output/``, a folder of the workspace, opened. Commands run in the workspace and
     may leave a link there (a tarball or a repository a model chose holds any): one in the
     folder's place is removed, never followed out of the workspace."""
-    if folder.is_symlink():
-        folder.unlink()
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        folder.unlink()  # a file there too: the name is signoff's
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:

@@ -17,7 +17,7 @@ from agent_core.messages import EventMessage
 from agent_core.model import ModelReply, RawToolCall
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
-from agent_core.tools import ToolRegistry
+from agent_core.tools import ToolNotRun, ToolRegistry
 from agent_core.tools.command import CommandTool
 from agent_core.tools.kept_pipe import KeptPipe
 from agent_core.tools.specs import CommandSpec, parse_template
@@ -307,3 +307,24 @@ async def test_a_program_a_command_left_in_the_workspace_is_not_run_for_a_name_o
     assert (tmp_path / "workspace" / "true").exists()
     report = await command(["true"]).call({}, context(tmp_path))
     assert "planted" not in report
+
+
+async def test_a_file_a_command_left_in_the_place_of_tool_output_is_replaced(
+    tmp_path: Path,
+) -> None:
+    # The next call raised FileExistsError making the folder, recorded as a call that ran
+    # and failed (with the home's absolute path), though its program never started.
+    plant = command(["sh", "-c", "rm -rf tool-output; echo x > tool-output"])
+    await plant.call({}, context(tmp_path))
+    report = await command(["echo", "ran"]).call({}, context(tmp_path))
+    assert "ran" in report and (tmp_path / "workspace" / "tool-output").is_dir()
+
+
+async def test_output_that_cannot_be_kept_is_a_call_not_run(tmp_path: Path) -> None:
+    # A folder by the name of the kept file: no file can be made there, and the program
+    # was never started, so the call did not run (not "failed", which says it ran).
+    spec = CommandSpec(description="plant", argv=("mkdir", "-p", "tool-output/t-call_1.stdout"))
+    await CommandTool(name="plant", spec=spec).call({}, context(tmp_path))
+    with pytest.raises(ToolNotRun, match="could not keep its output") as not_run:
+        await command(["echo", "ran"]).call({}, context(tmp_path))
+    assert str(tmp_path) not in str(not_run.value)
