@@ -4,8 +4,10 @@ A command tool substitutes each value into an argv element whole, so a value is 
 inert argument — unless that element is code a program runs: a shell's ``-c`` script
 (``sh -c``, ``bash -ec``, ``fish -c``, also behind ``sudo`` or ``env``), a user's shell
 (``su ops -c``, ``runuser --command``), ``python -c``, ``perl -e``, ``node -e``,
-``php -r``, ``lua -e``, PowerShell's ``-Command``. There ``; rm -rf /`` would run, so the
-configuration refuses a free-text placeholder in it. Programs that hand their arguments
+``php -r``, ``lua -e``, PowerShell's ``-Command``, sed's script and awk's program (after
+``-e``/``--expression``/``--source``, or as the first operand). There ``; rm -rf /`` (or
+sed's ``e`` command, awk's ``system()``) would run, so the configuration refuses a
+free-text placeholder in it. Programs that hand their arguments
 to a shell some other way (``ssh host cmd``) are not seen here.
 """
 
@@ -25,6 +27,10 @@ class _RunsCode:
     valued: tuple[str, ...] = ()  # options that take a value of their own (``-o pipefail``)
     # su and runuser take the user first and options after it: an operand ends nothing.
     options_after_operands: bool = False
+    # sed and awk: without a code option, the first operand is the code, unless one of
+    # ``script_files`` named a file that holds it.
+    code_operand: bool = False
+    script_files: tuple[str, ...] = ()
 
 
 _RUNS_CODE = (
@@ -34,6 +40,24 @@ _RUNS_CODE = (
     _RunsCode(r"node(?:js)?", "ep", ("--eval", "--print"), ("-r", "--require")),
     _RunsCode(r"php[0-9.]*", "r", valued=("-c", "-d")),
     _RunsCode(r"lua(?:jit)?[0-9.]*", "e", valued=("-l",)),
+    # sed's script runs a shell with its `e` command and writes files with `w`; awk's
+    # program has system() and pipes.
+    _RunsCode(
+        r"g?sed",
+        "e",
+        ("--expression",),
+        ("-l", "--line-length"),
+        code_operand=True,
+        script_files=("-f", "--file"),
+    ),
+    _RunsCode(
+        r"[gmn]?awk",
+        "e",
+        ("--source",),
+        ("-F", "-v", "--field-separator", "--assign", "-i", "--include", "-l", "--load"),
+        code_operand=True,
+        script_files=("-f", "--file", "-E", "--exec"),
+    ),
     _RunsCode(
         r"su|runuser",
         "c",
@@ -62,14 +86,28 @@ def code_argument(argv: tuple[str, ...]) -> tuple[int, str]:
         for runs in _RUNS_CODE:
             if not re.fullmatch(runs.program, name):
                 continue
-            flag = re.compile(rf"-[A-Za-z]*[{runs.letters}][A-Za-z]*")
-            index = start + 1
-            while index < len(argv) - 1:
-                option = argv[index]
-                if flag.fullmatch(option) or option in runs.long_flags:
-                    return index + 1, f"{name} {option}"
-                operand = not option.startswith(("-", "+"))
-                if option == "--" or (operand and not runs.options_after_operands):
-                    break  # a script file: what follows are its own arguments
-                index += 2 if option in runs.valued else 1
+            found = _code_of(runs, name, argv, start + 1)
+            if found[0]:
+                return found
+    return 0, ""
+
+
+def _code_of(runs: _RunsCode, name: str, argv: tuple[str, ...], index: int) -> tuple[int, str]:
+    """Where ``name``'s code is in ``argv``, its options read from ``index``; (0, "")."""
+    flag = re.compile(rf"-[A-Za-z]*[{runs.letters}][A-Za-z]*")
+    from_file = False
+    while index < len(argv):
+        option = argv[index]
+        if (flag.fullmatch(option) or option in runs.long_flags) and index < len(argv) - 1:
+            return index + 1, f"{name} {option}"
+        if option in runs.script_files:
+            from_file = True
+        operand = not option.startswith(("-", "+"))
+        if option == "--" and runs.code_operand and not from_file and index < len(argv) - 1:
+            return index + 1, f"{name}'s script"
+        if operand and runs.code_operand and not from_file:
+            return index, f"{name}'s script"
+        if option == "--" or (operand and not runs.options_after_operands):
+            break  # a script file: what follows are its own arguments
+        index += 2 if option in (*runs.valued, *runs.script_files) else 1
     return 0, ""

@@ -174,6 +174,15 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["php", "-r", "system('restart {name}');"],
         ["fish", "-c", "restart {name}"],
         ["lua", "-e", "os.execute('restart {name}')"],
+        # sed's script (its `e` command runs a shell; `w` writes a file) and awk's program
+        # (system()): after -e / --expression / --source, or as the first operand.
+        ["sed", "-e", "s/{name}/x/", "file"],
+        ["sed", "-n", "s/x/{name}/p", "file"],
+        ["sed", "-i", "--", "s/x/{name}/"],
+        ["gsed", "--expression", "s/x/{name}/"],
+        ["awk", "{{print \"{name}\"}}", "file"],
+        ["gawk", "-F:", "-v", "n=1", "BEGIN {{system(\"{name}\")}}"],
+        ["gawk", "--source", "BEGIN {{system(\"{name}\")}}"],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
@@ -197,6 +206,12 @@ def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine(
         (("python3", "tool.py", "-c", "{name}"), {}),  # a script's own -c option
         (("su", "-", "{name}"), {}),  # a user name, not code
         (("php", "script.php", "-r", "{name}"), {}),
+        (("sed", "-e", "s/a/b/", "{name}"), {}),  # a file sed reads, after its script
+        (("sed", "-f", "edit.sed", "{name}"), {}),  # the script is a file
+        (("sed", "s/a/b/", "{name}"), {}),
+        (("awk", "-f", "report.awk", "{name}"), {}),
+        (("awk", "-v", "who={name}", "{{print who}}", "file"), {}),  # a variable: data
+        (("sed", "-e", "s/x/{name}/"), {"pattern": "[a-z]+"}),
     ]
     for argv, param in safe:
         spec = CommandSpec(description="d", argv=argv, params={next(iter(_names(argv))): param})
