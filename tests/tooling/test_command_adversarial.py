@@ -180,9 +180,9 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["sed", "-n", "s/x/{name}/p", "file"],
         ["sed", "-i", "--", "s/x/{name}/"],
         ["gsed", "--expression", "s/x/{name}/"],
-        ["awk", "{{print \"{name}\"}}", "file"],
-        ["gawk", "-F:", "-v", "n=1", "BEGIN {{system(\"{name}\")}}"],
-        ["gawk", "--source", "BEGIN {{system(\"{name}\")}}"],
+        ["awk", '{{print "{name}"}}', "file"],
+        ["gawk", "-F:", "-v", "n=1", 'BEGIN {{system("{name}")}}'],
+        ["gawk", "--source", 'BEGIN {{system("{name}")}}'],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
