@@ -20,6 +20,7 @@ from mcp.types import (
     TextContent,
     TextResourceContents,
 )
+from mcp.types import Tool as McpToolInfo
 
 from .base import UNLISTED, Tool, ToolContext, ToolError, schema_version
 from .json_schema import SchemaChecker
@@ -28,7 +29,7 @@ from .output import OUTPUT_LIMIT, clip_text, output_path
 if TYPE_CHECKING:
     from .mcp_server import McpServer
 
-__all__ = ["DESCRIPTION_LIMIT", "UNLISTED", "McpTool", "result_text"]
+__all__ = ["DESCRIPTION_LIMIT", "UNLISTED", "McpTool", "described", "hints", "result_text"]
 
 # What a model (and a card) is given of one tool's description: a server's every
 # description goes with every model request of every thread (Claude Code cuts at 2,048).
@@ -51,8 +52,7 @@ class McpTool(Tool):
         info = self.server.info(self.remote)
         if info is None:
             return f"{self.remote} on {self.server.label} ({self.server.status()})"
-        text = (info.description or info.title or self.remote).strip()
-        return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+        return described(info)
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -69,9 +69,7 @@ class McpTool(Tool):
     @property
     def annotations(self) -> Mapping[str, Any]:
         info = self.server.info(self.remote)
-        if info is None or info.annotations is None:
-            return {}
-        return info.annotations.model_dump(by_alias=True, exclude_none=True)
+        return {} if info is None else hints(info)
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         info = self.server.info(self.remote)
@@ -120,6 +118,19 @@ class McpTool(Tool):
         if result.is_error:
             raise ToolError(text or f"{self.remote} reported an error")
         return text
+
+
+def described(info: McpToolInfo) -> str:
+    """What a tool says it does, as a model and an approval card are shown it."""
+    text = (info.description or info.title or info.name).strip()
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+
+
+def hints(info: McpToolInfo) -> dict[str, Any]:
+    """The tool's annotations, as a card shows them (never obeyed)."""
+    if info.annotations is None:
+        return {}
+    return info.annotations.model_dump(by_alias=True, exclude_none=True)
 
 
 def result_text(result: CallToolResult) -> str:

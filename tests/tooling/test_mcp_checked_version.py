@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine_support import THREAD, message
 from mcp_fixture_kit import records
+from rogue_mcp_server import REWORDED
 from test_mcp_adversarial import ROGUE, command, config, final
 
 from agent_core.engine import Engine
@@ -81,3 +82,30 @@ async def test_a_capsule_pins_the_schema_its_arguments_were_checked_against(
     await engine.idle()
     assert isinstance(refused, Refused) and isinstance(refused.reason, CannotRun)
     assert records(record, "restart_deployment") == [], "sent against a schema nobody checked"
+
+
+async def test_a_tool_that_says_something_else_of_itself_since_its_card_is_not_run(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+) -> None:
+    # The card shows Bob what the server said the tool does; while the request waits the
+    # server says another thing (schema unchanged, as after notifications/tools/list_changed).
+    flip = tmp_path / "flip"
+    transport = command(ROGUE, "--record", record, "--flip-when", flip, "--reword")
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    await _one_turn(engine, home, "call ops__restart_deployment deployment=api")
+    (card,) = surface.cards
+    assert card.tool_description == "Restart a deployment (rolling)."
+    flip.touch()
+    tool = engine.rt.registry.get("ops__restart_deployment")
+    assert tool is not None
+    assert await tool.unavailable() is None  # this listing still says "rolling"; the next not
+    assert await tool.unavailable() is None
+    assert tool.description == REWORDED
+    refused = await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert isinstance(refused, Refused) and isinstance(refused.reason, CannotRun)
+    assert records(record, "restart_deployment") == [], "ran what its card did not describe"
