@@ -14,6 +14,7 @@ raises what this gives, and drops a connection it says is spent.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mcp import MCPError
@@ -35,6 +36,7 @@ from .mcp_reasons import (
     waited_out,
 )
 from .mcp_stdio import LINE_LIMIT
+from .output import OUTPUT_LIMIT, clip_text
 
 __all__ = ["CallFailure", "McpError", "call_failure", "input_required"]
 
@@ -55,10 +57,22 @@ class CallFailure:
     broken: bool = False
 
 
-def call_failure(server: str, exc: Exception, *, timeout: str, line_too_long: bool) -> CallFailure:
+def call_failure(
+    server: str,
+    exc: Exception,
+    *,
+    timeout: str,
+    line_too_long: bool,
+    secrets: Iterable[str] = (),
+) -> CallFailure:
     """``exc``, raised by the SDK for a call to ``server`` (whose calls wait ``timeout``);
-    ``line_too_long``: the stdio reader stopped at a line over its limit."""
+    ``line_too_long``: the stdio reader stopped at a line over its limit; ``secrets``:
+    the server's, masked before its words are cut."""
     if isinstance(exc, MCPError):
+        # The server's own words, bounded as a result is: an error of megabytes went whole
+        # into the transcript and every later model request of the thread.
+        said = clip_text(exc.message, limit=OUTPUT_LIMIT, secrets=secrets)
+        exc = MCPError(code=exc.code, message=said, data=exc.data)
         return _answered(server, exc, timeout=timeout, line_too_long=line_too_long)
     if isinstance(exc, BROKEN_CONNECTION):
         return CallFailure(

@@ -253,6 +253,7 @@ class McpConnection:
                 exc,
                 timeout=self.spec.timeout,
                 line_too_long=self._ending.line_too_long,
+                secrets=self.spec.secrets,
             )
             self._broken = self._broken or failure.broken
             raise failure.error from None

@@ -215,6 +215,14 @@ def coded(server: MCPServer, record: Path) -> None:
         raise MCPError(code=code, message=f"rollout of {deployment} failed upstream")
 
     @server.tool()
+    def rollout_loudly(deployment: str, code: int) -> str:
+        """Roll a deployment out; fails with an error ``code`` of 2 MB, on one line."""
+        line = {"tool": "rollout_loudly", "arguments": {"deployment": deployment}}
+        with record.open("a") as handle:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+        raise MCPError(code=code, message="rollout failed: <!channel> " + "E" * (2 << 20))
+
+    @server.tool()
     def retire_node(node: str, code: int) -> str:
         """Retire a node (refused before it starts: never reached)."""
         raise AssertionError("retire_node ran")

@@ -15,6 +15,7 @@ from mcp_fixture_kit import records
 from test_mcp_tools import OTHER, approved, ask
 
 from agent_core.surface import RecordingSurface
+from agent_core.tools.output import OUTPUT_LIMIT
 from sessions import Home
 
 if TYPE_CHECKING:
@@ -46,3 +47,24 @@ async def test_a_servers_error_numbered_like_the_sdks_own_is_the_servers_answer(
     assert len(records(record, "get_pods")) == 1
     assert len({r["pid"] for r in records(record)}) == 1  # the same server answers
     assert len(records(record, "rollout")) == 1
+
+
+@pytest.mark.parametrize("code", [-32603, -32602])
+async def test_a_servers_error_of_megabytes_is_told_cut_like_a_result(
+    open_signoff: SignoffFactory,
+    home: Home,
+    record: Path,
+    surface: RecordingSurface,
+    ops_config_with: Callable[..., Path],
+    code: int,
+) -> None:
+    # A result is cut to what a model reads; an error's words went whole into the thread's
+    # transcript, the trace and every later model request of the thread (2 MB here).
+    engine = await open_signoff(ops_config_with("stdio", coded=True))
+    asked = f"call ops__rollout_loudly deployment=api code={code}"
+    status, content = await approved(engine, home, surface, asked, "ops__rollout_loudly")
+    assert status == ("uncertain" if code == -32603 else "error"), content[:300]
+    assert "rollout failed: <!channel> EEE" in content
+    assert len(content) < OUTPUT_LIMIT + 500, len(content)
+    assert "more characters cut" in content
+    assert len(records(record, "rollout_loudly")) == 1
