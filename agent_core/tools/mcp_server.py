@@ -44,6 +44,8 @@ _MAX_BACKOFF = 60.0
 # How long start-up waits for a server's first connection (its ``timeout`` bounds calls,
 # and may be minutes): the attempt goes on after, and its tools are offered once it answers.
 STARTUP_WAIT_S = 10.0
+# Characters of why a server is down: logged, told to the model, shown on a card.
+_WHY_LIMIT = 1000
 
 
 class McpServer:
@@ -248,8 +250,12 @@ class McpServer:
     def _masked(self, exc: ServerDown) -> str:
         # Logged, a call's result, told in a thread: never a key the server quoted as it
         # refused it ("invalid key: Bearer sk-…"), nor the credentials of its URL, which a
-        # redirect's location may repeat.
-        return without_credentials(mask_secrets(str(exc), self.spec.secrets))
+        # redirect's location may repeat. Cut once masked (a secret the cut went through
+        # would not be whole), on its one line: a server's error is its words, of any length.
+        why = without_credentials(mask_secrets(str(exc), self.spec.secrets))
+        if len(why) <= _WHY_LIMIT:
+            return why
+        return f"{why[:_WHY_LIMIT]}… [{len(why) - _WHY_LIMIT} more characters cut]"
 
     async def _reconnect(self) -> None:
         if self._conn is not None:

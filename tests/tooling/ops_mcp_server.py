@@ -241,6 +241,16 @@ def coded(server: MCPServer, record: Path) -> None:
 
     server.call_tool = calling  # type: ignore[method-assign]
 
+    listed = server.list_tools
+    unlist = record.with_name(record.name + ".unlist")
+
+    async def listing() -> list[McpToolInfo]:
+        if unlist.exists():  # the test says when: a listing refused with 2 MB of words
+            raise MCPError(code=-32603, message="listing failed: <!here> " + "L" * (2 << 20))
+        return await listed()
+
+    server.list_tools = listing  # type: ignore[method-assign]
+
 
 def _probe(name: str, log: Any) -> Any:
     def probe(target: str) -> str:

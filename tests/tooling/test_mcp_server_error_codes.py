@@ -6,15 +6,19 @@ it is kept."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from mcp_fixture_kit import records
+from mcp_fixture_kit import records, stdio_command
 from test_mcp_tools import OTHER, approved, ask
 
 from agent_core.surface import RecordingSurface
+from agent_core.tools import ToolNotRun
+from agent_core.tools.mcp_server import McpServer
+from agent_core.tools.mcp_spec import McpServerSpec
 from agent_core.tools.output import OUTPUT_LIMIT
 from sessions import Home
 
@@ -68,3 +72,25 @@ async def test_a_servers_error_of_megabytes_is_told_cut_like_a_result(
     assert len(content) < OUTPUT_LIMIT + 500, len(content)
     assert "more characters cut" in content
     assert len(records(record, "rollout_loudly")) == 1
+
+
+async def test_a_listing_refused_with_megabytes_of_words_is_down_in_one_short_line(
+    record: Path, tmp_path: Path
+) -> None:
+    # Why a server is down is logged, told to the model ("not run: …") and shown on a card:
+    # it was the first line of the server's error, however long (2 MB here).
+    command = json.loads(stdio_command(record, coded=True))
+    server = McpServer("ops", McpServerSpec(command=tuple(command), timeout="10s"))
+    await server.start()
+    try:
+        assert await server.ensure() is None
+        record.with_name(record.name + ".unlist").touch()
+        reason = await server.ensure()
+        assert reason is not None and "listing failed: <!here> LLL" in reason, reason
+        assert len(reason) < 1100, len(reason)
+        with pytest.raises(ToolNotRun) as refused:
+            await server.call("rollout", {"deployment": "api", "code": 1}, approval_id="a")
+        assert len(str(refused.value)) < 1200
+    finally:
+        await server.aclose()
+    assert records(record, "rollout") == []
