@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from sessions import without_credentials
 
 from ..cancelling import cancel_and_wait
+from .base import ToolOutcomeUnknown
 from .mcp_call_errors import McpError, call_failure, input_required
 from .mcp_http import BODY_LIMIT, HttpErrors, bounded_client, http_transport, too_large
 from .mcp_open_requests import bounded_requests
@@ -256,6 +257,13 @@ class McpConnection:
                 secrets=self.spec.secrets,
             )
             self._broken = self._broken or failure.broken
+            if failure.broken and self._stop.is_set():
+                # Closed by signoff (only its stop closes a connection a call waits on):
+                # "the server stopped?" sent people looking for a crash.
+                raise ToolOutcomeUnknown(
+                    f"signoff closed its connection to MCP server {self.server} during the "
+                    "call, as it stopped; the call may or may not have taken effect"
+                ) from None
             raise failure.error from None
         finally:
             self._calls -= 1

@@ -6,16 +6,19 @@ the server is down for new calls meanwhile, and reconnected once the call is ove
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from mcp_fixture_kit import records
+from mcp_fixture_kit import records, stdio_command, wait_for
 from test_mcp_tools import ask, final_status
 
 from agent_core.surface import RecordingSurface
+from agent_core.tools import ToolOutcomeUnknown
 from agent_core.tools.mcp_server import McpServer
+from agent_core.tools.mcp_spec import McpServerSpec
 from sessions import Home
 
 if TYPE_CHECKING:
@@ -60,3 +63,20 @@ async def test_a_listing_refused_mid_call_leaves_the_approved_call_to_finish(
     assert (status, content) == ("ok", "deployment.apps/api restarted")
     assert await ops.ensure() is None  # once the call is over, the server is back
     assert len(records(record, "hold_restart")) == 1
+
+
+async def test_a_call_cut_by_signoffs_own_stop_says_signoff_stopped_it(record: Path) -> None:
+    # signoff stopping (its drain over) closes the connection a call still waits on: the
+    # thread was told "the connection broke (the server stopped?)", and someone looked
+    # for a crash of the server, which signoff had stopped itself.
+    command = json.loads(stdio_command(record, busy=True))
+    server = McpServer("ops", McpServerSpec(command=tuple(command), timeout="10s"))
+    await server.start()
+    call = asyncio.create_task(server.call("hold_restart", {"deployment": "api"}, approval_id="a"))
+    await asyncio.to_thread(wait_for, lambda: bool(records(record, "hold_restart")), what="call")
+    await server.aclose()
+    with pytest.raises(ToolOutcomeUnknown) as cut:
+        await call
+    assert "signoff closed its connection" in str(cut.value), cut.value
+    assert "may or may not have taken effect" in str(cut.value)
+    assert "server stopped?" not in str(cut.value)
