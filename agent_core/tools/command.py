@@ -44,6 +44,22 @@ def _base_env() -> dict[str, str]:
     return env
 
 
+def _searched_path(path: str, *, home: str | None) -> str:
+    """``path`` with only absolute entries: an empty or relative one (":/app", ".") is
+    searched in the workspace, where a command may have left a program by the configured
+    name. A leading ``~`` names the home, as bash reads it when it searches (a unit's or a
+    Dockerfile's PATH=~/bin:… is not expanded for us): expanded, not dropped."""
+    entries = []
+    for entry in path.split(os.pathsep):
+        if entry == "~" or entry.startswith("~/"):
+            entry = f"{home}{entry[1:]}" if home else entry
+        elif entry.startswith("~"):
+            entry = os.path.expanduser(entry)  # ~user: from the password database
+        if os.path.isabs(entry):
+            entries.append(entry)
+    return os.pathsep.join(entries) or os.defpath
+
+
 class CommandTool(Tool):
     def __init__(self, *, name: str, spec: CommandSpec) -> None:
         super().__init__(
@@ -166,10 +182,7 @@ class CommandTool(Tool):
     def environment(self, context: ToolContext) -> dict[str, str]:
         env = _base_env()
         env.update({k: v.get_secret_value() for k, v in self.spec_config.env.items()})
-        # Only absolute entries: an empty or relative one (":/app", ".") is searched in the
-        # workspace, where a command may have left a program by the configured name.
-        entries = [e for e in env.get("PATH", "").split(os.pathsep) if os.path.isabs(e)]
-        env["PATH"] = os.pathsep.join(entries) or os.defpath
+        env["PATH"] = _searched_path(env.get("PATH", ""), home=env.get("HOME"))
         env["SIGNOFF_APPROVAL_ID"] = context.approval_id
         env["SIGNOFF_SESSION_ID"] = context.session_id
         return env

@@ -343,3 +343,21 @@ async def test_output_that_cannot_be_kept_is_a_call_not_run(tmp_path: Path) -> N
     with pytest.raises(ToolNotRun, match="could not keep its output") as not_run:
         await command(["echo", "ran"]).call({}, context(tmp_path))
     assert str(tmp_path) not in str(not_run.value)
+
+
+async def test_a_path_entry_under_home_written_with_a_tilde_is_searched_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PATH=~/bin:... (a unit's Environment=, a Dockerfile's ENV, neither expanding it)
+    # names the home, not the workspace: bash expands it when it searches, so a script
+    # calling a helper kept in ~/bin found it. Dropped as relative, the helper was "not
+    # found" though nothing of the workspace was ever searched for it.
+    home = tmp_path / "home"
+    (home / "bin").mkdir(parents=True)
+    helper = home / "bin" / "deploy-helper"
+    helper.write_text("#!/bin/sh\necho helper ran\n")
+    helper.chmod(0o755)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"~/bin:{os.environ['PATH']}")
+    report = await command(["bash", "-c", "deploy-helper"]).call({}, context(tmp_path))
+    assert "helper ran" in report
