@@ -1,11 +1,12 @@
 """The Socket Mode link: whether it is up, and a way to stop it that stays stopped.
 
 Up means: Slack said ``hello`` on the session the client holds now, and that session has
-not closed since; or that session is being replaced (Slack's routine refresh) and is still
-read beside its successor, which has not said ``hello`` yet. A drop without a close frame
-(a dead network) shows as the session's ``closed`` flag, which aiohttp sets as soon as the
-read fails; a stale link (pings unanswered) as the client's ``stale`` flag. Readiness and ``signoff_socket_connected``
-read this at request time, so they never lag behind an event that was not delivered.
+not closed since; or the session Slack last said ``hello`` on is being replaced (Slack's
+routine refresh) and is still read beside its successor, which has not said ``hello``
+yet. A drop without a close frame (a dead network) shows as the session's ``closed``
+flag, which aiohttp sets as soon as the read fails; a stale link (pings unanswered) as
+the client's ``stale`` flag. Readiness and ``signoff_socket_connected`` read this at
+request time, so they never lag behind an event that was not delivered.
 
 ``stop()`` is the drain's first step. The SDK reconnects from four places (its monitor,
 a close frame, a ``disconnect`` envelope, a reconnect already in flight); marking the
