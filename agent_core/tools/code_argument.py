@@ -7,7 +7,8 @@ inert argument — unless that element is code a program runs: a shell's ``-c`` 
 ``php -r``, ``lua -e``, PowerShell's ``-Command``, sed's script and awk's program (after
 ``-e``/``--expression``/``--source``, or as the first operand). There ``; rm -rf /`` (or
 sed's ``e`` command, awk's ``system()``) would run, so the configuration refuses a
-free-text placeholder in it. Programs that hand their arguments
+free-text placeholder in it. Options are read as getopt reads them (``--expression=…``,
+``-es/x/y/``, ``--expr``, ``-ne``). Programs that hand their arguments
 to a shell some other way (``ssh host cmd``) are not seen here.
 """
 
@@ -31,10 +32,19 @@ class _RunsCode:
     # ``script_files`` named a file that holds it.
     code_operand: bool = False
     script_files: tuple[str, ...] = ()
+    # Letters whose value is optional and only ever attached (sed's ``-i.bak``).
+    attached: str = ""
+    # A shell's -c is a flag (the script is its first operand): ``-ce script``.
+    code_is_flag: bool = False
 
 
 _RUNS_CODE = (
-    _RunsCode(r"(?:ba|da|z|k|mk|a)?sh|busybox|fish", "c", valued=("-o", "+o", "-O", "+O")),
+    _RunsCode(
+        r"(?:ba|da|z|k|mk|a)?sh|busybox|fish",
+        "c",
+        valued=("-o", "+o", "-O", "+O"),
+        code_is_flag=True,
+    ),
     _RunsCode(r"python[0-9.]*", "c", valued=("-W", "-X")),
     _RunsCode(r"(?:perl|ruby)[0-9.]*", "eE", valued=("-I",)),
     _RunsCode(r"node(?:js)?", "ep", ("--eval", "--print"), ("-r", "--require")),
@@ -49,14 +59,16 @@ _RUNS_CODE = (
         ("-l", "--line-length"),
         code_operand=True,
         script_files=("-f", "--file"),
+        attached="i",
     ),
     _RunsCode(
         r"[gmn]?awk",
         "e",
         ("--source",),
-        ("-F", "-v", "--field-separator", "--assign", "-i", "--include", "-l", "--load"),
+        ("-F", "-v", "--field-separator", "--assign", "-i", "--include", "-l", "--load", "-W"),
         code_operand=True,
         script_files=("-f", "--file", "-E", "--exec"),
+        attached="dDLop",
     ),
     _RunsCode(
         r"su|runuser",
@@ -94,14 +106,15 @@ def code_argument(argv: tuple[str, ...]) -> tuple[int, str]:
 
 def _code_of(runs: _RunsCode, name: str, argv: tuple[str, ...], index: int) -> tuple[int, str]:
     """Where ``name``'s code is in ``argv``, its options read from ``index``; (0, "")."""
-    flag = re.compile(rf"-[A-Za-z]*[{runs.letters}][A-Za-z]*")
     from_file = False
     while index < len(argv):
         option = argv[index]
-        if (flag.fullmatch(option) or option in runs.long_flags) and index < len(argv) - 1:
+        where, width, script_file = _option(runs, option)
+        if where == "here":
+            return index, f"{name} {_label(runs, option)}"
+        if where == "next" and index < len(argv) - 1:
             return index + 1, f"{name} {option}"
-        if option in runs.script_files:
-            from_file = True
+        from_file = from_file or script_file
         operand = not option.startswith(("-", "+"))
         if option == "--" and runs.code_operand and not from_file and index < len(argv) - 1:
             return index + 1, f"{name}'s script"
@@ -109,5 +122,48 @@ def _code_of(runs: _RunsCode, name: str, argv: tuple[str, ...], index: int) -> t
             return index, f"{name}'s script"
         if option == "--" or (operand and not runs.options_after_operands):
             break  # a script file: what follows are its own arguments
-        index += 2 if option in (*runs.valued, *runs.script_files) else 1
+        index += width
     return 0, ""
+
+
+def _label(runs: _RunsCode, option: str) -> str:
+    """The option of ``option`` that holds its code (``--expression``, ``-e``)."""
+    if option.startswith("--"):
+        return option.partition("=")[0]
+    return option[: min(option.find(letter) % len(option) for letter in runs.letters) + 1]
+
+
+def _option(runs: _RunsCode, option: str) -> tuple[str, int, bool]:
+    """What ``option`` is to ``runs``: where its code is ("here" in this element, "next",
+    or ""), how many elements it takes, and whether it names a script file. Read as
+    getopt reads it: a long option by any prefix and with ``=value``, a short one's
+    value attached (``-es/x/y/``) or in a cluster (``-ne``, ``-euo pipefail``)."""
+    if option.startswith("--") and len(option) > 2:
+        given, equals, _ = option.partition("=")
+
+        def named(longs: tuple[str, ...]) -> bool:
+            return any(o.startswith("--") and o.startswith(given) for o in longs)
+
+        if named(runs.long_flags):
+            return ("here" if equals else "next"), 1, False
+        files = named(runs.script_files)
+        if files or named(runs.valued):
+            return "", (1 if equals else 2), files
+        return "", 1, False
+    if option in runs.valued or option in runs.script_files:  # also ``+o``
+        return "", 2, option in runs.script_files
+    if not option.startswith("-") or option == "-":
+        return "", 1, False
+    if runs.code_is_flag and re.fullmatch(rf"-[A-Za-z]*[{runs.letters}][A-Za-z]*", option):
+        return "next", 1, False
+    for at, letter in enumerate(option[1:], start=2):
+        rest = option[at:]
+        if letter in runs.letters:
+            return ("here" if rest else "next"), 1, False
+        if letter in runs.attached:
+            return "", 1, False
+        if f"-{letter}" in (*runs.valued, *runs.script_files):
+            return "", (1 if rest else 2), f"-{letter}" in runs.script_files
+        if not letter.isalpha():
+            return "", 1, False
+    return "", 1, False

@@ -183,6 +183,17 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["awk", '{{print "{name}"}}', "file"],
         ["gawk", "-F:", "-v", "n=1", 'BEGIN {{system("{name}")}}'],
         ["gawk", "--source", 'BEGIN {{system("{name}")}}'],
+        # Read as getopt reads them: the code in the option's own element, a long option
+        # by a prefix, a value after a clustered valued option (-euo pipefail), mawk -W.
+        ["sed", "--expression=s/{name}/x/", "file"],
+        ["sed", "--expr", "s/{name}/x/", "file"],
+        ["sed", "-es/{name}/x/", "file"],
+        ["sed", "-nes/{name}/x/p", "file"],
+        ["gawk", '--source=BEGIN {{system("{name}")}}'],
+        ["mawk", "-W", "interactive", '{{system("{name}")}}'],
+        ["bash", "-euo", "pipefail", "-c", "restart {name}"],
+        ["su", "ops", "--comm", "restart {name}"],
+        ["python3", "-cprint('{name}')"],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
@@ -212,6 +223,12 @@ def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine(
         (("awk", "-f", "report.awk", "{name}"), {}),
         (("awk", "-v", "who={name}", "{{print who}}", "file"), {}),  # a variable: data
         (("sed", "-e", "s/x/{name}/"), {"pattern": "[a-z]+"}),
+        (("sed", "--file=edit.sed", "{name}"), {}),  # the script file, named with =
+        (("sed", "-fedit.sed", "{name}"), {}),
+        (("sed", "-nf", "edit.sed", "{name}"), {}),
+        (("sed", "-i.bak", "-s", "-z", "--posix", "s/a/b/", "{name}"), {}),
+        (("awk", "--file=report.awk", "{name}"), {}),
+        (("gawk", "-f", "lib.awk", "-f", "report.awk", "{name}"), {}),
     ]
     for argv, param in safe:
         spec = CommandSpec(description="d", argv=argv, params={next(iter(_names(argv))): param})
