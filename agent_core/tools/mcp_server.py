@@ -34,7 +34,7 @@ from .log_cap import STDERR_LOG_LIMIT, cap_log
 from .mcp_connection import McpConnection, ServerDown
 from .mcp_listing import ListingFilter
 from .mcp_spec import McpServerSpec
-from .mcp_tool import UNLISTED, McpTool, described, hints
+from .mcp_tool import UNLISTED, McpTool, pinned
 from .output import mask_secrets
 
 __all__ = ["McpServer"]
@@ -289,12 +289,11 @@ class McpServer:
     def version_of(self, info: McpToolInfo | None) -> str:
         """A tool's version: the schema the server lists now, on the server the config
         points to now (``McpServerSpec.pinned_config``), and what it says of itself there
-        (its description and hints, which the approval card shows)."""
+        (its description's first paragraph and hints, which the approval card shows)."""
         if info is None:
             return UNLISTED
-        shown = {"description": described(info), "hints": hints(info)}
         return schema_version(
-            {"schema": info.input_schema, "server": self.spec.pinned_config, "shown": shown}
+            {"schema": info.input_schema, "server": self.spec.pinned_config, "shown": pinned(info)}
         )
 
     async def call(

@@ -29,7 +29,15 @@ from .output import OUTPUT_LIMIT, clip_text, output_path
 if TYPE_CHECKING:
     from .mcp_server import McpServer
 
-__all__ = ["DESCRIPTION_LIMIT", "UNLISTED", "McpTool", "described", "hints", "result_text"]
+__all__ = [
+    "DESCRIPTION_LIMIT",
+    "UNLISTED",
+    "McpTool",
+    "described",
+    "hints",
+    "pinned",
+    "result_text",
+]
 
 # What a model (and a card) is given of one tool's description: a server's every
 # description goes with every model request of every thread (Claude Code cuts at 2,048).
@@ -131,6 +139,23 @@ def hints(info: McpToolInfo) -> dict[str, Any]:
     if info.annotations is None:
         return {}
     return info.annotations.model_dump(by_alias=True, exclude_none=True)
+
+
+# The hints an approval card shows (``bot/card_fields.py``): the others, and the title,
+# it never shows.
+_CARD_HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+
+
+def pinned(info: McpToolInfo) -> dict[str, Any]:
+    """What an approval card says the tool does, which its approval pins: the first
+    paragraph of its description (the card's summary) and its boolean hints. Not the rest:
+    a server whose description carries a changing value further on (a load, a count) or
+    retitles the tool would have every approval of it refused."""
+    shown = hints(info)
+    return {
+        "description": described(info).strip().split("\n\n")[0],
+        "hints": {k: shown[k] for k in _CARD_HINTS if isinstance(shown.get(k), bool)},
+    }
 
 
 def result_text(result: CallToolResult) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine_support import THREAD, message
 from mcp_fixture_kit import records
-from rogue_mcp_server import REWORDED
+from rogue_mcp_server import REWORDED, TAIL
 from test_mcp_adversarial import ROGUE, command, config, final
 
 from agent_core.engine import Engine
@@ -109,3 +109,29 @@ async def test_a_tool_that_says_something_else_of_itself_since_its_card_is_not_r
     await engine.idle()
     assert isinstance(refused, Refused) and isinstance(refused.reason, CannotRun)
     assert records(record, "restart_deployment") == [], "ran what its card did not describe"
+
+
+async def test_a_tool_that_changes_only_what_its_card_does_not_show_still_runs(
+    open_signoff: SignoffFactory,
+    tmp_path: Path,
+    record: Path,
+    home: Home,
+    surface: RecordingSurface,
+) -> None:
+    # A server whose description carries a changing value after its first paragraph, or
+    # whose annotations' title changes: the card showed neither, so Bob's click is on the
+    # same words, and pinning them refused every approval of such a tool.
+    flip = tmp_path / "flip"
+    transport = command(ROGUE, "--record", record, "--flip-when", flip, "--reword-tail")
+    engine = await open_signoff(config(tmp_path / "signoff.toml", transport))
+    await _one_turn(engine, home, "call ops__restart_deployment deployment=api")
+    (card,) = surface.cards
+    flip.touch()
+    tool = engine.rt.registry.get("ops__restart_deployment")
+    assert tool is not None
+    assert await tool.unavailable() is None
+    assert await tool.unavailable() is None
+    assert tool.description.endswith(TAIL)
+    await engine.decide(card.id, user="U0BOB", approve=True)
+    await engine.idle()
+    assert len(records(record, "restart_deployment")) == 1, "an approval of the same words refused"
