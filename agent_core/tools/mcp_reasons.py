@@ -27,6 +27,10 @@ from mcp.types import (
     REQUEST_TIMEOUT,
 )
 
+from sessions import without_credentials
+
+from .output import mask_secrets
+
 __all__ = [
     "BROKEN_CONNECTION",
     "REFUSALS",
@@ -34,6 +38,7 @@ __all__ = [
     "asked_mid_call",
     "asked_text",
     "describe_error",
+    "down_reason",
     "http_answer",
     "no_answer",
     "waited_out",
@@ -175,3 +180,19 @@ def http_answer(exc: MCPError) -> bool:
     return exc.code in (INVALID_REQUEST, METHOD_NOT_FOUND) and (
         exc.message in _HTTP_STAND_INS or exc.message.startswith("Redirect to ")
     )
+
+
+# Characters of why a server is down: logged, told to the model, shown on a card.
+_WHY_LIMIT = 1000
+
+
+def down_reason(why: str, *, secrets: Iterable[str]) -> str:
+    """Why a server is down, as said: logged, a call's result, told in a thread: never a
+    key the server quoted as it refused it ("invalid key: Bearer sk-…"), nor the
+    credentials of its URL, which a redirect's location may repeat. Cut once masked (a
+    secret the cut went through would not be whole): a server's error is its words, of
+    any length."""
+    why = without_credentials(mask_secrets(why, secrets))
+    if len(why) <= _WHY_LIMIT:
+        return why
+    return f"{why[:_WHY_LIMIT]}… [{len(why) - _WHY_LIMIT} more characters cut]"

@@ -18,24 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TextIO
 
 from mcp.types import CallToolResult
 from mcp.types import Tool as McpToolInfo
 
-from sessions import without_credentials
-
 from ..cancelling import cancel_and_wait
 from .base import Tool, ToolNotRun, schema_version
-from .log_cap import STDERR_LOG_LIMIT, cap_log
+from .log_cap import STDERR_LOG_LIMIT
 from .mcp_connection import McpConnection, ServerDown
+from .mcp_errlog import ServerErrlog
 from .mcp_listing import ListingFilter
+from .mcp_reasons import down_reason
 from .mcp_spec import McpServerSpec
 from .mcp_tool import UNLISTED, McpTool, pinned
-from .output import mask_secrets
 
 __all__ = ["McpServer"]
 
@@ -44,8 +41,6 @@ _MAX_BACKOFF = 60.0
 # How long start-up waits for a server's first connection (its ``timeout`` bounds calls,
 # and may be minutes): the attempt goes on after, and its tools are offered once it answers.
 STARTUP_WAIT_S = 10.0
-# Characters of why a server is down: logged, told to the model, shown on a card.
-_WHY_LIMIT = 1000
 
 
 class McpServer:
@@ -64,7 +59,6 @@ class McpServer:
         self.prefix = f"{name}__"
         self.health_interval = health_interval
         self.stderr_limit = stderr_limit
-        self._log_dir = log_dir
         self._conn: McpConnection | None = None
         self._listing: dict[str, McpToolInfo] | None = None
         self._lock = asyncio.Lock()
@@ -73,7 +67,7 @@ class McpServer:
         self._watcher: asyncio.Task[None] | None = None
         self._starting: asyncio.Task[None] | None = None
         self.startup_wait = startup_wait
-        self._errlog: TextIO | None = None
+        self._errlog = ServerErrlog(log_dir=log_dir, name=name, limit=stderr_limit)
         self._filter = ListingFilter(label=self.label, prefix=self.prefix, spec=spec)
         self._expected: frozenset[str] = frozenset()  # policy names to check when listed
         self._objects: dict[str, McpTool] = {}
@@ -149,21 +143,6 @@ class McpServer:
         )
 
     # -- life cycle ------------------------------------------------------------------------
-    @property
-    def _errlog_path(self) -> Path:
-        assert self._log_dir is not None
-        return self._log_dir / f"{self.name}.stderr.log"
-
-    def _errlog_file(self) -> TextIO:
-        """Where a stdio server's stderr goes: its own log, kept out of signoff's output."""
-        if self._errlog is None:
-            if self._log_dir is not None:
-                self._log_dir.mkdir(parents=True, exist_ok=True)
-                self._errlog = self._errlog_path.open("a")  # appends: see log_cap
-            else:
-                self._errlog = open(os.devnull, "w")  # noqa: SIM115 (closed in aclose)
-        return self._errlog
-
     async def start(self) -> None:
         """Connect, waiting at most ``startup_wait``; the first attempt goes on after."""
         self._starting = asyncio.create_task(self._first(), name=f"mcp-start-{self.name}")
@@ -188,8 +167,7 @@ class McpServer:
             if self._conn is not None:
                 await self._conn.close()
                 self._conn = None
-        if self._errlog is not None:
-            self._errlog.close()
+        self._errlog.close()
 
     async def _watch(self) -> None:
         backoff = 1.0
@@ -197,8 +175,7 @@ class McpServer:
             await asyncio.sleep(self.health_interval if not self._down else backoff)
             if self._closed:
                 return
-            if self._log_dir is not None:
-                await asyncio.to_thread(cap_log, self._errlog_path, self.stderr_limit)
+            await self._errlog.cap()
             was_down = bool(self._down)
             reason = await self.ensure()
             if reason:
@@ -248,20 +225,13 @@ class McpServer:
             return None
 
     def _masked(self, exc: ServerDown) -> str:
-        # Logged, a call's result, told in a thread: never a key the server quoted as it
-        # refused it ("invalid key: Bearer sk-…"), nor the credentials of its URL, which a
-        # redirect's location may repeat. Cut once masked (a secret the cut went through
-        # would not be whole), on its one line: a server's error is its words, of any length.
-        why = without_credentials(mask_secrets(str(exc), self.spec.secrets))
-        if len(why) <= _WHY_LIMIT:
-            return why
-        return f"{why[:_WHY_LIMIT]}… [{len(why) - _WHY_LIMIT} more characters cut]"
+        return down_reason(str(exc), secrets=self.spec.secrets)
 
     async def _reconnect(self) -> None:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
-        conn = await McpConnection.open(self.name, self.spec, errlog=self._errlog_file())
+        conn = await McpConnection.open(self.name, self.spec, errlog=self._errlog.file())
         try:
             self._set_listing(await conn.list_tools())
         except ServerDown:
