@@ -220,11 +220,16 @@ async def test_an_escalation_due_with_the_expiry_lets_no_one_decide_after_it(
     """With one named approver and a quorum of two, only the escalation could complete
     it, and it falls due at the very moment the request expires. The expiry wins: Bob's
     approval and the escalated Carol's click after it decide nothing, the card says
-    expired with no buttons, and nothing ran."""
-    policy = write_policy(tmp_path / "policy.toml", ESCALATING_QUORUM)
+    expired with no buttons, and nothing ran. (Asked so, the request is refused at the
+    gate, which knows the escalation would come too late: it is asked with the escalation
+    due earlier, and the policy moves it to the expiry while the request waits.)"""
+    early = ESCALATING_QUORUM.replace('escalate_after = "4h"', 'escalate_after = "3h"')
+    policy = write_policy(tmp_path / "policy.toml", early)
     bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
     home = settings.home
     counted = await _bob_counted(slack, card)
+    write_policy(policy, ESCALATING_QUORUM)
+    bot = await restart(bot, start_bot, slack, policy_path=policy)
     e2e_clock.advance(timedelta(hours=4))
     await bot.engine.sweep()
     await bot.engine.idle()
