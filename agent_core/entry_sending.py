@@ -99,7 +99,9 @@ class EntrySender:
                     self.done(e, "skipped", channel=card.channel, ts=card.ts, shown=shown)
                     for e in results
                 ]
-            view = dataclasses.replace(view, told_refused=refused_before(self.outbox, request))
+            view = dataclasses.replace(
+                view, told_refused=lambda: refused_before(self.outbox, request)
+            )
             self.showing[entry.id] = shown
             delivered = await self.surface.show_card(entry, view, check_first=check_first)
             await card_shown(request, view, delivered, index=self.index, observer=observer)

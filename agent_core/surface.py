@@ -10,6 +10,7 @@ adopt it instead of posting twice.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -82,8 +83,9 @@ class CardView:
     # Shown again because the rules in force changed since it was posted
     # (``approvals.policy_applied``): a card as first posted is then updated all the same.
     refresh: bool = False
-    # (version, Slack's reason) of each card entry refused for good (``refused_before``).
-    told_refused: tuple[tuple[str, str], ...] = ()
+    # (version, Slack's reason) of each card entry refused for good (``refused_before``),
+    # read when a card is refused: not the thread's whole outbox log for every card sent.
+    told_refused: Callable[[], tuple[tuple[str, str], ...]] = lambda: ()
 
     @property
     def deciders(self) -> tuple[str, ...]:

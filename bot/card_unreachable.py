@@ -113,8 +113,7 @@ async def tell_people(
         # never posted was said once, with its first version.
         return
     version = f"{capsule.id} {view.version} {posted}"
-    before = (view.version, error) in view.told_refused  # told before a restart
-    if version in told or before:
+    if version in told or (view.version, error) in view.told_refused():  # or before a restart
         return
     told.add(version)
     where = join(literal("About a request in "), channel_link(capsule.thread.channel))
