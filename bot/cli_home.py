@@ -6,9 +6,7 @@ home) ends the command with one line before anything is opened.
 
 from __future__ import annotations
 
-import os
-
-from sessions import Home, can_write
+from sessions import Home, can_write, on_read_only
 
 from .config import ConfigError, Settings
 
@@ -43,9 +41,9 @@ def checked_writable(home: Home) -> Home:
     with "unable to open database file" and advice to rebuild an index that was fine."""
     if can_write(home):
         return home
-    try:
-        read_only = bool(os.statvfs(home.root).f_flag & os.ST_RDONLY)
-    except OSError:
-        read_only = False
-    why = "it is on a read-only file system" if read_only else "this user cannot write it"
+    why = (
+        "it is on a read-only file system"
+        if on_read_only(home.root)
+        else "this user cannot write it"
+    )
     raise ConfigError(f"cannot use SIGNOFF_HOME {home.root}: {why}; nothing was recorded")

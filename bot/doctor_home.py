@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sessions import MIN_ROOM, Home, can_write, out_of_room
+from sessions import MIN_ROOM, Home, can_write, on_read_only, out_of_room
 
 from .doctor_slack import Check
 
@@ -45,11 +45,10 @@ def check_home(home: Home) -> Check:
     if not root.is_dir():
         return Check(False, f"{where} is not a directory")
     try:
-        read_only = bool(os.statvfs(root).f_flag & os.ST_RDONLY)
         free = _free(root)
     except OSError as exc:
         return Check(False, f"{where} cannot be looked at: {exc.strerror or exc}")
-    if read_only:
+    if on_read_only(root):
         return Check(False, f"{where} is on a read-only file system: nothing can be recorded")
     if not can_write(home):
         return Check(False, f"{where} cannot be written by this user")

@@ -41,7 +41,7 @@ from .coordination import (
     WorkQueueStore,
     coordination_for,
 )
-from .disk_room import MIN_ROOM, out_of_room
+from .disk_room import MIN_ROOM, on_read_only, out_of_room
 from .errors import (
     AlreadyExistsError,
     CorruptRecordError,
@@ -192,6 +192,7 @@ __all__ = [
     "new_approval_id",
     "new_session_id",
     "off_loop",
+    "on_read_only",
     "open_index_read_only",
     "open_regular",
     "out_of_room",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["MIN_ROOM", "out_of_room"]
+__all__ = ["MIN_ROOM", "on_read_only", "out_of_room"]
 
 # Less than this is full for signoff: an index opened in WAL mode sizes a 32 KiB -shm file.
 MIN_ROOM = 64 * 1024
@@ -29,3 +29,12 @@ def out_of_room(path: Path) -> bool:
     inodes = st.f_ffree if os.geteuid() == 0 else st.f_favail
     # A file system without inode counts (f_files 0: some network ones) never runs out.
     return blocks * st.f_frsize < MIN_ROOM or (st.f_files > 0 and inodes == 0)
+
+
+def on_read_only(path: Path) -> bool:
+    """True when ``path`` is on a file system mounted read-only; False when not, or when it
+    cannot be asked."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
