@@ -22,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, JsonValue
 
 from sessions import InvalidIdError, check_slack_id, check_slack_ts
 
-from .slack_fields import EventId, EventText, Label, SlackId, SlackTs
+from .slack_fields import MAX_TEXT, EventId, EventText, Label, SlackId, SlackTs
 
 __all__ = [
     "EditedTs",
@@ -35,6 +35,8 @@ __all__ = [
     "HomeOpenedCallback",
     "MessageEvent",
     "SharedFile",
+    "SharedMessage",
+    "SharedMessages",
 ]
 
 
@@ -95,6 +97,45 @@ class SharedFile(_Payload):
     name: Label | None = None
 
 
+class SharedMessage(_Payload):
+    """A message quoted by one a person sent: forwarded with it (the client's "Forward
+    message", or the older "Share message"), or a pasted link to it unfurled. Slack sends
+    it as an attachment (``is_msg_unfurl`` or ``is_share``), the person's own text being
+    only their comment, empty without one."""
+
+    text: str
+    author: str = ""
+
+
+# What of them is read: a forward holds one; text beyond a message's own limit is cut.
+_SHARES, _AUTHOR = 10, 80
+
+
+def _shared_messages(value: object) -> tuple[SharedMessage, ...]:
+    """The messages quoted in ``attachments``; anything else there (an app's attachment, a
+    link's unfurl, a value that cannot be read) is passed over, never a reason to refuse
+    the person's message."""
+    found: list[SharedMessage] = []
+    budget = MAX_TEXT
+    for item in value[:_SHARES] if isinstance(value, list) else ():
+        if not isinstance(item, dict) or not (item.get("is_msg_unfurl") or item.get("is_share")):
+            continue
+        text, author = item.get("text"), item.get("author_name")
+        if not isinstance(text, str) or not text.strip() or budget <= 0:
+            continue
+        author = author if isinstance(author, str) and len(author) <= _AUTHOR else ""
+        try:
+            (text + author).encode("utf-8")
+        except UnicodeEncodeError:
+            continue
+        found.append(SharedMessage(text=text[:budget], author=author))
+        budget -= len(text)
+    return tuple(found)
+
+
+SharedMessages = Annotated[tuple[SharedMessage, ...], BeforeValidator(_shared_messages)]
+
+
 class MessageEvent(_Payload):
     """A person's message (``app_mention`` or ``message``): what the inbox stores, checked."""
 
@@ -111,6 +152,8 @@ class MessageEvent(_Payload):
     team: TeamOrNone = None
     # A message may be only these (a ``file_share`` with an empty text).
     files: tuple[SharedFile, ...] = ()
+    # Or these (a forward with no comment): the messages it quotes.
+    attachments: SharedMessages = ()
     # An ``app_mention`` Slack sends when an edit first mentions signoff carries the
     # edit's date: what orders it against that message's other edits.
     edited: EditedTs = None

@@ -252,7 +252,7 @@ class EventIngest:
             ),
             ts=event.ts,
             user=event.user,
-            text=message_text(event.text, event.files),
+            text=message_text(event.text, event.files, event.attachments),
             event_id=event_id,
             received_at=utc_iso(self.clock.now()),
             user_team=event.user_team or event.team or "",

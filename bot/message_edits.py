@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from sessions import Clock, EditOutcome, InboxMessage, ThreadKey, utc_iso
 
 from .envelopes import Fate, Outcome
-from .event_payloads import EditedTs, SharedFile, TeamOrNone
+from .event_payloads import EditedTs, SharedFile, SharedMessages, TeamOrNone
 from .message_text import message_text
 from .slack_fields import EventId, EventText, Label, SlackId, SlackTs, describe
 
@@ -127,6 +127,8 @@ class _Message(_Payload):
     team: TeamOrNone = None
     # An edit may leave only these (a ``file_share`` whose words were taken out).
     files: tuple[SharedFile, ...] = ()
+    # Or quote a message (a forward whose comment was taken out).
+    attachments: SharedMessages = ()
 
     def by_a_person(self, bot_user_id: str) -> bool:
         """Written by a person (what signoff may take), not a bot nor Slackbot?"""
@@ -218,9 +220,9 @@ class MessageEdits:
             return await self._withdrawal(thread, ts, ref, edited=edited, early=asked)
         if not self._would_take(thread, event.channel_type, raw, ts=ts, starts=starts):
             return Outcome(fate=Fate.IGNORED, reason="an edit outside signoff's threads", ref=ref)
-        if not text.strip() and not message.files:
+        if not text.strip() and not message.files and not message.attachments:
             return Outcome(fate=Fate.IGNORED, reason="an edit that leaves no text", ref=ref)
-        said = message_text(message.text, message.files)
+        said = message_text(message.text, message.files, message.attachments)
         unstored = InboxMessage(
             thread=thread,
             ts=ts,

@@ -38,7 +38,8 @@ HTTP(S)_PROXY but not NO_PROXY, so unset the proxy variables in processes that t
 
 The control API, in-process (HTTP routes are listed in control_http*.py):
 
-* people: ``post_message``, ``add_reaction``, ``click_button``, ``submit_view``,
+* people: ``post_message`` (shared ``files``, a ``forward`` of another message),
+  ``add_reaction``, ``click_button``, ``submit_view``,
   ``slash_command``, ``open_app_home``, ``click_view_button``, ``stop_agent_session``;
 * admins: ``update_group_members`` / ``change_group_members`` (a user group's members,
   ``subteam_members_changed``), ``join_channel`` / ``leave_channel`` (a channel's members,

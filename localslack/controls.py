@@ -67,17 +67,28 @@ class Controls(
         thread_ts: str | None = None,
         escape: bool = True,
         files: Sequence[str] = (),
+        forward: tuple[str, str] | None = None,
     ) -> str:
         """Post as a human (text is escaped like the Slack client does); returns the ts.
         ``files``: names of files shared with the message (with or without text), which
-        makes it a ``file_share``."""
+        makes it a ``file_share``. ``forward``: the (channel, ts) of a message forwarded
+        with it, ``text`` its comment (may be empty)."""
         chan = self._human_channel(channel, user)
         if len(escape_user_text(text) if escape else text) > MAX_TEXT_LENGTH:
             # Slack's client refuses to send it; the Events API never carries one.
             raise ControlError("msg_too_long", "a message holds at most 40,000 characters")
         shared = [self._shared_file(name, user=user) for name in files]
+        quoted = (
+            [self._rt.messages.quote(*forward, base_url=self._rt.base_url)] if forward else None
+        )
         message = await self._rt.messages.post_human(
-            chan, user=user, text=text, thread_ts=thread_ts, escape=escape, files=shared
+            chan,
+            user=user,
+            text=text,
+            thread_ts=thread_ts,
+            escape=escape,
+            files=shared,
+            attachments=quoted,
         )
         return str(message["ts"])
 

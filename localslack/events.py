@@ -151,7 +151,7 @@ class EventPublisher:
             "channel": channel.id,
             "event_ts": message["ts"],
         }
-        for key in ("client_msg_id", "blocks", "user_team", "source_team"):
+        for key in ("client_msg_id", "blocks", "attachments", "user_team", "source_team"):
             if key in message:
                 event[key] = copy.deepcopy(message[key])
         if message.get("thread_ts") and message["thread_ts"] != message["ts"]:

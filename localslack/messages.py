@@ -8,7 +8,7 @@ from typing import Any
 
 from localslack.blockkit import normalize_blocks
 from localslack.config import WorkspaceConfig
-from localslack.errors import SlackError
+from localslack.errors import ControlError, SlackError
 from localslack.events import EventPublisher
 from localslack.ids import IdSource
 from localslack.records import JSON, Channel, Ephemeral
@@ -17,6 +17,31 @@ from localslack.textfmt import escape_user_text, rich_text_blocks
 from localslack.thread_status import ThreadStatuses
 
 __all__ = ["MessageOps"]
+
+
+def _forwarded(original: JSON, *, channel: str, team: str, author: str, link: str) -> JSON:
+    """What a message forwarded with another carries of it (the client's "Forward message"):
+    an attachment quoting it, as a production ``message`` event shows one (captured in
+    github.com/MercuryTechnologies/slacklinker's test data): the forwarding message's own
+    text is only the comment, empty without one."""
+    ts = str(original["ts"])
+    return {
+        "fallback": f"[{ts}] {author}: {original.get('text', '')}",
+        "color": "D0D0D0",
+        "author_name": author,
+        "author_id": original.get("user"),
+        "text": original.get("text", ""),
+        "footer": "Slack Conversation",
+        "ts": ts,
+        "is_msg_unfurl": True,
+        "message_blocks": [
+            {"team": team, "channel": channel, "ts": ts,
+             "message": {"blocks": copy.deepcopy(original.get("blocks", []))}}
+        ],
+        "channel_id": channel,
+        "channel_team": team,
+        "from_url": link,
+    }  # fmt: skip
 
 
 class MessageOps:
@@ -99,6 +124,20 @@ class MessageOps:
         message.update(extra or {})
         return await self._commit(channel, message, parent)
 
+    def quote(self, channel: str, ts: str, *, base_url: str) -> JSON:
+        """The attachment a message forwarding ``channel``'s message ``ts`` carries."""
+        original = self._ws.get(channel, ts)
+        if original is None:
+            raise ControlError("message_not_found", f"{channel}/{ts}", status=404)
+        author = str(original.get("user", ""))
+        return _forwarded(
+            original,
+            channel=channel,
+            team=self._config.team_id,
+            author=self._ws.user_name(author) if author else "",
+            link=f"{base_url}/archives/{channel}/p{ts.replace('.', '')}",
+        )
+
     async def post_human(
         self,
         channel: Channel,
@@ -108,6 +147,7 @@ class MessageOps:
         thread_ts: str | None = None,
         escape: bool = True,
         files: list[JSON] | None = None,
+        attachments: list[JSON] | None = None,
     ) -> JSON:
         parent = self.resolve_thread(channel, thread_ts)
         body = escape_user_text(text) if escape else text
@@ -119,11 +159,13 @@ class MessageOps:
             "ts": self._ws.ts.next(),
             "team": self._config.team_id,
         }
-        if body or not files:
+        if body or not (files or attachments):
             message["blocks"] = rich_text_blocks(body, block_id=self._ids.block_id())
         if files:
             # Files shared from a client: a file-only message has an empty text and no blocks.
             message.update(files=files, upload=False, display_as_bot=False)
+        if attachments:
+            message["attachments"] = self._number_attachments(attachments)
         theirs = self._ws.team_of(user)
         if theirs != self._config.team_id:
             # A Slack Connect guest: Slack names the author's own organization.

@@ -160,6 +160,29 @@ async def test_files_shared_without_text_are_stored_as_what_was_shared(
     assert disk.stored[TS].text == f"(no text: shared {stored}, which signoff cannot open)"
 
 
+@pytest.mark.parametrize(
+    "attachments",
+    [
+        "not a list",
+        [7, None, "x"],
+        [{"is_share": True, "text": 5}, {"is_msg_unfurl": True, "text": "   "}],
+        [{"is_msg_unfurl": True, "text": "lone \ud800 surrogate"}],
+        # An app's attachment and a web link's unfurl quote no message.
+        [{"fallback": "build failed", "text": "build failed", "color": "danger"}],
+        [{"from_url": "https://example.com", "service_name": "Example", "text": "a page"}],
+    ],
+)
+async def test_attachments_that_quote_no_message_leave_it_as_typed(
+    home: Home, clock: FixedClock, attachments: Any
+) -> None:
+    """Only a forwarded (or shared) message is quoted; nothing else in ``attachments``,
+    nor anything there that cannot be read, refuses or changes the person's message."""
+    disk = Disk()
+    outcome = await ingest_for(disk, home, clock).handle(payload(attachments=attachments))
+    assert outcome.fate is Fate.STORED
+    assert disk.stored[TS].text == "<@U0SIGNOFF> hi & <b>"
+
+
 def test_an_inbox_record_stored_before_the_team_was_kept_still_reads() -> None:
     old = {
         "schema_version": 1,

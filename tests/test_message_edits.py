@@ -404,3 +404,23 @@ async def test_a_first_message_withdrawn_before_it_comes_leaves_no_thread_signof
     assert surface.cards == [] and surface.replies == []
     assert not engine.knows_thread(other)  # a reply there is no request
     assert await engine.withdraw(other, first, before_it_came=True) == "read_already"
+
+
+async def test_a_waiting_forward_whose_comment_is_taken_out_keeps_what_it_quotes(
+    make_engine: Any, home: Home, clock: Any
+) -> None:
+    """Alice's waiting reply forwards an alert with a comment; she edits the comment away.
+    The message is still the alert it quotes, not an edit that leaves no text."""
+    engine = await make_engine()
+    await _answered_once(engine)
+    ingest = _ingest(engine, home, clock)
+    alert = {"is_msg_unfurl": True, "text": "db-2 disk 97%", "author_name": "carol",
+             "from_url": "https://x.slack.com/archives/C0OPS/p1699999999000100"}  # fmt: skip
+    async with coordination_for(home).thread_locks.hold(THREAD):
+        await engine.ingest(message("is this bad?", ts=LATER))
+        edited = await ingest.handle(
+            _changed(LATER, "", thread_ts=THREAD.thread_ts, attachments=[alert])
+        )
+        assert edited.fate is Fate.HANDLED, edited.reason
+        [waiting] = ThreadDir(home, THREAD).inbox.pending()
+        assert waiting.text == "Shared message from carol:\n> db-2 disk 97%"

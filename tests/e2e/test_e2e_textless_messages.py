@@ -80,3 +80,44 @@ async def test_a_file_shared_alone_in_a_thread_is_answered_not_the_last_answer_c
     roles, said = last_turn(anthropic_api)
     assert roles == ["user", "assistant", "user"]
     assert "error.png" in said
+
+
+@pytest.mark.parametrize("comment", ["", "what does this mean?"])
+async def test_a_message_forwarded_to_signoff_is_asked_about_with_what_it_quotes(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic, comment: str
+) -> None:
+    """Alice forwards Carol's alert from #ops to her direct message with signoff (the
+    client's "Forward message"), with or without a comment. Slack sends the forward as a
+    message whose text is only the comment and an attachment quoting the alert
+    (``is_msg_unfurl``, ``from_url``): signoff stored the comment alone, or "(a message
+    with no text)", and the model was asked about nothing it could see."""
+    anthropic_api.reply(ANSWER)
+    await start()
+    alert = await slack.post_message(
+        channel=OPS, user="U0CAROL", text="disk 97% full on db-2 & rising"
+    )
+    ts = await slack.post_message(channel=DM, user="U0ALICE", text=comment, forward=(OPS, alert))
+    await slack.wait_for_message(
+        channel=DM, thread_ts=ts, from_bot=True, text_contains=ANSWER, timeout=5
+    )
+    roles, said = last_turn(anthropic_api)
+    assert roles == ["user"]
+    assert "disk 97% full on db-2 & rising" in json.loads(said)[0]["text"], said
+    assert comment in said
+    assert "no text" not in said
+
+
+async def test_a_forward_that_mentions_signoff_in_a_channel_is_asked_with_what_it_quotes(
+    slack: LocalSlack, start: Start, anthropic_api: FakeAnthropic
+) -> None:
+    """The same forward into #ops with a comment mentioning signoff: both its ``message``
+    and its ``app_mention`` carry the quote, whichever Slack delivers first is the one kept."""
+    anthropic_api.reply(ANSWER)
+    await start()
+    alert = await slack.post_message(channel=OPS, user="U0CAROL", text="db-2 replica lag 40s")
+    ts = await slack.post_message(
+        channel=OPS, user="U0ALICE", text="<@U0SIGNOFF> is this bad?", forward=(OPS, alert)
+    )
+    await bot_reply(slack, ts, ANSWER, timeout=5)
+    _, said = last_turn(anthropic_api)
+    assert "db-2 replica lag 40s" in said and "is this bad?" in said, said
