@@ -140,8 +140,10 @@ def edit_modal(form: EditForm) -> dict[str, Any] | None:
 
 
 def _text(state: dict[str, Any]) -> str | None:
-    if state.get("selected_option"):
-        value = state["selected_option"].get("value")
+    option = state.get("selected_option")
+    if option is not None:
+        # Slack sends an object or null: anything else (a forged form) reads as none chosen.
+        value = option.get("value") if isinstance(option, dict) else None
         return str(value) if value is not None else None
     value = state.get("value")
     return None if value is None else str(value)
