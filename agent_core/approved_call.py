@@ -29,6 +29,7 @@ from approvals import (
     HashMismatchError,
     changes,
 )
+from approvals.quorum_completion import tell_runs_nothing as queue_runs_nothing
 from sessions import ResultTicket, SessionFiles, utc_iso, verify
 
 from .audit_outcome import call_started
@@ -126,13 +127,9 @@ def runs_nothing(rt: Runtime, request: ApprovalRequest) -> CannotRun | None:
 
 
 def tell_runs_nothing(rt: Runtime, request: ApprovalRequest, why: CannotRun) -> None:
-    """The card's thread is told, once (a fixed outbox id), that approving it would run
-    nothing: the card itself still offers Approve, as the tool may come back (a
-    configuration put right again), and the next approver should not have to click to
-    learn it."""
-    request.queue_post(
-        "runs-nothing", f"⚠️ This request cannot be approved now: {why}.", by_card=True
-    )
+    """The card's thread is told, once, that approving it would run nothing
+    (``approvals.quorum_completion.tell_runs_nothing``, which a sweep tells it by too)."""
+    queue_runs_nothing(request, why)
     rt.outbox_written()
 
 

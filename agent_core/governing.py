@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from approvals import (
@@ -45,6 +46,7 @@ from sessions import (
 )
 
 from .approval_events import quorum_decided
+from .approved_call import runs_nothing
 from .arg_edit import EditForm, check_arguments, edit_fields, parse_edit
 from .mirror import mirror_approval
 from .queries import decided_already
@@ -249,7 +251,13 @@ class Governing:
     async def sweep_governance(self) -> int:
         """Reminders, escalations and stranded quorums that are due; how many steps."""
         rt = self.rt
-        steps = await sweep_timers(rt.home, policy=rt.policy, clock=rt.clock, groups=rt.groups)
+        steps = await sweep_timers(
+            rt.home,
+            policy=rt.policy,
+            clock=rt.clock,
+            groups=rt.groups,
+            runs_nothing=partial(runs_nothing, rt),
+        )
         for step in steps:
             if isinstance(step, Escalated | QuorumCompleted):
                 # Escalation changes who may approve (the index lists them for /pending).

@@ -40,6 +40,7 @@ from .approved_call import (
     claimed_before,
     ended_unrun,
     refusal_reason,
+    runs_nothing,
     stale_outcome,
 )
 from .call_cap import beyond_cap
@@ -169,7 +170,13 @@ async def _gated(run: SessionRun, request: ApprovalRequest, out: SettleOutcome) 
     decision = request.decision()
     if decision is None and expired(request.capsule, now):
         rt = run.rt
-        due = await expire_due(request, now=now, policy=rt.policy, groups=rt.groups)
+        due = await expire_due(
+            request,
+            now=now,
+            policy=rt.policy,
+            groups=rt.groups,
+            runs_nothing=runs_nothing(rt, request),
+        )
         if not isinstance(due, Unchecked):  # else it waits, as for the sweep's next pass
             decision = due.decision
         if isinstance(due, Decided):  # this turn wrote it: no sweep will find it

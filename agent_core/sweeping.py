@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from approvals import ApprovalRequest, ApprovalsError, Decided, sweep_expired
@@ -22,6 +23,7 @@ from approvals.forms import prune_forms
 from sessions import SessionsError, ThreadKey, off_loop
 
 from .approval_events import decided_when_due
+from .approved_call import runs_nothing
 from .card_rules import show_new_rules
 from .deferral import retry_due
 from .delivery import Delivery
@@ -61,7 +63,12 @@ class Sweeping:
         """
         rt = self.rt
         results = await sweep_expired(
-            rt.home, rt.index, clock=rt.clock, policy=rt.policy, groups=rt.groups
+            rt.home,
+            rt.index,
+            clock=rt.clock,
+            policy=rt.policy,
+            groups=rt.groups,
+            runs_nothing=partial(runs_nothing, rt),
         )
         for result in results:
             request = ApprovalRequest.open(rt.home, result.capsule.id, clock=rt.clock)

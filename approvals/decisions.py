@@ -60,7 +60,12 @@ __all__ = [
 
 
 async def settled(
-    request: ApprovalRequest, now: datetime, *, policy: Policy, groups: GroupResolver
+    request: ApprovalRequest,
+    now: datetime,
+    *,
+    policy: Policy,
+    groups: GroupResolver,
+    runs_nothing: CannotRun | None = None,
 ) -> AlreadyDecided | Refused | None:
     """The decision already made (or the expiry due ``now``), or None while it is open.
 
@@ -72,7 +77,14 @@ async def settled(
     if existing is not None:
         return AlreadyDecided(request.capsule, existing)
     if expired(request.capsule, now):
-        due = await expire_due(request, now=now, policy=policy, groups=groups, wait=busy_wait())
+        due = await expire_due(
+            request,
+            now=now,
+            policy=policy,
+            groups=groups,
+            wait=busy_wait(),
+            runs_nothing=runs_nothing,
+        )
         if isinstance(due, Unchecked):
             return Refused(request.capsule, due)
         if isinstance(due, AlreadyDecided):
@@ -90,6 +102,7 @@ async def expire_due(
     policy: Policy,
     groups: GroupResolver,
     wait: float = SWEEP_WAIT,
+    runs_nothing: CannotRun | None = None,
 ) -> Decided | AlreadyDecided | Unchecked:
     """Decide a request past its deadline: approved when its approvals were a quorum in
     time (a crash came before the decision), else expired (or denied, by its policy).
@@ -99,9 +112,15 @@ async def expire_due(
     The expiry is written under the lock votes are counted under, in the same hold as
     the quorum was found short, so a vote lands before both (and was truly counted) or
     finds the request decided; never between them, told it counted on a request its card
-    shows expired."""
+    shows expired. A quorum whose call would run nothing (``runs_nothing``) expires too.
+    """
     return await complete_or(
-        request, policy=policy, groups=groups, wait=wait, short=lambda: _expire(request, now=now)
+        request,
+        policy=policy,
+        groups=groups,
+        wait=wait,
+        short=lambda: _expire(request, now=now),
+        runs_nothing=runs_nothing,
     )
 
 
@@ -158,7 +177,8 @@ async def record_decision(
     user = check_slack_id(user)
     capsule = request.capsule
     now = clock.now()
-    if (done := await settled(request, now, policy=policy, groups=groups)) is not None:
+    done = await settled(request, now, policy=policy, groups=groups, runs_nothing=runs_nothing)
+    if done is not None:
         return done
     refusal = await may_decide(request, user=user, policy=policy, groups=groups, origin=origin)
     if approve and runs_nothing is not None:  # before its reason: none would help

@@ -12,6 +12,7 @@ from .decisions import expire_due
 from .errors import ApprovalsError
 from .outcomes import AlreadyDecided, Decided
 from .policy import Policy
+from .quorum_completion import RunsNothing
 from .request import ApprovalRequest
 
 __all__ = ["sweep_expired"]
@@ -20,7 +21,13 @@ log = logging.getLogger("signoff.approvals")
 
 
 async def sweep_expired(
-    home: Home, index: Index, *, clock: Clock, policy: Policy, groups: GroupResolver
+    home: Home,
+    index: Index,
+    *,
+    clock: Clock,
+    policy: Policy,
+    groups: GroupResolver,
+    runs_nothing: RunsNothing | None = None,
 ) -> list[Decided | AlreadyDecided]:
     """Expire every pending request that is due; returns the decisions now on disk.
 
@@ -28,7 +35,8 @@ async def sweep_expired(
     came between the last vote and the decision, and no sweep ran before the deadline), if
     they are a quorum of approvers the rules still allow; while Slack cannot say who is in
     an approver group, or a vote is being recorded (``expire_due``), it is neither
-    approved nor expired, and asked again next pass.
+    approved nor expired, and asked again next pass; nor approved when approving it would
+    run nothing (``runs_nothing``: its tool left the configuration): it expires.
 
     A row the index still calls pending may already be decided on disk (the index lags):
     that decision is returned as AlreadyDecided so the caller can mirror it. Every due row
@@ -46,7 +54,10 @@ async def sweep_expired(
             if existing is not None:
                 out.append(AlreadyDecided(request.capsule, existing))
             elif expired(request.capsule, now):
-                due = await expire_due(request, now=now, policy=policy, groups=groups)
+                gone = runs_nothing(request) if runs_nothing is not None else None
+                due = await expire_due(
+                    request, now=now, policy=policy, groups=groups, runs_nothing=gone
+                )
                 if isinstance(due, Unchecked):
                     log.info("expiry of %s waits: %s", row.id, due)
                     continue

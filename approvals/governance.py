@@ -36,7 +36,7 @@ from .errors import ApprovalsError
 from .governed import CurrentCall, after
 from .outcomes import AlreadyDecided, Decided
 from .policy import Policy
-from .quorum_completion import complete_quorum
+from .quorum_completion import RunsNothing, complete_quorum
 from .records import Escalation, Reminder
 from .request import ApprovalRequest
 from .timers import Timers
@@ -177,9 +177,15 @@ def _latest_due_reminder(request: ApprovalRequest, at: str) -> tuple[int, str] |
 
 
 async def fire_due(
-    request: ApprovalRequest, *, policy: Policy, clock: Clock, groups: GroupResolver
+    request: ApprovalRequest,
+    *,
+    policy: Policy,
+    clock: Clock,
+    groups: GroupResolver,
+    runs_nothing: RunsNothing | None = None,
 ) -> list[Step]:
-    """Do what is due for this request now; the records say what was done before."""
+    """Do what is due for this request now; the records say what was done before.
+    ``runs_nothing``: why approving it would run nothing (then no quorum decides it)."""
     if request.decision() is not None:
         return []
     now = clock.now()
@@ -189,7 +195,10 @@ async def fire_due(
     call = request.current()
     if call.edit:
         request.queue_card(f"edit-{call.edit}")  # a crash may have come before the edit's
-    completed = await complete_quorum(request, call=call, policy=policy, groups=groups)
+    gone = runs_nothing(request) if runs_nothing is not None else None
+    completed = await complete_quorum(
+        request, call=call, policy=policy, groups=groups, runs_nothing=gone
+    )
     if isinstance(completed, Unchecked):
         # Slack cannot say whether its approvers may still decide: asked again next pass.
         log.info("quorum of %s not completed yet: %s", request.id, completed)
@@ -246,7 +255,12 @@ async def fire_due(
 
 
 async def sweep_timers(
-    home: Home, *, policy: Policy, clock: Clock, groups: GroupResolver
+    home: Home,
+    *,
+    policy: Policy,
+    clock: Clock,
+    groups: GroupResolver,
+    runs_nothing: RunsNothing | None = None,
 ) -> list[Step]:
     """Take every due timer marker: do what is due, arm the next, then drop the marker."""
     timers, now = Timers(home), utc_iso(clock.now())
@@ -256,7 +270,11 @@ async def sweep_timers(
         try:
             request = ApprovalRequest.open(home, approval_id, clock=clock)
             seen = _progress(request)
-            steps.extend(await fire_due(request, policy=policy, clock=clock, groups=groups))
+            steps.extend(
+                await fire_due(
+                    request, policy=policy, clock=clock, groups=groups, runs_nothing=runs_nothing
+                )
+            )
             following = request.arm_timer()
         except NotFoundError:
             timers.disarm(name)  # the request is gone (a deleted session): nothing to remind

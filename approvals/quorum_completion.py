@@ -10,20 +10,20 @@ about again (``decision_checks.no_longer_allowed``), under the lock a click coun
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from sessions import LockBusyError, utc_iso
 
 from .authorize import GroupResolver, Unchecked
 from .decision_checks import no_longer_allowed, quorum_of
 from .governed import CurrentCall
-from .outcomes import AlreadyDecided, Decided, finalize
+from .outcomes import AlreadyDecided, CannotRun, Decided, finalize
 from .policy import Policy
 from .quorum import ASKS, BUSY, HELD, next_round, records_locked, votes_why
 from .records import SYSTEM, Vote
 from .request import ApprovalRequest
 
-__all__ = ["SWEEP_WAIT", "complete_or", "complete_quorum"]
+__all__ = ["SWEEP_WAIT", "RunsNothing", "complete_or", "complete_quorum", "tell_runs_nothing"]
 
 # How long the lock on a request's votes is waited for. Its holder takes milliseconds (Slack
 # is asked outside it), unless stopped (a terminal's ``signoff approve`` suspended with
@@ -32,6 +32,19 @@ __all__ = ["SWEEP_WAIT", "complete_or", "complete_quorum"]
 # 5 s), then tells its person to try again.
 SWEEP_WAIT = 1.0
 Short = TypeVar("Short")
+# Why approving a request would run nothing here (its tool left the configuration, or
+# changed), or None: the engine's, which knows the tools (``agent_core.approved_call``).
+RunsNothing: TypeAlias = Callable[[ApprovalRequest], CannotRun | None]
+
+
+def tell_runs_nothing(request: ApprovalRequest, why: CannotRun) -> None:
+    """The card's thread is told, once (a fixed outbox id), that approving it would run
+    nothing: the card itself still offers Approve, as the tool may come back (a
+    configuration put right again), and the next approver should not have to click to
+    learn it."""
+    request.queue_post(
+        "runs-nothing", f"⚠️ This request cannot be approved now: {why}.", by_card=True
+    )
 
 
 async def complete_quorum(
@@ -41,6 +54,7 @@ async def complete_quorum(
     groups: GroupResolver,
     call: CurrentCall | None = None,
     wait: float = SWEEP_WAIT,
+    runs_nothing: CannotRun | None = None,
 ) -> Decided | AlreadyDecided | Unchecked | None:
     """Decide a request whose approvals are all in but whose decision a crash prevented
     (or a quorum the policy in force lowered), with the approvers the rules still allow:
@@ -48,9 +62,19 @@ async def complete_quorum(
     Approved when the last of those approvals came (a vote, or the edit itself), not when
     a sweep found it: valid_for counts from then, so a call a crash held up goes stale,
     and a quorum complete before the deadline stands after it. Unchecked too while
-    another process holds the request's lock past ``wait`` (asked again next pass)."""
+    another process holds the request's lock past ``wait`` (asked again next pass).
+
+    ``runs_nothing``: why approving it would run nothing, as a click is refused for (its
+    tool left the configuration or changed): a quorum then decides nothing, its thread is
+    told why, and it waits for the tool or its deadline."""
     return await complete_or(
-        request, policy=policy, groups=groups, short=_nothing, call=call, wait=wait
+        request,
+        policy=policy,
+        groups=groups,
+        short=_nothing,
+        call=call,
+        wait=wait,
+        runs_nothing=runs_nothing,
     )
 
 
@@ -62,13 +86,14 @@ async def complete_or(
     short: Callable[[], Short],
     call: CurrentCall | None = None,
     wait: float = SWEEP_WAIT,
+    runs_nothing: CannotRun | None = None,
 ) -> Decided | AlreadyDecided | Unchecked | Short:
     """``complete_quorum``, and what ``short()`` does when the approvals are no quorum (or
     ``call`` is no longer the current one): called under the lock the quorum was judged
     under, so no vote lands between the two (an expiry: a vote is then counted before
     it, or finds the request decided)."""
     try:
-        return await _completion(request, policy, groups, call, wait, short)
+        return await _completion(request, policy, groups, call, wait, short, runs_nothing)
     except LockBusyError:
         return Unchecked(HELD)
 
@@ -80,6 +105,7 @@ async def _completion(
     pinned: CurrentCall | None,
     wait: float,
     short: Callable[[], Short],
+    runs_nothing: CannotRun | None,
 ) -> Decided | AlreadyDecided | Unchecked | Short:
     quorum = quorum_of(request, policy)
     allowed: dict[str, bool] = {}
@@ -103,6 +129,11 @@ async def _completion(
             if not unasked:
                 kept = {voter: key for voter, key in counted.items() if allowed[voter]}
                 _discount(request, call, [key for v, key in counted.items() if v not in kept])
+                if runs_nothing is not None and len(kept) >= quorum:
+                    # As a click completing it would be refused: no approval spent on
+                    # a call refused at its start, under a card saying "Approved".
+                    tell_runs_nothing(request, runs_nothing)
+                    return short()
                 decided = _decide_with(request, call, kept, quorum=quorum, policy=policy)
                 return short() if decided is None else decided
             origins = request.origins(call, counted)
