@@ -30,9 +30,22 @@ def call_runs_here(engine: Engine, request: ApprovalRequest, *, upto: int | None
     if tool is not None and tool.version in (call.tool_version, UNLISTED):
         return
     why = "is not among" if tool is None else "has another version among"
+    # This process cannot see the bot's tools, and the tool may have left them too (a
+    # request waiting across a configuration change): both cases are said, each true.
+    bots = "give this command the bot's SIGNOFF_CONFIG, SIGNOFF_TOOLS and SIGNOFF_DEMO, or "
+    if upto is None:  # an approval asked for here
+        where = (
+            f"{bots}approve it on its card; where the bot lacks it too, it can run nowhere: "
+            f"deny it (`signoff deny {request.id} --as …`), and ask again once the tool is back"
+        )
+    else:  # approved already
+        where = (
+            f"{bots}leave the call to the bot; where the bot lacks it too, it can run "
+            "nowhere, and the bot tells its thread that it did not run"
+        )
     raise ConfigError(
-        f"{request.id} calls {call.tool}, which {why} this command's tools: give it the "
-        "bot's SIGNOFF_CONFIG, SIGNOFF_TOOLS and SIGNOFF_DEMO, or leave the call to the bot"
+        f"{request.id} calls {call.tool}, which {why} this command's tools: where the bot "
+        f"has that tool, {where}"
     )
 
 

@@ -143,3 +143,34 @@ async def test_a_terminal_without_the_tool_leaves_an_approved_call_to_the_bot(
     await until(lambda: restarts(home) == 1, timeout=30, what="the bot to run the call")
     await bot.engine.idle()
     assert restarts(home) == 1
+
+
+async def test_a_terminal_refusal_does_not_send_to_a_bot_that_lacks_the_tool_too(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings, e2e_clock: FixedClock
+) -> None:
+    """The refusal told the operator to give the terminal "the bot's SIGNOFF_CONFIG …, or
+    leave the call to the bot", as if the bot had the tool; a tool that left the bot's
+    configuration too can run nowhere, and the terminal cannot see the bot's tools. It now
+    says both cases, and what to do when the bot lacks it: deny it."""
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    card = await wait_card(slack, thread)
+    approval = approval_id_of(card)
+    await bot.engine.idle()
+    await bot.stop(grace=5)  # and the bot, started again, lacks restart_service too
+    await until(lambda: not slack.sockets(), what="the old bot's socket to close")
+    bot = await start_bot(demo_tools=False)
+    await slack.wait_for_sockets(1, timeout=5)
+    when = e2e_clock.now().isoformat()
+    done = await asyncio.to_thread(
+        cli,
+        settings.home,
+        *("approve", approval, "--as", "U0BOB"),
+        frozen=when,
+        env={**tokens_of(slack), "SIGNOFF_DEMO": "0"},
+    )
+    assert done.returncode == 2, done
+    (line,) = done.stderr.splitlines()
+    assert "where the bot lacks it too" in line and f"signoff deny {approval}" in line, done
+    assert decision(settings.home, approval) is None
