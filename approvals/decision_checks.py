@@ -23,6 +23,7 @@ from .errors import MembershipUnknown
 from .governed import CurrentCall
 from .origin import Origin
 from .policy import Policy, PolicyRule
+from .reachable import short_of_quorum
 from .request import ApprovalRequest
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "expired",
     "may_decide",
     "no_longer_allowed",
+    "out_of_reach",
     "quorum_of",
     "reason_missing",
     "seen_refusal",
@@ -148,6 +150,23 @@ def escalation_to_come(request: ApprovalRequest, policy: Policy) -> tuple[str, .
         return targets
     still = {*now.escalate_users, *now.escalate_groups}
     return tuple(t for t in targets if t in still)
+
+
+def out_of_reach(request: ApprovalRequest, policy: Policy) -> tuple[str, ...] | None:
+    """Who alone may still approve ``request``, whose quorum the rules it is judged by
+    put out of their reach (a policy changed while it waited), or None when it can be
+    reached or cannot be told (``short_of_quorum``); as its card says (``CardView``)."""
+    deciders = approvers_of(request, policy)
+    if deciders is None:
+        return None
+    came = request.escalation() is not None
+    return short_of_quorum(
+        deciders=deciders,
+        escalated=escalated_of(request, policy) if came else escalation_to_come(request, policy),
+        quorum=quorum_of(request, policy),
+        askers=request.capsule.askers,
+        self_approval=self_approval_of(request, policy),
+    )
 
 
 def self_approval_of(request: ApprovalRequest, policy: Policy) -> bool:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from sessions import Clock, Home, NotFoundError, SessionsError, from_utc_iso, readable_utc, utc_iso
 
 from .authorize import GroupResolver, Unchecked
-from .decision_checks import approvers_of, escalated_of, expired
+from .decision_checks import approvers_of, escalated_of, expired, out_of_reach
 from .errors import ApprovalsError
 from .governed import CurrentCall, after
 from .outcomes import AlreadyDecided, Decided
@@ -109,7 +109,10 @@ def _waited(request: ApprovalRequest, until: str) -> str:
 def _reminder_text(request: ApprovalRequest, reminder: Reminder, policy: Policy) -> str:
     c = request.capsule
     who = " ".join(_mention(p) for p in reminder.pinged)
-    if who:
+    if out_of_reach(request, policy) is not None:  # as its card says: to approve is in vain
+        whom = f"{who}: it" if who else "It"
+        ask = f"{whom} cannot be approved under the policy in force, only denied"
+    elif who:
         ask = f"{who}: please approve or deny it"
     elif approvers_of(request, policy) is None:
         ask = "Anyone but the requester may decide it"

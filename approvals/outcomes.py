@@ -61,6 +61,9 @@ class VoteCounted:
     approvals: int
     quorum: int
     voters: tuple[str, ...] = ()
+    # Who alone may still approve, when the rules in force leave the quorum out of reach
+    # (``decision_checks.out_of_reach``): the vote counts, but cannot decide it.
+    out_of_reach: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from sessions import LockBusyError, busy_wait, dir_lock_async
 
 from .authorize import GroupResolver, Unchecked
-from .decision_checks import no_longer_allowed, quorum_of, seen_refusal
+from .decision_checks import no_longer_allowed, out_of_reach, quorum_of, seen_refusal
 from .governed import CurrentCall
 from .origin import Origin, recorded_origin
 from .outcomes import AlreadyDecided, AlreadyVoted, Decided, Refused, VoteCounted, finalize
@@ -139,7 +139,8 @@ def _count(
     voters = request.approvals(call)
     if len(voters) < quorum:
         request.queue_card(votes_why(call.edit, request.approvals_cast(call)))
-        return VoteCounted(capsule, len(voters), quorum, voters)
+        alone = out_of_reach(request, policy)
+        return VoteCounted(capsule, len(voters), quorum, voters, out_of_reach=alone)
     # Again, now that the vote is on disk: a sweep may have taken the marker above before
     # it was, and dropped it; a crash before the decision would then leave none.
     request.arm_timer(at)

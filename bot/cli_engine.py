@@ -220,7 +220,11 @@ def _decision_line(result: DecisionResult, *, user: str) -> tuple[str, int]:
         d = result.decision
         return f"already decided: {d.verdict} by {', '.join(d.deciders)} at {d.at}", 1
     if isinstance(result, VoteCounted):
-        return f"vote counted: {result.approvals} of {result.quorum} approvals", 0
+        said = f"vote counted: {result.approvals} of {result.quorum} approvals"
+        if (alone := result.out_of_reach) is not None:
+            only = ", ".join(alone) or "nobody"
+            said += f", but it cannot be approved under the policy in force: only {only} may"
+        return said, 0
     if isinstance(result, Refused):
         return f"refused: {result.reason}", 1
     return "you already voted on this request", 1

@@ -62,7 +62,16 @@ def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdw
     if isinstance(result, AlreadyVoted):
         return literal("You already approved this request; it needs someone else too.")
     if isinstance(result, VoteCounted):
-        return literal(f"Your approval is counted: {result.approvals} of {result.quorum}.")
+        counted = literal(f"Your approval is counted: {result.approvals} of {result.quorum}")
+        if (alone := result.out_of_reach) is None:
+            return join(counted, literal("."))
+        # As the card says: no one else's click could complete it.
+        return join(
+            counted,
+            literal(", but it cannot be approved under the policy in force: only "),
+            mentions(list(alone)) if alone else literal("nobody"),
+            literal(" may approve it. It may still be denied, or the policy changed."),
+        )
     assert isinstance(result, Decided)
     return None
 
