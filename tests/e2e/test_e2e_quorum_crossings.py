@@ -20,6 +20,7 @@ from conftest import FAST, restart
 from signoff_e2e_kit import (
     OPS,
     approval_id_of,
+    approvals_dir,
     as_in_manifest,
     asked_under,
     bot_messages,
@@ -222,7 +223,9 @@ async def test_an_escalation_due_with_the_expiry_lets_no_one_decide_after_it(
     approval and the escalated Carol's click after it decide nothing, the card says
     expired with no buttons, and nothing ran. (Asked so, the request is refused at the
     gate, which knows the escalation would come too late: it is asked with the escalation
-    due earlier, and the policy moves it to the expiry while the request waits.)"""
+    due an hour earlier, and nothing runs from before it until the expiry, so both fall
+    due in one pass, the expiry first. The policy changed to escalate at the expiry while
+    it waits moves nothing: a waiting request keeps its captured timings.)"""
     early = ESCALATING_QUORUM.replace('escalate_after = "4h"', 'escalate_after = "3h"')
     policy = write_policy(tmp_path / "policy.toml", early)
     bot, thread, card, approval = await asked_under(slack, start_bot, policy, "restart api")
@@ -247,6 +250,7 @@ async def test_an_escalation_due_with_the_expiry_lets_no_one_decide_after_it(
     assert made is not None and made["verdict"] == "expired", made
     assert not has_buttons(existing_message(slack, channel=OPS, ts=card["ts"]))
     assert [v["user"] for v in _votes(home, approval)] == ["U0BOB"]
+    assert not (approvals_dir(home, approval) / f"{approval}.escalated.json").exists()
 
 
 async def test_an_escalated_approver_completes_the_quorum_and_no_reminder_follows(
