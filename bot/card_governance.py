@@ -14,7 +14,7 @@ from typing import Any
 from agent_core.live_steps import NOT_RUN
 from agent_core.surface import CardView
 from approvals import ExecutionResult, changes
-from approvals.governance import duration_text
+from approvals.follow_up_posts import duration_text
 
 from .drawn_text import visible
 from .slack_text import (
