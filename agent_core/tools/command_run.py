@@ -20,6 +20,7 @@ from typing import IO
 from ..cancelling import cancel_and_wait
 from .base import ToolError, ToolNotRun, ToolOutcomeUnknown
 from .guarded_start import start_guarded
+from .kept_files import new_kept_files
 from .kept_pipe import KeptPipe
 from .output import output_path, read_head
 
@@ -141,39 +142,15 @@ def _kept_files(
     read as a call that ran and failed, though its program never started."""
     with contextlib.ExitStack() as kept_open:
         try:
-            folder = kept_open.enter_context(_kept_folder(out_path.parent))
-            out = kept_open.enter_context(_new_kept_file(folder, out_path.name))
-            err = kept_open.enter_context(_new_kept_file(folder, err_path.name))
+            out, err = kept_open.enter_context(
+                new_kept_files(out_path.parent, out_path.name, err_path.name)
+            )
         except OSError as exc:
             where = out_path.parent.relative_to(workspace.parent)
             raise ToolNotRun(
                 f"could not keep its output in {where}: {exc.strerror or exc}"
             ) from None
         yield out, err
-
-
-@contextlib.contextmanager
-def _kept_folder(folder: Path) -> Iterator[int]:
-    """``tool-output/``, a folder of the workspace, opened. Commands run in the workspace and
-    may leave a link there (a tarball or a repository a model chose holds any): one in the
-    folder's place is removed, never followed out of the workspace."""
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        folder.unlink()  # a file there too: the name is signoff's
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
-
-
-def _new_kept_file(folder: int, name: str) -> IO[bytes]:
-    """A new file ``name`` in ``folder``: whatever was there by that name (a link a command
-    left, symbolic or hard, to a record of the home) is unlinked, not written through."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(name, dir_fd=folder)
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    return os.fdopen(os.open(name, flags, 0o666, dir_fd=folder), "w+b", buffering=0)
 
 
 def _signal_name(number: int) -> str:

@@ -7,8 +7,11 @@ the model reads is the server's text (capped; the whole of it kept in the worksp
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp.types import (
@@ -24,6 +27,7 @@ from mcp.types import Tool as McpToolInfo
 
 from .base import UNLISTED, Tool, ToolContext, ToolError, schema_version
 from .json_schema import SchemaChecker
+from .kept_files import new_kept_files
 from .output import OUTPUT_LIMIT, clip_text, output_path
 
 if TYPE_CHECKING:
@@ -115,8 +119,7 @@ class McpTool(Tool):
         )
         if len(text) > OUTPUT_LIMIT:
             try:
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                kept.write_text(text)
+                _keep(kept, text)
             except OSError as exc:  # it ran all the same: its result is not an error
                 cut = clip_text(text, secrets=self.secrets)
                 text = f"{cut} (the whole result could not be kept: {exc.strerror or exc})"
@@ -126,6 +129,18 @@ class McpTool(Tool):
         if result.is_error:
             raise ToolError(text or f"{self.remote} reported an error")
         return text
+
+
+def _keep(path: Path, text: str) -> None:
+    """``text`` whole in a new file at ``path``, made as a command's kept output is: never
+    written through a link a command left in the workspace (``kept_files``)."""
+    with new_kept_files(path.parent, path.name) as (kept,):
+        data = memoryview(text.encode("utf-8", "replace"))
+        while data:
+            written = kept.write(data)
+            if not written:  # a full disk took none of it
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            data = data[written:]
 
 
 def described(info: McpToolInfo) -> str:

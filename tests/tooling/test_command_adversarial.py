@@ -296,25 +296,36 @@ async def test_a_value_too_long_for_one_argument_is_refused_before_anyone_approv
     assert f"\n{longest}" in report
 
 
+async def plant_link(tmp_path: Path, planted: str, name: str) -> Path:
+    """A command leaves a link in the workspace (a tarball or a git repository a model chose
+    holds any it likes) to a file ``name`` outside it: at ``tool-output/<name>``, symbolic
+    ("file") or hard ("hard", to a file of the same user), or at ``tool-output`` itself
+    ("folder"); "not-a-folder" leaves a file in the folder's place. The file outside."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / name
+    victim.write_text("a record signoff keeps\n")
+    link, target = (
+        ("tool-output", outside) if planted == "folder" else (f"tool-output/{name}", victim)
+    )
+    make = "" if planted == "folder" else "mkdir tool-output; "
+    how = "ln" if planted == "hard" else "ln -s"
+    plant = f"rm -rf tool-output; {make}{how} {target} {link}"
+    if planted == "not-a-folder":
+        plant = "rm -rf tool-output; echo x > tool-output"
+    await command(["sh", "-c", plant]).call({}, context(tmp_path))
+    return victim
+
+
 @pytest.mark.parametrize("planted", ["file", "folder", "hard"])
 async def test_a_link_a_command_left_in_the_workspace_does_not_redirect_kept_output(
     tmp_path: Path, planted: str
 ) -> None:
-    # A command runs in the workspace and may leave links there (a tarball or a git
-    # repository a model chose holds any it likes). The next call's kept output was opened
-    # through them: signoff truncated and wrote a file outside the workspace (a record of
-    # the home, a person's file) with what that call printed.
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    victim = outside / "t-call_1.stdout"
-    victim.write_text("a record signoff keeps\n")
-    link, target = (
-        ("tool-output", outside) if planted == "folder" else ("tool-output/t-call_1.stdout", victim)
-    )
-    make = "" if planted == "folder" else "mkdir tool-output; "
-    how = "ln" if planted == "hard" else "ln -s"  # a hard link to a file of the same user
-    plant = command(["sh", "-c", f"rm -rf tool-output; {make}{how} {target} {link}"])
-    await plant.call({}, context(tmp_path))
+    # The next call's kept output was opened through the links a command left: signoff
+    # truncated and wrote a file outside the workspace (a record of the home, a person's
+    # file) with what that call printed.
+    victim = await plant_link(tmp_path, planted, "t-call_1.stdout")
+    outside = victim.parent
     ctx = context(tmp_path)
     assert ctx.call_id == "call_1"
     report = await command(["echo", "what the call printed"]).call({}, ctx)

@@ -31,6 +31,7 @@ from mcp_fixture_kit import (
     wait_for,
     write_config,
 )
+from test_command_adversarial import plant_link
 
 from agent_core.engine import Engine
 from agent_core.messages import EventMessage, ToolResultMessage
@@ -379,15 +380,8 @@ async def test_an_edit_is_checked_without_fetching_the_schemas_ref_or_crashing(
     assert records(record) == []
 
 
-async def test_a_long_result_that_cannot_be_kept_is_still_the_calls_result(
-    tmp_path: Path, record: Path
-) -> None:
-    # The call ran; keeping its whole result in the workspace then fails (here a command
-    # left a file where tool-output/ goes; a full disk does the same). That is no reason
-    # to report "error" — the model would read "it failed" and may run it again.
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "tool-output").write_text("not a directory")
+async def list_events(tmp_path: Path, record: Path) -> str:
+    """One call of the ops server's ``list_events`` (a long result), as ``call_1``."""
     spec = McpServerSpec(command=tuple(json.loads(stdio_command(record))), timeout="10s")
     server = McpServer("ops", spec)
     await server.start()
@@ -397,18 +391,46 @@ async def test_a_long_result_that_cannot_be_kept_is_still_the_calls_result(
         context = ToolContext(
             home=tmp_path,
             session_id="sess_000000000001",
-            workspace_path=workspace,
+            workspace_path=tmp_path / "workspace",
             thread=THREAD,
             requester="U0ALICE",
             call_id="call_1",
             tool_version=tool.version,
         )
-        text = await tool.call({"namespace": "prod"}, context)
+        return await tool.call({"namespace": "prod"}, context)
     finally:
         await server.aclose()
+
+
+async def test_a_long_result_that_cannot_be_kept_is_still_the_calls_result(
+    tmp_path: Path, record: Path
+) -> None:
+    # The call ran; keeping its whole result in the workspace then fails (here a command
+    # left a folder by the kept file's name; a full disk does the same). That is no reason
+    # to report "error" — the model would read "it failed" and may run it again.
+    (tmp_path / "workspace" / "tool-output" / "ops__list_events-call_1.txt").mkdir(parents=True)
+    text = await list_events(tmp_path, record)
     assert text.startswith("event 0: pod api-0 pulled image"), text[:100]
     assert "could not be kept" in text, text[-300:]
     assert len(records(record, "list_events")) == 1
+
+
+@pytest.mark.parametrize("planted", ["file", "folder", "hard", "not-a-folder"])
+async def test_a_link_a_command_left_in_the_workspace_does_not_redirect_a_kept_result(
+    tmp_path: Path, record: Path, planted: str
+) -> None:
+    # A command runs in the workspace and may leave links there (a tarball or a git
+    # repository a model chose holds any). An MCP tool's long result was written by path,
+    # through a link at tool-output/<name> or at tool-output itself: signoff rewrote a file
+    # outside the workspace (a record of the home) with what the server answered.
+    victim = await plant_link(tmp_path, planted, "ops__list_events-call_1.txt")
+    outside = victim.parent
+    text = await list_events(tmp_path, record)
+    assert "the whole output is in workspace/tool-output/ops__list_events-call_1.txt" in text
+    assert victim.read_text() == "a record signoff keeps\n"
+    assert sorted(p.name for p in outside.iterdir()) == [victim.name]
+    kept = tmp_path / "workspace" / "tool-output" / victim.name
+    assert not kept.is_symlink() and kept.read_text().count("\n") == 1999
 
 
 async def test_the_operators_log_does_not_quote_an_http_servers_url_on_every_request(
