@@ -5,7 +5,8 @@ inert argument — unless that element is code a program runs: a shell's ``-c`` 
 (``sh -c``, ``bash -ec``, ``fish -c``, also behind ``sudo`` or ``env``), a user's shell
 (``su ops -c``, ``runuser --command``), ``python -c``, ``perl -e``, ``node -e``,
 ``php -r``, ``lua -e``, PowerShell's ``-Command``, sed's script and awk's program (after
-``-e``/``--expression``/``--source``, or as the first operand). There ``; rm -rf /`` (or
+``-e``/``--expression``/``--source``, or as the first operand). Each such element is
+found, not only the first (``sed -e … -e …``). There ``; rm -rf /`` (or
 sed's ``e`` command, awk's ``system()``) would run, so the configuration refuses a
 free-text placeholder in it. Options are read as getopt reads them (``--expression=…``,
 ``-es/x/y/``, ``--expr``, ``-ne``). Programs that hand their arguments
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["code_argument"]
+__all__ = ["code_arguments"]
 
 
 @dataclass(frozen=True)
@@ -34,20 +35,40 @@ class _RunsCode:
     script_files: tuple[str, ...] = ()
     # Letters whose value is optional and only ever attached (sed's ``-i.bak``).
     attached: str = ""
-    # A shell's -c is a flag (the script is its first operand): ``-ce script``.
+    # A shell's -c is a flag: the script is its first operand, after all its options
+    # (``-ce script``, ``-c -e script``, ``-co pipefail script``, ``-c -- script``).
     code_is_flag: bool = False
+    # Python's -c ends its options: what follows is the script's argv, never code again.
+    # Others take their code option again (``sed -e … -e …``): each is code.
+    code_ends_options: bool = False
+    # Whole elements whose code is the next one, no cluster (node's ``-pe``).
+    code_options: tuple[str, ...] = ()
+    # gawk reads ``-W name[=value]`` as ``--name[=value]`` (``-W source=…``).
+    long_by_w: bool = False
 
+
+# gawk's -W takes a long option's name (-W source=…): read as that option.
+_AWK_SHORT = ("-F", "-v", "-i", "-l", "-W", "-Z")
+_AWK_VALUED = (*_AWK_SHORT, "--field-separator", "--assign", "--include", "--load", "--locale")
 
 _RUNS_CODE = (
     _RunsCode(
-        r"(?:ba|da|z|k|mk|a)?sh|busybox|fish",
+        r"(?:ba|da|z|k|mk|a)?sh|busybox",
         "c",
-        valued=("-o", "+o", "-O", "+O"),
+        valued=("-o", "+o", "-O", "+O", "--rcfile", "--init-file"),
         code_is_flag=True,
     ),
-    _RunsCode(r"python[0-9.]*", "c", valued=("-W", "-X")),
+    _RunsCode(r"fish", "cC", ("--command", "--init-command")),
+    _RunsCode(r"python[0-9.]*", "c", valued=("-W", "-X"), code_ends_options=True),
     _RunsCode(r"(?:perl|ruby)[0-9.]*", "eE", valued=("-I",)),
-    _RunsCode(r"node(?:js)?", "ep", ("--eval", "--print"), ("-r", "--require")),
+    # node takes no cluster, but has `-pe`; of several -e the last runs.
+    _RunsCode(
+        r"node(?:js)?",
+        "",
+        ("--eval", "--print"),
+        ("-r", "--require"),
+        code_options=("-e", "-p", "-pe"),
+    ),
     _RunsCode(r"php[0-9.]*", "r", valued=("-c", "-d")),
     _RunsCode(r"lua(?:jit)?[0-9.]*", "e", valued=("-l",)),
     # sed's script runs a shell with its `e` command and writes files with `w`; awk's
@@ -65,10 +86,11 @@ _RUNS_CODE = (
         r"[gmn]?awk",
         "e",
         ("--source",),
-        ("-F", "-v", "--field-separator", "--assign", "-i", "--include", "-l", "--load", "-W"),
+        _AWK_VALUED,
         code_operand=True,
         script_files=("-f", "--file", "-E", "--exec"),
         attached="dDLop",
+        long_by_w=True,
     ),
     _RunsCode(
         r"su|runuser",
@@ -86,58 +108,77 @@ _POWERSHELL_CODE = re.compile(
 )
 
 
-def code_argument(argv: tuple[str, ...]) -> tuple[int, str]:
-    """The index of the argv element a program runs as code (0 if none), and how."""
+def code_arguments(argv: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """The argv elements a program runs as code: each one's index, and how."""
+    found: dict[int, str] = {}
     for start, element in enumerate(argv[:-1]):
         name = element.rsplit("/", 1)[-1]
         if _POWERSHELL.fullmatch(name):
             for index in range(start + 1, len(argv) - 1):
                 if _POWERSHELL_CODE.fullmatch(argv[index]):
-                    return index + 1, f"{name} {argv[index]}"
+                    found.setdefault(index + 1, f"{name} {argv[index]}")
+                    break
             continue
         for runs in _RUNS_CODE:
-            if not re.fullmatch(runs.program, name):
-                continue
-            found = _code_of(runs, name, argv, start + 1)
-            if found[0]:
-                return found
-    return 0, ""
+            if re.fullmatch(runs.program, name):
+                for index, how in _code_of(runs, name, argv, start + 1):
+                    found.setdefault(index, how)
+    return tuple(sorted(found.items()))
 
 
-def _code_of(runs: _RunsCode, name: str, argv: tuple[str, ...], index: int) -> tuple[int, str]:
-    """Where ``name``'s code is in ``argv``, its options read from ``index``; (0, "")."""
+def _code_of(
+    runs: _RunsCode, name: str, argv: tuple[str, ...], index: int
+) -> list[tuple[int, str]]:
+    """Where ``name``'s code is in ``argv``, its options read from ``index``."""
+    found: list[tuple[int, str]] = []
     from_file = False
+    code_flag = ""  # a shell's -c, as written: its code is its first operand
     while index < len(argv):
         option = argv[index]
         where, width, script_file = _option(runs, option)
+        via_w = runs.long_by_w and option.startswith("-W")
+        named = ""
+        if via_w:  # -W name[=value], or -Wname[=value]: --name[=value]
+            named = option[2:] or (argv[index + 1] if index + 1 < len(argv) else "")
+            where, width, script_file = _option(runs, f"--{named}")
+            width += 0 if option[2:] else 1
+        shown = f"-W {named}".partition("=")[0] if via_w else option
         if where == "here":
-            return index, f"{name} {_label(runs, option)}"
-        if where == "next" and index < len(argv) - 1:
-            return index + 1, f"{name} {option}"
-        from_file = from_file or script_file
+            found.append((index + width - 1, f"{name} {_label(runs, shown)}"))
+        elif where == "next" and index + width < len(argv):
+            found.append((index + width, f"{name} {shown}"))
+            width += 1
+        elif where == "flag":
+            code_flag = code_flag or option
+        if found and runs.code_ends_options:
+            return found
+        from_file = from_file or script_file or bool(found)
         operand = not option.startswith(("-", "+"))
-        if option == "--" and runs.code_operand and not from_file and index < len(argv) - 1:
-            return index + 1, f"{name}'s script"
-        if operand and runs.code_operand and not from_file:
-            return index, f"{name}'s script"
+        code_operand = (runs.code_operand and not from_file) or bool(code_flag)
+        how = f"{name} {code_flag}" if code_flag else f"{name}'s script"
+        if option == "--" and code_operand and index < len(argv) - 1:
+            return [*found, (index + 1, how)]
+        if operand and code_operand:
+            return [*found, (index, how)]
         if option == "--" or (operand and not runs.options_after_operands):
             break  # a script file: what follows are its own arguments
         index += width
-    return 0, ""
+    return found
 
 
 def _label(runs: _RunsCode, option: str) -> str:
     """The option of ``option`` that holds its code (``--expression``, ``-e``)."""
-    if option.startswith("--"):
+    if option.startswith(("--", "-W ")):
         return option.partition("=")[0]
     return option[: min(option.find(letter) % len(option) for letter in runs.letters) + 1]
 
 
 def _option(runs: _RunsCode, option: str) -> tuple[str, int, bool]:
     """What ``option`` is to ``runs``: where its code is ("here" in this element, "next",
-    or ""), how many elements it takes, and whether it names a script file. Read as
-    getopt reads it: a long option by any prefix and with ``=value``, a short one's
-    value attached (``-es/x/y/``) or in a cluster (``-ne``, ``-euo pipefail``)."""
+    "flag" for a shell's -c, or ""), how many elements it takes, and whether it names a
+    script file. Read as getopt reads it: a long option by any prefix and with
+    ``=value``, a short one's value attached (``-es/x/y/``) or in a cluster (``-ne``,
+    ``-euo pipefail``)."""
     if option.startswith("--") and len(option) > 2:
         given, equals, _ = option.partition("=")
 
@@ -150,12 +191,15 @@ def _option(runs: _RunsCode, option: str) -> tuple[str, int, bool]:
         if files or named(runs.valued):
             return "", (1 if equals else 2), files
         return "", 1, False
+    if option in runs.code_options:
+        return "next", 1, False
     if option in runs.valued or option in runs.script_files:  # also ``+o``
         return "", 2, option in runs.script_files
     if not option.startswith("-") or option == "-":
         return "", 1, False
-    if runs.code_is_flag and re.fullmatch(rf"-[A-Za-z]*[{runs.letters}][A-Za-z]*", option):
-        return "next", 1, False
+    if runs.code_is_flag and option[1:].isalpha():  # a cluster: each valued letter takes one
+        takes = sum(f"-{letter}" in runs.valued for letter in option[1:])
+        return ("flag" if set(option[1:]) & set(runs.letters) else ""), 1 + takes, False
     for at, letter in enumerate(option[1:], start=2):
         rest = option[at:]
         if letter in runs.letters:

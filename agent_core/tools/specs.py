@@ -29,7 +29,7 @@ from pydantic import (
 
 from approvals import parse_duration
 
-from .code_argument import code_argument
+from .code_argument import code_arguments
 from .env_secrets import secret_values
 from .regex_risk import backtracking_risk
 
@@ -257,16 +257,16 @@ class CommandSpec(Timed):
         unused = sorted(set(self.params) - used)
         if unused:
             raise ValueError(f"params.{unused[0]} is not used in argv")
-        code, how = code_argument(self.argv)
-        for kind, name in parse_template(self.argv[code]) if code else ():
-            param = self.params[name] if kind == "param" else None
-            if param and param.type == "string" and not (param.enum or param.pattern):
-                raise ValueError(
-                    f"argv: {{{name}}} is in the code `{how}` runs, where a value is code "
-                    f"(`; rm -rf /` would run): pass {{{name}}} after the code as an argument "
-                    'of its own and read it there ("$1" in a shell script, sys.argv[1] in '
-                    "Python), or hold it to an enum or a pattern"
-                )
+        for code, how in code_arguments(self.argv):
+            for kind, name in parse_template(self.argv[code]):
+                param = self.params[name] if kind == "param" else None
+                if param and param.type == "string" and not (param.enum or param.pattern):
+                    raise ValueError(
+                        f"argv: {{{name}}} is in the code `{how}` runs, where a value is code "
+                        f"(`; rm -rf /` would run): pass {{{name}}} after the code as an "
+                        'argument of its own and read it there ("$1" in a shell script, '
+                        "sys.argv[1] in Python), or hold it to an enum or a pattern"
+                    )
         return self
 
     @property

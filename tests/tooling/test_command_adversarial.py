@@ -194,6 +194,28 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["bash", "-euo", "pipefail", "-c", "restart {name}"],
         ["su", "ops", "--comm", "restart {name}"],
         ["python3", "-cprint('{name}')"],
+        # A shell's code is its first operand after all its options, -c anywhere among
+        # them (bash -c -e CODE, -co pipefail CODE, -c -- CODE); bash's --rcfile and
+        # --init-file take a file first.
+        ["bash", "--rcfile", "/etc/ops.rc", "-c", "restart {name}"],
+        ["bash", "--init-file", "/etc/ops.rc", "-c", "restart {name}"],
+        ["bash", "-c", "-e", "restart {name}"],
+        ["bash", "-co", "pipefail", "restart {name}"],
+        ["sh", "-c", "--", "restart {name}"],
+        ["env", "VAR=1", "sh", "-c", "restart {name}"],
+        ["fish", "--command", "restart {name}"],
+        ["fish", "-C", "restart {name}"],
+        # Code options a program takes again: each is code, not only the first.
+        ["sed", "-e", "s/a/b/", "-e", "s/x/{name}/", "file"],
+        ["perl", "-e", "use strict;", "-e", "system('restart {name}')"],
+        ["node", "-e", "1", "-e", "require('child_process').execSync('restart {name}')"],
+        ["node", "-pe", "require('child_process').execSync('restart {name}')"],
+        ["gawk", "--source", "BEGIN {{}}", "--source", 'BEGIN {{system("{name}")}}'],
+        # gawk's -W NAME is --NAME; -Z takes a locale.
+        ["gawk", "-W", 'source=BEGIN {{system("{name}")}}'],
+        ["gawk", '-Wsource=BEGIN {{system("{name}")}}'],
+        ["gawk", "-W", "source", 'BEGIN {{system("{name}")}}'],
+        ["gawk", "-Z", "C", 'BEGIN {{system("{name}")}}'],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
@@ -229,6 +251,12 @@ def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine(
         (("sed", "-i.bak", "-s", "-z", "--posix", "s/a/b/", "{name}"), {}),
         (("awk", "--file=report.awk", "{name}"), {}),
         (("gawk", "-f", "lib.awk", "-f", "report.awk", "{name}"), {}),
+        (("mawk", "-W", "exec", "report.awk", "{name}"), {}),  # -W exec: a script file
+        (("sed", "-e", "s/a/b/", "-e", "s/c/d/", "{name}"), {}),
+        (("bash", "-c", "-e", 'restart "$1"', "sh", "{name}"), {}),
+        (("python3", "-c", "import sys", "-c", "{name}"), {}),  # python's argv after -c
+        (("perl", "-e", "print @ARGV", "{name}"), {}),
+        (("node", "-e", "console.log(process.argv[1])", "{name}"), {}),
     ]
     for argv, param in safe:
         spec = CommandSpec(description="d", argv=argv, params={next(iter(_names(argv))): param})
