@@ -7,8 +7,8 @@ control characters (a newline, NUL), and may not turn an argument into an option
 leading ``-`` where the template has none), unless that element follows ``--`` with only
 placeholders between, or is a value the config lists (an ``enum`` value, the ``default``).
 
-The process gets a minimal environment (``PATH``, ``HOME``, ``LANG``) plus the tool's
-``env`` and ``SIGNOFF_APPROVAL_ID`` / ``SIGNOFF_SESSION_ID``; how it runs (in the session's
+The process gets a minimal environment (``PATH``, ``HOME``, ``LANG``, ``PYTHONSAFEPATH``)
+plus the tool's ``env`` and ``SIGNOFF_APPROVAL_ID`` / ``SIGNOFF_SESSION_ID``; how it runs (in the session's
 workspace, in a process group of its own) and what the model reads of it: ``command_run``.
 """
 
@@ -35,7 +35,10 @@ ARGUMENT_LIMIT_BYTES = 128 << 10
 
 
 def _base_env() -> dict[str, str]:
-    env = {"LANG": "C.UTF-8"}
+    # Python 3.11+ puts no directory of its own first on sys.path: `python3 -c`/`-m` put
+    # the current one there, a command's is the workspace, and a module an earlier call
+    # left in it (`json.py`) ran inside an approved call. A tool's env may set it "".
+    env = {"LANG": "C.UTF-8", "PYTHONSAFEPATH": "1"}
     for name in ("PATH", "HOME"):
         value = os.environ.get(name)
         if value:

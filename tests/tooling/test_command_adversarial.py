@@ -17,7 +17,7 @@ from agent_core.messages import EventMessage
 from agent_core.model import ModelReply, RawToolCall
 from agent_core.scripted import ScriptedModel
 from agent_core.surface import RecordingSurface
-from agent_core.tools import ToolNotRun, ToolRegistry
+from agent_core.tools import ToolError, ToolNotRun, ToolRegistry
 from agent_core.tools.command import CommandTool
 from agent_core.tools.kept_pipe import KeptPipe
 from agent_core.tools.specs import CommandSpec, parse_template
@@ -378,6 +378,44 @@ async def test_a_program_a_command_left_in_the_workspace_is_not_run_for_a_name_o
     assert (tmp_path / "workspace" / "true").exists()
     report = await command(["true"]).call({}, context(tmp_path))
     assert "planted" not in report
+
+
+PLANT_JSON = "echo 'print(\"planted json ran\")' > json.py"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param([sys.executable, "-c", "import json; print(json.dumps([1]))"], id="-c"),
+        pytest.param([sys.executable, "-m", "json.tool", "--help"], id="-m"),
+    ],
+)
+async def test_a_module_a_command_left_in_the_workspace_is_not_imported_by_python(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    # `python3 -c` and `-m` put the current directory first on sys.path, and a command's is
+    # the workspace: a `json.py` an earlier call left there (a repository or an archive a
+    # model chose) ran inside an approved call in place of the standard library's, as a
+    # program left there by a name on PATH did.
+    await command(["sh", "-c", PLANT_JSON]).call({}, context(tmp_path))
+    try:
+        report = await command(argv).call({}, context(tmp_path))
+    except ToolError as failed:  # what the planted module broke
+        report = str(failed)
+    assert "planted json ran" not in report and "exit code 0" in report
+
+
+async def test_a_command_may_still_import_from_its_workspace_when_its_env_says_so(
+    tmp_path: Path,
+) -> None:
+    # PYTHONSAFEPATH set empty is unset to Python: the operator's way back (a script that
+    # imports modules beside it; a PYTHONPATH naming that folder keeps the workspace out).
+    await command(["sh", "-c", PLANT_JSON]).call({}, context(tmp_path))
+    spec = CommandSpec(
+        description="d", argv=(sys.executable, "-c", "import json"), env={"PYTHONSAFEPATH": ""}
+    )
+    report = await CommandTool(name="t", spec=spec).call({}, context(tmp_path))
+    assert "planted json ran" in report
 
 
 async def test_a_file_a_command_left_in_the_place_of_tool_output_is_replaced(

@@ -209,7 +209,8 @@ async def test_a_minimal_environment_plus_env_and_the_approval_id(
     env = json.loads(report.split("\n")[2])
     env.pop("LC_CTYPE", None)  # some Pythons set it for the child on their own
     assert set(env) == {
-        "PATH", "HOME", "LANG", "KUBECONFIG", "SIGNOFF_APPROVAL_ID", "SIGNOFF_SESSION_ID",
+        "PATH", "HOME", "LANG", "PYTHONSAFEPATH", "KUBECONFIG", "SIGNOFF_APPROVAL_ID",
+        "SIGNOFF_SESSION_ID",
     }  # fmt: skip
     assert env["SIGNOFF_APPROVAL_ID"] == "appr_0123456789abcdef"
     assert env["KUBECONFIG"] == "/etc/kube/config"
