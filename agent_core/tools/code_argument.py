@@ -4,7 +4,8 @@ A command tool substitutes each value into an argv element whole, so a value is 
 inert argument — unless that element is code a program runs: a shell's ``-c`` script
 (``sh -c``, ``bash -ec``, ``fish -c``, also behind ``sudo`` or ``env``), a user's shell
 (``su ops -c``, ``runuser --command``), ``python -c``, ``perl -e``, ``node -e``,
-``php -r``, ``lua -e``, PowerShell's ``-Command``, sed's script and awk's program (after
+``php -r``, ``lua -e``, PowerShell's ``-Command``, ``flock``'s and ``script``'s ``-c``,
+``env -S`` (which splits its string into a command line), sed's script and awk's program (after
 ``-e``/``--expression``/``--source``, or as the first operand). Each such element is
 found, not only the first (``sed -e … -e …``). There ``; rm -rf /`` (or
 sed's ``e`` command, awk's ``system()``) would run, so the configuration refuses a
@@ -50,6 +51,9 @@ class _RunsCode:
 # gawk's -W takes a long option's name (-W source=…): read as that option.
 _AWK_SHORT = ("-F", "-v", "-i", "-l", "-W", "-Z")
 _AWK_VALUED = (*_AWK_SHORT, "--field-separator", "--assign", "--include", "--load", "--locale")
+
+_SCRIPT_SHORT = ("-E", "-I", "-O", "-B", "-T", "-m", "-o")
+_SCRIPT_VALUED = (*_SCRIPT_SHORT, "--echo", "--log-in", "--log-out", "--log-io", "--log-timing")
 
 _RUNS_CODE = (
     _RunsCode(
@@ -99,7 +103,26 @@ _RUNS_CODE = (
         ("-u", "-g", "-G", "-s"),
         options_after_operands=True,
     ),
+    # flock and script hand their -c to a shell; env -S splits its string into a command
+    # line (a value's spaces make arguments, its `${VAR}` is expanded).
+    _RunsCode(
+        r"flock",
+        "c",
+        ("--command",),
+        ("-w", "--wait", "--timeout", "-E", "--conflict-exit-code"),
+        options_after_operands=True,
+    ),
+    _RunsCode(
+        r"script",
+        "c",
+        ("--command",),
+        (*_SCRIPT_VALUED, "--logging-format", "--output-limit"),
+        options_after_operands=True,
+        attached="t",
+    ),
+    _RunsCode(r"env", "S", ("--split-string",), ("-u", "--unset", "-C", "--chdir")),
 )
+
 # PowerShell reads its options in any case, by any unambiguous prefix, after - or /.
 _POWERSHELL = re.compile(r"pwsh|powershell(?:\.exe)?", re.IGNORECASE)
 _POWERSHELL_CODE = re.compile(

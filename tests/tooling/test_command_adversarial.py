@@ -216,6 +216,13 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["gawk", '-Wsource=BEGIN {{system("{name}")}}'],
         ["gawk", "-W", "source", 'BEGIN {{system("{name}")}}'],
         ["gawk", "-Z", "C", 'BEGIN {{system("{name}")}}'],
+        # Programs that hand a string to a shell (flock -c, script -c) or split it into a
+        # command line themselves (env -S).
+        ["flock", "/run/deploy.lock", "-c", "restart {name}"],
+        ["flock", "-w", "10", "/run/deploy.lock", "--command", "restart {name}"],
+        ["script", "-q", "-c", "restart {name}", "/dev/null"],
+        ["env", "-S", "kubectl rollout restart {name}"],
+        ["/usr/bin/env", "-iS", "restart {name}"],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
@@ -257,6 +264,9 @@ def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine(
         (("python3", "-c", "import sys", "-c", "{name}"), {}),  # python's argv after -c
         (("perl", "-e", "print @ARGV", "{name}"), {}),
         (("node", "-e", "console.log(process.argv[1])", "{name}"), {}),
+        (("flock", "-w", "10", "/run/deploy.lock", "systemctl", "restart", "{name}"), {}),
+        (("env", "-u", "X", "-C", "/srv", "kubectl", "get", "{name}"), {}),
+        (("script", "-q", "-c", "true", "{name}"), {}),  # the typescript file
     ]
     for argv, param in safe:
         spec = CommandSpec(description="d", argv=argv, params={next(iter(_names(argv))): param})
