@@ -78,9 +78,7 @@ class AnthropicModel(ProviderModel["AsyncAnthropic"]):
             # aiohttp under the SDK (its own option): httpx's pool looks at every idle
             # connection's socket on each request and release, a cost that grows with
             # the threads talking at once (bench: 2-3 ms of CPU per mention at 100).
-            http_client=anthropic.DefaultAioHttpClient(
-                event_hooks=bounded_reads(self._settings.read_limit)
-            ),
+            http_client=anthropic.DefaultAioHttpClient(**bounded_reads(self._settings.read_limit)),
         )
 
     def _classify(self, exc: Exception) -> Failure | None:

@@ -100,9 +100,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
             base_url=self._base_url,
             max_retries=0,
             timeout=self._settings.timeout_s,
-            http_client=openai.DefaultAsyncHttpxClient(
-                event_hooks=bounded_reads(self._settings.read_limit)
-            ),
+            http_client=openai.DefaultAsyncHttpxClient(**bounded_reads(self._settings.read_limit)),
         )
 
     def _classify(self, exc: Exception) -> Failure | None:

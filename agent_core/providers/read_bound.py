@@ -14,25 +14,36 @@ before the SDK sees them: a line of an event stream, or a whole other body, past
 is far above any reply within the caps: an answer and its thinking at the largest output
 limit, in JSON escapes of six bytes a character, are under 16 MiB; a line is one event.
 
-A body that is not a stream is counted as it comes over the wire, compressed or not. An
-event stream gzip- or deflate-encoded (Anthropic's API gzips its own; so do compressing
-proxies) is decoded here, its lines bounded as decoded, and handed on as identity: its
-raw bytes do not show its lines, and an endless one compresses a thousand to one. One in
-another encoding (br, zstd) is not bounded here.
+What is bounded is what a body decodes to: a compressed body (Anthropic's API gzips its
+event streams; so do compressing proxies) is decoded here, in each of its codings in turn,
+and handed on as identity, so httpx does not decode it again. Its raw bytes show neither
+its lines nor its size: gzip inflates a thousand to one, gzip in gzip a million, so a
+reply of kilobytes could fill memory. The clients ask for gzip and deflate only
+(``ACCEPT_ENCODING``); a body in another compression (br, zstd: httpx decodes them,
+unbounded, once their libraries are installed) is refused as ``Undecodable``, and a coding
+no one knows (a server's ``utf-8``) is read as sent, as httpx reads it.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .stream_guard import GarbledReply
 
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["LINE_LIMIT", "READ_LIMIT", "OverlongRead", "bounded_reads"]
+__all__ = [
+    "ACCEPT_ENCODING",
+    "LINE_LIMIT",
+    "READ_LIMIT",
+    "ClientBounds",
+    "OverlongRead",
+    "Undecodable",
+    "bounded_reads",
+]
 
 READ_LIMIT = 32 << 20
 # One line of a stream is one event: a delta, or at most an answer at the largest output
@@ -41,10 +52,26 @@ READ_LIMIT = 32 << 20
 LINE_LIMIT = 8 << 20
 _PIECE = 1 << 16  # the most a compressed chunk is decoded into at once
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+ACCEPT_ENCODING = "gzip, deflate"  # what is decoded here, and only that
+# Compressions signoff does not ask for (httpx decodes the first two when it can), and as
+# many codings as httpx applies at most: no server needs more.
+_REFUSED = frozenset({"br", "zstd", "compress", "x-compress"})
+_MAX_CODINGS = 5
 
 
 class OverlongRead(GarbledReply):
     """A line of a model's stream (or a body that is not one) longer than signoff reads."""
+
+
+class Undecodable(GarbledReply):
+    """A body in a content coding signoff does not read."""
+
+
+class ClientBounds(TypedDict):
+    """What an SDK's HTTP client is made with: ``Client(**bounded_reads(limit))``."""
+
+    event_hooks: dict[str, list[Callable[[Any], Awaitable[None]]]]
+    headers: dict[str, str]
 
 
 async def _bounded(
@@ -70,6 +97,8 @@ async def _decoded(
     decoder = zlib.decompressobj(wbits)
     raw_next = wbits == zlib.MAX_WBITS  # the first piece of "deflate" may be raw instead
     async for chunk in chunks:
+        if decoder.eof:  # what follows the end is ignored, as httpx does, and not kept
+            continue
         data, full = chunk, True
         while data or full:  # a full piece may leave output pending with no input left
             try:
@@ -87,10 +116,25 @@ async def _decoded(
         yield tail
 
 
-def bounded_reads(limit: int = READ_LIMIT) -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
-    """The ``event_hooks`` of an SDK's HTTP client that bound what each response sends.
-    Made with the client: ``httpx2`` comes with the SDK, whose import start-up does not
-    wait for (``sdk_import``)."""
+def _codings(header: str) -> list[str]:
+    """The codings of a ``content-encoding``, in the order applied; identity left out."""
+    named = (coding.strip().lower() for coding in header.split(","))
+    return [coding for coding in named if coding not in ("", "identity")]
+
+
+def _refusal(codings: list[str]) -> str | None:
+    """Why a body in ``codings`` is not read, if it is not."""
+    if len(codings) > _MAX_CODINGS:
+        return f"a body in {len(codings)} codings"
+    refused = [coding for coding in codings if coding in _REFUSED]
+    return f"a body in {refused[0]}, which signoff does not ask for" if refused else None
+
+
+def bounded_reads(limit: int = READ_LIMIT) -> ClientBounds:
+    """What an SDK's HTTP client is made with so that what each response sends is bounded:
+    its ``event_hooks``, and its ``headers`` asking for the codings decoded here. Made
+    with the client: ``httpx2`` comes with the SDK, whose import start-up does not wait
+    for (``sdk_import``)."""
     import httpx2
 
     def refused(why: str) -> Exception:  # told as httpx tells a body it cannot decode
@@ -98,17 +142,21 @@ def bounded_reads(limit: int = READ_LIMIT) -> dict[str, list[Callable[[Any], Awa
 
     class Bounded(httpx2.AsyncByteStream):
         def __init__(
-            self, inner: httpx2.AsyncByteStream, *, per_line: bool, wbits: int | None = None
+            self, inner: httpx2.AsyncByteStream, *, per_line: bool, codings: list[str]
         ) -> None:
             self._inner = inner
             self._per_line = per_line
-            self._wbits = wbits
+            self._codings = codings
 
-        def __aiter__(self) -> AsyncIterator[bytes]:
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            if (why := _refusal(self._codings)) is not None:
+                raise Undecodable(why)
             chunks = aiter(self._inner)
-            if self._wbits is not None:
-                chunks = _decoded(chunks, wbits=self._wbits, refused=refused)
-            return _bounded(chunks, per_line=self._per_line, limit=limit)
+            for coding in reversed(self._codings):  # the last applied is undone first
+                if (wbits := _WBITS.get(coding)) is not None:  # else as httpx: as sent
+                    chunks = _decoded(chunks, wbits=wbits, refused=refused)
+            async for chunk in _bounded(chunks, per_line=self._per_line, limit=limit):
+                yield chunk
 
         async def aclose(self) -> None:
             await self._inner.aclose()
@@ -118,12 +166,11 @@ def bounded_reads(limit: int = READ_LIMIT) -> dict[str, list[Callable[[Any], Awa
         if not isinstance(stream, httpx2.AsyncByteStream):
             return
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if kind != "text/event-stream" or encoding in ("", "identity"):
-            response.stream = Bounded(stream, per_line=kind == "text/event-stream")
-        elif (wbits := _WBITS.get(encoding)) is not None:  # decoded here: httpx must not
+        codings = _codings(response.headers.get("content-encoding", ""))
+        if "content-encoding" in response.headers:  # decoded here: httpx must not
             del response.headers["content-encoding"]
-            response.stream = Bounded(stream, per_line=True, wbits=wbits)
-        # else lines the raw bytes do not show, in an encoding left to httpx
+        per_line = kind == "text/event-stream"
+        response.stream = Bounded(stream, per_line=per_line, codings=codings)
 
-    return {"response": [bound]}
+    headers = {"Accept-Encoding": ACCEPT_ENCODING}
+    return {"event_hooks": {"response": [bound]}, "headers": headers}

@@ -10,8 +10,10 @@ whole stream's connection open after its last event, as a gateway may; ``"endles
 after N events with more of the same text for ever (a server that ignores ``max_tokens``),
 until the client goes, and ``"endless_line"`` begins one more event whose line never ends. A body that is not a stream
 (an error's, say) can be cut: ``body_cut=N`` sends its first N bytes under the whole
-body's ``content-length`` and drops the connection; ``garbled_encoding="gzip"`` says it is
-so encoded, and it is not (a proxy that mislabels what it passes on).
+body's ``content-length`` and drops the connection. Any body, streamed or not, can be
+sent in content codings: ``encoding="gzip, deflate"`` encodes it so for real
+(``fake_encoding.Encoder``), ``garbled_encoding="gzip"`` says it is so encoded, and it is
+not (a proxy that mislabels what it passes on).
 
 Use a concrete fake (``fake_anthropic.FakeAnthropic``, ``fake_openai.FakeOpenAI``)::
 
@@ -33,6 +35,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
 from aiohttp import web
+from fake_encoding import Encoder
 
 __all__ = ["FakeServer", "RecordedRequest", "Scripted"]
 
@@ -65,11 +68,15 @@ class Scripted:
     # "endless_line": one line that never ends, until the client goes.
     break_with: Literal["error", "drop", "eof", "hold", "endless", "endless_line"] = "error"
     hold_open: bool = False
-    # A streamed reply gzip-encoded on the fly, as Anthropic's API and compressing proxies send it.
-    gzipped: bool = False
-    # A body that is not streamed: cut after this many bytes, or mislabelled as encoded.
+    # A body that is not streamed: cut after this many bytes.
     body_cut: int | None = None
+    # Any body: sent in these content codings (a stream's encoded on the fly, as Anthropic's
+    # API and compressing proxies send it), or labelled so and sent as it is.
+    encoding: str | None = None
     garbled_encoding: str | None = None
+
+    def encoder(self) -> Encoder | None:
+        return Encoder.of(self.encoding, garbled=self.garbled_encoding)
 
 
 class FakeServer:
@@ -196,12 +203,17 @@ class FakeServer:
     async def _stream(
         self, request: web.Request, item: Scripted, parsed: Any, headers: Mapping[str, str]
     ) -> web.StreamResponse:
+        encoder = item.encoder()
+        coded = {} if encoder is None else {"content-encoding": encoder.label}
         response = web.StreamResponse(
-            status=200, headers={"content-type": "text/event-stream", **headers}
+            status=200, headers={"content-type": "text/event-stream", **coded, **headers}
         )
-        if item.gzipped:
-            response.enable_compression(web.ContentCoding.gzip)
         await response.prepare(request)
+        encoder, write = encoder or Encoder("identity"), response.write
+
+        async def send(piece: bytes) -> None:
+            await write(encoder(piece))
+
         events = self.stream_events(self.fill(item.body, parsed), parsed)
         for number, (name, data) in enumerate(events):
             if item.break_after is not None and number >= item.break_after:
@@ -214,24 +226,25 @@ class FakeServer:
                 if item.break_with == "hold":
                     await asyncio.Event().wait()
                 if item.break_with == "endless_line":  # until the client goes, likewise
-                    await response.write(b"data: ")
+                    await send(b"data: ")
                     while True:
-                        await response.write(b"x" * 65536)
+                        await send(b"x" * 65536)
                         await asyncio.sleep(0)
                 if item.break_with == "endless":  # until the client goes: cancelled then
                     more = _sse(*self.stream_more(self.fill(item.body, parsed)))
                     while True:
-                        await response.write(more)
+                        await send(more)
                         await asyncio.sleep(0)  # the client reads in this same event loop
                 name, data = self.stream_error()
-                await response.write(_sse(name, data))
+                await send(_sse(name, data))
                 break
             if item.chunk_delay:
                 await asyncio.sleep(item.chunk_delay)
-            await response.write(_sse(name, data))
+            await send(_sse(name, data))
         else:
             if item.hold_open:  # until the client goes (the handler is cancelled then)
                 await asyncio.Event().wait()
+        await write(encoder.finish())
         await response.write_eof()
         return response
 
@@ -263,7 +276,7 @@ class FakeServer:
         streamed = isinstance(parsed, dict) and parsed.get("stream") is True
         if streamed and item.status == 200 and item.text is None:
             return await self._stream(request, item, parsed, out_headers)
-        if item.body_cut is not None or item.garbled_encoding is not None:
+        if item.body_cut is not None or item.encoder() is not None:
             return await self._broken_body(request, item, parsed, out_headers)
         if item.text is not None:
             return web.Response(
@@ -284,9 +297,11 @@ class FakeServer:
             if item.text is not None
             else json.dumps(self.fill(item.body, parsed)).encode()
         )
+        if (encoder := item.encoder()) is not None:
+            raw = encoder.whole(raw)
         out = {"content-type": item.content_type, "content-length": str(len(raw)), **headers}
-        if item.garbled_encoding is not None:
-            out["content-encoding"] = item.garbled_encoding
+        if encoder is not None:
+            out["content-encoding"] = encoder.label
         response = web.StreamResponse(status=item.status, headers=out)
         await response.prepare(request)
         if item.body_cut is None:
