@@ -20,8 +20,10 @@ and handed on as identity, so httpx does not decode it again. Its raw bytes show
 its lines nor its size: gzip inflates a thousand to one, gzip in gzip a million, so a
 reply of kilobytes could fill memory. The clients ask for gzip and deflate only
 (``ACCEPT_ENCODING``); a body in another compression (br, zstd: httpx decodes them,
-unbounded, once their libraries are installed) is refused as ``Undecodable``, and a coding
-no one knows (a server's ``utf-8``) is read as sent, as httpx reads it.
+unbounded, once their libraries are installed) is refused as ``Undecodable``, as is one
+that does not decode as labelled (an unreadable reply, streamed or not: not a connection
+that broke), and a coding no one knows (a server's ``utf-8``) is read as sent, as httpx
+reads it.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class OverlongRead(GarbledReply):
 
 
 class Undecodable(GarbledReply):
-    """A body in a content coding signoff does not read."""
+    """A body in a content coding signoff does not read, or that does not decode."""
 
 
 class ClientBounds(TypedDict):
@@ -89,11 +91,12 @@ async def _bounded(
         yield chunk
 
 
-async def _decoded(
-    chunks: AsyncIterator[bytes], *, wbits: int, refused: Callable[[str], Exception]
-) -> AsyncIterator[bytes]:
+async def _decoded(chunks: AsyncIterator[bytes], *, coding: str) -> AsyncIterator[bytes]:
     """``chunks`` decoded as httpx would (deflate: zlib-wrapped, else raw), in pieces of at
-    most ``_PIECE`` bytes, so a chunk that inflates a thousandfold is bounded as it goes."""
+    most ``_PIECE`` bytes, so a chunk that inflates a thousandfold is bounded as it goes.
+    What does not decode is ``Undecodable``: the server answered, with a body no one can
+    read (a proxy's, labelled gzip and not), which is not a connection that broke."""
+    wbits = _WBITS[coding]
     decoder = zlib.decompressobj(wbits)
     raw_next = wbits == zlib.MAX_WBITS  # the first piece of "deflate" may be raw instead
     async for chunk in chunks:
@@ -105,7 +108,7 @@ async def _decoded(
                 piece = decoder.decompress(data, _PIECE)
             except zlib.error as exc:
                 if not raw_next:
-                    raise refused(str(exc)) from exc
+                    raise Undecodable(f"a body labelled {coding} that does not decode") from exc
                 decoder, raw_next = zlib.decompressobj(-zlib.MAX_WBITS), False
                 continue
             raw_next = False
@@ -137,9 +140,6 @@ def bounded_reads(limit: int = READ_LIMIT) -> ClientBounds:
     for (``sdk_import``)."""
     import httpx2
 
-    def refused(why: str) -> Exception:  # told as httpx tells a body it cannot decode
-        return httpx2.DecodingError(why)
-
     class Bounded(httpx2.AsyncByteStream):
         def __init__(
             self, inner: httpx2.AsyncByteStream, *, per_line: bool, codings: list[str]
@@ -153,8 +153,8 @@ def bounded_reads(limit: int = READ_LIMIT) -> ClientBounds:
                 raise Undecodable(why)
             chunks = aiter(self._inner)
             for coding in reversed(self._codings):  # the last applied is undone first
-                if (wbits := _WBITS.get(coding)) is not None:  # else as httpx: as sent
-                    chunks = _decoded(chunks, wbits=wbits, refused=refused)
+                if coding in _WBITS:  # else as httpx: as sent
+                    chunks = _decoded(chunks, coding=coding)
             async for chunk in _bounded(chunks, per_line=self._per_line, limit=limit):
                 yield chunk
 

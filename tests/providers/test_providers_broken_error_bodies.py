@@ -1,7 +1,7 @@
 """An error answer whose body cannot be read (the connection dropped while it came, or a
 proxy labelled it gzip and it is not), through the real SDKs, streamed as the bot calls
 and not: the SDKs let their HTTP client's exception through as it was, so it was neither
-retried nor told as what it is."""
+retried nor told as what it is. A reply whose body does not decode is told so too."""
 
 from __future__ import annotations
 
@@ -91,22 +91,39 @@ async def test_an_error_whose_body_was_cut_off_is_retried_like_a_dropped_connect
 
 @pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "whole"])
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
-async def test_an_error_whose_body_does_not_decode_is_an_unreadable_answer(
+@pytest.mark.parametrize("status", [502, 200])
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decode_is_an_unreadable_answer(
     anthropic_api: FakeAnthropic,
     openai_api: FakeOpenAI,
     sleeps: SleepRecorder,
     opened: list[Model],
     provider: str,
     streamed: bool,
+    status: int,
+    coding: str,
 ) -> None:
     """Was: httpx2.DecodingError ("Error -3 while decompressing data: incorrect header
-    check") out of the call. The server answered: not told as one that cannot be reached."""
+    check") out of the call. The server answered: not told as one that cannot be reached.
+    A 200's stream so labelled was then "answered, but its answer broke off midway
+    (connection failed)", which sent people to look for a network fault."""
     api, model = _on(provider, anthropic_api, openai_api, sleeps)
     opened.append(model)
+    for _ in range(2):
+        api.enqueue(_undecodable(api, status, coding))
+    api.reply("api is up")
+    assert await _ask(model, streamed) == "api is up"  # retried like an unreadable reply
     for _ in range(3):
-        api.enqueue(_error(api, 502, encoding="gzip"))
+        api.enqueue(_undecodable(api, status, coding))
     with pytest.raises(ProviderResponseError) as raised:
         await _ask(model, streamed)
     said = str(raised.value)
-    assert "sent a reply signoff cannot read" in said and "after 3 attempts" in said
-    assert len(api.requests) == 3
+    told = f"sent a reply signoff cannot read (a body labelled {coding} that does not decode)"
+    assert f"{told} after 3 attempts" in said, said
+
+
+def _undecodable(api: Api, status: int, coding: str) -> Scripted:
+    if status != 200:
+        return _error(api, status, encoding=coding)
+    body = api.message("api is up") if isinstance(api, FakeAnthropic) else api.completion("up")
+    return Scripted(body=body, garbled_encoding=coding)
