@@ -145,7 +145,10 @@ def _attempts(n: int) -> str:
 
 def _wait(seconds: float) -> str:
     """A wait as a person reads it: a date's is fractional ("119.629 s") and a far one's
-    large ("2.29974e+09 s")."""
+    large ("2.29974e+09 s"); past a year (a date in year 9999, ``inf``, more digits than a
+    float holds) a count of days is no help: "about inf days" was said."""
+    if not seconds < 365 * 86400:
+        return "more than a year"
     if seconds < 10:
         return f"{seconds:.2g} s"
     if seconds < 3600:

@@ -51,6 +51,14 @@ async def one_wait(
     return wait
 
 
+def _pair(
+    provider: str, anthropic_api: FakeAnthropic, openai_api: FakeOpenAI, sleeps: SleepRecorder
+) -> tuple[FakeAnthropic | FakeOpenAI, AnthropicModel | OpenAIModel]:
+    if provider == "anthropic":
+        return anthropic_api, AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+    return openai_api, OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "form",
     [
@@ -70,12 +78,7 @@ async def test_a_retry_after_date_is_gmt_in_every_form(
 ) -> None:
     """The asctime form was read as local time: 5 h off here, past the longest wait
     honoured, so a 429 asking for 30 s ended the call at once."""
-    model: AnthropicModel | OpenAIModel
-    api: FakeAnthropic | FakeOpenAI
-    if provider == "anthropic":
-        api, model = anthropic_api, AnthropicModel("claude-sonnet-4-6", api_key=ANTHROPIC_KEY, base_url=anthropic_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
-    else:
-        api, model = openai_api, OpenAIModel("gpt-4o", api_key=OPENAI_KEY, base_url=openai_api.base_url, settings=fast(), sleep=sleeps)  # fmt: skip
+    api, model = _pair(provider, anthropic_api, openai_api, sleeps)
     wait = await one_wait(model, api, sleeps, lambda now: {"retry-after": time.strftime(form, time.gmtime(now + 30))})  # fmt: skip
     assert 25 <= wait <= 31
 
@@ -103,6 +106,36 @@ async def test_a_long_retry_after_date_is_told_in_words_a_person_reads(
     finally:
         await model.aclose()
     assert re.search(said, str(info.value)), str(info.value)
+    assert sleeps.calls == []
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"retry-after": "inf"},
+        {"retry-after-ms": "Infinity"},
+        {"retry-after": "9" * 400},  # digits, as HTTP writes a wait, too many for a float
+        {"retry-after": "1e300"},
+        {"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"},
+    ],
+    ids=["inf", "ms-Infinity", "400-nines", "1e300", "year-9999"],
+)
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_a_wait_past_reckoning_is_told_as_more_than_a_year(
+    anthropic_api: FakeAnthropic,
+    openai_api: FakeOpenAI,
+    sleeps: SleepRecorder,
+    provider: str,
+    asked: dict[str, str],
+) -> None:
+    """The call ends at once, as for any wait over a minute, but the thread was told "it
+    asks to retry after about inf days", or a number of days 300 digits long."""
+    api, model = _pair(provider, anthropic_api, openai_api, sleeps)
+    api.error(429, headers=asked)
+    with pytest.raises(ProviderRateLimitError) as info:
+        await model.complete(system="", messages=ASK, tools=[])
+    said = str(info.value)
+    assert "(429) after 1 attempt; it asks to retry after more than a year." in said, said
     assert sleeps.calls == []
 
 
