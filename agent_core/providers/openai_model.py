@@ -31,6 +31,7 @@ from .base import GarbledReply, ProviderModel, ReplyCut, StreamEnded, stream_gua
 from .convert_openai import INTERRUPTED, from_openai, to_openai, tools_to_openai
 from .failure import Failure
 from .openai_failures import classify_openai_error
+from .openai_sse import openai_client
 from .openai_stream import CompletionAssembler, made_progress, thought_in
 from .read_bound import bounded_reads
 from .retry import Sleep
@@ -95,7 +96,7 @@ class OpenAIModel(ProviderModel["AsyncOpenAI"]):
     def _make_client(self) -> AsyncOpenAI:
         import openai
 
-        return openai.AsyncOpenAI(
+        return openai_client(
             api_key=self._secret,
             base_url=self._base_url,
             max_retries=0,

@@ -100,3 +100,33 @@ async def test_content_streamed_as_a_list_of_parts_is_its_text(
     reply = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=sink)
     assert reply.text == "api is up" and sink.events == ["api ", "is up"]
     assert len(openai_api.requests) == 1 and sleeps.calls == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("retry: 3000\n\n", ""),  # the reconnection delay, which SSE servers may send first
+        ("", "event: ping\n\n"),  # a keep-alive named, with no data
+        ("id: 1\n", "\n"),  # a blank line more, after an id (which the SDK never forgets)
+        ("", "data:\n\n"),  # a data line with nothing on it
+    ],
+    ids=["retry", "event-ping", "blank-after-id", "empty-data"],
+)
+async def test_an_event_with_no_data_is_passed_over(
+    openai_api: FakeOpenAI,
+    model: OpenAICompatibleModel,
+    sleeps: SleepRecorder,
+    extra: tuple[str, str],
+) -> None:
+    """The SSE standard dispatches no event whose data is empty, nor does the Anthropic SDK,
+    but the OpenAI SDK parsed every one as JSON: "a reply signoff cannot read (an event that
+    is not JSON: JSONDecodeError)", on every attempt, so no call to such a server worked."""
+    first, between = extra
+    body = chunks({"role": "assistant", "content": "api "}, {"content": "is up"}, finish="stop")
+    assert body.text is not None
+    head, sep, rest = body.text.partition("\n\n")
+    stream = first + head + sep + between + rest
+    openai_api.enqueue(Scripted(text=stream, content_type="text/event-stream"))
+    reply = await model.stream(system=SYSTEM, messages=ASK, tools=TOOLS, sink=RecordingSink())
+    assert reply.text == "api is up"
+    assert len(openai_api.requests) == 1 and sleeps.calls == []
