@@ -42,6 +42,7 @@ from sessions import Clock, Home, InboxMessage, Quarantine, ThreadKey, check_sla
 
 from .envelopes import Fate, Outcome
 from .event_payloads import EventCallback, EventEnvelope, EventHead, MessageEvent
+from .event_team import keyed_by_installation
 from .handled_events import HANDLED, GroupChangedHook, HomeOpenedHook, Malformed, handle_event
 from .kept_events import EventKeeper
 from .message_edits import EDITS, PERSON_SUBTYPES, SLACKBOT, EditTarget, MessageEdits
@@ -134,15 +135,17 @@ class EventIngest:
 
     async def handle(self, payload: JsonValue) -> Outcome:
         """Judge and store one ``events_api`` payload; the outcome says whether to ack."""
-        if _edit(payload):
+        # Read under the team its thread is kept under; quarantined as Slack sent it.
+        keyed = keyed_by_installation(payload, knows=self.engine.knows_thread)
+        if _edit(keyed):
             try:
-                return await self.edits.handle(payload)
+                return await self.edits.handle(keyed)
             except OSError as exc:  # the disk, or a message held for seconds: sent again
                 return Outcome(fate=Fate.DEFERRED, reason=f"could not apply an edit: {exc}")
             except Exception as exc:  # a damaged message file, or a bug of ours: said loudly
                 reason = f"could not apply an edit: {type(exc).__name__}: {shown(str(exc), 200)}"
                 return Outcome(fate=Fate.DROPPED, reason=reason, error=exc)
-        judged = self._for_signoff(payload)
+        judged = self._for_signoff(keyed)
         if isinstance(judged, Outcome):
             return judged
         ref = _ref(judged.event_id)
@@ -158,7 +161,7 @@ class EventIngest:
                 return await self._quarantine(payload, acted.why, ref=ref)
             return acted
         try:
-            callback = EventCallback.model_validate(payload)
+            callback = EventCallback.model_validate(keyed)
         except ValidationError as exc:
             return await self._quarantine(payload, describe(exc), ref=ref)
         try:

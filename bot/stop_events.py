@@ -30,6 +30,7 @@ from approvals import Installation, MembershipUnknown, Origin
 from sessions import ThreadKey
 
 from .envelopes import Fate, Outcome
+from .event_team import keyed_by_installation
 from .form_refusals import CHECK_WITHIN
 from .kept_events import EventKeeper
 from .slack_fields import EventId, SlackId, SlackTs, describe
@@ -106,8 +107,10 @@ class AgentStops:
             return None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CHECK_WITHIN  # for every lookup the stop makes
+        # The thread is read under the team it is kept under (``event_team``).
+        keyed = keyed_by_installation(payload, knows=self.engine.knows_thread)
         try:
-            callback = StoppedCallback.model_validate(payload)
+            callback = StoppedCallback.model_validate(keyed)
         except ValidationError as exc:
             # Kept once, like a message: a redelivery is a duplicate of its record.
             return await self.keeper.keep(payload, f"agent_session_stopped: {describe(exc)}")

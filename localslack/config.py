@@ -84,6 +84,11 @@ class ChannelSpec:
     is_mpim: bool = False
     topic: str = ""
     purpose: str = ""
+    # A Slack Connect channel another organization created and shared with this one: that
+    # organization's team id. Events in it name it as the envelope's ``team_id`` (the
+    # channel's source workspace), while ``authorizations[0].team_id`` still names this
+    # installation (Slack's SDKs: bolt-js #687, java-slack-sdk #629). None: this workspace's.
+    host_team: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

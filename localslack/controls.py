@@ -208,7 +208,7 @@ class Controls(
         rt.sessions.stop_clicked(session, user=user)
         return await rt.events.agent_session_stopped(
             user=user,
-            channel=chan.id,
+            channel=chan,
             thread_ts=session.thread_ts,
             streaming_message_ts=[r.ts for r in stopped],
         )

@@ -74,12 +74,21 @@ class EventPublisher:
         # Slack only sends message events for conversations the app's bot user is in.
         return self._config.bot.user_id in channel.members
 
-    def callback(self, event: JSON) -> JSON:
-        """The outer `event_callback` object (notes §4.1)."""
+    def _shared(self, channel: Channel) -> bool:
+        """Is ``channel`` shared with another organization (Slack Connect)?"""
+        outside = {
+            u.id for u in self._config.users if u.team_id not in (None, self._config.team_id)
+        }
+        return bool(channel.host_team) or bool(channel.members & outside)
+
+    def callback(self, event: JSON, channel: Channel | None = None) -> JSON:
+        """The outer `event_callback` object (notes §4.1). An event in a channel another
+        organization created names that organization as ``team_id``; ``authorizations``
+        always names this installation."""
         cfg = self._config
         return {
             "token": cfg.verification_token,
-            "team_id": cfg.team_id,
+            "team_id": (channel.host_team if channel else "") or cfg.team_id,
             "context_team_id": cfg.team_id,
             "context_enterprise_id": None,
             "api_app_id": cfg.bot.app_id,
@@ -96,12 +105,12 @@ class EventPublisher:
                     "is_enterprise_install": False,
                 }
             ],
-            "is_ext_shared_channel": False,
+            "is_ext_shared_channel": channel is not None and self._shared(channel),
             "event_context": self._ids.event_context(),
         }
 
-    async def _publish(self, event: JSON) -> Delivery:
-        body = self.callback(event)
+    async def _publish(self, event: JSON, channel: Channel | None = None) -> Delivery:
+        body = self.callback(event, channel)
         return await self._hub.deliver(
             type="events_api",
             payload=body,
@@ -139,7 +148,7 @@ class EventPublisher:
             events.append(self._app_mention(channel, message))
         # Slack makes no ordering promise between the two copies; neither should tests.
         self._rng.shuffle(events)
-        return [await self._publish(event) for event in events]
+        return [await self._publish(event, channel) for event in events]
 
     def _app_mention(self, channel: Channel, message: JSON) -> JSON:
         event: JSON = {
@@ -174,7 +183,8 @@ class EventPublisher:
                 "ts": now,
                 "event_ts": now,
                 "channel_type": channel.channel_type,
-            }
+            },
+            channel,
         )
 
     async def message_deleted(self, channel: Channel, previous: JSON) -> None:
@@ -192,7 +202,8 @@ class EventPublisher:
                 "ts": now,
                 "event_ts": now,
                 "channel_type": channel.channel_type,
-            }
+            },
+            channel,
         )
 
     async def reaction(
@@ -209,7 +220,8 @@ class EventPublisher:
                 "item_user": message.get("user"),
                 "item": {"type": "message", "channel": channel.id, "ts": message["ts"]},
                 "event_ts": self._ts.next(),
-            }
+            },
+            channel,
         )
 
     async def app_home_opened(
@@ -231,7 +243,7 @@ class EventPublisher:
         return await self._publish(event)
 
     async def agent_session_stopped(
-        self, *, user: str, channel: str, thread_ts: str, streaming_message_ts: list[str]
+        self, *, user: str, channel: Channel, thread_ts: str, streaming_message_ts: list[str]
     ) -> Delivery | None:
         """A person clicked the stop button of a processing agent session."""
         if not self.subscribed("agent_session_stopped"):
@@ -240,11 +252,12 @@ class EventPublisher:
             {
                 "type": "agent_session_stopped",
                 "user": user,
-                "channel": channel,
+                "channel": channel.id,
                 "thread_ts": thread_ts,
                 "streaming_message_ts": list(streaming_message_ts),
                 "event_ts": self._ts.next(),
-            }
+            },
+            channel,
         )
 
     async def publish_member_change(self, kind: str, *, channel: Channel, user: str) -> Delivery:
@@ -258,7 +271,8 @@ class EventPublisher:
                 "channel_type": "G" if channel.is_private else "C",
                 "team": self._config.team_id,
                 "event_ts": self._ts.next(),
-            }
+            },
+            channel,
         )
 
     async def publish_channel_change(self, kind: str, *, channel: Channel, user: str) -> Delivery:
@@ -270,7 +284,7 @@ class EventPublisher:
         if kind == "channel_archive":
             event["is_moved"] = 0
         event["event_ts"] = self._ts.next()
-        return await self._publish(event)
+        return await self._publish(event, channel)
 
     async def subteam_members_changed(
         self,

@@ -31,6 +31,8 @@ class Channel:
     # Archived (``conversations.archive``, or a person in the client): read-only. Members
     # stay, as Slack keeps them for an unarchive.
     is_archived: bool = False
+    # Created by another organization and shared with this one (``ChannelSpec.host_team``).
+    host_team: str = ""
 
     @property
     def channel_type(self) -> str:

@@ -37,6 +37,7 @@ class Workspace:
                 topic=c.topic,
                 purpose=c.purpose,
                 creator=c.members[0] if c.members else "",
+                host_team=c.host_team or "",
             )
             for c in config.channels
         }

@@ -8,6 +8,7 @@ belongs to", chat.startStream's reference), not the channel host's.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from localslack_testkit import Inbox
@@ -16,19 +17,27 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
 from localslack import LocalSlack, WorkspaceConfig
-from localslack.config import UserSpec
+from localslack.config import ChannelSpec, UserSpec
 
 OPS = "C0OPS"
+HOSTED = "C0HOSTED"
 GUEST = UserSpec(id="U0GUEST", name="gina", team_id="T0PARTNER")
 
 
 @pytest.fixture
 def config(config: WorkspaceConfig) -> WorkspaceConfig:
+    """#ops shared with the guest; #partner-ops created by the guest's organization."""
     channels = tuple(
         dataclasses.replace(c, members=(*c.members, GUEST.id)) if c.id == OPS else c
         for c in config.channels
     )
-    return dataclasses.replace(config, users=(*config.users, GUEST), channels=channels)
+    hosted = ChannelSpec(
+        id=HOSTED,
+        name="partner-ops",
+        members=(GUEST.id, "U0ALICE", config.bot.user_id),
+        host_team=GUEST.team_id,
+    )
+    return dataclasses.replace(config, users=(*config.users, GUEST), channels=(*channels, hosted))
 
 
 async def test_a_guest_is_streamed_to_under_their_own_team(
@@ -83,3 +92,33 @@ async def test_users_info_names_a_guests_own_team(web: AsyncWebClient) -> None:
     assert (guest["team_id"], guest["profile"]["team"]) == ("T0PARTNER", "T0PARTNER")
     alice = (await web.users_info(user="U0ALICE"))["user"]
     assert (alice["team_id"], alice["profile"]["team"]) == ("T0LOCAL", "T0LOCAL")
+
+
+async def test_an_event_in_a_channel_the_partner_created_names_it_as_team_id(
+    slack: LocalSlack, inbox: Inbox, socket_client: SocketModeClient
+) -> None:
+    """In a channel another organization created, an event's outer ``team_id`` is that
+    organization's (the channel's source workspace) and ``authorizations[0].team_id`` the
+    installation's (bolt-js #687); #ops, this workspace's own, shared with the guest,
+    names this workspace. Both are externally shared; #general is not."""
+    for channel in (HOSTED, OPS, "C0GENERAL"):
+        await slack.post_message(channel=channel, user="U0ALICE", text="<@U0SIGNOFF> here")
+    await inbox.wait_until(lambda: len(_mentions(inbox)) == 3)
+    seen = {p["event"]["channel"]: p for p in _mentions(inbox)}
+    shapes = {
+        c: (p["team_id"], p["authorizations"][0]["team_id"], p["is_ext_shared_channel"])
+        for c, p in seen.items()
+    }
+    assert shapes == {
+        HOSTED: ("T0PARTNER", "T0LOCAL", True),
+        OPS: ("T0LOCAL", "T0LOCAL", True),
+        "C0GENERAL": ("T0LOCAL", "T0LOCAL", False),
+    }
+
+
+def _mentions(inbox: Inbox) -> list[dict[str, Any]]:
+    return [
+        r.payload
+        for r in inbox.requests
+        if r.type == "events_api" and r.payload["event"]["type"] == "app_mention"
+    ]
