@@ -162,6 +162,10 @@ def register_actions(
             clicks.tell(where, user, literal(checked))
             return
         capsule = checked
+        if isinstance(where, ThreadKey) and where.team != capsule.thread.team:
+            # A thread a home kept under the envelope's team before (``event_team``): its
+            # answers go there, not to the installation's team the click names.
+            where = engine.card_thread(capsule)
         try:
             if action.action_id == APPROVE:
                 await approve_clicked(engine, _Answers(clicks, where), client, payload, capsule)

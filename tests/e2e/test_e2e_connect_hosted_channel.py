@@ -102,7 +102,8 @@ async def test_a_thread_kept_under_the_partners_team_goes_on_after_the_upgrade(
     slack: LocalSlack, start_bot: BotFactory, settings: Settings
 ) -> None:
     """The mention arrives as signoff keyed it before (by the envelope's ``team_id``: an
-    envelope without ``authorizations``); the replies Slack sends now still reach it."""
+    envelope without ``authorizations``); the replies Slack sends now, and the answers to
+    clicks on its card, still reach that record."""
     home = settings.home
     bot = await start_bot()
     await slack.wait_for_sockets(1, timeout=5)
@@ -125,12 +126,15 @@ async def test_a_thread_kept_under_the_partners_team_goes_on_after_the_upgrade(
         "event": asked,
     }
     await send_event(slack, envelope)
-    await wait_card(slack, thread)
+    card = await wait_card(slack, thread)
     old = thread_path(home, thread, team=PARTNER)
     assert (old / "HEAD").exists()
 
     said = await slack.post_message(channel=OPS, user=GUEST.id, text="db too", thread_ts=thread)
     await until(lambda: inbox_stored(old, said), what="the reply, in the kept thread")
+    # A click's answer goes to the thread its card was asked in, wherever that is kept.
+    await slack.click_button(channel=OPS, ts=card["ts"], user=GUEST.id, action_id=APPROVE)
+    await ephemeral(slack, GUEST.id, "another organization")
     await bot.engine.idle()
     assert _thread_dirs(home, thread) == [old]
 
