@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from pydantic import JsonValue, ValidationError
 
-from sessions import ThreadKey
+from sessions import ThreadKey, check_slack_id
 
 __all__ = ["keyed_by_installation"]
 
@@ -30,10 +30,14 @@ Knows = Callable[[ThreadKey], bool]
 
 
 def _installation(payload: dict[str, JsonValue]) -> str | None:
+    """``authorizations[0].team_id`` when it is a Slack id: one that is not (forged, or
+    null for an org-wide install) names no team to key by."""
     found = payload.get("authorizations")
     first = found[0] if isinstance(found, list) and found else None
-    team = first.get("team_id") if isinstance(first, dict) else None
-    return team if isinstance(team, str) and team else None
+    try:
+        return check_slack_id(first.get("team_id")) if isinstance(first, dict) else None
+    except ValueError:
+        return None
 
 
 def _thread_ts(event: dict[str, JsonValue]) -> JsonValue:

@@ -155,3 +155,23 @@ async def test_a_stop_in_a_channel_the_partner_created_reaches_its_thread(
     await bot.engine.idle()
     assert decision(settings.home, approval) is not None
     assert _thread_dirs(settings.home, thread) == [thread_path(settings.home, thread)]
+
+
+async def test_an_authorizations_team_that_is_no_slack_id_leaves_the_envelopes_team(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """A forged ``authorizations[0].team_id`` (no Slack id) is not a team to key by: the
+    mention is kept under the envelope's ``team_id``, as an envelope naming no team there."""
+    await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await slack.post_message(channel=OPS, user="U0ALICE", text="restart api")
+    asked = {"type": "app_mention", "user": "U0ALICE", "text": f"<@{BOT_USER}> restart api",
+             "ts": thread, "channel": OPS, "event_ts": thread}  # fmt: skip
+    await send_event(
+        slack,
+        {"token": "legacy", "team_id": PARTNER, "api_app_id": "A0SIGNOFF",
+         "type": "event_callback", "event_id": "Ev0FORGEDTEAM", "event_time": 1_796_000_000,
+         "event": asked, "authorizations": [{"team_id": "../T0LOCAL", "is_bot": True}]},
+    )  # fmt: skip
+    await wait_card(slack, thread)
+    assert _thread_dirs(settings.home, thread) == [thread_path(settings.home, thread, team=PARTNER)]
