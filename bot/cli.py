@@ -36,7 +36,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .last_signals import exit_on_signal
+from .last_signals import exit_on_signal, hangup_stops
 
 __all__ = ["main"]
 
@@ -45,7 +45,7 @@ _SERVING = frozenset({"run", "dev"})
 
 
 class _StoppedWhileLoading(BaseException):
-    """SIGTERM came before ``run``'s own handler existed: nothing had started yet."""
+    """SIGTERM (or SIGHUP) came before ``run``'s own handler existed: nothing had started yet."""
 
 
 def _stop_while_loading(signum: int, frame: object) -> None:
@@ -86,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if serving:  # in the try: a SIGTERM right after it is caught below
             signal.signal(signal.SIGTERM, _stop_while_loading)
+            if hangup_stops():  # a terminal closed as it starts
+                signal.signal(signal.SIGHUP, _stop_while_loading)
         from .cli_commands import run
 
         status = run(argv)

@@ -1,5 +1,6 @@
-"""What SIGTERM and SIGINT do once ``run`` or ``dev`` has stopped: end the process at once
-with the status it has, not as killed by the signal.
+"""What SIGTERM and SIGINT (and SIGHUP, unless the process was started with it ignored, as
+``nohup`` does) do once ``run`` or ``dev`` has stopped: end the process at once with the
+status it has, not as killed by the signal.
 
 Closing the event loop puts back the signals' default actions while the interpreter still
 winds down (a moment, or for as long as a thread it waits for does not end), and a second
@@ -19,22 +20,36 @@ import os
 import signal
 from types import FrameType
 
-__all__ = ["exit_on_signal"]
+__all__ = ["exit_on_signal", "hangup_stops"]
+
+# Read as this module loads, before anything sets a handler of its own: ``nohup`` starts
+# the process with SIGHUP ignored so that it outlives its terminal, which is kept so.
+_HANGUP_IGNORED = signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+
+
+def hangup_stops() -> bool:
+    """Whether SIGHUP stops ``run`` and ``dev`` as SIGTERM does (not when it was ignored)."""
+    return not _HANGUP_IGNORED
+
+
+def _stopping_signals() -> tuple[signal.Signals, ...]:
+    hangup = (signal.SIGHUP,) if hangup_stops() else ()
+    return (signal.SIGTERM, signal.SIGINT, *hangup)
 
 
 def exit_on_signal(status: int) -> None:
-    """From now on SIGTERM and SIGINT end the process with ``status`` (nothing of it is
-    left to write: its output was flushed, its logs are written line by line)."""
+    """From now on SIGTERM, SIGINT and SIGHUP end the process with ``status`` (nothing of
+    it is left to write: its output was flushed, its logs are written line by line)."""
 
     def exit_now(signum: int, frame: FrameType | None) -> None:
         os._exit(status)
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in _stopping_signals():
         signal.signal(sig, exit_now)
 
 
 def _ignored() -> None:
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
 
 

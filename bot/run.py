@@ -21,7 +21,7 @@ from agent_core.cancelling import cancel_and_wait
 
 from .app import SignoffBot
 from .config import Settings
-from .last_signals import exit_on_signal
+from .last_signals import exit_on_signal, hangup_stops
 from .logs import log_event
 
 __all__ = ["run_bot", "signals_spent", "stop_signals"]
@@ -58,7 +58,12 @@ async def _unless_stopped(step: Awaitable[T], stop: asyncio.Event) -> asyncio.Ta
 
 def stop_signals() -> tuple[asyncio.Event, asyncio.Event]:
     """(stop, hurry) for the running loop: the first SIGTERM or SIGINT sets ``stop``, the
-    next one ``hurry`` (Ctrl-C pressed again cuts the drain short). ``run`` and ``dev``."""
+    next one ``hurry`` (Ctrl-C pressed again cuts the drain short). ``run`` and ``dev``.
+
+    SIGHUP (the terminal or SSH session closed, ``kill -HUP``) stops it too: its default
+    action killed the bot where it stood, silently, an approved call it was running cut
+    and reported uncertain. It never hurries: systemd's ``SendSIGHUP=yes`` sends it right
+    after SIGTERM. Left alone where the process was started with it ignored (``nohup``)."""
     stop, hurry = asyncio.Event(), asyncio.Event()
     signals = 0
 
@@ -69,18 +74,24 @@ def stop_signals() -> tuple[asyncio.Event, asyncio.Event]:
         signals += 1
         (stop if signals == 1 else hurry).set()
 
+    def hung_up() -> None:
+        if not stop.is_set():
+            signalled()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, signalled)
+    if hangup_stops():
+        loop.add_signal_handler(signal.SIGHUP, hung_up)
     return stop, hurry
 
 
 def signals_spent() -> None:
-    """The stop is done: a SIGTERM or SIGINT from now on ends the process with 0
+    """The stop is done: a SIGTERM, SIGINT or SIGHUP from now on ends the process with 0
     (``last_signals``). Taken from the loop first: closing it would reset them."""
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.remove_signal_handler(sig)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.remove_signal_handler(sig)  # False for one it never had
     exit_on_signal(0)
 
 
