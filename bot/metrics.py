@@ -7,11 +7,13 @@ is up) are read at scrape time: ``render()`` awaits the counting source once, th
 writes the text format.
 
 Label values are bounded: event types are mapped to a fixed set, tools come from the
-registry, methods from Slack's API, outcomes from fixed vocabularies.
+registry, methods from Slack's API, outcomes from fixed vocabularies, a retry's reason to
+its status and the server's error type only where that is a word (``_retry_label``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
@@ -46,6 +48,21 @@ LinkUp = Callable[[], bool]
 _ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 # Request → decision: seconds for an on-call engineer, days for a change board.
 _WAIT_BUCKETS = (10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400)
+
+# A retry's reason is signoff's own phrase ("timed out", "connection refused") or the
+# status and the error type the server said ("529 overloaded_error"): a compatible server
+# may say a sentence there, a count or an id, a new series for each.
+_STATUS_REASON = re.compile(r"(\d{3}) (.*)", re.DOTALL)
+_WORD = re.compile(r"[A-Za-z_]{1,64}")
+
+
+def _retry_label(reason: str) -> str:
+    """``reason`` as the ``reason`` label: a server's error type kept only when it is a
+    word (letters and underscores), else the status alone. The trace keeps it whole."""
+    said = _STATUS_REASON.fullmatch(reason)
+    if said is None or _WORD.fullmatch(said.group(2)):
+        return reason
+    return said.group(1)
 
 
 class _StateGauges(Collector):
@@ -192,7 +209,7 @@ class Metrics:
                 if not event.usage_reported:
                     self.model_usage_missing.labels(event.provider).inc()
             case ModelRetried():
-                self.model_retries.labels(event.provider, event.reason).inc()
+                self.model_retries.labels(event.provider, _retry_label(event.reason)).inc()
             case SlackApiCall():
                 self.slack_calls.labels(event.method, event.outcome).inc()
             case OutboxDepth():
