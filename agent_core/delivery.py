@@ -168,6 +168,8 @@ class Delivery:
             try:
                 if self.owner:
                     self._schedule()
+                else:  # another process holds delivery: what piles up meanwhile still shows
+                    self.observer.emit(OutboxDepth(depth=self.outbox.depth()))
             except Exception:  # a bad entry or a full disk must not stop delivery for good
                 log.exception("delivery pass failed; trying again")
             timeout = self.poll
