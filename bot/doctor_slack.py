@@ -98,10 +98,20 @@ async def _app(settings: Settings, token: str) -> Check:
 
 
 async def check_slack(settings: Settings) -> list[Check]:
-    """One check per token that is set; none when neither is (``signoff dev`` needs none)."""
-    checks = []
-    if settings.slack_bot_token is not None:
-        checks.append(await _bot(settings, settings.slack_bot_token.get_secret_value()))
-    if settings.slack_app_token is not None:
-        checks.append(await _app(settings, settings.slack_app_token.get_secret_value()))
-    return checks
+    """One check per token; none when neither is set (``signoff dev`` needs none). One set
+    without the other is a problem: ``signoff run`` will not start without both."""
+    bot, app = settings.slack_bot_token, settings.slack_app_token
+    if bot is None and app is None:
+        return []
+    return [
+        await _bot(settings, bot.get_secret_value())
+        if bot is not None
+        else _unset("SLACK_BOT_TOKEN"),
+        await _app(settings, app.get_secret_value())
+        if app is not None
+        else _unset("SLACK_APP_TOKEN"),
+    ]
+
+
+def _unset(name: str) -> Check:
+    return Check(False, f"{name}: not set: signoff run needs both Slack tokens")

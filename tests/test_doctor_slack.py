@@ -80,6 +80,23 @@ async def test_doctor_says_which_token_slack_refuses(workspace: LocalSlack, tmp_
     assert "xoxb-0-wrong" not in said and "xapp-0-wrong" not in said
 
 
+@pytest.mark.parametrize("missing", ["SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"])
+async def test_doctor_names_the_token_missing_beside_the_other(
+    workspace: LocalSlack, tmp_path: Path, missing: str
+) -> None:
+    """One token set is a Slack deploy: ``signoff run`` stops at once without the other
+    (exit 2), so a doctor that checked the one it had and said nothing of the other passed
+    (exit 0) an environment the bot cannot start with."""
+    tokens = {"SLACK_BOT_TOKEN": workspace.bot_token, "SLACK_APP_TOKEN": workspace.app_token}
+    del tokens[missing]
+    code, lines = await asyncio.to_thread(_doctor, workspace, tmp_path, **tokens)
+    assert code == 1, lines
+    (said,) = [line for line in lines if missing in line]
+    assert said.startswith(f"problem: {missing}: not set"), said
+    (other,) = tokens
+    assert [line for line in lines if line.startswith(f"ok: {other}:")], lines
+
+
 def test_doctor_without_slack_tokens_says_so_and_checks_the_model(tmp_path: Path) -> None:
     done = signoff("doctor", env=env_for(tmp_path / "home"), timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
