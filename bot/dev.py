@@ -35,7 +35,7 @@ from .config import ConfigError, Settings
 from .dev_pages import DevPages
 from .one_bot import one_bot_per_home
 from .playground_policy import playground_policy_path
-from .run import signals_spent, stop_signals
+from .run import announce, signals_spent, stop_signals
 from .tool_count import describe_tools
 
 __all__ = [
@@ -218,9 +218,8 @@ async def _serve(
         ops = bot.ops.url if bot.ops else None
         _announce(settings, state, offset, slack.url, ops, describe_tools(bot.engine.tools))
         await stop.wait()
-        print(
-            "signoff dev: stopping (letting running turns finish; Ctrl-C again cuts that short)",
-            flush=True,
+        announce(
+            "signoff dev: stopping (letting running turns finish; Ctrl-C again cuts that short)"
         )
     finally:
         if started and bot is not None:
@@ -228,7 +227,7 @@ async def _serve(
         elif bot is not None:
             await bot.stop(grace=1)
         await slack.stop()
-    print("signoff dev: stopped; run it again to carry on where you left off", flush=True)
+    announce("signoff dev: stopped; run it again to carry on where you left off")
     signals_spent()
     return 0
 
@@ -243,13 +242,12 @@ def _people() -> dict[str, str]:
 def _announce(
     settings: Settings, state: Path, offset: OffsetClock, url: str, ops: str | None, tools: str
 ) -> None:
-    print(f"signoff dev: data in {settings.home} (the chat itself: {state})", flush=True)
-    print(f"signoff dev: model {settings.model}, tools: {tools}", flush=True)
+    announce(f"signoff dev: data in {settings.home} (the chat itself: {state})")
+    announce(f"signoff dev: model {settings.model}, tools: {tools}")
     if offset.offset:
-        print(
-            f"signoff dev: clock offset {offset.offset}: it is now {offset.now():%Y-%m-%d %H:%M} UTC",
-            flush=True,
+        announce(
+            f"signoff dev: clock offset {offset.offset}: it is now {offset.now():%Y-%m-%d %H:%M} UTC"
         )
     if ops is not None:
-        print(f"signoff dev: health and metrics: {ops}/readyz, {ops}/metrics", flush=True)
-    print(f"signoff dev: open {url}/ (Ctrl-C stops)", flush=True)
+        announce(f"signoff dev: health and metrics: {ops}/readyz, {ops}/metrics")
+    announce(f"signoff dev: open {url}/ (Ctrl-C stops)")

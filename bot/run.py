@@ -24,17 +24,19 @@ from .config import Settings
 from .last_signals import exit_on_signal, hangup_stops
 from .logs import log_event
 
-__all__ = ["run_bot", "signals_spent", "stop_signals"]
+__all__ = ["announce", "run_bot", "signals_spent", "stop_signals"]
 
 log = logging.getLogger("signoff")
 T = TypeVar("T")
 
 
-def _announce(text: str) -> None:
+def announce(text: str) -> None:
+    """``text`` on stdout, for a person: ``run``'s and ``dev``'s lines."""
     try:
         print(text, flush=True)
-    except BrokenPipeError:
-        # Nobody reads stdout any more: carry on (logs go to stderr), and point stdout at
+    except OSError:
+        # Nobody reads stdout any more (EPIPE), or the terminal is gone (EIO, after the
+        # SIGHUP that stops the bot): carry on (logs go to stderr), and point stdout at
         # /dev/null so that the interpreter's last flush does not fail at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -111,7 +113,7 @@ async def run_bot(settings: Settings) -> int:
         if started is not None:
             started.result()
             where = f"; /healthz, /readyz, /metrics on {bot.ops.url}" if bot.ops else ""
-            _announce(
+            announce(
                 f"signoff is running (data in {settings.home}{where}); Ctrl-C or SIGTERM stops it"
             )
             await stop.wait()

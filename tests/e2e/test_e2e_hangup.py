@@ -106,11 +106,12 @@ def _controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def _run_in_a_terminal(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    """``signoff run`` with a new pty as its terminal: (the process, the pty's master)."""
+def _run_in_a_terminal(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``signoff run`` (or ``args``) with a new pty as its terminal: (the process, the
+    pty's master)."""
     master, child = pty.openpty()
     proc = subprocess.Popen(
-        [SIGNOFF, "run"],
+        [SIGNOFF, *(args or ("run",))],
         env=env,
         stdin=child,
         stdout=child,
@@ -176,3 +177,33 @@ async def test_the_terminal_it_runs_in_closing_drains_the_running_turn(
     assert (home / "slow-finished").exists(), "the hangup cut the running tool call"
     await bot_reply(slack, thread, "all good")
     assert list(session_states(home).values()) == ["completed"]
+
+
+async def test_signoff_dev_in_a_terminal_that_closes_stops_with_0(tmp_path: Path) -> None:
+    """``signoff dev`` says on its terminal that it stops and that it stopped: written to a
+    terminal that is gone (EIO), the stop ended on that error, exit 1 and a traceback."""
+    env = clean_env(SIGNOFF_HOME=str(tmp_path / "home"))
+    proc, master = _run_in_a_terminal(env, "dev", "--port", "0")
+    shown = bytearray()
+    loop = asyncio.get_running_loop()
+
+    def read_terminal() -> None:
+        try:
+            shown.extend(os.read(master, 65536))
+        except OSError:  # EIO: it is gone
+            loop.remove_reader(master)
+
+    os.set_blocking(master, False)
+    loop.add_reader(master, read_terminal)
+    try:
+        await until(lambda: b"(Ctrl-C stops)" in shown, what="signoff dev to serve", timeout=30)
+        loop.remove_reader(master)
+        os.close(master)  # the terminal window closed
+        master = -1
+        await until(lambda: proc.poll() is not None, what="signoff dev to exit", timeout=15)
+        assert proc.returncode == 0
+    finally:
+        if master >= 0:
+            loop.remove_reader(master)
+            os.close(master)
+        _kill(proc)
