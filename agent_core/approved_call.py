@@ -27,6 +27,7 @@ from approvals import (
     Decision,
     ExecutionResult,
     HashMismatchError,
+    Unchecked,
     changes,
 )
 from approvals.quorum_completion import tell_runs_nothing as queue_runs_nothing
@@ -100,24 +101,33 @@ def away_here(run: SessionRun, request: ApprovalRequest) -> str | None:
     return None
 
 
-def runs_nothing(rt: Runtime, request: ApprovalRequest) -> CannotRun | None:
+def runs_nothing(rt: Runtime, request: ApprovalRequest) -> CannotRun | Unchecked | None:
     """Why approving ``request`` here would run nothing, or None: its tool left this
     process's tools, or is there at another version (its schema or settings changed),
     which ``refusal_reason`` would refuse at the start, after the approval was spent and
-    the card said Approved. A terminal's tools need not be the bot's (it checks its own,
-    ``bot/cli_tool_check.py``); an MCP server down lists nothing (``UNLISTED``): away, not
-    changed, and the approved call waits for it."""
-    if rt.tools_elsewhere:
-        return None
+    the card said Approved. An MCP server down lists nothing (``UNLISTED``): away, not
+    changed, and the approved call waits for it.
+
+    A terminal's tools need not be the bot's (``Runtime.tools_elsewhere``): one that has
+    the tool runs the call itself; one that lacks it cannot tell whether the bot has it,
+    so it is Unchecked, and a quorum is left to the bot's sweep (as one of group approvers
+    is without Slack), neither approved for a bot that may lack the tool too nor said to
+    run nothing where the bot has it. A terminal's click is checked before
+    (``bot/cli_tool_check.py``)."""
     try:
         call = request.current()
     except HashMismatchError:
         return None  # the decision refuses it, and says why
     tool = rt.registry.get(call.tool)
+    if tool is not None and tool.version in (call.tool_version, UNLISTED):
+        return None
+    if rt.tools_elsewhere:
+        return Unchecked(
+            f"this command lacks the tool {call.tool} at the version asked for, so it "
+            "cannot tell whether approving this call would run anything: the bot decides it"
+        )
     if tool is None:
         what = "is no longer among signoff's tools"
-    elif tool.version in (call.tool_version, UNLISTED):
-        return None
     else:
         what = "changed since it was asked for (its arguments or its settings)"
     return CannotRun(

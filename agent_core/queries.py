@@ -157,7 +157,8 @@ class Queries:
         """Why approving this request would run nothing here (its tool left), or None:
         said at an Approve click, before a reason form is opened for it."""
         rt = self.rt
-        return runs_nothing(rt, ApprovalRequest.open(rt.home, approval_id, clock=rt.clock))
+        why = runs_nothing(rt, ApprovalRequest.open(rt.home, approval_id, clock=rt.clock))
+        return why if isinstance(why, CannotRun) else None  # Unchecked: a terminal's
 
     # reading ----------------------------------------------------------------------
     async def pending_for(

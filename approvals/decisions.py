@@ -65,7 +65,7 @@ async def settled(
     *,
     policy: Policy,
     groups: GroupResolver,
-    runs_nothing: CannotRun | None = None,
+    runs_nothing: CannotRun | Unchecked | None = None,
 ) -> AlreadyDecided | Refused | None:
     """The decision already made (or the expiry due ``now``), or None while it is open.
 
@@ -102,7 +102,7 @@ async def expire_due(
     policy: Policy,
     groups: GroupResolver,
     wait: float = SWEEP_WAIT,
-    runs_nothing: CannotRun | None = None,
+    runs_nothing: CannotRun | Unchecked | None = None,
 ) -> Decided | AlreadyDecided | Unchecked:
     """Decide a request past its deadline: approved when its approvals were a quorum in
     time (a crash came before the decision), else expired (or denied, by its policy).
@@ -165,7 +165,7 @@ async def record_decision(
     clock: Clock,
     seen_sha256: str | None = None,
     origin: Origin | None = None,
-    runs_nothing: CannotRun | None = None,
+    runs_nothing: CannotRun | Unchecked | None = None,
 ) -> DecisionResult:
     """Authorize ``user`` now and record their decision (or vote); the first final one wins.
     ``runs_nothing``: why approving would run nothing (the tool left the configuration),

@@ -36,7 +36,8 @@ async def sweep_expired(
     they are a quorum of approvers the rules still allow; while Slack cannot say who is in
     an approver group, or a vote is being recorded (``expire_due``), it is neither
     approved nor expired, and asked again next pass; nor approved when approving it would
-    run nothing (``runs_nothing``: its tool left the configuration): it expires.
+    run nothing (``runs_nothing``: its tool left the configuration): it expires; nor
+    decided at all where that cannot be told (a terminal lacking the tool): the bot does.
 
     A row the index still calls pending may already be decided on disk (the index lags):
     that decision is returned as AlreadyDecided so the caller can mirror it. Every due row

@@ -33,8 +33,10 @@ __all__ = ["SWEEP_WAIT", "RunsNothing", "complete_or", "complete_quorum", "tell_
 SWEEP_WAIT = 1.0
 Short = TypeVar("Short")
 # Why approving a request would run nothing here (its tool left the configuration, or
-# changed), or None: the engine's, which knows the tools (``agent_core.approved_call``).
-RunsNothing: TypeAlias = Callable[[ApprovalRequest], CannotRun | None]
+# changed), Unchecked when this process cannot tell (a terminal lacking the tool, which
+# cannot see the bot's), or None: the engine's, which knows the tools
+# (``agent_core.approved_call``).
+RunsNothing: TypeAlias = Callable[[ApprovalRequest], CannotRun | Unchecked | None]
 
 
 def tell_runs_nothing(request: ApprovalRequest, why: CannotRun) -> None:
@@ -54,7 +56,7 @@ async def complete_quorum(
     groups: GroupResolver,
     call: CurrentCall | None = None,
     wait: float = SWEEP_WAIT,
-    runs_nothing: CannotRun | None = None,
+    runs_nothing: CannotRun | Unchecked | None = None,
 ) -> Decided | AlreadyDecided | Unchecked | None:
     """Decide a request whose approvals are all in but whose decision a crash prevented
     (or a quorum the policy in force lowered), with the approvers the rules still allow:
@@ -66,7 +68,9 @@ async def complete_quorum(
 
     ``runs_nothing``: why approving it would run nothing, as a click is refused for (its
     tool left the configuration or changed): a quorum then decides nothing, its thread is
-    told why, and it waits for the tool or its deadline."""
+    told why, and it waits for the tool or its deadline. Unchecked when this process
+    cannot tell (a terminal lacking the tool): it is left to the bot, asked again next pass.
+    """
     return await complete_or(
         request,
         policy=policy,
@@ -86,7 +90,7 @@ async def complete_or(
     short: Callable[[], Short],
     call: CurrentCall | None = None,
     wait: float = SWEEP_WAIT,
-    runs_nothing: CannotRun | None = None,
+    runs_nothing: CannotRun | Unchecked | None = None,
 ) -> Decided | AlreadyDecided | Unchecked | Short:
     """``complete_quorum``, and what ``short()`` does when the approvals are no quorum (or
     ``call`` is no longer the current one): called under the lock the quorum was judged
@@ -105,7 +109,7 @@ async def _completion(
     pinned: CurrentCall | None,
     wait: float,
     short: Callable[[], Short],
-    runs_nothing: CannotRun | None,
+    runs_nothing: CannotRun | Unchecked | None,
 ) -> Decided | AlreadyDecided | Unchecked | Short:
     quorum = quorum_of(request, policy)
     allowed: dict[str, bool] = {}
@@ -129,7 +133,9 @@ async def _completion(
             if not unasked:
                 kept = {voter: key for voter, key in counted.items() if allowed[voter]}
                 _discount(request, call, [key for v, key in counted.items() if v not in kept])
-                if runs_nothing is not None and len(kept) >= quorum:
+                if isinstance(runs_nothing, Unchecked) and len(kept) >= quorum:
+                    return runs_nothing  # neither approved nor told: the bot can tell
+                if isinstance(runs_nothing, CannotRun) and len(kept) >= quorum:
                     # As a click completing it would be refused: no approval spent on
                     # a call refused at its start, under a card saying "Approved".
                     tell_runs_nothing(request, runs_nothing)

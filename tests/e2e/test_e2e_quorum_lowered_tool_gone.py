@@ -11,6 +11,8 @@ it expires: nothing ran on an approval nobody could use.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,9 @@ from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack
 from sessions import FixedClock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers_proc import cli
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -82,3 +87,46 @@ async def test_a_sweep_does_not_approve_a_lowered_quorum_for_a_tool_that_left(
         lambda: "Expired" in outcome_text(slack.message(channel=OPS, ts=card["ts"])),
         what="the card to say it expired",
     )
+
+
+async def test_a_terminal_recovery_leaves_a_quorum_for_a_tool_it_lacks_to_the_bot(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    e2e_clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    """A terminal cannot see the bot's tools (``Runtime.tools_elsewhere``), so it could not
+    tell whether a quorum its sweep completes would run anything: it approved it, and left
+    the call to a bot that lacked the tool too, which refused it at its start under a card
+    saying "Approved". It now leaves such a quorum to the bot, which can tell."""
+    bot, thread, card, approval, policy = await _voted_under_two(slack, start_bot, tmp_path)
+    write_policy(policy, ONE)  # back to one: Bob's approval is a quorum again
+    await bot.engine.idle()
+    await bot.stop(grace=5)
+    await until(lambda: not slack.sockets(), what="the bot's socket to close")
+    e2e_clock.advance(timedelta(hours=2, minutes=1))  # the reminder's pass
+    done = await asyncio.to_thread(
+        cli,
+        settings.home,
+        *("recover", "--apply-policy"),
+        frozen=e2e_clock.now().isoformat(),
+        policy=policy,
+        env={
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_APP_TOKEN": slack.app_token,
+            "SLACK_API_URL": slack.api_url,
+            "SIGNOFF_DEMO": "0",  # this shell lacks restart_service
+        },
+    )
+    assert "Traceback" not in done.stderr, done
+    assert decision(settings.home, approval) is None, done
+
+    # The bot, which lacks it too, does not approve it either, and says why.
+    bot = await start_bot(policy_path=policy, demo_tools=False)
+    await slack.wait_for_sockets(1, timeout=5)
+    await bot.engine.sweep()
+    await bot.engine.idle()
+    assert decision(settings.home, approval) is None
+    note = await bot_reply(slack, thread, "cannot be approved now")
+    assert "restart_service" in note["text"], note
