@@ -20,7 +20,7 @@ from sessions import Clock, LockBusyError, canonical_json, check_slack_id, utc_i
 
 from .authorize import GroupResolver
 from .capsule import Capsule, args_sha256
-from .decision_checks import may_decide, quorum_of, reason_missing
+from .decision_checks import may_decide, out_of_reach, quorum_of, reason_missing
 from .decisions import (
     AlreadyDecided,
     AlreadyVoted,
@@ -55,6 +55,9 @@ class EditRecorded:
     approvals: int
     quorum: int
     voters: tuple[str, ...]
+    # Who alone may still approve, when the rules in force leave the quorum out of reach
+    # (``decision_checks.out_of_reach``), as a counted vote carries it.
+    out_of_reach: tuple[str, ...] | None = None
 
 
 EditResult = Decided | AlreadyDecided | EditRecorded | VoteCounted | AlreadyVoted | Refused
@@ -205,4 +208,5 @@ def _write_edit(
             call=edited,
             policy=policy,
         )
-    return EditRecorded(capsule, edit, len(voters), quorum, voters)
+    alone = out_of_reach(request, policy)
+    return EditRecorded(capsule, edit, len(voters), quorum, voters, out_of_reach=alone)

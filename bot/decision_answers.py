@@ -63,15 +63,9 @@ def what_to_tell(result: DecisionResult, *, stale: Stale | None = None) -> Mrkdw
         return literal("You already approved this request; it needs someone else too.")
     if isinstance(result, VoteCounted):
         counted = literal(f"Your approval is counted: {result.approvals} of {result.quorum}")
-        if (alone := result.out_of_reach) is None:
+        if result.out_of_reach is None:
             return join(counted, literal("."))
-        # As the card says: no one else's click could complete it.
-        return join(
-            counted,
-            literal(", but it cannot be approved under the policy in force: only "),
-            mentions(list(alone)) if alone else literal("nobody"),
-            literal(" may approve it. It may still be denied, or the policy changed."),
-        )
+        return join(counted, _out_of_reach(result.out_of_reach))
     assert isinstance(result, Decided)
     return None
 
@@ -86,9 +80,26 @@ def decided_by(decision: Decision) -> Mrkdwn:
 def edit_answer(result: EditResult) -> Mrkdwn | None:
     """What the editor is told of their edit from the Edit & approve modal."""
     if isinstance(result, EditRecorded):
-        return literal(
+        counted = literal(
             f"Your edit is recorded and counts as your approval of the edited call "
-            f"({result.approvals} of {result.quorum}); earlier approvals no longer count, "
-            "so the others must approve what the card now shows."
+            f"({result.approvals} of {result.quorum})"
+        )
+        if result.out_of_reach is not None:
+            return join(counted, _out_of_reach(result.out_of_reach))
+        return join(
+            counted,
+            literal(
+                "; earlier approvals no longer count, so the others must approve what the "
+                "card now shows."
+            ),
         )
     return what_to_tell(result)
+
+
+def _out_of_reach(alone: tuple[str, ...]) -> Mrkdwn:
+    """As the card says: no one else's click could complete it."""
+    return join(
+        literal(", but it cannot be approved under the policy in force: only "),
+        mentions(list(alone)) if alone else literal("nobody"),
+        literal(" may approve it. It may still be denied, or the policy changed."),
+    )

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conftest import restart
-from signoff_e2e_kit import OPS, asked_under, bot_reply, ephemeral, write_policy
+from signoff_e2e_kit import OPS, asked_under, bot_reply, ephemeral, until, write_policy
 
+from bot.card_governance import EDIT
 from bot.cards import APPROVE
+from bot.edit_modal import EDIT_MODAL
 from localslack import LocalSlack
 from sessions import FixedClock
 
@@ -51,3 +53,28 @@ async def test_a_reminder_and_a_counted_click_say_the_quorum_is_out_of_reach(
     told = await ephemeral(slack, "U0BOB", "counted")
     assert "1 of 2" in told["text"], told
     assert "cannot be approved under the policy in force" in told["text"], told
+
+
+async def test_an_edit_counted_says_the_quorum_is_out_of_reach(
+    slack: LocalSlack, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    """An edit counts as its author's approval: Bob's was answered "(1 of 2); ... the
+    others must approve what the card now shows", though under the policy in force nobody
+    else may approve it."""
+    scale = BEFORE.replace("restart_service", "scale_service")
+    policy = write_policy(tmp_path / "policy.toml", scale)
+    bot, _, card, _ = await asked_under(slack, start_bot, policy, "scale api to 12")
+    write_policy(policy, scale.replace("U0CAROL", "U0ALICE"))
+    bot = await restart(bot, start_bot, slack, policy_path=policy)
+
+    await slack.click_button(channel=OPS, ts=card["ts"], user="U0BOB", action_id=EDIT)
+    await until(lambda: slack.open_views(user="U0BOB"), what="Bob's edit modal")
+    await slack.submit_view(
+        user="U0BOB",
+        callback_id=EDIT_MODAL,
+        values={"arg:service": {"value": "api"}, "arg:replicas": {"value": "6"}},
+    )
+    told = await ephemeral(slack, "U0BOB", "Your edit is recorded")
+    assert "1 of 2" in told["text"], told
+    assert "cannot be approved under the policy in force" in told["text"], told
+    assert "the others must approve" not in told["text"], told
