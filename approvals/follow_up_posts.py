@@ -8,6 +8,7 @@ from sessions import from_utc_iso, readable_utc
 
 from .decision_checks import approvers_of, escalated_of, out_of_reach
 from .governed import CurrentCall
+from .outcomes import CannotRun
 from .policy import Policy
 from .records import Escalation, Reminder
 from .request import ApprovalRequest
@@ -46,9 +47,19 @@ def _waited(request: ApprovalRequest, until: str) -> str:
     )
 
 
-def _reminder_text(request: ApprovalRequest, reminder: Reminder, policy: Policy) -> str:
+def _reminder_text(
+    request: ApprovalRequest, reminder: Reminder, policy: Policy, cannot_run: CannotRun | None
+) -> str:
     c = request.capsule
     who = " ".join(_mention(p) for p in reminder.pinged)
+    if cannot_run is not None:  # as a click to approve would be told: only a denial helps
+        whom = f"{who}: it" if who else "It"
+        return (
+            f"⏰ Reminder {reminder.n} of {c.policy.max_reminders}: `{c.tool}` "
+            f"(asked by <@{c.requester}>) has waited {_waited(request, reminder.at)} for a "
+            f"decision. {whom} cannot be approved now: {cannot_run}. It expires at "
+            f"{readable_utc(c.expires_at)}."
+        )
     if out_of_reach(request, policy) is not None:  # as its card says: to approve is in vain
         whom = f"{who}: it" if who else "It"
         ask = f"{whom} cannot be approved under the policy in force, only denied"
@@ -75,8 +86,12 @@ def _escalation_text(request: ApprovalRequest, escalation: Escalation) -> str:
     )
 
 
-def queue_posts(request: ApprovalRequest, policy: Policy) -> None:
-    """Queue the post of every reminder and escalation on record (no-op once queued)."""
+def queue_posts(
+    request: ApprovalRequest, policy: Policy, *, cannot_run: CannotRun | None = None
+) -> None:
+    """Queue the post of every reminder and escalation on record (no-op once queued);
+    ``cannot_run``: why approving it would run nothing now, which a reminder says rather
+    than ask for an approval."""
     c = request.capsule
     escalation = request.escalation()
     if escalation is not None and escalation.added:
@@ -87,5 +102,5 @@ def queue_posts(request: ApprovalRequest, policy: Policy) -> None:
         request.queue_card("escalated")
     for reminder in request.reminders():
         pinged = (*reminder.pinged, c.requester)
-        text = _reminder_text(request, reminder, policy)
+        text = _reminder_text(request, reminder, policy, cannot_run)
         request.queue_post(f"remind-{reminder.n}", text, mentions=pinged, by_card=True)

@@ -35,7 +35,7 @@ from .decision_checks import expired
 from .errors import ApprovalsError
 from .follow_up_posts import queue_posts, to_ping
 from .governed import after
-from .outcomes import AlreadyDecided, Decided
+from .outcomes import AlreadyDecided, CannotRun, Decided
 from .policy import Policy
 from .quorum_completion import RunsNothing, complete_quorum
 from .records import Escalation, Reminder
@@ -113,7 +113,8 @@ async def fire_due(
     runs_nothing: RunsNothing | None = None,
 ) -> list[Step]:
     """Do what is due for this request now; the records say what was done before.
-    ``runs_nothing``: why approving it would run nothing (then no quorum decides it)."""
+    ``runs_nothing``: why approving it would run nothing (then no quorum decides it, and
+    a reminder says so rather than ask for an approval)."""
     if request.decision() is not None:
         return []
     now = clock.now()
@@ -178,7 +179,7 @@ async def fire_due(
         )
         if request.write_reminder(reminder):
             steps.append(Reminded(request, reminder))
-    queue_posts(request, policy)
+    queue_posts(request, policy, cannot_run=gone if isinstance(gone, CannotRun) else None)
     return steps
 
 

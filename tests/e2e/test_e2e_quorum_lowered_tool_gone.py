@@ -77,6 +77,10 @@ async def test_a_sweep_does_not_approve_a_lowered_quorum_for_a_tool_that_left(
     assert decision(settings.home, approval) is None
     note = await bot_reply(slack, thread, "cannot be approved now")
     assert "restart_service" in note["text"], note
+    # Nor does the reminder of the same pass ask Carol to approve what nobody can.
+    reminder = await bot_reply(slack, thread, "Reminder 1")
+    assert "please approve" not in reminder["text"], reminder
+    assert "cannot be approved now" in reminder["text"], reminder
 
     e2e_clock.advance(timedelta(days=1))  # past its deadline
     await bot.engine.sweep()
