@@ -76,13 +76,18 @@ def _reminder_text(
     )
 
 
-def _escalation_text(request: ApprovalRequest, escalation: Escalation) -> str:
+def _escalation_text(
+    request: ApprovalRequest, escalation: Escalation, cannot_run: CannotRun | None
+) -> str:
     c = request.capsule
     who = " ".join(_mention(p) for p in escalation.added)
+    ask = "who may now approve or deny it on the card above"
+    if cannot_run is not None:  # as the reminder says it
+        ask = f"who may now decide it; it cannot be approved now: {cannot_run}"
     return (
         f"⏫ No decision on `{c.tool}` (asked by <@{c.requester}>) after "
-        f"{_waited(request, escalation.at)}: escalated to {who}, who may now approve or "
-        f"deny it on the card above. It expires at {readable_utc(c.expires_at)}."
+        f"{_waited(request, escalation.at)}: escalated to {who}, {ask}. It expires at "
+        f"{readable_utc(c.expires_at)}."
     )
 
 
@@ -90,14 +95,17 @@ def queue_posts(
     request: ApprovalRequest, policy: Policy, *, cannot_run: CannotRun | None = None
 ) -> None:
     """Queue the post of every reminder and escalation on record (no-op once queued);
-    ``cannot_run``: why approving it would run nothing now, which a reminder says rather
-    than ask for an approval."""
+    ``cannot_run``: why approving it would run nothing now, which a reminder and an
+    escalation say rather than ask for an approval."""
     c = request.capsule
     escalation = request.escalation()
     if escalation is not None and escalation.added:
         pinged = (*escalation.added, c.requester)
         request.queue_post(
-            "escalate", _escalation_text(request, escalation), mentions=pinged, by_card=True
+            "escalate",
+            _escalation_text(request, escalation, cannot_run),
+            mentions=pinged,
+            by_card=True,
         )
         request.queue_card("escalated")
     for reminder in request.reminders():

@@ -134,3 +134,22 @@ async def test_a_terminal_recovery_leaves_a_quorum_for_a_tool_it_lacks_to_the_bo
     assert decision(settings.home, approval) is None
     note = await bot_reply(slack, thread, "cannot be approved now")
     assert "restart_service" in note["text"], note
+
+
+async def test_an_escalation_does_not_ask_to_approve_a_call_that_would_run_nothing(
+    slack: LocalSlack, start_bot: BotFactory, e2e_clock: FixedClock, tmp_path: Path
+) -> None:
+    """The escalation's post told those it added that they "may now approve or deny it",
+    a click that would be refused: its tool left while it waited. It says why it cannot
+    be approved now, as the reminder does."""
+    escalating = '[default]\napprovers = ["U0BOB"]\nescalate_after = "1h"\n'
+    policy = write_policy(tmp_path / "policy.toml", escalating + 'escalate_to = ["U0DAVE"]\n')
+    bot, thread, _, _ = await asked_under(slack, start_bot, policy, "restart api")
+    bot = await restart(bot, start_bot, slack, policy_path=policy, demo_tools=False)
+
+    e2e_clock.advance(timedelta(hours=1, minutes=1))
+    await bot.engine.sweep()
+    escalated = await bot_reply(slack, thread, "escalated to")
+    assert "<@U0DAVE>" in escalated["text"], escalated
+    assert "may now approve" not in escalated["text"], escalated
+    assert "cannot be approved now" in escalated["text"], escalated
