@@ -133,12 +133,21 @@ async def test_a_home_click_while_channels_cannot_be_looked_up_fails_closed_and_
     await slack.wait_for_home_view(
         lambda v: "Waiting for you (1)" in home_texts(v), user="U0BOB", timeout=10
     )
-    # A new process: nothing it learnt of the channel before is cached.
+    # A new process, with Slack failing from before it starts: it caches nothing of the
+    # channel. It draws every Home opened before again at start, and that draw (a lookup
+    # while Slack still answered would cache that #ops is public for a minute, and a click
+    # in a public channel then asks nothing) is over before the click; its publish fails
+    # too, so Bob still has the Home the first process drew, with its buttons.
     await first.stop(grace=5)
-    await start_bot(policy_path=policy)
-    await slack.wait_for_sockets(1, timeout=5)
     for method in ("conversations.info", "conversations.members"):
         slack.inject_fault(method=method, count=None, drop_connection=True)
+    publish = slack.inject_fault(method="views.publish", error="fatal_error")
+    fresh = await start_bot(policy_path=policy)
+    await slack.wait_for_sockets(1, timeout=5)
+    assert fresh.home_tab is not None
+    await fresh.engine.idle()
+    await fresh.home_tab.idle()
+    assert publish.fired == 1  # the draw at start was made, and not shown
     caplog.set_level(logging.INFO)
     await slack.click_view_button(user="U0BOB", action_id=action, value=approval)
     view = await slack.wait_for_home_view(
