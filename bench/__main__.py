@@ -25,7 +25,6 @@ from . import (
     live_bench,
     loop_bench,
     ops_bench,
-    providers_bench,
     scale_bench,
     thread_bench,
 )
@@ -66,6 +65,10 @@ async def _loop(only: str, sizes: Sizes) -> str:
 
 
 async def _providers(sizes: Sizes) -> str:
+    # Imported when run: it loads both providers' SDKs (1.5 s of CPU), which every other
+    # bench, and a name refused, would pay at each start.
+    from . import providers_bench
+
     providers_bench._print(await asyncio.to_thread(providers_bench.run))
     return ""
 
