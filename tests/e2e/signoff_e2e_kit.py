@@ -197,18 +197,39 @@ async def until(
         await asyncio.sleep(every)
 
 
-async def link_tries_backing_off(slack: LocalSlack, *, after: float, first: float) -> None:
-    """Wait for six asks of Slack for a link (``apps.connections.open``) from ``after`` on,
-    the first of them refused, and check their pauses: at once, then ``first``, doubling;
-    never sooner."""
+async def link_tries(
+    slack: LocalSlack, *, after: float, count: int, handshakes: int | None = None
+) -> list[float]:
+    """When Slack was asked for a link (``apps.connections.open``) from ``after`` on: the
+    first ``count`` times, once there are as many; with ``handshakes``, once that many
+    WebSocket handshakes were made since localslack started too (a refusal is sent at the
+    handshake: after it, what the last ask got is settled)."""
 
     def tries() -> list[float]:
-        return [c.at for c in slack.calls("apps.connections.open") if c.at >= after]
+        return [c.at for c in slack.calls("apps.connections.open") if c.at >= after][:count]
 
-    asked = await until(lambda: len(tries()) >= 6 and tries(), timeout=20, what="six tries")
+    asked: list[float] = await until(
+        lambda: len(tries()) >= count and tries(), timeout=20, what=f"{count} tries"
+    )
+    if handshakes is not None:
+        await slack.wait_for_connections(handshakes, timeout=10)
+    return asked
+
+
+def backing_off(asked: list[float], *, first: float) -> None:
+    """Six asks for a link whose pauses were: at once, then ``first``, doubling; never
+    sooner. The sixth may be the one that linked: its pause followed the fifth refusal
+    all the same, and a test that lets it link need not wait out the pause after it."""
+    assert len(asked) == 6, asked
     gaps = [b - a for a, b in itertools.pairwise(asked)]
     for n, gap in enumerate(gaps[1:5]):
         assert gap >= 0.9 * first * 2**n, gaps
+
+
+async def link_tries_backing_off(slack: LocalSlack, *, after: float, first: float) -> None:
+    """Wait for six asks of Slack for a link from ``after`` on, the first of them refused,
+    and check their pauses (``backing_off``)."""
+    backing_off(await link_tries(slack, after=after, count=6), first=first)
 
 
 async def linked_and_answering(slack: LocalSlack, bot: SignoffBot, *, sockets: int = 1) -> None:

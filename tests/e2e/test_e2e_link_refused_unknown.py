@@ -15,7 +15,13 @@ import logging
 from typing import TYPE_CHECKING
 
 import pytest
-from signoff_e2e_kit import link_tries_backing_off, linked_and_answering, until
+from signoff_e2e_kit import (
+    backing_off,
+    link_tries,
+    link_tries_backing_off,
+    linked_and_answering,
+    until,
+)
 
 from localslack import LocalSlack
 
@@ -40,7 +46,9 @@ async def test_a_link_refused_for_an_unknown_reason_is_said_once_and_retried_eve
     caplog.set_level(logging.INFO, logger="signoff.socket")
     slack.refuse_links(reason=REASON)
     bot = await start_bot(ping_interval=PING)
-    await link_tries_backing_off(slack, after=0.0, first=PING)
+    # Five asks refused (five handshakes); refusing stops before the sixth, which links:
+    # its pause is checked with the rest (``backing_off``).
+    await link_tries(slack, after=0.0, count=5, handshakes=5)
     (line,) = _refused_lines(caplog)
     assert line.levelno == logging.WARNING
     assert f"disconnect: {REASON}" in line.getMessage(), line.getMessage()
@@ -49,6 +57,7 @@ async def test_a_link_refused_for_an_unknown_reason_is_said_once_and_retried_eve
 
     slack.refuse_links(reason=None)
     await linked_and_answering(slack, bot)
+    backing_off(await link_tries(slack, after=0.0, count=6), first=PING)
     assert len(_refused_lines(caplog)) == 1
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
-from signoff_e2e_kit import link_tries_backing_off, linked_and_answering, until
+from signoff_e2e_kit import backing_off, link_tries, linked_and_answering, until
 from slack_sdk.web.async_client import AsyncWebClient
 
 from localslack import LocalSlack
@@ -70,7 +70,9 @@ async def test_an_app_at_its_connection_limit_is_said_once_and_retried_ever_less
         since = slack.calls("apps.connections.open")[-1].at
         bot = await start_bot(ping_interval=PING)
         # From the bot's first ask on: not the others' last one.
-        await link_tries_backing_off(slack, after=since + 0.001, first=PING)
+        # Five asks refused (after the others' ten handshakes); a slot frees before the
+        # sixth, which links: its pause is checked with the rest (``backing_off``).
+        await link_tries(slack, after=since + 0.001, count=5, handshakes=15)
         (line,) = _refused_lines(caplog)
         assert line.levelno == logging.WARNING
         assert "other processes" in line.getMessage(), line.getMessage()
@@ -79,6 +81,7 @@ async def test_an_app_at_its_connection_limit_is_said_once_and_retried_ever_less
 
         await held.pop().close()  # one of the others stops: its slot is taken
         await linked_and_answering(slack, bot, sockets=10)
+        backing_off(await link_tries(slack, after=since + 0.001, count=6), first=PING)
         assert len(_refused_lines(caplog)) == 1
 
 
