@@ -97,9 +97,12 @@ class SignoffBot:
         ping_interval: float = 10,
         http_required: bool = True,
         retry_scale: float = 1.0,
+        model_retry_scale: float = 1.0,
     ) -> SignoffBot:
         """``retry_scale`` scales every wait between retries of Slack (its client's, after a
-        dropped connection or a 5xx, and the outbox's delivery): tests wait a tenth."""
+        dropped connection or a 5xx, and the outbox's delivery), ``model_retry_scale``
+        those between a failed model call's attempts (a wait the provider asks for is its
+        own): tests wait a tenth."""
         bot_token, app_token = settings.slack_tokens()
         metrics = Metrics()
         home = Home(settings.home)
@@ -139,6 +142,7 @@ class SignoffBot:
                 observer=observer,
                 live=live,
                 delivery_backoff=None if retry_scale == 1.0 else Backoff().scaled(retry_scale),
+                model_retry_scale=model_retry_scale,
             )
         except BaseException:
             await http.close()

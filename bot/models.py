@@ -32,10 +32,22 @@ def build_model(
     history_chars: int | None = None,
     prompt_cache: bool = True,
     max_output_tokens: int | None = None,
+    retry_scale: float = 1.0,
 ) -> Model:
     """``SIGNOFF_MODEL`` → a Model; keys and base URLs come from the environment.
-    ``max_output_tokens`` None: the provider's default (``default_max_tokens``)."""
+    ``max_output_tokens`` None: the provider's default (``default_max_tokens``).
+    ``retry_scale`` scales the waits between a failed call's attempts (as many are made)."""
     settings = ModelSettings(prompt_cache=prompt_cache, max_tokens=max_output_tokens)
+    if retry_scale != 1.0:
+        policy = settings.retry
+        settings = replace(
+            settings,
+            retry=replace(
+                policy,
+                base_delay_s=policy.base_delay_s * retry_scale,
+                max_delay_s=policy.max_delay_s * retry_scale,
+            ),
+        )
     if history_chars is not None:
         settings = replace(settings, history_chars=history_chars)
     try:

@@ -121,12 +121,13 @@ async def open_engine(
     thread_wait: ThreadWait | None = None,
     delivery_backoff: Backoff | None = None,
     tools_elsewhere: bool = False,
+    model_retry_scale: float = 1.0,
 ) -> Engine:
     """The engine with its tools; the registry is closed with the engine (or on failure).
     ``warn_no_tools``: say that no tools are configured (not for a decision alone);
     ``deliver_now`` False: queued Slack writes go out from ``Engine.start_delivery``;
     ``tools_elsewhere``: a terminal's, which leaves to the bot an approved call whose tool
-    it lacks (``Runtime.tools_elsewhere``)."""
+    it lacks (``Runtime.tools_elsewhere``); ``model_retry_scale``: see ``build_model``."""
     config = settings.config()
     policy = settings.policy(config)  # a bad policy stops start-up before a server starts
     model = build_model(
@@ -134,6 +135,7 @@ async def open_engine(
         history_chars=settings.history_chars,
         prompt_cache=settings.anthropic_cache,
         max_output_tokens=settings.max_output_tokens,
+        retry_scale=model_retry_scale,
     )
     registry = await build_registry(settings, config)
     try:

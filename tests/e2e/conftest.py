@@ -61,16 +61,21 @@ async def start_bot(
     # its marker shortens the production 5 s between passes.
     marker = request.node.get_closest_marker("sweep_every")
 
-    async def factory(*, ping_interval: float = 10, **changes: Any) -> SignoffBot:
+    async def factory(
+        *, ping_interval: float = 10, model_retry_scale: float = 0.1, **changes: Any
+    ) -> SignoffBot:
         """A started bot; ``changes`` are Settings fields, ``ping_interval`` the Socket Mode
         client's (a smaller one notices a dead socket sooner). A connection error or 5xx
         is retried as often as in production, after a tenth of the wait (0.05-0.2 s, not
-        0.5-2 s): many tests have localslack drop every call of a method."""
+        0.5-2 s): many tests have localslack drop every call of a method. So is a failed
+        model call (``model_retry_scale``: 0.05-0.4 s, not 0.5-4 s between its 4 attempts;
+        1.0 where what the test checks happens during a wait)."""
         bot = await SignoffBot.build(
             settings.model_copy(update=changes),
             clock=e2e_clock,
             ping_interval=ping_interval,
             retry_scale=0.1,
+            model_retry_scale=model_retry_scale,
         )
         if marker is not None:
             bot.sweep_every = float(marker.args[0])

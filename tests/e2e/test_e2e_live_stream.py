@@ -187,7 +187,9 @@ async def test_a_model_that_fails_after_streaming_leaves_only_the_apology(
 ) -> None:
     anthropic_api.reply("A start that never finishes, alas", chunk_delay=0.05, break_after=7)
     anthropic_api.error(400, message="messages: the retry is refused")  # not retried again
-    bot = await start()
+    # The partial reply is on Slack (a stream) before the retry voids it: a wait as long
+    # as production's lets it get there.
+    bot = await start(model_retry_scale=1.0)
     thread = await mention(slack, "how is everything?")
     await until(lambda: len(final_replies(slack, thread)) == 1, timeout=15)
     await bot.engine.idle()
