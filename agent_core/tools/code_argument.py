@@ -46,6 +46,9 @@ class _RunsCode:
     code_options: tuple[str, ...] = ()
     # gawk reads ``-W name[=value]`` as ``--name[=value]`` (``-W source=…``).
     long_by_w: bool = False
+    # flock FILE -c CODE: after its first operand only these, exactly, take code; any
+    # other element there is the program it runs (exec), with options of its own.
+    code_after_operand: tuple[str, ...] = ()
 
 
 # gawk's -W takes a long option's name (-W source=…): read as that option.
@@ -104,13 +107,14 @@ _RUNS_CODE = (
         options_after_operands=True,
     ),
     # flock and script hand their -c to a shell; env -S splits its string into a command
-    # line (a value's spaces make arguments, its `${VAR}` is expanded).
+    # line (a value's spaces make arguments, its `${VAR}` is expanded). flock's options
+    # end at the file: `flock FILE kubectl logs POD -c CONTAINER` is kubectl's -c.
     _RunsCode(
         r"flock",
         "c",
         ("--command",),
         ("-w", "--wait", "--timeout", "-E", "--conflict-exit-code"),
-        options_after_operands=True,
+        code_after_operand=("-c", "--command"),
     ),
     _RunsCode(
         r"script",
@@ -183,6 +187,11 @@ def _code_of(
             return [*found, (index + 1, how)]
         if operand and code_operand:
             return [*found, (index, how)]
+        if runs.code_after_operand and (operand or option == "--"):
+            at = index + (option == "--")  # flock's file; then its -c, or a program
+            if at + 2 < len(argv) and argv[at + 1] in runs.code_after_operand:
+                found.append((at + 2, f"{name} {argv[at + 1]}"))
+            break
         if option == "--" or (operand and not runs.options_after_operands):
             break  # a script file: what follows are its own arguments
         index += width

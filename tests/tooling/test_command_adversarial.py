@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -465,3 +466,25 @@ async def test_a_path_entry_under_home_written_with_a_tilde_is_searched_there(
     monkeypatch.setenv("PATH", f"~/bin:{os.environ['PATH']}")
     report = await command(["bash", "-c", "deploy-helper"]).call({}, context(tmp_path))
     assert "helper ran" in report
+
+
+@pytest.mark.skipif(shutil.which("flock") is None, reason="util-linux flock is not installed")
+async def test_a_command_flock_runs_keeps_its_own_c_option(tmp_path: Path) -> None:
+    # flock FILE PROGRAM ARGS... hands PROGRAM its arguments (exec, no shell): only a `-c`
+    # or `--command` right after FILE is flock's, a string for a shell. One further on is
+    # the program's own (`kubectl logs POD -c CONTAINER`), and its value one argument; the
+    # configuration was refused at start-up as if it were code.
+    echo = tmp_path / "echo_argv.py"
+    echo.write_text(ECHO)
+    lock = tmp_path / "deploy.lock"
+    path = write_config(
+        tmp_path / "signoff.toml",
+        "[commands.logs]\ndescription = 'logs'\n"
+        f"argv = ['flock', '{lock}', '{sys.executable}', '{echo}', 'logs', 'deploy/api', "
+        "'-c', '{container}']\nparams.container = {}\n",
+    )
+    tool = CommandTool(name="logs", spec=load_config(path, {}).commands["logs"])
+    report = await tool.call(tool.validate({"container": "app; rm -rf /"}), context(tmp_path))
+    assert '["logs", "deploy/api", "-c", "app; rm -rf /"]' in report
+    with pytest.raises(ValueError, match=r"code `flock -c` runs"):
+        CommandSpec(description="d", argv=("flock", str(lock), "-c", "x {a}"), params={"a": {}})
