@@ -59,14 +59,14 @@ _SCRIPT_SHORT = ("-E", "-I", "-O", "-B", "-T", "-m", "-o")
 _SCRIPT_VALUED = (*_SCRIPT_SHORT, "--echo", "--log-in", "--log-out", "--log-io", "--log-timing")
 
 _RUNS_CODE = (
-    _RunsCode(
-        r"(?:ba|da|z|k|mk|a)?sh|busybox",
+    _RunsCode(  # also csh's, a restricted bash (rbash), the BSD and Debian korn shells
+        r"(?:r?ba|da|z|k|mk|lk|pdk|ok|ya|po|a|c|tc)?sh|busybox",
         "c",
         valued=("-o", "+o", "-O", "+O", "--rcfile", "--init-file"),
         code_is_flag=True,
     ),
     _RunsCode(r"fish", "cC", ("--command", "--init-command")),
-    _RunsCode(r"python[0-9.]*", "c", valued=("-W", "-X"), code_ends_options=True),
+    _RunsCode(r"(?:python|pypy)[0-9.]*", "c", valued=("-W", "-X"), code_ends_options=True),
     _RunsCode(r"(?:perl|ruby)[0-9.]*", "eE", valued=("-I",)),
     # node takes no cluster, but has `-pe`; of several -e the last runs.
     _RunsCode(

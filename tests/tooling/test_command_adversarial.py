@@ -224,6 +224,13 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["script", "-q", "-c", "restart {name}", "/dev/null"],
         ["env", "-S", "kubectl rollout restart {name}"],
         ["/usr/bin/env", "-iS", "restart {name}"],
+        # Other shells and interpreters by their own names: csh's, a restricted bash, PyPy.
+        ["tcsh", "-c", "restart {name}"],
+        ["/bin/csh", "-fc", "restart {name}"],
+        ["rbash", "-c", "restart {name}"],
+        ["yash", "-c", "restart {name}"],
+        ["oksh", "-c", "restart {name}"],
+        ["pypy3", "-c", "import os; os.system('restart {name}')"],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
