@@ -124,7 +124,10 @@ _RUNS_CODE = (
         options_after_operands=True,
         attached="t",
     ),
-    _RunsCode(r"env", "S", ("--split-string",), ("-u", "--unset", "-C", "--chdir")),
+    # FreeBSD's env also takes -P (a search path), -L and -U (a user) before its -S.
+    _RunsCode(
+        r"env", "S", ("--split-string",), ("-u", "--unset", "-C", "--chdir", "-P", "-L", "-U")
+    ),
 )
 
 # PowerShell reads its options in any case, by any unambiguous prefix, after - or /.

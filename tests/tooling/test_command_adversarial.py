@@ -231,6 +231,9 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["yash", "-c", "restart {name}"],
         ["oksh", "-c", "restart {name}"],
         ["pypy3", "-c", "import os; os.system('restart {name}')"],
+        # FreeBSD env's -P (a search path), -L and -U (a user) take a value before -S.
+        ["env", "-P", "/usr/local/bin", "-S", "restart {name}"],
+        ["env", "-U", "ops", "-S", "restart {name}"],
     ],
 )
 def test_a_free_text_placeholder_inside_a_shells_script_is_a_start_up_error(
