@@ -46,6 +46,9 @@ class _RunsCode:
     code_options: tuple[str, ...] = ()
     # gawk reads ``-W name[=value]`` as ``--name[=value]`` (``-W source=…``).
     long_by_w: bool = False
+    # node reads `--name value` for most of its options (--input-type module, --env-file F):
+    # a word after a long option it does not list is taken for its value, not a script.
+    long_values: bool = False
     # flock FILE -c CODE: after its first operand only these, exactly, take code; any
     # other element there is the program it runs (exec), with options of its own.
     code_after_operand: tuple[str, ...] = ()
@@ -67,14 +70,16 @@ _RUNS_CODE = (
     ),
     _RunsCode(r"fish", "cC", ("--command", "--init-command")),
     _RunsCode(r"(?:python|pypy)[0-9.]*", "c", valued=("-W", "-X"), code_ends_options=True),
-    _RunsCode(r"(?:perl|ruby)[0-9.]*", "eE", valued=("-I",)),
+    _RunsCode(r"perl[0-9.]*", "eE", valued=("-I",)),
+    _RunsCode(r"ruby[0-9.]*", "e", valued=("-I", "-r", "-C", "-E")),
     # node takes no cluster, but has `-pe`; of several -e the last runs.
     _RunsCode(
         r"node(?:js)?",
         "",
         ("--eval", "--print"),
-        ("-r", "--require"),
+        ("-r", "--require", "-C"),
         code_options=("-e", "-p", "-pe"),
+        long_values=True,
     ),
     _RunsCode(r"php[0-9.]*", "r", valued=("-c", "-d")),
     _RunsCode(r"lua(?:jit)?[0-9.]*", "e", valued=("-l",)),
@@ -173,6 +178,9 @@ def _code_of(
             where, width, script_file = _option(runs, f"--{named}")
             width += 0 if option[2:] else 1
         shown = f"-W {named}".partition("=")[0] if via_w else option
+        unlisted = not where and width == 1 and option.startswith("--") and len(option) > 2
+        if runs.long_values and unlisted and "=" not in option and index + 1 < len(argv):
+            width += 0 if argv[index + 1].startswith("-") else 1  # its value, not a script
         if where == "here":
             found.append((index + width - 1, f"{name} {_label(runs, shown)}"))
         elif where == "next" and index + width < len(argv):

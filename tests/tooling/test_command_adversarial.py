@@ -231,6 +231,19 @@ async def test_output_that_cannot_be_kept_never_blocks_the_command(tmp_path: Pat
         ["yash", "-c", "restart {name}"],
         ["oksh", "-c", "restart {name}"],
         ["pypy3", "-c", "import os; os.system('restart {name}')"],
+        # An option's value as the next element: node reads `--name value` for most of its
+        # own, ruby its -r, -C and -E; that value is no script, and the -e after it runs.
+        [
+            "node",
+            "--input-type",
+            "module",
+            "-e",
+            "import('child_process').then(c => c.execSync('{name}'))",
+        ],
+        ["node", "--env-file", "/etc/ops.env", "-e", "require('child_process').execSync('{name}')"],
+        ["node", "-C", "production", "-p", "require('child_process').execSync('{name}')"],
+        ["ruby", "-r", "json", "-e", "system('restart {name}')"],
+        ["ruby", "-C", "/srv", "-e", "system('restart {name}')"],
         # FreeBSD env's -P (a search path), -L and -U (a user) take a value before -S.
         ["env", "-P", "/usr/local/bin", "-S", "restart {name}"],
         ["env", "-U", "ops", "-S", "restart {name}"],
@@ -275,6 +288,8 @@ def test_a_placeholder_a_shell_gets_as_an_argument_or_one_held_to_a_set_is_fine(
         (("python3", "-c", "import sys", "-c", "{name}"), {}),  # python's argv after -c
         (("perl", "-e", "print @ARGV", "{name}"), {}),
         (("node", "-e", "console.log(process.argv[1])", "{name}"), {}),
+        (("node", "--no-warnings", "/opt/tool.js", "{name}"), {}),
+        (("ruby", "-r", "json", "/opt/tool.rb", "-e", "{name}"), {}),  # the script's -e
         (("flock", "-w", "10", "/run/deploy.lock", "systemctl", "restart", "{name}"), {}),
         (("env", "-u", "X", "-C", "/srv", "kubectl", "get", "{name}"), {}),
         (("script", "-q", "-c", "true", "{name}"), {}),  # the typescript file
