@@ -166,13 +166,16 @@ class Ingest:
     async def withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome:
         """The message ``ts`` of ``channel`` was deleted, and Slack did not say its thread
         (a ``message_deleted`` without ``previous_message``, as its reference example):
-        looked for where messages wait (the work queue's threads), and as a first message."""
+        looked for where messages wait (the work queue's threads), and as a first message.
+        Waiting threads are looked in whatever team they are kept under: a ts names one
+        message of a channel, and a thread of a Slack Connect channel may be kept under the
+        team that created it while the deletion names the installation (``bot/event_team.py``)."""
         return await off_loop(self._withdraw_in_channel, team, channel, ts)
 
     def _withdraw_in_channel(self, team: str, channel: str, ts: str) -> EditOutcome:
         own = ThreadKey(team=team, channel=channel, thread_ts=ts)
         queued = self.rt.coordination.work_queue.threads()
-        waiting = [t for t in queued if (t.team, t.channel) == (team, channel) and t != own]
+        waiting = [t for t in queued if t.channel == channel and t != own]
         for thread in (own, *waiting):
             outcome = withdraw_message(ThreadDir(self.rt.home, thread), ts)
             if outcome in ("withdrawn", "read_already"):

@@ -37,6 +37,7 @@ from bot.cards import APPROVE
 from bot.config import Settings
 from localslack import LocalSlack, WorkspaceConfig
 from localslack.config import UserSpec
+from sessions import Home, ThreadDir, ThreadKey, coordination_for
 
 if TYPE_CHECKING:
     from conftest import BotFactory
@@ -98,15 +99,10 @@ async def test_every_event_of_a_thread_in_a_channel_the_partner_created_reaches_
     assert inbox_stored(thread_path(home, thread), said)
 
 
-async def test_a_thread_kept_under_the_partners_team_goes_on_after_the_upgrade(
-    slack: LocalSlack, start_bot: BotFactory, settings: Settings
-) -> None:
-    """The mention arrives as signoff keyed it before (by the envelope's ``team_id``: an
-    envelope without ``authorizations``); the replies Slack sends now, and the answers to
-    clicks on its card, still reach that record."""
-    home = settings.home
-    bot = await start_bot()
-    await slack.wait_for_sockets(1, timeout=5)
+async def _asked_the_old_way(slack: LocalSlack) -> str:
+    """Alice asks "restart api" in #ops, the mention arriving as signoff keyed it before
+    the upgrade (an envelope without ``authorizations``: by its ``team_id``, the
+    partner's); the thread's ts."""
     thread = await slack.post_message(channel=OPS, user="U0ALICE", text="restart api")
     asked = {
         "type": "app_mention",
@@ -126,6 +122,19 @@ async def test_a_thread_kept_under_the_partners_team_goes_on_after_the_upgrade(
         "event": asked,
     }
     await send_event(slack, envelope)
+    return thread
+
+
+async def test_a_thread_kept_under_the_partners_team_goes_on_after_the_upgrade(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """The mention arrives as signoff keyed it before (by the envelope's ``team_id``: an
+    envelope without ``authorizations``); the replies Slack sends now, and the answers to
+    clicks on its card, still reach that record."""
+    home = settings.home
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await _asked_the_old_way(slack)
     card = await wait_card(slack, thread)
     old = thread_path(home, thread, team=PARTNER)
     assert (old / "HEAD").exists()
@@ -175,3 +184,36 @@ async def test_an_authorizations_team_that_is_no_slack_id_leaves_the_envelopes_t
     )  # fmt: skip
     await wait_card(slack, thread)
     assert _thread_dirs(settings.home, thread) == [thread_path(settings.home, thread, team=PARTNER)]
+
+
+async def test_a_reply_deleted_without_its_previous_message_in_a_kept_thread_is_withdrawn(
+    slack: LocalSlack, start_bot: BotFactory, settings: Settings
+) -> None:
+    """A ``message_deleted`` without ``previous_message`` names no thread: of a reply
+    waiting in a thread kept under the partner's team, it still withdraws the reply (a
+    deleted request is never carried out), though the event names the installation."""
+    home = settings.home
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await _asked_the_old_way(slack)
+    await wait_card(slack, thread)
+    await bot.engine.idle()
+    old = ThreadKey(team=PARTNER, channel=OPS, thread_ts=thread)
+    tdir = ThreadDir(Home(home), old)
+    async with coordination_for(Home(home)).thread_locks.hold(old):
+        said = await slack.post_message(
+            channel=OPS, user=GUEST.id, text="and drop the db", thread_ts=thread
+        )
+        await until((tdir.inbox.new / said).exists, what="the reply to wait in the kept thread")
+        deleted = {"type": "message", "subtype": "message_deleted", "hidden": True,
+                   "channel": OPS, "channel_type": "channel", "deleted_ts": said,
+                   "ts": "1900000003.000000", "event_ts": "1900000003.000000"}  # fmt: skip
+        await send_event(
+            slack,
+            {"token": "legacy", "team_id": PARTNER, "api_app_id": "A0SIGNOFF",
+             "type": "event_callback", "event_id": "Ev0DELNOPREV", "event_time": 1_900_000_003,
+             "event": deleted, "authorizations": [{"team_id": "T0LOCAL", "is_bot": True}]},
+        )  # fmt: skip
+        assert tdir.inbox.pending() == []
+    await bot.engine.idle()
+    assert _thread_dirs(home, thread) == [thread_path(home, thread, team=PARTNER)]
