@@ -70,6 +70,9 @@ class Outcome:
     # Slack telling the operator why signoff goes quiet (a revoked token, events it
     # dropped): nothing to do with the envelope, but its line is a WARNING.
     alarming: bool = False
+    # The thread a stored (or duplicate) event is kept under, for its log line: not
+    # always the envelope's ``team_id`` (``event_team``).
+    thread: ThreadKey | None = None
 
     @property
     def acked(self) -> bool:
@@ -134,8 +137,8 @@ def stored_event(payload: Any, outcome: Outcome) -> MessageStored:
     event = body.get("event")
     event = event if isinstance(event, dict) else {}
     event_type = str(event.get("type", ""))
-    thread: ThreadKey | None = None
-    if verdict in ("stored", "duplicate"):
+    thread = outcome.thread
+    if thread is None and verdict in ("stored", "duplicate"):
         try:
             thread = ThreadKey(
                 team=str(body.get("team_id", "")),

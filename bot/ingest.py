@@ -247,12 +247,13 @@ class EventIngest:
 
     async def _store(self, callback: EventCallback) -> Outcome:
         event, event_id = callback.event, callback.event_id
+        thread = ThreadKey(
+            team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts or event.ts
+        )
         if event_id in self._recent:
-            return Outcome(fate=Fate.DUPLICATE, reason="event id seen", ref=event_id)
+            return Outcome(fate=Fate.DUPLICATE, reason="event id seen", ref=event_id, thread=thread)
         message = InboxMessage(
-            thread=ThreadKey(
-                team=callback.team_id, channel=event.channel, thread_ts=event.thread_ts or event.ts
-            ),
+            thread=thread,
             ts=event.ts,
             user=event.user,
             text=message_text(event.text, event.files, event.attachments),
@@ -267,10 +268,11 @@ class EventIngest:
         # Only a stored message makes its event id a duplicate.
         self._recent.add(event_id)
         if not fresh:
-            return Outcome(fate=Fate.DUPLICATE, reason="message already stored", ref=event_id)
+            why = "message already stored"
+            return Outcome(fate=Fate.DUPLICATE, reason=why, ref=event_id, thread=thread)
         if self.on_taken is not None:
             self._spawn(self.on_taken(event))
-        return Outcome(fate=Fate.STORED, ref=event_id)
+        return Outcome(fate=Fate.STORED, ref=event_id, thread=thread)
 
     async def drain(self, *, within: float) -> None:
         """Wait up to ``within`` seconds for background work (reactions) to finish, then

@@ -137,7 +137,10 @@ class AgentStops:
             )
         if outcome.repeated:
             return Outcome(
-                fate=Fate.DUPLICATE, reason="a stop applied already", ref=callback.event_id
+                fate=Fate.DUPLICATE,
+                reason="a stop applied already",
+                ref=callback.event_id,
+                thread=thread,
             )
         if outcome.stale:
             return Outcome(
@@ -155,7 +158,7 @@ class AgentStops:
             withdrawn,
             kept,
         )
-        return Outcome(fate=Fate.STORED, reason="a stop", ref=callback.event_id)
+        return Outcome(fate=Fate.STORED, reason="a stop", ref=callback.event_id, thread=thread)
 
     async def _on_engine_loop(self, work: Coroutine[Any, Any, T]) -> T:
         if self.app_loop is None or self.app_loop is asyncio.get_running_loop():

@@ -12,6 +12,7 @@ home already keeps under the partner's team (as signoff keyed it before) keeps w
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,9 +155,12 @@ async def test_a_stop_in_a_channel_the_partner_created_reaches_its_thread(
     anthropic_api: FakeAnthropic,
     start_bot: BotFactory,
     settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The stop button's event names the partner as ``team_id`` too: it stops the turn of
-    the thread kept under the installation's team, and withdraws Alice's request."""
+    the thread kept under the installation's team, and withdraws Alice's request; its log
+    line names that thread."""
+    caplog.set_level(logging.INFO, logger="signoff.events")
     bot, thread, approval, _ = await stop_while_streaming(
         slack, monkeypatch, anthropic_api, start_bot, stopper="U0ALICE"
     )
@@ -164,6 +168,9 @@ async def test_a_stop_in_a_channel_the_partner_created_reaches_its_thread(
     await bot.engine.idle()
     assert decision(settings.home, approval) is not None
     assert _thread_dirs(settings.home, thread) == [thread_path(settings.home, thread)]
+    stored = [getattr(r, "signoff_fields", {}) for r in caplog.records if r.msg == "message_stored"]
+    assert {f.get("team") for f in stored} == {"T0LOCAL"}
+    assert any(f.get("event_type") == "other" for f in stored)  # the stop's own line
 
 
 async def test_an_authorizations_team_that_is_no_slack_id_leaves_the_envelopes_team(
@@ -217,3 +224,37 @@ async def test_a_reply_deleted_without_its_previous_message_in_a_kept_thread_is_
         assert tdir.inbox.pending() == []
     await bot.engine.idle()
     assert _thread_dirs(home, thread) == [thread_path(home, thread, team=PARTNER)]
+
+
+async def test_the_log_names_a_thread_in_a_channel_the_partner_created_by_its_one_key(
+    slack: LocalSlack,
+    start_bot: BotFactory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An operator follows a thread by its ids in the log: the lines saying its messages
+    were stored (and a twin a duplicate) name the team it is kept under, as its card's do,
+    not the partner's the envelope names."""
+    caplog.set_level(logging.DEBUG, logger="signoff.events")
+    bot = await start_bot()
+    await slack.wait_for_sockets(1, timeout=5)
+    thread = await mention(slack, "restart api")
+    await wait_card(slack, thread)
+    said = await slack.post_message(channel=OPS, user=GUEST.id, text="db too", thread_ts=thread)
+    await until(lambda: _stored(settings.home, thread, said), what="the guest's reply")
+    await bot.engine.idle()
+
+    def named(event: str) -> set[tuple[object, ...]]:
+        fields = [getattr(r, "signoff_fields", {}) for r in caplog.records if r.msg == event]
+        return {(f.get("team"), f.get("channel"), f.get("thread_ts")) for f in fields}
+
+    await until(lambda: named("card_posted"), what="the card's log line")
+    assert named("message_stored") == named("card_posted") == {("T0LOCAL", OPS, thread)}
+    # Slack delivers the mention again (its ack was late): a duplicate, of the same thread.
+    [asked] = [
+        d.payload
+        for d in slack.deliveries(type="events_api")
+        if d.payload["event"].get("type") == "app_mention"
+    ]
+    await send_event(slack, asked)
+    assert named("message_duplicate") == {("T0LOCAL", OPS, thread)}
