@@ -23,11 +23,13 @@ reply of kilobytes could fill memory. The clients ask for gzip and deflate only
 unbounded, once their libraries are installed) is refused as ``Undecodable``, as is one
 that does not decode as labelled (an unreadable reply, streamed or not: not a connection
 that broke), and a coding no one knows (a server's ``utf-8``) is read as sent, as httpx
-reads it.
+reads it. An error's body (a status of 400 or more) that cannot be read is handed on
+empty instead: its status and headers (a 429's ``retry-after``) say what it is.
 """
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -54,6 +56,7 @@ READ_LIMIT = 32 << 20
 LINE_LIMIT = 8 << 20
 _PIECE = 1 << 16  # the most a compressed chunk is decoded into at once
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+log = logging.getLogger("agent_core.providers")
 ACCEPT_ENCODING = "gzip, deflate"  # what is decoded here, and only that
 # Compressions signoff does not ask for (httpx decodes the first two when it can), and as
 # many codings as httpx applies at most: no server needs more.
@@ -142,13 +145,19 @@ def bounded_reads(limit: int = READ_LIMIT) -> ClientBounds:
 
     class Bounded(httpx2.AsyncByteStream):
         def __init__(
-            self, inner: httpx2.AsyncByteStream, *, per_line: bool, codings: list[str]
+            self,
+            inner: httpx2.AsyncByteStream,
+            *,
+            per_line: bool,
+            codings: list[str],
+            error: bool,
         ) -> None:
             self._inner = inner
             self._per_line = per_line
             self._codings = codings
+            self._error = error
 
-        async def __aiter__(self) -> AsyncIterator[bytes]:
+        async def _read(self) -> AsyncIterator[bytes]:
             if (why := _refusal(self._codings)) is not None:
                 raise Undecodable(why)
             chunks = aiter(self._inner)
@@ -156,6 +165,22 @@ def bounded_reads(limit: int = READ_LIMIT) -> ClientBounds:
                 if coding in _WBITS:  # else as httpx: as sent
                     chunks = _decoded(chunks, coding=coding)
             async for chunk in _bounded(chunks, per_line=self._per_line, limit=limit):
+                yield chunk
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            if not self._error:
+                async for chunk in self._read():
+                    yield chunk
+                return
+            # An error's status and headers say what it is (a 429's retry-after, a 401),
+            # its body only the server's words, and the SDK reads it whole: one that
+            # cannot be read is handed on empty, so the SDK's error is still the status's.
+            try:
+                body = [chunk async for chunk in self._read()]
+            except GarbledReply as exc:
+                log.warning("an error's body was not read (%s): told by its status", exc)
+                return
+            for chunk in body:
                 yield chunk
 
         async def aclose(self) -> None:
@@ -170,7 +195,8 @@ def bounded_reads(limit: int = READ_LIMIT) -> ClientBounds:
         if "content-encoding" in response.headers:  # decoded here: httpx must not
             del response.headers["content-encoding"]
         per_line = kind == "text/event-stream"
-        response.stream = Bounded(stream, per_line=per_line, codings=codings)
+        error = response.status_code >= 400
+        response.stream = Bounded(stream, per_line=per_line, codings=codings, error=error)
 
     headers = {"Accept-Encoding": ACCEPT_ENCODING}
     return {"event_hooks": {"response": [bound]}, "headers": headers}
