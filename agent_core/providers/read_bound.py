@@ -24,7 +24,8 @@ unbounded, once their libraries are installed) is refused as ``Undecodable``, as
 that does not decode as labelled (an unreadable reply, streamed or not: not a connection
 that broke), and a coding no one knows (a server's ``utf-8``) is read as sent, as httpx
 reads it. An error's body (a status of 400 or more) that cannot be read is handed on
-empty instead: its status and headers (a 429's ``retry-after``) say what it is.
+empty instead: its status and headers (a 429's ``retry-after``) say what it is. It is
+bounded whole, whatever its type: the SDKs read it whole.
 """
 
 from __future__ import annotations
@@ -194,8 +195,8 @@ def bounded_reads(limit: int = READ_LIMIT) -> ClientBounds:
         codings = _codings(response.headers.get("content-encoding", ""))
         if "content-encoding" in response.headers:  # decoded here: httpx must not
             del response.headers["content-encoding"]
-        per_line = kind == "text/event-stream"
-        error = response.status_code >= 400
+        error = response.status_code >= 400  # read whole by the SDKs, whatever its type
+        per_line = kind == "text/event-stream" and not error
         response.stream = Bounded(stream, per_line=per_line, codings=codings, error=error)
 
     headers = {"Accept-Encoding": ACCEPT_ENCODING}

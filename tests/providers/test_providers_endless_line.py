@@ -135,6 +135,18 @@ async def test_a_body_that_is_no_stream_is_bounded_whole(provider: Pairing, stat
     assert f"{told} after 2 attempts" in said and "xxx" not in said, said
 
 
+async def test_an_errors_body_is_bounded_whole_even_as_an_event_stream(provider: Pairing) -> None:
+    """The SDKs read an error's body whole, whatever its type: one typed as an event
+    stream was bounded line by line, so a body of endless short lines was read unbounded."""
+    model, api = provider()
+    for _ in range(2):
+        api.raw(500, "data: x\n\n" * (LIMIT // 4), content_type="text/event-stream")
+    with pytest.raises(ProviderError) as raised:
+        await model.stream(system=SYSTEM, messages=ASK, tools=[], sink=RecordingSink())
+    said = str(raised.value)
+    assert "had a server error (500) after 2 attempts" in said and "data:" not in said, said
+
+
 def _body(api: FakeAnthropic | FakeOpenAI, text: str = "the api is") -> object:
     if isinstance(api, FakeAnthropic):
         return api.message(text)
