@@ -36,7 +36,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .last_signals import exit_on_signal, hangup_stops
+from .last_signals import asked_to_stop, exit_on_signal, hangup_stops
 
 __all__ = ["main"]
 
@@ -49,6 +49,7 @@ class _StoppedWhileLoading(BaseException):
 
 
 def _stop_while_loading(signum: int, frame: object) -> None:
+    asked_to_stop()  # kept: where the exception lands, it may be reported and lost
     raise _StoppedWhileLoading
 
 

@@ -20,7 +20,7 @@ import os
 import signal
 from types import FrameType
 
-__all__ = ["exit_on_signal", "hangup_stops"]
+__all__ = ["asked_to_stop", "exit_on_signal", "hangup_stops", "stop_was_asked"]
 
 # Read as this module loads, before anything sets a handler of its own: ``nohup`` starts
 # the process with SIGHUP ignored so that it outlives its terminal, which is kept so.
@@ -30,6 +30,23 @@ _HANGUP_IGNORED = signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
 def hangup_stops() -> bool:
     """Whether SIGHUP stops ``run`` and ``dev`` as SIGTERM does (not when it was ignored)."""
     return not _HANGUP_IGNORED
+
+
+# A stop that came while the process still loaded (``cli``'s handler), for the event loop's
+# handler to act on once it exists: the exception that handler raises where the process is
+# may be lost there (a callback's, which Python only reports), and the bot started anyway.
+_stop_asked = False
+
+
+def asked_to_stop() -> None:
+    """A stopping signal came before the event loop's handler existed."""
+    global _stop_asked
+    _stop_asked = True
+
+
+def stop_was_asked() -> bool:
+    """Whether one did (``asked_to_stop``): the loop's handler then stops at once."""
+    return _stop_asked
 
 
 def _stopping_signals() -> tuple[signal.Signals, ...]:

@@ -21,7 +21,7 @@ from agent_core.cancelling import cancel_and_wait
 
 from .app import SignoffBot
 from .config import Settings
-from .last_signals import exit_on_signal, hangup_stops
+from .last_signals import exit_on_signal, hangup_stops, stop_was_asked
 from .logs import log_event
 
 __all__ = ["announce", "run_bot", "signals_spent", "stop_signals"]
@@ -85,6 +85,8 @@ def stop_signals() -> tuple[asyncio.Event, asyncio.Event]:
         loop.add_signal_handler(sig, signalled)
     if hangup_stops():
         loop.add_signal_handler(signal.SIGHUP, hung_up)
+    if stop_was_asked():  # before these handlers existed: start-up is cut short at once
+        signalled()
     return stop, hurry
 
 

@@ -17,6 +17,7 @@ import os
 import pty
 import signal
 import subprocess
+import sys
 import termios
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -207,3 +208,56 @@ async def test_signoff_dev_in_a_terminal_that_closes_stops_with_0(tmp_path: Path
             loop.remove_reader(master)
             os.close(master)
         _kill(proc)
+
+
+# The child raises the signal inside a weakref callback as ``bot.cli_commands`` starts to
+# load, where a real one lands now and then (importlib's module locks end in such
+# callbacks): what a callback raises Python reports as "Exception ignored" and goes on.
+_SIGNAL_SWALLOWED = """
+import importlib.abc, signal, sys, weakref
+
+class Loaded:
+    pass
+
+class SignalInACallback(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "bot.cli_commands":
+            sys.meta_path.remove(self)
+            loaded = Loaded()
+            kept = weakref.ref(loaded, lambda _: signal.raise_signal(signal.{sig}))
+            del loaded
+        return None
+
+sys.meta_path.insert(0, SignalInACallback())
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["hangup", "sigterm"])
+async def test_a_stop_whose_raise_start_up_swallowed_still_stops_it(
+    slack: LocalSlack, settings: Settings, sig: signal.Signals
+) -> None:
+    """A SIGHUP (a terminal closed as the bot starts) or SIGTERM before the loop's handler
+    exists raised an exception wherever the process was: where that was a callback whose
+    errors Python only reports, the stop was lost, and the bot started and ran on."""
+    env = clean_env(
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_APP_TOKEN=slack.app_token,
+        SLACK_API_URL=slack.api_url,
+        SIGNOFF_HOME=str(settings.home),
+    )
+    script = _SIGNAL_SWALLOWED.replace("{sig}", sig.name)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, "run", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(30):
+            _, err = await child.communicate()
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    assert child.returncode == 0, err.decode(errors="replace")
+    assert slack.sockets() == [], "it connected to Slack after it was told to stop"
