@@ -32,6 +32,19 @@ from bot.config import Settings
 from localslack import LocalSlack
 
 
+@pytest.fixture(autouse=True)
+def hangups_reach_the_children() -> Iterator[None]:
+    """The bots these tests start get SIGHUP at its default action, as a terminal's shell
+    starts them, also where the tests run with it ignored (``nohup pytest``, a CI runner):
+    an ignored signal stays ignored in a child, a handled one is reset to the default. The
+    test process itself still lives through a hangup meanwhile."""
+    before = signal.signal(signal.SIGHUP, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
 @pytest.fixture
 async def model() -> AsyncIterator[FakeOpenAI]:
     async with FakeOpenAI() as api:
