@@ -112,7 +112,9 @@ async def test_a_model_stream_that_breaks_is_retried_and_its_partial_message_goe
         "This first attempt will be cut off midway and", chunk_delay=0.05, break_after=8
     )
     anthropic_api.reply(ANSWER, chunk_delay=0.02)
-    bot = await start()
+    # The partial reply is on Slack (a stream) before the retry voids it: a wait as long
+    # as production's lets it get there.
+    bot = await start(model_retry_scale=1.0)
     thread = await mention(slack, "how is everything?")
     await until(lambda: len(final_replies(slack, thread)) == 1, timeout=15)
     await bot.engine.idle()
